@@ -1,0 +1,1 @@
+# consensus/: filled in by its layer.

@@ -1,0 +1,211 @@
+/* Block codec and hashes (see block.h; docs/protocol.md §4). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/block.h"
+#include "core/error.h"
+#include "core/merkle.h"
+
+void block_header_encode(const struct block_header *h, struct buf *b)
+{
+	buf_put_u32(b, h->version);
+	buf_put(b, h->chain_id, HASH_LEN);
+	buf_put_u64(b, h->height);
+	buf_put_u64(b, h->time_ms);
+	buf_put(b, h->prev_hash, HASH_LEN);
+	buf_put(b, h->tx_root, HASH_LEN);
+	buf_put(b, h->state_root, HASH_LEN);
+	buf_put(b, h->last_commit_hash, HASH_LEN);
+	buf_put(b, h->validators_hash, HASH_LEN);
+	buf_put(b, h->proposer, PUBKEY_LEN);
+	buf_put(b, h->beacon, HASH_LEN);
+	buf_put(b, h->beacon_proof, VRF_PROOF_LEN);
+}
+
+int block_header_read(struct block_header *h, struct reader *r)
+{
+	h->version = rd_u32(r);
+	rd_copy(r, h->chain_id, HASH_LEN);
+	h->height = rd_u64(r);
+	h->time_ms = rd_u64(r);
+	rd_copy(r, h->prev_hash, HASH_LEN);
+	rd_copy(r, h->tx_root, HASH_LEN);
+	rd_copy(r, h->state_root, HASH_LEN);
+	rd_copy(r, h->last_commit_hash, HASH_LEN);
+	rd_copy(r, h->validators_hash, HASH_LEN);
+	rd_copy(r, h->proposer, PUBKEY_LEN);
+	rd_copy(r, h->beacon, HASH_LEN);
+	rd_copy(r, h->beacon_proof, VRF_PROOF_LEN);
+	if (!r->err && h->version != BLOCK_VERSION)
+		r->err = ASSAY_EDECODE;
+	return r->err;
+}
+
+void block_header_hash(const struct block_header *h, uint8_t out[HASH_LEN])
+{
+	uint8_t enc[HEADER_BYTES];
+	struct buf b = {.data = enc, .len = 0, .cap = sizeof(enc)};
+	block_header_encode(h, &b);
+	hash_tagged("assay/block", b.data, b.len, out);
+}
+
+void commit_encode(const struct commit *c, struct buf *b)
+{
+	buf_put_u64(b, c->height);
+	buf_put_u32(b, c->round);
+	buf_put(b, c->block_hash, HASH_LEN);
+	buf_put_varint(b, c->nsigs);
+	for (uint32_t i = 0; i < c->nsigs; i++) {
+		buf_put(b, c->sigs[i].validator, PUBKEY_LEN);
+		buf_put(b, c->sigs[i].sig, SIG_LEN);
+	}
+}
+
+int commit_read(struct commit *c, struct reader *r)
+{
+	memset(c, 0, sizeof(*c));
+	c->height = rd_u64(r);
+	c->round = rd_u32(r);
+	rd_copy(r, c->block_hash, HASH_LEN);
+	uint64_t n = rd_count(r, COMMIT_MAX_SIGS);
+	if (r->err)
+		return r->err;
+	if (n > rd_left(r) / (PUBKEY_LEN + SIG_LEN))
+		return r->err = ASSAY_EDECODE;
+	if (n) {
+		c->sigs = calloc((size_t)n, sizeof(*c->sigs));
+		if (!c->sigs)
+			return r->err = ASSAY_ENOMEM;
+	}
+	c->nsigs = (uint32_t)n;
+	for (uint32_t i = 0; i < c->nsigs; i++) {
+		rd_copy(r, c->sigs[i].validator, PUBKEY_LEN);
+		rd_copy(r, c->sigs[i].sig, SIG_LEN);
+	}
+	if (r->err)
+		commit_free(c);
+	return r->err;
+}
+
+void commit_hash(const struct commit *c, uint8_t out[HASH_LEN])
+{
+	struct buf b;
+	buf_init(&b);
+	commit_encode(c, &b);
+	hash_tagged("assay/commit", b.data, b.len, out);
+	buf_free(&b);
+}
+
+void commit_free(struct commit *c)
+{
+	free(c->sigs);
+	memset(c, 0, sizeof(*c));
+}
+
+void block_init(struct block *blk)
+{
+	memset(blk, 0, sizeof(*blk));
+	blk->hdr.version = BLOCK_VERSION;
+}
+
+void block_free(struct block *blk)
+{
+	for (size_t i = 0; i < blk->ntx; i++)
+		tx_free(&blk->txs[i]);
+	free(blk->txs);
+	commit_free(&blk->last_commit);
+	memset(blk, 0, sizeof(*blk));
+}
+
+void block_encode(const struct block *blk, struct buf *b)
+{
+	block_header_encode(&blk->hdr, b);
+	buf_put_varint(b, blk->ntx);
+	struct buf tb;
+	buf_init(&tb);
+	for (size_t i = 0; i < blk->ntx; i++) {
+		buf_reset(&tb);
+		tx_encode(&blk->txs[i], &tb);
+		buf_put_bytes(b, tb.data, tb.len);
+	}
+	buf_free(&tb);
+	commit_encode(&blk->last_commit, b);
+}
+
+int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim)
+{
+	struct reader r;
+	block_init(blk);
+	rd_init(&r, p, n);
+	block_header_read(&blk->hdr, &r);
+	uint64_t ntx = rd_count(&r, lim->max_txs < BLOCK_MAX_TXS_HARD ? lim->max_txs : BLOCK_MAX_TXS_HARD);
+	if (r.err)
+		goto fail;
+	if (ntx) {
+		blk->txs = calloc((size_t)ntx, sizeof(*blk->txs));
+		if (!blk->txs) {
+			r.err = ASSAY_ENOMEM;
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < ntx; i++) {
+		size_t tlen;
+		const uint8_t *tp = rd_bytes(&r, &tlen, TX_MAX_BYTES_HARD);
+		if (!tp)
+			goto fail;
+		int err = tx_decode(&blk->txs[i], tp, tlen, lim->max_tx_payload);
+		if (err) {
+			r.err = err;
+			goto fail;
+		}
+		blk->ntx = i + 1;
+	}
+	if (commit_read(&blk->last_commit, &r))
+		goto fail;
+	if (rd_finish(&r)) {
+		r.err = rd_finish(&r);
+		goto fail;
+	}
+	return 0;
+fail:;
+	int err = r.err ? r.err : ASSAY_EDECODE;
+	block_free(blk);
+	return err;
+}
+
+int block_add_tx(struct block *blk, const struct tx *t)
+{
+	struct tx *grown = realloc(blk->txs, (blk->ntx + 1) * sizeof(*grown));
+	if (!grown)
+		return ASSAY_ENOMEM;
+	blk->txs = grown;
+	if (tx_copy(&blk->txs[blk->ntx], t) < 0)
+		return ASSAY_ENOMEM;
+	blk->ntx++;
+	return 0;
+}
+
+void block_tx_root(const struct block *blk, uint8_t out[HASH_LEN])
+{
+	uint8_t (*leaves)[HASH_LEN] = NULL;
+	if (blk->ntx) {
+		leaves = malloc(blk->ntx * HASH_LEN);
+		if (!leaves)
+			abort(); /* a root cannot be "unknown"; allocation of n*32 bytes */
+	}
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < blk->ntx; i++) {
+		buf_reset(&b);
+		tx_encode(&blk->txs[i], &b);
+		merkle_leaf_hash(b.data, b.len, leaves[i]);
+	}
+	buf_free(&b);
+	merkle_root((const uint8_t(*)[HASH_LEN])leaves, blk->ntx, out);
+	free(leaves);
+}
+
+void block_hash(const struct block *blk, uint8_t out[HASH_LEN])
+{
+	block_header_hash(&blk->hdr, out);
+}

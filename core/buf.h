@@ -1,0 +1,83 @@
+/* Byte buffers and the canonical encoding of DESIGN.md §3 / docs/protocol.md
+ * §1: little-endian fixed-width integers and minimal unsigned LEB128 lengths.
+ * Writers append to a growable struct buf; readers walk a struct reader whose
+ * error is sticky, so a decoder reads every field and checks once at the end.
+ * Not for: JSON or anything human-facing. */
+#ifndef ASSAY_CORE_BUF_H
+#define ASSAY_CORE_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	int oom; /* sticky: an allocation failed, contents are incomplete */
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b); /* len = 0, keeps the allocation */
+/* Hands the bytes to the caller (malloc()ed; the caller frees) and resets b. */
+uint8_t *buf_take(struct buf *b, size_t *len);
+void buf_put(struct buf *b, const void *p, size_t n);
+void buf_put_u8(struct buf *b, uint8_t v);
+void buf_put_u16(struct buf *b, uint16_t v);
+void buf_put_u32(struct buf *b, uint32_t v);
+void buf_put_u64(struct buf *b, uint64_t v);
+void buf_put_varint(struct buf *b, uint64_t v);
+/* varint length, then the bytes */
+void buf_put_bytes(struct buf *b, const void *p, size_t n);
+
+struct reader {
+	const uint8_t *p;
+	size_t len;
+	size_t pos;
+	int err; /* sticky: 0 or ASSAY_EDECODE / ASSAY_ELIMIT */
+};
+
+void rd_init(struct reader *r, const void *p, size_t len);
+uint8_t rd_u8(struct reader *r);
+uint16_t rd_u16(struct reader *r);
+uint32_t rd_u32(struct reader *r);
+uint64_t rd_u64(struct reader *r);
+/* Minimal-form LEB128 of at most 10 bytes; anything else sets err. */
+uint64_t rd_varint(struct reader *r);
+/* Copies n bytes into out (zeros on error). */
+void rd_copy(struct reader *r, void *out, size_t n);
+/* Returns a pointer into the input for n bytes, or NULL (err set). */
+const uint8_t *rd_fixed(struct reader *r, size_t n);
+/* varint length (<= max, else ASSAY_ELIMIT), then the bytes; pointer into input. */
+const uint8_t *rd_bytes(struct reader *r, size_t *n, size_t max);
+/* A varint count that must be <= max. */
+uint64_t rd_count(struct reader *r, uint64_t max);
+size_t rd_left(const struct reader *r);
+/* 0 if no error and every byte consumed; else the error (trailing = EDECODE). */
+int rd_finish(const struct reader *r);
+
+/* Little-endian helpers for code that packs fixed layouts by hand. */
+static inline void le32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t le32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void le64_put(uint8_t *p, uint64_t v)
+{
+	le32_put(p, (uint32_t)v);
+	le32_put(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint64_t le64_get(const uint8_t *p)
+{
+	return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
+}
+
+/* Hex helpers: out must hold 2n+1 chars. hex_decode returns bytes written or -1. */
+void hex_encode(const uint8_t *p, size_t n, char *out);
+long hex_decode(const char *hex, uint8_t *out, size_t max);
+
+#endif

@@ -1,0 +1,13 @@
+# core/: primitives every other layer uses.
+noinst_LIBRARIES += libassay_core.a
+libassay_core_a_SOURCES = \
+	core/error.c core/error.h \
+	core/buf.c core/buf.h \
+	core/sha256.c core/sha256.h \
+	core/keys.c core/keys.h \
+	core/bech32.c core/bech32.h \
+	core/merkle.c core/merkle.h \
+	core/vrf.c core/vrf.h \
+	core/tx.c core/tx.h \
+	core/block.c core/block.h \
+	core/log.c core/log.h

@@ -1,0 +1,29 @@
+/* RFC 6962-shaped Merkle trees (DESIGN.md §3): leaf = H(0x00 || data),
+ * node = H(0x01 || left || right), split at the largest power of two below n.
+ * Plain SHA-256, as RFC 6962, so its test vectors apply unchanged. Used for
+ * block tx roots and compute-job output commitments. The root of zero leaves
+ * is SHA256(""), as in RFC 6962. */
+#ifndef ASSAY_CORE_MERKLE_H
+#define ASSAY_CORE_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/sha256.h"
+
+#define MERKLE_MAX_DEPTH 64
+
+void merkle_leaf_hash(const void *data, size_t n, uint8_t out[HASH_LEN]);
+void merkle_node_hash(const uint8_t l[HASH_LEN], const uint8_t r[HASH_LEN], uint8_t out[HASH_LEN]);
+/* Root over n leaf hashes (already hashed with merkle_leaf_hash). */
+void merkle_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t root[HASH_LEN]);
+/* Audit path for leaf index i of n, as RFC 6962 PATH(m, D[n]): bottom-up
+ * sibling hashes into path (room for MERKLE_MAX_DEPTH), count in *depth.
+ * 0 ok, ASSAY_EARG if i >= n. */
+int merkle_proof(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t i,
+		 uint8_t (*path)[HASH_LEN], size_t *depth);
+/* 0 if leaf hash at index i of a tree of n leaves with this path has root. */
+int merkle_verify(const uint8_t leaf[HASH_LEN], size_t i, size_t n,
+		  const uint8_t (*path)[HASH_LEN], size_t depth, const uint8_t root[HASH_LEN]);
+
+#endif

@@ -1,0 +1,33 @@
+/* SHA-256 through OpenSSL 3 with a pre-fetched algorithm and reused,
+ * per-thread contexts (DESIGN.md §3: one-shot SHA256() refetches on every
+ * call), plus the domain-separated hash H_tag(m) = SHA256(SHA256(tag) ||
+ * SHA256(tag) || m) whose 64-byte prefix is absorbed once per tag.
+ * Not for: passwords (keystore uses scrypt) or HMAC. */
+#ifndef ASSAY_CORE_SHA256_H
+#define ASSAY_CORE_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_LEN 32
+
+void sha256(const void *p, size_t n, uint8_t out[HASH_LEN]);
+/* SHA256(a || b) without concatenating. */
+void sha256_2(const void *a, size_t na, const void *b, size_t nb, uint8_t out[HASH_LEN]);
+
+/* Streaming hash; the context is opaque and owned by the caller. */
+typedef struct sha256_stream sha256_stream_t;
+sha256_stream_t *sha256_stream_new(void);
+/* Starts a plain hash, or a tagged one when tag != NULL. */
+void sha256_stream_begin(sha256_stream_t *s, const char *tag);
+void sha256_stream_update(sha256_stream_t *s, const void *p, size_t n);
+void sha256_stream_final(sha256_stream_t *s, uint8_t out[HASH_LEN]);
+void sha256_stream_free(sha256_stream_t *s);
+
+/* H_tag(m). Tags are short static strings such as "assay/tx". */
+void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN]);
+/* H_tag(a || b). */
+void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb,
+		  uint8_t out[HASH_LEN]);
+
+#endif

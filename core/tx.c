@@ -1,0 +1,170 @@
+/* Transaction codec and signing (see tx.h; docs/protocol.md §3). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/tx.h"
+
+static const char *const kind_names[TX_KIND_COUNT] = {
+	"transfer", "deploy", "call", "validator_bond", "validator_unbond",
+	"worker_register", "worker_unbond", "job_submit", "job_commit",
+	"job_reveal", "job_dispute", "blob", "evidence",
+};
+
+const char *tx_kind_name(unsigned kind)
+{
+	return kind < TX_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+int tx_kind_from_name(const char *name)
+{
+	for (int i = 0; i < TX_KIND_COUNT; i++)
+		if (strcmp(kind_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void tx_free(struct tx *t)
+{
+	free(t->payload);
+	t->payload = NULL;
+	t->payload_len = 0;
+}
+
+int tx_set_payload(struct tx *t, const void *p, size_t n)
+{
+	uint8_t *copy = NULL;
+	if (n) {
+		copy = malloc(n);
+		if (!copy)
+			return ASSAY_ENOMEM;
+		memcpy(copy, p, n);
+	}
+	free(t->payload);
+	t->payload = copy;
+	t->payload_len = n;
+	return 0;
+}
+
+int tx_copy(struct tx *dst, const struct tx *src)
+{
+	*dst = *src;
+	dst->payload = NULL;
+	dst->payload_len = 0;
+	return tx_set_payload(dst, src->payload, src->payload_len);
+}
+
+void tx_encode_unsigned(const struct tx *t, struct buf *b)
+{
+	buf_put(b, t->chain_id, HASH_LEN);
+	buf_put_u64(b, t->nonce);
+	buf_put(b, t->sender, PUBKEY_LEN);
+	buf_put_u64(b, t->fee);
+	buf_put_u64(b, t->gas_limit);
+	buf_put_u8(b, t->kind);
+	buf_put_bytes(b, t->payload, t->payload_len);
+}
+
+void tx_encode(const struct tx *t, struct buf *b)
+{
+	tx_encode_unsigned(t, b);
+	buf_put(b, t->sig, SIG_LEN);
+}
+
+int tx_read(struct tx *t, struct reader *r, size_t payload_max)
+{
+	memset(t, 0, sizeof(*t));
+	rd_copy(r, t->chain_id, HASH_LEN);
+	t->nonce = rd_u64(r);
+	rd_copy(r, t->sender, PUBKEY_LEN);
+	t->fee = rd_u64(r);
+	t->gas_limit = rd_u64(r);
+	t->kind = rd_u8(r);
+	if (!r->err && t->kind >= TX_KIND_COUNT)
+		r->err = ASSAY_EDECODE;
+	size_t plen;
+	const uint8_t *p = rd_bytes(r, &plen, payload_max);
+	rd_copy(r, t->sig, SIG_LEN);
+	if (r->err) {
+		memset(t, 0, sizeof(*t));
+		return r->err;
+	}
+	if (tx_set_payload(t, p, plen) < 0) {
+		memset(t, 0, sizeof(*t));
+		return ASSAY_ENOMEM;
+	}
+	return 0;
+}
+
+int tx_decode(struct tx *t, const uint8_t *p, size_t n, size_t payload_max)
+{
+	if (n > TX_MAX_BYTES_HARD) {
+		memset(t, 0, sizeof(*t));
+		return ASSAY_ELIMIT;
+	}
+	struct reader r;
+	rd_init(&r, p, n);
+	int err = tx_read(t, &r, payload_max);
+	if (err)
+		return err;
+	err = rd_finish(&r);
+	if (err)
+		tx_free(t);
+	return err;
+}
+
+static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uint8_t out[HASH_LEN])
+{
+	struct buf b;
+	buf_init(&b);
+	if (with_sig)
+		tx_encode(t, &b);
+	else
+		tx_encode_unsigned(t, &b);
+	hash_tagged(tag, b.data, b.len, out);
+	buf_free(&b);
+}
+
+void tx_sighash(const struct tx *t, uint8_t out[HASH_LEN])
+{
+	hash_encoding(t, 0, "assay/tx", out);
+}
+
+void tx_id(const struct tx *t, uint8_t out[HASH_LEN])
+{
+	hash_encoding(t, 1, "assay/txid", out);
+}
+
+void tx_sign(struct tx *t, const uint8_t sk[SECKEY_LEN])
+{
+	uint8_t h[HASH_LEN];
+	tx_sighash(t, h);
+	sig_sign(sk, h, HASH_LEN, t->sig);
+}
+
+int tx_verify_sig(const struct tx *t)
+{
+	uint8_t h[HASH_LEN];
+	tx_sighash(t, h);
+	return sig_verify(t->sender, h, HASH_LEN, t->sig);
+}
+
+void tx_sender_addr(const struct tx *t, uint8_t addr[ADDR_LEN])
+{
+	address_from_pubkey(t->sender, addr);
+}
+
+void transfer_encode(const struct transfer_payload *tp, struct buf *b)
+{
+	buf_put(b, tp->to, ADDR_LEN);
+	buf_put_u64(b, tp->amount);
+}
+
+int transfer_decode(struct transfer_payload *tp, const uint8_t *p, size_t n)
+{
+	struct reader r;
+	rd_init(&r, p, n);
+	rd_copy(&r, tp->to, ADDR_LEN);
+	tp->amount = rd_u64(&r);
+	return rd_finish(&r);
+}

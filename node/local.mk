@@ -1,0 +1,1 @@
+# node/: filled in by its layer.

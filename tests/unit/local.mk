@@ -1,0 +1,1 @@
+# unit tests are declared in each layer's local.mk

@@ -1,0 +1,1 @@
+# vm/: filled in by its layer.

@@ -10,4 +10,5 @@ libassay_core_a_SOURCES = \
 	core/vrf.c core/vrf.h \
 	core/tx.c core/tx.h \
 	core/block.c core/block.h \
+	core/ledger.c core/ledger.h \
 	core/log.c core/log.h

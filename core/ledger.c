@@ -1,0 +1,319 @@
+/* State keys, the account record and the in-memory ledger (see ledger.h).
+ * ledger_mem is an open-addressing hash table keyed by the 32-byte state key
+ * (already uniformly distributed, so its first 8 bytes are the hash) plus an
+ * undo log: every write first records the slot's previous contents, and
+ * revert replays the log backwards to the snapshot's length. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/ledger.h"
+
+const uint8_t LEDGER_BURN_ADDR[ADDR_LEN];
+
+void state_key(uint8_t ns, const void *id, size_t n, uint8_t key[HASH_LEN])
+{
+	sha256_2(&ns, 1, id, n, key);
+}
+
+void account_encode(const struct account *a, uint8_t out[ACCOUNT_BYTES])
+{
+	le64_put(out, a->balance);
+	le64_put(out + 8, a->nonce);
+	memcpy(out + 16, a->code_hash, HASH_LEN);
+}
+
+int account_decode(struct account *a, const uint8_t *p, size_t n)
+{
+	if (n != ACCOUNT_BYTES)
+		return ASSAY_EDECODE;
+	a->balance = le64_get(p);
+	a->nonce = le64_get(p + 8);
+	memcpy(a->code_hash, p + 16, HASH_LEN);
+	return 0;
+}
+
+int ledger_get_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], struct account *a)
+{
+	uint8_t key[HASH_LEN], *val;
+	size_t len;
+	memset(a, 0, sizeof(*a));
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	int err = ledger_get(l, key, &val, &len);
+	if (err == ASSAY_ENOTFOUND)
+		return 0;
+	if (err)
+		return err;
+	err = account_decode(a, val, len);
+	free(val);
+	return err;
+}
+
+int ledger_put_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], const struct account *a)
+{
+	static const uint8_t zero[HASH_LEN];
+	uint8_t key[HASH_LEN], enc[ACCOUNT_BYTES];
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	if (a->balance == 0 && a->nonce == 0 && memcmp(a->code_hash, zero, HASH_LEN) == 0)
+		return ledger_del(l, key);
+	account_encode(a, enc);
+	return ledger_put(l, key, enc, sizeof(enc));
+}
+
+int ledger_credit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount)
+{
+	struct account a;
+	int err = ledger_get_account(l, addr, &a);
+	if (err)
+		return err;
+	if (amount_add(a.balance, amount, &a.balance))
+		return ASSAY_EOVERFLOW;
+	return ledger_put_account(l, addr, &a);
+}
+
+int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount)
+{
+	struct account a;
+	int err = ledger_get_account(l, addr, &a);
+	if (err)
+		return err;
+	if (amount_sub(a.balance, amount, &a.balance))
+		return ASSAY_EBALANCE;
+	return ledger_put_account(l, addr, &a);
+}
+
+int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const uint8_t to[ADDR_LEN],
+		    uint64_t amount)
+{
+	size_t snap = ledger_snapshot(l);
+	int err = ledger_debit(l, from, amount);
+	if (!err)
+		err = ledger_credit(l, to, amount);
+	if (err)
+		ledger_revert(l, snap);
+	return err;
+}
+
+/* --- in-memory ledger --- */
+
+struct mem_slot {
+	uint8_t key[HASH_LEN];
+	uint8_t used;    /* slot holds a key (written at least once) */
+	uint8_t present; /* key has a value (0: deleted) */
+	uint8_t *val;
+	size_t len;
+};
+
+struct mem_undo {
+	size_t slot;     /* index into the table */
+	uint8_t used, present;
+	uint8_t *val;    /* previous value, owned by the log */
+	size_t len;
+};
+
+struct ledger_mem {
+	struct ledger base;
+	int has_base;
+	struct mem_slot *slots;
+	size_t cap, count; /* count: used slots */
+	struct mem_undo *undo;
+	size_t nundo, undocap;
+};
+
+ledger_mem_t *ledger_mem_new(const struct ledger *base)
+{
+	ledger_mem_t *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	if (base) {
+		m->base = *base;
+		m->has_base = 1;
+	}
+	m->cap = 64;
+	m->slots = calloc(m->cap, sizeof(*m->slots));
+	if (!m->slots) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void undo_clear(ledger_mem_t *m, size_t to)
+{
+	while (m->nundo > to)
+		free(m->undo[--m->nundo].val);
+}
+
+void ledger_mem_free(ledger_mem_t *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].val);
+	undo_clear(m, 0);
+	free(m->undo);
+	free(m->slots);
+	free(m);
+}
+
+static size_t find_slot(const struct mem_slot *slots, size_t cap, const uint8_t key[HASH_LEN])
+{
+	size_t i = (size_t)le64_get(key) & (cap - 1);
+	while (slots[i].used && memcmp(slots[i].key, key, HASH_LEN) != 0)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* Growing rehashes slot indices, so the undo log is remapped by key. */
+static int grow(ledger_mem_t *m)
+{
+	size_t ncap = m->cap * 2;
+	struct mem_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return ASSAY_ENOMEM;
+	size_t *map = malloc(m->cap * sizeof(*map));
+	if (!map) {
+		free(ns);
+		return ASSAY_ENOMEM;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->slots[i].used)
+			continue;
+		size_t j = find_slot(ns, ncap, m->slots[i].key);
+		ns[j] = m->slots[i];
+		map[i] = j;
+	}
+	for (size_t u = 0; u < m->nundo; u++)
+		m->undo[u].slot = map[m->undo[u].slot];
+	free(map);
+	free(m->slots);
+	m->slots = ns;
+	m->cap = ncap;
+	return 0;
+}
+
+static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
+{
+	ledger_mem_t *m = ctx;
+	struct mem_slot *s = &m->slots[find_slot(m->slots, m->cap, key)];
+	if (s->used) {
+		if (!s->present)
+			return ASSAY_ENOTFOUND;
+		*val = malloc(s->len ? s->len : 1);
+		if (!*val)
+			return ASSAY_ENOMEM;
+		memcpy(*val, s->val, s->len);
+		*len = s->len;
+		return 0;
+	}
+	if (m->has_base)
+		return ledger_get(&m->base, key, val, len);
+	return ASSAY_ENOTFOUND;
+}
+
+static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len,
+		     int present)
+{
+	if (len > LEDGER_VALUE_MAX)
+		return ASSAY_ELIMIT;
+	if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0)
+		return ASSAY_ENOMEM;
+	if (m->nundo == m->undocap) {
+		size_t ncap = m->undocap ? m->undocap * 2 : 64;
+		struct mem_undo *nu = realloc(m->undo, ncap * sizeof(*nu));
+		if (!nu)
+			return ASSAY_ENOMEM;
+		m->undo = nu;
+		m->undocap = ncap;
+	}
+	uint8_t *copy = NULL;
+	if (present) {
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			return ASSAY_ENOMEM;
+		memcpy(copy, val, len);
+	}
+	size_t i = find_slot(m->slots, m->cap, key);
+	struct mem_slot *s = &m->slots[i];
+	m->undo[m->nundo++] = (struct mem_undo){i, s->used, s->present, s->val, s->len};
+	if (!s->used) {
+		memcpy(s->key, key, HASH_LEN);
+		s->used = 1;
+		m->count++;
+	}
+	s->present = (uint8_t)present;
+	s->val = copy;
+	s->len = present ? len : 0;
+	return 0;
+}
+
+static int mem_put(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	return mem_write(ctx, key, val, len, 1);
+}
+
+static int mem_del(void *ctx, const uint8_t key[HASH_LEN])
+{
+	return mem_write(ctx, key, NULL, 0, 0);
+}
+
+static size_t mem_snapshot(void *ctx)
+{
+	return ((ledger_mem_t *)ctx)->nundo;
+}
+
+static void mem_revert(void *ctx, size_t snap)
+{
+	ledger_mem_t *m = ctx;
+	while (m->nundo > snap) {
+		struct mem_undo *u = &m->undo[--m->nundo];
+		struct mem_slot *s = &m->slots[u->slot];
+		free(s->val);
+		if (s->used && !u->used)
+			m->count--;
+		/* A slot that becomes unused again keeps its key bytes so that
+		 * probing chains stay intact; used=0 only when nothing followed
+		 * it, which holds because reverts run in reverse write order. */
+		s->used = u->used;
+		s->present = u->present;
+		s->val = u->val;
+		s->len = u->len;
+	}
+}
+
+static const struct ledger_ops mem_ops = {mem_get, mem_put, mem_del, mem_snapshot, mem_revert};
+
+struct ledger ledger_mem_ledger(ledger_mem_t *m)
+{
+	return (struct ledger){&mem_ops, m};
+}
+
+size_t ledger_mem_count(const ledger_mem_t *m)
+{
+	return m->count;
+}
+
+static int cmp_slot_ptr(const void *a, const void *b)
+{
+	const struct mem_slot *x = *(const struct mem_slot *const *)a;
+	const struct mem_slot *y = *(const struct mem_slot *const *)b;
+	return memcmp(x->key, y->key, HASH_LEN);
+}
+
+int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg)
+{
+	struct mem_slot **order = malloc((m->count ? m->count : 1) * sizeof(*order));
+	if (!order)
+		return ASSAY_ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].used)
+			order[n++] = &m->slots[i];
+	qsort(order, n, sizeof(*order), cmp_slot_ptr);
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = fn(arg, order[i]->key, order[i]->present ? order[i]->val : NULL, order[i]->len);
+	free(order);
+	return err;
+}

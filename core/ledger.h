@@ -1,0 +1,122 @@
+/* The state as the execution layers see it (docs/protocol.md §5): one 256-bit
+ * key space, key = SHA256(namespace || id), values as canonical bytes, read
+ * and written through a small interface with nested snapshots so a reverted
+ * call undoes exactly its own writes. node/state.c implements it over LevelDB
+ * and the sparse Merkle tree; ledger_mem here is an in-memory implementation
+ * that can also overlay another ledger (a block's pending writes) and serves
+ * unit tests of the VM and the compute protocol. Also: the account record. */
+#ifndef ASSAY_CORE_LEDGER_H
+#define ASSAY_CORE_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/keys.h"
+#include "core/sha256.h"
+
+enum state_ns {
+	NS_ACCOUNT = 0x01,   /* id: 20-byte address -> struct account */
+	NS_CODE = 0x02,      /* id: 32-byte code hash -> contract bytecode */
+	NS_STORAGE = 0x03,   /* id: address || 32-byte slot -> contract storage */
+	NS_VALIDATOR = 0x04, /* id: 32-byte pubkey -> validator record */
+	NS_WORKER = 0x05,    /* id: 20-byte address -> worker record */
+	NS_JOB = 0x06,       /* id: 32-byte job id -> job record */
+	NS_PARAM = 0x07,     /* id: parameter name -> value */
+	NS_BLOB = 0x08,      /* id: 32-byte blob hash -> blob metadata */
+	NS_META = 0x09,      /* id: module-defined singleton names (indexes, counters) */
+};
+
+/* Hard cap on one stored value; larger data goes in blobs. */
+#define LEDGER_VALUE_MAX (1u << 20)
+
+void state_key(uint8_t ns, const void *id, size_t n, uint8_t key[HASH_LEN]);
+
+struct ledger_ops {
+	/* *val is malloc()ed; the caller frees. ASSAY_ENOTFOUND if absent. */
+	int (*get)(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len);
+	int (*put)(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len);
+	int (*del)(void *ctx, const uint8_t key[HASH_LEN]);
+	/* Marks a point to come back to; revert undoes every write since. */
+	size_t (*snapshot)(void *ctx);
+	void (*revert)(void *ctx, size_t snap);
+};
+
+struct ledger {
+	const struct ledger_ops *ops;
+	void *ctx;
+};
+
+static inline int ledger_get(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t **val,
+			     size_t *len)
+{
+	return l->ops->get(l->ctx, key, val, len);
+}
+static inline int ledger_put(const struct ledger *l, const uint8_t key[HASH_LEN], const uint8_t *val,
+			     size_t len)
+{
+	return l->ops->put(l->ctx, key, val, len);
+}
+static inline int ledger_del(const struct ledger *l, const uint8_t key[HASH_LEN])
+{
+	return l->ops->del(l->ctx, key);
+}
+static inline size_t ledger_snapshot(const struct ledger *l)
+{
+	return l->ops->snapshot(l->ctx);
+}
+static inline void ledger_revert(const struct ledger *l, size_t snap)
+{
+	l->ops->revert(l->ctx, snap);
+}
+
+/* Account record: balance, nonce, code hash (zero for plain accounts).
+ * Encoding: u64 balance || u64 nonce || 32 code_hash. An absent account reads
+ * as all zero; an account that returns to all zero is deleted. */
+struct account {
+	uint64_t balance;
+	uint64_t nonce;
+	uint8_t code_hash[HASH_LEN];
+};
+#define ACCOUNT_BYTES (8 + 8 + HASH_LEN)
+
+void account_encode(const struct account *a, uint8_t out[ACCOUNT_BYTES]);
+int account_decode(struct account *a, const uint8_t *p, size_t n);
+int ledger_get_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], struct account *a);
+int ledger_put_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], const struct account *a);
+/* balance += amount (ASSAY_EOVERFLOW) / balance -= amount (ASSAY_EBALANCE). */
+int ledger_credit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount);
+int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount);
+/* Debit then credit; nothing changes on error. */
+int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const uint8_t to[ADDR_LEN],
+		    uint64_t amount);
+
+/* Burned amounts are credited to this address, whose key nobody has
+ * (all zero), so total supply stays countable: supply = sum of balances +
+ * escrows + bonds, and burns are visible as this account's balance. */
+extern const uint8_t LEDGER_BURN_ADDR[ADDR_LEN];
+
+/* Checked u64 arithmetic for amounts. */
+static inline int amount_add(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+static inline int amount_sub(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return __builtin_sub_overflow(a, b, out) ? -1 : 0;
+}
+
+/* In-memory ledger. With a base, reads fall through to it for keys this one
+ * has not written (a deleted key reads as absent), so it serves as a block's
+ * overlay of pending writes. Opaque; create/destroy pair. */
+typedef struct ledger_mem ledger_mem_t;
+ledger_mem_t *ledger_mem_new(const struct ledger *base);
+void ledger_mem_free(ledger_mem_t *m);
+/* A struct ledger that reads and writes m. */
+struct ledger ledger_mem_ledger(ledger_mem_t *m);
+/* Visits every written key in key order: val NULL for a deletion. */
+typedef int (*ledger_mem_visit_fn)(void *arg, const uint8_t key[HASH_LEN], const uint8_t *val,
+				   size_t len);
+int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg);
+size_t ledger_mem_count(const ledger_mem_t *m);
+
+#endif

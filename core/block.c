@@ -209,3 +209,15 @@ void block_hash(const struct block *blk, uint8_t out[HASH_LEN])
 {
 	block_header_hash(&blk->hdr, out);
 }
+
+void vote_sighash(const uint8_t chain_id[HASH_LEN], uint8_t type, uint64_t height, uint32_t round,
+		  const uint8_t block_hash[HASH_LEN], uint8_t out[HASH_LEN])
+{
+	uint8_t msg[HASH_LEN + 1 + 8 + 4 + HASH_LEN];
+	memcpy(msg, chain_id, HASH_LEN);
+	msg[HASH_LEN] = type;
+	le64_put(msg + HASH_LEN + 1, height);
+	le32_put(msg + HASH_LEN + 9, round);
+	memcpy(msg + HASH_LEN + 13, block_hash, HASH_LEN);
+	hash_tagged("assay/vote", msg, sizeof(msg), out);
+}

@@ -80,4 +80,9 @@ int block_add_tx(struct block *blk, const struct tx *t);
 void block_tx_root(const struct block *blk, uint8_t out[HASH_LEN]);
 void block_hash(const struct block *blk, uint8_t out[HASH_LEN]);
 
+/* What a validator signs for a vote (docs/protocol.md §4.3):
+ * H_tag("assay/vote", chain_id || u8 type || u64 height || u32 round || block_hash). */
+enum vote_type { VOTE_PREVOTE = 1, VOTE_PRECOMMIT = 2 };
+void vote_sighash(const uint8_t chain_id[HASH_LEN], uint8_t type, uint64_t height, uint32_t round,
+		  const uint8_t block_hash[HASH_LEN], uint8_t out[HASH_LEN]);
 #endif

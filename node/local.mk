@@ -1,1 +1,16 @@
-# node/: filled in by its layer.
+# node/: the full node (chain, state, mempool, RPC) and assayd.
+noinst_LIBRARIES += libassay_node.a
+libassay_node_a_SOURCES = \
+	node/genesis.c node/genesis.h \
+	node/state.c node/state.h \
+	node/chain.c node/chain.h \
+	node/mempool.c node/mempool.h \
+	node/rpc.c node/rpc.h \
+	node/config.c node/config.h \
+	node/node_rpc.c node/node.h
+
+NODE_LIBS = libassay_node.a libassay_store.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
+
+bin_PROGRAMS += assayd
+assayd_SOURCES = node/assayd.c
+assayd_LDADD = $(NODE_LIBS)

@@ -1,0 +1,1079 @@
+/* Block validation, execution and commitment (see chain.h). Rules cite
+ * docs/protocol.md. Execution of one block happens on a ledger_mem overlay
+ * over the committed state; the overlay's writes become the new state only
+ * if every check passes, in the same LevelDB batch as the block itself. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/merkle.h"
+#include "core/vrf.h"
+#include "node/chain.h"
+
+#define META_TIP "tip"
+#define META_TIP_COMMIT "tipcommit"
+#define META_CHAIN_ID "chain_id"
+#define META_NETWORK "network"
+
+/* A block this node built and executed, kept so that applying it does not
+ * execute it a second time. */
+struct built_block {
+	int valid;
+	uint8_t hash[HASH_LEN];
+	ledger_mem_t *overlay;
+	struct state_staged staged;
+	struct receipt *receipts;
+	size_t nreceipts;
+};
+
+struct chain {
+	store_t *store;
+	state_t *state;
+	struct genesis g;
+	struct block_header tip;
+	uint8_t tip_hash[HASH_LEN];
+	struct commit tip_commit; /* precommits for the tip, for the next block */
+	uint8_t validators_hash[HASH_LEN];
+	uint64_t total_stake;
+	int verify_threads;
+	struct built_block built;
+};
+
+void receipt_free(struct receipt *r)
+{
+	for (size_t i = 0; i < r->nevents; i++)
+		free(r->events[i].data);
+	free(r->events);
+	memset(r, 0, sizeof(*r));
+}
+
+/* docs/protocol.md §6.2: u8 ok, bytes error, u64 gas_used, bytes created,
+ * varint n, n × (20 contract, bytes data). */
+void receipt_encode(const struct receipt *r, struct buf *b)
+{
+	buf_put_u8(b, r->ok);
+	buf_put_bytes(b, r->error, strlen(r->error));
+	buf_put_u64(b, r->gas_used);
+	buf_put_bytes(b, r->created, r->created_len);
+	buf_put_varint(b, r->nevents);
+	for (size_t i = 0; i < r->nevents; i++) {
+		buf_put(b, r->events[i].contract, ADDR_LEN);
+		buf_put_bytes(b, r->events[i].data, r->events[i].len);
+	}
+}
+
+int receipt_decode(struct receipt *r, const uint8_t *p, size_t n)
+{
+	struct reader rd;
+	size_t len;
+	memset(r, 0, sizeof(*r));
+	rd_init(&rd, p, n);
+	r->ok = rd_u8(&rd);
+	const uint8_t *e = rd_bytes(&rd, &len, RECEIPT_ERROR_MAX - 1);
+	if (e)
+		memcpy(r->error, e, len);
+	r->gas_used = rd_u64(&rd);
+	const uint8_t *cr = rd_bytes(&rd, &len, HASH_LEN);
+	if (cr) {
+		memcpy(r->created, cr, len);
+		r->created_len = (uint8_t)len;
+	}
+	uint64_t nev = rd_count(&rd, RECEIPT_MAX_EVENTS);
+	if (!rd.err && nev) {
+		r->events = calloc((size_t)nev, sizeof(*r->events));
+		if (!r->events)
+			return ASSAY_ENOMEM;
+	}
+	for (size_t i = 0; i < nev && !rd.err; i++) {
+		rd_copy(&rd, r->events[i].contract, ADDR_LEN);
+		const uint8_t *d = rd_bytes(&rd, &len, LEDGER_VALUE_MAX);
+		if (d) {
+			r->events[i].data = malloc(len ? len : 1);
+			if (!r->events[i].data)
+				return ASSAY_ENOMEM;
+			memcpy(r->events[i].data, d, len);
+			r->events[i].len = len;
+			r->nevents = i + 1;
+		}
+	}
+	int rc = rd_finish(&rd);
+	if (rc)
+		receipt_free(r);
+	return rc;
+}
+
+static void built_clear(chain_t *c)
+{
+	struct built_block *bb = &c->built;
+	if (!bb->valid)
+		return;
+	state_unstage(c->state, &bb->staged);
+	state_staged_free(&bb->staged);
+	ledger_mem_free(bb->overlay);
+	for (size_t i = 0; i < bb->nreceipts; i++)
+		receipt_free(&bb->receipts[i]);
+	free(bb->receipts);
+	memset(bb, 0, sizeof(*bb));
+}
+
+static void validators_hash(const struct genesis *g, uint8_t out[HASH_LEN])
+{
+	struct buf b;
+	buf_init(&b);
+	buf_put_varint(&b, g->nvalidators);
+	for (size_t i = 0; i < g->nvalidators; i++) {
+		buf_put(&b, g->validators[i].pubkey, PUBKEY_LEN);
+		buf_put_u64(&b, g->validators[i].stake);
+	}
+	hash_tagged("assay/validators", b.data, b.len, out);
+	buf_free(&b);
+}
+
+static int genesis_copy(struct genesis *dst, const struct genesis *src)
+{
+	*dst = *src;
+	dst->allocs = malloc((src->nallocs ? src->nallocs : 1) * sizeof(*dst->allocs));
+	dst->validators = malloc((src->nvalidators ? src->nvalidators : 1) * sizeof(*dst->validators));
+	if (!dst->allocs || !dst->validators) {
+		free(dst->allocs);
+		free(dst->validators);
+		memset(dst, 0, sizeof(*dst));
+		return ASSAY_ENOMEM;
+	}
+	memcpy(dst->allocs, src->allocs, src->nallocs * sizeof(*dst->allocs));
+	memcpy(dst->validators, src->validators, src->nvalidators * sizeof(*dst->validators));
+	return 0;
+}
+
+/* The genesis block: height 0, no transactions, the initial state. */
+static int genesis_block(chain_t *c, ledger_mem_t *ov, struct block *blk)
+{
+	struct ledger l = ledger_mem_ledger(ov);
+	for (size_t i = 0; i < c->g.nallocs; i++) {
+		int rc = ledger_credit(&l, c->g.allocs[i].addr, c->g.allocs[i].amount);
+		if (rc)
+			return rc;
+	}
+	block_init(blk);
+	struct block_header *h = &blk->hdr;
+	memcpy(h->chain_id, c->g.hash, HASH_LEN);
+	h->height = 0;
+	h->time_ms = c->g.time_ms;
+	block_tx_root(blk, h->tx_root);
+	commit_hash(&blk->last_commit, h->last_commit_hash);
+	memcpy(h->validators_hash, c->validators_hash, HASH_LEN);
+	hash_tagged("assay/beacon", c->g.hash, HASH_LEN, h->beacon);
+	return 0;
+}
+
+static void put_tip(store_batch_t *b, const uint8_t hash[HASH_LEN], const struct commit *commit)
+{
+	store_batch_put_meta(b, META_TIP, hash, HASH_LEN);
+	struct buf cb;
+	buf_init(&cb);
+	if (commit)
+		commit_encode(commit, &cb);
+	store_batch_put_meta(b, META_TIP_COMMIT, cb.data, cb.len);
+	buf_free(&cb);
+}
+
+static int load_header(chain_t *c, const uint8_t hash[HASH_LEN], struct block_header *h)
+{
+	struct block blk;
+	int rc = chain_get_block(c, hash, &blk);
+	if (rc)
+		return rc;
+	*h = blk.hdr;
+	block_free(&blk);
+	return 0;
+}
+
+/* Writes the genesis block and state into an empty database. */
+static int init_genesis(chain_t *c, int fresh_db, char *err, size_t errlen)
+{
+	ledger_mem_t *ov = ledger_mem_new(NULL);
+	struct block blk;
+	struct state_staged st;
+	int rc;
+	if (!ov)
+		return ASSAY_ENOMEM;
+	rc = genesis_block(c, ov, &blk);
+	if (rc) {
+		ledger_mem_free(ov);
+		snprintf(err, errlen, "genesis: %s", assay_strerror(rc));
+		return rc;
+	}
+	rc = state_stage(c->state, ov, &st, blk.hdr.state_root);
+	if (rc) {
+		ledger_mem_free(ov);
+		block_free(&blk);
+		snprintf(err, errlen, "genesis state: %s", assay_strerror(rc));
+		return rc;
+	}
+	uint8_t hash[HASH_LEN];
+	block_hash(&blk, hash);
+	store_batch_t *b = store_batch_new();
+	struct buf enc;
+	buf_init(&enc);
+	block_encode(&blk, &enc);
+	if (fresh_db) {
+		store_batch_put_block(b, hash, 0, enc.data, enc.len);
+		store_batch_put_meta(b, META_CHAIN_ID, c->g.hash, HASH_LEN);
+		store_batch_put_meta(b, META_NETWORK, c->g.network_name, strlen(c->g.network_name));
+	}
+	state_staged_to_batch(&st, b);
+	put_tip(b, hash, NULL);
+	rc = store_write(chain_store(c), b, 1);
+	store_batch_free(b);
+	buf_free(&enc);
+	state_staged_free(&st);
+	ledger_mem_free(ov);
+	if (rc) {
+		block_free(&blk);
+		snprintf(err, errlen, "cannot write genesis: %s", assay_strerror(rc));
+		return rc;
+	}
+	c->tip = blk.hdr;
+	memcpy(c->tip_hash, hash, HASH_LEN);
+	commit_free(&c->tip_commit);
+	block_free(&blk);
+	return 0;
+}
+
+chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t errlen)
+{
+	chain_t *c = calloc(1, sizeof(*c));
+	uint8_t *val = NULL;
+	size_t len;
+	if (!c || genesis_copy(&c->g, g) < 0) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	validators_hash(&c->g, c->validators_hash);
+	for (size_t i = 0; i < c->g.nvalidators; i++)
+		c->total_stake += c->g.validators[i].stake;
+	c->verify_threads = 1;
+	c->store = store_open(dir, err, errlen);
+	if (!c->store)
+		goto fail;
+	int fresh = store_get_meta(c->store, META_CHAIN_ID, &val, &len) == ASSAY_ENOTFOUND;
+	if (!fresh) {
+		if (len != HASH_LEN || memcmp(val, c->g.hash, HASH_LEN) != 0) {
+			char theirs[16] = "?";
+			uint8_t *net = NULL;
+			size_t nl;
+			if (store_get_meta(c->store, META_NETWORK, &net, &nl) == 0 && nl < sizeof(theirs)) {
+				memcpy(theirs, net, nl);
+				theirs[nl] = 0;
+			}
+			free(net);
+			snprintf(err, errlen,
+				 "the data directory holds another chain (network \"%s\"); this node runs "
+				 "network \"%s\" (%s): use another -datadir",
+				 theirs, c->g.network_name, c->g.chain);
+			free(val);
+			goto fail;
+		}
+		free(val);
+		val = NULL;
+	}
+	c->state = state_open(c->store, err, errlen);
+	if (!c->state)
+		goto fail;
+	if (fresh) {
+		if (init_genesis(c, 1, err, errlen) < 0)
+			goto fail;
+		return c;
+	}
+	if (store_get_meta(c->store, META_TIP, &val, &len) < 0 || len != HASH_LEN) {
+		snprintf(err, errlen, "database has no tip record: run with -reindex");
+		goto fail;
+	}
+	memcpy(c->tip_hash, val, HASH_LEN);
+	free(val);
+	val = NULL;
+	if (load_header(c, c->tip_hash, &c->tip) < 0) {
+		snprintf(err, errlen, "cannot read the tip block: the database is damaged (-reindex)");
+		goto fail;
+	}
+	if (store_get_meta(c->store, META_TIP_COMMIT, &val, &len) == 0 && len) {
+		struct reader r;
+		rd_init(&r, val, len);
+		if (commit_read(&c->tip_commit, &r) < 0 || rd_finish(&r) < 0)
+			commit_free(&c->tip_commit);
+	}
+	free(val);
+	uint8_t root[HASH_LEN];
+	state_root(c->state, root);
+	if (memcmp(root, c->tip.state_root, HASH_LEN) != 0) {
+		snprintf(err, errlen, "state does not match the tip's state root: run with -reindex");
+		goto fail;
+	}
+	return c;
+fail:
+	chain_close(c);
+	return NULL;
+}
+
+void chain_close(chain_t *c)
+{
+	if (!c)
+		return;
+	built_clear(c);
+	state_close(c->state);
+	store_close(c->store);
+	commit_free(&c->tip_commit);
+	genesis_free(&c->g);
+	free(c);
+}
+
+const struct genesis *chain_genesis(const chain_t *c) { return &c->g; }
+uint64_t chain_height(const chain_t *c) { return c->tip.height; }
+const struct block_header *chain_tip(const chain_t *c) { return &c->tip; }
+void chain_tip_hash(const chain_t *c, uint8_t hash[HASH_LEN]) { memcpy(hash, c->tip_hash, HASH_LEN); }
+state_t *chain_state(chain_t *c) { return c->state; }
+store_t *chain_store(chain_t *c) { return c->store; }
+struct ledger chain_ledger(chain_t *c) { return state_ledger(c->state); }
+void chain_set_verify_threads(chain_t *c, int n) { c->verify_threads = n < 1 ? 1 : n; }
+
+int chain_tx_cost(const struct tx *t, uint64_t *cost)
+{
+	*cost = t->fee;
+	if (t->kind == TX_TRANSFER) {
+		struct transfer_payload tp;
+		if (transfer_decode(&tp, t->payload, t->payload_len) == 0 &&
+		    amount_add(*cost, tp.amount, cost))
+			return ASSAY_EOVERFLOW;
+	}
+	return 0;
+}
+
+static int kind_enabled(unsigned kind)
+{
+	return kind == TX_TRANSFER;
+}
+
+/* docs/protocol.md §5.1: stateless validity. */
+int chain_check_tx(const chain_t *c, const struct tx *t, int check_sig, char *err, size_t errlen)
+{
+	const struct chain_params *p = &c->g.params;
+	if (memcmp(t->chain_id, c->g.hash, HASH_LEN) != 0) {
+		snprintf(err, errlen, "wrong chain_id: transaction is for another network");
+		return ASSAY_ECHAIN;
+	}
+	if (t->kind >= TX_KIND_COUNT || !kind_enabled(t->kind)) {
+		snprintf(err, errlen, "transaction kind %s is not enabled on this chain", tx_kind_name(t->kind));
+		return ASSAY_EINVALID;
+	}
+	if (t->payload_len + 200 > p->max_tx_bytes) {
+		snprintf(err, errlen, "transaction too large (%zu payload bytes; limit %u bytes in all)",
+			 t->payload_len, p->max_tx_bytes);
+		return ASSAY_ELIMIT;
+	}
+	if (t->gas_limit > p->max_block_gas) {
+		snprintf(err, errlen, "gas_limit %llu above the block gas limit %llu",
+			 (unsigned long long)t->gas_limit, (unsigned long long)p->max_block_gas);
+		return ASSAY_ELIMIT;
+	}
+	unsigned __int128 need = (unsigned __int128)t->gas_limit * p->gas_price + p->min_fee;
+	if ((unsigned __int128)t->fee < need) {
+		snprintf(err, errlen, "fee %llu below the minimum %llu (min_fee + gas_limit x gas_price)",
+			 (unsigned long long)t->fee, (unsigned long long)(need > UINT64_MAX ? UINT64_MAX : need));
+		return ASSAY_EFEE;
+	}
+	if (t->kind == TX_TRANSFER) {
+		struct transfer_payload tp;
+		if (transfer_decode(&tp, t->payload, t->payload_len) < 0) {
+			snprintf(err, errlen, "malformed transfer payload");
+			return ASSAY_EDECODE;
+		}
+		uint64_t cost;
+		if (chain_tx_cost(t, &cost) < 0) {
+			snprintf(err, errlen, "amount plus fee overflows");
+			return ASSAY_EOVERFLOW;
+		}
+	}
+	if (check_sig && tx_verify_sig(t) < 0) {
+		snprintf(err, errlen, "bad signature");
+		return ASSAY_ESIG;
+	}
+	return 0;
+}
+
+struct exec_ctx {
+	chain_t *c;
+	struct ledger l;
+	uint8_t proposer_addr[ADDR_LEN];
+	uint64_t height, time_ms;
+	const uint8_t *beacon;
+};
+
+/* Kind-specific effects, inside a snapshot the caller reverts on error. */
+static int exec_kind(struct exec_ctx *x, const struct tx *t, const uint8_t sender[ADDR_LEN],
+		     struct receipt *rc)
+{
+	switch (t->kind) {
+	case TX_TRANSFER: {
+		struct transfer_payload tp;
+		int err = transfer_decode(&tp, t->payload, t->payload_len);
+		if (!err)
+			err = ledger_transfer(&x->l, sender, tp.to, tp.amount);
+		if (err)
+			snprintf(rc->error, sizeof(rc->error), "transfer failed: %s", assay_strerror(err));
+		return err;
+	}
+	default:
+		snprintf(rc->error, sizeof(rc->error), "kind not enabled");
+		return ASSAY_EINVALID;
+	}
+}
+
+/* docs/protocol.md §5.2. Returns <0 if t cannot be included at all (nonce or
+ * funds for its cost); 0 if included, with rc saying whether it succeeded. */
+static int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *err, size_t errlen)
+{
+	uint8_t sender[ADDR_LEN];
+	struct account acct;
+	uint64_t cost;
+	memset(rc, 0, sizeof(*rc));
+	tx_sender_addr(t, sender);
+	int e = ledger_get_account(&x->l, sender, &acct);
+	if (e) {
+		snprintf(err, errlen, "state read failed: %s", assay_strerror(e));
+		return e;
+	}
+	if (t->nonce != acct.nonce) {
+		snprintf(err, errlen, "nonce %llu, expected %llu", (unsigned long long)t->nonce,
+			 (unsigned long long)acct.nonce);
+		return ASSAY_ENONCE;
+	}
+	if (chain_tx_cost(t, &cost) < 0 || acct.balance < cost) {
+		snprintf(err, errlen, "insufficient balance: has %llu, needs %llu",
+			 (unsigned long long)acct.balance, (unsigned long long)cost);
+		return ASSAY_EBALANCE;
+	}
+	if (acct.nonce == UINT64_MAX) {
+		snprintf(err, errlen, "account nonce exhausted");
+		return ASSAY_ENONCE;
+	}
+	acct.balance -= t->fee;
+	acct.nonce++;
+	if ((e = ledger_put_account(&x->l, sender, &acct)) != 0 ||
+	    (e = ledger_credit(&x->l, x->proposer_addr, t->fee)) != 0) {
+		snprintf(err, errlen, "fee payment failed: %s", assay_strerror(e));
+		return e;
+	}
+	size_t snap = ledger_snapshot(&x->l);
+	if (exec_kind(x, t, sender, rc) == 0) {
+		rc->ok = 1;
+	} else {
+		ledger_revert(&x->l, snap);
+		for (size_t i = 0; i < rc->nevents; i++)
+			free(rc->events[i].data);
+		free(rc->events);
+		rc->events = NULL;
+		rc->nevents = 0;
+	}
+	return 0;
+}
+
+/* End-of-block processing shared by building and applying (protocol §5.3). */
+static int end_block(struct exec_ctx *x, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static void beacon_alpha(const uint8_t chain_id[HASH_LEN], uint64_t height,
+			 const uint8_t parent_beacon[HASH_LEN], uint8_t alpha[HASH_LEN + 8 + HASH_LEN])
+{
+	memcpy(alpha, chain_id, HASH_LEN);
+	le64_put(alpha + HASH_LEN, height);
+	memcpy(alpha + HASH_LEN + 8, parent_beacon, HASH_LEN);
+}
+
+static void beacon_from(const uint8_t parent_beacon[HASH_LEN], const uint8_t beta[VRF_OUTPUT_LEN],
+			uint8_t out[HASH_LEN])
+{
+	hash_tagged2("assay/beacon", parent_beacon, HASH_LEN, beta, VRF_OUTPUT_LEN, out);
+}
+
+static int is_validator(const chain_t *c, const uint8_t pk[PUBKEY_LEN], uint64_t *stake)
+{
+	for (size_t i = 0; i < c->g.nvalidators; i++) {
+		if (memcmp(c->g.validators[i].pubkey, pk, PUBKEY_LEN) == 0) {
+			if (stake)
+				*stake = c->g.validators[i].stake;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void chain_sign_commit(const chain_t *c, const uint8_t sk[SECKEY_LEN], uint64_t height,
+		       const uint8_t hash[HASH_LEN], struct commit *out)
+{
+	uint8_t msg[HASH_LEN];
+	memset(out, 0, sizeof(*out));
+	out->height = height;
+	memcpy(out->block_hash, hash, HASH_LEN);
+	out->sigs = calloc(1, sizeof(*out->sigs));
+	if (!out->sigs)
+		return;
+	out->nsigs = 1;
+	memcpy(out->sigs[0].validator, sk + 32, PUBKEY_LEN);
+	vote_sighash(c->g.hash, VOTE_PRECOMMIT, height, 0, hash, msg);
+	sig_sign(sk, msg, HASH_LEN, out->sigs[0].sig);
+}
+
+/* docs/protocol.md §4.3: precommits of more than 2/3 of the stake. */
+static int check_commit(const chain_t *c, const struct commit *cm, uint64_t height,
+			const uint8_t hash[HASH_LEN], char *err, size_t errlen)
+{
+	if (cm->height != height || memcmp(cm->block_hash, hash, HASH_LEN) != 0) {
+		snprintf(err, errlen, "commit is for another block");
+		return ASSAY_EINVALID;
+	}
+	uint64_t power = 0;
+	uint8_t msg[HASH_LEN];
+	vote_sighash(c->g.hash, VOTE_PRECOMMIT, height, cm->round, hash, msg);
+	for (uint32_t i = 0; i < cm->nsigs; i++) {
+		uint64_t stake;
+		for (uint32_t j = 0; j < i; j++) {
+			if (memcmp(cm->sigs[i].validator, cm->sigs[j].validator, PUBKEY_LEN) == 0) {
+				snprintf(err, errlen, "commit names a validator twice");
+				return ASSAY_EINVALID;
+			}
+		}
+		if (!is_validator(c, cm->sigs[i].validator, &stake)) {
+			snprintf(err, errlen, "commit signed by a non-validator");
+			return ASSAY_EINVALID;
+		}
+		if (sig_verify(cm->sigs[i].validator, msg, HASH_LEN, cm->sigs[i].sig) < 0) {
+			snprintf(err, errlen, "commit has a bad precommit signature");
+			return ASSAY_ESIG;
+		}
+		power += stake;
+	}
+	if ((unsigned __int128)power * 3 <= (unsigned __int128)c->total_stake * 2) {
+		snprintf(err, errlen, "commit has %llu of %llu stake, needs more than 2/3",
+			 (unsigned long long)power, (unsigned long long)c->total_stake);
+		return ASSAY_EINVALID;
+	}
+	return 0;
+}
+
+static void free_receipts(struct receipt *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		receipt_free(&r[i]);
+	free(r);
+}
+
+int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_t time_ms,
+		      const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped, size_t *nskipped,
+		      char *err, size_t errlen)
+{
+	const struct chain_params *p = &c->g.params;
+	struct ledger ro = chain_ledger(c);
+	built_clear(c);
+	block_init(blk);
+	if (nskipped)
+		*nskipped = 0;
+	ledger_mem_t *ov = ledger_mem_new(&ro);
+	struct receipt *receipts = calloc(n ? n : 1, sizeof(*receipts));
+	if (!ov || !receipts) {
+		ledger_mem_free(ov);
+		free(receipts);
+		return ASSAY_ENOMEM;
+	}
+	struct block_header *hd = &blk->hdr;
+	memcpy(hd->chain_id, c->g.hash, HASH_LEN);
+	hd->height = c->tip.height + 1;
+	hd->time_ms = time_ms > c->tip.time_ms ? time_ms : c->tip.time_ms + 1;
+	memcpy(hd->prev_hash, c->tip_hash, HASH_LEN);
+	memcpy(hd->validators_hash, c->validators_hash, HASH_LEN);
+	memcpy(hd->proposer, sk + 32, PUBKEY_LEN);
+	uint8_t alpha[HASH_LEN + 8 + HASH_LEN], beta[VRF_OUTPUT_LEN];
+	beacon_alpha(c->g.hash, hd->height, c->tip.beacon, alpha);
+	int rc = vrf_prove(sk, alpha, sizeof(alpha), hd->beacon_proof);
+	if (!rc)
+		rc = vrf_proof_to_hash(hd->beacon_proof, beta);
+	if (rc) {
+		snprintf(err, errlen, "cannot compute the beacon: %s", assay_strerror(rc));
+		goto fail;
+	}
+	beacon_from(c->tip.beacon, beta, hd->beacon);
+	if (c->tip_commit.nsigs || hd->height > 1) {
+		blk->last_commit = c->tip_commit;
+		blk->last_commit.sigs = NULL;
+		if (c->tip_commit.nsigs) {
+			blk->last_commit.sigs = malloc(c->tip_commit.nsigs * sizeof(struct commit_sig));
+			if (!blk->last_commit.sigs) {
+				rc = ASSAY_ENOMEM;
+				goto fail;
+			}
+			memcpy(blk->last_commit.sigs, c->tip_commit.sigs,
+			       c->tip_commit.nsigs * sizeof(struct commit_sig));
+		}
+	}
+	commit_hash(&blk->last_commit, hd->last_commit_hash);
+
+	struct exec_ctx x = {c, ledger_mem_ledger(ov), {0}, hd->height, hd->time_ms, hd->beacon};
+	address_from_pubkey(hd->proposer, x.proposer_addr);
+	uint64_t gas = 0, bytes = HEADER_BYTES + 16 + (uint64_t)blk->last_commit.nsigs * 96;
+	struct buf tb;
+	buf_init(&tb);
+	for (size_t i = 0; i < n; i++) {
+		const struct tx *t = txs[i];
+		char terr[160];
+		buf_reset(&tb);
+		tx_encode(t, &tb);
+		int full = blk->ntx >= p->max_block_txs || bytes + tb.len + 5 > p->max_block_bytes ||
+			   gas + t->gas_limit > p->max_block_gas;
+		size_t snap = ledger_snapshot(&x.l);
+		if (full || chain_check_tx(c, t, 0, terr, sizeof(terr)) < 0 ||
+		    exec_tx(&x, t, &receipts[blk->ntx], terr, sizeof(terr)) < 0) {
+			ledger_revert(&x.l, snap);
+			if (skipped)
+				skipped[(*nskipped)++] = i;
+			continue;
+		}
+		if (block_add_tx(blk, t) < 0) {
+			buf_free(&tb);
+			rc = ASSAY_ENOMEM;
+			goto fail;
+		}
+		gas += t->gas_limit;
+		bytes += tb.len + 5;
+	}
+	buf_free(&tb);
+	rc = end_block(&x, err, errlen);
+	if (rc)
+		goto fail;
+	block_tx_root(blk, hd->tx_root);
+	rc = state_stage(c->state, ov, &c->built.staged, hd->state_root);
+	if (rc) {
+		snprintf(err, errlen, "state update failed: %s", assay_strerror(rc));
+		goto fail;
+	}
+	c->built.valid = 1;
+	c->built.overlay = ov;
+	c->built.receipts = receipts;
+	c->built.nreceipts = blk->ntx;
+	block_hash(blk, c->built.hash);
+	return 0;
+fail:
+	ledger_mem_free(ov);
+	free_receipts(receipts, n);
+	block_free(blk);
+	return rc;
+}
+
+/* Parallel signature verification: each thread takes a contiguous range. */
+struct verify_job {
+	const struct tx *txs;
+	size_t from, to;
+	uint8_t *bad;
+	int any_bad;
+};
+
+static void *verify_range(void *arg)
+{
+	struct verify_job *j = arg;
+	for (size_t i = j->from; i < j->to; i++) {
+		j->bad[i] = tx_verify_sig(&j->txs[i]) != 0;
+		j->any_bad |= j->bad[i];
+	}
+	return NULL;
+}
+
+#define VERIFY_MAX_THREADS 64
+
+int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+{
+	struct verify_job jobs[VERIFY_MAX_THREADS];
+	pthread_t tids[VERIFY_MAX_THREADS];
+	int started[VERIFY_MAX_THREADS] = {0};
+	if (nthreads > VERIFY_MAX_THREADS)
+		nthreads = VERIFY_MAX_THREADS;
+	if (nthreads < 1 || n < 64)
+		nthreads = 1;
+	size_t per = (n + (size_t)nthreads - 1) / (size_t)nthreads;
+	for (int i = 0; i < nthreads; i++) {
+		size_t from = (size_t)i * per < n ? (size_t)i * per : n;
+		size_t to = from + per < n ? from + per : n;
+		jobs[i] = (struct verify_job){txs, from, to, bad, 0};
+	}
+	/* Threads for all ranges but the last, which this thread takes. */
+	for (int i = 0; i < nthreads - 1; i++)
+		started[i] = pthread_create(&tids[i], NULL, verify_range, &jobs[i]) == 0;
+	for (int i = 0; i < nthreads; i++)
+		if (i == nthreads - 1 || !started[i])
+			verify_range(&jobs[i]);
+	int any = 0;
+	for (int i = 0; i < nthreads; i++) {
+		if (i < nthreads - 1 && started[i])
+			pthread_join(tids[i], NULL);
+		any |= jobs[i].any_bad;
+	}
+	return any ? ASSAY_ESIG : 0;
+}
+
+/* Executes blk on a fresh overlay, checking every rule; on success the
+ * overlay's writes are staged in the tree and returned with the receipts. */
+static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, ledger_mem_t **ovp,
+			 struct state_staged *st, struct receipt **rcp, char *err, size_t errlen)
+{
+	const struct chain_params *p = &c->g.params;
+	const struct block_header *hd = &blk->hdr;
+	uint8_t h[HASH_LEN];
+	int rc;
+	if (memcmp(hd->chain_id, c->g.hash, HASH_LEN) != 0) {
+		snprintf(err, errlen, "block is for another chain");
+		return ASSAY_ECHAIN;
+	}
+	if (hd->height != c->tip.height + 1 || memcmp(hd->prev_hash, c->tip_hash, HASH_LEN) != 0) {
+		snprintf(err, errlen, "block %llu does not extend the tip %llu",
+			 (unsigned long long)hd->height, (unsigned long long)c->tip.height);
+		return hd->height <= c->tip.height ? ASSAY_EEXISTS : ASSAY_ENOTFOUND;
+	}
+	if (hd->time_ms <= c->tip.time_ms) {
+		snprintf(err, errlen, "block time is not after its parent's");
+		return ASSAY_EINVALID;
+	}
+	if (now_ms != UINT64_MAX && hd->time_ms > now_ms + p->max_future_ms) {
+		snprintf(err, errlen, "block time is %llu ms in the future",
+			 (unsigned long long)(hd->time_ms - now_ms));
+		return ASSAY_EINVALID;
+	}
+	if (memcmp(hd->validators_hash, c->validators_hash, HASH_LEN) != 0) {
+		snprintf(err, errlen, "wrong validators_hash");
+		return ASSAY_EINVALID;
+	}
+	if (!is_validator(c, hd->proposer, NULL)) {
+		snprintf(err, errlen, "proposer is not a validator");
+		return ASSAY_EINVALID;
+	}
+	uint8_t alpha[HASH_LEN + 8 + HASH_LEN], beta[VRF_OUTPUT_LEN];
+	beacon_alpha(c->g.hash, hd->height, c->tip.beacon, alpha);
+	if (vrf_verify(hd->proposer, alpha, sizeof(alpha), hd->beacon_proof, beta) < 0) {
+		snprintf(err, errlen, "bad beacon proof");
+		return ASSAY_ESIG;
+	}
+	beacon_from(c->tip.beacon, beta, h);
+	if (memcmp(h, hd->beacon, HASH_LEN) != 0) {
+		snprintf(err, errlen, "wrong beacon");
+		return ASSAY_EINVALID;
+	}
+	commit_hash(&blk->last_commit, h);
+	if (memcmp(h, hd->last_commit_hash, HASH_LEN) != 0) {
+		snprintf(err, errlen, "last_commit_hash does not match last_commit");
+		return ASSAY_EINVALID;
+	}
+	if (hd->height == 1) {
+		if (blk->last_commit.nsigs || blk->last_commit.height) {
+			snprintf(err, errlen, "block 1 must carry an empty last_commit");
+			return ASSAY_EINVALID;
+		}
+	} else if ((rc = check_commit(c, &blk->last_commit, hd->height - 1, c->tip_hash, err, errlen)) < 0) {
+		return rc;
+	}
+	if (blk->ntx > p->max_block_txs) {
+		snprintf(err, errlen, "block has %zu transactions; limit %u", blk->ntx, p->max_block_txs);
+		return ASSAY_ELIMIT;
+	}
+	block_tx_root(blk, h);
+	if (memcmp(h, hd->tx_root, HASH_LEN) != 0) {
+		snprintf(err, errlen, "tx_root does not match the transactions");
+		return ASSAY_EINVALID;
+	}
+	uint8_t *bad = calloc(blk->ntx ? blk->ntx : 1, 1);
+	if (!bad)
+		return ASSAY_ENOMEM;
+	rc = chain_verify_sigs(blk->txs, blk->ntx, c->verify_threads, bad);
+	if (rc) {
+		size_t i = 0;
+		while (i < blk->ntx && !bad[i])
+			i++;
+		snprintf(err, errlen, "transaction %zu has a bad signature", i);
+		free(bad);
+		return rc;
+	}
+	free(bad);
+	struct ledger ro = chain_ledger(c);
+	ledger_mem_t *ov = ledger_mem_new(&ro);
+	struct receipt *receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
+	if (!ov || !receipts) {
+		ledger_mem_free(ov);
+		free(receipts);
+		return ASSAY_ENOMEM;
+	}
+	struct exec_ctx x = {c, ledger_mem_ledger(ov), {0}, hd->height, hd->time_ms, hd->beacon};
+	address_from_pubkey(hd->proposer, x.proposer_addr);
+	uint64_t gas = 0;
+	for (size_t i = 0; i < blk->ntx; i++) {
+		char terr[160];
+		const struct tx *t = &blk->txs[i];
+		if ((rc = chain_check_tx(c, t, 0, terr, sizeof(terr))) < 0 ||
+		    (rc = exec_tx(&x, t, &receipts[i], terr, sizeof(terr))) < 0) {
+			snprintf(err, errlen, "transaction %zu invalid: %s", i, terr);
+			goto fail;
+		}
+		gas += t->gas_limit;
+	}
+	if (gas > p->max_block_gas) {
+		snprintf(err, errlen, "block gas %llu above the limit", (unsigned long long)gas);
+		rc = ASSAY_ELIMIT;
+		goto fail;
+	}
+	if ((rc = end_block(&x, err, errlen)) < 0)
+		goto fail;
+	rc = state_stage(c->state, ov, st, h);
+	if (rc) {
+		snprintf(err, errlen, "state update failed: %s", assay_strerror(rc));
+		goto fail;
+	}
+	if (memcmp(h, hd->state_root, HASH_LEN) != 0) {
+		state_unstage(c->state, st);
+		state_staged_free(st);
+		snprintf(err, errlen, "state_root does not match the state after the block");
+		rc = ASSAY_EINVALID;
+		goto fail;
+	}
+	*ovp = ov;
+	*rcp = receipts;
+	return 0;
+fail:
+	ledger_mem_free(ov);
+	free_receipts(receipts, blk->ntx);
+	return rc;
+}
+
+int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *commit,
+		      uint64_t now_ms, char *err, size_t errlen)
+{
+	uint8_t hash[HASH_LEN];
+	ledger_mem_t *ov = NULL;
+	struct state_staged st;
+	struct receipt *receipts = NULL;
+	int rc;
+	block_hash(blk, hash);
+	if (commit && (rc = check_commit(c, commit, blk->hdr.height, hash, err, errlen)) < 0)
+		return rc;
+	struct buf enc;
+	buf_init(&enc);
+	block_encode(blk, &enc);
+	if (enc.len > c->g.params.max_block_bytes) {
+		buf_free(&enc);
+		snprintf(err, errlen, "block is %zu bytes; limit %llu", enc.len,
+			 (unsigned long long)c->g.params.max_block_bytes);
+		return ASSAY_ELIMIT;
+	}
+	if (c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0) {
+		/* Our own block: executed when it was built. */
+		ov = c->built.overlay;
+		st = c->built.staged;
+		receipts = c->built.receipts;
+		memset(&c->built, 0, sizeof(c->built));
+	} else {
+		built_clear(c);
+		rc = execute_block(c, blk, now_ms, &ov, &st, &receipts, err, errlen);
+		if (rc) {
+			buf_free(&enc);
+			return rc;
+		}
+	}
+	store_batch_t *b = store_batch_new();
+	store_batch_put_block(b, hash, blk->hdr.height, enc.data, enc.len);
+	state_staged_to_batch(&st, b);
+	struct buf rb;
+	buf_init(&rb);
+	for (size_t i = 0; i < blk->ntx; i++) {
+		uint8_t txid[HASH_LEN], key[1 + HASH_LEN];
+		tx_id(&blk->txs[i], txid);
+		store_batch_put_tx_index(b, txid, blk->hdr.height, (uint32_t)i);
+		key[0] = STORE_P_RECEIPT;
+		memcpy(key + 1, txid, HASH_LEN);
+		buf_reset(&rb);
+		receipt_encode(&receipts[i], &rb);
+		store_batch_put(b, key, sizeof(key), rb.data, rb.len);
+	}
+	buf_free(&rb);
+	put_tip(b, hash, commit);
+	rc = store_write(c->store, b, 1);
+	store_batch_free(b);
+	buf_free(&enc);
+	free_receipts(receipts, blk->ntx);
+	ledger_mem_free(ov);
+	if (rc) {
+		state_unstage(c->state, &st);
+		state_staged_free(&st);
+		snprintf(err, errlen, "database write failed: %s", assay_strerror(rc));
+		return rc;
+	}
+	state_staged_free(&st);
+	c->tip = blk->hdr;
+	memcpy(c->tip_hash, hash, HASH_LEN);
+	commit_free(&c->tip_commit);
+	if (commit) {
+		c->tip_commit = *commit;
+		c->tip_commit.sigs = malloc((commit->nsigs ? commit->nsigs : 1) * sizeof(struct commit_sig));
+		if (c->tip_commit.sigs)
+			memcpy(c->tip_commit.sigs, commit->sigs, commit->nsigs * sizeof(struct commit_sig));
+		else
+			c->tip_commit.nsigs = 0;
+	}
+	return 0;
+}
+
+static struct block_limits limits_of(const chain_t *c)
+{
+	return (struct block_limits){c->g.params.max_block_txs, c->g.params.max_tx_bytes};
+}
+
+int chain_get_block(chain_t *c, const uint8_t hash[HASH_LEN], struct block *blk)
+{
+	uint8_t *enc;
+	size_t len;
+	int rc = store_get_block(c->store, hash, &enc, &len);
+	if (rc)
+		return rc;
+	struct block_limits lim = limits_of(c);
+	rc = block_decode(blk, enc, len, &lim);
+	free(enc);
+	return rc;
+}
+
+int chain_get_block_raw_at(chain_t *c, uint64_t height, uint8_t **enc, size_t *len)
+{
+	uint8_t hash[HASH_LEN];
+	if (height > c->tip.height)
+		return ASSAY_ENOTFOUND;
+	int rc = store_get_hash_at(c->store, height, hash);
+	if (rc)
+		return rc;
+	return store_get_block(c->store, hash, enc, len);
+}
+
+int chain_get_block_at(chain_t *c, uint64_t height, struct block *blk)
+{
+	uint8_t hash[HASH_LEN];
+	if (height > c->tip.height)
+		return ASSAY_ENOTFOUND;
+	int rc = store_get_hash_at(c->store, height, hash);
+	return rc ? rc : chain_get_block(c, hash, blk);
+}
+
+int chain_get_tx(chain_t *c, const uint8_t txid[HASH_LEN], struct tx *t, uint64_t *height,
+		 uint32_t *index, struct receipt *r)
+{
+	struct block blk;
+	int rc = store_get_tx_index(c->store, txid, height, index);
+	if (rc)
+		return rc;
+	if (*height > c->tip.height)
+		return ASSAY_ENOTFOUND; /* indexed by a block later undone by -reindex */
+	rc = chain_get_block_at(c, *height, &blk);
+	if (rc)
+		return rc;
+	if (*index >= blk.ntx) {
+		block_free(&blk);
+		return ASSAY_EIO;
+	}
+	rc = tx_copy(t, &blk.txs[*index]);
+	block_free(&blk);
+	if (rc || !r)
+		return rc;
+	uint8_t key[1 + HASH_LEN], *val;
+	size_t len;
+	key[0] = STORE_P_RECEIPT;
+	memcpy(key + 1, txid, HASH_LEN);
+	memset(r, 0, sizeof(*r));
+	if (store_get(c->store, key, sizeof(key), &val, &len) == 0) {
+		receipt_decode(r, val, len);
+		free(val);
+	}
+	return 0;
+}
+
+struct key_list {
+	uint8_t (*keys)[1 + HASH_LEN];
+	size_t n, cap;
+};
+
+static int collect_state_key(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct key_list *kl = arg;
+	if (klen != 1 + HASH_LEN)
+		return 0;
+	if (kl->n == kl->cap) {
+		size_t ncap = kl->cap ? kl->cap * 2 : 1024;
+		void *nk = realloc(kl->keys, ncap * sizeof(*kl->keys));
+		if (!nk)
+			return ASSAY_ENOMEM;
+		kl->keys = nk;
+		kl->cap = ncap;
+	}
+	memcpy(kl->keys[kl->n++], key, klen);
+	return 0;
+}
+
+int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen)
+{
+	uint64_t tip = c->tip.height;
+	struct commit last = c->tip_commit;
+	memset(&c->tip_commit, 0, sizeof(c->tip_commit));
+	built_clear(c);
+	/* Drop the state, then rebuild it from genesis by replaying blocks. */
+	struct key_list kl = {0};
+	const uint8_t prefix = STORE_P_STATE;
+	int rc = store_iterate(c->store, &prefix, 1, collect_state_key, &kl);
+	if (!rc) {
+		store_batch_t *b = store_batch_new();
+		for (size_t i = 0; i < kl.n; i++)
+			store_batch_del(b, kl.keys[i], sizeof(kl.keys[i]));
+		rc = store_write(c->store, b, 1);
+		store_batch_free(b);
+	}
+	free(kl.keys);
+	if (rc) {
+		commit_free(&last);
+		snprintf(err, errlen, "cannot clear the state: %s", assay_strerror(rc));
+		return rc;
+	}
+	state_close(c->state);
+	c->state = state_open(c->store, err, errlen);
+	if (!c->state) {
+		commit_free(&last);
+		return ASSAY_EIO;
+	}
+	rc = init_genesis(c, 0, err, errlen);
+	for (uint64_t h = 1; !rc && h <= tip; h++) {
+		struct block blk;
+		uint8_t hash[HASH_LEN];
+		rc = store_get_hash_at(c->store, h, hash);
+		if (!rc)
+			rc = chain_get_block(c, hash, &blk);
+		if (rc) {
+			snprintf(err, errlen, "block %llu is missing or damaged: %s", (unsigned long long)h,
+				 assay_strerror(rc));
+			break;
+		}
+		char berr[256];
+		rc = chain_apply_block(c, &blk, h == tip && last.nsigs ? &last : NULL, UINT64_MAX, berr,
+				       sizeof(berr));
+		block_free(&blk);
+		if (rc) {
+			snprintf(err, errlen, "block %llu fails validation: %s", (unsigned long long)h, berr);
+			break;
+		}
+		if (progress)
+			progress(h, tip);
+	}
+	commit_free(&last);
+	return rc;
+}

@@ -1,0 +1,67 @@
+/* Genesis: the chain's starting state and parameters, read from a JSON file
+ * (docs/protocol.md §7) or built in for the dev network. Its canonical binary
+ * encoding, hashed, is the chain_id. Not for: applying blocks (chain.c). */
+#ifndef ASSAY_NODE_GENESIS_H
+#define ASSAY_NODE_GENESIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/keys.h"
+#include "core/sha256.h"
+
+/* Consensus parameters every node must agree on (docs/protocol.md §8). */
+struct chain_params {
+	uint64_t block_time_ms;   /* target interval between blocks */
+	uint32_t max_block_txs;   /* transactions per block */
+	uint64_t max_block_bytes; /* encoded block size */
+	uint32_t max_tx_bytes;    /* encoded transaction size */
+	uint64_t max_block_gas;   /* sum of gas limits in a block */
+	uint64_t min_fee;         /* base units every transaction pays at least */
+	uint64_t gas_price;       /* base units of fee required per unit of gas_limit */
+	uint64_t max_future_ms;   /* how far a block's time may run ahead of the local clock */
+};
+
+#define GENESIS_MAX_ALLOCS 100000
+#define GENESIS_MAX_VALIDATORS 128
+
+struct genesis_alloc {
+	uint8_t addr[ADDR_LEN];
+	uint64_t amount;
+};
+
+struct genesis_validator {
+	uint8_t pubkey[PUBKEY_LEN];
+	uint64_t stake; /* voting power */
+};
+
+struct genesis {
+	char chain[64];                    /* e.g. "assay-dev" */
+	enum network net;                  /* address HRP family */
+	char network_name[16];             /* "dev", "local", "testnet", "main" */
+	uint64_t time_ms;
+	struct chain_params params;
+	size_t nallocs;
+	struct genesis_alloc *allocs;      /* malloc()ed */
+	size_t nvalidators;
+	struct genesis_validator *validators; /* malloc()ed */
+	uint8_t hash[HASH_LEN];            /* chain_id, filled by genesis_finish */
+};
+
+void chain_params_default(struct chain_params *p, int dev);
+/* Parses JSON text; 0 ok, else ASSAY_EDECODE with a message in err. */
+int genesis_parse(struct genesis *g, const char *json, size_t len, char *err, size_t errlen);
+int genesis_load_file(struct genesis *g, const char *path, char *err, size_t errlen);
+/* The built-in dev genesis: one validator and one funded account, both the
+ * dev key (docs/protocol.md §7: dev only, its seed is public). */
+int genesis_dev(struct genesis *g);
+/* Canonical encoding and chain_id (computed into g->hash). */
+void genesis_finish(struct genesis *g);
+void genesis_free(struct genesis *g);
+
+/* The public dev key: seed = SHA256("assay/dev-key/0"). Dev and local only. */
+void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN]);
+/* Amount given to the dev key in the dev genesis. */
+#define GENESIS_DEV_FUNDS (1000000000ull * 1000000000ull) /* 1e9 ASY */
+
+#endif

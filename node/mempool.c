@@ -1,0 +1,523 @@
+/* Mempool (see mempool.h). Each sender has a queue of pending transactions
+ * with consecutive nonces starting at its committed nonce; a hash index maps
+ * txids to entries. Block selection merges the senders' queues through a
+ * max-heap on fee, which keeps every sender's nonces in order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "node/mempool.h"
+
+struct mp_entry {
+	struct tx tx;
+	uint8_t txid[HASH_LEN];
+	size_t bytes;  /* encoded size */
+	uint64_t cost; /* fee + value moved */
+	struct mp_sender *sender;
+};
+
+struct mp_sender {
+	uint8_t addr[ADDR_LEN];
+	uint64_t base_nonce;    /* nonce of queue[0] (the committed nonce) */
+	struct mp_entry **queue; /* by nonce, consecutive */
+	size_t n, cap;
+};
+
+struct mempool {
+	chain_t *chain;
+	size_t max_txs, max_bytes;
+	size_t count, bytes;
+	/* txid index: open addressing, tombstones as (void*)1 */
+	struct mp_entry **index;
+	size_t index_cap, index_used;
+	struct mp_sender **senders; /* dense, for iteration */
+	size_t nsenders, senders_cap;
+	struct mp_sender **by_addr; /* open addressing on the address, tombstones SENDER_TOMB */
+	size_t by_addr_cap, by_addr_used;
+};
+
+#define SENDER_TOMB ((struct mp_sender *)1)
+
+#define TOMB ((struct mp_entry *)1)
+
+mempool_t *mempool_new(chain_t *chain, size_t max_txs, size_t max_bytes)
+{
+	mempool_t *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->chain = chain;
+	m->max_txs = max_txs;
+	m->max_bytes = max_bytes;
+	m->index_cap = 1024;
+	m->index = calloc(m->index_cap, sizeof(*m->index));
+	m->by_addr_cap = 256;
+	m->by_addr = calloc(m->by_addr_cap, sizeof(*m->by_addr));
+	if (!m->index || !m->by_addr) {
+		free(m->index);
+		free(m->by_addr);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void entry_free(struct mp_entry *e)
+{
+	tx_free(&e->tx);
+	free(e);
+}
+
+void mempool_free(mempool_t *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nsenders; i++) {
+		for (size_t j = 0; j < m->senders[i]->n; j++)
+			entry_free(m->senders[i]->queue[j]);
+		free(m->senders[i]->queue);
+		free(m->senders[i]);
+	}
+	free(m->senders);
+	free(m->by_addr);
+	free(m->index);
+	free(m);
+}
+
+static size_t index_find(const mempool_t *m, const uint8_t txid[HASH_LEN], int for_insert)
+{
+	size_t mask = m->index_cap - 1, i = (size_t)le64_get(txid) & mask, tomb = SIZE_MAX;
+	for (;;) {
+		struct mp_entry *e = m->index[i];
+		if (!e)
+			return for_insert && tomb != SIZE_MAX ? tomb : i;
+		if (e == TOMB) {
+			if (tomb == SIZE_MAX)
+				tomb = i;
+		} else if (memcmp(e->txid, txid, HASH_LEN) == 0) {
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static int index_grow(mempool_t *m)
+{
+	size_t ncap = m->index_cap * 2;
+	struct mp_entry **old = m->index;
+	size_t ocap = m->index_cap;
+	m->index = calloc(ncap, sizeof(*m->index));
+	if (!m->index) {
+		m->index = old;
+		return ASSAY_ENOMEM;
+	}
+	m->index_cap = ncap;
+	m->index_used = 0;
+	for (size_t i = 0; i < ocap; i++) {
+		if (old[i] && old[i] != TOMB) {
+			m->index[index_find(m, old[i]->txid, 1)] = old[i];
+			m->index_used++;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+static int index_put(mempool_t *m, struct mp_entry *e)
+{
+	if ((m->index_used + 1) * 2 > m->index_cap && index_grow(m) < 0)
+		return ASSAY_ENOMEM;
+	size_t i = index_find(m, e->txid, 1);
+	if (!m->index[i])
+		m->index_used++;
+	m->index[i] = e;
+	return 0;
+}
+
+static void index_del(mempool_t *m, const uint8_t txid[HASH_LEN])
+{
+	size_t i = index_find(m, txid, 0);
+	if (m->index[i] && m->index[i] != TOMB)
+		m->index[i] = TOMB;
+}
+
+const struct tx *mempool_get(mempool_t *m, const uint8_t txid[HASH_LEN])
+{
+	struct mp_entry *e = m->index[index_find(m, txid, 0)];
+	return e && e != TOMB ? &e->tx : NULL;
+}
+
+static size_t addr_slot(const mempool_t *m, const uint8_t addr[ADDR_LEN], int for_insert)
+{
+	size_t mask = m->by_addr_cap - 1, i = (size_t)le64_get(addr) & mask, tomb = SIZE_MAX;
+	for (;;) {
+		struct mp_sender *s = m->by_addr[i];
+		if (!s)
+			return for_insert && tomb != SIZE_MAX ? tomb : i;
+		if (s == SENDER_TOMB) {
+			if (tomb == SIZE_MAX)
+				tomb = i;
+		} else if (memcmp(s->addr, addr, ADDR_LEN) == 0) {
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static struct mp_sender *sender_find(mempool_t *m, const uint8_t addr[ADDR_LEN])
+{
+	struct mp_sender *s = m->by_addr[addr_slot(m, addr, 0)];
+	return s == SENDER_TOMB ? NULL : s;
+}
+
+static int senders_rehash(mempool_t *m, size_t ncap)
+{
+	struct mp_sender **nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return ASSAY_ENOMEM;
+	free(m->by_addr);
+	m->by_addr = nt;
+	m->by_addr_cap = ncap;
+	m->by_addr_used = m->nsenders;
+	for (size_t i = 0; i < m->nsenders; i++)
+		m->by_addr[addr_slot(m, m->senders[i]->addr, 1)] = m->senders[i];
+	return 0;
+}
+
+static struct mp_sender *sender_add(mempool_t *m, const uint8_t addr[ADDR_LEN], uint64_t nonce)
+{
+	if (m->nsenders == m->senders_cap) {
+		size_t ncap = m->senders_cap ? m->senders_cap * 2 : 64;
+		struct mp_sender **ns = realloc(m->senders, ncap * sizeof(*ns));
+		if (!ns)
+			return NULL;
+		m->senders = ns;
+		m->senders_cap = ncap;
+	}
+	if ((m->by_addr_used + 1) * 2 > m->by_addr_cap && senders_rehash(m, m->by_addr_cap * 2) < 0)
+		return NULL;
+	struct mp_sender *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	memcpy(s->addr, addr, ADDR_LEN);
+	s->base_nonce = nonce;
+	m->senders[m->nsenders++] = s;
+	size_t slot = addr_slot(m, addr, 1);
+	if (!m->by_addr[slot])
+		m->by_addr_used++;
+	m->by_addr[slot] = s;
+	return s;
+}
+
+static void sender_drop_if_empty(mempool_t *m, struct mp_sender *s)
+{
+	if (s->n)
+		return;
+	for (size_t i = 0; i < m->nsenders; i++) {
+		if (m->senders[i] == s) {
+			m->senders[i] = m->senders[--m->nsenders];
+			break;
+		}
+	}
+	m->by_addr[addr_slot(m, s->addr, 0)] = SENDER_TOMB;
+	free(s->queue);
+	free(s);
+}
+
+/* Removes queue entries from position `from` to the end (later nonces
+ * cannot stay once an earlier one is gone). */
+static void sender_truncate(mempool_t *m, struct mp_sender *s, size_t from)
+{
+	while (s->n > from) {
+		struct mp_entry *e = s->queue[--s->n];
+		index_del(m, e->txid);
+		m->count--;
+		m->bytes -= e->bytes;
+		entry_free(e);
+	}
+}
+
+/* Removes the first k entries (included in a block). */
+static void sender_pop_front(mempool_t *m, struct mp_sender *s, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		struct mp_entry *e = s->queue[i];
+		index_del(m, e->txid);
+		m->count--;
+		m->bytes -= e->bytes;
+		entry_free(e);
+	}
+	memmove(s->queue, s->queue + k, (s->n - k) * sizeof(*s->queue));
+	s->n -= k;
+	s->base_nonce += k;
+}
+
+uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN])
+{
+	struct mp_sender *s = sender_find(m, addr);
+	if (s)
+		return s->base_nonce + s->n;
+	struct account a;
+	struct ledger l = chain_ledger(m->chain);
+	if (ledger_get_account(&l, addr, &a) < 0)
+		return 0;
+	return a.nonce;
+}
+
+/* The lowest-fee transaction that can leave without opening a nonce gap:
+ * the last of some sender's queue. */
+static struct mp_sender *eviction_candidate(mempool_t *m)
+{
+	struct mp_sender *best = NULL;
+	for (size_t i = 0; i < m->nsenders; i++) {
+		struct mp_sender *s = m->senders[i];
+		if (s->n && (!best || s->queue[s->n - 1]->tx.fee < best->queue[best->n - 1]->tx.fee))
+			best = s;
+	}
+	return best;
+}
+
+static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_out[HASH_LEN], char *err,
+		 size_t errlen)
+{
+	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
+	int rc = chain_check_tx(m->chain, t, check_sig, err, errlen);
+	if (rc)
+		return rc;
+	tx_id(t, txid);
+	if (txid_out)
+		memcpy(txid_out, txid, HASH_LEN);
+	if (mempool_get(m, txid)) {
+		snprintf(err, errlen, "transaction already in the mempool");
+		return ASSAY_EEXISTS;
+	}
+	uint64_t cost;
+	if (chain_tx_cost(t, &cost) < 0) {
+		snprintf(err, errlen, "amount plus fee overflows");
+		return ASSAY_EOVERFLOW;
+	}
+	tx_sender_addr(t, addr);
+	struct account acct;
+	struct ledger l = chain_ledger(m->chain);
+	if ((rc = ledger_get_account(&l, addr, &acct)) < 0) {
+		snprintf(err, errlen, "state read failed");
+		return rc;
+	}
+	struct mp_sender *s = sender_find(m, addr);
+	uint64_t base = s ? s->base_nonce : acct.nonce;
+	size_t pending = s ? s->n : 0;
+	if (t->nonce < acct.nonce) {
+		snprintf(err, errlen, "nonce %llu already used (account nonce is %llu)",
+			 (unsigned long long)t->nonce, (unsigned long long)acct.nonce);
+		return ASSAY_ENONCE;
+	}
+	if (t->nonce > base + pending) {
+		snprintf(err, errlen, "nonce gap: nonce %llu, next expected %llu",
+			 (unsigned long long)t->nonce, (unsigned long long)(base + pending));
+		return ASSAY_ENONCE;
+	}
+	size_t slot = (size_t)(t->nonce - base);
+	int replace = slot < pending;
+	if (replace) {
+		struct mp_entry *old = s->queue[slot];
+		unsigned __int128 need = (unsigned __int128)old->tx.fee * (100 + MEMPOOL_REPLACE_BUMP_PCT) / 100;
+		if ((unsigned __int128)t->fee < need || t->fee <= old->tx.fee) {
+			snprintf(err, errlen,
+				 "a transaction with nonce %llu is pending; a replacement must pay at least "
+				 "%d%% more fee",
+				 (unsigned long long)t->nonce, MEMPOOL_REPLACE_BUMP_PCT);
+			return ASSAY_EFEE;
+		}
+	} else if (pending >= MEMPOOL_MAX_PER_SENDER) {
+		snprintf(err, errlen, "sender has %d pending transactions (limit)", MEMPOOL_MAX_PER_SENDER);
+		return ASSAY_EFULL;
+	}
+	/* Funds: the committed balance must cover every pending cost in order. */
+	unsigned __int128 total = cost;
+	for (size_t i = 0; i < pending; i++)
+		if (i != slot)
+			total += s->queue[i]->cost;
+	if (total > acct.balance) {
+		snprintf(err, errlen, "insufficient balance: has %llu, pending transactions need %llu",
+			 (unsigned long long)acct.balance,
+			 (unsigned long long)(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total));
+		return ASSAY_EBALANCE;
+	}
+	struct buf b;
+	buf_init(&b);
+	tx_encode(t, &b);
+	size_t bytes = b.len;
+	buf_free(&b);
+	/* Capacity: evict cheaper transactions from the tails of queues. */
+	while (!replace && (m->count + 1 > m->max_txs || m->bytes + bytes > m->max_bytes)) {
+		struct mp_sender *v = eviction_candidate(m);
+		if (!v || v->queue[v->n - 1]->tx.fee >= t->fee || v == s) {
+			snprintf(err, errlen, "mempool full: fee too low to evict anything");
+			return ASSAY_EFULL;
+		}
+		sender_truncate(m, v, v->n - 1);
+		sender_drop_if_empty(m, v);
+	}
+	struct mp_entry *e = calloc(1, sizeof(*e));
+	if (!e || tx_copy(&e->tx, t) < 0) {
+		free(e);
+		return ASSAY_ENOMEM;
+	}
+	memcpy(e->txid, txid, HASH_LEN);
+	e->bytes = bytes;
+	e->cost = cost;
+	if (!s && !(s = sender_add(m, addr, acct.nonce))) {
+		entry_free(e);
+		return ASSAY_ENOMEM;
+	}
+	if (replace) {
+		struct mp_entry *old = s->queue[slot];
+		index_del(m, old->txid);
+		m->count--;
+		m->bytes -= old->bytes;
+		entry_free(old);
+		s->queue[slot] = e;
+	} else {
+		if (s->n == s->cap) {
+			size_t ncap = s->cap ? s->cap * 2 : 4;
+			struct mp_entry **nq = realloc(s->queue, ncap * sizeof(*nq));
+			if (!nq) {
+				entry_free(e);
+				sender_drop_if_empty(m, s);
+				return ASSAY_ENOMEM;
+			}
+			s->queue = nq;
+			s->cap = ncap;
+		}
+		s->queue[s->n++] = e;
+	}
+	e->sender = s;
+	if (index_put(m, e) < 0) {
+		/* Undo: the entry is the last in its queue or a replacement. */
+		if (!replace)
+			s->n--;
+		entry_free(e);
+		return ASSAY_ENOMEM;
+	}
+	m->count++;
+	m->bytes += bytes;
+	return 0;
+}
+
+int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
+{
+	return admit(m, t, 1, txid_out, err, errlen);
+}
+
+int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
+			 size_t errlen)
+{
+	return admit(m, t, 0, txid_out, err, errlen);
+}
+
+/* Max-heap of senders keyed by the fee of their next unselected entry. */
+struct heap_item {
+	struct mp_sender *s;
+	size_t next;
+};
+
+static uint64_t item_fee(const struct heap_item *h)
+{
+	return h->s->queue[h->next]->tx.fee;
+}
+
+static void heap_sift_down(struct heap_item *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, top = i;
+		if (l < n && item_fee(&h[l]) > item_fee(&h[top]))
+			top = l;
+		if (r < n && item_fee(&h[r]) > item_fee(&h[top]))
+			top = r;
+		if (top == i)
+			return;
+		struct heap_item t = h[i];
+		h[i] = h[top];
+		h[top] = t;
+		i = top;
+	}
+}
+
+size_t mempool_select(mempool_t *m, const struct tx **out, size_t max)
+{
+	struct heap_item *h = malloc((m->nsenders ? m->nsenders : 1) * sizeof(*h));
+	size_t n = 0, k = 0;
+	if (!h)
+		return 0;
+	for (size_t i = 0; i < m->nsenders; i++)
+		if (m->senders[i]->n)
+			h[n++] = (struct heap_item){m->senders[i], 0};
+	for (size_t i = n / 2; i-- > 0;)
+		heap_sift_down(h, n, i);
+	while (n && k < max) {
+		out[k++] = &h[0].s->queue[h[0].next]->tx;
+		if (++h[0].next == h[0].s->n)
+			h[0] = h[--n];
+		heap_sift_down(h, n, 0);
+	}
+	free(h);
+	return k;
+}
+
+void mempool_remove(mempool_t *m, const uint8_t txid[HASH_LEN])
+{
+	struct mp_entry *e = m->index[index_find(m, txid, 0)];
+	if (!e || e == TOMB)
+		return;
+	struct mp_sender *s = e->sender;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->queue[i] == e) {
+			sender_truncate(m, s, i);
+			break;
+		}
+	}
+	sender_drop_if_empty(m, s);
+}
+
+/* Re-fits every queue to the new committed state: included or stale nonces
+ * leave from the front, and a queue whose costs the balance no longer covers
+ * is cut where the money runs out. */
+void mempool_on_block(mempool_t *m, const struct block *blk)
+{
+	struct ledger l = chain_ledger(m->chain);
+	for (size_t i = 0; i < m->nsenders;) {
+		struct mp_sender *s = m->senders[i];
+		struct account a;
+		if (ledger_get_account(&l, s->addr, &a) < 0) {
+			i++;
+			continue;
+		}
+		if (a.nonce > s->base_nonce) {
+			uint64_t k = a.nonce - s->base_nonce;
+			sender_pop_front(m, s, k > s->n ? s->n : (size_t)k);
+			if (a.nonce > s->base_nonce)
+				s->base_nonce = a.nonce;
+		} else if (a.nonce < s->base_nonce) {
+			sender_truncate(m, s, 0); /* cannot happen without a reorg */
+			s->base_nonce = a.nonce;
+		}
+		unsigned __int128 total = 0;
+		for (size_t j = 0; j < s->n; j++) {
+			total += s->queue[j]->cost;
+			if (total > a.balance) {
+				sender_truncate(m, s, j);
+				break;
+			}
+		}
+		if (!s->n) {
+			sender_drop_if_empty(m, s);
+			continue; /* slot i now holds another sender */
+		}
+		i++;
+	}
+	(void)blk;
+}
+
+size_t mempool_size(const mempool_t *m) { return m->count; }
+size_t mempool_bytes(const mempool_t *m) { return m->bytes; }
+size_t mempool_max_txs(const mempool_t *m) { return m->max_txs; }

@@ -1,0 +1,48 @@
+/* The mempool: transactions admitted but not yet in a block (docs/protocol.md
+ * §9 describes the policy). Admission checks the signature, chain, fee floor,
+ * nonce and funds against the committed state plus the sender's pending
+ * transactions; selection for a block takes the best fee first while keeping
+ * each sender's nonces in order. Bounded by count and bytes. Policy, not
+ * consensus: nothing here decides whether a block is valid. */
+#ifndef ASSAY_NODE_MEMPOOL_H
+#define ASSAY_NODE_MEMPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tx.h"
+#include "node/chain.h"
+
+typedef struct mempool mempool_t;
+
+#define MEMPOOL_DEFAULT_MAX_TXS 50000
+#define MEMPOOL_DEFAULT_MAX_BYTES (64u << 20)
+/* Most transactions one sender may have waiting (a nonce window). */
+#define MEMPOOL_MAX_PER_SENDER 1000
+/* A replacement (same sender and nonce) must pay this much more, in percent. */
+#define MEMPOOL_REPLACE_BUMP_PCT 10
+
+mempool_t *mempool_new(chain_t *chain, size_t max_txs, size_t max_bytes);
+void mempool_free(mempool_t *m);
+
+/* Admits t (copied). 0 ok; ASSAY_EEXISTS if already there; otherwise the
+ * reason is in err. txid_out may be NULL. */
+int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen);
+/* Like mempool_add with the signature already checked by the caller. */
+int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
+			 size_t errlen);
+/* Candidates for the next block in order (pointers into the pool; valid
+ * until the pool changes). Returns the count written (<= max). */
+size_t mempool_select(mempool_t *m, const struct tx **out, size_t max);
+/* After a block: drops what it included and what no longer fits the state. */
+void mempool_on_block(mempool_t *m, const struct block *blk);
+/* Removes one transaction (e.g. one the producer found invalid). */
+void mempool_remove(mempool_t *m, const uint8_t txid[HASH_LEN]);
+const struct tx *mempool_get(mempool_t *m, const uint8_t txid[HASH_LEN]);
+/* Next nonce for addr counting its pending transactions. */
+uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN]);
+size_t mempool_size(const mempool_t *m);
+size_t mempool_bytes(const mempool_t *m);
+size_t mempool_max_txs(const mempool_t *m);
+
+#endif

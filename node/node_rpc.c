@@ -1,0 +1,437 @@
+/* The node's JSON-RPC methods (docs/rpc.md) and its /metrics text. Each
+ * method validates its parameters, reads the chain or mempool, and turns the
+ * result into JSON; none of them changes the chain except through the
+ * mempool. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "node/node.h"
+#include "node/smt.h"
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return json_null();
+	hex_encode(p, n, s);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
+static json_t *addr_json(const struct node *n, const uint8_t addr[ADDR_LEN])
+{
+	char text[ADDR_STR_MAX];
+	address_encode(n->genesis.net, addr, text);
+	return json_string(text);
+}
+
+static int parse_hash(json_t *v, uint8_t out[HASH_LEN])
+{
+	return json_is_string(v) && hex_decode(json_string_value(v), out, HASH_LEN) == HASH_LEN ? 0 : -1;
+}
+
+static json_t *payload_json(const struct node *n, const struct tx *t)
+{
+	if (t->kind == TX_TRANSFER) {
+		struct transfer_payload tp;
+		if (transfer_decode(&tp, t->payload, t->payload_len) == 0)
+			return json_pack("{s:o,s:I}", "to", addr_json(n, tp.to), "amount", (json_int_t)tp.amount);
+	}
+	return json_pack("{s:o}", "hex", hex_json(t->payload, t->payload_len));
+}
+
+static json_t *receipt_json(const struct node *n, const struct receipt *r)
+{
+	json_t *events = json_array();
+	for (size_t i = 0; i < r->nevents; i++)
+		json_array_append_new(events, json_pack("{s:o,s:o}", "contract", addr_json(n, r->events[i].contract),
+							"data", hex_json(r->events[i].data, r->events[i].len)));
+	json_t *o = json_pack("{s:b,s:o,s:I,s:o}", "ok", r->ok, "error", r->ok ? json_null() : json_string(r->error),
+			      "gas_used", (json_int_t)r->gas_used, "events", events);
+	if (r->created_len == ADDR_LEN)
+		json_object_set_new(o, "contract", addr_json(n, r->created));
+	else if (r->created_len == HASH_LEN)
+		json_object_set_new(o, "job_id", hex_json(r->created, HASH_LEN));
+	return o;
+}
+
+static json_t *tx_json(const struct node *n, const struct tx *t)
+{
+	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
+	struct buf b;
+	buf_init(&b);
+	tx_encode(t, &b);
+	tx_id(t, txid);
+	tx_sender_addr(t, addr);
+	json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:I}", "txid", hex_json(txid, HASH_LEN), "kind",
+			      tx_kind_name(t->kind), "sender", addr_json(n, addr), "sender_pubkey",
+			      hex_json(t->sender, PUBKEY_LEN), "nonce", (json_int_t)t->nonce, "fee",
+			      (json_int_t)t->fee, "gas_limit", (json_int_t)t->gas_limit, "payload", payload_json(n, t),
+			      "size", (json_int_t)b.len);
+	buf_free(&b);
+	return o;
+}
+
+static int m_getblockchaininfo(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	uint8_t tip[HASH_LEN];
+	const struct block_header *h = chain_tip(n->chain);
+	chain_tip_hash(n->chain, tip);
+	*result = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:b,s:I,s:f,s:I}", "chain", n->genesis.chain, "network",
+			    n->genesis.network_name, "height", (json_int_t)h->height, "best_hash",
+			    hex_json(tip, HASH_LEN), "state_root", hex_json(h->state_root, HASH_LEN),
+			    "genesis_hash", hex_json(n->genesis.hash, HASH_LEN), "time_ms", (json_int_t)h->time_ms,
+			    "syncing", 0, "sync_target", (json_int_t)h->height, "progress", 1.0, "mempool_size",
+			    (json_int_t)mempool_size(n->mempool));
+	return 0;
+}
+
+static int m_getblockcount(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	*result = json_integer((json_int_t)chain_height(n->chain));
+	return 0;
+}
+
+static int height_param(struct node *n, json_t *v, uint64_t *h, struct rpc_error *e)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "height must be a non-negative integer");
+	*h = (uint64_t)json_integer_value(v);
+	if (*h > chain_height(n->chain))
+		return rpc_fail(e, RPC_INVALID_PARAMETER, "block height %llu out of range (tip is %llu)",
+				(unsigned long long)*h, (unsigned long long)chain_height(n->chain));
+	return 0;
+}
+
+static int m_getblockhash(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	uint64_t h;
+	uint8_t hash[HASH_LEN];
+	if (height_param(n, rpc_param(params, 0), &h, e) < 0)
+		return -1;
+	if (store_get_hash_at(chain_store(n->chain), h, hash) < 0)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "height index damaged at %llu", (unsigned long long)h);
+	*result = hex_json(hash, HASH_LEN);
+	return 0;
+}
+
+static int m_getblock(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	json_t *id = rpc_param(params, 0), *verb = rpc_param(params, 1);
+	struct block blk;
+	uint8_t hash[HASH_LEN];
+	int rc;
+	if (json_is_integer(id)) {
+		uint64_t h;
+		if (height_param(n, id, &h, e) < 0)
+			return -1;
+		rc = chain_get_block_at(n->chain, h, &blk);
+	} else if (parse_hash(id, hash) == 0) {
+		rc = chain_get_block(n->chain, hash, &blk);
+	} else {
+		return rpc_fail(e, RPC_INVALID_PARAMS, "getblock takes a block hash (64 hex digits) or a height");
+	}
+	if (rc == ASSAY_ENOTFOUND)
+		return rpc_fail(e, RPC_NOT_FOUND, "block not found");
+	if (rc)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read block: %s", assay_strerror(rc));
+	int verbosity = json_is_integer(verb) ? (int)json_integer_value(verb) : 1;
+	if (verbosity == 0) {
+		struct buf b;
+		buf_init(&b);
+		block_encode(&blk, &b);
+		*result = hex_json(b.data, b.len);
+		buf_free(&b);
+		block_free(&blk);
+		return 0;
+	}
+	const struct block_header *h = &blk.hdr;
+	block_hash(&blk, hash);
+	json_t *txs = json_array();
+	for (size_t i = 0; i < blk.ntx; i++) {
+		if (verbosity >= 2) {
+			json_array_append_new(txs, tx_json(n, &blk.txs[i]));
+		} else {
+			uint8_t txid[HASH_LEN];
+			tx_id(&blk.txs[i], txid);
+			json_array_append_new(txs, hex_json(txid, HASH_LEN));
+		}
+	}
+	json_t *sigs = json_array();
+	for (uint32_t i = 0; i < blk.last_commit.nsigs; i++)
+		json_array_append_new(sigs, hex_json(blk.last_commit.sigs[i].validator, PUBKEY_LEN));
+	*result = json_pack(
+		"{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "hash", hex_json(hash, HASH_LEN),
+		"version", (json_int_t)h->version, "height", (json_int_t)h->height, "time_ms", (json_int_t)h->time_ms,
+		"prev_hash", hex_json(h->prev_hash, HASH_LEN), "tx_root", hex_json(h->tx_root, HASH_LEN), "state_root",
+		hex_json(h->state_root, HASH_LEN), "last_commit_hash", hex_json(h->last_commit_hash, HASH_LEN),
+		"validators_hash", hex_json(h->validators_hash, HASH_LEN), "proposer", hex_json(h->proposer, PUBKEY_LEN),
+		"beacon", hex_json(h->beacon, HASH_LEN), "beacon_proof", hex_json(h->beacon_proof, VRF_PROOF_LEN),
+		"txs", txs, "ntx", (json_int_t)blk.ntx, "last_commit_signers", sigs);
+	block_free(&blk);
+	return 0;
+}
+
+static int m_gettransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	uint8_t txid[HASH_LEN];
+	if (parse_hash(rpc_param(params, 0), txid) < 0)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "gettransaction takes a txid (64 hex digits)");
+	const struct tx *pending = mempool_get(n->mempool, txid);
+	if (pending) {
+		*result = tx_json(n, pending);
+		json_object_set_new(*result, "status", json_string("pending"));
+		json_object_set_new(*result, "height", json_null());
+		json_object_set_new(*result, "index", json_null());
+		json_object_set_new(*result, "result", json_null());
+		return 0;
+	}
+	struct tx t;
+	struct receipt r;
+	uint64_t height;
+	uint32_t index;
+	int rc = chain_get_tx(n->chain, txid, &t, &height, &index, &r);
+	if (rc == ASSAY_ENOTFOUND)
+		return rpc_fail(e, RPC_NOT_FOUND, "transaction not found (neither pending nor committed)");
+	if (rc)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read transaction: %s", assay_strerror(rc));
+	*result = tx_json(n, &t);
+	json_object_set_new(*result, "status", json_string("committed"));
+	json_object_set_new(*result, "height", json_integer((json_int_t)height));
+	json_object_set_new(*result, "index", json_integer(index));
+	json_object_set_new(*result, "confirmations", json_integer((json_int_t)(chain_height(n->chain) - height + 1)));
+	json_object_set_new(*result, "result", receipt_json(n, &r));
+	tx_free(&t);
+	receipt_free(&r);
+	return 0;
+}
+
+static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	json_t *hex = rpc_param(params, 0);
+	if (!json_is_string(hex))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "sendrawtransaction takes the transaction as hex");
+	size_t len = json_string_length(hex) / 2;
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	if (len > p->max_tx_bytes)
+		return rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %zu bytes, limit %u", len,
+				p->max_tx_bytes);
+	uint8_t *raw = malloc(len ? len : 1);
+	if (!raw)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	struct tx t;
+	if (hex_decode(json_string_value(hex), raw, len) != (long)len || json_string_length(hex) % 2) {
+		free(raw);
+		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
+	}
+	int rc = tx_decode(&t, raw, len, p->max_tx_bytes);
+	free(raw);
+	if (rc)
+		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", assay_strerror(rc));
+	char err[256];
+	uint8_t txid[HASH_LEN];
+	rc = mempool_add(n->mempool, &t, txid, err, sizeof(err));
+	tx_free(&t);
+	if (rc == ASSAY_EEXISTS) {
+		*result = hex_json(txid, HASH_LEN);
+		return 0;
+	}
+	if (rc) {
+		n->txs_rejected++;
+		return rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %s", err);
+	}
+	char txhex[65];
+	hex_encode(txid, HASH_LEN, txhex);
+	log_debug("mempool: accepted %s", txhex);
+	*result = json_string(txhex);
+	return 0;
+}
+
+static int addr_param(struct node *n, json_t *v, uint8_t addr[ADDR_LEN], struct rpc_error *e)
+{
+	enum network net;
+	if (!json_is_string(v) || address_decode(json_string_value(v), &net, addr) < 0)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "expected an address (bech32m, %s1...)",
+				network_hrp(n->genesis.net));
+	if (net != n->genesis.net)
+		return rpc_fail(e, RPC_INVALID_PARAMETER, "address is for another network (this one uses %s1...)",
+				network_hrp(n->genesis.net));
+	return 0;
+}
+
+static int m_getaccount(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	uint8_t addr[ADDR_LEN];
+	struct account a;
+	static const uint8_t zero[HASH_LEN];
+	if (addr_param(n, rpc_param(params, 0), addr, e) < 0)
+		return -1;
+	struct ledger l = chain_ledger(n->chain);
+	if (ledger_get_account(&l, addr, &a) < 0)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "state read failed");
+	*result = json_pack("{s:o,s:I,s:I,s:I,s:o}", "address", addr_json(n, addr), "balance", (json_int_t)a.balance,
+			    "nonce", (json_int_t)a.nonce, "pending_nonce",
+			    (json_int_t)mempool_next_nonce(n->mempool, addr), "code_hash",
+			    memcmp(a.code_hash, zero, HASH_LEN) ? hex_json(a.code_hash, HASH_LEN) : json_null());
+	return 0;
+}
+
+static int m_getproof(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	json_t *arg = rpc_param(params, 0);
+	uint8_t key[HASH_LEN], root[HASH_LEN], addr[ADDR_LEN];
+	enum network net;
+	json_t *label;
+	if (json_is_string(arg) && address_decode(json_string_value(arg), &net, addr) == 0) {
+		state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+		label = json_pack("{s:s,s:O}", "type", "account", "address", arg);
+	} else if (parse_hash(arg, key) == 0) {
+		label = json_pack("{s:s}", "type", "key");
+	} else {
+		return rpc_fail(e, RPC_INVALID_PARAMS, "getproof takes an address or a 32-byte state key in hex");
+	}
+	state_t *st = chain_state(n->chain);
+	struct smt_proof *proof = malloc(sizeof(*proof));
+	if (!proof) {
+		json_decref(label);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	state_root(st, root);
+	int rc = smt_prove(state_tree(st), key, proof);
+	if (rc) {
+		free(proof);
+		json_decref(label);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot build proof: %s", assay_strerror(rc));
+	}
+	uint8_t *val = NULL;
+	size_t vlen = 0;
+	int present = store_get_state(chain_store(n->chain), key, &val, &vlen) == 0;
+	struct buf pb;
+	buf_init(&pb);
+	smt_proof_encode(proof, &pb);
+	json_t *siblings = json_array();
+	for (uint32_t i = 0; i < proof->nsiblings; i++)
+		json_array_append_new(siblings, hex_json(proof->siblings[i], HASH_LEN));
+	*result = json_pack("{s:o,s:o,s:I,s:o,s:b,s:o,s:o,s:o}", "of", label, "key", hex_json(key, HASH_LEN),
+			    "height", (json_int_t)chain_height(n->chain), "state_root", hex_json(root, HASH_LEN),
+			    "included", present, "value", present ? hex_json(val, vlen) : json_null(), "siblings",
+			    siblings, "proof", hex_json(pb.data, pb.len));
+	if (proof->has_leaf && !present)
+		json_object_set_new(*result, "other_leaf",
+				    json_pack("{s:o,s:o}", "key", hex_json(proof->leaf_key, HASH_LEN), "value_hash",
+					      hex_json(proof->leaf_value_hash, HASH_LEN)));
+	buf_free(&pb);
+	free(val);
+	free(proof);
+	return 0;
+}
+
+static int m_getmempoolinfo(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	*result = json_pack("{s:I,s:I,s:I}", "size", (json_int_t)mempool_size(n->mempool), "bytes",
+			    (json_int_t)mempool_bytes(n->mempool), "max_size", (json_int_t)mempool_max_txs(n->mempool));
+	return 0;
+}
+
+static int m_getrawmempool(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	size_t cap = mempool_size(n->mempool);
+	const struct tx **txs = malloc((cap ? cap : 1) * sizeof(*txs));
+	if (!txs)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	size_t k = mempool_select(n->mempool, txs, cap);
+	*result = json_array();
+	for (size_t i = 0; i < k; i++) {
+		uint8_t txid[HASH_LEN];
+		tx_id(txs[i], txid);
+		json_array_append_new(*result, hex_json(txid, HASH_LEN));
+	}
+	free(txs);
+	return 0;
+}
+
+static int m_stop(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	log_info("rpc: stop requested");
+	node_request_stop(n);
+	*result = json_string("assayd stopping");
+	return 0;
+}
+
+static int m_help(void *ctx, json_t *params, json_t **result, struct rpc_error *e);
+
+static const struct rpc_method node_methods[] = {
+	{"getblockchaininfo", m_getblockchaininfo, "getblockchaininfo - chain, network, height, best_hash, state_root, genesis_hash"},
+	{"getblockcount", m_getblockcount, "getblockcount - height of the tip"},
+	{"getblockhash", m_getblockhash, "getblockhash HEIGHT - hash of the block at HEIGHT"},
+	{"getblock", m_getblock, "getblock HASH|HEIGHT [VERBOSITY] - block as JSON (0: hex, 1: txids, 2: txs)"},
+	{"gettransaction", m_gettransaction, "gettransaction TXID - transaction with status pending|committed and its result"},
+	{"sendrawtransaction", m_sendrawtransaction, "sendrawtransaction HEX - submit a signed transaction; returns its txid"},
+	{"getaccount", m_getaccount, "getaccount ADDRESS - balance, nonce, pending_nonce, code_hash"},
+	{"getproof", m_getproof, "getproof ADDRESS|KEY - sparse Merkle proof of inclusion or exclusion"},
+	{"getmempoolinfo", m_getmempoolinfo, "getmempoolinfo - size, bytes, max_size"},
+	{"getrawmempool", m_getrawmempool, "getrawmempool - txids in the mempool, best first"},
+	{"stop", m_stop, "stop - shut the node down cleanly"},
+	{"help", m_help, "help - list the RPC methods"},
+};
+
+static int m_help(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	size_t count;
+	const struct rpc_method *m = rpc_methods(n->rpc, &count);
+	*result = json_array();
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(*result, json_string(m[i].help));
+	return 0;
+}
+
+void node_register_rpc(struct node *n)
+{
+	rpc_register(n->rpc, node_methods, sizeof(node_methods) / sizeof(node_methods[0]), n);
+	rpc_set_metrics(n->rpc, node_metrics, n);
+}
+
+void node_metrics(void *ctx, struct evbuffer *out)
+{
+	struct node *n = ctx;
+	const struct block_header *h = chain_tip(n->chain);
+	evbuffer_add_printf(out,
+			    "# HELP assay_block_height Height of the chain tip.\n# TYPE assay_block_height gauge\n"
+			    "assay_block_height %llu\n"
+			    "# HELP assay_block_time_ms Time of the tip block.\n# TYPE assay_block_time_ms gauge\n"
+			    "assay_block_time_ms %llu\n"
+			    "# HELP assay_mempool_size Transactions in the mempool.\n# TYPE assay_mempool_size gauge\n"
+			    "assay_mempool_size %zu\n"
+			    "# HELP assay_mempool_bytes Bytes in the mempool.\n# TYPE assay_mempool_bytes gauge\n"
+			    "assay_mempool_bytes %zu\n"
+			    "# HELP assay_blocks_produced_total Blocks this node produced.\n# TYPE assay_blocks_produced_total counter\n"
+			    "assay_blocks_produced_total %llu\n"
+			    "# HELP assay_txs_committed_total Transactions in blocks this node applied.\n# TYPE assay_txs_committed_total counter\n"
+			    "assay_txs_committed_total %llu\n"
+			    "# HELP assay_txs_rejected_total Transactions refused at admission.\n# TYPE assay_txs_rejected_total counter\n"
+			    "assay_txs_rejected_total %llu\n"
+			    "# HELP assay_state_entries Entries in the state tree.\n# TYPE assay_state_entries gauge\n"
+			    "assay_state_entries %zu\n",
+			    (unsigned long long)h->height, (unsigned long long)h->time_ms, mempool_size(n->mempool),
+			    mempool_bytes(n->mempool), (unsigned long long)n->blocks_produced,
+			    (unsigned long long)n->txs_committed, (unsigned long long)n->txs_rejected,
+			    state_count(chain_state(n->chain)));
+}

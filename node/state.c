@@ -1,0 +1,187 @@
+/* Committed state over LevelDB and the in-memory sparse Merkle tree (see
+ * state.h). The tree holds SHA256(value) per key; values stay on disk and in
+ * LevelDB's cache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "node/state.h"
+
+struct state {
+	store_t *store;
+	smt_t *tree;
+};
+
+struct staged_entry {
+	uint8_t key[HASH_LEN];
+	uint8_t *val; /* new value (NULL: deleted) */
+	size_t len;
+	int had_old;  /* key was in the tree before staging */
+	uint8_t old_hash[HASH_LEN];
+};
+
+static int load_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	state_t *s = arg;
+	uint8_t h[HASH_LEN];
+	if (klen != 1 + HASH_LEN)
+		return ASSAY_EIO;
+	sha256(val, vlen, h);
+	return smt_update(s->tree, key + 1, h);
+}
+
+state_t *state_open(store_t *store, char *err, size_t errlen)
+{
+	state_t *s = calloc(1, sizeof(*s));
+	if (!s || !(s->tree = smt_new())) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	s->store = store;
+	const uint8_t prefix = STORE_P_STATE;
+	int rc = store_iterate(store, &prefix, 1, load_entry, s);
+	if (rc) {
+		snprintf(err, errlen, "cannot load state: %s", assay_strerror(rc));
+		state_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void state_close(state_t *s)
+{
+	if (!s)
+		return;
+	smt_free(s->tree);
+	free(s);
+}
+
+static int ro_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
+{
+	state_t *s = ctx;
+	return store_get_state(s->store, key, val, len);
+}
+
+static int ro_put(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	return ASSAY_EINVALID;
+}
+
+static int ro_del(void *ctx, const uint8_t key[HASH_LEN])
+{
+	return ASSAY_EINVALID;
+}
+
+static size_t ro_snapshot(void *ctx)
+{
+	return 0;
+}
+
+static void ro_revert(void *ctx, size_t snap)
+{
+}
+
+static const struct ledger_ops ro_ops = {ro_get, ro_put, ro_del, ro_snapshot, ro_revert};
+
+struct ledger state_ledger(state_t *s)
+{
+	return (struct ledger){&ro_ops, s};
+}
+
+void state_root(state_t *s, uint8_t root[HASH_LEN])
+{
+	smt_root(s->tree, root);
+}
+
+size_t state_count(state_t *s)
+{
+	return smt_count(s->tree);
+}
+
+smt_t *state_tree(state_t *s)
+{
+	return s->tree;
+}
+
+struct stage_ctx {
+	state_t *s;
+	struct state_staged *st;
+	size_t cap;
+};
+
+static int stage_one(void *arg, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	struct stage_ctx *c = arg;
+	struct state_staged *st = c->st;
+	if (st->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct staged_entry *ne = realloc(st->entries, ncap * sizeof(*ne));
+		if (!ne)
+			return ASSAY_ENOMEM;
+		st->entries = ne;
+		c->cap = ncap;
+	}
+	struct staged_entry *e = &st->entries[st->n];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, HASH_LEN);
+	e->had_old = smt_get(c->s->tree, key, e->old_hash) == 0;
+	if (val) {
+		e->val = malloc(len ? len : 1);
+		if (!e->val)
+			return ASSAY_ENOMEM;
+		memcpy(e->val, val, len);
+		e->len = len;
+	}
+	st->n++;
+	int rc = 0;
+	if (val) {
+		uint8_t h[HASH_LEN];
+		sha256(val, len, h);
+		rc = smt_update(c->s->tree, key, h);
+	} else if (e->had_old) {
+		rc = smt_remove(c->s->tree, key);
+	}
+	return rc;
+}
+
+int state_stage(state_t *s, ledger_mem_t *overlay, struct state_staged *st, uint8_t root[HASH_LEN])
+{
+	struct stage_ctx c = {s, st, 0};
+	memset(st, 0, sizeof(*st));
+	int rc = ledger_mem_foreach(overlay, stage_one, &c);
+	if (rc) {
+		state_unstage(s, st);
+		state_staged_free(st);
+		return rc;
+	}
+	smt_root(s->tree, root);
+	return 0;
+}
+
+void state_staged_to_batch(const struct state_staged *st, store_batch_t *b)
+{
+	for (size_t i = 0; i < st->n; i++)
+		store_batch_put_state(b, st->entries[i].key, st->entries[i].val, st->entries[i].len);
+}
+
+void state_unstage(state_t *s, struct state_staged *st)
+{
+	for (size_t i = st->n; i-- > 0;) {
+		struct staged_entry *e = &st->entries[i];
+		if (e->had_old)
+			smt_update(s->tree, e->key, e->old_hash);
+		else
+			smt_remove(s->tree, e->key);
+	}
+}
+
+void state_staged_free(struct state_staged *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		free(st->entries[i].val);
+	free(st->entries);
+	memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,192 @@
+"""Functional-test framework: starts real assayd processes on loopback ports
+in temporary data directories, talks to them over JSON-RPC with the cookie,
+and runs assay-cli. Standard library only. Each test is a script with a
+main() that raises AssertionError (or exits non-zero) on failure."""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BUILD = os.environ.get("ASSAY_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+
+
+def binary(name):
+    path = os.path.join(BUILD, name)
+    if not os.path.exists(path):
+        raise SystemExit(f"missing {path}: build first")
+    return path
+
+
+def free_port_block():
+    """A base port unique to this process, away from the defaults."""
+    return 30000 + (os.getpid() * 7) % 20000
+
+
+class RPCError(Exception):
+    def __init__(self, code, message):
+        super().__init__(f"{message} (code {code})")
+        self.code = code
+        self.message = message
+
+
+class Node:
+    def __init__(self, index, tmpdir, network="dev", extra_args=None, port_base=None):
+        self.index = index
+        self.datadir = os.path.join(tmpdir, f"node{index}")
+        os.makedirs(self.datadir, exist_ok=True)
+        base = port_base or free_port_block()
+        self.rpcport = base + 2 * index
+        self.port = base + 2 * index + 1
+        self.network = network
+        self.extra_args = list(extra_args or [])
+        self.proc = None
+        self.log = None
+
+    def args(self, extra=None):
+        return [binary("assayd"), f"-datadir={self.datadir}", f"-network={self.network}",
+                f"-rpcport={self.rpcport}", f"-port={self.port}", "-printtoconsole=0"] + self.extra_args + list(extra or [])
+
+    def start(self, extra=None, wait=True):
+        self.log = open(os.path.join(self.datadir, "stdout.log"), "ab")
+        self.proc = subprocess.Popen(self.args(extra), stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_for_rpc()
+        return self
+
+    def wait_for_rpc(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"node{self.index} exited with {self.proc.returncode}: {self.tail()}")
+            try:
+                self.rpc("getblockchaininfo")
+                return
+            except (OSError, RPCError, urllib.error.URLError):
+                time.sleep(0.1)
+        raise AssertionError(f"node{self.index} RPC not up after {timeout}s")
+
+    def tail(self, n=20):
+        try:
+            with open(os.path.join(self.datadir, "debug.log"), "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def cookie(self):
+        with open(os.path.join(self.datadir, ".cookie")) as f:
+            return f.read().strip()
+
+    def raw_request(self, body, auth=None, method="POST", path="/"):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.rpcport}{path}", data=body, method=method)
+        cred = auth if auth is not None else self.cookie()
+        if cred:
+            req.add_header("Authorization", "Basic " + base64.b64encode(cred.encode()).decode())
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+
+    def rpc(self, method, *params, auth=None):
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        _, data = self.raw_request(body, auth=auth)
+        reply = json.loads(data)
+        if reply.get("error"):
+            raise RPCError(reply["error"]["code"], reply["error"]["message"])
+        return reply["result"]
+
+    def height(self):
+        return self.rpc("getblockchaininfo")["height"]
+
+    def wait_for_height(self, h, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.height() >= h:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"node{self.index} did not reach height {h} (at {self.height()})")
+
+    def cli(self, *args, passphrase="test-passphrase", check=True, env_extra=None):
+        env = dict(os.environ)
+        env["ASSAY_PASSPHRASE"] = passphrase
+        env["ASSAY_SCRYPT_N"] = "1024"
+        if env_extra:
+            env.update(env_extra)
+        cmd = [binary("assay-cli"), f"-datadir={self.datadir}", f"-rpcport={self.rpcport}"] + list(args)
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        if check and res.returncode != 0:
+            raise AssertionError(f"assay-cli {' '.join(args)} failed ({res.returncode}): {res.stderr}{res.stdout}")
+        return res
+
+    def cli_json(self, *args, **kw):
+        res = self.cli("--json", *args, **kw)
+        return json.loads(res.stdout)
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"node{self.index} did not stop within {timeout}s")
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        if self.log:
+            self.log.close()
+        return rc
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+        if self.log:
+            self.log.close()
+
+
+def assert_eq(a, b, what=""):
+    if a != b:
+        raise AssertionError(f"{what}: {a!r} != {b!r}")
+
+
+def assert_raises_rpc(code, fn, *args, contains=None):
+    try:
+        fn(*args)
+    except RPCError as e:
+        if code is not None and e.code != code:
+            raise AssertionError(f"expected RPC error {code}, got {e.code}: {e.message}")
+        if contains and contains not in e.message:
+            raise AssertionError(f"expected {contains!r} in {e.message!r}")
+        return e
+    raise AssertionError("expected an RPC error")
+
+
+def run(test_main):
+    """Runs test_main(tmpdir, nodes) with cleanup; exit status for the runner."""
+    tmpdir = tempfile.mkdtemp(prefix="assay-test-")
+    nodes = []
+    ok = False
+    try:
+        test_main(tmpdir, nodes)
+        ok = True
+    except AssertionError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        for n in nodes:
+            print(f"--- node{n.index} debug.log tail ---\n{n.tail(40)}", file=sys.stderr)
+    finally:
+        for n in nodes:
+            try:
+                n.kill9() if n.proc else None
+            except Exception:
+                pass
+        if ok or not os.environ.get("ASSAY_KEEP_TMP"):
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,56 @@
+"""Runs every functional test (feature_*.py, rpc_*.py, wallet_*.py, p2p_*.py,
+compute_*.py, contract_*.py) as its own process, two at a time, and prints
+"functional: N passed, M failed". Usage: run.py [--build DIR] [NAME...]"""
+
+import argparse
+import concurrent.futures
+import glob
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PATTERNS = ["feature_*.py", "rpc_*.py", "wallet_*.py", "p2p_*.py", "compute_*.py", "contract_*.py"]
+
+
+def run_one(path, build, index):
+    env = dict(os.environ)
+    env["ASSAY_BUILD"] = build
+    env["PYTHONPATH"] = HERE
+    start = time.time()
+    try:
+        res = subprocess.run([sys.executable, path], capture_output=True, text=True, env=env, timeout=900)
+        rc, out = res.returncode, res.stdout + res.stderr
+    except subprocess.TimeoutExpired:
+        rc, out = 1, "timed out after 900 s"
+    return os.path.basename(path), rc, time.time() - start, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args()
+    tests = sorted(p for pat in PATTERNS for p in glob.glob(os.path.join(HERE, pat)))
+    if args.names:
+        tests = [t for t in tests if any(n in os.path.basename(t) for n in args.names)]
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+        futs = [ex.submit(run_one, t, os.path.abspath(args.build), i) for i, t in enumerate(tests)]
+        for f in concurrent.futures.as_completed(futs):
+            name, rc, secs, out = f.result()
+            if rc == 0:
+                passed += 1
+                print(f"ok   {name} ({secs:.1f}s)")
+            else:
+                failed += 1
+                print(f"FAIL {name} ({secs:.1f}s)\n" + "\n".join("     " + l for l in out.splitlines()[-60:]))
+            sys.stdout.flush()
+    print(f"functional: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

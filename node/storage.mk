@@ -1,0 +1,16 @@
+# node/ storage: the sparse Merkle tree and the LevelDB store, a library of
+# their own (libassay_store.a) so tests and benchmarks link just this layer.
+noinst_LIBRARIES += libassay_store.a
+libassay_store_a_SOURCES = \
+	node/smt.c node/smt.h \
+	node/store.c node/store.h
+
+STORE_LIBS = libassay_store.a $(CORE_LIBS) $(LEVELDB_LIBS)
+
+check_PROGRAMS += test_smt test_store
+TESTS += test_smt test_store
+test_smt_SOURCES = tests/unit/test_smt.c tests/unit/test.h
+test_smt_LDADD = $(STORE_LIBS)
+test_store_SOURCES = tests/unit/test_store.c tests/unit/test.h
+test_store_LDADD = $(STORE_LIBS)
+

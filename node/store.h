@@ -1,0 +1,85 @@
+/* The node's on-disk store: LevelDB under one-byte key prefixes (DESIGN.md
+ * §4, docs/storage.md §3), atomic write batches, prefix iteration and typed
+ * helpers for blocks, heights, tx index, state, blobs and meta. Blocks and
+ * blobs are zstd-compressed with a bounded decompressed size.
+ * Not for: deciding what is valid (node/chain) or the tree (node/smt). */
+#ifndef ASSAY_NODE_STORE_H
+#define ASSAY_NODE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One-byte key prefixes (DESIGN.md §4), documented in docs/storage.md */
+#define STORE_P_BLOCK 'b'   /* block hash -> zstd(encoded block) */
+#define STORE_P_HEIGHT 'h'  /* u64 big-endian height -> block hash */
+#define STORE_P_STATE 's'   /* 32-byte state key -> value */
+#define STORE_P_BLOB 'o'    /* blob hash -> zstd(blob) */
+#define STORE_P_TX 't'      /* txid -> u64 height || u32 index (LE) */
+#define STORE_P_RECEIPT 'r' /* txid -> receipt bytes (the node defines them) */
+#define STORE_P_META 'm'    /* name -> value (tip, versions, chain id) */
+
+/* A compressed record that claims to expand beyond this is corrupt: no block
+ * or blob is this large, and the bound keeps a bad record from exhausting
+ * memory. */
+#define STORE_MAX_DECOMPRESSED (64u << 20)
+/* LevelDB tuning: block cache, bloom filter bits per key, memtable size. */
+#define STORE_CACHE_BYTES (64u << 20)
+#define STORE_BLOOM_BITS 10
+#define STORE_WRITE_BUFFER (16u << 20)
+/* Longest meta name: meta keys are 'm' || name. */
+#define STORE_META_NAME_MAX 64
+/* zstd level for blocks and blobs: fast to write, decent ratio. */
+#define STORE_ZSTD_LEVEL 3
+
+typedef struct store store_t;
+
+/* Opens (creating if missing) the database in dir. NULL on failure, with a
+ * message in err (errlen bytes, may be 0). */
+store_t *store_open(const char *dir, char *err, size_t errlen);
+void store_close(store_t *s);
+/* *val is malloc()ed; the caller frees. ASSAY_ENOTFOUND, ASSAY_EIO. */
+int store_get(store_t *s, const void *key, size_t klen, uint8_t **val, size_t *vlen);
+
+/* A write batch: records puts and deletes, applied all or nothing. The
+ * helpers cannot fail one by one; a failure (out of memory) sticks to the
+ * batch and store_write reports it without writing anything. */
+typedef struct store_batch store_batch_t;
+store_batch_t *store_batch_new(void);
+void store_batch_free(store_batch_t *b);
+void store_batch_clear(store_batch_t *b);
+void store_batch_put(store_batch_t *b, const void *key, size_t klen, const void *val, size_t vlen);
+void store_batch_del(store_batch_t *b, const void *key, size_t klen);
+/* Atomic; sync = 1 fsyncs before returning. 0, ASSAY_EIO or the batch's
+ * sticky error. The batch is left as it was (clear it to reuse). */
+int store_write(store_t *s, store_batch_t *b, int sync);
+
+/* Called for each record under a prefix in key order; nonzero stops. */
+typedef int (*store_iter_fn)(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,
+			     size_t vlen);
+/* 0 when done or stopped by a positive return; a negative return from fn is
+ * passed back; ASSAY_EIO on a database error. */
+int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
+
+/* zstd-compresses enc; writes 'b' hash and 'h' height -> hash. */
+void store_batch_put_block(store_batch_t *b, const uint8_t hash[32], uint64_t height,
+			   const uint8_t *enc, size_t len);
+/* *enc is malloc()ed; the caller frees. ASSAY_ENOTFOUND; ASSAY_EIO on corrupt data. */
+int store_get_block(store_t *s, const uint8_t hash[32], uint8_t **enc, size_t *len);
+int store_get_hash_at(store_t *s, uint64_t height, uint8_t hash[32]);
+void store_batch_put_tx_index(store_batch_t *b, const uint8_t txid[32], uint64_t height,
+			      uint32_t index);
+int store_get_tx_index(store_t *s, const uint8_t txid[32], uint64_t *height, uint32_t *index);
+/* val NULL: delete. */
+void store_batch_put_state(store_batch_t *b, const uint8_t key[32], const uint8_t *val, size_t len);
+int store_get_state(store_t *s, const uint8_t key[32], uint8_t **val, size_t *len);
+/* val NULL: delete. A name over STORE_META_NAME_MAX fails the batch (ASSAY_EARG). */
+void store_batch_put_meta(store_batch_t *b, const char *name, const void *val, size_t len);
+int store_get_meta(store_t *s, const char *name, uint8_t **val, size_t *len);
+/* zstd-compressed. */
+void store_batch_put_blob(store_batch_t *b, const uint8_t hash[32], const uint8_t *data, size_t len);
+int store_get_blob(store_t *s, const uint8_t hash[32], uint8_t **data, size_t *len);
+/* Receipts are opaque bytes the node defines. */
+void store_batch_put_receipt(store_batch_t *b, const uint8_t txid[32], const uint8_t *val, size_t len);
+int store_get_receipt(store_t *s, const uint8_t txid[32], uint8_t **val, size_t *len);
+
+#endif

@@ -12,3 +12,10 @@ libassay_core_a_SOURCES = \
 	core/block.c core/block.h \
 	core/ledger.c core/ledger.h \
 	core/log.c core/log.h
+
+# Unit tests of core/ (tests/unit/test_<module>.c).
+CORE_TESTS = test_vrf
+check_PROGRAMS += $(CORE_TESTS)
+TESTS += $(CORE_TESTS)
+test_vrf_SOURCES = tests/unit/test_vrf.c
+test_vrf_LDADD = $(CORE_LIBS)

@@ -14,7 +14,7 @@ libassay_core_a_SOURCES = \
 	core/log.c core/log.h
 
 # Unit tests of core/ (tests/unit/test_<module>.c).
-CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_vrf
+CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block test_vrf
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 test_vrf_SOURCES = tests/unit/test_vrf.c
@@ -29,3 +29,7 @@ test_bech32_SOURCES = tests/unit/test_bech32.c
 test_bech32_LDADD = $(CORE_LIBS)
 test_merkle_SOURCES = tests/unit/test_merkle.c
 test_merkle_LDADD = $(CORE_LIBS)
+test_tx_SOURCES = tests/unit/test_tx.c
+test_tx_LDADD = $(CORE_LIBS)
+test_block_SOURCES = tests/unit/test_block.c
+test_block_LDADD = $(CORE_LIBS)

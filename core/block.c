@@ -6,6 +6,9 @@
 #include "core/error.h"
 #include "core/merkle.h"
 
+/* Smallest encoded transaction: every fixed field and an empty payload. */
+#define BLOCK_TX_MIN_BYTES (HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + 1 + SIG_LEN)
+
 void block_header_encode(const struct block_header *h, struct buf *b)
 {
 	buf_put_u32(b, h->version);
@@ -141,6 +144,13 @@ int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct blo
 	uint64_t ntx = rd_count(&r, lim->max_txs < BLOCK_MAX_TXS_HARD ? lim->max_txs : BLOCK_MAX_TXS_HARD);
 	if (r.err)
 		goto fail;
+	/* Each transaction takes at least its length prefix and a tx with an
+	 * empty payload, so a count the input cannot hold is refused before
+	 * allocating for it (as commit_read does for signatures). */
+	if (ntx > rd_left(&r) / (1 + BLOCK_TX_MIN_BYTES)) {
+		r.err = ASSAY_EDECODE;
+		goto fail;
+	}
 	if (ntx) {
 		blk->txs = calloc((size_t)ntx, sizeof(*blk->txs));
 		if (!blk->txs) {

@@ -12,3 +12,24 @@ libassay_core_a_SOURCES = \
 	core/block.c core/block.h \
 	core/ledger.c core/ledger.h \
 	core/log.c core/log.h
+
+# Unit tests of core/ (tests/unit/test_<module>.c).
+CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block test_vrf
+check_PROGRAMS += $(CORE_TESTS)
+TESTS += $(CORE_TESTS)
+test_vrf_SOURCES = tests/unit/test_vrf.c
+test_vrf_LDADD = $(CORE_LIBS)
+test_buf_SOURCES = tests/unit/test_buf.c
+test_buf_LDADD = $(CORE_LIBS)
+test_sha256_SOURCES = tests/unit/test_sha256.c
+test_sha256_LDADD = $(CORE_LIBS)
+test_keys_SOURCES = tests/unit/test_keys.c
+test_keys_LDADD = $(CORE_LIBS)
+test_bech32_SOURCES = tests/unit/test_bech32.c
+test_bech32_LDADD = $(CORE_LIBS)
+test_merkle_SOURCES = tests/unit/test_merkle.c
+test_merkle_LDADD = $(CORE_LIBS)
+test_tx_SOURCES = tests/unit/test_tx.c
+test_tx_LDADD = $(CORE_LIBS)
+test_block_SOURCES = tests/unit/test_block.c
+test_block_LDADD = $(CORE_LIBS)

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "config.h"
+#include <config.h>
 #include "core/error.h"
 #include "core/log.h"
 #include "node/node.h"
@@ -32,7 +32,9 @@ uint64_t node_now_ms(void)
 
 void node_request_stop(struct node *n)
 {
-	event_base_loopexit(n->base, NULL);
+	/* A short grace period lets the reply to a stop RPC reach its caller. */
+	struct timeval grace = {0, 100000};
+	event_base_loopexit(n->base, &grace);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -1,0 +1,115 @@
+"""Bad input over RPC: wrong credentials, malformed JSON, unknown methods,
+wrong parameter types, undecodable and non-canonical transactions, bad
+signatures, wrong chain_id, nonce replays and gaps, overdrafts. Each gets a
+clear error and the node keeps producing blocks; a datadir of another
+network is refused at start."""
+
+import json
+import os
+import subprocess
+import urllib.error
+
+import framework as fw
+
+
+def http_status(node, body, auth):
+    try:
+        status, _ = node.raw_request(body, auth=auth)
+        return status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def flip(hexstr, byte_index):
+    b = bytearray(bytes.fromhex(hexstr))
+    b[byte_index] ^= 0x01
+    return b.hex()
+
+
+def test(tmpdir, nodes):
+    node = fw.Node(0, tmpdir, extra_args=["-blocktime=200"]).start()
+    nodes.append(node)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getblockcount"}).encode()
+    fw.assert_eq(http_status(node, body, "__cookie__:wrong"), 401, "wrong cookie")
+    fw.assert_eq(http_status(node, body, ""), 401, "no credentials")
+    fw.assert_eq(http_status(node, body, None), 200, "right cookie")
+
+    _, data = node.raw_request(b"{not json")
+    fw.assert_eq(json.loads(data)["error"]["code"], -32700, "parse error")
+    _, data = node.raw_request(b'{"id":1}')
+    fw.assert_eq(json.loads(data)["error"]["code"], -32600, "invalid request")
+    fw.assert_raises_rpc(-32601, node.rpc, "nosuchmethod")
+    fw.assert_raises_rpc(-32602, node.rpc, "getblockhash", "ten")
+    fw.assert_raises_rpc(-8, node.rpc, "getblockhash", 10**9)
+    fw.assert_raises_rpc(-32602, node.rpc, "getaccount", 12)
+    fw.assert_raises_rpc(-32602, node.rpc, "getaccount", "dassay1notanaddress")
+    fw.assert_raises_rpc(-5, node.rpc, "gettransaction", "00" * 32)
+    fw.assert_raises_rpc(-5, node.rpc, "getblock", "11" * 32)
+    # A batch answers each request.
+    _, data = node.raw_request(json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "getblockcount"},
+                                           {"jsonrpc": "2.0", "id": 2, "method": "nosuch"}]).encode())
+    replies = json.loads(data)
+    assert "result" in replies[0] and replies[1]["error"]["code"] == -32601, replies
+
+    fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", "zz")
+    fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", "00" * 10)
+
+    node.cli("wallet", "import-dev")
+    node.cli("wallet", "create", "carol")
+    carol = node.cli("wallet", "address", "carol").stdout.strip()
+    raw = node.cli("send", "--from", "dev", "--to", carol, "--amount", "1", "--raw").stdout.strip()
+    # Layout: chain_id 32, nonce 8, sender 32, fee 8, gas 8, kind 1, payload (len 1 + 28), sig 64.
+    fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", raw + "00")  # trailing byte
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", flip(raw, len(raw) // 2 - 1))
+    assert "signature" in e.message, e.message
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", flip(raw, 0))
+    assert "chain" in e.message, e.message
+    nonce_off = 32
+    gap = bytearray(bytes.fromhex(raw))
+    gap[nonce_off] = 5
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", gap.hex())
+    assert "signature" in e.message or "nonce" in e.message, e.message
+    # A non-minimal varint for the payload length is not canonical.
+    b = bytes.fromhex(raw)
+    plen_off = 32 + 8 + 32 + 8 + 8 + 1
+    noncanon = b[:plen_off] + bytes([b[plen_off] | 0x80, 0x00]) + b[plen_off + 1:]
+    fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", noncanon.hex())
+
+    txid = node.rpc("sendrawtransaction", raw)
+    fw.assert_eq(node.rpc("sendrawtransaction", raw), txid, "resubmission is idempotent")
+    node.wait_for_height(node.height() + 2)
+    fw.assert_eq(node.rpc("gettransaction", txid)["status"], "committed", "status")
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", raw)
+    assert "nonce" in e.message, e.message  # replay
+
+    gapped = node.cli("send", "--from", "dev", "--to", carol, "--amount", "1", "--nonce", "99", "--raw").stdout.strip()
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", gapped)
+    assert "gap" in e.message, e.message
+
+    res = node.cli("send", "--from", "carol", "--to", carol, "--amount", "5", check=False)
+    assert res.returncode != 0 and "insufficient" in res.stderr, res.stderr
+    res = node.cli("send", "--from", "dev", "--to", carol, "--amount", "18446744073.709551615", check=False)
+    assert res.returncode != 0, res.stdout
+
+    # Still alive and producing.
+    h = node.height()
+    node.wait_for_height(h + 2)
+
+    # A datadir of another network is refused with a clear message.
+    node.stop()
+    genesis = {"chain": "assay-local-x", "network": "local", "time_ms": 1, "balances": [],
+               "validators": [{"pubkey": "11" * 32, "stake": 1}]}
+    gpath = os.path.join(tmpdir, "genesis.json")
+    with open(gpath, "w") as f:
+        json.dump(genesis, f)
+    res = subprocess.run([fw.binary("assayd"), f"-datadir={node.datadir}", "-network=local",
+                          f"-genesis={gpath}", f"-rpcport={node.rpcport}", "-printtoconsole=0"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode != 0 and "another chain" in res.stderr, res.stderr
+    # And the dev chain is intact afterwards.
+    node.start()
+    assert node.height() >= h + 2
+
+
+if __name__ == "__main__":
+    fw.run(test)

@@ -462,8 +462,13 @@ static void test_batch_atomic_across_kill(void)
 int main(void)
 {
 	const char *tmpdir = getenv("TMPDIR");
-	snprintf(tmp_root, sizeof(tmp_root), "%s/assay-store-XXXXXX",
-		 tmpdir && *tmpdir ? tmpdir : "/tmp");
+	/* mkdtemp's template: six 'X's that it replaces. */
+	int n = snprintf(tmp_root, sizeof(tmp_root) - 7, "%s/assay-store-",
+			 tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (n < 0 || (size_t)n >= sizeof(tmp_root) - 7)
+		return 1;
+	memset(tmp_root + n, 'X', 6);
+	tmp_root[n + 6] = '\0';
 	if (!mkdtemp(tmp_root)) {
 		perror("mkdtemp");
 		return 1;

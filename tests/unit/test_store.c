@@ -371,7 +371,6 @@ static void crash_writer(const char *path, int ready_fd, uint32_t first)
 }
 
 struct crash_scan {
-	uint32_t nbatches;
 	uint16_t per_batch[1u << 16]; /* keys seen per batch number (batches fit in 16 bits here) */
 	int bad_value;
 	uint32_t max_batch;

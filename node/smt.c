@@ -429,7 +429,9 @@ int smt_verify(const uint8_t root[32], const uint8_t key[32], const uint8_t *val
 void smt_proof_encode(const struct smt_proof *p, struct buf *b)
 {
 	uint8_t bitmap[SMT_MAX_DEPTH / 8] = {0};
-	unsigned n = p->nsiblings <= SMT_MAX_DEPTH ? p->nsiblings : SMT_MAX_DEPTH;
+	unsigned n = p->nsiblings;
+	if (n > SMT_MAX_DEPTH)
+		n = SMT_MAX_DEPTH; /* a malformed struct still encodes within the limit */
 
 	buf_put_u8(b, p->has_leaf ? 1 : 0);
 	buf_put_varint(b, n);

@@ -14,3 +14,7 @@ test_smt_LDADD = $(STORE_LIBS)
 test_store_SOURCES = tests/unit/test_store.c tests/unit/test.h
 test_store_LDADD = $(STORE_LIBS)
 
+
+noinst_PROGRAMS += bench_smt
+bench_smt_SOURCES = bench/bench_smt.c
+bench_smt_LDADD = $(STORE_LIBS)

@@ -82,6 +82,8 @@ static void test_empty_and_small(void)
 	uint8_t root[32], zero[32] = {0}, a[32] = {0}, b[32] = {0}, va[32], vb[32];
 	uint8_t la[32], lb[32], h[32], got[32];
 	CHECK(t != NULL);
+	if (!t)
+		return;
 	smt_root(t, root);
 	CHECK_EQ_MEM(root, zero, 32);
 	CHECK(smt_count(t) == 0);
@@ -147,6 +149,7 @@ static void test_empty_and_small(void)
 /* The worked example of docs/storage.md §1; the hex was checked there with an
  * independent implementation (a few lines of Python hashlib). */
 #define SMT_EXAMPLE_ROOT "f614e3f96c43a399986d967e68a981765b5f702001835f5e9dc37c166f0797ab"
+#define SMT_EXAMPLE_N01 "d7e9e855222597093dc3c0e44e38049479b992a115103ee405bbcae2bcc1ca0a"
 #define SMT_EXAMPLE_ROOT2 "795cb48ff9a5d77d78e403738d7d02f6a8cc0b738d7f2db2007b71eff5e57467"
 static void test_worked_example(void)
 {
@@ -162,6 +165,22 @@ static void test_worked_example(void)
 	smt_root(t, root);
 	from_hex(SMT_EXAMPLE_ROOT, want);
 	CHECK_EQ_MEM(root, want, 32);
+	/* k2's proof encodes as 01 01 80 || n01 || k2 || v2 (99 bytes). */
+	struct smt_proof p;
+	struct buf b;
+	uint8_t n01[32];
+	CHECK(smt_prove(t, k[2], &p) == 0);
+	buf_init(&b);
+	smt_proof_encode(&p, &b);
+	from_hex(SMT_EXAMPLE_N01, n01);
+	CHECK(b.len == 99);
+	if (b.len == 99) {
+		CHECK(b.data[0] == 1 && b.data[1] == 1 && b.data[2] == 0x80);
+		CHECK_EQ_MEM(b.data + 3, n01, 32);
+		CHECK_EQ_MEM(b.data + 35, k[2], 32);
+		CHECK_EQ_MEM(b.data + 67, v[2], 32);
+	}
+	buf_free(&b);
 	/* Without k2 the pair sits one level down, beside an empty subtree. */
 	CHECK(smt_remove(t, k[2]) == 0);
 	smt_root(t, root);

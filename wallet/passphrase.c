@@ -3,6 +3,7 @@
  * echo is restored before returning on every path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +56,33 @@ static int read_line(int fd, char *out)
 	return 0;
 }
 
+/* What a Ctrl-C during the prompt must put back before the process dies. */
+static struct termios prompt_saved;
+static int prompt_tty = -1;
+
+static void restore_and_die(int sig)
+{
+	if (prompt_tty >= 0) {
+		tcsetattr(prompt_tty, TCSAFLUSH, &prompt_saved);
+		if (write(prompt_tty, "\n", 1) < 0) {
+			/* dying anyway */
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static int ask_tty(int tty, const char *prompt, char *out)
 {
 	struct termios saved, quiet;
+	struct sigaction on_signal = {.sa_handler = restore_and_die}, old_int, old_term;
 	int have_termios = tcgetattr(tty, &saved) == 0;
 	if (have_termios) {
+		prompt_saved = saved;
+		prompt_tty = tty;
+		sigemptyset(&on_signal.sa_mask);
+		sigaction(SIGINT, &on_signal, &old_int);
+		sigaction(SIGTERM, &on_signal, &old_term);
 		quiet = saved;
 		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
@@ -69,8 +92,12 @@ static int ask_tty(int tty, const char *prompt, char *out)
 		/* the prompt is a courtesy; reading still works */
 	}
 	int rc = read_line(tty, out);
-	if (have_termios)
+	if (have_termios) {
 		tcsetattr(tty, TCSAFLUSH, &saved);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		prompt_tty = -1;
+	}
 	if (write(tty, "\n", 1) < 0) {
 		/* as above */
 	}

@@ -1,1 +1,26 @@
-# wallet/: filled in by its layer.
+# wallet/: keystore, amounts, transaction building, JSON-RPC client and the
+# assay-cli program. Links only core (DESIGN.md §1).
+noinst_LIBRARIES += libassay_wallet.a
+libassay_wallet_a_SOURCES = \
+	wallet/amount.c wallet/amount.h \
+	wallet/keystore.c wallet/keystore.h \
+	wallet/passphrase.c wallet/passphrase.h \
+	wallet/rpc_client.c wallet/rpc_client.h \
+	wallet/txbuild.c wallet/txbuild.h \
+	wallet/cli.c wallet/cli.h \
+	wallet/cli_commands.c
+
+WALLET_LIBS = libassay_wallet.a $(CORE_LIBS)
+
+bin_PROGRAMS += assay-cli
+assay_cli_SOURCES = wallet/cli_main.c
+assay_cli_LDADD = $(WALLET_LIBS)
+
+check_PROGRAMS += test_amount test_keystore test_cli
+TESTS += test_amount test_keystore test_cli
+test_amount_SOURCES = tests/unit/test_amount.c
+test_amount_LDADD = $(WALLET_LIBS)
+test_keystore_SOURCES = tests/unit/test_keystore.c
+test_keystore_LDADD = $(WALLET_LIBS)
+test_cli_SOURCES = tests/unit/test_cli.c
+test_cli_LDADD = $(WALLET_LIBS)

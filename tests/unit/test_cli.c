@@ -1,0 +1,518 @@
+/* Unit tests for assay-cli's frame: -name=value / --name=value parsing,
+ * assay.conf and .cookie settings, HTTP/JSON-RPC reply parsing, and whole
+ * commands (balance, send, send --wait, import-dev, raw RPC) run against a
+ * small fake JSON-RPC server on a loopback port in a thread. */
+#define _GNU_SOURCE /* strcasestr */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/tx.h"
+#include "tests/unit/test.h"
+#include "wallet/cli.h"
+#include "wallet/keystore.h"
+
+static char tmpdir[256];
+
+/* Builds an argv (writable copies; getopt permutes it) from a NULL-ended list. */
+struct argv_buf {
+	char *argv[32];
+	int argc;
+};
+
+static void mkargv(struct argv_buf *a, ...)
+{
+	va_list ap;
+	a->argc = 0;
+	va_start(ap, a);
+	const char *s;
+	while ((s = va_arg(ap, const char *)) && a->argc < 31)
+		a->argv[a->argc++] = strdup(s);
+	va_end(ap);
+	a->argv[a->argc] = NULL;
+}
+
+static void freeargv(struct argv_buf *a)
+{
+	for (int i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+}
+
+static void test_parse_globals(void)
+{
+	struct cli_ctx ctx;
+	struct argv_buf a;
+	char err[256];
+	mkargv(&a, "assay-cli", "-datadir=/d", "--network=testnet", "-rpcport", "1234", "-json",
+	       "balance", "alice", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(strcmp(ctx.datadir, "/d") == 0);
+	CHECK(strcmp(ctx.network, "testnet") == 0);
+	CHECK(ctx.rpcport == 1234);
+	CHECK(ctx.json == 1);
+	CHECK(ctx.cmd && strcmp(ctx.cmd->group, "balance") == 0);
+	CHECK(ctx.nargs == 1 && strcmp(ctx.args[0], "alice") == 0);
+	freeargv(&a);
+
+	/* global flags after the command words are accepted too */
+	mkargv(&a, "assay-cli", "wallet", "show", "bob", "--json", "-rpcconnect=10.0.0.1", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(ctx.json == 1 && strcmp(ctx.rpcconnect, "10.0.0.1") == 0);
+	CHECK(ctx.cmd && strcmp(ctx.cmd->sub, "show") == 0);
+	CHECK(ctx.nargs == 1 && strcmp(ctx.args[0], "bob") == 0);
+	freeargv(&a);
+}
+
+static void test_parse_command_opts(void)
+{
+	struct cli_ctx ctx;
+	struct argv_buf a;
+	char err[256];
+	mkargv(&a, "assay-cli", "send", "--from=alice", "-to", "dassay1xyz", "--amount", "1.5",
+	       "-fee=0.001", "--wait", "--amount=2", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_opt(&ctx, "from") && strcmp(cli_opt(&ctx, "from"), "alice") == 0);
+	CHECK(cli_opt(&ctx, "to") && strcmp(cli_opt(&ctx, "to"), "dassay1xyz") == 0);
+	CHECK(cli_opt(&ctx, "amount") && strcmp(cli_opt(&ctx, "amount"), "2") == 0); /* last wins */
+	CHECK(cli_opt(&ctx, "fee") && strcmp(cli_opt(&ctx, "fee"), "0.001") == 0);
+	CHECK(cli_flag(&ctx, "wait") && !cli_flag(&ctx, "timeout"));
+	CHECK(ctx.nargs == 0);
+	freeargv(&a);
+
+	mkargv(&a, "assay-cli", "send", "--from", "alice", "--bogus", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	CHECK(strstr(err, "--bogus") != NULL);
+	freeargv(&a);
+
+	mkargv(&a, "assay-cli", "send", "--from", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+
+	/* an option of another command is unknown here */
+	mkargv(&a, "assay-cli", "balance", "alice", "--from=x", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+}
+
+static void test_parse_errors_and_raw(void)
+{
+	struct cli_ctx ctx;
+	struct argv_buf a;
+	char err[256];
+	mkargv(&a, "assay-cli", "-rpcport=70000", "getblockchaininfo", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+	mkargv(&a, "assay-cli", "-datadir", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+	mkargv(&a, "assay-cli", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+	mkargv(&a, "assay-cli", "wallet", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+	mkargv(&a, "assay-cli", "wallet", "create", NULL); /* missing NAME */
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+	mkargv(&a, "assay-cli", "wallet", "create", "a", "b", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	freeargv(&a);
+
+	/* raw RPC: words after the method are parameters, even if they look
+	 * like flags */
+	mkargv(&a, "assay-cli", "-json", "getblock", "-5", "--json", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(ctx.cmd == NULL && ctx.nargs == 3);
+	CHECK(strcmp(ctx.args[0], "getblock") == 0 && strcmp(ctx.args[1], "-5") == 0);
+	freeargv(&a);
+
+	mkargv(&a, "assay-cli", "help", "send", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(ctx.help && ctx.nargs == 1);
+	freeargv(&a);
+	mkargv(&a, "assay-cli", "-help", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0 && ctx.help);
+	freeargv(&a);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_settle(void)
+{
+	struct cli_ctx ctx;
+	struct argv_buf a;
+	char err[256], dd[300], flag[320];
+	snprintf(dd, sizeof(dd), "%s/conf", tmpdir);
+	mkdir(dd, 0700);
+	snprintf(flag, sizeof(flag), "-datadir=%s", dd);
+
+	/* defaults: dev port, loopback, cookie auth */
+	write_file(dd, ".cookie", "__cookie__:abc123\n");
+	mkargv(&a, "assay-cli", flag, "getblockchaininfo", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
+	CHECK(ctx.rpc.port == CLI_PORT_DEV);
+	CHECK(strcmp(ctx.rpc.host, "127.0.0.1") == 0);
+	CHECK(strcmp(ctx.rpc.auth, "__cookie__:abc123") == 0);
+	freeargv(&a);
+
+	write_file(dd, "assay.conf",
+		   "# node and cli settings\n"
+		   "network = testnet\n"
+		   "listen=1   # assayd's, ignored here\n"
+		   "rpcuser=u\nrpcpassword=p\n\n");
+	mkargv(&a, "assay-cli", flag, "getblockchaininfo", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
+	CHECK(strcmp(ctx.network, "testnet") == 0);
+	CHECK(ctx.rpc.port == CLI_PORT_TEST);
+	CHECK(strcmp(ctx.rpc.auth, "u:p") == 0);
+	freeargv(&a);
+
+	/* flags beat the file */
+	mkargv(&a, "assay-cli", flag, "-network=main", "-rpcpassword=q", "x", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
+	CHECK(ctx.rpc.port == CLI_PORT_MAIN);
+	CHECK(strcmp(ctx.rpc.auth, "u:q") == 0);
+	freeargv(&a);
+
+	write_file(dd, "assay.conf", "rpcport=5555\nnetwork=nowhere\n");
+	mkargv(&a, "assay-cli", flag, "x", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == CLI_EUSAGE);
+	CHECK(strstr(err, "nowhere") != NULL);
+	freeargv(&a);
+
+	write_file(dd, "assay.conf", "rpcport\n");
+	mkargv(&a, "assay-cli", flag, "x", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == CLI_EUSAGE);
+	CHECK(strstr(err, "assay.conf:1") != NULL);
+	freeargv(&a);
+}
+
+static int parse_reply(const char *raw, json_t **result, struct rpc_failure *f)
+{
+	return rpc_client_parse_response(raw, strlen(raw), result, f);
+}
+
+static void test_reply_parsing(void)
+{
+	json_t *r;
+	struct rpc_failure f;
+	CHECK(parse_reply("HTTP/1.1 200 OK\r\nContent-Length: 36\r\n\r\n"
+			  "{\"result\":42,\"error\":null,\"id\":1}xx",
+			  &r, &f) == ASSAY_EDECODE); /* Content-Length beyond what arrived */
+	json_decref(r);
+	CHECK(parse_reply("HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\n"
+			  "{\"result\":42,\"error\":null,\"id\":1}",
+			  &r, &f) == 0);
+	CHECK(json_integer_value(r) == 42);
+	json_decref(r);
+	CHECK(parse_reply("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			  "a\r\n{\"result\":\r\n8\r\n\"hi\"}   \r\n0\r\n\r\n",
+			  &r, &f) == 0);
+	CHECK(json_is_string(r) && strcmp(json_string_value(r), "hi") == 0);
+	json_decref(r);
+	CHECK(parse_reply("HTTP/1.1 500 Internal Server Error\r\n\r\n"
+			  "{\"result\":null,\"error\":{\"code\":-26,\"message\":\"transaction "
+			  "rejected: fee too low\"},\"id\":1}",
+			  &r, &f) == ASSAY_EINVALID);
+	CHECK(f.code == -26 && strcmp(f.message, "transaction rejected: fee too low") == 0);
+	CHECK(r == NULL);
+	CHECK(parse_reply("HTTP/1.1 401 Unauthorized\r\n\r\n", &r, &f) == ASSAY_EAUTH);
+	CHECK(parse_reply("SSH-2.0-OpenSSH\r\n\r\n", &r, &f) == ASSAY_EDECODE);
+	CHECK(parse_reply("HTTP/1.1 200 OK\r\n\r\n<html>", &r, &f) == ASSAY_EDECODE);
+	CHECK(parse_reply("HTTP/1.1 200 OK\r\n\r\n{\"id\":1}", &r, &f) == ASSAY_EDECODE);
+	CHECK(parse_reply("HTTP/1.1 200 OK\r\n\r\n{\"result\":null,\"id\":1}", &r, &f) == 0);
+	CHECK(json_is_null(r));
+	json_decref(r);
+}
+
+/* ---- a fake node ------------------------------------------------------- */
+
+static struct {
+	int listen_fd;
+	unsigned port;
+	const char *network;      /* what getblockchaininfo reports */
+	char expect_auth[128];    /* the Authorization header value expected */
+	int auth_failures;
+	int calls;
+	struct tx sent;           /* the last transaction sendrawtransaction got */
+	int have_sent;
+	uint8_t genesis[HASH_LEN];
+} fake;
+
+static char *fake_reply(const char *method, json_t *params)
+{
+	json_t *result = NULL, *error = NULL;
+	char genesis[2 * HASH_LEN + 1];
+	hex_encode(fake.genesis, HASH_LEN, genesis);
+	if (strcmp(method, "getblockchaininfo") == 0) {
+		result = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:i}", "chain", "assay-dev",
+				   "network", fake.network, "height", 7, "best_hash", genesis,
+				   "state_root", genesis, "genesis_hash", genesis, "time_ms", 1000);
+	} else if (strcmp(method, "getaccount") == 0) {
+		result = json_pack("{s:O, s:I, s:i, s:i, s:n}", "address",
+				   json_array_get(params, 0), "balance", (json_int_t)12500000000ll,
+				   "nonce", 3, "pending_nonce", 4, "code_hash");
+	} else if (strcmp(method, "sendrawtransaction") == 0) {
+		const char *hex = json_string_value(json_array_get(params, 0));
+		size_t n = hex ? strlen(hex) / 2 : 0;
+		uint8_t *raw = malloc(n + 1);
+		uint8_t id[HASH_LEN];
+		char idhex[2 * HASH_LEN + 1];
+		if (fake.have_sent)
+			tx_free(&fake.sent);
+		fake.have_sent = hex && hex_decode(hex, raw, n) == (long)n &&
+				 tx_decode(&fake.sent, raw, n, 1 << 20) == 0;
+		free(raw);
+		if (fake.have_sent) {
+			tx_id(&fake.sent, id);
+			hex_encode(id, HASH_LEN, idhex);
+			result = json_string(idhex);
+		} else {
+			error = json_pack("{s:i, s:s}", "code", -22, "message", "TX decode failed");
+		}
+	} else if (strcmp(method, "gettransaction") == 0) {
+		result = json_pack("{s:O, s:s, s:i, s:i, s:s, s:{s:b, s:n, s:i, s:[]}}", "txid",
+				   json_array_get(params, 0), "status", "committed", "height", 8,
+				   "index", 0, "kind", "transfer", "result", "ok", 1, "error",
+				   "gas_used", 0, "events");
+	} else {
+		error = json_pack("{s:i, s:s}", "code", -32601, "message", "Method not found");
+	}
+	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(),
+				  "error", error ? error : json_null(), "id", 1);
+	char *text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	return text;
+}
+
+static void fake_serve(int fd)
+{
+	char req[1 << 16];
+	size_t len = 0;
+	const char *body = NULL;
+	while (len < sizeof(req) - 1) {
+		ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+		if (r <= 0)
+			return;
+		len += (size_t)r;
+		req[len] = 0;
+		char *hend = strstr(req, "\r\n\r\n");
+		char *cl = strcasestr(req, "Content-Length:");
+		if (hend && cl && (size_t)(hend + 4 - req) + strtoul(cl + 15, NULL, 10) <= len) {
+			body = hend + 4;
+			break;
+		}
+	}
+	if (!body)
+		return;
+	char *auth = strstr(req, "Authorization: Basic ");
+	char *eol = auth ? strstr(auth, "\r\n") : NULL;
+	if (!auth || !eol || (size_t)(eol - auth - 21) != strlen(fake.expect_auth) ||
+	    strncmp(auth + 21, fake.expect_auth, strlen(fake.expect_auth)) != 0) {
+		fake.auth_failures++;
+		const char *deny = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
+		if (send(fd, deny, strlen(deny), MSG_NOSIGNAL) < 0)
+			return;
+		return;
+	}
+	json_t *call = json_loads(body, 0, NULL);
+	const char *method = json_string_value(json_object_get(call, "method"));
+	char *text = fake_reply(method ? method : "", json_object_get(call, "params"));
+	json_decref(call);
+	char head[128];
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+		 strlen(text));
+	if (send(fd, head, strlen(head), MSG_NOSIGNAL) >= 0 &&
+	    send(fd, text, strlen(text), MSG_NOSIGNAL) >= 0)
+		fake.calls++;
+	free(text);
+}
+
+static void *fake_main(void *unused)
+{
+	for (;;) {
+		int fd = accept(fake.listen_fd, NULL, NULL);
+		if (fd < 0)
+			return NULL; /* shut down */
+		fake_serve(fd);
+		close(fd);
+	}
+}
+
+static int fake_start(pthread_t *th)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+	socklen_t sl = sizeof(sa);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fake.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fake.listen_fd < 0 || bind(fake.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fake.listen_fd, 8) != 0 ||
+	    getsockname(fake.listen_fd, (struct sockaddr *)&sa, &sl) != 0)
+		return -1;
+	fake.port = ntohs(sa.sin_port);
+	fake.network = "dev";
+	memset(fake.genesis, 0x11, HASH_LEN);
+	sodium_bin2base64(fake.expect_auth, sizeof(fake.expect_auth),
+			  (const unsigned char *)"__cookie__:c00k1e", 17,
+			  sodium_base64_VARIANT_ORIGINAL);
+	return pthread_create(th, NULL, fake_main, NULL);
+}
+
+/* Runs assay-cli with -datadir and -rpcport pointing at the fake node. */
+static int run_cli(const char *first, ...)
+{
+	char dd[320], port[32];
+	struct argv_buf a;
+	snprintf(dd, sizeof(dd), "-datadir=%s/node", tmpdir);
+	snprintf(port, sizeof(port), "-rpcport=%u", fake.port);
+	a.argc = 0;
+	a.argv[a.argc++] = strdup("assay-cli");
+	a.argv[a.argc++] = strdup(dd);
+	a.argv[a.argc++] = strdup(port);
+	va_list ap;
+	va_start(ap, first);
+	for (const char *s = first; s && a.argc < 31; s = va_arg(ap, const char *))
+		a.argv[a.argc++] = strdup(s);
+	va_end(ap);
+	a.argv[a.argc] = NULL;
+	int rc = cli_main(a.argc, a.argv);
+	freeargv(&a);
+	return rc;
+}
+
+static void test_commands_against_fake_node(void)
+{
+	pthread_t th;
+	char dd[300], alice_addr[ADDR_STR_MAX], other_net[ADDR_STR_MAX], err[256];
+	uint8_t addr[ADDR_LEN];
+	struct keystore_info info;
+	snprintf(dd, sizeof(dd), "%s/node", tmpdir);
+	mkdir(dd, 0700);
+	write_file(dd, ".cookie", "__cookie__:c00k1e\n");
+	CHECK(fake_start(&th) == 0);
+
+	CHECK(run_cli("wallet", "create", "alice", NULL) == CLI_OK);
+	CHECK(keystore_read_info(dd, "alice", &info, err, sizeof(err)) == 0);
+	snprintf(alice_addr, sizeof(alice_addr), "%s", info.address);
+	address_from_pubkey(info.pubkey, addr);
+	address_encode(NET_TEST, addr, other_net);
+
+	CHECK(run_cli("balance", alice_addr, NULL) == CLI_OK);
+	CHECK(run_cli("balance", "alice", "--json", NULL) == CLI_OK);
+	CHECK(run_cli("balance", other_net, NULL) == CLI_EUSAGE);
+	CHECK(run_cli("balance", "dassay1qqqqqqqq", NULL) == CLI_EUSAGE);
+	CHECK(run_cli("balance", "nobody", NULL) == CLI_EFAIL);
+	CHECK(fake.auth_failures == 0);
+
+	/* a transfer: check what reached the node, field by field */
+	uint8_t to[ADDR_LEN];
+	char to_text[ADDR_STR_MAX];
+	memset(to, 0x42, ADDR_LEN);
+	address_encode(NET_DEV, to, to_text);
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "-amount=1.5", "--fee=0.001", NULL) ==
+	      CLI_OK);
+	CHECK(fake.have_sent);
+	if (fake.have_sent) {
+		struct transfer_payload tp;
+		CHECK(tx_verify_sig(&fake.sent) == 0);
+		CHECK(memcmp(fake.sent.sender, info.pubkey, PUBKEY_LEN) == 0);
+		CHECK(memcmp(fake.sent.chain_id, fake.genesis, HASH_LEN) == 0);
+		CHECK(fake.sent.nonce == 4); /* pending_nonce, not nonce */
+		CHECK(fake.sent.fee == 1000000);
+		CHECK(fake.sent.kind == TX_TRANSFER && fake.sent.gas_limit == 0);
+		CHECK(transfer_decode(&tp, fake.sent.payload, fake.sent.payload_len) == 0);
+		CHECK(tp.amount == 1500000000ull && memcmp(tp.to, to, ADDR_LEN) == 0);
+	}
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=2", "--wait",
+		      "--timeout=5", NULL) == CLI_OK);
+	CHECK(fake.have_sent && fake.sent.fee == 100000); /* the default fee */
+	CHECK(run_cli("send", "--from=alice", "--to", other_net, "--amount=1", NULL) ==
+	      CLI_EUSAGE);
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=-1", NULL) == CLI_EUSAGE);
+	CHECK(run_cli("send", "--from=ghost", "--to", to_text, "--amount=1", NULL) == CLI_EFAIL);
+	setenv("ASSAY_PASSPHRASE", "wrong", 1);
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=1", NULL) == CLI_EFAIL);
+	setenv("ASSAY_PASSPHRASE", "test-pass", 1);
+
+	CHECK(run_cli("tx", "status", "00", NULL) == CLI_EUSAGE);
+	CHECK(run_cli("tx", "status",
+		      "1111111111111111111111111111111111111111111111111111111111111111",
+		      NULL) == CLI_OK);
+	CHECK(run_cli("getmempoolinfo", NULL) == CLI_EFAIL); /* the fake lacks it */
+	CHECK(run_cli("getblockchaininfo", NULL) == CLI_OK);
+
+	/* import-dev: refused on testnet, stored on dev, idempotent */
+	fake.network = "testnet";
+	CHECK(run_cli("wallet", "import-dev", NULL) == CLI_EFAIL);
+	CHECK(keystore_read_info(dd, "dev", &info, err, sizeof(err)) == ASSAY_ENOTFOUND);
+	fake.network = "dev";
+	CHECK(run_cli("wallet", "import-dev", NULL) == CLI_OK);
+	CHECK(run_cli("wallet", "import-dev", NULL) == CLI_OK);
+	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
+	keystore_dev_seed(seed);
+	key_from_seed(seed, pk, sk);
+	CHECK(keystore_read_info(dd, "dev", &info, err, sizeof(err)) == 0 &&
+	      memcmp(info.pubkey, pk, PUBKEY_LEN) == 0);
+
+	/* a wrong cookie is an authorization error, not "unreachable" */
+	write_file(dd, ".cookie", "__cookie__:stale\n");
+	CHECK(run_cli("getblockchaininfo", NULL) == CLI_EFAIL);
+	CHECK(fake.auth_failures == 1);
+
+	shutdown(fake.listen_fd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(fake.listen_fd);
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+
+	/* nobody listens on the port any more */
+	CHECK(run_cli("getblockchaininfo", NULL) == CLI_EUNREACHABLE);
+	CHECK(run_cli("balance", alice_addr, NULL) == CLI_EUNREACHABLE);
+}
+
+int main(void)
+{
+	char tmpl[64];
+	snprintf(tmpl, sizeof(tmpl), "/tmp/assay-test-cli-%s", "XX" "XX" "XX"); /* mkdtemp template */
+	if (keys_init() != 0 || !mkdtemp(tmpl))
+		return 1;
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	setenv("ASSAY_SCRYPT_N", "1024", 1);
+	setenv("ASSAY_PASSPHRASE", "test-pass", 1);
+	RUN(test_parse_globals);
+	RUN(test_parse_command_opts);
+	RUN(test_parse_errors_and_raw);
+	RUN(test_settle);
+	RUN(test_reply_parsing);
+	RUN(test_commands_against_fake_node);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpl);
+	return test_report("cli");
+}

@@ -1,0 +1,670 @@
+/* The frame of assay-cli (see cli.h): parsing, settings, output and the
+ * helpers shared by command groups. Command handlers live in cli_commands.c. */
+#define _GNU_SOURCE /* GNU getopt_long_only */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/tx.h"
+#include "wallet/amount.h"
+#include "wallet/cli.h"
+#include "wallet/passphrase.h"
+#include "wallet/txbuild.h"
+
+/* getopt codes for the global options; command options get CLI_OPT_CMD + i. */
+enum {
+	OPT_DATADIR = 256,
+	OPT_NETWORK,
+	OPT_RPCCONNECT,
+	OPT_RPCPORT,
+	OPT_RPCUSER,
+	OPT_RPCPASSWORD,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_PASSFILE,
+	CLI_OPT_CMD = 1000,
+};
+
+static const struct option global_opts[] = {
+	{"datadir", required_argument, NULL, OPT_DATADIR},
+	{"network", required_argument, NULL, OPT_NETWORK},
+	{"rpcconnect", required_argument, NULL, OPT_RPCCONNECT},
+	{"rpcport", required_argument, NULL, OPT_RPCPORT},
+	{"rpcuser", required_argument, NULL, OPT_RPCUSER},
+	{"rpcpassword", required_argument, NULL, OPT_RPCPASSWORD},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
+};
+#define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]))
+#define MAX_CMD_OPTDEFS 32 /* options one command may declare */
+
+static int usage_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int usage_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return CLI_EUSAGE;
+}
+
+static int copy_setting(char *dst, size_t cap, const char *value, const char *name, char *err,
+			size_t errlen)
+{
+	if (strlen(value) >= cap)
+		return usage_err(err, errlen, "-%s is too long", name);
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int port_parse(const char *text, unsigned *port)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || v == 0 || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
+/* Applies one global option (from a flag or assay.conf). */
+static int apply_global(struct cli_ctx *ctx, int code, const char *value, char *err,
+			size_t errlen)
+{
+	switch (code) {
+	case OPT_DATADIR:
+		ctx->given |= CLI_SET_DATADIR;
+		return copy_setting(ctx->datadir, sizeof(ctx->datadir), value, "datadir", err, errlen);
+	case OPT_NETWORK:
+		ctx->given |= CLI_SET_NETWORK;
+		return copy_setting(ctx->network, sizeof(ctx->network), value, "network", err, errlen);
+	case OPT_RPCCONNECT:
+		ctx->given |= CLI_SET_RPCCONNECT;
+		return copy_setting(ctx->rpcconnect, sizeof(ctx->rpcconnect), value, "rpcconnect",
+				    err, errlen);
+	case OPT_RPCPORT:
+		ctx->given |= CLI_SET_RPCPORT;
+		if (port_parse(value, &ctx->rpcport) != 0)
+			return usage_err(err, errlen, "bad -rpcport '%s': use 1 to 65535", value);
+		return 0;
+	case OPT_RPCUSER:
+		ctx->given |= CLI_SET_RPCUSER;
+		return copy_setting(ctx->rpcuser, sizeof(ctx->rpcuser), value, "rpcuser", err, errlen);
+	case OPT_RPCPASSWORD:
+		ctx->given |= CLI_SET_RPCPASSWORD;
+		return copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), value, "rpcpassword",
+				    err, errlen);
+	case OPT_JSON:
+		ctx->json = 1;
+		return 0;
+	case OPT_HELP:
+		ctx->help = 1;
+		return 0;
+	case OPT_PASSFILE:
+		return copy_setting(ctx->passphrase_file, sizeof(ctx->passphrase_file), value,
+				    "passphrase-file", err, errlen);
+	}
+	return usage_err(err, errlen, "internal: unknown option code %d", code);
+}
+
+static int getopt_error(int c, char **argv, char *err, size_t errlen)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (c == ':')
+		return usage_err(err, errlen, "option '%s' needs a value", arg);
+	return usage_err(err, errlen, "unknown option '%s' (see assay-cli help)", arg);
+}
+
+const struct cli_command *cli_find(const char *group, const char *sub)
+{
+	for (const struct cli_command *c = cli_commands; c->group; c++) {
+		if (strcmp(c->group, group) != 0)
+			continue;
+		if (!c->sub || (sub && strcmp(c->sub, sub) == 0))
+			return c;
+	}
+	return NULL;
+}
+
+static int group_known(const char *group)
+{
+	for (const struct cli_command *c = cli_commands; c->group; c++)
+		if (strcmp(c->group, group) == 0)
+			return 1;
+	return 0;
+}
+
+/* Second pass over the words after the command: global and command options
+ * anywhere, positionals collected in order. */
+static int parse_command(struct cli_ctx *ctx, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option opts[N_GLOBAL_OPTS + MAX_CMD_OPTDEFS + 1];
+	size_t n = 0;
+	memcpy(opts, global_opts, sizeof(global_opts));
+	n = N_GLOBAL_OPTS;
+	for (const struct cli_optdef *d = ctx->cmd->opts; d && d->name; d++) {
+		if (n - N_GLOBAL_OPTS == MAX_CMD_OPTDEFS)
+			return usage_err(err, errlen, "internal: too many options for one command");
+		opts[n] = (struct option){d->name, d->has_value ? required_argument : no_argument,
+					  NULL, CLI_OPT_CMD + (int)(n - N_GLOBAL_OPTS)};
+		n++;
+	}
+	memset(&opts[n], 0, sizeof(opts[n]));
+	optind = 0; /* glibc: full re-initialisation */
+	opterr = 0;
+	int c;
+	while ((c = getopt_long_only(argc, argv, ":", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return getopt_error(c, argv, err, errlen);
+		if (c >= CLI_OPT_CMD) {
+			const struct cli_optdef *d = &ctx->cmd->opts[c - CLI_OPT_CMD];
+			if (ctx->nopts == CLI_MAX_OPTS)
+				return usage_err(err, errlen, "too many options (at most %d)",
+						 CLI_MAX_OPTS);
+			ctx->opt_name[ctx->nopts] = d->name;
+			ctx->opt_value[ctx->nopts] = d->has_value ? optarg : "";
+			ctx->nopts++;
+			continue;
+		}
+		int rc = apply_global(ctx, c, optarg, err, errlen);
+		if (rc)
+			return rc;
+	}
+	ctx->args = argv + optind;
+	ctx->nargs = argc - optind;
+	return 0;
+}
+
+int cli_parse(struct cli_ctx *ctx, int argc, char **argv, char *err, size_t errlen)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	err[0] = 0;
+	optind = 0;
+	opterr = 0;
+	int c;
+	/* "+": stop at the first word, which names the command or RPC method;
+	 * what follows a raw RPC method is its parameters, never our options. */
+	while ((c = getopt_long_only(argc, argv, "+:", global_opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return getopt_error(c, argv, err, errlen);
+		int rc = apply_global(ctx, c, optarg, err, errlen);
+		if (rc)
+			return rc;
+	}
+	int first = optind;
+	if (first >= argc) {
+		ctx->args = argv + argc;
+		if (!ctx->help)
+			return usage_err(err, errlen, "no command given (see assay-cli help)");
+		return 0;
+	}
+	const char *group = argv[first];
+	if (strcmp(group, "help") == 0) {
+		ctx->help = 1;
+		ctx->args = argv + first + 1;
+		ctx->nargs = argc - first - 1;
+		return 0;
+	}
+	if (!group_known(group)) { /* raw RPC: METHOD PARAMS... */
+		ctx->args = argv + first;
+		ctx->nargs = argc - first;
+		return 0;
+	}
+	const char *sub = first + 1 < argc ? argv[first + 1] : NULL;
+	ctx->cmd = cli_find(group, sub);
+	if (!ctx->cmd) {
+		ctx->args = argv + first; /* so help can name the group */
+		ctx->nargs = 1;
+		if (ctx->help)
+			return 0;
+		return usage_err(err, errlen, "%s needs a subcommand%s%s (see assay-cli help %s)",
+				 group, sub ? ", not " : "", sub ? sub : "", group);
+	}
+	int words = ctx->cmd->sub ? 2 : 1;
+	/* getopt treats its argv[0] as the program name: hand it the last word. */
+	int rc = parse_command(ctx, argc - (first + words - 1), argv + first + words - 1, err,
+			       errlen);
+	if (rc || ctx->help)
+		return rc;
+	if (ctx->nargs < ctx->cmd->min_args || ctx->nargs > ctx->cmd->max_args)
+		return usage_err(err, errlen, "usage: assay-cli %s%s%s %s", ctx->cmd->group,
+				 ctx->cmd->sub ? " " : "", ctx->cmd->sub ? ctx->cmd->sub : "",
+				 ctx->cmd->usage);
+	return 0;
+}
+
+int cli_network_parse(const char *name, enum network *net, unsigned *port)
+{
+	static const struct {
+		const char *name;
+		enum network net;
+		unsigned port;
+	} nets[] = {
+		{"dev", NET_DEV, CLI_PORT_DEV},
+		{"local", NET_DEV, CLI_PORT_DEV},
+		{"testnet", NET_TEST, CLI_PORT_TEST},
+		{"main", NET_MAIN, CLI_PORT_MAIN},
+	};
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+		if (strcmp(name, nets[i].name) == 0) {
+			if (net)
+				*net = nets[i].net;
+			if (port)
+				*port = nets[i].port;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+enum network cli_local_net(const struct cli_ctx *ctx)
+{
+	enum network net = NET_DEV;
+	cli_network_parse(ctx->network, &net, NULL);
+	return net;
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = 0;
+	size_t lead = strspn(s, " \t");
+	memmove(s, s + lead, n - lead + 1);
+}
+
+/* assay.conf: key=value lines, '#' comments; the keys the CLI cares about
+ * fill settings that no flag gave; other keys belong to assayd. */
+static int read_conf(struct cli_ctx *ctx, char *err, size_t errlen)
+{
+	static const struct {
+		const char *key;
+		int code;
+		unsigned bit;
+	} keys[] = {
+		{"network", OPT_NETWORK, CLI_SET_NETWORK},
+		{"rpcconnect", OPT_RPCCONNECT, CLI_SET_RPCCONNECT},
+		{"rpcport", OPT_RPCPORT, CLI_SET_RPCPORT},
+		{"rpcuser", OPT_RPCUSER, CLI_SET_RPCUSER},
+		{"rpcpassword", OPT_RPCPASSWORD, CLI_SET_RPCPASSWORD},
+	};
+	char path[CLI_PATH_MAX + 16], line[CLI_CONF_LINE_MAX];
+	snprintf(path, sizeof(path), "%s/assay.conf", ctx->datadir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	unsigned from_flags = ctx->given;
+	int lineno = 0, rc = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		trim(line);
+		if (!line[0])
+			continue;
+		char *eq = strchr(line, '=');
+		if (!eq) {
+			rc = usage_err(err, errlen, "%s:%d: expected key=value", path, lineno);
+			break;
+		}
+		*eq = 0;
+		char *key = line, *value = eq + 1;
+		trim(key);
+		trim(value);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(key, keys[i].key) != 0 || (from_flags & keys[i].bit))
+				continue;
+			rc = apply_global(ctx, keys[i].code, value, err, errlen);
+			if (rc) {
+				char inner[256];
+				snprintf(inner, sizeof(inner), "%s", err);
+				usage_err(err, errlen, "%s:%d: %s", path, lineno, inner);
+			}
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static void default_datadir(char *out, size_t cap)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : ".";
+	}
+	snprintf(out, cap, "%s/.assay", home);
+}
+
+int cli_settle(struct cli_ctx *ctx, char *err, size_t errlen)
+{
+	if (!(ctx->given & CLI_SET_DATADIR))
+		default_datadir(ctx->datadir, sizeof(ctx->datadir));
+	int rc = read_conf(ctx, err, errlen);
+	if (rc)
+		return rc;
+	if (!ctx->network[0])
+		snprintf(ctx->network, sizeof(ctx->network), "dev");
+	unsigned dflt_port;
+	if (cli_network_parse(ctx->network, NULL, &dflt_port) != 0)
+		return usage_err(err, errlen, "unknown network '%s': use dev, local, testnet or main",
+				 ctx->network);
+	if (!ctx->rpcport)
+		ctx->rpcport = dflt_port;
+	if (!ctx->rpcconnect[0])
+		snprintf(ctx->rpcconnect, sizeof(ctx->rpcconnect), "127.0.0.1");
+
+	memset(&ctx->rpc, 0, sizeof(ctx->rpc));
+	snprintf(ctx->rpc.host, sizeof(ctx->rpc.host), "%s", ctx->rpcconnect);
+	ctx->rpc.port = ctx->rpcport;
+	if (ctx->rpcuser[0] || ctx->rpcpassword[0]) {
+		snprintf(ctx->rpc.auth, sizeof(ctx->rpc.auth), "%s:%s", ctx->rpcuser,
+			 ctx->rpcpassword);
+	} else {
+		char path[CLI_PATH_MAX + 16];
+		snprintf(path, sizeof(path), "%s/.cookie", ctx->datadir);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(ctx->rpc.auth, sizeof(ctx->rpc.auth), f))
+				ctx->rpc.auth[0] = 0;
+			trim(ctx->rpc.auth);
+			fclose(f);
+		}
+	}
+	return 0;
+}
+
+const char *cli_opt(const struct cli_ctx *ctx, const char *name)
+{
+	const char *v = NULL;
+	for (int i = 0; i < ctx->nopts; i++) /* the last one given wins */
+		if (strcmp(ctx->opt_name[i], name) == 0)
+			v = ctx->opt_value[i];
+	return v;
+}
+
+int cli_flag(const struct cli_ctx *ctx, const char *name)
+{
+	return cli_opt(ctx, name) != NULL;
+}
+
+int cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+void cli_print_json(const json_t *j)
+{
+	if (json_is_string(j)) {
+		printf("%s\n", json_string_value(j));
+		return;
+	}
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	if (text) {
+		printf("%s\n", text);
+		free(text);
+	}
+}
+
+void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
+{
+	if (ctx->json) {
+		char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	} else {
+		va_list ap;
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	json_decref(j);
+}
+
+int cli_rpc(struct cli_ctx *ctx, const char *method, json_t *params, json_t **result)
+{
+	struct rpc_failure f;
+	int rc = rpc_client_call(&ctx->rpc, method, params, result, &f);
+	json_decref(params);
+	switch (rc) {
+	case 0:
+		return CLI_OK;
+	case ASSAY_EIO:
+		return cli_fail(CLI_EUNREACHABLE,
+				"cannot reach the node at %s:%u (%s); is assayd running? "
+				"Start it, or point -rpcconnect/-rpcport/-network at it",
+				ctx->rpc.host, ctx->rpc.port, f.message);
+	case ASSAY_EINVALID:
+		return cli_fail(CLI_EFAIL, "%s (code %lld)", f.message, f.code);
+	case ASSAY_EAUTH:
+		if (!ctx->rpc.auth[0])
+			return cli_fail(CLI_EFAIL,
+					"%s; no %s/.cookie was found (does assayd use this "
+					"-datadir?)",
+					f.message, ctx->datadir);
+		return cli_fail(CLI_EFAIL, "%s", f.message);
+	default:
+		return cli_fail(CLI_EFAIL, "bad reply from %s:%u: %s", ctx->rpc.host, ctx->rpc.port,
+				f.message);
+	}
+}
+
+static int hex32(const char *hex, uint8_t out[HASH_LEN])
+{
+	return hex && strlen(hex) == 2 * HASH_LEN && hex_decode(hex, out, HASH_LEN) == HASH_LEN
+		       ? 0
+		       : -1;
+}
+
+int cli_get_chain(struct cli_ctx *ctx, struct cli_chain *chain)
+{
+	json_t *info;
+	int rc = cli_rpc(ctx, "getblockchaininfo", NULL, &info);
+	if (rc)
+		return rc;
+	const char *network = json_string_value(json_object_get(info, "network"));
+	const char *genesis = json_string_value(json_object_get(info, "genesis_hash"));
+	json_t *height = json_object_get(info, "height");
+	memset(chain, 0, sizeof(*chain));
+	if (!network || strlen(network) >= sizeof(chain->network) ||
+	    cli_network_parse(network, &chain->net, NULL) != 0 || hex32(genesis, chain->chain_id) ||
+	    !json_is_integer(height)) {
+		json_decref(info);
+		return cli_fail(CLI_EFAIL,
+				"getblockchaininfo reply lacks a known network, genesis_hash or "
+				"height");
+	}
+	snprintf(chain->network, sizeof(chain->network), "%s", network);
+	chain->height = (uint64_t)json_integer_value(height);
+	json_decref(info);
+	return CLI_OK;
+}
+
+int cli_amount_opt(const struct cli_ctx *ctx, const char *name, uint64_t dflt, uint64_t *units)
+{
+	const char *text = cli_opt(ctx, name);
+	if (!text) {
+		*units = dflt;
+		return CLI_OK;
+	}
+	int rc = amount_parse(text, units);
+	if (rc == ASSAY_EOVERFLOW)
+		return cli_fail(CLI_EUSAGE, "bad amount for --%s: '%s' is too large", name, text);
+	if (rc)
+		return cli_fail(CLI_EUSAGE,
+				"bad amount for --%s: '%s' (use ASY with at most 9 decimals, "
+				"like 1.5)",
+				name, text);
+	return CLI_OK;
+}
+
+int cli_seconds_opt(const struct cli_ctx *ctx, const char *name, unsigned dflt, unsigned *out)
+{
+	const char *text = cli_opt(ctx, name);
+	*out = dflt;
+	if (!text)
+		return CLI_OK;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || v > 86400)
+		return cli_fail(CLI_EUSAGE, "bad --%s '%s': whole seconds, at most 86400", name, text);
+	*out = (unsigned)v;
+	return CLI_OK;
+}
+
+static int looks_like_address(const char *text)
+{
+	static const char *const hrps[] = {"assay1", "tassay1", "dassay1"};
+	for (size_t i = 0; i < 3; i++)
+		if (strncasecmp(text, hrps[i], strlen(hrps[i])) == 0)
+			return 1;
+	return 0;
+}
+
+int cli_resolve_address(struct cli_ctx *ctx, const char *text, const struct cli_chain *chain,
+			int allow_wallet, char out[ADDR_STR_MAX], uint8_t addr[ADDR_LEN])
+{
+	enum network net;
+	if (address_decode(text, &net, addr) == 0) {
+		if (net != chain->net)
+			return cli_fail(CLI_EUSAGE,
+					"address %s is for another network: the node runs %s, whose "
+					"addresses start with %s1",
+					text, chain->network, network_hrp(chain->net));
+		address_encode(net, addr, out);
+		return CLI_OK;
+	}
+	if (!allow_wallet || looks_like_address(text) || !keystore_name_valid(text))
+		return cli_fail(CLI_EUSAGE, "bad address '%s' (expected bech32m starting with %s1)",
+				text, network_hrp(chain->net));
+	struct keystore_info info;
+	char err[512];
+	int rc = keystore_read_info(ctx->datadir, text, &info, err, sizeof(err));
+	if (rc == ASSAY_ENOTFOUND)
+		return cli_fail(CLI_EFAIL, "'%s' is neither an address nor a wallet in %s/wallet",
+				text, ctx->datadir);
+	if (rc)
+		return cli_fail(CLI_EFAIL, "%s", err);
+	address_from_pubkey(info.pubkey, addr);
+	address_encode(chain->net, addr, out);
+	return CLI_OK;
+}
+
+int cli_unlock(struct cli_ctx *ctx, const char *name, struct keystore_key *key)
+{
+	char err[512], prompt[128], pass[PASSPHRASE_MAX + 1];
+	struct keystore_info info;
+	int rc = keystore_read_info(ctx->datadir, name, &info, err, sizeof(err));
+	if (rc)
+		return cli_fail(rc == ASSAY_EARG ? CLI_EUSAGE : CLI_EFAIL, "%s", err);
+	snprintf(prompt, sizeof(prompt), "Passphrase for wallet '%s': ", name);
+	rc = passphrase_get(ctx->passphrase_file, prompt, 0, pass, err, sizeof(err));
+	if (rc == 0)
+		rc = keystore_load(ctx->datadir, name, pass, key, err, sizeof(err));
+	sodium_memzero(pass, sizeof(pass));
+	return rc ? cli_fail(CLI_EFAIL, "%s", err) : CLI_OK;
+}
+
+int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
+	       const struct keystore_key *key, const struct cli_txreq *req, char txid[65])
+{
+	uint8_t addr[ADDR_LEN], id[HASH_LEN];
+	char address[ADDR_STR_MAX];
+	json_t *account, *sent;
+	address_from_pubkey(key->info.pubkey, addr);
+	address_encode(chain->net, addr, address);
+	int rc = cli_rpc(ctx, "getaccount", json_pack("[s]", address), &account);
+	if (rc)
+		return rc;
+	json_t *pending = json_object_get(account, "pending_nonce");
+	if (!json_is_integer(pending) || json_integer_value(pending) < 0) {
+		json_decref(account);
+		return cli_fail(CLI_EFAIL, "getaccount reply lacks pending_nonce");
+	}
+	struct txbuild_spec spec = {
+		.nonce = (uint64_t)json_integer_value(pending),
+		.fee = req->fee,
+		.gas_limit = req->gas_limit,
+		.kind = req->kind,
+		.payload = req->payload,
+		.payload_len = req->payload_len,
+	};
+	json_decref(account);
+	memcpy(spec.chain_id, chain->chain_id, HASH_LEN);
+	struct buf enc;
+	buf_init(&enc);
+	if (txbuild_sign(&spec, key->seckey, &enc, id) != 0) {
+		buf_free(&enc);
+		return cli_fail(CLI_EFAIL, "cannot build the transaction (out of memory?)");
+	}
+	char *hex = malloc(2 * enc.len + 1);
+	if (!hex) {
+		buf_free(&enc);
+		return cli_fail(CLI_EFAIL, "out of memory");
+	}
+	hex_encode(enc.data, enc.len, hex);
+	buf_free(&enc);
+	rc = cli_rpc(ctx, "sendrawtransaction", json_pack("[s]", hex), &sent);
+	free(hex);
+	if (rc)
+		return rc;
+	hex_encode(id, HASH_LEN, txid);
+	if (!json_is_string(sent) || strcmp(json_string_value(sent), txid) != 0)
+		fprintf(stderr, "warning: the node reported txid %s, computed %s\n",
+			json_is_string(sent) ? json_string_value(sent) : "(none)", txid);
+	json_decref(sent);
+	return CLI_OK;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000;
+	*tx = NULL;
+	for (;;) {
+		json_t *rec;
+		int rc = cli_rpc(ctx, "gettransaction", json_pack("[s]", txid), &rec);
+		if (rc)
+			return rc;
+		const char *status = json_string_value(json_object_get(rec, "status"));
+		if (status && strcmp(status, "committed") == 0) {
+			*tx = rec;
+			return CLI_OK;
+		}
+		json_decref(rec);
+		if (now_ms() >= deadline)
+			return cli_fail(CLI_ETIMEOUT, "transaction %s not committed after %u s", txid,
+					timeout_s);
+		struct timespec nap = {.tv_sec = 0, .tv_nsec = CLI_POLL_MS * 1000000L};
+		nanosleep(&nap, NULL);
+	}
+}

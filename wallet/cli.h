@@ -1,0 +1,167 @@
+/* The shared frame of assay-cli: argument parsing (bitcoin-cli style
+ * -name=value or --name=value, via getopt_long_only), settings from flags,
+ * DATADIR/assay.conf and the .cookie, the command table, output in human or
+ * --json form, and helpers every command group uses (RPC call, unlock a
+ * wallet, sign and submit, wait for commit). Not for: key storage
+ * (keystore.h) or the HTTP client itself (rpc_client.h).
+ *
+ * Adding a command group: write handlers `int h(struct cli_ctx *)` returning
+ * an enum cli_exit, and add rows to cli_commands[] in cli_commands.c. */
+#ifndef ASSAY_WALLET_CLI_H
+#define ASSAY_WALLET_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/keys.h"
+#include "core/sha256.h"
+#include "wallet/keystore.h"
+#include "wallet/rpc_client.h"
+
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_EFAIL = 1,        /* a command or RPC failed */
+	CLI_EUSAGE = 2,       /* bad flags, arguments, amounts or addresses */
+	CLI_EUNREACHABLE = 3, /* the node cannot be reached */
+	CLI_ETIMEOUT = 4,     /* --wait ran out of time */
+};
+
+#define CLI_MAX_OPTS 32     /* command options on one command line */
+#define CLI_PATH_MAX 4096
+#define CLI_DEFAULT_WAIT_S 60     /* send --wait without --timeout */
+#define CLI_POLL_MS 500           /* gettransaction polling interval for --wait */
+#define CLI_CONF_LINE_MAX 1024    /* longest assay.conf line */
+#define CLI_PORT_DEV 29443        /* dev and local */
+#define CLI_PORT_TEST 19443
+#define CLI_PORT_MAIN 9443
+
+/* A command-specific option: --name VALUE (has_value) or --name. */
+struct cli_optdef {
+	const char *name;
+	int has_value;
+};
+
+struct cli_ctx;
+typedef int (*cli_handler)(struct cli_ctx *ctx);
+
+struct cli_command {
+	const char *group;              /* first word: "wallet", "send" */
+	const char *sub;                /* second word, or NULL for one-word commands */
+	cli_handler run;
+	const char *usage;              /* arguments and options after the words */
+	const char *summary;            /* one line for help */
+	const struct cli_optdef *opts;  /* ends with {NULL, 0}; NULL for none */
+	int min_args, max_args;         /* positional arguments after the words */
+};
+
+/* The table, ended by a row whose group is NULL. */
+extern const struct cli_command cli_commands[];
+
+/* Global settings: flags first, then assay.conf, then defaults. */
+struct cli_ctx {
+	char datadir[CLI_PATH_MAX];
+	char network[16];             /* dev, local, testnet, main */
+	char rpcconnect[256];
+	unsigned rpcport;             /* 0 until settled: then from the network */
+	char rpcuser[256];
+	char rpcpassword[256];
+	char passphrase_file[CLI_PATH_MAX];
+	int json;                     /* --json: machine-readable output */
+	int help;                     /* -help, or the word help */
+	unsigned given;               /* CLI_SET_* bits: set on the command line */
+	const struct cli_command *cmd; /* NULL: raw RPC (or help) */
+	const char *opt_name[CLI_MAX_OPTS];  /* command options, in order given */
+	const char *opt_value[CLI_MAX_OPTS]; /* "" for options without a value */
+	int nopts;
+	char **args;                  /* positionals after the command words; raw RPC:
+					 method then params */
+	int nargs;
+	struct rpc_endpoint rpc;      /* filled by cli_settle() */
+};
+
+enum {
+	CLI_SET_DATADIR = 1u << 0,
+	CLI_SET_NETWORK = 1u << 1,
+	CLI_SET_RPCCONNECT = 1u << 2,
+	CLI_SET_RPCPORT = 1u << 3,
+	CLI_SET_RPCUSER = 1u << 4,
+	CLI_SET_RPCPASSWORD = 1u << 5,
+};
+
+/* Parses argv into ctx (zeroed first). Reads no files. 0 or CLI_EUSAGE with
+ * err filled. argv is permuted by getopt and must outlive ctx. */
+int cli_parse(struct cli_ctx *ctx, int argc, char **argv, char *err, size_t errlen);
+/* Reads DATADIR/assay.conf (absent is fine) for what flags did not set, picks
+ * the default port for the network, and fills ctx->rpc (the .cookie is read
+ * here when no user was given; absent is fine until a call needs it).
+ * 0 or CLI_EUSAGE with err filled. */
+int cli_settle(struct cli_ctx *ctx, char *err, size_t errlen);
+/* Whole program: parse, settle, dispatch; returns the exit status. */
+int cli_main(int argc, char **argv);
+
+const struct cli_command *cli_find(const char *group, const char *sub);
+/* The value of command option name, or NULL if not given. */
+const char *cli_opt(const struct cli_ctx *ctx, const char *name);
+/* 1 if the option was given. */
+int cli_flag(const struct cli_ctx *ctx, const char *name);
+
+/* Output. */
+/* Prints "error: ..." on stderr and returns code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints j: strings raw, anything else as indented JSON. Borrowed. */
+void cli_print_json(const json_t *j);
+/* With --json prints j; otherwise prints the human text. Steals j. */
+void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Calls method (params: a JSON array, stolen; NULL = []); on CLI_OK *result
+ * is a new reference. On failure prints the error (RPC errors as
+ * "error: MESSAGE (code N)") and returns CLI_EFAIL or CLI_EUNREACHABLE. */
+int cli_rpc(struct cli_ctx *ctx, const char *method, json_t *params, json_t **result);
+
+/* What getblockchaininfo says about the chain we talk to. */
+struct cli_chain {
+	char network[16];            /* the node's network name */
+	enum network net;            /* its address HRP family */
+	uint8_t chain_id[HASH_LEN];  /* genesis hash */
+	uint64_t height;
+};
+int cli_get_chain(struct cli_ctx *ctx, struct cli_chain *chain);
+/* Maps a network name to its HRP family and default port; -1 if unknown. */
+int cli_network_parse(const char *name, enum network *net, unsigned *port);
+
+/* Parses an amount option (ASY text); absent gives dflt. CLI_EUSAGE on error. */
+int cli_amount_opt(const struct cli_ctx *ctx, const char *name, uint64_t dflt, uint64_t *units);
+/* Resolves text to an address of chain's network: a bech32m address, or
+ * (when allow_wallet) the name of a wallet in DATADIR. An address of another
+ * network, or a malformed one, is CLI_EUSAGE; an unknown wallet CLI_EFAIL.
+ * Errors are printed. */
+int cli_resolve_address(struct cli_ctx *ctx, const char *text, const struct cli_chain *chain,
+			int allow_wallet, char out[ADDR_STR_MAX], uint8_t addr[ADDR_LEN]);
+/* The address family of the --network setting (no node needed). */
+enum network cli_local_net(const struct cli_ctx *ctx);
+/* Asks for the passphrase (--passphrase-file, ASSAY_PASSPHRASE, terminal)
+ * and unlocks wallet name; CLI_EFAIL/CLI_EUSAGE with the error printed. */
+int cli_unlock(struct cli_ctx *ctx, const char *name, struct keystore_key *key);
+
+/* One transaction to submit from an unlocked key. */
+struct cli_txreq {
+	uint8_t kind;            /* enum tx_kind */
+	const uint8_t *payload;  /* borrowed */
+	size_t payload_len;
+	uint64_t fee;            /* base units */
+	uint64_t gas_limit;
+};
+/* Fetches the sender's pending_nonce, builds, signs and sends req; writes the
+ * txid hex (65 bytes). Prints errors; returns an enum cli_exit. */
+int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
+	       const struct keystore_key *key, const struct cli_txreq *req, char txid[65]);
+/* Polls gettransaction every CLI_POLL_MS until the tx is committed (then
+ * *tx is its record, a new reference) or timeout_s passes (CLI_ETIMEOUT). */
+int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx);
+/* Parses an option holding whole seconds; absent gives dflt. */
+int cli_seconds_opt(const struct cli_ctx *ctx, const char *name, unsigned dflt, unsigned *out);
+
+#endif

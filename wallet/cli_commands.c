@@ -1,0 +1,422 @@
+/* assay-cli's command table and the handlers of the wallet, balance, send
+ * and tx groups, plus help and raw RPC. Other groups (contract, job, worker,
+ * validator, testnet) add rows to cli_commands[] and reuse cli.h's helpers.
+ * Not for: parsing or settings (cli.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/tx.h"
+#include "wallet/amount.h"
+#include "wallet/cli.h"
+#include "wallet/keystore.h"
+#include "wallet/passphrase.h"
+#include "wallet/txbuild.h"
+
+static json_t *info_json(const struct cli_ctx *ctx, const struct keystore_info *info)
+{
+	uint8_t addr[ADDR_LEN];
+	char address[ADDR_STR_MAX], pubkey[2 * PUBKEY_LEN + 1];
+	address_from_pubkey(info->pubkey, addr);
+	address_encode(cli_local_net(ctx), addr, address);
+	hex_encode(info->pubkey, PUBKEY_LEN, pubkey);
+	return json_pack("{s:s, s:s, s:s}", "name", info->name, "address", address, "pubkey",
+			 pubkey);
+}
+
+static int keystore_fail(int rc, const char *err)
+{
+	return cli_fail(rc == ASSAY_EARG ? CLI_EUSAGE : CLI_EFAIL, "%s", err);
+}
+
+static int create_wallet(struct cli_ctx *ctx, const char *name, const uint8_t *seed)
+{
+	char err[512], pass[PASSPHRASE_MAX + 1], path[CLI_PATH_MAX + 96];
+	struct keystore_info info;
+	if (!keystore_name_valid(name))
+		return cli_fail(CLI_EUSAGE, "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -",
+				name, KEYSTORE_NAME_MAX);
+	if (keystore_path(ctx->datadir, name, path, sizeof(path)) != 0)
+		return cli_fail(CLI_EUSAGE, "data directory path too long");
+	int rc = passphrase_get(ctx->passphrase_file, "New passphrase: ", 1, pass, err,
+				sizeof(err));
+	if (rc == 0)
+		rc = keystore_create(ctx->datadir, name, cli_local_net(ctx), seed, pass, &info, err,
+				     sizeof(err));
+	sodium_memzero(pass, sizeof(pass));
+	if (rc)
+		return keystore_fail(rc, err);
+	json_t *j = info_json(ctx, &info);
+	json_object_set_new(j, "file", json_string(path));
+	cli_emit(ctx, j, "created wallet '%s'\naddress: %s\nfile:    %s\n", name, info.address,
+		 path);
+	return CLI_OK;
+}
+
+static int cmd_wallet_create(struct cli_ctx *ctx)
+{
+	return create_wallet(ctx, ctx->args[0], NULL);
+}
+
+static int cmd_wallet_import_dev(struct cli_ctx *ctx)
+{
+	struct cli_chain chain;
+	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
+	int rc = cli_get_chain(ctx, &chain);
+	if (rc)
+		return rc;
+	if (strcmp(chain.network, "dev") != 0 && strcmp(chain.network, "local") != 0)
+		return cli_fail(CLI_EFAIL,
+				"refusing to import the dev key: the node's network is %s, and the "
+				"dev key is public (dev and local networks only)",
+				chain.network);
+	keystore_dev_seed(seed);
+	key_from_seed(seed, pk, sk);
+	sodium_memzero(sk, sizeof(sk));
+	struct keystore_info info;
+	char err[512];
+	if (keystore_read_info(ctx->datadir, "dev", &info, err, sizeof(err)) == 0) {
+		sodium_memzero(seed, sizeof(seed));
+		if (memcmp(info.pubkey, pk, PUBKEY_LEN) != 0)
+			return cli_fail(CLI_EFAIL, "a wallet named 'dev' exists and holds another key");
+		cli_emit(ctx, info_json(ctx, &info), "wallet 'dev' already holds the dev key\n");
+		return CLI_OK;
+	}
+	rc = create_wallet(ctx, "dev", seed);
+	sodium_memzero(seed, sizeof(seed));
+	return rc;
+}
+
+static int cmd_wallet_list(struct cli_ctx *ctx)
+{
+	char **names;
+	size_t n;
+	if (keystore_list(ctx->datadir, &names, &n) != 0)
+		return cli_fail(CLI_EFAIL, "cannot read %s/wallet", ctx->datadir);
+	json_t *arr = json_array();
+	struct buf text;
+	buf_init(&text);
+	for (size_t i = 0; i < n; i++) {
+		struct keystore_info info;
+		char err[512], line[768];
+		if (keystore_read_info(ctx->datadir, names[i], &info, err, sizeof(err)) != 0) {
+			json_array_append_new(arr, json_pack("{s:s, s:s}", "name", names[i], "error",
+							     err));
+			snprintf(line, sizeof(line), "%-20s (%s)\n", names[i], err);
+		} else {
+			json_t *j = info_json(ctx, &info);
+			snprintf(line, sizeof(line), "%-20s %s\n", names[i],
+				 json_string_value(json_object_get(j, "address")));
+			json_array_append_new(arr, j);
+		}
+		buf_put(&text, line, strlen(line));
+	}
+	buf_put_u8(&text, 0);
+	cli_emit(ctx, arr, "%s", n ? (const char *)text.data : "no wallets (create one with: "
+								 "assay-cli wallet create NAME)\n");
+	buf_free(&text);
+	keystore_list_free(names, n);
+	return CLI_OK;
+}
+
+static int read_info(struct cli_ctx *ctx, const char *name, struct keystore_info *info)
+{
+	char err[512];
+	int rc = keystore_read_info(ctx->datadir, name, info, err, sizeof(err));
+	return rc ? keystore_fail(rc, err) : CLI_OK;
+}
+
+static int cmd_wallet_address(struct cli_ctx *ctx)
+{
+	struct keystore_info info;
+	int rc = read_info(ctx, ctx->args[0], &info);
+	if (rc)
+		return rc;
+	json_t *j = info_json(ctx, &info);
+	cli_emit(ctx, json_incref(j), "%s\n", json_string_value(json_object_get(j, "address")));
+	json_decref(j);
+	return CLI_OK;
+}
+
+static int cmd_wallet_show(struct cli_ctx *ctx)
+{
+	struct keystore_info info;
+	int rc = read_info(ctx, ctx->args[0], &info);
+	if (rc)
+		return rc;
+	json_t *j = info_json(ctx, &info);
+	json_object_set_new(j, "kdf", json_pack("{s:s, s:I, s:i, s:i}", "name", "scrypt", "N",
+						(json_int_t)info.scrypt_n, "r", (int)info.scrypt_r,
+						"p", (int)info.scrypt_p));
+	cli_emit(ctx, json_incref(j), "name:    %s\naddress: %s\npubkey:  %s\nkdf:     scrypt N=%llu r=%u p=%u\n",
+		 info.name, json_string_value(json_object_get(j, "address")),
+		 json_string_value(json_object_get(j, "pubkey")), (unsigned long long)info.scrypt_n,
+		 info.scrypt_r, info.scrypt_p);
+	json_decref(j);
+	return CLI_OK;
+}
+
+static int cmd_balance(struct cli_ctx *ctx)
+{
+	struct cli_chain chain;
+	char address[ADDR_STR_MAX], asy[AMOUNT_STR_MAX];
+	uint8_t addr[ADDR_LEN];
+	json_t *acct;
+	int rc = cli_get_chain(ctx, &chain);
+	if (rc || (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 1, address, addr)))
+		return rc;
+	if ((rc = cli_rpc(ctx, "getaccount", json_pack("[s]", address), &acct)))
+		return rc;
+	json_t *balance = json_object_get(acct, "balance");
+	if (!json_is_integer(balance) || json_integer_value(balance) < 0) {
+		json_decref(acct);
+		return cli_fail(CLI_EFAIL, "getaccount reply lacks a balance");
+	}
+	uint64_t units = (uint64_t)json_integer_value(balance);
+	amount_format(units, asy);
+	json_t *j = json_pack("{s:s, s:I, s:s, s:O, s:O}", "address", address, "balance",
+			      (json_int_t)units, "balance_asy", asy, "nonce",
+			      json_object_get(acct, "nonce") ? json_object_get(acct, "nonce")
+							     : json_null(),
+			      "pending_nonce",
+			      json_object_get(acct, "pending_nonce")
+				      ? json_object_get(acct, "pending_nonce")
+				      : json_null());
+	json_decref(acct);
+	cli_emit(ctx, j, "%s ASY\n", asy);
+	return CLI_OK;
+}
+
+/* Prints a committed transaction's outcome; CLI_EFAIL if it failed. */
+static int report_committed(struct cli_ctx *ctx, const char *txid, json_t *tx)
+{
+	json_t *result = json_object_get(tx, "result");
+	json_t *ok = json_object_get(result, "ok");
+	const char *error = json_string_value(json_object_get(result, "error"));
+	long long height = json_integer_value(json_object_get(tx, "height"));
+	long long gas = json_integer_value(json_object_get(result, "gas_used"));
+	int failed = json_is_false(ok);
+	if (ctx->json)
+		cli_emit(ctx, json_incref(tx), "%s", "");
+	else if (failed)
+		printf("%s\ncommitted at height %lld: failed: %s\n", txid, height,
+		       error ? error : "unknown error");
+	else
+		printf("%s\ncommitted at height %lld: ok (gas used %lld)\n", txid, height, gas);
+	return failed ? CLI_EFAIL : CLI_OK;
+}
+
+static int cmd_send(struct cli_ctx *ctx)
+{
+	const char *from = cli_opt(ctx, "from"), *to = cli_opt(ctx, "to");
+	uint64_t amount, fee;
+	unsigned timeout_s;
+	int rc;
+	if (!from || !to || !cli_opt(ctx, "amount"))
+		return cli_fail(CLI_EUSAGE, "send needs --from NAME --to ADDRESS --amount ASY");
+	if ((rc = cli_amount_opt(ctx, "amount", 0, &amount)) ||
+	    (rc = cli_amount_opt(ctx, "fee", TXBUILD_DEFAULT_FEE, &fee)) ||
+	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
+		return rc;
+	if (amount == 0)
+		return cli_fail(CLI_EUSAGE, "--amount must be more than 0");
+	if (!keystore_name_valid(from))
+		return cli_fail(CLI_EUSAGE, "bad wallet name '%s'", from);
+
+	struct cli_chain chain;
+	char address[ADDR_STR_MAX], txid[2 * HASH_LEN + 1];
+	uint8_t to_addr[ADDR_LEN];
+	if ((rc = cli_get_chain(ctx, &chain)) ||
+	    (rc = cli_resolve_address(ctx, to, &chain, 0, address, to_addr)))
+		return rc;
+	struct keystore_key key;
+	if ((rc = cli_unlock(ctx, from, &key)))
+		return rc;
+	struct buf payload;
+	buf_init(&payload);
+	txbuild_transfer_payload(to_addr, amount, &payload);
+	struct cli_txreq req = {.kind = TX_TRANSFER,
+				.payload = payload.data,
+				.payload_len = payload.len,
+				.fee = fee,
+				.gas_limit = 0};
+	rc = payload.oom ? cli_fail(CLI_EFAIL, "out of memory")
+			 : cli_submit(ctx, &chain, &key, &req, txid);
+	keystore_key_wipe(&key);
+	buf_free(&payload);
+	if (rc)
+		return rc;
+	if (!cli_flag(ctx, "wait")) {
+		cli_emit(ctx, json_pack("{s:s}", "txid", txid), "%s\n", txid);
+		return CLI_OK;
+	}
+	json_t *tx;
+	if ((rc = cli_wait_tx(ctx, txid, timeout_s, &tx))) {
+		if (rc == CLI_ETIMEOUT && !ctx->json)
+			printf("%s\n", txid);
+		return rc;
+	}
+	rc = report_committed(ctx, txid, tx);
+	json_decref(tx);
+	return rc;
+}
+
+static int cmd_tx_status(struct cli_ctx *ctx)
+{
+	const char *txid = ctx->args[0];
+	uint8_t id[HASH_LEN];
+	json_t *tx;
+	if (strlen(txid) != 2 * HASH_LEN || hex_decode(txid, id, HASH_LEN) != HASH_LEN)
+		return cli_fail(CLI_EUSAGE, "bad txid '%s': 64 hex digits", txid);
+	int rc = cli_rpc(ctx, "gettransaction", json_pack("[s]", txid), &tx);
+	if (rc)
+		return rc;
+	if (ctx->json) {
+		cli_emit(ctx, tx, "%s", "");
+		return CLI_OK;
+	}
+	const char *status = json_string_value(json_object_get(tx, "status"));
+	const char *kind = json_string_value(json_object_get(tx, "kind"));
+	const char *sender = json_string_value(json_object_get(tx, "sender"));
+	json_t *fee = json_object_get(tx, "fee");
+	char fee_asy[AMOUNT_STR_MAX] = "?";
+	if (json_is_integer(fee) && json_integer_value(fee) >= 0)
+		amount_format((uint64_t)json_integer_value(fee), fee_asy);
+	printf("txid:    %s\nstatus:  %s\nkind:    %s\nsender:  %s\nnonce:   %lld\nfee:     %s ASY\n",
+	       txid, status ? status : "?", kind ? kind : "?", sender ? sender : "?",
+	       json_integer_value(json_object_get(tx, "nonce")), fee_asy);
+	json_t *result = json_object_get(tx, "result");
+	if (status && strcmp(status, "committed") == 0) {
+		printf("height:  %lld\nindex:   %lld\n", json_integer_value(json_object_get(tx, "height")),
+		       json_integer_value(json_object_get(tx, "index")));
+		if (json_is_object(result)) {
+			const char *error = json_string_value(json_object_get(result, "error"));
+			printf("result:  %s\ngas:     %lld\n",
+			       json_is_true(json_object_get(result, "ok")) ? "ok"
+			       : error                                     ? error
+									   : "failed",
+			       json_integer_value(json_object_get(result, "gas_used")));
+		}
+	}
+	json_decref(tx);
+	return CLI_OK;
+}
+
+static const struct cli_optdef send_opts[] = {
+	{"from", 1}, {"to", 1}, {"amount", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+};
+
+const struct cli_command cli_commands[] = {
+	{"wallet", "create", cmd_wallet_create, "NAME",
+	 "create an encrypted key in DATADIR/wallet/NAME.json", NULL, 1, 1},
+	{"wallet", "list", cmd_wallet_list, "", "list wallets and their addresses", NULL, 0, 0},
+	{"wallet", "address", cmd_wallet_address, "NAME", "print a wallet's address", NULL, 1, 1},
+	{"wallet", "show", cmd_wallet_show, "NAME", "print a wallet's address, public key, KDF",
+	 NULL, 1, 1},
+	{"wallet", "import-dev", cmd_wallet_import_dev, "",
+	 "store the public dev key as wallet 'dev' (dev/local nodes only)", NULL, 0, 0},
+	{"balance", NULL, cmd_balance, "NAME|ADDRESS", "print an account's balance in ASY", NULL,
+	 1, 1},
+	{"send", NULL, cmd_send,
+	 "--from NAME --to ADDRESS --amount ASY [--fee ASY] [--wait] [--timeout SEC]",
+	 "sign and submit a transfer; print its txid", send_opts, 0, 0},
+	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
+	 1},
+	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
+};
+
+static void print_usage_line(const struct cli_command *c)
+{
+	printf("  %s%s%s %s\n      %s\n", c->group, c->sub ? " " : "", c->sub ? c->sub : "",
+	       c->usage, c->summary);
+}
+
+static int cmd_help(struct cli_ctx *ctx)
+{
+	if (ctx->nargs > 0) {
+		const char *group = ctx->args[0], *sub = ctx->nargs > 1 ? ctx->args[1] : NULL;
+		int found = 0;
+		for (const struct cli_command *c = cli_commands; c->group; c++) {
+			if (strcmp(c->group, group) != 0 || (sub && c->sub && strcmp(c->sub, sub)))
+				continue;
+			if (!found)
+				printf("usage:\n");
+			print_usage_line(c);
+			found = 1;
+		}
+		if (found)
+			return CLI_OK;
+		printf("%s is not a command: assay-cli sends it to the node as a JSON-RPC method\n",
+		       group);
+		return CLI_OK;
+	}
+	printf("usage: assay-cli [options] COMMAND [ARGS...]\n"
+	       "       assay-cli [options] METHOD [PARAMS...]   (any other word: raw JSON-RPC)\n\n"
+	       "options (as -name=value or --name=value):\n"
+	       "  -datadir=DIR          data directory (default ~/.assay)\n"
+	       "  -network=NET          dev, local, testnet or main (default dev)\n"
+	       "  -rpcconnect=HOST      node address (default 127.0.0.1)\n"
+	       "  -rpcport=PORT         node RPC port (default 29443 dev/local, 19443 testnet, "
+	       "9443 main)\n"
+	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
+	       "  -passphrase-file=FILE wallet passphrase from FILE's first line\n"
+	       "  -json                 machine-readable output\n"
+	       "  -help                 this text; help COMMAND for one command\n\n"
+	       "commands:\n");
+	for (const struct cli_command *c = cli_commands; c->group; c++)
+		print_usage_line(c);
+	printf("\nexit status: 0 ok, 1 failed, 2 usage, 3 node unreachable, 4 --wait timed out\n");
+	return CLI_OK;
+}
+
+/* METHOD PARAMS...: each parameter is JSON if it parses as JSON, else a string. */
+static int cmd_raw_rpc(struct cli_ctx *ctx)
+{
+	json_t *params = json_array(), *result;
+	for (int i = 1; i < ctx->nargs; i++) {
+		json_t *p = json_loads(ctx->args[i], JSON_DECODE_ANY, NULL);
+		json_array_append_new(params, p ? p : json_string(ctx->args[i]));
+	}
+	int rc = cli_rpc(ctx, ctx->args[0], params, &result);
+	if (rc)
+		return rc;
+	if (ctx->json)
+		cli_emit(ctx, result, "%s", "");
+	else {
+		cli_print_json(result);
+		json_decref(result);
+	}
+	return CLI_OK;
+}
+
+int cli_main(int argc, char **argv)
+{
+	struct cli_ctx *ctx = calloc(1, sizeof(*ctx));
+	char err[1024];
+	if (!ctx)
+		return cli_fail(CLI_EFAIL, "out of memory");
+	int rc = cli_parse(ctx, argc, argv, err, sizeof(err));
+	if (!rc && !ctx->help)
+		rc = cli_settle(ctx, err, sizeof(err));
+	if (rc) {
+		cli_fail(rc, "%s", err);
+	} else if (ctx->help) {
+		if (ctx->cmd) { /* "send -help": help for that command */
+			ctx->args = NULL;
+			print_usage_line(ctx->cmd);
+		} else {
+			rc = cmd_help(ctx);
+		}
+	} else if (keys_init() != 0) {
+		rc = cli_fail(CLI_EFAIL, "libsodium failed to initialise");
+	} else {
+		rc = ctx->cmd ? ctx->cmd->run(ctx) : cmd_raw_rpc(ctx);
+	}
+	fflush(stdout);
+	free(ctx);
+	return rc;
+}

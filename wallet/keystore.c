@@ -1,0 +1,588 @@
+/* The encrypted key store (see keystore.h). Crypto: scrypt through OpenSSL 3's
+ * EVP_KDF, AES-256-GCM through EVP_CIPHER, randomness and wiping from
+ * libsodium. Files are written to a temporary name, fsynced, linked into
+ * place and the directory fsynced, so a crash leaves the old state or the
+ * new one. Not for: prompting, or anything on the network. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <sodium.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/sha256.h"
+#include "wallet/keystore.h"
+
+#define KEYSTORE_KEY_LEN 32 /* AES-256 */
+#define KEYSTORE_DIR "wallet"
+#define KEYSTORE_AAD_TAG "assay-keystore"
+#define MKSTEMP_SUFFIX 6 /* mkstemp wants the template to end in six X */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int keystore_name_valid(const char *name)
+{
+	size_t n = 0;
+	if (!name)
+		return 0;
+	for (; name[n]; n++) {
+		char c = name[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return 0;
+		if (n >= KEYSTORE_NAME_MAX)
+			return 0;
+	}
+	return n > 0;
+}
+
+int keystore_path(const char *datadir, const char *name, char *out, size_t cap)
+{
+	if (!keystore_name_valid(name))
+		return ASSAY_EARG;
+	int n = snprintf(out, cap, "%s/%s/%s.json", datadir, KEYSTORE_DIR, name);
+	return n < 0 || (size_t)n >= cap ? ASSAY_ELIMIT : 0;
+}
+
+void keystore_dev_seed(uint8_t seed[SEED_LEN])
+{
+	sha256(KEYSTORE_DEV_SEED_TEXT, strlen(KEYSTORE_DEV_SEED_TEXT), seed);
+}
+
+void keystore_key_wipe(struct keystore_key *key)
+{
+	sodium_memzero(key, sizeof(*key));
+}
+
+/* The additional data GCM authenticates: the clear fields that say whose key
+ * this is, so a file renamed or re-addressed by hand fails to open. */
+static void keystore_aad(struct buf *b, const char *name, const char *address)
+{
+	buf_put_bytes(b, KEYSTORE_AAD_TAG, strlen(KEYSTORE_AAD_TAG));
+	buf_put_u32(b, KEYSTORE_VERSION);
+	buf_put_bytes(b, name, strlen(name));
+	buf_put_bytes(b, address, strlen(address));
+}
+
+static int scrypt_derive(const char *passphrase, const uint8_t *salt, uint64_t n, uint32_t r,
+			 uint32_t p, uint8_t key[KEYSTORE_KEY_LEN])
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	uint64_t maxmem = KEYSTORE_SCRYPT_MAXMEM + (1u << 20); /* V plus scrypt's small buffers */
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)passphrase,
+						  strlen(passphrase)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+						  KEYSTORE_SALT_LEN),
+		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
+		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
+		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
+		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+		OSSL_PARAM_construct_end(),
+	};
+	int ok = kctx && EVP_KDF_derive(kctx, key, KEYSTORE_KEY_LEN, params) > 0;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return ok ? 0 : ASSAY_ENOMEM;
+}
+
+/* AES-256-GCM seal (enc = 1) or open (enc = 0) of one seed. Open returns
+ * ASSAY_EAUTH when the tag does not verify. */
+static int gcm_crypt(int enc, const uint8_t key[KEYSTORE_KEY_LEN],
+		     const uint8_t nonce[KEYSTORE_NONCE_LEN], const struct buf *aad,
+		     const uint8_t in[SEED_LEN], uint8_t out[SEED_LEN], uint8_t tag[KEYSTORE_TAG_LEN])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int len = 0, rc = ASSAY_ENOMEM;
+	if (!c)
+		return ASSAY_ENOMEM;
+	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) <= 0 ||
+	    EVP_CipherUpdate(c, NULL, &len, aad->data, (int)aad->len) <= 0 ||
+	    EVP_CipherUpdate(c, out, &len, in, SEED_LEN) <= 0 || len != SEED_LEN)
+		goto done;
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, KEYSTORE_TAG_LEN, tag) <= 0)
+		goto done;
+	if (EVP_CipherFinal_ex(c, out + len, &len) <= 0) {
+		rc = enc ? ASSAY_ENOMEM : ASSAY_EAUTH;
+		goto done;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, KEYSTORE_TAG_LEN, tag) <= 0)
+		goto done;
+	rc = 0;
+done:
+	EVP_CIPHER_CTX_free(c);
+	if (rc)
+		sodium_memzero(out, SEED_LEN);
+	return rc;
+}
+
+static int scrypt_params_ok(uint64_t n, uint64_t r, uint64_t p)
+{
+	return n >= 2 && n <= KEYSTORE_SCRYPT_N_MAX && (n & (n - 1)) == 0 && r >= 1 &&
+	       r <= KEYSTORE_SCRYPT_R_MAX && p >= 1 && p <= KEYSTORE_SCRYPT_P_MAX &&
+	       128 * n * r <= KEYSTORE_SCRYPT_MAXMEM;
+}
+
+static int scrypt_n_for_create(uint64_t *n, char *err, size_t errlen)
+{
+	const char *env = getenv(KEYSTORE_SCRYPT_N_ENV);
+	*n = KEYSTORE_SCRYPT_N;
+	if (!env || !*env)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(env, &end, 10);
+	if (errno || *end || !scrypt_params_ok(v, KEYSTORE_SCRYPT_R, KEYSTORE_SCRYPT_P))
+		return fail(err, errlen, ASSAY_EARG,
+			    "%s must be a power of two from 2 to %u (it is for tests only)",
+			    KEYSTORE_SCRYPT_N_ENV, KEYSTORE_SCRYPT_N_MAX);
+	*n = v;
+	return 0;
+}
+
+static int mkdir_private(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return fail(err, errlen, ASSAY_EIO, "cannot create directory %s: %s", path,
+		    strerror(errno));
+}
+
+static void hex_set(json_t *obj, const char *key, const uint8_t *p, size_t n)
+{
+	char hex[2 * 64 + 1];
+	hex_encode(p, n, hex);
+	json_object_set_new(obj, key, json_string(hex));
+}
+
+/* Writes text to dir/final_name through a temporary file; refuses to replace
+ * an existing file. The temporary is removed on every failure path. */
+static int write_atomic(const char *dir, const char *path, const char *text, char *err,
+			size_t errlen)
+{
+	char tmp[4096];
+	int n = snprintf(tmp, sizeof(tmp), "%s/.keystore-", dir);
+	if (n < 0 || (size_t)n + MKSTEMP_SUFFIX + 1 > sizeof(tmp))
+		return fail(err, errlen, ASSAY_ELIMIT, "path too long: %s", dir);
+	memset(tmp + n, 'X', MKSTEMP_SUFFIX); /* the letters mkstemp replaces */
+	tmp[n + MKSTEMP_SUFFIX] = 0;
+	int fd = mkstemp(tmp); /* mode 0600 */
+	if (fd < 0)
+		return fail(err, errlen, ASSAY_EIO, "cannot create a file in %s: %s", dir,
+			    strerror(errno));
+	size_t len = strlen(text), off = 0;
+	int rc = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = fail(err, errlen, ASSAY_EIO, "cannot write %s: %s", tmp, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (!rc && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
+		rc = fail(err, errlen, ASSAY_EIO, "cannot sync %s: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && !rc)
+		rc = fail(err, errlen, ASSAY_EIO, "cannot close %s: %s", tmp, strerror(errno));
+	/* link() fails if path exists, so a racing create cannot be overwritten. */
+	if (!rc && link(tmp, path) != 0) {
+		if (errno == EEXIST)
+			rc = fail(err, errlen, ASSAY_EEXISTS, "%s already exists", path);
+		else
+			rc = fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", path,
+				  strerror(errno));
+	}
+	unlink(tmp);
+	if (rc)
+		return rc;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0 || fsync(dfd) != 0)
+		rc = fail(err, errlen, ASSAY_EIO, "cannot sync directory %s: %s", dir,
+			  strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int keystore_create(const char *datadir, const char *name, enum network net,
+		    const uint8_t *seed, const char *passphrase, struct keystore_info *info,
+		    char *err, size_t errlen)
+{
+	char dir[4096], path[4096];
+	uint8_t secret[SEED_LEN], sk[SECKEY_LEN], key[KEYSTORE_KEY_LEN], ct[SEED_LEN];
+	uint8_t salt[KEYSTORE_SALT_LEN], nonce[KEYSTORE_NONCE_LEN], tag[KEYSTORE_TAG_LEN];
+	uint8_t pk[PUBKEY_LEN], addr[ADDR_LEN];
+	char address[ADDR_STR_MAX];
+	uint64_t n;
+	struct buf aad;
+	json_t *root = NULL;
+	char *text = NULL;
+	int rc;
+
+	if (!keystore_name_valid(name))
+		return fail(err, errlen, ASSAY_EARG,
+			    "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -", name,
+			    KEYSTORE_NAME_MAX);
+	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
+		return fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	if ((rc = scrypt_n_for_create(&n, err, errlen)) != 0)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/%s", datadir, KEYSTORE_DIR);
+	if ((rc = mkdir_private(datadir, err, errlen)) || (rc = mkdir_private(dir, err, errlen)))
+		return rc;
+	if (access(path, F_OK) == 0)
+		return fail(err, errlen, ASSAY_EEXISTS, "wallet '%s' already exists (%s)", name,
+			    path);
+
+	buf_init(&aad);
+	if (seed)
+		memcpy(secret, seed, SEED_LEN);
+	else
+		randombytes_buf(secret, SEED_LEN);
+	key_from_seed(secret, pk, sk);
+	address_from_pubkey(pk, addr);
+	address_encode(net, addr, address);
+	randombytes_buf(salt, sizeof(salt));
+	randombytes_buf(nonce, sizeof(nonce));
+	keystore_aad(&aad, name, address);
+	rc = scrypt_derive(passphrase, salt, n, KEYSTORE_SCRYPT_R, KEYSTORE_SCRYPT_P, key);
+	if (!rc && !aad.oom)
+		rc = gcm_crypt(1, key, nonce, &aad, secret, ct, tag);
+	if (rc) {
+		fail(err, errlen, rc, "key encryption failed");
+		goto out;
+	}
+
+	root = json_object();
+	json_t *kdf = json_object(), *cipher = json_object();
+	json_object_set_new(root, "version", json_integer(KEYSTORE_VERSION));
+	json_object_set_new(root, "name", json_string(name));
+	json_object_set_new(root, "address", json_string(address));
+	hex_set(root, "pubkey", pk, PUBKEY_LEN);
+	json_object_set_new(kdf, "name", json_string("scrypt"));
+	json_object_set_new(kdf, "N", json_integer((json_int_t)n));
+	json_object_set_new(kdf, "r", json_integer(KEYSTORE_SCRYPT_R));
+	json_object_set_new(kdf, "p", json_integer(KEYSTORE_SCRYPT_P));
+	hex_set(kdf, "salt", salt, sizeof(salt));
+	json_object_set_new(root, "kdf", kdf);
+	json_object_set_new(cipher, "name", json_string("aes-256-gcm"));
+	hex_set(cipher, "nonce", nonce, sizeof(nonce));
+	hex_set(cipher, "ciphertext", ct, sizeof(ct));
+	hex_set(cipher, "tag", tag, sizeof(tag));
+	json_object_set_new(root, "cipher", cipher);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text) {
+		rc = fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t tl = strlen(text);
+	char *nl = realloc(text, tl + 2);
+	if (!nl) {
+		rc = fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		goto out;
+	}
+	text = nl;
+	memcpy(text + tl, "\n", 2);
+	rc = write_atomic(dir, path, text, err, errlen);
+	if (rc == ASSAY_EEXISTS)
+		fail(err, errlen, rc, "wallet '%s' already exists (%s)", name, path);
+	if (!rc && info) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->name, sizeof(info->name), "%s", name);
+		memcpy(info->address, address, sizeof(address));
+		memcpy(info->pubkey, pk, PUBKEY_LEN);
+		info->scrypt_n = n;
+		info->scrypt_r = KEYSTORE_SCRYPT_R;
+		info->scrypt_p = KEYSTORE_SCRYPT_P;
+	}
+out:
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(key, sizeof(key));
+	buf_free(&aad);
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+/* A fixed-length hex field; anything else names the field as corrupt. */
+static int get_hex(json_t *obj, const char *key, const char *field, uint8_t *out, size_t n,
+		   char *err, size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	if (!s || strlen(s) != 2 * n || hex_decode(s, out, n) != (long)n)
+		return fail(err, errlen, ASSAY_EDECODE,
+			    "corrupt keystore: field '%s' must be %zu bytes of hex", field, n);
+	return 0;
+}
+
+static int get_uint(json_t *obj, const char *key, const char *field, uint64_t *out, char *err,
+		    size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fail(err, errlen, ASSAY_EDECODE,
+			    "corrupt keystore: field '%s' must be a non-negative integer", field);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int get_name(json_t *obj, const char *key, const char *field, const char *want,
+		    char *err, size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	if (!s || strcmp(s, want) != 0)
+		return fail(err, errlen, ASSAY_EDECODE, "corrupt keystore: field '%s' must be \"%s\"",
+			    field, want);
+	return 0;
+}
+
+/* The sealed part of a file, after the clear fields have been checked. */
+struct sealed {
+	uint8_t salt[KEYSTORE_SALT_LEN];
+	uint8_t nonce[KEYSTORE_NONCE_LEN];
+	uint8_t ct[SEED_LEN];
+	uint8_t tag[KEYSTORE_TAG_LEN];
+};
+
+static json_t *load_json(const char *path, const char *name, int *rc, char *err, size_t errlen)
+{
+	struct stat st;
+	json_error_t jerr;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0) {
+		*rc = errno == ENOENT ? fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
+				      : fail(err, errlen, ASSAY_EIO, "cannot open %s: %s", path,
+					     strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > KEYSTORE_FILE_MAX) {
+		close(fd);
+		*rc = fail(err, errlen, ASSAY_EDECODE,
+			   "corrupt keystore %s: not a regular file of at most %d bytes", path,
+			   KEYSTORE_FILE_MAX);
+		return NULL;
+	}
+	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	close(fd);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		*rc = fail(err, errlen, ASSAY_EDECODE, "corrupt keystore %s: not a JSON object (%s)",
+			   path, jerr.text);
+		return NULL;
+	}
+	*rc = 0;
+	return root;
+}
+
+static int parse_file(const char *datadir, const char *name, struct keystore_info *info,
+		      struct sealed *sealed, char *err, size_t errlen)
+{
+	char path[4096];
+	uint8_t addr[ADDR_LEN], want[ADDR_LEN];
+	enum network net;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if (!keystore_name_valid(name))
+		return fail(err, errlen, ASSAY_EARG, "bad wallet name '%s'", name);
+	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
+		return fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	json_t *root = load_json(path, name, &rc, err, errlen);
+	if (!root)
+		return rc;
+
+	uint64_t version;
+	json_t *kdf = json_object_get(root, "kdf"), *cipher = json_object_get(root, "cipher");
+	const char *fname = json_string_value(json_object_get(root, "name"));
+	const char *address = json_string_value(json_object_get(root, "address"));
+	if ((rc = get_uint(root, "version", "version", &version, err, errlen)))
+		goto out;
+	if (version != KEYSTORE_VERSION) {
+		rc = fail(err, errlen, ASSAY_EDECODE,
+			  "corrupt keystore: field 'version' is %llu, this program reads %d",
+			  (unsigned long long)version, KEYSTORE_VERSION);
+		goto out;
+	}
+	if (!fname || strcmp(fname, name) != 0) {
+		rc = fail(err, errlen, ASSAY_EDECODE,
+			  "corrupt keystore: field 'name' does not match the file name %s.json", name);
+		goto out;
+	}
+	if ((rc = get_hex(root, "pubkey", "pubkey", info->pubkey, PUBKEY_LEN, err, errlen)))
+		goto out;
+	address_from_pubkey(info->pubkey, want);
+	if (!address || strlen(address) >= ADDR_STR_MAX || address_decode(address, &net, addr) ||
+	    memcmp(addr, want, ADDR_LEN) != 0) {
+		rc = fail(err, errlen, ASSAY_EDECODE,
+			  "corrupt keystore: field 'address' is not the address of 'pubkey'");
+		goto out;
+	}
+	if (!json_is_object(kdf) || !json_is_object(cipher)) {
+		rc = fail(err, errlen, ASSAY_EDECODE, "corrupt keystore: field '%s' must be an object",
+			  json_is_object(kdf) ? "cipher" : "kdf");
+		goto out;
+	}
+	uint64_t n, r, p;
+	if ((rc = get_name(kdf, "name", "kdf.name", "scrypt", err, errlen)) ||
+	    (rc = get_uint(kdf, "N", "kdf.N", &n, err, errlen)) ||
+	    (rc = get_uint(kdf, "r", "kdf.r", &r, err, errlen)) ||
+	    (rc = get_uint(kdf, "p", "kdf.p", &p, err, errlen)))
+		goto out;
+	if (!scrypt_params_ok(n, r, p)) {
+		rc = fail(err, errlen, ASSAY_EDECODE,
+			  "corrupt keystore: fields 'kdf.N/r/p' out of range (N a power of two "
+			  "<= %u, r <= %u, p <= %u, 128*N*r <= %llu)",
+			  KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX,
+			  KEYSTORE_SCRYPT_MAXMEM);
+		goto out;
+	}
+	if ((rc = get_hex(kdf, "salt", "kdf.salt", sealed->salt, KEYSTORE_SALT_LEN, err, errlen)) ||
+	    (rc = get_name(cipher, "name", "cipher.name", "aes-256-gcm", err, errlen)) ||
+	    (rc = get_hex(cipher, "nonce", "cipher.nonce", sealed->nonce, KEYSTORE_NONCE_LEN, err,
+			  errlen)) ||
+	    (rc = get_hex(cipher, "ciphertext", "cipher.ciphertext", sealed->ct, SEED_LEN, err,
+			  errlen)) ||
+	    (rc = get_hex(cipher, "tag", "cipher.tag", sealed->tag, KEYSTORE_TAG_LEN, err, errlen)))
+		goto out;
+	snprintf(info->name, sizeof(info->name), "%s", name);
+	snprintf(info->address, sizeof(info->address), "%s", address);
+	info->scrypt_n = n;
+	info->scrypt_r = (uint32_t)r;
+	info->scrypt_p = (uint32_t)p;
+out:
+	json_decref(root);
+	return rc;
+}
+
+int keystore_read_info(const char *datadir, const char *name, struct keystore_info *info,
+		       char *err, size_t errlen)
+{
+	struct sealed sealed;
+	return parse_file(datadir, name, info, &sealed, err, errlen);
+}
+
+int keystore_load(const char *datadir, const char *name, const char *passphrase,
+		  struct keystore_key *key, char *err, size_t errlen)
+{
+	struct sealed sealed;
+	uint8_t dk[KEYSTORE_KEY_LEN], seed[SEED_LEN], pk[PUBKEY_LEN];
+	struct buf aad;
+	int rc;
+
+	memset(key, 0, sizeof(*key));
+	if ((rc = parse_file(datadir, name, &key->info, &sealed, err, errlen)))
+		return rc;
+	buf_init(&aad);
+	keystore_aad(&aad, key->info.name, key->info.address);
+	rc = aad.oom ? ASSAY_ENOMEM
+		     : scrypt_derive(passphrase, sealed.salt, key->info.scrypt_n,
+				     key->info.scrypt_r, key->info.scrypt_p, dk);
+	if (rc) {
+		fail(err, errlen, rc, "key derivation failed");
+		goto out;
+	}
+	rc = gcm_crypt(0, dk, sealed.nonce, &aad, sealed.ct, seed, sealed.tag);
+	if (rc == ASSAY_EAUTH) {
+		fail(err, errlen, rc, "wrong passphrase for wallet '%s'", name);
+		goto out;
+	}
+	if (rc) {
+		fail(err, errlen, rc, "key decryption failed");
+		goto out;
+	}
+	key_from_seed(seed, pk, key->seckey);
+	if (memcmp(pk, key->info.pubkey, PUBKEY_LEN) != 0)
+		rc = fail(err, errlen, ASSAY_EDECODE,
+			  "corrupt keystore: field 'pubkey' does not match the encrypted key");
+out:
+	sodium_memzero(dk, sizeof(dk));
+	sodium_memzero(seed, sizeof(seed));
+	buf_free(&aad);
+	if (rc)
+		keystore_key_wipe(key);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void keystore_list_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+int keystore_list(const char *datadir, char ***names, size_t *count)
+{
+	char dir[4096];
+	size_t n = 0, cap = 0;
+	char **list = NULL;
+	struct dirent *de;
+
+	*names = NULL;
+	*count = 0;
+	snprintf(dir, sizeof(dir), "%s/%s", datadir, KEYSTORE_DIR);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : ASSAY_EIO;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		char stem[KEYSTORE_NAME_MAX + 1];
+		if (len - 5 > KEYSTORE_NAME_MAX)
+			continue;
+		memcpy(stem, de->d_name, len - 5);
+		stem[len - 5] = 0;
+		if (!keystore_name_valid(stem))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **grown = realloc(list, cap * sizeof(*list));
+			if (!grown)
+				goto oom;
+			list = grown;
+		}
+		if (!(list[n] = strdup(stem)))
+			goto oom;
+		n++;
+	}
+	closedir(d);
+	qsort(list, n, sizeof(*list), cmp_names);
+	*names = list;
+	*count = n;
+	return 0;
+oom:
+	closedir(d);
+	keystore_list_free(list, n);
+	return ASSAY_ENOMEM;
+}

@@ -1,0 +1,157 @@
+/* Passphrase sources (see passphrase.h). The terminal is opened as /dev/tty,
+ * not stdin, so piping data into the CLI cannot answer the prompt by accident;
+ * echo is restored before returning on every path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/error.h"
+#include "wallet/passphrase.h"
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* Reads one line (without its end) from fd into out; ASSAY_ELIMIT if longer
+ * than PASSPHRASE_MAX. Byte at a time: a passphrase is short, and reading
+ * past the newline would swallow input that is not ours. */
+static int read_line(int fd, char *out)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ASSAY_EIO;
+		if (r == 0 || c == '\n')
+			break;
+		if (n == PASSPHRASE_MAX) {
+			sodium_memzero(out, PASSPHRASE_MAX + 1);
+			return ASSAY_ELIMIT;
+		}
+		out[n++] = c;
+	}
+	if (n > 0 && out[n - 1] == '\r')
+		n--;
+	out[n] = 0;
+	return 0;
+}
+
+/* What a Ctrl-C during the prompt must put back before the process dies. */
+static struct termios prompt_saved;
+static int prompt_tty = -1;
+
+static void restore_and_die(int sig)
+{
+	if (prompt_tty >= 0) {
+		tcsetattr(prompt_tty, TCSAFLUSH, &prompt_saved);
+		if (write(prompt_tty, "\n", 1) < 0) {
+			/* dying anyway */
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int ask_tty(int tty, const char *prompt, char *out)
+{
+	struct termios saved, quiet;
+	struct sigaction on_signal = {.sa_handler = restore_and_die}, old_int, old_term;
+	int have_termios = tcgetattr(tty, &saved) == 0;
+	if (have_termios) {
+		prompt_saved = saved;
+		prompt_tty = tty;
+		sigemptyset(&on_signal.sa_mask);
+		sigaction(SIGINT, &on_signal, &old_int);
+		sigaction(SIGTERM, &on_signal, &old_term);
+		quiet = saved;
+		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(tty, TCSAFLUSH, &quiet);
+	}
+	if (write(tty, prompt, strlen(prompt)) < 0) {
+		/* the prompt is a courtesy; reading still works */
+	}
+	int rc = read_line(tty, out);
+	if (have_termios) {
+		tcsetattr(tty, TCSAFLUSH, &saved);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		prompt_tty = -1;
+	}
+	if (write(tty, "\n", 1) < 0) {
+		/* as above */
+	}
+	return rc;
+}
+
+int passphrase_get(const char *file, const char *prompt, int confirm, char *out, char *err,
+		   size_t errlen)
+{
+	int rc;
+	out[0] = 0;
+	if (file && *file) {
+		int fd = open(file, O_RDONLY);
+		if (fd < 0)
+			return fail(err, errlen, ASSAY_EIO, "cannot read passphrase file %s: %s", file,
+				    strerror(errno));
+		rc = read_line(fd, out);
+		close(fd);
+		if (rc == ASSAY_ELIMIT)
+			return fail(err, errlen, rc, "passphrase in %s is longer than %d bytes", file,
+				    PASSPHRASE_MAX);
+		if (rc)
+			return fail(err, errlen, rc, "cannot read passphrase file %s", file);
+	} else if (getenv(PASSPHRASE_ENV)) {
+		const char *env = getenv(PASSPHRASE_ENV);
+		if (strlen(env) > PASSPHRASE_MAX)
+			return fail(err, errlen, ASSAY_ELIMIT, "%s is longer than %d bytes",
+				    PASSPHRASE_ENV, PASSPHRASE_MAX);
+		memcpy(out, env, strlen(env) + 1);
+	} else {
+		int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+		if (tty < 0)
+			return fail(err, errlen, ASSAY_EIO,
+				    "no passphrase: there is no terminal to ask on; use "
+				    "--passphrase-file FILE or set %s",
+				    PASSPHRASE_ENV);
+		rc = ask_tty(tty, prompt, out);
+		if (!rc && confirm) {
+			char again[PASSPHRASE_MAX + 1];
+			rc = ask_tty(tty, "Repeat passphrase: ", again);
+			if (!rc && strcmp(again, out) != 0)
+				rc = ASSAY_EARG;
+			sodium_memzero(again, sizeof(again));
+		}
+		close(tty);
+		if (rc) {
+			sodium_memzero(out, PASSPHRASE_MAX + 1);
+			return fail(err, errlen, rc,
+				    rc == ASSAY_EARG     ? "passphrases do not match"
+				    : rc == ASSAY_ELIMIT ? "passphrase too long"
+							 : "cannot read the passphrase from the terminal");
+		}
+	}
+	if (confirm && !out[0])
+		return fail(err, errlen, ASSAY_EARG, "an empty passphrase is not allowed");
+	return 0;
+}

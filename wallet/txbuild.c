@@ -1,0 +1,36 @@
+/* Transaction assembly and signing (see txbuild.h). */
+#include <string.h>
+
+#include "core/error.h"
+#include "core/tx.h"
+#include "wallet/txbuild.h"
+
+int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
+		 struct buf *encoded, uint8_t txid[HASH_LEN])
+{
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	if (spec->kind >= TX_KIND_COUNT)
+		return ASSAY_EARG;
+	memcpy(t.chain_id, spec->chain_id, HASH_LEN);
+	t.nonce = spec->nonce;
+	memcpy(t.sender, sk + SEED_LEN, PUBKEY_LEN);
+	t.fee = spec->fee;
+	t.gas_limit = spec->gas_limit;
+	t.kind = spec->kind;
+	if (tx_set_payload(&t, spec->payload, spec->payload_len) != 0)
+		return ASSAY_ENOMEM;
+	tx_sign(&t, sk);
+	tx_encode(&t, encoded);
+	tx_id(&t, txid);
+	tx_free(&t);
+	return encoded->oom ? ASSAY_ENOMEM : 0;
+}
+
+void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struct buf *b)
+{
+	struct transfer_payload tp;
+	memcpy(tp.to, to, ADDR_LEN);
+	tp.amount = amount;
+	transfer_encode(&tp, b);
+}

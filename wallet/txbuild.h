@@ -1,0 +1,36 @@
+/* Building and signing a transaction from its parts, for every command that
+ * submits one (transfer, deploy, job submit ...). Pure: no I/O, no clock; the
+ * caller fetches chain_id and nonce from the node. Not for: payload codecs of
+ * kinds other than transfer (their layers own them). */
+#ifndef ASSAY_WALLET_TXBUILD_H
+#define ASSAY_WALLET_TXBUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/keys.h"
+#include "core/sha256.h"
+
+#define TXBUILD_DEFAULT_FEE 100000ull /* 0.0001 ASY; the node's floor is 1000 units */
+
+struct txbuild_spec {
+	uint8_t chain_id[HASH_LEN]; /* genesis hash from getblockchaininfo */
+	uint64_t nonce;             /* the sender's pending_nonce */
+	uint64_t fee;               /* base units */
+	uint64_t gas_limit;         /* 0 for transfers */
+	uint8_t kind;               /* enum tx_kind */
+	const uint8_t *payload;     /* borrowed */
+	size_t payload_len;
+};
+
+/* Signs spec with sk (whose public half is sk + 32) and appends the canonical
+ * encoding to encoded; writes the txid. 0, ASSAY_EARG (unknown kind) or
+ * ASSAY_ENOMEM. */
+int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
+		 struct buf *encoded, uint8_t txid[HASH_LEN]);
+
+/* The payload of a transfer of amount units to addr, appended to b. */
+void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struct buf *b);
+
+#endif

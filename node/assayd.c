@@ -34,6 +34,8 @@ void node_request_stop(struct node *n)
 {
 	/* A short grace period lets the reply to a stop RPC reach its caller. */
 	struct timeval grace = {0, 100000};
+	if (n->produce_ev)
+		event_del(n->produce_ev); /* no block after a stop was asked for */
 	event_base_loopexit(n->base, &grace);
 }
 

@@ -604,8 +604,19 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 		json_decref(account);
 		return cli_fail(CLI_EFAIL, "getaccount reply lacks pending_nonce");
 	}
+	uint64_t nonce = (uint64_t)json_integer_value(pending);
+	const char *nonce_text = cli_opt(ctx, "nonce");
+	if (nonce_text) {
+		char *end;
+		errno = 0;
+		nonce = strtoull(nonce_text, &end, 10);
+		if (!*nonce_text || *end || *nonce_text == '-' || errno) {
+			json_decref(account);
+			return cli_fail(CLI_EUSAGE, "bad --nonce '%s': a whole number", nonce_text);
+		}
+	}
 	struct txbuild_spec spec = {
-		.nonce = (uint64_t)json_integer_value(pending),
+		.nonce = nonce,
 		.fee = req->fee,
 		.gas_limit = req->gas_limit,
 		.kind = req->kind,
@@ -627,6 +638,13 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 	}
 	hex_encode(enc.data, enc.len, hex);
 	buf_free(&enc);
+	if (cli_flag(ctx, "raw")) {
+		/* Offline signing: the caller submits it later (sendrawtransaction). */
+		hex_encode(id, HASH_LEN, txid);
+		cli_emit(ctx, json_pack("{s:s,s:s}", "txid", txid, "hex", hex), "%s\n", hex);
+		free(hex);
+		return CLI_OK;
+	}
 	rc = cli_rpc(ctx, "sendrawtransaction", json_pack("[s]", hex), &sent);
 	free(hex);
 	if (rc)

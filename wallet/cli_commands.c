@@ -250,6 +250,8 @@ static int cmd_send(struct cli_ctx *ctx)
 	buf_free(&payload);
 	if (rc)
 		return rc;
+	if (cli_flag(ctx, "raw"))
+		return CLI_OK;
 	if (!cli_flag(ctx, "wait")) {
 		cli_emit(ctx, json_pack("{s:s}", "txid", txid), "%s\n", txid);
 		return CLI_OK;
@@ -307,7 +309,8 @@ static int cmd_tx_status(struct cli_ctx *ctx)
 }
 
 static const struct cli_optdef send_opts[] = {
-	{"from", 1}, {"to", 1}, {"amount", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+	{"from", 1}, {"to", 1},	{"amount", 1}, {"fee", 1}, {"wait", 0},
+	{"timeout", 1}, {"nonce", 1}, {"raw", 0}, {NULL, 0},
 };
 
 const struct cli_command cli_commands[] = {
@@ -322,8 +325,9 @@ const struct cli_command cli_commands[] = {
 	{"balance", NULL, cmd_balance, "NAME|ADDRESS", "print an account's balance in ASY", NULL,
 	 1, 1},
 	{"send", NULL, cmd_send,
-	 "--from NAME --to ADDRESS --amount ASY [--fee ASY] [--wait] [--timeout SEC]",
-	 "sign and submit a transfer; print its txid", send_opts, 0, 0},
+	 "--from NAME --to ADDRESS --amount ASY [--fee ASY] [--wait] [--timeout SEC]\n"
+	 "         [--nonce N] [--raw]",
+	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing)", send_opts, 0, 0},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},

@@ -873,7 +873,16 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 			 (unsigned long long)c->g.params.max_block_bytes);
 		return ASSAY_ELIMIT;
 	}
-	if (c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0) {
+	uint8_t body_root[HASH_LEN], body_commit[HASH_LEN];
+	int own = c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0;
+	if (own) {
+		/* Same header; the body must be the one the header commits to. */
+		block_tx_root(blk, body_root);
+		commit_hash(&blk->last_commit, body_commit);
+		own = memcmp(body_root, blk->hdr.tx_root, HASH_LEN) == 0 &&
+		      memcmp(body_commit, blk->hdr.last_commit_hash, HASH_LEN) == 0;
+	}
+	if (own) {
 		/* Our own block: executed when it was built. */
 		ov = c->built.overlay;
 		st = c->built.staged;

@@ -96,16 +96,18 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 	char *field = (char *)c + o->off;
 	char *end;
 	switch (o->type) {
-	case OPT_BOOL:
-		if (!value)
-			*(int *)field = !negated;
-		else if (!negated && (strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "true") == 0))
-			*(int *)field = 1;
+	case OPT_BOOL: {
+		/* -name, -name=1 set it; -noname, -noname=1, -name=0 clear it. */
+		int yes;
+		if (!value || strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			yes = 1;
 		else if (strcmp(value, "0") == 0 || strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
-			*(int *)field = negated;
+			yes = 0;
 		else
 			goto bad;
+		*(int *)field = negated ? !yes : yes;
 		return 0;
+	}
 	case OPT_STR:
 		if (negated) {
 			snprintf(field, o->size, "0");

@@ -14,3 +14,14 @@ NODE_LIBS = libassay_node.a libassay_store.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVEN
 bin_PROGRAMS += assayd
 assayd_SOURCES = node/assayd.c
 assayd_LDADD = $(NODE_LIBS)
+
+check_PROGRAMS += test_chain test_mempool test_genesis test_config
+TESTS += test_chain test_mempool test_genesis test_config
+test_chain_SOURCES = tests/unit/test_chain.c tests/unit/node_fixture.h tests/unit/test.h
+test_chain_LDADD = $(NODE_LIBS)
+test_mempool_SOURCES = tests/unit/test_mempool.c tests/unit/node_fixture.h tests/unit/test.h
+test_mempool_LDADD = $(NODE_LIBS)
+test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
+test_genesis_LDADD = $(NODE_LIBS)
+test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
+test_config_LDADD = $(NODE_LIBS)

@@ -1,0 +1,298 @@
+/* Unit tests for node/chain.c and node/state.c: genesis, building and
+ * applying blocks, every header rule rejecting a tampered block without
+ * touching the state, receipts and the tx index, reopening and -reindex. */
+#include "core/error.h"
+#include "core/ledger.h"
+#include "node/chain.h"
+#include "node_fixture.h"
+#include "test.h"
+
+static struct fixture fx;
+static chain_t *ch;
+
+static uint64_t balance_of(const uint8_t addr[ADDR_LEN], uint64_t *nonce)
+{
+	struct account a;
+	struct ledger l = chain_ledger(ch);
+	CHECK(ledger_get_account(&l, addr, &a) == 0);
+	if (nonce)
+		*nonce = a.nonce;
+	return a.balance;
+}
+
+static void open_chain(void)
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	ch = chain_open(path, &fx.g, err, sizeof(err));
+	if (!ch)
+		fprintf(stderr, "chain_open: %s\n", err);
+	CHECK(ch != NULL);
+}
+
+/* Builds and applies one block of the given txs, signed by the validator. */
+static int produce(const struct tx *txs, size_t n, uint64_t time_ms, struct block *out)
+{
+	const struct tx *ptrs[64];
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	uint8_t hash[HASH_LEN];
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &txs[i];
+	int rc = chain_build_block(ch, ptrs, n, time_ms, fx.sk[0], &blk, NULL, NULL, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "build: %s\n", err);
+		return rc;
+	}
+	block_hash(&blk, hash);
+	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
+	rc = chain_apply_block(ch, &blk, &cm, time_ms, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "apply: %s\n", err);
+	commit_free(&cm);
+	if (out)
+		*out = blk;
+	else
+		block_free(&blk);
+	return rc;
+}
+
+static void test_genesis_state(void)
+{
+	CHECK(chain_height(ch) == 0);
+	CHECK(balance_of(fx.addr[3], NULL) == FIX_FUNDS);
+	uint8_t root[HASH_LEN];
+	state_root(chain_state(ch), root);
+	CHECK_EQ_MEM(root, chain_tip(ch)->state_root, HASH_LEN);
+	CHECK(state_count(chain_state(ch)) == FIX_KEYS);
+}
+
+static void test_transfers_apply(void)
+{
+	struct tx txs[3];
+	fixture_transfer(&fx, &txs[0], 1, fx.addr[2], 5000, 0, 2000);
+	fixture_transfer(&fx, &txs[1], 1, fx.addr[3], 7000, 1, 2000);
+	fixture_transfer(&fx, &txs[2], 2, fx.addr[1], 100, 0, 1000);
+	struct block blk;
+	CHECK(produce(txs, 3, 2000, &blk) == 0);
+	CHECK(chain_height(ch) == 1);
+	CHECK(blk.ntx == 3);
+	uint64_t nonce;
+	CHECK(balance_of(fx.addr[1], &nonce) == FIX_FUNDS - 5000 - 7000 - 4000 + 100);
+	CHECK(nonce == 2);
+	CHECK(balance_of(fx.addr[2], &nonce) == FIX_FUNDS + 5000 - 100 - 1000);
+	CHECK(nonce == 1);
+	CHECK(balance_of(fx.addr[3], NULL) == FIX_FUNDS + 7000);
+	CHECK(balance_of(fx.addr[0], NULL) == FIX_FUNDS + 5000); /* the proposer earns the fees */
+	/* Lookup by txid, with its receipt. */
+	uint8_t txid[HASH_LEN];
+	struct tx got;
+	struct receipt r;
+	uint64_t h;
+	uint32_t idx;
+	tx_id(&txs[1], txid);
+	CHECK(chain_get_tx(ch, txid, &got, &h, &idx, &r) == 0);
+	CHECK(h == 1 && idx == 1 && r.ok == 1);
+	CHECK(got.nonce == 1);
+	tx_free(&got);
+	receipt_free(&r);
+	/* The same block cannot be applied twice. */
+	char err[256];
+	CHECK(chain_apply_block(ch, &blk, NULL, 3000, err, sizeof(err)) == ASSAY_EEXISTS);
+	block_free(&blk);
+	for (int i = 0; i < 3; i++)
+		tx_free(&txs[i]);
+}
+
+static void test_invalid_txs_are_skipped_by_the_builder(void)
+{
+	struct tx txs[3];
+	uint64_t n1;
+	balance_of(fx.addr[4], &n1);
+	fixture_transfer(&fx, &txs[0], 4, fx.addr[5], 1, n1 + 1, 1000);         /* nonce gap */
+	fixture_transfer(&fx, &txs[1], 4, fx.addr[5], FIX_FUNDS * 2, n1, 1000); /* overdraft */
+	fixture_transfer(&fx, &txs[2], 4, fx.addr[5], 1, n1, 1000);
+	struct block blk;
+	CHECK(produce(txs, 3, 4000, &blk) == 0);
+	CHECK(blk.ntx == 1);
+	block_free(&blk);
+	for (int i = 0; i < 3; i++)
+		tx_free(&txs[i]);
+}
+
+/* Builds a valid next block, lets `tamper` break it, and checks that the
+ * chain refuses it and its state and tip are untouched. */
+static void expect_rejected(void (*tamper)(struct block *), int resign, const char *what)
+{
+	struct tx t;
+	uint64_t nonce;
+	balance_of(fx.addr[6], &nonce);
+	fixture_transfer(&fx, &t, 6, fx.addr[7], 10, nonce, 1000);
+	const struct tx *ptr = &t;
+	struct block blk;
+	char err[256];
+	uint8_t root_before[HASH_LEN], root_after[HASH_LEN], tip_before[HASH_LEN], tip_after[HASH_LEN];
+	uint64_t now = chain_tip(ch)->time_ms + 1000;
+	state_root(chain_state(ch), root_before);
+	chain_tip_hash(ch, tip_before);
+	CHECK(chain_build_block(ch, &ptr, 1, now, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	tamper(&blk);
+	if (resign)
+		tx_sign(&blk.txs[0], fx.sk[6]);
+	int rc = chain_apply_block(ch, &blk, NULL, now, err, sizeof(err));
+	if (rc == 0)
+		fprintf(stderr, "tampered block accepted: %s\n", what);
+	CHECK(rc < 0);
+	state_root(chain_state(ch), root_after);
+	chain_tip_hash(ch, tip_after);
+	CHECK_EQ_MEM(root_before, root_after, HASH_LEN);
+	CHECK_EQ_MEM(tip_before, tip_after, HASH_LEN);
+	CHECK(balance_of(fx.addr[7], NULL) == FIX_FUNDS);
+	block_free(&blk);
+	tx_free(&t);
+}
+
+static void t_state_root(struct block *b) { b->hdr.state_root[0] ^= 1; }
+static void t_tx_root(struct block *b) { b->hdr.tx_root[5] ^= 1; }
+static void t_sig(struct block *b) { b->txs[0].sig[10] ^= 1; }
+static void t_time(struct block *b) { b->hdr.time_ms = 1; }
+static void t_future(struct block *b) { b->hdr.time_ms += 3600 * 1000; }
+static void t_beacon(struct block *b) { b->hdr.beacon[0] ^= 1; }
+static void t_proof(struct block *b) { b->hdr.beacon_proof[40] ^= 1; }
+static void t_proposer(struct block *b) { memcpy(b->hdr.proposer, fx.pk[3], PUBKEY_LEN); }
+static void t_prev(struct block *b) { b->hdr.prev_hash[0] ^= 1; }
+static void t_height(struct block *b) { b->hdr.height += 1; }
+static void t_chain(struct block *b) { b->hdr.chain_id[0] ^= 1; }
+static void t_valhash(struct block *b) { b->hdr.validators_hash[0] ^= 1; }
+static void t_commit(struct block *b) { b->last_commit.sigs[0].sig[0] ^= 1; }
+static void t_commit_hash(struct block *b) { b->hdr.last_commit_hash[0] ^= 1; }
+static void t_nocommit(struct block *b)
+{
+	commit_free(&b->last_commit);
+	commit_hash(&b->last_commit, b->hdr.last_commit_hash);
+}
+static void t_amount(struct block *b)
+{
+	/* Changes the amount and re-signs: valid tx, but the roots no longer match. */
+	b->txs[0].payload[ADDR_LEN] ^= 1;
+}
+static void t_txchain(struct block *b) { b->txs[0].chain_id[0] ^= 1; }
+
+static void test_tampered_blocks(void)
+{
+	expect_rejected(t_state_root, 0, "state_root");
+	expect_rejected(t_tx_root, 0, "tx_root");
+	expect_rejected(t_sig, 0, "tx signature");
+	expect_rejected(t_time, 0, "time before parent");
+	expect_rejected(t_future, 0, "time in the future");
+	expect_rejected(t_beacon, 0, "beacon");
+	expect_rejected(t_proof, 0, "beacon proof");
+	expect_rejected(t_proposer, 0, "proposer");
+	expect_rejected(t_prev, 0, "prev_hash");
+	expect_rejected(t_height, 0, "height");
+	expect_rejected(t_chain, 0, "chain_id");
+	expect_rejected(t_valhash, 0, "validators_hash");
+	expect_rejected(t_commit, 0, "last_commit signature");
+	expect_rejected(t_commit_hash, 0, "last_commit_hash");
+	expect_rejected(t_nocommit, 0, "missing last_commit");
+	expect_rejected(t_amount, 1, "amount changed after execution");
+	expect_rejected(t_txchain, 1, "tx for another chain");
+}
+
+static void test_reopen_and_reindex(void)
+{
+	uint8_t tip[HASH_LEN], root[HASH_LEN], again[HASH_LEN];
+	uint64_t h = chain_height(ch);
+	char err[256];
+	chain_tip_hash(ch, tip);
+	memcpy(root, chain_tip(ch)->state_root, HASH_LEN);
+	chain_close(ch);
+	open_chain();
+	CHECK(chain_height(ch) == h);
+	chain_tip_hash(ch, again);
+	CHECK_EQ_MEM(tip, again, HASH_LEN);
+	CHECK(chain_reindex(ch, NULL, err, sizeof(err)) == 0);
+	CHECK(chain_height(ch) == h);
+	state_root(chain_state(ch), again);
+	CHECK_EQ_MEM(root, again, HASH_LEN);
+	/* The chain goes on after a reindex (the tip commit was kept). */
+	CHECK(produce(NULL, 0, chain_tip(ch)->time_ms + 1000, NULL) == 0);
+	CHECK(chain_height(ch) == h + 1);
+}
+
+static void test_other_chain_refused(void)
+{
+	struct genesis other;
+	char err[256], path[300];
+	CHECK(genesis_dev(&other) == 0);
+	chain_close(ch);
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	CHECK(chain_open(path, &other, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "another chain") != NULL);
+	genesis_free(&other);
+	open_chain();
+}
+
+static void test_check_tx(void)
+{
+	struct tx t;
+	char err[256];
+	fixture_transfer(&fx, &t, 1, fx.addr[2], 1, 0, 999);
+	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EFEE);
+	tx_free(&t);
+	fixture_transfer(&fx, &t, 1, fx.addr[2], UINT64_MAX, 0, 1000);
+	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EOVERFLOW);
+	tx_free(&t);
+	fixture_transfer(&fx, &t, 1, fx.addr[2], 1, 0, 1000);
+	t.kind = TX_EVIDENCE;
+	tx_sign(&t, fx.sk[1]);
+	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EINVALID);
+	t.kind = TX_TRANSFER;
+	t.gas_limit = 10;
+	tx_sign(&t, fx.sk[1]);
+	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EFEE); /* gas costs fee */
+	t.fee = 1010;
+	tx_sign(&t, fx.sk[1]);
+	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == 0);
+	t.sig[0] ^= 1;
+	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_ESIG);
+	tx_free(&t);
+}
+
+static void test_receipt_codec(void)
+{
+	struct receipt r = {0}, back;
+	struct buf b;
+	r.ok = 0;
+	snprintf(r.error, sizeof(r.error), "revert: nope");
+	r.gas_used = 1234;
+	r.created_len = ADDR_LEN;
+	memset(r.created, 7, ADDR_LEN);
+	buf_init(&b);
+	receipt_encode(&r, &b);
+	CHECK(receipt_decode(&back, b.data, b.len) == 0);
+	CHECK(back.gas_used == 1234 && back.created_len == ADDR_LEN && strcmp(back.error, r.error) == 0);
+	receipt_free(&back);
+	CHECK(receipt_decode(&back, b.data, b.len - 1) != 0);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	fixture_init(&fx);
+	open_chain();
+	if (!ch)
+		return test_report("test_chain");
+	RUN(test_genesis_state);
+	RUN(test_transfers_apply);
+	RUN(test_invalid_txs_are_skipped_by_the_builder);
+	RUN(test_tampered_blocks);
+	RUN(test_check_tx);
+	RUN(test_receipt_codec);
+	RUN(test_reopen_and_reindex);
+	RUN(test_other_chain_refused);
+	chain_close(ch);
+	fixture_free(&fx);
+	return test_report("test_chain");
+}

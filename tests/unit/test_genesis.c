@@ -1,0 +1,112 @@
+/* Unit tests for node/genesis.c: parsing, every refusal with its message,
+ * the canonical chain id (independent of JSON layout), and the dev genesis. */
+#include "core/buf.h"
+#include "core/error.h"
+#include "node/genesis.h"
+#include "test.h"
+
+static const char *good =
+	"{\"chain\":\"assay-local\",\"network\":\"local\",\"time_ms\":5,"
+	"\"params\":{\"block_time_ms\":700,\"min_fee\":5},"
+	"\"balances\":[{\"address\":\"%s\",\"amount\":1000},{\"address\":\"%s\",\"amount\":\"2000\"}],"
+	"\"validators\":[{\"pubkey\":\"%s\",\"stake\":3}]}";
+
+static char a1[ADDR_STR_MAX], a2[ADDR_STR_MAX], pkhex[65];
+
+static void setup(void)
+{
+	uint8_t pk[PUBKEY_LEN], sk[SECKEY_LEN], addr[ADDR_LEN];
+	keys_init();
+	genesis_dev_key(pk, sk);
+	address_from_pubkey(pk, addr);
+	address_encode(NET_DEV, addr, a1);
+	addr[0] ^= 1;
+	address_encode(NET_DEV, addr, a2);
+	hex_encode(pk, PUBKEY_LEN, pkhex);
+}
+
+static int parse(const char *json, struct genesis *g, char *err)
+{
+	return genesis_parse(g, json, strlen(json), err, 256);
+}
+
+static void test_parse_and_hash(void)
+{
+	char json[2048], json2[2048], err[256];
+	struct genesis g, g2;
+	snprintf(json, sizeof(json), good, a1, a2, pkhex);
+	CHECK(parse(json, &g, err) == 0);
+	CHECK(g.nallocs == 2 && g.nvalidators == 1 && g.params.block_time_ms == 700 && g.params.min_fee == 5);
+	/* Same content, other order and spacing: same chain id. */
+	snprintf(json2, sizeof(json2),
+		 "{ \"validators\": [ {\"stake\": 3, \"pubkey\": \"%s\"} ],\n \"balances\": [{\"amount\":\"2000\",\"address\":\"%s\"},"
+		 "{\"address\":\"%s\",\"amount\":1000}], \"params\": {\"min_fee\":5, \"block_time_ms\":700},"
+		 "\"time_ms\": 5, \"network\": \"local\", \"chain\": \"assay-local\" }",
+		 pkhex, a2, a1);
+	CHECK(parse(json2, &g2, err) == 0);
+	CHECK_EQ_MEM(g.hash, g2.hash, HASH_LEN);
+	genesis_free(&g2);
+	/* Any change of content changes it. */
+	snprintf(json2, sizeof(json2), good, a1, a2, pkhex);
+	json2[strlen("{\"chain\":\"assay-loca")] = 'X';
+	CHECK(parse(json2, &g2, err) == 0);
+	CHECK(memcmp(g.hash, g2.hash, HASH_LEN) != 0);
+	genesis_free(&g2);
+	genesis_free(&g);
+}
+
+static void expect_error(const char *json, const char *needle)
+{
+	struct genesis g;
+	char err[256] = "";
+	int rc = parse(json, &g, err);
+	CHECK(rc == ASSAY_EDECODE);
+	if (!strstr(err, needle))
+		fprintf(stderr, "error \"%s\" lacks \"%s\"\n", err, needle);
+	CHECK(strstr(err, needle) != NULL);
+}
+
+static void test_refusals(void)
+{
+	char json[2048];
+	expect_error("{", "JSON error");
+	expect_error("{\"chain\":\"x\",\"network\":\"moon\"}", "network");
+	snprintf(json, sizeof(json), good, a1, a1, pkhex);
+	expect_error(json, "twice");
+	snprintf(json, sizeof(json), good, a1, "tassay1qqqq", pkhex);
+	expect_error(json, "balances[1].address");
+	snprintf(json, sizeof(json), good, a1, a2, "abcd");
+	expect_error(json, "pubkey");
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"params\":{\"bogus\":1},\"balances\":[],"
+		 "\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
+	expect_error(json, "unknown parameter");
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"balances\":[{\"address\":\"%s\",\"amount\":"
+		 "\"9223372036854775807\"},{\"address\":\"%s\",\"amount\":1}],\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}",
+		 a1, a2, pkhex);
+	expect_error(json, "2^63");
+	expect_error("{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"balances\":[],\"validators\":[]}",
+		     "validators");
+}
+
+static void test_dev(void)
+{
+	struct genesis g1, g2;
+	CHECK(genesis_dev(&g1) == 0);
+	CHECK(genesis_dev(&g2) == 0);
+	CHECK_EQ_MEM(g1.hash, g2.hash, HASH_LEN);
+	CHECK(g1.nvalidators == 1 && g1.nallocs == 1 && g1.allocs[0].amount == GENESIS_DEV_FUNDS);
+	CHECK(strcmp(g1.network_name, "dev") == 0 && g1.params.block_time_ms == 1000);
+	genesis_free(&g1);
+	genesis_free(&g2);
+}
+
+int main(void)
+{
+	setup();
+	RUN(test_parse_and_hash);
+	RUN(test_refusals);
+	RUN(test_dev);
+	return test_report("test_genesis");
+}

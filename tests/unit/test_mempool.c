@@ -1,0 +1,134 @@
+/* Unit tests for node/mempool.c: admission rules (signature, duplicates,
+ * nonces, cumulative funds), replacement, fee-ordered selection that keeps
+ * each sender's nonces in order, eviction when full, and refitting after a
+ * block. */
+#include "core/error.h"
+#include "node/chain.h"
+#include "node/mempool.h"
+#include "node_fixture.h"
+#include "test.h"
+
+static struct fixture fx;
+static chain_t *ch;
+
+static int add(mempool_t *m, int from, uint64_t amount, uint64_t nonce, uint64_t fee)
+{
+	struct tx t;
+	char err[256];
+	fixture_transfer(&fx, &t, from, fx.addr[7], amount, nonce, fee);
+	int rc = mempool_add(m, &t, NULL, err, sizeof(err));
+	tx_free(&t);
+	return rc;
+}
+
+static void test_admission(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	struct tx t;
+	char err[256];
+	CHECK(add(m, 1, 10, 0, 1000) == 0);
+	fixture_transfer(&fx, &t, 1, fx.addr[7], 10, 0, 1000);
+	CHECK(mempool_add(m, &t, NULL, err, sizeof(err)) == ASSAY_EEXISTS);
+	t.sig[3] ^= 1;
+	CHECK(mempool_add(m, &t, NULL, err, sizeof(err)) == ASSAY_ESIG);
+	tx_free(&t);
+	CHECK(add(m, 1, 10, 2, 1000) == ASSAY_ENONCE); /* gap */
+	CHECK(add(m, 1, 10, 1, 1000) == 0);
+	CHECK(mempool_next_nonce(m, fx.addr[1]) == 2);
+	CHECK(mempool_next_nonce(m, fx.addr[2]) == 0);
+	/* Cumulative funds: two pending costs plus this one exceed the balance. */
+	CHECK(add(m, 1, FIX_FUNDS - 10, 2, 1000) == ASSAY_EBALANCE);
+	CHECK(add(m, 1, 1, 2, 999) == ASSAY_EFEE);
+	CHECK(mempool_size(m) == 2);
+	mempool_free(m);
+}
+
+static void test_replacement(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	CHECK(add(m, 2, 10, 0, 10000) == 0);
+	CHECK(add(m, 2, 11, 0, 10500) == ASSAY_EFEE); /* +5% is not enough */
+	CHECK(add(m, 2, 11, 0, 11000) == 0);          /* +10% replaces */
+	CHECK(mempool_size(m) == 1);
+	const struct tx *sel[4];
+	CHECK(mempool_select(m, sel, 4) == 1);
+	CHECK(sel[0]->fee == 11000);
+	mempool_free(m);
+}
+
+static void test_selection_order(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	/* Sender 3: fees 1000 then 9000; sender 4: 5000 then 4000. */
+	CHECK(add(m, 3, 1, 0, 1000) == 0);
+	CHECK(add(m, 3, 1, 1, 9000) == 0);
+	CHECK(add(m, 4, 1, 0, 5000) == 0);
+	CHECK(add(m, 4, 1, 1, 4000) == 0);
+	const struct tx *sel[8];
+	size_t n = mempool_select(m, sel, 8);
+	CHECK(n == 4);
+	/* Best available first, each sender in nonce order. */
+	CHECK(sel[0]->fee == 5000 && sel[1]->fee == 4000 && sel[2]->fee == 1000 && sel[3]->fee == 9000);
+	CHECK(mempool_select(m, sel, 2) == 2);
+	mempool_free(m);
+}
+
+static void test_eviction(void)
+{
+	mempool_t *m = mempool_new(ch, 3, 1 << 20);
+	CHECK(add(m, 1, 1, 0, 1000) == 0);
+	CHECK(add(m, 2, 1, 0, 2000) == 0);
+	CHECK(add(m, 3, 1, 0, 3000) == 0);
+	CHECK(add(m, 4, 1, 0, 1000) == ASSAY_EFULL); /* not better than the cheapest */
+	CHECK(add(m, 4, 1, 0, 5000) == 0);           /* evicts the 1000-fee tx */
+	CHECK(mempool_size(m) == 3);
+	CHECK(mempool_next_nonce(m, fx.addr[1]) == 0);
+	mempool_free(m);
+}
+
+static void test_after_block(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	CHECK(add(m, 5, 1, 0, 1000) == 0);
+	CHECK(add(m, 5, 1, 1, 1000) == 0);
+	CHECK(add(m, 6, 1, 0, 1000) == 0);
+	const struct tx *sel[8];
+	size_t n = mempool_select(m, sel, 2);
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	uint8_t hash[HASH_LEN];
+	CHECK(chain_build_block(ch, sel, n, 5000, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(&blk, hash);
+	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
+	CHECK(chain_apply_block(ch, &blk, &cm, 5000, err, sizeof(err)) == 0);
+	mempool_on_block(m, &blk);
+	CHECK(mempool_size(m) == 1);
+	for (size_t i = 0; i < blk.ntx; i++) {
+		uint8_t txid[HASH_LEN];
+		tx_id(&blk.txs[i], txid);
+		CHECK(mempool_get(m, txid) == NULL);
+	}
+	commit_free(&cm);
+	block_free(&blk);
+	mempool_free(m);
+}
+
+int main(void)
+{
+	char err[256], path[300];
+	fixture_init(&fx);
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	ch = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(ch != NULL);
+	if (!ch)
+		return test_report("test_mempool");
+	RUN(test_admission);
+	RUN(test_replacement);
+	RUN(test_selection_order);
+	RUN(test_eviction);
+	RUN(test_after_block);
+	chain_close(ch);
+	fixture_free(&fx);
+	return test_report("test_mempool");
+}

@@ -1,1 +1,5 @@
-# bench/: filled in by its layer.
+# bench/: benchmarks that print figures (never pass/fail on time). Each
+# layer may declare its own here or in its local.mk.
+noinst_PROGRAMS += bench_chain
+bench_chain_SOURCES = bench/bench_chain.c
+bench_chain_LDADD = $(NODE_LIBS)

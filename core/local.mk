@@ -14,7 +14,7 @@ libassay_core_a_SOURCES = \
 	core/log.c core/log.h
 
 # Unit tests of core/ (tests/unit/test_<module>.c).
-CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block test_vrf
+CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block test_ledger test_vrf
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 test_vrf_SOURCES = tests/unit/test_vrf.c
@@ -33,3 +33,5 @@ test_tx_SOURCES = tests/unit/test_tx.c
 test_tx_LDADD = $(CORE_LIBS)
 test_block_SOURCES = tests/unit/test_block.c
 test_block_LDADD = $(CORE_LIBS)
+test_ledger_SOURCES = tests/unit/test_ledger.c
+test_ledger_LDADD = $(CORE_LIBS)

@@ -139,11 +139,28 @@ static void test_many_tags(void)
 	CHECK(bad == 0);
 }
 
+static void test_tag_in_reused_buffer(void)
+{
+	/* A tag built in a buffer that is later rewritten must hash as what
+	 * the buffer holds at each call, not as what it held the first time. */
+	char tag[32];
+	int bad = 0;
+	for (int i = 0; i < 5; i++) {
+		uint8_t a[HASH_LEN], b[HASH_LEN];
+		snprintf(tag, sizeof(tag), "assay/reused/%d", i);
+		tagged_by_hand(tag, "m", 1, a);
+		hash_tagged(tag, "m", 1, b);
+		bad += memcmp(a, b, HASH_LEN) != 0;
+	}
+	CHECK(bad == 0);
+}
+
 int main(void)
 {
 	RUN(test_fips_vectors);
 	RUN(test_stream);
 	RUN(test_tagged);
+	RUN(test_tag_in_reused_buffer); /* before the cache is full */
 	RUN(test_many_tags);
 	return test_report("test_sha256");
 }

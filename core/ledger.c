@@ -2,7 +2,9 @@
  * ledger_mem is an open-addressing hash table keyed by the 32-byte state key
  * (already uniformly distributed, so its first 8 bytes are the hash) plus an
  * undo log: every write first records the slot's previous contents, and
- * revert replays the log backwards to the snapshot's length. */
+ * revert replays the log backwards to the snapshot's length. A slot whose
+ * first write is reverted becomes a tombstone rather than empty: after a
+ * rehash, keys written before it may sit later on its probe chain. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +103,7 @@ struct mem_slot {
 	uint8_t key[HASH_LEN];
 	uint8_t used;    /* slot holds a key (written at least once) */
 	uint8_t present; /* key has a value (0: deleted) */
+	uint8_t tomb;    /* unused, but probing continues past it; key kept */
 	uint8_t *val;
 	size_t len;
 };
@@ -117,6 +120,7 @@ struct ledger_mem {
 	int has_base;
 	struct mem_slot *slots;
 	size_t cap, count; /* count: used slots */
+	size_t ntomb;      /* tombstone slots; they count towards the load */
 	struct mem_undo *undo;
 	size_t nundo, undocap;
 };
@@ -160,15 +164,18 @@ void ledger_mem_free(ledger_mem_t *m)
 static size_t find_slot(const struct mem_slot *slots, size_t cap, const uint8_t key[HASH_LEN])
 {
 	size_t i = (size_t)le64_get(key) & (cap - 1);
-	while (slots[i].used && memcmp(slots[i].key, key, HASH_LEN) != 0)
+	while ((slots[i].used || slots[i].tomb) && memcmp(slots[i].key, key, HASH_LEN) != 0)
 		i = (i + 1) & (cap - 1);
 	return i;
 }
 
-/* Growing rehashes slot indices, so the undo log is remapped by key. */
+/* Rehashes the used slots, dropping tombstones, into a table twice the size
+ * (or the same size when tombstones made up most of the load). Slot indices
+ * change, so the undo log is remapped; every entry in it names a used slot,
+ * since reverting a slot's first write also removes the entries after it. */
 static int grow(ledger_mem_t *m)
 {
-	size_t ncap = m->cap * 2;
+	size_t ncap = (m->count + 1) * 2 <= m->cap ? m->cap : m->cap * 2;
 	struct mem_slot *ns = calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return ASSAY_ENOMEM;
@@ -190,6 +197,7 @@ static int grow(ledger_mem_t *m)
 	free(m->slots);
 	m->slots = ns;
 	m->cap = ncap;
+	m->ntomb = 0;
 	return 0;
 }
 
@@ -217,7 +225,7 @@ static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t
 {
 	if (len > LEDGER_VALUE_MAX)
 		return ASSAY_ELIMIT;
-	if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0)
+	if ((m->count + m->ntomb + 1) * 4 > m->cap * 3 && grow(m) < 0)
 		return ASSAY_ENOMEM;
 	if (m->nundo == m->undocap) {
 		size_t ncap = m->undocap ? m->undocap * 2 : 64;
@@ -238,6 +246,10 @@ static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t
 	struct mem_slot *s = &m->slots[i];
 	m->undo[m->nundo++] = (struct mem_undo){i, s->used, s->present, s->val, s->len};
 	if (!s->used) {
+		if (s->tomb) {
+			s->tomb = 0;
+			m->ntomb--;
+		}
 		memcpy(s->key, key, HASH_LEN);
 		s->used = 1;
 		m->count++;
@@ -270,11 +282,13 @@ static void mem_revert(void *ctx, size_t snap)
 		struct mem_undo *u = &m->undo[--m->nundo];
 		struct mem_slot *s = &m->slots[u->slot];
 		free(s->val);
-		if (s->used && !u->used)
+		if (s->used && !u->used) {
+			/* Not emptied: after a rehash, keys written earlier may
+			 * lie beyond this slot on their probe chains. */
 			m->count--;
-		/* A slot that becomes unused again keeps its key bytes so that
-		 * probing chains stay intact; used=0 only when nothing followed
-		 * it, which holds because reverts run in reverse write order. */
+			s->tomb = 1;
+			m->ntomb++;
+		}
 		s->used = u->used;
 		s->present = u->present;
 		s->val = u->val;

@@ -13,12 +13,11 @@ libassay_core_a_SOURCES = \
 	core/ledger.c core/ledger.h \
 	core/log.c core/log.h
 
-# Unit tests of core/ (tests/unit/test_<module>.c).
-CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block test_vrf
+# Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
+CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block \
+	test_ledger test_vrf
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
-test_vrf_SOURCES = tests/unit/test_vrf.c
-test_vrf_LDADD = $(CORE_LIBS)
 test_buf_SOURCES = tests/unit/test_buf.c
 test_buf_LDADD = $(CORE_LIBS)
 test_sha256_SOURCES = tests/unit/test_sha256.c
@@ -33,3 +32,11 @@ test_tx_SOURCES = tests/unit/test_tx.c
 test_tx_LDADD = $(CORE_LIBS)
 test_block_SOURCES = tests/unit/test_block.c
 test_block_LDADD = $(CORE_LIBS)
+test_ledger_SOURCES = tests/unit/test_ledger.c
+test_ledger_LDADD = $(CORE_LIBS)
+test_vrf_SOURCES = tests/unit/test_vrf.c
+test_vrf_LDADD = $(CORE_LIBS)
+
+# Fuzz targets are built and run by scripts/fuzz, not by make (they need
+# clang's libFuzzer); see tests/fuzz/README.md.
+EXTRA_DIST += tests/fuzz

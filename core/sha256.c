@@ -25,11 +25,15 @@ static const EVP_MD *md(void)
 	return sha256_md;
 }
 
-/* Each thread caches a scratch context and up to TAG_CACHE tag midstates. */
+/* Each thread caches a scratch context and up to TAG_CACHE tag midstates.
+ * The cache keeps its own copy of each tag: a caller's buffer may be
+ * rewritten, so its address says nothing about its contents. Tags longer
+ * than TAG_CACHE_LEN bytes are hashed without the cache. */
 #define TAG_CACHE 32
+#define TAG_CACHE_LEN 47
 
 struct tag_state {
-	const char *tag; /* compared by pointer first, then by string */
+	char tag[TAG_CACHE_LEN + 1];
 	EVP_MD_CTX *mid; /* absorbed SHA256(tag) || SHA256(tag) */
 };
 
@@ -87,17 +91,17 @@ static EVP_MD_CTX *begin(const char *tag)
 		return t->scratch;
 	}
 	for (int i = 0; i < t->ntags; i++) {
-		if (t->tags[i].tag == tag || strcmp(t->tags[i].tag, tag) == 0) {
+		if (strcmp(t->tags[i].tag, tag) == 0) {
 			EVP_MD_CTX_copy_ex(t->scratch, t->tags[i].mid);
 			return t->scratch;
 		}
 	}
-	if (t->ntags < TAG_CACHE) {
+	if (t->ntags < TAG_CACHE && strlen(tag) <= TAG_CACHE_LEN) {
 		EVP_MD_CTX *mid = EVP_MD_CTX_new();
 		if (!mid)
 			abort();
 		absorb_tag(mid, tag);
-		t->tags[t->ntags].tag = tag;
+		strcpy(t->tags[t->ntags].tag, tag);
 		t->tags[t->ntags].mid = mid;
 		t->ntags++;
 		EVP_MD_CTX_copy_ex(t->scratch, mid);

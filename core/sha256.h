@@ -24,7 +24,7 @@ void sha256_stream_update(sha256_stream_t *s, const void *p, size_t n);
 void sha256_stream_final(sha256_stream_t *s, uint8_t out[HASH_LEN]);
 void sha256_stream_free(sha256_stream_t *s);
 
-/* H_tag(m). Tags are short static strings such as "assay/tx". */
+/* H_tag(m). Tags are short strings such as "assay/tx". */
 void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN]);
 /* H_tag(a || b). */
 void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb,

@@ -90,22 +90,21 @@ static void base_mul(uint8_t out[PT_LEN], const uint8_t k[Q_LEN])
 }
 
 /* out = k * p for any curve point p, which RFC 9381 verification requires
- * for Y and Gamma. libsodium multiplies only prime-order-subgroup points, so
- * p is split as p0 + t with p0 = (8^-1 mod L) * (8p) in the subgroup and t
- * = p - p0 of order dividing 8; then k*p = k*p0 + (k mod 8)*t. */
+ * for Y and Gamma (either may carry a torsion component). libsodium only
+ * multiplies points of the prime-order subgroup, so with k = 8q + r:
+ * k*p = q*(8p) + r*p, where 8p is in the subgroup and r*p takes at most
+ * seven additions, which accept any curve point. */
 static void point_mul(uint8_t out[PT_LEN], const uint8_t k[Q_LEN], const uint8_t p[PT_LEN])
 {
-	static const uint8_t eight[Q_LEN] = {8};
-	uint8_t inv8[Q_LEN], p8[PT_LEN], p0[PT_LEN], torsion[PT_LEN], acc[PT_LEN];
-	crypto_core_ed25519_scalar_invert(inv8, eight);
+	uint8_t p8[PT_LEN], q[Q_LEN], acc[PT_LEN];
+	for (int i = 0; i < Q_LEN - 1; i++)
+		q[i] = (uint8_t)(k[i] >> 3 | k[i + 1] << 5);
+	q[Q_LEN - 1] = k[Q_LEN - 1] >> 3;
 	clear_cofactor(p8, p);
-	subgroup_mul(p0, inv8, p8);
-	crypto_core_ed25519_sub(torsion, p, p0);
-	/* k is below L, so k mod L is k itself for the subgroup part. */
-	subgroup_mul(out, k, p0);
+	subgroup_mul(out, q, p8);
 	memcpy(acc, identity, PT_LEN);
 	for (unsigned i = 0; i < (unsigned)(k[0] & 7); i++)
-		crypto_core_ed25519_add(acc, acc, torsion);
+		crypto_core_ed25519_add(acc, acc, p);
 	crypto_core_ed25519_add(out, out, acc);
 }
 

@@ -112,7 +112,7 @@ static void test_invalid(void)
 	CHECK(bech32m_decode5("A1lqfn3a", hrp, sizeof(hrp), values, sizeof(values), &n) ==
 	      ASSAY_EDECODE);
 	/* 91 characters is over the limit even with a correct checksum. */
-	uint8_t zeros[80] = {0};
+	uint8_t zeros[90] = {0};
 	char text[128];
 	CHECK(bech32m_encode5("a", zeros, 83, text, sizeof(text)) == ASSAY_EARG);
 	CHECK(bech32m_encode5("a", zeros, 82, text, sizeof(text)) == 0);

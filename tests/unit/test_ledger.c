@@ -1,0 +1,270 @@
+/* Unit tests for core/ledger.c: ledger_mem against a naive model over long
+ * random sequences of put/del/get/snapshot/revert (nested snapshots, table
+ * growth in the middle of them), the overlay over a base ledger, account
+ * helpers, and transfer atomicity and overflow. Not for: node/state.c. */
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "core/ledger.h"
+#include "tests/unit/test.h"
+
+/* Deterministic generator so a failure reproduces (xorshift64*). */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+#define NKEYS 600   /* enough distinct keys to grow the table several times */
+#define VAL_MAX 40
+#define MAX_SNAPS 64
+
+struct model_entry {
+	uint8_t written; /* key was put or deleted since creation */
+	uint8_t present;
+	uint8_t len;
+	uint8_t val[VAL_MAX];
+};
+
+struct model {
+	struct model_entry e[NKEYS];
+};
+
+static uint8_t keys[NKEYS][HASH_LEN];
+
+static int model_check(ledger_mem_t *m, const struct model *md)
+{
+	struct ledger l = ledger_mem_ledger(m);
+	int bad = 0;
+	size_t written = 0;
+	for (int k = 0; k < NKEYS; k++) {
+		uint8_t *val = NULL;
+		size_t len = 0;
+		int err = ledger_get(&l, keys[k], &val, &len);
+		const struct model_entry *e = &md->e[k];
+		written += e->written;
+		if (e->present) {
+			bad += err != 0 || len != e->len || memcmp(val, e->val, len) != 0;
+		} else {
+			bad += err != ASSAY_ENOTFOUND;
+		}
+		if (!err)
+			free(val);
+	}
+	bad += ledger_mem_count(m) != written;
+	return bad;
+}
+
+static void test_against_model(void)
+{
+	for (int k = 0; k < NKEYS; k++)
+		state_key(NS_STORAGE, &k, sizeof(k), keys[k]);
+	int bad = 0;
+	for (int run = 0; run < 20; run++) {
+		ledger_mem_t *m = ledger_mem_new(NULL);
+		struct ledger l = ledger_mem_ledger(m);
+		static struct model md, saved[MAX_SNAPS];
+		size_t snaps[MAX_SNAPS];
+		int nsnaps = 0;
+		memset(&md, 0, sizeof(md));
+		/* Key range grows with the run so later runs grow the table while
+		 * snapshots are open. */
+		int range = 50 + run * 30 > NKEYS ? NKEYS : 50 + run * 30;
+		for (int step = 0; step < 3000; step++) {
+			uint64_t r = rnd();
+			int k = (int)((r >> 8) % (uint64_t)range);
+			struct model_entry *e = &md.e[k];
+			switch (r % 16) {
+			case 0: case 1: case 2: case 3: case 4: case 5: case 6: {
+				uint8_t val[VAL_MAX];
+				size_t len = (r >> 32) % VAL_MAX;
+				for (size_t i = 0; i < len; i++)
+					val[i] = (uint8_t)rnd();
+				bad += ledger_put(&l, keys[k], val, len) != 0;
+				e->written = e->present = 1;
+				e->len = (uint8_t)len;
+				memcpy(e->val, val, len);
+				break;
+			}
+			case 7: case 8: case 9:
+				bad += ledger_del(&l, keys[k]) != 0;
+				e->written = 1;
+				e->present = 0;
+				break;
+			case 10: case 11: case 12:
+				if (nsnaps < MAX_SNAPS) {
+					snaps[nsnaps] = ledger_snapshot(&l);
+					saved[nsnaps++] = md;
+				}
+				break;
+			case 13: case 14:
+				if (nsnaps) {
+					/* Back to a random open snapshot; later ones close. */
+					int to = (int)((r >> 16) % (uint64_t)nsnaps);
+					ledger_revert(&l, snaps[to]);
+					md = saved[to];
+					nsnaps = to;
+				}
+				break;
+			default:
+				bad += model_check(m, &md);
+				break;
+			}
+		}
+		bad += model_check(m, &md);
+		/* Revert everything still open. */
+		if (nsnaps) {
+			ledger_revert(&l, snaps[0]);
+			md = saved[0];
+			bad += model_check(m, &md);
+		}
+		ledger_mem_free(m);
+	}
+	CHECK(bad == 0);
+	if (bad)
+		fprintf(stderr, "  %d mismatches against the model\n", bad);
+}
+
+struct visit {
+	int n;
+	int deletions;
+	int ordered;
+	uint8_t last[HASH_LEN];
+};
+
+static int visit_fn(void *arg, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	struct visit *v = arg;
+	if (v->n && memcmp(v->last, key, HASH_LEN) >= 0)
+		v->ordered = 0;
+	memcpy(v->last, key, HASH_LEN);
+	v->n++;
+	v->deletions += val == NULL;
+	(void)len;
+	return 0;
+}
+
+static void test_overlay(void)
+{
+	ledger_mem_t *base = ledger_mem_new(NULL);
+	struct ledger lb = ledger_mem_ledger(base);
+	uint8_t k1[HASH_LEN], k2[HASH_LEN], k3[HASH_LEN], *val;
+	size_t len;
+	state_key(NS_PARAM, "a", 1, k1);
+	state_key(NS_PARAM, "b", 1, k2);
+	state_key(NS_PARAM, "c", 1, k3);
+	CHECK(ledger_put(&lb, k1, (const uint8_t *)"base1", 5) == 0);
+	CHECK(ledger_put(&lb, k2, (const uint8_t *)"base2", 5) == 0);
+
+	ledger_mem_t *ov = ledger_mem_new(&lb);
+	struct ledger lo = ledger_mem_ledger(ov);
+	/* Reads fall through. */
+	CHECK(ledger_get(&lo, k1, &val, &len) == 0 && len == 5 && memcmp(val, "base1", 5) == 0);
+	free(val);
+	size_t snap = ledger_snapshot(&lo);
+	/* Writes and deletions stay in the overlay. */
+	CHECK(ledger_put(&lo, k1, (const uint8_t *)"over1", 5) == 0);
+	CHECK(ledger_del(&lo, k2) == 0);
+	CHECK(ledger_put(&lo, k3, (const uint8_t *)"new3", 4) == 0);
+	CHECK(ledger_get(&lo, k1, &val, &len) == 0 && memcmp(val, "over1", 5) == 0);
+	free(val);
+	CHECK(ledger_get(&lo, k2, &val, &len) == ASSAY_ENOTFOUND);
+	CHECK(ledger_get(&lb, k1, &val, &len) == 0 && memcmp(val, "base1", 5) == 0);
+	free(val);
+	CHECK(ledger_get(&lb, k2, &val, &len) == 0);
+	free(val);
+	CHECK(ledger_get(&lb, k3, &val, &len) == ASSAY_ENOTFOUND);
+	/* foreach visits the overlay's own writes, in key order. */
+	struct visit v = {.ordered = 1};
+	CHECK(ledger_mem_foreach(ov, visit_fn, &v) == 0);
+	CHECK(v.n == 3 && v.deletions == 1 && v.ordered);
+	/* Revert: reads fall through again. */
+	ledger_revert(&lo, snap);
+	CHECK(ledger_mem_count(ov) == 0);
+	CHECK(ledger_get(&lo, k2, &val, &len) == 0 && memcmp(val, "base2", 5) == 0);
+	free(val);
+	CHECK(ledger_get(&lo, k3, &val, &len) == ASSAY_ENOTFOUND);
+	/* Values over the cap are refused. */
+	uint8_t *big = calloc(1, LEDGER_VALUE_MAX + 1);
+	CHECK(ledger_put(&lo, k3, big, LEDGER_VALUE_MAX + 1) == ASSAY_ELIMIT);
+	CHECK(ledger_put(&lo, k3, big, LEDGER_VALUE_MAX) == 0);
+	free(big);
+	ledger_mem_free(ov);
+	ledger_mem_free(base);
+}
+
+static void test_accounts(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	uint8_t a[ADDR_LEN] = {1}, b[ADDR_LEN] = {2}, key[HASH_LEN], *val;
+	size_t len;
+	struct account acc;
+	/* Absent reads as zero. */
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 0 && acc.nonce == 0);
+	/* Encoding layout: u64 balance, u64 nonce, code hash. */
+	acc.balance = 0x0102030405060708ull;
+	acc.nonce = 9;
+	memset(acc.code_hash, 0xcc, HASH_LEN);
+	uint8_t enc[ACCOUNT_BYTES];
+	account_encode(&acc, enc);
+	CHECK(enc[0] == 0x08 && enc[7] == 0x01 && enc[8] == 9 && enc[16] == 0xcc);
+	struct account back;
+	CHECK(account_decode(&back, enc, ACCOUNT_BYTES) == 0);
+	CHECK(back.balance == acc.balance && back.nonce == 9);
+	CHECK(account_decode(&back, enc, ACCOUNT_BYTES - 1) == ASSAY_EDECODE);
+	CHECK(ledger_put_account(&l, a, &acc) == 0);
+	CHECK(ledger_get_account(&l, a, &back) == 0 && back.balance == acc.balance);
+	/* An account back to all zero is deleted. */
+	memset(&acc, 0, sizeof(acc));
+	CHECK(ledger_put_account(&l, a, &acc) == 0);
+	state_key(NS_ACCOUNT, a, ADDR_LEN, key);
+	CHECK(ledger_get(&l, key, &val, &len) == ASSAY_ENOTFOUND);
+
+	/* Credit, debit, overflow, insufficient funds. */
+	CHECK(ledger_credit(&l, a, 100) == 0);
+	CHECK(ledger_debit(&l, a, 101) == ASSAY_EBALANCE);
+	CHECK(ledger_debit(&l, a, 40) == 0);
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 60);
+	CHECK(ledger_credit(&l, b, UINT64_MAX - 5) == 0);
+	CHECK(ledger_credit(&l, b, 6) == ASSAY_EOVERFLOW);
+	CHECK(ledger_get_account(&l, b, &acc) == 0 && acc.balance == UINT64_MAX - 5);
+
+	/* Transfer: success, and failures that change nothing. */
+	CHECK(ledger_transfer(&l, a, b, 5) == 0);
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 55);
+	CHECK(ledger_get_account(&l, b, &acc) == 0 && acc.balance == UINT64_MAX);
+	CHECK(ledger_transfer(&l, a, b, 1) == ASSAY_EOVERFLOW); /* debit done, credit fails */
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 55);
+	CHECK(ledger_get_account(&l, b, &acc) == 0 && acc.balance == UINT64_MAX);
+	CHECK(ledger_transfer(&l, a, b, 56) == ASSAY_EBALANCE);
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 55);
+	/* To oneself: balance unchanged. */
+	CHECK(ledger_transfer(&l, a, a, 55) == 0);
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 55);
+	/* A failed transfer inside an open snapshot leaves that snapshot usable. */
+	size_t snap = ledger_snapshot(&l);
+	CHECK(ledger_credit(&l, a, 1) == 0);
+	CHECK(ledger_transfer(&l, a, b, 1) == ASSAY_EOVERFLOW);
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 56);
+	ledger_revert(&l, snap);
+	CHECK(ledger_get_account(&l, a, &acc) == 0 && acc.balance == 55);
+	/* Checked arithmetic. */
+	uint64_t out;
+	CHECK(amount_add(UINT64_MAX, 1, &out) != 0);
+	CHECK(amount_add(UINT64_MAX - 1, 1, &out) == 0 && out == UINT64_MAX);
+	CHECK(amount_sub(0, 1, &out) != 0);
+	CHECK(amount_sub(5, 5, &out) == 0 && out == 0);
+	ledger_mem_free(m);
+}
+
+int main(void)
+{
+	RUN(test_against_model);
+	RUN(test_overlay);
+	RUN(test_accounts);
+	return test_report("test_ledger");
+}

@@ -4,15 +4,18 @@ libassay_net_a_SOURCES = \
 	net/frame.c net/frame.h \
 	net/msg.c net/msg.h \
 	net/hashset.c net/hashset.h \
-	net/peer.c net/peer.h
+	net/peer.c net/peer.h \
+	net/sync.c net/sync.h
 
 NET_TEST_LIBS = libassay_net.a $(CORE_LIBS)
 
-check_PROGRAMS += tests/unit/test_net_frame tests/unit/test_net_msg tests/unit/test_net_peer
-TESTS += tests/unit/test_net_frame tests/unit/test_net_msg tests/unit/test_net_peer
+check_PROGRAMS += tests/unit/test_net_frame tests/unit/test_net_msg tests/unit/test_net_peer tests/unit/test_net_sync
+TESTS += tests/unit/test_net_frame tests/unit/test_net_msg tests/unit/test_net_peer tests/unit/test_net_sync
 tests_unit_test_net_frame_SOURCES = tests/unit/test_net_frame.c
 tests_unit_test_net_frame_LDADD = $(NET_TEST_LIBS)
 tests_unit_test_net_msg_SOURCES = tests/unit/test_net_msg.c
 tests_unit_test_net_msg_LDADD = $(NET_TEST_LIBS)
 tests_unit_test_net_peer_SOURCES = tests/unit/test_net_peer.c
 tests_unit_test_net_peer_LDADD = $(NET_TEST_LIBS)
+tests_unit_test_net_sync_SOURCES = tests/unit/test_net_sync.c
+tests_unit_test_net_sync_LDADD = $(NET_TEST_LIBS)

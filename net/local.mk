@@ -5,7 +5,9 @@ libassay_net_a_SOURCES = \
 	net/msg.c net/msg.h \
 	net/hashset.c net/hashset.h \
 	net/peer.c net/peer.h \
-	net/sync.c net/sync.h
+	net/sync.c net/sync.h \
+	net/book.c net/book.h \
+	net/net.c net/net.h
 
 NET_TEST_LIBS = libassay_net.a $(CORE_LIBS)
 
@@ -19,3 +21,11 @@ tests_unit_test_net_peer_SOURCES = tests/unit/test_net_peer.c
 tests_unit_test_net_peer_LDADD = $(NET_TEST_LIBS)
 tests_unit_test_net_sync_SOURCES = tests/unit/test_net_sync.c
 tests_unit_test_net_sync_LDADD = $(NET_TEST_LIBS)
+check_PROGRAMS += tests/unit/test_net_loop
+TESTS += tests/unit/test_net_loop
+tests_unit_test_net_loop_SOURCES = tests/unit/test_net_loop.c
+tests_unit_test_net_loop_LDADD = libassay_net.a $(EVENT_LIBS) $(CORE_LIBS)
+check_PROGRAMS += tests/unit/test_net_book
+TESTS += tests/unit/test_net_book
+tests_unit_test_net_book_SOURCES = tests/unit/test_net_book.c
+tests_unit_test_net_book_LDADD = $(NET_TEST_LIBS)

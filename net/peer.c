@@ -32,6 +32,7 @@ struct net_peer {
 	uint64_t ping_counter;      /* makes ping nonces distinct */
 	struct net_peer_stats stats;
 	int closing, banned;
+	int self;                   /* remote nonce == ours */
 	char close_reason[96];
 	net_hashset_t *known;
 };
@@ -166,6 +167,7 @@ static int handle_version(net_peer_t *p, const struct net_version *v)
 	p->got_version = 1;
 	p->remote = *v;
 	if (v->nonce == p->params.local_nonce) {
+		p->self = 1;
 		net_peer_close(p, NET_REJECT_SELF, "connected to self");
 		return ASSAY_EINVALID;
 	}
@@ -344,6 +346,11 @@ int net_peer_closing(const net_peer_t *p)
 int net_peer_banned(const net_peer_t *p)
 {
 	return p->banned;
+}
+
+int net_peer_self(const net_peer_t *p)
+{
+	return p->self;
 }
 
 int net_peer_inbound(const net_peer_t *p)

@@ -75,6 +75,8 @@ void net_peer_close(net_peer_t *p, uint8_t reject_code, const char *reason);
 int net_peer_ready(const net_peer_t *p);
 int net_peer_closing(const net_peer_t *p);
 int net_peer_banned(const net_peer_t *p);
+/* The remote version carried our own nonce: we dialed ourselves. */
+int net_peer_self(const net_peer_t *p);
 int net_peer_inbound(const net_peer_t *p);
 const char *net_peer_close_reason(const net_peer_t *p);
 /* The peer's version message; valid once ready. */

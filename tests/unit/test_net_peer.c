@@ -130,7 +130,7 @@ static void test_wrong_chain(void)
 	net_peer_start(a);
 	net_peer_start(b);
 	CHECK(pump(a, b, 1, &sb) == ASSAY_ECHAIN);
-	CHECK(net_peer_closing(b) && !net_peer_banned(b));
+	CHECK(net_peer_closing(b) && !net_peer_banned(b) && !net_peer_self(b));
 	CHECK(strstr(net_peer_close_reason(b), "chain") != NULL);
 	/* b's reject reaches a, which closes too (after b's version) */
 	CHECK(pump(b, a, 1, &sa) < 0);
@@ -150,6 +150,8 @@ static void test_self_connection(void)
 	CHECK(pump(a, b, 1, &sb) < 0);
 	CHECK(net_peer_closing(b) && !net_peer_banned(b));
 	CHECK(strstr(net_peer_close_reason(b), "self") != NULL);
+	CHECK(net_peer_self(b));
+	CHECK(sb.ready == 0 && sb.msgs == 0);
 	net_peer_free(a);
 	net_peer_free(b);
 }

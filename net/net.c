@@ -53,6 +53,7 @@ struct conn {
 	uint64_t best_height;       /* from version, raised by blocks it sends */
 	uint64_t serve_next, serve_end; /* getblocks being answered: [next, end) */
 	int blocks_requested;       /* gossip blocks we asked for by getdata */
+	uint64_t asked_from, asked_end; /* last getblocks sent to it: [from, end) */
 	int sent_getaddr, answered_getaddr;
 	struct conn *next;
 };
@@ -474,6 +475,8 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		sync_deliver(n);
 		return;
 	}
+	if (h >= c->asked_from && h < c->asked_end)
+		return; /* late answer to a range that timed out and moved on */
 	if (c->blocks_requested <= 0) {
 		conn_misbehave(c, NET_FAULT_UNSOLICITED);
 		return;
@@ -786,6 +789,8 @@ static void sync_step(struct net *n)
 		struct net_msg m = {.cmd = NET_CMD_GETBLOCKS};
 		m.u.getblocks.from = from;
 		m.u.getblocks.count = count;
+		c->asked_from = from;
+		c->asked_end = from + count;
 		log_debug("net: getblocks %llu+%u from peer %llu", (unsigned long long)from, count,
 			  (unsigned long long)peer);
 		conn_send(c, &m);

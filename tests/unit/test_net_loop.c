@@ -364,9 +364,72 @@ static void test_sync_gossip_ban(void)
 	CHECK(system(cmd) == 0);
 }
 
+static int never(void *p)
+{
+	(void)p;
+	return 0;
+}
+
+/* Counts peers whose handshake completed (they have a user agent). */
+static size_t ready_peers(net_t *n)
+{
+	struct net_peer_info *peers = NULL;
+	size_t count = 0, ready = 0;
+	if (net_peers(n, &peers, &count) != 0)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		if (peers[i].user_agent[0])
+			ready++;
+	free(peers);
+	return ready;
+}
+
+static size_t ban_count(net_t *n)
+{
+	struct net_ban *bans = NULL;
+	size_t count = 0;
+	net_bans(n, &bans, &count);
+	free(bans);
+	return count;
+}
+
+/* A node of another chain never completes a handshake and is not banned
+ * for it; a node told to dial itself drops that connection. */
+static void test_wrong_chain_and_self(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5}, d = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a), ops_d = ops_for(&d);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	char addr_a[64];
+	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
+	const char *targets[1] = {addr_a};
+	struct net_config cfg_d = config(NULL, targets, 1);
+	memset(cfg_d.chain_id, 0x11, 32);
+	net_t *nd = net_new(base, &cfg_d, &ops_d, err, sizeof(err));
+	CHECK(nd != NULL);
+	CHECK(net_addnode(na, addr_a) == 0);
+	CHECK(net_addnode(na, addr_a) == ASSAY_EEXISTS);
+	CHECK(net_addnode(na, "nonsense") == ASSAY_EARG);
+	run_until(base, never, NULL, 1500);
+	CHECK(ready_peers(na) == 0);
+	CHECK(nd && ready_peers(nd) == 0);
+	CHECK(ban_count(na) == 0);
+	CHECK(nd && ban_count(nd) == 0);
+	net_free(nd);
+	net_free(na);
+	event_base_free(base);
+}
+
 int main(void)
 {
-	log_set_level(LOG_WARN);
+	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
 	RUN(test_sync_gossip_ban);
+	RUN(test_wrong_chain_and_self);
 	return test_report("test_net_loop");
 }

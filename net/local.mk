@@ -29,3 +29,7 @@ check_PROGRAMS += tests/unit/test_net_book
 TESTS += tests/unit/test_net_book
 tests_unit_test_net_book_SOURCES = tests/unit/test_net_book.c
 tests_unit_test_net_book_LDADD = $(NET_TEST_LIBS)
+
+noinst_PROGRAMS += bench/bench_net
+bench_bench_net_SOURCES = bench/bench_net.c
+bench_bench_net_LDADD = libassay_net.a $(EVENT_LIBS) $(CORE_LIBS)

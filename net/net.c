@@ -472,7 +472,7 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 	net_sync_peer_height(n->sync, c->id, h);
 	int rc = net_sync_on_block(n->sync, c->id, h, m->u.block.data, m->u.block.len, mono_ms());
 	if (rc == 1) {
-		sync_deliver(n);
+		sync_step(n); /* deliver, and ask again as soon as a range is done */
 		return;
 	}
 	if (h >= c->asked_from && h < c->asked_end)

@@ -32,7 +32,6 @@
 #define NET_SEEN_MAX 65536              /* global recently-seen inventory */
 #define NET_ANNOUNCED_MAX 1024          /* block hash → height pairs we can serve by hash */
 #define NET_SERVE_LOW_WATER (1u << 20)  /* refill getblocks replies below this many queued bytes */
-#define NET_READ_CHUNK 65536            /* bytes moved from the socket to the peer at a time */
 #define NET_MAX_BLOCK_REQUESTS 64       /* gossip blocks asked of one peer at a time */
 
 struct conn {
@@ -176,10 +175,10 @@ static void conn_close(struct conn *c, const char *why)
 	log_info("net: peer %llu %s disconnected: %s", (unsigned long long)c->id, c->addr, why);
 	if (net_peer_banned(c->peer)) {
 		uint64_t until = wall_ms() + (uint64_t)NET_BAN_DEFAULT_S * 1000;
-		char ipText[64];
-		net_ip_format(c->ip, ipText, sizeof(ipText));
+		char ip_text[64];
+		net_ip_format(c->ip, ip_text, sizeof(ip_text));
 		if (net_book_ban(n->book, c->ip, until, net_peer_close_reason(c->peer)) == 0) {
-			log_warn("net: banned %s for %d s: %s", ipText, NET_BAN_DEFAULT_S,
+			log_warn("net: banned %s for %d s: %s", ip_text, NET_BAN_DEFAULT_S,
 				 net_peer_close_reason(c->peer));
 			persist_bans(n);
 		}
@@ -575,18 +574,19 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct net_peer_events ev = {c, on_ready, on_msg};
-	uint8_t *chunk = malloc(NET_READ_CHUNK);
-	if (!chunk)
-		return;
-	int n;
-	while (!c->dead && (n = evbuffer_remove(in, chunk, NET_READ_CHUNK)) > 0) {
-		if (net_peer_recv(c->peer, chunk, (size_t)n, mono_ms(), &ev) < 0) {
+	/* hand the peer each contiguous chunk in place, no copy */
+	while (!c->dead && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec chunk;
+		if (evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
+			break;
+		int rc = net_peer_recv(c->peer, chunk.iov_base, chunk.iov_len, mono_ms(), &ev);
+		evbuffer_drain(in, chunk.iov_len);
+		if (rc < 0) {
 			conn_close(c, NULL);
 			break;
 		}
 		conn_flush(c);
 	}
-	free(chunk);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)

@@ -70,11 +70,23 @@ static void test_bans(void)
 	net_book_free(b);
 }
 
+/* A fresh directory under $TMPDIR (or /tmp) for one test's files. */
+static int make_tmpdir(char *out, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(out, len, "%s/assay-%s-", tmp && *tmp ? tmp : "/tmp", name);
+	if (n < 0 || (size_t)n + 7 > len)
+		return -1;
+	memset(out + n, 'X', 6); /* mkdtemp's template */
+	out[n + 6] = 0;
+	return mkdtemp(out) ? 0 : -1;
+}
+
 static void test_files(void)
 {
-	char dir[] = "/tmp/assay-book-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	char peers[128], bans[128];
+	char dir[256];
+	CHECK(make_tmpdir(dir, sizeof(dir), "book") == 0);
+	char peers[300], bans[300];
 	snprintf(peers, sizeof(peers), "%s/peers.dat", dir);
 	snprintf(bans, sizeof(bans), "%s/banlist.dat", dir);
 	net_book_t *b = net_book_new();

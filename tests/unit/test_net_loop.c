@@ -238,11 +238,24 @@ static int raw_closed(void *p)
 	return r->closed;
 }
 
+/* A fresh directory under $TMPDIR (or /tmp) for one test's files. */
+static int make_tmpdir(char *out, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(out, len, "%s/assay-%s-", tmp && *tmp ? tmp : "/tmp", name);
+	if (n < 0 || (size_t)n + 7 > len)
+		return -1;
+	memset(out + n, 'X', 6); /* mkdtemp's template */
+	out[n + 6] = 0;
+	return mkdtemp(out) ? 0 : -1;
+}
+
 static void test_sync_gossip_ban(void)
 {
-	char dir_a[] = "/tmp/assay-net-a-XXXXXX", dir_b[] = "/tmp/assay-net-b-XXXXXX",
-	     dir_c[] = "/tmp/assay-net-c-XXXXXX";
-	CHECK(mkdtemp(dir_a) && mkdtemp(dir_b) && mkdtemp(dir_c));
+	char dir_a[256], dir_b[256], dir_c[256];
+	CHECK(make_tmpdir(dir_a, sizeof(dir_a), "net-a") == 0);
+	CHECK(make_tmpdir(dir_b, sizeof(dir_b), "net-b") == 0);
+	CHECK(make_tmpdir(dir_c, sizeof(dir_c), "net-c") == 0);
 	struct event_base *base = event_base_new();
 	struct fake_node a = {.tip = 300}, c = {.tip = 300}, b = {.tip = 0};
 	char err[256] = "";
@@ -359,8 +372,8 @@ static void test_sync_gossip_ban(void)
 		net_free(na);
 	}
 	event_base_free(base);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s", dir_a, dir_b, dir_c);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir_a, dir_b, dir_c);
 	CHECK(system(cmd) == 0);
 }
 

@@ -1,0 +1,1142 @@
+/* Sockets, peers, gossip and sync on libevent (see net.h, docs/p2p.md).
+ * Each connection pairs a bufferevent with a pure net_peer_t; bytes read are
+ * fed to the peer, its outbox is written back. Connections are never freed
+ * inside a callback that might still use them: closing marks them dead and a
+ * deferred "reap" event frees them once their last bytes (a reject) are out.
+ * Not for: protocol rules (net/peer.c) or block ordering policy (net/sync.c). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "net/book.h"
+#include "net/hashset.h"
+#include "net/net.h"
+#include "net/peer.h"
+#include "net/sync.h"
+
+#define NET_TICK_MS 250                 /* timer period: timeouts, dialing, sync */
+#define NET_TARGET_RETRY_MS 3000        /* re-dial an -addnode/-connect peer this often */
+#define NET_CLOSE_GRACE_MS 2000         /* time a closing peer gets to take our reject */
+#define NET_SEEN_MAX 65536              /* global recently-seen inventory */
+#define NET_ANNOUNCED_MAX 1024          /* block hash → height pairs we can serve by hash */
+#define NET_SERVE_LOW_WATER (1u << 20)  /* refill getblocks replies below this many queued bytes */
+#define NET_MAX_BLOCK_REQUESTS 64       /* gossip blocks asked of one peer at a time */
+
+struct conn {
+	struct net *n;
+	uint64_t id;
+	struct bufferevent *bev;
+	net_peer_t *peer;
+	uint8_t ip[16];
+	uint16_t port;              /* remote socket port */
+	char addr[64];
+	int inbound;
+	int target;                 /* index into n->targets, or -1 */
+	int tcp_up;                 /* connect completed (inbound: always) */
+	int dead;                   /* closing; freed by reap */
+	uint64_t dead_since_ms;
+	uint64_t connected_at_ms;   /* wall clock */
+	uint64_t created_ms;        /* monotonic */
+	uint64_t best_height;       /* from version, raised by blocks it sends */
+	uint64_t serve_next, serve_end; /* getblocks being answered: [next, end) */
+	int blocks_requested;       /* gossip blocks we asked for by getdata */
+	uint64_t asked_from, asked_end; /* last getblocks sent to it: [from, end) */
+	int sent_getaddr, answered_getaddr;
+	struct conn *next;
+};
+
+struct target {
+	char hostport[128];
+	struct sockaddr_storage sa;
+	int salen;
+	uint64_t next_try_ms;
+	uint64_t conn_id;           /* 0 when not connected */
+	int disabled;               /* turned out to be ourselves */
+};
+
+struct announced {
+	uint8_t hash[32];
+	uint64_t height;
+};
+
+struct net {
+	struct event_base *base;
+	struct net_node_ops ops;
+	uint32_t magic;
+	uint8_t chain_id[32];
+	char user_agent[NET_MAX_USER_AGENT + 1];
+	int max_connections;
+	int connect_only;           /* -connect given: dial only the targets */
+	char *peers_path, *bans_path;
+	struct evconnlistener *listener;
+	uint16_t listen_port;
+	struct event *timer, *reap;
+	uint64_t nonce;
+	uint64_t next_id;
+	struct conn *conns;
+	struct target targets[NET_MAX_TARGETS];
+	int ntargets;
+	net_book_t *book;
+	net_hashset_t *seen;
+	struct announced announced[NET_ANNOUNCED_MAX];
+	size_t announced_next;
+	net_sync_t *sync;
+	int delivering;             /* guards sync delivery against re-entry */
+	uint64_t rate_tip, rate_at_ms;
+	double blocks_per_s;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sockaddr_to_ip(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port)
+{
+	memset(ip, 0, 16);
+	*port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		memcpy(ip, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+static int ip_to_sockaddr(const uint8_t ip[16], uint16_t port, struct sockaddr_storage *ss)
+{
+	static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	memset(ss, 0, sizeof(*ss));
+	if (memcmp(ip, v4, 12) == 0) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, ip + 12, 4);
+		return sizeof(*in);
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(port);
+	memcpy(&in6->sin6_addr, ip, 16);
+	return sizeof(*in6);
+}
+
+static void persist_bans(struct net *n)
+{
+	if (n->bans_path && net_book_save_bans(n->book, n->bans_path) < 0)
+		log_warn("net: cannot write %s", n->bans_path);
+}
+
+/* ---- connection lifetime ---- */
+
+static void conn_flush(struct conn *c)
+{
+	struct buf *out = net_peer_outbox(c->peer);
+	if (out->len && c->bev && c->tcp_up)
+		bufferevent_write(c->bev, out->data, out->len);
+	if (c->tcp_up)
+		buf_reset(out);
+}
+
+static void conn_close(struct conn *c, const char *why)
+{
+	struct net *n = c->n;
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->dead_since_ms = mono_ms();
+	if (!why || !*why)
+		why = net_peer_close_reason(c->peer);
+	log_info("net: peer %llu %s disconnected: %s", (unsigned long long)c->id, c->addr, why);
+	if (net_peer_banned(c->peer)) {
+		uint64_t until = wall_ms() + (uint64_t)NET_BAN_DEFAULT_S * 1000;
+		char ip_text[64];
+		net_ip_format(c->ip, ip_text, sizeof(ip_text));
+		if (net_book_ban(n->book, c->ip, until, net_peer_close_reason(c->peer)) == 0) {
+			log_warn("net: banned %s for %d s: %s", ip_text, NET_BAN_DEFAULT_S,
+				 net_peer_close_reason(c->peer));
+			persist_bans(n);
+		}
+	}
+	net_sync_peer_gone(n->sync, c->id);
+	if (net_peer_self(c->peer) && !c->inbound) {
+		/* never dial ourselves again */
+		net_book_remove(n->book, c->ip, c->port);
+		if (c->target >= 0)
+			n->targets[c->target].disabled = 1;
+	}
+	if (c->target >= 0) {
+		n->targets[c->target].conn_id = 0;
+		n->targets[c->target].next_try_ms = mono_ms() + NET_TARGET_RETRY_MS;
+	}
+	if (c->bev) {
+		conn_flush(c);
+		bufferevent_disable(c->bev, EV_READ);
+	}
+	event_active(n->reap, EV_TIMEOUT, 0);
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->bev)
+		bufferevent_free(c->bev);
+	net_peer_free(c->peer);
+	free(c);
+}
+
+/* Frees dead connections whose output is written (or whose grace ran out). */
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *n = arg;
+	uint64_t now = mono_ms();
+	struct conn **pp = &n->conns;
+	while (*pp) {
+		struct conn *c = *pp;
+		int drained = !c->bev || !c->tcp_up ||
+			      evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+		if (c->dead && (drained || now - c->dead_since_ms >= NET_CLOSE_GRACE_MS)) {
+			*pp = c->next;
+			conn_free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static struct conn *conn_by_id(struct net *n, uint64_t id)
+{
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (c->id == id && !c->dead)
+			return c;
+	return NULL;
+}
+
+static void conn_send(struct conn *c, const struct net_msg *m)
+{
+	if (c->dead)
+		return;
+	if (net_peer_send(c->peer, m) < 0) {
+		conn_close(c, "cannot encode message");
+		return;
+	}
+	conn_flush(c);
+}
+
+static void conn_misbehave(struct conn *c, enum net_fault f)
+{
+	log_info("net: peer %llu %s: %s (+%d)", (unsigned long long)c->id, c->addr,
+		 net_fault_name(f), net_fault_points(f));
+	if (net_peer_misbehave(c->peer, f))
+		conn_close(c, NULL);
+	else
+		conn_flush(c);
+}
+
+/* ---- serving ---- */
+
+static void serve_blocks(struct conn *c)
+{
+	struct net *n = c->n;
+	while (!c->dead && c->serve_next < c->serve_end &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) < NET_SERVE_LOW_WATER) {
+		uint8_t *enc = NULL;
+		size_t len = 0;
+		uint64_t h = c->serve_next++;
+		if (n->ops.get_block_at(n->ops.ctx, h, &enc, &len) < 0) {
+			c->serve_end = c->serve_next; /* we do not have it: stop here */
+			break;
+		}
+		if (len <= NET_MAX_OBJECT) {
+			struct net_msg m = {.cmd = NET_CMD_BLOCK};
+			m.u.block.height = h;
+			m.u.block.data = enc;
+			m.u.block.len = len;
+			conn_send(c, &m);
+		}
+		free(enc);
+	}
+}
+
+static int announced_height(struct net *n, const uint8_t hash[32], uint64_t *height)
+{
+	for (size_t i = 0; i < NET_ANNOUNCED_MAX; i++)
+		if (memcmp(n->announced[i].hash, hash, 32) == 0 && n->announced[i].height) {
+			*height = n->announced[i].height;
+			return 1;
+		}
+	return 0;
+}
+
+static void handle_getdata(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	struct net_inv *missing = calloc(m->u.inv.count ? m->u.inv.count : 1, sizeof(*missing));
+	size_t nmissing = 0;
+	if (!missing)
+		return;
+	for (size_t i = 0; i < m->u.inv.count && !c->dead; i++) {
+		const struct net_inv *it = &m->u.inv.items[i];
+		uint8_t *enc = NULL;
+		size_t len = 0;
+		uint64_t height = 0;
+		struct net_msg out;
+		memset(&out, 0, sizeof(out));
+		if (it->type == NET_INV_TX && n->ops.get_tx &&
+		    n->ops.get_tx(n->ops.ctx, it->hash, &enc, &len) == 0 && len <= NET_MAX_OBJECT) {
+			out.cmd = NET_CMD_TX;
+			out.u.tx.data = enc;
+			out.u.tx.len = len;
+			conn_send(c, &out);
+		} else if (it->type == NET_INV_BLOCK && announced_height(n, it->hash, &height) &&
+			   n->ops.get_block_at(n->ops.ctx, height, &enc, &len) == 0 &&
+			   len <= NET_MAX_OBJECT) {
+			out.cmd = NET_CMD_BLOCK;
+			out.u.block.height = height;
+			out.u.block.data = enc;
+			out.u.block.len = len;
+			conn_send(c, &out);
+		} else {
+			missing[nmissing++] = *it;
+		}
+		free(enc);
+	}
+	if (nmissing) {
+		struct net_msg nf = {.cmd = NET_CMD_NOTFOUND};
+		nf.u.inv.items = missing;
+		nf.u.inv.count = nmissing;
+		conn_send(c, &nf);
+	}
+	free(missing);
+}
+
+static void handle_getaddr(struct conn *c)
+{
+	struct net *n = c->n;
+	if (c->answered_getaddr)
+		return; /* once per connection: stops address scraping loops */
+	c->answered_getaddr = 1;
+	size_t total = net_book_count(n->book);
+	size_t count = total < NET_MAX_ADDR ? total : NET_MAX_ADDR;
+	struct net_addr *items = calloc(count ? count : 1, sizeof(*items));
+	if (!items)
+		return;
+	/* a random window of the book, so peers learn different parts */
+	size_t start = total ? (size_t)(n->nonce ^ c->id) % total : 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct net_book_entry *e = net_book_at(n->book, (start + i) % total);
+		memcpy(items[i].ip, e->ip, 16);
+		items[i].port = e->port;
+		items[i].last_seen = e->last_seen;
+	}
+	struct net_msg m = {.cmd = NET_CMD_ADDR};
+	m.u.addr.items = items;
+	m.u.addr.count = count;
+	conn_send(c, &m);
+	free(items);
+}
+
+/* ---- gossip ---- */
+
+static void relay_inv(struct net *n, uint8_t type, const uint8_t hash[32], uint64_t height,
+		      const struct conn *except)
+{
+	struct net_inv item = {.type = type};
+	memcpy(item.hash, hash, 32);
+	struct net_msg m = {.cmd = NET_CMD_INV};
+	m.u.inv.items = &item;
+	m.u.inv.count = 1;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c == except || c->dead || !net_peer_ready(c->peer) || net_peer_knows(c->peer, hash))
+			continue;
+		if (type == NET_INV_BLOCK && c->best_height >= height)
+			continue; /* it has this height already */
+		net_peer_add_known(c->peer, hash);
+		conn_send(c, &m);
+	}
+}
+
+static void handle_inv(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	struct net_inv *want = calloc(m->u.inv.count ? m->u.inv.count : 1, sizeof(*want));
+	size_t nwant = 0;
+	if (!want)
+		return;
+	for (size_t i = 0; i < m->u.inv.count; i++) {
+		const struct net_inv *it = &m->u.inv.items[i];
+		net_peer_add_known(c->peer, it->hash);
+		if (net_hashset_has(n->seen, it->hash))
+			continue;
+		if (it->type == NET_INV_TX && n->ops.has_tx && n->ops.has_tx(n->ops.ctx, it->hash))
+			continue;
+		if (it->type == NET_INV_BLOCK) {
+			if (c->blocks_requested >= NET_MAX_BLOCK_REQUESTS)
+				continue;
+			c->blocks_requested++;
+		}
+		/* asked once, from the first peer that offers it */
+		net_hashset_add(n->seen, it->hash);
+		want[nwant++] = *it;
+	}
+	if (nwant) {
+		struct net_msg gd = {.cmd = NET_CMD_GETDATA};
+		gd.u.inv.items = want;
+		gd.u.inv.count = nwant;
+		conn_send(c, &gd);
+	}
+	free(want);
+}
+
+static void handle_tx(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	uint8_t txid[32] = {0};
+	if (!n->ops.on_tx)
+		return;
+	int rc = n->ops.on_tx(n->ops.ctx, m->u.tx.data, m->u.tx.len, txid);
+	if (rc == 0) {
+		net_hashset_add(n->seen, txid);
+		net_peer_add_known(c->peer, txid);
+		relay_inv(n, NET_INV_TX, txid, 0, c);
+	} else if (rc == ASSAY_EEXISTS) {
+		net_peer_add_known(c->peer, txid);
+	} else {
+		conn_misbehave(c, NET_FAULT_INVALID_TX);
+	}
+}
+
+static void sync_step(struct net *n);
+
+/* Hands buffered blocks to the node in height order. */
+static void sync_deliver(struct net *n)
+{
+	if (n->delivering)
+		return;
+	n->delivering = 1;
+	uint8_t *enc;
+	size_t len;
+	uint64_t from_peer;
+	while (net_sync_pop(n->sync, &enc, &len, &from_peer)) {
+		uint64_t height = 0, tip;
+		uint8_t tip_hash[32];
+		int rc = n->ops.on_block(n->ops.ctx, enc, len, &height);
+		free(enc);
+		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
+		net_sync_set_tip(n->sync, tip);
+		if (rc == 0 || rc == ASSAY_EEXISTS)
+			continue;
+		struct conn *c = conn_by_id(n, from_peer);
+		if (rc == ASSAY_ENOTFOUND) {
+			log_info("net: block from peer %llu does not connect to our tip",
+				 (unsigned long long)from_peer);
+		} else if (c) {
+			conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
+		}
+		break;
+	}
+	n->delivering = 0;
+}
+
+static void handle_block(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	uint64_t h = m->u.block.height;
+	if (h > c->best_height)
+		c->best_height = h;
+	net_sync_peer_height(n->sync, c->id, h);
+	int rc = net_sync_on_block(n->sync, c->id, h, m->u.block.data, m->u.block.len, mono_ms());
+	if (rc == 1) {
+		sync_step(n); /* deliver, and ask again as soon as a range is done */
+		return;
+	}
+	if (h >= c->asked_from && h < c->asked_end)
+		return; /* late answer to a range that timed out and moved on */
+	if (c->blocks_requested <= 0) {
+		conn_misbehave(c, NET_FAULT_UNSOLICITED);
+		return;
+	}
+	c->blocks_requested--;
+	uint64_t tip;
+	uint8_t tip_hash[32];
+	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
+	if (h != tip + 1)
+		return; /* behind us, or ahead: sync fetches what is missing */
+	uint64_t applied = 0;
+	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
+	if (rc < 0 && rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND)
+		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
+	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
+	net_sync_set_tip(n->sync, tip);
+}
+
+static void handle_addr(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	uint64_t now_s = wall_ms() / 1000;
+	for (size_t i = 0; i < m->u.addr.count; i++) {
+		const struct net_addr *a = &m->u.addr.items[i];
+		/* a time in the future is a lie: take it as "now" */
+		uint64_t seen = a->last_seen > now_s ? now_s : a->last_seen;
+		net_book_add(n->book, a->ip, a->port, seen);
+	}
+}
+
+/* ---- peer events ---- */
+
+static void on_ready(void *ctx, net_peer_t *p)
+{
+	struct conn *c = ctx;
+	struct net *n = c->n;
+	const struct net_version *v = net_peer_remote(p);
+	c->best_height = v->best_height;
+	log_info("net: peer %llu %s ready (%s, height %llu, %s)", (unsigned long long)c->id, c->addr,
+		 v->user_agent, (unsigned long long)v->best_height, c->inbound ? "inbound" : "outbound");
+	net_sync_peer_height(n->sync, c->id, v->best_height);
+	if (!c->inbound)
+		net_book_tried(n->book, c->ip, c->port, wall_ms(), 1);
+	else if (v->listen_port)
+		net_book_add(n->book, c->ip, v->listen_port, wall_ms() / 1000);
+	if (!c->inbound && !c->sent_getaddr && !n->connect_only) {
+		struct net_msg ga = {.cmd = NET_CMD_GETADDR};
+		c->sent_getaddr = 1;
+		conn_send(c, &ga);
+	}
+	sync_step(n);
+}
+
+static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
+{
+	struct conn *c = ctx;
+	(void)p;
+	switch (m->cmd) {
+	case NET_CMD_INV:
+		handle_inv(c, m);
+		break;
+	case NET_CMD_GETDATA:
+		handle_getdata(c, m);
+		break;
+	case NET_CMD_TX:
+		handle_tx(c, m);
+		break;
+	case NET_CMD_BLOCK:
+		handle_block(c, m);
+		break;
+	case NET_CMD_GETBLOCKS:
+		c->serve_next = m->u.getblocks.from;
+		c->serve_end = m->u.getblocks.from + m->u.getblocks.count;
+		serve_blocks(c);
+		break;
+	case NET_CMD_NOTFOUND:
+		for (size_t i = 0; i < m->u.inv.count; i++)
+			if (m->u.inv.items[i].type == NET_INV_BLOCK && c->blocks_requested > 0)
+				c->blocks_requested--;
+		break;
+	case NET_CMD_ADDR:
+		handle_addr(c, m);
+		break;
+	case NET_CMD_GETADDR:
+		handle_getaddr(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- socket callbacks ---- */
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct net_peer_events ev = {c, on_ready, on_msg};
+	/* hand the peer each contiguous chunk in place, no copy */
+	while (!c->dead && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec chunk;
+		if (evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
+			break;
+		int rc = net_peer_recv(c->peer, chunk.iov_base, chunk.iov_len, mono_ms(), &ev);
+		evbuffer_drain(in, chunk.iov_len);
+		if (rc < 0) {
+			conn_close(c, NULL);
+			break;
+		}
+		conn_flush(c);
+	}
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	(void)bev;
+	if (c->dead) {
+		event_active(c->n->reap, EV_TIMEOUT, 0);
+		return;
+	}
+	serve_blocks(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		c->tcp_up = 1;
+		log_debug("net: connected to %s", c->addr);
+		conn_flush(c); /* our version, queued at creation */
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (!c->tcp_up)
+			net_book_tried(c->n->book, c->ip, c->port, wall_ms(), 0);
+		c->tcp_up = c->tcp_up && !(what & BEV_EVENT_ERROR);
+		conn_close(c, what & BEV_EVENT_EOF ? "connection closed by peer"
+				: c->tcp_up ? "socket error" : "connect failed");
+	}
+}
+
+static int count_conns(struct net *n, int inbound)
+{
+	int k = 0;
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead && c->inbound == inbound)
+			k++;
+	return k;
+}
+
+static struct conn *conn_new(struct net *n, struct bufferevent *bev, const struct sockaddr *sa,
+			     int inbound, int target)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	uint64_t tip = 0;
+	uint8_t tip_hash[32];
+	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
+	struct net_peer_params pp = {
+		.magic = n->magic,
+		.local_nonce = n->nonce,
+		.best_height = tip,
+		.listen_port = n->listen_port,
+		.flags = NET_F_ZSTD,
+		.user_agent = n->user_agent,
+	};
+	memcpy(pp.chain_id, n->chain_id, 32);
+	c->peer = net_peer_new(&pp, inbound, mono_ms());
+	if (!c->peer || net_peer_start(c->peer) < 0) {
+		net_peer_free(c->peer);
+		free(c);
+		return NULL;
+	}
+	c->n = n;
+	c->id = ++n->next_id;
+	c->bev = bev;
+	c->inbound = inbound;
+	c->target = target;
+	c->tcp_up = inbound;
+	c->connected_at_ms = wall_ms();
+	c->created_ms = mono_ms();
+	sockaddr_to_ip(sa, c->ip, &c->port);
+	net_addr_format(c->ip, c->port, c->addr, sizeof(c->addr));
+	c->next = n->conns;
+	n->conns = c;
+	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	conn_flush(c);
+	return c;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
+{
+	struct net *n = arg;
+	uint8_t ip[16];
+	uint16_t port;
+	char text[64];
+	(void)l;
+	(void)salen;
+	sockaddr_to_ip(sa, ip, &port);
+	net_addr_format(ip, port, text, sizeof(text));
+	int inbound_limit = n->max_connections - NET_OUTBOUND_TARGET;
+	if (inbound_limit < 1)
+		inbound_limit = 1;
+	if (net_book_is_banned(n->book, ip, wall_ms())) {
+		log_info("net: refused %s: banned", text);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (count_conns(n, 1) >= inbound_limit) {
+		log_info("net: refused %s: inbound limit %d reached", text, inbound_limit);
+		evutil_closesocket(fd);
+		return;
+	}
+	struct bufferevent *bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (!conn_new(n, bev, sa, 1, -1)) {
+		bufferevent_free(bev);
+		return;
+	}
+	log_info("net: inbound connection from %s", text);
+}
+
+static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)
+{
+	struct bufferevent *bev = bufferevent_socket_new(n->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		return ASSAY_ENOMEM;
+	struct conn *c = conn_new(n, bev, sa, 0, target);
+	if (!c) {
+		bufferevent_free(bev);
+		return ASSAY_ENOMEM;
+	}
+	net_book_tried(n->book, c->ip, c->port, wall_ms(), 0);
+	if (target >= 0)
+		n->targets[target].conn_id = c->id;
+	log_debug("net: dialing %s", c->addr);
+	if (bufferevent_socket_connect(bev, sa, salen) < 0) {
+		conn_close(c, "connect failed");
+		return ASSAY_EIO;
+	}
+	return 0;
+}
+
+static int connected_to(struct net *n, const uint8_t ip[16], uint16_t port)
+{
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead && c->port == port && memcmp(c->ip, ip, 16) == 0)
+			return 1;
+	return 0;
+}
+
+static void dial_targets(struct net *n, uint64_t now)
+{
+	for (int i = 0; i < n->ntargets; i++) {
+		struct target *t = &n->targets[i];
+		if (t->disabled || t->conn_id || now < t->next_try_ms)
+			continue;
+		uint8_t ip[16];
+		uint16_t port;
+		sockaddr_to_ip((struct sockaddr *)&t->sa, ip, &port);
+		t->next_try_ms = now + NET_TARGET_RETRY_MS;
+		if (net_book_is_banned(n->book, ip, wall_ms()))
+			continue;
+		dial(n, (struct sockaddr *)&t->sa, t->salen, i);
+	}
+}
+
+/* Keeps NET_OUTBOUND_TARGET outbound peers from the address book. */
+static void dial_book(struct net *n)
+{
+	int outbound = count_conns(n, 0);
+	uint64_t now = wall_ms();
+	size_t total = net_book_count(n->book);
+	for (size_t i = 0; i < total && outbound < NET_OUTBOUND_TARGET; i++) {
+		const struct net_book_entry *e = net_book_at(n->book, i);
+		if (e->last_try_ms && now - e->last_try_ms < NET_BOOK_RETRY_MS * (1 + e->failures))
+			continue;
+		if (connected_to(n, e->ip, e->port) || net_book_is_banned(n->book, e->ip, now))
+			continue;
+		struct sockaddr_storage ss;
+		int salen = ip_to_sockaddr(e->ip, e->port, &ss);
+		if (dial(n, (struct sockaddr *)&ss, salen, -1) == 0)
+			outbound++;
+	}
+}
+
+/* Asks peers for the next ranges. */
+static void sync_step(struct net *n)
+{
+	uint64_t tip;
+	uint8_t tip_hash[32];
+	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
+	net_sync_set_tip(n->sync, tip);
+	sync_deliver(n);
+	uint64_t peer, from;
+	uint32_t count;
+	while (net_sync_next_request(n->sync, mono_ms(), &peer, &from, &count)) {
+		struct conn *c = conn_by_id(n, peer);
+		if (!c) {
+			net_sync_peer_gone(n->sync, peer);
+			continue;
+		}
+		struct net_msg m = {.cmd = NET_CMD_GETBLOCKS};
+		m.u.getblocks.from = from;
+		m.u.getblocks.count = count;
+		c->asked_from = from;
+		c->asked_end = from + count;
+		log_debug("net: getblocks %llu+%u from peer %llu", (unsigned long long)from, count,
+			  (unsigned long long)peer);
+		conn_send(c, &m);
+	}
+}
+
+static void update_rate(struct net *n, uint64_t now)
+{
+	uint64_t tip = net_sync_tip(n->sync);
+	if (!n->rate_at_ms) {
+		n->rate_at_ms = now;
+		n->rate_tip = tip;
+		return;
+	}
+	if (now - n->rate_at_ms < 1000)
+		return;
+	double inst = (double)(tip - n->rate_tip) * 1000.0 / (double)(now - n->rate_at_ms);
+	/* smoothed over about five seconds */
+	n->blocks_per_s = n->blocks_per_s * 0.8 + inst * 0.2;
+	n->rate_tip = tip;
+	n->rate_at_ms = now;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *n = arg;
+	uint64_t now = mono_ms();
+	(void)fd;
+	(void)what;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if (!c->tcp_up) {
+			/* an outbound connect gets the handshake time to complete */
+			if (now - c->created_ms >= NET_HANDSHAKE_TIMEOUT_MS)
+				conn_close(c, "connect timeout");
+			continue;
+		}
+		if (net_peer_tick(c->peer, now) < 0)
+			conn_close(c, NULL);
+		else
+			conn_flush(c);
+	}
+	if (net_book_expire_bans(n->book, wall_ms()))
+		persist_bans(n);
+	dial_targets(n, now);
+	if (!n->connect_only)
+		dial_book(n);
+	sync_step(n);
+	update_rate(n, now);
+	reap_cb(-1, 0, n);
+}
+
+/* ---- public interface ---- */
+
+static int parse_target(struct net *n, const char *hostport, struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->hostport, sizeof(t->hostport), "%s", hostport);
+	t->salen = sizeof(t->sa);
+	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&t->sa, &t->salen) < 0)
+		return ASSAY_EARG;
+	struct sockaddr_in *in = (struct sockaddr_in *)&t->sa;
+	if (in->sin_port == 0) /* no port given: the network's (our) port */
+		in->sin_port = htons(n->listen_port);
+	return 0;
+}
+
+static int add_target(struct net *n, const char *hostport)
+{
+	if (n->ntargets == NET_MAX_TARGETS)
+		return ASSAY_EFULL;
+	struct target t;
+	if (parse_target(n, hostport, &t) < 0)
+		return ASSAY_EARG;
+	for (int i = 0; i < n->ntargets; i++)
+		if (strcmp(n->targets[i].hostport, hostport) == 0)
+			return ASSAY_EEXISTS;
+	n->targets[n->ntargets++] = t;
+	return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}
+
+net_t *net_new(struct event_base *base, const struct net_config *cfg, const struct net_node_ops *ops,
+	       char *err, size_t errlen)
+{
+	struct net *n = calloc(1, sizeof(*n));
+	if (!n) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->base = base;
+	n->ops = *ops;
+	n->magic = cfg->magic;
+	memcpy(n->chain_id, cfg->chain_id, 32);
+	snprintf(n->user_agent, sizeof(n->user_agent), "%s", cfg->user_agent ? cfg->user_agent : "");
+	n->max_connections = cfg->max_connections > 0 ? cfg->max_connections : NET_DEFAULT_MAX_CONNECTIONS;
+	n->connect_only = cfg->nconnect > 0;
+	n->listen_port = cfg->port;
+	evutil_secure_rng_get_bytes(&n->nonce, sizeof(n->nonce));
+	uint64_t tip = 0;
+	uint8_t tip_hash[32];
+	ops->get_tip(ops->ctx, &tip, tip_hash);
+	n->book = net_book_new();
+	n->seen = net_hashset_new(NET_SEEN_MAX);
+	n->sync = net_sync_new(tip);
+	n->timer = event_new(base, -1, EV_PERSIST, timer_cb, n);
+	n->reap = event_new(base, -1, 0, reap_cb, n);
+	if (!n->book || !n->seen || !n->sync || !n->timer || !n->reap) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (cfg->datadir) {
+		n->peers_path = path_join(cfg->datadir, "peers.dat");
+		n->bans_path = path_join(cfg->datadir, "banlist.dat");
+		if (!n->peers_path || !n->bans_path) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (net_book_load_peers(n->book, n->peers_path) < 0)
+			log_warn("net: ignoring unreadable %s", n->peers_path);
+		if (net_book_load_bans(n->book, n->bans_path) < 0)
+			log_warn("net: ignoring unreadable %s", n->bans_path);
+	}
+	if (cfg->listen) {
+		struct sockaddr_storage ss;
+		uint8_t bind_ip[16];
+		const char *bind_addr = cfg->bind ? cfg->bind : "0.0.0.0";
+		if (net_ip_parse(bind_addr, bind_ip) < 0) {
+			snprintf(err, errlen, "bad bind address %s (want a numeric IP)", bind_addr);
+			goto fail;
+		}
+		int salen = ip_to_sockaddr(bind_ip, cfg->port, &ss);
+		n->listener = evconnlistener_new_bind(base, accept_cb, n,
+						      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 64,
+						      (struct sockaddr *)&ss, salen);
+		if (!n->listener) {
+			snprintf(err, errlen, "cannot listen on %s port %u: %s", bind_addr, cfg->port,
+				 strerror(errno));
+			goto fail;
+		}
+		struct sockaddr_storage bound;
+		socklen_t blen = sizeof(bound);
+		if (getsockname(evconnlistener_get_fd(n->listener), (struct sockaddr *)&bound, &blen) == 0) {
+			uint8_t ip[16];
+			sockaddr_to_ip((struct sockaddr *)&bound, ip, &n->listen_port);
+		}
+		log_info("net: listening on %s port %u", bind_addr, n->listen_port);
+	}
+	for (int i = 0; i < cfg->nconnect; i++)
+		if (add_target(n, cfg->connect[i]) == ASSAY_EARG) {
+			snprintf(err, errlen, "bad -connect address %s (want ip:port)", cfg->connect[i]);
+			goto fail;
+		}
+	for (int i = 0; i < cfg->naddnode && !n->connect_only; i++)
+		if (add_target(n, cfg->addnode[i]) == ASSAY_EARG) {
+			snprintf(err, errlen, "bad -addnode address %s (want ip:port)", cfg->addnode[i]);
+			goto fail;
+		}
+	struct timeval tick = {0, NET_TICK_MS * 1000};
+	event_add(n->timer, &tick);
+	dial_targets(n, mono_ms());
+	return n;
+fail:
+	net_free(n);
+	return NULL;
+}
+
+void net_free(net_t *n)
+{
+	if (!n)
+		return;
+	if (n->listener)
+		evconnlistener_free(n->listener);
+	while (n->conns) {
+		struct conn *c = n->conns;
+		n->conns = c->next;
+		conn_free(c);
+	}
+	if (n->book && n->peers_path && net_book_save_peers(n->book, n->peers_path) < 0)
+		log_warn("net: cannot write %s", n->peers_path);
+	if (n->book)
+		persist_bans(n);
+	if (n->timer)
+		event_free(n->timer);
+	if (n->reap)
+		event_free(n->reap);
+	net_book_free(n->book);
+	net_hashset_free(n->seen);
+	net_sync_free(n->sync);
+	free(n->peers_path);
+	free(n->bans_path);
+	free(n);
+}
+
+void net_announce_tx(net_t *n, const uint8_t txid[32])
+{
+	net_hashset_add(n->seen, txid);
+	relay_inv(n, NET_INV_TX, txid, 0, NULL);
+}
+
+void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height)
+{
+	struct announced *a = &n->announced[n->announced_next];
+	memcpy(a->hash, hash, 32);
+	a->height = height;
+	n->announced_next = (n->announced_next + 1) % NET_ANNOUNCED_MAX;
+	net_hashset_add(n->seen, hash);
+	/* while far behind, announcing old blocks helps nobody */
+	if (net_sync_target(n->sync) > height + NET_SYNC_RANGE)
+		return;
+	relay_inv(n, NET_INV_BLOCK, hash, height, NULL);
+}
+
+void net_on_tip_changed(net_t *n)
+{
+	sync_step(n);
+}
+
+int net_peers(net_t *n, struct net_peer_info **out, size_t *count)
+{
+	size_t k = 0;
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead)
+			k++;
+	*out = calloc(k ? k : 1, sizeof(**out));
+	*count = 0;
+	if (!*out)
+		return ASSAY_ENOMEM;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		struct net_peer_info *pi = &(*out)[(*count)++];
+		struct net_peer_stats st;
+		net_peer_stats(c->peer, &st);
+		pi->id = c->id;
+		snprintf(pi->addr, sizeof(pi->addr), "%s", c->addr);
+		pi->inbound = c->inbound;
+		pi->best_height = c->best_height;
+		pi->bytes_sent = st.bytes_sent;
+		pi->bytes_recv = st.bytes_recv;
+		pi->bytes_sent_raw = st.bytes_sent_raw;
+		pi->bytes_recv_raw = st.bytes_recv_raw;
+		pi->ping_ms = st.ping_ms;
+		pi->connected_at_ms = c->connected_at_ms;
+		pi->score = st.score;
+		snprintf(pi->user_agent, sizeof(pi->user_agent), "%s",
+			 net_peer_ready(c->peer) ? net_peer_remote(c->peer)->user_agent : "");
+	}
+	return 0;
+}
+
+int net_addnode(net_t *n, const char *hostport)
+{
+	int rc = add_target(n, hostport);
+	if (rc < 0)
+		return rc;
+	dial_targets(n, mono_ms());
+	return 0;
+}
+
+int net_disconnect(net_t *n, const char *addr_or_id)
+{
+	char *end;
+	unsigned long long id = strtoull(addr_or_id, &end, 10);
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if ((*end == 0 && end != addr_or_id && c->id == id) || strcmp(c->addr, addr_or_id) == 0) {
+			net_peer_close(c->peer, 0, "disconnected by operator");
+			conn_close(c, "disconnected by operator");
+			return 0;
+		}
+	}
+	return ASSAY_ENOTFOUND;
+}
+
+int net_bans(net_t *n, struct net_ban **out, size_t *count)
+{
+	net_book_expire_bans(n->book, wall_ms());
+	size_t k = net_book_nbans(n->book);
+	*out = calloc(k ? k : 1, sizeof(**out));
+	*count = 0;
+	if (!*out)
+		return ASSAY_ENOMEM;
+	for (size_t i = 0; i < k; i++) {
+		const struct net_book_ban *b = net_book_ban_at(n->book, i);
+		net_ip_format(b->ip, (*out)[i].addr, sizeof((*out)[i].addr));
+		(*out)[i].until_ms = b->until_ms;
+		snprintf((*out)[i].reason, sizeof((*out)[i].reason), "%s", b->reason);
+	}
+	*count = k;
+	return 0;
+}
+
+int net_setban(net_t *n, const char *ip_text, int add, uint64_t seconds)
+{
+	uint8_t ip[16];
+	if (net_ip_parse(ip_text, ip) < 0)
+		return ASSAY_EARG;
+	int rc;
+	if (add) {
+		uint64_t s = seconds ? seconds : NET_BAN_DEFAULT_S;
+		rc = net_book_ban(n->book, ip, wall_ms() + s * 1000, "banned by operator");
+		for (struct conn *c = n->conns; c && rc == 0; c = c->next)
+			if (!c->dead && memcmp(c->ip, ip, 16) == 0) {
+				net_peer_close(c->peer, NET_REJECT_BANNED, "banned by operator");
+				conn_close(c, "banned by operator");
+			}
+	} else {
+		rc = net_book_unban(n->book, ip);
+	}
+	if (rc == 0)
+		persist_bans(n);
+	return rc;
+}
+
+void net_clearbans(net_t *n)
+{
+	net_book_clear_bans(n->book);
+	persist_bans(n);
+}
+
+void net_sync_status(net_t *n, struct net_sync_status *st)
+{
+	uint64_t tip;
+	uint8_t tip_hash[32];
+	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
+	net_sync_set_tip(n->sync, tip);
+	memset(st, 0, sizeof(*st));
+	st->height = tip;
+	st->target = net_sync_target(n->sync);
+	st->syncing = st->target > tip;
+	st->blocks_per_s = n->blocks_per_s;
+	st->progress = st->target ? (double)tip / (double)st->target : 1.0;
+}
+
+uint16_t net_listen_port(net_t *n)
+{
+	return n->listener ? n->listen_port : 0;
+}

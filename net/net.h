@@ -1,0 +1,80 @@
+/* The p2p layer as the node sees it (docs/p2p.md): listen and dial on a
+ * libevent base, keep peers, gossip transactions and blocks the node says are
+ * valid, download blocks in ranges and hand them to the node in height
+ * order, persist the address book and bans in the datadir.
+ * Everything runs on the thread of the event base; callbacks into the node are
+ * made from it. Not for: validating anything (the node does, via ops). */
+#ifndef ASSAY_NET_NET_H
+#define ASSAY_NET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+#define NET_DEFAULT_MAX_CONNECTIONS 125 /* when net_config.max_connections is 0 */
+#define NET_OUTBOUND_TARGET 8           /* outbound peers we keep from the address book */
+#define NET_MAX_TARGETS 64              /* -addnode / -connect / net_addnode entries */
+#define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */
+
+struct net_node_ops {       /* callbacks into the node; all run on the libevent thread */
+	void *ctx;
+	void (*get_tip)(void *ctx, uint64_t *height, uint8_t hash[32]);
+	int (*get_block_at)(void *ctx, uint64_t height, uint8_t **enc, size_t *len);   /* malloc()ed encoded block */
+	int (*has_tx)(void *ctx, const uint8_t txid[32]);
+	int (*get_tx)(void *ctx, const uint8_t txid[32], uint8_t **enc, size_t *len);   /* from the mempool */
+	int (*on_tx)(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32]);      /* 0 accepted (relay), ASSAY_EEXISTS known, other <0 invalid (score) */
+	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, uint64_t *height);   /* 0 applied, ASSAY_EEXISTS known, ASSAY_ENOTFOUND parent unknown (not our fault), other <0 invalid (score + ban) */
+};
+
+struct net_config {
+	uint32_t magic;                /* NET_MAGIC_* of net/frame.h */
+	uint8_t chain_id[32];          /* genesis hash */
+	const char *datadir;           /* banlist.dat and peers.dat live here; NULL: not persisted */
+	int listen;                    /* accept inbound connections */
+	const char *bind;              /* numeric address to listen on; NULL: all (0.0.0.0) */
+	uint16_t port;                 /* listen port; 0 picks a free one (see net_listen_port) */
+	const char *const *addnode;    /* "ip:port" peers to keep connected */
+	int naddnode;
+	const char *const *connect;    /* if nconnect > 0: only these, no address book dialing */
+	int nconnect;
+	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS */
+	const char *user_agent;        /* e.g. "/assayd:0.1.0/"; at most 64 bytes are sent */
+};
+
+typedef struct net net_t;
+
+/* Starts listening (if asked) and dialing. NULL on failure, with a message
+ * in err. The config's strings are copied. */
+net_t *net_new(struct event_base *base, const struct net_config *cfg, const struct net_node_ops *ops, char *err, size_t errlen);
+void net_free(net_t *n);              /* closes sockets, persists address book and bans */
+/* The node accepted a tx into its mempool: offer it to peers. */
+void net_announce_tx(net_t *n, const uint8_t txid[32]);
+/* The node applied a block: offer it to peers that are behind, and remember
+ * hash → height so that getdata for it can be answered. */
+void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height);
+void net_on_tip_changed(net_t *n);    /* node applied blocks: continue sync */
+
+struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_height; uint64_t bytes_sent, bytes_recv, bytes_sent_raw, bytes_recv_raw; int64_t ping_ms; uint64_t connected_at_ms; int score; char user_agent[65]; };
+/* Connected peers (handshake done or not). *out is malloc()ed; the caller frees. */
+int net_peers(net_t *n, struct net_peer_info **out, size_t *count);
+int net_addnode(net_t *n, const char *hostport);                      /* connect and keep */
+/* Closes a peer by id ("12") or address ("127.0.0.1:18444"): 0 or ASSAY_ENOTFOUND. */
+int net_disconnect(net_t *n, const char *addr_or_id);
+
+struct net_ban { char addr[64]; uint64_t until_ms; char reason[64]; };
+/* Current bans (IP only in addr; until_ms is wall-clock ms since the epoch).
+ * *out is malloc()ed; the caller frees. */
+int net_bans(net_t *n, struct net_ban **out, size_t *count);
+/* add: ban ip for seconds (0: NET_BAN_DEFAULT_S) and drop its connections;
+ * !add: lift the ban. 0, ASSAY_EARG (not an IP), ASSAY_ENOTFOUND, ASSAY_EFULL. */
+int net_setban(net_t *n, const char *ip, int add, uint64_t seconds);
+void net_clearbans(net_t *n);
+
+struct net_sync_status { int syncing; uint64_t height, target; double blocks_per_s; double progress; };
+void net_sync_status(net_t *n, struct net_sync_status *st);
+
+/* The port actually listened on (useful with port 0), or 0. */
+uint16_t net_listen_port(net_t *n);
+
+#endif

@@ -1,0 +1,289 @@
+/* Range scheduler (see sync.h). Buffered blocks live in a ring indexed by
+ * height modulo NET_SYNC_WINDOW; since only heights in (tip, tip + WINDOW]
+ * are ever stored, a slot holds at most one candidate height at a time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "net/sync.h"
+
+#define MAX_RANGES (NET_SYNC_WINDOW / NET_SYNC_RANGE + 1)
+
+struct sync_slot {
+	uint8_t *data;  /* NULL if empty */
+	size_t len;
+	uint64_t height;
+	uint64_t peer;  /* sender, to blame if the node rejects it */
+};
+
+struct sync_range {
+	int active;
+	uint64_t from;
+	uint32_t count;
+	uint64_t peer;
+	uint64_t deadline_ms; /* pushed back on every block that arrives */
+};
+
+struct sync_peer {
+	uint64_t id;
+	uint64_t best;
+	int busy;                /* has a range in flight */
+	uint64_t stalled_until;  /* after a timeout, others are preferred */
+};
+
+struct net_sync {
+	uint64_t tip;
+	struct sync_slot slots[NET_SYNC_WINDOW];
+	size_t buffered_bytes;
+	size_t buffered_count;
+	struct sync_range ranges[MAX_RANGES];
+	struct sync_peer peers[NET_SYNC_MAX_PEERS];
+	size_t npeers;
+};
+
+net_sync_t *net_sync_new(uint64_t tip)
+{
+	net_sync_t *s = calloc(1, sizeof(*s));
+	if (s)
+		s->tip = tip;
+	return s;
+}
+
+static void slot_clear(net_sync_t *s, struct sync_slot *sl)
+{
+	if (!sl->data)
+		return;
+	s->buffered_bytes -= sl->len;
+	s->buffered_count--;
+	free(sl->data);
+	memset(sl, 0, sizeof(*sl));
+}
+
+void net_sync_free(net_sync_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < NET_SYNC_WINDOW; i++)
+		slot_clear(s, &s->slots[i]);
+	free(s);
+}
+
+static struct sync_peer *find_peer(net_sync_t *s, uint64_t id)
+{
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i].id == id)
+			return &s->peers[i];
+	return NULL;
+}
+
+static void range_end(net_sync_t *s, struct sync_range *r)
+{
+	struct sync_peer *p = find_peer(s, r->peer);
+	if (p)
+		p->busy = 0;
+	r->active = 0;
+}
+
+void net_sync_set_tip(net_sync_t *s, uint64_t tip)
+{
+	s->tip = tip;
+	for (size_t i = 0; i < NET_SYNC_WINDOW; i++)
+		if (s->slots[i].data && s->slots[i].height <= tip)
+			slot_clear(s, &s->slots[i]);
+	for (size_t i = 0; i < MAX_RANGES; i++)
+		if (s->ranges[i].active && s->ranges[i].from + s->ranges[i].count - 1 <= tip)
+			range_end(s, &s->ranges[i]);
+}
+
+uint64_t net_sync_tip(const net_sync_t *s)
+{
+	return s->tip;
+}
+
+uint64_t net_sync_target(const net_sync_t *s)
+{
+	uint64_t t = s->tip;
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i].best > t)
+			t = s->peers[i].best;
+	return t;
+}
+
+void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height)
+{
+	struct sync_peer *p = find_peer(s, peer);
+	if (!p) {
+		if (s->npeers == NET_SYNC_MAX_PEERS)
+			return;
+		p = &s->peers[s->npeers++];
+		memset(p, 0, sizeof(*p));
+		p->id = peer;
+	}
+	if (height > p->best)
+		p->best = height;
+}
+
+void net_sync_peer_gone(net_sync_t *s, uint64_t peer)
+{
+	for (size_t i = 0; i < MAX_RANGES; i++)
+		if (s->ranges[i].active && s->ranges[i].peer == peer)
+			range_end(s, &s->ranges[i]);
+	struct sync_peer *p = find_peer(s, peer);
+	if (p)
+		*p = s->peers[--s->npeers];
+}
+
+static struct sync_slot *slot_for(net_sync_t *s, uint64_t height)
+{
+	return &s->slots[height % NET_SYNC_WINDOW];
+}
+
+static int have_block(net_sync_t *s, uint64_t height)
+{
+	struct sync_slot *sl = slot_for(s, height);
+	return sl->data && sl->height == height;
+}
+
+/* The active range covering height, or NULL. */
+static struct sync_range *covering(net_sync_t *s, uint64_t height)
+{
+	for (size_t i = 0; i < MAX_RANGES; i++) {
+		struct sync_range *r = &s->ranges[i];
+		if (r->active && height >= r->from && height - r->from < r->count)
+			return r;
+	}
+	return NULL;
+}
+
+/* Idle peer that has `height`, preferring ones that have not stalled. */
+static struct sync_peer *pick_peer(net_sync_t *s, uint64_t height, uint64_t now_ms)
+{
+	struct sync_peer *fallback = NULL;
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct sync_peer *p = &s->peers[i];
+		if (p->busy || p->best < height)
+			continue;
+		if (p->stalled_until <= now_ms)
+			return p;
+		if (!fallback || p->stalled_until < fallback->stalled_until)
+			fallback = p;
+	}
+	return fallback;
+}
+
+int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64_t *from,
+			  uint32_t *count)
+{
+	for (size_t i = 0; i < MAX_RANGES; i++) {
+		struct sync_range *r = &s->ranges[i];
+		if (r->active && now_ms >= r->deadline_ms) {
+			struct sync_peer *p = find_peer(s, r->peer);
+			if (p)
+				p->stalled_until = now_ms + 4 * NET_SYNC_TIMEOUT_MS;
+			range_end(s, r);
+		}
+	}
+	if (s->buffered_bytes >= NET_SYNC_MAX_BYTES)
+		return 0;
+	struct sync_range *slot = NULL;
+	for (size_t i = 0; i < MAX_RANGES && !slot; i++)
+		if (!s->ranges[i].active)
+			slot = &s->ranges[i];
+	if (!slot)
+		return 0;
+	uint64_t limit = net_sync_target(s);
+	if (limit > s->tip + NET_SYNC_WINDOW)
+		limit = s->tip + NET_SYNC_WINDOW;
+	/* the first height neither buffered nor being fetched */
+	uint64_t h = s->tip + 1;
+	while (h <= limit) {
+		struct sync_range *r = covering(s, h);
+		if (r)
+			h = r->from + r->count;
+		else if (have_block(s, h))
+			h++;
+		else
+			break;
+	}
+	if (h > limit)
+		return 0;
+	struct sync_peer *p = pick_peer(s, h, now_ms);
+	if (!p)
+		return 0;
+	/* up to the range size, the peer's height, the window, and the next
+	 * height already covered */
+	uint64_t end = h + NET_SYNC_RANGE - 1;
+	if (end > p->best)
+		end = p->best;
+	if (end > limit)
+		end = limit;
+	for (uint64_t k = h + 1; k <= end; k++)
+		if (covering(s, k) || have_block(s, k)) {
+			end = k - 1;
+			break;
+		}
+	slot->active = 1;
+	slot->from = h;
+	slot->count = (uint32_t)(end - h + 1);
+	slot->peer = p->id;
+	slot->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
+	p->busy = 1;
+	*peer = p->id;
+	*from = slot->from;
+	*count = slot->count;
+	return 1;
+}
+
+/* A range is done once every height in it is buffered or applied. */
+static void range_check_done(net_sync_t *s, struct sync_range *r)
+{
+	for (uint64_t k = r->from; k < r->from + r->count; k++)
+		if (k > s->tip && !have_block(s, k))
+			return;
+	range_end(s, r);
+}
+
+int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8_t *data, size_t len,
+		      uint64_t now_ms)
+{
+	struct sync_range *r = covering(s, height);
+	if (!r || r->peer != peer)
+		return 0;
+	r->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
+	if (height > s->tip && !have_block(s, height)) {
+		struct sync_slot *sl = slot_for(s, height);
+		uint8_t *copy = malloc(len ? len : 1);
+		if (!copy)
+			return ASSAY_ENOMEM;
+		memcpy(copy, data, len);
+		slot_clear(s, sl);
+		sl->data = copy;
+		sl->len = len;
+		sl->height = height;
+		sl->peer = peer;
+		s->buffered_bytes += len;
+		s->buffered_count++;
+	}
+	range_check_done(s, r);
+	return 1;
+}
+
+int net_sync_pop(net_sync_t *s, uint8_t **data, size_t *len, uint64_t *peer)
+{
+	uint64_t h = s->tip + 1;
+	if (!have_block(s, h))
+		return 0;
+	struct sync_slot *sl = slot_for(s, h);
+	*data = sl->data;
+	*len = sl->len;
+	*peer = sl->peer;
+	s->buffered_bytes -= sl->len;
+	s->buffered_count--;
+	memset(sl, 0, sizeof(*sl));
+	return 1;
+}
+
+size_t net_sync_buffered(const net_sync_t *s)
+{
+	return s->buffered_count;
+}

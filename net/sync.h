@@ -1,0 +1,48 @@
+/* Block download scheduler (docs/p2p.md §7), pure: it knows the node's tip
+ * and each peer's best height, cuts the heights ahead into ranges, assigns
+ * them to idle peers (several in parallel), re-assigns a range whose peer
+ * stalls, buffers what arrives and releases blocks strictly in height order.
+ * Time is passed in. Not for: sockets or validating blocks (the node). */
+#ifndef ASSAY_NET_SYNC_H
+#define ASSAY_NET_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NET_SYNC_RANGE 100            /* blocks per getblocks (<= NET_MAX_GETBLOCKS) */
+#define NET_SYNC_WINDOW 1024          /* heights past the tip requested or buffered */
+#define NET_SYNC_MAX_BYTES (64u << 20) /* buffered block bytes before we stop asking */
+#define NET_SYNC_TIMEOUT_MS 15000     /* a range with no progress for this long moves */
+#define NET_SYNC_MAX_PEERS 256        /* peers tracked (the connection limit is lower) */
+
+typedef struct net_sync net_sync_t;
+
+net_sync_t *net_sync_new(uint64_t tip);
+void net_sync_free(net_sync_t *s);
+/* The node's applied tip; buffered blocks at or below it are dropped. */
+void net_sync_set_tip(net_sync_t *s, uint64_t tip);
+uint64_t net_sync_tip(const net_sync_t *s);
+/* Highest best height of any peer (at least the tip). */
+uint64_t net_sync_target(const net_sync_t *s);
+/* Raises what we know of a peer's best height (adds the peer if new). */
+void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height);
+/* Forgets a peer; its range goes back to the pool. */
+void net_sync_peer_gone(net_sync_t *s, uint64_t peer);
+/* Expires stalled ranges and picks the next request to send. Returns 1 with
+ * (peer, from, count) filled, or 0 when nothing is to be asked now. Call
+ * until it returns 0. */
+int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64_t *from,
+			  uint32_t *count);
+/* A block from peer. Returns 1 if it answers a range asked of that peer
+ * (copied into the buffer, or a harmless duplicate), 0 if we never asked
+ * that peer for it, ASSAY_ENOMEM. */
+int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8_t *data, size_t len,
+		      uint64_t now_ms);
+/* Takes the block at tip + 1 if it is buffered: 1 with a malloc()ed copy the
+ * caller frees and the peer that sent it, else 0. The tip does not move until
+ * net_sync_set_tip. */
+int net_sync_pop(net_sync_t *s, uint8_t **data, size_t *len, uint64_t *peer);
+/* Heights in ranges being fetched or buffered, for progress reports. */
+size_t net_sync_buffered(const net_sync_t *s);
+
+#endif

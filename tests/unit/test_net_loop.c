@@ -1,0 +1,448 @@
+/* Whole-layer test on loopback: three net_t instances in one process and one
+ * event loop, each with a tiny fake node (a chain of opaque, deterministic
+ * "blocks"). A new node syncs 300 blocks from two peers, a tx and a new block
+ * are gossiped, a raw socket sending garbage is disconnected and banned, and
+ * the ban survives a restart through banlist.dat. */
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "net/frame.h"
+#include "net/net.h"
+#include "tests/unit/test.h"
+
+#define BLOCK_BYTES 600
+#define MEMPOOL_MAX 16
+
+struct fake_node {
+	uint64_t tip;
+	int blocks_applied;
+	int out_of_order; /* on_block called with a height other than tip + 1 */
+	uint8_t mempool[MEMPOOL_MAX][32];
+	int ntx;
+	net_t *net;
+};
+
+/* Block h: its height, then bytes derived from h with a repeated part, so
+ * that the zstd stream has something to find across blocks. */
+static void make_block(uint64_t h, uint8_t out[BLOCK_BYTES])
+{
+	uint8_t seed[32];
+	uint8_t hb[8];
+	le64_put(hb, h);
+	sha256(hb, 8, seed);
+	memset(out, 0, BLOCK_BYTES);
+	le64_put(out, h);
+	for (size_t i = 8; i < BLOCK_BYTES; i++)
+		out[i] = i < 300 ? seed[i % 32] : (uint8_t)(i * 13);
+}
+
+static void block_hash_at(uint64_t h, uint8_t hash[32])
+{
+	uint8_t b[BLOCK_BYTES];
+	make_block(h, b);
+	sha256(b, BLOCK_BYTES, hash);
+}
+
+static void fn_get_tip(void *ctx, uint64_t *height, uint8_t hash[32])
+{
+	struct fake_node *fn = ctx;
+	*height = fn->tip;
+	if (fn->tip)
+		block_hash_at(fn->tip, hash);
+	else
+		memset(hash, 0, 32);
+}
+
+static int fn_get_block_at(void *ctx, uint64_t height, uint8_t **enc, size_t *len)
+{
+	struct fake_node *fn = ctx;
+	if (height == 0 || height > fn->tip)
+		return ASSAY_ENOTFOUND;
+	*enc = malloc(BLOCK_BYTES);
+	if (!*enc)
+		return ASSAY_ENOMEM;
+	make_block(height, *enc);
+	*len = BLOCK_BYTES;
+	return 0;
+}
+
+static int fn_has_tx(void *ctx, const uint8_t txid[32])
+{
+	struct fake_node *fn = ctx;
+	for (int i = 0; i < fn->ntx; i++)
+		if (memcmp(fn->mempool[i], txid, 32) == 0)
+			return 1;
+	return 0;
+}
+
+/* A "tx" is 40 bytes starting with 'T'; its id is its SHA-256. */
+static int fn_get_tx(void *ctx, const uint8_t txid[32], uint8_t **enc, size_t *len)
+{
+	struct fake_node *fn = ctx;
+	for (uint8_t k = 0; k < 255; k++) {
+		uint8_t tx[40], id[32];
+		memset(tx, k, sizeof(tx));
+		tx[0] = 'T';
+		sha256(tx, sizeof(tx), id);
+		if (memcmp(id, txid, 32) == 0 && fn_has_tx(fn, txid)) {
+			*enc = malloc(sizeof(tx));
+			memcpy(*enc, tx, sizeof(tx));
+			*len = sizeof(tx);
+			return 0;
+		}
+	}
+	return ASSAY_ENOTFOUND;
+}
+
+static int fn_on_tx(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32])
+{
+	struct fake_node *fn = ctx;
+	if (len != 40 || enc[0] != 'T')
+		return ASSAY_EINVALID;
+	sha256(enc, len, txid);
+	if (fn_has_tx(fn, txid))
+		return ASSAY_EEXISTS;
+	if (fn->ntx == MEMPOOL_MAX)
+		return ASSAY_EFULL;
+	memcpy(fn->mempool[fn->ntx++], txid, 32);
+	return 0;
+}
+
+static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *height)
+{
+	struct fake_node *fn = ctx;
+	uint8_t want[BLOCK_BYTES];
+	if (len != BLOCK_BYTES)
+		return ASSAY_EINVALID;
+	uint64_t h = le64_get(enc);
+	make_block(h, want);
+	if (memcmp(want, enc, BLOCK_BYTES) != 0)
+		return ASSAY_EINVALID;
+	*height = h;
+	if (h <= fn->tip)
+		return ASSAY_EEXISTS;
+	if (h != fn->tip + 1) {
+		fn->out_of_order++;
+		return ASSAY_ENOTFOUND;
+	}
+	fn->tip = h;
+	fn->blocks_applied++;
+	/* what a node does after applying: tell the network */
+	if (fn->net) {
+		uint8_t hash[32];
+		sha256(enc, len, hash);
+		net_announce_block(fn->net, hash, h);
+	}
+	return 0;
+}
+
+static struct net_node_ops ops_for(struct fake_node *fn)
+{
+	struct net_node_ops ops = {fn, fn_get_tip, fn_get_block_at, fn_has_tx,
+				   fn_get_tx, fn_on_tx, fn_on_block};
+	return ops;
+}
+
+static struct net_config config(const char *datadir, const char *const *addnode, int naddnode)
+{
+	struct net_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.magic = NET_MAGIC_LOCAL;
+	memset(cfg.chain_id, 0x5a, 32);
+	cfg.datadir = datadir;
+	cfg.listen = 1;
+	cfg.bind = "127.0.0.1";
+	cfg.port = 0;
+	cfg.addnode = addnode;
+	cfg.naddnode = naddnode;
+	cfg.max_connections = 16;
+	cfg.user_agent = "/assay-test/";
+	return cfg;
+}
+
+/* Runs the loop until cond(arg) holds or timeout_ms passes. */
+struct wait {
+	struct event_base *base;
+	int (*cond)(void *);
+	void *arg;
+	int met;
+};
+
+static void wait_cb(evutil_socket_t fd, short what, void *p)
+{
+	struct wait *w = p;
+	(void)fd;
+	(void)what;
+	if (w->cond(w->arg)) {
+		w->met = 1;
+		event_base_loopbreak(w->base);
+	}
+}
+
+static int run_until(struct event_base *base, int (*cond)(void *), void *arg, int timeout_ms)
+{
+	struct wait w = {base, cond, arg, 0};
+	struct event *poll = event_new(base, -1, EV_PERSIST, wait_cb, &w);
+	struct timeval every = {0, 20000};
+	event_add(poll, &every);
+	struct timeval limit = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	event_base_loopexit(base, &limit);
+	event_base_dispatch(base);
+	event_free(poll);
+	return w.met || cond(arg);
+}
+
+static int synced(void *p)
+{
+	struct fake_node *fn = p;
+	return fn->tip == 300;
+}
+
+struct three {
+	struct fake_node *a, *b, *c;
+};
+
+static int tx_everywhere(void *p)
+{
+	struct three *t = p;
+	return t->a->ntx == 1 && t->b->ntx == 1 && t->c->ntx == 1;
+}
+
+static int block_everywhere(void *p)
+{
+	struct three *t = p;
+	return t->b->tip == 301 && t->c->tip == 301;
+}
+
+struct raw {
+	int fd;
+	int closed;
+};
+
+static int raw_closed(void *p)
+{
+	struct raw *r = p;
+	char tmp[256];
+	ssize_t got = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+	if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		r->closed = 1;
+	return r->closed;
+}
+
+/* A fresh directory under $TMPDIR (or /tmp) for one test's files. */
+static int make_tmpdir(char *out, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(out, len, "%s/assay-%s-", tmp && *tmp ? tmp : "/tmp", name);
+	if (n < 0 || (size_t)n + 7 > len)
+		return -1;
+	memset(out + n, 'X', 6); /* mkdtemp's template */
+	out[n + 6] = 0;
+	return mkdtemp(out) ? 0 : -1;
+}
+
+static void test_sync_gossip_ban(void)
+{
+	char dir_a[256], dir_b[256], dir_c[256];
+	CHECK(make_tmpdir(dir_a, sizeof(dir_a), "net-a") == 0);
+	CHECK(make_tmpdir(dir_b, sizeof(dir_b), "net-b") == 0);
+	CHECK(make_tmpdir(dir_c, sizeof(dir_c), "net-c") == 0);
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 300}, c = {.tip = 300}, b = {.tip = 0};
+	char err[256] = "";
+	struct net_config cfg_a = config(dir_a, NULL, 0);
+	struct net_node_ops ops_a = ops_for(&a), ops_b = ops_for(&b), ops_c = ops_for(&c);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	if (!na)
+		fprintf(stderr, "net_new: %s\n", err);
+	CHECK(na != NULL);
+	struct net_config cfg_c = config(dir_c, NULL, 0);
+	net_t *nc = net_new(base, &cfg_c, &ops_c, err, sizeof(err));
+	CHECK(nc != NULL);
+	if (!na || !nc)
+		return;
+	a.net = na;
+	c.net = nc;
+	char addr_a[64], addr_c[64];
+	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
+	snprintf(addr_c, sizeof(addr_c), "127.0.0.1:%u", net_listen_port(nc));
+	const char *targets[2] = {addr_a, addr_c};
+	struct net_config cfg_b = config(dir_b, targets, 2);
+	net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
+	CHECK(nb != NULL);
+	b.net = nb;
+
+	/* sync: 300 blocks, in order, from both peers */
+	CHECK(run_until(base, synced, &b, 30000));
+	CHECK(b.tip == 300 && b.blocks_applied == 300);
+	CHECK(b.out_of_order == 0);
+	struct net_peer_info *peers = NULL;
+	size_t npeers = 0;
+	CHECK(net_peers(nb, &peers, &npeers) == 0);
+	/* A and C learn B's listening address from its version and may dial
+	 * it back; B's own two connections are the outbound ones */
+	size_t served = 0, outbound = 0;
+	for (size_t i = 0; i < npeers; i++) {
+		if (peers[i].inbound)
+			continue;
+		outbound++;
+		CHECK(strcmp(peers[i].user_agent, "/assay-test/") == 0);
+		CHECK(peers[i].best_height == 300);
+		CHECK(peers[i].score == 0);
+		CHECK(peers[i].bytes_recv_raw < peers[i].bytes_recv); /* zstd at work */
+		if (peers[i].bytes_recv > 40 * BLOCK_BYTES)
+			served++;
+	}
+	CHECK(outbound == 2);
+	CHECK(served == 2); /* ranges were split over both peers */
+	for (size_t i = 0; i < npeers; i++)
+		fprintf(stderr, "sync: peer %s %s: %llu bytes on the wire for %llu of messages\n",
+			peers[i].addr, peers[i].inbound ? "in" : "out",
+			(unsigned long long)peers[i].bytes_recv_raw,
+			(unsigned long long)peers[i].bytes_recv);
+	free(peers);
+	struct net_sync_status st;
+	net_sync_status(nb, &st);
+	CHECK(!st.syncing && st.height == 300 && st.target == 300 && st.progress == 1.0);
+
+	/* tx gossip: A accepts a tx, B gets it by inv/getdata, C through A or B */
+	uint8_t tx[40], txid[32];
+	memset(tx, 7, sizeof(tx));
+	tx[0] = 'T';
+	CHECK(fn_on_tx(&a, tx, sizeof(tx), txid) == 0);
+	net_announce_tx(na, txid);
+	struct three all = {&a, &b, &c};
+	CHECK(run_until(base, tx_everywhere, &all, 10000));
+
+	/* block gossip: A makes block 301 and announces it */
+	a.tip = 301;
+	uint8_t h301[32];
+	block_hash_at(301, h301);
+	net_announce_block(na, h301, 301);
+	CHECK(run_until(base, block_everywhere, &all, 10000));
+	CHECK(b.out_of_order == 0);
+
+	/* garbage from a raw socket: disconnected and its IP banned */
+	struct raw r = {socket(AF_INET, SOCK_STREAM, 0), 0};
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(net_listen_port(na));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(connect(r.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	const char junk[] = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+	CHECK(write(r.fd, junk, sizeof(junk) - 1) == (ssize_t)(sizeof(junk) - 1));
+	CHECK(run_until(base, raw_closed, &r, 10000));
+	close(r.fd);
+	struct net_ban *bans = NULL;
+	size_t nbans = 0;
+	CHECK(net_bans(na, &bans, &nbans) == 0);
+	CHECK(nbans == 1);
+	if (nbans == 1) {
+		CHECK(strcmp(bans[0].addr, "127.0.0.1") == 0);
+		CHECK(strstr(bans[0].reason, "bad magic") != NULL);
+	}
+	free(bans);
+
+	net_free(nb);
+	net_free(nc);
+	net_free(na);
+
+	/* the ban is in A's banlist.dat and comes back on restart */
+	cfg_a.port = 0;
+	na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (na) {
+		CHECK(net_bans(na, &bans, &nbans) == 0 && nbans == 1);
+		free(bans);
+		CHECK(net_setban(na, "127.0.0.1", 0, 0) == 0);
+		CHECK(net_setban(na, "127.0.0.1", 0, 0) == ASSAY_ENOTFOUND);
+		CHECK(net_setban(na, "not-an-ip", 1, 0) == ASSAY_EARG);
+		CHECK(net_bans(na, &bans, &nbans) == 0 && nbans == 0);
+		free(bans);
+		net_free(na);
+	}
+	event_base_free(base);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir_a, dir_b, dir_c);
+	CHECK(system(cmd) == 0);
+}
+
+static int never(void *p)
+{
+	(void)p;
+	return 0;
+}
+
+/* Counts peers whose handshake completed (they have a user agent). */
+static size_t ready_peers(net_t *n)
+{
+	struct net_peer_info *peers = NULL;
+	size_t count = 0, ready = 0;
+	if (net_peers(n, &peers, &count) != 0)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		if (peers[i].user_agent[0])
+			ready++;
+	free(peers);
+	return ready;
+}
+
+static size_t ban_count(net_t *n)
+{
+	struct net_ban *bans = NULL;
+	size_t count = 0;
+	net_bans(n, &bans, &count);
+	free(bans);
+	return count;
+}
+
+/* A node of another chain never completes a handshake and is not banned
+ * for it; a node told to dial itself drops that connection. */
+static void test_wrong_chain_and_self(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5}, d = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a), ops_d = ops_for(&d);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	char addr_a[64];
+	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
+	const char *targets[1] = {addr_a};
+	struct net_config cfg_d = config(NULL, targets, 1);
+	memset(cfg_d.chain_id, 0x11, 32);
+	net_t *nd = net_new(base, &cfg_d, &ops_d, err, sizeof(err));
+	CHECK(nd != NULL);
+	CHECK(net_addnode(na, addr_a) == 0);
+	CHECK(net_addnode(na, addr_a) == ASSAY_EEXISTS);
+	CHECK(net_addnode(na, "nonsense") == ASSAY_EARG);
+	run_until(base, never, NULL, 1500);
+	CHECK(ready_peers(na) == 0);
+	CHECK(nd && ready_peers(nd) == 0);
+	CHECK(ban_count(na) == 0);
+	CHECK(nd && ban_count(nd) == 0);
+	net_free(nd);
+	net_free(na);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
+	RUN(test_sync_gossip_ban);
+	RUN(test_wrong_chain_and_self);
+	return test_report("test_net_loop");
+}

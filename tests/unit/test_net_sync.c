@@ -1,0 +1,147 @@
+/* Unit tests of the block download scheduler (net/sync.c): ranges split over
+ * several peers, in-order release, unsolicited blocks, re-assignment after a
+ * stall and after a peer leaves, and the window bound. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "net/sync.h"
+#include "tests/unit/test.h"
+
+static void deliver(net_sync_t *s, uint64_t peer, uint64_t from, uint32_t count, uint64_t now)
+{
+	for (uint64_t h = from; h < from + count; h++) {
+		uint8_t body[8];
+		le64_put(body, h);
+		CHECK(net_sync_on_block(s, peer, h, body, sizeof(body), now) == 1);
+	}
+}
+
+/* Pops everything in order, checking each body names its height. */
+static uint64_t drain(net_sync_t *s)
+{
+	uint8_t *data;
+	size_t len;
+	uint64_t peer, n = 0;
+	while (net_sync_pop(s, &data, &len, &peer) == 1) {
+		CHECK(len == 8 && le64_get(data) == net_sync_tip(s) + 1);
+		net_sync_set_tip(s, net_sync_tip(s) + 1);
+		free(data);
+		n++;
+	}
+	return n;
+}
+
+static void test_split_and_order(void)
+{
+	net_sync_t *s = net_sync_new(10);
+	net_sync_peer_height(s, 1, 300);
+	net_sync_peer_height(s, 2, 300);
+	net_sync_peer_height(s, 3, 150);
+	CHECK(net_sync_target(s) == 300);
+	uint64_t peer[4], from[4];
+	uint32_t count[4];
+	int n = 0;
+	while (n < 4 && net_sync_next_request(s, 0, &peer[n], &from[n], &count[n]))
+		n++;
+	/* one range per peer; peer 3 (best 150) has nothing past 210 to give */
+	CHECK(n == 2);
+	CHECK(from[0] == 11 && count[0] == NET_SYNC_RANGE);
+	CHECK(from[1] == 111 && count[1] == NET_SYNC_RANGE);
+	CHECK(peer[0] != peer[1]);
+	/* deliver out of order: nothing is released until the first range is in */
+	deliver(s, peer[1], from[1], count[1], 1);
+	CHECK(drain(s) == 0);
+	CHECK(net_sync_next_request(s, 1, &peer[2], &from[2], &count[2]) == 1);
+	CHECK(from[2] == 211 && count[2] == 90 && peer[2] != 3);
+	deliver(s, peer[2], from[2], count[2], 1);
+	CHECK(drain(s) == 0);
+	deliver(s, peer[0], from[0], count[0], 1);
+	CHECK(drain(s) == 290);
+	CHECK(net_sync_tip(s) == 300);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 2, &p, &f, &c) == 0);
+	net_sync_free(s);
+}
+
+static void test_unsolicited(void)
+{
+	net_sync_t *s = net_sync_new(0);
+	net_sync_peer_height(s, 1, 50);
+	net_sync_peer_height(s, 2, 50);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && f == 1 && c == 50);
+	uint64_t other = p == 1 ? 2 : 1;
+	uint8_t body[8] = {0};
+	CHECK(net_sync_on_block(s, other, 1, body, 8, 0) == 0);  /* not asked of it */
+	CHECK(net_sync_on_block(s, p, 51, body, 8, 0) == 0);     /* outside the range */
+	CHECK(net_sync_buffered(s) == 0);
+	net_sync_free(s);
+}
+
+static void test_stall_moves_range(void)
+{
+	net_sync_t *s = net_sync_new(0);
+	net_sync_peer_height(s, 1, 40);
+	net_sync_peer_height(s, 2, 40);
+	uint64_t p, f, p2;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && f == 1 && c == 40);
+	CHECK(net_sync_next_request(s, 0, &p2, &f, &c) == 0); /* all covered */
+	/* the peer sends half, then stalls */
+	deliver(s, p, 1, 20, 1000);
+	CHECK(drain(s) == 20);
+	CHECK(net_sync_next_request(s, 1000 + NET_SYNC_TIMEOUT_MS - 1, &p2, &f, &c) == 0);
+	CHECK(net_sync_next_request(s, 1000 + NET_SYNC_TIMEOUT_MS, &p2, &f, &c) == 1);
+	CHECK(p2 != p && f == 21 && c == 20);
+	/* the slow peer's late blocks are no longer accepted */
+	uint8_t body[8];
+	le64_put(body, 21);
+	CHECK(net_sync_on_block(s, p, 21, body, 8, 20000) == 0);
+	deliver(s, p2, 21, 20, 20000);
+	CHECK(drain(s) == 20 && net_sync_tip(s) == 40);
+	net_sync_free(s);
+}
+
+static void test_peer_gone(void)
+{
+	net_sync_t *s = net_sync_new(0);
+	net_sync_peer_height(s, 7, 10);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && p == 7);
+	net_sync_peer_gone(s, 7);
+	CHECK(net_sync_target(s) == 0);
+	net_sync_peer_height(s, 8, 10);
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && p == 8 && f == 1 && c == 10);
+	net_sync_free(s);
+}
+
+static void test_window(void)
+{
+	net_sync_t *s = net_sync_new(0);
+	for (uint64_t id = 1; id <= 20; id++)
+		net_sync_peer_height(s, id, 100000);
+	uint64_t p, f, last = 0;
+	uint32_t c;
+	int n = 0;
+	while (net_sync_next_request(s, 0, &p, &f, &c)) {
+		last = f + c - 1;
+		n++;
+	}
+	CHECK(last <= NET_SYNC_WINDOW);
+	CHECK(n >= NET_SYNC_WINDOW / NET_SYNC_RANGE);
+	net_sync_free(s);
+}
+
+int main(void)
+{
+	RUN(test_split_and_order);
+	RUN(test_unsolicited);
+	RUN(test_stall_moves_range);
+	RUN(test_peer_gone);
+	RUN(test_window);
+	return test_report("test_net_sync");
+}

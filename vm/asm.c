@@ -315,6 +315,8 @@ static int read_memop(struct asm_state *a, uint8_t *r, int16_t *off)
 	if (*a->p == '+' || *a->p == '-') {
 		int neg = *a->p == '-';
 		a->p++;
+		skip_space(a);
+		s = a->p;
 		if (read_expr(a, &v))
 			return ASSAY_EINVALID;
 		if (neg)

@@ -720,7 +720,8 @@ int vm_asm_assemble(const char *text, const char *filename, struct buf *code, ch
 		rc = ASSAY_ENOMEM;
 	if (!rc) {
 		char why[120];
-		rc = vm_validate(code->data + a.code_start, code->len - a.code_start, why, sizeof(why));
+		size_t n = code->len - a.code_start;
+		rc = vm_validate(n ? code->data + a.code_start : NULL, n, why, sizeof(why));
 		if (rc && err && errlen)
 			snprintf(err, errlen, "%s: %s", a.file, why);
 	}

@@ -99,7 +99,10 @@ int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const 
 
 struct mem_slot {
 	uint8_t key[HASH_LEN];
-	uint8_t used;    /* slot holds a key (written at least once) */
+	uint8_t used;    /* slot holds a key (written at least once); stays set
+			  * after a revert so that probe chains stay intact */
+	uint8_t live;    /* the key has an entry here (0: a reverted first write,
+			  * reads fall through to the base) */
 	uint8_t present; /* key has a value (0: deleted) */
 	uint8_t *val;
 	size_t len;
@@ -107,7 +110,7 @@ struct mem_slot {
 
 struct mem_undo {
 	size_t slot;     /* index into the table */
-	uint8_t used, present;
+	uint8_t live, present; /* the slot's previous state */
 	uint8_t *val;    /* previous value, owned by the log */
 	size_t len;
 };
@@ -116,7 +119,8 @@ struct ledger_mem {
 	struct ledger base;
 	int has_base;
 	struct mem_slot *slots;
-	size_t cap, count; /* count: used slots */
+	size_t cap, count; /* count: live slots */
+	size_t used;       /* used slots, live or not: the load factor */
 	struct mem_undo *undo;
 	size_t nundo, undocap;
 };
@@ -165,7 +169,9 @@ static size_t find_slot(const struct mem_slot *slots, size_t cap, const uint8_t 
 	return i;
 }
 
-/* Growing rehashes slot indices, so the undo log is remapped by key. */
+/* Growing rehashes slot indices, so the undo log is remapped by key. Slots
+ * that are used but not live are dropped: no undo entry refers to them
+ * (their first write was reverted, and every later one before it). */
 static int grow(ledger_mem_t *m)
 {
 	size_t ncap = m->cap * 2;
@@ -178,7 +184,8 @@ static int grow(ledger_mem_t *m)
 		return ASSAY_ENOMEM;
 	}
 	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->slots[i].used)
+		map[i] = 0;
+		if (!m->slots[i].live)
 			continue;
 		size_t j = find_slot(ns, ncap, m->slots[i].key);
 		ns[j] = m->slots[i];
@@ -190,6 +197,7 @@ static int grow(ledger_mem_t *m)
 	free(m->slots);
 	m->slots = ns;
 	m->cap = ncap;
+	m->used = m->count;
 	return 0;
 }
 
@@ -197,7 +205,7 @@ static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t
 {
 	ledger_mem_t *m = ctx;
 	struct mem_slot *s = &m->slots[find_slot(m->slots, m->cap, key)];
-	if (s->used) {
+	if (s->live) {
 		if (!s->present)
 			return ASSAY_ENOTFOUND;
 		*val = malloc(s->len ? s->len : 1);
@@ -217,7 +225,7 @@ static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t
 {
 	if (len > LEDGER_VALUE_MAX)
 		return ASSAY_ELIMIT;
-	if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0)
+	if ((m->used + 1) * 4 > m->cap * 3 && grow(m) < 0)
 		return ASSAY_ENOMEM;
 	if (m->nundo == m->undocap) {
 		size_t ncap = m->undocap ? m->undocap * 2 : 64;
@@ -236,10 +244,14 @@ static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t
 	}
 	size_t i = find_slot(m->slots, m->cap, key);
 	struct mem_slot *s = &m->slots[i];
-	m->undo[m->nundo++] = (struct mem_undo){i, s->used, s->present, s->val, s->len};
+	m->undo[m->nundo++] = (struct mem_undo){i, s->live, s->present, s->val, s->len};
 	if (!s->used) {
 		memcpy(s->key, key, HASH_LEN);
 		s->used = 1;
+		m->used++;
+	}
+	if (!s->live) {
+		s->live = 1;
 		m->count++;
 	}
 	s->present = (uint8_t)present;
@@ -270,12 +282,12 @@ static void mem_revert(void *ctx, size_t snap)
 		struct mem_undo *u = &m->undo[--m->nundo];
 		struct mem_slot *s = &m->slots[u->slot];
 		free(s->val);
-		if (s->used && !u->used)
+		if (s->live && !u->live)
 			m->count--;
-		/* A slot that becomes unused again keeps its key bytes so that
-		 * probing chains stay intact; used=0 only when nothing followed
-		 * it, which holds because reverts run in reverse write order. */
-		s->used = u->used;
+		/* A slot whose first write is undone stays used (a tombstone):
+		 * keys inserted after it, or placed after it by a rehash, may
+		 * sit further along its probe chain. */
+		s->live = u->live;
 		s->present = u->present;
 		s->val = u->val;
 		s->len = u->len;
@@ -308,7 +320,7 @@ int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg)
 		return ASSAY_ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->slots[i].used)
+		if (m->slots[i].live)
 			order[n++] = &m->slots[i];
 	qsort(order, n, sizeof(*order), cmp_slot_ptr);
 	int err = 0;

@@ -21,3 +21,8 @@ TESTS += tests/unit/test_asm
 tests_unit_test_asm_SOURCES = tests/unit/test_asm.c
 tests_unit_test_asm_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_asm_LDADD = $(VM_LIBS)
+
+check_PROGRAMS += tests/unit/test_vm_ledger
+TESTS += tests/unit/test_vm_ledger
+tests_unit_test_vm_ledger_SOURCES = tests/unit/test_vm_ledger.c
+tests_unit_test_vm_ledger_LDADD = $(VM_LIBS)

@@ -1,7 +1,8 @@
 /* VM benchmark: the counting loop s = s + i % 7 for 200,000,000 iterations,
  * as VM bytecode through vm_apply_call with gas metering on, and the same
  * loop in lua5.4 (skipped with a message if absent). Prints iterations/s,
- * the ratio and gas/s; never fails on time. Not for: correctness (tests). */
+ * the ratio and gas/s from the best of a few alternating rounds (machines
+ * here are shared and noisy); never fails on time. Not for: correctness. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "vm/vm.h"
 
 #define BENCH_ITERATIONS 200000000ull
+#define BENCH_ROUNDS 3 /* alternating VM and Lua; the best round of each counts */
 
 static double now_s(void)
 {
@@ -72,34 +74,54 @@ int main(void)
 	buf_reset(&payload);
 	vm_call_payload_encode(&cp, &payload);
 
-	double t0 = now_s();
-	int rc = vm_apply_call(&env, deployer, 100000000000ull, payload.data, payload.len, &res);
-	double vm_s = now_s() - t0;
-	if (rc || res.ret_len != 8 || le64_get(res.ret) != want) {
-		fprintf(stderr, "vm: wrong result (%s)\n", res.error);
-		return 1;
-	}
-	double vm_rate = (double)BENCH_ITERATIONS / vm_s;
-	printf("vm:  %.3f s, %.1f M iterations/s, %" PRIu64 " gas, %.1f M gas/s\n", vm_s, vm_rate / 1e6,
-	       res.gas_used, (double)res.gas_used / vm_s / 1e6);
-	vm_result_free(&res);
-
-	if (system("command -v lua5.4 >/dev/null 2>&1") != 0) {
+	int have_lua = system("command -v lua5.4 >/dev/null 2>&1") == 0;
+	if (!have_lua)
 		printf("lua: lua5.4 not found, skipped\n");
-	} else {
-		t0 = now_s();
-		FILE *p = popen(LUA_CMD, "r");
-		char line[64] = "";
-		if (!p || !fgets(line, sizeof(line), p)) {
-			printf("lua: could not run lua5.4, skipped\n");
-		} else {
-			pclose(p);
-			double lua_s = now_s() - t0;
-			double lua_rate = (double)BENCH_ITERATIONS / lua_s;
-			printf("lua: %.3f s, %.1f M iterations/s (result %s)", lua_s, lua_rate / 1e6,
-			       strtoull(line, NULL, 10) == want ? "matches" : "DIFFERS");
-			printf("\nratio vm/lua: %.2fx\n", vm_rate / lua_rate);
+	double vm_best = 0, lua_best = 0;
+	uint64_t gas = 0;
+	for (int round = 0; round < BENCH_ROUNDS; round++) {
+		double t0 = now_s();
+		int rc = vm_apply_call(&env, deployer, 100000000000ull, payload.data, payload.len, &res);
+		double vm_s = now_s() - t0;
+		if (rc || res.ret_len != 8 || le64_get(res.ret) != want) {
+			fprintf(stderr, "vm: wrong result (%s)\n", res.error);
+			return 1;
 		}
+		gas = res.gas_used;
+		vm_result_free(&res);
+		printf("round %d: vm %.3f s", round + 1, vm_s);
+		if (vm_best == 0 || vm_s < vm_best)
+			vm_best = vm_s;
+		if (have_lua) {
+			t0 = now_s();
+			FILE *p = popen(LUA_CMD, "r");
+			char line[64] = "";
+			if (!p || !fgets(line, sizeof(line), p)) {
+				printf("\nlua: could not run lua5.4, skipped\n");
+				have_lua = 0;
+				if (p)
+					pclose(p);
+			} else {
+				pclose(p);
+				double lua_s = now_s() - t0;
+				if (strtoull(line, NULL, 10) != want) {
+					fprintf(stderr, "lua: result %s differs\n", line);
+					return 1;
+				}
+				printf(", lua %.3f s", lua_s);
+				if (lua_best == 0 || lua_s < lua_best)
+					lua_best = lua_s;
+			}
+		}
+		printf("\n");
+	}
+	double vm_rate = (double)BENCH_ITERATIONS / vm_best;
+	printf("vm:  %.1f M iterations/s, %" PRIu64 " gas per run, %.1f M gas/s (best of %d)\n",
+	       vm_rate / 1e6, gas, (double)gas / vm_best / 1e6, BENCH_ROUNDS);
+	if (have_lua && lua_best > 0) {
+		double lua_rate = (double)BENCH_ITERATIONS / lua_best;
+		printf("lua: %.1f M iterations/s (best of %d)\n", lua_rate / 1e6, BENCH_ROUNDS);
+		printf("ratio vm/lua: %.2fx\n", vm_rate / lua_rate);
 	}
 	buf_free(&payload);
 	buf_free(&code);

@@ -23,7 +23,7 @@ struct pins {
 	uint8_t op;     /* opcode (switch dispatch, messages) */
 	uint8_t d, s;   /* registers */
 	uint8_t rb;     /* third register of F_RRR */
-	int32_t tgt;    /* jump/call target index; memory offset for loads/stores */
+	int32_t tgt;    /* jump/call target, relative to this instruction */
 	uint64_t imm;   /* immediate, extended as docs/contracts.md §1 says */
 	int64_t gas;    /* gas of the run that starts here */
 };
@@ -115,7 +115,7 @@ static int prog_load(struct vm_prog *p, const uint8_t *code, size_t n, char *err
 			q->imm = (uint64_t)(uint32_t)imm | (uint64_t)(uint32_t)vm_insn_imm(c + 8) << 32;
 			break;
 		case F_LEA: q->imm = VM_CODE_BASE + (uint64_t)(uint32_t)imm; break;
-		case F_J: case F_JRR: case F_JRI: q->tgt = (int32_t)pc + 1 + vm_insn_off(c); break;
+		case F_J: case F_JRR: case F_JRI: q->tgt = 1 + vm_insn_off(c); break;
 		case F_LD: case F_ST: q->imm = (uint64_t)(int64_t)vm_insn_off(c); break;
 		default: break;
 		}
@@ -141,9 +141,11 @@ static int prog_load(struct vm_prog *p, const uint8_t *code, size_t n, char *err
 
 static inline uint64_t magic_div(uint64_t n, const struct divmagic *m)
 {
-	unsigned __int128 t = (unsigned __int128)n * m->lo;
-	unsigned __int128 u = (unsigned __int128)n * m->hi + (uint64_t)(t >> 64);
-	return (uint64_t)(u >> 64);
+	/* floor(n * (hi:lo) / 2^128), with the carry out of the low words */
+	uint64_t t_hi = (uint64_t)(((unsigned __int128)n * m->lo) >> 64);
+	unsigned __int128 u = (unsigned __int128)n * m->hi;
+	uint64_t u_lo = (uint64_t)u, u_hi = (uint64_t)(u >> 64);
+	return u_hi + (u_lo + t_hi < u_lo);
 }
 
 /* --- memory seen by host calls --- */
@@ -551,7 +553,7 @@ static int exec(struct vm_frame *f, uint64_t *r)
 #endif
 #define NEXT() do { ip++; DISPATCH(); } while (0)
 #define ENTER(p) do { ip = (p); gas -= ip->gas; if (__builtin_expect(gas < 0, 0)) goto out_of_gas; DISPATCH(); } while (0)
-#define JUMP() ENTER(base + ip->tgt)
+#define JUMP() ENTER(ip + ip->tgt)
 #define PC() ((size_t)(ip - base))
 #define TRAP(msg) do { rc = trap(f, ASSAY_ETRAP, msg, PC()); goto done; } while (0)
 #define RB r[ip->rb]

@@ -1,0 +1,119 @@
+/* Byte formats the VM shares with the node and the CLI (docs/contracts.md
+ * §5-§6): the TX_DEPLOY and TX_CALL payload codecs (canonical, DESIGN.md §3)
+ * and the calldata convention (selector + fixed-width arguments typed from
+ * text). Not for: execution (vm.c). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/keys.h"
+#include "core/sha256.h"
+#include "vm/vm.h"
+#include "vm/vm_internal.h"
+
+int vm_deploy_payload_decode(struct vm_deploy_payload *p, const uint8_t *in, size_t n)
+{
+	struct reader r;
+	memset(p, 0, sizeof(*p));
+	rd_init(&r, in, n);
+	p->code = rd_bytes(&r, &p->code_len, VM_CODE_MAX);
+	p->value = rd_u64(&r);
+	p->calldata = rd_bytes(&r, &p->calldata_len, VM_CALLDATA_MAX);
+	int rc = rd_finish(&r);
+	if (rc)
+		memset(p, 0, sizeof(*p));
+	return rc;
+}
+
+void vm_deploy_payload_encode(const struct vm_deploy_payload *p, struct buf *b)
+{
+	buf_put_bytes(b, p->code, p->code_len);
+	buf_put_u64(b, p->value);
+	buf_put_bytes(b, p->calldata, p->calldata_len);
+}
+
+int vm_call_payload_decode(struct vm_call_payload *p, const uint8_t *in, size_t n)
+{
+	struct reader r;
+	memset(p, 0, sizeof(*p));
+	rd_init(&r, in, n);
+	rd_copy(&r, p->to, ADDR_LEN);
+	p->value = rd_u64(&r);
+	p->calldata = rd_bytes(&r, &p->calldata_len, VM_CALLDATA_MAX);
+	int rc = rd_finish(&r);
+	if (rc)
+		memset(p, 0, sizeof(*p));
+	return rc;
+}
+
+void vm_call_payload_encode(const struct vm_call_payload *p, struct buf *b)
+{
+	buf_put(b, p->to, ADDR_LEN);
+	buf_put_u64(b, p->value);
+	buf_put_bytes(b, p->calldata, p->calldata_len);
+}
+
+uint32_t vm_selector(const char *method)
+{
+	uint8_t h[HASH_LEN];
+	sha256(method, strlen(method), h);
+	return le32_get(h);
+}
+
+/* Integer text: decimal, or 0x followed by 1-16 hex digits. */
+static int parse_u64(const char *s, uint64_t *v)
+{
+	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return -1;
+	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	if (hex && (strlen(s) < 3 || strlen(s) > 18))
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, hex ? 16 : 10);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int vm_calldata_build(const char *method, const char *const *args, int nargs, struct buf *out,
+		      char *err, size_t errlen)
+{
+	if (!method || !*method) {
+		snprintf(err, errlen, "empty method name");
+		return ASSAY_EARG;
+	}
+	uint8_t sel[4];
+	le32_put(sel, vm_selector(method));
+	buf_put(out, sel, 4);
+	for (int i = 0; i < nargs; i++) {
+		const char *a = args[i];
+		uint64_t v;
+		uint8_t addr[ADDR_LEN], word[32];
+		enum network net;
+		if (strlen(a) == 66 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
+			if (hex_decode(a + 2, word, sizeof(word)) != 32) {
+				snprintf(err, errlen, "argument %d: bad 32-byte hex '%s'", i + 1, a);
+				return ASSAY_EARG;
+			}
+			buf_put(out, word, 32);
+		} else if (parse_u64(a, &v) == 0) {
+			buf_put_u64(out, v);
+		} else if (address_decode(a, &net, addr) == 0) {
+			buf_put(out, addr, ADDR_LEN);
+		} else {
+			snprintf(err, errlen,
+				 "argument %d: '%s' is not an integer, an address or 32-byte hex", i + 1, a);
+			return ASSAY_EARG;
+		}
+	}
+	if (out->len > VM_CALLDATA_MAX) {
+		snprintf(err, errlen, "calldata over the limit of %u bytes", VM_CALLDATA_MAX);
+		return ASSAY_EARG;
+	}
+	return out->oom ? ASSAY_ENOMEM : 0;
+}

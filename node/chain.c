@@ -12,6 +12,7 @@
 #include "core/merkle.h"
 #include "core/vrf.h"
 #include "node/chain.h"
+#include "vm/vm.h"
 
 #define META_TIP "tip"
 #define META_TIP_COMMIT "tipcommit"
@@ -40,6 +41,7 @@ struct chain {
 	uint64_t total_stake;
 	int verify_threads;
 	struct built_block built;
+	const struct vm_job_host *job_host; /* job host calls for contracts; NULL: unavailable */
 };
 
 void receipt_free(struct receipt *r)
@@ -339,22 +341,71 @@ state_t *chain_state(chain_t *c) { return c->state; }
 store_t *chain_store(chain_t *c) { return c->store; }
 struct ledger chain_ledger(chain_t *c) { return state_ledger(c->state); }
 void chain_set_verify_threads(chain_t *c, int n) { c->verify_threads = n < 1 ? 1 : n; }
+void chain_set_job_host(chain_t *c, const struct vm_job_host *host) { c->job_host = host; }
 
 int chain_tx_cost(const struct tx *t, uint64_t *cost)
 {
+	uint64_t value = 0;
 	*cost = t->fee;
 	if (t->kind == TX_TRANSFER) {
 		struct transfer_payload tp;
-		if (transfer_decode(&tp, t->payload, t->payload_len) == 0 &&
-		    amount_add(*cost, tp.amount, cost))
-			return ASSAY_EOVERFLOW;
+		if (transfer_decode(&tp, t->payload, t->payload_len) == 0)
+			value = tp.amount;
+	} else if (t->kind == TX_DEPLOY) {
+		struct vm_deploy_payload dp;
+		if (vm_deploy_payload_decode(&dp, t->payload, t->payload_len) == 0)
+			value = dp.value;
+	} else if (t->kind == TX_CALL) {
+		struct vm_call_payload cp;
+		if (vm_call_payload_decode(&cp, t->payload, t->payload_len) == 0)
+			value = cp.value;
 	}
-	return 0;
+	return amount_add(*cost, value, cost) ? ASSAY_EOVERFLOW : 0;
 }
 
 static int kind_enabled(unsigned kind)
 {
-	return kind == TX_TRANSFER;
+	return kind == TX_TRANSFER || kind == TX_DEPLOY || kind == TX_CALL;
+}
+
+/* The payload of each enabled kind must decode; deployed code must pass the
+ * VM's validator (contracts.md §5), so broken code costs its sender nothing. */
+static int check_payload(const struct tx *t, char *err, size_t errlen)
+{
+	switch (t->kind) {
+	case TX_TRANSFER: {
+		struct transfer_payload tp;
+		if (transfer_decode(&tp, t->payload, t->payload_len) < 0) {
+			snprintf(err, errlen, "malformed transfer payload");
+			return ASSAY_EDECODE;
+		}
+		return 0;
+	}
+	case TX_DEPLOY: {
+		struct vm_deploy_payload dp;
+		char verr[160];
+		if (vm_deploy_payload_decode(&dp, t->payload, t->payload_len) < 0) {
+			snprintf(err, errlen, "malformed deploy payload");
+			return ASSAY_EDECODE;
+		}
+		int rc = vm_validate(dp.code, dp.code_len, verr, sizeof(verr));
+		if (rc) {
+			snprintf(err, errlen, "invalid contract code: %s", verr);
+			return rc;
+		}
+		return 0;
+	}
+	case TX_CALL: {
+		struct vm_call_payload cp;
+		if (vm_call_payload_decode(&cp, t->payload, t->payload_len) < 0) {
+			snprintf(err, errlen, "malformed call payload");
+			return ASSAY_EDECODE;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
 }
 
 /* docs/protocol.md §5.1: stateless validity. */
@@ -385,17 +436,13 @@ int chain_check_tx(const chain_t *c, const struct tx *t, int check_sig, char *er
 			 (unsigned long long)t->fee, (unsigned long long)(need > UINT64_MAX ? UINT64_MAX : need));
 		return ASSAY_EFEE;
 	}
-	if (t->kind == TX_TRANSFER) {
-		struct transfer_payload tp;
-		if (transfer_decode(&tp, t->payload, t->payload_len) < 0) {
-			snprintf(err, errlen, "malformed transfer payload");
-			return ASSAY_EDECODE;
-		}
-		uint64_t cost;
-		if (chain_tx_cost(t, &cost) < 0) {
-			snprintf(err, errlen, "amount plus fee overflows");
-			return ASSAY_EOVERFLOW;
-		}
+	int rc = check_payload(t, err, errlen);
+	if (rc)
+		return rc;
+	uint64_t cost;
+	if (chain_tx_cost(t, &cost) < 0) {
+		snprintf(err, errlen, "amount plus fee overflows");
+		return ASSAY_EOVERFLOW;
 	}
 	if (check_sig && tx_verify_sig(t) < 0) {
 		snprintf(err, errlen, "bad signature");
@@ -424,6 +471,35 @@ static int exec_kind(struct exec_ctx *x, const struct tx *t, const uint8_t sende
 			err = ledger_transfer(&x->l, sender, tp.to, tp.amount);
 		if (err)
 			snprintf(rc->error, sizeof(rc->error), "transfer failed: %s", assay_strerror(err));
+		return err;
+	}
+	case TX_DEPLOY:
+	case TX_CALL: {
+		struct vm_env env = {&x->l, x->height, x->time_ms, x->c->job_host};
+		struct vm_result res;
+		int err = t->kind == TX_DEPLOY
+				  ? vm_apply_deploy(&env, sender, t->nonce, t->gas_limit, t->payload, t->payload_len, &res)
+				  : vm_apply_call(&env, sender, t->gas_limit, t->payload, t->payload_len, &res);
+		rc->gas_used = res.gas_used;
+		if (err) {
+			snprintf(rc->error, sizeof(rc->error), "%s", res.error[0] ? res.error : assay_strerror(err));
+		} else {
+			if (t->kind == TX_DEPLOY) {
+				memcpy(rc->created, res.contract, ADDR_LEN);
+				rc->created_len = ADDR_LEN;
+			}
+			size_t n = res.nevents < RECEIPT_MAX_EVENTS ? res.nevents : RECEIPT_MAX_EVENTS;
+			if (n && (rc->events = calloc(n, sizeof(*rc->events))) != NULL) {
+				for (size_t i = 0; i < n; i++) {
+					memcpy(rc->events[i].contract, res.events[i].contract, ADDR_LEN);
+					rc->events[i].data = res.events[i].data; /* moved */
+					rc->events[i].len = res.events[i].len;
+					res.events[i].data = NULL;
+				}
+				rc->nevents = n;
+			}
+		}
+		vm_result_free(&res);
 		return err;
 	}
 	default:

@@ -35,6 +35,7 @@ struct node {
 /* Wall clock in ms since the epoch (the node passes it into the chain). */
 uint64_t node_now_ms(void);
 void node_register_rpc(struct node *n);
+void node_register_contract_rpc(struct node *n);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* Produces one block now (dev producer); logs and returns the error if any. */
 int node_produce_block(struct node *n);

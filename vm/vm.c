@@ -519,7 +519,7 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 
 /* --- the interpreter --- */
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(VM_NO_COMPUTED_GOTO)
 #define VM_COMPUTED_GOTO 1
 #endif
 

@@ -421,7 +421,7 @@ static void test_validator(void)
 		{"03010000010000000100000000000000", ASSAY_EINVALID,
 		 "malformed second half of wide instruction at pc 0"},
 		{"5000050000000000", ASSAY_EINVALID, "jump target 6 out of code at pc 0"},
-		{"5000feff00000000", ASSAY_EINVALID, "out of code at pc 0"},
+		{"5000feff00000000", ASSAY_EINVALID, "jump target -1 out of code at pc 0"},
 		{"50000100000000000301000001000000000000000200000071000000000000", ASSAY_EINVALID,
 		 "not a whole number"},
 		{"500001000000000003010000010000000000000002000000", ASSAY_EINVALID,

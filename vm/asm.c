@@ -773,7 +773,7 @@ int vm_disasm(const uint8_t *code, size_t n, struct buf *text, char *err, size_t
 		long tgt = (long)pc + 1 + off;
 		if (target[pc])
 			putf(text, "L%zu:\n", pc);
-		putf(text, "\t%s", oi->name);
+		putf(text, "\t%s", oi->fmt == F_DATA ? ".datablock" : oi->name);
 		switch (oi->fmt) {
 		case F_NONE: break;
 		case F_RR: putf(text, " r%u, r%u", d, s); break;
@@ -797,8 +797,7 @@ int vm_disasm(const uint8_t *code, size_t n, struct buf *text, char *err, size_t
 		case F_ST: putf(text, " [r%u %c %d], r%u", d, off < 0 ? '-' : '+', off < 0 ? -off : off, s); break;
 		case F_SYS: putf(text, " %s", vm_hostcall_names[imm]); break;
 		case F_DATA: {
-			text->len -= strlen(oi->name) + 1;
-			putf(text, "\t.datablock ");
+			putf(text, " ");
 			for (int32_t i = 0; i < imm; i++)
 				putf(text, "%02x", c[8 + i]);
 			break;

@@ -3,6 +3,7 @@
  * unused fields, jump and call targets, then the per-entry block gas.
  * Runs again on every load, so the gas table never has to be stored.
  * Not for: execution (vm.c) or text (asm.c). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,17 @@ void vm_code_info_free(struct vm_code_info *info)
 	info->run_gas = NULL;
 }
 
-static int fail(int code, char *err, size_t errlen, const char *fmt, size_t a, size_t b)
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen)
-		snprintf(err, errlen, fmt, a, b);
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return code;
 }
 
@@ -68,13 +76,13 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 {
 	memset(info, 0, sizeof(*info));
 	if (n == 0)
-		return fail(ASSAY_EINVALID, err, errlen, "empty code", 0, 0);
+		return fail(ASSAY_EINVALID, err, errlen, "empty code");
 	if (n > VM_CODE_MAX)
 		return fail(ASSAY_ELIMIT, err, errlen, "code is %zu bytes, over the limit of %zu", n,
-			    VM_CODE_MAX);
+			    (size_t)VM_CODE_MAX);
 	if (n % VM_INSN_BYTES)
 		return fail(ASSAY_EINVALID, err, errlen,
-			    "code length %zu is not a whole number of 8-byte instructions", n, 0);
+			    "code length %zu is not a whole number of 8-byte instructions", n);
 	size_t ns = n / VM_INSN_BYTES;
 	info->nslots = ns;
 	info->is_insn = calloc(ns, 1);
@@ -89,7 +97,7 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 		const uint8_t *p = code + pc * VM_INSN_BYTES;
 		const struct vm_opinfo *oi = &vm_opinfo[p[0]];
 		if (!oi->name) {
-			rc = fail(ASSAY_EINVALID, err, errlen, "unknown opcode 0x%02zx at pc %zu", p[0], pc);
+			rc = fail(ASSAY_EINVALID, err, errlen, "unknown opcode 0x%02x at pc %zu", p[0], pc);
 			break;
 		}
 		info->is_insn[pc] = 1;
@@ -119,30 +127,30 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 		case F_WIDE:
 			if (pc + 1 >= ns) {
 				rc = fail(ASSAY_EINVALID, err, errlen,
-					  "truncated wide instruction at pc %zu", pc, 0);
+					  "truncated wide instruction at pc %zu", pc);
 			} else {
 				const uint8_t *q = p + VM_INSN_BYTES;
 				if (q[0] || q[1] || q[2] || q[3])
 					rc = fail(ASSAY_EINVALID, err, errlen,
-						  "malformed second half of wide instruction at pc %zu", pc, 0);
+						  "malformed second half of wide instruction at pc %zu", pc);
 				pc++;
 			}
 			break;
 		case F_DATA: {
 			if (imm < 0) {
-				rc = fail(ASSAY_EINVALID, err, errlen, "negative data length at pc %zu", pc, 0);
+				rc = fail(ASSAY_EINVALID, err, errlen, "negative data length at pc %zu", pc);
 				break;
 			}
 			size_t slots = vm_data_slots((uint32_t)imm);
 			if (slots > ns - pc - 1) {
-				rc = fail(ASSAY_EINVALID, err, errlen, "data block at pc %zu overruns code", pc, 0);
+				rc = fail(ASSAY_EINVALID, err, errlen, "data block at pc %zu overruns code", pc);
 				break;
 			}
 			const uint8_t *d = p + VM_INSN_BYTES;
 			for (size_t i = (size_t)imm; i < slots * VM_INSN_BYTES; i++)
 				if (d[i])
 					rc = fail(ASSAY_EINVALID, err, errlen,
-						  "nonzero padding in data block at pc %zu", pc, 0);
+						  "nonzero padding in data block at pc %zu", pc);
 			pc += slots;
 			break;
 		}
@@ -160,8 +168,8 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 			continue;
 		long target = (long)pc + 1 + vm_insn_off(p);
 		if (target < 0 || (size_t)target >= ns)
-			rc = fail(ASSAY_EINVALID, err, errlen, "jump target %zu out of code at pc %zu",
-				  (size_t)target, pc);
+			rc = fail(ASSAY_EINVALID, err, errlen, "jump target %ld out of code at pc %zu",
+				  target, pc);
 		else if (!info->is_insn[target])
 			rc = fail(ASSAY_EINVALID, err, errlen,
 				  "jump into the middle of a wide instruction or data at pc %zu (target %zu)",

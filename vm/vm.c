@@ -269,7 +269,7 @@ static int sys_call_contract(struct vm_frame *f, uint64_t *r, size_t pc)
 	uint64_t child_gas = r[7] < (uint64_t)f->gas ? r[7] : (uint64_t)f->gas;
 	size_t snap = ledger_snapshot(tx->l);
 	size_t nev = tx->nevents;
-	int rc = ledger_transfer(tx->l, f->self, dest, r[2]);
+	int rc = r[2] ? ledger_transfer(tx->l, f->self, dest, r[2]) : 0;
 	if (rc) {
 		ledger_revert(tx->l, snap);
 		return rc == ASSAY_ENOMEM || rc == ASSAY_EIO ? trap(f, rc, "call_contract: ledger", pc) : 0;
@@ -519,7 +519,7 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 
 /* --- the interpreter --- */
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(VM_NO_COMPUTED_GOTO)
 #define VM_COMPUTED_GOTO 1
 #endif
 
@@ -880,7 +880,7 @@ static int call_internal(const struct vm_env *env, const uint8_t sender[ADDR_LEN
 		snprintf(res->error, sizeof(res->error), "not a contract");
 		rc = ASSAY_EINVALID;
 	}
-	if (!rc && (rc = ledger_transfer(tx.l, sender, to, value)))
+	if (!rc && value && (rc = ledger_transfer(tx.l, sender, to, value)))
 		snprintf(res->error, sizeof(res->error), "call value: %s", assay_strerror(rc));
 	if (rc)
 		return finish(&tx, res, snap, rc, 0, 0, NULL);
@@ -967,7 +967,7 @@ int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t
 			memcpy(acct.code_hash, hash, HASH_LEN);
 			rc = ledger_put_account(tx.l, res->contract, &acct);
 		}
-		if (!rc && (rc = ledger_transfer(tx.l, sender, res->contract, p.value)))
+		if (!rc && p.value && (rc = ledger_transfer(tx.l, sender, res->contract, p.value)))
 			snprintf(res->error, sizeof(res->error), "deploy value: %s", assay_strerror(rc));
 		else if (rc)
 			snprintf(res->error, sizeof(res->error), "storing code: %s", assay_strerror(rc));

@@ -177,7 +177,7 @@ static uint64_t rnd(void)
  * chosen among instruction starts once the layout is known. */
 static size_t random_program(uint8_t *code, size_t max_slots)
 {
-	uint8_t ops[256];
+	uint8_t ops[256] = {0};
 	int nops = 0;
 	for (int i = 0; i < 256; i++)
 		if (vm_opinfo[i].name)

@@ -421,7 +421,7 @@ static void test_validator(void)
 		{"03010000010000000100000000000000", ASSAY_EINVALID,
 		 "malformed second half of wide instruction at pc 0"},
 		{"5000050000000000", ASSAY_EINVALID, "jump target 6 out of code at pc 0"},
-		{"5000feff00000000", ASSAY_EINVALID, "out of code at pc 0"},
+		{"5000feff00000000", ASSAY_EINVALID, "jump target -1 out of code at pc 0"},
 		{"50000100000000000301000001000000000000000200000071000000000000", ASSAY_EINVALID,
 		 "not a whole number"},
 		{"500001000000000003010000010000000000000002000000", ASSAY_EINVALID,
@@ -937,10 +937,93 @@ static void test_deploy_rules(void)
 	teardown();
 }
 
+static void test_hostcalls(void)
+{
+	setup();
+	/* sha256("abc"): first 8 digest bytes ba7816bf8f01cfea, read LE */
+	V("lea r1, m\n movi r2, 3\n movi r3, 0x100\n sys sha256\n ld64 r0, [r3 + 0]\n"
+	  ".data\nm: .ascii \"abc\"\n.text", 0xeacf018fbf1678baull);
+	/* ed25519_verify on a real signature, then on a corrupted one */
+	uint8_t seed[32] = {7}, pk[32], sk[64], sig[64];
+	key_from_seed(seed, pk, sk);
+	sig_sign(sk, "pay 5", 5, sig);
+	char pkh[65], sigh[129], body[1024];
+	hex_encode(pk, 32, pkh);
+	for (int bad = 0; bad < 2; bad++) {
+		sig[0] ^= (uint8_t)bad;
+		hex_encode(sig, 64, sigh);
+		snprintf(body, sizeof(body),
+			 "lea r1, pk\n lea r2, msg\n movi r3, 5\n lea r4, sig\n sys ed25519_verify\n"
+			 ".data\npk: .bytes %s\nsig: .bytes %s\nmsg: .ascii \"pay 5\"\n.text",
+			 pkh, sigh);
+		expect_value(body, bad ? 0 : 1, __LINE__);
+	}
+	/* storage: absent reads as 2^64-1, set then get gives the length and
+	 * bytes, delete makes it absent again */
+	V("movi r1, 0x100\n movi r2, 0x200\n movi r3, 8\n sys storage_get", UINT64_MAX);
+	V("movi r5, 0x300\n movi r6, 0x55\n st8 [r5 + 0], r6\n"
+	  "movi r1, 0x100\n movi r2, 0x300\n movi r3, 3\n sys storage_set\n"
+	  "movi r1, 0x100\n movi r2, 0x400\n movi r3, 1\n sys storage_get\n"
+	  "movi r5, 0x400\n ld16 r6, [r5 + 0]\n shli r6, r6, 8\n or r0, r0, r6", 0x5503);
+	V("movi r5, 0x300\n movi r1, 0x100\n movi r2, 0x300\n movi r3, 3\n sys storage_set\n"
+	  "movi r1, 0x100\n sys storage_del\n"
+	  "movi r1, 0x100\n movi r2, 0x400\n movi r3, 8\n sys storage_get", UINT64_MAX);
+	T("movi r1, 0\n movi r2, 0\n movi r3, 4097\n sys storage_set", "storage_set: value over the limit");
+	/* caller and self, compared with the known addresses */
+	{
+		char hb[41], body2[1024];
+		hex_encode(BOB, 20, hb);
+		snprintf(body2, sizeof(body2),
+			 "movi r1, 0x100\n sys caller\n lea r2, bob\n movi r3, 0x100\n ld64 r4, [r2 + 0]\n"
+			 "ld64 r5, [r3 + 0]\n eq r0, r4, r5\n ld32 r4, [r2 + 16]\n ld32 r5, [r3 + 16]\n"
+			 "eq r6, r4, r5\n and r0, r0, r6\n.data\nbob: .bytes %s\n.text", hb);
+		V(body2, 1);
+	}
+	/* balance of a funded account; transfer to a plain account moves value */
+	{
+		char hb[41], body2[1024];
+		hex_encode(CAROL, 20, hb);
+		snprintf(body2, sizeof(body2), "lea r1, c\n sys balance\n.data\nc: .bytes %s\n.text", hb);
+		V(body2, 1000000);
+		uint8_t addr[20];
+		snprintf(body2, sizeof(body2),
+			 "lea r1, c\n movi r2, 40\n sys transfer\n movi r1, 0x100\n sys self\n"
+			 "movi r1, 0x100\n sys balance\n ret\n.data\nc: .bytes %s", hb);
+		CHECK(deploy_text(body2, addr) == 0);
+		ledger_credit(&L, addr, 100);
+		struct vm_result res;
+		CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
+		CHECK(bal(CAROL) == 1000040 && bal(addr) == 60);
+		vm_result_free(&res);
+		/* call value arrives before the code runs and is visible */
+		CHECK(deploy_text("\tsys value\n\tmovi r1, 0x100\n\tst64 [r1 + 0], r0\n\tmovi r2, 8\n\tsys return\n",
+				  addr) == 0);
+		CHECK(call(BOB, addr, 33, NULL, 0, 100000, &res) == 0);
+		CHECK(res.ret_len == 8 && le64_get(res.ret) == 33 && bal(addr) == 33 && bal(BOB) == 1000000 - 33);
+		vm_result_free(&res);
+		CHECK(call(DAVE, addr, 1, NULL, 0, 100000, &res) == ASSAY_EBALANCE);
+		vm_result_free(&res);
+	}
+	/* calldata arrives at address 0 with its length in r1 */
+	{
+		uint8_t addr[20];
+		CHECK(deploy_text("\tmovi r5, 0\n\tld8 r6, [r5 + 2]\n\tmuli r6, r6, 1000\n\tadd r6, r6, r1\n"
+				  "\tmovi r7, 0x100\n\tst64 [r7 + 0], r6\n\tmovi r1, 0x100\n\tmovi r2, 8\n\tsys return\n",
+				  addr) == 0);
+		struct vm_result res;
+		uint8_t cd[5] = {1, 2, 9, 4, 5};
+		CHECK(call(BOB, addr, 0, cd, 5, 100000, &res) == 0);
+		CHECK(res.ret_len == 8 && le64_get(res.ret) == 9005);
+		vm_result_free(&res);
+	}
+	teardown();
+}
+
 int main(void)
 {
 	keys_init();
 	RUN(test_instructions);
+	RUN(test_hostcalls);
 	RUN(test_divmagic);
 	RUN(test_gas);
 	RUN(test_validator);

@@ -1,1 +1,10 @@
-# worker/: filled in by its layer.
+# worker/: compute backends (libassay_workerbk.a). The assay-worker program
+# that links them is declared here by its owner.
+noinst_LIBRARIES += libassay_workerbk.a
+libassay_workerbk_a_SOURCES = \
+	worker/backend.h worker/backend_cpu.c
+
+check_PROGRAMS += test_kernels
+TESTS += test_kernels
+test_kernels_SOURCES = tests/unit/test_kernels.c
+test_kernels_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)

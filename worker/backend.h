@@ -13,9 +13,19 @@
 /* Threads the cpu backend starts at most for one call. */
 #define BACKEND_MAX_THREADS 256
 
-/* "avx2" or "portable": the path backend_cpu_matmul_i8 takes on this CPU. */
+enum backend_isa {
+	BACKEND_ISA_PORTABLE = 0,
+	BACKEND_ISA_AVX2 = 1,       /* _mm256_madd_epi16 on int16 pairs */
+	BACKEND_ISA_AVX512VNNI = 2, /* vpdpbusd on groups of four bytes */
+};
+
+/* "avx512vnni", "avx2" or "portable": the path backend_cpu_matmul_i8 takes
+ * on this CPU under the current cap. */
 const char *backend_cpu_isa(void);
-/* Forces the portable path (force = 1) or restores dispatch (0); for tests. */
+/* Caps dispatch at an enum backend_isa level (default: the best); for tests
+ * and benchmarks. Not thread-safe against running multiplications. */
+void backend_cpu_set_isa(int cap);
+/* backend_cpu_set_isa(PORTABLE) when force, else back to the best. */
 void backend_cpu_force_portable(int force);
 
 /* C = A . B with A m x k int8 (row-major), B given column by column (Bt, n x

@@ -1,11 +1,8 @@
-/* The cpu backend (see backend.h). Operands are widened to int16 and packed:
- * B into panels of 16 columns holding, for each pair of k, the 32 values
- * (b[k][j], b[k+1][j]) for j = 0..15; A into panels of 6 rows holding each
- * row's (a[k], a[k+1]) pair as one 32-bit word. The AVX2 micro-kernel then
- * broadcasts an A pair and multiplies it against two B vectors with
- * _mm256_madd_epi16, which sums each pair into int32: a 6 x 16 block of C
- * lives in 12 registers. Integer sums are exact, so blocking over k in any
- * order gives the reference result bit for bit. Not for: GPUs. */
+/* The cpu backend (see backend.h): blocked int8 GEMM with runtime dispatch
+ * to AVX-512 VNNI (vpdpbusd, 8 x 32 blocks), AVX2 (_mm256_madd_epi16 on
+ * int16-widened pairs, 4 x 16 blocks) or portable C, split by rows over
+ * pthreads. Integer sums are exact, so any blocking order gives the
+ * reference result bit for bit. Not for: GPUs. */
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,98 +13,118 @@
 #include "core/error.h"
 #include "worker/backend.h"
 
-#define MR 6          /* rows of C per micro-kernel */
-#define NR 16         /* columns of C per micro-kernel (two AVX2 vectors) */
-#define KC_PAIRS 256  /* k pairs per cache block: a B panel is 16 KiB */
-#define NC_PANELS 16  /* B panels per block of columns: 256 KiB, for L2 */
+/* Every path packs A into panels of mr rows and B into panels of nr columns,
+ * both as one 32-bit word per (row or column, group of k): for the madd
+ * paths a group is two k values widened to int16, for VNNI four int8 (A
+ * stored as a + 128, i.e. a ^ 0x80 as uint8, because vpdpbusd multiplies
+ * unsigned by signed bytes; C starts at -128 * colsum(B) to take it back out,
+ * exact because int32 sums wrap and the true result fits int32). */
+#define KC_GROUPS 256 /* k groups per cache block: B slices of 16-32 KiB stay in L1 */
+#define NC_PANELS 16  /* B panels per block of columns (L2) */
+#define MAX_MR 8
+#define MAX_NR 32
 
-static int force_portable;
+static int isa_cap = BACKEND_ISA_AVX512VNNI;
+
+void backend_cpu_set_isa(int cap)
+{
+	isa_cap = cap;
+}
 
 void backend_cpu_force_portable(int force)
 {
-	force_portable = force;
+	isa_cap = force ? BACKEND_ISA_PORTABLE : BACKEND_ISA_AVX512VNNI;
 }
 
-static int have_avx2(void)
+static int isa_level(void)
 {
 	__builtin_cpu_init();
-	return !force_portable && __builtin_cpu_supports("avx2");
+	if (isa_cap >= BACKEND_ISA_AVX512VNNI && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"))
+		return BACKEND_ISA_AVX512VNNI;
+	if (isa_cap >= BACKEND_ISA_AVX2 && __builtin_cpu_supports("avx2"))
+		return BACKEND_ISA_AVX2;
+	return BACKEND_ISA_PORTABLE;
 }
 
 const char *backend_cpu_isa(void)
 {
-	return have_avx2() ? "avx2" : "portable";
+	static const char *const names[] = {"portable", "avx2", "avx512vnni"};
+	return names[isa_level()];
 }
+
+typedef void (*micro_fn)(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc);
 
 struct gemm {
-	const int16_t *bp;  /* packed B: panels of NR columns */
-	const int32_t *ap;  /* packed A: panels of MR rows, pairs as int32 words */
+	const uint32_t *bp; /* packed B: panels of nr columns, one word per column and group */
+	const uint32_t *ap; /* packed A: panels of mr rows, one word per row and group */
 	int32_t *c;
-	uint32_t m, n, kp;  /* kp: number of k pairs (k rounded up, / 2) */
-	int avx2;
+	uint32_t m, n, kq;  /* kq: number of k groups */
+	uint32_t mr, nr;
+	micro_fn micro;
 };
 
-static void pack_b(const int8_t *Bt, uint32_t n, uint32_t k, uint32_t kp, int16_t *bp)
+/* Packs one word per (row, group) of a row-major int8 matrix of `rows` x k. */
+static void pack_words(const int8_t *X, uint32_t rows, uint32_t k, uint32_t kq, uint32_t panel_rows,
+		       int vnni, int offset, uint32_t *out)
 {
-	uint32_t panels = (n + NR - 1) / NR;
+	uint32_t g = vnni ? 4 : 2, panels = (rows + panel_rows - 1) / panel_rows;
 	for (uint32_t p = 0; p < panels; p++) {
-		int16_t *dst = bp + (size_t)p * kp * 2 * NR;
-		for (uint32_t j = 0; j < NR; j++) {
-			uint32_t col = p * NR + j;
-			const int8_t *src = col < n ? Bt + (size_t)col * k : NULL;
-			for (uint32_t q = 0; q < kp; q++) {
-				uint32_t t = 2 * q;
-				dst[(size_t)q * 2 * NR + 2 * j] = src && t < k ? src[t] : 0;
-				dst[(size_t)q * 2 * NR + 2 * j + 1] = src && t + 1 < k ? src[t + 1] : 0;
+		uint32_t *dst = out + (size_t)p * kq * panel_rows;
+		for (uint32_t i = 0; i < panel_rows; i++) {
+			uint32_t row = p * panel_rows + i;
+			const int8_t *src = row < rows ? X + (size_t)row * k : NULL;
+			uint32_t whole = src ? k / g : 0; /* groups with no padding */
+			for (uint32_t q = 0; q < whole; q++) {
+				const int8_t *x = src + (size_t)q * g;
+				uint32_t w;
+				if (vnni) {
+					memcpy(&w, x, 4); /* little-endian: byte e is k = 4q + e */
+					w ^= offset ? 0x80808080u : 0;
+				} else {
+					w = (uint32_t)(uint16_t)(int16_t)x[0] | (uint32_t)(uint16_t)(int16_t)x[1] << 16;
+				}
+				dst[(size_t)q * panel_rows + i] = w;
+			}
+			for (uint32_t q = whole; q < kq; q++) {
+				uint32_t w = 0;
+				for (uint32_t e = 0; e < g; e++) {
+					uint32_t t = q * g + e;
+					int v = src && t < k ? src[t] : 0;
+					/* Padding past k multiplies a zero B entry. */
+					uint32_t field = vnni ? (uint8_t)(v + (offset ? 128 : 0)) : (uint16_t)(int16_t)v;
+					w |= field << (vnni ? 8 * e : 16 * e);
+				}
+				dst[(size_t)q * panel_rows + i] = w;
 			}
 		}
 	}
 }
 
-static void pack_a(const int8_t *A, uint32_t m, uint32_t k, uint32_t kp, int32_t *ap)
+static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc)
 {
-	uint32_t panels = (m + MR - 1) / MR;
-	for (uint32_t p = 0; p < panels; p++) {
-		int32_t *dst = ap + (size_t)p * kp * MR;
-		for (uint32_t i = 0; i < MR; i++) {
-			uint32_t row = p * MR + i;
-			const int8_t *src = row < m ? A + (size_t)row * k : NULL;
-			for (uint32_t q = 0; q < kp; q++) {
-				uint32_t t = 2 * q;
-				int16_t lo = src && t < k ? src[t] : 0;
-				int16_t hi = src && t + 1 < k ? src[t + 1] : 0;
-				dst[(size_t)q * MR + i] = (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+	for (uint32_t q = 0; q < groups; q++)
+		for (int i = 0; i < 4; i++) {
+			uint32_t w = a[(size_t)q * 4 + i];
+			int32_t lo = (int16_t)(w & 0xffff), hi = (int16_t)(w >> 16);
+			for (int j = 0; j < 16; j++) {
+				uint32_t bw = b[(size_t)q * 16 + j];
+				c[i * ldc + j] += lo * (int16_t)(bw & 0xffff) + hi * (int16_t)(bw >> 16);
 			}
 		}
-	}
 }
 
-/* c (MR x NR, row stride ldc) += npairs k pairs of an A panel . a B panel. */
-static void micro_portable(const int32_t *a, const int16_t *b, uint32_t npairs, int32_t *c,
-			   size_t ldc)
+/* 4 x 16 block: 8 accumulators, so nothing spills to the stack. */
+__attribute__((target("avx2"))) static void micro_avx2(const uint32_t *a, const uint32_t *b, uint32_t groups,
+						       int32_t *c, size_t ldc)
 {
-	for (uint32_t q = 0; q < npairs; q++) {
-		const int16_t *bq = b + (size_t)q * 2 * NR;
-		for (int i = 0; i < MR; i++) {
-			int32_t w = a[(size_t)q * MR + i];
-			int32_t lo = (int16_t)(w & 0xffff), hi = (int16_t)((uint32_t)w >> 16);
-			for (int j = 0; j < NR; j++)
-				c[i * ldc + j] += lo * bq[2 * j] + hi * bq[2 * j + 1];
-		}
-	}
-}
-
-__attribute__((target("avx2"))) static void micro_avx2(const int32_t *a, const int16_t *b,
-						       uint32_t npairs, int32_t *c, size_t ldc)
-{
-	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-	__m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-	for (uint32_t q = 0; q < npairs; q++) {
-		__m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 2 * NR));
-		__m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 2 * NR + NR));
-		const int32_t *aq = a + (size_t)q * MR;
-		__m256i x;
-		x = _mm256_set1_epi32(aq[0]);
+	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
+	__m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+	for (uint32_t q = 0; q < groups; q++) {
+		__m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 16));
+		__m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 16 + 8));
+		const int32_t *aq = (const int32_t *)a + (size_t)q * 4;
+		__m256i x = _mm256_set1_epi32(aq[0]);
 		c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, b0));
 		c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, b1));
 		x = _mm256_set1_epi32(aq[1]);
@@ -119,14 +136,7 @@ __attribute__((target("avx2"))) static void micro_avx2(const int32_t *a, const i
 		x = _mm256_set1_epi32(aq[3]);
 		c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, b0));
 		c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, b1));
-		x = _mm256_set1_epi32(aq[4]);
-		c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(x, b0));
-		c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(x, b1));
-		x = _mm256_set1_epi32(aq[5]);
-		c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(x, b0));
-		c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(x, b1));
 	}
-	/* Lane j of c?0 is column j, of c?1 column 8 + j. */
 #define ADD_ROW(i, lo, hi)                                                                          \
 	do {                                                                                        \
 		__m256i *o = (__m256i *)(c + (size_t)(i) * ldc);                                    \
@@ -137,10 +147,41 @@ __attribute__((target("avx2"))) static void micro_avx2(const int32_t *a, const i
 	ADD_ROW(1, c10, c11);
 	ADD_ROW(2, c20, c21);
 	ADD_ROW(3, c30, c31);
-	ADD_ROW(4, c40, c41);
-	ADD_ROW(5, c50, c51);
 #undef ADD_ROW
 }
+
+/* 8 x 32 block with vpdpbusd: 16 zmm accumulators of the 32 registers,
+ * named one by one so that the compiler keeps them all in registers. */
+#define VNNI_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc)
+{
+#define DECL(i) __m512i lo##i = _mm512_setzero_si512(), hi##i = lo##i;
+	VNNI_ROWS(DECL)
+#undef DECL
+	for (uint32_t q = 0; q < groups; q++) {
+		__m512i b0 = _mm512_loadu_si512(b + (size_t)q * 32);
+		__m512i b1 = _mm512_loadu_si512(b + (size_t)q * 32 + 16);
+		const int32_t *aq = (const int32_t *)a + (size_t)q * 8;
+#define STEP(i)                                                       \
+	{                                                             \
+		__m512i x = _mm512_set1_epi32(aq[i]);                 \
+		lo##i = _mm512_dpbusd_epi32(lo##i, x, b0);            \
+		hi##i = _mm512_dpbusd_epi32(hi##i, x, b1);            \
+	}
+		VNNI_ROWS(STEP)
+#undef STEP
+	}
+#define STORE(i)                                                                                  \
+	{                                                                                         \
+		int32_t *o = c + (size_t)(i) * ldc;                                               \
+		_mm512_storeu_si512(o, _mm512_add_epi32(_mm512_loadu_si512(o), lo##i));          \
+		_mm512_storeu_si512(o + 16, _mm512_add_epi32(_mm512_loadu_si512(o + 16), hi##i)); \
+	}
+	VNNI_ROWS(STORE)
+#undef STORE
+}
+#undef VNNI_ROWS
 
 struct gemm_job {
 	const struct gemm *g;
@@ -149,42 +190,35 @@ struct gemm_job {
 
 /* Each thread owns whole rows of C, so no two threads write the same bytes.
  * Loop order: a k block (A and B slices sized for L1), a group of B panels
- * (kept in L2), then this thread's A panels against each B panel. C was
- * zeroed first; every block adds into it. */
+ * (kept in L2), then this thread's A panels against each B panel. C holds
+ * its starting value; every block adds into it. */
 static void *gemm_rows(void *arg)
 {
 	const struct gemm_job *job = arg;
 	const struct gemm *g = job->g;
-	uint32_t bpanels = (g->n + NR - 1) / NR;
-	int32_t edge[MR * NR] __attribute__((aligned(32)));
-	for (uint32_t q0 = 0; q0 < g->kp; q0 += KC_PAIRS) {
-		uint32_t np = g->kp - q0 < KC_PAIRS ? g->kp - q0 : KC_PAIRS;
+	uint32_t mr = g->mr, nr = g->nr, bpanels = (g->n + nr - 1) / nr;
+	int32_t edge[MAX_MR * MAX_NR] __attribute__((aligned(64)));
+	for (uint32_t q0 = 0; q0 < g->kq; q0 += KC_GROUPS) {
+		uint32_t nq = g->kq - q0 < KC_GROUPS ? g->kq - q0 : KC_GROUPS;
 		for (uint32_t jb = 0; jb < bpanels; jb += NC_PANELS) {
 			uint32_t jend = jb + NC_PANELS < bpanels ? jb + NC_PANELS : bpanels;
 			for (uint32_t ap = job->panel0; ap < job->panel1; ap++) {
-				uint32_t r0 = ap * MR, nr = g->m - r0 < MR ? g->m - r0 : MR;
-				const int32_t *a = g->ap + ((size_t)ap * g->kp + q0) * MR;
+				uint32_t r0 = ap * mr, rows = g->m - r0 < mr ? g->m - r0 : mr;
+				const uint32_t *a = g->ap + ((size_t)ap * g->kq + q0) * mr;
 				for (uint32_t bpn = jb; bpn < jend; bpn++) {
-					uint32_t c0 = bpn * NR, nc = g->n - c0 < NR ? g->n - c0 : NR;
-					const int16_t *b = g->bp + ((size_t)bpn * g->kp + q0) * 2 * NR;
+					uint32_t c0 = bpn * nr, cols = g->n - c0 < nr ? g->n - c0 : nr;
+					const uint32_t *b = g->bp + ((size_t)bpn * g->kq + q0) * nr;
 					int32_t *c = g->c + (size_t)r0 * g->n + c0;
-					int full = nr == MR && nc == NR;
-					int32_t *dst = c;
-					size_t ld = g->n;
-					if (!full) {
-						memset(edge, 0, sizeof(edge));
-						for (uint32_t i = 0; i < nr; i++)
-							memcpy(edge + i * NR, c + (size_t)i * g->n, nc * sizeof(int32_t));
-						dst = edge;
-						ld = NR;
+					if (rows == mr && cols == nr) {
+						g->micro(a, b, nq, c, g->n);
+						continue;
 					}
-					if (g->avx2)
-						micro_avx2(a, b, np, dst, ld);
-					else
-						micro_portable(a, b, np, dst, ld);
-					if (!full)
-						for (uint32_t i = 0; i < nr; i++)
-							memcpy(c + (size_t)i * g->n, edge + i * NR, nc * sizeof(int32_t));
+					memset(edge, 0, sizeof(edge));
+					for (uint32_t i = 0; i < rows; i++)
+						memcpy(edge + i * nr, c + (size_t)i * g->n, cols * sizeof(int32_t));
+					g->micro(a, b, nq, edge, nr);
+					for (uint32_t i = 0; i < rows; i++)
+						memcpy(c + (size_t)i * g->n, edge + i * nr, cols * sizeof(int32_t));
 				}
 			}
 		}
@@ -201,23 +235,44 @@ static int thread_count(int threads)
 	return threads > BACKEND_MAX_THREADS ? BACKEND_MAX_THREADS : threads;
 }
 
+static void *alloc_words(size_t words)
+{
+	return aligned_alloc(64, (words * sizeof(uint32_t) + 63) & ~(size_t)63);
+}
+
 int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m, uint32_t n,
 			  uint32_t k, int threads)
 {
 	if (!m || !n || !k || k > KERNEL_MAX_K)
 		return ASSAY_EARG;
-	uint32_t kp = (k + 1) / 2, apanels = (m + MR - 1) / MR, bpanels = (n + NR - 1) / NR;
-	int16_t *bp = aligned_alloc(64, ((size_t)bpanels * kp * 2 * NR * sizeof(int16_t) + 63) & ~(size_t)63);
-	int32_t *ap = aligned_alloc(64, ((size_t)apanels * kp * MR * sizeof(int32_t) + 63) & ~(size_t)63);
+	int isa = isa_level(), vnni = isa == BACKEND_ISA_AVX512VNNI;
+	struct gemm g = {.c = C, .m = m, .n = n};
+	g.mr = vnni ? 8 : 4;
+	g.nr = vnni ? 32 : 16;
+	g.micro = vnni ? micro_vnni : isa == BACKEND_ISA_AVX2 ? micro_avx2 : micro_portable;
+	g.kq = vnni ? (k + 3) / 4 : (k + 1) / 2;
+	uint32_t apanels = (m + g.mr - 1) / g.mr, bpanels = (n + g.nr - 1) / g.nr;
+	uint32_t *bp = alloc_words((size_t)bpanels * g.kq * g.nr);
+	uint32_t *ap = alloc_words((size_t)apanels * g.kq * g.mr);
 	if (!bp || !ap) {
 		free(bp);
 		free(ap);
 		return ASSAY_ENOMEM;
 	}
-	pack_b(Bt, n, k, kp, bp);
-	pack_a(A, m, k, kp, ap);
-	memset(C, 0, (size_t)m * n * sizeof(int32_t));
-	struct gemm g = {bp, ap, C, m, n, kp, have_avx2()};
+	/* B panels are columns of B, i.e. rows of Bt, so one packer serves both. */
+	pack_words(Bt, n, k, g.kq, g.nr, vnni, 0, bp);
+	pack_words(A, m, k, g.kq, g.mr, vnni, 1, ap);
+	g.ap = ap;
+	g.bp = bp;
+	for (uint32_t j = 0; j < n; j++) {
+		int32_t colsum = 0;
+		if (vnni)
+			for (uint32_t t = 0; t < k; t++)
+				colsum += Bt[(size_t)j * k + t];
+		C[j] = -128 * colsum;
+	}
+	for (uint32_t i = 1; i < m; i++)
+		memcpy(C + (size_t)i * n, C, n * sizeof(int32_t));
 	int nt = thread_count(threads);
 	if ((uint32_t)nt > apanels)
 		nt = (int)apanels;

@@ -8,3 +8,9 @@ check_PROGRAMS += test_kernels
 TESTS += test_kernels
 test_kernels_SOURCES = tests/unit/test_kernels.c
 test_kernels_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
+
+if HAVE_CBLAS
+noinst_PROGRAMS += bench_gemm
+bench_gemm_SOURCES = bench/bench_gemm.c
+bench_gemm_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(BLAS_LIBS)
+endif

@@ -320,18 +320,18 @@ static void gemm_case(uint32_t m, uint32_t n, uint32_t k, int threads)
 	A[0] = -128;
 	Bt[0] = -128;
 	kernel_matmul_ref(A, Bt, ref, m, n, k);
-	for (int portable = 0; portable < 2; portable++) {
-		backend_cpu_force_portable(portable);
+	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
+		backend_cpu_set_isa(isa); /* levels this CPU lacks fall back to one it has */
 		memset(fast, 0x55, sizeof(int32_t) * m * n);
 		int err = backend_cpu_matmul_i8(A, Bt, fast, m, n, k, threads);
 		CHECK(err == 0);
 		if (memcmp(ref, fast, sizeof(int32_t) * m * n) != 0) {
-			fprintf(stderr, "gemm mismatch m=%u n=%u k=%u threads=%d portable=%d\n", m, n, k,
-				threads, portable);
+			fprintf(stderr, "gemm mismatch m=%u n=%u k=%u threads=%d isa=%s\n", m, n, k,
+				threads, backend_cpu_isa());
 			CHECK(0);
 		}
 	}
-	backend_cpu_force_portable(0);
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
 	free(A);
 	free(Bt);
 	free(ref);
@@ -354,7 +354,10 @@ static void test_backend_gemm(void)
 	int8_t a = 1;
 	int32_t c;
 	CHECK(backend_cpu_matmul_i8(&a, &a, &c, 1, 1, 0, 1) == ASSAY_EARG);
-	CHECK(strcmp(backend_cpu_isa(), "avx2") == 0 || strcmp(backend_cpu_isa(), "portable") == 0);
+	backend_cpu_force_portable(1);
+	CHECK(strcmp(backend_cpu_isa(), "portable") == 0);
+	backend_cpu_force_portable(0);
+	CHECK(strcmp(backend_cpu_isa(), "portable") != 0 || !__builtin_cpu_supports("avx2"));
 }
 
 int main(void)

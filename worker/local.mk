@@ -14,3 +14,7 @@ noinst_PROGRAMS += bench_gemm
 bench_gemm_SOURCES = bench/bench_gemm.c
 bench_gemm_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(BLAS_LIBS)
 endif
+
+noinst_PROGRAMS += bench_verify
+bench_verify_SOURCES = bench/bench_verify.c
+bench_verify_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)

@@ -54,8 +54,10 @@ uint64_t kernel_output_bytes(const struct job_shape *s);
 unsigned kernel_input_count(const struct job_shape *s);
 uint64_t kernel_input_bytes(const struct job_shape *s, unsigned id);
 
-/* Bytes [off, off+n) of the expansion stream of (seed, id): block j of 32
- * bytes is H_tag("assay/expand", seed || u8 id || u64 LE j). */
+/* Bytes [off, off+n) of the expansion stream of (seed, id): the ChaCha20
+ * keystream (RFC 8439, zero nonce, counter from 0) under the key
+ * H_tag("assay/expand", seed || u8 id). Inputs stay below 2^32 blocks
+ * (max_dim <= 2^17, so at most 2^34 bytes). */
 void kernel_expand(const uint8_t seed[HASH_LEN], uint8_t id, uint64_t off, uint8_t *out, size_t n);
 /* Bytes [off, off+n) of input id when the job's inputs come from a seed: the
  * stream itself, except bias inputs, whose int32 LE words are the stream's

@@ -70,6 +70,12 @@ static void run(uint32_t n, int reps)
 	double t1 = time_gemm(A, Bt, C, n, 1, reps);
 	double tall = time_gemm(A, Bt, C, n, 0, reps);
 	double ts = time_sgemm(n, reps);
+	/* The AVX2 path on the same CPU, for machines without VNNI. */
+	backend_cpu_set_isa(BACKEND_ISA_AVX2);
+	const char *isa2 = backend_cpu_isa();
+	double t2 = time_gemm(A, Bt, C, n, 1, reps);
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
+	backend_cpu_matmul_i8(A, Bt, C, n, n, n, 0);
 	/* Exactness: all of C at 1024; 16 spread rows at larger n. */
 	int exact = 1;
 	uint32_t rows = n <= 1024 ? n : 16;
@@ -88,6 +94,8 @@ static void run(uint32_t n, int reps)
 	       "OpenBLAS sgemm 1 thread: %.3f s %.1f GFLOPS | ratio (1 thread) %.2fx | bit-exact (%s): %s\n",
 	       n, backend_cpu_isa(), t1, ops / t1 * 1e-9, tall, ops / tall * 1e-9, ts, ops / ts * 1e-9, ts / t1,
 	       rows == n ? "all rows" : "16 rows", exact ? "yes" : "NO");
+	printf("n=%u  int8 cpu(%s) 1 thread: %.3f s %.1f GOPS | ratio to sgemm %.2fx\n", n, isa2, t2,
+	       ops / t2 * 1e-9, ts / t2);
 	free(ref);
 	free(arows);
 	free(C);

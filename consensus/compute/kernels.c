@@ -47,7 +47,7 @@ int kernel_shape_check(const struct job_shape *s, uint32_t max_dim, uint64_t max
 		if (s->m > max_dim || s->n > max_dim || s->k > max_dim)
 			return fail(msg, msglen, ASSAY_ELIMIT, "dimension over max_dim");
 		if (s->k > KERNEL_MAX_K)
-			return fail(msg, msglen, ASSAY_ELIMIT, "k over 2^17 (int32 accumulation)");
+			return fail(msg, msglen, ASSAY_ELIMIT, "k over 2^17 - 1 (int32 accumulation)");
 	} else if (s->kind == JOB_MLP_I8) {
 		if (s->layers < 1 || s->layers > MLP_MAX_LAYERS)
 			return fail(msg, msglen, ASSAY_EINVALID, "mlp layer count out of range");

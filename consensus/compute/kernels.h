@@ -12,9 +12,10 @@
 #include "core/keys.h"
 #include "core/sha256.h"
 
-/* int8 x int8 products are at most 2^14 in magnitude; K of them stay inside
- * int32 (|sum| <= 2^31) only while K <= 2^17. */
-#define KERNEL_MAX_K (1u << 17)
+/* int8 x int8 products lie in [-2^14 + 2^7, 2^14] (2^14 only as -128 x -128);
+ * K of them stay inside int32 for every input only while K * 2^14 < 2^31,
+ * i.e. K <= 2^17 - 1 (at K = 2^17 an all -128 input sums to 2^31). */
+#define KERNEL_MAX_K ((1u << 17) - 1)
 /* The Freivalds modulus, the Mersenne prime 2^61 - 1. */
 #define KERNEL_P61 ((1ull << 61) - 1)
 /* mlp-i8: at most this many layers; and all weights together at most this

@@ -354,6 +354,23 @@ static void test_backend_gemm(void)
 	for (int t = 0; t < 6; t++)
 		gemm_case(1 + (uint32_t)(rng() % 70), 1 + (uint32_t)(rng() % 70),
 			  1 + (uint32_t)(rng() % 600), 1 + (int)(rng() % 3));
+	/* The largest sum the K limit allows: all -128 at k = 2^17 - 1, on
+	 * every path (the VNNI path biases A by +128 and wraps in between). */
+	uint32_t kmax = KERNEL_MAX_K;
+	int8_t *ext = malloc((size_t)3 * kmax);
+	memset(ext, -128, (size_t)3 * kmax);
+	int32_t cext[9], want = (int32_t)(kmax * 16384u);
+	int all_max = 1;
+	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
+		backend_cpu_set_isa(isa);
+		CHECK(backend_cpu_matmul_i8(ext, ext, cext, 3, 3, kmax, 2) == 0);
+		for (int i = 0; i < 9; i++)
+			all_max &= cext[i] == want;
+	}
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
+	CHECK(all_max);
+	CHECK(backend_cpu_matmul_i8(ext, ext, cext, 1, 1, kmax + 1, 1) == ASSAY_EARG);
+	free(ext);
 	int8_t a = 1;
 	int32_t c;
 	CHECK(backend_cpu_matmul_i8(&a, &a, &c, 1, 1, 0, 1) == ASSAY_EARG);

@@ -6,6 +6,7 @@
 #ifndef ASSAY_WORKER_BACKEND_H
 #define ASSAY_WORKER_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "consensus/compute/kernels.h"
@@ -40,5 +41,19 @@ int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_I
 /* Either kind: *out malloc()ed (kernel_output_bytes), the caller frees. */
 int backend_cpu_compute(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],
 			uint8_t **out, int threads);
+
+/* The opencl backend (built only where OpenCL is found, configure's
+ * HAVE_OPENCL): one tiled kernel for any OpenCL device, tested on PoCL. */
+typedef struct backend_cl backend_cl_t;
+/* Opens the first GPU, else the first device of any kind, and builds the
+ * kernel. NULL on failure, with the reason in err (errlen bytes). */
+backend_cl_t *backend_opencl_create(char *err, size_t errlen);
+void backend_opencl_destroy(backend_cl_t *cl);
+/* "platform / device" names of the device in use. */
+const char *backend_opencl_device(const backend_cl_t *cl);
+/* Same contract as backend_cpu_matmul_i8. 0, ASSAY_EARG, ASSAY_ENOMEM or
+ * ASSAY_EIO (an OpenCL call failed). */
+int backend_opencl_matmul_i8(backend_cl_t *cl, const int8_t *A, const int8_t *Bt, int32_t *C,
+			     uint32_t m, uint32_t n, uint32_t k);
 
 #endif

@@ -18,3 +18,11 @@ endif
 noinst_PROGRAMS += bench_verify
 bench_verify_SOURCES = bench/bench_verify.c
 bench_verify_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
+
+if HAVE_OPENCL
+libassay_workerbk_a_SOURCES += worker/backend_opencl.c
+check_PROGRAMS += test_compute_opencl
+TESTS += test_compute_opencl
+test_compute_opencl_SOURCES = tests/unit/test_compute_opencl.c
+test_compute_opencl_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(OPENCL_LIBS)
+endif

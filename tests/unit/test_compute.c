@@ -862,6 +862,67 @@ static void test_late_reveal(void)
 	ledger_mem_free(c.mem);
 }
 
+/* An mlp-i8 job with k >= tiles (every tile revealed), honest then with one
+ * output byte wrong; the worker unbonds while it holds the job and gets its
+ * bond back only after the job is paid. */
+static void test_mlp_flow(void)
+{
+	for (int cheat = 0; cheat < 2; cheat++) {
+		struct chain c;
+		chain_init(&c);
+		struct compute_result res;
+		uint8_t id[HASH_LEN];
+		uint64_t bond = 200 * UNIT;
+		CHECK(reg(&c, W1, bond) == 0);
+		unsigned __int128 s0 = supply(&c);
+		struct job_spec spec = small_spec(1, 4 * UNIT);
+		spec.shape = (struct job_shape){.kind = JOB_MLP_I8, .m = 12, .n = 10, .layers = 2,
+						.dims = {20, 16, 10}, .shifts = {6, 5}, .tile_rows = 3, .tile_cols = 10};
+		CHECK(submit(&c, &spec, id, &res) == 0);
+		CHECK(end_block(&c) == 0);
+		CHECK(end_block(&c) == 0);
+		struct buf b;
+		buf_init(&b);
+		CHECK(apply(&c, TX_WORKER_UNBOND, W1, &b, 0, &res) == 0); /* still owes this job */
+		struct work w;
+		work_do(&c, id, 0, &w);
+		if (cheat) {
+			w.out[17] ^= 1;
+			free(w.leaves);
+			CHECK(kernel_commit(&w.shape, w.out, &w.leaves, w.root, w.output_hash) == 0);
+		}
+		CHECK(commit(&c, W1, id, &w) == 0);
+		CHECK(end_block(&c) == 0);
+		CHECK(end_block(&c) == 0);
+		uint32_t idx[JOB_MAX_SAMPLES];
+		CHECK(challenged(&c, id, W1, idx) == 4 && idx[0] == 0 && idx[3] == 3);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+		if (cheat) {
+			CHECK(strstr(res.error, "slashed") != NULL);
+			CHECK(job(&c, id).state == JOB_OPEN);
+			CHECK(worker(&c, W1).bond == bond / 2);
+		} else {
+			CHECK(job(&c, id).state == JOB_VERIFIED);
+		}
+		for (int i = 0; i < 8; i++) {
+			CHECK(worker(&c, W1).status == WORKER_UNBONDING || job(&c, id).state >= JOB_PAID ||
+			      cheat);
+			CHECK(end_block(&c) == 0);
+		}
+		struct worker_record wr = worker(&c, W1);
+		CHECK(wr.status == WORKER_EXITED && wr.bond == 0 && wr.jobs_in_flight == 0);
+		if (!cheat) {
+			CHECK(job(&c, id).state == JOB_PAID);
+			CHECK(balance(&c, W1) == START_BALANCE + 4 * UNIT);
+		} else {
+			CHECK(balance(&c, W1) == START_BALANCE - bond / 2);
+		}
+		CHECK(supply(&c) == s0);
+		work_free(&w);
+		ledger_mem_free(c.mem);
+	}
+}
+
 static void test_random_supply(void)
 {
 	struct chain c;
@@ -938,6 +999,7 @@ int main(void)
 	RUN(test_missed_deadlines);
 	RUN(test_bad_input);
 	RUN(test_late_reveal);
+	RUN(test_mlp_flow);
 	RUN(test_random_supply);
 	return test_report("test_compute");
 }

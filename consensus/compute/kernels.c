@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
+#include <immintrin.h>
+#include <pthread.h>
+
+#include <openssl/evp.h>
 
 #include "consensus/compute/kernels.h"
 #include "core/buf.h"
@@ -131,26 +134,53 @@ static void expand_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HAS
 	hash_tagged("assay/expand", in, sizeof(in), key);
 }
 
+/* OpenSSL's ChaCha20 (its IV is the RFC 8439 block: u32 LE counter ||
+ * 96-bit nonce) has AVX2/AVX-512 code paths; fetched once. */
+static EVP_CIPHER *chacha;
+static pthread_once_t chacha_once = PTHREAD_ONCE_INIT;
+static void chacha_fetch(void)
+{
+	chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+	if (!chacha)
+		abort(); /* OpenSSL without ChaCha20: inputs cannot be expanded */
+}
+
+/* out[0..n) = keystream from block `block` on (n need not be whole blocks). */
+static void chacha_stream(const uint8_t key[HASH_LEN], uint32_t block, uint8_t *out, size_t n)
+{
+	pthread_once(&chacha_once, chacha_fetch);
+	uint8_t iv[16] = {0};
+	le32_put(iv, block);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	if (!ctx || !EVP_EncryptInit_ex2(ctx, chacha, key, iv, NULL))
+		abort(); /* allocation failure in a void, pure function */
+	memset(out, 0, n);
+	while (n) {
+		int chunk = n > (1u << 30) ? 1 << 30 : (int)n, outl = 0;
+		EVP_EncryptUpdate(ctx, out, &outl, out, chunk);
+		out += chunk;
+		n -= (size_t)chunk;
+	}
+	EVP_CIPHER_CTX_free(ctx);
+}
+
 void kernel_expand(const uint8_t seed[HASH_LEN], uint8_t id, uint64_t off, uint8_t *out, size_t n)
 {
-	static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
 	uint8_t key[HASH_LEN];
 	expand_key(seed, id, key);
 	uint64_t block = off / CHACHA_BLOCK;
 	size_t skip = (size_t)(off % CHACHA_BLOCK);
 	if (skip && n) {
-		uint8_t tmp[CHACHA_BLOCK] = {0};
+		uint8_t tmp[CHACHA_BLOCK];
 		size_t take = CHACHA_BLOCK - skip < n ? CHACHA_BLOCK - skip : n;
-		crypto_stream_chacha20_ietf_xor_ic(tmp, tmp, CHACHA_BLOCK, nonce, (uint32_t)block, key);
+		chacha_stream(key, (uint32_t)block, tmp, CHACHA_BLOCK);
 		memcpy(out, tmp + skip, take);
 		out += take;
 		n -= take;
 		block++;
 	}
-	if (n) {
-		memset(out, 0, n);
-		crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, (uint32_t)block, key);
-	}
+	if (n)
+		chacha_stream(key, (uint32_t)block, out, n);
 }
 
 void kernel_expand_input(const struct job_shape *s, const uint8_t seed[HASH_LEN], unsigned id,
@@ -441,40 +471,220 @@ static uint64_t mod_p_s128(__int128 x)
 	return m ? P61 - m : 0;
 }
 
+/* Exact integer building blocks of Freivalds' test. Multipliers are split
+ * into limbs below 2^31 (or 2^21) so that every product and every partial
+ * sum fits int64, the form AVX2 multiplies four at a time (_mm256_mul_epi32:
+ * low 32 bits of each lane, signed). Both versions compute the same
+ * integers; the AVX2 one is only faster. */
+#define LIMB31 ((1ull << 31) - 1)
+#define LIMB21 ((1ull << 21) - 1)
+#define DOT32_CHUNK 1024 /* int32 x 21-bit products: 1024 of them stay < 2^62 */
+
+/* acc[t] += x[t] * c, 0 <= c < 2^31: |x c| < 2^38. */
+static void axpy_i8(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
+{
+	for (uint32_t t = 0; t < k; t++)
+		acc[t] += x[t] * c;
+}
+
+/* sum x[t] * w[t], 0 <= w[t] < 2^31, k <= 2^24 terms. */
+static int64_t dot_i8(const int8_t *x, const int64_t *w, uint32_t k)
+{
+	int64_t s = 0;
+	for (uint32_t t = 0; t < k; t++)
+		s += x[t] * w[t];
+	return s;
+}
+
+/* sum v[j] * c[j], int32 v, 0 <= c[j] < 2^21, n <= DOT32_CHUNK. */
+static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
+{
+	int64_t s = 0;
+	for (uint32_t j = 0; j < n; j++)
+		s += (int64_t)v[j] * c[j];
+	return s;
+}
+
+__attribute__((target("avx2"))) static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
+{
+	__m256i cv = _mm256_set1_epi64x(c);
+	uint32_t t = 0;
+	for (; t + 4 <= k; t += 4) {
+		int32_t four;
+		memcpy(&four, x + t, 4);
+		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
+		__m256i *p = (__m256i *)(acc + t);
+		_mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), _mm256_mul_epi32(xv, cv)));
+	}
+	for (; t < k; t++)
+		acc[t] += x[t] * c;
+}
+
+__attribute__((target("avx2"))) static int64_t hsum_avx2(__m256i v)
+{
+	int64_t lanes[4];
+	_mm256_storeu_si256((__m256i *)lanes, v);
+	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+__attribute__((target("avx2"))) static int64_t dot_i8_avx2(const int8_t *x, const int64_t *w, uint32_t k)
+{
+	__m256i sv = _mm256_setzero_si256();
+	uint32_t t = 0;
+	for (; t + 4 <= k; t += 4) {
+		int32_t four;
+		memcpy(&four, x + t, 4);
+		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
+		sv = _mm256_add_epi64(sv, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w + t))));
+	}
+	int64_t s = hsum_avx2(sv);
+	for (; t < k; t++)
+		s += x[t] * w[t];
+	return s;
+}
+
+/* Four columns at once, both limbs: lo[t] += sum_q x_q[t] c_lo[q], hi
+ * likewise (four products < 2^40), so each accumulator is loaded and stored
+ * once per four columns. */
+__attribute__((target("avx2"))) static void axpy4_i8_avx2(int64_t *lo, int64_t *hi, const int8_t *const x[4],
+							  const int64_t c_lo[4], const int64_t c_hi[4], uint32_t k)
+{
+	__m256i l0 = _mm256_set1_epi64x(c_lo[0]), l1 = _mm256_set1_epi64x(c_lo[1]);
+	__m256i l2 = _mm256_set1_epi64x(c_lo[2]), l3 = _mm256_set1_epi64x(c_lo[3]);
+	__m256i h0 = _mm256_set1_epi64x(c_hi[0]), h1 = _mm256_set1_epi64x(c_hi[1]);
+	__m256i h2 = _mm256_set1_epi64x(c_hi[2]), h3 = _mm256_set1_epi64x(c_hi[3]);
+	uint32_t t = 0;
+	for (; t + 4 <= k; t += 4) {
+		int32_t f0, f1, f2, f3;
+		memcpy(&f0, x[0] + t, 4);
+		memcpy(&f1, x[1] + t, 4);
+		memcpy(&f2, x[2] + t, 4);
+		memcpy(&f3, x[3] + t, 4);
+		__m256i x0 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f0));
+		__m256i x1 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f1));
+		__m256i x2 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f2));
+		__m256i x3 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f3));
+		__m256i sl = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(x0, l0), _mm256_mul_epi32(x1, l1)),
+					      _mm256_add_epi64(_mm256_mul_epi32(x2, l2), _mm256_mul_epi32(x3, l3)));
+		__m256i sh = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(x0, h0), _mm256_mul_epi32(x1, h1)),
+					      _mm256_add_epi64(_mm256_mul_epi32(x2, h2), _mm256_mul_epi32(x3, h3)));
+		__m256i *pl = (__m256i *)(lo + t), *ph = (__m256i *)(hi + t);
+		_mm256_storeu_si256(pl, _mm256_add_epi64(_mm256_loadu_si256(pl), sl));
+		_mm256_storeu_si256(ph, _mm256_add_epi64(_mm256_loadu_si256(ph), sh));
+	}
+	for (; t < k; t++)
+		for (int q = 0; q < 4; q++) {
+			lo[t] += x[q][t] * c_lo[q];
+			hi[t] += x[q][t] * c_hi[q];
+		}
+}
+
+/* The three 21-bit limb sums of one chunk of a row in one pass. */
+__attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *v, const int64_t *c0, const int64_t *c1,
+							  const int64_t *c2, uint32_t n, int64_t out[3])
+{
+	__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0;
+	uint32_t j = 0;
+	for (; j + 4 <= n; j += 4) {
+		__m256i vv = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(v + j)));
+		s0 = _mm256_add_epi64(s0, _mm256_mul_epi32(vv, _mm256_loadu_si256((const __m256i *)(c0 + j))));
+		s1 = _mm256_add_epi64(s1, _mm256_mul_epi32(vv, _mm256_loadu_si256((const __m256i *)(c1 + j))));
+		s2 = _mm256_add_epi64(s2, _mm256_mul_epi32(vv, _mm256_loadu_si256((const __m256i *)(c2 + j))));
+	}
+	out[0] = hsum_avx2(s0);
+	out[1] = hsum_avx2(s1);
+	out[2] = hsum_avx2(s2);
+	for (; j < n; j++) {
+		out[0] += (int64_t)v[j] * c0[j];
+		out[1] += (int64_t)v[j] * c1[j];
+		out[2] += (int64_t)v[j] * c2[j];
+	}
+}
+
+static int simd_allowed = 1;
+
+void kernel_simd_enable(int on)
+{
+	simd_allowed = on;
+}
+
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
-	/* Bounds: |b r_j| < 2^68, nc <= 2^20 terms: |y| < 2^88; |a y| < 2^68, k
-	 * <= 2^17 terms; |T r| < 2^92, nc terms: all far inside int128. */
-	__int128 *y = calloc(k ? k : 1, sizeof(*y));
-	uint64_t *ym = malloc(sizeof(uint64_t) * (k ? k : 1));
-	if (!y || !ym) {
-		free(y);
-		free(ym);
-		return ASSAY_ENOMEM;
+	__builtin_cpu_init();
+	int avx2 = simd_allowed && __builtin_cpu_supports("avx2");
+	size_t kk = k ? k : 1, cc = nc ? nc : 1;
+	/* ylo/yhi: y = B.r split by r = rhi 2^31 + rlo; |b r_lo| < 2^38 and at
+	 * most 2^17 columns keep both under 2^56. ymod: y mod p as 31 + 30-bit
+	 * limbs. rl: r as three 21-bit limbs. */
+	int64_t *ylo = calloc(kk, 8), *yhi = calloc(kk, 8), *ym_lo = malloc(kk * 8), *ym_hi = malloc(kk * 8);
+	int64_t *rl = malloc(cc * 3 * 8);
+	int err = 0;
+	if (!ylo || !yhi || !ym_lo || !ym_hi || !rl) {
+		err = ASSAY_ENOMEM;
+		goto out;
+	}
+	uint32_t j4 = avx2 ? nc / 4 * 4 : 0; /* columns done four at a time */
+	for (uint32_t j = 0; j < j4; j += 4) {
+		const int8_t *cols[4];
+		int64_t lo[4], hi[4];
+		for (int q = 0; q < 4; q++) {
+			cols[q] = Bt_cols + (size_t)(j + q) * k;
+			lo[q] = (int64_t)(r[j + q] & LIMB31);
+			hi[q] = (int64_t)(r[j + q] >> 31);
+		}
+		axpy4_i8_avx2(ylo, yhi, cols, lo, hi, k);
 	}
 	for (uint32_t j = 0; j < nc; j++) {
-		const int8_t *col = Bt_cols + (size_t)j * k;
-		int64_t rj = (int64_t)r[j];
-		for (uint32_t t = 0; t < k; t++)
-			y[t] += (__int128)col[t] * rj;
+		rl[j] = (int64_t)(r[j] & LIMB21);
+		rl[cc + j] = (int64_t)(r[j] >> 21 & LIMB21);
+		rl[2 * cc + j] = (int64_t)(r[j] >> 42);
 	}
-	for (uint32_t t = 0; t < k; t++)
-		ym[t] = mod_p_s128(y[t]);
-	free(y);
-	int err = 0;
+	for (uint32_t j = j4; j < nc; j++) {
+		const int8_t *col = Bt_cols + (size_t)j * k;
+		int64_t lo = (int64_t)(r[j] & LIMB31), hi = (int64_t)(r[j] >> 31);
+		if (avx2) {
+			axpy_i8_avx2(ylo, col, lo, k);
+			axpy_i8_avx2(yhi, col, hi, k);
+		} else {
+			axpy_i8(ylo, col, lo, k);
+			axpy_i8(yhi, col, hi, k);
+		}
+	}
+	for (uint32_t t = 0; t < k; t++) {
+		uint64_t y = mod_p_s128((__int128)ylo[t] + (__int128)yhi[t] * ((__int128)1 << 31));
+		ym_lo[t] = (int64_t)(y & LIMB31);
+		ym_hi[t] = (int64_t)(y >> 31);
+	}
 	for (uint32_t i = 0; i < nr && !err; i++) {
 		const int8_t *a = A_rows + (size_t)i * k;
 		const int32_t *trow = T + (size_t)i * nc;
-		__int128 z = 0, w = 0;
-		for (uint32_t t = 0; t < k; t++)
-			z += (__int128)a[t] * (int64_t)ym[t];
-		for (uint32_t j = 0; j < nc; j++)
-			w += (__int128)trow[j] * (int64_t)r[j];
+		__int128 z, w = 0;
+		if (avx2)
+			z = (__int128)dot_i8_avx2(a, ym_lo, k) + (__int128)dot_i8_avx2(a, ym_hi, k) * ((__int128)1 << 31);
+		else
+			z = (__int128)dot_i8(a, ym_lo, k) + (__int128)dot_i8(a, ym_hi, k) * ((__int128)1 << 31);
+		for (uint32_t j0 = 0; j0 < nc; j0 += DOT32_CHUNK) {
+			uint32_t len = nc - j0 < DOT32_CHUNK ? nc - j0 : DOT32_CHUNK;
+			int64_t part[3];
+			if (avx2) {
+				dot3_i32_avx2(trow + j0, rl + j0, rl + cc + j0, rl + 2 * cc + j0, len, part);
+			} else {
+				for (int limb = 0; limb < 3; limb++)
+					part[limb] = dot_i32(trow + j0, rl + (size_t)limb * cc + j0, len);
+			}
+			for (int limb = 0; limb < 3; limb++)
+				w += (__int128)part[limb] * ((__int128)1 << (21 * limb));
+		}
 		if (mod_p_s128(z) != mod_p_s128(w))
 			err = ASSAY_EINVALID;
 	}
-	free(ym);
+out:
+	free(ylo);
+	free(yhi);
+	free(ym_lo);
+	free(ym_hi);
+	free(rl);
 	return err;
 }
 

@@ -131,6 +131,9 @@ void kernel_freivalds_vector(const uint8_t seed[HASH_LEN], uint32_t i, uint32_t 
  * ASSAY_ENOMEM. */
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r);
+/* Lets kernel_freivalds use AVX2 where the CPU has it (on = 1, the default)
+ * or not (0). Both compute the same integers; tests run both. */
+void kernel_simd_enable(int on);
 /* Checks tile i (bytes as revealed) of a job against its inputs: Freivalds
  * with vectors from vec_seed for matmul, recompute for mlp. 0 if correct,
  * ASSAY_EINVALID if wrong (or of the wrong length), ASSAY_ENOMEM. */

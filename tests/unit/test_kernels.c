@@ -219,7 +219,7 @@ static void test_challenge(void)
 	CHECK(all);
 }
 
-static void test_freivalds(void)
+static void freivalds_cases(void)
 {
 	enum { M = 7, N = 9, K = 13 };
 	int8_t A[M * K], Bt[N * K];
@@ -275,6 +275,38 @@ static void test_freivalds(void)
 	free(out);
 	free(inp[0]);
 	free(inp[1]);
+}
+
+/* The AVX2 and the portable Freivalds compute the same integers. */
+static void test_freivalds(void)
+{
+	kernel_simd_enable(0);
+	freivalds_cases();
+	kernel_simd_enable(1);
+	freivalds_cases();
+	/* A larger, ragged case with a wrong entry, both ways. */
+	enum { M = 37, N = 43, K = 301 };
+	int8_t *A = malloc(M * K), *Bt = malloc(N * K);
+	int32_t *C = malloc(sizeof(int32_t) * M * N);
+	fill_i8(A, M * K);
+	fill_i8(Bt, N * K);
+	memset(A, -128, K);
+	memset(Bt, -128, K);
+	kernel_matmul_ref(A, Bt, C, M, N, K);
+	uint64_t r[N];
+	uint8_t seed[HASH_LEN] = {7};
+	kernel_freivalds_vector(seed, 3, N, r);
+	for (int simd = 0; simd < 2; simd++) {
+		kernel_simd_enable(simd);
+		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
+		C[M * N / 2] -= 1 << 20;
+		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID);
+		C[M * N / 2] += 1 << 20;
+	}
+	kernel_simd_enable(1);
+	free(A);
+	free(Bt);
+	free(C);
 }
 
 static void test_mlp(void)

@@ -158,6 +158,36 @@ static int put_worker(const struct ledger *l, const struct worker_record *w)
 	return put_buf(l, key, &b);
 }
 
+/* The end-of-block pass reads every worker once into this array (address
+ * order, like the index) and keeps it equal to state as it writes, so that
+ * drawing a worker costs no state reads: open jobs that nobody can take are
+ * retried every block and must stay cheap. Transactions pass NULL. */
+struct worker_cache {
+	struct worker_record *w;
+	size_t n;
+};
+
+static int put_worker_cached(const struct ledger *l, struct worker_cache *cache, const struct worker_record *w)
+{
+	int err = put_worker(l, w);
+	if (err || !cache)
+		return err;
+	size_t lo = 0, hi = cache->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(cache->w[mid].addr, w->addr, ADDR_LEN);
+		if (c == 0) {
+			cache->w[mid] = *w;
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 int compute_get_job(const struct ledger *l, const uint8_t job_id[32], struct job_record *out)
 {
 	uint8_t key[HASH_LEN], *val;
@@ -321,7 +351,7 @@ static uint64_t bps_of(uint64_t amount, uint32_t bps)
 /* Takes bps of the worker's bond: slash_submitter_bps of it to the
  * submitter, the rest to LEDGER_BURN_ADDR. Marks one failed assignment and
  * releases it from jobs_in_flight. */
-static int slash_worker(const struct compute_env *env, const uint8_t addr[ADDR_LEN],
+static int slash_worker(const struct compute_env *env, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
 			const uint8_t submitter[ADDR_LEN], uint32_t bps)
 {
 	struct worker_record w;
@@ -336,7 +366,7 @@ static int slash_worker(const struct compute_env *env, const uint8_t addr[ADDR_L
 	w.jobs_failed++;
 	if (w.jobs_in_flight)
 		w.jobs_in_flight--;
-	if ((err = put_worker(env->ledger, &w)))
+	if ((err = put_worker_cached(env->ledger, cache, &w)))
 		return err;
 	if ((err = ledger_credit(env->ledger, submitter, to_submitter)))
 		return err;
@@ -344,7 +374,8 @@ static int slash_worker(const struct compute_env *env, const uint8_t addr[ADDR_L
 }
 
 /* Adjusts a worker's in-flight count and its paid-job count. */
-static int worker_release(const struct ledger *l, const uint8_t addr[ADDR_LEN], int paid)
+static int worker_release(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
+			  int paid)
 {
 	struct worker_record w;
 	int err = compute_get_worker(l, addr, &w);
@@ -354,7 +385,7 @@ static int worker_release(const struct ledger *l, const uint8_t addr[ADDR_LEN], 
 		w.jobs_in_flight--;
 	if (paid)
 		w.jobs_done++;
-	return put_worker(l, &w);
+	return put_worker_cached(l, cache, &w);
 }
 
 /* ---- job helpers ---- */
@@ -420,13 +451,14 @@ static void slot_fail(struct job_record *j, struct job_slot *s)
 }
 
 /* Returns the escrow to the submitter and releases every live slot. */
-static int job_refund(const struct compute_env *env, struct job_record *j, uint8_t final_state)
+static int job_refund(const struct compute_env *env, struct worker_cache *cache, struct job_record *j,
+		      uint8_t final_state)
 {
 	int err = ledger_credit(env->ledger, j->submitter, j->escrow);
 	j->escrow = 0;
 	for (unsigned i = 0; i < j->spec.redundancy && !err; i++)
 		if (slot_live(&j->slots[i]))
-			err = worker_release(env->ledger, j->slots[i].worker, 0);
+			err = worker_release(env->ledger, cache, j->slots[i].worker, 0);
 	j->state = final_state;
 	return err;
 }
@@ -710,7 +742,7 @@ static int apply_reveal(const struct compute_env *env, const struct tx *t, const
 		return err;
 	if (wrong >= 0) {
 		/* The proof binds this wrong tile to the commitment: slash. */
-		if ((err = slash_worker(env, s->worker, j.submitter, env->params->slash_bps)))
+		if ((err = slash_worker(env, NULL, s->worker, j.submitter, env->params->slash_bps)))
 			return err;
 		snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed, job reassigned",
 			 p.tiles[wrong].index);
@@ -793,7 +825,7 @@ static int apply_dispute(const struct compute_env *env, const struct tx *t, cons
 	for (unsigned i = 0; i < p.parties; i++) {
 		if (!wrong[i])
 			continue;
-		if ((err = slash_worker(env, slot[i]->worker, j.submitter, env->params->slash_bps)))
+		if ((err = slash_worker(env, NULL, slot[i]->worker, j.submitter, env->params->slash_bps)))
 			return err;
 		slot_fail(&j, slot[i]);
 	}
@@ -803,7 +835,7 @@ static int apply_dispute(const struct compute_env *env, const struct tx *t, cons
 		for (unsigned i = 0; i < j.spec.redundancy; i++)
 			left += j.slots[i].state == SLOT_VERIFIED;
 		if (!left) {
-			if ((err = job_refund(env, &j, JOB_FAILED)))
+			if ((err = job_refund(env, NULL, &j, JOB_FAILED)))
 				return err;
 			if ((err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id)))
 				return err;
@@ -866,9 +898,10 @@ int compute_apply_tx(const struct compute_env *env, const struct tx *t, const ui
 /* Draws one worker for slot `slot` of job j, weighted by bond, among the
  * eligible (docs/compute.md §5). 0 and *chosen set, or ASSAY_ENOTFOUND. */
 static int draw_worker(const struct compute_env *env, const struct job_record *j, unsigned slot,
-		       const uint8_t *addrs, size_t n, uint8_t chosen[ADDR_LEN])
+		       const struct worker_cache *cache, uint8_t chosen[ADDR_LEN])
 {
 	const struct compute_params *prm = env->params;
+	size_t n = cache->n;
 	uint64_t least = bps_of(j->spec.reward, prm->bond_reward_bps);
 	if (least < prm->min_bond)
 		least = prm->min_bond;
@@ -876,26 +909,23 @@ static int draw_worker(const struct compute_env *env, const struct job_record *j
 	if (!weight)
 		return ASSAY_ENOMEM;
 	unsigned __int128 total = 0;
-	int err = 0;
-	for (size_t i = 0; i < n && !err; i++) {
-		const uint8_t *a = addrs + i * ADDR_LEN;
-		struct worker_record w;
-		if ((err = compute_get_worker(env->ledger, a, &w)))
-			break;
-		int ok = w.status == WORKER_ACTIVE && w.bond >= least &&
-			 w.jobs_in_flight < prm->max_jobs_per_worker &&
+	for (size_t i = 0; i < n; i++) {
+		const struct worker_record *w = &cache->w[i];
+		const uint8_t *a = w->addr;
+		int ok = w->status == WORKER_ACTIVE && w->bond >= least &&
+			 w->jobs_in_flight < prm->max_jobs_per_worker &&
 			 memcmp(a, j->submitter, ADDR_LEN) != 0;
 		for (unsigned s = 0; s < j->spec.redundancy && ok; s++)
 			ok = !(j->slots[s].state != SLOT_EMPTY &&
 			       memcmp(j->slots[s].worker, a, ADDR_LEN) == 0);
 		for (unsigned e = 0; e < j->excluded_count && ok; e++)
 			ok = memcmp(j->excluded[e], a, ADDR_LEN) != 0;
-		weight[i] = ok ? w.bond : 0;
+		weight[i] = ok ? w->bond : 0;
 		total += weight[i];
 	}
-	if (err || total == 0) {
+	if (total == 0) {
 		free(weight);
-		return err ? err : ASSAY_ENOTFOUND;
+		return ASSAY_ENOTFOUND;
 	}
 	/* x uniform below the largest multiple of total under 2^128. */
 	unsigned __int128 rem = (-total) % total, x = 0;
@@ -919,22 +949,22 @@ static int draw_worker(const struct compute_env *env, const struct job_record *j
 		}
 		x -= weight[i];
 	}
-	memcpy(chosen, addrs + pick * ADDR_LEN, ADDR_LEN);
+	memcpy(chosen, cache->w[pick].addr, ADDR_LEN);
 	free(weight);
 	return 0;
 }
 
-static int worker_take(const struct ledger *l, const uint8_t addr[ADDR_LEN])
+static int worker_take(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN])
 {
 	struct worker_record w;
 	int err = compute_get_worker(l, addr, &w);
 	if (err)
 		return err;
 	w.jobs_in_flight++;
-	return put_worker(l, &w);
+	return put_worker_cached(l, cache, &w);
 }
 
-static int pay_out(const struct compute_env *env, struct job_record *j)
+static int pay_out(const struct compute_env *env, struct worker_cache *cache, struct job_record *j)
 {
 	const struct job_slot *first = NULL;
 	unsigned n = 0, agree = 1;
@@ -951,7 +981,7 @@ static int pay_out(const struct compute_env *env, struct job_record *j)
 	/* Roots that still disagree at payout prove nothing about who is
 	 * wrong: nobody is paid, the submitter gets the escrow back. */
 	if (!n || !agree)
-		return job_refund(env, j, JOB_FAILED);
+		return job_refund(env, cache, j, JOB_FAILED);
 	uint64_t share = j->escrow / n, extra = j->escrow - share * n;
 	int err = 0;
 	for (unsigned i = 0; i < j->spec.redundancy && !err; i++) {
@@ -961,7 +991,7 @@ static int pay_out(const struct compute_env *env, struct job_record *j)
 		err = ledger_credit(env->ledger, s->worker, share + extra);
 		extra = 0;
 		if (!err)
-			err = worker_release(env->ledger, s->worker, 1);
+			err = worker_release(env->ledger, cache, s->worker, 1);
 	}
 	j->escrow = 0;
 	memcpy(j->output_hash, first->output_hash, HASH_LEN);
@@ -969,8 +999,7 @@ static int pay_out(const struct compute_env *env, struct job_record *j)
 	return err;
 }
 
-static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], const uint8_t *workers,
-		   size_t nworkers)
+static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct worker_cache *cache)
 {
 	const struct compute_params *prm = env->params;
 	uint64_t h = env->height;
@@ -979,16 +1008,16 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], co
 	if (err)
 		return err;
 	if (j.state == JOB_VERIFIED && h >= j.payout_height)
-		err = pay_out(env, &j);
+		err = pay_out(env, cache, &j);
 	else if (j.state != JOB_VERIFIED && h > j.deadline_height)
-		err = job_refund(env, &j, JOB_REFUNDED);
+		err = job_refund(env, cache, &j, JOB_REFUNDED);
 	if (err)
 		return err;
 	if (!job_terminal(&j)) {
 		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
 			struct job_slot *s = &j.slots[i];
 			if (s->state == SLOT_ASSIGNED && h > s->assigned_height + prm->commit_window) {
-				err = slash_worker(env, s->worker, j.submitter, prm->missed_deadline_slash_bps);
+				err = slash_worker(env, cache, s->worker, j.submitter, prm->missed_deadline_slash_bps);
 				slot_fail(&j, s);
 			} else if (s->state == SLOT_COMMITTED && h > s->commit_height) {
 				kernel_challenge_seed(env->beacon, j.id, s->worker, s->challenge_seed);
@@ -997,7 +1026,7 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], co
 			} else if (s->state == SLOT_CHALLENGED && h > s->challenge_height + prm->reveal_window) {
 				/* Not revealing is treated as revealing a wrong tile, or a
 				 * cheater would keep the difference between the two slashes. */
-				err = slash_worker(env, s->worker, j.submitter, prm->slash_bps);
+				err = slash_worker(env, cache, s->worker, j.submitter, prm->slash_bps);
 				slot_fail(&j, s);
 			}
 		}
@@ -1007,7 +1036,7 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], co
 			if (s->state != SLOT_EMPTY)
 				continue;
 			uint8_t chosen[ADDR_LEN];
-			int d = draw_worker(env, &j, i, workers, nworkers, chosen);
+			int d = draw_worker(env, &j, i, cache, chosen);
 			if (d == ASSAY_ENOTFOUND)
 				break;
 			if ((err = d))
@@ -1015,13 +1044,13 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], co
 			memcpy(s->worker, chosen, ADDR_LEN);
 			s->state = SLOT_ASSIGNED;
 			s->assigned_height = h;
-			err = worker_take(env->ledger, chosen);
+			err = worker_take(env->ledger, cache, chosen);
 		}
 		int waiting = 0;
 		for (unsigned i = 0; i < j.spec.redundancy; i++)
 			waiting |= j.slots[i].state == SLOT_EMPTY;
 		if (!err && waiting && j.excluded_count >= JOB_MAX_EXCLUDED)
-			err = job_refund(env, &j, JOB_FAILED); /* too many failed workers */
+			err = job_refund(env, cache, &j, JOB_FAILED); /* too many failed workers */
 		if (!err)
 			job_update_state(&j, h, prm);
 	}
@@ -1036,25 +1065,29 @@ int compute_end_block(const struct compute_env *env)
 {
 	uint8_t *jobs = NULL, *workers = NULL;
 	size_t njobs, nworkers;
+	struct worker_cache cache = {NULL, 0};
 	int err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &jobs, &njobs);
 	if (!err)
 		err = index_get(env->ledger, IDX_WORKERS, ADDR_LEN, &workers, &nworkers);
+	if (!err && nworkers && !(cache.w = calloc(nworkers, sizeof(*cache.w))))
+		err = ASSAY_ENOMEM;
+	for (size_t i = 0; i < nworkers && !err; i++, cache.n++)
+		err = compute_get_worker(env->ledger, workers + i * ADDR_LEN, &cache.w[i]);
 	for (size_t i = 0; i < njobs && !err; i++)
-		err = end_job(env, jobs + i * HASH_LEN, workers, nworkers);
+		err = end_job(env, jobs + i * HASH_LEN, &cache);
 	/* Bonds of unbonding workers return once nothing they did can still be
 	 * disputed (no job in flight) and the delay has passed. */
-	for (size_t i = 0; i < nworkers && !err; i++) {
-		struct worker_record w;
-		if ((err = compute_get_worker(env->ledger, workers + i * ADDR_LEN, &w)))
-			break;
-		if (w.status != WORKER_UNBONDING || w.jobs_in_flight || env->height < w.unbond_height)
+	for (size_t i = 0; i < cache.n && !err; i++) {
+		struct worker_record *w = &cache.w[i];
+		if (w->status != WORKER_UNBONDING || w->jobs_in_flight || env->height < w->unbond_height)
 			continue;
-		if ((err = ledger_credit(env->ledger, w.addr, w.bond)))
+		if ((err = ledger_credit(env->ledger, w->addr, w->bond)))
 			break;
-		w.bond = 0;
-		w.status = WORKER_EXITED;
-		err = put_worker(env->ledger, &w);
+		w->bond = 0;
+		w->status = WORKER_EXITED;
+		err = put_worker(env->ledger, w);
 	}
+	free(cache.w);
 	free(jobs);
 	free(workers);
 	return err;

@@ -1,18 +1,196 @@
-/* libFuzzer target for the compute codecs: every payload and record decoder
- * must accept or refuse any input without a crash, and what it accepts must
- * re-encode to exactly the same bytes (canonical encoding). The first input
- * byte picks the decoder. Built with -DFUZZ_DRIVER, a small main() feeds it
- * mutated valid encodings so that `make check` runs it too. Not for: rules. */
+/* libFuzzer target for the compute protocol. Selector 0-7 (first byte mod
+ * 16): a payload or record decoder must accept or refuse any input without a
+ * crash, and what it accepts must re-encode to the same bytes. Selector
+ * 8-15: the rest is a compute transaction applied, then a block ended, on a
+ * prepared chain (a worker challenged on a job): no crash, and supply
+ * (balances + escrows + bonds) unchanged. Built with -DFUZZ_DRIVER, a main()
+ * feeds it mutations of valid inputs so that `make check` runs it too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
+#include "core/merkle.h"
 
 static void same(const struct buf *b, const uint8_t *p, size_t n)
 {
 	if (b->len != n || memcmp(b->data, p, n) != 0)
 		abort(); /* accepted but not canonical */
+}
+
+/* ---- the prepared chain ---- */
+
+static ledger_mem_t *base_mem;
+static struct ledger base;
+static struct compute_params params;
+static uint8_t who[3][ADDR_LEN]; /* submitter, worker, a third party */
+static uint8_t job_id[HASH_LEN];
+static uint64_t height;
+static unsigned __int128 supply0;
+static struct buf valid_reveal; /* the worker's correct reveal, for seeds */
+
+static void env_at(const struct ledger *l, uint64_t h, struct compute_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->ledger = l;
+	env->params = &params;
+	env->height = h;
+	le64_put(env->beacon, h);
+}
+
+static int add_escrow(void *arg, const struct job_record *j)
+{
+	*(unsigned __int128 *)arg += j->escrow;
+	return 0;
+}
+
+static int add_bond(void *arg, const struct worker_record *w)
+{
+	*(unsigned __int128 *)arg += w->bond;
+	return 0;
+}
+
+static unsigned __int128 supply(const struct ledger *l)
+{
+	unsigned __int128 s = 0;
+	struct account a;
+	for (int i = 0; i < 3; i++) {
+		ledger_get_account(l, who[i], &a);
+		s += a.balance;
+	}
+	ledger_get_account(l, LEDGER_BURN_ADDR, &a);
+	s += a.balance;
+	compute_list_jobs(l, add_escrow, &s);
+	compute_list_workers(l, add_bond, &s);
+	return s;
+}
+
+static void must(int ok)
+{
+	if (!ok)
+		abort();
+}
+
+static int run_tx(const struct ledger *l, uint8_t kind, const uint8_t *sender, const uint8_t *p, size_t n,
+		  uint64_t nonce)
+{
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	t.kind = kind;
+	t.nonce = nonce;
+	t.payload = (uint8_t *)p;
+	t.payload_len = n;
+	struct compute_env env;
+	struct compute_result res;
+	env_at(l, height, &env);
+	size_t snap = ledger_snapshot(l);
+	int err = compute_apply_tx(&env, &t, sender, 1u << 30, &res);
+	if (err)
+		ledger_revert(l, snap);
+	return err;
+}
+
+static void end_block(const struct ledger *l)
+{
+	struct compute_env env;
+	env_at(l, height, &env);
+	must(compute_end_block(&env) == 0);
+	height++;
+}
+
+static void prepare(void)
+{
+	if (base_mem)
+		return;
+	compute_params_default(&params);
+	params.samples_k = 2;
+	params.commit_window = 2;
+	params.reveal_window = 2;
+	params.dispute_window = 2;
+	base_mem = ledger_mem_new(NULL);
+	base = ledger_mem_ledger(base_mem);
+	for (int i = 0; i < 3; i++) {
+		memset(who[i], 0x40 + i, ADDR_LEN);
+		ledger_credit(&base, who[i], 1000000000000000ull);
+	}
+	height = 1;
+	struct buf b;
+	buf_init(&b);
+	struct worker_register_payload reg = {.bond = 200000000000ull};
+	strcpy(reg.backend, "cpu");
+	compute_register_encode(&reg, &b);
+	must(run_tx(&base, TX_WORKER_REGISTER, who[1], b.data, b.len, 0) == 0);
+	buf_reset(&b);
+	struct job_spec spec = {.shape = {.kind = JOB_MATMUL_I8, .m = 8, .n = 8, .k = 8, .tile_rows = 4, .tile_cols = 4},
+				.samples = 2, .redundancy = 1, .reward = 5000000, .deadline_blocks = 20};
+	compute_spec_encode(&spec, &b);
+	must(run_tx(&base, TX_JOB_SUBMIT, who[0], b.data, b.len, 0) == 0);
+	compute_job_id(who[0], 0, job_id);
+	end_block(&base);
+	end_block(&base);
+	/* The worker computes, commits, and is challenged. */
+	struct kernel_src src = {.from_seed = 1};
+	uint8_t *in[KERNEL_MAX_INPUTS], *out, (*leaves)[HASH_LEN];
+	uint64_t olen;
+	must(kernel_src_load(&src, &spec.shape, in) == 0);
+	must(kernel_compute_ref(&spec.shape, in, &out, &olen) == 0);
+	struct job_commit_payload cp;
+	memcpy(cp.job_id, job_id, HASH_LEN);
+	must(kernel_commit(&spec.shape, out, &leaves, cp.root, cp.output_hash) == 0);
+	buf_reset(&b);
+	compute_commit_encode(&cp, &b);
+	must(run_tx(&base, TX_JOB_COMMIT, who[1], b.data, b.len, 1) == 0);
+	end_block(&base);
+	end_block(&base);
+	struct job_record j;
+	must(compute_get_job(&base, job_id, &j) == 0 && j.slots[0].state == SLOT_CHALLENGED);
+	static struct job_reveal_payload rv;
+	static uint8_t tiles[4][64], paths[4][MERKLE_MAX_DEPTH][HASH_LEN];
+	uint32_t idx[4];
+	rv.count = kernel_challenge_indices(j.slots[0].challenge_seed, 2, 4, idx);
+	memcpy(rv.job_id, job_id, HASH_LEN);
+	for (uint32_t i = 0; i < rv.count; i++) {
+		kernel_tile_extract(&spec.shape, out, idx[i], tiles[i]);
+		rv.tiles[i].index = idx[i];
+		rv.tiles[i].tile = tiles[i];
+		rv.tiles[i].tile_len = 64;
+		merkle_proof((const uint8_t(*)[HASH_LEN])leaves, 4, idx[i], paths[i], &rv.tiles[i].depth);
+		rv.tiles[i].path = (const uint8_t(*)[HASH_LEN])paths[i];
+	}
+	buf_init(&valid_reveal);
+	compute_reveal_encode(&rv, &valid_reveal);
+	supply0 = supply(&base);
+	/* Sanity: the seed reveal is accepted (so mutations start from a path
+	 * that reaches the Merkle and Freivalds checks). */
+	ledger_mem_t *m = ledger_mem_new(&base);
+	struct ledger l = ledger_mem_ledger(m);
+	must(run_tx(&l, TX_JOB_REVEAL, who[1], valid_reveal.data, valid_reveal.len, 2) == 0);
+	must(compute_get_job(&l, job_id, &j) == 0 && j.state == JOB_VERIFIED);
+	ledger_mem_free(m);
+	buf_free(&b);
+	free(in[0]);
+	free(in[1]);
+	free(out);
+	free(leaves);
+}
+
+/* Applies one transaction on an overlay of the prepared chain, ends the
+ * block, checks conservation, and drops the overlay. */
+static void apply_one(uint8_t sel, const uint8_t *p, size_t n)
+{
+	prepare();
+	ledger_mem_t *m = ledger_mem_new(&base);
+	must(m != NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	uint8_t kind = (uint8_t)(TX_WORKER_REGISTER + sel % 7);
+	const uint8_t *sender = who[(sel / 7) % 3];
+	uint64_t h = height;
+	run_tx(&l, kind, sender, p, n, 9);
+	end_block(&l);
+	height = h;
+	must(supply(&l) == supply0);
+	ledger_mem_free(m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,6 +200,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + 1;
 	size_t n = size - 1;
+	if (data[0] % 16 >= 8) {
+		if (n >= 1)
+			apply_one(p[0], p + 1, n - 1);
+		return 0;
+	}
 	struct buf b;
 	buf_init(&b);
 	switch (data[0] % 8) {
@@ -134,8 +317,29 @@ int main(void)
 	j.excluded_count = 1;
 	compute_job_encode(&j, &seeds[7]);
 	uint64_t rs = 88172645463325252ull;
-	uint8_t in[4096];
+	static uint8_t in[1 << 16];
 	long runs = 0;
+	/* Apply path: the worker's valid reveal (selector 8, kind reveal = 5 + 4,
+	 * sender = the worker: 4 + 7), then mutations of it. */
+	prepare();
+	struct buf ap;
+	buf_init(&ap);
+	buf_put_u8(&ap, 8);
+	buf_put_u8(&ap, 4 + 7);
+	buf_put(&ap, valid_reveal.data, valid_reveal.len);
+	for (int t = 0; t < 3000; t++, runs++) {
+		size_t n = ap.len;
+		memcpy(in, ap.data, n);
+		if (t) {
+			rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+			size_t at = 2 + rs % (n - 2);
+			in[at] = (uint8_t)(rs >> 32);
+			if (rs % 7 == 0)
+				in[1] = (uint8_t)(rs >> 40); /* another kind or sender */
+		}
+		LLVMFuzzerTestOneInput(in, n);
+	}
+	buf_free(&ap);
 	for (int i = 0; i < 8; i++) {
 		LLVMFuzzerTestOneInput(seeds[i].data, seeds[i].len);
 		for (int t = 0; t < 20000; t++, runs++) {

@@ -923,6 +923,80 @@ static void test_mlp_flow(void)
 	}
 }
 
+/* Draws follow bond: with bonds 1 : 3, about a quarter of 200 single-worker
+ * jobs go to the smaller bond (deterministic beacons, so no flakiness). */
+static void test_assignment_weight(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.max_jobs_per_worker = 1000;
+	struct compute_result res;
+	CHECK(reg(&c, W1, 100 * UNIT) == 0);
+	CHECK(reg(&c, W2, 300 * UNIT) == 0);
+	uint8_t ids[200][HASH_LEN];
+	struct job_spec spec = small_spec(1, 100 * UNIT); /* bond_reward_bps: needs bond >= reward */
+	for (int i = 0; i < 200; i++)
+		CHECK(submit(&c, &spec, ids[i], &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	int to_w1 = 0, to_w2 = 0;
+	for (int i = 0; i < 200; i++) {
+		struct job_record j = job(&c, ids[i]);
+		to_w1 += memcmp(j.slots[0].worker, W1, ADDR_LEN) == 0;
+		to_w2 += memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0;
+	}
+	CHECK(to_w1 + to_w2 == 200);
+	CHECK(to_w1 > 30 && to_w1 < 70);
+	CHECK(worker(&c, W1).jobs_in_flight == (uint32_t)to_w1);
+	/* A job whose reward needs more bond than W1 has goes to W2 only. */
+	spec.reward = 200 * UNIT;
+	uint8_t big[HASH_LEN];
+	CHECK(submit(&c, &spec, big, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(memcmp(job(&c, big).slots[0].worker, W2, ADDR_LEN) == 0);
+	ledger_mem_free(c.mem);
+}
+
+/* A dispute before verification redraws the slot; registration tops up an
+ * active bond and re-registers an exited worker. */
+static void test_early_dispute_and_registration(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W1, 5 * UNIT) == 0); /* top-up */
+	CHECK(worker(&c, W1).bond == bond + 5 * UNIT);
+	CHECK(balance(&c, W1) == START_BALANCE - bond - 5 * UNIT);
+	CHECK(reg(&c, W2, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	struct job_record j = job(&c, id);
+	uint8_t first[ADDR_LEN];
+	memcpy(first, j.slots[0].worker, ADDR_LEN);
+	struct work w;
+	work_do(&c, id, ~0ull, &w); /* everything wrong */
+	CHECK(commit(&c, first, id, &w) == 0);
+	/* Committed, not yet challenged: the submitter disputes tile 2. */
+	CHECK(dispute1(&c, SUB, id, first, &w, 2, &res) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_OPEN && j.slots[0].state == SLOT_EMPTY && j.excluded_count == 1);
+	CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, first, ADDR_LEN) != 0);
+	CHECK(supply(&c) == s0);
+	/* A dispute naming a worker without a commitment is refused. */
+	CHECK(dispute1(&c, SUB, id, j.slots[0].worker, &w, 2, &res) == ASSAY_EINVALID);
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
 static void test_random_supply(void)
 {
 	struct chain c;
@@ -1000,6 +1074,8 @@ int main(void)
 	RUN(test_bad_input);
 	RUN(test_late_reveal);
 	RUN(test_mlp_flow);
+	RUN(test_assignment_weight);
+	RUN(test_early_dispute_and_registration);
 	RUN(test_random_supply);
 	return test_report("test_compute");
 }

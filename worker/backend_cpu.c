@@ -276,7 +276,9 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 	int nt = thread_count(threads);
 	if ((uint32_t)nt > apanels)
 		nt = (int)apanels;
-	struct gemm_job jobs[BACKEND_MAX_THREADS];
+	if (nt < 1)
+		nt = 1;
+	struct gemm_job jobs[BACKEND_MAX_THREADS] = {{0}};
 	pthread_t tid[BACKEND_MAX_THREADS];
 	int started = 0;
 	for (int t = 0; t < nt; t++) {

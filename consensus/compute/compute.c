@@ -1064,7 +1064,7 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 int compute_end_block(const struct compute_env *env)
 {
 	uint8_t *jobs = NULL, *workers = NULL;
-	size_t njobs, nworkers;
+	size_t njobs = 0, nworkers = 0;
 	struct worker_cache cache = {NULL, 0};
 	int err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &jobs, &njobs);
 	if (!err)

@@ -1,0 +1,1094 @@
+/* The compute protocol's state machine (see compute.h; the rules are those of
+ * docs/compute.md §1 and §6-§9). Every amount moves between an account and a
+ * protocol-held field (job escrow, worker bond) or LEDGER_BURN_ADDR, so the
+ * sum of balances, escrows and bonds never changes. Records and the two
+ * indexes (live jobs, workers) live in state, so all of it is in the state
+ * root. Not for: signature, fee or nonce checks. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/compute/compute.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/merkle.h"
+
+#define BPS 10000u
+static const char IDX_JOBS[] = "compute/jobs";       /* NS_META: live job ids, submission order */
+static const char IDX_WORKERS[] = "compute/workers"; /* NS_META: worker addresses, sorted */
+
+/* ---- parameters ---- */
+
+void compute_params_default(struct compute_params *p)
+{
+	p->samples_k = 16;
+	p->max_dim = 4096;
+	p->max_output_bytes = 64ull << 20; /* 4096 x 4096 int32 */
+	p->reveal_window = 20;
+	p->dispute_window = 100;
+	p->commit_window = 50;
+	p->min_reward = 1000000;        /* 0.001 ASY */
+	p->min_bond = 100000000000ull;  /* 100 ASY */
+	p->max_blob_bytes = LEDGER_VALUE_MAX;
+	p->slash_bps = 5000;
+	p->slash_submitter_bps = 5000;
+	p->missed_deadline_slash_bps = 100;
+	p->gas_per_check_unit = 1;
+	p->dispute_bond = 1000000000ull; /* 1 ASY */
+	p->bond_reward_bps = 10000;
+	p->max_live_jobs = 4096;
+	p->max_workers = 1024;
+	p->max_jobs_per_worker = 16;
+	p->max_deadline_blocks = 100000;
+	p->unbond_delay = 200;
+}
+
+struct param_desc {
+	const char *name;
+	size_t off;
+	int wide;        /* uint64_t field (else uint32_t) */
+	uint64_t lo, hi; /* accepted range */
+};
+
+#define P32(f, lo, hi) {#f, offsetof(struct compute_params, f), 0, lo, hi}
+#define P64(f, lo, hi) {#f, offsetof(struct compute_params, f), 1, lo, hi}
+static const struct param_desc param_table[] = {
+	P32(samples_k, 1, JOB_MAX_SAMPLES),
+	P32(max_dim, 1, KERNEL_MAX_K),
+	P64(max_output_bytes, 4, 1ull << 34),
+	P32(reveal_window, 1, 1u << 20),
+	P32(dispute_window, 1, 1u << 24),
+	P32(commit_window, 1, 1u << 20),
+	P64(min_reward, 1, UINT64_MAX),
+	P64(min_bond, 1, UINT64_MAX),
+	P64(max_blob_bytes, 1, LEDGER_VALUE_MAX),
+	P32(slash_bps, 0, BPS),
+	P32(slash_submitter_bps, 0, BPS),
+	P32(missed_deadline_slash_bps, 0, BPS),
+	P64(gas_per_check_unit, 0, 1u << 20),
+	P64(dispute_bond, 0, UINT64_MAX),
+	P32(bond_reward_bps, 0, 1000000),
+	P32(max_live_jobs, 1, 30000), /* the index is one state value */
+	P32(max_workers, 1, 50000),
+	P32(max_jobs_per_worker, 1, 1u << 16),
+	P32(max_deadline_blocks, 1, 1u << 30),
+	P32(unbond_delay, 0, 1u << 30),
+};
+
+int compute_params_set(struct compute_params *p, const char *name, uint64_t value)
+{
+	for (size_t i = 0; i < sizeof(param_table) / sizeof(param_table[0]); i++) {
+		const struct param_desc *d = &param_table[i];
+		if (strcmp(d->name, name) != 0)
+			continue;
+		if (value < d->lo || value > d->hi)
+			return ASSAY_ELIMIT;
+		if (d->wide)
+			*(uint64_t *)((char *)p + d->off) = value;
+		else
+			*(uint32_t *)((char *)p + d->off) = (uint32_t)value;
+		return 0;
+	}
+	return ASSAY_EARG;
+}
+
+/* ---- names ---- */
+
+const char *compute_job_state_name(unsigned state)
+{
+	static const char *const names[] = {"open", "assigned", "committed", "verified",
+					    "paid", "failed", "refunded"};
+	return state < JOB_STATE_COUNT ? names[state] : "unknown";
+}
+
+const char *compute_slot_state_name(unsigned state)
+{
+	static const char *const names[] = {"empty", "assigned", "committed", "challenged",
+					    "verified", "failed"};
+	return state <= SLOT_FAILED ? names[state] : "unknown";
+}
+
+const char *compute_worker_status_name(unsigned status)
+{
+	static const char *const names[] = {"unknown", "active", "unbonding", "exited"};
+	return status <= WORKER_EXITED ? names[status] : "unknown";
+}
+
+/* ---- records ---- */
+
+static int reject(struct compute_result *res, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int reject(struct compute_result *res, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->error, sizeof(res->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int put_buf(const struct ledger *l, const uint8_t key[HASH_LEN], struct buf *b)
+{
+	int err = b->oom ? ASSAY_ENOMEM : ledger_put(l, key, b->data, b->len);
+	buf_free(b);
+	return err;
+}
+
+int compute_get_worker(const struct ledger *l, const uint8_t addr[20], struct worker_record *out)
+{
+	uint8_t key[HASH_LEN], *val;
+	size_t len;
+	state_key(NS_WORKER, addr, ADDR_LEN, key);
+	int err = ledger_get(l, key, &val, &len);
+	if (err)
+		return err;
+	err = compute_worker_decode(out, val, len);
+	free(val);
+	return err;
+}
+
+static int put_worker(const struct ledger *l, const struct worker_record *w)
+{
+	uint8_t key[HASH_LEN];
+	struct buf b;
+	buf_init(&b);
+	compute_worker_encode(w, &b);
+	state_key(NS_WORKER, w->addr, ADDR_LEN, key);
+	return put_buf(l, key, &b);
+}
+
+/* The end-of-block pass reads every worker once into this array (address
+ * order, like the index) and keeps it equal to state as it writes, so that
+ * drawing a worker costs no state reads: open jobs that nobody can take are
+ * retried every block and must stay cheap. Transactions pass NULL. */
+struct worker_cache {
+	struct worker_record *w;
+	size_t n;
+};
+
+static int put_worker_cached(const struct ledger *l, struct worker_cache *cache, const struct worker_record *w)
+{
+	int err = put_worker(l, w);
+	if (err || !cache)
+		return err;
+	size_t lo = 0, hi = cache->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(cache->w[mid].addr, w->addr, ADDR_LEN);
+		if (c == 0) {
+			cache->w[mid] = *w;
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int compute_get_job(const struct ledger *l, const uint8_t job_id[32], struct job_record *out)
+{
+	uint8_t key[HASH_LEN], *val;
+	size_t len;
+	state_key(NS_JOB, job_id, HASH_LEN, key);
+	int err = ledger_get(l, key, &val, &len);
+	if (err)
+		return err;
+	err = compute_job_decode(out, val, len);
+	free(val);
+	return err;
+}
+
+static int put_job(const struct ledger *l, const struct job_record *j)
+{
+	uint8_t key[HASH_LEN];
+	struct buf b;
+	buf_init(&b);
+	compute_job_encode(j, &b);
+	state_key(NS_JOB, j->id, HASH_LEN, key);
+	return put_buf(l, key, &b);
+}
+
+/* An index: varint count, then count fixed-size ids. *ids is malloc()ed. */
+static int index_get(const struct ledger *l, const char *name, size_t idlen, uint8_t **ids,
+		     size_t *count)
+{
+	uint8_t key[HASH_LEN], *val = NULL;
+	size_t len = 0;
+	state_key(NS_META, name, strlen(name), key);
+	*ids = NULL;
+	*count = 0;
+	int err = ledger_get(l, key, &val, &len);
+	if (err == ASSAY_ENOTFOUND)
+		return 0;
+	if (err)
+		return err;
+	struct reader r;
+	rd_init(&r, val, len);
+	uint64_t n = rd_count(&r, LEDGER_VALUE_MAX / idlen);
+	const uint8_t *p = rd_fixed(&r, (size_t)n * idlen);
+	err = rd_finish(&r);
+	if (!err && n) {
+		*ids = malloc((size_t)n * idlen);
+		if (!*ids)
+			err = ASSAY_ENOMEM;
+		else
+			memcpy(*ids, p, (size_t)n * idlen);
+	}
+	if (!err)
+		*count = (size_t)n;
+	free(val);
+	return err;
+}
+
+static int index_put(const struct ledger *l, const char *name, size_t idlen, const uint8_t *ids,
+		     size_t count)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_META, name, strlen(name), key);
+	if (count == 0)
+		return ledger_del(l, key);
+	struct buf b;
+	buf_init(&b);
+	buf_put_varint(&b, count);
+	buf_put(&b, ids, count * idlen);
+	return put_buf(l, key, &b);
+}
+
+/* Adds id (appended, or at its sorted place when sorted). */
+static int index_add(const struct ledger *l, const char *name, size_t idlen, const uint8_t *id,
+		     int sorted)
+{
+	uint8_t *ids;
+	size_t n;
+	int err = index_get(l, name, idlen, &ids, &n);
+	if (err)
+		return err;
+	uint8_t *grown = realloc(ids, (n + 1) * idlen);
+	if (!grown) {
+		free(ids);
+		return ASSAY_ENOMEM;
+	}
+	size_t at = n;
+	if (sorted)
+		for (at = 0; at < n && memcmp(grown + at * idlen, id, idlen) < 0; at++)
+			;
+	memmove(grown + (at + 1) * idlen, grown + at * idlen, (n - at) * idlen);
+	memcpy(grown + at * idlen, id, idlen);
+	err = index_put(l, name, idlen, grown, n + 1);
+	free(grown);
+	return err;
+}
+
+static int index_remove(const struct ledger *l, const char *name, size_t idlen, const uint8_t *id)
+{
+	uint8_t *ids;
+	size_t n;
+	int err = index_get(l, name, idlen, &ids, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(ids + i * idlen, id, idlen) == 0) {
+			memmove(ids + i * idlen, ids + (i + 1) * idlen, (n - i - 1) * idlen);
+			n--;
+			break;
+		}
+	err = index_put(l, name, idlen, ids, n);
+	free(ids);
+	return err;
+}
+
+int compute_list_jobs(const struct ledger *l, int (*fn)(void *arg, const struct job_record *j),
+		      void *arg)
+{
+	uint8_t *ids;
+	size_t n;
+	int err = index_get(l, IDX_JOBS, HASH_LEN, &ids, &n);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct job_record j;
+		err = compute_get_job(l, ids + i * HASH_LEN, &j);
+		if (!err)
+			err = fn(arg, &j);
+	}
+	free(ids);
+	return err;
+}
+
+int compute_list_workers(const struct ledger *l, int (*fn)(void *arg, const struct worker_record *w),
+			 void *arg)
+{
+	uint8_t *ids;
+	size_t n;
+	int err = index_get(l, IDX_WORKERS, ADDR_LEN, &ids, &n);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct worker_record w;
+		err = compute_get_worker(l, ids + i * ADDR_LEN, &w);
+		if (!err)
+			err = fn(arg, &w);
+	}
+	free(ids);
+	return err;
+}
+
+void compute_job_id(const uint8_t sender[ADDR_LEN], uint64_t nonce, uint8_t job_id[HASH_LEN])
+{
+	uint8_t in[ADDR_LEN + 8];
+	memcpy(in, sender, ADDR_LEN);
+	le64_put(in + ADDR_LEN, nonce);
+	hash_tagged("assay/job", in, sizeof(in), job_id);
+}
+
+/* ---- amounts ---- */
+
+/* floor(amount * bps / 10^4) with a 128-bit intermediate: never wraps. */
+static uint64_t bps_of(uint64_t amount, uint32_t bps)
+{
+	return (uint64_t)((unsigned __int128)amount * bps / BPS);
+}
+
+/* Takes bps of the worker's bond: slash_submitter_bps of it to the
+ * submitter, the rest to LEDGER_BURN_ADDR. Marks one failed assignment and
+ * releases it from jobs_in_flight. */
+static int slash_worker(const struct compute_env *env, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
+			const uint8_t submitter[ADDR_LEN], uint32_t bps)
+{
+	struct worker_record w;
+	int err = compute_get_worker(env->ledger, addr, &w);
+	if (err)
+		return err;
+	uint64_t amount = bps_of(w.bond, bps);
+	uint64_t to_submitter = bps_of(amount, env->params->slash_submitter_bps);
+	w.bond -= amount;
+	if (amount_add(w.slashed_total, amount, &w.slashed_total))
+		w.slashed_total = UINT64_MAX; /* a statistic; saturating is harmless */
+	w.jobs_failed++;
+	if (w.jobs_in_flight)
+		w.jobs_in_flight--;
+	if ((err = put_worker_cached(env->ledger, cache, &w)))
+		return err;
+	if ((err = ledger_credit(env->ledger, submitter, to_submitter)))
+		return err;
+	return ledger_credit(env->ledger, LEDGER_BURN_ADDR, amount - to_submitter);
+}
+
+/* Adjusts a worker's in-flight count and its paid-job count. */
+static int worker_release(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
+			  int paid)
+{
+	struct worker_record w;
+	int err = compute_get_worker(l, addr, &w);
+	if (err)
+		return err;
+	if (w.jobs_in_flight)
+		w.jobs_in_flight--;
+	if (paid)
+		w.jobs_done++;
+	return put_worker_cached(l, cache, &w);
+}
+
+/* ---- job helpers ---- */
+
+static int slot_has_root(const struct job_slot *s)
+{
+	return s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED;
+}
+
+static int slot_live(const struct job_slot *s)
+{
+	return s->state >= SLOT_ASSIGNED && s->state <= SLOT_VERIFIED;
+}
+
+static struct job_slot *find_slot(struct job_record *j, const uint8_t addr[ADDR_LEN])
+{
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (j->slots[i].state != SLOT_EMPTY && memcmp(j->slots[i].worker, addr, ADDR_LEN) == 0)
+			return &j->slots[i];
+	return NULL;
+}
+
+static int job_terminal(const struct job_record *j)
+{
+	return j->state >= JOB_PAID;
+}
+
+/* The state a non-terminal job is in, from its slots (docs/compute.md §1). */
+static void job_update_state(struct job_record *j, uint64_t height, const struct compute_params *p)
+{
+	if (job_terminal(j) || j->state == JOB_VERIFIED)
+		return;
+	int empty = 0, assigned = 0, verified = 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		empty += j->slots[i].state == SLOT_EMPTY;
+		assigned += j->slots[i].state == SLOT_ASSIGNED;
+		verified += j->slots[i].state == SLOT_VERIFIED;
+	}
+	if (empty)
+		j->state = JOB_OPEN;
+	else if (assigned)
+		j->state = JOB_ASSIGNED;
+	else if (verified == j->spec.redundancy) {
+		j->state = JOB_VERIFIED;
+		j->verified_height = height;
+		j->payout_height = height + p->dispute_window;
+	} else
+		j->state = JOB_COMMITTED;
+}
+
+/* A slot's worker was proven wrong or missed a deadline (already slashed):
+ * before verification the slot is drawn again without that worker; after,
+ * it just fails. */
+static void slot_fail(struct job_record *j, struct job_slot *s)
+{
+	if (j->excluded_count < JOB_MAX_EXCLUDED)
+		memcpy(j->excluded[j->excluded_count++], s->worker, ADDR_LEN);
+	if (j->state == JOB_VERIFIED) {
+		s->state = SLOT_FAILED;
+		return;
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+/* Returns the escrow to the submitter and releases every live slot. */
+static int job_refund(const struct compute_env *env, struct worker_cache *cache, struct job_record *j,
+		      uint8_t final_state)
+{
+	int err = ledger_credit(env->ledger, j->submitter, j->escrow);
+	j->escrow = 0;
+	for (unsigned i = 0; i < j->spec.redundancy && !err; i++)
+		if (slot_live(&j->slots[i]))
+			err = worker_release(env->ledger, cache, j->slots[i].worker, 0);
+	j->state = final_state;
+	return err;
+}
+
+/* Loads a job's inputs for checking: blobs are read from state. in_data[]
+ * entries are malloc()ed; the caller frees them with src_free. */
+static int src_open(const struct ledger *l, const struct job_spec *spec, struct kernel_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	if (spec->input_kind == JOB_INPUT_SEED) {
+		src->from_seed = 1;
+		memcpy(src->seed, spec->seed, HASH_LEN);
+		return 0;
+	}
+	for (unsigned i = 0; i < kernel_input_count(&spec->shape); i++) {
+		uint8_t key[HASH_LEN], *val;
+		size_t len;
+		state_key(NS_BLOB, spec->blobs[i], HASH_LEN, key);
+		int err = ledger_get(l, key, &val, &len);
+		if (!err && len != kernel_input_bytes(&spec->shape, i)) {
+			free(val);
+			err = ASSAY_EINVALID;
+		}
+		if (err) {
+			for (unsigned q = 0; q < i; q++)
+				free((void *)src->data[q]);
+			return err;
+		}
+		src->data[i] = val;
+	}
+	return 0;
+}
+
+static void src_close(struct kernel_src *src)
+{
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free((void *)src->data[i]);
+}
+
+/* Gas units of checking tile proof t (docs/compute.md §6). */
+static uint64_t tile_units(const struct job_shape *s, const struct tile_proof *t)
+{
+	return kernel_check_units(s, t->index) + t->tile_len / 64 + t->depth + 1;
+}
+
+static int charge(const struct compute_env *env, unsigned __int128 units, uint64_t gas_limit,
+		  struct compute_result *res)
+{
+	unsigned __int128 gas = units * env->params->gas_per_check_unit;
+	if (gas > gas_limit)
+		return reject(res, ASSAY_EGAS, "checking needs %llu gas, limit %llu",
+			      gas > UINT64_MAX ? (unsigned long long)UINT64_MAX : (unsigned long long)gas,
+			      (unsigned long long)gas_limit);
+	res->gas_used = (uint64_t)gas;
+	return 0;
+}
+
+/* 0 if proof t of tile t->index verifies against root. */
+static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const uint8_t root[HASH_LEN])
+{
+	uint32_t tiles = kernel_tile_count(s);
+	if (t->index >= tiles || t->tile_len != kernel_tile_bytes(s, t->index))
+		return ASSAY_EINVALID;
+	uint8_t leaf[HASH_LEN];
+	kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
+	return merkle_verify(leaf, t->index, tiles, t->path, t->depth, root);
+}
+
+/* ---- transactions ---- */
+
+static int apply_register(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+			  struct compute_result *res)
+{
+	struct worker_register_payload p;
+	if (compute_register_decode(&p, t->payload, t->payload_len))
+		return reject(res, ASSAY_EDECODE, "malformed worker_register payload");
+	struct worker_record w;
+	int err = compute_get_worker(env->ledger, sender, &w);
+	int fresh = err == ASSAY_ENOTFOUND;
+	if (err && !fresh)
+		return err;
+	if (!fresh && w.status == WORKER_UNBONDING)
+		return reject(res, ASSAY_EINVALID, "worker is unbonding; wait for the bond's return");
+	uint64_t bond = fresh || w.status == WORKER_EXITED ? 0 : w.bond;
+	if (amount_add(bond, p.bond, &bond))
+		return reject(res, ASSAY_EOVERFLOW, "bond overflows");
+	if (bond < env->params->min_bond)
+		return reject(res, ASSAY_EINVALID, "bond %llu below min_bond %llu",
+			      (unsigned long long)bond, (unsigned long long)env->params->min_bond);
+	if (fresh) {
+		uint8_t *ids;
+		size_t n;
+		if ((err = index_get(env->ledger, IDX_WORKERS, ADDR_LEN, &ids, &n)))
+			return err;
+		free(ids);
+		if (n >= env->params->max_workers)
+			return reject(res, ASSAY_EFULL, "worker registry full (%zu)", n);
+		memset(&w, 0, sizeof(w));
+		memcpy(w.addr, sender, ADDR_LEN);
+		if ((err = index_add(env->ledger, IDX_WORKERS, ADDR_LEN, sender, 1)))
+			return err;
+	}
+	if ((err = ledger_debit(env->ledger, sender, p.bond)))
+		return reject(res, err, "balance too low for a bond of %llu", (unsigned long long)p.bond);
+	if (fresh || w.status == WORKER_EXITED)
+		w.registered_height = env->height;
+	w.bond = bond;
+	w.status = WORKER_ACTIVE;
+	w.unbond_height = 0;
+	memcpy(w.endpoint, p.endpoint, sizeof(w.endpoint));
+	memcpy(w.backend, p.backend, sizeof(w.backend));
+	return put_worker(env->ledger, &w);
+}
+
+static int apply_unbond(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+			struct compute_result *res)
+{
+	if (t->payload_len != 0)
+		return reject(res, ASSAY_EDECODE, "worker_unbond carries no payload");
+	struct worker_record w;
+	int err = compute_get_worker(env->ledger, sender, &w);
+	if (err == ASSAY_ENOTFOUND || (!err && w.status != WORKER_ACTIVE))
+		return reject(res, ASSAY_EINVALID, "not an active worker");
+	if (err)
+		return err;
+	w.status = WORKER_UNBONDING;
+	w.unbond_height = env->height + env->params->unbond_delay;
+	return put_worker(env->ledger, &w);
+}
+
+static int apply_submit(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+			struct compute_result *res)
+{
+	const struct compute_params *prm = env->params;
+	struct job_record j;
+	memset(&j, 0, sizeof(j));
+	if (compute_spec_decode(&j.spec, t->payload, t->payload_len))
+		return reject(res, ASSAY_EDECODE, "malformed job_submit payload");
+	char why[100];
+	int err = kernel_shape_check(&j.spec.shape, prm->max_dim, prm->max_output_bytes, why, sizeof(why));
+	if (err)
+		return reject(res, err, "bad job shape: %s", why);
+	if (j.spec.samples < prm->samples_k || j.spec.samples > JOB_MAX_SAMPLES)
+		return reject(res, ASSAY_EINVALID, "samples k=%u outside [%u, %u]", j.spec.samples,
+			      prm->samples_k, JOB_MAX_SAMPLES);
+	if (j.spec.reward < prm->min_reward)
+		return reject(res, ASSAY_EINVALID, "reward %llu below min_reward %llu",
+			      (unsigned long long)j.spec.reward, (unsigned long long)prm->min_reward);
+	uint64_t least = (uint64_t)prm->commit_window + prm->reveal_window + 2;
+	if (j.spec.deadline_blocks < least || j.spec.deadline_blocks > prm->max_deadline_blocks)
+		return reject(res, ASSAY_EINVALID, "deadline %u blocks outside [%llu, %u]",
+			      j.spec.deadline_blocks, (unsigned long long)least, prm->max_deadline_blocks);
+	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
+		struct kernel_src src;
+		if ((err = src_open(env->ledger, &j.spec, &src)))
+			return reject(res, err == ASSAY_ENOMEM ? err : ASSAY_ENOTFOUND,
+				      "input blobs missing or of the wrong size");
+		src_close(&src);
+	}
+	compute_job_id(sender, t->nonce, j.id);
+	struct job_record old;
+	if (compute_get_job(env->ledger, j.id, &old) == 0)
+		return reject(res, ASSAY_EEXISTS, "job already exists");
+	uint8_t *ids;
+	size_t n;
+	if ((err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &ids, &n)))
+		return err;
+	free(ids);
+	if (n >= prm->max_live_jobs)
+		return reject(res, ASSAY_EFULL, "too many live jobs (%zu)", n);
+	if ((err = ledger_debit(env->ledger, sender, j.spec.reward)))
+		return reject(res, err, "balance too low to escrow the reward");
+	memcpy(j.submitter, sender, ADDR_LEN);
+	j.state = JOB_OPEN;
+	j.submit_height = env->height;
+	j.deadline_height = env->height + j.spec.deadline_blocks;
+	j.escrow = j.spec.reward;
+	memcpy(res->job_id, j.id, HASH_LEN);
+	if ((err = put_job(env->ledger, &j)))
+		return err;
+	return index_add(env->ledger, IDX_JOBS, HASH_LEN, j.id, 0);
+}
+
+static int load_live_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct job_record *j,
+			 struct compute_result *res)
+{
+	int err = compute_get_job(env->ledger, id, j);
+	if (err == ASSAY_ENOTFOUND)
+		return reject(res, err, "no such job");
+	if (err)
+		return err;
+	if (job_terminal(j))
+		return reject(res, ASSAY_EINVALID, "job is %s", compute_job_state_name(j->state));
+	return 0;
+}
+
+static int apply_commit(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+			struct compute_result *res)
+{
+	struct job_commit_payload p;
+	struct job_record j;
+	if (compute_commit_decode(&p, t->payload, t->payload_len))
+		return reject(res, ASSAY_EDECODE, "malformed job_commit payload");
+	int err = load_live_job(env, p.job_id, &j, res);
+	if (err)
+		return err;
+	struct job_slot *s = find_slot(&j, sender);
+	if (!s)
+		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
+	if (s->state != SLOT_ASSIGNED)
+		return reject(res, ASSAY_EINVALID, "already committed");
+	if (env->height > s->assigned_height + env->params->commit_window)
+		return reject(res, ASSAY_EINVALID, "commit window closed at height %llu",
+			      (unsigned long long)(s->assigned_height + env->params->commit_window));
+	memcpy(s->root, p.root, HASH_LEN);
+	memcpy(s->output_hash, p.output_hash, HASH_LEN);
+	s->commit_height = env->height;
+	s->state = SLOT_COMMITTED;
+	job_update_state(&j, env->height, env->params);
+	return put_job(env->ledger, &j);
+}
+
+static int apply_reveal(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+			uint64_t gas_limit, struct compute_result *res)
+{
+	struct job_reveal_payload p; /* ~10 KiB: pointers into the payload */
+	struct job_record j;
+	if (compute_reveal_decode(&p, t->payload, t->payload_len))
+		return reject(res, ASSAY_EDECODE, "malformed job_reveal payload");
+	int err = load_live_job(env, p.job_id, &j, res);
+	if (err)
+		return err;
+	struct job_slot *s = find_slot(&j, sender);
+	if (!s)
+		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
+	if (s->state == SLOT_COMMITTED)
+		return reject(res, ASSAY_EINVALID, "challenge not drawn yet (next block after the commit)");
+	if (s->state != SLOT_CHALLENGED)
+		return reject(res, ASSAY_EINVALID, "nothing to reveal in slot state %s",
+			      compute_slot_state_name(s->state));
+	if (env->height > s->challenge_height + env->params->reveal_window)
+		return reject(res, ASSAY_EINVALID, "reveal window closed at height %llu",
+			      (unsigned long long)(s->challenge_height + env->params->reveal_window));
+	const struct job_shape *shape = &j.spec.shape;
+	uint32_t want[JOB_MAX_SAMPLES];
+	uint32_t nwant = kernel_challenge_indices(s->challenge_seed, j.spec.samples,
+						  kernel_tile_count(shape), want);
+	for (uint32_t a = 0; a < p.count; a++)
+		for (uint32_t b = a + 1; b < p.count; b++)
+			if (p.tiles[a].index == p.tiles[b].index)
+				return reject(res, ASSAY_EINVALID, "tile %u revealed twice", p.tiles[a].index);
+	if (p.count != nwant)
+		return reject(res, ASSAY_EINVALID, "%u tiles revealed, %u challenged", p.count, nwant);
+	unsigned __int128 units = 0;
+	for (uint32_t i = 0; i < p.count; i++) {
+		if (p.tiles[i].index != want[i])
+			return reject(res, ASSAY_EINVALID, "tile %u revealed where tile %u was challenged",
+				      p.tiles[i].index, want[i]);
+		units += tile_units(shape, &p.tiles[i]);
+	}
+	if ((err = charge(env, units, gas_limit, res)))
+		return err;
+	for (uint32_t i = 0; i < p.count; i++)
+		if (proof_ok(shape, &p.tiles[i], s->root))
+			return reject(res, ASSAY_ESIG, "tile %u: length or Merkle proof does not match the root",
+				      p.tiles[i].index);
+	struct kernel_src src;
+	if ((err = src_open(env->ledger, &j.spec, &src)))
+		return reject(res, err, "job inputs unavailable");
+	int wrong = -1;
+	for (uint32_t i = 0; i < p.count && wrong < 0 && !err; i++) {
+		int c = kernel_check_tile(shape, &src, s->challenge_seed, p.tiles[i].index, p.tiles[i].tile,
+					  p.tiles[i].tile_len);
+		if (c == ASSAY_EINVALID)
+			wrong = (int)i;
+		else
+			err = c;
+	}
+	src_close(&src);
+	if (err)
+		return err;
+	if (wrong >= 0) {
+		/* The proof binds this wrong tile to the commitment: slash. */
+		if ((err = slash_worker(env, NULL, s->worker, j.submitter, env->params->slash_bps)))
+			return err;
+		snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed, job reassigned",
+			 p.tiles[wrong].index);
+		slot_fail(&j, s);
+	} else {
+		s->state = SLOT_VERIFIED;
+	}
+	job_update_state(&j, env->height, env->params);
+	return put_job(env->ledger, &j);
+}
+
+static int apply_dispute(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+			 uint64_t gas_limit, struct compute_result *res)
+{
+	struct job_dispute_payload p;
+	struct job_record j;
+	if (compute_dispute_decode(&p, t->payload, t->payload_len))
+		return reject(res, ASSAY_EDECODE, "malformed job_dispute payload");
+	int err = load_live_job(env, p.job_id, &j, res);
+	if (err)
+		return err;
+	const struct job_shape *shape = &j.spec.shape;
+	struct job_slot *slot[2] = {NULL, NULL};
+	unsigned __int128 units = 0;
+	for (unsigned i = 0; i < p.parties; i++) {
+		slot[i] = find_slot(&j, p.worker[i]);
+		if (!slot[i] || !slot_has_root(slot[i]))
+			return reject(res, ASSAY_EINVALID, "named worker has no commitment in this job");
+		if (p.index >= kernel_tile_count(shape))
+			return reject(res, ASSAY_EINVALID, "tile %u out of range", p.index);
+		units += tile_units(shape, &p.proof[i]);
+	}
+	if (p.parties == 2) {
+		if (slot[0] == slot[1])
+			return reject(res, ASSAY_EINVALID, "a dispute between two workers names two workers");
+		if (p.proof[0].tile_len == p.proof[1].tile_len &&
+		    memcmp(p.proof[0].tile, p.proof[1].tile, p.proof[0].tile_len) == 0)
+			return reject(res, ASSAY_EINVALID, "the two tiles agree: nothing to dispute");
+	}
+	if ((err = charge(env, units, gas_limit, res)))
+		return err;
+	for (unsigned i = 0; i < p.parties; i++)
+		if (proof_ok(shape, &p.proof[i], slot[i]->root))
+			return reject(res, ASSAY_ESIG, "tile or Merkle proof does not match the worker's root");
+	struct account acct;
+	if ((err = ledger_get_account(env->ledger, sender, &acct)))
+		return err;
+	if (acct.balance < env->params->dispute_bond)
+		return reject(res, ASSAY_EBALANCE, "balance below the dispute bond %llu",
+			      (unsigned long long)env->params->dispute_bond);
+	/* Vectors from this block's beacon: the tile was fixed at commit time. */
+	uint8_t vin[HASH_LEN + HASH_LEN + 4], vseed[HASH_LEN];
+	memcpy(vin, env->beacon, HASH_LEN);
+	memcpy(vin + HASH_LEN, j.id, HASH_LEN);
+	le32_put(vin + 2 * HASH_LEN, p.index);
+	hash_tagged("assay/dispute", vin, sizeof(vin), vseed);
+	struct kernel_src src;
+	if ((err = src_open(env->ledger, &j.spec, &src)))
+		return reject(res, err, "job inputs unavailable");
+	int wrong[2] = {0, 0};
+	for (unsigned i = 0; i < p.parties && !err; i++) {
+		int c = kernel_check_tile(shape, &src, vseed, p.index, p.proof[i].tile, p.proof[i].tile_len);
+		if (c == ASSAY_EINVALID)
+			wrong[i] = 1;
+		else
+			err = c;
+	}
+	src_close(&src);
+	if (err)
+		return err;
+	if (!wrong[0] && !wrong[1]) {
+		/* A correct tile was disputed: the bond goes to the worker it accused. */
+		if ((err = ledger_transfer(env->ledger, sender, p.worker[0], env->params->dispute_bond)))
+			return err;
+		snprintf(res->error, sizeof(res->error),
+			 "tile %u is correct: dispute bond forfeited to the worker", p.index);
+		return 0;
+	}
+	int was_verified = j.state == JOB_VERIFIED;
+	for (unsigned i = 0; i < p.parties; i++) {
+		if (!wrong[i])
+			continue;
+		if ((err = slash_worker(env, NULL, slot[i]->worker, j.submitter, env->params->slash_bps)))
+			return err;
+		slot_fail(&j, slot[i]);
+	}
+	snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed", p.index);
+	if (was_verified) {
+		int left = 0;
+		for (unsigned i = 0; i < j.spec.redundancy; i++)
+			left += j.slots[i].state == SLOT_VERIFIED;
+		if (!left) {
+			if ((err = job_refund(env, NULL, &j, JOB_FAILED)))
+				return err;
+			if ((err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id)))
+				return err;
+		}
+	} else {
+		job_update_state(&j, env->height, env->params);
+	}
+	return put_job(env->ledger, &j);
+}
+
+static int apply_blob(const struct compute_env *env, const struct tx *t, struct compute_result *res)
+{
+	struct blob_payload p;
+	if (compute_blob_decode(&p, t->payload, t->payload_len))
+		return reject(res, ASSAY_EDECODE, "malformed blob payload");
+	if (p.len > env->params->max_blob_bytes)
+		return reject(res, ASSAY_ELIMIT, "blob of %zu bytes over max_blob_bytes", p.len);
+	uint8_t h[HASH_LEN], key[HASH_LEN], *val;
+	size_t len;
+	sha256(p.data, p.len, h);
+	if (memcmp(h, p.hash, HASH_LEN) != 0)
+		return reject(res, ASSAY_EINVALID, "blob bytes do not match their hash");
+	state_key(NS_BLOB, h, HASH_LEN, key);
+	int err = ledger_get(env->ledger, key, &val, &len);
+	if (!err) {
+		free(val);
+		return reject(res, ASSAY_EEXISTS, "blob already stored");
+	}
+	if (err != ASSAY_ENOTFOUND)
+		return err;
+	return ledger_put(env->ledger, key, p.data, p.len);
+}
+
+int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+		     uint64_t gas_limit, struct compute_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	switch (t->kind) {
+	case TX_WORKER_REGISTER:
+		return apply_register(env, t, sender, res);
+	case TX_WORKER_UNBOND:
+		return apply_unbond(env, t, sender, res);
+	case TX_JOB_SUBMIT:
+		return apply_submit(env, t, sender, res);
+	case TX_JOB_COMMIT:
+		return apply_commit(env, t, sender, res);
+	case TX_JOB_REVEAL:
+		return apply_reveal(env, t, sender, gas_limit, res);
+	case TX_JOB_DISPUTE:
+		return apply_dispute(env, t, sender, gas_limit, res);
+	case TX_BLOB:
+		return apply_blob(env, t, res);
+	default:
+		return reject(res, ASSAY_EARG, "not a compute transaction kind");
+	}
+}
+
+/* ---- end of block ---- */
+
+/* Draws one worker for slot `slot` of job j, weighted by bond, among the
+ * eligible (docs/compute.md §5). 0 and *chosen set, or ASSAY_ENOTFOUND. */
+static int draw_worker(const struct compute_env *env, const struct job_record *j, unsigned slot,
+		       const struct worker_cache *cache, uint8_t chosen[ADDR_LEN])
+{
+	const struct compute_params *prm = env->params;
+	size_t n = cache->n;
+	uint64_t least = bps_of(j->spec.reward, prm->bond_reward_bps);
+	if (least < prm->min_bond)
+		least = prm->min_bond;
+	uint64_t *weight = calloc(n ? n : 1, sizeof(uint64_t));
+	if (!weight)
+		return ASSAY_ENOMEM;
+	unsigned __int128 total = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct worker_record *w = &cache->w[i];
+		const uint8_t *a = w->addr;
+		int ok = w->status == WORKER_ACTIVE && w->bond >= least &&
+			 w->jobs_in_flight < prm->max_jobs_per_worker &&
+			 memcmp(a, j->submitter, ADDR_LEN) != 0;
+		for (unsigned s = 0; s < j->spec.redundancy && ok; s++)
+			ok = !(j->slots[s].state != SLOT_EMPTY &&
+			       memcmp(j->slots[s].worker, a, ADDR_LEN) == 0);
+		for (unsigned e = 0; e < j->excluded_count && ok; e++)
+			ok = memcmp(j->excluded[e], a, ADDR_LEN) != 0;
+		weight[i] = ok ? w->bond : 0;
+		total += weight[i];
+	}
+	if (total == 0) {
+		free(weight);
+		return ASSAY_ENOTFOUND;
+	}
+	/* x uniform below the largest multiple of total under 2^128. */
+	unsigned __int128 rem = (-total) % total, x = 0;
+	for (uint32_t attempt = 0;; attempt++) {
+		uint8_t in[2 * HASH_LEN + 1 + 4], h[HASH_LEN];
+		memcpy(in, env->beacon, HASH_LEN);
+		memcpy(in + HASH_LEN, j->id, HASH_LEN);
+		in[2 * HASH_LEN] = (uint8_t)slot;
+		le32_put(in + 2 * HASH_LEN + 1, attempt);
+		hash_tagged("assay/assign", in, sizeof(in), h);
+		x = (unsigned __int128)le64_get(h + 8) << 64 | le64_get(h);
+		if (rem == 0 || x < (unsigned __int128)0 - rem)
+			break;
+	}
+	x %= total;
+	size_t pick = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (x < weight[i]) {
+			pick = i;
+			break;
+		}
+		x -= weight[i];
+	}
+	memcpy(chosen, cache->w[pick].addr, ADDR_LEN);
+	free(weight);
+	return 0;
+}
+
+static int worker_take(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN])
+{
+	struct worker_record w;
+	int err = compute_get_worker(l, addr, &w);
+	if (err)
+		return err;
+	w.jobs_in_flight++;
+	return put_worker_cached(l, cache, &w);
+}
+
+static int pay_out(const struct compute_env *env, struct worker_cache *cache, struct job_record *j)
+{
+	const struct job_slot *first = NULL;
+	unsigned n = 0, agree = 1;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		const struct job_slot *s = &j->slots[i];
+		if (s->state != SLOT_VERIFIED)
+			continue;
+		if (!first)
+			first = s;
+		else if (memcmp(first->root, s->root, HASH_LEN) != 0)
+			agree = 0;
+		n++;
+	}
+	/* Roots that still disagree at payout prove nothing about who is
+	 * wrong: nobody is paid, the submitter gets the escrow back. */
+	if (!n || !agree)
+		return job_refund(env, cache, j, JOB_FAILED);
+	uint64_t share = j->escrow / n, extra = j->escrow - share * n;
+	int err = 0;
+	for (unsigned i = 0; i < j->spec.redundancy && !err; i++) {
+		struct job_slot *s = &j->slots[i];
+		if (s->state != SLOT_VERIFIED)
+			continue;
+		err = ledger_credit(env->ledger, s->worker, share + extra);
+		extra = 0;
+		if (!err)
+			err = worker_release(env->ledger, cache, s->worker, 1);
+	}
+	j->escrow = 0;
+	memcpy(j->output_hash, first->output_hash, HASH_LEN);
+	j->state = JOB_PAID;
+	return err;
+}
+
+static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct worker_cache *cache)
+{
+	const struct compute_params *prm = env->params;
+	uint64_t h = env->height;
+	struct job_record j;
+	int err = compute_get_job(env->ledger, id, &j);
+	if (err)
+		return err;
+	if (j.state == JOB_VERIFIED && h >= j.payout_height)
+		err = pay_out(env, cache, &j);
+	else if (j.state != JOB_VERIFIED && h > j.deadline_height)
+		err = job_refund(env, cache, &j, JOB_REFUNDED);
+	if (err)
+		return err;
+	if (!job_terminal(&j)) {
+		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
+			struct job_slot *s = &j.slots[i];
+			if (s->state == SLOT_ASSIGNED && h > s->assigned_height + prm->commit_window) {
+				err = slash_worker(env, cache, s->worker, j.submitter, prm->missed_deadline_slash_bps);
+				slot_fail(&j, s);
+			} else if (s->state == SLOT_COMMITTED && h > s->commit_height) {
+				kernel_challenge_seed(env->beacon, j.id, s->worker, s->challenge_seed);
+				s->challenge_height = h;
+				s->state = SLOT_CHALLENGED;
+			} else if (s->state == SLOT_CHALLENGED && h > s->challenge_height + prm->reveal_window) {
+				/* Not revealing is treated as revealing a wrong tile, or a
+				 * cheater would keep the difference between the two slashes. */
+				err = slash_worker(env, cache, s->worker, j.submitter, prm->slash_bps);
+				slot_fail(&j, s);
+			}
+		}
+		for (unsigned i = 0; i < j.spec.redundancy && !err && h > j.submit_height &&
+				     j.state != JOB_VERIFIED; i++) {
+			struct job_slot *s = &j.slots[i];
+			if (s->state != SLOT_EMPTY)
+				continue;
+			uint8_t chosen[ADDR_LEN];
+			int d = draw_worker(env, &j, i, cache, chosen);
+			if (d == ASSAY_ENOTFOUND)
+				break;
+			if ((err = d))
+				break;
+			memcpy(s->worker, chosen, ADDR_LEN);
+			s->state = SLOT_ASSIGNED;
+			s->assigned_height = h;
+			err = worker_take(env->ledger, cache, chosen);
+		}
+		int waiting = 0;
+		for (unsigned i = 0; i < j.spec.redundancy; i++)
+			waiting |= j.slots[i].state == SLOT_EMPTY;
+		if (!err && waiting && j.excluded_count >= JOB_MAX_EXCLUDED)
+			err = job_refund(env, cache, &j, JOB_FAILED); /* too many failed workers */
+		if (!err)
+			job_update_state(&j, h, prm);
+	}
+	if (!err && job_terminal(&j))
+		err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id);
+	if (!err)
+		err = put_job(env->ledger, &j);
+	return err;
+}
+
+int compute_end_block(const struct compute_env *env)
+{
+	uint8_t *jobs = NULL, *workers = NULL;
+	size_t njobs = 0, nworkers = 0;
+	struct worker_cache cache = {NULL, 0};
+	int err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &jobs, &njobs);
+	if (!err)
+		err = index_get(env->ledger, IDX_WORKERS, ADDR_LEN, &workers, &nworkers);
+	if (!err && nworkers && !(cache.w = calloc(nworkers, sizeof(*cache.w))))
+		err = ASSAY_ENOMEM;
+	for (size_t i = 0; i < nworkers && !err; i++, cache.n++)
+		err = compute_get_worker(env->ledger, workers + i * ADDR_LEN, &cache.w[i]);
+	for (size_t i = 0; i < njobs && !err; i++)
+		err = end_job(env, jobs + i * HASH_LEN, &cache);
+	/* Bonds of unbonding workers return once nothing they did can still be
+	 * disputed (no job in flight) and the delay has passed. */
+	for (size_t i = 0; i < cache.n && !err; i++) {
+		struct worker_record *w = &cache.w[i];
+		if (w->status != WORKER_UNBONDING || w->jobs_in_flight || env->height < w->unbond_height)
+			continue;
+		if ((err = ledger_credit(env->ledger, w->addr, w->bond)))
+			break;
+		w->bond = 0;
+		w->status = WORKER_EXITED;
+		err = put_worker(env->ledger, w);
+	}
+	free(cache.w);
+	free(jobs);
+	free(workers);
+	return err;
+}

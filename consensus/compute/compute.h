@@ -1,0 +1,91 @@
+/* Execution of the compute protocol (DESIGN.md §6, docs/compute.md): the
+ * compute transaction kinds (worker_register .. blob) applied to state, the
+ * end-of-block pass (assignment, challenges, deadlines, slashes, payouts,
+ * refunds), and read access to worker and job records for RPC. Pure: height,
+ * time and the beacon come in through struct compute_env. Not for: signature,
+ * fee and nonce handling (the node does those) or JSON. */
+#ifndef ASSAY_COMPUTE_H
+#define ASSAY_COMPUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/compute/compute_codec.h"
+#include "consensus/compute/kernels.h"
+#include "core/ledger.h"
+#include "core/tx.h"
+
+/* Chain parameters of the compute protocol (genesis "compute": {name: value};
+ * defaults and their reasons in docs/compute.md §8). */
+struct compute_params {
+	uint32_t samples_k;                 /* least k a job may ask for */
+	uint32_t max_dim;                   /* largest m, n, k, batch or width */
+	uint64_t max_output_bytes;          /* largest output of one job */
+	uint32_t reveal_window;             /* blocks after the challenge to reveal */
+	uint32_t dispute_window;            /* blocks from verification to payout */
+	uint32_t commit_window;             /* blocks from assignment to commit */
+	uint64_t min_reward;                /* least reward of a job, base units */
+	uint64_t min_bond;                  /* least bond of an eligible worker */
+	uint64_t max_blob_bytes;            /* largest blob (<= LEDGER_VALUE_MAX) */
+	uint32_t slash_bps;                 /* share of bond slashed for a wrong tile or missed reveal */
+	uint32_t slash_submitter_bps;       /* share of a slash paid to the submitter; rest burned */
+	uint32_t missed_deadline_slash_bps; /* share of bond slashed for a missed commit */
+	uint64_t gas_per_check_unit;        /* gas per unit of checking work */
+	uint64_t dispute_bond;              /* forfeited to the worker by a wrong dispute */
+	uint32_t bond_reward_bps;           /* eligible for a job: bond >= reward * this / 10^4 */
+	uint32_t max_live_jobs;             /* jobs not yet paid, failed or refunded */
+	uint32_t max_workers;               /* registered workers */
+	uint32_t max_jobs_per_worker;       /* assignments in flight per worker */
+	uint32_t max_deadline_blocks;       /* longest deadline a job may ask */
+	uint32_t unbond_delay;              /* blocks from worker_unbond to the bond's return */
+};
+
+void compute_params_default(struct compute_params *p);
+/* Sets one parameter by name (the field names above). 0, ASSAY_EARG for an
+ * unknown name, ASSAY_ELIMIT for a value out of its range. */
+int compute_params_set(struct compute_params *p, const char *name, uint64_t value);
+
+struct compute_env {
+	const struct ledger *ledger;
+	const struct compute_params *params;
+	uint64_t height, time_ms;
+	uint8_t beacon[32]; /* this block's beacon */
+};
+
+struct compute_result {
+	uint64_t gas_used;
+	char error[160];    /* why a tx failed, or what a successful one caused (a slash) */
+	uint8_t job_id[32]; /* job_submit: the new job's id */
+};
+
+/* Applies one compute-kind transaction (worker_register .. blob). The node
+ * has checked the signature, debited the fee and bumped the nonce, and wraps
+ * this in a snapshot that it reverts if an error is returned (res->error says
+ * why). gas_limit bounds the checking work (docs/compute.md §6); exceeding it
+ * is ASSAY_EGAS. A reveal whose proofs hold but whose tile is wrong, and a
+ * dispute of a correct tile, return 0: their slash or forfeit must stand. */
+int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+		     uint64_t gas_limit, struct compute_result *res);
+/* Called once per block after its transactions: payouts after the dispute
+ * window, refunds of expired jobs, missed commit and reveal deadlines (slash,
+ * reassign), challenges for commits of earlier blocks, assignment of open
+ * slots, release of unbonded workers. 0, or an error for corrupt state. */
+int compute_end_block(const struct compute_env *env);
+
+/* job_id of a job_submit: H_tag("assay/job", sender || u64 LE nonce). */
+void compute_job_id(const uint8_t sender[ADDR_LEN], uint64_t nonce, uint8_t job_id[HASH_LEN]);
+/* Read access for RPC. ASSAY_ENOTFOUND if absent. */
+int compute_get_job(const struct ledger *l, const uint8_t job_id[32], struct job_record *out);
+int compute_get_worker(const struct ledger *l, const uint8_t addr[20], struct worker_record *out);
+/* Visits live (not yet paid, failed or refunded) jobs in submission order;
+ * a non-zero return from fn stops the walk and is returned. */
+int compute_list_jobs(const struct ledger *l, int (*fn)(void *arg, const struct job_record *j),
+		      void *arg);
+/* Visits every registered worker in address order. */
+int compute_list_workers(const struct ledger *l, int (*fn)(void *arg, const struct worker_record *w),
+			 void *arg);
+const char *compute_job_state_name(unsigned state);
+const char *compute_slot_state_name(unsigned state);
+const char *compute_worker_status_name(unsigned status);
+
+#endif

@@ -1,0 +1,1081 @@
+/* Tests of the compute protocol (consensus/compute/compute.h) on ledger_mem:
+ * payload and record codecs, parameters, and whole job flows block by block:
+ * honest payout, a wrong tile caught by sampling, client disputes (wrong and
+ * correct tiles), r = 2 with differing roots, missed deadlines, expiry, bad
+ * input, and conservation of supply over random sequences. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/compute/compute.h"
+#include "core/error.h"
+#include "core/merkle.h"
+#include "tests/unit/test.h"
+
+#define UNIT 1000000000ull /* 1 ASY */
+#define START_BALANCE (100000 * UNIT)
+
+struct chain {
+	ledger_mem_t *mem;
+	struct ledger l;
+	struct compute_params p;
+	uint64_t h;     /* height of the block being built */
+	uint64_t nonce; /* one counter for all senders keeps job ids unique */
+};
+
+static uint8_t SUB[ADDR_LEN], W1[ADDR_LEN], W2[ADDR_LEN], W3[ADDR_LEN], DIS[ADDR_LEN];
+static const uint8_t *ALL[] = {SUB, W1, W2, W3, DIS};
+#define NALL 5
+
+static void chain_init(struct chain *c)
+{
+	memset(SUB, 0x11, ADDR_LEN);
+	memset(W1, 0x21, ADDR_LEN);
+	memset(W2, 0x22, ADDR_LEN);
+	memset(W3, 0x23, ADDR_LEN);
+	memset(DIS, 0x31, ADDR_LEN);
+	c->mem = ledger_mem_new(NULL);
+	c->l = ledger_mem_ledger(c->mem);
+	compute_params_default(&c->p);
+	c->p.samples_k = 4;
+	c->p.commit_window = 3;
+	c->p.reveal_window = 3;
+	c->p.dispute_window = 5;
+	c->p.unbond_delay = 2;
+	c->h = 1;
+	c->nonce = 0;
+	for (int i = 0; i < NALL; i++)
+		ledger_credit(&c->l, ALL[i], START_BALANCE);
+}
+
+static void env_of(const struct chain *c, struct compute_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->ledger = &c->l;
+	env->params = &c->p;
+	env->height = c->h;
+	env->time_ms = c->h * 1000;
+	uint8_t in[8];
+	le64_put(in, c->h);
+	sha256(in, sizeof(in), env->beacon);
+}
+
+/* As the node does: the tx runs in a snapshot, reverted on error. */
+static int apply(struct chain *c, uint8_t kind, const uint8_t *sender, struct buf *payload,
+		 uint64_t gas, struct compute_result *res)
+{
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	t.kind = kind;
+	t.nonce = c->nonce++;
+	t.payload = payload->data;
+	t.payload_len = payload->len;
+	struct compute_env env;
+	env_of(c, &env);
+	size_t snap = ledger_snapshot(&c->l);
+	int err = compute_apply_tx(&env, &t, sender, gas, res);
+	if (err)
+		ledger_revert(&c->l, snap);
+	buf_free(payload);
+	return err;
+}
+
+static int end_block(struct chain *c)
+{
+	struct compute_env env;
+	env_of(c, &env);
+	int err = compute_end_block(&env);
+	c->h++;
+	return err;
+}
+
+static uint64_t balance(struct chain *c, const uint8_t *a)
+{
+	struct account acct;
+	ledger_get_account(&c->l, a, &acct);
+	return acct.balance;
+}
+
+static int sum_jobs(void *arg, const struct job_record *j)
+{
+	*(unsigned __int128 *)arg += j->escrow;
+	return 0;
+}
+
+static int sum_bonds(void *arg, const struct worker_record *w)
+{
+	*(unsigned __int128 *)arg += w->bond;
+	return 0;
+}
+
+/* Balances (the burn address included) + escrows of live jobs + bonds.
+ * Terminal jobs hold no escrow, so the live list covers every escrow. */
+static unsigned __int128 supply(struct chain *c)
+{
+	unsigned __int128 s = balance(c, LEDGER_BURN_ADDR);
+	for (int i = 0; i < NALL; i++)
+		s += balance(c, ALL[i]);
+	compute_list_jobs(&c->l, sum_jobs, &s);
+	compute_list_workers(&c->l, sum_bonds, &s);
+	return s;
+}
+
+static int reg(struct chain *c, const uint8_t *w, uint64_t bond)
+{
+	struct worker_register_payload p = {.bond = bond};
+	strcpy(p.endpoint, "tcp://127.0.0.1:9000");
+	strcpy(p.backend, "cpu");
+	struct buf b;
+	buf_init(&b);
+	compute_register_encode(&p, &b);
+	struct compute_result res;
+	return apply(c, TX_WORKER_REGISTER, w, &b, 0, &res);
+}
+
+static struct job_spec small_spec(uint8_t r, uint64_t reward)
+{
+	struct job_spec s;
+	memset(&s, 0, sizeof(s));
+	s.shape = (struct job_shape){.kind = JOB_MATMUL_I8, .m = 32, .n = 24, .k = 40,
+				     .tile_rows = 8, .tile_cols = 8};
+	s.input_kind = JOB_INPUT_SEED;
+	memset(s.seed, 0x5a, HASH_LEN);
+	s.samples = 4;
+	s.redundancy = r;
+	s.reward = reward;
+	s.deadline_blocks = 40;
+	return s;
+}
+
+static int submit(struct chain *c, const struct job_spec *s, uint8_t job_id[HASH_LEN], struct compute_result *res)
+{
+	struct buf b;
+	buf_init(&b);
+	compute_spec_encode(s, &b);
+	int err = apply(c, TX_JOB_SUBMIT, SUB, &b, 0, res);
+	if (!err)
+		memcpy(job_id, res->job_id, HASH_LEN);
+	return err;
+}
+
+/* A worker's view of a job: its output (maybe corrupted), leaves and root. */
+struct work {
+	struct job_shape shape;
+	uint8_t *out;
+	uint64_t out_len;
+	uint8_t (*leaves)[HASH_LEN];
+	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
+};
+
+/* Computes the job; corrupts the tiles whose bit is set in bad_tiles. */
+static void work_do(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t bad_tiles, struct work *w)
+{
+	struct job_record j;
+	CHECK(compute_get_job(&c->l, job_id, &j) == 0);
+	w->shape = j.spec.shape;
+	struct kernel_src src = {.from_seed = 1};
+	memcpy(src.seed, j.spec.seed, HASH_LEN);
+	uint8_t *in[KERNEL_MAX_INPUTS];
+	CHECK(kernel_src_load(&src, &w->shape, in) == 0);
+	CHECK(kernel_compute_ref(&w->shape, in, &w->out, &w->out_len) == 0);
+	for (unsigned i = 0; i < kernel_input_count(&w->shape); i++)
+		free(in[i]);
+	for (uint32_t t = 0; t < kernel_tile_count(&w->shape); t++) {
+		if (!(bad_tiles >> t & 1))
+			continue;
+		uint32_t r0, c0, nr, nc;
+		kernel_tile_rect(&w->shape, t, &r0, &c0, &nr, &nc);
+		((int32_t *)w->out)[(size_t)(r0 + nr - 1) * w->shape.n + c0] += 1; /* one entry */
+	}
+	CHECK(kernel_commit(&w->shape, w->out, &w->leaves, w->root, w->output_hash) == 0);
+}
+
+static void work_free(struct work *w)
+{
+	free(w->out);
+	free(w->leaves);
+}
+
+static int commit(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w)
+{
+	struct job_commit_payload p;
+	memcpy(p.job_id, job_id, HASH_LEN);
+	memcpy(p.root, w->root, HASH_LEN);
+	memcpy(p.output_hash, w->output_hash, HASH_LEN);
+	struct buf b;
+	buf_init(&b);
+	compute_commit_encode(&p, &b);
+	struct compute_result res;
+	return apply(c, TX_JOB_COMMIT, worker, &b, 0, &res);
+}
+
+/* Storage behind one tile_proof. */
+struct proof_buf {
+	uint8_t tile[8 * 8 * 4];
+	uint8_t path[MERKLE_MAX_DEPTH][HASH_LEN];
+};
+
+static void make_proof(const struct work *w, uint32_t idx, struct proof_buf *pb, struct tile_proof *tp)
+{
+	uint32_t n = kernel_tile_count(&w->shape);
+	kernel_tile_extract(&w->shape, w->out, idx, pb->tile);
+	tp->index = idx;
+	tp->tile = pb->tile;
+	tp->tile_len = kernel_tile_bytes(&w->shape, idx);
+	merkle_proof((const uint8_t(*)[HASH_LEN])w->leaves, n, idx, pb->path, &tp->depth);
+	tp->path = (const uint8_t(*)[HASH_LEN])pb->path;
+}
+
+enum reveal_twist { REVEAL_OK, REVEAL_WRONG_INDEX, REVEAL_DUPLICATE, REVEAL_BAD_PROOF, REVEAL_SHORT };
+
+/* Challenged indices of a worker's slot (after the challenge block). */
+static uint32_t challenged(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *worker, uint32_t *idx)
+{
+	struct job_record j;
+	compute_get_job(&c->l, job_id, &j);
+	for (unsigned i = 0; i < j.spec.redundancy; i++)
+		if (memcmp(j.slots[i].worker, worker, ADDR_LEN) == 0)
+			return kernel_challenge_indices(j.slots[i].challenge_seed, j.spec.samples,
+							kernel_tile_count(&j.spec.shape), idx);
+	return 0;
+}
+
+static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w,
+		  enum reveal_twist twist, uint64_t gas, struct compute_result *res)
+{
+	static struct job_reveal_payload p;
+	static struct proof_buf pb[JOB_MAX_SAMPLES];
+	uint32_t idx[JOB_MAX_SAMPLES];
+	uint32_t n = challenged(c, job_id, worker, idx);
+	memcpy(p.job_id, job_id, HASH_LEN);
+	p.count = n;
+	for (uint32_t i = 0; i < n; i++)
+		make_proof(w, idx[i], &pb[i], &p.tiles[i]);
+	if (twist == REVEAL_WRONG_INDEX)
+		make_proof(w, (idx[0] + 1) % kernel_tile_count(&w->shape) == idx[1] ? (idx[0] + 2) % kernel_tile_count(&w->shape) : (idx[0] + 1) % kernel_tile_count(&w->shape), &pb[0], &p.tiles[0]);
+	if (twist == REVEAL_DUPLICATE)
+		p.tiles[1] = p.tiles[0];
+	if (twist == REVEAL_BAD_PROOF)
+		pb[0].path[0][0] ^= 1;
+	if (twist == REVEAL_SHORT)
+		p.count--;
+	struct buf b;
+	buf_init(&b);
+	compute_reveal_encode(&p, &b);
+	return apply(c, TX_JOB_REVEAL, worker, &b, gas, res);
+}
+
+static int dispute1(struct chain *c, const uint8_t *from, const uint8_t job_id[HASH_LEN], const uint8_t *worker,
+		    const struct work *w, uint32_t idx, struct compute_result *res)
+{
+	struct job_dispute_payload p;
+	struct proof_buf pb;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, job_id, HASH_LEN);
+	p.index = idx;
+	p.parties = 1;
+	memcpy(p.worker[0], worker, ADDR_LEN);
+	make_proof(w, idx, &pb, &p.proof[0]);
+	struct buf b;
+	buf_init(&b);
+	compute_dispute_encode(&p, &b);
+	return apply(c, TX_JOB_DISPUTE, from, &b, 1u << 30, res);
+}
+
+static struct job_record job(struct chain *c, const uint8_t id[HASH_LEN])
+{
+	struct job_record j;
+	memset(&j, 0, sizeof(j));
+	CHECK(compute_get_job(&c->l, id, &j) == 0);
+	return j;
+}
+
+static struct worker_record worker(struct chain *c, const uint8_t *a)
+{
+	struct worker_record w;
+	memset(&w, 0, sizeof(w));
+	CHECK(compute_get_worker(&c->l, a, &w) == 0);
+	return w;
+}
+
+/* First tile index not challenged for this worker. */
+static uint32_t unchallenged(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *wk, uint32_t tiles)
+{
+	uint32_t idx[JOB_MAX_SAMPLES], n = challenged(c, job_id, wk, idx);
+	for (uint32_t t = 0; t < tiles; t++) {
+		int hit = 0;
+		for (uint32_t i = 0; i < n; i++)
+			hit |= idx[i] == t;
+		if (!hit)
+			return t;
+	}
+	return UINT32_MAX;
+}
+
+static void test_codecs(void)
+{
+	struct job_spec s = small_spec(2, 5 * UNIT), s2;
+	s.shape = (struct job_shape){.kind = JOB_MLP_I8, .m = 9, .n = 4, .layers = 2, .dims = {8, 6, 4},
+				     .shifts = {3, 4}, .tile_rows = 2, .tile_cols = 4};
+	s.input_kind = JOB_INPUT_BLOBS;
+	for (int i = 0; i < 5; i++)
+		memset(s.blobs[i], i + 1, HASH_LEN);
+	struct buf b;
+	buf_init(&b);
+	compute_spec_encode(&s, &b);
+	CHECK(compute_spec_decode(&s2, b.data, b.len) == 0);
+	struct buf b2;
+	buf_init(&b2);
+	compute_spec_encode(&s2, &b2);
+	CHECK(b.len == b2.len && memcmp(b.data, b2.data, b.len) == 0);
+	CHECK(compute_spec_decode(&s2, b.data, b.len - 1) != 0);
+	b.data[0] = 7; /* unknown kind */
+	CHECK(compute_spec_decode(&s2, b.data, b.len) == ASSAY_EDECODE);
+	buf_free(&b);
+	buf_free(&b2);
+
+	struct worker_register_payload r = {.bond = 7}, r2;
+	strcpy(r.endpoint, "host:1");
+	strcpy(r.backend, "cpu");
+	buf_init(&b);
+	compute_register_encode(&r, &b);
+	CHECK(compute_register_decode(&r2, b.data, b.len) == 0);
+	CHECK(r2.bond == 7 && strcmp(r2.endpoint, "host:1") == 0 && strcmp(r2.backend, "cpu") == 0);
+	b.data[b.len - 1] = 'X'; /* backend names are lower case */
+	CHECK(compute_register_decode(&r2, b.data, b.len) == ASSAY_EDECODE);
+	buf_free(&b);
+
+	struct worker_record w = {.bond = 9, .status = WORKER_ACTIVE, .jobs_in_flight = 2}, w2;
+	memset(w.addr, 3, ADDR_LEN);
+	strcpy(w.backend, "opencl");
+	buf_init(&b);
+	compute_worker_encode(&w, &b);
+	CHECK(compute_worker_decode(&w2, b.data, b.len) == 0);
+	CHECK(w2.bond == 9 && w2.jobs_in_flight == 2 && strcmp(w2.backend, "opencl") == 0);
+	buf_free(&b);
+
+	struct job_record j, j2;
+	memset(&j, 0, sizeof(j));
+	j.spec = small_spec(3, 9);
+	j.state = JOB_COMMITTED;
+	j.slots[2].state = SLOT_CHALLENGED;
+	j.slots[2].challenge_height = 77;
+	j.excluded_count = 1;
+	memset(j.excluded[0], 9, ADDR_LEN);
+	buf_init(&b);
+	compute_job_encode(&j, &b);
+	CHECK(compute_job_decode(&j2, b.data, b.len) == 0);
+	buf_init(&b2);
+	compute_job_encode(&j2, &b2);
+	CHECK(b.len == b2.len && memcmp(b.data, b2.data, b.len) == 0);
+	CHECK(j2.slots[2].challenge_height == 77 && j2.excluded[0][5] == 9);
+	buf_free(&b);
+	buf_free(&b2);
+}
+
+static void test_params(void)
+{
+	struct compute_params p;
+	compute_params_default(&p);
+	CHECK(p.samples_k == 16 && p.slash_bps == 5000);
+	CHECK(compute_params_set(&p, "samples_k", 32) == 0 && p.samples_k == 32);
+	CHECK(compute_params_set(&p, "min_bond", 5) == 0 && p.min_bond == 5);
+	CHECK(compute_params_set(&p, "slash_bps", 10001) == ASSAY_ELIMIT);
+	CHECK(compute_params_set(&p, "no_such_param", 1) == ASSAY_EARG);
+	CHECK(strcmp(compute_job_state_name(JOB_PAID), "paid") == 0);
+	CHECK(strcmp(compute_job_state_name(99), "unknown") == 0);
+}
+
+static void test_honest_flow(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	unsigned __int128 s0 = supply(&c);
+	uint64_t bond = 200 * UNIT, reward = 7 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	struct job_spec spec = small_spec(1, reward);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(job(&c, id).state == JOB_OPEN);
+	CHECK(balance(&c, SUB) == START_BALANCE - reward);
+	CHECK(end_block(&c) == 0); /* h1: no assignment in the submission block */
+	CHECK(job(&c, id).state == JOB_OPEN);
+	CHECK(end_block(&c) == 0); /* h2: assigned */
+	struct job_record j = job(&c, id);
+	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W1, ADDR_LEN) == 0);
+	CHECK(worker(&c, W1).jobs_in_flight == 1);
+	struct work w;
+	work_do(&c, id, 0, &w);
+	CHECK(commit(&c, W2, id, &w) == ASSAY_EINVALID); /* not assigned */
+	CHECK(commit(&c, W1, id, &w) == 0);              /* h3 */
+	CHECK(commit(&c, W1, id, &w) == ASSAY_EINVALID); /* twice */
+	CHECK(job(&c, id).state == JOB_COMMITTED);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID); /* no challenge yet */
+	CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_COMMITTED); /* challenge uses the next block's beacon */
+	CHECK(end_block(&c) == 0); /* h4: challenge */
+	j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_CHALLENGED && j.slots[0].challenge_height == 4);
+	uint8_t seed[HASH_LEN];
+	struct compute_env env;
+	c.h = 4;
+	env_of(&c, &env);
+	c.h = 5;
+	kernel_challenge_seed(env.beacon, id, W1, seed);
+	CHECK_EQ_MEM(j.slots[0].challenge_seed, seed, HASH_LEN);
+	/* Bad reveals change nothing. */
+	CHECK(reveal(&c, W1, id, &w, REVEAL_WRONG_INDEX, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "challenged") != NULL);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_DUPLICATE, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "twice") != NULL);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PROOF, 1u << 30, &res) == ASSAY_ESIG);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_SHORT, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 100, &res) == ASSAY_EGAS);
+	CHECK(job(&c, id).slots[0].state == SLOT_CHALLENGED);
+	/* Gas: per 8x8 tile at K = 40: 2*(8+8)*40 + 64 + 256/64 + depth + 1,
+	 * where depth is 4 for tiles 0..7 and 3 for 8..11 of a 12-leaf tree. */
+	uint32_t idx[JOB_MAX_SAMPLES], nidx = challenged(&c, id, W1, idx);
+	uint64_t want_gas = 0;
+	for (uint32_t i = 0; i < nidx; i++)
+		want_gas += 2 * 16 * 40 + 64 + 4 + (idx[i] < 8 ? 4 : 3) + 1;
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(nidx == 4 && res.gas_used == want_gas);
+	j = job(&c, id);
+	CHECK(j.state == JOB_VERIFIED && j.verified_height == 5 && j.payout_height == 10);
+	CHECK(supply(&c) == s0);
+	while (c.h < 10) {
+		CHECK(job(&c, id).state == JOB_VERIFIED);
+		CHECK(end_block(&c) == 0);
+	}
+	CHECK(end_block(&c) == 0); /* h10: payout */
+	j = job(&c, id);
+	CHECK(j.state == JOB_PAID && j.escrow == 0);
+	CHECK_EQ_MEM(j.output_hash, w.output_hash, HASH_LEN);
+	CHECK(balance(&c, W1) == START_BALANCE - bond + reward);
+	CHECK(balance(&c, SUB) == START_BALANCE - reward);
+	struct worker_record wr = worker(&c, W1);
+	CHECK(wr.jobs_in_flight == 0 && wr.jobs_done == 1 && wr.bond == bond);
+	CHECK(supply(&c) == s0);
+	/* A paid job is off the live list and refuses further txs. */
+	CHECK(dispute1(&c, DIS, id, W1, &w, 0, &res) == ASSAY_EINVALID);
+	/* Unbond: the bond comes back after the delay. */
+	struct buf b;
+	buf_init(&b);
+	CHECK(apply(&c, TX_WORKER_UNBOND, W1, &b, 0, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(worker(&c, W1).status == WORKER_UNBONDING);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(worker(&c, W1).status == WORKER_EXITED);
+	CHECK(balance(&c, W1) == START_BALANCE + reward);
+	CHECK(supply(&c) == s0);
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
+/* Runs a job from submission to the challenge of every slot; the workers
+ * listed compute with the given corruptions. Returns at the reveal block. */
+static void to_challenge(struct chain *c, uint8_t id[HASH_LEN], const struct job_spec *spec, struct work *w,
+			 const uint64_t *bad)
+{
+	struct compute_result res;
+	CHECK(submit(c, spec, id, &res) == 0);
+	CHECK(end_block(c) == 0);
+	CHECK(end_block(c) == 0);
+	struct job_record j = job(c, id);
+	for (unsigned i = 0; i < spec->redundancy; i++) {
+		CHECK(j.slots[i].state == SLOT_ASSIGNED);
+		work_do(c, id, bad[i], &w[i]);
+		CHECK(commit(c, j.slots[i].worker, id, &w[i]) == 0);
+	}
+	CHECK(end_block(c) == 0);
+	CHECK(end_block(c) == 0);
+}
+
+/* By a dry run on a fresh chain (same heights, same beacons, so the same
+ * assignment and challenges): the worker of slot `slot` and a tile its
+ * challenge does not sample. */
+static uint32_t find_hidden(const struct job_spec *spec, unsigned slot, uint8_t worker_out[ADDR_LEN])
+{
+	struct chain c;
+	chain_init(&c);
+	uint8_t id[HASH_LEN];
+	struct work w[JOB_MAX_REDUNDANCY];
+	uint64_t none[JOB_MAX_REDUNDANCY] = {0};
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	to_challenge(&c, id, spec, w, none);
+	struct job_record j = job(&c, id);
+	memcpy(worker_out, j.slots[slot].worker, ADDR_LEN);
+	uint32_t hidden = unchallenged(&c, id, worker_out, kernel_tile_count(&spec->shape));
+	for (unsigned i = 0; i < spec->redundancy; i++)
+		work_free(&w[i]);
+	ledger_mem_free(c.mem);
+	return hidden;
+}
+
+static void test_wrong_tile_sampled(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(1, reward);
+	struct work w[1];
+	uint64_t bad[1] = {~0ull}; /* every tile wrong: any sample catches it */
+	to_challenge(&c, id, &spec, w, bad);
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	uint64_t slash = bond / 2, to_sub = slash / 2;
+	struct worker_record wr = worker(&c, W1);
+	CHECK(wr.bond == bond - slash && wr.slashed_total == slash && wr.jobs_failed == 1);
+	CHECK(wr.jobs_in_flight == 0);
+	CHECK(balance(&c, SUB) == START_BALANCE - reward + to_sub);
+	CHECK(balance(&c, LEDGER_BURN_ADDR) == slash - to_sub);
+	struct job_record j = job(&c, id);
+	CHECK(j.state == JOB_OPEN && j.excluded_count == 1 && j.slots[0].state == SLOT_EMPTY);
+	CHECK(supply(&c) == s0);
+	/* Reassigned: W1 is excluded, W2 registers and gets the job. */
+	CHECK(reg(&c, W2, bond) == 0);
+	CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0);
+	work_free(&w[0]);
+	ledger_mem_free(c.mem);
+}
+
+static void test_client_dispute(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(1, reward);
+	struct work w[1];
+	uint64_t bad[1] = {0};
+	to_challenge(&c, id, &spec, w, bad);
+	/* Recompute with one unchallenged tile wrong, under the committed root:
+	 * the worker hides it, as a cheater would. */
+	uint32_t tiles = kernel_tile_count(&spec.shape);
+	uint32_t hidden = unchallenged(&c, id, W1, tiles);
+	CHECK(hidden < tiles);
+	work_free(&w[0]);
+	struct job_record j = job(&c, id);
+	/* Rebuild the job from scratch with the hidden corruption committed. */
+	ledger_mem_free(c.mem);
+	chain_init(&c);
+	CHECK(reg(&c, W1, bond) == 0);
+	s0 = supply(&c);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	work_do(&c, id, 1ull << hidden, &w[0]);
+	CHECK(commit(&c, W1, id, &w[0]) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	(void)j;
+	CHECK(unchallenged(&c, id, W1, tiles) == hidden); /* same beacons, same challenge */
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(job(&c, id).state == JOB_VERIFIED);
+	/* A correct tile disputed: the disputer's bond goes to the worker. */
+	uint32_t fine = hidden == 0 ? 1 : 0;
+	uint64_t w1_before = balance(&c, W1);
+	CHECK(dispute1(&c, DIS, id, W1, &w[0], fine, &res) == 0);
+	CHECK(strstr(res.error, "forfeited") != NULL);
+	CHECK(balance(&c, DIS) == START_BALANCE - c.p.dispute_bond);
+	CHECK(balance(&c, W1) == w1_before + c.p.dispute_bond);
+	CHECK(job(&c, id).state == JOB_VERIFIED);
+	/* The hidden wrong tile: slash and refund. */
+	CHECK(dispute1(&c, SUB, id, W1, &w[0], hidden, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	j = job(&c, id);
+	CHECK(j.state == JOB_FAILED && j.escrow == 0);
+	uint64_t slash = bond / 2;
+	CHECK(worker(&c, W1).bond == bond - slash);
+	CHECK(balance(&c, SUB) == START_BALANCE + slash / 2);
+	CHECK(supply(&c) == s0);
+	/* Terminal: nothing more happens at the old payout height. */
+	for (int i = 0; i < 8; i++)
+		CHECK(end_block(&c) == 0);
+	CHECK(balance(&c, W1) == w1_before + c.p.dispute_bond);
+	CHECK(worker(&c, W1).jobs_in_flight == 0);
+	work_free(&w[0]);
+	ledger_mem_free(c.mem);
+}
+
+static void test_redundancy(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 6 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(2, reward);
+	uint32_t tiles = kernel_tile_count(&spec.shape);
+	/* The second slot's worker corrupts one tile its challenge misses. */
+	uint8_t honest[ADDR_LEN], cheat[ADDR_LEN];
+	uint32_t hidden = find_hidden(&spec, 1, cheat);
+	find_hidden(&spec, 0, honest);
+	CHECK(hidden < tiles);
+	struct work w[2];
+	struct job_record j;
+	uint64_t bad[2] = {0, 1ull << hidden};
+	to_challenge(&c, id, &spec, w, bad);
+	CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_VERIFIED);
+	CHECK(memcmp(j.slots[0].root, j.slots[1].root, HASH_LEN) != 0);
+	/* Equal tiles cannot be disputed against each other. */
+	struct job_dispute_payload p;
+	struct proof_buf pb[2];
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, id, HASH_LEN);
+	p.parties = 2;
+	memcpy(p.worker[0], honest, ADDR_LEN);
+	memcpy(p.worker[1], cheat, ADDR_LEN);
+	p.index = hidden == 0 ? 1 : 0;
+	make_proof(&w[0], p.index, &pb[0], &p.proof[0]);
+	make_proof(&w[1], p.index, &pb[1], &p.proof[1]);
+	struct buf b;
+	buf_init(&b);
+	compute_dispute_encode(&p, &b);
+	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == ASSAY_EINVALID);
+	p.index = hidden;
+	make_proof(&w[0], p.index, &pb[0], &p.proof[0]);
+	make_proof(&w[1], p.index, &pb[1], &p.proof[1]);
+	buf_init(&b);
+	compute_dispute_encode(&p, &b);
+	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == 0);
+	CHECK(worker(&c, cheat).bond == bond / 2);
+	CHECK(worker(&c, honest).bond == bond);
+	CHECK(balance(&c, DIS) == START_BALANCE);
+	j = job(&c, id);
+	CHECK(j.state == JOB_VERIFIED && j.slots[1].state == SLOT_FAILED);
+	while (job(&c, id).state == JOB_VERIFIED)
+		CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_PAID);
+	CHECK(balance(&c, honest) == START_BALANCE - bond + reward);
+	CHECK(balance(&c, cheat) == START_BALANCE - bond);
+	CHECK(supply(&c) == s0);
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
+/* r = 2: agreeing honest workers share the reward; roots that still
+ * disagree at payout (nobody disputed) pay nobody and refund the submitter. */
+static void test_roots_at_payout(void)
+{
+	for (int diverge = 0; diverge < 2; diverge++) {
+		struct chain c;
+		struct compute_result res;
+		uint8_t id[HASH_LEN], cheat[ADDR_LEN];
+		struct job_spec spec = small_spec(2, 6 * UNIT + 1);
+		uint32_t hidden = find_hidden(&spec, 1, cheat);
+		chain_init(&c);
+		CHECK(reg(&c, W1, 200 * UNIT) == 0);
+		CHECK(reg(&c, W2, 200 * UNIT) == 0);
+		unsigned __int128 s0 = supply(&c);
+		struct work w[2];
+		uint64_t bad[2] = {0, diverge ? 1ull << hidden : 0};
+		to_challenge(&c, id, &spec, w, bad);
+		struct job_record j = job(&c, id);
+		CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(job(&c, id).state == JOB_COMMITTED);
+		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(job(&c, id).state == JOB_VERIFIED);
+		while (job(&c, id).state == JOB_VERIFIED)
+			CHECK(end_block(&c) == 0);
+		uint64_t workers_now = balance(&c, W1) + balance(&c, W2);
+		if (diverge) {
+			CHECK(job(&c, id).state == JOB_FAILED);
+			CHECK(balance(&c, SUB) == START_BALANCE);
+			CHECK(workers_now == 2 * (START_BALANCE - 200 * UNIT));
+		} else {
+			CHECK(job(&c, id).state == JOB_PAID);
+			/* 6 ASY + 1 unit split in two: the odd unit to the first slot. */
+			CHECK(balance(&c, j.slots[0].worker) == START_BALANCE - 200 * UNIT + 3 * UNIT + 1);
+			CHECK(balance(&c, j.slots[1].worker) == START_BALANCE - 200 * UNIT + 3 * UNIT);
+		}
+		CHECK(worker(&c, W1).jobs_in_flight == 0 && worker(&c, W2).jobs_in_flight == 0);
+		CHECK(supply(&c) == s0);
+		work_free(&w[0]);
+		work_free(&w[1]);
+		ledger_mem_free(c.mem);
+	}
+}
+
+static void test_missed_deadlines(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0); /* h2: W1 assigned, commit due by h5 */
+	CHECK(reg(&c, W2, bond) == 0);
+	while (c.h <= 5)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_ASSIGNED);
+	struct work w;
+	work_do(&c, id, 0, &w);
+	CHECK(end_block(&c) == 0); /* h6: W1 missed it; W2 drawn */
+	struct job_record j = job(&c, id);
+	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0);
+	CHECK(worker(&c, W1).bond == bond - bond / 100);
+	CHECK(commit(&c, W1, id, &w) == ASSAY_EINVALID);
+	/* W2 commits but never reveals: full slash; no one left, so it waits. */
+	CHECK(commit(&c, W2, id, &w) == 0); /* h7 */
+	while (job(&c, id).slots[0].state != SLOT_EMPTY)
+		CHECK(end_block(&c) == 0);
+	CHECK(worker(&c, W2).bond == bond / 2);
+	CHECK(job(&c, id).state == JOB_OPEN);
+	CHECK(supply(&c) == s0);
+	/* Expiry: the escrow goes back. */
+	while (job(&c, id).state == JOB_OPEN)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).state == JOB_REFUNDED);
+	CHECK(c.h == 1 + 40 + 2); /* refunded at the first block past the deadline */
+	CHECK(balance(&c, SUB) == START_BALANCE + (bond / 100) / 2 + (bond / 2) / 2);
+	CHECK(supply(&c) == s0);
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
+static void test_bad_input(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	spec.shape.k = 5000;
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_ELIMIT);
+	CHECK(strstr(res.error, "max_dim") != NULL);
+	spec = small_spec(1, 10);
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "min_reward") != NULL);
+	spec = small_spec(1, 5 * UNIT);
+	spec.samples = 1;
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_EINVALID);
+	spec = small_spec(1, START_BALANCE + 1);
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_EBALANCE);
+	spec = small_spec(1, 5 * UNIT);
+	spec.input_kind = JOB_INPUT_BLOBS;
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_ENOTFOUND);
+	CHECK(reg(&c, W1, 1) == ASSAY_EINVALID); /* below min_bond */
+	CHECK(balance(&c, SUB) == START_BALANCE && balance(&c, W1) == START_BALANCE);
+	struct job_record j;
+	CHECK(compute_get_job(&c.l, id, &j) == ASSAY_ENOTFOUND);
+	/* Blobs: hash must match; then a blob-input job is accepted. */
+	uint8_t a[32 * 40], bt[24 * 40];
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 7);
+	for (size_t i = 0; i < sizeof(bt); i++)
+		bt[i] = (uint8_t)(i * 13);
+	struct blob_payload bl = {.data = a, .len = sizeof(a)};
+	struct buf b;
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "hash") != NULL);
+	sha256(a, sizeof(a), bl.hash);
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == 0);
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == ASSAY_EEXISTS);
+	c.p.max_blob_bytes = 100;
+	bl.data = bt;
+	bl.len = sizeof(bt);
+	sha256(bt, sizeof(bt), bl.hash);
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == ASSAY_ELIMIT);
+	c.p.max_blob_bytes = LEDGER_VALUE_MAX;
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == 0);
+	sha256(a, sizeof(a), spec.blobs[0]);
+	sha256(bt, sizeof(bt), spec.blobs[1]);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	/* A blob job verifies like a seed job: checking reads the blobs. */
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	struct work w;
+	w.shape = spec.shape;
+	uint8_t *in[KERNEL_MAX_INPUTS] = {a, bt};
+	CHECK(kernel_compute_ref(&w.shape, in, &w.out, &w.out_len) == 0);
+	CHECK(kernel_commit(&w.shape, w.out, &w.leaves, w.root, w.output_hash) == 0);
+	CHECK(commit(&c, W1, id, &w) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(job(&c, id).state == JOB_VERIFIED);
+	/* A late reveal is refused: new job, let the window pass. */
+	work_free(&w);
+	buf_init(&b);
+	CHECK(apply(&c, TX_WORKER_UNBOND, W2, &b, 0, &res) == ASSAY_EINVALID);
+	buf_init(&b);
+	buf_put_u8(&b, 1);
+	CHECK(apply(&c, TX_JOB_COMMIT, W1, &b, 0, &res) == ASSAY_EDECODE);
+	buf_init(&b);
+	CHECK(apply(&c, TX_TRANSFER, W1, &b, 0, &res) == ASSAY_EARG);
+	ledger_mem_free(c.mem);
+}
+
+static void test_late_reveal(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	struct work w[1];
+	uint64_t bad[1] = {0};
+	to_challenge(&c, id, &spec, w, bad);
+	struct job_record j = job(&c, id);
+	c.h = j.slots[0].challenge_height + c.p.reveal_window + 1; /* past the window, before end_block */
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "window") != NULL);
+	work_free(&w[0]);
+	ledger_mem_free(c.mem);
+}
+
+/* An mlp-i8 job with k >= tiles (every tile revealed), honest then with one
+ * output byte wrong; the worker unbonds while it holds the job and gets its
+ * bond back only after the job is paid. */
+static void test_mlp_flow(void)
+{
+	for (int cheat = 0; cheat < 2; cheat++) {
+		struct chain c;
+		chain_init(&c);
+		struct compute_result res;
+		uint8_t id[HASH_LEN];
+		uint64_t bond = 200 * UNIT;
+		CHECK(reg(&c, W1, bond) == 0);
+		unsigned __int128 s0 = supply(&c);
+		struct job_spec spec = small_spec(1, 4 * UNIT);
+		spec.shape = (struct job_shape){.kind = JOB_MLP_I8, .m = 12, .n = 10, .layers = 2,
+						.dims = {20, 16, 10}, .shifts = {6, 5}, .tile_rows = 3, .tile_cols = 10};
+		CHECK(submit(&c, &spec, id, &res) == 0);
+		CHECK(end_block(&c) == 0);
+		CHECK(end_block(&c) == 0);
+		struct buf b;
+		buf_init(&b);
+		CHECK(apply(&c, TX_WORKER_UNBOND, W1, &b, 0, &res) == 0); /* still owes this job */
+		struct work w;
+		work_do(&c, id, 0, &w);
+		if (cheat) {
+			w.out[17] ^= 1;
+			free(w.leaves);
+			CHECK(kernel_commit(&w.shape, w.out, &w.leaves, w.root, w.output_hash) == 0);
+		}
+		CHECK(commit(&c, W1, id, &w) == 0);
+		CHECK(end_block(&c) == 0);
+		CHECK(end_block(&c) == 0);
+		uint32_t idx[JOB_MAX_SAMPLES];
+		CHECK(challenged(&c, id, W1, idx) == 4 && idx[0] == 0 && idx[3] == 3);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+		if (cheat) {
+			CHECK(strstr(res.error, "slashed") != NULL);
+			CHECK(job(&c, id).state == JOB_OPEN);
+			CHECK(worker(&c, W1).bond == bond / 2);
+		} else {
+			CHECK(job(&c, id).state == JOB_VERIFIED);
+		}
+		for (int i = 0; i < 8; i++) {
+			CHECK(worker(&c, W1).status == WORKER_UNBONDING || job(&c, id).state >= JOB_PAID ||
+			      cheat);
+			CHECK(end_block(&c) == 0);
+		}
+		struct worker_record wr = worker(&c, W1);
+		CHECK(wr.status == WORKER_EXITED && wr.bond == 0 && wr.jobs_in_flight == 0);
+		if (!cheat) {
+			CHECK(job(&c, id).state == JOB_PAID);
+			CHECK(balance(&c, W1) == START_BALANCE + 4 * UNIT);
+		} else {
+			CHECK(balance(&c, W1) == START_BALANCE - bond / 2);
+		}
+		CHECK(supply(&c) == s0);
+		work_free(&w);
+		ledger_mem_free(c.mem);
+	}
+}
+
+/* Draws follow bond: with bonds 1 : 3, about a quarter of 200 single-worker
+ * jobs go to the smaller bond (deterministic beacons, so no flakiness). */
+static void test_assignment_weight(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.max_jobs_per_worker = 1000;
+	struct compute_result res;
+	CHECK(reg(&c, W1, 100 * UNIT) == 0);
+	CHECK(reg(&c, W2, 300 * UNIT) == 0);
+	uint8_t ids[200][HASH_LEN];
+	struct job_spec spec = small_spec(1, 100 * UNIT); /* bond_reward_bps: needs bond >= reward */
+	for (int i = 0; i < 200; i++)
+		CHECK(submit(&c, &spec, ids[i], &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	int to_w1 = 0, to_w2 = 0;
+	for (int i = 0; i < 200; i++) {
+		struct job_record j = job(&c, ids[i]);
+		to_w1 += memcmp(j.slots[0].worker, W1, ADDR_LEN) == 0;
+		to_w2 += memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0;
+	}
+	CHECK(to_w1 + to_w2 == 200);
+	CHECK(to_w1 > 30 && to_w1 < 70);
+	CHECK(worker(&c, W1).jobs_in_flight == (uint32_t)to_w1);
+	/* A job whose reward needs more bond than W1 has goes to W2 only. */
+	spec.reward = 200 * UNIT;
+	uint8_t big[HASH_LEN];
+	CHECK(submit(&c, &spec, big, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(memcmp(job(&c, big).slots[0].worker, W2, ADDR_LEN) == 0);
+	ledger_mem_free(c.mem);
+}
+
+/* A dispute before verification redraws the slot; registration tops up an
+ * active bond and re-registers an exited worker. */
+static void test_early_dispute_and_registration(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W1, 5 * UNIT) == 0); /* top-up */
+	CHECK(worker(&c, W1).bond == bond + 5 * UNIT);
+	CHECK(balance(&c, W1) == START_BALANCE - bond - 5 * UNIT);
+	CHECK(reg(&c, W2, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0);
+	struct job_record j = job(&c, id);
+	uint8_t first[ADDR_LEN];
+	memcpy(first, j.slots[0].worker, ADDR_LEN);
+	struct work w;
+	work_do(&c, id, ~0ull, &w); /* everything wrong */
+	CHECK(commit(&c, first, id, &w) == 0);
+	/* Committed, not yet challenged: the submitter disputes tile 2. */
+	CHECK(dispute1(&c, SUB, id, first, &w, 2, &res) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_OPEN && j.slots[0].state == SLOT_EMPTY && j.excluded_count == 1);
+	CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, first, ADDR_LEN) != 0);
+	CHECK(supply(&c) == s0);
+	/* A dispute naming a worker without a commitment is refused. */
+	CHECK(dispute1(&c, SUB, id, j.slots[0].worker, &w, 2, &res) == ASSAY_EINVALID);
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
+static void test_random_supply(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.slash_submitter_bps = 3333;
+	uint64_t rs = 12345;
+	unsigned __int128 s0 = supply(&c);
+	uint8_t ids[64][HASH_LEN];
+	int nids = 0, ok = 1;
+	const uint8_t *workers[] = {W1, W2, W3};
+	struct compute_result res;
+	for (int step = 0; step < 400; step++) {
+		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned op = (unsigned)(rs >> 33) % 10;
+		if (op >= 2 && op <= 5)
+			op = 2; /* working is the common step */
+		const uint8_t *wk = workers[(rs >> 40) % 3];
+		if (op == 0) {
+			reg(&c, wk, (150 + (rs >> 50) % 100) * UNIT);
+		} else if (op == 1 && nids < 64) {
+			struct job_spec spec = small_spec(1 + (uint8_t)((rs >> 45) % 3), (1 + (rs >> 52) % 9) * UNIT);
+			if (submit(&c, &spec, ids[nids], &res) == 0)
+				nids++;
+		} else if (op == 2 && nids) {
+			/* A worker does its assigned job, honestly or not. */
+			const uint8_t *jid = ids[(rs >> 20) % nids];
+			struct job_record j;
+			compute_get_job(&c.l, jid, &j);
+			struct job_slot *s = NULL;
+			for (unsigned i = 0; i < j.spec.redundancy; i++)
+				if (j.slots[i].state == SLOT_ASSIGNED || j.slots[i].state == SLOT_CHALLENGED)
+					s = &j.slots[i];
+			if (s && j.state < JOB_PAID) {
+				struct work w;
+				work_do(&c, jid, (rs >> 12) & 1 ? (rs >> 14) : 0, &w);
+				if (s->state == SLOT_ASSIGNED)
+					commit(&c, s->worker, jid, &w);
+				else
+					reveal(&c, s->worker, jid, &w, REVEAL_OK, 1u << 30, &res);
+				work_free(&w);
+			}
+		} else if (op == 6 && (rs >> 59) == 0) {
+			struct buf b;
+			buf_init(&b);
+			apply(&c, TX_WORKER_UNBOND, wk, &b, 0, &res);
+		} else {
+			CHECK(end_block(&c) == 0);
+		}
+		ok &= supply(&c) == s0;
+	}
+	CHECK(ok);
+	/* The sequence did exercise slashes and payouts. */
+	CHECK(balance(&c, LEDGER_BURN_ADDR) > 0);
+	uint64_t done = 0;
+	for (int i = 0; i < 3; i++) {
+		struct worker_record w;
+		if (compute_get_worker(&c.l, workers[i], &w) == 0)
+			done += w.jobs_done;
+	}
+	CHECK(done > 0);
+	ledger_mem_free(c.mem);
+}
+
+int main(void)
+{
+	keys_init();
+	RUN(test_codecs);
+	RUN(test_params);
+	RUN(test_honest_flow);
+	RUN(test_wrong_tile_sampled);
+	RUN(test_client_dispute);
+	RUN(test_redundancy);
+	RUN(test_roots_at_payout);
+	RUN(test_missed_deadlines);
+	RUN(test_bad_input);
+	RUN(test_late_reveal);
+	RUN(test_mlp_flow);
+	RUN(test_assignment_weight);
+	RUN(test_early_dispute_and_registration);
+	RUN(test_random_supply);
+	return test_report("test_compute");
+}

@@ -1,0 +1,427 @@
+/* Tests of the reference kernels (consensus/compute/kernels.h) and of the
+ * worker's cpu backend against them: seed expansion regression vectors, tile
+ * cutting and leaves, challenge sampling, Freivalds catching single changed
+ * entries, and bit-exactness of the fast GEMM and MLP on awkward shapes. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/compute/kernels.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/merkle.h"
+#include "tests/unit/test.h"
+#include "worker/backend.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void fill_i8(int8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (int8_t)rng();
+}
+
+static void seed_of(uint8_t seed[HASH_LEN], uint8_t v)
+{
+	for (int i = 0; i < HASH_LEN; i++)
+		seed[i] = (uint8_t)(v + i);
+}
+
+static void hash_hex(const uint8_t *p, size_t n, char out[65])
+{
+	uint8_t h[HASH_LEN];
+	sha256(p, n, h);
+	hex_encode(h, HASH_LEN, out);
+}
+
+static void test_expand(void)
+{
+	uint8_t seed[HASH_LEN], buf[1000], part[300];
+	seed_of(seed, 1);
+	kernel_expand(seed, 0, 0, buf, sizeof(buf));
+	/* The stream is ChaCha20 (zero nonce, counter 0) under the key
+	 * H_tag("assay/expand", seed || id). */
+	uint8_t in[HASH_LEN + 1], key[HASH_LEN], nonce[12] = {0};
+	memcpy(in, seed, HASH_LEN);
+	in[HASH_LEN] = 0;
+	hash_tagged("assay/expand", in, sizeof(in), key);
+	uint8_t stream[1000];
+	crypto_stream_chacha20_ietf(stream, sizeof(stream), nonce, key);
+	CHECK_EQ_MEM(buf, stream, sizeof(stream));
+	/* Any window of the stream equals the same bytes of the whole. */
+	kernel_expand(seed, 0, 77, part, sizeof(part));
+	CHECK_EQ_MEM(part, buf + 77, sizeof(part));
+	kernel_expand(seed, 1, 0, part, 32);
+	CHECK(memcmp(part, buf, 32) != 0); /* matrix id separates streams */
+
+	/* Frozen regression vectors: SHA256 of the expanded inputs of a
+	 * 64 x 48 x 80 matmul and of the first bias of an mlp, seed 00 01 .. 1f. */
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = 64, .n = 48, .k = 80, .tile_rows = 16, .tile_cols = 16};
+	seed_of(seed, 0);
+	uint8_t *a = malloc(64 * 80), *b = malloc(80 * 48);
+	char hex[65];
+	kernel_expand_input(&s, seed, 0, 0, a, 64 * 80);
+	kernel_expand_input(&s, seed, 1, 0, b, 80 * 48);
+	hash_hex(a, 64 * 80, hex);
+	CHECK(strcmp(hex, "a2acf98639a85441ac083c9c63adc2082a6c25cc8c0b1f4a94e846389d2c3f89") == 0);
+	hash_hex(b, 80 * 48, hex);
+	CHECK(strcmp(hex, "170cb088b9d03535e373563718a88c0b9ae00405ff2f09a79f965223ec7eccdf") == 0);
+	free(a);
+	free(b);
+	struct job_shape mlp = {.kind = JOB_MLP_I8, .m = 4, .n = 8, .layers = 1, .dims = {16, 8},
+				.shifts = {7}, .tile_rows = 1, .tile_cols = 8};
+	uint8_t bias[32], raw[32];
+	kernel_expand_input(&mlp, seed, 2, 0, bias, 32);
+	kernel_expand(seed, 2, 0, raw, 32);
+	for (int i = 0; i < 8; i++)
+		CHECK((int32_t)le32_get(bias + 4 * i) == ((int32_t)le32_get(raw + 4 * i) >> 16));
+	hash_hex(bias, 32, hex);
+	CHECK(strcmp(hex, "cf66c7fbb0ef140a876acc5dcc00a5c49d7b8a0450fa131e7914d88a5cb297ac") == 0);
+}
+
+static void test_requant(void)
+{
+	CHECK(kernel_requant(5, 1, 0) == 3);    /* 2.5 rounds up */
+	CHECK(kernel_requant(-5, 1, 0) == -2);  /* -2.5 rounds up too */
+	CHECK(kernel_requant(-7, 2, 0) == -2);  /* -1.75 */
+	CHECK(kernel_requant(1000, 2, 0) == 127);
+	CHECK(kernel_requant(-1000, 2, 0) == -128);
+	CHECK(kernel_requant(-1000, 2, 1) == 0);
+	CHECK(kernel_requant(77, 0, 1) == 77);
+	CHECK(kernel_requant(((int64_t)1 << 40), 31, 0) == 127);
+}
+
+static void test_matmul_ref(void)
+{
+	/* A = [[1,2,3],[4,5,6]], B = [[7,8],[9,10],[11,12]] (B given by columns). */
+	int8_t A[] = {1, 2, 3, 4, 5, 6}, Bt[] = {7, 9, 11, 8, 10, 12};
+	int32_t C[4];
+	kernel_matmul_ref(A, Bt, C, 2, 2, 3);
+	CHECK(C[0] == 58 && C[1] == 64 && C[2] == 139 && C[3] == 154);
+	int8_t e1[] = {-128, -128}, e2[] = {-128, -128};
+	kernel_matmul_ref(e1, e2, C, 1, 1, 2);
+	CHECK(C[0] == 32768);
+}
+
+static void test_shapes(void)
+{
+	char msg[100];
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = 10, .n = 10, .k = 10, .tile_rows = 4, .tile_cols = 3};
+	CHECK(kernel_shape_check(&s, 4096, 1 << 20, msg, sizeof(msg)) == 0);
+	s.k = 5000;
+	CHECK(kernel_shape_check(&s, 4096, 1 << 20, msg, sizeof(msg)) == ASSAY_ELIMIT);
+	s.k = 10;
+	s.tile_cols = 11;
+	CHECK(kernel_shape_check(&s, 4096, 1 << 20, msg, sizeof(msg)) == ASSAY_EINVALID);
+	s.tile_cols = 3;
+	CHECK(kernel_shape_check(&s, 4096, 100, msg, sizeof(msg)) == ASSAY_ELIMIT);
+	s.kind = 9;
+	CHECK(kernel_shape_check(&s, 4096, 1 << 20, msg, sizeof(msg)) == ASSAY_EINVALID);
+	struct job_shape m = {.kind = JOB_MLP_I8, .m = 8, .n = 4, .layers = 2, .dims = {16, 8, 4},
+			      .shifts = {6, 6}, .tile_rows = 3, .tile_cols = 4};
+	CHECK(kernel_shape_check(&m, 4096, 1 << 20, msg, sizeof(msg)) == 0);
+	m.shifts[2] = 1;
+	CHECK(kernel_shape_check(&m, 4096, 1 << 20, msg, sizeof(msg)) == ASSAY_EINVALID);
+	m.shifts[2] = 0;
+	m.tile_cols = 2;
+	CHECK(kernel_shape_check(&m, 4096, 1 << 20, msg, sizeof(msg)) == ASSAY_EINVALID);
+}
+
+static void test_tiles(void)
+{
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = 10, .n = 7, .k = 3, .tile_rows = 4, .tile_cols = 3};
+	CHECK(kernel_tile_count(&s) == 9);
+	uint32_t r0, c0, nr, nc;
+	kernel_tile_rect(&s, 5, &r0, &c0, &nr, &nc);
+	CHECK(r0 == 4 && c0 == 6 && nr == 4 && nc == 1);
+	kernel_tile_rect(&s, 8, &r0, &c0, &nr, &nc);
+	CHECK(r0 == 8 && c0 == 6 && nr == 2 && nc == 1);
+	CHECK(kernel_tile_bytes(&s, 8) == 8);
+	int32_t out[70];
+	for (int i = 0; i < 70; i++)
+		out[i] = i * 1000 - 7;
+	uint8_t tile[48];
+	kernel_tile_extract(&s, (const uint8_t *)out, 4, tile);
+	/* tile 4: rows 4..7, cols 3..5, row-major int32 LE */
+	CHECK((int32_t)le32_get(tile) == out[4 * 7 + 3]);
+	CHECK((int32_t)le32_get(tile + 4 * 4) == out[5 * 7 + 4]);
+	CHECK((int32_t)le32_get(tile + 44) == out[7 * 7 + 5]);
+	/* leaf = H(0x00 || u32 LE i || tile) */
+	uint8_t leaf[HASH_LEN], want[HASH_LEN], cat[4 + 48];
+	kernel_tile_leaf(4, tile, 48, leaf);
+	le32_put(cat, 4);
+	memcpy(cat + 4, tile, 48);
+	merkle_leaf_hash(cat, sizeof(cat), want);
+	CHECK_EQ_MEM(leaf, want, HASH_LEN);
+	uint8_t(*leaves)[HASH_LEN], root[HASH_LEN], oh[HASH_LEN], path[MERKLE_MAX_DEPTH][HASH_LEN];
+	CHECK(kernel_commit(&s, (const uint8_t *)out, &leaves, root, oh) == 0);
+	CHECK_EQ_MEM(leaves[4], leaf, HASH_LEN);
+	sha256(out, sizeof(out), want);
+	CHECK_EQ_MEM(oh, want, HASH_LEN);
+	size_t depth;
+	for (uint32_t i = 0; i < 9; i++) {
+		CHECK(merkle_proof((const uint8_t(*)[HASH_LEN])leaves, 9, i, path, &depth) == 0);
+		CHECK(merkle_verify(leaves[i], i, 9, (const uint8_t(*)[HASH_LEN])path, depth, root) == 0);
+		CHECK(merkle_verify(leaves[i], (i + 1) % 9, 9, (const uint8_t(*)[HASH_LEN])path, depth, root) != 0);
+	}
+	free(leaves);
+}
+
+static void test_challenge(void)
+{
+	uint8_t beacon[HASH_LEN], job[HASH_LEN], worker[ADDR_LEN], seed[HASH_LEN], seed2[HASH_LEN];
+	seed_of(beacon, 3);
+	seed_of(job, 4);
+	memset(worker, 7, sizeof(worker));
+	kernel_challenge_seed(beacon, job, worker, seed);
+	uint8_t in[84];
+	memcpy(in, beacon, 32);
+	memcpy(in + 32, job, 32);
+	memcpy(in + 64, worker, 20);
+	hash_tagged("assay/challenge", in, sizeof(in), seed2);
+	CHECK_EQ_MEM(seed, seed2, HASH_LEN);
+	worker[0] ^= 1;
+	kernel_challenge_seed(beacon, job, worker, seed2);
+	CHECK(memcmp(seed, seed2, HASH_LEN) != 0);
+
+	uint32_t idx[64], idx2[64];
+	for (uint32_t tiles = 1; tiles < 200; tiles += 7) {
+		uint32_t k = 16;
+		uint32_t got = kernel_challenge_indices(seed, k, tiles, idx);
+		CHECK(got == (k < tiles ? k : tiles));
+		int ok = 1;
+		for (uint32_t a = 0; a < got; a++) {
+			ok &= idx[a] < tiles;
+			for (uint32_t b = a + 1; b < got; b++)
+				ok &= idx[a] != idx[b];
+		}
+		CHECK(ok);
+		CHECK(kernel_challenge_indices(seed, k, tiles, idx2) == got);
+		CHECK_EQ_MEM(idx, idx2, got * sizeof(uint32_t));
+	}
+	/* Every index is reachable: over many seeds, each of 10 tiles gets drawn. */
+	int seen[10] = {0};
+	for (int t = 0; t < 40; t++) {
+		seed[0] = (uint8_t)t;
+		kernel_challenge_indices(seed, 2, 10, idx);
+		seen[idx[0]] = seen[idx[1]] = 1;
+	}
+	int all = 1;
+	for (int i = 0; i < 10; i++)
+		all &= seen[i];
+	CHECK(all);
+}
+
+static void freivalds_cases(void)
+{
+	enum { M = 7, N = 9, K = 13 };
+	int8_t A[M * K], Bt[N * K];
+	int32_t C[M * N];
+	fill_i8(A, sizeof(A));
+	fill_i8(Bt, sizeof(Bt));
+	kernel_matmul_ref(A, Bt, C, M, N, K);
+	uint8_t seed[HASH_LEN];
+	seed_of(seed, 9);
+	uint64_t r[N];
+	kernel_freivalds_vector(seed, 0, N, r);
+	int inrange = 1;
+	for (int j = 0; j < N; j++)
+		inrange &= r[j] >= 1 && r[j] < KERNEL_P61;
+	CHECK(inrange);
+	CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
+	/* Every single changed entry is caught, by +1 and by the largest jump. */
+	int caught = 0;
+	for (int e = 0; e < M * N; e++) {
+		int32_t keep = C[e];
+		C[e] = keep + 1;
+		caught += kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID;
+		C[e] = keep ^ (int32_t)0x80000000;
+		caught += kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID;
+		C[e] = keep;
+	}
+	CHECK(caught == 2 * M * N);
+	/* Full-output client check. */
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = M, .n = N, .k = K, .tile_rows = 2, .tile_cols = 4};
+	uint8_t *in[KERNEL_MAX_INPUTS] = {(uint8_t *)A, (uint8_t *)Bt};
+	CHECK(kernel_freivalds_full(&s, in, (const uint8_t *)C, seed) == 0);
+	C[M * N - 1]--;
+	CHECK(kernel_freivalds_full(&s, in, (const uint8_t *)C, seed) == ASSAY_EINVALID);
+	C[M * N - 1]++;
+	/* Tile check from seed inputs, matmul and mlp. */
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 42);
+	uint8_t *inp[KERNEL_MAX_INPUTS], *out;
+	uint64_t olen;
+	CHECK(kernel_src_load(&src, &s, inp) == 0);
+	CHECK(kernel_compute_ref(&s, inp, &out, &olen) == 0);
+	int tiles_ok = 1, tiles_bad = 1;
+	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
+		uint8_t tile[64];
+		size_t len = kernel_tile_bytes(&s, i);
+		kernel_tile_extract(&s, out, i, tile);
+		tiles_ok &= kernel_check_tile(&s, &src, seed, i, tile, len) == 0;
+		tile[len - 1] ^= 0x10;
+		tiles_bad &= kernel_check_tile(&s, &src, seed, i, tile, len) == ASSAY_EINVALID;
+		tiles_bad &= kernel_check_tile(&s, &src, seed, i, tile, len - 1) == ASSAY_EINVALID;
+	}
+	CHECK(tiles_ok && tiles_bad);
+	free(out);
+	free(inp[0]);
+	free(inp[1]);
+}
+
+/* The AVX2 and the portable Freivalds compute the same integers. */
+static void test_freivalds(void)
+{
+	kernel_simd_enable(0);
+	freivalds_cases();
+	kernel_simd_enable(1);
+	freivalds_cases();
+	/* A larger, ragged case with a wrong entry, both ways. */
+	enum { M = 37, N = 43, K = 301 };
+	int8_t *A = malloc(M * K), *Bt = malloc(N * K);
+	int32_t *C = malloc(sizeof(int32_t) * M * N);
+	fill_i8(A, M * K);
+	fill_i8(Bt, N * K);
+	memset(A, -128, K);
+	memset(Bt, -128, K);
+	kernel_matmul_ref(A, Bt, C, M, N, K);
+	uint64_t r[N];
+	uint8_t seed[HASH_LEN] = {7};
+	kernel_freivalds_vector(seed, 3, N, r);
+	for (int simd = 0; simd < 2; simd++) {
+		kernel_simd_enable(simd);
+		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
+		C[M * N / 2] -= 1 << 20;
+		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID);
+		C[M * N / 2] += 1 << 20;
+	}
+	kernel_simd_enable(1);
+	free(A);
+	free(Bt);
+	free(C);
+}
+
+static void test_mlp(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 19, .n = 5, .layers = 3, .dims = {33, 17, 9, 5},
+			      .shifts = {6, 5, 4}, .tile_rows = 4, .tile_cols = 5};
+	CHECK(kernel_shape_check(&s, 4096, 1 << 20, NULL, 0) == 0);
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 5);
+	uint8_t *in[KERNEL_MAX_INPUTS], *ref, *fast;
+	uint64_t olen;
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(kernel_compute_ref(&s, in, &ref, &olen) == 0);
+	CHECK(olen == 19 * 5);
+	/* Non-trivial output: not all saturated, not all zero. */
+	int distinct = 0;
+	for (uint64_t i = 1; i < olen; i++)
+		distinct += ref[i] != ref[0];
+	CHECK(distinct > 10);
+	CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
+	CHECK_EQ_MEM(ref, fast, olen);
+	uint8_t seed[HASH_LEN] = {0};
+	int ok = 1;
+	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
+		uint8_t tile[20];
+		size_t len = kernel_tile_bytes(&s, i);
+		kernel_tile_extract(&s, ref, i, tile);
+		ok &= kernel_check_tile(&s, &src, seed, i, tile, len) == 0;
+		tile[0] ^= 1;
+		ok &= kernel_check_tile(&s, &src, seed, i, tile, len) == ASSAY_EINVALID;
+	}
+	CHECK(ok);
+	free(ref);
+	free(fast);
+	for (unsigned i = 0; i < kernel_input_count(&s); i++)
+		free(in[i]);
+}
+
+static void gemm_case(uint32_t m, uint32_t n, uint32_t k, int threads)
+{
+	int8_t *A = malloc((size_t)m * k), *Bt = malloc((size_t)n * k);
+	int32_t *ref = malloc(sizeof(int32_t) * m * n), *fast = malloc(sizeof(int32_t) * m * n);
+	fill_i8(A, (size_t)m * k);
+	fill_i8(Bt, (size_t)n * k);
+	/* Extremes where saturation in int16 pair sums would show. */
+	A[0] = -128;
+	Bt[0] = -128;
+	kernel_matmul_ref(A, Bt, ref, m, n, k);
+	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
+		backend_cpu_set_isa(isa); /* levels this CPU lacks fall back to one it has */
+		memset(fast, 0x55, sizeof(int32_t) * m * n);
+		int err = backend_cpu_matmul_i8(A, Bt, fast, m, n, k, threads);
+		CHECK(err == 0);
+		if (memcmp(ref, fast, sizeof(int32_t) * m * n) != 0) {
+			fprintf(stderr, "gemm mismatch m=%u n=%u k=%u threads=%d isa=%s\n", m, n, k,
+				threads, backend_cpu_isa());
+			CHECK(0);
+		}
+	}
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
+	free(A);
+	free(Bt);
+	free(ref);
+	free(fast);
+}
+
+static void test_backend_gemm(void)
+{
+	gemm_case(1, 1, 1, 1);
+	gemm_case(1, 1, 2, 1);
+	gemm_case(6, 16, 2, 1);
+	gemm_case(7, 17, 3, 2);
+	gemm_case(5, 15, 513, 3);
+	gemm_case(13, 33, 511, 2);
+	gemm_case(64, 64, 64, 4);
+	gemm_case(37, 300, 1025, 2);
+	for (int t = 0; t < 6; t++)
+		gemm_case(1 + (uint32_t)(rng() % 70), 1 + (uint32_t)(rng() % 70),
+			  1 + (uint32_t)(rng() % 600), 1 + (int)(rng() % 3));
+	/* The largest sum the K limit allows: all -128 at k = 2^17 - 1, on
+	 * every path (the VNNI path biases A by +128 and wraps in between). */
+	uint32_t kmax = KERNEL_MAX_K;
+	int8_t *ext = malloc((size_t)3 * kmax);
+	memset(ext, -128, (size_t)3 * kmax);
+	int32_t cext[9], want = (int32_t)(kmax * 16384u);
+	int all_max = 1;
+	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
+		backend_cpu_set_isa(isa);
+		CHECK(backend_cpu_matmul_i8(ext, ext, cext, 3, 3, kmax, 2) == 0);
+		for (int i = 0; i < 9; i++)
+			all_max &= cext[i] == want;
+	}
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
+	CHECK(all_max);
+	CHECK(backend_cpu_matmul_i8(ext, ext, cext, 1, 1, kmax + 1, 1) == ASSAY_EARG);
+	free(ext);
+	int8_t a = 1;
+	int32_t c;
+	CHECK(backend_cpu_matmul_i8(&a, &a, &c, 1, 1, 0, 1) == ASSAY_EARG);
+	backend_cpu_force_portable(1);
+	CHECK(strcmp(backend_cpu_isa(), "portable") == 0);
+	backend_cpu_force_portable(0);
+	CHECK(strcmp(backend_cpu_isa(), "portable") != 0 || !__builtin_cpu_supports("avx2"));
+}
+
+int main(void)
+{
+	RUN(test_expand);
+	RUN(test_requant);
+	RUN(test_matmul_ref);
+	RUN(test_shapes);
+	RUN(test_tiles);
+	RUN(test_challenge);
+	RUN(test_freivalds);
+	RUN(test_mlp);
+	RUN(test_backend_gemm);
+	return test_report("test_kernels");
+}

@@ -1,0 +1,360 @@
+/* The cpu backend (see backend.h): blocked int8 GEMM with runtime dispatch
+ * to AVX-512 VNNI (vpdpbusd, 8 x 32 blocks), AVX2 (_mm256_madd_epi16 on
+ * int16-widened pairs, 4 x 16 blocks) or portable C, split by rows over
+ * pthreads. Integer sums are exact, so any blocking order gives the
+ * reference result bit for bit. Not for: GPUs. */
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "worker/backend.h"
+
+/* Every path packs A into panels of mr rows and B into panels of nr columns,
+ * both as one 32-bit word per (row or column, group of k): for the madd
+ * paths a group is two k values widened to int16, for VNNI four int8 (A
+ * stored as a + 128, i.e. a ^ 0x80 as uint8, because vpdpbusd multiplies
+ * unsigned by signed bytes; C starts at -128 * colsum(B) to take it back out,
+ * exact because int32 sums wrap and the true result fits int32). */
+#define KC_GROUPS 256 /* k groups per cache block: B slices of 16-32 KiB stay in L1 */
+#define NC_PANELS 16  /* B panels per block of columns (L2) */
+#define MAX_MR 8
+#define MAX_NR 32
+
+static int isa_cap = BACKEND_ISA_AVX512VNNI;
+
+void backend_cpu_set_isa(int cap)
+{
+	isa_cap = cap;
+}
+
+void backend_cpu_force_portable(int force)
+{
+	isa_cap = force ? BACKEND_ISA_PORTABLE : BACKEND_ISA_AVX512VNNI;
+}
+
+static int isa_level(void)
+{
+	__builtin_cpu_init();
+	if (isa_cap >= BACKEND_ISA_AVX512VNNI && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"))
+		return BACKEND_ISA_AVX512VNNI;
+	if (isa_cap >= BACKEND_ISA_AVX2 && __builtin_cpu_supports("avx2"))
+		return BACKEND_ISA_AVX2;
+	return BACKEND_ISA_PORTABLE;
+}
+
+const char *backend_cpu_isa(void)
+{
+	static const char *const names[] = {"portable", "avx2", "avx512vnni"};
+	return names[isa_level()];
+}
+
+typedef void (*micro_fn)(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc);
+
+struct gemm {
+	const uint32_t *bp; /* packed B: panels of nr columns, one word per column and group */
+	const uint32_t *ap; /* packed A: panels of mr rows, one word per row and group */
+	int32_t *c;
+	uint32_t m, n, kq;  /* kq: number of k groups */
+	uint32_t mr, nr;
+	micro_fn micro;
+};
+
+/* Packs one word per (row, group) of a row-major int8 matrix of `rows` x k. */
+static void pack_words(const int8_t *X, uint32_t rows, uint32_t k, uint32_t kq, uint32_t panel_rows,
+		       int vnni, int offset, uint32_t *out)
+{
+	uint32_t g = vnni ? 4 : 2, panels = (rows + panel_rows - 1) / panel_rows;
+	for (uint32_t p = 0; p < panels; p++) {
+		uint32_t *dst = out + (size_t)p * kq * panel_rows;
+		for (uint32_t i = 0; i < panel_rows; i++) {
+			uint32_t row = p * panel_rows + i;
+			const int8_t *src = row < rows ? X + (size_t)row * k : NULL;
+			uint32_t whole = src ? k / g : 0; /* groups with no padding */
+			for (uint32_t q = 0; q < whole; q++) {
+				const int8_t *x = src + (size_t)q * g;
+				uint32_t w;
+				if (vnni) {
+					memcpy(&w, x, 4); /* little-endian: byte e is k = 4q + e */
+					w ^= offset ? 0x80808080u : 0;
+				} else {
+					w = (uint32_t)(uint16_t)(int16_t)x[0] | (uint32_t)(uint16_t)(int16_t)x[1] << 16;
+				}
+				dst[(size_t)q * panel_rows + i] = w;
+			}
+			for (uint32_t q = whole; q < kq; q++) {
+				uint32_t w = 0;
+				for (uint32_t e = 0; e < g; e++) {
+					uint32_t t = q * g + e;
+					int v = src && t < k ? src[t] : 0;
+					/* Padding past k multiplies a zero B entry. */
+					uint32_t field = vnni ? (uint8_t)(v + (offset ? 128 : 0)) : (uint16_t)(int16_t)v;
+					w |= field << (vnni ? 8 * e : 16 * e);
+				}
+				dst[(size_t)q * panel_rows + i] = w;
+			}
+		}
+	}
+}
+
+static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc)
+{
+	for (uint32_t q = 0; q < groups; q++)
+		for (int i = 0; i < 4; i++) {
+			uint32_t w = a[(size_t)q * 4 + i];
+			int32_t lo = (int16_t)(w & 0xffff), hi = (int16_t)(w >> 16);
+			for (int j = 0; j < 16; j++) {
+				uint32_t bw = b[(size_t)q * 16 + j];
+				c[i * ldc + j] += lo * (int16_t)(bw & 0xffff) + hi * (int16_t)(bw >> 16);
+			}
+		}
+}
+
+/* 4 x 16 block: 8 accumulators, so nothing spills to the stack. */
+__attribute__((target("avx2"))) static void micro_avx2(const uint32_t *a, const uint32_t *b, uint32_t groups,
+						       int32_t *c, size_t ldc)
+{
+	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
+	__m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+	for (uint32_t q = 0; q < groups; q++) {
+		__m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 16));
+		__m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 16 + 8));
+		const int32_t *aq = (const int32_t *)a + (size_t)q * 4;
+		__m256i x = _mm256_set1_epi32(aq[0]);
+		c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, b0));
+		c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, b1));
+		x = _mm256_set1_epi32(aq[1]);
+		c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, b0));
+		c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, b1));
+		x = _mm256_set1_epi32(aq[2]);
+		c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, b0));
+		c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, b1));
+		x = _mm256_set1_epi32(aq[3]);
+		c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, b0));
+		c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, b1));
+	}
+#define ADD_ROW(i, lo, hi)                                                                          \
+	do {                                                                                        \
+		__m256i *o = (__m256i *)(c + (size_t)(i) * ldc);                                    \
+		_mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), lo));               \
+		_mm256_storeu_si256(o + 1, _mm256_add_epi32(_mm256_loadu_si256(o + 1), hi));       \
+	} while (0)
+	ADD_ROW(0, c00, c01);
+	ADD_ROW(1, c10, c11);
+	ADD_ROW(2, c20, c21);
+	ADD_ROW(3, c30, c31);
+#undef ADD_ROW
+}
+
+/* 8 x 32 block with vpdpbusd: 16 zmm accumulators of the 32 registers,
+ * named one by one so that the compiler keeps them all in registers. */
+#define VNNI_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc)
+{
+#define DECL(i) __m512i lo##i = _mm512_setzero_si512(), hi##i = lo##i;
+	VNNI_ROWS(DECL)
+#undef DECL
+	for (uint32_t q = 0; q < groups; q++) {
+		__m512i b0 = _mm512_loadu_si512(b + (size_t)q * 32);
+		__m512i b1 = _mm512_loadu_si512(b + (size_t)q * 32 + 16);
+		const int32_t *aq = (const int32_t *)a + (size_t)q * 8;
+#define STEP(i)                                                       \
+	{                                                             \
+		__m512i x = _mm512_set1_epi32(aq[i]);                 \
+		lo##i = _mm512_dpbusd_epi32(lo##i, x, b0);            \
+		hi##i = _mm512_dpbusd_epi32(hi##i, x, b1);            \
+	}
+		VNNI_ROWS(STEP)
+#undef STEP
+	}
+#define STORE(i)                                                                                  \
+	{                                                                                         \
+		int32_t *o = c + (size_t)(i) * ldc;                                               \
+		_mm512_storeu_si512(o, _mm512_add_epi32(_mm512_loadu_si512(o), lo##i));          \
+		_mm512_storeu_si512(o + 16, _mm512_add_epi32(_mm512_loadu_si512(o + 16), hi##i)); \
+	}
+	VNNI_ROWS(STORE)
+#undef STORE
+}
+#undef VNNI_ROWS
+
+struct gemm_job {
+	const struct gemm *g;
+	uint32_t panel0, panel1; /* A row panels [panel0, panel1) */
+};
+
+/* Each thread owns whole rows of C, so no two threads write the same bytes.
+ * Loop order: a k block (A and B slices sized for L1), a group of B panels
+ * (kept in L2), then this thread's A panels against each B panel. C holds
+ * its starting value; every block adds into it. */
+static void *gemm_rows(void *arg)
+{
+	const struct gemm_job *job = arg;
+	const struct gemm *g = job->g;
+	uint32_t mr = g->mr, nr = g->nr, bpanels = (g->n + nr - 1) / nr;
+	int32_t edge[MAX_MR * MAX_NR] __attribute__((aligned(64)));
+	for (uint32_t q0 = 0; q0 < g->kq; q0 += KC_GROUPS) {
+		uint32_t nq = g->kq - q0 < KC_GROUPS ? g->kq - q0 : KC_GROUPS;
+		for (uint32_t jb = 0; jb < bpanels; jb += NC_PANELS) {
+			uint32_t jend = jb + NC_PANELS < bpanels ? jb + NC_PANELS : bpanels;
+			for (uint32_t ap = job->panel0; ap < job->panel1; ap++) {
+				uint32_t r0 = ap * mr, rows = g->m - r0 < mr ? g->m - r0 : mr;
+				const uint32_t *a = g->ap + ((size_t)ap * g->kq + q0) * mr;
+				for (uint32_t bpn = jb; bpn < jend; bpn++) {
+					uint32_t c0 = bpn * nr, cols = g->n - c0 < nr ? g->n - c0 : nr;
+					const uint32_t *b = g->bp + ((size_t)bpn * g->kq + q0) * nr;
+					int32_t *c = g->c + (size_t)r0 * g->n + c0;
+					if (rows == mr && cols == nr) {
+						g->micro(a, b, nq, c, g->n);
+						continue;
+					}
+					memset(edge, 0, sizeof(edge));
+					for (uint32_t i = 0; i < rows; i++)
+						memcpy(edge + i * nr, c + (size_t)i * g->n, cols * sizeof(int32_t));
+					g->micro(a, b, nq, edge, nr);
+					for (uint32_t i = 0; i < rows; i++)
+						memcpy(c + (size_t)i * g->n, edge + i * nr, cols * sizeof(int32_t));
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+static int thread_count(int threads)
+{
+	if (threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (int)n : 1;
+	}
+	return threads > BACKEND_MAX_THREADS ? BACKEND_MAX_THREADS : threads;
+}
+
+static void *alloc_words(size_t words)
+{
+	return aligned_alloc(64, (words * sizeof(uint32_t) + 63) & ~(size_t)63);
+}
+
+int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m, uint32_t n,
+			  uint32_t k, int threads)
+{
+	if (!m || !n || !k || k > KERNEL_MAX_K)
+		return ASSAY_EARG;
+	int isa = isa_level(), vnni = isa == BACKEND_ISA_AVX512VNNI;
+	struct gemm g = {.c = C, .m = m, .n = n};
+	g.mr = vnni ? 8 : 4;
+	g.nr = vnni ? 32 : 16;
+	g.micro = vnni ? micro_vnni : isa == BACKEND_ISA_AVX2 ? micro_avx2 : micro_portable;
+	g.kq = vnni ? (k + 3) / 4 : (k + 1) / 2;
+	uint32_t apanels = (m + g.mr - 1) / g.mr, bpanels = (n + g.nr - 1) / g.nr;
+	uint32_t *bp = alloc_words((size_t)bpanels * g.kq * g.nr);
+	uint32_t *ap = alloc_words((size_t)apanels * g.kq * g.mr);
+	if (!bp || !ap) {
+		free(bp);
+		free(ap);
+		return ASSAY_ENOMEM;
+	}
+	/* B panels are columns of B, i.e. rows of Bt, so one packer serves both. */
+	pack_words(Bt, n, k, g.kq, g.nr, vnni, 0, bp);
+	pack_words(A, m, k, g.kq, g.mr, vnni, 1, ap);
+	g.ap = ap;
+	g.bp = bp;
+	for (uint32_t j = 0; j < n; j++) {
+		int32_t colsum = 0;
+		if (vnni)
+			for (uint32_t t = 0; t < k; t++)
+				colsum += Bt[(size_t)j * k + t];
+		C[j] = -128 * colsum;
+	}
+	for (uint32_t i = 1; i < m; i++)
+		memcpy(C + (size_t)i * n, C, n * sizeof(int32_t));
+	int nt = thread_count(threads);
+	if ((uint32_t)nt > apanels)
+		nt = (int)apanels;
+	if (nt < 1)
+		nt = 1;
+	struct gemm_job jobs[BACKEND_MAX_THREADS] = {{0}};
+	pthread_t tid[BACKEND_MAX_THREADS];
+	int started = 0;
+	for (int t = 0; t < nt; t++) {
+		jobs[t].g = &g;
+		jobs[t].panel0 = (uint32_t)((uint64_t)apanels * t / nt);
+		jobs[t].panel1 = (uint32_t)((uint64_t)apanels * (t + 1) / nt);
+	}
+	for (int t = 1; t < nt; t++) {
+		if (pthread_create(&tid[t], NULL, gemm_rows, &jobs[t]) != 0)
+			break;
+		started = t;
+	}
+	/* Rows whose thread did not start are done here, after our own. */
+	gemm_rows(&jobs[0]);
+	for (int t = started + 1; t < nt; t++)
+		gemm_rows(&jobs[t]);
+	for (int t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+	free(bp);
+	free(ap);
+	return 0;
+}
+
+int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], int8_t *out,
+		       int threads)
+{
+	if (s->kind != JOB_MLP_I8 || s->layers < 1 || s->layers > MLP_MAX_LAYERS)
+		return ASSAY_EARG;
+	uint32_t widest = 0;
+	for (unsigned l = 0; l <= s->layers; l++)
+		widest = s->dims[l] > widest ? s->dims[l] : widest;
+	int8_t *cur = malloc((size_t)s->m * widest), *wt = malloc((size_t)widest * widest);
+	int32_t *acc = malloc(sizeof(int32_t) * (size_t)s->m * widest);
+	int err = cur && wt && acc ? 0 : ASSAY_ENOMEM;
+	if (!err)
+		memcpy(cur, in[0], (size_t)s->m * s->dims[0]);
+	for (unsigned l = 0; l < s->layers && !err; l++) {
+		uint32_t din = s->dims[l], dout = s->dims[l + 1];
+		const int8_t *W = (const int8_t *)in[1 + 2 * l];
+		const uint8_t *bias = in[2 + 2 * l];
+		/* W is d_in x d_out row-major; the GEMM wants its columns contiguous. */
+		for (uint32_t i = 0; i < din; i++)
+			for (uint32_t j = 0; j < dout; j++)
+				wt[(size_t)j * din + i] = W[(size_t)i * dout + j];
+		err = backend_cpu_matmul_i8(cur, wt, acc, s->m, dout, din, threads);
+		int last = l + 1 == s->layers;
+		/* The product fits int32 (d_in <= 2^17); the bias is added in int64
+		 * exactly as the reference does. */
+		for (uint32_t r = 0; r < s->m && !err; r++)
+			for (uint32_t j = 0; j < dout; j++) {
+				int64_t v = (int64_t)acc[(size_t)r * dout + j] + (int32_t)le32_get(bias + 4 * (size_t)j);
+				cur[(size_t)r * dout + j] = kernel_requant(v, s->shifts[l], !last);
+			}
+	}
+	if (!err)
+		memcpy(out, cur, (size_t)s->m * s->n);
+	free(cur);
+	free(wt);
+	free(acc);
+	return err;
+}
+
+int backend_cpu_compute(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],
+			uint8_t **out, int threads)
+{
+	uint8_t *o = malloc(kernel_output_bytes(s));
+	if (!o)
+		return ASSAY_ENOMEM;
+	int err = s->kind == JOB_MATMUL_I8
+			  ? backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], (int32_t *)o,
+						  s->m, s->n, s->k, threads)
+			  : backend_cpu_mlp_i8(s, in, (int8_t *)o, threads);
+	if (err) {
+		free(o);
+		return err;
+	}
+	*out = o;
+	return 0;
+}

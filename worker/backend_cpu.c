@@ -3,8 +3,11 @@
  * int16-widened pairs, 4 x 16 blocks) or portable C, split by rows over
  * pthreads. Integer sums are exact, so any blocking order gives the
  * reference result bit for bit. Not for: GPUs. */
-#include <immintrin.h>
 #include <pthread.h>
+#if defined(__x86_64__) && !defined(ASSAY_NO_SIMD) /* ASSAY_NO_SIMD: portable build */
+#include <immintrin.h>
+#define BACKEND_X86 1 /* AVX2 and AVX-512 VNNI micro-kernels are built */
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +41,9 @@ void backend_cpu_force_portable(int force)
 
 static int isa_level(void)
 {
+#ifndef BACKEND_X86
+	return BACKEND_ISA_PORTABLE;
+#else
 	__builtin_cpu_init();
 	if (isa_cap >= BACKEND_ISA_AVX512VNNI && __builtin_cpu_supports("avx512f") &&
 	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"))
@@ -45,6 +51,7 @@ static int isa_level(void)
 	if (isa_cap >= BACKEND_ISA_AVX2 && __builtin_cpu_supports("avx2"))
 		return BACKEND_ISA_AVX2;
 	return BACKEND_ISA_PORTABLE;
+#endif
 }
 
 const char *backend_cpu_isa(void)
@@ -114,6 +121,7 @@ static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups
 		}
 }
 
+#ifdef BACKEND_X86
 /* 4 x 16 block: 8 accumulators, so nothing spills to the stack. */
 __attribute__((target("avx2"))) static void micro_avx2(const uint32_t *a, const uint32_t *b, uint32_t groups,
 						       int32_t *c, size_t ldc)
@@ -182,6 +190,11 @@ micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, si
 #undef STORE
 }
 #undef VNNI_ROWS
+
+#else
+#define micro_avx2 micro_portable /* never chosen: isa_level() is portable */
+#define micro_vnni micro_portable
+#endif
 
 struct gemm_job {
 	const struct gemm *g;

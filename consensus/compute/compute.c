@@ -749,6 +749,7 @@ static int apply_reveal(const struct compute_env *env, const struct tx *t, const
 		slot_fail(&j, s);
 	} else {
 		s->state = SLOT_VERIFIED;
+		s->reveal_height = env->height;
 	}
 	job_update_state(&j, env->height, env->params);
 	return put_job(env->ledger, &j);

@@ -283,6 +283,7 @@ void compute_job_encode(const struct job_record *j, struct buf *b)
 		buf_put_u64(b, s->assigned_height);
 		buf_put_u64(b, s->commit_height);
 		buf_put_u64(b, s->challenge_height);
+		buf_put_u64(b, s->reveal_height);
 		buf_put(b, s->root, HASH_LEN);
 		buf_put(b, s->output_hash, HASH_LEN);
 		buf_put(b, s->challenge_seed, HASH_LEN);
@@ -315,6 +316,7 @@ int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n)
 		s->assigned_height = rd_u64(&r);
 		s->commit_height = rd_u64(&r);
 		s->challenge_height = rd_u64(&r);
+		s->reveal_height = rd_u64(&r);
 		rd_copy(&r, s->root, HASH_LEN);
 		rd_copy(&r, s->output_hash, HASH_LEN);
 		rd_copy(&r, s->challenge_seed, HASH_LEN);

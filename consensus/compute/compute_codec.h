@@ -138,6 +138,7 @@ struct job_slot {
 	uint64_t assigned_height;
 	uint64_t commit_height;
 	uint64_t challenge_height;
+	uint64_t reveal_height;           /* when its sampled tiles passed (SLOT_VERIFIED) */
 	uint8_t root[HASH_LEN];
 	uint8_t output_hash[HASH_LEN];
 	uint8_t challenge_seed[HASH_LEN]; /* kernel_challenge_seed with the beacon after the commit */

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <immintrin.h>
 #include <pthread.h>
+#if defined(__x86_64__) && !defined(ASSAY_NO_SIMD) /* ASSAY_NO_SIMD: portable build */
+#include <immintrin.h>
+#define KERNEL_X86 1 /* AVX2 forms of the Freivalds loops are built */
+#endif
 
 #include <openssl/evp.h>
 
@@ -505,6 +508,7 @@ static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
 	return s;
 }
 
+#ifdef KERNEL_X86
 __attribute__((target("avx2"))) static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
 {
 	__m256i cv = _mm256_set1_epi64x(c);
@@ -601,6 +605,34 @@ __attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *v, cons
 	}
 }
 
+#else
+/* Elsewhere the vector entry points are the portable loops (never reached:
+ * avx2 is 0), so the code below compiles unchanged. */
+static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
+{
+	axpy_i8(acc, x, c, k);
+}
+static int64_t dot_i8_avx2(const int8_t *x, const int64_t *w, uint32_t k)
+{
+	return dot_i8(x, w, k);
+}
+static void axpy4_i8_avx2(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
+			  const int64_t c_hi[4], uint32_t k)
+{
+	for (int q = 0; q < 4; q++) {
+		axpy_i8(lo, x[q], c_lo[q], k);
+		axpy_i8(hi, x[q], c_hi[q], k);
+	}
+}
+static void dot3_i32_avx2(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
+			  uint32_t n, int64_t out[3])
+{
+	out[0] = dot_i32(v, c0, n);
+	out[1] = dot_i32(v, c1, n);
+	out[2] = dot_i32(v, c2, n);
+}
+#endif
+
 static int simd_allowed = 1;
 
 void kernel_simd_enable(int on)
@@ -611,8 +643,12 @@ void kernel_simd_enable(int on)
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
+#ifdef KERNEL_X86
 	__builtin_cpu_init();
 	int avx2 = simd_allowed && __builtin_cpu_supports("avx2");
+#else
+	int avx2 = 0;
+#endif
 	size_t kk = k ? k : 1, cc = nc ? nc : 1;
 	/* ylo/yhi: y = B.r split by r = rhi 2^31 + rlo; |b r_lo| < 2^38 and at
 	 * most 2^17 columns keep both under 2^56. ymod: y mod p as 31 + 30-bit

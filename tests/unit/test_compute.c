@@ -442,6 +442,7 @@ static void test_honest_flow(void)
 	CHECK(nidx == 4 && res.gas_used == want_gas);
 	j = job(&c, id);
 	CHECK(j.state == JOB_VERIFIED && j.verified_height == 5 && j.payout_height == 10);
+	CHECK(j.slots[0].commit_height == 3 && j.slots[0].reveal_height == 5);
 	CHECK(supply(&c) == s0);
 	while (c.h < 10) {
 		CHECK(job(&c, id).state == JOB_VERIFIED);

@@ -72,6 +72,7 @@ static void make_genesis(struct genesis *g)
 	g->net = NET_DEV;
 	g->time_ms = 1000;
 	chain_params_default(&g->params, 1);
+	compute_params_default(&g->compute);
 	g->allocs = calloc(SENDERS, sizeof(*g->allocs));
 	g->validators = calloc(1, sizeof(*g->validators));
 	for (int i = 0; i < SENDERS; i++) {

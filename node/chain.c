@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "core/merkle.h"
 #include "core/vrf.h"
+#include "consensus/compute/compute.h"
+#include "consensus/compute/compute_codec.h"
 #include "node/chain.h"
 #include "vm/vm.h"
 
@@ -41,7 +43,6 @@ struct chain {
 	uint64_t total_stake;
 	int verify_threads;
 	struct built_block built;
-	const struct vm_job_host *job_host; /* job host calls for contracts; NULL: unavailable */
 };
 
 void receipt_free(struct receipt *r)
@@ -341,7 +342,6 @@ state_t *chain_state(chain_t *c) { return c->state; }
 store_t *chain_store(chain_t *c) { return c->store; }
 struct ledger chain_ledger(chain_t *c) { return state_ledger(c->state); }
 void chain_set_verify_threads(chain_t *c, int n) { c->verify_threads = n < 1 ? 1 : n; }
-void chain_set_job_host(chain_t *c, const struct vm_job_host *host) { c->job_host = host; }
 
 int chain_tx_cost(const struct tx *t, uint64_t *cost)
 {
@@ -359,13 +359,42 @@ int chain_tx_cost(const struct tx *t, uint64_t *cost)
 		struct vm_call_payload cp;
 		if (vm_call_payload_decode(&cp, t->payload, t->payload_len) == 0)
 			value = cp.value;
+	} else if (t->kind == TX_JOB_SUBMIT) {
+		struct job_spec spec;
+		if (compute_spec_decode(&spec, t->payload, t->payload_len) == 0)
+			value = spec.reward;
+	} else if (t->kind == TX_WORKER_REGISTER) {
+		struct worker_register_payload wr;
+		if (compute_register_decode(&wr, t->payload, t->payload_len) == 0)
+			value = wr.bond;
 	}
 	return amount_add(*cost, value, cost) ? ASSAY_EOVERFLOW : 0;
 }
 
 static int kind_enabled(unsigned kind)
 {
-	return kind == TX_TRANSFER || kind == TX_DEPLOY || kind == TX_CALL;
+	switch (kind) {
+	case TX_TRANSFER:
+	case TX_DEPLOY:
+	case TX_CALL:
+	case TX_WORKER_REGISTER:
+	case TX_WORKER_UNBOND:
+	case TX_JOB_SUBMIT:
+	case TX_JOB_COMMIT:
+	case TX_JOB_REVEAL:
+	case TX_JOB_DISPUTE:
+	case TX_BLOB:
+		return 1;
+	default: /* validator_bond, validator_unbond, evidence: the BFT engine's */
+		return 0;
+	}
+}
+
+static int decoded(int rc, const char *what, char *err, size_t errlen)
+{
+	if (rc)
+		snprintf(err, errlen, "malformed %s payload: %s", what, assay_strerror(rc));
+	return rc;
 }
 
 /* The payload of each enabled kind must decode; deployed code must pass the
@@ -402,6 +431,32 @@ static int check_payload(const struct tx *t, char *err, size_t errlen)
 			return ASSAY_EDECODE;
 		}
 		return 0;
+	}
+	case TX_WORKER_REGISTER: {
+		struct worker_register_payload wr;
+		return decoded(compute_register_decode(&wr, t->payload, t->payload_len), "worker_register", err, errlen);
+	}
+	case TX_WORKER_UNBOND:
+		return decoded(t->payload_len ? ASSAY_EDECODE : 0, "worker_unbond (takes no payload)", err, errlen);
+	case TX_JOB_SUBMIT: {
+		struct job_spec spec;
+		return decoded(compute_spec_decode(&spec, t->payload, t->payload_len), "job_submit", err, errlen);
+	}
+	case TX_JOB_COMMIT: {
+		struct job_commit_payload cm;
+		return decoded(compute_commit_decode(&cm, t->payload, t->payload_len), "job_commit", err, errlen);
+	}
+	case TX_JOB_REVEAL: {
+		struct job_reveal_payload rv;
+		return decoded(compute_reveal_decode(&rv, t->payload, t->payload_len), "job_reveal", err, errlen);
+	}
+	case TX_JOB_DISPUTE: {
+		struct job_dispute_payload dp;
+		return decoded(compute_dispute_decode(&dp, t->payload, t->payload_len), "job_dispute", err, errlen);
+	}
+	case TX_BLOB: {
+		struct blob_payload bl;
+		return decoded(compute_blob_decode(&bl, t->payload, t->payload_len), "blob", err, errlen);
 	}
 	default:
 		return 0;
@@ -459,6 +514,88 @@ struct exec_ctx {
 	const uint8_t *beacon;
 };
 
+static void compute_env_of(const struct exec_ctx *x, struct compute_env *env)
+{
+	env->ledger = &x->l;
+	env->params = &x->c->g.compute;
+	env->height = x->height;
+	env->time_ms = x->time_ms;
+	memcpy(env->beacon, x->beacon, HASH_LEN);
+}
+
+/* A successful compute transaction can still have consequences worth a
+ * line (a slash it proved); they travel as an event from the sender. */
+static void add_note(struct receipt *rc, const uint8_t from[ADDR_LEN], const char *note)
+{
+	struct receipt_event *ev = realloc(rc->events, (rc->nevents + 1) * sizeof(*ev));
+	if (!ev)
+		return;
+	rc->events = ev;
+	ev = &rc->events[rc->nevents];
+	memcpy(ev->contract, from, ADDR_LEN);
+	ev->len = strlen(note);
+	ev->data = malloc(ev->len + 1);
+	if (!ev->data)
+		return;
+	memcpy(ev->data, note, ev->len + 1);
+	rc->nevents++;
+}
+
+/* Job host calls for contracts (contracts.md §host calls), on the block's
+ * live overlay: a contract reads a job's state, or submits a job paid from
+ * its own balance exactly as a job_submit transaction from it would be. */
+static int job_status_host(void *ctx, const uint8_t job_id[32], uint32_t *state)
+{
+	const struct exec_ctx *x = ctx;
+	struct job_record j;
+	int rc = compute_get_job(&x->l, job_id, &j);
+	if (rc)
+		return rc;
+	switch (j.state) {
+	case JOB_VERIFIED:
+	case JOB_PAID:
+		*state = VM_JOB_VERIFIED;
+		break;
+	case JOB_FAILED:
+	case JOB_REFUNDED:
+		*state = VM_JOB_FAILED;
+		break;
+	default:
+		*state = VM_JOB_PENDING;
+	}
+	return 0;
+}
+
+static int job_submit_host(void *ctx, const uint8_t payer[20], const uint8_t *payload, size_t n,
+			   uint8_t job_id[32])
+{
+	const struct exec_ctx *x = ctx;
+	struct account acct;
+	struct compute_env env;
+	struct compute_result res;
+	struct tx t;
+	int rc = ledger_get_account(&x->l, payer, &acct);
+	if (rc)
+		return rc;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.chain_id, x->c->g.hash, HASH_LEN);
+	t.kind = TX_JOB_SUBMIT;
+	t.nonce = acct.nonce; /* the job id derives from the contract's own nonce */
+	t.payload = (uint8_t *)payload;
+	t.payload_len = n;
+	compute_env_of(x, &env);
+	rc = compute_apply_tx(&env, &t, payer, 0, &res);
+	if (rc)
+		return rc;
+	if ((rc = ledger_get_account(&x->l, payer, &acct)) != 0)
+		return rc;
+	acct.nonce++;
+	if ((rc = ledger_put_account(&x->l, payer, &acct)) != 0)
+		return rc;
+	memcpy(job_id, res.job_id, HASH_LEN);
+	return 0;
+}
+
 /* Kind-specific effects, inside a snapshot the caller reverts on error. */
 static int exec_kind(struct exec_ctx *x, const struct tx *t, const uint8_t sender[ADDR_LEN],
 		     struct receipt *rc)
@@ -475,7 +612,8 @@ static int exec_kind(struct exec_ctx *x, const struct tx *t, const uint8_t sende
 	}
 	case TX_DEPLOY:
 	case TX_CALL: {
-		struct vm_env env = {&x->l, x->height, x->time_ms, x->c->job_host};
+		struct vm_job_host jobs = {x, job_status_host, job_submit_host};
+		struct vm_env env = {&x->l, x->height, x->time_ms, &jobs};
 		struct vm_result res;
 		int err = t->kind == TX_DEPLOY
 				  ? vm_apply_deploy(&env, sender, t->nonce, t->gas_limit, t->payload, t->payload_len, &res)
@@ -500,6 +638,28 @@ static int exec_kind(struct exec_ctx *x, const struct tx *t, const uint8_t sende
 			}
 		}
 		vm_result_free(&res);
+		return err;
+	}
+	case TX_WORKER_REGISTER:
+	case TX_WORKER_UNBOND:
+	case TX_JOB_SUBMIT:
+	case TX_JOB_COMMIT:
+	case TX_JOB_REVEAL:
+	case TX_JOB_DISPUTE:
+	case TX_BLOB: {
+		struct compute_env env;
+		struct compute_result res;
+		compute_env_of(x, &env);
+		int err = compute_apply_tx(&env, t, sender, t->gas_limit, &res);
+		rc->gas_used = res.gas_used;
+		if (err)
+			snprintf(rc->error, sizeof(rc->error), "%s", res.error[0] ? res.error : assay_strerror(err));
+		else if (t->kind == TX_JOB_SUBMIT) {
+			memcpy(rc->created, res.job_id, HASH_LEN);
+			rc->created_len = HASH_LEN;
+		}
+		if (!err && res.error[0]) /* what a successful reveal or dispute caused */
+			add_note(rc, sender, res.error);
 		return err;
 	}
 	default:
@@ -560,7 +720,12 @@ static int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, c
 /* End-of-block processing shared by building and applying (protocol §5.3). */
 static int end_block(struct exec_ctx *x, char *err, size_t errlen)
 {
-	return 0;
+	struct compute_env env;
+	compute_env_of(x, &env);
+	int rc = compute_end_block(&env);
+	if (rc)
+		snprintf(err, errlen, "compute end of block failed: %s", assay_strerror(rc));
+	return rc;
 }
 
 static void beacon_alpha(const uint8_t chain_id[HASH_LEN], uint64_t height,

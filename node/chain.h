@@ -94,8 +94,6 @@ int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), c
  * bad[i] set for each that fails. 0 when all verify. */
 int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);
 void chain_set_verify_threads(chain_t *c, int nthreads);
-/* Job host calls offered to contracts (the compute layer); NULL: none. */
-struct vm_job_host;
-void chain_set_job_host(chain_t *c, const struct vm_job_host *host);
+
 
 #endif

@@ -33,6 +33,14 @@ void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN])
 	key_from_seed(seed, pk, sk);
 }
 
+void genesis_dev_worker_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN])
+{
+	static const char label[] = "assay/dev-worker/0";
+	uint8_t seed[SEED_LEN];
+	sha256(label, sizeof(label) - 1, seed);
+	key_from_seed(seed, pk, sk);
+}
+
 void genesis_free(struct genesis *g)
 {
 	free(g->allocs);
@@ -55,6 +63,8 @@ static int set_network(struct genesis *g, const char *name)
 	return ASSAY_EARG;
 }
 
+static int cmp_alloc(const void *a, const void *b);
+
 int genesis_dev(struct genesis *g)
 {
 	memset(g, 0, sizeof(*g));
@@ -62,9 +72,11 @@ int genesis_dev(struct genesis *g)
 	set_network(g, "dev");
 	g->time_ms = 1764547200000ull; /* 2025-12-01T00:00:00Z: fixed, so every dev chain has one id */
 	chain_params_default(&g->params, 1);
-	uint8_t pk[PUBKEY_LEN], sk[SECKEY_LEN];
+	compute_params_default(&g->compute);
+	uint8_t pk[PUBKEY_LEN], sk[SECKEY_LEN], wpk[PUBKEY_LEN], wsk[SECKEY_LEN];
 	genesis_dev_key(pk, sk);
-	g->allocs = calloc(1, sizeof(*g->allocs));
+	genesis_dev_worker_key(wpk, wsk);
+	g->allocs = calloc(2, sizeof(*g->allocs));
 	g->validators = calloc(1, sizeof(*g->validators));
 	if (!g->allocs || !g->validators) {
 		genesis_free(g);
@@ -72,7 +84,10 @@ int genesis_dev(struct genesis *g)
 	}
 	address_from_pubkey(pk, g->allocs[0].addr);
 	g->allocs[0].amount = GENESIS_DEV_FUNDS;
-	g->nallocs = 1;
+	address_from_pubkey(wpk, g->allocs[1].addr);
+	g->allocs[1].amount = GENESIS_DEV_WORKER_FUNDS;
+	g->nallocs = 2;
+	qsort(g->allocs, g->nallocs, sizeof(*g->allocs), cmp_alloc);
 	memcpy(g->validators[0].pubkey, pk, PUBKEY_LEN);
 	g->validators[0].stake = 1000;
 	g->nvalidators = 1;
@@ -181,6 +196,7 @@ int genesis_parse(struct genesis *g, const char *text, size_t len, char *err, si
 	json_t *balances = json_object_get(root, "balances");
 	json_t *validators = json_object_get(root, "validators");
 	json_t *params = json_object_get(root, "params");
+	json_t *compute = json_object_get(root, "compute");
 	uint64_t t;
 	if (!json_is_string(chain) || json_string_length(chain) == 0 ||
 	    json_string_length(chain) >= sizeof(g->chain))
@@ -196,6 +212,21 @@ int genesis_parse(struct genesis *g, const char *text, size_t len, char *err, si
 		if (!json_is_object(params))
 			snprintf(err, errlen, "genesis: \"params\" must be an object");
 		goto fail;
+	}
+	compute_params_default(&g->compute);
+	if (compute) {
+		const char *key;
+		json_t *v;
+		if (!json_is_object(compute))
+			FAIL("genesis: \"compute\" must be an object");
+		json_object_foreach(compute, key, v) {
+			uint64_t x;
+			int rc = json_u64(v, &x) < 0 ? ASSAY_EARG : compute_params_set(&g->compute, key, x);
+			if (rc == ASSAY_EARG && json_u64(v, &x) == 0)
+				FAIL("genesis: unknown compute parameter \"%s\"", key);
+			if (rc)
+				FAIL("genesis: compute parameter \"%s\" is not a valid value", key);
+		}
 	}
 	if (!json_is_array(balances) || json_array_size(balances) > GENESIS_MAX_ALLOCS)
 		FAIL("genesis: \"balances\" must be an array of at most %d entries", GENESIS_MAX_ALLOCS);
@@ -284,6 +315,27 @@ void genesis_finish(struct genesis *g)
 	buf_put_u64(&b, p->min_fee);
 	buf_put_u64(&b, p->gas_price);
 	buf_put_u64(&b, p->max_future_ms);
+	const struct compute_params *cp = &g->compute;
+	buf_put_u32(&b, cp->samples_k);
+	buf_put_u32(&b, cp->max_dim);
+	buf_put_u64(&b, cp->max_output_bytes);
+	buf_put_u32(&b, cp->reveal_window);
+	buf_put_u32(&b, cp->dispute_window);
+	buf_put_u32(&b, cp->commit_window);
+	buf_put_u64(&b, cp->min_reward);
+	buf_put_u64(&b, cp->min_bond);
+	buf_put_u64(&b, cp->max_blob_bytes);
+	buf_put_u32(&b, cp->slash_bps);
+	buf_put_u32(&b, cp->slash_submitter_bps);
+	buf_put_u32(&b, cp->missed_deadline_slash_bps);
+	buf_put_u64(&b, cp->gas_per_check_unit);
+	buf_put_u64(&b, cp->dispute_bond);
+	buf_put_u32(&b, cp->bond_reward_bps);
+	buf_put_u32(&b, cp->max_live_jobs);
+	buf_put_u32(&b, cp->max_workers);
+	buf_put_u32(&b, cp->max_jobs_per_worker);
+	buf_put_u32(&b, cp->max_deadline_blocks);
+	buf_put_u32(&b, cp->unbond_delay);
 	buf_put_varint(&b, g->nallocs);
 	for (size_t i = 0; i < g->nallocs; i++) {
 		buf_put(&b, g->allocs[i].addr, ADDR_LEN);

@@ -9,6 +9,7 @@
 
 #include "core/keys.h"
 #include "core/sha256.h"
+#include "consensus/compute/compute.h"
 
 /* Consensus parameters every node must agree on (docs/protocol.md §8). */
 struct chain_params {
@@ -41,6 +42,7 @@ struct genesis {
 	char network_name[16];             /* "dev", "local", "testnet", "main" */
 	uint64_t time_ms;
 	struct chain_params params;
+	struct compute_params compute;     /* compute-proof parameters (compute.md) */
 	size_t nallocs;
 	struct genesis_alloc *allocs;      /* malloc()ed */
 	size_t nvalidators;
@@ -61,6 +63,10 @@ void genesis_free(struct genesis *g);
 
 /* The public dev key: seed = SHA256("assay/dev-key/0"). Dev and local only. */
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN]);
+/* The dev chain's built-in worker key: seed = SHA256("assay/dev-worker/0"). */
+void genesis_dev_worker_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN]);
+/* Amount given to the dev worker key in the dev genesis (its bond and fees). */
+#define GENESIS_DEV_WORKER_FUNDS (1000000ull * 1000000000ull) /* 1e6 ASY */
 /* Amount given to the dev key in the dev genesis. */
 #define GENESIS_DEV_FUNDS (1000000000ull * 1000000000ull) /* 1e9 ASY */
 

@@ -10,7 +10,7 @@ libassay_node_a_SOURCES = \
 	node/node_rpc.c node/node.h \
 	node/rpc_contract.c
 
-NODE_LIBS = libassay_node.a libassay_store.a libassay_vm.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
+NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 
 bin_PROGRAMS += assayd
 assayd_SOURCES = node/assayd.c

@@ -38,6 +38,7 @@ static inline void fixture_init(struct fixture *f)
 	f->g.net = NET_DEV;
 	f->g.time_ms = 1000;
 	chain_params_default(&f->g.params, 1);
+	compute_params_default(&f->g.compute);
 	f->g.allocs = calloc(FIX_KEYS, sizeof(*f->g.allocs));
 	f->g.validators = calloc(1, sizeof(*f->g.validators));
 	for (int i = 0; i < FIX_KEYS; i++) {

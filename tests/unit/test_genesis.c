@@ -88,6 +88,14 @@ static void test_refusals(void)
 	expect_error(json, "2^63");
 	expect_error("{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"balances\":[],\"validators\":[]}",
 		     "validators");
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"compute\":{\"samples_kk\":3},\"balances\":[],"
+		 "\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
+	expect_error(json, "unknown compute parameter");
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"compute\":{\"samples_k\":0},\"balances\":[],"
+		 "\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
+	expect_error(json, "not a valid value");
 }
 
 static void test_dev(void)
@@ -96,7 +104,17 @@ static void test_dev(void)
 	CHECK(genesis_dev(&g1) == 0);
 	CHECK(genesis_dev(&g2) == 0);
 	CHECK_EQ_MEM(g1.hash, g2.hash, HASH_LEN);
-	CHECK(g1.nvalidators == 1 && g1.nallocs == 1 && g1.allocs[0].amount == GENESIS_DEV_FUNDS);
+	CHECK(g1.nvalidators == 1 && g1.nallocs == 2);
+	uint8_t pk[PUBKEY_LEN], sk[SECKEY_LEN], addr[ADDR_LEN];
+	genesis_dev_key(pk, sk);
+	address_from_pubkey(pk, addr);
+	int found = 0;
+	for (size_t i = 0; i < g1.nallocs; i++)
+		if (memcmp(g1.allocs[i].addr, addr, ADDR_LEN) == 0)
+			found = g1.allocs[i].amount == GENESIS_DEV_FUNDS;
+	CHECK(found);
+	CHECK_EQ_MEM(g1.validators[0].pubkey, pk, PUBKEY_LEN);
+	CHECK(g1.compute.samples_k == 16);
 	CHECK(strcmp(g1.network_name, "dev") == 0 && g1.params.block_time_ms == 1000);
 	genesis_free(&g1);
 	genesis_free(&g2);

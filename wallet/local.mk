@@ -1,5 +1,5 @@
 # wallet/: keystore, amounts, transaction building, JSON-RPC client and the
-# assay-cli program. Links only core (DESIGN.md §1).
+# assay-cli program. Links core, and vm for the contract commands.
 noinst_LIBRARIES += libassay_wallet.a
 libassay_wallet_a_SOURCES = \
 	wallet/amount.c wallet/amount.h \
@@ -8,9 +8,12 @@ libassay_wallet_a_SOURCES = \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/cli.c wallet/cli.h \
-	wallet/cli_commands.c
+	wallet/cli_commands.c \
+	wallet/cli_contract.c wallet/cli_contract.h
 
-WALLET_LIBS = libassay_wallet.a $(CORE_LIBS)
+# The VM library gives the CLI the assembler, disassembler, calldata and
+# payload codecs of the contract commands (it depends on core only).
+WALLET_LIBS = libassay_wallet.a libassay_vm.a $(CORE_LIBS)
 
 bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c

@@ -139,6 +139,11 @@ static int resolve_args(struct cli_ctx *ctx, const struct cli_chain *chain, char
 			out->argv[i] = args[i];
 			continue;
 		}
+		if (args[i][0] == '0' && (args[i][1] == 'x' || args[i][1] == 'X'))
+			return cli_fail(CLI_EUSAGE,
+					"argument %d: '%s' is neither an integer (0x and 1 to 16 hex "
+					"digits) nor a 32-byte word (0x and 64 hex digits)",
+					i + 1, args[i]);
 		int rc = cli_resolve_address(ctx, args[i], chain, 1, out->text[i], addr);
 		if (rc)
 			return rc;
@@ -539,9 +544,10 @@ int cli_contract_query(struct cli_ctx *ctx)
 		return ok ? CLI_OK : CLI_EFAIL;
 	}
 	if (!ok) {
-		json_decref(res);
-		return cli_fail(CLI_EFAIL, "query failed: %s (gas used %lld)",
-				error ? error : "unknown error", (long long)gas);
+		rc = cli_fail(CLI_EFAIL, "query failed: %s (gas used %lld)",
+			      error ? error : "unknown error", (long long)gas);
+		json_decref(res); /* owns error */
+		return rc;
 	}
 	printf("return:   %s\n", ret && *ret ? ret : "(empty)");
 	if (json_array_size(words)) {

@@ -19,11 +19,14 @@ bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c
 assay_cli_LDADD = $(WALLET_LIBS)
 
-check_PROGRAMS += test_amount test_keystore test_cli
-TESTS += test_amount test_keystore test_cli
+check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract
+TESTS += test_amount test_keystore test_cli test_cli_contract
 test_amount_SOURCES = tests/unit/test_amount.c
 test_amount_LDADD = $(WALLET_LIBS)
 test_keystore_SOURCES = tests/unit/test_keystore.c
 test_keystore_LDADD = $(WALLET_LIBS)
 test_cli_SOURCES = tests/unit/test_cli.c
 test_cli_LDADD = $(WALLET_LIBS)
+test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
+test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+test_cli_contract_LDADD = $(WALLET_LIBS)

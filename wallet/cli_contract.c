@@ -567,7 +567,7 @@ static int fetch_code(struct cli_ctx *ctx, const char *text, struct buf *code, j
 {
 	struct cli_chain chain;
 	char address[ADDR_STR_MAX];
-	uint8_t addr[ADDR_LEN], want[HASH_LEN], have[HASH_LEN];
+	uint8_t addr[ADDR_LEN], want[HASH_LEN];
 	json_t *res;
 	int rc;
 	if ((rc = cli_get_chain(ctx, &chain)) ||
@@ -590,6 +590,7 @@ static int fetch_code(struct cli_ctx *ctx, const char *text, struct buf *code, j
 		rc = cli_fail(CLI_EFAIL, "the code record at %s has an unknown version or is empty",
 			      address);
 	if (!rc) {
+		uint8_t have[HASH_LEN];
 		vm_code_hash(c, n, have);
 		if (memcmp(have, want, HASH_LEN) != 0)
 			rc = cli_fail(CLI_EFAIL, "the code at %s does not match its code hash", address);
@@ -609,8 +610,8 @@ int cli_contract_disasm(struct cli_ctx *ctx)
 {
 	const char *what = ctx->args[0];
 	enum network net;
-	uint8_t addr[ADDR_LEN], hash[HASH_LEN];
-	char err[512], hash_hex[2 * HASH_LEN + 1];
+	uint8_t addr[ADDR_LEN];
+	char err[512];
 	struct buf code, text;
 	json_t *out = json_object();
 	buf_init(&code);
@@ -630,6 +631,8 @@ int cli_contract_disasm(struct cli_ctx *ctx)
 	if (!rc && text.oom)
 		rc = cli_fail(CLI_EFAIL, "out of memory");
 	if (!rc) {
+		uint8_t hash[HASH_LEN];
+		char hash_hex[2 * HASH_LEN + 1];
 		buf_put_u8(&text, 0);
 		vm_code_hash(code.data, code.len, hash);
 		hex_encode(hash, HASH_LEN, hash_hex);

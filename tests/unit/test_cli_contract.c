@@ -32,6 +32,7 @@ static void write_file(const char *path, const void *p, size_t n)
 
 /* Runs cli_main in tmpdir's data directory on a NULL-ended word list
  * (copied: getopt permutes argv). */
+static int run_cli(const char *first, ...) __attribute__((sentinel));
 static int run_cli(const char *first, ...)
 {
 	char *argv[40];
@@ -128,7 +129,7 @@ static void test_build_and_disasm(void)
 {
 	char out[512], src[512], round[512], err[512];
 	snprintf(out, sizeof(out), "%s/escrow.bin", tmpdir);
-	CHECK(run_cli("contract", "build", escrow_path, "-o", out, NULL) == CLI_OK);
+	CHECK(run_cli("contract", "build", escrow_path, "-o", out, (char *)NULL) == CLI_OK);
 	struct buf built, code;
 	buf_init(&built);
 	buf_init(&code);
@@ -144,7 +145,7 @@ static void test_build_and_disasm(void)
 	/* Without -o, FILE.asm builds FILE.bin beside it. */
 	snprintf(src, sizeof(src), "%s/tiny.asm", tmpdir);
 	write_file(src, "\tmovi r0, 7\n\tret\n", 17);
-	CHECK(run_cli("contract", "build", src, NULL) == CLI_OK);
+	CHECK(run_cli("contract", "build", src, (char *)NULL) == CLI_OK);
 	snprintf(out, sizeof(out), "%s/tiny.bin", tmpdir);
 	struct stat st;
 	CHECK(stat(out, &st) == 0 && st.st_size == 16);
@@ -158,15 +159,15 @@ static void test_build_and_disasm(void)
 	CHECK(vm_asm_assemble((const char *)text.data, "round", &again, err, sizeof(err)) == 0);
 	CHECK(again.len == code.len && memcmp(again.data, code.data, code.len) == 0);
 	snprintf(round, sizeof(round), "%s/escrow.bin", tmpdir);
-	CHECK(run_cli("contract", "disasm", round, NULL) == CLI_OK);
+	CHECK(run_cli("contract", "disasm", round, (char *)NULL) == CLI_OK);
 
 	/* Failures: an assembler error, a file that is not .asm, a missing file. */
 	snprintf(src, sizeof(src), "%s/bad.asm", tmpdir);
-	CHECK(run_cli("contract", "build", src, NULL) == CLI_EFAIL);
-	CHECK(run_cli("contract", "build", round, NULL) == CLI_EUSAGE);
+	CHECK(run_cli("contract", "build", src, (char *)NULL) == CLI_EFAIL);
+	CHECK(run_cli("contract", "build", round, (char *)NULL) == CLI_EUSAGE);
 	snprintf(src, sizeof(src), "%s/missing.bin", tmpdir);
-	CHECK(run_cli("contract", "disasm", src, NULL) == CLI_EFAIL);
-	CHECK(run_cli("contract", "build", NULL) == CLI_EUSAGE);
+	CHECK(run_cli("contract", "disasm", src, (char *)NULL) == CLI_EFAIL);
+	CHECK(run_cli("contract", "build", (char *)NULL) == CLI_EUSAGE);
 	buf_free(&built);
 	buf_free(&code);
 	buf_free(&text);
@@ -180,19 +181,19 @@ static void test_checks_before_the_node(void)
 	char bad[512];
 	snprintf(bad, sizeof(bad), "%s/bad.bin", tmpdir);
 	const char *port = "-rpcport=1";
-	CHECK(run_cli(port, "contract", "deploy", "--from", "w", bad, NULL) == CLI_EFAIL);
-	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "extra", NULL) ==
+	CHECK(run_cli(port, "contract", "deploy", "--from", "w", bad, (char *)NULL) == CLI_EFAIL);
+	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "extra", (char *)NULL) ==
 	      CLI_EUSAGE);
 	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "--gas", "100",
-		      "--fee", "0.000001", NULL) == CLI_EUSAGE);
-	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "--gas", "0", NULL) ==
+		      "--fee", "0.000001", (char *)NULL) == CLI_EUSAGE);
+	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "--gas", "0", (char *)NULL) ==
 	      CLI_EUSAGE);
-	CHECK(run_cli(port, "contract", "call", "--from", "w", "dassay1x", "m", "--gas", "x", NULL) ==
+	CHECK(run_cli(port, "contract", "call", "--from", "w", "dassay1x", "m", "--gas", "x", (char *)NULL) ==
 	      CLI_EUSAGE);
-	CHECK(run_cli(port, "contract", "call", "--from", "w", "dassay1x", NULL) == CLI_EUSAGE);
+	CHECK(run_cli(port, "contract", "call", "--from", "w", "dassay1x", (char *)NULL) == CLI_EUSAGE);
 	/* Everything local is fine: now the missing node is what fails. */
 	CHECK(run_cli("-rpcconnect=127.0.0.1", port, "contract", "deploy", "--from", "w",
-		      escrow_path, "--gas", "100", "--fee", "0.000001100", NULL) == CLI_EUNREACHABLE);
+		      escrow_path, "--gas", "100", "--fee", "0.000001100", (char *)NULL) == CLI_EUNREACHABLE);
 }
 
 int main(void)

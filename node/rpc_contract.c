@@ -9,8 +9,9 @@
 #include "node/node.h"
 #include "vm/vm.h"
 
-/* Gas for a read-only query when the caller gives none. */
+/* Gas for a read-only query (the caller cannot choose one yet). */
 #define QUERY_DEFAULT_GAS 10000000ull
+#define QUERY_ARGS_MAX 32 /* method arguments of one query */
 
 static int contract_param(struct node *n, json_t *v, uint8_t addr[ADDR_LEN], struct account *a,
 			  struct rpc_error *e)
@@ -56,7 +57,9 @@ static int m_getcode(void *ctx, json_t *params, json_t **result, struct rpc_erro
 	return 0;
 }
 
-/* querycontract ADDRESS METHOD [ARGS...] or with "calldata" hex. */
+/* querycontract ADDRESS METHOD [ARG...]: arguments as the calldata
+ * convention types them (vm.h vm_calldata_build); integers may be JSON
+ * numbers. The caller the contract sees is the all-zero address. */
 static int m_querycontract(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
@@ -67,11 +70,11 @@ static int m_querycontract(void *ctx, json_t *params, json_t **result, struct rp
 	json_t *method = rpc_param(params, 1);
 	if (!json_is_string(method))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "querycontract ADDRESS METHOD [ARG...]");
-	size_t nargs = json_array_size(params) - 2;
-	const char *args[32];
-	char numbuf[32][24];
-	if (nargs > 32)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "at most 32 arguments");
+	size_t nargs = json_array_size(params) - 2; /* >= 2: both were read above */
+	const char *args[QUERY_ARGS_MAX];
+	char numbuf[QUERY_ARGS_MAX][24];
+	if (nargs > QUERY_ARGS_MAX)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "at most %d arguments", QUERY_ARGS_MAX);
 	for (size_t i = 0; i < nargs; i++) {
 		json_t *v = json_array_get(params, i + 2);
 		if (json_is_string(v)) {

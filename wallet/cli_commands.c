@@ -13,6 +13,7 @@
 #include "core/tx.h"
 #include "wallet/amount.h"
 #include "wallet/cli.h"
+#include "wallet/cli_contract.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
@@ -330,6 +331,22 @@ const struct cli_command cli_commands[] = {
 	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing)", send_opts, 0, 0},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
+	{"contract", "build", cli_contract_build, "FILE.asm [-o FILE.bin]",
+	 "assemble a contract; errors as file:line:column", cli_contract_build_opts, 1, 1},
+	{"contract", "deploy", cli_contract_deploy,
+	 "--from NAME FILE(.asm|.bin) [--args ARG...] [--value ASY] [--gas N] [--fee ASY]\n"
+	 "         [--wait] [--timeout SEC] [--nonce N] [--no-validate]",
+	 "deploy a contract; print its address and txid", cli_contract_deploy_opts, 1,
+	 1 + CONTRACT_ARGS_MAX},
+	{"contract", "call", cli_contract_call,
+	 "--from NAME ADDRESS METHOD [ARG...] [--value ASY] [--gas N] [--fee ASY]\n"
+	 "         [--wait] [--timeout SEC] [--nonce N]",
+	 "call a contract method in a transaction", cli_contract_call_opts, 2,
+	 2 + CONTRACT_ARGS_MAX},
+	{"contract", "query", cli_contract_query, "ADDRESS METHOD [ARG...]",
+	 "run a method read-only on the node (no transaction)", NULL, 2, 2 + CONTRACT_ARGS_MAX},
+	{"contract", "disasm", cli_contract_disasm, "FILE|ADDRESS",
+	 "disassemble a .bin or .asm file, or the code at a contract address", NULL, 1, 1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
 };
 

@@ -1,5 +1,5 @@
 # wallet/: keystore, amounts, transaction building, JSON-RPC client and the
-# assay-cli program. Links only core (DESIGN.md §1).
+# assay-cli program. Links core, and vm for the contract commands.
 noinst_LIBRARIES += libassay_wallet.a
 libassay_wallet_a_SOURCES = \
 	wallet/amount.c wallet/amount.h \
@@ -8,19 +8,25 @@ libassay_wallet_a_SOURCES = \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/cli.c wallet/cli.h \
-	wallet/cli_commands.c
+	wallet/cli_commands.c \
+	wallet/cli_contract.c wallet/cli_contract.h
 
-WALLET_LIBS = libassay_wallet.a $(CORE_LIBS)
+# The VM library gives the CLI the assembler, disassembler, calldata and
+# payload codecs of the contract commands (it depends on core only).
+WALLET_LIBS = libassay_wallet.a libassay_vm.a $(CORE_LIBS)
 
 bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c
 assay_cli_LDADD = $(WALLET_LIBS)
 
-check_PROGRAMS += test_amount test_keystore test_cli
-TESTS += test_amount test_keystore test_cli
+check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract
+TESTS += test_amount test_keystore test_cli test_cli_contract
 test_amount_SOURCES = tests/unit/test_amount.c
 test_amount_LDADD = $(WALLET_LIBS)
 test_keystore_SOURCES = tests/unit/test_keystore.c
 test_keystore_LDADD = $(WALLET_LIBS)
 test_cli_SOURCES = tests/unit/test_cli.c
 test_cli_LDADD = $(WALLET_LIBS)
+test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
+test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+test_cli_contract_LDADD = $(WALLET_LIBS)

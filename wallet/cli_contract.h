@@ -1,0 +1,51 @@
+/* assay-cli's contract group (docs/cli.md "contract"): assemble, deploy,
+ * call, query and disassemble contracts. The handlers and their option
+ * tables, for the rows of cli_commands[]; plus the pure helpers they rest
+ * on, exported for unit tests. Not for: the VM itself (vm/vm.h, vm/asm.h). */
+#ifndef ASSAY_WALLET_CLI_CONTRACT_H
+#define ASSAY_WALLET_CLI_CONTRACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "wallet/cli.h"
+
+/* Fee arithmetic of docs/protocol.md §5.1 with the §8 defaults (every
+ * built-in network uses them; a genesis may change them, and then the node
+ * refuses a low fee with the exact minimum and --fee sets it). */
+#define CONTRACT_MIN_FEE 1000ull        /* min_fee, base units */
+#define CONTRACT_GAS_PRICE 1ull         /* gas_price, base units per gas */
+/* Default gas limits: a deploy stores up to 64 KiB of code at 20 gas a byte
+ * plus 10000, and may run init; a call or a query runs one method. */
+#define CONTRACT_DEPLOY_GAS 2000000ull
+#define CONTRACT_CALL_GAS 1000000ull
+#define CONTRACT_ARGS_MAX 32            /* method arguments on one command line */
+#define CONTRACT_FILE_MAX (4u << 20)    /* bytes of an .asm or .bin file read */
+#define CONTRACT_CODE_RECORD_V1 1       /* code record version (contracts.md §5) */
+
+/* min_fee + gas x gas_price; ASSAY_EOVERFLOW if it does not fit in u64. */
+int contract_default_fee(uint64_t gas, uint64_t *fee);
+
+/* Reads a contract file into code: FILE ending in ".asm" is assembled (errors
+ * as "FILE:line:column: message"), anything else is taken as bytecode. The
+ * code is then checked with the VM's validator unless validate is 0.
+ * 0, or ASSAY_EIO / ASSAY_ELIMIT / ASSAY_EINVALID with err filled. */
+int contract_load_file(const char *path, int validate, struct buf *code, char *err, size_t errlen);
+
+/* Decodes a stored code record (u8 version || code, contracts.md §5): sets
+ * *code and *n to point into record. 0, or ASSAY_EDECODE. */
+int contract_record_decode(const uint8_t *record, size_t len, const uint8_t **code, size_t *n);
+
+/* Handlers (enum cli_exit). */
+int cli_contract_build(struct cli_ctx *ctx);
+int cli_contract_deploy(struct cli_ctx *ctx);
+int cli_contract_call(struct cli_ctx *ctx);
+int cli_contract_query(struct cli_ctx *ctx);
+int cli_contract_disasm(struct cli_ctx *ctx);
+
+extern const struct cli_optdef cli_contract_build_opts[];
+extern const struct cli_optdef cli_contract_deploy_opts[];
+extern const struct cli_optdef cli_contract_call_opts[];
+
+#endif

@@ -4,7 +4,9 @@
  * 8-15: the rest is a compute transaction applied, then a block ended, on a
  * prepared chain (a worker challenged on a job): no crash, and supply
  * (balances + escrows + bonds) unchanged. Built with -DFUZZ_DRIVER, a main()
- * feeds it mutations of valid inputs so that `make check` runs it too. */
+ * feeds it mutations of valid inputs so that `make check` runs it too.
+ * fuzz-sources: consensus/compute/*.c core/*.c
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

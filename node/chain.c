@@ -232,6 +232,8 @@ static int init_genesis(chain_t *c, int fresh_db, char *err, size_t errlen)
 	rc = store_write(chain_store(c), b, 1);
 	store_batch_free(b);
 	buf_free(&enc);
+	if (!rc)
+		state_staged_committed(c->state, &st);
 	state_staged_free(&st);
 	ledger_mem_free(ov);
 	if (rc) {
@@ -1165,6 +1167,7 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 		snprintf(err, errlen, "database write failed: %s", assay_strerror(rc));
 		return rc;
 	}
+	state_staged_committed(c->state, &st);
 	state_staged_free(&st);
 	c->tip = blk->hdr;
 	memcpy(c->tip_hash, hash, HASH_LEN);

@@ -9,9 +9,29 @@
 #include "core/log.h"
 #include "node/state.h"
 
+/* Committed values held in memory, so execution rarely reads LevelDB: an
+ * open-addressing table filled while the tree is built at start and kept
+ * current as blocks commit. Values over STATE_CACHE_VALUE_MAX bytes (code,
+ * blobs) and anything past STATE_CACHE_BYTES stay on disk only; a miss
+ * falls through to LevelDB, so the cache never changes an answer. */
+#define STATE_CACHE_VALUE_MAX 1024
+#define STATE_CACHE_BYTES (512u << 20)
+
+struct cache_slot {
+	uint8_t key[HASH_LEN];
+	uint8_t state;  /* CACHE_EMPTY, CACHE_LIVE, CACHE_GONE (tombstone) */
+	uint32_t len;
+	uint8_t *val;
+};
+
+enum { CACHE_EMPTY = 0, CACHE_LIVE = 1, CACHE_GONE = 2 };
+
 struct state {
 	store_t *store;
 	smt_t *tree;
+	struct cache_slot *cache;
+	size_t cache_cap, cache_used; /* used counts live and tombstones */
+	size_t cache_bytes;
 };
 
 struct staged_entry {
@@ -22,6 +42,74 @@ struct staged_entry {
 	uint8_t old_hash[HASH_LEN];
 };
 
+static size_t cache_find(const struct cache_slot *slots, size_t cap, const uint8_t key[HASH_LEN])
+{
+	size_t i = (size_t)le64_get(key) & (cap - 1), tomb = SIZE_MAX;
+	while (slots[i].state != CACHE_EMPTY) {
+		if (slots[i].state == CACHE_LIVE && memcmp(slots[i].key, key, HASH_LEN) == 0)
+			return i;
+		if (slots[i].state == CACHE_GONE && tomb == SIZE_MAX)
+			tomb = i;
+		i = (i + 1) & (cap - 1);
+	}
+	return tomb != SIZE_MAX ? tomb : i;
+}
+
+static void cache_drop(state_t *s, const uint8_t key[HASH_LEN])
+{
+	if (!s->cache)
+		return;
+	struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+	if (c->state == CACHE_LIVE && memcmp(c->key, key, HASH_LEN) == 0) {
+		s->cache_bytes -= c->len;
+		free(c->val);
+		c->val = NULL;
+		c->state = CACHE_GONE;
+	}
+}
+
+static int cache_grow(state_t *s)
+{
+	size_t ncap = s->cache_cap ? s->cache_cap * 2 : 4096;
+	struct cache_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return ASSAY_ENOMEM;
+	size_t used = 0;
+	for (size_t i = 0; i < s->cache_cap; i++) {
+		if (s->cache[i].state != CACHE_LIVE)
+			continue;
+		ns[cache_find(ns, ncap, s->cache[i].key)] = s->cache[i];
+		used++;
+	}
+	free(s->cache);
+	s->cache = ns;
+	s->cache_cap = ncap;
+	s->cache_used = used;
+	return 0;
+}
+
+/* Remembers key = val, or forgets key when the value is not cacheable. */
+static void cache_set(state_t *s, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	cache_drop(s, key);
+	if (!val || len > STATE_CACHE_VALUE_MAX || s->cache_bytes + len > STATE_CACHE_BYTES)
+		return;
+	if ((s->cache_used + 1) * 4 > s->cache_cap * 3 && cache_grow(s) < 0)
+		return;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, val, len);
+	struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+	if (c->state == CACHE_EMPTY)
+		s->cache_used++;
+	memcpy(c->key, key, HASH_LEN);
+	c->state = CACHE_LIVE;
+	c->val = copy;
+	c->len = (uint32_t)len;
+	s->cache_bytes += len;
+}
+
 static int load_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	state_t *s = arg;
@@ -29,6 +117,7 @@ static int load_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t 
 	if (klen != 1 + HASH_LEN)
 		return ASSAY_EIO;
 	sha256(val, vlen, h);
+	cache_set(s, key + 1, val, vlen);
 	return smt_update(s->tree, key + 1, h);
 }
 
@@ -56,12 +145,26 @@ void state_close(state_t *s)
 	if (!s)
 		return;
 	smt_free(s->tree);
+	for (size_t i = 0; i < s->cache_cap; i++)
+		free(s->cache[i].val);
+	free(s->cache);
 	free(s);
 }
 
 static int ro_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
 {
 	state_t *s = ctx;
+	if (s->cache) {
+		const struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+		if (c->state == CACHE_LIVE) {
+			*val = malloc(c->len ? c->len : 1);
+			if (!*val)
+				return ASSAY_ENOMEM;
+			memcpy(*val, c->val, c->len);
+			*len = c->len;
+			return 0;
+		}
+	}
 	return store_get_state(s->store, key, val, len);
 }
 
@@ -165,6 +268,12 @@ void state_staged_to_batch(const struct state_staged *st, store_batch_t *b)
 {
 	for (size_t i = 0; i < st->n; i++)
 		store_batch_put_state(b, st->entries[i].key, st->entries[i].val, st->entries[i].len);
+}
+
+void state_staged_committed(state_t *s, const struct state_staged *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		cache_set(s, st->entries[i].key, st->entries[i].val, st->entries[i].len);
 }
 
 void state_unstage(state_t *s, struct state_staged *st)

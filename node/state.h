@@ -34,6 +34,8 @@ struct state_staged {
 int state_stage(state_t *s, ledger_mem_t *overlay, struct state_staged *st, uint8_t root[HASH_LEN]);
 /* Puts the staged values into b (they are durable once b is written). */
 void state_staged_to_batch(const struct state_staged *st, store_batch_t *b);
+/* The batch holding the staged values was written: reads now see them. */
+void state_staged_committed(state_t *s, const struct state_staged *st);
 /* Takes the staged writes back out of the tree (the block was rejected). */
 void state_unstage(state_t *s, struct state_staged *st);
 void state_staged_free(struct state_staged *st);

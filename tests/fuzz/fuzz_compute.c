@@ -1,12 +1,11 @@
+// fuzz-sources: consensus/compute/*.c core/*.c
 /* libFuzzer target for the compute protocol. Selector 0-7 (first byte mod
  * 16): a payload or record decoder must accept or refuse any input without a
  * crash, and what it accepts must re-encode to the same bytes. Selector
  * 8-15: the rest is a compute transaction applied, then a block ended, on a
  * prepared chain (a worker challenged on a job): no crash, and supply
  * (balances + escrows + bonds) unchanged. Built with -DFUZZ_DRIVER, a main()
- * feeds it mutations of valid inputs so that `make check` runs it too.
- * fuzz-sources: consensus/compute/*.c core/*.c
- */
+ * feeds it mutations of valid inputs so that `make check` runs it too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -811,6 +811,8 @@ static int check_commit(const chain_t *c, const struct commit *cm, uint64_t heig
 
 static void free_receipts(struct receipt *r, size_t n)
 {
+	if (!r)
+		return;
 	for (size_t i = 0; i < n; i++)
 		receipt_free(&r[i]);
 	free(r);
@@ -966,6 +968,58 @@ int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad
 	return any ? ASSAY_ESIG : 0;
 }
 
+/* Helper threads checking a range of signatures in the background. */
+struct verify_pool {
+	int n;
+	pthread_t tids[VERIFY_MAX_THREADS];
+	struct verify_job jobs[VERIFY_MAX_THREADS];
+	int started[VERIFY_MAX_THREADS];
+};
+
+/* How many of n signatures the executing thread checks itself, so that it
+ * and `threads`-1 helpers finish together: executing a transfer costs about
+ * VERIFY_EXEC_PERMILLE of a signature check. */
+#define VERIFY_EXEC_PERMILLE 300
+static size_t verify_split(size_t n, int threads)
+{
+	if (threads <= 1 || n < 64)
+		return n;
+	long share = (long)((1000 + VERIFY_EXEC_PERMILLE) * n / (size_t)threads) - (long)(VERIFY_EXEC_PERMILLE * n);
+	return share > 0 ? (size_t)share / 1000 : 0;
+}
+
+static void verify_start(struct verify_pool *p, const struct tx *txs, size_t from, size_t to, int helpers,
+			 uint8_t *bad)
+{
+	if (helpers > VERIFY_MAX_THREADS)
+		helpers = VERIFY_MAX_THREADS;
+	p->n = to > from && helpers > 0 ? helpers : 0;
+	size_t per = p->n ? (to - from + (size_t)p->n - 1) / (size_t)p->n : 0;
+	for (int i = 0; i < p->n; i++) {
+		size_t a = from + (size_t)i * per < to ? from + (size_t)i * per : to;
+		size_t b = a + per < to ? a + per : to;
+		p->jobs[i] = (struct verify_job){txs, a, b, bad, 0};
+		p->started[i] = pthread_create(&p->tids[i], NULL, verify_range, &p->jobs[i]) == 0;
+		if (!p->started[i])
+			verify_range(&p->jobs[i]);
+	}
+}
+
+/* Checks [from, to) here, joins the helpers; ASSAY_ESIG if any failed. */
+static int verify_finish(struct verify_pool *p, const struct tx *txs, size_t from, size_t to, uint8_t *bad)
+{
+	struct verify_job own = {txs, from, to, bad, 0};
+	verify_range(&own);
+	int any = own.any_bad;
+	for (int i = 0; i < p->n; i++) {
+		if (p->started[i])
+			pthread_join(p->tids[i], NULL);
+		any |= p->jobs[i].any_bad;
+	}
+	p->n = 0;
+	return any ? ASSAY_ESIG : 0;
+}
+
 /* Executes blk on a fresh overlay, checking every rule; on success the
  * overlay's writes are staged in the tree and returned with the receipts. */
 static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, ledger_mem_t **ovp,
@@ -1034,26 +1088,21 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 		snprintf(err, errlen, "tx_root does not match the transactions");
 		return ASSAY_EINVALID;
 	}
+	/* Signatures are checked by helper threads while this thread executes
+	 * the block (on an overlay, thrown away if any signature fails); this
+	 * thread then checks the tail that is its share (verify_split). */
 	uint8_t *bad = calloc(blk->ntx ? blk->ntx : 1, 1);
 	if (!bad)
 		return ASSAY_ENOMEM;
-	rc = chain_verify_sigs(blk->txs, blk->ntx, c->verify_threads, bad);
-	if (rc) {
-		size_t i = 0;
-		while (i < blk->ntx && !bad[i])
-			i++;
-		snprintf(err, errlen, "transaction %zu has a bad signature", i);
-		free(bad);
-		return rc;
-	}
-	free(bad);
+	size_t mine = verify_split(blk->ntx, c->verify_threads);
+	struct verify_pool pool;
+	verify_start(&pool, blk->txs, 0, blk->ntx - mine, c->verify_threads - 1, bad);
 	struct ledger ro = chain_ledger(c);
 	ledger_mem_t *ov = ledger_mem_new(&ro);
 	struct receipt *receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
 	if (!ov || !receipts) {
-		ledger_mem_free(ov);
-		free(receipts);
-		return ASSAY_ENOMEM;
+		rc = ASSAY_ENOMEM;
+		goto fail;
 	}
 	struct exec_ctx x = {c, ledger_mem_ledger(ov), {0}, hd->height, hd->time_ms, hd->beacon};
 	address_from_pubkey(hd->proposer, x.proposer_addr);
@@ -1075,6 +1124,15 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	}
 	if ((rc = end_block(&x, err, errlen)) < 0)
 		goto fail;
+	if ((rc = verify_finish(&pool, blk->txs, blk->ntx - mine, blk->ntx, bad)) < 0) {
+		size_t i = 0;
+		while (i < blk->ntx && !bad[i])
+			i++;
+		snprintf(err, errlen, "transaction %zu has a bad signature", i);
+		goto fail;
+	}
+	free(bad);
+	bad = NULL;
 	rc = state_stage(c->state, ov, st, h);
 	if (rc) {
 		snprintf(err, errlen, "state update failed: %s", assay_strerror(rc));
@@ -1091,6 +1149,10 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	*rcp = receipts;
 	return 0;
 fail:
+	if (bad) {
+		verify_finish(&pool, blk->txs, blk->ntx, blk->ntx, bad); /* joins the helpers */
+		free(bad);
+	}
 	ledger_mem_free(ov);
 	free_receipts(receipts, blk->ntx);
 	return rc;

@@ -345,31 +345,86 @@ store_t *chain_store(chain_t *c) { return c->store; }
 struct ledger chain_ledger(chain_t *c) { return state_ledger(c->state); }
 void chain_set_verify_threads(chain_t *c, int n) { c->verify_threads = n < 1 ? 1 : n; }
 
+/* Decodes t's payload by kind (protocol §3) and gives what it moves out of
+ * the sender besides the fee; for a deploy also the code. 0, or the
+ * decoder's error. Kinds without a payload of their own move nothing. */
+static int payload_value(const struct tx *t, uint64_t *value, const uint8_t **code, size_t *code_len)
+{
+	const uint8_t *p = t->payload;
+	size_t n = t->payload_len;
+	int rc = 0;
+	*value = 0;
+	switch (t->kind) {
+	case TX_TRANSFER: {
+		struct transfer_payload tp;
+		if ((rc = transfer_decode(&tp, p, n)) == 0)
+			*value = tp.amount;
+		break;
+	}
+	case TX_DEPLOY: {
+		struct vm_deploy_payload dp;
+		if ((rc = vm_deploy_payload_decode(&dp, p, n)) == 0) {
+			*value = dp.value;
+			if (code) {
+				*code = dp.code;
+				*code_len = dp.code_len;
+			}
+		}
+		break;
+	}
+	case TX_CALL: {
+		struct vm_call_payload cp;
+		if ((rc = vm_call_payload_decode(&cp, p, n)) == 0)
+			*value = cp.value;
+		break;
+	}
+	case TX_JOB_SUBMIT: {
+		struct job_spec spec;
+		if ((rc = compute_spec_decode(&spec, p, n)) == 0)
+			*value = spec.reward;
+		break;
+	}
+	case TX_WORKER_REGISTER: {
+		struct worker_register_payload wr;
+		if ((rc = compute_register_decode(&wr, p, n)) == 0)
+			*value = wr.bond;
+		break;
+	}
+	case TX_WORKER_UNBOND:
+		rc = n ? ASSAY_EDECODE : 0; /* takes no payload */
+		break;
+	case TX_JOB_COMMIT: {
+		struct job_commit_payload cm;
+		rc = compute_commit_decode(&cm, p, n);
+		break;
+	}
+	case TX_JOB_REVEAL: {
+		struct job_reveal_payload rv;
+		rc = compute_reveal_decode(&rv, p, n);
+		break;
+	}
+	case TX_JOB_DISPUTE: {
+		struct job_dispute_payload dp;
+		rc = compute_dispute_decode(&dp, p, n);
+		break;
+	}
+	case TX_BLOB: {
+		struct blob_payload bl;
+		rc = compute_blob_decode(&bl, p, n);
+		break;
+	}
+	default:
+		break;
+	}
+	return rc;
+}
+
 int chain_tx_cost(const struct tx *t, uint64_t *cost)
 {
-	uint64_t value = 0;
+	uint64_t value;
 	*cost = t->fee;
-	if (t->kind == TX_TRANSFER) {
-		struct transfer_payload tp;
-		if (transfer_decode(&tp, t->payload, t->payload_len) == 0)
-			value = tp.amount;
-	} else if (t->kind == TX_DEPLOY) {
-		struct vm_deploy_payload dp;
-		if (vm_deploy_payload_decode(&dp, t->payload, t->payload_len) == 0)
-			value = dp.value;
-	} else if (t->kind == TX_CALL) {
-		struct vm_call_payload cp;
-		if (vm_call_payload_decode(&cp, t->payload, t->payload_len) == 0)
-			value = cp.value;
-	} else if (t->kind == TX_JOB_SUBMIT) {
-		struct job_spec spec;
-		if (compute_spec_decode(&spec, t->payload, t->payload_len) == 0)
-			value = spec.reward;
-	} else if (t->kind == TX_WORKER_REGISTER) {
-		struct worker_register_payload wr;
-		if (compute_register_decode(&wr, t->payload, t->payload_len) == 0)
-			value = wr.bond;
-	}
+	if (payload_value(t, &value, NULL, NULL) != 0)
+		return 0; /* undecodable: refused by chain_check_tx before it matters */
 	return amount_add(*cost, value, cost) ? ASSAY_EOVERFLOW : 0;
 }
 
@@ -392,77 +447,22 @@ static int kind_enabled(unsigned kind)
 	}
 }
 
-static int decoded(int rc, const char *what, char *err, size_t errlen)
-{
-	if (rc)
-		snprintf(err, errlen, "malformed %s payload: %s", what, assay_strerror(rc));
-	return rc;
-}
-
 /* The payload of each enabled kind must decode; deployed code must pass the
  * VM's validator (contracts.md §5), so broken code costs its sender nothing. */
 static int check_payload(const struct tx *t, char *err, size_t errlen)
 {
-	switch (t->kind) {
-	case TX_TRANSFER: {
-		struct transfer_payload tp;
-		if (transfer_decode(&tp, t->payload, t->payload_len) < 0) {
-			snprintf(err, errlen, "malformed transfer payload");
-			return ASSAY_EDECODE;
-		}
-		return 0;
+	const uint8_t *code = NULL;
+	size_t code_len = 0;
+	uint64_t value;
+	char verr[160];
+	int rc = payload_value(t, &value, &code, &code_len);
+	if (rc) {
+		snprintf(err, errlen, "malformed %s payload: %s", tx_kind_name(t->kind), assay_strerror(rc));
+		return rc;
 	}
-	case TX_DEPLOY: {
-		struct vm_deploy_payload dp;
-		char verr[160];
-		if (vm_deploy_payload_decode(&dp, t->payload, t->payload_len) < 0) {
-			snprintf(err, errlen, "malformed deploy payload");
-			return ASSAY_EDECODE;
-		}
-		int rc = vm_validate(dp.code, dp.code_len, verr, sizeof(verr));
-		if (rc) {
-			snprintf(err, errlen, "invalid contract code: %s", verr);
-			return rc;
-		}
-		return 0;
-	}
-	case TX_CALL: {
-		struct vm_call_payload cp;
-		if (vm_call_payload_decode(&cp, t->payload, t->payload_len) < 0) {
-			snprintf(err, errlen, "malformed call payload");
-			return ASSAY_EDECODE;
-		}
-		return 0;
-	}
-	case TX_WORKER_REGISTER: {
-		struct worker_register_payload wr;
-		return decoded(compute_register_decode(&wr, t->payload, t->payload_len), "worker_register", err, errlen);
-	}
-	case TX_WORKER_UNBOND:
-		return decoded(t->payload_len ? ASSAY_EDECODE : 0, "worker_unbond (takes no payload)", err, errlen);
-	case TX_JOB_SUBMIT: {
-		struct job_spec spec;
-		return decoded(compute_spec_decode(&spec, t->payload, t->payload_len), "job_submit", err, errlen);
-	}
-	case TX_JOB_COMMIT: {
-		struct job_commit_payload cm;
-		return decoded(compute_commit_decode(&cm, t->payload, t->payload_len), "job_commit", err, errlen);
-	}
-	case TX_JOB_REVEAL: {
-		struct job_reveal_payload rv;
-		return decoded(compute_reveal_decode(&rv, t->payload, t->payload_len), "job_reveal", err, errlen);
-	}
-	case TX_JOB_DISPUTE: {
-		struct job_dispute_payload dp;
-		return decoded(compute_dispute_decode(&dp, t->payload, t->payload_len), "job_dispute", err, errlen);
-	}
-	case TX_BLOB: {
-		struct blob_payload bl;
-		return decoded(compute_blob_decode(&bl, t->payload, t->payload_len), "blob", err, errlen);
-	}
-	default:
-		return 0;
-	}
+	if (t->kind == TX_DEPLOY && (rc = vm_validate(code, code_len, verr, sizeof(verr))) != 0)
+		snprintf(err, errlen, "invalid contract code: %s", verr);
+	return rc;
 }
 
 /* docs/protocol.md §5.1: stateless validity. */

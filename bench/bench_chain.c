@@ -114,7 +114,9 @@ static struct tx *make_txs(const struct genesis *g, size_t n)
 static chain_t *open_fresh(const struct genesis *g, char *dir)
 {
 	char err[256], path[300];
-	strcpy(dir, "/tmp/assay-bench-XXXXXX");
+	strcpy(dir, "/tmp/assay-bench-");
+	memset(dir + strlen(dir), 'X', 6); /* mkdtemp's placeholder */
+	dir[strlen("/tmp/assay-bench-") + 6] = 0;
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/chaindata", dir);

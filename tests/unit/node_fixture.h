@@ -29,7 +29,10 @@ struct fixture {
 static inline void fixture_init(struct fixture *f)
 {
 	keys_init();
-	snprintf(f->dir, sizeof(f->dir), "%s/assay-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	/* mkdtemp's template: the prefix, then six placeholder characters. */
+	int len = snprintf(f->dir, sizeof(f->dir) - 7, "%s/assay-test-", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	memset(f->dir + len, 'X', 6);
+	f->dir[len + 6] = 0;
 	if (!mkdtemp(f->dir))
 		abort();
 	memset(&f->g, 0, sizeof(f->g));

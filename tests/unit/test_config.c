@@ -42,7 +42,8 @@ static void test_flags(void)
 static void test_file(void)
 {
 	struct config c;
-	char err[256], path[] = "/tmp/assay-conf-XXXXXX";
+	char err[256], path[64] = "/tmp/assay-conf-";
+	memset(path + strlen(path), 'X', 6); /* mkstemp's placeholder */
 	int fd = mkstemp(path);
 	const char *text = "# comment\nrpcport = 5555\nblocktime=250 # trailing\n\nnolisten=1\n";
 	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));

@@ -1,0 +1,50 @@
+/* Node configuration: command-line flags (-name=value or --name=value,
+ * -name for yes, -noname for no) and DATADIR/assay.conf (name=value lines,
+ * # comments), flags winning over the file. Names and help text live in one
+ * table that also prints assayd -help. Not for: chain parameters (genesis). */
+#ifndef ASSAY_NODE_CONFIG_H
+#define ASSAY_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_MULTI 32 /* values of a repeatable option (addnode, connect) */
+
+struct config {
+	char datadir[512];
+	char network[16];     /* dev, local, testnet */
+	char genesis[1024];   /* genesis file (local/testnet) */
+	char rpcbind[64];
+	int rpcport;
+	char rpcuser[128];
+	char rpcpassword[128];
+	int port;             /* p2p */
+	int listen;
+	char bind[64];        /* p2p listen address */
+	char addnode[CONFIG_MAX_MULTI][128];
+	int naddnode;
+	char connect[CONFIG_MAX_MULTI][128];
+	int nconnect;
+	int maxconnections;
+	uint64_t blocktime;   /* ms; 0: the chain's block_time_ms */
+	int reindex;
+	char validator[1024]; /* key file; "0" after -novalidator; "" default */
+	int novalidator;
+	int verifythreads;    /* 0: number of CPUs */
+	char debug[16];       /* log level: debug, info, warn, error */
+	int printtoconsole;
+	int help;
+	int version;
+};
+
+void config_defaults(struct config *c);
+/* Parses argv (argv[0] skipped). 0 ok, else a message in err. */
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+/* Reads DATADIR/assay.conf if present, without overriding options that the
+ * command line set. */
+int config_read_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Fills network-dependent defaults (ports) left unset. */
+void config_finish(struct config *c);
+void config_print_help(const char *prog);
+
+#endif

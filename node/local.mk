@@ -7,9 +7,10 @@ libassay_node_a_SOURCES = \
 	node/mempool.c node/mempool.h \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
-	node/node_rpc.c node/node.h
+	node/node_rpc.c node/node.h \
+	node/node_net.c node/rpc_net.c
 
-NODE_LIBS = libassay_node.a libassay_store.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
+NODE_LIBS = libassay_node.a libassay_store.a libassay_net.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 
 bin_PROGRAMS += assayd
 assayd_SOURCES = node/assayd.c

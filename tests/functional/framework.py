@@ -152,6 +152,41 @@ class Node:
             self.log.close()
 
 
+def p2p_addr(node):
+    """The node's p2p address, for -connect / -addnode / addnode."""
+    return f"127.0.0.1:{node.port}"
+
+
+def wait_until(predicate, timeout=60, what="condition", interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def tip_of(node):
+    info = node.rpc("getblockchaininfo")
+    return info["height"], info["best_hash"], info["state_root"]
+
+
+def sync_tips(nodes, timeout=60):
+    """Waits until every node has the same tip hash and state root (a
+    producer keeps going, so this compares one snapshot at a time)."""
+    last = []
+
+    def same():
+        last[:] = [tip_of(n) for n in nodes]
+        return len({(h, s) for _, h, s in last}) == 1
+
+    try:
+        wait_until(same, timeout, "nodes to reach the same tip", interval=0.05)
+    except AssertionError:
+        raise AssertionError(f"tips differ: {last}")
+    return last[0]
+
+
 def assert_eq(a, b, what=""):
     if a != b:
         raise AssertionError(f"{what}: {a!r} != {b!r}")

@@ -187,6 +187,19 @@ def sync_tips(nodes, timeout=60):
     return last[0]
 
 
+def same_chain_at(nodes, height, timeout=60):
+    """Waits until every node has a block at height, then checks that they
+    hold the same block there (hash and state root). For use while a
+    producer keeps going."""
+    for n in nodes:
+        n.wait_for_height(height, timeout)
+    blocks = [n.rpc("getblock", height) for n in nodes]
+    for n, blk in zip(nodes, blocks):
+        assert_eq((blk["hash"], blk["state_root"]), (blocks[0]["hash"], blocks[0]["state_root"]),
+                  f"node{n.index} block {height}")
+    return blocks[0]
+
+
 def assert_eq(a, b, what=""):
     if a != b:
         raise AssertionError(f"{what}: {a!r} != {b!r}")

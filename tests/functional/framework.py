@@ -25,9 +25,17 @@ def binary(name):
     return path
 
 
+PORTS_PER_TEST = 64  # room for 32 nodes (an RPC and a p2p port each)
+
+
 def free_port_block():
-    """A base port unique to this process, away from the defaults."""
-    return 30000 + (os.getpid() * 7) % 20000
+    """A base port unique to this process, away from the defaults: tests run
+    side by side, and since nodes listen for p2p every port of a block is in
+    use, so blocks of neighbouring process ids must not overlap. All below
+    32768, where Linux's ephemeral range starts: the many short RPC client
+    connections would otherwise hold (TIME_WAIT) ports a node then cannot
+    bind."""
+    return 20000 + (os.getpid() % 199) * PORTS_PER_TEST
 
 
 class RPCError(Exception):

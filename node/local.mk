@@ -26,3 +26,7 @@ test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
 test_genesis_LDADD = $(NODE_LIBS)
 test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
 test_config_LDADD = $(NODE_LIBS)
+check_PROGRAMS += test_node_net
+TESTS += test_node_net
+test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
+test_node_net_LDADD = $(NODE_LIBS)

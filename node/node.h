@@ -15,6 +15,7 @@
 #include "node/rpc.h"
 
 struct net;
+struct net_node_ops;
 
 struct node {
 	struct config cfg;
@@ -49,6 +50,9 @@ void node_request_stop(struct node *n);
 int node_net_start(struct node *n, char *err, size_t errlen);
 void node_net_block_applied(struct node *n, const uint8_t hash[HASH_LEN], uint64_t height);
 void node_net_stop(struct node *n);
+/* The node's net_node_ops (ctx = n), for net_new; n needs chain and mempool
+ * (and net once created, for relaying). */
+void node_net_ops(struct node *n, struct net_node_ops *ops);
 /* rpc_net.c: getpeerinfo, addnode, disconnectnode, listbanned, setban,
  * clearbanned. */
 void node_register_rpc_net(struct node *n);

@@ -56,6 +56,8 @@ static int m_addnode(void *ctx, json_t *params, json_t **result, struct rpc_erro
 	int rc = net_addnode(n->net, json_string_value(addr));
 	if (rc == ASSAY_EARG)
 		return rpc_fail(e, RPC_INVALID_PARAMETER, "not a numeric ip:port address: %s", json_string_value(addr));
+	if (rc == ASSAY_EEXISTS)
+		return rpc_fail(e, RPC_MISC_ERROR, "%s is already added", json_string_value(addr));
 	if (rc == ASSAY_EFULL)
 		return rpc_fail(e, RPC_MISC_ERROR, "too many added nodes (at most %d)", NET_MAX_TARGETS);
 	if (rc)

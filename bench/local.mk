@@ -3,3 +3,6 @@
 noinst_PROGRAMS += bench_chain
 bench_chain_SOURCES = bench/bench_chain.c
 bench_chain_LDADD = $(NODE_LIBS)
+noinst_PROGRAMS += bench_sync
+bench_sync_SOURCES = bench/bench_sync.c
+bench_sync_LDADD = $(NODE_LIBS)

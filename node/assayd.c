@@ -81,6 +81,7 @@ int node_produce_block(struct node *n)
 	n->blocks_produced++;
 	n->txs_committed += blk.ntx;
 	mempool_on_block(n->mempool, &blk);
+	node_net_block_applied(n, hash, blk.hdr.height);
 	block_free(&blk);
 	return 0;
 }
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
 	}
 	node_register_rpc(n);
 	node_register_contract_rpc(n);
+	node_register_rpc_net(n);
 	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
 	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
 	event_add(n->sigint_ev, NULL);
@@ -263,6 +265,13 @@ int main(int argc, char **argv)
 	log_info("chain tip: height %llu %s", (unsigned long long)chain_height(n->chain), tiphex);
 	log_info("JSON-RPC on http://%s:%d/ (%s)", n->cfg.rpcbind, n->cfg.rpcport,
 		 n->cfg.rpcuser[0] ? "user/password" : "cookie auth, DATADIR/.cookie");
+
+	if (node_net_start(n, err, sizeof(err)) < 0) {
+		rpc_free(n->rpc);
+		mempool_free(n->mempool);
+		chain_close(n->chain);
+		return fail(err);
+	}
 
 	int producing = 0;
 	if (n->has_key) {
@@ -292,6 +301,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(n->base);
 
 	log_info("shutting down");
+	node_net_stop(n);
 	if (n->produce_ev)
 		event_free(n->produce_ev);
 	event_free(n->sigint_ev);

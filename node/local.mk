@@ -8,9 +8,10 @@ libassay_node_a_SOURCES = \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
 	node/node_rpc.c node/node.h \
-	node/rpc_contract.c
+	node/rpc_contract.c \
+	node/node_net.c node/rpc_net.c
 
-NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
+NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a libassay_net.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 
 bin_PROGRAMS += assayd
 assayd_SOURCES = node/assayd.c
@@ -26,3 +27,7 @@ test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
 test_genesis_LDADD = $(NODE_LIBS)
 test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
 test_config_LDADD = $(NODE_LIBS)
+check_PROGRAMS += test_node_net
+TESTS += test_node_net
+test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
+test_node_net_LDADD = $(NODE_LIBS)

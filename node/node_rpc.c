@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "net/net.h"
 #include "node/node.h"
 #include "node/smt.h"
 
@@ -84,11 +85,16 @@ static int m_getblockchaininfo(void *ctx, json_t *params, json_t **result, struc
 	uint8_t tip[HASH_LEN];
 	const struct block_header *h = chain_tip(n->chain);
 	chain_tip_hash(n->chain, tip);
+	struct net_sync_status st = {0, h->height, h->height, 0, 1.0};
+	if (n->net)
+		net_sync_status(n->net, &st);
+	if (!st.syncing) /* caught up: exactly 1.0, even when peers are behind us */
+		st.progress = 1.0;
 	*result = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:b,s:I,s:f,s:I}", "chain", n->genesis.chain, "network",
 			    n->genesis.network_name, "height", (json_int_t)h->height, "best_hash",
 			    hex_json(tip, HASH_LEN), "state_root", hex_json(h->state_root, HASH_LEN),
 			    "genesis_hash", hex_json(n->genesis.hash, HASH_LEN), "time_ms", (json_int_t)h->time_ms,
-			    "syncing", 0, "sync_target", (json_int_t)h->height, "progress", 1.0, "mempool_size",
+			    "syncing", st.syncing, "sync_target", (json_int_t)(st.syncing ? st.target : h->height), "progress", st.progress, "mempool_size",
 			    (json_int_t)mempool_size(n->mempool));
 	return 0;
 }
@@ -255,6 +261,8 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 	char txhex[65];
 	hex_encode(txid, HASH_LEN, txhex);
 	log_debug("mempool: accepted %s", txhex);
+	if (n->net)
+		net_announce_tx(n->net, txid);
 	*result = json_string(txhex);
 	return 0;
 }

@@ -25,9 +25,17 @@ def binary(name):
     return path
 
 
+PORTS_PER_TEST = 64  # room for 32 nodes (an RPC and a p2p port each)
+
+
 def free_port_block():
-    """A base port unique to this process, away from the defaults."""
-    return 30000 + (os.getpid() * 7) % 20000
+    """A base port unique to this process, away from the defaults: tests run
+    side by side, and since nodes listen for p2p every port of a block is in
+    use, so blocks of neighbouring process ids must not overlap. All below
+    32768, where Linux's ephemeral range starts: the many short RPC client
+    connections would otherwise hold (TIME_WAIT) ports a node then cannot
+    bind."""
+    return 20000 + (os.getpid() % 199) * PORTS_PER_TEST
 
 
 class RPCError(Exception):
@@ -150,6 +158,54 @@ class Node:
         self.proc = None
         if self.log:
             self.log.close()
+
+
+def p2p_addr(node):
+    """The node's p2p address, for -connect / -addnode / addnode."""
+    return f"127.0.0.1:{node.port}"
+
+
+def wait_until(predicate, timeout=60, what="condition", interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def tip_of(node):
+    info = node.rpc("getblockchaininfo")
+    return info["height"], info["best_hash"], info["state_root"]
+
+
+def sync_tips(nodes, timeout=60):
+    """Waits until every node has the same tip hash and state root (a
+    producer keeps going, so this compares one snapshot at a time)."""
+    last = []
+
+    def same():
+        last[:] = [tip_of(n) for n in nodes]
+        return len({(h, s) for _, h, s in last}) == 1
+
+    try:
+        wait_until(same, timeout, "nodes to reach the same tip", interval=0.05)
+    except AssertionError:
+        raise AssertionError(f"tips differ: {last}")
+    return last[0]
+
+
+def same_chain_at(nodes, height, timeout=60):
+    """Waits until every node has a block at height, then checks that they
+    hold the same block there (hash and state root). For use while a
+    producer keeps going."""
+    for n in nodes:
+        n.wait_for_height(height, timeout)
+    blocks = [n.rpc("getblock", height) for n in nodes]
+    for n, blk in zip(nodes, blocks):
+        assert_eq((blk["hash"], blk["state_root"]), (blocks[0]["hash"], blocks[0]["state_root"]),
+                  f"node{n.index} block {height}")
+    return blocks[0]
 
 
 def assert_eq(a, b, what=""):

@@ -1,0 +1,218 @@
+/* Unit tests for the node's p2p callbacks (node/node_net.c): what on_block
+ * and on_tx return for each kind of input (net.h gives those codes their
+ * meaning: relay, known, parent unknown, or the peer's fault), that a block
+ * from a peer is applied without its own commit and its parent's commit is
+ * checked when it arrives, and that the read callbacks serve what the chain
+ * and mempool hold. Not for: the p2p protocol (test_net_*). */
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "net/net.h"
+#include "node/node.h"
+#include "test.h"
+#include "node_fixture.h"
+
+static struct fixture fx;
+
+static chain_t *open_chain(const char *name)
+{
+	char path[400], err[256];
+	snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
+	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+	if (!c)
+		fprintf(stderr, "chain_open: %s\n", err);
+	return c;
+}
+
+/* Builds, signs and applies the next block on the producer chain. */
+static int produce(chain_t *c, const struct tx *txs, size_t n)
+{
+	const struct tx *cand[4];
+	struct block blk;
+	struct commit cm;
+	uint8_t hash[HASH_LEN];
+	char err[256];
+	for (size_t i = 0; i < n; i++)
+		cand[i] = &txs[i];
+	int rc = chain_build_block(c, cand, n, 2000 + chain_height(c) * 1000, fx.sk[0], &blk, NULL, NULL, err,
+				   sizeof(err));
+	if (rc)
+		return rc;
+	block_hash(&blk, hash);
+	chain_sign_commit(c, fx.sk[0], blk.hdr.height, hash, &cm);
+	rc = chain_apply_block(c, &blk, &cm, UINT64_MAX, err, sizeof(err));
+	commit_free(&cm);
+	block_free(&blk);
+	return rc;
+}
+
+static void encode_block(const struct block *blk, struct buf *b)
+{
+	buf_init(b);
+	block_encode(blk, b);
+}
+
+static void test_on_block(void)
+{
+	chain_t *prod = open_chain("prod"), *fol = open_chain("fol");
+	CHECK(prod && fol);
+	struct tx t;
+	fixture_transfer(&fx, &t, 1, fx.addr[2], 5000, 0, 1000);
+	CHECK(produce(prod, &t, 1) == 0);
+	tx_free(&t);
+	CHECK(produce(prod, NULL, 0) == 0);
+	CHECK(produce(prod, NULL, 0) == 0);
+
+	uint8_t *raw[4] = {0};
+	size_t len[4] = {0};
+	for (int h = 1; h <= 3; h++)
+		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
+
+	struct node n;
+	struct net_node_ops ops;
+	memset(&n, 0, sizeof(n));
+	n.chain = fol;
+	n.mempool = mempool_new(fol, 100, 1u << 20);
+	node_net_ops(&n, &ops);
+	CHECK(ops.ctx == &n);
+
+	uint64_t height = 99;
+	/* Block 2 before block 1: it does not connect (not the peer's fault). */
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], &height) == ASSAY_ENOTFOUND);
+	CHECK(height == 2);
+	/* Block 1 applies with no commit of its own. */
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], &height) == 0);
+	CHECK(height == 1 && chain_height(fol) == 1);
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], &height) == ASSAY_EEXISTS);
+
+	uint64_t tip;
+	uint8_t tip_hash[HASH_LEN], want[HASH_LEN];
+	ops.get_tip(ops.ctx, &tip, tip_hash);
+	chain_tip_hash(fol, want);
+	CHECK(tip == 1 && memcmp(tip_hash, want, HASH_LEN) == 0);
+	uint8_t *served;
+	size_t served_len;
+	CHECK(ops.get_block_at(ops.ctx, 1, &served, &served_len) == 0);
+	CHECK(served_len == len[1] && memcmp(served, raw[1], len[1]) == 0);
+	free(served);
+	CHECK(ops.get_block_at(ops.ctx, 2, &served, &served_len) == ASSAY_ENOTFOUND);
+
+	/* Truncated bytes: the peer's fault, neither "known" nor "parent unknown". */
+	int rc = ops.on_block(ops.ctx, raw[2], len[2] - 1, &height);
+	CHECK(rc < 0 && rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND);
+
+	struct block_limits lim = {fx.g.params.max_block_txs, fx.g.params.max_tx_bytes};
+	struct block blk;
+	struct buf b;
+	/* Block 2 carries the precommits for block 1: a forged one is refused. */
+	CHECK(block_decode(&blk, raw[2], len[2], &lim) == 0);
+	CHECK(blk.last_commit.nsigs == 1);
+	blk.last_commit.sigs[0].sig[5] ^= 1;
+	commit_hash(&blk.last_commit, blk.hdr.last_commit_hash);
+	encode_block(&blk, &b);
+	CHECK(ops.on_block(ops.ctx, b.data, b.len, &height) == ASSAY_ESIG);
+	buf_free(&b);
+	block_free(&blk);
+	/* A wrong state root. */
+	CHECK(block_decode(&blk, raw[2], len[2], &lim) == 0);
+	blk.hdr.state_root[0] ^= 1;
+	encode_block(&blk, &b);
+	rc = ops.on_block(ops.ctx, b.data, b.len, &height);
+	CHECK(rc == ASSAY_EINVALID);
+	buf_free(&b);
+	block_free(&blk);
+	CHECK(chain_height(fol) == 1);
+
+	/* The real blocks 2 and 3 apply; the chains agree. */
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], &height) == 0);
+	CHECK(ops.on_block(ops.ctx, raw[3], len[3], &height) == 0 && height == 3);
+	CHECK(memcmp(chain_tip(fol)->state_root, chain_tip(prod)->state_root, HASH_LEN) == 0);
+	CHECK(n.txs_committed == 1);
+
+	for (int h = 1; h <= 3; h++)
+		free(raw[h]);
+	mempool_free(n.mempool);
+	chain_close(fol);
+	chain_close(prod);
+}
+
+static void test_on_tx(void)
+{
+	chain_t *c = open_chain("txs");
+	CHECK(c != NULL);
+	struct tx t;
+	fixture_transfer(&fx, &t, 1, fx.addr[2], 5000, 0, 1000);
+	CHECK(produce(c, &t, 1) == 0); /* key 1's nonce 0 is used */
+	tx_free(&t);
+
+	struct node n;
+	struct net_node_ops ops;
+	memset(&n, 0, sizeof(n));
+	n.chain = c;
+	n.mempool = mempool_new(c, 100, 1u << 20);
+	node_net_ops(&n, &ops);
+	struct buf b;
+	uint8_t txid[HASH_LEN], want[HASH_LEN];
+
+	fixture_transfer(&fx, &t, 3, fx.addr[4], 7000, 0, 1000);
+	tx_id(&t, want);
+	buf_init(&b);
+	tx_encode(&t, &b);
+	CHECK(!ops.has_tx(ops.ctx, want));
+	CHECK(ops.on_tx(ops.ctx, b.data, b.len, txid) == 0);
+	CHECK(memcmp(txid, want, HASH_LEN) == 0);
+	CHECK(ops.has_tx(ops.ctx, want));
+	uint8_t *enc;
+	size_t len;
+	CHECK(ops.get_tx(ops.ctx, want, &enc, &len) == 0);
+	CHECK(len == b.len && memcmp(enc, b.data, len) == 0);
+	free(enc);
+	CHECK(ops.on_tx(ops.ctx, b.data, b.len, txid) == ASSAY_EEXISTS);
+	/* A broken signature is the sender's fault. */
+	b.data[b.len - 1] ^= 1;
+	int rc = ops.on_tx(ops.ctx, b.data, b.len, txid);
+	CHECK(rc < 0 && rc != ASSAY_EEXISTS);
+	buf_free(&b);
+	tx_free(&t);
+
+	/* A nonce already used on chain is a refusal of policy and timing (an
+	 * honest peer may relay it late): "known", no points. */
+	fixture_transfer(&fx, &t, 1, fx.addr[5], 1000, 0, 2000);
+	buf_init(&b);
+	tx_encode(&t, &b);
+	CHECK(ops.on_tx(ops.ctx, b.data, b.len, txid) == ASSAY_EEXISTS);
+	tx_id(&t, want);
+	CHECK(!ops.has_tx(ops.ctx, want));
+	buf_free(&b);
+	tx_free(&t);
+
+	/* Another chain's transaction is invalid. */
+	fixture_transfer(&fx, &t, 6, fx.addr[5], 1000, 0, 2000);
+	t.chain_id[0] ^= 1;
+	tx_sign(&t, fx.sk[6]);
+	buf_init(&b);
+	tx_encode(&t, &b);
+	rc = ops.on_tx(ops.ctx, b.data, b.len, txid);
+	CHECK(rc < 0 && rc != ASSAY_EEXISTS);
+	buf_free(&b);
+	tx_free(&t);
+	/* Garbage does not decode. */
+	uint8_t junk[3] = {1, 2, 3};
+	rc = ops.on_tx(ops.ctx, junk, sizeof(junk), txid);
+	CHECK(rc < 0 && rc != ASSAY_EEXISTS);
+	CHECK(mempool_size(n.mempool) == 1);
+
+	mempool_free(n.mempool);
+	chain_close(c);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERROR);
+	fixture_init(&fx);
+	RUN(test_on_block);
+	RUN(test_on_tx);
+	fixture_free(&fx);
+	return test_report("test_node_net");
+}

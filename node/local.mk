@@ -8,7 +8,8 @@ libassay_node_a_SOURCES = \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
 	node/node_rpc.c node/node.h \
-	node/rpc_contract.c
+	node/rpc_contract.c \
+	node/rpc_compute.c
 
 NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 

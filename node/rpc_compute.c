@@ -142,6 +142,13 @@ static json_t *job_json(struct node *n, const struct job_record *j)
 	for (unsigned i = 0; i < j->excluded_count && i < JOB_MAX_EXCLUDED; i++)
 		json_array_append_new(excluded, addrj(n, j->excluded[i]));
 	json_object_set_new(o, "excluded", excluded);
+	/* The canonical record (docs/compute.md §8), so that a worker or client
+	 * decodes exactly what the chain holds with compute_job_decode. */
+	struct buf rec;
+	buf_init(&rec);
+	compute_job_encode(j, &rec);
+	json_object_set_new(o, "record", rec.oom ? json_null() : hexj(rec.data, rec.len));
+	buf_free(&rec);
 	return o;
 }
 

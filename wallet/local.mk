@@ -8,9 +8,11 @@ libassay_wallet_a_SOURCES = \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/cli.c wallet/cli.h \
-	wallet/cli_commands.c
+	wallet/cli_commands.c \
+	wallet/cli_compute.c wallet/cli_compute.h
 
-WALLET_LIBS = libassay_wallet.a $(CORE_LIBS)
+# The job commands check outputs with the compute kernels (consensus/compute).
+WALLET_LIBS = libassay_wallet.a libassay_consensus.a $(CORE_LIBS)
 
 bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c

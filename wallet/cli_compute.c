@@ -752,13 +752,20 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		rc = cli_fail(CLI_EFAIL, "no committed output to dispute");
 		goto out;
 	}
-	/* A wrong tile in one output, or (r >= 2) the first tile where two roots differ. */
+	/* With two differing roots (r >= 2) the first tile where the leaves
+	 * differ, and the chain decides who is wrong (§6.3); else a wrong tile
+	 * of one output found by the full check. */
+	if (tile_opt != UINT32_MAX && tile_opt >= kernel_tile_count(s)) {
+		rc = cli_fail(CLI_EUSAGE, "--tile %u: the job has %u tiles", tile_opt, kernel_tile_count(s));
+		goto out;
+	}
+	if (tile_opt != UINT32_MAX)
+		index = (long)tile_opt;
+	for (uint32_t i = 0; nparties == 2 && index < 0 && i < kernel_tile_count(s); i++)
+		if (memcmp(pt[0].leaves[i], pt[1].leaves[i], HASH_LEN) != 0)
+			index = (long)i;
 	for (unsigned p = 0; p < nparties && index < 0; p++) {
 		long bad;
-		if (tile_opt != UINT32_MAX) {
-			index = tile_opt < kernel_tile_count(s) ? (long)tile_opt : -1;
-			break;
-		}
 		if (check_output(s, in, pt[p].output, &bad) > 0 && bad >= 0) {
 			index = bad;
 			if (p) { /* dispute that worker alone */

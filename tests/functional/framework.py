@@ -254,6 +254,14 @@ def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, bl
     return node, addresses
 
 
+def unused_port():
+    """A loopback port nobody listens on right now (the kernel's pick)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Worker:
     """An assay-worker process for a wallet of `node`'s data directory, with
     its output server on its own loopback port and its log in the datadir."""
@@ -262,7 +270,7 @@ class Worker:
         self.node = node
         self.wallet = wallet
         self.index = 100 + index  # for fw.run's failure report
-        self.port = node.rpcport + 60 + index
+        self.port = unused_port()
         self.extra_args = list(extra_args or [])
         self.logpath = os.path.join(node.datadir, f"worker-{wallet}.log")
         self.proc = None

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "core/error.h"
@@ -371,6 +372,27 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 		buf_free(&p);
 		return rc;
 	}
+	/* The job id follows from the sender and the nonce the tx will carry
+	 * (docs/compute.md §7.3), so it is known before the tx commits. */
+	char predicted[2 * HASH_LEN + 1] = "";
+	struct keystore_info info;
+	char err[512];
+	json_t *acct;
+	if (keystore_read_info(ctx->datadir, from, &info, err, sizeof(err)) == 0) {
+		uint8_t sender[ADDR_LEN], id[HASH_LEN];
+		char address[ADDR_STR_MAX];
+		address_from_pubkey(info.pubkey, sender);
+		address_encode(chain.net, sender, address);
+		if (cli_rpc(ctx, "getaccount", json_pack("[s]", address), &acct) == CLI_OK) {
+			uint64_t nonce = ju64(acct, "pending_nonce");
+			const char *given = cli_opt(ctx, "nonce");
+			if (given)
+				nonce = strtoull(given, NULL, 10);
+			compute_job_id(sender, nonce, id);
+			hex_encode(id, HASH_LEN, predicted);
+			json_decref(acct);
+		}
+	}
 	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, 0, wait, txid, &tx);
 	buf_free(&p);
 	if (rc || cli_flag(ctx, "raw")) {
@@ -378,8 +400,7 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 		return rc;
 	}
 	if (!wait) {
-		cli_emit(ctx, json_pack("{s:s}", "txid", txid), "%s\n(job id: see tx status %s, result.job_id)\n", txid,
-			 txid);
+		cli_emit(ctx, json_pack("{s:s,s:s}", "job_id", predicted, "txid", txid), "%s\ntx %s\n", predicted, txid);
 		return CLI_OK;
 	}
 	const char *job_id = json_string_value(json_object_get(json_object_get(tx, "result"), "job_id"));

@@ -254,12 +254,18 @@ def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, bl
     return node, addresses
 
 
-def unused_port():
-    """A loopback port nobody listens on right now (the kernel's pick)."""
+def unused_port(offset):
+    """A loopback port for a helper process: `offset` into this test's port
+    block (clear of its nodes' ports) if free, else the kernel's pick."""
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for port in (free_port_block() + 40 + offset, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise AssertionError("no free port")
 
 
 class Worker:
@@ -270,7 +276,7 @@ class Worker:
         self.node = node
         self.wallet = wallet
         self.index = 100 + index  # for fw.run's failure report
-        self.port = unused_port()
+        self.port = unused_port(index)
         self.extra_args = list(extra_args or [])
         self.logpath = os.path.join(node.datadir, f"worker-{wallet}.log")
         self.proc = None
@@ -325,13 +331,20 @@ class Worker:
             self.log.close()
 
 
-def wait_job(node, job_id, states, timeout=90):
+def wait_job(node, job_id, states, timeout=90, missing_ok=False):
     """Polls getjob until its state is in `states`; returns the job and the
-    list of distinct states seen, in order."""
+    list of distinct states seen, in order. missing_ok: the job may not
+    exist yet (its job_submit is still in the mempool)."""
     seen = []
     deadline = time.time() + timeout
     while time.time() < deadline:
-        job = node.rpc("getjob", job_id)
+        try:
+            job = node.rpc("getjob", job_id)
+        except RPCError:
+            if not missing_ok:
+                raise
+            time.sleep(0.05)
+            continue
         if not seen or seen[-1] != job["state"]:
             seen.append(job["state"])
         if job["state"] in states:

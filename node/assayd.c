@@ -252,6 +252,7 @@ int main(int argc, char **argv)
 	node_register_rpc(n);
 	node_register_contract_rpc(n);
 	node_register_rpc_net(n);
+	node_register_compute_rpc(n);
 	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
 	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
 	event_add(n->sigint_ev, NULL);

@@ -9,7 +9,8 @@ libassay_node_a_SOURCES = \
 	node/config.c node/config.h \
 	node/node_rpc.c node/node.h \
 	node/rpc_contract.c \
-	node/node_net.c node/rpc_net.c
+	node/node_net.c node/rpc_net.c \
+	node/rpc_compute.c
 
 NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a libassay_net.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 

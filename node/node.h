@@ -42,6 +42,8 @@ struct node {
 uint64_t node_now_ms(void);
 void node_register_rpc(struct node *n);
 void node_register_contract_rpc(struct node *n);
+/* getjob, listjobs, getworker, listworkers, getblob, getcomputeparams. */
+void node_register_compute_rpc(struct node *n);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* Produces one block now (dev producer); logs and returns the error if any. */
 int node_produce_block(struct node *n);

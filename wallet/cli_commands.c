@@ -14,6 +14,7 @@
 #include "wallet/amount.h"
 #include "wallet/cli.h"
 #include "wallet/cli_contract.h"
+#include "wallet/cli_compute.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
@@ -67,6 +68,9 @@ static int cmd_wallet_import_dev(struct cli_ctx *ctx)
 {
 	struct cli_chain chain;
 	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
+	/* --worker: the dev chain's funded worker key, as wallet 'devworker'. */
+	const int worker = cli_flag(ctx, "worker");
+	const char *name = worker ? "devworker" : "dev";
 	int rc = cli_get_chain(ctx, &chain);
 	if (rc)
 		return rc;
@@ -75,19 +79,23 @@ static int cmd_wallet_import_dev(struct cli_ctx *ctx)
 				"refusing to import the dev key: the node's network is %s, and the "
 				"dev key is public (dev and local networks only)",
 				chain.network);
-	keystore_dev_seed(seed);
+	if (worker)
+		sha256(CLI_DEV_WORKER_SEED_TEXT, strlen(CLI_DEV_WORKER_SEED_TEXT), seed);
+	else
+		keystore_dev_seed(seed);
 	key_from_seed(seed, pk, sk);
 	sodium_memzero(sk, sizeof(sk));
 	struct keystore_info info;
 	char err[512];
-	if (keystore_read_info(ctx->datadir, "dev", &info, err, sizeof(err)) == 0) {
+	if (keystore_read_info(ctx->datadir, name, &info, err, sizeof(err)) == 0) {
 		sodium_memzero(seed, sizeof(seed));
 		if (memcmp(info.pubkey, pk, PUBKEY_LEN) != 0)
-			return cli_fail(CLI_EFAIL, "a wallet named 'dev' exists and holds another key");
-		cli_emit(ctx, info_json(ctx, &info), "wallet 'dev' already holds the dev key\n");
+			return cli_fail(CLI_EFAIL, "a wallet named '%s' exists and holds another key", name);
+		cli_emit(ctx, info_json(ctx, &info), "wallet '%s' already holds the dev %skey\n", name,
+			 worker ? "worker " : "");
 		return CLI_OK;
 	}
-	rc = create_wallet(ctx, "dev", seed);
+	rc = create_wallet(ctx, name, seed);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
 }
@@ -314,6 +322,8 @@ static const struct cli_optdef send_opts[] = {
 	{"timeout", 1}, {"nonce", 1}, {"raw", 0}, {NULL, 0},
 };
 
+static const struct cli_optdef import_dev_opts[] = {{"worker", 0}, {NULL, 0}};
+
 const struct cli_command cli_commands[] = {
 	{"wallet", "create", cmd_wallet_create, "NAME",
 	 "create an encrypted key in DATADIR/wallet/NAME.json", NULL, 1, 1},
@@ -321,8 +331,9 @@ const struct cli_command cli_commands[] = {
 	{"wallet", "address", cmd_wallet_address, "NAME", "print a wallet's address", NULL, 1, 1},
 	{"wallet", "show", cmd_wallet_show, "NAME", "print a wallet's address, public key, KDF",
 	 NULL, 1, 1},
-	{"wallet", "import-dev", cmd_wallet_import_dev, "",
-	 "store the public dev key as wallet 'dev' (dev/local nodes only)", NULL, 0, 0},
+	{"wallet", "import-dev", cmd_wallet_import_dev, "[--worker]",
+	 "store the public dev key as wallet 'dev' (--worker: the dev worker key as 'devworker'; dev/local nodes only)",
+	 import_dev_opts, 0, 0},
 	{"balance", NULL, cmd_balance, "NAME|ADDRESS", "print an account's balance in ASY", NULL,
 	 1, 1},
 	{"send", NULL, cmd_send,
@@ -347,6 +358,24 @@ const struct cli_command cli_commands[] = {
 	 "run a method read-only on the node (no transaction)", NULL, 2, 2 + CONTRACT_ARGS_MAX},
 	{"contract", "disasm", cli_contract_disasm, "FILE|ADDRESS",
 	 "disassemble a .bin or .asm file, or the code at a contract address", NULL, 1, 1},
+	{"job", "submit", cli_cmd_job_submit,
+	 "--from NAME --kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]]\n"
+	 "         [--tile-rows R] [--tile-cols C] [--seed HEX | --input-blob FILE ...] [--samples K]\n"
+	 "         [--redundancy R] [--reward ASY] [--deadline BLOCKS] [--fee ASY] [--wait] [--timeout SEC]",
+	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
+	{"job", "status", cli_cmd_job_status, "JOB_ID", "a job's state and each stage with its height", NULL, 1, 1},
+	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S]",
+	 "fetch a job's output from its worker, check root and Freivalds/recompute, then write it",
+	 cli_job_output_opts, 1, 1},
+	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait]",
+	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
+	{"worker", "register", cli_cmd_worker_register,
+	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait]",
+	 "bond a wallet as a compute worker (assay-worker does this itself)", cli_worker_register_opts, 0, 0},
+	{"worker", "unbond", cli_cmd_worker_unbond, "--from NAME [--wait]",
+	 "stop taking jobs; the bond returns after unbond_delay blocks", cli_worker_unbond_opts, 0, 0},
+	{"worker", "status", cli_cmd_worker_status, "NAME|ADDRESS", "a worker's bond, status and counters", NULL,
+	 1, 1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
 };
 

@@ -9,11 +9,13 @@ libassay_wallet_a_SOURCES = \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/cli.c wallet/cli.h \
 	wallet/cli_commands.c \
-	wallet/cli_contract.c wallet/cli_contract.h
+	wallet/cli_contract.c wallet/cli_contract.h \
+	wallet/cli_compute.c wallet/cli_compute.h
 
 # The VM library gives the CLI the assembler, disassembler, calldata and
-# payload codecs of the contract commands (it depends on core only).
-WALLET_LIBS = libassay_wallet.a libassay_vm.a $(CORE_LIBS)
+# payload codecs of the contract commands; the job commands check outputs
+# with the compute kernels (consensus/compute). Both depend on core only.
+WALLET_LIBS = libassay_wallet.a libassay_vm.a libassay_consensus.a $(CORE_LIBS)
 
 bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c

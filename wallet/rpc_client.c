@@ -309,3 +309,89 @@ out:
 	free(raw);
 	return rc;
 }
+
+int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body,
+		   size_t *len, struct rpc_failure *fail)
+{
+	struct rpc_endpoint ep = {.port = port};
+	char *req = NULL, *raw = NULL;
+	size_t got = 0, cap = 0;
+	int rc = 0, fd;
+	*body = NULL;
+	*len = 0;
+	if (snprintf(ep.host, sizeof(ep.host), "%s", host) >= (int)sizeof(ep.host))
+		return fail_set(fail, ASSAY_EARG, 0, "host name too long");
+	int rl = asprintf(&req, "GET %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n\r\n", path, host, port);
+	if (rl < 0)
+		return fail_set(fail, ASSAY_ENOMEM, 0, "out of memory");
+	if ((fd = dial(&ep, RPC_CLIENT_TIMEOUT_MS, fail)) < 0) {
+		free(req);
+		return ASSAY_EIO;
+	}
+	if (send_all(fd, req, (size_t)rl) != 0)
+		rc = fail_set(fail, ASSAY_EIO, 0, "sending to %s:%u failed: %s", host, port, strerror(errno));
+	while (rc == 0) {
+		if (got + 65536 + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536 * 2;
+			char *grown = realloc(raw, ncap);
+			if (!grown) {
+				rc = fail_set(fail, ASSAY_ENOMEM, 0, "out of memory");
+				break;
+			}
+			raw = grown;
+			cap = ncap;
+		}
+		ssize_t r = recv(fd, raw + got, cap - got - 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = fail_set(fail, ASSAY_EIO, 0, "reading from %s:%u failed: %s", host, port,
+				      errno == EAGAIN ? "timed out" : strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		raw[got] = 0;
+		if (reply_complete(raw, got))
+			break;
+		if (got > max + 65536)
+			rc = fail_set(fail, ASSAY_ELIMIT, 0, "reply larger than %zu bytes", max);
+	}
+	close(fd);
+	free(req);
+	int status = 0;
+	const char *hend = rc == 0 && raw ? memmem(raw, got, "\r\n\r\n", 4) : NULL;
+	if (rc == 0 && (!hend || sscanf(raw, "HTTP/1.%*d %d", &status) != 1))
+		rc = fail_set(fail, ASSAY_EDECODE, 0, "the reply from %s:%u is not HTTP", host, port);
+	if (rc == 0 && status != 200)
+		rc = fail_set(fail, status == 404 ? ASSAY_ENOTFOUND : ASSAY_EIO, status, "HTTP %d from %s:%u%s",
+			      status, host, port, path);
+	if (rc == 0) {
+		char *start = (char *)hend + 4;
+		size_t blen = got - (size_t)(start - raw);
+		const char *te = header_value(raw, hend, "Transfer-Encoding");
+		const char *cl = header_value(raw, hend, "Content-Length");
+		if (te && strncasecmp(te, "chunked", 7) == 0) {
+			long dl = dechunk(start, blen);
+			if (dl < 0)
+				rc = fail_set(fail, ASSAY_EDECODE, 0, "bad chunked encoding in the reply");
+			blen = dl < 0 ? 0 : (size_t)dl;
+		} else if (cl) {
+			unsigned long long want = strtoull(cl, NULL, 10);
+			if (want > blen)
+				rc = fail_set(fail, ASSAY_EIO, 0, "the reply was cut short");
+			blen = (size_t)want < blen ? (size_t)want : blen;
+		}
+		if (rc == 0 && blen > max)
+			rc = fail_set(fail, ASSAY_ELIMIT, 0, "reply larger than %zu bytes", max);
+		if (rc == 0 && !(*body = malloc(blen ? blen : 1)))
+			rc = fail_set(fail, ASSAY_ENOMEM, 0, "out of memory");
+		if (rc == 0) {
+			memcpy(*body, start, blen);
+			*len = blen;
+		}
+	}
+	free(raw);
+	return rc;
+}

@@ -34,6 +34,14 @@ struct rpc_failure {
 int rpc_client_call(const struct rpc_endpoint *ep, const char *method, json_t *params,
 		    json_t **result, struct rpc_failure *fail);
 
+/* GET http://host:port/path (no auth), for a worker's output server. On 0
+ * *body is malloc()ed with *len bytes; the caller frees. ASSAY_EIO (connect,
+ * read, or an HTTP status other than 200, which fail->code holds),
+ * ASSAY_ENOTFOUND (HTTP 404), ASSAY_ELIMIT (body over max bytes),
+ * ASSAY_EDECODE (not HTTP). */
+int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body,
+		   size_t *len, struct rpc_failure *fail);
+
 /* The reply half of rpc_client_call, on a whole HTTP response (exposed for
  * tests): status line, headers, Content-Length or chunked body, JSON-RPC
  * envelope. Same results. */

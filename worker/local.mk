@@ -1,8 +1,27 @@
-# worker/: compute backends (libassay_workerbk.a). The assay-worker program
-# that links them is declared here by its owner.
+# worker/: compute backends (libassay_workerbk.a), the worker's pure job
+# helpers (libassay_worker.a: kept-level Merkle tree, reveals, test-only
+# corruption) and the assay-worker program. The worker talks to a node over
+# JSON-RPC with the wallet's client code (libassay_wallet.a), a sibling; it
+# never links node/.
 noinst_LIBRARIES += libassay_workerbk.a
 libassay_workerbk_a_SOURCES = \
 	worker/backend.h worker/backend_cpu.c
+
+noinst_LIBRARIES += libassay_worker.a
+libassay_worker_a_SOURCES = \
+	worker/outtree.c worker/outtree.h \
+	worker/work.c worker/work.h
+
+WORKER_LIBS = libassay_worker.a libassay_workerbk.a libassay_wallet.a libassay_consensus.a $(CORE_LIBS)
+
+bin_PROGRAMS += assay-worker
+assay_worker_SOURCES = worker/main.c
+assay_worker_LDADD = $(WORKER_LIBS) $(EVENT_LIBS)
+
+check_PROGRAMS += test_worker
+TESTS += test_worker
+test_worker_SOURCES = tests/unit/test_worker.c tests/unit/test.h
+test_worker_LDADD = libassay_worker.a libassay_consensus.a $(CORE_LIBS)
 
 check_PROGRAMS += test_kernels
 TESTS += test_kernels
@@ -25,4 +44,5 @@ check_PROGRAMS += test_compute_opencl
 TESTS += test_compute_opencl
 test_compute_opencl_SOURCES = tests/unit/test_compute_opencl.c
 test_compute_opencl_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(OPENCL_LIBS)
+assay_worker_LDADD += $(OPENCL_LIBS)
 endif

@@ -246,3 +246,175 @@ def run(test_main):
         if ok or not os.environ.get("ASSAY_KEEP_TMP"):
             shutil.rmtree(tmpdir, ignore_errors=True)
     sys.exit(0 if ok else 1)
+
+
+# ---- compute: a local chain with a custom genesis, and assay-worker processes ----
+
+def ed25519_public_key(seed):
+    """RFC 8032 public key of a 32-byte seed (affine Edwards arithmetic; only
+    used to name a test validator in a genesis file)."""
+    import hashlib
+    q = 2**255 - 19
+    d = -121665 * pow(121666, q - 2, q) % q
+
+    def add(p1, p2):
+        (x1, y1), (x2, y2) = p1, p2
+        t = d * x1 * x2 * y1 * y2 % q
+        return ((x1 * y2 + x2 * y1) * pow(1 + t, q - 2, q) % q,
+                (y1 * y2 + x1 * x2) * pow(1 - t, q - 2, q) % q)
+
+    by = 4 * pow(5, q - 2, q) % q
+    xx = (by * by - 1) * pow(d * by * by + 1, q - 2, q) % q
+    bx = pow(xx, (q + 3) // 8, q)
+    if (bx * bx - xx) % q:
+        bx = bx * pow(2, (q - 1) // 4, q) % q
+    if bx % 2:
+        bx = q - bx
+    h = hashlib.sha512(seed).digest()
+    a = int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254)
+    point, base = (0, 1), (bx, by)
+    while a:
+        if a & 1:
+            point = add(point, base)
+        base = add(base, base)
+        a >>= 1
+    x, y = point
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, blocktime=200):
+    """Starts one validator on -network=local with a genesis whose "compute"
+    object is `compute` and which funds each named wallet (created here, with
+    the framework's passphrase). Returns (node, {name: address})."""
+    node = Node(0, tmpdir, network="local")
+    seed = os.urandom(32)
+    keyfile = os.path.join(node.datadir, "validator.json")
+    with open(keyfile, "w") as f:
+        json.dump({"seed": seed.hex()}, f)
+    addresses = {}
+    for name in wallets:
+        node.cli("wallet", "create", name)
+        addresses[name] = node.cli("wallet", "address", name).stdout.strip()
+    genesis = {
+        "chain": "assay-local-test", "network": "local", "time_ms": int(time.time() * 1000) - 1000,
+        "params": {"block_time_ms": blocktime},
+        "compute": compute,
+        "balances": [{"address": a, "amount": funds} for a in addresses.values()],
+        "validators": [{"pubkey": ed25519_public_key(seed).hex(), "stake": 100}],
+    }
+    with open(os.path.join(node.datadir, "genesis.json"), "w") as f:
+        json.dump(genesis, f)
+    node.extra_args += [f"-validator={keyfile}", f"-blocktime={blocktime}"]
+    node.start()
+    nodes.append(node)
+    return node, addresses
+
+
+def unused_port(offset):
+    """A loopback port for a helper process: `offset` into this test's port
+    block (clear of its nodes' ports) if free, else the kernel's pick."""
+    import socket
+    for port in (free_port_block() + 40 + offset, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise AssertionError("no free port")
+
+
+class Worker:
+    """An assay-worker process for a wallet of `node`'s data directory, with
+    its output server on its own loopback port and its log in the datadir."""
+
+    def __init__(self, node, wallet, index, extra_args=None):
+        self.node = node
+        self.wallet = wallet
+        self.index = 100 + index  # for fw.run's failure report
+        self.port = unused_port(index)
+        self.extra_args = list(extra_args or [])
+        self.logpath = os.path.join(node.datadir, f"worker-{wallet}.log")
+        self.proc = None
+        self.log = None
+
+    def start(self, wait_registered=True):
+        env = dict(os.environ)
+        env["ASSAY_PASSPHRASE"] = "test-passphrase"
+        self.log = open(self.logpath, "ab")
+        args = [binary("assay-worker"), f"-datadir={self.node.datadir}", f"-rpcport={self.node.rpcport}",
+                f"-wallet={self.wallet}", f"-listen=127.0.0.1:{self.port}", "-threads=1",
+                "-poll-ms=100"] + self.extra_args
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        if wait_registered:
+            address = self.node.cli("wallet", "address", self.wallet).stdout.strip()
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"worker {self.wallet} exited: {self.tail()}")
+                try:
+                    if self.node.rpc("getworker", address)["status"] == "active" and "registered worker" in self.tail(50):
+                        return self
+                except RPCError:
+                    pass
+                time.sleep(0.1)
+            raise AssertionError(f"worker {self.wallet} did not register: {self.tail()}")
+        return self
+
+    def tail(self, n=20):
+        try:
+            with open(self.logpath, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout)
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        if self.log:
+            self.log.close()
+        return rc
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+        if self.log:
+            self.log.close()
+
+
+def wait_job(node, job_id, states, timeout=90, missing_ok=False):
+    """Polls getjob until its state is in `states`; returns the job and the
+    list of distinct states seen, in order. missing_ok: the job may not
+    exist yet (its job_submit is still in the mempool)."""
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            job = node.rpc("getjob", job_id)
+        except RPCError:
+            if not missing_ok:
+                raise
+            time.sleep(0.05)
+            continue
+        if not seen or seen[-1] != job["state"]:
+            seen.append(job["state"])
+        if job["state"] in states:
+            return job, seen
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {seen[-1] if seen else '?'} after {timeout}s (seen {seen})")
+
+
+def fees_paid(node, address, first_height, last_height):
+    """Sum of the fees of every transaction `address` sent in blocks
+    first_height..last_height."""
+    total = 0
+    for h in range(first_height, last_height + 1):
+        for tx in node.rpc("getblock", h, 2)["txs"]:
+            if tx["sender"] == address:
+                total += tx["fee"]
+    return total

@@ -1,0 +1,162 @@
+/* Unit tests of assay-worker's pure parts: the kept-level Merkle tree agrees
+ * with core/merkle.h on every size and index, a reveal payload decodes and
+ * every tile in it proves against the root and passes the chain's check, and
+ * test-only corruption changes exactly the tiles it says. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/compute/compute_codec.h"
+#include "consensus/compute/kernels.h"
+#include "core/error.h"
+#include "core/merkle.h"
+#include "tests/unit/test.h"
+#include "worker/outtree.h"
+#include "worker/work.h"
+
+static void test_outtree_matches_rfc6962(void)
+{
+	for (size_t n = 1; n <= 70; n++) {
+		uint8_t (*leaves)[HASH_LEN] = malloc(n * HASH_LEN), (*copy)[HASH_LEN] = malloc(n * HASH_LEN);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t data[8];
+			le64_put(data, i * 7919 + n);
+			merkle_leaf_hash(data, sizeof(data), leaves[i]);
+		}
+		memcpy(copy, leaves, n * HASH_LEN);
+		outtree_t *t = outtree_build(copy, n);
+		uint8_t want[HASH_LEN], got[HASH_LEN];
+		merkle_root((const uint8_t (*)[HASH_LEN])leaves, n, want);
+		outtree_root(t, got);
+		CHECK_EQ_MEM(want, got, HASH_LEN);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t p1[MERKLE_MAX_DEPTH][HASH_LEN], p2[MERKLE_MAX_DEPTH][HASH_LEN];
+			size_t d1 = 0, d2 = 0;
+			CHECK(merkle_proof((const uint8_t (*)[HASH_LEN])leaves, n, i, p1, &d1) == 0);
+			CHECK(outtree_proof(t, i, p2, &d2) == 0);
+			CHECK(d1 == d2);
+			CHECK(memcmp(p1, p2, d1 * HASH_LEN) == 0);
+			CHECK(merkle_verify(leaves[i], i, n, (const uint8_t (*)[HASH_LEN])p2, d2, want) == 0);
+		}
+		uint8_t p[MERKLE_MAX_DEPTH][HASH_LEN];
+		size_t d;
+		CHECK(outtree_proof(t, n, p, &d) == ASSAY_EARG);
+		outtree_destroy(t);
+		free(leaves);
+	}
+	CHECK(outtree_build(NULL, 0) == NULL);
+}
+
+static void small_job(struct job_shape *s, uint8_t seed[HASH_LEN], uint8_t **output, uint8_t *in[KERNEL_MAX_INPUTS])
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = JOB_MATMUL_I8;
+	s->m = 40, s->n = 36, s->k = 50;
+	s->tile_rows = 8, s->tile_cols = 8; /* 5 x 5 = 25 tiles, edge tiles 8 x 4 */
+	for (int i = 0; i < HASH_LEN; i++)
+		seed[i] = (uint8_t)(i * 3 + 1);
+	struct kernel_src src = {.from_seed = 1};
+	memcpy(src.seed, seed, HASH_LEN);
+	uint64_t len;
+	CHECK(kernel_src_load(&src, s, in) == 0);
+	CHECK(kernel_compute_ref(s, in, output, &len) == 0);
+	CHECK(len == kernel_output_bytes(s));
+}
+
+static void test_reveal_payload(void)
+{
+	struct job_shape s;
+	uint8_t seed[HASH_LEN], job_id[HASH_LEN], challenge[HASH_LEN], root[HASH_LEN], oh[HASH_LEN];
+	uint8_t *output, *in[KERNEL_MAX_INPUTS] = {0};
+	small_job(&s, seed, &output, in);
+	memset(job_id, 0x42, HASH_LEN);
+	memset(challenge, 0x17, HASH_LEN);
+	outtree_t *tree;
+	CHECK(work_commit(&s, output, &tree, root, oh) == 0);
+	uint8_t want_oh[HASH_LEN];
+	sha256(output, kernel_output_bytes(&s), want_oh);
+	CHECK_EQ_MEM(oh, want_oh, HASH_LEN);
+	struct kernel_src src = {.from_seed = 1};
+	memcpy(src.seed, seed, HASH_LEN);
+	for (uint32_t k = 1; k <= 30; k += 7) { /* 30 > 25 tiles: all of them */
+		struct buf payload;
+		uint64_t units = 0, want_units = 0;
+		buf_init(&payload);
+		CHECK(work_reveal_payload(&s, job_id, output, tree, challenge, k, &payload, &units) == 0);
+		struct job_reveal_payload *v = calloc(1, sizeof(*v));
+		CHECK(compute_reveal_decode(v, payload.data, payload.len) == 0);
+		uint32_t idx[JOB_MAX_SAMPLES];
+		uint32_t count = kernel_challenge_indices(challenge, k, 25, idx);
+		CHECK(v->count == count);
+		CHECK(memcmp(v->job_id, job_id, HASH_LEN) == 0);
+		for (uint32_t c = 0; c < v->count && c < count; c++) {
+			const struct tile_proof *tp = &v->tiles[c];
+			uint8_t leaf[HASH_LEN];
+			CHECK(tp->index == idx[c]);
+			kernel_tile_leaf(tp->index, tp->tile, tp->tile_len, leaf);
+			CHECK(merkle_verify(leaf, tp->index, 25, tp->path, tp->depth, root) == 0);
+			CHECK(kernel_check_tile(&s, &src, challenge, tp->index, tp->tile, tp->tile_len) == 0);
+			want_units += kernel_check_units(&s, tp->index) + tp->tile_len / 64 + tp->depth + 1;
+		}
+		CHECK(units == want_units && units > 0);
+		free(v);
+		buf_free(&payload);
+	}
+	struct buf b;
+	uint64_t u;
+	buf_init(&b);
+	CHECK(work_reveal_payload(&s, job_id, output, tree, challenge, 0, &b, &u) == ASSAY_EARG);
+	buf_free(&b);
+	outtree_destroy(tree);
+	free(output);
+	for (int i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+}
+
+static void test_corrupt(void)
+{
+	struct job_shape s;
+	uint8_t seed[HASH_LEN], job_id[HASH_LEN];
+	uint8_t *output, *in[KERNEL_MAX_INPUTS] = {0};
+	small_job(&s, seed, &output, in);
+	uint64_t len = kernel_output_bytes(&s);
+	struct kernel_src src = {.from_seed = 1};
+	memcpy(src.seed, seed, HASH_LEN);
+	uint8_t *copy = malloc(len), tile[8 * 8 * 4];
+	for (int trial = 0; trial < 8; trial++) {
+		memset(job_id, trial, HASH_LEN);
+		memcpy(copy, output, len);
+		CHECK(work_corrupt(&s, job_id, copy, 0.0, 0) == 0);
+		CHECK(memcmp(copy, output, len) == 0);
+		CHECK(work_corrupt(&s, job_id, copy, 0.0, 1) == 1);
+		uint32_t wrong = 0;
+		for (uint32_t i = 0; i < 25; i++) {
+			kernel_tile_extract(&s, copy, i, tile);
+			int bad = kernel_check_tile(&s, &src, seed, i, tile, kernel_tile_bytes(&s, i)) != 0;
+			CHECK(bad == work_corrupted(&s, job_id, i, 0.0, 1));
+			wrong += (uint32_t)bad;
+		}
+		CHECK(wrong == 1);
+		memcpy(copy, output, len);
+		CHECK(work_corrupt(&s, job_id, copy, 0.0, 3) == 3);
+		CHECK(work_corrupt(&s, job_id, copy, 0.0, 100) == 25);
+	}
+	/* Fraction mode over a 64 x 64 grid of 1 x 1 tiles: about 30% of 4096. */
+	struct job_shape big = s;
+	big.m = 64, big.n = 64, big.tile_rows = 1, big.tile_cols = 1;
+	uint32_t chosen = 0;
+	for (uint32_t i = 0; i < 4096; i++)
+		chosen += (uint32_t)work_corrupted(&big, job_id, i, 0.3, 0);
+	CHECK(chosen > 1100 && chosen < 1360); /* mean 1229, sd 29: over 4 sd either side */
+	free(copy);
+	free(output);
+	for (int i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+}
+
+int main(void)
+{
+	RUN(test_outtree_matches_rfc6962);
+	RUN(test_reveal_payload);
+	RUN(test_corrupt);
+	return test_report("test_worker");
+}

@@ -1,0 +1,956 @@
+/* Handlers of assay-cli's job and worker commands (see cli_compute.h). A
+ * client's check of a job's output is here: fetch it from the worker's
+ * endpoint, check it against the committed root and output hash, then run
+ * the full Freivalds test (matmul-i8) or recompute it (mlp-i8), as
+ * docs/compute.md §6.2 describes; a wrong tile found that way is what
+ * `job dispute` proves on chain. Not for: RPC or signing plumbing (cli.c). */
+#define _GNU_SOURCE /* memrchr */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "consensus/compute/compute.h"
+#include "consensus/compute/compute_codec.h"
+#include "consensus/compute/kernels.h"
+#include "core/error.h"
+#include "core/merkle.h"
+#include "core/tx.h"
+#include "wallet/amount.h"
+#include "wallet/cli_compute.h"
+#include "wallet/txbuild.h"
+
+const struct cli_optdef cli_job_submit_opts[] = {
+	{"from", 1},	  {"kind", 1},	    {"m", 1},	     {"n", 1},	      {"k", 1},
+	{"dims", 1},	  {"shifts", 1},    {"tile-rows", 1}, {"tile-cols", 1}, {"seed", 1},
+	{"input-blob", 1}, {"samples", 1},   {"redundancy", 1}, {"reward", 1},  {"deadline", 1},
+	{"fee", 1},	  {"wait", 0},	    {"timeout", 1},  {"nonce", 1},    {"raw", 0},
+	{NULL, 0},
+};
+const struct cli_optdef cli_job_output_opts[] = {
+	{"o", 1}, {"output", 1}, {"slot", 1}, {NULL, 0},
+};
+const struct cli_optdef cli_job_dispute_opts[] = {
+	{"from", 1}, {"tile", 1}, {"slot", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+};
+const struct cli_optdef cli_worker_register_opts[] = {
+	{"from", 1}, {"bond", 1}, {"endpoint", 1}, {"backend", 1}, {"fee", 1},
+	{"wait", 0}, {"timeout", 1}, {NULL, 0},
+};
+const struct cli_optdef cli_worker_unbond_opts[] = {
+	{"from", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+};
+
+/* ---- small helpers ---- */
+
+static int u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t lo, uint32_t *out)
+{
+	const char *v = cli_opt(ctx, name);
+	char *end;
+	if (!v) {
+		*out = dflt;
+		return CLI_OK;
+	}
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (!*v || *end || *v == '-' || errno || x > UINT32_MAX || x < lo)
+		return cli_fail(CLI_EUSAGE, "bad --%s '%s': a whole number from %u", name, v, lo);
+	*out = (uint32_t)x;
+	return CLI_OK;
+}
+
+/* Comma-separated whole numbers into out (at most cap); the count. */
+static int list_opt(const char *text, uint32_t *out, int cap)
+{
+	int n = 0;
+	while (*text) {
+		char *end;
+		errno = 0;
+		unsigned long long x = strtoull(text, &end, 10);
+		if (end == text || errno || x > UINT32_MAX || n == cap || *text == '-')
+			return -1;
+		out[n++] = (uint32_t)x;
+		text = end;
+		if (*text == ',')
+			text++;
+		else if (*text)
+			return -1;
+	}
+	return n;
+}
+
+static int hex32_arg(const char *text, uint8_t out[HASH_LEN], const char *what)
+{
+	if (strlen(text) != 2 * HASH_LEN || hex_decode(text, out, HASH_LEN) != HASH_LEN)
+		return cli_fail(CLI_EUSAGE, "bad %s '%s': 64 hex digits", what, text);
+	return CLI_OK;
+}
+
+static uint64_t ju64(const json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static int get_params(struct cli_ctx *ctx, json_t **params)
+{
+	return cli_rpc(ctx, "getcomputeparams", NULL, params);
+}
+
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
+/* Unlocks --from, submits one transaction, and with --wait reports its
+ * outcome; prints the txid otherwise. */
+static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, uint8_t kind,
+		       const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
+		       json_t **committed)
+{
+	uint64_t fee;
+	unsigned timeout_s;
+	json_t *params;
+	struct keystore_key key;
+	int rc;
+	*committed = NULL;
+	if ((rc = cli_amount_opt(ctx, "fee", TXBUILD_DEFAULT_FEE, &fee)) ||
+	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
+		return rc;
+	if (gas) {
+		if ((rc = get_params(ctx, &params)))
+			return rc;
+		uint64_t need = ju64(params, "min_fee") + gas * ju64(params, "gas_price");
+		json_decref(params);
+		if (fee < need + TXBUILD_DEFAULT_FEE)
+			fee = need + TXBUILD_DEFAULT_FEE;
+	}
+	if (payload->oom)
+		return cli_fail(CLI_EFAIL, "out of memory");
+	if ((rc = cli_unlock(ctx, from, &key)))
+		return rc;
+	struct cli_txreq req = {kind, payload->data, payload->len, fee, gas};
+	rc = cli_submit(ctx, chain, &key, &req, txid);
+	keystore_key_wipe(&key);
+	if (rc || cli_flag(ctx, "raw") || !wait)
+		return rc;
+	if ((rc = cli_wait_tx(ctx, txid, timeout_s, committed)))
+		return rc;
+	json_t *result = json_object_get(*committed, "result");
+	if (json_is_false(json_object_get(result, "ok"))) {
+		const char *err = json_string_value(json_object_get(result, "error"));
+		return cli_fail(CLI_EFAIL, "%s %s failed at height %lld: %s", tx_kind_name(kind), txid,
+				json_integer_value(json_object_get(*committed, "height")), err ? err : "unknown error");
+	}
+	return CLI_OK;
+}
+
+/* Reads a job: its JSON (new reference) and its decoded record. */
+static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct job_record *rec)
+{
+	uint8_t id[HASH_LEN];
+	int rc = hex32_arg(id_hex, id, "job id");
+	if (rc || (rc = cli_rpc(ctx, "getjob", json_pack("[s]", id_hex), job)))
+		return rc;
+	const char *hex = json_string_value(json_object_get(*job, "record"));
+	size_t n = hex ? strlen(hex) / 2 : 0;
+	uint8_t *raw = malloc(n ? n : 1);
+	int ok = raw && hex && hex_decode(hex, raw, n) == (long)n && compute_job_decode(rec, raw, n) == 0;
+	free(raw);
+	if (!ok) {
+		json_decref(*job);
+		*job = NULL;
+		return cli_fail(CLI_EFAIL, "the node's job record does not decode");
+	}
+	return CLI_OK;
+}
+
+/* ---- job submit ---- */
+
+static int kind_parse(const char *text, uint8_t *kind)
+{
+	if (strcmp(text, "matmul-i8") == 0)
+		*kind = JOB_MATMUL_I8;
+	else if (strcmp(text, "mlp-i8") == 0)
+		*kind = JOB_MLP_I8;
+	else
+		return cli_fail(CLI_EUSAGE, "bad --kind '%s': matmul-i8 or mlp-i8", text);
+	return CLI_OK;
+}
+
+static int shape_from_opts(const struct cli_ctx *ctx, struct job_shape *s)
+{
+	int rc;
+	memset(s, 0, sizeof(*s));
+	if ((rc = kind_parse(cli_opt(ctx, "kind") ? cli_opt(ctx, "kind") : "matmul-i8", &s->kind)) ||
+	    (rc = u32_opt(ctx, "m", 0, 1, &s->m)))
+		return rc;
+	if (!s->m)
+		return cli_fail(CLI_EUSAGE, "--m is required (rows of A, or the mlp batch)");
+	if (s->kind == JOB_MATMUL_I8) {
+		if ((rc = u32_opt(ctx, "n", s->m, 1, &s->n)) || (rc = u32_opt(ctx, "k", s->m, 1, &s->k)))
+			return rc;
+		if ((rc = u32_opt(ctx, "tile-rows", s->m < CLI_JOB_TILE ? s->m : CLI_JOB_TILE, 1, &s->tile_rows)) ||
+		    (rc = u32_opt(ctx, "tile-cols", s->n < CLI_JOB_TILE ? s->n : CLI_JOB_TILE, 1, &s->tile_cols)))
+			return rc;
+		return CLI_OK;
+	}
+	uint32_t dims[MLP_MAX_LAYERS + 2], shifts[MLP_MAX_LAYERS + 1];
+	const char *d = cli_opt(ctx, "dims"), *sh = cli_opt(ctx, "shifts");
+	int nd = d ? list_opt(d, dims, MLP_MAX_LAYERS + 2) : -1;
+	if (nd < 2 || nd > MLP_MAX_LAYERS + 1)
+		return cli_fail(CLI_EUSAGE, "mlp-i8 needs --dims D0,D1[,...] (2 to %d widths)", MLP_MAX_LAYERS + 1);
+	s->layers = (uint8_t)(nd - 1);
+	for (int i = 0; i < nd; i++)
+		s->dims[i] = dims[i];
+	int ns = sh ? list_opt(sh, shifts, MLP_MAX_LAYERS + 1) : 0;
+	if (ns < 0 || (sh && ns != s->layers))
+		return cli_fail(CLI_EUSAGE, "--shifts needs one shift (0-31) per layer");
+	for (int i = 0; i < s->layers; i++) {
+		uint32_t v = sh ? shifts[i] : 8; /* default: scale products back by 2^8 */
+		if (v > 31)
+			return cli_fail(CLI_EUSAGE, "shifts are 0 to 31");
+		s->shifts[i] = (uint8_t)v;
+	}
+	s->n = s->dims[s->layers];
+	s->k = 0;
+	s->tile_cols = s->n;
+	return u32_opt(ctx, "tile-rows", s->m < CLI_JOB_MLP_TILE_ROWS ? s->m : CLI_JOB_MLP_TILE_ROWS, 1,
+		       &s->tile_rows);
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return cli_fail(CLI_EUSAGE, "cannot open %s: %s", path, strerror(errno));
+	struct buf b;
+	uint8_t chunk[65536];
+	size_t r;
+	buf_init(&b);
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= max)
+		buf_put(&b, chunk, r);
+	int err = ferror(f);
+	fclose(f);
+	if (err || b.oom || b.len > max) {
+		buf_free(&b);
+		return cli_fail(CLI_EUSAGE, "%s: %s", path, err ? "read error" : "larger than a blob may be");
+	}
+	*data = buf_take(&b, len);
+	return CLI_OK;
+}
+
+/* Posts each --input-blob FILE not yet in state as a blob transaction and
+ * waits for it; their hashes into spec->blobs in order. */
+static int post_blobs(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, struct job_spec *spec,
+		      uint64_t max_blob)
+{
+	unsigned count = 0, want = kernel_input_count(&spec->shape);
+	for (int i = 0; i < ctx->nopts; i++) {
+		if (strcmp(ctx->opt_name[i], "input-blob") != 0)
+			continue;
+		if (count == want)
+			return cli_fail(CLI_EUSAGE, "this job takes %u inputs; too many --input-blob", want);
+		uint8_t *data;
+		size_t len;
+		int rc = read_file(ctx->opt_value[i], &data, &len, max_blob);
+		if (rc)
+			return rc;
+		if (len != kernel_input_bytes(&spec->shape, count)) {
+			free(data);
+			return cli_fail(CLI_EUSAGE, "%s holds %zu bytes; input %u of this shape is %llu bytes",
+					ctx->opt_value[i], len, count,
+					(unsigned long long)kernel_input_bytes(&spec->shape, count));
+		}
+		struct blob_payload bl = {.data = data, .len = len};
+		char hex[2 * HASH_LEN + 1], txid[2 * HASH_LEN + 1];
+		json_t *have, *tx;
+		sha256(data, len, bl.hash);
+		memcpy(spec->blobs[count++], bl.hash, HASH_LEN);
+		hex_encode(bl.hash, HASH_LEN, hex);
+		struct rpc_failure fail;
+		json_t *q = json_pack("[s]", hex);
+		int stored = rpc_client_call(&ctx->rpc, "getblob", q, &have, &fail) == 0;
+		json_decref(q);
+		if (stored) {
+			json_decref(have); /* already stored: nothing to post */
+			free(data);
+			continue;
+		}
+		struct buf p;
+		buf_init(&p);
+		compute_blob_encode(&bl, &p);
+		free(data);
+		/* A blob must be stored before the job names it: always wait. */
+		rc = submit_from(ctx, chain, from, TX_BLOB, &p, 0, 1, txid, &tx);
+		buf_free(&p);
+		json_decref(tx);
+		if (rc)
+			return rc;
+		if (!ctx->json)
+			fprintf(stderr, "blob %s stored (%zu bytes, tx %s)\n", hex, len, txid);
+	}
+	if (count && count != want)
+		return cli_fail(CLI_EUSAGE, "this job takes %u inputs; %u --input-blob given", want, count);
+	spec->input_kind = count ? JOB_INPUT_BLOBS : JOB_INPUT_SEED;
+	return CLI_OK;
+}
+
+static const char *terminal_or_verified(const char *state)
+{
+	static const char *const done[] = {"verified", "paid", "failed", "refunded"};
+	for (size_t i = 0; state && i < sizeof(done) / sizeof(done[0]); i++)
+		if (strcmp(state, done[i]) == 0)
+			return done[i];
+	return NULL;
+}
+
+static void print_status(const json_t *job);
+
+int cli_cmd_job_submit(struct cli_ctx *ctx)
+{
+	const char *from = cli_opt(ctx, "from");
+	struct job_spec spec;
+	json_t *params;
+	int rc;
+	if (!from)
+		return cli_fail(CLI_EUSAGE, "job submit needs --from NAME");
+	if (!keystore_name_valid(from))
+		return cli_fail(CLI_EUSAGE, "bad wallet name '%s'", from);
+	memset(&spec, 0, sizeof(spec));
+	if ((rc = shape_from_opts(ctx, &spec.shape)))
+		return rc;
+	struct cli_chain chain;
+	if ((rc = cli_get_chain(ctx, &chain)) || (rc = get_params(ctx, &params)))
+		return rc;
+	uint32_t samples_k = (uint32_t)ju64(params, "samples_k"), cw = (uint32_t)ju64(params, "commit_window");
+	uint32_t rw = (uint32_t)ju64(params, "reveal_window"), maxd = (uint32_t)ju64(params, "max_deadline_blocks");
+	uint64_t max_blob = ju64(params, "max_blob_bytes");
+	char msg[200];
+	if (kernel_shape_check(&spec.shape, (uint32_t)ju64(params, "max_dim"), ju64(params, "max_output_bytes"), msg,
+			       sizeof(msg)) != 0) {
+		json_decref(params);
+		return cli_fail(CLI_EUSAGE, "bad job shape: %s", msg);
+	}
+	json_decref(params);
+	uint32_t redundancy, deadline = 3 * (cw + rw) + 10;
+	if (deadline > maxd)
+		deadline = maxd;
+	if ((rc = u32_opt(ctx, "samples", samples_k, 1, &spec.samples)) ||
+	    (rc = u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
+	    (rc = u32_opt(ctx, "deadline", deadline, 1, &spec.deadline_blocks)) ||
+	    (rc = cli_amount_opt(ctx, "reward", AMOUNT_UNITS_PER_ASY, &spec.reward)))
+		return rc;
+	if (redundancy > JOB_MAX_REDUNDANCY)
+		return cli_fail(CLI_EUSAGE, "--redundancy is 1 to %d", JOB_MAX_REDUNDANCY);
+	spec.redundancy = (uint8_t)redundancy;
+	const char *seed = cli_opt(ctx, "seed");
+	if (seed && cli_opt(ctx, "input-blob"))
+		return cli_fail(CLI_EUSAGE, "give --seed or --input-blob, not both");
+	if (seed && (rc = hex32_arg(seed, spec.seed, "--seed")))
+		return rc;
+	if (!seed)
+		randombytes_buf(spec.seed, HASH_LEN);
+	if ((rc = post_blobs(ctx, &chain, from, &spec, max_blob)))
+		return rc;
+	if (spec.input_kind == JOB_INPUT_BLOBS)
+		memset(spec.seed, 0, HASH_LEN);
+
+	struct buf p;
+	char txid[2 * HASH_LEN + 1];
+	json_t *tx;
+	buf_init(&p);
+	compute_spec_encode(&spec, &p);
+	int wait = cli_flag(ctx, "wait");
+	unsigned job_timeout;
+	if ((rc = cli_seconds_opt(ctx, "timeout", CLI_JOB_WAIT_S, &job_timeout))) {
+		buf_free(&p);
+		return rc;
+	}
+	/* The job id follows from the sender and the nonce the tx will carry
+	 * (docs/compute.md §7.3), so it is known before the tx commits. */
+	char predicted[2 * HASH_LEN + 1] = "";
+	struct keystore_info info;
+	char err[512];
+	json_t *acct;
+	if (keystore_read_info(ctx->datadir, from, &info, err, sizeof(err)) == 0) {
+		uint8_t sender[ADDR_LEN], id[HASH_LEN];
+		char address[ADDR_STR_MAX];
+		address_from_pubkey(info.pubkey, sender);
+		address_encode(chain.net, sender, address);
+		if (cli_rpc(ctx, "getaccount", json_pack("[s]", address), &acct) == CLI_OK) {
+			uint64_t nonce = ju64(acct, "pending_nonce");
+			const char *given = cli_opt(ctx, "nonce");
+			if (given)
+				nonce = strtoull(given, NULL, 10);
+			compute_job_id(sender, nonce, id);
+			hex_encode(id, HASH_LEN, predicted);
+			json_decref(acct);
+		}
+	}
+	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, 0, wait, txid, &tx);
+	buf_free(&p);
+	if (rc || cli_flag(ctx, "raw")) {
+		json_decref(tx);
+		return rc;
+	}
+	if (!wait) {
+		cli_emit(ctx, json_pack("{s:s,s:s}", "job_id", predicted, "txid", txid), "%s\ntx %s\n", predicted, txid);
+		return CLI_OK;
+	}
+	const char *job_id = json_string_value(json_object_get(json_object_get(tx, "result"), "job_id"));
+	if (!job_id) {
+		json_decref(tx);
+		return cli_fail(CLI_EFAIL, "the job_submit receipt names no job id");
+	}
+	char id[2 * HASH_LEN + 1];
+	snprintf(id, sizeof(id), "%s", job_id);
+	json_decref(tx);
+	if (!ctx->json)
+		printf("%s\n", id);
+	fflush(stdout);
+	unsigned long long deadline_ms = now_ms() + (unsigned long long)job_timeout * 1000ull;
+	char last[16] = "";
+	for (;;) {
+		json_t *job;
+		if ((rc = cli_rpc(ctx, "getjob", json_pack("[s]", id), &job)))
+			return rc;
+		const char *state = json_string_value(json_object_get(job, "state"));
+		if (!ctx->json && state && strcmp(last, state) != 0) {
+			fprintf(stderr, "job %.16s: %s at height %lld\n", id, state,
+				json_integer_value(json_object_get(job, "height")));
+			snprintf(last, sizeof(last), "%s", state);
+		}
+		const char *end = terminal_or_verified(state);
+		if (end) {
+			int failed = strcmp(end, "failed") == 0 || strcmp(end, "refunded") == 0;
+			if (ctx->json)
+				cli_emit(ctx, job, "%s", "");
+			else {
+				print_status(job);
+				json_decref(job);
+			}
+			return failed ? CLI_EFAIL : CLI_OK;
+		}
+		json_decref(job);
+		if (now_ms() >= deadline_ms)
+			return cli_fail(CLI_ETIMEOUT, "job %s not verified after %u s", id, job_timeout);
+		struct timespec nap = {0, CLI_POLL_MS * 1000000L};
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* ---- job status ---- */
+
+static void print_height(const char *label, const json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	if (json_is_integer(v))
+		printf("    %-11s height %lld\n", label, json_integer_value(v));
+}
+
+static void print_status(const json_t *job)
+{
+	const char *state = json_string_value(json_object_get(job, "state"));
+	const char *kind = json_string_value(json_object_get(job, "kind"));
+	char reward[AMOUNT_STR_MAX], escrow[AMOUNT_STR_MAX];
+	amount_format(ju64(job, "reward"), reward);
+	amount_format(ju64(job, "escrow"), escrow);
+	printf("job:        %s\nstate:      %s\n", json_string_value(json_object_get(job, "job_id")), state ? state : "?");
+	if (kind && strcmp(kind, "matmul-i8") == 0)
+		printf("kind:       matmul-i8 %llux%llux%llu", (unsigned long long)ju64(job, "m"),
+		       (unsigned long long)ju64(job, "n"), (unsigned long long)ju64(job, "k"));
+	else
+		printf("kind:       %s batch %llu, %llu layers", kind ? kind : "?", (unsigned long long)ju64(job, "m"),
+		       (unsigned long long)ju64(job, "layers"));
+	printf(", tiles %llux%llu (%llu), samples %llu, redundancy %llu\n", (unsigned long long)ju64(job, "tile_rows"),
+	       (unsigned long long)ju64(job, "tile_cols"), (unsigned long long)ju64(job, "tiles"),
+	       (unsigned long long)ju64(job, "samples"), (unsigned long long)ju64(job, "redundancy"));
+	printf("reward:     %s ASY (escrow now %s)\n", reward, escrow);
+	printf("submitted:  height %llu (deadline %llu)\n", (unsigned long long)ju64(job, "submit_height"),
+	       (unsigned long long)ju64(job, "deadline_height"));
+	size_t i;
+	json_t *slot;
+	json_array_foreach(json_object_get(job, "slots"), i, slot) {
+		const char *worker = json_string_value(json_object_get(slot, "worker"));
+		printf("slot %zu:     %s%s%s\n", i, json_string_value(json_object_get(slot, "state")),
+		       worker ? ", worker " : "", worker ? worker : "");
+		print_height("assigned", slot, "assigned_height");
+		print_height("committed", slot, "commit_height");
+		print_height("challenged", slot, "challenge_height");
+		print_height("verified", slot, "reveal_height");
+	}
+	if (json_is_integer(json_object_get(job, "verified_height")))
+		printf("verified:   height %lld (payout at %lld unless disputed)\n",
+		       json_integer_value(json_object_get(job, "verified_height")),
+		       json_integer_value(json_object_get(job, "payout_height")));
+	if (state && strcmp(state, "paid") == 0)
+		printf("paid:       height %lld\n", json_integer_value(json_object_get(job, "payout_height")));
+	if (state && strcmp(state, "refunded") == 0)
+		printf("refunded:   height %llu (deadline passed)\n", (unsigned long long)ju64(job, "deadline_height") + 1);
+	const char *oh = json_string_value(json_object_get(job, "output_hash"));
+	if (oh)
+		printf("output:     sha256 %s\n", oh);
+}
+
+int cli_cmd_job_status(struct cli_ctx *ctx)
+{
+	uint8_t id[HASH_LEN];
+	json_t *job;
+	int rc = hex32_arg(ctx->args[0], id, "job id");
+	if (rc || (rc = cli_rpc(ctx, "getjob", json_pack("[s]", ctx->args[0]), &job)))
+		return rc;
+	if (ctx->json) {
+		cli_emit(ctx, job, "%s", "");
+		return CLI_OK;
+	}
+	print_status(job);
+	json_decref(job);
+	return CLI_OK;
+}
+
+/* ---- fetching and checking an output ---- */
+
+/* Loads every input of a job (seed expansion, or blobs from the node). */
+static int load_inputs(struct cli_ctx *ctx, const struct job_record *j, uint8_t *in[KERNEL_MAX_INPUTS])
+{
+	const struct job_shape *s = &j->spec.shape;
+	struct kernel_src src;
+	memset(src.data, 0, sizeof(src.data));
+	src.from_seed = j->spec.input_kind == JOB_INPUT_SEED;
+	memcpy(src.seed, j->spec.seed, HASH_LEN);
+	int rc = CLI_OK;
+	uint8_t *blob[KERNEL_MAX_INPUTS] = {0};
+	for (unsigned id = 0; !src.from_seed && id < kernel_input_count(s) && rc == CLI_OK; id++) {
+		char hex[2 * HASH_LEN + 1];
+		json_t *b;
+		hex_encode(j->spec.blobs[id], HASH_LEN, hex);
+		if ((rc = cli_rpc(ctx, "getblob", json_pack("[s]", hex), &b)))
+			break;
+		const char *data = json_string_value(json_object_get(b, "data"));
+		uint64_t want = kernel_input_bytes(s, id);
+		if (!data || strlen(data) != 2 * want || !(blob[id] = malloc(want ? want : 1)) ||
+		    hex_decode(data, blob[id], want) != (long)want)
+			rc = cli_fail(CLI_EFAIL, "blob %s is not %llu bytes", hex, (unsigned long long)want);
+		src.data[id] = blob[id];
+		json_decref(b);
+	}
+	if (rc == CLI_OK && kernel_src_load(&src, s, in) != 0)
+		rc = cli_fail(CLI_EFAIL, "out of memory loading the inputs");
+	for (unsigned id = 0; id < KERNEL_MAX_INPUTS; id++)
+		free(blob[id]);
+	return rc;
+}
+
+static int parse_endpoint(const char *endpoint, char *host, size_t hcap, unsigned *port, const char **base)
+{
+	const char *p = endpoint;
+	if (strncmp(p, "http://", 7) == 0)
+		p += 7;
+	const char *slash = strchr(p, '/'), *end = slash ? slash : p + strlen(p);
+	const char *colon = memrchr(p, ':', (size_t)(end - p));
+	if (!colon || colon == p || (size_t)(colon - p) >= hcap)
+		return -1;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = 0;
+	char *stop;
+	unsigned long v = strtoul(colon + 1, &stop, 10);
+	if (stop != end || v == 0 || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	*base = slash ? slash : "";
+	return 0;
+}
+
+/* Fetches slot's output from its worker and checks it against the slot's
+ * output hash and root. *out (malloc()ed) and *leaves (malloc()ed) on
+ * CLI_OK. */
+static int fetch_output(const struct job_record *j, const json_t *job, unsigned slot, uint8_t **out,
+			uint8_t (**leaves)[HASH_LEN])
+{
+	const struct job_shape *s = &j->spec.shape;
+	const struct job_slot *sl = &j->slots[slot];
+	const char *endpoint = json_string_value(json_object_get(json_array_get(json_object_get(job, "slots"), slot),
+								 "endpoint"));
+	char host[256], path[512], job_hex[2 * HASH_LEN + 1];
+	unsigned port;
+	const char *base;
+	if (!endpoint || parse_endpoint(endpoint, host, sizeof(host), &port, &base) < 0)
+		return cli_fail(CLI_EFAIL, "worker of slot %u has no usable endpoint ('%s')", slot,
+				endpoint ? endpoint : "");
+	hex_encode(j->id, HASH_LEN, job_hex);
+	snprintf(path, sizeof(path), "%s/job/%s", base, job_hex);
+	size_t len;
+	struct rpc_failure fail;
+	uint64_t want = kernel_output_bytes(s);
+	int rc = rpc_client_get(host, port, path, (size_t)want, out, &len, &fail);
+	if (rc)
+		return cli_fail(CLI_EFAIL, "cannot fetch the output from %s: %s", endpoint, fail.message);
+	uint8_t root[HASH_LEN], oh[HASH_LEN];
+	if (len != want) {
+		free(*out);
+		return cli_fail(CLI_EFAIL, "the worker sent %zu bytes; the output is %llu bytes", len,
+				(unsigned long long)want);
+	}
+	if (kernel_commit(s, *out, leaves, root, oh) != 0) {
+		free(*out);
+		return cli_fail(CLI_EFAIL, "out of memory");
+	}
+	if (memcmp(oh, sl->output_hash, HASH_LEN) != 0 || memcmp(root, sl->root, HASH_LEN) != 0) {
+		free(*out);
+		free(*leaves);
+		return cli_fail(CLI_EFAIL, "the worker's output does not match its commitment (%s differs)",
+				memcmp(root, sl->root, HASH_LEN) ? "Merkle root" : "output hash");
+	}
+	return CLI_OK;
+}
+
+/* The first tile of output that fails its check, or -1 if all pass. */
+static long find_bad_tile(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], const uint8_t *output)
+{
+	struct kernel_src src = {.from_seed = 0};
+	uint8_t vec_seed[HASH_LEN], *tile = malloc(TILE_MAX_BYTES);
+	long bad = -1;
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		src.data[i] = in[i];
+	randombytes_buf(vec_seed, HASH_LEN);
+	for (uint32_t i = 0; tile && i < kernel_tile_count(s) && bad < 0; i++) {
+		uint64_t len = kernel_tile_bytes(s, i);
+		kernel_tile_extract(s, output, i, tile);
+		if (kernel_check_tile(s, &src, vec_seed, i, tile, len) == ASSAY_EINVALID)
+			bad = (long)i;
+	}
+	free(tile);
+	return bad;
+}
+
+/* The full check (§6.2): 0 if the output is right, else 1 with *bad_tile. */
+static int check_output(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], const uint8_t *output,
+			long *bad_tile)
+{
+	uint8_t vec_seed[HASH_LEN];
+	int wrong;
+	*bad_tile = -1;
+	if (s->kind == JOB_MATMUL_I8) {
+		randombytes_buf(vec_seed, HASH_LEN);
+		wrong = kernel_freivalds_full(s, in, output, vec_seed) != 0;
+	} else {
+		uint8_t *ref;
+		uint64_t len;
+		if (kernel_compute_ref(s, in, &ref, &len) != 0)
+			return -1;
+		wrong = memcmp(ref, output, len) != 0;
+		free(ref);
+	}
+	if (wrong)
+		*bad_tile = find_bad_tile(s, in, output);
+	return wrong;
+}
+
+static int pick_slot(const struct cli_ctx *ctx, const struct job_record *j, unsigned *slot)
+{
+	uint32_t want;
+	int rc = u32_opt(ctx, "slot", UINT32_MAX, 0, &want);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		const struct job_slot *sl = &j->slots[i];
+		int has_root = sl->state >= SLOT_COMMITTED && sl->state <= SLOT_VERIFIED;
+		if ((want == UINT32_MAX && sl->state == SLOT_VERIFIED) || (want == i && has_root)) {
+			*slot = i;
+			return CLI_OK;
+		}
+	}
+	for (unsigned i = 0; want == UINT32_MAX && i < j->spec.redundancy; i++)
+		if (j->slots[i].state >= SLOT_COMMITTED && j->slots[i].state <= SLOT_VERIFIED) {
+			*slot = i;
+			return CLI_OK;
+		}
+	return cli_fail(CLI_EFAIL, "no worker of this job has committed an output%s", want == UINT32_MAX ? "" : " in that slot");
+}
+
+int cli_cmd_job_output(struct cli_ctx *ctx)
+{
+	const char *file = cli_opt(ctx, "o") ? cli_opt(ctx, "o") : cli_opt(ctx, "output");
+	struct job_record *j = malloc(sizeof(*j));
+	json_t *job = NULL;
+	uint8_t *output = NULL, (*leaves)[HASH_LEN] = NULL, *in[KERNEL_MAX_INPUTS] = {0};
+	unsigned slot = 0;
+	long bad;
+	int rc;
+	if (!file)
+		rc = cli_fail(CLI_EUSAGE, "job output needs -o FILE");
+	else if (!j)
+		rc = cli_fail(CLI_EFAIL, "out of memory");
+	else if (!(rc = get_job(ctx, ctx->args[0], &job, j)) && !(rc = pick_slot(ctx, j, &slot)) &&
+		 !(rc = fetch_output(j, job, slot, &output, &leaves)) && !(rc = load_inputs(ctx, j, in))) {
+		int wrong = check_output(&j->spec.shape, in, output, &bad);
+		if (wrong < 0)
+			rc = cli_fail(CLI_EFAIL, "out of memory checking the output");
+		else if (wrong)
+			rc = cli_fail(CLI_EFAIL,
+				      "the output is WRONG%s%ld: not written. Prove it on chain with: assay-cli job "
+				      "dispute %s --from NAME",
+				      bad >= 0 ? " at tile " : "", bad, ctx->args[0]);
+		else {
+			FILE *f = fopen(file, "wb");
+			uint64_t len = kernel_output_bytes(&j->spec.shape);
+			if (!f || fwrite(output, 1, len, f) != len || fclose(f) != 0) {
+				if (f)
+					fclose(f);
+				rc = cli_fail(CLI_EFAIL, "cannot write %s", file);
+			} else {
+				char oh[2 * HASH_LEN + 1];
+				hex_encode(j->slots[slot].output_hash, HASH_LEN, oh);
+				cli_emit(ctx,
+					 json_pack("{s:s,s:s,s:I,s:s,s:b}", "job_id", ctx->args[0], "file", file, "bytes",
+						   (json_int_t)len, "output_hash", oh, "checked", 1),
+					 "%s: %llu bytes, sha256 %s\nchecked: Merkle root matches the commitment; %s passed\n",
+					 file, (unsigned long long)len, oh,
+					 j->spec.shape.kind == JOB_MATMUL_I8 ? "full Freivalds test" : "recomputation");
+			}
+		}
+	}
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+	free(output);
+	free(leaves);
+	free(j);
+	json_decref(job);
+	return rc;
+}
+
+/* ---- job dispute ---- */
+
+struct party {
+	unsigned slot;
+	uint8_t *output;
+	uint8_t (*leaves)[HASH_LEN];
+	uint8_t *tile;
+	uint8_t path[MERKLE_MAX_DEPTH][HASH_LEN];
+	size_t depth;
+};
+
+int cli_cmd_job_dispute(struct cli_ctx *ctx)
+{
+	const char *from = cli_opt(ctx, "from");
+	if (!from || !keystore_name_valid(from))
+		return cli_fail(CLI_EUSAGE, "job dispute needs --from NAME (who pays and holds the dispute bond)");
+	struct job_record *j = malloc(sizeof(*j));
+	struct party *pt = calloc(2, sizeof(*pt));
+	json_t *job = NULL, *tx = NULL;
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0};
+	struct cli_chain chain;
+	unsigned nparties = 0;
+	long index = -1;
+	int rc = !j || !pt ? cli_fail(CLI_EFAIL, "out of memory") : CLI_OK;
+	if (rc || (rc = cli_get_chain(ctx, &chain)) || (rc = get_job(ctx, ctx->args[0], &job, j)) ||
+	    (rc = load_inputs(ctx, j, in)))
+		goto out;
+	const struct job_shape *s = &j->spec.shape;
+	uint32_t tile_opt;
+	if ((rc = u32_opt(ctx, "tile", UINT32_MAX, 0, &tile_opt)))
+		goto out;
+	/* Committed slots in order; with --slot only that one. */
+	uint32_t only;
+	if ((rc = u32_opt(ctx, "slot", UINT32_MAX, 0, &only)))
+		goto out;
+	for (unsigned i = 0; i < j->spec.redundancy && nparties < 2; i++) {
+		const struct job_slot *sl = &j->slots[i];
+		if (sl->state < SLOT_COMMITTED || sl->state > SLOT_VERIFIED || (only != UINT32_MAX && only != i))
+			continue;
+		pt[nparties].slot = i;
+		if ((rc = fetch_output(j, job, i, &pt[nparties].output, &pt[nparties].leaves)))
+			goto out;
+		nparties++;
+	}
+	if (nparties == 0) {
+		rc = cli_fail(CLI_EFAIL, "no committed output to dispute");
+		goto out;
+	}
+	/* With two differing roots (r >= 2) the first tile where the leaves
+	 * differ, and the chain decides who is wrong (§6.3); else a wrong tile
+	 * of one output found by the full check. */
+	if (tile_opt != UINT32_MAX && tile_opt >= kernel_tile_count(s)) {
+		rc = cli_fail(CLI_EUSAGE, "--tile %u: the job has %u tiles", tile_opt, kernel_tile_count(s));
+		goto out;
+	}
+	if (tile_opt != UINT32_MAX)
+		index = (long)tile_opt;
+	for (uint32_t i = 0; nparties == 2 && index < 0 && i < kernel_tile_count(s); i++)
+		if (memcmp(pt[0].leaves[i], pt[1].leaves[i], HASH_LEN) != 0)
+			index = (long)i;
+	for (unsigned p = 0; p < nparties && index < 0; p++) {
+		long bad;
+		if (check_output(s, in, pt[p].output, &bad) > 0 && bad >= 0) {
+			index = bad;
+			if (p) { /* dispute that worker alone */
+				free(pt[0].output);
+				free(pt[0].leaves);
+				pt[0] = pt[p];
+				memset(&pt[p], 0, sizeof(pt[p]));
+			}
+			nparties = 1;
+		}
+	}
+	if (index < 0) {
+		rc = cli_fail(CLI_EFAIL, "every committed output checks out: nothing to dispute");
+		goto out;
+	}
+	if (nparties == 2 && memcmp(pt[0].leaves[index], pt[1].leaves[index], HASH_LEN) == 0)
+		nparties = 1;
+	struct job_dispute_payload d;
+	uint64_t units = 0;
+	memset(&d, 0, sizeof(d));
+	memcpy(d.job_id, j->id, HASH_LEN);
+	d.index = (uint32_t)index;
+	d.parties = (uint8_t)nparties;
+	for (unsigned p = 0; p < nparties; p++) {
+		uint64_t len = kernel_tile_bytes(s, d.index);
+		if (!(pt[p].tile = malloc(len))) {
+			rc = cli_fail(CLI_EFAIL, "out of memory");
+			goto out;
+		}
+		kernel_tile_extract(s, pt[p].output, d.index, pt[p].tile);
+		merkle_proof((const uint8_t (*)[HASH_LEN])pt[p].leaves, kernel_tile_count(s), d.index, pt[p].path,
+			     &pt[p].depth);
+		memcpy(d.worker[p], j->slots[pt[p].slot].worker, ADDR_LEN);
+		d.proof[p] = (struct tile_proof){d.index, pt[p].tile, (size_t)len,
+						 (const uint8_t (*)[HASH_LEN])pt[p].path, pt[p].depth};
+		units += kernel_check_units(s, d.index) + len / 64 + pt[p].depth + 1;
+	}
+	json_t *params;
+	if ((rc = get_params(ctx, &params)))
+		goto out;
+	uint64_t gas = units * ju64(params, "gas_per_check_unit");
+	json_decref(params);
+	struct buf p;
+	char txid[2 * HASH_LEN + 1];
+	buf_init(&p);
+	compute_dispute_encode(&d, &p);
+	rc = submit_from(ctx, &chain, from, TX_JOB_DISPUTE, &p, gas ? gas : 1, cli_flag(ctx, "wait"), txid, &tx);
+	buf_free(&p);
+	if (rc)
+		goto out;
+	if (!tx) {
+		cli_emit(ctx, json_pack("{s:s,s:I}", "txid", txid, "tile", (json_int_t)index), "%s\n", txid);
+		goto out;
+	}
+	json_t *events = json_object_get(json_object_get(tx, "result"), "events");
+	json_t *ev = json_array_get(events, 0);
+	const char *data = json_string_value(json_object_get(ev, "data"));
+	char note[RPC_CLIENT_AUTH_MAX] = "";
+	if (data) {
+		size_t n = strlen(data) / 2 < sizeof(note) - 1 ? strlen(data) / 2 : sizeof(note) - 1;
+		hex_decode(data, (uint8_t *)note, n);
+		note[n] = 0;
+	}
+	json_t *out = json_pack("{s:s,s:I,s:i,s:s,s:I}", "txid", txid, "tile", (json_int_t)index, "parties",
+				(int)nparties, "result", note, "height",
+				(json_int_t)json_integer_value(json_object_get(tx, "height")));
+	cli_emit(ctx, out, "%s\ndisputed tile %ld (%u worker%s) at height %lld: %s\n", txid, index, nparties,
+		 nparties > 1 ? "s" : "", json_integer_value(json_object_get(tx, "height")), note[0] ? note : "ok");
+out:
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+	for (unsigned q = 0; pt && q < 2; q++) {
+		free(pt[q].output);
+		free(pt[q].leaves);
+		free(pt[q].tile);
+	}
+	free(pt);
+	free(j);
+	json_decref(job);
+	json_decref(tx);
+	return rc;
+}
+
+/* ---- worker register / unbond / status ---- */
+
+static int report(struct cli_ctx *ctx, const char *txid, json_t *tx, const char *what)
+{
+	if (!tx) {
+		cli_emit(ctx, json_pack("{s:s}", "txid", txid), "%s\n", txid);
+		return CLI_OK;
+	}
+	cli_emit(ctx, json_pack("{s:s,s:I}", "txid", txid, "height", (json_int_t)json_integer_value(json_object_get(tx, "height"))),
+		 "%s\n%s at height %lld\n", txid, what, json_integer_value(json_object_get(tx, "height")));
+	json_decref(tx);
+	return CLI_OK;
+}
+
+int cli_cmd_worker_register(struct cli_ctx *ctx)
+{
+	const char *from = cli_opt(ctx, "from");
+	struct worker_register_payload reg;
+	struct cli_chain chain;
+	json_t *tx;
+	char txid[2 * HASH_LEN + 1];
+	int rc;
+	if (!from || !keystore_name_valid(from) || !cli_opt(ctx, "bond"))
+		return cli_fail(CLI_EUSAGE, "worker register needs --from NAME --bond ASY");
+	memset(&reg, 0, sizeof(reg));
+	if ((rc = cli_amount_opt(ctx, "bond", 0, &reg.bond)))
+		return rc;
+	const char *endpoint = cli_opt(ctx, "endpoint") ? cli_opt(ctx, "endpoint") : "http://127.0.0.1:29450";
+	const char *backend = cli_opt(ctx, "backend") ? cli_opt(ctx, "backend") : "cpu";
+	if (strlen(endpoint) > WORKER_ENDPOINT_MAX || strlen(backend) > WORKER_BACKEND_MAX || !*backend)
+		return cli_fail(CLI_EUSAGE, "--endpoint is at most %d bytes, --backend 1 to %d", WORKER_ENDPOINT_MAX,
+				WORKER_BACKEND_MAX);
+	snprintf(reg.endpoint, sizeof(reg.endpoint), "%s", endpoint);
+	snprintf(reg.backend, sizeof(reg.backend), "%s", backend);
+	struct buf p;
+	buf_init(&p);
+	compute_register_encode(&reg, &p);
+	if ((rc = cli_get_chain(ctx, &chain)) == CLI_OK)
+		rc = submit_from(ctx, &chain, from, TX_WORKER_REGISTER, &p, 0, cli_flag(ctx, "wait"), txid, &tx);
+	buf_free(&p);
+	return rc ? rc : report(ctx, txid, tx, "registered");
+}
+
+int cli_cmd_worker_unbond(struct cli_ctx *ctx)
+{
+	const char *from = cli_opt(ctx, "from");
+	struct cli_chain chain;
+	json_t *tx;
+	char txid[2 * HASH_LEN + 1];
+	int rc;
+	if (!from || !keystore_name_valid(from))
+		return cli_fail(CLI_EUSAGE, "worker unbond needs --from NAME");
+	struct buf p;
+	buf_init(&p);
+	if ((rc = cli_get_chain(ctx, &chain)) == CLI_OK)
+		rc = submit_from(ctx, &chain, from, TX_WORKER_UNBOND, &p, 0, cli_flag(ctx, "wait"), txid, &tx);
+	buf_free(&p);
+	return rc ? rc : report(ctx, txid, tx, "unbonding: the bond returns after unbond_delay blocks with no job in flight");
+}
+
+int cli_cmd_worker_status(struct cli_ctx *ctx)
+{
+	struct cli_chain chain;
+	char address[ADDR_STR_MAX];
+	uint8_t addr[ADDR_LEN];
+	json_t *w;
+	int rc = cli_get_chain(ctx, &chain);
+	if (rc || (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 1, address, addr)) ||
+	    (rc = cli_rpc(ctx, "getworker", json_pack("[s]", address), &w)))
+		return rc;
+	char bond[AMOUNT_STR_MAX], slashed[AMOUNT_STR_MAX];
+	amount_format(ju64(w, "bond"), bond);
+	amount_format(ju64(w, "slashed_total"), slashed);
+	const char *status = json_string_value(json_object_get(w, "status"));
+	const char *endpoint = json_string_value(json_object_get(w, "endpoint"));
+	const char *backend = json_string_value(json_object_get(w, "backend"));
+	cli_emit(ctx, w,
+		 "worker:    %s\nstatus:    %s\nbond:      %s ASY (slashed in all %s)\njobs:      %llu in flight, "
+		 "%llu done, %llu failed\nendpoint:  %s (backend %s)\n",
+		 address, status ? status : "?", bond, slashed, (unsigned long long)ju64(w, "jobs_in_flight"),
+		 (unsigned long long)ju64(w, "jobs_done"), (unsigned long long)ju64(w, "jobs_failed"),
+		 endpoint ? endpoint : "", backend ? backend : "");
+	return CLI_OK;
+}

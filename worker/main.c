@@ -1,0 +1,1024 @@
+/* assay-worker: a compute worker (DESIGN.md §9, docs/compute.md "Running a
+ * worker"). Registers its wallet as a worker, polls the node for the jobs
+ * assigned to it, computes them with the cpu or opencl backend, commits the
+ * Merkle root, reveals the challenged tiles, and serves whole outputs over
+ * HTTP. Talks to assayd only over JSON-RPC with the wallet's client code; it
+ * never links node/. Single-threaded event loop (libevent): the output server
+ * waits while a job computes. Not for: kernels (backend*.c, kernels.c). */
+#define _GNU_SOURCE /* getopt_long_only */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "consensus/compute/compute_codec.h"
+#include "consensus/compute/kernels.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/tx.h"
+#include "wallet/amount.h"
+#include "wallet/cli.h"
+#include "wallet/keystore.h"
+#include "wallet/passphrase.h"
+#include "wallet/rpc_client.h"
+#include "wallet/txbuild.h"
+#include "worker/backend.h"
+#include "worker/work.h"
+
+#define WORKER_POLL_MS 250                  /* how often the node's height is read */
+#define WORKER_RPC_PORT 29443               /* dev and local */
+#define WORKER_LISTEN "127.0.0.1:29450"     /* default output server address */
+#define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
+#define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
+#define WORKER_PATH_MAX 4096
+
+/* Where one assigned job stands in this process. */
+enum work_stage {
+	STAGE_NEW = 0,         /* seen assigned; nothing computed */
+	STAGE_COMMIT_SENT = 1, /* job_commit in the mempool or a block */
+	STAGE_REVEAL_SENT = 2, /* job_reveal in the mempool or a block */
+	STAGE_DONE = 3,        /* our slot verified */
+	STAGE_FAILED = 4,      /* a transaction of ours failed; we stop acting on it */
+};
+
+struct work_item {
+	uint8_t job_id[HASH_LEN];
+	char job_hex[2 * HASH_LEN + 1];
+	struct job_record rec;         /* as last read from the node */
+	unsigned slot;                 /* our slot in rec */
+	enum work_stage stage;
+	uint8_t *output;               /* whole output while needed (NULL after verification) */
+	outtree_t *tree;
+	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
+	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
+	int seen;                      /* in the latest listjobs */
+	struct work_item *next;
+};
+
+struct worker_cfg {
+	char datadir[WORKER_PATH_MAX];
+	char rpcconnect[256];
+	unsigned rpcport;
+	char rpcuser[256], rpcpassword[256];
+	char wallet[KEYSTORE_NAME_MAX + 1];
+	char passphrase_file[WORKER_PATH_MAX];
+	char backend[16];
+	int threads;
+	uint64_t bond;                 /* 0: WORKER_DEFAULT_BOND */
+	char listen[256];
+	char endpoint[WORKER_ENDPOINT_MAX + 1];
+	char outdir[WORKER_PATH_MAX];
+	double corrupt_fraction;       /* test only */
+	uint32_t corrupt_tiles;        /* test only */
+	unsigned poll_ms;
+	int debug;
+};
+
+struct worker {
+	struct worker_cfg cfg;
+	struct rpc_endpoint ep;
+	struct keystore_key key;
+	uint8_t addr[ADDR_LEN];
+	char address[ADDR_STR_MAX];
+	uint8_t chain_id[HASH_LEN];
+	enum network net;
+	char network[16];
+	uint64_t min_fee, gas_price, gas_per_check_unit, min_bond, max_tx_bytes;
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *tick_ev, *sigint_ev, *sigterm_ev;
+	backend_cl_t *cl;
+	uint64_t last_height;
+	struct work_item *items;
+	/* totals for the log */
+	uint64_t jobs_computed;
+	double ops_total, secs_total;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- RPC ---- */
+
+static int read_cookie(struct worker *w)
+{
+	char path[WORKER_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/.cookie", w->cfg.datadir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[RPC_CLIENT_AUTH_MAX];
+	int ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -1;
+	line[strcspn(line, "\r\n")] = 0;
+	snprintf(w->ep.auth, sizeof(w->ep.auth), "%s", line);
+	return 0;
+}
+
+/* Calls method (params stolen; NULL = []). 0 with *result, or -1 with the
+ * failure in *fail (logged unless quiet). A stale cookie is reread once. */
+static int call(struct worker *w, const char *method, json_t *params, json_t **result,
+		struct rpc_failure *fail, int quiet)
+{
+	struct rpc_failure local;
+	if (!fail)
+		fail = &local;
+	int rc = rpc_client_call(&w->ep, method, params, result, fail);
+	if (rc == ASSAY_EAUTH && !w->cfg.rpcuser[0] && read_cookie(w) == 0)
+		rc = rpc_client_call(&w->ep, method, params, result, fail);
+	json_decref(params);
+	if (rc) {
+		if (rc != ASSAY_EINVALID)
+			fail->code = 0; /* not the node's error code */
+		if (!quiet)
+			log_warn("rpc %s: %s", method, fail->message);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t json_u64(const json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* Signs and sends a transaction from the worker's key; the txid into txid. */
+static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_t len, uint64_t gas_limit,
+		   char txid[2 * HASH_LEN + 1])
+{
+	json_t *acct;
+	if (call(w, "getaccount", json_pack("[s]", w->address), &acct, NULL, 0) < 0)
+		return -1;
+	struct txbuild_spec spec = {.nonce = json_u64(acct, "pending_nonce"),
+				    .fee = TXBUILD_DEFAULT_FEE + gas_limit * w->gas_price,
+				    .gas_limit = gas_limit,
+				    .kind = kind,
+				    .payload = payload,
+				    .payload_len = len};
+	json_decref(acct);
+	if (spec.fee < w->min_fee + gas_limit * w->gas_price)
+		spec.fee = w->min_fee + gas_limit * w->gas_price;
+	memcpy(spec.chain_id, w->chain_id, HASH_LEN);
+	struct buf enc;
+	uint8_t id[HASH_LEN];
+	buf_init(&enc);
+	if (txbuild_sign(&spec, w->key.seckey, &enc, id) != 0) {
+		buf_free(&enc);
+		log_error("cannot build a %s transaction", tx_kind_name(kind));
+		return -1;
+	}
+	char *hex = malloc(2 * enc.len + 1);
+	if (!hex) {
+		buf_free(&enc);
+		return -1;
+	}
+	hex_encode(enc.data, enc.len, hex);
+	buf_free(&enc);
+	json_t *sent;
+	int rc = call(w, "sendrawtransaction", json_pack("[s]", hex), &sent, NULL, 0);
+	free(hex);
+	if (rc < 0)
+		return -1;
+	json_decref(sent);
+	hex_encode(id, HASH_LEN, txid);
+	return 0;
+}
+
+/* Where a transaction we sent stands: 1 pending or committed ok, 0 gone from
+ * the mempool without a trace (send again), -1 committed but failed. */
+static int tx_outcome(struct worker *w, const char *txid, char *why, size_t whylen)
+{
+	json_t *tx;
+	struct rpc_failure fail;
+	if (call(w, "gettransaction", json_pack("[s]", txid), &tx, &fail, 1) < 0)
+		return fail.code == -5 ? 0 : 1; /* RPC_NOT_FOUND; otherwise ask again later */
+	json_t *result = json_object_get(tx, "result");
+	int failed = json_is_object(result) && json_is_false(json_object_get(result, "ok"));
+	if (failed)
+		snprintf(why, whylen, "%s", json_string_value(json_object_get(result, "error"))
+						    ? json_string_value(json_object_get(result, "error"))
+						    : "unknown error");
+	json_decref(tx);
+	return failed ? -1 : 1;
+}
+
+/* ---- registration ---- */
+
+static int get_worker_status(struct worker *w, char *status, size_t cap, char *endpoint, size_t ecap)
+{
+	json_t *rec;
+	struct rpc_failure fail;
+	if (call(w, "getworker", json_pack("[s]", w->address), &rec, &fail, 1) < 0)
+		return fail.code == -5 ? 0 : -1;
+	snprintf(status, cap, "%s", json_string_value(json_object_get(rec, "status")) ?: "");
+	snprintf(endpoint, ecap, "%s", json_string_value(json_object_get(rec, "endpoint")) ?: "");
+	json_decref(rec);
+	return 1;
+}
+
+static int ensure_registered(struct worker *w)
+{
+	char status[32], endpoint[WORKER_ENDPOINT_MAX + 1];
+	int have = get_worker_status(w, status, sizeof(status), endpoint, sizeof(endpoint));
+	if (have < 0)
+		return -1;
+	if (have && strcmp(status, "unbonding") == 0) {
+		log_error("%s is unbonding: it takes no new jobs (register again once it has exited)", w->address);
+		return -1;
+	}
+	int active = have && strcmp(status, "active") == 0;
+	if (active && strcmp(endpoint, w->cfg.endpoint) == 0) {
+		log_info("registered worker %s (endpoint %s)", w->address, endpoint);
+		return 0;
+	}
+	struct worker_register_payload reg;
+	memset(&reg, 0, sizeof(reg));
+	/* An active worker only updates its endpoint (a zero top-up). */
+	reg.bond = active ? 0 : w->cfg.bond ? w->cfg.bond : WORKER_DEFAULT_BOND;
+	if (!active && reg.bond < w->min_bond)
+		reg.bond = w->min_bond;
+	snprintf(reg.endpoint, sizeof(reg.endpoint), "%s", w->cfg.endpoint);
+	snprintf(reg.backend, sizeof(reg.backend), "%s", w->cfg.backend);
+	struct buf p;
+	char txid[2 * HASH_LEN + 1], asy[AMOUNT_STR_MAX];
+	buf_init(&p);
+	compute_register_encode(&reg, &p);
+	int rc = p.oom ? -1 : send_tx(w, TX_WORKER_REGISTER, p.data, p.len, 0, txid);
+	buf_free(&p);
+	if (rc < 0)
+		return -1;
+	amount_format(reg.bond, asy);
+	log_info("worker_register %s sent: bond %s ASY, endpoint %s", txid, asy, reg.endpoint);
+	for (unsigned i = 0; i < WORKER_REGISTER_WAIT_S * 10; i++) {
+		char why[RPC_CLIENT_AUTH_MAX];
+		if (tx_outcome(w, txid, why, sizeof(why)) < 0) {
+			log_error("worker_register failed: %s", why);
+			return -1;
+		}
+		if (get_worker_status(w, status, sizeof(status), endpoint, sizeof(endpoint)) == 1 &&
+		    strcmp(status, "active") == 0 && strcmp(endpoint, w->cfg.endpoint) == 0) {
+			log_info("registered worker %s (endpoint %s)", w->address, endpoint);
+			return 0;
+		}
+		struct timespec nap = {0, 100000000L};
+		nanosleep(&nap, NULL);
+	}
+	log_error("worker_register %s not committed after %d s", txid, WORKER_REGISTER_WAIT_S);
+	return -1;
+}
+
+/* ---- computing ---- */
+
+/* Fetches blob inputs and checks their hashes and sizes; *src points into
+ * in[], which the caller frees. */
+static int load_inputs(struct worker *w, const struct job_record *j, struct kernel_src *src,
+		       uint8_t *in[KERNEL_MAX_INPUTS])
+{
+	const struct job_shape *s = &j->spec.shape;
+	memset(src, 0, sizeof(*src));
+	if (j->spec.input_kind == JOB_INPUT_SEED) {
+		src->from_seed = 1;
+		memcpy(src->seed, j->spec.seed, HASH_LEN);
+		return kernel_src_load(src, s, in) ? -1 : 0;
+	}
+	uint8_t *blob[KERNEL_MAX_INPUTS] = {0};
+	int rc = 0;
+	for (unsigned id = 0; id < kernel_input_count(s) && rc == 0; id++) {
+		char hex[2 * HASH_LEN + 1];
+		json_t *b;
+		hex_encode(j->spec.blobs[id], HASH_LEN, hex);
+		if (call(w, "getblob", json_pack("[s]", hex), &b, NULL, 0) < 0) {
+			rc = -1;
+			break;
+		}
+		const char *data = json_string_value(json_object_get(b, "data"));
+		uint64_t want = kernel_input_bytes(s, id);
+		uint8_t h[HASH_LEN];
+		if (!data || strlen(data) != 2 * want || !(blob[id] = malloc(want ? want : 1)) ||
+		    hex_decode(data, blob[id], want) != (long)want) {
+			log_error("blob %s is not %llu bytes of hex", hex, (unsigned long long)want);
+			rc = -1;
+		} else {
+			sha256(blob[id], want, h);
+			if (memcmp(h, j->spec.blobs[id], HASH_LEN) != 0) {
+				log_error("blob %s does not hash to its name", hex);
+				rc = -1;
+			}
+			src->data[id] = blob[id];
+		}
+		json_decref(b);
+	}
+	if (rc == 0 && kernel_src_load(src, s, in) != 0)
+		rc = -1;
+	for (unsigned id = 0; id < KERNEL_MAX_INPUTS; id++)
+		free(blob[id]);
+	memset(src->data, 0, sizeof(src->data));
+	return rc;
+}
+
+/* Integer operations of a job (a multiply-add counts two), for GOPS. */
+static double job_ops(const struct job_shape *s)
+{
+	if (s->kind == JOB_MATMUL_I8)
+		return 2.0 * s->m * s->n * s->k;
+	double ops = 0;
+	for (unsigned l = 0; l < s->layers; l++)
+		ops += 2.0 * s->m * s->dims[l] * s->dims[l + 1];
+	return ops;
+}
+
+static int save_output(struct worker *w, const struct work_item *it, uint64_t len)
+{
+	char path[WORKER_PATH_MAX + 96], tmp[WORKER_PATH_MAX + 112];
+	snprintf(path, sizeof(path), "%s/%s.out", w->cfg.outdir, it->job_hex);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(it->output, 1, len, f) != len || fclose(f) != 0) {
+		if (f)
+			fclose(f);
+		log_error("cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	return rename(tmp, path) == 0 ? 0 : -1;
+}
+
+static int compute_item(struct worker *w, struct work_item *it)
+{
+	const struct job_shape *s = &it->rec.spec.shape;
+	struct kernel_src src;
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0};
+	uint64_t len = kernel_output_bytes(s);
+	int rc = load_inputs(w, &it->rec, &src, in);
+	const char *used = "cpu";
+	uint64_t t0 = now_ns();
+	if (rc == 0) {
+		if (w->cl && s->kind == JOB_MATMUL_I8) {
+			used = "opencl";
+			it->output = malloc(len ? len : 1);
+			rc = it->output ? backend_opencl_matmul_i8(w->cl, (const int8_t *)in[0], (const int8_t *)in[1],
+								   (int32_t *)it->output, s->m, s->n, s->k)
+					: ASSAY_ENOMEM;
+		} else {
+			rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
+		}
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+	if (rc) {
+		log_error("job %.16s: compute failed: %s", it->job_hex, rc < 0 ? assay_strerror(rc) : "inputs");
+		free(it->output);
+		it->output = NULL;
+		return -1;
+	}
+	double ops = job_ops(s);
+	w->jobs_computed++;
+	w->ops_total += ops;
+	w->secs_total += secs;
+	if (s->kind == JOB_MATMUL_I8)
+		log_info("job %.16s: computed matmul-i8 %ux%ux%u on %s in %.3f s (%.2f GOPS; %llu jobs, %.2f GOPS overall)",
+			 it->job_hex, s->m, s->n, s->k, used, secs, secs > 0 ? ops / secs / 1e9 : 0.0,
+			 (unsigned long long)w->jobs_computed, w->secs_total > 0 ? w->ops_total / w->secs_total / 1e9 : 0.0);
+	else
+		log_info("job %.16s: computed mlp-i8 batch %u, %u layers on %s in %.3f s (%.2f GOPS)", it->job_hex,
+			 s->m, s->layers, used, secs, secs > 0 ? ops / secs / 1e9 : 0.0);
+	if (w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) {
+		uint32_t n = work_corrupt(s, it->job_id, it->output, w->cfg.corrupt_fraction, w->cfg.corrupt_tiles);
+		log_warn("job %.16s: corrupted %u of %u tiles (test mode)", it->job_hex, n, kernel_tile_count(s));
+	}
+	if (work_commit(s, it->output, &it->tree, it->root, it->output_hash) != 0) {
+		log_error("job %.16s: out of memory building the Merkle tree", it->job_hex);
+		return -1;
+	}
+	return save_output(w, it, len);
+}
+
+static void release_item(struct work_item *it)
+{
+	free(it->output);
+	it->output = NULL;
+	outtree_destroy(it->tree);
+	it->tree = NULL;
+}
+
+/* ---- the job loop ---- */
+
+static void commit_item(struct worker *w, struct work_item *it, uint64_t height)
+{
+	if (!it->tree && compute_item(w, it) < 0) {
+		it->stage = STAGE_FAILED;
+		return;
+	}
+	struct job_commit_payload c;
+	struct buf p;
+	memcpy(c.job_id, it->job_id, HASH_LEN);
+	memcpy(c.root, it->root, HASH_LEN);
+	memcpy(c.output_hash, it->output_hash, HASH_LEN);
+	buf_init(&p);
+	compute_commit_encode(&c, &p);
+	if (!p.oom && send_tx(w, TX_JOB_COMMIT, p.data, p.len, 0, it->txid) == 0) {
+		char root[2 * HASH_LEN + 1];
+		hex_encode(it->root, HASH_LEN, root);
+		log_info("job %.16s: job_commit %s at height %llu (root %s)", it->job_hex, it->txid,
+			 (unsigned long long)height, root);
+		it->stage = STAGE_COMMIT_SENT;
+	}
+	buf_free(&p);
+}
+
+static void reveal_item(struct worker *w, struct work_item *it, const struct job_slot *sl)
+{
+	if (!it->tree && compute_item(w, it) < 0) {
+		it->stage = STAGE_FAILED;
+		return;
+	}
+	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+		log_error("job %.16s: our output's root differs from the one committed; cannot reveal", it->job_hex);
+		it->stage = STAGE_FAILED;
+		return;
+	}
+	struct buf p;
+	uint64_t units;
+	buf_init(&p);
+	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->output, it->tree, sl->challenge_seed,
+				it->rec.spec.samples, &p, &units) != 0) {
+		log_error("job %.16s: cannot build the reveal", it->job_hex);
+		buf_free(&p);
+		it->stage = STAGE_FAILED;
+		return;
+	}
+	if (p.len + 200 > w->max_tx_bytes) {
+		log_error("job %.16s: the reveal is %zu bytes, over the transaction limit", it->job_hex, p.len);
+		buf_free(&p);
+		it->stage = STAGE_FAILED;
+		return;
+	}
+	uint64_t gas = units * w->gas_per_check_unit;
+	if (send_tx(w, TX_JOB_REVEAL, p.data, p.len, gas, it->txid) == 0) {
+		log_info("job %.16s: job_reveal %s (%u tiles, %zu bytes, gas %llu) challenged at height %llu",
+			 it->job_hex, it->txid, it->rec.spec.samples, p.len, (unsigned long long)gas,
+			 (unsigned long long)sl->challenge_height);
+		it->stage = STAGE_REVEAL_SENT;
+	}
+	buf_free(&p);
+}
+
+/* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
+static int still_waiting(struct worker *w, struct work_item *it, const char *what)
+{
+	char why[256];
+	int o = tx_outcome(w, it->txid, why, sizeof(why));
+	if (o > 0)
+		return 1;
+	if (o < 0) {
+		log_error("job %.16s: %s %s failed: %s", it->job_hex, what, it->txid, why);
+		it->stage = STAGE_FAILED;
+		return 1;
+	}
+	log_warn("job %.16s: %s %s left the mempool; sending again", it->job_hex, what, it->txid);
+	return 0;
+}
+
+static void step_item(struct worker *w, struct work_item *it, uint64_t height)
+{
+	const struct job_slot *sl = &it->rec.slots[it->slot];
+	if (it->stage == STAGE_FAILED)
+		return;
+	switch (sl->state) {
+	case SLOT_ASSIGNED:
+		if (it->stage == STAGE_COMMIT_SENT && still_waiting(w, it, "job_commit"))
+			return;
+		commit_item(w, it, height);
+		break;
+	case SLOT_CHALLENGED:
+		if (it->stage == STAGE_REVEAL_SENT && still_waiting(w, it, "job_reveal"))
+			return;
+		reveal_item(w, it, sl);
+		break;
+	case SLOT_VERIFIED:
+		if (it->stage != STAGE_DONE) {
+			log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
+				 (unsigned long long)sl->reveal_height, (unsigned long long)it->rec.payout_height);
+			it->stage = STAGE_DONE;
+			release_item(it);
+		}
+		break;
+	default: /* committed: the challenge comes with the next block */
+		break;
+	}
+}
+
+static struct work_item *find_item(struct worker *w, const uint8_t id[HASH_LEN])
+{
+	for (struct work_item *it = w->items; it; it = it->next)
+		if (memcmp(it->job_id, id, HASH_LEN) == 0)
+			return it;
+	return NULL;
+}
+
+/* Reads one listjobs entry into a tracked item; NULL if it is not ours. */
+static struct work_item *track(struct worker *w, json_t *job)
+{
+	const char *hex = json_string_value(json_object_get(job, "record"));
+	size_t n = hex ? strlen(hex) / 2 : 0;
+	uint8_t *raw = malloc(n ? n : 1);
+	struct job_record *rec = malloc(sizeof(*rec));
+	struct work_item *it = NULL;
+	if (!raw || !rec || !hex || hex_decode(hex, raw, n) != (long)n || compute_job_decode(rec, raw, n) != 0) {
+		log_warn("listjobs gave a job record that does not decode");
+		goto out;
+	}
+	unsigned slot = JOB_MAX_REDUNDANCY;
+	for (unsigned i = 0; i < rec->spec.redundancy && i < JOB_MAX_REDUNDANCY; i++)
+		if (rec->slots[i].state != SLOT_EMPTY && memcmp(rec->slots[i].worker, w->addr, ADDR_LEN) == 0)
+			slot = i;
+	if (slot == JOB_MAX_REDUNDANCY)
+		goto out;
+	it = find_item(w, rec->id);
+	if (!it) {
+		if (!(it = calloc(1, sizeof(*it))))
+			goto out;
+		memcpy(it->job_id, rec->id, HASH_LEN);
+		hex_encode(it->job_id, HASH_LEN, it->job_hex);
+		it->next = w->items;
+		w->items = it;
+		log_info("job %s: assigned to us (slot %u) at height %llu", it->job_hex, slot,
+			 (unsigned long long)rec->slots[slot].assigned_height);
+	}
+	it->rec = *rec;
+	it->slot = slot;
+	it->seen = 1;
+out:
+	free(raw);
+	free(rec);
+	return it;
+}
+
+/* A job that left our list: say how it ended, and forget it. */
+static void report_gone(struct worker *w, struct work_item *it)
+{
+	json_t *j;
+	if (call(w, "getjob", json_pack("[s]", it->job_hex), &j, NULL, 1) == 0) {
+		const char *state = json_string_value(json_object_get(j, "state"));
+		char reward[AMOUNT_STR_MAX];
+		amount_format(it->rec.spec.reward, reward);
+		if (state && strcmp(state, "paid") == 0)
+			log_info("job %.16s: paid (reward %s ASY shared by %u)", it->job_hex, reward,
+				 it->rec.spec.redundancy);
+		else
+			log_info("job %.16s: no longer ours (job %s)", it->job_hex, state ? state : "?");
+		json_decref(j);
+	}
+}
+
+static void tick(struct worker *w)
+{
+	json_t *count;
+	if (call(w, "getblockcount", NULL, &count, NULL, 1) < 0)
+		return;
+	uint64_t height = json_is_integer(count) ? (uint64_t)json_integer_value(count) : 0;
+	json_decref(count);
+	if (height == w->last_height)
+		return;
+	json_t *jobs;
+	if (call(w, "listjobs", json_pack("[n,n,s]", w->address), &jobs, NULL, 0) < 0)
+		return;
+	w->last_height = height;
+	for (struct work_item *it = w->items; it; it = it->next)
+		it->seen = 0;
+	size_t i;
+	json_t *job;
+	json_array_foreach(jobs, i, job)
+		track(w, job);
+	json_decref(jobs);
+	for (struct work_item **pp = &w->items; *pp;) {
+		struct work_item *it = *pp;
+		if (!it->seen) {
+			report_gone(w, it);
+			*pp = it->next;
+			release_item(it);
+			free(it);
+			continue;
+		}
+		step_item(w, it, height);
+		pp = &it->next;
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	tick(arg);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(w->base, NULL);
+}
+
+/* ---- the output server ---- */
+
+/* GET /job/JOB_ID: the whole output as committed (tiles row-major, elements
+ * little-endian); GET /: who we are. */
+static void on_http(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	uint8_t id[HASH_LEN];
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_send_error(req, 405, "GET only");
+		return;
+	}
+	if (path && strcmp(path, "/") == 0) {
+		evhttp_add_header(hdr, "Content-Type", "application/json");
+		evbuffer_add_printf(out, "{\"worker\":\"%s\",\"backend\":\"%s\",\"jobs_computed\":%llu}\n", w->address,
+				    w->cfg.backend, (unsigned long long)w->jobs_computed);
+		evhttp_send_reply(req, 200, "OK", NULL);
+		return;
+	}
+	if (!path || strncmp(path, "/job/", 5) != 0 || strlen(path + 5) != 2 * HASH_LEN ||
+	    hex_decode(path + 5, id, HASH_LEN) != HASH_LEN) {
+		evhttp_send_error(req, 404, "no such path (GET /job/JOB_ID)");
+		return;
+	}
+	char file[WORKER_PATH_MAX + 96], hex[2 * HASH_LEN + 1];
+	hex_encode(id, HASH_LEN, hex); /* canonical lower case, no path tricks */
+	snprintf(file, sizeof(file), "%s/%s.out", w->cfg.outdir, hex);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		evhttp_send_error(req, 404, "no output for this job here");
+		return;
+	}
+	evhttp_add_header(hdr, "Content-Type", "application/octet-stream");
+	if (evbuffer_add_file(out, fd, 0, st.st_size) != 0) { /* takes the fd */
+		evhttp_send_error(req, 500, "cannot read the output");
+		return;
+	}
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static int start_http(struct worker *w)
+{
+	char host[256];
+	snprintf(host, sizeof(host), "%s", w->cfg.listen);
+	char *colon = strrchr(host, ':');
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	if (!colon || port <= 0 || port > 65535) {
+		log_error("-listen=%s: expected HOST:PORT", w->cfg.listen);
+		return -1;
+	}
+	*colon = 0;
+	w->http = evhttp_new(w->base);
+	if (!w->http || evhttp_bind_socket(w->http, host, (uint16_t)port) != 0) {
+		log_error("cannot listen on %s for the output server", w->cfg.listen);
+		return -1;
+	}
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET);
+	evhttp_set_gencb(w->http, on_http, w);
+	if (!w->cfg.endpoint[0])
+		snprintf(w->cfg.endpoint, sizeof(w->cfg.endpoint), "http://%s", w->cfg.listen);
+	log_info("output server on http://%s/job/JOB_ID (advertised as %s)", w->cfg.listen, w->cfg.endpoint);
+	return 0;
+}
+
+/* ---- flags and start-up ---- */
+
+enum {
+	OPT_DATADIR = 1, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
+	OPT_PASSFILE, OPT_BACKEND, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
+	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{"datadir", required_argument, NULL, OPT_DATADIR},
+	{"rpcconnect", required_argument, NULL, OPT_RPCCONNECT},
+	{"rpcport", required_argument, NULL, OPT_RPCPORT},
+	{"rpcuser", required_argument, NULL, OPT_RPCUSER},
+	{"rpcpassword", required_argument, NULL, OPT_RPCPASSWORD},
+	{"wallet", required_argument, NULL, OPT_WALLET},
+	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
+	{"backend", required_argument, NULL, OPT_BACKEND},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"bond", required_argument, NULL, OPT_BOND},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"endpoint", required_argument, NULL, OPT_ENDPOINT},
+	{"outdir", required_argument, NULL, OPT_OUTDIR},
+	{"corrupt-fraction", required_argument, NULL, OPT_CORRUPT_FRACTION},
+	{"corrupt-tiles", required_argument, NULL, OPT_CORRUPT_TILES},
+	{"poll-ms", required_argument, NULL, OPT_POLL_MS},
+	{"debug", no_argument, NULL, OPT_DEBUG},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(void)
+{
+	printf("usage: assay-worker [options]   (options as -name=value or --name=value)\n\n"
+	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default ~/.assay)\n"
+	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
+	       "  -rpcport=PORT          node RPC port (default %d)\n"
+	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
+	       "  -wallet=NAME           the worker's key: DATADIR/wallet/NAME.json (required)\n"
+	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
+	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8)\n"
+	       "  -threads=N             cpu threads (default: one per CPU)\n"
+	       "  -bond=ASY              bond to register with if not registered (default 1000, at least min_bond)\n"
+	       "  -listen=HOST:PORT      output server address (default %s)\n"
+	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
+	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"
+	       "  -poll-ms=MS            how often to poll the node (default %d)\n"
+	       "  -corrupt-fraction=F    TEST ONLY: corrupt each tile with probability F (dev/local only)\n"
+	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
+	       "  -debug                 debug logging\n"
+	       "  -help                  this text\n",
+	       WORKER_RPC_PORT, WORKER_LISTEN, WORKER_POLL_MS);
+}
+
+static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
+{
+	if (strlen(value) >= cap) {
+		fprintf(stderr, "error: -%s is too long\n", name);
+		return -1;
+	}
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int parse_args(struct worker_cfg *c, int argc, char **argv)
+{
+	const char *home = getenv("HOME");
+	memset(c, 0, sizeof(*c));
+	snprintf(c->datadir, sizeof(c->datadir), "%s/.assay", home ? home : ".");
+	snprintf(c->rpcconnect, sizeof(c->rpcconnect), "127.0.0.1");
+	c->rpcport = WORKER_RPC_PORT;
+	snprintf(c->backend, sizeof(c->backend), "cpu");
+	snprintf(c->listen, sizeof(c->listen), "%s", WORKER_LISTEN);
+	c->poll_ms = WORKER_POLL_MS;
+	int ch;
+	char *end;
+	opterr = 0;
+	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
+		int bad = 0;
+		switch (ch) {
+		case OPT_DATADIR: bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir"); break;
+		case OPT_RPCCONNECT: bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect"); break;
+		case OPT_RPCUSER: bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser"); break;
+		case OPT_RPCPASSWORD: bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword"); break;
+		case OPT_WALLET: bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet"); break;
+		case OPT_PASSFILE: bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg, "passphrase-file"); break;
+		case OPT_BACKEND: bad = copy_opt(c->backend, sizeof(c->backend), optarg, "backend"); break;
+		case OPT_LISTEN: bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen"); break;
+		case OPT_ENDPOINT: bad = copy_opt(c->endpoint, sizeof(c->endpoint), optarg, "endpoint"); break;
+		case OPT_OUTDIR: bad = copy_opt(c->outdir, sizeof(c->outdir), optarg, "outdir"); break;
+		case OPT_RPCPORT:
+			c->rpcport = (unsigned)strtoul(optarg, &end, 10);
+			bad = *end || c->rpcport == 0 || c->rpcport > 65535;
+			break;
+		case OPT_THREADS:
+			c->threads = (int)strtol(optarg, &end, 10);
+			bad = *end || c->threads < 0 || c->threads > BACKEND_MAX_THREADS;
+			break;
+		case OPT_POLL_MS:
+			c->poll_ms = (unsigned)strtoul(optarg, &end, 10);
+			bad = *end || c->poll_ms == 0;
+			break;
+		case OPT_BOND: bad = amount_parse(optarg, &c->bond) != 0 || c->bond == 0; break;
+		case OPT_CORRUPT_FRACTION:
+			c->corrupt_fraction = strtod(optarg, &end);
+			bad = *end || !(c->corrupt_fraction >= 0 && c->corrupt_fraction <= 1);
+			break;
+		case OPT_CORRUPT_TILES:
+			c->corrupt_tiles = (uint32_t)strtoul(optarg, &end, 10);
+			bad = *end;
+			break;
+		case OPT_DEBUG: c->debug = 1; break;
+		case OPT_HELP: usage(); exit(0);
+		default:
+			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n", argv[optind - 1]);
+			return -1;
+		}
+		if (bad) {
+			fprintf(stderr, "error: bad value for %s (see -help)\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+		return -1;
+	}
+	if (!keystore_name_valid(c->wallet)) {
+		fprintf(stderr, "error: -wallet=NAME is required (a wallet in DATADIR/wallet)\n");
+		return -1;
+	}
+	if (strcmp(c->backend, "cpu") != 0 && strcmp(c->backend, "opencl") != 0) {
+		fprintf(stderr, "error: -backend must be cpu or opencl\n");
+		return -1;
+	}
+	if (!c->outdir[0] && snprintf(c->outdir, sizeof(c->outdir), "%s/worker/%s", c->datadir, c->wallet) >=
+				     (int)sizeof(c->outdir)) {
+		fprintf(stderr, "error: -datadir is too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int make_dirs(const char *path)
+{
+	char tmp[WORKER_PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Chain identity and parameters from the node. */
+static int read_chain(struct worker *w)
+{
+	json_t *info, *params;
+	if (call(w, "getblockchaininfo", NULL, &info, NULL, 0) < 0)
+		return -1;
+	const char *gh = json_string_value(json_object_get(info, "genesis_hash"));
+	const char *net = json_string_value(json_object_get(info, "network"));
+	unsigned port;
+	int ok = gh && net && hex_decode(gh, w->chain_id, HASH_LEN) == HASH_LEN &&
+		 cli_network_parse(net, &w->net, &port) == 0;
+	if (ok)
+		snprintf(w->network, sizeof(w->network), "%s", net);
+	json_decref(info);
+	if (!ok) {
+		log_error("getblockchaininfo: no genesis hash or unknown network");
+		return -1;
+	}
+	if (call(w, "getcomputeparams", NULL, &params, NULL, 0) < 0)
+		return -1;
+	w->min_fee = json_u64(params, "min_fee");
+	w->gas_price = json_u64(params, "gas_price");
+	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
+	w->min_bond = json_u64(params, "min_bond");
+	w->max_tx_bytes = json_u64(params, "max_tx_bytes");
+	json_decref(params);
+	return 0;
+}
+
+static int unlock(struct worker *w)
+{
+	char pass[PASSPHRASE_MAX + 1], prompt[128], err[512];
+	snprintf(prompt, sizeof(prompt), "Passphrase for wallet '%s': ", w->cfg.wallet);
+	int rc = passphrase_get(w->cfg.passphrase_file[0] ? w->cfg.passphrase_file : NULL, prompt, 0, pass, err,
+				sizeof(err));
+	if (rc == 0)
+		rc = keystore_load(w->cfg.datadir, w->cfg.wallet, pass, &w->key, err, sizeof(err));
+	sodium_memzero(pass, sizeof(pass));
+	if (rc) {
+		log_error("wallet %s: %s", w->cfg.wallet, err);
+		return -1;
+	}
+	address_from_pubkey(w->key.info.pubkey, w->addr);
+	return 0;
+}
+
+static int start(struct worker *w)
+{
+	snprintf(w->ep.host, sizeof(w->ep.host), "%s", w->cfg.rpcconnect);
+	w->ep.port = w->cfg.rpcport;
+	if (w->cfg.rpcuser[0])
+		snprintf(w->ep.auth, sizeof(w->ep.auth), "%s:%s", w->cfg.rpcuser, w->cfg.rpcpassword);
+	else if (read_cookie(w) < 0)
+		log_warn("no %s/.cookie yet; waiting for the node", w->cfg.datadir);
+	if (unlock(w) < 0)
+		return -1;
+	if (read_chain(w) < 0)
+		return -1;
+	address_encode(w->net, w->addr, w->address);
+	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) && strcmp(w->network, "dev") != 0 &&
+	    strcmp(w->network, "local") != 0) {
+		log_error("-corrupt-fraction and -corrupt-tiles are for tests: refused on network %s", w->network);
+		return -1;
+	}
+	if (strcmp(w->cfg.backend, "opencl") == 0) {
+		char err[256];
+#ifdef HAVE_OPENCL
+		w->cl = backend_opencl_create(err, sizeof(err));
+		if (!w->cl) {
+			log_error("opencl backend: %s", err);
+			return -1;
+		}
+		log_info("opencl backend on %s (mlp-i8 jobs run on the cpu backend)", backend_opencl_device(w->cl));
+#else
+		snprintf(err, sizeof(err), "this build has no OpenCL");
+		log_error("opencl backend: %s", err);
+		return -1;
+#endif
+	} else {
+		log_info("cpu backend: %s, %d threads", backend_cpu_isa(),
+			 w->cfg.threads > 0 ? w->cfg.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	}
+	if (make_dirs(w->cfg.outdir) < 0) {
+		log_error("cannot create %s: %s", w->cfg.outdir, strerror(errno));
+		return -1;
+	}
+	w->base = event_base_new();
+	if (!w->base || start_http(w) < 0)
+		return -1;
+	if (ensure_registered(w) < 0)
+		return -1;
+	struct timeval tv = {w->cfg.poll_ms / 1000, (w->cfg.poll_ms % 1000) * 1000};
+	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+	w->sigint_ev = evsignal_new(w->base, SIGINT, on_signal, w);
+	w->sigterm_ev = evsignal_new(w->base, SIGTERM, on_signal, w);
+	if (!w->tick_ev || !w->sigint_ev || !w->sigterm_ev)
+		return -1;
+	event_add(w->tick_ev, &tv);
+	event_add(w->sigint_ev, NULL);
+	event_add(w->sigterm_ev, NULL);
+	if (w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0)
+		log_warn("TEST MODE: corrupting %s of every job's tiles", w->cfg.corrupt_tiles ? "some" : "a fraction");
+	return 0;
+}
+
+static void stop(struct worker *w)
+{
+	while (w->items) {
+		struct work_item *it = w->items;
+		w->items = it->next;
+		release_item(it);
+		free(it);
+	}
+	if (w->tick_ev)
+		event_free(w->tick_ev);
+	if (w->sigint_ev)
+		event_free(w->sigint_ev);
+	if (w->sigterm_ev)
+		event_free(w->sigterm_ev);
+	if (w->http)
+		evhttp_free(w->http);
+	if (w->base)
+		event_base_free(w->base);
+#ifdef HAVE_OPENCL
+	if (w->cl)
+		backend_opencl_destroy(w->cl);
+#endif
+	keystore_key_wipe(&w->key);
+}
+
+int main(int argc, char **argv)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w || parse_args(&w->cfg, argc, argv) < 0) {
+		free(w);
+		return 2;
+	}
+	log_set_stderr(1);
+	log_set_level(w->cfg.debug ? LOG_DEBUG : LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	int rc = 1;
+	if (keys_init() != 0) {
+		log_error("libsodium failed to initialise");
+	} else if (start(w) == 0) {
+		log_info("assay-worker %s: worker %s on %s, polling every %u ms", PACKAGE_VERSION, w->address,
+			 w->network, w->cfg.poll_ms);
+		tick(w);
+		event_base_dispatch(w->base);
+		log_info("stopped after %llu jobs (%.2f GOPS overall)", (unsigned long long)w->jobs_computed,
+			 w->secs_total > 0 ? w->ops_total / w->secs_total / 1e9 : 0.0);
+		rc = 0;
+	}
+	stop(w);
+	free(w);
+	return rc;
+}

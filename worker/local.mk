@@ -12,7 +12,7 @@ libassay_worker_a_SOURCES = \
 	worker/outtree.c worker/outtree.h \
 	worker/work.c worker/work.h
 
-WORKER_LIBS = libassay_worker.a libassay_workerbk.a libassay_wallet.a libassay_consensus.a $(CORE_LIBS)
+WORKER_LIBS = libassay_worker.a libassay_workerbk.a libassay_wallet.a libassay_vm.a libassay_consensus.a $(CORE_LIBS)
 
 bin_PROGRAMS += assay-worker
 assay_worker_SOURCES = worker/main.c

@@ -918,106 +918,70 @@ fail:
 	return rc;
 }
 
-/* Parallel signature verification: each thread takes a contiguous range. */
-struct verify_job {
-	const struct tx *txs;
-	size_t from, to;
-	uint8_t *bad;
-	int any_bad;
-};
-
-static void *verify_range(void *arg)
-{
-	struct verify_job *j = arg;
-	for (size_t i = j->from; i < j->to; i++) {
-		j->bad[i] = tx_verify_sig(&j->txs[i]) != 0;
-		j->any_bad |= j->bad[i];
-	}
-	return NULL;
-}
-
+/* Parallel signature verification. Threads take chunks of VERIFY_CHUNK
+ * transactions from a shared counter until none are left, so the work
+ * balances itself: the thread executing a block joins in when it is done. */
 #define VERIFY_MAX_THREADS 64
+#define VERIFY_CHUNK 16
 
-int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
-{
-	struct verify_job jobs[VERIFY_MAX_THREADS];
-	pthread_t tids[VERIFY_MAX_THREADS];
-	int started[VERIFY_MAX_THREADS] = {0};
-	if (nthreads > VERIFY_MAX_THREADS)
-		nthreads = VERIFY_MAX_THREADS;
-	if (nthreads < 1 || n < 64)
-		nthreads = 1;
-	size_t per = (n + (size_t)nthreads - 1) / (size_t)nthreads;
-	for (int i = 0; i < nthreads; i++) {
-		size_t from = (size_t)i * per < n ? (size_t)i * per : n;
-		size_t to = from + per < n ? from + per : n;
-		jobs[i] = (struct verify_job){txs, from, to, bad, 0};
-	}
-	/* Threads for all ranges but the last, which this thread takes. */
-	for (int i = 0; i < nthreads - 1; i++)
-		started[i] = pthread_create(&tids[i], NULL, verify_range, &jobs[i]) == 0;
-	for (int i = 0; i < nthreads; i++)
-		if (i == nthreads - 1 || !started[i])
-			verify_range(&jobs[i]);
-	int any = 0;
-	for (int i = 0; i < nthreads; i++) {
-		if (i < nthreads - 1 && started[i])
-			pthread_join(tids[i], NULL);
-		any |= jobs[i].any_bad;
-	}
-	return any ? ASSAY_ESIG : 0;
-}
-
-/* Helper threads checking a range of signatures in the background. */
 struct verify_pool {
-	int n;
+	const struct tx *txs;
+	size_t n;
+	uint8_t *bad;            /* bad[i] set for each failing signature */
+	size_t next;             /* next unclaimed index (atomic) */
+	int any_bad;             /* atomic */
+	int helpers;
 	pthread_t tids[VERIFY_MAX_THREADS];
-	struct verify_job jobs[VERIFY_MAX_THREADS];
 	int started[VERIFY_MAX_THREADS];
 };
 
-/* How many of n signatures the executing thread checks itself, so that it
- * and `threads`-1 helpers finish together: executing a transfer costs about
- * VERIFY_EXEC_PERMILLE of a signature check. */
-#define VERIFY_EXEC_PERMILLE 300
-static size_t verify_split(size_t n, int threads)
+static void *verify_work(void *arg)
 {
-	if (threads <= 1 || n < 64)
-		return n;
-	long share = (long)((1000 + VERIFY_EXEC_PERMILLE) * n / (size_t)threads) - (long)(VERIFY_EXEC_PERMILLE * n);
-	return share > 0 ? (size_t)share / 1000 : 0;
-}
-
-static void verify_start(struct verify_pool *p, const struct tx *txs, size_t from, size_t to, int helpers,
-			 uint8_t *bad)
-{
-	if (helpers > VERIFY_MAX_THREADS)
-		helpers = VERIFY_MAX_THREADS;
-	p->n = to > from && helpers > 0 ? helpers : 0;
-	size_t per = p->n ? (to - from + (size_t)p->n - 1) / (size_t)p->n : 0;
-	for (int i = 0; i < p->n; i++) {
-		size_t a = from + (size_t)i * per < to ? from + (size_t)i * per : to;
-		size_t b = a + per < to ? a + per : to;
-		p->jobs[i] = (struct verify_job){txs, a, b, bad, 0};
-		p->started[i] = pthread_create(&p->tids[i], NULL, verify_range, &p->jobs[i]) == 0;
-		if (!p->started[i])
-			verify_range(&p->jobs[i]);
+	struct verify_pool *p = arg;
+	for (;;) {
+		size_t from = __atomic_fetch_add(&p->next, VERIFY_CHUNK, __ATOMIC_RELAXED);
+		if (from >= p->n)
+			return NULL;
+		size_t to = from + VERIFY_CHUNK < p->n ? from + VERIFY_CHUNK : p->n;
+		for (size_t i = from; i < to; i++) {
+			p->bad[i] = tx_verify_sig(&p->txs[i]) != 0;
+			if (p->bad[i])
+				__atomic_store_n(&p->any_bad, 1, __ATOMIC_RELAXED);
+		}
 	}
 }
 
-/* Checks [from, to) here, joins the helpers; ASSAY_ESIG if any failed. */
-static int verify_finish(struct verify_pool *p, const struct tx *txs, size_t from, size_t to, uint8_t *bad)
+/* Starts `helpers` threads on the signatures of txs[0..n). */
+static void verify_start(struct verify_pool *p, const struct tx *txs, size_t n, int helpers, uint8_t *bad)
 {
-	struct verify_job own = {txs, from, to, bad, 0};
-	verify_range(&own);
-	int any = own.any_bad;
-	for (int i = 0; i < p->n; i++) {
+	memset(p, 0, sizeof(*p));
+	p->txs = txs;
+	p->n = n;
+	p->bad = bad;
+	if (n < 2 * VERIFY_CHUNK)
+		helpers = 0; /* not worth a thread */
+	p->helpers = helpers < VERIFY_MAX_THREADS ? helpers : VERIFY_MAX_THREADS;
+	for (int i = 0; i < p->helpers; i++)
+		p->started[i] = pthread_create(&p->tids[i], NULL, verify_work, p) == 0;
+}
+
+/* This thread verifies what is left, then joins the helpers; ASSAY_ESIG if
+ * any signature failed. */
+static int verify_finish(struct verify_pool *p)
+{
+	verify_work(p);
+	for (int i = 0; i < p->helpers; i++)
 		if (p->started[i])
 			pthread_join(p->tids[i], NULL);
-		any |= p->jobs[i].any_bad;
-	}
-	p->n = 0;
-	return any ? ASSAY_ESIG : 0;
+	p->helpers = 0;
+	return __atomic_load_n(&p->any_bad, __ATOMIC_RELAXED) ? ASSAY_ESIG : 0;
+}
+
+int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+{
+	struct verify_pool pool;
+	verify_start(&pool, txs, n, nthreads - 1, bad);
+	return verify_finish(&pool);
 }
 
 /* Executes blk on a fresh overlay, checking every rule; on success the
@@ -1089,14 +1053,13 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 		return ASSAY_EINVALID;
 	}
 	/* Signatures are checked by helper threads while this thread executes
-	 * the block (on an overlay, thrown away if any signature fails); this
-	 * thread then checks the tail that is its share (verify_split). */
+	 * the block (on an overlay, thrown away if any signature fails); then
+	 * this thread helps with whatever is left. */
 	uint8_t *bad = calloc(blk->ntx ? blk->ntx : 1, 1);
 	if (!bad)
 		return ASSAY_ENOMEM;
-	size_t mine = verify_split(blk->ntx, c->verify_threads);
 	struct verify_pool pool;
-	verify_start(&pool, blk->txs, 0, blk->ntx - mine, c->verify_threads - 1, bad);
+	verify_start(&pool, blk->txs, blk->ntx, c->verify_threads - 1, bad);
 	struct ledger ro = chain_ledger(c);
 	ledger_mem_t *ov = ledger_mem_new(&ro);
 	struct receipt *receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
@@ -1124,7 +1087,7 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	}
 	if ((rc = end_block(&x, err, errlen)) < 0)
 		goto fail;
-	if ((rc = verify_finish(&pool, blk->txs, blk->ntx - mine, blk->ntx, bad)) < 0) {
+	if ((rc = verify_finish(&pool)) < 0) {
 		size_t i = 0;
 		while (i < blk->ntx && !bad[i])
 			i++;
@@ -1150,7 +1113,7 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	return 0;
 fail:
 	if (bad) {
-		verify_finish(&pool, blk->txs, blk->ntx, blk->ntx, bad); /* joins the helpers */
+		verify_finish(&pool); /* joins the helpers */
 		free(bad);
 	}
 	ledger_mem_free(ov);

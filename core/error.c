@@ -1,4 +1,7 @@
 /* Text for the shared error codes of error.h. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "core/error.h"
 
 const char *assay_strerror(int err)
@@ -26,4 +29,15 @@ const char *assay_strerror(int err)
 	case ASSAY_EREVERT: return "reverted";
 	}
 	return "unknown error";
+}
+
+int assay_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

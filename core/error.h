@@ -4,6 +4,8 @@
 #ifndef ASSAY_CORE_ERROR_H
 #define ASSAY_CORE_ERROR_H
 
+#include <stddef.h>
+
 enum assay_err {
 	ASSAY_OK = 0,
 	ASSAY_ENOMEM = -1,    /* allocation failed */
@@ -29,5 +31,9 @@ enum assay_err {
 
 /* A short, static, human description of an error code. */
 const char *assay_strerror(int err);
+
+/* Writes a message into err (when err and errlen are set) and returns code:
+ * `return assay_fail(err, errlen, ASSAY_EDECODE, "bad %s", what);`. */
+int assay_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -14,17 +14,6 @@
 #include "node/node.h"
 #include "node/smt.h"
 
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		return json_null();
-	hex_encode(p, n, s);
-	json_t *j = json_string(s);
-	free(s);
-	return j;
-}
-
 static json_t *addr_json(const struct node *n, const uint8_t addr[ADDR_LEN])
 {
 	char text[ADDR_STR_MAX];
@@ -44,7 +33,7 @@ static json_t *payload_json(const struct node *n, const struct tx *t)
 		if (transfer_decode(&tp, t->payload, t->payload_len) == 0)
 			return json_pack("{s:o,s:I}", "to", addr_json(n, tp.to), "amount", (json_int_t)tp.amount);
 	}
-	return json_pack("{s:o}", "hex", hex_json(t->payload, t->payload_len));
+	return json_pack("{s:o}", "hex", rpc_hex(t->payload, t->payload_len));
 }
 
 static json_t *receipt_json(const struct node *n, const struct receipt *r)
@@ -52,13 +41,13 @@ static json_t *receipt_json(const struct node *n, const struct receipt *r)
 	json_t *events = json_array();
 	for (size_t i = 0; i < r->nevents; i++)
 		json_array_append_new(events, json_pack("{s:o,s:o}", "contract", addr_json(n, r->events[i].contract),
-							"data", hex_json(r->events[i].data, r->events[i].len)));
+							"data", rpc_hex(r->events[i].data, r->events[i].len)));
 	json_t *o = json_pack("{s:b,s:o,s:I,s:o}", "ok", r->ok, "error", r->ok ? json_null() : json_string(r->error),
 			      "gas_used", (json_int_t)r->gas_used, "events", events);
 	if (r->created_len == ADDR_LEN)
 		json_object_set_new(o, "contract", addr_json(n, r->created));
 	else if (r->created_len == HASH_LEN)
-		json_object_set_new(o, "job_id", hex_json(r->created, HASH_LEN));
+		json_object_set_new(o, "job_id", rpc_hex(r->created, HASH_LEN));
 	return o;
 }
 
@@ -70,9 +59,9 @@ static json_t *tx_json(const struct node *n, const struct tx *t)
 	tx_encode(t, &b);
 	tx_id(t, txid);
 	tx_sender_addr(t, addr);
-	json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:I}", "txid", hex_json(txid, HASH_LEN), "kind",
+	json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:I}", "txid", rpc_hex(txid, HASH_LEN), "kind",
 			      tx_kind_name(t->kind), "sender", addr_json(n, addr), "sender_pubkey",
-			      hex_json(t->sender, PUBKEY_LEN), "nonce", (json_int_t)t->nonce, "fee",
+			      rpc_hex(t->sender, PUBKEY_LEN), "nonce", (json_int_t)t->nonce, "fee",
 			      (json_int_t)t->fee, "gas_limit", (json_int_t)t->gas_limit, "payload", payload_json(n, t),
 			      "size", (json_int_t)b.len);
 	buf_free(&b);
@@ -92,8 +81,8 @@ static int m_getblockchaininfo(void *ctx, json_t *params, json_t **result, struc
 		st.progress = 1.0;
 	*result = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o,s:I,s:b,s:I,s:f,s:I}", "chain", n->genesis.chain, "network",
 			    n->genesis.network_name, "height", (json_int_t)h->height, "best_hash",
-			    hex_json(tip, HASH_LEN), "state_root", hex_json(h->state_root, HASH_LEN),
-			    "genesis_hash", hex_json(n->genesis.hash, HASH_LEN), "time_ms", (json_int_t)h->time_ms,
+			    rpc_hex(tip, HASH_LEN), "state_root", rpc_hex(h->state_root, HASH_LEN),
+			    "genesis_hash", rpc_hex(n->genesis.hash, HASH_LEN), "time_ms", (json_int_t)h->time_ms,
 			    "syncing", st.syncing, "sync_target", (json_int_t)(st.syncing ? st.target : h->height), "progress", st.progress, "mempool_size",
 			    (json_int_t)mempool_size(n->mempool));
 	return 0;
@@ -126,7 +115,7 @@ static int m_getblockhash(void *ctx, json_t *params, json_t **result, struct rpc
 		return -1;
 	if (store_get_hash_at(chain_store(n->chain), h, hash) < 0)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "height index damaged at %llu", (unsigned long long)h);
-	*result = hex_json(hash, HASH_LEN);
+	*result = rpc_hex(hash, HASH_LEN);
 	return 0;
 }
 
@@ -156,7 +145,7 @@ static int m_getblock(void *ctx, json_t *params, json_t **result, struct rpc_err
 		struct buf b;
 		buf_init(&b);
 		block_encode(&blk, &b);
-		*result = hex_json(b.data, b.len);
+		*result = rpc_hex(b.data, b.len);
 		buf_free(&b);
 		block_free(&blk);
 		return 0;
@@ -170,19 +159,19 @@ static int m_getblock(void *ctx, json_t *params, json_t **result, struct rpc_err
 		} else {
 			uint8_t txid[HASH_LEN];
 			tx_id(&blk.txs[i], txid);
-			json_array_append_new(txs, hex_json(txid, HASH_LEN));
+			json_array_append_new(txs, rpc_hex(txid, HASH_LEN));
 		}
 	}
 	json_t *sigs = json_array();
 	for (uint32_t i = 0; i < blk.last_commit.nsigs; i++)
-		json_array_append_new(sigs, hex_json(blk.last_commit.sigs[i].validator, PUBKEY_LEN));
+		json_array_append_new(sigs, rpc_hex(blk.last_commit.sigs[i].validator, PUBKEY_LEN));
 	*result = json_pack(
-		"{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "hash", hex_json(hash, HASH_LEN),
+		"{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "hash", rpc_hex(hash, HASH_LEN),
 		"version", (json_int_t)h->version, "height", (json_int_t)h->height, "time_ms", (json_int_t)h->time_ms,
-		"prev_hash", hex_json(h->prev_hash, HASH_LEN), "tx_root", hex_json(h->tx_root, HASH_LEN), "state_root",
-		hex_json(h->state_root, HASH_LEN), "last_commit_hash", hex_json(h->last_commit_hash, HASH_LEN),
-		"validators_hash", hex_json(h->validators_hash, HASH_LEN), "proposer", hex_json(h->proposer, PUBKEY_LEN),
-		"beacon", hex_json(h->beacon, HASH_LEN), "beacon_proof", hex_json(h->beacon_proof, VRF_PROOF_LEN),
+		"prev_hash", rpc_hex(h->prev_hash, HASH_LEN), "tx_root", rpc_hex(h->tx_root, HASH_LEN), "state_root",
+		rpc_hex(h->state_root, HASH_LEN), "last_commit_hash", rpc_hex(h->last_commit_hash, HASH_LEN),
+		"validators_hash", rpc_hex(h->validators_hash, HASH_LEN), "proposer", rpc_hex(h->proposer, PUBKEY_LEN),
+		"beacon", rpc_hex(h->beacon, HASH_LEN), "beacon_proof", rpc_hex(h->beacon_proof, VRF_PROOF_LEN),
 		"txs", txs, "ntx", (json_int_t)blk.ntx, "last_commit_signers", sigs);
 	block_free(&blk);
 	return 0;
@@ -251,7 +240,7 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 	rc = mempool_add(n->mempool, &t, txid, err, sizeof(err));
 	tx_free(&t);
 	if (rc == ASSAY_EEXISTS) {
-		*result = hex_json(txid, HASH_LEN);
+		*result = rpc_hex(txid, HASH_LEN);
 		return 0;
 	}
 	if (rc) {
@@ -293,7 +282,7 @@ static int m_getaccount(void *ctx, json_t *params, json_t **result, struct rpc_e
 	*result = json_pack("{s:o,s:I,s:I,s:I,s:o}", "address", addr_json(n, addr), "balance", (json_int_t)a.balance,
 			    "nonce", (json_int_t)a.nonce, "pending_nonce",
 			    (json_int_t)mempool_next_nonce(n->mempool, addr), "code_hash",
-			    memcmp(a.code_hash, zero, HASH_LEN) ? hex_json(a.code_hash, HASH_LEN) : json_null());
+			    memcmp(a.code_hash, zero, HASH_LEN) ? rpc_hex(a.code_hash, HASH_LEN) : json_null());
 	return 0;
 }
 
@@ -333,15 +322,15 @@ static int m_getproof(void *ctx, json_t *params, json_t **result, struct rpc_err
 	smt_proof_encode(proof, &pb);
 	json_t *siblings = json_array();
 	for (uint32_t i = 0; i < proof->nsiblings; i++)
-		json_array_append_new(siblings, hex_json(proof->siblings[i], HASH_LEN));
-	*result = json_pack("{s:o,s:o,s:I,s:o,s:b,s:o,s:o,s:o}", "of", label, "key", hex_json(key, HASH_LEN),
-			    "height", (json_int_t)chain_height(n->chain), "state_root", hex_json(root, HASH_LEN),
-			    "included", present, "value", present ? hex_json(val, vlen) : json_null(), "siblings",
-			    siblings, "proof", hex_json(pb.data, pb.len));
+		json_array_append_new(siblings, rpc_hex(proof->siblings[i], HASH_LEN));
+	*result = json_pack("{s:o,s:o,s:I,s:o,s:b,s:o,s:o,s:o}", "of", label, "key", rpc_hex(key, HASH_LEN),
+			    "height", (json_int_t)chain_height(n->chain), "state_root", rpc_hex(root, HASH_LEN),
+			    "included", present, "value", present ? rpc_hex(val, vlen) : json_null(), "siblings",
+			    siblings, "proof", rpc_hex(pb.data, pb.len));
 	if (proof->has_leaf && !present)
 		json_object_set_new(*result, "other_leaf",
-				    json_pack("{s:o,s:o}", "key", hex_json(proof->leaf_key, HASH_LEN), "value_hash",
-					      hex_json(proof->leaf_value_hash, HASH_LEN)));
+				    json_pack("{s:o,s:o}", "key", rpc_hex(proof->leaf_key, HASH_LEN), "value_hash",
+					      rpc_hex(proof->leaf_value_hash, HASH_LEN)));
 	buf_free(&pb);
 	free(val);
 	free(proof);
@@ -368,7 +357,7 @@ static int m_getrawmempool(void *ctx, json_t *params, json_t **result, struct rp
 	for (size_t i = 0; i < k; i++) {
 		uint8_t txid[HASH_LEN];
 		tx_id(txs[i], txid);
-		json_array_append_new(*result, hex_json(txid, HASH_LEN));
+		json_array_append_new(*result, rpc_hex(txid, HASH_LEN));
 	}
 	free(txs);
 	return 0;

@@ -48,6 +48,17 @@ json_t *rpc_param(json_t *params, size_t i)
 	return json_is_array(params) ? json_array_get(params, i) : NULL;
 }
 
+json_t *rpc_hex(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return json_null();
+	hex_encode(p, n, s);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
 static int write_cookie(rpc_t *r, const char *path, char *err, size_t errlen)
 {
 	uint8_t secret[32];

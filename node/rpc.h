@@ -64,5 +64,7 @@ const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n);
 int rpc_fail(struct rpc_error *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* params[i] of an array, or NULL. */
 json_t *rpc_param(json_t *params, size_t i);
+/* Bytes as a lower-case hex JSON string (a new reference). */
+json_t *rpc_hex(const uint8_t *p, size_t n);
 
 #endif

@@ -28,17 +28,6 @@ static int contract_param(struct node *n, json_t *v, uint8_t addr[ADDR_LEN], str
 	return 0;
 }
 
-static json_t *hexj(const uint8_t *p, size_t len)
-{
-	char *s = malloc(2 * len + 1);
-	if (!s)
-		return json_null();
-	hex_encode(p, len, s);
-	json_t *j = json_string(s);
-	free(s);
-	return j;
-}
-
 static int m_getcode(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
@@ -51,7 +40,7 @@ static int m_getcode(void *ctx, json_t *params, json_t **result, struct rpc_erro
 	state_key(NS_CODE, a.code_hash, HASH_LEN, key);
 	if (ledger_get(&l, key, &val, &len) < 0)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "contract code missing from the state");
-	*result = json_pack("{s:o,s:o,s:I}", "code_hash", hexj(a.code_hash, HASH_LEN), "record", hexj(val, len),
+	*result = json_pack("{s:o,s:o,s:I}", "code_hash", rpc_hex(a.code_hash, HASH_LEN), "record", rpc_hex(val, len),
 			    "balance", (json_int_t)a.balance);
 	free(val);
 	return 0;
@@ -101,7 +90,7 @@ static int m_querycontract(void *ctx, json_t *params, json_t **result, struct rp
 	int rc = vm_query(&env, nobody, addr, calldata.data, calldata.len, QUERY_DEFAULT_GAS, &res);
 	buf_free(&calldata);
 	*result = json_pack("{s:b,s:o,s:I,s:o}", "ok", rc == 0, "error", rc ? json_string(res.error) : json_null(),
-			    "gas_used", (json_int_t)res.gas_used, "return", hexj(res.ret, res.ret_len));
+			    "gas_used", (json_int_t)res.gas_used, "return", rpc_hex(res.ret, res.ret_len));
 	if (rc == 0 && res.ret_len && res.ret_len % 8 == 0) {
 		json_t *words = json_array();
 		for (size_t i = 0; i < res.ret_len; i += 8)

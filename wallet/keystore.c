@@ -29,19 +29,6 @@
 #define KEYSTORE_AAD_TAG "assay-keystore"
 #define MKSTEMP_SUFFIX 6 /* mkstemp wants the template to end in six X */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 int keystore_name_valid(const char *name)
 {
 	size_t n = 0;
@@ -156,7 +143,7 @@ static int scrypt_n_for_create(uint64_t *n, char *err, size_t errlen)
 	errno = 0;
 	unsigned long long v = strtoull(env, &end, 10);
 	if (errno || *end || !scrypt_params_ok(v, KEYSTORE_SCRYPT_R, KEYSTORE_SCRYPT_P))
-		return fail(err, errlen, ASSAY_EARG,
+		return assay_fail(err, errlen, ASSAY_EARG,
 			    "%s must be a power of two from 2 to %u (it is for tests only)",
 			    KEYSTORE_SCRYPT_N_ENV, KEYSTORE_SCRYPT_N_MAX);
 	*n = v;
@@ -167,7 +154,7 @@ static int mkdir_private(const char *path, char *err, size_t errlen)
 {
 	if (mkdir(path, 0700) == 0 || errno == EEXIST)
 		return 0;
-	return fail(err, errlen, ASSAY_EIO, "cannot create directory %s: %s", path,
+	return assay_fail(err, errlen, ASSAY_EIO, "cannot create directory %s: %s", path,
 		    strerror(errno));
 }
 
@@ -186,12 +173,12 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 	char tmp[4096];
 	int n = snprintf(tmp, sizeof(tmp), "%s/.keystore-", dir);
 	if (n < 0 || (size_t)n + MKSTEMP_SUFFIX + 1 > sizeof(tmp))
-		return fail(err, errlen, ASSAY_ELIMIT, "path too long: %s", dir);
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "path too long: %s", dir);
 	memset(tmp + n, 'X', MKSTEMP_SUFFIX); /* the letters mkstemp replaces */
 	tmp[n + MKSTEMP_SUFFIX] = 0;
 	int fd = mkstemp(tmp); /* mode 0600 */
 	if (fd < 0)
-		return fail(err, errlen, ASSAY_EIO, "cannot create a file in %s: %s", dir,
+		return assay_fail(err, errlen, ASSAY_EIO, "cannot create a file in %s: %s", dir,
 			    strerror(errno));
 	size_t len = strlen(text), off = 0;
 	int rc = 0;
@@ -200,21 +187,21 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			rc = fail(err, errlen, ASSAY_EIO, "cannot write %s: %s", tmp, strerror(errno));
+			rc = assay_fail(err, errlen, ASSAY_EIO, "cannot write %s: %s", tmp, strerror(errno));
 			break;
 		}
 		off += (size_t)w;
 	}
 	if (!rc && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
-		rc = fail(err, errlen, ASSAY_EIO, "cannot sync %s: %s", tmp, strerror(errno));
+		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot sync %s: %s", tmp, strerror(errno));
 	if (close(fd) != 0 && !rc)
-		rc = fail(err, errlen, ASSAY_EIO, "cannot close %s: %s", tmp, strerror(errno));
+		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot close %s: %s", tmp, strerror(errno));
 	/* link() fails if path exists, so a racing create cannot be overwritten. */
 	if (!rc && link(tmp, path) != 0) {
 		if (errno == EEXIST)
-			rc = fail(err, errlen, ASSAY_EEXISTS, "%s already exists", path);
+			rc = assay_fail(err, errlen, ASSAY_EEXISTS, "%s already exists", path);
 		else
-			rc = fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", path,
+			rc = assay_fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", path,
 				  strerror(errno));
 	}
 	unlink(tmp);
@@ -222,7 +209,7 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 		return rc;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0 || fsync(dfd) != 0)
-		rc = fail(err, errlen, ASSAY_EIO, "cannot sync directory %s: %s", dir,
+		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot sync directory %s: %s", dir,
 			  strerror(errno));
 	if (dfd >= 0)
 		close(dfd);
@@ -245,18 +232,18 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 	int rc;
 
 	if (!keystore_name_valid(name))
-		return fail(err, errlen, ASSAY_EARG,
+		return assay_fail(err, errlen, ASSAY_EARG,
 			    "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -", name,
 			    KEYSTORE_NAME_MAX);
 	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
-		return fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
 	if ((rc = scrypt_n_for_create(&n, err, errlen)) != 0)
 		return rc;
 	snprintf(dir, sizeof(dir), "%s/%s", datadir, KEYSTORE_DIR);
 	if ((rc = mkdir_private(datadir, err, errlen)) || (rc = mkdir_private(dir, err, errlen)))
 		return rc;
 	if (access(path, F_OK) == 0)
-		return fail(err, errlen, ASSAY_EEXISTS, "wallet '%s' already exists (%s)", name,
+		return assay_fail(err, errlen, ASSAY_EEXISTS, "wallet '%s' already exists (%s)", name,
 			    path);
 
 	buf_init(&aad);
@@ -274,7 +261,7 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 	if (!rc && !aad.oom)
 		rc = gcm_crypt(1, key, nonce, &aad, secret, ct, tag);
 	if (rc) {
-		fail(err, errlen, rc, "key encryption failed");
+		assay_fail(err, errlen, rc, "key encryption failed");
 		goto out;
 	}
 
@@ -297,20 +284,20 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 	json_object_set_new(root, "cipher", cipher);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text) {
-		rc = fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto out;
 	}
 	size_t tl = strlen(text);
 	char *nl = realloc(text, tl + 2);
 	if (!nl) {
-		rc = fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto out;
 	}
 	text = nl;
 	memcpy(text + tl, "\n", 2);
 	rc = write_atomic(dir, path, text, err, errlen);
 	if (rc == ASSAY_EEXISTS)
-		fail(err, errlen, rc, "wallet '%s' already exists (%s)", name, path);
+		assay_fail(err, errlen, rc, "wallet '%s' already exists (%s)", name, path);
 	if (!rc && info) {
 		memset(info, 0, sizeof(*info));
 		snprintf(info->name, sizeof(info->name), "%s", name);
@@ -336,7 +323,7 @@ static int get_hex(json_t *obj, const char *key, const char *field, uint8_t *out
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 	if (!s || strlen(s) != 2 * n || hex_decode(s, out, n) != (long)n)
-		return fail(err, errlen, ASSAY_EDECODE,
+		return assay_fail(err, errlen, ASSAY_EDECODE,
 			    "corrupt keystore: field '%s' must be %zu bytes of hex", field, n);
 	return 0;
 }
@@ -346,7 +333,7 @@ static int get_uint(json_t *obj, const char *key, const char *field, uint64_t *o
 {
 	json_t *v = json_object_get(obj, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fail(err, errlen, ASSAY_EDECODE,
+		return assay_fail(err, errlen, ASSAY_EDECODE,
 			    "corrupt keystore: field '%s' must be a non-negative integer", field);
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
@@ -357,7 +344,7 @@ static int get_name(json_t *obj, const char *key, const char *field, const char 
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 	if (!s || strcmp(s, want) != 0)
-		return fail(err, errlen, ASSAY_EDECODE, "corrupt keystore: field '%s' must be \"%s\"",
+		return assay_fail(err, errlen, ASSAY_EDECODE, "corrupt keystore: field '%s' must be \"%s\"",
 			    field, want);
 	return 0;
 }
@@ -376,14 +363,14 @@ static json_t *load_json(const char *path, const char *name, int *rc, char *err,
 	json_error_t jerr;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW);
 	if (fd < 0) {
-		*rc = errno == ENOENT ? fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
-				      : fail(err, errlen, ASSAY_EIO, "cannot open %s: %s", path,
+		*rc = errno == ENOENT ? assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
+				      : assay_fail(err, errlen, ASSAY_EIO, "cannot open %s: %s", path,
 					     strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > KEYSTORE_FILE_MAX) {
 		close(fd);
-		*rc = fail(err, errlen, ASSAY_EDECODE,
+		*rc = assay_fail(err, errlen, ASSAY_EDECODE,
 			   "corrupt keystore %s: not a regular file of at most %d bytes", path,
 			   KEYSTORE_FILE_MAX);
 		return NULL;
@@ -392,7 +379,7 @@ static json_t *load_json(const char *path, const char *name, int *rc, char *err,
 	close(fd);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		*rc = fail(err, errlen, ASSAY_EDECODE, "corrupt keystore %s: not a JSON object (%s)",
+		*rc = assay_fail(err, errlen, ASSAY_EDECODE, "corrupt keystore %s: not a JSON object (%s)",
 			   path, jerr.text);
 		return NULL;
 	}
@@ -410,9 +397,9 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 
 	memset(info, 0, sizeof(*info));
 	if (!keystore_name_valid(name))
-		return fail(err, errlen, ASSAY_EARG, "bad wallet name '%s'", name);
+		return assay_fail(err, errlen, ASSAY_EARG, "bad wallet name '%s'", name);
 	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
-		return fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
 	json_t *root = load_json(path, name, &rc, err, errlen);
 	if (!root)
 		return rc;
@@ -424,13 +411,13 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	if ((rc = get_uint(root, "version", "version", &version, err, errlen)))
 		goto out;
 	if (version != KEYSTORE_VERSION) {
-		rc = fail(err, errlen, ASSAY_EDECODE,
+		rc = assay_fail(err, errlen, ASSAY_EDECODE,
 			  "corrupt keystore: field 'version' is %llu, this program reads %d",
 			  (unsigned long long)version, KEYSTORE_VERSION);
 		goto out;
 	}
 	if (!fname || strcmp(fname, name) != 0) {
-		rc = fail(err, errlen, ASSAY_EDECODE,
+		rc = assay_fail(err, errlen, ASSAY_EDECODE,
 			  "corrupt keystore: field 'name' does not match the file name %s.json", name);
 		goto out;
 	}
@@ -439,12 +426,12 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	address_from_pubkey(info->pubkey, want);
 	if (!address || strlen(address) >= ADDR_STR_MAX || address_decode(address, &net, addr) ||
 	    memcmp(addr, want, ADDR_LEN) != 0) {
-		rc = fail(err, errlen, ASSAY_EDECODE,
+		rc = assay_fail(err, errlen, ASSAY_EDECODE,
 			  "corrupt keystore: field 'address' is not the address of 'pubkey'");
 		goto out;
 	}
 	if (!json_is_object(kdf) || !json_is_object(cipher)) {
-		rc = fail(err, errlen, ASSAY_EDECODE, "corrupt keystore: field '%s' must be an object",
+		rc = assay_fail(err, errlen, ASSAY_EDECODE, "corrupt keystore: field '%s' must be an object",
 			  json_is_object(kdf) ? "cipher" : "kdf");
 		goto out;
 	}
@@ -455,7 +442,7 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	    (rc = get_uint(kdf, "p", "kdf.p", &p, err, errlen)))
 		goto out;
 	if (!scrypt_params_ok(n, r, p)) {
-		rc = fail(err, errlen, ASSAY_EDECODE,
+		rc = assay_fail(err, errlen, ASSAY_EDECODE,
 			  "corrupt keystore: fields 'kdf.N/r/p' out of range (N a power of two "
 			  "<= %u, r <= %u, p <= %u, 128*N*r <= %llu)",
 			  KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX,
@@ -504,21 +491,21 @@ int keystore_load(const char *datadir, const char *name, const char *passphrase,
 		     : scrypt_derive(passphrase, sealed.salt, key->info.scrypt_n,
 				     key->info.scrypt_r, key->info.scrypt_p, dk);
 	if (rc) {
-		fail(err, errlen, rc, "key derivation failed");
+		assay_fail(err, errlen, rc, "key derivation failed");
 		goto out;
 	}
 	rc = gcm_crypt(0, dk, sealed.nonce, &aad, sealed.ct, seed, sealed.tag);
 	if (rc == ASSAY_EAUTH) {
-		fail(err, errlen, rc, "wrong passphrase for wallet '%s'", name);
+		assay_fail(err, errlen, rc, "wrong passphrase for wallet '%s'", name);
 		goto out;
 	}
 	if (rc) {
-		fail(err, errlen, rc, "key decryption failed");
+		assay_fail(err, errlen, rc, "key decryption failed");
 		goto out;
 	}
 	key_from_seed(seed, pk, key->seckey);
 	if (memcmp(pk, key->info.pubkey, PUBKEY_LEN) != 0)
-		rc = fail(err, errlen, ASSAY_EDECODE,
+		rc = assay_fail(err, errlen, ASSAY_EDECODE,
 			  "corrupt keystore: field 'pubkey' does not match the encrypted key");
 out:
 	sodium_memzero(dk, sizeof(dk));

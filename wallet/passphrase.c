@@ -16,19 +16,6 @@
 #include "core/error.h"
 #include "wallet/passphrase.h"
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* Reads one line (without its end) from fd into out; ASSAY_ELIMIT if longer
  * than PASSPHRASE_MAX. Byte at a time: a passphrase is short, and reading
  * past the newline would swallow input that is not ours. */
@@ -112,25 +99,25 @@ int passphrase_get(const char *file, const char *prompt, int confirm, char *out,
 	if (file && *file) {
 		int fd = open(file, O_RDONLY);
 		if (fd < 0)
-			return fail(err, errlen, ASSAY_EIO, "cannot read passphrase file %s: %s", file,
+			return assay_fail(err, errlen, ASSAY_EIO, "cannot read passphrase file %s: %s", file,
 				    strerror(errno));
 		rc = read_line(fd, out);
 		close(fd);
 		if (rc == ASSAY_ELIMIT)
-			return fail(err, errlen, rc, "passphrase in %s is longer than %d bytes", file,
+			return assay_fail(err, errlen, rc, "passphrase in %s is longer than %d bytes", file,
 				    PASSPHRASE_MAX);
 		if (rc)
-			return fail(err, errlen, rc, "cannot read passphrase file %s", file);
+			return assay_fail(err, errlen, rc, "cannot read passphrase file %s", file);
 	} else if (getenv(PASSPHRASE_ENV)) {
 		const char *env = getenv(PASSPHRASE_ENV);
 		if (strlen(env) > PASSPHRASE_MAX)
-			return fail(err, errlen, ASSAY_ELIMIT, "%s is longer than %d bytes",
+			return assay_fail(err, errlen, ASSAY_ELIMIT, "%s is longer than %d bytes",
 				    PASSPHRASE_ENV, PASSPHRASE_MAX);
 		memcpy(out, env, strlen(env) + 1);
 	} else {
 		int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
 		if (tty < 0)
-			return fail(err, errlen, ASSAY_EIO,
+			return assay_fail(err, errlen, ASSAY_EIO,
 				    "no passphrase: there is no terminal to ask on; use "
 				    "--passphrase-file FILE or set %s",
 				    PASSPHRASE_ENV);
@@ -145,13 +132,13 @@ int passphrase_get(const char *file, const char *prompt, int confirm, char *out,
 		close(tty);
 		if (rc) {
 			sodium_memzero(out, PASSPHRASE_MAX + 1);
-			return fail(err, errlen, rc,
+			return assay_fail(err, errlen, rc,
 				    rc == ASSAY_EARG     ? "passphrases do not match"
 				    : rc == ASSAY_ELIMIT ? "passphrase too long"
 							 : "cannot read the passphrase from the terminal");
 		}
 	}
 	if (confirm && !out[0])
-		return fail(err, errlen, ASSAY_EARG, "an empty passphrase is not allowed");
+		return assay_fail(err, errlen, ASSAY_EARG, "an empty passphrase is not allowed");
 	return 0;
 }

@@ -38,5 +38,9 @@ test_vrf_SOURCES = tests/unit/test_vrf.c
 test_vrf_LDADD = $(CORE_LIBS)
 
 # Fuzz targets are built and run by scripts/fuzz, not by make (they need
-# clang's libFuzzer); see tests/fuzz/README.md.
-EXTRA_DIST += tests/fuzz
+# clang's libFuzzer); see tests/fuzz/README.md. Files are named one by one:
+# a VPATH build has a tests/fuzz of its own (objects), which make dist
+# would copy in place of the sources.
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus \
+	tests/fuzz/fuzz_asm.c tests/fuzz/fuzz_bech32.c tests/fuzz/fuzz_block.c \
+	tests/fuzz/fuzz_codec.c tests/fuzz/fuzz_net.c tests/fuzz/fuzz_tx.c tests/fuzz/fuzz_vm.c

@@ -543,6 +543,23 @@ static void add_note(struct receipt *rc, const uint8_t from[ADDR_LEN], const cha
 	rc->nevents++;
 }
 
+/* A job in JOB_VERIFIED can still be disputed and end JOB_FAILED with its
+ * escrow refunded (compute.md §1, step 6), so a contract sees it verified
+ * only once it is paid: a contract that paid out on the spot check alone
+ * could not undo that payment, and the refund would then be stranded. */
+uint32_t chain_job_vm_state(uint8_t job_state)
+{
+	switch (job_state) {
+	case JOB_PAID:
+		return VM_JOB_VERIFIED;
+	case JOB_FAILED:
+	case JOB_REFUNDED:
+		return VM_JOB_FAILED;
+	default:
+		return VM_JOB_PENDING;
+	}
+}
+
 /* Job host calls for contracts (contracts.md §host calls), on the block's
  * live overlay: a contract reads a job's state, or submits a job paid from
  * its own balance exactly as a job_submit transaction from it would be. */
@@ -553,18 +570,7 @@ static int job_status_host(void *ctx, const uint8_t job_id[32], uint32_t *state)
 	int rc = compute_get_job(&x->l, job_id, &j);
 	if (rc)
 		return rc;
-	switch (j.state) {
-	case JOB_VERIFIED:
-	case JOB_PAID:
-		*state = VM_JOB_VERIFIED;
-		break;
-	case JOB_FAILED:
-	case JOB_REFUNDED:
-		*state = VM_JOB_FAILED;
-		break;
-	default:
-		*state = VM_JOB_PENDING;
-	}
+	*state = chain_job_vm_state(j.state);
 	return 0;
 }
 

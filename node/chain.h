@@ -90,6 +90,11 @@ int chain_get_tx(chain_t *c, const uint8_t txid[HASH_LEN], struct tx *t, uint64_
 /* Replays every stored block from genesis, checking each state root. */
 int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen);
 
+/* What the job_status host call tells a contract about a job in state
+ * job_state (enum job_state): an enum vm_job_state value. Verified means
+ * paid, past its dispute window (docs/contracts.md §5). */
+uint32_t chain_job_vm_state(uint8_t job_state);
+
 /* Verifies the signatures of n transactions on up to nthreads threads;
  * bad[i] set for each that fails. 0 when all verify. */
 int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);

@@ -86,7 +86,11 @@ int vm_query(const struct vm_env *env, const uint8_t caller[20], const uint8_t t
 
 /* Calldata: 4-byte selector (first 4 bytes of SHA256(method)) then each
  * argument fixed-width: integer -> u64 LE, bech32m address -> 20 bytes,
- * "0x" + 64 hex digits -> 32 bytes. 0, or ASSAY_EARG with err filled. */
+ * "0x" + 64 hex digits -> 32 bytes; and raw bytes as they are, with no
+ * length: "bytes:" + hex digits (any length), or "0x" + an even number of
+ * hex digits no fixed-width form takes (more than 16, not 64). 0, or
+ * ASSAY_EARG with err filled (ASSAY_ENOMEM). */
+#define VM_CALLDATA_BYTES_PREFIX "bytes:"
 int vm_calldata_build(const char *method, const char *const *args, int nargs, struct buf *out,
 		      char *err, size_t errlen);
 /* The selector of a method name, as a little-endian u32 (what a contract

@@ -1,7 +1,7 @@
 /* Byte formats the VM shares with the node and the CLI (docs/contracts.md
  * §5-§6): the TX_DEPLOY and TX_CALL payload codecs (canonical, DESIGN.md §3)
  * and the calldata convention (selector + fixed-width arguments typed from
- * text). Not for: execution (vm.c). */
+ * text, and raw bytes as they are). Not for: execution (vm.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +80,46 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
+/* Raw-bytes text: "bytes:" + hex digits (any length, none included), or
+ * "0x" + hex digits of a length no fixed-width form takes (17 or more, and
+ * not 64). Sets *hex to the digits; 0 if a is not of either form. */
+static int raw_hex(const char *a, const char **hex)
+{
+	size_t prefix = strlen(VM_CALLDATA_BYTES_PREFIX);
+	if (strncmp(a, VM_CALLDATA_BYTES_PREFIX, prefix) == 0) {
+		*hex = a + prefix;
+		return 1;
+	}
+	size_t n = strlen(a);
+	if (n < 2 + 17 || n == 66 || a[0] != '0' || (a[1] != 'x' && a[1] != 'X'))
+		return 0;
+	*hex = a + 2;
+	return 1;
+}
+
+/* Appends the bytes of hex digits to out, unless they would take the
+ * calldata over its limit. */
+static int put_raw(struct buf *out, const char *hex, int argno, char *err, size_t errlen)
+{
+	size_t digits = strlen(hex);
+	if (digits / 2 > VM_CALLDATA_MAX || out->len + digits / 2 > VM_CALLDATA_MAX) {
+		snprintf(err, errlen, "calldata over the limit of %u bytes", VM_CALLDATA_MAX);
+		return ASSAY_EARG;
+	}
+	uint8_t *bytes = malloc(digits / 2 + 1);
+	if (!bytes)
+		return ASSAY_ENOMEM;
+	long n = hex_decode(hex, bytes, digits / 2);
+	if (n < 0) {
+		free(bytes);
+		snprintf(err, errlen, "argument %d: raw bytes must be an even number of hex digits", argno);
+		return ASSAY_EARG;
+	}
+	buf_put(out, bytes, (size_t)n);
+	free(bytes);
+	return 0;
+}
+
 int vm_calldata_build(const char *method, const char *const *args, int nargs, struct buf *out,
 		      char *err, size_t errlen)
 {
@@ -95,7 +135,12 @@ int vm_calldata_build(const char *method, const char *const *args, int nargs, st
 		uint64_t v;
 		uint8_t addr[ADDR_LEN], word[32];
 		enum network net;
-		if (strlen(a) == 66 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
+		const char *hex;
+		if (raw_hex(a, &hex)) {
+			int rc = put_raw(out, hex, i + 1, err, errlen);
+			if (rc)
+				return rc;
+		} else if (strlen(a) == 66 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
 			if (hex_decode(a + 2, word, sizeof(word)) != 32) {
 				snprintf(err, errlen, "argument %d: bad 32-byte hex '%s'", i + 1, a);
 				return ASSAY_EARG;
@@ -107,7 +152,8 @@ int vm_calldata_build(const char *method, const char *const *args, int nargs, st
 			buf_put(out, addr, ADDR_LEN);
 		} else {
 			snprintf(err, errlen,
-				 "argument %d: '%s' is not an integer, an address or 32-byte hex", i + 1, a);
+				 "argument %d: '%s' is not an integer, an address, 32-byte hex or raw bytes",
+				 i + 1, a);
 			return ASSAY_EARG;
 		}
 	}

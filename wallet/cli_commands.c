@@ -15,6 +15,7 @@
 #include "wallet/cli.h"
 #include "wallet/cli_contract.h"
 #include "wallet/cli_compute.h"
+#include "wallet/cli_jobspec.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
@@ -363,6 +364,12 @@ const struct cli_command cli_commands[] = {
 	 "         [--tile-rows R] [--tile-cols C] [--seed HEX | --input-blob FILE ...] [--samples K]\n"
 	 "         [--redundancy R] [--reward ASY] [--deadline BLOCKS] [--fee ASY] [--wait] [--timeout SEC]",
 	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
+	{"job", "spec", cli_cmd_job_spec,
+	 "--kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]] [--tile-rows R]\n"
+	 "         [--tile-cols C] [--seed HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
+	 "         [--deadline BLOCKS] [-o FILE]",
+	 "the canonical job_submit payload of a job, for a contract to submit (job_escrow's init)",
+	 cli_job_spec_opts, 0, 0},
 	{"job", "status", cli_cmd_job_status, "JOB_ID", "a job's state and each stage with its height", NULL, 1, 1},
 	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S]",
 	 "fetch a job's output from its worker, check root and Freivalds/recompute, then write it",

@@ -107,42 +107,88 @@ int contract_record_decode(const uint8_t *record, size_t len, const uint8_t **co
 /* --- arguments and options --- */
 
 /* Text that calldata takes as it is: an integer (decimal, or 0x with 1-16
- * hex digits) or a 32-byte word (0x + 64 hex digits). */
+ * hex digits), a 32-byte word (0x + 64 hex digits) or raw bytes (0x + more
+ * hex digits, or "bytes:" + hex digits; vm_calldata_build checks them). */
 static int is_literal_word(const char *a)
 {
 	size_t n = strlen(a);
-	if (n > 2 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
-		if (n > 18 && n != 66)
-			return 0;
+	if (strncmp(a, VM_CALLDATA_BYTES_PREFIX, strlen(VM_CALLDATA_BYTES_PREFIX)) == 0)
+		return 1;
+	if (n > 2 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X'))
 		return strspn(a + 2, "0123456789abcdefABCDEF") == n - 2;
-	}
 	return n > 0 && strspn(a, "0123456789") == n;
 }
 
-/* Method arguments for calldata: integers and words pass through; addresses
- * must be of the node's network; a wallet name becomes its address. */
+int contract_file_arg(const char *path, char **text, char *err, size_t errlen)
+{
+	struct buf raw;
+	buf_init(&raw);
+	int rc = read_file(path, &raw, err, errlen);
+	if (!rc && raw.len > CONTRACT_ARG_FILE_MAX) {
+		snprintf(err, errlen, "%s holds %zu bytes; calldata is at most %u", path, raw.len,
+			 CONTRACT_ARG_FILE_MAX);
+		rc = ASSAY_ELIMIT;
+	}
+	size_t prefix = strlen(VM_CALLDATA_BYTES_PREFIX);
+	char *t = rc ? NULL : malloc(prefix + 2 * raw.len + 1);
+	if (!rc && !t) {
+		snprintf(err, errlen, "out of memory");
+		rc = ASSAY_ENOMEM;
+	}
+	if (!rc) {
+		memcpy(t, VM_CALLDATA_BYTES_PREFIX, prefix);
+		hex_encode(raw.data, raw.len, t + prefix);
+		*text = t;
+	}
+	buf_free(&raw);
+	return rc;
+}
+
+/* Method arguments for calldata: integers, words and raw bytes pass
+ * through; @FILE becomes the file's bytes; addresses must be of the node's
+ * network; a wallet name becomes its address. */
 struct contract_args {
 	const char *argv[CONTRACT_ARGS_MAX];
 	char text[CONTRACT_ARGS_MAX][ADDR_STR_MAX]; /* resolved addresses */
+	char *file_text[CONTRACT_ARGS_MAX];          /* @FILE as "bytes:HEX" (malloc()ed) */
 	int n;
 };
 
+static void contract_args_free(struct contract_args *a)
+{
+	for (int i = 0; i < CONTRACT_ARGS_MAX; i++) {
+		free(a->file_text[i]);
+		a->file_text[i] = NULL;
+	}
+}
+
+/* Fills out (release it with contract_args_free, also on failure). */
 static int resolve_args(struct cli_ctx *ctx, const struct cli_chain *chain, char **args, int n,
 			struct contract_args *out)
 {
+	memset(out, 0, sizeof(*out));
 	if (n > CONTRACT_ARGS_MAX)
 		return cli_fail(CLI_EUSAGE, "at most %d method arguments", CONTRACT_ARGS_MAX);
 	out->n = n;
 	for (int i = 0; i < n; i++) {
 		uint8_t addr[ADDR_LEN];
+		char err[512];
+		if (args[i][0] == '@') {
+			int rc = contract_file_arg(args[i] + 1, &out->file_text[i], err, sizeof(err));
+			if (rc)
+				return cli_fail(rc == ASSAY_ENOMEM ? CLI_EFAIL : CLI_EUSAGE, "argument %d: %s",
+						i + 1, err);
+			out->argv[i] = out->file_text[i];
+			continue;
+		}
 		if (is_literal_word(args[i])) {
 			out->argv[i] = args[i];
 			continue;
 		}
 		if (args[i][0] == '0' && (args[i][1] == 'x' || args[i][1] == 'X'))
 			return cli_fail(CLI_EUSAGE,
-					"argument %d: '%s' is neither an integer (0x and 1 to 16 hex "
-					"digits) nor a 32-byte word (0x and 64 hex digits)",
+					"argument %d: '%s' is not hex: an integer is 0x and 1 to 16 hex "
+					"digits, a 32-byte word 0x and 64, raw bytes 0x and an even number",
 					i + 1, args[i]);
 		int rc = cli_resolve_address(ctx, args[i], chain, 1, out->text[i], addr);
 		if (rc)
@@ -259,7 +305,16 @@ static json_t *event_json(json_t *ev, char *line, size_t linelen)
 		json_object_set_new(j, "selector", json_string(sel_text));
 		if (name)
 			json_object_set_new(j, "name", json_string(name));
-		if ((n - 4) % 8 == 0) {
+		if (name && strcmp(name, "JobFunded") == 0 && n == 4 + 8 + HASH_LEN) {
+			/* job_escrow's JobFunded: the value, then the id of the job
+			 * the contract submitted */
+			char job_id[2 * HASH_LEN + 1];
+			uint64_t value = le64_get(data + 4);
+			hex_encode(data + 12, HASH_LEN, job_id);
+			json_object_set_new(j, "words", json_pack("[I]", (json_int_t)value));
+			json_object_set_new(j, "job_id", json_string(job_id));
+			snprintf(words, sizeof(words), " %llu job %s", (unsigned long long)value, job_id);
+		} else if ((n - 4) % 8 == 0) {
 			json_t *arr = json_array();
 			size_t used = 0;
 			for (long k = 4; k < n; k += 8) {
@@ -458,6 +513,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 	struct buf code, calldata;
 	buf_init(&code);
 	buf_init(&calldata);
+	memset(&args, 0, sizeof(args));
 	rc = contract_load_file(ctx->args[0], !cli_flag(ctx, "no-validate"), &code, err, sizeof(err));
 	if (rc) {
 		rc = cli_fail(CLI_EFAIL, "%s", err);
@@ -468,6 +524,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 	if (with_init && ((rc = resolve_args(ctx, &chain, ctx->args + 1, ctx->nargs - 1, &args)) ||
 			  (rc = build_calldata("init", &args, &calldata))))
 		goto out;
+	contract_args_free(&args);
 	struct vm_deploy_payload p = {.code = code.data,
 				      .code_len = code.len,
 				      .value = value,
@@ -475,6 +532,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 				      .calldata_len = calldata.len};
 	rc = send_contract_tx(ctx, &chain, TX_DEPLOY, NULL, &p, gas, fee);
 out:
+	contract_args_free(&args);
 	buf_free(&code);
 	buf_free(&calldata);
 	return rc;
@@ -488,16 +546,21 @@ int cli_contract_call(struct cli_ctx *ctx)
 	char address[ADDR_STR_MAX];
 	uint64_t gas, fee;
 	int rc;
+	memset(&args, 0, sizeof(args));
 	if ((rc = cli_amount_opt(ctx, "value", 0, &p.value)) ||
 	    (rc = gas_and_fee(ctx, CONTRACT_CALL_GAS, &gas, &fee)) ||
 	    (rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 0, address, p.to)) ||
-	    (rc = resolve_args(ctx, &chain, ctx->args + 2, ctx->nargs - 2, &args)))
+	    (rc = resolve_args(ctx, &chain, ctx->args + 2, ctx->nargs - 2, &args))) {
+		contract_args_free(&args);
 		return rc;
+	}
 	struct buf calldata, payload;
 	buf_init(&calldata);
 	buf_init(&payload);
-	if (!(rc = build_calldata(ctx->args[1], &args, &calldata))) {
+	rc = build_calldata(ctx->args[1], &args, &calldata);
+	contract_args_free(&args);
+	if (!rc) {
 		p.calldata = calldata.data;
 		p.calldata_len = calldata.len;
 		vm_call_payload_encode(&p, &payload);
@@ -517,21 +580,25 @@ int cli_contract_query(struct cli_ctx *ctx)
 	uint8_t to[ADDR_LEN];
 	json_t *res;
 	int rc;
+	memset(&args, 0, sizeof(args));
 	if ((rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 0, address, to)) ||
-	    (rc = resolve_args(ctx, &chain, ctx->args + 2, ctx->nargs - 2, &args)))
+	    (rc = resolve_args(ctx, &chain, ctx->args + 2, ctx->nargs - 2, &args))) {
+		contract_args_free(&args);
 		return rc;
+	}
 	/* The calldata is built here too, so that a bad argument is a usage
 	 * error with the same message whether or not a node is asked. */
 	struct buf calldata;
 	buf_init(&calldata);
 	rc = build_calldata(ctx->args[1], &args, &calldata);
 	buf_free(&calldata);
+	json_t *params = rc ? NULL : json_pack("[s,s]", address, ctx->args[1]);
+	for (int i = 0; params && i < args.n; i++)
+		json_array_append_new(params, json_string(args.argv[i]));
+	contract_args_free(&args);
 	if (rc)
 		return rc;
-	json_t *params = json_pack("[s,s]", address, ctx->args[1]);
-	for (int i = 0; i < args.n; i++)
-		json_array_append_new(params, json_string(args.argv[i]));
 	if ((rc = cli_rpc(ctx, "querycontract", params, &res)))
 		return rc;
 	int ok = json_is_true(json_object_get(res, "ok"));

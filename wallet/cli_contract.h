@@ -23,6 +23,7 @@
 #define CONTRACT_ARGS_MAX 32            /* method arguments on one command line */
 #define CONTRACT_FILE_MAX (4u << 20)    /* bytes of an .asm or .bin file read */
 #define CONTRACT_CODE_RECORD_V1 1       /* code record version (contracts.md §5) */
+#define CONTRACT_ARG_FILE_MAX (16u * 1024) /* an @FILE argument: the VM's calldata limit */
 
 /* min_fee + gas x gas_price; ASSAY_EOVERFLOW if it does not fit in u64. */
 int contract_default_fee(uint64_t gas, uint64_t *fee);
@@ -36,6 +37,12 @@ int contract_load_file(const char *path, int validate, struct buf *code, char *e
 /* Decodes a stored code record (u8 version || code, contracts.md §5): sets
  * *code and *n to point into record. 0, or ASSAY_EDECODE. */
 int contract_record_decode(const uint8_t *record, size_t len, const uint8_t **code, size_t *n);
+
+/* An @FILE method argument: the file's bytes as calldata text
+ * "bytes:HEX" (vm_calldata_build's raw-bytes form) in *text, malloc()ed;
+ * the caller frees it. 0, or ASSAY_EIO / ASSAY_ELIMIT / ASSAY_ENOMEM with
+ * err filled. */
+int contract_file_arg(const char *path, char **text, char *err, size_t errlen);
 
 /* Handlers (enum cli_exit). */
 int cli_contract_build(struct cli_ctx *ctx);

@@ -10,7 +10,8 @@ libassay_wallet_a_SOURCES = \
 	wallet/cli.c wallet/cli.h \
 	wallet/cli_commands.c \
 	wallet/cli_contract.c wallet/cli_contract.h \
-	wallet/cli_compute.c wallet/cli_compute.h
+	wallet/cli_compute.c wallet/cli_compute.h \
+	wallet/cli_jobspec.c wallet/cli_jobspec.h
 
 # The VM library gives the CLI the assembler, disassembler, calldata and
 # payload codecs of the contract commands; the job commands check outputs
@@ -21,8 +22,8 @@ bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c
 assay_cli_LDADD = $(WALLET_LIBS)
 
-check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract
-TESTS += test_amount test_keystore test_cli test_cli_contract
+check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec
+TESTS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec
 test_amount_SOURCES = tests/unit/test_amount.c
 test_amount_LDADD = $(WALLET_LIBS)
 test_keystore_SOURCES = tests/unit/test_keystore.c
@@ -32,3 +33,5 @@ test_cli_LDADD = $(WALLET_LIBS)
 test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
 test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 test_cli_contract_LDADD = $(WALLET_LIBS)
+test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
+test_cli_jobspec_LDADD = $(WALLET_LIBS)

@@ -1,9 +1,11 @@
 /* Unit tests for node/chain.c and node/state.c: genesis, building and
  * applying blocks, every header rule rejecting a tampered block without
  * touching the state, receipts and the tx index, reopening and -reindex. */
+#include "consensus/compute/compute_codec.h"
 #include "core/error.h"
 #include "core/ledger.h"
 #include "node/chain.h"
+#include "vm/vm.h"
 #include "node_fixture.h"
 #include "test.h"
 
@@ -56,6 +58,19 @@ static int produce(const struct tx *txs, size_t n, uint64_t time_ms, struct bloc
 	else
 		block_free(&blk);
 	return rc;
+}
+
+/* What contracts see of a job: verified only once paid, since a verified
+ * job can still be disputed into failed (and refunded) until its payout. */
+static void test_job_vm_state(void)
+{
+	CHECK(chain_job_vm_state(JOB_OPEN) == VM_JOB_PENDING);
+	CHECK(chain_job_vm_state(JOB_ASSIGNED) == VM_JOB_PENDING);
+	CHECK(chain_job_vm_state(JOB_COMMITTED) == VM_JOB_PENDING);
+	CHECK(chain_job_vm_state(JOB_VERIFIED) == VM_JOB_PENDING);
+	CHECK(chain_job_vm_state(JOB_PAID) == VM_JOB_VERIFIED);
+	CHECK(chain_job_vm_state(JOB_FAILED) == VM_JOB_FAILED);
+	CHECK(chain_job_vm_state(JOB_REFUNDED) == VM_JOB_FAILED);
 }
 
 static void test_genesis_state(void)
@@ -284,6 +299,7 @@ int main(void)
 	open_chain();
 	if (!ch)
 		return test_report("test_chain");
+	RUN(test_job_vm_state);
 	RUN(test_genesis_state);
 	RUN(test_transfers_apply);
 	RUN(test_invalid_txs_are_skipped_by_the_builder);

@@ -1,6 +1,6 @@
 /* Unit tests for assay-cli's contract group: fee arithmetic, loading .asm
  * and .bin files (assembler errors as file:line:column, validation), the
- * code record decoder, and whole commands that need no node (build, disasm
+ * code record decoder, @FILE arguments, and whole commands that need no node (build, disasm
  * of a file, and the checks deploy and call make before they contact one).
  * Not for: commands against a node (tests/functional/contract_*.py). */
 #include <stdarg.h>
@@ -174,6 +174,44 @@ static void test_build_and_disasm(void)
 	buf_free(&again);
 }
 
+/* @FILE: the file's bytes become calldata as they are, whatever their
+ * length (a short file is not an integer, a 32-byte one not a word by
+ * accident: both give the same bytes as the file). */
+static void test_file_arg(void)
+{
+	char path[512], err[512], *text = NULL;
+	const uint8_t blob[5] = {0x01, 0x02, 0xfe, 0x00, 0x7f};
+	snprintf(path, sizeof(path), "%s/arg.bin", tmpdir);
+	write_file(path, blob, sizeof(blob));
+	CHECK(contract_file_arg(path, &text, err, sizeof(err)) == 0);
+	CHECK(text && strcmp(text, "bytes:0102fe007f") == 0);
+	struct buf cd;
+	buf_init(&cd);
+	const char *args[] = {"9", text};
+	CHECK(vm_calldata_build("init", args, 2, &cd, err, sizeof(err)) == 0);
+	CHECK(cd.len == 4 + 8 + 5 && memcmp(cd.data + 12, blob, 5) == 0);
+	free(text);
+	text = NULL;
+	/* empty file: no bytes */
+	write_file(path, "", 0);
+	CHECK(contract_file_arg(path, &text, err, sizeof(err)) == 0 && strcmp(text, "bytes:") == 0);
+	free(text);
+	text = NULL;
+	/* larger than calldata can be */
+	uint8_t *big = calloc(CONTRACT_ARG_FILE_MAX + 1, 1);
+	CHECK(big != NULL);
+	if (big) {
+		write_file(path, big, CONTRACT_ARG_FILE_MAX + 1);
+		CHECK(contract_file_arg(path, &text, err, sizeof(err)) == ASSAY_ELIMIT);
+		CHECK(strstr(err, "calldata is at most 16384") != NULL && text == NULL);
+		free(big);
+	}
+	snprintf(path, sizeof(path), "%s/missing.bin", tmpdir);
+	CHECK(contract_file_arg(path, &text, err, sizeof(err)) == ASSAY_EIO);
+	CHECK(strstr(err, "cannot open") != NULL && text == NULL);
+	buf_free(&cd);
+}
+
 /* Deploy and call check their input before they ask the node anything: the
  * port below has no node, so reaching it would give CLI_EUNREACHABLE. */
 static void test_checks_before_the_node(void)
@@ -209,6 +247,7 @@ int main(void)
 	RUN(test_load_file);
 	RUN(test_build_and_disasm);
 	RUN(test_checks_before_the_node);
+	RUN(test_file_arg);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -616,6 +616,37 @@ static void test_codecs(void)
 	const char *bad2[] = {"99999999999999999999"};
 	buf_reset(&b);
 	CHECK(vm_calldata_build("x", bad2, 1, &b, err, sizeof(err)) == ASSAY_EARG);
+	/* raw bytes, as they are: "bytes:" of any length, or 0x of a length
+	 * that no fixed-width form takes; the short 0x form stays an integer */
+	const char *raw[] = {"7", "bytes:0102", "0x00112233445566778899", "bytes:", "0x0102"};
+	buf_reset(&b);
+	CHECK(vm_calldata_build("init", raw, 5, &b, err, sizeof(err)) == 0);
+	CHECK(b.len == 4 + 8 + 2 + 10 + 0 + 8);
+	CHECK(le64_get(b.data + 4) == 7 && b.data[12] == 1 && b.data[13] == 2);
+	CHECK(b.data[14] == 0x00 && b.data[15] == 0x11 && b.data[23] == 0x99);
+	CHECK(le64_get(b.data + 24) == 0x0102);
+	const char *odd[] = {"0x00112233445566778"};
+	buf_reset(&b);
+	CHECK(vm_calldata_build("x", odd, 1, &b, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(strstr(err, "argument 1: raw bytes must be an even number of hex digits") != NULL);
+	const char *nothex[] = {"bytes:01zz"};
+	buf_reset(&b);
+	CHECK(vm_calldata_build("x", nothex, 1, &b, err, sizeof(err)) == ASSAY_EARG);
+	/* the limit counts raw bytes too: 4 + 16380 fits, one more does not */
+	char *big = malloc(6 + 2 * VM_CALLDATA_MAX + 1);
+	if (big) {
+		memcpy(big, "bytes:", 6);
+		memset(big + 6, 'a', 2 * (VM_CALLDATA_MAX - 4));
+		big[6 + 2 * (VM_CALLDATA_MAX - 4)] = 0;
+		const char *fits[] = {big};
+		buf_reset(&b);
+		CHECK(vm_calldata_build("x", fits, 1, &b, err, sizeof(err)) == 0 && b.len == VM_CALLDATA_MAX);
+		memcpy(big + 6 + 2 * (VM_CALLDATA_MAX - 4), "aa", 3);
+		buf_reset(&b);
+		CHECK(vm_calldata_build("x", fits, 1, &b, err, sizeof(err)) == ASSAY_EARG);
+		CHECK(strstr(err, "over the limit") != NULL);
+		free(big);
+	}
 	buf_free(&b);
 	/* address derivation is the documented hash */
 	uint8_t want[32], got[20], id[28];
@@ -864,6 +895,11 @@ static void test_job_escrow(void)
 	setup();
 	env.jobs = &host;
 	CHECK(job_escrow_deploy(&code, 500, e, &res) == 0);
+	/* JobFunded names the value and the job the contract submitted */
+	CHECK(res.nevents == 1 && res.events[0].len == 44 && memcmp(res.events[0].contract, e, 20) == 0);
+	CHECK(res.nevents == 1 && le32_get(res.events[0].data) == vm_selector("JobFunded"));
+	CHECK(res.nevents == 1 && le64_get(res.events[0].data + 4) == 500);
+	CHECK(res.nevents == 1 && res.events[0].data[12] == 0x77 && res.events[0].data[43] == 0x77);
 	vm_result_free(&res);
 	CHECK(fj.submitted == 1 && memcmp(fj.payer, e, 20) == 0 && fj.payload_len == 14);
 	CHECK(bal(e) == 500 && bal(ALICE) == 1000000 - 500);

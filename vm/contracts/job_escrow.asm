@@ -1,8 +1,9 @@
 ; job_escrow.asm: pays for a compute job (docs/contracts.md §8). At deploy
 ; the buyer locks value, names the provider to be paid and the job: the
-; contract submits the job (as payer) and keeps its id. settle() pays the
-; provider once the job is verified and refunds the buyer once it failed or
-; expired. Not for: plain escrow between people (escrow.asm).
+; contract submits the job (as payer), keeps its id and names it in the
+; JobFunded event. settle() pays the provider once the job is verified (paid
+; to its workers, past the dispute window) and refunds the buyer once it
+; failed or expired. Not for: plain escrow between people (escrow.asm).
 ;
 ; Deploy with init(provider) || job payload bytes, and the value.
 ; Storage: one slot holding buyer(20) provider(20) job_id(32) state(u64).
@@ -52,10 +53,18 @@ init_ok:
 	movi r0, ACTIVE
 	st64 [r9 + STATE], r0
 	call save
-	sys value
-	mov r7, r0
+	sys value                  ; JobFunded: selector, value, job id (44 bytes)
+	movi r6, EV
 	ldw r1, sel("JobFunded")
-	call emit
+	st32 [r6 + 0], r1
+	st64 [r6 + 4], r0
+	movi r10, EV + 12
+	movi r11, JOB
+	movi r12, 32
+	mcopy r10, r11, r12
+	movi r1, EV
+	movi r2, 44
+	sys emit
 	ret
 
 settle:

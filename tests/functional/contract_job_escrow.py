@@ -1,0 +1,212 @@
+"""The job escrow (vm/contracts/job_escrow.asm) end to end on a local compute
+chain with a real assay-worker: `job spec` writes the job payload, a buyer
+deploys the escrow with init(provider) || @payload and a value above the
+reward, and the contract submits the job (its id in the JobFunded event).
+One escrow's job gets no worker and expires: settle before that is refused
+with nothing changed, settle after it refunds the buyer everything. The
+other's job is computed by the worker, verified and paid: settle is refused
+while the job is only verified (still disputable), then pays the provider
+the contract's balance (value - reward; the reward went to the worker).
+`contract query status` reports each state; every balance is exact, and the
+block producer earns exactly the fees."""
+
+import hashlib
+import json
+import os
+
+import framework as fw
+
+UNIT = 10**9
+DEPLOY_FEE = 1000 + 2000000  # min_fee + default deploy gas x gas_price
+CALL_FEE = 1000 + 1000000    # min_fee + default call gas x gas_price
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 25, "min_bond": UNIT,
+           "samples_k": 2}
+HERE = os.path.dirname(os.path.abspath(__file__))
+JOB_ESCROW = os.path.join(HERE, "..", "..", "vm", "contracts", "job_escrow.asm")
+ACTIVE, PAID, REFUNDED = 0, 1, 2
+
+
+def bech32m_address(hrp, data):
+    """BIP 350 bech32m of 20 address bytes (to name the block producer)."""
+    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    words, acc, bits = [], 0, 0
+    for b in data:
+        acc, bits = (acc << 8) | b, bits + 8
+        while bits >= 5:
+            bits -= 5
+            words.append((acc >> bits) & 31)
+    if bits:
+        words.append((acc << (5 - bits)) & 31)
+
+    def polymod(values):
+        gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
+        chk = 1
+        for v in values:
+            top = chk >> 25
+            chk = (chk & 0x1ffffff) << 5 ^ v
+            for i in range(5):
+                chk ^= gen[i] if (top >> i) & 1 else 0
+        return chk
+
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    mod = polymod(expanded + words + [0] * 6) ^ 0x2bc830a3
+    checksum = [(mod >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(charset[w] for w in words + checksum)
+
+
+def balance(node, addr):
+    return node.rpc("getaccount", addr)["balance"]
+
+
+def status(node, contract):
+    """job_escrow.status(): buyer provider job_id state balance (88 bytes)."""
+    q = node.cli_json("contract", "query", contract, "status")
+    assert q["ok"], q
+    raw = bytes.fromhex(q["return"])
+    fw.assert_eq(len(raw), 88, "status length")
+    word = lambda o: int.from_bytes(raw[o:o + 8], "little")
+    return {"buyer": raw[0:20], "provider": raw[20:40], "job_id": raw[40:72].hex(),
+            "state": word(72), "balance": word(80)}
+
+
+def job_spec(node, tmpdir, name, *opts):
+    path = os.path.join(tmpdir, name)
+    out = node.cli_json("job", "spec", "--kind", "matmul-i8", "--m", "32", "--n", "32", "--k", "16",
+                        "--tile-rows", "8", "--tile-cols", "8", "--samples", "2", *opts, "-o", path)
+    with open(path, "rb") as f:
+        payload = f.read()
+    fw.assert_eq(payload.hex(), out["payload"], "job spec file and printed payload")
+    fw.assert_eq(out["bytes"], len(payload), "job spec size")
+    return path, out
+
+
+def deploy(node, provider, payload_path, value):
+    out = node.cli_json("contract", "deploy", "--from", "buyer", JOB_ESCROW, "--value", value,
+                        "--wait", "--args", provider, "@" + payload_path)
+    assert out["ok"], out
+    fw.assert_eq(out["fee"], DEPLOY_FEE, "deploy fee")
+    fw.assert_eq([e.get("name") for e in out["events"]], ["JobFunded"], "deploy events")
+    ev = out["events"][0]
+    fw.assert_eq(ev["contract"], out["contract"], "JobFunded emitter")
+    fw.assert_eq(ev["words"], [int(float(value) * UNIT)], "JobFunded value")
+    return out["contract"], ev["job_id"], out["height"]
+
+
+def settle(node, who, contract, check=True):
+    res = node.cli("--json", "contract", "call", "--from", who, contract, "settle", "--wait", check=check)
+    out = json.loads(res.stdout)
+    fw.assert_eq(out["fee"], CALL_FEE, "settle fee")
+    return res.returncode, out
+
+
+def test(tmpdir, nodes):
+    node, addr = fw.local_compute_chain(tmpdir, nodes, ["buyer", "provider", "w0"], COMPUTE)
+    h_start = node.height()
+    funds = {name: balance(node, a) for name, a in addr.items()}
+    buyer, provider = funds["buyer"], funds["provider"]
+    fees = 0
+
+    # Escrow R: the job never gets a worker (none is registered yet) and
+    # expires after the least deadline the chain allows (10 + 5 + 2 blocks).
+    r_path, r_spec = job_spec(node, tmpdir, "r.bin", "--reward", "2", "--deadline", "17",
+                              "--seed", "11" * 32)
+    fw.assert_eq((r_spec["reward"], r_spec["deadline_blocks"], r_spec["tiles"]), (2 * UNIT, 17, 16), "spec R")
+    e_r, job_r, _ = deploy(node, "provider", r_path, "3")
+    buyer -= 3 * UNIT + DEPLOY_FEE
+    fees += DEPLOY_FEE
+    job = node.rpc("getjob", job_r)
+    fw.assert_eq(job["submitter"], e_r, "the contract submitted the job")
+    fw.assert_eq((job["reward"], job["escrow"]), (2 * UNIT, 2 * UNIT), "job R escrow")
+    fw.assert_eq(balance(node, e_r), UNIT, "escrow R keeps value - reward")
+    fw.assert_eq(balance(node, addr["buyer"]), buyer, "buyer after deploy R")
+    st = status(node, e_r)
+    fw.assert_eq((st["state"], st["balance"], st["job_id"]), (ACTIVE, UNIT, job_r), "status R active")
+    assert st["buyer"] != st["provider"], st
+
+    # settle while the job is open: refused, only the caller's fee spent.
+    rc, out = settle(node, "provider", e_r, check=False)
+    fw.assert_eq(rc, 1, "early settle exit status")
+    assert not out["ok"] and "job not finished" in out["error"], out
+    fw.assert_eq(out["events"], [], "no events from a refused settle")
+    provider -= CALL_FEE
+    fees += CALL_FEE
+    fw.assert_eq(balance(node, addr["provider"]), provider, "provider pays only the fee")
+    fw.assert_eq(balance(node, e_r), UNIT, "escrow R untouched")
+    fw.assert_eq(balance(node, addr["buyer"]), buyer, "buyer untouched")
+    fw.assert_eq(status(node, e_r)["state"], ACTIVE, "escrow R still active")
+
+    job, seen = fw.wait_job(node, job_r, ("refunded", "paid", "failed"), timeout=60)
+    fw.assert_eq(job["state"], "refunded", "job R expired")
+    fw.assert_eq(balance(node, e_r), 3 * UNIT, "the reward came back to the contract")
+    fw.assert_eq(status(node, e_r)["balance"], 3 * UNIT, "status R balance")
+    rc, out = settle(node, "provider", e_r)
+    fw.assert_eq([e.get("name") for e in out["events"]], ["Refunded"], "refund event")
+    fw.assert_eq(out["events"][0]["words"], [3 * UNIT], "refunded amount")
+    provider -= CALL_FEE
+    fees += CALL_FEE
+    buyer += 3 * UNIT
+    fw.assert_eq(balance(node, addr["buyer"]), buyer, "buyer refunded the whole value")
+    fw.assert_eq(balance(node, e_r), 0, "escrow R empty")
+    fw.assert_eq(status(node, e_r)["state"], REFUNDED, "escrow R refunded")
+    rc, out = settle(node, "buyer", e_r, check=False)
+    assert rc == 1 and not out["ok"] and "job escrow already settled" in out["error"], out
+    buyer -= CALL_FEE
+    fees += CALL_FEE
+
+    # Escrow P: 7 ASY for a 5 ASY job; the worker computes it.
+    p_path, _ = job_spec(node, tmpdir, "p.bin", "--reward", "5", "--deadline", "200", "--seed", "22" * 32)
+    e_p, job_p, _ = deploy(node, addr["provider"], p_path, "7")
+    buyer -= 7 * UNIT + DEPLOY_FEE
+    fees += DEPLOY_FEE
+    assert e_p != e_r and job_p != job_r
+    fw.assert_eq(balance(node, e_p), 2 * UNIT, "escrow P keeps value - reward")
+    fw.assert_eq(status(node, e_p)["job_id"], job_p, "status P job id")
+    worker = fw.Worker(node, "w0", 0, ["-bond=100"])
+    nodes.append(worker.start())
+
+    # Verified is not final (a dispute can still fail the job until its
+    # payout height): settle then is refused as well.
+    job, _ = fw.wait_job(node, job_p, ("verified", "paid", "failed", "refunded"), timeout=90)
+    fw.assert_eq(job["state"], "verified", "job P verified")
+    rc, out = settle(node, "provider", e_p, check=False)
+    assert out["height"] <= job["payout_height"], (out, job["payout_height"])
+    assert rc == 1 and not out["ok"] and "job not finished" in out["error"], out
+    provider -= CALL_FEE
+    fees += CALL_FEE
+    fw.assert_eq(balance(node, e_p), 2 * UNIT, "escrow P untouched while verified")
+    fw.assert_eq(status(node, e_p)["state"], ACTIVE, "escrow P active while verified")
+
+    job, _ = fw.wait_job(node, job_p, ("paid", "failed", "refunded"), timeout=60)
+    fw.assert_eq(job["state"], "paid", "job P paid")
+    fw.assert_eq(job["slots"][0]["worker"], addr["w0"], "computed by w0")
+    rc, out = settle(node, "buyer", e_p)
+    fw.assert_eq([e.get("name") for e in out["events"]], ["Paid"], "paid event")
+    fw.assert_eq(out["events"][0]["words"], [2 * UNIT], "paid amount")
+    buyer -= CALL_FEE
+    fees += CALL_FEE
+    provider += 2 * UNIT
+    fw.assert_eq(balance(node, addr["provider"]), provider, "provider paid value - reward")
+    fw.assert_eq(balance(node, addr["buyer"]), buyer, "buyer after settle P")
+    fw.assert_eq(balance(node, e_p), 0, "escrow P empty")
+    st = status(node, e_p)
+    fw.assert_eq((st["state"], st["balance"]), (PAID, 0), "escrow P paid")
+
+    # The worker earned the reward less its own fees; the producer every fee.
+    fw.assert_eq(worker.stop(), 0, "worker exits cleanly")
+    h_end = node.height()
+    worker_fees = fw.fees_paid(node, addr["w0"], h_start + 1, h_end)
+    bond = node.rpc("getworker", addr["w0"])["bond"]
+    fw.assert_eq(balance(node, addr["w0"]), funds["w0"] - bond + 5 * UNIT - worker_fees, "worker paid")
+    fw.assert_eq(fw.fees_paid(node, addr["buyer"], h_start + 1, h_end) +
+                 fw.fees_paid(node, addr["provider"], h_start + 1, h_end), fees, "fees on chain")
+    proposer = bytes.fromhex(node.rpc("getblock", h_end)["proposer"])
+    producer = bech32m_address("dassay", hashlib.sha256(proposer).digest()[:20])
+    fw.assert_eq(balance(node, producer), fees + worker_fees, "the producer earned every fee")
+    # The buyer's books: 5 ASY to the worker, 2 to the provider, its fees.
+    buyer_fees = fees - (funds["provider"] + 2 * UNIT - provider)
+    fw.assert_eq(buyer_fees, 2 * DEPLOY_FEE + 2 * CALL_FEE, "buyer's fees")
+    fw.assert_eq(balance(node, addr["buyer"]), funds["buyer"] - 7 * UNIT - buyer_fees, "buyer total")
+
+
+if __name__ == "__main__":
+    fw.run(test)

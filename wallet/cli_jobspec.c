@@ -1,0 +1,260 @@
+/* `assay-cli job spec` (cli_jobspec.h, docs/cli.md): builds a seed-input
+ * job_spec from options, checks it against the node's compute parameters
+ * as job_submit would, and writes its canonical bytes to -o FILE or prints
+ * them as hex. Not for: blob inputs (they must be posted first: job submit
+ * --input-blob) or submitting anything. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "consensus/compute/kernels.h"
+#include "core/error.h"
+#include "wallet/amount.h"
+#include "wallet/cli_jobspec.h"
+
+const struct cli_optdef cli_job_spec_opts[] = {
+	{"kind", 1},	  {"m", 1},	    {"n", 1},	       {"k", 1},	{"dims", 1},
+	{"shifts", 1},	  {"tile-rows", 1}, {"tile-cols", 1},  {"seed", 1},	{"samples", 1},
+	{"redundancy", 1}, {"reward", 1},   {"deadline", 1},   {"o", 1},	{"out", 1},
+	{NULL, 0},
+};
+
+int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, char *err, size_t errlen)
+{
+	char why[100];
+	int rc = kernel_shape_check(&s->shape, lim->max_dim, lim->max_output_bytes, why, sizeof(why));
+	if (rc) {
+		snprintf(err, errlen, "bad job shape: %s", why);
+		return rc;
+	}
+	if (s->samples < lim->samples_k || s->samples > JOB_MAX_SAMPLES) {
+		snprintf(err, errlen, "samples %u outside [%u, %u] (the chain's samples_k is the least)",
+			 s->samples, lim->samples_k, JOB_MAX_SAMPLES);
+		return ASSAY_EINVALID;
+	}
+	if (s->redundancy < 1 || s->redundancy > JOB_MAX_REDUNDANCY) {
+		snprintf(err, errlen, "redundancy %u outside [1, %d]", s->redundancy, JOB_MAX_REDUNDANCY);
+		return ASSAY_EINVALID;
+	}
+	if (s->reward < lim->min_reward) {
+		char have[AMOUNT_STR_MAX], least[AMOUNT_STR_MAX];
+		amount_format(s->reward, have);
+		amount_format(lim->min_reward, least);
+		snprintf(err, errlen, "reward %s ASY below the chain's min_reward %s ASY", have, least);
+		return ASSAY_EINVALID;
+	}
+	uint64_t least = (uint64_t)lim->commit_window + lim->reveal_window + 2;
+	if (s->deadline_blocks < least || s->deadline_blocks > lim->max_deadline_blocks) {
+		snprintf(err, errlen, "deadline %u blocks outside [%llu, %u] (commit + reveal windows + 2)",
+			 s->deadline_blocks, (unsigned long long)least, lim->max_deadline_blocks);
+		return ASSAY_EINVALID;
+	}
+	return 0;
+}
+
+uint32_t jobspec_default_deadline(const struct jobspec_limits *lim)
+{
+	uint64_t d = 3 * ((uint64_t)lim->commit_window + lim->reveal_window) + 10;
+	return d > lim->max_deadline_blocks ? lim->max_deadline_blocks : (uint32_t)d;
+}
+
+/* ---- options ---- */
+
+static int u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t least, uint32_t *out)
+{
+	const char *v = cli_opt(ctx, name);
+	char *end;
+	if (!v) {
+		*out = dflt;
+		return CLI_OK;
+	}
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (!*v || *end || *v == '-' || *v == '+' || errno || x > UINT32_MAX || x < least)
+		return cli_fail(CLI_EUSAGE, "bad --%s '%s': a whole number from %u", name, v, least);
+	*out = (uint32_t)x;
+	return CLI_OK;
+}
+
+/* Comma-separated whole numbers into out (at most cap): their count, or -1. */
+static int list_opt(const char *text, uint32_t *out, int cap)
+{
+	int n = 0;
+	while (*text) {
+		char *end;
+		errno = 0;
+		unsigned long long x = strtoull(text, &end, 10);
+		if (end == text || errno || x > UINT32_MAX || n == cap || *text == '-' || *text == '+')
+			return -1;
+		out[n++] = (uint32_t)x;
+		text = end;
+		if (*text == ',' && text[1])
+			text++;
+		else if (*text)
+			return -1;
+	}
+	return n;
+}
+
+static int mlp_shape(const struct cli_ctx *ctx, struct job_shape *s)
+{
+	uint32_t dims[MLP_MAX_LAYERS + 2], shifts[MLP_MAX_LAYERS + 1];
+	const char *d = cli_opt(ctx, "dims"), *sh = cli_opt(ctx, "shifts");
+	int nd = d ? list_opt(d, dims, MLP_MAX_LAYERS + 2) : -1;
+	if (nd < 2 || nd > MLP_MAX_LAYERS + 1)
+		return cli_fail(CLI_EUSAGE, "mlp-i8 needs --dims D0,D1[,...] (2 to %d widths)", MLP_MAX_LAYERS + 1);
+	s->layers = (uint8_t)(nd - 1);
+	memcpy(s->dims, dims, (size_t)nd * sizeof(dims[0]));
+	int ns = sh ? list_opt(sh, shifts, MLP_MAX_LAYERS + 1) : 0;
+	if (ns < 0 || (sh && ns != s->layers))
+		return cli_fail(CLI_EUSAGE, "--shifts needs one shift (0-31) per layer");
+	for (int i = 0; i < s->layers; i++) {
+		uint32_t v = sh ? shifts[i] : JOBSPEC_MLP_SHIFT;
+		if (v > 31)
+			return cli_fail(CLI_EUSAGE, "shifts are 0 to 31");
+		s->shifts[i] = (uint8_t)v;
+	}
+	s->n = s->dims[s->layers];
+	s->tile_cols = s->n;
+	return u32_opt(ctx, "tile-rows", s->m < JOBSPEC_MLP_TILE_ROWS ? s->m : JOBSPEC_MLP_TILE_ROWS, 1,
+		       &s->tile_rows);
+}
+
+static int shape_opts(const struct cli_ctx *ctx, struct job_shape *s)
+{
+	const char *kind = cli_opt(ctx, "kind");
+	int rc;
+	memset(s, 0, sizeof(*s));
+	if (!kind || strcmp(kind, "matmul-i8") == 0)
+		s->kind = JOB_MATMUL_I8;
+	else if (strcmp(kind, "mlp-i8") == 0)
+		s->kind = JOB_MLP_I8;
+	else
+		return cli_fail(CLI_EUSAGE, "bad --kind '%s': matmul-i8 or mlp-i8", kind);
+	if ((rc = u32_opt(ctx, "m", 0, 1, &s->m)))
+		return rc;
+	if (!s->m)
+		return cli_fail(CLI_EUSAGE, "--m is required (rows of A, or the mlp batch)");
+	if (s->kind == JOB_MLP_I8)
+		return mlp_shape(ctx, s);
+	if ((rc = u32_opt(ctx, "n", s->m, 1, &s->n)) || (rc = u32_opt(ctx, "k", s->m, 1, &s->k)))
+		return rc;
+	if ((rc = u32_opt(ctx, "tile-rows", s->m < JOBSPEC_TILE ? s->m : JOBSPEC_TILE, 1, &s->tile_rows)))
+		return rc;
+	return u32_opt(ctx, "tile-cols", s->n < JOBSPEC_TILE ? s->n : JOBSPEC_TILE, 1, &s->tile_cols);
+}
+
+static uint64_t param_u64(const json_t *params, const char *name)
+{
+	json_t *v = json_object_get(params, name);
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static int limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim)
+{
+	json_t *params;
+	int rc = cli_rpc(ctx, "getcomputeparams", NULL, &params);
+	if (rc)
+		return rc;
+	uint64_t v[6] = {param_u64(params, "samples_k"),	   param_u64(params, "commit_window"),
+			 param_u64(params, "reveal_window"),	   param_u64(params, "max_deadline_blocks"),
+			 param_u64(params, "max_dim"),		   param_u64(params, "max_output_bytes")};
+	lim->min_reward = param_u64(params, "min_reward");
+	json_decref(params);
+	for (int i = 0; i < 5; i++)
+		if (v[i] > UINT32_MAX)
+			return cli_fail(CLI_EFAIL, "getcomputeparams reply out of range");
+	lim->samples_k = (uint32_t)v[0];
+	lim->commit_window = (uint32_t)v[1];
+	lim->reveal_window = (uint32_t)v[2];
+	lim->max_deadline_blocks = (uint32_t)v[3];
+	lim->max_dim = (uint32_t)v[4];
+	lim->max_output_bytes = v[5];
+	if (!lim->max_dim || !lim->max_deadline_blocks)
+		return cli_fail(CLI_EFAIL, "getcomputeparams reply lacks max_dim or max_deadline_blocks");
+	return CLI_OK;
+}
+
+static int write_payload(const char *path, const struct buf *p)
+{
+	FILE *f = fopen(path, "wb");
+	int bad = !f || fwrite(p->data, 1, p->len, f) != p->len;
+	if (f && fclose(f) != 0)
+		bad = 1;
+	return bad ? cli_fail(CLI_EFAIL, "cannot write %s: %s", path, strerror(errno)) : CLI_OK;
+}
+
+int cli_cmd_job_spec(struct cli_ctx *ctx)
+{
+	struct job_spec spec;
+	struct jobspec_limits lim;
+	uint32_t redundancy;
+	const char *seed = cli_opt(ctx, "seed"), *out = cli_opt(ctx, "o");
+	char err[256];
+	int rc;
+	if (!out)
+		out = cli_opt(ctx, "out");
+	memset(&spec, 0, sizeof(spec));
+	spec.input_kind = JOB_INPUT_SEED;
+	if ((rc = shape_opts(ctx, &spec.shape)))
+		return rc;
+	if (seed && (strlen(seed) != 2 * HASH_LEN || hex_decode(seed, spec.seed, HASH_LEN) != HASH_LEN))
+		return cli_fail(CLI_EUSAGE, "bad --seed '%s': 64 hex digits", seed);
+	if ((rc = limits_from_node(ctx, &lim)))
+		return rc;
+	if ((rc = u32_opt(ctx, "samples", lim.samples_k, 1, &spec.samples)) ||
+	    (rc = u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
+	    (rc = u32_opt(ctx, "deadline", jobspec_default_deadline(&lim), 1, &spec.deadline_blocks)) ||
+	    (rc = cli_amount_opt(ctx, "reward", AMOUNT_UNITS_PER_ASY, &spec.reward)))
+		return rc;
+	if (redundancy > JOB_MAX_REDUNDANCY)
+		return cli_fail(CLI_EUSAGE, "--redundancy is 1 to %d", JOB_MAX_REDUNDANCY);
+	spec.redundancy = (uint8_t)redundancy;
+	if (jobspec_check(&spec, &lim, err, sizeof(err)))
+		return cli_fail(CLI_EUSAGE, "%s", err);
+	if (!seed)
+		randombytes_buf(spec.seed, HASH_LEN);
+
+	struct buf p;
+	buf_init(&p);
+	compute_spec_encode(&spec, &p);
+	if (p.oom) {
+		buf_free(&p);
+		return cli_fail(CLI_EFAIL, "out of memory");
+	}
+	if (out && (rc = write_payload(out, &p))) {
+		buf_free(&p);
+		return rc;
+	}
+	char *hex = malloc(2 * p.len + 1), seed_hex[2 * HASH_LEN + 1], reward[AMOUNT_STR_MAX];
+	if (!hex) {
+		buf_free(&p);
+		return cli_fail(CLI_EFAIL, "out of memory");
+	}
+	hex_encode(p.data, p.len, hex);
+	hex_encode(spec.seed, HASH_LEN, seed_hex);
+	amount_format(spec.reward, reward);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "bytes", (json_int_t)p.len, "payload", hex,
+			      "seed", seed_hex, "reward", (json_int_t)spec.reward, "samples",
+			      (json_int_t)spec.samples, "redundancy", (json_int_t)spec.redundancy,
+			      "deadline_blocks", (json_int_t)spec.deadline_blocks, "tiles",
+			      (json_int_t)kernel_tile_count(&spec.shape));
+	if (out)
+		json_object_set_new(j, "file", json_string(out));
+	char head[CLI_PATH_MAX + 64];
+	if (out)
+		snprintf(head, sizeof(head), "wrote %s (%zu bytes)", out, p.len);
+	else
+		snprintf(head, sizeof(head), "payload:    %s", hex);
+	cli_emit(ctx, j,
+		 "%s\nseed:       %s\nreward:     %s ASY (the contract's value must cover it)\n"
+		 "samples:    %u of %u tiles, redundancy %u, deadline %u blocks\n",
+		 head, seed_hex, reward, spec.samples, kernel_tile_count(&spec.shape), spec.redundancy,
+		 spec.deadline_blocks);
+	free(hex);
+	buf_free(&p);
+	return CLI_OK;
+}

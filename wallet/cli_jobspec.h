@@ -1,0 +1,44 @@
+/* assay-cli's `job spec`: the canonical job_submit payload (a struct
+ * job_spec, compute_codec.h) for a job described by options, written to a
+ * file or printed, for a contract that submits the job itself (job_escrow's
+ * init takes it as raw bytes). Not for: sending a job (job submit in
+ * cli_compute.c) or the protocol's rules (consensus/compute). */
+#ifndef ASSAY_WALLET_CLI_JOBSPEC_H
+#define ASSAY_WALLET_CLI_JOBSPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/compute/compute_codec.h"
+#include "wallet/cli.h"
+
+#define JOBSPEC_TILE 64          /* default matmul tile side */
+#define JOBSPEC_MLP_TILE_ROWS 16 /* default mlp tile: this many batch rows */
+#define JOBSPEC_MLP_SHIFT 8      /* default requantization shift of each mlp layer */
+
+/* The chain's compute parameters that a job_submit payload must meet
+ * (docs/compute.md §9), as getcomputeparams reports them. */
+struct jobspec_limits {
+	uint32_t samples_k;           /* least samples per worker */
+	uint32_t commit_window, reveal_window;
+	uint32_t max_deadline_blocks;
+	uint32_t max_dim;
+	uint64_t max_output_bytes;
+	uint64_t min_reward;          /* base units */
+};
+
+/* The checks job_submit makes on its payload alone (shape, samples,
+ * redundancy, reward, deadline; not the submitter's balance, blobs or the
+ * live-job count), so that a contract's init does not fail on chain with
+ * only "job_submit: invalid argument" to say why. 0, or ASSAY_EINVALID /
+ * ASSAY_ELIMIT with err filled. */
+int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, char *err, size_t errlen);
+
+/* The default deadline: three commit-and-reveal rounds and 10 blocks, so a
+ * job survives two reassignments; at most max_deadline_blocks. */
+uint32_t jobspec_default_deadline(const struct jobspec_limits *lim);
+
+int cli_cmd_job_spec(struct cli_ctx *ctx);
+extern const struct cli_optdef cli_job_spec_opts[];
+
+#endif

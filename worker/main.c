@@ -45,6 +45,11 @@
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
 #define WORKER_PATH_MAX 4096
+#ifdef HAVE_OPENCL
+#define WORKER_OPENCL_BUILT "this build has OpenCL"
+#else
+#define WORKER_OPENCL_BUILT "this build has no OpenCL"
+#endif
 
 /* Where one assigned job stands in this process. */
 enum work_stage {
@@ -375,16 +380,16 @@ static int compute_item(struct worker *w, struct work_item *it)
 	int rc = load_inputs(w, &it->rec, &src, in);
 	const char *used = "cpu";
 	uint64_t t0 = now_ns();
-	if (rc == 0) {
-		if (w->cl && s->kind == JOB_MATMUL_I8) {
-			used = "opencl";
-			it->output = malloc(len ? len : 1);
-			rc = it->output ? backend_opencl_matmul_i8(w->cl, (const int8_t *)in[0], (const int8_t *)in[1],
-								   (int32_t *)it->output, s->m, s->n, s->k)
-					: ASSAY_ENOMEM;
-		} else {
-			rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
-		}
+	if (rc == 0 && w->cl && s->kind == JOB_MATMUL_I8) {
+#ifdef HAVE_OPENCL /* w->cl stays NULL without it, and the backend is not linked */
+		used = "opencl";
+		it->output = malloc(len ? len : 1);
+		rc = it->output ? backend_opencl_matmul_i8(w->cl, (const int8_t *)in[0], (const int8_t *)in[1],
+							   (int32_t *)it->output, s->m, s->n, s->k)
+				: ASSAY_ENOMEM;
+#endif
+	} else if (rc == 0) {
+		rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
@@ -843,7 +848,7 @@ static void usage(void)
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -wallet=NAME           the worker's key: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
-	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8)\n"
+	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8; %s)\n"
 	       "  -threads=N             cpu threads (default: one per CPU)\n"
 	       "  -bond=ASY              bond to register with if not registered (default 1000, at least min_bond)\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
@@ -854,7 +859,7 @@ static void usage(void)
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n",
-	       WORKER_RPC_PORT, WORKER_LISTEN, WORKER_POLL_MS);
+	       WORKER_RPC_PORT, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
 }
 
 static int copy_opt(char *dst, size_t cap, const char *value, const char *name)

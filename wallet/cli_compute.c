@@ -753,9 +753,10 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 		else {
 			FILE *f = fopen(file, "wb");
 			uint64_t len = kernel_output_bytes(&j->spec.shape);
-			if (!f || fwrite(output, 1, len, f) != len || fclose(f) != 0) {
-				if (f)
-					fclose(f);
+			int ok = f && fwrite(output, 1, len, f) == len;
+			if (f && fclose(f) != 0) /* closed either way: never close twice */
+				ok = 0;
+			if (!ok) {
 				rc = cli_fail(CLI_EFAIL, "cannot write %s", file);
 			} else {
 				char oh[2 * HASH_LEN + 1];

@@ -362,9 +362,10 @@ static int save_output(struct worker *w, const struct work_item *it, uint64_t le
 	snprintf(path, sizeof(path), "%s/%s.out", w->cfg.outdir, it->job_hex);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "wb");
-	if (!f || fwrite(it->output, 1, len, f) != len || fclose(f) != 0) {
-		if (f)
-			fclose(f);
+	int ok = f && fwrite(it->output, 1, len, f) == len;
+	if (f && fclose(f) != 0) /* closed either way: never close twice */
+		ok = 0;
+	if (!ok) {
 		log_error("cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}

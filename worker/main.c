@@ -616,8 +616,12 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 		break;
 	case SLOT_VERIFIED:
 		if (it->stage < STAGE_DONE) {
-			log_info("job %.16s: slot verified at height %llu", it->job_hex,
-				 (unsigned long long)sl->reveal_height);
+			if (it->rec.state == JOB_VERIFIED)
+				log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
+					 (unsigned long long)sl->reveal_height, (unsigned long long)it->rec.payout_height);
+			else
+				log_info("job %.16s: our slot verified at height %llu; waiting for the other slots",
+					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
 			release_item(it);
 		}

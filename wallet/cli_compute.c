@@ -1,6 +1,7 @@
 /* Handlers of assay-cli's job and worker commands (see cli_compute.h). A
- * client's check of a job's output is here: fetch it from the worker's
- * endpoint, check it against the committed root and output hash, then run
+ * client's check of a job's output is here: read it from the chain (a blob
+ * named by the output hash) or else fetch it from the worker's endpoint,
+ * check it against the committed root and output hash, then run
  * the full Freivalds test (matmul-i8) or recompute it (mlp-i8), as
  * docs/compute.md §6.2 describes; a wrong tile found that way is what
  * `job dispute` proves on chain. Not for: RPC or signing plumbing (cli.c). */
@@ -567,34 +568,83 @@ static int parse_endpoint(const char *endpoint, char *host, size_t hcap, unsigne
 	return 0;
 }
 
-/* Fetches slot's output from its worker and checks it against the slot's
- * output hash and root. *out (malloc()ed) and *leaves (malloc()ed) on
- * CLI_OK. */
-static int fetch_output(const struct job_record *j, const json_t *job, unsigned slot, uint8_t **out,
-			uint8_t (**leaves)[HASH_LEN])
+/* Where an output's bytes came from, for the user. */
+struct output_source {
+	int on_chain;                           /* a blob in state */
+	char endpoint[WORKER_ENDPOINT_MAX + 1]; /* else the worker's output server */
+};
+
+static void source_describe(const struct output_source *src, char *text, size_t cap)
+{
+	if (src->on_chain)
+		snprintf(text, cap, "from the chain");
+	else
+		snprintf(text, cap, "from worker %s", src->endpoint);
+}
+
+/* The output as a blob whose hash is the slot's output hash (the worker puts
+ * small outputs on chain once the job is verified, docs/compute.md §13).
+ * CLI_OK with *out (malloc()ed), or CLI_EFAIL if the chain has no such blob
+ * of the output's size; nothing is printed. */
+static int output_from_chain(struct cli_ctx *ctx, const uint8_t output_hash[HASH_LEN], uint64_t want,
+			     uint8_t **out)
+{
+	char hex[2 * HASH_LEN + 1];
+	json_t *b, *q;
+	struct rpc_failure fail;
+	hex_encode(output_hash, HASH_LEN, hex);
+	q = json_pack("[s]", hex);
+	int rc = rpc_client_call(&ctx->rpc, "getblob", q, &b, &fail);
+	json_decref(q);
+	if (rc)
+		return CLI_EFAIL;
+	const char *data = json_string_value(json_object_get(b, "data"));
+	*out = NULL;
+	if (data && strlen(data) == 2 * want && (*out = malloc(want ? want : 1)) != NULL &&
+	    hex_decode(data, *out, want) != (long)want) {
+		free(*out);
+		*out = NULL;
+	}
+	json_decref(b);
+	return *out ? CLI_OK : CLI_EFAIL;
+}
+
+/* Reads slot's output from the chain, else from its worker's endpoint, and
+ * checks it against the slot's output hash and root. *out (malloc()ed),
+ * *leaves (malloc()ed) and *src on CLI_OK. */
+static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const json_t *job, unsigned slot,
+			uint8_t **out, uint8_t (**leaves)[HASH_LEN], struct output_source *src)
 {
 	const struct job_shape *s = &j->spec.shape;
 	const struct job_slot *sl = &j->slots[slot];
-	const char *endpoint = json_string_value(json_object_get(json_array_get(json_object_get(job, "slots"), slot),
-								 "endpoint"));
-	char host[256], path[512], job_hex[2 * HASH_LEN + 1];
-	unsigned port;
-	const char *base;
-	if (!endpoint || parse_endpoint(endpoint, host, sizeof(host), &port, &base) < 0)
-		return cli_fail(CLI_EFAIL, "worker of slot %u has no usable endpoint ('%s')", slot,
-				endpoint ? endpoint : "");
-	hex_encode(j->id, HASH_LEN, job_hex);
-	snprintf(path, sizeof(path), "%s/job/%s", base, job_hex);
-	size_t len;
-	struct rpc_failure fail;
 	uint64_t want = kernel_output_bytes(s);
-	int rc = rpc_client_get(host, port, path, (size_t)want, out, &len, &fail);
-	if (rc)
-		return cli_fail(CLI_EFAIL, "cannot fetch the output from %s: %s", endpoint, fail.message);
+	size_t len = (size_t)want;
+	memset(src, 0, sizeof(*src));
+	if (output_from_chain(ctx, sl->output_hash, want, out) == CLI_OK) {
+		src->on_chain = 1;
+	} else {
+		const char *endpoint = json_string_value(
+			json_object_get(json_array_get(json_object_get(job, "slots"), slot), "endpoint"));
+		char host[256], path[512], job_hex[2 * HASH_LEN + 1];
+		unsigned port;
+		const char *base;
+		if (!endpoint || parse_endpoint(endpoint, host, sizeof(host), &port, &base) < 0)
+			return cli_fail(CLI_EFAIL, "the output is not on chain and the worker of slot %u has no usable endpoint ('%s')",
+					slot, endpoint ? endpoint : "");
+		snprintf(src->endpoint, sizeof(src->endpoint), "%s", endpoint);
+		hex_encode(j->id, HASH_LEN, job_hex);
+		snprintf(path, sizeof(path), "%s/job/%s", base, job_hex);
+		struct rpc_failure fail;
+		if (rpc_client_get(host, port, path, (size_t)want, out, &len, &fail))
+			return cli_fail(CLI_EFAIL, "the output is not on chain and cannot be fetched from %s: %s", endpoint,
+					fail.message);
+	}
+	char from[WORKER_ENDPOINT_MAX + 32];
+	source_describe(src, from, sizeof(from));
 	uint8_t root[HASH_LEN], oh[HASH_LEN];
 	if (len != want) {
 		free(*out);
-		return cli_fail(CLI_EFAIL, "the worker sent %zu bytes; the output is %llu bytes", len,
+		return cli_fail(CLI_EFAIL, "the output %s is %zu bytes; it should be %llu bytes", from, len,
 				(unsigned long long)want);
 	}
 	if (kernel_commit(s, *out, leaves, root, oh) != 0) {
@@ -604,7 +654,7 @@ static int fetch_output(const struct job_record *j, const json_t *job, unsigned 
 	if (memcmp(oh, sl->output_hash, HASH_LEN) != 0 || memcmp(root, sl->root, HASH_LEN) != 0) {
 		free(*out);
 		free(*leaves);
-		return cli_fail(CLI_EFAIL, "the worker's output does not match its commitment (%s differs)",
+		return cli_fail(CLI_EFAIL, "the output %s does not match the worker's commitment (%s differs)", from,
 				memcmp(root, sl->root, HASH_LEN) ? "Merkle root" : "output hash");
 	}
 	return CLI_OK;
@@ -681,6 +731,8 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 	json_t *job = NULL;
 	uint8_t *output = NULL, (*leaves)[HASH_LEN] = NULL, *in[KERNEL_MAX_INPUTS] = {0};
 	unsigned slot = 0;
+	struct output_source src;
+	char from[WORKER_ENDPOINT_MAX + 32];
 	long bad;
 	int rc;
 	if (!file)
@@ -688,30 +740,36 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 	else if (!j)
 		rc = cli_fail(CLI_EFAIL, "out of memory");
 	else if (!(rc = get_job(ctx, ctx->args[0], &job, j)) && !(rc = pick_slot(ctx, j, &slot)) &&
-		 !(rc = fetch_output(j, job, slot, &output, &leaves)) && !(rc = load_inputs(ctx, j, in))) {
+		 !(rc = fetch_output(ctx, j, job, slot, &output, &leaves, &src)) && !(rc = load_inputs(ctx, j, in))) {
 		int wrong = check_output(&j->spec.shape, in, output, &bad);
+		source_describe(&src, from, sizeof(from));
 		if (wrong < 0)
 			rc = cli_fail(CLI_EFAIL, "out of memory checking the output");
 		else if (wrong)
 			rc = cli_fail(CLI_EFAIL,
-				      "the output is WRONG%s%ld: not written. Prove it on chain with: assay-cli job "
+				      "the output (%s) is WRONG%s%ld: not written. Prove it on chain with: assay-cli job "
 				      "dispute %s --from NAME",
-				      bad >= 0 ? " at tile " : "", bad, ctx->args[0]);
+				      from, bad >= 0 ? " at tile " : "", bad, ctx->args[0]);
 		else {
 			FILE *f = fopen(file, "wb");
 			uint64_t len = kernel_output_bytes(&j->spec.shape);
-			if (!f || fwrite(output, 1, len, f) != len || fclose(f) != 0) {
-				if (f)
-					fclose(f);
+			int ok = f && fwrite(output, 1, len, f) == len;
+			if (f && fclose(f) != 0) /* closed either way: never close twice */
+				ok = 0;
+			if (!ok) {
 				rc = cli_fail(CLI_EFAIL, "cannot write %s", file);
 			} else {
 				char oh[2 * HASH_LEN + 1];
 				hex_encode(j->slots[slot].output_hash, HASH_LEN, oh);
-				cli_emit(ctx,
-					 json_pack("{s:s,s:s,s:I,s:s,s:b}", "job_id", ctx->args[0], "file", file, "bytes",
-						   (json_int_t)len, "output_hash", oh, "checked", 1),
-					 "%s: %llu bytes, sha256 %s\nchecked: Merkle root matches the commitment; %s passed\n",
-					 file, (unsigned long long)len, oh,
+				json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:b,s:s}", "job_id", ctx->args[0], "file", file,
+						      "bytes", (json_int_t)len, "output_hash", oh, "checked", 1, "source",
+						      src.on_chain ? "chain" : "worker");
+				if (!src.on_chain)
+					json_object_set_new(o, "endpoint", json_string(src.endpoint));
+				cli_emit(ctx, o,
+					 "%s: %llu bytes %s, sha256 %s\nchecked: Merkle root matches the commitment; %s "
+					 "passed\n",
+					 file, (unsigned long long)len, from, oh,
 					 j->spec.shape.kind == JOB_MATMUL_I8 ? "full Freivalds test" : "recomputation");
 			}
 		}
@@ -765,7 +823,8 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		if (sl->state < SLOT_COMMITTED || sl->state > SLOT_VERIFIED || (only != UINT32_MAX && only != i))
 			continue;
 		pt[nparties].slot = i;
-		if ((rc = fetch_output(j, job, i, &pt[nparties].output, &pt[nparties].leaves)))
+		struct output_source src;
+		if ((rc = fetch_output(ctx, j, job, i, &pt[nparties].output, &pt[nparties].leaves, &src)))
 			goto out;
 		nparties++;
 	}

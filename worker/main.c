@@ -1,8 +1,8 @@
 /* assay-worker: a compute worker (DESIGN.md §9, docs/compute.md "Running a
  * worker"). Registers its wallet as a worker, polls the node for the jobs
  * assigned to it, computes them with the cpu or opencl backend, commits the
- * Merkle root, reveals the challenged tiles, and serves whole outputs over
- * HTTP. Talks to assayd only over JSON-RPC with the wallet's client code; it
+ * Merkle root, reveals the challenged tiles, puts small outputs on chain as
+ * blobs once the job is verified, and serves whole outputs over HTTP. Talks to assayd only over JSON-RPC with the wallet's client code; it
  * never links node/. Single-threaded event loop (libevent): the output server
  * waits while a job computes. Not for: kernels (backend*.c, kernels.c). */
 #define _GNU_SOURCE /* getopt_long_only */
@@ -45,6 +45,11 @@
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
 #define WORKER_PATH_MAX 4096
+#ifdef HAVE_OPENCL
+#define WORKER_OPENCL_BUILT "this build has OpenCL"
+#else
+#define WORKER_OPENCL_BUILT "this build has no OpenCL"
+#endif
 
 /* Where one assigned job stands in this process. */
 enum work_stage {
@@ -52,7 +57,9 @@ enum work_stage {
 	STAGE_COMMIT_SENT = 1, /* job_commit in the mempool or a block */
 	STAGE_REVEAL_SENT = 2, /* job_reveal in the mempool or a block */
 	STAGE_DONE = 3,        /* our slot verified */
-	STAGE_FAILED = 4,      /* a transaction of ours failed; we stop acting on it */
+	STAGE_BLOB_SENT = 4,   /* the output's blob transaction in the mempool or a block */
+	STAGE_FINISHED = 5,    /* nothing left to send; the payout comes by itself */
+	STAGE_FAILED = 6,      /* a transaction of ours failed; we stop acting on it */
 };
 
 struct work_item {
@@ -98,6 +105,7 @@ struct worker {
 	enum network net;
 	char network[16];
 	uint64_t min_fee, gas_price, gas_per_check_unit, min_bond, max_tx_bytes;
+	uint64_t blob_output_max;      /* outputs up to this size go on chain (work_blob_output_max) */
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *tick_ev, *sigint_ev, *sigterm_ev;
@@ -354,9 +362,10 @@ static int save_output(struct worker *w, const struct work_item *it, uint64_t le
 	snprintf(path, sizeof(path), "%s/%s.out", w->cfg.outdir, it->job_hex);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "wb");
-	if (!f || fwrite(it->output, 1, len, f) != len || fclose(f) != 0) {
-		if (f)
-			fclose(f);
+	int ok = f && fwrite(it->output, 1, len, f) == len;
+	if (f && fclose(f) != 0) /* closed either way: never close twice */
+		ok = 0;
+	if (!ok) {
 		log_error("cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
@@ -372,16 +381,16 @@ static int compute_item(struct worker *w, struct work_item *it)
 	int rc = load_inputs(w, &it->rec, &src, in);
 	const char *used = "cpu";
 	uint64_t t0 = now_ns();
-	if (rc == 0) {
-		if (w->cl && s->kind == JOB_MATMUL_I8) {
-			used = "opencl";
-			it->output = malloc(len ? len : 1);
-			rc = it->output ? backend_opencl_matmul_i8(w->cl, (const int8_t *)in[0], (const int8_t *)in[1],
-								   (int32_t *)it->output, s->m, s->n, s->k)
-					: ASSAY_ENOMEM;
-		} else {
-			rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
-		}
+	if (rc == 0 && w->cl && s->kind == JOB_MATMUL_I8) {
+#ifdef HAVE_OPENCL /* w->cl stays NULL without it, and the backend is not linked */
+		used = "opencl";
+		it->output = malloc(len ? len : 1);
+		rc = it->output ? backend_opencl_matmul_i8(w->cl, (const int8_t *)in[0], (const int8_t *)in[1],
+							   (int32_t *)it->output, s->m, s->n, s->k)
+				: ASSAY_ENOMEM;
+#endif
+	} else if (rc == 0) {
+		rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
@@ -468,7 +477,7 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_FAILED;
 		return;
 	}
-	if (p.len + 200 > w->max_tx_bytes) {
+	if (p.len + WORK_TX_ENVELOPE_BYTES > w->max_tx_bytes) {
 		log_error("job %.16s: the reveal is %zu bytes, over the transaction limit", it->job_hex, p.len);
 		buf_free(&p);
 		it->stage = STAGE_FAILED;
@@ -482,6 +491,95 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_REVEAL_SENT;
 	}
 	buf_free(&p);
+}
+
+/* 1 if a blob with this hash is stored, 0 if not, -1 if the node did not say. */
+static int blob_stored(struct worker *w, const uint8_t hash[HASH_LEN])
+{
+	char hex[2 * HASH_LEN + 1];
+	json_t *b;
+	struct rpc_failure fail;
+	hex_encode(hash, HASH_LEN, hex);
+	if (call(w, "getblob", json_pack("[s]", hex), &b, &fail, 1) < 0)
+		return fail.code == -5 ? 0 : -1; /* RPC_NOT_FOUND */
+	json_decref(b);
+	return 1;
+}
+
+/* The output this worker saved for the job, if it still hashes to what the
+ * slot committed; malloc()ed, the caller frees it. */
+static uint8_t *saved_output(struct worker *w, const struct work_item *it, uint64_t len)
+{
+	char path[WORKER_PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/%s.out", w->cfg.outdir, it->job_hex);
+	FILE *f = fopen(path, "rb");
+	uint8_t *out = malloc(len ? len : 1), h[HASH_LEN];
+	int ok = f && out && fread(out, 1, len, f) == len && fgetc(f) == EOF;
+	if (f)
+		fclose(f);
+	if (ok) {
+		sha256(out, len, h);
+		ok = memcmp(h, it->rec.slots[it->slot].output_hash, HASH_LEN) == 0;
+	}
+	if (!ok) {
+		log_warn("job %.16s: no saved output matching the commitment in %s", it->job_hex, path);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Puts a small output on chain as a blob whose hash is the output hash
+ * (docs/compute.md §13), so that a client reads it from any node even when
+ * this worker is gone. Only once the whole job is verified: with r >= 2 an
+ * output on chain before every slot had committed could be copied by a
+ * worker that never computed it, and a slot that fails its spot-check never
+ * gets here, so only checked outputs take chain space. */
+static void post_output_blob(struct worker *w, struct work_item *it)
+{
+	const uint8_t *hash = it->rec.slots[it->slot].output_hash;
+	uint64_t len = kernel_output_bytes(&it->rec.spec.shape);
+	if (len > w->blob_output_max) {
+		log_info("job %.16s: output of %llu bytes stays off chain (blobs here carry up to %llu); served at %s",
+			 it->job_hex, (unsigned long long)len, (unsigned long long)w->blob_output_max, w->cfg.endpoint);
+		it->stage = STAGE_FINISHED;
+		return;
+	}
+	int stored = blob_stored(w, hash);
+	if (stored < 0)
+		return; /* ask again next block */
+	if (stored) {
+		log_info("job %.16s: output (%llu bytes) is on chain as a blob%s", it->job_hex, (unsigned long long)len,
+			 it->stage == STAGE_BLOB_SENT ? "" : " already");
+		it->stage = STAGE_FINISHED;
+		return;
+	}
+	if (it->stage == STAGE_BLOB_SENT) {
+		char why[256];
+		int o = tx_outcome(w, it->txid, why, sizeof(why));
+		if (o > 0)
+			return;
+		if (o < 0) { /* e.g. another slot's worker stored the same bytes first */
+			log_warn("job %.16s: blob %s failed: %s", it->job_hex, it->txid, why);
+			it->stage = STAGE_FINISHED;
+			return;
+		}
+		log_warn("job %.16s: blob %s left the mempool; sending again", it->job_hex, it->txid);
+	}
+	uint8_t *output = saved_output(w, it, len);
+	struct buf p;
+	if (!output) {
+		it->stage = STAGE_FINISHED;
+		return;
+	}
+	buf_init(&p);
+	if (work_blob_payload(output, len, &p) == 0 && send_tx(w, TX_BLOB, p.data, p.len, 0, it->txid) == 0) {
+		log_info("job %.16s: blob %s sent with the whole output (%llu bytes)", it->job_hex, it->txid,
+			 (unsigned long long)len);
+		it->stage = STAGE_BLOB_SENT;
+	}
+	buf_free(&p);
+	free(output);
 }
 
 /* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
@@ -517,12 +615,18 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 		reveal_item(w, it, sl);
 		break;
 	case SLOT_VERIFIED:
-		if (it->stage != STAGE_DONE) {
-			log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
-				 (unsigned long long)sl->reveal_height, (unsigned long long)it->rec.payout_height);
+		if (it->stage < STAGE_DONE) {
+			if (it->rec.state == JOB_VERIFIED)
+				log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
+					 (unsigned long long)sl->reveal_height, (unsigned long long)it->rec.payout_height);
+			else
+				log_info("job %.16s: our slot verified at height %llu; waiting for the other slots",
+					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
 			release_item(it);
 		}
+		if (it->rec.state == JOB_VERIFIED && it->stage < STAGE_FINISHED)
+			post_output_blob(w, it);
 		break;
 	default: /* committed: the challenge comes with the next block */
 		break;
@@ -749,7 +853,7 @@ static void usage(void)
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -wallet=NAME           the worker's key: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
-	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8)\n"
+	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8; %s)\n"
 	       "  -threads=N             cpu threads (default: one per CPU)\n"
 	       "  -bond=ASY              bond to register with if not registered (default 1000, at least min_bond)\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
@@ -760,7 +864,7 @@ static void usage(void)
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n",
-	       WORKER_RPC_PORT, WORKER_LISTEN, WORKER_POLL_MS);
+	       WORKER_RPC_PORT, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
 }
 
 static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
@@ -891,6 +995,7 @@ static int read_chain(struct worker *w)
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
 	w->min_bond = json_u64(params, "min_bond");
 	w->max_tx_bytes = json_u64(params, "max_tx_bytes");
+	w->blob_output_max = work_blob_output_max(json_u64(params, "max_blob_bytes"), w->max_tx_bytes);
 	json_decref(params);
 	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "consensus/compute/compute_codec.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "worker/work.h"
 
 int work_commit(const struct job_shape *s, const uint8_t *output, outtree_t **tree,
@@ -59,6 +60,29 @@ int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN
 	free(paths);
 	free(v);
 	return rc;
+}
+
+uint64_t work_blob_output_max(uint64_t max_blob_bytes, uint64_t max_tx_bytes)
+{
+	/* The blob payload adds a 32-byte hash and a varint length (at most 10
+	 * bytes) to the output. */
+	const uint64_t payload_extra = HASH_LEN + 10;
+	uint64_t most = WORK_BLOB_OUTPUT_MAX;
+	if (max_blob_bytes < most)
+		most = max_blob_bytes;
+	if (max_tx_bytes <= WORK_TX_ENVELOPE_BYTES + payload_extra)
+		return 0;
+	if (max_tx_bytes - WORK_TX_ENVELOPE_BYTES - payload_extra < most)
+		most = max_tx_bytes - WORK_TX_ENVELOPE_BYTES - payload_extra;
+	return most;
+}
+
+int work_blob_payload(const uint8_t *output, size_t len, struct buf *payload)
+{
+	struct blob_payload bl = {.data = output, .len = len};
+	sha256(output, len, bl.hash);
+	compute_blob_encode(&bl, payload);
+	return payload->oom ? ASSAY_ENOMEM : 0;
 }
 
 /* A u64 drawn from the job id and a counter. */

@@ -1,7 +1,7 @@
-/* The pure parts of assay-worker's job loop (docs/compute.md §3-§4): the
- * reveal payload for a challenge (tiles, audit paths, and the checking work
- * the chain will charge as gas), and the test-only corruption of chosen
- * tiles. No I/O, clock or randomness: a restarted worker recomputes the same
+/* The pure parts of assay-worker's job loop (docs/compute.md §3-§4, §13):
+ * the reveal payload for a challenge (tiles, audit paths, and the checking
+ * work the chain will charge as gas), the blob that carries a small output
+ * on chain, and the test-only corruption of chosen tiles. No I/O, clock or randomness: a restarted worker recomputes the same
  * output, root and reveal. Not for: RPC, signing or scheduling (main.c). */
 #ifndef ASSAY_WORKER_WORK_H
 #define ASSAY_WORKER_WORK_H
@@ -25,6 +25,25 @@ int work_commit(const struct job_shape *s, const uint8_t *output, outtree_t **tr
 int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t *output,
 			const outtree_t *tree, const uint8_t challenge_seed[HASH_LEN], uint32_t samples,
 			struct buf *payload, uint64_t *units);
+
+/* Outputs of at most this many bytes go on chain as a blob (docs/compute.md
+ * §13): 64 KiB is a 128 x 128 int32 product or a large mlp batch, small next
+ * to a block, so a client reads it from any node; larger outputs stay with
+ * the worker's output server. */
+#define WORK_BLOB_OUTPUT_MAX (64u << 10)
+/* What the chain allows a transaction beyond its payload: a payload of n
+ * bytes fits when n + this <= max_tx_bytes (chain_check_tx). */
+#define WORK_TX_ENVELOPE_BYTES 200u
+
+/* The largest output posted as a blob on a chain with these limits:
+ * WORK_BLOB_OUTPUT_MAX, lowered to max_blob_bytes and to what a blob
+ * transaction of max_tx_bytes can carry; 0 if nothing fits. */
+uint64_t work_blob_output_max(uint64_t max_blob_bytes, uint64_t max_tx_bytes);
+
+/* Appends the blob payload (docs/compute.md §7.7) carrying the whole output
+ * to payload: its hash is the output hash of the commitment. 0 or
+ * ASSAY_ENOMEM. */
+int work_blob_payload(const uint8_t *output, size_t len, struct buf *payload);
 
 /* Test-only cheating: changes one byte of each chosen tile of output. With
  * count > 0 exactly min(count, tiles) distinct tiles are chosen, else each

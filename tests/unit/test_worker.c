@@ -1,7 +1,9 @@
 /* Unit tests of assay-worker's pure parts: the kept-level Merkle tree agrees
  * with core/merkle.h on every size and index, a reveal payload decodes and
- * every tile in it proves against the root and passes the chain's check, and
- * test-only corruption changes exactly the tiles it says. */
+ * every tile in it proves against the root and passes the chain's check, a
+ * small output's blob fits the chain's blob and transaction limits and names
+ * the output hash, and test-only corruption changes exactly the tiles it
+ * says. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,10 +155,48 @@ static void test_corrupt(void)
 		free(in[i]);
 }
 
+/* The blob limit is the least of the three bounds, and a payload at the
+ * limit is one the chain accepts (blob and transaction size) and names the
+ * output hash. */
+static void test_blob_output(void)
+{
+	static const struct {
+		uint64_t max_blob, max_tx, want;
+	} cases[] = {
+		{1u << 20, 1u << 20, WORK_BLOB_OUTPUT_MAX}, /* the default chain */
+		{1000, 1u << 20, 1000},                     /* max_blob_bytes lower */
+		{1u << 20, 20000, 20000 - WORK_TX_ENVELOPE_BYTES - HASH_LEN - 10},
+		{1u << 20, WORK_TX_ENVELOPE_BYTES + HASH_LEN + 10, 0}, /* nothing fits */
+		{0, 1u << 20, 0},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint64_t most = work_blob_output_max(cases[c].max_blob, cases[c].max_tx);
+		CHECK(most == cases[c].want);
+		if (!most)
+			continue;
+		uint8_t *output = malloc(most), want[HASH_LEN];
+		for (uint64_t i = 0; i < most; i++)
+			output[i] = (uint8_t)(i * 131 + c);
+		struct buf payload;
+		struct blob_payload bl;
+		buf_init(&payload);
+		CHECK(work_blob_payload(output, most, &payload) == 0);
+		CHECK(payload.len + WORK_TX_ENVELOPE_BYTES <= cases[c].max_tx);
+		CHECK(compute_blob_decode(&bl, payload.data, payload.len) == 0);
+		CHECK(bl.len == most && bl.len <= cases[c].max_blob);
+		CHECK(memcmp(bl.data, output, most) == 0);
+		sha256(output, most, want);
+		CHECK_EQ_MEM(bl.hash, want, HASH_LEN);
+		buf_free(&payload);
+		free(output);
+	}
+}
+
 int main(void)
 {
 	RUN(test_outtree_matches_rfc6962);
 	RUN(test_reveal_payload);
 	RUN(test_corrupt);
+	RUN(test_blob_output);
 	return test_report("test_worker");
 }

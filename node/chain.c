@@ -992,8 +992,35 @@ int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad
 
 /* Executes blk on a fresh overlay, checking every rule; on success the
  * overlay's writes are staged in the tree and returned with the receipts. */
+/* A block's signature checks in flight: started before execution, finished
+ * just before the block is written, so the helpers' checking overlaps both
+ * execution and the work of building the block's batch. */
+struct sig_check {
+	struct verify_pool pool;
+	uint8_t *bad; /* NULL when not running */
+	size_t n;
+};
+
+/* Waits for every check; 0, or ASSAY_ESIG with the first bad index in err. */
+static int sig_check_finish(struct sig_check *sc, char *err, size_t errlen)
+{
+	if (!sc->bad)
+		return 0;
+	int rc = verify_finish(&sc->pool);
+	if (rc) {
+		size_t i = 0;
+		while (i < sc->n && !sc->bad[i])
+			i++;
+		snprintf(err, errlen, "transaction %zu has a bad signature", i);
+	}
+	free(sc->bad);
+	sc->bad = NULL;
+	return rc;
+}
+
 static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, ledger_mem_t **ovp,
-			 struct state_staged *st, struct receipt **rcp, char *err, size_t errlen)
+			 struct state_staged *st, struct receipt **rcp, struct sig_check *sc, char *err,
+			 size_t errlen)
 {
 	const struct chain_params *p = &c->g.params;
 	const struct block_header *hd = &blk->hdr;
@@ -1061,11 +1088,11 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	/* Signatures are checked by helper threads while this thread executes
 	 * the block (on an overlay, thrown away if any signature fails); then
 	 * this thread helps with whatever is left. */
-	uint8_t *bad = calloc(blk->ntx ? blk->ntx : 1, 1);
-	if (!bad)
+	sc->n = blk->ntx;
+	sc->bad = calloc(blk->ntx ? blk->ntx : 1, 1);
+	if (!sc->bad)
 		return ASSAY_ENOMEM;
-	struct verify_pool pool;
-	verify_start(&pool, blk->txs, blk->ntx, c->verify_threads - 1, bad);
+	verify_start(&sc->pool, blk->txs, blk->ntx, c->verify_threads - 1, sc->bad);
 	struct ledger ro = chain_ledger(c);
 	ledger_mem_t *ov = ledger_mem_new(&ro);
 	struct receipt *receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
@@ -1093,15 +1120,6 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	}
 	if ((rc = end_block(&x, err, errlen)) < 0)
 		goto fail;
-	if ((rc = verify_finish(&pool)) < 0) {
-		size_t i = 0;
-		while (i < blk->ntx && !bad[i])
-			i++;
-		snprintf(err, errlen, "transaction %zu has a bad signature", i);
-		goto fail;
-	}
-	free(bad);
-	bad = NULL;
 	rc = state_stage(c->state, ov, st, h);
 	if (rc) {
 		snprintf(err, errlen, "state update failed: %s", assay_strerror(rc));
@@ -1117,11 +1135,9 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	*ovp = ov;
 	*rcp = receipts;
 	return 0;
-fail:
-	if (bad) {
-		verify_finish(&pool); /* joins the helpers */
-		free(bad);
-	}
+fail:;
+	char ignored[8];
+	sig_check_finish(sc, ignored, sizeof(ignored)); /* joins the helpers */
 	ledger_mem_free(ov);
 	free_receipts(receipts, blk->ntx);
 	return rc;
@@ -1147,6 +1163,7 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 			 (unsigned long long)c->g.params.max_block_bytes);
 		return ASSAY_ELIMIT;
 	}
+	struct sig_check sc = {.bad = NULL};
 	uint8_t body_root[HASH_LEN], body_commit[HASH_LEN];
 	int own = c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0;
 	if (own) {
@@ -1164,7 +1181,7 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 		memset(&c->built, 0, sizeof(c->built));
 	} else {
 		built_clear(c);
-		rc = execute_block(c, blk, now_ms, &ov, &st, &receipts, err, errlen);
+		rc = execute_block(c, blk, now_ms, &ov, &st, &receipts, &sc, err, errlen);
 		if (rc) {
 			buf_free(&enc);
 			return rc;
@@ -1187,6 +1204,16 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 	}
 	buf_free(&rb);
 	put_tip(b, hash, commit);
+	rc = sig_check_finish(&sc, err, errlen);
+	if (rc) {
+		store_batch_free(b);
+		buf_free(&enc);
+		free_receipts(receipts, blk->ntx);
+		ledger_mem_free(ov);
+		state_unstage(c->state, &st);
+		state_staged_free(&st);
+		return rc;
+	}
 	rc = store_write(c->store, b, 1);
 	store_batch_free(b);
 	buf_free(&enc);

@@ -4,10 +4,12 @@ and runs assay-cli. Standard library only. Each test is a script with a
 main() that raises AssertionError (or exits non-zero) on failure."""
 
 import base64
+import fcntl
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,14 +30,48 @@ def binary(name):
 PORTS_PER_TEST = 64  # room for 32 nodes (an RPC and a p2p port each)
 
 
+PORT_BLOCKS = 199  # blocks of PORTS_PER_TEST ports from 20000, all below 32768
+_port_block = None  # (base, lock file) held by this process for its lifetime
+
+
+def _ports_bindable(base):
+    for port in range(base, base + PORTS_PER_TEST):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
 def free_port_block():
-    """A base port unique to this process, away from the defaults: tests run
-    side by side, and since nodes listen for p2p every port of a block is in
-    use, so blocks of neighbouring process ids must not overlap. All below
-    32768, where Linux's ephemeral range starts: the many short RPC client
-    connections would otherwise hold (TIME_WAIT) ports a node then cannot
-    bind."""
-    return 20000 + (os.getpid() % 199) * PORTS_PER_TEST
+    """A base port owned by this process, away from the defaults and below
+    32768, where Linux's ephemeral range starts (the many short RPC client
+    connections would otherwise hold ports in TIME_WAIT that a node then
+    cannot bind). Tests run side by side, so each process claims its block
+    with an exclusive lock file held until it exits, and skips blocks where
+    any port is in use by something else."""
+    global _port_block
+    if _port_block:
+        return _port_block[0]
+    lockdir = os.path.join(tempfile.gettempdir(), "assay-test-ports")
+    os.makedirs(lockdir, exist_ok=True)
+    start = os.getpid() % PORT_BLOCKS
+    for i in range(PORT_BLOCKS):
+        block = (start + i) % PORT_BLOCKS
+        base = 20000 + block * PORTS_PER_TEST
+        f = open(os.path.join(lockdir, f"{block}.lock"), "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        if _ports_bindable(base):
+            _port_block = (base, f)
+            return base
+        f.close()
+    raise SystemExit("no free block of test ports")
 
 
 class RPCError(Exception):

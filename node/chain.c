@@ -736,6 +736,14 @@ static int end_block(struct exec_ctx *x, char *err, size_t errlen)
 	return rc;
 }
 
+static unsigned varint_len(uint64_t v)
+{
+	unsigned n = 1;
+	while (v >>= 7)
+		n++;
+	return n;
+}
+
 static void beacon_alpha(const uint8_t chain_id[HASH_LEN], uint64_t height,
 			 const uint8_t parent_beacon[HASH_LEN], uint8_t alpha[HASH_LEN + 8 + HASH_LEN])
 {
@@ -786,7 +794,7 @@ static int check_commit(const chain_t *c, const struct commit *cm, uint64_t heig
 		snprintf(err, errlen, "commit is for another block");
 		return ASSAY_EINVALID;
 	}
-	uint64_t power = 0;
+	unsigned __int128 power = 0; /* total stake is below 2^63 (genesis) */
 	uint8_t msg[HASH_LEN];
 	vote_sighash(c->g.hash, VOTE_PRECOMMIT, height, cm->round, hash, msg);
 	for (uint32_t i = 0; i < cm->nsigs; i++) {
@@ -807,9 +815,9 @@ static int check_commit(const chain_t *c, const struct commit *cm, uint64_t heig
 		}
 		power += stake;
 	}
-	if ((unsigned __int128)power * 3 <= (unsigned __int128)c->total_stake * 2) {
+	if (power * 3 <= (unsigned __int128)c->total_stake * 2) {
 		snprintf(err, errlen, "commit has %llu of %llu stake, needs more than 2/3",
-			 (unsigned long long)power, (unsigned long long)c->total_stake);
+			 (unsigned long long)(uint64_t)power, (unsigned long long)c->total_stake);
 		return ASSAY_EINVALID;
 	}
 	return 0;
@@ -858,6 +866,13 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 		goto fail;
 	}
 	beacon_from(c->tip.beacon, beta, hd->beacon);
+	if (hd->height > 1 && (rc = check_commit(c, &c->tip_commit, c->tip.height, c->tip_hash, err, errlen)) < 0) {
+		/* A node that synced its tip from peers holds no commit for it
+		 * until the next block brings one: it cannot propose on it. */
+		snprintf(err, errlen, "no valid commit known for the tip (height %llu): cannot propose on it",
+			 (unsigned long long)c->tip.height);
+		goto fail;
+	}
 	if (c->tip_commit.nsigs || hd->height > 1) {
 		blk->last_commit = c->tip_commit;
 		blk->last_commit.sigs = NULL;
@@ -875,15 +890,19 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 
 	struct exec_ctx x = {c, ledger_mem_ledger(ov), {0}, hd->height, hd->time_ms, hd->beacon};
 	address_from_pubkey(hd->proposer, x.proposer_addr);
-	uint64_t gas = 0, bytes = HEADER_BYTES + 16 + (uint64_t)blk->last_commit.nsigs * 96;
+	/* Exact size: header, the tx count (at its widest), each tx with its
+	 * length prefix, and the commit as it will be encoded. */
 	struct buf tb;
 	buf_init(&tb);
+	commit_encode(&blk->last_commit, &tb);
+	uint64_t gas = 0, bytes = HEADER_BYTES + varint_len(p->max_block_txs) + tb.len;
 	for (size_t i = 0; i < n; i++) {
 		const struct tx *t = txs[i];
 		char terr[160];
 		buf_reset(&tb);
 		tx_encode(t, &tb);
-		int full = blk->ntx >= p->max_block_txs || bytes + tb.len + 5 > p->max_block_bytes ||
+		uint64_t tx_bytes = varint_len(tb.len) + tb.len;
+		int full = blk->ntx >= p->max_block_txs || bytes + tx_bytes > p->max_block_bytes ||
 			   gas + t->gas_limit > p->max_block_gas;
 		size_t snap = ledger_snapshot(&x.l);
 		if (full || chain_check_tx(c, t, 0, terr, sizeof(terr)) < 0 ||
@@ -899,7 +918,7 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 			goto fail;
 		}
 		gas += t->gas_limit;
-		bytes += tb.len + 5;
+		bytes += tx_bytes;
 	}
 	buf_free(&tb);
 	rc = end_block(&x, err, errlen);
@@ -1069,7 +1088,9 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 		return ASSAY_EINVALID;
 	}
 	if (hd->height == 1) {
-		if (blk->last_commit.nsigs || blk->last_commit.height) {
+		static const uint8_t zero[HASH_LEN];
+		if (blk->last_commit.nsigs || blk->last_commit.height || blk->last_commit.round ||
+		    memcmp(blk->last_commit.block_hash, zero, HASH_LEN) != 0) {
 			snprintf(err, errlen, "block 1 must carry an empty last_commit");
 			return ASSAY_EINVALID;
 		}
@@ -1152,26 +1173,35 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 	struct receipt *receipts = NULL;
 	int rc;
 	block_hash(blk, hash);
-	if (commit && (rc = check_commit(c, commit, blk->hdr.height, hash, err, errlen)) < 0)
+	int built_here = c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0;
+	if (commit && (rc = check_commit(c, commit, blk->hdr.height, hash, err, errlen)) < 0) {
+		if (!built_here)
+			built_clear(c);
 		return rc;
+	}
 	struct buf enc;
 	buf_init(&enc);
 	block_encode(blk, &enc);
 	if (enc.len > c->g.params.max_block_bytes) {
-		buf_free(&enc);
 		snprintf(err, errlen, "block is %zu bytes; limit %llu", enc.len,
 			 (unsigned long long)c->g.params.max_block_bytes);
+		buf_free(&enc);
+		built_clear(c); /* even our own: a block over the limit must not stay staged */
 		return ASSAY_ELIMIT;
 	}
 	struct sig_check sc = {.bad = NULL};
 	uint8_t body_root[HASH_LEN], body_commit[HASH_LEN];
-	int own = c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0;
+	int own = built_here;
 	if (own) {
-		/* Same header; the body must be the one the header commits to. */
+		/* Same header; the body must be the one the header commits to,
+		 * and its last_commit must hold, as for any other block. */
+		char cerr[160];
 		block_tx_root(blk, body_root);
 		commit_hash(&blk->last_commit, body_commit);
 		own = memcmp(body_root, blk->hdr.tx_root, HASH_LEN) == 0 &&
-		      memcmp(body_commit, blk->hdr.last_commit_hash, HASH_LEN) == 0;
+		      memcmp(body_commit, blk->hdr.last_commit_hash, HASH_LEN) == 0 &&
+		      (blk->hdr.height <= 1 ||
+		       check_commit(c, &blk->last_commit, blk->hdr.height - 1, c->tip_hash, cerr, sizeof(cerr)) == 0);
 	}
 	if (own) {
 		/* Our own block: executed when it was built. */

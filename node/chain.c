@@ -523,6 +523,8 @@ static void compute_env_of(const struct exec_ctx *x, struct compute_env *env)
 	env->height = x->height;
 	env->time_ms = x->time_ms;
 	memcpy(env->beacon, x->beacon, HASH_LEN);
+	env->max_tx_bytes = x->c->g.params.max_tx_bytes;
+	env->max_block_gas = x->c->g.params.max_block_gas;
 }
 
 /* A successful compute transaction can still have consequences worth a

@@ -589,6 +589,44 @@ static int apply_unbond(const struct compute_env *env, const struct tx *t, const
 	return put_worker(env->ledger, &w);
 }
 
+/* Refuses a job whose reveal no worker could get mined: a tile over
+ * TILE_MAX_BYTES, a worst-case reveal (k of the largest tiles with the
+ * deepest proofs) over the chain's transaction size, or its checking gas
+ * over the block gas limit. Otherwise every honest worker drawn for it would
+ * be slashed for a missed reveal, half of it paid to the submitter. */
+static int reveal_fits(const struct compute_env *env, const struct job_spec *spec, char *why, size_t whylen)
+{
+	const struct job_shape *s = &spec->shape;
+	uint32_t tiles = kernel_tile_count(s);
+	uint64_t tile_max = kernel_tile_bytes(s, 0); /* tile 0 is never an edge tile */
+	if (tile_max > TILE_MAX_BYTES) {
+		snprintf(why, whylen, "a tile is %llu bytes, limit %u", (unsigned long long)tile_max, TILE_MAX_BYTES);
+		return ASSAY_ELIMIT;
+	}
+	uint64_t depth = 0;
+	while (((uint64_t)1 << depth) < tiles)
+		depth++;
+	uint64_t k = spec->samples < tiles ? spec->samples : tiles;
+	/* per tile: index u32, length varint, bytes, depth varint, path */
+	unsigned __int128 bytes = (unsigned __int128)k * (4 + 9 + tile_max + 9 + 32 * depth) + 32 + 9;
+	if (env->max_tx_bytes && bytes + 200 > env->max_tx_bytes) {
+		snprintf(why, whylen, "a reveal of %llu tiles may take %llu bytes, above max_tx_bytes %llu",
+			 (unsigned long long)k, (unsigned long long)(uint64_t)bytes,
+			 (unsigned long long)env->max_tx_bytes);
+		return ASSAY_ELIMIT;
+	}
+	/* tile 0 is the costliest to check as well: units as tile_units() counts */
+	unsigned __int128 units = (unsigned __int128)kernel_check_units(s, 0) + tile_max / 64 + depth + 1;
+	unsigned __int128 gas = units * k * env->params->gas_per_check_unit;
+	if (env->max_block_gas && gas > env->max_block_gas) {
+		snprintf(why, whylen, "checking a reveal may cost %llu gas, above max_block_gas %llu",
+			 (unsigned long long)(gas > UINT64_MAX ? UINT64_MAX : (uint64_t)gas),
+			 (unsigned long long)env->max_block_gas);
+		return ASSAY_ELIMIT;
+	}
+	return 0;
+}
+
 static int apply_submit(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
 			struct compute_result *res)
 {
@@ -611,6 +649,8 @@ static int apply_submit(const struct compute_env *env, const struct tx *t, const
 	if (j.spec.deadline_blocks < least || j.spec.deadline_blocks > prm->max_deadline_blocks)
 		return reject(res, ASSAY_EINVALID, "deadline %u blocks outside [%llu, %u]",
 			      j.spec.deadline_blocks, (unsigned long long)least, prm->max_deadline_blocks);
+	if ((err = reveal_fits(env, &j.spec, why, sizeof(why))))
+		return reject(res, err, "job cannot be revealed: %s", why);
 	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
 		struct kernel_src src;
 		if ((err = src_open(env->ledger, &j.spec, &src)))

@@ -50,6 +50,10 @@ struct compute_env {
 	const struct compute_params *params;
 	uint64_t height, time_ms;
 	uint8_t beacon[32]; /* this block's beacon */
+	/* The chain's transaction and block-gas limits: a job whose reveal could
+	 * not fit them is refused at submit (compute.md §4). 0: no such limit. */
+	uint64_t max_tx_bytes;
+	uint64_t max_block_gas;
 };
 
 struct compute_result {

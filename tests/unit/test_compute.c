@@ -20,6 +20,7 @@ struct chain {
 	struct compute_params p;
 	uint64_t h;     /* height of the block being built */
 	uint64_t nonce; /* one counter for all senders keeps job ids unique */
+	uint64_t max_tx_bytes, max_block_gas; /* the chain's limits; 0: none */
 };
 
 static uint8_t SUB[ADDR_LEN], W1[ADDR_LEN], W2[ADDR_LEN], W3[ADDR_LEN], DIS[ADDR_LEN];
@@ -33,6 +34,7 @@ static void chain_init(struct chain *c)
 	memset(W2, 0x22, ADDR_LEN);
 	memset(W3, 0x23, ADDR_LEN);
 	memset(DIS, 0x31, ADDR_LEN);
+	memset(c, 0, sizeof(*c));
 	c->mem = ledger_mem_new(NULL);
 	c->l = ledger_mem_ledger(c->mem);
 	compute_params_default(&c->p);
@@ -54,6 +56,8 @@ static void env_of(const struct chain *c, struct compute_env *env)
 	env->params = &c->p;
 	env->height = c->h;
 	env->time_ms = c->h * 1000;
+	env->max_tx_bytes = c->max_tx_bytes;
+	env->max_block_gas = c->max_block_gas;
 	uint8_t in[8];
 	le64_put(in, c->h);
 	sha256(in, sizeof(in), env->beacon);
@@ -760,6 +764,35 @@ static void test_missed_deadlines(void)
 	ledger_mem_free(c.mem);
 }
 
+/* A job no reveal of which could be mined is refused at submit: otherwise
+ * honest workers drawn for it are slashed for missing the reveal. */
+static void test_unrevealable_jobs_refused(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.max_tx_bytes = 1u << 20;
+	c.max_block_gas = 1000000000ull;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	CHECK(submit(&c, &spec, id, &res) == 0); /* small jobs still pass */
+	spec = small_spec(1, 5 * UNIT);
+	spec.shape.m = spec.shape.n = 1024;
+	spec.shape.k = 1;
+	spec.shape.tile_rows = spec.shape.tile_cols = 1024; /* one 4 MiB tile */
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_ELIMIT);
+	CHECK(strstr(res.error, "tile") != NULL);
+	spec.shape.tile_rows = spec.shape.tile_cols = 256; /* 16 tiles of 256 KiB */
+	spec.samples = 16;
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_ELIMIT);
+	CHECK(strstr(res.error, "max_tx_bytes") != NULL);
+	spec = small_spec(1, 5 * UNIT);
+	c.max_block_gas = 10;
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_ELIMIT);
+	CHECK(strstr(res.error, "gas") != NULL);
+	ledger_mem_free(c.mem);
+}
+
 static void test_bad_input(void)
 {
 	struct chain c;
@@ -1073,6 +1106,7 @@ int main(void)
 	RUN(test_roots_at_payout);
 	RUN(test_missed_deadlines);
 	RUN(test_bad_input);
+	RUN(test_unrevealable_jobs_refused);
 	RUN(test_late_reveal);
 	RUN(test_mlp_flow);
 	RUN(test_assignment_weight);

@@ -1050,10 +1050,11 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 		return err;
 	if (j.state == JOB_VERIFIED && h >= j.payout_height)
 		err = pay_out(env, cache, &j);
-	else if (j.state != JOB_VERIFIED && h > j.deadline_height)
-		err = job_refund(env, cache, &j, JOB_REFUNDED);
 	if (err)
 		return err;
+	/* Slot deadlines are judged before the job's own deadline, so a worker
+	 * that committed and then kept quiet is slashed even when the job
+	 * expires in the same block (compute.md §7). */
 	if (!job_terminal(&j)) {
 		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
 			struct job_slot *s = &j.slots[i];
@@ -1071,7 +1072,16 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 				slot_fail(&j, s);
 			}
 		}
-		for (unsigned i = 0; i < j.spec.redundancy && !err && h > j.submit_height &&
+	}
+	if (!err && !job_terminal(&j) && j.state != JOB_VERIFIED && h > j.deadline_height)
+		err = job_refund(env, cache, &j, JOB_REFUNDED);
+	if (!err && !job_terminal(&j)) {
+		/* A slot is filled only while its commit and reveal windows end
+		 * by the job's deadline: assigned at h, it is judged at the
+		 * latest at h + commit_window + reveal_window + 2 = deadline + 1,
+		 * the block that would refund the job, and slot checks run first. */
+		int time_left = h + (uint64_t)prm->commit_window + prm->reveal_window + 1 <= j.deadline_height;
+		for (unsigned i = 0; i < j.spec.redundancy && !err && h > j.submit_height && time_left &&
 				     j.state != JOB_VERIFIED; i++) {
 			struct job_slot *s = &j.slots[i];
 			if (s->state != SLOT_EMPTY)

@@ -793,6 +793,52 @@ static void test_unrevealable_jobs_refused(void)
 	ledger_mem_free(c.mem);
 }
 
+/* A worker that commits and then keeps quiet is slashed even when the job
+ * expires in the very block its reveal window closes, and no slot is handed
+ * out once its windows could not end by the deadline. */
+static void test_no_escape_at_deadline(void)
+{
+	struct chain c;
+	chain_init(&c);
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(end_block(&c) == 0);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	spec.deadline_blocks = c.p.commit_window + c.p.reveal_window + 2; /* the least allowed */
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);             /* submit block */
+	CHECK(end_block(&c) == 0);             /* assigned here */
+	struct job_record j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_ASSIGNED);
+	/* Commit as late as allowed, then never reveal. */
+	while (c.h < j.slots[0].assigned_height + c.p.commit_window)
+		CHECK(end_block(&c) == 0);
+	struct work w;
+	work_do(&c, id, 0, &w);
+	CHECK(commit(&c, W1, id, &w) == 0);
+	uint64_t bond_before = worker(&c, W1).bond;
+	while (job(&c, id).state != JOB_REFUNDED && c.h < j.deadline_height + 5)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).state == JOB_REFUNDED);
+	CHECK(worker(&c, W1).bond < bond_before); /* slashed, not released */
+	work_free(&w);
+
+	/* Submitted with the least deadline, a job whose first chance of a
+	 * worker comes too late is refunded without anyone being drawn. */
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	uint64_t late = c.h + 2;
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	c.h = late; /* skip blocks: too little time is left at the first draw */
+	j = job(&c, id);
+	while (job(&c, id).state != JOB_REFUNDED && c.h < j.deadline_height + 5) {
+		CHECK(end_block(&c) == 0);
+		CHECK(job(&c, id).slots[0].state == SLOT_EMPTY || job(&c, id).state == JOB_REFUNDED);
+	}
+	CHECK(job(&c, id).state == JOB_REFUNDED);
+	ledger_mem_free(c.mem);
+}
+
 static void test_bad_input(void)
 {
 	struct chain c;
@@ -1107,6 +1153,7 @@ int main(void)
 	RUN(test_missed_deadlines);
 	RUN(test_bad_input);
 	RUN(test_unrevealable_jobs_refused);
+	RUN(test_no_escape_at_deadline);
 	RUN(test_late_reveal);
 	RUN(test_mlp_flow);
 	RUN(test_assignment_weight);

@@ -60,7 +60,7 @@ static int unused_fields_zero(uint8_t fmt, const uint8_t *p)
 	case F_RRR: case F_RRI: return !off;
 	case F_J: return !d && !s && !imm;
 	case F_JRR: case F_LD: case F_ST: return !imm;
-	case F_JRI: return 1;
+	case F_JRI: return !s; /* ra, imm and the target; no second register */
 	case F_SYS: case F_DATA: return !d && !s && !off;
 	}
 	return 0;

@@ -241,6 +241,11 @@ int main(int argc, char **argv)
 		chain_close(n->chain);
 		return fail("out of memory");
 	}
+	if (n->cfg.rpcuser[0] && !n->cfg.rpcpassword[0]) {
+		mempool_free(n->mempool);
+		chain_close(n->chain);
+		return fail("-rpcuser needs -rpcpassword (an empty password would let anyone in)");
+	}
 	snprintf(path, sizeof(path), "%s/.cookie", n->cfg.datadir);
 	n->rpc = rpc_new(n->base, n->cfg.rpcbind, n->cfg.rpcport, n->cfg.rpcuser[0] ? n->cfg.rpcuser : NULL,
 			 n->cfg.rpcuser[0] ? n->cfg.rpcpassword : NULL, path, err, sizeof(err));

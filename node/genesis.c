@@ -1,6 +1,7 @@
 /* Genesis parsing and its canonical hash (see genesis.h). The chain_id is
  * the hash of a binary encoding of the parsed content, never of the JSON
  * text, so whitespace or key order in the file cannot fork a network. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,9 @@ static int json_u64(json_t *v, uint64_t *out)
 		char *end;
 		if (!*s || *s == '-')
 			return -1;
+		errno = 0;
 		unsigned long long x = strtoull(s, &end, 10);
-		if (*end)
+		if (*end || errno == ERANGE)
 			return -1;
 		*out = x;
 		return 0;
@@ -239,7 +241,7 @@ int genesis_parse(struct genesis *g, const char *text, size_t len, char *err, si
 	g->validators = calloc(g->nvalidators, sizeof(*g->validators));
 	if (!g->allocs || !g->validators)
 		FAIL("genesis: out of memory");
-	uint64_t total = 0;
+	uint64_t total = 0, total_stake = 0;
 	for (size_t i = 0; i < g->nallocs; i++) {
 		json_t *e = json_array_get(balances, i);
 		json_t *a = json_object_get(e, "address");
@@ -262,6 +264,8 @@ int genesis_parse(struct genesis *g, const char *text, size_t len, char *err, si
 		if (json_u64(json_object_get(e, "stake"), &g->validators[i].stake) < 0 ||
 		    g->validators[i].stake == 0)
 			FAIL("genesis: validators[%zu].stake must be a positive integer", i);
+		if (amount_add(total_stake, g->validators[i].stake, &total_stake) || total_stake > (uint64_t)INT64_MAX)
+			FAIL("genesis: total stake exceeds 2^63-1");
 	}
 	qsort(g->allocs, g->nallocs, sizeof(*g->allocs), cmp_alloc);
 	qsort(g->validators, g->nvalidators, sizeof(*g->validators), cmp_validator);

@@ -101,9 +101,12 @@ static size_t index_find(const mempool_t *m, const uint8_t txid[HASH_LEN], int f
 	}
 }
 
+/* Rehashes when live entries and tombstones fill half the table: at twice
+ * the size if live entries alone fill a quarter, else at the same size, so
+ * the table tracks what is pending, not everything ever admitted. */
 static int index_grow(mempool_t *m)
 {
-	size_t ncap = m->index_cap * 2;
+	size_t ncap = (m->count + 1) * 4 > m->index_cap ? m->index_cap * 2 : m->index_cap;
 	struct mp_entry **old = m->index;
 	size_t ocap = m->index_cap;
 	m->index = calloc(ncap, sizeof(*m->index));
@@ -194,7 +197,8 @@ static struct mp_sender *sender_add(mempool_t *m, const uint8_t addr[ADDR_LEN], 
 		m->senders = ns;
 		m->senders_cap = ncap;
 	}
-	if ((m->by_addr_used + 1) * 2 > m->by_addr_cap && senders_rehash(m, m->by_addr_cap * 2) < 0)
+	if ((m->by_addr_used + 1) * 2 > m->by_addr_cap &&
+	    senders_rehash(m, (m->nsenders + 1) * 4 > m->by_addr_cap ? m->by_addr_cap * 2 : m->by_addr_cap) < 0)
 		return NULL;
 	struct mp_sender *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -358,6 +362,10 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		sender_truncate(m, v, v->n - 1);
 		sender_drop_if_empty(m, v);
 	}
+	/* Room in the index first, so that nothing below can fail after the
+	 * queues change (index_put then never grows). */
+	if ((m->index_used + 1) * 2 > m->index_cap && index_grow(m) < 0)
+		return ASSAY_ENOMEM;
 	struct mp_entry *e = calloc(1, sizeof(*e));
 	if (!e || tx_copy(&e->tx, t) < 0) {
 		free(e);

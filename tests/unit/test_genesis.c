@@ -93,6 +93,15 @@ static void test_refusals(void)
 		 "\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
 	expect_error(json, "unknown compute parameter");
 	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"balances\":[],\"validators\":"
+		 "[{\"pubkey\":\"%s\",\"stake\":\"18446744073709551615\"},{\"pubkey\":\"%.62s00\",\"stake\":2}]}",
+		 pkhex, pkhex);
+	expect_error(json, "total stake");
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"balances\":[],\"validators\":"
+		 "[{\"pubkey\":\"%s\",\"stake\":\"99999999999999999999999\"}]}", pkhex);
+	expect_error(json, "stake must be");
+	snprintf(json, sizeof(json),
 		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"compute\":{\"samples_k\":0},\"balances\":[],"
 		 "\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
 	expect_error(json, "not a valid value");

@@ -520,6 +520,14 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		sync_step(n); /* deliver, and ask again as soon as a range is done */
 		return;
 	}
+	if (rc == ASSAY_ELIMIT) {
+		log_info("net: peer %llu sent a block of %zu bytes, over the chain's limit",
+			 (unsigned long long)c->id, m->u.block.len);
+		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
+		return;
+	}
+	if (rc == ASSAY_EFULL || rc == ASSAY_ENOMEM)
+		return; /* not kept; its range is asked again later */
 	if (h >= c->asked_from && h < c->asked_end)
 		return; /* late answer to a range that timed out and moved on */
 	if (c->blocks_requested <= 0) {
@@ -962,7 +970,7 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	ops->get_tip(ops->ctx, &tip, tip_hash);
 	n->book = net_book_new();
 	n->seen = net_hashset_new(NET_SEEN_MAX);
-	n->sync = net_sync_new(tip);
+	n->sync = net_sync_new(tip, cfg->max_block_bytes < SIZE_MAX ? (size_t)cfg->max_block_bytes : 0);
 	n->timer = event_new(base, -1, EV_PERSIST, timer_cb, n);
 	n->reap = event_new(base, -1, 0, reap_cb, n);
 	if (!n->book || !n->seen || !n->sync || !n->timer || !n->reap) {

@@ -40,6 +40,8 @@ struct net_config {
 	int nconnect;
 	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS */
 	const char *user_agent;        /* e.g. "/assayd:0.1.0/"; at most 64 bytes are sent */
+	uint64_t max_block_bytes;      /* the chain's block size limit; 0: NET_MAX_OBJECT. Sync
+					* refuses (and scores) larger blocks on arrival */
 };
 
 typedef struct net net_t;

@@ -231,6 +231,7 @@ int node_net_start(struct node *n, char *err, size_t errlen)
 	nc.nconnect = n->cfg.nconnect;
 	nc.max_connections = n->cfg.maxconnections;
 	nc.user_agent = NODE_NET_USER_AGENT;
+	nc.max_block_bytes = chain_genesis(n->chain)->params.max_block_bytes;
 	if (n->cfg.port < 0 || n->cfg.port > 65535) {
 		snprintf(err, errlen, "-port must be between 0 and 65535");
 		return ASSAY_EARG;

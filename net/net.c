@@ -478,6 +478,18 @@ static void handle_tx(struct conn *c, const struct net_msg *m)
 
 static void sync_step(struct net *n);
 
+/* The node's answer for a block a peer sent under height tip + 1: is it the
+ * peer's fault? Under BFT finality there is one chain, so a block for tip + 1
+ * that does not extend our tip, or whose header names another height than
+ * the one it came under, is as wrong as one that breaks a rule; passing it
+ * off as "not connecting" would let one quick peer stall sync forever. */
+static int block_faulty(int rc, uint64_t claimed, uint64_t header_height)
+{
+	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO)
+		return 0; /* ours */
+	return rc < 0 || header_height != claimed;
+}
+
 /* Hands buffered blocks to the node in height order. */
 static void sync_deliver(struct net *n)
 {
@@ -489,19 +501,21 @@ static void sync_deliver(struct net *n)
 	uint64_t from_peer;
 	while (net_sync_pop(n->sync, &enc, &len, &from_peer)) {
 		uint64_t height = 0, tip;
+		uint64_t claimed = net_sync_tip(n->sync) + 1; /* pop hands out tip + 1 only */
 		uint8_t tip_hash[32];
 		int rc = n->ops.on_block(n->ops.ctx, enc, len, &height);
 		free(enc);
 		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 		net_sync_set_tip(n->sync, tip);
-		if (rc == 0 || rc == ASSAY_EEXISTS)
+		if (rc == 0)
 			continue;
 		struct conn *c = conn_by_id(n, from_peer);
-		if (rc == ASSAY_ENOTFOUND) {
-			log_info("net: block from peer %llu does not connect to our tip",
-				 (unsigned long long)from_peer);
-		} else if (c) {
-			conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
+		if (block_faulty(rc, claimed, height)) {
+			log_info("net: block %llu from peer %llu is invalid or does not extend our tip "
+				 "(header height %llu)", (unsigned long long)claimed,
+				 (unsigned long long)from_peer, (unsigned long long)height);
+			if (c)
+				conn_misbehave(c, NET_FAULT_INVALID_BLOCK); /* ban: its range moves on */
 		}
 		break;
 	}
@@ -542,7 +556,7 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return; /* behind us, or ahead: sync fetches what is missing */
 	uint64_t applied = 0;
 	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
-	if (rc < 0 && rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND)
+	if (rc < 0 && block_faulty(rc, h, applied))
 		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 	net_sync_set_tip(n->sync, tip);

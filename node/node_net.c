@@ -136,7 +136,7 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 		/* Our failure, not the peer's: no points; the block is asked again. */
 		log_error("net: cannot apply block %llu: %s", (unsigned long long)blk.hdr.height, err);
 		block_free(&blk);
-		return ASSAY_ENOTFOUND;
+		return rc;
 	}
 	if (rc) {
 		log_warn("net: invalid block %llu from a peer: %s", (unsigned long long)blk.hdr.height, err);

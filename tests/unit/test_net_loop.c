@@ -23,6 +23,7 @@
 
 #define BLOCK_BYTES 600
 #define MEMPOOL_MAX 16
+#define FORK_MARK 299 /* byte flipped in a block "on another parent" */
 
 struct fake_node {
 	uint64_t tip;
@@ -127,9 +128,16 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 		return ASSAY_EINVALID;
 	uint64_t h = le64_get(enc);
 	make_block(h, want);
-	if (memcmp(want, enc, BLOCK_BYTES) != 0)
-		return ASSAY_EINVALID;
+	int fork = 0;
+	if (memcmp(want, enc, BLOCK_BYTES) != 0) {
+		want[FORK_MARK] ^= 0xff; /* a well-formed block on another parent */
+		if (memcmp(want, enc, BLOCK_BYTES) != 0)
+			return ASSAY_EINVALID;
+		fork = 1;
+	}
 	*height = h;
+	if (fork && h == fn->tip + 1)
+		return ASSAY_ENOTFOUND; /* what a chain says of a block that does not extend its tip */
 	if (h <= fn->tip)
 		return ASSAY_EEXISTS;
 	if (h != fn->tip + 1) {
@@ -450,6 +458,8 @@ struct rogue {
 	int blocks;        /* block messages received */
 	uint64_t last_block_height;
 	int reading;       /* poll_cb reads the socket */
+	uint64_t asked_from; /* last getblocks received */
+	uint32_t asked_count;
 	struct event_base *base;
 };
 
@@ -466,6 +476,10 @@ static void rogue_on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 	if (m->cmd == NET_CMD_BLOCK) {
 		r->blocks++;
 		r->last_block_height = m->u.block.height;
+	}
+	if (m->cmd == NET_CMD_GETBLOCKS) {
+		r->asked_from = m->u.getblocks.from;
+		r->asked_count = m->u.getblocks.count;
 	}
 }
 
@@ -508,7 +522,7 @@ static int rogue_unsent_empty(void *p)
 	return r->unsent.len == 0;
 }
 
-static int rogue_open(struct rogue *r, net_t *target, int rcvbuf)
+static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_t best_height)
 {
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->unsent);
@@ -529,8 +543,14 @@ static int rogue_open(struct rogue *r, net_t *target, int rcvbuf)
 	memset(pp.chain_id, 0x5a, 32);
 	pp.local_nonce = 0x726f677565ull;
 	pp.user_agent = "/rogue/";
+	pp.best_height = best_height;
 	r->peer = net_peer_new(&pp, 0, 0);
 	return r->peer && net_peer_start(r->peer) == 0 ? 0 : -1;
+}
+
+static int rogue_open(struct rogue *r, net_t *target, int rcvbuf)
+{
+	return rogue_open_height(r, target, rcvbuf, 0);
 }
 
 static void rogue_close(struct rogue *r)
@@ -614,11 +634,70 @@ static void test_getdata_flood(void)
 	event_base_free(base);
 }
 
+static int rogue_asked(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->asked_count > 0;
+}
+
+static int rogue_closed(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	char tmp[256];
+	ssize_t got = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+	return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* A peer that answers sync's getblocks with a block for tip + 1 that does not
+ * extend our tip, or with another height's block under tip + 1, is banned
+ * (there are no honest forks), so it cannot hold sync at one height. */
+static void test_sync_bad_tip_block(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct event_base *base = event_base_new();
+		struct fake_node b = {.tip = 0};
+		struct net_node_ops ops_b = ops_for(&b);
+		char err[256] = "";
+		struct net_config cfg_b = config(NULL, NULL, 0);
+		net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
+		CHECK(nb != NULL);
+		if (!nb)
+			return;
+		b.net = nb;
+		struct rogue r;
+		CHECK(rogue_open_height(&r, nb, 0, 10) == 0);
+		CHECK(run_until(base, rogue_asked, &r, 5000));
+		CHECK(r.asked_from == 1);
+		uint8_t blk[BLOCK_BYTES];
+		if (variant == 0) {
+			make_block(1, blk);
+			blk[FORK_MARK] ^= 0xff;
+		} else {
+			make_block(5, blk); /* a real block, sent as height 1 */
+		}
+		struct net_msg m = {.cmd = NET_CMD_BLOCK};
+		m.u.block.height = 1;
+		m.u.block.data = blk;
+		m.u.block.len = BLOCK_BYTES;
+		CHECK(net_peer_send(r.peer, &m) == 0);
+		rogue_pump(&r);
+		CHECK(run_until(base, rogue_closed, &r, 5000));
+		CHECK(ban_count(nb) == 1);
+		CHECK(b.tip == 0);
+		rogue_close(&r);
+		net_free(nb);
+		event_base_free(base);
+	}
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
 	RUN(test_sync_gossip_ban);
 	RUN(test_wrong_chain_and_self);
 	RUN(test_getdata_flood);
+	RUN(test_sync_bad_tip_block);
 	return test_report("test_net_loop");
 }

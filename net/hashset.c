@@ -1,6 +1,8 @@
 /* Bounded hash set (see hashset.h): a FIFO ring of keys for eviction order
  * plus an open-addressing index (linear probing, backward-shift deletion) of
- * twice the capacity, so lookups stay O(1) with the table at most half full. */
+ * twice the capacity, so lookups stay O(1) with the table at most half full.
+ * Keys come from peers, so slots are chosen by SipHash under a secret key. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@ struct net_hashset {
 	uint8_t (*ring)[32]; /* keys in insertion order */
 	size_t nslots;       /* index size, a power of two >= 2 * capacity */
 	size_t *slots;       /* ring position + 1, or 0 for empty */
+	uint8_t sip_key[crypto_shorthash_KEYBYTES]; /* random per set: peers cannot aim keys at one slot */
 };
 
 net_hashset_t *net_hashset_new(size_t capacity)
@@ -23,6 +26,11 @@ net_hashset_t *net_hashset_new(size_t capacity)
 	net_hashset_t *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	if (sodium_init() < 0) {
+		free(s);
+		return NULL;
+	}
+	randombytes_buf(s->sip_key, sizeof(s->sip_key));
 	s->capacity = capacity;
 	s->nslots = 4;
 	while (s->nslots < 2 * capacity)
@@ -45,10 +53,15 @@ void net_hashset_free(net_hashset_t *s)
 	free(s);
 }
 
-/* Keys are hashes already: their first bytes are uniform. */
+/* Keys are hashes, but a peer can announce hashes of nothing (or grind
+ * real ones) that share their first bytes; masking those would put every
+ * key in one probe run and make each lookup O(n). A keyed SipHash of the
+ * whole key spreads them whatever the peer picks. */
 static size_t home(const net_hashset_t *s, const uint8_t key[32])
 {
-	return (size_t)le64_get(key) & (s->nslots - 1);
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, key, 32, s->sip_key);
+	return (size_t)le64_get(h) & (s->nslots - 1);
 }
 
 /* Slot index holding key, or the empty slot where it would go. */
@@ -105,4 +118,16 @@ int net_hashset_add(net_hashset_t *s, const uint8_t key[32])
 size_t net_hashset_count(const net_hashset_t *s)
 {
 	return s->count;
+}
+
+size_t net_hashset_longest_run(const net_hashset_t *s)
+{
+	size_t longest = 0, run = 0;
+	/* twice round, so a run that wraps past the last slot is counted whole */
+	for (size_t k = 0; k < 2 * s->nslots; k++) {
+		run = s->slots[k & (s->nslots - 1)] ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	return longest < s->nslots ? longest : s->nslots;
 }

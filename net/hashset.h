@@ -17,5 +17,8 @@ int net_hashset_has(const net_hashset_t *s, const uint8_t key[32]);
  * already present. */
 int net_hashset_add(net_hashset_t *s, const uint8_t key[32]);
 size_t net_hashset_count(const net_hashset_t *s);
+/* Longest run of occupied index slots: the worst lookup's probe count, for
+ * tests and diagnostics (stays small whatever keys peers choose). */
+size_t net_hashset_longest_run(const net_hashset_t *s);
 
 #endif

@@ -29,6 +29,10 @@ check_PROGRAMS += tests/unit/test_net_book
 TESTS += tests/unit/test_net_book
 tests_unit_test_net_book_SOURCES = tests/unit/test_net_book.c
 tests_unit_test_net_book_LDADD = $(NET_TEST_LIBS)
+check_PROGRAMS += tests/unit/test_net_hashset
+TESTS += tests/unit/test_net_hashset
+tests_unit_test_net_hashset_SOURCES = tests/unit/test_net_hashset.c
+tests_unit_test_net_hashset_LDADD = $(NET_TEST_LIBS)
 
 noinst_PROGRAMS += bench/bench_net
 bench_bench_net_SOURCES = bench/bench_net.c

@@ -31,7 +31,12 @@
 #define NET_CLOSE_GRACE_MS 2000         /* time a closing peer gets to take our reject */
 #define NET_SEEN_MAX 65536              /* global recently-seen inventory */
 #define NET_ANNOUNCED_MAX 1024          /* block hash → height pairs we can serve by hash */
-#define NET_SERVE_LOW_WATER (1u << 20)  /* refill getblocks replies below this many queued bytes */
+/* Output queued for one peer above which we answer nothing more (getblocks,
+ * getdata) and read nothing from it until its socket drains, as Bitcoin's
+ * fPauseSend: a peer that asks and never reads cannot make us buffer more
+ * than this plus one object. */
+#define NET_SEND_PAUSE (1u << 20)
+#define NET_GETDATA_QUEUE_MAX (2 * NET_MAX_INV) /* getdata items waiting per peer; more are dropped */
 #define NET_MAX_BLOCK_REQUESTS 64       /* gossip blocks asked of one peer at a time */
 
 struct conn {
@@ -51,6 +56,9 @@ struct conn {
 	uint64_t created_ms;        /* monotonic */
 	uint64_t best_height;       /* from version, raised by blocks it sends */
 	uint64_t serve_next, serve_end; /* getblocks being answered: [next, end) */
+	struct net_inv *getdata_queue;  /* getdata items not answered yet (NET_GETDATA_QUEUE_MAX) */
+	size_t getdata_pos, getdata_len; /* waiting: [pos, len) */
+	int read_paused;            /* reading stopped while our output to it is over NET_SEND_PAUSE */
 	int blocks_requested;       /* gossip blocks we asked for by getdata */
 	uint64_t asked_from, asked_end; /* last getblocks sent to it: [from, end) */
 	int sent_getaddr, answered_getaddr;
@@ -206,6 +214,7 @@ static void conn_free(struct conn *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	net_peer_free(c->peer);
+	free(c->getdata_queue);
 	free(c);
 }
 
@@ -259,11 +268,22 @@ static void conn_misbehave(struct conn *c, enum net_fault f)
 
 /* ---- serving ---- */
 
+/* Our output to the peer is over NET_SEND_PAUSE: answer nothing more now. */
+static int conn_send_full(const struct conn *c)
+{
+	return c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) >= NET_SEND_PAUSE;
+}
+
+/* Read nothing more from the peer until its answers drain. */
+static int conn_should_pause(const struct conn *c)
+{
+	return conn_send_full(c) || c->getdata_pos < c->getdata_len;
+}
+
 static void serve_blocks(struct conn *c)
 {
 	struct net *n = c->n;
-	while (!c->dead && c->serve_next < c->serve_end &&
-	       evbuffer_get_length(bufferevent_get_output(c->bev)) < NET_SERVE_LOW_WATER) {
+	while (!c->dead && c->serve_next < c->serve_end && !conn_send_full(c)) {
 		uint8_t *enc = NULL;
 		size_t len = 0;
 		uint64_t h = c->serve_next++;
@@ -292,15 +312,18 @@ static int announced_height(struct net *n, const uint8_t hash[32], uint64_t *hei
 	return 0;
 }
 
-static void handle_getdata(struct conn *c, const struct net_msg *m)
+/* Answers queued getdata items while the output stays under NET_SEND_PAUSE;
+ * write_cb calls it again as the socket drains. */
+static void serve_getdata(struct conn *c)
 {
 	struct net *n = c->n;
-	struct net_inv *missing = calloc(m->u.inv.count ? m->u.inv.count : 1, sizeof(*missing));
+	size_t waiting = c->getdata_len - c->getdata_pos;
+	struct net_inv *missing = calloc(waiting ? waiting : 1, sizeof(*missing));
 	size_t nmissing = 0;
 	if (!missing)
 		return;
-	for (size_t i = 0; i < m->u.inv.count && !c->dead; i++) {
-		const struct net_inv *it = &m->u.inv.items[i];
+	while (!c->dead && c->getdata_pos < c->getdata_len && !conn_send_full(c)) {
+		const struct net_inv *it = &c->getdata_queue[c->getdata_pos++];
 		uint8_t *enc = NULL;
 		size_t len = 0;
 		uint64_t height = 0;
@@ -325,6 +348,8 @@ static void handle_getdata(struct conn *c, const struct net_msg *m)
 		}
 		free(enc);
 	}
+	if (c->getdata_pos == c->getdata_len)
+		c->getdata_pos = c->getdata_len = 0;
 	if (nmissing) {
 		struct net_msg nf = {.cmd = NET_CMD_NOTFOUND};
 		nf.u.inv.items = missing;
@@ -332,6 +357,27 @@ static void handle_getdata(struct conn *c, const struct net_msg *m)
 		conn_send(c, &nf);
 	}
 	free(missing);
+}
+
+/* Queues the items not already waiting (a getdata naming one hash many
+ * times is answered once) and answers what fits under the output limit. */
+static void handle_getdata(struct conn *c, const struct net_msg *m)
+{
+	if (!c->getdata_queue) {
+		c->getdata_queue = calloc(NET_GETDATA_QUEUE_MAX, sizeof(*c->getdata_queue));
+		if (!c->getdata_queue)
+			return;
+	}
+	for (size_t i = 0; i < m->u.inv.count && c->getdata_len < NET_GETDATA_QUEUE_MAX; i++) {
+		const struct net_inv *it = &m->u.inv.items[i];
+		size_t k = c->getdata_pos;
+		while (k < c->getdata_len && (c->getdata_queue[k].type != it->type ||
+					      memcmp(c->getdata_queue[k].hash, it->hash, 32) != 0))
+			k++;
+		if (k == c->getdata_len)
+			c->getdata_queue[c->getdata_len++] = *it;
+	}
+	serve_getdata(c);
 }
 
 static void handle_getaddr(struct conn *c)
@@ -432,6 +478,18 @@ static void handle_tx(struct conn *c, const struct net_msg *m)
 
 static void sync_step(struct net *n);
 
+/* The node's answer for a block a peer sent under height tip + 1: is it the
+ * peer's fault? Under BFT finality there is one chain, so a block for tip + 1
+ * that does not extend our tip, or whose header names another height than
+ * the one it came under, is as wrong as one that breaks a rule; passing it
+ * off as "not connecting" would let one quick peer stall sync forever. */
+static int block_faulty(int rc, uint64_t claimed, uint64_t header_height)
+{
+	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO)
+		return 0; /* ours */
+	return rc < 0 || header_height != claimed;
+}
+
 /* Hands buffered blocks to the node in height order. */
 static void sync_deliver(struct net *n)
 {
@@ -443,19 +501,21 @@ static void sync_deliver(struct net *n)
 	uint64_t from_peer;
 	while (net_sync_pop(n->sync, &enc, &len, &from_peer)) {
 		uint64_t height = 0, tip;
+		uint64_t claimed = net_sync_tip(n->sync) + 1; /* pop hands out tip + 1 only */
 		uint8_t tip_hash[32];
 		int rc = n->ops.on_block(n->ops.ctx, enc, len, &height);
 		free(enc);
 		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 		net_sync_set_tip(n->sync, tip);
-		if (rc == 0 || rc == ASSAY_EEXISTS)
+		if (rc == 0)
 			continue;
 		struct conn *c = conn_by_id(n, from_peer);
-		if (rc == ASSAY_ENOTFOUND) {
-			log_info("net: block from peer %llu does not connect to our tip",
-				 (unsigned long long)from_peer);
-		} else if (c) {
-			conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
+		if (block_faulty(rc, claimed, height)) {
+			log_info("net: block %llu from peer %llu is invalid or does not extend our tip "
+				 "(header height %llu)", (unsigned long long)claimed,
+				 (unsigned long long)from_peer, (unsigned long long)height);
+			if (c)
+				conn_misbehave(c, NET_FAULT_INVALID_BLOCK); /* ban: its range moves on */
 		}
 		break;
 	}
@@ -474,6 +534,14 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		sync_step(n); /* deliver, and ask again as soon as a range is done */
 		return;
 	}
+	if (rc == ASSAY_ELIMIT) {
+		log_info("net: peer %llu sent a block of %zu bytes, over the chain's limit",
+			 (unsigned long long)c->id, m->u.block.len);
+		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
+		return;
+	}
+	if (rc == ASSAY_EFULL || rc == ASSAY_ENOMEM)
+		return; /* not kept; its range is asked again later */
 	if (h >= c->asked_from && h < c->asked_end)
 		return; /* late answer to a range that timed out and moved on */
 	if (c->blocks_requested <= 0) {
@@ -488,7 +556,7 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return; /* behind us, or ahead: sync fetches what is missing */
 	uint64_t applied = 0;
 	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
-	if (rc < 0 && rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND)
+	if (rc < 0 && block_faulty(rc, h, applied))
 		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 	net_sync_set_tip(n->sync, tip);
@@ -576,6 +644,12 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct net_peer_events ev = {c, on_ready, on_msg};
 	/* hand the peer each contiguous chunk in place, no copy */
 	while (!c->dead && evbuffer_get_length(in) > 0) {
+		if (conn_should_pause(c)) {
+			/* the rest stays in the input buffer until write_cb resumes */
+			c->read_paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
 		struct evbuffer_iovec chunk;
 		if (evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
 			break;
@@ -597,7 +671,13 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		event_active(c->n->reap, EV_TIMEOUT, 0);
 		return;
 	}
+	serve_getdata(c);
 	serve_blocks(c);
+	if (c->read_paused && !c->dead && !conn_should_pause(c)) {
+		c->read_paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		read_cb(c->bev, c); /* what arrived before the pause */
+	}
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -904,7 +984,7 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	ops->get_tip(ops->ctx, &tip, tip_hash);
 	n->book = net_book_new();
 	n->seen = net_hashset_new(NET_SEEN_MAX);
-	n->sync = net_sync_new(tip);
+	n->sync = net_sync_new(tip, cfg->max_block_bytes < SIZE_MAX ? (size_t)cfg->max_block_bytes : 0);
 	n->timer = event_new(base, -1, EV_PERSIST, timer_cb, n);
 	n->reap = event_new(base, -1, 0, reap_cb, n);
 	if (!n->book || !n->seen || !n->sync || !n->timer || !n->reap) {

@@ -24,7 +24,13 @@ struct net_node_ops {       /* callbacks into the node; all run on the libevent 
 	int (*has_tx)(void *ctx, const uint8_t txid[32]);
 	int (*get_tx)(void *ctx, const uint8_t txid[32], uint8_t **enc, size_t *len);   /* from the mempool */
 	int (*on_tx)(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32]);      /* 0 accepted (relay), ASSAY_EEXISTS known, other <0 invalid (score) */
-	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, uint64_t *height);   /* 0 applied, ASSAY_EEXISTS known, ASSAY_ENOTFOUND parent unknown (not our fault), other <0 invalid (score + ban) */
+	/* 0 applied, ASSAY_EEXISTS height at or below the tip, ASSAY_ENOTFOUND does
+	 * not extend the tip, ASSAY_ENOMEM/ASSAY_EIO our own failure (no points),
+	 * other <0 invalid (score + ban). *height: the header's height (0 if it
+	 * does not decode). A block sent as tip + 1 that is EEXISTS/ENOTFOUND, or
+	 * whose header height is not the one it was sent under, is invalid too:
+	 * finalized chains have no honest forks (docs/p2p.md §7). */
+	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, uint64_t *height);
 };
 
 struct net_config {
@@ -40,6 +46,8 @@ struct net_config {
 	int nconnect;
 	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS */
 	const char *user_agent;        /* e.g. "/assayd:0.1.0/"; at most 64 bytes are sent */
+	uint64_t max_block_bytes;      /* the chain's block size limit; 0: NET_MAX_OBJECT. Sync
+					* refuses (and scores) larger blocks on arrival */
 };
 
 typedef struct net net_t;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "net/msg.h"
 #include "net/sync.h"
 
 #define MAX_RANGES (NET_SYNC_WINDOW / NET_SYNC_RANGE + 1)
@@ -33,6 +34,8 @@ struct sync_peer {
 
 struct net_sync {
 	uint64_t tip;
+	size_t max_block_bytes;  /* the chain's limit: larger blocks are refused on arrival */
+	size_t hard_bytes;       /* buffered bytes never exceeded (sync.h) */
 	struct sync_slot slots[NET_SYNC_WINDOW];
 	size_t buffered_bytes;
 	size_t buffered_count;
@@ -41,11 +44,16 @@ struct net_sync {
 	size_t npeers;
 };
 
-net_sync_t *net_sync_new(uint64_t tip)
+net_sync_t *net_sync_new(uint64_t tip, size_t max_block_bytes)
 {
 	net_sync_t *s = calloc(1, sizeof(*s));
-	if (s)
-		s->tip = tip;
+	if (!s)
+		return NULL;
+	s->tip = tip;
+	s->max_block_bytes = max_block_bytes && max_block_bytes < NET_MAX_OBJECT ? max_block_bytes
+										 : NET_MAX_OBJECT;
+	/* requests stop at NET_SYNC_MAX_BYTES; answers to one range may still come */
+	s->hard_bytes = NET_SYNC_MAX_BYTES + (size_t)NET_SYNC_RANGE * s->max_block_bytes;
 	return s;
 }
 
@@ -125,6 +133,11 @@ void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height)
 
 void net_sync_peer_gone(net_sync_t *s, uint64_t peer)
 {
+	/* what it sent and was not yet applied is fetched again from others:
+	 * a banned peer's blocks must not sit in the buffer */
+	for (size_t i = 0; i < NET_SYNC_WINDOW; i++)
+		if (s->slots[i].data && s->slots[i].peer == peer)
+			slot_clear(s, &s->slots[i]);
 	for (size_t i = 0; i < MAX_RANGES; i++)
 		if (s->ranges[i].active && s->ranges[i].peer == peer)
 			range_end(s, &s->ranges[i]);
@@ -249,6 +262,16 @@ int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8
 	struct sync_range *r = covering(s, height);
 	if (!r || r->peer != peer)
 		return 0;
+	if (len > s->max_block_bytes)
+		return ASSAY_ELIMIT;
+	if (height > s->tip && !have_block(s, height) && height != s->tip + 1 &&
+	    s->buffered_bytes + len > s->hard_bytes) {
+		/* more than the scheduler let be in flight: give the range back,
+		 * to be asked again once the buffer drains (tip + 1 is always
+		 * taken, so the buffer can always drain) */
+		range_end(s, r);
+		return ASSAY_EFULL;
+	}
 	r->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
 	if (height > s->tip && !have_block(s, height)) {
 		struct sync_slot *sl = slot_for(s, height);

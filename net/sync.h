@@ -11,13 +11,17 @@
 
 #define NET_SYNC_RANGE 100            /* blocks per getblocks (<= NET_MAX_GETBLOCKS) */
 #define NET_SYNC_WINDOW 1024          /* heights past the tip requested or buffered */
-#define NET_SYNC_MAX_BYTES (64u << 20) /* buffered block bytes before we stop asking */
+#define NET_SYNC_MAX_BYTES (64u << 20) /* buffered block bytes before we stop asking; blocks
+					* arriving after that are kept up to this plus one range
+					* of blocks at the chain's size limit, never more */
 #define NET_SYNC_TIMEOUT_MS 15000     /* a range with no progress for this long moves */
 #define NET_SYNC_MAX_PEERS 256        /* peers tracked (the connection limit is lower) */
 
 typedef struct net_sync net_sync_t;
 
-net_sync_t *net_sync_new(uint64_t tip);
+/* max_block_bytes: the chain's block size limit (0 or over NET_MAX_OBJECT:
+ * NET_MAX_OBJECT). */
+net_sync_t *net_sync_new(uint64_t tip, size_t max_block_bytes);
 void net_sync_free(net_sync_t *s);
 /* The node's applied tip; buffered blocks at or below it are dropped. */
 void net_sync_set_tip(net_sync_t *s, uint64_t tip);
@@ -26,7 +30,8 @@ uint64_t net_sync_tip(const net_sync_t *s);
 uint64_t net_sync_target(const net_sync_t *s);
 /* Raises what we know of a peer's best height (adds the peer if new). */
 void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height);
-/* Forgets a peer; its range goes back to the pool. */
+/* Forgets a peer; its range goes back to the pool and the blocks it sent
+ * that wait in the buffer are dropped. */
 void net_sync_peer_gone(net_sync_t *s, uint64_t peer);
 /* Expires stalled ranges and picks the next request to send. Returns 1 with
  * (peer, from, count) filled, or 0 when nothing is to be asked now. Call
@@ -35,7 +40,9 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 			  uint32_t *count);
 /* A block from peer. Returns 1 if it answers a range asked of that peer
  * (copied into the buffer, or a harmless duplicate), 0 if we never asked
- * that peer for it, ASSAY_ENOMEM. */
+ * that peer for it, ASSAY_ELIMIT if it is over max_block_bytes (an invalid
+ * block: score it), ASSAY_EFULL if the buffer cannot take it (not buffered;
+ * the peer's range is given back, no fault of its own), ASSAY_ENOMEM. */
 int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8_t *data, size_t len,
 		      uint64_t now_ms);
 /* Takes the block at tip + 1 if it is buffered: 1 with a malloc()ed copy the

@@ -136,7 +136,7 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 		/* Our failure, not the peer's: no points; the block is asked again. */
 		log_error("net: cannot apply block %llu: %s", (unsigned long long)blk.hdr.height, err);
 		block_free(&blk);
-		return ASSAY_ENOTFOUND;
+		return rc;
 	}
 	if (rc) {
 		log_warn("net: invalid block %llu from a peer: %s", (unsigned long long)blk.hdr.height, err);
@@ -231,6 +231,7 @@ int node_net_start(struct node *n, char *err, size_t errlen)
 	nc.nconnect = n->cfg.nconnect;
 	nc.max_connections = n->cfg.maxconnections;
 	nc.user_agent = NODE_NET_USER_AGENT;
+	nc.max_block_bytes = chain_genesis(n->chain)->params.max_block_bytes;
 	if (n->cfg.port < 0 || n->cfg.port > 65535) {
 		snprintf(err, errlen, "-port must be between 0 and 65535");
 		return ASSAY_EARG;

@@ -2,7 +2,8 @@
  * event loop, each with a tiny fake node (a chain of opaque, deterministic
  * "blocks"). A new node syncs 300 blocks from two peers, a tx and a new block
  * are gossiped, a raw socket sending garbage is disconnected and banned, and
- * the ban survives a restart through banlist.dat. */
+ * the ban survives a restart through banlist.dat. Hostile peers driven by a
+ * bare net_peer_t over a socket: a getdata flood that never reads. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -17,10 +18,12 @@
 #include "core/sha256.h"
 #include "net/frame.h"
 #include "net/net.h"
+#include "net/peer.h"
 #include "tests/unit/test.h"
 
 #define BLOCK_BYTES 600
 #define MEMPOOL_MAX 16
+#define FORK_MARK 299 /* byte flipped in a block "on another parent" */
 
 struct fake_node {
 	uint64_t tip;
@@ -125,9 +128,16 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 		return ASSAY_EINVALID;
 	uint64_t h = le64_get(enc);
 	make_block(h, want);
-	if (memcmp(want, enc, BLOCK_BYTES) != 0)
-		return ASSAY_EINVALID;
+	int fork = 0;
+	if (memcmp(want, enc, BLOCK_BYTES) != 0) {
+		want[FORK_MARK] ^= 0xff; /* a well-formed block on another parent */
+		if (memcmp(want, enc, BLOCK_BYTES) != 0)
+			return ASSAY_EINVALID;
+		fork = 1;
+	}
 	*height = h;
+	if (fork && h == fn->tip + 1)
+		return ASSAY_ENOTFOUND; /* what a chain says of a block that does not extend its tip */
 	if (h <= fn->tip)
 		return ASSAY_EEXISTS;
 	if (h != fn->tip + 1) {
@@ -439,10 +449,255 @@ static void test_wrong_chain_and_self(void)
 	event_base_free(base);
 }
 
+/* A hand-driven peer: a net_peer_t on a plain blocking socket, without
+ * compression, whose reading the test controls. */
+struct rogue {
+	int fd;
+	net_peer_t *peer;
+	struct buf unsent; /* framed bytes the socket has not taken yet */
+	int blocks;        /* block messages received */
+	uint64_t last_block_height;
+	int reading;       /* poll_cb reads the socket */
+	uint64_t asked_from; /* last getblocks received */
+	uint32_t asked_count;
+	struct event_base *base;
+};
+
+static void rogue_on_ready(void *ctx, net_peer_t *p)
+{
+	(void)ctx;
+	(void)p;
+}
+
+static void rogue_on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
+{
+	struct rogue *r = ctx;
+	(void)p;
+	if (m->cmd == NET_CMD_BLOCK) {
+		r->blocks++;
+		r->last_block_height = m->u.block.height;
+	}
+	if (m->cmd == NET_CMD_GETBLOCKS) {
+		r->asked_from = m->u.getblocks.from;
+		r->asked_count = m->u.getblocks.count;
+	}
+}
+
+/* Moves queued frames to the socket as far as it takes them, and reads what
+ * arrived if the rogue reads. */
+static void rogue_pump(struct rogue *r)
+{
+	struct buf *out = net_peer_outbox(r->peer);
+	if (out->len) {
+		buf_put(&r->unsent, out->data, out->len);
+		buf_reset(out);
+	}
+	if (r->unsent.len) {
+		ssize_t sent = send(r->fd, r->unsent.data, r->unsent.len, MSG_DONTWAIT);
+		if (sent > 0) {
+			memmove(r->unsent.data, r->unsent.data + sent, r->unsent.len - (size_t)sent);
+			r->unsent.len -= (size_t)sent;
+		}
+	}
+	if (!r->reading)
+		return;
+	struct net_peer_events ev = {r, rogue_on_ready, rogue_on_msg};
+	uint8_t tmp[65536];
+	ssize_t got;
+	while ((got = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0)
+		net_peer_recv(r->peer, tmp, (size_t)got, 0, &ev);
+}
+
+static int rogue_ready(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return net_peer_ready(r->peer);
+}
+
+static int rogue_unsent_empty(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->unsent.len == 0;
+}
+
+static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_t best_height)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->unsent);
+	r->reading = 1;
+	r->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (rcvbuf)
+		setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(net_listen_port(target));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return -1;
+	struct net_peer_params pp;
+	memset(&pp, 0, sizeof(pp));
+	pp.magic = NET_MAGIC_LOCAL;
+	memset(pp.chain_id, 0x5a, 32);
+	pp.local_nonce = 0x726f677565ull;
+	pp.user_agent = "/rogue/";
+	pp.best_height = best_height;
+	r->peer = net_peer_new(&pp, 0, 0);
+	return r->peer && net_peer_start(r->peer) == 0 ? 0 : -1;
+}
+
+static int rogue_open(struct rogue *r, net_t *target, int rcvbuf)
+{
+	return rogue_open_height(r, target, rcvbuf, 0);
+}
+
+static void rogue_close(struct rogue *r)
+{
+	close(r->fd);
+	net_peer_free(r->peer);
+	buf_free(&r->unsent);
+}
+
+static void rogue_getdata(struct rogue *r, const struct net_inv *items, size_t count)
+{
+	struct net_msg m = {.cmd = NET_CMD_GETDATA};
+	m.u.inv.items = (struct net_inv *)items;
+	m.u.inv.count = count;
+	CHECK(net_peer_send(r->peer, &m) == 0);
+	rogue_pump(r);
+}
+
+/* What the node has queued for the rogue: message bytes sent to it so far. */
+static uint64_t sent_to_rogue(net_t *n)
+{
+	struct net_peer_info *peers = NULL;
+	size_t count = 0;
+	uint64_t sent = 0;
+	if (net_peers(n, &peers, &count) != 0)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(peers[i].user_agent, "/rogue/") == 0)
+			sent = peers[i].bytes_sent;
+	free(peers);
+	return sent;
+}
+
+/* getdata naming one block 1000 times is answered once; a peer that keeps
+ * asking for 300 blocks and never reads gets no more than the output limit
+ * queued (plus what the kernel's socket buffers hold), not everything asked. */
+static void test_getdata_flood(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 300};
+	struct net_node_ops ops_a = ops_for(&a);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	a.net = na;
+	static struct net_inv items[NET_MAX_INV];
+	for (uint64_t h = 1; h <= 300; h++) {
+		uint8_t hash[32];
+		block_hash_at(h, hash);
+		net_announce_block(na, hash, h);
+		items[h - 1].type = NET_INV_BLOCK;
+		memcpy(items[h - 1].hash, hash, 32);
+	}
+	struct rogue r;
+	CHECK(rogue_open(&r, na, 4096) == 0);
+	CHECK(run_until(base, rogue_ready, &r, 5000));
+
+	struct net_inv same[NET_MAX_INV];
+	for (size_t i = 0; i < NET_MAX_INV; i++)
+		same[i] = items[4]; /* block 5 */
+	rogue_getdata(&r, same, NET_MAX_INV);
+	run_until(base, rogue_ready, &r, 0);
+	run_until(base, never, NULL, 300);
+	rogue_pump(&r);
+	CHECK(r.blocks == 1 && r.last_block_height == 5);
+
+	r.reading = 0;
+	for (int k = 0; k < 200; k++) {
+		rogue_getdata(&r, items, 300);
+		run_until(base, rogue_unsent_empty, &r, 20);
+	}
+	uint64_t sent = sent_to_rogue(na);
+	fprintf(stderr, "getdata flood: %llu bytes queued for a peer that asked for %d\n",
+		(unsigned long long)sent, 200 * 300 * BLOCK_BYTES);
+	CHECK(sent > 0 && sent < (12u << 20));
+	rogue_close(&r);
+	net_free(na);
+	event_base_free(base);
+}
+
+static int rogue_asked(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->asked_count > 0;
+}
+
+static int rogue_closed(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	char tmp[256];
+	ssize_t got = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+	return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* A peer that answers sync's getblocks with a block for tip + 1 that does not
+ * extend our tip, or with another height's block under tip + 1, is banned
+ * (there are no honest forks), so it cannot hold sync at one height. */
+static void test_sync_bad_tip_block(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct event_base *base = event_base_new();
+		struct fake_node b = {.tip = 0};
+		struct net_node_ops ops_b = ops_for(&b);
+		char err[256] = "";
+		struct net_config cfg_b = config(NULL, NULL, 0);
+		net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
+		CHECK(nb != NULL);
+		if (!nb)
+			return;
+		b.net = nb;
+		struct rogue r;
+		CHECK(rogue_open_height(&r, nb, 0, 10) == 0);
+		CHECK(run_until(base, rogue_asked, &r, 5000));
+		CHECK(r.asked_from == 1);
+		uint8_t blk[BLOCK_BYTES];
+		if (variant == 0) {
+			make_block(1, blk);
+			blk[FORK_MARK] ^= 0xff;
+		} else {
+			make_block(5, blk); /* a real block, sent as height 1 */
+		}
+		struct net_msg m = {.cmd = NET_CMD_BLOCK};
+		m.u.block.height = 1;
+		m.u.block.data = blk;
+		m.u.block.len = BLOCK_BYTES;
+		CHECK(net_peer_send(r.peer, &m) == 0);
+		rogue_pump(&r);
+		CHECK(run_until(base, rogue_closed, &r, 5000));
+		CHECK(ban_count(nb) == 1);
+		CHECK(b.tip == 0);
+		rogue_close(&r);
+		net_free(nb);
+		event_base_free(base);
+	}
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
 	RUN(test_sync_gossip_ban);
 	RUN(test_wrong_chain_and_self);
+	RUN(test_getdata_flood);
+	RUN(test_sync_bad_tip_block);
 	return test_report("test_net_loop");
 }

@@ -1,12 +1,17 @@
 /* Unit tests of the block download scheduler (net/sync.c): ranges split over
  * several peers, in-order release, unsolicited blocks, re-assignment after a
- * stall and after a peer leaves, and the window bound. */
+ * stall and after a peer leaves, the window bound, and the byte bounds a
+ * hostile peer meets: blocks over the chain's limit, a buffer past its cap,
+ * and a departed peer's blocks. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "net/sync.h"
 #include "tests/unit/test.h"
+
+#define MAX_TEST_RANGES 64
 
 static void deliver(net_sync_t *s, uint64_t peer, uint64_t from, uint32_t count, uint64_t now)
 {
@@ -34,7 +39,7 @@ static uint64_t drain(net_sync_t *s)
 
 static void test_split_and_order(void)
 {
-	net_sync_t *s = net_sync_new(10);
+	net_sync_t *s = net_sync_new(10, 0);
 	net_sync_peer_height(s, 1, 300);
 	net_sync_peer_height(s, 2, 300);
 	net_sync_peer_height(s, 3, 150);
@@ -67,7 +72,7 @@ static void test_split_and_order(void)
 
 static void test_unsolicited(void)
 {
-	net_sync_t *s = net_sync_new(0);
+	net_sync_t *s = net_sync_new(0, 0);
 	net_sync_peer_height(s, 1, 50);
 	net_sync_peer_height(s, 2, 50);
 	uint64_t p, f;
@@ -83,7 +88,7 @@ static void test_unsolicited(void)
 
 static void test_stall_moves_range(void)
 {
-	net_sync_t *s = net_sync_new(0);
+	net_sync_t *s = net_sync_new(0, 0);
 	net_sync_peer_height(s, 1, 40);
 	net_sync_peer_height(s, 2, 40);
 	uint64_t p, f, p2;
@@ -107,7 +112,7 @@ static void test_stall_moves_range(void)
 
 static void test_peer_gone(void)
 {
-	net_sync_t *s = net_sync_new(0);
+	net_sync_t *s = net_sync_new(0, 0);
 	net_sync_peer_height(s, 7, 10);
 	uint64_t p, f;
 	uint32_t c;
@@ -121,7 +126,7 @@ static void test_peer_gone(void)
 
 static void test_window(void)
 {
-	net_sync_t *s = net_sync_new(0);
+	net_sync_t *s = net_sync_new(0, 0);
 	for (uint64_t id = 1; id <= 20; id++)
 		net_sync_peer_height(s, id, 100000);
 	uint64_t p, f, last = 0;
@@ -136,6 +141,90 @@ static void test_window(void)
 	net_sync_free(s);
 }
 
+/* A block over the chain's limit is refused on arrival, not buffered. */
+static void test_oversize_block(void)
+{
+	net_sync_t *s = net_sync_new(0, 100);
+	net_sync_peer_height(s, 1, 10);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1);
+	static uint8_t body[101];
+	CHECK(net_sync_on_block(s, 1, 2, body, 101, 0) == ASSAY_ELIMIT);
+	CHECK(net_sync_buffered(s) == 0);
+	CHECK(net_sync_on_block(s, 1, 2, body, 100, 0) == 1);
+	CHECK(net_sync_buffered(s) == 1);
+	net_sync_free(s);
+}
+
+/* Peers that fill every height of their ranges with blocks at the size
+ * limit: the buffer stops at the cap plus one range of such blocks, the
+ * refused range goes back to the pool, tip + 1 is still taken, and a
+ * peer's blocks leave the buffer with it. */
+static void test_buffer_cap(void)
+{
+	enum { BIG = 128 << 10 };
+	const size_t hard = NET_SYNC_MAX_BYTES + (size_t)NET_SYNC_RANGE * BIG;
+	net_sync_t *s = net_sync_new(0, BIG);
+	uint8_t *body = calloc(1, BIG);
+	CHECK(body != NULL);
+	if (!body)
+		return;
+	for (uint64_t id = 1; id <= 20; id++)
+		net_sync_peer_height(s, id, 100000);
+	uint64_t peer[MAX_TEST_RANGES], from[MAX_TEST_RANGES];
+	uint32_t count[MAX_TEST_RANGES];
+	int n = 0;
+	while (n < MAX_TEST_RANGES && net_sync_next_request(s, 0, &peer[n], &from[n], &count[n]))
+		n++;
+	CHECK(n >= NET_SYNC_WINDOW / NET_SYNC_RANGE);
+	/* everything but height 1, so nothing can be released */
+	size_t bytes = 0;
+	int refused = 0;
+	uint64_t refused_peer = 0;
+	for (int i = 0; i < n; i++)
+		for (uint64_t h = from[i]; h < from[i] + count[i]; h++) {
+			if (h == 1)
+				continue;
+			int rc = net_sync_on_block(s, peer[i], h, body, BIG, 0);
+			if (rc == 1) {
+				bytes += BIG;
+			} else {
+				CHECK(rc == ASSAY_EFULL);
+				refused++;
+				refused_peer = peer[i];
+				break; /* its range is gone: the rest would be unasked */
+			}
+		}
+	fprintf(stderr, "sync: buffered %zu bytes (cap %u, hard %zu), %d ranges refused\n", bytes,
+		NET_SYNC_MAX_BYTES, hard, refused);
+	CHECK(refused > 0);
+	CHECK(bytes <= hard && bytes + BIG > hard);
+	/* a refused peer's range was given back: its later blocks are unasked */
+	if (refused_peer) {
+		for (int i = 0; i < n; i++)
+			if (peer[i] == refused_peer)
+				CHECK(net_sync_on_block(s, refused_peer, from[i] + count[i] - 1, body, BIG, 0) == 0);
+	}
+	/* tip + 1 is always taken, so the buffer drains */
+	uint64_t p1 = peer[0];
+	CHECK(from[0] == 1);
+	CHECK(net_sync_on_block(s, p1, 1, body, BIG, 0) == 1);
+	uint8_t *data;
+	size_t len;
+	uint64_t who;
+	CHECK(net_sync_pop(s, &data, &len, &who) == 1 && who == p1);
+	free(data);
+	net_sync_set_tip(s, 1);
+	/* the first range's peer leaves: its 99 buffered blocks go with it */
+	size_t before = net_sync_buffered(s);
+	net_sync_peer_gone(s, p1);
+	CHECK(net_sync_buffered(s) == before - 99);
+	CHECK(net_sync_pop(s, &data, &len, &who) == 0);
+	free(body);
+	net_sync_free(s);
+}
+
 int main(void)
 {
 	RUN(test_split_and_order);
@@ -143,5 +232,7 @@ int main(void)
 	RUN(test_stall_moves_range);
 	RUN(test_peer_gone);
 	RUN(test_window);
+	RUN(test_oversize_block);
+	RUN(test_buffer_cap);
 	return test_report("test_net_sync");
 }

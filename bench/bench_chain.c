@@ -14,76 +14,48 @@
 
 #include "core/keys.h"
 #include "core/log.h"
+#include "bench/bench_util.h"
 #include "node/chain.h"
 #include "node/mempool.h"
 
 #define SENDERS 1000
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint8_t (*pk)[PUBKEY_LEN], (*sk)[SECKEY_LEN], (*addr)[ADDR_LEN];
+static struct bench_keys keys; /* SENDERS funded keys; key 0 validates */
 
 static double sodium_verify_rate(void)
 {
 	uint8_t msg[32] = {1}, sig[SIG_LEN];
-	sig_sign(sk[0], msg, sizeof(msg), sig);
+	sig_sign(keys.sk[0], msg, sizeof(msg), sig);
 	int n = 20000;
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (int i = 0; i < n; i++)
-		if (sig_verify(pk[0], msg, sizeof(msg), sig) != 0)
+		if (sig_verify(keys.pk[0], msg, sizeof(msg), sig) != 0)
 			abort();
-	return n / (now_s() - t0);
+	return n / (bench_now() - t0);
 }
 
 static double openssl_verify_rate(void)
 {
 	uint8_t msg[32] = {1}, sig[SIG_LEN];
 	size_t siglen = SIG_LEN;
-	EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk[0], 32);
-	EVP_PKEY *pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk[0], 32);
+	EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, keys.sk[0], 32);
+	EVP_PKEY *pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, keys.pk[0], 32);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestSignInit(ctx, NULL, NULL, NULL, key);
 	EVP_DigestSign(ctx, sig, &siglen, msg, sizeof(msg));
 	int n = 20000;
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (int i = 0; i < n; i++) {
 		EVP_MD_CTX_reset(ctx);
 		EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub);
 		if (EVP_DigestVerify(ctx, sig, siglen, msg, sizeof(msg)) != 1)
 			abort();
 	}
-	double rate = n / (now_s() - t0);
+	double rate = n / (bench_now() - t0);
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(pub);
 	return rate;
-}
-
-static void make_genesis(struct genesis *g)
-{
-	memset(g, 0, sizeof(*g));
-	snprintf(g->chain, sizeof(g->chain), "assay-bench");
-	snprintf(g->network_name, sizeof(g->network_name), "local");
-	g->net = NET_DEV;
-	g->time_ms = 1000;
-	chain_params_default(&g->params, 1);
-	compute_params_default(&g->compute);
-	g->allocs = calloc(SENDERS, sizeof(*g->allocs));
-	g->validators = calloc(1, sizeof(*g->validators));
-	for (int i = 0; i < SENDERS; i++) {
-		memcpy(g->allocs[i].addr, addr[i], ADDR_LEN);
-		g->allocs[i].amount = 1000000000000000ull;
-	}
-	g->nallocs = SENDERS;
-	memcpy(g->validators[0].pubkey, pk[0], PUBKEY_LEN);
-	g->validators[0].stake = 1;
-	g->nvalidators = 1;
-	genesis_finish(g);
 }
 
 /* n transfers, round-robin over senders, nonces counted per sender. */
@@ -95,45 +67,20 @@ static struct tx *make_txs(const struct genesis *g, size_t n)
 		int s = (int)(i % SENDERS);
 		struct transfer_payload tp;
 		struct buf b;
-		memcpy(tp.to, addr[(s + 1) % SENDERS], ADDR_LEN);
+		memcpy(tp.to, keys.addr[(s + 1) % SENDERS], ADDR_LEN);
 		tp.amount = 1;
 		buf_init(&b);
 		transfer_encode(&tp, &b);
 		memcpy(txs[i].chain_id, g->hash, HASH_LEN);
 		txs[i].nonce = nonce[s]++;
-		memcpy(txs[i].sender, pk[s], PUBKEY_LEN);
+		memcpy(txs[i].sender, keys.pk[s], PUBKEY_LEN);
 		txs[i].fee = 1000;
 		tx_set_payload(&txs[i], b.data, b.len);
 		buf_free(&b);
-		tx_sign(&txs[i], sk[s]);
+		tx_sign(&txs[i], keys.sk[s]);
 	}
 	free(nonce);
 	return txs;
-}
-
-static chain_t *open_fresh(const struct genesis *g, char *dir)
-{
-	char err[256], path[300];
-	strcpy(dir, "/tmp/assay-bench-");
-	memset(dir + strlen(dir), 'X', 6); /* mkdtemp's placeholder */
-	dir[strlen("/tmp/assay-bench-") + 6] = 0;
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/chaindata", dir);
-	chain_t *c = chain_open(path, g, err, sizeof(err));
-	if (!c) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	return c;
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
 }
 
 /* Producer path. threads > 1 batches admission's signature checks over
@@ -143,13 +90,13 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 			   struct block **blocks_out, struct commit **commits_out)
 {
 	char dir[64], err[256];
-	chain_t *c = open_fresh(g, dir);
+	chain_t *c = bench_open_fresh(g, dir);
 	mempool_t *m = mempool_new(c, per * 2, 1u << 30);
 	const struct tx **sel = malloc(per * sizeof(*sel));
 	uint8_t *bad = malloc(per);
 	struct block *blocks = calloc(nblocks, sizeof(*blocks));
 	struct commit *commits = calloc(nblocks, sizeof(*commits));
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (size_t b = 0; b < nblocks; b++) {
 		struct tx *batch = txs + b * per;
 		if (threads > 1 && chain_verify_sigs(batch, per, threads, bad) != 0)
@@ -164,25 +111,25 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 		}
 		size_t k = mempool_select(m, sel, per);
 		uint8_t hash[HASH_LEN];
-		if (chain_build_block(c, sel, k, 2000 + b * 1000, sk[0], &blocks[b], NULL, NULL, err, sizeof(err)) ||
+		if (chain_build_block(c, sel, k, 2000 + b * 1000, keys.sk[0], &blocks[b], NULL, NULL, err, sizeof(err)) ||
 		    blocks[b].ntx != per) {
 			fprintf(stderr, "build: %s (%zu txs)\n", err, blocks[b].ntx);
 			exit(1);
 		}
 		block_hash(&blocks[b], hash);
-		chain_sign_commit(c, sk[0], blocks[b].hdr.height, hash, &commits[b]);
+		chain_sign_commit(c, keys.sk[0], blocks[b].hdr.height, hash, &commits[b]);
 		if (chain_apply_block(c, &blocks[b], &commits[b], UINT64_MAX, err, sizeof(err))) {
 			fprintf(stderr, "apply: %s\n", err);
 			exit(1);
 		}
 		mempool_on_block(m, &blocks[b]);
 	}
-	double rate = (double)(nblocks * per) / (now_s() - t0);
+	double rate = (double)(nblocks * per) / (bench_now() - t0);
 	free(sel);
 	free(bad);
 	mempool_free(m);
 	chain_close(c);
-	remove_dir(dir);
+	bench_remove_dir(dir);
 	if (blocks_out) {
 		*blocks_out = blocks;
 		*commits_out = commits;
@@ -202,18 +149,18 @@ static double run_follower(const struct genesis *g, struct block *blocks, struct
 			   size_t per, int threads)
 {
 	char dir[64], err[256];
-	chain_t *c = open_fresh(g, dir);
+	chain_t *c = bench_open_fresh(g, dir);
 	chain_set_verify_threads(c, threads);
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (size_t b = 0; b < nblocks; b++) {
 		if (chain_apply_block(c, &blocks[b], &commits[b], UINT64_MAX, err, sizeof(err))) {
 			fprintf(stderr, "follower apply: %s\n", err);
 			exit(1);
 		}
 	}
-	double rate = (double)(nblocks * per) / (now_s() - t0);
+	double rate = (double)(nblocks * per) / (bench_now() - t0);
 	chain_close(c);
-	remove_dir(dir);
+	bench_remove_dir(dir);
 	return rate;
 }
 
@@ -224,16 +171,8 @@ int main(int argc, char **argv)
 	struct genesis g;
 	keys_init();
 	log_set_level(LOG_WARN);
-	pk = malloc(SENDERS * sizeof(*pk));
-	sk = malloc(SENDERS * sizeof(*sk));
-	addr = malloc(SENDERS * sizeof(*addr));
-	for (int i = 0; i < SENDERS; i++) {
-		uint8_t seed[SEED_LEN] = {0};
-		memcpy(seed, &i, sizeof(i));
-		key_from_seed(seed, pk[i], sk[i]);
-		address_from_pubkey(pk[i], addr[i]);
-	}
-	make_genesis(&g);
+	bench_keys_make(&keys, SENDERS);
+	bench_genesis(&g, &keys);
 	printf("bench_chain: %zu blocks x %zu transfers, %d senders, LevelDB commit with fsync per block\n", nblocks,
 	       per, SENDERS);
 	/* The reference is the best of three rounds: a round slowed by other

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "bench/bench_util.h"
 #include "core/error.h"
 #include "core/keys.h"
 #include "core/log.h"
@@ -26,39 +27,11 @@
 #define SENDERS 1000        /* funded accounts the transfers rotate over */
 #define SIGN_THREADS_MAX 16 /* threads that sign each block's transfers */
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint8_t (*pk)[PUBKEY_LEN], (*sk)[SECKEY_LEN], (*addr)[ADDR_LEN];
-
-static void make_genesis(struct genesis *g)
-{
-	memset(g, 0, sizeof(*g));
-	snprintf(g->chain, sizeof(g->chain), "assay-bench");
-	snprintf(g->network_name, sizeof(g->network_name), "local");
-	g->net = NET_DEV;
-	g->time_ms = 1000;
-	chain_params_default(&g->params, 1);
-	g->allocs = calloc(SENDERS, sizeof(*g->allocs));
-	g->validators = calloc(1, sizeof(*g->validators));
-	for (int i = 0; i < SENDERS; i++) {
-		memcpy(g->allocs[i].addr, addr[i], ADDR_LEN);
-		g->allocs[i].amount = 1000000000000000ull;
-	}
-	g->nallocs = SENDERS;
-	memcpy(g->validators[0].pubkey, pk[0], PUBKEY_LEN);
-	g->validators[0].stake = 1;
-	g->nvalidators = 1;
-	genesis_finish(g);
-}
+static struct bench_keys keys; /* SENDERS funded keys; key 0 validates */
 
 struct sign_job {
 	struct tx *txs;
-	const int *sender; /* index into sk[] for each tx */
+	const int *sender; /* index into keys.sk[] for each tx */
 	size_t from, to;
 };
 
@@ -66,7 +39,7 @@ static void *sign_range(void *arg)
 {
 	struct sign_job *j = arg;
 	for (size_t i = j->from; i < j->to; i++)
-		tx_sign(&j->txs[i], sk[j->sender[i]]);
+		tx_sign(&j->txs[i], keys.sk[j->sender[i]]);
 	return NULL;
 }
 
@@ -79,13 +52,13 @@ static void make_transfers(const struct genesis *g, struct tx *txs, int *sender,
 		struct transfer_payload tp;
 		struct buf b;
 		memset(&txs[i], 0, sizeof(txs[i]));
-		memcpy(tp.to, addr[(s + 1) % SENDERS], ADDR_LEN);
+		memcpy(tp.to, keys.addr[(s + 1) % SENDERS], ADDR_LEN);
 		tp.amount = 1;
 		buf_init(&b);
 		transfer_encode(&tp, &b);
 		memcpy(txs[i].chain_id, g->hash, HASH_LEN);
 		txs[i].nonce = nonce[s]++;
-		memcpy(txs[i].sender, pk[s], PUBKEY_LEN);
+		memcpy(txs[i].sender, keys.pk[s], PUBKEY_LEN);
 		txs[i].fee = 1000;
 		tx_set_payload(&txs[i], b.data, b.len);
 		buf_free(&b);
@@ -109,32 +82,6 @@ static void make_transfers(const struct genesis *g, struct tx *txs, int *sender,
 			pthread_join(tids[t], NULL);
 }
 
-static chain_t *open_fresh(const struct genesis *g, char *dir)
-{
-	char err[256], path[300];
-	/* mkdtemp's template: the prefix, then six X */
-	size_t prefix = (size_t)snprintf(dir, 64, "/tmp/assay-bench-");
-	memset(dir + prefix, 'X', 6);
-	dir[prefix + 6] = 0;
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/chaindata", dir);
-	chain_t *c = chain_open(path, g, err, sizeof(err));
-	if (!c) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	return c;
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
 /* The source chain: nblocks blocks of per transfers, built and committed. */
 static void build_chain(chain_t *c, const struct genesis *g, size_t nblocks, size_t per, int threads)
 {
@@ -152,13 +99,13 @@ static void build_chain(chain_t *c, const struct genesis *g, size_t nblocks, siz
 		struct block blk;
 		struct commit commit;
 		uint8_t hash[HASH_LEN];
-		if (chain_build_block(c, cand, per, 2000 + b * 1000, sk[0], &blk, NULL, NULL, err, sizeof(err)) ||
+		if (chain_build_block(c, cand, per, 2000 + b * 1000, keys.sk[0], &blk, NULL, NULL, err, sizeof(err)) ||
 		    blk.ntx != per) {
 			fprintf(stderr, "build: %s\n", err);
 			exit(1);
 		}
 		block_hash(&blk, hash);
-		chain_sign_commit(c, sk[0], blk.hdr.height, hash, &commit);
+		chain_sign_commit(c, keys.sk[0], blk.hdr.height, hash, &commit);
 		if (chain_apply_block(c, &blk, &commit, UINT64_MAX, err, sizeof(err))) {
 			fprintf(stderr, "apply: %s\n", err);
 			exit(1);
@@ -180,23 +127,23 @@ static void build_chain(chain_t *c, const struct genesis *g, size_t nblocks, siz
 static double direct_apply_rate(chain_t *src, const struct genesis *g, size_t nblocks, size_t per, int threads)
 {
 	char dir[64], err[256];
-	chain_t *c = open_fresh(g, dir);
+	chain_t *c = bench_open_fresh(g, dir);
 	chain_set_verify_threads(c, threads);
 	double spent = 0;
 	for (size_t h = 1; h <= nblocks; h++) {
 		struct block blk;
 		if (chain_get_block_at(src, h, &blk))
 			abort();
-		double t0 = now_s();
+		double t0 = bench_now();
 		if (chain_apply_block(c, &blk, NULL, UINT64_MAX, err, sizeof(err))) {
 			fprintf(stderr, "direct apply %zu: %s\n", h, err);
 			exit(1);
 		}
-		spent += now_s() - t0;
+		spent += bench_now() - t0;
 		block_free(&blk);
 	}
 	chain_close(c);
-	remove_dir(dir);
+	bench_remove_dir(dir);
 	return (double)(nblocks * per) / spent;
 }
 
@@ -233,23 +180,15 @@ int main(int argc, char **argv)
 	}
 	keys_init();
 	log_set_level(LOG_WARN);
-	pk = malloc(SENDERS * sizeof(*pk));
-	sk = malloc(SENDERS * sizeof(*sk));
-	addr = malloc(SENDERS * sizeof(*addr));
-	for (int i = 0; i < SENDERS; i++) {
-		uint8_t seed[SEED_LEN] = {0};
-		memcpy(seed, &i, sizeof(i));
-		key_from_seed(seed, pk[i], sk[i]);
-		address_from_pubkey(pk[i], addr[i]);
-	}
-	make_genesis(&g);
+	bench_keys_make(&keys, SENDERS);
+	bench_genesis(&g, &keys);
 	printf("bench_sync: %zu blocks x %zu transfers, %d senders, loopback, %d signature threads\n", nblocks, per,
 	       SENDERS, threads);
 
-	double t0 = now_s();
-	chain_t *src = open_fresh(&g, src_dir);
+	double t0 = bench_now();
+	chain_t *src = bench_open_fresh(&g, src_dir);
 	build_chain(src, &g, nblocks, per, threads);
-	printf("source chain built and committed in %.1f s\n", now_s() - t0);
+	printf("source chain built and committed in %.1f s\n", bench_now() - t0);
 
 	double direct = direct_apply_rate(src, &g, nblocks, per, threads);
 
@@ -257,7 +196,7 @@ int main(int argc, char **argv)
 	memset(&server, 0, sizeof(server));
 	memset(&client, 0, sizeof(client));
 	struct event_base *base = event_base_new();
-	chain_t *dst = open_fresh(&g, dst_dir);
+	chain_t *dst = bench_open_fresh(&g, dst_dir);
 	chain_set_verify_threads(dst, threads);
 	server.chain = src;
 	client.chain = dst;
@@ -269,24 +208,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%u", net_listen_port(server.net));
-	double s0 = now_s();
+	double s0 = bench_now();
 	if (!start_net(&client, &g, 0, hostport, err, sizeof(err))) {
 		fprintf(stderr, "client: %s\n", err);
 		return 1;
 	}
 	uint64_t last_height = 0;
-	double last_progress = now_s();
+	double last_progress = bench_now();
 	while (chain_height(dst) < nblocks) {
 		event_base_loop(base, EVLOOP_ONCE);
 		if (chain_height(dst) != last_height) {
 			last_height = chain_height(dst);
-			last_progress = now_s();
-		} else if (now_s() - last_progress > 60) {
+			last_progress = bench_now();
+		} else if (bench_now() - last_progress > 60) {
 			fprintf(stderr, "sync stalled at height %llu\n", (unsigned long long)last_height);
 			return 1;
 		}
 	}
-	double secs = now_s() - s0;
+	double secs = bench_now() - s0;
 
 	struct net_peer_info *peers = NULL;
 	size_t npeers = 0;
@@ -328,8 +267,8 @@ int main(int argc, char **argv)
 	chain_close(dst);
 	chain_close(src);
 	event_base_free(base);
-	remove_dir(dst_dir);
-	remove_dir(src_dir);
+	bench_remove_dir(dst_dir);
+	bench_remove_dir(src_dir);
 	genesis_free(&g);
 	return same ? 0 : 1;
 }

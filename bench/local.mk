@@ -1,8 +1,8 @@
 # bench/: benchmarks that print figures (never pass/fail on time). Each
 # layer may declare its own here or in its local.mk.
 noinst_PROGRAMS += bench_chain
-bench_chain_SOURCES = bench/bench_chain.c
+bench_chain_SOURCES = bench/bench_chain.c bench/bench_util.h
 bench_chain_LDADD = $(NODE_LIBS)
 noinst_PROGRAMS += bench_sync
-bench_sync_SOURCES = bench/bench_sync.c
+bench_sync_SOURCES = bench/bench_sync.c bench/bench_util.h
 bench_sync_LDADD = $(NODE_LIBS)

@@ -54,7 +54,7 @@ struct conn {
 	uint64_t dead_since_ms;
 	uint64_t connected_at_ms;   /* wall clock */
 	uint64_t created_ms;        /* monotonic */
-	uint64_t best_height;       /* from version, raised by blocks it sends */
+	uint64_t best_height;       /* its claim: from version, raised by blocks we asked it for */
 	uint64_t serve_next, serve_end; /* getblocks being answered: [next, end) */
 	struct net_inv *getdata_queue;  /* getdata items not answered yet (NET_GETDATA_QUEUE_MAX) */
 	size_t getdata_pos, getdata_len; /* waiting: [pos, len) */
@@ -507,8 +507,10 @@ static void sync_deliver(struct net *n)
 		free(enc);
 		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 		net_sync_set_tip(n->sync, tip);
-		if (rc == 0)
+		if (rc == 0) {
+			net_sync_peer_proven(n->sync, from_peer, claimed);
 			continue;
+		}
 		struct conn *c = conn_by_id(n, from_peer);
 		if (block_faulty(rc, claimed, height)) {
 			log_info("net: block %llu from peer %llu is invalid or does not extend our tip "
@@ -526,9 +528,6 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
 	uint64_t h = m->u.block.height;
-	if (h > c->best_height)
-		c->best_height = h;
-	net_sync_peer_height(n->sync, c->id, h);
 	int rc = net_sync_on_block(n->sync, c->id, h, m->u.block.data, m->u.block.len, mono_ms());
 	if (rc == 1) {
 		sync_step(n); /* deliver, and ask again as soon as a range is done */
@@ -549,14 +548,24 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return;
 	}
 	c->blocks_requested--;
+	/* a block we asked for by getdata: its height is a claim (counted for
+	 * the target only once the peer proves a block, net/sync.h), so that
+	 * sync fetches a gap it reveals */
+	if (h > c->best_height)
+		c->best_height = h;
+	net_sync_peer_height(n->sync, c->id, h);
 	uint64_t tip;
 	uint8_t tip_hash[32];
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
-	if (h != tip + 1)
-		return; /* behind us, or ahead: sync fetches what is missing */
+	if (h != tip + 1) {
+		sync_step(n); /* behind us, or ahead: sync fetches what is missing */
+		return;
+	}
 	uint64_t applied = 0;
 	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
-	if (rc < 0 && block_faulty(rc, h, applied))
+	if (rc == 0)
+		net_sync_peer_proven(n->sync, c->id, h);
+	else if (block_faulty(rc, h, applied))
 		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 	net_sync_set_tip(n->sync, tip);

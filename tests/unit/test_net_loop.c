@@ -460,6 +460,10 @@ struct rogue {
 	int reading;       /* poll_cb reads the socket */
 	uint64_t asked_from; /* last getblocks received */
 	uint32_t asked_count;
+	int invs;          /* inv items received */
+	uint8_t last_inv[32];
+	int getdatas;      /* getdata items received */
+	uint8_t last_getdata[32];
 	struct event_base *base;
 };
 
@@ -476,6 +480,14 @@ static void rogue_on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 	if (m->cmd == NET_CMD_BLOCK) {
 		r->blocks++;
 		r->last_block_height = m->u.block.height;
+	}
+	if (m->cmd == NET_CMD_INV && m->u.inv.count) {
+		r->invs += (int)m->u.inv.count;
+		memcpy(r->last_inv, m->u.inv.items[m->u.inv.count - 1].hash, 32);
+	}
+	if (m->cmd == NET_CMD_GETDATA && m->u.inv.count) {
+		r->getdatas += (int)m->u.inv.count;
+		memcpy(r->last_getdata, m->u.inv.items[m->u.inv.count - 1].hash, 32);
 	}
 	if (m->cmd == NET_CMD_GETBLOCKS) {
 		r->asked_from = m->u.getblocks.from;
@@ -692,6 +704,51 @@ static void test_sync_bad_tip_block(void)
 	}
 }
 
+static int rogue_got_inv(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->invs > 0;
+}
+
+/* A peer whose version claims best_height = UINT64_MAX (and never delivers)
+ * neither makes the node report syncing nor stops it relaying new blocks to
+ * its other peers. */
+static void test_height_liar(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 300};
+	struct net_node_ops ops_a = ops_for(&a);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	a.net = na;
+	struct rogue liar, honest;
+	CHECK(rogue_open_height(&liar, na, 0, UINT64_MAX) == 0);
+	CHECK(rogue_open_height(&honest, na, 0, 300) == 0);
+	CHECK(run_until(base, rogue_ready, &liar, 5000));
+	CHECK(run_until(base, rogue_ready, &honest, 5000));
+	CHECK(run_until(base, rogue_asked, &liar, 5000)); /* its claim is asked after */
+	struct net_sync_status st;
+	net_sync_status(na, &st);
+	CHECK(st.syncing == 0 && st.target == 300 && st.height == 300 && st.progress == 1.0);
+	/* the node applies block 301: the honest peer hears of it */
+	uint8_t blk[BLOCK_BYTES], hash[32];
+	make_block(301, blk);
+	sha256(blk, BLOCK_BYTES, hash);
+	a.tip = 301;
+	net_announce_block(na, hash, 301);
+	CHECK(run_until(base, rogue_got_inv, &honest, 5000));
+	CHECK(memcmp(honest.last_inv, hash, 32) == 0);
+	rogue_close(&liar);
+	rogue_close(&honest);
+	net_free(na);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -699,5 +756,6 @@ int main(void)
 	RUN(test_wrong_chain_and_self);
 	RUN(test_getdata_flood);
 	RUN(test_sync_bad_tip_block);
+	RUN(test_height_liar);
 	return test_report("test_net_loop");
 }

@@ -749,6 +749,84 @@ static void test_height_liar(void)
 	event_base_free(base);
 }
 
+static int rogue_got_getdata(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->getdatas > 0;
+}
+
+static int has_one_tx(void *p)
+{
+	struct fake_node *fn = p;
+	return fn->ntx == 1;
+}
+
+static void rogue_send_inv(struct rogue *r, enum net_cmd cmd, const uint8_t hash[32])
+{
+	struct net_inv item = {.type = NET_INV_TX};
+	memcpy(item.hash, hash, 32);
+	struct net_msg m = {.cmd = cmd};
+	m.u.inv.items = &item;
+	m.u.inv.count = 1;
+	CHECK(net_peer_send(r->peer, &m) == 0);
+	rogue_pump(r);
+}
+
+/* Two peers announce one tx; the first one asked answers notfound (variant
+ * 0) or disconnects (variant 1). The node asks the second one, which
+ * delivers: a tx is not lost because its first announcer did not. */
+static void test_tx_request_moves_on(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct event_base *base = event_base_new();
+		struct fake_node a = {.tip = 5};
+		struct net_node_ops ops_a = ops_for(&a);
+		char err[256] = "";
+		struct net_config cfg_a = config(NULL, NULL, 0);
+		net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+		CHECK(na != NULL);
+		if (!na)
+			return;
+		a.net = na;
+		uint8_t tx[40], txid[32];
+		memset(tx, 3, sizeof(tx));
+		tx[0] = 'T';
+		sha256(tx, sizeof(tx), txid);
+		struct rogue first, second;
+		CHECK(rogue_open_height(&first, na, 0, 5) == 0);
+		CHECK(rogue_open_height(&second, na, 0, 5) == 0);
+		CHECK(run_until(base, rogue_ready, &first, 5000));
+		CHECK(run_until(base, rogue_ready, &second, 5000));
+		rogue_send_inv(&first, NET_CMD_INV, txid);
+		CHECK(run_until(base, rogue_got_getdata, &first, 5000));
+		CHECK(memcmp(first.last_getdata, txid, 32) == 0);
+		rogue_send_inv(&second, NET_CMD_INV, txid);
+		run_until(base, never, NULL, 300);
+		rogue_pump(&second);
+		CHECK(second.getdatas == 0); /* one request at a time */
+		if (variant == 0)
+			rogue_send_inv(&first, NET_CMD_NOTFOUND, txid);
+		else
+			close(first.fd);
+		CHECK(run_until(base, rogue_got_getdata, &second, 5000));
+		CHECK(memcmp(second.last_getdata, txid, 32) == 0);
+		struct net_msg m = {.cmd = NET_CMD_TX};
+		m.u.tx.data = tx;
+		m.u.tx.len = sizeof(tx);
+		CHECK(net_peer_send(second.peer, &m) == 0);
+		rogue_pump(&second);
+		CHECK(run_until(base, has_one_tx, &a, 5000));
+		if (variant == 0)
+			close(first.fd);
+		net_peer_free(first.peer);
+		buf_free(&first.unsent);
+		rogue_close(&second);
+		net_free(na);
+		event_base_free(base);
+	}
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -757,5 +835,6 @@ int main(void)
 	RUN(test_getdata_flood);
 	RUN(test_sync_bad_tip_block);
 	RUN(test_height_liar);
+	RUN(test_tx_request_moves_on);
 	return test_report("test_net_loop");
 }

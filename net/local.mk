@@ -4,6 +4,7 @@ libassay_net_a_SOURCES = \
 	net/frame.c net/frame.h \
 	net/msg.c net/msg.h \
 	net/hashset.c net/hashset.h \
+	net/request.c net/request.h \
 	net/peer.c net/peer.h \
 	net/sync.c net/sync.h \
 	net/book.c net/book.h \
@@ -33,6 +34,10 @@ check_PROGRAMS += tests/unit/test_net_hashset
 TESTS += tests/unit/test_net_hashset
 tests_unit_test_net_hashset_SOURCES = tests/unit/test_net_hashset.c
 tests_unit_test_net_hashset_LDADD = $(NET_TEST_LIBS)
+check_PROGRAMS += tests/unit/test_net_request
+TESTS += tests/unit/test_net_request
+tests_unit_test_net_request_SOURCES = tests/unit/test_net_request.c
+tests_unit_test_net_request_LDADD = $(NET_TEST_LIBS)
 
 noinst_PROGRAMS += bench/bench_net
 bench_bench_net_SOURCES = bench/bench_net.c

@@ -24,6 +24,7 @@
 #include "net/hashset.h"
 #include "net/net.h"
 #include "net/peer.h"
+#include "net/request.h"
 #include "net/sync.h"
 
 #define NET_TICK_MS 250                 /* timer period: timeouts, dialing, sync */
@@ -54,12 +55,13 @@ struct conn {
 	uint64_t dead_since_ms;
 	uint64_t connected_at_ms;   /* wall clock */
 	uint64_t created_ms;        /* monotonic */
-	uint64_t best_height;       /* from version, raised by blocks it sends */
+	uint64_t best_height;       /* its claim: from version, raised by blocks we asked it for */
 	uint64_t serve_next, serve_end; /* getblocks being answered: [next, end) */
 	struct net_inv *getdata_queue;  /* getdata items not answered yet (NET_GETDATA_QUEUE_MAX) */
 	size_t getdata_pos, getdata_len; /* waiting: [pos, len) */
 	int read_paused;            /* reading stopped while our output to it is over NET_SEND_PAUSE */
 	int blocks_requested;       /* gossip blocks we asked for by getdata */
+	int txs_requested;          /* txs in flight from it in n->requests (NET_REQ_PER_PEER) */
 	uint64_t asked_from, asked_end; /* last getblocks sent to it: [from, end) */
 	int sent_getaddr, answered_getaddr;
 	struct conn *next;
@@ -98,6 +100,7 @@ struct net {
 	int ntargets;
 	net_book_t *book;
 	net_hashset_t *seen;
+	net_req_t *requests;        /* txs asked for by getdata and not yet received */
 	struct announced announced[NET_ANNOUNCED_MAX];
 	size_t announced_next;
 	net_sync_t *sync;
@@ -192,6 +195,7 @@ static void conn_close(struct conn *c, const char *why)
 		}
 	}
 	net_sync_peer_gone(n->sync, c->id);
+	net_req_peer_gone(n->requests, c->id); /* moved to other announcers on the next tick */
 	if (net_peer_self(c->peer) && !c->inbound) {
 		/* never dial ourselves again */
 		net_book_remove(n->book, c->ip, c->port);
@@ -438,14 +442,26 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 		net_peer_add_known(c->peer, it->hash);
 		if (net_hashset_has(n->seen, it->hash))
 			continue;
-		if (it->type == NET_INV_TX && n->ops.has_tx && n->ops.has_tx(n->ops.ctx, it->hash))
+		if (it->type == NET_INV_TX) {
+			if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, it->hash))
+				continue;
+			/* asked of the first announcer; later ones wait as
+			 * alternatives in case it never delivers */
+			if (net_req_announce(n->requests, it->hash, c->id,
+					     c->txs_requested < NET_REQ_PER_PEER, mono_ms()) != 1)
+				continue;
+			c->txs_requested++;
+			want[nwant++] = *it;
 			continue;
+		}
 		if (it->type == NET_INV_BLOCK) {
 			if (c->blocks_requested >= NET_MAX_BLOCK_REQUESTS)
 				continue;
 			c->blocks_requested++;
 		}
-		/* asked once, from the first peer that offers it */
+		/* a block is asked once, from the first peer that offers it: if
+		 * that peer never delivers, a later block reveals the gap and sync
+		 * fetches it (§7) */
 		net_hashset_add(n->seen, it->hash);
 		want[nwant++] = *it;
 	}
@@ -458,13 +474,61 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 	free(want);
 }
 
+/* An entry of n->requests left the peer it was asked of. */
+static void request_left(struct net *n, uint64_t peer)
+{
+	struct conn *c = peer ? conn_by_id(n, peer) : NULL;
+	if (c && c->txs_requested > 0)
+		c->txs_requested--;
+}
+
+/* Moves requests that timed out, got notfound or lost their peer to the next
+ * announcer. */
+static void request_step(struct net *n)
+{
+	struct net_req_move mv;
+	uint64_t asked;
+	while (net_req_next_due(n->requests, mono_ms(), &mv)) {
+		request_left(n, mv.from);
+		if (!mv.to)
+			continue; /* nobody else offered it: a later inv asks again */
+		struct conn *c = conn_by_id(n, mv.to);
+		if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, mv.hash)) {
+			net_req_received(n->requests, mv.hash, &asked);
+			continue;
+		}
+		if (!c) {
+			net_req_peer_gone(n->requests, mv.to);
+			continue;
+		}
+		struct net_inv item = {.type = NET_INV_TX};
+		memcpy(item.hash, mv.hash, 32);
+		struct net_msg gd = {.cmd = NET_CMD_GETDATA};
+		gd.u.inv.items = &item;
+		gd.u.inv.count = 1;
+		c->txs_requested++;
+		log_debug("net: asking peer %llu for a tx another peer did not deliver",
+			  (unsigned long long)c->id);
+		conn_send(c, &gd);
+	}
+}
+
 static void handle_tx(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
 	uint8_t txid[32] = {0};
+	uint64_t asked;
 	if (!n->ops.on_tx)
 		return;
 	int rc = n->ops.on_tx(n->ops.ctx, m->u.tx.data, m->u.tx.len, txid);
+	/* what arrived is judged by its bytes (the txid covers them all): once
+	 * received it is seen, valid or not, and asked of nobody else. A tx
+	 * that does not decode names no txid, and a request for it stays in
+	 * flight until it times out and moves on. */
+	if (net_req_received(n->requests, txid, &asked)) {
+		request_left(n, asked);
+		net_hashset_add(n->seen, txid);
+	}
 	if (rc == 0) {
 		net_hashset_add(n->seen, txid);
 		net_peer_add_known(c->peer, txid);
@@ -507,8 +571,10 @@ static void sync_deliver(struct net *n)
 		free(enc);
 		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 		net_sync_set_tip(n->sync, tip);
-		if (rc == 0)
+		if (rc == 0) {
+			net_sync_peer_proven(n->sync, from_peer, claimed);
 			continue;
+		}
 		struct conn *c = conn_by_id(n, from_peer);
 		if (block_faulty(rc, claimed, height)) {
 			log_info("net: block %llu from peer %llu is invalid or does not extend our tip "
@@ -526,9 +592,6 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
 	uint64_t h = m->u.block.height;
-	if (h > c->best_height)
-		c->best_height = h;
-	net_sync_peer_height(n->sync, c->id, h);
 	int rc = net_sync_on_block(n->sync, c->id, h, m->u.block.data, m->u.block.len, mono_ms());
 	if (rc == 1) {
 		sync_step(n); /* deliver, and ask again as soon as a range is done */
@@ -549,14 +612,24 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return;
 	}
 	c->blocks_requested--;
+	/* a block we asked for by getdata: its height is a claim (counted for
+	 * the target only once the peer proves a block, net/sync.h), so that
+	 * sync fetches a gap it reveals */
+	if (h > c->best_height)
+		c->best_height = h;
+	net_sync_peer_height(n->sync, c->id, h);
 	uint64_t tip;
 	uint8_t tip_hash[32];
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
-	if (h != tip + 1)
-		return; /* behind us, or ahead: sync fetches what is missing */
+	if (h != tip + 1) {
+		sync_step(n); /* behind us, or ahead: sync fetches what is missing */
+		return;
+	}
 	uint64_t applied = 0;
 	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
-	if (rc < 0 && block_faulty(rc, h, applied))
+	if (rc == 0)
+		net_sync_peer_proven(n->sync, c->id, h);
+	else if (block_faulty(rc, h, applied))
 		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 	net_sync_set_tip(n->sync, tip);
@@ -620,9 +693,14 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		serve_blocks(c);
 		break;
 	case NET_CMD_NOTFOUND:
-		for (size_t i = 0; i < m->u.inv.count; i++)
-			if (m->u.inv.items[i].type == NET_INV_BLOCK && c->blocks_requested > 0)
+		for (size_t i = 0; i < m->u.inv.count; i++) {
+			const struct net_inv *it = &m->u.inv.items[i];
+			if (it->type == NET_INV_BLOCK && c->blocks_requested > 0)
 				c->blocks_requested--;
+			if (it->type == NET_INV_TX)
+				net_req_notfound(c->n->requests, it->hash, c->id);
+		}
+		request_step(c->n); /* ask the next announcer now */
 		break;
 	case NET_CMD_ADDR:
 		handle_addr(c, m);
@@ -920,6 +998,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!n->connect_only)
 		dial_book(n);
 	sync_step(n);
+	request_step(n);
 	update_rate(n, now);
 	reap_cb(-1, 0, n);
 }
@@ -984,10 +1063,11 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	ops->get_tip(ops->ctx, &tip, tip_hash);
 	n->book = net_book_new();
 	n->seen = net_hashset_new(NET_SEEN_MAX);
+	n->requests = net_req_new();
 	n->sync = net_sync_new(tip, cfg->max_block_bytes < SIZE_MAX ? (size_t)cfg->max_block_bytes : 0);
 	n->timer = event_new(base, -1, EV_PERSIST, timer_cb, n);
 	n->reap = event_new(base, -1, 0, reap_cb, n);
-	if (!n->book || !n->seen || !n->sync || !n->timer || !n->reap) {
+	if (!n->book || !n->seen || !n->requests || !n->sync || !n->timer || !n->reap) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1068,6 +1148,7 @@ void net_free(net_t *n)
 		event_free(n->reap);
 	net_book_free(n->book);
 	net_hashset_free(n->seen);
+	net_req_free(n->requests);
 	net_sync_free(n->sync);
 	free(n->peers_path);
 	free(n->bans_path);

@@ -27,7 +27,10 @@ struct sync_range {
 
 struct sync_peer {
 	uint64_t id;
-	uint64_t best;
+	uint64_t claimed;        /* best height it says it has: ranges are asked up to here */
+	uint64_t proven;         /* highest block from it that connected to our chain */
+	int backed;              /* has proven a block since it last failed a range: only
+				  * then does its claim count for the target */
 	int busy;                /* has a range in flight */
 	uint64_t stalled_until;  /* after a timeout, others are preferred */
 };
@@ -111,24 +114,53 @@ uint64_t net_sync_tip(const net_sync_t *s)
 uint64_t net_sync_target(const net_sync_t *s)
 {
 	uint64_t t = s->tip;
-	for (size_t i = 0; i < s->npeers; i++)
-		if (s->peers[i].best > t)
-			t = s->peers[i].best;
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct sync_peer *p = &s->peers[i];
+		uint64_t credible = p->backed ? p->claimed : p->proven;
+		if (credible > t)
+			t = credible;
+	}
 	return t;
+}
+
+/* Highest claim of any peer: how far requests may reach (the window aside). */
+static uint64_t claimed_limit(const net_sync_t *s)
+{
+	uint64_t t = s->tip;
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i].claimed > t)
+			t = s->peers[i].claimed;
+	return t;
+}
+
+static struct sync_peer *peer_add(net_sync_t *s, uint64_t peer)
+{
+	struct sync_peer *p = find_peer(s, peer);
+	if (p || s->npeers == NET_SYNC_MAX_PEERS)
+		return p;
+	p = &s->peers[s->npeers++];
+	memset(p, 0, sizeof(*p));
+	p->id = peer;
+	return p;
 }
 
 void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height)
 {
-	struct sync_peer *p = find_peer(s, peer);
-	if (!p) {
-		if (s->npeers == NET_SYNC_MAX_PEERS)
-			return;
-		p = &s->peers[s->npeers++];
-		memset(p, 0, sizeof(*p));
-		p->id = peer;
-	}
-	if (height > p->best)
-		p->best = height;
+	struct sync_peer *p = peer_add(s, peer);
+	if (p && height > p->claimed)
+		p->claimed = height;
+}
+
+void net_sync_peer_proven(net_sync_t *s, uint64_t peer, uint64_t height)
+{
+	struct sync_peer *p = peer_add(s, peer);
+	if (!p)
+		return;
+	if (height > p->proven)
+		p->proven = height;
+	if (height > p->claimed)
+		p->claimed = height;
+	p->backed = 1;
 }
 
 void net_sync_peer_gone(net_sync_t *s, uint64_t peer)
@@ -174,7 +206,7 @@ static struct sync_peer *pick_peer(net_sync_t *s, uint64_t height, uint64_t now_
 	struct sync_peer *fallback = NULL;
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct sync_peer *p = &s->peers[i];
-		if (p->busy || p->best < height)
+		if (p->busy || p->claimed < height)
 			continue;
 		if (p->stalled_until <= now_ms)
 			return p;
@@ -191,8 +223,14 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 		struct sync_range *r = &s->ranges[i];
 		if (r->active && now_ms >= r->deadline_ms) {
 			struct sync_peer *p = find_peer(s, r->peer);
-			if (p)
+			if (p) {
 				p->stalled_until = now_ms + 4 * NET_SYNC_TIMEOUT_MS;
+				/* it did not deliver what it claimed: back to what it
+				 * proved, and its claim no longer counts for the target
+				 * until it connects a block again */
+				p->claimed = p->proven;
+				p->backed = 0;
+			}
 			range_end(s, r);
 		}
 	}
@@ -204,7 +242,7 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 			slot = &s->ranges[i];
 	if (!slot)
 		return 0;
-	uint64_t limit = net_sync_target(s);
+	uint64_t limit = claimed_limit(s);
 	if (limit > s->tip + NET_SYNC_WINDOW)
 		limit = s->tip + NET_SYNC_WINDOW;
 	/* the first height neither buffered nor being fetched */
@@ -226,8 +264,8 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 	/* up to the range size, the peer's height, the window, and the next
 	 * height already covered */
 	uint64_t end = h + NET_SYNC_RANGE - 1;
-	if (end > p->best)
-		end = p->best;
+	if (end > p->claimed)
+		end = p->claimed;
 	if (end > limit)
 		end = limit;
 	for (uint64_t k = h + 1; k <= end; k++)
@@ -272,8 +310,10 @@ int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8
 		range_end(s, r);
 		return ASSAY_EFULL;
 	}
-	r->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
 	if (height > s->tip && !have_block(s, height)) {
+		/* only new blocks are progress: resending one it already sent
+		 * must not keep a range (and its claim) alive */
+		r->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
 		struct sync_slot *sl = slot_for(s, height);
 		uint8_t *copy = malloc(len ? len : 1);
 		if (!copy)

@@ -26,10 +26,19 @@ void net_sync_free(net_sync_t *s);
 /* The node's applied tip; buffered blocks at or below it are dropped. */
 void net_sync_set_tip(net_sync_t *s, uint64_t tip);
 uint64_t net_sync_tip(const net_sync_t *s);
-/* Highest best height of any peer (at least the tip). */
+/* What we are syncing to (at least the tip): the highest claim of a peer that
+ * has connected a block since it last let a range time out, else what the
+ * peer proved. A bare claim (version, gossip) never counts by itself, so a
+ * peer that lies about its height cannot make us look behind forever. */
 uint64_t net_sync_target(const net_sync_t *s);
-/* Raises what we know of a peer's best height (adds the peer if new). */
+/* Raises a peer's claimed best height (adds the peer if new). Ranges are
+ * asked of a peer up to its claim; when one times out the claim falls back
+ * to the proven height. */
 void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height);
+/* The peer sent the block at height and the node connected it: raises its
+ * proven height (and its claim, if lower) and lets its claim count for the
+ * target again. */
+void net_sync_peer_proven(net_sync_t *s, uint64_t peer, uint64_t height);
 /* Forgets a peer; its range goes back to the pool and the blocks it sent
  * that wait in the buffer are dropped. */
 void net_sync_peer_gone(net_sync_t *s, uint64_t peer);

@@ -460,6 +460,10 @@ struct rogue {
 	int reading;       /* poll_cb reads the socket */
 	uint64_t asked_from; /* last getblocks received */
 	uint32_t asked_count;
+	int invs;          /* inv items received */
+	uint8_t last_inv[32];
+	int getdatas;      /* getdata items received */
+	uint8_t last_getdata[32];
 	struct event_base *base;
 };
 
@@ -476,6 +480,14 @@ static void rogue_on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 	if (m->cmd == NET_CMD_BLOCK) {
 		r->blocks++;
 		r->last_block_height = m->u.block.height;
+	}
+	if (m->cmd == NET_CMD_INV && m->u.inv.count) {
+		r->invs += (int)m->u.inv.count;
+		memcpy(r->last_inv, m->u.inv.items[m->u.inv.count - 1].hash, 32);
+	}
+	if (m->cmd == NET_CMD_GETDATA && m->u.inv.count) {
+		r->getdatas += (int)m->u.inv.count;
+		memcpy(r->last_getdata, m->u.inv.items[m->u.inv.count - 1].hash, 32);
 	}
 	if (m->cmd == NET_CMD_GETBLOCKS) {
 		r->asked_from = m->u.getblocks.from;
@@ -692,6 +704,129 @@ static void test_sync_bad_tip_block(void)
 	}
 }
 
+static int rogue_got_inv(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->invs > 0;
+}
+
+/* A peer whose version claims best_height = UINT64_MAX (and never delivers)
+ * neither makes the node report syncing nor stops it relaying new blocks to
+ * its other peers. */
+static void test_height_liar(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 300};
+	struct net_node_ops ops_a = ops_for(&a);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	a.net = na;
+	struct rogue liar, honest;
+	CHECK(rogue_open_height(&liar, na, 0, UINT64_MAX) == 0);
+	CHECK(rogue_open_height(&honest, na, 0, 300) == 0);
+	CHECK(run_until(base, rogue_ready, &liar, 5000));
+	CHECK(run_until(base, rogue_ready, &honest, 5000));
+	CHECK(run_until(base, rogue_asked, &liar, 5000)); /* its claim is asked after */
+	struct net_sync_status st;
+	net_sync_status(na, &st);
+	CHECK(st.syncing == 0 && st.target == 300 && st.height == 300 && st.progress == 1.0);
+	/* the node applies block 301: the honest peer hears of it */
+	uint8_t blk[BLOCK_BYTES], hash[32];
+	make_block(301, blk);
+	sha256(blk, BLOCK_BYTES, hash);
+	a.tip = 301;
+	net_announce_block(na, hash, 301);
+	CHECK(run_until(base, rogue_got_inv, &honest, 5000));
+	CHECK(memcmp(honest.last_inv, hash, 32) == 0);
+	rogue_close(&liar);
+	rogue_close(&honest);
+	net_free(na);
+	event_base_free(base);
+}
+
+static int rogue_got_getdata(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->getdatas > 0;
+}
+
+static int has_one_tx(void *p)
+{
+	struct fake_node *fn = p;
+	return fn->ntx == 1;
+}
+
+static void rogue_send_inv(struct rogue *r, enum net_cmd cmd, const uint8_t hash[32])
+{
+	struct net_inv item = {.type = NET_INV_TX};
+	memcpy(item.hash, hash, 32);
+	struct net_msg m = {.cmd = cmd};
+	m.u.inv.items = &item;
+	m.u.inv.count = 1;
+	CHECK(net_peer_send(r->peer, &m) == 0);
+	rogue_pump(r);
+}
+
+/* Two peers announce one tx; the first one asked answers notfound (variant
+ * 0) or disconnects (variant 1). The node asks the second one, which
+ * delivers: a tx is not lost because its first announcer did not. */
+static void test_tx_request_moves_on(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct event_base *base = event_base_new();
+		struct fake_node a = {.tip = 5};
+		struct net_node_ops ops_a = ops_for(&a);
+		char err[256] = "";
+		struct net_config cfg_a = config(NULL, NULL, 0);
+		net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+		CHECK(na != NULL);
+		if (!na)
+			return;
+		a.net = na;
+		uint8_t tx[40], txid[32];
+		memset(tx, 3, sizeof(tx));
+		tx[0] = 'T';
+		sha256(tx, sizeof(tx), txid);
+		struct rogue first, second;
+		CHECK(rogue_open_height(&first, na, 0, 5) == 0);
+		CHECK(rogue_open_height(&second, na, 0, 5) == 0);
+		CHECK(run_until(base, rogue_ready, &first, 5000));
+		CHECK(run_until(base, rogue_ready, &second, 5000));
+		rogue_send_inv(&first, NET_CMD_INV, txid);
+		CHECK(run_until(base, rogue_got_getdata, &first, 5000));
+		CHECK(memcmp(first.last_getdata, txid, 32) == 0);
+		rogue_send_inv(&second, NET_CMD_INV, txid);
+		run_until(base, never, NULL, 300);
+		rogue_pump(&second);
+		CHECK(second.getdatas == 0); /* one request at a time */
+		if (variant == 0)
+			rogue_send_inv(&first, NET_CMD_NOTFOUND, txid);
+		else
+			close(first.fd);
+		CHECK(run_until(base, rogue_got_getdata, &second, 5000));
+		CHECK(memcmp(second.last_getdata, txid, 32) == 0);
+		struct net_msg m = {.cmd = NET_CMD_TX};
+		m.u.tx.data = tx;
+		m.u.tx.len = sizeof(tx);
+		CHECK(net_peer_send(second.peer, &m) == 0);
+		rogue_pump(&second);
+		CHECK(run_until(base, has_one_tx, &a, 5000));
+		if (variant == 0)
+			close(first.fd);
+		net_peer_free(first.peer);
+		buf_free(&first.unsent);
+		rogue_close(&second);
+		net_free(na);
+		event_base_free(base);
+	}
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -699,5 +834,7 @@ int main(void)
 	RUN(test_wrong_chain_and_self);
 	RUN(test_getdata_flood);
 	RUN(test_sync_bad_tip_block);
+	RUN(test_height_liar);
+	RUN(test_tx_request_moves_on);
 	return test_report("test_net_loop");
 }

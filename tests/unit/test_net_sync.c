@@ -43,7 +43,7 @@ static void test_split_and_order(void)
 	net_sync_peer_height(s, 1, 300);
 	net_sync_peer_height(s, 2, 300);
 	net_sync_peer_height(s, 3, 150);
-	CHECK(net_sync_target(s) == 300);
+	CHECK(net_sync_target(s) == 10); /* bare claims: nothing proven yet */
 	uint64_t peer[4], from[4];
 	uint32_t count[4];
 	int n = 0;
@@ -63,6 +63,8 @@ static void test_split_and_order(void)
 	CHECK(drain(s) == 0);
 	deliver(s, peer[0], from[0], count[0], 1);
 	CHECK(drain(s) == 290);
+	net_sync_peer_proven(s, peer[0], 110);
+	CHECK(net_sync_target(s) == 300);
 	CHECK(net_sync_tip(s) == 300);
 	uint64_t p, f;
 	uint32_t c;
@@ -225,6 +227,59 @@ static void test_buffer_cap(void)
 	net_sync_free(s);
 }
 
+/* A peer that claims an absurd height (as a version with best_height =
+ * UINT64_MAX does) is asked for one range; the target stays at our tip all
+ * along, and once the range times out its claim falls back to what it
+ * proved, so it is not asked again. A peer that connects a block makes its
+ * claim count. */
+static void test_claim_needs_proof(void)
+{
+	net_sync_t *s = net_sync_new(10, 0);
+	net_sync_peer_height(s, 1, UINT64_MAX);
+	CHECK(net_sync_target(s) == 10);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && p == 1 && f == 11 &&
+	      c == NET_SYNC_RANGE);
+	CHECK(net_sync_target(s) == 10);
+	CHECK(net_sync_next_request(s, NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 0);
+	CHECK(net_sync_next_request(s, 10 * NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 0);
+	CHECK(net_sync_target(s) == 10);
+	/* an honest peer: its claim counts once a block of it connects */
+	net_sync_peer_height(s, 2, 50);
+	CHECK(net_sync_target(s) == 10);
+	CHECK(net_sync_next_request(s, 10 * NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 1 && p == 2 &&
+	      f == 11 && c == 40);
+	deliver(s, 2, 11, 1, 10 * NET_SYNC_TIMEOUT_MS);
+	CHECK(drain(s) == 1);
+	net_sync_peer_proven(s, 2, 11);
+	CHECK(net_sync_target(s) == 50);
+	/* a proven peer that later fails a range loses its claim again */
+	CHECK(net_sync_next_request(s, 11 * NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 0);
+	CHECK(net_sync_target(s) == 11);
+	net_sync_free(s);
+}
+
+/* Resending a block already delivered is not progress: the range still
+ * times out. */
+static void test_duplicate_keeps_no_range(void)
+{
+	net_sync_t *s = net_sync_new(0, 0);
+	net_sync_peer_height(s, 1, 20);
+	net_sync_peer_height(s, 2, 20);
+	uint64_t p, p2, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && f == 1 && c == 20);
+	uint8_t body[8];
+	le64_put(body, 5);
+	CHECK(net_sync_on_block(s, p, 5, body, 8, 1000) == 1);
+	for (uint64_t t = 2000; t < 1000 + 3 * NET_SYNC_TIMEOUT_MS; t += 1000)
+		CHECK(net_sync_on_block(s, p, 5, body, 8, t) == 1); /* harmless, but no progress */
+	CHECK(net_sync_next_request(s, 1000 + NET_SYNC_TIMEOUT_MS, &p2, &f, &c) == 1);
+	CHECK(p2 != p && f == 1 && c == 4);
+	net_sync_free(s);
+}
+
 int main(void)
 {
 	RUN(test_split_and_order);
@@ -234,5 +289,7 @@ int main(void)
 	RUN(test_window);
 	RUN(test_oversize_block);
 	RUN(test_buffer_cap);
+	RUN(test_claim_needs_proof);
+	RUN(test_duplicate_keeps_no_range);
 	return test_report("test_net_sync");
 }

@@ -1,0 +1,194 @@
+/* In-flight tx requests (see request.h): a dense array of entries, so that
+ * expiry scans only what is in flight, plus an open-addressing index keyed by
+ * SipHash (as net/hashset.c, for the same reason: hashes come from peers)
+ * of twice NET_REQ_MAX slots holding entry position + 1. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "net/request.h"
+
+#define REQ_SLOTS (2 * NET_REQ_MAX) /* a power of two: the index stays at most half full */
+
+struct req_entry {
+	uint8_t hash[32];
+	uint64_t peer;                 /* asked of; 0 once it left (due) */
+	uint64_t deadline_ms;          /* due at or after this; 0: due now */
+	uint64_t alts[NET_REQ_ALTS];   /* other announcers, in order of arrival */
+	size_t nalts;
+};
+
+struct net_req {
+	struct req_entry entries[NET_REQ_MAX];
+	size_t count;
+	size_t cursor;                 /* where net_req_next_due goes on */
+	uint32_t slots[REQ_SLOTS];     /* entry position + 1, or 0 for empty */
+	uint8_t sip_key[crypto_shorthash_KEYBYTES];
+};
+
+net_req_t *net_req_new(void)
+{
+	if (sodium_init() < 0)
+		return NULL;
+	net_req_t *r = calloc(1, sizeof(*r));
+	if (r)
+		randombytes_buf(r->sip_key, sizeof(r->sip_key));
+	return r;
+}
+
+void net_req_free(net_req_t *r)
+{
+	free(r);
+}
+
+static size_t home(const net_req_t *r, const uint8_t hash[32])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, hash, 32, r->sip_key);
+	return (size_t)le64_get(h) & (REQ_SLOTS - 1);
+}
+
+/* Slot holding hash, or the empty slot where it would go. */
+static size_t find(const net_req_t *r, const uint8_t hash[32])
+{
+	size_t i = home(r, hash);
+	while (r->slots[i] && memcmp(r->entries[r->slots[i] - 1].hash, hash, 32) != 0)
+		i = (i + 1) & (REQ_SLOTS - 1);
+	return i;
+}
+
+static struct req_entry *lookup(net_req_t *r, const uint8_t hash[32])
+{
+	size_t i = find(r, hash);
+	return r->slots[i] ? &r->entries[r->slots[i] - 1] : NULL;
+}
+
+/* Removes the entry at pos: its slot is emptied with a backward shift (so
+ * probe runs stay whole), and the last entry moves into its place. */
+static void remove_at(net_req_t *r, size_t pos)
+{
+	size_t i = find(r, r->entries[pos].hash);
+	r->slots[i] = 0;
+	for (size_t j = (i + 1) & (REQ_SLOTS - 1); r->slots[j]; j = (j + 1) & (REQ_SLOTS - 1)) {
+		size_t h = home(r, r->entries[r->slots[j] - 1].hash);
+		if (((j - h) & (REQ_SLOTS - 1)) >= ((j - i) & (REQ_SLOTS - 1))) {
+			r->slots[i] = r->slots[j];
+			r->slots[j] = 0;
+			i = j;
+		}
+	}
+	size_t last = --r->count;
+	if (pos != last) {
+		r->entries[pos] = r->entries[last];
+		r->slots[find(r, r->entries[pos].hash)] = (uint32_t)pos + 1;
+	}
+}
+
+static int alt_index(const struct req_entry *e, uint64_t peer)
+{
+	for (size_t k = 0; k < e->nalts; k++)
+		if (e->alts[k] == peer)
+			return (int)k;
+	return -1;
+}
+
+static void alt_remove(struct req_entry *e, int k)
+{
+	memmove(&e->alts[k], &e->alts[k + 1], (e->nalts - (size_t)k - 1) * sizeof(e->alts[0]));
+	e->nalts--;
+}
+
+int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, int may_ask,
+		     uint64_t now_ms)
+{
+	size_t i = find(r, hash);
+	if (r->slots[i]) {
+		struct req_entry *e = &r->entries[r->slots[i] - 1];
+		if (e->peer != peer && alt_index(e, peer) < 0 && e->nalts < NET_REQ_ALTS)
+			e->alts[e->nalts++] = peer;
+		return 0;
+	}
+	if (!may_ask)
+		return 0;
+	if (r->count == NET_REQ_MAX)
+		return ASSAY_EFULL;
+	struct req_entry *e = &r->entries[r->count];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->hash, hash, 32);
+	e->peer = peer;
+	e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
+	r->slots[i] = (uint32_t)++r->count;
+	return 1;
+}
+
+int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked)
+{
+	size_t i = find(r, hash);
+	if (!r->slots[i])
+		return 0;
+	size_t pos = r->slots[i] - 1;
+	*asked = r->entries[pos].peer;
+	remove_at(r, pos);
+	return 1;
+}
+
+void net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer)
+{
+	struct req_entry *e = lookup(r, hash);
+	if (!e)
+		return;
+	if (e->peer == peer) {
+		e->deadline_ms = 0;
+		return;
+	}
+	int k = alt_index(e, peer);
+	if (k >= 0)
+		alt_remove(e, k);
+}
+
+void net_req_peer_gone(net_req_t *r, uint64_t peer)
+{
+	for (size_t pos = 0; pos < r->count; pos++) {
+		struct req_entry *e = &r->entries[pos];
+		if (e->peer == peer) {
+			e->peer = 0; /* nothing to take back from a peer that left */
+			e->deadline_ms = 0;
+		}
+		int k = alt_index(e, peer);
+		if (k >= 0)
+			alt_remove(e, k);
+	}
+}
+
+int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv)
+{
+	while (r->cursor < r->count) {
+		struct req_entry *e = &r->entries[r->cursor];
+		if (e->deadline_ms > now_ms) {
+			r->cursor++;
+			continue;
+		}
+		memcpy(mv->hash, e->hash, 32);
+		mv->from = e->peer;
+		if (e->nalts) {
+			mv->to = e->alts[0];
+			alt_remove(e, 0);
+			e->peer = mv->to;
+			e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
+			r->cursor++;
+		} else {
+			mv->to = 0;
+			remove_at(r, r->cursor); /* the last entry moved here: look at it next */
+		}
+		return 1;
+	}
+	r->cursor = 0;
+	return 0;
+}
+
+size_t net_req_count(const net_req_t *r)
+{
+	return r->count;
+}

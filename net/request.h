@@ -1,0 +1,51 @@
+/* Transactions being fetched by getdata (docs/p2p.md §6), pure: for each
+ * hash in flight, the peer asked, a deadline, and a few other peers that
+ * announced it, so that a timeout, a notfound or a disconnect moves the
+ * request to the next announcer instead of losing the tx. Time is passed in.
+ * Not for: what was received (the recently-seen set) or sockets (net/net.c). */
+#ifndef ASSAY_NET_REQUEST_H
+#define ASSAY_NET_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NET_REQ_MAX 8192          /* hashes in flight at once, from all peers */
+#define NET_REQ_PER_PEER 1000     /* hashes in flight from one peer (net.c counts) */
+#define NET_REQ_ALTS 4            /* other announcers remembered per hash */
+#define NET_REQ_TIMEOUT_MS 10000  /* a request unanswered this long moves on */
+
+typedef struct net_req net_req_t;
+
+/* A request to (re)send, or to forget: from the peer `from` (0 if none) to
+ * the peer `to`; to == 0: nobody is left to ask, the hash is forgotten. */
+struct net_req_move {
+	uint8_t hash[32];
+	uint64_t from, to;
+};
+
+/* NULL on allocation failure. */
+net_req_t *net_req_new(void);
+void net_req_free(net_req_t *r);
+/* Peer (ids are nonzero) announced hash. Returns 1 if it was not in flight
+ * and may_ask: now it is, asked of peer until now_ms + NET_REQ_TIMEOUT_MS;
+ * the caller sends getdata. 0 if it is in flight already (peer kept as an
+ * alternative while there is room) or !may_ask (not tracked). ASSAY_EFULL if
+ * NET_REQ_MAX hashes are in flight (not tracked: a later inv tries again). */
+int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, int may_ask,
+		     uint64_t now_ms);
+/* The tx arrived (from anyone) or is known otherwise: forgets it. Returns 1
+ * with *asked set to the peer it was asked of if it was in flight, else 0. */
+int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked);
+/* Peer answered notfound for hash: if it was the one asked, the request is
+ * due for the next announcer; if it was an alternative, it is dropped. */
+void net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer);
+/* Peer disconnected: what was asked of it is due; it is no one's alternative. */
+void net_req_peer_gone(net_req_t *r, uint64_t peer);
+/* The next request that timed out or was made due: moved to its next
+ * announcer (with a new deadline) or, with none left, forgotten. Returns 1
+ * with *mv filled, 0 when nothing more is due now. Call until it returns 0. */
+int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv);
+/* Hashes in flight. */
+size_t net_req_count(const net_req_t *r);
+
+#endif

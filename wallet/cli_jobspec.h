@@ -12,7 +12,7 @@
 #include "consensus/compute/compute_codec.h"
 #include "wallet/cli.h"
 
-#define JOBSPEC_TILE 64          /* default matmul tile side */
+#define JOBSPEC_TILE 8           /* default matmul tile side, as job submit */
 #define JOBSPEC_MLP_TILE_ROWS 16 /* default mlp tile: this many batch rows */
 #define JOBSPEC_MLP_SHIFT 8      /* default requantization shift of each mlp layer */
 

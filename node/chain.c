@@ -276,10 +276,14 @@ chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t 
 				theirs[nl] = 0;
 			}
 			free(net);
+			char theirs_id[17] = "?", ours_id[17];
+			if (len == HASH_LEN)
+				hex_encode(val, 8, theirs_id);
+			hex_encode(c->g.hash, 8, ours_id);
 			snprintf(err, errlen,
-				 "the data directory holds another chain (network \"%s\"); this node runs "
-				 "network \"%s\" (%s): use another -datadir",
-				 theirs, c->g.network_name, c->g.chain);
+				 "the data directory holds another chain (network \"%s\", chain id %s...); this "
+				 "node runs network \"%s\" (%s, chain id %s...): use another -datadir",
+				 theirs, theirs_id, c->g.network_name, c->g.chain, ours_id);
 			free(val);
 			goto fail;
 		}

@@ -219,6 +219,11 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, char *err, size_t errl
 		ctx->nargs = argc - first - 1;
 		return 0;
 	}
+	if (strcmp(group, "rpc") == 0 && first + 1 < argc) { /* rpc METHOD: raw, even "help" */
+		ctx->args = argv + first + 1;
+		ctx->nargs = argc - first - 1;
+		return 0;
+	}
 	if (!group_known(group)) { /* raw RPC: METHOD PARAMS... */
 		ctx->args = argv + first;
 		ctx->nargs = argc - first;

@@ -412,7 +412,8 @@ static int cmd_help(struct cli_ctx *ctx)
 		return CLI_OK;
 	}
 	printf("usage: assay-cli [options] COMMAND [ARGS...]\n"
-	       "       assay-cli [options] METHOD [PARAMS...]   (any other word: raw JSON-RPC)\n\n"
+	       "       assay-cli [options] METHOD [PARAMS...]   (any other word: raw JSON-RPC)\n"
+	       "       assay-cli [options] rpc METHOD [PARAMS...]   (raw JSON-RPC, any name: rpc help)\n\n"
 	       "options (as -name=value or --name=value):\n"
 	       "  -datadir=DIR          data directory (default ~/.assay)\n"
 	       "  -network=NET          dev, local, testnet or main (default dev)\n"

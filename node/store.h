@@ -29,7 +29,7 @@
 /* Longest meta name: meta keys are 'm' || name. */
 #define STORE_META_NAME_MAX 64
 /* zstd level for blocks and blobs: fast to write, decent ratio. */
-#define STORE_ZSTD_LEVEL 3
+#define STORE_ZSTD_LEVEL 1
 
 typedef struct store store_t;
 

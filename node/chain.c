@@ -1077,52 +1077,60 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 		snprintf(err, errlen, "proposer is not a validator");
 		return ASSAY_EINVALID;
 	}
+	if (blk->ntx > p->max_block_txs) {
+		snprintf(err, errlen, "block has %zu transactions; limit %u", blk->ntx, p->max_block_txs);
+		return ASSAY_ELIMIT;
+	}
+	/* Signatures are checked by helper threads from here on, while this
+	 * thread checks the header's proofs and executes the block (on an
+	 * overlay, thrown away if any signature fails); this thread then helps
+	 * with whatever is left, just before the block is written. */
+	ledger_mem_t *ov = NULL;
+	struct receipt *receipts = NULL;
+	sc->n = blk->ntx;
+	sc->bad = calloc(blk->ntx ? blk->ntx : 1, 1);
+	if (!sc->bad)
+		return ASSAY_ENOMEM;
+	verify_start(&sc->pool, blk->txs, blk->ntx, c->verify_threads - 1, sc->bad);
 	uint8_t alpha[HASH_LEN + 8 + HASH_LEN], beta[VRF_OUTPUT_LEN];
 	beacon_alpha(c->g.hash, hd->height, c->tip.beacon, alpha);
 	if (vrf_verify(hd->proposer, alpha, sizeof(alpha), hd->beacon_proof, beta) < 0) {
 		snprintf(err, errlen, "bad beacon proof");
-		return ASSAY_ESIG;
+		rc = ASSAY_ESIG;
+		goto fail;
 	}
 	beacon_from(c->tip.beacon, beta, h);
 	if (memcmp(h, hd->beacon, HASH_LEN) != 0) {
 		snprintf(err, errlen, "wrong beacon");
-		return ASSAY_EINVALID;
+		rc = ASSAY_EINVALID;
+		goto fail;
 	}
 	commit_hash(&blk->last_commit, h);
 	if (memcmp(h, hd->last_commit_hash, HASH_LEN) != 0) {
 		snprintf(err, errlen, "last_commit_hash does not match last_commit");
-		return ASSAY_EINVALID;
+		rc = ASSAY_EINVALID;
+		goto fail;
 	}
 	if (hd->height == 1) {
 		static const uint8_t zero[HASH_LEN];
 		if (blk->last_commit.nsigs || blk->last_commit.height || blk->last_commit.round ||
 		    memcmp(blk->last_commit.block_hash, zero, HASH_LEN) != 0) {
 			snprintf(err, errlen, "block 1 must carry an empty last_commit");
-			return ASSAY_EINVALID;
+			rc = ASSAY_EINVALID;
+			goto fail;
 		}
 	} else if ((rc = check_commit(c, &blk->last_commit, hd->height - 1, c->tip_hash, err, errlen)) < 0) {
-		return rc;
-	}
-	if (blk->ntx > p->max_block_txs) {
-		snprintf(err, errlen, "block has %zu transactions; limit %u", blk->ntx, p->max_block_txs);
-		return ASSAY_ELIMIT;
+		goto fail;
 	}
 	block_tx_root(blk, h);
 	if (memcmp(h, hd->tx_root, HASH_LEN) != 0) {
 		snprintf(err, errlen, "tx_root does not match the transactions");
-		return ASSAY_EINVALID;
+		rc = ASSAY_EINVALID;
+		goto fail;
 	}
-	/* Signatures are checked by helper threads while this thread executes
-	 * the block (on an overlay, thrown away if any signature fails); then
-	 * this thread helps with whatever is left. */
-	sc->n = blk->ntx;
-	sc->bad = calloc(blk->ntx ? blk->ntx : 1, 1);
-	if (!sc->bad)
-		return ASSAY_ENOMEM;
-	verify_start(&sc->pool, blk->txs, blk->ntx, c->verify_threads - 1, sc->bad);
 	struct ledger ro = chain_ledger(c);
-	ledger_mem_t *ov = ledger_mem_new(&ro);
-	struct receipt *receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
+	ov = ledger_mem_new(&ro);
+	receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
 	if (!ov || !receipts) {
 		rc = ASSAY_ENOMEM;
 		goto fail;

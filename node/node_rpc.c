@@ -431,4 +431,30 @@ void node_metrics(void *ctx, struct evbuffer *out)
 			    mempool_bytes(n->mempool), (unsigned long long)n->blocks_produced,
 			    (unsigned long long)n->txs_committed, (unsigned long long)n->txs_rejected,
 			    state_count(chain_state(n->chain)));
+	if (!n->net)
+		return;
+	struct net_sync_status st;
+	struct net_peer_info *peers = NULL;
+	size_t npeers = 0, inbound = 0;
+	uint64_t sent = 0, recv = 0;
+	net_sync_status(n->net, &st);
+	if (net_peers(n->net, &peers, &npeers) == 0) {
+		for (size_t i = 0; i < npeers; i++) {
+			inbound += peers[i].inbound != 0;
+			sent += peers[i].bytes_sent;
+			recv += peers[i].bytes_recv;
+		}
+		free(peers);
+	}
+	evbuffer_add_printf(out,
+			    "# HELP assay_peers Connected peers.\n# TYPE assay_peers gauge\n"
+			    "assay_peers{direction=\"inbound\"} %zu\nassay_peers{direction=\"outbound\"} %zu\n"
+			    "# HELP assay_sync_target Best height known from peers.\n# TYPE assay_sync_target gauge\n"
+			    "assay_sync_target %llu\n"
+			    "# HELP assay_syncing 1 while downloading blocks from peers.\n# TYPE assay_syncing gauge\n"
+			    "assay_syncing %d\n"
+			    "# HELP assay_p2p_bytes Bytes on the wire with connected peers.\n# TYPE assay_p2p_bytes gauge\n"
+			    "assay_p2p_bytes{direction=\"sent\"} %llu\nassay_p2p_bytes{direction=\"received\"} %llu\n",
+			    inbound, npeers - inbound, (unsigned long long)st.target, st.syncing,
+			    (unsigned long long)sent, (unsigned long long)recv);
 }

@@ -15,6 +15,12 @@ def test(tmpdir, nodes):
         assert field in info, field
     fw.assert_eq(info["chain"], "assay-dev", "chain")
     node.wait_for_height(3)
+    # Prometheus text on /metrics, no credentials needed.
+    _, metrics = node.raw_request(None, auth="", method="GET", path="/metrics")
+    metrics = metrics.decode()
+    height_line = [l for l in metrics.splitlines() if l.startswith("assay_block_height ")]
+    assert height_line and int(height_line[0].split()[1]) >= 3, metrics
+    assert 'assay_peers{direction="inbound"} 0' in metrics, metrics
 
     node.cli("wallet", "import-dev")
     node.cli("wallet", "create", "alice")

@@ -1,0 +1,101 @@
+/* Shared set-up for the chain benchmarks (bench_chain, bench_sync): a clock,
+ * deterministic funded keys, a one-validator genesis over them, and fresh
+ * chains in temporary directories. Header-only; not for tests. */
+#ifndef ASSAY_BENCH_UTIL_H
+#define ASSAY_BENCH_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/keys.h"
+#include "node/chain.h"
+#include "node/genesis.h"
+
+#define BENCH_FUNDS 1000000000000000ull /* per sender: 10^6 ASY */
+
+static inline double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct bench_keys {
+	size_t n;
+	uint8_t (*pk)[PUBKEY_LEN];
+	uint8_t (*sk)[SECKEY_LEN];
+	uint8_t (*addr)[ADDR_LEN];
+};
+
+/* n keys from seeds 0, 1, 2, ... (the index in the seed's first bytes). */
+static inline void bench_keys_make(struct bench_keys *k, size_t n)
+{
+	k->n = n;
+	k->pk = malloc(n * sizeof(*k->pk));
+	k->sk = malloc(n * sizeof(*k->sk));
+	k->addr = malloc(n * sizeof(*k->addr));
+	if (!k->pk || !k->sk || !k->addr)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		uint8_t seed[SEED_LEN] = {0};
+		uint32_t idx = (uint32_t)i;
+		memcpy(seed, &idx, sizeof(idx));
+		key_from_seed(seed, k->pk[i], k->sk[i]);
+		address_from_pubkey(k->pk[i], k->addr[i]);
+	}
+}
+
+/* Every key funded; key 0 the only validator. */
+static inline void bench_genesis(struct genesis *g, const struct bench_keys *k)
+{
+	memset(g, 0, sizeof(*g));
+	snprintf(g->chain, sizeof(g->chain), "assay-bench");
+	snprintf(g->network_name, sizeof(g->network_name), "local");
+	g->net = NET_DEV;
+	g->time_ms = 1000;
+	chain_params_default(&g->params, 1);
+	compute_params_default(&g->compute);
+	g->allocs = calloc(k->n, sizeof(*g->allocs));
+	g->validators = calloc(1, sizeof(*g->validators));
+	if (!g->allocs || !g->validators)
+		abort();
+	for (size_t i = 0; i < k->n; i++) {
+		memcpy(g->allocs[i].addr, k->addr[i], ADDR_LEN);
+		g->allocs[i].amount = BENCH_FUNDS;
+	}
+	g->nallocs = k->n;
+	memcpy(g->validators[0].pubkey, k->pk[0], PUBKEY_LEN);
+	g->validators[0].stake = 1;
+	g->nvalidators = 1;
+	genesis_finish(g);
+}
+
+/* A new chain in a new temporary directory (its path in dir, 64 bytes). */
+static inline chain_t *bench_open_fresh(const struct genesis *g, char *dir)
+{
+	char err[256], path[300];
+	size_t prefix = (size_t)snprintf(dir, 64, "/tmp/assay-bench-");
+	memset(dir + prefix, 'X', 6); /* mkdtemp's placeholder */
+	dir[prefix + 6] = 0;
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/chaindata", dir);
+	chain_t *c = chain_open(path, g, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	return c;
+}
+
+static inline void bench_remove_dir(const char *dir)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+#endif

@@ -73,7 +73,8 @@ struct target {
 	int salen;
 	uint64_t next_try_ms;
 	uint64_t conn_id;           /* 0 when not connected */
-	int disabled;               /* turned out to be ourselves */
+	int disabled;               /* turned out to be ourselves, or removed */
+	int removed;                /* removed by the operator: the slot may be reused */
 };
 
 struct announced {
@@ -1020,14 +1021,21 @@ static int parse_target(struct net *n, const char *hostport, struct target *t)
 
 static int add_target(struct net *n, const char *hostport)
 {
-	if (n->ntargets == NET_MAX_TARGETS)
-		return ASSAY_EFULL;
 	struct target t;
 	if (parse_target(n, hostport, &t) < 0)
 		return ASSAY_EARG;
 	for (int i = 0; i < n->ntargets; i++)
-		if (strcmp(n->targets[i].hostport, hostport) == 0)
+		if (!n->targets[i].removed && strcmp(n->targets[i].hostport, hostport) == 0)
 			return ASSAY_EEXISTS;
+	/* A removed slot no connection still points at is reused. */
+	for (int i = 0; i < n->ntargets; i++) {
+		if (n->targets[i].removed && !n->targets[i].conn_id) {
+			n->targets[i] = t;
+			return 0;
+		}
+	}
+	if (n->ntargets == NET_MAX_TARGETS)
+		return ASSAY_EFULL;
 	n->targets[n->ntargets++] = t;
 	return 0;
 }
@@ -1219,6 +1227,19 @@ int net_addnode(net_t *n, const char *hostport)
 		return rc;
 	dial_targets(n, mono_ms());
 	return 0;
+}
+
+int net_removenode(net_t *n, const char *hostport)
+{
+	for (int i = 0; i < n->ntargets; i++) {
+		struct target *t = &n->targets[i];
+		if (!t->removed && strcmp(t->hostport, hostport) == 0) {
+			t->removed = 1;
+			t->disabled = 1; /* never dialed again; a live connection stays */
+			return 0;
+		}
+	}
+	return ASSAY_ENOTFOUND;
 }
 
 int net_disconnect(net_t *n, const char *addr_or_id)

@@ -67,6 +67,8 @@ struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_he
 /* Connected peers (handshake done or not). *out is malloc()ed; the caller frees. */
 int net_peers(net_t *n, struct net_peer_info **out, size_t *count);
 int net_addnode(net_t *n, const char *hostport);                      /* connect and keep */
+/* Stops keeping hostport connected (a live connection stays): 0, ASSAY_ENOTFOUND. */
+int net_removenode(net_t *n, const char *hostport);
 /* Closes a peer by id ("12") or address ("127.0.0.1:18444"): 0 or ASSAY_ENOTFOUND. */
 int net_disconnect(net_t *n, const char *addr_or_id);
 

@@ -51,8 +51,19 @@ static int m_addnode(void *ctx, json_t *params, json_t **result, struct rpc_erro
 	json_t *addr = rpc_param(params, 0);
 	if (need_net(n, e) < 0)
 		return -1;
+	json_t *cmd = rpc_param(params, 1);
 	if (!json_is_string(addr))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "addnode takes a numeric address, e.g. 127.0.0.1:29444");
+	if (cmd && (!json_is_string(cmd) || (strcmp(json_string_value(cmd), "add") != 0 &&
+					     strcmp(json_string_value(cmd), "remove") != 0)))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "addnode IP:PORT [add|remove]");
+	if (cmd && strcmp(json_string_value(cmd), "remove") == 0) {
+		if (net_removenode(n->net, json_string_value(addr)) < 0)
+			return rpc_fail(e, RPC_CLIENT_NOT_CONNECTED, "%s was not added", json_string_value(addr));
+		log_info("rpc: addnode %s remove", json_string_value(addr));
+		*result = json_null();
+		return 0;
+	}
 	int rc = net_addnode(n->net, json_string_value(addr));
 	if (rc == ASSAY_EARG)
 		return rpc_fail(e, RPC_INVALID_PARAMETER, "not a numeric ip:port address: %s", json_string_value(addr));
@@ -159,7 +170,7 @@ static int m_clearbanned(void *ctx, json_t *params, json_t **result, struct rpc_
 
 static const struct rpc_method net_methods[] = {
 	{"getpeerinfo", m_getpeerinfo, "getpeerinfo - connected peers: address, direction, height, traffic, ping, score"},
-	{"addnode", m_addnode, "addnode IP:PORT - connect to a peer and keep reconnecting to it"},
+	{"addnode", m_addnode, "addnode IP:PORT [add|remove] - keep a peer connected (add, the default), or stop (remove)"},
 	{"disconnectnode", m_disconnectnode, "disconnectnode IP:PORT|ID - close the connection to a peer"},
 	{"listbanned", m_listbanned, "listbanned - banned IPs with expiry (ms since the epoch) and reason"},
 	{"setban", m_setban, "setban IP add|remove [SECONDS] - ban an IP (default 24 h) or lift its ban"},

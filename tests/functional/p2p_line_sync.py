@@ -71,6 +71,15 @@ def test(tmpdir, nodes):
     height, tip, root = fw.sync_tips(nodes)
     assert height >= block_height
 
+    # addnode IP:PORT add|remove on D: an added peer can be removed once.
+    other = fw.p2p_addr(a)
+    d.rpc("addnode", other, "add")
+    fw.assert_raises_rpc(-1, d.rpc, "addnode", other, "add", contains="already added")
+    d.rpc("addnode", other, "remove")
+    fw.assert_raises_rpc(-9, d.rpc, "addnode", other, "remove", contains="not added")
+    fw.assert_raises_rpc(-32602, d.rpc, "addnode", other, "sometimes")
+    d.rpc("addnode", other)  # a removed address may be added again
+
 
 if __name__ == "__main__":
     fw.run(test)

@@ -416,6 +416,7 @@ static int instruction(struct asm_state *a, const char *at, const char *mn)
 			return ASSAY_EINVALID;
 		break;
 	case F_RI:
+	case F_LEA: /* the same operands: a register and a 32-bit value */
 		if (read_reg(a, &d) || comma(a))
 			return ASSAY_EINVALID;
 		skip_space(a);
@@ -435,14 +436,6 @@ static int instruction(struct asm_state *a, const char *at, const char *mn)
 		put_insn(a, (uint8_t)op, d, 0, 0, (int32_t)(uint32_t)(uint64_t)v);
 		put_insn(a, 0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)v >> 32));
 		return 0;
-	case F_LEA:
-		if (read_reg(a, &d) || comma(a))
-			return ASSAY_EINVALID;
-		skip_space(a);
-		vat = a->p;
-		if (read_expr(a, &v) || imm32(a, vat, v, 0, &imm))
-			return ASSAY_EINVALID;
-		break;
 	case F_RRR:
 		if (read_reg(a, &d) || comma(a) || read_reg(a, &s) || comma(a) || read_reg(a, &rb))
 			return ASSAY_EINVALID;

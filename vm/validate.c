@@ -32,20 +32,6 @@ void vm_code_info_free(struct vm_code_info *info)
 	info->run_gas = NULL;
 }
 
-static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* Which fields a format leaves unused; they must be zero so that every
  * valid program has exactly one text form (disasm round-trips). */
 static int unused_fields_zero(uint8_t fmt, const uint8_t *p)
@@ -76,12 +62,12 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 {
 	memset(info, 0, sizeof(*info));
 	if (n == 0)
-		return fail(ASSAY_EINVALID, err, errlen, "empty code");
+		return assay_fail(err, errlen, ASSAY_EINVALID, "empty code");
 	if (n > VM_CODE_MAX)
-		return fail(ASSAY_ELIMIT, err, errlen, "code is %zu bytes, over the limit of %zu", n,
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "code is %zu bytes, over the limit of %zu", n,
 			    (size_t)VM_CODE_MAX);
 	if (n % VM_INSN_BYTES)
-		return fail(ASSAY_EINVALID, err, errlen,
+		return assay_fail(err, errlen, ASSAY_EINVALID,
 			    "code length %zu is not a whole number of 8-byte instructions", n);
 	size_t ns = n / VM_INSN_BYTES;
 	info->nslots = ns;
@@ -97,7 +83,7 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 		const uint8_t *p = code + pc * VM_INSN_BYTES;
 		const struct vm_opinfo *oi = &vm_opinfo[p[0]];
 		if (!oi->name) {
-			rc = fail(ASSAY_EINVALID, err, errlen, "unknown opcode 0x%02x at pc %zu", p[0], pc);
+			rc = assay_fail(err, errlen, ASSAY_EINVALID, "unknown opcode 0x%02x at pc %zu", p[0], pc);
 			break;
 		}
 		info->is_insn[pc] = 1;
@@ -111,45 +97,45 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 		switch (oi->fmt) {
 		case F_RRR:
 			if (imm < 0 || imm > 15)
-				rc = fail(ASSAY_EINVALID, err, errlen, "unknown register r%zu at pc %zu",
+				rc = assay_fail(err, errlen, ASSAY_EINVALID, "unknown register r%zu at pc %zu",
 					  (size_t)(uint32_t)imm, pc);
 			break;
 		case F_SYS:
 			if (imm < 0 || imm >= VM_SYS_COUNT)
-				rc = fail(ASSAY_EINVALID, err, errlen, "unknown host call %zu at pc %zu",
+				rc = assay_fail(err, errlen, ASSAY_EINVALID, "unknown host call %zu at pc %zu",
 					  (size_t)(uint32_t)imm, pc);
 			break;
 		case F_LEA:
 			if (imm < 0 || (size_t)imm >= n)
-				rc = fail(ASSAY_EINVALID, err, errlen, "lea offset %zu outside code at pc %zu",
+				rc = assay_fail(err, errlen, ASSAY_EINVALID, "lea offset %zu outside code at pc %zu",
 					  (size_t)(uint32_t)imm, pc);
 			break;
 		case F_WIDE:
 			if (pc + 1 >= ns) {
-				rc = fail(ASSAY_EINVALID, err, errlen,
+				rc = assay_fail(err, errlen, ASSAY_EINVALID,
 					  "truncated wide instruction at pc %zu", pc);
 			} else {
 				const uint8_t *q = p + VM_INSN_BYTES;
 				if (q[0] || q[1] || q[2] || q[3])
-					rc = fail(ASSAY_EINVALID, err, errlen,
+					rc = assay_fail(err, errlen, ASSAY_EINVALID,
 						  "malformed second half of wide instruction at pc %zu", pc);
 				pc++;
 			}
 			break;
 		case F_DATA: {
 			if (imm < 0) {
-				rc = fail(ASSAY_EINVALID, err, errlen, "negative data length at pc %zu", pc);
+				rc = assay_fail(err, errlen, ASSAY_EINVALID, "negative data length at pc %zu", pc);
 				break;
 			}
 			size_t slots = vm_data_slots((uint32_t)imm);
 			if (slots > ns - pc - 1) {
-				rc = fail(ASSAY_EINVALID, err, errlen, "data block at pc %zu overruns code", pc);
+				rc = assay_fail(err, errlen, ASSAY_EINVALID, "data block at pc %zu overruns code", pc);
 				break;
 			}
 			const uint8_t *d = p + VM_INSN_BYTES;
 			for (size_t i = (size_t)imm; i < slots * VM_INSN_BYTES; i++)
 				if (d[i])
-					rc = fail(ASSAY_EINVALID, err, errlen,
+					rc = assay_fail(err, errlen, ASSAY_EINVALID,
 						  "nonzero padding in data block at pc %zu", pc);
 			pc += slots;
 			break;
@@ -168,10 +154,10 @@ int vm_analyze(const uint8_t *code, size_t n, struct vm_code_info *info, char *e
 			continue;
 		long target = (long)pc + 1 + vm_insn_off(p);
 		if (target < 0 || (size_t)target >= ns)
-			rc = fail(ASSAY_EINVALID, err, errlen, "jump target %ld out of code at pc %zu",
+			rc = assay_fail(err, errlen, ASSAY_EINVALID, "jump target %ld out of code at pc %zu",
 				  target, pc);
 		else if (!info->is_insn[target])
-			rc = fail(ASSAY_EINVALID, err, errlen,
+			rc = assay_fail(err, errlen, ASSAY_EINVALID,
 				  "jump into the middle of a wide instruction or data at pc %zu (target %zu)",
 				  pc, (size_t)target);
 	}

@@ -691,3 +691,19 @@ int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_
 		nanosleep(&nap, NULL);
 	}
 }
+
+int cli_u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t least, uint32_t *out)
+{
+	const char *v = cli_opt(ctx, name);
+	char *end;
+	if (!v) {
+		*out = dflt;
+		return CLI_OK;
+	}
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (!*v || *end || *v == '-' || *v == '+' || errno || x > UINT32_MAX || x < least)
+		return cli_fail(CLI_EUSAGE, "bad --%s '%s': a whole number from %u", name, v, least);
+	*out = (uint32_t)x;
+	return CLI_OK;
+}

@@ -161,6 +161,8 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 /* Polls gettransaction every CLI_POLL_MS until the tx is committed (then
  * *tx is its record, a new reference) or timeout_s passes (CLI_ETIMEOUT). */
 int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx);
+/* A whole-number option in [least, 2^32): absent gives dflt; else a usage error. */
+int cli_u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t least, uint32_t *out);
 /* Parses an option holding whole seconds; absent gives dflt. */
 int cli_seconds_opt(const struct cli_ctx *ctx, const char *name, unsigned dflt, unsigned *out);
 

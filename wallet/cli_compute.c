@@ -22,6 +22,7 @@
 #include "core/tx.h"
 #include "wallet/amount.h"
 #include "wallet/cli_compute.h"
+#include "wallet/cli_jobspec.h"
 #include "wallet/txbuild.h"
 
 const struct cli_optdef cli_job_submit_opts[] = {
@@ -46,42 +47,6 @@ const struct cli_optdef cli_worker_unbond_opts[] = {
 };
 
 /* ---- small helpers ---- */
-
-static int u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t lo, uint32_t *out)
-{
-	const char *v = cli_opt(ctx, name);
-	char *end;
-	if (!v) {
-		*out = dflt;
-		return CLI_OK;
-	}
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (!*v || *end || *v == '-' || errno || x > UINT32_MAX || x < lo)
-		return cli_fail(CLI_EUSAGE, "bad --%s '%s': a whole number from %u", name, v, lo);
-	*out = (uint32_t)x;
-	return CLI_OK;
-}
-
-/* Comma-separated whole numbers into out (at most cap); the count. */
-static int list_opt(const char *text, uint32_t *out, int cap)
-{
-	int n = 0;
-	while (*text) {
-		char *end;
-		errno = 0;
-		unsigned long long x = strtoull(text, &end, 10);
-		if (end == text || errno || x > UINT32_MAX || n == cap || *text == '-')
-			return -1;
-		out[n++] = (uint32_t)x;
-		text = end;
-		if (*text == ',')
-			text++;
-		else if (*text)
-			return -1;
-	}
-	return n;
-}
 
 static int hex32_arg(const char *text, uint8_t out[HASH_LEN], const char *what)
 {
@@ -172,58 +137,6 @@ static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct
 }
 
 /* ---- job submit ---- */
-
-static int kind_parse(const char *text, uint8_t *kind)
-{
-	if (strcmp(text, "matmul-i8") == 0)
-		*kind = JOB_MATMUL_I8;
-	else if (strcmp(text, "mlp-i8") == 0)
-		*kind = JOB_MLP_I8;
-	else
-		return cli_fail(CLI_EUSAGE, "bad --kind '%s': matmul-i8 or mlp-i8", text);
-	return CLI_OK;
-}
-
-static int shape_from_opts(const struct cli_ctx *ctx, struct job_shape *s)
-{
-	int rc;
-	memset(s, 0, sizeof(*s));
-	if ((rc = kind_parse(cli_opt(ctx, "kind") ? cli_opt(ctx, "kind") : "matmul-i8", &s->kind)) ||
-	    (rc = u32_opt(ctx, "m", 0, 1, &s->m)))
-		return rc;
-	if (!s->m)
-		return cli_fail(CLI_EUSAGE, "--m is required (rows of A, or the mlp batch)");
-	if (s->kind == JOB_MATMUL_I8) {
-		if ((rc = u32_opt(ctx, "n", s->m, 1, &s->n)) || (rc = u32_opt(ctx, "k", s->m, 1, &s->k)))
-			return rc;
-		if ((rc = u32_opt(ctx, "tile-rows", s->m < CLI_JOB_TILE ? s->m : CLI_JOB_TILE, 1, &s->tile_rows)) ||
-		    (rc = u32_opt(ctx, "tile-cols", s->n < CLI_JOB_TILE ? s->n : CLI_JOB_TILE, 1, &s->tile_cols)))
-			return rc;
-		return CLI_OK;
-	}
-	uint32_t dims[MLP_MAX_LAYERS + 2], shifts[MLP_MAX_LAYERS + 1];
-	const char *d = cli_opt(ctx, "dims"), *sh = cli_opt(ctx, "shifts");
-	int nd = d ? list_opt(d, dims, MLP_MAX_LAYERS + 2) : -1;
-	if (nd < 2 || nd > MLP_MAX_LAYERS + 1)
-		return cli_fail(CLI_EUSAGE, "mlp-i8 needs --dims D0,D1[,...] (2 to %d widths)", MLP_MAX_LAYERS + 1);
-	s->layers = (uint8_t)(nd - 1);
-	for (int i = 0; i < nd; i++)
-		s->dims[i] = dims[i];
-	int ns = sh ? list_opt(sh, shifts, MLP_MAX_LAYERS + 1) : 0;
-	if (ns < 0 || (sh && ns != s->layers))
-		return cli_fail(CLI_EUSAGE, "--shifts needs one shift (0-31) per layer");
-	for (int i = 0; i < s->layers; i++) {
-		uint32_t v = sh ? shifts[i] : 8; /* default: scale products back by 2^8 */
-		if (v > 31)
-			return cli_fail(CLI_EUSAGE, "shifts are 0 to 31");
-		s->shifts[i] = (uint8_t)v;
-	}
-	s->n = s->dims[s->layers];
-	s->k = 0;
-	s->tile_cols = s->n;
-	return u32_opt(ctx, "tile-rows", s->m < CLI_JOB_MLP_TILE_ROWS ? s->m : CLI_JOB_MLP_TILE_ROWS, 1,
-		       &s->tile_rows);
-}
 
 static int read_file(const char *path, uint8_t **data, size_t *len, size_t max)
 {
@@ -324,7 +237,7 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 	if (!keystore_name_valid(from))
 		return cli_fail(CLI_EUSAGE, "bad wallet name '%s'", from);
 	memset(&spec, 0, sizeof(spec));
-	if ((rc = shape_from_opts(ctx, &spec.shape)))
+	if ((rc = jobspec_shape_opts(ctx, &spec.shape)))
 		return rc;
 	struct cli_chain chain;
 	if ((rc = cli_get_chain(ctx, &chain)) || (rc = get_params(ctx, &params)))
@@ -342,9 +255,9 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 	uint32_t redundancy, deadline = 3 * (cw + rw) + 10;
 	if (deadline > maxd)
 		deadline = maxd;
-	if ((rc = u32_opt(ctx, "samples", samples_k, 1, &spec.samples)) ||
-	    (rc = u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
-	    (rc = u32_opt(ctx, "deadline", deadline, 1, &spec.deadline_blocks)) ||
+	if ((rc = cli_u32_opt(ctx, "samples", samples_k, 1, &spec.samples)) ||
+	    (rc = cli_u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
+	    (rc = cli_u32_opt(ctx, "deadline", deadline, 1, &spec.deadline_blocks)) ||
 	    (rc = cli_amount_opt(ctx, "reward", AMOUNT_UNITS_PER_ASY, &spec.reward)))
 		return rc;
 	if (redundancy > JOB_MAX_REDUNDANCY)
@@ -705,7 +618,7 @@ static int check_output(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_
 static int pick_slot(const struct cli_ctx *ctx, const struct job_record *j, unsigned *slot)
 {
 	uint32_t want;
-	int rc = u32_opt(ctx, "slot", UINT32_MAX, 0, &want);
+	int rc = cli_u32_opt(ctx, "slot", UINT32_MAX, 0, &want);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
@@ -812,11 +725,11 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		goto out;
 	const struct job_shape *s = &j->spec.shape;
 	uint32_t tile_opt;
-	if ((rc = u32_opt(ctx, "tile", UINT32_MAX, 0, &tile_opt)))
+	if ((rc = cli_u32_opt(ctx, "tile", UINT32_MAX, 0, &tile_opt)))
 		goto out;
 	/* Committed slots in order; with --slot only that one. */
 	uint32_t only;
-	if ((rc = u32_opt(ctx, "slot", UINT32_MAX, 0, &only)))
+	if ((rc = cli_u32_opt(ctx, "slot", UINT32_MAX, 0, &only)))
 		goto out;
 	for (unsigned i = 0; i < j->spec.redundancy && nparties < 2; i++) {
 		const struct job_slot *sl = &j->slots[i];

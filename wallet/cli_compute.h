@@ -8,8 +8,6 @@
 #include "wallet/cli.h"
 
 #define CLI_JOB_WAIT_S 600        /* job submit --wait without --timeout */
-#define CLI_JOB_TILE 8            /* default matmul tile side: the cheapest to check (compute.md §6.4) */
-#define CLI_JOB_MLP_TILE_ROWS 16  /* default mlp tile: this many batch rows */
 #define CLI_OUTPUT_MAX (1ull << 34) /* largest output fetched (max_output_bytes ceiling) */
 
 int cli_cmd_job_submit(struct cli_ctx *ctx);

@@ -63,22 +63,6 @@ uint32_t jobspec_default_deadline(const struct jobspec_limits *lim)
 
 /* ---- options ---- */
 
-static int u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t least, uint32_t *out)
-{
-	const char *v = cli_opt(ctx, name);
-	char *end;
-	if (!v) {
-		*out = dflt;
-		return CLI_OK;
-	}
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (!*v || *end || *v == '-' || *v == '+' || errno || x > UINT32_MAX || x < least)
-		return cli_fail(CLI_EUSAGE, "bad --%s '%s': a whole number from %u", name, v, least);
-	*out = (uint32_t)x;
-	return CLI_OK;
-}
-
 /* Comma-separated whole numbers into out (at most cap): their count, or -1. */
 static int list_opt(const char *text, uint32_t *out, int cap)
 {
@@ -119,11 +103,11 @@ static int mlp_shape(const struct cli_ctx *ctx, struct job_shape *s)
 	}
 	s->n = s->dims[s->layers];
 	s->tile_cols = s->n;
-	return u32_opt(ctx, "tile-rows", s->m < JOBSPEC_MLP_TILE_ROWS ? s->m : JOBSPEC_MLP_TILE_ROWS, 1,
+	return cli_u32_opt(ctx, "tile-rows", s->m < JOBSPEC_MLP_TILE_ROWS ? s->m : JOBSPEC_MLP_TILE_ROWS, 1,
 		       &s->tile_rows);
 }
 
-static int shape_opts(const struct cli_ctx *ctx, struct job_shape *s)
+int jobspec_shape_opts(const struct cli_ctx *ctx, struct job_shape *s)
 {
 	const char *kind = cli_opt(ctx, "kind");
 	int rc;
@@ -134,17 +118,17 @@ static int shape_opts(const struct cli_ctx *ctx, struct job_shape *s)
 		s->kind = JOB_MLP_I8;
 	else
 		return cli_fail(CLI_EUSAGE, "bad --kind '%s': matmul-i8 or mlp-i8", kind);
-	if ((rc = u32_opt(ctx, "m", 0, 1, &s->m)))
+	if ((rc = cli_u32_opt(ctx, "m", 0, 1, &s->m)))
 		return rc;
 	if (!s->m)
 		return cli_fail(CLI_EUSAGE, "--m is required (rows of A, or the mlp batch)");
 	if (s->kind == JOB_MLP_I8)
 		return mlp_shape(ctx, s);
-	if ((rc = u32_opt(ctx, "n", s->m, 1, &s->n)) || (rc = u32_opt(ctx, "k", s->m, 1, &s->k)))
+	if ((rc = cli_u32_opt(ctx, "n", s->m, 1, &s->n)) || (rc = cli_u32_opt(ctx, "k", s->m, 1, &s->k)))
 		return rc;
-	if ((rc = u32_opt(ctx, "tile-rows", s->m < JOBSPEC_TILE ? s->m : JOBSPEC_TILE, 1, &s->tile_rows)))
+	if ((rc = cli_u32_opt(ctx, "tile-rows", s->m < JOBSPEC_TILE ? s->m : JOBSPEC_TILE, 1, &s->tile_rows)))
 		return rc;
-	return u32_opt(ctx, "tile-cols", s->n < JOBSPEC_TILE ? s->n : JOBSPEC_TILE, 1, &s->tile_cols);
+	return cli_u32_opt(ctx, "tile-cols", s->n < JOBSPEC_TILE ? s->n : JOBSPEC_TILE, 1, &s->tile_cols);
 }
 
 static uint64_t param_u64(const json_t *params, const char *name)
@@ -199,15 +183,15 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 		out = cli_opt(ctx, "out");
 	memset(&spec, 0, sizeof(spec));
 	spec.input_kind = JOB_INPUT_SEED;
-	if ((rc = shape_opts(ctx, &spec.shape)))
+	if ((rc = jobspec_shape_opts(ctx, &spec.shape)))
 		return rc;
 	if (seed && (strlen(seed) != 2 * HASH_LEN || hex_decode(seed, spec.seed, HASH_LEN) != HASH_LEN))
 		return cli_fail(CLI_EUSAGE, "bad --seed '%s': 64 hex digits", seed);
 	if ((rc = limits_from_node(ctx, &lim)))
 		return rc;
-	if ((rc = u32_opt(ctx, "samples", lim.samples_k, 1, &spec.samples)) ||
-	    (rc = u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
-	    (rc = u32_opt(ctx, "deadline", jobspec_default_deadline(&lim), 1, &spec.deadline_blocks)) ||
+	if ((rc = cli_u32_opt(ctx, "samples", lim.samples_k, 1, &spec.samples)) ||
+	    (rc = cli_u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
+	    (rc = cli_u32_opt(ctx, "deadline", jobspec_default_deadline(&lim), 1, &spec.deadline_blocks)) ||
 	    (rc = cli_amount_opt(ctx, "reward", AMOUNT_UNITS_PER_ASY, &spec.reward)))
 		return rc;
 	if (redundancy > JOB_MAX_REDUNDANCY)

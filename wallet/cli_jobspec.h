@@ -38,6 +38,9 @@ int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, ch
  * job survives two reassignments; at most max_deadline_blocks. */
 uint32_t jobspec_default_deadline(const struct jobspec_limits *lim);
 
+/* A job's shape from --kind, --m, --n, --k, --dims, --shifts, --tile-rows,
+ * --tile-cols with the defaults above; shared by job spec and job submit. */
+int jobspec_shape_opts(const struct cli_ctx *ctx, struct job_shape *s);
 int cli_cmd_job_spec(struct cli_ctx *ctx);
 extern const struct cli_optdef cli_job_spec_opts[];
 

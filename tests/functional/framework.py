@@ -81,9 +81,51 @@ class RPCError(Exception):
         self.message = message
 
 
-class Node:
+class Process:
+    """What a node and a worker share: a child process, its log, stopping."""
+
+    proc = None
+    log = None
+    name = "process"
+
+    def log_path(self):
+        raise NotImplementedError
+
+    def tail(self, n=20):
+        try:
+            with open(self.log_path(), "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"{self.name} did not stop within {timeout}s")
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        if self.log:
+            self.log.close()
+        return rc
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+        if self.log:
+            self.log.close()
+
+
+class Node(Process):
     def __init__(self, index, tmpdir, network="dev", extra_args=None, port_base=None):
         self.index = index
+        self.name = f"node{index}"
         self.datadir = os.path.join(tmpdir, f"node{index}")
         os.makedirs(self.datadir, exist_ok=True)
         base = port_base or free_port_block()
@@ -117,12 +159,8 @@ class Node:
                 time.sleep(0.1)
         raise AssertionError(f"node{self.index} RPC not up after {timeout}s")
 
-    def tail(self, n=20):
-        try:
-            with open(os.path.join(self.datadir, "debug.log"), "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
+    def log_path(self):
+        return os.path.join(self.datadir, "debug.log")
 
     def cookie(self):
         with open(os.path.join(self.datadir, ".cookie")) as f:
@@ -172,28 +210,6 @@ class Node:
         res = self.cli("--json", *args, **kw)
         return json.loads(res.stdout)
 
-    def stop(self, timeout=30):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"node{self.index} did not stop within {timeout}s")
-        rc = self.proc.returncode if self.proc else 0
-        self.proc = None
-        if self.log:
-            self.log.close()
-        return rc
-
-    def kill9(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self.proc = None
-        if self.log:
-            self.log.close()
 
 
 def p2p_addr(node):
@@ -360,13 +376,14 @@ def unused_port(offset):
     raise AssertionError("no free port")
 
 
-class Worker:
+class Worker(Process):
     """An assay-worker process for a wallet of `node`'s data directory, with
     its output server on its own loopback port and its log in the datadir."""
 
     def __init__(self, node, wallet, index, extra_args=None):
         self.node = node
         self.wallet = wallet
+        self.name = f"worker {wallet}"
         self.index = 100 + index  # for fw.run's failure report
         self.port = unused_port(index)
         self.extra_args = list(extra_args or [])
@@ -397,30 +414,8 @@ class Worker:
             raise AssertionError(f"worker {self.wallet} did not register: {self.tail()}")
         return self
 
-    def tail(self, n=20):
-        try:
-            with open(self.logpath, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self, timeout=30):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout)
-        rc = self.proc.returncode if self.proc else 0
-        self.proc = None
-        if self.log:
-            self.log.close()
-        return rc
-
-    def kill9(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self.proc = None
-        if self.log:
-            self.log.close()
+    def log_path(self):
+        return self.logpath
 
 
 def wait_job(node, job_id, states, timeout=90, missing_ok=False):

@@ -2,6 +2,7 @@
 # disputes, slashing, payouts, reference kernels). Depends only on core.
 noinst_LIBRARIES += libassay_consensus.a
 libassay_consensus_a_SOURCES = \
+	consensus/params.c consensus/params.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
 	consensus/compute/compute.c consensus/compute/compute.h

@@ -27,6 +27,7 @@ const char *assay_strerror(int err)
 	case ASSAY_EFEE: return "fee too low";
 	case ASSAY_EFULL: return "full";
 	case ASSAY_EREVERT: return "reverted";
+	case ASSAY_ECORRUPT: return "stored data is damaged";
 	}
 	return "unknown error";
 }

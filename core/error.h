@@ -27,7 +27,21 @@ enum assay_err {
 	ASSAY_EFEE = -17,     /* fee too low */
 	ASSAY_EFULL = -18,    /* a bounded container is full */
 	ASSAY_EREVERT = -19,  /* contract reverted */
+	ASSAY_ECORRUPT = -20, /* stored data fails its own checks (damaged disk) */
 };
+
+/* Two classes of failure, kept apart everywhere a block or transaction is
+ * judged (docs/protocol.md §5.4):
+ * - a *local* failure is this node's own fault: out of memory, a failed disk
+ *   read or write, a damaged database. It is never a receipt, never an
+ *   invalid-block verdict and never a peer's ban score; the operation stops
+ *   and the state stays as it was.
+ * - every other code is a verdict on the input itself: the same input gets
+ *   the same verdict on every node. */
+static inline int assay_err_is_local(int err)
+{
+	return err == ASSAY_ENOMEM || err == ASSAY_EIO || err == ASSAY_ECORRUPT;
+}
 
 /* A short, static, human description of an error code. */
 const char *assay_strerror(int err);

@@ -491,10 +491,10 @@ int chain_check_tx(const chain_t *c, const struct tx *t, int check_sig, char *er
 			 (unsigned long long)t->gas_limit, (unsigned long long)p->max_block_gas);
 		return ASSAY_ELIMIT;
 	}
-	unsigned __int128 need = (unsigned __int128)t->gas_limit * p->gas_price + p->min_fee;
-	if ((unsigned __int128)t->fee < need) {
+	uint64_t need;
+	if (chain_min_fee(p, t->gas_limit, &need) < 0 || t->fee < need) {
 		snprintf(err, errlen, "fee %llu below the minimum %llu (min_fee + gas_limit x gas_price)",
-			 (unsigned long long)t->fee, (unsigned long long)(need > UINT64_MAX ? UINT64_MAX : need));
+			 (unsigned long long)t->fee, (unsigned long long)need);
 		return ASSAY_EFEE;
 	}
 	int rc = check_payload(t, err, errlen);

@@ -14,18 +14,6 @@
 #include "core/ledger.h"
 #include "node/genesis.h"
 
-void chain_params_default(struct chain_params *p, int dev)
-{
-	p->block_time_ms = dev ? 1000 : 5000;
-	p->max_block_txs = 10000;
-	p->max_block_bytes = 8u << 20;
-	p->max_tx_bytes = 1u << 20;
-	p->max_block_gas = 1000000000ull;
-	p->min_fee = 1000;
-	p->gas_price = 1;
-	p->max_future_ms = 15000;
-}
-
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN])
 {
 	static const char label[] = "assay/dev-key/0";

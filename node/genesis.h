@@ -10,18 +10,7 @@
 #include "core/keys.h"
 #include "core/sha256.h"
 #include "consensus/compute/compute.h"
-
-/* Consensus parameters every node must agree on (docs/protocol.md §8). */
-struct chain_params {
-	uint64_t block_time_ms;   /* target interval between blocks */
-	uint32_t max_block_txs;   /* transactions per block */
-	uint64_t max_block_bytes; /* encoded block size */
-	uint32_t max_tx_bytes;    /* encoded transaction size */
-	uint64_t max_block_gas;   /* sum of gas limits in a block */
-	uint64_t min_fee;         /* base units every transaction pays at least */
-	uint64_t gas_price;       /* base units of fee required per unit of gas_limit */
-	uint64_t max_future_ms;   /* how far a block's time may run ahead of the local clock */
-};
+#include "consensus/params.h"
 
 #define GENESIS_MAX_ALLOCS 100000
 #define GENESIS_MAX_VALIDATORS 128
@@ -50,7 +39,6 @@ struct genesis {
 	uint8_t hash[HASH_LEN];            /* chain_id, filled by genesis_finish */
 };
 
-void chain_params_default(struct chain_params *p, int dev);
 /* Parses JSON text; 0 ok, else ASSAY_EDECODE with a message in err. */
 int genesis_parse(struct genesis *g, const char *json, size_t len, char *err, size_t errlen);
 int genesis_load_file(struct genesis *g, const char *path, char *err, size_t errlen);

@@ -28,6 +28,7 @@ const char *assay_strerror(int err)
 	case ASSAY_EFULL: return "full";
 	case ASSAY_EREVERT: return "reverted";
 	case ASSAY_ECORRUPT: return "stored data is damaged";
+	case ASSAY_ECANCELED: return "stopped on request";
 	}
 	return "unknown error";
 }

@@ -28,6 +28,7 @@ enum assay_err {
 	ASSAY_EFULL = -18,    /* a bounded container is full */
 	ASSAY_EREVERT = -19,  /* contract reverted */
 	ASSAY_ECORRUPT = -20, /* stored data fails its own checks (damaged disk) */
+	ASSAY_ECANCELED = -21, /* stopped on request (a signal) before it finished */
 };
 
 /* Two classes of failure, kept apart everywhere a block or transaction is

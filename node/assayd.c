@@ -128,10 +128,57 @@ static int make_dir(const char *path)
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static void reindex_progress(uint64_t h, uint64_t tip)
+/* Set by SIGINT/SIGTERM while the reindex runs (before the event loop
+ * takes the signals over): the replay stops after the current block. */
+static volatile sig_atomic_t reindex_stop;
+
+static void reindex_on_signal(int sig)
+{
+	(void)sig;
+	reindex_stop = 1;
+}
+
+static int reindex_progress(uint64_t h, uint64_t tip)
 {
 	if (h % 1000 == 0 || h == tip)
 		log_info("reindex: %llu / %llu blocks", (unsigned long long)h, (unsigned long long)tip);
+	return reindex_stop;
+}
+
+/* Runs -reindex, or resumes one a kill interrupted. 0, or 1 after logging. */
+static int run_reindex(struct node *n, char *err, size_t errlen)
+{
+	uint64_t target = 0;
+	int pending = chain_reindex_pending(n->chain, &target);
+	if (!n->cfg.reindex && !pending)
+		return 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = reindex_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	int rc;
+	if (n->cfg.reindex) {
+		log_info("reindex: replaying the stored blocks from genesis");
+		rc = chain_reindex(n->chain, reindex_progress, err, errlen);
+	} else {
+		log_info("reindex: resuming an interrupted reindex at height %llu of %llu",
+			 (unsigned long long)chain_height(n->chain), (unsigned long long)target);
+		rc = chain_reindex_resume(n->chain, reindex_progress, err, errlen);
+	}
+	sa.sa_handler = SIG_DFL; /* until the event loop takes the signals */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (rc == 0 && reindex_stop)
+		rc = ASSAY_ECANCELED; /* done, but asked to stop */
+	if (rc == ASSAY_ECANCELED) {
+		log_info("reindex: %s", err);
+		return 1;
+	}
+	if (rc < 0)
+		return 1;
+	log_info("reindex: done, state root matches at height %llu", (unsigned long long)chain_height(n->chain));
+	return 0;
 }
 
 static int fail(const char *msg)
@@ -226,14 +273,12 @@ int main(int argc, char **argv)
 		return fail(err);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	chain_set_verify_threads(n->chain, n->cfg.verifythreads ? n->cfg.verifythreads : (int)(ncpu > 0 ? ncpu : 1));
-	if (n->cfg.reindex) {
-		log_info("reindex: replaying %llu blocks from genesis", (unsigned long long)chain_height(n->chain));
-		if (chain_reindex(n->chain, reindex_progress, err, sizeof(err)) < 0) {
-			chain_close(n->chain);
-			return fail(err);
-		}
-		log_info("reindex: done, state root matches at height %llu",
-			 (unsigned long long)chain_height(n->chain));
+	err[0] = 0;
+	if (run_reindex(n, err, sizeof(err))) {
+		chain_close(n->chain);
+		if (reindex_stop)
+			return 0; /* stopped on request; the next start resumes */
+		return fail(err);
 	}
 	n->mempool = mempool_new(n->chain, MEMPOOL_DEFAULT_MAX_TXS, MEMPOOL_DEFAULT_MAX_BYTES);
 	n->base = event_base_new();

@@ -20,6 +20,9 @@
 #define META_TIP_COMMIT "tipcommit"
 #define META_CHAIN_ID "chain_id"
 #define META_NETWORK "network"
+/* Present while a reindex is under way: the block it replays up to and that
+ * block's commit (docs/storage.md, "Reindex"). */
+#define META_REINDEX "reindex"
 
 /* A block this node built and executed, kept so that applying it does not
  * execute it a second time. */
@@ -43,6 +46,9 @@ struct chain {
 	uint64_t total_stake;
 	int verify_threads;
 	struct built_block built;
+	int reindexing;                /* META_REINDEX was found or written */
+	uint64_t reindex_target;       /* height the reindex replays up to */
+	struct commit reindex_commit;  /* commit of the target block, if known */
 };
 
 void receipt_free(struct receipt *r)
@@ -107,6 +113,8 @@ int receipt_decode(struct receipt *r, const uint8_t *p, size_t n)
 		receipt_free(r);
 	return rc;
 }
+
+static int load_reindex_marker(chain_t *c);
 
 static void built_clear(chain_t *c)
 {
@@ -316,8 +324,19 @@ chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t 
 			commit_free(&c->tip_commit);
 	}
 	free(val);
+	if (load_reindex_marker(c) < 0) {
+		snprintf(err, errlen, "the reindex record is damaged: run with -reindex");
+		goto fail;
+	}
 	uint8_t root[HASH_LEN];
 	state_root(c->state, root);
+	if (c->reindexing && memcmp(root, c->tip.state_root, HASH_LEN) != 0) {
+		/* Killed after the reindex dropped the state (with its marker,
+		 * in one batch) and before the genesis state was written. */
+		if (init_genesis(c, 0, err, errlen) < 0)
+			goto fail;
+		state_root(c->state, root);
+	}
 	if (memcmp(root, c->tip.state_root, HASH_LEN) != 0) {
 		snprintf(err, errlen, "state does not match the tip's state root: run with -reindex");
 		goto fail;
@@ -336,6 +355,7 @@ void chain_close(chain_t *c)
 	state_close(c->state);
 	store_close(c->store);
 	commit_free(&c->tip_commit);
+	commit_free(&c->reindex_commit);
 	genesis_free(&c->g);
 	free(c);
 }
@@ -1377,37 +1397,73 @@ static int collect_state_key(void *arg, const uint8_t *key, size_t klen, const u
 	return 0;
 }
 
-int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen)
+/* The reindex marker (docs/storage.md, "Reindex"): u64 target height, then
+ * the target block's commit as the tip record holds it (may be empty). */
+static int put_reindex_marker(store_batch_t *b, uint64_t target, const struct commit *cm)
 {
-	uint64_t tip = c->tip.height;
-	struct commit last = c->tip_commit;
-	memset(&c->tip_commit, 0, sizeof(c->tip_commit));
-	built_clear(c);
-	/* Drop the state, then rebuild it from genesis by replaying blocks. */
-	struct key_list kl = {0};
-	const uint8_t prefix = STORE_P_STATE;
-	int rc = store_iterate(c->store, &prefix, 1, collect_state_key, &kl);
-	if (!rc) {
-		store_batch_t *b = store_batch_new();
-		for (size_t i = 0; i < kl.n; i++)
-			store_batch_del(b, kl.keys[i], sizeof(kl.keys[i]));
-		rc = store_write(c->store, b, 1);
-		store_batch_free(b);
-	}
-	free(kl.keys);
-	if (rc) {
-		commit_free(&last);
-		snprintf(err, errlen, "cannot clear the state: %s", assay_strerror(rc));
+	struct buf mb;
+	buf_init(&mb);
+	buf_put_u64(&mb, target);
+	commit_encode(cm, &mb);
+	int rc = mb.oom ? ASSAY_ENOMEM : 0;
+	if (!rc)
+		store_batch_put_meta(b, META_REINDEX, mb.data, mb.len);
+	buf_free(&mb);
+	return rc;
+}
+
+/* Reads the marker into c; 0 when there is none. */
+static int load_reindex_marker(chain_t *c)
+{
+	uint8_t *val = NULL;
+	size_t len;
+	int rc = store_get_meta(c->store, META_REINDEX, &val, &len);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
 		return rc;
+	struct reader r;
+	rd_init(&r, val, len);
+	commit_free(&c->reindex_commit);
+	c->reindex_target = rd_u64(&r);
+	rc = commit_read(&c->reindex_commit, &r);
+	if (!rc)
+		rc = rd_finish(&r);
+	free(val);
+	if (rc) {
+		commit_free(&c->reindex_commit);
+		return ASSAY_ECORRUPT;
 	}
-	state_close(c->state);
-	c->state = state_open(c->store, err, errlen);
-	if (!c->state) {
-		commit_free(&last);
-		return ASSAY_EIO;
-	}
-	rc = init_genesis(c, 0, err, errlen);
-	for (uint64_t h = 1; !rc && h <= tip; h++) {
+	c->reindexing = 1;
+	return 0;
+}
+
+int chain_reindex_pending(const chain_t *c, uint64_t *target)
+{
+	if (c->reindexing && target)
+		*target = c->reindex_target;
+	return c->reindexing;
+}
+
+/* The highest height from `from` up whose block the height index holds: a
+ * database damaged by an older, unsafe reindex has blocks above its tip. */
+static uint64_t highest_stored(chain_t *c, uint64_t from)
+{
+	uint8_t hash[HASH_LEN];
+	while (from < UINT64_MAX && store_get_hash_at(c->store, from + 1, hash) == 0)
+		from++;
+	return from;
+}
+
+/* Replays stored blocks from the tip + 1 up to the marker's target, then
+ * removes the marker. Each block commits with its own batch, so a kill at
+ * any moment leaves a consistent prefix and the marker to resume from. */
+static int reindex_replay(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), char *err,
+			  size_t errlen)
+{
+	uint64_t target = c->reindex_target;
+	int rc = 0;
+	for (uint64_t h = c->tip.height + 1; !rc && h <= target; h++) {
 		struct block blk;
 		uint8_t hash[HASH_LEN];
 		rc = store_get_hash_at(c->store, h, hash);
@@ -1416,19 +1472,90 @@ int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), c
 		if (rc) {
 			snprintf(err, errlen, "block %llu is missing or damaged: %s", (unsigned long long)h,
 				 assay_strerror(rc));
-			break;
+			return rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc;
 		}
 		char berr[256];
-		rc = chain_apply_block(c, &blk, h == tip && last.nsigs ? &last : NULL, UINT64_MAX, berr,
-				       sizeof(berr));
+		const struct commit *cm = h == target && c->reindex_commit.nsigs ? &c->reindex_commit : NULL;
+		rc = chain_apply_block(c, &blk, cm, UINT64_MAX, berr, sizeof(berr));
 		block_free(&blk);
 		if (rc) {
 			snprintf(err, errlen, "block %llu fails validation: %s", (unsigned long long)h, berr);
-			break;
+			return rc;
 		}
-		if (progress)
-			progress(h, tip);
+		if (progress && progress(h, target) != 0) {
+			snprintf(err, errlen, "reindex stopped at block %llu of %llu; the next start resumes it",
+				 (unsigned long long)h, (unsigned long long)target);
+			return ASSAY_ECANCELED;
+		}
 	}
-	commit_free(&last);
-	return rc;
+	store_batch_t *b = store_batch_new();
+	if (!b)
+		return ASSAY_ENOMEM;
+	store_batch_put_meta(b, META_REINDEX, NULL, 0); /* NULL deletes */
+	rc = store_write(c->store, b, 1);
+	store_batch_free(b);
+	if (rc) {
+		snprintf(err, errlen, "cannot finish the reindex: %s", assay_strerror(rc));
+		return rc;
+	}
+	c->reindexing = 0;
+	commit_free(&c->reindex_commit);
+	return 0;
+}
+
+int chain_reindex_resume(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen)
+{
+	if (!c->reindexing)
+		return 0;
+	built_clear(c);
+	return reindex_replay(c, progress, err, errlen);
+}
+
+int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen)
+{
+	/* The target is the highest block this database has ever held: the
+	 * marker's, if an earlier reindex was interrupted, else the tip (or
+	 * above it, for a database an older version left behind). */
+	uint64_t target = c->reindexing ? c->reindex_target : c->tip.height;
+	target = highest_stored(c, target);
+	struct commit last = {0};
+	if (c->reindexing && target == c->reindex_target) {
+		last = c->reindex_commit;
+		memset(&c->reindex_commit, 0, sizeof(c->reindex_commit));
+	} else if (target == c->tip.height) {
+		last = c->tip_commit;
+		memset(&c->tip_commit, 0, sizeof(c->tip_commit));
+	}
+	built_clear(c);
+	/* Drop the state and write the marker in one batch, then rebuild the
+	 * state from genesis by replaying blocks up to the target. */
+	struct key_list kl = {0};
+	const uint8_t prefix = STORE_P_STATE;
+	int rc = store_iterate(c->store, &prefix, 1, collect_state_key, &kl);
+	if (!rc) {
+		store_batch_t *b = store_batch_new();
+		if (!b)
+			rc = ASSAY_ENOMEM;
+		for (size_t i = 0; b && i < kl.n; i++)
+			store_batch_del(b, kl.keys[i], sizeof(kl.keys[i]));
+		if (b && !(rc = put_reindex_marker(b, target, &last)))
+			rc = store_write(c->store, b, 1);
+		store_batch_free(b);
+	}
+	free(kl.keys);
+	if (rc) {
+		commit_free(&last);
+		snprintf(err, errlen, "cannot clear the state: %s", assay_strerror(rc));
+		return rc;
+	}
+	commit_free(&c->reindex_commit);
+	c->reindex_commit = last;
+	c->reindex_target = target;
+	c->reindexing = 1;
+	state_close(c->state);
+	c->state = state_open(c->store, err, errlen);
+	if (!c->state)
+		return ASSAY_EIO;
+	rc = init_genesis(c, 0, err, errlen);
+	return rc ? rc : reindex_replay(c, progress, err, errlen);
 }

@@ -87,8 +87,19 @@ int chain_get_block_raw_at(chain_t *c, uint64_t height, uint8_t **enc, size_t *l
 int chain_get_tx(chain_t *c, const uint8_t txid[HASH_LEN], struct tx *t, uint64_t *height,
 		 uint32_t *index, struct receipt *r);
 
-/* Replays every stored block from genesis, checking each state root. */
-int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen);
+/* Rebuilds the state by replaying every stored block from genesis up to the
+ * highest one the database holds, checking each state root. A marker
+ * written with the state's removal names the target, so an interrupted
+ * reindex never lowers the chain: the next open finds it pending and
+ * chain_reindex_resume finishes it (docs/storage.md, "Reindex"). progress
+ * is called after each block; a nonzero return stops the replay with
+ * ASSAY_ECANCELED, leaving it pending. */
+int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen);
+int chain_reindex_resume(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), char *err, size_t errlen);
+/* Nonzero while a reindex is unfinished (its target height in *target):
+ * the tip is then below the chain the database holds, and the node must
+ * resume the reindex before it builds, accepts or serves blocks. */
+int chain_reindex_pending(const chain_t *c, uint64_t *target);
 
 /* What the job_status host call tells a contract about a job in state
  * job_state (enum job_state): an enum vm_job_state value. Verified means

@@ -54,8 +54,8 @@ static void check_full_tip(const char *when)
 	chain_tip_hash(ch, hash);
 	state_root(chain_state(ch), root);
 	if (chain_height(ch) != BLOCKS)
-		fprintf(stderr, "%s: height %llu\n", when, (unsigned long long)chain_height(ch));
-	CHECK(chain_height(ch) == BLOCKS);
+		fprintf(stderr, "%s:\n", when);
+	CHECK_EQ_U64(chain_height(ch), BLOCKS);
 	CHECK_EQ_MEM(hash, tip_hash, HASH_LEN);
 	CHECK_EQ_MEM(root, tip_root, HASH_LEN);
 	CHECK(!chain_reindex_pending(ch, NULL));
@@ -78,12 +78,12 @@ static void test_stopped_reindex_resumes(void)
 {
 	char err[256];
 	uint64_t target = 0;
-	CHECK(chain_reindex(ch, stop_at, err, sizeof(err)) == ASSAY_ECANCELED);
-	CHECK(chain_height(ch) == STOP_AT);
+	CHECK_EQ_INT(chain_reindex(ch, stop_at, err, sizeof(err)), ASSAY_ECANCELED);
+	CHECK_EQ_U64(chain_height(ch), STOP_AT);
 	CHECK(chain_reindex_pending(ch, &target) && target == BLOCKS);
 	chain_close(ch);
 	open_chain(); /* as after a kill: the marker is on disk */
-	CHECK(chain_height(ch) == STOP_AT);
+	CHECK_EQ_U64(chain_height(ch), STOP_AT);
 	CHECK(chain_reindex_pending(ch, &target) && target == BLOCKS);
 	CHECK(chain_reindex_resume(ch, NULL, err, sizeof(err)) == 0);
 	check_full_tip("resumed");
@@ -95,7 +95,7 @@ static void test_stopped_reindex_resumes(void)
 static void test_reindex_again_after_a_stop(void)
 {
 	char err[256];
-	CHECK(chain_reindex(ch, stop_at, err, sizeof(err)) == ASSAY_ECANCELED);
+	CHECK_EQ_INT(chain_reindex(ch, stop_at, err, sizeof(err)), ASSAY_ECANCELED);
 	chain_close(ch);
 	open_chain();
 	/* A second -reindex replays up to the highest block, not the lowered tip. */

@@ -43,9 +43,9 @@ int node_check_free_space(const struct node *n, char *err, size_t errlen)
 	if (free_bytes / NODE_MB >= n->cfg.minfreespace)
 		return 0;
 	return assay_fail(err, errlen, ASSAY_EFULL,
-			  "disk full: free space under %s and restart (%llu MB free, -minfreespace=%llu MB)",
-			  n->cfg.datadir, (unsigned long long)(free_bytes / NODE_MB),
-			  (unsigned long long)n->cfg.minfreespace);
+			  "disk full: %llu MB free under %s, below -minfreespace=%llu MB: free space under %s and restart",
+			  (unsigned long long)(free_bytes / NODE_MB), n->cfg.datadir,
+			  (unsigned long long)n->cfg.minfreespace, n->cfg.datadir);
 }
 
 void node_abort(struct node *n, int rc, const char *what)

@@ -44,7 +44,8 @@ def mount_tmpfs(path):
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "assay-test-disk", path],
                          capture_output=True, text=True)
     if res.returncode != 0:
-        print(f"SKIP: cannot mount a tmpfs here ({res.stderr.strip() or res.returncode})")
+        why = " ".join(res.stderr.split()) or f"mount exited with {res.returncode}"
+        print(f"SKIP: cannot mount a tmpfs here ({why})")
         sys.exit(SKIPPED)
 
 

@@ -233,6 +233,8 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 	int rc = txaccept_submit(n, raw, len, TXACCEPT_FROM_CLIENT, txid, &stage, err, sizeof(err));
 	free(raw);
 	if (rc && rc != ASSAY_EEXISTS) {
+		if (assay_err_is_local(rc))
+			return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot check the transaction: %s", err);
 		if (stage == TXACCEPT_DECODE)
 			return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", err);
 		return rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %s", err);

@@ -13,7 +13,8 @@
 static int refuse(struct node *n, enum txaccept_stage *stage, enum txaccept_stage at, int rc)
 {
 	*stage = at;
-	n->txs_rejected++;
+	if (!assay_err_is_local(rc)) /* our own failure is no verdict on the transaction */
+		n->txs_rejected++;
 	return rc;
 }
 

@@ -34,7 +34,8 @@ enum txaccept_origin {
  * holds it already (txid filled: success for a client); otherwise the error
  * code, with *stage saying which step refused it and why in err. txid is
  * filled whenever the bytes decode. Refusals are counted in
- * n->txs_rejected. */
+ * n->txs_rejected; a local failure (assay_err_is_local: out of memory, a
+ * failed state read) is returned as it is and not counted. */
 int txaccept_submit(struct node *n, const uint8_t *enc, size_t len, enum txaccept_origin origin,
 		    uint8_t txid[HASH_LEN], enum txaccept_stage *stage, char *err, size_t errlen);
 

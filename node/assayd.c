@@ -1,20 +1,17 @@
-/* assayd: the Assay full node. Reads the configuration, opens the chain in
- * the data directory, serves JSON-RPC, and on a dev chain produces a block
- * every -blocktime ms with the dev key. Runs in the foreground (systemd-
- * friendly) and shuts down cleanly on SIGINT/SIGTERM or the stop RPC. */
+/* assayd: the Assay full node's program. main() reads the configuration,
+ * the genesis and the validator key, takes the data directory's lock, opens
+ * the node (node.c), runs its event loop in the foreground (systemd-
+ * friendly) and closes it on SIGINT/SIGTERM, the stop RPC or an abort (exit
+ * status 1). Not for: anything the node does once open (node library). */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -22,74 +19,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "node/node.h"
-
-uint64_t node_now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-void node_request_stop(struct node *n)
-{
-	/* A short grace period lets the reply to a stop RPC reach its caller. */
-	struct timeval grace = {0, 100000};
-	if (n->produce_ev)
-		event_del(n->produce_ev); /* no block after a stop was asked for */
-	event_base_loopexit(n->base, &grace);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct node *n = arg;
-	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	node_request_stop(n);
-}
-
-int node_produce_block(struct node *n)
-{
-	size_t cap = chain_genesis(n->chain)->params.max_block_txs;
-	const struct tx **cand = malloc(cap * sizeof(*cand));
-	if (!cand)
-		return ASSAY_ENOMEM;
-	size_t k = mempool_select(n->mempool, cand, cap);
-	struct block blk;
-	char err[256];
-	uint64_t now = node_now_ms();
-	int rc = chain_build_block(n->chain, cand, k, now, n->key_sk, &blk, NULL, NULL, err, sizeof(err));
-	free(cand);
-	if (rc) {
-		log_error("producer: cannot build block %llu: %s", (unsigned long long)chain_height(n->chain) + 1, err);
-		return rc;
-	}
-	uint8_t hash[HASH_LEN];
-	struct commit commit;
-	block_hash(&blk, hash);
-	chain_sign_commit(n->chain, n->key_sk, blk.hdr.height, hash, &commit);
-	rc = chain_apply_block(n->chain, &blk, &commit, now, err, sizeof(err));
-	commit_free(&commit);
-	if (rc) {
-		log_error("producer: block %llu rejected: %s", (unsigned long long)blk.hdr.height, err);
-		block_free(&blk);
-		return rc;
-	}
-	char hex[65];
-	hex_encode(hash, HASH_LEN, hex);
-	if (blk.ntx || blk.hdr.height % 60 == 0)
-		log_info("block %llu %.16s txs=%zu mempool=%zu", (unsigned long long)blk.hdr.height, hex, blk.ntx,
-			 mempool_size(n->mempool) - blk.ntx);
-	n->blocks_produced++;
-	n->txs_committed += blk.ntx;
-	mempool_on_block(n->mempool, &blk);
-	node_net_block_applied(n, hash, blk.hdr.height);
-	block_free(&blk);
-	return 0;
-}
-
-static void on_produce(evutil_socket_t fd, short what, void *arg)
-{
-	node_produce_block(arg);
-}
 
 static int load_key_file(struct node *n, const char *path, char *err, size_t errlen)
 {
@@ -126,59 +55,6 @@ static int make_dir(const char *path)
 		}
 	}
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Set by SIGINT/SIGTERM while the reindex runs (before the event loop
- * takes the signals over): the replay stops after the current block. */
-static volatile sig_atomic_t reindex_stop;
-
-static void reindex_on_signal(int sig)
-{
-	(void)sig;
-	reindex_stop = 1;
-}
-
-static int reindex_progress(uint64_t h, uint64_t tip)
-{
-	if (h % 1000 == 0 || h == tip)
-		log_info("reindex: %llu / %llu blocks", (unsigned long long)h, (unsigned long long)tip);
-	return reindex_stop;
-}
-
-/* Runs -reindex, or resumes one a kill interrupted. 0, or 1 after logging. */
-static int run_reindex(struct node *n, char *err, size_t errlen)
-{
-	uint64_t target = 0;
-	int pending = chain_reindex_pending(n->chain, &target);
-	if (!n->cfg.reindex && !pending)
-		return 0;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = reindex_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	int rc;
-	if (n->cfg.reindex) {
-		log_info("reindex: replaying the stored blocks from genesis");
-		rc = chain_reindex(n->chain, reindex_progress, err, errlen);
-	} else {
-		log_info("reindex: resuming an interrupted reindex at height %llu of %llu",
-			 (unsigned long long)chain_height(n->chain), (unsigned long long)target);
-		rc = chain_reindex_resume(n->chain, reindex_progress, err, errlen);
-	}
-	sa.sa_handler = SIG_DFL; /* until the event loop takes the signals */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (rc == 0 && reindex_stop)
-		rc = ASSAY_ECANCELED; /* done, but asked to stop */
-	if (rc == ASSAY_ECANCELED) {
-		log_info("reindex: %s", err);
-		return 1;
-	}
-	if (rc < 0)
-		return 1;
-	log_info("reindex: done, state root matches at height %llu", (unsigned long long)chain_height(n->chain));
-	return 0;
 }
 
 static int fail(const char *msg)
@@ -234,10 +110,8 @@ int main(int argc, char **argv)
 		return fail(err);
 	}
 
-	int rc;
 	if (strcmp(n->cfg.network, "dev") == 0) {
-		rc = genesis_dev(&n->genesis);
-		if (rc)
+		if (genesis_dev(&n->genesis))
 			return fail("cannot build the dev genesis");
 	} else if (strcmp(n->cfg.network, "local") == 0 || strcmp(n->cfg.network, "testnet") == 0) {
 		if (!n->cfg.genesis[0])
@@ -267,104 +141,24 @@ int main(int argc, char **argv)
 
 	log_info("assayd %s starting: network %s, chain %s, data directory %s", PACKAGE_VERSION,
 		 n->cfg.network, n->genesis.chain, n->cfg.datadir);
-	snprintf(path, sizeof(path), "%s/chaindata", n->cfg.datadir);
-	n->chain = chain_open(path, &n->genesis, err, sizeof(err));
-	if (!n->chain)
-		return fail(err);
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	chain_set_verify_threads(n->chain, n->cfg.verifythreads ? n->cfg.verifythreads : (int)(ncpu > 0 ? ncpu : 1));
-	err[0] = 0;
-	if (run_reindex(n, err, sizeof(err))) {
-		chain_close(n->chain);
-		if (reindex_stop)
-			return 0; /* stopped on request; the next start resumes */
-		return fail(err);
-	}
-	n->mempool = mempool_new(n->chain, MEMPOOL_DEFAULT_MAX_TXS, MEMPOOL_DEFAULT_MAX_BYTES);
-	n->base = event_base_new();
-	if (!n->mempool || !n->base) {
-		chain_close(n->chain);
-		return fail("out of memory");
-	}
-	if (n->cfg.rpcuser[0] && !n->cfg.rpcpassword[0]) {
-		mempool_free(n->mempool);
-		chain_close(n->chain);
-		return fail("-rpcuser needs -rpcpassword (an empty password would let anyone in)");
-	}
-	snprintf(path, sizeof(path), "%s/.cookie", n->cfg.datadir);
-	n->rpc = rpc_new(n->base, n->cfg.rpcbind, n->cfg.rpcport, n->cfg.rpcuser[0] ? n->cfg.rpcuser : NULL,
-			 n->cfg.rpcuser[0] ? n->cfg.rpcpassword : NULL, path, err, sizeof(err));
-	if (!n->rpc) {
-		mempool_free(n->mempool);
-		chain_close(n->chain);
-		return fail(err);
-	}
-	node_register_rpc(n);
-	node_register_contract_rpc(n);
-	node_register_rpc_net(n);
-	node_register_compute_rpc(n);
-	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
-	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
-	event_add(n->sigint_ev, NULL);
-	event_add(n->sigterm_ev, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	uint8_t tip[HASH_LEN];
-	char tiphex[65];
-	chain_tip_hash(n->chain, tip);
-	hex_encode(tip, HASH_LEN, tiphex);
-	log_info("chain tip: height %llu %s", (unsigned long long)chain_height(n->chain), tiphex);
-	log_info("JSON-RPC on http://%s:%d/ (%s)", n->cfg.rpcbind, n->cfg.rpcport,
-		 n->cfg.rpcuser[0] ? "user/password" : "cookie auth, DATADIR/.cookie");
-
-	if (node_net_start(n, err, sizeof(err)) < 0) {
-		rpc_free(n->rpc);
-		mempool_free(n->mempool);
-		chain_close(n->chain);
-		return fail(err);
-	}
-
-	int producing = 0;
-	if (n->has_key) {
-		uint64_t total = 0, mine = 0;
-		for (size_t i = 0; i < n->genesis.nvalidators; i++) {
-			total += n->genesis.validators[i].stake;
-			if (memcmp(n->genesis.validators[i].pubkey, n->key_pk, PUBKEY_LEN) == 0)
-				mine = n->genesis.validators[i].stake;
+	int rc = node_open(n, err, sizeof(err));
+	if (rc < 0) {
+		genesis_free(&n->genesis);
+		sodium_memzero(n->key_sk, sizeof(n->key_sk));
+		if (rc == ASSAY_ECANCELED) { /* a signal stopped the reindex: resumed at the next start */
+			log_close_file();
+			return 0;
 		}
-		/* Without the BFT engine a validator produces alone only when it
-		 * holds more than 2/3 of the stake (a one-validator chain). */
-		producing = (unsigned __int128)mine * 3 > (unsigned __int128)total * 2;
-		if (!producing)
-			log_warn("validator key is not a >2/3 validator of this chain: not producing blocks");
+		return fail(err);
 	}
-	if (producing) {
-		struct timeval tv = {(time_t)(n->blocktime_ms / 1000), (suseconds_t)(n->blocktime_ms % 1000) * 1000};
-		n->produce_ev = event_new(n->base, -1, EV_PERSIST, on_produce, n);
-		event_add(n->produce_ev, &tv);
-		char addr[ADDR_STR_MAX];
-		uint8_t a[ADDR_LEN];
-		address_from_pubkey(n->key_pk, a);
-		address_encode(n->genesis.net, a, addr);
-		log_info("producing a block every %llu ms as validator %s", (unsigned long long)n->blocktime_ms, addr);
-	}
-	n->started_ms = node_now_ms();
-	event_base_dispatch(n->base);
+	int status = node_run(n);
 
 	log_info("shutting down");
-	node_net_stop(n);
-	if (n->produce_ev)
-		event_free(n->produce_ev);
-	event_free(n->sigint_ev);
-	event_free(n->sigterm_ev);
-	rpc_free(n->rpc);
-	mempool_free(n->mempool);
-	chain_close(n->chain);
-	event_base_free(n->base);
+	node_close(n);
 	genesis_free(&n->genesis);
 	sodium_memzero(n->key_sk, sizeof(n->key_sk));
-	log_info("shutdown complete");
+	log_info(status ? "shutdown complete after an abort" : "shutdown complete");
 	log_close_file();
 	close(lockfd);
-	return 0;
+	return status;
 }

@@ -44,6 +44,8 @@ static const struct option_def options[] = {
 	{"validator", OPT_STR, S(validator), "FILE", "validator key file (dev: the built-in dev key)"},
 	{"novalidator", OPT_BOOL, I(novalidator), NULL, "never sign or produce blocks"},
 	{"verifythreads", OPT_INT, I(verifythreads), "N", "threads for signature checks (default: CPUs)"},
+	{"minfreespace", OPT_U64, I(minfreespace), "MB",
+	 "refuse to start, and stop before a block, below MB free under the datadir (default 100; 0: off)"},
 	{"debug", OPT_STR, S(debug), "LEVEL", "log level: debug, info, warn, error (default info)"},
 	{"printtoconsole", OPT_BOOL, I(printtoconsole), NULL, "log to stderr as well as debug.log (default yes)"},
 	{"help", OPT_BOOL, I(help), NULL, "print this help and exit"},
@@ -66,6 +68,7 @@ void config_defaults(struct config *c)
 	snprintf(c->debug, sizeof(c->debug), "info");
 	c->listen = 1;
 	c->maxconnections = 64;
+	c->minfreespace = CONFIG_DEFAULT_MINFREESPACE_MB;
 	c->printtoconsole = 1;
 	memset(set_by_args, 0, sizeof(set_by_args));
 }

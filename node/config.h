@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_MULTI 32 /* values of a repeatable option (addnode, connect) */
+/* Default -minfreespace: the node refuses to start, and stops before a
+ * block, when the datadir's filesystem has less free space than this. */
+#define CONFIG_DEFAULT_MINFREESPACE_MB 100
 
 struct config {
 	char datadir[512];
@@ -31,6 +34,7 @@ struct config {
 	char validator[1024]; /* key file; "0" after -novalidator; "" default */
 	int novalidator;
 	int verifythreads;    /* 0: number of CPUs */
+	uint64_t minfreespace; /* MB free under datadir below which the node stops; 0: no floor */
 	char debug[16];       /* log level: debug, info, warn, error */
 	int printtoconsole;
 	int help;

@@ -7,7 +7,9 @@ libassay_node_a_SOURCES = \
 	node/mempool.c node/mempool.h \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
-	node/node_rpc.c node/node.h \
+	node/node.c node/node.h node/node_rpc.c \
+	node/producer.c node/producer.h \
+	node/txaccept.c node/txaccept.h \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \
 	node/rpc_compute.c

@@ -1,7 +1,9 @@
-/* The running node: the chain, the mempool, the RPC server, the dev block
+/* The running node: the chain, the mempool, the RPC server, the block
  * producer and the event loop that drives them (one thread; signature checks
- * fan out to worker threads inside chain_apply_block). Not for: rules of
- * validity (chain.c) or wire formats (core/, net/). */
+ * fan out to worker threads inside chain_apply_block), with its lifecycle
+ * (node.c), its single entry points for a transaction (txaccept.h) and a
+ * block (node_connect_block), and its abort on a local failure. Not for:
+ * rules of validity (chain.c) or wire formats (core/, net/). */
 #ifndef ASSAY_NODE_NODE_H
 #define ASSAY_NODE_NODE_H
 
@@ -24,7 +26,7 @@ struct node {
 	mempool_t *mempool;
 	rpc_t *rpc;
 	struct event_base *base;
-	struct event *produce_ev;
+	struct event *produce_ev;     /* the producer's timer (producer.c); NULL: not producing */
 	struct event *sigint_ev, *sigterm_ev;
 	int has_key;                  /* a validator key is loaded */
 	uint8_t key_pk[PUBKEY_LEN];
@@ -36,18 +38,57 @@ struct node {
 	struct net *net;              /* p2p (node_net.c); NULL until started */
 	struct event *sync_log_ev;    /* periodic sync progress line */
 	int was_syncing;
+	int aborted;                  /* node_abort ran: nothing more is written; exit status 1 */
 };
 
-/* Wall clock in ms since the epoch (the node passes it into the chain). */
+/* Where a block to connect comes from (what is counted and logged). */
+enum node_block_origin {
+	NODE_BLOCK_PRODUCED, /* built and signed here (producer.c) */
+	NODE_BLOCK_PEER,     /* received from a peer, relayed or during sync */
+};
+
+/* node.c: the lifecycle and the one clock. */
+/* Wall clock in ms since the epoch; the one clock of the node, passed into
+ * the chain (block time bounds) and read by nothing else. */
 uint64_t node_now_ms(void);
+/* Opens everything from n->cfg, n->genesis and the key already in n: checks
+ * the free-space floor, opens the chain (and replays it with -reindex), the
+ * mempool, the event loop, RPC, signals, p2p and the producer. 0, or an
+ * error in err with everything opened so far closed again; ASSAY_ECANCELED
+ * when SIGINT/SIGTERM stopped a reindex (the next start resumes it). */
+int node_open(struct node *n, char *err, size_t errlen);
+/* Runs the event loop until a stop; 0, or 1 when the node aborted. */
+int node_run(struct node *n);
+/* Closes what node_open opened (after node_run, or never run). */
+void node_close(struct node *n);
+/* Asks the loop to stop (stop RPC, SIGINT/SIGTERM, abort): no block is
+ * produced after it, and a short grace lets an RPC reply leave. */
+void node_request_stop(struct node *n);
+/* The node cannot go on (a local failure writing or applying a block, or
+ * the free-space floor): logs one error, ("disk full: free space under DIR
+ * and restart" when the filesystem is full), stops producing, writes
+ * nothing more, and stops with exit status 1 (Bitcoin Core's AbortNode).
+ * Once only; later calls do nothing. */
+void node_abort(struct node *n, int rc, const char *what);
+/* 0 when the datadir's filesystem has at least -minfreespace MB free (or
+ * the floor is off, or the filesystem cannot be examined); ASSAY_EFULL with
+ * a message naming DIR otherwise. */
+int node_check_free_space(const struct node *n, char *err, size_t errlen);
+/* The one way a block joins the chain, for the producer, p2p relay and
+ * sync: checks the free-space floor, applies blk (commit may be NULL, see
+ * chain_apply_block), and once it is durably written drops what it included
+ * from the mempool, counts it, logs it and announces it to peers. A local
+ * failure aborts the node (node_abort); after an abort every call fails
+ * with ASSAY_EIO without writing. Returns chain_apply_block's code, with its
+ * message in err. */
+int node_connect_block(struct node *n, const struct block *blk, const struct commit *commit,
+		       enum node_block_origin origin, char *err, size_t errlen);
+
 void node_register_rpc(struct node *n);
 void node_register_contract_rpc(struct node *n);
 /* getjob, listjobs, getworker, listworkers, getblob, getcomputeparams. */
 void node_register_compute_rpc(struct node *n);
 void node_metrics(void *ctx, struct evbuffer *out);
-/* Produces one block now (dev producer); logs and returns the error if any. */
-int node_produce_block(struct node *n);
-void node_request_stop(struct node *n);
 /* node_net.c: starts p2p from the configuration (0, or an error in err),
  * offers a block the node applied to peers, and stops p2p. */
 int node_net_start(struct node *n, char *err, size_t errlen);

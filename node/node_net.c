@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <config.h>
 #include "core/error.h"
@@ -14,18 +13,10 @@
 #include "net/frame.h"
 #include "net/net.h"
 #include "node/node.h"
+#include "node/txaccept.h"
 
 #define NODE_NET_USER_AGENT "/assayd:" PACKAGE_VERSION "/"
 #define NODE_SYNC_LOG_MS 2000 /* period of the "sync:" progress line while behind */
-
-/* Wall clock for the block-time bound, as node_now_ms gives it; read here so
- * that the callbacks link without assayd's main (bench_sync uses them). */
-static uint64_t wall_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void op_get_tip(void *ctx, uint64_t *height, uint8_t hash[32])
 {
@@ -68,41 +59,18 @@ static int op_get_tx(void *ctx, const uint8_t txid[32], uint8_t **enc, size_t *l
 
 /* Only what is wrong with the transaction itself (encoding, chain, size, fee
  * floor, signature) counts against the peer. A mempool refusal (nonce already
- * used or too far ahead, funds, pool full) depends on our state and on timing
- * between honest nodes, so it is reported as "known": not relayed, no points. */
+ * used or too far ahead, funds, pool full, or our own failure) depends on our
+ * state and on timing between honest nodes, so it is reported as "known": not
+ * relayed, no points. On 0, net/ relays it to every peer but the sender. */
 static int op_on_tx(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32])
 {
 	struct node *n = ctx;
-	const struct chain_params *p = &chain_genesis(n->chain)->params;
-	struct tx t;
+	enum txaccept_stage stage;
 	char err[256];
-	if (len > p->max_tx_bytes)
-		return ASSAY_ELIMIT;
-	int rc = tx_decode(&t, enc, len, p->max_tx_bytes);
-	if (rc)
-		return rc;
-	tx_id(&t, txid);
-	if (mempool_get(n->mempool, txid)) {
-		tx_free(&t);
+	int rc = txaccept_submit(n, enc, len, TXACCEPT_FROM_PEER, txid, &stage, err, sizeof(err));
+	if (rc && rc != ASSAY_EEXISTS && stage == TXACCEPT_MEMPOOL)
 		return ASSAY_EEXISTS;
-	}
-	rc = chain_check_tx(n->chain, &t, 1, err, sizeof(err));
-	if (rc) {
-		char hex[65];
-		hex_encode(txid, HASH_LEN, hex);
-		log_info("net: invalid transaction %.16s from a peer: %s", hex, err);
-		tx_free(&t);
-		return rc;
-	}
-	rc = mempool_add_verified(n->mempool, &t, txid, err, sizeof(err));
-	tx_free(&t);
-	if (rc == 0) {
-		log_debug("mempool: accepted a transaction from a peer");
-		return 0;
-	}
-	if (rc != ASSAY_EEXISTS)
-		log_debug("mempool: refused a transaction from a peer: %s", err);
-	return ASSAY_EEXISTS;
+	return rc;
 }
 
 /* A block from a peer carries the commit of its parent, not its own: it is
@@ -126,35 +94,15 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 		return rc;
 	}
 	*height = blk.hdr.height;
-	rc = chain_apply_block(n->chain, &blk, NULL, wall_now_ms(), err, sizeof(err));
-	if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND) {
+	rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
+	if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND)
 		log_debug("net: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
-		block_free(&blk);
-		return rc;
-	}
-	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO) {
-		/* Our failure, not the peer's: no points; the block is asked again. */
-		log_error("net: cannot apply block %llu: %s", (unsigned long long)blk.hdr.height, err);
-		block_free(&blk);
-		return rc;
-	}
-	if (rc) {
+	else if (rc && !assay_err_is_local(rc))
 		log_warn("net: invalid block %llu from a peer: %s", (unsigned long long)blk.hdr.height, err);
-		block_free(&blk);
-		return rc;
-	}
-	uint8_t hash[HASH_LEN];
-	block_hash(&blk, hash);
-	n->txs_committed += blk.ntx;
-	mempool_on_block(n->mempool, &blk);
-	if (blk.ntx && !n->was_syncing) {
-		char hex[65];
-		hex_encode(hash, HASH_LEN, hex);
-		log_info("block %llu %.16s txs=%zu (from a peer)", (unsigned long long)blk.hdr.height, hex, blk.ntx);
-	}
-	node_net_block_applied(n, hash, blk.hdr.height);
 	block_free(&blk);
-	return 0;
+	/* Our own failure (node_connect_block aborted the node) is no fault of
+	 * the peer's: reported as ASSAY_EIO, no points. */
+	return assay_err_is_local(rc) ? ASSAY_EIO : rc;
 }
 
 static void format_eta(double seconds, char *out, size_t outlen)

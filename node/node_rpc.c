@@ -13,6 +13,7 @@
 #include "net/net.h"
 #include "node/node.h"
 #include "node/smt.h"
+#include "node/txaccept.h"
 
 static json_t *addr_json(const struct node *n, const uint8_t addr[ADDR_LEN])
 {
@@ -219,40 +220,26 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 	if (!json_is_string(hex))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "sendrawtransaction takes the transaction as hex");
 	size_t len = json_string_length(hex) / 2;
-	const struct chain_params *p = &chain_genesis(n->chain)->params;
-	if (len > p->max_tx_bytes)
-		return rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %zu bytes, limit %u", len,
-				p->max_tx_bytes);
 	uint8_t *raw = malloc(len ? len : 1);
 	if (!raw)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
-	struct tx t;
 	if (hex_decode(json_string_value(hex), raw, len) != (long)len || json_string_length(hex) % 2) {
 		free(raw);
 		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
 	}
-	int rc = tx_decode(&t, raw, len, p->max_tx_bytes);
-	free(raw);
-	if (rc)
-		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", assay_strerror(rc));
 	char err[256];
 	uint8_t txid[HASH_LEN];
-	rc = mempool_add(n->mempool, &t, txid, err, sizeof(err));
-	tx_free(&t);
-	if (rc == ASSAY_EEXISTS) {
-		*result = rpc_hex(txid, HASH_LEN);
-		return 0;
-	}
-	if (rc) {
-		n->txs_rejected++;
+	enum txaccept_stage stage;
+	int rc = txaccept_submit(n, raw, len, TXACCEPT_FROM_CLIENT, txid, &stage, err, sizeof(err));
+	free(raw);
+	if (rc && rc != ASSAY_EEXISTS) {
+		if (assay_err_is_local(rc))
+			return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot check the transaction: %s", err);
+		if (stage == TXACCEPT_DECODE)
+			return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", err);
 		return rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %s", err);
 	}
-	char txhex[65];
-	hex_encode(txid, HASH_LEN, txhex);
-	log_debug("mempool: accepted %s", txhex);
-	if (n->net)
-		net_announce_tx(n->net, txid);
-	*result = json_string(txhex);
+	*result = rpc_hex(txid, HASH_LEN); /* already there: the same txid, no error */
 	return 0;
 }
 

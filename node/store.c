@@ -2,9 +2,11 @@
  * callers see malloc()ed results and ASSAY_E* codes, LevelDB messages go to
  * the log, and compressed records are bounded on the way out.
  * Not for: knowing what blocks or state mean. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <leveldb/c.h>
 #include <zstd.h>
@@ -25,6 +27,7 @@ struct store {
 	leveldb_readoptions_t *read;
 	leveldb_writeoptions_t *write_async;
 	leveldb_writeoptions_t *write_sync;
+	int disk_full; /* a write failed because the filesystem is full (sticky) */
 };
 
 struct store_batch {
@@ -62,6 +65,10 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
 	leveldb_options_set_write_buffer_size(s->options, STORE_WRITE_BUFFER);
 	/* Blocks and blobs are zstd already; state values are small. */
 	leveldb_options_set_compression(s->options, leveldb_no_compression);
+	/* A damaged record (a torn write-ahead log, a bad table block) is an
+	 * error at open, not a record LevelDB drops without a word: what was
+	 * dropped could be committed blocks (docs/storage.md §4). */
+	leveldb_options_set_paranoid_checks(s->options, 1);
 	leveldb_readoptions_set_verify_checksums(s->read, 1);
 	leveldb_writeoptions_set_sync(s->write_sync, 1);
 
@@ -69,7 +76,13 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
 	s->db = leveldb_open(s->options, dir, &lerr);
 	if (lerr) {
 		log_error("store: cannot open %s: %s", dir, lerr);
-		set_err(err, errlen, "cannot open database", lerr);
+		if (strstr(lerr, "Corruption") && err && errlen)
+			snprintf(err, errlen,
+				 "the database is damaged (%s): run assayd -reindex, or restore the data "
+				 "directory from a backup",
+				 lerr);
+		else
+			set_err(err, errlen, "cannot open database", lerr);
 		leveldb_free(lerr);
 		store_close(s);
 		return NULL;
@@ -170,9 +183,27 @@ int store_write(store_t *s, store_batch_t *b, int sync)
 	leveldb_write(s->db, sync ? s->write_sync : s->write_async, b->wb, &lerr);
 	if (lerr) {
 		log_error("store: write: %s", lerr);
+		/* LevelDB's message carries strerror() of the failed call. */
+		if (strstr(lerr, strerror(ENOSPC)) || strstr(lerr, strerror(EDQUOT)))
+			s->disk_full = 1;
 		leveldb_free(lerr);
 		return ASSAY_EIO;
 	}
+	return 0;
+}
+
+int store_disk_full(const store_t *s)
+{
+	return s->disk_full;
+}
+
+int store_free_space(const char *dir, uint64_t *bytes)
+{
+	struct statvfs st;
+	if (statvfs(dir, &st) < 0)
+		return ASSAY_EIO;
+	/* f_bavail: what an unprivileged writer may still use. */
+	*bytes = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
 	return 0;
 }
 

@@ -33,8 +33,10 @@
 
 typedef struct store store_t;
 
-/* Opens (creating if missing) the database in dir. NULL on failure, with a
- * message in err (errlen bytes, may be 0). */
+/* Opens (creating if missing) the database in dir, with LevelDB's paranoid
+ * checks: a damaged log or table is an error here, with a message in err
+ * (errlen bytes, may be 0) that says to run -reindex or restore. NULL on
+ * failure. */
 store_t *store_open(const char *dir, char *err, size_t errlen);
 void store_close(store_t *s);
 /* *val is malloc()ed; the caller frees. ASSAY_ENOTFOUND, ASSAY_EIO. */
@@ -49,9 +51,18 @@ void store_batch_free(store_batch_t *b);
 void store_batch_clear(store_batch_t *b);
 void store_batch_put(store_batch_t *b, const void *key, size_t klen, const void *val, size_t vlen);
 void store_batch_del(store_batch_t *b, const void *key, size_t klen);
-/* Atomic; sync = 1 fsyncs before returning. 0, ASSAY_EIO or the batch's
- * sticky error. The batch is left as it was (clear it to reuse). */
+/* Atomic; sync = 1 fsyncs before returning (blocks are written so: once it
+ * returns 0 the batch survives a power loss). 0, ASSAY_EIO or the batch's
+ * sticky error. The batch is left as it was (clear it to reuse). After a
+ * failed write the caller must write nothing more: LevelDB may have
+ * appended part of the record to its log, and a record after a torn one is
+ * what recovery cannot keep (docs/storage.md §4). */
 int store_write(store_t *s, store_batch_t *b, int sync);
+/* 1 once a write has failed because the filesystem is full (ENOSPC, EDQUOT). */
+int store_disk_full(const store_t *s);
+/* Free bytes an unprivileged writer may use on dir's filesystem (statvfs).
+ * 0, or ASSAY_EIO when dir cannot be examined. */
+int store_free_space(const char *dir, uint64_t *bytes);
 
 /* Called for each record under a prefix in key order; nonzero stops. */
 typedef int (*store_iter_fn)(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,

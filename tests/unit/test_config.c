@@ -31,6 +31,13 @@ static void test_flags(void)
 	CHECK(parse(&c, "-rpcport=abc", NULL, NULL, err) == ASSAY_EARG);
 	CHECK(parse(&c, "-blocktime=-5", NULL, NULL, err) == ASSAY_EARG);
 	CHECK(parse(&c, "plain", NULL, NULL, err) == ASSAY_EARG);
+	/* -minfreespace: 100 MB unless set; 0 turns the floor off. */
+	CHECK(parse(&c, NULL, NULL, NULL, err) == 0);
+	CHECK(c.minfreespace == CONFIG_DEFAULT_MINFREESPACE_MB && c.minfreespace == 100);
+	CHECK(parse(&c, "-minfreespace=0", NULL, NULL, err) == 0 && c.minfreespace == 0);
+	CHECK(parse(&c, "-minfreespace=5000000", NULL, NULL, err) == 0 && c.minfreespace == 5000000);
+	CHECK(parse(&c, "-minfreespace=-1", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-minfreespace=lots", NULL, NULL, err) == ASSAY_EARG);
 	CHECK(parse(&c, "-network=testnet", NULL, NULL, err) == 0);
 	config_finish(&c);
 	CHECK(c.rpcport == 19443 && c.port == 19444);

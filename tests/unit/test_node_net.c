@@ -2,8 +2,10 @@
  * and on_tx return for each kind of input (net.h gives those codes their
  * meaning: relay, known, parent unknown, or the peer's fault), that a block
  * from a peer is applied without its own commit and its parent's commit is
- * checked when it arrives, and that the read callbacks serve what the chain
- * and mempool hold. Not for: the p2p protocol (test_net_*). */
+ * checked when it arrives, that the read callbacks serve what the chain
+ * and mempool hold, and that a node under its free-space floor aborts:
+ * nothing more is applied, and the peer is not blamed. Not for: the p2p
+ * protocol (test_net_*). */
 #include <string.h>
 
 #include "core/error.h"
@@ -202,9 +204,48 @@ static void test_on_tx(void)
 	rc = ops.on_tx(ops.ctx, junk, sizeof(junk), txid);
 	CHECK(rc < 0 && rc != ASSAY_EEXISTS);
 	CHECK(mempool_size(n.mempool) == 1);
+	/* Every refusal but "already there" is counted (the same counter as
+	 * the RPC's): bad signature, used nonce, other chain, junk. */
+	CHECK(n.txs_rejected == 4);
 
 	mempool_free(n.mempool);
 	chain_close(c);
+}
+
+/* -minfreespace above the free space: the block is not applied, the peer is
+ * not at fault (ASSAY_EIO), the node is aborted, and once aborted it writes
+ * nothing more even when the floor is lifted. */
+static void test_abort_under_floor(void)
+{
+	chain_t *prod = open_chain("floor-prod"), *fol = open_chain("floor-fol");
+	CHECK(prod && fol);
+	CHECK(produce(prod, NULL, 0) == 0);
+	uint8_t *raw;
+	size_t len;
+	CHECK(chain_get_block_raw_at(prod, 1, &raw, &len) == 0);
+
+	struct node n;
+	struct net_node_ops ops;
+	memset(&n, 0, sizeof(n));
+	n.chain = fol;
+	n.mempool = mempool_new(fol, 100, 1u << 20);
+	snprintf(n.cfg.datadir, sizeof(n.cfg.datadir), "%s", fx.dir);
+	n.cfg.minfreespace = UINT64_MAX / 2; /* MB: more than any disk */
+	node_net_ops(&n, &ops);
+	char err[256];
+	CHECK(node_check_free_space(&n, err, sizeof(err)) == ASSAY_EFULL);
+	CHECK(strstr(err, "disk full") && strstr(err, "free space under") && strstr(err, "-minfreespace"));
+	uint64_t height;
+	CHECK(ops.on_block(ops.ctx, raw, len, &height) == ASSAY_EIO);
+	CHECK(n.aborted == 1 && chain_height(fol) == 0);
+	n.cfg.minfreespace = 0;
+	CHECK(node_check_free_space(&n, err, sizeof(err)) == 0);
+	CHECK(ops.on_block(ops.ctx, raw, len, &height) == ASSAY_EIO);
+	CHECK(chain_height(fol) == 0);
+	free(raw);
+	mempool_free(n.mempool);
+	chain_close(fol);
+	chain_close(prod);
 }
 
 int main(void)
@@ -213,6 +254,7 @@ int main(void)
 	fixture_init(&fx);
 	RUN(test_on_block);
 	RUN(test_on_tx);
+	RUN(test_abort_under_floor);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

@@ -218,6 +218,13 @@ def test(tmpdir, nodes):
         gaps += ans["depth"] - len(ans["siblings"])
     print(f"{len(others) + 1} inclusion proofs, {gaps} empty siblings among them")
 
+    fw.assert_raises_rpc(-32602, node.rpc, "getproof", "dassay1notanaddress")
+    fw.assert_raises_rpc(-32602, node.rpc, "getproof", 7)
+    alice_testnet = node.cli("-network=testnet", "wallet", "address", "alice").stdout.strip()
+    assert alice_testnet.startswith("tassay1"), alice_testnet
+    e = fw.assert_raises_rpc(-8, node.rpc, "getproof", alice_testnet)
+    assert "another network" in e.message, e.message
+
     # The CLI verifies a funded account against the proof's block...
     out = node.cli("getproof", alice, "--verify").stdout
     assert "balance 3.000000000 ASY" in out and "verified against block " in out, out

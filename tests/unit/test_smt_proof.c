@@ -276,6 +276,38 @@ static void test_codec(void)
 	buf_put_u8(&b, 0);
 	CHECK(smt_proof_decode(&q, b.data, b.len) == ASSAY_EDECODE);
 
+	/* The other examples of docs/storage.md §2: k0 in the full tree... */
+	memset(&p, 0, sizeof(p));
+	p.nsiblings = 2;
+	memcpy(p.siblings[0], ex.leaf[2], 32);
+	memcpy(p.siblings[1], ex.leaf[1], 32);
+	set_leaf(&p, ex.k[0], ex.v[0]);
+	buf_reset(&b);
+	smt_proof_encode(&p, &b);
+	CHECK(b.len == 3 + 64 + 64 && b.data[0] == 1 && b.data[1] == 2 && b.data[2] == 0xC0);
+	/* ...k0 after k2's removal, with an empty sibling at depth 1... */
+	memset(&p, 0, sizeof(p));
+	p.nsiblings = 2;
+	memcpy(p.siblings[1], ex.leaf[1], 32);
+	set_leaf(&p, ex.k[0], ex.v[0]);
+	buf_reset(&b);
+	smt_proof_encode(&p, &b);
+	CHECK(b.len == 99 && b.data[0] == 1 && b.data[1] == 2 && b.data[2] == 0x40);
+	if (b.len == 99)
+		CHECK_EQ_MEM(b.data + 3, ex.leaf[1], 32);
+	CHECK(smt_proof_decode(&q, b.data, b.len) == 0);
+	CHECK(smt_verify(ex.root2, ex.k[0], ex.v[0], &q) == 0);
+	CHECK(smt_verify(ex.root2, ex.k[1], ex.v[0], &q) == ASSAY_ESIG);
+	/* ...and k2's exclusion there. */
+	memset(&p, 0, sizeof(p));
+	p.nsiblings = 1;
+	memcpy(p.siblings[0], ex.n01, 32);
+	buf_reset(&b);
+	smt_proof_encode(&p, &b);
+	CHECK(b.len == 35 && b.data[0] == 0 && b.data[1] == 1 && b.data[2] == 0x80);
+	CHECK(smt_proof_decode(&q, b.data, b.len) == 0);
+	CHECK(smt_verify(ex.root2, ex.k[2], NULL, &q) == 0);
+
 	/* Empty siblings cost one bit: D = 10 with only siblings 0 and 9. */
 	memset(&p, 0, sizeof(p));
 	p.nsiblings = 10;

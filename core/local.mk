@@ -49,3 +49,4 @@ test_smt_proof_LDADD = $(CORE_LIBS)
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus \
 	tests/fuzz/fuzz_asm.c tests/fuzz/fuzz_bech32.c tests/fuzz/fuzz_block.c \
 	tests/fuzz/fuzz_codec.c tests/fuzz/fuzz_net.c tests/fuzz/fuzz_tx.c tests/fuzz/fuzz_vm.c
+EXTRA_DIST += tests/fuzz/fuzz_smt_proof.c

@@ -84,7 +84,9 @@ int smt_verify_value(const uint8_t root[32], const uint8_t key[32], const uint8_
 
 unsigned smt_proof_bitmap(const struct smt_proof *p, uint8_t out[SMT_MAX_DEPTH / 8])
 {
-	unsigned n = p->nsiblings > SMT_MAX_DEPTH ? SMT_MAX_DEPTH : p->nsiblings, present = 0;
+	unsigned n = p->nsiblings, present = 0;
+	if (n > SMT_MAX_DEPTH)
+		n = SMT_MAX_DEPTH;
 	memset(out, 0, SMT_MAX_DEPTH / 8);
 	for (unsigned i = 0; i < n; i++) {
 		if (memcmp(p->siblings[i], smt_empty, 32) != 0) {

@@ -229,7 +229,7 @@ static int verify_proof(struct cli_ctx *ctx, const char *target, int is_account,
 			rc = cli_fail(CLI_EFAIL,
 				      "getproof answers for the tip only: this proof is against block %llu "
 				      "(state_root %s); block %llu has state_root %s, so the proof cannot be checked "
-				      "against it",
+				      "against it (name the tip, or leave out --height/--header-hash)",
 				      (unsigned long long)a->height, claimed_hex, (unsigned long long)h.hdr.height,
 				      root_hex);
 		else
@@ -260,13 +260,14 @@ int cli_cmd_getproof(struct cli_ctx *ctx)
 {
 	const char *target = ctx->args[0];
 	char address[ADDR_STR_MAX];
-	uint8_t key[HASH_LEN], addr[ADDR_LEN];
+	uint8_t key[HASH_LEN];
 	int is_account = strlen(target) != 2 * HASH_LEN || hex32(target, key) != 0;
 	int rc;
 	if (!cli_flag(ctx, "verify") && (cli_opt(ctx, "height") || cli_opt(ctx, "header-hash")))
 		return cli_fail(CLI_EUSAGE, "--height and --header-hash choose the header for --verify");
 	if (is_account) {
 		struct cli_chain chain;
+		uint8_t addr[ADDR_LEN];
 		if ((rc = cli_get_chain(ctx, &chain)) || (rc = cli_resolve_address(ctx, target, &chain, 1, address, addr)))
 			return rc;
 		state_key(NS_ACCOUNT, addr, ADDR_LEN, key);

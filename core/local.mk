@@ -7,6 +7,7 @@ libassay_core_a_SOURCES = \
 	core/keys.c core/keys.h \
 	core/bech32.c core/bech32.h \
 	core/merkle.c core/merkle.h \
+	core/smt_proof.c core/smt_proof.h \
 	core/vrf.c core/vrf.h \
 	core/tx.c core/tx.h \
 	core/block.c core/block.h \
@@ -36,6 +37,10 @@ test_ledger_SOURCES = tests/unit/test_ledger.c
 test_ledger_LDADD = $(CORE_LIBS)
 test_vrf_SOURCES = tests/unit/test_vrf.c
 test_vrf_LDADD = $(CORE_LIBS)
+check_PROGRAMS += test_smt_proof
+TESTS += test_smt_proof
+test_smt_proof_SOURCES = tests/unit/test_smt_proof.c tests/unit/test.h
+test_smt_proof_LDADD = $(CORE_LIBS)
 
 # Fuzz targets are built and run by scripts/fuzz, not by make (they need
 # clang's libFuzzer); see tests/fuzz/README.md. Files are named one by one:
@@ -44,3 +49,4 @@ test_vrf_LDADD = $(CORE_LIBS)
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus \
 	tests/fuzz/fuzz_asm.c tests/fuzz/fuzz_bech32.c tests/fuzz/fuzz_block.c \
 	tests/fuzz/fuzz_codec.c tests/fuzz/fuzz_net.c tests/fuzz/fuzz_tx.c tests/fuzz/fuzz_vm.c
+EXTRA_DIST += tests/fuzz/fuzz_smt_proof.c

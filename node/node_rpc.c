@@ -273,14 +273,20 @@ static int m_getaccount(void *ctx, json_t *params, json_t **result, struct rpc_e
 	return 0;
 }
 
+/* The tip's proof for an account or a raw state key, in the compact form of
+ * docs/storage.md §2: depth, presence bitmap, the non-empty siblings (the
+ * same fields as the canonical `proof` bytes, which are also given). */
 static int m_getproof(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
 	json_t *arg = rpc_param(params, 0);
-	uint8_t key[HASH_LEN], root[HASH_LEN], addr[ADDR_LEN];
+	uint8_t key[HASH_LEN], root[HASH_LEN], addr[ADDR_LEN], bitmap[SMT_MAX_DEPTH / 8];
 	enum network net;
 	json_t *label;
 	if (json_is_string(arg) && address_decode(json_string_value(arg), &net, addr) == 0) {
+		if (net != n->genesis.net)
+			return rpc_fail(e, RPC_INVALID_PARAMETER, "address is for another network (this one uses %s1...)",
+					network_hrp(n->genesis.net));
 		state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
 		label = json_pack("{s:s,s:O}", "type", "account", "address", arg);
 	} else if (parse_hash(arg, key) == 0) {
@@ -301,20 +307,37 @@ static int m_getproof(void *ctx, json_t *params, json_t **result, struct rpc_err
 		json_decref(label);
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot build proof: %s", assay_strerror(rc));
 	}
+	/* The tree says whether the key is present; the store holds its bytes. */
+	int included = proof->has_leaf && memcmp(proof->leaf_key, key, HASH_LEN) == 0;
 	uint8_t *val = NULL;
 	size_t vlen = 0;
-	int present = store_get_state(chain_store(n->chain), key, &val, &vlen) == 0;
+	if (included && (rc = store_get_state(chain_store(n->chain), key, &val, &vlen)) != 0) {
+		free(proof);
+		json_decref(label);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "state read failed: %s", assay_strerror(rc));
+	}
 	struct buf pb;
 	buf_init(&pb);
 	smt_proof_encode(proof, &pb);
+	if (pb.oom) {
+		buf_free(&pb);
+		free(val);
+		free(proof);
+		json_decref(label);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	smt_proof_bitmap(proof, bitmap);
 	json_t *siblings = json_array();
 	for (uint32_t i = 0; i < proof->nsiblings; i++)
-		json_array_append_new(siblings, rpc_hex(proof->siblings[i], HASH_LEN));
-	*result = json_pack("{s:o,s:o,s:I,s:o,s:b,s:o,s:o,s:o}", "of", label, "key", rpc_hex(key, HASH_LEN),
-			    "height", (json_int_t)chain_height(n->chain), "state_root", rpc_hex(root, HASH_LEN),
-			    "included", present, "value", present ? rpc_hex(val, vlen) : json_null(), "siblings",
-			    siblings, "proof", rpc_hex(pb.data, pb.len));
-	if (proof->has_leaf && !present)
+		if (smt_key_bit(bitmap, i))
+			json_array_append_new(siblings, rpc_hex(proof->siblings[i], HASH_LEN));
+	*result = json_pack("{s:o,s:o,s:I,s:o,s:b,s:o,s:I,s:o,s:o,s:o}", "of", label, "key",
+			    rpc_hex(key, HASH_LEN), "height", (json_int_t)chain_height(n->chain), "state_root",
+			    rpc_hex(root, HASH_LEN), "included", included, "value",
+			    included ? rpc_hex(val, vlen) : json_null(), "depth", (json_int_t)proof->nsiblings,
+			    "bitmap", rpc_hex(bitmap, (proof->nsiblings + 7) / 8), "siblings", siblings, "proof",
+			    rpc_hex(pb.data, pb.len));
+	if (proof->has_leaf && !included)
 		json_object_set_new(*result, "other_leaf",
 				    json_pack("{s:o,s:o}", "key", rpc_hex(proof->leaf_key, HASH_LEN), "value_hash",
 					      rpc_hex(proof->leaf_value_hash, HASH_LEN)));

@@ -2,12 +2,13 @@
  * it is a binary Patricia trie: only branching nodes exist, each naming the
  * bit where its subtree splits; the single-child stretches between them are
  * hashed on the fly against empty siblings. Nodes live in chunked pools
- * addressed by 32-bit references. Not for: persistence (node/state). */
+ * addressed by 32-bit references. Its hashes are core/smt_proof's, so the
+ * tree and the verifier cannot disagree. Not for: persistence (node/state),
+ * or verifying proofs (core/smt_proof). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "core/sha256.h"
 #include "node/smt.h"
 
 /* A reference is a pool index; leaves carry SMT_REF_LEAF, and SMT_REF_NIL is
@@ -54,11 +55,6 @@ struct smt {
 
 static const uint8_t smt_empty[32];
 
-static inline unsigned key_bit(const uint8_t *key, unsigned i)
-{
-	return (key[i >> 3] >> (7 - (i & 7))) & 1;
-}
-
 /* Index of the first bit where a and b differ, or -1 if equal. */
 static int first_diff_bit(const uint8_t *a, const uint8_t *b)
 {
@@ -70,23 +66,13 @@ static int first_diff_bit(const uint8_t *a, const uint8_t *b)
 	return -1;
 }
 
-void smt_hash_leaf(const uint8_t key[32], const uint8_t value_hash[32], uint8_t out[32])
-{
-	hash_tagged2(SMT_TAG_LEAF, key, 32, value_hash, 32, out);
-}
-
-void smt_hash_node(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
-{
-	hash_tagged2(SMT_TAG_NODE, left, 32, right, 32, out);
-}
-
 /* Lifts h, the hash of the subtree at depth `from` on key's path, to depth
  * `to` <= from: every level in between has an empty sibling. */
 static void lift(uint8_t h[32], const uint8_t *key, unsigned from, unsigned to)
 {
 	while (from > to) {
 		from--;
-		if (key_bit(key, from))
+		if (smt_key_bit(key, from))
 			smt_hash_node(smt_empty, h, h);
 		else
 			smt_hash_node(h, smt_empty, h);
@@ -224,7 +210,7 @@ static unsigned descend(smt_t *t, const uint8_t key[32], uint32_t **slots)
 		if (*slot == SMT_REF_NIL || is_leaf(*slot))
 			return n;
 		struct smt_inode *in = inode(t, *slot);
-		slot = &in->child[key_bit(key, in->bit)];
+		slot = &in->child[smt_key_bit(key, in->bit)];
 	}
 }
 
@@ -233,7 +219,7 @@ int smt_get(const smt_t *t, const uint8_t key[32], uint8_t value_hash[32])
 	uint32_t ref = t->root;
 	while (ref != SMT_REF_NIL && !is_leaf(ref)) {
 		const struct smt_inode *in = inode(t, ref);
-		ref = in->child[key_bit(key, in->bit)];
+		ref = in->child[smt_key_bit(key, in->bit)];
 	}
 	if (ref == SMT_REF_NIL || memcmp(leaf(t, ref)->key, key, 32) != 0)
 		return ASSAY_ENOTFOUND;
@@ -291,7 +277,7 @@ int smt_update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32])
 	}
 	uint32_t moved = *slots[at];
 	struct smt_inode *in = inode(t, ni);
-	unsigned side = key_bit(key, (unsigned)diff);
+	unsigned side = smt_key_bit(key, (unsigned)diff);
 	in->bit = (uint8_t)diff;
 	in->child[side] = lref;
 	in->child[!side] = moved;
@@ -363,7 +349,7 @@ int smt_prove(smt_t *t, const uint8_t key[32], struct smt_proof *p)
 		const struct smt_inode *in = inode(t, ref);
 		const uint8_t *prefix = any_key(t, ref);
 		for (unsigned l = depth; l < in->bit; l++) {
-			if (key_bit(key, l) == key_bit(prefix, l))
+			if (smt_key_bit(key, l) == smt_key_bit(prefix, l))
 				continue; /* sibling at l is empty: already zero */
 			/* The key leaves the branch's prefix here: its side
 			 * is empty, the sibling is the branch seen from l + 1. */
@@ -372,7 +358,7 @@ int smt_prove(smt_t *t, const uint8_t key[32], struct smt_proof *p)
 			p->nsiblings = l + 1;
 			return 0;
 		}
-		unsigned side = key_bit(key, in->bit);
+		unsigned side = smt_key_bit(key, in->bit);
 		memcpy(p->siblings[in->bit], ref_hash(t, in->child[!side]), 32);
 		depth = in->bit + 1u;
 		ref = in->child[side];
@@ -383,107 +369,5 @@ int smt_prove(smt_t *t, const uint8_t key[32], struct smt_proof *p)
 		memcpy(p->leaf_key, leaf(t, ref)->key, 32);
 		memcpy(p->leaf_value_hash, leaf(t, ref)->value_hash, 32);
 	}
-	return 0;
-}
-
-int smt_verify(const uint8_t root[32], const uint8_t key[32], const uint8_t *value_hash,
-	       const struct smt_proof *p)
-{
-	unsigned depth = p->nsiblings;
-	uint8_t h[32];
-
-	if (depth > SMT_MAX_DEPTH)
-		return ASSAY_ESIG;
-	if (value_hash) {
-		if (!p->has_leaf || memcmp(p->leaf_key, key, 32) != 0 ||
-		    memcmp(p->leaf_value_hash, value_hash, 32) != 0)
-			return ASSAY_ESIG;
-	} else if (p->has_leaf) {
-		/* Another key's leaf proves absence only if key's path
-		 * leads to it: they share the first `depth` bits. */
-		int diff = first_diff_bit(p->leaf_key, key);
-		if (diff < 0 || (unsigned)diff < depth)
-			return ASSAY_ESIG;
-	}
-	/* Compactness: a leaf (or an empty subtree) at depth d > 0 has a
-	 * non-empty sibling, else it would sit at depth d - 1. */
-	if (depth > 0 && memcmp(p->siblings[depth - 1], smt_empty, 32) == 0)
-		return ASSAY_ESIG;
-
-	if (p->has_leaf)
-		smt_hash_leaf(p->leaf_key, p->leaf_value_hash, h);
-	else
-		memset(h, 0, sizeof(h));
-	while (depth > 0) {
-		depth--;
-		if (key_bit(key, depth))
-			smt_hash_node(p->siblings[depth], h, h);
-		else
-			smt_hash_node(h, p->siblings[depth], h);
-	}
-	return memcmp(h, root, 32) == 0 ? 0 : ASSAY_ESIG;
-}
-
-/* docs/storage.md §2: u8 has_leaf, varint nsiblings, a bitmap (MSB first)
- * of the non-empty siblings, those siblings, then the leaf if any. */
-void smt_proof_encode(const struct smt_proof *p, struct buf *b)
-{
-	uint8_t bitmap[SMT_MAX_DEPTH / 8] = {0};
-	unsigned n = p->nsiblings;
-	if (n > SMT_MAX_DEPTH)
-		n = SMT_MAX_DEPTH; /* a malformed struct still encodes within the limit */
-
-	buf_put_u8(b, p->has_leaf ? 1 : 0);
-	buf_put_varint(b, n);
-	for (unsigned i = 0; i < n; i++)
-		if (memcmp(p->siblings[i], smt_empty, 32) != 0)
-			bitmap[i >> 3] |= (uint8_t)(0x80u >> (i & 7));
-	buf_put(b, bitmap, (n + 7) / 8);
-	for (unsigned i = 0; i < n; i++)
-		if (key_bit(bitmap, i))
-			buf_put(b, p->siblings[i], 32);
-	if (p->has_leaf) {
-		buf_put(b, p->leaf_key, 32);
-		buf_put(b, p->leaf_value_hash, 32);
-	}
-}
-
-int smt_proof_decode(struct smt_proof *p, const uint8_t *in, size_t n)
-{
-	struct reader r;
-	rd_init(&r, in, n);
-	memset(p, 0, sizeof(*p));
-
-	uint8_t has_leaf = rd_u8(&r);
-	unsigned count = (unsigned)rd_count(&r, SMT_MAX_DEPTH);
-	if (r.err)
-		return r.err;
-	if (has_leaf > 1)
-		return ASSAY_EDECODE;
-	const uint8_t *bitmap = rd_fixed(&r, (count + 7) / 8);
-	if (!bitmap)
-		return r.err;
-	/* Padding bits after the last sibling must be zero. */
-	if ((count & 7) && (bitmap[count >> 3] & (0xFFu >> (count & 7))))
-		return ASSAY_EDECODE;
-	for (unsigned i = 0; i < count; i++) {
-		if (!key_bit(bitmap, i))
-			continue;
-		rd_copy(&r, p->siblings[i], 32);
-		/* A non-empty sibling written as zeros has two encodings. */
-		if (!r.err && memcmp(p->siblings[i], smt_empty, 32) == 0)
-			return ASSAY_EDECODE;
-	}
-	if (has_leaf) {
-		rd_copy(&r, p->leaf_key, 32);
-		rd_copy(&r, p->leaf_value_hash, 32);
-	}
-	int err = rd_finish(&r);
-	if (err) {
-		memset(p, 0, sizeof(*p));
-		return err;
-	}
-	p->nsiblings = count;
-	p->has_leaf = has_leaf;
 	return 0;
 }

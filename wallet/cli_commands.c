@@ -16,6 +16,7 @@
 #include "wallet/cli_contract.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
+#include "wallet/cli_proof.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
@@ -343,6 +344,8 @@ const struct cli_command cli_commands[] = {
 	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing)", send_opts, 0, 0},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
+	{"getproof", NULL, cli_cmd_getproof, "NAME|ADDRESS|KEY [--verify [--height H | --header-hash HASH]]",
+	 "a state proof; --verify: check it against a block header's state_root", cli_getproof_opts, 1, 1},
 	{"contract", "build", cli_contract_build, "FILE.asm [-o FILE.bin]",
 	 "assemble a contract; errors as file:line:column", cli_contract_build_opts, 1, 1},
 	{"contract", "deploy", cli_contract_deploy,

@@ -1,7 +1,9 @@
 /* Unit tests of the compact sparse Merkle tree (node/smt.h): roots against a
  * naive model that rebuilds the root from the sorted key list by the
- * definition in docs/storage.md §1, proofs, tampering, and the proof codec.
- * Not for: the store or state layers. */
+ * definition in docs/storage.md §1, and the proofs the tree builds (they
+ * verify, tampered ones do not, the codec round-trips them).
+ * Not for: the store or state layers, or hand-made proofs the tree cannot
+ * produce (tests/unit/test_smt_proof.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,73 +489,6 @@ static void test_codec_rejects(void)
 	smt_free(t);
 }
 
-/* Folds a proof to the root it claims, with the verifier's own rules. */
-static void fold(const uint8_t key[32], const struct smt_proof *p, uint8_t out[32])
-{
-	if (p->has_leaf)
-		smt_hash_leaf(p->leaf_key, p->leaf_value_hash, out);
-	else
-		memset(out, 0, 32);
-	for (uint32_t d = p->nsiblings; d-- > 0;) {
-		if (bit_of(key, d))
-			smt_hash_node(p->siblings[d], out, out);
-		else
-			smt_hash_node(out, p->siblings[d], out);
-	}
-}
-
-/* Proofs that hash consistently to their own root, yet describe no compact
- * tree: a leaf or empty subtree below an empty sibling (it would sit a level
- * up), or another key's leaf off the key's path. The verifier rejects them
- * by shape, without relying on the root alone. */
-static void test_noncompact_rejected(void)
-{
-	struct smt_proof p;
-	uint8_t key[32], root[32];
-	memset(key, 0x3C, 32);
-
-	memset(&p, 0, sizeof(p));
-	p.has_leaf = 1;
-	memcpy(p.leaf_key, key, 32);
-	memset(p.leaf_value_hash, 0x77, 32);
-	p.nsiblings = 0;
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, p.leaf_value_hash, &p) == 0); /* the compact form holds */
-	p.nsiblings = 1; /* siblings[0] is empty */
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, p.leaf_value_hash, &p) == ASSAY_ESIG);
-	memset(p.siblings[0], 0x44, 32); /* empty sibling only at the bottom */
-	p.nsiblings = 3;
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, p.leaf_value_hash, &p) == ASSAY_ESIG);
-	memset(p.siblings[2], 0x45, 32);
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, p.leaf_value_hash, &p) == 0);
-
-	/* Exclusion ending in an empty subtree beside an empty sibling. */
-	memset(&p, 0, sizeof(p));
-	memset(p.siblings[0], 0x44, 32);
-	p.nsiblings = 2;
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, NULL, &p) == ASSAY_ESIG);
-
-	/* Exclusion by a leaf whose key leaves key's path above the leaf. */
-	memset(&p, 0, sizeof(p));
-	p.has_leaf = 1;
-	memcpy(p.leaf_key, key, 32);
-	p.leaf_key[0] ^= 0x80; /* differs at bit 0 */
-	memset(p.leaf_value_hash, 0x77, 32);
-	memset(p.siblings[0], 0x44, 32);
-	memset(p.siblings[1], 0x46, 32);
-	p.nsiblings = 2;
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, NULL, &p) == ASSAY_ESIG);
-	p.leaf_key[0] ^= 0x80;
-	p.leaf_key[0] ^= 0x20; /* differs at bit 2: on the path for two levels */
-	fold(key, &p, root);
-	CHECK(smt_verify(root, key, NULL, &p) == 0);
-}
-
 int main(void)
 {
 	RUN(test_empty_and_small);
@@ -561,6 +496,5 @@ int main(void)
 	RUN(test_random_against_model);
 	RUN(test_bulk_random_keys);
 	RUN(test_codec_rejects);
-	RUN(test_noncompact_rejected);
 	return test_report("test_smt");
 }

@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 		chain_close(n->chain);
 		return fail(err);
 	}
+	rpc_set_max_connections(n->rpc, n->cfg.rpcmaxconnections);
 	node_register_rpc(n);
 	node_register_contract_rpc(n);
 	node_register_rpc_net(n);

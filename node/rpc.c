@@ -71,6 +71,7 @@ struct rpc {
 	struct rpc_conn *conns;
 	int nconns;                      /* counted connections */
 	int max_connections;
+	size_t max_response;             /* RPC_MAX_RESPONSE, or lower in tests */
 	struct rpc_ratelog auth_log;
 	char expected_auth[512]; /* "user:password" */
 	char cookie_path[1024];
@@ -558,14 +559,36 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(r->listener);
 }
 
+/* Live servers, to find ours from a listener: libevent hands an accept
+ * error callback the listener's own argument, which evhttp owns. */
+#define RPC_MAX_SERVERS 8
+static rpc_t *live_servers[RPC_MAX_SERVERS];
+
+static void server_track(rpc_t *r, int add)
+{
+	for (size_t i = 0; i < RPC_MAX_SERVERS; i++) {
+		if (add && !live_servers[i]) {
+			live_servers[i] = r;
+			return;
+		}
+		if (!add && live_servers[i] == r)
+			live_servers[i] = NULL;
+	}
+}
+
 /* accept() failed (EMFILE, ENFILE, ENOBUFS): pause instead of spinning on a
  * listener that stays readable. */
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
-	(void)lev;
-	rpc_t *r = arg;
+	(void)arg; /* evhttp's, not ours */
+	rpc_t *r = NULL;
+	for (size_t i = 0; i < RPC_MAX_SERVERS && !r; i++)
+		if (live_servers[i] && live_servers[i]->listener == lev)
+			r = live_servers[i];
+	evconnlistener_disable(lev);
+	if (!r)
+		return;
 	log_rejected(r, "connections: accept failed (out of descriptors?)");
-	evconnlistener_disable(r->listener);
 	struct timeval tv = {0, RPC_ACCEPT_PAUSE_MS * 1000};
 	evtimer_add(r->resume, &tv);
 	conns_reap(r);
@@ -581,6 +604,22 @@ static void raise_fd_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			log_warn("rpc: cannot raise the descriptor limit: %s", strerror(errno));
 	}
+}
+
+/* RPC_MAX_RESPONSE, or a lower figure from ASSAY_RPC_MAX_RESPONSE when
+ * ASSAY_TESTING=1: tests cannot cheaply build 32 MiB of blocks. Never higher. */
+static size_t response_limit(void)
+{
+	const char *testing = getenv("ASSAY_TESTING");
+	const char *v = getenv("ASSAY_RPC_MAX_RESPONSE");
+	if (!testing || strcmp(testing, "1") != 0 || !v || !*v)
+		return RPC_MAX_RESPONSE;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || *end || n == 0 || n > RPC_MAX_RESPONSE)
+		return RPC_MAX_RESPONSE;
+	return (size_t)n;
 }
 
 /* ---- JSON-RPC ---- */
@@ -653,13 +692,13 @@ static void free_dumped(const void *data, size_t len, void *arg)
 
 /* Appends j to out unless that takes *total past RPC_MAX_RESPONSE.
  * 0; ASSAY_ELIMIT; ASSAY_ENOMEM. */
-static int append_json(struct evbuffer *out, json_t *j, size_t *total)
+static int append_json(struct evbuffer *out, json_t *j, size_t *total, size_t max)
 {
 	char *text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return ASSAY_ENOMEM;
 	size_t len = strlen(text);
-	if (len > RPC_MAX_RESPONSE - *total) {
+	if (len > max - *total) {
 		free(text);
 		return ASSAY_ELIMIT;
 	}
@@ -682,7 +721,7 @@ static void reply_json(struct evhttp_request *req, json_t *body)
 {
 	struct evbuffer *out = evbuffer_new();
 	size_t total = 0;
-	if (out && append_json(out, body, &total) == 0)
+	if (out && append_json(out, body, &total, RPC_MAX_RESPONSE) == 0)
 		send_body(req, out);
 	else
 		evhttp_send_error(req, 500, "Out of memory");
@@ -692,13 +731,13 @@ static void reply_json(struct evhttp_request *req, json_t *body)
 
 /* The reply when the answer would pass RPC_MAX_RESPONSE (or memory ran out
  * building it): one error object, whatever the request's shape. */
-static void reply_too_large(struct evhttp_request *req, int rc)
+static void reply_too_large(struct evhttp_request *req, int rc, size_t max)
 {
 	char msg[200];
 	if (rc == ASSAY_ELIMIT)
 		snprintf(msg, sizeof(msg),
-			 "response too large: over %u bytes (RPC_MAX_RESPONSE); ask for fewer or smaller results",
-			 RPC_MAX_RESPONSE);
+			 "response too large: over %zu bytes (RPC_MAX_RESPONSE); ask for fewer or smaller results",
+			 max);
 	else
 		snprintf(msg, sizeof(msg), "out of memory building the response");
 	json_t *resp = response(NULL, NULL,
@@ -722,7 +761,7 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 			snprintf(msg, sizeof(msg), "batch must hold 1 to %d requests (RPC_MAX_BATCH)",
 				 RPC_MAX_BATCH);
 			json_t *resp = response(NULL, NULL, error_obj(RPC_INVALID_REQUEST, msg));
-			rc = append_json(out, resp, &total);
+			rc = append_json(out, resp, &total, r->max_response);
 			json_decref(resp);
 		} else {
 			evbuffer_add(out, "[", 1);
@@ -731,7 +770,7 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 				if (i > 0 && evbuffer_add(out, ",", 1) != 0)
 					rc = ASSAY_ENOMEM;
 				if (rc == 0)
-					rc = append_json(out, resp, &total);
+					rc = append_json(out, resp, &total, r->max_response);
 				json_decref(resp);
 			}
 			if (rc == 0 && evbuffer_add(out, "]", 1) != 0)
@@ -739,7 +778,7 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 		}
 	} else if (rc == 0) {
 		json_t *resp = handle_one(r, body);
-		rc = append_json(out, resp, &total);
+		rc = append_json(out, resp, &total, r->max_response);
 		json_decref(resp);
 	}
 	if (rc == 0)
@@ -747,7 +786,7 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 	if (out)
 		evbuffer_free(out);
 	if (rc != 0)
-		reply_too_large(req, rc);
+		reply_too_large(req, rc, r->max_response);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -805,6 +844,7 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 	}
 	r->base = base;
 	r->max_connections = RPC_DEFAULT_MAX_CONNECTIONS;
+	r->max_response = response_limit();
 	raise_fd_limit();
 	r->http = evhttp_new(base);
 	r->reaper = event_new(base, -1, 0, on_reap, r);
@@ -828,6 +868,7 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 		return NULL;
 	}
 	r->listener = evhttp_bound_socket_get_listener(bound);
+	server_track(r, 1);
 	evconnlistener_set_error_cb(r->listener, on_accept_error);
 	struct timeval tv = {RPC_SWEEP_MS / 1000, (RPC_SWEEP_MS % 1000) * 1000};
 	event_add(r->sweep, &tv);
@@ -849,6 +890,7 @@ void rpc_free(rpc_t *r)
 {
 	if (!r)
 		return;
+	server_track(r, 0);
 	if (r->http)
 		evhttp_free(r->http); /* frees every connection; ours are then let go */
 	while (r->conns) {

@@ -39,7 +39,7 @@ enum rpc_code {
 #define RPC_MAX_UNAUTH_BODY (64u << 10) /* body read before credentials are valid */
 #define RPC_MAX_HEADER_BYTES 8192u      /* request line plus headers; larger: 431 */
 #define RPC_MAX_BATCH 100               /* calls in one JSON-RPC batch */
-#define RPC_MAX_RESPONSE (32u << 20)    /* bytes of one reply (a batch's in all) */
+#define RPC_MAX_RESPONSE (64u << 20)    /* bytes of one reply (a batch's in all) */
 #define RPC_DEFAULT_MAX_CONNECTIONS 64  /* -rpcmaxconnections */
 #define RPC_RESERVED_FDS 128            /* descriptors kept free for p2p and disk */
 #define RPC_IDLE_TIMEOUT_S 30           /* no byte read or written: closed */

@@ -35,7 +35,10 @@
 
 /* Where a connection stands, as seen from the bytes it sent. evhttp parses
  * HTTP; this watch runs first on every byte read, so a client without valid
- * credentials never gets more than RPC_MAX_UNAUTH_BODY of body buffered. */
+ * credentials never gets more than RPC_MAX_UNAUTH_BODY of body buffered.
+ * (libevent 2.1 has no server-side hook between head and body: its header
+ * callback exists only on requests we create, and evhttp_set_newreqcb came
+ * in 2.2. So the watch reads the head itself from the input buffer.) */
 enum conn_state {
 	CONN_HEAD,    /* reading a request head */
 	CONN_LIMITED, /* head without valid credentials: body_left bytes may follow */

@@ -2,7 +2,8 @@
  * by HTTP Basic against the cookie (DATADIR/.cookie, user __cookie__) or a
  * configured user and password. Methods are registered by name; this module
  * knows nothing of what they do. Also serves GET /metrics through a
- * callback. Not for: p2p. */
+ * callback. Every resource a client can make it hold is capped by a constant
+ * below (docs/rpc.md "Limits"). Not for: p2p. */
 #ifndef ASSAY_NODE_RPC_H
 #define ASSAY_NODE_RPC_H
 

@@ -65,7 +65,6 @@ struct rpc_conn {
 };
 
 struct rpc {
-	struct event_base *base;
 	struct evhttp *http;
 	struct evconnlistener *listener; /* evhttp's, for pausing on EMFILE */
 	struct event *reaper;            /* closes killed connections, releases freed ones */
@@ -845,7 +844,6 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r->base = base;
 	r->max_connections = RPC_DEFAULT_MAX_CONNECTIONS;
 	r->max_response = response_limit();
 	raise_fd_limit();

@@ -33,6 +33,7 @@ static const struct option_def options[] = {
 	{"rpcport", OPT_INT, I(rpcport), "PORT", "RPC port (default 29443 dev/local, 19443 testnet)"},
 	{"rpcuser", OPT_STR, S(rpcuser), "USER", "RPC user (default: cookie authentication)"},
 	{"rpcpassword", OPT_STR, S(rpcpassword), "PW", "RPC password (with -rpcuser)"},
+	{"rpcmaxconnections", OPT_INT, I(rpcmaxconnections), "N", "most RPC connections at once; more are closed on accept (default 64)"},
 	{"port", OPT_INT, I(port), "PORT", "p2p port (default 29444 dev/local, 19444 testnet)"},
 	{"listen", OPT_BOOL, I(listen), NULL, "accept p2p connections (default yes)"},
 	{"bind", OPT_STR, S(bind), "ADDR", "p2p listen address (default 0.0.0.0)"},
@@ -69,6 +70,7 @@ void config_defaults(struct config *c)
 	c->listen = 1;
 	c->maxconnections = 64;
 	c->minfreespace = CONFIG_DEFAULT_MINFREESPACE_MB;
+	c->rpcmaxconnections = 64;
 	c->printtoconsole = 1;
 	memset(set_by_args, 0, sizeof(set_by_args));
 }

@@ -21,6 +21,7 @@ struct config {
 	int rpcport;
 	char rpcuser[128];
 	char rpcpassword[128];
+	int rpcmaxconnections; /* most RPC connections at once */
 	int port;             /* p2p */
 	int listen;
 	char bind[64];        /* p2p listen address */

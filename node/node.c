@@ -200,6 +200,7 @@ int node_open(struct node *n, char *err, size_t errlen)
 		rc = ASSAY_EIO;
 		goto fail;
 	}
+	rpc_set_max_connections(n->rpc, n->cfg.rpcmaxconnections);
 	node_register_rpc(n);
 	node_register_contract_rpc(n);
 	node_register_rpc_net(n);

@@ -1,17 +1,25 @@
 /* JSON-RPC server (see rpc.h). One evhttp server on the node's event loop;
  * requests are handled to completion on that thread, so methods need no
  * locking against each other or against block production. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/rand.h>
 #include <sodium.h>
 
@@ -21,17 +29,68 @@
 #include "node/rpc.h"
 
 #define RPC_MAX_METHODS 128
+#define RPC_ECHO_MAX 64            /* bytes of an unknown method name echoed back */
+#define RPC_ACCEPT_PAUSE_MS 100    /* listener paused this long after EMFILE */
+#define RPC_SWEEP_MS 1000          /* period of the connection sweep */
+
+/* Where a connection stands, as seen from the bytes it sent. evhttp parses
+ * HTTP; this watch runs first on every byte read, so a client without valid
+ * credentials never gets more than RPC_MAX_UNAUTH_BODY of body buffered.
+ * (libevent 2.1 has no server-side hook between head and body: its header
+ * callback exists only on requests we create, and evhttp_set_newreqcb came
+ * in 2.2. So the watch reads the head itself from the input buffer.) */
+enum conn_state {
+	CONN_HEAD,    /* reading a request head */
+	CONN_LIMITED, /* head without valid credentials: body_left bytes may follow */
+	CONN_TRUSTED, /* sent valid credentials: evhttp alone from here */
+	CONN_KILLED,  /* being closed; input is dropped */
+};
+
+/* One accepted RPC connection. The server holds a reference on its
+ * bufferevent, so it can tell when evhttp has let go of it (evhttp clears
+ * the callbacks) and count connections without evhttp's private structs. */
+struct rpc_conn {
+	rpc_t *rpc;
+	struct bufferevent *bev;
+	struct evbuffer_cb_entry *in_cb;
+	enum conn_state state;
+	int counted;         /* 1: counts against max_connections */
+	int close_started;   /* the EOF has been handed to evhttp */
+	int in_cb_busy;      /* our own drain is running: ignore the callback */
+	uint64_t since_ms;   /* when the current state began */
+	uint64_t body_left;  /* CONN_LIMITED: body bytes still allowed */
+	size_t head_len;
+	char head[RPC_MAX_HEADER_BYTES + 1];
+	struct rpc_conn *next;
+};
 
 struct rpc {
 	struct evhttp *http;
+	struct evconnlistener *listener; /* evhttp's, for pausing on EMFILE */
+	struct event *reaper;            /* closes killed connections, releases freed ones */
+	struct event *sweep;             /* periodic: timeouts and releases */
+	struct event *resume;            /* re-enables the listener after EMFILE */
+	struct rpc_conn *conns;
+	int nconns;                      /* counted connections */
+	int max_connections;
+	size_t max_response;             /* RPC_MAX_RESPONSE, or lower in tests */
+	struct rpc_ratelog auth_log;
 	char expected_auth[512]; /* "user:password" */
 	char cookie_path[1024];
 	struct rpc_method methods[RPC_MAX_METHODS];
 	void *ctxs[RPC_MAX_METHODS];
 	size_t nmethods;
+	size_t longest_name;
 	rpc_metrics_fn metrics;
 	void *metrics_ctx;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 int rpc_fail(struct rpc_error *e, int code, const char *fmt, ...)
 {
@@ -83,28 +142,503 @@ static int write_cookie(rpc_t *r, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Constant-time check of the Basic credentials. */
-static int authorized(rpc_t *r, struct evhttp_request *req)
+/* ---- pure pieces (rpc.h) ---- */
+
+static int header_is(const char *line, size_t len, const char *name, const char **value,
+		     size_t *vlen)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	if (!h || strncmp(h, "Basic ", 6) != 0)
+	size_t n = strlen(name);
+	if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+		return 0;
+	const char *v = line + n + 1, *e = line + len;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	*value = v;
+	*vlen = (size_t)(e - v);
+	return 1;
+}
+
+int rpc_head_scan(const char *head, size_t len, struct rpc_head *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->content_length = -1;
+	size_t pos = 0;
+	int first = 1;
+	while (pos < len) {
+		const char *nl = memchr(head + pos, '\n', len - pos);
+		if (!nl)
+			return 0;
+		size_t line_len = (size_t)(nl - (head + pos));
+		const char *line = head + pos;
+		pos += line_len + 1;
+		if (line_len > 0 && line[line_len - 1] == '\r')
+			line_len--;
+		if (line_len == 0) {
+			if (first)
+				continue; /* evhttp also skips blank lines before the request line */
+			out->end = pos;
+			return 1;
+		}
+		if (first) {
+			first = 0;
+			continue; /* the request line: evhttp checks it */
+		}
+		const char *v;
+		size_t vlen;
+		if (!out->auth && header_is(line, line_len, "Authorization", &v, &vlen)) {
+			out->auth = v;
+			out->auth_len = vlen;
+		} else if (header_is(line, line_len, "Content-Length", &v, &vlen)) {
+			long long n = 0;
+			if (vlen == 0 || vlen > 18)
+				out->bad = 1;
+			for (size_t i = 0; i < vlen && !out->bad; i++) {
+				if (v[i] < '0' || v[i] > '9')
+					out->bad = 1;
+				else
+					n = n * 10 + (v[i] - '0');
+			}
+			if (out->content_length >= 0 && out->content_length != n)
+				out->bad = 1;
+			out->content_length = n;
+		} else if (header_is(line, line_len, "Transfer-Encoding", &v, &vlen)) {
+			if (!(vlen == 8 && strncasecmp(v, "identity", 8) == 0))
+				out->chunked = 1;
+		}
+	}
+	return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t want;
+	unsigned min;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		want = 2;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		want = 3;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		want = 4;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < want)
+		return 0;
+	unsigned cp = p[0] & (0x7f >> want);
+	for (size_t i = 1; i < want; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return want;
+}
+
+size_t rpc_utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return n;
+	/* Back off continuation bytes so the cut falls before a lead byte. */
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+void rpc_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (k == 0) {
+			p[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
+int rpc_ratelog_allow(struct rpc_ratelog *rl, uint64_t now, uint64_t interval_ms,
+		      unsigned *suppressed)
+{
+	if (rl->last_ms != 0 && now - rl->last_ms < interval_ms) {
+		rl->suppressed++;
+		return 0;
+	}
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	rl->last_ms = now ? now : 1;
+	return 1;
+}
+
+/* ---- credentials ---- */
+
+/* Constant-time check of a Basic Authorization value. */
+static int credentials_ok(const rpc_t *r, const char *value, size_t len)
+{
+	if (!value || len < 6 || strncmp(value, "Basic ", 6) != 0)
 		return 0;
 	unsigned char decoded[600];
 	size_t n;
-	if (sodium_base642bin(decoded, sizeof(decoded) - 1, h + 6, strlen(h + 6), NULL, &n, NULL,
+	if (sodium_base642bin(decoded, sizeof(decoded) - 1, value + 6, len - 6, NULL, &n, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return 0;
 	size_t want = strlen(r->expected_auth);
-	if (n != want)
-		return 0;
-	return sodium_memcmp(decoded, r->expected_auth, want) == 0;
+	int ok = n == want && sodium_memcmp(decoded, r->expected_auth, want) == 0;
+	sodium_memzero(decoded, sizeof(decoded));
+	return ok;
 }
+
+static int authorized(rpc_t *r, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	return h && credentials_ok(r, h, strlen(h));
+}
+
+/* One line per RPC_AUTH_LOG_INTERVAL_MS at most, so a flood of bad requests
+ * cannot fill the disk; the next line says how many were left out. */
+static void log_rejected(rpc_t *r, const char *what)
+{
+	unsigned dropped;
+	if (!rpc_ratelog_allow(&r->auth_log, now_ms(), RPC_AUTH_LOG_INTERVAL_MS, &dropped))
+		return;
+	if (dropped)
+		log_warn("rpc: rejected %s (and %u more not logged)", what, dropped);
+	else
+		log_warn("rpc: rejected %s", what);
+}
+
+/* ---- connections ---- */
+
+static int evhttp_let_go(const struct rpc_conn *c)
+{
+	bufferevent_event_cb ecb = NULL;
+	bufferevent_getcb(c->bev, NULL, NULL, &ecb, NULL);
+	return ecb == NULL;
+}
+
+static void conn_drain(struct rpc_conn *c, struct evbuffer *in)
+{
+	c->in_cb_busy = 1;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	c->in_cb_busy = 0;
+}
+
+/* Closes c from the reaper (never from inside a bufferevent callback, where
+ * evhttp freeing the connection would pull the stack from under it). A short
+ * reply goes straight to the socket first, when there is one to give. */
+static void conn_kill(struct rpc_conn *c, const char *reply)
+{
+	if (c->state == CONN_KILLED)
+		return;
+	c->state = CONN_KILLED;
+	int fd = bufferevent_getfd(c->bev);
+	if (reply && fd >= 0) {
+		ssize_t w = send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w; /* best effort: the connection closes either way */
+	}
+	conn_drain(c, bufferevent_get_input(c->bev));
+	bufferevent_disable(c->bev, EV_READ);
+	event_active(c->rpc->reaper, EV_TIMEOUT, 0);
+}
+
+#define REPLY_401 "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"assay-rpc\"\r\n" \
+		  "Connection: close\r\nContent-Length: 0\r\n\r\n"
+#define REPLY_431 "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n" \
+		  "Content-Length: 0\r\n\r\n"
+#define REPLY_400 "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+/* A complete head arrived: decide before evhttp reads any body. */
+static void conn_head_done(struct rpc_conn *c, const struct rpc_head *h)
+{
+	rpc_t *r = c->rpc;
+	if (credentials_ok(r, h->auth, h->auth_len)) {
+		c->state = CONN_TRUSTED;
+		return;
+	}
+	if (h->bad) {
+		conn_kill(c, REPLY_400);
+		return;
+	}
+	if (h->chunked || h->content_length > (long long)RPC_MAX_UNAUTH_BODY) {
+		log_rejected(r, "a request with wrong or missing credentials (body not read)");
+		conn_kill(c, REPLY_401);
+		return;
+	}
+	/* A small body may follow; evhttp then answers 401 itself (or serves
+	 * /metrics, which needs no credentials). */
+	c->state = CONN_LIMITED;
+	c->since_ms = now_ms();
+	c->body_left = h->content_length > 0 ? (uint64_t)h->content_length : 0;
+}
+
+/* Feeds the n new bytes at offset off of the input buffer to the watch. */
+static void conn_feed(struct rpc_conn *c, struct evbuffer *in, size_t off, size_t n)
+{
+	while (n > 0 && (c->state == CONN_HEAD || c->state == CONN_LIMITED)) {
+		if (c->state == CONN_LIMITED) {
+			if (c->body_left == 0) {
+				c->state = CONN_HEAD;
+				c->since_ms = now_ms();
+				c->head_len = 0;
+				continue;
+			}
+			size_t take = n < c->body_left ? n : (size_t)c->body_left;
+			c->body_left -= take;
+			off += take;
+			n -= take;
+			continue;
+		}
+		size_t room = RPC_MAX_HEADER_BYTES + 1 - c->head_len;
+		size_t take = n < room ? n : room;
+		struct evbuffer_ptr pos;
+		if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(in, &pos, c->head + c->head_len, take) != (ev_ssize_t)take) {
+			conn_kill(c, NULL);
+			return;
+		}
+		c->head_len += take;
+		struct rpc_head h;
+		if (!rpc_head_scan(c->head, c->head_len, &h)) {
+			if (c->head_len > RPC_MAX_HEADER_BYTES) {
+				log_rejected(c->rpc, "a request head over RPC_MAX_HEADER_BYTES");
+				conn_kill(c, REPLY_431);
+				return;
+			}
+			off += take;
+			n -= take;
+			continue;
+		}
+		size_t beyond = c->head_len - h.end; /* bytes after the head, read just now */
+		off += take - beyond;
+		n -= take - beyond;
+		c->head_len = 0;
+		conn_head_done(c, &h);
+	}
+	if (n > 0 && c->state == CONN_KILLED)
+		conn_drain(c, in);
+}
+
+static void conn_on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct rpc_conn *c = arg;
+	if (c->in_cb_busy || info->n_added == 0)
+		return;
+	if (c->state != CONN_KILLED && evhttp_let_go(c))
+		c->state = CONN_KILLED; /* evhttp is done; nobody will read this */
+	if (c->state == CONN_TRUSTED)
+		return;
+	if (c->state == CONN_KILLED) {
+		conn_drain(c, in);
+		return;
+	}
+	size_t len = evbuffer_get_length(in);
+	size_t added = info->n_added < len ? info->n_added : len; /* new bytes are at the end */
+	conn_feed(c, in, len - added, added);
+}
+
+static void conn_release(struct rpc_conn *c)
+{
+	if (c->in_cb)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+	if (c->counted)
+		c->rpc->nconns--;
+	bufferevent_decref(c->bev);
+	free(c);
+}
+
+/* Hands the EOF of killed connections to evhttp, then releases every
+ * connection evhttp has freed (the descriptor closes here). */
+static void conns_reap(rpc_t *r)
+{
+	for (struct rpc_conn *c = r->conns; c; c = c->next) {
+		if (c->state != CONN_KILLED || c->close_started)
+			continue;
+		c->close_started = 1;
+		if (!evhttp_let_go(c))
+			bufferevent_trigger_event(c->bev, BEV_EVENT_EOF | BEV_EVENT_READING, 0);
+	}
+	struct rpc_conn **pp = &r->conns;
+	while (*pp) {
+		struct rpc_conn *c = *pp;
+		if (evhttp_let_go(c)) {
+			*pp = c->next;
+			conn_release(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conns_reap(arg);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rpc_t *r = arg;
+	uint64_t now = now_ms();
+	for (struct rpc_conn *c = r->conns; c; c = c->next)
+		if ((c->state == CONN_HEAD || c->state == CONN_LIMITED) &&
+		    now - c->since_ms > RPC_HEAD_TIMEOUT_S * 1000u)
+			conn_kill(c, NULL);
+	conns_reap(r);
+}
+
+/* Descriptors still free under the soft limit, or -1 if unknown. */
+static long fds_free(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return -1;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	long open_fds = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			open_fds++;
+	closedir(d);
+	return (long)rl.rlim_cur - open_fds;
+}
+
+/* evhttp asks for a bufferevent for every accepted connection. Past the
+ * connection cap, or short of descriptors, the connection is accepted only
+ * to be closed on the next turn of the loop: the listener keeps draining the
+ * backlog instead of spinning on it. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+{
+	rpc_t *r = arg;
+	struct rpc_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (!bev) {
+		free(c);
+		return NULL; /* evhttp makes its own; that one goes uncounted */
+	}
+	conns_reap(r);
+	c->rpc = r;
+	c->bev = bev;
+	c->since_ms = now_ms();
+	bufferevent_incref(bev);
+	c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c);
+	c->next = r->conns;
+	r->conns = c;
+	long avail;
+	if (r->nconns >= r->max_connections) {
+		log_rejected(r, "a connection over -rpcmaxconnections");
+		conn_kill(c, NULL);
+	} else if ((avail = fds_free()) >= 0 && avail < RPC_RESERVED_FDS) {
+		log_rejected(r, "a connection: fewer than RPC_RESERVED_FDS descriptors free");
+		conn_kill(c, NULL);
+	} else {
+		c->counted = 1;
+		r->nconns++;
+	}
+	return bev;
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rpc_t *r = arg;
+	evconnlistener_enable(r->listener);
+}
+
+/* Live servers, to find ours from a listener: libevent hands an accept
+ * error callback the listener's own argument, which evhttp owns. */
+#define RPC_MAX_SERVERS 8
+static rpc_t *live_servers[RPC_MAX_SERVERS];
+
+static void server_track(rpc_t *r, int add)
+{
+	for (size_t i = 0; i < RPC_MAX_SERVERS; i++) {
+		if (add && !live_servers[i]) {
+			live_servers[i] = r;
+			return;
+		}
+		if (!add && live_servers[i] == r)
+			live_servers[i] = NULL;
+	}
+}
+
+/* accept() failed (EMFILE, ENFILE, ENOBUFS): pause instead of spinning on a
+ * listener that stays readable. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	(void)arg; /* evhttp's, not ours */
+	rpc_t *r = NULL;
+	for (size_t i = 0; i < RPC_MAX_SERVERS && !r; i++)
+		if (live_servers[i] && live_servers[i]->listener == lev)
+			r = live_servers[i];
+	evconnlistener_disable(lev);
+	if (!r)
+		return;
+	log_rejected(r, "connections: accept failed (out of descriptors?)");
+	struct timeval tv = {0, RPC_ACCEPT_PAUSE_MS * 1000};
+	evtimer_add(r->resume, &tv);
+	conns_reap(r);
+}
+
+/* Raises the soft descriptor limit to the hard one, so RPC_RESERVED_FDS is a
+ * small share of it. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("rpc: cannot raise the descriptor limit: %s", strerror(errno));
+	}
+}
+
+/* RPC_MAX_RESPONSE, or a lower figure from ASSAY_RPC_MAX_RESPONSE when
+ * ASSAY_TESTING=1: tests cannot cheaply build 32 MiB of blocks. Never higher. */
+static size_t response_limit(void)
+{
+	const char *testing = getenv("ASSAY_TESTING");
+	const char *v = getenv("ASSAY_RPC_MAX_RESPONSE");
+	if (!testing || strcmp(testing, "1") != 0 || !v || !*v)
+		return RPC_MAX_RESPONSE;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || *end || n == 0 || n > RPC_MAX_RESPONSE)
+		return RPC_MAX_RESPONSE;
+	return (size_t)n;
+}
+
+/* ---- JSON-RPC ---- */
 
 static json_t *error_obj(int code, const char *msg)
 {
-	return json_pack("{s:i,s:s}", "code", code, "message", msg);
+	json_t *o = json_pack("{s:i,s:s}", "code", code, "message", msg);
+	if (o)
+		return o;
+	/* Not valid UTF-8 (a message cut inside a character, or a method that
+	 * echoed bytes): still an error, never a silent null result. */
+	char clean[512];
+	snprintf(clean, sizeof(clean), "%s", msg);
+	rpc_utf8_sanitize(clean);
+	o = json_pack("{s:i,s:s}", "code", code, "message", clean);
+	return o ? o : json_pack("{s:i,s:s}", "code", code, "message", "error");
 }
-
 static json_t *response(json_t *id, json_t *result, json_t *error)
 {
 	json_t *o = json_object();
@@ -128,7 +662,8 @@ static json_t *handle_one(rpc_t *r, json_t *req)
 		return response(id, NULL,
 				error_obj(RPC_INVALID_REQUEST, "\"params\" must be an array or an object"));
 	const char *name = json_string_value(method);
-	for (size_t i = 0; i < r->nmethods; i++) {
+	/* A name longer than every registered one cannot match; skip the scan. */
+	for (size_t i = 0; strlen(name) <= r->longest_name && i < r->nmethods; i++) {
 		if (strcmp(r->methods[i].name, name) != 0)
 			continue;
 		json_t *result = NULL;
@@ -141,21 +676,119 @@ static json_t *handle_one(rpc_t *r, json_t *req)
 			return response(id, NULL, error_obj(e.code ? e.code : RPC_MISC_ERROR, e.message));
 		return response(id, result, NULL);
 	}
-	char msg[200];
-	snprintf(msg, sizeof(msg), "method not found: %.100s", name);
+	/* Echo a prefix cut at a character boundary: a cut inside a UTF-8
+	 * sequence made the message invalid and the reply {"result":null}. */
+	char msg[RPC_ECHO_MAX + 64];
+	size_t echo = rpc_utf8_prefix(name, RPC_ECHO_MAX);
+	snprintf(msg, sizeof(msg), "method not found: %.*s%s", (int)echo, name,
+		 echo < strlen(name) ? "..." : "");
 	return response(id, NULL, error_obj(RPC_METHOD_NOT_FOUND, msg));
 }
 
-static void reply_json(struct evhttp_request *req, int status, json_t *body)
+static void free_dumped(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/* Appends j to out unless that takes *total past RPC_MAX_RESPONSE.
+ * 0; ASSAY_ELIMIT; ASSAY_ENOMEM. */
+static int append_json(struct evbuffer *out, json_t *j, size_t *total, size_t max)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	if (!text)
+		return ASSAY_ENOMEM;
+	size_t len = strlen(text);
+	if (len > max - *total) {
+		free(text);
+		return ASSAY_ELIMIT;
+	}
+	if (evbuffer_add_reference(out, text, len, free_dumped, NULL) != 0) {
+		free(text);
+		return ASSAY_ENOMEM;
+	}
+	*total += len;
+	return 0;
+}
+
+static void send_body(struct evhttp_request *req, struct evbuffer *out)
+{
+	evbuffer_add(out, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_send_reply(req, 200, "OK", out);
+}
+
+static void reply_json(struct evhttp_request *req, json_t *body)
 {
 	struct evbuffer *out = evbuffer_new();
-	char *text = json_dumps(body, JSON_COMPACT);
-	evbuffer_add(out, text, strlen(text));
-	evbuffer_add(out, "\n", 1);
-	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	evhttp_send_reply(req, status, status == 200 ? "OK" : "Error", out);
-	evbuffer_free(out);
+	size_t total = 0;
+	if (out && append_json(out, body, &total, RPC_MAX_RESPONSE) == 0)
+		send_body(req, out);
+	else
+		evhttp_send_error(req, 500, "Out of memory");
+	if (out)
+		evbuffer_free(out);
+}
+
+/* The reply when the answer would pass RPC_MAX_RESPONSE (or memory ran out
+ * building it): one error object, whatever the request's shape. */
+static void reply_too_large(struct evhttp_request *req, int rc, size_t max)
+{
+	char msg[200];
+	if (rc == ASSAY_ELIMIT)
+		snprintf(msg, sizeof(msg),
+			 "response too large: over %zu bytes (RPC_MAX_RESPONSE); ask for fewer or smaller results",
+			 max);
+	else
+		snprintf(msg, sizeof(msg), "out of memory building the response");
+	json_t *resp = response(NULL, NULL,
+				error_obj(rc == ASSAY_ELIMIT ? RPC_RESPONSE_TOO_LARGE : RPC_INTERNAL_ERROR, msg));
+	reply_json(req, resp);
+	json_decref(resp);
+}
+
+/* Runs a request or a batch, writing each answer as it is made so that only
+ * one result tree is alive at a time. A batch stops at the call whose answer
+ * would pass RPC_MAX_RESPONSE; the calls before it have run. */
+static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	size_t total = 0;
+	int rc = out ? 0 : ASSAY_ENOMEM;
+	if (rc == 0 && json_is_array(body)) {
+		size_t n = json_array_size(body);
+		if (n == 0 || n > RPC_MAX_BATCH) {
+			char msg[120];
+			snprintf(msg, sizeof(msg), "batch must hold 1 to %d requests (RPC_MAX_BATCH)",
+				 RPC_MAX_BATCH);
+			json_t *resp = response(NULL, NULL, error_obj(RPC_INVALID_REQUEST, msg));
+			rc = append_json(out, resp, &total, r->max_response);
+			json_decref(resp);
+		} else {
+			evbuffer_add(out, "[", 1);
+			for (size_t i = 0; i < n && rc == 0; i++) {
+				json_t *resp = handle_one(r, json_array_get(body, i));
+				if (i > 0 && evbuffer_add(out, ",", 1) != 0)
+					rc = ASSAY_ENOMEM;
+				if (rc == 0)
+					rc = append_json(out, resp, &total, r->max_response);
+				json_decref(resp);
+			}
+			if (rc == 0 && evbuffer_add(out, "]", 1) != 0)
+				rc = ASSAY_ENOMEM;
+		}
+	} else if (rc == 0) {
+		json_t *resp = handle_one(r, body);
+		rc = append_json(out, resp, &total, r->max_response);
+		json_decref(resp);
+	}
+	if (rc == 0)
+		send_body(req, out);
+	if (out)
+		evbuffer_free(out);
+	if (rc != 0)
+		reply_too_large(req, rc, r->max_response);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -175,7 +808,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (!authorized(r, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 				  "Basic realm=\"assay-rpc\"");
-		log_warn("rpc: rejected request with wrong or missing credentials");
+		log_rejected(r, "a request with wrong or missing credentials");
 		evhttp_send_error(req, 401, "Unauthorized");
 		return;
 	}
@@ -195,26 +828,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 		char msg[300];
 		snprintf(msg, sizeof(msg), "parse error: %s", jerr.text);
 		json_t *resp = response(NULL, NULL, error_obj(RPC_PARSE_ERROR, msg));
-		reply_json(req, 200, resp);
+		reply_json(req, resp);
 		json_decref(resp);
 		return;
 	}
-	json_t *resp;
-	if (json_is_array(body)) {
-		resp = json_array();
-		if (json_array_size(body) == 0 || json_array_size(body) > RPC_MAX_BATCH) {
-			json_decref(resp);
-			resp = response(NULL, NULL,
-					error_obj(RPC_INVALID_REQUEST, "batch must hold 1 to 1000 requests"));
-		} else {
-			for (size_t i = 0; i < json_array_size(body); i++)
-				json_array_append_new(resp, handle_one(r, json_array_get(body, i)));
-		}
-	} else {
-		resp = handle_one(r, body);
-	}
-	reply_json(req, 200, resp);
-	json_decref(resp);
+	run_body(r, req, body);
 	json_decref(body);
 }
 
@@ -226,21 +844,35 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	r->max_connections = RPC_DEFAULT_MAX_CONNECTIONS;
+	r->max_response = response_limit();
+	raise_fd_limit();
 	r->http = evhttp_new(base);
-	if (!r->http) {
-		free(r);
+	r->reaper = event_new(base, -1, 0, on_reap, r);
+	r->sweep = event_new(base, -1, EV_PERSIST, on_sweep, r);
+	r->resume = evtimer_new(base, on_resume, r);
+	if (!r->http || !r->reaper || !r->sweep || !r->resume) {
+		rpc_free(r);
 		snprintf(err, errlen, "cannot create the HTTP server");
 		return NULL;
 	}
 	evhttp_set_max_body_size(r->http, RPC_MAX_BODY);
-	evhttp_set_timeout(r->http, 30);
+	evhttp_set_max_headers_size(r->http, RPC_MAX_HEADER_BYTES);
+	evhttp_set_timeout(r->http, RPC_IDLE_TIMEOUT_S);
 	evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(r->http, on_request, r);
-	if (evhttp_bind_socket(r->http, bind, (ev_uint16_t)port) != 0) {
+	evhttp_set_bevcb(r->http, on_new_connection, r);
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(r->http, bind, (ev_uint16_t)port);
+	if (!bound) {
 		snprintf(err, errlen, "cannot bind RPC to %s:%d (in use, or not a local address?)", bind, port);
 		rpc_free(r);
 		return NULL;
 	}
+	r->listener = evhttp_bound_socket_get_listener(bound);
+	server_track(r, 1);
+	evconnlistener_set_error_cb(r->listener, on_accept_error);
+	struct timeval tv = {RPC_SWEEP_MS / 1000, (RPC_SWEEP_MS % 1000) * 1000};
+	event_add(r->sweep, &tv);
 	if (user && password) {
 		snprintf(r->expected_auth, sizeof(r->expected_auth), "%s:%s", user, password);
 	} else if (write_cookie(r, cookie_path, err, errlen) < 0) {
@@ -250,12 +882,29 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 	return r;
 }
 
+void rpc_set_max_connections(rpc_t *r, int max_connections)
+{
+	r->max_connections = max_connections > 0 ? max_connections : 1;
+}
+
 void rpc_free(rpc_t *r)
 {
 	if (!r)
 		return;
+	server_track(r, 0);
 	if (r->http)
-		evhttp_free(r->http);
+		evhttp_free(r->http); /* frees every connection; ours are then let go */
+	while (r->conns) {
+		struct rpc_conn *c = r->conns;
+		r->conns = c->next;
+		conn_release(c);
+	}
+	if (r->reaper)
+		event_free(r->reaper);
+	if (r->sweep)
+		event_free(r->sweep);
+	if (r->resume)
+		event_free(r->resume);
 	if (r->cookie_path[0])
 		unlink(r->cookie_path);
 	sodium_memzero(r->expected_auth, sizeof(r->expected_auth));
@@ -267,6 +916,8 @@ void rpc_register(rpc_t *r, const struct rpc_method *methods, size_t n, void *ct
 	for (size_t i = 0; i < n && r->nmethods < RPC_MAX_METHODS; i++) {
 		r->methods[r->nmethods] = methods[i];
 		r->ctxs[r->nmethods++] = ctx;
+		if (strlen(methods[i].name) > r->longest_name)
+			r->longest_name = strlen(methods[i].name);
 	}
 }
 

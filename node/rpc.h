@@ -2,11 +2,13 @@
  * by HTTP Basic against the cookie (DATADIR/.cookie, user __cookie__) or a
  * configured user and password. Methods are registered by name; this module
  * knows nothing of what they do. Also serves GET /metrics through a
- * callback. Not for: p2p. */
+ * callback. Every resource a client can make it hold is capped by a constant
+ * below (docs/rpc.md "Limits"). Not for: p2p. */
 #ifndef ASSAY_NODE_RPC_H
 #define ASSAY_NODE_RPC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -28,10 +30,22 @@ enum rpc_code {
 	RPC_IN_WARMUP = -28,
 };
 
-/* Largest request body accepted; a larger one gets HTTP 413. */
-#define RPC_MAX_BODY (8u << 20)
-/* Most requests in one JSON-RPC batch. */
-#define RPC_MAX_BATCH 1000
+/* Implementation-defined server error (JSON-RPC reserves -32000..-32099):
+ * the reply would exceed RPC_MAX_RESPONSE. */
+#define RPC_RESPONSE_TOO_LARGE (-32001)
+
+/* Limits (docs/rpc.md "Limits"). Every one bounds what a client, with or
+ * without credentials, can make the node hold or do. */
+#define RPC_MAX_BODY (8u << 20)         /* request body; larger: HTTP 413 */
+#define RPC_MAX_UNAUTH_BODY (64u << 10) /* body read before credentials are valid */
+#define RPC_MAX_HEADER_BYTES 8192u      /* request line plus headers; larger: 431 */
+#define RPC_MAX_BATCH 100               /* calls in one JSON-RPC batch */
+#define RPC_MAX_RESPONSE (64u << 20)    /* bytes of one reply (a batch's in all) */
+#define RPC_DEFAULT_MAX_CONNECTIONS 64  /* -rpcmaxconnections */
+#define RPC_RESERVED_FDS 128            /* descriptors kept free for p2p and disk */
+#define RPC_IDLE_TIMEOUT_S 30           /* no byte read or written: closed */
+#define RPC_HEAD_TIMEOUT_S 5            /* without valid credentials, per request */
+#define RPC_AUTH_LOG_INTERVAL_MS 1000   /* at most one "rejected" log line per */
 
 struct rpc_error {
 	int code;
@@ -56,6 +70,9 @@ typedef struct rpc rpc_t;
 rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,
 	       const char *password, const char *cookie_path, char *err, size_t errlen);
 void rpc_free(rpc_t *r);
+/* Most simultaneous RPC connections (at least 1); beyond it a new connection
+ * is closed as soon as it is accepted. Default RPC_DEFAULT_MAX_CONNECTIONS. */
+void rpc_set_max_connections(rpc_t *r, int max_connections);
 void rpc_register(rpc_t *r, const struct rpc_method *methods, size_t n, void *ctx);
 void rpc_set_metrics(rpc_t *r, rpc_metrics_fn fn, void *ctx);
 const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n);
@@ -66,5 +83,38 @@ int rpc_fail(struct rpc_error *e, int code, const char *fmt, ...) __attribute__(
 json_t *rpc_param(json_t *params, size_t i);
 /* Bytes as a lower-case hex JSON string (a new reference). */
 json_t *rpc_hex(const uint8_t *p, size_t n);
+
+/* Pure pieces of the server, exposed for tests. */
+
+/* What the server needs from a request head before it reads a body. */
+struct rpc_head {
+	size_t end;            /* bytes of the head, blank line included */
+	const char *auth;      /* Authorization value (not NUL-terminated), or NULL */
+	size_t auth_len;
+	long long content_length; /* -1: no Content-Length header */
+	int chunked;           /* Transfer-Encoding other than identity */
+	int bad;               /* unparsable Content-Length */
+};
+/* Scans head[0..len) for a complete HTTP request head (lines end in LF or
+ * CRLF; an empty line ends it). 1 and *out filled when complete, 0 when more
+ * bytes are needed. */
+int rpc_head_scan(const char *head, size_t len, struct rpc_head *out);
+
+/* Bytes of the longest prefix of the valid UTF-8 string s that is at most
+ * max bytes and does not split a character. */
+size_t rpc_utf8_prefix(const char *s, size_t max);
+/* Makes s valid UTF-8 in place: each byte that does not start a complete,
+ * well-formed sequence becomes '?'. */
+void rpc_utf8_sanitize(char *s);
+
+/* A log line rate limit: at most one line per interval_ms. */
+struct rpc_ratelog {
+	uint64_t last_ms;     /* when the last line was written; 0: never */
+	unsigned suppressed;  /* lines dropped since then */
+};
+/* 1: write a line now, and *suppressed says how many were dropped before it;
+ * 0: drop this one (counted). */
+int rpc_ratelog_allow(struct rpc_ratelog *rl, uint64_t now_ms, uint64_t interval_ms,
+		      unsigned *suppressed);
 
 #endif

@@ -146,6 +146,14 @@ static int scrypt_n_for_create(uint64_t *n, char *err, size_t errlen)
 		return assay_fail(err, errlen, ASSAY_EARG,
 			    "%s must be a power of two from 2 to %u (it is for tests only)",
 			    KEYSTORE_SCRYPT_N_ENV, KEYSTORE_SCRYPT_N_MAX);
+	/* A weaker N than the default makes brute force cheap: tests only, and
+	 * only when they say so (the functional framework sets both). */
+	const char *testing = getenv("ASSAY_TESTING");
+	if (v < KEYSTORE_SCRYPT_N && !(testing && strcmp(testing, "1") == 0))
+		return assay_fail(err, errlen, ASSAY_EARG,
+			    "%s=%llu is below the default %u and weakens the key file; refused "
+			    "unless ASSAY_TESTING=1 (tests only)",
+			    KEYSTORE_SCRYPT_N_ENV, v, KEYSTORE_SCRYPT_N);
 	*n = v;
 	return 0;
 }

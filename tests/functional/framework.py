@@ -198,6 +198,7 @@ class Node(Process):
         env = dict(os.environ)
         env["ASSAY_PASSPHRASE"] = passphrase
         env["ASSAY_SCRYPT_N"] = "1024"
+        env["ASSAY_TESTING"] = "1"  # the opt-in a weak ASSAY_SCRYPT_N needs
         if env_extra:
             env.update(env_extra)
         cmd = [binary("assay-cli"), f"-datadir={self.datadir}", f"-rpcport={self.rpcport}"] + list(args)

@@ -503,6 +503,7 @@ int main(void)
 		return 1;
 	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
 	setenv("ASSAY_SCRYPT_N", "1024", 1);
+	setenv("ASSAY_TESTING", "1", 1);
 	setenv("ASSAY_PASSPHRASE", "test-pass", 1);
 	RUN(test_parse_globals);
 	RUN(test_parse_command_opts);

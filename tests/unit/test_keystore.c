@@ -290,6 +290,12 @@ static void test_scrypt_env(void)
 	setenv("ASSAY_SCRYPT_N", "1000", 1);
 	CHECK(create("envbad", NULL, "pw") == ASSAY_EARG);
 	CHECK(strstr(err, "ASSAY_SCRYPT_N") != NULL);
+	/* A weak N without the explicit test opt-in is refused, not obeyed. */
+	unsetenv("ASSAY_TESTING");
+	setenv("ASSAY_SCRYPT_N", "2", 1);
+	CHECK(create("envweak", NULL, "pw") == ASSAY_EARG);
+	CHECK(strstr(err, "ASSAY_TESTING") != NULL);
+	setenv("ASSAY_TESTING", "1", 1);
 	setenv("ASSAY_SCRYPT_N", "1024", 1);
 }
 
@@ -353,6 +359,7 @@ int main(void)
 		return 1;
 	snprintf(root, sizeof(root), "%s/data", tmpl);
 	setenv("ASSAY_SCRYPT_N", "1024", 1);
+	setenv("ASSAY_TESTING", "1", 1);
 	RUN(test_round_trip);
 	RUN(test_wrong_passphrase);
 	RUN(test_modes_and_no_temp);

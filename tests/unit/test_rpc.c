@@ -1,0 +1,104 @@
+/* Unit tests for the pure pieces of node/rpc.c: the request-head scan that
+ * decides before any body is read, UTF-8-safe cutting and cleaning of
+ * messages, and the log rate limit. Not for: sockets (rpc_abuse.py). */
+#include <string.h>
+
+#include "node/rpc.h"
+#include "test.h"
+
+static void test_head_complete(void)
+{
+	const char *h = "POST / HTTP/1.1\r\nHost: x\r\nauthorization:  Basic YTpi  \r\n"
+			"Content-Length: 12\r\n\r\n{\"id\":1}";
+	struct rpc_head out;
+	CHECK(rpc_head_scan(h, strlen(h), &out) == 1);
+	CHECK(out.end == strlen(h) - strlen("{\"id\":1}"));
+	CHECK(out.auth && out.auth_len == 10 && memcmp(out.auth, "Basic YTpi", 10) == 0);
+	CHECK(out.content_length == 12 && !out.chunked && !out.bad);
+}
+
+static void test_head_partial_and_lf(void)
+{
+	struct rpc_head out;
+	const char *h = "POST / HTTP/1.1\r\nContent-Length: 5\r\n";
+	CHECK(rpc_head_scan(h, strlen(h), &out) == 0);
+	CHECK(rpc_head_scan("GET /metrics HTTP/1.0\n\n", 23, &out) == 1);
+	CHECK(out.end == 23 && out.auth == NULL && out.content_length == -1);
+	/* Blank lines before the request line do not end the head (nor in evhttp). */
+	CHECK(rpc_head_scan("\r\n\r\n", 4, &out) == 0);
+	CHECK(rpc_head_scan("", 0, &out) == 0);
+}
+
+static void test_head_body_forms(void)
+{
+	struct rpc_head out;
+	const char *chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+	CHECK(rpc_head_scan(chunked, strlen(chunked), &out) == 1 && out.chunked);
+	const char *ident = "POST / HTTP/1.1\r\nTransfer-Encoding: Identity\r\n\r\n";
+	CHECK(rpc_head_scan(ident, strlen(ident), &out) == 1 && !out.chunked);
+	const char *neg = "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n";
+	CHECK(rpc_head_scan(neg, strlen(neg), &out) == 1 && out.bad);
+	const char *huge = "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n";
+	CHECK(rpc_head_scan(huge, strlen(huge), &out) == 1 && out.bad);
+	const char *two = "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 900000\r\n\r\n";
+	CHECK(rpc_head_scan(two, strlen(two), &out) == 1 && out.bad);
+	/* The first Authorization counts, as in evhttp_find_header. */
+	const char *dup = "POST / HTTP/1.1\r\nAuthorization: A\r\nAuthorization: B\r\n\r\n";
+	CHECK(rpc_head_scan(dup, strlen(dup), &out) == 1 && out.auth_len == 1 && out.auth[0] == 'A');
+	/* A name that only starts like a known one is another header. */
+	const char *near = "POST / HTTP/1.1\r\nContent-Lengthy: 5\r\n\r\n";
+	CHECK(rpc_head_scan(near, strlen(near), &out) == 1 && out.content_length == -1);
+}
+
+static void test_utf8_prefix(void)
+{
+	char name[128];
+	memset(name, 'a', 99);
+	strcpy(name + 99, "\xc3\xa9"); /* 99 x a then e-acute: 101 bytes */
+	CHECK(rpc_utf8_prefix(name, 100) == 99); /* never inside the e-acute */
+	CHECK(rpc_utf8_prefix(name, 101) == 101);
+	CHECK(rpc_utf8_prefix(name, 500) == 101);
+	CHECK(rpc_utf8_prefix("\xe2\x82\xac\xe2\x82\xac", 4) == 3);
+	CHECK(rpc_utf8_prefix("abc", 0) == 0);
+}
+
+static void test_utf8_sanitize(void)
+{
+	char s1[] = "ok \xc3\xa9 cut \xc3";
+	rpc_utf8_sanitize(s1);
+	CHECK(strcmp(s1, "ok \xc3\xa9 cut ?") == 0);
+	char s2[] = "\xff\xfe\xc0\xaf\xed\xa0\x80x";
+	rpc_utf8_sanitize(s2); /* bad bytes, overlong form, a surrogate */
+	CHECK(strcmp(s2, "???????x") == 0);
+	char s3[] = "\xf0\x9f\x98\x80 fine";
+	rpc_utf8_sanitize(s3);
+	CHECK(strcmp(s3, "\xf0\x9f\x98\x80 fine") == 0);
+}
+
+static void test_ratelog(void)
+{
+	struct rpc_ratelog rl = {0};
+	unsigned dropped = 99;
+	CHECK(rpc_ratelog_allow(&rl, 5000, 1000, &dropped) == 1 && dropped == 0);
+	int allowed = 0;
+	for (uint64_t t = 5001; t < 6000; t++)
+		allowed += rpc_ratelog_allow(&rl, t, 1000, &dropped);
+	CHECK(allowed == 0);
+	CHECK(rpc_ratelog_allow(&rl, 6000, 1000, &dropped) == 1 && dropped == 999);
+	CHECK(rpc_ratelog_allow(&rl, 9000, 1000, &dropped) == 1 && dropped == 0);
+	/* A clock at 0 still starts the interval. */
+	struct rpc_ratelog z = {0};
+	CHECK(rpc_ratelog_allow(&z, 0, 1000, &dropped) == 1);
+	CHECK(rpc_ratelog_allow(&z, 10, 1000, &dropped) == 0);
+}
+
+int main(void)
+{
+	RUN(test_head_complete);
+	RUN(test_head_partial_and_lf);
+	RUN(test_head_body_forms);
+	RUN(test_utf8_prefix);
+	RUN(test_utf8_sanitize);
+	RUN(test_ratelog);
+	return test_report("rpc");
+}

@@ -229,7 +229,7 @@ static int cmd_send(struct cli_ctx *ctx)
 	if (!from || !to || !cli_opt(ctx, "amount"))
 		return cli_fail(CLI_EUSAGE, "send needs --from NAME --to ADDRESS --amount ASY");
 	if ((rc = cli_amount_opt(ctx, "amount", 0, &amount)) ||
-	    (rc = cli_amount_opt(ctx, "fee", TXBUILD_DEFAULT_FEE, &fee)) ||
+	    (rc = cli_amount_opt(ctx, "fee", 0, &fee)) ||
 	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
 		return rc;
 	if (amount == 0)
@@ -243,6 +243,8 @@ static int cmd_send(struct cli_ctx *ctx)
 	if ((rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, to, &chain, 0, address, to_addr)))
 		return rc;
+	if (!cli_opt(ctx, "fee"))
+		txbuild_default_fee(&chain.params, 0, &fee); /* no gas: cannot overflow */
 	struct keystore_key key;
 	if ((rc = cli_unlock(ctx, from, &key)))
 		return rc;

@@ -790,7 +790,7 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		memcpy(d.worker[p], j->slots[pt[p].slot].worker, ADDR_LEN);
 		d.proof[p] = (struct tile_proof){d.index, pt[p].tile, (size_t)len,
 						 (const uint8_t (*)[HASH_LEN])pt[p].path, pt[p].depth};
-		units += kernel_check_units(s, d.index) + len / 64 + pt[p].depth + 1;
+		units += compute_tile_units(s, d.index, len, pt[p].depth);
 	}
 	json_t *params;
 	if ((rc = get_params(ctx, &params)))

@@ -43,6 +43,16 @@ struct compute_params {
 
 void compute_params_default(struct compute_params *p);
 
+/* Units of checking work one revealed or disputed tile costs (docs/compute.md
+ * §6): the kernel's check units, its bytes / 64 and its path of depth
+ * hashes, plus one. The chain meters them; the worker and the CLI size their
+ * gas limits with the same sum. */
+static inline uint64_t compute_tile_units(const struct job_shape *s, uint32_t index, uint64_t tile_len,
+					  uint64_t depth)
+{
+	return kernel_check_units(s, index) + tile_len / 64 + depth + 1;
+}
+
 /* Gas of checking tile work (docs/compute.md §6): units x gas_per_check_unit,
  * exact. The one formula the chain meters reveals and disputes with, and the
  * worker and the CLI set gas limits by. 0, or ASSAY_EOVERFLOW when it does

@@ -2,6 +2,7 @@
  * and tx groups, plus help and raw RPC. Other groups (contract, job, worker,
  * validator, testnet) add rows to cli_commands[] and reuse cli.h's helpers.
  * Not for: parsing or settings (cli.c). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,6 +458,7 @@ int cli_main(int argc, char **argv)
 {
 	struct cli_ctx *ctx = calloc(1, sizeof(*ctx));
 	char err[1024];
+	signal(SIGPIPE, SIG_IGN); /* a node that hangs up mid-request is an error, not a kill */
 	if (!ctx)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	int rc = cli_parse(ctx, argc, argv, err, sizeof(err));

@@ -1,8 +1,8 @@
-/* A small blocking JSON-RPC 2.0 client for talking to assayd, and a bounded
- * HTTP GET for a worker's output server, both over libevent's evhttp client
- * (one connection and one private event loop per call, Basic auth for RPC).
- * What stays ours is only the JSON-RPC envelope (rpc_client_parse_reply).
- * Not for: anything long-lived or concurrent; the node's side is node/rpc.c. */
+/* A blocking JSON-RPC 2.0 client for assayd and a bounded HTTP GET for a
+ * worker's output server, over libevent's evhttp client (one connection and
+ * one private event loop per call); ours is only the JSON-RPC envelope.
+ * Programs using it ignore SIGPIPE (evhttp writes with writev()). Not for:
+ * anything long-lived or concurrent; the node's side is node/rpc.c. */
 #ifndef ASSAY_WALLET_RPC_CLIENT_H
 #define ASSAY_WALLET_RPC_CLIENT_H
 

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -243,6 +244,7 @@ static void test_chain_parse(void)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* as the programs do (rpc_client.h) */
 	evthread_use_pthreads();
 	RUN(test_against_evhttp);
 	RUN(test_chain_parse);

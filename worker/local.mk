@@ -19,6 +19,10 @@ bin_PROGRAMS += assay-worker
 assay_worker_SOURCES = worker/main.c
 assay_worker_LDADD = $(WORKER_LIBS)
 
+# What assay-worker links, by its symbols (no VM, CLI or state machine).
+TESTS += tests/unit/worker_links.sh
+EXTRA_DIST += tests/unit/worker_links.sh
+
 check_PROGRAMS += test_worker
 TESTS += test_worker
 test_worker_SOURCES = tests/unit/test_worker.c tests/unit/test.h

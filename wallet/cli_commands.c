@@ -421,8 +421,11 @@ static int cmd_help(struct cli_ctx *ctx)
 	       "  -datadir=DIR          data directory (default ~/.assay)\n"
 	       "  -network=NET          dev, local, testnet or main (default dev)\n"
 	       "  -rpcconnect=HOST      node address (default 127.0.0.1)\n"
-	       "  -rpcport=PORT         node RPC port (default 29443 dev/local, 19443 testnet, "
-	       "9443 main)\n"
+	       "  -rpcport=PORT         node RPC port (default:");
+	const struct network_info *net;
+	for (unsigned i = 0; (net = network_at(i)); i++)
+		printf("%s %u %s", i ? "," : "", net->rpc_port, net->name);
+	printf(")\n"
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -passphrase-file=FILE wallet passphrase from FILE's first line\n"
 	       "  -json                 machine-readable output\n"

@@ -93,7 +93,8 @@ static int no_reply(const struct exchange *x, const struct request_spec *r, stru
 		return fail_set(f, ASSAY_ELIMIT, 0, "reply from %s:%u larger than %zu bytes", r->host,
 				r->port, r->max);
 	if (x->have_error && x->error == EVREQ_HTTP_INVALID_HEADER)
-		return fail_set(f, ASSAY_EDECODE, 0, "the reply from %s:%u is not HTTP", r->host, r->port);
+		return fail_set(f, ASSAY_EDECODE, 0, "the reply from %s:%u is not HTTP, or its headers pass %u bytes",
+				r->host, r->port, RPC_CLIENT_HEADERS_MAX);
 	if (x->have_error && x->error == EVREQ_HTTP_EOF)
 		return fail_set(f, ASSAY_EIO, 0, "%s:%u closed the connection before a whole reply",
 				r->host, r->port);

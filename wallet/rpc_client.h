@@ -44,7 +44,8 @@ int rpc_client_call(const struct rpc_endpoint *ep, const char *method, json_t *p
  * (the caller knows the size it expects: a job's output). On 0 *body is malloc()ed with *len
  * bytes; the caller frees. ASSAY_EIO (connect, read, timeout, or an HTTP
  * status other than 200, which fail->code holds), ASSAY_ENOTFOUND (HTTP 404),
- * ASSAY_ELIMIT (body over max bytes), ASSAY_EDECODE (not HTTP), ASSAY_EARG
+ * ASSAY_ELIMIT (body over max bytes), ASSAY_EDECODE (not HTTP, or headers
+ * over RPC_CLIENT_HEADERS_MAX), ASSAY_EARG
  * (host or path unusable). */
 int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body,
 		   size_t *len, struct rpc_failure *fail);

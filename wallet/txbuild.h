@@ -13,7 +13,7 @@
 #include "core/sha256.h"
 #include "consensus/params.h"
 
-#define TXBUILD_DEFAULT_FEE 100000ull /* 0.0001 ASY; the node's floor is 1000 units */
+#define TXBUILD_DEFAULT_FEE 100000ull /* 0.0001 ASY; the built-in networks' floor is 1000 units */
 
 struct txbuild_spec {
 	uint8_t chain_id[HASH_LEN]; /* chain_id from getchainparams */

@@ -1,14 +1,15 @@
 /* Unit tests of the clients' HTTP and chain-parameter code: rpc_client_call
  * and rpc_client_get against a real evhttp server on loopback (in a thread),
- * covering chunked and plain replies, auth failure, oversized bodies, a
- * server that never answers (timeout), a non-HTTP peer and a closed port;
- * then client_chain_parse and txbuild_default_fee. */
+ * covering chunked and plain replies, auth failure, oversized bodies and
+ * headers, a server that never answers (timeout), a non-HTTP peer and a
+ * closed port; then client_chain_parse and txbuild_default_fee. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@ static struct {
 	unsigned silent_port;
 	int garbage_fd; /* answers with non-HTTP bytes */
 	unsigned garbage_port;
+	int drip_fd;    /* answers one body byte every 50 ms */
+	unsigned drip_port;
 } srv;
 
 static void reply_text(struct evhttp_request *req, int code, const char *text)
@@ -55,6 +58,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 			s[n] = 0;
 			reply_text(req, 200, s);
 			free(s);
+		} else if (strcmp(uri, "/bighdr") == 0) {
+			char *v = malloc(RPC_CLIENT_HEADERS_MAX + 2);
+			memset(v, 'b', RPC_CLIENT_HEADERS_MAX + 1);
+			v[RPC_CLIENT_HEADERS_MAX + 1] = 0;
+			evhttp_add_header(evhttp_request_get_output_headers(req), "X-Big", v);
+			free(v);
+			reply_text(req, 200, "x");
 		} else if (strcmp(uri, "/chunked") == 0) {
 			evhttp_send_reply_start(req, 200, "OK");
 			for (int i = 0; i < 3; i++) {
@@ -125,6 +135,23 @@ static void *garbage_main(void *arg)
 	}
 }
 
+static void *drip_main(void *arg)
+{
+	(void)arg;
+	int fd = accept(srv.drip_fd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	char buf[4096];
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+	if (recv(fd, buf, sizeof(buf), 0) > 0 && send(fd, head, strlen(head), MSG_NOSIGNAL) > 0) {
+		struct timespec nap = {0, 50000000L};
+		for (int i = 0; i < 100 && send(fd, "x", 1, MSG_NOSIGNAL) == 1; i++)
+			nanosleep(&nap, NULL);
+	}
+	close(fd);
+	return NULL;
+}
+
 static void *server_main(void *arg)
 {
 	(void)arg;
@@ -176,6 +203,9 @@ static void test_against_evhttp(void)
 	CHECK(len == 18 && memcmp(body, "part0;part1;part2;", 18) == 0);
 	free(body);
 	CHECK(rpc_client_get("127.0.0.1", srv.port, "/chunked", 10, &body, &len, &f) == ASSAY_ELIMIT);
+	/* evhttp reports headers over the limit as malformed */
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/bighdr", 1000, &body, &len, &f) == ASSAY_EDECODE);
+	CHECK(strstr(f.message, "headers") != NULL);
 	CHECK(rpc_client_get("127.0.0.1", srv.port, "/missing", 1000, &body, &len, &f) == ASSAY_ENOTFOUND);
 	CHECK(f.code == 404);
 	CHECK(rpc_client_get("127.0.0.1", srv.port, "/a b", 1000, &body, &len, &f) == ASSAY_EARG);
@@ -186,6 +216,20 @@ static void test_against_evhttp(void)
 	struct rpc_endpoint slow = {.host = "127.0.0.1", .port = srv.silent_port, .timeout_ms = 300};
 	CHECK(rpc_client_call(&slow, "echo", NULL, &r, &f) == ASSAY_EIO);
 	CHECK(strstr(f.message, "timed out") != NULL);
+	/* a peer that trickles a byte at a time never resets the whole-exchange
+	 * deadline: the call ends at about timeout_ms, not at the 5 s of bytes */
+	pthread_t dth;
+	srv.drip_fd = listen_raw(&srv.drip_port);
+	CHECK(srv.drip_fd >= 0);
+	pthread_create(&dth, NULL, drip_main, NULL);
+	struct rpc_endpoint drip = {.host = "127.0.0.1", .port = srv.drip_port, .timeout_ms = 300};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(rpc_client_call(&drip, "echo", NULL, &r, &f) == ASSAY_EIO && strstr(f.message, "timed out"));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(t1.tv_sec - t0.tv_sec < 3);
+	pthread_join(dth, NULL);
+	close(srv.drip_fd);
 	close(srv.silent_fd);
 	struct rpc_endpoint gone = {.host = "127.0.0.1", .port = srv.silent_port};
 	CHECK(rpc_client_call(&gone, "echo", NULL, &r, &f) == ASSAY_EIO);

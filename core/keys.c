@@ -6,6 +6,7 @@
 #include "core/bech32.h"
 #include "core/error.h"
 #include "core/keys.h"
+#include "core/network.h"
 #include "core/sha256.h"
 
 int keys_init(void)
@@ -35,12 +36,7 @@ int sig_verify(const uint8_t pk[PUBKEY_LEN], const void *msg, size_t n, const ui
 
 const char *network_hrp(enum network net)
 {
-	switch (net) {
-	case NET_MAIN: return "assay";
-	case NET_TEST: return "tassay";
-	case NET_DEV: return "dassay";
-	}
-	return "dassay";
+	return network_of_family(net)->hrp;
 }
 
 void address_from_pubkey(const uint8_t pk[PUBKEY_LEN], uint8_t addr[ADDR_LEN])

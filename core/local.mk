@@ -6,6 +6,7 @@ libassay_core_a_SOURCES = \
 	core/sha256.c core/sha256.h \
 	core/keys.c core/keys.h \
 	core/bech32.c core/bech32.h \
+	core/network.c core/network.h \
 	core/merkle.c core/merkle.h \
 	core/smt_proof.c core/smt_proof.h \
 	core/vrf.c core/vrf.h \
@@ -16,7 +17,7 @@ libassay_core_a_SOURCES = \
 
 # Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
 CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block \
-	test_ledger test_vrf
+	test_ledger test_vrf test_network
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 test_buf_SOURCES = tests/unit/test_buf.c
@@ -41,6 +42,8 @@ check_PROGRAMS += test_smt_proof
 TESTS += test_smt_proof
 test_smt_proof_SOURCES = tests/unit/test_smt_proof.c tests/unit/test.h
 test_smt_proof_LDADD = $(CORE_LIBS)
+test_network_SOURCES = tests/unit/test_network.c
+test_network_LDADD = $(CORE_LIBS)
 
 # Fuzz targets are built and run by scripts/fuzz, not by make (they need
 # clang's libFuzzer); see tests/fuzz/README.md. Files are named one by one:

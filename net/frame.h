@@ -9,14 +9,10 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/network.h"
 
-/* Network magics, chosen so that no two share a byte in any position and none
- * is valid ASCII text or a zstd/HTTP/TLS prefix: a stray client is caught by
- * the first four bytes. Stored little-endian on the wire. */
-#define NET_MAGIC_DEV 0xD1A5A7E0u
-#define NET_MAGIC_LOCAL 0xC2B6B8F1u
-#define NET_MAGIC_TESTNET 0xB3C7C902u
-#define NET_MAGIC_MAIN 0xA4D8DA13u
+/* The network magics (NET_MAGIC_*) live with the network table in
+ * core/network.h; a frame carries the one of its network. */
 
 #define NET_CMD_LEN 12     /* command name, ASCII, NUL-padded */
 #define NET_HDR_LEN 24     /* magic 4 + command 12 + length 4 + checksum 4 */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/network.h"
 #include "node/config.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_U64, OPT_BOOL, OPT_MULTI };
@@ -238,11 +239,13 @@ int config_read_file(struct config *c, const char *path, char *err, size_t errle
 
 void config_finish(struct config *c)
 {
-	int test = strcmp(c->network, "testnet") == 0;
+	const struct network_info *net = network_find(c->network);
+	if (!net)
+		net = network_find("dev"); /* assayd refuses the name later */
 	if (!c->rpcport)
-		c->rpcport = test ? 19443 : 29443;
+		c->rpcport = net->rpc_port;
 	if (!c->port)
-		c->port = test ? 19444 : 29444;
+		c->port = net->p2p_port;
 	if (strcmp(c->validator, "0") == 0)
 		c->novalidator = 1;
 }

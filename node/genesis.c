@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/ledger.h"
+#include "core/network.h"
 #include "node/genesis.h"
 
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN])
@@ -39,17 +40,12 @@ void genesis_free(struct genesis *g)
 
 static int set_network(struct genesis *g, const char *name)
 {
-	static const struct { const char *name; enum network net; } nets[] = {
-		{"dev", NET_DEV}, {"local", NET_DEV}, {"testnet", NET_TEST}, {"main", NET_MAIN},
-	};
-	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
-		if (strcmp(nets[i].name, name) == 0) {
-			g->net = nets[i].net;
-			snprintf(g->network_name, sizeof(g->network_name), "%s", name);
-			return 0;
-		}
-	}
-	return ASSAY_EARG;
+	const struct network_info *info = network_find(name);
+	if (!info)
+		return ASSAY_EARG;
+	g->net = info->family;
+	snprintf(g->network_name, sizeof(g->network_name), "%s", name);
+	return 0;
 }
 
 static int cmp_alloc(const void *a, const void *b);

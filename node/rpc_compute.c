@@ -335,6 +335,26 @@ static int m_getcomputeparams(void *ctx, json_t *params, json_t **result, struct
 	return 0;
 }
 
+/* The chain parameters of the genesis (consensus/params.h, docs/protocol.md
+ * §8) with the chain's identity: what a client needs to sign for this chain
+ * and to pay the fee floor (fee >= min_fee + gas_limit x gas_price). */
+static int m_getchainparams(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	(void)params;
+	struct node *n = ctx;
+	const struct chain_params *p = &n->genesis.params;
+	*result = json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "chain", n->genesis.chain,
+			    "network", n->genesis.network_name, "hrp", network_hrp(n->genesis.net), "chain_id",
+			    hexj(n->genesis.hash, HASH_LEN), "block_time_ms", (json_int_t)p->block_time_ms,
+			    "max_block_txs", (json_int_t)p->max_block_txs, "max_block_bytes",
+			    (json_int_t)p->max_block_bytes, "max_tx_bytes", (json_int_t)p->max_tx_bytes,
+			    "max_block_gas", (json_int_t)p->max_block_gas, "min_fee", (json_int_t)p->min_fee,
+			    "gas_price", (json_int_t)p->gas_price, "max_future_ms", (json_int_t)p->max_future_ms);
+	if (!*result)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	return 0;
+}
+
 static const struct rpc_method compute_methods[] = {
 	{"getjob", m_getjob, "getjob JOB_ID - a compute job: spec, state, escrow, slots with heights, roots and challenges"},
 	{"listjobs", m_listjobs, "listjobs [STATE [SUBMITTER [WORKER]]] - live jobs in submission order, filtered"},
@@ -342,6 +362,7 @@ static const struct rpc_method compute_methods[] = {
 	{"listworkers", m_listworkers, "listworkers - registered compute workers in address order"},
 	{"getblob", m_getblob, "getblob HASH - a stored blob's bytes as hex"},
 	{"getcomputeparams", m_getcomputeparams, "getcomputeparams - compute parameters and the fee rule"},
+	{"getchainparams", m_getchainparams, "getchainparams - the chain's id, network and parameters (fee rule, limits)"},
 };
 
 void node_register_compute_rpc(struct node *n)

@@ -19,6 +19,7 @@
 #include "core/tx.h"
 #include "wallet/amount.h"
 #include "wallet/cli.h"
+#include "wallet/client_chain.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
 
@@ -252,35 +253,10 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, char *err, size_t errl
 	return 0;
 }
 
-int cli_network_parse(const char *name, enum network *net, unsigned *port)
-{
-	static const struct {
-		const char *name;
-		enum network net;
-		unsigned port;
-	} nets[] = {
-		{"dev", NET_DEV, CLI_PORT_DEV},
-		{"local", NET_DEV, CLI_PORT_DEV},
-		{"testnet", NET_TEST, CLI_PORT_TEST},
-		{"main", NET_MAIN, CLI_PORT_MAIN},
-	};
-	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
-		if (strcmp(name, nets[i].name) == 0) {
-			if (net)
-				*net = nets[i].net;
-			if (port)
-				*port = nets[i].port;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 enum network cli_local_net(const struct cli_ctx *ctx)
 {
-	enum network net = NET_DEV;
-	cli_network_parse(ctx->network, &net, NULL);
-	return net;
+	const struct network_info *info = network_find(ctx->network);
+	return info ? info->family : NET_DEV;
 }
 
 static void trim(char *s)
@@ -365,12 +341,12 @@ int cli_settle(struct cli_ctx *ctx, char *err, size_t errlen)
 		return rc;
 	if (!ctx->network[0])
 		snprintf(ctx->network, sizeof(ctx->network), "dev");
-	unsigned dflt_port;
-	if (cli_network_parse(ctx->network, NULL, &dflt_port) != 0)
+	const struct network_info *net = network_find(ctx->network);
+	if (!net)
 		return usage_err(err, errlen, "unknown network '%s': use dev, local, testnet or main",
 				 ctx->network);
 	if (!ctx->rpcport)
-		ctx->rpcport = dflt_port;
+		ctx->rpcport = net->rpc_port;
 	if (!ctx->rpcconnect[0])
 		snprintf(ctx->rpcconnect, sizeof(ctx->rpcconnect), "127.0.0.1");
 
@@ -476,34 +452,23 @@ int cli_rpc(struct cli_ctx *ctx, const char *method, json_t *params, json_t **re
 	}
 }
 
-static int hex32(const char *hex, uint8_t out[HASH_LEN])
-{
-	return hex && strlen(hex) == 2 * HASH_LEN && hex_decode(hex, out, HASH_LEN) == HASH_LEN
-		       ? 0
-		       : -1;
-}
-
 int cli_get_chain(struct cli_ctx *ctx, struct cli_chain *chain)
 {
 	json_t *info;
-	int rc = cli_rpc(ctx, "getblockchaininfo", NULL, &info);
+	struct client_chain c;
+	char err[256];
+	memset(chain, 0, sizeof(*chain));
+	int rc = cli_rpc(ctx, "getchainparams", NULL, &info);
 	if (rc)
 		return rc;
-	const char *network = json_string_value(json_object_get(info, "network"));
-	const char *genesis = json_string_value(json_object_get(info, "genesis_hash"));
-	json_t *height = json_object_get(info, "height");
-	memset(chain, 0, sizeof(*chain));
-	if (!network || strlen(network) >= sizeof(chain->network) ||
-	    cli_network_parse(network, &chain->net, NULL) != 0 || hex32(genesis, chain->chain_id) ||
-	    !json_is_integer(height)) {
-		json_decref(info);
-		return cli_fail(CLI_EFAIL,
-				"getblockchaininfo reply lacks a known network, genesis_hash or "
-				"height");
-	}
-	snprintf(chain->network, sizeof(chain->network), "%s", network);
-	chain->height = (uint64_t)json_integer_value(height);
+	rc = client_chain_parse(info, &c, err, sizeof(err));
 	json_decref(info);
+	if (rc)
+		return cli_fail(CLI_EFAIL, "%s", err);
+	snprintf(chain->network, sizeof(chain->network), "%s", c.network->name);
+	chain->net = c.network->family;
+	memcpy(chain->chain_id, c.chain_id, HASH_LEN);
+	chain->params = c.params;
 	return CLI_OK;
 }
 
@@ -542,10 +507,12 @@ int cli_seconds_opt(const struct cli_ctx *ctx, const char *name, unsigned dflt, 
 
 static int looks_like_address(const char *text)
 {
-	static const char *const hrps[] = {"assay1", "tassay1", "dassay1"};
-	for (size_t i = 0; i < 3; i++)
-		if (strncasecmp(text, hrps[i], strlen(hrps[i])) == 0)
+	const struct network_info *net;
+	for (unsigned i = 0; (net = network_at(i)); i++) {
+		size_t n = strlen(net->hrp);
+		if (strncasecmp(text, net->hrp, n) == 0 && text[n] == '1')
 			return 1;
+	}
 	return 0;
 }
 

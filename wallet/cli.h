@@ -15,7 +15,9 @@
 
 #include <jansson.h>
 
+#include "consensus/params.h"
 #include "core/keys.h"
+#include "core/network.h"
 #include "core/sha256.h"
 #include "wallet/keystore.h"
 #include "wallet/rpc_client.h"
@@ -33,9 +35,7 @@ enum cli_exit {
 #define CLI_DEFAULT_WAIT_S 60     /* send --wait without --timeout */
 #define CLI_POLL_MS 500           /* gettransaction polling interval for --wait */
 #define CLI_CONF_LINE_MAX 1024    /* longest assay.conf line */
-#define CLI_PORT_DEV 29443        /* dev and local */
-#define CLI_PORT_TEST 19443
-#define CLI_PORT_MAIN 9443
+/* Default RPC ports are the network table's (core/network.h). */
 
 /* A command-specific option: --name VALUE (has_value) or --name. */
 struct cli_optdef {
@@ -121,16 +121,15 @@ void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
  * "error: MESSAGE (code N)") and returns CLI_EFAIL or CLI_EUNREACHABLE. */
 int cli_rpc(struct cli_ctx *ctx, const char *method, json_t *params, json_t **result);
 
-/* What getblockchaininfo says about the chain we talk to. */
+/* What getchainparams says about the chain we talk to: the fee floor and
+ * limits come from here, never from a copy of the genesis defaults. */
 struct cli_chain {
-	char network[16];            /* the node's network name */
-	enum network net;            /* its address HRP family */
-	uint8_t chain_id[HASH_LEN];  /* genesis hash */
-	uint64_t height;
+	char network[NETWORK_NAME_MAX + 1]; /* the node's network name */
+	enum network net;                   /* its address HRP family */
+	uint8_t chain_id[HASH_LEN];         /* genesis hash */
+	struct chain_params params;         /* min_fee, gas_price, limits */
 };
 int cli_get_chain(struct cli_ctx *ctx, struct cli_chain *chain);
-/* Maps a network name to its HRP family and default port; -1 if unknown. */
-int cli_network_parse(const char *name, enum network *net, unsigned *port);
 
 /* Parses an amount option (ASY text); absent gives dflt. CLI_EUSAGE on error. */
 int cli_amount_opt(const struct cli_ctx *ctx, const char *name, uint64_t dflt, uint64_t *units);

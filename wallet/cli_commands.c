@@ -2,6 +2,7 @@
  * and tx groups, plus help and raw RPC. Other groups (contract, job, worker,
  * validator, testnet) add rows to cli_commands[] and reuse cli.h's helpers.
  * Not for: parsing or settings (cli.c). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +231,7 @@ static int cmd_send(struct cli_ctx *ctx)
 	if (!from || !to || !cli_opt(ctx, "amount"))
 		return cli_fail(CLI_EUSAGE, "send needs --from NAME --to ADDRESS --amount ASY");
 	if ((rc = cli_amount_opt(ctx, "amount", 0, &amount)) ||
-	    (rc = cli_amount_opt(ctx, "fee", TXBUILD_DEFAULT_FEE, &fee)) ||
+	    (rc = cli_amount_opt(ctx, "fee", 0, &fee)) ||
 	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
 		return rc;
 	if (amount == 0)
@@ -244,6 +245,8 @@ static int cmd_send(struct cli_ctx *ctx)
 	if ((rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, to, &chain, 0, address, to_addr)))
 		return rc;
+	if (!cli_opt(ctx, "fee"))
+		txbuild_default_fee(&chain.params, 0, &fee); /* no gas: cannot overflow */
 	struct keystore_key key;
 	if ((rc = cli_unlock(ctx, from, &key)))
 		return rc;
@@ -421,8 +424,11 @@ static int cmd_help(struct cli_ctx *ctx)
 	       "  -datadir=DIR          data directory (default ~/.assay)\n"
 	       "  -network=NET          dev, local, testnet or main (default dev)\n"
 	       "  -rpcconnect=HOST      node address (default 127.0.0.1)\n"
-	       "  -rpcport=PORT         node RPC port (default 29443 dev/local, 19443 testnet, "
-	       "9443 main)\n"
+	       "  -rpcport=PORT         node RPC port (default:");
+	const struct network_info *net;
+	for (unsigned i = 0; (net = network_at(i)); i++)
+		printf("%s %u %s", i ? "," : "", net->rpc_port, net->name);
+	printf(")\n"
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -passphrase-file=FILE wallet passphrase from FILE's first line\n"
 	       "  -json                 machine-readable output\n"
@@ -458,6 +464,7 @@ int cli_main(int argc, char **argv)
 {
 	struct cli_ctx *ctx = calloc(1, sizeof(*ctx));
 	char err[1024];
+	signal(SIGPIPE, SIG_IGN); /* a node that hangs up mid-request is an error, not a kill */
 	if (!ctx)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	int rc = cli_parse(ctx, argc, argv, err, sizeof(err));

@@ -79,23 +79,19 @@ static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const
 		       const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
 		       json_t **committed)
 {
-	uint64_t fee;
+	uint64_t fee, offer;
 	unsigned timeout_s;
-	json_t *params;
 	struct keystore_key key;
 	int rc;
 	*committed = NULL;
-	if ((rc = cli_amount_opt(ctx, "fee", TXBUILD_DEFAULT_FEE, &fee)) ||
+	/* the chain's floor for this gas (getchainparams), with the clients' headroom */
+	if (txbuild_default_fee(&chain->params, gas, &offer) != 0)
+		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
+	if ((rc = cli_amount_opt(ctx, "fee", offer, &fee)) ||
 	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
 		return rc;
-	if (gas) {
-		if ((rc = get_params(ctx, &params)))
-			return rc;
-		uint64_t need = ju64(params, "min_fee") + gas * ju64(params, "gas_price");
-		json_decref(params);
-		if (fee < need + TXBUILD_DEFAULT_FEE)
-			fee = need + TXBUILD_DEFAULT_FEE;
-	}
+	if (gas && fee < offer) /* gas is the CLI's estimate: a --fee for the payload alone is raised */
+		fee = offer;
 	if (payload->oom)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	if ((rc = cli_unlock(ctx, from, &key)))
@@ -794,13 +790,18 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		memcpy(d.worker[p], j->slots[pt[p].slot].worker, ADDR_LEN);
 		d.proof[p] = (struct tile_proof){d.index, pt[p].tile, (size_t)len,
 						 (const uint8_t (*)[HASH_LEN])pt[p].path, pt[p].depth};
-		units += kernel_check_units(s, d.index) + len / 64 + pt[p].depth + 1;
+		units += compute_tile_units(s, d.index, len, pt[p].depth);
 	}
 	json_t *params;
 	if ((rc = get_params(ctx, &params)))
 		goto out;
-	uint64_t gas = units * ju64(params, "gas_per_check_unit");
+	uint64_t gas;
+	int over = compute_check_gas(ju64(params, "gas_per_check_unit"), units, &gas);
 	json_decref(params);
+	if (over) {
+		rc = cli_fail(CLI_EFAIL, "checking this dispute needs more gas than a transaction can carry");
+		goto out;
+	}
 	struct buf p;
 	char txid[2 * HASH_LEN + 1];
 	buf_init(&p);

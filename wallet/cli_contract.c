@@ -23,15 +23,6 @@ static const char *const known_events[] = {
 	"Deposited", "Released", "Refunded", "JobFunded", "Paid",
 };
 
-int contract_default_fee(uint64_t gas, uint64_t *fee)
-{
-	unsigned __int128 need = (unsigned __int128)gas * CONTRACT_GAS_PRICE + CONTRACT_MIN_FEE;
-	if (need > UINT64_MAX)
-		return ASSAY_EOVERFLOW;
-	*fee = (uint64_t)need;
-	return 0;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
@@ -220,18 +211,25 @@ static int parse_u64_text(const char *text, uint64_t *v)
 	return 0;
 }
 
-/* --gas and --fee: the fee defaults to exactly what the gas needs, and a
- * given fee below that is refused here rather than by the node. */
-static int gas_and_fee(const struct cli_ctx *ctx, uint64_t dflt_gas, uint64_t *gas, uint64_t *fee)
+/* --gas: a whole number above 0; absent gives dflt_gas. */
+static int gas_opt(const struct cli_ctx *ctx, uint64_t dflt_gas, uint64_t *gas)
 {
 	const char *text = cli_opt(ctx, "gas");
-	uint64_t need;
 	*gas = dflt_gas;
 	if (text && (parse_u64_text(text, gas) || *gas == 0))
 		return cli_fail(CLI_EUSAGE, "bad --gas '%s': a whole number above 0", text);
-	if (contract_default_fee(*gas, &need))
+	return CLI_OK;
+}
+
+/* --fee for gas on chain: it defaults to exactly the chain's floor
+ * (chain_min_fee with the node's min_fee and gas_price), and a given fee
+ * below that is refused here rather than by the node. */
+static int fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uint64_t gas, uint64_t *fee)
+{
+	uint64_t need;
+	if (chain_min_fee(&chain->params, gas, &need))
 		return cli_fail(CLI_EUSAGE, "--gas %llu is too large to pay for",
-				(unsigned long long)*gas);
+				(unsigned long long)gas);
 	int rc = cli_amount_opt(ctx, "fee", need, fee);
 	if (rc)
 		return rc;
@@ -241,7 +239,7 @@ static int gas_and_fee(const struct cli_ctx *ctx, uint64_t dflt_gas, uint64_t *g
 		amount_format(need, need_asy);
 		return cli_fail(CLI_EUSAGE,
 				"--fee %s ASY is below min_fee + gas x gas_price = %s ASY for --gas %llu",
-				have_asy, need_asy, (unsigned long long)*gas);
+				have_asy, need_asy, (unsigned long long)gas);
 	}
 	return CLI_OK;
 }
@@ -508,7 +506,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 		return cli_fail(CLI_EUSAGE, "init arguments follow --args: contract deploy --from NAME "
 				"FILE --args ARG...");
 	if ((rc = cli_amount_opt(ctx, "value", 0, &value)) ||
-	    (rc = gas_and_fee(ctx, CONTRACT_DEPLOY_GAS, &gas, &fee)))
+	    (rc = gas_opt(ctx, CONTRACT_DEPLOY_GAS, &gas)))
 		return rc;
 	struct buf code, calldata;
 	buf_init(&code);
@@ -519,7 +517,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 		rc = cli_fail(CLI_EFAIL, "%s", err);
 		goto out;
 	}
-	if ((rc = cli_get_chain(ctx, &chain)))
+	if ((rc = cli_get_chain(ctx, &chain)) || (rc = fee_opt(ctx, &chain, gas, &fee)))
 		goto out;
 	if (with_init && ((rc = resolve_args(ctx, &chain, ctx->args + 1, ctx->nargs - 1, &args)) ||
 			  (rc = build_calldata("init", &args, &calldata))))
@@ -548,8 +546,9 @@ int cli_contract_call(struct cli_ctx *ctx)
 	int rc;
 	memset(&args, 0, sizeof(args));
 	if ((rc = cli_amount_opt(ctx, "value", 0, &p.value)) ||
-	    (rc = gas_and_fee(ctx, CONTRACT_CALL_GAS, &gas, &fee)) ||
+	    (rc = gas_opt(ctx, CONTRACT_CALL_GAS, &gas)) ||
 	    (rc = cli_get_chain(ctx, &chain)) ||
+	    (rc = fee_opt(ctx, &chain, gas, &fee)) ||
 	    (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 0, address, p.to)) ||
 	    (rc = resolve_args(ctx, &chain, ctx->args + 2, ctx->nargs - 2, &args))) {
 		contract_args_free(&args);

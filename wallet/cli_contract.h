@@ -11,12 +11,9 @@
 #include "core/buf.h"
 #include "wallet/cli.h"
 
-/* Fee arithmetic of docs/protocol.md §5.1 with the §8 defaults (every
- * built-in network uses them; a genesis may change them, and then the node
- * refuses a low fee with the exact minimum and --fee sets it). */
-#define CONTRACT_MIN_FEE 1000ull        /* min_fee, base units */
-#define CONTRACT_GAS_PRICE 1ull         /* gas_price, base units per gas */
-/* Default gas limits: a deploy stores up to 64 KiB of code at 20 gas a byte
+/* The fee of a deploy or call defaults to the chain's floor for its gas
+ * (chain_min_fee of consensus/params.h, with min_fee and gas_price read from
+ * the node's getchainparams). Default gas limits: a deploy stores up to 64 KiB of code at 20 gas a byte
  * plus 10000, and may run init; a call or a query runs one method. */
 #define CONTRACT_DEPLOY_GAS 2000000ull
 #define CONTRACT_CALL_GAS 1000000ull
@@ -24,9 +21,6 @@
 #define CONTRACT_FILE_MAX (4u << 20)    /* bytes of an .asm or .bin file read */
 #define CONTRACT_CODE_RECORD_V1 1       /* code record version (contracts.md §5) */
 #define CONTRACT_ARG_FILE_MAX (16u * 1024) /* an @FILE argument: the VM's calldata limit */
-
-/* min_fee + gas x gas_price; ASSAY_EOVERFLOW if it does not fit in u64. */
-int contract_default_fee(uint64_t gas, uint64_t *fee);
 
 /* Reads a contract file into code: FILE ending in ".asm" is assembled (errors
  * as "FILE:line:column: message"), anything else is taken as bytecode. The

@@ -1,12 +1,22 @@
-# wallet/: keystore, amounts, transaction building, JSON-RPC client and the
-# assay-cli program. Links core, and vm for the contract commands.
-noinst_LIBRARIES += libassay_wallet.a
-libassay_wallet_a_SOURCES = \
+# wallet/: two libraries and the assay-cli program.
+# libassay_client.a is what every client shares (assay-cli and assay-worker):
+# keystore, passphrase, amounts, transaction building, the node's chain
+# parameters and the JSON-RPC/HTTP client (libevent's evhttp). It links core,
+# the fee rule of consensus/params and libevent; never the VM or the compute
+# state machine. libassay_wallet.a is assay-cli itself; it adds the VM (the
+# contract commands) and the compute kernels (job output checks).
+noinst_LIBRARIES += libassay_client.a
+libassay_client_a_SOURCES = \
 	wallet/amount.c wallet/amount.h \
 	wallet/keystore.c wallet/keystore.h \
 	wallet/passphrase.c wallet/passphrase.h \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
+	wallet/client_chain.c wallet/client_chain.h
+CLIENT_LIBS = libassay_client.a libassay_consensus.a $(CORE_LIBS) $(EVENT_LIBS)
+
+noinst_LIBRARIES += libassay_wallet.a
+libassay_wallet_a_SOURCES = \
 	wallet/cli.c wallet/cli.h \
 	wallet/cli_commands.c \
 	wallet/cli_contract.c wallet/cli_contract.h \
@@ -17,18 +27,20 @@ libassay_wallet_a_SOURCES = \
 # The VM library gives the CLI the assembler, disassembler, calldata and
 # payload codecs of the contract commands; the job commands check outputs
 # with the compute kernels (consensus/compute). Both depend on core only.
-WALLET_LIBS = libassay_wallet.a libassay_vm.a libassay_consensus.a $(CORE_LIBS)
+WALLET_LIBS = libassay_wallet.a libassay_client.a libassay_vm.a libassay_consensus.a $(CORE_LIBS) \
+	$(EVENT_LIBS)
 
 bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c
 assay_cli_LDADD = $(WALLET_LIBS)
 
-check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec
-TESTS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec
+check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec \
+	test_rpc_client
+TESTS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec test_rpc_client
 test_amount_SOURCES = tests/unit/test_amount.c
-test_amount_LDADD = $(WALLET_LIBS)
+test_amount_LDADD = $(CLIENT_LIBS)
 test_keystore_SOURCES = tests/unit/test_keystore.c
-test_keystore_LDADD = $(WALLET_LIBS)
+test_keystore_LDADD = $(CLIENT_LIBS)
 test_cli_SOURCES = tests/unit/test_cli.c
 test_cli_LDADD = $(WALLET_LIBS)
 test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
@@ -36,3 +48,15 @@ test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 test_cli_contract_LDADD = $(WALLET_LIBS)
 test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
 test_cli_jobspec_LDADD = $(WALLET_LIBS)
+# The RPC client against a real evhttp server on loopback, and the
+# getchainparams parser.
+test_rpc_client_SOURCES = tests/unit/test_rpc_client.c tests/unit/test.h
+test_rpc_client_LDADD = $(CLIENT_LIBS)
+
+# The JSON-RPC reply parser with a built-in mutation driver, so make check
+# runs it; scripts/fuzz builds the same file with libFuzzer.
+check_PROGRAMS += fuzz_rpc_reply
+TESTS += fuzz_rpc_reply
+fuzz_rpc_reply_SOURCES = tests/fuzz/fuzz_rpc_reply.c
+fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)

@@ -1,15 +1,19 @@
-/* A small blocking JSON-RPC 2.0 client over HTTP/1.1 (one connection per call,
- * Basic auth) for talking to assayd. Not for: anything long-lived or
- * concurrent; the node's side is node/rpc.c. */
+/* A blocking JSON-RPC 2.0 client for assayd and a bounded HTTP GET for a
+ * worker's output server, over libevent's evhttp client (one connection and
+ * one private event loop per call); ours is only the JSON-RPC envelope.
+ * Programs using it ignore SIGPIPE (evhttp writes with writev()). Not for:
+ * anything long-lived or concurrent; the node's side is node/rpc.c. */
 #ifndef ASSAY_WALLET_RPC_CLIENT_H
 #define ASSAY_WALLET_RPC_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
-#define RPC_CLIENT_RESPONSE_MAX (64u << 20) /* largest reply we read: a big block as JSON */
-#define RPC_CLIENT_TIMEOUT_MS 30000         /* connect, send and each read */
+#define RPC_CLIENT_RESPONSE_MAX (64u << 20) /* largest RPC reply body: a big block as JSON */
+#define RPC_CLIENT_HEADERS_MAX (64u << 10)  /* status line and headers of any reply */
+#define RPC_CLIENT_TIMEOUT_MS 30000         /* whole exchange, and each connect, send or read */
 #define RPC_CLIENT_AUTH_MAX 512             /* "user:password" */
 
 struct rpc_endpoint {
@@ -20,7 +24,7 @@ struct rpc_endpoint {
 };
 
 /* Why a call failed: for ASSAY_EINVALID the node's error code and message,
- * otherwise a sentence for people. */
+ * otherwise a sentence for people (code: the HTTP status where there was one). */
 struct rpc_failure {
 	long long code;
 	char message[512];
@@ -28,24 +32,28 @@ struct rpc_failure {
 
 /* Calls method with params (a JSON array, borrowed; NULL means []). On 0,
  * *result is a new reference the caller decrefs (json null if the node said
- * null). Errors: ASSAY_EIO (cannot connect, or the connection broke),
- * ASSAY_EAUTH (HTTP 401), ASSAY_EINVALID (the node answered with an error
- * object), ASSAY_EDECODE (not an HTTP JSON-RPC reply), ASSAY_ELIMIT. */
+ * null). Errors: ASSAY_EIO (cannot connect, timed out, or the connection
+ * broke), ASSAY_EAUTH (HTTP 401/403), ASSAY_EINVALID (the node answered with
+ * an error object), ASSAY_EDECODE (not an HTTP JSON-RPC reply), ASSAY_ELIMIT
+ * (reply over RPC_CLIENT_RESPONSE_MAX), ASSAY_ENOMEM. */
 int rpc_client_call(const struct rpc_endpoint *ep, const char *method, json_t *params,
 		    json_t **result, struct rpc_failure *fail);
 
-/* GET http://host:port/path (no auth), for a worker's output server. On 0
- * *body is malloc()ed with *len bytes; the caller frees. ASSAY_EIO (connect,
- * read, or an HTTP status other than 200, which fail->code holds),
- * ASSAY_ENOTFOUND (HTTP 404), ASSAY_ELIMIT (body over max bytes),
- * ASSAY_EDECODE (not HTTP). */
+/* GET http://host:port/path (no auth) within RPC_CLIENT_TIMEOUT_MS, for a
+ * worker's output server: an untrusted peer, so the body is bounded by max
+ * (the caller knows the size it expects: a job's output). On 0 *body is malloc()ed with *len
+ * bytes; the caller frees. ASSAY_EIO (connect, read, timeout, or an HTTP
+ * status other than 200, which fail->code holds), ASSAY_ENOTFOUND (HTTP 404),
+ * ASSAY_ELIMIT (body over max bytes), ASSAY_EDECODE (not HTTP, or headers
+ * over RPC_CLIENT_HEADERS_MAX), ASSAY_EARG
+ * (host or path unusable). */
 int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body,
 		   size_t *len, struct rpc_failure *fail);
 
-/* The reply half of rpc_client_call, on a whole HTTP response (exposed for
- * tests): status line, headers, Content-Length or chunked body, JSON-RPC
- * envelope. Same results. */
-int rpc_client_parse_response(const char *raw, size_t n, json_t **result,
-			      struct rpc_failure *fail);
+/* The JSON-RPC half of rpc_client_call, on an HTTP status and the whole
+ * reply body (exposed for tests and the fuzz target): the envelope's result
+ * or error object. Same results as rpc_client_call. */
+int rpc_client_parse_reply(int status, const char *body, size_t len, json_t **result,
+			   struct rpc_failure *fail);
 
 #endif

@@ -34,3 +34,11 @@ void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struc
 	tp.amount = amount;
 	transfer_encode(&tp, b);
 }
+
+int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee)
+{
+	struct chain_params offered = *p;
+	if (offered.min_fee < TXBUILD_DEFAULT_FEE)
+		offered.min_fee = TXBUILD_DEFAULT_FEE;
+	return chain_min_fee(&offered, gas_limit, fee);
+}

@@ -11,11 +11,12 @@
 #include "core/buf.h"
 #include "core/keys.h"
 #include "core/sha256.h"
+#include "consensus/params.h"
 
-#define TXBUILD_DEFAULT_FEE 100000ull /* 0.0001 ASY; the node's floor is 1000 units */
+#define TXBUILD_DEFAULT_FEE 100000ull /* 0.0001 ASY; the built-in networks' floor is 1000 units */
 
 struct txbuild_spec {
-	uint8_t chain_id[HASH_LEN]; /* genesis hash from getblockchaininfo */
+	uint8_t chain_id[HASH_LEN]; /* chain_id from getchainparams */
 	uint64_t nonce;             /* the sender's pending_nonce */
 	uint64_t fee;               /* base units */
 	uint64_t gas_limit;         /* 0 for transfers */
@@ -29,6 +30,13 @@ struct txbuild_spec {
  * ASSAY_ENOMEM. */
 int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
 		 struct buf *encoded, uint8_t txid[HASH_LEN]);
+
+/* The fee the clients offer when the user names none, for a transaction with
+ * gas_limit on a chain with parameters p: the chain's floor (chain_min_fee,
+ * protocol §5.1) with its min_fee part raised to TXBUILD_DEFAULT_FEE, so
+ * that a transaction still pays after a modest rise of the floor.
+ * 0, or ASSAY_EOVERFLOW when no fee can pay it. */
+int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee);
 
 /* The payload of a transfer of amount units to addr, appended to b. */
 void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struct buf *b);

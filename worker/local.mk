@@ -1,8 +1,9 @@
 # worker/: compute backends (libassay_workerbk.a), the worker's pure job
 # helpers (libassay_worker.a: kept-level Merkle tree, reveals, test-only
 # corruption) and the assay-worker program. The worker talks to a node over
-# JSON-RPC with the wallet's client code (libassay_wallet.a), a sibling; it
-# never links node/.
+# JSON-RPC with the clients' shared library (libassay_client.a, wallet/);
+# it links core, the compute kernels and codecs of consensus/ and the fee
+# rule, and never node/, the VM, the CLI or the compute state machine.
 noinst_LIBRARIES += libassay_workerbk.a
 libassay_workerbk_a_SOURCES = \
 	worker/backend.h worker/backend_cpu.c
@@ -12,11 +13,15 @@ libassay_worker_a_SOURCES = \
 	worker/outtree.c worker/outtree.h \
 	worker/work.c worker/work.h
 
-WORKER_LIBS = libassay_worker.a libassay_workerbk.a libassay_wallet.a libassay_vm.a libassay_consensus.a $(CORE_LIBS)
+WORKER_LIBS = libassay_worker.a libassay_workerbk.a $(CLIENT_LIBS)
 
 bin_PROGRAMS += assay-worker
 assay_worker_SOURCES = worker/main.c
-assay_worker_LDADD = $(WORKER_LIBS) $(EVENT_LIBS)
+assay_worker_LDADD = $(WORKER_LIBS)
+
+# What assay-worker links, by its symbols (no VM, CLI or state machine).
+TESTS += tests/unit/worker_links.sh
+EXTRA_DIST += tests/unit/worker_links.sh
 
 check_PROGRAMS += test_worker
 TESTS += test_worker

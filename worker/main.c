@@ -2,8 +2,9 @@
  * worker"). Registers its wallet as a worker, polls the node for the jobs
  * assigned to it, computes them with the cpu or opencl backend, commits the
  * Merkle root, reveals the challenged tiles, puts small outputs on chain as
- * blobs once the job is verified, and serves whole outputs over HTTP. Talks to assayd only over JSON-RPC with the wallet's client code; it
- * never links node/. Single-threaded event loop (libevent): the output server
+ * blobs once the job is verified, and serves whole outputs over HTTP. Talks
+ * to assayd only over JSON-RPC with the clients' library (libassay_client.a)
+ * and reads the chain's parameters from it; it never links node/. Single-threaded event loop (libevent): the output server
  * waits while a job computes. Not for: kernels (backend*.c, kernels.c). */
 #define _GNU_SOURCE /* getopt_long_only */
 #include <errno.h>
@@ -25,13 +26,15 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/network.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
-#include "wallet/cli.h"
+#include "wallet/client_chain.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/rpc_client.h"
@@ -40,7 +43,7 @@
 #include "worker/work.h"
 
 #define WORKER_POLL_MS 250                  /* how often the node's height is read */
-#define WORKER_RPC_PORT 29443               /* dev and local */
+#define WORKER_RPC_NETWORK "dev"            /* -rpcport defaults to this network's (dev and local) */
 #define WORKER_LISTEN "127.0.0.1:29450"     /* default output server address */
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
@@ -101,10 +104,8 @@ struct worker {
 	struct keystore_key key;
 	uint8_t addr[ADDR_LEN];
 	char address[ADDR_STR_MAX];
-	uint8_t chain_id[HASH_LEN];
-	enum network net;
-	char network[16];
-	uint64_t min_fee, gas_price, gas_per_check_unit, min_bond, max_tx_bytes;
+	struct client_chain chain;     /* network, chain id and chain parameters */
+	uint64_t gas_per_check_unit, min_bond;
 	uint64_t blob_output_max;      /* outputs up to this size go on chain (work_blob_output_max) */
 	struct event_base *base;
 	struct evhttp *http;
@@ -179,15 +180,16 @@ static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_
 	if (call(w, "getaccount", json_pack("[s]", w->address), &acct, NULL, 0) < 0)
 		return -1;
 	struct txbuild_spec spec = {.nonce = json_u64(acct, "pending_nonce"),
-				    .fee = TXBUILD_DEFAULT_FEE + gas_limit * w->gas_price,
 				    .gas_limit = gas_limit,
 				    .kind = kind,
 				    .payload = payload,
 				    .payload_len = len};
 	json_decref(acct);
-	if (spec.fee < w->min_fee + gas_limit * w->gas_price)
-		spec.fee = w->min_fee + gas_limit * w->gas_price;
-	memcpy(spec.chain_id, w->chain_id, HASH_LEN);
+	if (txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee) != 0) {
+		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
+		return -1;
+	}
+	memcpy(spec.chain_id, w->chain.chain_id, HASH_LEN);
 	struct buf enc;
 	uint8_t id[HASH_LEN];
 	buf_init(&enc);
@@ -477,13 +479,19 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_FAILED;
 		return;
 	}
-	if (p.len + WORK_TX_ENVELOPE_BYTES > w->max_tx_bytes) {
+	if (p.len + WORK_TX_ENVELOPE_BYTES > w->chain.params.max_tx_bytes) {
 		log_error("job %.16s: the reveal is %zu bytes, over the transaction limit", it->job_hex, p.len);
 		buf_free(&p);
 		it->stage = STAGE_FAILED;
 		return;
 	}
-	uint64_t gas = units * w->gas_per_check_unit;
+	uint64_t gas;
+	if (compute_check_gas(w->gas_per_check_unit, units, &gas) != 0) {
+		log_error("job %.16s: checking the reveal needs more gas than a transaction can carry", it->job_hex);
+		buf_free(&p);
+		it->stage = STAGE_FAILED;
+		return;
+	}
 	if (send_tx(w, TX_JOB_REVEAL, p.data, p.len, gas, it->txid) == 0) {
 		log_info("job %.16s: job_reveal %s (%u tiles, %zu bytes, gas %llu) challenged at height %llu",
 			 it->job_hex, it->txid, it->rec.spec.samples, p.len, (unsigned long long)gas,
@@ -849,7 +857,7 @@ static void usage(void)
 	printf("usage: assay-worker [options]   (options as -name=value or --name=value)\n\n"
 	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default ~/.assay)\n"
 	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
-	       "  -rpcport=PORT          node RPC port (default %d)\n"
+	       "  -rpcport=PORT          node RPC port (default %u, dev and local)\n"
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -wallet=NAME           the worker's key: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
@@ -864,7 +872,7 @@ static void usage(void)
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n",
-	       WORKER_RPC_PORT, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
+	       (unsigned)network_find(WORKER_RPC_NETWORK)->rpc_port, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
 }
 
 static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
@@ -883,7 +891,7 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->datadir, sizeof(c->datadir), "%s/.assay", home ? home : ".");
 	snprintf(c->rpcconnect, sizeof(c->rpcconnect), "127.0.0.1");
-	c->rpcport = WORKER_RPC_PORT;
+	c->rpcport = network_find(WORKER_RPC_NETWORK)->rpc_port;
 	snprintf(c->backend, sizeof(c->backend), "cpu");
 	snprintf(c->listen, sizeof(c->listen), "%s", WORKER_LISTEN);
 	c->poll_ms = WORKER_POLL_MS;
@@ -970,32 +978,25 @@ static int make_dirs(const char *path)
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Chain identity and parameters from the node. */
+/* Chain identity and parameters from the node: getchainparams for the
+ * network, chain id and fee rule, getcomputeparams for the compute ones. */
 static int read_chain(struct worker *w)
 {
 	json_t *info, *params;
-	if (call(w, "getblockchaininfo", NULL, &info, NULL, 0) < 0)
+	char err[256];
+	if (call(w, "getchainparams", NULL, &info, NULL, 0) < 0)
 		return -1;
-	const char *gh = json_string_value(json_object_get(info, "genesis_hash"));
-	const char *net = json_string_value(json_object_get(info, "network"));
-	unsigned port;
-	int ok = gh && net && hex_decode(gh, w->chain_id, HASH_LEN) == HASH_LEN &&
-		 cli_network_parse(net, &w->net, &port) == 0;
-	if (ok)
-		snprintf(w->network, sizeof(w->network), "%s", net);
+	int rc = client_chain_parse(info, &w->chain, err, sizeof(err));
 	json_decref(info);
-	if (!ok) {
-		log_error("getblockchaininfo: no genesis hash or unknown network");
+	if (rc) {
+		log_error("%s", err);
 		return -1;
 	}
 	if (call(w, "getcomputeparams", NULL, &params, NULL, 0) < 0)
 		return -1;
-	w->min_fee = json_u64(params, "min_fee");
-	w->gas_price = json_u64(params, "gas_price");
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
 	w->min_bond = json_u64(params, "min_bond");
-	w->max_tx_bytes = json_u64(params, "max_tx_bytes");
-	w->blob_output_max = work_blob_output_max(json_u64(params, "max_blob_bytes"), w->max_tx_bytes);
+	w->blob_output_max = work_blob_output_max(json_u64(params, "max_blob_bytes"), w->chain.params.max_tx_bytes);
 	json_decref(params);
 	return 0;
 }
@@ -1029,10 +1030,10 @@ static int start(struct worker *w)
 		return -1;
 	if (read_chain(w) < 0)
 		return -1;
-	address_encode(w->net, w->addr, w->address);
-	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) && strcmp(w->network, "dev") != 0 &&
-	    strcmp(w->network, "local") != 0) {
-		log_error("-corrupt-fraction and -corrupt-tiles are for tests: refused on network %s", w->network);
+	address_encode(w->chain.network->family, w->addr, w->address);
+	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) && w->chain.network->family != NET_DEV) {
+		log_error("-corrupt-fraction and -corrupt-tiles are for tests: refused on network %s",
+			  w->chain.network->name);
 		return -1;
 	}
 	if (strcmp(w->cfg.backend, "opencl") == 0) {
@@ -1116,7 +1117,7 @@ int main(int argc, char **argv)
 		log_error("libsodium failed to initialise");
 	} else if (start(w) == 0) {
 		log_info("assay-worker %s: worker %s on %s, polling every %u ms", PACKAGE_VERSION, w->address,
-			 w->network, w->cfg.poll_ms);
+			 w->chain.network->name, w->cfg.poll_ms);
 		tick(w);
 		event_base_dispatch(w->base);
 		log_info("stopped after %llu jobs (%.2f GOPS overall)", (unsigned long long)w->jobs_computed,

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "core/error.h"
 #include "core/sha256.h"
@@ -48,7 +49,7 @@ int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN
 			break;
 		v->tiles[c] = (struct tile_proof){idx[c], tile_buf[c], (size_t)len,
 						  (const uint8_t (*)[HASH_LEN])paths[c], depth};
-		*units += kernel_check_units(s, idx[c]) + len / 64 + depth + 1;
+		*units += compute_tile_units(s, idx[c], len, depth);
 	}
 	if (rc == 0) {
 		compute_reveal_encode(v, payload);

@@ -501,18 +501,17 @@ static void src_close(struct kernel_src *src)
 /* Gas units of checking tile proof t (docs/compute.md §6). */
 static uint64_t tile_units(const struct job_shape *s, const struct tile_proof *t)
 {
-	return kernel_check_units(s, t->index) + t->tile_len / 64 + t->depth + 1;
+	return compute_tile_units(s, t->index, t->tile_len, t->depth);
 }
 
 static int charge(const struct compute_env *env, unsigned __int128 units, uint64_t gas_limit,
 		  struct compute_result *res)
 {
-	unsigned __int128 gas = units * env->params->gas_per_check_unit;
-	if (gas > gas_limit)
-		return reject(res, ASSAY_EGAS, "checking needs %llu gas, limit %llu",
-			      gas > UINT64_MAX ? (unsigned long long)UINT64_MAX : (unsigned long long)gas,
+	uint64_t gas;
+	if (compute_check_gas(env->params->gas_per_check_unit, units, &gas) != 0 || gas > gas_limit)
+		return reject(res, ASSAY_EGAS, "checking needs %llu gas, limit %llu", (unsigned long long)gas,
 			      (unsigned long long)gas_limit);
-	res->gas_used = (uint64_t)gas;
+	res->gas_used = gas;
 	return 0;
 }
 
@@ -616,12 +615,12 @@ static int reveal_fits(const struct compute_env *env, const struct job_spec *spe
 		return ASSAY_ELIMIT;
 	}
 	/* tile 0 is the costliest to check as well: units as tile_units() counts */
-	unsigned __int128 units = (unsigned __int128)kernel_check_units(s, 0) + tile_max / 64 + depth + 1;
-	unsigned __int128 gas = units * k * env->params->gas_per_check_unit;
-	if (env->max_block_gas && gas > env->max_block_gas) {
+	unsigned __int128 units = compute_tile_units(s, 0, tile_max, depth);
+	uint64_t gas;
+	int over = compute_check_gas(env->params->gas_per_check_unit, units * k, &gas) != 0;
+	if (env->max_block_gas && (over || gas > env->max_block_gas)) {
 		snprintf(why, whylen, "checking a reveal may cost %llu gas, above max_block_gas %llu",
-			 (unsigned long long)(gas > UINT64_MAX ? UINT64_MAX : (uint64_t)gas),
-			 (unsigned long long)env->max_block_gas);
+			 (unsigned long long)gas, (unsigned long long)env->max_block_gas);
 		return ASSAY_ELIMIT;
 	}
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
+#include "core/error.h"
 #include "core/ledger.h"
 #include "core/tx.h"
 
@@ -41,6 +42,30 @@ struct compute_params {
 };
 
 void compute_params_default(struct compute_params *p);
+
+/* Units of checking work one revealed or disputed tile costs (docs/compute.md
+ * §6): the kernel's check units, its bytes / 64 and its path of depth
+ * hashes, plus one. The chain meters them; the worker and the CLI size their
+ * gas limits with the same sum. */
+static inline uint64_t compute_tile_units(const struct job_shape *s, uint32_t index, uint64_t tile_len,
+					  uint64_t depth)
+{
+	return kernel_check_units(s, index) + tile_len / 64 + depth + 1;
+}
+
+/* Gas of checking tile work (docs/compute.md §6): units x gas_per_check_unit,
+ * exact. The one formula the chain meters reveals and disputes with, and the
+ * worker and the CLI set gas limits by. 0, or ASSAY_EOVERFLOW when it does
+ * not fit in 64 bits (*gas is then UINT64_MAX, above every gas limit).
+ * Inline so that a client links it without the state machine. */
+static inline int compute_check_gas(uint64_t gas_per_check_unit, unsigned __int128 units, uint64_t *gas)
+{
+	/* units is a sum of at most 2^32 u64 terms and gas_per_check_unit is at
+	 * most 2^20 (compute_params_set): the product never wraps 128 bits */
+	unsigned __int128 g = units * gas_per_check_unit;
+	*gas = g > UINT64_MAX ? UINT64_MAX : (uint64_t)g;
+	return g > UINT64_MAX ? ASSAY_EOVERFLOW : 0;
+}
 /* Sets one parameter by name (the field names above). 0, ASSAY_EARG for an
  * unknown name, ASSAY_ELIMIT for a value out of its range. */
 int compute_params_set(struct compute_params *p, const char *name, uint64_t value);

@@ -1,7 +1,7 @@
 /* libFuzzer target for bech32m_decode5, bech32m_decode and address_decode:
  * arbitrary text must never crash them, and whatever decodes must re-encode
  * to the input in lower case (upper-case input is valid bech32m).
- * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/bech32.c
+ * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/network.c core/bech32.c
  */
 #include <ctype.h>
 #include <stdlib.h>

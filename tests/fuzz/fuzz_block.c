@@ -1,7 +1,7 @@
 /* libFuzzer target for block_decode: no input may crash it or make it leak,
  * and whatever decodes must re-encode to exactly the input bytes; the hashes
  * of a decoded block must be computable.
- * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/bech32.c
+ * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/network.c core/bech32.c
  * fuzz-sources: core/merkle.c core/tx.c core/block.c
  */
 #include <stdlib.h>

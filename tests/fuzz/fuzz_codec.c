@@ -2,7 +2,7 @@
  * byte: varint streams, account records, commits, block headers, and the
  * VRF and Merkle verifiers fed arbitrary proofs. Decoders must round-trip
  * what they accept; verifiers must only ever answer yes or no.
- * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/bech32.c
+ * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/network.c core/bech32.c
  * fuzz-sources: core/merkle.c core/vrf.c core/tx.c core/block.c core/ledger.c
  */
 #include <stdlib.h>

@@ -171,7 +171,7 @@ static void test_settle(void)
 	mkargv(&a, "assay-cli", flag, "getblockchaininfo", NULL);
 	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
 	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
-	CHECK(ctx.rpc.port == CLI_PORT_DEV);
+	CHECK(ctx.rpc.port == network_find("dev")->rpc_port && ctx.rpc.port == 29443);
 	CHECK(strcmp(ctx.rpc.host, "127.0.0.1") == 0);
 	CHECK(strcmp(ctx.rpc.auth, "__cookie__:abc123") == 0);
 	freeargv(&a);
@@ -185,7 +185,7 @@ static void test_settle(void)
 	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
 	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
 	CHECK(strcmp(ctx.network, "testnet") == 0);
-	CHECK(ctx.rpc.port == CLI_PORT_TEST);
+	CHECK(ctx.rpc.port == 19443);
 	CHECK(strcmp(ctx.rpc.auth, "u:p") == 0);
 	freeargv(&a);
 
@@ -193,7 +193,7 @@ static void test_settle(void)
 	mkargv(&a, "assay-cli", flag, "-network=main", "-rpcpassword=q", "x", NULL);
 	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
 	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
-	CHECK(ctx.rpc.port == CLI_PORT_MAIN);
+	CHECK(ctx.rpc.port == 9443);
 	CHECK(strcmp(ctx.rpc.auth, "u:q") == 0);
 	freeargv(&a);
 
@@ -212,40 +212,32 @@ static void test_settle(void)
 	freeargv(&a);
 }
 
-static int parse_reply(const char *raw, json_t **result, struct rpc_failure *f)
+static int parse_reply(int status, const char *body, json_t **result, struct rpc_failure *f)
 {
-	return rpc_client_parse_response(raw, strlen(raw), result, f);
+	return rpc_client_parse_reply(status, body, strlen(body), result, f);
 }
 
+/* The JSON-RPC envelope; HTTP framing is evhttp's (test_rpc_client). */
 static void test_reply_parsing(void)
 {
 	json_t *r;
 	struct rpc_failure f;
-	CHECK(parse_reply("HTTP/1.1 200 OK\r\nContent-Length: 36\r\n\r\n"
-			  "{\"result\":42,\"error\":null,\"id\":1}xx",
-			  &r, &f) == ASSAY_EDECODE); /* Content-Length beyond what arrived */
-	json_decref(r);
-	CHECK(parse_reply("HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\n"
-			  "{\"result\":42,\"error\":null,\"id\":1}",
-			  &r, &f) == 0);
+	CHECK(parse_reply(200, "{\"result\":42,\"error\":null,\"id\":1}", &r, &f) == 0);
 	CHECK(json_integer_value(r) == 42);
 	json_decref(r);
-	CHECK(parse_reply("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-			  "a\r\n{\"result\":\r\n8\r\n\"hi\"}   \r\n0\r\n\r\n",
-			  &r, &f) == 0);
-	CHECK(json_is_string(r) && strcmp(json_string_value(r), "hi") == 0);
-	json_decref(r);
-	CHECK(parse_reply("HTTP/1.1 500 Internal Server Error\r\n\r\n"
+	CHECK(parse_reply(500,
 			  "{\"result\":null,\"error\":{\"code\":-26,\"message\":\"transaction "
 			  "rejected: fee too low\"},\"id\":1}",
 			  &r, &f) == ASSAY_EINVALID);
 	CHECK(f.code == -26 && strcmp(f.message, "transaction rejected: fee too low") == 0);
 	CHECK(r == NULL);
-	CHECK(parse_reply("HTTP/1.1 401 Unauthorized\r\n\r\n", &r, &f) == ASSAY_EAUTH);
-	CHECK(parse_reply("SSH-2.0-OpenSSH\r\n\r\n", &r, &f) == ASSAY_EDECODE);
-	CHECK(parse_reply("HTTP/1.1 200 OK\r\n\r\n<html>", &r, &f) == ASSAY_EDECODE);
-	CHECK(parse_reply("HTTP/1.1 200 OK\r\n\r\n{\"id\":1}", &r, &f) == ASSAY_EDECODE);
-	CHECK(parse_reply("HTTP/1.1 200 OK\r\n\r\n{\"result\":null,\"id\":1}", &r, &f) == 0);
+	CHECK(parse_reply(401, "", &r, &f) == ASSAY_EAUTH && f.code == 401);
+	CHECK(parse_reply(403, "{}", &r, &f) == ASSAY_EAUTH);
+	CHECK(parse_reply(200, "<html>", &r, &f) == ASSAY_EDECODE);
+	CHECK(parse_reply(200, "{\"id\":1}", &r, &f) == ASSAY_EDECODE);
+	CHECK(parse_reply(502, "{\"result\":1,\"id\":1}", &r, &f) == ASSAY_EDECODE && f.code == 502);
+	CHECK(parse_reply(200, "[1]", &r, &f) == ASSAY_EDECODE);
+	CHECK(parse_reply(200, "{\"result\":null,\"id\":1}", &r, &f) == 0);
 	CHECK(json_is_null(r));
 	json_decref(r);
 }
@@ -255,7 +247,8 @@ static void test_reply_parsing(void)
 static struct {
 	int listen_fd;
 	unsigned port;
-	const char *network;      /* what getblockchaininfo reports */
+	const char *network;      /* what getblockchaininfo and getchainparams report */
+	uint64_t min_fee, gas_price; /* what getchainparams reports */
 	char expect_auth[128];    /* the Authorization header value expected */
 	int auth_failures;
 	int calls;
@@ -273,6 +266,13 @@ static char *fake_reply(const char *method, json_t *params)
 		result = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:i}", "chain", "assay-dev",
 				   "network", fake.network, "height", 7, "best_hash", genesis,
 				   "state_root", genesis, "genesis_hash", genesis, "time_ms", 1000);
+	} else if (strcmp(method, "getchainparams") == 0) {
+		result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i}", "chain",
+				   "assay-dev", "network", fake.network, "hrp", "dassay", "chain_id", genesis,
+				   "block_time_ms", 500, "max_block_txs", 5000, "max_block_bytes", 4194304,
+				   "max_tx_bytes", 1048576, "max_block_gas", 100000000, "min_fee",
+				   (json_int_t)fake.min_fee, "gas_price", (json_int_t)fake.gas_price,
+				   "max_future_ms", 15000);
 	} else if (strcmp(method, "getaccount") == 0) {
 		result = json_pack("{s:O, s:I, s:i, s:i, s:n}", "address",
 				   json_array_get(params, 0), "balance", (json_int_t)12500000000ll,
@@ -376,6 +376,8 @@ static int fake_start(pthread_t *th)
 		return -1;
 	fake.port = ntohs(sa.sin_port);
 	fake.network = "dev";
+	fake.min_fee = 1000;
+	fake.gas_price = 1;
 	memset(fake.genesis, 0x11, HASH_LEN);
 	sodium_bin2base64(fake.expect_auth, sizeof(fake.expect_auth),
 			  (const unsigned char *)"__cookie__:c00k1e", 17,
@@ -451,6 +453,23 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=2", "--wait",
 		      "--timeout=5", NULL) == CLI_OK);
 	CHECK(fake.have_sent && fake.sent.fee == 100000); /* the default fee */
+
+	/* the fee floor is the node's, never a copy of the genesis defaults */
+	fake.min_fee = 250000;
+	fake.gas_price = 3;
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=2", NULL) == CLI_OK);
+	CHECK(fake.have_sent && fake.sent.fee == 250000); /* raised to the node's min_fee */
+	CHECK(run_cli("contract", "call", "--from=alice", to_text, "ping", NULL) == CLI_OK);
+	CHECK(fake.have_sent && fake.sent.kind == TX_CALL && fake.sent.gas_limit == 1000000 &&
+	      fake.sent.fee == 250000 + 3 * 1000000ull); /* min_fee + gas x gas_price, exact */
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
+	CHECK(run_cli("contract", "call", "--from=alice", to_text, "ping", "--fee=0.003", NULL) ==
+	      CLI_EUSAGE); /* 3000000 units < 3250000 */
+	CHECK(!fake.have_sent);
+	fake.min_fee = 1000;
+	fake.gas_price = 1;
 	CHECK(run_cli("send", "--from=alice", "--to", other_net, "--amount=1", NULL) ==
 	      CLI_EUSAGE);
 	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=-1", NULL) == CLI_EUSAGE);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "core/error.h"
@@ -114,6 +115,19 @@ static void test_reveal_payload(void)
 		free(in[i]);
 }
 
+/* The gas the worker sets on a reveal is the chain's formula, in full
+ * 128-bit precision: exact below 2^64, refused above. */
+static void test_check_gas(void)
+{
+	uint64_t gas = 0;
+	CHECK(compute_check_gas(1, 12345, &gas) == 0 && gas == 12345);
+	CHECK(compute_check_gas(7, 0, &gas) == 0 && gas == 0);
+	CHECK(compute_check_gas(1u << 20, 1ull << 43, &gas) == 0 && gas == 1ull << 63);
+	CHECK(compute_check_gas(1u << 20, 1ull << 44, &gas) == ASSAY_EOVERFLOW && gas == UINT64_MAX);
+	CHECK(compute_check_gas(3, (unsigned __int128)UINT64_MAX / 3, &gas) == 0 && gas == UINT64_MAX / 3 * 3);
+	CHECK(compute_check_gas(3, (unsigned __int128)UINT64_MAX / 3 + 1, &gas) == ASSAY_EOVERFLOW);
+}
+
 static void test_corrupt(void)
 {
 	struct job_shape s;
@@ -196,6 +210,7 @@ int main(void)
 {
 	RUN(test_outtree_matches_rfc6962);
 	RUN(test_reveal_payload);
+	RUN(test_check_gas);
 	RUN(test_corrupt);
 	RUN(test_blob_output);
 	return test_report("test_worker");

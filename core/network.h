@@ -1,0 +1,40 @@
+/* The networks Assay knows, in one declarative table: each network's name,
+ * address HRP family and text, default RPC and p2p ports and wire magic.
+ * Every program (assayd, assay-cli, assay-worker) looks networks up here.
+ * Not for: chain parameters (consensus/params.h) or genesis contents. */
+#ifndef ASSAY_CORE_NETWORK_H
+#define ASSAY_CORE_NETWORK_H
+
+#include <stdint.h>
+
+#include "core/keys.h"
+
+#define NETWORK_NAME_MAX 15 /* longest network name, without NUL */
+
+/* Wire magics, chosen so that no two share a byte in any position and none
+ * is valid ASCII text or a zstd/HTTP/TLS prefix: a stray client is caught by
+ * the first four bytes. Stored little-endian on the wire (docs/p2p.md §2). */
+#define NET_MAGIC_DEV 0xD1A5A7E0u
+#define NET_MAGIC_LOCAL 0xC2B6B8F1u
+#define NET_MAGIC_TESTNET 0xB3C7C902u
+#define NET_MAGIC_MAIN 0xA4D8DA13u
+
+struct network_info {
+	const char *name;     /* "dev", "local", "testnet", "main" */
+	enum network family;  /* address family (dev and local share one) */
+	const char *hrp;      /* bech32m human-readable part of its addresses */
+	uint16_t rpc_port;    /* default JSON-RPC port */
+	uint16_t p2p_port;    /* default p2p port */
+	uint32_t magic;       /* first four bytes of every p2p frame (docs/p2p.md §2) */
+};
+
+/* The network called name (exact, case-sensitive), or NULL if none is. */
+const struct network_info *network_find(const char *name);
+/* Row i of the table in its fixed order, or NULL past the end: for listing
+ * the known names in messages and for tests. */
+const struct network_info *network_at(unsigned i);
+/* The first network of an address family (the one whose HRP the family
+ * uses); never NULL: an unknown family gives the dev network. */
+const struct network_info *network_of_family(enum network family);
+
+#endif

@@ -1,0 +1,296 @@
+/* Unit tests of the clients' HTTP and chain-parameter code: rpc_client_call
+ * and rpc_client_get against a real evhttp server on loopback (in a thread),
+ * covering chunked and plain replies, auth failure, oversized bodies and
+ * headers, a server that never answers (timeout), a non-HTTP peer and a
+ * closed port; then client_chain_parse and txbuild_default_fee. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "core/error.h"
+#include "tests/unit/test.h"
+#include "wallet/client_chain.h"
+#include "wallet/rpc_client.h"
+#include "wallet/txbuild.h"
+
+static struct {
+	struct event_base *base;
+	struct evhttp *http;
+	unsigned port;
+	int silent_fd;  /* accepts and never answers */
+	unsigned silent_port;
+	int garbage_fd; /* answers with non-HTTP bytes */
+	unsigned garbage_port;
+	int drip_fd;    /* answers one body byte every 50 ms */
+	unsigned drip_port;
+} srv;
+
+static void reply_text(struct evhttp_request *req, int code, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply(req, code, "x", b);
+	evbuffer_free(b);
+}
+
+/* POST /: a JSON-RPC node with one method, "echo", and Basic auth u:p.
+ * GET /big/N: N bytes of 'a'; GET /chunked: three chunks; else 404. */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	const char *uri = evhttp_request_get_uri(req);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		if (strncmp(uri, "/big/", 5) == 0) {
+			size_t n = strtoul(uri + 5, NULL, 10);
+			char *s = malloc(n + 1);
+			memset(s, 'a', n);
+			s[n] = 0;
+			reply_text(req, 200, s);
+			free(s);
+		} else if (strcmp(uri, "/bighdr") == 0) {
+			char *v = malloc(RPC_CLIENT_HEADERS_MAX + 2);
+			memset(v, 'b', RPC_CLIENT_HEADERS_MAX + 1);
+			v[RPC_CLIENT_HEADERS_MAX + 1] = 0;
+			evhttp_add_header(evhttp_request_get_output_headers(req), "X-Big", v);
+			free(v);
+			reply_text(req, 200, "x");
+		} else if (strcmp(uri, "/chunked") == 0) {
+			evhttp_send_reply_start(req, 200, "OK");
+			for (int i = 0; i < 3; i++) {
+				struct evbuffer *b = evbuffer_new();
+				evbuffer_add_printf(b, "part%d;", i);
+				evhttp_send_reply_chunk(req, b);
+				evbuffer_free(b);
+			}
+			evhttp_send_reply_end(req);
+		} else {
+			reply_text(req, 404, "no");
+		}
+		return;
+	}
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (!auth || strcmp(auth, "Basic dTpw") != 0) { /* base64("u:p") */
+		reply_text(req, 401, "");
+		return;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char *body = malloc(n + 1);
+	evbuffer_remove(in, body, n);
+	body[n] = 0;
+	json_t *call = json_loads(body, 0, NULL);
+	free(body);
+	const char *method = json_string_value(json_object_get(call, "method"));
+	json_t *reply;
+	if (method && strcmp(method, "echo") == 0)
+		reply = json_pack("{s:O,s:n,s:i}", "result", json_object_get(call, "params"), "error", "id", 1);
+	else
+		reply = json_pack("{s:n,s:{s:i,s:s},s:i}", "result", "error", "code", -32601, "message",
+				  "Method not found", "id", 1);
+	char *text = json_dumps(reply, JSON_COMPACT);
+	reply_text(req, method && strcmp(method, "echo") == 0 ? 200 : 404, text);
+	free(text);
+	json_decref(reply);
+	json_decref(call);
+}
+
+static int listen_raw(unsigned *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl))
+		return -1;
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void *garbage_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int fd = accept(srv.garbage_fd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+		char buf[4096];
+		if (recv(fd, buf, sizeof(buf), 0) > 0) {
+			const char *ssh = "SSH-2.0-OpenSSH_9.0\r\n\r\n";
+			if (send(fd, ssh, strlen(ssh), MSG_NOSIGNAL) < 0)
+				buf[0] = 0;
+		}
+		close(fd);
+	}
+}
+
+static void *drip_main(void *arg)
+{
+	(void)arg;
+	int fd = accept(srv.drip_fd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	char buf[4096];
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+	if (recv(fd, buf, sizeof(buf), 0) > 0 && send(fd, head, strlen(head), MSG_NOSIGNAL) > 0) {
+		struct timespec nap = {0, 50000000L};
+		for (int i = 0; i < 100 && send(fd, "x", 1, MSG_NOSIGNAL) == 1; i++)
+			nanosleep(&nap, NULL);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void *server_main(void *arg)
+{
+	(void)arg;
+	event_base_dispatch(srv.base);
+	return NULL;
+}
+
+static void test_against_evhttp(void)
+{
+	pthread_t th, gth;
+	srv.base = event_base_new();
+	srv.http = evhttp_new(srv.base);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(srv.http, "127.0.0.1", 0);
+	CHECK(bs != NULL);
+	if (!bs)
+		return;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl);
+	srv.port = ntohs(sa.sin_port);
+	evhttp_set_gencb(srv.http, on_request, NULL);
+	srv.silent_fd = listen_raw(&srv.silent_port);
+	srv.garbage_fd = listen_raw(&srv.garbage_port);
+	CHECK(srv.silent_fd >= 0 && srv.garbage_fd >= 0);
+	pthread_create(&th, NULL, server_main, NULL);
+	pthread_create(&gth, NULL, garbage_main, NULL);
+
+	struct rpc_endpoint ep = {.host = "127.0.0.1", .port = srv.port, .auth = "u:p"};
+	struct rpc_failure f;
+	json_t *r, *params = json_pack("[s,i]", "hi", 7);
+	CHECK(rpc_client_call(&ep, "echo", params, &r, &f) == 0);
+	CHECK(json_equal(r, params));
+	json_decref(r);
+	CHECK(rpc_client_call(&ep, "nosuch", NULL, &r, &f) == ASSAY_EINVALID && f.code == -32601 && !r);
+	CHECK(strcmp(f.message, "Method not found") == 0);
+	snprintf(ep.auth, sizeof(ep.auth), "u:wrong");
+	CHECK(rpc_client_call(&ep, "echo", params, &r, &f) == ASSAY_EAUTH && f.code == 401);
+	json_decref(params);
+
+	/* bounded GET: exact size, one byte over, chunked, 404 */
+	uint8_t *body;
+	size_t len;
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/big/100000", 100000, &body, &len, &f) == 0);
+	CHECK(len == 100000 && body[0] == 'a' && body[len - 1] == 'a');
+	free(body);
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/big/100001", 100000, &body, &len, &f) == ASSAY_ELIMIT);
+	CHECK(body == NULL && len == 0);
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/chunked", 1000, &body, &len, &f) == 0);
+	CHECK(len == 18 && memcmp(body, "part0;part1;part2;", 18) == 0);
+	free(body);
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/chunked", 10, &body, &len, &f) == ASSAY_ELIMIT);
+	/* evhttp reports headers over the limit as malformed */
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/bighdr", 1000, &body, &len, &f) == ASSAY_EDECODE);
+	CHECK(strstr(f.message, "headers") != NULL);
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/missing", 1000, &body, &len, &f) == ASSAY_ENOTFOUND);
+	CHECK(f.code == 404);
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/a b", 1000, &body, &len, &f) == ASSAY_EARG);
+	CHECK(rpc_client_get("127.0.0.1", srv.port, "/a\r\nX: y", 1000, &body, &len, &f) == ASSAY_EARG);
+
+	/* a peer that is not HTTP, one that never answers, and nobody at all */
+	CHECK(rpc_client_get("127.0.0.1", srv.garbage_port, "/", 1000, &body, &len, &f) == ASSAY_EDECODE);
+	struct rpc_endpoint slow = {.host = "127.0.0.1", .port = srv.silent_port, .timeout_ms = 300};
+	CHECK(rpc_client_call(&slow, "echo", NULL, &r, &f) == ASSAY_EIO);
+	CHECK(strstr(f.message, "timed out") != NULL);
+	/* a peer that trickles a byte at a time never resets the whole-exchange
+	 * deadline: the call ends at about timeout_ms, not at the 5 s of bytes */
+	pthread_t dth;
+	srv.drip_fd = listen_raw(&srv.drip_port);
+	CHECK(srv.drip_fd >= 0);
+	pthread_create(&dth, NULL, drip_main, NULL);
+	struct rpc_endpoint drip = {.host = "127.0.0.1", .port = srv.drip_port, .timeout_ms = 300};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(rpc_client_call(&drip, "echo", NULL, &r, &f) == ASSAY_EIO && strstr(f.message, "timed out"));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(t1.tv_sec - t0.tv_sec < 3);
+	pthread_join(dth, NULL);
+	close(srv.drip_fd);
+	close(srv.silent_fd);
+	struct rpc_endpoint gone = {.host = "127.0.0.1", .port = srv.silent_port};
+	CHECK(rpc_client_call(&gone, "echo", NULL, &r, &f) == ASSAY_EIO);
+
+	shutdown(srv.garbage_fd, SHUT_RDWR);
+	close(srv.garbage_fd);
+	pthread_join(gth, NULL);
+	event_base_loopbreak(srv.base);
+	/* the loop notices the break on its next event: poke it with one call */
+	struct rpc_endpoint poke = {.host = "127.0.0.1", .port = srv.port, .auth = "u:p", .timeout_ms = 500};
+	rpc_client_call(&poke, "echo", NULL, &r, &f);
+	json_decref(r);
+	pthread_join(th, NULL);
+	evhttp_free(srv.http);
+	event_base_free(srv.base);
+}
+
+static void test_chain_parse(void)
+{
+	const char *good = "{\"chain\":\"assay-test\",\"network\":\"testnet\",\"hrp\":\"tassay\",\"chain_id\":"
+			   "\"1111111111111111111111111111111111111111111111111111111111111111\","
+			   "\"block_time_ms\":2000,\"max_block_txs\":5000,\"max_block_bytes\":4194304,"
+			   "\"max_tx_bytes\":1048576,\"max_block_gas\":100000000,\"min_fee\":5000,"
+			   "\"gas_price\":7,\"max_future_ms\":15000}";
+	json_t *j = json_loads(good, 0, NULL);
+	struct client_chain c;
+	char err[256];
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == 0);
+	CHECK(c.network && strcmp(c.network->name, "testnet") == 0);
+	CHECK(c.chain_id[0] == 0x11 && c.chain_id[31] == 0x11);
+	CHECK(c.params.min_fee == 5000 && c.params.gas_price == 7 && c.params.block_time_ms == 2000);
+	CHECK(c.params.max_block_txs == 5000 && c.params.max_tx_bytes == 1048576);
+	uint64_t fee;
+	CHECK(txbuild_default_fee(&c.params, 0, &fee) == 0 && fee == TXBUILD_DEFAULT_FEE);
+	CHECK(txbuild_default_fee(&c.params, 10, &fee) == 0 && fee == TXBUILD_DEFAULT_FEE + 70);
+	c.params.min_fee = 300000;
+	CHECK(txbuild_default_fee(&c.params, 10, &fee) == 0 && fee == 300070);
+	CHECK(txbuild_default_fee(&c.params, UINT64_MAX / 2, &fee) == ASSAY_EOVERFLOW);
+
+	json_object_del(j, "gas_price");
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == ASSAY_EDECODE && strstr(err, "gas_price"));
+	json_object_set_new(j, "gas_price", json_integer(-1));
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == ASSAY_EDECODE);
+	json_object_set_new(j, "gas_price", json_integer(1));
+	json_object_set_new(j, "max_block_txs", json_integer(1ll << 32));
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == ASSAY_EDECODE && strstr(err, "max_block_txs"));
+	json_object_set_new(j, "max_block_txs", json_integer(9));
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == 0);
+	json_object_set_new(j, "network", json_string("regtest"));
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == ASSAY_EDECODE && strstr(err, "regtest"));
+	json_object_set_new(j, "network", json_string("dev"));
+	json_object_set_new(j, "chain_id", json_string("11"));
+	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == ASSAY_EDECODE && strstr(err, "chain_id"));
+	json_decref(j);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN); /* as the programs do (rpc_client.h) */
+	evthread_use_pthreads();
+	RUN(test_against_evhttp);
+	RUN(test_chain_parse);
+	return test_report("rpc_client");
+}

@@ -31,14 +31,14 @@ static void protect(struct net_evict_candidate *c, size_t n, size_t k, eligible_
 	for (size_t round = 0; round < k; round++) {
 		struct net_evict_candidate *best = NULL;
 		for (size_t i = 0; i < n; i++) {
-			if (c[i].protected_ || !c[i].ready || !eligible(c, n, &c[i]))
+			if (c[i].is_protected || !c[i].ready || !eligible(c, n, &c[i]))
 				continue;
 			if (!best || before(&c[i], best))
 				best = &c[i];
 		}
 		if (!best)
 			return;
-		best->protected_ = 1;
+		best->is_protected = 1;
 	}
 }
 
@@ -54,7 +54,7 @@ static int group_free(const struct net_evict_candidate *all, size_t n,
 		      const struct net_evict_candidate *a)
 {
 	for (size_t i = 0; i < n; i++)
-		if (all[i].protected_ && all[i].group == a->group)
+		if (all[i].is_protected && all[i].group == a->group)
 			return 0;
 	return 1;
 }
@@ -115,25 +115,25 @@ static int any(const struct net_evict_candidate *all, size_t n, const struct net
 uint64_t net_evict_select(struct net_evict_candidate *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		c[i].protected_ = 0;
+		c[i].is_protected = 0;
 	protect(c, n, NET_EVICT_PROTECT_GROUPS, group_free, group_before);
 	protect(c, n, NET_EVICT_PROTECT_PING, has_ping, ping_before);
 	protect(c, n, NET_EVICT_PROTECT_TX, has_tx, tx_before);
 	protect(c, n, NET_EVICT_PROTECT_BLOCK, has_block, block_before);
 	size_t ready_left = 0;
 	for (size_t i = 0; i < n; i++)
-		ready_left += c[i].ready && !c[i].protected_;
+		ready_left += c[i].ready && !c[i].is_protected;
 	protect(c, n, ready_left / 2, any, older);
 	/* the most represented group; ties go to the one with the youngest */
 	const struct net_evict_candidate *victim = NULL;
 	size_t victim_count = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (c[i].protected_)
+		if (c[i].is_protected)
 			continue;
 		size_t count = 0;
 		const struct net_evict_candidate *youngest = NULL;
 		for (size_t j = 0; j < n; j++)
-			if (!c[j].protected_ && c[j].group == c[i].group) {
+			if (!c[j].is_protected && c[j].group == c[i].group) {
 				count++;
 				if (!youngest || older(youngest, &c[j]))
 					youngest = &c[j];

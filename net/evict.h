@@ -30,7 +30,7 @@ struct net_evict_candidate {
 	uint64_t last_tx_ms;     /* last tx it sent that we accepted; 0 never */
 	uint64_t last_block_ms;  /* last block it sent that connected; 0 never */
 	int ready;               /* handshake complete */
-	int protected_;          /* out: set by net_evict_select if protected */
+	int is_protected;        /* out: set by net_evict_select if protected */
 };
 
 /* Chooses the inbound peer to evict among n candidates (reordered in place):

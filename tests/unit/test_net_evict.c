@@ -110,7 +110,7 @@ static void test_protections(void)
 	/* the protected flag says who was set aside */
 	int prot = 0;
 	for (int i = 0; i < 20; i++)
-		prot += d[i].protected_;
+		prot += d[i].is_protected;
 	CHECK(prot >= NET_EVICT_PROTECT_GROUPS + NET_EVICT_PROTECT_PING);
 }
 

@@ -4,7 +4,7 @@
  * are gossiped, a raw socket sending garbage is disconnected and banned, and
  * the ban survives a restart through banlist.dat. Hostile peers driven by a
  * bare net_peer_t over a socket: a getdata flood that never reads, notfounds
- * for blocks never asked. */
+ * for blocks never asked, silent connections holding every inbound slot. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -890,6 +890,79 @@ static void test_block_notfound_unrequested(void)
 	event_base_free(base);
 }
 
+/* A TCP connection from 127.0.0.2 that never sends a byte; -1 on failure. */
+static int silent_open(net_t *target)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in src, dst;
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	src.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2: another net group */
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons(net_listen_port(target));
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static size_t inbound_peers(net_t *n)
+{
+	struct net_peer_info *info;
+	size_t count = 0, k = 0;
+	if (net_peers(n, &info, &count) < 0)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		k += info[i].inbound != 0;
+	free(info);
+	return k;
+}
+
+/* Silent connections from one address hold every inbound slot: a peer from
+ * another net group is let in by evicting one of them, not refused, and a
+ * further silent connection evicts its own kind, not the newcomer
+ * (docs/p2p.md §8). */
+static void test_inbound_eviction(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	cfg_a.max_connections = 10; /* 2 inbound slots */
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	a.net = na;
+	int silent[3];
+	silent[0] = silent_open(na);
+	silent[1] = silent_open(na);
+	CHECK(silent[0] >= 0 && silent[1] >= 0);
+	run_until(base, never, NULL, 200);
+	CHECK(inbound_peers(na) == 2);
+	struct rogue r;
+	CHECK(rogue_open_height(&r, na, 0, 5) == 0);
+	CHECK(run_until(base, rogue_ready, &r, 3000));
+	CHECK(inbound_peers(na) == 2);
+	silent[2] = silent_open(na);
+	run_until(base, never, NULL, 300);
+	rogue_pump(&r);
+	CHECK(net_peer_ready(r.peer) && !net_peer_closing(r.peer));
+	CHECK(inbound_peers(na) == 2);
+	for (int i = 0; i < 3; i++)
+		if (silent[i] >= 0)
+			close(silent[i]);
+	rogue_close(&r);
+	net_free(na);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -900,5 +973,6 @@ int main(void)
 	RUN(test_height_liar);
 	RUN(test_tx_request_moves_on);
 	RUN(test_block_notfound_unrequested);
+	RUN(test_inbound_eviction);
 	return test_report("test_net_loop");
 }

@@ -38,7 +38,7 @@ class Flood:
                 for p in self.peers:
                     msg = frame("inv", inv([(1, os.urandom(32)) for _ in range(PER_INV)]))
                     try:
-                        p.sock.setblocking(True)
+                        p.sock.settimeout(5)  # the node reads us: never blocks long
                         p.sock.sendall(msg)
                         p.sock.setblocking(False)
                         self.sent += PER_INV

@@ -44,7 +44,8 @@ static void protect(struct net_evict_candidate *c, size_t n, size_t k, eligible_
 
 static int older(const struct net_evict_candidate *a, const struct net_evict_candidate *b)
 {
-	return a->connected_ms < b->connected_ms || (a->connected_ms == b->connected_ms && a->id < b->id);
+	return a->connected_ms < b->connected_ms ||
+	       (a->connected_ms == b->connected_ms && a->id < b->id);
 }
 
 /* Net groups: the highest keyed hash first, one peer (the oldest) per

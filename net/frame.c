@@ -39,6 +39,7 @@ static const struct {
 	[NET_FAULT_INVALID_BLOCK] = {100, "invalid block"},
 	[NET_FAULT_UNSOLICITED] = {10, "unsolicited block"},
 	[NET_FAULT_MANUAL] = {100, "banned by operator"},
+	[NET_FAULT_INFLATE] = {50, "inflates over the ratio limit"},
 };
 
 int net_fault_points(enum net_fault f)
@@ -68,6 +69,15 @@ int net_cmd_parse(const uint8_t field[NET_CMD_LEN])
 		if (strlen(cmd_names[c]) == n && memcmp(cmd_names[c], field, n) == 0)
 			return c;
 	return -1;
+}
+
+void net_buf_release(struct buf *b)
+{
+	if (b->cap > NET_BUF_KEEP) {
+		buf_free(b);
+		buf_init(b);
+	}
+	buf_reset(b);
 }
 
 void net_frame_encode(struct buf *out, uint32_t magic, enum net_cmd cmd, const uint8_t *payload,
@@ -187,7 +197,9 @@ net_zenc_t *net_zenc_new(void)
 	z->cs = ZSTD_createCStream();
 	if (!z->cs || ZSTD_isError(ZSTD_CCtx_setParameter(z->cs, ZSTD_c_compressionLevel,
 							    NET_ZSTD_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cs, ZSTD_c_windowLog, NET_ZSTD_WINDOW_LOG))) {
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cs, ZSTD_c_windowLog, NET_ZSTD_WINDOW_LOG)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cs, ZSTD_c_hashLog, NET_ZSTD_TABLE_LOG)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cs, ZSTD_c_chainLog, NET_ZSTD_TABLE_LOG))) {
 		net_zenc_free(z);
 		return NULL;
 	}
@@ -258,14 +270,33 @@ void net_zdec_free(net_zdec_t *z)
 	free(z);
 }
 
+size_t net_zstd_inflate_limit(size_t n)
+{
+	if (n >= NET_MAX_FRAME / NET_ZSTD_MAX_RATIO)
+		return NET_MAX_FRAME;
+	size_t limit = n * NET_ZSTD_MAX_RATIO;
+	return limit > NET_ZSTD_RATIO_FLOOR ? limit : NET_ZSTD_RATIO_FLOOR;
+}
+
+size_t net_zenc_memory(const net_zenc_t *z)
+{
+	return z ? sizeof(*z) + ZSTD_sizeof_CStream(z->cs) : 0;
+}
+
+size_t net_zdec_memory(const net_zdec_t *z)
+{
+	return z ? sizeof(*z) + ZSTD_sizeof_DStream(z->ds) : 0;
+}
+
 int net_zdec_message(net_zdec_t *z, const uint8_t *p, size_t n, struct buf *out)
 {
 	ZSTD_inBuffer in = {p, n, 0};
+	size_t bound = net_zstd_inflate_limit(n);
 	buf_reset(out);
 	for (;;) {
 		/* One byte beyond the limit is allowed into the buffer so that
 		 * reaching it is seen as "too large", not as "exactly full". */
-		size_t limit = (size_t)NET_MAX_FRAME + 1;
+		size_t limit = bound + 1;
 		size_t room = ZSTD_DStreamOutSize();
 		if (room > limit - out->len)
 			room = limit - out->len;
@@ -276,7 +307,7 @@ int net_zdec_message(net_zdec_t *z, const uint8_t *p, size_t n, struct buf *out)
 		if (ZSTD_isError(rc))
 			return ASSAY_EDECODE;
 		out->len += ob.pos;
-		if (out->len > NET_MAX_FRAME)
+		if (out->len > bound)
 			return ASSAY_ELIMIT;
 		/* Done when all input is used and the output was not filled:
 		 * zstd then holds nothing more it could flush for us. */

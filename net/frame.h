@@ -21,9 +21,25 @@
  * cannot make us hold more than this per connection. */
 #define NET_MAX_FRAME (8u << 20)
 /* zstd window (log2 bytes) both sides use; a decoder refuses larger windows so
- * that a peer cannot make us allocate more than 8 MiB of history. */
-#define NET_ZSTD_WINDOW_LOG 23
+ * that a peer cannot make us keep more than 256 KiB of history per connection
+ * (the decoder holds the window plus one 128 KiB block for as long as the
+ * connection lasts). */
+#define NET_ZSTD_WINDOW_LOG 18
 #define NET_ZSTD_LEVEL 3
+/* Our encoder's match tables (log2 entries of 4 bytes): with the window they
+ * bound what our direction of a connection holds to about 1.5 MiB. */
+#define NET_ZSTD_TABLE_LOG 16
+/* Inflation bound of one compressed message: it may decompress to at most
+ * max(NET_ZSTD_RATIO_FLOOR, NET_ZSTD_MAX_RATIO × its compressed size), and
+ * never more than NET_MAX_FRAME. Honest data (blocks, txs, hashes that the
+ * window remembers) stays far below; a tiny frame that would inflate to
+ * megabytes is stopped after the floor and scored (NET_FAULT_INFLATE). */
+#define NET_ZSTD_MAX_RATIO 256
+#define NET_ZSTD_RATIO_FLOOR (1u << 20)
+/* A per-connection buffer that grew past this is freed once its message is
+ * handled (net_buf_release): a peer that sent or was sent one large message
+ * does not keep its memory for the life of the connection. */
+#define NET_BUF_KEEP (64u << 10)
 
 enum net_cmd {
 	NET_CMD_VERSION = 0,
@@ -50,7 +66,7 @@ enum net_fault {
 	NET_FAULT_OVERSIZE,       /* frame length over NET_MAX_FRAME */
 	NET_FAULT_BAD_CHECKSUM,   /* payload does not match the header checksum */
 	NET_FAULT_UNKNOWN_CMD,    /* command name we do not know or not NUL-padded */
-	NET_FAULT_BAD_COMPRESSION, /* zstd error or output over NET_MAX_FRAME */
+	NET_FAULT_BAD_COMPRESSION, /* zstd error, or a window over NET_ZSTD_WINDOW_LOG */
 	NET_FAULT_MALFORMED,      /* payload does not decode canonically */
 	NET_FAULT_OVER_LIMIT,     /* a count or length in a payload over its limit */
 	NET_FAULT_HANDSHAKE,      /* message before version/verack, duplicate version */
@@ -59,6 +75,7 @@ enum net_fault {
 	NET_FAULT_INVALID_BLOCK,  /* node rejected a block the peer sent */
 	NET_FAULT_UNSOLICITED,    /* block we neither requested nor were offered */
 	NET_FAULT_MANUAL,         /* operator ban */
+	NET_FAULT_INFLATE,        /* message inflates past the ratio bound or NET_MAX_FRAME */
 	NET_FAULT_COUNT
 };
 
@@ -70,6 +87,9 @@ const char *net_cmd_name(enum net_cmd c);
 /* Parses a 12-byte command field: known name, NUL-padded with nothing after
  * the first NUL. Returns the command or -1. */
 int net_cmd_parse(const uint8_t field[NET_CMD_LEN]);
+
+/* Empties b and, if its allocation grew past NET_BUF_KEEP, frees it. */
+void net_buf_release(struct buf *b);
 
 /* Appends header + payload to out. len must be <= NET_MAX_FRAME. */
 void net_frame_encode(struct buf *out, uint32_t magic, enum net_cmd cmd, const uint8_t *payload,
@@ -112,8 +132,14 @@ int net_zenc_message(net_zenc_t *z, const uint8_t *p, size_t n, struct buf *out)
 net_zdec_t *net_zdec_new(void);
 void net_zdec_free(net_zdec_t *z);
 /* Decompresses one message into out (reset first). ASSAY_ELIMIT when the output
- * would exceed NET_MAX_FRAME (a decompression bomb), ASSAY_EDECODE on a zstd
- * error. */
+ * would exceed the inflation bound (NET_ZSTD_MAX_RATIO, NET_ZSTD_RATIO_FLOOR,
+ * NET_MAX_FRAME: a decompression bomb; decoding stops there, so the stream is
+ * out of step), ASSAY_EDECODE on a zstd error. */
 int net_zdec_message(net_zdec_t *z, const uint8_t *p, size_t n, struct buf *out);
+/* The inflation bound for a compressed message of n bytes. */
+size_t net_zstd_inflate_limit(size_t n);
+/* Bytes the stream holds now (its window and buffers). */
+size_t net_zenc_memory(const net_zenc_t *z);
+size_t net_zdec_memory(const net_zdec_t *z);
 
 #endif

@@ -8,6 +8,7 @@ libassay_net_a_SOURCES = \
 	net/peer.c net/peer.h \
 	net/sync.c net/sync.h \
 	net/book.c net/book.h \
+	net/evict.c net/evict.h \
 	net/net.c net/net.h
 
 NET_TEST_LIBS = libassay_net.a $(CORE_LIBS)
@@ -38,6 +39,10 @@ check_PROGRAMS += tests/unit/test_net_request
 TESTS += tests/unit/test_net_request
 tests_unit_test_net_request_SOURCES = tests/unit/test_net_request.c
 tests_unit_test_net_request_LDADD = $(NET_TEST_LIBS)
+check_PROGRAMS += tests/unit/test_net_evict
+TESTS += tests/unit/test_net_evict
+tests_unit_test_net_evict_SOURCES = tests/unit/test_net_evict.c
+tests_unit_test_net_evict_LDADD = $(NET_TEST_LIBS)
 
 noinst_PROGRAMS += bench/bench_net
 bench_bench_net_SOURCES = bench/bench_net.c

@@ -12,6 +12,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "net/book.h"
+#include "net/evict.h"
 #include "net/hashset.h"
 #include "net/net.h"
 #include "net/peer.h"
@@ -38,7 +40,6 @@
  * than this plus one object. */
 #define NET_SEND_PAUSE (1u << 20)
 #define NET_GETDATA_QUEUE_MAX (2 * NET_MAX_INV) /* getdata items waiting per peer; more are dropped */
-#define NET_MAX_BLOCK_REQUESTS 64       /* gossip blocks asked of one peer at a time */
 
 struct conn {
 	struct net *n;
@@ -60,8 +61,10 @@ struct conn {
 	struct net_inv *getdata_queue;  /* getdata items not answered yet (NET_GETDATA_QUEUE_MAX) */
 	size_t getdata_pos, getdata_len; /* waiting: [pos, len) */
 	int read_paused;            /* reading stopped while our output to it is over NET_SEND_PAUSE */
-	int blocks_requested;       /* gossip blocks we asked for by getdata */
-	int txs_requested;          /* txs in flight from it in n->requests (NET_REQ_PER_PEER) */
+	struct net_block_reqs block_reqs; /* gossip blocks we asked it for by getdata */
+	uint64_t group;             /* keyed hash of its net group (net_ip_group) */
+	uint64_t last_tx_ms;        /* last tx from it that the node accepted; 0 never */
+	uint64_t last_block_ms;     /* last block from it that connected; 0 never */
 	uint64_t asked_from, asked_end; /* last getblocks sent to it: [from, end) */
 	int sent_getaddr, answered_getaddr;
 	struct conn *next;
@@ -95,6 +98,7 @@ struct net {
 	uint16_t listen_port;
 	struct event *timer, *reap;
 	uint64_t nonce;
+	uint8_t group_key[crypto_shorthash_KEYBYTES]; /* keys net group hashes: unpredictable */
 	uint64_t next_id;
 	struct conn *conns;
 	struct target targets[NET_MAX_TARGETS];
@@ -172,7 +176,7 @@ static void conn_flush(struct conn *c)
 	if (out->len && c->bev && c->tcp_up)
 		bufferevent_write(c->bev, out->data, out->len);
 	if (c->tcp_up)
-		buf_reset(out);
+		net_buf_release(out);
 }
 
 static void conn_close(struct conn *c, const char *why)
@@ -447,19 +451,15 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 			if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, it->hash))
 				continue;
 			/* asked of the first announcer; later ones wait as
-			 * alternatives in case it never delivers */
-			if (net_req_announce(n->requests, it->hash, c->id,
-					     c->txs_requested < NET_REQ_PER_PEER, mono_ms()) != 1)
+			 * alternatives in case it never delivers. Over the
+			 * peer's or its group's bound it is not tracked. */
+			if (net_req_announce(n->requests, it->hash, c->id, c->group, mono_ms()) != 1)
 				continue;
-			c->txs_requested++;
 			want[nwant++] = *it;
 			continue;
 		}
-		if (it->type == NET_INV_BLOCK) {
-			if (c->blocks_requested >= NET_MAX_BLOCK_REQUESTS)
-				continue;
-			c->blocks_requested++;
-		}
+		if (it->type == NET_INV_BLOCK && net_block_reqs_add(&c->block_reqs, it->hash) < 0)
+			continue; /* NET_MAX_BLOCK_REQUESTS outstanding */
 		/* a block is asked once, from the first peer that offers it: if
 		 * that peer never delivers, a later block reveals the gap and sync
 		 * fetches it (§7) */
@@ -475,14 +475,6 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 	free(want);
 }
 
-/* An entry of n->requests left the peer it was asked of. */
-static void request_left(struct net *n, uint64_t peer)
-{
-	struct conn *c = peer ? conn_by_id(n, peer) : NULL;
-	if (c && c->txs_requested > 0)
-		c->txs_requested--;
-}
-
 /* Moves requests that timed out, got notfound or lost their peer to the next
  * announcer. */
 static void request_step(struct net *n)
@@ -490,7 +482,6 @@ static void request_step(struct net *n)
 	struct net_req_move mv;
 	uint64_t asked;
 	while (net_req_next_due(n->requests, mono_ms(), &mv)) {
-		request_left(n, mv.from);
 		if (!mv.to)
 			continue; /* nobody else offered it: a later inv asks again */
 		struct conn *c = conn_by_id(n, mv.to);
@@ -507,7 +498,6 @@ static void request_step(struct net *n)
 		struct net_msg gd = {.cmd = NET_CMD_GETDATA};
 		gd.u.inv.items = &item;
 		gd.u.inv.count = 1;
-		c->txs_requested++;
 		log_debug("net: asking peer %llu for a tx another peer did not deliver",
 			  (unsigned long long)c->id);
 		conn_send(c, &gd);
@@ -526,11 +516,10 @@ static void handle_tx(struct conn *c, const struct net_msg *m)
 	 * received it is seen, valid or not, and asked of nobody else. A tx
 	 * that does not decode names no txid, and a request for it stays in
 	 * flight until it times out and moves on. */
-	if (net_req_received(n->requests, txid, &asked)) {
-		request_left(n, asked);
+	if (net_req_received(n->requests, txid, &asked))
 		net_hashset_add(n->seen, txid);
-	}
 	if (rc == 0) {
+		c->last_tx_ms = mono_ms(); /* useful: protected from eviction */
 		net_hashset_add(n->seen, txid);
 		net_peer_add_known(c->peer, txid);
 		relay_inv(n, NET_INV_TX, txid, 0, c);
@@ -572,11 +561,13 @@ static void sync_deliver(struct net *n)
 		free(enc);
 		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 		net_sync_set_tip(n->sync, tip);
+		struct conn *c = conn_by_id(n, from_peer);
 		if (rc == 0) {
 			net_sync_peer_proven(n->sync, from_peer, claimed);
+			if (c)
+				c->last_block_ms = mono_ms();
 			continue;
 		}
-		struct conn *c = conn_by_id(n, from_peer);
 		if (block_faulty(rc, claimed, height)) {
 			log_info("net: block %llu from peer %llu is invalid or does not extend our tip "
 				 "(header height %llu)", (unsigned long long)claimed,
@@ -608,11 +599,10 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return; /* not kept; its range is asked again later */
 	if (h >= c->asked_from && h < c->asked_end)
 		return; /* late answer to a range that timed out and moved on */
-	if (c->blocks_requested <= 0) {
+	if (!net_block_reqs_delivered(&c->block_reqs)) {
 		conn_misbehave(c, NET_FAULT_UNSOLICITED);
 		return;
 	}
-	c->blocks_requested--;
 	/* a block we asked for by getdata: its height is a claim (counted for
 	 * the target only once the peer proves a block, net/sync.h), so that
 	 * sync fetches a gap it reveals */
@@ -628,9 +618,10 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 	}
 	uint64_t applied = 0;
 	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
-	if (rc == 0)
+	if (rc == 0) {
 		net_sync_peer_proven(n->sync, c->id, h);
-	else if (block_faulty(rc, h, applied))
+		c->last_block_ms = mono_ms();
+	} else if (block_faulty(rc, h, applied))
 		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
 	n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 	net_sync_set_tip(n->sync, tip);
@@ -696,8 +687,9 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 	case NET_CMD_NOTFOUND:
 		for (size_t i = 0; i < m->u.inv.count; i++) {
 			const struct net_inv *it = &m->u.inv.items[i];
-			if (it->type == NET_INV_BLOCK && c->blocks_requested > 0)
-				c->blocks_requested--;
+			/* frees a slot only for a block we asked it for */
+			if (it->type == NET_INV_BLOCK)
+				net_block_reqs_notfound(&c->block_reqs, it->hash);
 			if (it->type == NET_INV_TX)
 				net_req_notfound(c->n->requests, it->hash, c->id);
 		}
@@ -821,12 +813,51 @@ static struct conn *conn_new(struct net *n, struct bufferevent *bev, const struc
 	c->created_ms = mono_ms();
 	sockaddr_to_ip(sa, c->ip, &c->port);
 	net_addr_format(c->ip, c->port, c->addr, sizeof(c->addr));
+	uint8_t group[16], digest[crypto_shorthash_BYTES];
+	net_ip_group(c->ip, group);
+	crypto_shorthash(digest, group, sizeof(group), n->group_key);
+	c->group = le64_get(digest);
 	c->next = n->conns;
 	n->conns = c;
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	conn_flush(c);
 	return c;
+}
+
+/* The inbound slots are full: closes the inbound peer net_evict_select
+ * chooses (docs/p2p.md §8). 0, or ASSAY_EFULL when all are protected. */
+static int evict_inbound(struct net *n)
+{
+	size_t k = 0;
+	for (struct conn *c = n->conns; c; c = c->next)
+		k += !c->dead && c->inbound;
+	struct net_evict_candidate *cand = calloc(k ? k : 1, sizeof(*cand));
+	if (!cand)
+		return ASSAY_ENOMEM;
+	k = 0;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->dead || !c->inbound)
+			continue;
+		struct net_peer_stats st;
+		net_peer_stats(c->peer, &st);
+		cand[k].id = c->id;
+		cand[k].group = c->group;
+		cand[k].connected_ms = c->created_ms;
+		cand[k].ping_ms = st.ping_ms;
+		cand[k].last_tx_ms = c->last_tx_ms;
+		cand[k].last_block_ms = c->last_block_ms;
+		cand[k].ready = net_peer_ready(c->peer);
+		k++;
+	}
+	uint64_t victim = net_evict_select(cand, k);
+	free(cand);
+	struct conn *c = victim ? conn_by_id(n, victim) : NULL;
+	if (!c)
+		return ASSAY_EFULL;
+	net_peer_close(c->peer, NET_REJECT_FULL, "evicted: inbound slots full");
+	conn_close(c, "evicted: inbound slots full");
+	return 0;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -848,8 +879,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		evutil_closesocket(fd);
 		return;
 	}
-	if (count_conns(n, 1) >= inbound_limit) {
-		log_info("net: refused %s: inbound limit %d reached", text, inbound_limit);
+	if (count_conns(n, 1) >= inbound_limit && evict_inbound(n) < 0) {
+		log_info("net: refused %s: inbound limit %d reached, every inbound peer protected",
+			 text, inbound_limit);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -1066,6 +1098,7 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	n->connect_only = cfg->nconnect > 0;
 	n->listen_port = cfg->port;
 	evutil_secure_rng_get_bytes(&n->nonce, sizeof(n->nonce));
+	evutil_secure_rng_get_bytes(n->group_key, sizeof(n->group_key));
 	uint64_t tip = 0;
 	uint8_t tip_hash[32];
 	ops->get_tip(ops->ctx, &tip, tip_hash);

@@ -108,6 +108,8 @@ int net_peer_send(net_peer_t *p, const struct net_msg *m)
 		return ASSAY_ENOMEM;
 	p->stats.bytes_sent += p->scratch.len;
 	p->stats.bytes_sent_raw += p->outbox.len - before;
+	net_buf_release(&p->scratch); /* one big message does not stay held */
+	net_buf_release(&p->zscratch);
 	return 0;
 }
 
@@ -250,6 +252,10 @@ static int handle_frame(net_peer_t *p, uint64_t now_ms, const struct net_peer_ev
 		int rc = net_zdec_message(p->zdec, payload, len, &p->inflated);
 		if (rc == ASSAY_ENOMEM)
 			return rc;
+		/* over the inflation bound, decoding stopped midway: the stream
+		 * is out of step, so this closes as a zstd error does */
+		if (rc == ASSAY_ELIMIT)
+			return fatal(p, NET_FAULT_INFLATE);
 		if (rc < 0)
 			return fatal(p, NET_FAULT_BAD_COMPRESSION);
 		payload = p->inflated.data;
@@ -290,6 +296,9 @@ int net_peer_recv(net_peer_t *p, const uint8_t *data, size_t n, uint64_t now_ms,
 		if (rc == 0)
 			break;
 		rc = handle_frame(p, now_ms, ev);
+		/* the message is handled: what it needed is not kept */
+		net_buf_release(&p->dec.payload);
+		net_buf_release(&p->inflated);
 		if (rc < 0)
 			return rc;
 		if (p->closing)
@@ -371,6 +380,12 @@ const struct net_version *net_peer_remote(const net_peer_t *p)
 void net_peer_stats(const net_peer_t *p, struct net_peer_stats *st)
 {
 	*st = p->stats;
+}
+
+size_t net_peer_memory(const net_peer_t *p)
+{
+	return sizeof(*p) + p->dec.payload.cap + p->outbox.cap + p->scratch.cap + p->zscratch.cap +
+	       p->inflated.cap + net_zenc_memory(p->zenc) + net_zdec_memory(p->zdec);
 }
 
 int net_peer_knows(const net_peer_t *p, const uint8_t hash[HASH_LEN])

@@ -83,6 +83,11 @@ const char *net_peer_close_reason(const net_peer_t *p);
 const struct net_version *net_peer_remote(const net_peer_t *p);
 void net_peer_stats(const net_peer_t *p, struct net_peer_stats *st);
 
+/* Bytes the connection holds now: its buffers and zstd streams (not the
+ * known-inventory set, which has a fixed size). Between messages this stays
+ * about NET_BUF_KEEP per buffer plus the two zstd streams. */
+size_t net_peer_memory(const net_peer_t *p);
+
 /* Known inventory: what the peer has told us or we told it. */
 int net_peer_knows(const net_peer_t *p, const uint8_t hash[HASH_LEN]);
 void net_peer_add_known(net_peer_t *p, const uint8_t hash[HASH_LEN]);

@@ -1,7 +1,8 @@
 /* In-flight tx requests (see request.h): a dense array of entries, so that
  * expiry scans only what is in flight, plus an open-addressing index keyed by
  * SipHash (as net/hashset.c, for the same reason: hashes come from peers)
- * of twice NET_REQ_MAX slots holding entry position + 1. */
+ * of twice NET_REQ_MAX slots holding entry position + 1; counts of requests
+ * per asked peer and per its net group; and the per-peer block requests. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,28 @@
 struct req_entry {
 	uint8_t hash[32];
 	uint64_t peer;                 /* asked of; 0 once it left (due) */
+	uint64_t group;                /* the asked peer's net group */
 	uint64_t deadline_ms;          /* due at or after this; 0: due now */
 	uint64_t alts[NET_REQ_ALTS];   /* other announcers, in order of arrival */
+	uint64_t alt_groups[NET_REQ_ALTS]; /* their net groups */
 	size_t nalts;
+};
+
+/* Requests in flight per key (a peer or a group). Each key counted has at
+ * least one entry, so NET_REQ_MAX keys always suffice; a key is found by a
+ * scan, over at most as many keys as there are peers with requests. */
+struct req_counts {
+	struct {
+		uint64_t key;
+		uint32_t count;
+	} items[NET_REQ_MAX];
+	size_t n;
 };
 
 struct net_req {
 	struct req_entry entries[NET_REQ_MAX];
 	size_t count;
+	struct req_counts per_peer, per_group;
 	size_t cursor;                 /* where net_req_next_due goes on */
 	uint32_t slots[REQ_SLOTS];     /* entry position + 1, or 0 for empty */
 	uint8_t sip_key[crypto_shorthash_KEYBYTES];
@@ -41,6 +56,47 @@ net_req_t *net_req_new(void)
 void net_req_free(net_req_t *r)
 {
 	free(r);
+}
+
+static size_t counts_get(const struct req_counts *c, uint64_t key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->items[i].key == key)
+			return c->items[i].count;
+	return 0;
+}
+
+static void counts_add(struct req_counts *c, uint64_t key, int delta)
+{
+	size_t i = 0;
+	while (i < c->n && c->items[i].key != key)
+		i++;
+	if (i == c->n) {
+		if (delta < 0 || c->n == NET_REQ_MAX)
+			return;
+		c->items[c->n].key = key;
+		c->items[c->n++].count = 0;
+	}
+	if (delta < 0 && c->items[i].count == 0)
+		return;
+	c->items[i].count += (uint32_t)delta;
+	if (c->items[i].count == 0)
+		c->items[i] = c->items[--c->n];
+}
+
+/* Points the entry's request at peer (0: nobody), keeping the counts. */
+static void set_asked(net_req_t *r, struct req_entry *e, uint64_t peer, uint64_t group)
+{
+	if (e->peer) {
+		counts_add(&r->per_peer, e->peer, -1);
+		counts_add(&r->per_group, e->group, -1);
+	}
+	e->peer = peer;
+	e->group = group;
+	if (peer) {
+		counts_add(&r->per_peer, peer, 1);
+		counts_add(&r->per_group, group, 1);
+	}
 }
 
 static size_t home(const net_req_t *r, const uint8_t hash[32])
@@ -69,6 +125,7 @@ static struct req_entry *lookup(net_req_t *r, const uint8_t hash[32])
  * probe runs stay whole), and the last entry moves into its place. */
 static void remove_at(net_req_t *r, size_t pos)
 {
+	set_asked(r, &r->entries[pos], 0, 0);
 	size_t i = find(r, r->entries[pos].hash);
 	r->slots[i] = 0;
 	for (size_t j = (i + 1) & (REQ_SLOTS - 1); r->slots[j]; j = (j + 1) & (REQ_SLOTS - 1)) {
@@ -96,28 +153,35 @@ static int alt_index(const struct req_entry *e, uint64_t peer)
 
 static void alt_remove(struct req_entry *e, int k)
 {
-	memmove(&e->alts[k], &e->alts[k + 1], (e->nalts - (size_t)k - 1) * sizeof(e->alts[0]));
+	size_t tail = e->nalts - (size_t)k - 1;
+	memmove(&e->alts[k], &e->alts[k + 1], tail * sizeof(e->alts[0]));
+	memmove(&e->alt_groups[k], &e->alt_groups[k + 1], tail * sizeof(e->alt_groups[0]));
 	e->nalts--;
 }
 
-int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, int may_ask,
+int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t group,
 		     uint64_t now_ms)
 {
 	size_t i = find(r, hash);
 	if (r->slots[i]) {
 		struct req_entry *e = &r->entries[r->slots[i] - 1];
-		if (e->peer != peer && alt_index(e, peer) < 0 && e->nalts < NET_REQ_ALTS)
+		if (e->peer != peer && alt_index(e, peer) < 0 && e->nalts < NET_REQ_ALTS) {
+			e->alt_groups[e->nalts] = group;
 			e->alts[e->nalts++] = peer;
+		}
 		return 0;
 	}
-	if (!may_ask)
-		return 0;
+	/* Bounds on new requests only: what is in flight stays, whoever
+	 * floods, so a flood costs the flooder its own budget. */
+	if (counts_get(&r->per_peer, peer) >= NET_REQ_PER_PEER ||
+	    counts_get(&r->per_group, group) >= NET_REQ_PER_GROUP)
+		return ASSAY_ELIMIT;
 	if (r->count == NET_REQ_MAX)
 		return ASSAY_EFULL;
 	struct req_entry *e = &r->entries[r->count];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->hash, hash, 32);
-	e->peer = peer;
+	set_asked(r, e, peer, group);
 	e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
 	r->slots[i] = (uint32_t)++r->count;
 	return 1;
@@ -153,7 +217,7 @@ void net_req_peer_gone(net_req_t *r, uint64_t peer)
 	for (size_t pos = 0; pos < r->count; pos++) {
 		struct req_entry *e = &r->entries[pos];
 		if (e->peer == peer) {
-			e->peer = 0; /* nothing to take back from a peer that left */
+			set_asked(r, e, 0, 0); /* nothing to take back from a peer that left */
 			e->deadline_ms = 0;
 		}
 		int k = alt_index(e, peer);
@@ -173,9 +237,12 @@ int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv)
 		memcpy(mv->hash, e->hash, 32);
 		mv->from = e->peer;
 		if (e->nalts) {
+			/* an alternative takes the request even over its own
+			 * bound: it was announced while in flight, and the
+			 * alternatives per hash are bounded themselves */
 			mv->to = e->alts[0];
+			set_asked(r, e, e->alts[0], e->alt_groups[0]);
 			alt_remove(e, 0);
-			e->peer = mv->to;
 			e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
 			r->cursor++;
 		} else {
@@ -191,4 +258,46 @@ int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv)
 size_t net_req_count(const net_req_t *r)
 {
 	return r->count;
+}
+
+size_t net_req_peer_count(const net_req_t *r, uint64_t peer)
+{
+	return counts_get(&r->per_peer, peer);
+}
+
+size_t net_req_group_count(const net_req_t *r, uint64_t group)
+{
+	return counts_get(&r->per_group, group);
+}
+
+int net_block_reqs_add(struct net_block_reqs *q, const uint8_t hash[32])
+{
+	if (q->count == NET_MAX_BLOCK_REQUESTS)
+		return ASSAY_EFULL;
+	memcpy(q->hash[q->count++], hash, 32);
+	return 0;
+}
+
+static void block_reqs_remove(struct net_block_reqs *q, size_t k)
+{
+	memmove(q->hash[k], q->hash[k + 1], (q->count - k - 1) * 32);
+	q->count--;
+}
+
+int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32])
+{
+	for (size_t k = 0; k < q->count; k++)
+		if (memcmp(q->hash[k], hash, 32) == 0) {
+			block_reqs_remove(q, k);
+			return 1;
+		}
+	return 0;
+}
+
+int net_block_reqs_delivered(struct net_block_reqs *q)
+{
+	if (!q->count)
+		return 0;
+	block_reqs_remove(q, 0);
+	return 1;
 }

@@ -1,7 +1,8 @@
-/* Transactions being fetched by getdata (docs/p2p.md §6), pure: for each
- * hash in flight, the peer asked, a deadline, and a few other peers that
- * announced it, so that a timeout, a notfound or a disconnect moves the
- * request to the next announcer instead of losing the tx. Time is passed in.
+/* What is being fetched by getdata (docs/p2p.md §6), pure: for each tx hash
+ * in flight, the peer asked, a deadline, and a few other peers that announced
+ * it, so that a timeout, a notfound or a disconnect moves the request to the
+ * next announcer instead of losing the tx; bounds per peer and per net group;
+ * and per peer the gossip blocks asked of it. Time is passed in.
  * Not for: what was received (the recently-seen set) or sockets (net/net.c). */
 #ifndef ASSAY_NET_REQUEST_H
 #define ASSAY_NET_REQUEST_H
@@ -10,9 +11,14 @@
 #include <stdint.h>
 
 #define NET_REQ_MAX 8192          /* hashes in flight at once, from all peers */
-#define NET_REQ_PER_PEER 1000     /* hashes in flight from one peer (net.c counts) */
+#define NET_REQ_PER_PEER 1000     /* new requests in flight from one peer */
+/* New requests in flight from one net group (net/evict.h): several
+ * connections from one address share this, so it takes more than
+ * NET_REQ_MAX / NET_REQ_PER_GROUP = 4 groups to fill the table. */
+#define NET_REQ_PER_GROUP 2000
 #define NET_REQ_ALTS 4            /* other announcers remembered per hash */
 #define NET_REQ_TIMEOUT_MS 10000  /* a request unanswered this long moves on */
+#define NET_MAX_BLOCK_REQUESTS 64 /* gossip blocks asked of one peer at a time */
 
 typedef struct net_req net_req_t;
 
@@ -26,12 +32,15 @@ struct net_req_move {
 /* NULL on allocation failure. */
 net_req_t *net_req_new(void);
 void net_req_free(net_req_t *r);
-/* Peer (ids are nonzero) announced hash. Returns 1 if it was not in flight
- * and may_ask: now it is, asked of peer until now_ms + NET_REQ_TIMEOUT_MS;
- * the caller sends getdata. 0 if it is in flight already (peer kept as an
- * alternative while there is room) or !may_ask (not tracked). ASSAY_EFULL if
- * NET_REQ_MAX hashes are in flight (not tracked: a later inv tries again). */
-int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, int may_ask,
+/* Peer (ids are nonzero) of net group `group` announced hash. Returns 1 if
+ * it was not in flight: now it is, asked of peer until now_ms +
+ * NET_REQ_TIMEOUT_MS; the caller sends getdata. 0 if it is in flight already
+ * (peer kept as an alternative while there is room). ASSAY_ELIMIT if the
+ * peer has NET_REQ_PER_PEER or its group NET_REQ_PER_GROUP requests in
+ * flight, ASSAY_EFULL if NET_REQ_MAX hashes are (not tracked either way: a
+ * later inv tries again). Nothing already in flight is ever displaced, so
+ * one source cannot evict another's requests. */
+int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t group,
 		     uint64_t now_ms);
 /* The tx arrived (from anyone) or is known otherwise: forgets it. Returns 1
  * with *asked set to the peer it was asked of if it was in flight, else 0. */
@@ -47,5 +56,26 @@ void net_req_peer_gone(net_req_t *r, uint64_t peer);
 int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv);
 /* Hashes in flight. */
 size_t net_req_count(const net_req_t *r);
+/* Requests in flight asked of peer, and of peers of group. */
+size_t net_req_peer_count(const net_req_t *r, uint64_t peer);
+size_t net_req_group_count(const net_req_t *r, uint64_t group);
+
+/* Gossip blocks asked of one peer by getdata, oldest first: a notfound frees
+ * a slot only for a hash that was asked (docs/p2p.md §6). */
+struct net_block_reqs {
+	uint8_t hash[NET_MAX_BLOCK_REQUESTS][32];
+	size_t count;
+};
+
+/* Records a block hash asked of the peer: 0, or ASSAY_EFULL at
+ * NET_MAX_BLOCK_REQUESTS (the caller does not ask). */
+int net_block_reqs_add(struct net_block_reqs *q, const uint8_t hash[32]);
+/* The peer answered notfound for hash: 1 if it was asked (its slot is free),
+ * 0 if it was never asked (nothing changes). */
+int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32]);
+/* A gossip block arrived from the peer: the oldest request is answered
+ * (getdata is answered in order; the layer does not hash blocks). 1, or 0 if
+ * none was outstanding (the block was unsolicited). */
+int net_block_reqs_delivered(struct net_block_reqs *q);
 
 #endif

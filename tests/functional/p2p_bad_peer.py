@@ -40,9 +40,12 @@ def frame(cmd, payload=b"", magic=MAGIC_DEV, length=None, checksum=None):
     return hdr + payload
 
 
-def version(chain_id, best_height=0, ua=b"/badpeer:0/"):
+def version(chain_id, best_height=0, ua=b"/badpeer:0/", flags=0):
+    """flags=1 announces NET_F_ZSTD: after its verack the peer must then
+    send compressed payloads (docs/p2p.md §3)."""
     nonce = int.from_bytes(os.urandom(8), "little")
-    return struct.pack("<I", 1) + chain_id + struct.pack("<QQHI", best_height, nonce, 0, 0) + varint(len(ua)) + ua
+    return (struct.pack("<I", 1) + chain_id + struct.pack("<QQHI", best_height, nonce, 0, flags)
+            + varint(len(ua)) + ua)
 
 
 def inv(items):
@@ -110,8 +113,8 @@ class RawPeer:
                 return msg[1]
         raise AssertionError(f"{self.ip}: no {want} from the node")
 
-    def handshake(self, chain_id, best_height=0):
-        self.send(frame("version", version(chain_id, best_height)))
+    def handshake(self, chain_id, best_height=0, flags=0):
+        self.send(frame("version", version(chain_id, best_height, flags=flags)))
         self.expect("version")
         self.send(frame("verack"))
         self.expect("verack")

@@ -1,8 +1,10 @@
 /* Unit tests of net/frame.c: header layout, the incremental decoder (whole
  * buffers and byte by byte), every header fault, and the zstd message streams
- * including a decompression bomb. */
+ * including a decompression bomb, the inflation ratio bound and the window
+ * limit. */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "core/error.h"
 #include "core/sha256.h"
@@ -239,6 +241,8 @@ static void test_zstd_stream(void)
 	net_zdec_free(dec);
 }
 
+static const uint8_t noise_small[64] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+
 static void test_zstd_bomb(void)
 {
 	/* 9 MiB of zeros compress to a few hundred bytes; inflating them must
@@ -253,13 +257,54 @@ static void test_zstd_bomb(void)
 	CHECK(net_zenc_message(enc, zeros, n, &z) == 0);
 	CHECK(z.len < 4096);
 	CHECK(net_zdec_message(dec, z.data, z.len, &out) == ASSAY_ELIMIT);
-	CHECK(out.len <= (size_t)NET_MAX_FRAME + 1);
-	/* exactly the limit is still fine */
+	/* stopped at the ratio bound's floor, not at 8 MiB */
+	CHECK(out.len <= (size_t)NET_ZSTD_RATIO_FLOOR + 1);
+	/* exactly the floor is still fine, one byte more is not */
 	net_zenc_t *enc2 = net_zenc_new();
 	net_zdec_t *dec2 = net_zdec_new();
 	buf_reset(&z);
-	CHECK(net_zenc_message(enc2, zeros, NET_MAX_FRAME, &z) == 0);
-	CHECK(net_zdec_message(dec2, z.data, z.len, &out) == 0 && out.len == NET_MAX_FRAME);
+	CHECK(net_zenc_message(enc2, zeros, NET_ZSTD_RATIO_FLOOR, &z) == 0);
+	CHECK(net_zdec_message(dec2, z.data, z.len, &out) == 0 && out.len == NET_ZSTD_RATIO_FLOOR);
+	buf_reset(&z);
+	CHECK(net_zenc_message(enc2, zeros, NET_ZSTD_RATIO_FLOOR + 1, &z) == 0);
+	CHECK(z.len * NET_ZSTD_MAX_RATIO < NET_ZSTD_RATIO_FLOOR);
+	CHECK(net_zdec_message(dec2, z.data, z.len, &out) == ASSAY_ELIMIT);
+	/* incompressible data may fill the frame limit, not more */
+	uint8_t *noise = malloc(NET_MAX_FRAME + 1);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i <= NET_MAX_FRAME; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		noise[i] = (uint8_t)x;
+	}
+	net_zenc_t *enc4 = net_zenc_new();
+	net_zdec_t *dec4 = net_zdec_new();
+	buf_reset(&z);
+	CHECK(net_zenc_message(enc4, noise, NET_MAX_FRAME, &z) == 0);
+	CHECK(net_zdec_message(dec4, z.data, z.len, &out) == 0 && out.len == NET_MAX_FRAME);
+	CHECK(memcmp(out.data, noise, NET_MAX_FRAME) == 0);
+	buf_reset(&z);
+	CHECK(net_zenc_message(enc4, noise, NET_MAX_FRAME + 1, &z) == 0);
+	CHECK(net_zdec_message(dec4, z.data, z.len, &out) == ASSAY_ELIMIT);
+	net_zenc_free(enc4);
+	net_zdec_free(dec4);
+	free(noise);
+	CHECK(net_zstd_inflate_limit(0) == NET_ZSTD_RATIO_FLOOR);
+	CHECK(net_zstd_inflate_limit(NET_MAX_FRAME / NET_ZSTD_MAX_RATIO - 1) ==
+	      (NET_MAX_FRAME / NET_ZSTD_MAX_RATIO - 1) * NET_ZSTD_MAX_RATIO);
+	CHECK(net_zstd_inflate_limit(NET_MAX_FRAME) == NET_MAX_FRAME);
+	/* a stream whose window is over NET_ZSTD_WINDOW_LOG is refused */
+	ZSTD_CStream *big = ZSTD_createCStream();
+	ZSTD_CCtx_setParameter(big, ZSTD_c_windowLog, NET_ZSTD_WINDOW_LOG + 1);
+	uint8_t zbuf[1 << 12];
+	ZSTD_inBuffer zin = {noise_small, sizeof(noise_small), 0};
+	ZSTD_outBuffer zout = {zbuf, sizeof(zbuf), 0};
+	CHECK(!ZSTD_isError(ZSTD_compressStream2(big, &zout, &zin, ZSTD_e_flush)));
+	net_zdec_t *dec5 = net_zdec_new();
+	CHECK(net_zdec_message(dec5, zbuf, zout.pos, &out) == ASSAY_EDECODE);
+	net_zdec_free(dec5);
+	ZSTD_freeCStream(big);
 	/* garbage is a decode error */
 	net_zdec_t *dec3 = net_zdec_new();
 	const uint8_t junk[8] = {1, 2, 3, 4, 5, 6, 7, 8};

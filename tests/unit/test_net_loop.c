@@ -3,7 +3,8 @@
  * "blocks"). A new node syncs 300 blocks from two peers, a tx and a new block
  * are gossiped, a raw socket sending garbage is disconnected and banned, and
  * the ban survives a restart through banlist.dat. Hostile peers driven by a
- * bare net_peer_t over a socket: a getdata flood that never reads. */
+ * bare net_peer_t over a socket: a getdata flood that never reads, notfounds
+ * for blocks never asked, silent connections holding every inbound slot. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -827,6 +828,141 @@ static void test_tx_request_moves_on(void)
 	}
 }
 
+/* Sends inv or notfound of count block hashes numbered from first. */
+static void rogue_send_blocks(struct rogue *r, enum net_cmd cmd, uint32_t first, size_t count)
+{
+	struct net_inv items[NET_MAX_INV];
+	for (size_t i = 0; i < count; i++) {
+		uint8_t seed[4];
+		le32_put(seed, first + (uint32_t)i);
+		items[i].type = NET_INV_BLOCK;
+		sha256(seed, sizeof(seed), items[i].hash);
+	}
+	struct net_msg m = {.cmd = cmd};
+	m.u.inv.items = items;
+	m.u.inv.count = count;
+	CHECK(net_peer_send(r->peer, &m) == 0);
+	rogue_pump(r);
+}
+
+static int rogue_has_64_getdatas(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->getdatas >= 64;
+}
+
+/* A notfound for block hashes never asked frees no request slot: twenty
+ * rounds of 64 announced blocks, each followed by notfounds for 64 other
+ * hashes, draw 64 getdata items in all, not 1280 (docs/p2p.md §6). */
+static void test_block_notfound_unrequested(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	a.net = na;
+	struct rogue r;
+	CHECK(rogue_open_height(&r, na, 0, 5) == 0);
+	CHECK(run_until(base, rogue_ready, &r, 5000));
+	for (uint32_t round = 0; round < 20; round++) {
+		rogue_send_blocks(&r, NET_CMD_INV, 1000000 + round * 100, 64);
+		if (round == 0)
+			CHECK(run_until(base, rogue_has_64_getdatas, &r, 5000));
+		rogue_send_blocks(&r, NET_CMD_NOTFOUND, 2000000 + round * 100, 64);
+		run_until(base, never, NULL, 100);
+		rogue_pump(&r);
+	}
+	CHECK(r.getdatas == 64);
+	/* a notfound for hashes that were asked frees their slots */
+	rogue_send_blocks(&r, NET_CMD_NOTFOUND, 1000000, 64);
+	rogue_send_blocks(&r, NET_CMD_INV, 3000000, 64);
+	run_until(base, never, NULL, 200);
+	rogue_pump(&r);
+	CHECK(r.getdatas == 128);
+	rogue_close(&r);
+	net_free(na);
+	event_base_free(base);
+}
+
+/* A TCP connection from 127.0.0.2 that never sends a byte; -1 on failure. */
+static int silent_open(net_t *target)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in src, dst;
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	src.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2: another net group */
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons(net_listen_port(target));
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static size_t inbound_peers(net_t *n)
+{
+	struct net_peer_info *info;
+	size_t count = 0, k = 0;
+	if (net_peers(n, &info, &count) < 0)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		k += info[i].inbound != 0;
+	free(info);
+	return k;
+}
+
+/* Silent connections from one address hold every inbound slot: a peer from
+ * another net group is let in by evicting one of them, not refused, and a
+ * further silent connection evicts its own kind, not the newcomer
+ * (docs/p2p.md §8). */
+static void test_inbound_eviction(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	cfg_a.max_connections = 10; /* 2 inbound slots */
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	a.net = na;
+	int silent[3];
+	silent[0] = silent_open(na);
+	silent[1] = silent_open(na);
+	CHECK(silent[0] >= 0 && silent[1] >= 0);
+	run_until(base, never, NULL, 200);
+	CHECK(inbound_peers(na) == 2);
+	struct rogue r;
+	CHECK(rogue_open_height(&r, na, 0, 5) == 0);
+	CHECK(run_until(base, rogue_ready, &r, 3000));
+	CHECK(inbound_peers(na) == 2);
+	silent[2] = silent_open(na);
+	run_until(base, never, NULL, 300);
+	rogue_pump(&r);
+	CHECK(net_peer_ready(r.peer) && !net_peer_closing(r.peer));
+	CHECK(inbound_peers(na) == 2);
+	for (int i = 0; i < 3; i++)
+		if (silent[i] >= 0)
+			close(silent[i]);
+	rogue_close(&r);
+	net_free(na);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -836,5 +972,7 @@ int main(void)
 	RUN(test_sync_bad_tip_block);
 	RUN(test_height_liar);
 	RUN(test_tx_request_moves_on);
+	RUN(test_block_notfound_unrequested);
+	RUN(test_inbound_eviction);
 	return test_report("test_net_loop");
 }

@@ -281,6 +281,83 @@ static void test_bad_compression_bans(void)
 	net_peer_free(b);
 }
 
+/* Two peers that negotiated zstd, handshake done. */
+static void compressed_pair(net_peer_t **a, net_peer_t **b, struct seen *sa, struct seen *sb)
+{
+	struct net_peer_params pa = params(1, 7, NET_F_ZSTD), pb = params(2, 7, NET_F_ZSTD);
+	*a = net_peer_new(&pa, 0, 0);
+	*b = net_peer_new(&pb, 1, 0);
+	net_peer_start(*a);
+	net_peer_start(*b);
+	shuttle(*a, *b, 0, sa, sb);
+	CHECK(net_peer_ready(*a) && net_peer_ready(*b));
+}
+
+/* A few hundred bytes that inflate to 8 MiB: b stops at the ratio bound,
+ * scores the fault and closes, and holds no more than its zstd window. */
+static void test_inflate_bomb(void)
+{
+	net_peer_t *a, *b;
+	struct seen sa = {0}, sb = {0};
+	compressed_pair(&a, &b, &sa, &sb);
+	size_t n = NET_MAX_FRAME;
+	uint8_t *zeros = calloc(1, n);
+	net_zenc_t *z = net_zenc_new(); /* a's stream has not started: this one is its start */
+	struct buf frame;
+	buf_init(&frame);
+	CHECK(net_zenc_message(z, zeros, n, &frame) == 0);
+	CHECK(frame.len < 4096);
+	net_frame_encode(net_peer_outbox(a), NET_MAGIC_DEV, NET_CMD_PING, frame.data, frame.len);
+	CHECK(pump(a, b, 1, &sb) < 0);
+	struct net_peer_stats st;
+	net_peer_stats(b, &st);
+	CHECK(st.score == net_fault_points(NET_FAULT_INFLATE));
+	CHECK(net_peer_closing(b) && !net_peer_banned(b));
+	CHECK(strstr(net_peer_close_reason(b), "ratio") != NULL);
+	CHECK(sb.msgs == 0);
+	CHECK(net_peer_memory(b) < (3u << 20));
+	buf_free(&frame);
+	net_zenc_free(z);
+	free(zeros);
+	net_peer_free(a);
+	net_peer_free(b);
+}
+
+/* After a legitimate 4 MiB block, neither side keeps megabytes of buffers
+ * for the rest of the connection. */
+static void test_buffers_released(void)
+{
+	net_peer_t *a, *b;
+	struct seen sa = {0}, sb = {0};
+	compressed_pair(&a, &b, &sa, &sb);
+	size_t n = 4u << 20;
+	uint8_t *body = malloc(n);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < n; i++) { /* incompressible */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		body[i] = (uint8_t)x;
+	}
+	struct net_msg m = {.cmd = NET_CMD_BLOCK};
+	m.u.block.height = 9;
+	m.u.block.data = body;
+	m.u.block.len = n;
+	CHECK(net_peer_send(a, &m) == 0);
+	CHECK(pump(a, b, 1, &sb) == 0);
+	CHECK(sb.last_cmd == NET_CMD_BLOCK && sb.last_len == n);
+	net_buf_release(net_peer_outbox(a)); /* as the owner does once written */
+	CHECK(net_peer_memory(b) < (3u << 20));
+	CHECK(net_peer_memory(a) < (6u << 20)); /* its zstd encoder: window and tables */
+	/* and b goes on: the stream is intact */
+	m.u.block.len = 1000;
+	CHECK(net_peer_send(a, &m) == 0);
+	CHECK(pump(a, b, 2, &sb) == 0 && sb.last_len == 1000);
+	free(body);
+	net_peer_free(a);
+	net_peer_free(b);
+}
+
 static void test_known_inventory(void)
 {
 	struct net_peer_params pa = params(1, 7, 0);
@@ -314,5 +391,7 @@ int main(void)
 	RUN(test_scores_to_ban);
 	RUN(test_bad_compression_bans);
 	RUN(test_known_inventory);
+	RUN(test_inflate_bomb);
+	RUN(test_buffers_released);
 	return test_report("test_net_peer");
 }

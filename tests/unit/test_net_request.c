@@ -1,7 +1,8 @@
 /* Unit tests of the in-flight tx request table (net/request.c): a request
  * moves to the next announcer on timeout, notfound and disconnect, is
- * forgotten when nobody is left or the tx arrives, and the table's bounds
- * hold. */
+ * forgotten when nobody is left or the tx arrives, the table's bounds hold
+ * (per peer, per net group, in all), and block requests count only what was
+ * asked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +30,7 @@ static void test_first_asked_then_received(void)
 	CHECK(net_req_received(r, h, &asked) == 1 && asked == 1);
 	CHECK(net_req_count(r) == 0);
 	CHECK(net_req_received(r, h, &asked) == 0);
-	/* a peer over its own limit is not asked and nothing is tracked */
-	CHECK(net_req_announce(r, h, 3, 0, 0) == 0 && net_req_count(r) == 0);
+	CHECK(net_req_peer_count(r, 1) == 0 && net_req_group_count(r, 1) == 0);
 	net_req_free(r);
 }
 
@@ -111,7 +111,7 @@ static void test_bounds(void)
 	CHECK(moves == NET_REQ_ALTS + 1); /* each alternative once, then forgotten */
 	for (uint32_t k = 0; k < NET_REQ_MAX; k++) {
 		hash_of(k, h);
-		if (net_req_announce(r, h, 1 + k % 7, 1, 0) != 1) {
+		if (net_req_announce(r, h, 1 + k % 16, 1 + k % 16, 0) != 1) {
 			CHECK(0);
 			break;
 		}
@@ -121,17 +121,118 @@ static void test_bounds(void)
 	/* remove every other; the rest stay findable after the moves */
 	for (uint32_t k = 0; k < NET_REQ_MAX; k += 2) {
 		hash_of(k, h);
-		CHECK(net_req_received(r, h, &asked) == 1 && asked == 1 + k % 7);
+		CHECK(net_req_received(r, h, &asked) == 1 && asked == 1 + k % 16);
 	}
 	CHECK(net_req_count(r) == NET_REQ_MAX / 2);
 	int found = 0;
 	for (uint32_t k = 1; k < NET_REQ_MAX; k += 2) {
 		hash_of(k, h);
-		found += net_req_received(r, h, &asked) == 1 && asked == 1 + k % 7;
+		found += net_req_received(r, h, &asked) == 1 && asked == 1 + k % 16;
 	}
 	CHECK(found == NET_REQ_MAX / 2);
 	CHECK(net_req_count(r) == 0);
 	net_req_free(r);
+}
+
+/* The issue's flood: nine connections from one address each announce 1000
+ * fresh txids again and again and never deliver. They share their group's
+ * bound, so the table keeps room, and a real tx announced by a follower of
+ * another group is asked at once; nothing of the follower's is displaced. */
+static void test_flood_from_one_group(void)
+{
+	net_req_t *r = net_req_new();
+	uint8_t h[32];
+	const uint64_t flood_group = 77, honest = 100, honest_group = 5;
+	uint32_t next = 1;
+	int asked = 0, limited = 0, full = 0;
+	for (uint64_t now = 0; now < 6 * NET_REQ_TIMEOUT_MS; now += 2000) {
+		struct net_req_move mv;
+		while (net_req_next_due(r, now, &mv))
+			;
+		for (uint64_t peer = 1; peer <= 9; peer++)
+			for (int i = 0; i < 1000; i++) {
+				hash_of(next++, h);
+				int rc = net_req_announce(r, h, peer, flood_group, now);
+				asked += rc == 1;
+				limited += rc == ASSAY_ELIMIT;
+				full += rc == ASSAY_EFULL;
+			}
+		CHECK(net_req_group_count(r, flood_group) <= NET_REQ_PER_GROUP);
+		for (uint64_t peer = 1; peer <= 9; peer++)
+			CHECK(net_req_peer_count(r, peer) <= NET_REQ_PER_PEER);
+		CHECK(net_req_count(r) < NET_REQ_MAX);
+		/* the follower's tx, in the middle of the flood */
+		hash_of(0xF0000000u + (uint32_t)now, h);
+		CHECK(net_req_announce(r, h, honest, honest_group, now) == 1);
+		uint64_t from = 0;
+		CHECK(net_req_received(r, h, &from) == 1 && from == honest);
+	}
+	CHECK(asked > 0 && limited > 0 && full == 0);
+	/* unanswered flood requests expire: after the timeout nothing is left */
+	struct net_req_move mv;
+	while (net_req_next_due(r, 7 * NET_REQ_TIMEOUT_MS, &mv))
+		;
+	CHECK(net_req_count(r) == 0 && net_req_group_count(r, flood_group) == 0);
+	net_req_free(r);
+}
+
+/* One peer's bound, and a request moved to an alternative counts for it. */
+static void test_per_peer_bound(void)
+{
+	net_req_t *r = net_req_new();
+	uint8_t h[32];
+	for (uint32_t k = 0; k < NET_REQ_PER_PEER; k++) {
+		hash_of(k, h);
+		CHECK(net_req_announce(r, h, 1, 1, 0) == 1);
+	}
+	hash_of(NET_REQ_PER_PEER, h);
+	CHECK(net_req_announce(r, h, 1, 1, 0) == ASSAY_ELIMIT);
+	CHECK(net_req_announce(r, h, 2, 2, 0) == 1); /* another peer is not held back */
+	/* peer 3 of another group is an alternative of hash 0 */
+	hash_of(0, h);
+	CHECK(net_req_announce(r, h, 3, 3, 0) == 0);
+	net_req_peer_gone(r, 1);
+	struct net_req_move mv;
+	while (net_req_next_due(r, 1, &mv))
+		;
+	CHECK(net_req_peer_count(r, 1) == 0 && net_req_group_count(r, 1) == 0);
+	CHECK(net_req_peer_count(r, 3) == 1 && net_req_group_count(r, 3) == 1);
+	CHECK(net_req_count(r) == 2);
+	net_req_free(r);
+}
+
+/* A notfound for a block hash never asked frees nothing: 20 rounds of 64
+ * announcements and 64 made-up notfounds draw 64 requests, not 1280. */
+static void test_block_reqs(void)
+{
+	struct net_block_reqs q;
+	memset(&q, 0, sizeof(q));
+	uint8_t h[32];
+	int drawn = 0;
+	for (uint32_t round = 0; round < 20; round++) {
+		for (uint32_t i = 0; i < NET_MAX_BLOCK_REQUESTS; i++) {
+			hash_of(round * 1000 + i, h);
+			drawn += net_block_reqs_add(&q, h) == 0;
+		}
+		for (uint32_t i = 0; i < NET_MAX_BLOCK_REQUESTS; i++) {
+			hash_of(0xB0000000u + round * 1000 + i, h);
+			CHECK(net_block_reqs_notfound(&q, h) == 0);
+		}
+	}
+	CHECK(drawn == NET_MAX_BLOCK_REQUESTS);
+	CHECK(q.count == NET_MAX_BLOCK_REQUESTS);
+	/* a notfound for one that was asked frees exactly its slot */
+	hash_of(5, h);
+	CHECK(net_block_reqs_notfound(&q, h) == 1);
+	CHECK(net_block_reqs_notfound(&q, h) == 0);
+	CHECK(q.count == NET_MAX_BLOCK_REQUESTS - 1);
+	hash_of(9999, h);
+	CHECK(net_block_reqs_add(&q, h) == 0);
+	CHECK(net_block_reqs_add(&q, h) == ASSAY_EFULL);
+	/* delivered blocks answer the oldest requests; with none, unsolicited */
+	for (uint32_t i = 0; i < NET_MAX_BLOCK_REQUESTS; i++)
+		CHECK(net_block_reqs_delivered(&q) == 1);
+	CHECK(net_block_reqs_delivered(&q) == 0);
 }
 
 int main(void)
@@ -140,5 +241,8 @@ int main(void)
 	RUN(test_timeout_moves_on);
 	RUN(test_notfound_and_gone);
 	RUN(test_bounds);
+	RUN(test_flood_from_one_group);
+	RUN(test_per_peer_bound);
+	RUN(test_block_reqs);
 	return test_report("test_net_request");
 }

@@ -1,5 +1,5 @@
 /* The compact sparse Merkle tree over the 256-bit state key space whose root
- * is a block's state_root (DESIGN.md §4, docs/storage.md §1): a leaf sits at
+ * is a block's state_root (docs/storage.md §1): a leaf sits at
  * the shortest unique prefix of its key, proofs of inclusion and exclusion,
  * and their canonical encoding. In memory only; node/state persists leaves.
  * Not for: storing values (the tree holds value hashes) or thread sharing. */

@@ -1,4 +1,4 @@
-/* The interpreter and the host (DESIGN.md §7, docs/contracts.md): loads
+/* The interpreter and the host (docs/contracts.md): loads
  * validated code into a pre-decoded array, runs it with computed-goto
  * dispatch and per-run gas (no per-instruction gas check), serves host calls
  * against a struct ledger with nested snapshots, and applies TX_DEPLOY and

@@ -1,6 +1,6 @@
 /* libFuzzer target for tx_decode (and the transfer payload codec): no input
  * may crash the decoder, and whatever decodes must re-encode to exactly the
- * input bytes (DESIGN.md §3: every consensus object round-trips).
+ * input bytes (docs/protocol.md §1: every consensus object round-trips).
  * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/bech32.c core/tx.c
  */
 #include <stdlib.h>

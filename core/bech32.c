@@ -10,12 +10,18 @@
 
 static const char charset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
+/* All ones if bit i of b is set, else zero: unsigned, so the negation wraps
+ * by definition instead of going through a negative int. */
+static uint32_t bit_mask(uint8_t b, int i)
+{
+	return 0u - (uint32_t)((b >> i) & 1u);
+}
+
 static uint32_t polymod_step(uint32_t pre)
 {
 	uint8_t b = (uint8_t)(pre >> 25);
-	return ((pre & 0x1ffffff) << 5) ^ (-((b >> 0) & 1) & 0x3b6a57b2u) ^
-	       (-((b >> 1) & 1) & 0x26508e6du) ^ (-((b >> 2) & 1) & 0x1ea119fau) ^
-	       (-((b >> 3) & 1) & 0x3d4233ddu) ^ (-((b >> 4) & 1) & 0x2a1462b3u);
+	return ((pre & 0x1ffffff) << 5) ^ (bit_mask(b, 0) & 0x3b6a57b2u) ^ (bit_mask(b, 1) & 0x26508e6du) ^
+	       (bit_mask(b, 2) & 0x1ea119fau) ^ (bit_mask(b, 3) & 0x3d4233ddu) ^ (bit_mask(b, 4) & 0x2a1462b3u);
 }
 
 static uint32_t hrp_polymod(const char *hrp)

@@ -1,4 +1,6 @@
 /* Block codec and hashes (see block.h; docs/protocol.md §4). */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,20 +29,35 @@ void block_header_encode(const struct block_header *h, struct buf *b)
 
 int block_header_read(struct block_header *h, struct reader *r)
 {
+	size_t start = r->pos;
+	rd_field(r, "version");
 	h->version = rd_u32(r);
+	rd_field(r, "chain_id");
 	rd_copy(r, h->chain_id, HASH_LEN);
+	rd_field(r, "height");
 	h->height = rd_u64(r);
+	rd_field(r, "time_ms");
 	h->time_ms = rd_u64(r);
+	rd_field(r, "prev_hash");
 	rd_copy(r, h->prev_hash, HASH_LEN);
+	rd_field(r, "tx_root");
 	rd_copy(r, h->tx_root, HASH_LEN);
+	rd_field(r, "state_root");
 	rd_copy(r, h->state_root, HASH_LEN);
+	rd_field(r, "last_commit_hash");
 	rd_copy(r, h->last_commit_hash, HASH_LEN);
+	rd_field(r, "validators_hash");
 	rd_copy(r, h->validators_hash, HASH_LEN);
+	rd_field(r, "proposer");
 	rd_copy(r, h->proposer, PUBKEY_LEN);
+	rd_field(r, "beacon");
 	rd_copy(r, h->beacon, HASH_LEN);
+	rd_field(r, "beacon_proof");
 	rd_copy(r, h->beacon_proof, VRF_PROOF_LEN);
+	rd_field(r, "version");
 	if (!r->err && h->version != BLOCK_VERSION)
-		r->err = ASSAY_EDECODE;
+		rd_fail(r, ASSAY_EDECODE, start, "unknown block version");
+	rd_field(r, NULL);
 	return r->err;
 }
 
@@ -67,14 +84,20 @@ void commit_encode(const struct commit *c, struct buf *b)
 int commit_read(struct commit *c, struct reader *r)
 {
 	memset(c, 0, sizeof(*c));
+	rd_field(r, "commit height");
 	c->height = rd_u64(r);
+	rd_field(r, "commit round");
 	c->round = rd_u32(r);
+	rd_field(r, "commit block_hash");
 	rd_copy(r, c->block_hash, HASH_LEN);
+	rd_field(r, "commit signature count");
+	size_t count_pos = r->pos;
 	uint64_t n = rd_count(r, COMMIT_MAX_SIGS);
 	if (r->err)
 		return r->err;
 	if (n > rd_left(r) / (PUBKEY_LEN + SIG_LEN))
-		return r->err = ASSAY_EDECODE;
+		return rd_fail(r, ASSAY_EDECODE, count_pos, "more signatures than the input holds");
+	rd_field(r, "commit signatures");
 	if (n) {
 		c->sigs = calloc((size_t)n, sizeof(*c->sigs));
 		if (!c->sigs)
@@ -85,6 +108,7 @@ int commit_read(struct commit *c, struct reader *r)
 		rd_copy(r, c->sigs[i].validator, PUBKEY_LEN);
 		rd_copy(r, c->sigs[i].sig, SIG_LEN);
 	}
+	rd_field(r, NULL);
 	if (r->err)
 		commit_free(c);
 	return r->err;
@@ -137,10 +161,19 @@ void block_encode(const struct block *blk, struct buf *b)
 
 int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim)
 {
-	struct reader r;
+	return block_decode_err(blk, p, n, lim, NULL, 0);
+}
+
+int block_decode_err(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim, char *err,
+		     size_t errlen)
+{
+	struct reader r, tr;
+	size_t bad_tx = SIZE_MAX; /* the transaction that failed, if one did: tr tells why */
 	block_init(blk);
 	rd_init(&r, p, n);
 	block_header_read(&blk->hdr, &r);
+	rd_field(&r, "transaction count");
+	size_t count_pos = r.pos;
 	uint64_t ntx = rd_count(&r, lim->max_txs < BLOCK_MAX_TXS_HARD ? lim->max_txs : BLOCK_MAX_TXS_HARD);
 	if (r.err)
 		goto fail;
@@ -148,7 +181,7 @@ int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct blo
 	 * empty payload, so a count the input cannot hold is refused before
 	 * allocating for it (as commit_read does for signatures). */
 	if (ntx > rd_left(&r) / (1 + BLOCK_TX_MIN_BYTES)) {
-		r.err = ASSAY_EDECODE;
+		rd_fail(&r, ASSAY_EDECODE, count_pos, "more transactions than the input holds");
 		goto fail;
 	}
 	if (ntx) {
@@ -160,12 +193,20 @@ int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct blo
 	}
 	for (size_t i = 0; i < ntx; i++) {
 		size_t tlen;
+		rd_field(&r, "transaction length");
 		const uint8_t *tp = rd_bytes(&r, &tlen, TX_MAX_BYTES_HARD);
 		if (!tp)
 			goto fail;
-		int err = tx_decode(&blk->txs[i], tp, tlen, lim->max_tx_payload);
-		if (err) {
-			r.err = err;
+		/* Exactly the tlen bytes are one transaction (tx_decode's rules), read
+		 * in place so that a message gives offsets in the block. */
+		rd_init(&tr, p, (size_t)(tp - p) + tlen);
+		tr.pos = (size_t)(tp - p);
+		int rc = tx_read(&blk->txs[i], &tr, lim->max_tx_payload);
+		if (rc == 0 && (rc = rd_finish(&tr)) != 0)
+			tx_free(&blk->txs[i]);
+		if (rc) {
+			bad_tx = i;
+			r.err = rc;
 			goto fail;
 		}
 		blk->ntx = i + 1;
@@ -173,14 +214,24 @@ int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct blo
 	if (commit_read(&blk->last_commit, &r))
 		goto fail;
 	if (rd_finish(&r)) {
-		r.err = rd_finish(&r);
+		rd_fail(&r, ASSAY_EDECODE, r.pos, "trailing bytes");
 		goto fail;
 	}
 	return 0;
 fail:;
-	int err = r.err ? r.err : ASSAY_EDECODE;
+	int rc = r.err ? r.err : ASSAY_EDECODE;
+	if (err) {
+		char why[160];
+		rd_describe(bad_tx != SIZE_MAX ? &tr : &r, why, sizeof(why));
+		if (rc == ASSAY_ENOMEM)
+			snprintf(err, errlen, "malformed block: %s", assay_strerror(rc));
+		else if (bad_tx != SIZE_MAX)
+			snprintf(err, errlen, "malformed block: transaction %zu: %s", bad_tx, why);
+		else
+			snprintf(err, errlen, "malformed block: %s", why);
+	}
 	block_free(blk);
-	return err;
+	return rc;
 }
 
 int block_add_tx(struct block *blk, const struct tx *t)

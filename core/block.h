@@ -74,6 +74,11 @@ void block_encode(const struct block *blk, struct buf *b);
 /* Decodes exactly one block; rejects more than lim->max_txs transactions
  * (ASSAY_ELIMIT) before allocating for them. */
 int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim);
+/* The same, and on failure writes a message with the byte offset in the
+ * block and the field, e.g. "malformed block: transaction 2: trailing bytes
+ * at offset 411" (err may be NULL). */
+int block_decode_err(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim, char *err,
+		     size_t errlen);
 /* Appends a copy of t (0 or ASSAY_ENOMEM). */
 int block_add_tx(struct block *blk, const struct tx *t);
 /* Merkle root over leaf(encoding of each tx) in order. */

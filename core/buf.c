@@ -1,6 +1,8 @@
 /* Canonical encoding primitives (see buf.h). Every consensus decoder in the
  * project is built from the rd_* functions, so their strictness here is what
  * makes every object round-trip bit for bit. */
+#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,18 +112,56 @@ void buf_put_bytes(struct buf *b, const void *p, size_t n)
 
 void rd_init(struct reader *r, const void *p, size_t len)
 {
+	memset(r, 0, sizeof(*r));
 	r->p = p;
 	r->len = len;
-	r->pos = 0;
-	r->err = 0;
+}
+
+void rd_field(struct reader *r, const char *name)
+{
+	r->field = name;
+}
+
+int rd_fail(struct reader *r, int err, size_t at, const char *why)
+{
+	assert(err < 0);
+	if (r->err)
+		return r->err;
+	r->err = err;
+	r->err_pos = at;
+	r->err_why = why;
+	r->err_field = r->field;
+	return err;
+}
+
+int rd_describe(const struct reader *r, char *out, size_t outlen)
+{
+	int rc = rd_finish(r);
+	if (rc == 0) {
+		snprintf(out, outlen, "no error");
+	} else if (!r->err) {
+		snprintf(out, outlen, "trailing bytes at offset %zu", r->pos);
+	} else {
+		/* An error set directly (r->err = ...) has no offset of its own; the
+		 * reader stopped where it was found. */
+		const char *why = r->err_why ? r->err_why : assay_strerror(r->err);
+		size_t at = r->err_why ? r->err_pos : r->pos;
+		const char *field = r->err_why ? r->err_field : r->field;
+		if (field)
+			snprintf(out, outlen, "%s at offset %zu (%s)", why, at, field);
+		else
+			snprintf(out, outlen, "%s at offset %zu", why, at);
+	}
+	return rc;
 }
 
 const uint8_t *rd_fixed(struct reader *r, size_t n)
 {
 	if (r->err)
 		return NULL;
+	assert(r->pos <= r->len);
 	if (r->len - r->pos < n) {
-		r->err = ASSAY_EDECODE;
+		rd_fail(r, ASSAY_EDECODE, r->pos, "truncated");
 		return NULL;
 	}
 	const uint8_t *p = r->p + r->pos;
@@ -165,34 +205,36 @@ uint64_t rd_u64(struct reader *r)
 uint64_t rd_varint(struct reader *r)
 {
 	uint64_t v = 0;
+	size_t start = r->pos;
 	for (unsigned i = 0; i < 10; i++) {
 		const uint8_t *p = rd_fixed(r, 1);
 		if (!p)
 			return 0;
 		uint8_t byte = *p;
 		if (i == 9 && byte > 1) { /* bits beyond 64 */
-			r->err = ASSAY_EDECODE;
+			rd_fail(r, ASSAY_EDECODE, start, "varint over 64 bits");
 			return 0;
 		}
 		v |= (uint64_t)(byte & 0x7f) << (7 * i);
 		if (!(byte & 0x80)) {
 			/* Minimal form: a last byte of zero is only allowed for 0. */
 			if (byte == 0 && i > 0) {
-				r->err = ASSAY_EDECODE;
+				rd_fail(r, ASSAY_EDECODE, start, "non-minimal varint");
 				return 0;
 			}
 			return v;
 		}
 	}
-	r->err = ASSAY_EDECODE;
+	rd_fail(r, ASSAY_EDECODE, start, "varint over 10 bytes");
 	return 0;
 }
 
 uint64_t rd_count(struct reader *r, uint64_t max)
 {
+	size_t start = r->pos;
 	uint64_t n = rd_varint(r);
 	if (!r->err && n > max) {
-		r->err = ASSAY_ELIMIT;
+		rd_fail(r, ASSAY_ELIMIT, start, "length or count over its limit");
 		return 0;
 	}
 	return n;

@@ -1,7 +1,8 @@
-/* Byte buffers and the canonical encoding of DESIGN.md §3 / docs/protocol.md
- * §1: little-endian fixed-width integers and minimal unsigned LEB128 lengths.
+/* Byte buffers and the canonical encoding of docs/protocol.md §1:
+ * little-endian fixed-width integers and minimal unsigned LEB128 lengths.
  * Writers append to a growable struct buf; readers walk a struct reader whose
- * error is sticky, so a decoder reads every field and checks once at the end.
+ * error is sticky, so a decoder reads every field and checks once at the end;
+ * the first error keeps its byte offset and field for the message.
  * Not for: JSON or anything human-facing. */
 #ifndef ASSAY_CORE_BUF_H
 #define ASSAY_CORE_BUF_H
@@ -34,10 +35,25 @@ struct reader {
 	const uint8_t *p;
 	size_t len;
 	size_t pos;
-	int err; /* sticky: 0 or ASSAY_EDECODE / ASSAY_ELIMIT */
+	int err;               /* sticky: 0 or ASSAY_EDECODE / ASSAY_ELIMIT */
+	size_t err_pos;        /* byte offset of the first error (where rd_fail recorded it) */
+	const char *err_why;   /* what was wrong there ("truncated", ...); NULL if err was set directly */
+	const char *field;     /* the field being read, as the decoder named it (rd_field), or NULL */
+	const char *err_field; /* field at the first error */
 };
 
 void rd_init(struct reader *r, const void *p, size_t len);
+/* Names the field the next reads belong to (static text, not copied), so that
+ * a failure can say which one it was. */
+void rd_field(struct reader *r, const char *name);
+/* Records a decode failure found at byte offset at, unless one is recorded
+ * already (the first wins); why is static text such as "unknown kind".
+ * Returns r->err. */
+int rd_fail(struct reader *r, int err, size_t at, const char *why);
+/* Writes what stopped the decoder, for a person: "truncated at offset 80
+ * (fee)", "trailing bytes at offset 123", or "no error". Returns
+ * rd_finish(r). */
+int rd_describe(const struct reader *r, char *out, size_t outlen);
 uint8_t rd_u8(struct reader *r);
 uint16_t rd_u16(struct reader *r);
 uint32_t rd_u32(struct reader *r);

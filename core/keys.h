@@ -1,5 +1,5 @@
 /* Ed25519 keys and signatures through libsodium (one verifier for every node,
- * DESIGN.md §3), and account addresses: the first 20 bytes of SHA256(pubkey),
+ * docs/protocol.md §2), and account addresses: the first 20 bytes of SHA256(pubkey),
  * shown as bech32m with the network's HRP. Not for: key storage (wallet/). */
 #ifndef ASSAY_CORE_KEYS_H
 #define ASSAY_CORE_KEYS_H

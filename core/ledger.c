@@ -5,6 +5,7 @@
  * revert replays the log backwards to the snapshot's length. A slot whose
  * first write is reverted becomes a tombstone rather than empty: after a
  * rehash, keys written before it may sit later on its probe chain. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,7 @@ static size_t mem_snapshot(void *ctx)
 static void mem_revert(void *ctx, size_t snap)
 {
 	ledger_mem_t *m = ctx;
+	assert(snap <= m->nundo); /* a snapshot of this overlay, not yet reverted past */
 	while (m->nundo > snap) {
 		struct mem_undo *u = &m->undo[--m->nundo];
 		struct mem_slot *s = &m->slots[u->slot];

@@ -1,5 +1,6 @@
 /* RFC 6962 Merkle trees (see merkle.h). Recursive on the split point k, the
  * largest power of two below n; depth is bounded by log2(n) <= 64. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -22,9 +23,11 @@ void merkle_node_hash(const uint8_t l[HASH_LEN], const uint8_t r[HASH_LEN], uint
 
 static size_t split_point(size_t n)
 {
+	assert(n >= 2); /* callers stop at one leaf */
 	size_t k = 1;
 	while (k << 1 < n)
 		k <<= 1;
+	assert(k < n && n <= 2 * k); /* both halves non-empty: the recursion ends */
 	return k;
 }
 

@@ -1,4 +1,4 @@
-/* RFC 6962-shaped Merkle trees (DESIGN.md §3): leaf = H(0x00 || data),
+/* RFC 6962-shaped Merkle trees (docs/protocol.md §2): leaf = H(0x00 || data),
  * node = H(0x01 || left || right), split at the largest power of two below n.
  * Plain SHA-256, as RFC 6962, so its test vectors apply unchanged. Used for
  * block tx roots and compute-job output commitments. The root of zero leaves

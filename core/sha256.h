@@ -1,7 +1,8 @@
 /* SHA-256 through OpenSSL 3 with a pre-fetched algorithm and reused,
- * per-thread contexts (DESIGN.md §3: one-shot SHA256() refetches on every
- * call), plus the domain-separated hash H_tag(m) = SHA256(SHA256(tag) ||
- * SHA256(tag) || m) whose 64-byte prefix is absorbed once per tag.
+ * per-thread contexts (docs/architecture.md "Design notes": one-shot
+ * SHA256() refetches on every call), plus the domain-separated hash
+ * H_tag(m) = SHA256(SHA256(tag) || SHA256(tag) || m) (docs/protocol.md §2)
+ * whose 64-byte prefix is absorbed once per tag.
  * Not for: passwords (keystore uses scrypt) or HMAC. */
 #ifndef ASSAY_CORE_SHA256_H
 #define ASSAY_CORE_SHA256_H

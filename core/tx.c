@@ -1,4 +1,5 @@
 /* Transaction codec and signing (see tx.h; docs/protocol.md §3). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,17 +75,26 @@ void tx_encode(const struct tx *t, struct buf *b)
 int tx_read(struct tx *t, struct reader *r, size_t payload_max)
 {
 	memset(t, 0, sizeof(*t));
+	rd_field(r, "chain_id");
 	rd_copy(r, t->chain_id, HASH_LEN);
+	rd_field(r, "nonce");
 	t->nonce = rd_u64(r);
+	rd_field(r, "sender");
 	rd_copy(r, t->sender, PUBKEY_LEN);
+	rd_field(r, "fee");
 	t->fee = rd_u64(r);
+	rd_field(r, "gas_limit");
 	t->gas_limit = rd_u64(r);
+	rd_field(r, "kind");
 	t->kind = rd_u8(r);
 	if (!r->err && t->kind >= TX_KIND_COUNT)
-		r->err = ASSAY_EDECODE;
+		rd_fail(r, ASSAY_EDECODE, r->pos - 1, "unknown transaction kind");
 	size_t plen;
+	rd_field(r, "payload");
 	const uint8_t *p = rd_bytes(r, &plen, payload_max);
+	rd_field(r, "signature");
 	rd_copy(r, t->sig, SIG_LEN);
+	rd_field(r, NULL);
 	if (r->err) {
 		memset(t, 0, sizeof(*t));
 		return r->err;
@@ -98,19 +108,35 @@ int tx_read(struct tx *t, struct reader *r, size_t payload_max)
 
 int tx_decode(struct tx *t, const uint8_t *p, size_t n, size_t payload_max)
 {
+	return tx_decode_err(t, p, n, payload_max, NULL, 0);
+}
+
+int tx_decode_err(struct tx *t, const uint8_t *p, size_t n, size_t payload_max, char *err, size_t errlen)
+{
 	if (n > TX_MAX_BYTES_HARD) {
 		memset(t, 0, sizeof(*t));
+		if (err)
+			snprintf(err, errlen, "malformed transaction: %zu bytes, over the hard limit of %u", n,
+				 (unsigned)TX_MAX_BYTES_HARD);
 		return ASSAY_ELIMIT;
 	}
 	struct reader r;
 	rd_init(&r, p, n);
-	int err = tx_read(t, &r, payload_max);
-	if (err)
-		return err;
-	err = rd_finish(&r);
-	if (err)
-		tx_free(t);
-	return err;
+	int rc = tx_read(t, &r, payload_max);
+	if (rc == 0) {
+		rc = rd_finish(&r);
+		if (rc)
+			tx_free(t);
+	}
+	if (rc && err) {
+		char why[160];
+		if (rc == ASSAY_ENOMEM)
+			snprintf(why, sizeof(why), "%s", assay_strerror(rc));
+		else
+			rd_describe(&r, why, sizeof(why));
+		snprintf(err, errlen, "malformed transaction: %s", why);
+	}
+	return rc;
 }
 
 static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uint8_t out[HASH_LEN])

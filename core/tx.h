@@ -61,6 +61,10 @@ void tx_encode_unsigned(const struct tx *t, struct buf *b);
 /* Decodes exactly one transaction occupying all of p[0..n). payload_max bounds
  * the payload (ASSAY_ELIMIT beyond). On error t is left empty. */
 int tx_decode(struct tx *t, const uint8_t *p, size_t n, size_t payload_max);
+/* The same, and on failure writes a message naming the byte offset and the
+ * field, e.g. "malformed transaction: trailing bytes at offset 123" or
+ * "malformed transaction: truncated at offset 80 (fee)" (err may be NULL). */
+int tx_decode_err(struct tx *t, const uint8_t *p, size_t n, size_t payload_max, char *err, size_t errlen);
 /* Reads one transaction from r (for block bodies); same rules. */
 int tx_read(struct tx *t, struct reader *r, size_t payload_max);
 

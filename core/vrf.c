@@ -1,5 +1,5 @@
 /* ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381, suite 0x03) on libsodium's ed25519
- * group operations: the beacon's verifiable randomness (DESIGN.md §3).
+ * group operations: the beacon's verifiable randomness (docs/protocol.md §4.4).
  * Verification accepts exactly the proofs RFC 9381 §5.3 accepts, including
  * keys and Gammas with a torsion component (see point_mul). Not for: Ed25519
  * signatures (keys.c) or any randomness a node may choose freely. */

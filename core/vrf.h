@@ -1,5 +1,5 @@
 /* ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381), built on libsodium's ed25519
- * group operations; gives the chain's unbiasable beacon (DESIGN.md §3).
+ * group operations; gives the chain's unbiasable beacon (docs/protocol.md §4.4).
  * Keys are ordinary Ed25519 keys (keys.h layout). */
 #ifndef ASSAY_CORE_VRF_H
 #define ASSAY_CORE_VRF_H

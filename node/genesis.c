@@ -80,7 +80,9 @@ int genesis_dev(struct genesis *g)
 	return 0;
 }
 
-/* A u64 from a JSON integer (>= 0) or a decimal string of base units. */
+/* A u64 from a JSON integer (>= 0) or a string of decimal digits only
+ * (docs/protocol.md §7): strtoull alone would also take " 5", "+5" and
+ * " -1", the last wrapped to 2^64 - 1. */
 static int json_u64(json_t *v, uint64_t *out)
 {
 	if (json_is_integer(v)) {
@@ -93,7 +95,7 @@ static int json_u64(json_t *v, uint64_t *out)
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		char *end;
-		if (!*s || *s == '-')
+		if (!*s || strspn(s, "0123456789") != strlen(s))
 			return -1;
 		errno = 0;
 		unsigned long long x = strtoull(s, &end, 10);

@@ -1,5 +1,5 @@
-/* The node's on-disk store: LevelDB under one-byte key prefixes (DESIGN.md
- * §4, docs/storage.md §3), atomic write batches, prefix iteration and typed
+/* The node's on-disk store: LevelDB under one-byte key prefixes
+ * (docs/storage.md §4), atomic write batches, prefix iteration and typed
  * helpers for blocks, heights, tx index, state, blobs and meta. Blocks and
  * blobs are zstd-compressed with a bounded decompressed size.
  * Not for: deciding what is valid (node/chain) or the tree (node/smt). */
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One-byte key prefixes (DESIGN.md §4), documented in docs/storage.md */
+/* One-byte key prefixes, documented in docs/storage.md §4 */
 #define STORE_P_BLOCK 'b'   /* block hash -> zstd(encoded block) */
 #define STORE_P_HEIGHT 'h'  /* u64 big-endian height -> block hash */
 #define STORE_P_STATE 's'   /* 32-byte state key -> value */

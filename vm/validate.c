@@ -1,4 +1,4 @@
-/* Deploy-time code validation (DESIGN.md §7, docs/contracts.md §2), eBPF's
+/* Deploy-time code validation (docs/contracts.md §2), eBPF's
  * verifier in small: instruction framing, opcodes, registers, canonical
  * unused fields, jump and call targets, then the per-entry block gas.
  * Runs again on every load, so the gas table never has to be stored.

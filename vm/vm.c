@@ -1,9 +1,10 @@
-/* The interpreter and the host (DESIGN.md §7, docs/contracts.md): loads
+/* The interpreter and the host (docs/contracts.md): loads
  * validated code into a pre-decoded array, runs it with computed-goto
  * dispatch and per-run gas (no per-instruction gas check), serves host calls
  * against a struct ledger with nested snapshots, and applies TX_DEPLOY and
  * TX_CALL. Deterministic: no clock, I/O or randomness. Not for: validation
  * rules (validate.c), calldata and payload codecs (vm_codec.c). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -791,6 +792,8 @@ static int run_contract(struct vm_tx *tx, const uint8_t self[ADDR_LEN], const ui
 	if (!rc) {
 		uint64_t r[16] = {0};
 		f->mem_size = VM_PAGE_BYTES;
+		_Static_assert(VM_CALLDATA_MAX <= VM_PAGE_BYTES, "calldata fits the first page");
+		assert(cdlen <= VM_CALLDATA_MAX); /* refused above, before any work */
 		if (cdlen)
 			memcpy(f->mem, calldata, cdlen);
 		r[1] = cdlen;
@@ -799,6 +802,7 @@ static int run_contract(struct vm_tx *tx, const uint8_t self[ADDR_LEN], const ui
 		tx->depth++;
 		rc = exec(f, r);
 		tx->depth--;
+		assert(tx->depth >= 0);
 	}
 	if (f->status == 0)
 		f->status = rc;

@@ -1,7 +1,7 @@
-/* The contract VM as the node and the CLI see it (DESIGN.md §7,
- * docs/contracts.md): payload codecs of TX_DEPLOY and TX_CALL, applying them
- * to a struct ledger with gas and journaling, read-only queries, the code
- * validator and the calldata convention. Pure: no clock, I/O or randomness.
+/* The contract VM as the node and the CLI see it (docs/contracts.md):
+ * payload codecs of TX_DEPLOY and TX_CALL, applying them to a struct ledger
+ * with gas and journaling, read-only queries, the code validator and the
+ * calldata convention. Pure: no clock, I/O or randomness.
  * Not for: the instruction set's internals (vm_internal.h) or text (asm.h). */
 #ifndef ASSAY_VM_VM_H
 #define ASSAY_VM_VM_H

@@ -1,5 +1,5 @@
 /* Byte formats the VM shares with the node and the CLI (docs/contracts.md
- * §5-§6): the TX_DEPLOY and TX_CALL payload codecs (canonical, DESIGN.md §3)
+ * §5-§6): the TX_DEPLOY and TX_CALL payload codecs (canonical, docs/protocol.md §1)
  * and the calldata convention (selector + fixed-width arguments typed from
  * text, and raw bytes as they are). Not for: execution (vm.c). */
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* Execution of the compute protocol (DESIGN.md §6, docs/compute.md): the
+/* Execution of the compute protocol (docs/compute.md): the
  * compute transaction kinds (worker_register .. blob) applied to state, the
  * end-of-block pass (assignment, challenges, deadlines, slashes, payouts,
  * refunds), and read access to worker and job records for RPC. Pure: height,

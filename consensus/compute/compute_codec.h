@@ -16,7 +16,7 @@
 #define WORKER_ENDPOINT_MAX 128 /* bytes of a worker's output-server endpoint */
 #define WORKER_BACKEND_MAX 16   /* bytes of a backend name ("cpu", "opencl") */
 #define JOB_MAX_SAMPLES 256     /* k at most: bounds reveal size and checking */
-#define JOB_MAX_REDUNDANCY 3    /* r is 1..3 (DESIGN.md §6) */
+#define JOB_MAX_REDUNDANCY 3    /* r is 1..3 (docs/compute.md §1) */
 #define JOB_MAX_EXCLUDED 16     /* workers that failed a job; one more fails it */
 #define TILE_MAX_BYTES (1u << 20) /* one revealed tile */
 

@@ -3,7 +3,8 @@ of odd sizes (no side a multiple of the kernel's 16 x 16 work groups) is
 computed by the OpenCL kernel, passes the chain's spot-check and is paid,
 and the client's full Freivalds test passes on its output. Where
 assay-worker was built without OpenCL, or no OpenCL device opens, the test
-says so and passes without running a job (as test_compute_opencl skips)."""
+prints "SKIP: reason" and exits 77, which run.py counts as skipped (as
+test_compute_opencl skips under make check)."""
 
 import subprocess
 
@@ -17,8 +18,7 @@ COMPUTE = {"commit_window": 20, "reveal_window": 10, "dispute_window": 4, "min_b
 def test(tmpdir, nodes):
     usage = subprocess.run([fw.binary("assay-worker"), "-help"], capture_output=True, text=True).stdout
     if "this build has no OpenCL" in usage:
-        print("SKIP: assay-worker was built without OpenCL (configure found no OpenCL headers and ICD loader)")
-        return
+        fw.skip("assay-worker was built without OpenCL (configure found no OpenCL headers and ICD loader)")
     assert "this build has OpenCL" in usage, usage
 
     node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
@@ -28,8 +28,7 @@ def test(tmpdir, nodes):
     except AssertionError:
         if "opencl backend:" in worker.tail(20):
             line = [l for l in worker.tail(20).splitlines() if "opencl backend:" in l][-1]
-            print(f"SKIP: no OpenCL device opens here ({line.split('opencl backend:')[1].strip()})")
-            return
+            fw.skip(f"no OpenCL device opens here ({line.split('opencl backend:')[1].strip()})")
         raise
     assert "opencl backend on " in worker.tail(20), worker.tail(20)
     fw.assert_eq(node.rpc("getworker", addr["w0"])["backend"], "opencl", "registered backend")

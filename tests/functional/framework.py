@@ -278,14 +278,32 @@ def assert_raises_rpc(code, fn, *args, contains=None):
     raise AssertionError("expected an RPC error")
 
 
+# Exit status of a test that did not run what it tests (automake's SKIP code).
+EXIT_SKIP = 77
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (no device, a build without an
+    optional feature); run() reports it as skipped, never as passed."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
 def run(test_main):
-    """Runs test_main(tmpdir, nodes) with cleanup; exit status for the runner."""
+    """Runs test_main(tmpdir, nodes) with cleanup; exit status for the runner:
+    0 passed, 1 failed, EXIT_SKIP skipped (after printing "SKIP: reason")."""
     tmpdir = tempfile.mkdtemp(prefix="assay-test-")
     nodes = []
     ok = False
+    skipped = False
     try:
         test_main(tmpdir, nodes)
         ok = True
+    except Skip as e:
+        print(f"SKIP: {e}")
+        ok = skipped = True
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         for n in nodes:
@@ -298,7 +316,7 @@ def run(test_main):
                 pass
         if ok or not os.environ.get("ASSAY_KEEP_TMP"):
             shutil.rmtree(tmpdir, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    sys.exit(EXIT_SKIP if skipped else 0 if ok else 1)
 
 
 # ---- compute: a local chain with a custom genesis, and assay-worker processes ----

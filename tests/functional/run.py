@@ -1,6 +1,8 @@
 """Runs every functional test (feature_*.py, rpc_*.py, wallet_*.py, p2p_*.py,
 compute_*.py, contract_*.py) as its own process, two at a time, and prints
-"functional: N passed, M failed". Usage: run.py [--build DIR] [NAME...]"""
+"functional: N passed, M failed, K skipped". A test that exits 77 (after a
+"SKIP: reason" line; framework.skip) did not run what it tests and counts as
+skipped, not passed. Usage: run.py [--build DIR] [NAME...]"""
 
 import argparse
 import concurrent.futures
@@ -9,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+
+EXIT_SKIP = 77  # framework.EXIT_SKIP, automake's code for a skipped test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATTERNS = ["feature_*.py", "rpc_*.py", "wallet_*.py", "p2p_*.py", "compute_*.py", "contract_*.py"]
@@ -36,7 +40,7 @@ def main():
     tests = sorted(p for pat in PATTERNS for p in glob.glob(os.path.join(HERE, pat)))
     if args.names:
         tests = [t for t in tests if any(n in os.path.basename(t) for n in args.names)]
-    passed = failed = 0
+    passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
         futs = [ex.submit(run_one, t, os.path.abspath(args.build), i) for i, t in enumerate(tests)]
         for f in concurrent.futures.as_completed(futs):
@@ -44,11 +48,15 @@ def main():
             if rc == 0:
                 passed += 1
                 print(f"ok   {name} ({secs:.1f}s)")
+            elif rc == EXIT_SKIP:
+                skipped += 1
+                reasons = [l[len("SKIP: "):] for l in out.splitlines() if l.startswith("SKIP: ")]
+                print(f"skip {name} ({secs:.1f}s): {reasons[-1] if reasons else 'no reason given'}")
             else:
                 failed += 1
                 print(f"FAIL {name} ({secs:.1f}s)\n" + "\n".join("     " + l for l in out.splitlines()[-60:]))
             sys.stdout.flush()
-    print(f"functional: {passed} passed, {failed} failed")
+    print(f"functional: {passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 else 1
 
 

@@ -1,6 +1,7 @@
 /* libFuzzer target for tx_decode (and the transfer payload codec): no input
- * may crash the decoder, and whatever decodes must re-encode to exactly the
- * input bytes (DESIGN.md §3: every consensus object round-trips).
+ * may crash the decoder, a refusal carries a message, and whatever decodes
+ * must re-encode to exactly the input bytes (docs/protocol.md §1: every
+ * consensus object round-trips).
  * fuzz-sources: core/buf.c core/error.c core/sha256.c core/keys.c core/network.c core/bech32.c core/tx.c
  */
 #include <stdlib.h>
@@ -16,7 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tx t;
-	if (tx_decode(&t, data, size, FUZZ_TX_PAYLOAD_MAX) == 0) {
+	char err[200] = "";
+	int rc = tx_decode_err(&t, data, size, FUZZ_TX_PAYLOAD_MAX, err, sizeof(err));
+	if (rc != 0 && strncmp(err, "malformed transaction: ", 23) != 0)
+		abort(); /* a refusal always says what was wrong */
+	if (rc == 0) {
 		struct buf b;
 		buf_init(&b);
 		tx_encode(&t, &b);

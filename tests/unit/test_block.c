@@ -199,6 +199,41 @@ static void test_rejects(void)
 	block_free(&blk);
 }
 
+static void expect_block_error(const uint8_t *p, size_t n, const char *want)
+{
+	struct block blk;
+	char err[200] = "";
+	CHECK(block_decode_err(&blk, p, n, &limits, err, sizeof(err)) != 0);
+	if (strcmp(err, want) != 0)
+		fprintf(stderr, "error \"%s\", want \"%s\"\n", err, want);
+	CHECK(strcmp(err, want) == 0);
+}
+
+/* A refusal gives the offset in the block, the field and, inside a
+ * transaction, which one. */
+static void test_decode_messages(void)
+{
+	struct block blk;
+	struct buf b;
+	make_block(&blk, 1, 1);
+	encode(&blk, &b);
+	buf_put_u8(&b, 7);
+	char want[120];
+	snprintf(want, sizeof(want), "malformed block: trailing bytes at offset %zu", b.len - 1);
+	expect_block_error(b.data, b.len, want);
+	expect_block_error(b.data, 40, "malformed block: truncated at offset 36 (height)");
+	/* Transaction 0 starts after the header, the count (1 byte) and its
+	 * length (2 bytes: it is over 127 bytes); its kind is 88 bytes in. */
+	size_t kind_at = HEADER_BYTES + 1 + 2 + 88;
+	CHECK(b.data[kind_at] == blk.txs[0].kind);
+	b.data[kind_at] = 0xee;
+	snprintf(want, sizeof(want), "malformed block: transaction 0: unknown transaction kind at offset %zu (kind)",
+		 kind_at);
+	expect_block_error(b.data, b.len - 1, want);
+	buf_free(&b);
+	block_free(&blk);
+}
+
 int main(void)
 {
 	if (keys_init() < 0)
@@ -208,5 +243,6 @@ int main(void)
 	RUN(test_round_trip);
 	RUN(test_hashes);
 	RUN(test_rejects);
+	RUN(test_decode_messages);
 	return test_report("test_block");
 }

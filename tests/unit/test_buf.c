@@ -205,6 +205,52 @@ static void test_hex(void)
 	CHECK(hex_decode("", back, 4) == 0);
 }
 
+/* A failed read keeps where it failed and in which field, for the message. */
+static void expect_description(const struct reader *r, const char *want)
+{
+	char got[160];
+	rd_describe(r, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "described \"%s\", want \"%s\"\n", got, want);
+	CHECK(strcmp(got, want) == 0);
+}
+
+static void test_reader_reports_offsets(void)
+{
+	static const uint8_t in[] = {1, 2, 3, 0x80, 0x00, 9};
+	struct reader r;
+	rd_init(&r, in, sizeof(in));
+	expect_description(&r, "trailing bytes at offset 0");
+	rd_field(&r, "flags");
+	rd_fixed(&r, 3);
+	rd_field(&r, "length");
+	rd_varint(&r);
+	CHECK(r.err == ASSAY_EDECODE);
+	expect_description(&r, "non-minimal varint at offset 3 (length)");
+	rd_field(&r, "later");
+	rd_u64(&r); /* the first error stays */
+	expect_description(&r, "non-minimal varint at offset 3 (length)");
+
+	rd_init(&r, in, sizeof(in));
+	rd_fixed(&r, 4);
+	rd_u32(&r);
+	expect_description(&r, "truncated at offset 4");
+	rd_init(&r, in, 3);
+	rd_fixed(&r, 3);
+	CHECK(rd_describe(&r, (char[16]){0}, 16) == 0);
+	expect_description(&r, "no error");
+	rd_init(&r, in, sizeof(in));
+	rd_fixed(&r, 5);
+	expect_description(&r, "trailing bytes at offset 5");
+	rd_init(&r, in, sizeof(in));
+	rd_count(&r, 0);
+	expect_description(&r, "length or count over its limit at offset 0");
+	rd_init(&r, in, sizeof(in));
+	rd_fixed(&r, 2);
+	r.err = ASSAY_EDECODE; /* set directly by a decoder: the reader's position */
+	expect_description(&r, "malformed or non-canonical encoding at offset 2");
+}
+
 int main(void)
 {
 	RUN(test_varint_round_trip);
@@ -213,5 +259,6 @@ int main(void)
 	RUN(test_bytes_and_count);
 	RUN(test_buf_growth_and_take);
 	RUN(test_hex);
+	RUN(test_reader_reports_offsets);
 	return test_report("test_buf");
 }

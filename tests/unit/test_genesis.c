@@ -105,6 +105,17 @@ static void test_refusals(void)
 		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"compute\":{\"samples_k\":0},\"balances\":[],"
 		 "\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
 	expect_error(json, "not a valid value");
+	/* Integers in strings are decimal digits only: no sign, no space (strtoull
+	 * alone read " -1" as 2^64 - 1). */
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"params\":{\"block_time_ms\":\" -1\"},"
+		 "\"balances\":[],\"validators\":[{\"pubkey\":\"%s\",\"stake\":1}]}", pkhex);
+	expect_error(json, "\"block_time_ms\" must be a positive integer");
+	snprintf(json, sizeof(json),
+		 "{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":1,\"balances\":[],\"validators\":"
+		 "[{\"pubkey\":\"%s\",\"stake\":\"+5\"}]}", pkhex);
+	expect_error(json, "stake must be");
+	expect_error("{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":\"1 \"}", "time_ms");
 }
 
 static void test_dev(void)

@@ -79,7 +79,7 @@ static void test_wrong_key_and_small_order(void)
 	CHECK(sig_verify(pk1, "hello", 5, sig) == 0);
 	CHECK(sig_verify(pk2, "hello", 5, sig) == ASSAY_ESIG);
 	/* The identity as a public key with R = identity, S = 0 satisfies the
-	 * bare equation for every message; it must be refused (DESIGN.md §3). */
+	 * bare equation for every message; it must be refused (docs/protocol.md §2). */
 	uint8_t ident[PUBKEY_LEN] = {1}, forged[SIG_LEN] = {1};
 	CHECK(sig_verify(ident, "anything", 8, forged) == ASSAY_ESIG);
 }

@@ -197,6 +197,41 @@ static void test_transfer_payload(void)
 	buf_free(&b);
 }
 
+static void expect_decode_error(const uint8_t *p, size_t n, const char *want)
+{
+	struct tx t;
+	char err[200] = "";
+	CHECK(tx_decode_err(&t, p, n, PAYLOAD_MAX, err, sizeof(err)) != 0);
+	if (strcmp(err, want) != 0)
+		fprintf(stderr, "error \"%s\", want \"%s\"\n", err, want);
+	CHECK(strcmp(err, want) == 0);
+}
+
+/* A refusal names the byte offset and the field: chain_id 0, nonce 32,
+ * sender 40, fee 72, gas_limit 80, kind 88, payload length 89. */
+static void test_decode_messages(void)
+{
+	struct tx t;
+	struct buf b;
+	make_tx(&t, 0, 10);
+	buf_init(&b);
+	tx_encode(&t, &b);
+	buf_put_u8(&b, 0);
+	char want[100];
+	snprintf(want, sizeof(want), "malformed transaction: trailing bytes at offset %zu", b.len - 1);
+	expect_decode_error(b.data, b.len, want);
+	expect_decode_error(b.data, 75, "malformed transaction: truncated at offset 72 (fee)");
+	b.data[88] = 0xee;
+	expect_decode_error(b.data, b.len - 1, "malformed transaction: unknown transaction kind at offset 88 (kind)");
+	b.data[88] = 0;
+	b.data[89] = 0xff; /* payload length 0xff 0x00 (its first payload byte): not minimal */
+	expect_decode_error(b.data, b.len - 1, "malformed transaction: non-minimal varint at offset 89 (payload)");
+	struct tx ok;
+	CHECK(tx_decode_err(&ok, b.data, 60, PAYLOAD_MAX, NULL, 0) == ASSAY_EDECODE); /* err may be NULL */
+	buf_free(&b);
+	tx_free(&t);
+}
+
 int main(void)
 {
 	uint8_t pk[PUBKEY_LEN];
@@ -207,5 +242,6 @@ int main(void)
 	RUN(test_rejects);
 	RUN(test_signing);
 	RUN(test_transfer_payload);
+	RUN(test_decode_messages);
 	return test_report("test_tx");
 }

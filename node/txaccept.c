@@ -31,9 +31,10 @@ int txaccept_submit(struct node *n, const uint8_t *enc, size_t len, enum txaccep
 		snprintf(err, errlen, "%zu bytes, limit %u", len, p->max_tx_bytes);
 		return refuse(n, stage, TXACCEPT_CHECK, ASSAY_ELIMIT);
 	}
-	int rc = tx_decode(&t, enc, len, p->max_tx_bytes);
+	char derr[160];
+	int rc = tx_decode_err(&t, enc, len, p->max_tx_bytes, derr, sizeof(derr));
 	if (rc) {
-		snprintf(err, errlen, "%s", assay_strerror(rc));
+		snprintf(err, errlen, "%s", derr);
 		return refuse(n, stage, TXACCEPT_DECODE, rc);
 	}
 	tx_id(&t, txid);

@@ -32,7 +32,7 @@ int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, ch
 	}
 	if (s->samples < lim->samples_k || s->samples > JOB_MAX_SAMPLES) {
 		snprintf(err, errlen, "samples %u outside [%u, %u] (the chain's samples_k is the least)",
-			 s->samples, lim->samples_k, JOB_MAX_SAMPLES);
+			 s->samples, lim->samples_k, (unsigned)JOB_MAX_SAMPLES);
 		return ASSAY_EINVALID;
 	}
 	if (s->redundancy < 1 || s->redundancy > JOB_MAX_REDUNDANCY) {

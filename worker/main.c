@@ -1,4 +1,4 @@
-/* assay-worker: a compute worker (DESIGN.md §9, docs/compute.md "Running a
+/* assay-worker: a compute worker (docs/compute.md "Running a
  * worker"). Registers its wallet as a worker, polls the node for the jobs
  * assigned to it, computes them with the cpu or opencl backend, commits the
  * Merkle root, reveals the challenged tiles, puts small outputs on chain as

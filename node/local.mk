@@ -4,6 +4,7 @@ libassay_node_a_SOURCES = \
 	node/genesis.c node/genesis.h \
 	node/state.c node/state.h \
 	node/chain.c node/chain.h \
+	node/sigcheck.c node/sigcheck.h \
 	node/mempool.c node/mempool.h \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
@@ -28,6 +29,10 @@ test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
 test_genesis_LDADD = $(NODE_LIBS)
 test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
 test_config_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_exec_faults
+TESTS += tests/unit/test_exec_faults
+tests_unit_test_exec_faults_SOURCES = tests/unit/test_exec_faults.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_exec_faults_LDADD = $(NODE_LIBS)
 check_PROGRAMS += test_node_net
 TESTS += test_node_net
 test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h

@@ -86,7 +86,7 @@ static int op_on_tx(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32])
 		tx_free(&t);
 		return ASSAY_EEXISTS;
 	}
-	rc = chain_check_tx(n->chain, &t, 1, err, sizeof(err));
+	rc = tx_rules_check(p, chain_genesis(n->chain)->hash, &t, 1, err, sizeof(err));
 	if (rc) {
 		char hex[65];
 		hex_encode(txid, HASH_LEN, hex);

@@ -1,4 +1,5 @@
 /* Transaction codec and signing (see tx.h; docs/protocol.md §3). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,10 @@ int tx_decode(struct tx *t, const uint8_t *p, size_t n, size_t payload_max)
 	return err;
 }
 
+/* Allocation policy (docs/architecture.md): a function that returns int
+ * reports ASSAY_ENOMEM; one that cannot (a hash the protocol names, used in
+ * a hundred places) aborts with a message, because a hash of a truncated
+ * encoding would be a silently wrong txid or signature message. */
 static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uint8_t out[HASH_LEN])
 {
 	struct buf b;
@@ -121,6 +126,10 @@ static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uin
 		tx_encode(t, &b);
 	else
 		tx_encode_unsigned(t, &b);
+	if (b.oom) {
+		fprintf(stderr, "fatal: out of memory encoding a transaction to hash it (%s)\n", tag);
+		abort();
+	}
 	hash_tagged(tag, b.data, b.len, out);
 	buf_free(&b);
 }

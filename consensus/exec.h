@@ -61,6 +61,9 @@ struct exec_kind {
 	 * rc (error text, gas, created, events). */
 	int (*apply)(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
 		     const uint8_t sender[ADDR_LEN], struct receipt *rc);
+	/* A compute kind's call into consensus/compute (NULL for the others). */
+	int (*compute)(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+		       const uint8_t sender[ADDR_LEN], struct compute_result *res);
 };
 
 /* The entry of an enabled kind (protocol §3), or NULL: validator_bond,

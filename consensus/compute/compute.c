@@ -901,51 +901,6 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
 	return ledger_put(env->ledger, key, p->data, p->len);
 }
 
-/* The decoding entry point for tests and fuzzing: decodes t's payload and
- * calls the typed function above. The chain does not come here: its one
- * table of kinds (consensus/exec.c) decodes each payload once. */
-int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
-		     uint64_t gas_limit, struct compute_result *res)
-{
-	union {
-		struct worker_register_payload reg;
-		struct job_spec spec;
-		struct job_commit_payload commit;
-		struct job_reveal_payload reveal;
-		struct job_dispute_payload dispute;
-		struct blob_payload blob;
-	} p;
-	memset(res, 0, sizeof(*res));
-	if (t->kind == TX_WORKER_UNBOND)
-		return t->payload_len ? reject(res, ASSAY_EDECODE, "worker_unbond carries no payload")
-				      : compute_apply_unbond(env, sender, res);
-	if (t->kind == TX_WORKER_REGISTER)
-		return compute_register_decode(&p.reg, t->payload, t->payload_len)
-			       ? reject(res, ASSAY_EDECODE, "malformed worker_register payload")
-			       : compute_apply_register(env, &p.reg, sender, res);
-	if (t->kind == TX_JOB_SUBMIT)
-		return compute_spec_decode(&p.spec, t->payload, t->payload_len)
-			       ? reject(res, ASSAY_EDECODE, "malformed job_submit payload")
-			       : compute_apply_submit(env, &p.spec, sender, t->nonce, res);
-	if (t->kind == TX_JOB_COMMIT)
-		return compute_commit_decode(&p.commit, t->payload, t->payload_len)
-			       ? reject(res, ASSAY_EDECODE, "malformed job_commit payload")
-			       : compute_apply_commit(env, &p.commit, sender, res);
-	if (t->kind == TX_JOB_REVEAL)
-		return compute_reveal_decode(&p.reveal, t->payload, t->payload_len)
-			       ? reject(res, ASSAY_EDECODE, "malformed job_reveal payload")
-			       : compute_apply_reveal(env, &p.reveal, sender, gas_limit, res);
-	if (t->kind == TX_JOB_DISPUTE)
-		return compute_dispute_decode(&p.dispute, t->payload, t->payload_len)
-			       ? reject(res, ASSAY_EDECODE, "malformed job_dispute payload")
-			       : compute_apply_dispute(env, &p.dispute, sender, gas_limit, res);
-	if (t->kind == TX_BLOB)
-		return compute_blob_decode(&p.blob, t->payload, t->payload_len)
-			       ? reject(res, ASSAY_EDECODE, "malformed blob payload")
-			       : compute_apply_blob(env, &p.blob, res);
-	return reject(res, ASSAY_EARG, "not a compute transaction kind");
-}
-
 /* ---- end of block ---- */
 
 /* Draws one worker for slot `slot` of job j, weighted by bond, among the

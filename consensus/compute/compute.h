@@ -70,6 +70,8 @@ struct compute_result {
  * dispute of a correct tile, return 0: their slash or forfeit must stand. */
 int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
 		     uint64_t gas_limit, struct compute_result *res);
+/* (compute_apply_tx decodes through the one table of kinds, so it is
+ * defined beside it in consensus/exec.c.) */
 /* The same, one function per kind, on a payload already decoded (the
  * chain's table of kinds in consensus/exec.c calls these). A local failure
  * (assay_err_is_local: a failed ledger read, out of memory) is returned as

@@ -1,5 +1,5 @@
-/* Block validation, execution and commitment (see chain.h). Rules cite
- * docs/protocol.md. Execution of one block happens on a ledger_mem overlay
+/* Block commitment (see chain.h): the rules of consensus/ applied to
+ * stored blocks. Execution of one block happens on a ledger_mem overlay
  * over the committed state; the overlay's writes become the new state only
  * if every check passes, in the same LevelDB batch as the block itself. */
 #include <stdio.h>
@@ -7,8 +7,6 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/log.h"
-#include "core/merkle.h"
 #include "consensus/exec.h"
 #include "consensus/header.h"
 #include "node/chain.h"
@@ -161,12 +159,12 @@ static int init_genesis(chain_t *c, int fresh_db, char *err, size_t errlen)
 	}
 	if (!rc)
 		rc = store_write(chain_store(c), b, 1);
-	else
-		state_unstage(c->state, &st);
 	store_batch_free(b);
 	buf_free(&enc);
 	if (!rc)
 		state_staged_committed(c->state, &st);
+	else
+		state_unstage(c->state, &st);
 	state_staged_free(&st);
 	ledger_mem_free(ov);
 	if (rc) {
@@ -747,9 +745,9 @@ int chain_reindex(chain_t *c, void (*progress)(uint64_t height, uint64_t tip), c
 	int rc = store_iterate(c->store, &prefix, 1, collect_state_key, &kl);
 	if (!rc) {
 		store_batch_t *b = store_batch_new();
-		for (size_t i = 0; i < kl.n; i++)
+		for (size_t i = 0; b && i < kl.n; i++)
 			store_batch_del(b, kl.keys[i], sizeof(kl.keys[i]));
-		rc = store_write(c->store, b, 1);
+		rc = b ? store_write(c->store, b, 1) : ASSAY_ENOMEM;
 		store_batch_free(b);
 	}
 	free(kl.keys);

@@ -1,8 +1,7 @@
-/* Execution of a block's transactions over a struct ledger (docs/protocol.md
- * §5): the one table of transaction kinds (name, decode, stateless check,
- * value moved, apply), the fee and nonce rules of §5.2, receipts, and the
- * end-of-block pass of §5.3. Pure: height, time, beacon and proposer come in
- * through struct exec_ctx; no clock, no I/O besides the ledger. Not for:
+/* Execution of a block's transactions over a struct ledger (protocol §5):
+ * the one table of transaction kinds (name, decode, check, apply), the fee
+ * and nonce rules of §5.2, receipts, the end of block (§5.3). Pure: height,
+ * time, beacon and proposer come in through struct exec_ctx. Not for:
  * header rules (consensus/header.h), storage or threads (node/). */
 #ifndef ASSAY_CONSENSUS_EXEC_H
 #define ASSAY_CONSENSUS_EXEC_H

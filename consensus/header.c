@@ -1,4 +1,5 @@
-/* Header rules (see header.h; docs/protocol.md §4). */
+/* Header rules (see header.h; docs/protocol.md §4). Each check returns the
+ * code of the rule it enforces, with a message. Not for: execution. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
-/* Receipt codec (see receipt.h; docs/protocol.md §6.2). */
+/* Receipt codec (see receipt.h; docs/protocol.md §6.2). A decoder of stored
+ * bytes: every length is bounded before it allocates. Not for: storage. */
 #include <stdlib.h>
 #include <string.h>
 

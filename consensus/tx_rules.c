@@ -1,4 +1,6 @@
-/* Stateless transaction checks (see tx_rules.h; docs/protocol.md §5.1). */
+/* Stateless transaction checks (see tx_rules.h; docs/protocol.md §5.1), in
+ * the order the protocol lists them. The per-kind parts come from the one
+ * table of kinds in consensus/exec.c. Not for: anything that reads state. */
 #include <stdio.h>
 #include <string.h>
 

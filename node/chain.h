@@ -41,13 +41,17 @@ struct ledger chain_ledger(chain_t *c);
  * that are invalid at their turn (their index goes to skipped[] if not NULL,
  * which has room for n). Signs as proposer with sk, computes the beacon, the
  * state root and the tx root. The block's last_commit is the stored commit of
- * the tip. The caller frees blk with block_free. */
+ * the tip. The caller frees blk with block_free. A local failure
+ * (assay_err_is_local) returns its code with no block built and nothing
+ * skipped: the transaction was not at fault (protocol §5.4). */
 int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_t time_ms,
 		      const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped, size_t *nskipped,
 		      char *err, size_t errlen);
 /* Validates blk fully against the tip and commits it with commit (the
  * precommits for blk itself, kept until the next block carries them; may be
- * NULL when unknown). now_ms bounds how far ahead its time may be. */
+ * NULL when unknown). now_ms bounds how far ahead its time may be. A local
+ * failure returns its code and leaves tip, state and receipts untouched;
+ * it is no verdict on the block (protocol §5.4). */
 int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *commit,
 		      uint64_t now_ms, char *err, size_t errlen);
 

@@ -2,7 +2,8 @@
  * transactions executed over an in-memory ledger (fees, nonces, a failed
  * transaction that still pays), the job states contracts see, and a ledger
  * wrapper whose Nth read fails: exec_tx must return that local failure
- * (protocol §5.4), never a receipt. */
+ * (protocol §5.4), never a receipt, also when the read is a contract's
+ * (storage, or a job through the job_status host call). */
 #include <stdint.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "core/keys.h"
 #include "tests/unit/test.h"
+#include "vm/asm.h"
 
 static struct chain_params params;
 static struct compute_params cparams;
@@ -133,6 +135,79 @@ static void test_local_failure_is_no_receipt(void)
 	CHECK(rc == 0 && n > 2);
 }
 
+static void signed_tx(struct tx *t, uint64_t nonce, uint8_t kind, const struct buf *payload)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->chain_id, chain_id, HASH_LEN);
+	memcpy(t->sender, pk, PUBKEY_LEN);
+	t->nonce = nonce;
+	t->gas_limit = 100000;
+	t->fee = 1000 + t->gas_limit;
+	t->kind = kind;
+	CHECK(tx_set_payload(t, payload->data, payload->len) == 0);
+	tx_sign(t, sk);
+}
+
+/* Reads storage slot 0, then asks for the state of job 0 (there is none:
+ * the call then fails, a rule outcome). */
+static const char job_reader[] = ".text\n"
+				 "\tmovi r1, 0x100\n\tmovi r2, 0x200\n\tmovi r3, 8\n\tsys storage_get\n"
+				 "\tmovi r1, 0x100\n\tsys job_status\n"
+				 "\tmovi r1, 0x8000\n\tmovi r2, 0\n\tsys return\n";
+
+static void test_contract_reads_fail_locally(void)
+{
+	ledger_mem_t *base_mem = ledger_mem_new(NULL);
+	struct ledger base = ledger_mem_ledger(base_mem);
+	CHECK(ledger_credit(&base, addr, 10000000) == 0);
+	struct exec_ctx x;
+	struct receipt r;
+	struct tx t;
+	struct buf code, b;
+	char err[200];
+	buf_init(&code);
+	buf_init(&b);
+	CHECK(vm_asm_assemble(job_reader, "job_reader", &code, err, sizeof(err)) == 0);
+	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
+	vm_deploy_payload_encode(&dp, &b);
+	signed_tx(&t, 0, TX_DEPLOY, &b);
+	exec_ctx_init(&x, &params, &cparams, chain_id, &base, &hdr);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.created_len == ADDR_LEN);
+	struct vm_call_payload cp = {{0}, 0, NULL, 0};
+	memcpy(cp.to, r.created, ADDR_LEN);
+	receipt_free(&r);
+	tx_free(&t);
+	buf_reset(&b);
+	vm_call_payload_encode(&cp, &b);
+	signed_tx(&t, 1, TX_CALL, &b);
+	/* A run without faults counts the reads and gives the verdict. */
+	unsigned long reads = 0;
+	for (unsigned long n = 0; n == 0 || n <= reads; n++) {
+		struct faulty f = {base, 0, n, n % 2 ? ASSAY_EIO : ASSAY_ENOMEM};
+		struct ledger fl = {&faulty_ops, &f};
+		ledger_mem_t *ov = ledger_mem_new(&fl);
+		struct ledger ol = ledger_mem_ledger(ov);
+		exec_ctx_init(&x, &params, &cparams, chain_id, &ol, &hdr);
+		int rc = exec_tx(&x, &t, &r, err, sizeof(err));
+		if (n == 0) {
+			reads = f.gets;
+			CHECK(rc == 0 && r.ok == 0 && strstr(r.error, "job_status") != NULL);
+		} else {
+			if (rc != f.fail_code)
+				fprintf(stderr, "read %lu of %lu: rc %d, receipt ok %d '%s'\n", n, reads, rc, r.ok,
+					r.error);
+			CHECK(rc == f.fail_code);
+		}
+		receipt_free(&r);
+		ledger_mem_free(ov);
+	}
+	CHECK(reads > 3);
+	tx_free(&t);
+	buf_free(&b);
+	buf_free(&code);
+	ledger_mem_free(base_mem);
+}
+
 static void test_end_block_local_failure(void)
 {
 	ledger_mem_t *m = ledger_mem_new(NULL);
@@ -174,6 +249,7 @@ int main(void)
 	address_from_pubkey(ppk, proposer_addr);
 	RUN(test_transfers);
 	RUN(test_local_failure_is_no_receipt);
+	RUN(test_contract_reads_fail_locally);
 	RUN(test_end_block_local_failure);
 	RUN(test_job_vm_state);
 	return test_report("test_exec");

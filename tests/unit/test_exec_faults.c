@@ -4,8 +4,9 @@
  * must return that local code, leave the tip, the state root and the
  * receipts as they were, and the same block must then apply (or build to the
  * same block) as if nothing had happened. The block carries a transfer, a
- * contract call that reads storage and emits an event, and a compute
- * transaction, so the ledger, VM and compute paths are all swept. */
+ * contract call that reads storage and emits an event, and a worker's
+ * registration in a block whose end assigns it a job, so the ledger, VM and
+ * compute paths (transactions and end of block) are all swept. */
 #include "consensus/compute/compute_codec.h"
 #include "core/error.h"
 #include "node/chain.h"
@@ -92,6 +93,26 @@ static void register_tx(struct tx *t, int from, uint64_t nonce)
 	buf_init(&b);
 	compute_register_encode(&w, &b);
 	signed_tx(t, from, nonce, TX_WORKER_REGISTER, &b);
+	buf_free(&b);
+}
+
+/* A small matmul job from a seed, at the least reward. */
+static void submit_tx(struct tx *t, int from, uint64_t nonce)
+{
+	struct job_spec spec;
+	struct buf b;
+	memset(&spec, 0, sizeof(spec));
+	spec.shape = (struct job_shape){.kind = JOB_MATMUL_I8, .m = 64, .n = 64, .k = 40,
+					.tile_rows = 8, .tile_cols = 8};
+	spec.input_kind = JOB_INPUT_SEED;
+	memset(spec.seed, 0x5a, HASH_LEN);
+	spec.samples = fx.g.compute.samples_k;
+	spec.redundancy = 1;
+	spec.reward = fx.g.compute.min_reward;
+	spec.deadline_blocks = 100;
+	buf_init(&b);
+	compute_spec_encode(&spec, &b);
+	signed_tx(t, from, nonce, TX_JOB_SUBMIT, &b);
 	buf_free(&b);
 }
 
@@ -188,6 +209,11 @@ static void test_apply_sweep(void)
 	CHECK(rc == 0);
 	CHECK(n > 5); /* the block did read the state: the sweep meant something */
 	CHECK(chain_height(val) == height + 1);
+	struct job_record j;
+	uint8_t job_id[HASH_LEN];
+	struct ledger vl = chain_ledger(val);
+	compute_job_id(fx.addr[6], 0, job_id);
+	CHECK(compute_get_job(&vl, job_id, &j) == 0 && j.state == JOB_ASSIGNED);
 	for (int i = 0; i < 3; i++) {
 		uint8_t txid[HASH_LEN];
 		struct tx got;
@@ -273,13 +299,13 @@ int main(void)
 		return test_report("test_exec_faults");
 	/* Block 1 deploys the contract (its init call sets the slot), so
 	 * that block 2's call reads contract, code and storage from the
-	 * committed state. */
+	 * committed state, and submits a job. */
 	struct tx t[2];
 	deploy_tx(&t[0], 1, 0);
 	uint8_t sender[ADDR_LEN];
 	tx_sender_addr(&t[0], sender);
 	vm_contract_address(sender, 0, contract);
-	fixture_transfer(&fx, &t[1], 6, fx.addr[7], 1, 0, 1000);
+	submit_tx(&t[1], 6, 0); /* block 2 assigns it to the worker it registers */
 	produce(t, 2, 2000);
 	tx_free(&t[0]);
 	tx_free(&t[1]);

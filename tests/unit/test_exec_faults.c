@@ -290,6 +290,43 @@ static void test_build_sweep(void)
 		tx_free(&txs[i]);
 }
 
+/* No batch for the block (out of memory): refused as a local failure,
+ * nothing written; the same block then applies. */
+static void test_no_batch(void)
+{
+	struct tx t;
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	uint8_t hash[HASH_LEN], tip[HASH_LEN];
+	const struct tx *ptrs[1] = {&t};
+	transfer_tx(&t, 1, 3);
+	CHECK(chain_build_block(prod, ptrs, 1, 7000, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(&blk, hash);
+	chain_sign_commit(prod, fx.sk[0], blk.hdr.height, hash, &cm);
+	uint64_t height = chain_height(val);
+	chain_tip_hash(val, tip);
+	store_fail_next_batch(1);
+	CHECK(chain_apply_block(val, &blk, &cm, 7000, err, sizeof(err)) == ASSAY_ENOMEM);
+	store_fail_next_batch(0);
+	check_unchanged(val, height, tip, &t, 1);
+	CHECK(chain_apply_block(val, &blk, &cm, 7000, err, sizeof(err)) == 0);
+	/* The proposer's own block, from its cache, takes the same path. */
+	chain_tip_hash(prod, tip);
+	store_fail_next_batch(1);
+	CHECK(chain_apply_block(prod, &blk, &cm, 7000, err, sizeof(err)) == ASSAY_ENOMEM);
+	store_fail_next_batch(0);
+	check_unchanged(prod, height, tip, &t, 1);
+	CHECK(chain_apply_block(prod, &blk, &cm, 7000, err, sizeof(err)) == 0);
+	uint8_t a[HASH_LEN], b[HASH_LEN];
+	state_root(chain_state(prod), a);
+	state_root(chain_state(val), b);
+	CHECK_EQ_MEM(a, b, HASH_LEN);
+	commit_free(&cm);
+	block_free(&blk);
+	tx_free(&t);
+}
+
 int main(void)
 {
 	fixture_init(&fx);
@@ -311,6 +348,7 @@ int main(void)
 	tx_free(&t[1]);
 	RUN(test_apply_sweep);
 	RUN(test_build_sweep);
+	RUN(test_no_batch);
 	chain_close(prod);
 	chain_close(val);
 	fixture_free(&fx);

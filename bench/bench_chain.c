@@ -17,6 +17,7 @@
 #include "bench/bench_util.h"
 #include "node/chain.h"
 #include "node/mempool.h"
+#include "node/sigcheck.h"
 
 #define SENDERS 1000
 
@@ -99,7 +100,7 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 	double t0 = bench_now();
 	for (size_t b = 0; b < nblocks; b++) {
 		struct tx *batch = txs + b * per;
-		if (threads > 1 && chain_verify_sigs(batch, per, threads, bad) != 0)
+		if (threads > 1 && sigcheck_verify(batch, per, threads, bad) != 0)
 			abort();
 		for (size_t i = 0; i < per; i++) {
 			int rc = threads != 1 ? mempool_add_verified(m, &batch[i], NULL, err, sizeof(err))

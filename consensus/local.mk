@@ -1,22 +1,44 @@
-# consensus/: compute/ (jobs, assignment, commitments, challenges, spot-checks,
-# disputes, slashing, payouts, reference kernels). Depends only on core.
+# consensus/: the rules every node applies the same way (docs/protocol.md):
+# chain parameters, stateless transaction checks, header rules, execution of
+# a block's transactions with the one table of kinds, receipts, and compute/
+# (jobs, assignment, commitments, challenges, spot-checks, disputes,
+# slashing, payouts, reference kernels). Depends on core and vm (execution
+# runs contracts), never on node: no LevelDB, no threads. A program that
+# links this library links libassay_vm.a after it.
 noinst_LIBRARIES += libassay_consensus.a
 libassay_consensus_a_SOURCES = \
 	consensus/params.c consensus/params.h \
+	consensus/receipt.c consensus/receipt.h \
+	consensus/tx_rules.c consensus/tx_rules.h \
+	consensus/header.c consensus/header.h \
+	consensus/exec.c consensus/exec.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
 	consensus/compute/compute.c consensus/compute/compute.h
 
+CONSENSUS_LIBS = libassay_consensus.a libassay_vm.a $(CORE_LIBS)
+
 check_PROGRAMS += test_compute
 TESTS += test_compute
 test_compute_SOURCES = tests/unit/test_compute.c
-test_compute_LDADD = libassay_consensus.a $(CORE_LIBS)
+test_compute_LDADD = $(CONSENSUS_LIBS)
 
-# The fuzz target with a built-in mutation driver, so make check runs it;
-# for real fuzzing build tests/fuzz/fuzz_compute.c with clang -fsanitize=fuzzer
-# (docs/compute.md §12).
-check_PROGRAMS += fuzz_compute
-TESTS += fuzz_compute
+check_PROGRAMS += tests/unit/test_tx_rules tests/unit/test_exec
+TESTS += tests/unit/test_tx_rules tests/unit/test_exec
+tests_unit_test_tx_rules_SOURCES = tests/unit/test_tx_rules.c tests/unit/test.h
+tests_unit_test_tx_rules_LDADD = $(CONSENSUS_LIBS)
+tests_unit_test_exec_SOURCES = tests/unit/test_exec.c tests/unit/test.h
+tests_unit_test_exec_LDADD = $(CONSENSUS_LIBS)
+
+# The fuzz targets with a built-in mutation driver, so make check runs them;
+# for real fuzzing build tests/fuzz/fuzz_*.c with clang -fsanitize=fuzzer
+# (scripts/fuzz; docs/compute.md §12).
+check_PROGRAMS += fuzz_compute tests/fuzz/fuzz_receipt
+TESTS += fuzz_compute tests/fuzz/fuzz_receipt
 fuzz_compute_SOURCES = tests/fuzz/fuzz_compute.c
 fuzz_compute_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
-fuzz_compute_LDADD = libassay_consensus.a $(CORE_LIBS)
+fuzz_compute_LDADD = $(CONSENSUS_LIBS)
+tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
+tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)
+EXTRA_DIST += tests/fuzz/fuzz_receipt.c

@@ -119,6 +119,7 @@ void commit_hash(const struct commit *c, uint8_t out[HASH_LEN])
 	struct buf b;
 	buf_init(&b);
 	commit_encode(c, &b);
+	buf_require(&b, "a commit");
 	hash_tagged("assay/commit", b.data, b.len, out);
 	buf_free(&b);
 }
@@ -259,6 +260,7 @@ void block_tx_root(const struct block *blk, uint8_t out[HASH_LEN])
 	for (size_t i = 0; i < blk->ntx; i++) {
 		buf_reset(&b);
 		tx_encode(&blk->txs[i], &b);
+		buf_require(&b, "a transaction of the tx root");
 		merkle_leaf_hash(b.data, b.len, leaves[i]);
 	}
 	buf_free(&b);

@@ -298,3 +298,11 @@ long hex_decode(const char *hex, uint8_t *out, size_t max)
 	}
 	return (long)(n / 2);
 }
+
+void buf_require(const struct buf *b, const char *what)
+{
+	if (b->oom) {
+		fprintf(stderr, "fatal: out of memory encoding %s to hash it\n", what);
+		abort();
+	}
+}

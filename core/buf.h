@@ -30,6 +30,11 @@ void buf_put_u64(struct buf *b, uint64_t v);
 void buf_put_varint(struct buf *b, uint64_t v);
 /* varint length, then the bytes */
 void buf_put_bytes(struct buf *b, const void *p, size_t n);
+/* For encodings that are hashed by functions that cannot fail (a txid, a
+ * commit hash, a tx root): aborts with a message naming `what` if b ran out
+ * of memory, because a hash of a truncated encoding would be silently wrong
+ * (docs/architecture.md, "Allocation policy"). */
+void buf_require(const struct buf *b, const char *what);
 
 struct reader {
 	const uint8_t *p;

@@ -139,6 +139,10 @@ int tx_decode_err(struct tx *t, const uint8_t *p, size_t n, size_t payload_max, 
 	return rc;
 }
 
+/* Allocation policy (docs/architecture.md): a function that returns int
+ * reports ASSAY_ENOMEM; one that cannot (a hash the protocol names, used in
+ * a hundred places) aborts with a message, because a hash of a truncated
+ * encoding would be a silently wrong txid or signature message. */
 static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uint8_t out[HASH_LEN])
 {
 	struct buf b;
@@ -147,6 +151,7 @@ static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uin
 		tx_encode(t, &b);
 	else
 		tx_encode_unsigned(t, &b);
+	buf_require(&b, tag);
 	hash_tagged(tag, b.data, b.len, out);
 	buf_free(&b);
 }

@@ -3,13 +3,18 @@
  * rebuilds the state from stored blocks (-reindex). Every block is committed
  * to LevelDB in one WriteBatch: block, height index, tx index, receipts,
  * state and tip together. Time comes in as an argument; nothing here reads a
- * clock. Not for: networking, RPC or block timing (node main loop). */
+ * clock. The rules themselves are consensus/'s (header.h, tx_rules.h,
+ * exec.h); this is their storage. A local failure (assay_err_is_local)
+ * leaves the tip, the state and the receipts as they were (protocol §5.4).
+ * Not for: networking, RPC or block timing (node main loop). */
 #ifndef ASSAY_NODE_CHAIN_H
 #define ASSAY_NODE_CHAIN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consensus/receipt.h"
+#include "consensus/tx_rules.h" /* what every caller checks a transaction with */
 #include "core/block.h"
 #include "core/ledger.h"
 #include "node/genesis.h"
@@ -17,30 +22,6 @@
 #include "node/store.h"
 
 typedef struct chain chain_t;
-
-#define RECEIPT_ERROR_MAX 160
-#define RECEIPT_MAX_EVENTS 256
-
-struct receipt_event {
-	uint8_t contract[ADDR_LEN];
-	uint8_t *data; /* malloc()ed */
-	size_t len;
-};
-
-/* The outcome of one included transaction. A failed one still paid its fee. */
-struct receipt {
-	uint8_t ok;
-	char error[RECEIPT_ERROR_MAX];
-	uint64_t gas_used;
-	uint8_t created[HASH_LEN]; /* deploy: contract address (20 bytes); job_submit: job id */
-	uint8_t created_len;       /* 0, 20 or 32 */
-	size_t nevents;
-	struct receipt_event *events;
-};
-
-void receipt_free(struct receipt *r);
-void receipt_encode(const struct receipt *r, struct buf *b);
-int receipt_decode(struct receipt *r, const uint8_t *p, size_t n);
 
 /* Opens (creating if needed) the chain database in dir for genesis g (the
  * chain keeps its own copy). Refuses a database of another chain. */
@@ -56,23 +37,21 @@ store_t *chain_store(chain_t *c);
 /* Read-only ledger of the committed state. */
 struct ledger chain_ledger(chain_t *c);
 
-/* Checks that need no state: chain id, kind, sizes, fee floor, signature.
- * 0 or an error with a message. */
-int chain_check_tx(const chain_t *c, const struct tx *t, int check_sig, char *err, size_t errlen);
-/* Total the sender needs for the tx (fee plus value moved), or ASSAY_EOVERFLOW. */
-int chain_tx_cost(const struct tx *t, uint64_t *cost);
-
 /* Builds the next block from candidate transactions in order, skipping those
  * that are invalid at their turn (their index goes to skipped[] if not NULL,
  * which has room for n). Signs as proposer with sk, computes the beacon, the
  * state root and the tx root. The block's last_commit is the stored commit of
- * the tip. The caller frees blk with block_free. */
+ * the tip. The caller frees blk with block_free. A local failure
+ * (assay_err_is_local) returns its code with no block built and nothing
+ * skipped: the transaction was not at fault (protocol §5.4). */
 int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_t time_ms,
 		      const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped, size_t *nskipped,
 		      char *err, size_t errlen);
 /* Validates blk fully against the tip and commits it with commit (the
  * precommits for blk itself, kept until the next block carries them; may be
- * NULL when unknown). now_ms bounds how far ahead its time may be. */
+ * NULL when unknown). now_ms bounds how far ahead its time may be. A local
+ * failure returns its code and leaves tip, state and receipts untouched;
+ * it is no verdict on the block (protocol §5.4). */
 int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *commit,
 		      uint64_t now_ms, char *err, size_t errlen);
 
@@ -101,14 +80,7 @@ int chain_reindex_resume(chain_t *c, int (*progress)(uint64_t height, uint64_t t
  * resume the reindex before it builds, accepts or serves blocks. */
 int chain_reindex_pending(const chain_t *c, uint64_t *target);
 
-/* What the job_status host call tells a contract about a job in state
- * job_state (enum job_state): an enum vm_job_state value. Verified means
- * paid, past its dispute window (docs/contracts.md §5). */
-uint32_t chain_job_vm_state(uint8_t job_state);
-
-/* Verifies the signatures of n transactions on up to nthreads threads;
- * bad[i] set for each that fails. 0 when all verify. */
-int chain_verify_sigs(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);
+/* Threads that check a block's signatures while it executes (node/sigcheck.h). */
 void chain_set_verify_threads(chain_t *c, int nthreads);
 
 

@@ -4,6 +4,7 @@ libassay_node_a_SOURCES = \
 	node/genesis.c node/genesis.h \
 	node/state.c node/state.h \
 	node/chain.c node/chain.h \
+	node/sigcheck.c node/sigcheck.h \
 	node/mempool.c node/mempool.h \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
@@ -34,6 +35,10 @@ check_PROGRAMS += tests/unit/test_reindex
 TESTS += tests/unit/test_reindex
 tests_unit_test_reindex_SOURCES = tests/unit/test_reindex.c tests/unit/node_fixture.h tests/unit/test.h
 tests_unit_test_reindex_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_exec_faults
+TESTS += tests/unit/test_exec_faults
+tests_unit_test_exec_faults_SOURCES = tests/unit/test_exec_faults.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_exec_faults_LDADD = $(NODE_LIBS)
 check_PROGRAMS += test_node_net test_rpc
 TESTS += test_node_net test_rpc
 test_rpc_SOURCES = tests/unit/test_rpc.c tests/unit/test.h

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/tx_rules.h"
 #include "core/error.h"
 #include "node/mempool.h"
 
@@ -285,7 +286,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		 size_t errlen)
 {
 	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
-	int rc = chain_check_tx(m->chain, t, check_sig, err, errlen);
+	const struct genesis *g = chain_genesis(m->chain);
+	int rc = tx_rules_check(&g->params, g->hash, t, check_sig, err, errlen);
 	if (rc)
 		return rc;
 	tx_id(t, txid);
@@ -296,7 +298,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		return ASSAY_EEXISTS;
 	}
 	uint64_t cost;
-	if (chain_tx_cost(t, &cost) < 0) {
+	if (tx_rules_cost(t, &cost) < 0) {
 		snprintf(err, errlen, "amount plus fee overflows");
 		return ASSAY_EOVERFLOW;
 	}

@@ -32,6 +32,9 @@ struct state {
 	struct cache_slot *cache;
 	size_t cache_cap, cache_used; /* used counts live and tombstones */
 	size_t cache_bytes;
+	uint64_t fault_at;    /* test hook: this read (counted from arming) fails; 0: never */
+	uint64_t fault_reads; /* reads since arming */
+	int fault_code;
 };
 
 struct staged_entry {
@@ -151,9 +154,18 @@ void state_close(state_t *s)
 	free(s);
 }
 
+void state_fail_read(state_t *s, uint64_t nth, int code)
+{
+	s->fault_at = nth;
+	s->fault_reads = 0;
+	s->fault_code = code;
+}
+
 static int ro_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
 {
 	state_t *s = ctx;
+	if (s->fault_at && ++s->fault_reads == s->fault_at)
+		return s->fault_code;
 	if (s->cache) {
 		const struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
 		if (c->state == CACHE_LIVE) {

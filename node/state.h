@@ -24,6 +24,10 @@ struct ledger state_ledger(state_t *s);
 void state_root(state_t *s, uint8_t root[HASH_LEN]);
 size_t state_count(state_t *s);
 smt_t *state_tree(state_t *s);
+/* Fault injection for tests of local failures (tests/unit/test_exec_faults.c):
+ * the nth read of the committed state from now on returns code instead of
+ * its value (once); nth 0 disarms. Nothing outside the tests arms it. */
+void state_fail_read(state_t *s, uint64_t nth, int code);
 
 /* Writes of one overlay applied to the tree but not yet to disk. */
 struct state_staged {

@@ -138,8 +138,18 @@ int store_get(store_t *s, const void *key, size_t klen, uint8_t **val, size_t *v
 	return 0;
 }
 
+/* Test hook (store_fail_next_batch): batches still to create before one fails. */
+static int batch_fail_in;
+
+void store_fail_next_batch(int nth)
+{
+	batch_fail_in = nth;
+}
+
 store_batch_t *store_batch_new(void)
 {
+	if (batch_fail_in > 0 && --batch_fail_in == 0)
+		return NULL;
 	store_batch_t *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;

@@ -47,6 +47,10 @@ int store_get(store_t *s, const void *key, size_t klen, uint8_t **val, size_t *v
  * batch and store_write reports it without writing anything. */
 typedef struct store_batch store_batch_t;
 store_batch_t *store_batch_new(void);
+/* Fault injection for tests of local failures: the nth store_batch_new
+ * from now returns NULL, as when out of memory (0 disarms). Not thread-safe;
+ * nothing outside the unit tests arms it. */
+void store_fail_next_batch(int nth);
 void store_batch_free(store_batch_t *b);
 void store_batch_clear(store_batch_t *b);
 void store_batch_put(store_batch_t *b, const void *key, size_t klen, const void *val, size_t vlen);

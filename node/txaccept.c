@@ -44,7 +44,7 @@ int txaccept_submit(struct node *n, const uint8_t *enc, size_t len, enum txaccep
 		snprintf(err, errlen, "transaction already in the mempool");
 		return ASSAY_EEXISTS;
 	}
-	rc = chain_check_tx(n->chain, &t, 1, err, errlen);
+	rc = tx_rules_check(p, chain_genesis(n->chain)->hash, &t, 1, err, errlen);
 	if (rc) {
 		log_info("mempool: invalid transaction %.16s from %s: %s", hex, from, err);
 		tx_free(&t);

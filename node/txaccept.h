@@ -2,7 +2,7 @@
  * from outside the node, used by the sendrawtransaction RPC and by p2p
  * relay alike (Bitcoin Core's BroadcastTransaction): decode, stateless
  * check, mempool admission, relay, counters and logs. Not for: the rules
- * themselves (chain_check_tx, mempool.c). */
+ * themselves (tx_rules_check, mempool.c). */
 #ifndef ASSAY_NODE_TXACCEPT_H
 #define ASSAY_NODE_TXACCEPT_H
 

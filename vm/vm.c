@@ -273,7 +273,7 @@ static int sys_call_contract(struct vm_frame *f, uint64_t *r, size_t pc)
 	int rc = r[2] ? ledger_transfer(tx->l, f->self, dest, r[2]) : 0;
 	if (rc) {
 		ledger_revert(tx->l, snap);
-		return rc == ASSAY_ENOMEM || rc == ASSAY_EIO ? trap(f, rc, "call_contract: ledger", pc) : 0;
+		return assay_err_is_local(rc) ? trap(f, rc, "call_contract: ledger", pc) : 0;
 	}
 	struct account acct;
 	rc = ledger_get_account(tx->l, dest, &acct);
@@ -288,7 +288,7 @@ static int sys_call_contract(struct vm_frame *f, uint64_t *r, size_t pc)
 	rc = run_contract(tx, dest, f->self, r[2], in, in_len, child_gas, 0, &child);
 	uint64_t used = child_gas - (uint64_t)(child.gas < 0 ? 0 : child.gas);
 	f->gas -= (int64_t)used;
-	if (child.status == ASSAY_ENOMEM || child.status == ASSAY_EIO) {
+	if (assay_err_is_local(child.status)) {
 		free(child.ret);
 		return trap(f, child.status, "call_contract: resource failure", pc);
 	}
@@ -438,8 +438,13 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		if (!(p = mem_at(f, r[1], 32, 0)))
 			HOST_FAIL("job_status: memory out of bounds");
 		uint32_t state = 0;
-		if (tx->env->jobs->job_status(tx->env->jobs->ctx, p, &state))
+		if ((rc = tx->env->jobs->job_status(tx->env->jobs->ctx, p, &state))) {
+			/* Our failure stays ours (protocol §5.4): it ends the block,
+			 * not the contract's call. */
+			if (assay_err_is_local(rc))
+				return trap(f, rc, "job_status: ledger", pc);
 			HOST_FAIL("job_status: no such job");
+		}
 		r[0] = state;
 		return 0;
 	}
@@ -453,6 +458,8 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		if (!p || !q)
 			HOST_FAIL("job_submit: memory out of bounds");
 		if ((rc = tx->env->jobs->job_submit(tx->env->jobs->ctx, f->self, p, r[2], key))) {
+			if (assay_err_is_local(rc))
+				return trap(f, rc, "job_submit: ledger", pc);
 			char m[80];
 			snprintf(m, sizeof(m), "job_submit: %s", assay_strerror(rc));
 			HOST_FAIL(m);

@@ -32,7 +32,7 @@ int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN
  * the worker's output server. */
 #define WORK_BLOB_OUTPUT_MAX (64u << 10)
 /* What the chain allows a transaction beyond its payload: a payload of n
- * bytes fits when n + this <= max_tx_bytes (chain_check_tx). */
+ * bytes fits when n + this <= max_tx_bytes (tx_rules_check). */
 #define WORK_TX_ENVELOPE_BYTES 200u
 
 /* The largest output posted as a blob on a chain with these limits:

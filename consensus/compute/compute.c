@@ -528,12 +528,10 @@ static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const
 
 /* ---- transactions ---- */
 
-static int apply_register(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
-			  struct compute_result *res)
+int compute_apply_register(const struct compute_env *env, const struct worker_register_payload *p,
+			   const uint8_t sender[20], struct compute_result *res)
 {
-	struct worker_register_payload p;
-	if (compute_register_decode(&p, t->payload, t->payload_len))
-		return reject(res, ASSAY_EDECODE, "malformed worker_register payload");
+	memset(res, 0, sizeof(*res));
 	struct worker_record w;
 	int err = compute_get_worker(env->ledger, sender, &w);
 	int fresh = err == ASSAY_ENOTFOUND;
@@ -542,7 +540,7 @@ static int apply_register(const struct compute_env *env, const struct tx *t, con
 	if (!fresh && w.status == WORKER_UNBONDING)
 		return reject(res, ASSAY_EINVALID, "worker is unbonding; wait for the bond's return");
 	uint64_t bond = fresh || w.status == WORKER_EXITED ? 0 : w.bond;
-	if (amount_add(bond, p.bond, &bond))
+	if (amount_add(bond, p->bond, &bond))
 		return reject(res, ASSAY_EOVERFLOW, "bond overflows");
 	if (bond < env->params->min_bond)
 		return reject(res, ASSAY_EINVALID, "bond %llu below min_bond %llu",
@@ -560,23 +558,21 @@ static int apply_register(const struct compute_env *env, const struct tx *t, con
 		if ((err = index_add(env->ledger, IDX_WORKERS, ADDR_LEN, sender, 1)))
 			return err;
 	}
-	if ((err = ledger_debit(env->ledger, sender, p.bond)))
-		return reject(res, err, "balance too low for a bond of %llu", (unsigned long long)p.bond);
+	if ((err = ledger_debit(env->ledger, sender, p->bond)))
+		return reject(res, err, "balance too low for a bond of %llu", (unsigned long long)p->bond);
 	if (fresh || w.status == WORKER_EXITED)
 		w.registered_height = env->height;
 	w.bond = bond;
 	w.status = WORKER_ACTIVE;
 	w.unbond_height = 0;
-	memcpy(w.endpoint, p.endpoint, sizeof(w.endpoint));
-	memcpy(w.backend, p.backend, sizeof(w.backend));
+	memcpy(w.endpoint, p->endpoint, sizeof(w.endpoint));
+	memcpy(w.backend, p->backend, sizeof(w.backend));
 	return put_worker(env->ledger, &w);
 }
 
-static int apply_unbond(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
-			struct compute_result *res)
+int compute_apply_unbond(const struct compute_env *env, const uint8_t sender[20], struct compute_result *res)
 {
-	if (t->payload_len != 0)
-		return reject(res, ASSAY_EDECODE, "worker_unbond carries no payload");
+	memset(res, 0, sizeof(*res));
 	struct worker_record w;
 	int err = compute_get_worker(env->ledger, sender, &w);
 	if (err == ASSAY_ENOTFOUND || (!err && w.status != WORKER_ACTIVE))
@@ -626,14 +622,14 @@ static int reveal_fits(const struct compute_env *env, const struct job_spec *spe
 	return 0;
 }
 
-static int apply_submit(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
-			struct compute_result *res)
+int compute_apply_submit(const struct compute_env *env, const struct job_spec *spec, const uint8_t sender[20],
+			 uint64_t nonce, struct compute_result *res)
 {
 	const struct compute_params *prm = env->params;
 	struct job_record j;
+	memset(res, 0, sizeof(*res));
 	memset(&j, 0, sizeof(j));
-	if (compute_spec_decode(&j.spec, t->payload, t->payload_len))
-		return reject(res, ASSAY_EDECODE, "malformed job_submit payload");
+	j.spec = *spec;
 	char why[100];
 	int err = kernel_shape_check(&j.spec.shape, prm->max_dim, prm->max_output_bytes, why, sizeof(why));
 	if (err)
@@ -653,14 +649,17 @@ static int apply_submit(const struct compute_env *env, const struct tx *t, const
 	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
 		struct kernel_src src;
 		if ((err = src_open(env->ledger, &j.spec, &src)))
-			return reject(res, err == ASSAY_ENOMEM ? err : ASSAY_ENOTFOUND,
+			return reject(res, assay_err_is_local(err) ? err : ASSAY_ENOTFOUND,
 				      "input blobs missing or of the wrong size");
 		src_close(&src);
 	}
-	compute_job_id(sender, t->nonce, j.id);
+	compute_job_id(sender, nonce, j.id);
 	struct job_record old;
-	if (compute_get_job(env->ledger, j.id, &old) == 0)
+	err = compute_get_job(env->ledger, j.id, &old);
+	if (err == 0)
 		return reject(res, ASSAY_EEXISTS, "job already exists");
+	if (err != ASSAY_ENOTFOUND)
+		return err; /* a failed read must not pass for an absent job */
 	uint8_t *ids;
 	size_t n;
 	if ((err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &ids, &n)))
@@ -694,14 +693,12 @@ static int load_live_job(const struct compute_env *env, const uint8_t id[HASH_LE
 	return 0;
 }
 
-static int apply_commit(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+int compute_apply_commit(const struct compute_env *env, const struct job_commit_payload *p, const uint8_t sender[20],
 			struct compute_result *res)
 {
-	struct job_commit_payload p;
 	struct job_record j;
-	if (compute_commit_decode(&p, t->payload, t->payload_len))
-		return reject(res, ASSAY_EDECODE, "malformed job_commit payload");
-	int err = load_live_job(env, p.job_id, &j, res);
+	memset(res, 0, sizeof(*res));
+	int err = load_live_job(env, p->job_id, &j, res);
 	if (err)
 		return err;
 	struct job_slot *s = find_slot(&j, sender);
@@ -712,22 +709,20 @@ static int apply_commit(const struct compute_env *env, const struct tx *t, const
 	if (env->height > s->assigned_height + env->params->commit_window)
 		return reject(res, ASSAY_EINVALID, "commit window closed at height %llu",
 			      (unsigned long long)(s->assigned_height + env->params->commit_window));
-	memcpy(s->root, p.root, HASH_LEN);
-	memcpy(s->output_hash, p.output_hash, HASH_LEN);
+	memcpy(s->root, p->root, HASH_LEN);
+	memcpy(s->output_hash, p->output_hash, HASH_LEN);
 	s->commit_height = env->height;
 	s->state = SLOT_COMMITTED;
 	job_update_state(&j, env->height, env->params);
 	return put_job(env->ledger, &j);
 }
 
-static int apply_reveal(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p, const uint8_t sender[20],
 			uint64_t gas_limit, struct compute_result *res)
 {
-	struct job_reveal_payload p; /* ~10 KiB: pointers into the payload */
 	struct job_record j;
-	if (compute_reveal_decode(&p, t->payload, t->payload_len))
-		return reject(res, ASSAY_EDECODE, "malformed job_reveal payload");
-	int err = load_live_job(env, p.job_id, &j, res);
+	memset(res, 0, sizeof(*res));
+	int err = load_live_job(env, p->job_id, &j, res);
 	if (err)
 		return err;
 	struct job_slot *s = find_slot(&j, sender);
@@ -745,32 +740,32 @@ static int apply_reveal(const struct compute_env *env, const struct tx *t, const
 	uint32_t want[JOB_MAX_SAMPLES];
 	uint32_t nwant = kernel_challenge_indices(s->challenge_seed, j.spec.samples,
 						  kernel_tile_count(shape), want);
-	for (uint32_t a = 0; a < p.count; a++)
-		for (uint32_t b = a + 1; b < p.count; b++)
-			if (p.tiles[a].index == p.tiles[b].index)
-				return reject(res, ASSAY_EINVALID, "tile %u revealed twice", p.tiles[a].index);
-	if (p.count != nwant)
-		return reject(res, ASSAY_EINVALID, "%u tiles revealed, %u challenged", p.count, nwant);
+	for (uint32_t a = 0; a < p->count; a++)
+		for (uint32_t b = a + 1; b < p->count; b++)
+			if (p->tiles[a].index == p->tiles[b].index)
+				return reject(res, ASSAY_EINVALID, "tile %u revealed twice", p->tiles[a].index);
+	if (p->count != nwant)
+		return reject(res, ASSAY_EINVALID, "%u tiles revealed, %u challenged", p->count, nwant);
 	unsigned __int128 units = 0;
-	for (uint32_t i = 0; i < p.count; i++) {
-		if (p.tiles[i].index != want[i])
+	for (uint32_t i = 0; i < p->count; i++) {
+		if (p->tiles[i].index != want[i])
 			return reject(res, ASSAY_EINVALID, "tile %u revealed where tile %u was challenged",
-				      p.tiles[i].index, want[i]);
-		units += tile_units(shape, &p.tiles[i]);
+				      p->tiles[i].index, want[i]);
+		units += tile_units(shape, &p->tiles[i]);
 	}
 	if ((err = charge(env, units, gas_limit, res)))
 		return err;
-	for (uint32_t i = 0; i < p.count; i++)
-		if (proof_ok(shape, &p.tiles[i], s->root))
+	for (uint32_t i = 0; i < p->count; i++)
+		if (proof_ok(shape, &p->tiles[i], s->root))
 			return reject(res, ASSAY_ESIG, "tile %u: length or Merkle proof does not match the root",
-				      p.tiles[i].index);
+				      p->tiles[i].index);
 	struct kernel_src src;
 	if ((err = src_open(env->ledger, &j.spec, &src)))
 		return reject(res, err, "job inputs unavailable");
 	int wrong = -1;
-	for (uint32_t i = 0; i < p.count && wrong < 0 && !err; i++) {
-		int c = kernel_check_tile(shape, &src, s->challenge_seed, p.tiles[i].index, p.tiles[i].tile,
-					  p.tiles[i].tile_len);
+	for (uint32_t i = 0; i < p->count && wrong < 0 && !err; i++) {
+		int c = kernel_check_tile(shape, &src, s->challenge_seed, p->tiles[i].index, p->tiles[i].tile,
+					  p->tiles[i].tile_len);
 		if (c == ASSAY_EINVALID)
 			wrong = (int)i;
 		else
@@ -784,7 +779,7 @@ static int apply_reveal(const struct compute_env *env, const struct tx *t, const
 		if ((err = slash_worker(env, NULL, s->worker, j.submitter, env->params->slash_bps)))
 			return err;
 		snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed, job reassigned",
-			 p.tiles[wrong].index);
+			 p->tiles[wrong].index);
 		slot_fail(&j, s);
 	} else {
 		s->state = SLOT_VERIFIED;
@@ -794,38 +789,36 @@ static int apply_reveal(const struct compute_env *env, const struct tx *t, const
 	return put_job(env->ledger, &j);
 }
 
-static int apply_dispute(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+int compute_apply_dispute(const struct compute_env *env, const struct job_dispute_payload *p, const uint8_t sender[20],
 			 uint64_t gas_limit, struct compute_result *res)
 {
-	struct job_dispute_payload p;
 	struct job_record j;
-	if (compute_dispute_decode(&p, t->payload, t->payload_len))
-		return reject(res, ASSAY_EDECODE, "malformed job_dispute payload");
-	int err = load_live_job(env, p.job_id, &j, res);
+	memset(res, 0, sizeof(*res));
+	int err = load_live_job(env, p->job_id, &j, res);
 	if (err)
 		return err;
 	const struct job_shape *shape = &j.spec.shape;
 	struct job_slot *slot[2] = {NULL, NULL};
 	unsigned __int128 units = 0;
-	for (unsigned i = 0; i < p.parties; i++) {
-		slot[i] = find_slot(&j, p.worker[i]);
+	for (unsigned i = 0; i < p->parties; i++) {
+		slot[i] = find_slot(&j, p->worker[i]);
 		if (!slot[i] || !slot_has_root(slot[i]))
 			return reject(res, ASSAY_EINVALID, "named worker has no commitment in this job");
-		if (p.index >= kernel_tile_count(shape))
-			return reject(res, ASSAY_EINVALID, "tile %u out of range", p.index);
-		units += tile_units(shape, &p.proof[i]);
+		if (p->index >= kernel_tile_count(shape))
+			return reject(res, ASSAY_EINVALID, "tile %u out of range", p->index);
+		units += tile_units(shape, &p->proof[i]);
 	}
-	if (p.parties == 2) {
+	if (p->parties == 2) {
 		if (slot[0] == slot[1])
 			return reject(res, ASSAY_EINVALID, "a dispute between two workers names two workers");
-		if (p.proof[0].tile_len == p.proof[1].tile_len &&
-		    memcmp(p.proof[0].tile, p.proof[1].tile, p.proof[0].tile_len) == 0)
+		if (p->proof[0].tile_len == p->proof[1].tile_len &&
+		    memcmp(p->proof[0].tile, p->proof[1].tile, p->proof[0].tile_len) == 0)
 			return reject(res, ASSAY_EINVALID, "the two tiles agree: nothing to dispute");
 	}
 	if ((err = charge(env, units, gas_limit, res)))
 		return err;
-	for (unsigned i = 0; i < p.parties; i++)
-		if (proof_ok(shape, &p.proof[i], slot[i]->root))
+	for (unsigned i = 0; i < p->parties; i++)
+		if (proof_ok(shape, &p->proof[i], slot[i]->root))
 			return reject(res, ASSAY_ESIG, "tile or Merkle proof does not match the worker's root");
 	struct account acct;
 	if ((err = ledger_get_account(env->ledger, sender, &acct)))
@@ -837,14 +830,14 @@ static int apply_dispute(const struct compute_env *env, const struct tx *t, cons
 	uint8_t vin[HASH_LEN + HASH_LEN + 4], vseed[HASH_LEN];
 	memcpy(vin, env->beacon, HASH_LEN);
 	memcpy(vin + HASH_LEN, j.id, HASH_LEN);
-	le32_put(vin + 2 * HASH_LEN, p.index);
+	le32_put(vin + 2 * HASH_LEN, p->index);
 	hash_tagged("assay/dispute", vin, sizeof(vin), vseed);
 	struct kernel_src src;
 	if ((err = src_open(env->ledger, &j.spec, &src)))
 		return reject(res, err, "job inputs unavailable");
 	int wrong[2] = {0, 0};
-	for (unsigned i = 0; i < p.parties && !err; i++) {
-		int c = kernel_check_tile(shape, &src, vseed, p.index, p.proof[i].tile, p.proof[i].tile_len);
+	for (unsigned i = 0; i < p->parties && !err; i++) {
+		int c = kernel_check_tile(shape, &src, vseed, p->index, p->proof[i].tile, p->proof[i].tile_len);
 		if (c == ASSAY_EINVALID)
 			wrong[i] = 1;
 		else
@@ -855,21 +848,21 @@ static int apply_dispute(const struct compute_env *env, const struct tx *t, cons
 		return err;
 	if (!wrong[0] && !wrong[1]) {
 		/* A correct tile was disputed: the bond goes to the worker it accused. */
-		if ((err = ledger_transfer(env->ledger, sender, p.worker[0], env->params->dispute_bond)))
+		if ((err = ledger_transfer(env->ledger, sender, p->worker[0], env->params->dispute_bond)))
 			return err;
 		snprintf(res->error, sizeof(res->error),
-			 "tile %u is correct: dispute bond forfeited to the worker", p.index);
+			 "tile %u is correct: dispute bond forfeited to the worker", p->index);
 		return 0;
 	}
 	int was_verified = j.state == JOB_VERIFIED;
-	for (unsigned i = 0; i < p.parties; i++) {
+	for (unsigned i = 0; i < p->parties; i++) {
 		if (!wrong[i])
 			continue;
 		if ((err = slash_worker(env, NULL, slot[i]->worker, j.submitter, env->params->slash_bps)))
 			return err;
 		slot_fail(&j, slot[i]);
 	}
-	snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed", p.index);
+	snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed", p->index);
 	if (was_verified) {
 		int left = 0;
 		for (unsigned i = 0; i < j.spec.redundancy; i++)
@@ -886,17 +879,15 @@ static int apply_dispute(const struct compute_env *env, const struct tx *t, cons
 	return put_job(env->ledger, &j);
 }
 
-static int apply_blob(const struct compute_env *env, const struct tx *t, struct compute_result *res)
+int compute_apply_blob(const struct compute_env *env, const struct blob_payload *p, struct compute_result *res)
 {
-	struct blob_payload p;
-	if (compute_blob_decode(&p, t->payload, t->payload_len))
-		return reject(res, ASSAY_EDECODE, "malformed blob payload");
-	if (p.len > env->params->max_blob_bytes)
-		return reject(res, ASSAY_ELIMIT, "blob of %zu bytes over max_blob_bytes", p.len);
+	memset(res, 0, sizeof(*res));
+	if (p->len > env->params->max_blob_bytes)
+		return reject(res, ASSAY_ELIMIT, "blob of %zu bytes over max_blob_bytes", p->len);
 	uint8_t h[HASH_LEN], key[HASH_LEN], *val;
 	size_t len;
-	sha256(p.data, p.len, h);
-	if (memcmp(h, p.hash, HASH_LEN) != 0)
+	sha256(p->data, p->len, h);
+	if (memcmp(h, p->hash, HASH_LEN) != 0)
 		return reject(res, ASSAY_EINVALID, "blob bytes do not match their hash");
 	state_key(NS_BLOB, h, HASH_LEN, key);
 	int err = ledger_get(env->ledger, key, &val, &len);
@@ -906,31 +897,7 @@ static int apply_blob(const struct compute_env *env, const struct tx *t, struct 
 	}
 	if (err != ASSAY_ENOTFOUND)
 		return err;
-	return ledger_put(env->ledger, key, p.data, p.len);
-}
-
-int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
-		     uint64_t gas_limit, struct compute_result *res)
-{
-	memset(res, 0, sizeof(*res));
-	switch (t->kind) {
-	case TX_WORKER_REGISTER:
-		return apply_register(env, t, sender, res);
-	case TX_WORKER_UNBOND:
-		return apply_unbond(env, t, sender, res);
-	case TX_JOB_SUBMIT:
-		return apply_submit(env, t, sender, res);
-	case TX_JOB_COMMIT:
-		return apply_commit(env, t, sender, res);
-	case TX_JOB_REVEAL:
-		return apply_reveal(env, t, sender, gas_limit, res);
-	case TX_JOB_DISPUTE:
-		return apply_dispute(env, t, sender, gas_limit, res);
-	case TX_BLOB:
-		return apply_blob(env, t, res);
-	default:
-		return reject(res, ASSAY_EARG, "not a compute transaction kind");
-	}
+	return ledger_put(env->ledger, key, p->data, p->len);
 }
 
 /* ---- end of block ---- */

@@ -95,6 +95,25 @@ struct compute_result {
  * dispute of a correct tile, return 0: their slash or forfeit must stand. */
 int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
 		     uint64_t gas_limit, struct compute_result *res);
+/* (compute_apply_tx decodes through the one table of kinds, so it is
+ * defined beside it in consensus/exec.c.) */
+/* The same, one function per kind, on a payload already decoded (the
+ * chain's table of kinds in consensus/exec.c calls these). A local failure
+ * (assay_err_is_local: a failed ledger read, out of memory) is returned as
+ * it is, never dressed up as a rule violation (docs/protocol.md §5.4). */
+int compute_apply_register(const struct compute_env *env, const struct worker_register_payload *p,
+			   const uint8_t sender[20], struct compute_result *res);
+int compute_apply_unbond(const struct compute_env *env, const uint8_t sender[20], struct compute_result *res);
+/* nonce: the sender's nonce of the submit, from which the job id derives. */
+int compute_apply_submit(const struct compute_env *env, const struct job_spec *spec, const uint8_t sender[20],
+			 uint64_t nonce, struct compute_result *res);
+int compute_apply_commit(const struct compute_env *env, const struct job_commit_payload *p,
+			 const uint8_t sender[20], struct compute_result *res);
+int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p,
+			 const uint8_t sender[20], uint64_t gas_limit, struct compute_result *res);
+int compute_apply_dispute(const struct compute_env *env, const struct job_dispute_payload *p,
+			  const uint8_t sender[20], uint64_t gas_limit, struct compute_result *res);
+int compute_apply_blob(const struct compute_env *env, const struct blob_payload *p, struct compute_result *res);
 /* Called once per block after its transactions: payouts after the dispute
  * window, refunds of expired jobs, missed commit and reveal deadlines (slash,
  * reassign), challenges for commits of earlier blocks, assignment of open

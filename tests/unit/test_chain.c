@@ -64,13 +64,13 @@ static int produce(const struct tx *txs, size_t n, uint64_t time_ms, struct bloc
  * job can still be disputed into failed (and refunded) until its payout. */
 static void test_job_vm_state(void)
 {
-	CHECK(chain_job_vm_state(JOB_OPEN) == VM_JOB_PENDING);
-	CHECK(chain_job_vm_state(JOB_ASSIGNED) == VM_JOB_PENDING);
-	CHECK(chain_job_vm_state(JOB_COMMITTED) == VM_JOB_PENDING);
-	CHECK(chain_job_vm_state(JOB_VERIFIED) == VM_JOB_PENDING);
-	CHECK(chain_job_vm_state(JOB_PAID) == VM_JOB_VERIFIED);
-	CHECK(chain_job_vm_state(JOB_FAILED) == VM_JOB_FAILED);
-	CHECK(chain_job_vm_state(JOB_REFUNDED) == VM_JOB_FAILED);
+	CHECK(exec_job_vm_state(JOB_OPEN) == VM_JOB_PENDING);
+	CHECK(exec_job_vm_state(JOB_ASSIGNED) == VM_JOB_PENDING);
+	CHECK(exec_job_vm_state(JOB_COMMITTED) == VM_JOB_PENDING);
+	CHECK(exec_job_vm_state(JOB_VERIFIED) == VM_JOB_PENDING);
+	CHECK(exec_job_vm_state(JOB_PAID) == VM_JOB_VERIFIED);
+	CHECK(exec_job_vm_state(JOB_FAILED) == VM_JOB_FAILED);
+	CHECK(exec_job_vm_state(JOB_REFUNDED) == VM_JOB_FAILED);
 }
 
 static void test_genesis_state(void)
@@ -249,29 +249,37 @@ static void test_other_chain_refused(void)
 	open_chain();
 }
 
+/* The stateless checks with this chain's parameters, as mempool and p2p
+ * call them. */
+static int check_tx(const struct tx *t, char *err, size_t errlen)
+{
+	const struct genesis *g = chain_genesis(ch);
+	return tx_rules_check(&g->params, g->hash, t, 1, err, errlen);
+}
+
 static void test_check_tx(void)
 {
 	struct tx t;
 	char err[256];
 	fixture_transfer(&fx, &t, 1, fx.addr[2], 1, 0, 999);
-	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EFEE);
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EFEE);
 	tx_free(&t);
 	fixture_transfer(&fx, &t, 1, fx.addr[2], UINT64_MAX, 0, 1000);
-	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EOVERFLOW);
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EOVERFLOW);
 	tx_free(&t);
 	fixture_transfer(&fx, &t, 1, fx.addr[2], 1, 0, 1000);
 	t.kind = TX_EVIDENCE;
 	tx_sign(&t, fx.sk[1]);
-	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EINVALID);
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EINVALID);
 	t.kind = TX_TRANSFER;
 	t.gas_limit = 10;
 	tx_sign(&t, fx.sk[1]);
-	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_EFEE); /* gas costs fee */
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EFEE); /* gas costs fee */
 	t.fee = 1010;
 	tx_sign(&t, fx.sk[1]);
-	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == 0);
+	CHECK(check_tx(&t, err, sizeof(err)) == 0);
 	t.sig[0] ^= 1;
-	CHECK(chain_check_tx(ch, &t, 1, err, sizeof(err)) == ASSAY_ESIG);
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_ESIG);
 	tx_free(&t);
 }
 

@@ -1,0 +1,441 @@
+/* Block execution and the table of transaction kinds (see exec.h;
+ * docs/protocol.md §5). A local failure (assay_err_is_local) anywhere below
+ * a transaction ends the block's execution with that code: it never becomes
+ * a failed receipt, which would write our fault into the state (§5.4). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/exec.h"
+#include "consensus/tx_rules.h"
+#include "core/error.h"
+
+void exec_ctx_init(struct exec_ctx *x, const struct chain_params *params, const struct compute_params *compute,
+		   const uint8_t chain_id[HASH_LEN], const struct ledger *l, const struct block_header *hd)
+{
+	memset(x, 0, sizeof(*x));
+	x->params = params;
+	x->compute = compute;
+	x->chain_id = chain_id;
+	x->l = *l;
+	address_from_pubkey(hd->proposer, x->proposer_addr);
+	x->height = hd->height;
+	x->time_ms = hd->time_ms;
+	x->beacon = hd->beacon;
+}
+
+static void compute_env_of(const struct exec_ctx *x, struct compute_env *env)
+{
+	env->ledger = &x->l;
+	env->params = x->compute;
+	env->height = x->height;
+	env->time_ms = x->time_ms;
+	memcpy(env->beacon, x->beacon, HASH_LEN);
+	env->max_tx_bytes = x->params->max_tx_bytes;
+	env->max_block_gas = x->params->max_block_gas;
+}
+
+/* A successful compute transaction can still have consequences worth a
+ * line (a slash it proved); they travel as an event from the sender. */
+static int add_note(struct receipt *rc, const uint8_t from[ADDR_LEN], const char *note)
+{
+	struct receipt_event *ev = realloc(rc->events, (rc->nevents + 1) * sizeof(*ev));
+	if (!ev)
+		return ASSAY_ENOMEM;
+	rc->events = ev;
+	ev = &rc->events[rc->nevents];
+	memcpy(ev->contract, from, ADDR_LEN);
+	ev->len = strlen(note);
+	ev->data = malloc(ev->len + 1);
+	if (!ev->data)
+		return ASSAY_ENOMEM;
+	memcpy(ev->data, note, ev->len + 1);
+	rc->nevents++;
+	return 0;
+}
+
+/* A job in JOB_VERIFIED can still be disputed and end JOB_FAILED with its
+ * escrow refunded (compute.md §1, step 6), so a contract sees it verified
+ * only once it is paid: a contract that paid out on the spot check alone
+ * could not undo that payment, and the refund would then be stranded. */
+uint32_t exec_job_vm_state(uint8_t job_state)
+{
+	switch (job_state) {
+	case JOB_PAID:
+		return VM_JOB_VERIFIED;
+	case JOB_FAILED:
+	case JOB_REFUNDED:
+		return VM_JOB_FAILED;
+	default:
+		return VM_JOB_PENDING;
+	}
+}
+
+/* Job host calls for contracts (contracts.md §host calls), on the block's
+ * live overlay: a contract reads a job's state, or submits a job paid from
+ * its own balance exactly as a job_submit transaction from it would be. */
+static int job_status_host(void *ctx, const uint8_t job_id[32], uint32_t *state)
+{
+	const struct exec_ctx *x = ctx;
+	struct job_record j;
+	int rc = compute_get_job(&x->l, job_id, &j);
+	if (rc)
+		return rc;
+	*state = exec_job_vm_state(j.state);
+	return 0;
+}
+
+static int job_submit_host(void *ctx, const uint8_t payer[20], const uint8_t *payload, size_t n,
+			   uint8_t job_id[32])
+{
+	const struct exec_ctx *x = ctx;
+	struct account acct;
+	struct compute_env env;
+	struct compute_result res;
+	struct job_spec spec;
+	int rc = ledger_get_account(&x->l, payer, &acct);
+	if (rc)
+		return rc;
+	if ((rc = compute_spec_decode(&spec, payload, n)) != 0)
+		return rc;
+	compute_env_of(x, &env);
+	/* the job id derives from the contract's own nonce */
+	if ((rc = compute_apply_submit(&env, &spec, payer, acct.nonce, &res)) != 0)
+		return rc;
+	if ((rc = ledger_get_account(&x->l, payer, &acct)) != 0)
+		return rc;
+	acct.nonce++;
+	if ((rc = ledger_put_account(&x->l, payer, &acct)) != 0)
+		return rc;
+	memcpy(job_id, res.job_id, HASH_LEN);
+	return 0;
+}
+
+/* ---- the kinds: decode, check, apply (protocol §3, §5.2) ---- */
+
+static int decode_transfer(const struct tx *t, struct tx_decoded *d)
+{
+	int rc = transfer_decode(&d->u.transfer, t->payload, t->payload_len);
+	d->value = rc ? 0 : d->u.transfer.amount;
+	return rc;
+}
+
+static int apply_transfer(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
+			  const uint8_t sender[ADDR_LEN], struct receipt *rc)
+{
+	(void)t;
+	int err = ledger_transfer(&x->l, sender, d->u.transfer.to, d->u.transfer.amount);
+	if (err)
+		snprintf(rc->error, sizeof(rc->error), "transfer failed: %s", assay_strerror(err));
+	return err;
+}
+
+static int decode_deploy(const struct tx *t, struct tx_decoded *d)
+{
+	int rc = vm_deploy_payload_decode(&d->u.deploy, t->payload, t->payload_len);
+	d->value = rc ? 0 : d->u.deploy.value;
+	return rc;
+}
+
+static int check_deploy(const struct tx_decoded *d, char *err, size_t errlen)
+{
+	char verr[160];
+	int rc = vm_validate(d->u.deploy.code, d->u.deploy.code_len, verr, sizeof(verr));
+	if (rc)
+		snprintf(err, errlen, "invalid contract code: %s", verr);
+	return rc;
+}
+
+static int decode_call(const struct tx *t, struct tx_decoded *d)
+{
+	int rc = vm_call_payload_decode(&d->u.call, t->payload, t->payload_len);
+	d->value = rc ? 0 : d->u.call.value;
+	return rc;
+}
+
+/* The receipt of a contract run: gas, error or events (moved out of res). */
+static int vm_receipt(struct vm_result *res, int err, struct receipt *rc)
+{
+	rc->gas_used = res->gas_used;
+	if (err) {
+		snprintf(rc->error, sizeof(rc->error), "%s", res->error[0] ? res->error : assay_strerror(err));
+		vm_result_free(res);
+		return err;
+	}
+	size_t n = res->nevents < RECEIPT_MAX_EVENTS ? res->nevents : RECEIPT_MAX_EVENTS;
+	if (n && (rc->events = calloc(n, sizeof(*rc->events))) == NULL)
+		err = ASSAY_ENOMEM; /* a receipt without its events would differ from others' */
+	for (size_t i = 0; i < n && !err; i++) {
+		memcpy(rc->events[i].contract, res->events[i].contract, ADDR_LEN);
+		rc->events[i].data = res->events[i].data; /* moved */
+		rc->events[i].len = res->events[i].len;
+		res->events[i].data = NULL;
+		rc->nevents = i + 1;
+	}
+	vm_result_free(res);
+	return err;
+}
+
+static struct vm_env vm_env_of(struct exec_ctx *x, struct vm_job_host *jobs)
+{
+	*jobs = (struct vm_job_host){x, job_status_host, job_submit_host};
+	return (struct vm_env){&x->l, x->height, x->time_ms, jobs};
+}
+
+/* Deploy and call: the VM decodes the payload bytes itself (its API takes
+ * them as they travel); the decoded view served the stateless checks. */
+static int apply_deploy(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
+			const uint8_t sender[ADDR_LEN], struct receipt *rc)
+{
+	(void)d;
+	struct vm_job_host jobs;
+	struct vm_env env = vm_env_of(x, &jobs);
+	struct vm_result res;
+	int err = vm_apply_deploy(&env, sender, t->nonce, t->gas_limit, t->payload, t->payload_len, &res);
+	if (!err) {
+		memcpy(rc->created, res.contract, ADDR_LEN);
+		rc->created_len = ADDR_LEN;
+	}
+	return vm_receipt(&res, err, rc);
+}
+
+static int apply_call(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
+		      const uint8_t sender[ADDR_LEN], struct receipt *rc)
+{
+	(void)d;
+	struct vm_job_host jobs;
+	struct vm_env env = vm_env_of(x, &jobs);
+	struct vm_result res;
+	int err = vm_apply_call(&env, sender, t->gas_limit, t->payload, t->payload_len, &res);
+	return vm_receipt(&res, err, rc);
+}
+
+static int decode_register(const struct tx *t, struct tx_decoded *d)
+{
+	int rc = compute_register_decode(&d->u.reg, t->payload, t->payload_len);
+	d->value = rc ? 0 : d->u.reg.bond;
+	return rc;
+}
+
+static int decode_unbond(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return t->payload_len ? ASSAY_EDECODE : 0; /* takes no payload */
+}
+
+static int decode_submit(const struct tx *t, struct tx_decoded *d)
+{
+	int rc = compute_spec_decode(&d->u.submit, t->payload, t->payload_len);
+	d->value = rc ? 0 : d->u.submit.reward;
+	return rc;
+}
+
+static int decode_commit(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return compute_commit_decode(&d->u.commit, t->payload, t->payload_len);
+}
+
+static int decode_reveal(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return compute_reveal_decode(&d->u.reveal, t->payload, t->payload_len);
+}
+
+static int decode_dispute(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return compute_dispute_decode(&d->u.dispute, t->payload, t->payload_len);
+}
+
+static int decode_blob(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return compute_blob_decode(&d->u.blob, t->payload, t->payload_len);
+}
+
+/* The compute kinds (docs/compute.md), on the decoded payload: one
+ * adapter per kind for the table's compute entry. */
+static int compute_register(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			    const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	return compute_apply_register(env, &d->u.reg, sender, res);
+}
+
+static int compute_unbond(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	(void)d;
+	return compute_apply_unbond(env, sender, res);
+}
+
+static int compute_submit(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	return compute_apply_submit(env, &d->u.submit, sender, t->nonce, res);
+}
+
+static int compute_commit(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	return compute_apply_commit(env, &d->u.commit, sender, res);
+}
+
+static int compute_reveal(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	return compute_apply_reveal(env, &d->u.reveal, sender, t->gas_limit, res);
+}
+
+static int compute_dispute(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			   const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	return compute_apply_dispute(env, &d->u.dispute, sender, t->gas_limit, res);
+}
+
+static int compute_blob(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	(void)sender;
+	return compute_apply_blob(env, &d->u.blob, res);
+}
+
+/* The receipt of a compute kind. */
+static int apply_compute(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
+			 const uint8_t sender[ADDR_LEN], struct receipt *rc)
+{
+	struct compute_env env;
+	struct compute_result res;
+	compute_env_of(x, &env);
+	int err = exec_kind_of(t->kind)->compute(&env, t, d, sender, &res);
+	rc->gas_used = res.gas_used;
+	if (err)
+		snprintf(rc->error, sizeof(rc->error), "%s", res.error[0] ? res.error : assay_strerror(err));
+	else if (t->kind == TX_JOB_SUBMIT) {
+		memcpy(rc->created, res.job_id, HASH_LEN);
+		rc->created_len = HASH_LEN;
+	}
+	if (!err && res.error[0]) /* what a successful reveal or dispute caused */
+		err = add_note(rc, sender, res.error);
+	return err;
+}
+
+/* Indexed by kind; a NULL name: not enabled on this chain (validator_bond,
+ * validator_unbond, evidence: the BFT engine's). */
+static const struct exec_kind kinds[TX_KIND_COUNT] = {
+	[TX_TRANSFER] = {"transfer", decode_transfer, NULL, apply_transfer, NULL},
+	[TX_DEPLOY] = {"deploy", decode_deploy, check_deploy, apply_deploy, NULL},
+	[TX_CALL] = {"call", decode_call, NULL, apply_call, NULL},
+	[TX_WORKER_REGISTER] = {"worker_register", decode_register, NULL, apply_compute, compute_register},
+	[TX_WORKER_UNBOND] = {"worker_unbond", decode_unbond, NULL, apply_compute, compute_unbond},
+	[TX_JOB_SUBMIT] = {"job_submit", decode_submit, NULL, apply_compute, compute_submit},
+	[TX_JOB_COMMIT] = {"job_commit", decode_commit, NULL, apply_compute, compute_commit},
+	[TX_JOB_REVEAL] = {"job_reveal", decode_reveal, NULL, apply_compute, compute_reveal},
+	[TX_JOB_DISPUTE] = {"job_dispute", decode_dispute, NULL, apply_compute, compute_dispute},
+	[TX_BLOB] = {"blob", decode_blob, NULL, apply_compute, compute_blob},
+};
+
+const struct exec_kind *exec_kind_of(unsigned kind)
+{
+	return kind < TX_KIND_COUNT && kinds[kind].name ? &kinds[kind] : NULL;
+}
+
+/* Declared in compute/compute.h: the compute protocol's own tests and
+ * fuzzer apply a transaction from its bytes; it goes through this table
+ * like everything else, so there is one dispatch on the kind. */
+int compute_apply_tx(const struct compute_env *env, const struct tx *t, const uint8_t sender[20],
+		     uint64_t gas_limit, struct compute_result *res)
+{
+	const struct exec_kind *k = exec_kind_of(t->kind);
+	struct tx_decoded d;
+	struct tx limited = *t;
+	memset(res, 0, sizeof(*res));
+	if (!k || !k->compute) {
+		snprintf(res->error, sizeof(res->error), "not a compute transaction kind");
+		return ASSAY_EARG;
+	}
+	int rc = k->decode(t, &d);
+	if (rc) {
+		snprintf(res->error, sizeof(res->error), "malformed %s payload", k->name);
+		return ASSAY_EDECODE;
+	}
+	limited.gas_limit = gas_limit;
+	return k->compute(env, &limited, &d, sender, res);
+}
+
+/* ---- one transaction, one block ---- */
+
+int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *err, size_t errlen)
+{
+	struct tx_decoded d;
+	uint8_t sender[ADDR_LEN];
+	struct account acct;
+	uint64_t cost;
+	memset(rc, 0, sizeof(*rc));
+	int e = tx_rules_check_decoded(x->params, x->chain_id, t, 0, &d, err, errlen);
+	if (e)
+		return e;
+	tx_sender_addr(t, sender);
+	if ((e = ledger_get_account(&x->l, sender, &acct)) != 0)
+		return assay_fail(err, errlen, e, "state read failed: %s", assay_strerror(e));
+	if (t->nonce != acct.nonce)
+		return assay_fail(err, errlen, ASSAY_ENONCE, "nonce %llu, expected %llu",
+				  (unsigned long long)t->nonce, (unsigned long long)acct.nonce);
+	if (amount_add(t->fee, d.value, &cost) || acct.balance < cost)
+		return assay_fail(err, errlen, ASSAY_EBALANCE, "insufficient balance: has %llu, needs %llu",
+				  (unsigned long long)acct.balance, (unsigned long long)cost);
+	if (acct.nonce == UINT64_MAX)
+		return assay_fail(err, errlen, ASSAY_ENONCE, "account nonce exhausted");
+	acct.balance -= t->fee;
+	acct.nonce++;
+	if ((e = ledger_put_account(&x->l, sender, &acct)) != 0 ||
+	    (e = ledger_credit(&x->l, x->proposer_addr, t->fee)) != 0)
+		return assay_fail(err, errlen, e, "fee payment failed: %s", assay_strerror(e));
+	size_t snap = ledger_snapshot(&x->l);
+	e = exec_kind_of(t->kind)->apply(x, t, &d, sender, rc);
+	if (e == 0) {
+		rc->ok = 1;
+		return 0;
+	}
+	ledger_revert(&x->l, snap);
+	if (assay_err_is_local(e))
+		return assay_fail(err, errlen, e, "local failure while executing: %s", rc->error);
+	for (size_t i = 0; i < rc->nevents; i++) /* a failed transaction keeps no events */
+		free(rc->events[i].data);
+	free(rc->events);
+	rc->events = NULL;
+	rc->nevents = 0;
+	return 0;
+}
+
+int exec_end_block(struct exec_ctx *x, char *err, size_t errlen)
+{
+	struct compute_env env;
+	compute_env_of(x, &env);
+	int rc = compute_end_block(&env);
+	if (rc)
+		assay_fail(err, errlen, rc, "compute end of block failed: %s", assay_strerror(rc));
+	return rc;
+}
+
+int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
+	       size_t errlen)
+{
+	uint64_t gas = 0;
+	int rc;
+	for (size_t i = 0; i < blk->ntx; i++) {
+		char terr[160];
+		const struct tx *t = &blk->txs[i];
+		if ((rc = exec_tx(x, t, &receipts[i], terr, sizeof(terr))) < 0)
+			return assay_fail(err, errlen, rc, "transaction %zu %s: %s", i,
+					  assay_err_is_local(rc) ? "not executed" : "invalid", terr);
+		gas += t->gas_limit;
+	}
+	if (gas > x->params->max_block_gas)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "block gas %llu above the limit", (unsigned long long)gas);
+	return exec_end_block(x, err, errlen);
+}

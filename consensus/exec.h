@@ -1,0 +1,93 @@
+/* Execution of a block's transactions over a struct ledger (protocol §5):
+ * the one table of transaction kinds (name, decode, check, apply), the fee
+ * and nonce rules of §5.2, receipts, the end of block (§5.3). Pure: height,
+ * time, beacon and proposer come in through struct exec_ctx. Not for:
+ * header rules (consensus/header.h), storage or threads (node/). */
+#ifndef ASSAY_CONSENSUS_EXEC_H
+#define ASSAY_CONSENSUS_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/compute/compute.h"
+#include "consensus/params.h"
+#include "consensus/receipt.h"
+#include "core/block.h"
+#include "core/ledger.h"
+#include "core/tx.h"
+#include "vm/vm.h"
+
+/* A transaction's payload decoded once, by its kind's decoder; pointers in
+ * it point into the transaction's payload, which must outlive it. */
+struct tx_decoded {
+	uint64_t value; /* what the tx moves out of the sender besides the fee */
+	union {
+		struct transfer_payload transfer;
+		struct vm_deploy_payload deploy;
+		struct vm_call_payload call;
+		struct worker_register_payload reg;
+		struct job_spec submit;
+		struct job_commit_payload commit;
+		struct job_reveal_payload reveal; /* ~10 KiB */
+		struct job_dispute_payload dispute;
+		struct blob_payload blob;
+	} u;
+};
+
+/* What one block's execution runs in. */
+struct exec_ctx {
+	const struct chain_params *params;
+	const struct compute_params *compute;
+	const uint8_t *chain_id;      /* HASH_LEN bytes */
+	struct ledger l;              /* the block's overlay: writes land here */
+	uint8_t proposer_addr[ADDR_LEN]; /* fees go here */
+	uint64_t height, time_ms;
+	const uint8_t *beacon;        /* this block's, HASH_LEN bytes */
+};
+
+/* Sets x up for the block whose header is hd over ledger l; every pointer
+ * argument must outlive x. */
+void exec_ctx_init(struct exec_ctx *x, const struct chain_params *params, const struct compute_params *compute,
+		   const uint8_t chain_id[HASH_LEN], const struct ledger *l, const struct block_header *hd);
+
+struct exec_kind {
+	const char *name; /* as tx_kind_name() */
+	/* Decodes t's payload into d (d->value included); 0 or a decode error. */
+	int (*decode)(const struct tx *t, struct tx_decoded *d);
+	/* Further stateless checks of the decoded payload; NULL: none. */
+	int (*check)(const struct tx_decoded *d, char *err, size_t errlen);
+	/* The kind's effects, inside a snapshot exec_tx reverts on error; fills
+	 * rc (error text, gas, created, events). */
+	int (*apply)(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
+		     const uint8_t sender[ADDR_LEN], struct receipt *rc);
+	/* A compute kind's call into consensus/compute (NULL for the others). */
+	int (*compute)(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+		       const uint8_t sender[ADDR_LEN], struct compute_result *res);
+};
+
+/* The entry of an enabled kind (protocol §3), or NULL: validator_bond,
+ * validator_unbond and evidence belong to the BFT engine, not here yet. */
+const struct exec_kind *exec_kind_of(unsigned kind);
+
+/* protocol §5.2: applies t (whose signature the caller checks) on x->l.
+ * Returns 0 when t is included, with rc saying whether it succeeded (a
+ * failed one still paid its fee); a rule error (<0) when t cannot be
+ * included at all (stateless checks, nonce, funds for its cost), with x->l
+ * unchanged by t only if the caller snapshots around it; or a local failure
+ * (assay_err_is_local, protocol §5.4): the caller must abandon the whole
+ * block, never record a receipt for it. rc needs receipt_free either way. */
+int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *err, size_t errlen);
+/* Every transaction of blk in order, then the block gas limit and the end of
+ * block: receipts[i] for blk->txs[i] (room for blk->ntx). 0, a rule error
+ * (the block is invalid), or a local failure. */
+int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
+	       size_t errlen);
+/* protocol §5.3, shared by building and applying. */
+int exec_end_block(struct exec_ctx *x, char *err, size_t errlen);
+
+/* What the job_status host call tells a contract about a job in state
+ * job_state (enum job_state): an enum vm_job_state value. Verified means
+ * paid, past its dispute window (docs/contracts.md §5). */
+uint32_t exec_job_vm_state(uint8_t job_state);
+
+#endif

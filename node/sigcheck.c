@@ -1,0 +1,108 @@
+/* Parallel signature verification (see sigcheck.h). Threads take chunks of
+ * SIGCHECK_CHUNK transactions from a shared counter until none are left, so
+ * the work balances itself: the thread executing a block joins in when it
+ * is done. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "node/sigcheck.h"
+
+#define SIGCHECK_CHUNK 16
+
+struct verify_pool {
+	const struct tx *txs;
+	size_t n;
+	uint8_t *bad; /* bad[i] set for each failing signature */
+	size_t next;  /* next unclaimed index (atomic) */
+	int any_bad;  /* atomic */
+	int helpers;
+	pthread_t tids[SIGCHECK_MAX_THREADS];
+	int started[SIGCHECK_MAX_THREADS];
+};
+
+struct sigcheck {
+	struct verify_pool pool;
+	uint8_t *bad; /* owned */
+};
+
+static void *verify_work(void *arg)
+{
+	struct verify_pool *p = arg;
+	for (;;) {
+		size_t from = __atomic_fetch_add(&p->next, SIGCHECK_CHUNK, __ATOMIC_RELAXED);
+		if (from >= p->n)
+			return NULL;
+		size_t to = from + SIGCHECK_CHUNK < p->n ? from + SIGCHECK_CHUNK : p->n;
+		for (size_t i = from; i < to; i++) {
+			p->bad[i] = tx_verify_sig(&p->txs[i]) != 0;
+			if (p->bad[i])
+				__atomic_store_n(&p->any_bad, 1, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+/* Starts `helpers` threads on the signatures of txs[0..n). */
+static void verify_start(struct verify_pool *p, const struct tx *txs, size_t n, int helpers, uint8_t *bad)
+{
+	memset(p, 0, sizeof(*p));
+	p->txs = txs;
+	p->n = n;
+	p->bad = bad;
+	if (n < 2 * SIGCHECK_CHUNK)
+		helpers = 0; /* not worth a thread */
+	p->helpers = helpers < SIGCHECK_MAX_THREADS ? helpers : SIGCHECK_MAX_THREADS;
+	for (int i = 0; i < p->helpers; i++)
+		p->started[i] = pthread_create(&p->tids[i], NULL, verify_work, p) == 0;
+}
+
+/* This thread verifies what is left, then joins the helpers; ASSAY_ESIG if
+ * any signature failed. */
+static int verify_finish(struct verify_pool *p)
+{
+	verify_work(p);
+	for (int i = 0; i < p->helpers; i++)
+		if (p->started[i])
+			pthread_join(p->tids[i], NULL);
+	p->helpers = 0;
+	return __atomic_load_n(&p->any_bad, __ATOMIC_RELAXED) ? ASSAY_ESIG : 0;
+}
+
+int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+{
+	struct verify_pool pool;
+	verify_start(&pool, txs, n, nthreads - 1, bad);
+	return verify_finish(&pool);
+}
+
+sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads)
+{
+	sigcheck_t *sc = malloc(sizeof(*sc));
+	if (!sc)
+		return NULL;
+	sc->bad = calloc(n ? n : 1, 1);
+	if (!sc->bad) {
+		free(sc);
+		return NULL;
+	}
+	verify_start(&sc->pool, txs, n, nthreads - 1, sc->bad);
+	return sc;
+}
+
+int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen)
+{
+	if (!sc)
+		return 0;
+	int rc = verify_finish(&sc->pool);
+	if (rc) {
+		size_t i = 0;
+		while (i < sc->pool.n && !sc->bad[i])
+			i++;
+		snprintf(err, errlen, "transaction %zu has a bad signature", i);
+	}
+	free(sc->bad);
+	free(sc);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/* Parallel verification of transaction signatures: a block's checks run on
+ * helper threads while the calling thread executes the block, and the
+ * caller joins in once it is done. Node-side because it uses threads; the
+ * rule itself (a valid signature, protocol §5.1) is tx_verify_sig's. */
+#ifndef ASSAY_NODE_SIGCHECK_H
+#define ASSAY_NODE_SIGCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tx.h"
+
+#define SIGCHECK_MAX_THREADS 64 /* helpers per check, at most */
+
+typedef struct sigcheck sigcheck_t;
+
+/* Starts checking txs[0..n) on nthreads - 1 helpers (none for a handful of
+ * transactions); txs must stay put until sigcheck_finish. NULL when out of
+ * memory. */
+sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads);
+/* Verifies what is left on this thread, joins the helpers and frees sc:
+ * 0, or ASSAY_ESIG with the first bad index in err. NULL sc is fine (0). */
+int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen);
+/* All at once: bad[i] set for each that fails (room for n); 0 when all
+ * verify, else ASSAY_ESIG. */
+int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);
+
+#endif

@@ -1,0 +1,256 @@
+/* Unit tests for consensus/exec.c without a chain or a database: a block's
+ * transactions executed over an in-memory ledger (fees, nonces, a failed
+ * transaction that still pays), the job states contracts see, and a ledger
+ * wrapper whose Nth read fails: exec_tx must return that local failure
+ * (protocol §5.4), never a receipt, also when the read is a contract's
+ * (storage, or a job through the job_status host call). */
+#include <stdint.h>
+#include <string.h>
+
+#include "consensus/exec.h"
+#include "core/error.h"
+#include "core/keys.h"
+#include "tests/unit/test.h"
+#include "vm/asm.h"
+
+static struct chain_params params;
+static struct compute_params cparams;
+static uint8_t chain_id[HASH_LEN];
+static uint8_t pk[PUBKEY_LEN], sk[SECKEY_LEN], addr[ADDR_LEN];
+static struct block_header hdr;
+static uint8_t proposer_addr[ADDR_LEN];
+
+/* Wraps a ledger; the fail_at-th get (counted from 1) returns fail_code. */
+struct faulty {
+	struct ledger base;
+	unsigned long gets, fail_at;
+	int fail_code;
+};
+
+static int f_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
+{
+	struct faulty *f = ctx;
+	if (++f->gets == f->fail_at)
+		return f->fail_code;
+	return ledger_get(&f->base, key, val, len);
+}
+static int f_put(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	return ledger_put(&((struct faulty *)ctx)->base, key, val, len);
+}
+static int f_del(void *ctx, const uint8_t key[HASH_LEN])
+{
+	return ledger_del(&((struct faulty *)ctx)->base, key);
+}
+static size_t f_snapshot(void *ctx)
+{
+	return ledger_snapshot(&((struct faulty *)ctx)->base);
+}
+static void f_revert(void *ctx, size_t snap)
+{
+	ledger_revert(&((struct faulty *)ctx)->base, snap);
+}
+static const struct ledger_ops faulty_ops = {f_get, f_put, f_del, f_snapshot, f_revert};
+
+static void transfer(struct tx *t, uint64_t nonce, uint64_t amount)
+{
+	struct transfer_payload tp;
+	struct buf b;
+	memset(t, 0, sizeof(*t));
+	memcpy(t->chain_id, chain_id, HASH_LEN);
+	memcpy(t->sender, pk, PUBKEY_LEN);
+	t->nonce = nonce;
+	t->fee = 1000;
+	t->kind = TX_TRANSFER;
+	memset(tp.to, 9, ADDR_LEN);
+	tp.amount = amount;
+	buf_init(&b);
+	transfer_encode(&tp, &b);
+	CHECK(tx_set_payload(t, b.data, b.len) == 0);
+	buf_free(&b);
+	tx_sign(t, sk);
+}
+
+static uint64_t balance(const struct ledger *l, const uint8_t a[ADDR_LEN])
+{
+	struct account acct;
+	CHECK(ledger_get_account(l, a, &acct) == 0);
+	return acct.balance;
+}
+
+static void test_transfers(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	uint8_t to[ADDR_LEN];
+	memset(to, 9, ADDR_LEN);
+	CHECK(ledger_credit(&l, addr, 10000) == 0);
+	struct exec_ctx x;
+	exec_ctx_init(&x, &params, &cparams, chain_id, &l, &hdr);
+	struct tx t;
+	struct receipt r;
+	char err[200];
+	transfer(&t, 0, 4000);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1);
+	receipt_free(&r);
+	CHECK(balance(&l, addr) == 5000 && balance(&l, to) == 4000 && balance(&l, proposer_addr) == 1000);
+	/* The same nonce again: not includable. */
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == ASSAY_ENONCE);
+	receipt_free(&r);
+	tx_free(&t);
+	/* Funds for fee and amount are checked before anything moves. */
+	transfer(&t, 1, 4500);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == ASSAY_EBALANCE);
+	receipt_free(&r);
+	tx_free(&t);
+	CHECK(balance(&l, addr) == 5000);
+	ledger_mem_free(m);
+}
+
+static void test_local_failure_is_no_receipt(void)
+{
+	unsigned long n;
+	int rc = -1;
+	for (n = 1; n < 100; n++) {
+		ledger_mem_t *m = ledger_mem_new(NULL);
+		struct ledger ml = ledger_mem_ledger(m);
+		CHECK(ledger_credit(&ml, addr, 10000) == 0);
+		struct faulty f = {ml, 0, n, n % 2 ? ASSAY_EIO : ASSAY_ENOMEM};
+		struct ledger l = {&faulty_ops, &f};
+		struct exec_ctx x;
+		exec_ctx_init(&x, &params, &cparams, chain_id, &l, &hdr);
+		struct tx t;
+		struct receipt r;
+		char err[200];
+		transfer(&t, 0, 4000);
+		rc = exec_tx(&x, &t, &r, err, sizeof(err));
+		CHECK(rc == 0 || rc == f.fail_code);
+		CHECK(rc != 0 || r.ok == 1); /* never a failed receipt */
+		receipt_free(&r);
+		tx_free(&t);
+		ledger_mem_free(m);
+		if (rc == 0)
+			break;
+	}
+	CHECK(rc == 0 && n > 2);
+}
+
+static void signed_tx(struct tx *t, uint64_t nonce, uint8_t kind, const struct buf *payload)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->chain_id, chain_id, HASH_LEN);
+	memcpy(t->sender, pk, PUBKEY_LEN);
+	t->nonce = nonce;
+	t->gas_limit = 100000;
+	t->fee = 1000 + t->gas_limit;
+	t->kind = kind;
+	CHECK(tx_set_payload(t, payload->data, payload->len) == 0);
+	tx_sign(t, sk);
+}
+
+/* Reads storage slot 0, then asks for the state of job 0 (there is none:
+ * the call then fails, a rule outcome). */
+static const char job_reader[] = ".text\n"
+				 "\tmovi r1, 0x100\n\tmovi r2, 0x200\n\tmovi r3, 8\n\tsys storage_get\n"
+				 "\tmovi r1, 0x100\n\tsys job_status\n"
+				 "\tmovi r1, 0x8000\n\tmovi r2, 0\n\tsys return\n";
+
+static void test_contract_reads_fail_locally(void)
+{
+	ledger_mem_t *base_mem = ledger_mem_new(NULL);
+	struct ledger base = ledger_mem_ledger(base_mem);
+	CHECK(ledger_credit(&base, addr, 10000000) == 0);
+	struct exec_ctx x;
+	struct receipt r;
+	struct tx t;
+	struct buf code, b;
+	char err[200];
+	buf_init(&code);
+	buf_init(&b);
+	CHECK(vm_asm_assemble(job_reader, "job_reader", &code, err, sizeof(err)) == 0);
+	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
+	vm_deploy_payload_encode(&dp, &b);
+	signed_tx(&t, 0, TX_DEPLOY, &b);
+	exec_ctx_init(&x, &params, &cparams, chain_id, &base, &hdr);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.created_len == ADDR_LEN);
+	struct vm_call_payload cp = {{0}, 0, NULL, 0};
+	memcpy(cp.to, r.created, ADDR_LEN);
+	receipt_free(&r);
+	tx_free(&t);
+	buf_reset(&b);
+	vm_call_payload_encode(&cp, &b);
+	signed_tx(&t, 1, TX_CALL, &b);
+	/* A run without faults counts the reads and gives the verdict. */
+	unsigned long reads = 0;
+	for (unsigned long n = 0; n == 0 || n <= reads; n++) {
+		struct faulty f = {base, 0, n, n % 2 ? ASSAY_EIO : ASSAY_ENOMEM};
+		struct ledger fl = {&faulty_ops, &f};
+		ledger_mem_t *ov = ledger_mem_new(&fl);
+		struct ledger ol = ledger_mem_ledger(ov);
+		exec_ctx_init(&x, &params, &cparams, chain_id, &ol, &hdr);
+		int rc = exec_tx(&x, &t, &r, err, sizeof(err));
+		if (n == 0) {
+			reads = f.gets;
+			CHECK(rc == 0 && r.ok == 0 && strstr(r.error, "job_status") != NULL);
+		} else {
+			if (rc != f.fail_code)
+				fprintf(stderr, "read %lu of %lu: rc %d, receipt ok %d '%s'\n", n, reads, rc, r.ok,
+					r.error);
+			CHECK(rc == f.fail_code);
+		}
+		receipt_free(&r);
+		ledger_mem_free(ov);
+	}
+	CHECK(reads > 3);
+	tx_free(&t);
+	buf_free(&b);
+	buf_free(&code);
+	ledger_mem_free(base_mem);
+}
+
+static void test_end_block_local_failure(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct faulty f = {ledger_mem_ledger(m), 0, 1, ASSAY_EIO};
+	struct ledger l = {&faulty_ops, &f};
+	struct exec_ctx x;
+	char err[200];
+	exec_ctx_init(&x, &params, &cparams, chain_id, &l, &hdr);
+	CHECK(exec_end_block(&x, err, sizeof(err)) == ASSAY_EIO);
+	f.fail_at = 0;
+	CHECK(exec_end_block(&x, err, sizeof(err)) == 0);
+	ledger_mem_free(m);
+}
+
+static void test_job_vm_state(void)
+{
+	CHECK(exec_job_vm_state(JOB_OPEN) == VM_JOB_PENDING);
+	CHECK(exec_job_vm_state(JOB_VERIFIED) == VM_JOB_PENDING); /* still disputable */
+	CHECK(exec_job_vm_state(JOB_PAID) == VM_JOB_VERIFIED);
+	CHECK(exec_job_vm_state(JOB_FAILED) == VM_JOB_FAILED);
+	CHECK(exec_job_vm_state(JOB_REFUNDED) == VM_JOB_FAILED);
+}
+
+int main(void)
+{
+	uint8_t seed[SEED_LEN], ppk[PUBKEY_LEN], psk[SECKEY_LEN];
+	keys_init();
+	memset(seed, 3, sizeof(seed));
+	key_from_seed(seed, pk, sk);
+	address_from_pubkey(pk, addr);
+	memset(seed, 4, sizeof(seed));
+	key_from_seed(seed, ppk, psk);
+	memset(chain_id, 0x42, sizeof(chain_id));
+	chain_params_default(&params, 1);
+	compute_params_default(&cparams);
+	hdr.height = 7;
+	hdr.time_ms = 7000;
+	memcpy(hdr.proposer, ppk, PUBKEY_LEN);
+	address_from_pubkey(ppk, proposer_addr);
+	RUN(test_transfers);
+	RUN(test_local_failure_is_no_receipt);
+	RUN(test_contract_reads_fail_locally);
+	RUN(test_end_block_local_failure);
+	RUN(test_job_vm_state);
+	return test_report("test_exec");
+}

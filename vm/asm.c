@@ -1,6 +1,7 @@
-/* The assembler and disassembler of asm.h. Two passes over the text with
- * one parser: the first learns label addresses and the data layout, the
- * second emits; sizes never depend on symbol values, so the passes agree.
+/* The assembler and disassembler of asm.h, and its ABI declarations. Two
+ * passes over the text with one parser: the first learns label addresses,
+ * the data layout and the ABI, the second emits; sizes never depend on
+ * symbol values, so the passes agree.
  * Not for: anything consensus runs (the node only sees bytecode). */
 #include <ctype.h>
 #include <inttypes.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "vm/asm.h"
 #include "vm/vm.h"
 #include "vm/vm_internal.h"
@@ -44,6 +46,10 @@ struct asm_state {
 	char *err;
 	size_t errlen;
 	int failed;
+	struct vm_abi *abi;     /* filled by pass 1 */
+	int abi_declared;       /* an .abi or .init line was seen */
+	int init_line;          /* where .init stands, for its error */
+	const char *init_at, *init_line_start;
 };
 
 static int asm_error(struct asm_state *a, const char *at, const char *fmt, ...)
@@ -521,6 +527,8 @@ static void emit_revert(struct asm_state *a, const struct buf *msg)
 	put_insn(a, OP_SYS, 0, 0, 0, VM_SYS_REVERT);
 }
 
+static int abi_directive(struct asm_state *a, const char *at, const char *name);
+
 static int directive(struct asm_state *a, const char *at, const char *name)
 {
 	asm_val v;
@@ -622,6 +630,8 @@ static int directive(struct asm_state *a, const char *at, const char *name)
 			put_insn(a, OP_JNEI, r, 0, 3, 0);
 			emit_revert(a, &tmp);
 		}
+	} else if (strcmp(name, ".abi") == 0 || strcmp(name, ".init") == 0) {
+		rc = abi_directive(a, at, name);
 	} else {
 		rc = asm_error(a, at, "unknown directive '%s'", name);
 	}
@@ -687,8 +697,18 @@ static int run_pass(struct asm_state *a, const char *text)
 
 int vm_asm_assemble(const char *text, const char *filename, struct buf *code, char *err, size_t errlen)
 {
+	return vm_asm_assemble_abi(text, filename, code, NULL, err, errlen);
+}
+
+int vm_asm_assemble_abi(const char *text, const char *filename, struct buf *code, struct vm_abi *abi,
+			char *err, size_t errlen)
+{
 	struct asm_state a;
 	memset(&a, 0, sizeof(a));
+	a.abi = abi ? abi : calloc(1, sizeof(*a.abi));
+	if (!a.abi)
+		return ASSAY_ENOMEM;
+	memset(a.abi, 0, sizeof(*a.abi));
 	a.file = filename ? filename : "<input>";
 	a.code = code;
 	a.code_start = code->len;
@@ -696,10 +716,18 @@ int vm_asm_assemble(const char *text, const char *filename, struct buf *code, ch
 	a.errlen = errlen;
 	buf_init(&a.data);
 	a.syms = calloc(ASM_SYMBOLS_MAX, sizeof(*a.syms));
-	if (!a.syms)
+	if (!a.syms) {
+		if (a.abi != abi)
+			free(a.abi);
 		return ASSAY_ENOMEM;
+	}
 	a.pass = 1;
 	int rc = run_pass(&a, text);
+	if (!rc && a.abi->init_required && !vm_abi_find(a.abi, "init")) {
+		a.line = a.init_line;
+		a.line_start = a.init_line_start;
+		rc = asm_error(&a, a.init_at, ".init without an .abi init(...) declaration");
+	}
 	if (!rc) {
 		a.text_slots = a.slot;
 		a.pass = 2;
@@ -708,6 +736,12 @@ int vm_asm_assemble(const char *text, const char *filename, struct buf *code, ch
 	if (!rc && a.data.len) {
 		a.in_data = 0;
 		put_datablock(&a, a.data.data, a.data.len);
+	}
+	if (!rc && a.abi_declared) {
+		uint8_t block[VM_ABI_BLOCK_LEN];
+		memcpy(block, VM_ABI_MAGIC, VM_ABI_MAGIC_LEN);
+		vm_abi_hash(a.abi, block + VM_ABI_MAGIC_LEN);
+		put_datablock(&a, block, sizeof(block));
 	}
 	if (!rc && code->oom)
 		rc = ASSAY_ENOMEM;
@@ -720,9 +754,301 @@ int vm_asm_assemble(const char *text, const char *filename, struct buf *code, ch
 	}
 	if (rc)
 		code->len = a.code_start;
+	if (rc && abi)
+		memset(abi, 0, sizeof(*abi));
+	if (a.abi != abi)
+		free(a.abi);
 	buf_free(&a.data);
 	free(a.syms);
 	return rc ? (rc == ASSAY_ENOMEM ? rc : ASSAY_EINVALID) : 0;
+}
+
+/* --- ABI (asm.h, docs/contracts.md §10) --- */
+
+static const struct {
+	const char *name;
+	size_t width; /* packed bytes; 0: the rest */
+} abi_types[VM_ABI_TYPE_COUNT] = {
+	[VM_ABI_U8] = {"u8", 1},	   [VM_ABI_U16] = {"u16", 2},
+	[VM_ABI_U32] = {"u32", 4},	   [VM_ABI_U64] = {"u64", 8},
+	[VM_ABI_BOOL] = {"bool", 1},	   [VM_ABI_AMOUNT] = {"amount", 8},
+	[VM_ABI_ADDRESS] = {"address", 20}, [VM_ABI_BYTES32] = {"bytes32", 32},
+	[VM_ABI_BYTES] = {"bytes", 0},
+};
+
+const char *vm_abi_type_name(int type)
+{
+	return type >= 0 && type < VM_ABI_TYPE_COUNT ? abi_types[type].name : NULL;
+}
+
+size_t vm_abi_type_width(int type)
+{
+	return type >= 0 && type < VM_ABI_TYPE_COUNT ? abi_types[type].width : 0;
+}
+
+/* A cursor over one signature; stops at the end of the line or a comment. */
+struct abi_lex {
+	const char *start, *p;
+	const char *err_at; /* where the first error was found */
+	char msg[120];
+};
+
+static int abi_fail(struct abi_lex *l, const char *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int abi_fail(struct abi_lex *l, const char *at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+	l->err_at = at;
+	return ASSAY_EINVALID;
+}
+
+static void abi_space(struct abi_lex *l)
+{
+	while (*l->p == ' ' || *l->p == '\t' || *l->p == '\r')
+		l->p++;
+}
+
+static int abi_at_end(struct abi_lex *l)
+{
+	abi_space(l);
+	return *l->p == 0 || *l->p == '\n' || *l->p == ';' || *l->p == '#';
+}
+
+/* [A-Za-z_][A-Za-z0-9_]* into out */
+static int abi_name(struct abi_lex *l, char out[VM_ABI_NAME_MAX], const char *what)
+{
+	abi_space(l);
+	const char *s = l->p;
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return abi_fail(l, s, "expected %s", what);
+	while (isalnum((unsigned char)*l->p) || *l->p == '_')
+		l->p++;
+	size_t n = (size_t)(l->p - s);
+	if (n >= VM_ABI_NAME_MAX)
+		return abi_fail(l, s, "%s longer than %d bytes", what, VM_ABI_NAME_MAX - 1);
+	memcpy(out, s, n);
+	out[n] = 0;
+	return 0;
+}
+
+static int abi_type(struct abi_lex *l, uint8_t *type)
+{
+	char word[VM_ABI_NAME_MAX];
+	abi_space(l);
+	const char *s = l->p;
+	if (abi_name(l, word, "a type"))
+		return ASSAY_EINVALID;
+	for (int t = 0; t < VM_ABI_TYPE_COUNT; t++)
+		if (strcmp(abi_types[t].name, word) == 0) {
+			*type = (uint8_t)t;
+			return 0;
+		}
+	return abi_fail(l, s, "unknown type '%s' (u8 u16 u32 u64 bool amount address bytes32 bytes)",
+			word);
+}
+
+static int abi_char(struct abi_lex *l, char c)
+{
+	abi_space(l);
+	if (*l->p != c)
+		return abi_fail(l, l->p, "expected '%c'", c);
+	l->p++;
+	return 0;
+}
+
+/* "type name, ..." up to and including ')', after the '('. what: "argument"
+ * or "return value". */
+static int abi_params(struct abi_lex *l, struct vm_abi_param *ps, int *n, const char *what)
+{
+	*n = 0;
+	abi_space(l);
+	if (*l->p == ')') {
+		l->p++;
+		return 0;
+	}
+	for (;;) {
+		abi_space(l);
+		const char *at = l->p;
+		if (*n == VM_ABI_PARAMS_MAX)
+			return abi_fail(l, at, "more than %d %ss", VM_ABI_PARAMS_MAX, what);
+		struct vm_abi_param *q = &ps[*n];
+		if (abi_type(l, &q->type) || abi_name(l, q->name, "a name"))
+			return ASSAY_EINVALID;
+		for (int i = 0; i < *n; i++)
+			if (strcmp(ps[i].name, q->name) == 0)
+				return abi_fail(l, at, "%s '%s' named twice", what, q->name);
+		if (*n > 0 && ps[*n - 1].type == VM_ABI_BYTES)
+			return abi_fail(l, at, "bytes takes the rest of the data: only the last %s",
+					what);
+		(*n)++;
+		abi_space(l);
+		if (*l->p == ',') {
+			l->p++;
+			continue;
+		}
+		return abi_char(l, ')');
+	}
+}
+
+static int abi_method(struct abi_lex *l, struct vm_abi_method *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (abi_name(l, m->name, "a method name") || abi_char(l, '(') ||
+	    abi_params(l, m->args, &m->nargs, "argument"))
+		return ASSAY_EINVALID;
+	abi_space(l);
+	if (l->p[0] != '-' || l->p[1] != '>')
+		return abi_fail(l, l->p, "expected '->' and the return type (void if none)");
+	l->p += 2;
+	abi_space(l);
+	if (*l->p == '(') {
+		l->p++;
+		if (abi_params(l, m->rets, &m->nrets, "return value"))
+			return ASSAY_EINVALID;
+		if (m->nrets == 0)
+			return abi_fail(l, l->p - 1, "no return values: write void");
+		return 0;
+	}
+	if (strncmp(l->p, "void", 4) == 0 && !isalnum((unsigned char)l->p[4]) && l->p[4] != '_') {
+		l->p += 4;
+		return 0;
+	}
+	struct vm_abi_param *r = &m->rets[0];
+	if (abi_type(l, &r->type))
+		return ASSAY_EINVALID;
+	m->nrets = 1;
+	snprintf(r->name, sizeof(r->name), "value");
+	if (!abi_at_end(l) && (isalpha((unsigned char)*l->p) || *l->p == '_'))
+		return abi_name(l, r->name, "a name");
+	return 0;
+}
+
+int vm_abi_parse_method(const char *text, struct vm_abi_method *m, char *err, size_t errlen)
+{
+	struct abi_lex l = {.start = text, .p = text};
+	int rc = abi_method(&l, m);
+	if (!rc && *l.p)
+		rc = abi_fail(&l, l.p, "unexpected text after the signature");
+	if (rc && err && errlen)
+		snprintf(err, errlen, "column %d: %s", (int)(l.err_at - text) + 1, l.msg);
+	return rc;
+}
+
+int vm_abi_add(struct vm_abi *abi, const struct vm_abi_method *m, char *err, size_t errlen)
+{
+	if (vm_abi_find(abi, m->name))
+		return assay_fail(err, errlen, ASSAY_EEXISTS, "method '%s' declared twice", m->name);
+	if (abi->nmethods == VM_ABI_METHODS_MAX)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "more than %d methods", VM_ABI_METHODS_MAX);
+	abi->methods[abi->nmethods++] = *m;
+	return 0;
+}
+
+const struct vm_abi_method *vm_abi_find(const struct vm_abi *abi, const char *name)
+{
+	for (int i = 0; abi && i < abi->nmethods; i++)
+		if (strcmp(abi->methods[i].name, name) == 0)
+			return &abi->methods[i];
+	return NULL;
+}
+
+static size_t format_params(const struct vm_abi_param *ps, int n, char *out, size_t cap)
+{
+	size_t used = 0;
+	for (int i = 0; i < n && used < cap; i++)
+		used += (size_t)snprintf(out + used, cap - used, "%s%s %s", i ? ", " : "",
+					 abi_types[ps[i].type].name, ps[i].name);
+	return used < cap ? used : cap - 1;
+}
+
+void vm_abi_format_method(const struct vm_abi_method *m, char out[VM_ABI_SIG_MAX])
+{
+	/* the limits make the longest signature fit: 2 x 16 x (7 + 1 + 31 + 2)
+	 * plus the name and punctuation is under VM_ABI_SIG_MAX */
+	size_t used = (size_t)snprintf(out, VM_ABI_SIG_MAX, "%s(", m->name);
+	used += format_params(m->args, m->nargs, out + used, VM_ABI_SIG_MAX - used);
+	if (m->nrets == 0)
+		snprintf(out + used, VM_ABI_SIG_MAX - used, ") -> void");
+	else if (m->nrets == 1)
+		snprintf(out + used, VM_ABI_SIG_MAX - used, ") -> %s %s", abi_types[m->rets[0].type].name,
+			 m->rets[0].name);
+	else {
+		used += (size_t)snprintf(out + used, VM_ABI_SIG_MAX - used, ") -> (");
+		used += format_params(m->rets, m->nrets, out + used, VM_ABI_SIG_MAX - used);
+		snprintf(out + used, VM_ABI_SIG_MAX - used, ")");
+	}
+}
+
+void vm_abi_hash(const struct vm_abi *abi, uint8_t out[32])
+{
+	struct buf text;
+	char sig[VM_ABI_SIG_MAX];
+	buf_init(&text);
+	buf_put(&text, "assay-abi 1\n", 12);
+	if (abi->init_required)
+		buf_put(&text, ".init\n", 6);
+	for (int i = 0; i < abi->nmethods; i++) {
+		vm_abi_format_method(&abi->methods[i], sig);
+		buf_put(&text, sig, strlen(sig));
+		buf_put_u8(&text, '\n');
+	}
+	/* out of memory leaves a hash no code carries: a mismatch, never a
+	 * false match */
+	hash_tagged("assay/abi", text.oom ? (const uint8_t *)"" : text.data, text.oom ? 0 : text.len,
+		    out);
+	buf_free(&text);
+}
+
+int vm_abi_code_hash(const uint8_t *code, size_t n, uint8_t out[32])
+{
+	struct vm_code_info info;
+	int rc = vm_analyze(code, n, &info, NULL, 0);
+	if (rc)
+		return rc;
+	size_t block_slots = 1 + vm_data_slots(VM_ABI_BLOCK_LEN);
+	rc = ASSAY_ENOTFOUND;
+	if (info.nslots >= block_slots) {
+		size_t at = info.nslots - block_slots;
+		const uint8_t *h = code + at * VM_INSN_BYTES;
+		if (info.is_insn[at] && h[0] == OP_DATA && vm_insn_imm(h) == VM_ABI_BLOCK_LEN &&
+		    memcmp(h + VM_INSN_BYTES, VM_ABI_MAGIC, VM_ABI_MAGIC_LEN) == 0) {
+			memcpy(out, h + VM_INSN_BYTES + VM_ABI_MAGIC_LEN, 32);
+			rc = 0;
+		}
+	}
+	vm_code_info_free(&info);
+	return rc;
+}
+
+/* .abi SIGNATURE declares a method (pass 1 keeps it; pass 2 only steps
+ * over it); .init says a deploy must call init with its arguments. */
+static int abi_directive(struct asm_state *a, const char *at, const char *name)
+{
+	a->abi_declared = 1;
+	if (strcmp(name, ".init") == 0) {
+		if (a->pass == 1) {
+			if (a->abi->init_required)
+				return asm_error(a, at, ".init given twice");
+			a->abi->init_required = 1;
+			a->init_line = a->line;
+			a->init_at = at;
+			a->init_line_start = a->line_start;
+		}
+		return 0;
+	}
+	struct abi_lex l = {.start = a->p, .p = a->p};
+	struct vm_abi_method m;
+	if (abi_method(&l, &m) || !abi_at_end(&l))
+		return asm_error(a, l.err_at ? l.err_at : l.p, "%s",
+				 l.err_at ? l.msg : "unexpected text after the signature");
+	a->p = l.p;
+	char why[120];
+	if (a->pass == 1 && vm_abi_add(a->abi, &m, why, sizeof(why)))
+		return asm_error(a, at, "%s", why);
+	return 0;
 }
 
 /* --- disassembler --- */

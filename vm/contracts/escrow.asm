@@ -7,6 +7,15 @@
 ; Storage: one slot holding buyer(20) seller(20) arbiter(20) timeout(u64)
 ; state(u64). Events: selector(4) || amount(8).
 
+; The ABI (docs/contracts.md §10): contract build writes it to
+; escrow.abi.json, and the code carries its hash.
+.init
+.abi init(address seller, address arbiter, u64 timeout_height) -> void
+.abi deposit() -> void
+.abi release() -> void
+.abi refund() -> void
+.abi status() -> (address buyer, address seller, address arbiter, u64 timeout_height, u64 state, amount balance)
+
 .const REC 0x4000          ; the record, loaded from storage
 .const BUYER 0x4000
 .const SELLER 0x4014

@@ -8,6 +8,12 @@
 ; Deploy with init(provider) || job payload bytes, and the value.
 ; Storage: one slot holding buyer(20) provider(20) job_id(32) state(u64).
 
+; The ABI (docs/contracts.md §10); job is the canonical job_spec payload.
+.init
+.abi init(address provider, bytes job) -> void
+.abi settle() -> void
+.abi status() -> (address buyer, address provider, bytes32 job_id, u64 state, amount balance)
+
 .const REC 0x4000
 .const BUYER 0x4000
 .const PROVIDER 0x4014

@@ -930,6 +930,8 @@ int vm_abi_parse_method(const char *text, struct vm_abi_method *m, char *err, si
 {
 	struct abi_lex l = {.start = text, .p = text};
 	int rc = abi_method(&l, m);
+	if (!rc)
+		abi_space(&l);
 	if (!rc && *l.p)
 		rc = abi_fail(&l, l.p, "unexpected text after the signature");
 	if (rc && err && errlen)

@@ -1,7 +1,8 @@
 /* Unit tests of the assembler and disassembler: encodings of each operand
- * form, constants, labels, data, macros, errors with file:line:column, and
- * assemble(disasm(code)) == code on the standard contracts and on random
- * valid code. Not for: execution semantics (test_vm.c). */
+ * form, constants, labels, data, macros, errors with file:line:column, the
+ * .abi/.init directives and the ABI hash block, and assemble(disasm(code))
+ * == code on the standard contracts and on random valid code.
+ * Not for: execution semantics (test_vm.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,151 @@ static void test_contracts_round_trip(void)
 	}
 }
 
+/* Assembles text with its ABI; 0 or the assembler's error. */
+static int asm_abi(const char *text, struct buf *code, struct vm_abi *abi, char *err, size_t errlen)
+{
+	buf_reset(code);
+	return vm_asm_assemble_abi(text, "t.asm", code, abi, err, errlen);
+}
+
+static void test_abi_directives(void)
+{
+	struct vm_abi *abi = calloc(1, sizeof(*abi));
+	struct buf code, plain;
+	char err[200] = "", sig[VM_ABI_SIG_MAX];
+	uint8_t carried[32], want[32];
+	buf_init(&code);
+	buf_init(&plain);
+	const char *src = ".init ; deploy must call init\n"
+			  ".abi init(address seller, u64 deadline) -> void\n"
+			  ".abi status() -> (u8 state, amount value, address buyer)\n"
+			  ".abi count()->u64\n"
+			  ".abi  flag ( bool on ) -> bool ok # comment\n"
+			  ".abi blob(bytes32 id, bytes rest) -> bytes\n"
+			  "\tret\n";
+	CHECK(asm_abi(src, &code, abi, err, sizeof(err)) == 0);
+	CHECK(abi->init_required == 1 && abi->nmethods == 5);
+	const struct vm_abi_method *m = vm_abi_find(abi, "init");
+	CHECK(m && m->nargs == 2 && m->nrets == 0 && m->args[0].type == VM_ABI_ADDRESS &&
+	      strcmp(m->args[1].name, "deadline") == 0 && m->args[1].type == VM_ABI_U64);
+	m = vm_abi_find(abi, "status");
+	CHECK(m && m->nargs == 0 && m->nrets == 3 && m->rets[0].type == VM_ABI_U8 &&
+	      m->rets[1].type == VM_ABI_AMOUNT && strcmp(m->rets[2].name, "buyer") == 0);
+	m = vm_abi_find(abi, "count"); /* a single unnamed return is "value" */
+	CHECK(m && m->nrets == 1 && m->rets[0].type == VM_ABI_U64 && strcmp(m->rets[0].name, "value") == 0);
+	if (m) {
+		vm_abi_format_method(m, sig);
+		CHECK(strcmp(sig, "count() -> u64 value") == 0);
+	}
+	m = vm_abi_find(abi, "flag");
+	if (m) {
+		vm_abi_format_method(m, sig);
+		CHECK(strcmp(sig, "flag(bool on) -> bool ok") == 0);
+	}
+	m = vm_abi_find(abi, "status");
+	if (m) {
+		vm_abi_format_method(m, sig);
+		CHECK(strcmp(sig, "status() -> (u8 state, amount value, address buyer)") == 0);
+	}
+	CHECK(vm_abi_find(abi, "nosuch") == NULL);
+
+	/* The code is the plain program plus one trailing data block: magic
+	 * and the ABI's hash; the validator takes it and nothing reaches it. */
+	CHECK(vm_asm_assemble("\tret\n", "t.asm", &plain, err, sizeof(err)) == 0);
+	CHECK(code.len == plain.len + 8 + VM_ABI_BLOCK_LEN);
+	CHECK(memcmp(code.data, plain.data, plain.len) == 0);
+	CHECK(vm_validate(code.data, code.len, err, sizeof(err)) == 0);
+	vm_abi_hash(abi, want);
+	CHECK(vm_abi_code_hash(code.data, code.len, carried) == 0 && memcmp(carried, want, 32) == 0);
+	CHECK(vm_abi_code_hash(plain.data, plain.len, carried) == ASSAY_ENOTFOUND);
+	CHECK(round_trip(code.data, code.len));
+
+	/* The hash covers every part: a renamed argument, another type, a
+	 * dropped .init each change it; spacing and comments do not. */
+	uint8_t other[32];
+	struct vm_abi *b = calloc(1, sizeof(*b));
+	const char *variants[] = {
+		".init\n.abi init(address buyer, u64 deadline) -> void\nret",
+		".init\n.abi init(address seller, u32 deadline) -> void\nret",
+		".abi init(address seller, u64 deadline) -> void\nret",
+		".init\n.abi init(address seller, u64 deadline) -> u64\nret",
+	};
+	const char *same_a = ".init\n.abi init(address seller, u64 deadline) -> void\nret";
+	const char *same_b = ".init\n.abi init( address  seller ,u64 deadline )->void ; x\nret";
+	uint8_t ha[32], hb[32];
+	CHECK(asm_abi(same_a, &code, abi, err, sizeof(err)) == 0);
+	vm_abi_hash(abi, ha);
+	CHECK(asm_abi(same_b, &code, b, err, sizeof(err)) == 0);
+	vm_abi_hash(b, hb);
+	CHECK(memcmp(ha, hb, 32) == 0);
+	for (int i = 0; i < 4; i++) {
+		CHECK(asm_abi(variants[i], &code, b, err, sizeof(err)) == 0);
+		vm_abi_hash(b, other);
+		CHECK(memcmp(other, ha, 32) != 0);
+	}
+	/* NULL abi: the block is still there */
+	buf_reset(&code);
+	CHECK(vm_asm_assemble(same_a, "t.asm", &code, err, sizeof(err)) == 0);
+	CHECK(vm_abi_code_hash(code.data, code.len, carried) == 0 && memcmp(carried, ha, 32) == 0);
+
+	/* The standard contracts declare theirs. */
+	const char *files[] = {"vm/contracts/escrow.asm", "vm/contracts/job_escrow.asm"};
+	for (int i = 0; i < 2; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", SRCDIR, files[i]);
+		FILE *f = fopen(path, "rb");
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		char *text = calloc(1, 1 << 20);
+		size_t n = fread(text, 1, (1 << 20) - 1, f);
+		fclose(f);
+		text[n] = 0;
+		CHECK(asm_abi(text, &code, abi, err, sizeof(err)) == 0);
+		CHECK(abi->init_required && vm_abi_find(abi, "init") && vm_abi_find(abi, "status"));
+		free(text);
+	}
+	m = vm_abi_find(abi, "init"); /* job_escrow: the job payload is the rest */
+	CHECK(m && m->nargs == 2 && m->args[1].type == VM_ABI_BYTES);
+	free(b);
+	free(abi);
+	buf_free(&code);
+	buf_free(&plain);
+}
+
+static void test_abi_errors(void)
+{
+	CHECK(asm_err(".abi f(u65 x) -> void\nret",
+		      "t.asm:1:8: unknown type 'u65' (u8 u16 u32 u64 bool amount address bytes32 bytes)"));
+	CHECK(asm_err(".abi f(u64) -> void\nret", "t.asm:1:11: expected a name"));
+	CHECK(asm_err(".abi f(u64 a, u8 a) -> void\nret", "t.asm:1:15: argument 'a' named twice"));
+	CHECK(asm_err(".abi f(bytes a, u8 b) -> void\nret",
+		      "t.asm:1:17: bytes takes the rest of the data: only the last argument"));
+	CHECK(asm_err(".abi f()\nret", "t.asm:1:9: expected '->' and the return type (void if none)"));
+	CHECK(asm_err(".abi f() -> () \nret", "t.asm:1:14: no return values: write void"));
+	CHECK(asm_err(".abi f() -> void x\nret", "t.asm:1:18: unexpected text after the signature"));
+	CHECK(asm_err(".abi f(u64 a -> void\nret", "t.asm:1:14: expected ')'"));
+	CHECK(asm_err(".abi f() -> void\n.abi f() -> u64\nret", "t.asm:2:1: method 'f' declared twice"));
+	CHECK(asm_err("ret\n.init\n", "t.asm:2:1: .init without an .abi init(...) declaration"));
+	CHECK(asm_err(".init\n.init\n.abi init() -> void\nret", "t.asm:2:1: .init given twice"));
+	CHECK(asm_err(".abi 9f() -> void\nret", "t.asm:1:6: expected a method name"));
+	/* the signature parser alone reports columns */
+	struct vm_abi_method m;
+	char err[200];
+	CHECK(vm_abi_parse_method("f(u8 a) -> void", &m, err, sizeof(err)) == 0);
+	CHECK(vm_abi_parse_method("f(u8 a) -> void ;", &m, err, sizeof(err)) == ASSAY_EINVALID);
+	CHECK(strcmp(err, "column 17: unexpected text after the signature") == 0);
+	char many[2000] = ".abi f(";
+	for (int i = 0; i <= VM_ABI_PARAMS_MAX; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%su8 a%d", i ? ", " : "", i);
+	strcat(many, ") -> void\nret");
+	struct buf code;
+	buf_init(&code);
+	CHECK(vm_asm_assemble(many, "t.asm", &code, err, sizeof(err)) == ASSAY_EINVALID);
+	CHECK(strstr(err, "more than 16 arguments") != NULL);
+	buf_free(&code);
+}
+
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint64_t rnd(void)
 {
@@ -260,6 +406,8 @@ int main(void)
 	RUN(test_encodings);
 	RUN(test_errors);
 	RUN(test_contracts_round_trip);
+	RUN(test_abi_directives);
+	RUN(test_abi_errors);
 	RUN(test_random_round_trip);
 	return test_report("test_asm");
 }

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/tx.h"
 #include "tests/unit/test.h"
+#include "vm/vm.h"
 #include "wallet/cli.h"
 #include "wallet/keystore.h"
 
@@ -295,6 +296,15 @@ static char *fake_reply(const char *method, json_t *params)
 		} else {
 			error = json_pack("{s:i, s:s}", "code", -22, "message", "TX decode failed");
 		}
+	} else if (strcmp(method, "getcode") == 0) {
+		/* one ret: contract call checks that its target holds code */
+		static const uint8_t code[8] = {0x71};
+		uint8_t h[HASH_LEN];
+		char hh[2 * HASH_LEN + 1];
+		vm_code_hash(code, sizeof(code), h);
+		hex_encode(h, HASH_LEN, hh);
+		result = json_pack("{s:s, s:s, s:i}", "code_hash", hh, "record", "017100000000000000",
+				   "balance", 0);
 	} else if (strcmp(method, "gettransaction") == 0) {
 		result = json_pack("{s:O, s:s, s:i, s:i, s:s, s:{s:b, s:n, s:i, s:[]}}", "txid",
 				   json_array_get(params, 0), "status", "committed", "height", 8,

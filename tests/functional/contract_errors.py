@@ -41,12 +41,14 @@ def deploy(node, path, *extra):
 
 
 def failed_call(node, user, contract, method, *extra, contains, fee=CALL_FEE):
-    """A call that must fail in its receipt: fee paid, nonce spent, no other change."""
+    """A call that must fail in its receipt: fee paid, nonce spent, no other change.
+    Sent with --force: without it the CLI refuses what its checks or the
+    node's dry run say will fail (contract_abi.py tests those refusals)."""
     bal, nonce = account(node, user)
     cbal = node.rpc("getaccount", contract)["balance"]
     h0 = node.height()
     rc, out, err = cli_json(node, "contract", "call", "--from", "user", contract, method,
-                            "--wait", *extra)
+                            "--wait", "--force", *extra)
     fw.assert_eq(rc, 1, f"exit status of failed {method}: {err}")
     assert out and not out["ok"], out
     assert contains in out["error"], (contains, out)
@@ -91,7 +93,13 @@ def test(tmpdir, nodes):
     fw.assert_eq(res.returncode, 1, "exit status for an assembler error")
     assert f"{broken}:2:" in res.stderr, res.stderr
 
-    # A call to a plain account: the receipt says so.
+    # A call to a plain account: refused before signing, nothing spent ...
+    before = account(node, user)
+    rc, out, err = cli_json(node, "contract", "call", "--from", "user", other, "release", "--wait")
+    fw.assert_eq(rc, 1, "exit status of a call to a plain account")
+    assert "is not a contract" in err and "nothing was sent" in err, err
+    fw.assert_eq(account(node, user), before, "user after the refused call")
+    # ... and sent anyway with --force, the receipt says so.
     failed_call(node, user, other, "release", contains="not a contract")
     rc, out, err = cli_json(node, "contract", "query", other, "status")
     fw.assert_eq(rc, 1, "query of a plain account")
@@ -99,9 +107,16 @@ def test(tmpdir, nodes):
 
     # The escrow, for method and argument errors.
     # Wrong argument count at deploy: init wants seller, arbiter, timeout.
+    # The ABI refuses it before signing ...
     bal, nonce = account(node, user)
     rc, out, err = cli_json(node, "contract", "deploy", "--from", "user", ESCROW, "--value", "1",
                             "--wait", "--args", other, user)
+    fw.assert_eq(rc, 2, "deploy with too few init arguments, checked by the ABI")
+    assert "init takes 3 arguments, not 2" in err, err
+    fw.assert_eq(account(node, user), (bal, nonce), "refused deploy spends nothing")
+    # ... and --force sends it: the contract's own check reverts the deploy.
+    rc, out, err = cli_json(node, "contract", "deploy", "--from", "user", ESCROW, "--value", "1",
+                            "--wait", "--force", "--args", other, user)
     fw.assert_eq(rc, 1, "deploy with too few init arguments")
     assert not out["ok"] and "init takes seller, arbiter, timeout" in out["error"], out
     fw.assert_eq(account(node, user), (bal - DEPLOY_FEE, nonce + 1), "failed deploy keeps the value")

@@ -970,14 +970,13 @@ static const struct vm_abi_method *abi_method_for(const struct cli_ctx *ctx, con
 {
 	const struct vm_abi_method *m = vm_abi_find(abi, method);
 	char sig[VM_ABI_SIG_MAX], names[1024];
-	int force = cli_flag(ctx, "force");
+	int force = cli_flag(ctx, "force"), is_call = strcmp(ctx->cmd->sub, "call") == 0;
 	*rc = CLI_OK;
 	if (!m) {
 		method_list(abi, names, sizeof(names));
 		if (!force)
-			*rc = cli_fail(CLI_EUSAGE, "the contract's ABI has no method '%s' (it has: %s); "
-					 "--force sends it anyway",
-				       method, names);
+			*rc = cli_fail(CLI_EUSAGE, "the contract's ABI has no method '%s' (it has: %s)%s",
+				       method, names, is_call ? "; --force sends it anyway" : "");
 		return NULL;
 	}
 	if (m->nargs != nargs) {

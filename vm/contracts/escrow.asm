@@ -1,4 +1,4 @@
-; escrow.asm: the standard escrow (docs/contracts.md §8). A buyer locks
+; escrow.asm: the standard escrow (docs/contracts.md §11). A buyer locks
 ; value for a seller; the buyer or the arbiter releases it to the seller;
 ; the arbiter may refund the buyer at any time, anyone after the timeout
 ; height. Not for: compute jobs (job_escrow.asm).

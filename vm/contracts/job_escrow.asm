@@ -1,4 +1,4 @@
-; job_escrow.asm: pays for a compute job (docs/contracts.md §8). At deploy
+; job_escrow.asm: pays for a compute job (docs/contracts.md §11). At deploy
 ; the buyer locks value, names the provider to be paid and the job: the
 ; contract submits the job (as payer), keeps its id and names it in the
 ; JobFunded event. settle() pays the provider once the job is verified (paid

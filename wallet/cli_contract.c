@@ -1222,18 +1222,18 @@ static int check_target(struct cli_ctx *ctx, const char *address, const char *me
 			struct vm_abi *abi, const struct vm_abi_method **m)
 {
 	struct buf code;
-	int missing, have, rc;
+	int missing, have = 0, rc;
 	buf_init(&code);
 	*m = NULL;
 	rc = code_at(ctx, address, &code, &missing, NULL);
-	if (missing) {
-		if (!cli_flag(ctx, "force") || strcmp(ctx->cmd->sub, "query") == 0)
-			rc = cli_fail(CLI_EFAIL, "refused: %s is not a contract (no code): a call would "
-					 "only spend its fee; nothing was sent%s",
-				      address, strcmp(ctx->cmd->sub, "call") == 0 ? " (--force sends it anyway)" : "");
-		else
-			rc = CLI_OK;
-	}
+	if (missing && strcmp(ctx->cmd->sub, "call") != 0)
+		rc = cli_fail(CLI_EFAIL, "%s is not a contract", address);
+	else if (missing && !cli_flag(ctx, "force"))
+		rc = cli_fail(CLI_EFAIL, "refused: %s is not a contract (no code): a call would only "
+				 "spend its fee; nothing was sent (--force sends it anyway)",
+			      address);
+	else if (missing)
+		rc = CLI_OK;
 	if (!rc && !missing)
 		rc = abi_opt(ctx, code.data, code.len, abi, &have);
 	if (!rc && !missing && have)

@@ -46,9 +46,9 @@ struct asm_state {
 	char *err;
 	size_t errlen;
 	int failed;
-	struct vm_abi *abi;     /* filled by pass 1 */
-	int abi_declared;       /* an .abi or .init line was seen */
-	int init_line;          /* where .init stands, for its error */
+	struct vm_abi *abi; /* filled by pass 1 */
+	int abi_declared;   /* an .abi or .init line was seen */
+	int init_line;      /* where .init stands, for its error */
 	const char *init_at, *init_line_start;
 };
 
@@ -769,10 +769,14 @@ static const struct {
 	const char *name;
 	size_t width; /* packed bytes; 0: the rest */
 } abi_types[VM_ABI_TYPE_COUNT] = {
-	[VM_ABI_U8] = {"u8", 1},	   [VM_ABI_U16] = {"u16", 2},
-	[VM_ABI_U32] = {"u32", 4},	   [VM_ABI_U64] = {"u64", 8},
-	[VM_ABI_BOOL] = {"bool", 1},	   [VM_ABI_AMOUNT] = {"amount", 8},
-	[VM_ABI_ADDRESS] = {"address", 20}, [VM_ABI_BYTES32] = {"bytes32", 32},
+	[VM_ABI_U8] = {"u8", 1},
+	[VM_ABI_U16] = {"u16", 2},
+	[VM_ABI_U32] = {"u32", 4},
+	[VM_ABI_U64] = {"u64", 8},
+	[VM_ABI_BOOL] = {"bool", 1},
+	[VM_ABI_AMOUNT] = {"amount", 8},
+	[VM_ABI_ADDRESS] = {"address", 20},
+	[VM_ABI_BYTES32] = {"bytes32", 32},
 	[VM_ABI_BYTES] = {"bytes", 0},
 };
 
@@ -846,8 +850,7 @@ static int abi_type(struct abi_lex *l, uint8_t *type)
 			*type = (uint8_t)t;
 			return 0;
 		}
-	return abi_fail(l, s, "unknown type '%s' (u8 u16 u32 u64 bool amount address bytes32 bytes)",
-			word);
+	return abi_fail(l, s, "unknown type '%s' (u8 u16 u32 u64 bool amount address bytes32 bytes)", word);
 }
 
 static int abi_char(struct abi_lex *l, char c)
@@ -881,8 +884,7 @@ static int abi_params(struct abi_lex *l, struct vm_abi_param *ps, int *n, const 
 			if (strcmp(ps[i].name, q->name) == 0)
 				return abi_fail(l, at, "%s '%s' named twice", what, q->name);
 		if (*n > 0 && ps[*n - 1].type == VM_ABI_BYTES)
-			return abi_fail(l, at, "bytes takes the rest of the data: only the last %s",
-					what);
+			return abi_fail(l, at, "bytes takes the rest of the data: only the last %s", what);
 		(*n)++;
 		abi_space(l);
 		if (*l->p == ',') {
@@ -999,8 +1001,7 @@ void vm_abi_hash(const struct vm_abi *abi, uint8_t out[32])
 	}
 	/* out of memory leaves a hash no code carries: a mismatch, never a
 	 * false match */
-	hash_tagged("assay/abi", text.oom ? (const uint8_t *)"" : text.data, text.oom ? 0 : text.len,
-		    out);
+	hash_tagged("assay/abi", text.oom ? (const uint8_t *)"" : text.data, text.oom ? 0 : text.len, out);
 	buf_free(&text);
 }
 

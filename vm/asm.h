@@ -14,10 +14,10 @@
 
 /* --- ABI (docs/contracts.md §10): off-chain typing of a contract's calldata
  * and return data; consensus never sees it, only its hash inside the code. */
-#define VM_ABI_METHODS_MAX 64  /* methods one source may declare */
-#define VM_ABI_PARAMS_MAX 16   /* arguments, and return values, of one method */
-#define VM_ABI_NAME_MAX 32     /* bytes of a method or parameter name, with the NUL */
-#define VM_ABI_SIG_MAX 1200    /* bytes of one formatted signature, with the NUL */
+#define VM_ABI_METHODS_MAX 64   /* methods one source may declare */
+#define VM_ABI_PARAMS_MAX 16    /* arguments, and return values, of one method */
+#define VM_ABI_NAME_MAX 32      /* bytes of a method or parameter name, with the NUL */
+#define VM_ABI_SIG_MAX 1200     /* bytes of one formatted signature, with the NUL */
 #define VM_ABI_MAGIC "assayABI" /* 8 bytes that open the ABI hash block */
 #define VM_ABI_MAGIC_LEN 8
 #define VM_ABI_BLOCK_LEN (VM_ABI_MAGIC_LEN + 32) /* magic || 32-byte ABI hash */

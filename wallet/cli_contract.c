@@ -73,8 +73,8 @@ int contract_record_decode(const uint8_t *record, size_t len, const uint8_t **co
 	return 0;
 }
 
-int contract_load_abi(const char *path, int validate, struct buf *code, struct vm_abi *abi,
-		      char *err, size_t errlen)
+int contract_load_abi(const char *path, int validate, struct buf *code, struct vm_abi *abi, char *err,
+		      size_t errlen)
 {
 	struct buf raw;
 	buf_init(&raw);
@@ -175,11 +175,12 @@ int contract_abi_from_json(const json_t *j, struct vm_abi *abi, char *err, size_
 		if (!sig)
 			return assay_fail(err, errlen, ASSAY_EINVALID, "method %zu has no signature", i + 1);
 		if (vm_abi_parse_method(sig, &m, why, sizeof(why)))
-			return assay_fail(err, errlen, ASSAY_EINVALID, "method %zu '%s': %s", i + 1, sig, why);
+			return assay_fail(err, errlen, ASSAY_EINVALID, "method %zu '%s': %s", i + 1, sig,
+					  why);
 		if (name && strcmp(name, m.name) != 0)
 			return assay_fail(err, errlen, ASSAY_EINVALID,
-					  "method %zu is named '%s' but its signature says '%s'", i + 1,
-					  name, m.name);
+					  "method %zu is named '%s' but its signature says '%s'", i + 1, name,
+					  m.name);
 		if (vm_abi_add(abi, &m, why, sizeof(why)))
 			return assay_fail(err, errlen, ASSAY_EINVALID, "%s", why);
 	}
@@ -193,8 +194,7 @@ int contract_abi_from_json(const json_t *j, struct vm_abi *abi, char *err, size_
 		hex_encode(hash, HASH_LEN, hash_hex);
 		if (strcmp(given, hash_hex) != 0)
 			return assay_fail(err, errlen, ASSAY_EINVALID,
-					  "abi_hash %s is not the hash of its methods (%s)", given,
-					  hash_hex);
+					  "abi_hash %s is not the hash of its methods (%s)", given, hash_hex);
 	}
 	return 0;
 }
@@ -310,8 +310,8 @@ int contract_abi_encode_args(const struct vm_abi_method *m, const char *const *a
 		case VM_ABI_BYTES: {
 			size_t prefix = strlen(VM_CALLDATA_BYTES_PREFIX);
 			const char *hex = strncmp(a, VM_CALLDATA_BYTES_PREFIX, prefix) == 0 ? a + prefix
-					  : a[0] == '0' && (a[1] == 'x' || a[1] == 'X') ? a + 2
-											: NULL;
+					  : a[0] == '0' && (a[1] == 'x' || a[1] == 'X')     ? a + 2
+											    : NULL;
 			size_t hn = hex ? strlen(hex) : 0;
 			uint8_t *bytes = hex ? malloc(hn / 2 + 1) : NULL;
 			if (hex && !bytes)
@@ -342,18 +342,17 @@ int contract_abi_encode_args(const struct vm_abi_method *m, const char *const *a
 	return out->oom ? assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory") : 0;
 }
 
-static void text_line(struct buf *text, int width, const char *name, const char *value,
-		      const char *unit)
+static void text_line(struct buf *text, int width, const char *name, const char *value, const char *unit)
 {
 	char line[1024];
-	int n = snprintf(line, sizeof(line), "%s:%*s %s%s\n", name, width - (int)strlen(name), "",
-			 value, unit);
+	int n = snprintf(line, sizeof(line), "%s:%*s %s%s\n", name, width - (int)strlen(name), "", value,
+			 unit);
 	if (n > 0)
 		buf_put(text, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-int contract_abi_decode(const struct vm_abi_method *m, enum network net, const uint8_t *data,
-			size_t n, json_t **values, struct buf *text, char *err, size_t errlen)
+int contract_abi_decode(const struct vm_abi_method *m, enum network net, const uint8_t *data, size_t n,
+			json_t **values, struct buf *text, char *err, size_t errlen)
 {
 	size_t fixed = 0, at = 0;
 	int width = 0, rest = m->nrets && m->rets[m->nrets - 1].type == VM_ABI_BYTES;
@@ -364,9 +363,8 @@ int contract_abi_decode(const struct vm_abi_method *m, enum network net, const u
 	}
 	*values = NULL;
 	if (rest ? n < fixed : n != fixed)
-		return assay_fail(err, errlen, ASSAY_EDECODE,
-				  "%s returned %zu bytes; its ABI says %s%zu", m->name, n,
-				  rest ? "at least " : "", fixed);
+		return assay_fail(err, errlen, ASSAY_EDECODE, "%s returned %zu bytes; its ABI says %s%zu",
+				  m->name, n, rest ? "at least " : "", fixed);
 	json_t *obj = json_object();
 	for (int i = 0; i < m->nrets; i++) {
 		const struct vm_abi_param *p = &m->rets[i];
@@ -382,9 +380,8 @@ int contract_abi_decode(const struct vm_abi_method *m, enum network net, const u
 		case VM_ABI_BOOL:
 			if (v > 1) {
 				json_decref(obj);
-				return assay_fail(err, errlen, ASSAY_EDECODE,
-						  "%s: %s is %llu, not a bool", m->name, p->name,
-						  (unsigned long long)v);
+				return assay_fail(err, errlen, ASSAY_EDECODE, "%s: %s is %llu, not a bool",
+						  m->name, p->name, (unsigned long long)v);
 			}
 			json_object_set_new(obj, p->name, json_boolean(v));
 			snprintf(value, sizeof(value), "%s", v ? "true" : "false");
@@ -392,7 +389,8 @@ int contract_abi_decode(const struct vm_abi_method *m, enum network net, const u
 		case VM_ABI_AMOUNT: {
 			char asy[AMOUNT_STR_MAX];
 			amount_format(v, asy);
-			json_object_set_new(obj, p->name, v > INT64_MAX ? json_string(asy) : json_integer((json_int_t)v));
+			json_object_set_new(obj, p->name,
+					    v > INT64_MAX ? json_string(asy) : json_integer((json_int_t)v));
 			snprintf(key, sizeof(key), "%s_asy", p->name);
 			json_object_set_new(obj, key, json_string(asy));
 			snprintf(value, sizeof(value), "%s", asy);
@@ -578,8 +576,8 @@ static int fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uin
 
 /* The nonce to sign with: --nonce, else the sender's pending nonce; fixed
  * before signing so that a deploy's contract address is known. */
-static int pick_nonce(struct cli_ctx *ctx, const struct cli_chain *chain,
-		      const struct keystore_key *key, uint64_t *nonce)
+static int pick_nonce(struct cli_ctx *ctx, const struct cli_chain *chain, const struct keystore_key *key,
+		      uint64_t *nonce)
 {
 	const char *given = cli_opt(ctx, "nonce");
 	if (given) {
@@ -637,9 +635,8 @@ static int dry_run(struct cli_ctx *ctx, const char *hex, struct dry_run *dr)
 	dr->available = 1;
 	dr->valid = json_is_true(valid);
 	dr->ok = dr->valid && json_is_true(ok);
-	dr->gas_used = json_is_integer(gas) && json_integer_value(gas) > 0
-			       ? (uint64_t)json_integer_value(gas)
-			       : 0;
+	dr->gas_used =
+		json_is_integer(gas) && json_integer_value(gas) > 0 ? (uint64_t)json_integer_value(gas) : 0;
 	snprintf(dr->error, sizeof(dr->error), "%s", error ? error : "no reason given");
 	json_decref(res);
 	return CLI_OK;
@@ -868,8 +865,7 @@ static int send_contract_tx(struct cli_ctx *ctx, const struct cli_chain *chain, 
  * it is stored under, into code. *missing = 1 (and CLI_EFAIL, nothing
  * printed) when the account has no code. res: the reply (new reference),
  * or NULL. */
-static int code_at(struct cli_ctx *ctx, const char *address, struct buf *code, int *missing,
-		   json_t **reply)
+static int code_at(struct cli_ctx *ctx, const char *address, struct buf *code, int *missing, json_t **reply)
 {
 	struct rpc_failure f;
 	uint8_t want[HASH_LEN];
@@ -899,8 +895,7 @@ static int code_at(struct cli_ctx *ctx, const char *address, struct buf *code, i
 		 hex_decode(hash_hex, want, HASH_LEN) != HASH_LEN)
 		rc = cli_fail(CLI_EFAIL, "getcode reply lacks a hex record or code_hash");
 	else if (contract_record_decode(rec, hn / 2, &c, &n))
-		rc = cli_fail(CLI_EFAIL, "the code record at %s has an unknown version or is empty",
-			      address);
+		rc = cli_fail(CLI_EFAIL, "the code record at %s has an unknown version or is empty", address);
 	if (!rc) {
 		uint8_t have[HASH_LEN];
 		vm_code_hash(c, n, have);
@@ -919,8 +914,7 @@ static int code_at(struct cli_ctx *ctx, const char *address, struct buf *code, i
 
 /* Checks abi (read from where) against the ABI hash code carries, if any:
  * a different one is a usage error; code without one takes it unchecked. */
-static int abi_matches_code(const struct vm_abi *abi, const uint8_t *code, size_t n,
-			    const char *where)
+static int abi_matches_code(const struct vm_abi *abi, const uint8_t *code, size_t n, const char *where)
 {
 	uint8_t carried[HASH_LEN], have[HASH_LEN];
 	if (vm_abi_code_hash(code, n, carried) != 0)
@@ -931,13 +925,12 @@ static int abi_matches_code(const struct vm_abi *abi, const uint8_t *code, size_
 	char c_hex[2 * HASH_LEN + 1], h_hex[2 * HASH_LEN + 1];
 	hex_encode(carried, HASH_LEN, c_hex);
 	hex_encode(have, HASH_LEN, h_hex);
-	return cli_fail(CLI_EUSAGE, "the ABI of %s (hash %s) is not the one the code carries (%s)",
-			where, h_hex, c_hex);
+	return cli_fail(CLI_EUSAGE, "the ABI of %s (hash %s) is not the one the code carries (%s)", where,
+			h_hex, c_hex);
 }
 
 /* --abi FILE: *have = 1 and abi filled, after checking it against code. */
-static int abi_opt(const struct cli_ctx *ctx, const uint8_t *code, size_t n, struct vm_abi *abi,
-		   int *have)
+static int abi_opt(const struct cli_ctx *ctx, const uint8_t *code, size_t n, struct vm_abi *abi, int *have)
 {
 	const char *path = cli_opt(ctx, "abi");
 	char err[600];
@@ -957,8 +950,7 @@ static void method_list(const struct vm_abi *abi, char *out, size_t cap)
 	size_t used = 0;
 	out[0] = 0;
 	for (int i = 0; i < abi->nmethods && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "",
-					 abi->methods[i].name);
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", abi->methods[i].name);
 }
 
 /* The method of abi that a call or query names, checked against the
@@ -991,8 +983,8 @@ static const struct vm_abi_method *abi_method_for(const struct cli_ctx *ctx, con
 
 /* Typed arguments: wallet names become addresses where the type is an
  * address, @FILE the file's bytes where it is bytes; the rest as typed. */
-static int resolve_typed(struct cli_ctx *ctx, const struct cli_chain *chain,
-			 const struct vm_abi_method *m, char **args, int n, struct contract_args *out)
+static int resolve_typed(struct cli_ctx *ctx, const struct cli_chain *chain, const struct vm_abi_method *m,
+			 char **args, int n, struct contract_args *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->n = n;
@@ -1008,8 +1000,8 @@ static int resolve_typed(struct cli_ctx *ctx, const struct cli_chain *chain,
 		} else if (m->args[i].type == VM_ABI_BYTES && args[i][0] == '@') {
 			int rc = contract_file_arg(args[i] + 1, &out->file_text[i], err, sizeof(err));
 			if (rc)
-				return cli_fail(rc == ASSAY_ENOMEM ? CLI_EFAIL : CLI_EUSAGE, "argument %d: %s",
-						i + 1, err);
+				return cli_fail(rc == ASSAY_ENOMEM ? CLI_EFAIL : CLI_EUSAGE,
+						"argument %d: %s", i + 1, err);
 			out->argv[i] = out->file_text[i];
 		}
 	}
@@ -1018,9 +1010,8 @@ static int resolve_typed(struct cli_ctx *ctx, const struct cli_chain *chain,
 
 /* Calldata of a typed call: selector || packed arguments. args_only: only
  * the arguments (what querycontract takes after the method name). */
-static int typed_calldata(struct cli_ctx *ctx, const struct cli_chain *chain,
-			  const struct vm_abi_method *m, char **args, int n, int args_only,
-			  struct buf *out)
+static int typed_calldata(struct cli_ctx *ctx, const struct cli_chain *chain, const struct vm_abi_method *m,
+			  char **args, int n, int args_only, struct buf *out)
 {
 	struct contract_args a;
 	char err[512];
@@ -1078,8 +1069,8 @@ int cli_contract_build(struct cli_ctx *ctx)
 	uint8_t hash[HASH_LEN];
 	vm_code_hash(code.data, code.len, hash);
 	hex_encode(hash, HASH_LEN, hash_hex);
-	json_t *res = json_pack("{s:s,s:I,s:s}", "file", dst, "bytes", (json_int_t)code.len,
-				"code_hash", hash_hex);
+	json_t *res =
+		json_pack("{s:s,s:I,s:s}", "file", dst, "bytes", (json_int_t)code.len, "code_hash", hash_hex);
 	char abi_line[CLI_PATH_MAX + 200] = "";
 	if (abi_declared(abi)) {
 		json_t *doc = contract_abi_json(abi);
@@ -1106,8 +1097,8 @@ out:
 /* The ABI of a file to deploy: an .asm file's own; for bytecode --abi FILE
  * or FILE.abi.json beside it, checked against the hash the code carries.
  * Code that carries an ABI hash with no ABI found is refused unless --force. */
-static int deploy_abi(const struct cli_ctx *ctx, const char *path, const struct buf *code,
-		      struct vm_abi *abi, int *have)
+static int deploy_abi(const struct cli_ctx *ctx, const char *path, const struct buf *code, struct vm_abi *abi,
+		      int *have)
 {
 	char beside[CLI_PATH_MAX], err[600];
 	uint8_t carried[HASH_LEN];
@@ -1155,8 +1146,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 	buf_init(&code);
 	buf_init(&calldata);
 	memset(&args, 0, sizeof(args));
-	rc = contract_load_abi(ctx->args[0], !cli_flag(ctx, "no-validate"), &code, abi, err,
-			       sizeof(err));
+	rc = contract_load_abi(ctx->args[0], !cli_flag(ctx, "no-validate"), &code, abi, err, sizeof(err));
 	if (rc) {
 		rc = cli_fail(CLI_EFAIL, "%s", err);
 		goto out;
@@ -1184,7 +1174,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 		}
 	} else if (have_abi && with_init && !force) {
 		rc = cli_fail(CLI_EUSAGE, "the contract's ABI has no init method; --force sends --args "
-				"anyway");
+					  "anyway");
 		goto out;
 	}
 	if ((rc = cli_get_chain(ctx, &chain)) || (rc = fee_opt(ctx, &chain, gas, &fee)))
@@ -1229,8 +1219,9 @@ static int check_target(struct cli_ctx *ctx, const char *address, const char *me
 	if (missing && strcmp(ctx->cmd->sub, "call") != 0)
 		rc = cli_fail(CLI_EFAIL, "%s is not a contract", address);
 	else if (missing && !cli_flag(ctx, "force"))
-		rc = cli_fail(CLI_EFAIL, "refused: %s is not a contract (no code): a call would only "
-				 "spend its fee; nothing was sent (--force sends it anyway)",
+		rc = cli_fail(CLI_EFAIL,
+			      "refused: %s is not a contract (no code): a call would only "
+			      "spend its fee; nothing was sent (--force sends it anyway)",
 			      address);
 	else if (missing)
 		rc = CLI_OK;
@@ -1462,15 +1453,16 @@ const struct cli_optdef cli_contract_build_opts[] = {
 };
 
 const struct cli_optdef cli_contract_deploy_opts[] = {
-	{"from", 1},  {"args", 0},	  {"value", 1}, {"gas", 1}, {"fee", 1},   {"wait", 0},
+	{"from", 1},    {"args", 0},  {"value", 1},       {"gas", 1}, {"fee", 1},   {"wait", 0},
 	{"timeout", 1}, {"nonce", 1}, {"no-validate", 0}, {"abi", 1}, {"force", 0}, {NULL, 0},
 };
 
 const struct cli_optdef cli_contract_call_opts[] = {
-	{"from", 1},  {"value", 1}, {"gas", 1}, {"fee", 1},   {"wait", 0},
+	{"from", 1},    {"value", 1}, {"gas", 1}, {"fee", 1},   {"wait", 0},
 	{"timeout", 1}, {"nonce", 1}, {"abi", 1}, {"force", 0}, {NULL, 0},
 };
 
 const struct cli_optdef cli_contract_query_opts[] = {
-	{"abi", 1}, {NULL, 0},
+	{"abi", 1},
+	{NULL, 0},
 };

@@ -27,7 +27,7 @@
 #define CONTRACT_CODE_RECORD_V1 1       /* code record version (contracts.md §5) */
 #define CONTRACT_ARG_FILE_MAX (16u * 1024) /* an @FILE argument: the VM's calldata limit */
 #define CONTRACT_ABI_FILE_MAX (256u * 1024) /* bytes of an .abi.json file read */
-#define CONTRACT_ABI_VERSION 1          /* "abi_version" of an .abi.json file */
+#define CONTRACT_ABI_VERSION 1              /* "abi_version" of an .abi.json file */
 
 /* Reads a contract file into code: FILE ending in ".asm" is assembled (errors
  * as "FILE:line:column: message"), anything else is taken as bytecode. The
@@ -36,8 +36,8 @@
 int contract_load_file(const char *path, int validate, struct buf *code, char *err, size_t errlen);
 /* As contract_load_file, and for an .asm file fills abi with what it
  * declares (abi may be NULL; for other files it is left empty). */
-int contract_load_abi(const char *path, int validate, struct buf *code, struct vm_abi *abi,
-		      char *err, size_t errlen);
+int contract_load_abi(const char *path, int validate, struct buf *code, struct vm_abi *abi, char *err,
+		      size_t errlen);
 
 /* The ABI file beside a contract file: FILE.asm or FILE.bin (or FILE) gives
  * FILE.abi.json. ASSAY_ELIMIT if it does not fit out. */
@@ -65,8 +65,8 @@ int contract_abi_encode_args(const struct vm_abi_method *m, const char *const *a
  * 2^63 as decimal strings, bytes hex); text gets one "name: value" line per
  * value for people (amounts as "5.000000000 ASY"). 0, or ASSAY_EDECODE with
  * err filled when the data is not of m's shape. */
-int contract_abi_decode(const struct vm_abi_method *m, enum network net, const uint8_t *data,
-			size_t n, json_t **values, struct buf *text, char *err, size_t errlen);
+int contract_abi_decode(const struct vm_abi_method *m, enum network net, const uint8_t *data, size_t n,
+			json_t **values, struct buf *text, char *err, size_t errlen);
 
 /* Decodes a stored code record (u8 version || code, contracts.md §5): sets
  * *code and *n to point into record. 0, or ASSAY_EDECODE. */

@@ -233,13 +233,13 @@ static void test_checks_before_the_node(void)
 	CHECK(run_cli(port, "contract", "call", "--from", "w", "dassay1x", (char *)NULL) == CLI_EUSAGE);
 	/* escrow.asm declares .init: without its arguments the deploy is
 	 * refused before any node is asked (the value would be locked). */
-	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "--value", "5",
-		      (char *)NULL) == CLI_EUSAGE);
+	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "--value", "5", (char *)NULL) ==
+	      CLI_EUSAGE);
 	CHECK(run_cli(port, "contract", "deploy", "--from", "w", escrow_path, "--args", "a", "b",
 		      (char *)NULL) == CLI_EUSAGE); /* init takes 3 */
 	/* Everything local is fine: now the missing node is what fails. */
-	CHECK(run_cli("-rpcconnect=127.0.0.1", port, "contract", "deploy", "--from", "w",
-		      escrow_path, "--gas", "100", "--fee", "0.000001100", "--args", "a", "b", "1",
+	CHECK(run_cli("-rpcconnect=127.0.0.1", port, "contract", "deploy", "--from", "w", escrow_path,
+		      "--gas", "100", "--fee", "0.000001100", "--args", "a", "b", "1",
 		      (char *)NULL) == CLI_EUNREACHABLE);
 }
 
@@ -328,8 +328,8 @@ static void test_abi_encode(void)
 	for (int i = 0; i < 64; i++)
 		word[2 + i] = i < 2 ? '0' : 'f';
 	word[66] = 0;
-	const char *ok[] = {"255", "0x1234", "4294967295", "18446744073709551615", "true", "1.5",
-			    who_text, word, "bytes:0102"};
+	const char *ok[] = {"255",    "0x1234", "4294967295", "18446744073709551615", "true", "1.5",
+			    who_text, word,     "bytes:0102"};
 	CHECK(contract_abi_encode_args(&m, ok, 9, NET_DEV, &out, err, sizeof(err)) == 0);
 	CHECK(out.len == 1 + 2 + 4 + 8 + 1 + 8 + 20 + 32 + 2);
 	if (out.len == 78) {
@@ -430,14 +430,14 @@ static void test_abi_decode(void)
 static struct {
 	int listen_fd;
 	unsigned port;
-	int sim;               /* simulatetransaction: 0 absent, 1 ok, 2 reverts, 3 invalid */
-	int sims, sends;       /* calls seen */
-	struct tx sent;        /* the last transaction sent */
+	int sim;         /* simulatetransaction: 0 absent, 1 ok, 2 reverts, 3 invalid */
+	int sims, sends; /* calls seen */
+	struct tx sent;  /* the last transaction sent */
 	int have_sent;
 	char plain[ADDR_STR_MAX]; /* an address without code */
-	char *record_hex;      /* getcode's record: escrow.asm */
+	char *record_hex;         /* getcode's record: escrow.asm */
 	char code_hash[65];
-	char query_ret[512];   /* querycontract's return data, hex */
+	char query_ret[512]; /* querycontract's return data, hex */
 } fake;
 
 static char *fake_reply(const char *method, json_t *params)
@@ -448,11 +448,11 @@ static char *fake_reply(const char *method, json_t *params)
 	genesis[64] = 0;
 	const char *p0 = json_string_value(json_array_get(params, 0));
 	if (strcmp(method, "getchainparams") == 0) {
-		result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
-				   "chain", "assay-dev", "network", "dev", "hrp", "dassay", "chain_id",
-				   genesis, "block_time_ms", 500, "max_block_txs", 5000, "max_block_bytes",
-				   4194304, "max_tx_bytes", 1048576, "max_block_gas", 100000000, "min_fee",
-				   1000, "gas_price", 1, "max_future_ms", 15000);
+		result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "chain",
+				   "assay-dev", "network", "dev", "hrp", "dassay", "chain_id", genesis,
+				   "block_time_ms", 500, "max_block_txs", 5000, "max_block_bytes", 4194304,
+				   "max_tx_bytes", 1048576, "max_block_gas", 100000000, "min_fee", 1000,
+				   "gas_price", 1, "max_future_ms", 15000);
 	} else if (strcmp(method, "getaccount") == 0) {
 		result = json_pack("{s:s, s:i, s:i, s:i}", "address", p0 ? p0 : "", "balance", 1000000000,
 				   "nonce", 0, "pending_nonce", 0);
@@ -466,7 +466,9 @@ static char *fake_reply(const char *method, json_t *params)
 		fake.sims++;
 		result = json_pack("{s:b, s:b, s:s?, s:i, s:i, s:n, s:[]}", "valid", fake.sim != 3, "ok",
 				   fake.sim == 1, "error",
-				   fake.sim == 1 ? NULL : fake.sim == 2 ? "revert: nope" : "nonce too low",
+				   fake.sim == 1   ? NULL
+				   : fake.sim == 2 ? "revert: nope"
+						   : "nonce too low",
 				   "gas_used", 700, "fee", 1001000, "created", "events");
 	} else if (strcmp(method, "sendrawtransaction") == 0) {
 		const char *hex = p0;
@@ -492,8 +494,8 @@ static char *fake_reply(const char *method, json_t *params)
 	} else {
 		error = json_pack("{s:i, s:s}", "code", -32601, "message", "Method not found");
 	}
-	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(),
-				  "error", error ? error : json_null(), "id", 1);
+	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(), "error",
+				  error ? error : json_null(), "id", 1);
 	char *text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	return text;
@@ -549,8 +551,7 @@ static int fake_start(pthread_t *th)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fake.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fake.listen_fd < 0 || bind(fake.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fake.listen_fd, 8) != 0 ||
-	    getsockname(fake.listen_fd, (struct sockaddr *)&sa, &sl) != 0)
+	    listen(fake.listen_fd, 8) != 0 || getsockname(fake.listen_fd, (struct sockaddr *)&sa, &sl) != 0)
 		return -1;
 	fake.port = ntohs(sa.sin_port);
 	return pthread_create(th, NULL, fake_main, NULL);
@@ -609,14 +610,14 @@ static void test_against_fake_node(void)
 		      (char *)NULL) == CLI_EFAIL);
 	CHECK(fake.sims == sims && fake.sends == 3);
 	/* the ABI: an unknown method, a wrong count, a bad type, a foreign ABI */
-	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "relase",
+	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "relase", "--abi",
+		      abi_path, (char *)NULL) == CLI_EUSAGE);
+	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release", "1",
 		      "--abi", abi_path, (char *)NULL) == CLI_EUSAGE);
-	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release",
-		      "1", "--abi", abi_path, (char *)NULL) == CLI_EUSAGE);
 	char job_src[600];
 	snprintf(job_src, sizeof(job_src), "%s/vm/contracts/job_escrow.asm", SRCDIR);
-	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "settle",
-		      "--abi", job_src, (char *)NULL) == CLI_EUSAGE);
+	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "settle", "--abi",
+		      job_src, (char *)NULL) == CLI_EUSAGE);
 	CHECK(fake.sims == sims && fake.sends == 3);
 	/* typed: a checked method goes with its selector only */
 	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release",
@@ -625,12 +626,12 @@ static void test_against_fake_node(void)
 
 	/* deploy: typed init calldata, after the dry run */
 	fake.sim = 2;
-	CHECK(run_cli(host, port, auth, pw, "contract", "deploy", "--from", "w", escrow_path, "--value",
-		      "5", "--args", escrow_addr, escrow_addr, "77", (char *)NULL) == CLI_EFAIL);
+	CHECK(run_cli(host, port, auth, pw, "contract", "deploy", "--from", "w", escrow_path, "--value", "5",
+		      "--args", escrow_addr, escrow_addr, "77", (char *)NULL) == CLI_EFAIL);
 	CHECK(fake.sends == 4);
 	fake.sim = 1;
-	CHECK(run_cli(host, port, auth, pw, "contract", "deploy", "--from", "w", escrow_path, "--value",
-		      "5", "--args", escrow_addr, "w", "77", (char *)NULL) == CLI_OK);
+	CHECK(run_cli(host, port, auth, pw, "contract", "deploy", "--from", "w", escrow_path, "--value", "5",
+		      "--args", escrow_addr, "w", "77", (char *)NULL) == CLI_OK);
 	CHECK(fake.sends == 5 && fake.have_sent && fake.sent.kind == TX_DEPLOY);
 	if (fake.have_sent && fake.sent.kind == TX_DEPLOY) {
 		struct vm_deploy_payload p;
@@ -648,15 +649,15 @@ static void test_against_fake_node(void)
 	le64_put(ret + 68, 0);
 	le64_put(ret + 76, 5000000000ull);
 	hex_encode(ret, sizeof(ret), fake.query_ret);
-	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", "--abi",
+	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", "--abi", abi_path,
+		      (char *)NULL) == CLI_OK);
+	CHECK(run_cli(host, port, auth, pw, "--json", "contract", "query", escrow_addr, "status", "--abi",
 		      abi_path, (char *)NULL) == CLI_OK);
-	CHECK(run_cli(host, port, auth, pw, "--json", "contract", "query", escrow_addr, "status",
-		      "--abi", abi_path, (char *)NULL) == CLI_OK);
 	hex_encode(ret, 83, fake.query_ret);
-	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", "--abi",
-		      abi_path, (char *)NULL) == CLI_EFAIL);
-	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "nosuch", "--abi",
-		      abi_path, (char *)NULL) == CLI_EUSAGE);
+	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", "--abi", abi_path,
+		      (char *)NULL) == CLI_EFAIL);
+	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "nosuch", "--abi", abi_path,
+		      (char *)NULL) == CLI_EUSAGE);
 	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", (char *)NULL) ==
 	      CLI_OK); /* untyped */
 

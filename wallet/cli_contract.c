@@ -7,6 +7,7 @@
  * the VM decides (validation and execution live in vm/). */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -944,6 +945,61 @@ static int abi_opt(const struct cli_ctx *ctx, const uint8_t *code, size_t n, str
 	return abi_matches_code(abi, code, n, path);
 }
 
+/* DATADIR/abi/HASH.abi.json: ABIs by their hash, kept by deploy (and by a
+ * call or query whose --abi matched the code) so that later commands find
+ * the ABI of code that carries HASH without --abi. Content-addressed: a
+ * file is used only if its ABI hashes to its name. */
+static int abi_cache_path(const struct cli_ctx *ctx, const uint8_t hash[HASH_LEN], char out[CLI_PATH_MAX])
+{
+	char hex[2 * HASH_LEN + 1];
+	hex_encode(hash, HASH_LEN, hex);
+	int n = snprintf(out, CLI_PATH_MAX, "%s/abi/%s.abi.json", ctx->datadir, hex);
+	return n > 0 && n < CLI_PATH_MAX ? 0 : ASSAY_ELIMIT;
+}
+
+/* Keeps abi in the cache; a failure only warns (the command goes on). */
+static void abi_cache_put(const struct cli_ctx *ctx, const struct vm_abi *abi)
+{
+	char path[CLI_PATH_MAX], tmp[CLI_PATH_MAX + 8], dir[CLI_PATH_MAX];
+	uint8_t hash[HASH_LEN];
+	vm_abi_hash(abi, hash);
+	if (abi_cache_path(ctx, hash, path) || snprintf(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/abi", ctx->datadir);
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return;
+	json_t *doc = contract_abi_json(abi);
+	int bad = !doc || (mkdir(ctx->datadir, 0700) != 0 && errno != EEXIST) ||
+		  (mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+		  json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || rename(tmp, path) != 0;
+	json_decref(doc);
+	if (bad) {
+		fprintf(stderr, "warning: could not keep the ABI in %s: %s\n", dir, strerror(errno));
+		remove(tmp);
+	}
+}
+
+/* The cached ABI of code that carries an ABI hash: *have = 1 when found. */
+static void abi_cache_get(const struct cli_ctx *ctx, const uint8_t *code, size_t n, struct vm_abi *abi,
+			  int *have)
+{
+	char path[CLI_PATH_MAX], err[600];
+	uint8_t carried[HASH_LEN], got[HASH_LEN];
+	*have = 0;
+	if (vm_abi_code_hash(code, n, carried) != 0 || abi_cache_path(ctx, carried, path) != 0)
+		return;
+	int rc = contract_abi_read(path, abi, err, sizeof(err));
+	if (rc == 0) {
+		vm_abi_hash(abi, got);
+		*have = memcmp(got, carried, HASH_LEN) == 0;
+	}
+	if (rc != 0 && rc != ASSAY_ENOTFOUND)
+		fprintf(stderr, "warning: ignoring the cached ABI %s: %s\n", path, err);
+	else if (rc == 0 && !*have)
+		fprintf(stderr, "warning: ignoring the cached ABI %s: it is not the ABI of that hash\n", path);
+}
+
 /* The names of abi's methods, for an error message. */
 static void method_list(const struct vm_abi *abi, char *out, size_t cap)
 {
@@ -954,15 +1010,16 @@ static void method_list(const struct vm_abi *abi, char *out, size_t cap)
 }
 
 /* The method of abi that a call or query names, checked against the
- * argument count. NULL (and *rc set) when refused; with --force a method
- * the ABI lacks, or a count it does not match, gives NULL and CLI_OK: the
- * arguments then go untyped. */
+ * argument count. NULL (and *rc set) when refused; with --force, and for a
+ * query (which costs nothing: the node answers), a method the ABI lacks or
+ * a count it does not match gives NULL and CLI_OK: the arguments then go
+ * untyped. */
 static const struct vm_abi_method *abi_method_for(const struct cli_ctx *ctx, const struct vm_abi *abi,
 						  const char *method, int nargs, int *rc)
 {
 	const struct vm_abi_method *m = vm_abi_find(abi, method);
 	char sig[VM_ABI_SIG_MAX], names[1024];
-	int force = cli_flag(ctx, "force"), is_call = strcmp(ctx->cmd->sub, "call") == 0;
+	int is_call = strcmp(ctx->cmd->sub, "call") == 0, force = !is_call || cli_flag(ctx, "force");
 	*rc = CLI_OK;
 	if (!m) {
 		method_list(abi, names, sizeof(names));
@@ -1197,6 +1254,9 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 				      .calldata = calldata.data,
 				      .calldata_len = calldata.len};
 	rc = send_contract_tx(ctx, &chain, TX_DEPLOY, NULL, &p, gas, fee, have_abi ? abi_hash : NULL);
+	if (have_abi && vm_abi_code_hash(code.data, code.len, (uint8_t[HASH_LEN]){0}) == 0 &&
+	    (rc == CLI_OK || rc == CLI_ETIMEOUT))
+		abi_cache_put(ctx, abi); /* sent: later calls and queries find it */
 out:
 	contract_args_free(&args);
 	free(abi);
@@ -1227,6 +1287,10 @@ static int check_target(struct cli_ctx *ctx, const char *address, const char *me
 		rc = CLI_OK;
 	if (!rc && !missing)
 		rc = abi_opt(ctx, code.data, code.len, abi, &have);
+	if (!rc && !missing && have && vm_abi_code_hash(code.data, code.len, (uint8_t[HASH_LEN]){0}) == 0)
+		abi_cache_put(ctx, abi); /* --abi matched the code's hash */
+	else if (!rc && !missing && !have)
+		abi_cache_get(ctx, code.data, code.len, abi, &have);
 	if (!rc && !missing && have)
 		*m = abi_method_for(ctx, abi, method, nargs, &rc);
 	buf_free(&code);
@@ -1326,7 +1390,7 @@ int cli_contract_query(struct cli_ctx *ctx)
 	if ((rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 0, address, to)))
 		goto out;
-	if (cli_flag(ctx, "abi") && (rc = check_target(ctx, address, ctx->args[1], nargs, abi, &m)))
+	if ((rc = check_target(ctx, address, ctx->args[1], nargs, abi, &m)))
 		goto out;
 	if (m) {
 		/* typed: the packed arguments go as one raw-bytes argument */

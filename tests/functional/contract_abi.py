@@ -6,7 +6,8 @@ call to a plain account and a call the ABI does not know are refused with
 nothing spent; a reverting call is refused after the node's dry run
 (simulatetransaction) and, sent with --force, prints "failed" and exits 1;
 `contract query ADDR status --abi` prints named, typed values (bech32m
-addresses, amounts in ASY) and --json gives them as an object."""
+addresses, amounts in ASY) and --json gives them as an object; the ABI a
+deploy kept under its hash types later commands without --abi."""
 
 import json
 import os
@@ -172,9 +173,19 @@ def test(tmpdir, nodes):
                                "arbiter": addr["arbiter"], "timeout_height": timeout, "state": 0,
                                "balance": 5 * UNIT, "balance_asy": "5.000000000"}, "typed values")
     assert len(q["return"]) == 168, q  # the raw return data stays
-    # Without --abi the query is untyped, as before.
+    # Without --abi: the deploy kept the ABI in DATADIR/abi/HASH.abi.json,
+    # and the code names HASH, so calls and queries find it ...
+    cached = os.path.join(node.datadir, "abi", built["abi_hash"] + ".abi.json")
+    assert os.path.exists(cached), cached
+    q = node.cli_json("contract", "query", escrow, "status")
+    fw.assert_eq(q["values"]["balance_asy"], "5.000000000", "typed by the kept ABI")
+    refused(node, addr["buyer"], 2, ["has no method 'relase'"],
+            "contract", "call", "--from", "buyer", escrow, "relase", "--wait")
+    # ... and without it the query is untyped, as before.
+    shutil.move(cached, cached + ".away")
     q = node.cli_json("contract", "query", escrow, "status")
     assert "values" not in q and len(q["return"]) == 168, q
+    shutil.move(cached + ".away", cached)
 
     # The buyer's release, checked and sent; the query shows the new state.
     out = node.cli_json("contract", "call", "--from", "buyer", escrow, "release", "--abi", abi_path,

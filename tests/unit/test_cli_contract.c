@@ -653,13 +653,40 @@ static void test_against_fake_node(void)
 		      (char *)NULL) == CLI_OK);
 	CHECK(run_cli(host, port, auth, pw, "--json", "contract", "query", escrow_addr, "status", "--abi",
 		      abi_path, (char *)NULL) == CLI_OK);
+	/* the deploy kept the ABI under its hash: calls and queries of code
+	 * that carries that hash find it without --abi */
+	char cached[700], hash_hex[65];
+	uint8_t abi_hash[32];
+	CHECK(vm_abi_code_hash(code.data, code.len, abi_hash) == 0);
+	hex_encode(abi_hash, 32, hash_hex);
+	snprintf(cached, sizeof(cached), "%s/abi/%s.abi.json", tmpdir, hash_hex);
+	struct stat st;
+	CHECK(stat(cached, &st) == 0);
+	int sends = fake.sends;
+	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "relase",
+		      (char *)NULL) == CLI_EUSAGE);
+	CHECK(fake.sends == sends);
 	hex_encode(ret, 83, fake.query_ret);
 	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", "--abi", abi_path,
 		      (char *)NULL) == CLI_EFAIL);
+	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", (char *)NULL) ==
+	      CLI_EFAIL); /* typed by the cached ABI */
+	/* a method the ABI lacks is the node's to answer (untyped) */
 	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "nosuch", "--abi", abi_path,
-		      (char *)NULL) == CLI_EUSAGE);
+		      (char *)NULL) == CLI_OK);
+	/* a cached file that is not the ABI of its name is ignored: untyped */
+	char job_bin[600], job_abi[600];
+	snprintf(job_bin, sizeof(job_bin), "%s/jobx.bin", tmpdir);
+	snprintf(job_abi, sizeof(job_abi), "%s/jobx.abi.json", tmpdir);
+	CHECK(run_cli("contract", "build", job_src, "-o", job_bin, (char *)NULL) == CLI_OK);
+	CHECK(rename(job_abi, cached) == 0);
+	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", (char *)NULL) ==
+	      CLI_OK);
+	CHECK(unlink(cached) == 0);
 	CHECK(run_cli(host, port, auth, pw, "contract", "query", escrow_addr, "status", (char *)NULL) ==
 	      CLI_OK); /* untyped */
+	CHECK(run_cli(host, port, auth, pw, "contract", "query", fake.plain, "status", (char *)NULL) ==
+	      CLI_EFAIL);
 
 	shutdown(fake.listen_fd, SHUT_RDWR);
 	close(fake.listen_fd);

@@ -972,7 +972,8 @@ static void abi_cache_put(const struct cli_ctx *ctx, const struct vm_abi *abi)
 	json_t *doc = contract_abi_json(abi);
 	int bad = !doc || (mkdir(ctx->datadir, 0700) != 0 && errno != EEXIST) ||
 		  (mkdir(dir, 0700) != 0 && errno != EEXIST) ||
-		  json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || rename(tmp, path) != 0;
+		  json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+		  rename(tmp, path) != 0;
 	json_decref(doc);
 	if (bad) {
 		fprintf(stderr, "warning: could not keep the ABI in %s: %s\n", dir, strerror(errno));
@@ -997,7 +998,8 @@ static void abi_cache_get(const struct cli_ctx *ctx, const uint8_t *code, size_t
 	if (rc != 0 && rc != ASSAY_ENOTFOUND)
 		fprintf(stderr, "warning: ignoring the cached ABI %s: %s\n", path, err);
 	else if (rc == 0 && !*have)
-		fprintf(stderr, "warning: ignoring the cached ABI %s: it is not the ABI of that hash\n", path);
+		fprintf(stderr, "warning: ignoring the cached ABI %s: it is not the ABI of that hash\n",
+			path);
 }
 
 /* The names of abi's methods, for an error message. */

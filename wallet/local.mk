@@ -49,6 +49,11 @@ test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 test_cli_contract_LDADD = $(WALLET_LIBS)
 test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
 test_cli_jobspec_LDADD = $(WALLET_LIBS)
+# The pre-flight verdict, amounts as ASY in node messages, the samples line.
+check_PROGRAMS += test_cli_preflight
+TESTS += test_cli_preflight
+test_cli_preflight_SOURCES = tests/unit/test_cli_preflight.c tests/unit/test.h
+test_cli_preflight_LDADD = $(WALLET_LIBS)
 # The RPC client against a real evhttp server on loopback, and the
 # getchainparams parser.
 test_rpc_client_SOURCES = tests/unit/test_rpc_client.c tests/unit/test.h

@@ -25,13 +25,15 @@ static json_t *simulation_json(const struct node *n, int valid, const struct tx 
 {
 	json_t *events = json_array();
 	for (size_t i = 0; r && i < r->nevents; i++)
-		json_array_append_new(events, json_pack("{s:o,s:o}", "contract", address_json(n, r->events[i].contract),
-							"data", rpc_hex(r->events[i].data, r->events[i].len)));
+		json_array_append_new(events, json_pack("{s:o,s:o}", "contract",
+							address_json(n, r->events[i].contract), "data",
+							rpc_hex(r->events[i].data, r->events[i].len)));
 	int ok = valid && r && r->ok;
 	return json_pack("{s:b,s:b,s:o,s:I,s:I,s:o,s:o}", "valid", valid, "ok", ok, "error",
-			 ok ? json_null() : json_string(error), "gas_used", (json_int_t)(r ? r->gas_used : 0), "fee",
-			 (json_int_t)(valid && t ? t->fee : 0), "created",
-			 r && r->created_len ? rpc_hex(r->created, r->created_len) : json_null(), "events", events);
+			 ok ? json_null() : json_string(error), "gas_used", (json_int_t)(r ? r->gas_used : 0),
+			 "fee", (json_int_t)(valid && t ? t->fee : 0), "created",
+			 r && r->created_len ? rpc_hex(r->created, r->created_len) : json_null(), "events",
+			 events);
 }
 
 /* Applies, in nonce order, the sender's pending transactions that come

@@ -45,14 +45,16 @@ void cli_preflight_asy_text(const char *msg, char *out, size_t cap)
 	for (size_t i = 0; msg[i];) {
 		size_t wlen = 0;
 		int word_start = i == 0 || (!isalnum((unsigned char)msg[i - 1]) && msg[i - 1] != '_');
-		for (size_t w = 0; word_start && !wlen && w < sizeof(amount_words) / sizeof(amount_words[0]); w++)
+		for (size_t w = 0; word_start && !wlen && w < sizeof(amount_words) / sizeof(amount_words[0]);
+		     w++)
 			if (strncmp(msg + i, amount_words[w], strlen(amount_words[w])) == 0)
 				wlen = strlen(amount_words[w]);
 		size_t d = 0;
 		while (wlen && isdigit((unsigned char)msg[i + wlen + d]))
 			d++;
 		const char *after = msg + i + wlen + d;
-		if (!wlen || !d || d > 20 || *after == '.' || isalnum((unsigned char)*after) || unit_follows(after)) {
+		if (!wlen || !d || d > 20 || *after == '.' || isalnum((unsigned char)*after) ||
+		    unit_follows(after)) {
 			at = put_text(out, cap, at, msg + i, wlen ? wlen : 1);
 			i += wlen ? wlen : 1;
 			continue;
@@ -120,8 +122,8 @@ int cli_preflight_verdict(const json_t *sim, char *err, size_t errlen)
 		return ASSAY_EINVALID;
 	}
 	if (!json_is_true(json_object_get(sim, "ok"))) {
-		snprintf(err, errlen, "refused: this transaction would fail on chain and still pay its fee: %s",
-			 reason);
+		snprintf(err, errlen,
+			 "refused: this transaction would fail on chain and still pay its fee: %s", reason);
 		return ASSAY_EINVALID;
 	}
 	if (cli_preflight_forfeited(sim)) {

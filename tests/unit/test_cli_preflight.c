@@ -23,7 +23,8 @@ static void asy(const char *in, const char *want)
 
 static void test_asy_text(void)
 {
-	asy("reward 10000 below min_reward 1000000", "reward 0.000010000 ASY below min_reward 0.001000000 ASY");
+	asy("reward 10000 below min_reward 1000000",
+	    "reward 0.000010000 ASY below min_reward 0.001000000 ASY");
 	asy("bond 50000000000 below min_bond 100000000000",
 	    "bond 50.000000000 ASY below min_bond 100.000000000 ASY");
 	asy("balance below the dispute bond 1000000000", "balance below the dispute bond 1.000000000 ASY");
@@ -47,8 +48,8 @@ static void test_asy_text(void)
 static json_t *sim(int valid, int ok, const char *error, json_t *events)
 {
 	return json_pack("{s:b,s:b,s:o,s:i,s:i,s:n,s:o}", "valid", valid, "ok", ok, "error",
-			 error ? json_string(error) : json_null(), "gas_used", 0, "fee", 100000, "created", "events",
-			 events ? events : json_array());
+			 error ? json_string(error) : json_null(), "gas_used", 0, "fee", 100000, "created",
+			 "events", events ? events : json_array());
 }
 
 static void test_verdict(void)
@@ -60,7 +61,8 @@ static void test_verdict(void)
 
 	j = sim(0, 0, "nonce 7, expected 3", NULL);
 	CHECK_EQ_INT(cli_preflight_verdict(j, err, sizeof(err)), ASSAY_EINVALID);
-	CHECK(strstr(err, "refused") && strstr(err, "would not accept") && strstr(err, "nonce 7, expected 3"));
+	CHECK(strstr(err, "refused") && strstr(err, "would not accept") &&
+	      strstr(err, "nonce 7, expected 3"));
 	json_decref(j);
 
 	j = sim(1, 0, "reward 10000 below min_reward 1000000", NULL);

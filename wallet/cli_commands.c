@@ -17,6 +17,7 @@
 #include "wallet/cli_contract.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
+#include "wallet/cli_preflight.h"
 #include "wallet/cli_proof.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
@@ -214,9 +215,11 @@ static int report_committed(struct cli_ctx *ctx, const char *txid, json_t *tx)
 	int failed = json_is_false(ok);
 	if (ctx->json)
 		cli_emit(ctx, json_incref(tx), "%s", "");
-	else if (failed)
-		printf("%s\ncommitted at height %lld: failed: %s\n", txid, height,
-		       error ? error : "unknown error");
+	else if (failed) {
+		char why[CLI_PREFLIGHT_MSG_MAX];
+		cli_preflight_asy_text(error ? error : "unknown error", why, sizeof(why));
+		printf("%s\ncommitted at height %lld: failed: %s\n", txid, height, why);
+	}
 	else
 		printf("%s\ncommitted at height %lld: ok (gas used %lld)\n", txid, height, gas);
 	return failed ? CLI_EFAIL : CLI_OK;
@@ -257,7 +260,8 @@ static int cmd_send(struct cli_ctx *ctx)
 				.payload = payload.data,
 				.payload_len = payload.len,
 				.fee = fee,
-				.gas_limit = 0};
+				.gas_limit = 0,
+				.preflight = 1};
 	rc = payload.oom ? cli_fail(CLI_EFAIL, "out of memory")
 			 : cli_submit(ctx, &chain, &key, &req, txid);
 	keystore_key_wipe(&key);
@@ -305,17 +309,28 @@ static int cmd_tx_status(struct cli_ctx *ctx)
 	printf("txid:    %s\nstatus:  %s\nkind:    %s\nsender:  %s\nnonce:   %lld\nfee:     %s ASY\n",
 	       txid, status ? status : "?", kind ? kind : "?", sender ? sender : "?",
 	       json_integer_value(json_object_get(tx, "nonce")), fee_asy);
+	json_t *payload = json_object_get(tx, "payload");
+	const char *to = json_string_value(json_object_get(payload, "to"));
+	json_t *amount = json_object_get(payload, "amount");
+	if (to && json_is_integer(amount) && json_integer_value(amount) >= 0) { /* a transfer */
+		char asy[AMOUNT_STR_MAX];
+		amount_format((uint64_t)json_integer_value(amount), asy);
+		printf("to:      %s\namount:  %s ASY\n", to, asy);
+	}
 	json_t *result = json_object_get(tx, "result");
 	if (status && strcmp(status, "committed") == 0) {
-		printf("height:  %lld\nindex:   %lld\n", json_integer_value(json_object_get(tx, "height")),
-		       json_integer_value(json_object_get(tx, "index")));
+		printf("height:  %lld\nindex:   %lld\nconfirmations: %lld\n",
+		       json_integer_value(json_object_get(tx, "height")), json_integer_value(json_object_get(tx, "index")),
+		       json_integer_value(json_object_get(tx, "confirmations")));
 		if (json_is_object(result)) {
 			const char *error = json_string_value(json_object_get(result, "error"));
-			printf("result:  %s\ngas:     %lld\n",
-			       json_is_true(json_object_get(result, "ok")) ? "ok"
-			       : error                                     ? error
-									   : "failed",
-			       json_integer_value(json_object_get(result, "gas_used")));
+			char why[CLI_PREFLIGHT_MSG_MAX];
+			cli_preflight_asy_text(error ? error : "unknown error", why, sizeof(why));
+			if (json_is_true(json_object_get(result, "ok")))
+				printf("result:  ok\n");
+			else
+				printf("result:  failed: %s\n", why);
+			printf("gas:     %lld\n", json_integer_value(json_object_get(result, "gas_used")));
 		}
 	}
 	json_decref(tx);
@@ -324,7 +339,7 @@ static int cmd_tx_status(struct cli_ctx *ctx)
 
 static const struct cli_optdef send_opts[] = {
 	{"from", 1}, {"to", 1},	{"amount", 1}, {"fee", 1}, {"wait", 0},
-	{"timeout", 1}, {"nonce", 1}, {"raw", 0}, {NULL, 0},
+	{"timeout", 1}, {"nonce", 1}, {"raw", 0}, {"force", 0}, {NULL, 0},
 };
 
 static const struct cli_optdef import_dev_opts[] = {{"worker", 0}, {NULL, 0}};
@@ -343,8 +358,10 @@ const struct cli_command cli_commands[] = {
 	 1, 1},
 	{"send", NULL, cmd_send,
 	 "--from NAME --to ADDRESS --amount ASY [--fee ASY] [--wait] [--timeout SEC]\n"
-	 "         [--nonce N] [--raw]",
-	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing)", send_opts, 0, 0},
+	 "         [--nonce N] [--raw] [--force]",
+	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing;\n"
+	 "      --force: send it even when the node's dry run says it would fail)",
+	 send_opts, 0, 0},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
 	{"getproof", NULL, cli_cmd_getproof, "NAME|ADDRESS|KEY [--verify [--height H | --header-hash HASH]]",
@@ -368,7 +385,8 @@ const struct cli_command cli_commands[] = {
 	{"job", "submit", cli_cmd_job_submit,
 	 "--from NAME --kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]]\n"
 	 "         [--tile-rows R] [--tile-cols C] [--seed HEX | --input-blob FILE ...] [--samples K]\n"
-	 "         [--redundancy R] [--reward ASY] [--deadline BLOCKS] [--fee ASY] [--wait] [--timeout SEC]",
+	 "         [--redundancy R] [--reward ASY] [--deadline BLOCKS] [--fee ASY] [--wait] [--timeout SEC]\n"
+	 "         [--force]",
 	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
 	{"job", "spec", cli_cmd_job_spec,
 	 "--kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]] [--tile-rows R]\n"
@@ -380,12 +398,12 @@ const struct cli_command cli_commands[] = {
 	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S]",
 	 "fetch a job's output from its worker, check root and Freivalds/recompute, then write it",
 	 cli_job_output_opts, 1, 1},
-	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait]",
+	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait] [--force]",
 	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
 	{"worker", "register", cli_cmd_worker_register,
-	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait]",
+	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait] [--force]",
 	 "bond a wallet as a compute worker (assay-worker does this itself)", cli_worker_register_opts, 0, 0},
-	{"worker", "unbond", cli_cmd_worker_unbond, "--from NAME [--wait]",
+	{"worker", "unbond", cli_cmd_worker_unbond, "--from NAME [--wait] [--force]",
 	 "stop taking jobs; the bond returns after unbond_delay blocks", cli_worker_unbond_opts, 0, 0},
 	{"worker", "status", cli_cmd_worker_status, "NAME|ADDRESS", "a worker's bond, status and counters", NULL,
 	 1, 1},

@@ -22,7 +22,8 @@ libassay_wallet_a_SOURCES = \
 	wallet/cli_contract.c wallet/cli_contract.h \
 	wallet/cli_compute.c wallet/cli_compute.h \
 	wallet/cli_proof.c wallet/cli_proof.h \
-	wallet/cli_jobspec.c wallet/cli_jobspec.h
+	wallet/cli_jobspec.c wallet/cli_jobspec.h \
+	wallet/cli_preflight.c wallet/cli_preflight.h
 
 # The VM library gives the CLI the assembler, disassembler, calldata and
 # payload codecs of the contract commands; the job commands check outputs
@@ -48,6 +49,11 @@ test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 test_cli_contract_LDADD = $(WALLET_LIBS)
 test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
 test_cli_jobspec_LDADD = $(WALLET_LIBS)
+# The pre-flight verdict, amounts as ASY in node messages, the samples line.
+check_PROGRAMS += test_cli_preflight
+TESTS += test_cli_preflight
+test_cli_preflight_SOURCES = tests/unit/test_cli_preflight.c tests/unit/test.h
+test_cli_preflight_LDADD = $(WALLET_LIBS)
 # The RPC client against a real evhttp server on loopback, and the
 # getchainparams parser.
 test_rpc_client_SOURCES = tests/unit/test_rpc_client.c tests/unit/test.h

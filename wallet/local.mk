@@ -21,6 +21,7 @@ noinst_LIBRARIES += libassay_wallet.a
 libassay_wallet_a_SOURCES = \
 	wallet/cli.c wallet/cli.h \
 	wallet/cli_commands.c \
+	wallet/cli_wallet.c wallet/cli_wallet.h \
 	wallet/cli_contract.c wallet/cli_contract.h \
 	wallet/cli_compute.c wallet/cli_compute.h \
 	wallet/cli_proof.c wallet/cli_proof.h \

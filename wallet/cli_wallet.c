@@ -26,8 +26,7 @@ static json_t *info_json(const struct cli_ctx *ctx, const struct keystore_info *
 	address_from_pubkey(info->pubkey, addr);
 	address_encode(cli_local_net(ctx), addr, address);
 	hex_encode(info->pubkey, PUBKEY_LEN, pubkey);
-	return json_pack("{s:s, s:s, s:s}", "name", info->name, "address", address, "pubkey",
-			 pubkey);
+	return json_pack("{s:s, s:s, s:s}", "name", info->name, "address", address, "pubkey", pubkey);
 }
 
 static int keystore_fail(int rc, const char *err)
@@ -51,8 +50,8 @@ static int read_info(struct cli_ctx *ctx, const char *name, struct keystore_info
 static int check_new_name(const struct cli_ctx *ctx, const char *name, char *path, size_t cap)
 {
 	if (!keystore_name_valid(name))
-		return cli_fail(CLI_EUSAGE, "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -",
-				name, KEYSTORE_NAME_MAX);
+		return cli_fail(CLI_EUSAGE, "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -", name,
+				KEYSTORE_NAME_MAX);
 	if (keystore_path(ctx->datadir, name, path, cap) != 0)
 		return cli_fail(CLI_EUSAGE, "data directory path too long");
 	if (keystore_exists(ctx->datadir, name))
@@ -69,8 +68,7 @@ static int store_wallet(struct cli_ctx *ctx, const char *name, const uint8_t *se
 			struct keystore_info *info)
 {
 	char err[512], pass[PASSPHRASE_MAX + 1];
-	int rc = passphrase_get(ctx->passphrase_file, "New passphrase: ", 1, pass, err,
-				sizeof(err));
+	int rc = passphrase_get(ctx->passphrase_file, "New passphrase: ", 1, pass, err, sizeof(err));
 	if (rc == 0)
 		rc = keystore_create(ctx->datadir, name, cli_local_net(ctx), seed, pass, info, err,
 				     sizeof(err));
@@ -87,8 +85,7 @@ static int create_wallet(struct cli_ctx *ctx, const char *name, const uint8_t *s
 		return rc;
 	json_t *j = info_json(ctx, &info);
 	json_object_set_new(j, "file", json_string(path));
-	cli_emit(ctx, j, "created wallet '%s'\naddress: %s\nfile:    %s\n", name, info.address,
-		 path);
+	cli_emit(ctx, j, "created wallet '%s'\naddress: %s\nfile:    %s\n", name, info.address, path);
 	return CLI_OK;
 }
 
@@ -202,8 +199,7 @@ int cli_wallet_restore(struct cli_ctx *ctx)
 	json_t *j = info_json(ctx, &info);
 	json_object_set_new(j, "file", json_string(path));
 	json_object_set_new(j, "derivation_path", json_string(MNEMONIC_PATH_TEXT));
-	cli_emit(ctx, j, "restored wallet '%s'\naddress: %s\nfile:    %s\n", name, info.address,
-		 path);
+	cli_emit(ctx, j, "restored wallet '%s'\naddress: %s\nfile:    %s\n", name, info.address, path);
 	return CLI_OK;
 }
 
@@ -213,9 +209,8 @@ int cli_wallet_import(struct cli_ctx *ctx)
 	char path[CLI_PATH_MAX + 96], text[WALLET_SECRET_FILE_MAX];
 	uint8_t seed[SEED_LEN];
 	if (!file)
-		return cli_fail(CLI_EUSAGE,
-				"wallet import needs --seed-file FILE (64 hex digits: a 32-byte "
-				"Ed25519 seed, as wallet export --seed prints it)");
+		return cli_fail(CLI_EUSAGE, "wallet import needs --seed-file FILE (64 hex digits: a 32-byte "
+					    "Ed25519 seed, as wallet export --seed prints it)");
 	int rc = check_new_name(ctx, name, path, sizeof(path));
 	if (rc || (rc = read_secret_file(file, text, sizeof(text))))
 		goto out;
@@ -224,8 +219,7 @@ int cli_wallet_import(struct cli_ctx *ctx)
 	int trailing = hex[n + strspn(hex + n, " \t\r\n")] != 0;
 	hex[n] = 0;
 	if (n != 2 * SEED_LEN || trailing || hex_decode(hex, seed, SEED_LEN) != SEED_LEN) {
-		rc = cli_fail(CLI_EFAIL, "%s is not a seed: it must hold 64 hex digits (32 bytes)",
-			      file);
+		rc = cli_fail(CLI_EFAIL, "%s is not a seed: it must hold 64 hex digits (32 bytes)", file);
 		goto out;
 	}
 	rc = create_wallet(ctx, name, seed);
@@ -309,9 +303,8 @@ int cli_wallet_passphrase(struct cli_ctx *ctx)
 	keystore_key_wipe(&key);
 	if (rc)
 		return keystore_fail(rc, err);
-	cli_emit(ctx, info_json(ctx, &info),
-		 "changed the passphrase of wallet '%s' (same key, address %s)\n", name,
-		 info.address);
+	cli_emit(ctx, info_json(ctx, &info), "changed the passphrase of wallet '%s' (same key, address %s)\n",
+		 name, info.address);
 	return CLI_OK;
 }
 
@@ -389,8 +382,7 @@ int cli_wallet_list(struct cli_ctx *ctx)
 		struct keystore_info info;
 		char err[512], line[768];
 		if (keystore_read_info(ctx->datadir, names[i], &info, err, sizeof(err)) != 0) {
-			json_array_append_new(arr, json_pack("{s:s, s:s}", "name", names[i], "error",
-							     err));
+			json_array_append_new(arr, json_pack("{s:s, s:s}", "name", names[i], "error", err));
 			snprintf(line, sizeof(line), "%-20s (%s)\n", names[i], err);
 		} else {
 			json_t *j = info_json(ctx, &info);
@@ -401,8 +393,10 @@ int cli_wallet_list(struct cli_ctx *ctx)
 		buf_put(&text, line, strlen(line));
 	}
 	buf_put_u8(&text, 0);
-	cli_emit(ctx, arr, "%s", n ? (const char *)text.data : "no wallets (create one with: "
-								 "assay-cli wallet create NAME)\n");
+	cli_emit(ctx, arr, "%s",
+		 n ? (const char *)text.data
+		   : "no wallets (create one with: "
+		     "assay-cli wallet create NAME)\n");
 	buf_free(&text);
 	keystore_list_free(names, n);
 	return CLI_OK;
@@ -427,11 +421,13 @@ int cli_wallet_show(struct cli_ctx *ctx)
 	if (rc)
 		return rc;
 	json_t *j = info_json(ctx, &info);
-	json_object_set_new(j, "kdf", json_pack("{s:s, s:I, s:i, s:i}", "name", "scrypt", "N",
-						(json_int_t)info.scrypt_n, "r", (int)info.scrypt_r,
-						"p", (int)info.scrypt_p));
-	cli_emit(ctx, json_incref(j), "name:    %s\naddress: %s\npubkey:  %s\nkdf:     scrypt N=%llu r=%u p=%u\n",
-		 info.name, json_string_value(json_object_get(j, "address")),
+	json_object_set_new(j, "kdf",
+			    json_pack("{s:s, s:I, s:i, s:i}", "name", "scrypt", "N",
+				      (json_int_t)info.scrypt_n, "r", (int)info.scrypt_r, "p",
+				      (int)info.scrypt_p));
+	cli_emit(ctx, json_incref(j),
+		 "name:    %s\naddress: %s\npubkey:  %s\nkdf:     scrypt N=%llu r=%u p=%u\n", info.name,
+		 json_string_value(json_object_get(j, "address")),
 		 json_string_value(json_object_get(j, "pubkey")), (unsigned long long)info.scrypt_n,
 		 info.scrypt_r, info.scrypt_p);
 	json_decref(j);

@@ -74,8 +74,8 @@ int mnemonic_from_entropy(const uint8_t *entropy, size_t len, char *out, size_t 
 	return rc;
 }
 
-int mnemonic_check(const char *phrase, char canon[MNEMONIC_TEXT_MAX], uint8_t *entropy,
-		   size_t *len, char *err, size_t errlen)
+int mnemonic_check(const char *phrase, char canon[MNEMONIC_TEXT_MAX], uint8_t *entropy, size_t *len,
+		   char *err, size_t errlen)
 {
 	uint16_t index[MNEMONIC_COUNT_MAX];
 	uint8_t bits[MNEMONIC_ENTROPY_MAX + 1], hash[HASH_LEN];
@@ -114,8 +114,8 @@ int mnemonic_check(const char *phrase, char canon[MNEMONIC_TEXT_MAX], uint8_t *e
 		index[count++] = (uint16_t)i;
 	}
 	if (count < 12 || count % 3 != 0) {
-		rc = assay_fail(err, errlen, ASSAY_EARG,
-				"%zu words: a phrase has 12, 15, 18, 21 or 24", count);
+		rc = assay_fail(err, errlen, ASSAY_EARG, "%zu words: a phrase has 12, 15, 18, 21 or 24",
+				count);
 		goto out;
 	}
 	/* 11 bits a word: the entropy, then its checksum (count/3 bits). */
@@ -184,8 +184,8 @@ static void hmac_sha512(const uint8_t *key, size_t key_len, const uint8_t *msg, 
 	sodium_memzero(&st, sizeof(st));
 }
 
-int slip10_ed25519_derive(const uint8_t *seed, size_t seed_len, const uint32_t *path,
-			  size_t depth, uint8_t key[SEED_LEN], uint8_t chain_code[32])
+int slip10_ed25519_derive(const uint8_t *seed, size_t seed_len, const uint32_t *path, size_t depth,
+			  uint8_t key[SEED_LEN], uint8_t chain_code[32])
 {
 	uint8_t i64[64], data[1 + SEED_LEN + 4];
 	if (depth > SLIP10_DEPTH_MAX)
@@ -193,8 +193,7 @@ int slip10_ed25519_derive(const uint8_t *seed, size_t seed_len, const uint32_t *
 	for (size_t d = 0; d < depth; d++)
 		if (path[d] < SLIP10_HARDENED)
 			return ASSAY_EARG; /* ed25519 has no normal derivation */
-	hmac_sha512((const uint8_t *)SLIP10_ED25519_KEY, strlen(SLIP10_ED25519_KEY), seed,
-		    seed_len, i64);
+	hmac_sha512((const uint8_t *)SLIP10_ED25519_KEY, strlen(SLIP10_ED25519_KEY), seed, seed_len, i64);
 	for (size_t d = 0; d < depth; d++) {
 		/* Hardened child: HMAC-SHA512(chain, 0x00 || key || ser32(index)). */
 		data[0] = 0;
@@ -215,8 +214,9 @@ int slip10_ed25519_derive(const uint8_t *seed, size_t seed_len, const uint32_t *
 int mnemonic_wallet_seed(const char *phrase, uint8_t seed[SEED_LEN], char *err, size_t errlen)
 {
 	static const uint32_t path[MNEMONIC_PATH_DEPTH] = {
-		SLIP10_HARDENED | 44, SLIP10_HARDENED | MNEMONIC_COIN_TYPE, SLIP10_HARDENED | 0,
-		SLIP10_HARDENED | 0, SLIP10_HARDENED | 0,
+		SLIP10_HARDENED | 44, SLIP10_HARDENED | MNEMONIC_COIN_TYPE,
+		SLIP10_HARDENED | 0,  SLIP10_HARDENED | 0,
+		SLIP10_HARDENED | 0,
 	};
 	char canon[MNEMONIC_TEXT_MAX];
 	uint8_t entropy[MNEMONIC_ENTROPY_MAX], bip39[MNEMONIC_SEED_LEN], chain_code[32];
@@ -225,8 +225,7 @@ int mnemonic_wallet_seed(const char *phrase, uint8_t seed[SEED_LEN], char *err, 
 	if (!rc && (rc = mnemonic_to_seed(canon, "", bip39)) != 0)
 		assay_fail(err, errlen, rc, "out of memory deriving the seed");
 	if (!rc)
-		rc = slip10_ed25519_derive(bip39, sizeof(bip39), path, MNEMONIC_PATH_DEPTH, seed,
-					   chain_code);
+		rc = slip10_ed25519_derive(bip39, sizeof(bip39), path, MNEMONIC_PATH_DEPTH, seed, chain_code);
 	sodium_memzero(canon, sizeof(canon));
 	sodium_memzero(entropy, sizeof(entropy));
 	sodium_memzero(bip39, sizeof(bip39));

@@ -11,15 +11,15 @@
 
 #include "core/keys.h"
 
-#define MNEMONIC_WORDS 2048          /* entries in the wordlist: 11 bits a word */
-#define MNEMONIC_WORD_MAX 8          /* longest English word, without the NUL */
-#define MNEMONIC_ENTROPY_MIN 16      /* 128 bits: 12 words */
-#define MNEMONIC_ENTROPY_MAX 32      /* 256 bits: 24 words, what wallet create makes */
-#define MNEMONIC_COUNT_MAX 24        /* words in the longest phrase */
+#define MNEMONIC_WORDS 2048     /* entries in the wordlist: 11 bits a word */
+#define MNEMONIC_WORD_MAX 8     /* longest English word, without the NUL */
+#define MNEMONIC_ENTROPY_MIN 16 /* 128 bits: 12 words */
+#define MNEMONIC_ENTROPY_MAX 32 /* 256 bits: 24 words, what wallet create makes */
+#define MNEMONIC_COUNT_MAX 24   /* words in the longest phrase */
 /* A phrase as text: 24 words of at most 8 letters, single spaces, NUL. */
 #define MNEMONIC_TEXT_MAX (MNEMONIC_COUNT_MAX * (MNEMONIC_WORD_MAX + 1))
-#define MNEMONIC_SEED_LEN 64         /* the BIP-39 seed */
-#define MNEMONIC_PBKDF2_ROUNDS 2048  /* BIP-39's iteration count */
+#define MNEMONIC_SEED_LEN 64        /* the BIP-39 seed */
+#define MNEMONIC_PBKDF2_ROUNDS 2048 /* BIP-39's iteration count */
 
 /* SLIP-0010 indices at or above this are hardened; ed25519 has no others. */
 #define SLIP10_HARDENED 0x80000000u
@@ -49,21 +49,20 @@ int mnemonic_from_entropy(const uint8_t *entropy, size_t len, char *out, size_t 
  * taken as lower. 0; ASSAY_EARG when the count is not 12, 15, 18, 21 or 24,
  * a word is not in the list (err names its position, not the word, so no
  * part of a phrase reaches a log), or the checksum does not match. */
-int mnemonic_check(const char *phrase, char canon[MNEMONIC_TEXT_MAX], uint8_t *entropy,
-		   size_t *len, char *err, size_t errlen);
+int mnemonic_check(const char *phrase, char canon[MNEMONIC_TEXT_MAX], uint8_t *entropy, size_t *len,
+		   char *err, size_t errlen);
 
 /* The BIP-39 seed: PBKDF2-HMAC-SHA512(phrase, "mnemonic" || passphrase,
  * 2048 rounds). phrase is canonical (see mnemonic_check); both are ASCII:
  * BIP-39's NFKD step changes nothing there, and this module does not
  * normalise other text. 0 or ASSAY_ENOMEM. */
-int mnemonic_to_seed(const char *phrase, const char *passphrase,
-		     uint8_t seed[MNEMONIC_SEED_LEN]);
+int mnemonic_to_seed(const char *phrase, const char *passphrase, uint8_t seed[MNEMONIC_SEED_LEN]);
 
 /* SLIP-0010 ed25519: the key and chain code at path (depth entries, each
  * >= SLIP10_HARDENED) from seed; depth 0 is the master key. 0 or ASSAY_EARG
  * (a normal index, or depth over SLIP10_DEPTH_MAX). */
-int slip10_ed25519_derive(const uint8_t *seed, size_t seed_len, const uint32_t *path,
-			  size_t depth, uint8_t key[SEED_LEN], uint8_t chain_code[32]);
+int slip10_ed25519_derive(const uint8_t *seed, size_t seed_len, const uint32_t *path, size_t depth,
+			  uint8_t key[SEED_LEN], uint8_t chain_code[32]);
 
 /* The Ed25519 seed of an Assay wallet: the phrase's BIP-39 seed (empty
  * passphrase) through SLIP-0010 at MNEMONIC_PATH_TEXT. The phrase is

@@ -69,7 +69,8 @@ static void test_bip39_vectors(void)
 	size_t i;
 	CHECK(pass && strcmp(pass, "TREZOR") == 0);
 	CHECK_EQ_U64(json_array_size(vectors), 24);
-	json_array_foreach(vectors, i, v) {
+	json_array_foreach(vectors, i, v)
+	{
 		const char *ent_hex = json_string_value(json_object_get(v, "entropy"));
 		const char *phrase = json_string_value(json_object_get(v, "mnemonic"));
 		const char *seed_hex = json_string_value(json_object_get(v, "seed"));
@@ -193,10 +194,12 @@ static void test_slip10_vectors(void)
 	json_t *vectors = json_object_get(root, "vectors"), *v, *c;
 	size_t i, k, checked = 0;
 	CHECK_EQ_U64(json_array_size(vectors), 2);
-	json_array_foreach(vectors, i, v) {
+	json_array_foreach(vectors, i, v)
+	{
 		uint8_t seed[64];
 		size_t seed_len = unhex(json_string_value(json_object_get(v, "seed")), seed, sizeof(seed));
-		json_array_foreach(json_object_get(v, "chains"), k, c) {
+		json_array_foreach(json_object_get(v, "chains"), k, c)
+		{
 			uint32_t path[SLIP10_DEPTH_MAX];
 			uint8_t key[SEED_LEN], chain[32], want_key[SEED_LEN], want_chain[32];
 			uint8_t want_pub[1 + PUBKEY_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
@@ -238,8 +241,7 @@ static void test_wallet_seed(void)
 			     "abandon abandon abandon abandon abandon abandon abandon abandon "
 			     "abandon abandon abandon abandon abandon abandon abandon art";
 	uint8_t seed[SEED_LEN], want[SEED_LEN], again[SEED_LEN];
-	hex_decode("8bb699092bdbc18e41ce413423ed2335c63b572b8c45c4a0269227b490097613", want,
-		   SEED_LEN);
+	hex_decode("8bb699092bdbc18e41ce413423ed2335c63b572b8c45c4a0269227b490097613", want, SEED_LEN);
 	CHECK_EQ_INT(mnemonic_wallet_seed(phrase, seed, err, sizeof(err)), 0);
 	CHECK_EQ_MEM(seed, want, SEED_LEN);
 	/* The same phrase typed differently gives the same key. */

@@ -1,6 +1,7 @@
 /* assay-cli's command table and the handlers of the balance, send and tx
- * groups, plus help and raw RPC (the wallet group is cli_wallet.c). Other groups (contract, job, worker,
- * validator, testnet) add rows to cli_commands[] and reuse cli.h's helpers.
+ * groups, plus help and raw RPC (the wallet group's are in cli_wallet.c).
+ * Other groups (contract, job, worker, validator, testnet) add rows to
+ * cli_commands[] and reuse cli.h's helpers.
  * Not for: parsing or settings (cli.c). */
 #include <signal.h>
 #include <stdio.h>

@@ -96,6 +96,8 @@ struct net {
 	char *peers_path, *bans_path;
 	struct evconnlistener *listener;
 	uint16_t listen_port;
+	int listen_paused;          /* accept failed: re-enabled at the next tick */
+	uint64_t accept_warned_ms;  /* last "accept failed" line (one a minute) */
 	struct event *timer, *reap;
 	uint64_t nonce;
 	uint8_t group_key[crypto_shorthash_KEYBYTES]; /* keys net group hashes: unpredictable */
@@ -1005,12 +1007,33 @@ static void update_rate(struct net *n, uint64_t now)
 	n->rate_at_ms = now;
 }
 
+/* accept() failed (out of descriptors: EMFILE, ENFILE, ENOBUFS). The
+ * listener stays readable, so retrying at once would spin: pause it until
+ * the next tick (NET_TICK_MS), when connections may have closed. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct net *n = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	uint64_t now = mono_ms();
+	evconnlistener_disable(l);
+	if (!n->accept_warned_ms || now - n->accept_warned_ms >= 60000) {
+		log_warn("net: accept failed (%s): pausing inbound connections for %d ms at a time",
+			 evutil_socket_error_to_string(e), NET_TICK_MS);
+		n->accept_warned_ms = now;
+	}
+	n->listen_paused = 1;
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct net *n = arg;
 	uint64_t now = mono_ms();
 	(void)fd;
 	(void)what;
+	if (n->listen_paused && n->listener) {
+		n->listen_paused = 0;
+		evconnlistener_enable(n->listener);
+	}
 	for (struct conn *c = n->conns; c; c = c->next) {
 		if (c->dead)
 			continue;
@@ -1141,6 +1164,7 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 				 strerror(errno));
 			goto fail;
 		}
+		evconnlistener_set_error_cb(n->listener, accept_error_cb);
 		struct sockaddr_storage bound;
 		socklen_t blen = sizeof(bound);
 		if (getsockname(evconnlistener_get_fd(n->listener), (struct sockaddr *)&bound, &blen) == 0) {

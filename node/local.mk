@@ -13,7 +13,8 @@ libassay_node_a_SOURCES = \
 	node/txaccept.c node/txaccept.h \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \
-	node/rpc_compute.c
+	node/rpc_compute.c \
+	node/rpc_simulate.c
 
 NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a libassay_net.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <config.h>
 #include "core/error.h"
@@ -155,6 +156,28 @@ void node_net_ops(struct node *n, struct net_node_ops *ops)
 	ops->ctx = n;
 }
 
+/* Descriptors p2p peers may never take, beside RPC's own connections:
+ * LevelDB's table files, what RPC keeps free for everyone else, and the
+ * process's own (log, lock, event loop, pipes). Peers that took these would
+ * make a LevelDB read fail, and the node would stop (docs/reliability.md §2). */
+#define NODE_NET_FD_RESERVE (STORE_MAX_OPEN_FILES + RPC_RESERVED_FDS + 32)
+
+/* The p2p connection cap: -maxconnections, lowered to what the descriptor
+ * limit leaves (as Bitcoin Core does), at least one outbound target's worth. */
+static int p2p_connection_budget(int wanted, int rpc_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return wanted;
+	long room = (long)rl.rlim_cur - NODE_NET_FD_RESERVE - rpc_connections;
+	if (room >= wanted)
+		return wanted;
+	int cap = room > NET_OUTBOUND_TARGET + 1 ? (int)room : NET_OUTBOUND_TARGET + 1;
+	log_warn("p2p: at most %d connections of the %d asked: the descriptor limit is %llu (raise it with "
+		 "ulimit -n)", cap, wanted, (unsigned long long)rl.rlim_cur);
+	return cap;
+}
+
 int node_net_start(struct node *n, char *err, size_t errlen)
 {
 	const char *addnode[CONFIG_MAX_MULTI], *connect[CONFIG_MAX_MULTI];
@@ -176,7 +199,7 @@ int node_net_start(struct node *n, char *err, size_t errlen)
 	nc.naddnode = n->cfg.naddnode;
 	nc.connect = connect;
 	nc.nconnect = n->cfg.nconnect;
-	nc.max_connections = n->cfg.maxconnections;
+	nc.max_connections = p2p_connection_budget(n->cfg.maxconnections, n->cfg.rpcmaxconnections);
 	nc.user_agent = NODE_NET_USER_AGENT;
 	nc.max_block_bytes = chain_genesis(n->chain)->params.max_block_bytes;
 	if (n->cfg.port < 0 || n->cfg.port > 65535) {

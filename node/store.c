@@ -63,6 +63,7 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
 	leveldb_options_set_filter_policy(s->options, s->bloom);
 	leveldb_options_set_cache(s->options, s->cache);
 	leveldb_options_set_write_buffer_size(s->options, STORE_WRITE_BUFFER);
+	leveldb_options_set_max_open_files(s->options, STORE_MAX_OPEN_FILES);
 	/* Blocks and blobs are zstd already; state values are small. */
 	leveldb_options_set_compression(s->options, leveldb_no_compression);
 	/* A damaged record (a torn write-ahead log, a bad table block) is an

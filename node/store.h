@@ -26,6 +26,9 @@
 #define STORE_CACHE_BYTES (64u << 20)
 #define STORE_BLOOM_BITS 10
 #define STORE_WRITE_BUFFER (16u << 20)
+/* LevelDB's table files open at once (its own default is 1000): part of the
+ * node's descriptor budget (docs/reliability.md §2). */
+#define STORE_MAX_OPEN_FILES 200
 /* Longest meta name: meta keys are 'm' || name. */
 #define STORE_META_NAME_MAX 64
 /* zstd level for blocks and blobs: fast to write, decent ratio. */

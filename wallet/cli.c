@@ -19,6 +19,7 @@
 #include "core/tx.h"
 #include "wallet/amount.h"
 #include "wallet/cli.h"
+#include "wallet/cli_preflight.h"
 #include "wallet/client_chain.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
@@ -616,6 +617,16 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 		cli_emit(ctx, json_pack("{s:s,s:s}", "txid", txid, "hex", hex), "%s\n", hex);
 		free(hex);
 		return CLI_OK;
+	}
+	if (req->preflight) {
+		char why[CLI_PREFLIGHT_MSG_MAX];
+		if ((rc = cli_preflight_hex(ctx, hex, cli_flag(ctx, "force"), why, sizeof(why))) != 0) {
+			free(hex);
+			return cli_fail(rc == ASSAY_EIO ? CLI_EUNREACHABLE : CLI_EFAIL, "%s%s", why,
+					rc == ASSAY_ENOMEM ? ""
+							   : "; nothing was sent and no fee was charged "
+							     "(--force sends it anyway)");
+		}
 	}
 	rc = cli_rpc(ctx, "sendrawtransaction", json_pack("[s]", hex), &sent);
 	free(hex);

@@ -152,9 +152,14 @@ struct cli_txreq {
 	size_t payload_len;
 	uint64_t fee;            /* base units */
 	uint64_t gas_limit;
+	int preflight;           /* dry-run it first (cli_preflight.h): refuse a doomed
+				    one unless the command's --force flag is given */
 };
 /* Fetches the sender's pending_nonce, builds, signs and sends req; writes the
- * txid hex (65 bytes). Prints errors; returns an enum cli_exit. */
+ * txid hex (65 bytes). With req->preflight the signed tx is simulated first
+ * and refused (CLI_EFAIL, "error: refused: ...", nothing sent) unless
+ * --force; --raw sends nothing and skips it. Prints errors; returns an enum
+ * cli_exit. */
 int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 	       const struct keystore_key *key, const struct cli_txreq *req, char txid[65]);
 /* Polls gettransaction every CLI_POLL_MS until the tx is committed (then

@@ -1,6 +1,7 @@
-/* assay-cli's command table and the handlers of the wallet, balance, send
- * and tx groups, plus help and raw RPC. Other groups (contract, job, worker,
- * validator, testnet) add rows to cli_commands[] and reuse cli.h's helpers.
+/* assay-cli's command table and the handlers of the balance, send and tx
+ * groups, plus help and raw RPC (the wallet group's are in cli_wallet.c).
+ * Other groups (contract, job, worker, validator, testnet) add rows to
+ * cli_commands[] and reuse cli.h's helpers.
  * Not for: parsing or settings (cli.c). */
 #include <signal.h>
 #include <stdio.h>
@@ -17,160 +18,12 @@
 #include "wallet/cli_contract.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
+#include "wallet/cli_preflight.h"
 #include "wallet/cli_proof.h"
+#include "wallet/cli_wallet.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
-
-static json_t *info_json(const struct cli_ctx *ctx, const struct keystore_info *info)
-{
-	uint8_t addr[ADDR_LEN];
-	char address[ADDR_STR_MAX], pubkey[2 * PUBKEY_LEN + 1];
-	address_from_pubkey(info->pubkey, addr);
-	address_encode(cli_local_net(ctx), addr, address);
-	hex_encode(info->pubkey, PUBKEY_LEN, pubkey);
-	return json_pack("{s:s, s:s, s:s}", "name", info->name, "address", address, "pubkey",
-			 pubkey);
-}
-
-static int keystore_fail(int rc, const char *err)
-{
-	return cli_fail(rc == ASSAY_EARG ? CLI_EUSAGE : CLI_EFAIL, "%s", err);
-}
-
-static int create_wallet(struct cli_ctx *ctx, const char *name, const uint8_t *seed)
-{
-	char err[512], pass[PASSPHRASE_MAX + 1], path[CLI_PATH_MAX + 96];
-	struct keystore_info info;
-	if (!keystore_name_valid(name))
-		return cli_fail(CLI_EUSAGE, "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -",
-				name, KEYSTORE_NAME_MAX);
-	if (keystore_path(ctx->datadir, name, path, sizeof(path)) != 0)
-		return cli_fail(CLI_EUSAGE, "data directory path too long");
-	int rc = passphrase_get(ctx->passphrase_file, "New passphrase: ", 1, pass, err,
-				sizeof(err));
-	if (rc == 0)
-		rc = keystore_create(ctx->datadir, name, cli_local_net(ctx), seed, pass, &info, err,
-				     sizeof(err));
-	sodium_memzero(pass, sizeof(pass));
-	if (rc)
-		return keystore_fail(rc, err);
-	json_t *j = info_json(ctx, &info);
-	json_object_set_new(j, "file", json_string(path));
-	cli_emit(ctx, j, "created wallet '%s'\naddress: %s\nfile:    %s\n", name, info.address,
-		 path);
-	return CLI_OK;
-}
-
-static int cmd_wallet_create(struct cli_ctx *ctx)
-{
-	return create_wallet(ctx, ctx->args[0], NULL);
-}
-
-static int cmd_wallet_import_dev(struct cli_ctx *ctx)
-{
-	struct cli_chain chain;
-	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
-	/* --worker: the dev chain's funded worker key, as wallet 'devworker'. */
-	const int worker = cli_flag(ctx, "worker");
-	const char *name = worker ? "devworker" : "dev";
-	int rc = cli_get_chain(ctx, &chain);
-	if (rc)
-		return rc;
-	if (strcmp(chain.network, "dev") != 0 && strcmp(chain.network, "local") != 0)
-		return cli_fail(CLI_EFAIL,
-				"refusing to import the dev key: the node's network is %s, and the "
-				"dev key is public (dev and local networks only)",
-				chain.network);
-	if (worker)
-		sha256(CLI_DEV_WORKER_SEED_TEXT, strlen(CLI_DEV_WORKER_SEED_TEXT), seed);
-	else
-		keystore_dev_seed(seed);
-	key_from_seed(seed, pk, sk);
-	sodium_memzero(sk, sizeof(sk));
-	struct keystore_info info;
-	char err[512];
-	if (keystore_read_info(ctx->datadir, name, &info, err, sizeof(err)) == 0) {
-		sodium_memzero(seed, sizeof(seed));
-		if (memcmp(info.pubkey, pk, PUBKEY_LEN) != 0)
-			return cli_fail(CLI_EFAIL, "a wallet named '%s' exists and holds another key", name);
-		cli_emit(ctx, info_json(ctx, &info), "wallet '%s' already holds the dev %skey\n", name,
-			 worker ? "worker " : "");
-		return CLI_OK;
-	}
-	rc = create_wallet(ctx, name, seed);
-	sodium_memzero(seed, sizeof(seed));
-	return rc;
-}
-
-static int cmd_wallet_list(struct cli_ctx *ctx)
-{
-	char **names;
-	size_t n;
-	if (keystore_list(ctx->datadir, &names, &n) != 0)
-		return cli_fail(CLI_EFAIL, "cannot read %s/wallet", ctx->datadir);
-	json_t *arr = json_array();
-	struct buf text;
-	buf_init(&text);
-	for (size_t i = 0; i < n; i++) {
-		struct keystore_info info;
-		char err[512], line[768];
-		if (keystore_read_info(ctx->datadir, names[i], &info, err, sizeof(err)) != 0) {
-			json_array_append_new(arr, json_pack("{s:s, s:s}", "name", names[i], "error",
-							     err));
-			snprintf(line, sizeof(line), "%-20s (%s)\n", names[i], err);
-		} else {
-			json_t *j = info_json(ctx, &info);
-			snprintf(line, sizeof(line), "%-20s %s\n", names[i],
-				 json_string_value(json_object_get(j, "address")));
-			json_array_append_new(arr, j);
-		}
-		buf_put(&text, line, strlen(line));
-	}
-	buf_put_u8(&text, 0);
-	cli_emit(ctx, arr, "%s", n ? (const char *)text.data : "no wallets (create one with: "
-								 "assay-cli wallet create NAME)\n");
-	buf_free(&text);
-	keystore_list_free(names, n);
-	return CLI_OK;
-}
-
-static int read_info(struct cli_ctx *ctx, const char *name, struct keystore_info *info)
-{
-	char err[512];
-	int rc = keystore_read_info(ctx->datadir, name, info, err, sizeof(err));
-	return rc ? keystore_fail(rc, err) : CLI_OK;
-}
-
-static int cmd_wallet_address(struct cli_ctx *ctx)
-{
-	struct keystore_info info;
-	int rc = read_info(ctx, ctx->args[0], &info);
-	if (rc)
-		return rc;
-	json_t *j = info_json(ctx, &info);
-	cli_emit(ctx, json_incref(j), "%s\n", json_string_value(json_object_get(j, "address")));
-	json_decref(j);
-	return CLI_OK;
-}
-
-static int cmd_wallet_show(struct cli_ctx *ctx)
-{
-	struct keystore_info info;
-	int rc = read_info(ctx, ctx->args[0], &info);
-	if (rc)
-		return rc;
-	json_t *j = info_json(ctx, &info);
-	json_object_set_new(j, "kdf", json_pack("{s:s, s:I, s:i, s:i}", "name", "scrypt", "N",
-						(json_int_t)info.scrypt_n, "r", (int)info.scrypt_r,
-						"p", (int)info.scrypt_p));
-	cli_emit(ctx, json_incref(j), "name:    %s\naddress: %s\npubkey:  %s\nkdf:     scrypt N=%llu r=%u p=%u\n",
-		 info.name, json_string_value(json_object_get(j, "address")),
-		 json_string_value(json_object_get(j, "pubkey")), (unsigned long long)info.scrypt_n,
-		 info.scrypt_r, info.scrypt_p);
-	json_decref(j);
-	return CLI_OK;
-}
 
 static int cmd_balance(struct cli_ctx *ctx)
 {
@@ -214,9 +67,11 @@ static int report_committed(struct cli_ctx *ctx, const char *txid, json_t *tx)
 	int failed = json_is_false(ok);
 	if (ctx->json)
 		cli_emit(ctx, json_incref(tx), "%s", "");
-	else if (failed)
-		printf("%s\ncommitted at height %lld: failed: %s\n", txid, height,
-		       error ? error : "unknown error");
+	else if (failed) {
+		char why[CLI_PREFLIGHT_MSG_MAX];
+		cli_preflight_asy_text(error ? error : "unknown error", why, sizeof(why));
+		printf("%s\ncommitted at height %lld: failed: %s\n", txid, height, why);
+	}
 	else
 		printf("%s\ncommitted at height %lld: ok (gas used %lld)\n", txid, height, gas);
 	return failed ? CLI_EFAIL : CLI_OK;
@@ -257,7 +112,8 @@ static int cmd_send(struct cli_ctx *ctx)
 				.payload = payload.data,
 				.payload_len = payload.len,
 				.fee = fee,
-				.gas_limit = 0};
+				.gas_limit = 0,
+				.preflight = 1};
 	rc = payload.oom ? cli_fail(CLI_EFAIL, "out of memory")
 			 : cli_submit(ctx, &chain, &key, &req, txid);
 	keystore_key_wipe(&key);
@@ -305,17 +161,28 @@ static int cmd_tx_status(struct cli_ctx *ctx)
 	printf("txid:    %s\nstatus:  %s\nkind:    %s\nsender:  %s\nnonce:   %lld\nfee:     %s ASY\n",
 	       txid, status ? status : "?", kind ? kind : "?", sender ? sender : "?",
 	       json_integer_value(json_object_get(tx, "nonce")), fee_asy);
+	json_t *payload = json_object_get(tx, "payload");
+	const char *to = json_string_value(json_object_get(payload, "to"));
+	json_t *amount = json_object_get(payload, "amount");
+	if (to && json_is_integer(amount) && json_integer_value(amount) >= 0) { /* a transfer */
+		char asy[AMOUNT_STR_MAX];
+		amount_format((uint64_t)json_integer_value(amount), asy);
+		printf("to:      %s\namount:  %s ASY\n", to, asy);
+	}
 	json_t *result = json_object_get(tx, "result");
 	if (status && strcmp(status, "committed") == 0) {
-		printf("height:  %lld\nindex:   %lld\n", json_integer_value(json_object_get(tx, "height")),
-		       json_integer_value(json_object_get(tx, "index")));
+		printf("height:  %lld\nindex:   %lld\nconfirmations: %lld\n",
+		       json_integer_value(json_object_get(tx, "height")), json_integer_value(json_object_get(tx, "index")),
+		       json_integer_value(json_object_get(tx, "confirmations")));
 		if (json_is_object(result)) {
 			const char *error = json_string_value(json_object_get(result, "error"));
-			printf("result:  %s\ngas:     %lld\n",
-			       json_is_true(json_object_get(result, "ok")) ? "ok"
-			       : error                                     ? error
-									   : "failed",
-			       json_integer_value(json_object_get(result, "gas_used")));
+			char why[CLI_PREFLIGHT_MSG_MAX];
+			cli_preflight_asy_text(error ? error : "unknown error", why, sizeof(why));
+			if (json_is_true(json_object_get(result, "ok")))
+				printf("result:  ok\n");
+			else
+				printf("result:  failed: %s\n", why);
+			printf("gas:     %lld\n", json_integer_value(json_object_get(result, "gas_used")));
 		}
 	}
 	json_decref(tx);
@@ -324,27 +191,43 @@ static int cmd_tx_status(struct cli_ctx *ctx)
 
 static const struct cli_optdef send_opts[] = {
 	{"from", 1}, {"to", 1},	{"amount", 1}, {"fee", 1}, {"wait", 0},
-	{"timeout", 1}, {"nonce", 1}, {"raw", 0}, {NULL, 0},
+	{"timeout", 1}, {"nonce", 1}, {"raw", 0}, {"force", 0}, {NULL, 0},
 };
 
-static const struct cli_optdef import_dev_opts[] = {{"worker", 0}, {NULL, 0}};
-
 const struct cli_command cli_commands[] = {
-	{"wallet", "create", cmd_wallet_create, "NAME",
-	 "create an encrypted key in DATADIR/wallet/NAME.json", NULL, 1, 1},
-	{"wallet", "list", cmd_wallet_list, "", "list wallets and their addresses", NULL, 0, 0},
-	{"wallet", "address", cmd_wallet_address, "NAME", "print a wallet's address", NULL, 1, 1},
-	{"wallet", "show", cmd_wallet_show, "NAME", "print a wallet's address, public key, KDF",
+	{"wallet", "create", cli_wallet_create, "NAME",
+	 "create an encrypted key in DATADIR/wallet/NAME.json; show its 24 backup words once", NULL,
+	 1, 1},
+	{"wallet", "restore", cli_wallet_restore, "NAME [--mnemonic-file FILE]",
+	 "re-create a wallet from its backup words (typed on the terminal, or FILE)",
+	 cli_wallet_restore_opts, 1, 1},
+	{"wallet", "import", cli_wallet_import, "NAME --seed-file FILE",
+	 "store a 32-byte Ed25519 seed (64 hex digits in FILE) as a new wallet",
+	 cli_wallet_import_opts, 1, 1},
+	{"wallet", "export", cli_wallet_export, "NAME [--seed [--yes]]",
+	 "print the encrypted key file (--seed: the secret seed, after a typed confirmation)",
+	 cli_wallet_export_opts, 1, 1},
+	{"wallet", "passphrase", cli_wallet_passphrase, "NAME [--new-passphrase-file FILE]",
+	 "change a wallet's passphrase: the current one, then the new one twice",
+	 cli_wallet_passphrase_opts, 1, 1},
+	{"wallet", "delete", cli_wallet_delete, "NAME [--yes]",
+	 "delete a wallet's key file after a typed confirmation of its name",
+	 cli_wallet_delete_opts, 1, 1},
+	{"wallet", "list", cli_wallet_list, "", "list wallets and their addresses", NULL, 0, 0},
+	{"wallet", "address", cli_wallet_address, "NAME", "print a wallet's address", NULL, 1, 1},
+	{"wallet", "show", cli_wallet_show, "NAME", "print a wallet's address, public key, KDF",
 	 NULL, 1, 1},
-	{"wallet", "import-dev", cmd_wallet_import_dev, "[--worker]",
+	{"wallet", "import-dev", cli_wallet_import_dev, "[--worker]",
 	 "store the public dev key as wallet 'dev' (--worker: the dev worker key as 'devworker'; dev/local nodes only)",
-	 import_dev_opts, 0, 0},
+	 cli_wallet_import_dev_opts, 0, 0},
 	{"balance", NULL, cmd_balance, "NAME|ADDRESS", "print an account's balance in ASY", NULL,
 	 1, 1},
 	{"send", NULL, cmd_send,
 	 "--from NAME --to ADDRESS --amount ASY [--fee ASY] [--wait] [--timeout SEC]\n"
-	 "         [--nonce N] [--raw]",
-	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing)", send_opts, 0, 0},
+	 "         [--nonce N] [--raw] [--force]",
+	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing;\n"
+	 "      --force: send it even when the node's dry run says it would fail)",
+	 send_opts, 0, 0},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
 	{"getproof", NULL, cli_cmd_getproof, "NAME|ADDRESS|KEY [--verify [--height H | --header-hash HASH]]",
@@ -370,7 +253,8 @@ const struct cli_command cli_commands[] = {
 	{"job", "submit", cli_cmd_job_submit,
 	 "--from NAME --kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]]\n"
 	 "         [--tile-rows R] [--tile-cols C] [--seed HEX | --input-blob FILE ...] [--samples K]\n"
-	 "         [--redundancy R] [--reward ASY] [--deadline BLOCKS] [--fee ASY] [--wait] [--timeout SEC]",
+	 "         [--redundancy R] [--reward ASY] [--deadline BLOCKS] [--fee ASY] [--wait] [--timeout SEC]\n"
+	 "         [--force]",
 	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
 	{"job", "spec", cli_cmd_job_spec,
 	 "--kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]] [--tile-rows R]\n"
@@ -382,12 +266,12 @@ const struct cli_command cli_commands[] = {
 	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S]",
 	 "fetch a job's output from its worker, check root and Freivalds/recompute, then write it",
 	 cli_job_output_opts, 1, 1},
-	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait]",
+	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait] [--force]",
 	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
 	{"worker", "register", cli_cmd_worker_register,
-	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait]",
+	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait] [--force]",
 	 "bond a wallet as a compute worker (assay-worker does this itself)", cli_worker_register_opts, 0, 0},
-	{"worker", "unbond", cli_cmd_worker_unbond, "--from NAME [--wait]",
+	{"worker", "unbond", cli_cmd_worker_unbond, "--from NAME [--wait] [--force]",
 	 "stop taking jobs; the bond returns after unbond_delay blocks", cli_worker_unbond_opts, 0, 0},
 	{"worker", "status", cli_cmd_worker_status, "NAME|ADDRESS", "a worker's bond, status and counters", NULL,
 	 1, 1},

@@ -23,6 +23,7 @@
 #include "wallet/amount.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
+#include "wallet/cli_preflight.h"
 #include "wallet/txbuild.h"
 
 const struct cli_optdef cli_job_submit_opts[] = {
@@ -30,20 +31,20 @@ const struct cli_optdef cli_job_submit_opts[] = {
 	{"dims", 1},	  {"shifts", 1},    {"tile-rows", 1}, {"tile-cols", 1}, {"seed", 1},
 	{"input-blob", 1}, {"samples", 1},   {"redundancy", 1}, {"reward", 1},  {"deadline", 1},
 	{"fee", 1},	  {"wait", 0},	    {"timeout", 1},  {"nonce", 1},    {"raw", 0},
-	{NULL, 0},
+	{"force", 0},	  {NULL, 0},
 };
 const struct cli_optdef cli_job_output_opts[] = {
 	{"o", 1}, {"output", 1}, {"slot", 1}, {NULL, 0},
 };
 const struct cli_optdef cli_job_dispute_opts[] = {
-	{"from", 1}, {"tile", 1}, {"slot", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+	{"from", 1}, {"tile", 1}, {"slot", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
 };
 const struct cli_optdef cli_worker_register_opts[] = {
 	{"from", 1}, {"bond", 1}, {"endpoint", 1}, {"backend", 1}, {"fee", 1},
-	{"wait", 0}, {"timeout", 1}, {NULL, 0},
+	{"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
 };
 const struct cli_optdef cli_worker_unbond_opts[] = {
-	{"from", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+	{"from", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
 };
 
 /* ---- small helpers ---- */
@@ -96,7 +97,7 @@ static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const
 		return cli_fail(CLI_EFAIL, "out of memory");
 	if ((rc = cli_unlock(ctx, from, &key)))
 		return rc;
-	struct cli_txreq req = {kind, payload->data, payload->len, fee, gas};
+	struct cli_txreq req = {kind, payload->data, payload->len, fee, gas, 1}; /* dry-run first */
 	rc = cli_submit(ctx, chain, &key, &req, txid);
 	keystore_key_wipe(&key);
 	if (rc || cli_flag(ctx, "raw") || !wait)
@@ -106,8 +107,10 @@ static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const
 	json_t *result = json_object_get(*committed, "result");
 	if (json_is_false(json_object_get(result, "ok"))) {
 		const char *err = json_string_value(json_object_get(result, "error"));
+		char why[CLI_PREFLIGHT_MSG_MAX];
+		cli_preflight_asy_text(err ? err : "unknown error", why, sizeof(why));
 		return cli_fail(CLI_EFAIL, "%s %s failed at height %lld: %s", tx_kind_name(kind), txid,
-				json_integer_value(json_object_get(*committed, "height")), err ? err : "unknown error");
+				json_integer_value(json_object_get(*committed, "height")), why);
 	}
 	return CLI_OK;
 }
@@ -266,6 +269,19 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 		return rc;
 	if (!seed)
 		randombytes_buf(spec.seed, HASH_LEN);
+	/* What job_submit checks of the payload alone, before any blob is
+	 * posted and paid for; the simulation then checks the rest. */
+	struct jobspec_limits lim;
+	if ((rc = jobspec_limits_from_node(ctx, &lim)))
+		return rc;
+	if (jobspec_check(&spec, &lim, msg, sizeof(msg)) != 0) {
+		if (!cli_flag(ctx, "force"))
+			return cli_fail(CLI_EFAIL,
+					"refused: the job would fail on chain: %s; nothing was sent and no fee was "
+					"charged (--force sends it anyway)",
+					msg);
+		fprintf(stderr, "warning: the job would fail on chain: %s (--force: sending it anyway)\n", msg);
+	}
 	if ((rc = post_blobs(ctx, &chain, from, &spec, max_blob)))
 		return rc;
 	if (spec.input_kind == JOB_INPUT_BLOBS)
@@ -378,9 +394,15 @@ static void print_status(const json_t *job)
 	else
 		printf("kind:       %s batch %llu, %llu layers", kind ? kind : "?", (unsigned long long)ju64(job, "m"),
 		       (unsigned long long)ju64(job, "layers"));
-	printf(", tiles %llux%llu (%llu), samples %llu, redundancy %llu\n", (unsigned long long)ju64(job, "tile_rows"),
-	       (unsigned long long)ju64(job, "tile_cols"), (unsigned long long)ju64(job, "tiles"),
-	       (unsigned long long)ju64(job, "samples"), (unsigned long long)ju64(job, "redundancy"));
+	char sampled[96];
+	uint64_t tiles = ju64(job, "tiles"), samples = ju64(job, "samples");
+	if (samples >= tiles)
+		snprintf(sampled, sizeof(sampled), "samples %llu (every tile)", (unsigned long long)samples);
+	else
+		snprintf(sampled, sizeof(sampled), "samples %llu", (unsigned long long)samples);
+	printf(", tiles %llux%llu (%llu), %s, redundancy %llu\n", (unsigned long long)ju64(job, "tile_rows"),
+	       (unsigned long long)ju64(job, "tile_cols"), (unsigned long long)tiles, sampled,
+	       (unsigned long long)ju64(job, "redundancy"));
 	printf("reward:     %s ASY (escrow now %s)\n", reward, escrow);
 	printf("submitted:  height %llu (deadline %llu)\n", (unsigned long long)ju64(job, "submit_height"),
 	       (unsigned long long)ju64(job, "deadline_height"));
@@ -588,6 +610,24 @@ static long find_bad_tile(const struct job_shape *s, uint8_t *const in[KERNEL_MA
 	return bad;
 }
 
+/* 1 if tile index of output fails its check, 0 if it passes (a dispute of
+ * it would forfeit the bond), -1 out of memory. */
+static int tile_is_wrong(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], const uint8_t *output,
+			 uint32_t index)
+{
+	struct kernel_src src = {.from_seed = 0};
+	uint8_t vec_seed[HASH_LEN], *tile = malloc(TILE_MAX_BYTES);
+	if (!tile)
+		return -1;
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		src.data[i] = in[i];
+	randombytes_buf(vec_seed, HASH_LEN);
+	kernel_tile_extract(s, output, index, tile);
+	int wrong = kernel_check_tile(s, &src, vec_seed, index, tile, kernel_tile_bytes(s, index)) == ASSAY_EINVALID;
+	free(tile);
+	return wrong;
+}
+
 /* The full check (§6.2): 0 if the output is right, else 1 with *bad_tile. */
 static int check_output(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], const uint8_t *output,
 			long *bad_tile)
@@ -772,6 +812,27 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 	}
 	if (nparties == 2 && memcmp(pt[0].leaves[index], pt[1].leaves[index], HASH_LEN) == 0)
 		nparties = 1;
+	/* A tile the user named is checked here first: a correct one would
+	 * forfeit the dispute bond to the worker (docs/compute.md §6.3). Two
+	 * differing tiles cannot both be right, and the chain tells which. */
+	if (tile_opt != UINT32_MAX && nparties == 1) {
+		int wrong = tile_is_wrong(s, in, pt[0].output, (uint32_t)index);
+		if (wrong < 0) {
+			rc = cli_fail(CLI_EFAIL, "out of memory checking the tile");
+			goto out;
+		}
+		if (!wrong && !cli_flag(ctx, "force")) {
+			rc = cli_fail(CLI_EFAIL,
+				      "refused: tile %ld of slot %u's output checks out correct: disputing it would forfeit "
+				      "the dispute bond to the worker; nothing was sent and no fee was charged (--force "
+				      "sends it anyway)",
+				      index, pt[0].slot);
+			goto out;
+		}
+		if (!wrong)
+			fprintf(stderr, "warning: tile %ld checks out correct: the dispute bond will be forfeited "
+					"(--force: sending it anyway)\n", index);
+	}
 	struct job_dispute_payload d;
 	uint64_t units = 0;
 	memset(&d, 0, sizeof(d));
@@ -823,11 +884,17 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		hex_decode(data, (uint8_t *)note, n);
 		note[n] = 0;
 	}
-	json_t *out = json_pack("{s:s,s:I,s:i,s:s,s:I}", "txid", txid, "tile", (json_int_t)index, "parties",
+	/* The chain took the dispute, but a forfeited bond is the user's loss:
+	 * "failed", exit 1. */
+	int forfeited = cli_preflight_forfeited(json_object_get(tx, "result"));
+	json_t *out = json_pack("{s:s,s:I,s:i,s:s,s:I,s:b}", "txid", txid, "tile", (json_int_t)index, "parties",
 				(int)nparties, "result", note, "height",
-				(json_int_t)json_integer_value(json_object_get(tx, "height")));
-	cli_emit(ctx, out, "%s\ndisputed tile %ld (%u worker%s) at height %lld: %s\n", txid, index, nparties,
-		 nparties > 1 ? "s" : "", json_integer_value(json_object_get(tx, "height")), note[0] ? note : "ok");
+				(json_int_t)json_integer_value(json_object_get(tx, "height")), "forfeited", forfeited);
+	cli_emit(ctx, out, "%s\ndisputed tile %ld (%u worker%s) at height %lld: %s%s\n", txid, index, nparties,
+		 nparties > 1 ? "s" : "", json_integer_value(json_object_get(tx, "height")), forfeited ? "failed: " : "",
+		 note[0] ? note : "ok");
+	if (forfeited)
+		rc = CLI_EFAIL;
 out:
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
 		free(in[i]);

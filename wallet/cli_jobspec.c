@@ -55,6 +55,14 @@ int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, ch
 	return 0;
 }
 
+void jobspec_samples_text(uint32_t samples, uint32_t tiles, char *out, size_t cap)
+{
+	if (samples >= tiles) /* the chain checks min(samples, tiles): every tile */
+		snprintf(out, cap, "every one of the %u tiles (%u asked)", tiles, samples);
+	else
+		snprintf(out, cap, "%u of %u tiles", samples, tiles);
+}
+
 uint32_t jobspec_default_deadline(const struct jobspec_limits *lim)
 {
 	uint64_t d = 3 * ((uint64_t)lim->commit_window + lim->reveal_window) + 10;
@@ -137,7 +145,7 @@ static uint64_t param_u64(const json_t *params, const char *name)
 	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
-static int limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim)
+int jobspec_limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim)
 {
 	json_t *params;
 	int rc = cli_rpc(ctx, "getcomputeparams", NULL, &params);
@@ -187,7 +195,7 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 		return rc;
 	if (seed && (strlen(seed) != 2 * HASH_LEN || hex_decode(seed, spec.seed, HASH_LEN) != HASH_LEN))
 		return cli_fail(CLI_EUSAGE, "bad --seed '%s': 64 hex digits", seed);
-	if ((rc = limits_from_node(ctx, &lim)))
+	if ((rc = jobspec_limits_from_node(ctx, &lim)))
 		return rc;
 	if ((rc = cli_u32_opt(ctx, "samples", lim.samples_k, 1, &spec.samples)) ||
 	    (rc = cli_u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
@@ -233,11 +241,12 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 		snprintf(head, sizeof(head), "wrote %s (%zu bytes)", out, p.len);
 	else
 		snprintf(head, sizeof(head), "payload:    %s", hex);
+	char sampled[96];
+	jobspec_samples_text(spec.samples, kernel_tile_count(&spec.shape), sampled, sizeof(sampled));
 	cli_emit(ctx, j,
 		 "%s\nseed:       %s\nreward:     %s ASY (the contract's value must cover it)\n"
-		 "samples:    %u of %u tiles, redundancy %u, deadline %u blocks\n",
-		 head, seed_hex, reward, spec.samples, kernel_tile_count(&spec.shape), spec.redundancy,
-		 spec.deadline_blocks);
+		 "samples:    %s, redundancy %u, deadline %u blocks\n",
+		 head, seed_hex, reward, sampled, spec.redundancy, spec.deadline_blocks);
 	free(hex);
 	buf_free(&p);
 	return CLI_OK;

@@ -38,6 +38,14 @@ int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, ch
  * job survives two reassignments; at most max_deadline_blocks. */
 uint32_t jobspec_default_deadline(const struct jobspec_limits *lim);
 
+/* The node's limits (getcomputeparams); CLI_OK or the error printed. */
+int jobspec_limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim);
+
+/* How many tiles a worker's samples check, for a person: "4 of 12 tiles",
+ * or "every one of the 12 tiles (16 asked)" when samples >= tiles (the
+ * chain samples min(samples, tiles), docs/compute.md). */
+void jobspec_samples_text(uint32_t samples, uint32_t tiles, char *out, size_t cap);
+
 /* A job's shape from --kind, --m, --n, --k, --dims, --shifts, --tile-rows,
  * --tile-cols with the defaults above; shared by job spec and job submit. */
 int jobspec_shape_opts(const struct cli_ctx *ctx, struct job_shape *s);

@@ -173,10 +173,12 @@ static void hex_set(json_t *obj, const char *key, const uint8_t *p, size_t n)
 	json_object_set_new(obj, key, json_string(hex));
 }
 
-/* Writes text to dir/final_name through a temporary file; refuses to replace
- * an existing file. The temporary is removed on every failure path. */
-static int write_atomic(const char *dir, const char *path, const char *text, char *err,
-			size_t errlen)
+/* Writes text to path (in dir) through a temporary file. Without replace it
+ * refuses to replace an existing file; with it, the old file is swapped for
+ * the new one in one rename, so a crash leaves one or the other whole. The
+ * temporary is removed on every failure path. */
+static int write_atomic(const char *dir, const char *path, const char *text, int replace,
+			char *err, size_t errlen)
 {
 	char tmp[4096];
 	int n = snprintf(tmp, sizeof(tmp), "%s/.keystore-", dir);
@@ -204,8 +206,11 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot sync %s: %s", tmp, strerror(errno));
 	if (close(fd) != 0 && !rc)
 		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot close %s: %s", tmp, strerror(errno));
+	if (!rc && replace && rename(tmp, path) != 0)
+		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot replace %s: %s", path,
+				strerror(errno));
 	/* link() fails if path exists, so a racing create cannot be overwritten. */
-	if (!rc && link(tmp, path) != 0) {
+	if (!rc && !replace && link(tmp, path) != 0) {
 		if (errno == EEXIST)
 			rc = assay_fail(err, errlen, ASSAY_EEXISTS, "%s already exists", path);
 		else
@@ -224,50 +229,29 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 	return rc;
 }
 
-int keystore_create(const char *datadir, const char *name, enum network net,
-		    const uint8_t *seed, const char *passphrase, struct keystore_info *info,
-		    char *err, size_t errlen)
+/* The text of a key file holding seed for name at address, sealed under
+ * passphrase with scrypt cost n: fresh salt and nonce every time. *text is
+ * malloc()ed; the caller frees it. pk is the seed's public key. */
+static int seal_text(const char *name, const char *address, const uint8_t seed[SEED_LEN],
+		     const uint8_t pk[PUBKEY_LEN], const char *passphrase, uint64_t n, char **text,
+		     char *err, size_t errlen)
 {
-	char dir[4096], path[4096];
-	uint8_t secret[SEED_LEN], sk[SECKEY_LEN], key[KEYSTORE_KEY_LEN], ct[SEED_LEN];
+	uint8_t key[KEYSTORE_KEY_LEN], ct[SEED_LEN];
 	uint8_t salt[KEYSTORE_SALT_LEN], nonce[KEYSTORE_NONCE_LEN], tag[KEYSTORE_TAG_LEN];
-	uint8_t pk[PUBKEY_LEN], addr[ADDR_LEN];
-	char address[ADDR_STR_MAX];
-	uint64_t n;
 	struct buf aad;
 	json_t *root = NULL;
-	char *text = NULL;
 	int rc;
 
-	if (!keystore_name_valid(name))
-		return assay_fail(err, errlen, ASSAY_EARG,
-			    "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -", name,
-			    KEYSTORE_NAME_MAX);
-	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
-		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
-	if ((rc = scrypt_n_for_create(&n, err, errlen)) != 0)
-		return rc;
-	snprintf(dir, sizeof(dir), "%s/%s", datadir, KEYSTORE_DIR);
-	if ((rc = mkdir_private(datadir, err, errlen)) || (rc = mkdir_private(dir, err, errlen)))
-		return rc;
-	if (access(path, F_OK) == 0)
-		return assay_fail(err, errlen, ASSAY_EEXISTS, "wallet '%s' already exists (%s)", name,
-			    path);
-
+	*text = NULL;
 	buf_init(&aad);
-	if (seed)
-		memcpy(secret, seed, SEED_LEN);
-	else
-		randombytes_buf(secret, SEED_LEN);
-	key_from_seed(secret, pk, sk);
-	address_from_pubkey(pk, addr);
-	address_encode(net, addr, address);
 	randombytes_buf(salt, sizeof(salt));
 	randombytes_buf(nonce, sizeof(nonce));
 	keystore_aad(&aad, name, address);
 	rc = scrypt_derive(passphrase, salt, n, KEYSTORE_SCRYPT_R, KEYSTORE_SCRYPT_P, key);
-	if (!rc && !aad.oom)
-		rc = gcm_crypt(1, key, nonce, &aad, secret, ct, tag);
+	if (!rc && aad.oom)
+		rc = ASSAY_ENOMEM;
+	if (!rc)
+		rc = gcm_crypt(1, key, nonce, &aad, seed, ct, tag);
 	if (rc) {
 		assay_fail(err, errlen, rc, "key encryption failed");
 		goto out;
@@ -290,37 +274,87 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 	hex_set(cipher, "ciphertext", ct, sizeof(ct));
 	hex_set(cipher, "tag", tag, sizeof(tag));
 	json_object_set_new(root, "cipher", cipher);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text) {
-		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-		goto out;
-	}
-	size_t tl = strlen(text);
-	char *nl = realloc(text, tl + 2);
+	char *dumped = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	size_t tl = dumped ? strlen(dumped) : 0;
+	char *nl = dumped ? realloc(dumped, tl + 2) : NULL;
 	if (!nl) {
+		free(dumped);
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto out;
 	}
-	text = nl;
-	memcpy(text + tl, "\n", 2);
-	rc = write_atomic(dir, path, text, err, errlen);
-	if (rc == ASSAY_EEXISTS)
-		assay_fail(err, errlen, rc, "wallet '%s' already exists (%s)", name, path);
-	if (!rc && info) {
-		memset(info, 0, sizeof(*info));
-		snprintf(info->name, sizeof(info->name), "%s", name);
-		memcpy(info->address, address, sizeof(address));
-		memcpy(info->pubkey, pk, PUBKEY_LEN);
-		info->scrypt_n = n;
-		info->scrypt_r = KEYSTORE_SCRYPT_R;
-		info->scrypt_p = KEYSTORE_SCRYPT_P;
-	}
+	memcpy(nl + tl, "\n", 2);
+	*text = nl;
 out:
-	sodium_memzero(secret, sizeof(secret));
-	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(key, sizeof(key));
 	buf_free(&aad);
 	json_decref(root);
+	return rc;
+}
+
+static void fill_info(struct keystore_info *info, const char *name, const char *address,
+		      const uint8_t pk[PUBKEY_LEN], uint64_t n)
+{
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", name);
+	snprintf(info->address, sizeof(info->address), "%s", address);
+	memcpy(info->pubkey, pk, PUBKEY_LEN);
+	info->scrypt_n = n;
+	info->scrypt_r = KEYSTORE_SCRYPT_R;
+	info->scrypt_p = KEYSTORE_SCRYPT_P;
+}
+
+int keystore_exists(const char *datadir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
+		return 0;
+	return lstat(path, &st) == 0;
+}
+
+int keystore_create(const char *datadir, const char *name, enum network net,
+		    const uint8_t *seed, const char *passphrase, struct keystore_info *info,
+		    char *err, size_t errlen)
+{
+	char dir[4096], path[4096];
+	uint8_t secret[SEED_LEN], sk[SECKEY_LEN];
+	uint8_t pk[PUBKEY_LEN], addr[ADDR_LEN];
+	char address[ADDR_STR_MAX];
+	uint64_t n;
+	char *text = NULL;
+	int rc;
+
+	if (!keystore_name_valid(name))
+		return assay_fail(err, errlen, ASSAY_EARG,
+			    "bad wallet name '%s': use 1 to %d of A-Z a-z 0-9 _ -", name,
+			    KEYSTORE_NAME_MAX);
+	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	if ((rc = scrypt_n_for_create(&n, err, errlen)) != 0)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/%s", datadir, KEYSTORE_DIR);
+	if ((rc = mkdir_private(datadir, err, errlen)) || (rc = mkdir_private(dir, err, errlen)))
+		return rc;
+	if (keystore_exists(datadir, name))
+		return assay_fail(err, errlen, ASSAY_EEXISTS, "wallet '%s' already exists (%s)", name,
+			    path);
+
+	if (seed)
+		memcpy(secret, seed, SEED_LEN);
+	else
+		randombytes_buf(secret, SEED_LEN);
+	key_from_seed(secret, pk, sk);
+	address_from_pubkey(pk, addr);
+	address_encode(net, addr, address);
+	rc = seal_text(name, address, secret, pk, passphrase, n, &text, err, errlen);
+	if (!rc)
+		rc = write_atomic(dir, path, text, 0, err, errlen);
+	if (rc == ASSAY_EEXISTS)
+		assay_fail(err, errlen, rc, "wallet '%s' already exists (%s)", name, path);
+	if (!rc && info)
+		fill_info(info, name, address, pk, n);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(sk, sizeof(sk));
 	free(text);
 	return rc;
 }
@@ -365,10 +399,16 @@ struct sealed {
 	uint8_t tag[KEYSTORE_TAG_LEN];
 };
 
-static json_t *load_json(const char *path, const char *name, int *rc, char *err, size_t errlen)
+/* Reads a key file (at most KEYSTORE_FILE_MAX bytes, not through a symlink)
+ * and parses it. With raw set, *raw is the file's bytes, NUL-ended and
+ * malloc()ed (the caller frees it), *raw_len their count. */
+static json_t *load_json(const char *path, const char *name, char **raw, size_t *raw_len, int *rc,
+			 char *err, size_t errlen)
 {
 	struct stat st;
 	json_error_t jerr;
+	char *text = NULL;
+	size_t len = 0;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW);
 	if (fd < 0) {
 		*rc = errno == ENOENT ? assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
@@ -383,20 +423,49 @@ static json_t *load_json(const char *path, const char *name, int *rc, char *err,
 			   KEYSTORE_FILE_MAX);
 		return NULL;
 	}
-	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	/* One byte more than the limit, so a file that grew is caught. */
+	if (!(text = malloc(KEYSTORE_FILE_MAX + 2))) {
+		close(fd);
+		*rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r = read(fd, text + len, KEYSTORE_FILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len > KEYSTORE_FILE_MAX)
+			break;
+	}
 	close(fd);
+	text[len] = 0;
+	json_t *root = len > KEYSTORE_FILE_MAX ? NULL
+					       : json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (len > KEYSTORE_FILE_MAX)
+		snprintf(jerr.text, sizeof(jerr.text), "longer than %d bytes", KEYSTORE_FILE_MAX);
 	if (!json_is_object(root)) {
 		json_decref(root);
+		free(text);
 		*rc = assay_fail(err, errlen, ASSAY_EDECODE, "corrupt keystore %s: not a JSON object (%s)",
 			   path, jerr.text);
 		return NULL;
+	}
+	if (raw) {
+		*raw = text;
+		*raw_len = len;
+	} else {
+		free(text);
 	}
 	*rc = 0;
 	return root;
 }
 
+/* Reads and checks name's file; with raw set, also hands back its bytes as
+ * load_json does (only when the file checks out). */
 static int parse_file(const char *datadir, const char *name, struct keystore_info *info,
-		      struct sealed *sealed, char *err, size_t errlen)
+		      struct sealed *sealed, char **raw, size_t *raw_len, char *err, size_t errlen)
 {
 	char path[4096];
 	uint8_t addr[ADDR_LEN], want[ADDR_LEN];
@@ -404,11 +473,13 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	int rc;
 
 	memset(info, 0, sizeof(*info));
+	if (raw)
+		*raw = NULL;
 	if (!keystore_name_valid(name))
 		return assay_fail(err, errlen, ASSAY_EARG, "bad wallet name '%s'", name);
 	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
-	json_t *root = load_json(path, name, &rc, err, errlen);
+	json_t *root = load_json(path, name, raw, raw_len, &rc, err, errlen);
 	if (!root)
 		return rc;
 
@@ -472,6 +543,10 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	info->scrypt_p = (uint32_t)p;
 out:
 	json_decref(root);
+	if (rc && raw) {
+		free(*raw);
+		*raw = NULL;
+	}
 	return rc;
 }
 
@@ -479,7 +554,7 @@ int keystore_read_info(const char *datadir, const char *name, struct keystore_in
 		       char *err, size_t errlen)
 {
 	struct sealed sealed;
-	return parse_file(datadir, name, info, &sealed, err, errlen);
+	return parse_file(datadir, name, info, &sealed, NULL, NULL, err, errlen);
 }
 
 int keystore_load(const char *datadir, const char *name, const char *passphrase,
@@ -491,7 +566,7 @@ int keystore_load(const char *datadir, const char *name, const char *passphrase,
 	int rc;
 
 	memset(key, 0, sizeof(*key));
-	if ((rc = parse_file(datadir, name, &key->info, &sealed, err, errlen)))
+	if ((rc = parse_file(datadir, name, &key->info, &sealed, NULL, NULL, err, errlen)))
 		return rc;
 	buf_init(&aad);
 	keystore_aad(&aad, key->info.name, key->info.address);
@@ -522,6 +597,78 @@ out:
 	if (rc)
 		keystore_key_wipe(key);
 	return rc;
+}
+
+int keystore_read_file(const char *datadir, const char *name, char **text, size_t *len,
+		       char *err, size_t errlen)
+{
+	struct keystore_info info;
+	struct sealed sealed;
+	return parse_file(datadir, name, &info, &sealed, text, len, err, errlen);
+}
+
+/* DATADIR/wallet, or ASSAY_ELIMIT. */
+static int wallet_dir(const char *datadir, char *out, size_t cap, char *err, size_t errlen)
+{
+	int n = snprintf(out, cap, "%s/%s", datadir, KEYSTORE_DIR);
+	if (n < 0 || (size_t)n >= cap)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	return 0;
+}
+
+static int sync_dir(const char *dir, char *err, size_t errlen)
+{
+	int rc = 0, dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0 || fsync(dfd) != 0)
+		rc = assay_fail(err, errlen, ASSAY_EIO, "cannot sync directory %s: %s", dir,
+				strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int keystore_change_passphrase(const char *datadir, const struct keystore_key *key,
+			       const char *new_passphrase, struct keystore_info *info, char *err,
+			       size_t errlen)
+{
+	const char *name = key->info.name;
+	char dir[4096], path[4096], *text = NULL;
+	uint64_t n;
+	int rc;
+	if ((rc = scrypt_n_for_create(&n, err, errlen)) ||
+	    (rc = wallet_dir(datadir, dir, sizeof(dir), err, errlen)))
+		return rc;
+	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	if (!keystore_exists(datadir, name))
+		return assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name);
+	/* The seed is the first half of libsodium's secret key. */
+	rc = seal_text(name, key->info.address, key->seckey, key->info.pubkey, new_passphrase, n,
+		       &text, err, errlen);
+	if (!rc)
+		rc = write_atomic(dir, path, text, 1, err, errlen);
+	if (!rc && info)
+		fill_info(info, name, key->info.address, key->info.pubkey, n);
+	free(text);
+	return rc;
+}
+
+int keystore_delete(const char *datadir, const char *name, char *err, size_t errlen)
+{
+	char dir[4096], path[4096];
+	int rc;
+	if (!keystore_name_valid(name))
+		return assay_fail(err, errlen, ASSAY_EARG, "bad wallet name '%s'", name);
+	if ((rc = wallet_dir(datadir, dir, sizeof(dir), err, errlen)))
+		return rc;
+	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	if (unlink(path) != 0)
+		return errno == ENOENT
+			       ? assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
+			       : assay_fail(err, errlen, ASSAY_EIO, "cannot delete %s: %s", path,
+					    strerror(errno));
+	return sync_dir(dir, err, errlen);
 }
 
 static int cmp_names(const void *a, const void *b)

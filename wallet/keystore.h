@@ -76,6 +76,30 @@ int keystore_load(const char *datadir, const char *name, const char *passphrase,
 
 void keystore_key_wipe(struct keystore_key *key);
 
+/* 1 if DATADIR/wallet/NAME.json exists in any form (even a corrupt file or a
+ * link), else 0: what a command checks before asking for a passphrase. */
+int keystore_exists(const char *datadir, const char *name);
+
+/* The key file's bytes as stored (still encrypted), after the same checks
+ * as keystore_read_info: for a backup copy. *text is NUL-ended and
+ * malloc()ed; the caller frees it. Errors as keystore_read_info. */
+int keystore_read_file(const char *datadir, const char *name, char **text, size_t *len,
+		       char *err, size_t errlen);
+
+/* Re-seals an unlocked key (keystore_load with the old passphrase proved
+ * it) under new_passphrase: fresh salt and nonce, scrypt N as
+ * keystore_create picks it, and the file replaced in one rename, so a crash
+ * leaves the old file or the new one. Key and address stay. Fills info if
+ * not NULL. 0; ASSAY_ENOTFOUND (the file is gone), ASSAY_EARG (N from the
+ * environment), ASSAY_EIO. */
+int keystore_change_passphrase(const char *datadir, const struct keystore_key *key,
+			       const char *new_passphrase, struct keystore_info *info, char *err,
+			       size_t errlen);
+
+/* Removes DATADIR/wallet/NAME.json for good. 0; ASSAY_EARG (bad name),
+ * ASSAY_ENOTFOUND, ASSAY_EIO. Asking the person first is the caller's job. */
+int keystore_delete(const char *datadir, const char *name, char *err, size_t errlen);
+
 /* Lists the wallet names in DATADIR/wallet, sorted. *names is malloc()ed, as
  * is each name; free with keystore_list_free. A missing directory is an
  * empty list. 0, ASSAY_ENOMEM or ASSAY_EIO. */

@@ -1,7 +1,8 @@
 # wallet/: two libraries and the assay-cli program.
 # libassay_client.a is what every client shares (assay-cli and assay-worker):
-# keystore, passphrase, amounts, transaction building, the node's chain
-# parameters and the JSON-RPC/HTTP client (libevent's evhttp). It links core,
+# keystore, passphrase, BIP-39/SLIP-0010 key backup (mnemonic), amounts,
+# transaction building, the node's chain parameters and the JSON-RPC/HTTP
+# client (libevent's evhttp). It links core,
 # the fee rule of consensus/params and libevent; never the VM or the compute
 # state machine. libassay_wallet.a is assay-cli itself; it adds the VM (the
 # contract commands) and the compute kernels (job output checks).
@@ -9,6 +10,7 @@ noinst_LIBRARIES += libassay_client.a
 libassay_client_a_SOURCES = \
 	wallet/amount.c wallet/amount.h \
 	wallet/keystore.c wallet/keystore.h \
+	wallet/mnemonic.c wallet/mnemonic.h wallet/bip39_english.c \
 	wallet/passphrase.c wallet/passphrase.h \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
@@ -19,10 +21,12 @@ noinst_LIBRARIES += libassay_wallet.a
 libassay_wallet_a_SOURCES = \
 	wallet/cli.c wallet/cli.h \
 	wallet/cli_commands.c \
+	wallet/cli_wallet.c wallet/cli_wallet.h \
 	wallet/cli_contract.c wallet/cli_contract.h \
 	wallet/cli_compute.c wallet/cli_compute.h \
 	wallet/cli_proof.c wallet/cli_proof.h \
-	wallet/cli_jobspec.c wallet/cli_jobspec.h
+	wallet/cli_jobspec.c wallet/cli_jobspec.h \
+	wallet/cli_preflight.c wallet/cli_preflight.h
 
 # The VM library gives the CLI the assembler, disassembler, calldata and
 # payload codecs of the contract commands; the job commands check outputs
@@ -35,12 +39,17 @@ assay_cli_SOURCES = wallet/cli_main.c
 assay_cli_LDADD = $(WALLET_LIBS)
 
 check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec \
-	test_rpc_client
-TESTS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec test_rpc_client
+	test_rpc_client test_mnemonic
+TESTS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec test_rpc_client \
+	test_mnemonic
 test_amount_SOURCES = tests/unit/test_amount.c
 test_amount_LDADD = $(CLIENT_LIBS)
 test_keystore_SOURCES = tests/unit/test_keystore.c
 test_keystore_LDADD = $(CLIENT_LIBS)
+# BIP-39 and SLIP-0010 against their published vectors in tests/data.
+test_mnemonic_SOURCES = tests/unit/test_mnemonic.c tests/unit/test.h
+test_mnemonic_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+test_mnemonic_LDADD = $(CLIENT_LIBS)
 test_cli_SOURCES = tests/unit/test_cli.c
 test_cli_LDADD = $(WALLET_LIBS)
 test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
@@ -48,6 +57,11 @@ test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 test_cli_contract_LDADD = $(WALLET_LIBS)
 test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
 test_cli_jobspec_LDADD = $(WALLET_LIBS)
+# The pre-flight verdict, amounts as ASY in node messages, the samples line.
+check_PROGRAMS += test_cli_preflight
+TESTS += test_cli_preflight
+test_cli_preflight_SOURCES = tests/unit/test_cli_preflight.c tests/unit/test.h
+test_cli_preflight_LDADD = $(WALLET_LIBS)
 # The RPC client against a real evhttp server on loopback, and the
 # getchainparams parser.
 test_rpc_client_SOURCES = tests/unit/test_rpc_client.c tests/unit/test.h
@@ -60,3 +74,5 @@ TESTS += fuzz_rpc_reply
 fuzz_rpc_reply_SOURCES = tests/fuzz/fuzz_rpc_reply.c
 fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)
+# The generator of wallet/bip39_english.c (checks the list's SHA-256).
+EXTRA_DIST += wallet/bip39_english.sh

@@ -59,7 +59,8 @@ static void restore_and_die(int sig)
 	raise(sig);
 }
 
-static int ask_tty(int tty, const char *prompt, char *out)
+/* Asks on tty; echo off unless echo is set (a typed confirmation). */
+static int ask_tty(int tty, const char *prompt, int echo, char *out)
 {
 	struct termios saved, quiet;
 	struct sigaction on_signal = {.sa_handler = restore_and_die}, old_int, old_term;
@@ -71,7 +72,8 @@ static int ask_tty(int tty, const char *prompt, char *out)
 		sigaction(SIGINT, &on_signal, &old_int);
 		sigaction(SIGTERM, &on_signal, &old_term);
 		quiet = saved;
-		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+		if (!echo)
+			quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
 		tcsetattr(tty, TCSAFLUSH, &quiet);
 	}
@@ -85,7 +87,7 @@ static int ask_tty(int tty, const char *prompt, char *out)
 		sigaction(SIGTERM, &old_term, NULL);
 		prompt_tty = -1;
 	}
-	if (write(tty, "\n", 1) < 0) {
+	if (!echo && write(tty, "\n", 1) < 0) {
 		/* as above */
 	}
 	return rc;
@@ -93,6 +95,12 @@ static int ask_tty(int tty, const char *prompt, char *out)
 
 int passphrase_get(const char *file, const char *prompt, int confirm, char *out, char *err,
 		   size_t errlen)
+{
+	return passphrase_get_from(file, PASSPHRASE_ENV, prompt, confirm, out, err, errlen);
+}
+
+int passphrase_get_from(const char *file, const char *env_name, const char *prompt, int confirm,
+			char *out, char *err, size_t errlen)
 {
 	int rc;
 	out[0] = 0;
@@ -108,23 +116,25 @@ int passphrase_get(const char *file, const char *prompt, int confirm, char *out,
 				    PASSPHRASE_MAX);
 		if (rc)
 			return assay_fail(err, errlen, rc, "cannot read passphrase file %s", file);
-	} else if (getenv(PASSPHRASE_ENV)) {
-		const char *env = getenv(PASSPHRASE_ENV);
+	} else if (getenv(env_name)) {
+		const char *env = getenv(env_name);
 		if (strlen(env) > PASSPHRASE_MAX)
 			return assay_fail(err, errlen, ASSAY_ELIMIT, "%s is longer than %d bytes",
-				    PASSPHRASE_ENV, PASSPHRASE_MAX);
+				    env_name, PASSPHRASE_MAX);
 		memcpy(out, env, strlen(env) + 1);
 	} else {
 		int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
 		if (tty < 0)
 			return assay_fail(err, errlen, ASSAY_EIO,
-				    "no passphrase: there is no terminal to ask on; use "
-				    "--passphrase-file FILE or set %s",
-				    PASSPHRASE_ENV);
-		rc = ask_tty(tty, prompt, out);
+				    "no passphrase: there is no terminal to ask on; use %s or set %s",
+				    strcmp(env_name, PASSPHRASE_NEW_ENV) == 0
+					    ? "--new-passphrase-file FILE"
+					    : "--passphrase-file FILE",
+				    env_name);
+		rc = ask_tty(tty, prompt, 0, out);
 		if (!rc && confirm) {
 			char again[PASSPHRASE_MAX + 1];
-			rc = ask_tty(tty, "Repeat passphrase: ", again);
+			rc = ask_tty(tty, "Repeat passphrase: ", 0, again);
 			if (!rc && strcmp(again, out) != 0)
 				rc = ASSAY_EARG;
 			sodium_memzero(again, sizeof(again));
@@ -140,5 +150,23 @@ int passphrase_get(const char *file, const char *prompt, int confirm, char *out,
 	}
 	if (confirm && !out[0])
 		return assay_fail(err, errlen, ASSAY_EARG, "an empty passphrase is not allowed");
+	return 0;
+}
+
+int passphrase_ask_terminal(const char *prompt, int echo, char *out, char *err, size_t errlen)
+{
+	out[0] = 0;
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+	if (tty < 0)
+		return assay_fail(err, errlen, ASSAY_EIO, "there is no terminal to ask on");
+	int rc = ask_tty(tty, prompt, echo, out);
+	close(tty);
+	if (rc) {
+		sodium_memzero(out, PASSPHRASE_MAX + 1);
+		if (rc == ASSAY_ELIMIT)
+			return assay_fail(err, errlen, rc, "the answer is longer than %d bytes",
+					  PASSPHRASE_MAX);
+		return assay_fail(err, errlen, rc, "cannot read from the terminal");
+	}
 	return 0;
 }

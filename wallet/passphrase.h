@@ -8,6 +8,8 @@
 
 #define PASSPHRASE_MAX 1024 /* bytes, without the NUL */
 #define PASSPHRASE_ENV "ASSAY_PASSPHRASE"
+/* The new passphrase of `wallet passphrase` when not asked on a terminal. */
+#define PASSPHRASE_NEW_ENV "ASSAY_NEW_PASSPHRASE"
 
 /* Fills out (PASSPHRASE_MAX + 1 bytes) from the first source that exists;
  * file may be NULL. With confirm set, a terminal is asked twice and the two
@@ -17,5 +19,16 @@
  * The caller wipes out when done (sodium_memzero). */
 int passphrase_get(const char *file, const char *prompt, int confirm, char *out, char *err,
 		   size_t errlen);
+
+/* The same with another environment variable in place of ASSAY_PASSPHRASE:
+ * a new passphrase must not come from where the old one did. */
+int passphrase_get_from(const char *file, const char *env_name, const char *prompt, int confirm,
+			char *out, char *err, size_t errlen);
+
+/* Asks one line on the controlling terminal (never stdin): echo off for
+ * secrets such as backup words, on for a typed confirmation. out holds
+ * PASSPHRASE_MAX + 1 bytes; the caller wipes it. 0; ASSAY_EIO (no terminal,
+ * err says so), ASSAY_ELIMIT. */
+int passphrase_ask_terminal(const char *prompt, int echo, char *out, char *err, size_t errlen);
 
 #endif

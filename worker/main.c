@@ -266,8 +266,18 @@ static int ensure_registered(struct worker *w)
 	memset(&reg, 0, sizeof(reg));
 	/* An active worker only updates its endpoint (a zero top-up). */
 	reg.bond = active ? 0 : w->cfg.bond ? w->cfg.bond : WORKER_DEFAULT_BOND;
-	if (!active && reg.bond < w->min_bond)
+	if (!active && reg.bond < w->min_bond) {
+		char asked[AMOUNT_STR_MAX], least[AMOUNT_STR_MAX];
+		amount_format(reg.bond, asked);
+		amount_format(w->min_bond, least);
+		if (w->cfg.bond) { /* the user's amount: never more without asking */
+			log_error("-bond=%s ASY is below the chain's min_bond %s ASY: not registering (give -bond=%s "
+				  "or more)", asked, least, least);
+			return -1;
+		}
+		log_warn("the default bond %s ASY is below the chain's min_bond: bonding %s ASY", asked, least);
 		reg.bond = w->min_bond;
+	}
 	snprintf(reg.endpoint, sizeof(reg.endpoint), "%s", w->cfg.endpoint);
 	snprintf(reg.backend, sizeof(reg.backend), "%s", w->cfg.backend);
 	struct buf p;
@@ -863,7 +873,8 @@ static void usage(void)
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
 	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8; %s)\n"
 	       "  -threads=N             cpu threads (default: one per CPU)\n"
-	       "  -bond=ASY              bond to register with if not registered (default 1000, at least min_bond)\n"
+	       "  -bond=ASY              bond to register with if not registered (default 1000, raised to min_bond\n"
+	       "                         if below it; a -bond below min_bond is refused)\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
 	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
 	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"
@@ -1004,8 +1015,15 @@ static int read_chain(struct worker *w)
 static int unlock(struct worker *w)
 {
 	char pass[PASSPHRASE_MAX + 1], prompt[128], err[512];
+	struct keystore_info info;
+	/* A wallet that is not there is said before any passphrase is asked for. */
+	int rc = keystore_read_info(w->cfg.datadir, w->cfg.wallet, &info, err, sizeof(err));
+	if (rc) {
+		log_error("wallet %s: %s", w->cfg.wallet, err);
+		return -1;
+	}
 	snprintf(prompt, sizeof(prompt), "Passphrase for wallet '%s': ", w->cfg.wallet);
-	int rc = passphrase_get(w->cfg.passphrase_file[0] ? w->cfg.passphrase_file : NULL, prompt, 0, pass, err,
+	rc = passphrase_get(w->cfg.passphrase_file[0] ? w->cfg.passphrase_file : NULL, prompt, 0, pass, err,
 				sizeof(err));
 	if (rc == 0)
 		rc = keystore_load(w->cfg.datadir, w->cfg.wallet, pass, &w->key, err, sizeof(err));

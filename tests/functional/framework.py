@@ -213,6 +213,35 @@ class Node(Process):
 
 
 
+class StarvedNode(Node):
+    """A node whose descriptor limit (soft and hard) is fd_limit: for tests
+    of what happens when descriptors run out."""
+
+    def __init__(self, *args, fd_limit=256, **kw):
+        super().__init__(*args, **kw)
+        self.fd_limit = fd_limit
+
+    def start(self, extra=None, wait=True):
+        import resource
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
+
+        self.log = open(os.path.join(self.datadir, "stdout.log"), "ab")
+        self.proc = subprocess.Popen(self.args(extra), stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=limit)
+        if wait:
+            self.wait_for_rpc()
+        return self
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def p2p_addr(node):
     """The node's p2p address, for -connect / -addnode / addnode."""
     return f"127.0.0.1:{node.port}"

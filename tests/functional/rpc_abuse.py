@@ -219,36 +219,13 @@ def weak_scrypt(node):
     assert res.returncode == 0, res.stderr
 
 
-class StarvedNode(fw.Node):
-    """A node whose descriptor limit (soft and hard) is FD_LIMIT."""
-
-    def start(self, extra=None, wait=True):
-        import resource
-
-        def limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, FD_LIMIT))
-
-        self.log = open(os.path.join(self.datadir, "stdout.log"), "ab")
-        self.proc = subprocess.Popen(self.args(extra), stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=limit)
-        if wait:
-            self.wait_for_rpc()
-        return self
-
-
 FD_LIMIT = 256
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def descriptor_reserve(tmpdir, nodes):
     """More idle connections than descriptors: the node keeps
     RPC_RESERVED_FDS free, does not spin, and answers again afterwards."""
-    node = StarvedNode(1, tmpdir, extra_args=["-blocktime=200", "-rpcmaxconnections=1000"]).start()
+    node = fw.StarvedNode(1, tmpdir, fd_limit=FD_LIMIT, extra_args=["-blocktime=200", "-rpcmaxconnections=1000"]).start()
     nodes.append(node)
     h = node.height()
     socks = []
@@ -258,9 +235,9 @@ def descriptor_reserve(tmpdir, nodes):
         except OSError:
             break
     time.sleep(0.5)
-    cpu = cpu_seconds(node.proc.pid)
+    cpu = fw.cpu_seconds(node.proc.pid)
     time.sleep(2)
-    spent = cpu_seconds(node.proc.pid) - cpu
+    spent = fw.cpu_seconds(node.proc.pid) - cpu
     assert spent < 0.5, f"the node used {spent:.2f}s of CPU in 2s with descriptors held"
     open_fds = len(os.listdir(f"/proc/{node.proc.pid}/fd"))
     assert open_fds <= FD_LIMIT - 100, f"{open_fds} descriptors open of {FD_LIMIT}"

@@ -1,4 +1,4 @@
-// fuzz-sources: vm/vm_codec.c core/buf.c core/error.c core/sha256.c core/keys.c core/bech32.c
+// fuzz-sources: vm/vm_codec.c core/buf.c core/error.c core/sha256.c core/keys.c core/network.c core/bech32.c
 /* libFuzzer target for the byte formats of vm/vm_codec.c: the TX_DEPLOY and
  * TX_CALL payload decoders must accept or refuse any input without a crash,
  * and what they accept re-encodes to exactly the input (docs/protocol.md §1,

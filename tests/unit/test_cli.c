@@ -256,6 +256,8 @@ static struct {
 	struct tx sent;           /* the last transaction sendrawtransaction got */
 	int have_sent;
 	uint8_t genesis[HASH_LEN];
+	const char *sim_error;    /* simulatetransaction: NULL ok, else valid false with this */
+	int no_simulate;          /* a node without simulatetransaction */
 } fake;
 
 static char *fake_reply(const char *method, json_t *params)
@@ -305,6 +307,10 @@ static char *fake_reply(const char *method, json_t *params)
 		hex_encode(h, HASH_LEN, hh);
 		result = json_pack("{s:s, s:s, s:i}", "code_hash", hh, "record", "017100000000000000",
 				   "balance", 0);
+	} else if (strcmp(method, "simulatetransaction") == 0 && !fake.no_simulate) {
+		result = json_pack("{s:b, s:b, s:s?, s:i, s:i, s:n, s:[]}", "valid", !fake.sim_error, "ok",
+				   !fake.sim_error, "error", fake.sim_error, "gas_used", 0, "fee", 100000,
+				   "created", "events");
 	} else if (strcmp(method, "gettransaction") == 0) {
 		result = json_pack("{s:O, s:s, s:i, s:i, s:s, s:{s:b, s:n, s:i, s:[]}}", "txid",
 				   json_array_get(params, 0), "status", "committed", "height", 8,
@@ -480,6 +486,25 @@ static void test_commands_against_fake_node(void)
 	CHECK(!fake.have_sent);
 	fake.min_fee = 1000;
 	fake.gas_price = 1;
+
+	/* the pre-flight check: a doomed send is refused and nothing reaches
+	 * sendrawtransaction; --force sends it; so for a node that cannot
+	 * simulate (refused unless --force) */
+	fake.sim_error = "insufficient balance: has 12500000000, needs 99000000000";
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=99", NULL) == CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=99", "--force", NULL) == CLI_OK);
+	CHECK(fake.have_sent);
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
+	fake.sim_error = NULL;
+	fake.no_simulate = 1;
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=1", NULL) == CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=1", "--force", NULL) == CLI_OK);
+	CHECK(fake.have_sent);
+	fake.no_simulate = 0;
 	CHECK(run_cli("send", "--from=alice", "--to", other_net, "--amount=1", NULL) ==
 	      CLI_EUSAGE);
 	CHECK(run_cli("send", "--from=alice", "--to", to_text, "--amount=-1", NULL) == CLI_EUSAGE);

@@ -1,6 +1,7 @@
 /* Unit tests for wallet/keystore and wallet/passphrase: create/load round
  * trip, wrong passphrase, every tampered field, file modes, the atomic write,
- * listing, names, the dev key vector and the passphrase sources. */
+ * listing, names, the dev key vector and the passphrase sources; passphrase
+ * change, export of the file, exists and delete. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -351,6 +352,113 @@ static void test_passphrase_sources(void)
 	unlink(file);
 }
 
+/* Reads a whole small file into a malloc()ed, NUL-ended buffer. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = calloc(1, KEYSTORE_FILE_MAX + 2);
+	*len = f && text ? fread(text, 1, KEYSTORE_FILE_MAX + 1, f) : 0;
+	if (f)
+		fclose(f);
+	return text;
+}
+
+static void test_change_passphrase(void)
+{
+	struct keystore_key key, again;
+	struct keystore_info info;
+	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
+	char path[512];
+	for (int i = 0; i < SEED_LEN; i++)
+		seed[i] = (uint8_t)(200 - i);
+	key_from_seed(seed, pk, sk);
+	CHECK(create("carol", seed, "old pass") == 0);
+	path_of("carol", path, sizeof(path));
+	json_t *before = json_load_file(path, 0, NULL);
+
+	CHECK(keystore_load(root, "carol", "old pass", &key, err, sizeof(err)) == 0);
+	CHECK(keystore_change_passphrase(root, &key, "new pass", &info, err, sizeof(err)) == 0);
+	keystore_key_wipe(&key);
+	CHECK(strcmp(info.name, "carol") == 0);
+	CHECK_EQ_MEM(info.pubkey, pk, PUBKEY_LEN);
+
+	/* The old passphrase no longer opens it; the new one opens the same key. */
+	CHECK(keystore_load(root, "carol", "old pass", &again, err, sizeof(err)) == ASSAY_EAUTH);
+	CHECK(keystore_load(root, "carol", "new pass", &again, err, sizeof(err)) == 0);
+	CHECK_EQ_MEM(again.seckey, sk, SECKEY_LEN);
+	keystore_key_wipe(&again);
+
+	/* Fresh salt and nonce; same address; mode kept; no temporary left. */
+	json_t *after = json_load_file(path, 0, NULL);
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(before, "kdf"), "salt")),
+		     json_string_value(json_object_get(json_object_get(after, "kdf"), "salt"))) != 0);
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(before, "cipher"), "nonce")),
+		     json_string_value(json_object_get(json_object_get(after, "cipher"), "nonce"))) != 0);
+	CHECK(strcmp(json_string_value(json_object_get(before, "address")),
+		     json_string_value(json_object_get(after, "address"))) == 0);
+	json_decref(before);
+	json_decref(after);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+	/* A key whose file has gone is not written back. */
+	CHECK(keystore_load(root, "carol", "new pass", &key, err, sizeof(err)) == 0);
+	CHECK(unlink(path) == 0);
+	CHECK(keystore_change_passphrase(root, &key, "x", NULL, err, sizeof(err)) == ASSAY_ENOTFOUND);
+	CHECK(access(path, F_OK) != 0);
+	keystore_key_wipe(&key);
+}
+
+static void test_exists_read_file_delete(void)
+{
+	char path[512], *text = NULL;
+	size_t len = 0, want_len;
+	CHECK(create("dave", NULL, "pw") == 0);
+	path_of("dave", path, sizeof(path));
+	CHECK(keystore_exists(root, "dave") == 1);
+	CHECK(keystore_exists(root, "nobody") == 0);
+	CHECK(keystore_exists(root, "bad/name") == 0);
+
+	/* The export is the file's bytes, unchanged. */
+	char *want = slurp(path, &want_len);
+	CHECK(keystore_read_file(root, "dave", &text, &len, err, sizeof(err)) == 0);
+	CHECK(text && len == want_len && memcmp(text, want, len) == 0 && text[len] == 0);
+	free(text);
+	free(want);
+	CHECK(keystore_read_file(root, "nobody", &text, &len, err, sizeof(err)) == ASSAY_ENOTFOUND);
+	CHECK(text == NULL);
+
+	/* A corrupt file exists (so nothing is created over it) but is not
+	 * exported. */
+	char bad[512];
+	path_of("eve", bad, sizeof(bad));
+	write_file(bad, "{\"version\": 1}");
+	CHECK(keystore_exists(root, "eve") == 1);
+	CHECK(keystore_read_file(root, "eve", &text, &len, err, sizeof(err)) == ASSAY_EDECODE);
+	CHECK(text == NULL);
+	CHECK(create("eve", NULL, "pw") == ASSAY_EEXISTS);
+
+	CHECK(keystore_delete(root, "dave", err, sizeof(err)) == 0);
+	CHECK(keystore_exists(root, "dave") == 0);
+	CHECK(keystore_delete(root, "dave", err, sizeof(err)) == ASSAY_ENOTFOUND);
+	CHECK(keystore_delete(root, "../x", err, sizeof(err)) == ASSAY_EARG);
+	CHECK(keystore_delete(root, "eve", err, sizeof(err)) == 0);
+	CHECK(keystore_exists(root, "eve") == 0);
+}
+
+static void test_new_passphrase_source(void)
+{
+	char out[PASSPHRASE_MAX + 1];
+	setenv(PASSPHRASE_ENV, "old", 1);
+	setenv(PASSPHRASE_NEW_ENV, "new", 1);
+	CHECK(passphrase_get_from(NULL, PASSPHRASE_NEW_ENV, "p: ", 1, out, err, sizeof(err)) == 0);
+	CHECK(strcmp(out, "new") == 0);
+	CHECK(passphrase_get(NULL, "p: ", 0, out, err, sizeof(err)) == 0);
+	CHECK(strcmp(out, "old") == 0);
+	unsetenv(PASSPHRASE_NEW_ENV);
+	unsetenv(PASSPHRASE_ENV);
+}
+
 int main(void)
 {
 	char tmpl[64];
@@ -371,6 +479,9 @@ int main(void)
 	RUN(test_scrypt_env);
 	RUN(test_dev_seed);
 	RUN(test_passphrase_sources);
+	RUN(test_change_passphrase);
+	RUN(test_exists_read_file_delete);
+	RUN(test_new_passphrase_source);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

@@ -1,0 +1,161 @@
+/* simulatetransaction (docs/rpc.md): a dry run of one signed transaction
+ * through the checks and the execution a block applies (tx_rules, then
+ * exec_tx), on a throw-away overlay of the committed state, so that a wallet
+ * can refuse a doomed transaction before it pays a fee. Its answer is a
+ * prediction for the next block. Not for: admission or relay (txaccept.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/exec.h"
+#include "consensus/tx_rules.h"
+#include "core/error.h"
+#include "node/node.h"
+
+static json_t *address_json(const struct node *n, const uint8_t addr[ADDR_LEN])
+{
+	char text[ADDR_STR_MAX];
+	address_encode(n->genesis.net, addr, text);
+	return json_string(text);
+}
+
+/* The one reply shape, for every outcome (docs/rpc.md). */
+static json_t *simulation_json(const struct node *n, int valid, const struct tx *t, const struct receipt *r,
+			       const char *error)
+{
+	json_t *events = json_array();
+	for (size_t i = 0; r && i < r->nevents; i++)
+		json_array_append_new(events, json_pack("{s:o,s:o}", "contract",
+							address_json(n, r->events[i].contract), "data",
+							rpc_hex(r->events[i].data, r->events[i].len)));
+	int ok = valid && r && r->ok;
+	return json_pack("{s:b,s:b,s:o,s:I,s:I,s:o,s:o}", "valid", valid, "ok", ok, "error",
+			 ok ? json_null() : json_string(error), "gas_used", (json_int_t)(r ? r->gas_used : 0),
+			 "fee", (json_int_t)(valid && t ? t->fee : 0), "created",
+			 r && r->created_len ? rpc_hex(r->created, r->created_len) : json_null(), "events",
+			 events);
+}
+
+/* Applies, in nonce order, the sender's pending transactions that come
+ * before t, so that t with nonce = committed nonce + pending count is judged
+ * on what its predecessors leave. Their own failures are not t's: a gap
+ * they leave shows as t's nonce error. 0, or a local failure. */
+static int apply_pending(struct node *n, struct exec_ctx *x, const struct tx *t, char *err, size_t errlen)
+{
+	size_t cap = mempool_size(n->mempool);
+	if (!cap)
+		return 0;
+	const struct tx **pool = malloc(cap * sizeof(*pool));
+	if (!pool)
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	size_t npool = mempool_select(n->mempool, pool, cap); /* keeps each sender's nonces in order */
+	int rc = 0;
+	for (size_t i = 0; i < npool && !rc; i++) {
+		const struct tx *p = pool[i];
+		if (memcmp(p->sender, t->sender, PUBKEY_LEN) != 0 || p->nonce >= t->nonce)
+			continue;
+		struct receipt r;
+		char perr[160];
+		size_t snap = ledger_snapshot(&x->l);
+		int e = exec_tx(x, p, &r, perr, sizeof(perr));
+		receipt_free(&r);
+		if (assay_err_is_local(e))
+			rc = assay_fail(err, errlen, e, "%s", perr);
+		else if (e < 0)
+			ledger_revert(&x->l, snap);
+	}
+	free(pool);
+	return rc;
+}
+
+/* The header the next block will most likely have: tip + 1, now (or just
+ * after the tip), the tip's beacon and proposer. The real beacon is the next
+ * proposer's VRF output, unknown here: anything that depends on it (a
+ * dispute's check vectors) is predicted with the tip's. */
+static void next_header(struct node *n, struct block_header *hd)
+{
+	const struct block_header *tip = chain_tip(n->chain);
+	uint64_t now = node_now_ms();
+	memset(hd, 0, sizeof(*hd));
+	hd->height = tip->height + 1;
+	hd->time_ms = now > tip->time_ms ? now : tip->time_ms + 1;
+	memcpy(hd->beacon, tip->beacon, HASH_LEN);
+	memcpy(hd->proposer, tip->proposer, PUBKEY_LEN);
+}
+
+static int simulate(struct node *n, const struct tx *t, json_t **result, struct rpc_error *e)
+{
+	const struct genesis *g = chain_genesis(n->chain);
+	char err[256];
+	int rc = tx_rules_check(&g->params, g->hash, t, 1, err, sizeof(err));
+	if (rc) {
+		*result = simulation_json(n, 0, t, NULL, err);
+		return 0;
+	}
+	struct ledger ro = chain_ledger(n->chain);
+	ledger_mem_t *ov = ledger_mem_new(&ro);
+	if (!ov)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	struct ledger ol = ledger_mem_ledger(ov);
+	struct block_header hd;
+	struct exec_ctx x;
+	struct receipt r;
+	next_header(n, &hd);
+	exec_ctx_init(&x, &g->params, &g->compute, g->hash, &ol, &hd);
+	memset(&r, 0, sizeof(r));
+	rc = apply_pending(n, &x, t, err, sizeof(err));
+	if (!rc)
+		rc = exec_tx(&x, t, &r, err, sizeof(err));
+	ledger_mem_free(ov); /* nothing of the run is kept */
+	if (assay_err_is_local(rc)) {
+		receipt_free(&r);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot simulate the transaction: %s", err);
+	}
+	*result = simulation_json(n, rc == 0, t, rc == 0 ? &r : NULL, rc == 0 ? r.error : err);
+	receipt_free(&r);
+	return 0;
+}
+
+/* simulatetransaction HEX: the same decoding as sendrawtransaction, the same
+ * rules as a block; nothing is written and nothing is relayed. */
+static int m_simulatetransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	json_t *hex = rpc_param(params, 0);
+	if (!json_is_string(hex))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "simulatetransaction takes the transaction as hex");
+	size_t len = json_string_length(hex) / 2;
+	if (len > p->max_tx_bytes) { /* a stateless rule, as sendrawtransaction applies it */
+		char err[96];
+		snprintf(err, sizeof(err), "%zu bytes, limit %u", len, p->max_tx_bytes);
+		*result = simulation_json(n, 0, NULL, NULL, err);
+		return 0;
+	}
+	uint8_t *raw = malloc(len ? len : 1);
+	if (!raw)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	if (hex_decode(json_string_value(hex), raw, len) != (long)len || json_string_length(hex) % 2) {
+		free(raw);
+		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
+	}
+	struct tx t;
+	char derr[160];
+	int rc = tx_decode_err(&t, raw, len, p->max_tx_bytes, derr, sizeof(derr));
+	free(raw);
+	if (rc)
+		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", derr);
+	rc = simulate(n, &t, result, e);
+	tx_free(&t);
+	return rc;
+}
+
+static const struct rpc_method simulate_methods[] = {
+	{"simulatetransaction", m_simulatetransaction,
+	 "simulatetransaction HEX - dry run of a signed transaction on the next block; nothing is sent"},
+};
+
+void node_register_simulate_rpc(struct node *n)
+{
+	rpc_register(n->rpc, simulate_methods, sizeof(simulate_methods) / sizeof(simulate_methods[0]), n);
+}

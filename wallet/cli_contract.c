@@ -2,7 +2,7 @@
  * and disasm work offline on files (or fetch code with getcode); deploy and
  * call sign TX_DEPLOY / TX_CALL with the VM library's payload and calldata
  * codecs, check them against the contract's ABI and the node's dry run
- * (simulatetransaction) before sending; query runs a read-only method
+ * (cli_submit's pre-flight check) before sending; query runs a read-only method
  * through querycontract and types its result by the ABI. Not for: anything
  * the VM decides (validation and execution live in vm/). */
 #include <errno.h>
@@ -20,7 +20,10 @@
 #include "wallet/cli_contract.h"
 #include "wallet/keystore.h"
 #include "wallet/rpc_client.h"
-#include "wallet/txbuild.h"
+
+/* The JSON-RPC error code of getcode for an account without code
+ * (docs/rpc.md), which contract call and query tell apart. */
+#define RPC_CODE_NOT_FOUND (-5)
 
 /* Event names of the standard contracts (vm/contracts/): a receipt's event
  * starts with the selector of its name, which is all the chain keeps. */
@@ -575,10 +578,11 @@ static int fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uin
 	return CLI_OK;
 }
 
-/* The nonce to sign with: --nonce, else the sender's pending nonce; fixed
- * before signing so that a deploy's contract address is known. */
-static int pick_nonce(struct cli_ctx *ctx, const struct cli_chain *chain, const struct keystore_key *key,
-		      uint64_t *nonce)
+/* Fixes the nonce cli_submit will sign with (--nonce, else the sender's
+ * pending nonce), so that a deploy's contract address is known before it is
+ * sent. text must outlive the submit. */
+static int pin_nonce(struct cli_ctx *ctx, const struct cli_chain *chain,
+		     const struct keystore_key *key, char text[24], uint64_t *nonce)
 {
 	const char *given = cli_opt(ctx, "nonce");
 	if (given) {
@@ -598,67 +602,14 @@ static int pick_nonce(struct cli_ctx *ctx, const struct cli_chain *chain, const 
 	int bad = !json_is_integer(pending) || json_integer_value(pending) < 0;
 	*nonce = bad ? 0 : (uint64_t)json_integer_value(pending);
 	json_decref(account);
-	return bad ? cli_fail(CLI_EFAIL, "getaccount reply lacks pending_nonce") : CLI_OK;
-}
-
-/* --- the dry run ---
- * The node's verdict on a signed transaction against its current state
- * (RPC simulatetransaction), asked before anything is sent. */
-struct dry_run {
-	int available;   /* 0: the node has no simulatetransaction */
-	int valid;       /* the node would accept the transaction */
-	int ok;          /* and its execution would succeed */
-	char error[400]; /* why not */
-	uint64_t gas_used;
-};
-
-static int dry_run(struct cli_ctx *ctx, const char *hex, struct dry_run *dr)
-{
-	struct rpc_failure f;
-	json_t *res, *params = json_pack("[s]", hex);
-	memset(dr, 0, sizeof(*dr));
-	int rc = rpc_client_call(&ctx->rpc, "simulatetransaction", params, &res, &f);
-	json_decref(params);
-	if (rc == ASSAY_EINVALID && f.code == -32601) /* JSON-RPC "method not found" */
-		return CLI_OK;
-	if (rc == ASSAY_EIO)
-		return cli_fail(CLI_EUNREACHABLE, "cannot reach the node at %s:%u (%s)", ctx->rpc.host,
-				ctx->rpc.port, f.message);
-	if (rc)
-		return cli_fail(CLI_EFAIL, "simulatetransaction: %s (code %lld)", f.message, f.code);
-	json_t *valid = json_object_get(res, "valid"), *ok = json_object_get(res, "ok");
-	const char *error = json_string_value(json_object_get(res, "error"));
-	json_t *gas = json_object_get(res, "gas_used");
-	if (!json_is_boolean(valid) || (json_is_true(valid) && !json_is_boolean(ok))) {
-		json_decref(res);
-		return cli_fail(CLI_EFAIL, "simulatetransaction reply lacks valid and ok");
-	}
-	dr->available = 1;
-	dr->valid = json_is_true(valid);
-	dr->ok = dr->valid && json_is_true(ok);
-	dr->gas_used =
-		json_is_integer(gas) && json_integer_value(gas) > 0 ? (uint64_t)json_integer_value(gas) : 0;
-	snprintf(dr->error, sizeof(dr->error), "%s", error ? error : "no reason given");
-	json_decref(res);
-	return CLI_OK;
-}
-
-/* Refuses (CLI_EFAIL) what the dry run says would fail, unless --force:
- * then it only warns. Without a dry run on the node it warns and goes on. */
-static int judge_dry_run(const struct cli_ctx *ctx, const struct dry_run *dr)
-{
-	if (!dr->available) {
-		fprintf(stderr, "warning: the node has no simulatetransaction: sending without a "
-				"dry run\n");
-		return CLI_OK;
-	}
-	if (dr->ok)
-		return CLI_OK;
-	const char *what = dr->valid ? "the dry run failed" : "the node would reject it";
-	if (!cli_flag(ctx, "force"))
-		return cli_fail(CLI_EFAIL, "refused: %s: %s; nothing was sent (--force sends it anyway)",
-				what, dr->error);
-	fprintf(stderr, "warning: %s: %s; sending anyway (--force)\n", what, dr->error);
+	if (bad)
+		return cli_fail(CLI_EFAIL, "getaccount reply lacks pending_nonce");
+	if (ctx->nopts == CLI_MAX_OPTS)
+		return cli_fail(CLI_EUSAGE, "too many options (at most %d)", CLI_MAX_OPTS - 1);
+	snprintf(text, 24, "%llu", (unsigned long long)*nonce);
+	ctx->opt_name[ctx->nopts] = "nonce";
+	ctx->opt_value[ctx->nopts] = text;
+	ctx->nopts++;
 	return CLI_OK;
 }
 
@@ -759,10 +710,11 @@ static int report_receipt(const struct cli_ctx *ctx, const char *txid, json_t *t
 }
 
 
-/* Unlocks --from, signs one contract transaction (deploy: the payload is
- * encoded here, once the nonce and so the address are known; call:
- * call_payload), has the node dry-run it, sends it unless that fails, then
- * prints its txid and, with --wait, its outcome. abi_hash: hex, or NULL. */
+/* Unlocks --from, signs and sends one contract transaction (deploy: the
+ * payload is encoded here, once the nonce and so the address are known;
+ * call: call_payload) after the node's dry run (cli_submit's pre-flight
+ * check: a doomed one is refused unless --force), then prints its txid
+ * and, with --wait, its outcome. abi_hash: hex, or NULL. */
 static int send_contract_tx(struct cli_ctx *ctx, const struct cli_chain *chain, uint8_t kind,
 			    const struct buf *call_payload, const struct vm_deploy_payload *deploy,
 			    uint64_t gas, uint64_t fee, const char *abi_hash)
@@ -777,16 +729,13 @@ static int send_contract_tx(struct cli_ctx *ctx, const struct cli_chain *chain, 
 	if ((rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
 		return rc;
 	struct keystore_key key;
-	char txid[2 * HASH_LEN + 1], contract[ADDR_STR_MAX] = "";
-	uint8_t id[HASH_LEN];
-	uint64_t nonce = 0;
-	char *hex = NULL;
+	char nonce_text[24], txid[2 * HASH_LEN + 1], contract[ADDR_STR_MAX] = "";
+	uint64_t nonce;
 	if ((rc = cli_unlock(ctx, from, &key)))
 		return rc;
-	rc = pick_nonce(ctx, chain, &key, &nonce);
-	struct buf payload, enc;
+	rc = pin_nonce(ctx, chain, &key, nonce_text, &nonce);
+	struct buf payload;
 	buf_init(&payload);
-	buf_init(&enc);
 	if (!rc && deploy) {
 		uint8_t sender[ADDR_LEN], addr[ADDR_LEN];
 		address_from_pubkey(key.info.pubkey, sender);
@@ -796,46 +745,27 @@ static int send_contract_tx(struct cli_ctx *ctx, const struct cli_chain *chain, 
 	} else if (!rc) {
 		buf_put(&payload, call_payload->data, call_payload->len);
 	}
+	if (!rc && payload.oom)
+		rc = cli_fail(CLI_EFAIL, "out of memory");
 	if (!rc) {
-		struct txbuild_spec spec = {.nonce = nonce,
-					    .fee = fee,
-					    .gas_limit = gas,
-					    .kind = kind,
-					    .payload = payload.data,
-					    .payload_len = payload.len};
-		memcpy(spec.chain_id, chain->chain_id, HASH_LEN);
-		if (payload.oom || txbuild_sign(&spec, key.seckey, &enc, id) != 0 ||
-		    !(hex = malloc(2 * enc.len + 1)))
-			rc = cli_fail(CLI_EFAIL, "cannot build the transaction: out of memory");
+		struct cli_txreq req = {.kind = kind,
+					.payload = payload.data,
+					.payload_len = payload.len,
+					.fee = fee,
+					.gas_limit = gas,
+					.preflight = 1};
+		rc = cli_submit(ctx, chain, &key, &req, txid);
 	}
 	keystore_key_wipe(&key);
 	buf_free(&payload);
-	if (!rc)
-		hex_encode(enc.data, enc.len, hex);
-	buf_free(&enc);
-	struct dry_run dr;
-	if (!rc && !(rc = dry_run(ctx, hex, &dr)))
-		rc = judge_dry_run(ctx, &dr);
-	json_t *sent = NULL;
-	if (!rc)
-		rc = cli_rpc(ctx, "sendrawtransaction", json_pack("[s]", hex), &sent);
-	free(hex);
 	if (rc)
 		return rc;
-	hex_encode(id, HASH_LEN, txid);
-	if (!json_is_string(sent) || strcmp(json_string_value(sent), txid) != 0)
-		fprintf(stderr, "warning: the node reported txid %s, computed %s\n",
-			json_is_string(sent) ? json_string_value(sent) : "(none)", txid);
-	json_decref(sent);
 	json_t *out = json_pack("{s:s,s:I,s:I,s:I}", "txid", txid, "nonce", (json_int_t)nonce,
 				"fee", (json_int_t)fee, "gas_limit", (json_int_t)gas);
 	if (deploy)
 		json_object_set_new(out, "contract", json_string(contract));
 	if (abi_hash)
 		json_object_set_new(out, "abi_hash", json_string(abi_hash));
-	if (dr.available)
-		json_object_set_new(out, "dry_run",
-				    json_pack("{s:b,s:I}", "ok", dr.ok, "gas_used", (json_int_t)dr.gas_used));
 	if (!ctx->json) {
 		if (deploy)
 			printf("contract: %s\n", contract);
@@ -874,7 +804,7 @@ static int code_at(struct cli_ctx *ctx, const char *address, struct buf *code, i
 	*missing = 0;
 	int rc = rpc_client_call(&ctx->rpc, "getcode", params, &res, &f);
 	json_decref(params);
-	if (rc == ASSAY_EINVALID && f.code == -5) { /* RPC_NOT_FOUND: no code there */
+	if (rc == ASSAY_EINVALID && f.code == RPC_CODE_NOT_FOUND) { /* no code there */
 		*missing = 1;
 		return CLI_EFAIL;
 	}

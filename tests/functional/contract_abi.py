@@ -47,14 +47,6 @@ def refused(node, who, rc_want, contains, *args):
     return err
 
 
-def has_dry_run(node):
-    try:
-        node.rpc("simulatetransaction", "00")
-    except fw.RPCError as e:
-        return e.code != -32601
-    return True
-
-
 def test(tmpdir, nodes):
     node = fw.Node(0, tmpdir, extra_args=["-blocktime=200"]).start()
     nodes.append(node)
@@ -140,13 +132,23 @@ def test(tmpdir, nodes):
 
     # A reverting call: the stranger may not release. The dry run refuses it
     # with no fee; --force sends it, and the failed receipt exits 1.
-    if has_dry_run(node):
-        refused(node, addr["stranger"], 1,
-                ["refused: the dry run failed", "only the buyer or the arbiter can release",
-                 "nothing was sent"],
-                "contract", "call", "--from", "stranger", escrow, "release", "--abi", abi_path, "--wait")
-    else:
-        print("note: this node has no simulatetransaction; the dry-run refusal is not exercised")
+    refused(node, addr["stranger"], 1,
+            ["refused: this transaction would fail on chain",
+             "revert: only the buyer or the arbiter can release", "nothing was sent"],
+            "contract", "call", "--from", "stranger", escrow, "release", "--abi", abi_path, "--wait")
+    # The same without an ABI: the dry run alone refuses it.
+    shutil.move(os.path.join(node.datadir, "abi"), os.path.join(tmpdir, "abi-away"))
+    refused(node, addr["stranger"], 1, ["would fail on chain", "only the buyer or the arbiter"],
+            "contract", "call", "--from", "stranger", escrow, "release", "--wait")
+    shutil.move(os.path.join(tmpdir, "abi-away"), os.path.join(node.datadir, "abi"))
+    # A deploy whose init reverts is refused by the dry run as well: the
+    # job escrow's init traps when the job payload is not a job.
+    junk = os.path.join(tmpdir, "junk.bin")
+    with open(junk, "wb") as f:
+        f.write(b"\x01not a job")
+    refused(node, addr["buyer"], 1, ["would fail on chain", "job_submit"],
+            "contract", "deploy", "--from", "buyer", JOB_ESCROW, "--value", "1", "--wait",
+            "--args", "seller", "@" + junk)
     bal, nonce = account(node, addr["stranger"])
     rc, stdout, err = cli(node, "contract", "call", "--from", "stranger", escrow, "release",
                           "--abi", abi_path, "--wait", "--force")

@@ -77,8 +77,13 @@ def test(tmpdir, nodes):
     rc, out, err = cli_json(node, "contract", "deploy", "--from", "user", bad, "--wait")
     fw.assert_eq(rc, 1, "exit status for invalid code")
     assert "invalid contract code: unknown opcode 0xee at pc 0" in err, err
-    # ... and the node refuses it when sent anyway: nothing is spent.
+    # ... so does the node's dry run when the CLI's check is skipped ...
     rc, out, err = cli_json(node, "contract", "deploy", "--from", "user", bad, "--no-validate")
+    fw.assert_eq(rc, 1, "exit status for invalid code refused by the dry run")
+    assert "refused: the chain would not accept this transaction: invalid contract code" in err, err
+    # ... and the node refuses it when sent anyway: nothing is spent.
+    rc, out, err = cli_json(node, "contract", "deploy", "--from", "user", bad, "--no-validate",
+                            "--force")
     fw.assert_eq(rc, 1, "exit status for invalid code sent to the node")
     assert "invalid contract code: unknown opcode 0xee at pc 0" in err and "(code" in err, err
     fw.assert_eq(account(node, user), before, "user after refused deploy")

@@ -594,14 +594,18 @@ static void test_against_fake_node(void)
 	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release",
 		      (char *)NULL) == CLI_EFAIL);
 	CHECK(fake.sends == 1);
-	/* a good dry run sends; so does a node without simulatetransaction (a warning) */
+	/* a good dry run sends; a node without simulatetransaction is a
+	 * refusal too, unless --force */
 	fake.sim = 1;
 	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release",
 		      (char *)NULL) == CLI_OK);
 	CHECK(fake.sends == 2);
 	fake.sim = 0;
 	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release",
-		      (char *)NULL) == CLI_OK);
+		      (char *)NULL) == CLI_EFAIL);
+	CHECK(fake.sends == 2);
+	CHECK(run_cli(host, port, auth, pw, "contract", "call", "--from", "w", escrow_addr, "release",
+		      "--force", (char *)NULL) == CLI_OK);
 	CHECK(fake.sends == 3);
 	fake.sim = 1;
 	int sims = fake.sims;

@@ -581,8 +581,8 @@ static int fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uin
 /* Fixes the nonce cli_submit will sign with (--nonce, else the sender's
  * pending nonce), so that a deploy's contract address is known before it is
  * sent. text must outlive the submit. */
-static int pin_nonce(struct cli_ctx *ctx, const struct cli_chain *chain,
-		     const struct keystore_key *key, char text[24], uint64_t *nonce)
+static int pin_nonce(struct cli_ctx *ctx, const struct cli_chain *chain, const struct keystore_key *key,
+		     char text[24], uint64_t *nonce)
 {
 	const char *given = cli_opt(ctx, "nonce");
 	if (given) {

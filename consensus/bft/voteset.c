@@ -90,8 +90,27 @@ int bft_voteset_add(struct bft_voteset *s, uint32_t idx, uint64_t power, const s
 		s->state[idx] = 2; /* one record per validator is enough to punish it */
 		*got_evidence = 1;
 	}
-	if (s->nextra[idx] == BFT_MAX_EXTRA_VOTES)
-		return ASSAY_ELIMIT;
+	if (s->nextra[idx] == BFT_MAX_EXTRA_VOTES) {
+		/* Full: v takes the place of the kept vote whose value has the
+		 * least power behind it, if v's value has more. Values nobody else
+		 * backs never displace one that others voted for, and create no
+		 * tally here, so a flood of junk votes is bounded. */
+		struct bft_vote *slots = &s->extra[(size_t)idx * BFT_MAX_EXTRA_VOTES];
+		uint32_t weakest = 0;
+		uint64_t weakest_power = UINT64_MAX;
+		for (uint32_t k = 0; k < BFT_MAX_EXTRA_VOTES; k++) {
+			uint64_t pw = bft_voteset_power(s, slots[k].has_value, slots[k].value);
+			if (pw < weakest_power) {
+				weakest_power = pw;
+				weakest = k;
+			}
+		}
+		if (bft_voteset_power(s, v->has_value, v->value) <= weakest_power)
+			return ASSAY_ELIMIT;
+		tally_find(s, slots[weakest].has_value, slots[weakest].value)->power -= power;
+		slots[weakest] = *v;
+		return tally_add(s, v, power); /* the value has a tally already */
+	}
 	if (!s->extra && !(s->extra = calloc((size_t)s->n * BFT_MAX_EXTRA_VOTES, sizeof(*s->extra))))
 		return ASSAY_ENOMEM;
 	int rc = tally_add(s, v, power);

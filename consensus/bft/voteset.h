@@ -17,8 +17,9 @@
 /* Besides its first vote, a validator's conflicting votes in one (round,
  * type) count for the values they name, up to this many: Algorithm 1
  * counts senders per value, and a node that saw an equivocator's other
- * vote first must still be able to see the quorum the rest saw. Further
- * conflicting votes are dropped (the node still catches up by commits). */
+ * vote first must still be able to see the quorum the rest saw. When they
+ * are full, a further one replaces the kept one whose value has the least
+ * power behind it, if its own value has more; otherwise it is dropped. */
 #define BFT_MAX_EXTRA_VOTES 3u
 /* Votes for rounds more than this far above the current round are not
  * stored (they still count toward the round-skip rule, bft.c). Memory for a
@@ -52,8 +53,9 @@ void bft_voteset_free(struct bft_voteset *s);
 /* Adds validator idx's vote v (already verified; type, height and round
  * must match the set, else ASSAY_EINVALID) with its power. Returns 0 when
  * counted, ASSAY_EEXISTS when this vote (same value) is already here, and
- * ASSAY_ELIMIT when it conflicts and the validator's conflicting votes are
- * at BFT_MAX_EXTRA_VOTES. On the validator's first conflict here
+ * ASSAY_ELIMIT when it conflicts, the validator's conflicting votes are at
+ * BFT_MAX_EXTRA_VOTES and none has less power behind its value. On the
+ * validator's first conflict here
  * *got_evidence = 1 and *ev holds both signed votes. */
 int bft_voteset_add(struct bft_voteset *s, uint32_t idx, uint64_t power, const struct bft_vote *v,
 		    struct bft_evidence *ev, int *got_evidence);

@@ -3,8 +3,10 @@
  * sets and evidence, each upon-rule of the engine in isolation, a
  * one-validator chain, and a seeded simulation of 4-7 validators over a lossy,
  * reordering network with equivocating validators (safety and liveness), and
- * with too many of them (a fork, caught as evidence). ASSAY_BFT_SEEDS sets
- * the number of simulated seeds (default 1000). */
+ * with too many of them (a fork, caught as evidence). By hand:
+ * ASSAY_BFT_SEEDS=N runs N seeds (default 1000), ASSAY_BFT_SEED=S only seed
+ * S, ASSAY_BFT_DEBUG=1 prints each node's end state, ASSAY_BFT_TRACE=I what
+ * node I receives and outputs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +428,20 @@ static void test_voteset(void)
 	CHECK(bft_voteset_commit(&s, &vals, b, &c) == 0); /* the equivocator's second vote signs for b */
 	CHECK(c.nsigs == 1 && memcmp(c.sigs[0].sig, v0b.sig, SIG_LEN) == 0);
 	commit_free(&c);
+	/* full: a value others back displaces a kept vote nobody else backs */
+	uint8_t cval[HASH_LEN];
+	memset(cval, 0xc, HASH_LEN);
+	struct bft_vote v2c = mk_vote(VOTE_PRECOMMIT, 6, 2, cval, 2), v0c = mk_vote(VOTE_PRECOMMIT, 6, 2, cval, 0);
+	CHECK(bft_voteset_add(&s, 2, 3, &v2c, &ev, &got) == 0);
+	uint32_t ntallies = s.ntallies;
+	CHECK(bft_voteset_add(&s, 0, 1, &v0c, &ev, &got) == 0);
+	CHECK(bft_voteset_power(&s, 1, cval) == 4 && s.ntallies == ntallies);
+	CHECK(bft_voteset_get_for(&s, 0, 1, cval) != NULL);
+	uint8_t junk[HASH_LEN];
+	memset(junk, 0x42, HASH_LEN);
+	/* one of the two values only validator 0 backed lost its count; nil (3) kept it */
+	CHECK(bft_voteset_power(&s, 1, b) + bft_voteset_power(&s, 1, junk) == 1);
+	CHECK(bft_voteset_power(&s, 0, NULL) == 3);
 	bft_voteset_free(&s);
 
 	/* the height table refuses rounds beyond the window, before allocating */

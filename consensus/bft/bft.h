@@ -84,7 +84,7 @@ struct bft_output {
 	enum bft_step step;            /* TIMEOUT */
 	uint64_t delay_ms;             /* TIMEOUT */
 	uint8_t value[HASH_LEN];       /* VALIDATE, DECIDE */
-	struct bft_proposal proposal;  /* PROPOSAL; DECIDE: the decided proposal */
+	struct bft_proposal proposal;  /* PROPOSAL; DECIDE: the decided proposal (zero if decided by bft_on_commit without it) */
 	struct bft_vote vote;          /* VOTE */
 	struct bft_evidence evidence;  /* EVIDENCE */
 	struct commit commit;          /* DECIDE: sigs malloc()ed, see bft_output_free */

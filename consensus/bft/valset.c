@@ -82,7 +82,8 @@ static int64_t floor_div(__int128 a, int64_t b)
 void bft_valset_step(struct bft_valset *vs)
 {
 	int64_t total = (int64_t)vs->total;
-	int64_t hi = vs->v[0].priority, lo = vs->v[0].priority;
+	int64_t hi = vs->v[0].priority;
+	int64_t lo = hi;
 	for (uint32_t i = 1; i < vs->n; i++) {
 		if (vs->v[i].priority > hi)
 			hi = vs->v[i].priority;

@@ -135,6 +135,7 @@ const struct bft_vote *bft_voteset_get_for(const struct bft_voteset *s, uint32_t
 					   const uint8_t value[HASH_LEN])
 {
 	struct bft_vote want;
+	memset(&want, 0, sizeof(want));
 	want.has_value = has_value ? 1 : 0;
 	if (has_value)
 		memcpy(want.value, value, HASH_LEN);

@@ -1030,6 +1030,7 @@ struct sim {
 	uint32_t loss_pct, max_delay;
 	uint64_t heal_t, tick_ms;
 	int fork_mode;
+	int split;            /* faulty ones split the honest in two groups, else equivocate at random */
 	int have_agreed[SIM_MAX_H + 2];
 	uint8_t agreed[SIM_MAX_H + 2][HASH_LEN];
 	/* results */
@@ -1134,12 +1135,15 @@ static void resign_vote(uint32_t who, struct bft_vote *v)
 	sign_vote_as(who, v);
 }
 
-/* What an equivocating validator sends to one peer in place of m. */
+/* What an equivocating validator sends to one peer in place of m: either
+ * the split attack (each half of the honest nodes is shown its own value in
+ * rounds a faulty validator proposes, nil elsewhere) or, per message and
+ * peer at random, the real one, a conflicting one, both or nothing. */
 static void byz_send(struct sim *s, uint32_t from, uint32_t to, int is_vote, const struct bft_vote *v,
 		     const struct bft_proposal *p)
 {
 	struct sim_node *bn = &s->node[from];
-	if (s->fork_mode) {
+	if (s->split) {
 		/* Split the honest nodes in two groups and show each its own value. */
 		if (s->node[to].byz || (is_vote ? v->height : p->height) != bft_height(bn->e)) {
 			sim_send(s, from, to, is_vote, v, p);
@@ -1425,7 +1429,9 @@ static struct sim_result sim_run(uint64_t seed, int fork_mode)
 		s->max_delay = 20 + rng_below(&s->rng, 300);
 		s->heal_t = 2000 + rng_below(&s->rng, 3000);
 		s->tick_ms = 700;
+		s->split = rng_below(&s->rng, 2);
 	}
+	s->split |= fork_mode;
 	s->n = n;
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < n; i++) {

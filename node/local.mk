@@ -15,6 +15,9 @@ libassay_node_a_SOURCES = \
 	node/node_net.c node/rpc_net.c \
 	node/rpc_compute.c
 
+# rpc_extra: bitcoind-style methods, -addrindex, long polls (docs/rpc.md)
+libassay_node_a_SOURCES += node/rpc_extra.c
+
 NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a libassay_net.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 
 bin_PROGRAMS += assayd

@@ -988,7 +988,8 @@ rpc_deferred_t *rpc_defer(rpc_t *r, uint64_t timeout_ms, rpc_defer_fn fn, void *
 		return NULL;
 	}
 	if (r->ndeferred >= RPC_MAX_DEFERRED) {
-		rpc_fail(e, RPC_MISC_ERROR, "too many waiting calls (at most %d, RPC_MAX_DEFERRED); try again later",
+		rpc_fail(e, RPC_MISC_ERROR,
+			 "too many waiting calls (at most %d, RPC_MAX_DEFERRED); try again later",
 			 RPC_MAX_DEFERRED);
 		return NULL;
 	}
@@ -1048,8 +1049,8 @@ size_t rpc_deferred_count(const rpc_t *r)
 	return r ? r->ndeferred : 0;
 }
 
-rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,
-	       const char *password, const char *cookie_path, char *err, size_t errlen)
+rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user, const char *password,
+	       const char *cookie_path, char *err, size_t errlen)
 {
 	rpc_t *r = calloc(1, sizeof(*r));
 	if (!r) {

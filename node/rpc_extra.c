@@ -17,14 +17,14 @@
 #include "node/node.h"
 
 #define EXTRA_USER_AGENT "/assayd:" PACKAGE_VERSION "/" /* what peers see (node_net.c) */
-#define ESTIMATEFEE_BLOCKS 20          /* recent blocks estimatefee looks at */
-#define ESTIMATEFEE_MAX_TARGET 100     /* largest TARGET_BLOCKS */
-#define ESTIMATEFEE_FULL_PCT 90        /* a block this full (txs or gas) was contested */
+#define ESTIMATEFEE_BLOCKS 20                           /* recent blocks estimatefee looks at */
+#define ESTIMATEFEE_MAX_TARGET 100                      /* largest TARGET_BLOCKS */
+#define ESTIMATEFEE_FULL_PCT 90                         /* a block this full (txs or gas) was contested */
 #define LISTTX_DEFAULT_COUNT 10
-#define LISTTX_MAX_COUNT 1000          /* transactions in one listtransactions reply */
-#define WAIT_DEFAULT_MS 60000          /* waitfornewblock/waitforjob without TIMEOUT_MS */
-#define ADDRINDEX_META "addrindex"     /* meta: u64 LE height the address index covers */
-#define ADDRINDEX_BATCH_BLOCKS 500     /* blocks per batch while building the index */
+#define LISTTX_MAX_COUNT 1000      /* transactions in one listtransactions reply */
+#define WAIT_DEFAULT_MS 60000      /* waitfornewblock/waitforjob without TIMEOUT_MS */
+#define ADDRINDEX_META "addrindex" /* meta: u64 LE height the address index covers */
+#define ADDRINDEX_BATCH_BLOCKS 500 /* blocks per batch while building the index */
 #define ADDRINDEX_KEY_LEN (1 + ADDR_LEN + 8 + 4)
 
 static json_t *addr_json(const struct node *n, const uint8_t addr[ADDR_LEN])
@@ -79,13 +79,16 @@ static int m_getblockheader(void *ctx, json_t *params, json_t **result, struct r
 		return rpc_fail(e, RPC_INVALID_PARAMS, "verbose must be true or false");
 	if (json_is_integer(id)) {
 		if (json_integer_value(id) < 0 || (uint64_t)json_integer_value(id) > chain_height(n->chain))
-			return rpc_fail(e, RPC_INVALID_PARAMETER, "block height %lld out of range (tip is %llu)",
-					(long long)json_integer_value(id), (unsigned long long)chain_height(n->chain));
+			return rpc_fail(e, RPC_INVALID_PARAMETER,
+					"block height %lld out of range (tip is %llu)",
+					(long long)json_integer_value(id),
+					(unsigned long long)chain_height(n->chain));
 		rc = chain_get_block_at(n->chain, (uint64_t)json_integer_value(id), &blk);
 	} else if (parse_hash(id, hash) == 0) {
 		rc = chain_get_block(n->chain, hash, &blk);
 	} else {
-		return rpc_fail(e, RPC_INVALID_PARAMS, "getblockheader takes a block hash (64 hex digits) or a height");
+		return rpc_fail(e, RPC_INVALID_PARAMS,
+				"getblockheader takes a block hash (64 hex digits) or a height");
 	}
 	if (rc == ASSAY_ENOTFOUND)
 		return rpc_fail(e, RPC_NOT_FOUND, "block not found");
@@ -105,17 +108,17 @@ static int m_getblockheader(void *ctx, json_t *params, json_t **result, struct r
 	int has_next = h->height < chain_height(n->chain) &&
 		       store_get_hash_at(chain_store(n->chain), h->height + 1, next) == 0;
 	block_header_hash(h, hash);
-	*result = json_pack("{s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "hash",
-			    rpc_hex(hash, HASH_LEN), "confirmations",
-			    (json_int_t)(chain_height(n->chain) - h->height + 1), "version", (json_int_t)h->version,
-			    "height", (json_int_t)h->height, "time_ms", (json_int_t)h->time_ms, "chain_id",
-			    rpc_hex(h->chain_id, HASH_LEN), "prev_hash", rpc_hex(h->prev_hash, HASH_LEN), "tx_root",
-			    rpc_hex(h->tx_root, HASH_LEN), "state_root", rpc_hex(h->state_root, HASH_LEN),
-			    "last_commit_hash", rpc_hex(h->last_commit_hash, HASH_LEN), "validators_hash",
-			    rpc_hex(h->validators_hash, HASH_LEN), "proposer", rpc_hex(h->proposer, PUBKEY_LEN),
-			    "beacon", rpc_hex(h->beacon, HASH_LEN), "beacon_proof",
-			    rpc_hex(h->beacon_proof, VRF_PROOF_LEN), "ntx", (json_int_t)blk.ntx, "next_hash",
-			    has_next ? rpc_hex(next, HASH_LEN) : json_null());
+	*result = json_pack(
+		"{s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "hash",
+		rpc_hex(hash, HASH_LEN), "confirmations",
+		(json_int_t)(chain_height(n->chain) - h->height + 1), "version", (json_int_t)h->version,
+		"height", (json_int_t)h->height, "time_ms", (json_int_t)h->time_ms, "chain_id",
+		rpc_hex(h->chain_id, HASH_LEN), "prev_hash", rpc_hex(h->prev_hash, HASH_LEN), "tx_root",
+		rpc_hex(h->tx_root, HASH_LEN), "state_root", rpc_hex(h->state_root, HASH_LEN),
+		"last_commit_hash", rpc_hex(h->last_commit_hash, HASH_LEN), "validators_hash",
+		rpc_hex(h->validators_hash, HASH_LEN), "proposer", rpc_hex(h->proposer, PUBKEY_LEN), "beacon",
+		rpc_hex(h->beacon, HASH_LEN), "beacon_proof", rpc_hex(h->beacon_proof, VRF_PROOF_LEN), "ntx",
+		(json_int_t)blk.ntx, "next_hash", has_next ? rpc_hex(next, HASH_LEN) : json_null());
 	block_free(&blk);
 	return 0;
 }
@@ -142,13 +145,15 @@ static int m_getnetworkinfo(void *ctx, json_t *params, json_t **result, struct r
 	json_t *local = json_array();
 	uint16_t port = n->net ? net_listen_port(n->net) : 0;
 	if (port)
-		json_array_append_new(local, json_pack("{s:s,s:i}", "address", n->cfg.bind, "port", (int)port));
+		json_array_append_new(local,
+				      json_pack("{s:s,s:i}", "address", n->cfg.bind, "port", (int)port));
 	*result = json_pack("{s:s,s:s,s:i,s:s,s:s,s:b,s:I,s:I,s:I,s:o,s:I,s:I}", "version", PACKAGE_VERSION,
-			    "subversion", EXTRA_USER_AGENT, "protocol_version", NET_PROTOCOL_VERSION, "network",
-			    n->genesis.network_name, "chain", n->genesis.chain, "networkactive", n->net != NULL,
-			    "connections", (json_int_t)(in + out), "connections_in", (json_int_t)in,
-			    "connections_out", (json_int_t)out, "local_addresses", local, "relay_fee",
-			    (json_int_t)n->genesis.params.min_fee, "gas_price", (json_int_t)n->genesis.params.gas_price);
+			    "subversion", EXTRA_USER_AGENT, "protocol_version", NET_PROTOCOL_VERSION,
+			    "network", n->genesis.network_name, "chain", n->genesis.chain, "networkactive",
+			    n->net != NULL, "connections", (json_int_t)(in + out), "connections_in",
+			    (json_int_t)in, "connections_out", (json_int_t)out, "local_addresses", local,
+			    "relay_fee", (json_int_t)n->genesis.params.min_fee, "gas_price",
+			    (json_int_t)n->genesis.params.gas_price);
 	return 0;
 }
 
@@ -189,16 +194,19 @@ static int m_validateaddress(void *ctx, json_t *params, json_t **result, struct 
 		return rpc_fail(e, RPC_INVALID_PARAMS, "validateaddress takes an address string");
 	const char *text = json_string_value(arg);
 	if (address_decode(text, &net, addr) < 0) {
-		*result = json_pack("{s:b,s:O,s:s}", "isvalid", 0, "address", arg, "error",
-				    "not a valid address: expected bech32m text with a known prefix and checksum");
+		*result = json_pack(
+			"{s:b,s:O,s:s}", "isvalid", 0, "address", arg, "error",
+			"not a valid address: expected bech32m text with a known prefix and checksum");
 		return *result ? 0 : rpc_fail(e, RPC_INVALID_PARAMS, "address is not valid UTF-8");
 	}
 	if (net != n->genesis.net) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "address is for the %s network (%s1...); this node is on %s (%s1...)",
-			 family_name(net), network_hrp(net), n->genesis.network_name, network_hrp(n->genesis.net));
-		*result = json_pack("{s:b,s:O,s:s,s:s}", "isvalid", 0, "address", arg, "network", family_name(net),
-				    "error", msg);
+		snprintf(msg, sizeof(msg),
+			 "address is for the %s network (%s1...); this node is on %s (%s1...)",
+			 family_name(net), network_hrp(net), n->genesis.network_name,
+			 network_hrp(n->genesis.net));
+		*result = json_pack("{s:b,s:O,s:s,s:s}", "isvalid", 0, "address", arg, "network",
+				    family_name(net), "error", msg);
 		return 0;
 	}
 	*result = json_pack("{s:b,s:o,s:s,s:o}", "isvalid", 1, "address", addr_json(n, addr), "network",
@@ -265,8 +273,8 @@ static int recent_tip(struct node *n, uint64_t *tip, unsigned *examined, unsigne
 		struct block blk;
 		int rc = chain_get_block_at(n->chain, h, &blk);
 		if (rc)
-			return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read block %llu: %s", (unsigned long long)h,
-					assay_strerror(rc));
+			return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read block %llu: %s",
+					(unsigned long long)h, assay_strerror(rc));
 		(*examined)++;
 		uint64_t gas = 0, lowest = UINT64_MAX;
 		for (size_t i = 0; i < blk.ntx; i++) {
@@ -275,8 +283,9 @@ static int recent_tip(struct node *n, uint64_t *tip, unsigned *examined, unsigne
 			if (t < lowest)
 				lowest = t;
 		}
-		int contested = (uint64_t)blk.ntx * 100 >= (uint64_t)p->max_block_txs * ESTIMATEFEE_FULL_PCT ||
-				(p->max_block_gas && gas / ESTIMATEFEE_FULL_PCT >= p->max_block_gas / 100);
+		int contested =
+			(uint64_t)blk.ntx * 100 >= (uint64_t)p->max_block_txs * ESTIMATEFEE_FULL_PCT ||
+			(p->max_block_gas && gas / ESTIMATEFEE_FULL_PCT >= p->max_block_gas / 100);
 		if (contested && blk.ntx)
 			mins[(*full)++] = lowest;
 		block_free(&blk);
@@ -324,10 +333,11 @@ static int m_estimatefee(void *ctx, json_t *params, json_t **result, struct rpc_
 		return -1;
 	uint64_t tip = from_blocks > from_pool ? from_blocks : from_pool;
 	uint64_t fee = p->min_fee + tip < p->min_fee ? UINT64_MAX : p->min_fee + tip;
-	*result = json_pack("{s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}", "fee", (json_int_t)fee, "tip", (json_int_t)tip,
-			    "min_fee", (json_int_t)p->min_fee, "gas_price", (json_int_t)p->gas_price,
-			    "target_blocks", (json_int_t)target, "blocks", (int)examined, "full_blocks", (int)full,
-			    "mempool_size", (json_int_t)mempool_size(n->mempool));
+	*result =
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}", "fee", (json_int_t)fee, "tip", (json_int_t)tip,
+			  "min_fee", (json_int_t)p->min_fee, "gas_price", (json_int_t)p->gas_price,
+			  "target_blocks", (json_int_t)target, "blocks", (int)examined, "full_blocks",
+			  (int)full, "mempool_size", (json_int_t)mempool_size(n->mempool));
 	return 0;
 }
 
@@ -384,9 +394,11 @@ static int addrindex_build(struct node *n, char *err, size_t errlen)
 		rc = 0; /* never built: from genesis */
 	free(val);
 	if (rc)
-		return assay_fail(err, errlen, rc, "cannot read the address index's height: %s", assay_strerror(rc));
+		return assay_fail(err, errlen, rc, "cannot read the address index's height: %s",
+				  assay_strerror(rc));
 	if (from <= tip)
-		log_info("addrindex: indexing blocks %llu to %llu", (unsigned long long)from, (unsigned long long)tip);
+		log_info("addrindex: indexing blocks %llu to %llu", (unsigned long long)from,
+			 (unsigned long long)tip);
 	while (from <= tip) {
 		store_batch_t *b = store_batch_new();
 		if (!b)
@@ -403,16 +415,16 @@ static int addrindex_build(struct node *n, char *err, size_t errlen)
 			rc = store_write(s, b, 1);
 		store_batch_free(b);
 		if (rc)
-			return assay_fail(err, errlen, rc, "cannot index block %llu: %s", (unsigned long long)(h - 1),
-					  assay_strerror(rc));
+			return assay_fail(err, errlen, rc, "cannot index block %llu: %s",
+					  (unsigned long long)(h - 1), assay_strerror(rc));
 		from = h;
 	}
 	return 0;
 }
 
 struct addr_scan {
-	uint64_t seen;   /* entries passed so far */
-	uint64_t first;  /* entries before the ones wanted */
+	uint64_t seen;  /* entries passed so far */
+	uint64_t first; /* entries before the ones wanted */
 	uint64_t want;
 	uint8_t (*txids)[HASH_LEN]; /* NULL: count only */
 	uint64_t got;
@@ -455,7 +467,8 @@ static json_t *listed_tx_json(struct node *n, const uint8_t txid[HASH_LEN], cons
 	json_object_set_new(o, "category", json_string(sent && to_self ? "self" : sent ? "send" : "receive"));
 	json_object_set_new(o, "height", json_integer((json_int_t)height));
 	json_object_set_new(o, "index", json_integer(index));
-	json_object_set_new(o, "confirmations", json_integer((json_int_t)(chain_height(n->chain) - height + 1)));
+	json_object_set_new(o, "confirmations",
+			    json_integer((json_int_t)(chain_height(n->chain) - height + 1)));
 	json_object_set_new(o, "ok", json_boolean(r.ok));
 	tx_free(&t);
 	receipt_free(&r);
@@ -476,9 +489,11 @@ static int m_listtransactions(void *ctx, json_t *params, json_t **result, struct
 		return rpc_fail(e, RPC_INVALID_PARAMS, "expected an address (bech32m, %s1...)",
 				network_hrp(n->genesis.net));
 	if (net != n->genesis.net)
-		return rpc_fail(e, RPC_INVALID_PARAMETER, "address is for another network (this one uses %s1...)",
+		return rpc_fail(e, RPC_INVALID_PARAMETER,
+				"address is for another network (this one uses %s1...)",
 				network_hrp(n->genesis.net));
-	if (uint_param(rpc_param(params, 1), "COUNT", LISTTX_DEFAULT_COUNT, LISTTX_MAX_COUNT, &count, e) < 0 ||
+	if (uint_param(rpc_param(params, 1), "COUNT", LISTTX_DEFAULT_COUNT, LISTTX_MAX_COUNT, &count, e) <
+		    0 ||
 	    uint_param(rpc_param(params, 2), "SKIP", 0, UINT32_MAX, &skip, e) < 0)
 		return -1;
 	/* Keys sort oldest first; newest first is wanted. Count, then copy the
@@ -492,7 +507,7 @@ static int m_listtransactions(void *ctx, json_t *params, json_t **result, struct
 	uint64_t total = sc.seen;
 	uint64_t end = total > skip ? total - skip : 0;
 	uint64_t begin = end > count ? end - count : 0;
-	uint8_t(*txids)[HASH_LEN] = malloc((end - begin ? end - begin : 1) * HASH_LEN);
+	uint8_t(*txids)[HASH_LEN] = malloc((end > begin ? (size_t)(end - begin) : 1) * HASH_LEN);
 	if (!rc && !txids)
 		rc = ASSAY_ENOMEM;
 	if (!rc && end > begin) {
@@ -501,7 +516,8 @@ static int m_listtransactions(void *ctx, json_t *params, json_t **result, struct
 	}
 	if (rc) {
 		free(txids);
-		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read the address index: %s", assay_strerror(rc));
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read the address index: %s",
+				assay_strerror(rc));
 	}
 	*result = json_array();
 	for (uint64_t i = end - begin; i > 0; i--) {
@@ -522,17 +538,18 @@ static int m_listtransactions(void *ctx, json_t *params, json_t **result, struct
 
 struct waiter {
 	struct node *n;
-	int for_job;              /* 0: a block above after_height; 1: the job reaching state */
+	int for_job; /* 0: a block above after_height; 1: the job reaching state */
 	uint64_t after_height;
 	uint8_t job_id[HASH_LEN];
-	unsigned state;           /* enum job_state wanted */
+	unsigned state; /* enum job_state wanted */
 };
 
 static json_t *tip_json(struct node *n)
 {
 	uint8_t tip[HASH_LEN];
 	chain_tip_hash(n->chain, tip);
-	return json_pack("{s:o,s:I}", "hash", rpc_hex(tip, HASH_LEN), "height", (json_int_t)chain_height(n->chain));
+	return json_pack("{s:o,s:I}", "hash", rpc_hex(tip, HASH_LEN), "height",
+			 (json_int_t)chain_height(n->chain));
 }
 
 /* 1 and *result when w's condition holds, 0 when not (*result: the state
@@ -553,10 +570,11 @@ static int waiter_check(struct waiter *w, json_t **result, struct rpc_error *e)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read the job: %s", assay_strerror(rc));
 	/* open < assigned < committed < verified < paid; paid, failed and
 	 * refunded are terminal and end every wait. */
-	int reached = j.state == w->state || j.state >= JOB_PAID || (w->state < JOB_PAID && j.state > w->state);
+	int reached =
+		j.state == w->state || j.state >= JOB_PAID || (w->state < JOB_PAID && j.state > w->state);
 	*result = json_pack("{s:o,s:s,s:I,s:b}", "job_id", rpc_hex(w->job_id, HASH_LEN), "state",
-			    compute_job_state_name(j.state), "height", (json_int_t)chain_height(n->chain), "reached",
-			    reached);
+			    compute_job_state_name(j.state), "height", (json_int_t)chain_height(n->chain),
+			    "reached", reached);
 	return reached;
 }
 
@@ -579,7 +597,8 @@ static void on_waiter_event(void *arg, rpc_deferred_t *d, enum rpc_defer_event e
 }
 
 /* Answers now when w holds already, else waits up to timeout_ms. */
-static int wait_start(struct node *n, struct waiter *w, uint64_t timeout_ms, json_t **result, struct rpc_error *e)
+static int wait_start(struct node *n, struct waiter *w, uint64_t timeout_ms, json_t **result,
+		      struct rpc_error *e)
 {
 	int rc = waiter_check(w, result, e);
 	if (rc != 0 || timeout_ms == 0)
@@ -602,8 +621,10 @@ static int m_waitfornewblock(void *ctx, json_t *params, json_t **result, struct 
 	struct node *n = ctx;
 	struct waiter w = {.n = n, .after_height = chain_height(n->chain)};
 	uint64_t timeout;
-	if (uint_param(rpc_param(params, 0), "TIMEOUT_MS", WAIT_DEFAULT_MS, RPC_MAX_DEFER_MS, &timeout, e) < 0 ||
-	    uint_param(rpc_param(params, 1), "AFTER_HEIGHT", w.after_height, INT64_MAX, &w.after_height, e) < 0)
+	if (uint_param(rpc_param(params, 0), "TIMEOUT_MS", WAIT_DEFAULT_MS, RPC_MAX_DEFER_MS, &timeout, e) <
+		    0 ||
+	    uint_param(rpc_param(params, 1), "AFTER_HEIGHT", w.after_height, INT64_MAX, &w.after_height, e) <
+		    0)
 		return -1;
 	return wait_start(n, &w, timeout, result, e);
 }
@@ -621,26 +642,36 @@ static int m_waitforjob(void *ctx, json_t *params, json_t **result, struct rpc_e
 		if (strcmp(json_string_value(state), compute_job_state_name(s)) == 0)
 			break;
 	if (!json_is_string(state) || s == JOB_STATE_COUNT)
-		return rpc_fail(e, RPC_INVALID_PARAMS,
-				"STATE must be one of open, assigned, committed, verified, paid, failed, refunded");
+		return rpc_fail(
+			e, RPC_INVALID_PARAMS,
+			"STATE must be one of open, assigned, committed, verified, paid, failed, refunded");
 	w.state = s;
-	if (uint_param(rpc_param(params, 2), "TIMEOUT_MS", WAIT_DEFAULT_MS, RPC_MAX_DEFER_MS, &timeout, e) < 0)
+	if (uint_param(rpc_param(params, 2), "TIMEOUT_MS", WAIT_DEFAULT_MS, RPC_MAX_DEFER_MS, &timeout, e) <
+	    0)
 		return -1;
 	return wait_start(n, &w, timeout, result, e);
 }
 
 static const struct rpc_method extra_methods[] = {
 	{"getbestblockhash", m_getbestblockhash, "getbestblockhash - hash of the tip"},
-	{"getblockheader", m_getblockheader, "getblockheader HASH|HEIGHT [VERBOSE] - header as JSON, or its hex when VERBOSE is false"},
-	{"getnetworkinfo", m_getnetworkinfo, "getnetworkinfo - version, protocol, network, connections, local addresses, relay fee"},
+	{"getblockheader", m_getblockheader,
+	 "getblockheader HASH|HEIGHT [VERBOSE] - header as JSON, or its hex when VERBOSE is false"},
+	{"getnetworkinfo", m_getnetworkinfo,
+	 "getnetworkinfo - version, protocol, network, connections, local addresses, relay fee"},
 	{"getconnectioncount", m_getconnectioncount, "getconnectioncount - connected peers"},
 	{"uptime", m_uptime, "uptime - seconds since the node started"},
 	{"validateaddress", m_validateaddress, "validateaddress ADDRESS - isvalid, network, and why not"},
-	{"decoderawtransaction", m_decoderawtransaction, "decoderawtransaction HEX - the transaction as JSON, without sending it"},
-	{"estimatefee", m_estimatefee, "estimatefee [TARGET_BLOCKS] - fee to be included within TARGET_BLOCKS blocks"},
-	{"listtransactions", m_listtransactions, "listtransactions ADDRESS [COUNT] [SKIP] - an address's transactions, newest first (-addrindex)"},
-	{"waitfornewblock", m_waitfornewblock, "waitfornewblock [TIMEOUT_MS] [AFTER_HEIGHT] - waits for a block above AFTER_HEIGHT (default: the tip)"},
-	{"waitforjob", m_waitforjob, "waitforjob JOB_ID STATE [TIMEOUT_MS] - waits until the job reaches STATE or ends"},
+	{"decoderawtransaction", m_decoderawtransaction,
+	 "decoderawtransaction HEX - the transaction as JSON, without sending it"},
+	{"estimatefee", m_estimatefee,
+	 "estimatefee [TARGET_BLOCKS] - fee to be included within TARGET_BLOCKS blocks"},
+	{"listtransactions", m_listtransactions,
+	 "listtransactions ADDRESS [COUNT] [SKIP] - an address's transactions, newest first (-addrindex)"},
+	{"waitfornewblock", m_waitfornewblock,
+	 "waitfornewblock [TIMEOUT_MS] [AFTER_HEIGHT] - waits for a block above AFTER_HEIGHT (default: the "
+	 "tip)"},
+	{"waitforjob", m_waitforjob,
+	 "waitforjob JOB_ID STATE [TIMEOUT_MS] - waits until the job reaches STATE or ends"},
 };
 
 void node_register_extra_rpc(struct node *n)

@@ -48,3 +48,7 @@ test_rpc_SOURCES = tests/unit/test_rpc.c tests/unit/test.h
 test_rpc_LDADD = $(NODE_LIBS)
 test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
 test_node_net_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_rpc_defer
+TESTS += tests/unit/test_rpc_defer
+tests_unit_test_rpc_defer_SOURCES = tests/unit/test_rpc_defer.c tests/unit/test.h
+tests_unit_test_rpc_defer_LDADD = $(NODE_LIBS)

@@ -636,10 +636,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Waits for the next block after *height (waitfornewblock, docs/rpc.md) for
- * at most max_ms, then *height is the tip; a node without the method, or
- * any failure: a nap of CLI_POLL_MS, and the caller polls as before. */
-static void wait_block(struct cli_ctx *ctx, json_int_t *height, uint64_t max_ms)
+void cli_wait_block(struct cli_ctx *ctx, json_int_t *height, uint64_t max_ms)
 {
 	struct rpc_failure f;
 	json_t *got = NULL;
@@ -685,7 +682,7 @@ int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_
 		if (now >= deadline)
 			return cli_fail(CLI_ETIMEOUT, "transaction %s not committed after %u s", txid,
 					timeout_s);
-		wait_block(ctx, &height, deadline - now);
+		cli_wait_block(ctx, &height, deadline - now);
 	}
 }
 

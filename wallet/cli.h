@@ -162,6 +162,11 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
  * it, every CLI_POLL_MS) until it is committed (then
  * *tx is its record, a new reference) or timeout_s passes (CLI_ETIMEOUT). */
 int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx);
+/* Waits for a block above *height (waitfornewblock, docs/rpc.md; *height
+ * -1: above the tip) for at most max_ms, then *height is the tip; against a
+ * node without the method, or on any failure, naps CLI_POLL_MS instead, so
+ * callers loop as they would when polling. */
+void cli_wait_block(struct cli_ctx *ctx, json_int_t *height, uint64_t max_ms);
 /* A whole-number option in [least, 2^32): absent gives dflt; else a usage error. */
 int cli_u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t least, uint32_t *out);
 /* Parses an option holding whole seconds; absent gives dflt. */

@@ -1049,8 +1049,8 @@ size_t rpc_deferred_count(const rpc_t *r)
 	return r ? r->ndeferred : 0;
 }
 
-rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user, const char *password,
-	       const char *cookie_path, char *err, size_t errlen)
+rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,
+	       const char *password, const char *cookie_path, char *err, size_t errlen)
 {
 	rpc_t *r = calloc(1, sizeof(*r));
 	if (!r) {

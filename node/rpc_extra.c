@@ -386,12 +386,12 @@ static int addrindex_build(struct node *n, char *err, size_t errlen)
 	size_t vlen = 0;
 	uint64_t from = 0, tip = chain_height(n->chain);
 	int rc = store_get_meta(s, ADDRINDEX_META, &val, &vlen);
-	if (rc == 0 && vlen == 8)
+	if (rc == 0 && vlen == 8 && !n->cfg.reindex)
 		from = le64_get(val) + 1;
-	else if (rc == 0)
-		rc = ASSAY_ECORRUPT;
-	else if (rc == ASSAY_ENOTFOUND)
-		rc = 0; /* never built: from genesis */
+	else if (rc == 0 && vlen != 8)
+		log_warn("addrindex: its height record is damaged; indexing again from genesis");
+	if (rc == 0 || rc == ASSAY_ENOTFOUND)
+		rc = 0; /* never built, damaged or -reindex: from genesis (the entries are rewritten alike) */
 	free(val);
 	if (rc)
 		return assay_fail(err, errlen, rc, "cannot read the address index's height: %s",
@@ -681,7 +681,7 @@ void node_register_extra_rpc(struct node *n)
 		return;
 	char err[256];
 	if (addrindex_build(n, err, sizeof(err)) < 0) {
-		log_error("addrindex: %s; listtransactions is off (restart to retry, or run -reindex)", err);
+		log_error("addrindex: %s; listtransactions is off until a restart builds it", err);
 		return;
 	}
 	chain_set_batch_hook(n->chain, addrindex_put_block, n);

@@ -234,6 +234,10 @@ def test(tmpdir, nodes):
     peer.start(extra=["-addrindex"])
     fw.wait_until(lambda: len(peer.rpc("listtransactions", bob)) == 3, 30, "the peer's index")
     check_listtransactions(peer, dev, bob, carol)
+    # -reindex with -addrindex indexes every block again, to the same answers.
+    peer.stop()
+    peer.start(extra=["-addrindex", "-reindex"])
+    check_listtransactions(peer, dev, bob, carol)
 
     check_waits(node)
     check_waitforjob(node)

@@ -7,6 +7,7 @@ bound on waiting calls and a client that hangs up freeing its place."""
 
 import base64
 import json
+import os
 import socket
 import time
 
@@ -187,6 +188,47 @@ def check_waitforjob(node):
     fw.assert_raises_rpc(-32602, node.rpc, "waitforjob", "12", "paid")
 
 
+def check_estimatefee_contested(tmpdir, nodes):
+    """A local chain of 2-transaction blocks: six transfers fill three blocks,
+    and the estimate's tip is what got into those full blocks."""
+    node = fw.Node(2, tmpdir, network="local")
+    seed = os.urandom(32)
+    keyfile = os.path.join(node.datadir, "validator.json")
+    with open(keyfile, "w") as f:
+        json.dump({"seed": seed.hex()}, f)
+    names = [f"s{i}" for i in range(6)]
+    addrs = []
+    for name in names:
+        node.cli("wallet", "create", name)
+        addrs.append(node.cli("wallet", "address", name).stdout.strip())
+    genesis = {
+        "chain": "assay-local-fees", "network": "local", "time_ms": int(time.time() * 1000) - 1000,
+        "params": {"block_time_ms": 400, "max_block_txs": 2},
+        "balances": [{"address": a, "amount": 10**12} for a in addrs],
+        "validators": [{"pubkey": fw.ed25519_public_key(seed).hex(), "stake": 100}],
+    }
+    with open(os.path.join(node.datadir, "genesis.json"), "w") as f:
+        json.dump(genesis, f)
+    node.extra_args += [f"-validator={keyfile}", "-blocktime=400"]
+    node.start()
+    nodes.append(node)
+    idle = node.rpc("estimatefee")
+    fw.assert_eq((idle["tip"], idle["fee"], idle["full_blocks"]), (0, idle["min_fee"], 0), "idle chain")
+    txids = []
+    for i, name in enumerate(names):  # fees 0.0002 .. 0.0007 ASY
+        res = node.cli_json("send", "--from", name, "--to", addrs[0], "--amount", "1", "--fee", f"0.000{i + 2}")
+        txids.append(res["txid"] if isinstance(res, dict) else str(res))
+    fw.wait_until(lambda: node.rpc("getmempoolinfo")["size"] == 0, 30, "the transfers to be included")
+    heights = {node.rpc("gettransaction", t)["height"] for t in txids if len(t) == 64}
+    est = node.rpc("estimatefee")
+    min_fee = est["min_fee"]
+    tips = [(i + 2) * 100000 - min_fee for i in range(6)]
+    assert est["full_blocks"] >= 2, (est, heights)
+    assert est["tip"] in tips and est["fee"] == min_fee + est["tip"], (est, tips)
+    node.stop()
+    nodes.remove(node)
+
+
 def test(tmpdir, nodes):
     node = fw.Node(0, tmpdir, extra_args=["-blocktime=300", "-addrindex"]).start()
     nodes.append(node)
@@ -239,6 +281,7 @@ def test(tmpdir, nodes):
     peer.start(extra=["-addrindex", "-reindex"])
     check_listtransactions(peer, dev, bob, carol)
 
+    check_estimatefee_contested(tmpdir, nodes)
     check_waits(node)
     check_waitforjob(node)
     held = check_waiter_bound(node)

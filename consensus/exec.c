@@ -182,16 +182,14 @@ static struct vm_env vm_env_of(struct exec_ctx *x, struct vm_job_host *jobs)
 	return (struct vm_env){&x->l, x->height, x->time_ms, jobs};
 }
 
-/* Deploy and call: the VM decodes the payload bytes itself (its API takes
- * them as they travel); the decoded view served the stateless checks. */
+/* Deploy and call run on the view decoded for the stateless checks. */
 static int apply_deploy(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
 			const uint8_t sender[ADDR_LEN], struct receipt *rc)
 {
-	(void)d;
 	struct vm_job_host jobs;
 	struct vm_env env = vm_env_of(x, &jobs);
 	struct vm_result res;
-	int err = vm_apply_deploy(&env, sender, t->nonce, t->gas_limit, t->payload, t->payload_len, &res);
+	int err = vm_apply_deploy_payload(&env, sender, t->nonce, t->gas_limit, &d->u.deploy, &res);
 	if (!err) {
 		memcpy(rc->created, res.contract, ADDR_LEN);
 		rc->created_len = ADDR_LEN;
@@ -202,11 +200,10 @@ static int apply_deploy(struct exec_ctx *x, const struct tx *t, const struct tx_
 static int apply_call(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
 		      const uint8_t sender[ADDR_LEN], struct receipt *rc)
 {
-	(void)d;
 	struct vm_job_host jobs;
 	struct vm_env env = vm_env_of(x, &jobs);
 	struct vm_result res;
-	int err = vm_apply_call(&env, sender, t->gas_limit, t->payload, t->payload_len, &res);
+	int err = vm_apply_call_payload(&env, sender, t->gas_limit, &d->u.call, &res);
 	return vm_receipt(&res, err, rc);
 }
 

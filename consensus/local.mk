@@ -42,3 +42,24 @@ tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
 tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz_receipt.c
+
+# consensus/bft/: the Tendermint engine, its messages, vote sets and the
+# validator set (docs/consensus.md). Pure: depends only on core.
+libassay_consensus_a_SOURCES += \
+	consensus/bft/valset.c consensus/bft/valset.h \
+	consensus/bft/msg.c consensus/bft/msg.h \
+	consensus/bft/voteset.c consensus/bft/voteset.h \
+	consensus/bft/bft.c consensus/bft/bft.h
+
+check_PROGRAMS += tests/unit/test_bft
+TESTS += tests/unit/test_bft
+tests_unit_test_bft_SOURCES = tests/unit/test_bft.c
+tests_unit_test_bft_LDADD = $(CONSENSUS_LIBS)
+
+# The decoders' fuzz target with its built-in mutation driver, run by make
+# check; scripts/fuzz builds the same file for libFuzzer.
+check_PROGRAMS += tests/fuzz/fuzz_bft_msg
+TESTS += tests/fuzz/fuzz_bft_msg
+tests_fuzz_fuzz_bft_msg_SOURCES = tests/fuzz/fuzz_bft_msg.c
+tests_fuzz_fuzz_bft_msg_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_bft_msg_LDADD = $(CONSENSUS_LIBS)

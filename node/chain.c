@@ -46,6 +46,8 @@ struct chain {
 	int reindexing;                /* META_REINDEX was found or written */
 	uint64_t reindex_target;       /* height the reindex replays up to */
 	struct commit reindex_commit;  /* commit of the target block, if known */
+	chain_batch_hook_fn batch_hook; /* optional extra records per block (chain_set_batch_hook) */
+	void *batch_hook_arg;
 };
 
 static int load_reindex_marker(chain_t *c);
@@ -413,7 +415,15 @@ static int block_batch(chain_t *c, const struct block *blk, const uint8_t hash[H
 			store_batch_put_receipt(b, txid, rb.data, rb.len);
 	}
 	buf_free(&rb);
+	if (!rc && c->batch_hook)
+		c->batch_hook(c->batch_hook_arg, blk, b); /* its failures stick to b */
 	return rc ? rc : put_tip(b, hash, commit);
+}
+
+void chain_set_batch_hook(chain_t *c, chain_batch_hook_fn fn, void *arg)
+{
+	c->batch_hook = fn;
+	c->batch_hook_arg = arg;
 }
 
 /* The block is on disk: it becomes the tip, with commit kept for the next. */

@@ -80,6 +80,13 @@ int chain_reindex_resume(chain_t *c, int (*progress)(uint64_t height, uint64_t t
  * resume the reindex before it builds, accepts or serves blocks. */
 int chain_reindex_pending(const chain_t *c, uint64_t *target);
 
+/* An optional writer of extra records into each block's batch (the
+ * -addrindex of node/rpc_extra.c), called after the block's own records:
+ * what it puts commits with the block, and a failure it leaves on the batch
+ * (out of memory) fails the block's write as a local failure. NULL: none. */
+typedef void (*chain_batch_hook_fn)(void *arg, const struct block *blk, store_batch_t *b);
+void chain_set_batch_hook(chain_t *c, chain_batch_hook_fn fn, void *arg);
+
 /* Threads that check a block's signatures while it executes (node/sigcheck.h). */
 void chain_set_verify_threads(chain_t *c, int nthreads);
 

@@ -43,6 +43,7 @@ static const struct option_def options[] = {
 	{"maxconnections", OPT_INT, I(maxconnections), "N", "most p2p connections (default 64)"},
 	{"blocktime", OPT_U64, I(blocktime), "MS", "dev producer: ms between blocks (default: the chain's, 1000 on dev)"},
 	{"reindex", OPT_BOOL, I(reindex), NULL, "rebuild the state from stored blocks, checking every state root"},
+	{"addrindex", OPT_BOOL, I(addrindex), NULL, "keep an address index for listtransactions (default no; built on first start)"},
 	{"validator", OPT_STR, S(validator), "FILE", "validator key file (dev: the built-in dev key)"},
 	{"novalidator", OPT_BOOL, I(novalidator), NULL, "never sign or produce blocks"},
 	{"verifythreads", OPT_INT, I(verifythreads), "N", "threads for signature checks (default: CPUs)"},

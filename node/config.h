@@ -32,6 +32,7 @@ struct config {
 	int maxconnections;
 	uint64_t blocktime;   /* ms; 0: the chain's block_time_ms */
 	int reindex;
+	int addrindex;        /* keep the address index (listtransactions); default off */
 	char validator[1024]; /* key file; "0" after -novalidator; "" default */
 	int novalidator;
 	int verifythreads;    /* 0: number of CPUs */

@@ -16,6 +16,9 @@ libassay_node_a_SOURCES = \
 	node/rpc_compute.c \
 	node/rpc_simulate.c
 
+# rpc_extra: bitcoind-style methods, -addrindex, long polls (docs/rpc.md)
+libassay_node_a_SOURCES += node/rpc_extra.c
+
 NODE_LIBS = libassay_node.a libassay_store.a libassay_consensus.a libassay_vm.a libassay_net.a $(CORE_LIBS) $(LEVELDB_LIBS) $(EVENT_LIBS)
 
 bin_PROGRAMS += assayd
@@ -46,3 +49,7 @@ test_rpc_SOURCES = tests/unit/test_rpc.c tests/unit/test.h
 test_rpc_LDADD = $(NODE_LIBS)
 test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
 test_node_net_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_rpc_defer
+TESTS += tests/unit/test_rpc_defer
+tests_unit_test_rpc_defer_SOURCES = tests/unit/test_rpc_defer.c tests/unit/test.h
+tests_unit_test_rpc_defer_LDADD = $(NODE_LIBS)

@@ -107,6 +107,7 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 	else if (origin == NODE_BLOCK_PEER && blk->ntx && !n->was_syncing)
 		log_info("block %llu %.16s txs=%zu (from a peer)", (unsigned long long)blk->hdr.height, hex, blk->ntx);
 	node_net_block_applied(n, hash, blk->hdr.height);
+	rpc_deferred_wake(n->rpc); /* long polls waiting for a block (rpc_extra.c) */
 	return 0;
 }
 
@@ -206,6 +207,7 @@ int node_open(struct node *n, char *err, size_t errlen)
 	node_register_rpc_net(n);
 	node_register_compute_rpc(n);
 	node_register_simulate_rpc(n);
+	node_register_extra_rpc(n);
 	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
 	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
 	if (!n->sigint_ev || !n->sigterm_ev) {

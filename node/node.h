@@ -39,6 +39,7 @@ struct node {
 	struct event *sync_log_ev;    /* periodic sync progress line */
 	int was_syncing;
 	int aborted;                  /* node_abort ran: nothing more is written; exit status 1 */
+	int addrindex_ready;          /* rpc_extra.c: -addrindex is built to the tip and kept */
 };
 
 /* Where a block to connect comes from (what is counted and logged). */
@@ -90,6 +91,15 @@ void node_register_contract_rpc(struct node *n);
 void node_register_compute_rpc(struct node *n);
 /* rpc_simulate.c: simulatetransaction (a dry run on the committed state). */
 void node_register_simulate_rpc(struct node *n);
+/* rpc_extra.c: getbestblockhash, getblockheader, getnetworkinfo,
+ * getconnectioncount, uptime, validateaddress, decoderawtransaction,
+ * estimatefee, listtransactions (with -addrindex, which it builds for the
+ * stored blocks and keeps from then on), waitfornewblock and waitforjob
+ * (long polls woken by rpc_deferred_wake from node_connect_block). */
+void node_register_extra_rpc(struct node *n);
+/* node_rpc.c: the transaction object of getblock verbosity 2 and
+ * gettransaction (a new reference). */
+json_t *node_tx_json(const struct node *n, const struct tx *t);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* node_net.c: starts p2p from the configuration (0, or an error in err),
  * offers a block the node applied to peers, and stops p2p. */

@@ -69,6 +69,11 @@ static json_t *tx_json(const struct node *n, const struct tx *t)
 	return o;
 }
 
+json_t *node_tx_json(const struct node *n, const struct tx *t)
+{
+	return tx_json(n, t);
+}
+
 static int m_getblockchaininfo(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;

@@ -83,6 +83,26 @@ struct rpc {
 	size_t longest_name;
 	rpc_metrics_fn metrics;
 	void *metrics_ctx;
+	/* Deferred replies (rpc.h): the request being handled, for rpc_defer. */
+	struct evhttp_request *cur_req;  /* NULL outside a single request */
+	json_t *cur_id;
+	int cur_deferred;                /* rpc_defer took the current request */
+	struct rpc_deferred *deferred;   /* waiting, newest first */
+	size_t ndeferred;
+};
+
+/* A request whose method answers later (rpc_defer). */
+struct rpc_deferred {
+	rpc_t *rpc;
+	struct evhttp_request *req; /* NULL once evhttp has dropped it */
+	json_t *id;                 /* the request's id (a reference) */
+	rpc_defer_fn fn;
+	void *arg;
+	struct event *timer;
+	struct event *watch;        /* readable socket: the client left, or pipelines */
+	int busy;                   /* inside fn: rpc_deferred_reply must not free */
+	int answered;
+	struct rpc_deferred *next;
 };
 
 static uint64_t now_ms(void)
@@ -669,9 +689,16 @@ static json_t *handle_one(rpc_t *r, json_t *req)
 		json_t *result = NULL;
 		struct rpc_error e = {0};
 		json_t *p = params ? params : json_array();
+		r->cur_id = id;
+		r->cur_deferred = 0;
 		int rc = r->methods[i].fn(r->ctxs[i], p, &result, &e);
+		r->cur_id = NULL;
 		if (!params)
 			json_decref(p);
+		if (rc == RPC_DEFERRED && r->cur_deferred)
+			return NULL; /* answered later, by rpc_deferred_reply */
+		if (rc == RPC_DEFERRED)
+			return response(id, NULL, error_obj(RPC_INTERNAL_ERROR, "method deferred without rpc_defer"));
 		if (rc < 0)
 			return response(id, NULL, error_obj(e.code ? e.code : RPC_MISC_ERROR, e.message));
 		return response(id, result, NULL);
@@ -779,7 +806,13 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 				rc = ASSAY_ENOMEM;
 		}
 	} else if (rc == 0) {
+		r->cur_req = req;
 		json_t *resp = handle_one(r, body);
+		r->cur_req = NULL;
+		if (!resp) { /* deferred: no reply now */
+			evbuffer_free(out);
+			return;
+		}
 		rc = append_json(out, resp, &total, r->max_response);
 		json_decref(resp);
 	}
@@ -834,6 +867,186 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	run_body(r, req, body);
 	json_decref(body);
+}
+
+/* ---- deferred replies ---- */
+
+static void deferred_unlink(struct rpc_deferred *d)
+{
+	rpc_t *r = d->rpc;
+	for (struct rpc_deferred **pp = &r->deferred; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			r->ndeferred--;
+			break;
+		}
+	}
+	if (d->timer)
+		event_del(d->timer);
+	if (d->watch)
+		event_del(d->watch);
+	if (d->req) /* evhttp must not tell us about a connection we let go of */
+		evhttp_connection_set_closecb(evhttp_request_get_connection(d->req), NULL, NULL);
+}
+
+static void deferred_free(struct rpc_deferred *d)
+{
+	if (d->timer)
+		event_free(d->timer);
+	if (d->watch)
+		event_free(d->watch);
+	json_decref(d->id);
+	free(d);
+}
+
+/* Sends the answer once and takes d off the list; freeing is the caller's. */
+static void deferred_send(struct rpc_deferred *d, json_t *result, const struct rpc_error *e)
+{
+	if (d->answered) {
+		json_decref(result);
+		return;
+	}
+	d->answered = 1;
+	deferred_unlink(d);
+	if (!d->req) {
+		json_decref(result);
+		return;
+	}
+	json_t *resp = e ? response(d->id, NULL, error_obj(e->code ? e->code : RPC_MISC_ERROR, e->message))
+			 : response(d->id, result, NULL);
+	struct evbuffer *out = evbuffer_new();
+	size_t total = 0;
+	int rc = out ? append_json(out, resp, &total, d->rpc->max_response) : ASSAY_ENOMEM;
+	if (rc == 0)
+		send_body(d->req, out);
+	if (out)
+		evbuffer_free(out);
+	if (rc != 0)
+		reply_too_large(d->req, rc, d->rpc->max_response);
+	json_decref(resp);
+	d->req = NULL;
+}
+
+/* Hands ev to d's callback, then finishes what the callback left: a
+ * timeout always gets an answer, a gone client never does. */
+static void deferred_event(struct rpc_deferred *d, enum rpc_defer_event ev)
+{
+	d->busy = 1;
+	d->fn(d->arg, d, ev);
+	d->busy = 0;
+	if (ev == RPC_DEFER_TIMEOUT && !d->answered)
+		deferred_send(d, NULL, NULL);
+	if (ev == RPC_DEFER_GONE && !d->answered) {
+		d->answered = 1;
+		deferred_unlink(d);
+		if (d->req) /* lets evhttp finish and free the connection */
+			evhttp_send_error(d->req, 503, "Service Unavailable");
+		d->req = NULL;
+	}
+	if (d->answered)
+		deferred_free(d);
+}
+
+static void on_deferred_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	deferred_event(arg, RPC_DEFER_TIMEOUT);
+}
+
+/* The waiting client's socket became readable: end of file or an error
+ * means it left; bytes mean it pipelines another request, so it is still
+ * there and the watch stops (the timeout still ends the wait). */
+static void on_deferred_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_deferred *d = arg;
+	char byte;
+	(void)what;
+	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		event_del(d->watch);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	deferred_event(d, RPC_DEFER_GONE);
+}
+
+/* evhttp is freeing the connection under a waiting request. */
+static void on_deferred_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct rpc_deferred *d = arg;
+	(void)evcon;
+	d->req = NULL;
+	deferred_event(d, RPC_DEFER_GONE);
+}
+
+rpc_deferred_t *rpc_defer(rpc_t *r, uint64_t timeout_ms, rpc_defer_fn fn, void *arg, struct rpc_error *e)
+{
+	if (!r->cur_req || r->cur_deferred) {
+		rpc_fail(e, RPC_INVALID_REQUEST, "a waiting call cannot be part of a batch");
+		return NULL;
+	}
+	if (r->ndeferred >= RPC_MAX_DEFERRED) {
+		rpc_fail(e, RPC_MISC_ERROR,
+			 "too many waiting calls (at most %d, RPC_MAX_DEFERRED); try again later",
+			 RPC_MAX_DEFERRED);
+		return NULL;
+	}
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->cur_req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct event_base *base = event_get_base(r->sweep);
+	struct rpc_deferred *d = calloc(1, sizeof(*d));
+	if (d) {
+		d->timer = evtimer_new(base, on_deferred_timer, d);
+		d->watch = fd >= 0 ? event_new(base, fd, EV_READ | EV_PERSIST, on_deferred_watch, d) : NULL;
+	}
+	if (!d || !d->timer || fd < 0 || !d->watch) {
+		if (d)
+			deferred_free(d);
+		rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+		return NULL;
+	}
+	if (timeout_ms > RPC_MAX_DEFER_MS)
+		timeout_ms = RPC_MAX_DEFER_MS;
+	d->rpc = r;
+	d->req = r->cur_req;
+	d->id = json_incref(r->cur_id ? r->cur_id : json_null());
+	d->fn = fn;
+	d->arg = arg;
+	struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+	evtimer_add(d->timer, &tv);
+	event_add(d->watch, NULL);
+	evhttp_connection_set_closecb(evcon, on_deferred_conn_close, d);
+	d->next = r->deferred;
+	r->deferred = d;
+	r->ndeferred++;
+	r->cur_deferred = 1;
+	return d;
+}
+
+void rpc_deferred_reply(rpc_deferred_t *d, json_t *result, const struct rpc_error *e)
+{
+	deferred_send(d, result, e);
+	if (!d->busy)
+		deferred_free(d);
+}
+
+void rpc_deferred_wake(rpc_t *r)
+{
+	if (!r)
+		return;
+	struct rpc_deferred *d = r->deferred, *next;
+	for (; d; d = next) {
+		next = d->next; /* d may be answered and freed below */
+		deferred_event(d, RPC_DEFER_WAKE);
+	}
+}
+
+size_t rpc_deferred_count(const rpc_t *r)
+{
+	return r ? r->ndeferred : 0;
 }
 
 rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,
@@ -892,6 +1105,8 @@ void rpc_free(rpc_t *r)
 	if (!r)
 		return;
 	server_track(r, 0);
+	while (r->deferred)
+		deferred_event(r->deferred, RPC_DEFER_GONE); /* before evhttp frees their requests */
 	if (r->http)
 		evhttp_free(r->http); /* frees every connection; ours are then let go */
 	while (r->conns) {

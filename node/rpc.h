@@ -65,6 +65,39 @@ struct rpc_method {
 
 typedef struct rpc rpc_t;
 
+/* ---- Deferred replies: a method that answers later (long polls) ----
+ * A method handling a single request (not one call of a batch) may take
+ * the reply over: it calls rpc_defer and returns RPC_DEFERRED. The handle
+ * then gets events on the node's loop until it is answered with
+ * rpc_deferred_reply. libevent 2.1 stops reading a connection once its
+ * request is read, so the server watches the socket itself to notice a
+ * client that went away. */
+#define RPC_DEFERRED 1          /* a method's return: rpc_defer took the reply over */
+#define RPC_MAX_DEFERRED 32     /* requests waiting at once (docs/rpc.md "Limits") */
+#define RPC_MAX_DEFER_MS 600000 /* longest wait a deferred call may ask for */
+
+typedef struct rpc_deferred rpc_deferred_t;
+enum rpc_defer_event {
+	RPC_DEFER_WAKE,    /* rpc_deferred_wake: check again, reply if done */
+	RPC_DEFER_TIMEOUT, /* timeout_ms passed: reply now (else the reply is null) */
+	RPC_DEFER_GONE,    /* the client left or the server is closing: never reply;
+			    * the handle is freed when the callback returns */
+};
+/* arg belongs to the caller; the callback frees it when it replies or on
+ * RPC_DEFER_GONE (the last event a handle gets). */
+typedef void (*rpc_defer_fn)(void *arg, rpc_deferred_t *d, enum rpc_defer_event ev);
+/* Takes over the reply of the request being handled; its callback fn gets
+ * RPC_DEFER_TIMEOUT after timeout_ms (at most RPC_MAX_DEFER_MS). NULL with
+ * e filled inside a batch or with RPC_MAX_DEFERRED already waiting. */
+rpc_deferred_t *rpc_defer(rpc_t *r, uint64_t timeout_ms, rpc_defer_fn fn, void *arg, struct rpc_error *e);
+/* Answers and frees d: result (stolen; NULL: null) when e is NULL, else the
+ * error e. */
+void rpc_deferred_reply(rpc_deferred_t *d, json_t *result, const struct rpc_error *e);
+/* Sends RPC_DEFER_WAKE to every waiting handle (r may be NULL: nothing). */
+void rpc_deferred_wake(rpc_t *r);
+/* Handles waiting now. */
+size_t rpc_deferred_count(const rpc_t *r);
+
 /* Binds bind:port. user/password NULL: a fresh cookie is written to
  * cookie_path (mode 0600) and removed by rpc_free. NULL on failure. */
 rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,

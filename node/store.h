@@ -17,6 +17,7 @@
 #define STORE_P_TX 't'      /* txid -> u64 height || u32 index (LE) */
 #define STORE_P_RECEIPT 'r' /* txid -> receipt bytes (the node defines them) */
 #define STORE_P_META 'm'    /* name -> value (tip, versions, chain id) */
+#define STORE_P_ADDR 'a'    /* -addrindex: address || u64 height || u32 index (BE) -> txid */
 
 /* A compressed record that claims to expand beyond this is corrupt: no block
  * or blob is this large, and the bound keeps a bad record from exhausting

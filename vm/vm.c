@@ -910,7 +910,14 @@ int vm_apply_call(const struct vm_env *env, const uint8_t sender[20], uint64_t g
 		snprintf(res->error, sizeof(res->error), "malformed call payload");
 		return res->status = rc;
 	}
-	return call_internal(env, sender, p.to, p.value, p.calldata, p.calldata_len, gas_limit, res);
+	return vm_apply_call_payload(env, sender, gas_limit, &p, res);
+}
+
+int vm_apply_call_payload(const struct vm_env *env, const uint8_t sender[20], uint64_t gas_limit,
+			  const struct vm_call_payload *p, struct vm_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	return call_internal(env, sender, p->to, p->value, p->calldata, p->calldata_len, gas_limit, res);
 }
 
 int vm_query(const struct vm_env *env, const uint8_t caller[20], const uint8_t to[20],
@@ -933,7 +940,6 @@ int vm_query(const struct vm_env *env, const uint8_t caller[20], const uint8_t t
 int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t sender_nonce,
 		    uint64_t gas_limit, const uint8_t *payload, size_t n, struct vm_result *res)
 {
-	static const uint8_t zero[HASH_LEN];
 	memset(res, 0, sizeof(*res));
 	struct vm_deploy_payload p;
 	int rc = vm_deploy_payload_decode(&p, payload, n);
@@ -941,13 +947,22 @@ int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t
 		snprintf(res->error, sizeof(res->error), "malformed deploy payload");
 		return res->status = rc;
 	}
+	return vm_apply_deploy_payload(env, sender, sender_nonce, gas_limit, &p, res);
+}
+
+int vm_apply_deploy_payload(const struct vm_env *env, const uint8_t sender[20], uint64_t sender_nonce,
+			    uint64_t gas_limit, const struct vm_deploy_payload *p, struct vm_result *res)
+{
+	static const uint8_t zero[HASH_LEN];
+	int rc;
+	memset(res, 0, sizeof(*res));
 	char why[120];
-	if ((rc = vm_validate(p.code, p.code_len, why, sizeof(why)))) {
+	if ((rc = vm_validate(p->code, p->code_len, why, sizeof(why)))) {
 		snprintf(res->error, sizeof(res->error), "invalid code: %s", why);
 		return res->status = rc;
 	}
 	vm_contract_address(sender, sender_nonce, res->contract);
-	uint64_t cost = VM_GAS_DEPLOY + (uint64_t)p.code_len * VM_GAS_DEPLOY_BYTE;
+	uint64_t cost = VM_GAS_DEPLOY + (uint64_t)p->code_len * VM_GAS_DEPLOY_BYTE;
 	if (cost > gas_limit) {
 		snprintf(res->error, sizeof(res->error), "out of gas");
 		res->gas_used = gas_limit;
@@ -963,32 +978,32 @@ int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t
 		rc = ASSAY_EEXISTS;
 	}
 	if (!rc) {
-		uint8_t *rec = malloc(p.code_len + 1);
+		uint8_t *rec = malloc(p->code_len + 1);
 		if (!rec)
 			rc = ASSAY_ENOMEM;
 		else {
 			rec[0] = 1;
-			memcpy(rec + 1, p.code, p.code_len);
-			vm_code_hash(p.code, p.code_len, hash);
+			memcpy(rec + 1, p->code, p->code_len);
+			vm_code_hash(p->code, p->code_len, hash);
 			state_key(NS_CODE, hash, HASH_LEN, key);
-			rc = ledger_put(tx.l, key, rec, p.code_len + 1);
+			rc = ledger_put(tx.l, key, rec, p->code_len + 1);
 			free(rec);
 		}
 		if (!rc) {
 			memcpy(acct.code_hash, hash, HASH_LEN);
 			rc = ledger_put_account(tx.l, res->contract, &acct);
 		}
-		if (!rc && p.value && (rc = ledger_transfer(tx.l, sender, res->contract, p.value)))
+		if (!rc && p->value && (rc = ledger_transfer(tx.l, sender, res->contract, p->value)))
 			snprintf(res->error, sizeof(res->error), "deploy value: %s", assay_strerror(rc));
 		else if (rc)
 			snprintf(res->error, sizeof(res->error), "storing code: %s", assay_strerror(rc));
 	}
-	if (rc || !p.calldata_len) {
+	if (rc || !p->calldata_len) {
 		return finish(&tx, res, snap, rc, cost, 0, NULL);
 	}
 	struct vm_frame f;
 	uint64_t run_limit = gas_limit - cost;
-	rc = run_contract(&tx, res->contract, sender, p.value, p.calldata, p.calldata_len, run_limit, 1, &f);
+	rc = run_contract(&tx, res->contract, sender, p->value, p->calldata, p->calldata_len, run_limit, 1, &f);
 	rc = finish(&tx, res, snap, rc, run_limit, f.gas, &f);
 	res->gas_used = res->status == ASSAY_EGAS ? gas_limit : res->gas_used + cost;
 	return rc;

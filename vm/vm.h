@@ -80,6 +80,12 @@ int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t
 		    uint64_t gas_limit, const uint8_t *payload, size_t n, struct vm_result *res);
 int vm_apply_call(const struct vm_env *env, const uint8_t sender[20], uint64_t gas_limit,
 		  const uint8_t *payload, size_t n, struct vm_result *res);
+/* The same on a payload already decoded (consensus/exec decodes each
+ * payload once, for the stateless checks and execution alike). */
+int vm_apply_deploy_payload(const struct vm_env *env, const uint8_t sender[20], uint64_t sender_nonce,
+			    uint64_t gas_limit, const struct vm_deploy_payload *p, struct vm_result *res);
+int vm_apply_call_payload(const struct vm_env *env, const uint8_t sender[20], uint64_t gas_limit,
+			  const struct vm_call_payload *p, struct vm_result *res);
 /* Read-only: runs on an overlay that is thrown away. */
 int vm_query(const struct vm_env *env, const uint8_t caller[20], const uint8_t to[20],
 	     const uint8_t *calldata, size_t n, uint64_t gas_limit, struct vm_result *res);

@@ -647,10 +647,37 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void cli_wait_block(struct cli_ctx *ctx, json_int_t *height, uint64_t max_ms)
+{
+	struct rpc_failure f;
+	json_t *got = NULL;
+	uint64_t client_ms = ctx->rpc.timeout_ms > 0 ? (uint64_t)ctx->rpc.timeout_ms : RPC_CLIENT_TIMEOUT_MS;
+	uint64_t ms = max_ms < CLI_WAIT_BLOCK_MS ? max_ms : CLI_WAIT_BLOCK_MS;
+	if (ms > client_ms / 2)
+		ms = client_ms / 2; /* the reply must come before the client gives up */
+	json_t *params = *height >= 0 ? json_pack("[I,I]", (json_int_t)ms, *height) : json_pack("[I]", (json_int_t)ms);
+	int rc = rpc_client_call(&ctx->rpc, "waitfornewblock", params, &got, &f);
+	json_decref(params);
+	if (rc == 0 && json_is_integer(json_object_get(got, "height"))) {
+		*height = json_integer_value(json_object_get(got, "height"));
+	} else {
+		struct timespec nap = {.tv_sec = 0, .tv_nsec = CLI_POLL_MS * 1000000L};
+		nanosleep(&nap, NULL);
+	}
+	json_decref(got);
+}
+
 int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000;
+	json_int_t height = -1; /* the tip last seen; -1: not yet */
+	json_t *count = NULL;
 	*tx = NULL;
+	/* The tip before the first look, so a block in between is not missed. */
+	if (rpc_client_call(&ctx->rpc, "getblockcount", NULL, &count, &(struct rpc_failure){0}) == 0 &&
+	    json_is_integer(count))
+		height = json_integer_value(count);
+	json_decref(count);
 	for (;;) {
 		json_t *rec;
 		int rc = cli_rpc(ctx, "gettransaction", json_pack("[s]", txid), &rec);
@@ -662,11 +689,11 @@ int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_
 			return CLI_OK;
 		}
 		json_decref(rec);
-		if (now_ms() >= deadline)
+		uint64_t now = now_ms();
+		if (now >= deadline)
 			return cli_fail(CLI_ETIMEOUT, "transaction %s not committed after %u s", txid,
 					timeout_s);
-		struct timespec nap = {.tv_sec = 0, .tv_nsec = CLI_POLL_MS * 1000000L};
-		nanosleep(&nap, NULL);
+		cli_wait_block(ctx, &height, deadline - now);
 	}
 }
 

@@ -34,6 +34,7 @@ enum cli_exit {
 #define CLI_PATH_MAX 4096
 #define CLI_DEFAULT_WAIT_S 60     /* send --wait without --timeout */
 #define CLI_POLL_MS 500           /* gettransaction polling interval for --wait */
+#define CLI_WAIT_BLOCK_MS 10000   /* longest waitfornewblock of --wait (under RPC_CLIENT_TIMEOUT_MS) */
 #define CLI_CONF_LINE_MAX 1024    /* longest assay.conf line */
 /* Default RPC ports are the network table's (core/network.h). */
 
@@ -162,9 +163,15 @@ struct cli_txreq {
  * cli_exit. */
 int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 	       const struct keystore_key *key, const struct cli_txreq *req, char txid[65]);
-/* Polls gettransaction every CLI_POLL_MS until the tx is committed (then
+/* Looks the tx up after each block (waitfornewblock; against a node without
+ * it, every CLI_POLL_MS) until it is committed (then
  * *tx is its record, a new reference) or timeout_s passes (CLI_ETIMEOUT). */
 int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx);
+/* Waits for a block above *height (waitfornewblock, docs/rpc.md; *height
+ * -1: above the tip) for at most max_ms, then *height is the tip; against a
+ * node without the method, or on any failure, naps CLI_POLL_MS instead, so
+ * callers loop as they would when polling. */
+void cli_wait_block(struct cli_ctx *ctx, json_int_t *height, uint64_t max_ms);
 /* A whole-number option in [least, 2^32): absent gives dflt; else a usage error. */
 int cli_u32_opt(const struct cli_ctx *ctx, const char *name, uint32_t dflt, uint32_t least, uint32_t *out);
 /* Parses an option holding whole seconds; absent gives dflt. */

@@ -363,11 +363,11 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 			}
 			return failed ? CLI_EFAIL : CLI_OK;
 		}
+		json_int_t seen = json_integer_value(json_object_get(job, "height")); /* the tip it was read at */
 		json_decref(job);
 		if (now_ms() >= deadline_ms)
 			return cli_fail(CLI_ETIMEOUT, "job %s not verified after %u s", id, job_timeout);
-		struct timespec nap = {0, CLI_POLL_MS * 1000000L};
-		nanosleep(&nap, NULL);
+		cli_wait_block(ctx, &seen, deadline_ms - now_ms() + 1);
 	}
 }
 

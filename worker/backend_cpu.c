@@ -124,6 +124,60 @@ static void pack_words(const int8_t *X, uint32_t rows, uint32_t k, uint32_t kq, 
 	}
 }
 
+#ifdef BACKEND_X86
+/* pack_words for the madd paths with AVX2: 8 rows x 8 groups at a time, each
+ * row's 16 bytes widened to int16 (so a 32-bit lane is one group) and the
+ * 8 x 8 block of words transposed so that each vector is one group's rows. */
+__attribute__((target("avx2"))) static void pack_madd_avx2(const int8_t *X, uint32_t rows, uint32_t k,
+							    uint32_t kq, uint32_t panel_rows, uint32_t p0,
+							    uint32_t p1, uint32_t *out)
+{
+	for (uint32_t p = p0; p < p1; p++) {
+		uint32_t *dst = out + (size_t)p * kq * panel_rows;
+		for (uint32_t r8 = 0; r8 < panel_rows; r8 += 8) {
+			uint32_t lanes = panel_rows - r8 < 8 ? panel_rows - r8 : 8;
+			__m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lanes),
+							  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+			for (uint32_t q = 0; q < kq; q += 8) {
+				__m256i v[8], t[8], u[8];
+				for (uint32_t i = 0; i < 8; i++) {
+					uint32_t row = p * panel_rows + r8 + i;
+					if (i >= lanes || row >= rows) {
+						v[i] = _mm256_setzero_si256();
+						continue;
+					}
+					const int8_t *src = X + (size_t)row * k + (size_t)q * 2;
+					int8_t tail[16] = {0}; /* past k: zeros, which multiply zero B entries */
+					if ((size_t)q * 2 + 16 > k) {
+						memcpy(tail, src, k - (size_t)q * 2);
+						src = tail;
+					}
+					v[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)src));
+				}
+				for (int i = 0; i < 8; i += 2) {
+					t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+					t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
+				}
+				for (int i = 0; i < 8; i += 4) {
+					u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+					u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+					u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+					u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+				}
+				for (uint32_t j = 0; j < 8 && q + j < kq; j++) {
+					__m256i w = _mm256_permute2x128_si256(u[j & 3], u[4 + (j & 3)], j < 4 ? 0x20 : 0x31);
+					int32_t *d = (int32_t *)dst + (size_t)(q + j) * panel_rows + r8;
+					if (lanes == 8)
+						_mm256_storeu_si256((__m256i *)d, w);
+					else
+						_mm256_maskstore_epi32(d, mask, w);
+				}
+			}
+		}
+	}
+}
+#endif
+
 static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc,
 			   int fresh)
 {
@@ -263,8 +317,16 @@ static void *gemm_pack(void *arg)
 	const struct gemm_job *job = arg;
 	const struct gemm *g = job->g;
 	/* B panels are columns of B, i.e. rows of Bt, so one packer serves both. */
-	pack_words(g->Bt, g->n, g->k, g->kq, g->nr, job->bpanel0, job->bpanel1, g->vnni, 0, g->bp_out);
-	pack_words(g->A, g->m, g->k, g->kq, g->mr, job->panel0, job->panel1, g->vnni, 1, g->ap_out);
+#ifdef BACKEND_X86
+	if (g->micro == micro_avx2) {
+		pack_madd_avx2(g->Bt, g->n, g->k, g->kq, g->nr, job->bpanel0, job->bpanel1, g->bp_out);
+		pack_madd_avx2(g->A, g->m, g->k, g->kq, g->mr, job->panel0, job->panel1, g->ap_out);
+	} else
+#endif
+	{
+		pack_words(g->Bt, g->n, g->k, g->kq, g->nr, job->bpanel0, job->bpanel1, g->vnni, 0, g->bp_out);
+		pack_words(g->A, g->m, g->k, g->kq, g->mr, job->panel0, job->panel1, g->vnni, 1, g->ap_out);
+	}
 	uint32_t j1 = job->bpanel1 * g->nr < g->n ? job->bpanel1 * g->nr : g->n;
 	for (uint32_t j = job->bpanel0 * g->nr; j < j1; j++) {
 		int32_t colsum = 0;
@@ -347,9 +409,43 @@ static void run_jobs(void *(*fn)(void *), struct gemm_job *jobs, int nt)
 		pthread_join(tid[t], NULL);
 }
 
-static void *alloc_words(size_t words)
+/* One packing buffer is kept between calls: fresh pages for every call cost
+ * the kernel's page clearing, 10% of a 1024^3 multiplication. Buffers over
+ * SCRATCH_KEEP_BYTES are not kept. */
+#define SCRATCH_KEEP_BYTES ((size_t)64 << 20)
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *scratch;       /* guarded by scratch_lock */
+static size_t scratch_size; /* its bytes */
+
+/* A 64-byte aligned buffer of at least bytes (a multiple of 64); NULL when out of memory. */
+static void *scratch_take(size_t bytes)
 {
-	return aligned_alloc(64, (words * sizeof(uint32_t) + 63) & ~(size_t)63);
+	void *p = NULL;
+	pthread_mutex_lock(&scratch_lock);
+	if (scratch && scratch_size >= bytes) {
+		p = scratch;
+		scratch = NULL;
+	}
+	pthread_mutex_unlock(&scratch_lock);
+	return p ? p : aligned_alloc(64, bytes);
+}
+
+static void scratch_give(void *p, size_t bytes)
+{
+	pthread_mutex_lock(&scratch_lock);
+	if (bytes <= SCRATCH_KEEP_BYTES && (!scratch || bytes > scratch_size)) {
+		void *old = scratch;
+		scratch = p;
+		scratch_size = bytes;
+		p = old;
+	}
+	pthread_mutex_unlock(&scratch_lock);
+	free(p);
+}
+
+static size_t round64(size_t bytes)
+{
+	return (bytes + 63) & ~(size_t)63;
 }
 
 int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m, uint32_t n,
@@ -365,15 +461,14 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 	g.micro = vnni ? micro_vnni : isa == BACKEND_ISA_AVX2 ? micro_avx2 : micro_portable;
 	g.kq = vnni ? (k + 3) / 4 : (k + 1) / 2;
 	uint32_t apanels = (m + g.mr - 1) / g.mr, bpanels = (n + g.nr - 1) / g.nr;
-	uint32_t *bp = alloc_words((size_t)bpanels * g.kq * g.nr);
-	uint32_t *ap = alloc_words((size_t)apanels * g.kq * g.mr);
-	int32_t *col_start = malloc((size_t)n * sizeof(int32_t));
-	if (!bp || !ap || !col_start) {
-		free(bp);
-		free(ap);
-		free(col_start);
+	size_t bbytes = round64((size_t)bpanels * g.kq * g.nr * sizeof(uint32_t));
+	size_t abytes = round64((size_t)apanels * g.kq * g.mr * sizeof(uint32_t));
+	size_t total = bbytes + abytes + round64((size_t)n * sizeof(int32_t));
+	uint8_t *buf = scratch_take(total);
+	if (!buf)
 		return ASSAY_ENOMEM;
-	}
+	uint32_t *bp = (uint32_t *)buf, *ap = (uint32_t *)(buf + bbytes);
+	int32_t *col_start = (int32_t *)(buf + bbytes + abytes);
 	g.ap = g.ap_out = ap;
 	g.bp = g.bp_out = bp;
 	g.col_start = col_start;
@@ -393,9 +488,7 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 	/* Every B panel must be packed before any thread multiplies by it. */
 	run_jobs(gemm_pack, jobs, nt);
 	run_jobs(gemm_rows, jobs, nt);
-	free(bp);
-	free(ap);
-	free(col_start);
+	scratch_give(buf, total);
 	return 0;
 }
 

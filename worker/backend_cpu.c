@@ -84,6 +84,8 @@ struct gemm {
 	int vnni;
 	uint32_t *ap_out, *bp_out; /* where the first phase writes ap and bp */
 	int32_t *col_start;        /* n: the value every row of C starts from */
+	uint32_t chunk_panels;     /* A panels a thread takes at a time */
+	uint32_t *next_chunk;      /* the next chunk to take (atomic) */
 };
 
 /* Packs one word per (row, group) of a row-major int8 matrix of `rows` x k,
@@ -306,7 +308,7 @@ micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, si
 
 struct gemm_job {
 	const struct gemm *g;
-	uint32_t panel0, panel1;   /* A row panels [panel0, panel1): packed and then computed */
+	uint32_t panel0, panel1;   /* A row panels [panel0, panel1): packed */
 	uint32_t bpanel0, bpanel1; /* B column panels [bpanel0, bpanel1): packed */
 };
 
@@ -338,27 +340,24 @@ static void *gemm_pack(void *arg)
 	return NULL;
 }
 
-/* Second phase. Each thread owns whole rows of C, so no two threads write
- * the same bytes. Loop order: a k block (A and B slices sized for L1), a
- * group of B panels (kept in L2), then this thread's A panels against each
- * B panel. The madd paths store the first k block over C (reading C's lines
- * before writing them cost 10% at 1024^3) and add the later ones; VNNI's C
- * starts from col_start and every block adds into it. */
-static void *gemm_rows(void *arg)
+/* Second phase, on A panels [p0, p1). Loop order: a k block (A and B slices
+ * sized for L1), a group of B panels (kept in L2), then the A panels against
+ * each B panel. The madd paths store the first k block over C (reading C's
+ * lines before writing them cost 10% at 1024^3) and add the later ones;
+ * VNNI's C starts from col_start and every block adds into it. */
+static void gemm_panels(const struct gemm *g, uint32_t p0, uint32_t p1)
 {
-	const struct gemm_job *job = arg;
-	const struct gemm *g = job->g;
 	uint32_t mr = g->mr, nr = g->nr, bpanels = (g->n + nr - 1) / nr;
 	int32_t edge[MAX_MR * MAX_NR] __attribute__((aligned(64)));
-	uint32_t row1 = job->panel1 * mr < g->m ? job->panel1 * mr : g->m;
-	for (uint32_t r = job->panel0 * mr; r < row1 && g->vnni; r++)
+	uint32_t row1 = p1 * mr < g->m ? p1 * mr : g->m;
+	for (uint32_t r = p0 * mr; r < row1 && g->vnni; r++)
 		memcpy(g->c + (size_t)r * g->n, g->col_start, g->n * sizeof(int32_t));
 	for (uint32_t q0 = 0; q0 < g->kq; q0 += g->kc) {
 		uint32_t nq = g->kq - q0 < g->kc ? g->kq - q0 : g->kc;
 		int fresh = !g->vnni && q0 == 0; /* VNNI's C starts from col_start */
 		for (uint32_t jb = 0; jb < bpanels; jb += NC_PANELS) {
 			uint32_t jend = jb + NC_PANELS < bpanels ? jb + NC_PANELS : bpanels;
-			for (uint32_t ap = job->panel0; ap < job->panel1; ap++) {
+			for (uint32_t ap = p0; ap < p1; ap++) {
 				uint32_t r0 = ap * mr, rows = g->m - r0 < mr ? g->m - r0 : mr;
 				const uint32_t *a = g->ap + ((size_t)ap * g->kq + q0) * mr;
 				for (uint32_t bpn = jb; bpn < jend; bpn++) {
@@ -378,6 +377,24 @@ static void *gemm_rows(void *arg)
 				}
 			}
 		}
+	}
+}
+
+/* Each thread takes chunks of A panels from a shared counter until none
+ * are left, so a thread that the machine slows down does less of the work;
+ * a chunk's rows of C belong to it alone, so no two threads write the same
+ * bytes. */
+static void *gemm_rows(void *arg)
+{
+	const struct gemm_job *job = arg;
+	const struct gemm *g = job->g;
+	uint32_t apanels = (g->m + g->mr - 1) / g->mr;
+	for (;;) {
+		uint32_t chunk = __atomic_fetch_add(g->next_chunk, 1, __ATOMIC_RELAXED);
+		if ((uint64_t)chunk * g->chunk_panels >= apanels)
+			break;
+		uint32_t p0 = chunk * g->chunk_panels;
+		gemm_panels(g, p0, apanels - p0 < g->chunk_panels ? apanels : p0 + g->chunk_panels);
 	}
 	return NULL;
 }
@@ -485,6 +502,12 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 		jobs[t].bpanel0 = (uint32_t)((uint64_t)bpanels * t / nt);
 		jobs[t].bpanel1 = (uint32_t)((uint64_t)bpanels * (t + 1) / nt);
 	}
+	/* About four chunks per thread at most 16 panels each: enough to even
+	 * out threads slowed by other load, few enough that each chunk reuses
+	 * its B block in L2. */
+	uint32_t next_chunk = 0, chunk = apanels / (4 * (uint32_t)nt);
+	g.chunk_panels = nt == 1 ? apanels : chunk < 1 ? 1 : chunk > 16 ? 16 : chunk;
+	g.next_chunk = &next_chunk;
 	/* Every B panel must be packed before any thread multiplies by it. */
 	run_jobs(gemm_pack, jobs, nt);
 	run_jobs(gemm_rows, jobs, nt);

@@ -167,7 +167,8 @@ __attribute__((target("avx2"))) static void pack_madd_avx2(const int8_t *X, uint
 					u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
 				}
 				for (uint32_t j = 0; j < 8 && q + j < kq; j++) {
-					__m256i w = _mm256_permute2x128_si256(u[j & 3], u[4 + (j & 3)], j < 4 ? 0x20 : 0x31);
+					__m256i w = j < 4 ? _mm256_permute2x128_si256(u[j], u[4 + j], 0x20)
+							  : _mm256_permute2x128_si256(u[j - 4], u[j], 0x31);
 					int32_t *d = (int32_t *)dst + (size_t)(q + j) * panel_rows + r8;
 					if (lanes == 8)
 						_mm256_storeu_si256((__m256i *)d, w);

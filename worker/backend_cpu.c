@@ -1,8 +1,8 @@
-/* The cpu backend (see backend.h): blocked int8 GEMM with runtime dispatch
- * to AVX-512 VNNI (vpdpbusd, 8 x 32 blocks), AVX2 (_mm256_madd_epi16 on
- * int16-widened pairs, 4 x 16 blocks) or portable C, split by rows over
- * pthreads. Integer sums are exact, so any blocking order gives the
- * reference result bit for bit. Not for: GPUs. */
+/* The cpu backend (see backend.h): packed, cache-blocked int8 GEMM with
+ * runtime dispatch to AVX-512 VNNI (vpdpbusd, 8 x 32 blocks), AVX2
+ * (vpmaddwd on int16-widened pairs, 6 x 16 blocks in assembly) or portable
+ * C, packing and multiplying on pthreads. Integer sums are exact, so any
+ * blocking order gives the reference result bit for bit. Not for: GPUs. */
 #include <pthread.h>
 #if defined(__x86_64__) && !defined(ASSAY_NO_SIMD) /* ASSAY_NO_SIMD: portable build */
 #include <immintrin.h>

@@ -440,6 +440,11 @@ static void test_backend_gemm(void)
 	backend_cpu_force_portable(0);
 #if defined(__x86_64__) && !defined(ASSAY_NO_SIMD)
 	CHECK(strcmp(backend_cpu_isa(), "portable") != 0 || !__builtin_cpu_supports("avx2"));
+	/* The cap reaches the AVX2 path on any AVX2 CPU, VNNI or not, so the
+	 * cases above ran it. */
+	backend_cpu_set_isa(BACKEND_ISA_AVX2);
+	CHECK(strcmp(backend_cpu_isa(), "avx2") == 0 || !__builtin_cpu_supports("avx2"));
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
 #endif
 }
 

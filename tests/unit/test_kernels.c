@@ -393,20 +393,20 @@ static void test_backend_gemm(void)
 	for (int t = 0; t < 6; t++)
 		gemm_case(1 + (uint32_t)(rng() % 70), 1 + (uint32_t)(rng() % 70),
 			  1 + (uint32_t)(rng() % 600), 1 + (int)(rng() % 3));
-	/* Around the AVX2 path's 6 x 16 tile and its 1024-k cache block (512
+	/* Around the AVX2 path's 6 x 16 tile and its 4096-k cache block (2048
 	 * pairs), VNNI's 8 x 32 tile and 1024-k block (256 quads), K = 1, and
 	 * more threads than row panels. */
 	static const uint32_t ms[] = {5, 6, 7, 12, 13, 17, 48, 49};
 	static const uint32_t ns[] = {15, 16, 17, 31, 32, 33, 48, 65};
-	static const uint32_t ks[] = {1, 2, 3, 1023, 1024, 1025, 2047, 2050};
+	static const uint32_t ks[] = {1, 2, 3, 1023, 1025, 4095, 4096, 4099};
 	for (int t = 0; t < 8; t++)
 		gemm_case(ms[t], ns[(t + 3) % 8], ks[t], 1 + t % 3);
 	gemm_case(13, 35, 1, 2);
 	gemm_case(97, 50, 1, 3);
 	gemm_case(2, 40, 9, 8);
 	for (int t = 0; t < 12; t++)
-		gemm_case(1 + (uint32_t)(rng() % 100), 1 + (uint32_t)(rng() % 100),
-			  1 + (uint32_t)(rng() % 3000), 1 + (int)(rng() % 4));
+		gemm_case(1 + (uint32_t)(rng() % 100), 1 + (uint32_t)(rng() % 200),
+			  1 + (uint32_t)(rng() % 9000), 1 + (int)(rng() % 4));
 	/* Random values at the largest K the chain allows, on a full tile
 	 * and an edge. */
 	gemm_case(7, 17, KERNEL_MAX_K, 2);

@@ -47,19 +47,20 @@ __attribute__((target("avx2"))) static void core_rates(double *hz, double *madd,
 			 "sub $1, %0\n\tjnz 1b\n\tvzeroupper\n\t"
 			 : "+r"(n)
 			 :
-			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9");
+			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9");
 	*madd = 8.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
 	n = trips;
 	t0 = now(CLOCK_THREAD_CPUTIME_ID);
 #define MA(t, acc) "vpmaddwd %%ymm0, %%ymm1, %%" #t "\n\tvpaddd %%" #t ", %%" #acc ", %%" #acc "\n\t"
 	__asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"
 			 "1:\n\t" MA(ymm2, ymm10) MA(ymm3, ymm11) MA(ymm4, ymm12) MA(ymm5, ymm13)
-				 MA(ymm6, ymm14) MA(ymm7, ymm15) MA(ymm8, ymm10) MA(ymm9, ymm11)
-			 "sub $1, %0\n\tjnz 1b\n\tvzeroupper\n\t"
+				 MA(ymm6, ymm14) MA(ymm7, ymm15) MA(ymm8, ymm10)
+					 MA(ymm9, ymm11) "sub $1, %0\n\tjnz 1b\n\tvzeroupper\n\t"
 			 : "+r"(n)
 			 :
-			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-			   "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 #undef MA
 	*madd_add = 8.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
 }
@@ -84,8 +85,8 @@ static double time_sgemm(const float *a, const float *b, float *c, uint32_t n, i
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
 		double t0 = now(CLOCK_MONOTONIC);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a, (int)n,
-			    b, (int)n, 0.0f, c, (int)n);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a,
+			    (int)n, b, (int)n, 0.0f, c, (int)n);
 		double t = now(CLOCK_MONOTONIC) - t0;
 		best = t < best ? t : best;
 	}
@@ -129,7 +130,8 @@ static int exact(const int8_t *A, const int8_t *Bt, const int32_t *C, uint32_t n
 /* peak_gops: one core's vpmaddwd peak (0 where not measured). */
 static void run(uint32_t n, int runs, int reps, int all, double peak_gops)
 {
-	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = n, .n = n, .k = n, .tile_rows = 64, .tile_cols = 64};
+	struct job_shape s = {
+		.kind = JOB_MATMUL_I8, .m = n, .n = n, .k = n, .tile_rows = 64, .tile_cols = 64};
 	struct kernel_src src = {.from_seed = 1};
 	memset(src.seed, 0xab, sizeof(src.seed));
 	uint8_t *in[KERNEL_MAX_INPUTS];
@@ -140,7 +142,8 @@ static void run(uint32_t n, int runs, int reps, int all, double peak_gops)
 	const int8_t *A = (const int8_t *)in[0], *Bt = (const int8_t *)in[1];
 	size_t nn = (size_t)n * n;
 	int32_t *C = malloc(nn * sizeof(int32_t));
-	float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)), *c = malloc(nn * sizeof(float));
+	float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)),
+	      *c = malloc(nn * sizeof(float));
 	if (!C || !a || !b || !c) {
 		printf("n=%u: out of memory\n", n);
 		goto out;
@@ -157,7 +160,8 @@ static void run(uint32_t n, int runs, int reps, int all, double peak_gops)
 		backend_cpu_set_isa(isa);
 		const char *path = backend_cpu_isa();
 		/* Levels this CPU lacks fall back to one below: run each path once. */
-		if (isa > BACKEND_ISA_PORTABLE && strcmp(path, isa == BACKEND_ISA_AVX2 ? "avx2" : "avx512vnni"))
+		if (isa > BACKEND_ISA_PORTABLE &&
+		    strcmp(path, isa == BACKEND_ISA_AVX2 ? "avx2" : "avx512vnni"))
 			continue;
 		if (isa == BACKEND_ISA_PORTABLE && strcmp(backend_cpu_isa(), "portable") == 0) {
 			backend_cpu_set_isa(BACKEND_ISA_AVX2);
@@ -206,10 +210,11 @@ out:
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_gemm [--quick] [--runs N] [--threads N]\n"
-			"  --quick      1024^3 only (default: also 4096^3)\n"
-			"  --runs N     paired runs per figure, median printed (default 3, at most %d)\n"
-			"  --threads N  the all-threads figure's count (default: online CPUs)\n",
+	fprintf(stderr,
+		"usage: bench_gemm [--quick] [--runs N] [--threads N]\n"
+		"  --quick      1024^3 only (default: also 4096^3)\n"
+		"  --runs N     paired runs per figure, median printed (default 3, at most %d)\n"
+		"  --threads N  the all-threads figure's count (default: online CPUs)\n",
 		MAX_RUNS);
 }
 

@@ -172,7 +172,7 @@ static void run(uint32_t n, int runs, int reps, int all, double peak_gops)
 		}
 		for (int ti = 0; ti < (all > 1 ? 2 : 1); ti++) {
 			int threads = thread_counts[ti];
-			double gops[MAX_RUNS], gflops[MAX_RUNS], ratio[MAX_RUNS];
+			double gops[MAX_RUNS] = {0}, gflops[MAX_RUNS] = {0}, ratio[MAX_RUNS] = {0};
 			for (int r = 0; r < runs; r++) {
 				/* Paired: the int8 and sgemm figures of a run are taken back to back. */
 				double ti8 = time_i8(A, Bt, C, n, threads, reps);

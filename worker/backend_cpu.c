@@ -22,6 +22,7 @@
  * stored as a + 128, i.e. a ^ 0x80 as uint8, because vpdpbusd multiplies
  * unsigned by signed bytes; C starts at -128 * colsum(B) to take it back out,
  * exact because int32 sums wrap and the true result fits int32). */
+
 /* Cache blocks, in k groups (KC) and B panels (NC). The AVX2 path takes
  * up to 2048 groups (k = 4096) and 8 panels: each k block after the first
  * reloads C's lines from memory, and measured on Zen 4 at 4096^3, 512

@@ -1,62 +1,137 @@
-/* Benchmark: the cpu backend's int8 GEMM (GOPS, 1 thread and all threads) at
- * 1024^3 and 4096^3 beside OpenBLAS single-threaded sgemm (GFLOPS) on the same
- * shape, their ratio, and bit-exactness against the reference kernel (whole
- * output at 1024, sampled rows at 4096). Prints figures; never fails on time. */
+/* Benchmark: the cpu backend's int8 GEMM beside OpenBLAS sgemm at 1024^3 and
+ * 4096^3, each kernel path this CPU has (avx512vnni, avx2, portable) against
+ * sgemm with the same thread count (1 and all), as medians of paired runs;
+ * the AVX2 path also as a fraction of the core's vpmaddwd peak, measured
+ * here. Checks bit-exactness against the reference. Never fails on time. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consensus/compute/kernels.h"
 #include "worker/backend.h"
 
-static double now(void)
+#define MAX_RUNS 15
+
+static double now(clockid_t clk)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Best of reps runs (machines here are shared and noisy). */
-static double time_gemm(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t n, int threads, int reps)
+#if defined(__x86_64__)
+/* The core's rates, timed on this thread's CPU clock so that time slices
+ * given to other tenants do not count: cycles/s from a chain of dependent
+ * adds (one cycle each), vpmaddwd/s from eight independent ones per trip,
+ * and vpmaddwd/s when each is followed by the vpaddd an AVX2 GEMM needs. */
+__attribute__((target("avx2"))) static void core_rates(double *hz, double *madd, double *madd_add)
+{
+	const uint64_t trips = 50000000;
+	uint64_t n = trips, x = 0;
+	double t0 = now(CLOCK_THREAD_CPUTIME_ID);
+	__asm__ volatile("1:\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+			 "sub $1, %1\n\tjnz 1b\n\t"
+			 : "+r"(x), "+r"(n));
+	*hz = 4.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
+	n = trips;
+	t0 = now(CLOCK_THREAD_CPUTIME_ID);
+	__asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"
+			 "1:\n\t"
+			 "vpmaddwd %%ymm0, %%ymm1, %%ymm2\n\tvpmaddwd %%ymm0, %%ymm1, %%ymm3\n\t"
+			 "vpmaddwd %%ymm0, %%ymm1, %%ymm4\n\tvpmaddwd %%ymm0, %%ymm1, %%ymm5\n\t"
+			 "vpmaddwd %%ymm0, %%ymm1, %%ymm6\n\tvpmaddwd %%ymm0, %%ymm1, %%ymm7\n\t"
+			 "vpmaddwd %%ymm0, %%ymm1, %%ymm8\n\tvpmaddwd %%ymm0, %%ymm1, %%ymm9\n\t"
+			 "sub $1, %0\n\tjnz 1b\n\tvzeroupper\n\t"
+			 : "+r"(n)
+			 :
+			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9");
+	*madd = 8.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
+	n = trips;
+	t0 = now(CLOCK_THREAD_CPUTIME_ID);
+#define MA(t, acc) "vpmaddwd %%ymm0, %%ymm1, %%" #t "\n\tvpaddd %%" #t ", %%" #acc ", %%" #acc "\n\t"
+	__asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"
+			 "1:\n\t" MA(ymm2, ymm10) MA(ymm3, ymm11) MA(ymm4, ymm12) MA(ymm5, ymm13)
+				 MA(ymm6, ymm14) MA(ymm7, ymm15) MA(ymm8, ymm10)
+					 MA(ymm9, ymm11) "sub $1, %0\n\tjnz 1b\n\tvzeroupper\n\t"
+			 : "+r"(n)
+			 :
+			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+#undef MA
+	*madd_add = 8.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
+}
+#endif
+
+/* Best of reps wall-clock runs. */
+static double time_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t n, int threads, int reps)
 {
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now();
+		double t0 = now(CLOCK_MONOTONIC);
 		backend_cpu_matmul_i8(A, Bt, C, n, n, n, threads);
-		double t = now() - t0;
+		double t = now(CLOCK_MONOTONIC) - t0;
 		best = t < best ? t : best;
 	}
 	return best;
 }
 
-static double time_sgemm(uint32_t n, int reps)
+static double time_sgemm(const float *a, const float *b, float *c, uint32_t n, int threads, int reps)
 {
-	size_t nn = (size_t)n * n;
-	float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)), *c = malloc(nn * sizeof(float));
-	for (size_t i = 0; i < nn; i++) {
-		a[i] = (float)((int)(i * 7 % 255) - 127);
-		b[i] = (float)((int)(i * 13 % 255) - 127);
-	}
-	openblas_set_num_threads(1);
+	openblas_set_num_threads(threads);
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now();
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a, (int)n,
-			    b, (int)n, 0.0f, c, (int)n);
-		double t = now() - t0;
+		double t0 = now(CLOCK_MONOTONIC);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a,
+			    (int)n, b, (int)n, 0.0f, c, (int)n);
+		double t = now(CLOCK_MONOTONIC) - t0;
 		best = t < best ? t : best;
 	}
-	free(a);
-	free(b);
-	free(c);
 	return best;
 }
 
-static void run(uint32_t n, int reps)
+static int cmp_double(const void *x, const void *y)
 {
-	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = n, .n = n, .k = n, .tile_rows = 64, .tile_cols = 64};
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* All of C against the reference at n <= 1024; 16 spread rows above. */
+static int exact(const int8_t *A, const int8_t *Bt, const int32_t *C, uint32_t n)
+{
+	uint32_t rows = n <= 1024 ? n : 16;
+	int32_t *ref = malloc((size_t)rows * n * sizeof(int32_t));
+	int8_t *arows = malloc((size_t)rows * n);
+	int same = ref && arows;
+	for (uint32_t r = 0; r < rows && same; r++) {
+		uint32_t row = rows == n ? r : (uint32_t)((uint64_t)r * (n - 1) / (rows - 1));
+		memcpy(arows + (size_t)r * n, A + (size_t)row * n, n);
+	}
+	if (same)
+		kernel_matmul_ref(arows, Bt, ref, rows, n, n);
+	for (uint32_t r = 0; r < rows && same; r++) {
+		uint32_t row = rows == n ? r : (uint32_t)((uint64_t)r * (n - 1) / (rows - 1));
+		same = memcmp(ref + (size_t)r * n, C + (size_t)row * n, n * sizeof(int32_t)) == 0;
+	}
+	free(ref);
+	free(arows);
+	return same;
+}
+
+/* peak_gops: one core's vpmaddwd peak (0 where not measured). */
+static void run(uint32_t n, int runs, int reps, int all, double peak_gops)
+{
+	struct job_shape s = {
+		.kind = JOB_MATMUL_I8, .m = n, .n = n, .k = n, .tile_rows = 64, .tile_cols = 64};
 	struct kernel_src src = {.from_seed = 1};
 	memset(src.seed, 0xab, sizeof(src.seed));
 	uint8_t *in[KERNEL_MAX_INPUTS];
@@ -65,49 +140,123 @@ static void run(uint32_t n, int reps)
 		return;
 	}
 	const int8_t *A = (const int8_t *)in[0], *Bt = (const int8_t *)in[1];
-	int32_t *C = malloc((size_t)n * n * sizeof(int32_t));
+	size_t nn = (size_t)n * n;
+	int32_t *C = malloc(nn * sizeof(int32_t));
+	float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)),
+	      *c = malloc(nn * sizeof(float));
+	if (!C || !a || !b || !c) {
+		printf("n=%u: out of memory\n", n);
+		goto out;
+	}
+	/* The same values as floats; B row-major k x n from Bt. */
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < n; j++) {
+			a[(size_t)i * n + j] = A[(size_t)i * n + j];
+			b[(size_t)j * n + i] = Bt[(size_t)i * n + j];
+		}
 	double ops = 2.0 * n * n * n;
-	double t1 = time_gemm(A, Bt, C, n, 1, reps);
-	double tall = time_gemm(A, Bt, C, n, 0, reps);
-	double ts = time_sgemm(n, reps);
-	/* The AVX2 path on the same CPU, for machines without VNNI. */
-	backend_cpu_set_isa(BACKEND_ISA_AVX2);
-	const char *isa2 = backend_cpu_isa();
-	double t2 = time_gemm(A, Bt, C, n, 1, reps);
+	int thread_counts[2] = {1, all};
+	for (int isa = BACKEND_ISA_AVX512VNNI; isa >= BACKEND_ISA_PORTABLE; isa--) {
+		backend_cpu_set_isa(isa);
+		const char *path = backend_cpu_isa();
+		/* Levels this CPU lacks fall back to one below: run each path once. */
+		if (isa > BACKEND_ISA_PORTABLE &&
+		    strcmp(path, isa == BACKEND_ISA_AVX2 ? "avx2" : "avx512vnni"))
+			continue;
+		if (isa == BACKEND_ISA_PORTABLE && strcmp(backend_cpu_isa(), "portable") == 0) {
+			backend_cpu_set_isa(BACKEND_ISA_AVX2);
+			int simd = strcmp(backend_cpu_isa(), "portable") != 0;
+			backend_cpu_set_isa(BACKEND_ISA_PORTABLE);
+			if (simd)
+				continue; /* the portable path has no target where SIMD runs */
+		}
+		for (int ti = 0; ti < (all > 1 ? 2 : 1); ti++) {
+			int threads = thread_counts[ti];
+			double gops[MAX_RUNS] = {0}, gflops[MAX_RUNS] = {0}, ratio[MAX_RUNS] = {0};
+			for (int r = 0; r < runs; r++) {
+				/* Paired: the int8 and sgemm figures of a run are taken back to back. */
+				double ti8 = time_i8(A, Bt, C, n, threads, reps);
+				double ts = time_sgemm(a, b, c, n, threads, reps);
+				gops[r] = ops / ti8 * 1e-9;
+				gflops[r] = ops / ts * 1e-9;
+				ratio[r] = ts / ti8;
+			}
+			double rlo = ratio[0], rhi = ratio[0];
+			for (int r = 1; r < runs; r++) {
+				rlo = ratio[r] < rlo ? ratio[r] : rlo;
+				rhi = ratio[r] > rhi ? ratio[r] : rhi;
+			}
+			double mg = median(gops, runs), ms = median(gflops, runs), mr = median(ratio, runs);
+			printf("n=%-4u %-10s %d thread%s: int8 %6.1f GOPS | sgemm %6.1f GFLOPS | ratio %.2fx "
+			       "(runs %.2f-%.2f)",
+			       n, path, threads, threads == 1 ? " " : "s", mg, ms, mr, rlo, rhi);
+			if (isa == BACKEND_ISA_AVX2 && peak_gops > 0)
+				printf(" | %.0f%% of vpmaddwd peak", 100.0 * mg / (peak_gops * threads));
+			backend_cpu_matmul_i8(A, Bt, C, n, n, n, threads);
+			printf(" | bit-exact (%s): %s\n", n <= 1024 ? "all rows" : "16 rows",
+			       exact(A, Bt, C, n) ? "yes" : "NO");
+			fflush(stdout);
+		}
+	}
 	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
-	backend_cpu_matmul_i8(A, Bt, C, n, n, n, 0);
-	/* Exactness: all of C at 1024; 16 spread rows at larger n. */
-	int exact = 1;
-	uint32_t rows = n <= 1024 ? n : 16;
-	int32_t *ref = malloc((size_t)rows * n * sizeof(int32_t));
-	int8_t *arows = malloc((size_t)rows * n);
-	for (uint32_t r = 0; r < rows; r++) {
-		uint32_t row = rows == n ? r : (uint32_t)((uint64_t)r * (n - 1) / (rows - 1));
-		memcpy(arows + (size_t)r * n, A + (size_t)row * n, n);
-	}
-	kernel_matmul_ref(arows, Bt, ref, rows, n, n);
-	for (uint32_t r = 0; r < rows && exact; r++) {
-		uint32_t row = rows == n ? r : (uint32_t)((uint64_t)r * (n - 1) / (rows - 1));
-		exact = memcmp(ref + (size_t)r * n, C + (size_t)row * n, n * sizeof(int32_t)) == 0;
-	}
-	printf("n=%u  int8 cpu(%s) 1 thread: %.3f s %.1f GOPS | all threads: %.3f s %.1f GOPS | "
-	       "OpenBLAS sgemm 1 thread: %.3f s %.1f GFLOPS | ratio (1 thread) %.2fx | bit-exact (%s): %s\n",
-	       n, backend_cpu_isa(), t1, ops / t1 * 1e-9, tall, ops / tall * 1e-9, ts, ops / ts * 1e-9, ts / t1,
-	       rows == n ? "all rows" : "16 rows", exact ? "yes" : "NO");
-	printf("n=%u  int8 cpu(%s) 1 thread: %.3f s %.1f GOPS | ratio to sgemm %.2fx\n", n, isa2, t2,
-	       ops / t2 * 1e-9, ts / t2);
-	free(ref);
-	free(arows);
+out:
 	free(C);
+	free(a);
+	free(b);
+	free(c);
 	free(in[0]);
 	free(in[1]);
 }
 
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench_gemm [--quick] [--runs N] [--threads N]\n"
+		"  --quick      1024^3 only (default: also 4096^3)\n"
+		"  --runs N     paired runs per figure, median printed (default 3, at most %d)\n"
+		"  --threads N  the all-threads figure's count (default: online CPUs)\n",
+		MAX_RUNS);
+}
+
 int main(int argc, char **argv)
 {
-	int big = !(argc > 1 && strcmp(argv[1], "--quick") == 0);
-	run(1024, 3);
+	int big = 1, runs = 3;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	int all = online > 0 ? (int)online : 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			big = 0;
+		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+			runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			all = atoi(argv[++i]);
+		else {
+			usage();
+			return 2;
+		}
+	}
+	if (runs < 1 || runs > MAX_RUNS || all < 1 || all > BACKEND_MAX_THREADS) {
+		usage();
+		return 2;
+	}
+	double peak = 0;
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2")) {
+		double hz, madd, madd_add;
+		core_rates(&hz, &madd, &madd_add);
+		/* A ymm vpmaddwd is 16 int16 multiplies and 16 adds: 32 int8 ops. */
+		peak = madd * 32e-9;
+		printf("core: %.2f GHz, vpmaddwd %.2f/cycle -> peak %.1f GOPS per core; with the vpaddd "
+		       "each needs %.2f/cycle -> %.1f GOPS\n",
+		       hz * 1e-9, madd / hz, peak, madd_add / hz, madd_add * 32e-9);
+	}
+#endif
+	printf("runs: %d paired (int8 then sgemm, best of 3 reps each at 1024, 1 at 4096), medians; "
+	       "all threads = %d\n",
+	       runs, all);
+	run(1024, runs, 3, all, peak);
 	if (big)
-		run(4096, 1);
+		run(4096, runs, 1, all, peak);
 	return 0;
 }

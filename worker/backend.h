@@ -1,8 +1,9 @@
 /* Compute backends of assay-worker: fast kernels that must agree bit for bit
  * with the reference kernels in consensus/compute/kernels.h (same layouts: A
  * row-major m x k, B column-major, i.e. Bt row-major n x k; C row-major
- * int32). The cpu backend blocks for cache, uses AVX2 when the CPU has it
- * (runtime dispatch) and splits rows over pthreads. Not for: job I/O. */
+ * int32). The cpu backend blocks for cache, uses AVX-512 VNNI or AVX2 when
+ * the CPU has them (runtime dispatch) and splits rows over pthreads. Not
+ * for: job I/O. */
 #ifndef ASSAY_WORKER_BACKEND_H
 #define ASSAY_WORKER_BACKEND_H
 
@@ -31,7 +32,8 @@ void backend_cpu_force_portable(int force);
 
 /* C = A . B with A m x k int8 (row-major), B given column by column (Bt, n x
  * k), C m x n int32. threads <= 0 means one per online CPU. k <= KERNEL_MAX_K.
- * 0, ASSAY_EARG or ASSAY_ENOMEM. */
+ * Keeps its packing buffer (if at most 64 MiB) for the next call. 0,
+ * ASSAY_EARG or ASSAY_ENOMEM. */
 int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m, uint32_t n,
 			  uint32_t k, int threads);
 /* The whole mlp-i8 output (m x n int8) of a job whose inputs are in[] (as

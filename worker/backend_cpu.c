@@ -1,8 +1,8 @@
-/* The cpu backend (see backend.h): blocked int8 GEMM with runtime dispatch
- * to AVX-512 VNNI (vpdpbusd, 8 x 32 blocks), AVX2 (_mm256_madd_epi16 on
- * int16-widened pairs, 4 x 16 blocks) or portable C, split by rows over
- * pthreads. Integer sums are exact, so any blocking order gives the
- * reference result bit for bit. Not for: GPUs. */
+/* The cpu backend (see backend.h): packed, cache-blocked int8 GEMM with
+ * runtime dispatch to AVX-512 VNNI (vpdpbusd, 8 x 32 blocks), AVX2
+ * (vpmaddwd on int16-widened pairs, 6 x 16 blocks in assembly) or portable
+ * C, packing and multiplying on pthreads. Integer sums are exact, so any
+ * blocking order gives the reference result bit for bit. Not for: GPUs. */
 #include <pthread.h>
 #if defined(__x86_64__) && !defined(ASSAY_NO_SIMD) /* ASSAY_NO_SIMD: portable build */
 #include <immintrin.h>
@@ -22,8 +22,16 @@
  * stored as a + 128, i.e. a ^ 0x80 as uint8, because vpdpbusd multiplies
  * unsigned by signed bytes; C starts at -128 * colsum(B) to take it back out,
  * exact because int32 sums wrap and the true result fits int32). */
-#define KC_GROUPS 256 /* k groups per cache block: B slices of 16-32 KiB stay in L1 */
-#define NC_PANELS 16  /* B panels per block of columns (L2) */
+
+/* Cache blocks, in k groups (KC) and B panels (NC). The AVX2 path takes
+ * up to 2048 groups (k = 4096) and 8 panels: each k block after the first
+ * reloads C's lines from memory, and measured on Zen 4 at 4096^3, 512
+ * groups x 16 panels ran 10% slower than 2048 x 8 (at 1024^3 and 2048^3 the
+ * larger block is as fast). VNNI keeps its measured 256 x 16. */
+#define KC_GROUPS_AVX2 2048
+#define NC_PANELS_AVX2 8
+#define KC_GROUPS 256
+#define NC_PANELS 16
 #define MAX_MR 8
 #define MAX_NR 32
 
@@ -60,7 +68,10 @@ const char *backend_cpu_isa(void)
 	return names[isa_level()];
 }
 
-typedef void (*micro_fn)(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc);
+/* Adds the block's product into c (row stride ldc), or stores it over c
+ * when fresh (the first k block of the madd paths: C is never read first). */
+typedef void (*micro_fn)(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc,
+			 int fresh);
 
 struct gemm {
 	const uint32_t *bp; /* packed B: panels of nr columns, one word per column and group */
@@ -68,15 +79,25 @@ struct gemm {
 	int32_t *c;
 	uint32_t m, n, kq;  /* kq: number of k groups */
 	uint32_t mr, nr;
+	uint32_t kc;        /* k groups per cache block */
+	uint32_t nc;        /* B panels per cache block */
 	micro_fn micro;
+	const int8_t *A, *Bt; /* the caller's operands, packed by the first phase */
+	uint32_t k;
+	int vnni;
+	uint32_t *ap_out, *bp_out; /* where the first phase writes ap and bp */
+	int32_t *col_start;        /* n: the value every row of C starts from */
+	uint32_t threads;          /* threads of the second phase */
+	uint32_t *next_panel;      /* the first A panel no thread has taken (atomic) */
 };
 
-/* Packs one word per (row, group) of a row-major int8 matrix of `rows` x k. */
+/* Packs one word per (row, group) of a row-major int8 matrix of `rows` x k,
+ * panels [p0, p1) of panel_rows rows each. */
 static void pack_words(const int8_t *X, uint32_t rows, uint32_t k, uint32_t kq, uint32_t panel_rows,
-		       int vnni, int offset, uint32_t *out)
+		       uint32_t p0, uint32_t p1, int vnni, int offset, uint32_t *out)
 {
-	uint32_t g = vnni ? 4 : 2, panels = (rows + panel_rows - 1) / panel_rows;
-	for (uint32_t p = 0; p < panels; p++) {
+	uint32_t g = vnni ? 4 : 2;
+	for (uint32_t p = p0; p < p1; p++) {
 		uint32_t *dst = out + (size_t)p * kq * panel_rows;
 		for (uint32_t i = 0; i < panel_rows; i++) {
 			uint32_t row = p * panel_rows + i;
@@ -108,8 +129,66 @@ static void pack_words(const int8_t *X, uint32_t rows, uint32_t k, uint32_t kq, 
 	}
 }
 
-static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc)
+#ifdef BACKEND_X86
+/* pack_words for the madd paths with AVX2: 8 rows x 8 groups at a time, each
+ * row's 16 bytes widened to int16 (so a 32-bit lane is one group) and the
+ * 8 x 8 block of words transposed so that each vector is one group's rows. */
+__attribute__((target("avx2"))) static void pack_madd_avx2(const int8_t *X, uint32_t rows, uint32_t k,
+							    uint32_t kq, uint32_t panel_rows, uint32_t p0,
+							    uint32_t p1, uint32_t *out)
 {
+	for (uint32_t p = p0; p < p1; p++) {
+		uint32_t *dst = out + (size_t)p * kq * panel_rows;
+		for (uint32_t r8 = 0; r8 < panel_rows; r8 += 8) {
+			uint32_t lanes = panel_rows - r8 < 8 ? panel_rows - r8 : 8;
+			__m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lanes),
+							  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+			for (uint32_t q = 0; q < kq; q += 8) {
+				__m256i v[8], t[8], u[8];
+				for (uint32_t i = 0; i < 8; i++) {
+					uint32_t row = p * panel_rows + r8 + i;
+					if (i >= lanes || row >= rows) {
+						v[i] = _mm256_setzero_si256();
+						continue;
+					}
+					const int8_t *src = X + (size_t)row * k + (size_t)q * 2;
+					int8_t tail[16] = {0}; /* past k: zeros, which multiply zero B entries */
+					if ((size_t)q * 2 + 16 > k) {
+						memcpy(tail, src, k - (size_t)q * 2);
+						src = tail;
+					}
+					v[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)src));
+				}
+				for (int i = 0; i < 8; i += 2) {
+					t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+					t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
+				}
+				for (int i = 0; i < 8; i += 4) {
+					u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+					u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+					u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+					u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+				}
+				for (uint32_t j = 0; j < 8 && q + j < kq; j++) {
+					__m256i w = j < 4 ? _mm256_permute2x128_si256(u[j], u[4 + j], 0x20)
+							  : _mm256_permute2x128_si256(u[j - 4], u[j], 0x31);
+					int32_t *d = (int32_t *)dst + (size_t)(q + j) * panel_rows + r8;
+					if (lanes == 8)
+						_mm256_storeu_si256((__m256i *)d, w);
+					else
+						_mm256_maskstore_epi32(d, mask, w);
+				}
+			}
+		}
+	}
+}
+#endif
+
+static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc,
+			   int fresh)
+{
+	for (int i = 0; i < 4 && fresh; i++)
+		memset(c + i * ldc, 0, 16 * sizeof(int32_t));
 	for (uint32_t q = 0; q < groups; q++)
 		for (int i = 0; i < 4; i++) {
 			uint32_t w = a[(size_t)q * 4 + i];
@@ -122,47 +201,82 @@ static void micro_portable(const uint32_t *a, const uint32_t *b, uint32_t groups
 }
 
 #ifdef BACKEND_X86
-/* 4 x 16 block: 8 accumulators, so nothing spills to the stack. */
+/* 6 x 16 block: 12 accumulators (ymm0-11: row i in ymm 2i, 2i+1), two B
+ * vectors (ymm12, 13), a broadcast A word (ymm14) and a product (ymm15): all
+ * 16 ymm registers. Every vpmaddwd needs a vpaddd (AVX2 has no fused form),
+ * so the loop is bound by those two on the vector ports. It is assembly
+ * because compilers reassociate the integer sums of the unrolled loop and
+ * then spill the accumulators to the stack. */
+#define AVX2_MADD(i, lo, hi, off)                          \
+	"vpbroadcastd " #off "+4*" #i "(%[a]), %%ymm14\n\t" \
+	"vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"           \
+	"vpaddd %%ymm15, %%" #lo ", %%" #lo "\n\t"         \
+	"vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"           \
+	"vpaddd %%ymm14, %%" #hi ", %%" #hi "\n\t"
+#define AVX2_GROUP(aoff, boff)                                                                   \
+	"vmovdqa " #boff "(%[b]), %%ymm12\n\t"                                                   \
+	"vmovdqa " #boff "+32(%[b]), %%ymm13\n\t" AVX2_MADD(0, ymm0, ymm1, aoff)                 \
+		AVX2_MADD(1, ymm2, ymm3, aoff) AVX2_MADD(2, ymm4, ymm5, aoff)                    \
+			AVX2_MADD(3, ymm6, ymm7, aoff) AVX2_MADD(4, ymm8, ymm9, aoff)            \
+				AVX2_MADD(5, ymm10, ymm11, aoff)
+#define AVX2_ZERO(r) "vpxor %%" #r ", %%" #r ", %%" #r "\n\t"
+#define AVX2_STORE(lo, hi)                                 \
+	"vpaddd (%[c]), %%" #lo ", %%" #lo "\n\t"          \
+	"vmovdqu %%" #lo ", (%[c])\n\t"                    \
+	"vpaddd 32(%[c]), %%" #hi ", %%" #hi "\n\t"        \
+	"vmovdqu %%" #hi ", 32(%[c])\n\t"                  \
+	"add %[ldc], %[c]\n\t"
+#define AVX2_PUT(lo, hi)                                   \
+	"vmovdqu %%" #lo ", (%[c])\n\t"                    \
+	"vmovdqu %%" #hi ", 32(%[c])\n\t"                  \
+	"add %[ldc], %[c]\n\t"
 __attribute__((target("avx2"))) static void micro_avx2(const uint32_t *a, const uint32_t *b, uint32_t groups,
-						       int32_t *c, size_t ldc)
+						       int32_t *c, size_t ldc, int fresh)
 {
-	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
-	__m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-	for (uint32_t q = 0; q < groups; q++) {
-		__m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 16));
-		__m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (size_t)q * 16 + 8));
-		const int32_t *aq = (const int32_t *)a + (size_t)q * 4;
-		__m256i x = _mm256_set1_epi32(aq[0]);
-		c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, b0));
-		c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, b1));
-		x = _mm256_set1_epi32(aq[1]);
-		c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, b0));
-		c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, b1));
-		x = _mm256_set1_epi32(aq[2]);
-		c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, b0));
-		c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, b1));
-		x = _mm256_set1_epi32(aq[3]);
-		c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, b0));
-		c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, b1));
+	size_t pairs = groups / 2, odd = groups & 1, ldc_bytes = ldc * sizeof(int32_t), put = fresh != 0;
+	/* C's rows are read at the end: fetch their lines while the loop runs. */
+	for (int i = 0; i < 6; i++) {
+		__builtin_prefetch(c + (size_t)i * ldc);
+		__builtin_prefetch(c + (size_t)i * ldc + 15);
 	}
-#define ADD_ROW(i, lo, hi)                                                                          \
-	do {                                                                                        \
-		__m256i *o = (__m256i *)(c + (size_t)(i) * ldc);                                    \
-		_mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), lo));               \
-		_mm256_storeu_si256(o + 1, _mm256_add_epi32(_mm256_loadu_si256(o + 1), hi));       \
-	} while (0)
-	ADD_ROW(0, c00, c01);
-	ADD_ROW(1, c10, c11);
-	ADD_ROW(2, c20, c21);
-	ADD_ROW(3, c30, c31);
-#undef ADD_ROW
+	__asm__ volatile(AVX2_ZERO(ymm0) AVX2_ZERO(ymm1) AVX2_ZERO(ymm2) AVX2_ZERO(ymm3)
+			 AVX2_ZERO(ymm4) AVX2_ZERO(ymm5) AVX2_ZERO(ymm6) AVX2_ZERO(ymm7)
+			 AVX2_ZERO(ymm8) AVX2_ZERO(ymm9) AVX2_ZERO(ymm10) AVX2_ZERO(ymm11)
+			 "test %[n], %[n]\n\t"
+			 "jz 2f\n\t"
+			 "1:\n\t" AVX2_GROUP(0, 0) AVX2_GROUP(24, 64)
+			 "add $48, %[a]\n\t"
+			 "add $128, %[b]\n\t"
+			 "dec %[n]\n\t"
+			 "jnz 1b\n\t"
+			 "2:\n\t"
+			 "test %[odd], %[odd]\n\t"
+			 "jz 3f\n\t" AVX2_GROUP(0, 0)
+			 "3:\n\t"
+			 "test %[put], %[put]\n\t"
+			 "jnz 4f\n\t" AVX2_STORE(ymm0, ymm1) AVX2_STORE(ymm2, ymm3) AVX2_STORE(ymm4, ymm5)
+			 AVX2_STORE(ymm6, ymm7) AVX2_STORE(ymm8, ymm9) AVX2_STORE(ymm10, ymm11)
+			 "jmp 5f\n\t"
+			 "4:\n\t" AVX2_PUT(ymm0, ymm1) AVX2_PUT(ymm2, ymm3) AVX2_PUT(ymm4, ymm5)
+			 AVX2_PUT(ymm6, ymm7) AVX2_PUT(ymm8, ymm9) AVX2_PUT(ymm10, ymm11)
+			 "5:\n\t"
+			 "vzeroupper\n\t"
+			 : [a] "+r"(a), [b] "+r"(b), [n] "+r"(pairs), [c] "+r"(c)
+			 : [odd] "r"(odd), [ldc] "r"(ldc_bytes), [put] "r"(put)
+			 : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 }
+#undef AVX2_STORE
+#undef AVX2_PUT
+#undef AVX2_ZERO
+#undef AVX2_GROUP
+#undef AVX2_MADD
 
 /* 8 x 32 block with vpdpbusd: 16 zmm accumulators of the 32 registers,
  * named one by one so that the compiler keeps them all in registers. */
 #define VNNI_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
-micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc)
+micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, size_t ldc, int fresh)
 {
 #define DECL(i) __m512i lo##i = _mm512_setzero_si512(), hi##i = lo##i;
 	VNNI_ROWS(DECL)
@@ -198,24 +312,56 @@ micro_vnni(const uint32_t *a, const uint32_t *b, uint32_t groups, int32_t *c, si
 
 struct gemm_job {
 	const struct gemm *g;
-	uint32_t panel0, panel1; /* A row panels [panel0, panel1) */
+	uint32_t panel0, panel1;   /* A row panels [panel0, panel1): packed */
+	uint32_t bpanel0, bpanel1; /* B column panels [bpanel0, bpanel1): packed */
 };
 
-/* Each thread owns whole rows of C, so no two threads write the same bytes.
- * Loop order: a k block (A and B slices sized for L1), a group of B panels
- * (kept in L2), then this thread's A panels against each B panel. C holds
- * its starting value; every block adds into it. */
-static void *gemm_rows(void *arg)
+/* First phase: each thread packs its share of both operands (and, for VNNI,
+ * the column sums that undo A's +128), so packing is not serial. */
+static void *gemm_pack(void *arg)
 {
 	const struct gemm_job *job = arg;
 	const struct gemm *g = job->g;
+	/* B panels are columns of B, i.e. rows of Bt, so one packer serves both. */
+#ifdef BACKEND_X86
+	if (g->micro == micro_avx2) {
+		pack_madd_avx2(g->Bt, g->n, g->k, g->kq, g->nr, job->bpanel0, job->bpanel1, g->bp_out);
+		pack_madd_avx2(g->A, g->m, g->k, g->kq, g->mr, job->panel0, job->panel1, g->ap_out);
+	} else
+#endif
+	{
+		pack_words(g->Bt, g->n, g->k, g->kq, g->nr, job->bpanel0, job->bpanel1, g->vnni, 0, g->bp_out);
+		pack_words(g->A, g->m, g->k, g->kq, g->mr, job->panel0, job->panel1, g->vnni, 1, g->ap_out);
+	}
+	uint32_t j1 = job->bpanel1 * g->nr < g->n ? job->bpanel1 * g->nr : g->n;
+	for (uint32_t j = job->bpanel0 * g->nr; j < j1; j++) {
+		int32_t colsum = 0;
+		if (g->vnni)
+			for (uint32_t t = 0; t < g->k; t++)
+				colsum += g->Bt[(size_t)j * g->k + t];
+		g->col_start[j] = -128 * colsum;
+	}
+	return NULL;
+}
+
+/* Second phase, on A panels [p0, p1). Loop order: a k block (A and B slices
+ * sized for L1), a group of B panels (kept in L2), then the A panels against
+ * each B panel. The madd paths store the first k block over C (reading C's
+ * lines before writing them cost 10% at 1024^3) and add the later ones;
+ * VNNI's C starts from col_start and every block adds into it. */
+static void gemm_panels(const struct gemm *g, uint32_t p0, uint32_t p1)
+{
 	uint32_t mr = g->mr, nr = g->nr, bpanels = (g->n + nr - 1) / nr;
 	int32_t edge[MAX_MR * MAX_NR] __attribute__((aligned(64)));
-	for (uint32_t q0 = 0; q0 < g->kq; q0 += KC_GROUPS) {
-		uint32_t nq = g->kq - q0 < KC_GROUPS ? g->kq - q0 : KC_GROUPS;
-		for (uint32_t jb = 0; jb < bpanels; jb += NC_PANELS) {
-			uint32_t jend = jb + NC_PANELS < bpanels ? jb + NC_PANELS : bpanels;
-			for (uint32_t ap = job->panel0; ap < job->panel1; ap++) {
+	uint32_t row1 = p1 * mr < g->m ? p1 * mr : g->m;
+	for (uint32_t r = p0 * mr; r < row1 && g->vnni; r++)
+		memcpy(g->c + (size_t)r * g->n, g->col_start, g->n * sizeof(int32_t));
+	for (uint32_t q0 = 0; q0 < g->kq; q0 += g->kc) {
+		uint32_t nq = g->kq - q0 < g->kc ? g->kq - q0 : g->kc;
+		int fresh = !g->vnni && q0 == 0; /* VNNI's C starts from col_start */
+		for (uint32_t jb = 0; jb < bpanels; jb += g->nc) {
+			uint32_t jend = jb + g->nc < bpanels ? jb + g->nc : bpanels;
+			for (uint32_t ap = p0; ap < p1; ap++) {
 				uint32_t r0 = ap * mr, rows = g->m - r0 < mr ? g->m - r0 : mr;
 				const uint32_t *a = g->ap + ((size_t)ap * g->kq + q0) * mr;
 				for (uint32_t bpn = jb; bpn < jend; bpn++) {
@@ -223,18 +369,43 @@ static void *gemm_rows(void *arg)
 					const uint32_t *b = g->bp + ((size_t)bpn * g->kq + q0) * nr;
 					int32_t *c = g->c + (size_t)r0 * g->n + c0;
 					if (rows == mr && cols == nr) {
-						g->micro(a, b, nq, c, g->n);
+						g->micro(a, b, nq, c, g->n, fresh);
 						continue;
 					}
 					memset(edge, 0, sizeof(edge));
 					for (uint32_t i = 0; i < rows; i++)
 						memcpy(edge + i * nr, c + (size_t)i * g->n, cols * sizeof(int32_t));
-					g->micro(a, b, nq, edge, nr);
+					g->micro(a, b, nq, edge, nr, fresh);
 					for (uint32_t i = 0; i < rows; i++)
 						memcpy(c + (size_t)i * g->n, edge + i * nr, cols * sizeof(int32_t));
 				}
 			}
 		}
+	}
+}
+
+/* Each thread takes chunks of A panels from a shared counter until none
+ * are left, so a thread that the machine slows down does less of the work.
+ * A chunk is an eighth of what is left per thread, 2 to 16 panels: large
+ * enough to reuse its B block in L2, small at the end so that threads
+ * finish together (fixed 16-panel chunks left one thread idle for up to 9%
+ * of a 1024^3 run). A chunk's rows of C are its own: no two threads write
+ * the same bytes. */
+static void *gemm_rows(void *arg)
+{
+	const struct gemm_job *job = arg;
+	const struct gemm *g = job->g;
+	uint32_t apanels = (g->m + g->mr - 1) / g->mr;
+	uint32_t p0 = __atomic_load_n(g->next_panel, __ATOMIC_RELAXED);
+	while (p0 < apanels) {
+		uint32_t take = (apanels - p0) / (8 * g->threads);
+		take = take < 2 ? 2 : take > 16 ? 16 : take;
+		uint32_t p1 = apanels - p0 < take ? apanels : p0 + take;
+		/* On failure p0 is reloaded with the counter's current value. */
+		if (!__atomic_compare_exchange_n(g->next_panel, &p0, p1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		gemm_panels(g, p0, p1);
+		p0 = __atomic_load_n(g->next_panel, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -248,9 +419,61 @@ static int thread_count(int threads)
 	return threads > BACKEND_MAX_THREADS ? BACKEND_MAX_THREADS : threads;
 }
 
-static void *alloc_words(size_t words)
+/* Runs fn on jobs[0..nt) with nt - 1 extra threads; the jobs of threads
+ * that did not start run here, after our own, so the result is the same. */
+static void run_jobs(void *(*fn)(void *), struct gemm_job *jobs, int nt)
 {
-	return aligned_alloc(64, (words * sizeof(uint32_t) + 63) & ~(size_t)63);
+	pthread_t tid[BACKEND_MAX_THREADS];
+	int started = 0;
+	for (int t = 1; t < nt; t++) {
+		if (pthread_create(&tid[t], NULL, fn, &jobs[t]) != 0)
+			break;
+		started = t;
+	}
+	fn(&jobs[0]);
+	for (int t = started + 1; t < nt; t++)
+		fn(&jobs[t]);
+	for (int t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+}
+
+/* One packing buffer is kept between calls: fresh pages for every call cost
+ * the kernel's page clearing, 10% of a 1024^3 multiplication. Buffers over
+ * SCRATCH_KEEP_BYTES are not kept. */
+#define SCRATCH_KEEP_BYTES ((size_t)64 << 20)
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *scratch;       /* guarded by scratch_lock */
+static size_t scratch_size; /* its bytes */
+
+/* A 64-byte aligned buffer of at least bytes (a multiple of 64); NULL when out of memory. */
+static void *scratch_take(size_t bytes)
+{
+	void *p = NULL;
+	pthread_mutex_lock(&scratch_lock);
+	if (scratch && scratch_size >= bytes) {
+		p = scratch;
+		scratch = NULL;
+	}
+	pthread_mutex_unlock(&scratch_lock);
+	return p ? p : aligned_alloc(64, bytes);
+}
+
+static void scratch_give(void *p, size_t bytes)
+{
+	pthread_mutex_lock(&scratch_lock);
+	if (bytes <= SCRATCH_KEEP_BYTES && (!scratch || bytes > scratch_size)) {
+		void *old = scratch;
+		scratch = p;
+		scratch_size = bytes;
+		p = old;
+	}
+	pthread_mutex_unlock(&scratch_lock);
+	free(p);
+}
+
+static size_t round64(size_t bytes)
+{
+	return (bytes + 63) & ~(size_t)63;
 }
 
 int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m, uint32_t n,
@@ -259,59 +482,45 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 	if (!m || !n || !k || k > KERNEL_MAX_K)
 		return ASSAY_EARG;
 	int isa = isa_level(), vnni = isa == BACKEND_ISA_AVX512VNNI;
-	struct gemm g = {.c = C, .m = m, .n = n};
-	g.mr = vnni ? 8 : 4;
+	struct gemm g = {.c = C, .m = m, .n = n, .A = A, .Bt = Bt, .k = k, .vnni = vnni};
+	g.mr = vnni ? 8 : isa == BACKEND_ISA_AVX2 ? 6 : 4;
 	g.nr = vnni ? 32 : 16;
+	g.kc = isa == BACKEND_ISA_AVX2 ? KC_GROUPS_AVX2 : KC_GROUPS;
+	g.nc = isa == BACKEND_ISA_AVX2 ? NC_PANELS_AVX2 : NC_PANELS;
 	g.micro = vnni ? micro_vnni : isa == BACKEND_ISA_AVX2 ? micro_avx2 : micro_portable;
 	g.kq = vnni ? (k + 3) / 4 : (k + 1) / 2;
 	uint32_t apanels = (m + g.mr - 1) / g.mr, bpanels = (n + g.nr - 1) / g.nr;
-	uint32_t *bp = alloc_words((size_t)bpanels * g.kq * g.nr);
-	uint32_t *ap = alloc_words((size_t)apanels * g.kq * g.mr);
-	if (!bp || !ap) {
-		free(bp);
-		free(ap);
+	size_t bbytes = round64((size_t)bpanels * g.kq * g.nr * sizeof(uint32_t));
+	size_t abytes = round64((size_t)apanels * g.kq * g.mr * sizeof(uint32_t));
+	size_t total = bbytes + abytes + round64((size_t)n * sizeof(int32_t));
+	uint8_t *buf = scratch_take(total);
+	if (!buf)
 		return ASSAY_ENOMEM;
-	}
-	/* B panels are columns of B, i.e. rows of Bt, so one packer serves both. */
-	pack_words(Bt, n, k, g.kq, g.nr, vnni, 0, bp);
-	pack_words(A, m, k, g.kq, g.mr, vnni, 1, ap);
-	g.ap = ap;
-	g.bp = bp;
-	for (uint32_t j = 0; j < n; j++) {
-		int32_t colsum = 0;
-		if (vnni)
-			for (uint32_t t = 0; t < k; t++)
-				colsum += Bt[(size_t)j * k + t];
-		C[j] = -128 * colsum;
-	}
-	for (uint32_t i = 1; i < m; i++)
-		memcpy(C + (size_t)i * n, C, n * sizeof(int32_t));
+	uint32_t *bp = (uint32_t *)buf, *ap = (uint32_t *)(buf + bbytes);
+	int32_t *col_start = (int32_t *)(buf + bbytes + abytes);
+	g.ap = g.ap_out = ap;
+	g.bp = g.bp_out = bp;
+	g.col_start = col_start;
 	int nt = thread_count(threads);
 	if ((uint32_t)nt > apanels)
 		nt = (int)apanels;
 	if (nt < 1)
 		nt = 1;
 	struct gemm_job jobs[BACKEND_MAX_THREADS] = {{0}};
-	pthread_t tid[BACKEND_MAX_THREADS];
-	int started = 0;
 	for (int t = 0; t < nt; t++) {
 		jobs[t].g = &g;
 		jobs[t].panel0 = (uint32_t)((uint64_t)apanels * t / nt);
 		jobs[t].panel1 = (uint32_t)((uint64_t)apanels * (t + 1) / nt);
+		jobs[t].bpanel0 = (uint32_t)((uint64_t)bpanels * t / nt);
+		jobs[t].bpanel1 = (uint32_t)((uint64_t)bpanels * (t + 1) / nt);
 	}
-	for (int t = 1; t < nt; t++) {
-		if (pthread_create(&tid[t], NULL, gemm_rows, &jobs[t]) != 0)
-			break;
-		started = t;
-	}
-	/* Rows whose thread did not start are done here, after our own. */
-	gemm_rows(&jobs[0]);
-	for (int t = started + 1; t < nt; t++)
-		gemm_rows(&jobs[t]);
-	for (int t = 1; t <= started; t++)
-		pthread_join(tid[t], NULL);
-	free(bp);
-	free(ap);
+	uint32_t next_panel = 0;
+	g.threads = (uint32_t)nt;
+	g.next_panel = &next_panel;
+	/* Every B panel must be packed before any thread multiplies by it. */
+	run_jobs(gemm_pack, jobs, nt);
+	run_jobs(gemm_rows, jobs, nt);
+	scratch_give(buf, total);
 	return 0;
 }
 

@@ -326,8 +326,15 @@ static void test_mlp(void)
 	for (uint64_t i = 1; i < olen; i++)
 		distinct += ref[i] != ref[0];
 	CHECK(distinct > 10);
+	/* The mlp layers run on the same GEMM: every kernel path this CPU has. */
+	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
+		backend_cpu_set_isa(isa);
+		CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
+		CHECK_EQ_MEM(ref, fast, olen);
+		free(fast);
+	}
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
 	CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
-	CHECK_EQ_MEM(ref, fast, olen);
 	uint8_t seed[HASH_LEN] = {0};
 	int ok = 1;
 	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
@@ -386,23 +393,45 @@ static void test_backend_gemm(void)
 	for (int t = 0; t < 6; t++)
 		gemm_case(1 + (uint32_t)(rng() % 70), 1 + (uint32_t)(rng() % 70),
 			  1 + (uint32_t)(rng() % 600), 1 + (int)(rng() % 3));
+	/* Around the AVX2 path's 6 x 16 tile and its 4096-k cache block (2048
+	 * pairs), VNNI's 8 x 32 tile and 1024-k block (256 quads), K = 1, and
+	 * more threads than row panels. */
+	static const uint32_t ms[] = {5, 6, 7, 12, 13, 17, 48, 49};
+	static const uint32_t ns[] = {15, 16, 17, 31, 32, 33, 48, 65};
+	static const uint32_t ks[] = {1, 2, 3, 1023, 1025, 4095, 4096, 4099};
+	for (int t = 0; t < 8; t++)
+		gemm_case(ms[t], ns[(t + 3) % 8], ks[t], 1 + t % 3);
+	gemm_case(13, 35, 1, 2);
+	gemm_case(97, 50, 1, 3);
+	gemm_case(2, 40, 9, 8);
+	for (int t = 0; t < 12; t++)
+		gemm_case(1 + (uint32_t)(rng() % 100), 1 + (uint32_t)(rng() % 200),
+			  1 + (uint32_t)(rng() % 9000), 1 + (int)(rng() % 4));
+	/* Random values at the largest K the chain allows, on a full tile
+	 * and an edge. */
+	gemm_case(7, 17, KERNEL_MAX_K, 2);
 	/* The largest sum the K limit allows: all -128 at k = 2^17 - 1, on
 	 * every path (the VNNI path biases A by +128 and wraps in between). */
 	uint32_t kmax = KERNEL_MAX_K;
-	int8_t *ext = malloc((size_t)3 * kmax);
-	memset(ext, -128, (size_t)3 * kmax);
-	int32_t cext[9], want = (int32_t)(kmax * 16384u);
+	int8_t *ext = malloc((size_t)32 * kmax);
+	memset(ext, -128, (size_t)32 * kmax);
+	int32_t *cext = malloc(sizeof(int32_t) * 32 * 32), want = (int32_t)(kmax * 16384u);
 	int all_max = 1;
 	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
 		backend_cpu_set_isa(isa);
 		CHECK(backend_cpu_matmul_i8(ext, ext, cext, 3, 3, kmax, 2) == 0);
 		for (int i = 0; i < 9; i++)
 			all_max &= cext[i] == want;
+		/* Whole tiles of every path (6 x 16, 8 x 32). */
+		CHECK(backend_cpu_matmul_i8(ext, ext, cext, 32, 32, kmax, 2) == 0);
+		for (int i = 0; i < 32 * 32; i++)
+			all_max &= cext[i] == want;
 	}
 	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
 	CHECK(all_max);
 	CHECK(backend_cpu_matmul_i8(ext, ext, cext, 1, 1, kmax + 1, 1) == ASSAY_EARG);
 	free(ext);
+	free(cext);
 	int8_t a = 1;
 	int32_t c;
 	CHECK(backend_cpu_matmul_i8(&a, &a, &c, 1, 1, 0, 1) == ASSAY_EARG);
@@ -411,6 +440,11 @@ static void test_backend_gemm(void)
 	backend_cpu_force_portable(0);
 #if defined(__x86_64__) && !defined(ASSAY_NO_SIMD)
 	CHECK(strcmp(backend_cpu_isa(), "portable") != 0 || !__builtin_cpu_supports("avx2"));
+	/* The cap reaches the AVX2 path on any AVX2 CPU, VNNI or not, so the
+	 * cases above ran it. */
+	backend_cpu_set_isa(BACKEND_ISA_AVX2);
+	CHECK(strcmp(backend_cpu_isa(), "avx2") == 0 || !__builtin_cpu_supports("avx2"));
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
 #endif
 }
 

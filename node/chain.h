@@ -82,6 +82,10 @@ int chain_reindex_pending(const chain_t *c, uint64_t *target);
 
 /* Threads that check a block's signatures while it executes (node/sigcheck.h). */
 void chain_set_verify_threads(chain_t *c, int nthreads);
+/* The signature cache to consult before verifying a block's signatures
+ * (node/sigcache.h); it must outlive c. NULL (the default): none. */
+struct sigcache;
+void chain_set_sigcache(chain_t *c, struct sigcache *cache);
 
 
 #endif

@@ -5,6 +5,7 @@ libassay_node_a_SOURCES = \
 	node/state.c node/state.h \
 	node/chain.c node/chain.h \
 	node/sigcheck.c node/sigcheck.h \
+	node/sigcache.c node/sigcache.h \
 	node/mempool.c node/mempool.h \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \

@@ -14,6 +14,9 @@
 
 struct verify_pool {
 	const struct tx *txs;
+	const uint8_t (*txids)[HASH_LEN]; /* with cache: txs[i]'s id */
+	sigcache_t *cache;                /* NULL: verify every one */
+	int insert;                       /* record each that verifies in cache */
 	size_t n;
 	uint8_t *bad; /* bad[i] set for each failing signature */
 	size_t next;  /* next unclaimed index (atomic) */
@@ -37,18 +40,32 @@ static void *verify_work(void *arg)
 			return NULL;
 		size_t to = from + SIGCHECK_CHUNK < p->n ? from + SIGCHECK_CHUNK : p->n;
 		for (size_t i = from; i < to; i++) {
+			uint8_t key[HASH_LEN];
+			if (p->cache) {
+				sigcache_key(p->cache, &p->txs[i], p->txids[i], key);
+				if (sigcache_contains(p->cache, key)) {
+					p->bad[i] = 0;
+					continue;
+				}
+			}
 			p->bad[i] = tx_verify_sig(&p->txs[i]) != 0;
 			if (p->bad[i])
 				__atomic_store_n(&p->any_bad, 1, __ATOMIC_RELAXED);
+			else if (p->cache && p->insert)
+				sigcache_insert(p->cache, key);
 		}
 	}
 }
 
 /* Starts `helpers` threads on the signatures of txs[0..n). */
-static void verify_start(struct verify_pool *p, const struct tx *txs, size_t n, int helpers, uint8_t *bad)
+static void verify_start(struct verify_pool *p, const struct tx *txs, const uint8_t (*txids)[HASH_LEN],
+			 sigcache_t *cache, int insert, size_t n, int helpers, uint8_t *bad)
 {
 	memset(p, 0, sizeof(*p));
 	p->txs = txs;
+	p->txids = txids;
+	p->cache = txids ? cache : NULL;
+	p->insert = insert;
 	p->n = n;
 	p->bad = bad;
 	if (n < 2 * SIGCHECK_CHUNK)
@@ -70,14 +87,26 @@ static int verify_finish(struct verify_pool *p)
 	return __atomic_load_n(&p->any_bad, __ATOMIC_RELAXED) ? ASSAY_ESIG : 0;
 }
 
-int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+int sigcheck_verify_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
+			   sigcache_t *cache, uint8_t *bad)
 {
 	struct verify_pool pool;
-	verify_start(&pool, txs, n, nthreads - 1, bad);
+	verify_start(&pool, txs, txids, cache, 1, n, nthreads - 1, bad);
 	return verify_finish(&pool);
 }
 
+int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+{
+	return sigcheck_verify_cached(txs, NULL, n, nthreads, NULL, bad);
+}
+
 sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads)
+{
+	return sigcheck_start_cached(txs, NULL, n, nthreads, NULL);
+}
+
+sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
+				  sigcache_t *cache)
 {
 	sigcheck_t *sc = malloc(sizeof(*sc));
 	if (!sc)
@@ -87,7 +116,7 @@ sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads)
 		free(sc);
 		return NULL;
 	}
-	verify_start(&sc->pool, txs, n, nthreads - 1, sc->bad);
+	verify_start(&sc->pool, txs, txids, cache, 0, n, nthreads - 1, sc->bad);
 	return sc;
 }
 

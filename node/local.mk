@@ -46,3 +46,7 @@ test_rpc_SOURCES = tests/unit/test_rpc.c tests/unit/test.h
 test_rpc_LDADD = $(NODE_LIBS)
 test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
 test_node_net_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_sigcache
+TESTS += tests/unit/test_sigcache
+tests_unit_test_sigcache_SOURCES = tests/unit/test_sigcache.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_sigcache_LDADD = $(NODE_LIBS)

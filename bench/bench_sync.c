@@ -126,7 +126,7 @@ static void build_chain(chain_t *c, const struct genesis *g, size_t nblocks, siz
  * does with commit NULL. Returns transfers/s. */
 static double direct_apply_rate(chain_t *src, const struct genesis *g, size_t nblocks, size_t per, int threads)
 {
-	char dir[64], err[256];
+	char dir[BENCH_DIR_LEN], err[256];
 	chain_t *c = bench_open_fresh(g, dir);
 	chain_set_verify_threads(c, threads);
 	double spent = 0;
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int threads = ncpu < 1 ? 1 : ncpu > SIGN_THREADS_MAX ? SIGN_THREADS_MAX : (int)ncpu;
 	struct genesis g;
-	char err[256], src_dir[64], dst_dir[64], hostport[64];
+	char err[256], src_dir[BENCH_DIR_LEN], dst_dir[BENCH_DIR_LEN], hostport[64];
 	if (nblocks < 1 || per < 1) {
 		fprintf(stderr, "usage: bench_sync [blocks] [txs_per_block]\n");
 		return 2;

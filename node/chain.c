@@ -352,7 +352,7 @@ static int execute_block(chain_t *c, const struct block *blk, const uint8_t (*tx
 	 * with whatever is left, just before the block is written. */
 	ledger_mem_t *ov = NULL;
 	struct receipt *receipts = NULL;
-	*scp = sigcheck_start_cached(blk->txs, txids, blk->ntx, c->verify_threads, c->sigcache);
+	*scp = sigcheck_start_cached(blk->txs, txids, blk->ntx, c->verify_threads, c->sigcache, 0);
 	if (!*scp)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	if ((rc = header_check_proofs(&hc, blk, err, errlen)) < 0)

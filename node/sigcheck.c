@@ -102,11 +102,11 @@ int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
 
 sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads)
 {
-	return sigcheck_start_cached(txs, NULL, n, nthreads, NULL);
+	return sigcheck_start_cached(txs, NULL, n, nthreads, NULL, 0);
 }
 
 sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
-				  sigcache_t *cache)
+				  sigcache_t *cache, int insert)
 {
 	sigcheck_t *sc = malloc(sizeof(*sc));
 	if (!sc)
@@ -116,7 +116,7 @@ sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[H
 		free(sc);
 		return NULL;
 	}
-	verify_start(&sc->pool, txs, txids, cache, 0, n, nthreads - 1, sc->bad);
+	verify_start(&sc->pool, txs, txids, cache, insert, n, nthreads - 1, sc->bad);
 	return sc;
 }
 

@@ -23,11 +23,11 @@ sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads);
  * 0, or ASSAY_ESIG with the first bad index in err. NULL sc is fine (0). */
 int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen);
 /* The same, skipping each transaction whose signature the cache holds
- * (txids[i] is txs[i]'s id; both stay put until sigcheck_finish). Nothing
- * is inserted: a block's signatures are seldom seen again. cache NULL:
- * sigcheck_start. */
+ * (txids[i] is txs[i]'s id; both stay put until sigcheck_finish); insert:
+ * each that verifies is cached (admission does; a block's apply does not,
+ * its signatures are seldom seen again). cache NULL: sigcheck_start. */
 sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
-				  sigcache_t *cache);
+				  sigcache_t *cache, int insert);
 /* All at once: bad[i] set for each that fails (room for n); 0 when all
  * verify, else ASSAY_ESIG. */
 int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);

@@ -3,6 +3,7 @@
  * the work balances itself: the thread executing a block joins in when it
  * is done. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ struct verify_pool {
 	sigcache_t *cache;                /* NULL: verify every one */
 	int insert;                       /* record each that verifies in cache */
 	size_t n;
-	uint8_t *bad; /* bad[i] set for each failing signature */
+	uint8_t *bad;  /* bad[i] set for each failing signature */
+	uint8_t *done; /* done[i] set (release) once bad[i] holds its verdict; may be NULL */
 	size_t next;  /* next unclaimed index (atomic) */
 	int any_bad;  /* atomic */
 	int helpers;
@@ -28,16 +30,17 @@ struct verify_pool {
 
 struct sigcheck {
 	struct verify_pool pool;
-	uint8_t *bad; /* owned */
+	uint8_t *bad;  /* owned */
+	uint8_t *done; /* owned */
 };
 
-static void *verify_work(void *arg)
+/* Claims and verifies one chunk; 0 when none was left. */
+static int verify_chunk(struct verify_pool *p)
 {
-	struct verify_pool *p = arg;
-	for (;;) {
+	{
 		size_t from = __atomic_fetch_add(&p->next, SIGCHECK_CHUNK, __ATOMIC_RELAXED);
 		if (from >= p->n)
-			return NULL;
+			return 0;
 		size_t to = from + SIGCHECK_CHUNK < p->n ? from + SIGCHECK_CHUNK : p->n;
 		for (size_t i = from; i < to; i++) {
 			uint8_t key[HASH_LEN];
@@ -45,6 +48,8 @@ static void *verify_work(void *arg)
 				sigcache_key(p->cache, &p->txs[i], p->txids[i], key);
 				if (sigcache_contains(p->cache, key)) {
 					p->bad[i] = 0;
+					if (p->done)
+						__atomic_store_n(&p->done[i], 1, __ATOMIC_RELEASE);
 					continue;
 				}
 			}
@@ -53,8 +58,19 @@ static void *verify_work(void *arg)
 				__atomic_store_n(&p->any_bad, 1, __ATOMIC_RELAXED);
 			else if (p->cache && p->insert)
 				sigcache_insert(p->cache, key);
+			if (p->done)
+				__atomic_store_n(&p->done[i], 1, __ATOMIC_RELEASE);
 		}
+		return 1;
 	}
+}
+
+static void *verify_work(void *arg)
+{
+	struct verify_pool *p = arg;
+	while (verify_chunk(p))
+		;
+	return NULL;
 }
 
 /* Starts `helpers` threads on the signatures of txs[0..n). */
@@ -112,12 +128,25 @@ sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[H
 	if (!sc)
 		return NULL;
 	sc->bad = calloc(n ? n : 1, 1);
-	if (!sc->bad) {
+	sc->done = calloc(n ? n : 1, 1);
+	if (!sc->bad || !sc->done) {
+		free(sc->bad);
+		free(sc->done);
 		free(sc);
 		return NULL;
 	}
 	verify_start(&sc->pool, txs, txids, cache, insert, n, nthreads - 1, sc->bad);
+	sc->pool.done = sc->done;
 	return sc;
+}
+
+int sigcheck_wait(sigcheck_t *sc, size_t i)
+{
+	struct verify_pool *p = &sc->pool;
+	while (!__atomic_load_n(&sc->done[i], __ATOMIC_ACQUIRE))
+		if (!verify_chunk(p))
+			sched_yield(); /* another thread holds i's chunk */
+	return sc->bad[i] ? ASSAY_ESIG : 0;
 }
 
 int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen)
@@ -132,6 +161,7 @@ int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen)
 		snprintf(err, errlen, "transaction %zu has a bad signature", i);
 	}
 	free(sc->bad);
+	free(sc->done);
 	free(sc);
 	return rc;
 }

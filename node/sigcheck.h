@@ -19,6 +19,11 @@ typedef struct sigcheck sigcheck_t;
  * transactions); txs must stay put until sigcheck_finish. NULL when out of
  * memory. */
 sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads);
+/* The verdict on txs[i] as soon as it is known: 0 or ASSAY_ESIG. While it
+ * is not, this thread verifies unclaimed ones itself, so a caller that
+ * consumes verdicts in order works beside the helpers instead of waiting
+ * for all of them. */
+int sigcheck_wait(sigcheck_t *sc, size_t i);
 /* Verifies what is left on this thread, joins the helpers and frees sc:
  * 0, or ASSAY_ESIG with the first bad index in err. NULL sc is fine (0). */
 int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen);

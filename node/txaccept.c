@@ -89,12 +89,11 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 	struct tx *txs = calloc(count ? count : 1, sizeof(*txs));
 	uint8_t(*txids)[HASH_LEN] = malloc((count ? count : 1) * sizeof(*txids));
 	size_t *which = malloc((count ? count : 1) * sizeof(*which)); /* txs[k] is encs[which[k]] */
-	uint8_t *bad = malloc(count ? count : 1);
 	int rc = 0;
 	size_t k = 0;
 	for (size_t i = 0; i < count; i++)
 		memset(&res[i], 0, sizeof(res[i]));
-	if (!txs || !txids || !which || !bad) {
+	if (!txs || !txids || !which) {
 		rc = ASSAY_ENOMEM;
 		for (size_t i = 0; i < count; i++) {
 			snprintf(res[i].err, sizeof(res[i].err), "out of memory");
@@ -115,12 +114,17 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 		which[k++] = i;
 	}
 	/* The signatures: taken from the cache or verified on nthreads
-	 * threads, each verified one cached; then, in the order given, the
-	 * mempool. A signature is a property of the bytes alone, so checking
-	 * them all before any admission decides exactly what checking each
-	 * just before its own admission would. */
-	sigcheck_verify_cached(txs, (const uint8_t(*)[HASH_LEN])txids, k, nthreads > 0 ? nthreads : verify_threads_of(n),
-			       n->sigcache, bad);
+	 * threads (each verified one cached), while this thread admits them
+	 * to the mempool in the order given as their verdicts come in, and
+	 * verifies beside the helpers when the next verdict is not in yet. A
+	 * signature is a property of the bytes alone, so its verdict is the
+	 * same whenever it is taken: the outcomes are those of admitting each
+	 * in turn. */
+	sigcheck_t *sc = k ? sigcheck_start_cached(txs, (const uint8_t(*)[HASH_LEN])txids, k,
+						   nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 1)
+			   : NULL;
+	if (k && !sc)
+		rc = ASSAY_ENOMEM;
 	for (size_t j = 0; j < k; j++) {
 		struct txaccept_result *r = &res[which[j]];
 		if (rc) { /* after a local failure nothing more is admitted */
@@ -129,7 +133,7 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 			snprintf(r->err, sizeof(r->err), "not admitted after a local failure");
 			continue;
 		}
-		if (bad[j]) {
+		if (sigcheck_wait(sc, j)) {
 			char hex[65];
 			hex_encode(r->txid, HASH_LEN, hex);
 			snprintf(r->err, sizeof(r->err), "bad signature");
@@ -141,13 +145,14 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 		if (assay_err_is_local(e))
 			rc = e;
 	}
+	char ignored[8];
+	sigcheck_finish(sc, ignored, sizeof(ignored)); /* joins the helpers */
 done:
 	for (size_t j = 0; txs && j < k; j++)
 		tx_free(&txs[j]);
 	free(txs);
 	free(txids);
 	free(which);
-	free(bad);
 	return rc;
 }
 

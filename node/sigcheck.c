@@ -75,9 +75,10 @@ static void *verify_work(void *arg)
 
 /* Starts `helpers` threads on the signatures of txs[0..n). */
 static void verify_start(struct verify_pool *p, const struct tx *txs, const uint8_t (*txids)[HASH_LEN],
-			 sigcache_t *cache, int insert, size_t n, int helpers, uint8_t *bad)
+			 sigcache_t *cache, int insert, size_t n, int helpers, uint8_t *bad, uint8_t *done)
 {
 	memset(p, 0, sizeof(*p));
+	p->done = done; /* before any helper starts */
 	p->txs = txs;
 	p->txids = txids;
 	p->cache = txids ? cache : NULL;
@@ -107,7 +108,7 @@ int sigcheck_verify_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN
 			   sigcache_t *cache, uint8_t *bad)
 {
 	struct verify_pool pool;
-	verify_start(&pool, txs, txids, cache, 1, n, nthreads - 1, bad);
+	verify_start(&pool, txs, txids, cache, 1, n, nthreads - 1, bad, NULL);
 	return verify_finish(&pool);
 }
 
@@ -135,8 +136,7 @@ sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[H
 		free(sc);
 		return NULL;
 	}
-	verify_start(&sc->pool, txs, txids, cache, insert, n, nthreads - 1, sc->bad);
-	sc->pool.done = sc->done;
+	verify_start(&sc->pool, txs, txids, cache, insert, n, nthreads - 1, sc->bad, sc->done);
 	return sc;
 }
 

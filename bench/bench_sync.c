@@ -147,6 +147,8 @@ static double direct_apply_rate(chain_t *src, const struct genesis *g, size_t nb
 	return (double)(nblocks * per) / spent;
 }
 
+static int listen_port = 29470; /* -port=N; 0: one the kernel picks */
+
 static net_t *start_net(struct node *nd, const struct genesis *g, int listen, const char *connect, char *err,
 			size_t errlen)
 {
@@ -158,6 +160,7 @@ static net_t *start_net(struct node *nd, const struct genesis *g, int listen, co
 	nc.magic = NET_MAGIC_LOCAL;
 	memcpy(nc.chain_id, g->hash, HASH_LEN);
 	nc.listen = listen;
+	nc.port = listen ? (uint16_t)listen_port : 0;
 	nc.bind = "127.0.0.1";
 	nc.connect = connect ? targets : NULL;
 	nc.nconnect = connect ? 1 : 0;
@@ -168,14 +171,22 @@ static net_t *start_net(struct node *nd, const struct genesis *g, int listen, co
 
 int main(int argc, char **argv)
 {
-	size_t nblocks = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
-	size_t per = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+	size_t pos[2] = {2000, 1000}, npos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (bench_dir_arg(argv[i]))
+			continue;
+		if (strncmp(argv[i], "-port=", 6) == 0)
+			listen_port = atoi(argv[i] + 6);
+		else if (npos < 2)
+			pos[npos++] = strtoul(argv[i], NULL, 10);
+	}
+	size_t nblocks = pos[0], per = pos[1];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int threads = ncpu < 1 ? 1 : ncpu > SIGN_THREADS_MAX ? SIGN_THREADS_MAX : (int)ncpu;
 	struct genesis g;
 	char err[256], src_dir[BENCH_DIR_LEN], dst_dir[BENCH_DIR_LEN], hostport[64];
-	if (nblocks < 1 || per < 1) {
-		fprintf(stderr, "usage: bench_sync [blocks] [txs_per_block]\n");
+	if (nblocks < 1 || per < 1 || listen_port < 0 || listen_port > 65535) {
+		fprintf(stderr, "usage: bench_sync [-dir=PATH] [-port=N] [blocks] [txs_per_block]\n");
 		return 2;
 	}
 	keys_init();

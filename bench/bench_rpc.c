@@ -197,9 +197,10 @@ static void make_bodies(struct client *c, char **hex, size_t n, int conns, int c
 		if (last)
 			break;
 		if (!in_body) {
-			const char *open = batch == 1
-						   ? "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sendrawtransaction\",\"params\":["
-						   : "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sendrawtransactions\",\"params\":[[";
+			const char *open = batch == 1 ? "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+							"\"sendrawtransaction\",\"params\":["
+						      : "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+							"\"sendrawtransactions\",\"params\":[[";
 			buf_put(&b, open, strlen(open));
 		} else {
 			buf_put_u8(&b, ',');
@@ -276,8 +277,8 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 	sigcache_free(nd.sigcache);
 	bench_remove_dir(dir);
 	if (failed || pooled != n) {
-		fprintf(stderr, "bench_rpc: %s; %zu of %zu pooled, %zu errors\n", failed ? "a connection broke" : "not all admitted",
-			pooled, n, *errors);
+		fprintf(stderr, "bench_rpc: %s; %zu of %zu pooled, %zu errors\n",
+			failed ? "a connection broke" : "not all admitted", pooled, n, *errors);
 		return -1;
 	}
 	return (double)n / secs;
@@ -301,10 +302,12 @@ int main(int argc, char **argv)
 		else
 			n = strtoul(argv[i], NULL, 10);
 	}
-	if (port < 1 || port > 65535 - MAX_ROUNDS || conns < 1 || conns > MAX_CONNS || batch < 1 || batch > 1000 ||
-	    rounds < 1 || rounds > MAX_ROUNDS || n < 1) {
-		fprintf(stderr, "usage: bench_rpc [-dir=PATH] [-port=N] [-conns=1..%d] [-batch=1..1000] [-rounds=1..%d] "
-				"[transfers]\n",
+	if (port < 1 || port > 65535 - MAX_ROUNDS || conns < 1 || conns > MAX_CONNS || batch < 1 ||
+	    batch > 1000 || rounds < 1 || rounds > MAX_ROUNDS || n < 1) {
+		fprintf(stderr,
+			"usage: bench_rpc [-dir=PATH] [-port=N] [-conns=1..%d] [-batch=1..1000] "
+			"[-rounds=1..%d] "
+			"[transfers]\n",
 			MAX_CONNS, MAX_ROUNDS);
 		return 2;
 	}
@@ -314,8 +317,9 @@ int main(int argc, char **argv)
 	bench_keys_make(&keys, SENDERS);
 	bench_genesis(&g, &keys);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	printf("bench_rpc: %zu transfers over %d connections, %s of %zu, %ld CPUs, ports from %d, under %s\n", n, conns,
-	       batch == 1 ? "sendrawtransaction" : "sendrawtransactions batches", batch, ncpu, port, bench_base_dir());
+	printf("bench_rpc: %zu transfers over %d connections, %s of %zu, %ld CPUs, ports from %d, under %s\n",
+	       n, conns, batch == 1 ? "sendrawtransaction" : "sendrawtransactions batches", batch, ncpu, port,
+	       bench_base_dir());
 	char **hex = make_hex(&g, n);
 	double ratio[MAX_ROUNDS], rate[MAX_ROUNDS];
 	int ok = 0;
@@ -328,14 +332,17 @@ int main(int argc, char **argv)
 			continue;
 		rate[ok] = v;
 		ratio[ok++] = v / (ref * (double)ncpu);
-		printf("  round %d: %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core verify, "
+		printf("  round %d: %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
+		       "verify, "
 		       "%.2fx nproc x verify\n",
 		       r + 1, v, before, after, v / ref, v / (ref * (double)ncpu));
 	}
 	if (ok) {
 		double lo, hi, rlo, rhi;
-		double mr = bench_median(ratio, (size_t)ok, &lo, &hi), mv = bench_median(rate, (size_t)ok, &rlo, &rhi);
-		printf("summary, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the 1-core verify rate\n",
+		double mr = bench_median(ratio, (size_t)ok, &lo, &hi),
+		       mv = bench_median(rate, (size_t)ok, &rlo, &rhi);
+		printf("summary, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
+		       "1-core verify rate\n",
 		       ok, mv, rlo, rhi, mr, lo, hi, ncpu);
 	}
 	for (size_t i = 0; i < n; i++)

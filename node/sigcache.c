@@ -50,9 +50,13 @@ void sigcache_free(sigcache_t *sc)
 	free(sc);
 }
 
-size_t sigcache_capacity(const sigcache_t *sc) { return sc->nbuckets * SIGCACHE_WAYS; }
+size_t sigcache_capacity(const sigcache_t *sc)
+{
+	return sc->nbuckets * SIGCACHE_WAYS;
+}
 
-void sigcache_key(const sigcache_t *sc, const struct tx *t, const uint8_t txid[HASH_LEN], uint8_t key[HASH_LEN])
+void sigcache_key(const sigcache_t *sc, const struct tx *t, const uint8_t txid[HASH_LEN],
+		  uint8_t key[HASH_LEN])
 {
 	uint8_t in[SIGCACHE_SALT_LEN + HASH_LEN + SIG_LEN];
 	memcpy(in, sc->salt, SIGCACHE_SALT_LEN);

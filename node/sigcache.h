@@ -17,7 +17,7 @@
  * four full mempools' worth of transfers. Beyond it the oldest entry of a
  * bucket is overwritten. */
 #define SIGCACHE_DEFAULT_ENTRIES (1u << 18)
-#define SIGCACHE_WAYS 4         /* entries per bucket */
+#define SIGCACHE_WAYS 4 /* entries per bucket */
 #define SIGCACHE_SALT_LEN 32
 
 typedef struct sigcache sigcache_t;
@@ -34,7 +34,8 @@ size_t sigcache_capacity(const sigcache_t *sc);
 /* The cache key of t, whose id is txid: H(salt || txid || sig). txid
  * commits to every byte of t, the signature included; the signature is
  * hashed once more so that the key names it whatever txid says. */
-void sigcache_key(const sigcache_t *sc, const struct tx *t, const uint8_t txid[HASH_LEN], uint8_t key[HASH_LEN]);
+void sigcache_key(const sigcache_t *sc, const struct tx *t, const uint8_t txid[HASH_LEN],
+		  uint8_t key[HASH_LEN]);
 /* 1 when key is held (the signature verified before), else 0. */
 int sigcache_contains(sigcache_t *sc, const uint8_t key[HASH_LEN]);
 /* Records that the signature under key verified. Call it only after

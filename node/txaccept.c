@@ -106,7 +106,8 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 			if (res[i].stage == TXACCEPT_CHECK) {
 				char hex[65];
 				hex_encode(res[i].txid, HASH_LEN, hex);
-				log_info("mempool: invalid transaction %.16s from %s: %s", hex, from, res[i].err);
+				log_info("mempool: invalid transaction %.16s from %s: %s", hex, from,
+					 res[i].err);
 			}
 			continue;
 		}
@@ -120,9 +121,10 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 	 * signature is a property of the bytes alone, so its verdict is the
 	 * same whenever it is taken: the outcomes are those of admitting each
 	 * in turn. */
-	sigcheck_t *sc = k ? sigcheck_start_cached(txs, (const uint8_t(*)[HASH_LEN])txids, k,
-						   nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 1)
-			   : NULL;
+	sigcheck_t *sc =
+		k ? sigcheck_start_cached(txs, (const uint8_t(*)[HASH_LEN])txids, k,
+					  nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 1)
+		  : NULL;
 	if (k && !sc)
 		rc = ASSAY_ENOMEM;
 	for (size_t j = 0; j < k; j++) {

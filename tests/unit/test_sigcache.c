@@ -282,7 +282,6 @@ static void test_parallel_admission_matches_serial(void)
 		      : batch[i].rc == ASSAY_EEXISTS ? 3
 						     : 0]++;
 	}
-		kinds[3], kinds[0] - accepted);
 	CHECK(accepted > 20 && kinds[1] > 0 && kinds[2] > 0 && kinds[3] > 0); /* the mix is a mix */
 	CHECK_EQ_U64(mempool_size(nb.mempool), mempool_size(na.mempool));
 	CHECK_EQ_U64(nb.txs_rejected, na.txs_rejected);

@@ -284,6 +284,12 @@ static void test_parallel_admission_matches_serial(void)
 	}
 	CHECK(accepted > 20 && kinds[1] > 0 && kinds[2] > 0 && kinds[3] > 0); /* the mix is a mix */
 	CHECK_EQ_U64(mempool_size(nb.mempool), mempool_size(na.mempool));
+	/* The pool counts each admitted transaction at its encoded size. */
+	size_t want_bytes = 0;
+	for (int i = 0; i < N; i++)
+		if (batch[i].rc == 0)
+			want_bytes += lens[i];
+	CHECK_EQ_U64(mempool_bytes(nb.mempool), want_bytes);
 	CHECK_EQ_U64(nb.txs_rejected, na.txs_rejected);
 	/* Too many at once: refused whole. */
 	CHECK_EQ_INT(

@@ -1,10 +1,14 @@
 /* Benchmark: signed transfers per second through the node's real path —
- * mempool admission (signature check), block building, block application
- * and the LevelDB commit — beside the bare Ed25519 verification rate of
- * libsodium (the node's verifier) and of OpenSSL, measured in the same run
- * on one core. Also the follower path: applying blocks made elsewhere, with
- * signature checks on 1 and 2 threads. Prints figures; never fails on time.
- * Usage: bench_chain [blocks] [txs_per_block] */
+ * admission (signature check, through the signature cache), mempool, block
+ * building, block application and the LevelDB commit — beside the bare
+ * Ed25519 verification rate of libsodium (the node's verifier) on one core,
+ * measured right before and right after each phase so that a shift in the
+ * machine's load moves both sides of a ratio. Also the follower path:
+ * applying blocks made elsewhere, with signatures checked on 1 and 2
+ * threads, and with the signatures already in the cache (admitted by relay
+ * before the block came). Each round runs every phase once; the summary is
+ * the median ratio over the rounds with its range. Prints; never fails.
+ * Usage: bench_chain [-dir=PATH] [-rounds=N] [blocks] [txs_per_block] */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,22 +21,25 @@
 #include "bench/bench_util.h"
 #include "node/chain.h"
 #include "node/mempool.h"
+#include "node/sigcache.h"
 #include "node/sigcheck.h"
 
 #define SENDERS 1000
+#define REF_VERIFIES 6000 /* per reference measurement: about 0.4 s on one core */
+#define MAX_ROUNDS 15
 
 static struct bench_keys keys; /* SENDERS funded keys; key 0 validates */
+static const uint8_t bench_salt[SIGCACHE_SALT_LEN] = {0x5a};
 
 static double sodium_verify_rate(void)
 {
 	uint8_t msg[32] = {1}, sig[SIG_LEN];
 	sig_sign(keys.sk[0], msg, sizeof(msg), sig);
-	int n = 20000;
 	double t0 = bench_now();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < REF_VERIFIES; i++)
 		if (sig_verify(keys.pk[0], msg, sizeof(msg), sig) != 0)
 			abort();
-	return n / (bench_now() - t0);
+	return REF_VERIFIES / (bench_now() - t0);
 }
 
 static double openssl_verify_rate(void)
@@ -44,15 +51,14 @@ static double openssl_verify_rate(void)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestSignInit(ctx, NULL, NULL, NULL, key);
 	EVP_DigestSign(ctx, sig, &siglen, msg, sizeof(msg));
-	int n = 20000;
 	double t0 = bench_now();
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < REF_VERIFIES; i++) {
 		EVP_MD_CTX_reset(ctx);
 		EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub);
 		if (EVP_DigestVerify(ctx, sig, siglen, msg, sizeof(msg)) != 1)
 			abort();
 	}
-	double rate = n / (bench_now() - t0);
+	double rate = REF_VERIFIES / (bench_now() - t0);
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(pub);
@@ -84,27 +90,48 @@ static struct tx *make_txs(const struct genesis *g, size_t n)
 	return txs;
 }
 
-/* Producer path. threads > 1 batches admission's signature checks over
- * that many threads; threads = 0 skips them (to isolate the node's own cost). Keeps
- * the blocks (encoded) for the follower run. Returns transfers/s. */
+/* Producer path: per block, admission as txaccept does it (txid, the
+ * signatures through the cache, then the mempool), build, apply, commit.
+ * threads = 1: all on this thread. threads = 2: the next block's admission
+ * signatures are checked on a helper thread while this one builds and
+ * applies the current block, then this thread joins what is left: the
+ * node's verification threads beside its event thread. threads = 0 skips
+ * the signatures (to isolate the node's own cost). Keeps the blocks for
+ * the follower runs when blocks_out is set. Returns transfers/s. */
 static double run_producer(const struct genesis *g, struct tx *txs, size_t nblocks, size_t per, int threads,
 			   struct block **blocks_out, struct commit **commits_out)
 {
-	char dir[64], err[256];
+	char dir[BENCH_DIR_LEN], err[256];
 	chain_t *c = bench_open_fresh(g, dir);
 	mempool_t *m = mempool_new(c, per * 2, 1u << 30);
+	sigcache_t *cache = sigcache_new(SIGCACHE_DEFAULT_ENTRIES, bench_salt);
 	const struct tx **sel = malloc(per * sizeof(*sel));
-	uint8_t *bad = malloc(per);
+	uint8_t(*txids)[HASH_LEN] = malloc(2 * per * sizeof(*txids)); /* two blocks' worth, in turn */
 	struct block *blocks = calloc(nblocks, sizeof(*blocks));
 	struct commit *commits = calloc(nblocks, sizeof(*commits));
+	sigcheck_t *ahead = NULL; /* threads = 2: the next block's signatures */
 	double t0 = bench_now();
 	for (size_t b = 0; b < nblocks; b++) {
 		struct tx *batch = txs + b * per;
-		if (threads > 1 && sigcheck_verify(batch, per, threads, bad) != 0)
+		uint8_t(*ids)[HASH_LEN] = txids + (b % 2) * per;
+		if (threads == 1 || (threads == 2 && b == 0)) {
+			for (size_t i = 0; i < per; i++)
+				tx_id(&batch[i], ids[i]);
+			uint8_t *bad = malloc(per);
+			if (sigcheck_verify_cached(batch, (const uint8_t(*)[HASH_LEN])ids, per, threads, cache, bad))
+				abort();
+			free(bad);
+		} else if (threads == 2 && sigcheck_finish(ahead, err, sizeof(err)) != 0) {
 			abort();
+		}
+		if (threads == 2 && b + 1 < nblocks) {
+			uint8_t(*next)[HASH_LEN] = txids + ((b + 1) % 2) * per;
+			for (size_t i = 0; i < per; i++)
+				tx_id(&batch[per + i], next[i]);
+			ahead = sigcheck_start_cached(batch + per, (const uint8_t(*)[HASH_LEN])next, per, 2, cache, 1);
+		}
 		for (size_t i = 0; i < per; i++) {
-			int rc = threads != 1 ? mempool_add_verified(m, &batch[i], NULL, err, sizeof(err))
-					      : mempool_add(m, &batch[i], NULL, err, sizeof(err));
+			int rc = mempool_add_verified(m, &batch[i], NULL, err, sizeof(err));
 			if (rc) {
 				fprintf(stderr, "admission: %s\n", err);
 				exit(1);
@@ -127,7 +154,8 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 	}
 	double rate = (double)(nblocks * per) / (bench_now() - t0);
 	free(sel);
-	free(bad);
+	free(txids);
+	sigcache_free(cache);
 	mempool_free(m);
 	chain_close(c);
 	bench_remove_dir(dir);
@@ -145,13 +173,30 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 	return rate;
 }
 
-/* Follower path: full validation of blocks made elsewhere. */
+/* Follower path: full validation of blocks made elsewhere. cached: the
+ * signatures were checked on admission (relay) before the blocks came, so
+ * the cache holds them; that admission is not timed here. */
 static double run_follower(const struct genesis *g, struct block *blocks, struct commit *commits, size_t nblocks,
-			   size_t per, int threads)
+			   size_t per, int threads, int cached)
 {
-	char dir[64], err[256];
+	char dir[BENCH_DIR_LEN], err[256];
 	chain_t *c = bench_open_fresh(g, dir);
+	sigcache_t *cache = NULL;
 	chain_set_verify_threads(c, threads);
+	if (cached) {
+		cache = sigcache_new(SIGCACHE_DEFAULT_ENTRIES, bench_salt);
+		uint8_t(*ids)[HASH_LEN] = malloc(per * sizeof(*ids));
+		uint8_t *bad = malloc(per);
+		for (size_t b = 0; b < nblocks; b++) {
+			for (size_t i = 0; i < per; i++)
+				tx_id(&blocks[b].txs[i], ids[i]);
+			if (sigcheck_verify_cached(blocks[b].txs, (const uint8_t(*)[HASH_LEN])ids, per, 2, cache, bad))
+				abort();
+		}
+		free(ids);
+		free(bad);
+		chain_set_sigcache(c, cache);
+	}
 	double t0 = bench_now();
 	for (size_t b = 0; b < nblocks; b++) {
 		if (chain_apply_block(c, &blocks[b], &commits[b], UINT64_MAX, err, sizeof(err))) {
@@ -161,59 +206,98 @@ static double run_follower(const struct genesis *g, struct block *blocks, struct
 	}
 	double rate = (double)(nblocks * per) / (bench_now() - t0);
 	chain_close(c);
+	sigcache_free(cache);
 	bench_remove_dir(dir);
 	return rate;
 }
 
+enum phase { P1, P2, P0, F1, F2, FC, NPHASES };
+
+static const char *const phase_name[NPHASES] = {
+	"producer, 1 core (admission + build + apply + commit)",
+	"producer, admission signatures on 2 threads, pipelined",
+	"producer without signature checks (the node's own work)",
+	"follower, validate + apply + commit, signatures 1 thread",
+	"follower, signatures 2 threads",
+	"follower, signatures in the cache (admitted by relay)",
+};
+
 int main(int argc, char **argv)
 {
-	size_t nblocks = argc > 1 ? strtoul(argv[1], NULL, 10) : 20;
-	size_t per = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+	size_t pos[2] = {20, 1000}, npos = 0;
+	int rounds = 3;
+	for (int i = 1; i < argc; i++) {
+		if (bench_dir_arg(argv[i]))
+			continue;
+		if (strncmp(argv[i], "-rounds=", 8) == 0)
+			rounds = atoi(argv[i] + 8);
+		else if (npos < 2)
+			pos[npos++] = strtoul(argv[i], NULL, 10);
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS || pos[0] < 2 || pos[1] < 1) {
+		fprintf(stderr, "usage: bench_chain [-dir=PATH] [-rounds=1..%d] [blocks >= 2] [txs_per_block]\n",
+			MAX_ROUNDS);
+		return 2;
+	}
+	size_t nblocks = pos[0], per = pos[1];
 	struct genesis g;
 	keys_init();
 	log_set_level(LOG_WARN);
 	bench_keys_make(&keys, SENDERS);
 	bench_genesis(&g, &keys);
-	printf("bench_chain: %zu blocks x %zu transfers, %d senders, LevelDB commit with fsync per block\n", nblocks,
-	       per, SENDERS);
-	/* The reference is the best of three rounds: a round slowed by other
-	 * work on the machine would flatter every ratio below. */
-	double sodium = 0, ossl = 0;
-	for (int round = 0; round < 3; round++) {
-		double r = sodium_verify_rate(), o = openssl_verify_rate();
-		sodium = r > sodium ? r : sodium;
-		ossl = o > ossl ? o : ossl;
-	}
-	printf("Ed25519 verify, 1 core, best of 3:  libsodium %.0f/s   OpenSSL %.0f/s   (libsodium %.2fx OpenSSL)\n", sodium, ossl,
-	       sodium / ossl);
+	printf("bench_chain: %zu blocks x %zu transfers, %d senders, LevelDB commit with fsync per block, under %s, "
+	       "%d rounds\n",
+	       nblocks, per, SENDERS, bench_base_dir(), rounds);
+	double sodium = sodium_verify_rate(), ossl = openssl_verify_rate();
+	printf("Ed25519 verify, 1 core, at start: libsodium %.0f/s, OpenSSL %.0f/s (libsodium %.2fx OpenSSL)\n", sodium,
+	       ossl, sodium / ossl);
 	struct tx *txs = make_txs(&g, nblocks * per);
-	struct block *blocks;
-	struct commit *commits;
-	double p1 = run_producer(&g, txs, nblocks, per, 1, &blocks, &commits);
-	double p2 = run_producer(&g, txs, nblocks, per, 2, NULL, NULL);
-	/* threads = 0: signatures taken as checked, to show what the rest costs. */
-	double p0 = run_producer(&g, txs, nblocks, per, 0, NULL, NULL);
-	double f1 = run_follower(&g, blocks, commits, nblocks, per, 1);
-	double f2 = run_follower(&g, blocks, commits, nblocks, per, 2);
-	printf("producer, admission + build + apply + commit, 1 core:      %8.0f transfers/s  = %.2fx libsodium verify, %.2fx OpenSSL verify\n",
-	       p1, p1 / sodium, p1 / ossl);
-	printf("producer, admission checks on 2 threads:                   %8.0f transfers/s  = %.2fx libsodium verify, %.2fx OpenSSL verify\n",
-	       p2, p2 / sodium, p2 / ossl);
-	printf("producer without signature checks (the node's own work):   %8.0f transfers/s  = %.1f us per transfer\n",
-	       p0, 1e6 / p0);
-	printf("follower, validate + apply + commit, signatures 1 thread:  %8.0f transfers/s  = %.2fx libsodium verify\n",
-	       f1, f1 / sodium);
-	printf("follower, validate + apply + commit, signatures 2 threads: %8.0f transfers/s  = %.2fx libsodium verify\n",
-	       f2, f2 / sodium);
+	double rate[NPHASES][MAX_ROUNDS], ratio[NPHASES][MAX_ROUNDS], spread[NPHASES][MAX_ROUNDS];
+	for (int r = 0; r < rounds; r++) {
+		struct block *blocks = NULL;
+		struct commit *commits = NULL;
+		printf("round %d:\n", r + 1);
+		for (int ph = 0; ph < NPHASES; ph++) {
+			double before = sodium_verify_rate(), v;
+			switch (ph) {
+			case P1: v = run_producer(&g, txs, nblocks, per, 1, &blocks, &commits); break;
+			case P2: v = run_producer(&g, txs, nblocks, per, 2, NULL, NULL); break;
+			case P0: v = run_producer(&g, txs, nblocks, per, 0, NULL, NULL); break;
+			case F1: v = run_follower(&g, blocks, commits, nblocks, per, 1, 0); break;
+			case F2: v = run_follower(&g, blocks, commits, nblocks, per, 2, 0); break;
+			default: v = run_follower(&g, blocks, commits, nblocks, per, 2, 1); break;
+			}
+			double after = sodium_verify_rate(), ref = (before + after) / 2;
+			rate[ph][r] = v;
+			ratio[ph][r] = v / ref;
+			spread[ph][r] = (before > after ? before - after : after - before) / ref;
+			printf("  %-58s %8.0f/s  verify before %.0f/s after %.0f/s  = %.2fx\n", phase_name[ph], v, before,
+			       after, ratio[ph][r]);
+		}
+		for (size_t b = 0; b < nblocks; b++) {
+			block_free(&blocks[b]);
+			commit_free(&commits[b]);
+		}
+		free(blocks);
+		free(commits);
+	}
+	printf("summary, median over %d rounds [least, greatest]; ratios against the mean of the verify rates taken "
+	       "right before and after each run:\n",
+	       rounds);
+	for (int ph = 0; ph < NPHASES; ph++) {
+		double lo, hi, rlo, rhi, slo, shi;
+		double mr = bench_median(ratio[ph], (size_t)rounds, &lo, &hi);
+		double mv = bench_median(rate[ph], (size_t)rounds, &rlo, &rhi);
+		double ms = bench_median(spread[ph], (size_t)rounds, &slo, &shi);
+		printf("  %-58s %8.0f/s [%.0f, %.0f]  = %.2fx [%.2f, %.2f] libsodium verify (reference moved %.0f%% median)",
+		       phase_name[ph], mv, rlo, rhi, mr, lo, hi, ms * 100);
+		if (ph == P0)
+			printf("  %.1f us per transfer", 1e6 / mv);
+		printf("\n");
+	}
 	for (size_t i = 0; i < nblocks * per; i++)
 		tx_free(&txs[i]);
-	for (size_t b = 0; b < nblocks; b++) {
-		block_free(&blocks[b]);
-		commit_free(&commits[b]);
-	}
 	free(txs);
-	free(blocks);
-	free(commits);
 	genesis_free(&g);
 	return 0;
 }

@@ -208,6 +208,8 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(loop_base);
 }
 
+static int base_port = 29460; /* -port=N: the two servers take N and N + 1; 0: the kernel picks */
+
 static void bench_sync(void)
 {
 	struct event_base *base = event_base_new();
@@ -222,8 +224,11 @@ static void bench_sync(void)
 	cfg.bind = "127.0.0.1";
 	cfg.user_agent = "/bench/";
 	char err[256];
+	cfg.port = (uint16_t)base_port;
 	net_t *na = net_new(base, &cfg, &oa, err, sizeof(err));
+	cfg.port = (uint16_t)(base_port ? base_port + 1 : 0);
 	net_t *nc = net_new(base, &cfg, &oc, err, sizeof(err));
+	cfg.port = 0;
 	if (!na || !nc) {
 		printf("sync: cannot listen: %s\n", err);
 		return;
@@ -266,8 +271,16 @@ static void bench_sync(void)
 	event_base_free(base);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "-port=", 6) == 0 && atoi(argv[i] + 6) >= 0 && atoi(argv[i] + 6) < 65535) {
+			base_port = atoi(argv[i] + 6);
+		} else {
+			fprintf(stderr, "usage: bench_net [-port=N]\n");
+			return 2;
+		}
+	}
 	log_set_level(LOG_WARN);
 	keys_init();
 	bench_compression();

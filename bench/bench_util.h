@@ -1,6 +1,7 @@
 /* Shared set-up for the chain benchmarks (bench_chain, bench_sync): a clock,
- * deterministic funded keys, a one-validator genesis over them, and fresh
- * chains in temporary directories. Header-only; not for tests. */
+ * deterministic funded keys, a one-validator genesis over them, fresh
+ * chains in directories under a working directory the caller may choose
+ * (-dir=PATH), and medians of paired runs. Header-only; not for tests. */
 #ifndef ASSAY_BENCH_UTIL_H
 #define ASSAY_BENCH_UTIL_H
 
@@ -72,15 +73,43 @@ static inline void bench_genesis(struct genesis *g, const struct bench_keys *k)
 	genesis_finish(g);
 }
 
-/* A new chain in a new temporary directory (its path in dir, 64 bytes). */
+/* The directory benchmarks work under: -dir=PATH when given (bench_dir_arg),
+ * else $TMPDIR, else /tmp. */
+static const char *bench_workdir;
+
+static inline const char *bench_base_dir(void)
+{
+	if (bench_workdir)
+		return bench_workdir;
+	return getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+}
+
+/* Takes "-dir=PATH" out of the arguments; 1 when arg was it. */
+static inline int bench_dir_arg(const char *arg)
+{
+	if (strncmp(arg, "-dir=", 5) != 0)
+		return 0;
+	bench_workdir = arg + 5;
+	return 1;
+}
+
+/* A new chain in a new directory under bench_base_dir() (its path in dir,
+ * BENCH_DIR_LEN bytes). */
+#define BENCH_DIR_LEN 512
 static inline chain_t *bench_open_fresh(const struct genesis *g, char *dir)
 {
-	char err[256], path[300];
-	size_t prefix = (size_t)snprintf(dir, 64, "/tmp/assay-bench-");
+	char err[256], path[BENCH_DIR_LEN + 16];
+	int prefix = snprintf(dir, BENCH_DIR_LEN - 7, "%s/assay-bench-", bench_base_dir());
+	if (prefix < 0 || prefix >= BENCH_DIR_LEN - 7) {
+		fprintf(stderr, "working directory path too long\n");
+		exit(1);
+	}
 	memset(dir + prefix, 'X', 6); /* mkdtemp's placeholder */
 	dir[prefix + 6] = 0;
-	if (!mkdtemp(dir))
-		abort();
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "cannot create a directory under %s\n", bench_base_dir());
+		exit(1);
+	}
 	snprintf(path, sizeof(path), "%s/chaindata", dir);
 	chain_t *c = chain_open(path, g, err, sizeof(err));
 	if (!c) {
@@ -92,10 +121,25 @@ static inline chain_t *bench_open_fresh(const struct genesis *g, char *dir)
 
 static inline void bench_remove_dir(const char *dir)
 {
-	char cmd[300];
+	char cmd[BENCH_DIR_LEN + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Median, least and greatest of v[0..n) (sorted in place). */
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static inline double bench_median(double *v, size_t n, double *lo, double *hi)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	*lo = v[0];
+	*hi = v[n - 1];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #endif

@@ -6,3 +6,6 @@ bench_chain_LDADD = $(NODE_LIBS)
 noinst_PROGRAMS += bench_sync
 bench_sync_SOURCES = bench/bench_sync.c bench/bench_util.h
 bench_sync_LDADD = $(NODE_LIBS)
+noinst_PROGRAMS += bench_rpc
+bench_rpc_SOURCES = bench/bench_rpc.c bench/bench_util.h
+bench_rpc_LDADD = $(NODE_LIBS)

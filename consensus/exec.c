@@ -19,6 +19,7 @@ void exec_ctx_init(struct exec_ctx *x, const struct chain_params *params, const 
 	x->chain_id = chain_id;
 	x->l = *l;
 	address_from_pubkey(hd->proposer, x->proposer_addr);
+	state_key(NS_ACCOUNT, x->proposer_addr, ADDR_LEN, x->proposer_key);
 	x->height = hd->height;
 	x->time_ms = hd->time_ms;
 	x->beacon = hd->beacon;
@@ -124,7 +125,14 @@ static int apply_transfer(struct exec_ctx *x, const struct tx *t, const struct t
 			  const uint8_t sender[ADDR_LEN], struct receipt *rc)
 {
 	(void)t;
-	int err = ledger_transfer(&x->l, sender, d->u.transfer.to, d->u.transfer.amount);
+	(void)sender; /* x->sender_key is its key */
+	uint8_t to_key[HASH_LEN];
+	state_key(NS_ACCOUNT, d->u.transfer.to, ADDR_LEN, to_key);
+	/* exec_tx reverts the whole apply on error: a debit without its
+	 * credit never stays. */
+	int err = ledger_debit_at(&x->l, x->sender_key, d->u.transfer.amount);
+	if (!err)
+		err = ledger_credit_at(&x->l, to_key, d->u.transfer.amount);
 	if (err)
 		snprintf(rc->error, sizeof(rc->error), "transfer failed: %s", assay_strerror(err));
 	return err;
@@ -377,7 +385,8 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 	if (e)
 		return e;
 	tx_sender_addr(t, sender);
-	if ((e = ledger_get_account(&x->l, sender, &acct)) != 0)
+	state_key(NS_ACCOUNT, sender, ADDR_LEN, x->sender_key);
+	if ((e = ledger_get_account_at(&x->l, x->sender_key, &acct)) != 0)
 		return assay_fail(err, errlen, e, "state read failed: %s", assay_strerror(e));
 	if (t->nonce != acct.nonce)
 		return assay_fail(err, errlen, ASSAY_ENONCE, "nonce %llu, expected %llu",
@@ -394,8 +403,8 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 		return assay_fail(err, errlen, ASSAY_ENONCE, "account nonce exhausted");
 	acct.balance -= t->fee;
 	acct.nonce++;
-	if ((e = ledger_put_account(&x->l, sender, &acct)) != 0 ||
-	    (e = ledger_credit(&x->l, x->proposer_addr, t->fee)) != 0)
+	if ((e = ledger_put_account_at(&x->l, x->sender_key, &acct)) != 0 ||
+	    (e = ledger_credit_at(&x->l, x->proposer_key, t->fee)) != 0)
 		return assay_fail(err, errlen, e, "fee payment failed: %s", assay_strerror(e));
 	size_t snap = ledger_snapshot(&x->l);
 	e = exec_kind_of(t->kind)->apply(x, t, &d, sender, rc);

@@ -41,6 +41,9 @@ struct exec_ctx {
 	const uint8_t *chain_id;      /* HASH_LEN bytes */
 	struct ledger l;              /* the block's overlay: writes land here */
 	uint8_t proposer_addr[ADDR_LEN]; /* fees go here */
+	uint8_t proposer_key[HASH_LEN];  /* its state key, hashed once per block */
+	uint8_t sender_key[HASH_LEN];    /* state key of the sender of the transaction
+					  * being executed, hashed once per transaction */
 	uint64_t height, time_ms;
 	const uint8_t *beacon;        /* this block's, HASH_LEN bytes */
 };

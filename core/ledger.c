@@ -37,12 +37,11 @@ int account_decode(struct account *a, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int ledger_get_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], struct account *a)
+int ledger_get_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], struct account *a)
 {
-	uint8_t key[HASH_LEN], *val;
+	uint8_t *val;
 	size_t len;
 	memset(a, 0, sizeof(*a));
-	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
 	int err = ledger_get(l, key, &val, &len);
 	if (err == ASSAY_ENOTFOUND)
 		return 0;
@@ -53,37 +52,64 @@ int ledger_get_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], str
 	return err;
 }
 
-int ledger_put_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], const struct account *a)
+int ledger_put_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], const struct account *a)
 {
 	static const uint8_t zero[HASH_LEN];
-	uint8_t key[HASH_LEN], enc[ACCOUNT_BYTES];
-	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	uint8_t enc[ACCOUNT_BYTES];
 	if (a->balance == 0 && a->nonce == 0 && memcmp(a->code_hash, zero, HASH_LEN) == 0)
 		return ledger_del(l, key);
 	account_encode(a, enc);
 	return ledger_put(l, key, enc, sizeof(enc));
 }
 
-int ledger_credit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount)
+int ledger_credit_at(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t amount)
 {
 	struct account a;
-	int err = ledger_get_account(l, addr, &a);
+	int err = ledger_get_account_at(l, key, &a);
 	if (err)
 		return err;
 	if (amount_add(a.balance, amount, &a.balance))
 		return ASSAY_EOVERFLOW;
-	return ledger_put_account(l, addr, &a);
+	return ledger_put_account_at(l, key, &a);
 }
 
-int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount)
+int ledger_debit_at(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t amount)
 {
 	struct account a;
-	int err = ledger_get_account(l, addr, &a);
+	int err = ledger_get_account_at(l, key, &a);
 	if (err)
 		return err;
 	if (amount_sub(a.balance, amount, &a.balance))
 		return ASSAY_EBALANCE;
-	return ledger_put_account(l, addr, &a);
+	return ledger_put_account_at(l, key, &a);
+}
+
+int ledger_get_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], struct account *a)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	return ledger_get_account_at(l, key, a);
+}
+
+int ledger_put_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], const struct account *a)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	return ledger_put_account_at(l, key, a);
+}
+
+int ledger_credit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	return ledger_credit_at(l, key, amount);
+}
+
+int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	return ledger_debit_at(l, key, amount);
 }
 
 int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const uint8_t to[ADDR_LEN],

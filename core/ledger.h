@@ -86,6 +86,12 @@ int ledger_put_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], con
 /* balance += amount (ASSAY_EOVERFLOW) / balance -= amount (ASSAY_EBALANCE). */
 int ledger_credit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount);
 int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t amount);
+/* The same by state key (state_key(NS_ACCOUNT, addr, ...)), for a caller
+ * that touches one account several times: its key is hashed once. */
+int ledger_get_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], struct account *a);
+int ledger_put_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], const struct account *a);
+int ledger_credit_at(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t amount);
+int ledger_debit_at(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t amount);
 /* Debit then credit; nothing changes on error. */
 int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const uint8_t to[ADDR_LEN],
 		    uint64_t amount);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "consensus/exec.h"
 #include "consensus/header.h"
+#include "core/merkle.h"
 #include "node/chain.h"
 #include "node/sigcheck.h"
 
@@ -29,6 +30,8 @@ struct built_block {
 	struct state_staged staged;
 	struct receipt *receipts;
 	size_t nreceipts;
+	struct buf enc; /* the block as encoded: a block to apply with the
+			 * same bytes is this one, its roots computed once */
 };
 
 struct chain {
@@ -42,6 +45,7 @@ struct chain {
 	struct validator_set vs;
 	uint8_t validators_hash[HASH_LEN];
 	int verify_threads;
+	sigcache_t *sigcache;          /* signatures verified on admission; NULL: none */
 	struct built_block built;
 	int reindexing;                /* META_REINDEX was found or written */
 	uint64_t reindex_target;       /* height the reindex replays up to */
@@ -63,6 +67,7 @@ static void built_clear(chain_t *c)
 	for (size_t i = 0; i < bb->nreceipts; i++)
 		receipt_free(&bb->receipts[i]);
 	free(bb->receipts);
+	buf_free(&bb->enc);
 	memset(bb, 0, sizeof(*bb));
 }
 
@@ -315,6 +320,7 @@ state_t *chain_state(chain_t *c) { return c->state; }
 store_t *chain_store(chain_t *c) { return c->store; }
 struct ledger chain_ledger(chain_t *c) { return state_ledger(c->state); }
 void chain_set_verify_threads(chain_t *c, int n) { c->verify_threads = n < 1 ? 1 : n; }
+void chain_set_sigcache(chain_t *c, sigcache_t *cache) { c->sigcache = cache; }
 
 static struct header_ctx header_ctx_of(const chain_t *c, uint64_t now_ms)
 {
@@ -332,9 +338,9 @@ static int check_commit(const chain_t *c, const struct commit *cm, uint64_t heig
  * on success the overlay's writes are staged in the tree and returned with
  * the receipts. The signature checks started here run on while the caller
  * builds the block's batch; *scp is theirs to finish. */
-static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, ledger_mem_t **ovp,
-			 struct state_staged *st, struct receipt **rcp, sigcheck_t **scp, char *err,
-			 size_t errlen)
+static int execute_block(chain_t *c, const struct block *blk, const uint8_t (*txids)[HASH_LEN], uint64_t now_ms,
+			 ledger_mem_t **ovp, struct state_staged *st, struct receipt **rcp, sigcheck_t **scp,
+			 char *err, size_t errlen)
 {
 	const struct block_header *hd = &blk->hdr;
 	struct header_ctx hc = header_ctx_of(c, now_ms);
@@ -348,7 +354,7 @@ static int execute_block(chain_t *c, const struct block *blk, uint64_t now_ms, l
 	 * with whatever is left, just before the block is written. */
 	ledger_mem_t *ov = NULL;
 	struct receipt *receipts = NULL;
-	*scp = sigcheck_start(blk->txs, blk->ntx, c->verify_threads);
+	*scp = sigcheck_start_cached(blk->txs, txids, blk->ntx, c->verify_threads, c->sigcache, 0);
 	if (!*scp)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	if ((rc = header_check_proofs(&hc, blk, err, errlen)) < 0)
@@ -392,8 +398,8 @@ fail:;
  * 0, or ASSAY_ENOMEM when anything failed to encode: a batch with a short
  * record in it must never reach the disk. *bp is the caller's to free. */
 static int block_batch(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN],
-		       const struct buf *enc, const struct state_staged *st, const struct receipt *receipts,
-		       const struct commit *commit, store_batch_t **bp)
+		       const uint8_t (*txids)[HASH_LEN], const struct buf *enc, const struct state_staged *st,
+		       const struct receipt *receipts, const struct commit *commit, store_batch_t **bp)
 {
 	store_batch_t *b = *bp = store_batch_new();
 	if (!b || enc->oom)
@@ -404,15 +410,13 @@ static int block_batch(chain_t *c, const struct block *blk, const uint8_t hash[H
 	int rc = 0;
 	buf_init(&rb);
 	for (size_t i = 0; i < blk->ntx && !rc; i++) {
-		uint8_t txid[HASH_LEN];
-		tx_id(&blk->txs[i], txid);
-		store_batch_put_tx_index(b, txid, blk->hdr.height, (uint32_t)i);
+		store_batch_put_tx_index(b, txids[i], blk->hdr.height, (uint32_t)i);
 		buf_reset(&rb);
 		receipt_encode(&receipts[i], &rb);
 		if (rb.oom)
 			rc = ASSAY_ENOMEM;
 		else
-			store_batch_put_receipt(b, txid, rb.data, rb.len);
+			store_batch_put_receipt(b, txids[i], rb.data, rb.len);
 	}
 	buf_free(&rb);
 	if (!rc && c->batch_hook)
@@ -442,18 +446,16 @@ static void set_tip(chain_t *c, const struct block *blk, const uint8_t hash[HASH
 	}
 }
 
-/* Whether blk is the block this node built last, with the body its header
- * commits to and a last_commit that holds: then it was executed already. */
-static int built_here(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN])
+/* Whether blk (encoded as enc) is the block this node built last, byte for
+ * byte, with a last_commit that holds: then it was executed already, and
+ * its tx root and last_commit_hash were computed from these very bytes
+ * when it was built (not a second time here). */
+static int built_here(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN], const struct buf *enc)
 {
-	uint8_t body_root[HASH_LEN], body_commit[HASH_LEN];
 	char cerr[160];
 	if (!c->built.valid || memcmp(c->built.hash, hash, HASH_LEN) != 0)
 		return 0;
-	block_tx_root(blk, body_root);
-	commit_hash(&blk->last_commit, body_commit);
-	return memcmp(body_root, blk->hdr.tx_root, HASH_LEN) == 0 &&
-	       memcmp(body_commit, blk->hdr.last_commit_hash, HASH_LEN) == 0 &&
+	return c->built.enc.len == enc->len && memcmp(c->built.enc.data, enc->data, enc->len) == 0 &&
 	       (blk->hdr.height <= 1 ||
 		check_commit(c, &blk->last_commit, blk->hdr.height - 1, c->tip_hash, cerr, sizeof(cerr)) == 0);
 }
@@ -487,23 +489,34 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 		built_clear(c); /* even our own: a block over the limit must not stay staged */
 		return ASSAY_ELIMIT;
 	}
+	/* Each txid once: for the signature cache and the tx index. */
+	uint8_t (*txids)[HASH_LEN] = malloc((blk->ntx ? blk->ntx : 1) * sizeof(*txids));
+	if (!txids) {
+		buf_free(&enc);
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < blk->ntx; i++)
+		tx_id(&blk->txs[i], txids[i]);
 	sigcheck_t *sc = NULL;
-	if (same && built_here(c, blk, hash)) {
+	if (same && built_here(c, blk, hash, &enc)) {
 		/* Our own block: executed when it was built. */
 		ov = c->built.overlay;
 		st = c->built.staged;
 		receipts = c->built.receipts;
+		buf_free(&c->built.enc);
 		memset(&c->built, 0, sizeof(c->built));
 	} else {
 		built_clear(c);
-		rc = execute_block(c, blk, now_ms, &ov, &st, &receipts, &sc, err, errlen);
+		rc = execute_block(c, blk, (const uint8_t(*)[HASH_LEN])txids, now_ms, &ov, &st, &receipts, &sc, err,
+				   errlen);
 		if (rc) {
+			free(txids);
 			buf_free(&enc);
 			return rc;
 		}
 	}
 	store_batch_t *b = NULL;
-	rc = block_batch(c, blk, hash, &enc, &st, receipts, commit, &b);
+	rc = block_batch(c, blk, hash, (const uint8_t(*)[HASH_LEN])txids, &enc, &st, receipts, commit, &b);
 	if (rc) {
 		char ignored[8];
 		sigcheck_finish(sc, ignored, sizeof(ignored));
@@ -515,6 +528,7 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 		snprintf(err, errlen, "database write failed: %s", assay_strerror(rc));
 	store_batch_free(b);
 	buf_free(&enc);
+	free(txids);
 	receipts_free(receipts, blk->ntx);
 	ledger_mem_free(ov);
 	if (rc) {
@@ -583,9 +597,12 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 		*nskipped = 0;
 	ledger_mem_t *ov = ledger_mem_new(&ro);
 	struct receipt *receipts = calloc(n ? n : 1, sizeof(*receipts));
+	/* The tx root's leaves, hashed from the encodings made for the size
+	 * count: each transaction is encoded and hashed once. */
+	uint8_t (*leaves)[HASH_LEN] = malloc((n ? n : 1) * sizeof(*leaves));
 	struct buf tb;
 	buf_init(&tb);
-	int rc = !ov || !receipts ? assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory") : 0;
+	int rc = !ov || !receipts || !leaves ? assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory") : 0;
 	if (rc || (rc = build_header(c, time_ms, sk, blk, err, errlen)) < 0)
 		goto fail;
 	struct block_header *hd = &blk->hdr;
@@ -623,6 +640,7 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 				skipped[(*nskipped)++] = i;
 			continue;
 		}
+		merkle_leaf_hash(tb.data, tb.len, leaves[blk->ntx]);
 		if (block_add_tx(blk, t) < 0) {
 			rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 			goto fail;
@@ -632,13 +650,18 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	}
 	if ((rc = exec_end_block(&x, err, errlen)) < 0)
 		goto fail;
-	block_tx_root(blk, hd->tx_root);
+	merkle_root((const uint8_t(*)[HASH_LEN])leaves, blk->ntx, hd->tx_root);
 	rc = state_stage(c->state, ov, &c->built.staged, hd->state_root);
 	if (rc) {
 		snprintf(err, errlen, "state update failed: %s", assay_strerror(rc));
 		goto fail;
 	}
 	buf_free(&tb);
+	free(leaves);
+	buf_init(&c->built.enc);
+	block_encode(blk, &c->built.enc);
+	if (c->built.enc.oom)
+		buf_free(&c->built.enc); /* then applying it executes it again */
 	c->built.valid = 1;
 	c->built.overlay = ov;
 	c->built.receipts = receipts;
@@ -649,6 +672,7 @@ fail:
 	if (nskipped)
 		*nskipped = 0;
 	buf_free(&tb);
+	free(leaves);
 	ledger_mem_free(ov);
 	receipts_free(receipts, n);
 	block_free(blk);

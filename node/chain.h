@@ -89,6 +89,10 @@ void chain_set_batch_hook(chain_t *c, chain_batch_hook_fn fn, void *arg);
 
 /* Threads that check a block's signatures while it executes (node/sigcheck.h). */
 void chain_set_verify_threads(chain_t *c, int nthreads);
+/* The signature cache to consult before verifying a block's signatures
+ * (node/sigcache.h); it must outlive c. NULL (the default): none. */
+struct sigcache;
+void chain_set_sigcache(chain_t *c, struct sigcache *cache);
 
 
 #endif

@@ -5,6 +5,7 @@ libassay_node_a_SOURCES = \
 	node/state.c node/state.h \
 	node/chain.c node/chain.h \
 	node/sigcheck.c node/sigcheck.h \
+	node/sigcache.c node/sigcache.h \
 	node/mempool.c node/mempool.h \
 	node/rpc.c node/rpc.h \
 	node/config.c node/config.h \
@@ -53,3 +54,7 @@ check_PROGRAMS += tests/unit/test_rpc_defer
 TESTS += tests/unit/test_rpc_defer
 tests_unit_test_rpc_defer_SOURCES = tests/unit/test_rpc_defer.c tests/unit/test.h
 tests_unit_test_rpc_defer_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_sigcache
+TESTS += tests/unit/test_sigcache
+tests_unit_test_sigcache_SOURCES = tests/unit/test_sigcache.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_sigcache_LDADD = $(NODE_LIBS)

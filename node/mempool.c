@@ -282,6 +282,17 @@ static struct mp_sender *eviction_candidate(mempool_t *m)
 	return best;
 }
 
+/* tx_encode's length, counted rather than encoded: no buffer per
+ * admission (tx_encode_unsigned's fields, the payload's varint length
+ * prefix, the signature). */
+static size_t encoded_size(const struct tx *t)
+{
+	size_t prefix = 1;
+	for (uint64_t v = t->payload_len; v >>= 7;)
+		prefix++;
+	return HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + prefix + t->payload_len + SIG_LEN;
+}
+
 static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_out[HASH_LEN], char *err,
 		 size_t errlen)
 {
@@ -349,11 +360,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 			 (unsigned long long)(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total));
 		return ASSAY_EBALANCE;
 	}
-	struct buf b;
-	buf_init(&b);
-	tx_encode(t, &b);
-	size_t bytes = b.len;
-	buf_free(&b);
+	size_t bytes = encoded_size(t);
 	/* Capacity: evict cheaper transactions from the tails of queues. */
 	while (!replace && (m->count + 1 > m->max_txs || m->bytes + bytes > m->max_bytes)) {
 		struct mp_sender *v = eviction_candidate(m);

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "node/node.h"
 #include "node/producer.h"
+#include "node/sigcache.h"
 
 #define NODE_STOP_GRACE_US 100000 /* lets the reply to a stop RPC reach its caller */
 #define NODE_MB (1024u * 1024u)
@@ -186,7 +188,11 @@ int node_open(struct node *n, char *err, size_t errlen)
 		goto fail;
 	n->mempool = mempool_new(n->chain, MEMPOOL_DEFAULT_MAX_TXS, MEMPOOL_DEFAULT_MAX_BYTES);
 	n->base = event_base_new();
-	if (!n->mempool || !n->base) {
+	uint8_t salt[SIGCACHE_SALT_LEN]; /* per process: nobody outside can aim at a bucket */
+	randombytes_buf(salt, sizeof(salt));
+	n->sigcache = sigcache_new(SIGCACHE_DEFAULT_ENTRIES, salt);
+	chain_set_sigcache(n->chain, n->sigcache);
+	if (!n->mempool || !n->base || !n->sigcache) {
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -259,6 +265,8 @@ void node_close(struct node *n)
 	n->mempool = NULL;
 	chain_close(n->chain);
 	n->chain = NULL;
+	sigcache_free(n->sigcache);
+	n->sigcache = NULL;
 	if (n->base)
 		event_base_free(n->base);
 	n->base = NULL;

@@ -24,6 +24,7 @@ struct node {
 	struct genesis genesis;
 	chain_t *chain;
 	mempool_t *mempool;
+	struct sigcache *sigcache;    /* signatures verified on admission (sigcache.h) */
 	rpc_t *rpc;
 	struct event_base *base;
 	struct event *produce_ev;     /* the producer's timer (producer.c); NULL: not producing */

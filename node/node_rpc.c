@@ -218,34 +218,105 @@ static int m_gettransaction(void *ctx, json_t *params, json_t **result, struct r
 	return 0;
 }
 
+/* A transaction's bytes from hex: 0, or -1 with e filled. *raw is
+ * malloc()ed; the caller frees it. */
+static int raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len, struct rpc_error *e)
+{
+	*raw = NULL;
+	if (!json_is_string(hex))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s takes the transaction as hex", what);
+	*len = json_string_length(hex) / 2;
+	*raw = malloc(*len ? *len : 1);
+	if (!*raw)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	if (hex_decode(json_string_value(hex), *raw, *len) != (long)*len || json_string_length(hex) % 2) {
+		free(*raw);
+		*raw = NULL;
+		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
+	}
+	return 0;
+}
+
+/* The RPC error for a refused transaction (rc not 0 nor ASSAY_EEXISTS). */
+static void refusal_error(int rc, enum txaccept_stage stage, const char *why, struct rpc_error *e)
+{
+	if (assay_err_is_local(rc))
+		rpc_fail(e, RPC_INTERNAL_ERROR, "cannot check the transaction: %s", why);
+	else if (stage == TXACCEPT_DECODE)
+		rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", why);
+	else
+		rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %s", why);
+}
+
 static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
-	json_t *hex = rpc_param(params, 0);
-	if (!json_is_string(hex))
-		return rpc_fail(e, RPC_INVALID_PARAMS, "sendrawtransaction takes the transaction as hex");
-	size_t len = json_string_length(hex) / 2;
-	uint8_t *raw = malloc(len ? len : 1);
-	if (!raw)
-		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
-	if (hex_decode(json_string_value(hex), raw, len) != (long)len || json_string_length(hex) % 2) {
-		free(raw);
-		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
-	}
+	uint8_t *raw;
+	size_t len;
+	if (raw_tx_param(rpc_param(params, 0), "sendrawtransaction", &raw, &len, e) < 0)
+		return -1;
 	char err[256];
 	uint8_t txid[HASH_LEN];
 	enum txaccept_stage stage;
 	int rc = txaccept_submit(n, raw, len, TXACCEPT_FROM_CLIENT, txid, &stage, err, sizeof(err));
 	free(raw);
 	if (rc && rc != ASSAY_EEXISTS) {
-		if (assay_err_is_local(rc))
-			return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot check the transaction: %s", err);
-		if (stage == TXACCEPT_DECODE)
-			return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: %s", err);
-		return rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %s", err);
+		refusal_error(rc, stage, err, e);
+		return -1;
 	}
 	*result = rpc_hex(txid, HASH_LEN); /* already there: the same txid, no error */
 	return 0;
+}
+
+/* sendrawtransactions [HEX, ...]: up to TXACCEPT_MAX_BATCH transactions,
+ * their signatures checked in parallel; one result per transaction, in
+ * order: {"txid": ...} or {"txid": ... (when it decodes), "error":
+ * {"code", "message"}} with the code sendrawtransaction would return. */
+static int m_sendrawtransactions(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	json_t *list = rpc_param(params, 0);
+	if (!json_is_array(list))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "sendrawtransactions takes an array of transactions as hex");
+	size_t count = json_array_size(list);
+	if (count > TXACCEPT_MAX_BATCH)
+		return rpc_fail(e, RPC_INVALID_PARAMETER, "%zu transactions; at most %d in one call", count,
+				TXACCEPT_MAX_BATCH);
+	uint8_t **raws = calloc(count ? count : 1, sizeof(*raws));
+	size_t *lens = calloc(count ? count : 1, sizeof(*lens));
+	struct txaccept_result *res = calloc(count ? count : 1, sizeof(*res));
+	int rc = !raws || !lens || !res ? rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory") : 0;
+	for (size_t i = 0; !rc && i < count; i++) {
+		if (raw_tx_param(json_array_get(list, i), "sendrawtransactions", &raws[i], &lens[i], e) < 0) {
+			char why[sizeof(e->message)];
+			snprintf(why, sizeof(why), "%s", e->message);
+			rc = rpc_fail(e, e->code, "transaction %zu: %s", i, why); /* nothing submitted */
+		}
+	}
+	if (!rc && txaccept_submit_batch(n, (const uint8_t *const *)raws, lens, count, TXACCEPT_FROM_CLIENT, 0,
+					 res) == ASSAY_ELIMIT)
+		rc = rpc_fail(e, RPC_INVALID_PARAMETER, "too many transactions");
+	if (!rc) {
+		*result = json_array();
+		for (size_t i = 0; i < count; i++) {
+			json_t *o = json_object();
+			if (res[i].stage != TXACCEPT_DECODE || res[i].rc == 0)
+				json_object_set_new(o, "txid", rpc_hex(res[i].txid, HASH_LEN));
+			if (res[i].rc && res[i].rc != ASSAY_EEXISTS) {
+				struct rpc_error te;
+				refusal_error(res[i].rc, res[i].stage, res[i].err, &te);
+				json_object_set_new(o, "error",
+						    json_pack("{s:i,s:s}", "code", te.code, "message", te.message));
+			}
+			json_array_append_new(*result, o);
+		}
+	}
+	for (size_t i = 0; raws && i < count; i++)
+		free(raws[i]);
+	free(raws);
+	free(lens);
+	free(res);
+	return rc;
 }
 
 static int addr_param(struct node *n, json_t *v, uint8_t addr[ADDR_LEN], struct rpc_error *e)
@@ -396,6 +467,8 @@ static const struct rpc_method node_methods[] = {
 	{"getblock", m_getblock, "getblock HASH|HEIGHT [VERBOSITY] - block as JSON (0: hex, 1: txids, 2: txs)"},
 	{"gettransaction", m_gettransaction, "gettransaction TXID - transaction with status pending|committed and its result"},
 	{"sendrawtransaction", m_sendrawtransaction, "sendrawtransaction HEX - submit a signed transaction; returns its txid"},
+	{"sendrawtransactions", m_sendrawtransactions,
+	 "sendrawtransactions [HEX,...] - submit up to 1000 signed transactions, signatures checked in parallel; returns a result per transaction"},
 	{"getaccount", m_getaccount, "getaccount ADDRESS - balance, nonce, pending_nonce, code_hash"},
 	{"getproof", m_getproof, "getproof ADDRESS|KEY - sparse Merkle proof of inclusion or exclusion"},
 	{"getmempoolinfo", m_getmempoolinfo, "getmempoolinfo - size, bytes, max_size"},

@@ -3,6 +3,7 @@
  * the work balances itself: the thread executing a block joins in when it
  * is done. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,12 @@
 
 struct verify_pool {
 	const struct tx *txs;
+	const uint8_t (*txids)[HASH_LEN]; /* with cache: txs[i]'s id */
+	sigcache_t *cache;                /* NULL: verify every one */
+	int insert;                       /* record each that verifies in cache */
 	size_t n;
-	uint8_t *bad; /* bad[i] set for each failing signature */
+	uint8_t *bad;  /* bad[i] set for each failing signature */
+	uint8_t *done; /* done[i] set (release) once bad[i] holds its verdict; may be NULL */
 	size_t next;  /* next unclaimed index (atomic) */
 	int any_bad;  /* atomic */
 	int helpers;
@@ -25,30 +30,59 @@ struct verify_pool {
 
 struct sigcheck {
 	struct verify_pool pool;
-	uint8_t *bad; /* owned */
+	uint8_t *bad;  /* owned */
+	uint8_t *done; /* owned */
 };
+
+/* Claims and verifies one chunk; 0 when none was left. */
+static int verify_chunk(struct verify_pool *p)
+{
+	{
+		size_t from = __atomic_fetch_add(&p->next, SIGCHECK_CHUNK, __ATOMIC_RELAXED);
+		if (from >= p->n)
+			return 0;
+		size_t to = from + SIGCHECK_CHUNK < p->n ? from + SIGCHECK_CHUNK : p->n;
+		for (size_t i = from; i < to; i++) {
+			uint8_t key[HASH_LEN];
+			if (p->cache) {
+				sigcache_key(p->cache, &p->txs[i], p->txids[i], key);
+				if (sigcache_contains(p->cache, key)) {
+					p->bad[i] = 0;
+					if (p->done)
+						__atomic_store_n(&p->done[i], 1, __ATOMIC_RELEASE);
+					continue;
+				}
+			}
+			p->bad[i] = tx_verify_sig(&p->txs[i]) != 0;
+			if (p->bad[i])
+				__atomic_store_n(&p->any_bad, 1, __ATOMIC_RELAXED);
+			else if (p->cache && p->insert)
+				sigcache_insert(p->cache, key);
+			if (p->done)
+				__atomic_store_n(&p->done[i], 1, __ATOMIC_RELEASE);
+		}
+		return 1;
+	}
+}
 
 static void *verify_work(void *arg)
 {
 	struct verify_pool *p = arg;
-	for (;;) {
-		size_t from = __atomic_fetch_add(&p->next, SIGCHECK_CHUNK, __ATOMIC_RELAXED);
-		if (from >= p->n)
-			return NULL;
-		size_t to = from + SIGCHECK_CHUNK < p->n ? from + SIGCHECK_CHUNK : p->n;
-		for (size_t i = from; i < to; i++) {
-			p->bad[i] = tx_verify_sig(&p->txs[i]) != 0;
-			if (p->bad[i])
-				__atomic_store_n(&p->any_bad, 1, __ATOMIC_RELAXED);
-		}
-	}
+	while (verify_chunk(p))
+		;
+	return NULL;
 }
 
 /* Starts `helpers` threads on the signatures of txs[0..n). */
-static void verify_start(struct verify_pool *p, const struct tx *txs, size_t n, int helpers, uint8_t *bad)
+static void verify_start(struct verify_pool *p, const struct tx *txs, const uint8_t (*txids)[HASH_LEN],
+			 sigcache_t *cache, int insert, size_t n, int helpers, uint8_t *bad, uint8_t *done)
 {
 	memset(p, 0, sizeof(*p));
+	p->done = done; /* before any helper starts */
 	p->txs = txs;
+	p->txids = txids;
+	p->cache = txids ? cache : NULL;
+	p->insert = insert;
 	p->n = n;
 	p->bad = bad;
 	if (n < 2 * SIGCHECK_CHUNK)
@@ -70,25 +104,49 @@ static int verify_finish(struct verify_pool *p)
 	return __atomic_load_n(&p->any_bad, __ATOMIC_RELAXED) ? ASSAY_ESIG : 0;
 }
 
-int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+int sigcheck_verify_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
+			   sigcache_t *cache, uint8_t *bad)
 {
 	struct verify_pool pool;
-	verify_start(&pool, txs, n, nthreads - 1, bad);
+	verify_start(&pool, txs, txids, cache, 1, n, nthreads - 1, bad, NULL);
 	return verify_finish(&pool);
 }
 
+int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad)
+{
+	return sigcheck_verify_cached(txs, NULL, n, nthreads, NULL, bad);
+}
+
 sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads)
+{
+	return sigcheck_start_cached(txs, NULL, n, nthreads, NULL, 0);
+}
+
+sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
+				  sigcache_t *cache, int insert)
 {
 	sigcheck_t *sc = malloc(sizeof(*sc));
 	if (!sc)
 		return NULL;
 	sc->bad = calloc(n ? n : 1, 1);
-	if (!sc->bad) {
+	sc->done = calloc(n ? n : 1, 1);
+	if (!sc->bad || !sc->done) {
+		free(sc->bad);
+		free(sc->done);
 		free(sc);
 		return NULL;
 	}
-	verify_start(&sc->pool, txs, n, nthreads - 1, sc->bad);
+	verify_start(&sc->pool, txs, txids, cache, insert, n, nthreads - 1, sc->bad, sc->done);
 	return sc;
+}
+
+int sigcheck_wait(sigcheck_t *sc, size_t i)
+{
+	struct verify_pool *p = &sc->pool;
+	while (!__atomic_load_n(&sc->done[i], __ATOMIC_ACQUIRE))
+		if (!verify_chunk(p))
+			sched_yield(); /* another thread holds i's chunk */
+	return sc->bad[i] ? ASSAY_ESIG : 0;
 }
 
 int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen)
@@ -103,6 +161,7 @@ int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen)
 		snprintf(err, errlen, "transaction %zu has a bad signature", i);
 	}
 	free(sc->bad);
+	free(sc->done);
 	free(sc);
 	return rc;
 }

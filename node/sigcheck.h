@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/tx.h"
+#include "node/sigcache.h"
 
 #define SIGCHECK_MAX_THREADS 64 /* helpers per check, at most */
 
@@ -18,11 +19,26 @@ typedef struct sigcheck sigcheck_t;
  * transactions); txs must stay put until sigcheck_finish. NULL when out of
  * memory. */
 sigcheck_t *sigcheck_start(const struct tx *txs, size_t n, int nthreads);
+/* The verdict on txs[i] as soon as it is known: 0 or ASSAY_ESIG. While it
+ * is not, this thread verifies unclaimed ones itself, so a caller that
+ * consumes verdicts in order works beside the helpers instead of waiting
+ * for all of them. */
+int sigcheck_wait(sigcheck_t *sc, size_t i);
 /* Verifies what is left on this thread, joins the helpers and frees sc:
  * 0, or ASSAY_ESIG with the first bad index in err. NULL sc is fine (0). */
 int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen);
+/* The same, skipping each transaction whose signature the cache holds
+ * (txids[i] is txs[i]'s id; both stay put until sigcheck_finish); insert:
+ * each that verifies is cached (admission does; a block's apply does not,
+ * its signatures are seldom seen again). cache NULL: sigcheck_start. */
+sigcheck_t *sigcheck_start_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
+				  sigcache_t *cache, int insert);
 /* All at once: bad[i] set for each that fails (room for n); 0 when all
  * verify, else ASSAY_ESIG. */
 int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);
+/* The same through the cache (admission): a held signature is taken as
+ * verified, and each one that verifies here is inserted. */
+int sigcheck_verify_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
+			   sigcache_t *cache, uint8_t *bad);
 
 #endif

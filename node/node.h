@@ -101,6 +101,10 @@ void node_register_extra_rpc(struct node *n);
 /* node_rpc.c: the transaction object of getblock verbosity 2 and
  * gettransaction (a new reference). */
 json_t *node_tx_json(const struct node *n, const struct tx *t);
+/* node_rpc.c: a transaction's bytes from a hex parameter of method `what`:
+ * 0, or -1 with e filled (-32602 not a string, -22 not hex). *raw is
+ * malloc()ed; the caller frees it. */
+int node_raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len, struct rpc_error *e);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* node_net.c: starts p2p from the configuration (0, or an error in err),
  * offers a block the node applied to peers, and stops p2p. */

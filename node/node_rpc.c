@@ -218,9 +218,7 @@ static int m_gettransaction(void *ctx, json_t *params, json_t **result, struct r
 	return 0;
 }
 
-/* A transaction's bytes from hex: 0, or -1 with e filled. *raw is
- * malloc()ed; the caller frees it. */
-static int raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len, struct rpc_error *e)
+int node_raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len, struct rpc_error *e)
 {
 	*raw = NULL;
 	if (!json_is_string(hex))
@@ -253,7 +251,7 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 	struct node *n = ctx;
 	uint8_t *raw;
 	size_t len;
-	if (raw_tx_param(rpc_param(params, 0), "sendrawtransaction", &raw, &len, e) < 0)
+	if (node_raw_tx_param(rpc_param(params, 0), "sendrawtransaction", &raw, &len, e) < 0)
 		return -1;
 	char err[256];
 	uint8_t txid[HASH_LEN];
@@ -287,7 +285,7 @@ static int m_sendrawtransactions(void *ctx, json_t *params, json_t **result, str
 	struct txaccept_result *res = calloc(count ? count : 1, sizeof(*res));
 	int rc = !raws || !lens || !res ? rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory") : 0;
 	for (size_t i = 0; !rc && i < count; i++) {
-		if (raw_tx_param(json_array_get(list, i), "sendrawtransactions", &raws[i], &lens[i], e) < 0) {
+		if (node_raw_tx_param(json_array_get(list, i), "sendrawtransactions", &raws[i], &lens[i], e) < 0) {
 			char why[sizeof(e->message)];
 			snprintf(why, sizeof(why), "%s", e->message);
 			rc = rpc_fail(e, e->code, "transaction %zu: %s", i, why); /* nothing submitted */

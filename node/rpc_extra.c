@@ -217,19 +217,14 @@ static int m_validateaddress(void *ctx, json_t *params, json_t **result, struct 
 static int m_decoderawtransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
-	json_t *hex = rpc_param(params, 0);
-	if (!json_is_string(hex))
-		return rpc_fail(e, RPC_INVALID_PARAMS, "decoderawtransaction takes the transaction as hex");
-	size_t len = json_string_length(hex) / 2;
-	if (len > n->genesis.params.max_tx_bytes)
+	uint8_t *raw;
+	size_t len;
+	if (node_raw_tx_param(rpc_param(params, 0), "decoderawtransaction", &raw, &len, e) < 0)
+		return -1;
+	if (len > n->genesis.params.max_tx_bytes) {
+		free(raw);
 		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction is %zu bytes; limit %u", len,
 				n->genesis.params.max_tx_bytes);
-	uint8_t *raw = malloc(len ? len : 1);
-	if (!raw)
-		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
-	if (json_string_length(hex) % 2 || hex_decode(json_string_value(hex), raw, len) != (long)len) {
-		free(raw);
-		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
 	}
 	struct tx t;
 	char err[200];

@@ -122,22 +122,16 @@ static int m_simulatetransaction(void *ctx, json_t *params, json_t **result, str
 {
 	struct node *n = ctx;
 	const struct chain_params *p = &chain_genesis(n->chain)->params;
-	json_t *hex = rpc_param(params, 0);
-	if (!json_is_string(hex))
-		return rpc_fail(e, RPC_INVALID_PARAMS, "simulatetransaction takes the transaction as hex");
-	size_t len = json_string_length(hex) / 2;
+	uint8_t *raw;
+	size_t len;
+	if (node_raw_tx_param(rpc_param(params, 0), "simulatetransaction", &raw, &len, e) < 0)
+		return -1;
 	if (len > p->max_tx_bytes) { /* a stateless rule, as sendrawtransaction applies it */
 		char err[96];
+		free(raw);
 		snprintf(err, sizeof(err), "%zu bytes, limit %u", len, p->max_tx_bytes);
 		*result = simulation_json(n, 0, NULL, NULL, err);
 		return 0;
-	}
-	uint8_t *raw = malloc(len ? len : 1);
-	if (!raw)
-		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
-	if (hex_decode(json_string_value(hex), raw, len) != (long)len || json_string_length(hex) % 2) {
-		free(raw);
-		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
 	}
 	struct tx t;
 	char derr[160];

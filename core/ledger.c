@@ -6,6 +6,7 @@
  * first write is reverted becomes a tombstone rather than empty: after a
  * rehash, keys written before it may sit later on its probe chain. */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,12 @@ int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t 
 	uint8_t key[HASH_LEN];
 	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
 	return ledger_debit_at(l, key, amount);
+}
+
+void ledger_amount_text(uint64_t units, char out[LEDGER_AMOUNT_TEXT_MAX])
+{
+	snprintf(out, LEDGER_AMOUNT_TEXT_MAX, "%llu.%09llu ASY (%llu)", (unsigned long long)(units / 1000000000ull),
+		 (unsigned long long)(units % 1000000000ull), (unsigned long long)units);
 }
 
 int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const uint8_t to[ADDR_LEN],

@@ -8,6 +8,7 @@
 
 #include "consensus/tx_rules.h"
 #include "core/error.h"
+#include "core/ledger.h"
 #include "node/mempool.h"
 
 struct mp_entry {
@@ -355,9 +356,10 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		if (i != slot)
 			total += s->queue[i]->cost;
 	if (total > acct.balance) {
-		snprintf(err, errlen, "insufficient balance: has %llu, pending transactions need %llu",
-			 (unsigned long long)acct.balance,
-			 (unsigned long long)(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total));
+		char has[LEDGER_AMOUNT_TEXT_MAX], needs[LEDGER_AMOUNT_TEXT_MAX];
+		ledger_amount_text(acct.balance, has);
+		ledger_amount_text(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total, needs);
+		snprintf(err, errlen, "insufficient balance: has %s, pending transactions need %s", has, needs);
 		return ASSAY_EBALANCE;
 	}
 	size_t bytes = encoded_size(t);

@@ -38,6 +38,11 @@ static void test_admission(void)
 	CHECK(mempool_next_nonce(m, fx.addr[2]) == 0);
 	/* Cumulative funds: two pending costs plus this one exceed the balance. */
 	CHECK(add(m, 1, FIX_FUNDS - 10, 2, 1000) == ASSAY_EBALANCE);
+	/* ...and the refusal says so in ASY, as consensus does. */
+	fixture_transfer(&fx, &t, 1, fx.addr[7], FIX_FUNDS - 10, 2, 1000);
+	CHECK(mempool_add(m, &t, NULL, err, sizeof(err)) == ASSAY_EBALANCE);
+	CHECK(strstr(err, "has 1000.000000000 ASY (1000000000000), pending transactions need ") != NULL);
+	tx_free(&t);
 	CHECK(add(m, 1, 1, 2, 999) == ASSAY_EFEE);
 	CHECK(mempool_size(m) == 2);
 	mempool_free(m);

@@ -616,7 +616,9 @@ static int pin_nonce(struct cli_ctx *ctx, const struct cli_chain *chain, const s
 /* --- receipts --- */
 
 /* One receipt event as JSON, with the standard event name and the u64
- * words after the selector when they decode that way. */
+ * words after the selector when they decode that way. The line for a person
+ * shows a standard event's words in ASY (each of them is an amount); an
+ * unknown event's words stay numbers, since nothing says what they count. */
 static json_t *event_json(json_t *ev, char *line, size_t linelen)
 {
 	const char *contract = json_string_value(json_object_get(ev, "contract"));
@@ -645,16 +647,22 @@ static json_t *event_json(json_t *ev, char *line, size_t linelen)
 			hex_encode(data + 12, HASH_LEN, job_id);
 			json_object_set_new(j, "words", json_pack("[I]", (json_int_t)value));
 			json_object_set_new(j, "job_id", json_string(job_id));
-			snprintf(words, sizeof(words), " %llu job %s", (unsigned long long)value, job_id);
+			char asy[AMOUNT_STR_MAX];
+			amount_format(value, asy);
+			snprintf(words, sizeof(words), " %s ASY job %s", asy, job_id);
 		} else if ((n - 4) % 8 == 0) {
 			json_t *arr = json_array();
 			size_t used = 0;
 			for (long k = 4; k < n; k += 8) {
 				uint64_t w = le64_get(data + k);
+				char asy[AMOUNT_STR_MAX];
 				json_array_append_new(arr, json_integer((json_int_t)w));
-				if (used < sizeof(words))
-					used += (size_t)snprintf(words + used, sizeof(words) - used,
-								 " %llu", (unsigned long long)w);
+				amount_format(w, asy);
+				if (used < sizeof(words) && name)
+					used += (size_t)snprintf(words + used, sizeof(words) - used, " %s ASY", asy);
+				else if (used < sizeof(words))
+					used += (size_t)snprintf(words + used, sizeof(words) - used, " %llu",
+								 (unsigned long long)w);
 			}
 			json_object_set_new(j, "words", arr);
 		} else {

@@ -26,7 +26,7 @@ struct node {
 	mempool_t *mempool;
 	rpc_t *rpc;
 	struct event_base *base;
-	struct event *produce_ev;     /* the producer's timer (producer.c); NULL: not producing */
+	struct consensus *consensus;  /* the BFT driver (consensus.c); NULL: not started */
 	struct event *sigint_ev, *sigterm_ev;
 	int has_key;                  /* a validator key is loaded */
 	uint8_t key_pk[PUBKEY_LEN];
@@ -43,7 +43,7 @@ struct node {
 
 /* Where a block to connect comes from (what is counted and logged). */
 enum node_block_origin {
-	NODE_BLOCK_PRODUCED, /* built and signed here (producer.c) */
+	NODE_BLOCK_PRODUCED, /* decided by this node's consensus engine (consensus.c) */
 	NODE_BLOCK_PEER,     /* received from a peer, relayed or during sync */
 };
 

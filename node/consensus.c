@@ -512,6 +512,8 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 		goto fail;
 	}
 	add_timer(cs->rebroadcast_ev, CONSENSUS_REBROADCAST_MS);
+	if (n->rpc)
+		node_register_consensus_rpc(n);
 	cs->next_block_ms = node_now_ms();
 	if ((rc = engine_start(cs, err, errlen)) < 0)
 		goto fail;

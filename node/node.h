@@ -90,6 +90,8 @@ void node_register_contract_rpc(struct node *n);
 void node_register_compute_rpc(struct node *n);
 /* rpc_simulate.c: simulatetransaction (a dry run on the committed state). */
 void node_register_simulate_rpc(struct node *n);
+/* rpc_consensus.c: getconsensusstate (registered when consensus starts). */
+void node_register_consensus_rpc(struct node *n);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* node_net.c: starts p2p from the configuration (0, or an error in err),
  * offers a block the node applied to peers, and stops p2p. */

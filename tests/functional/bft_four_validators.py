@@ -39,6 +39,10 @@ def validator_chain(tmpdir, nodes, count, blocktime=200, first=0):
 def test(tmpdir, nodes):
     vals = validator_chain(tmpdir, nodes, 4)
     fw.same_chain_at(vals, 30, timeout=60)
+    cs = [v.rpc("getconsensusstate") for v in vals]
+    for c in cs:
+        assert c["running"] and c["validator"] and c["height"] >= 31, c
+        assert c["step"] in ("propose", "prevote", "precommit"), c
 
     # one of four killed: three hold more than 2/3 and go on
     vals[3].kill9()

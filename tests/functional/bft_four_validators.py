@@ -12,7 +12,7 @@ import time
 import framework as fw
 
 
-def validator_chain(tmpdir, nodes, count, blocktime=200, first=0):
+def validator_chain(tmpdir, nodes, count, blocktime=200, first=0, signstate=None):
     base = fw.free_port_block()
     vals = [fw.Node(first + i, tmpdir, network="local", port_base=base) for i in range(count)]
     seeds = [os.urandom(32) for _ in vals]
@@ -30,6 +30,9 @@ def validator_chain(tmpdir, nodes, count, blocktime=200, first=0):
             json.dump(genesis, f)
         v.extra_args += [f"-validator={keyfile}", f"-blocktime={blocktime}"]
         v.extra_args += [f"-addnode={fw.p2p_addr(o)}" for o in vals if o is not v]
+    if signstate:  # what the first validator "already signed" before this start
+        with open(os.path.join(vals[0].datadir, "signstate"), "w") as f:
+            f.write(signstate)
     for v in vals:
         v.start()
         nodes.append(v)
@@ -67,8 +70,22 @@ def test(tmpdir, nodes):
         v.stop()
     nodes.clear()
 
-    # two validators of equal stake: both are needed, and they finalize
-    pair = validator_chain(tmpdir, nodes, 2, first=10)
+    # each validator's sign-state records what it signed last
+    for v in vals:
+        with open(os.path.join(v.datadir, "signstate")) as f:
+            h, r, step, hsh = f.read().split()
+        assert int(h) >= 30 and int(step) in (0, 1, 2) and len(hsh) == 64, (h, r, step, hsh)
+
+    # two validators of equal stake: both are needed. The first one's
+    # sign-state says it signed at height 1000: it refuses to sign below, so
+    # nothing is committed; with the file moved away they finalize.
+    pair = validator_chain(tmpdir, nodes, 2, first=10, signstate="1000 0 2 " + "00" * 32 + "\n")
+    time.sleep(4)
+    fw.assert_eq([v.height() for v in pair], [0, 0], "heights while one of two refuses to sign")
+    assert "refused to sign" in open(pair[0].log_path()).read()
+    pair[0].stop()
+    os.remove(os.path.join(pair[0].datadir, "signstate"))
+    pair[0].start()
     fw.same_chain_at(pair, 10, timeout=40)
 
 

@@ -16,10 +16,14 @@ def validator_chain(tmpdir, nodes, count, blocktime=200, first=0, signstate=None
     base = fw.free_port_block()
     vals = [fw.Node(first + i, tmpdir, network="local", port_base=base) for i in range(count)]
     seeds = [os.urandom(32) for _ in vals]
+    vals[0].cli("wallet", "create", "alice")
+    vals[0].cli("wallet", "create", "bob")
+    alice = vals[0].cli("wallet", "address", "alice").stdout.strip()
+    bob = vals[0].cli("wallet", "address", "bob").stdout.strip()
     genesis = {
         "chain": f"assay-bft-test-{count}", "network": "local", "time_ms": int(time.time() * 1000) - 1000,
         "params": {"block_time_ms": blocktime},
-        "balances": [],
+        "balances": [{"address": alice, "amount": 10**6 * 10**9}],
         "validators": [{"pubkey": fw.ed25519_public_key(s).hex(), "stake": 100} for s in seeds],
     }
     for v, seed in zip(vals, seeds):
@@ -36,12 +40,18 @@ def validator_chain(tmpdir, nodes, count, blocktime=200, first=0, signstate=None
     for v in vals:
         v.start()
         nodes.append(v)
-    return vals
+    return vals, bob
 
 
 def test(tmpdir, nodes):
-    vals = validator_chain(tmpdir, nodes, 4)
+    vals, bob = validator_chain(tmpdir, nodes, 4)
+    # transfers flow while the four decide; the last one is waited for
+    for i in range(5):
+        vals[0].cli("send", "--from", "alice", "--to", bob, "--amount", "1", *(["--wait"] if i == 4 else []))
     fw.same_chain_at(vals, 30, timeout=60)
+    balances = {v.rpc("getaccount", bob)["balance"] for v in vals}
+    fw.assert_eq(len(balances), 1, f"bob's balance on the four: {balances}")
+    assert balances.pop() == 5 * 10**9, "five transfers of 1 committed"
     cs = [v.rpc("getconsensusstate") for v in vals]
     for c in cs:
         assert c["running"] and c["validator"] and c["height"] >= 31, c
@@ -79,7 +89,7 @@ def test(tmpdir, nodes):
     # two validators of equal stake: both are needed. The first one's
     # sign-state says it signed at height 1000: it refuses to sign below, so
     # nothing is committed; with the file moved away they finalize.
-    pair = validator_chain(tmpdir, nodes, 2, first=10, signstate="1000 0 2 " + "00" * 32 + "\n")
+    pair, _ = validator_chain(tmpdir, nodes, 2, first=10, signstate="1000 0 2 " + "00" * 32 + "\n")
     time.sleep(4)
     fw.assert_eq([v.height() for v in pair], [0, 0], "heights while one of two refuses to sign")
     assert "refused to sign" in open(pair[0].log_path()).read()

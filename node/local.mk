@@ -11,6 +11,7 @@ libassay_node_a_SOURCES = \
 	node/config.c node/config.h \
 	node/node.c node/node.h node/node_rpc.c \
 	node/producer.c node/producer.h \
+	node/consensus.c node/consensus.h node/rpc_consensus.c \
 	node/txaccept.c node/txaccept.h \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \

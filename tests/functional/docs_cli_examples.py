@@ -9,8 +9,8 @@ wallet imported and wallets alice (funded) and bob (empty) created; other
 `$` lines of a block (echo, cat) run there through the shell. A call shown
 with an `error:` reply must exit non-zero with that error's first words;
 one shown with JSON must print the same keys; one shown with text must
-print a line of the same shape as the first line shown (numbers, hex and
-addresses stand for any). Unmarked blocks fail the test."""
+print a line of the same shape as the first line shown and as each event
+and `committed at height` line (numbers, hex and addresses stand for any). Unmarked blocks fail the test."""
 
 import json
 import os
@@ -23,6 +23,9 @@ import framework as fw
 
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "cli.md")
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+# The doc's escrows (released; unreleased), standing for the test's two.
+DOC_ESCROWS = ["dassay10vmq8es85uq7z68md0l89h6n3f3cv0l7qgfrln", "dassay1q7fvmqwex8h2dsatzm3sy22f2svtalgj9uyrug"]
+KEY_LINES = ("event ", "committed at height")  # checked besides the first line
 PROMPTS = ("New passphrase:", "Repeat passphrase:", "Passphrase", "Backup words (")
 
 
@@ -57,14 +60,18 @@ def check_text(where, doc, res, optional):
         assert res.returncode != 0, f"{where}: shown refusing, but it exited 0: {res.stdout:.300}"
         assert key in res.stderr, f"{where}: expected {key!r}, got {res.stderr:.300}"
         return
-    assert res.returncode == 0, f"{where}: failed ({res.returncode}): {res.stderr:.300}"
+    if any(re.match(r"committed at height \d+: failed", l) for l in lines):  # a failed transaction exits 1
+        assert res.returncode == 1, f"{where}: shown failing on chain, exited {res.returncode}: {res.stderr:.300}"
+    else:
+        assert res.returncode == 0, f"{where}: failed ({res.returncode}): {res.stderr:.300}"
     if not first:
         return
     if first[:1] in "{[":
         dx.check_reply([where], "\n".join(lines), res, optional)
         return
     got = {shape(l) for l in (res.stdout + res.stderr).split("\n")}
-    assert shape(first) in got, f"{where}: no line shaped like {first!r} in:\n{res.stdout}{res.stderr}"
+    for key in [first] + [l for l in lines[1:] if l.startswith(KEY_LINES)]:
+        assert shape(key) in got, f"{where}: no line shaped like {key!r} in:\n{res.stdout}{res.stderr}"
 
 
 def run_cli(node, cwd, args):
@@ -84,9 +91,13 @@ def test(tmpdir, nodes):
     os.makedirs(work)
     os.symlink(os.path.join(TOP, "vm"), os.path.join(work, "vm"))
     node.cli("wallet", "import-dev")
-    node.cli("wallet", "create", "bob")
+    for name in ("bob", "seller", "arbiter", "stranger"):
+        node.cli("wallet", "create", name)
+    stranger = node.cli("wallet", "address", "stranger").stdout.split()[-1]
+    node.cli("send", "--from", "dev", "--to", stranger, "--amount", "1")
     txid = node.cli_json("send", "--from", "dev", "--to", dx.ADDRESS, "--amount", "1", "--wait")["txid"]
     ran = skipped = 0
+    escrows = []
     unmarked, failed = [], []
     for line, marker, calls in blocks:
         where = f"docs/cli.md:{line}"
@@ -106,6 +117,12 @@ def test(tmpdir, nodes):
             if "assay-cli" not in cmd:
                 subprocess.run(cmd, shell=True, cwd=work, check=True)
         for args, doc in calls:
+            if marker["with"] == "escrow":  # the doc's contracts stand for the one deployed above
+                if len(escrows) == 1:  # a second one, unreleased, for the calls after the release
+                    again = run_cli(node, work, ["contract", "deploy", "--from", "dev", "escrow.bin", "--value", "5",
+                                                 "--args", "seller", "arbiter", "1000", "--wait"])
+                    escrows.append(re.search(r"^contract: (dassay1\w+)", again.stdout, re.M).group(1))
+                args = [escrows[DOC_ESCROWS.index(a)] if a in DOC_ESCROWS else a for a in args]
             if marker["with"] == "txid":
                 args = [txid if re.fullmatch(r"[0-9a-f]{64}", a) else a for a in args]
             dest = None
@@ -113,6 +130,9 @@ def test(tmpdir, nodes):
                 dest = args[args.index(">") + 1]
                 args = args[:args.index(">")]
             res = run_cli(node, work, args)
+            m = re.search(r"^contract: (dassay1\w+)", res.stdout, re.M)
+            if m and not escrows:
+                escrows.append(m.group(1))
             if dest:
                 with open(os.path.join(work, dest), "w") as f:
                     f.write(res.stdout)

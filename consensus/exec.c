@@ -391,14 +391,12 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 	if (t->nonce != acct.nonce)
 		return assay_fail(err, errlen, ASSAY_ENONCE, "nonce %llu, expected %llu",
 				  (unsigned long long)t->nonce, (unsigned long long)acct.nonce);
-	if (amount_add(t->fee, d.value, &cost) || acct.balance < cost)
-		/* in ASY (10^9 base units) for the person who reads it, units in parentheses */
-		return assay_fail(err, errlen, ASSAY_EBALANCE,
-				  "insufficient balance: has %llu.%09llu ASY (%llu), needs %llu.%09llu ASY (%llu)",
-				  (unsigned long long)(acct.balance / 1000000000ull),
-				  (unsigned long long)(acct.balance % 1000000000ull), (unsigned long long)acct.balance,
-				  (unsigned long long)(cost / 1000000000ull), (unsigned long long)(cost % 1000000000ull),
-				  (unsigned long long)cost);
+	if (amount_add(t->fee, d.value, &cost) || acct.balance < cost) {
+		char has[LEDGER_AMOUNT_STR_MAX], needs[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(acct.balance, has);
+		ledger_amount_format(cost, needs);
+		return assay_fail(err, errlen, ASSAY_EBALANCE, "insufficient balance: has %s, needs %s", has, needs);
+	}
 	if (acct.nonce == UINT64_MAX)
 		return assay_fail(err, errlen, ASSAY_ENONCE, "account nonce exhausted");
 	acct.balance -= t->fee;

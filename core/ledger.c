@@ -6,6 +6,7 @@
  * first write is reverted becomes a tombstone rather than empty: after a
  * rehash, keys written before it may sit later on its probe chain. */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,4 +359,10 @@ int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg)
 		err = fn(arg, order[i]->key, order[i]->present ? order[i]->val : NULL, order[i]->len);
 	free(order);
 	return err;
+}
+
+void ledger_amount_format(uint64_t units, char out[LEDGER_AMOUNT_STR_MAX])
+{
+	snprintf(out, LEDGER_AMOUNT_STR_MAX, "%llu.%09llu ASY (%llu)", (unsigned long long)(units / 1000000000ull),
+		 (unsigned long long)(units % 1000000000ull), (unsigned long long)units);
 }

@@ -111,6 +111,12 @@ static inline int amount_sub(uint64_t a, uint64_t b, uint64_t *out)
 	return __builtin_sub_overflow(a, b, out) ? -1 : 0;
 }
 
+/* An amount for the person who reads a message: ASY with nine decimals, base
+ * units (10^9 per ASY) in parentheses: "1.500000000 ASY (1500000000)".
+ * Longest: 21 + 4 + 2 + 20 digits and the NUL, rounded up. */
+#define LEDGER_AMOUNT_STR_MAX 64
+void ledger_amount_format(uint64_t units, char out[LEDGER_AMOUNT_STR_MAX]);
+
 /* In-memory ledger. With a base, reads fall through to it for keys this one
  * has not written (a deleted key reads as absent), so it serves as a block's
  * overlay of pending writes. Opaque; create/destroy pair. */

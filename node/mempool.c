@@ -355,9 +355,10 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		if (i != slot)
 			total += s->queue[i]->cost;
 	if (total > acct.balance) {
-		snprintf(err, errlen, "insufficient balance: has %llu, pending transactions need %llu",
-			 (unsigned long long)acct.balance,
-			 (unsigned long long)(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total));
+		char has[LEDGER_AMOUNT_STR_MAX], needs[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(acct.balance, has);
+		ledger_amount_format(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total, needs);
+		snprintf(err, errlen, "insufficient balance: has %s, pending transactions need %s", has, needs);
 		return ASSAY_EBALANCE;
 	}
 	size_t bytes = encoded_size(t);

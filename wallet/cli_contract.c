@@ -26,7 +26,9 @@
 #define RPC_CODE_NOT_FOUND (-5)
 
 /* Event names of the standard contracts (vm/contracts/): a receipt's event
- * starts with the selector of its name, which is all the chain keeps. */
+ * starts with the selector of its name, which is all the chain keeps. Each
+ * of them carries an amount in base units as its first u64 word, printed as
+ * ASY (the ABI files describe methods only, not events). */
 static const char *const known_events[] = {
 	"Deposited", "Released", "Refunded", "JobFunded", "Paid",
 };
@@ -645,16 +647,23 @@ static json_t *event_json(json_t *ev, char *line, size_t linelen)
 			hex_encode(data + 12, HASH_LEN, job_id);
 			json_object_set_new(j, "words", json_pack("[I]", (json_int_t)value));
 			json_object_set_new(j, "job_id", json_string(job_id));
-			snprintf(words, sizeof(words), " %llu job %s", (unsigned long long)value, job_id);
+			char asy[AMOUNT_STR_MAX];
+			amount_format(value, asy);
+			snprintf(words, sizeof(words), " %s ASY job %s", asy, job_id);
 		} else if ((n - 4) % 8 == 0) {
 			json_t *arr = json_array();
 			size_t used = 0;
 			for (long k = 4; k < n; k += 8) {
 				uint64_t w = le64_get(data + k);
+				char asy[AMOUNT_STR_MAX];
 				json_array_append_new(arr, json_integer((json_int_t)w));
+				if (name && k == 4) /* a standard event's amount */
+					amount_format(w, asy);
+				else
+					snprintf(asy, sizeof(asy), "%llu", (unsigned long long)w);
 				if (used < sizeof(words))
-					used += (size_t)snprintf(words + used, sizeof(words) - used,
-								 " %llu", (unsigned long long)w);
+					used += (size_t)snprintf(words + used, sizeof(words) - used, " %s%s", asy,
+								 name && k == 4 ? " ASY" : "");
 			}
 			json_object_set_new(j, "words", arr);
 		} else {

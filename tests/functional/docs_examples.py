@@ -51,7 +51,12 @@ def examples(text):
         j = i + 1
         while j < len(lines) and not lines[j].startswith("```"):
             j += 1
-        body = lines[start + 1:j]
+        body = []
+        for line in lines[start + 1:j]:  # a trailing backslash continues a command
+            if body and body[-1].endswith("\\"):
+                body[-1] = body[-1][:-1] + " " + line.strip()
+            else:
+                body.append(line)
         calls = []
         for line in body:
             if line.startswith("$ assay-cli "):

@@ -1,11 +1,11 @@
 # bench/: benchmarks that print figures (never pass/fail on time). Each
 # layer may declare its own here or in its local.mk.
-noinst_PROGRAMS += bench_chain
-bench_chain_SOURCES = bench/bench_chain.c bench/bench_util.h
-bench_chain_LDADD = $(NODE_LIBS)
-noinst_PROGRAMS += bench_sync
-bench_sync_SOURCES = bench/bench_sync.c bench/bench_util.h
-bench_sync_LDADD = $(NODE_LIBS)
-noinst_PROGRAMS += bench_rpc
-bench_rpc_SOURCES = bench/bench_rpc.c bench/bench_util.h
-bench_rpc_LDADD = $(NODE_LIBS)
+noinst_PROGRAMS += bench/bench_chain
+bench_bench_chain_SOURCES = bench/bench_chain.c bench/bench_util.h
+bench_bench_chain_LDADD = $(NODE_LIBS)
+noinst_PROGRAMS += bench/bench_sync
+bench_bench_sync_SOURCES = bench/bench_sync.c bench/bench_util.h
+bench_bench_sync_LDADD = $(NODE_LIBS)
+noinst_PROGRAMS += bench/bench_rpc
+bench_bench_rpc_SOURCES = bench/bench_rpc.c bench/bench_util.h
+bench_bench_rpc_LDADD = $(NODE_LIBS)

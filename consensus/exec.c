@@ -392,9 +392,9 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 		return assay_fail(err, errlen, ASSAY_ENONCE, "nonce %llu, expected %llu",
 				  (unsigned long long)t->nonce, (unsigned long long)acct.nonce);
 	if (amount_add(t->fee, d.value, &cost) || acct.balance < cost) {
-		char has[LEDGER_AMOUNT_TEXT_MAX], needs[LEDGER_AMOUNT_TEXT_MAX];
-		ledger_amount_text(acct.balance, has);
-		ledger_amount_text(cost, needs);
+		char has[LEDGER_AMOUNT_STR_MAX], needs[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(acct.balance, has);
+		ledger_amount_format(cost, needs);
 		return assay_fail(err, errlen, ASSAY_EBALANCE, "insufficient balance: has %s, needs %s", has, needs);
 	}
 	if (acct.nonce == UINT64_MAX)

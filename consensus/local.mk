@@ -18,10 +18,10 @@ libassay_consensus_a_SOURCES = \
 
 CONSENSUS_LIBS = libassay_consensus.a libassay_vm.a $(CORE_LIBS)
 
-check_PROGRAMS += test_compute
-TESTS += test_compute
-test_compute_SOURCES = tests/unit/test_compute.c
-test_compute_LDADD = $(CONSENSUS_LIBS)
+check_PROGRAMS += tests/unit/test_compute
+TESTS += tests/unit/test_compute
+tests_unit_test_compute_SOURCES = tests/unit/test_compute.c
+tests_unit_test_compute_LDADD = $(CONSENSUS_LIBS)
 
 check_PROGRAMS += tests/unit/test_tx_rules tests/unit/test_exec
 TESTS += tests/unit/test_tx_rules tests/unit/test_exec
@@ -33,11 +33,11 @@ tests_unit_test_exec_LDADD = $(CONSENSUS_LIBS)
 # The fuzz targets with a built-in mutation driver, so make check runs them;
 # for real fuzzing build tests/fuzz/fuzz_*.c with clang -fsanitize=fuzzer
 # (scripts/fuzz; docs/compute.md §12).
-check_PROGRAMS += fuzz_compute tests/fuzz/fuzz_receipt
-TESTS += fuzz_compute tests/fuzz/fuzz_receipt
-fuzz_compute_SOURCES = tests/fuzz/fuzz_compute.c
-fuzz_compute_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
-fuzz_compute_LDADD = $(CONSENSUS_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_compute tests/fuzz/fuzz_receipt
+TESTS += tests/fuzz/fuzz_compute tests/fuzz/fuzz_receipt
+tests_fuzz_fuzz_compute_SOURCES = tests/fuzz/fuzz_compute.c
+tests_fuzz_fuzz_compute_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_compute_LDADD = $(CONSENSUS_LIBS)
 tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
 tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)

@@ -113,12 +113,6 @@ int ledger_debit(const struct ledger *l, const uint8_t addr[ADDR_LEN], uint64_t 
 	return ledger_debit_at(l, key, amount);
 }
 
-void ledger_amount_text(uint64_t units, char out[LEDGER_AMOUNT_TEXT_MAX])
-{
-	snprintf(out, LEDGER_AMOUNT_TEXT_MAX, "%llu.%09llu ASY (%llu)", (unsigned long long)(units / 1000000000ull),
-		 (unsigned long long)(units % 1000000000ull), (unsigned long long)units);
-}
-
 int ledger_transfer(const struct ledger *l, const uint8_t from[ADDR_LEN], const uint8_t to[ADDR_LEN],
 		    uint64_t amount)
 {
@@ -365,4 +359,10 @@ int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg)
 		err = fn(arg, order[i]->key, order[i]->present ? order[i]->val : NULL, order[i]->len);
 	free(order);
 	return err;
+}
+
+void ledger_amount_format(uint64_t units, char out[LEDGER_AMOUNT_STR_MAX])
+{
+	snprintf(out, LEDGER_AMOUNT_STR_MAX, "%llu.%09llu ASY (%llu)", (unsigned long long)(units / 1000000000ull),
+		 (unsigned long long)(units % 1000000000ull), (unsigned long long)units);
 }

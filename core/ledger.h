@@ -111,13 +111,11 @@ static inline int amount_sub(uint64_t a, uint64_t b, uint64_t *out)
 	return __builtin_sub_overflow(a, b, out) ? -1 : 0;
 }
 
-/* An amount as a person reads it in an error message: ASY with nine decimals
- * and the exact base units in parentheses, "12.500000000 ASY (12500000000)".
- * One spelling for every layer that refuses a transaction (consensus and the
- * mempool), so the CLI shows the same words whichever refused it. Longest:
- * 11 + 1 + 9 digits, " ASY (", 20 digits, ")", NUL; rounded up. */
-#define LEDGER_AMOUNT_TEXT_MAX 64
-void ledger_amount_text(uint64_t units, char out[LEDGER_AMOUNT_TEXT_MAX]);
+/* An amount for the person who reads a message: ASY with nine decimals, base
+ * units (10^9 per ASY) in parentheses: "1.500000000 ASY (1500000000)".
+ * Longest: 21 + 4 + 2 + 20 digits and the NUL, rounded up. */
+#define LEDGER_AMOUNT_STR_MAX 64
+void ledger_amount_format(uint64_t units, char out[LEDGER_AMOUNT_STR_MAX]);
 
 /* In-memory ledger. With a base, reads fall through to it for keys this one
  * has not written (a deleted key reads as absent), so it serves as a block's

@@ -16,34 +16,34 @@ libassay_core_a_SOURCES = \
 	core/log.c core/log.h
 
 # Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
-CORE_TESTS = test_buf test_sha256 test_keys test_bech32 test_merkle test_tx test_block \
-	test_ledger test_vrf test_network
+CORE_TESTS = tests/unit/test_buf tests/unit/test_sha256 tests/unit/test_keys tests/unit/test_bech32 tests/unit/test_merkle tests/unit/test_tx tests/unit/test_block \
+	tests/unit/test_ledger tests/unit/test_vrf tests/unit/test_network
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
-test_buf_SOURCES = tests/unit/test_buf.c
-test_buf_LDADD = $(CORE_LIBS)
-test_sha256_SOURCES = tests/unit/test_sha256.c
-test_sha256_LDADD = $(CORE_LIBS)
-test_keys_SOURCES = tests/unit/test_keys.c
-test_keys_LDADD = $(CORE_LIBS)
-test_bech32_SOURCES = tests/unit/test_bech32.c
-test_bech32_LDADD = $(CORE_LIBS)
-test_merkle_SOURCES = tests/unit/test_merkle.c
-test_merkle_LDADD = $(CORE_LIBS)
-test_tx_SOURCES = tests/unit/test_tx.c
-test_tx_LDADD = $(CORE_LIBS)
-test_block_SOURCES = tests/unit/test_block.c
-test_block_LDADD = $(CORE_LIBS)
-test_ledger_SOURCES = tests/unit/test_ledger.c
-test_ledger_LDADD = $(CORE_LIBS)
-test_vrf_SOURCES = tests/unit/test_vrf.c
-test_vrf_LDADD = $(CORE_LIBS)
-check_PROGRAMS += test_smt_proof
-TESTS += test_smt_proof
-test_smt_proof_SOURCES = tests/unit/test_smt_proof.c tests/unit/test.h
-test_smt_proof_LDADD = $(CORE_LIBS)
-test_network_SOURCES = tests/unit/test_network.c
-test_network_LDADD = $(CORE_LIBS)
+tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
+tests_unit_test_buf_LDADD = $(CORE_LIBS)
+tests_unit_test_sha256_SOURCES = tests/unit/test_sha256.c
+tests_unit_test_sha256_LDADD = $(CORE_LIBS)
+tests_unit_test_keys_SOURCES = tests/unit/test_keys.c
+tests_unit_test_keys_LDADD = $(CORE_LIBS)
+tests_unit_test_bech32_SOURCES = tests/unit/test_bech32.c
+tests_unit_test_bech32_LDADD = $(CORE_LIBS)
+tests_unit_test_merkle_SOURCES = tests/unit/test_merkle.c
+tests_unit_test_merkle_LDADD = $(CORE_LIBS)
+tests_unit_test_tx_SOURCES = tests/unit/test_tx.c
+tests_unit_test_tx_LDADD = $(CORE_LIBS)
+tests_unit_test_block_SOURCES = tests/unit/test_block.c
+tests_unit_test_block_LDADD = $(CORE_LIBS)
+tests_unit_test_ledger_SOURCES = tests/unit/test_ledger.c
+tests_unit_test_ledger_LDADD = $(CORE_LIBS)
+tests_unit_test_vrf_SOURCES = tests/unit/test_vrf.c
+tests_unit_test_vrf_LDADD = $(CORE_LIBS)
+check_PROGRAMS += tests/unit/test_smt_proof
+TESTS += tests/unit/test_smt_proof
+tests_unit_test_smt_proof_SOURCES = tests/unit/test_smt_proof.c tests/unit/test.h
+tests_unit_test_smt_proof_LDADD = $(CORE_LIBS)
+tests_unit_test_network_SOURCES = tests/unit/test_network.c
+tests_unit_test_network_LDADD = $(CORE_LIBS)
 
 # Fuzz targets are built and run by scripts/fuzz, not by make (they need
 # clang's libFuzzer); see tests/fuzz/README.md. Files are named one by one:

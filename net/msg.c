@@ -52,6 +52,10 @@ void net_msg_encode(const struct net_msg *m, struct buf *b)
 		buf_put_u64(b, m->u.block.height);
 		buf_put_bytes(b, m->u.block.data, m->u.block.len);
 		break;
+	case NET_CMD_PROPOSAL:
+	case NET_CMD_VOTE:
+		buf_put_bytes(b, m->u.consensus.data, m->u.consensus.len);
+		break;
 	case NET_CMD_GETBLOCKS:
 		buf_put_u64(b, m->u.getblocks.from);
 		buf_put_u32(b, m->u.getblocks.count);
@@ -165,6 +169,12 @@ static int decode_body(struct net_msg *m, struct reader *r)
 	case NET_CMD_BLOCK:
 		m->u.block.height = rd_u64(r);
 		m->u.block.data = rd_bytes(r, &m->u.block.len, NET_MAX_OBJECT);
+		return 0;
+	case NET_CMD_PROPOSAL:
+		m->u.consensus.data = rd_bytes(r, &m->u.consensus.len, NET_MAX_OBJECT);
+		return 0;
+	case NET_CMD_VOTE:
+		m->u.consensus.data = rd_bytes(r, &m->u.consensus.len, NET_MAX_VOTE);
 		return 0;
 	case NET_CMD_GETBLOCKS:
 		m->u.getblocks.from = rd_u64(r);

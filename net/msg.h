@@ -24,6 +24,9 @@
  * message's own fields and for zstd's framing of incompressible data (a few
  * bytes per 128 KiB block), so that any object we accept can be relayed. */
 #define NET_MAX_OBJECT (NET_MAX_FRAME - 4096)
+/* Largest vote payload: a BFT vote is 142 bytes (docs/consensus.md §3); the
+ * bound leaves room without letting votes carry anything else. */
+#define NET_MAX_VOTE 256
 
 /* version.flags bits. Unknown bits are ignored (they announce features a
  * newer peer has), so adding a feature needs no new protocol version. */
@@ -82,6 +85,10 @@ struct net_msg {
 			const uint8_t *data;   /* points into the payload on decode */
 			size_t len;
 		} block;                      /* block */
+		struct {
+			const uint8_t *data;   /* points into the payload on decode; opaque to net/ */
+			size_t len;            /* proposal: <= NET_MAX_OBJECT, vote: <= NET_MAX_VOTE */
+		} consensus;                  /* proposal (bft proposal || block), vote */
 		struct {
 			uint64_t from;
 			uint32_t count;        /* 1..NET_MAX_GETBLOCKS */

@@ -107,6 +107,8 @@ struct net {
 	int ntargets;
 	net_book_t *book;
 	net_hashset_t *seen;
+	net_consensus_fn on_consensus; /* net_set_consensus_handler; NULL: proposals and votes ignored */
+	void *consensus_ctx;
 	net_req_t *requests;        /* txs asked for by getdata and not yet received */
 	struct announced announced[NET_ANNOUNCED_MAX];
 	size_t announced_next;
@@ -532,6 +534,55 @@ static void handle_tx(struct conn *c, const struct net_msg *m)
 	}
 }
 
+/* Proposals and votes are pushed whole (they are small, or needed at once):
+ * each is relayed to every other peer the first time it is taken, and known
+ * by the hash of its payload so that the flood stops (docs/p2p.md §4). */
+static void relay_consensus(struct net *n, enum net_cmd cmd, const uint8_t *p, size_t len,
+			    const uint8_t hash[32], const struct conn *except)
+{
+	struct net_msg m = {.cmd = cmd};
+	m.u.consensus.data = p;
+	m.u.consensus.len = len;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c == except || c->dead || !net_peer_ready(c->peer) || net_peer_knows(c->peer, hash))
+			continue;
+		net_peer_add_known(c->peer, hash);
+		conn_send(c, &m);
+	}
+}
+
+static void handle_consensus(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	uint8_t hash[32];
+	sha256(m->u.consensus.data, m->u.consensus.len, hash);
+	net_peer_add_known(c->peer, hash);
+	if (net_hashset_has(n->seen, hash) || !n->on_consensus)
+		return;
+	int rc = n->on_consensus(n->consensus_ctx, m->cmd == NET_CMD_VOTE, m->u.consensus.data, m->u.consensus.len);
+	if (rc == 0) {
+		net_hashset_add(n->seen, hash);
+		relay_consensus(n, m->cmd, m->u.consensus.data, m->u.consensus.len, hash, c);
+	} else if (rc != ASSAY_EEXISTS && rc != ASSAY_ELIMIT && !assay_err_is_local(rc)) {
+		net_hashset_add(n->seen, hash);
+		conn_misbehave(c, NET_FAULT_INVALID_CONSENSUS);
+	}
+}
+
+void net_set_consensus_handler(net_t *n, net_consensus_fn fn, void *ctx)
+{
+	n->on_consensus = fn;
+	n->consensus_ctx = ctx;
+}
+
+void net_broadcast_consensus(net_t *n, int is_vote, const uint8_t *p, size_t len)
+{
+	uint8_t hash[32];
+	sha256(p, len, hash);
+	net_hashset_add(n->seen, hash);
+	relay_consensus(n, is_vote ? NET_CMD_VOTE : NET_CMD_PROPOSAL, p, len, hash, NULL);
+}
+
 static void sync_step(struct net *n);
 
 /* The node's answer for a block a peer sent under height tip + 1: is it the
@@ -702,6 +753,10 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		break;
 	case NET_CMD_GETADDR:
 		handle_getaddr(c);
+		break;
+	case NET_CMD_PROPOSAL:
+	case NET_CMD_VOTE:
+		handle_consensus(c, m);
 		break;
 	default:
 		break;

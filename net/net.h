@@ -61,7 +61,17 @@ void net_announce_tx(net_t *n, const uint8_t txid[32]);
 /* The node applied a block: offer it to peers that are behind, and remember
  * hash → height so that getdata for it can be answered. */
 void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height);
-void net_on_tip_changed(net_t *n);    /* node applied blocks: continue sync */
+void net_on_tip_changed(net_t *n);
+/* A BFT proposal (with its block) or vote from a peer, payload as sent
+ * (docs/p2p.md §4), is handed to fn: 0 new and taken (relayed to every other
+ * peer); ASSAY_EEXISTS, ASSAY_ELIMIT (a peer ahead of us) and our own
+ * failures (ENOMEM/EIO) not relayed, no points; other <0 invalid (scored,
+ * NET_FAULT_INVALID_CONSENSUS). Without a handler they are ignored. */
+typedef int (*net_consensus_fn)(void *ctx, int is_vote, const uint8_t *p, size_t len);
+void net_set_consensus_handler(net_t *n, net_consensus_fn fn, void *ctx);
+/* Sends our BFT proposal (is_vote 0) or vote payload to every ready peer
+ * that has not seen it; remembered by hash, so an echo is not taken again. */
+void net_broadcast_consensus(net_t *n, int is_vote, const uint8_t *p, size_t len);    /* node applied blocks: continue sync */
 
 struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_height; uint64_t bytes_sent, bytes_recv, bytes_sent_raw, bytes_recv_raw; int64_t ping_ms; uint64_t connected_at_ms; int score; char user_agent[65]; };
 /* Connected peers (handshake done or not). *out is malloc()ed; the caller frees. */

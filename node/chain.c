@@ -71,22 +71,6 @@ static void built_clear(chain_t *c)
 	memset(bb, 0, sizeof(*bb));
 }
 
-static int genesis_copy(struct genesis *dst, const struct genesis *src)
-{
-	*dst = *src;
-	dst->allocs = malloc((src->nallocs ? src->nallocs : 1) * sizeof(*dst->allocs));
-	dst->validators = malloc((src->nvalidators ? src->nvalidators : 1) * sizeof(*dst->validators));
-	if (!dst->allocs || !dst->validators) {
-		free(dst->allocs);
-		free(dst->validators);
-		memset(dst, 0, sizeof(*dst));
-		return ASSAY_ENOMEM;
-	}
-	memcpy(dst->allocs, src->allocs, src->nallocs * sizeof(*dst->allocs));
-	memcpy(dst->validators, src->validators, src->nvalidators * sizeof(*dst->validators));
-	return 0;
-}
-
 /* The genesis block: height 0, no transactions, the initial state. */
 static int genesis_block(chain_t *c, ledger_mem_t *ov, struct block *blk)
 {
@@ -450,6 +434,35 @@ static void set_tip(chain_t *c, const struct block *blk, const uint8_t hash[HASH
  * byte, with a last_commit that holds: then it was executed already, and
  * its tx root and last_commit_hash were computed from these very bytes
  * when it was built (not a second time here). */
+/* What applying and checking a block both need first: its encoding (within
+ * max_block_bytes) and each txid once, for the signature cache and the tx
+ * index. 0, ASSAY_ELIMIT or ASSAY_ENOMEM; on 0 the caller frees *enc and
+ * *txids (a malloc()ed array of blk->ntx ids). */
+static int block_prepare(chain_t *c, const struct block *blk, struct buf *enc, uint8_t (**txids)[HASH_LEN],
+			 char *err, size_t errlen)
+{
+	buf_init(enc);
+	block_encode(blk, enc);
+	if (enc->oom) {
+		buf_free(enc);
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory encoding the block");
+	}
+	if (enc->len > c->g.params.max_block_bytes) {
+		size_t len = enc->len;
+		buf_free(enc);
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "block is %zu bytes; limit %llu", len,
+				  (unsigned long long)c->g.params.max_block_bytes);
+	}
+	*txids = malloc((blk->ntx ? blk->ntx : 1) * sizeof(**txids));
+	if (!*txids) {
+		buf_free(enc);
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < blk->ntx; i++)
+		tx_id(&blk->txs[i], (*txids)[i]);
+	return 0;
+}
+
 static int built_here(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN], const struct buf *enc)
 {
 	char cerr[160];
@@ -476,27 +489,12 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 		return rc;
 	}
 	struct buf enc;
-	buf_init(&enc);
-	block_encode(blk, &enc);
-	if (enc.oom) {
-		buf_free(&enc);
-		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory encoding the block");
+	uint8_t (*txids)[HASH_LEN];
+	if ((rc = block_prepare(c, blk, &enc, &txids, err, errlen)) != 0) {
+		if (rc == ASSAY_ELIMIT)
+			built_clear(c); /* even our own: a block over the limit must not stay staged */
+		return rc;
 	}
-	if (enc.len > c->g.params.max_block_bytes) {
-		snprintf(err, errlen, "block is %zu bytes; limit %llu", enc.len,
-			 (unsigned long long)c->g.params.max_block_bytes);
-		buf_free(&enc);
-		built_clear(c); /* even our own: a block over the limit must not stay staged */
-		return ASSAY_ELIMIT;
-	}
-	/* Each txid once: for the signature cache and the tx index. */
-	uint8_t (*txids)[HASH_LEN] = malloc((blk->ntx ? blk->ntx : 1) * sizeof(*txids));
-	if (!txids) {
-		buf_free(&enc);
-		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < blk->ntx; i++)
-		tx_id(&blk->txs[i], txids[i]);
 	sigcheck_t *sc = NULL;
 	if (same && built_here(c, blk, hash, &enc)) {
 		/* Our own block: executed when it was built. */
@@ -539,6 +537,46 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 	state_staged_committed(c->state, &st);
 	state_staged_free(&st);
 	set_tip(c, blk, hash, commit);
+	return 0;
+}
+
+int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen)
+{
+	uint8_t hash[HASH_LEN];
+	block_hash(blk, hash);
+	if (c->built.valid && memcmp(c->built.hash, hash, HASH_LEN) == 0)
+		return 0; /* ours, or checked already */
+	built_clear(c);
+	struct buf enc;
+	uint8_t (*txids)[HASH_LEN];
+	int rc = block_prepare(c, blk, &enc, &txids, err, errlen);
+	if (rc)
+		return rc;
+	ledger_mem_t *ov = NULL;
+	struct state_staged st;
+	struct receipt *receipts = NULL;
+	sigcheck_t *sc = NULL;
+	rc = execute_block(c, blk, (const uint8_t(*)[HASH_LEN])txids, now_ms, &ov, &st, &receipts, &sc, err,
+			   errlen);
+	if (!rc && (rc = sigcheck_finish(sc, err, errlen)) < 0) {
+		state_unstage(c->state, &st);
+		state_staged_free(&st);
+		receipts_free(receipts, blk->ntx);
+		ledger_mem_free(ov);
+	}
+	free(txids); /* the signature helpers read them until sigcheck_finish */
+	if (rc) {
+		buf_free(&enc);
+		return rc;
+	}
+	/* kept as if built here: chain_apply_block of the same bytes reuses it */
+	c->built.valid = 1;
+	memcpy(c->built.hash, hash, HASH_LEN);
+	c->built.overlay = ov;
+	c->built.staged = st;
+	c->built.receipts = receipts;
+	c->built.nreceipts = blk->ntx;
+	c->built.enc = enc;
 	return 0;
 }
 

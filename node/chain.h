@@ -55,6 +55,12 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *commit,
 		      uint64_t now_ms, char *err, size_t errlen);
 
+/* Executes blk against the tip without committing it (a BFT VALIDATE):
+ * every rule chain_apply_block checks but the commit. On success the result
+ * is kept like a block built here, so applying the same block next costs no
+ * second execution. Errors as chain_apply_block's. */
+int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen);
+
 /* Signs a precommit for (height, round, hash) as one validator. */
 void chain_sign_commit(const chain_t *c, const uint8_t sk[SECKEY_LEN], uint64_t height,
 		       const uint8_t hash[HASH_LEN], struct commit *out);

@@ -339,3 +339,19 @@ void genesis_finish(struct genesis *g)
 	hash_tagged("assay/genesis", b.data, b.len, g->hash);
 	buf_free(&b);
 }
+
+int genesis_copy(struct genesis *dst, const struct genesis *src)
+{
+	*dst = *src;
+	dst->allocs = malloc((src->nallocs ? src->nallocs : 1) * sizeof(*dst->allocs));
+	dst->validators = malloc((src->nvalidators ? src->nvalidators : 1) * sizeof(*dst->validators));
+	if (!dst->allocs || !dst->validators) {
+		free(dst->allocs);
+		free(dst->validators);
+		memset(dst, 0, sizeof(*dst));
+		return ASSAY_ENOMEM;
+	}
+	memcpy(dst->allocs, src->allocs, src->nallocs * sizeof(*dst->allocs));
+	memcpy(dst->validators, src->validators, src->nvalidators * sizeof(*dst->validators));
+	return 0;
+}

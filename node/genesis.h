@@ -48,6 +48,9 @@ int genesis_dev(struct genesis *g);
 /* Canonical encoding and chain_id (computed into g->hash). */
 void genesis_finish(struct genesis *g);
 void genesis_free(struct genesis *g);
+/* A deep copy of src into dst (its own allocs and validators). 0 or
+ * ASSAY_ENOMEM (dst zeroed). */
+int genesis_copy(struct genesis *dst, const struct genesis *src);
 
 /* The public dev key: seed = SHA256("assay/dev-key/0"). Dev and local only. */
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN]);

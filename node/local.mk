@@ -11,6 +11,7 @@ libassay_node_a_SOURCES = \
 	node/config.c node/config.h \
 	node/node.c node/node.h node/node_rpc.c \
 	node/producer.c node/producer.h \
+	node/consensus.c node/consensus.h node/rpc_consensus.c \
 	node/txaccept.c node/txaccept.h \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \
@@ -26,16 +27,16 @@ bin_PROGRAMS += assayd
 assayd_SOURCES = node/assayd.c
 assayd_LDADD = $(NODE_LIBS)
 
-check_PROGRAMS += test_chain test_mempool test_genesis test_config
-TESTS += test_chain test_mempool test_genesis test_config
-test_chain_SOURCES = tests/unit/test_chain.c tests/unit/node_fixture.h tests/unit/test.h
-test_chain_LDADD = $(NODE_LIBS)
-test_mempool_SOURCES = tests/unit/test_mempool.c tests/unit/node_fixture.h tests/unit/test.h
-test_mempool_LDADD = $(NODE_LIBS)
-test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
-test_genesis_LDADD = $(NODE_LIBS)
-test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
-test_config_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_chain tests/unit/test_mempool tests/unit/test_genesis tests/unit/test_config
+TESTS += tests/unit/test_chain tests/unit/test_mempool tests/unit/test_genesis tests/unit/test_config
+tests_unit_test_chain_SOURCES = tests/unit/test_chain.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_chain_LDADD = $(NODE_LIBS)
+tests_unit_test_mempool_SOURCES = tests/unit/test_mempool.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_mempool_LDADD = $(NODE_LIBS)
+tests_unit_test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
+tests_unit_test_genesis_LDADD = $(NODE_LIBS)
+tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
+tests_unit_test_config_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/unit/test_reindex
 TESTS += tests/unit/test_reindex
 tests_unit_test_reindex_SOURCES = tests/unit/test_reindex.c tests/unit/node_fixture.h tests/unit/test.h
@@ -44,12 +45,12 @@ check_PROGRAMS += tests/unit/test_exec_faults
 TESTS += tests/unit/test_exec_faults
 tests_unit_test_exec_faults_SOURCES = tests/unit/test_exec_faults.c tests/unit/node_fixture.h tests/unit/test.h
 tests_unit_test_exec_faults_LDADD = $(NODE_LIBS)
-check_PROGRAMS += test_node_net test_rpc
-TESTS += test_node_net test_rpc
-test_rpc_SOURCES = tests/unit/test_rpc.c tests/unit/test.h
-test_rpc_LDADD = $(NODE_LIBS)
-test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
-test_node_net_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_node_net tests/unit/test_rpc
+TESTS += tests/unit/test_node_net tests/unit/test_rpc
+tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c tests/unit/test.h
+tests_unit_test_rpc_LDADD = $(NODE_LIBS)
+tests_unit_test_node_net_SOURCES = tests/unit/test_node_net.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_node_net_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/unit/test_rpc_defer
 TESTS += tests/unit/test_rpc_defer
 tests_unit_test_rpc_defer_SOURCES = tests/unit/test_rpc_defer.c tests/unit/test.h

@@ -8,7 +8,6 @@
 
 #include "consensus/tx_rules.h"
 #include "core/error.h"
-#include "core/ledger.h"
 #include "node/mempool.h"
 
 struct mp_entry {
@@ -356,9 +355,9 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		if (i != slot)
 			total += s->queue[i]->cost;
 	if (total > acct.balance) {
-		char has[LEDGER_AMOUNT_TEXT_MAX], needs[LEDGER_AMOUNT_TEXT_MAX];
-		ledger_amount_text(acct.balance, has);
-		ledger_amount_text(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total, needs);
+		char has[LEDGER_AMOUNT_STR_MAX], needs[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(acct.balance, has);
+		ledger_amount_format(total > UINT64_MAX ? UINT64_MAX : (uint64_t)total, needs);
 		snprintf(err, errlen, "insufficient balance: has %s, pending transactions need %s", has, needs);
 		return ASSAY_EBALANCE;
 	}

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "node/node.h"
+#include "node/consensus.h"
 #include "node/producer.h"
 #include "node/sigcache.h"
 
@@ -31,8 +32,7 @@ uint64_t node_now_ms(void)
 void node_request_stop(struct node *n)
 {
 	struct timeval grace = {0, NODE_STOP_GRACE_US};
-	if (n->produce_ev)
-		event_del(n->produce_ev); /* no block after a stop was asked for */
+	consensus_halt(n); /* no block after a stop was asked for */
 	if (n->base)
 		event_base_loopexit(n->base, &grace);
 }
@@ -233,10 +233,8 @@ int node_open(struct node *n, char *err, size_t errlen)
 		 n->cfg.rpcuser[0] ? "user/password" : "cookie auth, DATADIR/.cookie");
 	if ((rc = node_net_start(n, err, errlen)) < 0)
 		goto fail;
-	if ((rc = producer_start(n)) < 0) {
-		assay_fail(err, errlen, rc, "cannot start the producer: %s", assay_strerror(rc));
+	if ((rc = producer_start(n, err, errlen)) < 0)
 		goto fail;
-	}
 	n->started_ms = node_now_ms();
 	return 0;
 fail:

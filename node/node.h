@@ -27,7 +27,7 @@ struct node {
 	struct sigcache *sigcache;    /* signatures verified on admission (sigcache.h) */
 	rpc_t *rpc;
 	struct event_base *base;
-	struct event *produce_ev;     /* the producer's timer (producer.c); NULL: not producing */
+	struct consensus *consensus;  /* the BFT driver (consensus.c); NULL: not started */
 	struct event *sigint_ev, *sigterm_ev;
 	int has_key;                  /* a validator key is loaded */
 	uint8_t key_pk[PUBKEY_LEN];
@@ -45,7 +45,7 @@ struct node {
 
 /* Where a block to connect comes from (what is counted and logged). */
 enum node_block_origin {
-	NODE_BLOCK_PRODUCED, /* built and signed here (producer.c) */
+	NODE_BLOCK_PRODUCED, /* decided by this node's consensus engine (consensus.c) */
 	NODE_BLOCK_PEER,     /* received from a peer, relayed or during sync */
 };
 
@@ -105,6 +105,8 @@ json_t *node_tx_json(const struct node *n, const struct tx *t);
  * 0, or -1 with e filled (-32602 not a string, -22 not hex). *raw is
  * malloc()ed; the caller frees it. */
 int node_raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len, struct rpc_error *e);
+/* rpc_consensus.c: getconsensusstate (registered when consensus starts). */
+void node_register_consensus_rpc(struct node *n);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* node_net.c: starts p2p from the configuration (0, or an error in err),
  * offers a block the node applied to peers, and stops p2p. */

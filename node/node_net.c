@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "net/frame.h"
 #include "net/net.h"
+#include "node/consensus.h"
 #include "node/node.h"
 #include "node/txaccept.h"
 
@@ -103,6 +104,14 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 	block_free(&blk);
 	/* Our own failure (node_connect_block aborted the node) is no fault of
 	 * the peer's: reported as ASSAY_EIO, no points. */
+	return assay_err_is_local(rc) ? ASSAY_EIO : rc;
+}
+
+/* A proposal or vote: the engine's verdict, with our own failure reported
+ * as ASSAY_EIO (no points for the peer). */
+static int op_on_consensus(void *ctx, int is_vote, const uint8_t *p, size_t len)
+{
+	int rc = consensus_on_message(ctx, is_vote, p, len);
 	return assay_err_is_local(rc) ? ASSAY_EIO : rc;
 }
 
@@ -212,6 +221,7 @@ int node_net_start(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "p2p: %s", nerr);
 		return ASSAY_EIO;
 	}
+	net_set_consensus_handler(n->net, op_on_consensus, n);
 	struct timeval tv = {NODE_SYNC_LOG_MS / 1000, (NODE_SYNC_LOG_MS % 1000) * 1000};
 	n->sync_log_ev = event_new(n->base, -1, EV_PERSIST, on_sync_log, n);
 	if (n->sync_log_ev)
@@ -227,6 +237,7 @@ void node_net_block_applied(struct node *n, const uint8_t hash[HASH_LEN], uint64
 {
 	if (n->net)
 		net_announce_block(n->net, hash, height);
+	consensus_on_block_connected(n, height);
 }
 
 void node_net_stop(struct node *n)

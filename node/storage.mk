@@ -7,14 +7,14 @@ libassay_store_a_SOURCES = \
 
 STORE_LIBS = libassay_store.a $(CORE_LIBS) $(LEVELDB_LIBS)
 
-check_PROGRAMS += test_smt test_store
-TESTS += test_smt test_store
-test_smt_SOURCES = tests/unit/test_smt.c tests/unit/test.h
-test_smt_LDADD = $(STORE_LIBS)
-test_store_SOURCES = tests/unit/test_store.c tests/unit/test.h
-test_store_LDADD = $(STORE_LIBS)
+check_PROGRAMS += tests/unit/test_smt tests/unit/test_store
+TESTS += tests/unit/test_smt tests/unit/test_store
+tests_unit_test_smt_SOURCES = tests/unit/test_smt.c tests/unit/test.h
+tests_unit_test_smt_LDADD = $(STORE_LIBS)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/test.h
+tests_unit_test_store_LDADD = $(STORE_LIBS)
 
 
-noinst_PROGRAMS += bench_smt
-bench_smt_SOURCES = bench/bench_smt.c
-bench_smt_LDADD = $(STORE_LIBS)
+noinst_PROGRAMS += bench/bench_smt
+bench_bench_smt_SOURCES = bench/bench_smt.c
+bench_bench_smt_LDADD = $(STORE_LIBS)

@@ -650,21 +650,17 @@ static uint64_t now_ms(void)
 void cli_wait_block(struct cli_ctx *ctx, json_int_t *height, uint64_t max_ms)
 {
 	struct rpc_failure f;
-	json_t *got = NULL;
+	long long got;
 	uint64_t client_ms = ctx->rpc.timeout_ms > 0 ? (uint64_t)ctx->rpc.timeout_ms : RPC_CLIENT_TIMEOUT_MS;
 	uint64_t ms = max_ms < CLI_WAIT_BLOCK_MS ? max_ms : CLI_WAIT_BLOCK_MS;
 	if (ms > client_ms / 2)
 		ms = client_ms / 2; /* the reply must come before the client gives up */
-	json_t *params = *height >= 0 ? json_pack("[I,I]", (json_int_t)ms, *height) : json_pack("[I]", (json_int_t)ms);
-	int rc = rpc_client_call(&ctx->rpc, "waitfornewblock", params, &got, &f);
-	json_decref(params);
-	if (rc == 0 && json_is_integer(json_object_get(got, "height"))) {
-		*height = json_integer_value(json_object_get(got, "height"));
+	if (rpc_client_wait_block(&ctx->rpc, ms, *height, &got, &f) == 0) {
+		*height = (json_int_t)got;
 	} else {
 		struct timespec nap = {.tv_sec = 0, .tv_nsec = CLI_POLL_MS * 1000000L};
 		nanosleep(&nap, NULL);
 	}
-	json_decref(got);
 }
 
 int cli_wait_tx(struct cli_ctx *ctx, const char *txid, unsigned timeout_s, json_t **tx)

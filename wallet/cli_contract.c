@@ -26,7 +26,9 @@
 #define RPC_CODE_NOT_FOUND (-5)
 
 /* Event names of the standard contracts (vm/contracts/): a receipt's event
- * starts with the selector of its name, which is all the chain keeps. */
+ * starts with the selector of its name, which is all the chain keeps. Each
+ * of them carries an amount in base units as its first u64 word, printed as
+ * ASY (the ABI files describe methods only, not events). */
 static const char *const known_events[] = {
 	"Deposited", "Released", "Refunded", "JobFunded", "Paid",
 };
@@ -616,9 +618,7 @@ static int pin_nonce(struct cli_ctx *ctx, const struct cli_chain *chain, const s
 /* --- receipts --- */
 
 /* One receipt event as JSON, with the standard event name and the u64
- * words after the selector when they decode that way. The line for a person
- * shows a standard event's words in ASY (each of them is an amount); an
- * unknown event's words stay numbers, since nothing says what they count. */
+ * words after the selector when they decode that way. */
 static json_t *event_json(json_t *ev, char *line, size_t linelen)
 {
 	const char *contract = json_string_value(json_object_get(ev, "contract"));
@@ -657,12 +657,13 @@ static json_t *event_json(json_t *ev, char *line, size_t linelen)
 				uint64_t w = le64_get(data + k);
 				char asy[AMOUNT_STR_MAX];
 				json_array_append_new(arr, json_integer((json_int_t)w));
-				amount_format(w, asy);
-				if (used < sizeof(words) && name)
-					used += (size_t)snprintf(words + used, sizeof(words) - used, " %s ASY", asy);
-				else if (used < sizeof(words))
-					used += (size_t)snprintf(words + used, sizeof(words) - used, " %llu",
-								 (unsigned long long)w);
+				if (name && k == 4) /* a standard event's amount */
+					amount_format(w, asy);
+				else
+					snprintf(asy, sizeof(asy), "%llu", (unsigned long long)w);
+				if (used < sizeof(words))
+					used += (size_t)snprintf(words + used, sizeof(words) - used, " %s%s", asy,
+								 name && k == 4 ? " ASY" : "");
 			}
 			json_object_set_new(j, "words", arr);
 		} else {

@@ -38,41 +38,41 @@ bin_PROGRAMS += assay-cli
 assay_cli_SOURCES = wallet/cli_main.c
 assay_cli_LDADD = $(WALLET_LIBS)
 
-check_PROGRAMS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec \
-	test_rpc_client test_mnemonic
-TESTS += test_amount test_keystore test_cli test_cli_contract test_cli_jobspec test_rpc_client \
-	test_mnemonic
-test_amount_SOURCES = tests/unit/test_amount.c
-test_amount_LDADD = $(CLIENT_LIBS)
-test_keystore_SOURCES = tests/unit/test_keystore.c
-test_keystore_LDADD = $(CLIENT_LIBS)
+check_PROGRAMS += tests/unit/test_amount tests/unit/test_keystore tests/unit/test_cli tests/unit/test_cli_contract tests/unit/test_cli_jobspec \
+	tests/unit/test_rpc_client tests/unit/test_mnemonic
+TESTS += tests/unit/test_amount tests/unit/test_keystore tests/unit/test_cli tests/unit/test_cli_contract tests/unit/test_cli_jobspec tests/unit/test_rpc_client \
+	tests/unit/test_mnemonic
+tests_unit_test_amount_SOURCES = tests/unit/test_amount.c
+tests_unit_test_amount_LDADD = $(CLIENT_LIBS)
+tests_unit_test_keystore_SOURCES = tests/unit/test_keystore.c
+tests_unit_test_keystore_LDADD = $(CLIENT_LIBS)
 # BIP-39 and SLIP-0010 against their published vectors in tests/data.
-test_mnemonic_SOURCES = tests/unit/test_mnemonic.c tests/unit/test.h
-test_mnemonic_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
-test_mnemonic_LDADD = $(CLIENT_LIBS)
-test_cli_SOURCES = tests/unit/test_cli.c
-test_cli_LDADD = $(WALLET_LIBS)
-test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
-test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
-test_cli_contract_LDADD = $(WALLET_LIBS)
-test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
-test_cli_jobspec_LDADD = $(WALLET_LIBS)
+tests_unit_test_mnemonic_SOURCES = tests/unit/test_mnemonic.c tests/unit/test.h
+tests_unit_test_mnemonic_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_mnemonic_LDADD = $(CLIENT_LIBS)
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_LDADD = $(WALLET_LIBS)
+tests_unit_test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
+tests_unit_test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_cli_contract_LDADD = $(WALLET_LIBS)
+tests_unit_test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
+tests_unit_test_cli_jobspec_LDADD = $(WALLET_LIBS)
 # The pre-flight verdict, amounts as ASY in node messages, the samples line.
-check_PROGRAMS += test_cli_preflight
-TESTS += test_cli_preflight
-test_cli_preflight_SOURCES = tests/unit/test_cli_preflight.c tests/unit/test.h
-test_cli_preflight_LDADD = $(WALLET_LIBS)
+check_PROGRAMS += tests/unit/test_cli_preflight
+TESTS += tests/unit/test_cli_preflight
+tests_unit_test_cli_preflight_SOURCES = tests/unit/test_cli_preflight.c tests/unit/test.h
+tests_unit_test_cli_preflight_LDADD = $(WALLET_LIBS)
 # The RPC client against a real evhttp server on loopback, and the
 # getchainparams parser.
-test_rpc_client_SOURCES = tests/unit/test_rpc_client.c tests/unit/test.h
-test_rpc_client_LDADD = $(CLIENT_LIBS)
+tests_unit_test_rpc_client_SOURCES = tests/unit/test_rpc_client.c tests/unit/test.h
+tests_unit_test_rpc_client_LDADD = $(CLIENT_LIBS)
 
 # The JSON-RPC reply parser with a built-in mutation driver, so make check
 # runs it; scripts/fuzz builds the same file with libFuzzer.
-check_PROGRAMS += fuzz_rpc_reply
-TESTS += fuzz_rpc_reply
-fuzz_rpc_reply_SOURCES = tests/fuzz/fuzz_rpc_reply.c
-fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
-fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_rpc_reply
+TESTS += tests/fuzz/fuzz_rpc_reply
+tests_fuzz_fuzz_rpc_reply_SOURCES = tests/fuzz/fuzz_rpc_reply.c
+tests_fuzz_fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)
 # The generator of wallet/bip39_english.c (checks the list's SHA-256).
 EXTRA_DIST += wallet/bip39_english.sh

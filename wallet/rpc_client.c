@@ -290,3 +290,23 @@ int rpc_client_get(const char *host, unsigned port, const char *path, size_t max
 	*body = (uint8_t *)reply;
 	return 0;
 }
+
+int rpc_client_wait_block(const struct rpc_endpoint *ep, uint64_t timeout_ms, long long after, long long *height,
+			  struct rpc_failure *fail)
+{
+	json_t *got = NULL;
+	json_t *params = after >= 0 ? json_pack("[I,I]", (json_int_t)timeout_ms, (json_int_t)after)
+				    : json_pack("[I]", (json_int_t)timeout_ms);
+	if (!params)
+		return ASSAY_ENOMEM;
+	int rc = rpc_client_call(ep, "waitfornewblock", params, &got, fail);
+	json_decref(params);
+	if (rc == 0 && !json_is_integer(json_object_get(got, "height"))) {
+		snprintf(fail->message, sizeof(fail->message), "waitfornewblock: no height in the reply");
+		rc = ASSAY_EDECODE;
+	}
+	if (rc == 0)
+		*height = (long long)json_integer_value(json_object_get(got, "height"));
+	json_decref(got);
+	return rc;
+}

@@ -39,6 +39,14 @@ struct rpc_failure {
 int rpc_client_call(const struct rpc_endpoint *ep, const char *method, json_t *params,
 		    json_t **result, struct rpc_failure *fail);
 
+/* The node's waitfornewblock long poll (docs/rpc.md): returns at the first
+ * block above after (-1: above the tip when the call arrives) or after
+ * timeout_ms, with the tip's height in *height. Any error of
+ * rpc_client_call, and ASSAY_EDECODE for a reply without a height; a node
+ * without the method answers ASSAY_EINVALID, so callers poll instead. */
+int rpc_client_wait_block(const struct rpc_endpoint *ep, uint64_t timeout_ms, long long after, long long *height,
+			  struct rpc_failure *fail);
+
 /* GET http://host:port/path (no auth) within RPC_CLIENT_TIMEOUT_MS, for a
  * worker's output server: an untrusted peer, so the body is bounded by max
  * (the caller knows the size it expects: a job's output). On 0 *body is malloc()ed with *len

@@ -23,31 +23,31 @@ assay_worker_LDADD = $(WORKER_LIBS)
 TESTS += tests/unit/worker_links.sh
 EXTRA_DIST += tests/unit/worker_links.sh
 
-check_PROGRAMS += test_worker
-TESTS += test_worker
-test_worker_SOURCES = tests/unit/test_worker.c tests/unit/test.h
-test_worker_LDADD = libassay_worker.a libassay_consensus.a $(CORE_LIBS)
+check_PROGRAMS += tests/unit/test_worker
+TESTS += tests/unit/test_worker
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c tests/unit/test.h
+tests_unit_test_worker_LDADD = libassay_worker.a libassay_consensus.a $(CORE_LIBS)
 
-check_PROGRAMS += test_kernels
-TESTS += test_kernels
-test_kernels_SOURCES = tests/unit/test_kernels.c
-test_kernels_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
+check_PROGRAMS += tests/unit/test_kernels
+TESTS += tests/unit/test_kernels
+tests_unit_test_kernels_SOURCES = tests/unit/test_kernels.c
+tests_unit_test_kernels_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
 
 if HAVE_CBLAS
-noinst_PROGRAMS += bench_gemm
-bench_gemm_SOURCES = bench/bench_gemm.c
-bench_gemm_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(BLAS_LIBS)
+noinst_PROGRAMS += bench/bench_gemm
+bench_bench_gemm_SOURCES = bench/bench_gemm.c
+bench_bench_gemm_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(BLAS_LIBS)
 endif
 
-noinst_PROGRAMS += bench_verify
-bench_verify_SOURCES = bench/bench_verify.c
-bench_verify_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
+noinst_PROGRAMS += bench/bench_verify
+bench_bench_verify_SOURCES = bench/bench_verify.c
+bench_bench_verify_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
 
 if HAVE_OPENCL
 libassay_workerbk_a_SOURCES += worker/backend_opencl.c
-check_PROGRAMS += test_compute_opencl
-TESTS += test_compute_opencl
-test_compute_opencl_SOURCES = tests/unit/test_compute_opencl.c
-test_compute_opencl_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(OPENCL_LIBS)
+check_PROGRAMS += tests/unit/test_compute_opencl
+TESTS += tests/unit/test_compute_opencl
+tests_unit_test_compute_opencl_SOURCES = tests/unit/test_compute_opencl.c
+tests_unit_test_compute_opencl_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(OPENCL_LIBS)
 assay_worker_LDADD += $(OPENCL_LIBS)
 endif

@@ -112,6 +112,7 @@ struct worker {
 	struct event *tick_ev, *sigint_ev, *sigterm_ev;
 	backend_cl_t *cl;
 	uint64_t last_height;
+	int long_poll; /* the node answers waitfornewblock: the tick timer fires at once */
 	struct work_item *items;
 	/* totals for the log */
 	uint64_t jobs_computed;
@@ -716,11 +717,30 @@ static void report_gone(struct worker *w, struct work_item *it)
 
 static void tick(struct worker *w)
 {
-	json_t *count;
-	if (call(w, "getblockcount", NULL, &count, NULL, 1) < 0)
-		return;
-	uint64_t height = json_is_integer(count) ? (uint64_t)json_integer_value(count) : 0;
-	json_decref(count);
+	/* The node's long poll for the next block, up to -poll-ms (the HTTP
+	 * server waits meanwhile); a node without it is polled every -poll-ms. */
+	uint64_t height;
+	long long tip;
+	struct rpc_failure f;
+	if (rpc_client_wait_block(&w->ep, w->cfg.poll_ms, (long long)w->last_height, &tip, &f) == 0) {
+		height = (uint64_t)tip;
+		if (!w->long_poll) {
+			struct timeval soon = {0, 1000}; /* the wait is the interval now */
+			w->long_poll = 1;
+			event_add(w->tick_ev, &soon);
+		}
+	} else {
+		json_t *count;
+		if (w->long_poll) {
+			struct timeval tv = {w->cfg.poll_ms / 1000, (w->cfg.poll_ms % 1000) * 1000};
+			w->long_poll = 0;
+			event_add(w->tick_ev, &tv);
+		}
+		if (call(w, "getblockcount", NULL, &count, NULL, 1) < 0)
+			return;
+		height = json_is_integer(count) ? (uint64_t)json_integer_value(count) : 0;
+		json_decref(count);
+	}
 	if (height == w->last_height)
 		return;
 	json_t *jobs;
@@ -878,7 +898,7 @@ static void usage(void)
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
 	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
 	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"
-	       "  -poll-ms=MS            how often to poll the node (default %d)\n"
+	       "  -poll-ms=MS            longest wait for a block; how often to poll a node without waitfornewblock (default %d)\n"
 	       "  -corrupt-fraction=F    TEST ONLY: corrupt each tile with probability F (dev/local only)\n"
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
 	       "  -debug                 debug logging\n"

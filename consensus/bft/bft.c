@@ -1002,9 +1002,14 @@ void bft_destroy(bft_engine_t *e)
 
 int bft_start(bft_engine_t *e)
 {
+	return bft_start_at(e, 0);
+}
+
+int bft_start_at(bft_engine_t *e, uint32_t round)
+{
 	if (e->fault)
 		return e->fault;
-	start_round(e, 0);
+	start_round(e, round);
 	return run_rules(e);
 }
 

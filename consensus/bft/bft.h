@@ -101,6 +101,10 @@ void bft_destroy(bft_engine_t *e);
 
 /* Starts round 0 of the first height. */
 int bft_start(bft_engine_t *e);
+/* Starts the first height at `round` instead: for a validator restarted
+ * after it signed in rounds below it at this height (its sign-state), which
+ * must not sign again in those rounds and would otherwise wait in them. */
+int bft_start_at(bft_engine_t *e, uint32_t round);
 
 /* Inputs. Each returns 0 when the message was new and taken;
  * ASSAY_EEXISTS when it was already known or is for a past height

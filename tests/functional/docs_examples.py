@@ -186,9 +186,19 @@ def shown_words(text):
     return words
 
 
+def shape(line):
+    """A line with its addresses, hashes, paths and numbers made alike."""
+    line = re.sub(r"[dt]?assay1[02-9ac-hj-np-z]+", "ADDR", line)
+    line = re.sub(r"\b[0-9a-f]{4,}(…|\.\.\.)[0-9a-f]{4,}\b|\b[0-9a-f]{8,}\b", "HEX", line)
+    line = re.sub(r"/\S+", "PATH", line)
+    line = re.sub(r"\d+(\.\d+)?", "N", line)
+    return " ".join(line.split())
+
+
 def check_cli(args, doc, res, optional):
     """cli.md: the exit status the shown output implies, then its JSON keys
-    or its words and the number of its ASY amounts."""
+    or its words, the number of its ASY amounts and the shape of its event
+    and committed lines."""
     where = "assay-cli " + " ".join(a[:40] for a in args)
     lines = [ln for ln in doc.split("\n") if not PROMPT.match(ln) and not WORD_GRID.match(ln)]
     shown = "\n".join(lines).strip()
@@ -206,6 +216,10 @@ def check_cli(args, doc, res, optional):
     assert not missing, f"{where}: shown words not printed {missing}; printed:\n{printed:.1200}"
     want, got = len(AMOUNT.findall(shown)), len(AMOUNT.findall(printed))
     assert got >= want, f"{where}: {want} amounts in ASY shown, {got} printed:\n{printed:.600}"
+    shapes = {shape(ln) for ln in printed.split("\n")}
+    for ln in lines:
+        if ln.startswith(("event ", "committed at height")):
+            assert shape(ln) in shapes, f"{where}: no line shaped like {ln!r} in:\n{printed:.1200}"
 
 
 def bind_outputs(doc, printed, bindings):

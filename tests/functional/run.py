@@ -15,7 +15,7 @@ import time
 EXIT_SKIP = 77  # framework.EXIT_SKIP, automake's code for a skipped test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PATTERNS = ["feature_*.py", "rpc_*.py", "wallet_*.py", "p2p_*.py", "compute_*.py", "contract_*.py", "docs_*.py"]
+PATTERNS = ["feature_*.py", "bft_*.py", "rpc_*.py", "wallet_*.py", "p2p_*.py", "compute_*.py", "contract_*.py", "docs_*.py"]
 
 
 def run_one(path, build, index):

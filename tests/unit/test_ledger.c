@@ -259,10 +259,10 @@ static void test_accounts(void)
 	CHECK(amount_sub(0, 1, &out) != 0);
 	CHECK(amount_sub(5, 5, &out) == 0 && out == 0);
 	/* Amounts in error messages: ASY first, exact units beside them. */
-	char text[LEDGER_AMOUNT_TEXT_MAX];
-	ledger_amount_text(12500000000ull, text);
+	char text[LEDGER_AMOUNT_STR_MAX];
+	ledger_amount_format(12500000000ull, text);
 	CHECK(strcmp(text, "12.500000000 ASY (12500000000)") == 0);
-	ledger_amount_text(UINT64_MAX, text);
+	ledger_amount_format(UINT64_MAX, text);
 	CHECK(strcmp(text, "18446744073.709551615 ASY (18446744073709551615)") == 0);
 	ledger_mem_free(m);
 }

@@ -44,6 +44,11 @@ static void sample(struct net_msg *m, enum net_cmd cmd)
 		m->u.tx.data = raw_object;
 		m->u.tx.len = sizeof(raw_object);
 		break;
+	case NET_CMD_PROPOSAL:
+	case NET_CMD_VOTE:
+		m->u.consensus.data = raw_object;
+		m->u.consensus.len = sizeof(raw_object);
+		break;
 	case NET_CMD_BLOCK:
 		m->u.block.height = 42;
 		m->u.block.data = raw_object;
@@ -89,6 +94,10 @@ static int same(const struct net_msg *a, const struct net_msg *b)
 		       memcmp(a->u.inv.items, b->u.inv.items, a->u.inv.count * sizeof(struct net_inv)) == 0;
 	case NET_CMD_TX:
 		return a->u.tx.len == b->u.tx.len && memcmp(a->u.tx.data, b->u.tx.data, a->u.tx.len) == 0;
+	case NET_CMD_PROPOSAL:
+	case NET_CMD_VOTE:
+		return a->u.consensus.len == b->u.consensus.len &&
+		       memcmp(a->u.consensus.data, b->u.consensus.data, a->u.consensus.len) == 0;
 	case NET_CMD_BLOCK:
 		return a->u.block.height == b->u.block.height && a->u.block.len == b->u.block.len &&
 		       memcmp(a->u.block.data, b->u.block.data, a->u.block.len) == 0;
@@ -245,6 +254,13 @@ static void test_list_limits(void)
 	buf_put_u64(&b, 1);
 	buf_put_varint(&b, NET_MAX_OBJECT + 1);
 	CHECK(net_msg_decode(&d, NET_CMD_BLOCK, b.data, b.len) == ASSAY_ELIMIT);
+	/* proposal up to NET_MAX_OBJECT (it carries the block), vote up to NET_MAX_VOTE */
+	buf_reset(&b);
+	buf_put_varint(&b, NET_MAX_OBJECT + 1);
+	CHECK(net_msg_decode(&d, NET_CMD_PROPOSAL, b.data, b.len) == ASSAY_ELIMIT);
+	buf_reset(&b);
+	buf_put_varint(&b, NET_MAX_VOTE + 1);
+	CHECK(net_msg_decode(&d, NET_CMD_VOTE, b.data, b.len) == ASSAY_ELIMIT);
 	/* a non-minimal varint length is refused */
 	buf_reset(&b);
 	const uint8_t nonminimal[3] = {0x81, 0x00, 0xaa};

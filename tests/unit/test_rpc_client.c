@@ -95,11 +95,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 	json_t *reply;
 	if (method && strcmp(method, "echo") == 0)
 		reply = json_pack("{s:O,s:n,s:i}", "result", json_object_get(call, "params"), "error", "id", 1);
+	else if (method && strcmp(method, "waitfornewblock") == 0) /* the block after AFTER_HEIGHT */
+		reply = json_pack("{s:{s:s,s:I},s:n,s:i}", "result", "hash", "00",
+				  "height", json_integer_value(json_array_get(json_object_get(call, "params"), 1)) + 1,
+				  "error", "id", 1);
 	else
 		reply = json_pack("{s:n,s:{s:i,s:s},s:i}", "result", "error", "code", -32601, "message",
 				  "Method not found", "id", 1);
 	char *text = json_dumps(reply, JSON_COMPACT);
-	reply_text(req, method && strcmp(method, "echo") == 0 ? 200 : 404, text);
+	reply_text(req, method && (strcmp(method, "echo") == 0 || strcmp(method, "waitfornewblock") == 0) ? 200 : 404, text);
 	free(text);
 	json_decref(reply);
 	json_decref(call);
@@ -187,7 +191,12 @@ static void test_against_evhttp(void)
 	json_decref(r);
 	CHECK(rpc_client_call(&ep, "nosuch", NULL, &r, &f) == ASSAY_EINVALID && f.code == -32601 && !r);
 	CHECK(strcmp(f.message, "Method not found") == 0);
+	/* the long poll: the height of the block after the one given; a node
+	 * without the method is ASSAY_EINVALID, so the caller polls */
+	long long height = 0;
+	CHECK(rpc_client_wait_block(&ep, 100, 41, &height, &f) == 0 && height == 42);
 	snprintf(ep.auth, sizeof(ep.auth), "u:wrong");
+	CHECK(rpc_client_wait_block(&ep, 100, 41, &height, &f) == ASSAY_EAUTH);
 	CHECK(rpc_client_call(&ep, "echo", params, &r, &f) == ASSAY_EAUTH && f.code == 401);
 	json_decref(params);
 

@@ -497,3 +497,72 @@ def fees_paid(node, address, first_height, last_height):
             if tx["sender"] == address:
                 total += tx["fee"]
     return total
+
+
+# ---- BFT: a multi-validator local chain (the e2e runner and benchmarks) ----
+
+def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), funds=10**6 * 10**9,
+                chain="assay-bft-net", port_base=None, start=True, extra_args=None):
+    """A -network=local chain of len(stakes) validators (stake stakes[i],
+    each its own random key in DATADIR/validator.json) and `followers`
+    nodes that never sign, all with one genesis and each -addnode'd to
+    every other. `wallets` is a list of (name, node index): the wallet is
+    created in that node's datadir and funded in the genesis. blocktime:
+    -blocktime and the genesis block_time_ms (None: the chain default, no
+    -blocktime). Each node gets .role ("validator" or "follower"),
+    .stake, .seed and .pubkey (hex; followers have none). Started
+    (start=True) and appended to `nodes` in order. Returns (nodes of this
+    network, {wallet name: address})."""
+    base = port_base or free_port_block()
+    count = len(stakes) + followers
+    net = [Node(i, tmpdir, network="local", port_base=base, extra_args=extra_args) for i in range(count)]
+    addresses = {}
+    for name, i in wallets:
+        net[i].cli("wallet", "create", name)
+        addresses[name] = net[i].cli("wallet", "address", name).stdout.strip()
+    for i, n in enumerate(net):
+        n.role = "validator" if i < len(stakes) else "follower"
+        n.stake = stakes[i] if i < len(stakes) else 0
+        n.seed = os.urandom(32) if i < len(stakes) else None
+        n.pubkey = ed25519_public_key(n.seed).hex() if n.seed else None
+    genesis = {
+        "chain": chain, "network": "local", "time_ms": int(time.time() * 1000) - 1000,
+        "params": {} if blocktime is None else {"block_time_ms": blocktime},
+        "balances": [{"address": a, "amount": funds} for a in addresses.values()],
+        "validators": [{"pubkey": n.pubkey, "stake": n.stake} for n in net if n.seed],
+    }
+    for n in net:
+        with open(os.path.join(n.datadir, "genesis.json"), "w") as f:
+            json.dump(genesis, f)
+        if n.seed:
+            keyfile = os.path.join(n.datadir, "validator.json")
+            with open(keyfile, "w") as f:
+                json.dump({"seed": n.seed.hex()}, f)
+            n.extra_args.append(f"-validator={keyfile}")
+        else:
+            n.extra_args.append("-novalidator")
+        if blocktime is not None:
+            n.extra_args.append(f"-blocktime={blocktime}")
+        n.extra_args += [f"-addnode={p2p_addr(o)}" for o in net if o is not n]
+    for n in net:
+        if start:
+            n.start()
+        nodes.append(n)
+    return net, addresses
+
+
+def chain_agreement(nodes, first=1, last=None):
+    """Checks that every node holds the same block (hash and state root) at
+    every height first..last (default: the lowest tip among them); returns
+    the number of heights compared. Raises AssertionError naming the first
+    height where two differ."""
+    if last is None:
+        last = min(n.height() for n in nodes)
+    for h in range(first, last + 1):
+        seen = {}
+        for n in nodes:
+            blk = n.rpc("getblock", h)
+            seen.setdefault((blk["hash"], blk["state_root"]), []).append(n.name)
+        if len(seen) != 1:
+            raise AssertionError(f"fork at height {h}: {seen}")
+    return max(0, last - first + 1)

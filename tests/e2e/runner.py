@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""End-to-end runner for BFT networks on real processes on loopback (in the
+spirit of CometBFT's test/e2e). A manifest (tests/e2e/manifests/*.json,
+format in docs/e2e.md) names the validators and their stake, the followers,
+a transaction load and a sequence of perturbations, each hitting one node
+or several at once: kill (kill -9, restarted after a delay), pause
+(SIGSTOP, SIGCONT after a delay), restart (SIGTERM, then start again),
+disconnect (the node bans the loopback address, so it drops and refuses
+every peer; healed by lifting the ban), and the feature-gated double_sign
+and bond. After each perturbation the runner checks that the chain goes on
+while less than a third of the voting power is down, that nothing is
+committed and nothing forks while a third or more is down, and that every
+node catches up after healing; at the end, that every node holds the same
+block hash and state root at every height and that no honest validator
+signed two conflicting votes. Standard library only; the network is built
+with tests/functional/framework.py.
+
+Usage: runner.py [--build DIR] [--seed N] [--keep] MANIFEST.json
+Exit status: 0 passed, 1 failed (after "FAIL: ..." and log tails)."""
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "functional"))
+
+import framework as fw  # noqa: E402
+
+KINDS = ("kill", "pause", "restart", "disconnect", "double_sign", "bond")
+LOOPBACK = "127.0.0.1"
+EQUIVOCATION = re.compile(r"consensus: validator ([0-9a-f]{64}) signed two votes at height (\d+) round (\d+)")
+
+
+def log(msg):
+    print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def load_manifest(path):
+    with open(path) as f:
+        m = json.load(f)
+    names = [v["name"] for v in m["validators"]] + [f["name"] for f in m.get("followers", [])]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"{path}: node names repeat")
+    for p in m.get("perturbations", []):
+        if p["kind"] not in KINDS:
+            raise SystemExit(f"{path}: unknown perturbation kind {p['kind']!r}")
+        for n in targets(p):
+            if n not in names:
+                raise SystemExit(f"{path}: perturbation hits unknown node {n!r}")
+    return m
+
+
+def targets(p):
+    t = p.get("node", p.get("nodes", []))
+    return [t] if isinstance(t, str) else list(t)
+
+
+def feature_missing(kind):
+    """None when the build has what perturbation `kind` needs, else why not.
+    double_sign needs assayd's test-only double-signing flag, bond the CLI's
+    `validator bond` and the node's getvalidators."""
+    if kind == "double_sign":
+        text = subprocess.run([fw.binary("assayd"), "-help"], capture_output=True, text=True).stdout
+        if not re.search(r"-\w*double\w*", text):
+            return "assayd has no test-only double-signing flag"
+    if kind == "bond":
+        text = subprocess.run([fw.binary("assay-cli"), "help"], capture_output=True, text=True).stdout
+        if "validator bond" not in text:
+            return "assay-cli has no 'validator bond'"
+    return None
+
+
+class Load(threading.Thread):
+    """Transfers at `rate` per second, each through `assay-cli send` to a
+    node that is up, from that node's own funded wallet (so nonces do not
+    race between mempools). Refusals and nodes going away are counted, not
+    failures: the checks are on what gets committed."""
+
+    def __init__(self, runner, rate, amount="0.001"):
+        super().__init__(daemon=True)
+        self.runner = runner
+        self.rate = rate
+        self.amount = amount
+        self.stop_event = threading.Event()
+        self.sent = self.refused = 0
+
+    def run(self):
+        rng = random.Random(self.runner.seed + 1)
+        while not self.stop_event.wait(1.0 / self.rate):
+            up = [n for n in self.runner.net if self.runner.state[n.name] in ("up", "disconnected")
+                  and n.name in self.runner.load_wallet]
+            if not up:
+                continue
+            n = rng.choice(up)
+            try:
+                res = n.cli("send", "--from", self.runner.load_wallet[n.name], "--to", self.runner.sink,
+                            "--amount", self.amount, check=False)
+                if res.returncode == 0:
+                    self.sent += 1
+                else:
+                    self.refused += 1
+            except (subprocess.TimeoutExpired, OSError):
+                self.refused += 1
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(30)
+
+
+class Runner:
+    def __init__(self, manifest, tmpdir, nodes, seed=None):
+        self.m = manifest
+        self.tmpdir = tmpdir
+        self.nodes = nodes
+        self.seed = manifest.get("seed", 1) if seed is None else seed
+        self.rng = random.Random(self.seed)
+        self.blocktime = manifest.get("block_time_ms", 200)
+        self.progress_blocks = manifest.get("progress_blocks", 3)
+        self.timeout = manifest.get("timeout_s", 30)
+        self.hold = manifest.get("halt_hold_s", 3)
+        self.results = []  # (label, "ok" | "skipped: ...")
+        self.double_signers = set()
+
+    # ---- the network ----
+
+    def build(self):
+        vals = self.m["validators"]
+        fols = self.m.get("followers", [])
+        names = [v["name"] for v in vals] + [f["name"] for f in fols]
+        wallets = [(f"load-{name}", i) for i, name in enumerate(names)] + [("sink", 0)]
+        bonders = [i for i, f in enumerate(fols) if f.get("bond")]
+        self.net, addrs = fw.bft_network(self.tmpdir, self.nodes, [v["stake"] for v in vals], len(fols),
+                                         blocktime=self.blocktime, wallets=wallets,
+                                         chain=f"assay-e2e-{self.m.get('name', 'net')}", start=False)
+        for n, name in zip(self.net, names):
+            n.name = name
+        self.by_name = {n.name: n for n in self.net}
+        self.load_wallet = {name: f"load-{name}" for name in names}
+        self.sink = addrs["sink"]
+        for i in bonders:  # a follower that may bond later holds a validator key of its own
+            n = self.net[len(vals) + i]
+            n.seed = os.urandom(32)
+            n.pubkey = fw.ed25519_public_key(n.seed).hex()
+            n.bond_amount = fols[i]["bond"]
+        self.state = {n.name: "up" for n in self.net}
+        for n in self.net:
+            n.start()
+        stakes = ", ".join(f"{v['name']}={v['stake']}" for v in vals)
+        log(f"network: {len(vals)} validators ({stakes}), "
+            f"{len(fols)} followers, block time {self.blocktime} ms, ports from {self.net[0].rpcport}")
+
+    def power(self):
+        return {n.name: n.stake for n in self.net if n.role == "validator"}
+
+    def live(self):
+        """Nodes whose RPC answers and that talk to their peers."""
+        return [n for n in self.net if self.state[n.name] == "up"]
+
+    def reachable(self):
+        return [n for n in self.net if self.state[n.name] in ("up", "disconnected")]
+
+    def check_alive(self):
+        for n in self.net:
+            if self.state[n.name] in ("up", "disconnected", "paused") and n.proc and n.proc.poll() is not None:
+                raise AssertionError(f"{n.name} exited with {n.proc.returncode}: {n.tail()}")
+
+    # ---- perturbations ----
+
+    def apply(self, kind, node):
+        name = node.name
+        if kind == "kill":
+            node.kill9()
+            self.state[name] = "killed"
+        elif kind == "pause":
+            os.kill(node.proc.pid, signal.SIGSTOP)
+            self.state[name] = "paused"
+        elif kind == "restart":
+            rc = node.stop()
+            if rc != 0:
+                raise AssertionError(f"{name} exited {rc} on SIGTERM: {node.tail()}")
+            self.state[name] = "stopped"
+        elif kind == "disconnect":
+            node.rpc("setban", LOOPBACK, "add", 3600)
+            fw.wait_until(lambda: not node.rpc("getpeerinfo"), 10, f"{name} to drop its peers")
+            self.state[name] = "disconnected"
+
+    def heal(self, kind, node):
+        name = node.name
+        if kind in ("kill", "restart"):
+            node.start()
+        elif kind == "pause":
+            os.kill(node.proc.pid, signal.SIGCONT)
+        elif kind == "disconnect":
+            node.rpc("setban", LOOPBACK, "remove")
+        self.state[name] = "up"
+
+    def down_power(self):
+        return sum(n.stake for n in self.net if n.role == "validator" and self.state[n.name] != "up")
+
+    def tips(self, nodes):
+        return {n.name: fw.tip_of(n) for n in nodes}
+
+    def expect_progress(self, label):
+        live_vals = [n for n in self.live() if n.role == "validator"]
+        start = max(n.height() for n in live_vals)
+        target = start + self.progress_blocks
+        fw.same_chain_at(self.live(), target, timeout=self.timeout)
+        log(f"  {label}: the chain goes on ({start} -> {target} on {len(self.live())} live nodes)")
+
+    def expect_halt(self, label, hold):
+        time.sleep(1.5)  # a block whose precommits were already out may still land
+        before = {n.name: n.height() for n in self.reachable()}
+        time.sleep(hold)
+        after = {n.name: n.height() for n in self.reachable()}
+        fw.assert_eq(after, before, f"{label}: heights with a third or more of the power down")
+        fw.chain_agreement(self.reachable())
+        log(f"  {label}: halted at {sorted(set(after.values()))}, no fork among {len(after)} reachable nodes")
+
+    def expect_signing(self, vals, above, label):
+        """Waits until each of vals has signed a commit above height `above`
+        (its key in a later block's last_commit_signers): back in the vote."""
+        watcher = self.live()[0]
+        seen = set()
+        h = [above + 1]
+
+        def signed():
+            while h[0] <= watcher.height():
+                seen.update(watcher.rpc("getblock", h[0])["last_commit_signers"])
+                h[0] += 1
+            return all(v.pubkey in seen for v in vals)
+        fw.wait_until(signed, self.timeout, f"{label}: {[v.name for v in vals]} signing commits again", interval=0.2)
+
+    def perturb(self, p):
+        kind = p["kind"]
+        hit = [self.by_name[t] for t in targets(p)]
+        label = f"{kind} {'+'.join(n.name for n in hit)}" + (f" x{p['repeat']}" if p.get("repeat", 1) > 1 else "")
+        missing = feature_missing(kind)
+        if missing:
+            log(f"{label}: skipped: feature missing ({missing})")
+            self.results.append((label, f"skipped: feature missing ({missing})"))
+            return
+        if kind == "double_sign":
+            return self.double_sign(p, hit, label)
+        if kind == "bond":
+            return self.bond(p, hit, label)
+        delay = p.get("delay_s", 0 if kind == "restart" else 3)
+        for _ in range(p.get("repeat", 1)):
+            if p.get("random_moment"):  # somewhere inside a height, not at its start
+                time.sleep(self.rng.uniform(0, 2 * self.blocktime / 1000))
+            total = sum(self.power().values())
+            for n in hit:
+                self.apply(kind, n)
+            down = self.down_power()
+            log(f"{label}: {down}/{total} of the power down")
+            t0 = time.time()
+            if 3 * down < total:
+                self.expect_progress(label)
+            elif p.get("expect", "halt") == "halt":
+                self.expect_halt(label, max(self.hold, delay - 1.5))
+            cut = {n.name: n.height() for n in hit if kind == "disconnect"}
+            time.sleep(max(0.0, delay - (time.time() - t0)))
+            for n in hit:
+                if kind == "disconnect":  # alone, it cannot have committed more than a block in flight
+                    assert n.height() <= cut[n.name] + 1, f"{label}: {n.name} went on while cut off"
+                self.heal(kind, n)
+            self.check_alive()
+            top = max(n.height() for n in self.live())
+            fw.same_chain_at(self.live(), top + self.progress_blocks, timeout=self.timeout + 30)
+            self.expect_signing([n for n in hit if n.role == "validator"], top, label)
+            log(f"  {label}: healed, all {len(self.live())} nodes at {top + self.progress_blocks} with one chain, "
+                f"the healed validators signing")
+        self.results.append((label, "ok"))
+
+    def double_sign(self, p, hit, label):
+        """Restarts the node with the test-only double-signing flag; every
+        honest node must then see evidence committed and the validator
+        jailed (getvalidators), and the chain go on."""
+        text = subprocess.run([fw.binary("assayd"), "-help"], capture_output=True, text=True).stdout
+        flag = re.search(r"(-\w*double\w*)", text).group(1)
+        for n in hit:
+            n.stop()
+            n.start(extra=[flag])
+            self.double_signers.add(n.pubkey)
+        watcher = next(n for n in self.live() if n not in hit)
+        start = watcher.height()
+
+        def evidence_in_blocks():
+            for h in range(start + 1, watcher.height() + 1):
+                if any(tx["kind"] == "evidence" for tx in watcher.rpc("getblock", h, 2)["txs"]):
+                    return True
+            return False
+        fw.wait_until(evidence_in_blocks, self.timeout * 2, f"{label}: evidence committed")
+        vals = {v["pubkey"]: v for v in watcher.rpc("getvalidators")}
+        for n in hit:
+            assert vals.get(n.pubkey, {}).get("jailed"), f"{label}: {n.name} not jailed: {vals.get(n.pubkey)}"
+            n.stake = 0  # jailed: no power
+        self.expect_progress(label)
+        self.results.append((label, "ok"))
+
+    def bond(self, p, hit, label):
+        """The follower imports its validator key as a wallet, bonds, and
+        must appear in getvalidators and propose a block."""
+        for n in hit:
+            seedfile = os.path.join(n.datadir, "validator-seed.hex")
+            with open(seedfile, "w") as f:
+                f.write(n.seed.hex())
+            keyfile = os.path.join(n.datadir, "validator.json")
+            with open(keyfile, "w") as f:
+                json.dump({"seed": n.seed.hex()}, f)
+            n.stop()
+            n.extra_args = [a for a in n.extra_args if a != "-novalidator"] + [f"-validator={keyfile}"]
+            n.start()
+            n.cli("wallet", "import", "bonder", "--seed-file", seedfile)
+            # the bonder's own wallet holds no funds yet: fund it from the load wallet
+            n.cli("send", "--from", self.load_wallet[n.name], "--to",
+                  n.cli("wallet", "address", "bonder").stdout.strip(), "--amount", str(n.bond_amount + 1), "--wait")
+            n.cli("validator", "bond", "--from", "bonder", "--amount", str(n.bond_amount), "--wait")
+            fw.wait_until(lambda: any(v["pubkey"] == n.pubkey for v in n.rpc("getvalidators")),
+                          self.timeout, f"{label}: {n.name} in the validator set")
+            n.role = "validator"
+            n.stake = next(v["power"] for v in n.rpc("getvalidators") if v["pubkey"] == n.pubkey)
+            start = n.height()
+
+            def proposed():
+                return any(n.rpc("getblock", h)["proposer"] == n.pubkey for h in range(start + 1, n.height() + 1))
+            fw.wait_until(proposed, self.timeout * 2, f"{label}: {n.name} proposes a block")
+        self.expect_progress(label)
+        self.results.append((label, "ok"))
+
+    # ---- the run ----
+
+    def random_perturbations(self, spec):
+        """`count` perturbations drawn from `kinds`, each hitting one
+        validator, or (with probability `halt_share`) as many as a third of
+        the power needs, so the halt and resume are exercised too."""
+        vals = [v["name"] for v in self.m["validators"]]
+        out = []
+        for _ in range(spec.get("count", 10)):
+            kind = self.rng.choice(spec.get("kinds", ["kill", "pause", "restart", "disconnect"]))
+            if self.rng.random() < spec.get("halt_share", 0.2):
+                k = (len(vals) + 2) // 3
+            else:
+                k = max(1, (len(vals) - 1) // 3 if spec.get("max_faulty") else 1)
+            out.append({"kind": kind, "nodes": self.rng.sample(vals, k), "random_moment": True,
+                        "delay_s": self.rng.uniform(*spec.get("delay_s", [1, 4])) if kind != "restart" else 0})
+        return out
+
+    def run(self):
+        t_start = time.time()
+        self.build()
+        load = None
+        spec = self.m.get("load")
+        if spec and spec.get("kind", "transfers") == "transfers" and spec.get("rate", 0) > 0:
+            load = Load(self, spec["rate"])
+            load.start()
+        fw.same_chain_at(self.net, self.m.get("warmup_blocks", 5), timeout=self.timeout + 30)
+        log(f"warm: all {len(self.net)} nodes at height {self.m.get('warmup_blocks', 5)}")
+        steps = list(self.m.get("perturbations", []))
+        if "random" in self.m:
+            steps += self.random_perturbations(self.m["random"])
+        for p in steps:
+            self.perturb(p)
+        final = max(self.m.get("min_height", 0), max(n.height() for n in self.net) + self.m.get("final_blocks", 3))
+        fw.same_chain_at(self.net, final, timeout=self.timeout + 60)
+        if load:
+            load.stop()
+        self.final_checks(load)
+        log(f"done in {time.time() - t_start:.0f} s")
+        for label, res in self.results:
+            print(f"  {res:<8} {label}" if res == "ok" else f"  {label}: {res}")
+        return self.results
+
+    def final_checks(self, load):
+        self.check_alive()
+        top = min(n.height() for n in self.net)
+        compared = fw.chain_agreement(self.net, 1, top)
+        committed = sum(len(self.net[0].rpc("getblock", h)["txs"]) for h in range(1, top + 1))
+        log(f"agreement: {len(self.net)} nodes hold the same hash and state root at all {compared} heights")
+        if load:
+            log(f"load: {load.sent} transfers accepted, {load.refused} refused, {committed} transactions committed")
+            assert committed > 0, "no transaction of the load was committed"
+        names = {n.pubkey: n.name for n in self.net if n.pubkey}
+        for n in self.net:
+            with open(n.log_path(), errors="replace") as f:
+                for m in EQUIVOCATION.finditer(f.read()):
+                    if m.group(1) not in self.double_signers:
+                        raise AssertionError(f"{n.name} saw {names.get(m.group(1), m.group(1))} sign two votes "
+                                             f"at height {m.group(2)} round {m.group(3)}")
+        log("no honest validator signed two conflicting votes (no node logged an equivocation)")
+
+
+def run_manifest(path, tmpdir, nodes, seed=None):
+    """Runs one manifest inside a framework test (fw.run cleans up)."""
+    return Runner(load_manifest(path), tmpdir, nodes, seed).run()
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Assay e2e runner: a manifest of nodes and perturbations")
+    ap.add_argument("manifest")
+    ap.add_argument("--build", help="build directory (default: the repository's build/)")
+    ap.add_argument("--seed", type=int, help="seed for random moments and random perturbations")
+    ap.add_argument("--keep", action="store_true", help="keep the data directories of a failed run")
+    args = ap.parse_args()
+    if args.build:
+        fw.BUILD = os.path.abspath(args.build)
+    if args.keep:
+        os.environ["ASSAY_KEEP_TMP"] = "1"
+    fw.run(lambda tmpdir, nodes: run_manifest(args.manifest, tmpdir, nodes, args.seed))
+
+
+if __name__ == "__main__":
+    main()

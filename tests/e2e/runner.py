@@ -355,6 +355,13 @@ class Runner:
 
     def run(self):
         t_start = time.time()
+        gated = [p for p in self.m.get("perturbations", []) if feature_missing(p["kind"])]
+        if "random" not in self.m and self.m.get("perturbations") and len(gated) == len(self.m["perturbations"]):
+            for p in gated:  # nothing here would run: say so without starting a network
+                label = f"{p['kind']} {'+'.join(targets(p))}"
+                self.results.append((label, f"skipped: feature missing ({feature_missing(p['kind'])})"))
+            self.report()
+            return self.results
         self.build()
         load = None
         spec = self.m.get("load")
@@ -374,9 +381,12 @@ class Runner:
             load.stop()
         self.final_checks(load)
         log(f"done in {time.time() - t_start:.0f} s")
-        for label, res in self.results:
-            print(f"  {res:<8} {label}" if res == "ok" else f"  {label}: {res}")
+        self.report()
         return self.results
+
+    def report(self):
+        for label, res in self.results:
+            print(f"  {res:<8} {label}" if res == "ok" else f"  {label}: {res}", flush=True)
 
     def final_checks(self, load):
         self.check_alive()
@@ -399,7 +409,10 @@ class Runner:
 
 def run_manifest(path, tmpdir, nodes, seed=None):
     """Runs one manifest inside a framework test (fw.run cleans up)."""
-    return Runner(load_manifest(path), tmpdir, nodes, seed).run()
+    m = load_manifest(path)
+    sub = os.path.join(tmpdir, m.get("name", "net"))
+    os.makedirs(sub, exist_ok=True)
+    return Runner(m, sub, nodes, seed).run()
 
 
 def main():

@@ -22,6 +22,12 @@ import runner  # noqa: E402
 def test(tmpdir, nodes):
     results = runner.run_manifest(os.path.join(E2E, "manifests", "small.json"), tmpdir, nodes)
     assert [r for _, r in results] == ["ok"] * 6, results
+    for n in list(nodes):
+        n.kill9()
+    nodes.clear()
+    results = runner.run_manifest(os.path.join(E2E, "manifests", "features.json"), tmpdir, nodes)
+    for label, r in results:
+        assert r == "ok" or r.startswith("skipped: feature missing"), (label, r)
 
 
 if __name__ == "__main__":

@@ -9,3 +9,6 @@ bench_bench_sync_LDADD = $(NODE_LIBS)
 noinst_PROGRAMS += bench/bench_rpc
 bench_bench_rpc_SOURCES = bench/bench_rpc.c bench/bench_util.h
 bench_bench_rpc_LDADD = $(NODE_LIBS)
+noinst_PROGRAMS += bench/bench_bft
+bench_bench_bft_SOURCES = bench/bench_bft.c bench/bench_util.h
+bench_bench_bft_LDADD = $(NODE_LIBS)

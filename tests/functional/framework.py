@@ -502,12 +502,13 @@ def fees_paid(node, address, first_height, last_height):
 # ---- BFT: a multi-validator local chain (the e2e runner and benchmarks) ----
 
 def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), funds=10**6 * 10**9,
-                chain="assay-bft-net", port_base=None, start=True, extra_args=None):
+                chain="assay-bft-net", port_base=None, start=True, extra_args=None, fund=()):
     """A -network=local chain of len(stakes) validators (stake stakes[i],
     each its own random key in DATADIR/validator.json) and `followers`
     nodes that never sign, all with one genesis and each -addnode'd to
     every other. `wallets` is a list of (name, node index): the wallet is
-    created in that node's datadir and funded in the genesis. blocktime:
+    created in that node's datadir and funded in the genesis, as is each
+    address in `fund` (funds each). blocktime:
     -blocktime and the genesis block_time_ms (None: the chain default, no
     -blocktime). Each node gets .role ("validator" or "follower"),
     .stake, .seed and .pubkey (hex; followers have none). Started
@@ -528,7 +529,7 @@ def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), f
     genesis = {
         "chain": chain, "network": "local", "time_ms": int(time.time() * 1000) - 1000,
         "params": {} if blocktime is None else {"block_time_ms": blocktime},
-        "balances": [{"address": a, "amount": funds} for a in addresses.values()],
+        "balances": [{"address": a, "amount": funds} for a in list(addresses.values()) + list(fund)],
         "validators": [{"pubkey": n.pubkey, "stake": n.stake} for n in net if n.seed],
     }
     for n in net:

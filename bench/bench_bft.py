@@ -72,7 +72,10 @@ def latency(node, txs, blocktime_s, rng):
 def saturation(vals, txs, senders):
     """Submits txs (line i from sender i % senders) spread over the
     validators by sender, batches of 500 from one thread per node; returns
-    (transfers per second from the first submit to the last commit, refused)."""
+    (transfers per second from the first submit to the last commit,
+    refused, committed, CPU microseconds per committed transfer per node:
+    user + system time of every node over the burst, divided by the
+    nodes and the transfers)."""
     watcher = vals[0]
     start_h = watcher.height()
     refused = [0]
@@ -86,6 +89,7 @@ def saturation(vals, txs, senders):
                 if "error" in r:
                     refused[0] += 1
 
+    cpu0 = [fw.cpu_seconds(v.proc.pid) for v in vals]
     t0 = time.monotonic()
     threads = [threading.Thread(target=submit, args=(v, p)) for v, p in zip(vals, parts)]
     for t in threads:
@@ -101,7 +105,9 @@ def saturation(vals, txs, senders):
             seen += watcher.rpc("getblock", h)["ntx"]
             t_last = time.monotonic()
         time.sleep(0.02)
-    return seen / (t_last - t0) if t_last > t0 else 0.0, refused[0], seen
+    cpu = sum(fw.cpu_seconds(v.proc.pid) - c for v, c in zip(vals, cpu0))
+    rate = seen / (t_last - t0) if t_last > t0 else 0.0
+    return rate, refused[0], seen, cpu / len(vals) / max(1, seen) * 1e6
 
 
 def run_config(tmpdir, n, blocktime, args, rng, burst):
@@ -156,10 +162,13 @@ def main():
                     f"interval median {statistics.median(iv):.3f} s [p10 {pct(iv, 0.1):.3f}, p90 {pct(iv, 0.9):.3f}]"
                     f"  submit-to-final median {statistics.median(lat):.3f} s [{min(lat):.3f}, {max(lat):.3f}]")
             if rate:
-                rates[n] = rate[0]
-                line += f"  saturation {rate[0]:.0f} tx/s ({rate[2]} committed, {rate[1]} refused)"
+                rates[n] = rate
+                line += (f"\n      saturation {rate[0]:.0f} tx/s ({rate[2]} committed, {rate[1]} refused), "
+                         f"{rate[3]:.0f} us CPU per transfer per node")
                 if 1 in rates and n != 1:
-                    line += f" = {rate[0] / rates[1]:.2f}x 1 validator"
+                    line += (f" = {rate[0] / rates[1][0]:.2f}x the 1-validator rate; "
+                             f"{n} x rate = {n * rate[0] / rates[1][0]:.2f}x, CPU per node "
+                             f"{rate[3] / rates[1][3]:.2f}x 1 validator's")
             print(line, flush=True)
     shutil.rmtree(tmpdir, ignore_errors=True)
 

@@ -63,6 +63,11 @@ def targets(p):
     return [t] if isinstance(t, str) else list(t)
 
 
+def validator_key(v):
+    """The public key (hex) of a getvalidators entry."""
+    return v.get("pubkey") or v.get("public_key")
+
+
 def feature_missing(kind):
     """None when the build has what perturbation `kind` needs, else why not.
     double_sign needs assayd's test-only double-signing flag, bond the CLI's
@@ -220,7 +225,9 @@ class Runner:
         before = {n.name: n.height() for n in self.reachable()}
         time.sleep(hold)
         after = {n.name: n.height() for n in self.reachable()}
-        fw.assert_eq(after, before, f"{label}: heights with a third or more of the power down")
+        # a node may still fetch a block another one had decided, but none is new
+        fw.assert_eq(max(after.values()), max(before.values()),
+                     f"{label}: highest block with a third or more of the power down ({before} -> {after})")
         fw.chain_agreement(self.reachable())
         log(f"  {label}: halted at {sorted(set(after.values()))}, no fork among {len(after)} reachable nodes")
 
@@ -285,11 +292,12 @@ class Runner:
         jailed (getvalidators), and the chain go on."""
         text = subprocess.run([fw.binary("assayd"), "-help"], capture_output=True, text=True).stdout
         flag = re.search(r"(-\w*double\w*)", text).group(1)
+        watcher = next(n for n in self.live() if n not in hit)
+        power_before = {validator_key(v): v.get("power") for v in watcher.rpc("getvalidators")}
         for n in hit:
             n.stop()
             n.start(extra=[flag])
             self.double_signers.add(n.pubkey)
-        watcher = next(n for n in self.live() if n not in hit)
         start = watcher.height()
 
         def evidence_in_blocks():
@@ -298,10 +306,13 @@ class Runner:
                     return True
             return False
         fw.wait_until(evidence_in_blocks, self.timeout * 2, f"{label}: evidence committed")
-        vals = {v["pubkey"]: v for v in watcher.rpc("getvalidators")}
+        vals = {validator_key(v): v for v in watcher.rpc("getvalidators")}
         for n in hit:
-            assert vals.get(n.pubkey, {}).get("jailed"), f"{label}: {n.name} not jailed: {vals.get(n.pubkey)}"
-            n.stake = 0  # jailed: no power
+            v = vals.get(n.pubkey)  # jailed: marked so, or out of the active set
+            assert v is None or v.get("jailed"), f"{label}: {n.name} not jailed: {v}"
+            if v is not None and v.get("power") is not None and power_before.get(n.pubkey) is not None:
+                assert v["power"] < power_before[n.pubkey], f"{label}: {n.name} not slashed: {v}"
+            n.stake = 0  # jailed: no voting power
         self.expect_progress(label)
         self.results.append((label, "ok"))
 
@@ -323,10 +334,10 @@ class Runner:
             n.cli("send", "--from", self.load_wallet[n.name], "--to",
                   n.cli("wallet", "address", "bonder").stdout.strip(), "--amount", str(n.bond_amount + 1), "--wait")
             n.cli("validator", "bond", "--from", "bonder", "--amount", str(n.bond_amount), "--wait")
-            fw.wait_until(lambda: any(v["pubkey"] == n.pubkey for v in n.rpc("getvalidators")),
+            fw.wait_until(lambda: any(validator_key(v) == n.pubkey for v in n.rpc("getvalidators")),
                           self.timeout, f"{label}: {n.name} in the validator set")
             n.role = "validator"
-            n.stake = next(v["power"] for v in n.rpc("getvalidators") if v["pubkey"] == n.pubkey)
+            n.stake = next(v["power"] for v in n.rpc("getvalidators") if validator_key(v) == n.pubkey)
             start = n.height()
 
             def proposed():

@@ -34,6 +34,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "functional"))
 
 import framework as fw  # noqa: E402
 
+# The genesis "compute" object when a manifest has workers and names none
+# (short windows, as the compute functional tests use).
+DEFAULT_COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": 10**9,
+                   "samples_k": 2}
+JOB_FINAL = ("paid", "failed", "refunded")
 KINDS = ("kill", "pause", "restart", "disconnect", "double_sign", "bond")
 LOOPBACK = "127.0.0.1"
 EQUIVOCATION = re.compile(r"consensus: validator ([0-9a-f]{64}) signed two votes at height (\d+) round (\d+)")
@@ -46,15 +51,21 @@ def log(msg):
 def load_manifest(path):
     with open(path) as f:
         m = json.load(f)
-    names = [v["name"] for v in m["validators"]] + [f["name"] for f in m.get("followers", [])]
+    nodes = [v["name"] for v in m["validators"]] + [f["name"] for f in m.get("followers", [])]
+    names = nodes + [w["name"] for w in m.get("workers", [])]
     if len(set(names)) != len(names):
-        raise SystemExit(f"{path}: node names repeat")
+        raise SystemExit(f"{path}: node and worker names repeat")
+    for w in m.get("workers", []):
+        if w.get("node") not in nodes:
+            raise SystemExit(f"{path}: worker {w['name']} names no node of the manifest")
     for p in m.get("perturbations", []):
         if p["kind"] not in KINDS:
             raise SystemExit(f"{path}: unknown perturbation kind {p['kind']!r}")
         for n in targets(p):
             if n not in names:
                 raise SystemExit(f"{path}: perturbation hits unknown node {n!r}")
+            if n not in nodes and p["kind"] not in ("kill", "pause", "restart"):
+                raise SystemExit(f"{path}: {p['kind']} cannot hit worker {n!r}")
     return m
 
 
@@ -89,17 +100,34 @@ class Load(threading.Thread):
     race between mempools). Refusals and nodes going away are counted, not
     failures: the checks are on what gets committed."""
 
-    def __init__(self, runner, rate, amount="0.001"):
+    def __init__(self, runner, rate, amount="0.001", jobs_every_s=None):
         super().__init__(daemon=True)
         self.runner = runner
         self.rate = rate
         self.amount = amount
+        self.jobs_every_s = jobs_every_s
+        self.jobs = []  # ids of the jobs submitted
+        self.next_job = time.time()
         self.stop_event = threading.Event()
         self.sent = self.refused = 0
+
+    def submit_job(self):
+        """A small matmul-i8 job from the "jobs" wallet (on the first node)."""
+        node = self.runner.net[0]
+        if self.runner.state[node.name] != "up":
+            return
+        res = node.cli("job", "submit", "--from", "jobs", "--kind", "matmul-i8", "--m", "32", "--n", "16",
+                       "--k", "32", "--tile-rows", "16", "--tile-cols", "16", "--samples", "2",
+                       "--reward", "1", check=False)
+        if res.returncode == 0:
+            self.jobs.append(res.stdout.split()[0])
 
     def run(self):
         rng = random.Random(self.runner.seed + 1)
         while not self.stop_event.wait(1.0 / self.rate):
+            if self.jobs_every_s and time.time() >= self.next_job:
+                self.next_job = time.time() + self.jobs_every_s
+                self.submit_job()
             up = [n for n in self.runner.net if self.runner.state[n.name] in ("up", "disconnected")
                   and n.name in self.runner.load_wallet]
             if not up:
@@ -141,10 +169,17 @@ class Runner:
         fols = self.m.get("followers", [])
         names = [v["name"] for v in vals] + [f["name"] for f in fols]
         wallets = [(f"load-{name}", i) for i, name in enumerate(names)] + [("sink", 0)]
+        workers = self.m.get("workers", [])
+        wallets += [(w["name"], names.index(w["node"])) for w in workers]
+        jobs = (self.m.get("load") or {}).get("jobs_every_s")
+        if jobs:
+            wallets.append(("jobs", 0))
+        compute = self.m.get("compute", DEFAULT_COMPUTE) if workers else None
         bonders = [i for i, f in enumerate(fols) if f.get("bond")]
         self.net, addrs = fw.bft_network(self.tmpdir, self.nodes, [v["stake"] for v in vals], len(fols),
-                                         blocktime=self.blocktime, wallets=wallets,
+                                         blocktime=self.blocktime, wallets=wallets, compute=compute,
                                          chain=f"assay-e2e-{self.m.get('name', 'net')}", start=False)
+        self.addrs = addrs
         for n, name in zip(self.net, names):
             n.name = name
         self.by_name = {n.name: n for n in self.net}
@@ -158,6 +193,16 @@ class Runner:
         self.state = {n.name: "up" for n in self.net}
         for n in self.net:
             n.start()
+        self.workers = []
+        for i, w in enumerate(workers):
+            node = self.by_name[w["node"]]
+            wk = fw.Worker(node, w["name"], i, [f"-bond={w.get('bond', 100)}"])
+            wk.name = w["name"]
+            wk.role = "worker"
+            wk.stake = 0
+            self.workers.append(wk)
+            self.by_name[wk.name] = wk
+            self.state[wk.name] = "up"
         stakes = ", ".join(f"{v['name']}={v['stake']}" for v in vals)
         log(f"network: {len(vals)} validators ({stakes}), "
             f"{len(fols)} followers, block time {self.blocktime} ms, ports from {self.net[0].rpcport}")
@@ -173,7 +218,7 @@ class Runner:
         return [n for n in self.net if self.state[n.name] in ("up", "disconnected")]
 
     def check_alive(self):
-        for n in self.net:
+        for n in self.net + self.workers:
             if self.state[n.name] in ("up", "disconnected", "paused") and n.proc and n.proc.poll() is not None:
                 raise AssertionError(f"{n.name} exited with {n.proc.returncode}: {n.tail()}")
 
@@ -181,7 +226,10 @@ class Runner:
 
     def apply(self, kind, node):
         name = node.name
-        if kind == "kill":
+        if kind == "restart" and node.role == "worker":
+            node.stop()
+            self.state[name] = "stopped"
+        elif kind == "kill":
             node.kill9()
             self.state[name] = "killed"
         elif kind == "pause":
@@ -199,7 +247,9 @@ class Runner:
 
     def heal(self, kind, node):
         name = node.name
-        if kind in ("kill", "restart"):
+        if kind in ("kill", "restart") and node.role == "worker":
+            node.start(wait_registered=False)
+        elif kind in ("kill", "restart"):
             node.start()
         elif kind == "pause":
             os.kill(node.proc.pid, signal.SIGCONT)
@@ -377,10 +427,14 @@ class Runner:
         load = None
         spec = self.m.get("load")
         if spec and spec.get("kind", "transfers") == "transfers" and spec.get("rate", 0) > 0:
-            load = Load(self, spec["rate"])
-            load.start()
+            load = Load(self, spec["rate"], jobs_every_s=spec.get("jobs_every_s"))
         fw.same_chain_at(self.net, self.m.get("warmup_blocks", 5), timeout=self.timeout + 30)
         log(f"warm: all {len(self.net)} nodes at height {self.m.get('warmup_blocks', 5)}")
+        for wk in self.workers:
+            self.nodes.append(wk.start())
+            log(f"worker {wk.name} registered through {wk.node.name}")
+        if load:
+            load.start()
         steps = list(self.m.get("perturbations", []))
         if "random" in self.m:
             steps += self.random_perturbations(self.m["random"])
@@ -408,6 +462,15 @@ class Runner:
         if load:
             log(f"load: {load.sent} transfers accepted, {load.refused} refused, {committed} transactions committed")
             assert committed > 0, "no transaction of the load was committed"
+        for wk in self.workers:
+            seen = {json.dumps(n.rpc("getworker", self.addrs[wk.name]), sort_keys=True) for n in self.net}
+            assert len(seen) == 1, f"worker {wk.name} differs between nodes: {seen}"
+            status = json.loads(seen.pop())["status"]
+            assert status == "active", f"worker {wk.name} is {status}"
+        if load and load.jobs:
+            states = [fw.wait_job(self.net[0], j, JOB_FINAL, timeout=self.timeout * 4)[0]["state"] for j in load.jobs]
+            log(f"jobs: {len(states)} submitted, final states {sorted(states)}")
+            assert "paid" in states, f"no job was paid: {states}"
         names = {n.pubkey: n.name for n in self.net if n.pubkey}
         for n in self.net:
             with open(n.log_path(), errors="replace") as f:

@@ -19,6 +19,7 @@ Usage: runner.py [--build DIR] [--seed N] [--keep] MANIFEST.json
 Exit status: 0 passed, 1 failed (after "FAIL: ..." and log tails)."""
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -79,19 +80,59 @@ def validator_key(v):
     return v.get("pubkey") or v.get("public_key")
 
 
+def validator_records(node):
+    """Every entry getvalidators shows: the set's and the others (jailed,
+    unbonding, entering later), as {pubkey: entry}."""
+    res = node.rpc("getvalidators")
+    entries = res if isinstance(res, list) else res.get("validators", []) + res.get("others", [])
+    return {validator_key(v): v for v in entries}
+
+
+def in_set(node, pubkey):
+    res = node.rpc("getvalidators")
+    entries = res if isinstance(res, list) else res.get("validators", [])
+    return next((v for v in entries if validator_key(v) == pubkey), None)
+
+
+def double_sign_flag():
+    text = subprocess.run([fw.binary("assayd"), "-help"], capture_output=True, text=True).stdout
+    m = re.search(r"(-\w*double\w*)", text)
+    return m.group(1) if m else None
+
+
+def node_has_method(name):
+    """Whether assayd registers RPC method `name` (its name is in the binary)."""
+    with open(fw.binary("assayd"), "rb") as f:
+        return name.encode() + b"\0" in f.read()
+
+
 def feature_missing(kind):
     """None when the build has what perturbation `kind` needs, else why not.
-    double_sign needs assayd's test-only double-signing flag, bond the CLI's
-    `validator bond` and the node's getvalidators."""
-    if kind == "double_sign":
-        text = subprocess.run([fw.binary("assayd"), "-help"], capture_output=True, text=True).stdout
-        if not re.search(r"-\w*double\w*", text):
-            return "assayd has no test-only double-signing flag"
-    if kind == "bond":
-        text = subprocess.run([fw.binary("assay-cli"), "help"], capture_output=True, text=True).stdout
-        if "validator bond" not in text:
-            return "assay-cli has no 'validator bond'"
+    double_sign needs assayd's test-only double-signing flag and validator
+    records (getvalidators: evidence, slashing and jailing); bond needs
+    getvalidators (the bond itself goes through `assay-cli validator bond`
+    where the CLI has it, else as a raw validator_bond transaction)."""
+    if kind in ("double_sign", "bond") and not node_has_method("getvalidators"):
+        return "assayd has no getvalidators (validator records, bonds, evidence)"
+    if kind == "double_sign" and not double_sign_flag():
+        return "assayd has no test-only double-signing flag"
     return None
+
+
+@contextlib.contextmanager
+def environment(**env):
+    """os.environ with env set, for a node started inside (assayd reads
+    ASSAY_TESTING at start)."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class Load(threading.Thread):
@@ -178,6 +219,7 @@ class Runner:
         bonders = [i for i, f in enumerate(fols) if f.get("bond")]
         self.net, addrs = fw.bft_network(self.tmpdir, self.nodes, [v["stake"] for v in vals], len(fols),
                                          blocktime=self.blocktime, wallets=wallets, compute=compute,
+                                         params=self.m.get("params"),
                                          chain=f"assay-e2e-{self.m.get('name', 'net')}", start=False)
         self.addrs = addrs
         for n, name in zip(self.net, names):
@@ -337,38 +379,47 @@ class Runner:
         self.results.append((label, "ok"))
 
     def double_sign(self, p, hit, label):
-        """Restarts the node with the test-only double-signing flag; every
-        honest node must then see evidence committed and the validator
-        jailed (getvalidators), and the chain go on."""
-        text = subprocess.run([fw.binary("assayd"), "-help"], capture_output=True, text=True).stdout
-        flag = re.search(r"(-\w*double\w*)", text).group(1)
+        """Restarts the validators with the test-only double-signing flag
+        (which assayd takes only with ASSAY_TESTING=1 on dev/local); an
+        evidence transaction must then be committed, and each of them be
+        jailed with a smaller bond (slashed), while the chain goes on."""
+        flag = double_sign_flag()
         watcher = next(n for n in self.live() if n not in hit)
-        power_before = {validator_key(v): v.get("power") for v in watcher.rpc("getvalidators")}
+        before = validator_records(watcher)
+        start = watcher.height()
         for n in hit:
             n.stop()
-            n.start(extra=[flag])
+            with environment(ASSAY_TESTING="1"):
+                n.start(extra=[flag])
             self.double_signers.add(n.pubkey)
-        start = watcher.height()
 
         def evidence_in_blocks():
             for h in range(start + 1, watcher.height() + 1):
                 if any(tx["kind"] == "evidence" for tx in watcher.rpc("getblock", h, 2)["txs"]):
                     return True
             return False
-        fw.wait_until(evidence_in_blocks, self.timeout * 2, f"{label}: evidence committed")
-        vals = {validator_key(v): v for v in watcher.rpc("getvalidators")}
+        fw.wait_until(evidence_in_blocks, self.timeout * 2, f"{label}: an evidence transaction committed")
+        fw.wait_until(lambda: all(validator_records(watcher).get(n.pubkey, {}).get("jailed") for n in hit),
+                      self.timeout, f"{label}: {[n.name for n in hit]} jailed")
+        after = validator_records(watcher)
         for n in hit:
-            v = vals.get(n.pubkey)  # jailed: marked so, or out of the active set
-            assert v is None or v.get("jailed"), f"{label}: {n.name} not jailed: {v}"
-            if v is not None and v.get("power") is not None and power_before.get(n.pubkey) is not None:
-                assert v["power"] < power_before[n.pubkey], f"{label}: {n.name} not slashed: {v}"
+            b0, b1 = before.get(n.pubkey, {}).get("bond"), after[n.pubkey].get("bond")
+            if b0 is not None and b1 is not None:
+                assert b1 < b0, f"{label}: {n.name} not slashed: bond {b0} -> {b1}"
             n.stake = 0  # jailed: no voting power
+            log(f"  {label}: {n.name} jailed, bond {b0} -> {b1}")
+        fw.wait_until(lambda: all(in_set(watcher, n.pubkey) is None for n in hit), self.timeout,
+                      f"{label}: {[n.name for n in hit]} out of the set")
         self.expect_progress(label)
         self.results.append((label, "ok"))
 
     def bond(self, p, hit, label):
-        """The follower imports its validator key as a wallet, bonds, and
-        must appear in getvalidators and propose a block."""
+        """The follower restarts with its own validator key, imports it as a
+        wallet, is funded from its load wallet and bonds (`assay-cli
+        validator bond` where the CLI has it, else a raw validator_bond
+        transaction, kind 3, payload the amount as u64); it must then be in
+        the set (getvalidators), sign commits and propose a block."""
+        cli_help = subprocess.run([fw.binary("assay-cli"), "help"], capture_output=True, text=True).stdout
         for n in hit:
             seedfile = os.path.join(n.datadir, "validator-seed.hex")
             with open(seedfile, "w") as f:
@@ -380,19 +431,32 @@ class Runner:
             n.extra_args = [a for a in n.extra_args if a != "-novalidator"] + [f"-validator={keyfile}"]
             n.start()
             n.cli("wallet", "import", "bonder", "--seed-file", seedfile)
-            # the bonder's own wallet holds no funds yet: fund it from the load wallet
-            n.cli("send", "--from", self.load_wallet[n.name], "--to",
-                  n.cli("wallet", "address", "bonder").stdout.strip(), "--amount", str(n.bond_amount + 1), "--wait")
-            n.cli("validator", "bond", "--from", "bonder", "--amount", str(n.bond_amount), "--wait")
-            fw.wait_until(lambda: any(validator_key(v) == n.pubkey for v in n.rpc("getvalidators")),
-                          self.timeout, f"{label}: {n.name} in the validator set")
+            address = n.cli("wallet", "address", "bonder").stdout.strip()
+            n.cli("send", "--from", self.load_wallet[n.name], "--to", address,
+                  "--amount", str(n.bond_amount + 10), "--wait")
+            if "validator bond" in cli_help:
+                n.cli("validator", "bond", "--from", "bonder", "--amount", str(n.bond_amount), "--wait")
+            else:
+                from bft_bonding import build_tx  # valset's raw-transaction builder (tests/functional)
+                chain_id = bytes.fromhex(n.rpc("getblockchaininfo")["genesis_hash"])
+                nonce = n.rpc("getaccount", address)["nonce"]
+                txid = n.rpc("sendrawtransaction", build_tx(chain_id, n.seed, nonce, 1000, 3,
+                                                            (n.bond_amount * 10**9).to_bytes(8, "little")))
+                fw.wait_until(lambda: n.rpc("gettransaction", txid).get("status") == "committed",
+                              self.timeout, f"{label}: the bond committed")
+                res = n.rpc("gettransaction", txid)["result"]
+                assert res.get("ok"), f"{label}: the bond failed: {res}"
+            fw.wait_until(lambda: in_set(n, n.pubkey) is not None, self.timeout,
+                          f"{label}: {n.name} in the validator set")
             n.role = "validator"
-            n.stake = next(v["power"] for v in n.rpc("getvalidators") if validator_key(v) == n.pubkey)
-            start = n.height()
+            n.stake = in_set(n, n.pubkey)["power"]
+            top = n.height()
 
             def proposed():
-                return any(n.rpc("getblock", h)["proposer"] == n.pubkey for h in range(start + 1, n.height() + 1))
+                return any(n.rpc("getblock", h)["proposer"] == n.pubkey for h in range(top + 1, n.height() + 1))
             fw.wait_until(proposed, self.timeout * 2, f"{label}: {n.name} proposes a block")
+            self.expect_signing([n], top, label)
+            log(f"  {label}: {n.name} bonded {n.bond_amount} ASY, power {n.stake}, proposes and signs")
         self.expect_progress(label)
         self.results.append((label, "ok"))
 
@@ -472,6 +536,12 @@ class Runner:
             log(f"jobs: {len(states)} submitted, final states {sorted(states)}")
             assert "paid" in states, f"no job was paid: {states}"
         names = {n.pubkey: n.name for n in self.net if n.pubkey}
+        signed = {}
+        for h in range(2, top + 1):
+            for k in self.net[0].rpc("getblock", h)["last_commit_signers"]:
+                signed[k] = signed.get(k, 0) + 1
+        log("commits signed (of " + str(top - 1) + "): " +
+            ", ".join(f"{names.get(k, k[:8])} {c}" for k, c in sorted(signed.items(), key=lambda kv: names.get(kv[0], ""))))
         for n in self.net:
             with open(n.log_path(), errors="replace") as f:
                 for m in EQUIVOCATION.finditer(f.read()):

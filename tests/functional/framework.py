@@ -502,7 +502,8 @@ def fees_paid(node, address, first_height, last_height):
 # ---- BFT: a multi-validator local chain (the e2e runner and benchmarks) ----
 
 def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), funds=10**6 * 10**9,
-                chain="assay-bft-net", port_base=None, start=True, extra_args=None, fund=(), compute=None):
+                chain="assay-bft-net", port_base=None, start=True, extra_args=None, fund=(), compute=None,
+                params=None):
     """A -network=local chain of len(stakes) validators (stake stakes[i],
     each its own random key in DATADIR/validator.json) and `followers`
     nodes that never sign, all with one genesis and each -addnode'd to
@@ -510,10 +511,11 @@ def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), f
     created in that node's datadir and funded in the genesis, as is each
     address in `fund` (funds each). blocktime: -blocktime and the genesis
     block_time_ms (None: the chain default, no -blocktime). compute: the
-    genesis "compute" object, if any. Each node gets .role ("validator" or
-    "follower"), .stake, .seed and .pubkey (hex; followers have none).
-    Started (start=True) and appended to `nodes` in order. Returns (nodes
-    of this network, {wallet name: address})."""
+    genesis "compute" object, if any; params: more genesis parameters.
+    Each node gets .role ("validator" or "follower"), .stake, .seed and
+    .pubkey (hex; followers have none). Started (start=True) and appended
+    to `nodes` in order. Returns (nodes of this network, {wallet name:
+    address})."""
     base = port_base or free_port_block()
     count = len(stakes) + followers
     net = [Node(i, tmpdir, network="local", port_base=base, extra_args=extra_args) for i in range(count)]
@@ -528,7 +530,7 @@ def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), f
         n.pubkey = ed25519_public_key(n.seed).hex() if n.seed else None
     genesis = {
         "chain": chain, "network": "local", "time_ms": int(time.time() * 1000) - 1000,
-        "params": {} if blocktime is None else {"block_time_ms": blocktime},
+        "params": dict(params or {}, **({} if blocktime is None else {"block_time_ms": blocktime})),
         "balances": [{"address": a, "amount": funds} for a in list(addresses.values()) + list(fund)],
         "validators": [{"pubkey": n.pubkey, "stake": n.stake} for n in net if n.seed],
     }

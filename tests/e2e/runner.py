@@ -42,7 +42,9 @@ DEFAULT_COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8,
 JOB_FINAL = ("paid", "failed", "refunded")
 KINDS = ("kill", "pause", "restart", "disconnect", "double_sign", "bond")
 LOOPBACK = "127.0.0.1"
-EQUIVOCATION = re.compile(r"consensus: validator ([0-9a-f]{64}) signed two votes at height (\d+) round (\d+)")
+# the engine's duplicate-vote report, as node/consensus.c logs it ("signed two
+# votes", or "two prevotes" / "two precommits")
+EQUIVOCATION = re.compile(r"consensus: validator ([0-9a-f]{64}) signed two \w+ at height (\d+) round (\d+)")
 
 
 def log(msg):

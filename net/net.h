@@ -44,6 +44,8 @@ struct net_config {
 	int naddnode;
 	const char *const *connect;    /* if nconnect > 0: only these, no address book dialing */
 	int nconnect;
+	const char *const *seeds;      /* "ip:port" seed nodes (numeric): put in the address book */
+	int nseeds;
 	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS */
 	const char *user_agent;        /* e.g. "/assayd:0.1.0/"; at most 64 bytes are sent */
 	uint64_t max_block_bytes;      /* the chain's block size limit; 0: NET_MAX_OBJECT. Sync

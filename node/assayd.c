@@ -110,23 +110,15 @@ int main(int argc, char **argv)
 		return fail(err);
 	}
 
-	if (strcmp(n->cfg.network, "dev") == 0) {
-		if (genesis_dev(&n->genesis))
-			return fail("cannot build the dev genesis");
-	} else if (strcmp(n->cfg.network, "local") == 0 || strcmp(n->cfg.network, "testnet") == 0) {
-		if (!n->cfg.genesis[0])
-			snprintf(n->cfg.genesis, sizeof(n->cfg.genesis), "%s/genesis.json", n->cfg.datadir);
-		if (genesis_load_file(&n->genesis, n->cfg.genesis, err, sizeof(err)) < 0)
-			return fail(err);
-		if (strcmp(n->genesis.network_name, n->cfg.network) != 0) {
-			snprintf(err, sizeof(err), "genesis %s is for network \"%s\", not \"%s\"", n->cfg.genesis,
-				 n->genesis.network_name, n->cfg.network);
-			return fail(err);
-		}
-	} else {
+	if (strcmp(n->cfg.network, "dev") != 0 && strcmp(n->cfg.network, "local") != 0 &&
+	    strcmp(n->cfg.network, "testnet") != 0) {
 		snprintf(err, sizeof(err), "unknown network \"%s\" (dev, local or testnet)", n->cfg.network);
 		return fail(err);
 	}
+	char genesis_source[1200];
+	if (genesis_select(&n->genesis, n->cfg.network, n->cfg.genesis, n->cfg.datadir, genesis_source,
+			   sizeof(genesis_source), err, sizeof(err)) < 0)
+		return fail(err);
 	n->blocktime_ms = n->cfg.blocktime ? n->cfg.blocktime : n->genesis.params.block_time_ms;
 
 	if (!n->cfg.novalidator) {
@@ -139,8 +131,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	log_info("assayd %s starting: network %s, chain %s, data directory %s", PACKAGE_VERSION,
-		 n->cfg.network, n->genesis.chain, n->cfg.datadir);
+	log_info("assayd %s starting: network %s, chain %s (genesis: %s), data directory %s", PACKAGE_VERSION,
+		 n->cfg.network, n->genesis.chain, genesis_source, n->cfg.datadir);
 	int rc = node_open(n, err, sizeof(err));
 	if (rc < 0) {
 		genesis_free(&n->genesis);

@@ -424,10 +424,12 @@ static void handle_getaddr(struct conn *c)
 	}
 	/* a random sample of the book, so peers learn different parts of it */
 	size_t count = net_book_sample(n->book, sample, NET_MAX_ADDR, wall_ms(), random_u64());
+	/* not the asker's own address (an inbound peer's is its listen port) */
+	uint16_t asker_port = c->inbound ? net_peer_remote(c->peer)->listen_port : c->port;
 	size_t k = 0;
 	for (size_t i = 0; i < count; i++) {
-		if (sample[i].port == c->port && memcmp(sample[i].ip, c->ip, 16) == 0)
-			continue; /* not the asker itself */
+		if (sample[i].port == asker_port && memcmp(sample[i].ip, c->ip, 16) == 0)
+			continue;
 		memcpy(items[k].ip, sample[i].ip, 16);
 		items[k].port = sample[i].port;
 		items[k].last_seen = sample[i].last_seen;

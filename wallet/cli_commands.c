@@ -16,6 +16,7 @@
 #include "wallet/amount.h"
 #include "wallet/cli.h"
 #include "wallet/cli_contract.h"
+#include "wallet/cli_faucet.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
@@ -228,6 +229,8 @@ const struct cli_command cli_commands[] = {
 	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing;\n"
 	 "      --force: send it even when the node's dry run says it would fail)",
 	 send_opts, 0, 0},
+	{"faucet", NULL, cli_faucet, "ADDRESS|NAME [--url URL] [--wait [--timeout S]]",
+	 "ask an assay-faucet (default " CLI_FAUCET_DEFAULT_URL ") for test coins", cli_faucet_opts, 1, 1},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
 	{"getproof", NULL, cli_cmd_getproof, "NAME|ADDRESS|KEY [--verify [--height H | --header-hash HASH]]",

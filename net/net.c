@@ -1447,6 +1447,38 @@ int net_removenode(net_t *n, const char *hostport)
 	return ASSAY_ENOTFOUND;
 }
 
+int net_addresses(net_t *n, size_t max, struct net_book_info **out, size_t *count)
+{
+	size_t total = net_book_count(n->book);
+	if (!max || max > total)
+		max = total;
+	*count = 0;
+	*out = calloc(max ? max : 1, sizeof(**out));
+	if (!*out)
+		return ASSAY_ENOMEM;
+	/* every entry (terrible ones too: this is the operator's view), sampled
+	 * by reservoir when more than max */
+	size_t seen = 0;
+	for (size_t i = 0; i < NET_BOOK_MAX; i++) {
+		const struct net_book_entry *e = net_book_slot(n->book, i);
+		if (!e)
+			continue;
+		size_t at = seen < max ? seen : (size_t)(random_u64() % (seen + 1));
+		seen++;
+		if (at >= max)
+			continue;
+		struct net_book_info *bi = &(*out)[at];
+		net_addr_format(e->ip, e->port, bi->addr, sizeof(bi->addr));
+		net_ip_format(e->source, bi->source, sizeof(bi->source));
+		bi->last_seen = e->last_seen;
+		bi->next_try_ms = net_book_next_try_ms(e);
+		bi->failures = e->failures;
+		bi->tried = e->tried;
+	}
+	*count = seen < max ? seen : max;
+	return 0;
+}
+
 int net_disconnect(net_t *n, const char *addr_or_id)
 {
 	char *end;

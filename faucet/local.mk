@@ -13,3 +13,7 @@ check_PROGRAMS += tests/unit/test_faucet_limit
 TESTS += tests/unit/test_faucet_limit
 tests_unit_test_faucet_limit_SOURCES = tests/unit/test_faucet_limit.c tests/unit/test.h
 tests_unit_test_faucet_limit_LDADD = libassay_faucet.a $(CORE_LIBS)
+
+# What assay-faucet links, by its symbols (a client: no node, net, VM or CLI).
+TESTS += tests/unit/faucet_links.sh
+EXTRA_DIST += tests/unit/faucet_links.sh

@@ -9,12 +9,12 @@
 
 struct grant {
 	char key[FAUCET_KEY_MAX];
-	uint64_t at_ms;          /* when it was served; 0: free slot */
+	uint64_t at_ms; /* when it was served; 0: free slot */
 };
 
 struct faucet_limits {
 	uint64_t interval_ms;
-	size_t used;             /* slots ever used: [0, used) */
+	size_t used; /* slots ever used: [0, used) */
 	struct grant grants[FAUCET_TRACKED_MAX];
 };
 

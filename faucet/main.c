@@ -35,16 +35,16 @@
 #include "wallet/txbuild.h"
 
 #define FAUCET_PATH_MAX 4096
-#define FAUCET_LISTEN "127.0.0.1:29460"             /* default HTTP address */
+#define FAUCET_LISTEN "127.0.0.1:29460"               /* default HTTP address */
 #define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull) /* 10 ASY per request */
-#define FAUCET_DEFAULT_INTERVAL_S 86400u            /* once a day per address and per IP */
-#define FAUCET_MAX_BODY 4096                        /* a request body: one address */
+#define FAUCET_DEFAULT_INTERVAL_S 86400u              /* once a day per address and per IP */
+#define FAUCET_MAX_BODY 4096                          /* a request body: one address */
 
 struct faucet_cfg {
 	char datadir[FAUCET_PATH_MAX];
-	char network[16];       /* only for the default -rpcport */
+	char network[16]; /* only for the default -rpcport */
 	char rpcconnect[256];
-	unsigned rpcport;       /* 0: the network's */
+	unsigned rpcport; /* 0: the network's */
 	char rpcuser[256];
 	char rpcpassword[256];
 	char wallet[128];
@@ -62,13 +62,13 @@ struct faucet {
 	struct rpc_endpoint ep;
 	struct keystore_key key;
 	uint8_t addr[ADDR_LEN];
-	char address[ADDR_STR_MAX];    /* the faucet's own address */
+	char address[ADDR_STR_MAX]; /* the faucet's own address */
 	struct client_chain chain;
 	faucet_limits_t *by_address, *by_ip;
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *sigint_ev, *sigterm_ev;
-	uint64_t served;               /* requests that sent coins */
+	uint64_t served; /* requests that sent coins */
 };
 
 static uint64_t wall_ms(void)
@@ -96,7 +96,8 @@ static int read_cookie(struct faucet *f)
 
 /* Calls method (params stolen; NULL = []). 0 with *result, or -1 with the
  * reason in fail. A node restarted since (a new cookie) is retried once. */
-static int call(struct faucet *f, const char *method, json_t *params, json_t **result, struct rpc_failure *fail)
+static int call(struct faucet *f, const char *method, json_t *params, json_t **result,
+		struct rpc_failure *fail)
 {
 	int rc = rpc_client_call(&f->ep, method, params, result, fail);
 	if (rc == ASSAY_EAUTH && !f->cfg.rpcuser[0] && read_cookie(f) == 0)
@@ -233,7 +234,8 @@ static int request_address(struct evhttp_request *req, char *out, size_t outlen,
 		json_decref(j);
 	}
 	if (rc)
-		snprintf(why, whylen, "the body must be JSON {\"address\": \"ADDRESS\"} (or a form with address=)");
+		snprintf(why, whylen,
+			 "the body must be JSON {\"address\": \"ADDRESS\"} (or a form with address=)");
 	return rc;
 }
 
@@ -264,8 +266,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (net != f->chain.network->family) {
-		snprintf(why, sizeof(why), "'%s' is not an address of this faucet's network %s (addresses begin %s1)",
-			 text, f->chain.network->name, f->chain.network->hrp);
+		snprintf(why, sizeof(why),
+			 "'%s' is not an address of this faucet's network %s (addresses begin %s1)", text,
+			 f->chain.network->name, f->chain.network->hrp);
 		reply_error(req, 400, "Bad Request", why);
 		return;
 	}
@@ -281,16 +284,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 	uint64_t wait_ip = faucet_limits_wait(f->by_ip, ip, now);
 	if (wait_addr || wait_ip) {
 		uint64_t wait_s = ((wait_addr > wait_ip ? wait_addr : wait_ip) + 999) / 1000;
-		snprintf(why, sizeof(why), "this %s was given coins less than %llu s ago: try again in %llu s",
-			 wait_addr ? "address" : "client", (unsigned long long)(wait_addr ? f->cfg.interval_s
-											 : f->cfg.ip_interval_s),
+		snprintf(why, sizeof(why),
+			 "this %s was given coins less than %llu s ago: try again in %llu s",
+			 wait_addr ? "address" : "client",
+			 (unsigned long long)(wait_addr ? f->cfg.interval_s : f->cfg.ip_interval_s),
 			 (unsigned long long)wait_s);
 		log_info("refused %s from %s: %s", canonical, ip, why);
-		reply_json(req, 429, "Too Many Requests", json_pack("{s:s,s:I}", "error", why, "retry_after_s",
-								      (json_int_t)wait_s));
+		reply_json(req, 429, "Too Many Requests",
+			   json_pack("{s:s,s:I}", "error", why, "retry_after_s", (json_int_t)wait_s));
 		return;
 	}
-	if (!faucet_limits_has_room(f->by_address, canonical, now) || !faucet_limits_has_room(f->by_ip, ip, now)) {
+	if (!faucet_limits_has_room(f->by_address, canonical, now) ||
+	    !faucet_limits_has_room(f->by_ip, ip, now)) {
 		reply_error(req, 503, "Service Unavailable", "the faucet is busy: try again later");
 		return;
 	}
@@ -306,8 +311,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 	char amount[AMOUNT_STR_MAX];
 	amount_format(f->cfg.amount, amount);
 	log_info("sent %s ASY to %s (client %s): tx %s", amount, canonical, ip, txid);
-	reply_json(req, 200, "OK", json_pack("{s:s,s:s,s:s,s:I}", "txid", txid, "address", canonical, "amount", amount,
-					     "amount_units", (json_int_t)f->cfg.amount));
+	reply_json(req, 200, "OK",
+		   json_pack("{s:s,s:s,s:s,s:I}", "txid", txid, "address", canonical, "amount", amount,
+			     "amount_units", (json_int_t)f->cfg.amount));
 }
 
 /* GET /status: the faucet's address, funds and limits, as JSON. */
@@ -324,9 +330,10 @@ static void on_status(struct evhttp_request *req, void *arg)
 		json_decref(acct);
 	}
 	reply_json(req, 200, "OK",
-		   json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "network", f->chain.network->name, "address", f->address,
-			     "balance", balance, "amount", amount, "interval_s", (json_int_t)f->cfg.interval_s,
-			     "ip_interval_s", (json_int_t)f->cfg.ip_interval_s, "served", (json_int_t)f->served));
+		   json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "network", f->chain.network->name, "address",
+			     f->address, "balance", balance, "amount", amount, "interval_s",
+			     (json_int_t)f->cfg.interval_s, "ip_interval_s", (json_int_t)f->cfg.ip_interval_s,
+			     "served", (json_int_t)f->served));
 }
 
 /* GET /: a page with a form that posts to /request. */
@@ -342,18 +349,18 @@ static void on_page(struct evhttp_request *req, void *arg)
 	amount_format(f->cfg.amount, amount);
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/html; charset=utf-8");
-	evbuffer_add_printf(out,
-			    "<!doctype html>\n<html><head><title>Assay %s faucet</title></head><body>\n"
-			    "<h1>Assay %s faucet</h1>\n"
-			    "<p>%s ASY per request, once every %llu s per address and every %llu s per client.</p>\n"
-			    "<form method=\"post\" action=\"/request\">\n"
-			    "<label>Address <input name=\"address\" size=\"60\" placeholder=\"%s1...\"></label>\n"
-			    "<button type=\"submit\">Send me coins</button>\n</form>\n"
-			    "<p>JSON: <code>POST /request {\"address\": \"...\"}</code>, <code>GET /status</code>."
-			    " Test coins only: they are worth nothing.</p>\n</body></html>\n",
-			    f->chain.network->name, f->chain.network->name, amount,
-			    (unsigned long long)f->cfg.interval_s, (unsigned long long)f->cfg.ip_interval_s,
-			    f->chain.network->hrp);
+	evbuffer_add_printf(
+		out,
+		"<!doctype html>\n<html><head><title>Assay %s faucet</title></head><body>\n"
+		"<h1>Assay %s faucet</h1>\n"
+		"<p>%s ASY per request, once every %llu s per address and every %llu s per client.</p>\n"
+		"<form method=\"post\" action=\"/request\">\n"
+		"<label>Address <input name=\"address\" size=\"60\" placeholder=\"%s1...\"></label>\n"
+		"<button type=\"submit\">Send me coins</button>\n</form>\n"
+		"<p>JSON: <code>POST /request {\"address\": \"...\"}</code>, <code>GET /status</code>."
+		" Test coins only: they are worth nothing.</p>\n</body></html>\n",
+		f->chain.network->name, f->chain.network->name, amount, (unsigned long long)f->cfg.interval_s,
+		(unsigned long long)f->cfg.ip_interval_s, f->chain.network->hrp);
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
@@ -386,8 +393,20 @@ static int start_http(struct faucet *f)
 /* ---- flags and start-up ---- */
 
 enum {
-	OPT_DATADIR = 1, OPT_NETWORK, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
-	OPT_PASSFILE, OPT_LISTEN, OPT_AMOUNT, OPT_INTERVAL, OPT_IP_INTERVAL, OPT_DEBUG, OPT_HELP,
+	OPT_DATADIR = 1,
+	OPT_NETWORK,
+	OPT_RPCCONNECT,
+	OPT_RPCPORT,
+	OPT_RPCUSER,
+	OPT_RPCPASSWORD,
+	OPT_WALLET,
+	OPT_PASSFILE,
+	OPT_LISTEN,
+	OPT_AMOUNT,
+	OPT_INTERVAL,
+	OPT_IP_INTERVAL,
+	OPT_DEBUG,
+	OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -415,7 +434,8 @@ static void usage(void)
 	printf("usage: assay-faucet -wallet=NAME [options]   (options as -name=value or --name=value)\n\n"
 	       "Gives test coins: each request sends -amount from the wallet's key to an address,\n"
 	       "at most once per -interval per address and per -ip-interval per client IP.\n\n"
-	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default ~/.assay)\n"
+	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default "
+	       "~/.assay)\n"
 	       "  -network=NET           dev, local or testnet: the default -rpcport (default testnet)\n"
 	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
 	       "  -rpcport=PORT          node RPC port (default: the network's)\n"
@@ -470,29 +490,55 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
 		int bad = 0;
 		switch (ch) {
-		case OPT_DATADIR: bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir"); break;
-		case OPT_NETWORK: bad = copy_opt(c->network, sizeof(c->network), optarg, "network"); break;
-		case OPT_RPCCONNECT: bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect"); break;
-		case OPT_RPCUSER: bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser"); break;
-		case OPT_RPCPASSWORD: bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword"); break;
-		case OPT_WALLET: bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet"); break;
-		case OPT_PASSFILE: bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg, "passphrase-file"); break;
-		case OPT_LISTEN: bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen"); break;
+		case OPT_DATADIR:
+			bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir");
+			break;
+		case OPT_NETWORK:
+			bad = copy_opt(c->network, sizeof(c->network), optarg, "network");
+			break;
+		case OPT_RPCCONNECT:
+			bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
+			break;
+		case OPT_RPCUSER:
+			bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
+			break;
+		case OPT_RPCPASSWORD:
+			bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
+			break;
+		case OPT_WALLET:
+			bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet");
+			break;
+		case OPT_PASSFILE:
+			bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg,
+				       "passphrase-file");
+			break;
+		case OPT_LISTEN:
+			bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen");
+			break;
 		case OPT_RPCPORT:
 			errno = 0;
 			c->rpcport = (unsigned)strtoul(optarg, &end, 10);
 			bad = errno || *end || optarg[0] == '-' || c->rpcport == 0 || c->rpcport > 65535;
 			break;
-		case OPT_AMOUNT: bad = amount_parse(optarg, &c->amount) != 0 || c->amount == 0; break;
-		case OPT_INTERVAL: bad = parse_seconds(optarg, &c->interval_s); break;
+		case OPT_AMOUNT:
+			bad = amount_parse(optarg, &c->amount) != 0 || c->amount == 0;
+			break;
+		case OPT_INTERVAL:
+			bad = parse_seconds(optarg, &c->interval_s);
+			break;
 		case OPT_IP_INTERVAL:
 			bad = parse_seconds(optarg, &c->ip_interval_s);
 			c->ip_interval_set = 1;
 			break;
-		case OPT_DEBUG: c->debug = 1; break;
-		case OPT_HELP: usage(); exit(0);
+		case OPT_DEBUG:
+			c->debug = 1;
+			break;
+		case OPT_HELP:
+			usage();
+			exit(0);
 		default:
-			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n", argv[optind - 1]);
+			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n",
+				argv[optind - 1]);
 			return -1;
 		}
 		if (bad) {
@@ -625,7 +671,8 @@ int main(int argc, char **argv)
 	} else if (start(f) == 0) {
 		char amount[AMOUNT_STR_MAX];
 		amount_format(f->cfg.amount, amount);
-		log_info("assay-faucet %s: %s ASY per request from %s on %s, http://%s/ (per address every %llu s, "
+		log_info("assay-faucet %s: %s ASY per request from %s on %s, http://%s/ (per address every "
+			 "%llu s, "
 			 "per IP every %llu s)",
 			 PACKAGE_VERSION, amount, f->address, f->chain.network->name, f->cfg.listen,
 			 (unsigned long long)f->cfg.interval_s, (unsigned long long)f->cfg.ip_interval_s);

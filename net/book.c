@@ -20,8 +20,8 @@
 
 #define PEERS_MAGIC "ASYP"
 #define BANS_MAGIC "ASYB"
-#define FILE_VERSION 1       /* banlist.dat; peers.dat version 1 is still read */
-#define PEERS_VERSION 2      /* peers.dat with the key, sources and tables */
+#define FILE_VERSION 1            /* banlist.dat; peers.dat version 1 is still read */
+#define PEERS_VERSION 2           /* peers.dat with the key, sources and tables */
 #define FILE_MAX_BYTES (4u << 20) /* both files are far smaller; refuse larger */
 #define SELECT_RANDOM_TRIES 64    /* random slot picks before a full scan */
 
@@ -58,9 +58,11 @@ static uint64_t keyed_hash(const net_book_t *b, char tag, const uint8_t *p1, siz
 	uint8_t msg[1 + 32 + 32 + 8], out[crypto_shorthash_BYTES];
 	size_t k = 0;
 	msg[k++] = (uint8_t)tag;
-	memcpy(msg + k, p1, n1);
+	if (n1)
+		memcpy(msg + k, p1, n1);
 	k += n1;
-	memcpy(msg + k, p2, n2);
+	if (n2)
+		memcpy(msg + k, p2, n2);
 	k += n2;
 	for (int i = 0; i < 8; i++)
 		msg[k++] = (uint8_t)(word >> (8 * i));
@@ -103,7 +105,8 @@ static size_t slot_in(const net_book_t *b, int tried, size_t bucket, const uint8
 {
 	uint8_t a[18];
 	addr_bytes(ip, port, a);
-	size_t pos = (size_t)(keyed_hash(b, tried ? 'Q' : 'P', a, 18, NULL, 0, bucket) % NET_BOOK_BUCKET_SIZE);
+	size_t pos =
+		(size_t)(keyed_hash(b, tried ? 'Q' : 'P', a, 18, NULL, 0, bucket) % NET_BOOK_BUCKET_SIZE);
 	return (tried ? NET_BOOK_NEW_SLOTS : 0) + bucket * NET_BOOK_BUCKET_SIZE + pos;
 }
 
@@ -265,8 +268,9 @@ const struct net_book_entry *net_book_slot(const net_book_t *b, size_t i)
 size_t net_book_bucket_of(const net_book_t *b, const struct net_book_entry *e)
 {
 	size_t slot = (size_t)(e - b->slots);
-	return slot < NET_BOOK_NEW_SLOTS ? slot / NET_BOOK_BUCKET_SIZE
-					 : NET_BOOK_NEW_BUCKETS + (slot - NET_BOOK_NEW_SLOTS) / NET_BOOK_BUCKET_SIZE;
+	return slot < NET_BOOK_NEW_SLOTS
+		       ? slot / NET_BOOK_BUCKET_SIZE
+		       : NET_BOOK_NEW_BUCKETS + (slot - NET_BOOK_NEW_SLOTS) / NET_BOOK_BUCKET_SIZE;
 }
 
 static uint64_t draw(const net_book_t *b, uint64_t rnd, uint64_t i)

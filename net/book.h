@@ -18,17 +18,17 @@
  * An occupied slot is only taken over from an entry that is "terrible"
  * (stale or failing). The key is secret and random per book (kept in
  * peers.dat), so nobody can aim addresses at chosen slots. */
-#define NET_BOOK_NEW_BUCKETS 64         /* buckets of the new table */
-#define NET_BOOK_TRIED_BUCKETS 16       /* buckets of the tried table */
-#define NET_BOOK_BUCKET_SIZE 64         /* slots per bucket */
-#define NET_BOOK_NEW_BUCKETS_PER_GROUP 8    /* new buckets one source group can reach (1/8) */
-#define NET_BOOK_TRIED_BUCKETS_PER_GROUP 2  /* tried buckets one address group can reach (1/8) */
+#define NET_BOOK_NEW_BUCKETS 64            /* buckets of the new table */
+#define NET_BOOK_TRIED_BUCKETS 16          /* buckets of the tried table */
+#define NET_BOOK_BUCKET_SIZE 64            /* slots per bucket */
+#define NET_BOOK_NEW_BUCKETS_PER_GROUP 8   /* new buckets one source group can reach (1/8) */
+#define NET_BOOK_TRIED_BUCKETS_PER_GROUP 2 /* tried buckets one address group can reach (1/8) */
 #define NET_BOOK_NEW_SLOTS (NET_BOOK_NEW_BUCKETS * NET_BOOK_BUCKET_SIZE)     /* 4096 */
 #define NET_BOOK_TRIED_SLOTS (NET_BOOK_TRIED_BUCKETS * NET_BOOK_BUCKET_SIZE) /* 1024 */
-#define NET_BOOK_MAX (NET_BOOK_NEW_SLOTS + NET_BOOK_TRIED_SLOTS)            /* addresses kept */
-#define NET_BOOK_KEY_LEN 16             /* SipHash key of the bucket choice */
-#define NET_BANS_MAX 4096       /* banned IPs kept */
-#define NET_BAN_REASON_MAX 63   /* bytes of reason text stored */
+#define NET_BOOK_MAX (NET_BOOK_NEW_SLOTS + NET_BOOK_TRIED_SLOTS)             /* addresses kept */
+#define NET_BOOK_KEY_LEN 16   /* SipHash key of the bucket choice */
+#define NET_BANS_MAX 4096     /* banned IPs kept */
+#define NET_BAN_REASON_MAX 63 /* bytes of reason text stored */
 /* Backoff: after f failed dials in a row an address waits
  * min(NET_BOOK_RETRY_MS * 2^(f-1), NET_BOOK_BACKOFF_MAX_MS) from the last. */
 #define NET_BOOK_RETRY_MS 60000
@@ -54,20 +54,20 @@
 #define NET_ADDR_RELAY_FRESH_S 600
 
 struct net_book_entry {
-	uint8_t ip[16];         /* IPv6 or IPv4-mapped */
+	uint8_t ip[16]; /* IPv6 or IPv4-mapped */
 	uint16_t port;
-	uint8_t source[16];     /* IP of the peer that told us (itself for seeds and peers) */
-	uint64_t last_seen;     /* seconds since the epoch, as gossiped */
-	uint64_t last_try_ms;   /* wall-clock ms of our last dial; 0 never */
-	uint64_t last_good_ms;  /* wall-clock ms of our last handshake with it; 0 never */
-	uint32_t failures;      /* dials since the last success */
-	uint8_t tried;          /* 1: in the tried table */
-	uint8_t used;           /* 0: an empty slot */
+	uint8_t source[16];    /* IP of the peer that told us (itself for seeds and peers) */
+	uint64_t last_seen;    /* seconds since the epoch, as gossiped */
+	uint64_t last_try_ms;  /* wall-clock ms of our last dial; 0 never */
+	uint64_t last_good_ms; /* wall-clock ms of our last handshake with it; 0 never */
+	uint32_t failures;     /* dials since the last success */
+	uint8_t tried;         /* 1: in the tried table */
+	uint8_t used;          /* 0: an empty slot */
 };
 
 struct net_book_ban {
 	uint8_t ip[16];
-	uint64_t until_ms;      /* wall-clock ms since the epoch */
+	uint64_t until_ms; /* wall-clock ms since the epoch */
 	char reason[NET_BAN_REASON_MAX + 1];
 };
 
@@ -122,7 +122,7 @@ size_t net_book_sample(const net_book_t *b, struct net_book_entry *out, size_t m
 /* The addr token bucket of one peer (NET_ADDR_BURST, NET_ADDR_RATE_PER_S). */
 struct net_addr_budget {
 	double tokens;
-	uint64_t at_ms;         /* when tokens was last brought up to date */
+	uint64_t at_ms; /* when tokens was last brought up to date */
 };
 void net_addr_budget_init(struct net_addr_budget *r, uint64_t now_ms);
 /* 1 and one token spent if one is left at now_ms, else 0. */

@@ -14,7 +14,10 @@
 #include "wallet/rpc_client.h"
 
 const struct cli_optdef cli_faucet_opts[] = {
-	{"url", 1}, {"wait", 0}, {"timeout", 1}, {NULL, 0},
+	{"url", 1},
+	{"wait", 0},
+	{"timeout", 1},
+	{NULL, 0},
 };
 
 /* http://HOST:PORT[/PREFIX] into host, port and the path of /request. */
@@ -90,11 +93,12 @@ int cli_faucet(struct cli_ctx *ctx)
 	char *reply = NULL;
 	size_t len = 0;
 	int status = 0;
-	rc = rpc_client_post(host, port, path, body, strlen(body), CLI_FAUCET_REPLY_MAX, &status, &reply, &len,
-			     &fail);
+	rc = rpc_client_post(host, port, path, body, strlen(body), CLI_FAUCET_REPLY_MAX, &status, &reply,
+			     &len, &fail);
 	free(body);
 	if (rc)
-		return cli_fail(rc == ASSAY_EIO ? CLI_EUNREACHABLE : CLI_EFAIL, "faucet %s: %s", url, fail.message);
+		return cli_fail(rc == ASSAY_EIO ? CLI_EUNREACHABLE : CLI_EFAIL, "faucet %s: %s", url,
+				fail.message);
 	json_error_t jerr;
 	json_t *j = json_loadb(reply, len, 0, &jerr);
 	free(reply);
@@ -105,10 +109,12 @@ int cli_faucet(struct cli_ctx *ctx)
 	json_t *error = json_object_get(j, "error");
 	if (status != 200 || error) {
 		char why[600];
-		snprintf(why, sizeof(why), "%s", json_is_string(error) ? json_string_value(error) : "no reason given");
+		snprintf(why, sizeof(why), "%s",
+			 json_is_string(error) ? json_string_value(error) : "no reason given");
 		json_decref(j);
 		/* 400: the address or the request is wrong (the user's to fix) */
-		return cli_fail(status == 400 ? CLI_EUSAGE : CLI_EFAIL, "faucet refused (HTTP %d): %s", status, why);
+		return cli_fail(status == 400 ? CLI_EUSAGE : CLI_EFAIL, "faucet refused (HTTP %d): %s",
+				status, why);
 	}
 	const char *txid = json_string_value(json_object_get(j, "txid"));
 	const char *amount = json_string_value(json_object_get(j, "amount"));

@@ -6,7 +6,7 @@
 #include "wallet/cli.h"
 
 #define CLI_FAUCET_DEFAULT_URL "http://127.0.0.1:29460" /* assay-faucet's default -listen */
-#define CLI_FAUCET_REPLY_MAX 65536                       /* a faucet's answer is a line of JSON */
+#define CLI_FAUCET_REPLY_MAX 65536                      /* a faucet's answer is a line of JSON */
 
 extern const struct cli_optdef cli_faucet_opts[];
 int cli_faucet(struct cli_ctx *ctx);

@@ -16,7 +16,7 @@ static void test_interval(void)
 	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1a", 1000), 60000);
 	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1a", 60999), 1);
 	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1a", 61000), 0);
-	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1b", 1000), 0); /* another key */
+	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1b", 1000), 0);    /* another key */
 	CHECK_EQ_INT(faucet_limits_record(l, "tassay1a", 61000), 0); /* served again: waits anew */
 	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1a", 61000), 60000);
 	CHECK_EQ_INT(faucet_limits_record(l, "", 1), ASSAY_EARG);
@@ -38,7 +38,7 @@ static void test_full(void)
 	CHECK(!faucet_limits_has_room(l, "newcomer", 5500));
 	CHECK_EQ_INT(faucet_limits_record(l, "newcomer", 5500), ASSAY_EFULL);
 	CHECK_EQ_U64(faucet_limits_wait(l, "ip-0", 5500), 500); /* not forgotten */
-	CHECK(faucet_limits_has_room(l, "ip-7", 5500)); /* its own slot */
+	CHECK(faucet_limits_has_room(l, "ip-7", 5500));         /* its own slot */
 	/* once the interval passed, the slots are free again */
 	CHECK(faucet_limits_has_room(l, "newcomer", 6000));
 	CHECK_EQ_INT(faucet_limits_record(l, "newcomer", 6000), 0);

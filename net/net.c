@@ -409,6 +409,14 @@ static void send_addr(struct conn *c, const struct net_addr *items, size_t count
 	conn_send(c, &m);
 }
 
+static int connected_to(struct net *n, const uint8_t ip[16], uint16_t port)
+{
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead && c->port == port && memcmp(c->ip, ip, 16) == 0)
+			return 1;
+	return 0;
+}
+
 static void handle_getaddr(struct conn *c)
 {
 	struct net *n = c->n;
@@ -423,7 +431,8 @@ static void handle_getaddr(struct conn *c)
 		return;
 	}
 	/* a random sample of the book, so peers learn different parts of it */
-	size_t count = net_book_sample(n->book, sample, NET_MAX_ADDR, wall_ms(), random_u64());
+	uint64_t now = wall_ms(), now_s = now / 1000;
+	size_t count = net_book_sample(n->book, sample, NET_MAX_ADDR, now, random_u64());
 	/* not the asker's own address (an inbound peer's is its listen port) */
 	uint16_t asker_port = c->inbound ? net_peer_remote(c->peer)->listen_port : c->port;
 	size_t k = 0;
@@ -432,7 +441,9 @@ static void handle_getaddr(struct conn *c)
 			continue;
 		memcpy(items[k].ip, sample[i].ip, 16);
 		items[k].port = sample[i].port;
-		items[k].last_seen = sample[i].last_seen;
+		/* a peer we are connected to right now was seen now: long-lived
+		 * connections keep their addresses fresh in others' books */
+		items[k].last_seen = connected_to(n, sample[i].ip, sample[i].port) ? now_s : sample[i].last_seen;
 		k++;
 	}
 	send_addr(c, items, k);
@@ -1042,13 +1053,6 @@ static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)
 	return 0;
 }
 
-static int connected_to(struct net *n, const uint8_t ip[16], uint16_t port)
-{
-	for (struct conn *c = n->conns; c; c = c->next)
-		if (!c->dead && c->port == port && memcmp(c->ip, ip, 16) == 0)
-			return 1;
-	return 0;
-}
 
 static void dial_targets(struct net *n, uint64_t now)
 {

@@ -1053,7 +1053,6 @@ static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)
 	return 0;
 }
 
-
 static void dial_targets(struct net *n, uint64_t now)
 {
 	for (int i = 0; i < n->ntargets; i++) {

@@ -26,7 +26,9 @@ libassay_wallet_a_SOURCES = \
 	wallet/cli_compute.c wallet/cli_compute.h \
 	wallet/cli_proof.c wallet/cli_proof.h \
 	wallet/cli_jobspec.c wallet/cli_jobspec.h \
-	wallet/cli_preflight.c wallet/cli_preflight.h
+	wallet/cli_preflight.c wallet/cli_preflight.h \
+	wallet/cli_validator.c wallet/cli_validator.h \
+	wallet/cli_testnet.c wallet/cli_testnet.h
 
 # The VM library gives the CLI the assembler, disassembler, calldata and
 # payload codecs of the contract commands; the job commands check outputs

@@ -78,3 +78,9 @@ tests_fuzz_fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)
 # The generator of wallet/bip39_english.c (checks the list's SHA-256).
 EXTRA_DIST += wallet/bip39_english.sh
+# testnet gentx/collect/init and the validator key and transactions; the
+# genesis it writes is read back with the node's own parser (node/genesis.c).
+check_PROGRAMS += tests/unit/test_cli_testnet
+TESTS += tests/unit/test_cli_testnet
+tests_unit_test_cli_testnet_SOURCES = tests/unit/test_cli_testnet.c tests/unit/cli_fixture.h tests/unit/test.h
+tests_unit_test_cli_testnet_LDADD = libassay_node.a $(WALLET_LIBS)

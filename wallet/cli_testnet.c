@@ -634,6 +634,11 @@ int cli_cmd_testnet_gentx(struct cli_ctx *ctx)
 			return cli_fail(CLI_EFAIL, "%s", err);
 		snprintf(path, sizeof(path), "%s/%.*s.json", dir, (int)(n ? n : 1), n ? base : "x");
 		out = path;
+	} else if (strrchr(out, '/')) { /* the folder an --out names is made if absent, as the default's */
+		size_t n = (size_t)(strrchr(out, '/') - out);
+		snprintf(dir, sizeof(dir), "%.*s", (int)(n < sizeof(dir) ? n : sizeof(dir) - 1), out);
+		if (n && make_dir(dir, err, sizeof(err)) != 0)
+			return cli_fail(CLI_EFAIL, "%s", err);
 	}
 	json_t *j = cli_gentx_to_json(&g);
 	if (!j)

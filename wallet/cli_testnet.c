@@ -29,8 +29,8 @@
 #include "wallet/keystore.h"
 
 const struct cli_optdef cli_testnet_init_opts[] = {
-	{"validators", 1}, {"workers", 1}, {"dir", 1}, {"base-port", 1}, {"chain", 1},
-	{"stake", 1}, {"block-time", 1}, {NULL, 0},
+	{"validators", 1}, {"workers", 1}, {"dir", 1},        {"base-port", 1},
+	{"chain", 1},      {"stake", 1},   {"block-time", 1}, {NULL, 0},
 };
 const struct cli_optdef cli_testnet_gentx_opts[] = {
 	{"from", 1}, {"stake", 1}, {"chain", 1}, {"out", 1}, {NULL, 0},
@@ -71,8 +71,9 @@ json_t *cli_gentx_to_json(const struct cli_gentx *g)
 	address_from_pubkey(g->pubkey, addr);
 	address_encode(net ? net->family : NET_DEV, addr, address);
 	snprintf(stake, sizeof(stake), "%llu", (unsigned long long)g->stake);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", CLI_GENTX_TYPE, "chain", g->chain, "network",
-			 g->network, "pubkey", pk, "stake", stake, "address", address, "signature", sig);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", CLI_GENTX_TYPE, "chain", g->chain,
+			 "network", g->network, "pubkey", pk, "stake", stake, "address", address, "signature",
+			 sig);
 }
 
 /* A u64 as genesis files write it (docs/protocol.md §7): a JSON integer
@@ -108,9 +109,11 @@ int cli_gentx_from_json(const json_t *j, struct cli_gentx *g, char *err, size_t 
 	const char *network = json_string_value(json_object_get(j, "network"));
 	const char *address = json_string_value(json_object_get(j, "address"));
 	if (!json_is_object(j) || !type || strcmp(type, CLI_GENTX_TYPE) != 0)
-		return assay_fail(err, errlen, ASSAY_EDECODE, "not a gentx (\"type\" must be \"%s\")", CLI_GENTX_TYPE);
+		return assay_fail(err, errlen, ASSAY_EDECODE, "not a gentx (\"type\" must be \"%s\")",
+				  CLI_GENTX_TYPE);
 	if (!chain || !*chain || strlen(chain) >= sizeof(g->chain))
-		return assay_fail(err, errlen, ASSAY_EDECODE, "\"chain\" must be 1 to %zu characters", sizeof(g->chain) - 1);
+		return assay_fail(err, errlen, ASSAY_EDECODE, "\"chain\" must be 1 to %zu characters",
+				  sizeof(g->chain) - 1);
 	const struct network_info *net = network ? network_find(network) : NULL;
 	if (!net || strcmp(network, "dev") == 0)
 		return assay_fail(err, errlen, ASSAY_EDECODE, "\"network\" must be local, testnet or main");
@@ -119,21 +122,25 @@ int cli_gentx_from_json(const json_t *j, struct cli_gentx *g, char *err, size_t 
 	if (hex_field(j, "pubkey", g->pubkey, PUBKEY_LEN) < 0)
 		return assay_fail(err, errlen, ASSAY_EDECODE, "\"pubkey\" must be 64 hex digits");
 	if (json_u64(json_object_get(j, "stake"), &g->stake) < 0 || g->stake == 0)
-		return assay_fail(err, errlen, ASSAY_EDECODE, "\"stake\" must be a positive integer of base units");
+		return assay_fail(err, errlen, ASSAY_EDECODE,
+				  "\"stake\" must be a positive integer of base units");
 	if (hex_field(j, "signature", g->sig, SIG_LEN) < 0)
 		return assay_fail(err, errlen, ASSAY_EDECODE, "\"signature\" must be 128 hex digits");
 	if (address) { /* informational, but a wrong one is a sign of a hand-edited file */
 		uint8_t want[ADDR_LEN], got[ADDR_LEN];
 		enum network fam;
 		address_from_pubkey(g->pubkey, want);
-		if (address_decode(address, &fam, got) != 0 || fam != net->family || memcmp(want, got, ADDR_LEN))
-			return assay_fail(err, errlen, ASSAY_EDECODE, "\"address\" is not the address of \"pubkey\"");
+		if (address_decode(address, &fam, got) != 0 || fam != net->family ||
+		    memcmp(want, got, ADDR_LEN))
+			return assay_fail(err, errlen, ASSAY_EDECODE,
+					  "\"address\" is not the address of \"pubkey\"");
 	}
 	uint8_t digest[HASH_LEN];
 	cli_gentx_digest(g, digest);
 	if (sig_verify(g->pubkey, digest, HASH_LEN, g->sig) != 0)
 		return assay_fail(err, errlen, ASSAY_ESIG,
-				  "bad signature: the entry was not signed by its pubkey for this chain, network and stake");
+				  "bad signature: the entry was not signed by its pubkey for this chain, "
+				  "network and stake");
 	return 0;
 }
 
@@ -144,22 +151,25 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 {
 	*genesis = NULL;
 	if (n == 0)
-		return assay_fail(err, errlen, ASSAY_EINVALID, "no gentx entries: a genesis needs at least one validator");
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "no gentx entries: a genesis needs at least one validator");
 	if (n > CLI_GENESIS_MAX_VALIDATORS)
 		return assay_fail(err, errlen, ASSAY_EINVALID, "%zu entries: at most %d validators", n,
 				  CLI_GENESIS_MAX_VALIDATORS);
 	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(txs[i].chain, txs[0].chain) || strcmp(txs[i].network, txs[0].network))
-			return assay_fail(err, errlen, ASSAY_EINVALID,
-					  "entry %zu is for chain %s on %s, entry 0 for %s on %s: one chain only", i,
-					  txs[i].chain, txs[i].network, txs[0].chain, txs[0].network);
+			return assay_fail(
+				err, errlen, ASSAY_EINVALID,
+				"entry %zu is for chain %s on %s, entry 0 for %s on %s: one chain only", i,
+				txs[i].chain, txs[i].network, txs[0].chain, txs[0].network);
 		for (size_t k = 0; k < i; k++)
 			if (memcmp(txs[k].pubkey, txs[i].pubkey, PUBKEY_LEN) == 0) {
 				char pk[2 * PUBKEY_LEN + 1];
 				hex_encode(txs[i].pubkey, PUBKEY_LEN, pk);
-				return assay_fail(err, errlen, ASSAY_EINVALID, "validator %s appears twice (entries %zu and %zu)",
-						  pk, k, i);
+				return assay_fail(err, errlen, ASSAY_EINVALID,
+						  "validator %s appears twice (entries %zu and %zu)", pk, k,
+						  i);
 			}
 		if (amount_add(total, txs[i].stake, &total) || total > BFT_MAX_TOTAL_POWER)
 			return assay_fail(err, errlen, ASSAY_EINVALID, "total stake above %llu base units",
@@ -173,16 +183,20 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 	json_t *bvals = json_object_get(base, "validators");
 	json_t *bbalances = json_object_get(base, "balances");
 	if (bchain && strcmp(bchain, txs[0].chain) != 0)
-		return assay_fail(err, errlen, ASSAY_EINVALID, "the base genesis is for chain %s, the entries for %s", bchain,
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "the base genesis is for chain %s, the entries for %s", bchain,
 				  txs[0].chain);
 	if (bnet && strcmp(bnet, txs[0].network) != 0)
-		return assay_fail(err, errlen, ASSAY_EINVALID, "the base genesis is for network %s, the entries for %s", bnet,
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "the base genesis is for network %s, the entries for %s", bnet,
 				  txs[0].network);
 	if (bvals && (!json_is_array(bvals) || json_array_size(bvals) != 0))
-		return assay_fail(err, errlen, ASSAY_EINVALID,
-				  "the base genesis already lists validators: they come from the gentx entries only");
+		return assay_fail(
+			err, errlen, ASSAY_EINVALID,
+			"the base genesis already lists validators: they come from the gentx entries only");
 	if (bbalances && !json_is_array(bbalances))
-		return assay_fail(err, errlen, ASSAY_EINVALID, "the base genesis's \"balances\" must be an array");
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "the base genesis's \"balances\" must be an array");
 	/* protocol.md §7's order, then whatever else the base holds */
 	json_t *g = json_object(), *vals = json_array();
 	json_t *balances = bbalances ? json_deep_copy(bbalances) : json_array();
@@ -199,21 +213,23 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 	json_object_set_new(g, "time_ms", btime ? json_deep_copy(btime) : json_integer((json_int_t)time_ms));
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)base, key, v)
-		if (!json_object_get(g, key) && strcmp(key, "balances") && strcmp(key, "validators"))
-			json_object_set_new(g, key, json_deep_copy(v));
+	json_object_foreach((json_t *)base, key, v) if (!json_object_get(g, key) && strcmp(key, "balances") &&
+							strcmp(key, "validators"))
+		json_object_set_new(g, key, json_deep_copy(v));
 	json_object_set_new(g, "balances", balances);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char pk[2 * PUBKEY_LEN + 1], address[ADDR_STR_MAX];
 		uint8_t addr[ADDR_LEN];
 		hex_encode(txs[i].pubkey, PUBKEY_LEN, pk);
-		json_array_append_new(vals, json_pack("{s:s, s:I}", "pubkey", pk, "stake", (json_int_t)txs[i].stake));
+		json_array_append_new(
+			vals, json_pack("{s:s, s:I}", "pubkey", pk, "stake", (json_int_t)txs[i].stake));
 		address_from_pubkey(txs[i].pubkey, addr);
 		address_encode(net->family, addr, address);
 		int funded = 0;
 		size_t k;
 		json_t *e;
-		json_array_foreach(balances, k, e) {
+		json_array_foreach(balances, k, e)
+		{
 			uint8_t other[ADDR_LEN];
 			enum network fam;
 			const char *a = json_string_value(json_object_get(e, "address"));
@@ -221,7 +237,8 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 				funded = 1;
 		}
 		if (!funded && fund)
-			json_array_append_new(balances, json_pack("{s:s, s:I}", "address", address, "amount", (json_int_t)fund));
+			json_array_append_new(balances, json_pack("{s:s, s:I}", "address", address, "amount",
+								  (json_int_t)fund));
 	}
 	json_object_set_new(g, "validators", vals);
 	*genesis = g;
@@ -240,8 +257,8 @@ static int write_json_new(const char *path, const json_t *j, int secret, char *e
 	if (fd < 0) {
 		int e = errno;
 		free(text);
-		return assay_fail(err, errlen, e == EEXIST ? ASSAY_EEXISTS : ASSAY_EIO, "cannot create %s: %s", path,
-				  strerror(e));
+		return assay_fail(err, errlen, e == EEXIST ? ASSAY_EEXISTS : ASSAY_EIO,
+				  "cannot create %s: %s", path, strerror(e));
 	}
 	FILE *f = fdopen(fd, "w");
 	int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
@@ -261,7 +278,9 @@ static int make_dir(const char *path, char *err, size_t errlen)
 static int join(char *out, size_t cap, const char *dir, const char *name, char *err, size_t errlen)
 {
 	int n = snprintf(out, cap, "%s/%s", dir, name);
-	return n < 0 || (size_t)n >= cap ? assay_fail(err, errlen, ASSAY_ELIMIT, "path too long: %s/%s", dir, name) : 0;
+	return n < 0 || (size_t)n >= cap
+		       ? assay_fail(err, errlen, ASSAY_ELIMIT, "path too long: %s/%s", dir, name)
+		       : 0;
 }
 
 /* The new testnet directory: made if absent, else it must be empty. Its
@@ -276,15 +295,18 @@ static int make_top(const char *dir, char *abs, size_t cap, char *err, size_t er
 		if (*p == '/') {
 			*p = 0;
 			if (mkdir(parent, 0755) != 0 && errno != EEXIST)
-				return assay_fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", parent, strerror(errno));
+				return assay_fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", parent,
+						  strerror(errno));
 			*p = '/';
 		}
 	if (mkdir(dir, 0700) != 0) {
 		if (errno != EEXIST)
-			return assay_fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", dir, strerror(errno));
+			return assay_fail(err, errlen, ASSAY_EIO, "cannot create %s: %s", dir,
+					  strerror(errno));
 		DIR *d = opendir(dir);
 		if (!d)
-			return assay_fail(err, errlen, ASSAY_EIO, "%s exists and cannot be read: %s", dir, strerror(errno));
+			return assay_fail(err, errlen, ASSAY_EIO, "%s exists and cannot be read: %s", dir,
+					  strerror(errno));
 		struct dirent *e;
 		int used = 0;
 		while ((e = readdir(d)))
@@ -292,8 +314,9 @@ static int make_top(const char *dir, char *abs, size_t cap, char *err, size_t er
 				used = 1;
 		closedir(d);
 		if (used)
-			return assay_fail(err, errlen, ASSAY_EEXISTS,
-					  "%s exists and is not empty: choose a new --dir (nothing was changed)", dir);
+			return assay_fail(
+				err, errlen, ASSAY_EEXISTS,
+				"%s exists and is not empty: choose a new --dir (nothing was changed)", dir);
 	}
 	char real[PATH_MAX];
 	if (!realpath(dir, real) || strlen(real) >= cap)
@@ -306,8 +329,8 @@ static int write_text_new(const char *path, const char *text, char *err, size_t 
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0)
-		return assay_fail(err, errlen, errno == EEXIST ? ASSAY_EEXISTS : ASSAY_EIO, "cannot create %s: %s", path,
-				  strerror(errno));
+		return assay_fail(err, errlen, errno == EEXIST ? ASSAY_EEXISTS : ASSAY_EIO,
+				  "cannot create %s: %s", path, strerror(errno));
 	size_t len = strlen(text);
 	ssize_t w = write(fd, text, len);
 	int bad = w < 0 || (size_t)w != len;
@@ -328,7 +351,8 @@ static void text_add(struct buf *b, const char *fmt, ...)
 		buf_put(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static int write_node_conf(const struct cli_testnet_plan *p, const char *abs, unsigned i, char *err, size_t errlen)
+static int write_node_conf(const struct cli_testnet_plan *p, const char *abs, unsigned i, char *err,
+			   size_t errlen)
 {
 	char path[CLI_PATH_MAX];
 	struct buf b;
@@ -340,8 +364,8 @@ static int write_node_conf(const struct cli_testnet_plan *p, const char *abs, un
 		 "network=%s\ngenesis=%s/node%u/genesis.json\nvalidator=%s/node%u/%s/node%u.json\n"
 		 "rpcbind=127.0.0.1\nrpcport=%u\nbind=127.0.0.1\nport=%u\nprinttoconsole=0\n"
 		 "# persistent peers: the other validators\n",
-		 i, p->network, abs, abs, i, p->network, abs, i, abs, i, CLI_VALIDATOR_DIR, i, p->base_port + 2 * i,
-		 p->base_port + 2 * i + 1);
+		 i, p->network, abs, abs, i, p->network, abs, i, abs, i, CLI_VALIDATOR_DIR, i,
+		 p->base_port + 2 * i, p->base_port + 2 * i + 1);
 	for (unsigned k = 0; k < p->validators; k++)
 		if (k != i)
 			text_add(&b, "addnode=127.0.0.1:%u\n", p->base_port + 2 * k + 1);
@@ -383,10 +407,12 @@ static int write_worker(const struct cli_testnet_plan *p, const char *abs, unsig
 		return rc;
 	char listen_text[32];
 	snprintf(listen_text, sizeof(listen_text), "127.0.0.1:%u", listen);
-	json_array_append_new(workers, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", name, "dir", name, "node",
-						 (snprintf(link_to, sizeof(link_to), "node%u", node), link_to), "listen",
-						 listen_text, "address", info.address));
-	json_array_append_new(balances, json_pack("{s:s, s:I}", "address", info.address, "amount", (json_int_t)p->fund));
+	json_array_append_new(workers,
+			      json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", name, "dir", name, "node",
+					(snprintf(link_to, sizeof(link_to), "node%u", node), link_to),
+					"listen", listen_text, "address", info.address));
+	json_array_append_new(
+		balances, json_pack("{s:s, s:I}", "address", info.address, "amount", (json_int_t)p->fund));
 	return 0;
 }
 
@@ -396,21 +422,25 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 	const struct network_info *net = network_find(p->network);
 	int rc;
 	if (!net || (strcmp(p->network, "local") && strcmp(p->network, "testnet")))
-		return assay_fail(err, errlen, ASSAY_EARG, "network must be local or testnet, not %s", p->network);
-	if (p->validators < 1 || p->validators > CLI_TESTNET_MAX_NODES || p->workers > CLI_TESTNET_MAX_WORKERS)
-		return assay_fail(err, errlen, ASSAY_EARG, "1 to %d validators and 0 to %d workers", CLI_TESTNET_MAX_NODES,
-				  CLI_TESTNET_MAX_WORKERS);
+		return assay_fail(err, errlen, ASSAY_EARG, "network must be local or testnet, not %s",
+				  p->network);
+	if (p->validators < 1 || p->validators > CLI_TESTNET_MAX_NODES ||
+	    p->workers > CLI_TESTNET_MAX_WORKERS)
+		return assay_fail(err, errlen, ASSAY_EARG, "1 to %d validators and 0 to %d workers",
+				  CLI_TESTNET_MAX_NODES, CLI_TESTNET_MAX_WORKERS);
 	if (p->base_port < 1024 || p->base_port + 2 * p->validators + p->workers > 65535)
-		return assay_fail(err, errlen, ASSAY_EARG, "--base-port %u leaves no room for the ports (1024 to 65535)",
+		return assay_fail(err, errlen, ASSAY_EARG,
+				  "--base-port %u leaves no room for the ports (1024 to 65535)",
 				  p->base_port);
-	snprintf(chain, sizeof(chain), "%s", p->chain ? p->chain : (strcmp(p->network, "local") ? "assay-testnet"
-												       : "assay-local"));
+	snprintf(chain, sizeof(chain), "%s",
+		 p->chain ? p->chain : (strcmp(p->network, "local") ? "assay-testnet" : "assay-local"));
 	if ((rc = make_top(p->dir, abs, sizeof(abs), err, errlen)))
 		return rc;
 
 	/* validator keys and their signed entries, as operators would make them */
 	struct cli_gentx *txs = calloc(p->validators, sizeof(*txs));
-	json_t *nodes = json_array(), *workers = json_array(), *balances = json_array(), *base = json_object();
+	json_t *nodes = json_array(), *workers = json_array(), *balances = json_array(),
+	       *base = json_object();
 	json_t *genesis = NULL;
 	if (!txs || !nodes || !workers || !balances || !base) {
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
@@ -425,7 +455,8 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 		uint8_t addr[ADDR_LEN];
 		snprintf(name, sizeof(name), "node%u", i);
 		snprintf(dir, sizeof(dir), "%s/%s", abs, name);
-		if ((rc = make_dir(dir, err, errlen)) || (rc = cli_validator_key_path(dir, name, path, sizeof(path))))
+		if ((rc = make_dir(dir, err, errlen)) ||
+		    (rc = cli_validator_key_path(dir, name, path, sizeof(path))))
 			break;
 		randombytes_buf(seed, sizeof(seed));
 		key_from_seed(seed, pk, sk);
@@ -440,14 +471,16 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 			break;
 		json_t *entry = cli_gentx_to_json(&txs[i]);
 		snprintf(path, sizeof(path), "%s/gentx/%s.json", abs, name);
-		rc = entry ? write_json_new(path, entry, 0, err, errlen) : assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		rc = entry ? write_json_new(path, entry, 0, err, errlen)
+			   : assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		json_decref(entry);
 		hex_encode(pk, PUBKEY_LEN, pk_hex);
 		address_from_pubkey(pk, addr);
 		address_encode(net->family, addr, address);
-		json_array_append_new(nodes, json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "name", name, "dir", name, "rpcport",
-						       (int)(p->base_port + 2 * i), "port", (int)(p->base_port + 2 * i + 1),
-						       "pubkey", pk_hex, "address", address));
+		json_array_append_new(nodes, json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "name", name, "dir",
+						       name, "rpcport", (int)(p->base_port + 2 * i), "port",
+						       (int)(p->base_port + 2 * i + 1), "pubkey", pk_hex,
+						       "address", address));
 	}
 	if (rc)
 		goto out;
@@ -468,13 +501,17 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 	snprintf(dir, sizeof(dir), "%s/node0", abs);
 	if ((rc = keystore_create(dir, "faucet", net->family, NULL, p->passphrase, &faucet, err, errlen)))
 		goto out;
-	json_array_append_new(balances, json_pack("{s:s, s:I}", "address", faucet.address, "amount", (json_int_t)p->faucet));
+	json_array_append_new(balances, json_pack("{s:s, s:I}", "address", faucet.address, "amount",
+						  (json_int_t)p->faucet));
 
 	/* one genesis for all, through collect */
-	uint64_t block_ms = p->block_time_ms ? p->block_time_ms : strcmp(p->network, "local") == 0 ? CLI_TESTNET_LOCAL_BLOCK_MS : 0;
+	uint64_t block_ms = p->block_time_ms                   ? p->block_time_ms
+			    : strcmp(p->network, "local") == 0 ? CLI_TESTNET_LOCAL_BLOCK_MS
+							       : 0;
 	json_object_set_new(base, "time_ms", json_integer((json_int_t)p->time_ms));
 	if (block_ms)
-		json_object_set_new(base, "params", json_pack("{s:I}", "block_time_ms", (json_int_t)block_ms));
+		json_object_set_new(base, "params",
+				    json_pack("{s:I}", "block_time_ms", (json_int_t)block_ms));
 	json_object_set(base, "balances", balances);
 	if ((rc = cli_testnet_collect(txs, p->validators, base, p->fund, p->time_ms, &genesis, err, errlen)))
 		goto out;
@@ -488,12 +525,13 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 	}
 	if (rc)
 		goto out;
-	json_t *manifest = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:{s:s, s:s, s:s}}", "chain", chain, "network",
-				     p->network, "genesis", "genesis.json", "passphrase_file", "passphrase", "nodes", nodes,
-				     "workers", workers, "faucet", "wallet", "faucet", "datadir", "node0", "address",
-				     faucet.address);
+	json_t *manifest = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:{s:s, s:s, s:s}}", "chain", chain,
+				     "network", p->network, "genesis", "genesis.json", "passphrase_file",
+				     "passphrase", "nodes", nodes, "workers", workers, "faucet", "wallet",
+				     "faucet", "datadir", "node0", "address", faucet.address);
 	snprintf(path, sizeof(path), "%s/testnet.json", abs);
-	rc = manifest ? write_json_new(path, manifest, 0, err, errlen) : assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	rc = manifest ? write_json_new(path, manifest, 0, err, errlen)
+		      : assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	json_decref(manifest);
 out:
 	free(txs);
@@ -580,21 +618,25 @@ int cli_cmd_testnet_init(struct cli_ctx *ctx)
 		cli_emit(ctx, m, "%s", "");
 		return CLI_OK;
 	}
-	printf("testnet of %u validator%s and %u worker%s written to %s (network %s, chain %s)\n", p.validators,
-	       p.validators == 1 ? "" : "s", p.workers, p.workers == 1 ? "" : "s", p.dir, p.network,
-	       json_string_value(json_object_get(m, "chain")));
+	printf("testnet of %u validator%s and %u worker%s written to %s (network %s, chain %s)\n",
+	       p.validators, p.validators == 1 ? "" : "s", p.workers, p.workers == 1 ? "" : "s", p.dir,
+	       p.network, json_string_value(json_object_get(m, "chain")));
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(m, "nodes"), i, e)
 		printf("  %-8s rpc 127.0.0.1:%lld  p2p 127.0.0.1:%lld  validator %s\n",
-		       json_string_value(json_object_get(e, "name")), json_integer_value(json_object_get(e, "rpcport")),
-		       json_integer_value(json_object_get(e, "port")), json_string_value(json_object_get(e, "pubkey")));
+		       json_string_value(json_object_get(e, "name")),
+		       json_integer_value(json_object_get(e, "rpcport")),
+		       json_integer_value(json_object_get(e, "port")),
+		       json_string_value(json_object_get(e, "pubkey")));
 	json_array_foreach(json_object_get(m, "workers"), i, e)
 		printf("  %-8s through %s, output server %s\n", json_string_value(json_object_get(e, "name")),
-		       json_string_value(json_object_get(e, "node")), json_string_value(json_object_get(e, "listen")));
+		       json_string_value(json_object_get(e, "node")),
+		       json_string_value(json_object_get(e, "listen")));
 	printf("  faucet   wallet 'faucet' in %s/node0 (passphrase in %s/passphrase): %s\n"
 	       "start it with: scripts/localnet up %s\n",
-	       p.dir, p.dir, json_string_value(json_object_get(json_object_get(m, "faucet"), "address")), p.dir);
+	       p.dir, p.dir, json_string_value(json_object_get(json_object_get(m, "faucet"), "address")),
+	       p.dir);
 	json_decref(m);
 	return CLI_OK;
 }
@@ -609,14 +651,18 @@ int cli_cmd_testnet_gentx(struct cli_ctx *ctx)
 	if (!from || !cli_opt(ctx, "stake"))
 		return cli_fail(CLI_EUSAGE, "testnet gentx needs --from NAME --stake ASY");
 	memset(&g, 0, sizeof(g));
-	if ((rc = testnet_network(ctx, "testnet", &network)) || (rc = cli_amount_opt(ctx, "stake", 0, &g.stake)))
+	if ((rc = testnet_network(ctx, "testnet", &network)) ||
+	    (rc = cli_amount_opt(ctx, "stake", 0, &g.stake)))
 		return rc;
 	if (g.stake == 0)
 		return cli_fail(CLI_EUSAGE, "--stake must be more than 0");
 	const char *chain = cli_opt(ctx, "chain");
 	if (chain && (!*chain || strlen(chain) >= sizeof(g.chain)))
 		return cli_fail(CLI_EUSAGE, "--chain is 1 to %zu characters", sizeof(g.chain) - 1);
-	snprintf(g.chain, sizeof(g.chain), "%s", chain ? chain : strcmp(network, "local") ? "assay-testnet" : "assay-local");
+	snprintf(g.chain, sizeof(g.chain), "%s",
+		 chain                      ? chain
+		 : strcmp(network, "local") ? "assay-testnet"
+					    : "assay-local");
 	snprintf(g.network, sizeof(g.network), "%s", network);
 	if ((rc = cli_validator_resolve(ctx, from, keypath, sizeof(keypath))))
 		return rc;
@@ -651,7 +697,9 @@ int cli_cmd_testnet_gentx(struct cli_ctx *ctx)
 	char stake[AMOUNT_STR_MAX];
 	amount_format(g.stake, stake);
 	json_object_set_new(j, "file", json_string(out));
-	cli_emit(ctx, j, "gentx for chain %s (%s): validator %s, stake %s ASY\nwritten to %s (public keys only: send it to "
+	cli_emit(ctx, j,
+		 "gentx for chain %s (%s): validator %s, stake %s ASY\nwritten to %s (public keys only: send "
+		 "it to "
 		 "the coordinator, who runs assay-cli testnet collect)\n",
 		 g.chain, g.network, json_string_value(json_object_get(j, "pubkey")), stake, out);
 	return CLI_OK;
@@ -718,7 +766,8 @@ int cli_cmd_testnet_collect(struct cli_ctx *ctx)
 			out = "genesis.json";
 		int w = write_json_new(out, genesis, 0, err, sizeof(err));
 		if (w)
-			rc = cli_fail(CLI_EFAIL, "%s%s", err, w == ASSAY_EEXISTS ? " (nothing was changed)" : "");
+			rc = cli_fail(CLI_EFAIL, "%s%s", err,
+				      w == ASSAY_EEXISTS ? " (nothing was changed)" : "");
 	}
 	if (!rc) {
 		uint64_t total = 0;
@@ -727,10 +776,10 @@ int cli_cmd_testnet_collect(struct cli_ctx *ctx)
 		char stake[AMOUNT_STR_MAX];
 		amount_format(total, stake);
 		cli_emit(ctx,
-			 json_pack("{s:s, s:s, s:s, s:i, s:I}", "file", out, "chain", txs[0].chain, "network", txs[0].network,
-				   "validators", n, "total_stake", (json_int_t)total),
-			 "genesis for chain %s (%s) written to %s: %d validator%s, total stake %s ASY\n", txs[0].chain,
-			 txs[0].network, out, n, n == 1 ? "" : "s", stake);
+			 json_pack("{s:s, s:s, s:s, s:i, s:I}", "file", out, "chain", txs[0].chain, "network",
+				   txs[0].network, "validators", n, "total_stake", (json_int_t)total),
+			 "genesis for chain %s (%s) written to %s: %d validator%s, total stake %s ASY\n",
+			 txs[0].chain, txs[0].network, out, n, n == 1 ? "" : "s", stake);
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);

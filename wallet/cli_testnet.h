@@ -17,25 +17,24 @@
 #include "wallet/cli.h"
 
 #define CLI_GENTX_TYPE "assay-gentx"
-#define CLI_GENTX_TAG "assay/gentx"       /* signed: H_tag(tag, chain network pubkey stake) */
-#define CLI_GENTX_FILE_MAX 4096
+#define CLI_GENTX_TAG "assay/gentx" /* signed: H_tag(tag, chain network pubkey stake) */
 /* The most validators a genesis file may list (the node's genesis reader). */
 #define CLI_GENESIS_MAX_VALIDATORS 128
-#define CLI_TESTNET_MAX_NODES 64          /* validators per init */
+#define CLI_TESTNET_MAX_NODES 64 /* validators per init */
 #define CLI_TESTNET_MAX_WORKERS 64
-#define CLI_TESTNET_BASE_PORT 26600       /* node i: RPC base+2i, p2p base+2i+1 */
-#define CLI_TESTNET_STAKE (1000ull * 1000000000ull)      /* 1000 ASY per validator */
-#define CLI_TESTNET_FUND (10000ull * 1000000000ull)      /* each validator's and worker's account */
+#define CLI_TESTNET_BASE_PORT 26600                        /* node i: RPC base+2i, p2p base+2i+1 */
+#define CLI_TESTNET_STAKE (1000ull * 1000000000ull)        /* 1000 ASY per validator */
+#define CLI_TESTNET_FUND (10000ull * 1000000000ull)        /* each validator's and worker's account */
 #define CLI_TESTNET_FAUCET (1000000000ull * 1000000000ull) /* 1e9 ASY */
-#define CLI_TESTNET_LOCAL_BLOCK_MS 1000   /* block_time_ms of a local init */
+#define CLI_TESTNET_LOCAL_BLOCK_MS 1000                    /* block_time_ms of a local init */
 
 /* One operator's validator entry, as signed. */
 struct cli_gentx {
-	char chain[64];              /* the chain name the entry is for */
-	char network[16];            /* local or testnet */
-	uint8_t pubkey[PUBKEY_LEN];  /* the validator's key */
-	uint64_t stake;              /* base units of voting power at genesis */
-	uint8_t sig[SIG_LEN];        /* Ed25519 by pubkey over cli_gentx_digest */
+	char chain[64];             /* the chain name the entry is for */
+	char network[16];           /* local or testnet */
+	uint8_t pubkey[PUBKEY_LEN]; /* the validator's key */
+	uint64_t stake;             /* base units of voting power at genesis */
+	uint8_t sig[SIG_LEN];       /* Ed25519 by pubkey over cli_gentx_digest */
 };
 
 /* H_tag("assay/gentx", chain:bytes network:bytes pubkey[32] stake:u64). */
@@ -60,18 +59,18 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 
 /* What testnet init makes. */
 struct cli_testnet_plan {
-	const char *dir;           /* made; must not exist or be empty */
-	unsigned validators;       /* 1..CLI_TESTNET_MAX_NODES */
-	unsigned workers;          /* 0..CLI_TESTNET_MAX_WORKERS */
-	const char *network;       /* "local" or "testnet" */
-	const char *chain;         /* NULL: "assay-" + network */
-	unsigned base_port;        /* node i: RPC base+2i, p2p base+2i+1; worker j: base+2N+j */
-	uint64_t stake;            /* per validator, base units */
-	uint64_t fund;             /* per validator and worker account */
-	uint64_t faucet;           /* the faucet wallet's balance */
-	uint64_t block_time_ms;    /* 0: the network's default (local: CLI_TESTNET_LOCAL_BLOCK_MS) */
-	uint64_t time_ms;          /* genesis time */
-	const char *passphrase;    /* of the worker and faucet wallets (written to DIR/passphrase) */
+	const char *dir;        /* made; must not exist or be empty */
+	unsigned validators;    /* 1..CLI_TESTNET_MAX_NODES */
+	unsigned workers;       /* 0..CLI_TESTNET_MAX_WORKERS */
+	const char *network;    /* "local" or "testnet" */
+	const char *chain;      /* NULL: "assay-" + network */
+	unsigned base_port;     /* node i: RPC base+2i, p2p base+2i+1; worker j: base+2N+j */
+	uint64_t stake;         /* per validator, base units */
+	uint64_t fund;          /* per validator and worker account */
+	uint64_t faucet;        /* the faucet wallet's balance */
+	uint64_t block_time_ms; /* 0: the network's default (local: CLI_TESTNET_LOCAL_BLOCK_MS) */
+	uint64_t time_ms;       /* genesis time */
+	const char *passphrase; /* of the worker and faucet wallets (written to DIR/passphrase) */
 };
 /* Writes the network of plan (layout in docs/testnet.md). 0 or an
  * ASSAY_E* code with err filled; a half-made directory is left for the

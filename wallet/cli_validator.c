@@ -19,14 +19,16 @@
 #include "wallet/keystore.h"
 
 const struct cli_optdef cli_validator_key_create_opts[] = {
-	{"seed-file", 1}, {NULL, 0},
+	{"seed-file", 1},
+	{NULL, 0},
 };
 const struct cli_optdef cli_validator_bond_opts[] = {
-	{"from", 1}, {"amount", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1},
-	{"nonce", 1}, {"raw", 0}, {"force", 0}, {NULL, 0},
+	{"from", 1},  {"amount", 1}, {"fee", 1},   {"wait", 0}, {"timeout", 1},
+	{"nonce", 1}, {"raw", 0},    {"force", 0}, {NULL, 0},
 };
 const struct cli_optdef cli_validator_unjail_opts[] = {
-	{"from", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"nonce", 1}, {"raw", 0}, {"force", 0}, {NULL, 0},
+	{"from", 1},  {"fee", 1}, {"wait", 0},  {"timeout", 1},
+	{"nonce", 1}, {"raw", 0}, {"force", 0}, {NULL, 0},
 };
 
 int cli_validator_key_path(const char *datadir, const char *name, char *out, size_t cap)
@@ -74,17 +76,20 @@ int cli_validator_key_read(const char *path, uint8_t pk[PUBKEY_LEN], uint8_t sk[
 	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
 	fclose(f);
 	if (!root)
-		return assay_fail(err, errlen, ASSAY_EDECODE, "validator key %s: not JSON (%s)", path, jerr.text);
+		return assay_fail(err, errlen, ASSAY_EDECODE, "validator key %s: not JSON (%s)", path,
+				  jerr.text);
 	const char *seed_hex = json_string_value(json_object_get(root, "seed"));
 	json_t *pubkey = json_object_get(root, "pubkey");
 	int rc = 0;
 	if (!seed_hex || strlen(seed_hex) != 2 * SEED_LEN || hex_decode(seed_hex, seed, SEED_LEN) != SEED_LEN)
-		rc = assay_fail(err, errlen, ASSAY_EDECODE, "validator key %s: \"seed\" must be 64 hex digits", path);
+		rc = assay_fail(err, errlen, ASSAY_EDECODE,
+				"validator key %s: \"seed\" must be 64 hex digits", path);
 	else
 		key_from_seed(seed, pk, sk);
 	if (!rc && pubkey &&
 	    (!json_is_string(pubkey) || strlen(json_string_value(pubkey)) != 2 * PUBKEY_LEN ||
-	     hex_decode(json_string_value(pubkey), want, PUBKEY_LEN) != PUBKEY_LEN || memcmp(want, pk, PUBKEY_LEN)))
+	     hex_decode(json_string_value(pubkey), want, PUBKEY_LEN) != PUBKEY_LEN ||
+	     memcmp(want, pk, PUBKEY_LEN)))
 		rc = assay_fail(err, errlen, ASSAY_EDECODE,
 				"validator key %s: \"pubkey\" is not the public key of its \"seed\"", path);
 	sodium_memzero(seed, sizeof(seed));
@@ -104,8 +109,10 @@ int cli_validator_resolve(const struct cli_ctx *ctx, const char *from, char *pat
 	}
 	int rc = cli_validator_key_path(ctx->datadir, from, path, cap);
 	if (rc == ASSAY_EARG)
-		return cli_fail(CLI_EUSAGE, "bad validator key name '%s': use 1 to %d of A-Z a-z 0-9 _ - (or a path with a /)",
-				from, KEYSTORE_NAME_MAX);
+		return cli_fail(
+			CLI_EUSAGE,
+			"bad validator key name '%s': use 1 to %d of A-Z a-z 0-9 _ - (or a path with a /)",
+			from, KEYSTORE_NAME_MAX);
 	return rc ? cli_fail(CLI_EUSAGE, "data directory path too long") : CLI_OK;
 }
 
@@ -118,7 +125,8 @@ int cli_validator_load(struct cli_ctx *ctx, const char *from, struct keystore_ke
 		return rc;
 	if ((rc = cli_validator_key_read(path, key->info.pubkey, key->seckey, err, sizeof(err))) != 0)
 		return cli_fail(CLI_EFAIL, "%s%s", err,
-				rc == ASSAY_ENOTFOUND ? " (assay-cli validator key create NAME makes one)" : "");
+				rc == ASSAY_ENOTFOUND ? " (assay-cli validator key create NAME makes one)"
+						      : "");
 	snprintf(key->info.name, sizeof(key->info.name), "%.*s", KEYSTORE_NAME_MAX, from);
 	uint8_t addr[ADDR_LEN];
 	address_from_pubkey(key->info.pubkey, addr);
@@ -131,14 +139,16 @@ void cli_validator_amount_payload(uint64_t amount, struct buf *b)
 	buf_put_u64(b, amount);
 }
 
-static json_t *key_json(const struct cli_ctx *ctx, const char *name, const char *path, const uint8_t pk[PUBKEY_LEN],
-			char address[ADDR_STR_MAX], char pk_hex[2 * PUBKEY_LEN + 1])
+static json_t *key_json(const struct cli_ctx *ctx, const char *name, const char *path,
+			const uint8_t pk[PUBKEY_LEN], char address[ADDR_STR_MAX],
+			char pk_hex[2 * PUBKEY_LEN + 1])
 {
 	uint8_t addr[ADDR_LEN];
 	address_from_pubkey(pk, addr);
 	address_encode(cli_local_net(ctx), addr, address);
 	hex_encode(pk, PUBKEY_LEN, pk_hex);
-	return json_pack("{s:s, s:s, s:s, s:s}", "name", name, "pubkey", pk_hex, "address", address, "file", path);
+	return json_pack("{s:s, s:s, s:s, s:s}", "name", name, "pubkey", pk_hex, "address", address, "file",
+			 path);
 }
 
 /* A seed from FILE: 64 hex digits, surrounding whitespace allowed. */
@@ -166,8 +176,8 @@ static int key_create(struct cli_ctx *ctx)
 	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
 	int rc;
 	if (!keystore_name_valid(name))
-		return cli_fail(CLI_EUSAGE, "bad validator key name '%s': use 1 to %d of A-Z a-z 0-9 _ -", name,
-				KEYSTORE_NAME_MAX);
+		return cli_fail(CLI_EUSAGE, "bad validator key name '%s': use 1 to %d of A-Z a-z 0-9 _ -",
+				name, KEYSTORE_NAME_MAX);
 	if ((rc = cli_validator_resolve(ctx, name, path, sizeof(path))))
 		return rc;
 	if (mkdir(ctx->datadir, 0700) != 0 && errno != EEXIST)
@@ -183,7 +193,8 @@ static int key_create(struct cli_ctx *ctx)
 	rc = cli_validator_key_write(path, seed, err, sizeof(err));
 	sodium_memzero(seed, sizeof(seed));
 	if (rc == ASSAY_EEXISTS)
-		return cli_fail(CLI_EFAIL, "validator key '%s' already exists (%s); nothing was changed", name, path);
+		return cli_fail(CLI_EFAIL, "validator key '%s' already exists (%s); nothing was changed",
+				name, path);
 	if (rc)
 		return cli_fail(CLI_EFAIL, "%s", err);
 	cli_emit(ctx, key_json(ctx, name, path, pk, address, pk_hex),
@@ -204,8 +215,8 @@ static int key_show(struct cli_ctx *ctx)
 	sodium_memzero(sk, sizeof(sk));
 	if (rc)
 		return cli_fail(CLI_EFAIL, "%s", err);
-	cli_emit(ctx, key_json(ctx, ctx->args[1], path, pk, address, pk_hex), "pubkey:  %s\naddress: %s\nfile:    %s\n",
-		 pk_hex, address, path);
+	cli_emit(ctx, key_json(ctx, ctx->args[1], path, pk, address, pk_hex),
+		 "pubkey:  %s\naddress: %s\nfile:    %s\n", pk_hex, address, path);
 	return CLI_OK;
 }
 
@@ -229,8 +240,8 @@ static int send_validator_tx(struct cli_ctx *ctx, uint8_t kind, const struct buf
 	char txid[2 * HASH_LEN + 1];
 	json_t *tx;
 	int rc = cli_get_chain(ctx, &chain);
-	if (rc || (rc = cli_send_from(ctx, &chain, from, cli_validator_load, kind, payload, 0, cli_flag(ctx, "wait"),
-				      txid, &tx)))
+	if (rc || (rc = cli_send_from(ctx, &chain, from, cli_validator_load, kind, payload, 0,
+				      cli_flag(ctx, "wait"), txid, &tx)))
 		return rc;
 	if (cli_flag(ctx, "raw"))
 		return CLI_OK;
@@ -239,8 +250,8 @@ static int send_validator_tx(struct cli_ctx *ctx, uint8_t kind, const struct buf
 		return CLI_OK;
 	}
 	long long height = json_integer_value(json_object_get(tx, "height"));
-	cli_emit(ctx, json_pack("{s:s, s:I}", "txid", txid, "height", (json_int_t)height), "%s\n%s at height %lld\n",
-		 txid, done, height);
+	cli_emit(ctx, json_pack("{s:s, s:I}", "txid", txid, "height", (json_int_t)height),
+		 "%s\n%s at height %lld\n", txid, done, height);
 	json_decref(tx);
 	return CLI_OK;
 }
@@ -272,7 +283,8 @@ int cli_cmd_validator_bond(struct cli_ctx *ctx)
 int cli_cmd_validator_unbond(struct cli_ctx *ctx)
 {
 	return bond_or_unbond(ctx, TX_VALIDATOR_UNBOND,
-			      "unbonding: the stake stops counting two blocks later and returns after the unbonding period");
+			      "unbonding: the stake stops counting two blocks later and returns after the "
+			      "unbonding period");
 }
 
 int cli_cmd_validator_unjail(struct cli_ctx *ctx)
@@ -280,7 +292,8 @@ int cli_cmd_validator_unjail(struct cli_ctx *ctx)
 	if (!cli_opt(ctx, "from"))
 		return cli_fail(CLI_EUSAGE, "validator unjail needs --from NAME");
 	if (CLI_TX_VALIDATOR_UNJAIL >= TX_KIND_COUNT)
-		return cli_fail(CLI_EFAIL, "this build does not know the validator_unjail transaction (kind %d) yet",
+		return cli_fail(CLI_EFAIL,
+				"this build does not know the validator_unjail transaction (kind %d) yet",
 				CLI_TX_VALIDATOR_UNJAIL);
 	struct buf p;
 	buf_init(&p);

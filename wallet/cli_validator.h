@@ -14,9 +14,8 @@
 #include "core/keys.h"
 #include "wallet/cli.h"
 
-#define CLI_VALIDATOR_DIR "validator"          /* DATADIR/validator/NAME.json */
+#define CLI_VALIDATOR_DIR "validator" /* DATADIR/validator/NAME.json */
 #define CLI_VALIDATOR_KEY_TYPE "assay-validator-key"
-#define CLI_VALIDATOR_KEY_FILE_MAX 4096        /* a key file is about 200 bytes */
 /* Transaction kind of validator_unjail (docs/protocol.md §3); builds whose
  * core/tx.h does not know it yet refuse to sign it. */
 #define CLI_TX_VALIDATOR_UNJAIL 13

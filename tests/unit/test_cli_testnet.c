@@ -86,8 +86,13 @@ static void test_gentx_roundtrip_and_refusals(void)
 	CHECK_EQ_INT(cli_gentx_from_json(t, &back, err, sizeof(err)), ASSAY_ESIG);
 	json_decref(t);
 	/* malformed fields */
-	const char *bad[][2] = {{"type", "assay-genesis"}, {"network", "dev"}, {"stake", "0"}, {"stake", "-1"},
-				{"pubkey", "abcd"}, {"signature", "00"}, {"address", "tassay1qqqqqqqqqqqqqqqqqqqq"}};
+	const char *bad[][2] = {{"type", "assay-genesis"},
+				{"network", "dev"},
+				{"stake", "0"},
+				{"stake", "-1"},
+				{"pubkey", "abcd"},
+				{"signature", "00"},
+				{"address", "tassay1qqqqqqqqqqqqqqqqqqqq"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		t = json_deep_copy(j);
 		json_object_set_new(t, bad[i][0], json_string(bad[i][1]));
@@ -131,8 +136,8 @@ static void test_collect(void)
 	address_from_pubkey(txs[1].pubkey, addr);
 	address_encode(NET_TEST, addr, address);
 	json_t *base = json_pack("{s:s, s:I, s:{s:i}, s:[{s:s, s:i}]}", "network", "testnet", "time_ms",
-				 (json_int_t)1000, "params", "block_time_ms", 700, "balances", "address", address,
-				 "amount", 5);
+				 (json_int_t)1000, "params", "block_time_ms", 700, "balances", "address",
+				 address, "amount", 5);
 	CHECK_EQ_INT(cli_testnet_collect(txs, 3, base, 77, 99, &g, err, sizeof(err)), 0);
 	CHECK(g && parse_as_node(g, &parsed) == 0);
 	if (g && parsed.validators) {
@@ -199,8 +204,15 @@ static void test_init_dir(void)
 	snprintf(dir, sizeof(dir), "%s/net", tmpdir);
 	setenv("ASSAY_SCRYPT_N", "1024", 1); /* fast wallets, for tests only */
 	setenv("ASSAY_TESTING", "1", 1);
-	struct cli_testnet_plan p = {.dir = dir, .validators = 3, .workers = 2, .network = "local", .base_port = 40000,
-				     .stake = 1000, .fund = 50, .faucet = 9000, .time_ms = 1764547200000ull,
+	struct cli_testnet_plan p = {.dir = dir,
+				     .validators = 3,
+				     .workers = 2,
+				     .network = "local",
+				     .base_port = 40000,
+				     .stake = 1000,
+				     .fund = 50,
+				     .faucet = 9000,
+				     .time_ms = 1764547200000ull,
 				     .passphrase = "pw"};
 	int rc = cli_testnet_init_dir(&p, err, sizeof(err));
 	CHECK_EQ_INT(rc, 0);
@@ -231,7 +243,8 @@ static void test_init_dir(void)
 		CHECK(cli_validator_key_read(path, pk, sk, err, sizeof(err)) == 0);
 		int found = 0;
 		for (size_t k = 0; k < g.nvalidators; k++)
-			found += memcmp(g.validators[k].pubkey, pk, PUBKEY_LEN) == 0 && g.validators[k].stake == 1000;
+			found += memcmp(g.validators[k].pubkey, pk, PUBKEY_LEN) == 0 &&
+				 g.validators[k].stake == 1000;
 		CHECK_EQ_INT(found, 1);
 
 		/* its assay.conf: own ports, the other two as peers, the key and genesis */
@@ -327,7 +340,8 @@ static void test_validator_key_file(void)
 	uint8_t other[SEED_LEN];
 	memset(other, 0x11, sizeof(other));
 	CHECK_EQ_INT(cli_validator_key_write(path, other, err, sizeof(err)), ASSAY_EEXISTS);
-	CHECK(cli_validator_key_read(path, pk, sk, err, sizeof(err)) == 0 && memcmp(pk, want_pk, PUBKEY_LEN) == 0);
+	CHECK(cli_validator_key_read(path, pk, sk, err, sizeof(err)) == 0 &&
+	      memcmp(pk, want_pk, PUBKEY_LEN) == 0);
 	/* the file assayd reads: "seed" is what it takes; a lying "pubkey" is refused */
 	const char *text = slurp(path);
 	char seed_hex[2 * SEED_LEN + 1];
@@ -365,16 +379,17 @@ static char *fake_reply(const char *method, json_t *params)
 	char genesis[2 * HASH_LEN + 1];
 	hex_encode(fake.genesis, HASH_LEN, genesis);
 	if (strcmp(method, "getchainparams") == 0) {
-		result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "chain", "assay-local",
-				   "network", "local", "hrp", "dassay", "chain_id", genesis, "block_time_ms", 1000,
-				   "max_block_txs", 5000, "max_block_bytes", 4194304, "max_tx_bytes", 1048576,
-				   "max_block_gas", 100000000, "min_fee", 1000, "gas_price", 1, "max_future_ms", 15000);
+		result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "chain",
+				   "assay-local", "network", "local", "hrp", "dassay", "chain_id", genesis,
+				   "block_time_ms", 1000, "max_block_txs", 5000, "max_block_bytes", 4194304,
+				   "max_tx_bytes", 1048576, "max_block_gas", 100000000, "min_fee", 1000,
+				   "gas_price", 1, "max_future_ms", 15000);
 	} else if (strcmp(method, "getaccount") == 0) {
 		result = json_pack("{s:O, s:I, s:i, s:i}", "address", json_array_get(params, 0), "balance",
 				   (json_int_t)12500000000ll, "nonce", 0, "pending_nonce", 2);
 	} else if (strcmp(method, "simulatetransaction") == 0) {
-		result = json_pack("{s:b, s:b, s:n, s:i, s:i, s:n, s:[]}", "valid", 1, "ok", 1, "error", "gas_used", 0,
-				   "fee", 100000, "created", "events");
+		result = json_pack("{s:b, s:b, s:n, s:i, s:i, s:n, s:[]}", "valid", 1, "ok", 1, "error",
+				   "gas_used", 0, "fee", 100000, "created", "events");
 	} else if (strcmp(method, "sendrawtransaction") == 0) {
 		const char *hex = json_string_value(json_array_get(params, 0));
 		size_t n = hex ? strlen(hex) / 2 : 0;
@@ -391,8 +406,9 @@ static char *fake_reply(const char *method, json_t *params)
 			result = json_string(idhex);
 		}
 	}
-	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(), "error",
-				  result ? json_null() : json_pack("{s:i, s:s}", "code", -32601, "message", "no"), "id", 1);
+	json_t *reply = json_pack(
+		"{s:o, s:o, s:i}", "result", result ? result : json_null(), "error",
+		result ? json_null() : json_pack("{s:i, s:s}", "code", -32601, "message", "no"), "id", 1);
 	char *text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	return text;
@@ -421,7 +437,8 @@ static void test_validator_txs_against_fake_node(void)
 	snprintf(dd, sizeof(dd), "%s/cli", tmpdir);
 
 	CHECK_EQ_INT(run_cli("validator", "key", "create", "val", NULL), CLI_OK);
-	CHECK_EQ_INT(run_cli("validator", "key", "create", "val", NULL), CLI_EFAIL); /* refuses to overwrite */
+	CHECK_EQ_INT(run_cli("validator", "key", "create", "val", NULL),
+		     CLI_EFAIL); /* refuses to overwrite */
 	CHECK_EQ_INT(run_cli("validator", "key", "show", "val", NULL), CLI_OK);
 	CHECK_EQ_INT(run_cli("validator", "key", "show", "nobody", NULL), CLI_EFAIL);
 	CHECK_EQ_INT(run_cli("validator", "key", "delete", "val", NULL), CLI_EUSAGE);
@@ -439,7 +456,8 @@ static void test_validator_txs_against_fake_node(void)
 		CHECK_EQ_U64(fake.sent.payload_len, 8);
 		CHECK_EQ_U64(le64_get(fake.sent.payload), 12500000000ull);
 	}
-	CHECK_EQ_INT(run_cli("validator", "unbond", "--from", path, "--amount", "3", "--fee", "0.01", NULL), CLI_OK);
+	CHECK_EQ_INT(run_cli("validator", "unbond", "--from", path, "--amount", "3", "--fee", "0.01", NULL),
+		     CLI_OK);
 	if (fake.have_sent) {
 		CHECK_EQ_INT(fake.sent.kind, 4);
 		CHECK_EQ_U64(fake.sent.fee, 10000000);
@@ -448,7 +466,8 @@ static void test_validator_txs_against_fake_node(void)
 	int unjail = run_cli("validator", "unjail", "--from", "val", NULL);
 	if (CLI_TX_VALIDATOR_UNJAIL < TX_KIND_COUNT) {
 		CHECK_EQ_INT(unjail, CLI_OK);
-		CHECK(fake.have_sent && fake.sent.kind == CLI_TX_VALIDATOR_UNJAIL && fake.sent.payload_len == 0);
+		CHECK(fake.have_sent && fake.sent.kind == CLI_TX_VALIDATOR_UNJAIL &&
+		      fake.sent.payload_len == 0);
 	} else {
 		CHECK_EQ_INT(unjail, CLI_EFAIL); /* this build's core does not know kind 13 yet */
 	}
@@ -472,7 +491,8 @@ static void test_validator_txs_against_fake_node(void)
 	      g.validators[0].stake == 100000000000ull);
 	CHECK(strcmp(g.network_name, "local") == 0); /* -network=local given */
 	genesis_free(&g);
-	CHECK_EQ_INT(run_cli("testnet", "collect", gentx_dir, "--out", genesis_path, NULL), CLI_EFAIL); /* exists */
+	CHECK_EQ_INT(run_cli("testnet", "collect", gentx_dir, "--out", genesis_path, NULL),
+		     CLI_EFAIL); /* exists */
 	/* a tampered entry is refused and nothing is written */
 	FILE *f = fopen(out, "r+");
 	char text[4096];

@@ -405,12 +405,12 @@ static int write_worker(const struct cli_testnet_plan *p, const char *abs, unsig
 	snprintf(path, sizeof(path), "%s/worker.conf", dir);
 	if ((rc = write_text_new(path, text, err, errlen)))
 		return rc;
-	char listen_text[32];
+	char listen_text[32], node_name[32];
 	snprintf(listen_text, sizeof(listen_text), "127.0.0.1:%u", listen);
+	snprintf(node_name, sizeof(node_name), "node%u", node);
 	json_array_append_new(workers,
 			      json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", name, "dir", name, "node",
-					(snprintf(link_to, sizeof(link_to), "node%u", node), link_to),
-					"listen", listen_text, "address", info.address));
+					node_name, "listen", listen_text, "address", info.address));
 	json_array_append_new(
 		balances, json_pack("{s:s, s:I}", "address", info.address, "amount", (json_int_t)p->fund));
 	return 0;

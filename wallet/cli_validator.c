@@ -31,6 +31,8 @@ const struct cli_optdef cli_validator_unjail_opts[] = {
 	{"nonce", 1}, {"raw", 0}, {"force", 0}, {NULL, 0},
 };
 
+#define NOT_FOUND_HINT(rc) ((rc) == ASSAY_ENOTFOUND ? " (assay-cli validator key create NAME makes one)" : "")
+
 int cli_validator_key_path(const char *datadir, const char *name, char *out, size_t cap)
 {
 	if (!keystore_name_valid(name))
@@ -124,9 +126,7 @@ int cli_validator_load(struct cli_ctx *ctx, const char *from, struct keystore_ke
 	if (rc)
 		return rc;
 	if ((rc = cli_validator_key_read(path, key->info.pubkey, key->seckey, err, sizeof(err))) != 0)
-		return cli_fail(CLI_EFAIL, "%s%s", err,
-				rc == ASSAY_ENOTFOUND ? " (assay-cli validator key create NAME makes one)"
-						      : "");
+		return cli_fail(CLI_EFAIL, "%s%s", err, NOT_FOUND_HINT(rc));
 	snprintf(key->info.name, sizeof(key->info.name), "%.*s", KEYSTORE_NAME_MAX, from);
 	uint8_t addr[ADDR_LEN];
 	address_from_pubkey(key->info.pubkey, addr);
@@ -214,7 +214,7 @@ static int key_show(struct cli_ctx *ctx)
 	rc = cli_validator_key_read(path, pk, sk, err, sizeof(err));
 	sodium_memzero(sk, sizeof(sk));
 	if (rc)
-		return cli_fail(CLI_EFAIL, "%s", err);
+		return cli_fail(CLI_EFAIL, "%s%s", err, NOT_FOUND_HINT(rc));
 	cli_emit(ctx, key_json(ctx, ctx->args[1], path, pk, address, pk_hex),
 		 "pubkey:  %s\naddress: %s\nfile:    %s\n", pk_hex, address, path);
 	return CLI_OK;

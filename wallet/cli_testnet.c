@@ -123,7 +123,7 @@ int cli_gentx_from_json(const json_t *j, struct cli_gentx *g, char *err, size_t 
 		return assay_fail(err, errlen, ASSAY_EDECODE, "\"pubkey\" must be 64 hex digits");
 	if (json_u64(json_object_get(j, "stake"), &g->stake) < 0 || g->stake == 0)
 		return assay_fail(err, errlen, ASSAY_EDECODE,
-				  "\"stake\" must be a positive integer of base units");
+				  "\"stake\" must be a positive integer (voting power: whole ASY of bond)");
 	if (hex_field(j, "signature", g->sig, SIG_LEN) < 0)
 		return assay_fail(err, errlen, ASSAY_EDECODE, "\"signature\" must be 128 hex digits");
 	if (address) { /* informational, but a wrong one is a sign of a hand-edited file */
@@ -172,7 +172,7 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 						  i);
 			}
 		if (amount_add(total, txs[i].stake, &total) || total > BFT_MAX_TOTAL_POWER)
-			return assay_fail(err, errlen, ASSAY_EINVALID, "total stake above %llu base units",
+			return assay_fail(err, errlen, ASSAY_EINVALID, "total stake above %llu",
 					  (unsigned long long)BFT_MAX_TOTAL_POWER);
 	}
 	const struct network_info *net = network_find(txs[0].network);
@@ -201,7 +201,6 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 	json_t *g = json_object(), *vals = json_array();
 	json_t *balances = bbalances ? json_deep_copy(bbalances) : json_array();
 	json_t *btime = json_object_get(base, "time_ms");
-	int rc = 0;
 	if (!g || !vals || !balances) {
 		json_decref(g);
 		json_decref(vals);
@@ -213,11 +212,13 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 	json_object_set_new(g, "time_ms", btime ? json_deep_copy(btime) : json_integer((json_int_t)time_ms));
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)base, key, v) if (!json_object_get(g, key) && strcmp(key, "balances") &&
-							strcmp(key, "validators"))
-		json_object_set_new(g, key, json_deep_copy(v));
+	json_object_foreach((json_t *)base, key, v)
+	{
+		if (!json_object_get(g, key) && strcmp(key, "balances") && strcmp(key, "validators"))
+			json_object_set_new(g, key, json_deep_copy(v));
+	}
 	json_object_set_new(g, "balances", balances);
-	for (size_t i = 0; i < n && !rc; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char pk[2 * PUBKEY_LEN + 1], address[ADDR_STR_MAX];
 		uint8_t addr[ADDR_LEN];
 		hex_encode(txs[i].pubkey, PUBKEY_LEN, pk);
@@ -241,6 +242,26 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 								  (json_int_t)fund));
 	}
 	json_object_set_new(g, "validators", vals);
+	/* the supply: balances plus the bonds the genesis creates (protocol.md §7) */
+	uint64_t supply = total * CLI_STAKE_UNIT, amount; /* total <= 2^63/8: may still wrap, checked */
+	int over = total > UINT64_MAX / CLI_STAKE_UNIT;
+	size_t k;
+	json_t *e;
+	json_array_foreach(balances, k, e)
+	{
+		if (json_u64(json_object_get(e, "amount"), &amount) < 0) {
+			json_decref(g);
+			return assay_fail(err, errlen, ASSAY_EINVALID,
+					  "balances[%zu].amount is not an amount of base units", k);
+		}
+		over |= amount_add(supply, amount, &supply) != 0;
+	}
+	if (over || supply > (uint64_t)INT64_MAX) {
+		json_decref(g);
+		return assay_fail(
+			err, errlen, ASSAY_EINVALID,
+			"balances plus the genesis bonds (stake x 10^9 base units) reach 2^63 base units");
+	}
 	*genesis = g;
 	return 0;
 }
@@ -565,6 +586,19 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* --stake ASY as genesis voting power: whole ASY, at least 1 (absent: dflt). */
+static int stake_opt(const struct cli_ctx *ctx, uint64_t dflt, uint64_t *power)
+{
+	uint64_t units;
+	int rc = cli_amount_opt(ctx, "stake", dflt * CLI_STAKE_UNIT, &units);
+	if (rc)
+		return rc;
+	if (units == 0 || units % CLI_STAKE_UNIT)
+		return cli_fail(CLI_EUSAGE, "--stake is voting power: a whole number of ASY, at least 1");
+	*power = units / CLI_STAKE_UNIT;
+	return CLI_OK;
+}
+
 /* The network a testnet command makes: -network when given on the command
  * line (local or testnet), else dflt. */
 static int testnet_network(const struct cli_ctx *ctx, const char *dflt, const char **out)
@@ -591,11 +625,9 @@ int cli_cmd_testnet_init(struct cli_ctx *ctx)
 	    (rc = uint_opt(ctx, "validators", 0, 1, CLI_TESTNET_MAX_NODES, &p.validators)) ||
 	    (rc = uint_opt(ctx, "workers", 0, 0, CLI_TESTNET_MAX_WORKERS, &p.workers)) ||
 	    (rc = uint_opt(ctx, "base-port", CLI_TESTNET_BASE_PORT, 1024, 65535, &p.base_port)) ||
-	    (rc = cli_amount_opt(ctx, "stake", CLI_TESTNET_STAKE, &p.stake)) ||
+	    (rc = stake_opt(ctx, CLI_TESTNET_STAKE, &p.stake)) ||
 	    (rc = cli_u32_opt(ctx, "block-time", 0, 1, &block_ms)))
 		return rc;
-	if (p.stake == 0)
-		return cli_fail(CLI_EUSAGE, "--stake must be more than 0");
 	if (p.chain && (!*p.chain || strlen(p.chain) > 63))
 		return cli_fail(CLI_EUSAGE, "--chain is 1 to 63 characters");
 	p.block_time_ms = block_ms;
@@ -651,11 +683,8 @@ int cli_cmd_testnet_gentx(struct cli_ctx *ctx)
 	if (!from || !cli_opt(ctx, "stake"))
 		return cli_fail(CLI_EUSAGE, "testnet gentx needs --from NAME --stake ASY");
 	memset(&g, 0, sizeof(g));
-	if ((rc = testnet_network(ctx, "testnet", &network)) ||
-	    (rc = cli_amount_opt(ctx, "stake", 0, &g.stake)))
+	if ((rc = testnet_network(ctx, "testnet", &network)) || (rc = stake_opt(ctx, 0, &g.stake)))
 		return rc;
-	if (g.stake == 0)
-		return cli_fail(CLI_EUSAGE, "--stake must be more than 0");
 	const char *chain = cli_opt(ctx, "chain");
 	if (chain && (!*chain || strlen(chain) >= sizeof(g.chain)))
 		return cli_fail(CLI_EUSAGE, "--chain is 1 to %zu characters", sizeof(g.chain) - 1);
@@ -695,7 +724,7 @@ int cli_cmd_testnet_gentx(struct cli_ctx *ctx)
 		return cli_fail(CLI_EFAIL, "%s%s", err, rc == ASSAY_EEXISTS ? " (nothing was changed)" : "");
 	}
 	char stake[AMOUNT_STR_MAX];
-	amount_format(g.stake, stake);
+	amount_format(g.stake * CLI_STAKE_UNIT, stake); /* stake_opt bounds it */
 	json_object_set_new(j, "file", json_string(out));
 	cli_emit(ctx, j,
 		 "gentx for chain %s (%s): validator %s, stake %s ASY\nwritten to %s (public keys only: send "
@@ -774,7 +803,7 @@ int cli_cmd_testnet_collect(struct cli_ctx *ctx)
 		for (int i = 0; i < n; i++)
 			total += txs[i].stake; /* bounded by collect */
 		char stake[AMOUNT_STR_MAX];
-		amount_format(total, stake);
+		amount_format(total * CLI_STAKE_UNIT, stake); /* below 2^63: collect checked */
 		cli_emit(ctx,
 			 json_pack("{s:s, s:s, s:s, s:i, s:I}", "file", out, "chain", txs[0].chain, "network",
 				   txs[0].network, "validators", n, "total_stake", (json_int_t)total),

@@ -22,8 +22,11 @@
 #define CLI_GENESIS_MAX_VALIDATORS 128
 #define CLI_TESTNET_MAX_NODES 64 /* validators per init */
 #define CLI_TESTNET_MAX_WORKERS 64
-#define CLI_TESTNET_BASE_PORT 26600                        /* node i: RPC base+2i, p2p base+2i+1 */
-#define CLI_TESTNET_STAKE (1000ull * 1000000000ull)        /* 1000 ASY per validator */
+#define CLI_TESTNET_BASE_PORT 26600 /* node i: RPC base+2i, p2p base+2i+1 */
+#define CLI_TESTNET_STAKE 1000ull   /* power per validator: a bond of 1000 ASY */
+/* Base units per unit of genesis stake: a genesis validator of stake s is
+ * bonded s x 10^9 (docs/protocol.md §7). */
+#define CLI_STAKE_UNIT 1000000000ull
 #define CLI_TESTNET_FUND (10000ull * 1000000000ull)        /* each validator's and worker's account */
 #define CLI_TESTNET_FAUCET (1000000000ull * 1000000000ull) /* 1e9 ASY */
 #define CLI_TESTNET_LOCAL_BLOCK_MS 1000                    /* block_time_ms of a local init */
@@ -33,7 +36,7 @@ struct cli_gentx {
 	char chain[64];             /* the chain name the entry is for */
 	char network[16];           /* local or testnet */
 	uint8_t pubkey[PUBKEY_LEN]; /* the validator's key */
-	uint64_t stake;             /* base units of voting power at genesis */
+	uint64_t stake;             /* voting power at genesis: whole ASY of bond */
 	uint8_t sig[SIG_LEN];       /* Ed25519 by pubkey over cli_gentx_digest */
 };
 
@@ -50,7 +53,8 @@ int cli_gentx_from_json(const json_t *j, struct cli_gentx *g, char *err, size_t 
 
 /* Builds a genesis (a new JSON object in *genesis) from n checked entries:
  * all of one chain and network, no key twice, total stake within the BFT
- * bound. The base, when not NULL, gives time_ms, params, compute and
+ * bound, and the balances plus the genesis bonds (stake x CLI_STAKE_UNIT)
+ * below 2^63. The base, when not NULL, gives time_ms, params, compute and
  * balances (its validators must be absent or empty); else time_ms is used
  * with no params. Every validator account without a balance gets fund.
  * 0 or ASSAY_EINVALID/ASSAY_ENOMEM with err filled. */
@@ -65,7 +69,7 @@ struct cli_testnet_plan {
 	const char *network;    /* "local" or "testnet" */
 	const char *chain;      /* NULL: "assay-" + network */
 	unsigned base_port;     /* node i: RPC base+2i, p2p base+2i+1; worker j: base+2N+j */
-	uint64_t stake;         /* per validator, base units */
+	uint64_t stake;         /* per validator: power, whole ASY of bond */
 	uint64_t fund;          /* per validator and worker account */
 	uint64_t faucet;        /* the faucet wallet's balance */
 	uint64_t block_time_ms; /* 0: the network's default (local: CLI_TESTNET_LOCAL_BLOCK_MS) */

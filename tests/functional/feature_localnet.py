@@ -6,8 +6,9 @@ assay.conf alone; `status` lists every node and the worker; a node killed
 -9 leaves a stale assayd.pid that status reports as stopped and `up`
 replaces; `down` stops every process and removes every pid file. The
 validator commands are run against the chain too: bond is sent through the
-dry run, which today refuses it ("not enabled on this chain") until the
-validator-set rules land; when they have, the bond must commit."""
+dry run, which refuses it ("not enabled on this chain") on a build without
+the validator-set rules; with them, the bond must commit and the
+validator's power grow by the bonded ASY two blocks later."""
 
 import json
 import os
@@ -113,6 +114,11 @@ def test(tmpdir, nodes):
             print("NOTE: validator_bond is not enabled on this chain yet; the CLI's dry run refused it")
         else:
             assert bond.returncode == 0 and "bonded" in bond.stdout, bond.stdout + bond.stderr
+
+            def power_of_node1():
+                vs = json.loads(cli(dirs[0], "getvalidators").stdout)
+                return {v["pubkey"]: v["power"] for v in vs["validators"]}.get(pkey["pubkey"])
+            fw.wait_until(lambda: power_of_node1() == 1010, timeout=20, what="node1's power 1000 + 10 bonded")
 
         # kill -9 leaves a stale pid file: status says stopped, up replaces it
         os.kill(pids[3], signal.SIGKILL)

@@ -53,7 +53,7 @@ static int parse_as_node(const json_t *j, struct genesis *g)
 static void test_gentx_roundtrip_and_refusals(void)
 {
 	uint8_t sk[SECKEY_LEN];
-	struct cli_gentx g = make_gentx("assay-testnet", "testnet", 5000000000000ull, 1, sk), back;
+	struct cli_gentx g = make_gentx("assay-testnet", "testnet", 5000, 1, sk), back;
 	char err[256];
 	json_t *j = cli_gentx_to_json(&g);
 	CHECK(j != NULL);
@@ -63,7 +63,7 @@ static void test_gentx_roundtrip_and_refusals(void)
 
 	/* the signature binds stake, chain and network */
 	json_t *t = json_deep_copy(j);
-	json_object_set_new(t, "stake", json_string("5000000000001"));
+	json_object_set_new(t, "stake", json_string("5001"));
 	CHECK_EQ_INT(cli_gentx_from_json(t, &back, err, sizeof(err)), ASSAY_ESIG);
 	json_decref(t);
 	t = json_deep_copy(j);
@@ -77,7 +77,7 @@ static void test_gentx_roundtrip_and_refusals(void)
 	json_decref(t);
 	/* someone else's key under a valid signature of another */
 	uint8_t sk2[SECKEY_LEN];
-	struct cli_gentx other = make_gentx("assay-testnet", "testnet", 5000000000000ull, 2, sk2);
+	struct cli_gentx other = make_gentx("assay-testnet", "testnet", 5000, 2, sk2);
 	char pk2[2 * PUBKEY_LEN + 1];
 	hex_encode(other.pubkey, PUBKEY_LEN, pk2);
 	t = json_deep_copy(j);
@@ -170,6 +170,14 @@ static void test_collect(void)
 	struct cli_gentx heavy[2] = {make_gentx("assay-t", "testnet", BFT_MAX_TOTAL_POWER, 11, sk[0]),
 				     make_gentx("assay-t", "testnet", 1, 12, sk[1])};
 	CHECK_EQ_INT(cli_testnet_collect(heavy, 2, NULL, 0, 1, &g, err, sizeof(err)), ASSAY_EINVALID);
+	/* within the BFT bound, but the bonds it creates (stake x 10^9) pass 2^63 */
+	heavy[0] = make_gentx("assay-t", "testnet", 5000000000ull, 11, sk[0]);
+	heavy[1] = make_gentx("assay-t", "testnet", 5000000000ull, 12, sk[1]);
+	CHECK_EQ_INT(cli_testnet_collect(heavy, 2, NULL, 0, 1, &g, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK(strstr(err, "2^63") != NULL);
+	heavy[1] = make_gentx("assay-t", "testnet", 1, 12, sk[1]); /* 5e18 + 1e9 + funds: fits */
+	CHECK_EQ_INT(cli_testnet_collect(heavy, 2, NULL, 1000, 1, &g, err, sizeof(err)), 0);
+	json_decref(g);
 }
 
 static char *slurp(const char *path)
@@ -480,6 +488,7 @@ static void test_validator_txs_against_fake_node(void)
 	char gentx_dir[400], out[400], genesis_path[400];
 	snprintf(gentx_dir, sizeof(gentx_dir), "%s/gentx", dd);
 	snprintf(out, sizeof(out), "%s/val.json", gentx_dir);
+	CHECK_EQ_INT(run_cli("testnet", "gentx", "--from", "val", "--stake", "1.5", NULL), CLI_EUSAGE); /* whole ASY */
 	CHECK_EQ_INT(run_cli("testnet", "gentx", "--from", "val", "--stake", "100", NULL), CLI_OK);
 	CHECK(access(out, R_OK) == 0);
 	CHECK_EQ_INT(run_cli("testnet", "gentx", "--from", "val", "--stake", "100", NULL), CLI_EFAIL);
@@ -488,7 +497,7 @@ static void test_validator_txs_against_fake_node(void)
 	struct genesis g;
 	CHECK(genesis_load_file(&g, genesis_path, err, sizeof(err)) == 0);
 	CHECK(g.nvalidators == 1 && memcmp(g.validators[0].pubkey, pk, PUBKEY_LEN) == 0 &&
-	      g.validators[0].stake == 100000000000ull);
+	      g.validators[0].stake == 100);
 	CHECK(strcmp(g.network_name, "local") == 0); /* -network=local given */
 	genesis_free(&g);
 	CHECK_EQ_INT(run_cli("testnet", "collect", gentx_dir, "--out", genesis_path, NULL),
@@ -498,10 +507,10 @@ static void test_validator_txs_against_fake_node(void)
 	char text[4096];
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
 	text[n] = 0;
-	char *stake = strstr(text, "\"100000000000\"");
+	char *stake = strstr(text, "\"stake\": \"100\"");
 	CHECK(stake != NULL);
 	if (stake)
-		stake[1] = '9';
+		stake[10] = '9'; /* "900": more stake than was signed */
 	rewind(f);
 	fwrite(text, 1, n, f);
 	fclose(f);

@@ -232,8 +232,11 @@ int cli_cmd_validator_key(struct cli_ctx *ctx)
 	return cli_fail(CLI_EUSAGE, "validator key needs create NAME or show NAME, not %s", ctx->args[0]);
 }
 
-/* Signs one validator transaction with --from's key and reports it. */
-static int send_validator_tx(struct cli_ctx *ctx, uint8_t kind, const struct buf *payload, const char *done)
+/* Signs one validator transaction with --from's key and reports it; with
+ * --wait "committed at height H: ok: DONE from height H+2LATER", the height
+ * the change reaches the validator set (docs/protocol.md §10.1). */
+static int send_validator_tx(struct cli_ctx *ctx, uint8_t kind, const struct buf *payload, const char *done,
+			     const char *later)
 {
 	const char *from = cli_opt(ctx, "from");
 	struct cli_chain chain;
@@ -250,13 +253,16 @@ static int send_validator_tx(struct cli_ctx *ctx, uint8_t kind, const struct buf
 		return CLI_OK;
 	}
 	long long height = json_integer_value(json_object_get(tx, "height"));
-	cli_emit(ctx, json_pack("{s:s, s:I}", "txid", txid, "height", (json_int_t)height),
-		 "%s\n%s at height %lld\n", txid, done, height);
+	cli_emit(ctx,
+		 json_pack("{s:s, s:I, s:I}", "txid", txid, "height", (json_int_t)height, "effective_height",
+			   (json_int_t)height + 2),
+		 "%s\ncommitted at height %lld: ok: %s from height %lld%s\n", txid, height, done, height + 2,
+		 later);
 	json_decref(tx);
 	return CLI_OK;
 }
 
-static int bond_or_unbond(struct cli_ctx *ctx, uint8_t kind, const char *done)
+static int bond_or_unbond(struct cli_ctx *ctx, uint8_t kind, const char *done, const char *later)
 {
 	uint64_t amount;
 	int rc;
@@ -270,21 +276,20 @@ static int bond_or_unbond(struct cli_ctx *ctx, uint8_t kind, const char *done)
 	struct buf p;
 	buf_init(&p);
 	cli_validator_amount_payload(amount, &p);
-	rc = send_validator_tx(ctx, kind, &p, done);
+	rc = send_validator_tx(ctx, kind, &p, done, later);
 	buf_free(&p);
 	return rc;
 }
 
 int cli_cmd_validator_bond(struct cli_ctx *ctx)
 {
-	return bond_or_unbond(ctx, TX_VALIDATOR_BOND, "bonded: the stake counts from two blocks later");
+	return bond_or_unbond(ctx, TX_VALIDATOR_BOND, "bonded; it counts as voting power", "");
 }
 
 int cli_cmd_validator_unbond(struct cli_ctx *ctx)
 {
-	return bond_or_unbond(ctx, TX_VALIDATOR_UNBOND,
-			      "unbonding: the stake stops counting two blocks later and returns after the "
-			      "unbonding period");
+	return bond_or_unbond(ctx, TX_VALIDATOR_UNBOND, "unbonding; it stops counting",
+			      ", and returns to the account after the unbonding period");
 }
 
 int cli_cmd_validator_unjail(struct cli_ctx *ctx)
@@ -297,7 +302,8 @@ int cli_cmd_validator_unjail(struct cli_ctx *ctx)
 				CLI_TX_VALIDATOR_UNJAIL);
 	struct buf p;
 	buf_init(&p);
-	int rc = send_validator_tx(ctx, CLI_TX_VALIDATOR_UNJAIL, &p, "unjailed");
+	int rc = send_validator_tx(ctx, CLI_TX_VALIDATOR_UNJAIL, &p, "unjailed; back in the validator set",
+				   "");
 	buf_free(&p);
 	return rc;
 }

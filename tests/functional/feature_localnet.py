@@ -113,7 +113,7 @@ def test(tmpdir, nodes):
         if "not enabled on this chain" in bond.stderr:
             print("NOTE: validator_bond is not enabled on this chain yet; the CLI's dry run refused it")
         else:
-            assert bond.returncode == 0 and "bonded" in bond.stdout, bond.stdout + bond.stderr
+            assert bond.returncode == 0 and "ok: bonded" in bond.stdout, bond.stdout + bond.stderr
 
             def power_of_node1():
                 vs = json.loads(cli(dirs[0], "getvalidators").stdout)

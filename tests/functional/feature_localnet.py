@@ -1,8 +1,9 @@
 """A local testnet in two commands (docs/testnet.md): `assay-cli testnet
 init` writes four validators and one worker into a fresh directory,
 `scripts/localnet up` starts them, and the four finalize blocks with
-identical hashes; `assay-cli -datadir=DIR/node0` reaches node0 through its
-assay.conf alone; `status` lists every node and the worker; a node killed
+identical hashes; `testnet collect` of the gentx entries init left rebuilds
+the same validators; `assay-cli -datadir=DIR/nodeI` reaches each node
+through its assay.conf alone; `status` lists every node and the worker; a node killed
 -9 leaves a stale assayd.pid that status reports as stopped and `up`
 replaces; `down` stops every process and removes every pid file. The
 validator commands are run against the chain too: bond is sent through the
@@ -66,6 +67,14 @@ def test(tmpdir, nodes):
     for d in dirs:
         key = os.path.join(d, "validator", os.path.basename(d) + ".json")
         fw.assert_eq(os.stat(key).st_mode & 0o777, 0o600, f"mode of {key}")
+    # the operators' entries init left in DIR/gentx collect into the same validators
+    regen = os.path.join(tmpdir, "collected.json")
+    cli(tmpdir, "testnet", "collect", os.path.join(net, "gentx"), "--out", regen)
+    made, again = (json.load(open(p)) for p in (os.path.join(net, "genesis.json"), regen))
+    fw.assert_eq(sorted((v["pubkey"], v["stake"]) for v in again["validators"]),
+                 sorted((v["pubkey"], v["stake"]) for v in made["validators"]), "collected validators")
+    fw.assert_eq(sorted(v["pubkey"] for v in made["validators"]), sorted(n["pubkey"] for n in manifest["nodes"]),
+                 "genesis validators are the nodes' keys")
     # a second init into the same directory changes nothing
     again = cli(tmpdir, "testnet", "init", "--validators", "4", "--dir", net, check=False)
     assert again.returncode == 1 and "not empty" in again.stderr, again.stderr

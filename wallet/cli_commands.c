@@ -290,7 +290,7 @@ const struct cli_command cli_commands[] = {
 	 "unbond stake (validator_unbond); it returns after the unbonding period", cli_validator_bond_opts, 0, 0},
 	{"validator", "unjail", cli_cmd_validator_unjail,
 	 "--from NAME [--fee ASY] [--wait] [--timeout SEC] [--nonce N] [--raw] [--force]",
-	 "ask to vote again after being jailed for missed blocks (validator_unjail)", cli_validator_unjail_opts, 0, 0},
+	 "return to the validator set once a jailing has run its time (validator_unjail)", cli_validator_unjail_opts, 0, 0},
 	{"testnet", "init", cli_cmd_testnet_init,
 	 "--validators N --dir DIR [--workers M] [--network local|testnet] [--base-port P]\n"
 	 "         [--chain NAME] [--stake ASY] [--block-time MS]",

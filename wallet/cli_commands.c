@@ -292,8 +292,8 @@ const struct cli_command cli_commands[] = {
 	 "--from NAME [--fee ASY] [--wait] [--timeout SEC] [--nonce N] [--raw] [--force]",
 	 "return to the validator set once a jailing has run its time (validator_unjail)", cli_validator_unjail_opts, 0, 0},
 	{"testnet", "init", cli_cmd_testnet_init,
-	 "--validators N --dir DIR [--workers M] [--network local|testnet] [--base-port P]\n"
-	 "         [--chain NAME] [--stake ASY] [--block-time MS]",
+	 "--validators N --dir DIR [--workers M] [--followers K] [--network local|testnet]\n"
+	 "         [--base-port P] [--chain NAME] [--stake ASY] [--block-time MS]",
 	 "write keys, one genesis and a datadir per node and worker for a network on this machine\n"
 	 "      (then: scripts/localnet up DIR)",
 	 cli_testnet_init_opts, 0, 0},

@@ -29,8 +29,8 @@
 #include "wallet/keystore.h"
 
 const struct cli_optdef cli_testnet_init_opts[] = {
-	{"validators", 1}, {"workers", 1}, {"dir", 1},        {"base-port", 1},
-	{"chain", 1},      {"stake", 1},   {"block-time", 1}, {NULL, 0},
+	{"validators", 1}, {"followers", 1}, {"workers", 1},    {"dir", 1}, {"base-port", 1},
+	{"chain", 1},      {"stake", 1},     {"block-time", 1}, {NULL, 0},
 };
 const struct cli_optdef cli_testnet_gentx_opts[] = {
 	{"from", 1}, {"stake", 1}, {"chain", 1}, {"out", 1}, {NULL, 0},
@@ -380,13 +380,15 @@ static int write_node_conf(const struct cli_testnet_plan *p, const char *abs, un
 	int rc;
 	buf_init(&b);
 	text_add(&b,
-		 "# node%u of the %s testnet in %s (assay-cli testnet init).\n"
+		 "# node%u of the %s testnet in %s (assay-cli testnet init)%s.\n"
 		 "# assayd -datadir=%s/node%u reads this file; so does assay-cli -datadir=...\n"
 		 "network=%s\ngenesis=%s/node%u/genesis.json\nvalidator=%s/node%u/%s/node%u.json\n"
 		 "rpcbind=127.0.0.1\nrpcport=%u\nbind=127.0.0.1\nport=%u\nprinttoconsole=0\n"
-		 "# persistent peers: the other validators\n",
-		 i, p->network, abs, abs, i, p->network, abs, i, abs, i, CLI_VALIDATOR_DIR, i,
-		 p->base_port + 2 * i, p->base_port + 2 * i + 1);
+		 "# persistent peers: the genesis validators but this node\n",
+		 i, p->network, abs,
+		 i < p->validators ? "" : ", a follower: its key holds no stake until it bonds", abs, i,
+		 p->network, abs, i, abs, i, CLI_VALIDATOR_DIR, i, p->base_port + 2 * i,
+		 p->base_port + 2 * i + 1);
 	for (unsigned k = 0; k < p->validators; k++)
 		if (k != i)
 			text_add(&b, "addnode=127.0.0.1:%u\n", p->base_port + 2 * k + 1);
@@ -406,7 +408,7 @@ static int write_worker(const struct cli_testnet_plan *p, const char *abs, unsig
 {
 	char dir[CLI_PATH_MAX], path[CLI_PATH_MAX], name[32], link_to[64], text[CLI_PATH_MAX * 2 + 512];
 	struct keystore_info info;
-	unsigned node = j % p->validators, listen = p->base_port + 2 * p->validators + j;
+	unsigned node = j % p->validators, listen = p->base_port + 2 * (p->validators + p->followers) + j;
 	int rc;
 	snprintf(name, sizeof(name), "worker%u", j);
 	if ((rc = join(dir, sizeof(dir), abs, name, err, errlen)) || (rc = make_dir(dir, err, errlen)))
@@ -445,11 +447,13 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 	if (!net || (strcmp(p->network, "local") && strcmp(p->network, "testnet")))
 		return assay_fail(err, errlen, ASSAY_EARG, "network must be local or testnet, not %s",
 				  p->network);
+	unsigned nodes_total = p->validators + p->followers;
 	if (p->validators < 1 || p->validators > CLI_TESTNET_MAX_NODES ||
-	    p->workers > CLI_TESTNET_MAX_WORKERS)
-		return assay_fail(err, errlen, ASSAY_EARG, "1 to %d validators and 0 to %d workers",
-				  CLI_TESTNET_MAX_NODES, CLI_TESTNET_MAX_WORKERS);
-	if (p->base_port < 1024 || p->base_port + 2 * p->validators + p->workers > 65535)
+	    p->followers > CLI_TESTNET_MAX_NODES || p->workers > CLI_TESTNET_MAX_WORKERS)
+		return assay_fail(err, errlen, ASSAY_EARG,
+				  "1 to %d validators, 0 to %d followers and 0 to %d workers",
+				  CLI_TESTNET_MAX_NODES, CLI_TESTNET_MAX_NODES, CLI_TESTNET_MAX_WORKERS);
+	if (p->base_port < 1024 || p->base_port + 2 * nodes_total + p->workers > 65535)
 		return assay_fail(err, errlen, ASSAY_EARG,
 				  "--base-port %u leaves no room for the ports (1024 to 65535)",
 				  p->base_port);
@@ -470,8 +474,9 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 	snprintf(dir, sizeof(dir), "%s/gentx", abs);
 	if ((rc = make_dir(dir, err, errlen)))
 		goto out;
-	for (unsigned i = 0; i < p->validators && !rc; i++) {
+	for (unsigned i = 0; i < nodes_total && !rc; i++) {
 		uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
+		int is_validator = i < p->validators;
 		char name[32], pk_hex[2 * PUBKEY_LEN + 1], address[ADDR_STR_MAX];
 		uint8_t addr[ADDR_LEN];
 		snprintf(name, sizeof(name), "node%u", i);
@@ -483,25 +488,33 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 		key_from_seed(seed, pk, sk);
 		rc = cli_validator_key_write(path, seed, err, errlen);
 		sodium_memzero(seed, sizeof(seed));
-		snprintf(txs[i].chain, sizeof(txs[i].chain), "%s", chain);
-		snprintf(txs[i].network, sizeof(txs[i].network), "%s", p->network);
-		txs[i].stake = p->stake;
-		cli_gentx_sign(&txs[i], sk);
+		if (is_validator) {
+			snprintf(txs[i].chain, sizeof(txs[i].chain), "%s", chain);
+			snprintf(txs[i].network, sizeof(txs[i].network), "%s", p->network);
+			txs[i].stake = p->stake;
+			cli_gentx_sign(&txs[i], sk);
+		}
 		sodium_memzero(sk, sizeof(sk));
 		if (rc)
 			break;
-		json_t *entry = cli_gentx_to_json(&txs[i]);
-		snprintf(path, sizeof(path), "%s/gentx/%s.json", abs, name);
-		rc = entry ? write_json_new(path, entry, 0, err, errlen)
-			   : assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-		json_decref(entry);
 		hex_encode(pk, PUBKEY_LEN, pk_hex);
 		address_from_pubkey(pk, addr);
 		address_encode(net->family, addr, address);
-		json_array_append_new(nodes, json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "name", name, "dir",
-						       name, "rpcport", (int)(p->base_port + 2 * i), "port",
-						       (int)(p->base_port + 2 * i + 1), "pubkey", pk_hex,
-						       "address", address));
+		if (is_validator) {
+			json_t *entry = cli_gentx_to_json(&txs[i]);
+			snprintf(path, sizeof(path), "%s/gentx/%s.json", abs, name);
+			rc = entry ? write_json_new(path, entry, 0, err, errlen)
+				   : assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+			json_decref(entry);
+		} else { /* funded, so it can bond */
+			json_array_append_new(balances, json_pack("{s:s, s:I}", "address", address, "amount",
+								  (json_int_t)p->fund));
+		}
+		json_array_append_new(nodes,
+				      json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:b}", "name", name, "dir",
+						name, "rpcport", (int)(p->base_port + 2 * i), "port",
+						(int)(p->base_port + 2 * i + 1), "pubkey", pk_hex, "address",
+						address, "validator", is_validator));
 	}
 	if (rc)
 		goto out;
@@ -539,7 +552,7 @@ int cli_testnet_init_dir(const struct cli_testnet_plan *p, char *err, size_t err
 	snprintf(path, sizeof(path), "%s/genesis.json", abs);
 	if ((rc = write_json_new(path, genesis, 0, err, errlen)))
 		goto out;
-	for (unsigned i = 0; i < p->validators && !rc; i++) {
+	for (unsigned i = 0; i < nodes_total && !rc; i++) {
 		snprintf(path, sizeof(path), "%s/node%u/genesis.json", abs, i);
 		if (!(rc = write_json_new(path, genesis, 0, err, errlen)))
 			rc = write_node_conf(p, abs, i, err, errlen);
@@ -623,6 +636,7 @@ int cli_cmd_testnet_init(struct cli_ctx *ctx)
 		return cli_fail(CLI_EUSAGE, "testnet init needs --validators N --dir DIR");
 	if ((rc = testnet_network(ctx, "local", &p.network)) ||
 	    (rc = uint_opt(ctx, "validators", 0, 1, CLI_TESTNET_MAX_NODES, &p.validators)) ||
+	    (rc = uint_opt(ctx, "followers", 0, 0, CLI_TESTNET_MAX_NODES, &p.followers)) ||
 	    (rc = uint_opt(ctx, "workers", 0, 0, CLI_TESTNET_MAX_WORKERS, &p.workers)) ||
 	    (rc = uint_opt(ctx, "base-port", CLI_TESTNET_BASE_PORT, 1024, 65535, &p.base_port)) ||
 	    (rc = stake_opt(ctx, CLI_TESTNET_STAKE, &p.stake)) ||
@@ -650,16 +664,21 @@ int cli_cmd_testnet_init(struct cli_ctx *ctx)
 		cli_emit(ctx, m, "%s", "");
 		return CLI_OK;
 	}
-	printf("testnet of %u validator%s and %u worker%s written to %s (network %s, chain %s)\n",
-	       p.validators, p.validators == 1 ? "" : "s", p.workers, p.workers == 1 ? "" : "s", p.dir,
-	       p.network, json_string_value(json_object_get(m, "chain")));
+	char followers[48] = "";
+	if (p.followers)
+		snprintf(followers, sizeof(followers), ", %u follower%s", p.followers,
+			 p.followers == 1 ? "" : "s");
+	printf("testnet of %u validator%s%s and %u worker%s written to %s (network %s, chain %s)\n",
+	       p.validators, p.validators == 1 ? "" : "s", followers, p.workers, p.workers == 1 ? "" : "s",
+	       p.dir, p.network, json_string_value(json_object_get(m, "chain")));
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(m, "nodes"), i, e)
-		printf("  %-8s rpc 127.0.0.1:%lld  p2p 127.0.0.1:%lld  validator %s\n",
+		printf("  %-8s rpc 127.0.0.1:%lld  p2p 127.0.0.1:%lld  %s %s\n",
 		       json_string_value(json_object_get(e, "name")),
 		       json_integer_value(json_object_get(e, "rpcport")),
 		       json_integer_value(json_object_get(e, "port")),
+		       json_is_true(json_object_get(e, "validator")) ? "validator" : "follower ",
 		       json_string_value(json_object_get(e, "pubkey")));
 	json_array_foreach(json_object_get(m, "workers"), i, e)
 		printf("  %-8s through %s, output server %s\n", json_string_value(json_object_get(e, "name")),

@@ -65,10 +65,11 @@ int cli_testnet_collect(const struct cli_gentx *txs, size_t n, const json_t *bas
 struct cli_testnet_plan {
 	const char *dir;        /* made; must not exist or be empty */
 	unsigned validators;    /* 1..CLI_TESTNET_MAX_NODES */
+	unsigned followers;     /* 0..CLI_TESTNET_MAX_NODES nodes with a key and no stake: they may bond */
 	unsigned workers;       /* 0..CLI_TESTNET_MAX_WORKERS */
 	const char *network;    /* "local" or "testnet" */
 	const char *chain;      /* NULL: "assay-" + network */
-	unsigned base_port;     /* node i: RPC base+2i, p2p base+2i+1; worker j: base+2N+j */
+	unsigned base_port;     /* node i: RPC base+2i, p2p base+2i+1; worker j: base+2(N+F)+j */
 	uint64_t stake;         /* per validator: power, whole ASY of bond */
 	uint64_t fund;          /* per validator and worker account */
 	uint64_t faucet;        /* the faucet wallet's balance */

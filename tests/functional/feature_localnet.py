@@ -1,5 +1,6 @@
 """A local testnet in two commands (docs/testnet.md): `assay-cli testnet
-init` writes four validators and one worker into a fresh directory,
+init` writes four validators, a follower and one worker into a fresh
+directory,
 `scripts/localnet up` starts them, and the four finalize blocks with
 identical hashes; `testnet collect` of the gentx entries init left rebuilds
 the same validators; `assay-cli -datadir=DIR/nodeI` reaches each node
@@ -8,8 +9,9 @@ through its assay.conf alone; `status` lists every node and the worker; a node k
 replaces; `down` stops every process and removes every pid file. The
 validator commands are run against the chain too: bond is sent through the
 dry run, which refuses it ("not enabled on this chain") on a build without
-the validator-set rules; with them, the bond must commit and the
-validator's power grow by the bonded ASY two blocks later."""
+the validator-set rules; with them, the bond must commit, the validator's
+power grow by the bonded ASY two blocks later, and the follower, bonding
+the minimum, join the set."""
 
 import json
 import os
@@ -56,13 +58,14 @@ def read_pid(path):
 def test(tmpdir, nodes):
     net = os.path.join(tmpdir, "net")
     base = fw.free_port_block()
-    out = cli(os.path.join(tmpdir, "nowhere"), "testnet", "init", "--validators", "4", "--workers", "1",
-              "--dir", net, "--base-port", str(base)).stdout
+    out = cli(os.path.join(tmpdir, "nowhere"), "testnet", "init", "--validators", "4", "--followers", "1",
+              "--workers", "1", "--dir", net, "--base-port", str(base)).stdout
     assert "scripts/localnet up" in out, out
-    names = [f"node{i}" for i in range(4)]
+    names = [f"node{i}" for i in range(5)]  # node4: a follower, its key without stake
     dirs = [os.path.join(net, n) for n in names]
     manifest = json.load(open(os.path.join(net, "testnet.json")))
     fw.assert_eq([n["name"] for n in manifest["nodes"]], names, "manifest nodes")
+    fw.assert_eq([n["validator"] for n in manifest["nodes"]], [True] * 4 + [False], "manifest validators")
     fw.assert_eq(len(manifest["workers"]), 1, "manifest workers")
     for d in dirs:
         key = os.path.join(d, "validator", os.path.basename(d) + ".json")
@@ -73,8 +76,8 @@ def test(tmpdir, nodes):
     made, again = (json.load(open(p)) for p in (os.path.join(net, "genesis.json"), regen))
     fw.assert_eq(sorted((v["pubkey"], v["stake"]) for v in again["validators"]),
                  sorted((v["pubkey"], v["stake"]) for v in made["validators"]), "collected validators")
-    fw.assert_eq(sorted(v["pubkey"] for v in made["validators"]), sorted(n["pubkey"] for n in manifest["nodes"]),
-                 "genesis validators are the nodes' keys")
+    fw.assert_eq(sorted(v["pubkey"] for v in made["validators"]),
+                 sorted(n["pubkey"] for n in manifest["nodes"] if n["validator"]), "genesis validators: the four")
     # a second init into the same directory changes nothing
     again = cli(tmpdir, "testnet", "init", "--validators", "4", "--dir", net, check=False)
     assert again.returncode == 1 and "not empty" in again.stderr, again.stderr
@@ -98,7 +101,7 @@ def test(tmpdir, nodes):
             hashes = {cli(d, "getblockhash", "5").stdout.strip() for d in dirs}
             fw.assert_eq(len(hashes), 1, f"block 5 hashes on the four: {hashes}")
             return True
-        fw.wait_until(same_at_5, timeout=45, what="height 5 on all four nodes", interval=0.5)
+        fw.wait_until(same_at_5, timeout=45, what="height 5 on all five nodes", interval=0.5)
         fw.assert_eq({info(d)["genesis_hash"] for d in dirs}.__len__(), 1, "one genesis")
 
         status = run(LOCALNET, "status", net).stdout
@@ -128,6 +131,15 @@ def test(tmpdir, nodes):
                 vs = json.loads(cli(dirs[0], "getvalidators").stdout)
                 return {v["pubkey"]: v["power"] for v in vs["validators"]}.get(pkey["pubkey"])
             fw.wait_until(lambda: power_of_node1() == 1010, timeout=20, what="node1's power 1000 + 10 bonded")
+            # the follower bonds the minimum and joins the set
+            follower = manifest["nodes"][4]
+            bond = cli(dirs[4], "validator", "bond", "--from", "node4", "--amount", "1000", "--wait", check=False)
+            assert bond.returncode == 0, bond.stdout + bond.stderr
+
+            def follower_power():
+                vs = json.loads(cli(dirs[0], "getvalidators").stdout)
+                return {v["pubkey"]: v["power"] for v in vs["validators"]}.get(follower["pubkey"])
+            fw.wait_until(lambda: follower_power() == 1000, timeout=20, what="node4 in the validator set")
 
         # kill -9 leaves a stale pid file: status says stopped, up replaces it
         os.kill(pids[3], signal.SIGKILL)

@@ -214,6 +214,7 @@ static void test_init_dir(void)
 	setenv("ASSAY_TESTING", "1", 1);
 	struct cli_testnet_plan p = {.dir = dir,
 				     .validators = 3,
+				     .followers = 1,
 				     .workers = 2,
 				     .network = "local",
 				     .base_port = 40000,
@@ -234,10 +235,10 @@ static void test_init_dir(void)
 	snprintf(path, sizeof(path), "%s/genesis.json", dir);
 	CHECK(genesis_load_file(&g, path, err, sizeof(err)) == 0);
 	CHECK_EQ_U64(g.nvalidators, 3);
-	CHECK_EQ_U64(g.nallocs, 3 + 2 + 1); /* validators, workers, faucet */
+	CHECK_EQ_U64(g.nallocs, 3 + 1 + 2 + 1); /* validators, the follower, workers, faucet */
 	CHECK_EQ_U64(g.params.block_time_ms, CLI_TESTNET_LOCAL_BLOCK_MS);
 	CHECK(strcmp(g.network_name, "local") == 0 && strcmp(g.chain, "assay-local") == 0);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		struct genesis copy;
 		snprintf(path, sizeof(path), "%s/node%u/genesis.json", dir, i);
 		CHECK(genesis_load_file(&copy, path, err, sizeof(err)) == 0);
@@ -253,7 +254,7 @@ static void test_init_dir(void)
 		for (size_t k = 0; k < g.nvalidators; k++)
 			found += memcmp(g.validators[k].pubkey, pk, PUBKEY_LEN) == 0 &&
 				 g.validators[k].stake == 1000;
-		CHECK_EQ_INT(found, 1);
+		CHECK_EQ_INT(found, i < 3); /* node3 follows: a key, a balance, no stake */
 
 		/* its assay.conf: own ports, the other two as peers, the key and genesis */
 		snprintf(path, sizeof(path), "%s/node%u/assay.conf", dir, i);
@@ -266,14 +267,14 @@ static void test_init_dir(void)
 		CHECK(conf && strstr(conf, want));
 		snprintf(want, sizeof(want), "\naddnode=127.0.0.1:%u\n", 40000 + 2 * i + 1);
 		CHECK(conf && !strstr(conf, want)); /* not itself */
-		CHECK_EQ_INT(count_lines(conf, "addnode=127.0.0.1:"), 2);
+		CHECK_EQ_INT(count_lines(conf, "addnode=127.0.0.1:"), i < 3 ? 2 : 3); /* the validators */
 		CHECK(conf && strstr(conf, "\nnetwork=local\n"));
 		snprintf(want, sizeof(want), "/node%u/validator/node%u.json\n", i, i);
 		CHECK(conf && strstr(conf, want) && strstr(conf, "\nvalidator=/"));
 		snprintf(want, sizeof(want), "/node%u/genesis.json\n", i);
 		CHECK(conf && strstr(conf, want) && strstr(conf, "\ngenesis=/"));
 		snprintf(path, sizeof(path), "%s/gentx/node%u.json", dir, i);
-		CHECK(access(path, R_OK) == 0);
+		CHECK((access(path, R_OK) == 0) == (i < 3));
 	}
 	genesis_free(&g);
 
@@ -298,7 +299,7 @@ static void test_init_dir(void)
 		const char *conf = slurp(path);
 		snprintf(want, sizeof(want), "\nrpcport=%u\n", 40000 + 2 * (j % 3));
 		CHECK(conf && strstr(conf, want));
-		snprintf(want, sizeof(want), "\nlisten=127.0.0.1:%u\n", 40000 + 6 + j);
+		snprintf(want, sizeof(want), "\nlisten=127.0.0.1:%u\n", 40000 + 8 + j); /* after 4 nodes */
 		CHECK(conf && strstr(conf, want));
 		snprintf(want, sizeof(want), "\nwallet=worker%u\n", j);
 		CHECK(conf && strstr(conf, want));
@@ -309,7 +310,8 @@ static void test_init_dir(void)
 	keystore_key_wipe(&faucet);
 	snprintf(path, sizeof(path), "%s/testnet.json", dir);
 	json_t *m = json_load_file(path, 0, NULL);
-	CHECK(m && json_array_size(json_object_get(m, "nodes")) == 3 &&
+	CHECK(m && json_array_size(json_object_get(m, "nodes")) == 4 &&
+	      json_is_false(json_object_get(json_array_get(json_object_get(m, "nodes"), 3), "validator")) &&
 	      json_array_size(json_object_get(m, "workers")) == 2);
 	json_decref(m);
 

@@ -57,6 +57,30 @@ static int make_dir(const char *path)
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* DATADIR/assayd.pid: this process's id while it runs (docs/storage.md),
+ * for scripts that stop a node. Written after the datadir lock is held, so
+ * a file left by a killed node is simply overwritten; removed at exit. */
+static char pidfile_path[1200];
+
+static void pidfile_remove(void)
+{
+	if (pidfile_path[0])
+		unlink(pidfile_path);
+}
+
+static void pidfile_write(const char *datadir)
+{
+	snprintf(pidfile_path, sizeof(pidfile_path), "%s/assayd.pid", datadir);
+	FILE *f = fopen(pidfile_path, "w");
+	int bad = !f || fprintf(f, "%ld\n", (long)getpid()) < 0;
+	if ((f && fclose(f) != 0) || bad) {
+		log_warn("cannot write %s", pidfile_path);
+		pidfile_path[0] = 0;
+		return;
+	}
+	atexit(pidfile_remove);
+}
+
 static int fail(const char *msg)
 {
 	fprintf(stderr, "assayd: error: %s\n", msg);
@@ -109,6 +133,7 @@ int main(int argc, char **argv)
 			 n->cfg.datadir);
 		return fail(err);
 	}
+	pidfile_write(n->cfg.datadir);
 
 	if (strcmp(n->cfg.network, "dev") != 0 && strcmp(n->cfg.network, "local") != 0 &&
 	    strcmp(n->cfg.network, "testnet") != 0) {

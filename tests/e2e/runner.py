@@ -417,10 +417,11 @@ class Runner:
 
     def bond(self, p, hit, label):
         """The follower restarts with its own validator key, imports it as a
-        wallet, is funded from its load wallet and bonds (`assay-cli
-        validator bond` where the CLI has it, else a raw validator_bond
-        transaction, kind 3, payload the amount as u64); it must then be in
-        the set (getvalidators), sign commits and propose a block."""
+        wallet (for its address), is funded from its load wallet and bonds
+        (`assay-cli validator bond --from KEYFILE` where the CLI has it, else
+        a raw validator_bond transaction, kind 3, payload the amount as u64);
+        it must then be in the set (getvalidators), sign commits and
+        propose a block."""
         cli_help = subprocess.run([fw.binary("assay-cli"), "help"], capture_output=True, text=True).stdout
         for n in hit:
             seedfile = os.path.join(n.datadir, "validator-seed.hex")
@@ -436,8 +437,8 @@ class Runner:
             address = n.cli("wallet", "address", "bonder").stdout.strip()
             n.cli("send", "--from", self.load_wallet[n.name], "--to", address,
                   "--amount", str(n.bond_amount + 10), "--wait")
-            if "validator bond" in cli_help:
-                n.cli("validator", "bond", "--from", "bonder", "--amount", str(n.bond_amount), "--wait")
+            if "validator bond" in cli_help:  # --from with a '/': the key file's path
+                n.cli("validator", "bond", "--from", keyfile, "--amount", str(n.bond_amount), "--wait")
             else:
                 from bft_bonding import build_tx  # valset's raw-transaction builder (tests/functional)
                 chain_id = bytes.fromhex(n.rpc("getblockchaininfo")["genesis_hash"])

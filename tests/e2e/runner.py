@@ -2,7 +2,8 @@
 """End-to-end runner for BFT networks on real processes on loopback (in the
 spirit of CometBFT's test/e2e). A manifest (tests/e2e/manifests/*.json,
 format in docs/e2e.md) names the validators and their stake, the followers,
-a transaction load and a sequence of perturbations, each hitting one node
+compute workers, a transaction (and job) load and a sequence of
+perturbations, each hitting one node
 or several at once: kill (kill -9, restarted after a delay), pause
 (SIGSTOP, SIGCONT after a delay), restart (SIGTERM, then start again),
 disconnect (the node bans the loopback address, so it drops and refuses
@@ -304,9 +305,6 @@ class Runner:
     def down_power(self):
         return sum(n.stake for n in self.net if n.role == "validator" and self.state[n.name] != "up")
 
-    def tips(self, nodes):
-        return {n.name: fw.tip_of(n) for n in nodes}
-
     def expect_progress(self, label):
         live_vals = [n for n in self.live() if n.role == "validator"]
         start = max(n.height() for n in live_vals)
@@ -362,11 +360,11 @@ class Runner:
             down = self.down_power()
             log(f"{label}: {down}/{total} of the power down")
             t0 = time.time()
+            cut = {n.name: n.height() for n in hit if kind == "disconnect"}
             if 3 * down < total:
                 self.expect_progress(label)
-            elif p.get("expect", "halt") == "halt":
+            else:
                 self.expect_halt(label, max(self.hold, delay - 1.5))
-            cut = {n.name: n.height() for n in hit if kind == "disconnect"}
             time.sleep(max(0.0, delay - (time.time() - t0)))
             for n in hit:
                 if kind == "disconnect":  # alone, it cannot have committed more than a block in flight

@@ -80,7 +80,9 @@ static void test_genesis_state(void)
 	uint8_t root[HASH_LEN];
 	state_root(chain_state(ch), root);
 	CHECK_EQ_MEM(root, chain_tip(ch)->state_root, HASH_LEN);
-	CHECK(state_count(chain_state(ch)) == FIX_KEYS);
+	/* the accounts, the genesis validator's record, the validator index
+	 * and the sets of heights 1 and 2 (protocol §10.1) */
+	CHECK(state_count(chain_state(ch)) == FIX_KEYS + 4);
 }
 
 static void test_transfers_apply(void)
@@ -268,9 +270,12 @@ static void test_check_tx(void)
 	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EOVERFLOW);
 	tx_free(&t);
 	fixture_transfer(&fx, &t, 1, fx.addr[2], 1, 0, 1000);
-	t.kind = TX_EVIDENCE;
+	t.kind = TX_KIND_COUNT; /* no such kind */
 	tx_sign(&t, fx.sk[1]);
 	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EINVALID);
+	t.kind = TX_EVIDENCE; /* a transfer's payload is no evidence record */
+	tx_sign(&t, fx.sk[1]);
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EDECODE);
 	t.kind = TX_TRANSFER;
 	t.gas_limit = 10;
 	tx_sign(&t, fx.sk[1]);

@@ -88,7 +88,7 @@ int validators_get(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], struct 
 /* ---- the index of records ---- */
 
 /* *pks is malloc()ed (n x PUBKEY_LEN), NULL when empty. */
-static int index_get(const struct ledger *l, uint8_t **pks, size_t *n)
+int validators_list(const struct ledger *l, uint8_t **pks, size_t *n)
 {
 	uint8_t key[HASH_LEN], *val = NULL;
 	size_t len = 0;
@@ -156,7 +156,7 @@ static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int p
 {
 	uint8_t *pks;
 	size_t n;
-	int found, rc = index_get(l, &pks, &n);
+	int found, rc = validators_list(l, &pks, &n);
 	if (rc)
 		return rc;
 	size_t at = index_pos(pks, n, pk, &found);
@@ -221,7 +221,7 @@ static int count_active(const struct ledger *l, size_t *count)
 	uint8_t *pks;
 	size_t n;
 	*count = 0;
-	int rc = index_get(l, &pks, &n);
+	int rc = validators_list(l, &pks, &n);
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct validator_record r;
 		rc = validators_get(l, pks + i * PUBKEY_LEN, &r);
@@ -698,11 +698,11 @@ int validators_end_block(const struct validators_ctx *vc, const struct commit *l
 		return assay_fail(err, errlen, rc, "validator downtime: %s", assay_strerror(rc));
 	uint8_t *pks;
 	size_t n;
-	if ((rc = index_get(vc->l, &pks, &n)) != 0)
+	if ((rc = validators_list(vc->l, &pks, &n)) != 0)
 		return assay_fail(err, errlen, rc, "validator index: %s", assay_strerror(rc));
 	rc = release_unbonding(vc, pks, n);
 	free(pks);
-	if (rc || (rc = index_get(vc->l, &pks, &n)) != 0)
+	if (rc || (rc = validators_list(vc->l, &pks, &n)) != 0)
 		return assay_fail(err, errlen, rc, "validator unbonding: %s", assay_strerror(rc));
 	struct bft_validator *want = calloc(n ? n : 1, sizeof(*want));
 	uint32_t k = 0;

@@ -482,12 +482,13 @@ static void evidence_key(const uint8_t pk[PUBKEY_LEN], uint64_t height, uint8_t 
 	state_key(NS_META, id, sizeof(id), key);
 }
 
-/* Jails r from height (keeping a later release already set) unless that
- * would leave no active validator; writes r either way. *jailed: 1 if it was. */
+/* Jails r from this block (keeping a later release already set) unless
+ * that would leave no active validator; writes r either way. *jailed: 1
+ * if it was. */
 static int jail(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN], struct validator_record *r,
 		int *jailed)
 {
-	struct validator_record free_r = *r;
+	struct validator_record before = *r;
 	uint64_t until = vc->height + vc->params->jail_blocks;
 	*jailed = 0;
 	r->jailed = 1;
@@ -495,15 +496,15 @@ static int jail(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN], s
 		r->jailed_until = until;
 	clear_missed(r);
 	size_t snap = ledger_snapshot(vc->l);
+	size_t left = 0;
 	int rc = record_put(vc->l, pk, r);
-	size_t left = 1;
-	if (!rc && record_active(&free_r))
+	if (!rc)
 		rc = count_active(vc->l, &left);
 	if (rc)
 		return rc;
-	if (left == 0) { /* never an empty set: stays in, unjailed */
+	if (left == 0) { /* never an empty set: it stays in, unjailed */
 		ledger_revert(vc->l, snap);
-		*r = free_r;
+		*r = before;
 		return record_put(vc->l, pk, r);
 	}
 	*jailed = 1;

@@ -323,6 +323,34 @@ static void validate(struct consensus *cs, const struct bft_output *o)
 	bft_on_validity(cs->e, o->height, o->value, rc == 0);
 }
 
+/* Whether the set the engine moved on to for height h (its own, stepped
+ * once: docs/consensus.md §4) is the chain's set of h; then cs->vs becomes
+ * it. When bonds, unbonds or jails changed the set, it is not, and the
+ * engine must be rebuilt with the stored one (protocol §10.1). A failure
+ * to read says no, and the restart reports it. */
+static int valset_follows(struct consensus *cs, uint64_t h)
+{
+	struct bft_valset stored, stepped;
+	if (h != cs->vs_height + 1 || chain_validator_set(cs->n->chain, h, &stored) != 0)
+		return 0;
+	if (bft_valset_copy(&stepped, &cs->vs) != 0) {
+		bft_valset_free(&stored);
+		return 0;
+	}
+	bft_valset_step(&stepped);
+	int same = stored.n == stepped.n && stored.total == stepped.total && stored.proposer == stepped.proposer &&
+		   memcmp(stored.v, stepped.v, stored.n * sizeof(*stored.v)) == 0;
+	bft_valset_free(&stepped);
+	if (same) {
+		bft_valset_free(&cs->vs);
+		cs->vs = stored;
+		cs->vs_height = h;
+	} else {
+		bft_valset_free(&stored);
+	}
+	return same;
+}
+
 static void decide(struct consensus *cs, const struct bft_output *o)
 {
 	struct node *n = cs->n;
@@ -342,7 +370,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 			log_error("consensus: decided block %llu does not apply: %s", (unsigned long long)o->height, err);
 	}
 	cand_prune(cs, o->height);
-	if (chain_height(n->chain) + 1 != bft_height(cs->e))
+	if (chain_height(n->chain) + 1 != bft_height(cs->e) || !valset_follows(cs, bft_height(cs->e)))
 		event_active(cs->restart_ev, EV_TIMEOUT, 0);
 }
 

@@ -24,10 +24,8 @@ static json_t *validator_json(struct node *n, const uint8_t pk[PUBKEY_LEN], cons
 	json_t *o = json_pack("{s:s,s:o,s:I,s:b,s:I,s:o}", "address", addr_s, "pubkey", rpc_hex(pk, PUBKEY_LEN),
 			      "power", (json_int_t)(v ? v->power : 0), "jailed", r ? r->jailed : 0, "bond",
 			      (json_int_t)(r ? r->bond : 0), "unbonding", unb);
-	if (v)
-		json_object_set_new(o, "proposer_priority", json_integer(v->priority));
-	if (r && r->jailed)
-		json_object_set_new(o, "jailed_until", json_integer((json_int_t)r->jailed_until));
+	json_object_set_new(o, "proposer_priority", v ? json_integer(v->priority) : json_null());
+	json_object_set_new(o, "jailed_until", json_integer((json_int_t)(r && r->jailed ? r->jailed_until : 0)));
 	return o;
 }
 

@@ -49,6 +49,12 @@ tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz_receipt.c
 
+check_PROGRAMS += tests/fuzz/fuzz_validators
+TESTS += tests/fuzz/fuzz_validators
+tests_fuzz_fuzz_validators_SOURCES = tests/fuzz/fuzz_validators.c
+tests_fuzz_fuzz_validators_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_validators_LDADD = $(CONSENSUS_LIBS)
+
 # consensus/bft/: the Tendermint engine, its messages, vote sets and the
 # validator set (docs/consensus.md). Pure: depends only on core.
 libassay_consensus_a_SOURCES += \

@@ -50,12 +50,12 @@ tests_unit_test_keystore_LDADD = $(CLIENT_LIBS)
 tests_unit_test_mnemonic_SOURCES = tests/unit/test_mnemonic.c tests/unit/test.h
 tests_unit_test_mnemonic_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_mnemonic_LDADD = $(CLIENT_LIBS)
-tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c tests/unit/cli_fixture.h
 tests_unit_test_cli_LDADD = $(WALLET_LIBS)
-tests_unit_test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
+tests_unit_test_cli_contract_SOURCES = tests/unit/test_cli_contract.c tests/unit/cli_fixture.h
 tests_unit_test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_cli_contract_LDADD = $(WALLET_LIBS)
-tests_unit_test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
+tests_unit_test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c tests/unit/cli_fixture.h
 tests_unit_test_cli_jobspec_LDADD = $(WALLET_LIBS)
 # The pre-flight verdict, amounts as ASY in node messages, the samples line.
 check_PROGRAMS += tests/unit/test_cli_preflight

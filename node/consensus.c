@@ -460,7 +460,7 @@ static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev)
 	log_warn("consensus: validator %s signed two votes at height %llu round %u", hex,
 		 (unsigned long long)ev->a.height, ev->a.round);
 	if (!n->has_key) {
-		log_warn("consensus: no key to submit the evidence with (-key)");
+		log_warn("consensus: no key to submit the evidence with (-validator)");
 		return;
 	}
 	struct tx t;

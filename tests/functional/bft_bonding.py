@@ -136,6 +136,7 @@ def test(tmpdir, nodes):
     fw.wait_until(lambda: b.rpc("gettransaction", txid).get("status") == "committed", 30, "bond committed")
     tx = b.rpc("gettransaction", txid)
     assert tx["result"]["ok"], tx
+    fw.assert_eq(tx["payload"], {"amount": BOND}, "the bond's payload as gettransaction shows it")
     h_bond = tx["height"]
     fw.wait_until(lambda: b.height() >= h_bond + 1, 30, "height after the bond")
     vs = b.rpc("getvalidators", h_bond + 2)

@@ -352,6 +352,22 @@ static int m_getchainparams(void *ctx, json_t *params, json_t **result, struct r
 			    "gas_price", (json_int_t)p->gas_price, "max_future_ms", (json_int_t)p->max_future_ms);
 	if (!*result)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	/* the validator and BFT timeout parameters (protocol §8, §10) */
+	const struct {
+		const char *name;
+		uint64_t value;
+	} more[] = {
+		{"min_validator_bond", p->min_validator_bond}, {"unbonding_period", p->unbonding_period},
+		{"evidence_max_age", p->evidence_max_age},     {"evidence_slash_bps", p->evidence_slash_bps},
+		{"jail_blocks", p->jail_blocks},               {"downtime_window", p->downtime_window},
+		{"downtime_max_missed", p->downtime_max_missed}, {"timeout_propose_ms", p->timeout_propose_ms},
+		{"timeout_propose_delta_ms", p->timeout_propose_delta_ms}, {"timeout_prevote_ms", p->timeout_prevote_ms},
+		{"timeout_prevote_delta_ms", p->timeout_prevote_delta_ms},
+		{"timeout_precommit_ms", p->timeout_precommit_ms},
+		{"timeout_precommit_delta_ms", p->timeout_precommit_delta_ms},
+	};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		json_object_set_new(*result, more[i].name, json_integer((json_int_t)more[i].value));
 	return 0;
 }
 

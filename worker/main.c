@@ -186,7 +186,12 @@ static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_
 				    .payload = payload,
 				    .payload_len = len};
 	json_decref(acct);
-	if (txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee) != 0) {
+	/* A reveal pays the chain's exact minimum: the job's check escrow pays
+	 * it back (compute.md §6.4), and reveals have their own block budget,
+	 * so there is nothing to outbid. */
+	int fee_rc = kind == TX_JOB_REVEAL ? chain_min_fee(&w->chain.params, gas_limit, &spec.fee)
+					   : txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee);
+	if (fee_rc != 0) {
 		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
 		return -1;
 	}
@@ -455,8 +460,8 @@ static void commit_item(struct worker *w, struct work_item *it, uint64_t height)
 	struct job_commit_payload c;
 	struct buf p;
 	memcpy(c.job_id, it->job_id, HASH_LEN);
-	memcpy(c.root, it->root, HASH_LEN);
-	memcpy(c.output_hash, it->output_hash, HASH_LEN);
+	/* the root stays ours until every slot has committed (compute.md §1) */
+	kernel_root_commitment(it->root, w->addr, c.commitment);
 	buf_init(&p);
 	compute_commit_encode(&c, &p);
 	if (!p.oom && send_tx(w, TX_JOB_COMMIT, p.data, p.len, 0, it->txid) == 0) {
@@ -475,15 +480,21 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_FAILED;
 		return;
 	}
-	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+	uint8_t commitment[HASH_LEN], seed[HASH_LEN];
+	kernel_root_commitment(it->root, w->addr, commitment);
+	if (memcmp(commitment, sl->commitment, HASH_LEN) != 0) {
 		log_error("job %.16s: our output's root differs from the one committed; cannot reveal", it->job_hex);
 		it->stage = STAGE_FAILED;
 		return;
 	}
+	/* The challenge is ours to derive: the job's beacon and salt are on
+	 * chain, the root only we know until this reveal opens it (§4). */
+	const struct job_record *j = &it->rec;
+	kernel_challenge_seed(j->challenge_beacon, j->salt_posted ? j->salt : NULL, j->id, w->addr, it->root, seed);
 	struct buf p;
 	uint64_t units;
 	buf_init(&p);
-	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->output, it->tree, sl->challenge_seed,
+	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->root, it->output, it->tree, seed,
 				it->rec.spec.samples, &p, &units) != 0) {
 		log_error("job %.16s: cannot build the reveal", it->job_hex);
 		buf_free(&p);
@@ -512,93 +523,16 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 	buf_free(&p);
 }
 
-/* 1 if a blob with this hash is stored, 0 if not, -1 if the node did not say. */
-static int blob_stored(struct worker *w, const uint8_t hash[HASH_LEN])
-{
-	char hex[2 * HASH_LEN + 1];
-	json_t *b;
-	struct rpc_failure fail;
-	hex_encode(hash, HASH_LEN, hex);
-	if (call(w, "getblob", json_pack("[s]", hex), &b, &fail, 1) < 0)
-		return fail.code == -5 ? 0 : -1; /* RPC_NOT_FOUND */
-	json_decref(b);
-	return 1;
-}
-
-/* The output this worker saved for the job, if it still hashes to what the
- * slot committed; malloc()ed, the caller frees it. */
-static uint8_t *saved_output(struct worker *w, const struct work_item *it, uint64_t len)
+/* Marks the job's output as servable: our root is opened on chain, so the
+ * output can no longer be copied into a commitment (compute.md §1). The
+ * marker survives a restart, which the output server reads. */
+static void mark_opened(struct worker *w, const struct work_item *it)
 {
 	char path[WORKER_PATH_MAX + 96];
-	snprintf(path, sizeof(path), "%s/%s.out", w->cfg.outdir, it->job_hex);
-	FILE *f = fopen(path, "rb");
-	uint8_t *out = malloc(len ? len : 1), h[HASH_LEN];
-	int ok = f && out && fread(out, 1, len, f) == len && fgetc(f) == EOF;
-	if (f)
-		fclose(f);
-	if (ok) {
-		sha256(out, len, h);
-		ok = memcmp(h, it->rec.slots[it->slot].output_hash, HASH_LEN) == 0;
-	}
-	if (!ok) {
-		log_warn("job %.16s: no saved output matching the commitment in %s", it->job_hex, path);
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/* Puts a small output on chain as a blob whose hash is the output hash
- * (docs/compute.md §13), so that a client reads it from any node even when
- * this worker is gone. Only once the whole job is verified: with r >= 2 an
- * output on chain before every slot had committed could be copied by a
- * worker that never computed it, and a slot that fails its spot-check never
- * gets here, so only checked outputs take chain space. */
-static void post_output_blob(struct worker *w, struct work_item *it)
-{
-	const uint8_t *hash = it->rec.slots[it->slot].output_hash;
-	uint64_t len = kernel_output_bytes(&it->rec.spec.shape);
-	if (len > w->blob_output_max) {
-		log_info("job %.16s: output of %llu bytes stays off chain (blobs here carry up to %llu); served at %s",
-			 it->job_hex, (unsigned long long)len, (unsigned long long)w->blob_output_max, w->cfg.endpoint);
-		it->stage = STAGE_FINISHED;
-		return;
-	}
-	int stored = blob_stored(w, hash);
-	if (stored < 0)
-		return; /* ask again next block */
-	if (stored) {
-		log_info("job %.16s: output (%llu bytes) is on chain as a blob%s", it->job_hex, (unsigned long long)len,
-			 it->stage == STAGE_BLOB_SENT ? "" : " already");
-		it->stage = STAGE_FINISHED;
-		return;
-	}
-	if (it->stage == STAGE_BLOB_SENT) {
-		char why[256];
-		int o = tx_outcome(w, it->txid, why, sizeof(why));
-		if (o > 0)
-			return;
-		if (o < 0) { /* e.g. another slot's worker stored the same bytes first */
-			log_warn("job %.16s: blob %s failed: %s", it->job_hex, it->txid, why);
-			it->stage = STAGE_FINISHED;
-			return;
-		}
-		log_warn("job %.16s: blob %s left the mempool; sending again", it->job_hex, it->txid);
-	}
-	uint8_t *output = saved_output(w, it, len);
-	struct buf p;
-	if (!output) {
-		it->stage = STAGE_FINISHED;
-		return;
-	}
-	buf_init(&p);
-	if (work_blob_payload(output, len, &p) == 0 && send_tx(w, TX_BLOB, p.data, p.len, 0, it->txid) == 0) {
-		log_info("job %.16s: blob %s sent with the whole output (%llu bytes)", it->job_hex, it->txid,
-			 (unsigned long long)len);
-		it->stage = STAGE_BLOB_SENT;
-	}
-	buf_free(&p);
-	free(output);
+	snprintf(path, sizeof(path), "%s/%s.opened", w->cfg.outdir, it->job_hex);
+	FILE *f = fopen(path, "wb");
+	if (!f || fclose(f) != 0)
+		log_warn("job %.16s: cannot write %s; the output will not be served", it->job_hex, path);
 }
 
 /* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
@@ -643,11 +577,10 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
 			release_item(it);
+			mark_opened(w, it);
 		}
-		if (it->rec.state == JOB_VERIFIED && it->stage < STAGE_FINISHED)
-			post_output_blob(w, it);
 		break;
-	default: /* committed: the challenge comes with the next block */
+	default: /* committed: the challenge is fixed challenge_delay blocks after the last commit */
 		break;
 	}
 }
@@ -810,10 +743,17 @@ static void on_http(struct evhttp_request *req, void *arg)
 		return;
 	}
 	char file[WORKER_PATH_MAX + 96], hex[2 * HASH_LEN + 1];
+	struct stat st;
 	hex_encode(id, HASH_LEN, hex); /* canonical lower case, no path tricks */
+	/* Nothing is served before our root is opened on chain: a copier could
+	 * otherwise commit it as its own (compute.md §1). */
+	snprintf(file, sizeof(file), "%s/%s.opened", w->cfg.outdir, hex);
+	if (stat(file, &st) != 0) {
+		evhttp_send_error(req, 404, "no opened output for this job here");
+		return;
+	}
 	snprintf(file, sizeof(file), "%s/%s.out", w->cfg.outdir, hex);
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		if (fd >= 0)
 			close(fd);

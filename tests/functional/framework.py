@@ -488,12 +488,12 @@ def wait_job(node, job_id, states, timeout=90, missing_ok=False):
     raise AssertionError(f"job {job_id} still {seen[-1] if seen else '?'} after {timeout}s (seen {seen})")
 
 
-def fees_paid(node, address, first_height, last_height):
+def fees_paid(node, address, first_height, last_height, kind=None):
     """Sum of the fees of every transaction `address` sent in blocks
-    first_height..last_height."""
+    first_height..last_height (of that kind only, if given)."""
     total = 0
     for h in range(first_height, last_height + 1):
         for tx in node.rpc("getblock", h, 2)["txs"]:
-            if tx["sender"] == address:
+            if tx["sender"] == address and (kind is None or tx.get("kind") == kind):
                 total += tx["fee"]
     return total

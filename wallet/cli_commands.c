@@ -258,7 +258,7 @@ const struct cli_command cli_commands[] = {
 	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
 	{"job", "spec", cli_cmd_job_spec,
 	 "--kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]] [--tile-rows R]\n"
-	 "         [--tile-cols C] [--seed HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
+	 "         [--tile-cols C] [--seed HEX] [--salt HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
 	 "         [--deadline BLOCKS] [-o FILE]",
 	 "the canonical job_submit payload of a job, for a contract to submit (job_escrow's init)",
 	 cli_job_spec_opts, 0, 0},

@@ -1,8 +1,9 @@
 /* assay-worker: a compute worker (docs/compute.md "Running a
  * worker"). Registers its wallet as a worker, polls the node for the jobs
- * assigned to it, computes them with the cpu or opencl backend, commits the
- * Merkle root, reveals the challenged tiles, puts small outputs on chain as
- * blobs once the job is verified, and serves whole outputs over HTTP. Talks
+ * assigned to it, computes them with the cpu or opencl backend, commits to
+ * the Merkle root, derives its challenge once the job's beacon and salt are
+ * fixed, reveals the root with the challenged tiles, and serves whole
+ * outputs over HTTP once their root is opened on chain. Talks
  * to assayd only over JSON-RPC with the clients' library (libassay_client.a)
  * and reads the chain's parameters from it; it never links node/. Single-threaded event loop (libevent): the output server
  * waits while a job computes. Not for: kernels (backend*.c, kernels.c). */
@@ -61,10 +62,8 @@ enum work_stage {
 	STAGE_NEW = 0,         /* seen assigned; nothing computed */
 	STAGE_COMMIT_SENT = 1, /* job_commit in the mempool or a block */
 	STAGE_REVEAL_SENT = 2, /* job_reveal in the mempool or a block */
-	STAGE_DONE = 3,        /* our slot verified */
-	STAGE_BLOB_SENT = 4,   /* the output's blob transaction in the mempool or a block */
-	STAGE_FINISHED = 5,    /* nothing left to send; the payout comes by itself */
-	STAGE_FAILED = 6,      /* a transaction of ours failed; we stop acting on it */
+	STAGE_DONE = 3,        /* our slot verified, its root opened: the output is served */
+	STAGE_FAILED = 4,      /* a transaction of ours failed; we stop acting on it */
 };
 
 struct work_item {
@@ -112,7 +111,6 @@ struct worker {
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
 	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
-	uint64_t blob_output_max;      /* outputs up to this size go on chain (work_blob_output_max) */
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *tick_ev, *sigint_ev, *sigterm_ev;
@@ -1103,7 +1101,6 @@ static int read_chain(struct worker *w)
 	w->min_bond = json_u64(params, "min_bond");
 	w->challenge_delay = (uint32_t)json_u64(params, "challenge_delay");
 	w->salt_window = (uint32_t)json_u64(params, "salt_window");
-	w->blob_output_max = work_blob_output_max(json_u64(params, "max_blob_bytes"), w->chain.params.max_tx_bytes);
 	json_decref(params);
 	return 0;
 }

@@ -15,7 +15,7 @@
  * give root. Otherwise *leaves is NULL, nothing is left allocated, why
  * says what differs, and the code is ASSAY_EINVALID (size or root) or
  * ASSAY_ENOMEM. The output itself stays the caller's in every case. */
-int output_check_root(const struct job_shape *s, const uint8_t *output, size_t len, const uint8_t root[HASH_LEN],
-		      uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen);
+int output_check_root(const struct job_shape *s, const uint8_t *output, size_t len,
+		      const uint8_t root[HASH_LEN], uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen);
 
 #endif

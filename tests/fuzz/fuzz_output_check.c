@@ -114,10 +114,18 @@ int main(void)
 				rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
 				size_t at = 3 + (size_t)(rs >> 8) % n;
 				switch (rs % 4) {
-				case 0: buf[at] ^= (uint8_t)(1 + (rs >> 32) % 255); break;
-				case 1: len = at; break;                          /* served short */
-				case 2: len = 3 + n + (size_t)(rs >> 20) % 64; break; /* served long */
-				default: buf[0] |= 0x80; break;                   /* a wrong root */
+				case 0:
+					buf[at] ^= (uint8_t)(1 + (rs >> 32) % 255);
+					break;
+				case 1:
+					len = at;
+					break; /* served short */
+				case 2:
+					len = 3 + n + (size_t)(rs >> 20) % 64;
+					break; /* served long */
+				default:
+					buf[0] |= 0x80;
+					break; /* a wrong root */
 				}
 			}
 			LLVMFuzzerTestOneInput(buf, len);

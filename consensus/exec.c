@@ -34,6 +34,8 @@ static void compute_env_of(const struct exec_ctx *x, struct compute_env *env)
 	memcpy(env->beacon, x->beacon, HASH_LEN);
 	env->max_tx_bytes = x->params->max_tx_bytes;
 	env->max_block_gas = x->params->max_block_gas;
+	env->min_fee = x->params->min_fee;
+	env->gas_price = x->params->gas_price;
 }
 
 /* A successful compute transaction can still have consequences worth a
@@ -253,6 +255,12 @@ static int decode_dispute(const struct tx *t, struct tx_decoded *d)
 	return compute_dispute_decode(&d->u.dispute, t->payload, t->payload_len);
 }
 
+static int decode_salt(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return compute_salt_decode(&d->u.salt, t->payload, t->payload_len);
+}
+
 static int decode_blob(const struct tx *t, struct tx_decoded *d)
 {
 	d->value = 0;
@@ -292,13 +300,21 @@ static int compute_commit(const struct compute_env *env, const struct tx *t, con
 static int compute_reveal(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
-	return compute_apply_reveal(env, &d->u.reveal, sender, t->gas_limit, res);
+	return compute_apply_reveal(env, &d->u.reveal, sender, t->gas_limit, t->fee, res);
 }
 
 static int compute_dispute(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			   const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
-	return compute_apply_dispute(env, &d->u.dispute, sender, t->gas_limit, res);
+	return compute_apply_dispute(env, &d->u.dispute, sender, t->gas_limit, t->fee, res);
+}
+
+static int compute_salt(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	(void)sender; /* anyone holding the salt may open it */
+	return compute_apply_salt(env, &d->u.salt, res);
 }
 
 static int compute_blob(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
@@ -405,6 +421,7 @@ static const struct exec_kind kinds[TX_KIND_COUNT] = {
 	[TX_BLOB] = {"blob", decode_blob, NULL, apply_compute, compute_blob},
 	[TX_EVIDENCE] = {"evidence", decode_evidence, NULL, apply_validator, NULL},
 	[TX_VALIDATOR_UNJAIL] = {"validator_unjail", decode_unjail, NULL, apply_validator, NULL},
+	[TX_JOB_SALT] = {"job_salt", decode_salt, NULL, apply_compute, compute_salt},
 };
 
 const struct exec_kind *exec_kind_of(unsigned kind)
@@ -498,7 +515,7 @@ int exec_end_block(struct exec_ctx *x, char *err, size_t errlen)
 int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
 	       size_t errlen)
 {
-	uint64_t gas = 0;
+	uint64_t gas = 0, reveal_gas = 0;
 	int rc;
 	for (size_t i = 0; i < blk->ntx; i++) {
 		char terr[160];
@@ -506,9 +523,17 @@ int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *rece
 		if ((rc = exec_tx(x, t, &receipts[i], terr, sizeof(terr))) < 0)
 			return assay_fail(err, errlen, rc, "transaction %zu %s: %s", i,
 					  assay_err_is_local(rc) ? "not executed" : "invalid", terr);
-		gas += t->gas_limit;
+		/* gas_limit <= max_block_gas each (tx_rules), so neither sum wraps
+		 * for any block of at most 2^32 transactions */
+		if (exec_in_reveal_lane(t))
+			reveal_gas += t->gas_limit;
+		else
+			gas += t->gas_limit;
 	}
 	if (gas > x->params->max_block_gas)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "block gas %llu above the limit", (unsigned long long)gas);
+	if (reveal_gas > x->compute->reveal_block_gas)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "reveal gas %llu above reveal_block_gas",
+				  (unsigned long long)reveal_gas);
 	return exec_end_block(x, err, errlen);
 }

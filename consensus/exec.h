@@ -34,6 +34,7 @@ struct tx_decoded {
 		struct blob_payload blob;
 		uint64_t amount;              /* validator_bond, validator_unbond */
 		struct bft_evidence evidence;
+		struct job_salt_payload salt;
 	} u;
 };
 
@@ -96,5 +97,13 @@ int exec_end_block(struct exec_ctx *x, char *err, size_t errlen);
  * job_state (enum job_state): an enum vm_job_state value. Verified means
  * paid, past its dispute window (docs/contracts.md §5). */
 uint32_t exec_job_vm_state(uint8_t job_state);
+
+/* A job_reveal's gas counts against the compute parameter reveal_block_gas,
+ * not max_block_gas (docs/compute.md §6.4): ordinary transactions cannot
+ * fill the room a reveal needs. */
+static inline int exec_in_reveal_lane(const struct tx *t)
+{
+	return t->kind == TX_JOB_REVEAL;
+}
 
 #endif

@@ -186,7 +186,7 @@ static void test_dev(void)
 			found = g1.allocs[i].amount == GENESIS_DEV_FUNDS;
 	CHECK(found);
 	CHECK_EQ_MEM(g1.validators[0].pubkey, pk, PUBKEY_LEN);
-	CHECK(g1.compute.samples_k == 16);
+	CHECK(g1.compute.samples_k == 66 && g1.compute.challenge_delay == 2);
 	CHECK(strcmp(g1.network_name, "dev") == 0 && g1.params.block_time_ms == 1000);
 	genesis_free(&g1);
 	genesis_free(&g2);

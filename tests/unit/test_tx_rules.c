@@ -126,9 +126,10 @@ static void test_kind_table(void)
 		CHECK(strcmp(e->name, tx_kind_name(k)) == 0);
 		CHECK(e->decode != NULL && e->apply != NULL);
 	}
-	CHECK(enabled == TX_KIND_COUNT); /* every kind, the validator kinds too (protocol §10) */
+	CHECK(enabled == TX_KIND_COUNT); /* every kind, the validator kinds and job_salt too */
 	CHECK(exec_kind_of(TX_VALIDATOR_BOND) != NULL);
 	CHECK(exec_kind_of(TX_EVIDENCE) != NULL);
+	CHECK(exec_kind_of(TX_JOB_SALT) != NULL);
 	CHECK(exec_kind_of(TX_KIND_COUNT) == NULL);
 }
 

@@ -514,7 +514,9 @@ def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), f
     block_time_ms (None: the chain default, no -blocktime). compute: the
     genesis "compute" object, if any; params: more genesis parameters.
     Each node gets .role ("validator" or "follower"), .stake, .seed and
-    .pubkey (hex; followers have none). Started (start=True) and appended
+    .pubkey (hex; followers have none); a validator's key is also its
+    wallet "validator", whose account is funded (it pays the fees of the
+    evidence transactions its node submits). Started (start=True) and appended
     to `nodes` in order. Returns (nodes of this network, {wallet name:
     address})."""
     base = port_base or free_port_block()
@@ -524,15 +526,24 @@ def bft_network(tmpdir, nodes, stakes, followers=0, blocktime=200, wallets=(), f
     for name, i in wallets:
         net[i].cli("wallet", "create", name)
         addresses[name] = net[i].cli("wallet", "address", name).stdout.strip()
+    key_accounts = []
     for i, n in enumerate(net):
         n.role = "validator" if i < len(stakes) else "follower"
         n.stake = stakes[i] if i < len(stakes) else 0
         n.seed = os.urandom(32) if i < len(stakes) else None
         n.pubkey = ed25519_public_key(n.seed).hex() if n.seed else None
+        if n.seed:  # the key's own account, funded: it pays for the evidence a node submits
+            seedfile = os.path.join(n.datadir, "validator-seed.hex")
+            with open(seedfile, "w") as f:
+                f.write(n.seed.hex())
+            n.cli("wallet", "import", "validator", "--seed-file", seedfile)
+            os.remove(seedfile)
+            key_accounts.append(n.cli("wallet", "address", "validator").stdout.strip())
     genesis = {
         "chain": chain, "network": "local", "time_ms": int(time.time() * 1000) - 1000,
         "params": dict(params or {}, **({} if blocktime is None else {"block_time_ms": blocktime})),
-        "balances": [{"address": a, "amount": funds} for a in list(addresses.values()) + list(fund)],
+        "balances": [{"address": a, "amount": funds}
+                     for a in list(addresses.values()) + list(fund) + key_accounts],
         "validators": [{"pubkey": n.pubkey, "stake": n.stake} for n in net if n.seed],
     }
     if compute is not None:

@@ -250,7 +250,8 @@ class Runner:
             self.state[wk.name] = "up"
         stakes = ", ".join(f"{v['name']}={v['stake']}" for v in vals)
         log(f"network: {len(vals)} validators ({stakes}), "
-            f"{len(fols)} followers, block time {self.blocktime} ms, ports from {self.net[0].rpcport}")
+            f"{len(fols)} followers, block time {self.blocktime} ms, ports from {self.net[0].rpcport}, "
+            f"data under {self.tmpdir}")
 
     def power(self):
         return {n.name: n.stake for n in self.net if n.role == "validator"}

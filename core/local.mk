@@ -13,7 +13,9 @@ libassay_core_a_SOURCES = \
 	core/tx.c core/tx.h \
 	core/block.c core/block.h \
 	core/ledger.c core/ledger.h \
-	core/log.c core/log.h
+	core/log.c core/log.h \
+	core/conf.c core/conf.h \
+	core/notify.c core/notify.h
 
 # Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
 CORE_TESTS = tests/unit/test_buf tests/unit/test_sha256 tests/unit/test_keys tests/unit/test_bech32 tests/unit/test_merkle tests/unit/test_tx tests/unit/test_block \

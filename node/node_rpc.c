@@ -471,18 +471,37 @@ static const struct rpc_method node_methods[] = {
 	{"getproof", m_getproof, "getproof ADDRESS|KEY - sparse Merkle proof of inclusion or exclusion"},
 	{"getmempoolinfo", m_getmempoolinfo, "getmempoolinfo - size, bytes, max_size"},
 	{"getrawmempool", m_getrawmempool, "getrawmempool - txids in the mempool, best first"},
-	{"stop", m_stop, "stop - shut the node down cleanly"},
-	{"help", m_help, "help - list the RPC methods"},
+	{"stop", m_stop,
+	 "stop - shut the node down cleanly\n"
+	 "Replies first, then stops; no block is made after the reply. SIGINT and SIGTERM do the same."},
+	{"help", m_help,
+	 "help [METHOD] - list the RPC methods (one synopsis line each), or METHOD's full help as text\n"
+	 "The words of a synopsis before its dash name the positional parameters: [X] is optional, X... may\n"
+	 "repeat, [X,...] is one JSON array. More parameters than a synopsis names are refused (-32602)."},
 };
 
 static int m_help(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
+	json_t *which = rpc_param(params, 0);
+	if (which) { /* help METHOD: that method's full help, as text */
+		if (!json_is_string(which))
+			return rpc_fail(e, RPC_INVALID_PARAMS, "help takes a method name");
+		char *text = rpc_method_help(n->rpc, json_string_value(which));
+		if (!text)
+			return rpc_fail(e, RPC_INVALID_PARAMETER, "help: unknown method %.64s (help lists them)",
+					json_string_value(which));
+		*result = json_string(text);
+		free(text);
+		return *result ? 0 : rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	}
 	size_t count;
 	const struct rpc_method *m = rpc_methods(n->rpc, &count);
 	*result = json_array();
-	for (size_t i = 0; i < count; i++)
-		json_array_append_new(*result, json_string(m[i].help));
+	for (size_t i = 0; i < count; i++) { /* the synopsis line of each */
+		const char *h = m[i].help;
+		json_array_append_new(*result, json_stringn(h, strcspn(h, "\n")));
+	}
 	return 0;
 }
 

@@ -518,8 +518,9 @@ void node_metrics(void *ctx, struct evbuffer *out)
 	evbuffer_add_printf(out,
 			    "# HELP assay_block_height Height of the chain tip.\n# TYPE assay_block_height gauge\n"
 			    "assay_block_height %llu\n"
-			    "# HELP assay_block_time_ms Time of the tip block.\n# TYPE assay_block_time_ms gauge\n"
-			    "assay_block_time_ms %llu\n"
+			    "# HELP assay_block_timestamp_seconds Time of the tip block, in seconds since the epoch.\n"
+			    "# TYPE assay_block_timestamp_seconds gauge\n"
+			    "assay_block_timestamp_seconds %llu.%03u\n"
 			    "# HELP assay_mempool_size Transactions in the mempool.\n# TYPE assay_mempool_size gauge\n"
 			    "assay_mempool_size %zu\n"
 			    "# HELP assay_mempool_bytes Bytes in the mempool.\n# TYPE assay_mempool_bytes gauge\n"
@@ -532,7 +533,8 @@ void node_metrics(void *ctx, struct evbuffer *out)
 			    "assay_txs_rejected_total %llu\n"
 			    "# HELP assay_state_entries Entries in the state tree.\n# TYPE assay_state_entries gauge\n"
 			    "assay_state_entries %zu\n",
-			    (unsigned long long)h->height, (unsigned long long)h->time_ms, mempool_size(n->mempool),
+			    (unsigned long long)h->height, (unsigned long long)(h->time_ms / 1000),
+			    (unsigned)(h->time_ms % 1000), mempool_size(n->mempool),
 			    mempool_bytes(n->mempool), (unsigned long long)n->blocks_produced,
 			    (unsigned long long)n->txs_committed, (unsigned long long)n->txs_rejected,
 			    state_count(chain_state(n->chain)));
@@ -541,14 +543,12 @@ void node_metrics(void *ctx, struct evbuffer *out)
 	struct net_sync_status st;
 	struct net_peer_info *peers = NULL;
 	size_t npeers = 0, inbound = 0;
-	uint64_t sent = 0, recv = 0;
+	uint64_t sent, recv;
 	net_sync_status(n->net, &st);
+	net_traffic_totals(n->net, &sent, &recv);
 	if (net_peers(n->net, &peers, &npeers) == 0) {
-		for (size_t i = 0; i < npeers; i++) {
+		for (size_t i = 0; i < npeers; i++)
 			inbound += peers[i].inbound != 0;
-			sent += peers[i].bytes_sent;
-			recv += peers[i].bytes_recv;
-		}
 		free(peers);
 	}
 	evbuffer_add_printf(out,
@@ -558,8 +558,9 @@ void node_metrics(void *ctx, struct evbuffer *out)
 			    "assay_sync_target %llu\n"
 			    "# HELP assay_syncing 1 while downloading blocks from peers.\n# TYPE assay_syncing gauge\n"
 			    "assay_syncing %d\n"
-			    "# HELP assay_p2p_bytes Bytes on the wire with connected peers.\n# TYPE assay_p2p_bytes gauge\n"
-			    "assay_p2p_bytes{direction=\"sent\"} %llu\nassay_p2p_bytes{direction=\"received\"} %llu\n",
+			    "# HELP assay_p2p_bytes_total Bytes on the wire with peers since start, closed connections included.\n"
+			    "# TYPE assay_p2p_bytes_total counter\n"
+			    "assay_p2p_bytes_total{direction=\"sent\"} %llu\nassay_p2p_bytes_total{direction=\"received\"} %llu\n",
 			    inbound, npeers - inbound, (unsigned long long)st.target, st.syncing,
 			    (unsigned long long)sent, (unsigned long long)recv);
 }

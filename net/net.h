@@ -12,7 +12,7 @@
 
 struct event_base;
 
-#define NET_DEFAULT_MAX_CONNECTIONS 125 /* when net_config.max_connections is 0 */
+#define NET_DEFAULT_MAX_CONNECTIONS 64 /* when net_config.max_connections is 0; assayd -maxconnections default */
 #define NET_OUTBOUND_TARGET 8           /* outbound peers we keep from the address book */
 #define NET_MAX_TARGETS 64              /* -addnode / -connect / net_addnode entries */
 #define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */

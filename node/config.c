@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/network.h"
+#include "net/net.h"
 #include "node/config.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_U64, OPT_BOOL, OPT_MULTI, OPT_CATS };
@@ -80,7 +81,7 @@ void config_defaults(struct config *c)
 	snprintf(c->bind, sizeof(c->bind), "0.0.0.0");
 	snprintf(c->loglevel, sizeof(c->loglevel), "info");
 	c->listen = 1;
-	c->maxconnections = 64;
+	c->maxconnections = NET_DEFAULT_MAX_CONNECTIONS; /* one figure: docs/p2p.md §8 */
 	c->minfreespace = CONFIG_DEFAULT_MINFREESPACE_MB;
 	c->rpcmaxconnections = 64;
 	c->printtoconsole = 1;

@@ -33,6 +33,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/network.h"
+#include "core/notify.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
 #include "wallet/client_chain.h"
@@ -1263,8 +1264,11 @@ int main(int argc, char **argv)
 	} else if (start(w) == 0) {
 		log_info("assay-worker %s: worker %s on %s, polling every %u ms", PACKAGE_VERSION, w->address,
 			 w->chain.network->name, w->cfg.poll_ms);
+		if (notify_service("READY=1\nSTATUS=registered, computing") < 0) /* systemd Type=notify */
+			log_warn("cannot notify the service manager ($NOTIFY_SOCKET)");
 		tick(w);
 		event_base_dispatch(w->base);
+		notify_service("STOPPING=1");
 		log_info("stopped after %llu jobs (%.2f GOPS overall)", (unsigned long long)w->jobs_computed,
 			 w->secs_total > 0 ? w->ops_total / w->secs_total / 1e9 : 0.0);
 		rc = 0;

@@ -14,10 +14,13 @@
   notification (no id) runs and gets no reply; `assay-cli help METHOD`
   prints one method's full help; a wrong-credentials line names the client;
 - -debug=rpc writes a line per call; assay-worker reads DATADIR/assay.conf
-  and takes -network."""
+  and takes -network;
+- contrib/systemd's units are Type=notify with the hardening options, and
+  pass systemd-analyze verify where it is installed."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -178,6 +181,23 @@ def test(tmpdir, nodes):
     stopping = listener.recv(4096).decode()
     assert "STOPPING=1" in stopping.split("\n"), f"notification at stop {stopping!r}"
     listener.close()
+
+    # 7. The shipped units: Type=notify, the hardening options, and what
+    # systemd-analyze verify says of them (where it is installed).
+    contrib = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib", "systemd")
+    for unit, program in (("assayd.service", "assayd"), ("assay-worker.service", "assay-worker")):
+        text = read(os.path.join(contrib, unit))
+        for key in ("Type=notify", "PrivateTmp=true", "ProtectSystem=full", "NoNewPrivileges=true",
+                    "PrivateDevices=true", "MemoryDenyWriteExecute=true", "ProtectHome=true"):
+            assert f"\n{key}\n" in text, f"{unit}: no {key}"
+        with open(os.path.join(tmpdir, unit), "w") as f:
+            f.write(text.replace(f"/usr/local/bin/{program}", fw.binary(program)))
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        res = subprocess.run([analyze, "verify", os.path.join(tmpdir, "assayd.service"),
+                              os.path.join(tmpdir, "assay-worker.service")], capture_output=True, text=True,
+                             timeout=60)
+        assert res.returncode == 0 and not res.stderr.strip(), f"systemd-analyze verify: {res.stderr}{res.stdout}"
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def test(tmpdir, nodes):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(notify_path)
     listener.settimeout(20)
-    node = fw.Node(0, tmpdir, extra_args=["-blocktime=200", "-debug=rpc"])
+    node = fw.Node(0, tmpdir, extra_args=["-blocktime=200", "-debug=rpc,consensus"])
     os.environ["NOTIFY_SOCKET"] = notify_path
     try:
         node.start()
@@ -105,6 +105,8 @@ def test(tmpdir, nodes):
     fw.wait_until(lambda: "rpc: getblockchaininfo" in read(log), 10, "RPC lines in the new debug.log")
     assert "reopened debug.log" in read(log), read(log)[-2000:]
     assert "rpc: getblockcount" in read(rotated), "-debug=rpc lines before the HUP missing from the old file"
+    assert "consensus: decided height" in read(rotated), "no -debug=consensus lines"
+    assert "net: " not in read(rotated).replace("net: listening", ""), "net lines without -debug=net"
 
     # 3. A second assayd on the same data directory: stderr only.
     before = read(log)

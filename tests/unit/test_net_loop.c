@@ -554,7 +554,8 @@ static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_
 	memset(&pp, 0, sizeof(pp));
 	pp.magic = NET_MAGIC_LOCAL;
 	memset(pp.chain_id, 0x5a, 32);
-	pp.local_nonce = 0x726f677565ull;
+	static uint64_t rogues; /* each rogue is its own process: one nonce each (docs/p2p.md §8) */
+	pp.local_nonce = 0x726f677565ull + ++rogues;
 	pp.user_agent = "/rogue/";
 	pp.best_height = best_height;
 	r->peer = net_peer_new(&pp, 0, 0);

@@ -52,8 +52,13 @@ int log_parse_categories(const char *text, unsigned *mask, char *err, size_t err
 			       (strlen(categories[i].name) != len || strncmp(categories[i].name, p, len) != 0))
 				i++;
 			if (i == NCATEGORIES) {
-				snprintf(err, errlen, "-debug: unknown category \"%.*s\" (use %s, 1 or all)", (int)len,
-					 p, log_category_list());
+				enum log_level lvl;
+				char word[16];
+				snprintf(word, sizeof(word), "%.*s", (int)(len < 15 ? len : 15), p);
+				snprintf(err, errlen, "-debug: unknown category \"%.*s\" (use %s, 1 or all)%s%s", (int)len,
+					 p, log_category_list(),
+					 log_parse_level(word, &lvl) == 0 ? "; for the log level: -loglevel=" : "",
+					 log_parse_level(word, &lvl) == 0 ? word : "");
 				return ASSAY_EARG;
 			}
 			*mask |= categories[i].bit;

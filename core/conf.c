@@ -26,8 +26,7 @@ static int conf_fail(char *err, size_t errlen, const char *path, int lineno, con
 	return ASSAY_EARG;
 }
 
-int conf_read_file(const char *path, conf_entry_fn fn, void *ctx, int *found, char *err,
-		   size_t errlen)
+int conf_read_file(const char *path, conf_entry_fn fn, void *ctx, int *found, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (found)
@@ -79,8 +78,8 @@ int conf_read_file(const char *path, conf_entry_fn fn, void *ctx, int *found, ch
 	return rc;
 }
 
-int conf_parse_u64(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
-		   char *err, size_t errlen)
+int conf_parse_u64(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out, char *err,
+		   size_t errlen)
 {
 	char *end;
 	errno = 0;
@@ -104,13 +103,12 @@ int conf_parse_u64(const char *name, const char *text, uint64_t min, uint64_t ma
 	return 0;
 }
 
-int conf_parse_int(const char *name, const char *text, int min, int max, int *out, char *err,
-		   size_t errlen)
+int conf_parse_int(const char *name, const char *text, int min, int max, int *out, char *err, size_t errlen)
 {
 	uint64_t v;
 	/* negative minima are not used by any flag: every int flag counts or names a port */
-	int rc = conf_parse_u64(name, text, min > 0 ? (uint64_t)min : 0, max > 0 ? (uint64_t)max : 0, &v,
-				err, errlen);
+	int rc = conf_parse_u64(name, text, min > 0 ? (uint64_t)min : 0, max > 0 ? (uint64_t)max : 0, &v, err,
+				errlen);
 	if (rc == 0)
 		*out = (int)v;
 	return rc;

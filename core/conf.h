@@ -13,8 +13,7 @@
 /* One name=value entry: name and value are trimmed of blanks, value may be
  * empty. Return 0 to go on, or a negative code with err filled (the reader
  * prefixes "PATH:LINE: "). */
-typedef int (*conf_entry_fn)(void *ctx, const char *name, const char *value, char *err,
-			     size_t errlen);
+typedef int (*conf_entry_fn)(void *ctx, const char *name, const char *value, char *err, size_t errlen);
 
 /* Reads path: blank lines and lines whose first non-blank character is '#'
  * are skipped; every other line is NAME=VALUE. A '#' anywhere else (a
@@ -22,16 +21,14 @@ typedef int (*conf_entry_fn)(void *ctx, const char *name, const char *value, cha
  * cutting it off would change the value silently. 0 when the file is read
  * (or absent: *found says which; found may be NULL), else ASSAY_EARG or the
  * callback's code with "PATH:LINE: why" in err. */
-int conf_read_file(const char *path, conf_entry_fn fn, void *ctx, int *found, char *err,
-		   size_t errlen);
+int conf_read_file(const char *path, conf_entry_fn fn, void *ctx, int *found, char *err, size_t errlen);
 
 /* Parses a decimal integer in [min, max] (no sign for unsigned values, no
  * blanks, nothing after it). 0, or ASSAY_EARG with "-NAME=TEXT ..." in err,
  * saying the range. */
-int conf_parse_u64(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
-		   char *err, size_t errlen);
-/* The same for an int (max at most INT_MAX). */
-int conf_parse_int(const char *name, const char *text, int min, int max, int *out, char *err,
+int conf_parse_u64(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out, char *err,
 		   size_t errlen);
+/* The same for an int (max at most INT_MAX). */
+int conf_parse_int(const char *name, const char *text, int min, int max, int *out, char *err, size_t errlen);
 
 #endif

@@ -12,9 +12,9 @@
 #include "core/log.h"
 
 static enum log_level log_min = LOG_INFO;
-static unsigned log_cats;      /* LOG_CAT_* that are on */
+static unsigned log_cats; /* LOG_CAT_* that are on */
 static FILE *log_file;
-static char *log_path;         /* of log_file, for log_reopen */
+static char *log_path; /* of log_file, for log_reopen */
 static int log_to_stderr = 1;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -22,8 +22,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } categories[] = {
-	{"net", LOG_CAT_NET},	    {"mempool", LOG_CAT_MEMPOOL},	  {"rpc", LOG_CAT_RPC},
-	{"consensus", LOG_CAT_CONSENSUS}, {"compute", LOG_CAT_COMPUTE},
+	{"net", LOG_CAT_NET},         {"mempool", LOG_CAT_MEMPOOL},
+	{"rpc", LOG_CAT_RPC},         {"consensus", LOG_CAT_CONSENSUS},
+	{"compute", LOG_CAT_COMPUTE},
 };
 #define NCATEGORIES (sizeof(categories) / sizeof(categories[0]))
 
@@ -48,16 +49,18 @@ int log_parse_categories(const char *text, unsigned *mask, char *err, size_t err
 			*mask = 0;
 		} else {
 			size_t i = 0;
-			while (i < NCATEGORIES &&
-			       (strlen(categories[i].name) != len || strncmp(categories[i].name, p, len) != 0))
+			while (i < NCATEGORIES && (strlen(categories[i].name) != len ||
+						   strncmp(categories[i].name, p, len) != 0))
 				i++;
 			if (i == NCATEGORIES) {
 				enum log_level lvl;
 				char word[16];
 				snprintf(word, sizeof(word), "%.*s", (int)(len < 15 ? len : 15), p);
-				snprintf(err, errlen, "-debug: unknown category \"%.*s\" (use %s, 1 or all)%s%s", (int)len,
+				snprintf(err, errlen,
+					 "-debug: unknown category \"%.*s\" (use %s, 1 or all)%s%s", (int)len,
 					 p, log_category_list(),
-					 log_parse_level(word, &lvl) == 0 ? "; for the log level: -loglevel=" : "",
+					 log_parse_level(word, &lvl) == 0 ? "; for the log level: -loglevel="
+									  : "",
 					 log_parse_level(word, &lvl) == 0 ? word : "");
 				return ASSAY_EARG;
 			}

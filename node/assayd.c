@@ -116,6 +116,10 @@ int main(int argc, char **argv)
 		return fail_early(err);
 	}
 	config_finish(&n->cfg);
+	if (n->cfg.listen && n->cfg.port == n->cfg.rpcport) {
+		snprintf(err, sizeof(err), "-port and -rpcport are both %d: give them different ports", n->cfg.port);
+		return fail_early(err);
+	}
 
 	/* One node per data directory: the lock comes before debug.log is
 	 * opened, so a second assayd leaves the running node's log alone. */

@@ -70,6 +70,7 @@ def test(tmpdir, nodes):
     res = refused_before_start(tmpdir, "rpcport", ["-rpcport=99999"], want="-rpcport=99999 is out of range: use 1 to 65535")
     assert port_free(99999 % 65536), "something holds port 34463"
     refused_before_start(tmpdir, "port", ["-port=0"], want="-port=0 is out of range")
+    refused_before_start(tmpdir, "sameport", ["-port=29999", "-rpcport=29999"], want="-port and -rpcport are both 29999")
     refused_before_start(tmpdir, "debugcat", ["-debug=net,nosuch"], want='unknown category "nosuch"')
     refused_before_start(tmpdir, "hash", [], conf="rpcuser=op\nrpcpassword=abc#def\n",
                          want="'#' in the value of rpcpassword")

@@ -1,18 +1,29 @@
-/* sd_notify without libsystemd (see notify.h): the protocol is one datagram
- * on an AF_UNIX socket whose path is $NOTIFY_SOCKET ('@' first: Linux's
- * abstract namespace). Keeping it here spares every build a dependency. */
+/* Service-manager notification (see notify.h). With libsystemd (configure
+ * found it) this is its sd_notify; without it, the same protocol by hand:
+ * one datagram on the AF_UNIX socket whose path is $NOTIFY_SOCKET ('@'
+ * first: Linux's abstract namespace), so no build needs the library. */
+#include <config.h>
+
 #include <stddef.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "core/error.h"
 #include "core/notify.h"
 
 int notify_service(const char *state)
 {
+#ifdef HAVE_LIBSYSTEMD
+	int rc = sd_notify(0, state);
+	return rc > 0 ? 1 : rc == 0 ? 0 : ASSAY_EIO;
+#else
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (!path || !*path)
 		return 0;
@@ -32,4 +43,5 @@ int notify_service(const char *state)
 	ssize_t sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
 	close(fd);
 	return sent == (ssize_t)strlen(state) ? 1 : ASSAY_EIO;
+#endif
 }

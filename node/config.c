@@ -1,6 +1,5 @@
 /* Option table, parsing and help for assayd (see config.h). The file syntax
  * is core/conf.c's, shared with assay-cli and assay-worker. */
-#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>

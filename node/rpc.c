@@ -224,8 +224,9 @@ char *rpc_method_help(const rpc_t *r, const char *name)
 		char *out = malloc(cap);
 		if (!out)
 			return NULL;
-		snprintf(out, cap, "%.*s\n\n%.*s%s%s%s\nParameters: %s.\nExample: assay-cli %.*s\n", (int)syn, help,
-			 (int)desc_len, desc, desc_len ? ".\n" : "", rest, *rest ? "\n" : "", rule, (int)syn, help);
+		const char *stop = !desc_len ? "" : desc[desc_len - 1] == '.' ? "\n" : ".\n";
+		snprintf(out, cap, "%.*s\n\n%.*s%s%s%s\nParameters: %s.\nUsage: assay-cli %.*s\n", (int)syn, help,
+			 (int)desc_len, desc, stop, rest, *rest ? "\n" : "", rule, (int)syn, help);
 		return out;
 	}
 	return NULL;

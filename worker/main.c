@@ -88,7 +88,7 @@ struct worker_cfg {
 	unsigned rpcport;
 	char rpcuser[256], rpcpassword[256];
 	char network[NETWORK_NAME_MAX + 1]; /* -network: the node's must match; picks the default -rpcport */
-	unsigned given;                /* WORKER_SET_*: what the command line set (assay.conf fills the rest) */
+	unsigned given;                /* WORKER_SET_*: set by a flag (the network also by assay.conf) */
 	char wallet[KEYSTORE_NAME_MAX + 1];
 	char passphrase_file[WORKER_PATH_MAX];
 	char backend[16];

@@ -786,7 +786,7 @@ static void handle_addr(struct conn *c, const struct net_msg *m)
 			relay[nrelay++] = a;
 	}
 	if (dropped)
-		log_debug("net: peer %llu %s: %zu addresses over its rate ignored", (unsigned long long)c->id,
+		log_debugc(LOG_CAT_NET, "net: peer %llu %s: %zu addresses over its rate ignored", (unsigned long long)c->id,
 			  c->addr, dropped);
 	relay_addr(n, relay, nrelay, c);
 }

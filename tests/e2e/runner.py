@@ -523,11 +523,15 @@ class Runner:
         self.check_alive()
         top = min(n.height() for n in self.net)
         compared = fw.chain_agreement(self.net, 1, top)
-        committed = sum(len(self.net[0].rpc("getblock", h)["txs"]) for h in range(1, top + 1))
         log(f"agreement: {len(self.net)} nodes hold the same hash and state root at all {compared} heights")
         if load:
-            log(f"load: {load.sent} transfers accepted, {load.refused} refused, {committed} transactions committed")
-            assert committed > 0, "no transaction of the load was committed"
+            committed = sum(1 for h in range(1, top + 1) for tx in self.net[0].rpc("getblock", h, 2)["txs"]
+                            if tx["kind"] == "transfer")
+            log(f"load: {load.sent} transfers accepted, {load.refused} refused, {committed} transfers committed")
+            # a node killed with transfers in its mempool loses them, and the last
+            # ones may still be pending: most, not all, must be in blocks
+            assert committed >= load.sent // 2 and committed > 0, \
+                f"only {committed} of the load's {load.sent} accepted transfers were committed"
         for wk in self.workers:
             seen = {json.dumps(n.rpc("getworker", self.addrs[wk.name]), sort_keys=True) for n in self.net}
             assert len(seen) == 1, f"worker {wk.name} differs between nodes: {seen}"

@@ -14,7 +14,8 @@ libassay_consensus_a_SOURCES = \
 	consensus/exec.c consensus/exec.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
-	consensus/compute/compute.c consensus/compute/compute.h
+	consensus/compute/compute.c consensus/compute/compute.h \
+	consensus/compute/avail.c consensus/compute/avail.h
 
 CONSENSUS_LIBS = libassay_consensus.a libassay_vm.a $(CORE_LIBS)
 

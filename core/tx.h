@@ -27,6 +27,7 @@ enum tx_kind {
 	TX_JOB_DISPUTE = 10,
 	TX_BLOB = 11,
 	TX_EVIDENCE = 12,
+	TX_JOB_CHUNKS = 13, /* output chunks uploaded (docs/compute.md §15.4) */
 	TX_KIND_COUNT
 };
 

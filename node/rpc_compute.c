@@ -129,6 +129,7 @@ static json_t *job_json(struct node *n, const struct job_record *j)
 			json_object_set_new(so, "reveal_height", heightj(sl->reveal_height));
 			int committed = sl->commit_height != 0;
 			json_object_set_new(so, "root", committed ? hexj(sl->root, HASH_LEN) : json_null());
+			json_object_set_new(so, "uploaded_tiles", json_integer((json_int_t)sl->uploaded_tiles));
 			json_object_set_new(so, "output_hash",
 					    committed ? hexj(sl->output_hash, HASH_LEN) : json_null());
 			json_object_set_new(so, "challenge_seed", sl->challenge_height
@@ -327,6 +328,9 @@ static int m_getcomputeparams(void *ctx, json_t *params, json_t **result, struct
 		"max_live_jobs", (json_int_t)c->max_live_jobs, "max_workers", (json_int_t)c->max_workers,
 		"max_jobs_per_worker", (json_int_t)c->max_jobs_per_worker, "max_deadline_blocks",
 		(json_int_t)c->max_deadline_blocks, "unbond_delay", (json_int_t)c->unbond_delay);
+	json_object_set_new(*result, "upload_window", json_integer((json_int_t)c->upload_window));
+	json_object_set_new(*result, "chunk_budget_bytes", json_integer((json_int_t)c->chunk_budget_bytes));
+	json_object_set_new(*result, "chunk_retention_blocks", json_integer((json_int_t)c->chunk_retention_blocks));
 	json_object_set_new(*result, "min_fee", json_integer((json_int_t)p->min_fee));
 	json_object_set_new(*result, "gas_price", json_integer((json_int_t)p->gas_price));
 	json_object_set_new(*result, "max_tx_bytes", json_integer((json_int_t)p->max_tx_bytes));

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
@@ -501,13 +502,15 @@ static int parse_endpoint(const char *endpoint, char *host, size_t hcap, unsigne
 
 /* Where an output's bytes came from, for the user. */
 struct output_source {
-	int on_chain;                           /* a blob in state */
+	int on_chain;                           /* a blob in state; 2: output chunks from the node */
 	char endpoint[WORKER_ENDPOINT_MAX + 1]; /* else the worker's output server */
 };
 
 static void source_describe(const struct output_source *src, char *text, size_t cap)
 {
-	if (src->on_chain)
+	if (src->on_chain == 2)
+		snprintf(text, cap, "from the chain (output chunks)");
+	else if (src->on_chain)
 		snprintf(text, cap, "from the chain");
 	else
 		snprintf(text, cap, "from worker %s", src->endpoint);
@@ -540,6 +543,52 @@ static int output_from_chain(struct cli_ctx *ctx, const uint8_t output_hash[HASH
 	return *out ? CLI_OK : CLI_EFAIL;
 }
 
+/* avail: the output from the node's chunk store (docs/compute.md §15): the
+ * slot's chunks walked in tile order with getjobchunk, each checked against
+ * the slot's root as a node checks it, its tiles put back in place. CLI_OK
+ * with *out (malloc()ed), else CLI_EFAIL; nothing is printed. */
+static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, unsigned slot, uint64_t want,
+			      uint8_t **out)
+{
+	const struct job_shape *s = &j->spec.shape;
+	uint32_t tiles = kernel_tile_count(s), next = 0, esize = s->kind == JOB_MATMUL_I8 ? 4 : 1;
+	char job_hex[2 * HASH_LEN + 1];
+	uint8_t *whole = malloc(want ? want : 1), *enc = malloc(AVAIL_CHUNK_MAX_ENCODED);
+	int ok = whole && enc;
+	hex_encode(j->id, HASH_LEN, job_hex);
+	while (ok && next < tiles) {
+		json_t *q = json_pack("[s,i,I]", job_hex, (int)slot, (json_int_t)next), *r;
+		struct rpc_failure fail;
+		struct avail_chunk c;
+		memset(&c, 0, sizeof(c));
+		ok = rpc_client_call(&ctx->rpc, "getjobchunk", q, &r, &fail) == 0;
+		json_decref(q);
+		if (!ok)
+			break;
+		const char *hex = json_string_value(json_object_get(r, "chunk"));
+		size_t n = hex ? strlen(hex) / 2 : 0;
+		ok = hex && n <= AVAIL_CHUNK_MAX_ENCODED && hex_decode(hex, enc, n) == (long)n &&
+		     avail_chunk_decode(&c, enc, n) == 0 && c.first_tile == next &&
+		     avail_chunk_check(s, j->slots[slot].root, &c, NULL, 0) == 0;
+		for (uint32_t i = c.first_tile, off = 0; ok && i < c.first_tile + c.tile_count; i++) {
+			uint32_t r0, c0, nr, nc;
+			kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
+			for (uint32_t row = 0; row < nr; row++, off += nc * esize)
+				memcpy(whole + ((uint64_t)(r0 + row) * s->n + c0) * esize, c.data + off, (size_t)nc * esize);
+		}
+		if (ok)
+			next = c.first_tile + c.tile_count;
+		json_decref(r);
+	}
+	free(enc);
+	if (!ok) {
+		free(whole);
+		return CLI_EFAIL;
+	}
+	*out = whole;
+	return CLI_OK;
+}
+
 /* Reads slot's output from the chain, else from its worker's endpoint, and
  * checks it against the slot's output hash and root. *out (malloc()ed),
  * *leaves (malloc()ed) and *src on CLI_OK. */
@@ -553,6 +602,8 @@ static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const j
 	memset(src, 0, sizeof(*src));
 	if (output_from_chain(ctx, sl->output_hash, want, out) == CLI_OK) {
 		src->on_chain = 1;
+	} else if (output_from_chunks(ctx, j, slot, want, out) == CLI_OK) {
+		src->on_chain = 2; /* avail: any node, whether or not the worker runs */
 	} else {
 		const char *endpoint = json_string_value(
 			json_object_get(json_array_get(json_object_get(job, "slots"), slot), "endpoint"));

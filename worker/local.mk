@@ -11,7 +11,8 @@ libassay_workerbk_a_SOURCES = \
 noinst_LIBRARIES += libassay_worker.a
 libassay_worker_a_SOURCES = \
 	worker/outtree.c worker/outtree.h \
-	worker/work.c worker/work.h
+	worker/work.c worker/work.h \
+	worker/upload.c worker/upload.h
 
 WORKER_LIBS = libassay_worker.a libassay_workerbk.a $(CLIENT_LIBS)
 

@@ -40,6 +40,7 @@
 #include "wallet/rpc_client.h"
 #include "wallet/txbuild.h"
 #include "worker/backend.h"
+#include "worker/upload.h"
 #include "worker/work.h"
 
 #define WORKER_POLL_MS 250                  /* how often the node's height is read */
@@ -75,6 +76,8 @@ struct work_item {
 	outtree_t *tree;
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
+	uint32_t upload_to;            /* tiles below this named by our job_chunks in flight (0: none) */
+	char upload_txid[2 * HASH_LEN + 1];
 	int seen;                      /* in the latest listjobs */
 	struct work_item *next;
 };
@@ -94,6 +97,7 @@ struct worker_cfg {
 	char outdir[WORKER_PATH_MAX];
 	double corrupt_fraction;       /* test only */
 	uint32_t corrupt_tiles;        /* test only */
+	int withhold_output;           /* test only: never upload the output's chunks */
 	unsigned poll_ms;
 	int debug;
 };
@@ -106,6 +110,7 @@ struct worker {
 	char address[ADDR_STR_MAX];
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
+	uint64_t chunk_budget_bytes;   /* chunk tile bytes one block takes (getcomputeparams) */
 	uint64_t blob_output_max;      /* outputs up to this size go on chain (work_blob_output_max) */
 	struct event_base *base;
 	struct evhttp *http;
@@ -601,6 +606,83 @@ static void post_output_blob(struct worker *w, struct work_item *it)
 	free(output);
 }
 
+/* ---- output upload (docs/compute.md §15) ---- */
+
+/* Every slot of the job holds a root: uploads are open. */
+static int uploads_open(const struct job_record *j)
+{
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (!(j->slots[i].state >= SLOT_COMMITTED && j->slots[i].state <= SLOT_VERIFIED))
+			return 0;
+	return 1;
+}
+
+/* Sends the next chunks of our output: each submitted to the node
+ * (submitjobchunk), then one job_chunks transaction naming them, at most
+ * chunk_budget_bytes of tiles, so one block can take it. One transaction
+ * in flight at a time; the chain's uploaded_tiles says where to go on. */
+static void upload_item(struct worker *w, struct work_item *it)
+{
+	const struct job_slot *sl = &it->rec.slots[it->slot];
+	const struct job_shape *s = &it->rec.spec.shape;
+	uint32_t tiles = kernel_tile_count(s);
+	if (w->cfg.withhold_output || sl->uploaded_tiles >= tiles || !uploads_open(&it->rec))
+		return;
+	if (it->upload_to > sl->uploaded_tiles) {
+		char why[256];
+		int o = tx_outcome(w, it->upload_txid, why, sizeof(why));
+		if (o > 0)
+			return;
+		if (o < 0)
+			log_error("job %.16s: job_chunks %s failed: %s; sending again", it->job_hex, it->upload_txid, why);
+		it->upload_to = 0;
+	}
+	if (!it->tree && compute_item(w, it) < 0)
+		return;
+	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+		log_error("job %.16s: our output's root differs from the one committed; cannot upload", it->job_hex);
+		return;
+	}
+	struct job_chunks_payload p;
+	struct buf enc, hex;
+	uint64_t budget = w->chunk_budget_bytes ? w->chunk_budget_bytes : AVAIL_CHUNK_MAX_BYTES, declared = 0;
+	uint32_t next = sl->uploaded_tiles;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, it->job_id, HASH_LEN);
+	memcpy(p.root, it->root, HASH_LEN);
+	buf_init(&enc);
+	buf_init(&hex);
+	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_tile_bytes(s, next) <= budget) {
+		struct avail_ref *f = &p.refs[p.count];
+		if (upload_chunk(s, it->job_id, it->output, it->tree, next, budget - declared, &enc, f) != 0)
+			break;
+		char *h = malloc(2 * enc.len + 1);
+		json_t *res;
+		if (!h)
+			break;
+		hex_encode(enc.data, enc.len, h);
+		int rc = call(w, "submitjobchunk", json_pack("[s]", h), &res, NULL, 0);
+		free(h);
+		if (rc < 0)
+			break;
+		json_decref(res);
+		declared += f->data_len;
+		next += f->tile_count;
+		p.count++;
+	}
+	buf_free(&enc);
+	if (p.count) {
+		avail_chunks_encode(&p, &hex);
+		if (!hex.oom && send_tx(w, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
+			log_info("job %.16s: job_chunks %s: tiles %u..%u of %u (%llu bytes in %u chunks)", it->job_hex,
+				 it->upload_txid, sl->uploaded_tiles, next - 1, tiles, (unsigned long long)declared,
+				 p.count);
+			it->upload_to = next;
+		}
+	}
+	buf_free(&hex);
+}
+
 /* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
 static int still_waiting(struct worker *w, struct work_item *it, const char *what)
 {
@@ -622,6 +704,8 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 	const struct job_slot *sl = &it->rec.slots[it->slot];
 	if (it->stage == STAGE_FAILED)
 		return;
+	if (sl->state >= SLOT_COMMITTED && sl->state <= SLOT_VERIFIED)
+		upload_item(w, it); /* avail: beside the reveal, once every root is on chain */
 	switch (sl->state) {
 	case SLOT_ASSIGNED:
 		if (it->stage == STAGE_COMMIT_SENT && still_waiting(w, it, "job_commit"))
@@ -642,8 +726,9 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 				log_info("job %.16s: our slot verified at height %llu; waiting for the other slots",
 					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
-			release_item(it);
 		}
+		if (it->stage == STAGE_DONE && it->tree && sl->uploaded_tiles >= kernel_tile_count(&it->rec.spec.shape))
+			release_item(it); /* uploaded: the saved file serves the rest */
 		if (it->rec.state == JOB_VERIFIED && it->stage < STAGE_FINISHED)
 			post_output_blob(w, it);
 		break;
@@ -857,7 +942,7 @@ static int start_http(struct worker *w)
 enum {
 	OPT_DATADIR = 1, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
 	OPT_PASSFILE, OPT_BACKEND, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
-	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
+	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_WITHHOLD, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -876,6 +961,7 @@ static const struct option long_opts[] = {
 	{"outdir", required_argument, NULL, OPT_OUTDIR},
 	{"corrupt-fraction", required_argument, NULL, OPT_CORRUPT_FRACTION},
 	{"corrupt-tiles", required_argument, NULL, OPT_CORRUPT_TILES},
+	{"withhold-output", no_argument, NULL, OPT_WITHHOLD},
 	{"poll-ms", required_argument, NULL, OPT_POLL_MS},
 	{"debug", no_argument, NULL, OPT_DEBUG},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -901,6 +987,7 @@ static void usage(void)
 	       "  -poll-ms=MS            longest wait for a block; how often to poll a node without waitfornewblock (default %d)\n"
 	       "  -corrupt-fraction=F    TEST ONLY: corrupt each tile with probability F (dev/local only)\n"
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
+	       "  -withhold-output       TEST ONLY: commit and reveal but never upload the output (dev/local only)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n",
 	       (unsigned)network_find(WORKER_RPC_NETWORK)->rpc_port, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
@@ -963,6 +1050,7 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 			c->corrupt_tiles = (uint32_t)strtoul(optarg, &end, 10);
 			bad = *end;
 			break;
+		case OPT_WITHHOLD: c->withhold_output = 1; break;
 		case OPT_DEBUG: c->debug = 1; break;
 		case OPT_HELP: usage(); exit(0);
 		default:
@@ -1026,6 +1114,7 @@ static int read_chain(struct worker *w)
 	if (call(w, "getcomputeparams", NULL, &params, NULL, 0) < 0)
 		return -1;
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
+	w->chunk_budget_bytes = json_u64(params, "chunk_budget_bytes");
 	w->min_bond = json_u64(params, "min_bond");
 	w->blob_output_max = work_blob_output_max(json_u64(params, "max_blob_bytes"), w->chain.params.max_tx_bytes);
 	json_decref(params);
@@ -1069,7 +1158,8 @@ static int start(struct worker *w)
 	if (read_chain(w) < 0)
 		return -1;
 	address_encode(w->chain.network->family, w->addr, w->address);
-	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) && w->chain.network->family != NET_DEV) {
+	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.withhold_output) &&
+	    w->chain.network->family != NET_DEV) {
 		log_error("-corrupt-fraction and -corrupt-tiles are for tests: refused on network %s",
 			  w->chain.network->name);
 		return -1;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -42,6 +43,9 @@ void compute_params_default(struct compute_params *p)
 	p->max_jobs_per_worker = 16;
 	p->max_deadline_blocks = 100000;
 	p->unbond_delay = 200;
+	p->upload_window = 40;                /* 64 MiB at 4 MiB a block is 16 blocks */
+	p->chunk_budget_bytes = 4ull << 20;
+	p->chunk_retention_blocks = 1000;
 }
 
 struct param_desc {
@@ -74,6 +78,9 @@ static const struct param_desc param_table[] = {
 	P32(max_jobs_per_worker, 1, 1u << 16),
 	P32(max_deadline_blocks, 1, 1u << 30),
 	P32(unbond_delay, 0, 1u << 30),
+	P32(upload_window, 1, 1u << 20),
+	P64(chunk_budget_bytes, AVAIL_CHUNK_MAX_BYTES, 1ull << 30),
+	P32(chunk_retention_blocks, 0, 1u << 30),
 };
 
 int compute_params_set(struct compute_params *p, const char *name, uint64_t value)
@@ -359,7 +366,8 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 	if (err)
 		return err;
 	uint64_t amount = bps_of(w.bond, bps);
-	uint64_t to_submitter = bps_of(amount, env->params->slash_submitter_bps);
+	/* submitter NULL: all of it burned (a missed upload, compute.md §15.5) */
+	uint64_t to_submitter = submitter ? bps_of(amount, env->params->slash_submitter_bps) : 0;
 	w.bond -= amount;
 	if (amount_add(w.slashed_total, amount, &w.slashed_total))
 		w.slashed_total = UINT64_MAX; /* a statistic; saturating is harmless */
@@ -368,7 +376,7 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 		w.jobs_in_flight--;
 	if ((err = put_worker_cached(env->ledger, cache, &w)))
 		return err;
-	if ((err = ledger_credit(env->ledger, submitter, to_submitter)))
+	if (submitter && (err = ledger_credit(env->ledger, submitter, to_submitter)))
 		return err;
 	return ledger_credit(env->ledger, LEDGER_BURN_ADDR, amount - to_submitter);
 }
@@ -413,6 +421,43 @@ static int job_terminal(const struct job_record *j)
 	return j->state >= JOB_PAID;
 }
 
+/* ---- output availability hooks (avail.h, docs/compute.md §15) ---- */
+
+/* Every slot has uploaded its whole output as chunks. */
+static int job_uploaded(const struct job_record *j)
+{
+	uint32_t tiles = kernel_tile_count(&j->spec.shape);
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (j->slots[i].uploaded_tiles < tiles)
+			return 0;
+	return 1;
+}
+
+/* Uploads are open once every slot holds a root (so no output is public
+ * before every slot has fixed its own); *from is the height the last root
+ * became known, from which the upload window counts. */
+static int job_upload_open(const struct job_record *j, uint64_t *from)
+{
+	*from = 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		const struct job_slot *s = &j->slots[i];
+		if (!(s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED))
+			return 0;
+		if (s->commit_height > *from) /* the height its root became known on chain */
+			*from = s->commit_height;
+	}
+	return 1;
+}
+
+/* Blocks after assignment within which a slot's commit and then its reveal
+ * and upload are all judged. */
+static uint64_t judged_within(const struct compute_params *p)
+{
+	uint64_t after = p->reveal_window + 1 > p->upload_window ? p->reveal_window + 1 : p->upload_window;
+	return (uint64_t)p->commit_window + after;
+}
+/* ---- end of output availability hooks ---- */
+
 /* The state a non-terminal job is in, from its slots (docs/compute.md §1). */
 static void job_update_state(struct job_record *j, uint64_t height, const struct compute_params *p)
 {
@@ -428,7 +473,7 @@ static void job_update_state(struct job_record *j, uint64_t height, const struct
 		j->state = JOB_OPEN;
 	else if (assigned)
 		j->state = JOB_ASSIGNED;
-	else if (verified == j->spec.redundancy) {
+	else if (verified == j->spec.redundancy && job_uploaded(j)) { /* avail: whole output uploaded */
 		j->state = JOB_VERIFIED;
 		j->verified_height = height;
 		j->payout_height = height + p->dispute_window;
@@ -640,12 +685,14 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	if (j.spec.reward < prm->min_reward)
 		return reject(res, ASSAY_EINVALID, "reward %llu below min_reward %llu",
 			      (unsigned long long)j.spec.reward, (unsigned long long)prm->min_reward);
-	uint64_t least = (uint64_t)prm->commit_window + prm->reveal_window + 2;
+	uint64_t least = judged_within(prm) + 1; /* avail: the upload is judged by the deadline too */
 	if (j.spec.deadline_blocks < least || j.spec.deadline_blocks > prm->max_deadline_blocks)
 		return reject(res, ASSAY_EINVALID, "deadline %u blocks outside [%llu, %u]",
 			      j.spec.deadline_blocks, (unsigned long long)least, prm->max_deadline_blocks);
 	if ((err = reveal_fits(env, &j.spec, why, sizeof(why))))
 		return reject(res, err, "job cannot be revealed: %s", why);
+	if (kernel_output_bytes(&j.spec.shape) > (unsigned __int128)prm->upload_window * prm->chunk_budget_bytes)
+		return reject(res, ASSAY_ELIMIT, "output cannot be uploaded within upload_window blocks of chunk budget");
 	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
 		struct kernel_src src;
 		if ((err = src_open(env->ledger, &j.spec, &src)))
@@ -900,6 +947,45 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
 	return ledger_put(env->ledger, key, p->data, p->len);
 }
 
+/* avail: job_chunks (docs/compute.md §15.4). The chunks' bytes were checked
+ * against root by the node that holds them (avail_chunk_check); what state
+ * records is how far, in tile order, the slot's output is uploaded. */
+int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
+			 const uint8_t sender[20], struct compute_result *res)
+{
+	struct job_record j;
+	memset(res, 0, sizeof(*res));
+	int err = load_live_job(env, p->job_id, &j, res);
+	if (err)
+		return err;
+	struct job_slot *s = find_slot(&j, sender);
+	if (!s)
+		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
+	uint64_t from;
+	if (!job_upload_open(&j, &from))
+		return reject(res, ASSAY_EINVALID, "uploads open once every slot has a root on chain");
+	if (memcmp(s->root, p->root, HASH_LEN) != 0)
+		return reject(res, ASSAY_EINVALID, "chunks are for another root than the slot's");
+	if (env->height > from + env->params->upload_window)
+		return reject(res, ASSAY_EINVALID, "upload window closed at height %llu",
+			      (unsigned long long)(from + env->params->upload_window));
+	for (uint32_t i = 0; i < p->count; i++) {
+		const struct avail_ref *f = &p->refs[i];
+		if (f->first_tile != s->uploaded_tiles)
+			return reject(res, ASSAY_EINVALID, "chunk %u starts at tile %u, next to upload is %u", i,
+				      f->first_tile, s->uploaded_tiles);
+		uint64_t want = avail_run_bytes(&j.spec.shape, f->first_tile, f->tile_count);
+		if (want == UINT64_MAX)
+			return reject(res, ASSAY_EINVALID, "chunk %u: tiles past the job's last", i);
+		if (want != f->data_len)
+			return reject(res, ASSAY_EINVALID, "chunk %u declares %u bytes, its tiles hold %llu", i,
+				      f->data_len, (unsigned long long)want);
+		s->uploaded_tiles += f->tile_count;
+	}
+	job_update_state(&j, env->height, env->params);
+	return put_job(env->ledger, &j);
+}
+
 /* ---- end of block ---- */
 
 /* Draws one worker for slot `slot` of job j, weighted by bond, among the
@@ -1022,6 +1108,9 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 	 * that committed and then kept quiet is slashed even when the job
 	 * expires in the same block (compute.md §7). */
 	if (!job_terminal(&j)) {
+		uint64_t upload_from;
+		int upload_open = job_upload_open(&j, &upload_from); /* avail: judged on the block's start */
+		uint32_t tiles = kernel_tile_count(&j.spec.shape);
 		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
 			struct job_slot *s = &j.slots[i];
 			if (s->state == SLOT_ASSIGNED && h > s->assigned_height + prm->commit_window) {
@@ -1037,6 +1126,14 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 				err = slash_worker(env, cache, s->worker, j.submitter, prm->slash_bps);
 				slot_fail(&j, s);
 			}
+			/* avail: a root whose output was not uploaded in time is
+			 * treated as a wrong result, and burned: nobody gains from
+			 * a withheld or censored upload (compute.md §15.5) */
+			if (!err && upload_open && s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED &&
+			    s->uploaded_tiles < tiles && h > upload_from + prm->upload_window) {
+				err = slash_worker(env, cache, s->worker, NULL, prm->slash_bps);
+				slot_fail(&j, s);
+			}
 		}
 	}
 	if (!err && !job_terminal(&j) && j.state != JOB_VERIFIED && h > j.deadline_height)
@@ -1046,7 +1143,7 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 		 * by the job's deadline: assigned at h, it is judged at the
 		 * latest at h + commit_window + reveal_window + 2 = deadline + 1,
 		 * the block that would refund the job, and slot checks run first. */
-		int time_left = h + (uint64_t)prm->commit_window + prm->reveal_window + 1 <= j.deadline_height;
+		int time_left = h + judged_within(prm) <= j.deadline_height; /* avail: upload window too */
 		for (unsigned i = 0; i < j.spec.redundancy && !err && h > j.submit_height && time_left &&
 				     j.state != JOB_VERIFIED; i++) {
 			struct job_slot *s = &j.slots[i];

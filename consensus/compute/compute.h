@@ -39,6 +39,10 @@ struct compute_params {
 	uint32_t max_jobs_per_worker;       /* assignments in flight per worker */
 	uint32_t max_deadline_blocks;       /* longest deadline a job may ask */
 	uint32_t unbond_delay;              /* blocks from worker_unbond to the bond's return */
+	/* output availability (docs/compute.md §15) */
+	uint32_t upload_window;             /* blocks from the job's last root to its whole output uploaded */
+	uint64_t chunk_budget_bytes;        /* chunk tile bytes one block may reference */
+	uint32_t chunk_retention_blocks;    /* blocks nodes keep chunks after the job's end */
 };
 
 void compute_params_default(struct compute_params *p);
@@ -114,6 +118,11 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 int compute_apply_dispute(const struct compute_env *env, const struct job_dispute_payload *p,
 			  const uint8_t sender[20], uint64_t gas_limit, struct compute_result *res);
 int compute_apply_blob(const struct compute_env *env, const struct blob_payload *p, struct compute_result *res);
+/* job_chunks (kind 13, docs/compute.md §15.4): the sender's slot uploads
+ * chunks in tile order. The node has checked that it holds the chunks. */
+struct job_chunks_payload;
+int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
+			 const uint8_t sender[20], struct compute_result *res);
 /* Called once per block after its transactions: payouts after the dispute
  * window, refunds of expired jobs, missed commit and reveal deadlines (slash,
  * reassign), challenges for commits of earlier blocks, assignment of open

@@ -142,6 +142,7 @@ struct job_slot {
 	uint8_t root[HASH_LEN];
 	uint8_t output_hash[HASH_LEN];
 	uint8_t challenge_seed[HASH_LEN]; /* kernel_challenge_seed with the beacon after the commit */
+	uint32_t uploaded_tiles;          /* tiles 0..uploaded_tiles-1 uploaded as chunks (compute.md §15) */
 };
 
 struct job_record {

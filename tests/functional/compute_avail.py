@@ -1,0 +1,57 @@
+"""Output availability (docs/compute.md §15): an honest worker uploads its
+whole output as chunks after its root is on chain; the job is verified only
+then; `assay-cli job output` reads the output from the node's chunks after
+the worker process is gone; a follower connected by p2p receives the chunks
+and agrees on the chain."""
+
+import hashlib
+import os
+import shutil
+
+import framework as fw
+
+UNIT = 10**9
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": UNIT,
+           "samples_k": 2, "upload_window": 10, "chunk_budget_bytes": 1 << 20}
+
+
+def test(tmpdir, nodes):
+    node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
+    follower = fw.Node(1, tmpdir, network="local", extra_args=["-novalidator", f"-connect={fw.p2p_addr(node)}"])
+    shutil.copy(os.path.join(node.datadir, "genesis.json"), os.path.join(follower.datadir, "genesis.json"))
+    nodes.append(follower.start())
+    worker = fw.Worker(node, "w0", 0, ["-bond=100"])
+    nodes.append(worker.start())
+
+    # 256 x 256 int32 = 256 KiB in 16x16 tiles of 1 KiB: several chunks.
+    res = node.cli("job", "submit", "--from", "alice", "--kind", "matmul-i8", "--m", "256", "--n", "256",
+                   "--k", "64", "--tile-rows", "16", "--tile-cols", "16", "--samples", "2",
+                   "--seed", "33" * 32, "--reward", "1", "--wait")
+    job_id = res.stdout.split()[0]
+    job = node.rpc("getjob", job_id)
+    fw.assert_eq(job["slots"][0]["uploaded_tiles"], 256, "every tile uploaded before verification")
+    assert "job_chunks" in worker.tail(200), worker.tail(200)
+    first = node.rpc("getjobchunk", job_id, 0, 0)
+    fw.assert_eq(first["first_tile"], 0, "first chunk")
+    assert first["next_tile"] > 0
+
+    fw.assert_eq(worker.stop(), 0, "worker exits cleanly")
+    path = os.path.join(tmpdir, "out.bin")
+    res = node.cli("job", "output", job_id, "-o", path)
+    assert "from the chain (output chunks)" in res.stdout, res.stdout
+    assert "full Freivalds test passed" in res.stdout, res.stdout
+    with open(path, "rb") as f:
+        fw.assert_eq(hashlib.sha256(f.read()).hexdigest(), job["slots"][0]["output_hash"], "output hash")
+
+    # The follower got the chunks by p2p and applied the same blocks.
+    fw.wait_until(lambda: follower.rpc("getblockcount") >= node.rpc("getblockcount") - 1, 30, "follower synced")
+    h = follower.rpc("getblockcount")
+    fw.assert_eq(follower.rpc("getblockhash", h), node.rpc("getblockhash", h), "same chain")
+    again = follower.rpc("getjobchunk", job_id, 0, 0)
+    fw.assert_eq(again["hash"], first["hash"], "the follower holds the chunk")
+    res = follower.cli("job", "output", job_id, "-o", path + ".f")
+    assert "from the chain (output chunks)" in res.stdout, res.stdout
+
+
+if __name__ == "__main__":
+    fw.run(test)

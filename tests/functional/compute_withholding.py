@@ -1,0 +1,42 @@
+"""The withholding worker (issue: "No data availability"; docs/compute.md
+§15.5): it computes, commits and passes its spot-check, then never uploads
+its output. The job never becomes verified; once the upload window closes
+the worker loses slash_bps of its bond, all of it burned (the submitter
+gains nothing from a withheld upload), and at the deadline the submitter's
+escrow comes back."""
+
+import framework as fw
+
+UNIT = 10**9
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": UNIT,
+           "samples_k": 2, "upload_window": 6, "chunk_budget_bytes": 1 << 20}
+
+
+def test(tmpdir, nodes):
+    node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
+    worker = fw.Worker(node, "w0", 0, ["-bond=100", "-withhold-output"])
+    nodes.append(worker.start())
+    fw.wait_until(lambda: node.rpc("listworkers"), 30, "the worker registered")
+    bond = node.rpc("getworker", addr["w0"])["bond"]
+    before = node.rpc("getaccount", addr["alice"])["balance"]
+
+    res = node.cli("job", "submit", "--from", "alice", "--kind", "matmul-i8", "--m", "64", "--n", "64",
+                   "--k", "32", "--tile-rows", "16", "--tile-cols", "16", "--samples", "2",
+                   "--seed", "44" * 32, "--reward", "1", "--deadline", "25", "--wait", check=False)
+    job_id = res.stdout.split()[0]
+    fw.assert_eq(res.returncode, 1, "the job does not verify")
+    job, _ = fw.wait_job(node, job_id, ("refunded", "failed"))
+    fw.assert_eq(job["verified_height"], None, "never verified")
+    fw.assert_eq(job["excluded"], [addr["w0"]], "the withholder is excluded from the job")
+    w = node.rpc("getworker", addr["w0"])
+    fw.assert_eq(w["bond"], bond - bond // 2, "half the bond slashed for the missed upload")
+    after = node.rpc("getaccount", addr["alice"])["balance"]
+    fees = before - after
+    # refunded: alice lost only fees (the 1 ASY escrow came back) and got
+    # no share of the 50 ASY slash: it was burned
+    assert 0 < fees < UNIT // 100, (before, after)
+    assert "job_chunks" not in worker.tail(400), worker.tail(400)
+
+
+if __name__ == "__main__":
+    fw.run(test)

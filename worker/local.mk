@@ -52,3 +52,8 @@ tests_unit_test_compute_opencl_SOURCES = tests/unit/test_compute_opencl.c
 tests_unit_test_compute_opencl_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(OPENCL_LIBS)
 assay_worker_LDADD += $(OPENCL_LIBS)
 endif
+
+check_PROGRAMS += tests/unit/test_avail
+TESTS += tests/unit/test_avail
+tests_unit_test_avail_SOURCES = tests/unit/test_avail.c tests/unit/test.h
+tests_unit_test_avail_LDADD = libassay_worker.a libassay_consensus.a $(CORE_LIBS)

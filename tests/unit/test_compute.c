@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "core/error.h"
 #include "core/merkle.h"
@@ -43,6 +44,7 @@ static void chain_init(struct chain *c)
 	c->p.reveal_window = 3;
 	c->p.dispute_window = 5;
 	c->p.unbond_delay = 2;
+	c->p.upload_window = 3; /* judged by commit + 4 like the reveal: the deadlines below hold */
 	c->h = 1;
 	c->nonce = 0;
 	for (int i = 0; i < NALL; i++)
@@ -243,9 +245,51 @@ static uint32_t challenged(struct chain *c, const uint8_t job_id[HASH_LEN], cons
 	return 0;
 }
 
+/* A job_chunks transaction from slot's worker naming tiles [first, first +
+ * count) under root (the chunks' bytes are the node's to hold; state sees
+ * only the references, docs/compute.md §15.4). */
+static int upload_run(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *worker,
+		      const uint8_t root[HASH_LEN], const struct job_shape *s, uint32_t first, uint32_t count)
+{
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, job_id, HASH_LEN);
+	memcpy(p.root, root, HASH_LEN);
+	p.count = 1;
+	p.refs[0].first_tile = first;
+	p.refs[0].tile_count = count;
+	uint64_t bytes = avail_run_bytes(s, first, count);
+	p.refs[0].data_len = bytes == UINT64_MAX ? 0 : (uint32_t)bytes;
+	struct buf b;
+	buf_init(&b);
+	avail_chunks_encode(&p, &b);
+	struct compute_result res;
+	return apply(c, TX_JOB_CHUNKS, worker, &b, 0, &res);
+}
+
+/* What every honest worker does beside its reveal once every slot has a
+ * root: upload the whole output. */
+static int auto_upload = 1; /* reveal() uploads first, as the worker does; 0 in the upload tests */
+
+static void upload_open_slots(struct chain *c, const uint8_t job_id[HASH_LEN])
+{
+	struct job_record j;
+	if (!auto_upload || compute_get_job(&c->l, job_id, &j))
+		return;
+	uint32_t tiles = kernel_tile_count(&j.spec.shape);
+	for (unsigned i = 0; i < j.spec.redundancy; i++)
+		if (j.slots[i].state < SLOT_COMMITTED || j.slots[i].state > SLOT_VERIFIED)
+			return;
+	for (unsigned i = 0; i < j.spec.redundancy; i++)
+		if (j.slots[i].uploaded_tiles < tiles)
+			upload_run(c, job_id, j.slots[i].worker, j.slots[i].root, &j.spec.shape, j.slots[i].uploaded_tiles,
+				   tiles - j.slots[i].uploaded_tiles);
+}
+
 static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w,
 		  enum reveal_twist twist, uint64_t gas, struct compute_result *res)
 {
+	upload_open_slots(c, job_id);
 	static struct job_reveal_payload p;
 	static struct proof_buf pb[JOB_MAX_SAMPLES];
 	uint32_t idx[JOB_MAX_SAMPLES];
@@ -748,6 +792,7 @@ static void test_missed_deadlines(void)
 	CHECK(commit(&c, W1, id, &w) == ASSAY_EINVALID);
 	/* W2 commits but never reveals: full slash; no one left, so it waits. */
 	CHECK(commit(&c, W2, id, &w) == 0); /* h7 */
+	upload_open_slots(&c, id);          /* it does upload: the reveal is what it misses */
 	while (job(&c, id).slots[0].state != SLOT_EMPTY)
 		CHECK(end_block(&c) == 0);
 	CHECK(worker(&c, W2).bond == bond / 2);
@@ -1077,6 +1122,121 @@ static void test_early_dispute_and_registration(void)
 	ledger_mem_free(c.mem);
 }
 
+/* job_chunks (docs/compute.md §15.4): only the slot's worker, only once
+ * every slot has a root, only its own root, in tile order, inside the
+ * tiles, with the tiles' byte count; a job verifies only once every slot
+ * has uploaded its whole output. */
+static void test_upload_rules(void)
+{
+	struct chain c;
+	chain_init(&c);
+	auto_upload = 0;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	struct job_spec spec = small_spec(2, 4 * UNIT);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0); /* h2: both assigned */
+	struct job_record j = job(&c, id);
+	const uint8_t *a = j.slots[0].worker, *b = j.slots[1].worker;
+	struct work w;
+	work_do(&c, id, 0, &w);
+	uint32_t tiles = kernel_tile_count(&w.shape);
+	CHECK_EQ_INT(tiles, 12);
+	CHECK(commit(&c, a, id, &w) == 0);
+	/* the other slot has no root yet: nothing of the output may be public */
+	CHECK_EQ_INT(upload_run(&c, id, a, w.root, &w.shape, 0, 4), ASSAY_EINVALID);
+	CHECK(commit(&c, b, id, &w) == 0);
+	CHECK_EQ_INT(upload_run(&c, id, DIS, w.root, &w.shape, 0, 4), ASSAY_EINVALID); /* not its slot */
+	uint8_t other[HASH_LEN];
+	memcpy(other, w.root, HASH_LEN);
+	other[0] ^= 1;
+	CHECK_EQ_INT(upload_run(&c, id, a, other, &w.shape, 0, 4), ASSAY_EINVALID);      /* another root */
+	CHECK_EQ_INT(upload_run(&c, id, a, w.root, &w.shape, 1, 4), ASSAY_EINVALID);     /* not in order */
+	CHECK_EQ_INT(upload_run(&c, id, a, w.root, &w.shape, 0, tiles + 1), ASSAY_EINVALID); /* out of range */
+	CHECK_EQ_INT(upload_run(&c, id, a, w.root, &w.shape, 0, 5), 0);
+	CHECK_EQ_INT(job(&c, id).slots[0].uploaded_tiles, 5);
+	CHECK_EQ_INT(upload_run(&c, id, a, w.root, &w.shape, 0, 5), ASSAY_EINVALID);     /* the same chunk again */
+	{ /* a byte count that is not the tiles' */
+		struct job_chunks_payload p;
+		memset(&p, 0, sizeof(p));
+		memcpy(p.job_id, id, HASH_LEN);
+		memcpy(p.root, w.root, HASH_LEN);
+		p.count = 1;
+		p.refs[0] = (struct avail_ref){5, 1, 255, {0}};
+		struct buf pb;
+		buf_init(&pb);
+		avail_chunks_encode(&p, &pb);
+		CHECK_EQ_INT(apply(&c, TX_JOB_CHUNKS, a, &pb, 0, &res), ASSAY_EINVALID);
+	}
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0); /* both challenged */
+	CHECK(reveal(&c, a, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, b, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_VERIFIED && j.slots[1].state == SLOT_VERIFIED);
+	CHECK(j.state == JOB_COMMITTED); /* spot-checked, but the output is not all there */
+	CHECK_EQ_INT(upload_run(&c, id, a, w.root, &w.shape, 5, tiles - 5), 0);
+	CHECK(job(&c, id).state == JOB_COMMITTED);
+	CHECK_EQ_INT(upload_run(&c, id, b, w.root, &w.shape, 0, tiles), 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_VERIFIED && j.verified_height == c.h && j.payout_height == c.h + c.p.dispute_window);
+	CHECK_EQ_INT(upload_run(&c, id, b, w.root, &w.shape, tiles, 1), ASSAY_EINVALID); /* past the end */
+	auto_upload = 1;
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
+/* The withholding worker: committed, spot-check passed, output never
+ * uploaded. Past the upload window it loses slash_bps of its bond, every
+ * unit of it burned, and leaves the job; nobody else can take it, so the
+ * escrow goes back at the deadline. */
+static void test_missed_upload(void)
+{
+	struct chain c;
+	chain_init(&c);
+	auto_upload = 0;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(1, reward);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0); /* h2: assigned */
+	struct work w;
+	work_do(&c, id, 0, &w);
+	CHECK(commit(&c, W1, id, &w) == 0); /* h3: uploads due by h6 */
+	CHECK(end_block(&c) == 0);
+	CHECK(end_block(&c) == 0); /* h4: challenged */
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_VERIFIED && job(&c, id).state == JOB_COMMITTED);
+	uint64_t burned = balance(&c, LEDGER_BURN_ADDR);
+	while (c.h <= 6) {
+		CHECK(end_block(&c) == 0);
+		CHECK(worker(&c, W1).bond == bond);
+	}
+	CHECK_EQ_INT(upload_run(&c, id, W1, w.root, &w.shape, 0, 3), ASSAY_EINVALID); /* h7: too late */
+	CHECK(end_block(&c) == 0);
+	CHECK_EQ_U64(worker(&c, W1).bond, bond / 2);
+	CHECK_EQ_U64(balance(&c, LEDGER_BURN_ADDR), burned + bond / 2); /* all of it burned */
+	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE - reward);         /* nothing to the submitter */
+	struct job_record j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_EMPTY && j.excluded_count == 1 && memcmp(j.excluded[0], W1, ADDR_LEN) == 0);
+	while (job(&c, id).state == JOB_OPEN)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).state == JOB_REFUNDED);
+	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE);
+	CHECK(supply(&c) == s0);
+	auto_upload = 1;
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
 static void test_random_supply(void)
 {
 	struct chain c;
@@ -1116,6 +1276,7 @@ static void test_random_supply(void)
 					commit(&c, s->worker, jid, &w);
 				else
 					reveal(&c, s->worker, jid, &w, REVEAL_OK, 1u << 30, &res);
+				upload_open_slots(&c, jid);
 				work_free(&w);
 			}
 		} else if (op == 6 && (rs >> 59) == 0) {
@@ -1158,6 +1319,8 @@ int main(void)
 	RUN(test_mlp_flow);
 	RUN(test_assignment_weight);
 	RUN(test_early_dispute_and_registration);
+	RUN(test_upload_rules);
+	RUN(test_missed_upload);
 	RUN(test_random_supply);
 	return test_report("test_compute");
 }

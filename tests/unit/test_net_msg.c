@@ -226,7 +226,7 @@ static void test_list_limits(void)
 	/* unknown inventory type */
 	buf_reset(&b);
 	buf_put_varint(&b, 1);
-	buf_put_u8(&b, 3);
+	buf_put_u8(&b, 4);
 	buf_put(&b, many[0].hash, 32);
 	CHECK(net_msg_decode(&d, NET_CMD_INV, b.data, b.len) == ASSAY_EDECODE);
 	free(many);

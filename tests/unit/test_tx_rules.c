@@ -124,7 +124,7 @@ static void test_kind_table(void)
 		CHECK(strcmp(e->name, tx_kind_name(k)) == 0);
 		CHECK(e->decode != NULL && e->apply != NULL);
 	}
-	CHECK(enabled == 10);
+	CHECK(enabled == 11);
 	CHECK(exec_kind_of(TX_VALIDATOR_BOND) == NULL);
 	CHECK(exec_kind_of(TX_EVIDENCE) == NULL);
 	CHECK(exec_kind_of(TX_KIND_COUNT) == NULL);

@@ -43,8 +43,8 @@ void compute_params_default(struct compute_params *p)
 	p->max_jobs_per_worker = 16;
 	p->max_deadline_blocks = 100000;
 	p->unbond_delay = 200;
-	p->upload_window = 40;                /* 64 MiB at 4 MiB a block is 16 blocks */
-	p->chunk_budget_bytes = 4ull << 20;
+	p->upload_window = 20;                /* 64 MiB at 8 MiB a block is 8 blocks; = reveal_window */
+	p->chunk_budget_bytes = 8ull << 20;
 	p->chunk_retention_blocks = 1000;
 }
 

@@ -13,7 +13,7 @@ import urllib.request
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 8, "min_bond": UNIT,
            "samples_k": 2}
 BLOB_OUTPUT_MAX = 64 * 1024  # WORK_BLOB_OUTPUT_MAX
 

@@ -6,7 +6,7 @@ reassigned to another worker, and completes and pays that one."""
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 4, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 4, "upload_window": 4, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 2, "missed_deadline_slash_bps": 100}
 
 

@@ -19,7 +19,7 @@ import framework as fw
 UNIT = 10**9
 DEPLOY_FEE = 1000 + 2000000  # min_fee + default deploy gas x gas_price
 CALL_FEE = 1000 + 1000000    # min_fee + default call gas x gas_price
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 25, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 25, "min_bond": UNIT,
            "samples_k": 2}
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOB_ESCROW = os.path.join(HERE, "..", "..", "vm", "contracts", "job_escrow.asm")

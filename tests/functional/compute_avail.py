@@ -17,9 +17,8 @@ COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bo
 
 def test(tmpdir, nodes):
     node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
-    follower = fw.Node(1, tmpdir, network="local", extra_args=["-novalidator", f"-connect={fw.p2p_addr(node)}"])
-    shutil.copy(os.path.join(node.datadir, "genesis.json"), os.path.join(follower.datadir, "genesis.json"))
-    nodes.append(follower.start())
+    # A follower from the start: it takes the chunks as they are gossiped.
+    follower = start_follower(tmpdir, nodes, node, 1)
     worker = fw.Worker(node, "w0", 0, ["-bond=100"])
     nodes.append(worker.start())
 
@@ -43,14 +42,29 @@ def test(tmpdir, nodes):
     with open(path, "rb") as f:
         fw.assert_eq(hashlib.sha256(f.read()).hexdigest(), job["slots"][0]["output_hash"], "output hash")
 
-    # The follower got the chunks by p2p and applied the same blocks.
-    fw.wait_until(lambda: follower.rpc("getblockcount") >= node.rpc("getblockcount") - 1, 30, "follower synced")
-    h = follower.rpc("getblockcount")
-    fw.assert_eq(follower.rpc("getblockhash", h), node.rpc("getblockhash", h), "same chain")
-    again = follower.rpc("getjobchunk", job_id, 0, 0)
-    fw.assert_eq(again["hash"], first["hash"], "the follower holds the chunk")
-    res = follower.cli("job", "output", job_id, "-o", path + ".f")
-    assert "from the chain (output chunks)" in res.stdout, res.stdout
+    # A late follower syncs blocks whose chunks were gossiped before it came:
+    # each such block waits (unavailable, not invalid) until it has fetched
+    # them from its peer, then connects.
+    late = start_follower(tmpdir, nodes, node, 2)
+    for f in (follower, late):
+        fw.wait_until(lambda: f.rpc("getblockcount") >= node.rpc("getblockcount") - 1, 40, "follower synced")
+        h = f.rpc("getblockcount")
+        fw.assert_eq(f.rpc("getblockhash", h), node.rpc("getblockhash", h), "same chain")
+        fw.assert_eq(f.rpc("getjob", job_id)["state"], node.rpc("getjob", job_id)["state"], "same job state")
+        fw.assert_eq(f.rpc("getjobchunk", job_id, 0, 0)["hash"], first["hash"], "the follower holds the chunk")
+        res = f.cli("job", "output", job_id, "-o", path + f.name)
+        assert "from the chain (output chunks)" in res.stdout, res.stdout
+    log = late.tail(100000)
+    assert "chunk(s)" in log and "arrived; connecting it" in log, log
+    for f in (node, follower, late):
+        fw.assert_eq(f.rpc("listbanned"), [], "nobody banned for a block whose chunks were not there yet")
+
+
+def start_follower(tmpdir, nodes, node, index):
+    f = fw.Node(index, tmpdir, network="local", extra_args=["-novalidator", f"-connect={fw.p2p_addr(node)}"])
+    shutil.copy(os.path.join(node.datadir, "genesis.json"), os.path.join(f.datadir, "genesis.json"))
+    nodes.append(f.start())
+    return f
 
 
 if __name__ == "__main__":

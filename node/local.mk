@@ -38,6 +38,11 @@ tests_unit_test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
 tests_unit_test_genesis_LDADD = $(NODE_LIBS)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
 tests_unit_test_config_LDADD = $(NODE_LIBS)
+
+check_PROGRAMS += tests/unit/test_chunkstore
+TESTS += tests/unit/test_chunkstore
+tests_unit_test_chunkstore_SOURCES = tests/unit/test_chunkstore.c tests/unit/test.h
+tests_unit_test_chunkstore_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/unit/test_reindex
 TESTS += tests/unit/test_reindex
 tests_unit_test_reindex_SOURCES = tests/unit/test_reindex.c tests/unit/node_fixture.h tests/unit/test.h

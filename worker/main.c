@@ -619,8 +619,11 @@ static int uploads_open(const struct job_record *j)
 
 /* Sends the next chunks of our output: each submitted to the node
  * (submitjobchunk), then one job_chunks transaction naming them, at most
- * chunk_budget_bytes of tiles, so one block can take it. One transaction
- * in flight at a time; the chain's uploaded_tiles says where to go on. */
+ * chunk_budget_bytes of tiles, so one block can take it. Up to
+ * WORKER_UPLOAD_AHEAD transactions' worth is kept in flight, so the next
+ * block finds the next run in the mempool; a lost or failed one makes the
+ * worker go on from the chain's uploaded_tiles again. */
+#define WORKER_UPLOAD_AHEAD 2
 static void upload_item(struct worker *w, struct work_item *it)
 {
 	const struct job_slot *sl = &it->rec.slots[it->slot];
@@ -628,14 +631,17 @@ static void upload_item(struct worker *w, struct work_item *it)
 	uint32_t tiles = kernel_tile_count(s);
 	if (w->cfg.withhold_output || sl->uploaded_tiles >= tiles || !uploads_open(&it->rec))
 		return;
+	uint64_t budget = w->chunk_budget_bytes ? w->chunk_budget_bytes : AVAIL_CHUNK_MAX_BYTES;
 	if (it->upload_to > sl->uploaded_tiles) {
 		char why[256];
 		int o = tx_outcome(w, it->upload_txid, why, sizeof(why));
-		if (o > 0)
-			return;
 		if (o < 0)
 			log_error("job %.16s: job_chunks %s failed: %s; sending again", it->job_hex, it->upload_txid, why);
-		it->upload_to = 0;
+		if (o <= 0)
+			it->upload_to = 0;
+		else if (avail_run_bytes(s, sl->uploaded_tiles, it->upload_to - sl->uploaded_tiles) >=
+			 WORKER_UPLOAD_AHEAD * budget)
+			return; /* enough in flight */
 	}
 	if (!it->tree && compute_item(w, it) < 0)
 		return;
@@ -645,8 +651,8 @@ static void upload_item(struct worker *w, struct work_item *it)
 	}
 	struct job_chunks_payload p;
 	struct buf enc, hex;
-	uint64_t budget = w->chunk_budget_bytes ? w->chunk_budget_bytes : AVAIL_CHUNK_MAX_BYTES, declared = 0;
-	uint32_t next = sl->uploaded_tiles;
+	uint64_t declared = 0;
+	uint32_t from = it->upload_to > sl->uploaded_tiles ? it->upload_to : sl->uploaded_tiles, next = from;
 	memset(&p, 0, sizeof(p));
 	memcpy(p.job_id, it->job_id, HASH_LEN);
 	memcpy(p.root, it->root, HASH_LEN);
@@ -675,8 +681,7 @@ static void upload_item(struct worker *w, struct work_item *it)
 		avail_chunks_encode(&p, &hex);
 		if (!hex.oom && send_tx(w, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
 			log_info("job %.16s: job_chunks %s: tiles %u..%u of %u (%llu bytes in %u chunks)", it->job_hex,
-				 it->upload_txid, sl->uploaded_tiles, next - 1, tiles, (unsigned long long)declared,
-				 p.count);
+				 it->upload_txid, from, next - 1, tiles, (unsigned long long)declared, p.count);
 			it->upload_to = next;
 		}
 	}

@@ -433,18 +433,23 @@ static int job_uploaded(const struct job_record *j)
 	return 1;
 }
 
-/* Uploads are open once every slot holds a root (so no output is public
- * before every slot has fixed its own); *from is the height the last root
- * became known, from which the upload window counts. */
-static int job_upload_open(const struct job_record *j, uint64_t *from)
+/* Slot s may upload once its root is known on chain and no output of the
+ * job can still be copied into another slot's commitment: here, once every
+ * slot holds a root (a root is public at its commit). *from is the height
+ * from which its upload window counts: the last of those commits. This is
+ * the one place that says when "the root is known"; with roots committed
+ * by hash and opened later (compute v2) it becomes the slot's opening. */
+static int slot_upload_open(const struct job_record *j, const struct job_slot *s, uint64_t *from)
 {
 	*from = 0;
+	if (!(s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED))
+		return 0;
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
-		const struct job_slot *s = &j->slots[i];
-		if (!(s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED))
+		const struct job_slot *o = &j->slots[i];
+		if (!(o->state >= SLOT_COMMITTED && o->state <= SLOT_VERIFIED))
 			return 0;
-		if (s->commit_height > *from) /* the height its root became known on chain */
-			*from = s->commit_height;
+		if (o->commit_height > *from)
+			*from = o->commit_height;
 	}
 	return 1;
 }
@@ -962,7 +967,7 @@ int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_
 	if (!s)
 		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
 	uint64_t from;
-	if (!job_upload_open(&j, &from))
+	if (!slot_upload_open(&j, s, &from))
 		return reject(res, ASSAY_EINVALID, "uploads open once every slot has a root on chain");
 	if (memcmp(s->root, p->root, HASH_LEN) != 0)
 		return reject(res, ASSAY_EINVALID, "chunks are for another root than the slot's");
@@ -1108,9 +1113,11 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 	 * that committed and then kept quiet is slashed even when the job
 	 * expires in the same block (compute.md §7). */
 	if (!job_terminal(&j)) {
-		uint64_t upload_from;
-		int upload_open = job_upload_open(&j, &upload_from); /* avail: judged on the block's start */
+		uint64_t upload_from[JOB_MAX_REDUNDANCY]; /* avail: judged on the block's start */
+		int upload_open[JOB_MAX_REDUNDANCY];
 		uint32_t tiles = kernel_tile_count(&j.spec.shape);
+		for (unsigned i = 0; i < j.spec.redundancy; i++)
+			upload_open[i] = slot_upload_open(&j, &j.slots[i], &upload_from[i]);
 		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
 			struct job_slot *s = &j.slots[i];
 			if (s->state == SLOT_ASSIGNED && h > s->assigned_height + prm->commit_window) {
@@ -1129,8 +1136,8 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 			/* avail: a root whose output was not uploaded in time is
 			 * treated as a wrong result, and burned: nobody gains from
 			 * a withheld or censored upload (compute.md §15.5) */
-			if (!err && upload_open && s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED &&
-			    s->uploaded_tiles < tiles && h > upload_from + prm->upload_window) {
+			if (!err && upload_open[i] && s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED &&
+			    s->uploaded_tiles < tiles && h > upload_from[i] + prm->upload_window) {
 				err = slash_worker(env, cache, s->worker, NULL, prm->slash_bps);
 				slot_fail(&j, s);
 			}

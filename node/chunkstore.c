@@ -32,18 +32,15 @@ static void idx_key(const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN]
 		key[1 + 2 * HASH_LEN + i] = (uint8_t)(first >> (24 - 8 * i));
 }
 
-/* Uploads to root are open in j: a slot holds root and every slot has one
- * (compute.md §15.3; the same condition compute_apply_chunks applies). */
+/* Some slot of j holds root and may upload now (avail_slot_open, the
+ * rule compute_apply_chunks applies). */
 static int root_open(const struct job_record *j, const uint8_t root[HASH_LEN])
 {
-	int found = 0;
-	for (unsigned i = 0; i < j->spec.redundancy; i++) {
-		const struct job_slot *s = &j->slots[i];
-		if (!(s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED))
-			return 0;
-		found |= memcmp(s->root, root, HASH_LEN) == 0;
-	}
-	return found;
+	uint64_t from;
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (memcmp(j->slots[i].root, root, HASH_LEN) == 0 && avail_slot_open(j, i, &from))
+			return 1;
+	return 0;
 }
 
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN],

@@ -207,6 +207,25 @@ int avail_range_verify(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t lo, s
 
 /* ---- a chunk against its job ---- */
 
+static int has_root(const struct job_slot *s)
+{
+	return s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED;
+}
+
+int avail_slot_open(const struct job_record *j, unsigned slot, uint64_t *from)
+{
+	*from = 0;
+	if (slot >= j->spec.redundancy || !has_root(&j->slots[slot]))
+		return 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		if (!has_root(&j->slots[i]))
+			return 0;
+		if (j->slots[i].commit_height > *from)
+			*from = j->slots[i].commit_height;
+	}
+	return 1;
+}
+
 uint64_t avail_run_bytes(const struct job_shape *s, uint32_t first, uint32_t count)
 {
 	uint32_t tiles = kernel_tile_count(s);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "core/buf.h"
 #include "core/merkle.h"
@@ -95,6 +96,13 @@ int avail_range_verify(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t lo, s
  * why (may be NULL) says what failed. */
 int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], const struct avail_chunk *c,
 		      char *why, size_t whylen);
+/* Whether slot may upload now (docs/compute.md §15.3): its root is known
+ * on chain and no output of the job can still be copied into another
+ * slot's commitment; here, once every slot holds a root (a root is public
+ * at its commit). *from: the height its upload window counts from, the last
+ * of those commits. The one place that says when "the root is known": with
+ * roots committed by hash and opened later it becomes the slot's opening. */
+int avail_slot_open(const struct job_record *j, unsigned slot, uint64_t *from);
 /* Bytes of tiles [first, first + count) of shape s; UINT64_MAX when the run
  * leaves the job's tiles. */
 uint64_t avail_run_bytes(const struct job_shape *s, uint32_t first, uint32_t count);

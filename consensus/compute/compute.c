@@ -433,25 +433,12 @@ static int job_uploaded(const struct job_record *j)
 	return 1;
 }
 
-/* Slot s may upload once its root is known on chain and no output of the
- * job can still be copied into another slot's commitment: here, once every
- * slot holds a root (a root is public at its commit). *from is the height
- * from which its upload window counts: the last of those commits. This is
- * the one place that says when "the root is known"; with roots committed
- * by hash and opened later (compute v2) it becomes the slot's opening. */
+/* When slot s may upload, and from which height its window counts: the
+ * one rule, avail_slot_open (avail.c), which the node's chunk store applies
+ * too. */
 static int slot_upload_open(const struct job_record *j, const struct job_slot *s, uint64_t *from)
 {
-	*from = 0;
-	if (!(s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED))
-		return 0;
-	for (unsigned i = 0; i < j->spec.redundancy; i++) {
-		const struct job_slot *o = &j->slots[i];
-		if (!(o->state >= SLOT_COMMITTED && o->state <= SLOT_VERIFIED))
-			return 0;
-		if (o->commit_height > *from)
-			*from = o->commit_height;
-	}
-	return 1;
+	return avail_slot_open(j, (unsigned)(s - j->slots), from);
 }
 
 /* Blocks after assignment within which a slot's commit and then its reveal

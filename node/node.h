@@ -103,6 +103,9 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
  * ASSAY_EUNAVAIL (the missing chunks are asked of the peers and the block
  * kept to retry when they arrive); ASSAY_EINVALID; or a local failure. */
 int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen);
+/* The same for a BFT proposal (consensus.c): missing chunks are asked for,
+ * the block is not kept (the engine asks again in a later round). */
+int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen);
 /* Mempool policy: a job_chunks transaction is admitted only when every
  * chunk it references is held (so a block built from the mempool is
  * available here). 0, or ASSAY_EUNAVAIL with a message. */

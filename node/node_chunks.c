@@ -59,15 +59,29 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	return 0;
 }
 
-int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen)
+/* Blocks this far below the best height known may reference chunks every
+ * node has pruned (docs/compute.md §15.7): the validators that finalized
+ * them checked their availability, so a node catching up does not. */
+static int older_than_retention(struct node *n, const struct block *blk)
 {
+	struct net_sync_status st = {0};
+	if (n->net)
+		net_sync_status(n->net, &st);
+	uint64_t best = st.target > chain_height(n->chain) ? st.target : chain_height(n->chain);
+	return blk->hdr.height + chain_genesis(n->chain)->compute.chunk_retention_blocks < best;
+}
+
+static int check_block(struct node *n, const struct block *blk, int keep, char *err, size_t errlen)
+{
+	if (older_than_retention(n, blk))
+		return 0;
 	uint8_t(*missing)[HASH_LEN] = malloc(NODE_CHUNKS_MISSING_MAX * HASH_LEN);
 	size_t nmissing = 0;
 	if (!missing)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, NODE_CHUNKS_MISSING_MAX, &nmissing, err,
 					errlen);
-	if (rc == ASSAY_EUNAVAIL && blk->hdr.height == chain_height(n->chain) + 1) {
+	if (rc == ASSAY_EUNAVAIL && keep && blk->hdr.height == chain_height(n->chain) + 1) {
 		struct buf b;
 		buf_init(&b);
 		block_encode(blk, &b);
@@ -76,6 +90,8 @@ int node_chunks_check_block(struct node *n, const struct block *blk, char *err, 
 			n->avail_pending = buf_take(&b, &n->avail_pending_len);
 		}
 		buf_free(&b);
+	}
+	if (rc == ASSAY_EUNAVAIL) {
 		if (n->net)
 			net_request_chunks(n->net, (const uint8_t(*)[32])missing,
 					   nmissing < NODE_CHUNKS_MISSING_MAX ? nmissing : NODE_CHUNKS_MISSING_MAX);
@@ -83,6 +99,16 @@ int node_chunks_check_block(struct node *n, const struct block *blk, char *err, 
 	}
 	free(missing);
 	return rc;
+}
+
+int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen)
+{
+	return check_block(n, blk, 1, err, errlen);
+}
+
+int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen)
+{
+	return check_block(n, blk, 0, err, errlen);
 }
 
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen)

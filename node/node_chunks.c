@@ -42,6 +42,8 @@ static void retry_pending(struct node *n)
 		rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
 		if (rc && !assay_err_is_local(rc))
 			log_warn("avail: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
+		if (!rc && n->net)
+			net_on_tip_changed(n->net); /* sync goes on from the new tip */
 	}
 	block_free(&blk);
 }

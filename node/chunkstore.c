@@ -43,8 +43,8 @@ static int root_open(const struct job_record *j, const uint8_t root[HASH_LEN])
 	return 0;
 }
 
-int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN],
-		      char *err, size_t errlen)
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+		      uint8_t hash[HASH_LEN], char *err, size_t errlen)
 {
 	struct avail_chunk c;
 	memset(hash, 0, HASH_LEN);
@@ -61,7 +61,8 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 	if (rc)
 		return assay_fail(err, errlen, rc, "state read failed");
 	if (!root_open(&j, c.root))
-		return assay_fail(err, errlen, ASSAY_ENOTFOUND, "no slot of the job has this root with uploads open");
+		return assay_fail(err, errlen, ASSAY_ENOTFOUND,
+				  "no slot of the job has this root with uploads open");
 	if ((rc = avail_chunk_check(&j.spec.shape, c.root, &c, err, errlen)) != 0)
 		return rc;
 	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN];
@@ -106,8 +107,8 @@ static int first_hash(void *arg, const uint8_t *key, size_t klen, const uint8_t 
 	return 1;
 }
 
-int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN], uint32_t first_tile,
-		      uint8_t **enc, size_t *len)
+int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+		      uint32_t first_tile, uint8_t **enc, size_t *len)
 {
 	uint8_t key[IDX_KEY_LEN], hash[HASH_LEN] = {0}, none[HASH_LEN] = {0};
 	idx_key(job_id, root, first_tile, none, key);
@@ -148,14 +149,18 @@ int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missin
 				   c.tile_count == f->tile_count && c.data_len == f->data_len;
 			free(enc);
 			if (rc)
-				return assay_fail(err, errlen, ASSAY_ECORRUPT, "a stored chunk does not decode");
+				return assay_fail(err, errlen, ASSAY_ECORRUPT,
+						  "a stored chunk does not decode");
 			if (!same)
-				return assay_fail(err, errlen, ASSAY_EINVALID,
-						  "transaction %zu: chunk %u is not the chunk its reference describes", i, k);
+				return assay_fail(
+					err, errlen, ASSAY_EINVALID,
+					"transaction %zu: chunk %u is not the chunk its reference describes",
+					i, k);
 		}
 	}
 	if (*nmissing)
-		return assay_fail(err, errlen, ASSAY_EUNAVAIL, "%zu referenced chunk(s) not received", *nmissing);
+		return assay_fail(err, errlen, ASSAY_EUNAVAIL, "%zu referenced chunk(s) not received",
+				  *nmissing);
 	return 0;
 }
 
@@ -187,7 +192,8 @@ static int prune_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t
 		int rc = compute_get_job(pr->l, pr->job, &j);
 		if (rc && rc != ASSAY_ENOTFOUND)
 			return rc;
-		uint64_t end = rc ? 0 : (j.payout_height > j.deadline_height ? j.payout_height : j.deadline_height);
+		uint64_t end =
+			rc ? 0 : (j.payout_height > j.deadline_height ? j.payout_height : j.deadline_height);
 		pr->drop = rc == ASSAY_ENOTFOUND ||
 			   (j.state >= JOB_PAID && pr->height > end + pr->p->chunk_retention_blocks);
 	}

@@ -23,15 +23,15 @@
  * or a slot with the chunk's root and uploads open, is not in this state
  * (perhaps not yet: no fault of the sender's); ASSAY_EDECODE, ASSAY_ELIMIT,
  * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; or a local failure. */
-int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN],
-		      char *err, size_t errlen);
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+		      uint8_t hash[HASH_LEN], char *err, size_t errlen);
 /* 1 held, 0 not, or a local failure. */
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN]);
 /* The encoded chunk (malloc()ed; the caller frees). ASSAY_ENOTFOUND. */
 int chunkstore_get(store_t *s, const uint8_t hash[HASH_LEN], uint8_t **enc, size_t *len);
 /* The chunk of (job_id, root) whose run starts at first_tile. */
-int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN], uint32_t first_tile,
-		      uint8_t **enc, size_t *len);
+int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+		      uint32_t first_tile, uint8_t **enc, size_t *len);
 /* Availability of blk (docs/compute.md §15.4): 0 when every chunk its
  * job_chunks transactions reference is held and says what the reference
  * says; ASSAY_EUNAVAIL with the missing hashes in missing[] (room for max;

@@ -14,7 +14,8 @@
 #include "node/chunkstore.h"
 #include "node/node.h"
 
-#define NODE_CHUNKS_MISSING_MAX 256 /* chunks one block can reference: 10000 txs would be more; asked in rounds */
+#define NODE_CHUNKS_MISSING_MAX \
+	256 /* chunks one block can reference: 10000 txs would be more; asked in rounds */
 
 static void retry_pending(struct node *n)
 {
@@ -38,10 +39,12 @@ static void retry_pending(struct node *n)
 	int rc = chunkstore_check_block(chain_store(n->chain), &blk, missing, 1, &nmissing, err, sizeof(err));
 	if (rc == 0) {
 		node_chunks_free(n);
-		log_info("avail: chunks of block %llu arrived; connecting it", (unsigned long long)blk.hdr.height);
+		log_info("avail: chunks of block %llu arrived; connecting it",
+			 (unsigned long long)blk.hdr.height);
 		rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
 		if (rc && !assay_err_is_local(rc))
-			log_warn("avail: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
+			log_warn("avail: block %llu not applied: %s", (unsigned long long)blk.hdr.height,
+				 err);
 		if (!rc && n->net)
 			net_on_tip_changed(n->net); /* sync goes on from the new tip */
 	}
@@ -81,8 +84,8 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 	size_t nmissing = 0;
 	if (!missing)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, NODE_CHUNKS_MISSING_MAX, &nmissing, err,
-					errlen);
+	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, NODE_CHUNKS_MISSING_MAX,
+					&nmissing, err, errlen);
 	if (rc == ASSAY_EUNAVAIL && keep && blk->hdr.height == chain_height(n->chain) + 1) {
 		struct buf b;
 		buf_init(&b);
@@ -96,8 +99,10 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 	if (rc == ASSAY_EUNAVAIL) {
 		if (n->net)
 			net_request_chunks(n->net, (const uint8_t(*)[32])missing,
-					   nmissing < NODE_CHUNKS_MISSING_MAX ? nmissing : NODE_CHUNKS_MISSING_MAX);
-		log_info("avail: block %llu waits for %zu chunk(s)", (unsigned long long)blk->hdr.height, nmissing);
+					   nmissing < NODE_CHUNKS_MISSING_MAX ? nmissing
+									      : NODE_CHUNKS_MISSING_MAX);
+		log_info("avail: block %llu waits for %zu chunk(s)", (unsigned long long)blk->hdr.height,
+			 nmissing);
 	}
 	free(missing);
 	return rc;
@@ -125,7 +130,8 @@ int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t e
 	one.txs = (struct tx *)t;
 	int rc = chunkstore_check_block(chain_store(n->chain), &one, missing, 1, &nmissing, err, errlen);
 	if (rc == ASSAY_EUNAVAIL)
-		snprintf(err, errlen, "%zu referenced chunk(s) not held by this node: submit them first (submitjobchunk)",
+		snprintf(err, errlen,
+			 "%zu referenced chunk(s) not held by this node: submit them first (submitjobchunk)",
 			 nmissing);
 	return rc;
 }
@@ -134,7 +140,8 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 {
 	size_t pruned = 0;
 	struct ledger l = chain_ledger(n->chain);
-	int rc = chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height, &pruned);
+	int rc = chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height,
+				  &pruned);
 	if (rc)
 		log_warn("avail: pruning chunks failed: %s", assay_strerror(rc));
 	else if (pruned)

@@ -37,11 +37,13 @@ static int m_submitjobchunk(void *ctx, json_t *params, json_t **result, struct r
 		free(enc);
 		if (assay_err_is_local(rc))
 			return rpc_fail(e, RPC_INTERNAL_ERROR, "%s", err);
-		return rpc_fail(e, rc == ASSAY_ENOTFOUND ? RPC_NOT_FOUND : RPC_VERIFY_REJECTED, "chunk refused: %s", err);
+		return rpc_fail(e, rc == ASSAY_ENOTFOUND ? RPC_NOT_FOUND : RPC_VERIFY_REJECTED,
+				"chunk refused: %s", err);
 	}
-	*result = json_pack("{s:o,s:b,s:I,s:I,s:I}", "hash", rpc_hex(hash, HASH_LEN), "new", rc == 0, "first_tile",
-			    (json_int_t)(dec ? 0 : c.first_tile), "tile_count", (json_int_t)(dec ? 0 : c.tile_count),
-			    "data_len", (json_int_t)(dec ? 0 : c.data_len));
+	*result = json_pack("{s:o,s:b,s:I,s:I,s:I}", "hash", rpc_hex(hash, HASH_LEN), "new", rc == 0,
+			    "first_tile", (json_int_t)(dec ? 0 : c.first_tile), "tile_count",
+			    (json_int_t)(dec ? 0 : c.tile_count), "data_len",
+			    (json_int_t)(dec ? 0 : c.data_len));
 	free(enc);
 	return *result ? 0 : rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 }
@@ -63,7 +65,8 @@ static int m_getjobchunk(void *ctx, json_t *params, json_t **result, struct rpc_
 		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a job id (64 hex digits)");
 	if (!json_is_integer(slot_v) || json_integer_value(slot_v) < 0 ||
 	    json_integer_value(slot_v) >= JOB_MAX_REDUNDANCY)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a slot number 0..%d", JOB_MAX_REDUNDANCY - 1);
+		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a slot number 0..%d",
+				JOB_MAX_REDUNDANCY - 1);
 	json_int_t first = tile_v ? (json_is_integer(tile_v) ? json_integer_value(tile_v) : -1) : 0;
 	if (first < 0 || first > UINT32_MAX)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a tile index");
@@ -82,7 +85,8 @@ static int m_getjobchunk(void *ctx, json_t *params, json_t **result, struct rpc_
 	size_t len;
 	rc = chunkstore_get_at(chain_store(n->chain), id, s->root, (uint32_t)first, &enc, &len);
 	if (rc == ASSAY_ENOTFOUND)
-		return rpc_fail(e, RPC_NOT_FOUND, "no chunk of slot %u starts at tile %lld here", slot, (long long)first);
+		return rpc_fail(e, RPC_NOT_FOUND, "no chunk of slot %u starts at tile %lld here", slot,
+				(long long)first);
 	if (rc)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read the chunk: %s", assay_strerror(rc));
 	struct avail_chunk c;
@@ -105,7 +109,8 @@ static const struct rpc_method chunk_methods[] = {
 	{"submitjobchunk", m_submitjobchunk,
 	 "submitjobchunk HEX - check an output chunk against its job's root, store it and relay it"},
 	{"getjobchunk", m_getjobchunk,
-	 "getjobchunk JOB_ID SLOT [FIRST_TILE] - the stored output chunk of a slot that starts at FIRST_TILE (0)"},
+	 "getjobchunk JOB_ID SLOT [FIRST_TILE] - the stored output chunk of a slot that starts at FIRST_TILE "
+	 "(0)"},
 };
 
 void node_register_chunks_rpc(struct node *n)

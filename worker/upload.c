@@ -6,7 +6,8 @@
 #include "worker/upload.h"
 
 int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t *output,
-		 const outtree_t *tree, uint32_t first, uint64_t max_bytes, struct buf *enc, struct avail_ref *ref)
+		 const outtree_t *tree, uint32_t first, uint64_t max_bytes, struct buf *enc,
+		 struct avail_ref *ref)
 {
 	uint32_t tiles = kernel_tile_count(s), count = 0;
 	uint64_t bytes = 0;
@@ -14,7 +15,8 @@ int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], cons
 		return ASSAY_EARG;
 	if (max_bytes > AVAIL_CHUNK_MAX_BYTES)
 		max_bytes = AVAIL_CHUNK_MAX_BYTES;
-	while (first + count < tiles && (count == 0 || bytes + kernel_tile_bytes(s, first + count) <= max_bytes))
+	while (first + count < tiles &&
+	       (count == 0 || bytes + kernel_tile_bytes(s, first + count) <= max_bytes))
 		bytes += kernel_tile_bytes(s, first + count++);
 	struct avail_chunk c;
 	uint8_t(*proof)[HASH_LEN] = malloc(AVAIL_MAX_PROOF * HASH_LEN);
@@ -22,8 +24,8 @@ int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], cons
 	int rc = proof && data ? 0 : ASSAY_ENOMEM;
 	memset(&c, 0, sizeof(c));
 	if (!rc)
-		rc = avail_range_proof(outtree_subtree, (void *)tree, tiles, first, (size_t)first + count, proof,
-				       &c.proof_len);
+		rc = avail_range_proof(outtree_subtree, (void *)tree, tiles, first, (size_t)first + count,
+				       proof, &c.proof_len);
 	if (!rc) {
 		size_t off = 0;
 		for (uint32_t i = first; i < first + count; i++) {

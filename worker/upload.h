@@ -18,6 +18,7 @@
  * fills ref to name it. 0, ASSAY_EARG (first past the last tile),
  * ASSAY_ENOMEM. */
 int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t *output,
-		 const outtree_t *tree, uint32_t first, uint64_t max_bytes, struct buf *enc, struct avail_ref *ref);
+		 const outtree_t *tree, uint32_t first, uint64_t max_bytes, struct buf *enc,
+		 struct avail_ref *ref);
 
 #endif

@@ -248,8 +248,8 @@ int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], c
 		return assay_fail(why, whylen, ASSAY_EINVALID, "tiles %u..+%u outside the job's %u tiles",
 				  c->first_tile, c->tile_count, tiles);
 	if (want != c->data_len)
-		return assay_fail(why, whylen, ASSAY_EINVALID, "%zu bytes of tiles, the shape says %llu", c->data_len,
-				  (unsigned long long)want);
+		return assay_fail(why, whylen, ASSAY_EINVALID, "%zu bytes of tiles, the shape says %llu",
+				  c->data_len, (unsigned long long)want);
 	uint8_t(*leaves)[HASH_LEN] = malloc((size_t)c->tile_count * HASH_LEN);
 	if (!leaves)
 		return assay_fail(why, whylen, ASSAY_ENOMEM, "out of memory");
@@ -264,7 +264,7 @@ int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], c
 				    (size_t)c->first_tile + c->tile_count, c->proof, c->proof_len, root);
 	free(leaves);
 	if (rc)
-		return assay_fail(why, whylen, ASSAY_ESIG, "tiles %u..%u do not prove up to the root", c->first_tile,
-				  c->first_tile + c->tile_count - 1);
+		return assay_fail(why, whylen, ASSAY_ESIG, "tiles %u..%u do not prove up to the root",
+				  c->first_tile, c->first_tile + c->tile_count - 1);
 	return 0;
 }

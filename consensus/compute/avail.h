@@ -20,8 +20,8 @@
 
 /* Limits (docs/compute.md §15.1). */
 #define AVAIL_CHUNK_MAX_BYTES (1u << 20) /* tile bytes in one chunk (= TILE_MAX_BYTES: any tile fits) */
-#define AVAIL_MAX_PROOF 128              /* hashes of one range proof (2 per level of a 2^20-tile tree, < 64) */
-#define AVAIL_MAX_REFS 16                /* chunk references in one job_chunks transaction */
+#define AVAIL_MAX_PROOF 128 /* hashes of one range proof (2 per level of a 2^20-tile tree, < 64) */
+#define AVAIL_MAX_REFS 16   /* chunk references in one job_chunks transaction */
 /* Largest encoded chunk: the fixed fields, the tile bytes, the proof. */
 #define AVAIL_CHUNK_MAX_ENCODED (32 + 32 + 4 + 4 + 10 + AVAIL_CHUNK_MAX_BYTES + 10 + 32 * AVAIL_MAX_PROOF)
 
@@ -30,21 +30,21 @@
  * against root. Pointers point into the decoded bytes. */
 struct avail_chunk {
 	uint8_t job_id[HASH_LEN];
-	uint8_t root[HASH_LEN];          /* the slot's committed tile root */
+	uint8_t root[HASH_LEN]; /* the slot's committed tile root */
 	uint32_t first_tile;
-	uint32_t tile_count;             /* >= 1 */
-	const uint8_t *data;             /* the tiles' bytes, concatenated in index order */
-	size_t data_len;                 /* <= AVAIL_CHUNK_MAX_BYTES */
+	uint32_t tile_count;              /* >= 1 */
+	const uint8_t *data;              /* the tiles' bytes, concatenated in index order */
+	size_t data_len;                  /* <= AVAIL_CHUNK_MAX_BYTES */
 	const uint8_t (*proof)[HASH_LEN]; /* range proof, in avail_range_proof's order */
-	size_t proof_len;                /* <= AVAIL_MAX_PROOF */
+	size_t proof_len;                 /* <= AVAIL_MAX_PROOF */
 };
 
 /* One chunk as a job_chunks transaction names it. */
 struct avail_ref {
 	uint32_t first_tile;
 	uint32_t tile_count;
-	uint32_t data_len;               /* the chunk's tile bytes: counted against the block's chunk budget */
-	uint8_t chunk_hash[HASH_LEN];    /* avail_chunk_hash of the chunk */
+	uint32_t data_len;            /* the chunk's tile bytes: counted against the block's chunk budget */
+	uint8_t chunk_hash[HASH_LEN]; /* avail_chunk_hash of the chunk */
 };
 
 /* The job_chunks payload (kind 13): the sender's slot of job_id, whose root
@@ -52,7 +52,7 @@ struct avail_ref {
 struct job_chunks_payload {
 	uint8_t job_id[HASH_LEN];
 	uint8_t root[HASH_LEN];
-	uint32_t count;                  /* 1..AVAIL_MAX_REFS */
+	uint32_t count; /* 1..AVAIL_MAX_REFS */
 	struct avail_ref refs[AVAIL_MAX_REFS];
 };
 

@@ -15,7 +15,8 @@
 #include "core/error.h"
 
 /* 24 x 16 int32 in 8 x 8 tiles: 3 x 2 = 6 tiles of 256 bytes. */
-static const struct job_shape shape = {.kind = JOB_MATMUL_I8, .m = 24, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
+static const struct job_shape shape = {
+	.kind = JOB_MATMUL_I8, .m = 24, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
 static uint8_t output[24 * 16 * 4], leaves[6][HASH_LEN], root[HASH_LEN];
 static int ready;
 
@@ -38,7 +39,8 @@ static void prepare(void)
 static void true_chunk(uint32_t first, uint32_t count, struct buf *b)
 {
 	static uint8_t data[6 * 256], proof[AVAIL_MAX_PROOF][HASH_LEN];
-	struct avail_chunk c = {.first_tile = first, .tile_count = count, .data = data, .data_len = 256u * count};
+	struct avail_chunk c = {
+		.first_tile = first, .tile_count = count, .data = data, .data_len = 256u * count};
 	for (uint32_t i = 0; i < count; i++)
 		kernel_tile_extract(&shape, output, first + i, data + 256 * i);
 	avail_range_proof(avail_subtree_of_leaves, leaves, 6, first, first + count, proof, &c.proof_len);
@@ -70,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 				struct buf t;
 				buf_init(&t);
 				true_chunk(c.first_tile, c.tile_count, &t);
-				int same = t.len == n && memcmp(t.data + 2 * HASH_LEN, p + 2 * HASH_LEN, n - 2 * HASH_LEN) == 0;
+				int same = t.len == n && memcmp(t.data + 2 * HASH_LEN, p + 2 * HASH_LEN,
+								n - 2 * HASH_LEN) == 0;
 				buf_free(&t);
 				if (!same)
 					abort(); /* a forged chunk proved */
@@ -137,7 +140,8 @@ int main(void)
 		}
 		buf_free(&seeds[i]);
 	}
-	printf("fuzz_avail: %ld mutated inputs, no crash, canonical round trips, no forged chunk proved\n", runs);
+	printf("fuzz_avail: %ld mutated inputs, no crash, canonical round trips, no forged chunk proved\n",
+	       runs);
 	return 0;
 }
 #endif

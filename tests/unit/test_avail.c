@@ -23,19 +23,26 @@ static void test_range_proofs(void)
 		for (size_t lo = 0; lo < n; lo++)
 			for (size_t hi = lo + 1; hi <= n; hi++) {
 				size_t count;
-				CHECK_EQ_INT(avail_range_proof(avail_subtree_of_leaves, leaves, n, lo, hi, proof, &count), 0);
-				CHECK_EQ_INT(avail_range_verify((const uint8_t(*)[HASH_LEN])leaves + lo, n, lo, hi,
-								(const uint8_t(*)[HASH_LEN])proof, count, root),
+				CHECK_EQ_INT(avail_range_proof(avail_subtree_of_leaves, leaves, n, lo, hi,
+							       proof, &count),
+					     0);
+				CHECK_EQ_INT(avail_range_verify((const uint8_t(*)[HASH_LEN])leaves + lo, n,
+								lo, hi, (const uint8_t(*)[HASH_LEN])proof,
+								count, root),
 					     0);
 				if (count) { /* one bit of the proof changed */
 					proof[0][0] ^= 1;
-					CHECK_EQ_INT(avail_range_verify((const uint8_t(*)[HASH_LEN])leaves + lo, n, lo, hi,
-									(const uint8_t(*)[HASH_LEN])proof, count, root),
-						     ASSAY_ESIG);
+					CHECK_EQ_INT(
+						avail_range_verify((const uint8_t(*)[HASH_LEN])leaves + lo, n,
+								   lo, hi, (const uint8_t(*)[HASH_LEN])proof,
+								   count, root),
+						ASSAY_ESIG);
 					/* one hash short */
-					CHECK_EQ_INT(avail_range_verify((const uint8_t(*)[HASH_LEN])leaves + lo, n, lo, hi,
-									(const uint8_t(*)[HASH_LEN])proof, count - 1, root),
-						     ASSAY_ESIG);
+					CHECK_EQ_INT(
+						avail_range_verify((const uint8_t(*)[HASH_LEN])leaves + lo, n,
+								   lo, hi, (const uint8_t(*)[HASH_LEN])proof,
+								   count - 1, root),
+						ASSAY_ESIG);
 				}
 			}
 	}
@@ -47,7 +54,8 @@ static void test_range_proofs(void)
 static void test_chunks(void)
 {
 	/* 40 x 24 int32 in 8 x 8 tiles: 5 x 3 = 15 tiles of 256 bytes */
-	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = 40, .n = 24, .k = 4, .tile_rows = 8, .tile_cols = 8};
+	struct job_shape s = {
+		.kind = JOB_MATMUL_I8, .m = 40, .n = 24, .k = 4, .tile_rows = 8, .tile_cols = 8};
 	uint64_t len = kernel_output_bytes(&s);
 	uint8_t *out = malloc(len), job[HASH_LEN] = {7}, root[HASH_LEN], oh[HASH_LEN];
 	for (uint64_t i = 0; i < len; i++)

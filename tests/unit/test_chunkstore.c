@@ -24,13 +24,15 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 }
 
 /* 16 x 16 int32 in 8 x 8 tiles: 4 tiles of 256 bytes. */
-static const struct job_shape shape = {.kind = JOB_MATMUL_I8, .m = 16, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
+static const struct job_shape shape = {
+	.kind = JOB_MATMUL_I8, .m = 16, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
 static uint8_t output[16 * 16 * 4], leaves[4][HASH_LEN], root[HASH_LEN], job_id[HASH_LEN] = {0x77};
 
 static void chunk_of(uint32_t first, uint32_t count, struct buf *b)
 {
 	static uint8_t data[4 * 256], proof[AVAIL_MAX_PROOF][HASH_LEN];
-	struct avail_chunk c = {.first_tile = first, .tile_count = count, .data = data, .data_len = 256u * count};
+	struct avail_chunk c = {
+		.first_tile = first, .tile_count = count, .data = data, .data_len = 256u * count};
 	for (uint32_t i = 0; i < count; i++)
 		kernel_tile_extract(&shape, output, first + i, data + 256 * i);
 	avail_range_proof(avail_subtree_of_leaves, leaves, 4, first, first + count, proof, &c.proof_len);
@@ -141,13 +143,15 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), 0);
 	ref.tile_count = 2; /* held, but not the chunk the reference describes */
 	block_of(&ref, &blk, &t, &payload);
-	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)),
+		     ASSAY_EINVALID);
 	chunk_of(3, 1, &enc);
 	avail_chunk_hash(enc.data, enc.len, ref.chunk_hash);
 	ref = (struct avail_ref){3, 1, 256, {0}};
 	avail_chunk_hash(enc.data, enc.len, ref.chunk_hash);
 	block_of(&ref, &blk, &t, &payload);
-	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), ASSAY_EUNAVAIL);
+	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)),
+		     ASSAY_EUNAVAIL);
 	CHECK(nmissing == 1 && memcmp(missing[0], ref.chunk_hash, HASH_LEN) == 0);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash2, err, sizeof(err)), 0);
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), 0);

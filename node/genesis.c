@@ -358,3 +358,102 @@ int genesis_copy(struct genesis *dst, const struct genesis *src)
 	memcpy(dst->validators, src->validators, src->nvalidators * sizeof(*dst->validators));
 	return 0;
 }
+
+/* The compiled entry parsed, or ASSAY_EDECODE: a build whose shipped file
+ * does not parse is a broken build, reported as such. */
+static int parse_builtin(const struct network_builtin *b, struct genesis *g, char *err, size_t errlen)
+{
+	char why[256];
+	if (genesis_parse(g, b->genesis_json, b->genesis_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "compiled genesis of network %s does not parse: %s", b->name, why);
+		return ASSAY_EDECODE;
+	}
+	return 0;
+}
+
+const struct network_builtin *genesis_builtin_of(const struct genesis *g)
+{
+	for (unsigned i = 0; i < network_builtin_count; i++) {
+		struct genesis b;
+		char err[512];
+		if (parse_builtin(&network_builtins[i], &b, err, sizeof(err)) < 0)
+			continue;
+		int same = memcmp(b.hash, g->hash, HASH_LEN) == 0;
+		genesis_free(&b);
+		if (same)
+			return &network_builtins[i];
+	}
+	return NULL;
+}
+
+/* A genesis that names a compiled chain must be that chain's genesis. */
+static int check_against_builtins(const struct genesis *g, const char *source, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < network_builtin_count; i++) {
+		struct genesis b;
+		int rc = parse_builtin(&network_builtins[i], &b, err, errlen);
+		if (rc < 0)
+			return rc;
+		int clash = strcmp(b.chain, g->chain) == 0 && memcmp(b.hash, g->hash, HASH_LEN) != 0;
+		if (clash) {
+			char want[2 * HASH_LEN + 1], got[2 * HASH_LEN + 1];
+			hex_encode(b.hash, HASH_LEN, want);
+			hex_encode(g->hash, HASH_LEN, got);
+			snprintf(err, errlen,
+				 "genesis %s names chain \"%s\" but its chain id is %s; the compiled %s "
+				 "(network %s) has chain id %s: a wrong or altered copy (drop -genesis to use "
+				 "the compiled one, or rename the chain of a network of your own)",
+				 source, g->chain, got, b.chain, network_builtins[i].name, want);
+		}
+		genesis_free(&b);
+		if (clash)
+			return ASSAY_EINVALID;
+	}
+	return 0;
+}
+
+int genesis_select(struct genesis *g, const char *network, const char *file, const char *datadir,
+		   char *source, size_t sourcelen, char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	if (strcmp(network, "dev") == 0) {
+		snprintf(source, sourcelen, "built-in dev genesis");
+		return genesis_dev(g) < 0 ? ASSAY_ENOMEM : 0;
+	}
+	const struct network_builtin *builtin = network_builtin(network);
+	int rc;
+	char path[1200];
+	if (file && *file) {
+		snprintf(path, sizeof(path), "%s", file);
+	} else {
+		snprintf(path, sizeof(path), "%s/genesis.json", datadir);
+		FILE *f = fopen(path, "rb");
+		if (f)
+			fclose(f);
+		else if (builtin)
+			path[0] = 0; /* nothing on disk: the compiled entry */
+	}
+	if (path[0]) {
+		snprintf(source, sourcelen, "%s", path);
+		rc = genesis_load_file(g, path, err, errlen);
+		if (rc == ASSAY_EIO && !(file && *file))
+			snprintf(err, errlen,
+				 "no genesis for network %s: give -genesis=FILE or put one at %s (only "
+				 "networks with a compiled entry need none)", network, path);
+	} else {
+		snprintf(source, sourcelen, "compiled");
+		rc = parse_builtin(builtin, g, err, errlen);
+	}
+	if (rc < 0)
+		return rc;
+	if (strcmp(g->network_name, network) != 0) {
+		snprintf(err, errlen, "genesis %s is for network \"%s\", not \"%s\"", source, g->network_name,
+			 network);
+		genesis_free(g);
+		return ASSAY_EINVALID;
+	}
+	rc = check_against_builtins(g, source, err, errlen);
+	if (rc < 0)
+		genesis_free(g);
+	return rc;
+}

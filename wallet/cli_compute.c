@@ -75,45 +75,13 @@ static unsigned long long now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
 }
 
-/* Unlocks --from, submits one transaction, and with --wait reports its
- * outcome; prints the txid otherwise. */
+/* Unlocks wallet --from, submits one transaction, and with --wait reports
+ * its outcome (cli_send_from). */
 static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, uint8_t kind,
 		       const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
 		       json_t **committed)
 {
-	uint64_t fee, offer;
-	unsigned timeout_s;
-	struct keystore_key key;
-	int rc;
-	*committed = NULL;
-	/* the chain's floor for this gas (getchainparams), with the clients' headroom */
-	if (txbuild_default_fee(&chain->params, gas, &offer) != 0)
-		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
-	if ((rc = cli_amount_opt(ctx, "fee", offer, &fee)) ||
-	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
-		return rc;
-	if (gas && fee < offer) /* gas is the CLI's estimate: a --fee for the payload alone is raised */
-		fee = offer;
-	if (payload->oom)
-		return cli_fail(CLI_EFAIL, "out of memory");
-	if ((rc = cli_unlock(ctx, from, &key)))
-		return rc;
-	struct cli_txreq req = {kind, payload->data, payload->len, fee, gas, 1}; /* dry-run first */
-	rc = cli_submit(ctx, chain, &key, &req, txid);
-	keystore_key_wipe(&key);
-	if (rc || cli_flag(ctx, "raw") || !wait)
-		return rc;
-	if ((rc = cli_wait_tx(ctx, txid, timeout_s, committed)))
-		return rc;
-	json_t *result = json_object_get(*committed, "result");
-	if (json_is_false(json_object_get(result, "ok"))) {
-		const char *err = json_string_value(json_object_get(result, "error"));
-		char why[CLI_PREFLIGHT_MSG_MAX];
-		cli_preflight_asy_text(err ? err : "unknown error", why, sizeof(why));
-		return cli_fail(CLI_EFAIL, "%s %s failed at height %lld: %s", tx_kind_name(kind), txid,
-				json_integer_value(json_object_get(*committed, "height")), why);
-	}
-	return CLI_OK;
+	return cli_send_from(ctx, chain, from, cli_unlock, kind, payload, gas, wait, txid, committed);
 }
 
 /* Reads a job: its JSON (new reference) and its decoded record. */

@@ -1,7 +1,13 @@
 /* Unit tests for node/genesis.c: parsing, every refusal with its message,
- * the canonical chain id (independent of JSON layout), and the dev genesis. */
+ * the canonical chain id (independent of JSON layout), the dev genesis, and
+ * the choice of genesis with the compiled testnet (genesis_select). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/network.h"
 #include "node/genesis.h"
 #include "test.h"
 
@@ -140,9 +146,71 @@ static void test_dev(void)
 	genesis_free(&g2);
 }
 
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* The compiled testnet (docs/testnet/testnet/genesis.json) is what
+ * -network=testnet runs with nothing on disk; a file naming its chain with
+ * other contents is refused with both chain ids; another chain of network
+ * testnet is taken. */
+static void test_select(void)
+{
+	char dir[] = "/tmp/assay-genesis-XXXXXX", path[256], source[1200], err[1024];
+	CHECK(mkdtemp(dir) != NULL);
+	const struct network_builtin *b = network_builtin("testnet");
+	CHECK(b != NULL && b->genesis_len == strlen(b->genesis_json));
+	struct genesis g, c;
+	CHECK(genesis_select(&g, "testnet", "", dir, source, sizeof(source), err, sizeof(err)) == 0);
+	CHECK(strcmp(source, "compiled") == 0);
+	CHECK(strcmp(g.network_name, "testnet") == 0 && g.nvalidators >= 1);
+	CHECK(genesis_builtin_of(&g) == b);
+	/* the same file on disk (as shipped) is the same chain */
+	snprintf(path, sizeof(path), "%s/genesis.json", dir);
+	CHECK(write_text(path, b->genesis_json) == 0);
+	CHECK(genesis_select(&c, "testnet", NULL, dir, source, sizeof(source), err, sizeof(err)) == 0);
+	CHECK(strcmp(source, path) == 0);
+	CHECK_EQ_MEM(c.hash, g.hash, HASH_LEN);
+	genesis_free(&c);
+	/* altered: one more unit of stake */
+	char *altered = strdup(b->genesis_json);
+	char *stake = strstr(altered, "\"stake\": 100");
+	CHECK(stake != NULL);
+	if (stake)
+		stake[strlen("\"stake\": 10")] = '1';
+	CHECK(write_text(path, altered) == 0);
+	CHECK(genesis_select(&c, "testnet", path, dir, source, sizeof(source), err, sizeof(err)) == ASSAY_EINVALID);
+	char want[2 * HASH_LEN + 1];
+	hex_encode(g.hash, HASH_LEN, want);
+	CHECK(strstr(err, want) != NULL); /* both chain ids shown */
+	CHECK(strstr(err, "assay-testnet-1") != NULL);
+	/* renamed: a testnet of one's own */
+	char *name = strstr(altered, "assay-testnet-1");
+	if (name)
+		memcpy(name, "assay-testnet-9", 15);
+	CHECK(write_text(path, altered) == 0);
+	CHECK(genesis_select(&c, "testnet", path, dir, source, sizeof(source), err, sizeof(err)) == 0);
+	CHECK(genesis_builtin_of(&c) == NULL);
+	genesis_free(&c);
+	/* wrong network, and no genesis at all for local */
+	CHECK(genesis_select(&c, "local", path, dir, source, sizeof(source), err, sizeof(err)) == ASSAY_EINVALID);
+	unlink(path);
+	CHECK(genesis_select(&c, "local", "", dir, source, sizeof(source), err, sizeof(err)) == ASSAY_EIO);
+	CHECK(strstr(err, "no genesis for network local") != NULL);
+	free(altered);
+	genesis_free(&g);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	setup();
+	RUN(test_select);
 	RUN(test_parse_and_hash);
 	RUN(test_refusals);
 	RUN(test_dev);

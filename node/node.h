@@ -43,6 +43,9 @@ struct node {
 	int addrindex_ready;          /* rpc_extra.c: -addrindex is built to the tip and kept */
 	uint8_t *avail_pending;       /* node_chunks.c: a peer's block waiting for its chunks (encoded) */
 	size_t avail_pending_len;
+	struct buf *avail_parked;     /* node_chunks.c: job_chunks txs waiting for their chunks (encoded) */
+	size_t avail_nparked;
+	int avail_unparking;          /* node_chunks.c: offering the parked ones again */
 };
 
 /* Where a block to connect comes from (what is counted and logged). */
@@ -108,7 +111,9 @@ int node_chunks_check_block(struct node *n, const struct block *blk, char *err, 
 int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen);
 /* Mempool policy: a job_chunks transaction is admitted only when every
  * chunk it references is held (so a block built from the mempool is
- * available here). 0, or ASSAY_EUNAVAIL with a message. */
+ * available here). 0, or ASSAY_EUNAVAIL with a message; such a transaction
+ * is parked (at most 64) and offered to the mempool again as chunks arrive,
+ * while its chunks are asked of the peers. */
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen);
 /* After a block connected: prunes chunks past their retention. */
 void node_chunks_block_connected(struct node *n, uint64_t height);

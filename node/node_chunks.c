@@ -13,9 +13,21 @@
 #include "net/net.h"
 #include "node/chunkstore.h"
 #include "node/node.h"
+#include "node/txaccept.h"
 
-#define NODE_CHUNKS_MISSING_MAX \
-	256 /* chunks one block can reference: 10000 txs would be more; asked in rounds */
+/* Missing chunks asked for at once (a block may name more: the rest are
+ * asked when the block is retried). */
+#define NODE_CHUNKS_MISSING_MAX 256
+/* job_chunks transactions kept while their chunks are on the way; the
+ * oldest is dropped beyond this. */
+#define NODE_CHUNKS_PARKED_MAX 64
+
+static void pending_free(struct node *n)
+{
+	free(n->avail_pending);
+	n->avail_pending = NULL;
+	n->avail_pending_len = 0;
+}
 
 static void retry_pending(struct node *n)
 {
@@ -28,17 +40,17 @@ static void retry_pending(struct node *n)
 	size_t nmissing;
 	char err[256];
 	if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim)) {
-		node_chunks_free(n);
+		pending_free(n);
 		return;
 	}
 	if (blk.hdr.height != chain_height(n->chain) + 1) {
 		block_free(&blk);
-		node_chunks_free(n); /* the chain moved on without it */
+		pending_free(n); /* the chain moved on without it */
 		return;
 	}
 	int rc = chunkstore_check_block(chain_store(n->chain), &blk, missing, 1, &nmissing, err, sizeof(err));
 	if (rc == 0) {
-		node_chunks_free(n);
+		pending_free(n);
 		log_info("avail: chunks of block %llu arrived; connecting it",
 			 (unsigned long long)blk.hdr.height);
 		rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
@@ -51,6 +63,55 @@ static void retry_pending(struct node *n)
 	block_free(&blk);
 }
 
+/* A job_chunks transaction that arrived before its chunks is parked and
+ * its chunks asked for; each chunk that arrives offers the parked ones to
+ * the mempool again, so that a proposer that heard of the transaction
+ * first still includes it (the network does not ask for a refused
+ * transaction again). */
+static void park(struct node *n, const struct tx *t, const uint8_t (*missing)[HASH_LEN], size_t nmissing)
+{
+	if (n->avail_unparking)
+		return; /* it is parked already */
+	if (!n->avail_parked && !(n->avail_parked = calloc(NODE_CHUNKS_PARKED_MAX, sizeof(*n->avail_parked))))
+		return;
+	if (n->avail_nparked == NODE_CHUNKS_PARKED_MAX) {
+		buf_free(&n->avail_parked[0]);
+		memmove(n->avail_parked, n->avail_parked + 1,
+			(NODE_CHUNKS_PARKED_MAX - 1) * sizeof(*n->avail_parked));
+		n->avail_nparked--;
+	}
+	struct buf *b = &n->avail_parked[n->avail_nparked];
+	buf_init(b);
+	tx_encode(t, b);
+	if (b->oom) {
+		buf_free(b);
+		return;
+	}
+	n->avail_nparked++;
+	if (n->net)
+		net_request_chunks(n->net, (const uint8_t(*)[32])missing, nmissing);
+}
+
+static void unpark(struct node *n)
+{
+	size_t keep = 0;
+	n->avail_unparking = 1;
+	for (size_t i = 0; i < n->avail_nparked; i++) {
+		struct buf *b = &n->avail_parked[i];
+		uint8_t txid[HASH_LEN];
+		enum txaccept_stage stage;
+		char err[256];
+		int rc = txaccept_submit(n, b->data, b->len, TXACCEPT_FROM_PEER, txid, &stage, err,
+					 sizeof(err));
+		if (rc == ASSAY_EUNAVAIL)
+			n->avail_parked[keep++] = *b; /* still waiting */
+		else
+			buf_free(b); /* admitted (and relayed), or refused for good */
+	}
+	n->avail_nparked = keep;
+	n->avail_unparking = 0;
+}
+
 int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
 		       size_t errlen)
 {
@@ -61,6 +122,8 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	if (n->net)
 		net_announce_chunk(n->net, hash);
 	retry_pending(n);
+	if (n->avail_nparked)
+		unpark(n);
 	return 0;
 }
 
@@ -91,7 +154,7 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 		buf_init(&b);
 		block_encode(blk, &b);
 		if (!b.oom) {
-			node_chunks_free(n);
+			pending_free(n);
 			n->avail_pending = buf_take(&b, &n->avail_pending_len);
 		}
 		buf_free(&b);
@@ -123,16 +186,19 @@ int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t e
 	if (t->kind != TX_JOB_CHUNKS)
 		return 0;
 	struct block one;
-	uint8_t missing[1][HASH_LEN];
+	uint8_t missing[AVAIL_MAX_REFS][HASH_LEN];
 	size_t nmissing;
 	block_init(&one);
 	one.ntx = 1;
 	one.txs = (struct tx *)t;
-	int rc = chunkstore_check_block(chain_store(n->chain), &one, missing, 1, &nmissing, err, errlen);
-	if (rc == ASSAY_EUNAVAIL)
+	int rc = chunkstore_check_block(chain_store(n->chain), &one, missing, AVAIL_MAX_REFS, &nmissing, err,
+					errlen);
+	if (rc == ASSAY_EUNAVAIL) {
 		snprintf(err, errlen,
 			 "%zu referenced chunk(s) not held by this node: submit them first (submitjobchunk)",
 			 nmissing);
+		park(n, t, (const uint8_t(*)[HASH_LEN])missing, nmissing);
+	}
 	return rc;
 }
 
@@ -152,7 +218,10 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 
 void node_chunks_free(struct node *n)
 {
-	free(n->avail_pending);
-	n->avail_pending = NULL;
-	n->avail_pending_len = 0;
+	pending_free(n);
+	for (size_t i = 0; i < n->avail_nparked; i++)
+		buf_free(&n->avail_parked[i]);
+	free(n->avail_parked);
+	n->avail_parked = NULL;
+	n->avail_nparked = 0;
 }

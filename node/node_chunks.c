@@ -88,6 +88,7 @@ static void park(struct node *n, const struct tx *t, const uint8_t (*missing)[HA
 		return;
 	}
 	n->avail_nparked++;
+	log_info("avail: a job_chunks transaction waits for %zu chunk(s)", nmissing);
 	if (n->net)
 		net_request_chunks(n->net, (const uint8_t(*)[32])missing, nmissing);
 }

@@ -620,7 +620,7 @@ static void handle_chunk(struct conn *c, const struct net_msg *m)
 	if (rc == 0) {
 		net_hashset_add(n->seen, hash);
 		relay_inv(n, NET_INV_CHUNK, hash, 0, c);
-	} else if (rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND && !assay_err_is_local(rc)) {
+	} else if (rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND && rc != ASSAY_EFULL && !assay_err_is_local(rc)) {
 		conn_misbehave(c, NET_FAULT_INVALID_CHUNK);
 	}
 }

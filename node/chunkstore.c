@@ -43,7 +43,17 @@ static int root_open(const struct job_record *j, const uint8_t root[HASH_LEN])
 	return 0;
 }
 
-int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+/* Sums the tile bytes stored for one (job, root): the index values. */
+static int add_len(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	if (vlen == 4)
+		*(uint64_t *)arg += le32_get(val);
+	return 0;
+}
+
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
 		      uint8_t hash[HASH_LEN], char *err, size_t errlen)
 {
 	struct avail_chunk c;
@@ -65,13 +75,31 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 				  "no slot of the job has this root with uploads open");
 	if ((rc = avail_chunk_check(&j.spec.shape, c.root, &c, err, errlen)) != 0)
 		return rc;
+	if (!needed) {
+		/* Every chunking of an output proves, so its worker could make
+		 * far more distinct chunks than the output holds: a root gets
+		 * at most CHUNKSTORE_ROOT_FACTOR times its output unless a
+		 * block or transaction here names the chunk. */
+		uint8_t prefix[IDX_PREFIX_LEN], none[HASH_LEN] = {0}, key[IDX_KEY_LEN];
+		uint64_t stored = 0;
+		idx_key(c.job_id, c.root, 0, none, key);
+		memcpy(prefix, key, 1 + 2 * HASH_LEN);
+		if ((rc = store_iterate(s, prefix, 1 + 2 * HASH_LEN, add_len, &stored)) != 0)
+			return assay_fail(err, errlen, rc, "chunk index read failed");
+		if (stored + c.data_len > CHUNKSTORE_ROOT_FACTOR * kernel_output_bytes(&j.spec.shape))
+			return assay_fail(err, errlen, ASSAY_EFULL,
+					  "%llu chunk bytes held for this root already, %u times its output",
+					  (unsigned long long)stored, CHUNKSTORE_ROOT_FACTOR);
+	}
 	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN];
 	chunk_key(hash, ck);
 	idx_key(c.job_id, c.root, c.first_tile, hash, ik);
 	store_batch_t *b = store_batch_new();
 	if (!b)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-	store_batch_put(b, ik, sizeof(ik), "", 0);
+	uint8_t dl[4];
+	le32_put(dl, (uint32_t)c.data_len);
+	store_batch_put(b, ik, sizeof(ik), dl, sizeof(dl));
 	store_batch_put(b, ck, sizeof(ck), enc, len);
 	rc = store_write(s, b, 0);
 	store_batch_free(b);

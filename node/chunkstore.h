@@ -18,12 +18,19 @@
 #include "core/ledger.h"
 #include "node/store.h"
 
+/* Chunk bytes one root may hold, as a multiple of its output, before
+ * chunks nothing here names are refused: an honest upload holds 1. */
+#define CHUNKSTORE_ROOT_FACTOR 2u
+
 /* Checks and stores one encoded chunk; its hash goes to hash (when it
  * decodes). 0 stored; ASSAY_EEXISTS held already; ASSAY_ENOTFOUND the job,
  * or a slot with the chunk's root and uploads open, is not in this state
  * (perhaps not yet: no fault of the sender's); ASSAY_EDECODE, ASSAY_ELIMIT,
- * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; or a local failure. */
-int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+ * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; ASSAY_EFULL: the chunks
+ * held for its root already reach CHUNKSTORE_ROOT_FACTOR times the output
+ * (skipped when needed: a block or transaction here names it); or a local
+ * failure. */
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
 		      uint8_t hash[HASH_LEN], char *err, size_t errlen);
 /* 1 held, 0 not, or a local failure. */
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN]);

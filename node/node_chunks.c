@@ -113,11 +113,51 @@ static void unpark(struct node *n)
 	n->avail_unparking = 0;
 }
 
+/* Whether encoded transaction or block bytes name chunk h (a job_chunks
+ * reference). */
+static int tx_names(const struct tx *t, const uint8_t h[HASH_LEN])
+{
+	struct job_chunks_payload p;
+	if (t->kind != TX_JOB_CHUNKS || avail_chunks_decode(&p, t->payload, t->payload_len))
+		return 0;
+	for (uint32_t i = 0; i < p.count; i++)
+		if (memcmp(p.refs[i].chunk_hash, h, HASH_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* A chunk the waiting block or a parked transaction names is taken past
+ * the per-root bound (chunkstore.h): what a block needs is never refused. */
+static int is_needed(struct node *n, const uint8_t h[HASH_LEN])
+{
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	int found = 0;
+	if (n->avail_pending) {
+		struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
+		struct block blk;
+		if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim) == 0) {
+			for (size_t i = 0; i < blk.ntx && !found; i++)
+				found = tx_names(&blk.txs[i], h);
+			block_free(&blk);
+		}
+	}
+	for (size_t i = 0; i < n->avail_nparked && !found; i++) {
+		struct tx t;
+		if (tx_decode(&t, n->avail_parked[i].data, n->avail_parked[i].len, p->max_tx_bytes) == 0) {
+			found = tx_names(&t, h);
+			tx_free(&t);
+		}
+	}
+	return found;
+}
+
 int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
 		       size_t errlen)
 {
 	struct ledger l = chain_ledger(n->chain);
-	int rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, hash, err, errlen);
+	uint8_t h[HASH_LEN];
+	avail_chunk_hash(enc, len, h);
+	int rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, is_needed(n, h), hash, err, errlen);
 	if (rc)
 		return rc;
 	if (n->net)

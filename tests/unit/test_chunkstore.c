@@ -1,6 +1,6 @@
 /* The node's chunk store (node/chunkstore.h): what it accepts against a
  * job in state (a good chunk, the same chunk twice, an unknown job, a root
- * no slot holds, a bad proof), lookup by tile, a block's availability
+ * no slot holds, a bad proof, the per-root bound), lookup by tile, a block's availability
  * (held, missing, contradicting its reference) and pruning past
  * chunk_retention_blocks. */
 #define _XOPEN_SOURCE 700
@@ -107,22 +107,23 @@ int main(void)
 	uint8_t hash[HASH_LEN], hash2[HASH_LEN];
 	chunk_of(0, 3, &enc);
 	/* unknown job */
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash, err, sizeof(err)), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), ASSAY_ENOTFOUND);
 	put_job(&l, &j);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash, err, sizeof(err)), 0);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
 	CHECK_EQ_INT(chunkstore_has(s, hash), 1);
 	/* duplicate */
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash2, err, sizeof(err)), ASSAY_EEXISTS);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), ASSAY_EEXISTS);
 	CHECK(memcmp(hash, hash2, HASH_LEN) == 0);
 	/* a wrong tile byte: the proof fails */
 	chunk_of(3, 1, &enc);
 	enc.data[2 * HASH_LEN + 8 + 2 + 10] ^= 1;
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash2, err, sizeof(err)), ASSAY_ESIG);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), ASSAY_ESIG);
 	CHECK_EQ_INT(chunkstore_has(s, hash2), 0);
 	/* a root no slot holds */
 	chunk_of(3, 1, &enc);
 	enc.data[HASH_LEN] ^= 1;
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash2, err, sizeof(err)), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)),
+		     ASSAY_ENOTFOUND);
 	/* lookup by first tile */
 	uint8_t *got;
 	size_t len;
@@ -153,8 +154,16 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)),
 		     ASSAY_EUNAVAIL);
 	CHECK(nmissing == 1 && memcmp(missing[0], ref.chunk_hash, HASH_LEN) == 0);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, hash2, err, sizeof(err)), 0);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), 0);
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), 0);
+
+	/* the per-root bound: 1024 bytes of output, 2048 held at most unless needed */
+	chunk_of(0, 4, &enc);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), 0); /* 2048 */
+	chunk_of(1, 2, &enc);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), ASSAY_EFULL);
+	CHECK_EQ_INT(chunkstore_has(s, hash2), 0);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 1, hash2, err, sizeof(err)), 0);
 
 	/* pruning: kept while the job lives and for chunk_retention_blocks after its end */
 	struct compute_params p;
@@ -170,7 +179,7 @@ int main(void)
 	CHECK_EQ_INT(pruned, 0);
 	CHECK_EQ_INT(chunkstore_has(s, hash), 1);
 	CHECK_EQ_INT(chunkstore_prune(s, &l, &p, 81, &pruned), 0);
-	CHECK_EQ_INT(pruned, 2);
+	CHECK_EQ_INT(pruned, 4);
 	CHECK_EQ_INT(chunkstore_has(s, hash), 0);
 	CHECK_EQ_INT(chunkstore_has(s, hash2), 0);
 	CHECK_EQ_INT(chunkstore_get_at(s, job_id, root, 0, &got, &len), ASSAY_ENOTFOUND);

@@ -1,7 +1,8 @@
-/* Output chunks in LevelDB (see chunkstore.h, docs/storage.md §3): 'k' chunk
- * hash -> the encoded chunk, 'j' job_id || root || u32 BE first_tile ->
- * chunk hash, so a client can walk one slot's output in tile order and the
- * pruner can drop a job's chunks together. Written with their own batch,
+/* Output chunks in LevelDB (see chunkstore.h, docs/storage.md §4): 'k' chunk
+ * hash -> the encoded chunk, 'j' job_id || root || u32 BE first_tile ||
+ * chunk hash -> u32 LE tile bytes, so a client can walk one slot's output in
+ * tile order, the pruner can drop a job's chunks together and the per-root
+ * bound can be summed from keys and small values. Written with their own batch,
  * never with a block's: a chunk is not chain data, only what makes a block
  * available here. */
 #include <stdio.h>

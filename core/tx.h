@@ -27,9 +27,9 @@ enum tx_kind {
 	TX_JOB_DISPUTE = 10,
 	TX_BLOB = 11,
 	TX_EVIDENCE = 12,
-	TX_VALIDATOR_UNJAIL = 13, /* taken by the validator-set work (not enabled here) */
-	TX_JOB_SALT = 14,         /* taken by compute v2's job_salt (not enabled here) */
-	TX_JOB_CHUNKS = 15,       /* output chunks uploaded (docs/compute.md §15.4) */
+	TX_VALIDATOR_UNJAIL = 13,
+	TX_JOB_SALT = 14,
+	TX_JOB_CHUNKS = 15, /* output chunks uploaded (docs/compute.md §15.4) */
 	TX_KIND_COUNT
 };
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "consensus/receipt.h"
+#include "consensus/bft/valset.h"
 #include "consensus/tx_rules.h" /* what every caller checks a transaction with */
 #include "core/block.h"
 #include "core/ledger.h"
@@ -60,6 +61,12 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
  * is kept like a block built here, so applying the same block next costs no
  * second execution. Errors as chain_apply_block's. */
 int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen);
+
+/* The validator set of height (with its proposer priorities) as the state
+ * at the tip keeps it (protocol §10.1: from tip + 1 - evidence_max_age to
+ * tip + 2). 0, ASSAY_ENOTFOUND, or a local failure; *vs is malloc()ed
+ * (bft_valset_free). */
+int chain_validator_set(chain_t *c, uint64_t height, struct bft_valset *vs);
 
 /* Signs a precommit for (height, round, hash) as one validator. */
 void chain_sign_commit(const chain_t *c, const uint8_t sk[SECKEY_LEN], uint64_t height,

@@ -18,6 +18,7 @@
 #include "net/net.h"
 #include "node/consensus.h"
 #include "node/node.h"
+#include "node/txaccept.h"
 
 /* Steps as the sign-state orders them within one (height, round). */
 enum sign_step { SIGN_PROPOSAL = 0, SIGN_PREVOTE = 1, SIGN_PRECOMMIT = 2 };
@@ -215,6 +216,7 @@ static void cand_prune(struct consensus *cs, uint64_t height)
 /* ---- the output loop ---- */
 
 static void pump(struct consensus *cs);
+static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev);
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -327,6 +329,34 @@ static void validate(struct consensus *cs, const struct bft_output *o)
 	bft_on_validity(cs->e, o->height, o->value, rc == 0);
 }
 
+/* Whether the set the engine moved on to for height h (its own, stepped
+ * once: docs/consensus.md §4) is the chain's set of h; then cs->vs becomes
+ * it. When bonds, unbonds or jails changed the set, it is not, and the
+ * engine must be rebuilt with the stored one (protocol §10.1). A failure
+ * to read says no, and the restart reports it. */
+static int valset_follows(struct consensus *cs, uint64_t h)
+{
+	struct bft_valset stored, stepped;
+	if (h != cs->vs_height + 1 || chain_validator_set(cs->n->chain, h, &stored) != 0)
+		return 0;
+	if (bft_valset_copy(&stepped, &cs->vs) != 0) {
+		bft_valset_free(&stored);
+		return 0;
+	}
+	bft_valset_step(&stepped);
+	int same = stored.n == stepped.n && stored.total == stepped.total && stored.proposer == stepped.proposer &&
+		   memcmp(stored.v, stepped.v, stored.n * sizeof(*stored.v)) == 0;
+	bft_valset_free(&stepped);
+	if (same) {
+		bft_valset_free(&cs->vs);
+		cs->vs = stored;
+		cs->vs_height = h;
+	} else {
+		bft_valset_free(&stored);
+	}
+	return same;
+}
+
 static void decide(struct consensus *cs, const struct bft_output *o)
 {
 	struct node *n = cs->n;
@@ -346,7 +376,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 			log_error("consensus: decided block %llu does not apply: %s", (unsigned long long)o->height, err);
 	}
 	cand_prune(cs, o->height);
-	if (chain_height(n->chain) + 1 != bft_height(cs->e))
+	if (chain_height(n->chain) + 1 != bft_height(cs->e) || !valset_follows(cs, bft_height(cs->e)))
 		event_active(cs->restart_ev, EV_TIMEOUT, 0);
 }
 
@@ -383,14 +413,9 @@ static void handle_output(struct consensus *cs, const struct bft_output *o)
 	case BFT_OUT_DECIDE:
 		decide(cs, o);
 		break;
-	case BFT_OUT_EVIDENCE: {
-		char hex[65];
-		hex_encode(o->evidence.a.validator, PUBKEY_LEN, hex);
-		log_warn("consensus: validator %s signed two votes at height %llu round %u (evidence kept in the log "
-			 "only: evidence transactions are not built yet)",
-			 hex, (unsigned long long)o->evidence.a.height, o->evidence.a.round);
+	case BFT_OUT_EVIDENCE:
+		submit_evidence(cs, &o->evidence);
 		break;
-	}
 	}
 }
 
@@ -410,28 +435,69 @@ static void pump(struct consensus *cs)
 
 /* ---- the engine per height ---- */
 
-/* Steps the cached set to height h (from genesis again when h is lower). */
+/* The set of height h, with its proposer priorities, as the state keeps it
+ * (docs/protocol.md §10.1); whether our key votes in it. */
 static int valset_at(struct consensus *cs, uint64_t h, char *err, size_t errlen)
 {
-	const struct genesis *g = &cs->n->genesis;
-	if (!cs->vs.v || h < cs->vs_height) {
-		struct bft_validator *vals = calloc(g->nvalidators ? g->nvalidators : 1, sizeof(*vals));
-		if (!vals)
-			return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-		for (size_t i = 0; i < g->nvalidators; i++) {
-			memcpy(vals[i].pubkey, g->validators[i].pubkey, PUBKEY_LEN);
-			vals[i].power = g->validators[i].stake;
-		}
-		bft_valset_free(&cs->vs);
-		int rc = bft_valset_init(&cs->vs, vals, (uint32_t)g->nvalidators, err, errlen);
-		free(vals);
-		if (rc)
-			return rc;
-		cs->vs_height = 1;
-	}
-	for (; cs->vs_height < h; cs->vs_height++)
-		bft_valset_step(&cs->vs);
+	struct node *n = cs->n;
+	bft_valset_free(&cs->vs);
+	int rc = chain_validator_set(n->chain, h, &cs->vs);
+	if (rc)
+		return assay_fail(err, errlen, rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc,
+				  "no validator set for height %llu: %s", (unsigned long long)h, assay_strerror(rc));
+	cs->vs_height = h;
+	int member = n->has_key && bft_valset_find(&cs->vs, n->key_pk) >= 0;
+	if (member != cs->cfg.is_validator)
+		log_info("consensus: %s the validator set at height %llu", member ? "in" : "not in",
+			 (unsigned long long)h);
+	cs->cfg.is_validator = member;
+	if (member)
+		memcpy(cs->cfg.self, n->key_pk, PUBKEY_LEN);
 	return 0;
+}
+
+/* Two conflicting votes the engine saw become an evidence transaction
+ * (docs/protocol.md §10.3) from this node's key, paying the fee floor. */
+static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev)
+{
+	struct node *n = cs->n;
+	char hex[65], err[256];
+	hex_encode(ev->a.validator, PUBKEY_LEN, hex);
+	log_warn("consensus: validator %s signed two votes at height %llu round %u", hex,
+		 (unsigned long long)ev->a.height, ev->a.round);
+	if (!n->has_key) {
+		log_warn("consensus: no key to submit the evidence with (-validator)");
+		return;
+	}
+	struct tx t;
+	struct buf pb, tb;
+	uint8_t addr[ADDR_LEN], txid[HASH_LEN];
+	enum txaccept_stage stage;
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	memset(&t, 0, sizeof(t));
+	buf_init(&pb);
+	buf_init(&tb);
+	bft_evidence_encode(ev, &pb);
+	address_from_pubkey(n->key_pk, addr);
+	memcpy(t.chain_id, n->genesis.hash, HASH_LEN);
+	memcpy(t.sender, n->key_pk, PUBKEY_LEN);
+	t.nonce = mempool_next_nonce(n->mempool, addr);
+	t.fee = p->min_fee;
+	t.kind = TX_EVIDENCE;
+	int rc = pb.oom ? ASSAY_ENOMEM : tx_set_payload(&t, pb.data, pb.len);
+	if (!rc) {
+		tx_sign(&t, n->key_sk);
+		tx_encode(&t, &tb);
+		rc = tb.oom ? ASSAY_ENOMEM : txaccept_submit(n, tb.data, tb.len, TXACCEPT_FROM_CLIENT, txid, &stage,
+								err, sizeof(err));
+	}
+	if (rc && rc != ASSAY_EEXISTS)
+		log_warn("consensus: evidence transaction refused: %s", rc == ASSAY_ENOMEM ? "out of memory" : err);
+	else
+		log_info("consensus: evidence transaction submitted");
+	tx_free(&t);
+	buf_free(&pb);
+	buf_free(&tb);
 }
 
 static int engine_start(struct consensus *cs, char *err, size_t errlen)
@@ -496,21 +562,16 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	cs->sign_fd = -1;
 	n->consensus = cs;
 	memcpy(cs->cfg.chain_id, n->genesis.hash, HASH_LEN);
-	if (strcmp(n->genesis.network_name, "dev") == 0 || strcmp(n->genesis.network_name, "local") == 0)
-		bft_timeouts_local(&cs->cfg.timeouts);
-	else
-		bft_timeouts_default(&cs->cfg.timeouts);
-	int member = 0;
-	for (size_t i = 0; n->has_key && i < n->genesis.nvalidators; i++)
-		member |= memcmp(n->genesis.validators[i].pubkey, n->key_pk, PUBKEY_LEN) == 0;
-	cs->cfg.is_validator = member;
-	if (member)
-		memcpy(cs->cfg.self, n->key_pk, PUBKEY_LEN);
-	else if (n->has_key)
-		log_warn("validator key is not in this chain's validator set: following only");
+	/* the chain's timeouts (docs/protocol.md §8) */
+	const struct chain_params *cp = &n->genesis.params;
+	cs->cfg.timeouts = (struct bft_timeouts){cp->timeout_propose_ms, cp->timeout_propose_delta_ms,
+						 cp->timeout_prevote_ms, cp->timeout_prevote_delta_ms,
+						 cp->timeout_precommit_ms, cp->timeout_precommit_delta_ms};
+	/* A key may enter the set later by bonding: its sign-state is kept
+	 * from the start. Whether it votes is decided per height (valset_at). */
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/signstate", n->cfg.datadir);
-	int rc = member ? signstate_load(cs, path, err, errlen) : 0;
+	int rc = n->has_key ? signstate_load(cs, path, err, errlen) : 0;
 	if (rc)
 		goto fail;
 	for (int i = 0; i < 3; i++) {
@@ -531,7 +592,10 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	cs->next_block_ms = node_now_ms();
 	if ((rc = engine_start(cs, err, errlen)) < 0)
 		goto fail;
-	if (member) {
+	if (n->has_key && !cs->cfg.is_validator)
+		log_warn("validator key is not in this chain's validator set at height %llu: following until it is",
+			 (unsigned long long)cs->cfg.height);
+	if (cs->cfg.is_validator) {
 		char addr[ADDR_STR_MAX];
 		uint8_t a[ADDR_LEN];
 		address_from_pubkey(n->key_pk, a);

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/ledger.h"
 #include "core/network.h"
+#include "consensus/validators.h"
 #include "node/genesis.h"
 
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN])
@@ -138,6 +139,19 @@ static const struct {
 	{"min_fee", offsetof(struct chain_params, min_fee), 0},
 	{"gas_price", offsetof(struct chain_params, gas_price), 0},
 	{"max_future_ms", offsetof(struct chain_params, max_future_ms), 0},
+	{"min_validator_bond", offsetof(struct chain_params, min_validator_bond), 0},
+	{"unbonding_period", offsetof(struct chain_params, unbonding_period), 1},
+	{"evidence_max_age", offsetof(struct chain_params, evidence_max_age), 1},
+	{"evidence_slash_bps", offsetof(struct chain_params, evidence_slash_bps), 1},
+	{"jail_blocks", offsetof(struct chain_params, jail_blocks), 1},
+	{"downtime_window", offsetof(struct chain_params, downtime_window), 1},
+	{"downtime_max_missed", offsetof(struct chain_params, downtime_max_missed), 1},
+	{"timeout_propose_ms", offsetof(struct chain_params, timeout_propose_ms), 0},
+	{"timeout_propose_delta_ms", offsetof(struct chain_params, timeout_propose_delta_ms), 0},
+	{"timeout_prevote_ms", offsetof(struct chain_params, timeout_prevote_ms), 0},
+	{"timeout_prevote_delta_ms", offsetof(struct chain_params, timeout_prevote_delta_ms), 0},
+	{"timeout_precommit_ms", offsetof(struct chain_params, timeout_precommit_ms), 0},
+	{"timeout_precommit_delta_ms", offsetof(struct chain_params, timeout_precommit_delta_ms), 0},
 };
 
 static int parse_params(struct chain_params *p, json_t *obj, char *err, size_t errlen)
@@ -162,8 +176,9 @@ static int parse_params(struct chain_params *p, json_t *obj, char *err, size_t e
 		else
 			*(uint64_t *)((char *)p + param_fields[i].off) = x;
 	}
-	if (p->max_tx_bytes > (1u << 22) || p->max_block_txs > 100000) {
-		snprintf(err, errlen, "genesis: max_tx_bytes or max_block_txs above the hard ceiling");
+	char why[160];
+	if (chain_params_check(p, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "genesis: %s", why);
 		return ASSAY_EDECODE;
 	}
 	return 0;
@@ -253,6 +268,10 @@ int genesis_parse(struct genesis *g, const char *text, size_t len, char *err, si
 		if (amount_add(total_stake, g->validators[i].stake, &total_stake) || total_stake > (uint64_t)INT64_MAX)
 			FAIL("genesis: total stake exceeds 2^63-1");
 	}
+	/* Each validator's stake becomes a bond of stake x 10^9 base units
+	 * (protocol §10.1), which the supply counts. */
+	if (total_stake > ((uint64_t)INT64_MAX - total) / VALIDATOR_POWER_UNIT)
+		FAIL("genesis: total supply with the validators' bonds (stake x 10^9) exceeds 2^63-1 base units");
 	qsort(g->allocs, g->nallocs, sizeof(*g->allocs), cmp_alloc);
 	qsort(g->validators, g->nvalidators, sizeof(*g->validators), cmp_validator);
 	for (size_t i = 1; i < g->nallocs; i++)
@@ -305,6 +324,19 @@ void genesis_finish(struct genesis *g)
 	buf_put_u64(&b, p->min_fee);
 	buf_put_u64(&b, p->gas_price);
 	buf_put_u64(&b, p->max_future_ms);
+	buf_put_u64(&b, p->min_validator_bond);
+	buf_put_u32(&b, p->unbonding_period);
+	buf_put_u32(&b, p->evidence_max_age);
+	buf_put_u32(&b, p->evidence_slash_bps);
+	buf_put_u32(&b, p->jail_blocks);
+	buf_put_u32(&b, p->downtime_window);
+	buf_put_u32(&b, p->downtime_max_missed);
+	buf_put_u64(&b, p->timeout_propose_ms);
+	buf_put_u64(&b, p->timeout_propose_delta_ms);
+	buf_put_u64(&b, p->timeout_prevote_ms);
+	buf_put_u64(&b, p->timeout_prevote_delta_ms);
+	buf_put_u64(&b, p->timeout_precommit_ms);
+	buf_put_u64(&b, p->timeout_precommit_delta_ms);
 	const struct compute_params *cp = &g->compute;
 	buf_put_u32(&b, cp->samples_k);
 	buf_put_u32(&b, cp->max_dim);
@@ -326,6 +358,9 @@ void genesis_finish(struct genesis *g)
 	buf_put_u32(&b, cp->max_jobs_per_worker);
 	buf_put_u32(&b, cp->max_deadline_blocks);
 	buf_put_u32(&b, cp->unbond_delay);
+	buf_put_u32(&b, cp->challenge_delay);
+	buf_put_u32(&b, cp->salt_window);
+	buf_put_u64(&b, cp->reveal_block_gas);
 	buf_put_u32(&b, cp->upload_window); /* output availability (compute.md §15) */
 	buf_put_u64(&b, cp->chunk_budget_bytes);
 	buf_put_u32(&b, cp->chunk_retention_blocks);

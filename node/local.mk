@@ -17,6 +17,7 @@ libassay_node_a_SOURCES = \
 	node/node_net.c node/rpc_net.c \
 	node/rpc_compute.c \
 	node/rpc_simulate.c \
+	node/rpc_validators.c \
 	node/chunkstore.c node/chunkstore.h node/node_chunks.c node/rpc_chunks.c
 
 # rpc_extra: bitcoind-style methods, -addrindex, long polls (docs/rpc.md)

@@ -263,16 +263,19 @@ const struct cli_command cli_commands[] = {
 	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
 	{"job", "spec", cli_cmd_job_spec,
 	 "--kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]] [--tile-rows R]\n"
-	 "         [--tile-cols C] [--seed HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
+	 "         [--tile-cols C] [--seed HEX] [--salt HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
 	 "         [--deadline BLOCKS] [-o FILE]",
 	 "the canonical job_submit payload of a job, for a contract to submit (job_escrow's init)",
 	 cli_job_spec_opts, 0, 0},
 	{"job", "status", cli_cmd_job_status, "JOB_ID", "a job's state and each stage with its height", NULL, 1, 1},
-	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S]",
-	 "fetch a job's output from its worker, check root and Freivalds/recompute, then write it",
+	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S] [--from-worker]",
+	 "fetch a job's output from the node's chunks (or its worker), check root and Freivalds/recompute, then write it",
 	 cli_job_output_opts, 1, 1},
-	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait] [--force]",
+	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--from-worker] [--wait] [--force]",
 	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
+	{"job", "open", cli_cmd_job_open, "JOB_ID --from NAME [--salt HEX] [--wait] [--force]",
+	 "open the submitter's salt once every slot has committed (job_salt; job submit --wait does it itself)",
+	 cli_job_open_opts, 1, 1},
 	{"worker", "register", cli_cmd_worker_register,
 	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait] [--force]",
 	 "bond a wallet as a compute worker (assay-worker does this itself)", cli_worker_register_opts, 0, 0},

@@ -14,7 +14,8 @@ libassay_client_a_SOURCES = \
 	wallet/passphrase.c wallet/passphrase.h \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
-	wallet/client_chain.c wallet/client_chain.h
+	wallet/client_chain.c wallet/client_chain.h \
+	wallet/output_check.c wallet/output_check.h
 CLIENT_LIBS = libassay_client.a libassay_consensus.a $(CORE_LIBS) $(EVENT_LIBS)
 
 noinst_LIBRARIES += libassay_wallet.a
@@ -77,6 +78,12 @@ TESTS += tests/fuzz/fuzz_rpc_reply
 tests_fuzz_fuzz_rpc_reply_SOURCES = tests/fuzz/fuzz_rpc_reply.c
 tests_fuzz_fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)
+# The check of a fetched job output (size, root) on any bytes a worker serves.
+check_PROGRAMS += tests/fuzz/fuzz_output_check
+TESTS += tests/fuzz/fuzz_output_check
+tests_fuzz_fuzz_output_check_SOURCES = tests/fuzz/fuzz_output_check.c
+tests_fuzz_fuzz_output_check_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_output_check_LDADD = $(CLIENT_LIBS)
 # The generator of wallet/bip39_english.c (checks the list's SHA-256).
 EXTRA_DIST += wallet/bip39_english.sh
 # testnet gentx/collect/init and the validator key and transactions; the

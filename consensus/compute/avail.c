@@ -207,22 +207,15 @@ int avail_range_verify(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t lo, s
 
 /* ---- a chunk against its job ---- */
 
-static int has_root(const struct job_slot *s)
-{
-	return s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED;
-}
-
 int avail_slot_open(const struct job_record *j, unsigned slot, uint64_t *from)
 {
 	*from = 0;
-	if (slot >= j->spec.redundancy || !has_root(&j->slots[slot]))
+	if (slot >= j->spec.redundancy || j->slots[slot].state != SLOT_VERIFIED)
 		return 0;
-	for (unsigned i = 0; i < j->spec.redundancy; i++) {
-		if (!has_root(&j->slots[i]))
-			return 0;
-		if (j->slots[i].commit_height > *from)
-			*from = j->slots[i].commit_height;
-	}
+	/* its root was opened (and spot-checked) by its reveal, after every
+	 * slot had committed to its own: the output can no longer be copied
+	 * into a commitment (compute.md §1) */
+	*from = j->slots[slot].reveal_height;
 	return 1;
 }
 

@@ -98,10 +98,10 @@ int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], c
 		      char *why, size_t whylen);
 /* Whether slot may upload now (docs/compute.md §15.3): its root is known
  * on chain and no output of the job can still be copied into another
- * slot's commitment; here, once every slot holds a root (a root is public
- * at its commit). *from: the height its upload window counts from, the last
- * of those commits. The one place that says when "the root is known": with
- * roots committed by hash and opened later it becomes the slot's opening. */
+ * slot's commitment: the slot is verified, i.e. its reveal opened its root
+ * (every slot had committed by hash before any root was opened) and passed
+ * the spot-check. *from: the height its upload window counts from, the
+ * reveal's. The one place that says when "the root is known". */
 int avail_slot_open(const struct job_record *j, unsigned slot, uint64_t *from);
 /* Bytes of tiles [first, first + count) of shape s; UINT64_MAX when the run
  * leaves the job's tiles. */

@@ -12,7 +12,7 @@ import framework as fw
 
 UNIT = 10**9
 COMPUTE = {"commit_window": 10, "reveal_window": 8, "upload_window": 8, "dispute_window": 4,
-           "min_bond": UNIT, "samples_k": 2, "chunk_budget_bytes": 1 << 20}
+           "min_bond": UNIT, "samples_k": 2, "chunk_budget_bytes": 1 << 20, "salt_window": 3}
 
 
 def test(tmpdir, nodes):

@@ -99,7 +99,8 @@ int main(void)
 	j.spec.samples = 2;
 	j.state = JOB_COMMITTED;
 	j.deadline_height = 50;
-	j.slots[0].state = SLOT_CHALLENGED;
+	j.slots[0].state = SLOT_VERIFIED; /* its root opened by its reveal */
+	j.slots[0].reveal_height = 5;
 	memcpy(j.slots[0].root, root, HASH_LEN);
 
 	struct buf enc;

@@ -124,6 +124,52 @@ static void test_refusals(void)
 	expect_error("{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":\"1 \"}", "time_ms");
 }
 
+/* The validator and timeout parameters (protocol §8): set by name, in the
+ * chain id, bounded; a genesis stake must fit as a bond of stake x 10^9. */
+static void test_validator_params(void)
+{
+	char json[2048], err[256];
+	struct genesis g, plain;
+	const char *fmt = "{\"chain\":\"c\",\"network\":\"%s\",\"time_ms\":1,\"params\":{%s},\"balances\":[],"
+			  "\"validators\":[{\"pubkey\":\"%s\",\"stake\":%s}]}";
+	snprintf(json, sizeof(json), fmt, "local", "\"unbonding_period\":7,\"evidence_max_age\":5,"
+		 "\"timeout_propose_ms\":900,\"downtime_window\":20,\"downtime_max_missed\":19", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.unbonding_period, 7);
+	CHECK_EQ_U64(g.params.evidence_max_age, 5);
+	CHECK_EQ_U64(g.params.timeout_propose_ms, 900);
+	CHECK_EQ_U64(g.params.timeout_prevote_ms, 200); /* local default (bft_timeouts_local) */
+	CHECK_EQ_U64(g.params.min_validator_bond, 1000000000000ull);
+	snprintf(json, sizeof(json), fmt, "local", "", pkhex, "3");
+	CHECK(parse(json, &plain, err) == 0);
+	CHECK(memcmp(g.hash, plain.hash, HASH_LEN) != 0); /* the new parameters are in the chain id */
+	CHECK_EQ_U64(plain.params.timeout_propose_ms, 500);
+	genesis_free(&plain);
+	genesis_free(&g);
+	snprintf(json, sizeof(json), fmt, "testnet", "", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.timeout_propose_ms, 3000); /* bft_timeouts_default */
+	CHECK_EQ_U64(g.params.timeout_precommit_delta_ms, 500);
+	CHECK_EQ_U64(g.params.unbonding_period, 120960);
+	genesis_free(&g);
+
+	snprintf(json, sizeof(json), fmt, "local", "\"unbonding_period\":4,\"evidence_max_age\":5", pkhex, "3");
+	expect_error(json, "evidence_max_age above unbonding_period");
+	snprintf(json, sizeof(json), fmt, "local", "\"evidence_slash_bps\":10001", pkhex, "3");
+	expect_error(json, "evidence_slash_bps");
+	snprintf(json, sizeof(json), fmt, "local", "\"downtime_window\":10,\"downtime_max_missed\":10", pkhex, "3");
+	expect_error(json, "downtime_max_missed");
+	snprintf(json, sizeof(json), fmt, "local", "\"min_validator_bond\":999999999", pkhex, "3");
+	expect_error(json, "min_validator_bond");
+	snprintf(json, sizeof(json), fmt, "local", "\"timeout_prevote_ms\":3600001", pkhex, "3");
+	expect_error(json, "timeout");
+	snprintf(json, sizeof(json), fmt, "local", "\"jail_blocks\":0", pkhex, "3");
+	expect_error(json, "positive");
+	/* 10^10 power is a bond of 10^19 base units: above 2^63 */
+	snprintf(json, sizeof(json), fmt, "local", "", pkhex, "10000000000");
+	expect_error(json, "bonds");
+}
+
 static void test_dev(void)
 {
 	struct genesis g1, g2;
@@ -140,7 +186,7 @@ static void test_dev(void)
 			found = g1.allocs[i].amount == GENESIS_DEV_FUNDS;
 	CHECK(found);
 	CHECK_EQ_MEM(g1.validators[0].pubkey, pk, PUBKEY_LEN);
-	CHECK(g1.compute.samples_k == 16);
+	CHECK(g1.compute.samples_k == 66 && g1.compute.challenge_delay == 2);
 	CHECK(strcmp(g1.network_name, "dev") == 0 && g1.params.block_time_ms == 1000);
 	genesis_free(&g1);
 	genesis_free(&g2);
@@ -213,6 +259,7 @@ int main(void)
 	RUN(test_select);
 	RUN(test_parse_and_hash);
 	RUN(test_refusals);
+	RUN(test_validator_params);
 	RUN(test_dev);
 	return test_report("test_genesis");
 }

@@ -46,7 +46,7 @@ void compute_params_default(struct compute_params *p)
 	p->challenge_delay = 2;
 	p->salt_window = 10;
 	p->reveal_block_gas = 1000000000ull;
-	p->upload_window = 10;                /* 64 MiB at 8 MiB a block is 8 blocks */
+	p->upload_window = 20;                /* 64 MiB: 8 blocks at the full budget, ~9 s of a worker's RPC */
 	p->chunk_budget_bytes = 8ull << 20;
 	p->chunk_retention_blocks = 1000;
 }

@@ -12,7 +12,7 @@
 
 struct event_base;
 
-#define NET_DEFAULT_MAX_CONNECTIONS 125 /* when net_config.max_connections is 0 */
+#define NET_DEFAULT_MAX_CONNECTIONS 64 /* when net_config.max_connections is 0; assayd -maxconnections default */
 #define NET_OUTBOUND_TARGET 8           /* outbound peers we keep from the address book */
 #define NET_MAX_TARGETS 64              /* -addnode / -connect / net_addnode entries */
 #define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */
@@ -89,6 +89,9 @@ void net_set_consensus_handler(net_t *n, net_consensus_fn fn, void *ctx);
 void net_broadcast_consensus(net_t *n, int is_vote, const uint8_t *p, size_t len);    /* node applied blocks: continue sync */
 
 struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_height; uint64_t bytes_sent, bytes_recv, bytes_sent_raw, bytes_recv_raw; int64_t ping_ms; uint64_t connected_at_ms; int score; char user_agent[65]; };
+/* Bytes on the wire (frames included) sent to and received from peers since
+ * start, connections since closed included: they never fall. */
+void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv);
 /* Connected peers (handshake done or not). *out is malloc()ed; the caller frees. */
 int net_peers(net_t *n, struct net_peer_info **out, size_t *count);
 int net_addnode(net_t *n, const char *hostport);                      /* connect and keep */

@@ -382,6 +382,15 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 
 static void handle_output(struct consensus *cs, const struct bft_output *o)
 {
+	if (o->kind == BFT_OUT_PROPOSAL)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: proposing at height %llu round %u",
+			   (unsigned long long)o->proposal.height, o->proposal.round);
+	else if (o->kind == BFT_OUT_VOTE)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: %s at height %llu round %u for %s",
+			   o->vote.type == VOTE_PREVOTE ? "prevote" : "precommit", (unsigned long long)o->vote.height,
+			   o->vote.round, o->vote.has_value ? "a block" : "nil");
+	else if (o->kind == BFT_OUT_DECIDE)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: decided height %llu", (unsigned long long)o->height);
 	switch (o->kind) {
 	case BFT_OUT_PROPOSAL:
 		broadcast_proposal(cs, &o->proposal);

@@ -128,6 +128,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	node_request_stop(arg);
 }
 
+/* SIGHUP: logrotate has renamed debug.log; write to a new file of that name
+ * (docs/operations.md "Logs"). The node goes on. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (log_reopen() < 0)
+		log_warn("received SIGHUP: cannot reopen debug.log; still writing to the old file");
+	else
+		log_info("received SIGHUP: reopened debug.log");
+}
+
 /* Set by SIGINT/SIGTERM while a reindex runs (before the event loop takes
  * the signals over): the replay stops after the current block. */
 static volatile sig_atomic_t reindex_stop;
@@ -226,12 +239,14 @@ int node_open(struct node *n, char *err, size_t errlen)
 	node_register_extra_rpc(n);
 	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
 	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
-	if (!n->sigint_ev || !n->sigterm_ev) {
+	n->sighup_ev = evsignal_new(n->base, SIGHUP, on_sighup, n);
+	if (!n->sigint_ev || !n->sigterm_ev || !n->sighup_ev) {
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto fail;
 	}
 	event_add(n->sigint_ev, NULL);
 	event_add(n->sigterm_ev, NULL);
+	event_add(n->sighup_ev, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	uint8_t tip[HASH_LEN];
@@ -267,7 +282,9 @@ void node_close(struct node *n)
 		event_free(n->sigint_ev);
 	if (n->sigterm_ev)
 		event_free(n->sigterm_ev);
-	n->sigint_ev = n->sigterm_ev = NULL;
+	if (n->sighup_ev)
+		event_free(n->sighup_ev);
+	n->sigint_ev = n->sigterm_ev = n->sighup_ev = NULL;
 	rpc_free(n->rpc);
 	n->rpc = NULL;
 	mempool_free(n->mempool);

@@ -28,7 +28,7 @@ struct node {
 	rpc_t *rpc;
 	struct event_base *base;
 	struct consensus *consensus;  /* the BFT driver (consensus.c); NULL: not started */
-	struct event *sigint_ev, *sigterm_ev;
+	struct event *sigint_ev, *sigterm_ev, *sighup_ev; /* sighup: reopen debug.log */
 	int has_key;                  /* a validator key is loaded */
 	uint8_t key_pk[PUBKEY_LEN];
 	uint8_t key_sk[SECKEY_LEN];

@@ -101,7 +101,7 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 	*height = blk.hdr.height;
 	rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
 	if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND || rc == ASSAY_EUNAVAIL) /* EUNAVAIL: waits for chunks */
-		log_debug("net: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
+		log_debugc(LOG_CAT_NET, "net: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
 	else if (rc && !assay_err_is_local(rc))
 		log_warn("net: invalid block %llu from a peer: %s", (unsigned long long)blk.hdr.height, err);
 	block_free(&blk);

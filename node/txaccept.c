@@ -75,10 +75,10 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	if (rc == ASSAY_EEXISTS)
 		return r->rc = rc;
 	if (rc) {
-		log_debug("mempool: refused %.16s from %s: %s", hex, from, r->err);
+		log_debugc(LOG_CAT_MEMPOOL, "mempool: refused %.16s from %s: %s", hex, from, r->err);
 		return refuse(n, r, TXACCEPT_MEMPOOL, rc);
 	}
-	log_debug("mempool: accepted %.16s from %s", hex, from);
+	log_debugc(LOG_CAT_MEMPOOL, "mempool: accepted %.16s from %s", hex, from);
 	if (origin == TXACCEPT_FROM_CLIENT && n->net)
 		net_announce_tx(n->net, r->txid);
 	return 0;

@@ -337,8 +337,18 @@ static int cmd_help(struct cli_ctx *ctx)
 		}
 		if (found)
 			return CLI_OK;
-		printf("%s is not a command: assay-cli sends it to the node as a JSON-RPC method\n",
-		       group);
+		/* Not a command: a JSON-RPC method, whose full help the node has. */
+		char err[1024];
+		json_t *text;
+		int rc = cli_settle(ctx, err, sizeof(err));
+		if (rc)
+			return cli_fail(rc, "%s", err);
+		rc = cli_rpc(ctx, "help", json_pack("[s]", group), &text);
+		if (rc)
+			return rc;
+		printf("%s is a JSON-RPC method (assay-cli %s PARAMS... sends it):\n\n%s", group, group,
+		       json_is_string(text) ? json_string_value(text) : "");
+		json_decref(text);
 		return CLI_OK;
 	}
 	printf("usage: assay-cli [options] COMMAND [ARGS...]\n"
@@ -356,7 +366,8 @@ static int cmd_help(struct cli_ctx *ctx)
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -passphrase-file=FILE wallet passphrase from FILE's first line\n"
 	       "  -json                 machine-readable output\n"
-	       "  -help                 this text; help COMMAND for one command\n\n"
+	       "  -help                 this text; help COMMAND for one command, help METHOD for\n"
+	       "                        one JSON-RPC method's full help (asks the node)\n\n"
 	       "commands:\n");
 	for (const struct cli_command *c = cli_commands; c->group; c++)
 		print_usage_line(c);

@@ -10,10 +10,15 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "net/msg.h"
 #include "net/net.h"
 #include "node/chunkstore.h"
 #include "node/node.h"
 #include "node/txaccept.h"
+
+/* net/ does not include the rules, so the two limits meet here: every chunk
+ * the node accepts fits one p2p message. */
+_Static_assert(AVAIL_CHUNK_MAX_ENCODED <= NET_MAX_CHUNK, "a largest chunk must fit a chunk message");
 
 /* Missing chunks asked for at once (a block may name more: the rest are
  * asked when the block is retried). */

@@ -320,6 +320,9 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		snprintf(err, errlen, "state read failed");
 		return rc;
 	}
+	/* protocol §5.2 step 1: a reveal or upload that cannot succeed is invalid */
+	if ((rc = exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1, t, err, errlen)) != 0)
+		return rc;
 	struct mp_sender *s = sender_find(m, addr);
 	uint64_t base = s ? s->base_nonce : acct.nonce;
 	size_t pending = s ? s->n : 0;
@@ -502,6 +505,7 @@ void mempool_remove(mempool_t *m, const uint8_t txid[HASH_LEN])
  * is cut where the money runs out. */
 void mempool_on_block(mempool_t *m, const struct block *blk)
 {
+	const struct genesis *g = chain_genesis(m->chain);
 	struct ledger l = chain_ledger(m->chain);
 	for (size_t i = 0; i < m->nsenders;) {
 		struct mp_sender *s = m->senders[i];
@@ -519,6 +523,14 @@ void mempool_on_block(mempool_t *m, const struct block *blk)
 			sender_truncate(m, s, 0); /* cannot happen without a reorg */
 			s->base_nonce = a.nonce;
 		}
+		/* A reveal or upload the block made invalid (its slot revealed,
+		 * its window closed) would hold the sender's queue forever. */
+		for (size_t j = 0; j < s->n; j++)
+			if (exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1,
+					       &s->queue[j]->tx, NULL, 0) != 0) {
+				sender_truncate(m, s, j);
+				break;
+			}
 		unsigned __int128 total = 0;
 		for (size_t j = 0; j < s->n; j++) {
 			total += s->queue[j]->cost;

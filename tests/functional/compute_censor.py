@@ -59,6 +59,12 @@ def test(tmpdir, nodes):
     finally:
         stop.set()
         t.join()
+
+    def settled():  # the last censoring deploy mined (or none left): the balances below are final
+        a = node.rpc("getaccount", addr["censor"])
+        return a["nonce"] == a["pending_nonce"]
+
+    fw.wait_until(settled, timeout=30, what="the censor's last deploy mined")
     fw.assert_eq(job["state"], "paid", "the censored job was paid")
     slot = job["slots"][0]
     # Every block of the challenge's reveal window was full of ordinary gas.

@@ -36,11 +36,11 @@
 #include "wallet/txbuild.h"
 
 #define FAUCET_PATH_MAX 4096
-#define FAUCET_LISTEN "127.0.0.1:29460"               /* default HTTP address */
-#define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull) /* 10 ASY per request */
-#define FAUCET_DEFAULT_INTERVAL_S 86400u              /* once a day per address and per IP */
-#define FAUCET_MAX_BODY 4096                          /* a request body: one address */
-#define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)   /* ten years: ms of it stay far from 2^64 */
+#define FAUCET_LISTEN "127.0.0.1:29460"                /* default HTTP address */
+#define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull)  /* 10 ASY per request */
+#define FAUCET_DEFAULT_INTERVAL_S 86400u               /* once a day per address and per IP */
+#define FAUCET_MAX_BODY 4096                           /* a request body: one address */
+#define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 
 struct faucet_cfg {

@@ -321,7 +321,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 		return rc;
 	}
 	/* protocol §5.2 step 1: a reveal or upload that cannot succeed is invalid */
-	if ((rc = exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1, t, err, errlen)) != 0)
+	uint64_t next = chain_height(m->chain) + 1;
+	if ((rc = exec_tx_admissible(&g->params, &g->compute, &l, next, t, err, errlen)) != 0)
 		return rc;
 	struct mp_sender *s = sender_find(m, addr);
 	uint64_t base = s ? s->base_nonce : acct.nonce;

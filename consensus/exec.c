@@ -509,6 +509,12 @@ static int admit_decoded(const struct compute_env *env, const struct tx *t, cons
 			  res.error[0] ? res.error : assay_strerror(e));
 }
 
+int exec_kind_admits(unsigned kind)
+{
+	const struct exec_kind *k = exec_kind_of(kind);
+	return k && k->admit;
+}
+
 int exec_tx_admissible(const struct chain_params *params, const struct compute_params *compute,
 		       const struct ledger *l, uint64_t height, const struct tx *t, char *err, size_t errlen)
 {

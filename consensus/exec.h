@@ -100,6 +100,11 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
  * the committed state with height = tip + 1. */
 int exec_tx_admissible(const struct chain_params *params, const struct compute_params *compute,
 		       const struct ledger *l, uint64_t height, const struct tx *t, char *err, size_t errlen);
+/* 1 if transactions of this kind have admission rules (exec_tx_admissible
+ * may refuse them), else 0. A mempool judges a transaction on the committed
+ * state only while no earlier pending one of its sender has such a kind:
+ * those can make it valid (a worker's next job_chunks continues its last). */
+int exec_kind_admits(unsigned kind);
 /* Every transaction of blk in order, then the block gas limit and the end of
  * block: receipts[i] for blk->txs[i] (room for blk->ntx). 0, a rule error
  * (the block is invalid), or a local failure. */

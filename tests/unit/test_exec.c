@@ -284,6 +284,9 @@ static void test_unrevealable_is_invalid(void)
 		receipt_free(&rcs[0]);
 		block_free(&blk);
 	}
+	CHECK(exec_kind_admits(TX_JOB_REVEAL) && exec_kind_admits(TX_JOB_CHUNKS));
+	CHECK(!exec_kind_admits(TX_TRANSFER) && !exec_kind_admits(TX_JOB_SALT) && !exec_kind_admits(TX_JOB_DISPUTE));
+	CHECK(!exec_kind_admits(TX_KIND_COUNT));
 	/* A kind without an admission rule passes without being looked at. */
 	struct tx tr;
 	transfer(&tr, 0, 1);

@@ -38,7 +38,7 @@ def test(tmpdir, nodes):
 
     stop = threading.Event()
     job = {}
-    refused, accepted = [], []
+    refused, accepted, codes = [], [], set()
 
     def spam():
         while not stop.is_set():
@@ -53,6 +53,7 @@ def test(tmpdir, nodes):
                 accepted.append(job_id.hex())
             except fw.RPCError as e:
                 refused.append(("id" in job, e.message))
+                codes.add(e.code)
 
     t = threading.Thread(target=spam)
     t.start()
@@ -75,10 +76,11 @@ def test(tmpdir, nodes):
     fw.assert_eq(len(mined), 1, "one reveal in the reveal's block")
     again = fw.raw_tx(seed_of(node, "w0"), chain_id, node.rpc("getaccount", addr["w0"])["pending_nonce"],
                       mined[0]["fee"], mined[0]["gas_limit"], TX_JOB_REVEAL, bytes.fromhex(mined[0]["payload"]["hex"]))
-    fw.assert_raises_rpc(None, node.rpc, "sendrawtransaction", again, contains="nothing to reveal")
+    fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", again, contains="nothing to reveal")
 
     final, _ = fw.wait_job(node, job_id, ("paid", "failed", "refunded"), timeout=60)
     fw.assert_eq(accepted, [], "no spam reveal accepted")
+    fw.assert_eq(codes, {-26}, "refused as transactions (docs/rpc.md sendrawtransaction)")
     for msg in ("no such job", "not assigned"):
         assert any(msg in m and "cannot succeed" in m for _, m in refused), (msg, refused[:5])
     assert sum(1 for on_job, _ in refused if on_job) >= 5, len(refused)

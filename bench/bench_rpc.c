@@ -22,6 +22,7 @@
 #include "bench/bench_util.h"
 #include "node/node.h"
 #include "node/sigcache.h"
+#include "node/txaccept.h"
 
 #define SENDERS 1000
 #define REF_VERIFIES 6000
@@ -210,7 +211,7 @@ static void make_bodies(struct client *c, char **hex, size_t n, int conns, int c
 
 /* One flood into a fresh node; transfers admitted per second, or -1. */
 static double flood(const struct genesis *g, char **hex, size_t n, int port, int conns, size_t batch,
-		    size_t *errors)
+		    int use_pool, size_t *errors)
 {
 	char dir[BENCH_DIR_LEN], err[256];
 	struct node nd;
@@ -227,6 +228,10 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 		exit(1);
 	}
 	rpc_set_max_connections(nd.rpc, MAX_CONNS + 1);
+	if (use_pool && txaccept_start(&nd, 0, err, sizeof(err)) < 0) { /* the verification pool, as assayd starts it */
+		fprintf(stderr, "bench_rpc: %s\n", err);
+		exit(1);
+	}
 	node_register_rpc(&nd);
 	int pfd[2];
 	if (pipe(pfd) != 0)
@@ -264,6 +269,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 			free(cl[c].bodies[i]);
 		free(cl[c].bodies);
 	}
+	txaccept_stop(&nd);
 	rpc_free(nd.rpc);
 	event_base_free(nd.base);
 	mempool_free(nd.mempool);
@@ -281,7 +287,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 int main(int argc, char **argv)
 {
 	size_t n = 20000, batch = 100;
-	int port = 29480, conns = 4, rounds = 3;
+	int port = 29480, conns = 4, rounds = 3, pool = 2; /* 2: both, paired */
 	for (int i = 1; i < argc; i++) {
 		if (bench_dir_arg(argv[i]))
 			continue;
@@ -293,14 +299,16 @@ int main(int argc, char **argv)
 			batch = strtoul(argv[i] + 7, NULL, 10);
 		else if (strncmp(argv[i], "-rounds=", 8) == 0)
 			rounds = atoi(argv[i] + 8);
+		else if (strncmp(argv[i], "-pool=", 6) == 0)
+			pool = atoi(argv[i] + 6);
 		else
 			n = strtoul(argv[i], NULL, 10);
 	}
-	if (port < 1 || port > 65535 - MAX_ROUNDS || conns < 1 || conns > MAX_CONNS || batch < 1 ||
+	if (port < 1 || port > 65535 - 2 * MAX_ROUNDS || pool < 0 || pool > 2 || conns < 1 || conns > MAX_CONNS || batch < 1 ||
 	    batch > 1000 || rounds < 1 || rounds > MAX_ROUNDS || n < 1) {
 		fprintf(stderr,
 			"usage: bench_rpc [-dir=PATH] [-port=N] [-conns=1..%d] [-batch=1..1000] "
-			"[-rounds=1..%d] "
+			"[-rounds=1..%d] [-pool=0|1|2] "
 			"[transfers]\n",
 			MAX_CONNS, MAX_ROUNDS);
 		return 2;
@@ -315,29 +323,48 @@ int main(int argc, char **argv)
 	       n, conns, batch == 1 ? "sendrawtransaction" : "sendrawtransactions batches", batch, ncpu, port,
 	       bench_base_dir());
 	char **hex = make_hex(&g, n);
-	double ratio[MAX_ROUNDS], rate[MAX_ROUNDS];
-	int ok = 0;
+	/* mode 0: checked while each call waits (no pool); 1: the pool with
+	 * deferred replies (assayd); pool=2 runs both in every round, back to
+	 * back, so that their ratio is paired. */
+	static const char *const mode_name[2] = {"calls wait (no pool)", "verification pool, deferred"};
+	double ratio[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], paired[MAX_ROUNDS];
+	int ok[2] = {0, 0}, npaired = 0;
 	for (int r = 0; r < rounds; r++) {
-		size_t errors;
-		double before = sodium_verify_rate();
-		double v = flood(&g, hex, n, port + r, conns, batch, &errors);
-		double after = sodium_verify_rate(), ref = (before + after) / 2;
-		if (v < 0)
-			continue;
-		rate[ok] = v;
-		ratio[ok++] = v / (ref * (double)ncpu);
-		printf("  round %d: %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
-		       "verify, "
-		       "%.2fx nproc x verify\n",
-		       r + 1, v, before, after, v / ref, v / (ref * (double)ncpu));
+		double got[2] = {-1, -1};
+		printf("  round %d:\n", r + 1);
+		for (int mode = 0; mode < 2; mode++) {
+			if (pool != 2 && pool != mode)
+				continue;
+			size_t errors;
+			double before = sodium_verify_rate();
+			double v = flood(&g, hex, n, port + 2 * r + mode, conns, batch, mode, &errors);
+			double after = sodium_verify_rate(), ref = (before + after) / 2;
+			if (v < 0)
+				continue;
+			got[mode] = v;
+			rate[mode][ok[mode]] = v;
+			ratio[mode][ok[mode]++] = v / (ref * (double)ncpu);
+			printf("    %-30s %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
+			       "verify, %.2fx nproc x verify\n",
+			       mode_name[mode], v, before, after, v / ref, v / (ref * (double)ncpu));
+		}
+		if (got[0] > 0 && got[1] > 0)
+			paired[npaired++] = got[1] / got[0];
 	}
-	if (ok) {
+	for (int mode = 0; mode < 2; mode++) {
+		if (!ok[mode])
+			continue;
 		double lo, hi, rlo, rhi;
-		double mr = bench_median(ratio, (size_t)ok, &lo, &hi),
-		       mv = bench_median(rate, (size_t)ok, &rlo, &rhi);
-		printf("summary, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
+		double mr = bench_median(ratio[mode], (size_t)ok[mode], &lo, &hi),
+		       mv = bench_median(rate[mode], (size_t)ok[mode], &rlo, &rhi);
+		printf("summary, %s, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
 		       "1-core verify rate\n",
-		       ok, mv, rlo, rhi, mr, lo, hi, ncpu);
+		       mode_name[mode], ok[mode], mv, rlo, rhi, mr, lo, hi, ncpu);
+	}
+	if (npaired) {
+		double lo, hi, m = bench_median(paired, (size_t)npaired, &lo, &hi);
+		printf("summary, pool / waiting in the same round, median of %d: %.2fx [%.2f, %.2f]\n", npaired, m, lo,
+		       hi);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(hex[i]);

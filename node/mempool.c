@@ -293,15 +293,21 @@ static size_t encoded_size(const struct tx *t)
 	return HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + prefix + t->payload_len + SIG_LEN;
 }
 
-static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_out[HASH_LEN], char *err,
-		 size_t errlen)
+/* checked: the caller ran tx_rules_check and computed txid (else both are
+ * done here, the signature only when check_sig). */
+static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid,
+		 uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
 	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
-	const struct genesis *g = chain_genesis(m->chain);
-	int rc = tx_rules_check(&g->params, g->hash, t, check_sig, err, errlen);
-	if (rc)
-		return rc;
-	tx_id(t, txid);
+	int rc;
+	if (checked_txid) {
+		memcpy(txid, checked_txid, HASH_LEN);
+	} else {
+		const struct genesis *g = chain_genesis(m->chain);
+		if ((rc = tx_rules_check(&g->params, g->hash, t, check_sig, err, errlen)) != 0)
+			return rc;
+		tx_id(t, txid);
+	}
 	if (txid_out)
 		memcpy(txid_out, txid, HASH_LEN);
 	if (mempool_get(m, txid)) {
@@ -424,13 +430,19 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 
 int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
-	return admit(m, t, 1, txid_out, err, errlen);
+	return admit(m, t, 1, NULL, txid_out, err, errlen);
 }
 
 int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
 			 size_t errlen)
 {
-	return admit(m, t, 0, txid_out, err, errlen);
+	return admit(m, t, 0, NULL, txid_out, err, errlen);
+}
+
+int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
+			size_t errlen)
+{
+	return admit(m, t, 0, txid, NULL, err, errlen);
 }
 
 /* Max-heap of senders keyed by the fee of their next unselected entry. */

@@ -17,6 +17,7 @@
 #include "node/rpc.h"
 
 struct net;
+struct txaccept;
 struct net_node_ops;
 
 struct node {
@@ -25,6 +26,7 @@ struct node {
 	chain_t *chain;
 	mempool_t *mempool;
 	struct sigcache *sigcache;    /* signatures verified on admission (sigcache.h) */
+	struct txaccept *txaccept;    /* admission's verification pool (txaccept.h); NULL: none */
 	rpc_t *rpc;
 	struct event_base *base;
 	struct consensus *consensus;  /* the BFT driver (consensus.c); NULL: not started */

@@ -327,9 +327,7 @@ static void enqueue(struct txaccept *q, struct txaccept_batch *b, txaccept_done_
 	else
 		q->head = b;
 	q->tail = b;
-	sigpool_submit(q->pool, &b->job);
-	if (b->k == 0) /* done already: admitted on the next turn, after the caller returned */
-		on_pool_done(q);
+	sigpool_submit(q->pool, &b->job); /* none to check: done at once, admitted on the next turn */
 }
 
 int txaccept_batch_defer(struct txaccept_batch *b, txaccept_done_fn fn, void *arg)

@@ -364,7 +364,7 @@ int main(int argc, char **argv)
 	 * deferred replies (assayd); pool=2 runs both in every round, back to
 	 * back, so that their ratio is paired. */
 	static const char *const mode_name[2] = {"calls wait (no pool)", "verification pool, deferred"};
-	double ratio[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], paired[MAX_ROUNDS];
+	double ratio[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], of_all[2][MAX_ROUNDS], paired[MAX_ROUNDS];
 	int ok[2] = {0, 0}, npaired = 0;
 	double allr[MAX_ROUNDS];
 	for (int r = 0; r < rounds; r++) {
@@ -384,6 +384,7 @@ int main(int argc, char **argv)
 				continue;
 			got[mode] = v;
 			rate[mode][ok[mode]] = v;
+			of_all[mode][ok[mode]] = v / allr[r];
 			ratio[mode][ok[mode]++] = v / (ref * (double)ncpu);
 			printf("    %-30s %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
 			       "verify, %.2fx nproc x verify, %.2f CPUs busy\n",
@@ -398,9 +399,10 @@ int main(int argc, char **argv)
 		double lo, hi, rlo, rhi;
 		double mr = bench_median(ratio[mode], (size_t)ok[mode], &lo, &hi),
 		       mv = bench_median(rate[mode], (size_t)ok[mode], &rlo, &rhi);
+		double alo, ahi, ma = bench_median(of_all[mode], (size_t)ok[mode], &alo, &ahi);
 		printf("summary, %s, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
-		       "1-core verify rate\n",
-		       mode_name[mode], ok[mode], mv, rlo, rhi, mr, lo, hi, ncpu);
+		       "1-core verify rate, %.2fx [%.2f, %.2f] of the %ld-thread bare rate of its round\n",
+		       mode_name[mode], ok[mode], mv, rlo, rhi, mr, lo, hi, ncpu, ma, alo, ahi, ncpu);
 	}
 	if (rounds) {
 		double lo, hi, m = bench_median(allr, (size_t)rounds, &lo, &hi);

@@ -18,7 +18,7 @@ static const char *const cmd_names[NET_CMD_COUNT] = {
 	[NET_CMD_GETBLOCKS] = "getblocks", [NET_CMD_NOTFOUND] = "notfound",
 	[NET_CMD_ADDR] = "addr",         [NET_CMD_GETADDR] = "getaddr",
 	[NET_CMD_REJECT] = "reject",     [NET_CMD_PROPOSAL] = "proposal",
-	[NET_CMD_VOTE] = "vote",
+	[NET_CMD_VOTE] = "vote", [NET_CMD_CHUNK] = "chunk",
 };
 
 /* Points per fault (docs/p2p.md §9). Stream-level faults leave the stream
@@ -44,6 +44,7 @@ static const struct {
 	[NET_FAULT_INFLATE] = {50, "inflates over the ratio limit"},
 	[NET_FAULT_INVALID_CONSENSUS] = {20, "invalid proposal or vote"},
 	[NET_FAULT_OTHER_NETWORK] = {0, "peer of another network"},
+	[NET_FAULT_INVALID_CHUNK] = {20, "invalid output chunk"},
 };
 
 int net_fault_points(enum net_fault f)

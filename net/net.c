@@ -367,6 +367,12 @@ static void serve_getdata(struct conn *c)
 			out.u.tx.data = enc;
 			out.u.tx.len = len;
 			conn_send(c, &out);
+		} else if (it->type == NET_INV_CHUNK && n->ops.get_chunk &&
+			   n->ops.get_chunk(n->ops.ctx, it->hash, &enc, &len) == 0 && len <= NET_MAX_CHUNK) {
+			out.cmd = NET_CMD_CHUNK;
+			out.u.chunk.data = enc;
+			out.u.chunk.len = len;
+			conn_send(c, &out);
 		} else if (it->type == NET_INV_BLOCK && announced_height(n, it->hash, &height) &&
 			   n->ops.get_block_at(n->ops.ctx, height, &enc, &len) == 0 &&
 			   len <= NET_MAX_OBJECT) {
@@ -537,6 +543,15 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 		net_peer_add_known(c->peer, it->hash);
 		if (net_hashset_has(n->seen, it->hash))
 			continue;
+		if (it->type == NET_INV_CHUNK) {
+			/* asked of the first announcer; a block that needs it and
+			 * finds it missing asks every peer again (§4) */
+			if (!n->ops.has_chunk || n->ops.has_chunk(n->ops.ctx, it->hash))
+				continue;
+			net_hashset_add(n->seen, it->hash);
+			want[nwant++] = *it;
+			continue;
+		}
 		if (it->type == NET_INV_TX) {
 			if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, it->hash))
 				continue;
@@ -641,6 +656,51 @@ void net_tx_verdict(net_t *n, uint64_t peer, const uint8_t txid[32], int rc)
 	tx_verdict(n, c && !c->dead ? c : NULL, txid, rc);
 }
 
+/* An output chunk: checked by the node against the job's root; a good one
+ * is relayed by inv like a transaction. One that cannot be checked yet (the
+ * job or root not in our state) is no fault of the peer's. */
+static void handle_chunk(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	uint8_t hash[32] = {0};
+	if (!n->ops.on_chunk)
+		return;
+	int rc = n->ops.on_chunk(n->ops.ctx, m->u.chunk.data, m->u.chunk.len, hash);
+	net_peer_add_known(c->peer, hash);
+	if (rc == 0) {
+		net_hashset_add(n->seen, hash);
+		relay_inv(n, NET_INV_CHUNK, hash, 0, c);
+	} else if (rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND && rc != ASSAY_EFULL && !assay_err_is_local(rc)) {
+		conn_misbehave(c, NET_FAULT_INVALID_CHUNK);
+	}
+}
+
+void net_announce_chunk(net_t *n, const uint8_t hash[32])
+{
+	net_hashset_add(n->seen, hash);
+	relay_inv(n, NET_INV_CHUNK, hash, 0, NULL);
+}
+
+void net_request_chunks(net_t *n, const uint8_t (*hashes)[32], size_t count)
+{
+	if (count > NET_MAX_INV)
+		count = NET_MAX_INV;
+	struct net_inv *items = calloc(count ? count : 1, sizeof(*items));
+	if (!items)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		items[i].type = NET_INV_CHUNK;
+		memcpy(items[i].hash, hashes[i], 32);
+	}
+	struct net_msg gd = {.cmd = NET_CMD_GETDATA};
+	gd.u.inv.items = items;
+	gd.u.inv.count = count;
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead && net_peer_ready(c->peer))
+			conn_send(c, &gd);
+	free(items);
+}
+
 /* Proposals and votes are pushed whole (they are small, or needed at once):
  * each is relayed to every other peer the first time it is taken, and known
  * by the hash of its payload so that the flood stops (docs/p2p.md §4). */
@@ -705,8 +765,8 @@ static void sync_step(struct net *n);
  * off as "not connecting" would let one quick peer stall sync forever. */
 static int block_faulty(int rc, uint64_t claimed, uint64_t header_height)
 {
-	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO)
-		return 0; /* ours */
+	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO || rc == ASSAY_EUNAVAIL)
+		return 0; /* ours, or chunks not here yet (a race, not a fault) */
 	return rc < 0 || header_height != claimed;
 }
 
@@ -888,6 +948,9 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		break;
 	case NET_CMD_TX:
 		handle_tx(c, m);
+		break;
+	case NET_CMD_CHUNK:
+		handle_chunk(c, m);
 		break;
 	case NET_CMD_BLOCK:
 		handle_block(c, m);

@@ -31,6 +31,13 @@ struct net_node_ops {       /* callbacks into the node; all run on the libevent 
 	 * whose header height is not the one it was sent under, is invalid too:
 	 * finalized chains have no honest forks (docs/p2p.md §7). */
 	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, uint64_t *height);
+	/* Output chunks (docs/p2p.md §4): has 1/0; get malloc()ed encoding;
+	 * on_chunk 0 accepted (relay), ASSAY_EEXISTS or ASSAY_ENOTFOUND (held,
+	 * or not checkable here yet: no points), ASSAY_EIO ours, other <0
+	 * invalid (score). NULL: chunks ignored. */
+	int (*has_chunk)(void *ctx, const uint8_t hash[32]);
+	int (*get_chunk)(void *ctx, const uint8_t hash[32], uint8_t **enc, size_t *len);
+	int (*on_chunk)(void *ctx, const uint8_t *enc, size_t len, uint8_t hash[32]);
 };
 
 struct net_config {
@@ -74,6 +81,12 @@ void net_announce_tx(net_t *n, const uint8_t txid[32]);
 /* The node applied a block: offer it to peers that are behind, and remember
  * hash → height so that getdata for it can be answered. */
 void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height);
+/* Announces an output chunk the node accepted to every peer (inv). */
+void net_announce_chunk(net_t *n, const uint8_t hash[32]);
+/* Asks every ready peer for these chunks (getdata), for a block that
+ * references them (docs/compute.md §15.4); one that lacks them answers
+ * notfound. */
+void net_request_chunks(net_t *n, const uint8_t (*hashes)[32], size_t count);
 void net_on_tip_changed(net_t *n);
 /* A BFT proposal (with its block) or vote from a peer, payload as sent
  * (docs/p2p.md §4), is handed to fn: 0 new and taken (relayed to every other

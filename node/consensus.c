@@ -313,7 +313,13 @@ static void validate(struct consensus *cs, const struct bft_output *o)
 		bft_on_validity(cs->e, o->height, o->value, 0);
 		return;
 	}
-	int rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
+	int rc = node_chunks_check_proposal(n, &c->blk, err, sizeof(err)); /* avail: compute.md §15.4 */
+	if (rc == ASSAY_EUNAVAIL) {
+		log_info("consensus: proposed block %llu waits for its chunks: %s", (unsigned long long)o->height, err);
+		return; /* not yet judged: no verdict, the round times out */
+	}
+	if (!rc)
+		rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
 	if (assay_err_is_local(rc)) {
 		log_error("consensus: cannot check block %llu: %s", (unsigned long long)o->height, err);
 		return; /* our failure is no verdict on the block */

@@ -85,6 +85,13 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 		node_abort(n, rc, err);
 		return ASSAY_EIO; /* a local failure, like the write it forestalls */
 	}
+	/* avail: a peer's block must have its chunks here first (compute.md §15.4) */
+	if (origin == NODE_BLOCK_PEER && blk->hdr.height == chain_height(n->chain) + 1 &&
+	    (rc = node_chunks_check_block(n, blk, err, errlen)) != 0) {
+		if (assay_err_is_local(rc))
+			node_abort(n, rc, err);
+		return rc;
+	}
 	rc = chain_apply_block(n->chain, blk, commit, node_now_ms(), err, errlen);
 	if (rc) {
 		if (assay_err_is_local(rc)) {
@@ -110,6 +117,7 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 	else if (origin == NODE_BLOCK_PEER && blk->ntx && !n->was_syncing)
 		log_info("block %llu %.16s txs=%zu (from a peer)", (unsigned long long)blk->hdr.height, hex, blk->ntx);
 	node_net_block_applied(n, hash, blk->hdr.height);
+	node_chunks_block_connected(n, blk->hdr.height); /* avail: pruning, a waiting block */
 	rpc_deferred_wake(n->rpc); /* long polls waiting for a block (rpc_extra.c) */
 	return 0;
 }
@@ -228,6 +236,7 @@ int node_open(struct node *n, char *err, size_t errlen)
 	node_register_contract_rpc(n);
 	node_register_rpc_net(n);
 	node_register_compute_rpc(n);
+	node_register_chunks_rpc(n);
 	node_register_simulate_rpc(n);
 	node_register_validators_rpc(n);
 	node_register_extra_rpc(n);
@@ -271,6 +280,7 @@ void node_close(struct node *n)
 {
 	txaccept_stop(n); /* batches in flight admitted and answered while RPC and p2p still run */
 	node_net_stop(n);
+	node_chunks_free(n);
 	producer_stop(n);
 	if (n->sigint_ev)
 		event_free(n->sigint_ev);

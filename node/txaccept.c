@@ -93,6 +93,10 @@ static int precheck(struct node *n, const uint8_t *enc, size_t len, struct tx *t
 		tx_free(t);
 		return refuse(n, r, TXACCEPT_CHECK, rc);
 	}
+	if ((rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err))) != 0) { /* avail: chunks first */
+		tx_free(t);
+		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK, rc);
+	}
 	return 0;
 }
 

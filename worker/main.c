@@ -45,6 +45,7 @@
 #include "wallet/rpc_client.h"
 #include "wallet/txbuild.h"
 #include "worker/backend.h"
+#include "worker/upload.h"
 #include "worker/work.h"
 
 #define WORKER_POLL_MS 250                  /* how often the node's height is read */
@@ -79,6 +80,8 @@ struct work_item {
 	outtree_t *tree;
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
+	uint32_t upload_to;            /* tiles below this named by our job_chunks in flight (0: none) */
+	char upload_txid[2 * HASH_LEN + 1];
 	int seen;                      /* in the latest listjobs */
 	struct work_item *next;
 };
@@ -103,6 +106,7 @@ struct worker_cfg {
 	int serve_wrong_output;        /* test only: serve outputs with one byte changed */
 	int predict;                   /* test only: predict_seckey is set */
 	uint8_t predict_seckey[SECKEY_LEN]; /* test only: the block producer's key */
+	int withhold_output;           /* test only: never upload the output's chunks */
 	unsigned poll_ms;
 	unsigned debug;                /* LOG_CAT_* (-debug: all) */
 };
@@ -124,6 +128,7 @@ struct worker {
 	char address[ADDR_STR_MAX];
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
+	uint64_t chunk_budget_bytes;   /* chunk tile bytes one block takes (getcomputeparams) */
 	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
 	struct event_base *base;
 	struct evhttp *http;
@@ -650,6 +655,86 @@ static void mark_opened(struct worker *w, const struct work_item *it)
 		log_warn("job %.16s: cannot write %s; the output will not be served", it->job_hex, path);
 }
 
+/* ---- output upload (docs/compute.md §15) ---- */
+
+/* Our slot may upload (avail_slot_open: its root is opened and checked). */
+static int uploads_open(const struct work_item *it)
+{
+	uint64_t from;
+	return avail_slot_open(&it->rec, it->slot, &from);
+}
+
+/* Sends the next chunks of our output: each submitted to the node
+ * (submitjobchunk), then one job_chunks transaction naming them, at most
+ * chunk_budget_bytes of tiles, so one block can take it. Up to
+ * WORKER_UPLOAD_AHEAD transactions' worth is kept in flight, so the next
+ * block finds the next run in the mempool; a lost or failed one makes the
+ * worker go on from the chain's uploaded_tiles again. */
+#define WORKER_UPLOAD_AHEAD 2
+static void upload_item(struct worker *w, struct work_item *it)
+{
+	const struct job_slot *sl = &it->rec.slots[it->slot];
+	const struct job_shape *s = &it->rec.spec.shape;
+	uint32_t tiles = kernel_tile_count(s);
+	if (w->cfg.withhold_output || sl->uploaded_tiles >= tiles || !uploads_open(it))
+		return;
+	uint64_t budget = w->chunk_budget_bytes ? w->chunk_budget_bytes : AVAIL_CHUNK_MAX_BYTES;
+	if (it->upload_to > sl->uploaded_tiles) {
+		char why[256];
+		int o = tx_outcome(w, it->upload_txid, why, sizeof(why));
+		if (o < 0)
+			log_error("job %.16s: job_chunks %s failed: %s; sending again", it->job_hex, it->upload_txid, why);
+		if (o <= 0)
+			it->upload_to = 0;
+		else if (avail_run_bytes(s, sl->uploaded_tiles, it->upload_to - sl->uploaded_tiles) >=
+			 WORKER_UPLOAD_AHEAD * budget)
+			return; /* enough in flight */
+	}
+	if (!it->tree && compute_item(w, it) < 0)
+		return;
+	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+		log_error("job %.16s: our output's root differs from the one committed; cannot upload", it->job_hex);
+		return;
+	}
+	struct job_chunks_payload p;
+	struct buf enc, hex;
+	uint64_t declared = 0;
+	uint32_t from = it->upload_to > sl->uploaded_tiles ? it->upload_to : sl->uploaded_tiles, next = from;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, it->job_id, HASH_LEN);
+	memcpy(p.root, it->root, HASH_LEN);
+	buf_init(&enc);
+	buf_init(&hex);
+	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_tile_bytes(s, next) <= budget) {
+		struct avail_ref *f = &p.refs[p.count];
+		if (upload_chunk(s, it->job_id, it->output, it->tree, next, budget - declared, &enc, f) != 0)
+			break;
+		char *h = malloc(2 * enc.len + 1);
+		json_t *res;
+		if (!h)
+			break;
+		hex_encode(enc.data, enc.len, h);
+		int rc = call(w, "submitjobchunk", json_pack("[s]", h), &res, NULL, 0);
+		free(h);
+		if (rc < 0)
+			break;
+		json_decref(res);
+		declared += f->data_len;
+		next += f->tile_count;
+		p.count++;
+	}
+	buf_free(&enc);
+	if (p.count) {
+		avail_chunks_encode(&p, &hex);
+		if (!hex.oom && send_tx(w, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
+			log_info("job %.16s: job_chunks %s: tiles %u..%u of %u (%llu bytes in %u chunks)", it->job_hex,
+				 it->upload_txid, from, next - 1, tiles, (unsigned long long)declared, p.count);
+			it->upload_to = next;
+		}
+	}
+	buf_free(&hex);
+}
+
 /* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
 static int still_waiting(struct worker *w, struct work_item *it, const char *what)
 {
@@ -671,6 +756,8 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 	const struct job_slot *sl = &it->rec.slots[it->slot];
 	if (it->stage == STAGE_FAILED)
 		return;
+	if (sl->state >= SLOT_COMMITTED && sl->state <= SLOT_VERIFIED)
+		upload_item(w, it); /* avail: once our root is opened on chain */
 	switch (sl->state) {
 	case SLOT_ASSIGNED:
 		if (it->stage == STAGE_COMMIT_SENT && still_waiting(w, it, "job_commit"))
@@ -688,12 +775,13 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 				log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
 					 (unsigned long long)sl->reveal_height, (unsigned long long)it->rec.payout_height);
 			else
-				log_info("job %.16s: our slot verified at height %llu; waiting for the other slots",
+				log_info("job %.16s: our slot verified at height %llu; uploading, waiting for the other slots",
 					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
-			release_item(it);
 			mark_opened(w, it);
 		}
+		if (it->stage == STAGE_DONE && it->tree && sl->uploaded_tiles >= kernel_tile_count(&it->rec.spec.shape))
+			release_item(it); /* uploaded: the saved file serves the rest */
 		break;
 	default: /* committed: the challenge is fixed challenge_delay blocks after the last commit */
 		break;
@@ -942,7 +1030,7 @@ enum {
 	OPT_DATADIR = 1, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
 	OPT_PASSFILE, OPT_BACKEND, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
 	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP, OPT_NETWORK,
-	OPT_SERVE_WRONG, OPT_PREDICT,
+	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD,
 };
 
 static const struct option long_opts[] = {
@@ -964,6 +1052,7 @@ static const struct option long_opts[] = {
 	{"corrupt-tiles", required_argument, NULL, OPT_CORRUPT_TILES},
 	{"serve-wrong-output", no_argument, NULL, OPT_SERVE_WRONG},
 	{"predict-key", required_argument, NULL, OPT_PREDICT},
+	{"withhold-output", no_argument, NULL, OPT_WITHHOLD},
 	{"poll-ms", required_argument, NULL, OPT_POLL_MS},
 	{"debug", optional_argument, NULL, OPT_DEBUG},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -994,6 +1083,7 @@ static void usage(void)
 	       "  -serve-wrong-output    TEST ONLY: serve outputs with one byte changed (dev/local only)\n"
 	       "  -predict-key=HEX       TEST ONLY: with the block producer's 32-byte key seed, predict the\n"
 	       "                         challenge beacon (no salt) and cheat on 3/4 of the tiles (dev/local only)\n"
+	       "  -withhold-output       TEST ONLY: commit and reveal but never upload the output (dev/local only)\n"
 	       "  -debug[=CATS]          debug lines (categories %s; -debug alone: all)\n"
 	       "  -help                  this text\n\n"
 	       "DATADIR/assay.conf (the node's file, read as assayd reads it) gives network, rpcconnect,\n"
@@ -1117,6 +1207,7 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 			sodium_memzero(seed, sizeof(seed));
 			break;
 		}
+		case OPT_WITHHOLD: c->withhold_output = 1; break;
 		case OPT_HELP: usage(); exit(0);
 		default:
 			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n", argv[optind - 1]);
@@ -1201,6 +1292,7 @@ static int read_chain(struct worker *w)
 	if (call(w, "getcomputeparams", NULL, &params, NULL, 0) < 0)
 		return -1;
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
+	w->chunk_budget_bytes = json_u64(params, "chunk_budget_bytes");
 	w->min_bond = json_u64(params, "min_bond");
 	w->challenge_delay = (uint32_t)json_u64(params, "challenge_delay");
 	w->salt_window = (uint32_t)json_u64(params, "salt_window");
@@ -1250,9 +1342,10 @@ static int start(struct worker *w)
 		return -1;
 	}
 	address_encode(w->chain.network->family, w->addr, w->address);
-	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict) &&
+	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict ||
+	     w->cfg.withhold_output) &&
 	    w->chain.network->family != NET_DEV) {
-		log_error("-corrupt-fraction, -corrupt-tiles, -serve-wrong-output and -predict-key are for tests: refused on network %s",
+		log_error("-corrupt-fraction, -corrupt-tiles, -serve-wrong-output, -predict-key and -withhold-output are for tests: refused on network %s",
 			  w->chain.network->name);
 		return -1;
 	}

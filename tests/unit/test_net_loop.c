@@ -159,7 +159,7 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 static struct net_node_ops ops_for(struct fake_node *fn)
 {
 	struct net_node_ops ops = {fn, fn_get_tip, fn_get_block_at, fn_has_tx,
-				   fn_get_tx, fn_on_tx, fn_on_block};
+				   fn_get_tx, fn_on_tx, fn_on_block, NULL, NULL, NULL};
 	return ops;
 }
 

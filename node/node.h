@@ -1,6 +1,7 @@
 /* The running node: the chain, the mempool, the RPC server, the block
  * producer and the event loop that drives them (one thread; signature checks
- * fan out to worker threads inside chain_apply_block), with its lifecycle
+ * fan out to worker threads inside chain_apply_block, and admission's to the
+ * verification pool, txaccept.h), with its lifecycle
  * (node.c), its single entry points for a transaction (txaccept.h) and a
  * block (node_connect_block), and its abort on a local failure. Not for:
  * rules of validity (chain.c) or wire formats (core/, net/). */

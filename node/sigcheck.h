@@ -1,7 +1,9 @@
 /* Parallel verification of transaction signatures: a block's checks run on
  * helper threads while the calling thread executes the block, and the
- * caller joins in once it is done. Node-side because it uses threads; the
- * rule itself (a valid signature, protocol §5.1) is tx_verify_sig's. */
+ * caller joins in once it is done; and the node's persistent verification
+ * pool, which checks admission batches queued by the event thread. Node-
+ * side because it uses threads; the rule itself (a valid signature,
+ * protocol §5.1) is tx_verify_sig's. */
 #ifndef ASSAY_NODE_SIGCHECK_H
 #define ASSAY_NODE_SIGCHECK_H
 

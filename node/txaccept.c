@@ -1,10 +1,16 @@
 /* The one "accept a transaction" path (see txaccept.h). Every stateless
  * check of a transaction from outside runs here, once, before the mempool
- * sees it (mempool_add_verified then skips the signature). A batch runs in
- * three passes: decode and stateless rules on this thread, the signatures
- * on a pool of threads (node/sigcheck.h) through the signature cache, then
- * admission in order. Not for: rules of validity or mempool policy, which
- * it only calls. */
+ * sees it (mempool_add_checked then skips them and the txid). A batch runs
+ * in three passes: decode and stateless rules on the event thread, the
+ * signatures through the signature cache, then admission in order. The
+ * signatures are checked either on threads started for the batch while
+ * the caller waits (txaccept_batch_finish), or on the node's persistent
+ * pool (sigpool_*, node/sigcheck.h) while the event thread serves others:
+ * deferred batches queue in order, the pool's last verdict of a batch
+ * writes a byte to a pipe the event loop watches, and the loop admits the
+ * finished batches at the head of the queue. Relayed transactions gather
+ * into one such batch per event-loop turn. Not for: rules of validity or
+ * mempool policy, which it only calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,9 @@ while a fourth connection's getblockcount calls keep being answered, and
 each batch still gets its full, ordered result. The batches are 1,000
 distinct transactions each, every one a valid transfer with one bit of its
 signature flipped: each needs a full verification (none is in the
-signature cache) and each is refused with "bad signature"."""
+signature cache) and each is refused with "bad signature". A client that
+hangs up while its batch verifies gets no reply, and its batch is still
+admitted."""
 
 import base64
 import json
@@ -107,6 +109,28 @@ def test(tmpdir, nodes):
     assert len(during) >= 10, (f"only {len(during)} getblockcount answered while the batches verified "
                               f"({first_reply - all_sent:.3f}s)")
     fw.assert_eq(node.rpc("getmempoolinfo")["size"], 0, "nothing admitted")
+
+    # A client that hangs up while its batch verifies: the batch is still
+    # checked (and a valid transaction in it admitted), no reply is sent,
+    # and the node goes on.
+    txs, k = variants(raw, BATCH - 1, k)
+    body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "sendrawtransactions", "params": [txs + [raw]]}).encode()
+    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Authorization: Basic {base64.b64encode(cookie.encode()).decode()}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    s = socket.create_connection(("127.0.0.1", node.rpcport), timeout=60)
+    s.sendall(head + body)
+    s.close()
+    txid = node.rpc("decoderawtransaction", raw)["txid"]
+
+    def admitted():
+        try:
+            return node.rpc("gettransaction", txid)["status"] in ("pending", "committed")
+        except fw.RPCError:
+            return False
+
+    fw.wait_until(admitted, 20, "the valid one admitted after its caller left")
+    assert isinstance(node.rpc("getblockcount"), int)
 
 
 if __name__ == "__main__":

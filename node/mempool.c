@@ -304,15 +304,21 @@ static int admission_on_committed(const struct mp_sender *s, size_t slot)
 	return 1;
 }
 
-static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_out[HASH_LEN], char *err,
-		 size_t errlen)
+/* checked: the caller ran tx_rules_check and computed txid (else both are
+ * done here, the signature only when check_sig). */
+static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid,
+		 uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
 	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
-	const struct genesis *g = chain_genesis(m->chain);
-	int rc = tx_rules_check(&g->params, g->hash, t, check_sig, err, errlen);
-	if (rc)
-		return rc;
-	tx_id(t, txid);
+	int rc;
+	if (checked_txid) {
+		memcpy(txid, checked_txid, HASH_LEN);
+	} else {
+		const struct genesis *g = chain_genesis(m->chain);
+		if ((rc = tx_rules_check(&g->params, g->hash, t, check_sig, err, errlen)) != 0)
+			return rc;
+		tx_id(t, txid);
+	}
 	if (txid_out)
 		memcpy(txid_out, txid, HASH_LEN);
 	if (mempool_get(m, txid)) {
@@ -347,6 +353,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 	size_t slot = (size_t)(t->nonce - base);
 	int replace = slot < pending;
 	/* protocol §5.2 step 1: a reveal or upload that cannot succeed is invalid */
+	const struct genesis *g = chain_genesis(m->chain);
 	if (admission_on_committed(s, slot) &&
 	    (rc = exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1, t, err, errlen)) != 0)
 		return rc;
@@ -439,13 +446,19 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 
 int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
-	return admit(m, t, 1, txid_out, err, errlen);
+	return admit(m, t, 1, NULL, txid_out, err, errlen);
 }
 
 int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
 			 size_t errlen)
 {
-	return admit(m, t, 0, txid_out, err, errlen);
+	return admit(m, t, 0, NULL, txid_out, err, errlen);
+}
+
+int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
+			size_t errlen)
+{
+	return admit(m, t, 0, txid, NULL, err, errlen);
 }
 
 /* Max-heap of senders keyed by the fee of their next unselected entry. */

@@ -50,7 +50,7 @@ static void f_revert(void *ctx, size_t snap)
 {
 	ledger_revert(&((struct faulty *)ctx)->base, snap);
 }
-static const struct ledger_ops faulty_ops = {f_get, f_put, f_del, f_snapshot, f_revert};
+static const struct ledger_ops faulty_ops = {f_get, f_put, f_del, f_snapshot, f_revert, NULL};
 
 static void transfer(struct tx *t, uint64_t nonce, uint64_t amount)
 {

@@ -19,6 +19,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "bench/bench_util.h"
+#include "consensus/tx_rules.h"
 #include "node/chain.h"
 #include "node/mempool.h"
 #include "node/sigcache.h"
@@ -84,8 +85,9 @@ static struct tx *make_txs(const struct genesis *g, size_t n)
 	return txs;
 }
 
-/* Producer path: per block, admission as txaccept does it (txid, the
- * signatures through the cache, then the mempool), build, apply, commit.
+/* Producer path: per block, admission as txaccept does it (txid and the
+ * stateless rules once, the signatures through the cache, then the
+ * mempool's nonce and funds checks), build, apply, commit.
  * threads = 1: all on this thread. threads = 2: the next block's admission
  * signatures are checked on a helper thread while this one builds and
  * applies the current block, then this thread joins what is left: the
@@ -124,8 +126,15 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 				tx_id(&batch[per + i], next[i]);
 			ahead = sigcheck_start_cached(batch + per, (const uint8_t(*)[HASH_LEN])next, per, 2, cache, 1);
 		}
+		if (threads == 0)
+			for (size_t i = 0; i < per; i++)
+				tx_id(&batch[i], ids[i]);
 		for (size_t i = 0; i < per; i++) {
-			int rc = mempool_add_verified(m, &batch[i], NULL, err, sizeof(err));
+			/* txaccept's pass 1 (the stateless rules but the signature),
+			 * then the mempool without them again */
+			int rc = tx_rules_check(&g->params, g->hash, &batch[i], 0, err, sizeof(err));
+			if (!rc)
+				rc = mempool_add_checked(m, &batch[i], ids[i], err, sizeof(err));
 			if (rc) {
 				fprintf(stderr, "admission: %s\n", err);
 				exit(1);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "bench/bench_util.h"
 #include "node/node.h"
 #include "node/sigcache.h"
+#include "node/txaccept.h"
 
 #define SENDERS 1000
 #define REF_VERIFIES 6000
@@ -34,6 +36,30 @@ static struct bench_keys keys;
 static double sodium_verify_rate(void)
 {
 	return bench_verify_rate(&keys, 0, REF_VERIFIES);
+}
+
+static void *verify_thread(void *arg)
+{
+	*(double *)arg = bench_verify_rate(&keys, 0, REF_VERIFIES);
+	return NULL;
+}
+
+/* The bare verify rate of nthreads threads at once, summed: what this
+ * machine's CPUs give together right now (less than nthreads x the 1-core
+ * rate when others share them). */
+static double sodium_verify_rate_all(int nthreads)
+{
+	pthread_t t[MAX_CONNS];
+	double r[MAX_CONNS], sum = 0;
+	if (nthreads > MAX_CONNS)
+		nthreads = MAX_CONNS;
+	for (int i = 0; i < nthreads; i++)
+		pthread_create(&t[i], NULL, verify_thread, &r[i]);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		sum += r[i];
+	}
+	return sum;
 }
 
 /* One client: its requests, prepared before the clock starts. */
@@ -208,9 +234,20 @@ static void make_bodies(struct client *c, char **hex, size_t n, int conns, int c
 	c->nbodies = k;
 }
 
-/* One flood into a fresh node; transfers admitted per second, or -1. */
+/* CPU seconds this process has used, all threads. */
+static double process_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* One flood into a fresh node; *cpus: the CPUs it kept busy on average
+ * (process CPU time over wall time: under nproc when the machine is shared
+ * or the node leaves CPUs idle); transfers admitted per second, or -1. */
 static double flood(const struct genesis *g, char **hex, size_t n, int port, int conns, size_t batch,
-		    size_t *errors)
+		    int use_pool, size_t *errors, double *cpus)
 {
 	char dir[BENCH_DIR_LEN], err[256];
 	struct node nd;
@@ -227,6 +264,10 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 		exit(1);
 	}
 	rpc_set_max_connections(nd.rpc, MAX_CONNS + 1);
+	if (use_pool && txaccept_start(&nd, 0, err, sizeof(err)) < 0) { /* the verification pool, as assayd starts it */
+		fprintf(stderr, "bench_rpc: %s\n", err);
+		exit(1);
+	}
 	node_register_rpc(&nd);
 	int pfd[2];
 	if (pipe(pfd) != 0)
@@ -241,7 +282,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 	}
 	pthread_t loop, tids[MAX_CONNS];
 	pthread_create(&loop, NULL, loop_run, nd.base);
-	double t0 = bench_now();
+	double t0 = bench_now(), cpu0 = process_cpu();
 	for (int c = 0; c < conns; c++)
 		pthread_create(&tids[c], NULL, client_run, &cl[c]);
 	int failed = 0;
@@ -252,6 +293,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 		*errors += cl[c].errors;
 	}
 	double secs = bench_now() - t0;
+	*cpus = (process_cpu() - cpu0) / secs;
 	size_t pooled = mempool_size(nd.mempool);
 	if (write(pfd[1], "x", 1) != 1)
 		abort();
@@ -264,6 +306,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 			free(cl[c].bodies[i]);
 		free(cl[c].bodies);
 	}
+	txaccept_stop(&nd);
 	rpc_free(nd.rpc);
 	event_base_free(nd.base);
 	mempool_free(nd.mempool);
@@ -281,7 +324,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 int main(int argc, char **argv)
 {
 	size_t n = 20000, batch = 100;
-	int port = 29480, conns = 4, rounds = 3;
+	int port = 29480, conns = 4, rounds = 3, pool = 2; /* 2: both, paired */
 	for (int i = 1; i < argc; i++) {
 		if (bench_dir_arg(argv[i]))
 			continue;
@@ -293,14 +336,16 @@ int main(int argc, char **argv)
 			batch = strtoul(argv[i] + 7, NULL, 10);
 		else if (strncmp(argv[i], "-rounds=", 8) == 0)
 			rounds = atoi(argv[i] + 8);
+		else if (strncmp(argv[i], "-pool=", 6) == 0)
+			pool = atoi(argv[i] + 6);
 		else
 			n = strtoul(argv[i], NULL, 10);
 	}
-	if (port < 1 || port > 65535 - MAX_ROUNDS || conns < 1 || conns > MAX_CONNS || batch < 1 ||
+	if (port < 1 || port > 65535 - 2 * MAX_ROUNDS || pool < 0 || pool > 2 || conns < 1 || conns > MAX_CONNS || batch < 1 ||
 	    batch > 1000 || rounds < 1 || rounds > MAX_ROUNDS || n < 1) {
 		fprintf(stderr,
 			"usage: bench_rpc [-dir=PATH] [-port=N] [-conns=1..%d] [-batch=1..1000] "
-			"[-rounds=1..%d] "
+			"[-rounds=1..%d] [-pool=0|1|2] "
 			"[transfers]\n",
 			MAX_CONNS, MAX_ROUNDS);
 		return 2;
@@ -315,29 +360,59 @@ int main(int argc, char **argv)
 	       n, conns, batch == 1 ? "sendrawtransaction" : "sendrawtransactions batches", batch, ncpu, port,
 	       bench_base_dir());
 	char **hex = make_hex(&g, n);
-	double ratio[MAX_ROUNDS], rate[MAX_ROUNDS];
-	int ok = 0;
+	/* mode 0: checked while each call waits (no pool); 1: the pool with
+	 * deferred replies (assayd); pool=2 runs both in every round, back to
+	 * back, so that their ratio is paired. */
+	static const char *const mode_name[2] = {"calls wait (no pool)", "verification pool, deferred"};
+	double ratio[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], of_all[2][MAX_ROUNDS], paired[MAX_ROUNDS];
+	int ok[2] = {0, 0}, npaired = 0;
+	double allr[MAX_ROUNDS];
 	for (int r = 0; r < rounds; r++) {
-		size_t errors;
-		double before = sodium_verify_rate();
-		double v = flood(&g, hex, n, port + r, conns, batch, &errors);
-		double after = sodium_verify_rate(), ref = (before + after) / 2;
-		if (v < 0)
-			continue;
-		rate[ok] = v;
-		ratio[ok++] = v / (ref * (double)ncpu);
-		printf("  round %d: %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
-		       "verify, "
-		       "%.2fx nproc x verify\n",
-		       r + 1, v, before, after, v / ref, v / (ref * (double)ncpu));
+		double got[2] = {-1, -1};
+		allr[r] = sodium_verify_rate_all((int)ncpu);
+		printf("  round %d: bare verify on %ld threads at once %.0f/s (%.2fx the 1-core rate)\n", r + 1, ncpu,
+		       allr[r], allr[r] / sodium_verify_rate());
+		for (int mode = 0; mode < 2; mode++) {
+			if (pool != 2 && pool != mode)
+				continue;
+			size_t errors;
+			double cpus;
+			double before = sodium_verify_rate();
+			double v = flood(&g, hex, n, port + 2 * r + mode, conns, batch, mode, &errors, &cpus);
+			double after = sodium_verify_rate(), ref = (before + after) / 2;
+			if (v < 0)
+				continue;
+			got[mode] = v;
+			rate[mode][ok[mode]] = v;
+			of_all[mode][ok[mode]] = v / allr[r];
+			ratio[mode][ok[mode]++] = v / (ref * (double)ncpu);
+			printf("    %-30s %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
+			       "verify, %.2fx nproc x verify, %.2f CPUs busy\n",
+			       mode_name[mode], v, before, after, v / ref, v / (ref * (double)ncpu), cpus);
+		}
+		if (got[0] > 0 && got[1] > 0)
+			paired[npaired++] = got[1] / got[0];
 	}
-	if (ok) {
+	for (int mode = 0; mode < 2; mode++) {
+		if (!ok[mode])
+			continue;
 		double lo, hi, rlo, rhi;
-		double mr = bench_median(ratio, (size_t)ok, &lo, &hi),
-		       mv = bench_median(rate, (size_t)ok, &rlo, &rhi);
-		printf("summary, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
-		       "1-core verify rate\n",
-		       ok, mv, rlo, rhi, mr, lo, hi, ncpu);
+		double mr = bench_median(ratio[mode], (size_t)ok[mode], &lo, &hi),
+		       mv = bench_median(rate[mode], (size_t)ok[mode], &rlo, &rhi);
+		double alo, ahi, ma = bench_median(of_all[mode], (size_t)ok[mode], &alo, &ahi);
+		printf("summary, %s, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
+		       "1-core verify rate, %.2fx [%.2f, %.2f] of the %ld-thread bare rate of its round\n",
+		       mode_name[mode], ok[mode], mv, rlo, rhi, mr, lo, hi, ncpu, ma, alo, ahi, ncpu);
+	}
+	if (rounds) {
+		double lo, hi, m = bench_median(allr, (size_t)rounds, &lo, &hi);
+		printf("summary, bare verify on %ld threads at once, median of %d: %.0f/s [%.0f, %.0f]\n", ncpu, rounds,
+		       m, lo, hi);
+	}
+	if (npaired) {
+		double lo, hi, m = bench_median(paired, (size_t)npaired, &lo, &hi);
+		printf("summary, pool / waiting in the same round, median of %d: %.2fx [%.2f, %.2f]\n", npaired, m, lo,
+		       hi);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(hex[i]);

@@ -38,19 +38,33 @@ int account_decode(struct account *a, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int ledger_get_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], struct account *a)
+int ledger_get_into(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
 {
+	if (l->ops->get_into)
+		return l->ops->get_into(l->ctx, key, buf, cap, len);
 	uint8_t *val;
-	size_t len;
-	memset(a, 0, sizeof(*a));
-	int err = ledger_get(l, key, &val, &len);
-	if (err == ASSAY_ENOTFOUND)
-		return 0;
+	int err = ledger_get(l, key, &val, len);
 	if (err)
 		return err;
-	err = account_decode(a, val, len);
+	if (*len <= cap)
+		memcpy(buf, val, *len);
 	free(val);
-	return err;
+	return *len <= cap ? 0 : ASSAY_ELIMIT;
+}
+
+int ledger_get_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], struct account *a)
+{
+	uint8_t val[ACCOUNT_BYTES];
+	size_t len;
+	memset(a, 0, sizeof(*a));
+	int err = ledger_get_into(l, key, val, sizeof(val), &len); /* no allocation per read */
+	if (err == ASSAY_ENOTFOUND)
+		return 0;
+	if (err == ASSAY_ELIMIT)
+		return ASSAY_EDECODE; /* longer than an account: not one */
+	if (err)
+		return err;
+	return account_decode(a, val, len);
 }
 
 int ledger_put_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], const struct account *a)
@@ -248,6 +262,24 @@ static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t
 	return ASSAY_ENOTFOUND;
 }
 
+static int mem_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
+{
+	ledger_mem_t *m = ctx;
+	struct mem_slot *s = &m->slots[find_slot(m->slots, m->cap, key)];
+	if (s->used) {
+		if (!s->present)
+			return ASSAY_ENOTFOUND;
+		*len = s->len;
+		if (s->len > cap)
+			return ASSAY_ELIMIT;
+		memcpy(buf, s->val, s->len);
+		return 0;
+	}
+	if (m->has_base)
+		return ledger_get_into(&m->base, key, buf, cap, len);
+	return ASSAY_ENOTFOUND;
+}
+
 static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len,
 		     int present)
 {
@@ -325,7 +357,7 @@ static void mem_revert(void *ctx, size_t snap)
 	}
 }
 
-static const struct ledger_ops mem_ops = {mem_get, mem_put, mem_del, mem_snapshot, mem_revert};
+static const struct ledger_ops mem_ops = {mem_get, mem_put, mem_del, mem_snapshot, mem_revert, mem_get_into};
 
 struct ledger ledger_mem_ledger(ledger_mem_t *m)
 {

@@ -39,6 +39,11 @@ struct ledger_ops {
 	/* Marks a point to come back to; revert undoes every write since. */
 	size_t (*snapshot)(void *ctx);
 	void (*revert)(void *ctx, size_t snap);
+	/* Optional (NULL: get and a copy): the value into buf, room for cap
+	 * bytes, without an allocation; *len its length. ASSAY_ELIMIT (buf
+	 * untouched) when it is longer than cap. For the fixed-size records
+	 * read on every transaction (accounts). */
+	int (*get_into)(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len);
 };
 
 struct ledger {
@@ -51,6 +56,7 @@ static inline int ledger_get(const struct ledger *l, const uint8_t key[HASH_LEN]
 {
 	return l->ops->get(l->ctx, key, val, len);
 }
+int ledger_get_into(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len);
 static inline int ledger_put(const struct ledger *l, const uint8_t key[HASH_LEN], const uint8_t *val,
 			     size_t len)
 {

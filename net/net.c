@@ -117,6 +117,8 @@ struct net {
 	net_hashset_t *seen;
 	net_consensus_fn on_consensus; /* net_set_consensus_handler; NULL: proposals and votes ignored */
 	void *consensus_ctx;
+	net_tx_fn on_tx_from;        /* net_set_tx_handler: used instead of ops.on_tx */
+	void *tx_ctx;
 	net_req_t *requests;        /* txs asked for by getdata and not yet received */
 	struct announced announced[NET_ANNOUNCED_MAX];
 	size_t announced_next;
@@ -607,30 +609,51 @@ static void request_step(struct net *n)
 	}
 }
 
+/* What follows the node's verdict on a transaction from c (NULL: the peer
+ * has left since). */
+static void tx_verdict(struct net *n, struct conn *c, const uint8_t txid[32], int rc)
+{
+	if (rc == 0) {
+		net_hashset_add(n->seen, txid);
+		if (c) {
+			c->last_tx_ms = mono_ms(); /* useful: protected from eviction */
+			net_peer_add_known(c->peer, txid);
+		}
+		relay_inv(n, NET_INV_TX, txid, 0, c);
+	} else if (rc == ASSAY_EEXISTS) {
+		if (c)
+			net_peer_add_known(c->peer, txid);
+	} else if (c) {
+		conn_misbehave(c, NET_FAULT_INVALID_TX);
+	}
+}
+
 static void handle_tx(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
 	uint8_t txid[32] = {0};
 	uint64_t asked;
-	if (!n->ops.on_tx)
+	if (!n->ops.on_tx && !n->on_tx_from)
 		return;
-	int rc = n->ops.on_tx(n->ops.ctx, m->u.tx.data, m->u.tx.len, txid);
+	int rc = n->on_tx_from ? n->on_tx_from(n->tx_ctx, c->id, m->u.tx.data, m->u.tx.len, txid)
+			       : n->ops.on_tx(n->ops.ctx, m->u.tx.data, m->u.tx.len, txid);
 	/* what arrived is judged by its bytes (the txid covers them all): once
 	 * received it is seen, valid or not, and asked of nobody else. A tx
 	 * that does not decode names no txid, and a request for it stays in
 	 * flight until it times out and moves on. */
 	if (net_req_received(n->requests, txid, &asked))
 		net_hashset_add(n->seen, txid);
-	if (rc == 0) {
-		c->last_tx_ms = mono_ms(); /* useful: protected from eviction */
-		net_hashset_add(n->seen, txid);
-		net_peer_add_known(c->peer, txid);
-		relay_inv(n, NET_INV_TX, txid, 0, c);
-	} else if (rc == ASSAY_EEXISTS) {
-		net_peer_add_known(c->peer, txid);
-	} else {
-		conn_misbehave(c, NET_FAULT_INVALID_TX);
+	if (rc == NET_TX_PENDING) {
+		net_peer_add_known(c->peer, txid); /* it has it: no inv back to it */
+		return;
 	}
+	tx_verdict(n, c, txid, rc);
+}
+
+void net_tx_verdict(net_t *n, uint64_t peer, const uint8_t txid[32], int rc)
+{
+	struct conn *c = conn_by_id(n, peer);
+	tx_verdict(n, c && !c->dead ? c : NULL, txid, rc);
 }
 
 /* An output chunk: checked by the node against the job's root; a good one
@@ -711,6 +734,12 @@ static void handle_consensus(struct conn *c, const struct net_msg *m)
 		net_hashset_add(n->seen, hash);
 		conn_misbehave(c, NET_FAULT_INVALID_CONSENSUS);
 	}
+}
+
+void net_set_tx_handler(net_t *n, net_tx_fn fn, void *ctx)
+{
+	n->on_tx_from = fn;
+	n->tx_ctx = ctx;
 }
 
 void net_set_consensus_handler(net_t *n, net_consensus_fn fn, void *ctx)

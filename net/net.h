@@ -65,6 +65,17 @@ typedef struct net net_t;
  * in err. The config's strings are copied. */
 net_t *net_new(struct event_base *base, const struct net_config *cfg, const struct net_node_ops *ops, char *err, size_t errlen);
 void net_free(net_t *n);              /* closes sockets, persists address book and bans */
+/* A transaction handler used instead of ops.on_tx once set: the same
+ * verdicts, or NET_TX_PENDING with txid filled when the verdict comes
+ * later, through net_tx_verdict with the sending peer's id (the node
+ * checks signatures in batches). */
+#define NET_TX_PENDING 1
+typedef int (*net_tx_fn)(void *ctx, uint64_t peer, const uint8_t *enc, size_t len, uint8_t txid[32]);
+void net_set_tx_handler(net_t *n, net_tx_fn fn, void *ctx);
+/* The later verdict (as on_tx's) on a transaction the handler took as
+ * NET_TX_PENDING from peer `peer`: relayed to every peer but that one on
+ * 0, the peer scored when invalid (nothing when it has left). */
+void net_tx_verdict(net_t *n, uint64_t peer, const uint8_t txid[32], int rc);
 /* The node accepted a tx into its mempool: offer it to peers. */
 void net_announce_tx(net_t *n, const uint8_t txid[32]);
 /* The node applied a block: offer it to peers that are behind, and remember

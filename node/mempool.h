@@ -31,6 +31,11 @@ int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], ch
 /* Like mempool_add with the signature already checked by the caller. */
 int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
 			 size_t errlen);
+/* Like mempool_add_verified for a transaction whose stateless rules
+ * (tx_rules_check) the caller has checked, signature included, and whose
+ * id it computed (txid): neither is done again. */
+int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
+			size_t errlen);
 /* Candidates for the next block in order (pointers into the pool; valid
  * until the pool changes). Returns the count written (<= max). */
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max);

@@ -18,6 +18,7 @@
 #include "node/consensus.h"
 #include "node/producer.h"
 #include "node/sigcache.h"
+#include "node/txaccept.h"
 
 #define NODE_STOP_GRACE_US 100000 /* lets the reply to a stop RPC reach its caller */
 #define NODE_MB (1024u * 1024u)
@@ -217,6 +218,8 @@ int node_open(struct node *n, char *err, size_t errlen)
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto fail;
 	}
+	if ((rc = txaccept_start(n, 0, err, errlen)) < 0) /* the verification pool, one thread per CPU */
+		goto fail;
 	if (n->cfg.rpcuser[0] && !n->cfg.rpcpassword[0]) {
 		rc = assay_fail(err, errlen, ASSAY_EARG, "-rpcuser needs -rpcpassword (an empty password would let anyone in)");
 		goto fail;
@@ -275,6 +278,7 @@ int node_run(struct node *n)
 
 void node_close(struct node *n)
 {
+	txaccept_stop(n); /* batches in flight admitted and answered while RPC and p2p still run */
 	node_net_stop(n);
 	node_chunks_free(n);
 	producer_stop(n);

@@ -1,6 +1,7 @@
 /* The running node: the chain, the mempool, the RPC server, the block
  * producer and the event loop that drives them (one thread; signature checks
- * fan out to worker threads inside chain_apply_block), with its lifecycle
+ * fan out to worker threads inside chain_apply_block, and admission's to the
+ * verification pool, txaccept.h), with its lifecycle
  * (node.c), its single entry points for a transaction (txaccept.h) and a
  * block (node_connect_block), and its abort on a local failure. Not for:
  * rules of validity (chain.c) or wire formats (core/, net/). */
@@ -17,6 +18,7 @@
 #include "node/rpc.h"
 
 struct net;
+struct txaccept;
 struct net_node_ops;
 
 struct node {
@@ -25,6 +27,7 @@ struct node {
 	chain_t *chain;
 	mempool_t *mempool;
 	struct sigcache *sigcache;    /* signatures verified on admission (sigcache.h) */
+	struct txaccept *txaccept;    /* admission's verification pool (txaccept.h); NULL: none */
 	rpc_t *rpc;
 	struct event_base *base;
 	struct consensus *consensus;  /* the BFT driver (consensus.c); NULL: not started */

@@ -78,6 +78,30 @@ static int op_on_tx(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32])
 	return rc;
 }
 
+/* The same verdicts, with the signature checked on the verification pool
+ * in the batch of this event-loop turn: NET_TX_PENDING then, and the
+ * verdict comes through node_net_tx_verdict. */
+static int op_on_tx_from(void *ctx, uint64_t peer, const uint8_t *enc, size_t len, uint8_t txid[32])
+{
+	struct node *n = ctx;
+	enum txaccept_stage stage;
+	int rc = txaccept_relay(n, peer, enc, len, txid, &stage);
+	if (rc == TXACCEPT_PENDING)
+		return NET_TX_PENDING;
+	if (rc && rc != ASSAY_EEXISTS && stage == TXACCEPT_MEMPOOL)
+		return ASSAY_EEXISTS;
+	return rc;
+}
+
+void node_net_tx_verdict(struct node *n, uint64_t peer, const uint8_t txid[HASH_LEN], int rc,
+			 enum txaccept_stage stage)
+{
+	if (rc && rc != ASSAY_EEXISTS && stage == TXACCEPT_MEMPOOL)
+		rc = ASSAY_EEXISTS;
+	if (n->net)
+		net_tx_verdict(n->net, peer, txid, rc);
+}
+
 /* A block from a peer carries the commit of its parent, not its own: it is
  * applied with commit NULL, and the precommits for it are checked when the
  * next block (which carries them in last_commit) is applied. */
@@ -311,6 +335,7 @@ int node_net_start(struct node *n, char *err, size_t errlen)
 		return ASSAY_EIO;
 	}
 	net_set_consensus_handler(n->net, op_on_consensus, n);
+	net_set_tx_handler(n->net, op_on_tx_from, n); /* signatures in batches on the pool */
 	struct timeval tv = {NODE_SYNC_LOG_MS / 1000, (NODE_SYNC_LOG_MS % 1000) * 1000};
 	n->sync_log_ev = event_new(n->base, -1, EV_PERSIST, on_sync_log, n);
 	if (n->sync_log_ev)

@@ -251,6 +251,98 @@ static void refusal_error(int rc, enum txaccept_stage stage, const char *why, st
 		rpc_fail(e, RPC_VERIFY_REJECTED, "transaction rejected: %s", why);
 }
 
+/* A sendrawtransaction(s) call whose signatures are on the verification
+ * pool: the reply is sent once its batch is admitted (txaccept.h). */
+struct raw_call {
+	rpc_deferred_t *d; /* NULL once the client left (the batch is admitted anyway) */
+	int single;        /* sendrawtransaction: a txid or an error, not a list */
+	struct txaccept_result res[];
+};
+
+/* sendrawtransactions' result: one object per transaction, in order. */
+static json_t *batch_results(const struct txaccept_result *res, size_t count)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_t *o = json_object();
+		if (res[i].stage != TXACCEPT_DECODE || res[i].rc == 0)
+			json_object_set_new(o, "txid", rpc_hex(res[i].txid, HASH_LEN));
+		if (res[i].rc && res[i].rc != ASSAY_EEXISTS) {
+			struct rpc_error te;
+			refusal_error(res[i].rc, res[i].stage, res[i].err, &te);
+			json_object_set_new(o, "error", json_pack("{s:i,s:s}", "code", te.code, "message", te.message));
+		}
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
+/* sendrawtransaction's answer: the txid (also when pooled already), or -1. */
+static int single_result(const struct txaccept_result *r, json_t **result, struct rpc_error *e)
+{
+	if (r->rc && r->rc != ASSAY_EEXISTS) {
+		refusal_error(r->rc, r->stage, r->err, e);
+		return -1;
+	}
+	*result = rpc_hex(r->txid, HASH_LEN);
+	return 0;
+}
+
+static void on_raw_event(void *arg, rpc_deferred_t *d, enum rpc_defer_event ev)
+{
+	struct raw_call *rc = arg;
+	(void)d;
+	if (ev != RPC_DEFER_WAKE) /* gone, or timed out (answered null): no reply of ours */
+		rc->d = NULL;
+}
+
+static void on_raw_admitted(void *arg, struct txaccept_result *res, size_t count, int rc_local)
+{
+	struct raw_call *rc = arg;
+	(void)rc_local; /* each result says it */
+	if (rc->d) {
+		json_t *result = NULL;
+		struct rpc_error e = {0};
+		if (rc->single ? single_result(res, &result, &e) == 0 : (result = batch_results(res, count)) != NULL)
+			rpc_deferred_reply(rc->d, result, NULL);
+		else
+			rpc_deferred_reply(rc->d, NULL, &e);
+	}
+	free(rc);
+}
+
+/* Both methods: pass 1 now; the signatures on the pool with the reply
+ * deferred when the bounds allow (a single request, not a JSON-RPC batch),
+ * else checked while this call waits. */
+static int submit_raw(struct node *n, uint8_t **raws, const size_t *lens, size_t count, int single,
+		      json_t **result, struct rpc_error *e)
+{
+	struct raw_call *call = calloc(1, sizeof(*call) + (count ? count : 1) * sizeof(call->res[0]));
+	struct txaccept_batch *b = call ? txaccept_batch_new(n, TXACCEPT_FROM_CLIENT, count, call->res) : NULL;
+	if (!b) {
+		free(call);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	call->single = single;
+	for (size_t i = 0; i < count; i++)
+		txaccept_batch_add(b, raws[i], lens[i]);
+	size_t pending = txaccept_batch_pending(b);
+	struct rpc_error ignored;
+	if (pending && txaccept_can_defer(n, pending) &&
+	    (call->d = rpc_defer(n->rpc, RPC_MAX_DEFER_MS, on_raw_event, call, &ignored)) != NULL) {
+		txaccept_batch_defer(b, on_raw_admitted, call); /* cannot fail: can_defer said yes */
+		return RPC_DEFERRED;
+	}
+	txaccept_batch_finish(b, 0);
+	int rc = 0;
+	if (single)
+		rc = single_result(&call->res[0], result, e);
+	else
+		*result = batch_results(call->res, count);
+	free(call);
+	return rc;
+}
+
 static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
@@ -258,17 +350,9 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 	size_t len;
 	if (node_raw_tx_param(rpc_param(params, 0), "sendrawtransaction", &raw, &len, e) < 0)
 		return -1;
-	char err[256];
-	uint8_t txid[HASH_LEN];
-	enum txaccept_stage stage;
-	int rc = txaccept_submit(n, raw, len, TXACCEPT_FROM_CLIENT, txid, &stage, err, sizeof(err));
+	int rc = submit_raw(n, &raw, &len, 1, 1, result, e);
 	free(raw);
-	if (rc && rc != ASSAY_EEXISTS) {
-		refusal_error(rc, stage, err, e);
-		return -1;
-	}
-	*result = rpc_hex(txid, HASH_LEN); /* already there: the same txid, no error */
-	return 0;
+	return rc;
 }
 
 /* sendrawtransactions [HEX, ...]: up to TXACCEPT_MAX_BATCH transactions,
@@ -287,8 +371,7 @@ static int m_sendrawtransactions(void *ctx, json_t *params, json_t **result, str
 				TXACCEPT_MAX_BATCH);
 	uint8_t **raws = calloc(count ? count : 1, sizeof(*raws));
 	size_t *lens = calloc(count ? count : 1, sizeof(*lens));
-	struct txaccept_result *res = calloc(count ? count : 1, sizeof(*res));
-	int rc = !raws || !lens || !res ? rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory") : 0;
+	int rc = !raws || !lens ? rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory") : 0;
 	for (size_t i = 0; !rc && i < count; i++) {
 		if (node_raw_tx_param(json_array_get(list, i), "sendrawtransactions", &raws[i], &lens[i], e) < 0) {
 			char why[sizeof(e->message)];
@@ -296,29 +379,12 @@ static int m_sendrawtransactions(void *ctx, json_t *params, json_t **result, str
 			rc = rpc_fail(e, e->code, "transaction %zu: %s", i, why); /* nothing submitted */
 		}
 	}
-	if (!rc && txaccept_submit_batch(n, (const uint8_t *const *)raws, lens, count, TXACCEPT_FROM_CLIENT, 0,
-					 res) == ASSAY_ELIMIT)
-		rc = rpc_fail(e, RPC_INVALID_PARAMETER, "too many transactions");
-	if (!rc) {
-		*result = json_array();
-		for (size_t i = 0; i < count; i++) {
-			json_t *o = json_object();
-			if (res[i].stage != TXACCEPT_DECODE || res[i].rc == 0)
-				json_object_set_new(o, "txid", rpc_hex(res[i].txid, HASH_LEN));
-			if (res[i].rc && res[i].rc != ASSAY_EEXISTS) {
-				struct rpc_error te;
-				refusal_error(res[i].rc, res[i].stage, res[i].err, &te);
-				json_object_set_new(o, "error",
-						    json_pack("{s:i,s:s}", "code", te.code, "message", te.message));
-			}
-			json_array_append_new(*result, o);
-		}
-	}
+	if (!rc)
+		rc = submit_raw(n, raws, lens, count, 0, result, e);
 	for (size_t i = 0; raws && i < count; i++)
 		free(raws[i]);
 	free(raws);
 	free(lens);
-	free(res);
 	return rc;
 }
 

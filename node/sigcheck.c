@@ -1,7 +1,9 @@
 /* Parallel signature verification (see sigcheck.h). Threads take chunks of
  * SIGCHECK_CHUNK transactions from a shared counter until none are left, so
  * the work balances itself: the thread executing a block joins in when it
- * is done. */
+ * is done. The persistent pool (sigpool_*) keeps its threads and a queue
+ * of jobs under one mutex; a claim is a few instructions against the
+ * chunk's verifications. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -164,4 +166,194 @@ int sigcheck_finish(sigcheck_t *sc, char *err, size_t errlen)
 	free(sc->done);
 	free(sc);
 	return rc;
+}
+
+/* ---- the persistent pool ---- */
+
+#define SIGPOOL_CHUNK 8 /* signatures per claim: small, so that a short batch spreads over the threads */
+
+struct sigpool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct sigpool_job *head, *tail; /* jobs with unclaimed signatures, oldest first */
+	int stop;
+	int nthreads;
+	sigcache_t *cache;
+	pthread_t tids[SIGCHECK_MAX_THREADS];
+};
+
+/* j may be freed by its owner as soon as done is set: on_done and arg are
+ * read before, and arg must outlive j (the node's admission state does). */
+static void job_complete(struct sigpool_job *j)
+{
+	void (*fn)(void *) = j->on_done;
+	void *arg = j->arg;
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	if (fn)
+		fn(arg);
+}
+
+/* Verifies j's signatures [from, to) and reports the chunk. */
+static void pool_verify(sigpool_t *p, struct sigpool_job *j, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		uint8_t key[HASH_LEN];
+		if (p->cache) {
+			sigcache_key(p->cache, &j->txs[i], j->txids[i], key);
+			if (sigcache_contains(p->cache, key)) {
+				j->bad[i] = 0;
+				continue;
+			}
+		}
+		j->bad[i] = tx_verify_sig(&j->txs[i]) != 0;
+		if (!j->bad[i] && p->cache)
+			sigcache_insert(p->cache, key);
+	}
+	if (__atomic_sub_fetch(&j->left, to - from, __ATOMIC_ACQ_REL) == 0)
+		job_complete(j);
+}
+
+/* Under the lock: claims a chunk of j (or of the head when j is NULL or
+ * fully claimed). NULL when nothing is left to claim. */
+static struct sigpool_job *claim(sigpool_t *p, struct sigpool_job *j, size_t *from, size_t *to)
+{
+	if (!j || j->next >= j->n)
+		j = p->head;
+	if (!j)
+		return NULL;
+	*from = j->next;
+	*to = j->next + SIGPOOL_CHUNK < j->n ? j->next + SIGPOOL_CHUNK : j->n;
+	j->next = *to;
+	if (j->next >= j->n) { /* fully claimed: off the queue */
+		struct sigpool_job **pp = &p->head, *prev = NULL;
+		while (*pp && *pp != j) {
+			prev = *pp;
+			pp = &(*pp)->qnext;
+		}
+		if (*pp) {
+			*pp = j->qnext;
+			if (p->tail == j)
+				p->tail = prev;
+		}
+	}
+	return j;
+}
+
+static void *pool_main(void *arg)
+{
+	sigpool_t *p = arg;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		size_t from, to;
+		struct sigpool_job *j = claim(p, NULL, &from, &to);
+		if (!j) {
+			if (p->stop)
+				break;
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		pool_verify(p, j, from, to);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+sigpool_t *sigpool_new(int nthreads, sigcache_t *cache)
+{
+	if (nthreads < 1)
+		nthreads = 1;
+	if (nthreads > SIGCHECK_MAX_THREADS)
+		nthreads = SIGCHECK_MAX_THREADS;
+	sigpool_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	if (pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p);
+		return NULL;
+	}
+	if (pthread_cond_init(&p->cond, NULL) != 0) {
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return NULL;
+	}
+	p->cache = cache;
+	for (; p->nthreads < nthreads; p->nthreads++)
+		if (pthread_create(&p->tids[p->nthreads], NULL, pool_main, p) != 0)
+			break;
+	if (p->nthreads == 0) {
+		sigpool_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void sigpool_free(sigpool_t *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1; /* the threads leave once the queue is empty */
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->tids[i], NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+int sigpool_threads(const sigpool_t *p)
+{
+	return p ? p->nthreads : 0;
+}
+
+void sigpool_submit(sigpool_t *p, struct sigpool_job *j)
+{
+	j->next = 0;
+	j->done = 0;
+	j->qnext = NULL;
+	__atomic_store_n(&j->left, j->n, __ATOMIC_RELAXED);
+	if (j->n == 0) {
+		job_complete(j);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (p->tail)
+		p->tail->qnext = j;
+	else
+		p->head = j;
+	p->tail = j;
+	/* one thread per chunk at most: a single transaction wakes one */
+	if ((j->n + SIGPOOL_CHUNK - 1) / SIGPOOL_CHUNK >= (size_t)p->nthreads)
+		pthread_cond_broadcast(&p->cond);
+	else
+		for (size_t c = 0; c < (j->n + SIGPOOL_CHUNK - 1) / SIGPOOL_CHUNK; c++)
+			pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int sigpool_help(sigpool_t *p, struct sigpool_job *j)
+{
+	size_t from, to;
+	pthread_mutex_lock(&p->lock);
+	struct sigpool_job *got = claim(p, j, &from, &to);
+	pthread_mutex_unlock(&p->lock);
+	if (!got)
+		return 0;
+	pool_verify(p, got, from, to);
+	return 1;
+}
+
+int sigpool_job_done(const struct sigpool_job *j)
+{
+	return __atomic_load_n(&j->done, __ATOMIC_ACQUIRE);
+}
+
+void sigpool_wait(sigpool_t *p, struct sigpool_job *j)
+{
+	while (!sigpool_job_done(j))
+		if (!sigpool_help(p, j))
+			sched_yield(); /* j's last chunks are being checked by the pool */
 }

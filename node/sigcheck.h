@@ -1,7 +1,9 @@
 /* Parallel verification of transaction signatures: a block's checks run on
  * helper threads while the calling thread executes the block, and the
- * caller joins in once it is done. Node-side because it uses threads; the
- * rule itself (a valid signature, protocol §5.1) is tx_verify_sig's. */
+ * caller joins in once it is done; and the node's persistent verification
+ * pool, which checks admission batches queued by the event thread. Node-
+ * side because it uses threads; the rule itself (a valid signature,
+ * protocol §5.1) is tx_verify_sig's. */
 #ifndef ASSAY_NODE_SIGCHECK_H
 #define ASSAY_NODE_SIGCHECK_H
 
@@ -40,5 +42,49 @@ int sigcheck_verify(const struct tx *txs, size_t n, int nthreads, uint8_t *bad);
  * verified, and each one that verifies here is inserted. */
 int sigcheck_verify_cached(const struct tx *txs, const uint8_t (*txids)[HASH_LEN], size_t n, int nthreads,
 			   sigcache_t *cache, uint8_t *bad);
+
+/* ---- The node's persistent verification pool ----
+ * Threads started once (txaccept_start) that verify the signatures of
+ * admission batches queued by the event thread, oldest batch first, so
+ * that the event thread can serve other requests meanwhile. */
+typedef struct sigpool sigpool_t;
+
+/* One batch of signature checks. The submitter fills the public fields and
+ * keeps txs, txids and bad in place until done; on_done(arg) runs once,
+ * on whichever thread gave the last verdict (a pool thread, or a thread in
+ * sigpool_help), after every bad[i] is written. */
+struct sigpool_job {
+	const struct tx *txs;
+	const uint8_t (*txids)[HASH_LEN]; /* txs[i]'s id, for the cache */
+	size_t n;
+	uint8_t *bad; /* bad[i] set for each signature that fails (room for n) */
+	void (*on_done)(void *arg);
+	void *arg;
+	/* the pool's */
+	size_t next;  /* next unclaimed index (under the pool's lock) */
+	size_t left;  /* verdicts still to come (atomic) */
+	int done;     /* atomic: every verdict is in */
+	struct sigpool_job *qnext;
+};
+
+/* nthreads (1 to SIGCHECK_MAX_THREADS) threads checking through cache
+ * (NULL: none); each signature that verifies is inserted. NULL when the
+ * threads cannot be started or memory ran out. */
+sigpool_t *sigpool_new(int nthreads, sigcache_t *cache);
+/* Finishes every queued job (their on_done run), then stops and joins the
+ * threads. NULL: nothing. */
+void sigpool_free(sigpool_t *p);
+int sigpool_threads(const sigpool_t *p);
+/* Queues j (n may be 0: done at once, on_done run here). */
+void sigpool_submit(sigpool_t *p, struct sigpool_job *j);
+/* The calling thread verifies one chunk, of j when it has unclaimed
+ * signatures, else of the oldest queued job: 1, or 0 when nothing was left
+ * to claim. */
+int sigpool_help(sigpool_t *p, struct sigpool_job *j);
+/* 1 once every verdict of j is in (acquire: bad[] may then be read). */
+int sigpool_job_done(const struct sigpool_job *j);
+/* Until j is done this thread verifies beside the pool (and yields when
+ * every remaining signature of the queue is being checked elsewhere). */
+void sigpool_wait(sigpool_t *p, struct sigpool_job *j);
 
 #endif

@@ -1,10 +1,16 @@
 /* The one "accept a transaction" path (see txaccept.h). Every stateless
  * check of a transaction from outside runs here, once, before the mempool
- * sees it (mempool_add_verified then skips the signature). A batch runs in
- * three passes: decode and stateless rules on this thread, the signatures
- * on a pool of threads (node/sigcheck.h) through the signature cache, then
- * admission in order. Not for: rules of validity or mempool policy, which
- * it only calls. */
+ * sees it (mempool_add_checked then skips them and the txid). A batch runs
+ * in three passes: decode and stateless rules on the event thread, the
+ * signatures through the signature cache, then admission in order. The
+ * signatures are checked either on threads started for the batch while
+ * the caller waits (txaccept_batch_finish), or on the node's persistent
+ * pool (sigpool_*, node/sigcheck.h) while the event thread serves others:
+ * deferred batches queue in order, the pool's last verdict of a batch
+ * writes a byte to a pipe the event loop watches, and the loop admits the
+ * finished batches at the head of the queue. Relayed transactions gather
+ * into one such batch per event-loop turn. Not for: rules of validity or
+ * mempool policy, which it only calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +21,41 @@
 #include "net/net.h"
 #include "node/sigcheck.h"
 #include "node/txaccept.h"
+
+/* The node's admission state (n->txaccept). Everything but the pool's
+ * threads runs on the event thread. */
+struct txaccept {
+	struct node *n;
+	sigpool_t *pool;
+	int wake[2];                /* the pool writes a byte when a batch is done */
+	struct event *wake_ev;
+	struct txaccept_batch *head, *tail; /* deferred batches, in order of admission */
+	size_t in_flight;           /* transactions in them and in `relay` */
+	size_t deferred_calls;      /* of them, RPC calls */
+	/* the relay batch of this event-loop turn */
+	struct txaccept_batch *relay;
+	struct txaccept_result *relay_res;
+	uint64_t *relay_peers;
+	struct event *relay_ev;
+};
+
+struct txaccept_batch {
+	struct node *n;
+	enum txaccept_origin origin;
+	size_t cap, count;            /* results: room, added */
+	struct txaccept_result *res;  /* the caller's */
+	struct tx *txs;               /* the k that go on to their signature */
+	uint8_t (*txids)[HASH_LEN];
+	size_t *which;                /* txs[j] is res[which[j]] */
+	size_t k;
+	uint8_t *bad;
+	struct sigpool_job job;
+	int is_call;                  /* counted in deferred_calls */
+	txaccept_done_fn fn;
+	void *arg;
+	uint64_t *peers;              /* relay: peers[i] sent res[i]; owned with res */
+	struct txaccept_batch *next;
+};
 
 static int refuse(struct node *n, struct txaccept_result *r, enum txaccept_stage at, int rc)
 {
@@ -71,7 +112,8 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	char hex[65];
 	const char *from = origin == TXACCEPT_FROM_PEER ? "a peer" : "a client";
 	hex_encode(r->txid, HASH_LEN, hex);
-	int rc = mempool_add_verified(n->mempool, t, NULL, r->err, sizeof(r->err));
+	/* pass 1 checked the stateless rules and computed the id */
+	int rc = mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
 	if (rc == ASSAY_EEXISTS)
 		return r->rc = rc;
 	if (rc) {
@@ -84,40 +126,103 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	return 0;
 }
 
-int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size_t *lens, size_t count,
-			  enum txaccept_origin origin, int nthreads, struct txaccept_result *res)
+
+static const char *origin_name(enum txaccept_origin origin)
 {
-	if (count > TXACCEPT_MAX_BATCH)
+	return origin == TXACCEPT_FROM_PEER ? "a peer" : "a client";
+}
+
+struct txaccept_batch *txaccept_batch_new(struct node *n, enum txaccept_origin origin, size_t cap,
+					  struct txaccept_result *res)
+{
+	if (cap > TXACCEPT_MAX_BATCH)
+		return NULL;
+	struct txaccept_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	size_t c = cap ? cap : 1;
+	b->txs = calloc(c, sizeof(*b->txs));
+	b->txids = malloc(c * sizeof(*b->txids));
+	b->which = malloc(c * sizeof(*b->which));
+	b->bad = calloc(c, 1);
+	if (!b->txs || !b->txids || !b->which || !b->bad) {
+		free(b->txs);
+		free(b->txids);
+		free(b->which);
+		free(b->bad);
+		free(b);
+		return NULL;
+	}
+	b->n = n;
+	b->origin = origin;
+	b->cap = cap;
+	b->res = res;
+	return b;
+}
+
+static void batch_free(struct txaccept_batch *b)
+{
+	for (size_t j = 0; j < b->k; j++)
+		tx_free(&b->txs[j]);
+	free(b->txs);
+	free(b->txids);
+	free(b->which);
+	free(b->bad);
+	free(b);
+}
+
+int txaccept_batch_add(struct txaccept_batch *b, const uint8_t *enc, size_t len)
+{
+	if (b->count >= b->cap)
 		return ASSAY_ELIMIT;
-	const char *from = origin == TXACCEPT_FROM_PEER ? "a peer" : "a client";
-	struct tx *txs = calloc(count ? count : 1, sizeof(*txs));
-	uint8_t(*txids)[HASH_LEN] = malloc((count ? count : 1) * sizeof(*txids));
-	size_t *which = malloc((count ? count : 1) * sizeof(*which)); /* txs[k] is encs[which[k]] */
+	struct txaccept_result *r = &b->res[b->count++];
+	memset(r, 0, sizeof(*r));
+	if (precheck(b->n, enc, len, &b->txs[b->k], r) != 0) {
+		if (r->stage == TXACCEPT_CHECK) {
+			char hex[65];
+			hex_encode(r->txid, HASH_LEN, hex);
+			log_info("mempool: invalid transaction %.16s from %s: %s", hex, origin_name(b->origin), r->err);
+		}
+		return r->rc;
+	}
+	memcpy(b->txids[b->k], r->txid, HASH_LEN);
+	b->which[b->k++] = b->count - 1;
+	return 0;
+}
+
+size_t txaccept_batch_pending(const struct txaccept_batch *b)
+{
+	return b->k;
+}
+
+/* Pass 3 for txs[j], whose verdict is bad: admitted or refused. rc: a
+ * local failure so far (then nothing more is admitted); returns the same
+ * or a new one. */
+static int admit_one(struct txaccept_batch *b, size_t j, int bad, int rc)
+{
+	struct txaccept_result *r = &b->res[b->which[j]];
+	if (rc) {
+		r->rc = rc;
+		r->stage = TXACCEPT_MEMPOOL;
+		snprintf(r->err, sizeof(r->err), "not admitted after a local failure");
+		return rc;
+	}
+	if (bad) {
+		char hex[65];
+		hex_encode(r->txid, HASH_LEN, hex);
+		snprintf(r->err, sizeof(r->err), "bad signature");
+		log_info("mempool: invalid transaction %.16s from %s: %s", hex, origin_name(b->origin), r->err);
+		refuse(b->n, r, TXACCEPT_CHECK, ASSAY_ESIG);
+		return 0;
+	}
+	int e = admit(b->n, &b->txs[j], b->origin, r);
+	return assay_err_is_local(e) ? e : 0;
+}
+
+int txaccept_batch_finish(struct txaccept_batch *b, int nthreads)
+{
+	struct node *n = b->n;
 	int rc = 0;
-	size_t k = 0;
-	for (size_t i = 0; i < count; i++)
-		memset(&res[i], 0, sizeof(res[i]));
-	if (!txs || !txids || !which) {
-		rc = ASSAY_ENOMEM;
-		for (size_t i = 0; i < count; i++) {
-			snprintf(res[i].err, sizeof(res[i].err), "out of memory");
-			refuse(n, &res[i], TXACCEPT_CHECK, rc);
-		}
-		goto done;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (precheck(n, encs[i], lens[i], &txs[k], &res[i]) != 0) {
-			if (res[i].stage == TXACCEPT_CHECK) {
-				char hex[65];
-				hex_encode(res[i].txid, HASH_LEN, hex);
-				log_info("mempool: invalid transaction %.16s from %s: %s", hex, from,
-					 res[i].err);
-			}
-			continue;
-		}
-		memcpy(txids[k], res[i].txid, HASH_LEN);
-		which[k++] = i;
-	}
 	/* The signatures: taken from the cache or verified on nthreads
 	 * threads (each verified one cached), while this thread admits them
 	 * to the mempool in the order given as their verdicts come in, and
@@ -125,43 +230,159 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 	 * signature is a property of the bytes alone, so its verdict is the
 	 * same whenever it is taken: the outcomes are those of admitting each
 	 * in turn. */
-	sigcheck_t *sc =
-		k ? sigcheck_start_cached(txs, (const uint8_t(*)[HASH_LEN])txids, k,
-					  nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 1)
-		  : NULL;
-	if (k && !sc)
+	sigcheck_t *sc = b->k ? sigcheck_start_cached(b->txs, (const uint8_t(*)[HASH_LEN])b->txids, b->k,
+						      nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 1)
+			      : NULL;
+	if (b->k && !sc)
 		rc = ASSAY_ENOMEM;
-	for (size_t j = 0; j < k; j++) {
-		struct txaccept_result *r = &res[which[j]];
-		if (rc) { /* after a local failure nothing more is admitted */
-			r->rc = rc;
-			r->stage = TXACCEPT_MEMPOOL;
-			snprintf(r->err, sizeof(r->err), "not admitted after a local failure");
-			continue;
-		}
-		if (sigcheck_wait(sc, j)) {
-			char hex[65];
-			hex_encode(r->txid, HASH_LEN, hex);
-			snprintf(r->err, sizeof(r->err), "bad signature");
-			log_info("mempool: invalid transaction %.16s from %s: %s", hex, from, r->err);
-			refuse(n, r, TXACCEPT_CHECK, ASSAY_ESIG);
-			continue;
-		}
-		int e = admit(n, &txs[j], origin, r);
-		if (assay_err_is_local(e))
-			rc = e;
-	}
+	for (size_t j = 0; j < b->k; j++)
+		rc = admit_one(b, j, rc ? 0 : sigcheck_wait(sc, j) != 0, rc);
 	char ignored[8];
 	sigcheck_finish(sc, ignored, sizeof(ignored)); /* joins the helpers */
-done:
-	for (size_t j = 0; txs && j < k; j++)
-		tx_free(&txs[j]);
-	free(txs);
-	free(txids);
-	free(which);
+	batch_free(b);
 	return rc;
 }
 
+int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size_t *lens, size_t count,
+			  enum txaccept_origin origin, int nthreads, struct txaccept_result *res)
+{
+	if (count > TXACCEPT_MAX_BATCH)
+		return ASSAY_ELIMIT;
+	struct txaccept_batch *b = txaccept_batch_new(n, origin, count, res);
+	if (!b) {
+		for (size_t i = 0; i < count; i++) {
+			memset(&res[i], 0, sizeof(res[i]));
+			snprintf(res[i].err, sizeof(res[i].err), "out of memory");
+			refuse(n, &res[i], TXACCEPT_CHECK, ASSAY_ENOMEM);
+		}
+		return ASSAY_ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++)
+		txaccept_batch_add(b, encs[i], lens[i]);
+	return txaccept_batch_finish(b, nthreads);
+}
+
+/* ---- deferred batches ---- */
+
+/* On a pool thread: a batch's last verdict is in. The byte wakes the
+ * event loop (a full pipe already will). */
+static void on_pool_done(void *arg)
+{
+	struct txaccept *q = arg;
+	ssize_t w = write(q->wake[1], "", 1);
+	(void)w;
+}
+
+static void relay_verdicts(struct txaccept *q, struct txaccept_batch *b);
+
+/* Admits b (its verdicts are in), runs its callback (a relay batch: the
+ * verdicts to net/) and frees it. */
+static void deferred_admit(struct txaccept *q, struct txaccept_batch *b)
+{
+	int rc = 0;
+	for (size_t j = 0; j < b->k; j++)
+		rc = admit_one(b, j, rc ? 0 : b->bad[j], rc);
+	q->in_flight -= b->k;
+	if (b->is_call)
+		q->deferred_calls--;
+	if (b->fn)
+		b->fn(b->arg, b->res, b->count, rc);
+	if (b->peers) {
+		relay_verdicts(q, b);
+		free(b->peers);
+		free(b->res); /* a relay batch owns its results */
+	}
+	batch_free(b);
+}
+
+/* The oldest deferred batches whose verdicts are in, admitted in order. */
+static void drain(struct txaccept *q)
+{
+	while (q->head && sigpool_job_done(&q->head->job)) {
+		struct txaccept_batch *b = q->head;
+		q->head = b->next;
+		if (!q->head)
+			q->tail = NULL;
+		deferred_admit(q, b);
+	}
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[256];
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	drain(arg);
+}
+
+int txaccept_can_defer(const struct node *n, size_t pending)
+{
+	const struct txaccept *q = n->txaccept;
+	return q && q->deferred_calls < TXACCEPT_MAX_DEFERRED_CALLS && q->in_flight + pending <= TXACCEPT_MAX_IN_FLIGHT;
+}
+
+static void enqueue(struct txaccept *q, struct txaccept_batch *b, txaccept_done_fn fn, void *arg)
+{
+	b->fn = fn;
+	b->arg = arg;
+	b->job.txs = b->txs;
+	b->job.txids = (const uint8_t(*)[HASH_LEN])b->txids;
+	b->job.n = b->k;
+	b->job.bad = b->bad;
+	b->job.on_done = on_pool_done;
+	b->job.arg = q;
+	if (q->tail)
+		q->tail->next = b;
+	else
+		q->head = b;
+	q->tail = b;
+	sigpool_submit(q->pool, &b->job); /* none to check: done at once, admitted on the next turn */
+}
+
+int txaccept_batch_defer(struct txaccept_batch *b, txaccept_done_fn fn, void *arg)
+{
+	struct txaccept *q = b->n->txaccept;
+	if (!txaccept_can_defer(b->n, b->k))
+		return ASSAY_EFULL;
+	q->in_flight += b->k;
+	q->deferred_calls++;
+	b->is_call = 1;
+	enqueue(q, b, fn, arg);
+	return 0;
+}
+
+/* ---- relay batches ---- */
+
+/* A relay batch admitted: the verdicts of the ones that went to the pool
+ * go to net/ (the others had theirs at once). */
+static void relay_verdicts(struct txaccept *q, struct txaccept_batch *b)
+{
+	for (size_t j = 0; j < b->k; j++) {
+		size_t i = b->which[j];
+		struct txaccept_result *r = &b->res[i];
+		node_net_tx_verdict(q->n, b->peers[i], r->txid, r->rc, r->rc ? r->stage : TXACCEPT_OK);
+	}
+}
+
+/* The relay batch of this turn goes to the pool. */
+static void relay_flush(struct txaccept *q)
+{
+	struct txaccept_batch *b = q->relay;
+	if (!b)
+		return;
+	q->relay = NULL;
+	q->relay_res = NULL;
+	q->relay_peers = NULL;
+	enqueue(q, b, NULL, NULL); /* in_flight counted as it filled */
+}
+
+static void on_relay_turn(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_flush(arg);
+}
 int txaccept_submit(struct node *n, const uint8_t *enc, size_t len, enum txaccept_origin origin,
 		    uint8_t txid[HASH_LEN], enum txaccept_stage *stage, char *err, size_t errlen)
 {
@@ -174,4 +395,108 @@ int txaccept_submit(struct node *n, const uint8_t *enc, size_t len, enum txaccep
 	if (r.rc)
 		snprintf(err, errlen, "%s", r.err);
 	return rc;
+}
+
+int txaccept_relay(struct node *n, uint64_t peer, const uint8_t *enc, size_t len, uint8_t txid[HASH_LEN],
+		   enum txaccept_stage *stage)
+{
+	struct txaccept *q = n->txaccept;
+	char err[8];
+	if (!q || q->in_flight + 1 > TXACCEPT_MAX_IN_FLIGHT)
+		return txaccept_submit(n, enc, len, TXACCEPT_FROM_PEER, txid, stage, err, sizeof(err));
+	if (!q->relay) {
+		q->relay_res = calloc(TXACCEPT_MAX_BATCH, sizeof(*q->relay_res));
+		q->relay_peers = calloc(TXACCEPT_MAX_BATCH, sizeof(*q->relay_peers));
+		q->relay = q->relay_res && q->relay_peers
+				   ? txaccept_batch_new(n, TXACCEPT_FROM_PEER, TXACCEPT_MAX_BATCH, q->relay_res)
+				   : NULL;
+		if (!q->relay) {
+			free(q->relay_res);
+			free(q->relay_peers);
+			q->relay_res = NULL;
+			q->relay_peers = NULL;
+			return txaccept_submit(n, enc, len, TXACCEPT_FROM_PEER, txid, stage, err, sizeof(err));
+		}
+		q->relay->peers = q->relay_peers;
+		event_active(q->relay_ev, EV_WRITE, 0); /* after what arrives in this turn */
+	}
+	struct txaccept_batch *b = q->relay;
+	size_t i = b->count;
+	b->peers[i] = peer;
+	int rc = txaccept_batch_add(b, enc, len);
+	struct txaccept_result *r = &b->res[i];
+	memcpy(txid, r->txid, HASH_LEN);
+	*stage = r->rc ? r->stage : TXACCEPT_OK;
+	if (rc == 0) {
+		q->in_flight++;
+		rc = TXACCEPT_PENDING;
+	}
+	if (b->count == b->cap)
+		relay_flush(q);
+	return rc;
+}
+
+static void txaccept_stop_q(struct txaccept *q);
+
+int txaccept_start(struct node *n, int nthreads, char *err, size_t errlen)
+{
+	struct txaccept *q = calloc(1, sizeof(*q));
+	if (!q)
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	q->n = n;
+	q->wake[0] = q->wake[1] = -1;
+	if (pipe(q->wake) != 0 || evutil_make_socket_nonblocking(q->wake[0]) < 0 ||
+	    evutil_make_socket_nonblocking(q->wake[1]) < 0) {
+		txaccept_stop_q(q);
+		return assay_fail(err, errlen, ASSAY_EIO, "cannot make the verification pool's pipe");
+	}
+	q->wake_ev = event_new(n->base, q->wake[0], EV_READ | EV_PERSIST, on_wake, q);
+	q->relay_ev = event_new(n->base, -1, 0, on_relay_turn, q);
+	q->pool = sigpool_new(nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache);
+	if (!q->wake_ev || !q->relay_ev || !q->pool) {
+		txaccept_stop_q(q);
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "cannot start the verification pool");
+	}
+	event_add(q->wake_ev, NULL);
+	n->txaccept = q;
+	return 0;
+}
+
+/* Frees what txaccept_start made (q not yet in the node). */
+static void txaccept_stop_q(struct txaccept *q)
+{
+	sigpool_free(q->pool);
+	if (q->wake_ev)
+		event_free(q->wake_ev);
+	if (q->relay_ev)
+		event_free(q->relay_ev);
+	if (q->wake[0] >= 0)
+		close(q->wake[0]);
+	if (q->wake[1] >= 0)
+		close(q->wake[1]);
+	free(q);
+}
+
+void txaccept_stop(struct node *n)
+{
+	struct txaccept *q = n->txaccept;
+	if (!q)
+		return;
+	relay_flush(q);
+	while (q->head) { /* every batch in flight is admitted, in order */
+		sigpool_wait(q->pool, &q->head->job);
+		drain(q);
+	}
+	n->txaccept = NULL;
+	txaccept_stop_q(q);
+}
+
+int txaccept_pool_threads(const struct node *n)
+{
+	return n->txaccept ? sigpool_threads(n->txaccept->pool) : 0;
+}
+
+size_t txaccept_in_flight(const struct node *n)
+{
+	return n->txaccept ? n->txaccept->in_flight : 0;
 }

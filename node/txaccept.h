@@ -2,8 +2,12 @@
  * from outside the node, used by the sendrawtransaction(s) RPC and by p2p
  * relay alike (Bitcoin Core's BroadcastTransaction): decode, stateless
  * check, signatures (in parallel for a batch, through the signature
- * cache), mempool admission, relay, counters and logs. Not for: the rules
- * themselves (tx_rules_check, mempool.c). */
+ * cache), mempool admission, relay, counters and logs. Signatures are
+ * checked either while the caller waits (txaccept_submit*,
+ * txaccept_batch_finish) or on the node's persistent verification pool
+ * while the event thread goes on serving others (txaccept_batch_defer,
+ * txaccept_relay), the batch then admitted in order from the event loop.
+ * Not for: the rules themselves (tx_rules_check, mempool.c). */
 #ifndef ASSAY_NODE_TXACCEPT_H
 #define ASSAY_NODE_TXACCEPT_H
 
@@ -64,5 +68,75 @@ struct txaccept_result {
  * bound (nothing done). */
 int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size_t *lens, size_t count,
 			  enum txaccept_origin origin, int nthreads, struct txaccept_result *res);
+
+/* ---- Admission off the event thread ---- */
+
+/* Transactions whose signatures may be on the verification pool at once,
+ * deferred RPC calls and relayed batches together (docs/rpc.md "Limits").
+ * A call or relayed transaction that would go over it is handled while
+ * its caller waits instead (the event thread verifies it beside the pool):
+ * nothing is refused for it, the node only stops taking more work until
+ * that one is admitted. */
+#define TXACCEPT_MAX_IN_FLIGHT 8000
+/* Deferred sendrawtransaction(s) calls at once: half of RPC_MAX_DEFERRED,
+ * so that long polls keep the other half. Over it a call waits. */
+#define TXACCEPT_MAX_DEFERRED_CALLS 16
+/* txaccept_relay's return for a transaction whose verdict comes later. */
+#define TXACCEPT_PENDING 1
+
+/* Starts the verification pool (nthreads < 1: -verifythreads, else one per
+ * CPU) and its wake-up on n->base. 0, or an error in err. Without it every
+ * admission is made while its caller waits. */
+int txaccept_start(struct node *n, int nthreads, char *err, size_t errlen);
+/* Finishes every batch in flight (admitted, their callbacks run), then
+ * stops the pool. Before the RPC server and p2p are freed. */
+void txaccept_stop(struct node *n);
+/* Threads of the pool (0: not started). */
+int txaccept_pool_threads(const struct node *n);
+/* Transactions whose signatures are queued or being checked now. */
+size_t txaccept_in_flight(const struct node *n);
+
+/* A batch built one transaction at a time: pass 1 (size, decode, already
+ * pooled, stateless rules) runs in txaccept_batch_add, the signatures and
+ * admission at finish or defer. res (room for cap, cap at most
+ * TXACCEPT_MAX_BATCH) is the caller's and stays put until the batch ends.
+ * NULL when out of memory. */
+struct txaccept_batch;
+struct txaccept_batch *txaccept_batch_new(struct node *n, enum txaccept_origin origin, size_t cap,
+					  struct txaccept_result *res);
+/* Pass 1 for the next transaction (its outcome goes to res[index], in the
+ * order added): 0 when it goes on to the signature check, else its
+ * outcome's rc (ASSAY_EEXISTS: pooled already; a refusal). ASSAY_ELIMIT
+ * when the batch holds cap already (nothing done). */
+int txaccept_batch_add(struct txaccept_batch *b, const uint8_t *enc, size_t len);
+/* Transactions added that wait for their signature check. */
+size_t txaccept_batch_pending(const struct txaccept_batch *b);
+/* Checks the signatures while the caller waits (nthreads as in
+ * txaccept_submit_batch), admits in order, frees b: 0 or the first local
+ * failure (as txaccept_submit_batch). */
+int txaccept_batch_finish(struct txaccept_batch *b, int nthreads);
+/* Called on the event thread once a deferred batch is admitted: res as
+ * given to txaccept_batch_new, count added, rc as txaccept_batch_finish's. */
+typedef void (*txaccept_done_fn)(void *arg, struct txaccept_result *res, size_t count, int rc);
+/* 1 when a batch of `pending` transactions may be deferred now (the pool
+ * runs, TXACCEPT_MAX_IN_FLIGHT and TXACCEPT_MAX_DEFERRED_CALLS allow). */
+int txaccept_can_defer(const struct node *n, size_t pending);
+/* Hands b's signatures to the pool and returns at once; b is admitted,
+ * after every batch deferred before it, from the event loop, then fn runs
+ * and b is freed. 0; ASSAY_EFULL when txaccept_can_defer says no (b is
+ * untouched: finish it). */
+int txaccept_batch_defer(struct txaccept_batch *b, txaccept_done_fn fn, void *arg);
+
+/* A transaction relayed by peer `peer` (net's id): pass 1 now; the
+ * signature joins the relay batch of this event-loop turn, checked on the
+ * pool. TXACCEPT_PENDING then, with txid filled: the verdict comes later
+ * through node_net_tx_verdict. Otherwise the verdict now, as
+ * txaccept_submit's (also when the pool is not running or full). */
+int txaccept_relay(struct node *n, uint64_t peer, const uint8_t *enc, size_t len, uint8_t txid[HASH_LEN],
+		   enum txaccept_stage *stage);
+/* node_net.c: the later verdict on a relayed transaction (rc and stage as
+ * txaccept_submit's), handed to net/ for relay or scoring. */
+void node_net_tx_verdict(struct node *n, uint64_t peer, const uint8_t txid[HASH_LEN], int rc,
+			 enum txaccept_stage stage);
 
 #endif

@@ -5,6 +5,8 @@ the error sendrawtransaction would give. Bad hex anywhere refuses the whole
 call; more than the bound is refused; the accepted ones are committed and
 the node keeps producing."""
 
+import json
+
 import framework as fw
 
 MAX_BATCH = 1000  # TXACCEPT_MAX_BATCH, docs/rpc.md
@@ -46,6 +48,20 @@ def test(tmpdir, nodes):
     e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", bad_sig)
     fw.assert_eq(e.message, res[2]["error"]["message"], "same message as sendrawtransaction")
 
+    # Inside a JSON-RPC batch a call cannot wait on the verification pool
+    # (the replies leave together): it is checked while the node waits,
+    # with the same answers.
+    more = [node.cli("send", "--from", "dev", "--to", carol, "--amount", "1", "--nonce", str(i),
+                     "--raw").stdout.strip() for i in (4, 5)]
+    body = json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "sendrawtransactions", "params": [[more[0], bad_sig]]},
+                       {"jsonrpc": "2.0", "id": 2, "method": "sendrawtransaction", "params": [more[1]]}]).encode()
+    _, data = node.raw_request(body)
+    replies = {r["id"]: r for r in json.loads(data)}
+    got = replies[1]["result"]
+    assert "error" not in got[0] and len(got[0]["txid"]) == 64, got
+    fw.assert_eq(got[1]["error"]["code"], -26, "bad signature inside a JSON-RPC batch")
+    fw.assert_eq(len(replies[2]["result"]), 64, "sendrawtransaction inside a JSON-RPC batch")
+
     # Whole-call refusals: nothing is submitted.
     fw.assert_raises_rpc(-32602, node.rpc, "sendrawtransactions", raws[0])
     fw.assert_raises_rpc(-22, node.rpc, "sendrawtransactions", [raws[0], "zz"])
@@ -56,6 +72,7 @@ def test(tmpdir, nodes):
     node.wait_for_height(node.height() + 2)
     for i in (0, 1, 3, 7):
         fw.assert_eq(node.rpc("gettransaction", res[i]["txid"])["status"], "committed", f"tx {i} committed")
+    fw.assert_eq(node.rpc("gettransaction", replies[2]["result"])["status"], "committed", "the batch's committed")
     h = node.height()
     node.wait_for_height(h + 2)
 

@@ -1,0 +1,313 @@
+/* Unit tests for admission off the event thread: the persistent
+ * verification pool (sigpool_*, node/sigcheck.c) and deferred batches
+ * (txaccept_batch_defer, txaccept_relay, node/txaccept.c). The pool gives
+ * each signature its verdict and caches the good ones; a deferred batch
+ * returns at once and is admitted only from the event loop, batches in the
+ * order they were deferred (a later batch that needs an earlier one's
+ * nonces is admitted after it), with the same outcomes as the batch
+ * admitted while its caller waits; relayed transactions go through the
+ * pool in one batch per loop turn; the in-flight bound; stopping admits
+ * what is in flight. Not for: the RPC methods (functional tests
+ * rpc_sendrawtransactions.py, rpc_admission_overlap.py). */
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "node/node.h"
+#include "node/sigcache.h"
+#include "node/sigcheck.h"
+#include "node/txaccept.h"
+#include "test.h"
+#include "node_fixture.h"
+
+static struct fixture fx;
+static const uint8_t salt[SIGCACHE_SALT_LEN] = {4, 5, 6};
+
+static chain_t *open_chain(const char *name)
+{
+	char path[400], err[256];
+	snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
+	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+	if (!c)
+		fprintf(stderr, "chain_open: %s\n", err);
+	return c;
+}
+
+static int done_count;
+static void count_done(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&done_count, 1, __ATOMIC_RELAXED);
+}
+
+/* Eight jobs at once on three threads, one bad signature in each: every
+ * verdict right, every on_done run once, the good ones cached. */
+static void test_pool_verdicts(void)
+{
+	enum { JOBS = 8, N = 37 };
+	sigcache_t *sc = sigcache_new(4096, salt);
+	sigpool_t *p = sigpool_new(3, sc);
+	CHECK(p != NULL);
+	CHECK_EQ_INT(sigpool_threads(p), 3);
+	static struct tx txs[JOBS][N];
+	static uint8_t txids[JOBS][N][HASH_LEN], bad[JOBS][N];
+	struct sigpool_job jobs[JOBS];
+	done_count = 0;
+	for (int j = 0; j < JOBS; j++) {
+		for (int i = 0; i < N; i++) {
+			fixture_transfer(&fx, &txs[j][i], 1 + j % 4, fx.addr[0], 5, (uint64_t)(j * N + i), 1000);
+			if (i == j)
+				txs[j][i].sig[5] ^= 0x20;
+			tx_id(&txs[j][i], txids[j][i]);
+		}
+		memset(&jobs[j], 0, sizeof(jobs[j]));
+		jobs[j].txs = txs[j];
+		jobs[j].txids = (const uint8_t(*)[HASH_LEN])txids[j];
+		jobs[j].n = N;
+		jobs[j].bad = bad[j];
+		jobs[j].on_done = count_done;
+		sigpool_submit(p, &jobs[j]);
+	}
+	sigpool_wait(p, &jobs[JOBS - 1]); /* this thread helps with any job */
+	for (int j = 0; j < JOBS; j++) {
+		sigpool_wait(p, &jobs[j]);
+		CHECK(sigpool_job_done(&jobs[j]));
+		for (int i = 0; i < N; i++)
+			CHECK_EQ_INT(bad[j][i], i == j);
+	}
+	struct sigcache_stats st;
+	sigcache_stats(sc, &st);
+	CHECK_EQ_U64(st.inserts, JOBS * (N - 1));
+	/* An empty job is done at once. */
+	struct sigpool_job empty;
+	memset(&empty, 0, sizeof(empty));
+	empty.on_done = count_done;
+	sigpool_submit(p, &empty);
+	CHECK(sigpool_job_done(&empty));
+	sigpool_free(p); /* joins */
+	CHECK_EQ_INT(done_count, JOBS + 1);
+	for (int j = 0; j < JOBS; j++)
+		for (int i = 0; i < N; i++)
+			tx_free(&txs[j][i]);
+	sigcache_free(sc);
+}
+
+/* A node around a fresh chain with a mempool, a cache, an event base and
+ * the pool started (no RPC, no p2p). */
+static void node_init(struct node *n, const char *name, int pool_threads)
+{
+	char err[256];
+	memset(n, 0, sizeof(*n));
+	n->chain = open_chain(name);
+	n->mempool = mempool_new(n->chain, 5000, 1u << 26);
+	n->sigcache = sigcache_new(1u << 14, salt);
+	n->base = event_base_new();
+	chain_set_sigcache(n->chain, n->sigcache);
+	if (pool_threads && txaccept_start(n, pool_threads, err, sizeof(err)) != 0)
+		fprintf(stderr, "txaccept_start: %s\n", err);
+}
+
+static void node_done(struct node *n)
+{
+	txaccept_stop(n);
+	mempool_free(n->mempool);
+	chain_close(n->chain);
+	sigcache_free(n->sigcache);
+	event_base_free(n->base);
+}
+
+struct encoded {
+	struct buf b[TXACCEPT_MAX_BATCH];
+	size_t n;
+};
+
+static void encode_add(struct encoded *e, const struct tx *t)
+{
+	buf_init(&e->b[e->n]);
+	tx_encode(t, &e->b[e->n++]);
+}
+
+static void encoded_free(struct encoded *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		buf_free(&e->b[i]);
+	e->n = 0;
+}
+
+/* Batch A: 200 transfers of key 1 (nonces 0..199), key 2's nonce 0 twice
+ * (the second a duplicate), key 3's nonce 0 with a bad signature, bytes
+ * that are no transaction. Batch B: key 1's nonces 200..209, which only
+ * fit after A's. */
+static struct encoded enc_a, enc_b;
+static void make_batches(void)
+{
+	struct tx t;
+	for (uint64_t i = 0; i < 200; i++) {
+		fixture_transfer(&fx, &t, 1, fx.addr[0], 5, i, 1000);
+		encode_add(&enc_a, &t);
+		tx_free(&t);
+	}
+	fixture_transfer(&fx, &t, 2, fx.addr[0], 5, 0, 1000);
+	encode_add(&enc_a, &t);
+	encode_add(&enc_a, &t);
+	tx_free(&t);
+	fixture_transfer(&fx, &t, 3, fx.addr[0], 5, 0, 1000);
+	t.sig[0] ^= 1;
+	encode_add(&enc_a, &t);
+	tx_free(&t);
+	buf_init(&enc_a.b[enc_a.n]);
+	buf_put(&enc_a.b[enc_a.n++], "\x01\x02\x03", 3);
+	for (uint64_t i = 200; i < 210; i++) {
+		fixture_transfer(&fx, &t, 1, fx.addr[0], 5, i, 1000);
+		encode_add(&enc_b, &t);
+		tx_free(&t);
+	}
+}
+
+struct seen {
+	int calls;
+	int order[4];   /* tags, in the order the callbacks ran */
+	size_t count[4];
+};
+struct tagged {
+	struct seen *s;
+	int tag;
+};
+
+static void on_admitted(void *arg, struct txaccept_result *res, size_t count, int rc)
+{
+	struct tagged *t = arg;
+	(void)res;
+	CHECK_EQ_INT(rc, 0);
+	t->s->order[t->s->calls] = t->tag;
+	t->s->count[t->s->calls++] = count;
+}
+
+static struct txaccept_batch *batch_of(struct node *n, const struct encoded *e, struct txaccept_result *res)
+{
+	struct txaccept_batch *b = txaccept_batch_new(n, TXACCEPT_FROM_CLIENT, e->n, res);
+	for (size_t i = 0; b && i < e->n; i++)
+		txaccept_batch_add(b, e->b[i].data, e->b[i].len);
+	return b;
+}
+
+static void test_deferred_in_order(void)
+{
+	static struct txaccept_result ra[TXACCEPT_MAX_BATCH], rb[TXACCEPT_MAX_BATCH], want[TXACCEPT_MAX_BATCH];
+	struct node n, ref;
+	node_init(&n, "deferred", 2);
+	CHECK_EQ_INT(txaccept_pool_threads(&n), 2);
+	struct txaccept_batch *a = batch_of(&n, &enc_a, ra), *b = batch_of(&n, &enc_b, rb);
+	CHECK(a && b);
+	CHECK_EQ_U64(txaccept_batch_pending(a), 203); /* 200 + 2 (the duplicate too) + the bad one */
+	struct seen s = {0};
+	struct tagged ta = {&s, 1}, tb = {&s, 2};
+	CHECK(txaccept_can_defer(&n, 203));
+	CHECK_EQ_INT(txaccept_batch_defer(a, on_admitted, &ta), 0);
+	CHECK_EQ_INT(txaccept_batch_defer(b, on_admitted, &tb), 0);
+	/* Both returned at once: nothing is admitted until the loop runs. */
+	CHECK_EQ_U64(mempool_size(n.mempool), 0);
+	CHECK_EQ_U64(txaccept_in_flight(&n), 213);
+	CHECK_EQ_INT(s.calls, 0);
+	while (s.calls < 2)
+		event_base_loop(n.base, EVLOOP_ONCE);
+	CHECK_EQ_INT(s.order[0], 1); /* A before B, though B is far shorter */
+	CHECK_EQ_INT(s.order[1], 2);
+	CHECK_EQ_U64(s.count[0], enc_a.n);
+	CHECK_EQ_U64(s.count[1], enc_b.n);
+	CHECK_EQ_U64(txaccept_in_flight(&n), 0);
+	CHECK_EQ_U64(mempool_size(n.mempool), 211); /* 200 + 10 + key 2's */
+	for (size_t i = 0; i < enc_b.n; i++)
+		CHECK_EQ_INT(rb[i].rc, 0);
+	CHECK_EQ_INT(ra[200].rc, 0);
+	CHECK_EQ_INT(ra[201].rc, ASSAY_EEXISTS); /* the duplicate: its txid, no error */
+	CHECK_EQ_MEM(ra[201].txid, ra[200].txid, HASH_LEN);
+	CHECK_EQ_INT(ra[202].rc, ASSAY_ESIG);
+	CHECK_EQ_INT(ra[202].stage, TXACCEPT_CHECK);
+	CHECK(strstr(ra[202].err, "bad signature") != NULL);
+	CHECK_EQ_INT(ra[203].stage, TXACCEPT_DECODE);
+	CHECK(ra[203].rc != 0);
+	CHECK_EQ_U64(n.txs_rejected, 2);
+	/* The same batch admitted while the caller waits: the same outcomes. */
+	node_init(&ref, "waiting", 0);
+	const uint8_t *ptrs[TXACCEPT_MAX_BATCH];
+	size_t lens[TXACCEPT_MAX_BATCH];
+	for (size_t i = 0; i < enc_a.n; i++) {
+		ptrs[i] = enc_a.b[i].data;
+		lens[i] = enc_a.b[i].len;
+	}
+	CHECK_EQ_INT(txaccept_submit_batch(&ref, ptrs, lens, enc_a.n, TXACCEPT_FROM_CLIENT, 2, want), 0);
+	for (size_t i = 0; i < enc_a.n; i++) {
+		CHECK_EQ_INT(ra[i].rc, want[i].rc);
+		CHECK_EQ_INT(ra[i].stage, want[i].stage);
+		CHECK_EQ_MEM(ra[i].txid, want[i].txid, HASH_LEN);
+		CHECK(strcmp(ra[i].err, want[i].err) == 0);
+	}
+	/* Without the pool nothing can be deferred. */
+	CHECK(!txaccept_can_defer(&ref, 1));
+	node_done(&ref);
+	/* The bound. */
+	CHECK(txaccept_can_defer(&n, TXACCEPT_MAX_IN_FLIGHT));
+	CHECK(!txaccept_can_defer(&n, TXACCEPT_MAX_IN_FLIGHT + 1));
+	node_done(&n);
+}
+
+/* Relayed transactions of one loop turn: pending, then admitted together
+ * from the loop; what fails pass 1 has its verdict at once. */
+static void test_relay_turn(void)
+{
+	struct node n;
+	node_init(&n, "relay", 2);
+	uint8_t txid[HASH_LEN];
+	enum txaccept_stage stage;
+	for (size_t i = 0; i < 50; i++)
+		CHECK_EQ_INT(txaccept_relay(&n, 7, enc_a.b[i].data, enc_a.b[i].len, txid, &stage), TXACCEPT_PENDING);
+	CHECK(txaccept_relay(&n, 7, enc_a.b[203].data, enc_a.b[203].len, txid, &stage) < 0); /* no transaction */
+	CHECK_EQ_INT(stage, TXACCEPT_DECODE);
+	CHECK_EQ_U64(txaccept_in_flight(&n), 50);
+	CHECK_EQ_U64(mempool_size(n.mempool), 0);
+	while (txaccept_in_flight(&n) > 0)
+		event_base_loop(n.base, EVLOOP_ONCE);
+	CHECK_EQ_U64(mempool_size(n.mempool), 50);
+	/* One already pooled is known at once. */
+	CHECK_EQ_INT(txaccept_relay(&n, 7, enc_a.b[0].data, enc_a.b[0].len, txid, &stage), ASSAY_EEXISTS);
+	node_done(&n);
+}
+
+/* Stopping with a batch in flight admits it and runs its callback. */
+static void test_stop_admits(void)
+{
+	static struct txaccept_result res[TXACCEPT_MAX_BATCH];
+	struct node n;
+	node_init(&n, "stop", 1);
+	struct txaccept_batch *b = batch_of(&n, &enc_b, res);
+	struct seen s = {0};
+	struct tagged t = {&s, 3};
+	CHECK_EQ_INT(txaccept_batch_defer(b, on_admitted, &t), 0);
+	CHECK_EQ_U64(txaccept_relay(&n, 1, enc_a.b[0].data, enc_a.b[0].len, (uint8_t[HASH_LEN]){0},
+				    &(enum txaccept_stage){0}),
+		     TXACCEPT_PENDING);
+	txaccept_stop(&n);
+	CHECK(n.txaccept == NULL);
+	CHECK_EQ_INT(s.calls, 1);
+	CHECK_EQ_U64(mempool_size(n.mempool), 1); /* B's need A's nonces first: a gap; the relayed one is in */
+	CHECK_EQ_INT(res[0].rc, ASSAY_ENONCE);
+	node_done(&n);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERROR);
+	fixture_init(&fx);
+	make_batches();
+	RUN(test_pool_verdicts);
+	RUN(test_deferred_in_order);
+	RUN(test_relay_turn);
+	RUN(test_stop_admits);
+	encoded_free(&enc_a);
+	encoded_free(&enc_b);
+	fixture_free(&fx);
+	return test_report("test_txaccept");
+}

@@ -46,6 +46,9 @@ static const struct option_def options[] = {
 	{"addrindex", OPT_BOOL, I(addrindex), NULL, "keep an address index for listtransactions (default no; built on first start)"},
 	{"validator", OPT_STR, S(validator), "FILE", "validator key file (dev: the built-in dev key)"},
 	{"novalidator", OPT_BOOL, I(novalidator), NULL, "never sign or produce blocks"},
+	{"testdoublesign", OPT_BOOL, I(testdoublesign), NULL,
+	 "TESTS ONLY: sign a second, conflicting prevote and precommit in every round so that the other validators "
+	 "see duplicate-vote evidence; refused unless the network is dev or local and ASSAY_TESTING=1 is set"},
 	{"verifythreads", OPT_INT, I(verifythreads), "N", "threads for signature checks (default: CPUs)"},
 	{"minfreespace", OPT_U64, I(minfreespace), "MB",
 	 "refuse to start, and stop before a block, below MB free under the datadir (default 100; 0: off)"},

@@ -1,8 +1,11 @@
 /* The node's BFT driver (see consensus.h): the engine's outputs turned into
  * p2p messages, libevent timers, block building and checking and connected
- * blocks, and the sign-state file that keeps a restarted validator from
- * signing against what it signed before. Not for: the rules of the
- * algorithm (consensus/bft/bft.c) or of blocks (chain.c). */
+ * blocks; the write-ahead log of the engine's inputs (node/conswal.h) that a
+ * restarted validator replays, and the sign-state file that keeps it from
+ * signing against what it signed before; the tip's commit gathered from
+ * gossip after block sync; figures and evidence for the rest of the node.
+ * Not for: the rules of the algorithm (consensus/bft/bft.c) or of blocks
+ * (chain.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +20,7 @@
 #include "core/log.h"
 #include "net/net.h"
 #include "node/consensus.h"
+#include "node/conswal.h"
 #include "node/node.h"
 
 /* Steps as the sign-state orders them within one (height, round). */
@@ -34,6 +38,7 @@ struct signstate {
 struct candidate {
 	int used;
 	uint64_t seq;             /* insertion order, for eviction */
+	uint64_t seen_ms;         /* when its proposal (or our GET_VALUE answer) arrived: proposal-to-commit time */
 	uint8_t hash[HASH_LEN];
 	struct block blk;
 };
@@ -66,7 +71,35 @@ struct consensus {
 	int pumping;                      /* guards the output loop against re-entry */
 	int halted;                       /* consensus_halt ran: nothing more is done */
 	uint64_t decided;
+
+	conswal_t *wal;                   /* DATADIR/consensus.wal (validators only) */
+	int replaying;                    /* feeding the WAL back: nothing is logged again */
+	struct conswal_rec *signed_recs;  /* SIGNED records of the engine's height: replay re-signs exactly these */
+	size_t nsigned, capsigned;
+	uint64_t replayed;                /* records replayed at the last engine start */
+	int rebuilds;                     /* engine rebuilt from the WAL after ASSAY_ENOMEM */
+	/* proposals whose VALIDATE came before their block (after a replay) */
+	struct pending_check { int used; uint64_t height; uint8_t hash[HASH_LEN]; } pending[CONSENSUS_MAX_CANDIDATES];
+	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
+	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
+	size_t ntip_sigs;
+	uint64_t tip_sigs_height;
+	/* evidence the engine reported, oldest first, for the evidence transactions */
+	struct bft_evidence evidence[CONSENSUS_MAX_EVIDENCE];
+	size_t nevidence;
+	uint64_t evidence_seen;
+	/* figures (consensus_metrics) */
+	uint64_t rounds_hist[CONSENSUS_ROUND_BUCKETS + 1];
+	uint64_t rounds_sum;
+	uint64_t latency_hist[CONSENSUS_LATENCY_BUCKETS + 1];
+	uint64_t latency_sum_ms, latency_count;
+	struct missed { uint8_t pubkey[PUBKEY_LEN]; uint64_t missed; } *missed;
+	size_t nmissed;
+	uint64_t doublesigned;            /* -testdoublesign: conflicting votes sent */
 };
+
+static const uint64_t round_bounds[CONSENSUS_ROUND_BUCKETS] = {1, 2, 3, 5, 10};
+static const uint64_t latency_bounds[CONSENSUS_LATENCY_BUCKETS] = {250, 500, 1000, 2000, 5000, 10000};
 
 /* ---- the sign-state file ---- */
 
@@ -135,23 +168,118 @@ static int signstate_allow(struct consensus *cs, uint64_t height, uint32_t round
 	return 0;
 }
 
+/* ---- the write-ahead log ---- */
+
+static int signed_has(const struct consensus *cs, uint64_t height, uint32_t round, uint32_t step,
+		      const uint8_t hash[HASH_LEN])
+{
+	for (size_t i = 0; i < cs->nsigned; i++) {
+		const struct conswal_rec *r = &cs->signed_recs[i];
+		if (r->height == height && r->round == round && r->step == step && memcmp(r->value, hash, HASH_LEN) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Remembers a SIGNED record (when there is memory for it: a missing one only
+ * costs a replay the chance to re-sign it, the sign-state still decides). */
+static void signed_add(struct consensus *cs, const struct conswal_rec *r)
+{
+	if (cs->nsigned == cs->capsigned) {
+		size_t cap = cs->capsigned ? cs->capsigned * 2 : 16;
+		struct conswal_rec *grown = realloc(cs->signed_recs, cap * sizeof(*grown));
+		if (!grown)
+			return;
+		cs->signed_recs = grown;
+		cs->capsigned = cap;
+	}
+	cs->signed_recs[cs->nsigned] = *r;
+	memset(&cs->signed_recs[cs->nsigned].commit, 0, sizeof(struct commit));
+	cs->nsigned++;
+}
+
+/* Appends an input before the engine sees it (not while replaying: it is in
+ * the file already). A write that fails stops the node: a validator that
+ * cannot log its inputs would come back from a crash without its lock. */
+static int wal_log(struct consensus *cs, const struct conswal_rec *r)
+{
+	if (!cs->wal || cs->replaying)
+		return 0;
+	int rc = conswal_append(cs->wal, r);
+	if (rc) {
+		node_abort(cs->n, rc, "consensus: cannot write DATADIR/consensus.wal");
+		return rc;
+	}
+	return 0;
+}
+
+/* What every signature goes through: the inputs that led to it durable in
+ * the WAL, the sign-state, then a SIGNED record. While replaying, exactly
+ * what the WAL says was signed before is signed again (the same bytes:
+ * Ed25519 is deterministic); anything else meets the sign-state as live. */
+static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uint32_t step,
+		      const uint8_t hash[HASH_LEN])
+{
+	if (cs->replaying && signed_has(cs, height, round, step, hash))
+		return 0;
+	if (cs->wal && conswal_sync(cs->wal) != 0) {
+		log_error("consensus: cannot fsync DATADIR/consensus.wal: %s; not signing", strerror(errno));
+		return ASSAY_EIO;
+	}
+	int rc = signstate_allow(cs, height, round, step, hash);
+	if (rc)
+		return rc;
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_SIGNED;
+	r.height = height;
+	r.round = round;
+	r.step = (uint8_t)step;
+	memcpy(r.value, hash, HASH_LEN);
+	if (cs->wal && conswal_append(cs->wal, &r) != 0)
+		log_warn("consensus: cannot append to DATADIR/consensus.wal (signing on: the sign-state holds)");
+	signed_add(cs, &r);
+	return 0;
+}
+
+static void broadcast_vote(struct consensus *cs, const struct bft_vote *v);
+
+/* -testdoublesign: a second vote of the same (height, round, type) for
+ * something else, signed past the sign-state on purpose and sent at once. */
+static void double_sign(struct consensus *cs, const struct bft_vote *v)
+{
+	struct bft_vote other = *v;
+	if (other.has_value) {
+		other.has_value = 0;
+		memset(other.value, 0, HASH_LEN);
+	} else {
+		other.has_value = 1;
+		sha256_2("assay/testdoublesign", 20, &v->round, sizeof(v->round), other.value);
+	}
+	bft_vote_sign(cs->cfg.chain_id, cs->n->key_sk, &other);
+	cs->doublesigned++;
+	broadcast_vote(cs, &other);
+}
+
 static int op_sign_vote(void *ctx, const struct bft_vote *v, uint8_t sig[SIG_LEN])
 {
 	struct consensus *cs = ctx;
-	int rc = signstate_allow(cs, v->height, v->round, v->type == VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
-				 v->value);
+	int rc = sign_guard(cs, v->height, v->round, v->type == VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
+			    v->value);
 	if (rc)
 		return rc;
 	struct bft_vote copy = *v;
 	bft_vote_sign(cs->cfg.chain_id, cs->n->key_sk, &copy);
 	memcpy(sig, copy.sig, SIG_LEN);
+	if (cs->n->cfg.testdoublesign && !cs->replaying)
+		double_sign(cs, &copy);
 	return 0;
 }
 
 static int op_sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig[SIG_LEN])
 {
 	struct consensus *cs = ctx;
-	int rc = signstate_allow(cs, p->height, p->round, SIGN_PROPOSAL, p->value);
+	int rc = sign_guard(cs, p->height, p->round, SIGN_PROPOSAL, p->value);
 	if (rc)
 		return rc;
 	struct bft_proposal copy = *p;
@@ -197,6 +325,7 @@ static void cand_put(struct consensus *cs, struct block *blk, const uint8_t hash
 		block_free(&slot->blk);
 	slot->used = 1;
 	slot->seq = ++cs->cand_seq;
+	slot->seen_ms = node_now_ms();
 	memcpy(slot->hash, hash, HASH_LEN);
 	slot->blk = *blk;
 	block_init(blk);
@@ -212,6 +341,141 @@ static void cand_prune(struct consensus *cs, uint64_t height)
 		}
 }
 
+/* ---- engine failures, decisions counted, evidence kept ---- */
+
+/* ASSAY_ENOMEM leaves the engine refusing everything: it is rebuilt from
+ * the WAL (engine_start at the same height replays it), a few times per
+ * height before the node gives up. Other codes pass through. */
+static int engine_result(struct consensus *cs, int rc)
+{
+	if (rc != ASSAY_ENOMEM)
+		return rc;
+	if (!cs->wal || ++cs->rebuilds > CONSENSUS_MAX_REBUILDS) {
+		node_abort(cs->n, rc, "consensus: out of memory in the engine");
+		return rc;
+	}
+	log_error("consensus: out of memory in the engine: rebuilding it from DATADIR/consensus.wal");
+	event_active(cs->restart_ev, EV_TIMEOUT, 0);
+	return rc;
+}
+
+static void count_missed(struct consensus *cs, const struct commit *c)
+{
+	if (!cs->missed) {
+		cs->missed = calloc(cs->vs.n ? cs->vs.n : 1, sizeof(*cs->missed));
+		if (!cs->missed)
+			return;
+		cs->nmissed = cs->vs.n;
+		for (uint32_t i = 0; i < cs->vs.n; i++)
+			memcpy(cs->missed[i].pubkey, cs->vs.v[i].pubkey, PUBKEY_LEN);
+	}
+	for (size_t i = 0; i < cs->nmissed; i++) {
+		int signed_it = 0;
+		for (uint32_t k = 0; k < c->nsigs && !signed_it; k++)
+			signed_it = memcmp(c->sigs[k].validator, cs->missed[i].pubkey, PUBKEY_LEN) == 0;
+		cs->missed[i].missed += !signed_it;
+	}
+}
+
+/* Figures for a decided height: rounds it took, proposal-to-commit time
+ * (seen_ms: when its proposal arrived, 0 unknown), validators missing from
+ * its commit. */
+static void count_decision(struct consensus *cs, const struct bft_output *o, uint64_t seen_ms, uint64_t now)
+{
+	size_t b = 0;
+	while (b < CONSENSUS_ROUND_BUCKETS && (uint64_t)o->round + 1 > round_bounds[b])
+		b++;
+	cs->rounds_hist[b]++;
+	cs->rounds_sum += (uint64_t)o->round + 1;
+	if (seen_ms && now >= seen_ms) {
+		uint64_t ms = now - seen_ms;
+		b = 0;
+		while (b < CONSENSUS_LATENCY_BUCKETS && ms > latency_bounds[b])
+			b++;
+		cs->latency_hist[b]++;
+		cs->latency_sum_ms += ms;
+		cs->latency_count++;
+	}
+	count_missed(cs, &o->commit);
+	cs->rebuilds = 0;
+}
+
+static void keep_evidence(struct consensus *cs, const struct bft_evidence *ev)
+{
+	char hex[65];
+	hex_encode(ev->a.validator, PUBKEY_LEN, hex);
+	log_warn("consensus: validator %s signed two %s at height %llu round %u: duplicate-vote evidence", hex,
+		 ev->a.type == VOTE_PREVOTE ? "prevotes" : "precommits", (unsigned long long)ev->a.height,
+		 ev->a.round);
+	cs->evidence_seen++;
+	for (size_t i = 0; i < cs->nevidence; i++)
+		if (memcmp(&cs->evidence[i], ev, sizeof(*ev)) == 0)
+			return;
+	if (cs->nevidence == CONSENSUS_MAX_EVIDENCE) {
+		memmove(&cs->evidence[0], &cs->evidence[1], (CONSENSUS_MAX_EVIDENCE - 1) * sizeof(*ev));
+		cs->nevidence--;
+	}
+	cs->evidence[cs->nevidence++] = *ev;
+}
+
+/* Starts the log of height h: HEIGHT h, START first, then the records of
+ * height h the file holds already (inputs for h that came while the engine
+ * was below it, SIGNED records of h), in their order. cs->signed_recs
+ * becomes the SIGNED records of h. *carried, when not NULL, receives the
+ * carried records (the caller frees them) for a fresh engine to replay. */
+static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct conswal_rec **carried, size_t *ncarried)
+{
+	struct conswal_rec *recs = NULL, *out = NULL;
+	size_t n = 0, k = 0;
+	char err[256];
+	if (carried) {
+		*carried = NULL;
+		*ncarried = 0;
+	}
+	int rc = conswal_read(cs->wal, &recs, &n, err, sizeof(err));
+	if (rc == ASSAY_ECORRUPT) {
+		log_warn("consensus: %s; starting height %llu with an empty log", err, (unsigned long long)h);
+		rc = 0;
+	}
+	if (rc)
+		goto done;
+	out = calloc(n + 2, sizeof(*out));
+	if (!out) {
+		rc = ASSAY_ENOMEM;
+		goto done;
+	}
+	out[0].kind = CONSWAL_HEIGHT;
+	out[0].height = h;
+	memcpy(out[0].value, cs->cfg.chain_id, HASH_LEN);
+	out[1].kind = CONSWAL_START;
+	out[1].height = h;
+	out[1].round = first;
+	k = 2;
+	cs->nsigned = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (recs[i].height != h || recs[i].kind == CONSWAL_START || recs[i].kind == CONSWAL_HEIGHT)
+			continue;
+		out[k] = recs[i];
+		memset(&recs[i].commit, 0, sizeof(recs[i].commit)); /* moved */
+		if (out[k].kind == CONSWAL_SIGNED)
+			signed_add(cs, &out[k]);
+		k++;
+	}
+	rc = conswal_rewrite(cs->wal, out, k);
+	if (!rc && carried) {
+		*carried = out;
+		*ncarried = k;
+		out = NULL;
+		k = 0;
+	}
+done:
+	conswal_recs_free(recs, n);
+	conswal_recs_free(out, k);
+	if (rc)
+		node_abort(cs->n, rc, "consensus: cannot rotate DATADIR/consensus.wal");
+	return rc;
+}
+
 /* ---- the output loop ---- */
 
 static void pump(struct consensus *cs);
@@ -221,10 +485,19 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct timer_arg *ta = arg;
 	(void)fd;
 	(void)what;
-	if (!ta->cs->e || ta->cs->halted)
+	struct consensus *cs = ta->cs;
+	if (!cs->e || cs->halted)
 		return;
-	bft_on_timeout(ta->cs->e, ta->step, ta->height, ta->round);
-	pump(ta->cs);
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_TIMEOUT;
+	r.height = ta->height;
+	r.round = ta->round;
+	r.step = (uint8_t)ta->step;
+	if (wal_log(cs, &r))
+		return;
+	engine_result(cs, bft_on_timeout(cs->e, ta->step, ta->height, ta->round));
+	pump(cs);
 }
 
 static void add_timer(struct event *ev, uint64_t delay_ms)
@@ -270,7 +543,15 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 	uint8_t hash[HASH_LEN];
 	block_hash(&blk, hash);
 	cand_put(cs, &blk, hash);
-	bft_on_value(cs->e, cs->value_height, cs->value_round, hash);
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_VALUE;
+	r.height = cs->value_height;
+	r.round = cs->value_round;
+	memcpy(r.value, hash, HASH_LEN);
+	if (wal_log(cs, &r))
+		return;
+	engine_result(cs, bft_on_value(cs->e, cs->value_height, cs->value_round, hash));
 	pump(cs);
 }
 
@@ -300,25 +581,72 @@ static void broadcast_vote(struct consensus *cs, const struct bft_vote *v)
 	buf_free(&b);
 }
 
-static void validate(struct consensus *cs, const struct bft_output *o)
+/* Hands the node's verdict on value (height) to the engine, logged first. */
+static void give_verdict(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN], int valid)
+{
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_VALIDITY;
+	r.height = height;
+	r.valid = valid ? 1 : 0;
+	memcpy(r.value, value, HASH_LEN);
+	if (wal_log(cs, &r))
+		return;
+	engine_result(cs, bft_on_validity(cs->e, height, value, valid));
+}
+
+static void pending_put(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
+{
+	struct pending_check *slot = &cs->pending[0];
+	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
+		if (cs->pending[i].used && memcmp(cs->pending[i].hash, value, HASH_LEN) == 0)
+			return;
+		if (!cs->pending[i].used || cs->pending[i].height < slot->height)
+			slot = &cs->pending[i];
+		if (!cs->pending[i].used)
+			break;
+	}
+	slot->used = 1;
+	slot->height = height;
+	memcpy(slot->hash, value, HASH_LEN);
+}
+
+static void validate_value(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
 {
 	struct node *n = cs->n;
-	struct candidate *c = cand_find(cs, o->value);
+	struct candidate *c = cand_find(cs, value);
 	char err[256];
-	if (!c)
-		return; /* never seen its block: no verdict, the round times out */
+	if (!c) {
+		/* never seen its block (a proposal replayed from the WAL): no verdict
+		 * until a peer sends the block again (on_proposal_msg) */
+		pending_put(cs, height, value);
+		return;
+	}
 	if (c->blk.hdr.height != chain_height(n->chain) + 1) {
-		bft_on_validity(cs->e, o->height, o->value, 0);
+		give_verdict(cs, height, value, 0);
 		return;
 	}
 	int rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
 	if (assay_err_is_local(rc)) {
-		log_error("consensus: cannot check block %llu: %s", (unsigned long long)o->height, err);
+		log_error("consensus: cannot check block %llu: %s", (unsigned long long)height, err);
 		return; /* our failure is no verdict on the block */
 	}
 	if (rc)
-		log_warn("consensus: proposed block %llu is invalid: %s", (unsigned long long)o->height, err);
-	bft_on_validity(cs->e, o->height, o->value, rc == 0);
+		log_warn("consensus: proposed block %llu is invalid: %s", (unsigned long long)height, err);
+	give_verdict(cs, height, value, rc == 0);
+}
+
+/* A block arrived for a proposal whose VALIDATE found none. */
+static void pending_take(struct consensus *cs, const uint8_t value[HASH_LEN])
+{
+	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
+		struct pending_check *p = &cs->pending[i];
+		if (!p->used || memcmp(p->hash, value, HASH_LEN) != 0)
+			continue;
+		p->used = 0;
+		if (cs->e && p->height == bft_height(cs->e))
+			validate_value(cs, p->height, value);
+	}
 }
 
 static void decide(struct consensus *cs, const struct bft_output *o)
@@ -329,6 +657,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	uint64_t now = node_now_ms();
 	cs->decided++;
 	cs->next_block_ms = now + n->blocktime_ms;
+	count_decision(cs, o, c ? c->seen_ms : 0, now);
 	if (!c) {
 		log_warn("consensus: decided height %llu without its block; waiting for block sync",
 			 (unsigned long long)o->height);
@@ -342,16 +671,20 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	cand_prune(cs, o->height);
 	if (chain_height(n->chain) + 1 != bft_height(cs->e))
 		event_active(cs->restart_ev, EV_TIMEOUT, 0);
+	else if (!cs->replaying)
+		wal_rotate(cs, o->height + 1, 0, NULL, NULL);
 }
 
 static void handle_output(struct consensus *cs, const struct bft_output *o)
 {
 	switch (o->kind) {
 	case BFT_OUT_PROPOSAL:
-		broadcast_proposal(cs, &o->proposal);
+		if (!cs->replaying)
+			broadcast_proposal(cs, &o->proposal);
 		break;
 	case BFT_OUT_VOTE:
-		broadcast_vote(cs, &o->vote);
+		if (!cs->replaying)
+			broadcast_vote(cs, &o->vote);
 		break;
 	case BFT_OUT_TIMEOUT: {
 		struct timer_arg *ta = &cs->targ[o->step];
@@ -372,19 +705,14 @@ static void handle_output(struct consensus *cs, const struct bft_output *o)
 		break;
 	}
 	case BFT_OUT_VALIDATE:
-		validate(cs, o);
+		validate_value(cs, o->height, o->value);
 		break;
 	case BFT_OUT_DECIDE:
 		decide(cs, o);
 		break;
-	case BFT_OUT_EVIDENCE: {
-		char hex[65];
-		hex_encode(o->evidence.a.validator, PUBKEY_LEN, hex);
-		log_warn("consensus: validator %s signed two votes at height %llu round %u (evidence kept in the log "
-			 "only: evidence transactions are not built yet)",
-			 hex, (unsigned long long)o->evidence.a.height, o->evidence.a.round);
+	case BFT_OUT_EVIDENCE:
+		keep_evidence(cs, &o->evidence);
 		break;
-	}
 	}
 }
 
@@ -428,6 +756,27 @@ static int valset_at(struct consensus *cs, uint64_t h, char *err, size_t errlen)
 	return 0;
 }
 
+/* Feeds records into the engine as inputs, outputs handled in replay mode
+ * (nothing sent again, nothing logged again). */
+static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t n)
+{
+	cs->replaying = 1;
+	for (size_t i = 0; i < n && cs->e && !cs->halted; i++) {
+		if (recs[i].kind == CONSWAL_HEIGHT || recs[i].kind == CONSWAL_SIGNED)
+			continue;
+		int rc = engine_result(cs, conswal_feed(cs->e, &recs[i]));
+		cs->replayed++;
+		pump(cs);
+		if (rc == ASSAY_ENOMEM)
+			break;
+	}
+	cs->replaying = 0;
+}
+
+/* The engine for the chain's next height h, fresh. A validator's WAL for h
+ * is replayed into it, so it comes back in the round, step and lock it had;
+ * without one (a new height, or the file lost) it starts at round 0, or
+ * after the last round its sign-state shows signed at h. */
 static int engine_start(struct consensus *cs, char *err, size_t errlen)
 {
 	uint64_t h = chain_height(cs->n->chain) + 1;
@@ -437,6 +786,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	bft_destroy(cs->e);
 	cs->e = NULL;
 	cand_prune(cs, h - 1);
+	memset(cs->pending, 0, sizeof(cs->pending));
 	int rc = valset_at(cs, h, err, errlen);
 	if (rc)
 		return rc;
@@ -445,15 +795,52 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	cs->e = bft_create(&cs->cfg, &cs->vs, &ops, err, errlen);
 	if (!cs->e)
 		return ASSAY_ENOMEM;
-	/* Restarted after signing at this height: rounds up to the last signed
-	 * one are spent (the sign-state refuses them), so begin after it. */
-	uint32_t first = 0;
-	if (cs->last.any && cs->last.height == h && cs->last.round < UINT32_MAX)
-		first = cs->last.round + 1;
-	if (first)
-		log_info("consensus: signed in round %u of height %llu before the restart: starting at round %u",
-			 cs->last.round, (unsigned long long)h, first);
-	rc = bft_start_at(cs->e, first);
+	cs->replayed = 0;
+	if (cs->wal) {
+		struct conswal_rec *recs = NULL;
+		size_t n = 0;
+		rc = conswal_read(cs->wal, &recs, &n, err, errlen);
+		if (rc)
+			return rc;
+		int current = n > 0 && recs[0].height == h && memcmp(recs[0].value, cs->cfg.chain_id, HASH_LEN) == 0;
+		if (current && (n < 2 || recs[1].kind != CONSWAL_START)) /* START is always the second */
+			current = 0;
+		if (current) {
+			cs->nsigned = 0;
+			for (size_t i = 1; i < n; i++)
+				if (recs[i].kind == CONSWAL_SIGNED && recs[i].height == h)
+					signed_add(cs, &recs[i]);
+			log_info("consensus: replaying %zu records of height %llu from DATADIR/consensus.wal", n - 1,
+				 (unsigned long long)h);
+			replay(cs, recs + 1, n - 1);
+			conswal_recs_free(recs, n);
+			log_info("consensus: replayed: round %u, step %d, locked round %lld",
+				 cs->e ? bft_round(cs->e) : 0, cs->e ? (int)bft_step(cs->e) : 0,
+				 cs->e ? (long long)bft_locked(cs->e, NULL) : -1LL);
+			return 0;
+		}
+		size_t held = 0;
+		for (size_t i = 1; i < n; i++)
+			held += recs[i].height == h;
+		conswal_recs_free(recs, n);
+		/* Signed at h with no log of it (the file was lost): rounds up to
+		 * the last signed one are spent (the sign-state refuses them). */
+		uint32_t first = 0;
+		if (cs->last.any && cs->last.height == h && cs->last.round < UINT32_MAX && !held)
+			first = cs->last.round + 1;
+		if (first)
+			log_info("consensus: signed in round %u of height %llu with no log of it: starting at round %u",
+				 cs->last.round, (unsigned long long)h, first);
+		struct conswal_rec *carried;
+		size_t ncarried;
+		if ((rc = wal_rotate(cs, h, first, &carried, &ncarried)) != 0)
+			return assay_fail(err, errlen, rc, "cannot write DATADIR/consensus.wal");
+		replay(cs, carried + 1, ncarried - 1);
+		conswal_recs_free(carried, ncarried);
+		return 0;
+	}
+	/* A follower: no log, nothing signed. */
+	rc = bft_start_at(cs->e, 0);
 	pump(cs);
 	return rc;
 }
@@ -466,8 +853,12 @@ static void on_restart(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (cs->n->aborted || cs->halted)
 		return;
-	if (engine_start(cs, err, sizeof(err)) < 0)
-		node_abort(cs->n, ASSAY_ENOMEM, "consensus: cannot restart the engine");
+	int rc = engine_start(cs, err, sizeof(err));
+	if (rc < 0) {
+		char why[320];
+		snprintf(why, sizeof(why), "consensus: cannot restart the engine: %s", err);
+		node_abort(cs->n, rc, why);
+	}
 }
 
 static void on_rebroadcast(evutil_socket_t fd, short what, void *arg)
@@ -503,10 +894,31 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	else if (n->has_key)
 		log_warn("validator key is not in this chain's validator set: following only");
 	char path[1200];
+	int rc = 0;
+	if (n->cfg.testdoublesign) {
+		const char *testing = getenv("ASSAY_TESTING");
+		int local = strcmp(n->genesis.network_name, "dev") == 0 || strcmp(n->genesis.network_name, "local") == 0;
+		if (!local || !testing || strcmp(testing, "1") != 0) {
+			rc = assay_fail(err, errlen, ASSAY_EARG,
+					"-testdoublesign makes this validator equivocate: only on a dev or local network "
+					"with ASSAY_TESTING=1 in the environment");
+			goto fail;
+		}
+		log_warn("consensus: -testdoublesign: this validator signs two conflicting votes in every round");
+	}
 	snprintf(path, sizeof(path), "%s/signstate", n->cfg.datadir);
-	int rc = member ? signstate_load(cs, path, err, errlen) : 0;
+	rc = member ? signstate_load(cs, path, err, errlen) : 0;
 	if (rc)
 		goto fail;
+	if (member) {
+		struct conswal_rec *recs;
+		size_t nrecs;
+		snprintf(path, sizeof(path), "%s/consensus.wal", n->cfg.datadir);
+		cs->wal = conswal_open(path, &recs, &nrecs, &rc, err, errlen);
+		if (!cs->wal)
+			goto fail;
+		conswal_recs_free(recs, nrecs);
+	}
 	for (int i = 0; i < 3; i++) {
 		cs->targ[i].cs = cs;
 		cs->timer[i] = evtimer_new(n->base, on_timer, &cs->targ[i]);
@@ -575,6 +987,13 @@ void consensus_stop(struct node *n)
 	cand_prune(cs, UINT64_MAX);
 	if (cs->sign_fd >= 0)
 		close(cs->sign_fd);
+	if (cs->wal) {
+		conswal_sync(cs->wal);
+		conswal_close(cs->wal);
+	}
+	free(cs->signed_recs);
+	free(cs->tip_sigs);
+	free(cs->missed);
 	free(cs);
 	n->consensus = NULL;
 }
@@ -590,8 +1009,16 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		return ASSAY_EEXISTS;
 	if (pr.height > h + 1)
 		return ASSAY_ELIMIT;
-	if (cand_find(cs, pr.value))
-		return bft_on_proposal(cs->e, &pr);
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_PROPOSAL;
+	r.height = pr.height;
+	r.proposal = pr;
+	if (cand_find(cs, pr.value)) {
+		if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0)
+			return ASSAY_ESIG;
+		return wal_log(cs, &r) ? ASSAY_EIO : bft_on_proposal(cs->e, &pr);
+	}
 	const struct chain_params *cp = &chain_genesis(n->chain)->params;
 	struct block_limits lim = {cp->max_block_txs, cp->max_tx_bytes};
 	struct block blk;
@@ -612,7 +1039,78 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		return ASSAY_ESIG;
 	}
 	cand_put(cs, &blk, hash);
-	return bft_on_proposal(cs->e, &pr);
+	if (wal_log(cs, &r))
+		return ASSAY_EIO;
+	rc = bft_on_proposal(cs->e, &pr);
+	pending_take(cs, hash);
+	return rc;
+}
+
+/* A precommit for the tip while the chain holds no commit for it (the tip
+ * came by block sync; validators repeat the last height's precommits every
+ * CONSENSUS_REBROADCAST_MS): kept, and once those of one round hold more
+ * than 2/3 of the power they become the tip's commit, so this node can
+ * propose on the tip (docs/consensus.md §10, "Block sync"). */
+static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
+{
+	struct node *n = cs->n;
+	uint8_t tip[HASH_LEN];
+	chain_tip_hash(n->chain, tip);
+	if (v->type != VOTE_PRECOMMIT || !v->has_value || v->height != chain_height(n->chain) ||
+	    memcmp(v->value, tip, HASH_LEN) != 0 || chain_tip_commit(n->chain)->nsigs)
+		return;
+	if (cs->tip_sigs_height != v->height) {
+		cs->ntip_sigs = 0;
+		cs->tip_sigs_height = v->height;
+	}
+	size_t cap = (size_t)cs->vs.n * CONSENSUS_TIP_ROUNDS;
+	if (!cs->tip_sigs && !(cs->tip_sigs = calloc(cap ? cap : 1, sizeof(*cs->tip_sigs))))
+		return;
+	if (bft_valset_find(&cs->vs, v->validator) < 0 || cs->ntip_sigs == cap)
+		return;
+	for (size_t i = 0; i < cs->ntip_sigs; i++)
+		if (cs->tip_sigs[i].round == v->round && memcmp(cs->tip_sigs[i].validator, v->validator, PUBKEY_LEN) == 0)
+			return;
+	if (bft_vote_verify(cs->cfg.chain_id, v) != 0)
+		return;
+	struct tip_sig *t = &cs->tip_sigs[cs->ntip_sigs++];
+	t->round = v->round;
+	memcpy(t->validator, v->validator, PUBKEY_LEN);
+	memcpy(t->sig, v->sig, SIG_LEN);
+	uint64_t power = 0;
+	uint32_t k = 0;
+	for (size_t i = 0; i < cs->ntip_sigs; i++)
+		if (cs->tip_sigs[i].round == v->round) {
+			power += cs->vs.v[bft_valset_find(&cs->vs, cs->tip_sigs[i].validator)].power;
+			k++;
+		}
+	if (!bft_power_quorum(power, cs->vs.total))
+		return;
+	struct commit c = {v->height, v->round, {0}, k, calloc(k, sizeof(struct commit_sig))};
+	if (!c.sigs)
+		return;
+	memcpy(c.block_hash, tip, HASH_LEN);
+	k = 0;
+	/* in validator order, as a commit the engine builds */
+	for (uint32_t vi = 0; vi < cs->vs.n; vi++)
+		for (size_t i = 0; i < cs->ntip_sigs; i++)
+			if (cs->tip_sigs[i].round == v->round &&
+			    memcmp(cs->tip_sigs[i].validator, cs->vs.v[vi].pubkey, PUBKEY_LEN) == 0) {
+				memcpy(c.sigs[k].validator, cs->tip_sigs[i].validator, PUBKEY_LEN);
+				memcpy(c.sigs[k].sig, cs->tip_sigs[i].sig, SIG_LEN);
+				k++;
+			}
+	char err[256];
+	int rc = chain_set_tip_commit(n->chain, &c, err, sizeof(err));
+	if (rc == 0)
+		log_info("consensus: learnt the commit of the tip (height %llu, round %u) from gossip: can propose on it",
+			 (unsigned long long)c.height, c.round);
+	else if (assay_err_is_local(rc))
+		node_abort(n, rc, err);
+	else if (rc != ASSAY_EEXISTS)
+		log_warn("consensus: gathered precommits for the tip do not make a commit: %s", err);
+	commit_free(&c);
+	cs->ntip_sigs = 0;
 }
 
 int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t len)
@@ -625,24 +1123,126 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 		struct bft_vote v;
 		if (bft_vote_decode(&v, p, len) != 0)
 			return ASSAY_EDECODE;
+		uint64_t h = bft_height(cs->e);
+		if (v.height + 1 == h)
+			gather_tip_precommit(cs, &v);
+		if (cs->wal && (v.height == h || v.height == h + 1)) {
+			/* only what changes the engine's state is logged, and only
+			 * with a signature that verifies (a flood of forged votes
+			 * must not grow the file) */
+			if (bft_vote_verify(cs->cfg.chain_id, &v) != 0)
+				return ASSAY_ESIG;
+			struct conswal_rec r;
+			memset(&r, 0, sizeof(r));
+			r.kind = CONSWAL_VOTE;
+			r.height = v.height;
+			r.vote = v;
+			if (wal_log(cs, &r))
+				return ASSAY_EIO;
+		}
 		rc = bft_on_vote(cs->e, &v);
 	} else {
 		rc = on_proposal_msg(cs, p, len);
 	}
-	if (rc == ASSAY_ENOMEM) {
-		node_abort(n, rc, "consensus: out of memory in the engine");
-		return rc;
-	}
+	if (engine_result(cs, rc) == ASSAY_ENOMEM)
+		return ASSAY_EIO; /* our failure, not the peer's */
 	pump(cs);
 	return rc;
+}
+
+/* The tip (height, from block sync) may already have more than 2/3 of
+ * the precommits in the engine, which could not decide it without the
+ * proposal: they are the tip's commit. */
+static void commit_from_engine(struct consensus *cs, uint64_t height)
+{
+	uint8_t tip[HASH_LEN];
+	char err[256];
+	chain_tip_hash(cs->n->chain, tip);
+	for (uint32_t r = 0; r <= bft_round(cs->e) + BFT_MAX_ROUNDS_AHEAD; r++) {
+		const struct bft_voteset *pc = bft_votes(cs->e, r, VOTE_PRECOMMIT);
+		if (!pc || !bft_power_quorum(bft_voteset_power(pc, 1, tip), cs->vs.total))
+			continue;
+		struct commit c;
+		if (bft_voteset_commit(pc, &cs->vs, tip, &c) != 0)
+			return;
+		int rc = chain_set_tip_commit(cs->n->chain, &c, err, sizeof(err));
+		if (rc == 0)
+			log_info("consensus: block %llu came by sync; its commit (round %u) was in the engine's precommits",
+				 (unsigned long long)height, r);
+		else if (assay_err_is_local(rc))
+			node_abort(cs->n, rc, err);
+		commit_free(&c);
+		return;
+	}
 }
 
 void consensus_on_block_connected(struct node *n, uint64_t height)
 {
 	struct consensus *cs = n->consensus;
-	if (cs && cs->e && !cs->halted && height >= bft_height(cs->e) && !n->aborted) {
-		cs->next_block_ms = node_now_ms() + n->blocktime_ms;
-		event_active(cs->restart_ev, EV_TIMEOUT, 0);
+	if (!cs || !cs->e || cs->halted || n->aborted || height < bft_height(cs->e))
+		return;
+	cs->next_block_ms = node_now_ms() + n->blocktime_ms;
+	/* A block of the engine's own height from block sync, with its commit
+	 * known: the engine decides it from the commit (keeping the messages it
+	 * holds for the next height, and the commit to repeat), else it is
+	 * restarted at the next height. */
+	if (height == bft_height(cs->e) && !chain_tip_commit(n->chain)->nsigs)
+		commit_from_engine(cs, height);
+	const struct commit *c = chain_tip_commit(n->chain);
+	if (height == bft_height(cs->e) && c->nsigs && c->height == height && !cs->pumping) {
+		struct conswal_rec r;
+		memset(&r, 0, sizeof(r));
+		r.kind = CONSWAL_COMMIT;
+		r.height = height;
+		r.commit = *c; /* borrowed: not freed here */
+		if (wal_log(cs, &r))
+			return;
+		int rc = engine_result(cs, bft_on_commit(cs->e, c));
+		pump(cs);
+		if (rc == 0 && cs->e && bft_height(cs->e) == height + 1)
+			return;
+	}
+	event_active(cs->restart_ev, EV_TIMEOUT, 0);
+}
+
+int consensus_take_evidence(struct node *n, struct bft_evidence *ev)
+{
+	struct consensus *cs = n->consensus;
+	if (!cs || cs->nevidence == 0)
+		return 0;
+	*ev = cs->evidence[0];
+	memmove(&cs->evidence[0], &cs->evidence[1], (cs->nevidence - 1) * sizeof(*ev));
+	cs->nevidence--;
+	return 1;
+}
+
+static void votes_info(const bft_engine_t *e, uint32_t round, uint8_t type, struct consensus_votes *out)
+{
+	const struct bft_voteset *vs = bft_votes(e, round, type);
+	memset(out, 0, sizeof(*out));
+	if (!vs)
+		return;
+	out->any = vs->power_any;
+	for (uint32_t i = 0; i < vs->n; i++)
+		out->voters += vs->state[i] != 0;
+	for (uint32_t t = 0; t < vs->ntallies; t++) {
+		const struct bft_tally *tl = &vs->tallies[t];
+		if (!tl->has_value) {
+			out->nil = tl->power;
+			continue;
+		}
+		/* keep the CONSENSUS_INFO_VALUES with most power, sorted */
+		uint32_t at = out->nvalues;
+		while (at > 0 && out->values[at - 1].power < tl->power)
+			at--;
+		if (at >= CONSENSUS_INFO_VALUES)
+			continue;
+		uint32_t last = out->nvalues < CONSENSUS_INFO_VALUES ? out->nvalues : CONSENSUS_INFO_VALUES - 1;
+		memmove(&out->values[at + 1], &out->values[at], (last - at) * sizeof(out->values[0]));
+		memcpy(out->values[at].value, tl->value, HASH_LEN);
+		out->values[at].power = tl->power;
+		if (out->nvalues < CONSENSUS_INFO_VALUES)
+			out->nvalues++;
 	}
 }
 
@@ -652,13 +1252,87 @@ void consensus_info(struct node *n, struct consensus_info *info)
 	memset(info, 0, sizeof(*info));
 	if (!cs || !cs->e)
 		return;
+	const bft_engine_t *e = cs->e;
 	info->running = 1;
-	info->height = bft_height(cs->e);
-	info->round = bft_round(cs->e);
-	info->step = bft_step(cs->e);
+	info->height = bft_height(e);
+	info->round = bft_round(e);
+	info->step = bft_step(e);
 	info->is_validator = cs->cfg.is_validator;
-	info->locked_round = bft_locked(cs->e, NULL);
-	info->valid_round = bft_valid(cs->e, NULL);
+	info->locked_round = bft_locked(e, info->locked_value);
+	info->valid_round = bft_valid(e, info->valid_value);
 	bft_proposer(cs->e, info->round, info->proposer);
 	info->decided = cs->decided;
+	info->total_power = bft_total_power(e);
+	struct bft_proposal p;
+	int validity = 0;
+	info->proposal_pol_round = -1;
+	if (bft_round_proposal(e, info->round, 0, &p, &validity)) {
+		info->has_proposal = 1;
+		memcpy(info->proposal, p.value, HASH_LEN);
+		info->proposal_pol_round = p.pol_round == BFT_POL_NONE ? -1 : (int64_t)p.pol_round;
+		info->proposal_validity = validity;
+	}
+	votes_info(e, info->round, VOTE_PREVOTE, &info->prevotes);
+	votes_info(e, info->round, VOTE_PRECOMMIT, &info->precommits);
+	info->evidence = cs->evidence_seen;
+	info->wal_bytes = cs->wal ? conswal_size(cs->wal) : 0;
+	info->replayed = cs->replayed;
+	info->doublesigned = cs->doublesigned;
+}
+
+void consensus_metrics(struct node *n, struct evbuffer *out)
+{
+	struct consensus *cs = n->consensus;
+	if (!cs || !cs->e)
+		return;
+	evbuffer_add_printf(out,
+			    "# HELP assay_consensus_height Height the consensus engine is deciding.\n"
+			    "# TYPE assay_consensus_height gauge\nassay_consensus_height %llu\n"
+			    "# HELP assay_consensus_round Round of that height.\n"
+			    "# TYPE assay_consensus_round gauge\nassay_consensus_round %u\n"
+			    "# HELP assay_consensus_step Step of that round (0 propose, 1 prevote, 2 precommit).\n"
+			    "# TYPE assay_consensus_step gauge\nassay_consensus_step %d\n"
+			    "# HELP assay_consensus_evidence_total Duplicate-vote evidence the engine reported.\n"
+			    "# TYPE assay_consensus_evidence_total counter\nassay_consensus_evidence_total %llu\n"
+			    "# HELP assay_consensus_rounds_per_height Rounds a decided height took (round + 1).\n"
+			    "# TYPE assay_consensus_rounds_per_height histogram\n",
+			    (unsigned long long)bft_height(cs->e), bft_round(cs->e), (int)bft_step(cs->e),
+			    (unsigned long long)cs->evidence_seen);
+	uint64_t acc = 0;
+	for (size_t b = 0; b < CONSENSUS_ROUND_BUCKETS; b++) {
+		acc += cs->rounds_hist[b];
+		evbuffer_add_printf(out, "assay_consensus_rounds_per_height_bucket{le=\"%llu\"} %llu\n",
+				    (unsigned long long)round_bounds[b], (unsigned long long)acc);
+	}
+	acc += cs->rounds_hist[CONSENSUS_ROUND_BUCKETS];
+	evbuffer_add_printf(out, "assay_consensus_rounds_per_height_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)acc);
+	evbuffer_add_printf(out, "assay_consensus_rounds_per_height_sum %llu\n"
+			    "assay_consensus_rounds_per_height_count %llu\n"
+			    "# HELP assay_consensus_proposal_to_commit_ms From a proposal's arrival to its commit.\n"
+			    "# TYPE assay_consensus_proposal_to_commit_ms histogram\n",
+			    (unsigned long long)cs->rounds_sum, (unsigned long long)acc);
+	acc = 0;
+	for (size_t b = 0; b < CONSENSUS_LATENCY_BUCKETS; b++) {
+		acc += cs->latency_hist[b];
+		evbuffer_add_printf(out, "assay_consensus_proposal_to_commit_ms_bucket{le=\"%llu\"} %llu\n",
+				    (unsigned long long)latency_bounds[b], (unsigned long long)acc);
+	}
+	acc += cs->latency_hist[CONSENSUS_LATENCY_BUCKETS];
+	evbuffer_add_printf(out,
+			    "assay_consensus_proposal_to_commit_ms_bucket{le=\"+Inf\"} %llu\n"
+			    "assay_consensus_proposal_to_commit_ms_sum %llu\n"
+			    "assay_consensus_proposal_to_commit_ms_count %llu\n"
+			    "# HELP assay_consensus_missed_votes_total Decided heights whose commit lacks the validator.\n"
+			    "# TYPE assay_consensus_missed_votes_total counter\n",
+			    (unsigned long long)acc, (unsigned long long)cs->latency_sum_ms,
+			    (unsigned long long)cs->latency_count);
+	for (size_t i = 0; i < cs->nmissed; i++) {
+		char addr[ADDR_STR_MAX];
+		uint8_t a[ADDR_LEN];
+		address_from_pubkey(cs->missed[i].pubkey, a);
+		address_encode(n->genesis.net, a, addr);
+		evbuffer_add_printf(out, "assay_consensus_missed_votes_total{validator=\"%s\"} %llu\n", addr,
+				    (unsigned long long)cs->missed[i].missed);
+	}
 }

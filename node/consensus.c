@@ -220,8 +220,13 @@ static int wal_log(struct consensus *cs, const struct conswal_rec *r)
 static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uint32_t step,
 		      const uint8_t hash[HASH_LEN])
 {
-	if (cs->replaying && signed_has(cs, height, round, step, hash))
+	char hex[2 * HASH_LEN + 1];
+	hex_encode(hash, HASH_LEN, hex);
+	if (cs->replaying && signed_has(cs, height, round, step, hash)) {
+		log_debug("consensus: signing step %u at height %llu round %u: %s (again, replayed)", step,
+			  (unsigned long long)height, round, hex);
 		return 0;
+	}
 	if (cs->wal && conswal_sync(cs->wal) != 0) {
 		log_error("consensus: cannot fsync DATADIR/consensus.wal: %s; not signing", strerror(errno));
 		return ASSAY_EIO;
@@ -236,6 +241,8 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 	r.round = round;
 	r.step = (uint8_t)step;
 	memcpy(r.value, hash, HASH_LEN);
+	log_debug("consensus: signing step %u at height %llu round %u: %s", step, (unsigned long long)height, round,
+		  hex);
 	if (cs->wal && conswal_append(cs->wal, &r) != 0)
 		log_warn("consensus: cannot append to DATADIR/consensus.wal (signing on: the sign-state holds)");
 	signed_add(cs, &r);

@@ -131,6 +131,18 @@ static int signstate_load(struct consensus *cs, const char *path, char *err, siz
 	return 0;
 }
 
+/* (height, round, step) against the last signature: -1 below, 0 the same
+ * position, 1 above (or nothing signed yet). */
+static int signstate_cmp(const struct signstate *l, uint64_t height, uint32_t round, uint32_t step)
+{
+	if (!l->any)
+		return 1;
+	return height != l->height ? (height < l->height ? -1 : 1)
+	       : round != l->round ? (round < l->round ? -1 : 1)
+	       : step != l->step   ? (step < l->step ? -1 : 1)
+				   : 0;
+}
+
 /* 0 when (height, round, step, hash) may be signed: above the last
  * signature, or the very same thing again; it is then written and fsynced
  * before the caller releases the signature. */
@@ -139,10 +151,7 @@ static int signstate_allow(struct consensus *cs, uint64_t height, uint32_t round
 {
 	const struct signstate *l = &cs->last;
 	if (l->any) {
-		int cmp = height != l->height ? (height < l->height ? -1 : 1)
-			  : round != l->round ? (round < l->round ? -1 : 1)
-			  : step != l->step   ? (step < l->step ? -1 : 1)
-					      : 0;
+		int cmp = signstate_cmp(l, height, round, step);
 		if (cmp < 0 || (cmp == 0 && memcmp(hash, l->hash, HASH_LEN) != 0)) {
 			log_warn("consensus: refused to sign step %u at height %llu round %u: already signed step %u at "
 				 "height %llu round %u (DATADIR/signstate)", step, (unsigned long long)height, round,
@@ -222,7 +231,11 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 {
 	char hex[2 * HASH_LEN + 1];
 	hex_encode(hash, HASH_LEN, hex);
-	if (cs->replaying && signed_has(cs, height, round, step, hash)) {
+	/* Below the sign-state's last signature only the log knows what was
+	 * signed; at or above it (the very last one, or a sign-state file older
+	 * than the log) the sign-state decides as for a new signature. */
+	if (cs->replaying && signed_has(cs, height, round, step, hash) &&
+	    signstate_cmp(&cs->last, height, round, step) < 0) {
 		log_debug("consensus: signing step %u at height %llu round %u: %s (again, replayed)", step,
 			  (unsigned long long)height, round, hex);
 		return 0;
@@ -439,6 +452,8 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 		*carried = NULL;
 		*ncarried = 0;
 	}
+	if (!cs->wal)
+		return 0; /* a follower keeps no log */
 	int rc = conswal_read(cs->wal, &recs, &n, err, sizeof(err));
 	if (rc == ASSAY_ECORRUPT) {
 		log_warn("consensus: %s; starting height %llu with an empty log", err, (unsigned long long)h);

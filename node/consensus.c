@@ -78,6 +78,8 @@ struct consensus {
 	size_t nsigned, capsigned;
 	uint64_t replayed;                /* records replayed at the last engine start */
 	int rebuilds;                     /* engine rebuilt from the WAL after ASSAY_ENOMEM */
+	int wal_full;                     /* this height's log reached CONSENSUS_WAL_MAX_BYTES */
+	int rebuild_pending;              /* ASSAY_ENOMEM seen: restart_ev rebuilds the engine */
 	/* proposals whose VALIDATE came before their block (after a replay) */
 	struct pending_check { int used; uint64_t height; uint8_t hash[HASH_LEN]; } pending[CONSENSUS_MAX_CANDIDATES];
 	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
@@ -96,6 +98,9 @@ struct consensus {
 	struct missed { uint8_t pubkey[PUBKEY_LEN]; uint64_t missed; } *missed;
 	size_t nmissed;
 	uint64_t doublesigned;            /* -testdoublesign: conflicting votes sent */
+	uint64_t rebuilt;                 /* engine rebuilds from the WAL since start */
+	uint64_t test_enomem_every;       /* tests only: see consensus_start */
+	uint64_t test_msgs;
 };
 
 static const uint64_t round_bounds[CONSENSUS_ROUND_BUCKETS] = {1, 2, 3, 5, 10};
@@ -220,6 +225,37 @@ static int wal_log(struct consensus *cs, const struct conswal_rec *r)
 		return rc;
 	}
 	return 0;
+}
+
+/* A peer's proposal or vote, logged before the engine sees it: 0,
+ * ASSAY_ELIMIT when the height's log is full (the message is not taken),
+ * ASSAY_EIO. *mark: the log's size before, for wal_unlog_refused. */
+static int wal_log_peer(struct consensus *cs, const struct conswal_rec *r, uint64_t *mark)
+{
+	*mark = cs->wal ? conswal_size(cs->wal) : 0;
+	if (!cs->wal || cs->replaying)
+		return 0;
+	if (*mark > CONSENSUS_WAL_MAX_BYTES) {
+		if (!cs->wal_full)
+			log_warn("consensus: DATADIR/consensus.wal holds %llu bytes for height %llu: taking no more "
+				 "messages from peers at this height", (unsigned long long)*mark,
+				 (unsigned long long)bft_height(cs->e));
+		cs->wal_full = 1;
+		return ASSAY_ELIMIT;
+	}
+	return wal_log(cs, r) ? ASSAY_EIO : 0;
+}
+
+/* The engine's answer to a logged peer message: one it did not take (any
+ * code but 0; ASSAY_ENOMEM aside) changed nothing in it, so its record comes
+ * off the end of the log again, and repeated, stale and refused messages do
+ * not grow the file. Only when nothing was appended after it. */
+static void wal_unlog_refused(struct consensus *cs, uint64_t mark, int rc)
+{
+	if (!cs->wal || cs->replaying || rc == 0 || rc == ASSAY_ENOMEM || conswal_size(cs->wal) <= mark)
+		return;
+	if (conswal_size(cs->wal) - mark <= 8 + 1 + 8 + BFT_PROPOSAL_BYTES && conswal_truncate(cs->wal, mark) != 0)
+		log_warn("consensus: cannot cut DATADIR/consensus.wal back: %s", strerror(errno));
 }
 
 /* What every signature goes through: the inputs that led to it durable in
@@ -368,13 +404,15 @@ static void cand_prune(struct consensus *cs, uint64_t height)
  * height before the node gives up. Other codes pass through. */
 static int engine_result(struct consensus *cs, int rc)
 {
-	if (rc != ASSAY_ENOMEM)
-		return rc;
+	if (rc != ASSAY_ENOMEM || cs->rebuild_pending)
+		return rc; /* inputs until the rebuild are in the log: it replays them */
 	if (!cs->wal || ++cs->rebuilds > CONSENSUS_MAX_REBUILDS) {
 		node_abort(cs->n, rc, "consensus: out of memory in the engine");
 		return rc;
 	}
 	log_error("consensus: out of memory in the engine: rebuilding it from DATADIR/consensus.wal");
+	cs->rebuilt++;
+	cs->rebuild_pending = 1;
 	event_active(cs->restart_ev, EV_TIMEOUT, 0);
 	return rc;
 }
@@ -474,6 +512,7 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 	out[1].round = first;
 	k = 2;
 	cs->nsigned = 0;
+	cs->wal_full = 0;
 	for (size_t i = 1; i < n; i++) {
 		if (recs[i].height != h || recs[i].kind == CONSWAL_START || recs[i].kind == CONSWAL_HEIGHT)
 			continue;
@@ -807,6 +846,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	event_del(cs->value_ev);
 	bft_destroy(cs->e);
 	cs->e = NULL;
+	cs->rebuild_pending = 0;
 	cand_prune(cs, h - 1);
 	memset(cs->pending, 0, sizeof(cs->pending));
 	int rc = valset_at(cs, h, err, errlen);
@@ -836,6 +876,13 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 				 (unsigned long long)h);
 			replay(cs, recs + 1, n - 1);
 			conswal_recs_free(recs, n);
+			/* what it had signed but maybe never sent goes out now, to
+			 * the peers already connected (rebuild), or with the next
+			 * rebroadcast (start) */
+			if (cs->e && !cs->halted) {
+				bft_rebroadcast(cs->e);
+				pump(cs);
+			}
 			log_info("consensus: replayed: round %u, step %d, locked round %lld",
 				 cs->e ? bft_round(cs->e) : 0, cs->e ? (int)bft_step(cs->e) : 0,
 				 cs->e ? (long long)bft_locked(cs->e, NULL) : -1LL);
@@ -927,6 +974,16 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 			goto fail;
 		}
 		log_warn("consensus: -testdoublesign: this validator signs two conflicting votes in every round");
+	}
+	/* Tests only: ASSAY_TEST_ENGINE_ENOMEM=N (with ASSAY_TESTING=1) answers
+	 * every Nth message from a peer as if the engine had run out of memory
+	 * on it, so the rebuild from the WAL runs in a live node. */
+	const char *testing = getenv("ASSAY_TESTING"), *every = getenv("ASSAY_TEST_ENGINE_ENOMEM");
+	if (testing && strcmp(testing, "1") == 0 && every && member) {
+		cs->test_enomem_every = strtoull(every, NULL, 10);
+		if (cs->test_enomem_every)
+			log_warn("consensus: ASSAY_TEST_ENGINE_ENOMEM: every %llu-th message fails as out of memory",
+				 (unsigned long long)cs->test_enomem_every);
 	}
 	snprintf(path, sizeof(path), "%s/signstate", n->cfg.datadir);
 	rc = member ? signstate_load(cs, path, err, errlen) : 0;
@@ -1036,10 +1093,16 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 	r.kind = CONSWAL_PROPOSAL;
 	r.height = pr.height;
 	r.proposal = pr;
+	uint64_t mark;
+	int rc;
 	if (cand_find(cs, pr.value)) {
 		if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0)
 			return ASSAY_ESIG;
-		return wal_log(cs, &r) ? ASSAY_EIO : bft_on_proposal(cs->e, &pr);
+		if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+			return rc;
+		rc = bft_on_proposal(cs->e, &pr);
+		wal_unlog_refused(cs, mark, rc);
+		return rc;
 	}
 	const struct chain_params *cp = &chain_genesis(n->chain)->params;
 	struct block_limits lim = {cp->max_block_txs, cp->max_tx_bytes};
@@ -1047,7 +1110,7 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 	uint8_t hash[HASH_LEN];
 	if (len - BFT_PROPOSAL_BYTES > cp->max_block_bytes)
 		return ASSAY_EINVALID;
-	int rc = block_decode(&blk, p + BFT_PROPOSAL_BYTES, len - BFT_PROPOSAL_BYTES, &lim);
+	rc = block_decode(&blk, p + BFT_PROPOSAL_BYTES, len - BFT_PROPOSAL_BYTES, &lim);
 	if (rc)
 		return assay_err_is_local(rc) ? rc : ASSAY_EDECODE;
 	block_hash(&blk, hash);
@@ -1061,9 +1124,10 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		return ASSAY_ESIG;
 	}
 	cand_put(cs, &blk, hash);
-	if (wal_log(cs, &r))
-		return ASSAY_EIO;
+	if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+		return rc;
 	rc = bft_on_proposal(cs->e, &pr);
+	wal_unlog_refused(cs, mark, rc);
 	pending_take(cs, hash);
 	return rc;
 }
@@ -1148,10 +1212,11 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 		uint64_t h = bft_height(cs->e);
 		if (v.height + 1 == h)
 			gather_tip_precommit(cs, &v);
+		uint64_t mark = 0;
 		if (cs->wal && (v.height == h || v.height == h + 1)) {
-			/* only what changes the engine's state is logged, and only
-			 * with a signature that verifies (a flood of forged votes
-			 * must not grow the file) */
+			/* logged only for the heights whose votes change the
+			 * engine's state, with a signature that verifies (forged
+			 * votes must not grow the file) */
 			if (bft_vote_verify(cs->cfg.chain_id, &v) != 0)
 				return ASSAY_ESIG;
 			struct conswal_rec r;
@@ -1159,13 +1224,18 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 			r.kind = CONSWAL_VOTE;
 			r.height = v.height;
 			r.vote = v;
-			if (wal_log(cs, &r))
-				return ASSAY_EIO;
+			if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+				return rc;
+			rc = bft_on_vote(cs->e, &v);
+			wal_unlog_refused(cs, mark, rc);
+		} else {
+			rc = bft_on_vote(cs->e, &v);
 		}
-		rc = bft_on_vote(cs->e, &v);
 	} else {
 		rc = on_proposal_msg(cs, p, len);
 	}
+	if (rc == 0 && cs->test_enomem_every && ++cs->test_msgs % cs->test_enomem_every == 0)
+		rc = ASSAY_ENOMEM;
 	if (engine_result(cs, rc) == ASSAY_ENOMEM)
 		return ASSAY_EIO; /* our failure, not the peer's */
 	pump(cs);
@@ -1300,6 +1370,7 @@ void consensus_info(struct node *n, struct consensus_info *info)
 	info->wal_bytes = cs->wal ? conswal_size(cs->wal) : 0;
 	info->replayed = cs->replayed;
 	info->doublesigned = cs->doublesigned;
+	info->rebuilt = cs->rebuilt;
 }
 
 void consensus_metrics(struct node *n, struct evbuffer *out)

@@ -25,6 +25,10 @@ typedef struct consensus consensus_t;
 /* Engine rebuilds from the WAL after ASSAY_ENOMEM within one height before
  * the node gives up and aborts. */
 #define CONSENSUS_MAX_REBUILDS 3
+/* A height's WAL past this size takes no more proposals or votes from peers
+ * (a flood of validly signed messages from a faulty validator); the
+ * node's own inputs are still logged. */
+#define CONSENSUS_WAL_MAX_BYTES (64u << 20)
 /* Rounds of precommits for the tip gathered at once (block sync). */
 #define CONSENSUS_TIP_ROUNDS 4
 /* Buckets of the figures: rounds per height (1, 2, 3, 5, 10) and
@@ -91,6 +95,7 @@ struct consensus_info {
 	uint64_t wal_bytes;            /* size of DATADIR/consensus.wal (0: a follower) */
 	uint64_t replayed;             /* WAL records replayed at the last engine start */
 	uint64_t doublesigned;         /* -testdoublesign: conflicting votes sent */
+	uint64_t rebuilt;              /* engine rebuilt from the WAL after ASSAY_ENOMEM, since start */
 };
 void consensus_info(struct node *n, struct consensus_info *info);
 /* The consensus figures in Prometheus text (for node_metrics): height,

@@ -382,6 +382,14 @@ int conswal_append(conswal_t *w, const struct conswal_rec *r)
 	return rc;
 }
 
+int conswal_truncate(conswal_t *w, uint64_t size)
+{
+	if (size > w->size || ftruncate(w->fd, (off_t)size) != 0)
+		return ASSAY_EIO;
+	w->size = size;
+	return 0;
+}
+
 int conswal_sync(conswal_t *w)
 {
 	if (!w->dirty)

@@ -76,6 +76,9 @@ void conswal_close(conswal_t *w);
 int conswal_read(conswal_t *w, struct conswal_rec **recs, size_t *n, char *err, size_t errlen);
 /* Appends one record with one write(2); not yet durable (conswal_sync). */
 int conswal_append(conswal_t *w, const struct conswal_rec *r);
+/* Cuts the file back to size bytes (a record just appended that turned out
+ * to change nothing). */
+int conswal_truncate(conswal_t *w, uint64_t size);
 /* fsync when something was appended since the last one. */
 int conswal_sync(conswal_t *w);
 /* Replaces the file with exactly recs (a temporary file written, fsynced

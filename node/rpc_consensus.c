@@ -59,6 +59,7 @@ static int m_getconsensusstate(void *ctx, json_t *params, json_t **result, struc
 	json_object_set_new(*result, "wal_bytes", json_integer((json_int_t)ci.wal_bytes));
 	json_object_set_new(*result, "wal_replayed", json_integer((json_int_t)ci.replayed));
 	json_object_set_new(*result, "doublesigned", json_integer((json_int_t)ci.doublesigned));
+	json_object_set_new(*result, "engine_rebuilds", json_integer((json_int_t)ci.rebuilt));
 	return 0;
 }
 

@@ -9,7 +9,9 @@ middle of a height replay DATADIR/consensus.wal. Then the check is shown to
 bite: the same validator started with -testdoublesign (refused without
 ASSAY_TESTING=1) equivocates every round and the others report evidence.
 A validator that got the stalled tip by block sync learns its commit from
-gossip. Also checks the RPC and /metrics figures of the engine."""
+gossip. Meanwhile another validator's engine is made to fail as out of memory
+(a test hook) every few messages and is rebuilt from its WAL while the node
+runs, with the same checks. Also checks the RPC and /metrics figures."""
 
 import os
 import random
@@ -44,6 +46,27 @@ def metrics(node):
         return r.read().decode()
 
 
+def start_with_env(node, env, extra=None, wait=True):
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update({k: v for k, v in env.items() if v is not None})
+    for k, v in env.items():
+        if v is None:
+            os.environ.pop(k, None)
+    try:
+        node.start(extra=extra, wait=wait)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def conflicts(node):
+    seen = signatures(node)
+    return len(seen), {k: v for k, v in seen.items() if len(v) > 1}
+
+
 def test(tmpdir, nodes):
     seed = int(os.environ.get("ASSAY_TEST_SEED", random.randrange(1 << 30)))
     print(f"seed {seed} (ASSAY_TEST_SEED={seed} repeats this run)")
@@ -54,6 +77,12 @@ def test(tmpdir, nodes):
     victim.stop()
     victim.extra_args.append("-debug=debug")
     victim.start()
+    # another validator's engine fails as if out of memory every 5th message
+    # from a peer and is rebuilt from its WAL while the node runs
+    rebuilder = others[1]
+    rebuilder.stop()
+    rebuilder.extra_args.append("-debug=debug")
+    start_with_env(rebuilder, {"ASSAY_TESTING": "1", "ASSAY_TEST_ENGINE_ENOMEM": "5"})
     fw.same_chain_at(vals, 4, timeout=40)
 
     start_height = max(v.height() for v in others)
@@ -90,13 +119,17 @@ def test(tmpdir, nodes):
     assert os.path.getsize(os.path.join(victim.datadir, "consensus.wal")) > 0
 
     # the property: never two different signatures for one (height, round, step)
-    seen = signatures(victim)
-    assert len(seen) >= 10, f"only {len(seen)} signatures logged"
-    conflicts = {k: v for k, v in seen.items() if len(v) > 1}
-    assert not conflicts, f"conflicting signatures: {conflicts}"
+    nseen, bad = conflicts(victim)
+    assert nseen >= 10, f"only {nseen} signatures logged"
+    assert not bad, f"conflicting signatures after restarts: {bad}"
+    rebuilds = rebuilder.rpc("getconsensusstate")["engine_rebuilds"]
+    assert rebuilds > 0, "the engine was never rebuilt"
+    nrebuilt, bad = conflicts(rebuilder)
+    assert nrebuilt >= 10 and not bad, f"conflicting signatures after rebuilds: {bad}"
     fw.assert_eq(evidence(vals), [0, 0, 0, 0], "duplicate-vote evidence seen")
     print(f"heights {start_height}..{top}, {replays} of {kills} restarts replayed inputs from the WAL, "
-          f"{len(seen)} signatures checked, {log.count('signing step')} signing lines")
+          f"{nseen} signatures checked, {log.count('signing step')} signing lines; "
+          f"{rebuilds} engine rebuilds, {nrebuilt} signatures checked")
 
     # what the engine shows: power seen, the commit's signers, the figures
     cs = others[0].rpc("getconsensusstate")
@@ -140,21 +173,13 @@ def test(tmpdir, nodes):
 
     # the check bites: a double-signing validator is caught by the others
     victim.stop()
-    saved = os.environ.pop("ASSAY_TESTING", None)
-    victim.start(extra=["-testdoublesign"], wait=False)
+    start_with_env(victim, {"ASSAY_TESTING": None}, extra=["-testdoublesign"], wait=False)
     victim.proc.wait(timeout=30)
     assert victim.proc.returncode != 0, "-testdoublesign started without ASSAY_TESTING=1"
     assert "only on a dev or local network" in open(victim.log_path(), errors="replace").read() or \
         "only on a dev or local network" in open(os.path.join(victim.datadir, "stdout.log"), errors="replace").read()
     victim.kill9()
-    os.environ["ASSAY_TESTING"] = "1"
-    try:
-        victim.start(extra=["-testdoublesign"])
-    finally:
-        if saved is None:
-            os.environ.pop("ASSAY_TESTING", None)
-        else:
-            os.environ["ASSAY_TESTING"] = saved
+    start_with_env(victim, {"ASSAY_TESTING": "1"}, extra=["-testdoublesign"])
     fw.wait_until(lambda: min(evidence(others)) > 0, timeout=30, what="evidence against the double signer")
     assert victim.rpc("getconsensusstate")["doublesigned"] > 0
     h = max(v.height() for v in vals)

@@ -77,7 +77,8 @@ struct consensus {
 	struct conswal_rec *signed_recs;  /* SIGNED records of the engine's height: replay re-signs exactly these */
 	size_t nsigned, capsigned;
 	uint64_t replayed;                /* records replayed at the last engine start */
-	int rebuilds;                     /* engine rebuilt from the WAL after ASSAY_ENOMEM */
+	int rebuilds;                     /* rebuilds in a row (see engine_result) */
+	uint64_t last_rebuild_ms;
 	int wal_full;                     /* this height's log reached CONSENSUS_WAL_MAX_BYTES */
 	int rebuild_pending;              /* ASSAY_ENOMEM seen: restart_ev rebuilds the engine */
 	/* proposals whose VALIDATE came before their block (after a replay) */
@@ -400,12 +401,18 @@ static void cand_prune(struct consensus *cs, uint64_t height)
 /* ---- engine failures, decisions counted, evidence kept ---- */
 
 /* ASSAY_ENOMEM leaves the engine refusing everything: it is rebuilt from
- * the WAL (engine_start at the same height replays it), a few times per
- * height before the node gives up. Other codes pass through. */
+ * the WAL (engine_start at the same height replays it). More than
+ * CONSENSUS_MAX_REBUILDS in a row — each within CONSENSUS_REBUILD_QUIET_MS
+ * of the one before, with no decision between — and the node gives up.
+ * Other codes pass through. */
 static int engine_result(struct consensus *cs, int rc)
 {
 	if (rc != ASSAY_ENOMEM || cs->rebuild_pending)
 		return rc; /* inputs until the rebuild are in the log: it replays them */
+	uint64_t now = node_now_ms();
+	if (now - cs->last_rebuild_ms > CONSENSUS_REBUILD_QUIET_MS)
+		cs->rebuilds = 0; /* the last rebuild worked for a while */
+	cs->last_rebuild_ms = now;
 	if (!cs->wal || ++cs->rebuilds > CONSENSUS_MAX_REBUILDS) {
 		node_abort(cs->n, rc, "consensus: out of memory in the engine");
 		return rc;

@@ -22,9 +22,12 @@ typedef struct consensus consensus_t;
 #define CONSENSUS_REBROADCAST_MS 1000
 /* Duplicate-vote evidence kept for consensus_take_evidence (oldest dropped). */
 #define CONSENSUS_MAX_EVIDENCE 64
-/* Engine rebuilds from the WAL after ASSAY_ENOMEM within one height before
- * the node gives up and aborts. */
+/* Engine rebuilds from the WAL after ASSAY_ENOMEM in a row (each within
+ * CONSENSUS_REBUILD_QUIET_MS of the last, no height decided between) before
+ * the node gives up and aborts: memory that stays short fails the rebuilds
+ * at once. */
 #define CONSENSUS_MAX_REBUILDS 3
+#define CONSENSUS_REBUILD_QUIET_MS 1000
 /* A height's WAL past this size takes no more proposals or votes from peers
  * (a flood of validly signed messages from a faulty validator); the
  * node's own inputs are still logged. */

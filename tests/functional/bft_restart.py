@@ -77,12 +77,12 @@ def test(tmpdir, nodes):
     victim.stop()
     victim.extra_args.append("-debug=debug")
     victim.start()
-    # another validator's engine fails as if out of memory every 5th message
+    # another validator's engine fails as if out of memory every 9th message
     # from a peer and is rebuilt from its WAL while the node runs
     rebuilder = others[1]
     rebuilder.stop()
     rebuilder.extra_args.append("-debug=debug")
-    start_with_env(rebuilder, {"ASSAY_TESTING": "1", "ASSAY_TEST_ENGINE_ENOMEM": "5"})
+    start_with_env(rebuilder, {"ASSAY_TESTING": "1", "ASSAY_TEST_ENGINE_ENOMEM": "9"})
     fw.same_chain_at(vals, 4, timeout=40)
 
     start_height = max(v.height() for v in others)
@@ -180,6 +180,7 @@ def test(tmpdir, nodes):
         "only on a dev or local network" in open(os.path.join(victim.datadir, "stdout.log"), errors="replace").read()
     victim.kill9()
     start_with_env(victim, {"ASSAY_TESTING": "1"}, extra=["-testdoublesign"])
+    assert rebuilder.proc.poll() is None, "the node whose engine was rebuilt gave up"
     fw.wait_until(lambda: min(evidence(others)) > 0, timeout=30, what="evidence against the double signer")
     assert victim.rpc("getconsensusstate")["doublesigned"] > 0
     h = max(v.height() for v in vals)

@@ -1161,9 +1161,15 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 		return;
 	if (bft_valset_find(&cs->vs, v->validator) < 0 || cs->ntip_sigs == cap)
 		return;
-	for (size_t i = 0; i < cs->ntip_sigs; i++)
-		if (cs->tip_sigs[i].round == v->round && memcmp(cs->tip_sigs[i].validator, v->validator, PUBKEY_LEN) == 0)
+	/* each validator fills at most CONSENSUS_TIP_ROUNDS slots, so the
+	 * honest ones always have room */
+	size_t mine = 0;
+	for (size_t i = 0; i < cs->ntip_sigs; i++) {
+		if (memcmp(cs->tip_sigs[i].validator, v->validator, PUBKEY_LEN) != 0)
+			continue;
+		if (cs->tip_sigs[i].round == v->round || ++mine == CONSENSUS_TIP_ROUNDS)
 			return;
+	}
 	if (bft_vote_verify(cs->cfg.chain_id, v) != 0)
 		return;
 	struct tip_sig *t = &cs->tip_sigs[cs->ntip_sigs++];

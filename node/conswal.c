@@ -19,7 +19,7 @@
 
 struct conswal {
 	int fd;
-	int dirty;       /* appended since the last fsync */
+	int dirty; /* appended since the last fsync */
 	uint64_t size;
 	char *path;
 };
@@ -168,8 +168,8 @@ static uint32_t get_u32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len, char *err,
-		  size_t errlen)
+int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len,
+		  char *err, size_t errlen)
 {
 	*recs = NULL;
 	*n = 0;
@@ -181,7 +181,8 @@ int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_
 			break; /* a frame header cut short: torn tail */
 		uint32_t blen = get_u32(p + pos), check = get_u32(p + pos + 4);
 		if (blen == 0 || blen > CONSWAL_MAX_BODY) {
-			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu claims %u bytes", pos, blen);
+			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu claims %u bytes",
+					pos, blen);
 			break;
 		}
 		if (len - pos - 8 < blen)
@@ -191,7 +192,8 @@ int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_
 		if (frame_check(body, blen) != check) {
 			if (last)
 				break; /* the last write, interrupted: torn tail */
-			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu fails its check", pos);
+			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu fails its check",
+					pos);
 			break;
 		}
 		if (*n == cap) {
@@ -211,12 +213,14 @@ int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_
 			break;
 		}
 		if (drc) {
-			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu does not decode", pos);
+			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu does not decode",
+					pos);
 			break;
 		}
 		if (*n == 0 && r->kind != CONSWAL_HEIGHT) {
 			conswal_rec_free(r);
-			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "the first record is not a height record");
+			rc = assay_fail(err, errlen, ASSAY_ECORRUPT,
+					"the first record is not a height record");
 			break;
 		}
 		(*n)++;
@@ -283,7 +287,8 @@ static int read_all(int fd, uint8_t **out, size_t *len)
 	return 0;
 }
 
-conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, int *rc, char *err, size_t errlen)
+conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, int *rc, char *err,
+			size_t errlen)
 {
 	*recs = NULL;
 	*n = 0;
@@ -312,14 +317,16 @@ conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, 
 	free(img);
 	if (*rc) {
 		assay_fail(err, errlen, *rc,
-			   "%s is corrupt (%s): the validator cannot know what it saw before; move the file away "
+			   "%s is corrupt (%s): the validator cannot know what it saw before; move the file "
+			   "away "
 			   "to start this height afresh (the sign-state file still prevents double signing)",
 			   path, why);
 		conswal_close(w);
 		return NULL;
 	}
 	if (good < len && (ftruncate(w->fd, (off_t)good) != 0 || fsync(w->fd) != 0)) {
-		*rc = assay_fail(err, errlen, ASSAY_EIO, "cannot cut the torn tail of %s: %s", path, strerror(errno));
+		*rc = assay_fail(err, errlen, ASSAY_EIO, "cannot cut the torn tail of %s: %s", path,
+				 strerror(errno));
 		conswal_recs_free(*recs, *n);
 		*recs = NULL;
 		*n = 0;

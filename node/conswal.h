@@ -23,19 +23,19 @@ enum conswal_kind {
 	CONSWAL_VALUE = 6,    /* bft_on_value(height, round, value) */
 	CONSWAL_VALIDITY = 7, /* bft_on_validity(height, value, valid) */
 	CONSWAL_COMMIT = 8,   /* bft_on_commit */
-	CONSWAL_SIGNED = 9,   /* we released a signature: step (0 proposal, 1 prevote, 2 precommit), round, value */
+	CONSWAL_SIGNED = 9,   /* a signature we released: step (0 proposal, 1 prevote, 2 precommit) */
 };
 
 /* A body is at most this long; a frame that claims more is corrupt. */
 #define CONSWAL_MAX_BODY (1u << 20)
 
 struct conswal_rec {
-	uint8_t kind;                 /* enum conswal_kind */
-	uint64_t height;              /* every record names its height */
-	uint32_t round;               /* START, TIMEOUT, VALUE, SIGNED */
-	uint8_t step;                 /* TIMEOUT: enum bft_step; SIGNED: 0 proposal, 1 prevote, 2 precommit */
-	uint8_t valid;                /* VALIDITY: 1 or 0 */
-	uint8_t value[HASH_LEN];      /* HEIGHT: chain_id; VALUE, VALIDITY, SIGNED: the block hash (zero: nil) */
+	uint8_t kind;            /* enum conswal_kind */
+	uint64_t height;         /* every record names its height */
+	uint32_t round;          /* START, TIMEOUT, VALUE, SIGNED */
+	uint8_t step;            /* TIMEOUT: enum bft_step; SIGNED: 0 proposal, 1 prevote, 2 precommit */
+	uint8_t valid;           /* VALIDITY: 1 or 0 */
+	uint8_t value[HASH_LEN]; /* HEIGHT: chain_id; VALUE, VALIDITY, SIGNED: the block hash (zero: nil) */
 	struct bft_proposal proposal; /* PROPOSAL */
 	struct bft_vote vote;         /* VOTE */
 	struct commit commit;         /* COMMIT: sigs malloc()ed (conswal_rec_free) */
@@ -56,8 +56,8 @@ void conswal_encode(const struct conswal_rec *r, struct buf *b);
  * with more bytes after it, a length above CONSWAL_MAX_BODY, or a first
  * record that is not HEIGHT, is ASSAY_ECORRUPT with err filled. 0 or an
  * error; ASSAY_ENOMEM. */
-int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len, char *err,
-		  size_t errlen);
+int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len,
+		  char *err, size_t errlen);
 
 /* Hands one input record to e (HEIGHT and SIGNED are not inputs: 0). The
  * engine's return code. */
@@ -69,7 +69,8 @@ typedef struct conswal conswal_t;
 /* Opens (creating) path and reads it: *recs as conswal_parse, a torn tail
  * cut off the file so that appends follow the last good record. NULL on
  * failure with err filled (corrupt: ASSAY_ECORRUPT in *rc). */
-conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, int *rc, char *err, size_t errlen);
+conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, int *rc, char *err,
+			size_t errlen);
 void conswal_close(conswal_t *w);
 /* Reads the records in the file now, as conswal_parse (a torn tail, which
  * conswal_open cut already, cannot reappear). */

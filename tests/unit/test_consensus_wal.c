@@ -32,7 +32,8 @@ static void fake_sign(const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], u
 	sha256_2(pk, PUBKEY_LEN, h, HASH_LEN, sig);
 }
 
-static int fake_verify(void *ctx, const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], const uint8_t sig[SIG_LEN])
+static int fake_verify(void *ctx, const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN],
+		       const uint8_t sig[SIG_LEN])
 {
 	(void)ctx;
 	uint8_t want[SIG_LEN];
@@ -67,7 +68,8 @@ static int sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig[SI
 	return 0;
 }
 
-static struct bft_vote mk_vote(uint8_t type, uint64_t height, uint32_t round, const uint8_t *value, uint32_t who)
+static struct bft_vote mk_vote(uint8_t type, uint64_t height, uint32_t round, const uint8_t *value,
+			       uint32_t who)
 {
 	struct bft_vote v;
 	uint8_t h[HASH_LEN];

@@ -79,6 +79,13 @@ static void run(uint32_t n, uint32_t tile, uint32_t k)
 int main(int argc, char **argv)
 {
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	/* --k66: the default samples_k (66, docs/compute.md §9) on the default
+	 * 8x8 tiles at 1024^3 and 2048^3 */
+	if (argc > 1 && strcmp(argv[1], "--k66") == 0) {
+		run(1024, 8, 66);
+		run(2048, 8, 66);
+		return 0;
+	}
 	run(1024, 32, 16);
 	if (!quick) {
 		/* Check cost per tile grows with its rows + columns: smaller tiles
@@ -86,6 +93,7 @@ int main(int argc, char **argv)
 		run(4096, 128, 16);
 		run(4096, 32, 16);
 		run(4096, 8, 16);
+		run(4096, 8, 66);
 	}
 	return 0;
 }

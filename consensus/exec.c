@@ -34,6 +34,8 @@ static void compute_env_of(const struct exec_ctx *x, struct compute_env *env)
 	memcpy(env->beacon, x->beacon, HASH_LEN);
 	env->max_tx_bytes = x->params->max_tx_bytes;
 	env->max_block_gas = x->params->max_block_gas;
+	env->min_fee = x->params->min_fee;
+	env->gas_price = x->params->gas_price;
 }
 
 /* A successful compute transaction can still have consequences worth a
@@ -253,6 +255,12 @@ static int decode_dispute(const struct tx *t, struct tx_decoded *d)
 	return compute_dispute_decode(&d->u.dispute, t->payload, t->payload_len);
 }
 
+static int decode_salt(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return compute_salt_decode(&d->u.salt, t->payload, t->payload_len);
+}
+
 static int decode_blob(const struct tx *t, struct tx_decoded *d)
 {
 	d->value = 0;
@@ -292,13 +300,21 @@ static int compute_commit(const struct compute_env *env, const struct tx *t, con
 static int compute_reveal(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
-	return compute_apply_reveal(env, &d->u.reveal, sender, t->gas_limit, res);
+	return compute_apply_reveal(env, &d->u.reveal, sender, t->gas_limit, t->fee, res);
 }
 
 static int compute_dispute(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			   const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
-	return compute_apply_dispute(env, &d->u.dispute, sender, t->gas_limit, res);
+	return compute_apply_dispute(env, &d->u.dispute, sender, t->gas_limit, t->fee, res);
+}
+
+static int compute_salt(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	(void)sender; /* anyone holding the salt may open it */
+	return compute_apply_salt(env, &d->u.salt, res);
 }
 
 static int compute_blob(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
@@ -329,12 +345,73 @@ static int apply_compute(struct exec_ctx *x, const struct tx *t, const struct tx
 	return err;
 }
 
-/* Indexed by kind; a NULL name: not enabled on this chain (validator_bond,
- * validator_unbond, evidence: the BFT engine's). */
+/* The validator kinds (protocol §10.3): consensus/validators.c. */
+static int decode_bond(const struct tx *t, struct tx_decoded *d)
+{
+	int rc = validators_amount_decode(t->payload, t->payload_len, &d->u.amount);
+	d->value = rc ? 0 : d->u.amount; /* moves out of the balance into the bond */
+	return rc;
+}
+
+static int decode_vunbond(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return validators_amount_decode(t->payload, t->payload_len, &d->u.amount);
+}
+
+static int decode_unjail(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return t->payload_len ? ASSAY_EDECODE : 0; /* takes no payload */
+}
+
+static int decode_evidence(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	int rc = bft_evidence_decode(&d->u.evidence, t->payload, t->payload_len);
+	return rc ? ASSAY_EDECODE : 0;
+}
+
+static struct validators_ctx validators_ctx_of(const struct exec_ctx *x)
+{
+	return (struct validators_ctx){&x->l, x->params, x->chain_id, x->height};
+}
+
+static int apply_validator(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
+			   const uint8_t sender[ADDR_LEN], struct receipt *rc)
+{
+	struct validators_ctx vc = validators_ctx_of(x);
+	char note[160] = "";
+	int err;
+	switch (t->kind) {
+	case TX_VALIDATOR_BOND:
+		err = validators_apply_bond(&vc, t->sender, x->sender_key, d->u.amount, rc->error, sizeof(rc->error));
+		break;
+	case TX_VALIDATOR_UNBOND:
+		err = validators_apply_unbond(&vc, t->sender, d->u.amount, rc->error, sizeof(rc->error));
+		break;
+	case TX_VALIDATOR_UNJAIL:
+		err = validators_apply_unjail(&vc, t->sender, rc->error, sizeof(rc->error));
+		break;
+	default:
+		err = validators_apply_evidence(&vc, &d->u.evidence, rc->error, sizeof(rc->error), note,
+						sizeof(note));
+		break;
+	}
+	if (err && !rc->error[0])
+		snprintf(rc->error, sizeof(rc->error), "%s", assay_strerror(err));
+	if (!err && note[0])
+		err = add_note(rc, sender, note);
+	return err;
+}
+
+/* Indexed by kind; a NULL name: not enabled on this chain. */
 static const struct exec_kind kinds[TX_KIND_COUNT] = {
 	[TX_TRANSFER] = {"transfer", decode_transfer, NULL, apply_transfer, NULL},
 	[TX_DEPLOY] = {"deploy", decode_deploy, check_deploy, apply_deploy, NULL},
 	[TX_CALL] = {"call", decode_call, NULL, apply_call, NULL},
+	[TX_VALIDATOR_BOND] = {"validator_bond", decode_bond, NULL, apply_validator, NULL},
+	[TX_VALIDATOR_UNBOND] = {"validator_unbond", decode_vunbond, NULL, apply_validator, NULL},
 	[TX_WORKER_REGISTER] = {"worker_register", decode_register, NULL, apply_compute, compute_register},
 	[TX_WORKER_UNBOND] = {"worker_unbond", decode_unbond, NULL, apply_compute, compute_unbond},
 	[TX_JOB_SUBMIT] = {"job_submit", decode_submit, NULL, apply_compute, compute_submit},
@@ -342,6 +419,9 @@ static const struct exec_kind kinds[TX_KIND_COUNT] = {
 	[TX_JOB_REVEAL] = {"job_reveal", decode_reveal, NULL, apply_compute, compute_reveal},
 	[TX_JOB_DISPUTE] = {"job_dispute", decode_dispute, NULL, apply_compute, compute_dispute},
 	[TX_BLOB] = {"blob", decode_blob, NULL, apply_compute, compute_blob},
+	[TX_EVIDENCE] = {"evidence", decode_evidence, NULL, apply_validator, NULL},
+	[TX_VALIDATOR_UNJAIL] = {"validator_unjail", decode_unjail, NULL, apply_validator, NULL},
+	[TX_JOB_SALT] = {"job_salt", decode_salt, NULL, apply_compute, compute_salt},
 };
 
 const struct exec_kind *exec_kind_of(unsigned kind)
@@ -427,14 +507,15 @@ int exec_end_block(struct exec_ctx *x, char *err, size_t errlen)
 	compute_env_of(x, &env);
 	int rc = compute_end_block(&env);
 	if (rc)
-		assay_fail(err, errlen, rc, "compute end of block failed: %s", assay_strerror(rc));
-	return rc;
+		return assay_fail(err, errlen, rc, "compute end of block failed: %s", assay_strerror(rc));
+	struct validators_ctx vc = validators_ctx_of(x);
+	return validators_end_block(&vc, x->last_commit, err, errlen);
 }
 
 int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
 	       size_t errlen)
 {
-	uint64_t gas = 0;
+	uint64_t gas = 0, reveal_gas = 0;
 	int rc;
 	for (size_t i = 0; i < blk->ntx; i++) {
 		char terr[160];
@@ -442,9 +523,17 @@ int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *rece
 		if ((rc = exec_tx(x, t, &receipts[i], terr, sizeof(terr))) < 0)
 			return assay_fail(err, errlen, rc, "transaction %zu %s: %s", i,
 					  assay_err_is_local(rc) ? "not executed" : "invalid", terr);
-		gas += t->gas_limit;
+		/* gas_limit <= max_block_gas each (tx_rules), so neither sum wraps
+		 * for any block of at most 2^32 transactions */
+		if (exec_in_reveal_lane(t))
+			reveal_gas += t->gas_limit;
+		else
+			gas += t->gas_limit;
 	}
 	if (gas > x->params->max_block_gas)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "block gas %llu above the limit", (unsigned long long)gas);
+	if (reveal_gas > x->compute->reveal_block_gas)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "reveal gas %llu above reveal_block_gas",
+				  (unsigned long long)reveal_gas);
 	return exec_end_block(x, err, errlen);
 }

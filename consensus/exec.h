@@ -12,6 +12,7 @@
 #include "consensus/compute/compute.h"
 #include "consensus/params.h"
 #include "consensus/receipt.h"
+#include "consensus/validators.h"
 #include "core/block.h"
 #include "core/ledger.h"
 #include "core/tx.h"
@@ -31,6 +32,9 @@ struct tx_decoded {
 		struct job_reveal_payload reveal; /* ~10 KiB */
 		struct job_dispute_payload dispute;
 		struct blob_payload blob;
+		uint64_t amount;              /* validator_bond, validator_unbond */
+		struct bft_evidence evidence;
+		struct job_salt_payload salt;
 	} u;
 };
 
@@ -46,10 +50,12 @@ struct exec_ctx {
 					  * being executed, hashed once per transaction */
 	uint64_t height, time_ms;
 	const uint8_t *beacon;        /* this block's, HASH_LEN bytes */
+	const struct commit *last_commit; /* the block's, for downtime (protocol §10.4); NULL: none */
 };
 
 /* Sets x up for the block whose header is hd over ledger l; every pointer
- * argument must outlive x. */
+ * argument must outlive x. x->last_commit starts NULL: a caller executing
+ * a whole block sets it to the block's last_commit. */
 void exec_ctx_init(struct exec_ctx *x, const struct chain_params *params, const struct compute_params *compute,
 		   const uint8_t chain_id[HASH_LEN], const struct ledger *l, const struct block_header *hd);
 
@@ -68,8 +74,7 @@ struct exec_kind {
 		       const uint8_t sender[ADDR_LEN], struct compute_result *res);
 };
 
-/* The entry of an enabled kind (protocol §3), or NULL: validator_bond,
- * validator_unbond and evidence belong to the BFT engine, not here yet. */
+/* The entry of an enabled kind (protocol §3), or NULL. */
 const struct exec_kind *exec_kind_of(unsigned kind);
 
 /* protocol §5.2: applies t (whose signature the caller checks) on x->l.
@@ -92,5 +97,13 @@ int exec_end_block(struct exec_ctx *x, char *err, size_t errlen);
  * job_state (enum job_state): an enum vm_job_state value. Verified means
  * paid, past its dispute window (docs/contracts.md §5). */
 uint32_t exec_job_vm_state(uint8_t job_state);
+
+/* A job_reveal's gas counts against the compute parameter reveal_block_gas,
+ * not max_block_gas (docs/compute.md §6.4): ordinary transactions cannot
+ * fill the room a reveal needs. */
+static inline int exec_in_reveal_lane(const struct tx *t)
+{
+	return t->kind == TX_JOB_REVEAL;
+}
 
 #endif

@@ -143,7 +143,7 @@ int header_check_proofs(const struct header_ctx *hc, const struct block *blk, ch
 		    memcmp(blk->last_commit.block_hash, zero, HASH_LEN) != 0)
 			return assay_fail(err, errlen, ASSAY_EINVALID, "block 1 must carry an empty last_commit");
 	} else {
-		int rc = header_check_commit(hc->vs, hc->chain_id, &blk->last_commit, hd->height - 1,
+		int rc = header_check_commit(hc->commit_vs ? hc->commit_vs : hc->vs, hc->chain_id, &blk->last_commit, hd->height - 1,
 					     hc->parent_hash, err, errlen);
 		if (rc)
 			return rc;

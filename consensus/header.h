@@ -63,6 +63,8 @@ struct header_ctx {
 	const struct block_header *parent;
 	const uint8_t *parent_hash;     /* HASH_LEN bytes */
 	uint64_t now_ms;                /* local clock; UINT64_MAX: no bound (reindex) */
+	const struct validator_set *commit_vs; /* the parent height's set, which signed
+						* last_commit (protocol §10.1); NULL: vs */
 };
 
 /* protocol §4.5, the cheap part: chain id, height and parent, time,

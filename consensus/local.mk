@@ -12,6 +12,7 @@ libassay_consensus_a_SOURCES = \
 	consensus/tx_rules.c consensus/tx_rules.h \
 	consensus/header.c consensus/header.h \
 	consensus/exec.c consensus/exec.h \
+	consensus/validators.c consensus/validators.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
 	consensus/compute/compute.c consensus/compute/compute.h
@@ -30,6 +31,11 @@ tests_unit_test_tx_rules_LDADD = $(CONSENSUS_LIBS)
 tests_unit_test_exec_SOURCES = tests/unit/test_exec.c tests/unit/test.h
 tests_unit_test_exec_LDADD = $(CONSENSUS_LIBS)
 
+check_PROGRAMS += tests/unit/test_validators
+TESTS += tests/unit/test_validators
+tests_unit_test_validators_SOURCES = tests/unit/test_validators.c tests/unit/test.h
+tests_unit_test_validators_LDADD = $(CONSENSUS_LIBS)
+
 # The fuzz targets with a built-in mutation driver, so make check runs them;
 # for real fuzzing build tests/fuzz/fuzz_*.c with clang -fsanitize=fuzzer
 # (scripts/fuzz; docs/compute.md §12).
@@ -42,6 +48,12 @@ tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
 tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz_receipt.c
+
+check_PROGRAMS += tests/fuzz/fuzz_validators
+TESTS += tests/fuzz/fuzz_validators
+tests_fuzz_fuzz_validators_SOURCES = tests/fuzz/fuzz_validators.c
+tests_fuzz_fuzz_validators_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_validators_LDADD = $(CONSENSUS_LIBS)
 
 # consensus/bft/: the Tendermint engine, its messages, vote sets and the
 # validator set (docs/consensus.md). Pure: depends only on core.

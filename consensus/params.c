@@ -12,6 +12,41 @@ void chain_params_default(struct chain_params *p, int dev)
 	p->min_fee = 1000;
 	p->gas_price = 1;
 	p->max_future_ms = 15000;
+	p->min_validator_bond = 1000ull * 1000000000ull; /* 1000 ASY */
+	p->unbonding_period = dev ? 100 : 120960;        /* a week of 5 s blocks */
+	p->evidence_max_age = dev ? 100 : 10000;
+	p->evidence_slash_bps = 500;
+	p->jail_blocks = dev ? 20 : 10000;
+	p->downtime_window = dev ? 100 : 1000;
+	p->downtime_max_missed = dev ? 80 : 500;
+	/* bft_timeouts_local / bft_timeouts_default (docs/consensus.md §6) */
+	p->timeout_propose_ms = dev ? 500 : 3000;
+	p->timeout_propose_delta_ms = dev ? 100 : 500;
+	p->timeout_prevote_ms = dev ? 200 : 1000;
+	p->timeout_prevote_delta_ms = dev ? 100 : 500;
+	p->timeout_precommit_ms = dev ? 200 : 1000;
+	p->timeout_precommit_delta_ms = dev ? 100 : 500;
+}
+
+int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
+{
+	if (p->max_tx_bytes > (1u << 22) || p->max_block_txs > 100000)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "max_tx_bytes or max_block_txs above the hard ceiling");
+	if (p->min_validator_bond < 1000000000ull)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "min_validator_bond must be at least 1 ASY");
+	if (p->evidence_max_age > p->unbonding_period)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "evidence_max_age above unbonding_period");
+	if (p->evidence_slash_bps > 10000)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "evidence_slash_bps above 10000");
+	if (p->downtime_window > 10000 || p->downtime_max_missed >= p->downtime_window)
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "downtime_window above 10000 or downtime_max_missed not below it");
+	const uint64_t hour = 3600000;
+	if (p->timeout_propose_ms > hour || p->timeout_propose_delta_ms > hour || p->timeout_prevote_ms > hour ||
+	    p->timeout_prevote_delta_ms > hour || p->timeout_precommit_ms > hour ||
+	    p->timeout_precommit_delta_ms > hour)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "a BFT timeout above one hour");
+	return 0;
 }
 
 int chain_min_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee)

@@ -5,6 +5,7 @@
 #ifndef ASSAY_CONSENSUS_PARAMS_H
 #define ASSAY_CONSENSUS_PARAMS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct chain_params {
@@ -16,10 +17,26 @@ struct chain_params {
 	uint64_t min_fee;         /* base units every transaction pays at least */
 	uint64_t gas_price;       /* base units of fee required per unit of gas_limit */
 	uint64_t max_future_ms;   /* how far a block's time may run ahead of the local clock */
+	/* validators (docs/protocol.md §10) */
+	uint64_t min_validator_bond;  /* base units a validator must bond to enter the set */
+	uint32_t unbonding_period;    /* blocks unbonded stake stays locked and slashable */
+	uint32_t evidence_max_age;    /* blocks an evidence's height may lie behind; <= unbonding_period */
+	uint32_t evidence_slash_bps;  /* share of bond and unbonding stake an equivocator loses */
+	uint32_t jail_blocks;         /* blocks a jailed validator waits before validator_unjail */
+	uint32_t downtime_window;     /* the last N blocks downtime is judged over */
+	uint32_t downtime_max_missed; /* missing more of them than this jails (no slash) */
+	/* BFT timeouts: base + delta x round, ms (docs/consensus.md §6) */
+	uint64_t timeout_propose_ms, timeout_propose_delta_ms;
+	uint64_t timeout_prevote_ms, timeout_prevote_delta_ms;
+	uint64_t timeout_precommit_ms, timeout_precommit_delta_ms;
 };
 
-/* The defaults of docs/protocol.md §8; dev chains make blocks faster. */
+/* The defaults of docs/protocol.md §8; dev and local chains (dev != 0)
+ * make blocks faster and keep validator periods short. */
 void chain_params_default(struct chain_params *p, int dev);
+/* The bounds of protocol §8 beyond "positive": 0, or ASSAY_EINVALID with
+ * the reason in err. */
+int chain_params_check(const struct chain_params *p, char *err, size_t errlen);
 
 /* The lowest fee a transaction with gas_limit may pay (protocol §5.1):
  * min_fee + gas_limit x gas_price, exact. 0, or ASSAY_EOVERFLOW when it does

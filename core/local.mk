@@ -14,6 +14,17 @@ libassay_core_a_SOURCES = \
 	core/block.c core/block.h \
 	core/ledger.c core/ledger.h \
 	core/log.c core/log.h
+# The compiled networks (core/network.h, network_builtins[]): generated from
+# each network's data files, which stay the one description of it. Adding a
+# network: its directory docs/testnet/NAME/ and one NAME triple below.
+nodist_libassay_core_a_SOURCES = core/network_data.c
+NETWORK_DATA_ARGS = testnet $(top_srcdir)/docs/testnet/testnet/genesis.json \
+	$(top_srcdir)/docs/testnet/testnet/seeds.txt
+core/network_data.c: $(top_srcdir)/core/network_embed.sh $(top_srcdir)/docs/testnet/testnet/genesis.json \
+		$(top_srcdir)/docs/testnet/testnet/seeds.txt
+	$(AM_V_GEN)$(MKDIR_P) core && $(SHELL) $(top_srcdir)/core/network_embed.sh $(NETWORK_DATA_ARGS) >$@.tmp && mv $@.tmp $@
+CLEANFILES += core/network_data.c
+EXTRA_DIST += core/network_embed.sh
 
 # Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
 CORE_TESTS = tests/unit/test_buf tests/unit/test_sha256 tests/unit/test_keys tests/unit/test_bech32 tests/unit/test_merkle tests/unit/test_tx tests/unit/test_block \

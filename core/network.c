@@ -1,6 +1,8 @@
 /* The network table (see network.h). Adding a network is one row here; its
- * magic must share no byte position with the others (network.h). Not for:
- * anything a genesis decides. */
+ * magic must share no byte position with the others (network.h). The
+ * compiled genesis and seeds of a network are data in docs/testnet/NAME/,
+ * embedded by the build (network_data.c); here only their lookup and the
+ * seed list reader. Not for: anything a genesis decides. */
 #include <stddef.h>
 #include <string.h>
 
@@ -35,4 +37,38 @@ const struct network_info *network_of_family(enum network family)
 		if (networks[i].family == family)
 			return &networks[i];
 	return &networks[0];
+}
+
+const struct network_builtin *network_builtin(const char *name)
+{
+	for (unsigned i = 0; name && i < network_builtin_count; i++)
+		if (strcmp(network_builtins[i].name, name) == 0)
+			return &network_builtins[i];
+	return NULL;
+}
+
+int network_seed_next(const char **cursor, char *out, size_t outlen)
+{
+	const char *p = *cursor;
+	while (p && *p) {
+		const char *end = strchr(p, '\n');
+		const char *next = end ? end + 1 : p + strlen(p);
+		if (!end)
+			end = next;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		const char *last = end;
+		while (last > p && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'))
+			last--;
+		size_t len = (size_t)(last - p);
+		if (len && *p != '#' && len < outlen) {
+			memcpy(out, p, len);
+			out[len] = 0;
+			*cursor = next;
+			return 1;
+		}
+		p = next;
+	}
+	*cursor = p;
+	return 0;
 }

@@ -28,6 +28,28 @@ struct network_info {
 	uint32_t magic;       /* first four bytes of every p2p frame (docs/p2p.md §2) */
 };
 
+/* A network compiled into the programs as data (docs/testnet-join.md): its
+ * genesis file and seed list, embedded at build time from
+ * docs/testnet/NAME/genesis.json and seeds.txt by core/network_embed.sh
+ * (the generated core/network_data.c). The genesis is text for the node's
+ * genesis parser; core/ does not read it. */
+struct network_builtin {
+	const char *name;          /* the -network name, e.g. "testnet" */
+	const char *genesis_json;  /* genesis.json as shipped, NUL-terminated */
+	size_t genesis_len;        /* its length without the NUL */
+	const char *seeds;         /* seeds.txt: HOST:PORT lines, '#' comment lines */
+};
+extern const struct network_builtin network_builtins[]; /* ends with a NULL name */
+extern const unsigned network_builtin_count;
+
+/* The compiled entry of network name, or NULL if it has none. */
+const struct network_builtin *network_builtin(const char *name);
+/* The next seed of a seeds.txt text from *cursor (start: the text), into out
+ * (HOST:PORT, surrounding blanks removed; blank and '#' lines skipped).
+ * 1 and *cursor advanced, or 0 at the end. A line longer than outlen - 1 is
+ * skipped. */
+int network_seed_next(const char **cursor, char *out, size_t outlen);
+
 /* The network called name (exact, case-sensitive), or NULL if none is. */
 const struct network_info *network_find(const char *name);
 /* Row i of the table in its fixed order, or NULL past the end: for listing

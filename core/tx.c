@@ -9,7 +9,8 @@
 static const char *const kind_names[TX_KIND_COUNT] = {
 	"transfer", "deploy", "call", "validator_bond", "validator_unbond",
 	"worker_register", "worker_unbond", "job_submit", "job_commit",
-	"job_reveal", "job_dispute", "blob", "evidence",
+	"job_reveal", "job_dispute", "blob", "evidence", "validator_unjail",
+	"job_salt",
 };
 
 const char *tx_kind_name(unsigned kind)

@@ -27,6 +27,8 @@ enum tx_kind {
 	TX_JOB_DISPUTE = 10,
 	TX_BLOB = 11,
 	TX_EVIDENCE = 12,
+	TX_VALIDATOR_UNJAIL = 13,
+	TX_JOB_SALT = 14,
 	TX_KIND_COUNT
 };
 

@@ -67,6 +67,7 @@ struct conn {
 	uint64_t last_block_ms;     /* last block from it that connected; 0 never */
 	uint64_t asked_from, asked_end; /* last getblocks sent to it: [from, end) */
 	int sent_getaddr, answered_getaddr;
+	struct net_addr_budget addr_budget; /* addr entries it may still send (token bucket) */
 	struct conn *next;
 };
 
@@ -393,30 +394,86 @@ static void handle_getdata(struct conn *c, const struct net_msg *m)
 	serve_getdata(c);
 }
 
+static uint64_t random_u64(void)
+{
+	uint64_t r;
+	evutil_secure_rng_get_bytes(&r, sizeof(r));
+	return r;
+}
+
+static void send_addr(struct conn *c, const struct net_addr *items, size_t count)
+{
+	struct net_msg m = {.cmd = NET_CMD_ADDR};
+	m.u.addr.items = (struct net_addr *)items;
+	m.u.addr.count = count;
+	conn_send(c, &m);
+}
+
+static int connected_to(struct net *n, const uint8_t ip[16], uint16_t port)
+{
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead && c->port == port && memcmp(c->ip, ip, 16) == 0)
+			return 1;
+	return 0;
+}
+
 static void handle_getaddr(struct conn *c)
 {
 	struct net *n = c->n;
 	if (c->answered_getaddr)
 		return; /* once per connection: stops address scraping loops */
 	c->answered_getaddr = 1;
-	size_t total = net_book_count(n->book);
-	size_t count = total < NET_MAX_ADDR ? total : NET_MAX_ADDR;
-	struct net_addr *items = calloc(count ? count : 1, sizeof(*items));
-	if (!items)
+	struct net_book_entry *sample = calloc(NET_MAX_ADDR, sizeof(*sample));
+	struct net_addr *items = calloc(NET_MAX_ADDR, sizeof(*items));
+	if (!sample || !items) {
+		free(sample);
+		free(items);
 		return;
-	/* a random window of the book, so peers learn different parts */
-	size_t start = total ? (size_t)(n->nonce ^ c->id) % total : 0;
-	for (size_t i = 0; i < count; i++) {
-		const struct net_book_entry *e = net_book_at(n->book, (start + i) % total);
-		memcpy(items[i].ip, e->ip, 16);
-		items[i].port = e->port;
-		items[i].last_seen = e->last_seen;
 	}
-	struct net_msg m = {.cmd = NET_CMD_ADDR};
-	m.u.addr.items = items;
-	m.u.addr.count = count;
-	conn_send(c, &m);
+	/* a random sample of the book, so peers learn different parts of it */
+	uint64_t now = wall_ms(), now_s = now / 1000;
+	size_t count = net_book_sample(n->book, sample, NET_MAX_ADDR, now, random_u64());
+	/* not the asker's own address (an inbound peer's is its listen port) */
+	uint16_t asker_port = c->inbound ? net_peer_remote(c->peer)->listen_port : c->port;
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (sample[i].port == asker_port && memcmp(sample[i].ip, c->ip, 16) == 0)
+			continue;
+		memcpy(items[k].ip, sample[i].ip, 16);
+		items[k].port = sample[i].port;
+		/* a peer we are connected to right now was seen now: long-lived
+		 * connections keep their addresses fresh in others' books */
+		items[k].last_seen = connected_to(n, sample[i].ip, sample[i].port) ? now_s : sample[i].last_seen;
+		k++;
+	}
+	send_addr(c, items, k);
+	free(sample);
 	free(items);
+}
+
+/* Passes fresh addresses that were new to us on to NET_ADDR_RELAY_PEERS
+ * random ready peers other than the one they came from (docs/p2p.md §6).
+ * Only what was new is relayed, so a relay dies out once all know it. */
+static void relay_addr(struct net *n, const struct net_addr *items, size_t count, const struct conn *from)
+{
+	if (!count || n->connect_only)
+		return;
+	struct conn *chosen[NET_ADDR_RELAY_PEERS];
+	size_t nchosen = 0, seen = 0;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c == from || c->dead || !net_peer_ready(c->peer))
+			continue;
+		seen++;
+		if (nchosen < NET_ADDR_RELAY_PEERS) {
+			chosen[nchosen++] = c;
+		} else {
+			uint64_t j = random_u64() % seen; /* reservoir: each peer equally likely */
+			if (j < NET_ADDR_RELAY_PEERS)
+				chosen[j] = c;
+		}
+	}
+	for (size_t i = 0; i < nchosen; i++)
+		send_addr(chosen[i], items, count);
 }
 
 /* ---- gossip ---- */
@@ -683,13 +740,28 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 static void handle_addr(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
-	uint64_t now_s = wall_ms() / 1000;
+	uint64_t now = wall_ms(), now_s = now / 1000;
+	struct net_addr relay[NET_ADDR_RELAY_MAX];
+	size_t nrelay = 0;
+	size_t dropped = 0;
 	for (size_t i = 0; i < m->u.addr.count; i++) {
-		const struct net_addr *a = &m->u.addr.items[i];
+		if (!net_addr_budget_take(&c->addr_budget, now)) {
+			dropped = m->u.addr.count - i; /* over its rate: the rest is ignored, no points */
+			break;
+		}
+		struct net_addr a = m->u.addr.items[i];
 		/* a time in the future is a lie: take it as "now" */
-		uint64_t seen = a->last_seen > now_s ? now_s : a->last_seen;
-		net_book_add(n->book, a->ip, a->port, seen);
+		if (a.last_seen > now_s)
+			a.last_seen = now_s;
+		int added = net_book_add(n->book, a.ip, a.port, a.last_seen, c->ip, now);
+		if (added == 1 && m->u.addr.count <= NET_ADDR_RELAY_MAX &&
+		    a.last_seen + NET_ADDR_RELAY_FRESH_S >= now_s)
+			relay[nrelay++] = a;
 	}
+	if (dropped)
+		log_debug("net: peer %llu %s: %zu addresses over its rate ignored", (unsigned long long)c->id,
+			  c->addr, dropped);
+	relay_addr(n, relay, nrelay, c);
 }
 
 /* ---- peer events ---- */
@@ -703,10 +775,17 @@ static void on_ready(void *ctx, net_peer_t *p)
 	log_info("net: peer %llu %s ready (%s, height %llu, %s)", (unsigned long long)c->id, c->addr,
 		 v->user_agent, (unsigned long long)v->best_height, c->inbound ? "inbound" : "outbound");
 	net_sync_peer_height(n->sync, c->id, v->best_height);
-	if (!c->inbound)
-		net_book_tried(n->book, c->ip, c->port, wall_ms(), 1);
-	else if (v->listen_port)
-		net_book_add(n->book, c->ip, v->listen_port, wall_ms() / 1000);
+	uint64_t now = wall_ms();
+	if (!c->inbound) {
+		net_book_good(n->book, c->ip, c->port, now);
+	} else if (v->listen_port) {
+		/* an inbound peer that listens: its address, heard from itself, is
+		 * news worth passing on, so that nodes learn of newcomers */
+		struct net_addr self = {.port = v->listen_port, .last_seen = now / 1000};
+		memcpy(self.ip, c->ip, 16);
+		if (net_book_add(n->book, c->ip, v->listen_port, now / 1000, c->ip, now) == 1)
+			relay_addr(n, &self, 1, c);
+	}
 	if (!c->inbound && !c->sent_getaddr && !n->connect_only) {
 		struct net_msg ga = {.cmd = NET_CMD_GETADDR};
 		c->sent_getaddr = 1;
@@ -819,8 +898,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		if (!c->tcp_up)
-			net_book_tried(c->n->book, c->ip, c->port, wall_ms(), 0);
 		c->tcp_up = c->tcp_up && !(what & BEV_EVENT_ERROR);
 		conn_close(c, what & BEV_EVENT_EOF ? "connection closed by peer"
 				: c->tcp_up ? "socket error" : "connect failed");
@@ -866,6 +943,7 @@ static struct conn *conn_new(struct net *n, struct bufferevent *bev, const struc
 	c->inbound = inbound;
 	c->target = target;
 	c->tcp_up = inbound;
+	net_addr_budget_init(&c->addr_budget, wall_ms());
 	c->connected_at_ms = wall_ms();
 	c->created_ms = mono_ms();
 	sockaddr_to_ip(sa, c->ip, &c->port);
@@ -964,7 +1042,7 @@ static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)
 		bufferevent_free(bev);
 		return ASSAY_ENOMEM;
 	}
-	net_book_tried(n->book, c->ip, c->port, wall_ms(), 0);
+	net_book_attempt(n->book, c->ip, c->port, wall_ms());
 	if (target >= 0)
 		n->targets[target].conn_id = c->id;
 	log_debug("net: dialing %s", c->addr);
@@ -972,14 +1050,6 @@ static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)
 		conn_close(c, "connect failed");
 		return ASSAY_EIO;
 	}
-	return 0;
-}
-
-static int connected_to(struct net *n, const uint8_t ip[16], uint16_t port)
-{
-	for (struct conn *c = n->conns; c; c = c->next)
-		if (!c->dead && c->port == port && memcmp(c->ip, ip, 16) == 0)
-			return 1;
 	return 0;
 }
 
@@ -999,22 +1069,27 @@ static void dial_targets(struct net *n, uint64_t now)
 	}
 }
 
-/* Keeps NET_OUTBOUND_TARGET outbound peers from the address book. */
+static int skip_dial(void *ctx, const struct net_book_entry *e)
+{
+	struct net *n = ctx;
+	return connected_to(n, e->ip, e->port) || net_book_is_banned(n->book, e->ip, wall_ms());
+}
+
+/* Keeps NET_OUTBOUND_TARGET outbound peers from the address book: one
+ * random due address at a time (net_book_select), each dial backing it off. */
 static void dial_book(struct net *n)
 {
 	int outbound = count_conns(n, 0);
 	uint64_t now = wall_ms();
-	size_t total = net_book_count(n->book);
-	for (size_t i = 0; i < total && outbound < NET_OUTBOUND_TARGET; i++) {
-		const struct net_book_entry *e = net_book_at(n->book, i);
-		if (e->last_try_ms && now - e->last_try_ms < NET_BOOK_RETRY_MS * (1 + e->failures))
-			continue;
-		if (connected_to(n, e->ip, e->port) || net_book_is_banned(n->book, e->ip, now))
-			continue;
+	while (outbound < NET_OUTBOUND_TARGET) {
+		const struct net_book_entry *e = net_book_select(n->book, now, random_u64(), skip_dial, n);
+		if (!e)
+			break;
 		struct sockaddr_storage ss;
 		int salen = ip_to_sockaddr(e->ip, e->port, &ss);
-		if (dial(n, (struct sockaddr *)&ss, salen, -1) == 0)
-			outbound++;
+		if (dial(n, (struct sockaddr *)&ss, salen, -1) < 0)
+			break;
+		outbound++;
 	}
 }
 
@@ -1150,6 +1225,22 @@ static int add_target(struct net *n, const char *hostport)
 	return 0;
 }
 
+/* A seed goes into the address book as if it had told us of itself: the
+ * book dials it like any address, and it answers our getaddr. */
+static int add_seed(struct net *n, const char *hostport)
+{
+	struct target t;
+	if (parse_target(n, hostport, &t) < 0)
+		return ASSAY_EARG;
+	uint8_t ip[16];
+	uint16_t port;
+	sockaddr_to_ip((struct sockaddr *)&t.sa, ip, &port);
+	uint64_t now = wall_ms();
+	if (net_book_add(n->book, ip, port, now / 1000, ip, now) < 0)
+		return ASSAY_EARG;
+	return 0;
+}
+
 static char *path_join(const char *dir, const char *name)
 {
 	size_t len = strlen(dir) + strlen(name) + 2;
@@ -1180,7 +1271,7 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	uint64_t tip = 0;
 	uint8_t tip_hash[32];
 	ops->get_tip(ops->ctx, &tip, tip_hash);
-	n->book = net_book_new();
+	n->book = net_book_new(NULL);
 	n->seen = net_hashset_new(NET_SEEN_MAX);
 	n->requests = net_req_new();
 	n->sync = net_sync_new(tip, cfg->max_block_bytes < SIZE_MAX ? (size_t)cfg->max_block_bytes : 0);
@@ -1236,6 +1327,11 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	for (int i = 0; i < cfg->naddnode && !n->connect_only; i++)
 		if (add_target(n, cfg->addnode[i]) == ASSAY_EARG) {
 			snprintf(err, errlen, "bad -addnode address %s (want ip:port)", cfg->addnode[i]);
+			goto fail;
+		}
+	for (int i = 0; i < cfg->nseeds && !n->connect_only; i++)
+		if (add_seed(n, cfg->seeds[i]) < 0) {
+			snprintf(err, errlen, "bad seed address %s (want ip:port)", cfg->seeds[i]);
 			goto fail;
 		}
 	struct timeval tick = {0, NET_TICK_MS * 1000};
@@ -1352,6 +1448,38 @@ int net_removenode(net_t *n, const char *hostport)
 		}
 	}
 	return ASSAY_ENOTFOUND;
+}
+
+int net_addresses(net_t *n, size_t max, struct net_book_info **out, size_t *count)
+{
+	size_t total = net_book_count(n->book);
+	if (!max || max > total)
+		max = total;
+	*count = 0;
+	*out = calloc(max ? max : 1, sizeof(**out));
+	if (!*out)
+		return ASSAY_ENOMEM;
+	/* every entry (terrible ones too: this is the operator's view), sampled
+	 * by reservoir when more than max */
+	size_t seen = 0;
+	for (size_t i = 0; i < NET_BOOK_MAX; i++) {
+		const struct net_book_entry *e = net_book_slot(n->book, i);
+		if (!e)
+			continue;
+		size_t at = seen < max ? seen : (size_t)(random_u64() % (seen + 1));
+		seen++;
+		if (at >= max)
+			continue;
+		struct net_book_info *bi = &(*out)[at];
+		net_addr_format(e->ip, e->port, bi->addr, sizeof(bi->addr));
+		net_ip_format(e->source, bi->source, sizeof(bi->source));
+		bi->last_seen = e->last_seen;
+		bi->next_try_ms = net_book_next_try_ms(e);
+		bi->failures = e->failures;
+		bi->tried = e->tried;
+	}
+	*count = seen < max ? seen : max;
+	return 0;
 }
 
 int net_disconnect(net_t *n, const char *addr_or_id)

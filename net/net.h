@@ -44,6 +44,8 @@ struct net_config {
 	int naddnode;
 	const char *const *connect;    /* if nconnect > 0: only these, no address book dialing */
 	int nconnect;
+	const char *const *seeds;      /* "ip:port" seed nodes (numeric): put in the address book */
+	int nseeds;
 	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS */
 	const char *user_agent;        /* e.g. "/assayd:0.1.0/"; at most 64 bytes are sent */
 	uint64_t max_block_bytes;      /* the chain's block size limit; 0: NET_MAX_OBJECT. Sync
@@ -81,6 +83,19 @@ int net_addnode(net_t *n, const char *hostport);                      /* connect
 int net_removenode(net_t *n, const char *hostport);
 /* Closes a peer by id ("12") or address ("127.0.0.1:18444"): 0 or ASSAY_ENOTFOUND. */
 int net_disconnect(net_t *n, const char *addr_or_id);
+
+/* One address book entry, for RPC (docs/p2p.md §10). */
+struct net_book_info {
+	char addr[64];          /* "ip:port" */
+	char source[48];        /* IP of the peer that told us */
+	uint64_t last_seen;     /* seconds since the epoch */
+	uint64_t next_try_ms;   /* wall clock; 0: may be dialed now */
+	uint32_t failures;      /* failed dials since the last success */
+	int tried;              /* in the tried table: we completed a handshake with it */
+};
+/* Up to max entries of the address book (0: all), a random sample if the
+ * book holds more. *out is malloc()ed; the caller frees. 0 or ASSAY_ENOMEM. */
+int net_addresses(net_t *n, size_t max, struct net_book_info **out, size_t *count);
 
 struct net_ban { char addr[64]; uint64_t until_ms; char reason[64]; };
 /* Current bans (IP only in addr; until_ms is wall-clock ms since the epoch).

@@ -57,6 +57,30 @@ static int make_dir(const char *path)
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* DATADIR/assayd.pid: this process's id while it runs (docs/storage.md),
+ * for scripts that stop a node. Written after the datadir lock is held, so
+ * a file left by a killed node is simply overwritten; removed at exit. */
+static char pidfile_path[1200];
+
+static void pidfile_remove(void)
+{
+	if (pidfile_path[0])
+		unlink(pidfile_path);
+}
+
+static void pidfile_write(const char *datadir)
+{
+	snprintf(pidfile_path, sizeof(pidfile_path), "%s/assayd.pid", datadir);
+	FILE *f = fopen(pidfile_path, "w");
+	int bad = !f || fprintf(f, "%ld\n", (long)getpid()) < 0;
+	if ((f && fclose(f) != 0) || bad) {
+		log_warn("cannot write %s", pidfile_path);
+		pidfile_path[0] = 0;
+		return;
+	}
+	atexit(pidfile_remove);
+}
+
 static int fail(const char *msg)
 {
 	fprintf(stderr, "assayd: error: %s\n", msg);
@@ -109,24 +133,17 @@ int main(int argc, char **argv)
 			 n->cfg.datadir);
 		return fail(err);
 	}
+	pidfile_write(n->cfg.datadir);
 
-	if (strcmp(n->cfg.network, "dev") == 0) {
-		if (genesis_dev(&n->genesis))
-			return fail("cannot build the dev genesis");
-	} else if (strcmp(n->cfg.network, "local") == 0 || strcmp(n->cfg.network, "testnet") == 0) {
-		if (!n->cfg.genesis[0])
-			snprintf(n->cfg.genesis, sizeof(n->cfg.genesis), "%s/genesis.json", n->cfg.datadir);
-		if (genesis_load_file(&n->genesis, n->cfg.genesis, err, sizeof(err)) < 0)
-			return fail(err);
-		if (strcmp(n->genesis.network_name, n->cfg.network) != 0) {
-			snprintf(err, sizeof(err), "genesis %s is for network \"%s\", not \"%s\"", n->cfg.genesis,
-				 n->genesis.network_name, n->cfg.network);
-			return fail(err);
-		}
-	} else {
+	if (strcmp(n->cfg.network, "dev") != 0 && strcmp(n->cfg.network, "local") != 0 &&
+	    strcmp(n->cfg.network, "testnet") != 0) {
 		snprintf(err, sizeof(err), "unknown network \"%s\" (dev, local or testnet)", n->cfg.network);
 		return fail(err);
 	}
+	char genesis_source[1200];
+	if (genesis_select(&n->genesis, n->cfg.network, n->cfg.genesis, n->cfg.datadir, genesis_source,
+			   sizeof(genesis_source), err, sizeof(err)) < 0)
+		return fail(err);
 	n->blocktime_ms = n->cfg.blocktime ? n->cfg.blocktime : n->genesis.params.block_time_ms;
 
 	if (!n->cfg.novalidator) {
@@ -139,8 +156,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	log_info("assayd %s starting: network %s, chain %s, data directory %s", PACKAGE_VERSION,
-		 n->cfg.network, n->genesis.chain, n->cfg.datadir);
+	log_info("assayd %s starting: network %s, chain %s (genesis: %s), data directory %s", PACKAGE_VERSION,
+		 n->cfg.network, n->genesis.chain, genesis_source, n->cfg.datadir);
 	int rc = node_open(n, err, sizeof(err));
 	if (rc < 0) {
 		genesis_free(&n->genesis);

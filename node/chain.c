@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "consensus/exec.h"
 #include "consensus/header.h"
+#include "consensus/validators.h"
 #include "core/merkle.h"
 #include "node/chain.h"
 #include "node/sigcheck.h"
@@ -41,9 +42,16 @@ struct chain {
 	struct block_header tip;
 	uint8_t tip_hash[HASH_LEN];
 	struct commit tip_commit; /* precommits for the tip, for the next block */
-	struct validator *validators; /* the genesis set, as the header rules take it */
-	struct validator_set vs;
-	uint8_t validators_hash[HASH_LEN];
+	/* The validator sets of the tip's height (which signed the tip's
+	 * commit) and of the next (which signs the next block), read from
+	 * the state (protocol §10) for sets_height = tip height. */
+	struct chain_sets {
+		int loaded;
+		uint64_t height;
+		struct validator *v[2];
+		struct validator_set vs[2]; /* [0] the tip's height (n = 0 at genesis), [1] the next */
+		uint8_t next_hash[HASH_LEN];
+	} sets;
 	int verify_threads;
 	sigcache_t *sigcache;          /* signatures verified on admission; NULL: none */
 	struct built_block built;
@@ -55,6 +63,65 @@ struct chain {
 };
 
 static int load_reindex_marker(chain_t *c);
+
+static void sets_clear(chain_t *c)
+{
+	free(c->sets.v[0]);
+	free(c->sets.v[1]);
+	memset(&c->sets, 0, sizeof(c->sets));
+}
+
+/* The stored set of height as the header rules take it (*v malloc()ed). */
+static int set_load(chain_t *c, uint64_t height, struct validator **v, struct validator_set *vs)
+{
+	struct bft_valset bs;
+	struct ledger l = state_ledger(c->state);
+	int rc = validators_set_at(&l, height, &bs);
+	memset(vs, 0, sizeof(*vs));
+	*v = NULL;
+	if (rc)
+		return rc;
+	*v = calloc(bs.n, sizeof(**v));
+	if (!*v) {
+		bft_valset_free(&bs);
+		return ASSAY_ENOMEM;
+	}
+	for (uint32_t i = 0; i < bs.n; i++) {
+		memcpy((*v)[i].pubkey, bs.v[i].pubkey, PUBKEY_LEN);
+		(*v)[i].stake = bs.v[i].power;
+	}
+	vs->v = *v;
+	vs->n = bs.n;
+	vs->total_stake = bs.total;
+	bft_valset_free(&bs);
+	return 0;
+}
+
+/* Loads the sets for the current tip if they are not: 0 or a local failure
+ * (a committed state always holds them). */
+static int sets_ensure(chain_t *c, char *err, size_t errlen)
+{
+	if (c->sets.loaded && c->sets.height == c->tip.height)
+		return 0;
+	sets_clear(c);
+	int rc = 0;
+	if (c->tip.height > 0)
+		rc = set_load(c, c->tip.height, &c->sets.v[0], &c->sets.vs[0]);
+	if (!rc)
+		rc = set_load(c, c->tip.height + 1, &c->sets.v[1], &c->sets.vs[1]);
+	if (!rc)
+		rc = header_validators_hash(&c->sets.vs[1], c->sets.next_hash);
+	if (rc) {
+		sets_clear(c);
+		if (rc == ASSAY_ENOTFOUND)
+			rc = ASSAY_ECORRUPT;
+		return assay_fail(err, errlen, rc, "cannot read the validator set of height %llu: %s",
+				  (unsigned long long)c->tip.height + 1, assay_strerror(rc));
+	}
+	c->sets.loaded = 1;
+	c->sets.height = c->tip.height;
+	return 0;
+}
 
 static void built_clear(chain_t *c)
 {
@@ -80,6 +147,29 @@ static int genesis_block(chain_t *c, ledger_mem_t *ov, struct block *blk)
 		if (rc)
 			return rc;
 	}
+	/* The genesis validators' bonds and the sets of heights 1 and 2
+	 * (protocol §7, §10.1). */
+	struct bft_validator *vals = calloc(c->g.nvalidators ? c->g.nvalidators : 1, sizeof(*vals));
+	struct validator *hv = calloc(c->g.nvalidators ? c->g.nvalidators : 1, sizeof(*hv));
+	struct validator_set hs = {hv, c->g.nvalidators, 0};
+	uint8_t vhash[HASH_LEN];
+	char verr[160];
+	int vrc = vals && hv ? 0 : ASSAY_ENOMEM;
+	for (size_t i = 0; i < c->g.nvalidators && !vrc; i++) {
+		memcpy(vals[i].pubkey, c->g.validators[i].pubkey, PUBKEY_LEN);
+		vals[i].power = c->g.validators[i].stake;
+		memcpy(hv[i].pubkey, c->g.validators[i].pubkey, PUBKEY_LEN);
+		hv[i].stake = c->g.validators[i].stake;
+		hs.total_stake += hv[i].stake;
+	}
+	if (!vrc)
+		vrc = validators_genesis(&l, vals, (uint32_t)c->g.nvalidators, verr, sizeof(verr));
+	if (!vrc)
+		vrc = header_validators_hash(&hs, vhash);
+	free(vals);
+	free(hv);
+	if (vrc)
+		return vrc;
 	block_init(blk);
 	struct block_header *h = &blk->hdr;
 	memcpy(h->chain_id, c->g.hash, HASH_LEN);
@@ -87,7 +177,7 @@ static int genesis_block(chain_t *c, ledger_mem_t *ov, struct block *blk)
 	h->time_ms = c->g.time_ms;
 	block_tx_root(blk, h->tx_root);
 	commit_hash(&blk->last_commit, h->last_commit_hash);
-	memcpy(h->validators_hash, c->validators_hash, HASH_LEN);
+	memcpy(h->validators_hash, vhash, HASH_LEN);
 	header_genesis_beacon(c->g.hash, h->beacon);
 	return 0;
 }
@@ -188,22 +278,6 @@ chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->validators = calloc(c->g.nvalidators ? c->g.nvalidators : 1, sizeof(*c->validators));
-	if (!c->validators) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < c->g.nvalidators; i++) {
-		memcpy(c->validators[i].pubkey, c->g.validators[i].pubkey, PUBKEY_LEN);
-		c->validators[i].stake = c->g.validators[i].stake;
-		c->vs.total_stake += c->g.validators[i].stake;
-	}
-	c->vs.v = c->validators;
-	c->vs.n = c->g.nvalidators;
-	if (header_validators_hash(&c->vs, c->validators_hash) < 0) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
 	c->verify_threads = 1;
 	c->store = store_open(dir, err, errlen);
 	if (!c->store)
@@ -292,7 +366,7 @@ void chain_close(chain_t *c)
 	commit_free(&c->tip_commit);
 	commit_free(&c->reindex_commit);
 	genesis_free(&c->g);
-	free(c->validators);
+	sets_clear(c);
 	free(c);
 }
 
@@ -306,16 +380,32 @@ struct ledger chain_ledger(chain_t *c) { return state_ledger(c->state); }
 void chain_set_verify_threads(chain_t *c, int n) { c->verify_threads = n < 1 ? 1 : n; }
 void chain_set_sigcache(chain_t *c, sigcache_t *cache) { c->sigcache = cache; }
 
+/* After sets_ensure. */
 static struct header_ctx header_ctx_of(const chain_t *c, uint64_t now_ms)
 {
-	return (struct header_ctx){&c->g.params, c->g.hash, &c->vs, c->validators_hash,
-				   &c->tip, c->tip_hash, now_ms};
+	return (struct header_ctx){&c->g.params, c->g.hash, &c->sets.vs[1], c->sets.next_hash,
+				   &c->tip, c->tip_hash, now_ms, &c->sets.vs[0]};
 }
 
-static int check_commit(const chain_t *c, const struct commit *cm, uint64_t height,
-			const uint8_t hash[HASH_LEN], char *err, size_t errlen)
+/* A commit of the tip (by the tip height's set) or of the block on it (by
+ * the next set). */
+static int check_commit(chain_t *c, const struct commit *cm, uint64_t height, const uint8_t hash[HASH_LEN],
+			char *err, size_t errlen)
 {
-	return header_check_commit(&c->vs, c->g.hash, cm, height, hash, err, errlen);
+	int rc = sets_ensure(c, err, errlen);
+	if (rc)
+		return rc;
+	if (height != c->tip.height && height != c->tip.height + 1)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "commit for height %llu is not of the tip or the next",
+				  (unsigned long long)height);
+	return header_check_commit(&c->sets.vs[height == c->tip.height ? 0 : 1], c->g.hash, cm, height, hash, err,
+				   errlen);
+}
+
+int chain_validator_set(chain_t *c, uint64_t height, struct bft_valset *vs)
+{
+	struct ledger l = chain_ledger(c);
+	return validators_set_at(&l, height, vs);
 }
 
 /* Executes blk on a fresh overlay, checking every rule (protocol §4.5, §5);
@@ -327,9 +417,12 @@ static int execute_block(chain_t *c, const struct block *blk, const uint8_t (*tx
 			 char *err, size_t errlen)
 {
 	const struct block_header *hd = &blk->hdr;
+	int rc = sets_ensure(c, err, errlen);
+	if (rc)
+		return rc;
 	struct header_ctx hc = header_ctx_of(c, now_ms);
 	uint8_t root[HASH_LEN];
-	int rc = header_check(&hc, blk, err, errlen);
+	rc = header_check(&hc, blk, err, errlen);
 	if (rc)
 		return rc;
 	/* Signatures are checked by helper threads from here on, while this
@@ -353,6 +446,7 @@ static int execute_block(chain_t *c, const struct block *blk, const uint8_t (*tx
 	struct ledger ol = ledger_mem_ledger(ov);
 	struct exec_ctx x;
 	exec_ctx_init(&x, &c->g.params, &c->g.compute, c->g.hash, &ol, hd);
+	x.last_commit = &blk->last_commit;
 	if ((rc = exec_block(&x, blk, receipts, err, errlen)) < 0)
 		goto fail;
 	rc = state_stage(c->state, ov, st, root);
@@ -632,9 +726,12 @@ static int build_header(chain_t *c, uint64_t time_ms, const uint8_t sk[SECKEY_LE
 	hd->height = c->tip.height + 1;
 	hd->time_ms = time_ms > c->tip.time_ms ? time_ms : c->tip.time_ms + 1;
 	memcpy(hd->prev_hash, c->tip_hash, HASH_LEN);
-	memcpy(hd->validators_hash, c->validators_hash, HASH_LEN);
+	int rc = sets_ensure(c, err, errlen);
+	if (rc)
+		return rc;
+	memcpy(hd->validators_hash, c->sets.next_hash, HASH_LEN);
 	memcpy(hd->proposer, sk + 32, PUBKEY_LEN);
-	int rc = header_beacon_prove(sk, c->g.hash, hd->height, c->tip.beacon, hd->beacon_proof, hd->beacon);
+	rc = header_beacon_prove(sk, c->g.hash, hd->height, c->tip.beacon, hd->beacon_proof, hd->beacon);
 	if (rc)
 		return assay_fail(err, errlen, rc, "cannot compute the beacon: %s", assay_strerror(rc));
 	if (hd->height > 1 && check_commit(c, &c->tip_commit, c->tip.height, c->tip_hash, err, errlen) < 0)
@@ -682,10 +779,11 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	struct ledger ol = ledger_mem_ledger(ov);
 	struct exec_ctx x;
 	exec_ctx_init(&x, p, &c->g.compute, c->g.hash, &ol, hd);
+	x.last_commit = &blk->last_commit;
 	/* Exact size: header, the tx count (at its widest), each tx with its
 	 * length prefix, and the commit as it will be encoded. */
 	commit_encode(&blk->last_commit, &tb);
-	uint64_t gas = 0, bytes = HEADER_BYTES + varint_len(p->max_block_txs) + tb.len;
+	uint64_t gas = 0, reveal_gas = 0, bytes = HEADER_BYTES + varint_len(p->max_block_txs) + tb.len;
 	for (size_t i = 0; i < n; i++) {
 		const struct tx *t = txs[i];
 		char terr[160];
@@ -696,8 +794,10 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 			goto fail;
 		}
 		uint64_t tx_bytes = varint_len(tb.len) + tb.len;
+		int lane = exec_in_reveal_lane(t); /* reveals have their own gas budget */
 		int full = blk->ntx >= p->max_block_txs || bytes + tx_bytes > p->max_block_bytes ||
-			   gas + t->gas_limit > p->max_block_gas;
+			   (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
+				 : gas + t->gas_limit > p->max_block_gas);
 		size_t snap = ledger_snapshot(&x.l);
 		int e = full ? ASSAY_ELIMIT : exec_tx(&x, t, &receipts[blk->ntx], terr, sizeof(terr));
 		if (assay_err_is_local(e)) {
@@ -718,7 +818,10 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 			rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 			goto fail;
 		}
-		gas += t->gas_limit;
+		if (lane)
+			reveal_gas += t->gas_limit;
+		else
+			gas += t->gas_limit;
 		bytes += tx_bytes;
 	}
 	if ((rc = exec_end_block(&x, err, errlen)) < 0)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "consensus/receipt.h"
+#include "consensus/bft/valset.h"
 #include "consensus/tx_rules.h" /* what every caller checks a transaction with */
 #include "core/block.h"
 #include "core/ledger.h"
@@ -69,6 +70,11 @@ const struct commit *chain_tip_commit(const chain_t *c);
  * the node can propose on the tip. 0; ASSAY_EEXISTS when a valid one is held
  * already (or the tip is genesis); the check's error; a local failure. */
 int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen);
+/* The validator set of height (with its proposer priorities) as the state
+ * at the tip keeps it (protocol §10.1: from tip + 1 - evidence_max_age to
+ * tip + 2). 0, ASSAY_ENOTFOUND, or a local failure; *vs is malloc()ed
+ * (bft_valset_free). */
+int chain_validator_set(chain_t *c, uint64_t height, struct bft_valset *vs);
 
 /* Signs a precommit for (height, round, hash) as one validator. */
 void chain_sign_commit(const chain_t *c, const uint8_t sk[SECKEY_LEN], uint64_t height,

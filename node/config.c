@@ -29,7 +29,8 @@ struct option_def {
 static const struct option_def options[] = {
 	{"datadir", OPT_STR, S(datadir), "DIR", "data directory (default ~/.assay)"},
 	{"network", OPT_STR, S(network), "NAME", "dev, local or testnet (default dev)"},
-	{"genesis", OPT_STR, S(genesis), "FILE", "genesis file for local/testnet (default DATADIR/genesis.json)"},
+	{"genesis", OPT_STR, S(genesis), "FILE",
+	 "genesis file for local/testnet (default DATADIR/genesis.json, else the compiled testnet's)"},
 	{"rpcbind", OPT_STR, S(rpcbind), "ADDR", "RPC listen address (default 127.0.0.1)"},
 	{"rpcport", OPT_INT, I(rpcport), "PORT", "RPC port (default 29443 dev/local, 19443 testnet)"},
 	{"rpcuser", OPT_STR, S(rpcuser), "USER", "RPC user (default: cookie authentication)"},
@@ -40,6 +41,8 @@ static const struct option_def options[] = {
 	{"bind", OPT_STR, S(bind), "ADDR", "p2p listen address (default 0.0.0.0)"},
 	{"addnode", OPT_MULTI, M(addnode, naddnode), "HOST:PORT", "connect to this peer and keep it (repeatable)"},
 	{"connect", OPT_MULTI, M(connect, nconnect), "HOST:PORT", "connect only to these peers (repeatable)"},
+	{"seednode", OPT_MULTI, M(seednode, nseednode), "HOST:PORT",
+	 "learn peers from this node, with the compiled network's seeds (repeatable; a name is resolved once)"},
 	{"maxconnections", OPT_INT, I(maxconnections), "N", "most p2p connections (default 64)"},
 	{"blocktime", OPT_U64, I(blocktime), "MS", "dev producer: ms between blocks (default: the chain's, 1000 on dev)"},
 	{"reindex", OPT_BOOL, I(reindex), NULL, "rebuild the state from stored blocks, checking every state root"},

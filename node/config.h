@@ -29,6 +29,8 @@ struct config {
 	int naddnode;
 	char connect[CONFIG_MAX_MULTI][128];
 	int nconnect;
+	char seednode[CONFIG_MAX_MULTI][128]; /* HOST:PORT seeds, besides the compiled network's */
+	int nseednode;
 	int maxconnections;
 	uint64_t blocktime;   /* ms; 0: the chain's block_time_ms */
 	int reindex;

@@ -22,6 +22,7 @@
 #include "node/consensus.h"
 #include "node/conswal.h"
 #include "node/node.h"
+#include "node/txaccept.h"
 
 /* Steps as the sign-state orders them within one (height, round). */
 enum sign_step { SIGN_PROPOSAL = 0, SIGN_PREVOTE = 1, SIGN_PRECOMMIT = 2 };
@@ -87,7 +88,7 @@ struct consensus {
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
 	uint64_t tip_sigs_height;
-	/* evidence the engine reported, oldest first, for the evidence transactions */
+	/* evidence the engine reported and this node submitted, newest last */
 	struct bft_evidence evidence[CONSENSUS_MAX_EVIDENCE];
 	size_t nevidence;
 	uint64_t evidence_seen;
@@ -213,12 +214,18 @@ static void signed_add(struct consensus *cs, const struct conswal_rec *r)
 	cs->nsigned++;
 }
 
+/* Whether this height's inputs are logged: a key in the height's set. */
+static int wal_on(const struct consensus *cs)
+{
+	return cs->wal && cs->cfg.is_validator;
+}
+
 /* Appends an input before the engine sees it (not while replaying: it is in
  * the file already). A write that fails stops the node: a validator that
  * cannot log its inputs would come back from a crash without its lock. */
 static int wal_log(struct consensus *cs, const struct conswal_rec *r)
 {
-	if (!cs->wal || cs->replaying)
+	if (!wal_on(cs) || cs->replaying)
 		return 0;
 	int rc = conswal_append(cs->wal, r);
 	if (rc) {
@@ -234,7 +241,7 @@ static int wal_log(struct consensus *cs, const struct conswal_rec *r)
 static int wal_log_peer(struct consensus *cs, const struct conswal_rec *r, uint64_t *mark)
 {
 	*mark = cs->wal ? conswal_size(cs->wal) : 0;
-	if (!cs->wal || cs->replaying)
+	if (!wal_on(cs) || cs->replaying)
 		return 0;
 	if (*mark > CONSENSUS_WAL_MAX_BYTES) {
 		if (!cs->wal_full)
@@ -253,7 +260,7 @@ static int wal_log_peer(struct consensus *cs, const struct conswal_rec *r, uint6
  * not grow the file. Only when nothing was appended after it. */
 static void wal_unlog_refused(struct consensus *cs, uint64_t mark, int rc)
 {
-	if (!cs->wal || cs->replaying || rc == 0 || rc == ASSAY_ENOMEM || conswal_size(cs->wal) <= mark)
+	if (!wal_on(cs) || cs->replaying || rc == 0 || rc == ASSAY_ENOMEM || conswal_size(cs->wal) <= mark)
 		return;
 	if (conswal_size(cs->wal) - mark <= 8 + 1 + 8 + BFT_PROPOSAL_BYTES && conswal_truncate(cs->wal, mark) != 0)
 		log_warn("consensus: cannot cut DATADIR/consensus.wal back: %s", strerror(errno));
@@ -413,7 +420,7 @@ static int engine_result(struct consensus *cs, int rc)
 	if (now - cs->last_rebuild_ms > CONSENSUS_REBUILD_QUIET_MS)
 		cs->rebuilds = 0; /* the last rebuild worked for a while */
 	cs->last_rebuild_ms = now;
-	if (!cs->wal || ++cs->rebuilds > CONSENSUS_MAX_REBUILDS) {
+	if (!wal_on(cs) || ++cs->rebuilds > CONSENSUS_MAX_REBUILDS) {
 		node_abort(cs->n, rc, "consensus: out of memory in the engine");
 		return rc;
 	}
@@ -465,22 +472,21 @@ static void count_decision(struct consensus *cs, const struct bft_output *o, uin
 	cs->rebuilds = 0;
 }
 
-static void keep_evidence(struct consensus *cs, const struct bft_evidence *ev)
+/* Counts evidence the engine reported: 1 when it is new here, 0 when the
+ * same record came before (a replay after a rebuild or restart reports it
+ * again), so it is submitted once. */
+static int keep_evidence(struct consensus *cs, const struct bft_evidence *ev)
 {
-	char hex[65];
-	hex_encode(ev->a.validator, PUBKEY_LEN, hex);
-	log_warn("consensus: validator %s signed two %s at height %llu round %u: duplicate-vote evidence", hex,
-		 ev->a.type == VOTE_PREVOTE ? "prevotes" : "precommits", (unsigned long long)ev->a.height,
-		 ev->a.round);
 	cs->evidence_seen++;
 	for (size_t i = 0; i < cs->nevidence; i++)
 		if (memcmp(&cs->evidence[i], ev, sizeof(*ev)) == 0)
-			return;
+			return 0;
 	if (cs->nevidence == CONSENSUS_MAX_EVIDENCE) {
 		memmove(&cs->evidence[0], &cs->evidence[1], (CONSENSUS_MAX_EVIDENCE - 1) * sizeof(*ev));
 		cs->nevidence--;
 	}
 	cs->evidence[cs->nevidence++] = *ev;
+	return 1;
 }
 
 /* Starts the log of height h: HEIGHT h, START first, then the records of
@@ -497,7 +503,7 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 		*carried = NULL;
 		*ncarried = 0;
 	}
-	if (!cs->wal)
+	if (!wal_on(cs))
 		return 0; /* a follower keeps no log */
 	int rc = conswal_read(cs->wal, &recs, &n, err, sizeof(err));
 	if (rc == ASSAY_ECORRUPT) {
@@ -547,6 +553,7 @@ done:
 /* ---- the output loop ---- */
 
 static void pump(struct consensus *cs);
+static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev);
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -717,6 +724,34 @@ static void pending_take(struct consensus *cs, const uint8_t value[HASH_LEN])
 	}
 }
 
+/* Whether the set the engine moved on to for height h (its own, stepped
+ * once: docs/consensus.md §4) is the chain's set of h; then cs->vs becomes
+ * it. When bonds, unbonds or jails changed the set, it is not, and the
+ * engine must be rebuilt with the stored one (protocol §10.1). A failure
+ * to read says no, and the restart reports it. */
+static int valset_follows(struct consensus *cs, uint64_t h)
+{
+	struct bft_valset stored, stepped;
+	if (h != cs->vs_height + 1 || chain_validator_set(cs->n->chain, h, &stored) != 0)
+		return 0;
+	if (bft_valset_copy(&stepped, &cs->vs) != 0) {
+		bft_valset_free(&stored);
+		return 0;
+	}
+	bft_valset_step(&stepped);
+	int same = stored.n == stepped.n && stored.total == stepped.total && stored.proposer == stepped.proposer &&
+		   memcmp(stored.v, stepped.v, stored.n * sizeof(*stored.v)) == 0;
+	bft_valset_free(&stepped);
+	if (same) {
+		bft_valset_free(&cs->vs);
+		cs->vs = stored;
+		cs->vs_height = h;
+	} else {
+		bft_valset_free(&stored);
+	}
+	return same;
+}
+
 static void decide(struct consensus *cs, const struct bft_output *o)
 {
 	struct node *n = cs->n;
@@ -737,7 +772,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 			log_error("consensus: decided block %llu does not apply: %s", (unsigned long long)o->height, err);
 	}
 	cand_prune(cs, o->height);
-	if (chain_height(n->chain) + 1 != bft_height(cs->e))
+	if (chain_height(n->chain) + 1 != bft_height(cs->e) || !valset_follows(cs, bft_height(cs->e)))
 		event_active(cs->restart_ev, EV_TIMEOUT, 0);
 	else if (!cs->replaying)
 		wal_rotate(cs, o->height + 1, 0, NULL, NULL);
@@ -779,7 +814,8 @@ static void handle_output(struct consensus *cs, const struct bft_output *o)
 		decide(cs, o);
 		break;
 	case BFT_OUT_EVIDENCE:
-		keep_evidence(cs, &o->evidence);
+		if (keep_evidence(cs, &o->evidence))
+			submit_evidence(cs, &o->evidence);
 		break;
 	}
 }
@@ -800,28 +836,69 @@ static void pump(struct consensus *cs)
 
 /* ---- the engine per height ---- */
 
-/* Steps the cached set to height h (from genesis again when h is lower). */
+/* The set of height h, with its proposer priorities, as the state keeps it
+ * (docs/protocol.md §10.1); whether our key votes in it. */
 static int valset_at(struct consensus *cs, uint64_t h, char *err, size_t errlen)
 {
-	const struct genesis *g = &cs->n->genesis;
-	if (!cs->vs.v || h < cs->vs_height) {
-		struct bft_validator *vals = calloc(g->nvalidators ? g->nvalidators : 1, sizeof(*vals));
-		if (!vals)
-			return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-		for (size_t i = 0; i < g->nvalidators; i++) {
-			memcpy(vals[i].pubkey, g->validators[i].pubkey, PUBKEY_LEN);
-			vals[i].power = g->validators[i].stake;
-		}
-		bft_valset_free(&cs->vs);
-		int rc = bft_valset_init(&cs->vs, vals, (uint32_t)g->nvalidators, err, errlen);
-		free(vals);
-		if (rc)
-			return rc;
-		cs->vs_height = 1;
-	}
-	for (; cs->vs_height < h; cs->vs_height++)
-		bft_valset_step(&cs->vs);
+	struct node *n = cs->n;
+	bft_valset_free(&cs->vs);
+	int rc = chain_validator_set(n->chain, h, &cs->vs);
+	if (rc)
+		return assay_fail(err, errlen, rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc,
+				  "no validator set for height %llu: %s", (unsigned long long)h, assay_strerror(rc));
+	cs->vs_height = h;
+	int member = n->has_key && bft_valset_find(&cs->vs, n->key_pk) >= 0;
+	if (member != cs->cfg.is_validator)
+		log_info("consensus: %s the validator set at height %llu", member ? "in" : "not in",
+			 (unsigned long long)h);
+	cs->cfg.is_validator = member;
+	if (member)
+		memcpy(cs->cfg.self, n->key_pk, PUBKEY_LEN);
 	return 0;
+}
+
+/* Two conflicting votes the engine saw become an evidence transaction
+ * (docs/protocol.md §10.3) from this node's key, paying the fee floor. */
+static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev)
+{
+	struct node *n = cs->n;
+	char hex[65], err[256];
+	hex_encode(ev->a.validator, PUBKEY_LEN, hex);
+	log_warn("consensus: validator %s signed two votes at height %llu round %u", hex,
+		 (unsigned long long)ev->a.height, ev->a.round);
+	if (!n->has_key) {
+		log_warn("consensus: no key to submit the evidence with (-validator)");
+		return;
+	}
+	struct tx t;
+	struct buf pb, tb;
+	uint8_t addr[ADDR_LEN], txid[HASH_LEN];
+	enum txaccept_stage stage;
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	memset(&t, 0, sizeof(t));
+	buf_init(&pb);
+	buf_init(&tb);
+	bft_evidence_encode(ev, &pb);
+	address_from_pubkey(n->key_pk, addr);
+	memcpy(t.chain_id, n->genesis.hash, HASH_LEN);
+	memcpy(t.sender, n->key_pk, PUBKEY_LEN);
+	t.nonce = mempool_next_nonce(n->mempool, addr);
+	t.fee = p->min_fee;
+	t.kind = TX_EVIDENCE;
+	int rc = pb.oom ? ASSAY_ENOMEM : tx_set_payload(&t, pb.data, pb.len);
+	if (!rc) {
+		tx_sign(&t, n->key_sk);
+		tx_encode(&t, &tb);
+		rc = tb.oom ? ASSAY_ENOMEM : txaccept_submit(n, tb.data, tb.len, TXACCEPT_FROM_CLIENT, txid, &stage,
+								err, sizeof(err));
+	}
+	if (rc && rc != ASSAY_EEXISTS)
+		log_warn("consensus: evidence transaction refused: %s", rc == ASSAY_ENOMEM ? "out of memory" : err);
+	else
+		log_info("consensus: evidence transaction submitted");
+	tx_free(&t);
+	buf_free(&pb);
+	buf_free(&tb);
 }
 
 /* Feeds records into the engine as inputs, outputs handled in replay mode
@@ -865,7 +942,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	if (!cs->e)
 		return ASSAY_ENOMEM;
 	cs->replayed = 0;
-	if (cs->wal) {
+	if (wal_on(cs)) {
 		struct conswal_rec *recs = NULL;
 		size_t n = 0;
 		rc = conswal_read(cs->wal, &recs, &n, err, errlen);
@@ -957,18 +1034,13 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	cs->sign_fd = -1;
 	n->consensus = cs;
 	memcpy(cs->cfg.chain_id, n->genesis.hash, HASH_LEN);
-	if (strcmp(n->genesis.network_name, "dev") == 0 || strcmp(n->genesis.network_name, "local") == 0)
-		bft_timeouts_local(&cs->cfg.timeouts);
-	else
-		bft_timeouts_default(&cs->cfg.timeouts);
-	int member = 0;
-	for (size_t i = 0; n->has_key && i < n->genesis.nvalidators; i++)
-		member |= memcmp(n->genesis.validators[i].pubkey, n->key_pk, PUBKEY_LEN) == 0;
-	cs->cfg.is_validator = member;
-	if (member)
-		memcpy(cs->cfg.self, n->key_pk, PUBKEY_LEN);
-	else if (n->has_key)
-		log_warn("validator key is not in this chain's validator set: following only");
+	/* the chain's timeouts (docs/protocol.md §8) */
+	const struct chain_params *cp = &n->genesis.params;
+	cs->cfg.timeouts = (struct bft_timeouts){cp->timeout_propose_ms, cp->timeout_propose_delta_ms,
+						 cp->timeout_prevote_ms, cp->timeout_prevote_delta_ms,
+						 cp->timeout_precommit_ms, cp->timeout_precommit_delta_ms};
+	/* A key may enter the set later by bonding: its sign-state is kept
+	 * from the start. Whether it votes is decided per height (valset_at). */
 	char path[1200];
 	int rc = 0;
 	if (n->cfg.testdoublesign) {
@@ -986,17 +1058,17 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	 * every Nth message from a peer as if the engine had run out of memory
 	 * on it, so the rebuild from the WAL runs in a live node. */
 	const char *testing = getenv("ASSAY_TESTING"), *every = getenv("ASSAY_TEST_ENGINE_ENOMEM");
-	if (testing && strcmp(testing, "1") == 0 && every && member) {
+	if (testing && strcmp(testing, "1") == 0 && every && n->has_key) {
 		cs->test_enomem_every = strtoull(every, NULL, 10);
 		if (cs->test_enomem_every)
 			log_warn("consensus: ASSAY_TEST_ENGINE_ENOMEM: every %llu-th message fails as out of memory",
 				 (unsigned long long)cs->test_enomem_every);
 	}
 	snprintf(path, sizeof(path), "%s/signstate", n->cfg.datadir);
-	rc = member ? signstate_load(cs, path, err, errlen) : 0;
+	rc = n->has_key ? signstate_load(cs, path, err, errlen) : 0;
 	if (rc)
 		goto fail;
-	if (member) {
+	if (n->has_key) { /* kept from the start, as the sign-state: the key may enter the set later */
 		struct conswal_rec *recs;
 		size_t nrecs;
 		snprintf(path, sizeof(path), "%s/consensus.wal", n->cfg.datadir);
@@ -1023,7 +1095,10 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	cs->next_block_ms = node_now_ms();
 	if ((rc = engine_start(cs, err, errlen)) < 0)
 		goto fail;
-	if (member) {
+	if (n->has_key && !cs->cfg.is_validator)
+		log_warn("validator key is not in this chain's validator set at height %llu: following until it is",
+			 (unsigned long long)cs->cfg.height);
+	if (cs->cfg.is_validator) {
 		char addr[ADDR_STR_MAX];
 		uint8_t a[ADDR_LEN];
 		address_from_pubkey(n->key_pk, a);
@@ -1226,7 +1301,7 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 		if (v.height + 1 == h)
 			gather_tip_precommit(cs, &v);
 		uint64_t mark = 0;
-		if (cs->wal && (v.height == h || v.height == h + 1)) {
+		if (wal_on(cs) && (v.height == h || v.height == h + 1)) {
 			/* logged only for the heights whose votes change the
 			 * engine's state, with a signature that verifies (forged
 			 * votes must not grow the file) */
@@ -1308,17 +1383,6 @@ void consensus_on_block_connected(struct node *n, uint64_t height)
 			return;
 	}
 	event_active(cs->restart_ev, EV_TIMEOUT, 0);
-}
-
-int consensus_take_evidence(struct node *n, struct bft_evidence *ev)
-{
-	struct consensus *cs = n->consensus;
-	if (!cs || cs->nevidence == 0)
-		return 0;
-	*ev = cs->evidence[0];
-	memmove(&cs->evidence[0], &cs->evidence[1], (cs->nevidence - 1) * sizeof(*ev));
-	cs->nevidence--;
-	return 1;
 }
 
 static void votes_info(const bft_engine_t *e, uint32_t round, uint8_t type, struct consensus_votes *out)

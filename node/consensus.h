@@ -20,7 +20,8 @@ typedef struct consensus consensus_t;
 #define CONSENSUS_MAX_CANDIDATES 8
 /* Period of bft_rebroadcast (docs/consensus.md §7). */
 #define CONSENSUS_REBROADCAST_MS 1000
-/* Duplicate-vote evidence kept for consensus_take_evidence (oldest dropped). */
+/* Duplicate-vote evidence records remembered, so that one reported again
+ * (a replay) is not submitted twice; the oldest is forgotten first. */
 #define CONSENSUS_MAX_EVIDENCE 64
 /* Engine rebuilds from the WAL after ASSAY_ENOMEM in a row (each within
  * CONSENSUS_REBUILD_QUIET_MS of the last, no height decided between) before
@@ -58,12 +59,6 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 /* A block was connected: when it came from elsewhere (block sync) and the
  * engine's height is now behind, the engine restarts at the next height. */
 void consensus_on_block_connected(struct node *n, uint64_t height);
-
-/* Evidence the engine found (two conflicting signed votes of one
- * validator), oldest first, for whoever turns it into evidence
- * transactions: 1 and the oldest moved into *ev, or 0 when none is held.
- * At most CONSENSUS_MAX_EVIDENCE are kept, each once. */
-int consensus_take_evidence(struct node *n, struct bft_evidence *ev);
 
 /* The prevotes or precommits of one round as the engine counted them. */
 struct consensus_votes {

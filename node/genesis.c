@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/ledger.h"
 #include "core/network.h"
+#include "consensus/validators.h"
 #include "node/genesis.h"
 
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN])
@@ -138,6 +139,19 @@ static const struct {
 	{"min_fee", offsetof(struct chain_params, min_fee), 0},
 	{"gas_price", offsetof(struct chain_params, gas_price), 0},
 	{"max_future_ms", offsetof(struct chain_params, max_future_ms), 0},
+	{"min_validator_bond", offsetof(struct chain_params, min_validator_bond), 0},
+	{"unbonding_period", offsetof(struct chain_params, unbonding_period), 1},
+	{"evidence_max_age", offsetof(struct chain_params, evidence_max_age), 1},
+	{"evidence_slash_bps", offsetof(struct chain_params, evidence_slash_bps), 1},
+	{"jail_blocks", offsetof(struct chain_params, jail_blocks), 1},
+	{"downtime_window", offsetof(struct chain_params, downtime_window), 1},
+	{"downtime_max_missed", offsetof(struct chain_params, downtime_max_missed), 1},
+	{"timeout_propose_ms", offsetof(struct chain_params, timeout_propose_ms), 0},
+	{"timeout_propose_delta_ms", offsetof(struct chain_params, timeout_propose_delta_ms), 0},
+	{"timeout_prevote_ms", offsetof(struct chain_params, timeout_prevote_ms), 0},
+	{"timeout_prevote_delta_ms", offsetof(struct chain_params, timeout_prevote_delta_ms), 0},
+	{"timeout_precommit_ms", offsetof(struct chain_params, timeout_precommit_ms), 0},
+	{"timeout_precommit_delta_ms", offsetof(struct chain_params, timeout_precommit_delta_ms), 0},
 };
 
 static int parse_params(struct chain_params *p, json_t *obj, char *err, size_t errlen)
@@ -162,8 +176,9 @@ static int parse_params(struct chain_params *p, json_t *obj, char *err, size_t e
 		else
 			*(uint64_t *)((char *)p + param_fields[i].off) = x;
 	}
-	if (p->max_tx_bytes > (1u << 22) || p->max_block_txs > 100000) {
-		snprintf(err, errlen, "genesis: max_tx_bytes or max_block_txs above the hard ceiling");
+	char why[160];
+	if (chain_params_check(p, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "genesis: %s", why);
 		return ASSAY_EDECODE;
 	}
 	return 0;
@@ -253,6 +268,10 @@ int genesis_parse(struct genesis *g, const char *text, size_t len, char *err, si
 		if (amount_add(total_stake, g->validators[i].stake, &total_stake) || total_stake > (uint64_t)INT64_MAX)
 			FAIL("genesis: total stake exceeds 2^63-1");
 	}
+	/* Each validator's stake becomes a bond of stake x 10^9 base units
+	 * (protocol §10.1), which the supply counts. */
+	if (total_stake > ((uint64_t)INT64_MAX - total) / VALIDATOR_POWER_UNIT)
+		FAIL("genesis: total supply with the validators' bonds (stake x 10^9) exceeds 2^63-1 base units");
 	qsort(g->allocs, g->nallocs, sizeof(*g->allocs), cmp_alloc);
 	qsort(g->validators, g->nvalidators, sizeof(*g->validators), cmp_validator);
 	for (size_t i = 1; i < g->nallocs; i++)
@@ -305,6 +324,19 @@ void genesis_finish(struct genesis *g)
 	buf_put_u64(&b, p->min_fee);
 	buf_put_u64(&b, p->gas_price);
 	buf_put_u64(&b, p->max_future_ms);
+	buf_put_u64(&b, p->min_validator_bond);
+	buf_put_u32(&b, p->unbonding_period);
+	buf_put_u32(&b, p->evidence_max_age);
+	buf_put_u32(&b, p->evidence_slash_bps);
+	buf_put_u32(&b, p->jail_blocks);
+	buf_put_u32(&b, p->downtime_window);
+	buf_put_u32(&b, p->downtime_max_missed);
+	buf_put_u64(&b, p->timeout_propose_ms);
+	buf_put_u64(&b, p->timeout_propose_delta_ms);
+	buf_put_u64(&b, p->timeout_prevote_ms);
+	buf_put_u64(&b, p->timeout_prevote_delta_ms);
+	buf_put_u64(&b, p->timeout_precommit_ms);
+	buf_put_u64(&b, p->timeout_precommit_delta_ms);
 	const struct compute_params *cp = &g->compute;
 	buf_put_u32(&b, cp->samples_k);
 	buf_put_u32(&b, cp->max_dim);
@@ -326,6 +358,9 @@ void genesis_finish(struct genesis *g)
 	buf_put_u32(&b, cp->max_jobs_per_worker);
 	buf_put_u32(&b, cp->max_deadline_blocks);
 	buf_put_u32(&b, cp->unbond_delay);
+	buf_put_u32(&b, cp->challenge_delay);
+	buf_put_u32(&b, cp->salt_window);
+	buf_put_u64(&b, cp->reveal_block_gas);
 	buf_put_varint(&b, g->nallocs);
 	for (size_t i = 0; i < g->nallocs; i++) {
 		buf_put(&b, g->allocs[i].addr, ADDR_LEN);
@@ -354,4 +389,103 @@ int genesis_copy(struct genesis *dst, const struct genesis *src)
 	memcpy(dst->allocs, src->allocs, src->nallocs * sizeof(*dst->allocs));
 	memcpy(dst->validators, src->validators, src->nvalidators * sizeof(*dst->validators));
 	return 0;
+}
+
+/* The compiled entry parsed, or ASSAY_EDECODE: a build whose shipped file
+ * does not parse is a broken build, reported as such. */
+static int parse_builtin(const struct network_builtin *b, struct genesis *g, char *err, size_t errlen)
+{
+	char why[256];
+	if (genesis_parse(g, b->genesis_json, b->genesis_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "compiled genesis of network %s does not parse: %s", b->name, why);
+		return ASSAY_EDECODE;
+	}
+	return 0;
+}
+
+const struct network_builtin *genesis_builtin_of(const struct genesis *g)
+{
+	for (unsigned i = 0; i < network_builtin_count; i++) {
+		struct genesis b;
+		char err[512];
+		if (parse_builtin(&network_builtins[i], &b, err, sizeof(err)) < 0)
+			continue;
+		int same = memcmp(b.hash, g->hash, HASH_LEN) == 0;
+		genesis_free(&b);
+		if (same)
+			return &network_builtins[i];
+	}
+	return NULL;
+}
+
+/* A genesis that names a compiled chain must be that chain's genesis. */
+static int check_against_builtins(const struct genesis *g, const char *source, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < network_builtin_count; i++) {
+		struct genesis b;
+		int rc = parse_builtin(&network_builtins[i], &b, err, errlen);
+		if (rc < 0)
+			return rc;
+		int clash = strcmp(b.chain, g->chain) == 0 && memcmp(b.hash, g->hash, HASH_LEN) != 0;
+		if (clash) {
+			char want[2 * HASH_LEN + 1], got[2 * HASH_LEN + 1];
+			hex_encode(b.hash, HASH_LEN, want);
+			hex_encode(g->hash, HASH_LEN, got);
+			snprintf(err, errlen,
+				 "genesis %s names chain \"%s\" but its chain id is %s; the compiled %s "
+				 "(network %s) has chain id %s: a wrong or altered copy (drop -genesis to use "
+				 "the compiled one, or rename the chain of a network of your own)",
+				 source, g->chain, got, b.chain, network_builtins[i].name, want);
+		}
+		genesis_free(&b);
+		if (clash)
+			return ASSAY_EINVALID;
+	}
+	return 0;
+}
+
+int genesis_select(struct genesis *g, const char *network, const char *file, const char *datadir,
+		   char *source, size_t sourcelen, char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	if (strcmp(network, "dev") == 0) {
+		snprintf(source, sourcelen, "built-in dev genesis");
+		return genesis_dev(g) < 0 ? ASSAY_ENOMEM : 0;
+	}
+	const struct network_builtin *builtin = network_builtin(network);
+	int rc;
+	char path[1200];
+	if (file && *file) {
+		snprintf(path, sizeof(path), "%s", file);
+	} else {
+		snprintf(path, sizeof(path), "%s/genesis.json", datadir);
+		FILE *f = fopen(path, "rb");
+		if (f)
+			fclose(f);
+		else if (builtin)
+			path[0] = 0; /* nothing on disk: the compiled entry */
+	}
+	if (path[0]) {
+		snprintf(source, sourcelen, "%s", path);
+		rc = genesis_load_file(g, path, err, errlen);
+		if (rc == ASSAY_EIO && !(file && *file))
+			snprintf(err, errlen,
+				 "no genesis for network %s: give -genesis=FILE or put one at %s (only "
+				 "networks with a compiled entry need none)", network, path);
+	} else {
+		snprintf(source, sourcelen, "compiled");
+		rc = parse_builtin(builtin, g, err, errlen);
+	}
+	if (rc < 0)
+		return rc;
+	if (strcmp(g->network_name, network) != 0) {
+		snprintf(err, errlen, "genesis %s is for network \"%s\", not \"%s\"", source, g->network_name,
+			 network);
+		genesis_free(g);
+		return ASSAY_EINVALID;
+	}
+	rc = check_against_builtins(g, source, err, errlen);
+	if (rc < 0)
+		genesis_free(g);
+	return rc;
 }

@@ -52,6 +52,18 @@ void genesis_free(struct genesis *g);
  * ASSAY_ENOMEM (dst zeroed). */
 int genesis_copy(struct genesis *dst, const struct genesis *src);
 
+/* The genesis a node of network runs (docs/testnet-join.md): dev's built-in
+ * one; else file if given; else DATADIR/genesis.json if it exists; else the
+ * network's compiled entry (core/network.h). Its "network" must be network,
+ * and a genesis whose "chain" names a compiled network must be that
+ * network's exact genesis: otherwise ASSAY_EINVALID, with both chain ids in
+ * err. *source says where it came from (a path, or "compiled"). 0 or an
+ * error with err filled (ASSAY_EIO, ASSAY_EDECODE, ASSAY_ENOTFOUND). */
+int genesis_select(struct genesis *g, const char *network, const char *file, const char *datadir,
+		   char *source, size_t sourcelen, char *err, size_t errlen);
+/* The compiled network whose genesis g is exactly, or NULL. */
+const struct network_builtin *genesis_builtin_of(const struct genesis *g);
+
 /* The public dev key: seed = SHA256("assay/dev-key/0"). Dev and local only. */
 void genesis_dev_key(uint8_t pk[PUBKEY_LEN], uint8_t sk[SECKEY_LEN]);
 /* The dev chain's built-in worker key: seed = SHA256("assay/dev-worker/0"). */

@@ -17,7 +17,8 @@ libassay_node_a_SOURCES = \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \
 	node/rpc_compute.c \
-	node/rpc_simulate.c
+	node/rpc_simulate.c \
+	node/rpc_validators.c
 
 # rpc_extra: bitcoind-style methods, -addrindex, long polls (docs/rpc.md)
 libassay_node_a_SOURCES += node/rpc_extra.c

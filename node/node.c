@@ -213,6 +213,7 @@ int node_open(struct node *n, char *err, size_t errlen)
 	node_register_rpc_net(n);
 	node_register_compute_rpc(n);
 	node_register_simulate_rpc(n);
+	node_register_validators_rpc(n);
 	node_register_extra_rpc(n);
 	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
 	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);

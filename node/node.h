@@ -105,6 +105,8 @@ json_t *node_tx_json(const struct node *n, const struct tx *t);
  * 0, or -1 with e filled (-32602 not a string, -22 not hex). *raw is
  * malloc()ed; the caller frees it. */
 int node_raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len, struct rpc_error *e);
+/* rpc_validators.c: getvalidators. */
+void node_register_validators_rpc(struct node *n);
 /* rpc_consensus.c: getconsensusstate (registered when consensus starts). */
 void node_register_consensus_rpc(struct node *n);
 /* rpc_consensus.c: getblock's last_commit object (round, signers with

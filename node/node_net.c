@@ -3,10 +3,12 @@
  * transactions, creation of net_t from the configuration, and the sync
  * progress line in the log. Not for: the wire protocol (net/) or the rules of
  * validity (chain.c, mempool.c), which it only calls. */
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <config.h>
 #include "core/error.h"
@@ -187,8 +189,67 @@ static int p2p_connection_budget(int wanted, int rpc_connections)
 	return cap;
 }
 
+/* HOST:PORT as a numeric "ip:port" ("[v6]:port") in out: a name is resolved
+ * once, here, because net/ takes numeric addresses only. 0, or -1 (logged:
+ * a seed that cannot be resolved costs the node nothing else). */
+static int resolve_seed(const char *hostport, char *out, size_t outlen)
+{
+	char host[128];
+	const char *colon = strrchr(hostport, ':');
+	if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof(host) || !colon[1]) {
+		log_warn("p2p: seed %s: want HOST:PORT", hostport);
+		return -1;
+	}
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = 0;
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [v6]:port */
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	int rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0 || !res) {
+		log_warn("p2p: seed %s: cannot resolve (%s)", hostport, gai_strerror(rc));
+		return -1;
+	}
+	char ip[64];
+	rc = getnameinfo(res->ai_addr, res->ai_addrlen, ip, sizeof(ip), NULL, 0, NI_NUMERICHOST);
+	int v6 = res->ai_family == AF_INET6;
+	freeaddrinfo(res);
+	if (rc != 0)
+		return -1;
+	snprintf(out, outlen, v6 ? "[%s]:%s" : "%s:%s", ip, colon + 1);
+	return 0;
+}
+
+/* The seeds to start from: the compiled network's seeds.txt when the node
+ * runs that network's own genesis (a private chain of the same network name
+ * does not ask the public seeds), then -seednode. Not with -connect. */
+static int collect_seeds(struct node *n, char seeds[][128], int max)
+{
+	int count = 0;
+	if (n->cfg.nconnect > 0)
+		return 0;
+	const struct network_builtin *b = genesis_builtin_of(&n->genesis);
+	const char *cursor = b ? b->seeds : NULL;
+	char hostport[128];
+	while (cursor && count < max && network_seed_next(&cursor, hostport, sizeof(hostport)))
+		if (resolve_seed(hostport, seeds[count], 128) == 0)
+			count++;
+	for (int i = 0; i < n->cfg.nseednode && count < max; i++)
+		if (resolve_seed(n->cfg.seednode[i], seeds[count], 128) == 0)
+			count++;
+	return count;
+}
+
 int node_net_start(struct node *n, char *err, size_t errlen)
 {
+	char seeds[2 * CONFIG_MAX_MULTI][128];
+	const char *seedp[2 * CONFIG_MAX_MULTI];
 	const char *addnode[CONFIG_MAX_MULTI], *connect[CONFIG_MAX_MULTI];
 	struct net_node_ops ops;
 	struct net_config nc;
@@ -208,6 +269,10 @@ int node_net_start(struct node *n, char *err, size_t errlen)
 	nc.naddnode = n->cfg.naddnode;
 	nc.connect = connect;
 	nc.nconnect = n->cfg.nconnect;
+	nc.nseeds = collect_seeds(n, seeds, 2 * CONFIG_MAX_MULTI);
+	for (int i = 0; i < nc.nseeds; i++)
+		seedp[i] = seeds[i];
+	nc.seeds = seedp;
 	nc.max_connections = p2p_connection_budget(n->cfg.maxconnections, n->cfg.rpcmaxconnections);
 	nc.user_agent = NODE_NET_USER_AGENT;
 	nc.max_block_bytes = chain_genesis(n->chain)->params.max_block_bytes;

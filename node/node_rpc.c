@@ -8,6 +8,7 @@
 
 #include <event2/buffer.h>
 
+#include "consensus/validators.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "net/net.h"
@@ -35,6 +36,10 @@ static json_t *payload_json(const struct node *n, const struct tx *t)
 		if (transfer_decode(&tp, t->payload, t->payload_len) == 0)
 			return json_pack("{s:o,s:I}", "to", addr_json(n, tp.to), "amount", (json_int_t)tp.amount);
 	}
+	uint64_t amount; /* validator_bond, validator_unbond (protocol §10.3) */
+	if ((t->kind == TX_VALIDATOR_BOND || t->kind == TX_VALIDATOR_UNBOND) &&
+	    validators_amount_decode(t->payload, t->payload_len, &amount) == 0)
+		return json_pack("{s:I}", "amount", (json_int_t)amount);
 	return json_pack("{s:o}", "hex", rpc_hex(t->payload, t->payload_len));
 }
 

@@ -59,8 +59,9 @@ static const char *kind_name(unsigned kind)
 
 static json_t *worker_json(const struct node *n, const struct worker_record *w)
 {
-	return json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:s}", "address", addrj(n, w->addr), "status",
-			 compute_worker_status_name(w->status), "bond", (json_int_t)w->bond, "jobs_in_flight",
+	return json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:s}", "address", addrj(n, w->addr), "status",
+			 compute_worker_status_name(w->status), "bond", (json_int_t)w->bond, "locked",
+			 (json_int_t)w->locked, "jobs_in_flight",
 			 (json_int_t)w->jobs_in_flight, "jobs_done", (json_int_t)w->jobs_done, "jobs_failed",
 			 (json_int_t)w->jobs_failed, "slashed_total", (json_int_t)w->slashed_total,
 			 "registered_height", (json_int_t)w->registered_height, "unbond_height",
@@ -110,8 +111,13 @@ static json_t *job_json(struct node *n, const struct job_record *j)
 	json_object_set_new(o, "escrow", json_integer((json_int_t)j->escrow));
 	json_object_set_new(o, "verified_height", heightj(j->verified_height));
 	json_object_set_new(o, "payout_height", heightj(j->payout_height));
-	json_object_set_new(o, "output_hash",
-			    memcmp(j->output_hash, zero, HASH_LEN) ? hexj(j->output_hash, HASH_LEN) : json_null());
+	json_object_set_new(o, "check_escrow", json_integer((json_int_t)j->check_escrow));
+	json_object_set_new(o, "salt_hash", hexj(sp->salt_hash, HASH_LEN));
+	json_object_set_new(o, "sealed_height", heightj(j->sealed_height));
+	json_object_set_new(o, "challenge_height", heightj(j->challenge_height));
+	json_object_set_new(o, "challenge_beacon",
+			    j->challenge_height ? hexj(j->challenge_beacon, HASH_LEN) : json_null());
+	json_object_set_new(o, "salt", j->salt_posted ? hexj(j->salt, HASH_LEN) : json_null());
 	struct ledger l = chain_ledger(n->chain);
 	json_t *slots = json_array();
 	for (unsigned i = 0; i < sp->redundancy && i < JOB_MAX_REDUNDANCY; i++) {
@@ -127,13 +133,12 @@ static json_t *job_json(struct node *n, const struct job_record *j)
 			json_object_set_new(so, "commit_height", heightj(sl->commit_height));
 			json_object_set_new(so, "challenge_height", heightj(sl->challenge_height));
 			json_object_set_new(so, "reveal_height", heightj(sl->reveal_height));
-			int committed = sl->commit_height != 0;
-			json_object_set_new(so, "root", committed ? hexj(sl->root, HASH_LEN) : json_null());
-			json_object_set_new(so, "output_hash",
-					    committed ? hexj(sl->output_hash, HASH_LEN) : json_null());
-			json_object_set_new(so, "challenge_seed", sl->challenge_height
-									  ? hexj(sl->challenge_seed, HASH_LEN)
-									  : json_null());
+			/* the root and its challenge are known once the reveal opened it */
+			int committed = sl->commit_height != 0, opened = memcmp(sl->root, zero, HASH_LEN) != 0;
+			json_object_set_new(so, "lock", json_integer((json_int_t)sl->lock));
+			json_object_set_new(so, "commitment", committed ? hexj(sl->commitment, HASH_LEN) : json_null());
+			json_object_set_new(so, "root", opened ? hexj(sl->root, HASH_LEN) : json_null());
+			json_object_set_new(so, "challenge_seed", opened ? hexj(sl->challenge_seed, HASH_LEN) : json_null());
 		}
 		json_array_append_new(slots, so);
 	}
@@ -327,6 +332,9 @@ static int m_getcomputeparams(void *ctx, json_t *params, json_t **result, struct
 		"max_live_jobs", (json_int_t)c->max_live_jobs, "max_workers", (json_int_t)c->max_workers,
 		"max_jobs_per_worker", (json_int_t)c->max_jobs_per_worker, "max_deadline_blocks",
 		(json_int_t)c->max_deadline_blocks, "unbond_delay", (json_int_t)c->unbond_delay);
+	json_object_set_new(*result, "challenge_delay", json_integer((json_int_t)c->challenge_delay));
+	json_object_set_new(*result, "salt_window", json_integer((json_int_t)c->salt_window));
+	json_object_set_new(*result, "reveal_block_gas", json_integer((json_int_t)c->reveal_block_gas));
 	json_object_set_new(*result, "min_fee", json_integer((json_int_t)p->min_fee));
 	json_object_set_new(*result, "gas_price", json_integer((json_int_t)p->gas_price));
 	json_object_set_new(*result, "max_tx_bytes", json_integer((json_int_t)p->max_tx_bytes));
@@ -352,6 +360,22 @@ static int m_getchainparams(void *ctx, json_t *params, json_t **result, struct r
 			    "gas_price", (json_int_t)p->gas_price, "max_future_ms", (json_int_t)p->max_future_ms);
 	if (!*result)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	/* the validator and BFT timeout parameters (protocol §8, §10) */
+	const struct {
+		const char *name;
+		uint64_t value;
+	} more[] = {
+		{"min_validator_bond", p->min_validator_bond}, {"unbonding_period", p->unbonding_period},
+		{"evidence_max_age", p->evidence_max_age},     {"evidence_slash_bps", p->evidence_slash_bps},
+		{"jail_blocks", p->jail_blocks},               {"downtime_window", p->downtime_window},
+		{"downtime_max_missed", p->downtime_max_missed}, {"timeout_propose_ms", p->timeout_propose_ms},
+		{"timeout_propose_delta_ms", p->timeout_propose_delta_ms}, {"timeout_prevote_ms", p->timeout_prevote_ms},
+		{"timeout_prevote_delta_ms", p->timeout_prevote_delta_ms},
+		{"timeout_precommit_ms", p->timeout_precommit_ms},
+		{"timeout_precommit_delta_ms", p->timeout_precommit_delta_ms},
+	};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		json_object_set_new(*result, more[i].name, json_integer((json_int_t)more[i].value));
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* The node's p2p RPC methods (docs/rpc.md): getpeerinfo, addnode,
+/* The node's p2p RPC methods (docs/rpc.md): getpeerinfo, getnodeaddresses, addnode,
  * disconnectnode, listbanned, setban and clearbanned, each a thin JSON layer
  * over the net_t calls of net/net.h. Not for: chain or mempool methods
  * (node_rpc.c) or any p2p policy (net/). */
@@ -42,6 +42,33 @@ static int m_getpeerinfo(void *ctx, json_t *params, json_t **result, struct rpc_
 				  p->user_agent));
 	}
 	free(peers);
+	return 0;
+}
+
+/* getnodeaddresses [COUNT]: what the address book holds (Bitcoin Core's
+ * name); COUNT default 1, 0 for all. */
+static int m_getnodeaddresses(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
+{
+	struct node *n = ctx;
+	json_t *count_p = rpc_param(params, 0);
+	if (need_net(n, e) < 0)
+		return -1;
+	if (json_array_size(params) > 1 || (count_p && (!json_is_integer(count_p) || json_integer_value(count_p) < 0)))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "getnodeaddresses [COUNT] (default 1; 0 for all)");
+	size_t max = count_p ? (size_t)json_integer_value(count_p) : 1;
+	struct net_book_info *book = NULL;
+	size_t count = 0;
+	if (net_addresses(n->net, max, &book, &count) < 0)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	*result = json_array();
+	for (size_t i = 0; i < count; i++) {
+		const struct net_book_info *b = &book[i];
+		json_array_append_new(*result, json_pack("{s:s,s:s,s:I,s:b,s:i,s:I}", "address", b->addr, "source",
+							 b->source, "last_seen", (json_int_t)b->last_seen, "tried",
+							 b->tried, "failures", (int)b->failures, "next_try_ms",
+							 (json_int_t)b->next_try_ms));
+	}
+	free(book);
 	return 0;
 }
 
@@ -170,6 +197,8 @@ static int m_clearbanned(void *ctx, json_t *params, json_t **result, struct rpc_
 
 static const struct rpc_method net_methods[] = {
 	{"getpeerinfo", m_getpeerinfo, "getpeerinfo - connected peers: address, direction, height, traffic, ping, score"},
+	{"getnodeaddresses", m_getnodeaddresses,
+	 "getnodeaddresses [COUNT] - address book entries (default 1, 0 for all): address, source, tried, backoff"},
 	{"addnode", m_addnode, "addnode IP:PORT [add|remove] - keep a peer connected (add, the default), or stop (remove)"},
 	{"disconnectnode", m_disconnectnode, "disconnectnode IP:PORT|ID - close the connection to a peer"},
 	{"listbanned", m_listbanned, "listbanned - banned IPs with expiry (ms since the epoch) and reason"},

@@ -320,6 +320,7 @@ static int read_conf(struct cli_ctx *ctx, char *err, size_t errlen)
 		}
 	}
 	fclose(f);
+	ctx->given = from_flags; /* "given" means on the command line (cli.h) */
 	return rc;
 }
 
@@ -637,6 +638,45 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 		fprintf(stderr, "warning: the node reported txid %s, computed %s\n",
 			json_is_string(sent) ? json_string_value(sent) : "(none)", txid);
 	json_decref(sent);
+	return CLI_OK;
+}
+
+int cli_send_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, cli_key_loader load,
+		  uint8_t kind, const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
+		  json_t **committed)
+{
+	uint64_t fee, offer;
+	unsigned timeout_s;
+	struct keystore_key key;
+	int rc;
+	*committed = NULL;
+	/* the chain's floor for this gas (getchainparams), with the clients' headroom */
+	if (txbuild_default_fee(&chain->params, gas, &offer) != 0)
+		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
+	if ((rc = cli_amount_opt(ctx, "fee", offer, &fee)) ||
+	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
+		return rc;
+	if (gas && fee < offer) /* gas is the CLI's estimate: a --fee for the payload alone is raised */
+		fee = offer;
+	if (payload->oom)
+		return cli_fail(CLI_EFAIL, "out of memory");
+	if ((rc = load(ctx, from, &key)))
+		return rc;
+	struct cli_txreq req = {kind, payload->data, payload->len, fee, gas, 1}; /* dry-run first */
+	rc = cli_submit(ctx, chain, &key, &req, txid);
+	keystore_key_wipe(&key);
+	if (rc || cli_flag(ctx, "raw") || !wait)
+		return rc;
+	if ((rc = cli_wait_tx(ctx, txid, timeout_s, committed)))
+		return rc;
+	json_t *result = json_object_get(*committed, "result");
+	if (json_is_false(json_object_get(result, "ok"))) {
+		const char *err = json_string_value(json_object_get(result, "error"));
+		char why[CLI_PREFLIGHT_MSG_MAX];
+		cli_preflight_asy_text(err ? err : "unknown error", why, sizeof(why));
+		return cli_fail(CLI_EFAIL, "%s %s failed at height %lld: %s", tx_kind_name(kind), txid,
+				json_integer_value(json_object_get(*committed, "height")), why);
+	}
 	return CLI_OK;
 }
 

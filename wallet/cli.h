@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "consensus/params.h"
+#include "core/buf.h"
 #include "core/keys.h"
 #include "core/network.h"
 #include "core/sha256.h"
@@ -163,6 +164,20 @@ struct cli_txreq {
  * cli_exit. */
 int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 	       const struct keystore_key *key, const struct cli_txreq *req, char txid[65]);
+/* Loads the signing key called name (a wallet: cli_unlock; a validator key
+ * file: cli_validator.h); prints errors and returns an enum cli_exit. */
+typedef int (*cli_key_loader)(struct cli_ctx *ctx, const char *name, struct keystore_key *key);
+/* The one path of the commands that sign a transaction of kind with the
+ * key named from: the fee is --fee or the chain's default for gas, and
+ * --timeout bounds the wait; options are checked before the key is loaded
+ * (no passphrase asked for a usage error). The tx is dry-run first (--force
+ * sends a doomed one; --raw prints it unsent), submitted, and with wait
+ * waited for: *committed is then its record (a new reference; NULL
+ * otherwise), and a committed failure is CLI_EFAIL with the reason printed.
+ * Writes the txid. Returns an enum cli_exit. */
+int cli_send_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, cli_key_loader load,
+		  uint8_t kind, const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
+		  json_t **committed);
 /* Looks the tx up after each block (waitfornewblock; against a node without
  * it, every CLI_POLL_MS) until it is committed (then
  * *tx is its record, a new reference) or timeout_s passes (CLI_ETIMEOUT). */

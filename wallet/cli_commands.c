@@ -16,10 +16,13 @@
 #include "wallet/amount.h"
 #include "wallet/cli.h"
 #include "wallet/cli_contract.h"
+#include "wallet/cli_faucet.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
 #include "wallet/cli_proof.h"
+#include "wallet/cli_testnet.h"
+#include "wallet/cli_validator.h"
 #include "wallet/cli_wallet.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
@@ -228,6 +231,8 @@ const struct cli_command cli_commands[] = {
 	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing;\n"
 	 "      --force: send it even when the node's dry run says it would fail)",
 	 send_opts, 0, 0},
+	{"faucet", NULL, cli_faucet, "ADDRESS|NAME [--url URL] [--wait [--timeout S]]",
+	 "ask an assay-faucet (default " CLI_FAUCET_DEFAULT_URL ") for test coins", cli_faucet_opts, 1, 1},
 	{"tx", "status", cmd_tx_status, "TXID", "print a transaction's status and result", NULL, 1,
 	 1},
 	{"getproof", NULL, cli_cmd_getproof, "NAME|ADDRESS|KEY [--verify [--height H | --header-hash HASH]]",
@@ -258,7 +263,7 @@ const struct cli_command cli_commands[] = {
 	 "escrow a reward for a compute job; --wait: until it is verified, paid or fails", cli_job_submit_opts, 0, 0},
 	{"job", "spec", cli_cmd_job_spec,
 	 "--kind matmul-i8|mlp-i8 --m M [--n N --k K | --dims D0,..,DL [--shifts S,..]] [--tile-rows R]\n"
-	 "         [--tile-cols C] [--seed HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
+	 "         [--tile-cols C] [--seed HEX] [--salt HEX] [--samples K] [--redundancy R] [--reward ASY]\n"
 	 "         [--deadline BLOCKS] [-o FILE]",
 	 "the canonical job_submit payload of a job, for a contract to submit (job_escrow's init)",
 	 cli_job_spec_opts, 0, 0},
@@ -268,6 +273,9 @@ const struct cli_command cli_commands[] = {
 	 cli_job_output_opts, 1, 1},
 	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait] [--force]",
 	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
+	{"job", "open", cli_cmd_job_open, "JOB_ID --from NAME [--salt HEX] [--wait] [--force]",
+	 "open the submitter's salt once every slot has committed (job_salt; job submit --wait does it itself)",
+	 cli_job_open_opts, 1, 1},
 	{"worker", "register", cli_cmd_worker_register,
 	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--wait] [--force]",
 	 "bond a wallet as a compute worker (assay-worker does this itself)", cli_worker_register_opts, 0, 0},
@@ -275,6 +283,36 @@ const struct cli_command cli_commands[] = {
 	 "stop taking jobs; the bond returns after unbond_delay blocks", cli_worker_unbond_opts, 0, 0},
 	{"worker", "status", cli_cmd_worker_status, "NAME|ADDRESS", "a worker's bond, status and counters", NULL,
 	 1, 1},
+	{"validator", "key", cli_cmd_validator_key, "create NAME [--seed-file FILE]   |   validator key show NAME",
+	 "create: a validator key file DATADIR/validator/NAME.json for assayd -validator=FILE (0600,\n"
+	 "      never overwritten); show: its public key (for a genesis) and account address",
+	 cli_validator_key_create_opts, 2, 2},
+	{"validator", "bond", cli_cmd_validator_bond,
+	 "--from NAME --amount ASY [--fee ASY] [--wait] [--timeout SEC] [--nonce N] [--raw] [--force]",
+	 "bond ASY from the validator key's account as stake (validator_bond); counts from two blocks later",
+	 cli_validator_bond_opts, 0, 0},
+	{"validator", "unbond", cli_cmd_validator_unbond,
+	 "--from NAME --amount ASY [--fee ASY] [--wait] [--timeout SEC] [--nonce N] [--raw] [--force]",
+	 "unbond stake (validator_unbond); it returns after the unbonding period", cli_validator_bond_opts, 0, 0},
+	{"validator", "unjail", cli_cmd_validator_unjail,
+	 "--from NAME [--fee ASY] [--wait] [--timeout SEC] [--nonce N] [--raw] [--force]",
+	 "return to the validator set once a jailing has run its time (validator_unjail)", cli_validator_unjail_opts, 0, 0},
+	{"testnet", "init", cli_cmd_testnet_init,
+	 "--validators N --dir DIR [--workers M] [--followers K] [--network local|testnet]\n"
+	 "         [--base-port P] [--chain NAME] [--stake ASY] [--block-time MS]",
+	 "write keys, one genesis and a datadir per node and worker for a network on this machine\n"
+	 "      (then: scripts/localnet up DIR)",
+	 cli_testnet_init_opts, 0, 0},
+	{"testnet", "gentx", cli_cmd_testnet_gentx,
+	 "--from NAME --stake ASY [--network local|testnet] [--chain NAME] [--out FILE]",
+	 "sign this operator's genesis validator entry with validator key NAME (public keys only;\n"
+	 "      default file DATADIR/gentx/NAME.json)",
+	 cli_testnet_gentx_opts, 0, 0},
+	{"testnet", "collect", cli_cmd_testnet_collect,
+	 "DIR [--out FILE] [--base GENESIS] [--fund ASY] [--time-ms MS]",
+	 "check the gentx files in DIR (signatures, duplicates, one chain) and write the genesis\n"
+	 "      (default ./genesis.json; --base: balances and params to start from)",
+	 cli_testnet_collect_opts, 1, 1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
 };
 

@@ -1,16 +1,20 @@
 /* Handlers of assay-cli's job and worker commands (see cli_compute.h). A
- * client's check of a job's output is here: read it from the chain (a blob
- * named by the output hash) or else fetch it from the worker's endpoint,
- * check it against the committed root and output hash, then run
+ * client's check of a job's output is here: fetch it from the worker's
+ * endpoint, check it against the root the worker opened on chain, then run
  * the full Freivalds test (matmul-i8) or recompute it (mlp-i8), as
  * docs/compute.md §6.2 describes; a wrong tile found that way is what
- * `job dispute` proves on chain. Not for: RPC or signing plumbing (cli.c). */
+ * `job dispute` proves on chain. The submitter's salt (§4) is kept beside
+ * the wallet and opened by `job submit --wait` or `job open`. Not for: RPC
+ * or signing plumbing (cli.c). */
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -24,6 +28,7 @@
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
+#include "wallet/output_check.h"
 #include "wallet/txbuild.h"
 
 const struct cli_optdef cli_job_submit_opts[] = {
@@ -38,6 +43,9 @@ const struct cli_optdef cli_job_output_opts[] = {
 };
 const struct cli_optdef cli_job_dispute_opts[] = {
 	{"from", 1}, {"tile", 1}, {"slot", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
+};
+const struct cli_optdef cli_job_open_opts[] = {
+	{"from", 1}, {"salt", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
 };
 const struct cli_optdef cli_worker_register_opts[] = {
 	{"from", 1}, {"bond", 1}, {"endpoint", 1}, {"backend", 1}, {"fee", 1},
@@ -74,45 +82,13 @@ static unsigned long long now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
 }
 
-/* Unlocks --from, submits one transaction, and with --wait reports its
- * outcome; prints the txid otherwise. */
+/* Unlocks wallet --from, submits one transaction, and with --wait reports
+ * its outcome (cli_send_from). */
 static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, uint8_t kind,
 		       const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
 		       json_t **committed)
 {
-	uint64_t fee, offer;
-	unsigned timeout_s;
-	struct keystore_key key;
-	int rc;
-	*committed = NULL;
-	/* the chain's floor for this gas (getchainparams), with the clients' headroom */
-	if (txbuild_default_fee(&chain->params, gas, &offer) != 0)
-		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
-	if ((rc = cli_amount_opt(ctx, "fee", offer, &fee)) ||
-	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
-		return rc;
-	if (gas && fee < offer) /* gas is the CLI's estimate: a --fee for the payload alone is raised */
-		fee = offer;
-	if (payload->oom)
-		return cli_fail(CLI_EFAIL, "out of memory");
-	if ((rc = cli_unlock(ctx, from, &key)))
-		return rc;
-	struct cli_txreq req = {kind, payload->data, payload->len, fee, gas, 1}; /* dry-run first */
-	rc = cli_submit(ctx, chain, &key, &req, txid);
-	keystore_key_wipe(&key);
-	if (rc || cli_flag(ctx, "raw") || !wait)
-		return rc;
-	if ((rc = cli_wait_tx(ctx, txid, timeout_s, committed)))
-		return rc;
-	json_t *result = json_object_get(*committed, "result");
-	if (json_is_false(json_object_get(result, "ok"))) {
-		const char *err = json_string_value(json_object_get(result, "error"));
-		char why[CLI_PREFLIGHT_MSG_MAX];
-		cli_preflight_asy_text(err ? err : "unknown error", why, sizeof(why));
-		return cli_fail(CLI_EFAIL, "%s %s failed at height %lld: %s", tx_kind_name(kind), txid,
-				json_integer_value(json_object_get(*committed, "height")), why);
-	}
-	return CLI_OK;
+	return cli_send_from(ctx, chain, from, cli_unlock, kind, payload, gas, wait, txid, committed);
 }
 
 /* Reads a job: its JSON (new reference) and its decoded record. */
@@ -133,6 +109,86 @@ static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct
 		return cli_fail(CLI_EFAIL, "the node's job record does not decode");
 	}
 	return CLI_OK;
+}
+
+/* ---- the submitter's salts ---- */
+
+/* DATADIR/wallet/NAME.salts/JOB_ID: the 32 raw bytes of the salt whose hash
+ * a job_submit from wallet NAME carried. */
+static int salt_path(const struct cli_ctx *ctx, const char *from, const char *job_hex, char *dir, size_t dcap,
+		     char *file, size_t fcap)
+{
+	char wallet[CLI_PATH_MAX];
+	if (keystore_path(ctx->datadir, from, wallet, sizeof(wallet)) != 0)
+		return cli_fail(CLI_EUSAGE, "bad wallet name '%s'", from);
+	size_t n = strlen(wallet);
+	if (n > 5 && strcmp(wallet + n - 5, ".json") == 0)
+		wallet[n - 5] = 0;
+	int a = snprintf(dir, dcap, "%s.salts", wallet), b = snprintf(file, fcap, "%s.salts/%s", wallet, job_hex);
+	if (a < 0 || (size_t)a >= dcap || b < 0 || (size_t)b >= fcap)
+		return cli_fail(CLI_EUSAGE, "the data directory's path is too long");
+	return CLI_OK;
+}
+
+/* Keeps the salt before the job_submit is sent: written to a temporary
+ * file, fsynced, renamed into place and the directory fsynced, so that a
+ * crash after the submit still finds it for `job open`. */
+static int salt_save(const struct cli_ctx *ctx, const char *from, const char *job_hex, const uint8_t salt[HASH_LEN])
+{
+	char dir[CLI_PATH_MAX], file[CLI_PATH_MAX + 80], tmp[CLI_PATH_MAX + 96];
+	int rc = salt_path(ctx, from, job_hex, dir, sizeof(dir), file, sizeof(file));
+	if (rc)
+		return rc;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return cli_fail(CLI_EFAIL, "cannot create %s: %s", dir, strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ok = fd >= 0 && write(fd, salt, HASH_LEN) == HASH_LEN && fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = 0;
+	ok = ok && rename(tmp, file) == 0;
+	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	ok = ok && dfd >= 0 && fsync(dfd) == 0;
+	if (dfd >= 0)
+		close(dfd);
+	if (!ok) {
+		unlink(tmp);
+		return cli_fail(CLI_EFAIL, "cannot keep the job's salt in %s: %s; nothing was sent", file,
+				strerror(errno));
+	}
+	return CLI_OK;
+}
+
+static int salt_load(const struct cli_ctx *ctx, const char *from, const char *job_hex, uint8_t salt[HASH_LEN])
+{
+	char dir[CLI_PATH_MAX], file[CLI_PATH_MAX + 80];
+	int rc = salt_path(ctx, from, job_hex, dir, sizeof(dir), file, sizeof(file));
+	if (rc)
+		return rc;
+	FILE *f = fopen(file, "rb");
+	int ok = f && fread(salt, 1, HASH_LEN, f) == HASH_LEN;
+	if (f)
+		fclose(f);
+	if (!ok)
+		return cli_fail(CLI_EFAIL, "no salt for job %s in wallet %s's store (%s): give --salt HEX", job_hex, from,
+				file);
+	return CLI_OK;
+}
+
+/* Posts job_salt for job_id; with wait, until it commits. */
+static int post_salt(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from,
+		     const uint8_t job_id[HASH_LEN], const uint8_t salt[HASH_LEN], int wait, char txid[2 * HASH_LEN + 1],
+		     json_t **tx)
+{
+	struct job_salt_payload sp;
+	struct buf p;
+	memcpy(sp.job_id, job_id, HASH_LEN);
+	memcpy(sp.salt, salt, HASH_LEN);
+	buf_init(&p);
+	compute_salt_encode(&sp, &p);
+	int rc = submit_from(ctx, chain, from, TX_JOB_SALT, &p, 0, wait, txid, tx);
+	buf_free(&p);
+	return rc;
 }
 
 /* ---- job submit ---- */
@@ -241,8 +297,7 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 	struct cli_chain chain;
 	if ((rc = cli_get_chain(ctx, &chain)) || (rc = get_params(ctx, &params)))
 		return rc;
-	uint32_t samples_k = (uint32_t)ju64(params, "samples_k"), cw = (uint32_t)ju64(params, "commit_window");
-	uint32_t rw = (uint32_t)ju64(params, "reveal_window"), maxd = (uint32_t)ju64(params, "max_deadline_blocks");
+	uint32_t samples_k = (uint32_t)ju64(params, "samples_k");
 	uint64_t max_blob = ju64(params, "max_blob_bytes");
 	char msg[200];
 	if (kernel_shape_check(&spec.shape, (uint32_t)ju64(params, "max_dim"), ju64(params, "max_output_bytes"), msg,
@@ -251,12 +306,13 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 		return cli_fail(CLI_EUSAGE, "bad job shape: %s", msg);
 	}
 	json_decref(params);
-	uint32_t redundancy, deadline = 3 * (cw + rw) + 10;
-	if (deadline > maxd)
-		deadline = maxd;
+	struct jobspec_limits lim;
+	if ((rc = jobspec_limits_from_node(ctx, &lim)))
+		return rc;
+	uint32_t redundancy;
 	if ((rc = cli_u32_opt(ctx, "samples", samples_k, 1, &spec.samples)) ||
 	    (rc = cli_u32_opt(ctx, "redundancy", 1, 1, &redundancy)) ||
-	    (rc = cli_u32_opt(ctx, "deadline", deadline, 1, &spec.deadline_blocks)) ||
+	    (rc = cli_u32_opt(ctx, "deadline", jobspec_default_deadline(&lim), 1, &spec.deadline_blocks)) ||
 	    (rc = cli_amount_opt(ctx, "reward", AMOUNT_UNITS_PER_ASY, &spec.reward)))
 		return rc;
 	if (redundancy > JOB_MAX_REDUNDANCY)
@@ -269,11 +325,13 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 		return rc;
 	if (!seed)
 		randombytes_buf(spec.seed, HASH_LEN);
+	/* The salt is the submitter's secret until every slot has committed
+	 * (compute.md §4); the payload carries its hash. */
+	uint8_t salt[HASH_LEN];
+	randombytes_buf(salt, HASH_LEN);
+	kernel_salt_hash(salt, spec.salt_hash);
 	/* What job_submit checks of the payload alone, before any blob is
 	 * posted and paid for; the simulation then checks the rest. */
-	struct jobspec_limits lim;
-	if ((rc = jobspec_limits_from_node(ctx, &lim)))
-		return rc;
 	if (jobspec_check(&spec, &lim, msg, sizeof(msg)) != 0) {
 		if (!cli_flag(ctx, "force"))
 			return cli_fail(CLI_EFAIL,
@@ -319,6 +377,15 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 			json_decref(acct);
 		}
 	}
+	if (!predicted[0]) {
+		buf_free(&p);
+		return cli_fail(CLI_EFAIL, "cannot tell the job id before sending (wallet %s or its account unreadable)",
+				from);
+	}
+	if ((rc = salt_save(ctx, from, predicted, salt))) {
+		buf_free(&p);
+		return rc;
+	}
 	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, 0, wait, txid, &tx);
 	buf_free(&p);
 	if (rc || cli_flag(ctx, "raw")) {
@@ -342,11 +409,32 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 	fflush(stdout);
 	unsigned long long deadline_ms = now_ms() + (unsigned long long)job_timeout * 1000ull;
 	char last[16] = "";
+	json_int_t salted_seal = 0; /* the sealing we posted the salt for */
+	uint8_t job_bin[HASH_LEN];
+	hex_decode(id, job_bin, HASH_LEN);
 	for (;;) {
 		json_t *job;
 		if ((rc = cli_rpc(ctx, "getjob", json_pack("[s]", id), &job)))
 			return rc;
 		const char *state = json_string_value(json_object_get(job, "state"));
+		/* Every slot has committed: open the salt (once per sealing; a
+		 * redraw seals the job again). Its failure is reported, not fatal:
+		 * without it the chain falls back to a later beacon. */
+		json_t *sealed = json_object_get(job, "sealed_height");
+		if (json_is_integer(sealed) && json_integer_value(sealed) != salted_seal &&
+		    json_is_null(json_object_get(job, "salt")) && json_is_null(json_object_get(job, "challenge_height"))) {
+			char stx[2 * HASH_LEN + 1];
+			json_t *sent = NULL;
+			salted_seal = json_integer_value(sealed);
+			if (post_salt(ctx, &chain, from, job_bin, salt, 0, stx, &sent) == CLI_OK) {
+				if (!ctx->json)
+					fprintf(stderr, "job %.16s: salt opened (tx %s)\n", id, stx);
+			} else {
+				fprintf(stderr, "warning: job %.16s: could not open the salt; `assay-cli job open %s` "
+						"retries\n", id, id);
+			}
+			json_decref(sent);
+		}
 		if (!ctx->json && state && strcmp(last, state) != 0) {
 			fprintf(stderr, "job %.16s: %s at height %lld\n", id, state,
 				json_integer_value(json_object_get(job, "height")));
@@ -425,9 +513,6 @@ static void print_status(const json_t *job)
 		printf("paid:       height %lld\n", json_integer_value(json_object_get(job, "payout_height")));
 	if (state && strcmp(state, "refunded") == 0)
 		printf("refunded:   height %llu (deadline passed)\n", (unsigned long long)ju64(job, "deadline_height") + 1);
-	const char *oh = json_string_value(json_object_get(job, "output_hash"));
-	if (oh)
-		printf("output:     sha256 %s\n", oh);
 }
 
 int cli_cmd_job_status(struct cli_ctx *ctx)
@@ -501,48 +586,24 @@ static int parse_endpoint(const char *endpoint, char *host, size_t hcap, unsigne
 
 /* Where an output's bytes came from, for the user. */
 struct output_source {
-	int on_chain;                           /* a blob in state */
-	char endpoint[WORKER_ENDPOINT_MAX + 1]; /* else the worker's output server */
+	char endpoint[WORKER_ENDPOINT_MAX + 1]; /* the worker's output server */
 };
 
 static void source_describe(const struct output_source *src, char *text, size_t cap)
 {
-	if (src->on_chain)
-		snprintf(text, cap, "from the chain");
-	else
-		snprintf(text, cap, "from worker %s", src->endpoint);
+	snprintf(text, cap, "from worker %s", src->endpoint);
 }
 
-/* The output as a blob whose hash is the slot's output hash (the worker puts
- * small outputs on chain once the job is verified, docs/compute.md §13).
- * CLI_OK with *out (malloc()ed), or CLI_EFAIL if the chain has no such blob
- * of the output's size; nothing is printed. */
-static int output_from_chain(struct cli_ctx *ctx, const uint8_t output_hash[HASH_LEN], uint64_t want,
-			     uint8_t **out)
+static int root_opened(const struct job_slot *sl)
 {
-	char hex[2 * HASH_LEN + 1];
-	json_t *b, *q;
-	struct rpc_failure fail;
-	hex_encode(output_hash, HASH_LEN, hex);
-	q = json_pack("[s]", hex);
-	int rc = rpc_client_call(&ctx->rpc, "getblob", q, &b, &fail);
-	json_decref(q);
-	if (rc)
-		return CLI_EFAIL;
-	const char *data = json_string_value(json_object_get(b, "data"));
-	*out = NULL;
-	if (data && strlen(data) == 2 * want && (*out = malloc(want ? want : 1)) != NULL &&
-	    hex_decode(data, *out, want) != (long)want) {
-		free(*out);
-		*out = NULL;
-	}
-	json_decref(b);
-	return *out ? CLI_OK : CLI_EFAIL;
+	static const uint8_t zero[HASH_LEN];
+	return memcmp(sl->root, zero, HASH_LEN) != 0;
 }
 
-/* Reads slot's output from the chain, else from its worker's endpoint, and
- * checks it against the slot's output hash and root. *out (malloc()ed),
- * *leaves (malloc()ed) and *src on CLI_OK. */
+/* Fetches slot's output from its worker's endpoint and checks it against
+ * the root the worker opened on chain (output_check_root). *out
+ * (malloc()ed), *leaves (malloc()ed) and *src on CLI_OK; on any failure
+ * both are NULL and nothing is left to free. */
 static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const json_t *job, unsigned slot,
 			uint8_t **out, uint8_t (**leaves)[HASH_LEN], struct output_source *src)
 {
@@ -550,43 +611,32 @@ static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const j
 	const struct job_slot *sl = &j->slots[slot];
 	uint64_t want = kernel_output_bytes(s);
 	size_t len = (size_t)want;
+	*out = NULL;
+	*leaves = NULL;
 	memset(src, 0, sizeof(*src));
-	if (output_from_chain(ctx, sl->output_hash, want, out) == CLI_OK) {
-		src->on_chain = 1;
-	} else {
-		const char *endpoint = json_string_value(
-			json_object_get(json_array_get(json_object_get(job, "slots"), slot), "endpoint"));
-		char host[256], path[512], job_hex[2 * HASH_LEN + 1];
-		unsigned port;
-		const char *base;
-		if (!endpoint || parse_endpoint(endpoint, host, sizeof(host), &port, &base) < 0)
-			return cli_fail(CLI_EFAIL, "the output is not on chain and the worker of slot %u has no usable endpoint ('%s')",
-					slot, endpoint ? endpoint : "");
-		snprintf(src->endpoint, sizeof(src->endpoint), "%s", endpoint);
-		hex_encode(j->id, HASH_LEN, job_hex);
-		snprintf(path, sizeof(path), "%s/job/%s", base, job_hex);
-		struct rpc_failure fail;
-		if (rpc_client_get(host, port, path, (size_t)want, out, &len, &fail))
-			return cli_fail(CLI_EFAIL, "the output is not on chain and cannot be fetched from %s: %s", endpoint,
-					fail.message);
+	if (!root_opened(sl))
+		return cli_fail(CLI_EFAIL, "slot %u has not opened its root yet: its output is not served before", slot);
+	const char *endpoint =
+		json_string_value(json_object_get(json_array_get(json_object_get(job, "slots"), slot), "endpoint"));
+	char host[256], path[512], job_hex[2 * HASH_LEN + 1];
+	unsigned port;
+	const char *base;
+	if (!endpoint || parse_endpoint(endpoint, host, sizeof(host), &port, &base) < 0)
+		return cli_fail(CLI_EFAIL, "the worker of slot %u has no usable endpoint ('%s')", slot,
+				endpoint ? endpoint : "");
+	snprintf(src->endpoint, sizeof(src->endpoint), "%s", endpoint);
+	hex_encode(j->id, HASH_LEN, job_hex);
+	snprintf(path, sizeof(path), "%s/job/%s", base, job_hex);
+	struct rpc_failure fail;
+	if (rpc_client_get(host, port, path, (size_t)want, out, &len, &fail)) {
+		*out = NULL;
+		return cli_fail(CLI_EFAIL, "the output cannot be fetched from %s: %s", endpoint, fail.message);
 	}
-	char from[WORKER_ENDPOINT_MAX + 32];
-	source_describe(src, from, sizeof(from));
-	uint8_t root[HASH_LEN], oh[HASH_LEN];
-	if (len != want) {
+	char why[160];
+	if (output_check_root(s, *out, len, sl->root, leaves, why, sizeof(why)) != 0) {
 		free(*out);
-		return cli_fail(CLI_EFAIL, "the output %s is %zu bytes; it should be %llu bytes", from, len,
-				(unsigned long long)want);
-	}
-	if (kernel_commit(s, *out, leaves, root, oh) != 0) {
-		free(*out);
-		return cli_fail(CLI_EFAIL, "out of memory");
-	}
-	if (memcmp(oh, sl->output_hash, HASH_LEN) != 0 || memcmp(root, sl->root, HASH_LEN) != 0) {
-		free(*out);
-		free(*leaves);
-		return cli_fail(CLI_EFAIL, "the output %s does not match the worker's commitment (%s differs)", from,
-				memcmp(root, sl->root, HASH_LEN) ? "Merkle root" : "output hash");
+		*out = NULL; /* the caller's cleanup frees these: never twice */
+		return cli_fail(CLI_EFAIL, "the output from worker %s does not match its commitment: %s", endpoint, why);
 	}
 	return CLI_OK;
 }
@@ -659,18 +709,18 @@ static int pick_slot(const struct cli_ctx *ctx, const struct job_record *j, unsi
 		return rc;
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
 		const struct job_slot *sl = &j->slots[i];
-		int has_root = sl->state >= SLOT_COMMITTED && sl->state <= SLOT_VERIFIED;
-		if ((want == UINT32_MAX && sl->state == SLOT_VERIFIED) || (want == i && has_root)) {
+		if ((want == UINT32_MAX && sl->state == SLOT_VERIFIED) || (want == i && root_opened(sl))) {
 			*slot = i;
 			return CLI_OK;
 		}
 	}
 	for (unsigned i = 0; want == UINT32_MAX && i < j->spec.redundancy; i++)
-		if (j->slots[i].state >= SLOT_COMMITTED && j->slots[i].state <= SLOT_VERIFIED) {
+		if (root_opened(&j->slots[i])) {
 			*slot = i;
 			return CLI_OK;
 		}
-	return cli_fail(CLI_EFAIL, "no worker of this job has committed an output%s", want == UINT32_MAX ? "" : " in that slot");
+	return cli_fail(CLI_EFAIL, "no worker of this job has opened its root%s (outputs are served only after)",
+			want == UINT32_MAX ? "" : " in that slot");
 }
 
 int cli_cmd_job_output(struct cli_ctx *ctx)
@@ -709,12 +759,13 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 				rc = cli_fail(CLI_EFAIL, "cannot write %s", file);
 			} else {
 				char oh[2 * HASH_LEN + 1];
-				hex_encode(j->slots[slot].output_hash, HASH_LEN, oh);
+				uint8_t digest[HASH_LEN];
+				sha256(output, len, digest);
+				hex_encode(digest, HASH_LEN, oh);
 				json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:b,s:s}", "job_id", ctx->args[0], "file", file,
 						      "bytes", (json_int_t)len, "output_hash", oh, "checked", 1, "source",
-						      src.on_chain ? "chain" : "worker");
-				if (!src.on_chain)
-					json_object_set_new(o, "endpoint", json_string(src.endpoint));
+						      "worker");
+				json_object_set_new(o, "endpoint", json_string(src.endpoint));
 				cli_emit(ctx, o,
 					 "%s: %llu bytes %s, sha256 %s\nchecked: Merkle root matches the commitment; %s "
 					 "passed\n",
@@ -769,7 +820,8 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		goto out;
 	for (unsigned i = 0; i < j->spec.redundancy && nparties < 2; i++) {
 		const struct job_slot *sl = &j->slots[i];
-		if (sl->state < SLOT_COMMITTED || sl->state > SLOT_VERIFIED || (only != UINT32_MAX && only != i))
+		/* only an opened root can be disputed (compute.md §6.3) */
+		if (sl->state != SLOT_VERIFIED || (only != UINT32_MAX && only != i))
 			continue;
 		pt[nparties].slot = i;
 		struct output_source src;
@@ -778,7 +830,7 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		nparties++;
 	}
 	if (nparties == 0) {
-		rc = cli_fail(CLI_EFAIL, "no committed output to dispute");
+		rc = cli_fail(CLI_EFAIL, "no opened output to dispute");
 		goto out;
 	}
 	/* With two differing roots (r >= 2) the first tile where the leaves
@@ -908,6 +960,34 @@ out:
 	json_decref(job);
 	json_decref(tx);
 	return rc;
+}
+
+static int report(struct cli_ctx *ctx, const char *txid, json_t *tx, const char *what);
+
+/* ---- job open ---- */
+
+int cli_cmd_job_open(struct cli_ctx *ctx)
+{
+	const char *from = cli_opt(ctx, "from"), *given = cli_opt(ctx, "salt");
+	uint8_t id[HASH_LEN], salt[HASH_LEN];
+	struct cli_chain chain;
+	char txid[2 * HASH_LEN + 1], hex[2 * HASH_LEN + 1];
+	json_t *tx = NULL;
+	int rc;
+	if (!from || !keystore_name_valid(from))
+		return cli_fail(CLI_EUSAGE, "job open needs --from NAME (who pays the fee; its store holds the salt)");
+	if ((rc = hex32_arg(ctx->args[0], id, "job id")))
+		return rc;
+	hex_encode(id, HASH_LEN, hex);
+	if (given)
+		rc = hex32_arg(given, salt, "--salt");
+	else
+		rc = salt_load(ctx, from, hex, salt);
+	if (rc || (rc = cli_get_chain(ctx, &chain)))
+		return rc;
+	rc = post_salt(ctx, &chain, from, id, salt, cli_flag(ctx, "wait"), txid, &tx);
+	sodium_memzero(salt, sizeof(salt));
+	return rc ? rc : report(ctx, txid, tx, "salt opened");
 }
 
 /* ---- worker register / unbond / status ---- */

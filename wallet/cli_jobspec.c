@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "consensus/compute/compute.h"
 #include "consensus/compute/kernels.h"
 #include "core/error.h"
 #include "wallet/amount.h"
@@ -19,7 +20,7 @@ const struct cli_optdef cli_job_spec_opts[] = {
 	{"kind", 1},	  {"m", 1},	    {"n", 1},	       {"k", 1},	{"dims", 1},
 	{"shifts", 1},	  {"tile-rows", 1}, {"tile-cols", 1},  {"seed", 1},	{"samples", 1},
 	{"redundancy", 1}, {"reward", 1},   {"deadline", 1},   {"o", 1},	{"out", 1},
-	{NULL, 0},
+	{"salt", 1},	  {NULL, 0},
 };
 
 int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, char *err, size_t errlen)
@@ -46,9 +47,14 @@ int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, ch
 		snprintf(err, errlen, "reward %s ASY below the chain's min_reward %s ASY", have, least);
 		return ASSAY_EINVALID;
 	}
-	uint64_t least = (uint64_t)lim->commit_window + lim->reveal_window + 2;
+	struct compute_params cp = {.commit_window = lim->commit_window,
+				    .reveal_window = lim->reveal_window,
+				    .salt_window = lim->salt_window,
+				    .challenge_delay = lim->challenge_delay};
+	uint64_t least = compute_least_deadline(&cp);
 	if (s->deadline_blocks < least || s->deadline_blocks > lim->max_deadline_blocks) {
-		snprintf(err, errlen, "deadline %u blocks outside [%llu, %u] (commit + reveal windows + 2)",
+		snprintf(err, errlen,
+			 "deadline %u blocks outside [%llu, %u] (commit + salt + reveal windows + 2 challenge delays + 2)",
 			 s->deadline_blocks, (unsigned long long)least, lim->max_deadline_blocks);
 		return ASSAY_EINVALID;
 	}
@@ -65,7 +71,8 @@ void jobspec_samples_text(uint32_t samples, uint32_t tiles, char *out, size_t ca
 
 uint32_t jobspec_default_deadline(const struct jobspec_limits *lim)
 {
-	uint64_t d = 3 * ((uint64_t)lim->commit_window + lim->reveal_window) + 10;
+	uint64_t d = 3 * ((uint64_t)lim->commit_window + lim->reveal_window + lim->salt_window +
+			  lim->challenge_delay) + 10;
 	return d > lim->max_deadline_blocks ? lim->max_deadline_blocks : (uint32_t)d;
 }
 
@@ -155,7 +162,12 @@ int jobspec_limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim)
 			 param_u64(params, "reveal_window"),	   param_u64(params, "max_deadline_blocks"),
 			 param_u64(params, "max_dim"),		   param_u64(params, "max_output_bytes")};
 	lim->min_reward = param_u64(params, "min_reward");
+	uint64_t delay = param_u64(params, "challenge_delay"), salt = param_u64(params, "salt_window");
 	json_decref(params);
+	if (delay > UINT32_MAX || salt > UINT32_MAX)
+		return cli_fail(CLI_EFAIL, "getcomputeparams reply out of range");
+	lim->challenge_delay = (uint32_t)delay;
+	lim->salt_window = (uint32_t)salt;
 	for (int i = 0; i < 5; i++)
 		if (v[i] > UINT32_MAX)
 			return cli_fail(CLI_EFAIL, "getcomputeparams reply out of range");
@@ -209,6 +221,17 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 		return cli_fail(CLI_EUSAGE, "%s", err);
 	if (!seed)
 		randombytes_buf(spec.seed, HASH_LEN);
+	/* The submitter's salt (compute.md §4): only its hash goes in the
+	 * payload; whoever funds the job opens it with `job open --salt`. */
+	const char *salt_text = cli_opt(ctx, "salt");
+	uint8_t salt[HASH_LEN];
+	char salt_hex[2 * HASH_LEN + 1];
+	if (salt_text && (strlen(salt_text) != 2 * HASH_LEN || hex_decode(salt_text, salt, HASH_LEN) != HASH_LEN))
+		return cli_fail(CLI_EUSAGE, "bad --salt '%s': 64 hex digits", salt_text);
+	if (!salt_text)
+		randombytes_buf(salt, HASH_LEN);
+	kernel_salt_hash(salt, spec.salt_hash);
+	hex_encode(salt, HASH_LEN, salt_hex);
 
 	struct buf p;
 	buf_init(&p);
@@ -234,6 +257,7 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 			      (json_int_t)spec.samples, "redundancy", (json_int_t)spec.redundancy,
 			      "deadline_blocks", (json_int_t)spec.deadline_blocks, "tiles",
 			      (json_int_t)kernel_tile_count(&spec.shape));
+	json_object_set_new(j, "salt", json_string(salt_hex));
 	if (out)
 		json_object_set_new(j, "file", json_string(out));
 	char head[CLI_PATH_MAX + 64];
@@ -244,9 +268,10 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 	char sampled[96];
 	jobspec_samples_text(spec.samples, kernel_tile_count(&spec.shape), sampled, sizeof(sampled));
 	cli_emit(ctx, j,
-		 "%s\nseed:       %s\nreward:     %s ASY (the contract's value must cover it)\n"
+		 "%s\nseed:       %s\nsalt:       %s (keep it: `assay-cli job open JOB_ID --salt` opens it)\n"
+		 "reward:     %s ASY (the contract's value must cover it and the checking fees)\n"
 		 "samples:    %s, redundancy %u, deadline %u blocks\n",
-		 head, seed_hex, reward, sampled, spec.redundancy, spec.deadline_blocks);
+		 head, seed_hex, salt_hex, reward, sampled, spec.redundancy, spec.deadline_blocks);
 	free(hex);
 	buf_free(&p);
 	return CLI_OK;

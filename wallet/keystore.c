@@ -229,6 +229,11 @@ static int write_atomic(const char *dir, const char *path, const char *text, int
 	return rc;
 }
 
+int keystore_write_new(const char *dir, const char *path, const char *text, char *err, size_t errlen)
+{
+	return write_atomic(dir, path, text, 0, err, errlen);
+}
+
 /* The text of a key file holding seed for name at address, sealed under
  * passphrase with scrypt cost n: fresh salt and nonce every time. *text is
  * malloc()ed; the caller frees it. pk is the seed's public key. */

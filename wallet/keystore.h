@@ -62,6 +62,14 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 		    const uint8_t *seed, const char *passphrase, struct keystore_info *info,
 		    char *err, size_t errlen);
 
+/* Writes text as the new file path inside directory dir (which exists),
+ * mode 0600, fsynced with its directory, the way key files are: a
+ * temporary is written in full, then linked, so path is never left half
+ * written and an existing file is never replaced. 0; ASSAY_EEXISTS,
+ * ASSAY_ELIMIT, ASSAY_EIO with err filled. For other secret files (a
+ * validator key, a passphrase). */
+int keystore_write_new(const char *dir, const char *path, const char *text, char *err, size_t errlen);
+
 /* Reads and checks the clear fields of a key file without decrypting.
  * 0; ASSAY_ENOTFOUND (no such wallet), ASSAY_EDECODE (err names the field
  * that is wrong), ASSAY_EIO. */

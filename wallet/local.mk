@@ -14,7 +14,8 @@ libassay_client_a_SOURCES = \
 	wallet/passphrase.c wallet/passphrase.h \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
-	wallet/client_chain.c wallet/client_chain.h
+	wallet/client_chain.c wallet/client_chain.h \
+	wallet/output_check.c wallet/output_check.h
 CLIENT_LIBS = libassay_client.a libassay_consensus.a $(CORE_LIBS) $(EVENT_LIBS)
 
 noinst_LIBRARIES += libassay_wallet.a
@@ -26,7 +27,10 @@ libassay_wallet_a_SOURCES = \
 	wallet/cli_compute.c wallet/cli_compute.h \
 	wallet/cli_proof.c wallet/cli_proof.h \
 	wallet/cli_jobspec.c wallet/cli_jobspec.h \
-	wallet/cli_preflight.c wallet/cli_preflight.h
+	wallet/cli_preflight.c wallet/cli_preflight.h \
+	wallet/cli_faucet.c wallet/cli_faucet.h \
+	wallet/cli_validator.c wallet/cli_validator.h \
+	wallet/cli_testnet.c wallet/cli_testnet.h
 
 # The VM library gives the CLI the assembler, disassembler, calldata and
 # payload codecs of the contract commands; the job commands check outputs
@@ -50,12 +54,12 @@ tests_unit_test_keystore_LDADD = $(CLIENT_LIBS)
 tests_unit_test_mnemonic_SOURCES = tests/unit/test_mnemonic.c tests/unit/test.h
 tests_unit_test_mnemonic_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_mnemonic_LDADD = $(CLIENT_LIBS)
-tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
+tests_unit_test_cli_SOURCES = tests/unit/test_cli.c tests/unit/cli_fixture.h
 tests_unit_test_cli_LDADD = $(WALLET_LIBS)
-tests_unit_test_cli_contract_SOURCES = tests/unit/test_cli_contract.c
+tests_unit_test_cli_contract_SOURCES = tests/unit/test_cli_contract.c tests/unit/cli_fixture.h
 tests_unit_test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_cli_contract_LDADD = $(WALLET_LIBS)
-tests_unit_test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c
+tests_unit_test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c tests/unit/cli_fixture.h
 tests_unit_test_cli_jobspec_LDADD = $(WALLET_LIBS)
 # The pre-flight verdict, amounts as ASY in node messages, the samples line.
 check_PROGRAMS += tests/unit/test_cli_preflight
@@ -74,5 +78,17 @@ TESTS += tests/fuzz/fuzz_rpc_reply
 tests_fuzz_fuzz_rpc_reply_SOURCES = tests/fuzz/fuzz_rpc_reply.c
 tests_fuzz_fuzz_rpc_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_rpc_reply_LDADD = $(CLIENT_LIBS)
+# The check of a fetched job output (size, root) on any bytes a worker serves.
+check_PROGRAMS += tests/fuzz/fuzz_output_check
+TESTS += tests/fuzz/fuzz_output_check
+tests_fuzz_fuzz_output_check_SOURCES = tests/fuzz/fuzz_output_check.c
+tests_fuzz_fuzz_output_check_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_output_check_LDADD = $(CLIENT_LIBS)
 # The generator of wallet/bip39_english.c (checks the list's SHA-256).
 EXTRA_DIST += wallet/bip39_english.sh
+# testnet gentx/collect/init and the validator key and transactions; the
+# genesis it writes is read back with the node's own parser (node/genesis.c).
+check_PROGRAMS += tests/unit/test_cli_testnet
+TESTS += tests/unit/test_cli_testnet
+tests_unit_test_cli_testnet_SOURCES = tests/unit/test_cli_testnet.c tests/unit/cli_fixture.h tests/unit/test.h
+tests_unit_test_cli_testnet_LDADD = libassay_node.a $(WALLET_LIBS)

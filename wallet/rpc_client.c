@@ -291,6 +291,28 @@ int rpc_client_get(const char *host, unsigned port, const char *path, size_t max
 	return 0;
 }
 
+int rpc_client_post(const char *host, unsigned port, const char *path, const char *body, size_t len,
+		    size_t max, int *status, char **reply, size_t *reply_len, struct rpc_failure *fail)
+{
+	*reply = NULL;
+	*reply_len = 0;
+	if (path[0] != '/' || strpbrk(path, " \t\r\n"))
+		return fail_set(fail, ASSAY_EARG, 0, "bad path '%s'", path);
+	if (strlen(host) >= 256 || port == 0 || port > 65535)
+		return fail_set(fail, ASSAY_EARG, 0, "bad host or port");
+	struct request_spec r = {
+		.host = host,
+		.port = port,
+		.method = EVHTTP_REQ_POST,
+		.path = path,
+		.body = body,
+		.body_len = len,
+		.max = max,
+		.timeout_ms = RPC_CLIENT_TIMEOUT_MS,
+	};
+	return exchange_run(&r, status, reply, reply_len, fail);
+}
+
 int rpc_client_wait_block(const struct rpc_endpoint *ep, uint64_t timeout_ms, long long after, long long *height,
 			  struct rpc_failure *fail)
 {

@@ -58,6 +58,14 @@ int rpc_client_wait_block(const struct rpc_endpoint *ep, uint64_t timeout_ms, lo
 int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body,
 		   size_t *len, struct rpc_failure *fail);
 
+/* POST a JSON body (no auth) to http://host:port/path within
+ * RPC_CLIENT_TIMEOUT_MS, for a service that is not the node (assay-cli
+ * faucet). On 0, *status is the HTTP status, whatever it is, and *reply
+ * (malloc()ed, NUL-terminated; the caller frees) holds *reply_len <= max
+ * bytes. Errors as rpc_client_get, except that no status is one. */
+int rpc_client_post(const char *host, unsigned port, const char *path, const char *body, size_t len,
+		    size_t max, int *status, char **reply, size_t *reply_len, struct rpc_failure *fail);
+
 /* The JSON-RPC half of rpc_client_call, on an HTTP status and the whole
  * reply body (exposed for tests and the fuzz target): the envelope's result
  * or error object. Same results as rpc_client_call. */

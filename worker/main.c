@@ -1,8 +1,9 @@
 /* assay-worker: a compute worker (docs/compute.md "Running a
  * worker"). Registers its wallet as a worker, polls the node for the jobs
- * assigned to it, computes them with the cpu or opencl backend, commits the
- * Merkle root, reveals the challenged tiles, puts small outputs on chain as
- * blobs once the job is verified, and serves whole outputs over HTTP. Talks
+ * assigned to it, computes them with the cpu or opencl backend, commits to
+ * the Merkle root, derives its challenge once the job's beacon and salt are
+ * fixed, reveals the root with the challenged tiles, and serves whole
+ * outputs over HTTP once their root is opened on chain. Talks
  * to assayd only over JSON-RPC with the clients' library (libassay_client.a)
  * and reads the chain's parameters from it; it never links node/. Single-threaded event loop (libevent): the output server
  * waits while a job computes. Not for: kernels (backend*.c, kernels.c). */
@@ -29,8 +30,10 @@
 #include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
+#include "consensus/header.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/merkle.h"
 #include "core/network.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
@@ -59,10 +62,8 @@ enum work_stage {
 	STAGE_NEW = 0,         /* seen assigned; nothing computed */
 	STAGE_COMMIT_SENT = 1, /* job_commit in the mempool or a block */
 	STAGE_REVEAL_SENT = 2, /* job_reveal in the mempool or a block */
-	STAGE_DONE = 3,        /* our slot verified */
-	STAGE_BLOB_SENT = 4,   /* the output's blob transaction in the mempool or a block */
-	STAGE_FINISHED = 5,    /* nothing left to send; the payout comes by itself */
-	STAGE_FAILED = 6,      /* a transaction of ours failed; we stop acting on it */
+	STAGE_DONE = 3,        /* our slot verified, its root opened: the output is served */
+	STAGE_FAILED = 4,      /* a transaction of ours failed; we stop acting on it */
 };
 
 struct work_item {
@@ -94,6 +95,9 @@ struct worker_cfg {
 	char outdir[WORKER_PATH_MAX];
 	double corrupt_fraction;       /* test only */
 	uint32_t corrupt_tiles;        /* test only */
+	int serve_wrong_output;        /* test only: serve outputs with one byte changed */
+	int predict;                   /* test only: predict_seckey is set */
+	uint8_t predict_seckey[SECKEY_LEN]; /* test only: the block producer's key */
 	unsigned poll_ms;
 	int debug;
 };
@@ -106,7 +110,7 @@ struct worker {
 	char address[ADDR_STR_MAX];
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
-	uint64_t blob_output_max;      /* outputs up to this size go on chain (work_blob_output_max) */
+	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *tick_ev, *sigint_ev, *sigterm_ev;
@@ -186,7 +190,12 @@ static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_
 				    .payload = payload,
 				    .payload_len = len};
 	json_decref(acct);
-	if (txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee) != 0) {
+	/* A reveal pays the chain's exact minimum: the job's check escrow pays
+	 * it back (compute.md §6.4), and reveals have their own block budget,
+	 * so there is nothing to outbid. */
+	int fee_rc = kind == TX_JOB_REVEAL ? chain_min_fee(&w->chain.params, gas_limit, &spec.fee)
+					   : txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee);
+	if (fee_rc != 0) {
 		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
 		return -1;
 	}
@@ -385,6 +394,98 @@ static int save_output(struct worker *w, const struct work_item *it, uint64_t le
 	return rename(tmp, path) == 0 ? 0 : -1;
 }
 
+/* The tip's height and beacon. 0, or -1 if the node did not say. */
+static int tip_beacon(struct worker *w, uint64_t *height, uint8_t beacon[HASH_LEN])
+{
+	json_t *count, *blk;
+	if (call(w, "getblockcount", NULL, &count, NULL, 1) < 0)
+		return -1;
+	*height = json_is_integer(count) ? (uint64_t)json_integer_value(count) : 0;
+	json_decref(count);
+	if (call(w, "getblock", json_pack("[I]", (json_int_t)*height), &blk, NULL, 1) < 0)
+		return -1;
+	const char *hex = json_string_value(json_object_get(blk, "beacon"));
+	int ok = hex && strlen(hex) == 2 * HASH_LEN && hex_decode(hex, beacon, HASH_LEN) == HASH_LEN;
+	json_decref(blk);
+	return ok ? 0 : -1;
+}
+
+/* TEST ONLY (-predict-key): the attack of a worker that knows the block
+ * producer's key (docs/compute.md §10). It picks the block its commit will
+ * land in (c, ten blocks ahead of the tip), computes every beacon up to
+ * c + challenge_delay + salt_window with the producer's VRF key, and, for the
+ * challenge that beacon gives when the submitter never opens its salt,
+ * grinds a corruption of 3 of every 4 tiles whose own challenge samples
+ * only honest tiles (the seed is bound to the root, so each try recomputes
+ * it). Then it waits for block c - 1 and lets the commit go. Against a
+ * submitter that opens its salt the prediction is worthless. Single-slot
+ * jobs only. */
+static int predict_and_grind(struct worker *w, struct work_item *it)
+{
+	const struct job_shape *s = &it->rec.spec.shape;
+	uint32_t tiles = kernel_tile_count(s), idx[JOB_MAX_SAMPLES];
+	uint64_t tip, c;
+	uint8_t beacon[HASH_LEN], proof[VRF_PROOF_LEN];
+	if (it->rec.spec.redundancy != 1 || tip_beacon(w, &tip, beacon) != 0)
+		return -1;
+	c = tip + 10; /* room for the grinding, whose length is luck */
+	for (uint64_t h = tip + 1; h <= c + w->challenge_delay + w->salt_window; h++)
+		if (header_beacon_prove(w->cfg.predict_seckey, w->chain.chain_id, h, beacon, proof, beacon) != 0)
+			return -1;
+	/* Corrupt 3 of every 4 tiles once; each try then changes one entry of
+	 * tile 1 only, so a try costs one leaf and the tree above it. */
+	uint32_t eb = kernel_elem_bytes(s), r0, c0, nr, nc;
+	for (uint32_t t = 0; t < tiles; t++) {
+		if (t % 4 == 0)
+			continue; /* the honest quarter */
+		kernel_tile_rect(s, t, &r0, &c0, &nr, &nc);
+		it->output[((size_t)r0 * s->n + c0) * eb] ^= 0x5a;
+	}
+	uint8_t (*leaves)[HASH_LEN] = NULL, root[HASH_LEN], oh[HASH_LEN], *tile = malloc(TILE_MAX_BYTES);
+	if (!tile || tiles < 2 || kernel_commit(s, it->output, &leaves, root, oh) != 0) {
+		free(tile);
+		return -1;
+	}
+	kernel_tile_rect(s, 1, &r0, &c0, &nr, &nc);
+	uint8_t *nonce = &it->output[((size_t)(r0 + nr - 1) * s->n + c0) * eb]; /* an entry of tile 1 */
+	int found = 0;
+	uint32_t tries;
+	for (tries = 1; tries <= 4000000 && !found; tries++) {
+		nonce[0] = (uint8_t)tries;
+		if (eb > 1) {
+			nonce[1] = (uint8_t)(tries >> 8);
+			nonce[2] = (uint8_t)(tries >> 16);
+		}
+		kernel_tile_extract(s, it->output, 1, tile);
+		kernel_tile_leaf(1, tile, kernel_tile_bytes(s, 1), leaves[1]);
+		merkle_root((const uint8_t(*)[HASH_LEN])leaves, tiles, root);
+		uint8_t seed[HASH_LEN];
+		kernel_challenge_seed(beacon, NULL, it->job_id, w->addr, root, seed);
+		uint32_t n = kernel_challenge_indices(seed, it->rec.spec.samples, tiles, idx);
+		found = 1;
+		for (uint32_t i = 0; i < n; i++)
+			found &= idx[i] % 4 == 0;
+	}
+	free(leaves);
+	free(tile);
+	if (!found)
+		return -1;
+	log_warn("job %.16s: predicted challenge beacon of height %llu; 3/4 of the tiles corrupted, challenge "
+		 "avoids them after %u tries; commit planned for height %llu (test mode)",
+		 it->job_hex, (unsigned long long)(c + w->challenge_delay + w->salt_window), tries - 1,
+		 (unsigned long long)c);
+	uint64_t h = tip;
+	for (int i = 0; i < 1000 && h + 1 < c; i++) { /* until block c - 1 is on chain */
+		if (tip_beacon(w, &h, beacon) != 0)
+			return -1;
+		if (h + 1 < c)
+			usleep(10000);
+	}
+	if (h + 1 > c)
+		log_warn("job %.16s: the grinding outlasted the plan (tip %llu)", it->job_hex, (unsigned long long)h);
+	return 0;
+}
+
 static int compute_item(struct worker *w, struct work_item *it)
 {
 	const struct job_shape *s = &it->rec.spec.shape;
@@ -429,6 +530,8 @@ static int compute_item(struct worker *w, struct work_item *it)
 		uint32_t n = work_corrupt(s, it->job_id, it->output, w->cfg.corrupt_fraction, w->cfg.corrupt_tiles);
 		log_warn("job %.16s: corrupted %u of %u tiles (test mode)", it->job_hex, n, kernel_tile_count(s));
 	}
+	if (w->cfg.predict && predict_and_grind(w, it) != 0)
+		return -1;
 	if (work_commit(s, it->output, &it->tree, it->root, it->output_hash) != 0) {
 		log_error("job %.16s: out of memory building the Merkle tree", it->job_hex);
 		return -1;
@@ -455,8 +558,8 @@ static void commit_item(struct worker *w, struct work_item *it, uint64_t height)
 	struct job_commit_payload c;
 	struct buf p;
 	memcpy(c.job_id, it->job_id, HASH_LEN);
-	memcpy(c.root, it->root, HASH_LEN);
-	memcpy(c.output_hash, it->output_hash, HASH_LEN);
+	/* the root stays ours until every slot has committed (compute.md §1) */
+	kernel_root_commitment(it->root, w->addr, c.commitment);
 	buf_init(&p);
 	compute_commit_encode(&c, &p);
 	if (!p.oom && send_tx(w, TX_JOB_COMMIT, p.data, p.len, 0, it->txid) == 0) {
@@ -475,15 +578,21 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_FAILED;
 		return;
 	}
-	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+	uint8_t commitment[HASH_LEN], seed[HASH_LEN];
+	kernel_root_commitment(it->root, w->addr, commitment);
+	if (memcmp(commitment, sl->commitment, HASH_LEN) != 0) {
 		log_error("job %.16s: our output's root differs from the one committed; cannot reveal", it->job_hex);
 		it->stage = STAGE_FAILED;
 		return;
 	}
+	/* The challenge is ours to derive: the job's beacon and salt are on
+	 * chain, the root only we know until this reveal opens it (§4). */
+	const struct job_record *j = &it->rec;
+	kernel_challenge_seed(j->challenge_beacon, j->salt_posted ? j->salt : NULL, j->id, w->addr, it->root, seed);
 	struct buf p;
 	uint64_t units;
 	buf_init(&p);
-	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->output, it->tree, sl->challenge_seed,
+	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->root, it->output, it->tree, seed,
 				it->rec.spec.samples, &p, &units) != 0) {
 		log_error("job %.16s: cannot build the reveal", it->job_hex);
 		buf_free(&p);
@@ -512,93 +621,16 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 	buf_free(&p);
 }
 
-/* 1 if a blob with this hash is stored, 0 if not, -1 if the node did not say. */
-static int blob_stored(struct worker *w, const uint8_t hash[HASH_LEN])
-{
-	char hex[2 * HASH_LEN + 1];
-	json_t *b;
-	struct rpc_failure fail;
-	hex_encode(hash, HASH_LEN, hex);
-	if (call(w, "getblob", json_pack("[s]", hex), &b, &fail, 1) < 0)
-		return fail.code == -5 ? 0 : -1; /* RPC_NOT_FOUND */
-	json_decref(b);
-	return 1;
-}
-
-/* The output this worker saved for the job, if it still hashes to what the
- * slot committed; malloc()ed, the caller frees it. */
-static uint8_t *saved_output(struct worker *w, const struct work_item *it, uint64_t len)
+/* Marks the job's output as servable: our root is opened on chain, so the
+ * output can no longer be copied into a commitment (compute.md §1). The
+ * marker survives a restart, which the output server reads. */
+static void mark_opened(struct worker *w, const struct work_item *it)
 {
 	char path[WORKER_PATH_MAX + 96];
-	snprintf(path, sizeof(path), "%s/%s.out", w->cfg.outdir, it->job_hex);
-	FILE *f = fopen(path, "rb");
-	uint8_t *out = malloc(len ? len : 1), h[HASH_LEN];
-	int ok = f && out && fread(out, 1, len, f) == len && fgetc(f) == EOF;
-	if (f)
-		fclose(f);
-	if (ok) {
-		sha256(out, len, h);
-		ok = memcmp(h, it->rec.slots[it->slot].output_hash, HASH_LEN) == 0;
-	}
-	if (!ok) {
-		log_warn("job %.16s: no saved output matching the commitment in %s", it->job_hex, path);
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/* Puts a small output on chain as a blob whose hash is the output hash
- * (docs/compute.md §13), so that a client reads it from any node even when
- * this worker is gone. Only once the whole job is verified: with r >= 2 an
- * output on chain before every slot had committed could be copied by a
- * worker that never computed it, and a slot that fails its spot-check never
- * gets here, so only checked outputs take chain space. */
-static void post_output_blob(struct worker *w, struct work_item *it)
-{
-	const uint8_t *hash = it->rec.slots[it->slot].output_hash;
-	uint64_t len = kernel_output_bytes(&it->rec.spec.shape);
-	if (len > w->blob_output_max) {
-		log_info("job %.16s: output of %llu bytes stays off chain (blobs here carry up to %llu); served at %s",
-			 it->job_hex, (unsigned long long)len, (unsigned long long)w->blob_output_max, w->cfg.endpoint);
-		it->stage = STAGE_FINISHED;
-		return;
-	}
-	int stored = blob_stored(w, hash);
-	if (stored < 0)
-		return; /* ask again next block */
-	if (stored) {
-		log_info("job %.16s: output (%llu bytes) is on chain as a blob%s", it->job_hex, (unsigned long long)len,
-			 it->stage == STAGE_BLOB_SENT ? "" : " already");
-		it->stage = STAGE_FINISHED;
-		return;
-	}
-	if (it->stage == STAGE_BLOB_SENT) {
-		char why[256];
-		int o = tx_outcome(w, it->txid, why, sizeof(why));
-		if (o > 0)
-			return;
-		if (o < 0) { /* e.g. another slot's worker stored the same bytes first */
-			log_warn("job %.16s: blob %s failed: %s", it->job_hex, it->txid, why);
-			it->stage = STAGE_FINISHED;
-			return;
-		}
-		log_warn("job %.16s: blob %s left the mempool; sending again", it->job_hex, it->txid);
-	}
-	uint8_t *output = saved_output(w, it, len);
-	struct buf p;
-	if (!output) {
-		it->stage = STAGE_FINISHED;
-		return;
-	}
-	buf_init(&p);
-	if (work_blob_payload(output, len, &p) == 0 && send_tx(w, TX_BLOB, p.data, p.len, 0, it->txid) == 0) {
-		log_info("job %.16s: blob %s sent with the whole output (%llu bytes)", it->job_hex, it->txid,
-			 (unsigned long long)len);
-		it->stage = STAGE_BLOB_SENT;
-	}
-	buf_free(&p);
-	free(output);
+	snprintf(path, sizeof(path), "%s/%s.opened", w->cfg.outdir, it->job_hex);
+	FILE *f = fopen(path, "wb");
+	if (!f || fclose(f) != 0)
+		log_warn("job %.16s: cannot write %s; the output will not be served", it->job_hex, path);
 }
 
 /* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
@@ -643,11 +675,10 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
 			release_item(it);
+			mark_opened(w, it);
 		}
-		if (it->rec.state == JOB_VERIFIED && it->stage < STAGE_FINISHED)
-			post_output_blob(w, it);
 		break;
-	default: /* committed: the challenge comes with the next block */
+	default: /* committed: the challenge is fixed challenge_delay blocks after the last commit */
 		break;
 	}
 }
@@ -810,10 +841,17 @@ static void on_http(struct evhttp_request *req, void *arg)
 		return;
 	}
 	char file[WORKER_PATH_MAX + 96], hex[2 * HASH_LEN + 1];
+	struct stat st;
 	hex_encode(id, HASH_LEN, hex); /* canonical lower case, no path tricks */
+	/* Nothing is served before our root is opened on chain: a copier could
+	 * otherwise commit it as its own (compute.md §1). */
+	snprintf(file, sizeof(file), "%s/%s.opened", w->cfg.outdir, hex);
+	if (stat(file, &st) != 0) {
+		evhttp_send_error(req, 404, "no opened output for this job here");
+		return;
+	}
 	snprintf(file, sizeof(file), "%s/%s.out", w->cfg.outdir, hex);
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -821,6 +859,23 @@ static void on_http(struct evhttp_request *req, void *arg)
 		return;
 	}
 	evhttp_add_header(hdr, "Content-Type", "application/octet-stream");
+	if (w->cfg.serve_wrong_output && st.st_size > 0) {
+		/* test only: the bytes of the file with its last byte changed */
+		uint8_t *bytes = malloc((size_t)st.st_size);
+		int ok = bytes && read(fd, bytes, (size_t)st.st_size) == st.st_size;
+		close(fd);
+		if (ok) {
+			bytes[st.st_size - 1] ^= 0x40;
+			evbuffer_add(out, bytes, (size_t)st.st_size);
+		}
+		free(bytes);
+		if (!ok) {
+			evhttp_send_error(req, 500, "cannot read the output");
+			return;
+		}
+		evhttp_send_reply(req, 200, "OK", NULL);
+		return;
+	}
 	if (evbuffer_add_file(out, fd, 0, st.st_size) != 0) { /* takes the fd */
 		evhttp_send_error(req, 500, "cannot read the output");
 		return;
@@ -858,6 +913,7 @@ enum {
 	OPT_DATADIR = 1, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
 	OPT_PASSFILE, OPT_BACKEND, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
 	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
+	OPT_SERVE_WRONG, OPT_PREDICT,
 };
 
 static const struct option long_opts[] = {
@@ -876,6 +932,8 @@ static const struct option long_opts[] = {
 	{"outdir", required_argument, NULL, OPT_OUTDIR},
 	{"corrupt-fraction", required_argument, NULL, OPT_CORRUPT_FRACTION},
 	{"corrupt-tiles", required_argument, NULL, OPT_CORRUPT_TILES},
+	{"serve-wrong-output", no_argument, NULL, OPT_SERVE_WRONG},
+	{"predict-key", required_argument, NULL, OPT_PREDICT},
 	{"poll-ms", required_argument, NULL, OPT_POLL_MS},
 	{"debug", no_argument, NULL, OPT_DEBUG},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -901,6 +959,9 @@ static void usage(void)
 	       "  -poll-ms=MS            longest wait for a block; how often to poll a node without waitfornewblock (default %d)\n"
 	       "  -corrupt-fraction=F    TEST ONLY: corrupt each tile with probability F (dev/local only)\n"
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
+	       "  -serve-wrong-output    TEST ONLY: serve outputs with one byte changed (dev/local only)\n"
+	       "  -predict-key=HEX       TEST ONLY: with the block producer's 32-byte key seed, predict the\n"
+	       "                         challenge beacon (no salt) and cheat on 3/4 of the tiles (dev/local only)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n",
 	       (unsigned)network_find(WORKER_RPC_NETWORK)->rpc_port, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
@@ -963,6 +1024,17 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 			c->corrupt_tiles = (uint32_t)strtoul(optarg, &end, 10);
 			bad = *end;
 			break;
+		case OPT_SERVE_WRONG: c->serve_wrong_output = 1; break;
+		case OPT_PREDICT: {
+			uint8_t seed[SEED_LEN], pk[PUBKEY_LEN];
+			bad = strlen(optarg) != 2 * SEED_LEN || hex_decode(optarg, seed, SEED_LEN) != SEED_LEN;
+			if (!bad) {
+				key_from_seed(seed, pk, c->predict_seckey);
+				c->predict = 1;
+			}
+			sodium_memzero(seed, sizeof(seed));
+			break;
+		}
 		case OPT_DEBUG: c->debug = 1; break;
 		case OPT_HELP: usage(); exit(0);
 		default:
@@ -1027,7 +1099,8 @@ static int read_chain(struct worker *w)
 		return -1;
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
 	w->min_bond = json_u64(params, "min_bond");
-	w->blob_output_max = work_blob_output_max(json_u64(params, "max_blob_bytes"), w->chain.params.max_tx_bytes);
+	w->challenge_delay = (uint32_t)json_u64(params, "challenge_delay");
+	w->salt_window = (uint32_t)json_u64(params, "salt_window");
 	json_decref(params);
 	return 0;
 }
@@ -1069,8 +1142,9 @@ static int start(struct worker *w)
 	if (read_chain(w) < 0)
 		return -1;
 	address_encode(w->chain.network->family, w->addr, w->address);
-	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) && w->chain.network->family != NET_DEV) {
-		log_error("-corrupt-fraction and -corrupt-tiles are for tests: refused on network %s",
+	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict) &&
+	    w->chain.network->family != NET_DEV) {
+		log_error("-corrupt-fraction, -corrupt-tiles, -serve-wrong-output and -predict-key are for tests: refused on network %s",
 			  w->chain.network->name);
 		return -1;
 	}

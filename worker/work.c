@@ -20,9 +20,9 @@ int work_commit(const struct job_shape *s, const uint8_t *output, outtree_t **tr
 	return *tree ? 0 : ASSAY_ENOMEM;
 }
 
-int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t *output,
-			const outtree_t *tree, const uint8_t challenge_seed[HASH_LEN], uint32_t samples,
-			struct buf *payload, uint64_t *units)
+int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+			const uint8_t *output, const outtree_t *tree, const uint8_t challenge_seed[HASH_LEN],
+			uint32_t samples, struct buf *payload, uint64_t *units)
 {
 	uint32_t tiles = kernel_tile_count(s), idx[JOB_MAX_SAMPLES];
 	if (samples == 0 || samples > JOB_MAX_SAMPLES || outtree_leaves(tree) != tiles)
@@ -35,6 +35,7 @@ int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN
 	*units = 0;
 	if (v) {
 		memcpy(v->job_id, job_id, HASH_LEN);
+		memcpy(v->root, root, HASH_LEN);
 		v->count = count;
 	}
 	for (uint32_t c = 0; c < count && rc == 0; c++) {

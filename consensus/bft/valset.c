@@ -1,7 +1,7 @@
 /* Validator set and weighted round-robin proposer priority (docs/consensus.md
  * §4). The arithmetic follows the description of CometBFT's proposer
  * selection; every step is exact integer arithmetic so all nodes agree.
- * Not for: deciding who is bonded (phase 2). */
+ * Not for: deciding who is bonded (consensus/validators.c). */
 #include "consensus/bft/valset.h"
 
 #include <stdlib.h>

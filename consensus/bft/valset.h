@@ -2,7 +2,7 @@
  * validators sorted by public key with their voting power, the quorum
  * arithmetic (> 2/3 and > 1/3 of total power) and the weighted round-robin
  * proposer priority. Pure and self-contained. Not for: bonding, jailing or
- * set changes between heights (phase 2, docs/consensus.md §9). */
+ * set changes between heights (consensus/validators.h, protocol §10). */
 #ifndef ASSAY_CONSENSUS_BFT_VALSET_H
 #define ASSAY_CONSENSUS_BFT_VALSET_H
 

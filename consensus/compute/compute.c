@@ -22,7 +22,7 @@ static const char IDX_WORKERS[] = "compute/workers"; /* NS_META: worker addresse
 
 void compute_params_default(struct compute_params *p)
 {
-	p->samples_k = 16;
+	p->samples_k = 66; /* f = 10% wrong tiles caught with >= 99.9% (0.9^66 < 10^-3) */
 	p->max_dim = 4096;
 	p->max_output_bytes = 64ull << 20; /* 4096 x 4096 int32 */
 	p->reveal_window = 20;
@@ -31,7 +31,7 @@ void compute_params_default(struct compute_params *p)
 	p->min_reward = 1000000;        /* 0.001 ASY */
 	p->min_bond = 100000000000ull;  /* 100 ASY */
 	p->max_blob_bytes = LEDGER_VALUE_MAX;
-	p->slash_bps = 5000;
+	p->slash_bps = 10000; /* the whole lock */
 	p->slash_submitter_bps = 5000;
 	p->missed_deadline_slash_bps = 100;
 	p->gas_per_check_unit = 1;
@@ -42,6 +42,9 @@ void compute_params_default(struct compute_params *p)
 	p->max_jobs_per_worker = 16;
 	p->max_deadline_blocks = 100000;
 	p->unbond_delay = 200;
+	p->challenge_delay = 2;
+	p->salt_window = 10;
+	p->reveal_block_gas = 1000000000ull;
 }
 
 struct param_desc {
@@ -74,6 +77,9 @@ static const struct param_desc param_table[] = {
 	P32(max_jobs_per_worker, 1, 1u << 16),
 	P32(max_deadline_blocks, 1, 1u << 30),
 	P32(unbond_delay, 0, 1u << 30),
+	P32(challenge_delay, 2, 1024),
+	P32(salt_window, 1, 1u << 20),
+	P64(reveal_block_gas, 1, UINT64_MAX),
 };
 
 int compute_params_set(struct compute_params *p, const char *name, uint64_t value)
@@ -348,19 +354,31 @@ static uint64_t bps_of(uint64_t amount, uint32_t bps)
 	return (uint64_t)((unsigned __int128)amount * bps / BPS);
 }
 
-/* Takes bps of the worker's bond: slash_submitter_bps of it to the
- * submitter, the rest to LEDGER_BURN_ADDR. Marks one failed assignment and
- * releases it from jobs_in_flight. */
-static int slash_worker(const struct compute_env *env, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
-			const uint8_t submitter[ADDR_LEN], uint32_t bps)
+uint64_t compute_job_lock(const struct compute_params *p, uint64_t reward)
+{
+	return bps_of(reward, p->bond_reward_bps);
+}
+
+/* Takes bps of the slot's lock from its worker's bond and frees the lock:
+ * to_submitter_bps of the amount to the submitter, the rest to
+ * LEDGER_BURN_ADDR. A missed deadline passes 0 so that nobody, and least a
+ * submitter who censored the worker, profits from it (compute.md §10).
+ * Marks one failed assignment and releases it from jobs_in_flight. */
+static int slash_worker(const struct compute_env *env, struct worker_cache *cache, const struct job_slot *s,
+			const uint8_t submitter[ADDR_LEN], uint32_t bps, uint32_t to_submitter_bps)
 {
 	struct worker_record w;
-	int err = compute_get_worker(env->ledger, addr, &w);
+	int err = compute_get_worker(env->ledger, s->worker, &w);
 	if (err)
 		return err;
-	uint64_t amount = bps_of(w.bond, bps);
-	uint64_t to_submitter = bps_of(amount, env->params->slash_submitter_bps);
+	uint64_t amount = bps_of(s->lock, bps);
+	if (amount > w.bond)
+		amount = w.bond; /* cannot happen while locked <= bond; keeps amounts sound */
+	uint64_t to_submitter = bps_of(amount, to_submitter_bps);
 	w.bond -= amount;
+	w.locked = w.locked > s->lock ? w.locked - s->lock : 0;
+	if (w.locked > w.bond)
+		w.locked = w.bond;
 	if (amount_add(w.slashed_total, amount, &w.slashed_total))
 		w.slashed_total = UINT64_MAX; /* a statistic; saturating is harmless */
 	w.jobs_failed++;
@@ -373,16 +391,17 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 	return ledger_credit(env->ledger, LEDGER_BURN_ADDR, amount - to_submitter);
 }
 
-/* Adjusts a worker's in-flight count and its paid-job count. */
-static int worker_release(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
-			  int paid)
+/* Adjusts a worker's in-flight count, frees the assignment's lock and
+ * counts a paid job. */
+static int worker_release(const struct ledger *l, struct worker_cache *cache, const struct job_slot *s, int paid)
 {
 	struct worker_record w;
-	int err = compute_get_worker(l, addr, &w);
+	int err = compute_get_worker(l, s->worker, &w);
 	if (err)
 		return err;
 	if (w.jobs_in_flight)
 		w.jobs_in_flight--;
+	w.locked = w.locked > s->lock ? w.locked - s->lock : 0;
 	if (paid)
 		w.jobs_done++;
 	return put_worker_cached(l, cache, &w);
@@ -390,14 +409,15 @@ static int worker_release(const struct ledger *l, struct worker_cache *cache, co
 
 /* ---- job helpers ---- */
 
-static int slot_has_root(const struct job_slot *s)
-{
-	return s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED;
-}
-
 static int slot_live(const struct job_slot *s)
 {
 	return s->state >= SLOT_ASSIGNED && s->state <= SLOT_VERIFIED;
+}
+
+/* A slot holds a commitment that a root can be tested against. */
+static int slot_committed(const struct job_slot *s)
+{
+	return s->state >= SLOT_COMMITTED && s->state <= SLOT_VERIFIED;
 }
 
 static struct job_slot *find_slot(struct job_record *j, const uint8_t addr[ADDR_LEN])
@@ -413,22 +433,25 @@ static int job_terminal(const struct job_record *j)
 	return j->state >= JOB_PAID;
 }
 
-/* The state a non-terminal job is in, from its slots (docs/compute.md §1). */
+/* The state a non-terminal job is in, from its slots (docs/compute.md §1).
+ * Failed slots (after a root was opened) do not count; a job whose slots
+ * all failed stays committed and is refunded by the end-of-block pass. */
 static void job_update_state(struct job_record *j, uint64_t height, const struct compute_params *p)
 {
 	if (job_terminal(j) || j->state == JOB_VERIFIED)
 		return;
-	int empty = 0, assigned = 0, verified = 0;
+	int empty = 0, assigned = 0, verified = 0, pending = 0;
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
 		empty += j->slots[i].state == SLOT_EMPTY;
 		assigned += j->slots[i].state == SLOT_ASSIGNED;
 		verified += j->slots[i].state == SLOT_VERIFIED;
+		pending += j->slots[i].state == SLOT_COMMITTED || j->slots[i].state == SLOT_CHALLENGED;
 	}
 	if (empty)
 		j->state = JOB_OPEN;
 	else if (assigned)
 		j->state = JOB_ASSIGNED;
-	else if (verified == j->spec.redundancy) {
+	else if (!pending && verified) {
 		j->state = JOB_VERIFIED;
 		j->verified_height = height;
 		j->payout_height = height + p->dispute_window;
@@ -436,31 +459,108 @@ static void job_update_state(struct job_record *j, uint64_t height, const struct
 		j->state = JOB_COMMITTED;
 }
 
-/* A slot's worker was proven wrong or missed a deadline (already slashed):
- * before verification the slot is drawn again without that worker; after,
- * it just fails. */
-static void slot_fail(struct job_record *j, struct job_slot *s)
+/* The job's challenge phase starts again: no root is open yet, a slot was
+ * emptied, and its new worker must commit before any root is opened
+ * (compute.md §1). The salt, once opened, stays. */
+static void job_unseal(struct job_record *j)
 {
-	if (j->excluded_count < JOB_MAX_EXCLUDED)
-		memcpy(j->excluded[j->excluded_count++], s->worker, ADDR_LEN);
-	if (j->state == JOB_VERIFIED) {
-		s->state = SLOT_FAILED;
-		return;
-	}
-	memset(s, 0, sizeof(*s));
+	j->sealed_height = 0;
+	j->challenge_height = 0;
+	memset(j->challenge_beacon, 0, HASH_LEN);
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (j->slots[i].state == SLOT_CHALLENGED) {
+			j->slots[i].state = SLOT_COMMITTED;
+			j->slots[i].challenge_height = 0;
+		}
 }
 
-/* Returns the escrow to the submitter and releases every live slot. */
+/* Slots flagged in `failing` were proven wrong or missed a deadline (their
+ * workers already slashed). Each is excluded from the job. Once the job is
+ * verified, or while some other slot has opened its root, a failed slot is
+ * not drawn again: its new worker could copy the opened output
+ * (compute.md §1). Otherwise it is emptied at `height` and redrawn, and the
+ * challenge phase starts again. */
+static void slots_fail(struct job_record *j, const int failing[JOB_MAX_REDUNDANCY], uint64_t height)
+{
+	int opened = 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		opened |= !failing[i] && j->slots[i].state == SLOT_VERIFIED;
+	int redraw = 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		struct job_slot *s = &j->slots[i];
+		if (!failing[i])
+			continue;
+		if (j->excluded_count < JOB_MAX_EXCLUDED)
+			memcpy(j->excluded[j->excluded_count++], s->worker, ADDR_LEN);
+		if (j->state == JOB_VERIFIED || opened) {
+			s->state = SLOT_FAILED;
+			continue;
+		}
+		memset(s, 0, sizeof(*s));
+		s->assigned_height = height; /* drawn challenge_delay blocks later */
+		redraw = 1;
+	}
+	if (redraw)
+		job_unseal(j);
+}
+
+/* A root proven wrong (a revealed or disputed tile under it is wrong):
+ * every slot of the job that committed to that same root is slashed and
+ * fails, whether or not it has opened it yet (compute.md §6.3). */
+static int slash_root(const struct compute_env *env, struct worker_cache *cache, struct job_record *j,
+		      const uint8_t root[HASH_LEN], unsigned *count)
+{
+	int failing[JOB_MAX_REDUNDANCY] = {0}, err = 0;
+	*count = 0;
+	for (unsigned i = 0; i < j->spec.redundancy && !err; i++) {
+		struct job_slot *s = &j->slots[i];
+		uint8_t c[HASH_LEN];
+		if (!slot_committed(s))
+			continue;
+		kernel_root_commitment(root, s->worker, c);
+		if (memcmp(c, s->commitment, HASH_LEN) != 0)
+			continue;
+		failing[i] = 1;
+		(*count)++;
+		err = slash_worker(env, cache, s, j->submitter, env->params->slash_bps,
+				   env->params->slash_submitter_bps);
+	}
+	if (!err)
+		slots_fail(j, failing, env->height);
+	return err;
+}
+
+/* Returns the escrow and what is left of the check escrow to the submitter
+ * and releases every live slot. */
 static int job_refund(const struct compute_env *env, struct worker_cache *cache, struct job_record *j,
 		      uint8_t final_state)
 {
-	int err = ledger_credit(env->ledger, j->submitter, j->escrow);
+	uint64_t back;
+	if (amount_add(j->escrow, j->check_escrow, &back))
+		return ASSAY_EOVERFLOW; /* both were debited from balances: cannot happen */
+	int err = ledger_credit(env->ledger, j->submitter, back);
 	j->escrow = 0;
+	j->check_escrow = 0;
 	for (unsigned i = 0; i < j->spec.redundancy && !err; i++)
 		if (slot_live(&j->slots[i]))
-			err = worker_release(env->ledger, cache, j->slots[i].worker, 0);
+			err = worker_release(env->ledger, cache, &j->slots[i], 0);
 	j->state = final_state;
 	return err;
+}
+
+/* Pays a checking transaction's fee back from the job's check escrow, up
+ * to the fee the chain's rule asks for the gas it used (compute.md §6.4). */
+static int refund_check_fee(const struct compute_env *env, struct job_record *j, const uint8_t to[ADDR_LEN],
+			    uint64_t fee, uint64_t gas_used)
+{
+	unsigned __int128 due = (unsigned __int128)gas_used * env->gas_price + env->min_fee;
+	uint64_t pay = fee;
+	if (due < pay)
+		pay = (uint64_t)due;
+	if (j->check_escrow < pay)
+		pay = j->check_escrow;
+	j->check_escrow -= pay;
+	return ledger_credit(env->ledger, to, pay);
 }
 
 /* Loads a job's inputs for checking: blobs are read from state. in_data[]
@@ -584,41 +684,80 @@ int compute_apply_unbond(const struct compute_env *env, const uint8_t sender[20]
 	return put_worker(env->ledger, &w);
 }
 
+/* Depth of the tile tree of `tiles` leaves: the length of every audit path. */
+static uint64_t tree_depth(uint32_t tiles)
+{
+	uint64_t depth = 0;
+	while (((uint64_t)1 << depth) < tiles)
+		depth++;
+	return depth;
+}
+
+/* Units of checking one worst-case tile: tile 0 is never an edge tile, so it
+ * is the largest and costliest (as tile_units() counts). */
+static unsigned __int128 worst_tile_units(const struct job_shape *s)
+{
+	return compute_tile_units(s, 0, kernel_tile_bytes(s, 0), tree_depth(kernel_tile_count(s)));
+}
+
+static uint64_t challenged_count(const struct job_spec *spec)
+{
+	uint32_t tiles = kernel_tile_count(&spec->shape);
+	return spec->samples < tiles ? spec->samples : tiles;
+}
+
 /* Refuses a job whose reveal no worker could get mined: a tile over
  * TILE_MAX_BYTES, a worst-case reveal (k of the largest tiles with the
  * deepest proofs) over the chain's transaction size, or its checking gas
- * over the block gas limit. Otherwise every honest worker drawn for it would
- * be slashed for a missed reveal, half of it paid to the submitter. */
+ * over the block gas limit or the per-block reveal budget. Otherwise every
+ * honest worker drawn for it would be slashed for a missed reveal. */
 static int reveal_fits(const struct compute_env *env, const struct job_spec *spec, char *why, size_t whylen)
 {
 	const struct job_shape *s = &spec->shape;
-	uint32_t tiles = kernel_tile_count(s);
 	uint64_t tile_max = kernel_tile_bytes(s, 0); /* tile 0 is never an edge tile */
 	if (tile_max > TILE_MAX_BYTES) {
 		snprintf(why, whylen, "a tile is %llu bytes, limit %u", (unsigned long long)tile_max, TILE_MAX_BYTES);
 		return ASSAY_ELIMIT;
 	}
-	uint64_t depth = 0;
-	while (((uint64_t)1 << depth) < tiles)
-		depth++;
-	uint64_t k = spec->samples < tiles ? spec->samples : tiles;
-	/* per tile: index u32, length varint, bytes, depth varint, path */
-	unsigned __int128 bytes = (unsigned __int128)k * (4 + 9 + tile_max + 9 + 32 * depth) + 32 + 9;
+	uint64_t depth = tree_depth(kernel_tile_count(s));
+	uint64_t k = challenged_count(spec);
+	/* root, count, then per tile: index u32, length varint, bytes, depth varint, path */
+	unsigned __int128 bytes = (unsigned __int128)k * (4 + 9 + tile_max + 9 + 32 * depth) + 32 + 32 + 9;
 	if (env->max_tx_bytes && bytes + 200 > env->max_tx_bytes) {
 		snprintf(why, whylen, "a reveal of %llu tiles may take %llu bytes, above max_tx_bytes %llu",
 			 (unsigned long long)k, (unsigned long long)(uint64_t)bytes,
 			 (unsigned long long)env->max_tx_bytes);
 		return ASSAY_ELIMIT;
 	}
-	/* tile 0 is the costliest to check as well: units as tile_units() counts */
-	unsigned __int128 units = compute_tile_units(s, 0, tile_max, depth);
 	uint64_t gas;
-	int over = compute_check_gas(env->params->gas_per_check_unit, units * k, &gas) != 0;
+	int over = compute_check_gas(env->params->gas_per_check_unit, worst_tile_units(s) * k, &gas) != 0;
 	if (env->max_block_gas && (over || gas > env->max_block_gas)) {
 		snprintf(why, whylen, "checking a reveal may cost %llu gas, above max_block_gas %llu",
 			 (unsigned long long)gas, (unsigned long long)env->max_block_gas);
 		return ASSAY_ELIMIT;
 	}
+	if (over || gas > env->params->reveal_block_gas) {
+		snprintf(why, whylen, "checking a reveal may cost %llu gas, above reveal_block_gas %llu",
+			 (unsigned long long)gas, (unsigned long long)env->params->reveal_block_gas);
+		return ASSAY_ELIMIT;
+	}
+	return 0;
+}
+
+int compute_check_escrow(const struct compute_env *env, const struct job_spec *spec, uint64_t *amount)
+{
+	unsigned __int128 tile = worst_tile_units(&spec->shape);
+	uint64_t reveal_gas, dispute_gas;
+	*amount = UINT64_MAX;
+	if (compute_check_gas(env->params->gas_per_check_unit, tile * challenged_count(spec), &reveal_gas) ||
+	    compute_check_gas(env->params->gas_per_check_unit, tile * 2, &dispute_gas))
+		return ASSAY_EOVERFLOW;
+	unsigned __int128 total =
+		((unsigned __int128)reveal_gas * env->gas_price + env->min_fee) * spec->redundancy +
+		(unsigned __int128)dispute_gas * env->gas_price + env->min_fee;
+	if (total > UINT64_MAX)
+		return ASSAY_EOVERFLOW;
+	*amount = (uint64_t)total;
 	return 0;
 }
 
@@ -640,12 +779,15 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	if (j.spec.reward < prm->min_reward)
 		return reject(res, ASSAY_EINVALID, "reward %llu below min_reward %llu",
 			      (unsigned long long)j.spec.reward, (unsigned long long)prm->min_reward);
-	uint64_t least = (uint64_t)prm->commit_window + prm->reveal_window + 2;
+	uint64_t least = compute_least_deadline(prm);
 	if (j.spec.deadline_blocks < least || j.spec.deadline_blocks > prm->max_deadline_blocks)
 		return reject(res, ASSAY_EINVALID, "deadline %u blocks outside [%llu, %u]",
 			      j.spec.deadline_blocks, (unsigned long long)least, prm->max_deadline_blocks);
 	if ((err = reveal_fits(env, &j.spec, why, sizeof(why))))
 		return reject(res, err, "job cannot be revealed: %s", why);
+	uint64_t check, cost;
+	if (compute_check_escrow(env, &j.spec, &check) || amount_add(j.spec.reward, check, &cost))
+		return reject(res, ASSAY_EOVERFLOW, "checking this job would cost more than 2^64 base units");
 	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
 		struct kernel_src src;
 		if ((err = src_open(env->ledger, &j.spec, &src)))
@@ -667,13 +809,17 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	free(ids);
 	if (n >= prm->max_live_jobs)
 		return reject(res, ASSAY_EFULL, "too many live jobs (%zu)", n);
-	if ((err = ledger_debit(env->ledger, sender, j.spec.reward)))
-		return reject(res, err, "balance too low to escrow the reward");
+	if ((err = ledger_debit(env->ledger, sender, cost)))
+		return reject(res, err, "balance too low to escrow the reward and the checking fees (%llu)",
+			      (unsigned long long)cost);
 	memcpy(j.submitter, sender, ADDR_LEN);
 	j.state = JOB_OPEN;
 	j.submit_height = env->height;
 	j.deadline_height = env->height + j.spec.deadline_blocks;
 	j.escrow = j.spec.reward;
+	j.check_escrow = check;
+	for (unsigned i = 0; i < j.spec.redundancy; i++)
+		j.slots[i].assigned_height = env->height; /* empty since: drawn challenge_delay later */
 	memcpy(res->job_id, j.id, HASH_LEN);
 	if ((err = put_job(env->ledger, &j)))
 		return err;
@@ -709,16 +855,44 @@ int compute_apply_commit(const struct compute_env *env, const struct job_commit_
 	if (env->height > s->assigned_height + env->params->commit_window)
 		return reject(res, ASSAY_EINVALID, "commit window closed at height %llu",
 			      (unsigned long long)(s->assigned_height + env->params->commit_window));
-	memcpy(s->root, p->root, HASH_LEN);
-	memcpy(s->output_hash, p->output_hash, HASH_LEN);
+	memcpy(s->commitment, p->commitment, HASH_LEN);
 	s->commit_height = env->height;
 	s->state = SLOT_COMMITTED;
 	job_update_state(&j, env->height, env->params);
+	/* The last commitment seals the job: its challenge beacon is that of
+	 * block sealed_height + challenge_delay (compute.md §4). */
+	if (j.state == JOB_COMMITTED && !j.sealed_height)
+		j.sealed_height = env->height;
+	return put_job(env->ledger, &j);
+}
+
+int compute_apply_salt(const struct compute_env *env, const struct job_salt_payload *p, struct compute_result *res)
+{
+	struct job_record j;
+	memset(res, 0, sizeof(*res));
+	int err = load_live_job(env, p->job_id, &j, res);
+	if (err)
+		return err;
+	if (j.salt_posted)
+		return reject(res, ASSAY_EEXISTS, "salt already opened");
+	uint8_t h[HASH_LEN];
+	kernel_salt_hash(p->salt, h);
+	if (memcmp(h, j.spec.salt_hash, HASH_LEN) != 0)
+		return reject(res, ASSAY_EINVALID, "salt does not match the job's salt_hash");
+	/* Only after the last commit (a salt known earlier would let a worker
+	 * that also knows the beacon pick its root), and within the window. */
+	if (!j.sealed_height || env->height <= j.sealed_height)
+		return reject(res, ASSAY_EINVALID, "not every slot has committed yet");
+	if (j.challenge_height || env->height > j.sealed_height + env->params->salt_window)
+		return reject(res, ASSAY_EINVALID, "salt window closed at height %llu",
+			      (unsigned long long)(j.sealed_height + env->params->salt_window));
+	memcpy(j.salt, p->salt, HASH_LEN);
+	j.salt_posted = 1;
 	return put_job(env->ledger, &j);
 }
 
 int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p, const uint8_t sender[20],
-			uint64_t gas_limit, struct compute_result *res)
+			uint64_t gas_limit, uint64_t fee, struct compute_result *res)
 {
 	struct job_record j;
 	memset(res, 0, sizeof(*res));
@@ -729,17 +903,22 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 	if (!s)
 		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
 	if (s->state == SLOT_COMMITTED)
-		return reject(res, ASSAY_EINVALID, "challenge not drawn yet (next block after the commit)");
+		return reject(res, ASSAY_EINVALID, "challenge not fixed yet (every slot must commit, then %u blocks)",
+			      env->params->challenge_delay);
 	if (s->state != SLOT_CHALLENGED)
 		return reject(res, ASSAY_EINVALID, "nothing to reveal in slot state %s",
 			      compute_slot_state_name(s->state));
 	if (env->height > s->challenge_height + env->params->reveal_window)
 		return reject(res, ASSAY_EINVALID, "reveal window closed at height %llu",
 			      (unsigned long long)(s->challenge_height + env->params->reveal_window));
+	uint8_t c[HASH_LEN], seed[HASH_LEN];
+	kernel_root_commitment(p->root, sender, c);
+	if (memcmp(c, s->commitment, HASH_LEN) != 0)
+		return reject(res, ASSAY_ESIG, "root does not open the slot's commitment");
+	kernel_challenge_seed(j.challenge_beacon, j.salt_posted ? j.salt : NULL, j.id, sender, p->root, seed);
 	const struct job_shape *shape = &j.spec.shape;
 	uint32_t want[JOB_MAX_SAMPLES];
-	uint32_t nwant = kernel_challenge_indices(s->challenge_seed, j.spec.samples,
-						  kernel_tile_count(shape), want);
+	uint32_t nwant = kernel_challenge_indices(seed, j.spec.samples, kernel_tile_count(shape), want);
 	for (uint32_t a = 0; a < p->count; a++)
 		for (uint32_t b = a + 1; b < p->count; b++)
 			if (p->tiles[a].index == p->tiles[b].index)
@@ -756,7 +935,7 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 	if ((err = charge(env, units, gas_limit, res)))
 		return err;
 	for (uint32_t i = 0; i < p->count; i++)
-		if (proof_ok(shape, &p->tiles[i], s->root))
+		if (proof_ok(shape, &p->tiles[i], p->root))
 			return reject(res, ASSAY_ESIG, "tile %u: length or Merkle proof does not match the root",
 				      p->tiles[i].index);
 	struct kernel_src src;
@@ -764,33 +943,38 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 		return reject(res, err, "job inputs unavailable");
 	int wrong = -1;
 	for (uint32_t i = 0; i < p->count && wrong < 0 && !err; i++) {
-		int c = kernel_check_tile(shape, &src, s->challenge_seed, p->tiles[i].index, p->tiles[i].tile,
-					  p->tiles[i].tile_len);
-		if (c == ASSAY_EINVALID)
+		int ck = kernel_check_tile(shape, &src, seed, p->tiles[i].index, p->tiles[i].tile,
+					   p->tiles[i].tile_len);
+		if (ck == ASSAY_EINVALID)
 			wrong = (int)i;
 		else
-			err = c;
+			err = ck;
 	}
 	src_close(&src);
 	if (err)
 		return err;
+	memcpy(s->root, p->root, HASH_LEN);
+	memcpy(s->challenge_seed, seed, HASH_LEN);
 	if (wrong >= 0) {
-		/* The proof binds this wrong tile to the commitment: slash. */
-		if ((err = slash_worker(env, NULL, s->worker, j.submitter, env->params->slash_bps)))
+		/* The proof binds this wrong tile to the root: every slot that
+		 * committed to it is slashed. */
+		unsigned n;
+		if ((err = slash_root(env, NULL, &j, p->root, &n)))
 			return err;
-		snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed, job reassigned",
-			 p->tiles[wrong].index);
-		slot_fail(&j, s);
+		snprintf(res->error, sizeof(res->error), "tile %u is wrong: %u worker(s) with this root slashed",
+			 p->tiles[wrong].index, n);
 	} else {
 		s->state = SLOT_VERIFIED;
 		s->reveal_height = env->height;
+		if ((err = refund_check_fee(env, &j, sender, fee, res->gas_used)))
+			return err;
 	}
 	job_update_state(&j, env->height, env->params);
 	return put_job(env->ledger, &j);
 }
 
 int compute_apply_dispute(const struct compute_env *env, const struct job_dispute_payload *p, const uint8_t sender[20],
-			 uint64_t gas_limit, struct compute_result *res)
+			 uint64_t gas_limit, uint64_t fee, struct compute_result *res)
 {
 	struct job_record j;
 	memset(res, 0, sizeof(*res));
@@ -802,8 +986,9 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 	unsigned __int128 units = 0;
 	for (unsigned i = 0; i < p->parties; i++) {
 		slot[i] = find_slot(&j, p->worker[i]);
-		if (!slot[i] || !slot_has_root(slot[i]))
-			return reject(res, ASSAY_EINVALID, "named worker has no commitment in this job");
+		/* only an opened root can be disputed: a verified slot's */
+		if (!slot[i] || slot[i]->state != SLOT_VERIFIED)
+			return reject(res, ASSAY_EINVALID, "named worker has no opened root in this job");
 		if (p->index >= kernel_tile_count(shape))
 			return reject(res, ASSAY_EINVALID, "tile %u out of range", p->index);
 		units += tile_units(shape, &p->proof[i]);
@@ -855,24 +1040,31 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 		return 0;
 	}
 	int was_verified = j.state == JOB_VERIFIED;
+	uint8_t roots[2][HASH_LEN];
+	for (unsigned i = 0; i < p->parties; i++)
+		memcpy(roots[i], slot[i]->root, HASH_LEN);
+	unsigned slashed = 0;
 	for (unsigned i = 0; i < p->parties; i++) {
-		if (!wrong[i])
-			continue;
-		if ((err = slash_worker(env, NULL, slot[i]->worker, j.submitter, env->params->slash_bps)))
+		unsigned n;
+		if (wrong[i] && (err = slash_root(env, NULL, &j, roots[i], &n)))
 			return err;
-		slot_fail(&j, slot[i]);
+		if (wrong[i])
+			slashed += n;
 	}
-	snprintf(res->error, sizeof(res->error), "tile %u is wrong: worker slashed", p->index);
-	if (was_verified) {
-		int left = 0;
-		for (unsigned i = 0; i < j.spec.redundancy; i++)
-			left += j.slots[i].state == SLOT_VERIFIED;
-		if (!left) {
-			if ((err = job_refund(env, NULL, &j, JOB_FAILED)))
-				return err;
-			if ((err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id)))
-				return err;
-		}
+	if ((err = refund_check_fee(env, &j, sender, fee, res->gas_used)))
+		return err;
+	snprintf(res->error, sizeof(res->error), "tile %u is wrong: %u worker(s) with this root slashed", p->index,
+		 slashed);
+	int left = 0, live = 0;
+	for (unsigned i = 0; i < j.spec.redundancy; i++) {
+		left += j.slots[i].state == SLOT_VERIFIED;
+		live += j.slots[i].state != SLOT_FAILED;
+	}
+	if ((was_verified && !left) || !live) {
+		if ((err = job_refund(env, NULL, &j, JOB_FAILED)))
+			return err;
+		if ((err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id)))
+			return err;
 	} else {
 		job_update_state(&j, env->height, env->params);
 	}
@@ -902,16 +1094,14 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
 
 /* ---- end of block ---- */
 
-/* Draws one worker for slot `slot` of job j, weighted by bond, among the
- * eligible (docs/compute.md §5). 0 and *chosen set, or ASSAY_ENOTFOUND. */
+/* Draws one worker for slot `slot` of job j, weighted by free bond, among
+ * the eligible (docs/compute.md §5). 0 and *chosen set, or ASSAY_ENOTFOUND. */
 static int draw_worker(const struct compute_env *env, const struct job_record *j, unsigned slot,
 		       const struct worker_cache *cache, uint8_t chosen[ADDR_LEN])
 {
 	const struct compute_params *prm = env->params;
 	size_t n = cache->n;
-	uint64_t least = bps_of(j->spec.reward, prm->bond_reward_bps);
-	if (least < prm->min_bond)
-		least = prm->min_bond;
+	uint64_t lock = compute_job_lock(prm, j->spec.reward);
 	uint64_t *weight = calloc(n ? n : 1, sizeof(uint64_t));
 	if (!weight)
 		return ASSAY_ENOMEM;
@@ -919,15 +1109,16 @@ static int draw_worker(const struct compute_env *env, const struct job_record *j
 	for (size_t i = 0; i < n; i++) {
 		const struct worker_record *w = &cache->w[i];
 		const uint8_t *a = w->addr;
-		int ok = w->status == WORKER_ACTIVE && w->bond >= least &&
-			 w->jobs_in_flight < prm->max_jobs_per_worker &&
+		uint64_t free_bond = w->bond - (w->locked < w->bond ? w->locked : w->bond);
+		int ok = w->status == WORKER_ACTIVE && w->bond >= prm->min_bond && free_bond >= lock &&
+			 free_bond > 0 && w->jobs_in_flight < prm->max_jobs_per_worker &&
 			 memcmp(a, j->submitter, ADDR_LEN) != 0;
 		for (unsigned s = 0; s < j->spec.redundancy && ok; s++)
 			ok = !(j->slots[s].state != SLOT_EMPTY &&
 			       memcmp(j->slots[s].worker, a, ADDR_LEN) == 0);
 		for (unsigned e = 0; e < j->excluded_count && ok; e++)
 			ok = memcmp(j->excluded[e], a, ADDR_LEN) != 0;
-		weight[i] = ok ? w->bond : 0;
+		weight[i] = ok ? free_bond : 0;
 		total += weight[i];
 	}
 	if (total == 0) {
@@ -961,13 +1152,15 @@ static int draw_worker(const struct compute_env *env, const struct job_record *j
 	return 0;
 }
 
-static int worker_take(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN])
+static int worker_take(const struct ledger *l, struct worker_cache *cache, const uint8_t addr[ADDR_LEN],
+		       uint64_t lock)
 {
 	struct worker_record w;
 	int err = compute_get_worker(l, addr, &w);
 	if (err)
 		return err;
 	w.jobs_in_flight++;
+	w.locked += lock; /* draw_worker saw at least lock of free bond */
 	return put_worker_cached(l, cache, &w);
 }
 
@@ -990,7 +1183,8 @@ static int pay_out(const struct compute_env *env, struct worker_cache *cache, st
 	if (!n || !agree)
 		return job_refund(env, cache, j, JOB_FAILED);
 	uint64_t share = j->escrow / n, extra = j->escrow - share * n;
-	int err = 0;
+	int err = ledger_credit(env->ledger, j->submitter, j->check_escrow); /* checking left unspent */
+	j->check_escrow = 0;
 	for (unsigned i = 0; i < j->spec.redundancy && !err; i++) {
 		struct job_slot *s = &j->slots[i];
 		if (s->state != SLOT_VERIFIED)
@@ -998,12 +1192,39 @@ static int pay_out(const struct compute_env *env, struct worker_cache *cache, st
 		err = ledger_credit(env->ledger, s->worker, share + extra);
 		extra = 0;
 		if (!err)
-			err = worker_release(env->ledger, cache, s->worker, 1);
+			err = worker_release(env->ledger, cache, s, 1);
 	}
 	j->escrow = 0;
-	memcpy(j->output_hash, first->output_hash, HASH_LEN);
 	j->state = JOB_PAID;
 	return err;
+}
+
+/* Fixes the job's challenge (compute.md §4): the beacon of block c + d (c
+ * the sealing commit), then the salt; without a salt by the end of the
+ * salt window, the beacon of block c + d + salt_window and no salt. */
+static void job_challenge(const struct compute_env *env, struct job_record *j)
+{
+	const struct compute_params *prm = env->params;
+	uint64_t h = env->height, c = j->sealed_height;
+	if (!c || j->challenge_height || j->state != JOB_COMMITTED)
+		return;
+	if (h == c + prm->challenge_delay)
+		memcpy(j->challenge_beacon, env->beacon, HASH_LEN);
+	int fixed = 0;
+	if (h >= c + prm->challenge_delay && j->salt_posted)
+		fixed = 1;
+	else if (!j->salt_posted && h >= c + prm->challenge_delay + prm->salt_window) {
+		memcpy(j->challenge_beacon, env->beacon, HASH_LEN);
+		fixed = 1;
+	}
+	if (!fixed)
+		return;
+	j->challenge_height = h;
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (j->slots[i].state == SLOT_COMMITTED) {
+			j->slots[i].state = SLOT_CHALLENGED;
+			j->slots[i].challenge_height = h;
+		}
 }
 
 static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct worker_cache *cache)
@@ -1020,37 +1241,49 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 		return err;
 	/* Slot deadlines are judged before the job's own deadline, so a worker
 	 * that committed and then kept quiet is slashed even when the job
-	 * expires in the same block (compute.md §7). */
+	 * expires in the same block (compute.md §1.1). Missed deadlines are
+	 * burned: nobody gains from a worker's silence. */
 	if (!job_terminal(&j)) {
+		int missed_commit[JOB_MAX_REDUNDANCY] = {0}, missed_reveal[JOB_MAX_REDUNDANCY] = {0};
+		int any_commit = 0, any_reveal = 0;
 		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
 			struct job_slot *s = &j.slots[i];
 			if (s->state == SLOT_ASSIGNED && h > s->assigned_height + prm->commit_window) {
-				err = slash_worker(env, cache, s->worker, j.submitter, prm->missed_deadline_slash_bps);
-				slot_fail(&j, s);
-			} else if (s->state == SLOT_COMMITTED && h > s->commit_height) {
-				kernel_challenge_seed(env->beacon, j.id, s->worker, s->challenge_seed);
-				s->challenge_height = h;
-				s->state = SLOT_CHALLENGED;
+				err = slash_worker(env, cache, s, j.submitter, prm->missed_deadline_slash_bps, 0);
+				missed_commit[i] = any_commit = 1;
 			} else if (s->state == SLOT_CHALLENGED && h > s->challenge_height + prm->reveal_window) {
 				/* Not revealing is treated as revealing a wrong tile, or a
 				 * cheater would keep the difference between the two slashes. */
-				err = slash_worker(env, cache, s->worker, j.submitter, prm->slash_bps);
-				slot_fail(&j, s);
+				err = slash_worker(env, cache, s, j.submitter, prm->slash_bps, 0);
+				missed_reveal[i] = any_reveal = 1;
 			}
+		}
+		if (!err && any_commit)
+			slots_fail(&j, missed_commit, h);
+		if (!err && any_reveal)
+			slots_fail(&j, missed_reveal, h);
+		if (!err) {
+			job_update_state(&j, h, prm);
+			job_challenge(env, &j);
 		}
 	}
 	if (!err && !job_terminal(&j) && j.state != JOB_VERIFIED && h > j.deadline_height)
 		err = job_refund(env, cache, &j, JOB_REFUNDED);
 	if (!err && !job_terminal(&j)) {
-		/* A slot is filled only while its commit and reveal windows end
-		 * by the job's deadline: assigned at h, it is judged at the
-		 * latest at h + commit_window + reveal_window + 2 = deadline + 1,
-		 * the block that would refund the job, and slot checks run first. */
-		int time_left = h + (uint64_t)prm->commit_window + prm->reveal_window + 1 <= j.deadline_height;
-		for (unsigned i = 0; i < j.spec.redundancy && !err && h > j.submit_height && time_left &&
-				     j.state != JOB_VERIFIED; i++) {
+		/* A slot is filled only while its commit, challenge, salt and
+		 * reveal windows end by the job's deadline: assigned at h, it is
+		 * judged at the latest at h + commit_window + challenge_delay +
+		 * salt_window + reveal_window + 1 <= deadline + 1, the block that
+		 * would refund the job, and slot checks run first. */
+		int time_left = h + (uint64_t)prm->commit_window + prm->challenge_delay + prm->salt_window +
+					prm->reveal_window + 1 <=
+				j.deadline_height;
+		uint64_t lock = compute_job_lock(prm, j.spec.reward);
+		for (unsigned i = 0; i < j.spec.redundancy && !err && time_left && j.state != JOB_VERIFIED; i++) {
 			struct job_slot *s = &j.slots[i];
-			if (s->state != SLOT_EMPTY)
+			/* drawn with a beacon challenge_delay blocks after the slot
+			 * emptied, which nobody knew then (compute.md §5) */
+			if (s->state != SLOT_EMPTY || h < s->assigned_height + prm->challenge_delay)
 				continue;
 			uint8_t chosen[ADDR_LEN];
 			int d = draw_worker(env, &j, i, cache, chosen);
@@ -1058,17 +1291,21 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 				break;
 			if ((err = d))
 				break;
+			memset(s, 0, sizeof(*s));
 			memcpy(s->worker, chosen, ADDR_LEN);
 			s->state = SLOT_ASSIGNED;
 			s->assigned_height = h;
-			err = worker_take(env->ledger, cache, chosen);
+			s->lock = lock;
+			err = worker_take(env->ledger, cache, chosen, lock);
 		}
-		int waiting = 0;
-		for (unsigned i = 0; i < j.spec.redundancy; i++)
+		int waiting = 0, live = 0;
+		for (unsigned i = 0; i < j.spec.redundancy; i++) {
 			waiting |= j.slots[i].state == SLOT_EMPTY;
-		if (!err && waiting && j.excluded_count >= JOB_MAX_EXCLUDED)
+			live |= j.slots[i].state != SLOT_FAILED;
+		}
+		if (!err && ((waiting && j.excluded_count >= JOB_MAX_EXCLUDED) || !live))
 			err = job_refund(env, cache, &j, JOB_FAILED); /* too many failed workers */
-		if (!err)
+		if (!err && !job_terminal(&j))
 			job_update_state(&j, h, prm);
 	}
 	if (!err && job_terminal(&j))

@@ -28,17 +28,20 @@ struct compute_params {
 	uint64_t min_reward;                /* least reward of a job, base units */
 	uint64_t min_bond;                  /* least bond of an eligible worker */
 	uint64_t max_blob_bytes;            /* largest blob (<= LEDGER_VALUE_MAX) */
-	uint32_t slash_bps;                 /* share of bond slashed for a wrong tile or missed reveal */
-	uint32_t slash_submitter_bps;       /* share of a slash paid to the submitter; rest burned */
-	uint32_t missed_deadline_slash_bps; /* share of bond slashed for a missed commit */
+	uint32_t slash_bps;                 /* share of the assignment's lock slashed for a wrong root or missed reveal */
+	uint32_t slash_submitter_bps;       /* share of a wrong-root slash paid to the submitter; rest burned */
+	uint32_t missed_deadline_slash_bps; /* share of the lock slashed (burned) for a missed commit */
 	uint64_t gas_per_check_unit;        /* gas per unit of checking work */
 	uint64_t dispute_bond;              /* forfeited to the worker by a wrong dispute */
-	uint32_t bond_reward_bps;           /* eligible for a job: bond >= reward * this / 10^4 */
+	uint32_t bond_reward_bps;           /* each assignment locks reward * this / 10^4 of the bond */
 	uint32_t max_live_jobs;             /* jobs not yet paid, failed or refunded */
 	uint32_t max_workers;               /* registered workers */
 	uint32_t max_jobs_per_worker;       /* assignments in flight per worker */
 	uint32_t max_deadline_blocks;       /* longest deadline a job may ask */
 	uint32_t unbond_delay;              /* blocks from worker_unbond to the bond's return */
+	uint32_t challenge_delay;           /* d >= 2: challenges and draws use the beacon d blocks later */
+	uint32_t salt_window;               /* blocks after the last commit for the submitter's job_salt */
+	uint64_t reveal_block_gas;          /* per-block gas of job_reveal, apart from max_block_gas */
 };
 
 void compute_params_default(struct compute_params *p);
@@ -66,6 +69,15 @@ static inline int compute_check_gas(uint64_t gas_per_check_unit, unsigned __int1
 	*gas = g > UINT64_MAX ? UINT64_MAX : (uint64_t)g;
 	return g > UINT64_MAX ? ASSAY_EOVERFLOW : 0;
 }
+/* The least deadline_blocks a job may ask for (compute.md §1.1): the
+ * assignment delay, a commit window, the challenge delay, the salt window
+ * and a reveal window, plus two blocks, so that a job drawn at once can be
+ * judged before it expires. */
+static inline uint64_t compute_least_deadline(const struct compute_params *p)
+{
+	return (uint64_t)p->commit_window + p->reveal_window + p->salt_window + 2 * (uint64_t)p->challenge_delay + 2;
+}
+
 /* Sets one parameter by name (the field names above). 0, ASSAY_EARG for an
  * unknown name, ASSAY_ELIMIT for a value out of its range. */
 int compute_params_set(struct compute_params *p, const char *name, uint64_t value);
@@ -79,6 +91,9 @@ struct compute_env {
 	 * not fit them is refused at submit (compute.md §4). 0: no such limit. */
 	uint64_t max_tx_bytes;
 	uint64_t max_block_gas;
+	/* The chain's fee rule (min_fee + gas x gas_price): the checking a job
+	 * causes is priced with it at submit (compute.md §6.4). */
+	uint64_t min_fee, gas_price;
 };
 
 struct compute_result {
@@ -109,10 +124,19 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 			 uint64_t nonce, struct compute_result *res);
 int compute_apply_commit(const struct compute_env *env, const struct job_commit_payload *p,
 			 const uint8_t sender[20], struct compute_result *res);
+/* fee: the transaction's fee, refunded from the job's check_escrow when the
+ * check passes (reveal) or proves a tile wrong (dispute). */
 int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p,
-			 const uint8_t sender[20], uint64_t gas_limit, struct compute_result *res);
+			 const uint8_t sender[20], uint64_t gas_limit, uint64_t fee, struct compute_result *res);
 int compute_apply_dispute(const struct compute_env *env, const struct job_dispute_payload *p,
-			  const uint8_t sender[20], uint64_t gas_limit, struct compute_result *res);
+			  const uint8_t sender[20], uint64_t gas_limit, uint64_t fee, struct compute_result *res);
+int compute_apply_salt(const struct compute_env *env, const struct job_salt_payload *p, struct compute_result *res);
+/* What a job costs its submitter beyond the reward: the fees of r worst-case
+ * reveals and of one two-party dispute under the chain's fee rule
+ * (compute.md §6.4). ASSAY_EOVERFLOW if it does not fit 64 bits. */
+int compute_check_escrow(const struct compute_env *env, const struct job_spec *spec, uint64_t *amount);
+/* The bond one assignment of a job with this reward locks. */
+uint64_t compute_job_lock(const struct compute_params *p, uint64_t reward);
 int compute_apply_blob(const struct compute_env *env, const struct blob_payload *p, struct compute_result *res);
 /* Called once per block after its transactions: payouts after the dispute
  * window, refunds of expired jobs, missed commit and reveal deadlines (slash,

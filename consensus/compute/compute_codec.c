@@ -60,6 +60,7 @@ void compute_spec_encode(const struct job_spec *s, struct buf *b)
 	buf_put_u8(b, s->redundancy);
 	buf_put_u64(b, s->reward);
 	buf_put_u32(b, s->deadline_blocks);
+	buf_put(b, s->salt_hash, HASH_LEN);
 }
 
 int compute_spec_read(struct job_spec *s, struct reader *r)
@@ -97,6 +98,7 @@ int compute_spec_read(struct job_spec *s, struct reader *r)
 	s->redundancy = rd_u8(r);
 	s->reward = rd_u64(r);
 	s->deadline_blocks = rd_u32(r);
+	rd_copy(r, s->salt_hash, HASH_LEN);
 	if (!r->err && (s->redundancy < 1 || s->redundancy > JOB_MAX_REDUNDANCY))
 		r->err = ASSAY_EDECODE;
 	return r->err;
@@ -131,8 +133,7 @@ int compute_register_decode(struct worker_register_payload *w, const uint8_t *p,
 void compute_commit_encode(const struct job_commit_payload *c, struct buf *b)
 {
 	buf_put(b, c->job_id, HASH_LEN);
-	buf_put(b, c->root, HASH_LEN);
-	buf_put(b, c->output_hash, HASH_LEN);
+	buf_put(b, c->commitment, HASH_LEN);
 }
 
 int compute_commit_decode(struct job_commit_payload *c, const uint8_t *p, size_t n)
@@ -140,8 +141,22 @@ int compute_commit_decode(struct job_commit_payload *c, const uint8_t *p, size_t
 	struct reader r;
 	rd_init(&r, p, n);
 	rd_copy(&r, c->job_id, HASH_LEN);
-	rd_copy(&r, c->root, HASH_LEN);
-	rd_copy(&r, c->output_hash, HASH_LEN);
+	rd_copy(&r, c->commitment, HASH_LEN);
+	return rd_finish(&r);
+}
+
+void compute_salt_encode(const struct job_salt_payload *c, struct buf *b)
+{
+	buf_put(b, c->job_id, HASH_LEN);
+	buf_put(b, c->salt, HASH_LEN);
+}
+
+int compute_salt_decode(struct job_salt_payload *c, const uint8_t *p, size_t n)
+{
+	struct reader r;
+	rd_init(&r, p, n);
+	rd_copy(&r, c->job_id, HASH_LEN);
+	rd_copy(&r, c->salt, HASH_LEN);
 	return rd_finish(&r);
 }
 
@@ -168,6 +183,7 @@ static void read_proof(struct reader *r, struct tile_proof *t, int with_index)
 void compute_reveal_encode(const struct job_reveal_payload *v, struct buf *b)
 {
 	buf_put(b, v->job_id, HASH_LEN);
+	buf_put(b, v->root, HASH_LEN);
 	buf_put_varint(b, v->count);
 	for (uint32_t i = 0; i < v->count; i++)
 		put_proof(b, &v->tiles[i], 1);
@@ -178,6 +194,7 @@ int compute_reveal_decode(struct job_reveal_payload *v, const uint8_t *p, size_t
 	struct reader r;
 	rd_init(&r, p, n);
 	rd_copy(&r, v->job_id, HASH_LEN);
+	rd_copy(&r, v->root, HASH_LEN);
 	v->count = (uint32_t)rd_count(&r, JOB_MAX_SAMPLES);
 	for (uint32_t i = 0; i < v->count && !r.err; i++)
 		read_proof(&r, &v->tiles[i], 1);
@@ -232,6 +249,7 @@ void compute_worker_encode(const struct worker_record *w, struct buf *b)
 {
 	buf_put(b, w->addr, ADDR_LEN);
 	buf_put_u64(b, w->bond);
+	buf_put_u64(b, w->locked);
 	buf_put_u8(b, w->status);
 	buf_put_u32(b, w->jobs_in_flight);
 	buf_put_u64(b, w->slashed_total);
@@ -250,6 +268,7 @@ int compute_worker_decode(struct worker_record *w, const uint8_t *p, size_t n)
 	memset(w, 0, sizeof(*w));
 	rd_copy(&r, w->addr, ADDR_LEN);
 	w->bond = rd_u64(&r);
+	w->locked = rd_u64(&r);
 	w->status = rd_u8(&r);
 	w->jobs_in_flight = rd_u32(&r);
 	w->slashed_total = rd_u64(&r);
@@ -259,7 +278,7 @@ int compute_worker_decode(struct worker_record *w, const uint8_t *p, size_t n)
 	w->unbond_height = rd_u64(&r);
 	read_text(&r, w->endpoint, WORKER_ENDPOINT_MAX, 0);
 	read_text(&r, w->backend, WORKER_BACKEND_MAX, 1);
-	if (!r.err && (w->status < WORKER_ACTIVE || w->status > WORKER_EXITED))
+	if (!r.err && (w->status < WORKER_ACTIVE || w->status > WORKER_EXITED || w->locked > w->bond))
 		return ASSAY_EDECODE;
 	return rd_finish(&r);
 }
@@ -275,7 +294,12 @@ void compute_job_encode(const struct job_record *j, struct buf *b)
 	buf_put_u64(b, j->escrow);
 	buf_put_u64(b, j->verified_height);
 	buf_put_u64(b, j->payout_height);
-	buf_put(b, j->output_hash, HASH_LEN);
+	buf_put_u64(b, j->check_escrow);
+	buf_put_u64(b, j->sealed_height);
+	buf_put_u64(b, j->challenge_height);
+	buf_put(b, j->challenge_beacon, HASH_LEN);
+	buf_put_u8(b, j->salt_posted);
+	buf_put(b, j->salt, HASH_LEN);
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
 		const struct job_slot *s = &j->slots[i];
 		buf_put_u8(b, s->state);
@@ -284,8 +308,9 @@ void compute_job_encode(const struct job_record *j, struct buf *b)
 		buf_put_u64(b, s->commit_height);
 		buf_put_u64(b, s->challenge_height);
 		buf_put_u64(b, s->reveal_height);
+		buf_put_u64(b, s->lock);
+		buf_put(b, s->commitment, HASH_LEN);
 		buf_put(b, s->root, HASH_LEN);
-		buf_put(b, s->output_hash, HASH_LEN);
 		buf_put(b, s->challenge_seed, HASH_LEN);
 	}
 	buf_put_u8(b, j->excluded_count);
@@ -308,7 +333,14 @@ int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n)
 	j->escrow = rd_u64(&r);
 	j->verified_height = rd_u64(&r);
 	j->payout_height = rd_u64(&r);
-	rd_copy(&r, j->output_hash, HASH_LEN);
+	j->check_escrow = rd_u64(&r);
+	j->sealed_height = rd_u64(&r);
+	j->challenge_height = rd_u64(&r);
+	rd_copy(&r, j->challenge_beacon, HASH_LEN);
+	j->salt_posted = rd_u8(&r);
+	rd_copy(&r, j->salt, HASH_LEN);
+	if (j->salt_posted > 1)
+		r.err = ASSAY_EDECODE;
 	for (unsigned i = 0; i < j->spec.redundancy && !r.err; i++) {
 		struct job_slot *s = &j->slots[i];
 		s->state = rd_u8(&r);
@@ -317,8 +349,9 @@ int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n)
 		s->commit_height = rd_u64(&r);
 		s->challenge_height = rd_u64(&r);
 		s->reveal_height = rd_u64(&r);
+		s->lock = rd_u64(&r);
+		rd_copy(&r, s->commitment, HASH_LEN);
 		rd_copy(&r, s->root, HASH_LEN);
-		rd_copy(&r, s->output_hash, HASH_LEN);
 		rd_copy(&r, s->challenge_seed, HASH_LEN);
 		if (s->state > SLOT_FAILED)
 			r.err = ASSAY_EDECODE;

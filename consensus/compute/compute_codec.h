@@ -35,6 +35,7 @@ struct job_spec {
 	uint8_t redundancy;                         /* r: workers computing the job */
 	uint64_t reward;                            /* escrowed, base units */
 	uint32_t deadline_blocks;                   /* job must verify within this many blocks */
+	uint8_t salt_hash[HASH_LEN];                /* kernel_salt_hash of the submitter's secret salt */
 };
 
 struct worker_register_payload {
@@ -43,10 +44,16 @@ struct worker_register_payload {
 	char backend[WORKER_BACKEND_MAX + 1];   /* NUL-terminated, [a-z0-9_-] */
 };
 
+/* A slot commits to its root without showing it (docs/compute.md §1). */
 struct job_commit_payload {
 	uint8_t job_id[HASH_LEN];
-	uint8_t root[HASH_LEN];        /* Merkle root over the tile leaves */
-	uint8_t output_hash[HASH_LEN]; /* SHA256 of the whole output */
+	uint8_t commitment[HASH_LEN]; /* kernel_root_commitment(root, worker) */
+};
+
+/* The submitter's salt, opened after every slot has committed. */
+struct job_salt_payload {
+	uint8_t job_id[HASH_LEN];
+	uint8_t salt[HASH_LEN]; /* kernel_salt_hash(salt) == spec.salt_hash */
 };
 
 /* One revealed tile; pointers point into the decoded payload. */
@@ -60,6 +67,7 @@ struct tile_proof {
 
 struct job_reveal_payload {
 	uint8_t job_id[HASH_LEN];
+	uint8_t root[HASH_LEN]; /* opens the slot's commitment */
 	uint32_t count;
 	struct tile_proof tiles[JOB_MAX_SAMPLES];
 };
@@ -85,6 +93,8 @@ void compute_register_encode(const struct worker_register_payload *w, struct buf
 int compute_register_decode(struct worker_register_payload *w, const uint8_t *p, size_t n);
 void compute_commit_encode(const struct job_commit_payload *c, struct buf *b);
 int compute_commit_decode(struct job_commit_payload *c, const uint8_t *p, size_t n);
+void compute_salt_encode(const struct job_salt_payload *c, struct buf *b);
+int compute_salt_decode(struct job_salt_payload *c, const uint8_t *p, size_t n);
 void compute_reveal_encode(const struct job_reveal_payload *v, struct buf *b);
 int compute_reveal_decode(struct job_reveal_payload *v, const uint8_t *p, size_t n);
 void compute_dispute_encode(const struct job_dispute_payload *d, struct buf *b);
@@ -101,6 +111,7 @@ enum worker_status {
 struct worker_record {
 	uint8_t addr[ADDR_LEN];
 	uint64_t bond;             /* held by the protocol, slashable */
+	uint64_t locked;           /* part of bond locked by assignments in flight (sum of their locks) */
 	uint8_t status;            /* enum worker_status */
 	uint32_t jobs_in_flight;   /* assignments not yet paid, failed or refunded */
 	uint64_t slashed_total;    /* all bond ever slashed */
@@ -126,22 +137,23 @@ enum job_state {
 enum slot_state {
 	SLOT_EMPTY = 0,      /* waiting for assignment */
 	SLOT_ASSIGNED = 1,   /* worker drawn, commit due by assigned_height + commit_window */
-	SLOT_COMMITTED = 2,  /* root posted; challenge set at the next block */
-	SLOT_CHALLENGED = 3, /* challenge known; reveal due by challenge_height + reveal_window */
-	SLOT_VERIFIED = 4,   /* sampled tiles passed */
-	SLOT_FAILED = 5,     /* proven wrong after verification (no reassignment then) */
+	SLOT_COMMITTED = 2,  /* root commitment posted; waits for the job's challenge */
+	SLOT_CHALLENGED = 3, /* challenge beacon fixed; reveal (opening the root) due by challenge_height + reveal_window */
+	SLOT_VERIFIED = 4,   /* root opened and sampled tiles passed */
+	SLOT_FAILED = 5,     /* proven wrong or silent once a root of the job was opened (no reassignment then) */
 };
 
 struct job_slot {
 	uint8_t state;                    /* enum slot_state */
 	uint8_t worker[ADDR_LEN];
-	uint64_t assigned_height;
+	uint64_t assigned_height;         /* SLOT_EMPTY: the height it became empty (drawn challenge_delay later) */
 	uint64_t commit_height;
-	uint64_t challenge_height;
+	uint64_t challenge_height;        /* the job's challenge_height once the slot is challenged */
 	uint64_t reveal_height;           /* when its sampled tiles passed (SLOT_VERIFIED) */
-	uint8_t root[HASH_LEN];
-	uint8_t output_hash[HASH_LEN];
-	uint8_t challenge_seed[HASH_LEN]; /* kernel_challenge_seed with the beacon after the commit */
+	uint64_t lock;                    /* bond locked by this assignment (compute.md §5) */
+	uint8_t commitment[HASH_LEN];     /* kernel_root_commitment(root, worker) */
+	uint8_t root[HASH_LEN];           /* opened by the reveal; zero before */
+	uint8_t challenge_seed[HASH_LEN]; /* kernel_challenge_seed, known once the root is opened */
 };
 
 struct job_record {
@@ -154,7 +166,12 @@ struct job_record {
 	uint64_t escrow;                  /* reward still held */
 	uint64_t verified_height;
 	uint64_t payout_height;           /* verified_height + dispute_window */
-	uint8_t output_hash[HASH_LEN];    /* of the verified output */
+	uint64_t check_escrow;            /* priced at submit: pays the reveals' and a dispute's fees */
+	uint64_t sealed_height;           /* c: block of the commit that completed every slot; 0 before */
+	uint64_t challenge_height;        /* block whose end fixed the challenge beacon and salt; 0 before */
+	uint8_t challenge_beacon[HASH_LEN]; /* beacon(c + challenge_delay), or (c + d + salt_window) without salt */
+	uint8_t salt_posted;              /* 1: salt below was opened by job_salt */
+	uint8_t salt[HASH_LEN];
 	struct job_slot slots[JOB_MAX_REDUNDANCY]; /* spec.redundancy of them */
 	uint8_t excluded_count;
 	uint8_t excluded[JOB_MAX_EXCLUDED][ADDR_LEN]; /* never drawn again for this job */

@@ -397,14 +397,39 @@ int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**l
 	return 0;
 }
 
-void kernel_challenge_seed(const uint8_t beacon[HASH_LEN], const uint8_t job_id[HASH_LEN],
-			   const uint8_t worker[ADDR_LEN], uint8_t seed[HASH_LEN])
+void kernel_challenge_seed(const uint8_t beacon[HASH_LEN], const uint8_t *salt, const uint8_t job_id[HASH_LEN],
+			   const uint8_t worker[ADDR_LEN], const uint8_t root[HASH_LEN], uint8_t seed[HASH_LEN])
 {
-	uint8_t in[2 * HASH_LEN + ADDR_LEN];
-	memcpy(in, beacon, HASH_LEN);
-	memcpy(in + HASH_LEN, job_id, HASH_LEN);
-	memcpy(in + 2 * HASH_LEN, worker, ADDR_LEN);
-	hash_tagged("assay/challenge", in, sizeof(in), seed);
+	/* Every part has a fixed length and the salt is the only optional one,
+	 * so the two input lengths cannot be confused. */
+	uint8_t in[4 * HASH_LEN + ADDR_LEN], *p = in;
+	memcpy(p, beacon, HASH_LEN);
+	p += HASH_LEN;
+	if (salt) {
+		memcpy(p, salt, HASH_LEN);
+		p += HASH_LEN;
+	}
+	memcpy(p, job_id, HASH_LEN);
+	p += HASH_LEN;
+	memcpy(p, worker, ADDR_LEN);
+	p += ADDR_LEN;
+	memcpy(p, root, HASH_LEN);
+	p += HASH_LEN;
+	hash_tagged("assay/challenge", in, (size_t)(p - in), seed);
+}
+
+void kernel_root_commitment(const uint8_t root[HASH_LEN], const uint8_t worker[ADDR_LEN],
+			    uint8_t commitment[HASH_LEN])
+{
+	uint8_t in[HASH_LEN + ADDR_LEN];
+	memcpy(in, root, HASH_LEN);
+	memcpy(in + HASH_LEN, worker, ADDR_LEN);
+	hash_tagged("assay/root-commit", in, sizeof(in), commitment);
+}
+
+void kernel_salt_hash(const uint8_t salt[HASH_LEN], uint8_t salt_hash[HASH_LEN])
+{
+	hash_tagged("assay/salt", salt, HASH_LEN, salt_hash);
 }
 
 uint32_t kernel_challenge_indices(const uint8_t seed[HASH_LEN], uint32_t k, uint32_t tiles,

@@ -114,10 +114,19 @@ void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[
 int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
 		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
 
-/* Challenge: seed = H_tag("assay/challenge", beacon || job_id || worker);
- * indices: min(k, tiles) distinct tile indices (docs/compute.md §4). */
-void kernel_challenge_seed(const uint8_t beacon[HASH_LEN], const uint8_t job_id[HASH_LEN],
-			   const uint8_t worker[ADDR_LEN], uint8_t seed[HASH_LEN]);
+/* Challenge (docs/compute.md §4): seed = H_tag("assay/challenge", beacon ||
+ * salt || job_id || worker || root), beacon the job's challenge beacon (of
+ * block c + challenge_delay, c the job's last commit), salt the submitter's
+ * 32-byte salt or nothing (salt NULL) when it was not opened in time, root
+ * the slot's opened root. */
+void kernel_challenge_seed(const uint8_t beacon[HASH_LEN], const uint8_t *salt, const uint8_t job_id[HASH_LEN],
+			   const uint8_t worker[ADDR_LEN], const uint8_t root[HASH_LEN], uint8_t seed[HASH_LEN]);
+/* A slot's commitment to its root: H_tag("assay/root-commit", root || worker),
+ * bound to the worker so that a copied commitment opens for nobody else. */
+void kernel_root_commitment(const uint8_t root[HASH_LEN], const uint8_t worker[ADDR_LEN],
+			    uint8_t commitment[HASH_LEN]);
+/* What job_submit carries for the submitter's salt: H_tag("assay/salt", salt). */
+void kernel_salt_hash(const uint8_t salt[HASH_LEN], uint8_t salt_hash[HASH_LEN]);
 /* Writes min(k, tiles) indices into out and returns that count. */
 uint32_t kernel_challenge_indices(const uint8_t seed[HASH_LEN], uint32_t k, uint32_t tiles,
 				  uint32_t *out);

@@ -1,7 +1,10 @@
 """An honest worker on a local chain: a matmul-i8 job goes open -> assigned
 -> committed -> verified -> paid with increasing heights, the worker is paid
-exactly the reward less the fees it spent, the submitter pays the reward and
-its fee, and the client's `job output` check passes and writes the output."""
+exactly the reward less the fees it spent (its reveal's fee paid back from
+the job's check escrow), the submitter pays the reward, its fees and the
+reveal, `job submit --wait` opens the salt so the challenge comes
+challenge_delay blocks after the commit, and the client's `job output` check
+passes and writes the output."""
 
 import hashlib
 import os
@@ -10,7 +13,7 @@ import framework as fw
 
 UNIT = 10**9
 COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": UNIT,
-           "samples_k": 2}
+           "samples_k": 2, "salt_window": 4}
 
 
 def test(tmpdir, nodes):
@@ -41,22 +44,29 @@ def test(tmpdir, nodes):
     heights = [job["submit_height"], slot["assigned_height"], slot["commit_height"],
                slot["challenge_height"], slot["reveal_height"]]
     assert heights == sorted(heights) and len(set(heights)) == 5, heights
-    fw.assert_eq(slot["challenge_height"], slot["commit_height"] + 1, "challenge at the block after the commit")
+    # The challenge is fixed challenge_delay (2) blocks after the sealing
+    # commit: `job submit --wait` opened the salt in between.
+    fw.assert_eq(job["sealed_height"], slot["commit_height"], "sealed by the only commit")
+    fw.assert_eq(slot["challenge_height"], job["sealed_height"] + 2, "challenge at sealed + challenge_delay")
+    assert job["salt"] is not None, job
+    assert slot["root"] is not None and slot["commitment"] != slot["root"], slot
     fw.assert_eq(job["verified_height"], slot["reveal_height"], "verified at the reveal")
     fw.assert_eq(job["payout_height"], job["verified_height"] + COMPUTE["dispute_window"], "payout height")
     fw.assert_eq(job["escrow"], 0, "escrow after payout")
     fw.assert_eq(job["tiles"], 4 * 3, "tiles")
 
-    # Exact accounting: the worker gains the reward less its own fees; the
-    # submitter loses the reward and its fee (the validator earns fees).
+    # Exact accounting: the worker gains the reward less its own fees, its
+    # reveal's fee paid back from the job's check escrow; the submitter
+    # loses the reward, its fees and that reveal fee (the validator earns fees).
     h1 = node.height()
     worker_fees = fw.fees_paid(node, addr["w0"], h0 + 1, h1)
-    assert worker_fees > 0
-    fw.assert_eq(node.rpc("getaccount", addr["w0"])["balance"], worker_before + 5 * UNIT - worker_fees,
-                 "worker paid reward - fees")
+    reveal_fee = fw.fees_paid(node, addr["w0"], h0 + 1, h1, kind="job_reveal")
+    assert worker_fees > reveal_fee > 0
+    fw.assert_eq(node.rpc("getaccount", addr["w0"])["balance"], worker_before + 5 * UNIT - worker_fees + reveal_fee,
+                 "worker paid reward - fees + its reveal fee")
     alice_fees = fw.fees_paid(node, addr["alice"], h0 + 1, h1)
-    fw.assert_eq(node.rpc("getaccount", addr["alice"])["balance"], alice_before - 5 * UNIT - alice_fees,
-                 "submitter paid reward + fee")
+    fw.assert_eq(node.rpc("getaccount", addr["alice"])["balance"], alice_before - 5 * UNIT - alice_fees - reveal_fee,
+                 "submitter paid reward + fees + the reveal")
     w = node.rpc("getworker", addr["w0"])
     fw.assert_eq((w["jobs_done"], w["jobs_in_flight"], w["slashed_total"]), (1, 0, 0), "worker counters")
 
@@ -74,7 +84,7 @@ def test(tmpdir, nodes):
     with open(out, "rb") as f:
         data = f.read()
     fw.assert_eq(len(data), 64 * 48 * 4, "output size")
-    fw.assert_eq(hashlib.sha256(data).hexdigest(), job["output_hash"], "output hash")
+    assert hashlib.sha256(data).hexdigest() in res.stdout, res.stdout
 
     # listjobs shows live jobs only, filtered; the paid job has left it.
     fw.assert_eq(node.rpc("listjobs", None, None, addr["w0"]), [], "no live jobs")

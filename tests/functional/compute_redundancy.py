@@ -9,7 +9,7 @@ import framework as fw
 
 UNIT = 10**9
 COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 30, "min_bond": UNIT,
-           "samples_k": 2, "slash_bps": 1000, "slash_submitter_bps": 5000}
+           "samples_k": 2, "slash_bps": 1000, "slash_submitter_bps": 5000, "salt_window": 3}
 
 
 def test(tmpdir, nodes):
@@ -40,7 +40,7 @@ def test(tmpdir, nodes):
             out = fw.json.loads(res.stdout)
             fw.assert_eq(out["parties"], 2, "a two-party dispute")
             print(f"two-party dispute of tile {out['tile']}: {out['result']}")
-            assert "is wrong: worker slashed" in out["result"], out
+            assert "is wrong: 1 worker(s) with this root slashed" in out["result"], out
             after = {n: node.rpc("getworker", addr[n])["slashed_total"] for n in ("h0", "h1", "cheat")}
             assert after["cheat"] > before["cheat"], (before, after)
             fw.assert_eq((after["h0"], after["h1"]), (before["h0"], before["h1"]), "honest workers untouched")

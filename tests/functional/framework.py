@@ -382,10 +382,11 @@ def ed25519_public_key(seed):
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
 
 
-def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, blocktime=200):
+def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, blocktime=200, params=None):
     """Starts one validator on -network=local with a genesis whose "compute"
-    object is `compute` and which funds each named wallet (created here, with
-    the framework's passphrase). Returns (node, {name: address})."""
+    object is `compute` (and chain "params" beside the block time, if given)
+    and which funds each named wallet (created here, with the framework's
+    passphrase). Returns (node, {name: address})."""
     node = Node(0, tmpdir, network="local")
     seed = os.urandom(32)
     keyfile = os.path.join(node.datadir, "validator.json")
@@ -397,7 +398,7 @@ def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, bl
         addresses[name] = node.cli("wallet", "address", name).stdout.strip()
     genesis = {
         "chain": "assay-local-test", "network": "local", "time_ms": int(time.time() * 1000) - 1000,
-        "params": {"block_time_ms": blocktime},
+        "params": dict({"block_time_ms": blocktime}, **(params or {})),
         "compute": compute,
         "balances": [{"address": a, "amount": funds} for a in addresses.values()],
         "validators": [{"pubkey": ed25519_public_key(seed).hex(), "stake": 100}],
@@ -488,12 +489,12 @@ def wait_job(node, job_id, states, timeout=90, missing_ok=False):
     raise AssertionError(f"job {job_id} still {seen[-1] if seen else '?'} after {timeout}s (seen {seen})")
 
 
-def fees_paid(node, address, first_height, last_height):
+def fees_paid(node, address, first_height, last_height, kind=None):
     """Sum of the fees of every transaction `address` sent in blocks
-    first_height..last_height."""
+    first_height..last_height (of that kind only, if given)."""
     total = 0
     for h in range(first_height, last_height + 1):
         for tx in node.rpc("getblock", h, 2)["txs"]:
-            if tx["sender"] == address:
+            if tx["sender"] == address and (kind is None or tx.get("kind") == kind):
                 total += tx["fee"]
     return total

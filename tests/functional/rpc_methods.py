@@ -171,7 +171,7 @@ def _waiter_accepted(node):
 
 def check_waitforjob(node):
     res = node.cli("job", "submit", "--from", "dev", "--kind", "matmul-i8", "--m", "32", "--n", "32", "--k", "16",
-                   "--tile-rows", "8", "--tile-cols", "8", "--reward", "2", "--deadline", "72")
+                   "--tile-rows", "8", "--tile-cols", "8", "--reward", "2", "--deadline", "86")
     job_id = res.stdout.split()[0]
     fw.wait_job(node, job_id, ("open", "assigned", "refunded"), timeout=30, missing_ok=True)
     got = node.rpc("waitforjob", job_id, "open", 1000)

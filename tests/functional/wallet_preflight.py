@@ -116,9 +116,9 @@ def dev_chain_part(tmpdir, nodes):
 
     # docs/cli.md's job spec example, on a dev chain, as written there.
     res = node.cli("job", "spec", "--kind", "matmul-i8", "--m", "64", "--n", "48", "--k", "80", "--tile-rows", "16",
-                   "--tile-cols", "16", "--samples", "16", "--seed", "ab" * 32, "--reward", "5", "-o",
+                   "--tile-cols", "16", "--samples", "66", "--seed", "ab" * 32, "--reward", "5", "-o",
                    os.path.join(tmpdir, "job.bin"))
-    assert "samples:    every one of the 12 tiles (16 asked), redundancy 1" in res.stdout, res.stdout
+    assert "samples:    every one of the 12 tiles (66 asked), redundancy 1" in res.stdout, res.stdout
     res = node.cli("job", "spec", "--m", "8", "--reward", "0.0000001", check=False)
     assert res.returncode == 2 and "0.000000100 ASY below the chain's min_reward 0.001000000 ASY" in res.stderr, res
     node.stop()

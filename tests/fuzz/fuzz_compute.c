@@ -2,7 +2,7 @@
 /* libFuzzer target for the compute protocol. Selector 0-7 (first byte mod
  * 16): a payload or record decoder must accept or refuse any input without a
  * crash, and what it accepts must re-encode to the same bytes. Selector
- * 8-15: the rest is a compute transaction applied, then a block ended, on a
+ * 8-15: the rest is a compute transaction (job_salt included) applied, then a block ended, on a
  * prepared chain (a worker challenged on a job): no crash, and supply
  * (balances + escrows + bonds) unchanged. Built with -DFUZZ_DRIVER, a main()
  * feeds it mutations of valid inputs so that `make check` runs it too. */
@@ -38,11 +38,13 @@ static void env_at(const struct ledger *l, uint64_t h, struct compute_env *env)
 	env->params = &params;
 	env->height = h;
 	le64_put(env->beacon, h);
+	env->min_fee = 10; /* the check escrow is then not zero */
+	env->gas_price = 1;
 }
 
 static int add_escrow(void *arg, const struct job_record *j)
 {
-	*(unsigned __int128 *)arg += j->escrow;
+	*(unsigned __int128 *)arg += j->escrow + (unsigned __int128)j->check_escrow;
 	return 0;
 }
 
@@ -109,6 +111,7 @@ static void prepare(void)
 	params.commit_window = 2;
 	params.reveal_window = 2;
 	params.dispute_window = 2;
+	params.salt_window = 2;
 	base_mem = ledger_mem_new(NULL);
 	base = ledger_mem_ledger(base_mem);
 	for (int i = 0; i < 3; i++) {
@@ -124,33 +127,49 @@ static void prepare(void)
 	must(run_tx(&base, TX_WORKER_REGISTER, who[1], b.data, b.len, 0) == 0);
 	buf_reset(&b);
 	struct job_spec spec = {.shape = {.kind = JOB_MATMUL_I8, .m = 8, .n = 8, .k = 8, .tile_rows = 4, .tile_cols = 4},
-				.samples = 2, .redundancy = 1, .reward = 5000000, .deadline_blocks = 20};
+				.samples = 2, .redundancy = 1, .reward = 5000000, .deadline_blocks = 30};
+	static const uint8_t salt[HASH_LEN] = {0x5a};
+	kernel_salt_hash(salt, spec.salt_hash);
 	compute_spec_encode(&spec, &b);
 	must(run_tx(&base, TX_JOB_SUBMIT, who[0], b.data, b.len, 0) == 0);
 	compute_job_id(who[0], 0, job_id);
-	end_block(&base);
-	end_block(&base);
-	/* The worker computes, commits, and is challenged. */
+	struct job_record j;
+	do /* drawn challenge_delay blocks after the submit */
+		end_block(&base);
+	while (compute_get_job(&base, job_id, &j) == 0 && j.slots[0].state == SLOT_EMPTY);
+	must(j.slots[0].state == SLOT_ASSIGNED);
+	/* The worker computes, commits, the submitter opens its salt, and the
+	 * challenge is fixed challenge_delay blocks after the commit. */
 	struct kernel_src src = {.from_seed = 1};
 	uint8_t *in[KERNEL_MAX_INPUTS], *out, (*leaves)[HASH_LEN];
 	uint64_t olen;
 	must(kernel_src_load(&src, &spec.shape, in) == 0);
 	must(kernel_compute_ref(&spec.shape, in, &out, &olen) == 0);
 	struct job_commit_payload cp;
+	uint8_t root[HASH_LEN], oh[HASH_LEN], seed[HASH_LEN];
 	memcpy(cp.job_id, job_id, HASH_LEN);
-	must(kernel_commit(&spec.shape, out, &leaves, cp.root, cp.output_hash) == 0);
+	must(kernel_commit(&spec.shape, out, &leaves, root, oh) == 0);
+	kernel_root_commitment(root, who[1], cp.commitment);
 	buf_reset(&b);
 	compute_commit_encode(&cp, &b);
 	must(run_tx(&base, TX_JOB_COMMIT, who[1], b.data, b.len, 1) == 0);
 	end_block(&base);
+	struct job_salt_payload sp;
+	memcpy(sp.job_id, job_id, HASH_LEN);
+	memcpy(sp.salt, salt, HASH_LEN);
+	buf_reset(&b);
+	compute_salt_encode(&sp, &b);
+	must(run_tx(&base, TX_JOB_SALT, who[2], b.data, b.len, 0) == 0);
 	end_block(&base);
-	struct job_record j;
-	must(compute_get_job(&base, job_id, &j) == 0 && j.slots[0].state == SLOT_CHALLENGED);
+	end_block(&base);
+	must(compute_get_job(&base, job_id, &j) == 0 && j.slots[0].state == SLOT_CHALLENGED && j.salt_posted);
 	static struct job_reveal_payload rv;
 	static uint8_t tiles[4][64], paths[4][MERKLE_MAX_DEPTH][HASH_LEN];
 	uint32_t idx[4];
-	rv.count = kernel_challenge_indices(j.slots[0].challenge_seed, 2, 4, idx);
+	kernel_challenge_seed(j.challenge_beacon, j.salt, job_id, who[1], root, seed);
+	rv.count = kernel_challenge_indices(seed, 2, 4, idx);
 	memcpy(rv.job_id, job_id, HASH_LEN);
+	memcpy(rv.root, root, HASH_LEN);
 	for (uint32_t i = 0; i < rv.count; i++) {
 		kernel_tile_extract(&spec.shape, out, idx[i], tiles[i]);
 		rv.tiles[i].index = idx[i];
@@ -184,8 +203,8 @@ static void apply_one(uint8_t sel, const uint8_t *p, size_t n)
 	ledger_mem_t *m = ledger_mem_new(&base);
 	must(m != NULL);
 	struct ledger l = ledger_mem_ledger(m);
-	uint8_t kind = (uint8_t)(TX_WORKER_REGISTER + sel % 7);
-	const uint8_t *sender = who[(sel / 7) % 3];
+	uint8_t kind = sel % 8 == 7 ? TX_JOB_SALT : (uint8_t)(TX_WORKER_REGISTER + sel % 8);
+	const uint8_t *sender = who[(sel / 8) % 3];
 	uint64_t h = height;
 	run_tx(&l, kind, sender, p, n, 9);
 	end_block(&l);
@@ -227,8 +246,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 2: {
 		struct job_commit_payload c;
+		struct job_salt_payload sl;
 		if (compute_commit_decode(&c, p, n) == 0) {
 			compute_commit_encode(&c, &b);
+			same(&b, p, n);
+		}
+		buf_reset(&b);
+		if (compute_salt_decode(&sl, p, n) == 0) {
+			compute_salt_encode(&sl, &b);
 			same(&b, p, n);
 		}
 		break;
@@ -297,7 +322,7 @@ int main(void)
 	strcpy(w.endpoint, "h:1");
 	strcpy(w.backend, "cpu");
 	compute_register_encode(&w, &seeds[1]);
-	struct job_commit_payload c = {{1}, {2}, {3}};
+	struct job_commit_payload c = {{1}, {2}};
 	compute_commit_encode(&c, &seeds[2]);
 	static struct job_reveal_payload v;
 	uint8_t tile[16] = {7}, path[2][HASH_LEN] = {{9}};
@@ -321,12 +346,12 @@ int main(void)
 	static uint8_t in[1 << 16];
 	long runs = 0;
 	/* Apply path: the worker's valid reveal (selector 8, kind reveal = 5 + 4,
-	 * sender = the worker: 4 + 7), then mutations of it. */
+	 * sender = the worker: 4 + 8), then mutations of it. */
 	prepare();
 	struct buf ap;
 	buf_init(&ap);
 	buf_put_u8(&ap, 8);
-	buf_put_u8(&ap, 4 + 7);
+	buf_put_u8(&ap, 4 + 8);
 	buf_put(&ap, valid_reveal.data, valid_reveal.len);
 	for (int t = 0; t < 3000; t++, runs++) {
 		size_t n = ap.len;

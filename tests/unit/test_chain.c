@@ -80,7 +80,9 @@ static void test_genesis_state(void)
 	uint8_t root[HASH_LEN];
 	state_root(chain_state(ch), root);
 	CHECK_EQ_MEM(root, chain_tip(ch)->state_root, HASH_LEN);
-	CHECK(state_count(chain_state(ch)) == FIX_KEYS);
+	/* the accounts, the genesis validator's record, the validator index
+	 * and the sets of heights 1 and 2 (protocol §10.1) */
+	CHECK(state_count(chain_state(ch)) == FIX_KEYS + 4);
 }
 
 static void test_transfers_apply(void)
@@ -236,6 +238,103 @@ static void test_reopen_and_reindex(void)
 	CHECK(chain_height(ch) == h + 1);
 }
 
+/* Builds a block on c by proposer, applies it with the precommits of the
+ * signers (nsigners keys); 0 or the apply's error. */
+static int produce_by(chain_t *c, const struct tx *txs, size_t n, int proposer, const int *signers,
+		      int nsigners, char *err, size_t errlen)
+{
+	const struct tx *ptrs[4];
+	struct block blk;
+	struct commit cm, one;
+	uint8_t hash[HASH_LEN];
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &txs[i];
+	int rc = chain_build_block(c, ptrs, n, chain_tip(c)->time_ms + 1000, fx.sk[proposer], &blk, NULL, NULL, err,
+				   errlen);
+	if (rc)
+		return rc;
+	block_hash(&blk, hash);
+	memset(&cm, 0, sizeof(cm));
+	cm.height = blk.hdr.height;
+	memcpy(cm.block_hash, hash, HASH_LEN);
+	cm.sigs = calloc(nsigners, sizeof(*cm.sigs));
+	for (int i = 0; i < nsigners; i++) {
+		chain_sign_commit(c, fx.sk[signers[i]], blk.hdr.height, hash, &one);
+		cm.sigs[cm.nsigs++] = one.sigs[0];
+		commit_free(&one);
+	}
+	rc = chain_apply_block(c, &blk, &cm, blk.hdr.time_ms, err, errlen);
+	commit_free(&cm);
+	block_free(&blk);
+	return rc;
+}
+
+/* The set is the state's (protocol §10.1): a bond in block h changes the
+ * validators_hash of block h+2, whose commit then needs the new member;
+ * the new member proposes; reindex replays it all. */
+static void test_validator_set_from_state(void)
+{
+	struct genesis g;
+	char err[256], path[300];
+	CHECK(genesis_copy(&g, &fx.g) == 0);
+	g.params.min_validator_bond = 100 * 1000000000ull;
+	genesis_finish(&g);
+	snprintf(path, sizeof(path), "%s/valchain", fx.dir);
+	chain_t *c = chain_open(path, &g, err, sizeof(err));
+	CHECK(c != NULL);
+	if (!c) {
+		genesis_free(&g);
+		return;
+	}
+	int only0[1] = {0}, both[2] = {0, 1};
+	CHECK(produce_by(c, NULL, 0, 0, only0, 1, err, sizeof(err)) == 0);
+	struct tx bond;
+	uint8_t amount[8];
+	le64_put(amount, 500 * 1000000000ull);
+	memset(&bond, 0, sizeof(bond));
+	memcpy(bond.chain_id, g.hash, HASH_LEN);
+	memcpy(bond.sender, fx.pk[1], PUBKEY_LEN);
+	bond.fee = 1000;
+	bond.kind = TX_VALIDATOR_BOND;
+	CHECK(tx_set_payload(&bond, amount, sizeof(amount)) == 0);
+	tx_sign(&bond, fx.sk[1]);
+	CHECK(produce_by(c, &bond, 1, 0, only0, 1, err, sizeof(err)) == 0); /* block 2 bonds */
+	tx_free(&bond);
+	struct block b2;
+	CHECK(chain_get_block_at(c, 2, &b2) == 0);
+	CHECK_EQ_U64(b2.ntx, 1);
+	block_free(&b2);
+	CHECK(produce_by(c, NULL, 0, 0, only0, 1, err, sizeof(err)) == 0); /* block 3: the old set */
+	struct bft_valset vs;
+	CHECK(chain_validator_set(c, 4, &vs) == 0);
+	CHECK_EQ_U64(vs.n, 2);
+	CHECK_EQ_U64(vs.total, 510);
+	bft_valset_free(&vs);
+	/* block 4's commit needs key 1's precommit now */
+	CHECK(produce_by(c, NULL, 0, 0, only0, 1, err, sizeof(err)) == ASSAY_EINVALID);
+	CHECK(strstr(err, "more than 2/3") != NULL);
+	CHECK_EQ_U64(chain_height(c), 3);
+	CHECK(produce_by(c, NULL, 0, 0, both, 2, err, sizeof(err)) == 0);
+	struct block b4, b3;
+	CHECK(chain_get_block_at(c, 4, &b4) == 0);
+	CHECK(chain_get_block_at(c, 3, &b3) == 0);
+	CHECK(memcmp(b4.hdr.validators_hash, b3.hdr.validators_hash, HASH_LEN) != 0);
+	block_free(&b3);
+	block_free(&b4);
+	/* the new validator proposes block 5 */
+	CHECK(produce_by(c, NULL, 0, 1, both, 2, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(chain_height(c), 5);
+	uint8_t root[HASH_LEN], again[HASH_LEN];
+	memcpy(root, chain_tip(c)->state_root, HASH_LEN);
+	CHECK(chain_reindex(c, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(chain_height(c), 5);
+	state_root(chain_state(c), again);
+	CHECK_EQ_MEM(root, again, HASH_LEN);
+	CHECK(produce_by(c, NULL, 0, 1, both, 2, err, sizeof(err)) == 0);
+	chain_close(c);
+	genesis_free(&g);
+}
+
 static void test_other_chain_refused(void)
 {
 	struct genesis other;
@@ -268,9 +367,12 @@ static void test_check_tx(void)
 	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EOVERFLOW);
 	tx_free(&t);
 	fixture_transfer(&fx, &t, 1, fx.addr[2], 1, 0, 1000);
-	t.kind = TX_EVIDENCE;
+	t.kind = TX_KIND_COUNT; /* no such kind */
 	tx_sign(&t, fx.sk[1]);
 	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EINVALID);
+	t.kind = TX_EVIDENCE; /* a transfer's payload is no evidence record */
+	tx_sign(&t, fx.sk[1]);
+	CHECK(check_tx(&t, err, sizeof(err)) == ASSAY_EDECODE);
 	t.kind = TX_TRANSFER;
 	t.gas_limit = 10;
 	tx_sign(&t, fx.sk[1]);
@@ -316,6 +418,7 @@ int main(void)
 	RUN(test_receipt_codec);
 	RUN(test_reopen_and_reindex);
 	RUN(test_other_chain_refused);
+	RUN(test_validator_set_from_state);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_chain");

@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/tx.h"
+#include "tests/unit/cli_fixture.h"
 #include "tests/unit/test.h"
 #include "vm/vm.h"
 #include "wallet/cli.h"
@@ -246,13 +247,10 @@ static void test_reply_parsing(void)
 /* ---- a fake node ------------------------------------------------------- */
 
 static struct {
-	int listen_fd;
-	unsigned port;
+	struct fake_rpc rpc;
 	const char *network;      /* what getblockchaininfo and getchainparams report */
 	uint64_t min_fee, gas_price; /* what getchainparams reports */
 	char expect_auth[128];    /* the Authorization header value expected */
-	int auth_failures;
-	int calls;
 	struct tx sent;           /* the last transaction sendrawtransaction got */
 	int have_sent;
 	uint8_t genesis[HASH_LEN];
@@ -326,71 +324,8 @@ static char *fake_reply(const char *method, json_t *params)
 	return text;
 }
 
-static void fake_serve(int fd)
+static int fake_start(void)
 {
-	char req[1 << 16];
-	size_t len = 0;
-	const char *body = NULL;
-	while (len < sizeof(req) - 1) {
-		ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-		if (r <= 0)
-			return;
-		len += (size_t)r;
-		req[len] = 0;
-		char *hend = strstr(req, "\r\n\r\n");
-		char *cl = strcasestr(req, "Content-Length:");
-		if (hend && cl && (size_t)(hend + 4 - req) + strtoul(cl + 15, NULL, 10) <= len) {
-			body = hend + 4;
-			break;
-		}
-	}
-	if (!body)
-		return;
-	char *auth = strstr(req, "Authorization: Basic ");
-	char *eol = auth ? strstr(auth, "\r\n") : NULL;
-	if (!auth || !eol || (size_t)(eol - auth - 21) != strlen(fake.expect_auth) ||
-	    strncmp(auth + 21, fake.expect_auth, strlen(fake.expect_auth)) != 0) {
-		fake.auth_failures++;
-		const char *deny = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
-		if (send(fd, deny, strlen(deny), MSG_NOSIGNAL) < 0)
-			return;
-		return;
-	}
-	json_t *call = json_loads(body, 0, NULL);
-	const char *method = json_string_value(json_object_get(call, "method"));
-	char *text = fake_reply(method ? method : "", json_object_get(call, "params"));
-	json_decref(call);
-	char head[128];
-	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
-		 strlen(text));
-	if (send(fd, head, strlen(head), MSG_NOSIGNAL) >= 0 &&
-	    send(fd, text, strlen(text), MSG_NOSIGNAL) >= 0)
-		fake.calls++;
-	free(text);
-}
-
-static void *fake_main(void *unused)
-{
-	for (;;) {
-		int fd = accept(fake.listen_fd, NULL, NULL);
-		if (fd < 0)
-			return NULL; /* shut down */
-		fake_serve(fd);
-		close(fd);
-	}
-}
-
-static int fake_start(pthread_t *th)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	socklen_t sl = sizeof(sa);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fake.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fake.listen_fd < 0 || bind(fake.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fake.listen_fd, 8) != 0 ||
-	    getsockname(fake.listen_fd, (struct sockaddr *)&sa, &sl) != 0)
-		return -1;
-	fake.port = ntohs(sa.sin_port);
 	fake.network = "dev";
 	fake.min_fee = 1000;
 	fake.gas_price = 1;
@@ -398,41 +333,34 @@ static int fake_start(pthread_t *th)
 	sodium_bin2base64(fake.expect_auth, sizeof(fake.expect_auth),
 			  (const unsigned char *)"__cookie__:c00k1e", 17,
 			  sodium_base64_VARIANT_ORIGINAL);
-	return pthread_create(th, NULL, fake_main, NULL);
+	fake.rpc.expect_auth = fake.expect_auth;
+	return fake_rpc_start(&fake.rpc, fake_reply);
 }
 
 /* Runs assay-cli with -datadir and -rpcport pointing at the fake node. */
+static int run_cli(const char *first, ...) __attribute__((sentinel));
 static int run_cli(const char *first, ...)
 {
 	char dd[320], port[32];
-	struct argv_buf a;
 	snprintf(dd, sizeof(dd), "-datadir=%s/node", tmpdir);
-	snprintf(port, sizeof(port), "-rpcport=%u", fake.port);
-	a.argc = 0;
-	a.argv[a.argc++] = strdup("assay-cli");
-	a.argv[a.argc++] = strdup(dd);
-	a.argv[a.argc++] = strdup(port);
+	snprintf(port, sizeof(port), "-rpcport=%u", fake.rpc.port);
+	const char *fixed[] = {dd, port};
 	va_list ap;
 	va_start(ap, first);
-	for (const char *s = first; s && a.argc < 31; s = va_arg(ap, const char *))
-		a.argv[a.argc++] = strdup(s);
+	int rc = cli_run_words(fixed, 2, first, ap);
 	va_end(ap);
-	a.argv[a.argc] = NULL;
-	int rc = cli_main(a.argc, a.argv);
-	freeargv(&a);
 	return rc;
 }
 
 static void test_commands_against_fake_node(void)
 {
-	pthread_t th;
 	char dd[300], alice_addr[ADDR_STR_MAX], other_net[ADDR_STR_MAX], err[256];
 	uint8_t addr[ADDR_LEN];
 	struct keystore_info info;
 	snprintf(dd, sizeof(dd), "%s/node", tmpdir);
 	mkdir(dd, 0700);
 	write_file(dd, ".cookie", "__cookie__:c00k1e\n");
-	CHECK(fake_start(&th) == 0);
+	CHECK(fake_start() == 0);
 
 	CHECK(run_cli("wallet", "create", "alice", NULL) == CLI_OK);
 	CHECK(keystore_read_info(dd, "alice", &info, err, sizeof(err)) == 0);
@@ -445,7 +373,7 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("balance", other_net, NULL) == CLI_EUSAGE);
 	CHECK(run_cli("balance", "dassay1qqqqqqqq", NULL) == CLI_EUSAGE);
 	CHECK(run_cli("balance", "nobody", NULL) == CLI_EFAIL);
-	CHECK(fake.auth_failures == 0);
+	CHECK(fake.rpc.auth_failures == 0);
 
 	/* a transfer: check what reached the node, field by field */
 	uint8_t to[ADDR_LEN];
@@ -536,11 +464,9 @@ static void test_commands_against_fake_node(void)
 	/* a wrong cookie is an authorization error, not "unreachable" */
 	write_file(dd, ".cookie", "__cookie__:stale\n");
 	CHECK(run_cli("getblockchaininfo", NULL) == CLI_EFAIL);
-	CHECK(fake.auth_failures == 1);
+	CHECK(fake.rpc.auth_failures == 1);
 
-	shutdown(fake.listen_fd, SHUT_RDWR);
-	pthread_join(th, NULL);
-	close(fake.listen_fd);
+	fake_rpc_stop(&fake.rpc);
 	if (fake.have_sent)
 		tx_free(&fake.sent);
 

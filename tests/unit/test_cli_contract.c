@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/keys.h"
 #include "core/tx.h"
+#include "tests/unit/cli_fixture.h"
 #include "tests/unit/test.h"
 #include "vm/asm.h"
 #include "vm/vm.h"
@@ -46,22 +47,13 @@ static void write_file(const char *path, const void *p, size_t n)
 static int run_cli(const char *first, ...) __attribute__((sentinel));
 static int run_cli(const char *first, ...)
 {
-	char *argv[40];
-	int argc = 0;
-	va_list ap;
 	char datadir[300];
 	snprintf(datadir, sizeof(datadir), "-datadir=%s", tmpdir); /* no stray assay.conf */
-	argv[argc++] = strdup("assay-cli");
-	argv[argc++] = strdup(datadir);
+	const char *fixed[] = {datadir};
+	va_list ap;
 	va_start(ap, first);
-	for (const char *s = first; s && argc < 39; s = va_arg(ap, const char *))
-		argv[argc++] = strdup(s);
+	int rc = cli_run_words(fixed, 1, first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	int rc = cli_main(argc, argv);
-	for (int i = 0; i < argc; i++)
-		free(argv[i]);
 	return rc;
 }
 
@@ -428,8 +420,7 @@ static void test_abi_decode(void)
 /* --- against a fake node --- */
 
 static struct {
-	int listen_fd;
-	unsigned port;
+	struct fake_rpc rpc;
 	int sim;         /* simulatetransaction: 0 absent, 1 ok, 2 reverts, 3 invalid */
 	int sims, sends; /* calls seen */
 	struct tx sent;  /* the last transaction sent */
@@ -501,65 +492,8 @@ static char *fake_reply(const char *method, json_t *params)
 	return text;
 }
 
-static void fake_serve(int fd)
-{
-	static char req[1 << 18];
-	size_t len = 0;
-	const char *body = NULL;
-	while (len < sizeof(req) - 1) {
-		ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-		if (r <= 0)
-			return;
-		len += (size_t)r;
-		req[len] = 0;
-		char *hend = strstr(req, "\r\n\r\n");
-		char *cl = strcasestr(req, "Content-Length:");
-		if (hend && cl && (size_t)(hend + 4 - req) + strtoul(cl + 15, NULL, 10) <= len) {
-			body = hend + 4;
-			break;
-		}
-	}
-	if (!body)
-		return;
-	json_t *call = json_loads(body, 0, NULL);
-	const char *method = json_string_value(json_object_get(call, "method"));
-	char *text = fake_reply(method ? method : "", json_object_get(call, "params"));
-	json_decref(call);
-	char head[128];
-	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", strlen(text));
-	if (send(fd, head, strlen(head), MSG_NOSIGNAL) >= 0)
-		(void)!send(fd, text, strlen(text), MSG_NOSIGNAL);
-	free(text);
-}
-
-static void *fake_main(void *unused)
-{
-	(void)unused;
-	for (;;) {
-		int fd = accept(fake.listen_fd, NULL, NULL);
-		if (fd < 0)
-			return NULL;
-		fake_serve(fd);
-		close(fd);
-	}
-}
-
-static int fake_start(pthread_t *th)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	socklen_t sl = sizeof(sa);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fake.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fake.listen_fd < 0 || bind(fake.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fake.listen_fd, 8) != 0 || getsockname(fake.listen_fd, (struct sockaddr *)&sa, &sl) != 0)
-		return -1;
-	fake.port = ntohs(sa.sin_port);
-	return pthread_create(th, NULL, fake_main, NULL);
-}
-
 static void test_against_fake_node(void)
 {
-	pthread_t th;
 	char port[32], auth[64], err[512], escrow_addr[ADDR_STR_MAX], abi_path[600];
 	struct buf code;
 	buf_init(&code);
@@ -575,8 +509,8 @@ static void test_against_fake_node(void)
 	memset(a, 0x02, ADDR_LEN);
 	address_encode(NET_DEV, a, escrow_addr);
 	snprintf(abi_path, sizeof(abi_path), "%s/abi.abi.json", tmpdir); /* test_abi_path_and_json's */
-	CHECK(fake_start(&th) == 0);
-	snprintf(port, sizeof(port), "-rpcport=%u", fake.port);
+	CHECK(fake_rpc_start(&fake.rpc, fake_reply) == 0);
+	snprintf(port, sizeof(port), "-rpcport=%u", fake.rpc.port);
 	snprintf(auth, sizeof(auth), "-rpcuser=u");
 	const char *pw = "-rpcpassword=p", *host = "-rpcconnect=127.0.0.1";
 	CHECK(run_cli("wallet", "create", "w", (char *)NULL) == CLI_OK);
@@ -692,9 +626,7 @@ static void test_against_fake_node(void)
 	CHECK(run_cli(host, port, auth, pw, "contract", "query", fake.plain, "status", (char *)NULL) ==
 	      CLI_EFAIL);
 
-	shutdown(fake.listen_fd, SHUT_RDWR);
-	close(fake.listen_fd);
-	pthread_join(th, NULL);
+	fake_rpc_stop(&fake.rpc);
 	if (fake.have_sent)
 		tx_free(&fake.sent);
 	free(fake.record_hex);

@@ -2,12 +2,14 @@
  * job_submit payload must pass, the default deadline, and the usage errors
  * the command gives before it asks a node anything. Not for: the payload
  * against a chain (tests/functional/contract_job_escrow.py). */
+#define _GNU_SOURCE /* strcasestr, in the fake node of cli_fixture.h */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "tests/unit/cli_fixture.h"
 #include "tests/unit/test.h"
 #include "wallet/cli.h"
 #include "wallet/cli_jobspec.h"
@@ -18,21 +20,13 @@ static char tmpdir[256];
 static int run_cli(const char *first, ...) __attribute__((sentinel));
 static int run_cli(const char *first, ...)
 {
-	char *argv[40], datadir[300];
-	int argc = 0;
-	va_list ap;
+	char datadir[300];
 	snprintf(datadir, sizeof(datadir), "-datadir=%s", tmpdir);
-	argv[argc++] = strdup("assay-cli");
-	argv[argc++] = strdup(datadir);
+	const char *fixed[] = {datadir};
+	va_list ap;
 	va_start(ap, first);
-	for (const char *s = first; s && argc < 39; s = va_arg(ap, const char *))
-		argv[argc++] = strdup(s);
+	int rc = cli_run_words(fixed, 1, first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	int rc = cli_main(argc, argv);
-	for (int i = 0; i < argc; i++)
-		free(argv[i]);
 	return rc;
 }
 

@@ -1,8 +1,11 @@
 /* Tests of the compute protocol (consensus/compute/compute.h) on ledger_mem:
  * payload and record codecs, parameters, and whole job flows block by block:
- * honest payout, a wrong tile caught by sampling, client disputes (wrong and
- * correct tiles), r = 2 with differing roots, missed deadlines, expiry, bad
- * input, and conservation of supply over random sequences. */
+ * honest payout with the salt and the check escrow, the challenge without
+ * a salt, a wrong tile caught by sampling, every slot of a wrong root
+ * slashed, copied commitments that open for nobody, client disputes (wrong
+ * and correct tiles), r = 2 with differing roots, missed deadlines burned,
+ * per-assignment bond locks, expiry, bad input, and conservation of supply
+ * over random sequences. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +24,14 @@ struct chain {
 	uint64_t h;     /* height of the block being built */
 	uint64_t nonce; /* one counter for all senders keeps job ids unique */
 	uint64_t max_tx_bytes, max_block_gas; /* the chain's limits; 0: none */
+	uint64_t min_fee, gas_price;          /* the chain's fee rule */
+	uint64_t fee;                         /* the fee the next transactions carry */
 };
 
 static uint8_t SUB[ADDR_LEN], W1[ADDR_LEN], W2[ADDR_LEN], W3[ADDR_LEN], DIS[ADDR_LEN];
 static const uint8_t *ALL[] = {SUB, W1, W2, W3, DIS};
 #define NALL 5
+static const uint8_t SALT[HASH_LEN] = {0x5a, 0x17, 0x99}; /* the submitter's secret */
 
 static void chain_init(struct chain *c)
 {
@@ -43,10 +49,21 @@ static void chain_init(struct chain *c)
 	c->p.reveal_window = 3;
 	c->p.dispute_window = 5;
 	c->p.unbond_delay = 2;
+	c->p.challenge_delay = 2;
+	c->p.salt_window = 2;
 	c->h = 1;
 	c->nonce = 0;
 	for (int i = 0; i < NALL; i++)
 		ledger_credit(&c->l, ALL[i], START_BALANCE);
+}
+
+/* The beacon of block h: fixed per height, so that a dry run on a fresh
+ * chain sees the same draws and challenges. */
+static void beacon_at(uint64_t h, uint8_t beacon[HASH_LEN])
+{
+	uint8_t in[8];
+	le64_put(in, h);
+	sha256(in, sizeof(in), beacon);
 }
 
 static void env_of(const struct chain *c, struct compute_env *env)
@@ -58,9 +75,9 @@ static void env_of(const struct chain *c, struct compute_env *env)
 	env->time_ms = c->h * 1000;
 	env->max_tx_bytes = c->max_tx_bytes;
 	env->max_block_gas = c->max_block_gas;
-	uint8_t in[8];
-	le64_put(in, c->h);
-	sha256(in, sizeof(in), env->beacon);
+	env->min_fee = c->min_fee;
+	env->gas_price = c->gas_price;
+	beacon_at(c->h, env->beacon);
 }
 
 /* As the node does: the tx runs in a snapshot, reverted on error. */
@@ -71,6 +88,7 @@ static int apply(struct chain *c, uint8_t kind, const uint8_t *sender, struct bu
 	memset(&t, 0, sizeof(t));
 	t.kind = kind;
 	t.nonce = c->nonce++;
+	t.fee = c->fee;
 	t.payload = payload->data;
 	t.payload_len = payload->len;
 	struct compute_env env;
@@ -101,7 +119,7 @@ static uint64_t balance(struct chain *c, const uint8_t *a)
 
 static int sum_jobs(void *arg, const struct job_record *j)
 {
-	*(unsigned __int128 *)arg += j->escrow;
+	*(unsigned __int128 *)arg += j->escrow + (unsigned __int128)j->check_escrow;
 	return 0;
 }
 
@@ -111,8 +129,8 @@ static int sum_bonds(void *arg, const struct worker_record *w)
 	return 0;
 }
 
-/* Balances (the burn address included) + escrows of live jobs + bonds.
- * Terminal jobs hold no escrow, so the live list covers every escrow. */
+/* Balances (the burn address included) + escrows and check escrows of live
+ * jobs + bonds. Terminal jobs hold neither, so the live list covers all. */
 static unsigned __int128 supply(struct chain *c)
 {
 	unsigned __int128 s = balance(c, LEDGER_BURN_ADDR);
@@ -147,6 +165,7 @@ static struct job_spec small_spec(uint8_t r, uint64_t reward)
 	s.redundancy = r;
 	s.reward = reward;
 	s.deadline_blocks = 40;
+	kernel_salt_hash(SALT, s.salt_hash);
 	return s;
 }
 
@@ -161,6 +180,18 @@ static int submit(struct chain *c, const struct job_spec *s, uint8_t job_id[HASH
 	return err;
 }
 
+static int post_salt(struct chain *c, const uint8_t *from, const uint8_t job_id[HASH_LEN],
+		     const uint8_t salt[HASH_LEN], struct compute_result *res)
+{
+	struct job_salt_payload p;
+	memcpy(p.job_id, job_id, HASH_LEN);
+	memcpy(p.salt, salt, HASH_LEN);
+	struct buf b;
+	buf_init(&b);
+	compute_salt_encode(&p, &b);
+	return apply(c, TX_JOB_SALT, from, &b, 0, res);
+}
+
 /* A worker's view of a job: its output (maybe corrupted), leaves and root. */
 struct work {
 	struct job_shape shape;
@@ -170,8 +201,10 @@ struct work {
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 };
 
-/* Computes the job; corrupts the tiles whose bit is set in bad_tiles. */
-static void work_do(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t bad_tiles, struct work *w)
+/* Computes the job; corrupts the tiles whose bit is set in bad_tiles by
+ * adding delta to one entry of each. */
+static void work_do_by(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t bad_tiles, int32_t delta,
+		       struct work *w)
 {
 	struct job_record j;
 	CHECK(compute_get_job(&c->l, job_id, &j) == 0);
@@ -188,9 +221,14 @@ static void work_do(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t ba
 			continue;
 		uint32_t r0, c0, nr, nc;
 		kernel_tile_rect(&w->shape, t, &r0, &c0, &nr, &nc);
-		((int32_t *)w->out)[(size_t)(r0 + nr - 1) * w->shape.n + c0] += 1; /* one entry */
+		((int32_t *)w->out)[(size_t)(r0 + nr - 1) * w->shape.n + c0] += delta; /* one entry */
 	}
 	CHECK(kernel_commit(&w->shape, w->out, &w->leaves, w->root, w->output_hash) == 0);
+}
+
+static void work_do(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t bad_tiles, struct work *w)
+{
+	work_do_by(c, job_id, bad_tiles, 1, w);
 }
 
 static void work_free(struct work *w)
@@ -199,17 +237,24 @@ static void work_free(struct work *w)
 	free(w->leaves);
 }
 
-static int commit(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w)
+static int commit_raw(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN],
+		      const uint8_t commitment[HASH_LEN])
 {
 	struct job_commit_payload p;
 	memcpy(p.job_id, job_id, HASH_LEN);
-	memcpy(p.root, w->root, HASH_LEN);
-	memcpy(p.output_hash, w->output_hash, HASH_LEN);
+	memcpy(p.commitment, commitment, HASH_LEN);
 	struct buf b;
 	buf_init(&b);
 	compute_commit_encode(&p, &b);
 	struct compute_result res;
 	return apply(c, TX_JOB_COMMIT, worker, &b, 0, &res);
+}
+
+static int commit(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w)
+{
+	uint8_t cm[HASH_LEN];
+	kernel_root_commitment(w->root, worker, cm);
+	return commit_raw(c, worker, job_id, cm);
 }
 
 /* Storage behind one tile_proof. */
@@ -229,18 +274,27 @@ static void make_proof(const struct work *w, uint32_t idx, struct proof_buf *pb,
 	tp->path = (const uint8_t(*)[HASH_LEN])pb->path;
 }
 
-enum reveal_twist { REVEAL_OK, REVEAL_WRONG_INDEX, REVEAL_DUPLICATE, REVEAL_BAD_PROOF, REVEAL_SHORT };
+enum reveal_twist { REVEAL_OK, REVEAL_WRONG_INDEX, REVEAL_DUPLICATE, REVEAL_BAD_PROOF, REVEAL_SHORT, REVEAL_OTHER_ROOT };
 
-/* Challenged indices of a worker's slot (after the challenge block). */
-static uint32_t challenged(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *worker, uint32_t *idx)
+/* The challenge seed of a worker's slot for the root w opens: derived
+ * from the job's challenge beacon and salt, as the worker derives it. */
+static void seed_for(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *worker, const struct work *w,
+		     uint8_t seed[HASH_LEN])
 {
 	struct job_record j;
 	compute_get_job(&c->l, job_id, &j);
-	for (unsigned i = 0; i < j.spec.redundancy; i++)
-		if (memcmp(j.slots[i].worker, worker, ADDR_LEN) == 0)
-			return kernel_challenge_indices(j.slots[i].challenge_seed, j.spec.samples,
-							kernel_tile_count(&j.spec.shape), idx);
-	return 0;
+	kernel_challenge_seed(j.challenge_beacon, j.salt_posted ? j.salt : NULL, job_id, worker, w->root, seed);
+}
+
+/* Challenged indices of a worker's slot for the root w opens. */
+static uint32_t challenged(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *worker,
+			   const struct work *w, uint32_t *idx)
+{
+	struct job_record j;
+	uint8_t seed[HASH_LEN];
+	compute_get_job(&c->l, job_id, &j);
+	seed_for(c, job_id, worker, w, seed);
+	return kernel_challenge_indices(seed, j.spec.samples, kernel_tile_count(&j.spec.shape), idx);
 }
 
 static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w,
@@ -249,19 +303,24 @@ static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[H
 	static struct job_reveal_payload p;
 	static struct proof_buf pb[JOB_MAX_SAMPLES];
 	uint32_t idx[JOB_MAX_SAMPLES];
-	uint32_t n = challenged(c, job_id, worker, idx);
+	uint32_t n = challenged(c, job_id, worker, w, idx);
+	uint32_t tiles = kernel_tile_count(&w->shape);
 	memcpy(p.job_id, job_id, HASH_LEN);
+	memcpy(p.root, w->root, HASH_LEN);
 	p.count = n;
 	for (uint32_t i = 0; i < n; i++)
 		make_proof(w, idx[i], &pb[i], &p.tiles[i]);
 	if (twist == REVEAL_WRONG_INDEX)
-		make_proof(w, (idx[0] + 1) % kernel_tile_count(&w->shape) == idx[1] ? (idx[0] + 2) % kernel_tile_count(&w->shape) : (idx[0] + 1) % kernel_tile_count(&w->shape), &pb[0], &p.tiles[0]);
+		make_proof(w, (idx[0] + 1) % tiles == idx[1] ? (idx[0] + 2) % tiles : (idx[0] + 1) % tiles, &pb[0],
+			   &p.tiles[0]);
 	if (twist == REVEAL_DUPLICATE)
 		p.tiles[1] = p.tiles[0];
 	if (twist == REVEAL_BAD_PROOF)
 		pb[0].path[0][0] ^= 1;
 	if (twist == REVEAL_SHORT)
 		p.count--;
+	if (twist == REVEAL_OTHER_ROOT)
+		p.root[0] ^= 1;
 	struct buf b;
 	buf_init(&b);
 	compute_reveal_encode(&p, &b);
@@ -301,18 +360,38 @@ static struct worker_record worker(struct chain *c, const uint8_t *a)
 	return w;
 }
 
-/* First tile index not challenged for this worker. */
-static uint32_t unchallenged(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *wk, uint32_t tiles)
+/* Ends blocks until no slot of the job is empty (at most 20). */
+static void until_assigned(struct chain *c, const uint8_t id[HASH_LEN])
 {
-	uint32_t idx[JOB_MAX_SAMPLES], n = challenged(c, job_id, wk, idx);
-	for (uint32_t t = 0; t < tiles; t++) {
-		int hit = 0;
-		for (uint32_t i = 0; i < n; i++)
-			hit |= idx[i] == t;
-		if (!hit)
-			return t;
+	for (int i = 0; i < 20; i++) {
+		struct job_record j = job(c, id);
+		int empty = 0;
+		for (unsigned s = 0; s < j.spec.redundancy; s++)
+			empty |= j.slots[s].state == SLOT_EMPTY;
+		if (!empty)
+			return;
+		CHECK(end_block(c) == 0);
 	}
-	return UINT32_MAX;
+	CHECK(!"job never assigned");
+}
+
+/* Ends blocks until the job's challenge is fixed (at most 20). */
+static void until_challenged(struct chain *c, const uint8_t id[HASH_LEN])
+{
+	for (int i = 0; i < 20 && !job(c, id).challenge_height; i++)
+		CHECK(end_block(c) == 0);
+	CHECK(job(c, id).challenge_height != 0);
+}
+
+/* 1 if tile t is among a worker's challenged tiles for root w. */
+static int is_challenged(struct chain *c, const uint8_t id[HASH_LEN], const uint8_t *wk, const struct work *w,
+			 uint32_t t)
+{
+	uint32_t idx[JOB_MAX_SAMPLES], n = challenged(c, id, wk, w, idx);
+	for (uint32_t i = 0; i < n; i++)
+		if (idx[i] == t)
+			return 1;
+	return 0;
 }
 
 static void test_codecs(void)
@@ -327,6 +406,7 @@ static void test_codecs(void)
 	buf_init(&b);
 	compute_spec_encode(&s, &b);
 	CHECK(compute_spec_decode(&s2, b.data, b.len) == 0);
+	CHECK_EQ_MEM(s2.salt_hash, s.salt_hash, HASH_LEN);
 	struct buf b2;
 	buf_init(&b2);
 	compute_spec_encode(&s2, &b2);
@@ -348,13 +428,31 @@ static void test_codecs(void)
 	CHECK(compute_register_decode(&r2, b.data, b.len) == ASSAY_EDECODE);
 	buf_free(&b);
 
-	struct worker_record w = {.bond = 9, .status = WORKER_ACTIVE, .jobs_in_flight = 2}, w2;
+	/* commit and salt: 64 bytes each, job id first */
+	struct job_commit_payload cm = {{1}, {2}}, cm2;
+	struct job_salt_payload sl = {{3}, {4}}, sl2;
+	buf_init(&b);
+	compute_commit_encode(&cm, &b);
+	CHECK(b.len == 64 && compute_commit_decode(&cm2, b.data, b.len) == 0 && cm2.commitment[0] == 2);
+	CHECK(compute_commit_decode(&cm2, b.data, b.len - 1) != 0);
+	buf_free(&b);
+	buf_init(&b);
+	compute_salt_encode(&sl, &b);
+	CHECK(b.len == 64 && compute_salt_decode(&sl2, b.data, b.len) == 0 && sl2.salt[0] == 4);
+	buf_free(&b);
+
+	struct worker_record w = {.bond = 9, .locked = 4, .status = WORKER_ACTIVE, .jobs_in_flight = 2}, w2;
 	memset(w.addr, 3, ADDR_LEN);
 	strcpy(w.backend, "opencl");
 	buf_init(&b);
 	compute_worker_encode(&w, &b);
 	CHECK(compute_worker_decode(&w2, b.data, b.len) == 0);
-	CHECK(w2.bond == 9 && w2.jobs_in_flight == 2 && strcmp(w2.backend, "opencl") == 0);
+	CHECK(w2.bond == 9 && w2.locked == 4 && w2.jobs_in_flight == 2 && strcmp(w2.backend, "opencl") == 0);
+	buf_free(&b);
+	w.locked = 10; /* more locked than bonded: corrupt */
+	buf_init(&b);
+	compute_worker_encode(&w, &b);
+	CHECK(compute_worker_decode(&w2, b.data, b.len) == ASSAY_EDECODE);
 	buf_free(&b);
 
 	struct job_record j, j2;
@@ -363,6 +461,12 @@ static void test_codecs(void)
 	j.state = JOB_COMMITTED;
 	j.slots[2].state = SLOT_CHALLENGED;
 	j.slots[2].challenge_height = 77;
+	j.slots[2].lock = 5;
+	j.check_escrow = 11;
+	j.sealed_height = 70;
+	j.challenge_height = 77;
+	j.salt_posted = 1;
+	j.salt[0] = 8;
 	j.excluded_count = 1;
 	memset(j.excluded[0], 9, ADDR_LEN);
 	buf_init(&b);
@@ -371,7 +475,8 @@ static void test_codecs(void)
 	buf_init(&b2);
 	compute_job_encode(&j2, &b2);
 	CHECK(b.len == b2.len && memcmp(b.data, b2.data, b.len) == 0);
-	CHECK(j2.slots[2].challenge_height == 77 && j2.excluded[0][5] == 9);
+	CHECK(j2.slots[2].challenge_height == 77 && j2.excluded[0][5] == 9 && j2.slots[2].lock == 5);
+	CHECK(j2.check_escrow == 11 && j2.sealed_height == 70 && j2.salt_posted == 1 && j2.salt[0] == 8);
 	buf_free(&b);
 	buf_free(&b2);
 }
@@ -380,19 +485,31 @@ static void test_params(void)
 {
 	struct compute_params p;
 	compute_params_default(&p);
-	CHECK(p.samples_k == 16 && p.slash_bps == 5000);
+	CHECK(p.samples_k == 66 && p.slash_bps == 10000);
+	CHECK(p.challenge_delay == 2 && p.salt_window == 10 && p.reveal_block_gas == 1000000000ull);
+	/* k = 66 catches f = 10% wrong tiles with >= 99.9%: 0.9^66 < 10^-3 */
+	double miss = 1;
+	for (uint32_t i = 0; i < p.samples_k; i++)
+		miss *= 0.9;
+	CHECK(miss < 0.001);
 	CHECK(compute_params_set(&p, "samples_k", 32) == 0 && p.samples_k == 32);
 	CHECK(compute_params_set(&p, "min_bond", 5) == 0 && p.min_bond == 5);
 	CHECK(compute_params_set(&p, "slash_bps", 10001) == ASSAY_ELIMIT);
+	CHECK(compute_params_set(&p, "challenge_delay", 1) == ASSAY_ELIMIT); /* the next block is not enough */
+	CHECK(compute_params_set(&p, "challenge_delay", 3) == 0 && p.challenge_delay == 3);
+	CHECK(compute_params_set(&p, "salt_window", 0) == ASSAY_ELIMIT);
 	CHECK(compute_params_set(&p, "no_such_param", 1) == ASSAY_EARG);
 	CHECK(strcmp(compute_job_state_name(JOB_PAID), "paid") == 0);
 	CHECK(strcmp(compute_job_state_name(99), "unknown") == 0);
+	CHECK(compute_job_lock(&p, 7 * UNIT) == 7 * UNIT);
 }
 
 static void test_honest_flow(void)
 {
 	struct chain c;
 	chain_init(&c);
+	c.min_fee = 1000;
+	c.gas_price = 1;
 	struct compute_result res;
 	uint8_t id[HASH_LEN];
 	unsigned __int128 s0 = supply(&c);
@@ -400,33 +517,51 @@ static void test_honest_flow(void)
 	CHECK(reg(&c, W1, bond) == 0);
 	struct job_spec spec = small_spec(1, reward);
 	CHECK(submit(&c, &spec, id, &res) == 0);
-	CHECK(job(&c, id).state == JOB_OPEN);
-	CHECK(balance(&c, SUB) == START_BALANCE - reward);
-	CHECK(end_block(&c) == 0); /* h1: no assignment in the submission block */
-	CHECK(job(&c, id).state == JOB_OPEN);
-	CHECK(end_block(&c) == 0); /* h2: assigned */
 	struct job_record j = job(&c, id);
-	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W1, ADDR_LEN) == 0);
-	CHECK(worker(&c, W1).jobs_in_flight == 1);
+	/* the checking is priced at submit: one worst-case reveal (4 tiles of
+	 * 2*16*40 + 64 + 4 + depth 4 + 1 units) and one two-party dispute */
+	uint64_t tile = 2 * 16 * 40 + 64 + 4 + 4 + 1, check = (4 * tile + 1000) + (2 * tile + 1000);
+	CHECK_EQ_U64(j.check_escrow, check);
+	CHECK(j.state == JOB_OPEN);
+	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE - reward - check);
+	/* Drawn challenge_delay blocks after the submit (h1), with the beacon
+	 * of that later block. */
+	CHECK(end_block(&c) == 0); /* h1 */
+	CHECK(end_block(&c) == 0); /* h2 */
+	CHECK(job(&c, id).state == JOB_OPEN);
+	CHECK(end_block(&c) == 0); /* h3: assigned */
+	j = job(&c, id);
+	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W1, ADDR_LEN) == 0 && j.slots[0].lock == reward);
+	struct worker_record wr = worker(&c, W1);
+	CHECK(wr.jobs_in_flight == 1 && wr.locked == reward);
 	struct work w;
 	work_do(&c, id, 0, &w);
+	CHECK(post_salt(&c, SUB, id, SALT, &res) == ASSAY_EINVALID); /* nothing committed yet */
 	CHECK(commit(&c, W2, id, &w) == ASSAY_EINVALID); /* not assigned */
-	CHECK(commit(&c, W1, id, &w) == 0);              /* h3 */
+	CHECK(commit(&c, W1, id, &w) == 0);              /* h4: seals the job */
 	CHECK(commit(&c, W1, id, &w) == ASSAY_EINVALID); /* twice */
-	CHECK(job(&c, id).state == JOB_COMMITTED);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID); /* no challenge yet */
-	CHECK(end_block(&c) == 0);
-	CHECK(job(&c, id).slots[0].state == SLOT_COMMITTED); /* challenge uses the next block's beacon */
-	CHECK(end_block(&c) == 0); /* h4: challenge */
 	j = job(&c, id);
-	CHECK(j.slots[0].state == SLOT_CHALLENGED && j.slots[0].challenge_height == 4);
-	uint8_t seed[HASH_LEN];
-	struct compute_env env;
-	c.h = 4;
-	env_of(&c, &env);
-	c.h = 5;
-	kernel_challenge_seed(env.beacon, id, W1, seed);
-	CHECK_EQ_MEM(j.slots[0].challenge_seed, seed, HASH_LEN);
+	CHECK(j.state == JOB_COMMITTED && j.sealed_height == 4);
+	/* the salt cannot ride in the sealing block itself */
+	CHECK(post_salt(&c, SUB, id, SALT, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID); /* no challenge yet */
+	CHECK(end_block(&c) == 0); /* h4 */
+	uint8_t wrong_salt[HASH_LEN] = {1};
+	CHECK(post_salt(&c, DIS, id, wrong_salt, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "salt_hash") != NULL);
+	CHECK(post_salt(&c, DIS, id, SALT, &res) == 0); /* h5: anyone holding it may open it */
+	CHECK(post_salt(&c, DIS, id, SALT, &res) == ASSAY_EEXISTS);
+	CHECK(end_block(&c) == 0); /* h5 */
+	CHECK(job(&c, id).slots[0].state == SLOT_COMMITTED);
+	CHECK(end_block(&c) == 0); /* h6 = sealed + challenge_delay: challenge fixed */
+	j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_CHALLENGED && j.slots[0].challenge_height == 6 && j.challenge_height == 6);
+	uint8_t beacon6[HASH_LEN], seed[HASH_LEN], want_seed[HASH_LEN];
+	beacon_at(6, beacon6);
+	CHECK_EQ_MEM(j.challenge_beacon, beacon6, HASH_LEN);
+	seed_for(&c, id, W1, &w, seed);
+	kernel_challenge_seed(beacon6, SALT, id, W1, w.root, want_seed);
+	CHECK_EQ_MEM(seed, want_seed, HASH_LEN);
 	/* Bad reveals change nothing. */
 	CHECK(reveal(&c, W1, id, &w, REVEAL_WRONG_INDEX, 1u << 30, &res) == ASSAY_EINVALID);
 	CHECK(strstr(res.error, "challenged") != NULL);
@@ -434,32 +569,43 @@ static void test_honest_flow(void)
 	CHECK(strstr(res.error, "twice") != NULL);
 	CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PROOF, 1u << 30, &res) == ASSAY_ESIG);
 	CHECK(reveal(&c, W1, id, &w, REVEAL_SHORT, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OTHER_ROOT, 1u << 30, &res) == ASSAY_ESIG);
+	CHECK(strstr(res.error, "commitment") != NULL);
 	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 100, &res) == ASSAY_EGAS);
 	CHECK(job(&c, id).slots[0].state == SLOT_CHALLENGED);
 	/* Gas: per 8x8 tile at K = 40: 2*(8+8)*40 + 64 + 256/64 + depth + 1,
 	 * where depth is 4 for tiles 0..7 and 3 for 8..11 of a 12-leaf tree. */
-	uint32_t idx[JOB_MAX_SAMPLES], nidx = challenged(&c, id, W1, idx);
+	uint32_t idx[JOB_MAX_SAMPLES], nidx = challenged(&c, id, W1, &w, idx);
 	uint64_t want_gas = 0;
 	for (uint32_t i = 0; i < nidx; i++)
 		want_gas += 2 * 16 * 40 + 64 + 4 + (idx[i] < 8 ? 4 : 3) + 1;
+	/* The reveal's fee comes back from the check escrow, up to the chain's
+	 * fee for the gas it used: a fee above that is the worker's choice. */
+	c.fee = want_gas + 1000 + 77;
+	uint64_t w1_before = balance(&c, W1);
 	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	c.fee = 0;
 	CHECK(nidx == 4 && res.gas_used == want_gas);
+	CHECK_EQ_U64(balance(&c, W1), w1_before + want_gas + 1000);
 	j = job(&c, id);
-	CHECK(j.state == JOB_VERIFIED && j.verified_height == 5 && j.payout_height == 10);
-	CHECK(j.slots[0].commit_height == 3 && j.slots[0].reveal_height == 5);
+	CHECK(j.state == JOB_VERIFIED && j.verified_height == 7 && j.payout_height == 12);
+	CHECK(j.slots[0].commit_height == 4 && j.slots[0].reveal_height == 7);
+	CHECK_EQ_MEM(j.slots[0].root, w.root, HASH_LEN);
+	CHECK_EQ_MEM(j.slots[0].challenge_seed, want_seed, HASH_LEN);
+	CHECK_EQ_U64(j.check_escrow, check - want_gas - 1000);
 	CHECK(supply(&c) == s0);
-	while (c.h < 10) {
+	while (c.h < 12) {
 		CHECK(job(&c, id).state == JOB_VERIFIED);
 		CHECK(end_block(&c) == 0);
 	}
-	CHECK(end_block(&c) == 0); /* h10: payout */
+	CHECK(end_block(&c) == 0); /* h12: payout */
 	j = job(&c, id);
-	CHECK(j.state == JOB_PAID && j.escrow == 0);
-	CHECK_EQ_MEM(j.output_hash, w.output_hash, HASH_LEN);
-	CHECK(balance(&c, W1) == START_BALANCE - bond + reward);
-	CHECK(balance(&c, SUB) == START_BALANCE - reward);
-	struct worker_record wr = worker(&c, W1);
-	CHECK(wr.jobs_in_flight == 0 && wr.jobs_done == 1 && wr.bond == bond);
+	CHECK(j.state == JOB_PAID && j.escrow == 0 && j.check_escrow == 0);
+	CHECK_EQ_U64(balance(&c, W1), START_BALANCE - bond + reward + want_gas + 1000);
+	/* the unspent checking budget went back to the submitter */
+	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE - reward - want_gas - 1000);
+	wr = worker(&c, W1);
+	CHECK(wr.jobs_in_flight == 0 && wr.jobs_done == 1 && wr.bond == bond && wr.locked == 0);
 	CHECK(supply(&c) == s0);
 	/* A paid job is off the live list and refuses further txs. */
 	CHECK(dispute1(&c, DIS, id, W1, &w, 0, &res) == ASSAY_EINVALID);
@@ -472,21 +618,21 @@ static void test_honest_flow(void)
 	CHECK(end_block(&c) == 0);
 	CHECK(end_block(&c) == 0);
 	CHECK(worker(&c, W1).status == WORKER_EXITED);
-	CHECK(balance(&c, W1) == START_BALANCE + reward);
+	CHECK_EQ_U64(balance(&c, W1), START_BALANCE + reward + want_gas + 1000);
 	CHECK(supply(&c) == s0);
 	work_free(&w);
 	ledger_mem_free(c.mem);
 }
 
-/* Runs a job from submission to the challenge of every slot; the workers
- * listed compute with the given corruptions. Returns at the reveal block. */
+/* Runs a job from submission to its challenge; the workers compute with
+ * the given corruptions and commit in one block; with_salt: the submitter
+ * opens its salt in the next. Returns at the first block a reveal may be in. */
 static void to_challenge(struct chain *c, uint8_t id[HASH_LEN], const struct job_spec *spec, struct work *w,
-			 const uint64_t *bad)
+			 const uint64_t *bad, int with_salt)
 {
 	struct compute_result res;
 	CHECK(submit(c, spec, id, &res) == 0);
-	CHECK(end_block(c) == 0);
-	CHECK(end_block(c) == 0);
+	until_assigned(c, id);
 	struct job_record j = job(c, id);
 	for (unsigned i = 0; i < spec->redundancy; i++) {
 		CHECK(j.slots[i].state == SLOT_ASSIGNED);
@@ -494,13 +640,49 @@ static void to_challenge(struct chain *c, uint8_t id[HASH_LEN], const struct job
 		CHECK(commit(c, j.slots[i].worker, id, &w[i]) == 0);
 	}
 	CHECK(end_block(c) == 0);
-	CHECK(end_block(c) == 0);
+	if (with_salt)
+		CHECK(post_salt(c, SUB, id, SALT, &res) == 0);
+	until_challenged(c, id);
 }
 
-/* By a dry run on a fresh chain (same heights, same beacons, so the same
- * assignment and challenges): the worker of slot `slot` and a tile its
- * challenge does not sample. */
-static uint32_t find_hidden(const struct job_spec *spec, unsigned slot, uint8_t worker_out[ADDR_LEN])
+/* Without the salt by the end of its window the challenge takes the beacon
+ * of block sealed + challenge_delay + salt_window and no salt, and a salt
+ * sent after that window is refused. */
+static void test_challenge_without_salt(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	struct job_spec spec = small_spec(1, 5 * UNIT);
+	struct work w[1];
+	uint64_t bad[1] = {0};
+	to_challenge(&c, id, &spec, w, bad, 0);
+	struct job_record j = job(&c, id);
+	uint64_t sealed = j.sealed_height;
+	CHECK(j.challenge_height == sealed + c.p.challenge_delay + c.p.salt_window && !j.salt_posted);
+	uint8_t b[HASH_LEN], seed[HASH_LEN], want[HASH_LEN];
+	beacon_at(j.challenge_height, b);
+	CHECK_EQ_MEM(j.challenge_beacon, b, HASH_LEN);
+	seed_for(&c, id, W1, &w[0], seed);
+	kernel_challenge_seed(b, NULL, id, W1, w[0].root, want);
+	CHECK_EQ_MEM(seed, want, HASH_LEN);
+	CHECK(post_salt(&c, SUB, id, SALT, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "window") != NULL);
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(job(&c, id).state == JOB_VERIFIED);
+	work_free(&w[0]);
+	ledger_mem_free(c.mem);
+}
+
+/* By a dry run on a fresh chain (same heights, so the same draws and the
+ * same challenge beacon): the worker of slot `slot` and a tile whose
+ * corruption its own challenge then misses. That is the grinding of a
+ * worker that knows the challenge beacon and salt at commit time, which is
+ * what the delay and the salt deny it on chain; here it finds the cheats
+ * that only a dispute can catch. */
+static uint32_t find_hidden(const struct job_spec *spec, unsigned slot, int with_salt, uint8_t worker_out[ADDR_LEN])
 {
 	struct chain c;
 	chain_init(&c);
@@ -509,10 +691,17 @@ static uint32_t find_hidden(const struct job_spec *spec, unsigned slot, uint8_t 
 	uint64_t none[JOB_MAX_REDUNDANCY] = {0};
 	CHECK(reg(&c, W1, 200 * UNIT) == 0);
 	CHECK(reg(&c, W2, 200 * UNIT) == 0);
-	to_challenge(&c, id, spec, w, none);
+	to_challenge(&c, id, spec, w, none, with_salt);
 	struct job_record j = job(&c, id);
 	memcpy(worker_out, j.slots[slot].worker, ADDR_LEN);
-	uint32_t hidden = unchallenged(&c, id, worker_out, kernel_tile_count(&spec->shape));
+	uint32_t hidden = UINT32_MAX, tiles = kernel_tile_count(&spec->shape);
+	for (uint32_t t = 0; t < tiles && hidden == UINT32_MAX; t++) {
+		struct work bad;
+		work_do(&c, id, 1ull << t, &bad);
+		if (!is_challenged(&c, id, worker_out, &bad, t))
+			hidden = t;
+		work_free(&bad);
+	}
 	for (unsigned i = 0; i < spec->redundancy; i++)
 		work_free(&w[i]);
 	ledger_mem_free(c.mem);
@@ -523,6 +712,7 @@ static void test_wrong_tile_sampled(void)
 {
 	struct chain c;
 	chain_init(&c);
+	c.p.slash_bps = 5000;
 	struct compute_result res;
 	uint8_t id[HASH_LEN];
 	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
@@ -531,91 +721,36 @@ static void test_wrong_tile_sampled(void)
 	struct job_spec spec = small_spec(1, reward);
 	struct work w[1];
 	uint64_t bad[1] = {~0ull}; /* every tile wrong: any sample catches it */
-	to_challenge(&c, id, &spec, w, bad);
+	to_challenge(&c, id, &spec, w, bad, 1);
+	uint64_t sub_before = balance(&c, SUB);
 	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
 	CHECK(strstr(res.error, "slashed") != NULL);
-	uint64_t slash = bond / 2, to_sub = slash / 2;
+	/* half of this job's lock (= reward), half of that to the submitter */
+	uint64_t slash = reward / 2, to_sub = slash / 2;
 	struct worker_record wr = worker(&c, W1);
 	CHECK(wr.bond == bond - slash && wr.slashed_total == slash && wr.jobs_failed == 1);
-	CHECK(wr.jobs_in_flight == 0);
-	CHECK(balance(&c, SUB) == START_BALANCE - reward + to_sub);
-	CHECK(balance(&c, LEDGER_BURN_ADDR) == slash - to_sub);
+	CHECK(wr.jobs_in_flight == 0 && wr.locked == 0);
+	CHECK_EQ_U64(balance(&c, SUB), sub_before + to_sub);
+	CHECK_EQ_U64(balance(&c, LEDGER_BURN_ADDR), slash - to_sub);
 	struct job_record j = job(&c, id);
 	CHECK(j.state == JOB_OPEN && j.excluded_count == 1 && j.slots[0].state == SLOT_EMPTY);
+	CHECK(j.sealed_height == 0 && j.challenge_height == 0 && j.salt_posted); /* a new challenge phase */
 	CHECK(supply(&c) == s0);
-	/* Reassigned: W1 is excluded, W2 registers and gets the job. */
+	/* Reassigned challenge_delay blocks later: W1 is excluded, W2 gets it. */
 	CHECK(reg(&c, W2, bond) == 0);
 	CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_EMPTY);
+	until_assigned(&c, id);
 	j = job(&c, id);
 	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0);
 	work_free(&w[0]);
 	ledger_mem_free(c.mem);
 }
 
-static void test_client_dispute(void)
-{
-	struct chain c;
-	chain_init(&c);
-	struct compute_result res;
-	uint8_t id[HASH_LEN];
-	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
-	CHECK(reg(&c, W1, bond) == 0);
-	unsigned __int128 s0 = supply(&c);
-	struct job_spec spec = small_spec(1, reward);
-	struct work w[1];
-	uint64_t bad[1] = {0};
-	to_challenge(&c, id, &spec, w, bad);
-	/* Recompute with one unchallenged tile wrong, under the committed root:
-	 * the worker hides it, as a cheater would. */
-	uint32_t tiles = kernel_tile_count(&spec.shape);
-	uint32_t hidden = unchallenged(&c, id, W1, tiles);
-	CHECK(hidden < tiles);
-	work_free(&w[0]);
-	struct job_record j = job(&c, id);
-	/* Rebuild the job from scratch with the hidden corruption committed. */
-	ledger_mem_free(c.mem);
-	chain_init(&c);
-	CHECK(reg(&c, W1, bond) == 0);
-	s0 = supply(&c);
-	CHECK(submit(&c, &spec, id, &res) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
-	work_do(&c, id, 1ull << hidden, &w[0]);
-	CHECK(commit(&c, W1, id, &w[0]) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
-	j = job(&c, id);
-	(void)j;
-	CHECK(unchallenged(&c, id, W1, tiles) == hidden); /* same beacons, same challenge */
-	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
-	CHECK(job(&c, id).state == JOB_VERIFIED);
-	/* A correct tile disputed: the disputer's bond goes to the worker. */
-	uint32_t fine = hidden == 0 ? 1 : 0;
-	uint64_t w1_before = balance(&c, W1);
-	CHECK(dispute1(&c, DIS, id, W1, &w[0], fine, &res) == 0);
-	CHECK(strstr(res.error, "forfeited") != NULL);
-	CHECK(balance(&c, DIS) == START_BALANCE - c.p.dispute_bond);
-	CHECK(balance(&c, W1) == w1_before + c.p.dispute_bond);
-	CHECK(job(&c, id).state == JOB_VERIFIED);
-	/* The hidden wrong tile: slash and refund. */
-	CHECK(dispute1(&c, SUB, id, W1, &w[0], hidden, &res) == 0);
-	CHECK(strstr(res.error, "slashed") != NULL);
-	j = job(&c, id);
-	CHECK(j.state == JOB_FAILED && j.escrow == 0);
-	uint64_t slash = bond / 2;
-	CHECK(worker(&c, W1).bond == bond - slash);
-	CHECK(balance(&c, SUB) == START_BALANCE + slash / 2);
-	CHECK(supply(&c) == s0);
-	/* Terminal: nothing more happens at the old payout height. */
-	for (int i = 0; i < 8; i++)
-		CHECK(end_block(&c) == 0);
-	CHECK(balance(&c, W1) == w1_before + c.p.dispute_bond);
-	CHECK(worker(&c, W1).jobs_in_flight == 0);
-	work_free(&w[0]);
-	ledger_mem_free(c.mem);
-}
-
-static void test_redundancy(void)
+/* r = 2 and both slots committed the same wrong root (a copier's, or two
+ * cheaters'): when one reveal proves it wrong, every slot that committed
+ * it is slashed, whether or not it has opened it. */
+static void test_wrong_root_slashes_all(void)
 {
 	struct chain c;
 	chain_init(&c);
@@ -626,16 +761,145 @@ static void test_redundancy(void)
 	CHECK(reg(&c, W2, bond) == 0);
 	unsigned __int128 s0 = supply(&c);
 	struct job_spec spec = small_spec(2, reward);
+	struct work w[2];
+	uint64_t bad[2] = {~0ull, ~0ull};
+	to_challenge(&c, id, &spec, w, bad, 1);
+	struct job_record j = job(&c, id);
+	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(strstr(res.error, "2 worker(s)") != NULL);
+	for (int i = 0; i < 2; i++) {
+		struct worker_record wr = worker(&c, i ? W2 : W1);
+		CHECK(wr.bond == bond - reward && wr.jobs_failed == 1 && wr.locked == 0 && wr.jobs_in_flight == 0);
+	}
+	j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_EMPTY && j.slots[1].state == SLOT_EMPTY && j.excluded_count == 2);
+	CHECK(supply(&c) == s0);
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
+/* Copying before the commit is useless: a commitment binds the root to its
+ * worker, so another slot's commitment opens for nobody else, and no root
+ * is opened (no reveal accepted) until every slot has committed. */
+static void test_copied_commitment(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	struct job_spec spec = small_spec(2, 6 * UNIT);
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	until_assigned(&c, id);
+	struct job_record j = job(&c, id);
+	const uint8_t *honest = j.slots[0].worker, *copier = j.slots[1].worker;
+	struct work w;
+	work_do(&c, id, 0, &w);
+	CHECK(commit(&c, honest, id, &w) == 0);
+	CHECK(end_block(&c) == 0);
+	/* The honest slot cannot open its root while the other is uncommitted. */
+	CHECK(reveal(&c, honest, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID);
+	/* The copier commits the honest commitment's bytes as they are ... */
+	j = job(&c, id);
+	CHECK(commit_raw(&c, copier, id, j.slots[0].commitment) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
+	until_challenged(&c, id);
+	/* ... which no root opens for it: not even the honest one. */
+	CHECK(reveal(&c, honest, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, copier, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_ESIG);
+	CHECK(strstr(res.error, "commitment") != NULL);
+	/* It keeps quiet and is slashed at the end of its window: burned. */
+	uint64_t sub_before = balance(&c, SUB);
+	while (job(&c, id).state != JOB_VERIFIED)
+		CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	CHECK(j.slots[1].state == SLOT_FAILED && j.slots[0].state == SLOT_VERIFIED); /* no redraw: a root is open */
+	CHECK(worker(&c, copier).bond == 200 * UNIT - 6 * UNIT);
+	CHECK(balance(&c, SUB) == sub_before);
+	while (job(&c, id).state == JOB_VERIFIED)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).state == JOB_PAID);
+	CHECK(balance(&c, honest) == START_BALANCE - 200 * UNIT + 6 * UNIT);
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
+static void test_client_dispute(void)
+{
+	struct chain c;
+	struct compute_result res;
+	uint8_t id[HASH_LEN], wk[ADDR_LEN];
+	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
+	struct job_spec spec = small_spec(1, reward);
+	uint32_t tiles = kernel_tile_count(&spec.shape);
+	uint32_t hidden = find_hidden(&spec, 0, 1, wk);
+	CHECK(hidden < tiles);
+	/* The same job with the hidden corruption committed. */
+	chain_init(&c);
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct work w[1];
+	uint64_t bad[1] = {1ull << hidden};
+	to_challenge(&c, id, &spec, w, bad, 1);
+	CHECK(!is_challenged(&c, id, wk, &w[0], hidden)); /* same beacons, same challenge */
+	/* Before the root is opened nothing can be disputed. */
+	CHECK(dispute1(&c, SUB, id, wk, &w[0], hidden, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, wk, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(job(&c, id).state == JOB_VERIFIED);
+	/* A correct tile disputed: the disputer's bond goes to the worker. */
+	uint32_t fine = hidden == 0 ? 1 : 0;
+	uint64_t wk_before = balance(&c, wk);
+	CHECK(dispute1(&c, DIS, id, wk, &w[0], fine, &res) == 0);
+	CHECK(strstr(res.error, "forfeited") != NULL);
+	CHECK(balance(&c, DIS) == START_BALANCE - c.p.dispute_bond);
+	CHECK(balance(&c, wk) == wk_before + c.p.dispute_bond);
+	CHECK(job(&c, id).state == JOB_VERIFIED);
+	/* The hidden wrong tile: slash (the whole lock) and refund. */
+	uint64_t sub_before = balance(&c, SUB);
+	CHECK(dispute1(&c, SUB, id, wk, &w[0], hidden, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	struct job_record j = job(&c, id);
+	CHECK(j.state == JOB_FAILED && j.escrow == 0 && j.check_escrow == 0);
+	CHECK(worker(&c, wk).bond == bond - reward);
+	/* the escrow back and half the slash (this chain prices checking at 0) */
+	CHECK_EQ_U64(balance(&c, SUB), sub_before + reward + reward / 2);
+	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE + reward / 2);
+	CHECK(supply(&c) == s0);
+	/* Terminal: nothing more happens at the old payout height. */
+	for (int i = 0; i < 8; i++)
+		CHECK(end_block(&c) == 0);
+	CHECK(balance(&c, wk) == wk_before + c.p.dispute_bond);
+	CHECK(worker(&c, wk).jobs_in_flight == 0 && worker(&c, wk).locked == 0);
+	work_free(&w[0]);
+	ledger_mem_free(c.mem);
+}
+
+static void test_redundancy(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.slash_bps = 5000;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 6 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	struct job_spec spec = small_spec(2, reward);
 	uint32_t tiles = kernel_tile_count(&spec.shape);
 	/* The second slot's worker corrupts one tile its challenge misses. */
 	uint8_t honest[ADDR_LEN], cheat[ADDR_LEN];
-	uint32_t hidden = find_hidden(&spec, 1, cheat);
-	find_hidden(&spec, 0, honest);
+	uint32_t hidden = find_hidden(&spec, 1, 1, cheat);
+	find_hidden(&spec, 0, 1, honest);
 	CHECK(hidden < tiles);
 	struct work w[2];
 	struct job_record j;
 	uint64_t bad[2] = {0, 1ull << hidden};
-	to_challenge(&c, id, &spec, w, bad);
+	to_challenge(&c, id, &spec, w, bad, 1);
 	CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
 	CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
 	j = job(&c, id);
@@ -662,7 +926,7 @@ static void test_redundancy(void)
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
 	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == 0);
-	CHECK(worker(&c, cheat).bond == bond / 2);
+	CHECK(worker(&c, cheat).bond == bond - reward / 2);
 	CHECK(worker(&c, honest).bond == bond);
 	CHECK(balance(&c, DIS) == START_BALANCE);
 	j = job(&c, id);
@@ -688,14 +952,14 @@ static void test_roots_at_payout(void)
 		struct compute_result res;
 		uint8_t id[HASH_LEN], cheat[ADDR_LEN];
 		struct job_spec spec = small_spec(2, 6 * UNIT + 1);
-		uint32_t hidden = find_hidden(&spec, 1, cheat);
+		uint32_t hidden = find_hidden(&spec, 1, 1, cheat);
 		chain_init(&c);
 		CHECK(reg(&c, W1, 200 * UNIT) == 0);
 		CHECK(reg(&c, W2, 200 * UNIT) == 0);
 		unsigned __int128 s0 = supply(&c);
 		struct work w[2];
 		uint64_t bad[2] = {0, diverge ? 1ull << hidden : 0};
-		to_challenge(&c, id, &spec, w, bad);
+		to_challenge(&c, id, &spec, w, bad, 1);
 		struct job_record j = job(&c, id);
 		CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
 		CHECK(job(&c, id).state == JOB_COMMITTED);
@@ -722,45 +986,95 @@ static void test_roots_at_payout(void)
 	}
 }
 
+/* Missed deadlines cost the assignment's lock and are burned: the
+ * submitter gains nothing from a worker's silence (a censor could cause
+ * it), and the slot is drawn again. */
 static void test_missed_deadlines(void)
 {
 	struct chain c;
 	chain_init(&c);
 	struct compute_result res;
 	uint8_t id[HASH_LEN];
-	uint64_t bond = 200 * UNIT;
+	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
 	CHECK(reg(&c, W1, bond) == 0);
 	unsigned __int128 s0 = supply(&c);
-	struct job_spec spec = small_spec(1, 5 * UNIT);
+	struct job_spec spec = small_spec(1, reward);
+	spec.deadline_blocks = 60;
 	CHECK(submit(&c, &spec, id, &res) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0); /* h2: W1 assigned, commit due by h5 */
+	uint64_t sub_after_submit = balance(&c, SUB);
+	until_assigned(&c, id);
+	uint64_t assigned = job(&c, id).slots[0].assigned_height;
 	CHECK(reg(&c, W2, bond) == 0);
-	while (c.h <= 5)
+	while (c.h <= assigned + c.p.commit_window + 1) /* judged at the end of the block after the window */
 		CHECK(end_block(&c) == 0);
-	CHECK(job(&c, id).slots[0].state == SLOT_ASSIGNED);
-	struct work w;
-	work_do(&c, id, 0, &w);
-	CHECK(end_block(&c) == 0); /* h6: W1 missed it; W2 drawn */
+	CHECK(job(&c, id).slots[0].state == SLOT_EMPTY); /* W1 missed it */
+	CHECK(worker(&c, W1).bond == bond - reward / 100 && worker(&c, W1).locked == 0);
+	CHECK_EQ_U64(balance(&c, LEDGER_BURN_ADDR), reward / 100);
+	until_assigned(&c, id);
 	struct job_record j = job(&c, id);
 	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0);
-	CHECK(worker(&c, W1).bond == bond - bond / 100);
+	struct work w;
+	work_do(&c, id, 0, &w);
 	CHECK(commit(&c, W1, id, &w) == ASSAY_EINVALID);
-	/* W2 commits but never reveals: full slash; no one left, so it waits. */
-	CHECK(commit(&c, W2, id, &w) == 0); /* h7 */
+	/* W2 commits but never reveals: the whole lock, burned; redrawn (no
+	 * root is open), nobody is left, so it waits and expires. */
+	CHECK(commit(&c, W2, id, &w) == 0);
 	while (job(&c, id).slots[0].state != SLOT_EMPTY)
 		CHECK(end_block(&c) == 0);
-	CHECK(worker(&c, W2).bond == bond / 2);
+	CHECK(worker(&c, W2).bond == bond - reward);
+	CHECK_EQ_U64(balance(&c, LEDGER_BURN_ADDR), reward / 100 + reward);
+	CHECK(balance(&c, SUB) == sub_after_submit);
 	CHECK(job(&c, id).state == JOB_OPEN);
 	CHECK(supply(&c) == s0);
-	/* Expiry: the escrow goes back. */
+	/* Expiry: the escrow and the check escrow go back. */
 	while (job(&c, id).state == JOB_OPEN)
 		CHECK(end_block(&c) == 0);
 	CHECK(job(&c, id).state == JOB_REFUNDED);
-	CHECK(c.h == 1 + 40 + 2); /* refunded at the first block past the deadline */
-	CHECK(balance(&c, SUB) == START_BALANCE + (bond / 100) / 2 + (bond / 2) / 2);
+	CHECK(c.h == 1 + 60 + 2); /* refunded at the first block past the deadline */
+	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE);
 	CHECK(supply(&c) == s0);
 	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
+/* Each assignment locks bond_reward_bps x reward of the worker's bond for
+ * that job alone: a worker takes only jobs its free bond covers, and six
+ * caught jobs cost six locks, not shrinking shares of one bond. */
+static void test_bond_locks(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.max_jobs_per_worker = 64;
+	struct compute_result res;
+	uint64_t reward = 50 * UNIT, bond = 300 * UNIT; /* covers six locks of 50 */
+	CHECK(reg(&c, W1, bond) == 0);
+	struct job_spec spec = small_spec(1, reward);
+	uint8_t ids[7][HASH_LEN];
+	for (int i = 0; i < 7; i++)
+		CHECK(submit(&c, &spec, ids[i], &res) == 0);
+	until_assigned(&c, ids[0]);
+	struct worker_record wr = worker(&c, W1);
+	CHECK(wr.jobs_in_flight == 6 && wr.locked == 6 * reward);
+	CHECK(job(&c, ids[6]).slots[0].state == SLOT_EMPTY); /* its free bond covers no seventh */
+	/* W1 cheats on all six and is caught on each. */
+	struct work w[6];
+	for (int i = 0; i < 6; i++) {
+		work_do(&c, ids[i], ~0ull, &w[i]);
+		CHECK(commit(&c, W1, ids[i], &w[i]) == 0);
+	}
+	CHECK(end_block(&c) == 0);
+	for (int i = 0; i < 6; i++)
+		CHECK(post_salt(&c, SUB, ids[i], SALT, &res) == 0);
+	until_challenged(&c, ids[5]);
+	for (int i = 0; i < 6; i++) {
+		CHECK(reveal(&c, W1, ids[i], &w[i], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(strstr(res.error, "slashed") != NULL);
+		work_free(&w[i]);
+	}
+	wr = worker(&c, W1);
+	CHECK_EQ_U64(wr.slashed_total, 6 * reward);
+	CHECK_EQ_U64(wr.bond, bond - 6 * reward);
+	CHECK(wr.locked == 0 && wr.jobs_failed == 6 && wr.jobs_in_flight == 0);
 	ledger_mem_free(c.mem);
 }
 
@@ -789,7 +1103,11 @@ static void test_unrevealable_jobs_refused(void)
 	spec = small_spec(1, 5 * UNIT);
 	c.max_block_gas = 10;
 	CHECK(submit(&c, &spec, id, &res) == ASSAY_ELIMIT);
-	CHECK(strstr(res.error, "gas") != NULL);
+	CHECK(strstr(res.error, "max_block_gas") != NULL);
+	c.max_block_gas = 1000000000ull;
+	c.p.reveal_block_gas = 10; /* the reveals' own budget */
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_ELIMIT);
+	CHECK(strstr(res.error, "reveal_block_gas") != NULL);
 	ledger_mem_free(c.mem);
 }
 
@@ -805,13 +1123,15 @@ static void test_no_escape_at_deadline(void)
 	struct compute_result res;
 	uint8_t id[HASH_LEN];
 	struct job_spec spec = small_spec(1, 5 * UNIT);
-	spec.deadline_blocks = c.p.commit_window + c.p.reveal_window + 2; /* the least allowed */
+	spec.deadline_blocks = (uint32_t)compute_least_deadline(&c.p); /* the least allowed */
+	spec.deadline_blocks--;
+	CHECK(submit(&c, &spec, id, &res) == ASSAY_EINVALID);
+	spec.deadline_blocks++;
 	CHECK(submit(&c, &spec, id, &res) == 0);
-	CHECK(end_block(&c) == 0);             /* submit block */
-	CHECK(end_block(&c) == 0);             /* assigned here */
+	until_assigned(&c, id);
 	struct job_record j = job(&c, id);
 	CHECK(j.slots[0].state == SLOT_ASSIGNED);
-	/* Commit as late as allowed, then never reveal. */
+	/* Commit as late as allowed, never open the salt, never reveal. */
 	while (c.h < j.slots[0].assigned_height + c.p.commit_window)
 		CHECK(end_block(&c) == 0);
 	struct work w;
@@ -827,7 +1147,7 @@ static void test_no_escape_at_deadline(void)
 	/* Submitted with the least deadline, a job whose first chance of a
 	 * worker comes too late is refunded without anyone being drawn. */
 	CHECK(submit(&c, &spec, id, &res) == 0);
-	uint64_t late = c.h + 2;
+	uint64_t late = c.h + c.p.challenge_delay + 2;
 	CHECK(reg(&c, W2, 200 * UNIT) == 0);
 	c.h = late; /* skip blocks: too little time is left at the first draw */
 	j = job(&c, id);
@@ -899,25 +1219,25 @@ static void test_bad_input(void)
 	CHECK(submit(&c, &spec, id, &res) == 0);
 	/* A blob job verifies like a seed job: checking reads the blobs. */
 	CHECK(reg(&c, W1, 200 * UNIT) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
+	until_assigned(&c, id);
 	struct work w;
 	w.shape = spec.shape;
 	uint8_t *in[KERNEL_MAX_INPUTS] = {a, bt};
 	CHECK(kernel_compute_ref(&w.shape, in, &w.out, &w.out_len) == 0);
 	CHECK(kernel_commit(&w.shape, w.out, &w.leaves, w.root, w.output_hash) == 0);
 	CHECK(commit(&c, W1, id, &w) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
+	until_challenged(&c, id);
 	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
 	CHECK(job(&c, id).state == JOB_VERIFIED);
-	/* A late reveal is refused: new job, let the window pass. */
 	work_free(&w);
 	buf_init(&b);
 	CHECK(apply(&c, TX_WORKER_UNBOND, W2, &b, 0, &res) == ASSAY_EINVALID);
 	buf_init(&b);
 	buf_put_u8(&b, 1);
 	CHECK(apply(&c, TX_JOB_COMMIT, W1, &b, 0, &res) == ASSAY_EDECODE);
+	buf_init(&b);
+	buf_put_u8(&b, 1);
+	CHECK(apply(&c, TX_JOB_SALT, W1, &b, 0, &res) == ASSAY_EDECODE);
 	buf_init(&b);
 	CHECK(apply(&c, TX_TRANSFER, W1, &b, 0, &res) == ASSAY_EARG);
 	ledger_mem_free(c.mem);
@@ -933,7 +1253,7 @@ static void test_late_reveal(void)
 	struct job_spec spec = small_spec(1, 5 * UNIT);
 	struct work w[1];
 	uint64_t bad[1] = {0};
-	to_challenge(&c, id, &spec, w, bad);
+	to_challenge(&c, id, &spec, w, bad, 1);
 	struct job_record j = job(&c, id);
 	c.h = j.slots[0].challenge_height + c.p.reveal_window + 1; /* past the window, before end_block */
 	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID);
@@ -959,8 +1279,7 @@ static void test_mlp_flow(void)
 		spec.shape = (struct job_shape){.kind = JOB_MLP_I8, .m = 12, .n = 10, .layers = 2,
 						.dims = {20, 16, 10}, .shifts = {6, 5}, .tile_rows = 3, .tile_cols = 10};
 		CHECK(submit(&c, &spec, id, &res) == 0);
-		CHECK(end_block(&c) == 0);
-		CHECK(end_block(&c) == 0);
+		until_assigned(&c, id);
 		struct buf b;
 		buf_init(&b);
 		CHECK(apply(&c, TX_WORKER_UNBOND, W1, &b, 0, &res) == 0); /* still owes this job */
@@ -973,14 +1292,15 @@ static void test_mlp_flow(void)
 		}
 		CHECK(commit(&c, W1, id, &w) == 0);
 		CHECK(end_block(&c) == 0);
-		CHECK(end_block(&c) == 0);
+		CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
+		until_challenged(&c, id);
 		uint32_t idx[JOB_MAX_SAMPLES];
-		CHECK(challenged(&c, id, W1, idx) == 4 && idx[0] == 0 && idx[3] == 3);
+		CHECK(challenged(&c, id, W1, &w, idx) == 4 && idx[0] == 0 && idx[3] == 3);
 		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
 		if (cheat) {
 			CHECK(strstr(res.error, "slashed") != NULL);
 			CHECK(job(&c, id).state == JOB_OPEN);
-			CHECK(worker(&c, W1).bond == bond / 2);
+			CHECK(worker(&c, W1).bond == bond - 4 * UNIT);
 		} else {
 			CHECK(job(&c, id).state == JOB_VERIFIED);
 		}
@@ -995,7 +1315,7 @@ static void test_mlp_flow(void)
 			CHECK(job(&c, id).state == JOB_PAID);
 			CHECK(balance(&c, W1) == START_BALANCE + 4 * UNIT);
 		} else {
-			CHECK(balance(&c, W1) == START_BALANCE - bond / 2);
+			CHECK(balance(&c, W1) == START_BALANCE - 4 * UNIT);
 		}
 		CHECK(supply(&c) == s0);
 		work_free(&w);
@@ -1003,22 +1323,23 @@ static void test_mlp_flow(void)
 	}
 }
 
-/* Draws follow bond: with bonds 1 : 3, about a quarter of 200 single-worker
- * jobs go to the smaller bond (deterministic beacons, so no flakiness). */
+/* Draws follow free bond: with bonds 1 : 3, about a quarter of 200
+ * single-worker jobs go to the smaller bond (deterministic beacons, so no
+ * flakiness). */
 static void test_assignment_weight(void)
 {
 	struct chain c;
 	chain_init(&c);
 	c.p.max_jobs_per_worker = 1000;
+	c.p.bond_reward_bps = 0; /* no locks: weights stay 1 : 3 through the draws */
 	struct compute_result res;
 	CHECK(reg(&c, W1, 100 * UNIT) == 0);
 	CHECK(reg(&c, W2, 300 * UNIT) == 0);
 	uint8_t ids[200][HASH_LEN];
-	struct job_spec spec = small_spec(1, 100 * UNIT); /* bond_reward_bps: needs bond >= reward */
+	struct job_spec spec = small_spec(1, 100 * UNIT);
 	for (int i = 0; i < 200; i++)
 		CHECK(submit(&c, &spec, ids[i], &res) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
+	until_assigned(&c, ids[199]);
 	int to_w1 = 0, to_w2 = 0;
 	for (int i = 0; i < 200; i++) {
 		struct job_record j = job(&c, ids[i]);
@@ -1028,18 +1349,17 @@ static void test_assignment_weight(void)
 	CHECK(to_w1 + to_w2 == 200);
 	CHECK(to_w1 > 30 && to_w1 < 70);
 	CHECK(worker(&c, W1).jobs_in_flight == (uint32_t)to_w1);
-	/* A job whose reward needs more bond than W1 has goes to W2 only. */
+	/* With locks, a job whose lock is above W1's free bond goes to W2 only. */
+	c.p.bond_reward_bps = 10000;
 	spec.reward = 200 * UNIT;
 	uint8_t big[HASH_LEN];
 	CHECK(submit(&c, &spec, big, &res) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
+	until_assigned(&c, big);
 	CHECK(memcmp(job(&c, big).slots[0].worker, W2, ADDR_LEN) == 0);
 	ledger_mem_free(c.mem);
 }
 
-/* A dispute before verification redraws the slot; registration tops up an
- * active bond and re-registers an exited worker. */
+/* Registration tops up an active bond; a dispute names only opened roots. */
 static void test_early_dispute_and_registration(void)
 {
 	struct chain c;
@@ -1055,24 +1375,17 @@ static void test_early_dispute_and_registration(void)
 	unsigned __int128 s0 = supply(&c);
 	struct job_spec spec = small_spec(1, 5 * UNIT);
 	CHECK(submit(&c, &spec, id, &res) == 0);
-	CHECK(end_block(&c) == 0);
-	CHECK(end_block(&c) == 0);
+	until_assigned(&c, id);
 	struct job_record j = job(&c, id);
 	uint8_t first[ADDR_LEN];
 	memcpy(first, j.slots[0].worker, ADDR_LEN);
 	struct work w;
 	work_do(&c, id, ~0ull, &w); /* everything wrong */
 	CHECK(commit(&c, first, id, &w) == 0);
-	/* Committed, not yet challenged: the submitter disputes tile 2. */
-	CHECK(dispute1(&c, SUB, id, first, &w, 2, &res) == 0);
-	j = job(&c, id);
-	CHECK(j.state == JOB_OPEN && j.slots[0].state == SLOT_EMPTY && j.excluded_count == 1);
-	CHECK(end_block(&c) == 0);
-	j = job(&c, id);
-	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, first, ADDR_LEN) != 0);
+	/* Committed, root not opened: nothing to dispute yet. */
+	CHECK(dispute1(&c, SUB, id, first, &w, 2, &res) == ASSAY_EINVALID);
+	CHECK(strstr(res.error, "opened") != NULL);
 	CHECK(supply(&c) == s0);
-	/* A dispute naming a worker without a commitment is refused. */
-	CHECK(dispute1(&c, SUB, id, j.slots[0].worker, &w, 2, &res) == ASSAY_EINVALID);
 	work_free(&w);
 	ledger_mem_free(c.mem);
 }
@@ -1082,18 +1395,22 @@ static void test_random_supply(void)
 	struct chain c;
 	chain_init(&c);
 	c.p.slash_submitter_bps = 3333;
+	c.p.slash_bps = 7000;
+	c.min_fee = 100;
+	c.gas_price = 1;
 	uint64_t rs = 12345;
 	unsigned __int128 s0 = supply(&c);
 	uint8_t ids[64][HASH_LEN];
 	int nids = 0, ok = 1;
 	const uint8_t *workers[] = {W1, W2, W3};
 	struct compute_result res;
-	for (int step = 0; step < 400; step++) {
+	for (int step = 0; step < 800; step++) {
 		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
-		unsigned op = (unsigned)(rs >> 33) % 10;
+		unsigned op = (unsigned)(rs >> 33) % 11;
 		if (op >= 2 && op <= 5)
 			op = 2; /* working is the common step */
 		const uint8_t *wk = workers[(rs >> 40) % 3];
+		c.fee = (rs >> 24) % 50000;
 		if (op == 0) {
 			reg(&c, wk, (150 + (rs >> 50) % 100) * UNIT);
 		} else if (op == 1 && nids < 64) {
@@ -1111,7 +1428,10 @@ static void test_random_supply(void)
 					s = &j.slots[i];
 			if (s && j.state < JOB_PAID) {
 				struct work w;
-				work_do(&c, jid, (rs >> 12) & 1 ? (rs >> 14) : 0, &w);
+				/* the same output at commit and at reveal: a cheater is
+				 * one by job and worker, not by the step */
+				uint64_t bad = (jid[0] ^ s->worker[0]) % 3 == 0 ? 0x5555ull << (jid[1] % 8) : 0;
+				work_do(&c, jid, bad, &w);
 				if (s->state == SLOT_ASSIGNED)
 					commit(&c, s->worker, jid, &w);
 				else
@@ -1122,6 +1442,8 @@ static void test_random_supply(void)
 			struct buf b;
 			buf_init(&b);
 			apply(&c, TX_WORKER_UNBOND, wk, &b, 0, &res);
+		} else if (op == 7 && nids) {
+			post_salt(&c, wk, ids[(rs >> 20) % nids], SALT, &res);
 		} else {
 			CHECK(end_block(&c) == 0);
 		}
@@ -1133,8 +1455,10 @@ static void test_random_supply(void)
 	uint64_t done = 0;
 	for (int i = 0; i < 3; i++) {
 		struct worker_record w;
-		if (compute_get_worker(&c.l, workers[i], &w) == 0)
+		if (compute_get_worker(&c.l, workers[i], &w) == 0) {
 			done += w.jobs_done;
+			CHECK(w.locked <= w.bond);
+		}
 	}
 	CHECK(done > 0);
 	ledger_mem_free(c.mem);
@@ -1146,11 +1470,15 @@ int main(void)
 	RUN(test_codecs);
 	RUN(test_params);
 	RUN(test_honest_flow);
+	RUN(test_challenge_without_salt);
 	RUN(test_wrong_tile_sampled);
+	RUN(test_wrong_root_slashes_all);
+	RUN(test_copied_commitment);
 	RUN(test_client_dispute);
 	RUN(test_redundancy);
 	RUN(test_roots_at_payout);
 	RUN(test_missed_deadlines);
+	RUN(test_bond_locks);
 	RUN(test_bad_input);
 	RUN(test_unrevealable_jobs_refused);
 	RUN(test_no_escape_at_deadline);

@@ -342,10 +342,11 @@ int main(void)
 	uint8_t sender[ADDR_LEN];
 	tx_sender_addr(&t[0], sender);
 	vm_contract_address(sender, 0, contract);
-	submit_tx(&t[1], 6, 0); /* block 2 assigns it to the worker it registers */
+	submit_tx(&t[1], 6, 0); /* block 3 assigns it to the worker it registers */
 	produce(t, 2, 2000);
 	tx_free(&t[0]);
 	tx_free(&t[1]);
+	produce(t, 0, 3000); /* slots are drawn challenge_delay (2) blocks after the submit */
 	RUN(test_apply_sweep);
 	RUN(test_build_sweep);
 	RUN(test_no_batch);

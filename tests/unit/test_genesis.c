@@ -1,7 +1,13 @@
 /* Unit tests for node/genesis.c: parsing, every refusal with its message,
- * the canonical chain id (independent of JSON layout), and the dev genesis. */
+ * the canonical chain id (independent of JSON layout), the dev genesis, and
+ * the choice of genesis with the compiled testnet (genesis_select). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/network.h"
 #include "node/genesis.h"
 #include "test.h"
 
@@ -118,6 +124,52 @@ static void test_refusals(void)
 	expect_error("{\"chain\":\"c\",\"network\":\"local\",\"time_ms\":\"1 \"}", "time_ms");
 }
 
+/* The validator and timeout parameters (protocol §8): set by name, in the
+ * chain id, bounded; a genesis stake must fit as a bond of stake x 10^9. */
+static void test_validator_params(void)
+{
+	char json[2048], err[256];
+	struct genesis g, plain;
+	const char *fmt = "{\"chain\":\"c\",\"network\":\"%s\",\"time_ms\":1,\"params\":{%s},\"balances\":[],"
+			  "\"validators\":[{\"pubkey\":\"%s\",\"stake\":%s}]}";
+	snprintf(json, sizeof(json), fmt, "local", "\"unbonding_period\":7,\"evidence_max_age\":5,"
+		 "\"timeout_propose_ms\":900,\"downtime_window\":20,\"downtime_max_missed\":19", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.unbonding_period, 7);
+	CHECK_EQ_U64(g.params.evidence_max_age, 5);
+	CHECK_EQ_U64(g.params.timeout_propose_ms, 900);
+	CHECK_EQ_U64(g.params.timeout_prevote_ms, 200); /* local default (bft_timeouts_local) */
+	CHECK_EQ_U64(g.params.min_validator_bond, 1000000000000ull);
+	snprintf(json, sizeof(json), fmt, "local", "", pkhex, "3");
+	CHECK(parse(json, &plain, err) == 0);
+	CHECK(memcmp(g.hash, plain.hash, HASH_LEN) != 0); /* the new parameters are in the chain id */
+	CHECK_EQ_U64(plain.params.timeout_propose_ms, 500);
+	genesis_free(&plain);
+	genesis_free(&g);
+	snprintf(json, sizeof(json), fmt, "testnet", "", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.timeout_propose_ms, 3000); /* bft_timeouts_default */
+	CHECK_EQ_U64(g.params.timeout_precommit_delta_ms, 500);
+	CHECK_EQ_U64(g.params.unbonding_period, 120960);
+	genesis_free(&g);
+
+	snprintf(json, sizeof(json), fmt, "local", "\"unbonding_period\":4,\"evidence_max_age\":5", pkhex, "3");
+	expect_error(json, "evidence_max_age above unbonding_period");
+	snprintf(json, sizeof(json), fmt, "local", "\"evidence_slash_bps\":10001", pkhex, "3");
+	expect_error(json, "evidence_slash_bps");
+	snprintf(json, sizeof(json), fmt, "local", "\"downtime_window\":10,\"downtime_max_missed\":10", pkhex, "3");
+	expect_error(json, "downtime_max_missed");
+	snprintf(json, sizeof(json), fmt, "local", "\"min_validator_bond\":999999999", pkhex, "3");
+	expect_error(json, "min_validator_bond");
+	snprintf(json, sizeof(json), fmt, "local", "\"timeout_prevote_ms\":3600001", pkhex, "3");
+	expect_error(json, "timeout");
+	snprintf(json, sizeof(json), fmt, "local", "\"jail_blocks\":0", pkhex, "3");
+	expect_error(json, "positive");
+	/* 10^10 power is a bond of 10^19 base units: above 2^63 */
+	snprintf(json, sizeof(json), fmt, "local", "", pkhex, "10000000000");
+	expect_error(json, "bonds");
+}
+
 static void test_dev(void)
 {
 	struct genesis g1, g2;
@@ -134,17 +186,80 @@ static void test_dev(void)
 			found = g1.allocs[i].amount == GENESIS_DEV_FUNDS;
 	CHECK(found);
 	CHECK_EQ_MEM(g1.validators[0].pubkey, pk, PUBKEY_LEN);
-	CHECK(g1.compute.samples_k == 16);
+	CHECK(g1.compute.samples_k == 66 && g1.compute.challenge_delay == 2);
 	CHECK(strcmp(g1.network_name, "dev") == 0 && g1.params.block_time_ms == 1000);
 	genesis_free(&g1);
 	genesis_free(&g2);
 }
 
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* The compiled testnet (docs/testnet/testnet/genesis.json) is what
+ * -network=testnet runs with nothing on disk; a file naming its chain with
+ * other contents is refused with both chain ids; another chain of network
+ * testnet is taken. */
+static void test_select(void)
+{
+	char dir[] = "/tmp/assay-genesis-XXXXXX", path[256], source[1200], err[1024];
+	CHECK(mkdtemp(dir) != NULL);
+	const struct network_builtin *b = network_builtin("testnet");
+	CHECK(b != NULL && b->genesis_len == strlen(b->genesis_json));
+	struct genesis g, c;
+	CHECK(genesis_select(&g, "testnet", "", dir, source, sizeof(source), err, sizeof(err)) == 0);
+	CHECK(strcmp(source, "compiled") == 0);
+	CHECK(strcmp(g.network_name, "testnet") == 0 && g.nvalidators >= 1);
+	CHECK(genesis_builtin_of(&g) == b);
+	/* the same file on disk (as shipped) is the same chain */
+	snprintf(path, sizeof(path), "%s/genesis.json", dir);
+	CHECK(write_text(path, b->genesis_json) == 0);
+	CHECK(genesis_select(&c, "testnet", NULL, dir, source, sizeof(source), err, sizeof(err)) == 0);
+	CHECK(strcmp(source, path) == 0);
+	CHECK_EQ_MEM(c.hash, g.hash, HASH_LEN);
+	genesis_free(&c);
+	/* altered: one more unit of stake */
+	char *altered = strdup(b->genesis_json);
+	char *stake = strstr(altered, "\"stake\": 100");
+	CHECK(stake != NULL);
+	if (stake)
+		stake[strlen("\"stake\": 10")] = '1';
+	CHECK(write_text(path, altered) == 0);
+	CHECK(genesis_select(&c, "testnet", path, dir, source, sizeof(source), err, sizeof(err)) == ASSAY_EINVALID);
+	char want[2 * HASH_LEN + 1];
+	hex_encode(g.hash, HASH_LEN, want);
+	CHECK(strstr(err, want) != NULL); /* both chain ids shown */
+	CHECK(strstr(err, "assay-testnet-1") != NULL);
+	/* renamed: a testnet of one's own */
+	char *name = strstr(altered, "assay-testnet-1");
+	if (name)
+		memcpy(name, "assay-testnet-9", 15);
+	CHECK(write_text(path, altered) == 0);
+	CHECK(genesis_select(&c, "testnet", path, dir, source, sizeof(source), err, sizeof(err)) == 0);
+	CHECK(genesis_builtin_of(&c) == NULL);
+	genesis_free(&c);
+	/* wrong network, and no genesis at all for local */
+	CHECK(genesis_select(&c, "local", path, dir, source, sizeof(source), err, sizeof(err)) == ASSAY_EINVALID);
+	unlink(path);
+	CHECK(genesis_select(&c, "local", "", dir, source, sizeof(source), err, sizeof(err)) == ASSAY_EIO);
+	CHECK(strstr(err, "no genesis for network local") != NULL);
+	free(altered);
+	genesis_free(&g);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	setup();
+	RUN(test_select);
 	RUN(test_parse_and_hash);
 	RUN(test_refusals);
+	RUN(test_validator_params);
 	RUN(test_dev);
 	return test_report("test_genesis");
 }

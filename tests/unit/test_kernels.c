@@ -180,16 +180,50 @@ static void test_challenge(void)
 	seed_of(beacon, 3);
 	seed_of(job, 4);
 	memset(worker, 7, sizeof(worker));
-	kernel_challenge_seed(beacon, job, worker, seed);
-	uint8_t in[84];
+	uint8_t salt[HASH_LEN], root[HASH_LEN];
+	seed_of(salt, 5);
+	seed_of(root, 6);
+	/* with the salt: beacon || salt || job || worker || root */
+	kernel_challenge_seed(beacon, salt, job, worker, root, seed);
+	uint8_t in[148];
 	memcpy(in, beacon, 32);
-	memcpy(in + 32, job, 32);
-	memcpy(in + 64, worker, 20);
+	memcpy(in + 32, salt, 32);
+	memcpy(in + 64, job, 32);
+	memcpy(in + 96, worker, 20);
+	memcpy(in + 116, root, 32);
 	hash_tagged("assay/challenge", in, sizeof(in), seed2);
 	CHECK_EQ_MEM(seed, seed2, HASH_LEN);
-	worker[0] ^= 1;
-	kernel_challenge_seed(beacon, job, worker, seed2);
+	/* without it (not opened in time): beacon || job || worker || root */
+	kernel_challenge_seed(beacon, NULL, job, worker, root, seed2);
+	memmove(in + 32, in + 64, 84);
+	uint8_t want[HASH_LEN];
+	hash_tagged("assay/challenge", in, 116, want);
+	CHECK_EQ_MEM(seed2, want, HASH_LEN);
 	CHECK(memcmp(seed, seed2, HASH_LEN) != 0);
+	/* every part moves the seed: beacon, salt, job, worker and root */
+	uint8_t *parts[] = {beacon, salt, job, worker, root};
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		parts[p][0] ^= 1;
+		kernel_challenge_seed(beacon, salt, job, worker, root, seed2);
+		CHECK(memcmp(seed, seed2, HASH_LEN) != 0);
+		parts[p][0] ^= 1;
+	}
+	kernel_challenge_seed(beacon, salt, job, worker, root, seed2);
+	CHECK_EQ_MEM(seed, seed2, HASH_LEN);
+	/* the commitment binds the root to its worker; the salt hash is tagged */
+	uint8_t c1[HASH_LEN], c2[HASH_LEN], cin[52];
+	kernel_root_commitment(root, worker, c1);
+	memcpy(cin, root, 32);
+	memcpy(cin + 32, worker, 20);
+	hash_tagged("assay/root-commit", cin, sizeof(cin), c2);
+	CHECK_EQ_MEM(c1, c2, HASH_LEN);
+	worker[0] ^= 1;
+	kernel_root_commitment(root, worker, c2);
+	CHECK(memcmp(c1, c2, HASH_LEN) != 0);
+	worker[0] ^= 1;
+	kernel_salt_hash(salt, c1);
+	hash_tagged("assay/salt", salt, HASH_LEN, c2);
+	CHECK_EQ_MEM(c1, c2, HASH_LEN);
 
 	uint32_t idx[64], idx2[64];
 	for (uint32_t tiles = 1; tiles < 200; tiles += 7) {

@@ -597,21 +597,55 @@ static uint64_t sent_to_rogue(net_t *n)
 	return sent;
 }
 
+/* One node under test and no peers of its own: the set-up most of the
+ * hostile-peer tests share. It must not move once open (the net keeps
+ * pointers to fn, ops and cfg). */
+struct lone {
+	struct event_base *base;
+	struct fake_node fn;
+	struct net_node_ops ops;
+	struct net_config cfg;
+	net_t *net;
+};
+
+/* Opens the node at tip; max_connections 0 keeps config()'s default. 0 when
+ * it is up, -1 (with a failed CHECK) when it is not. */
+static int lone_open(struct lone *l, uint64_t tip, int max_connections)
+{
+	memset(l, 0, sizeof(*l));
+	l->base = event_base_new();
+	l->fn.tip = tip;
+	l->ops = ops_for(&l->fn);
+	l->cfg = config(NULL, NULL, 0);
+	if (max_connections)
+		l->cfg.max_connections = max_connections;
+	char err[256] = "";
+	l->net = net_new(l->base, &l->cfg, &l->ops, err, sizeof(err));
+	CHECK(l->net != NULL);
+	if (!l->net) {
+		event_base_free(l->base);
+		return -1;
+	}
+	l->fn.net = l->net;
+	return 0;
+}
+
+static void lone_close(struct lone *l)
+{
+	net_free(l->net);
+	event_base_free(l->base);
+}
+
 /* getdata naming one block 1000 times is answered once; a peer that keeps
  * asking for 300 blocks and never reads gets no more than the output limit
  * queued (plus what the kernel's socket buffers hold), not everything asked. */
 static void test_getdata_flood(void)
 {
-	struct event_base *base = event_base_new();
-	struct fake_node a = {.tip = 300};
-	struct net_node_ops ops_a = ops_for(&a);
-	char err[256] = "";
-	struct net_config cfg_a = config(NULL, NULL, 0);
-	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-	CHECK(na != NULL);
-	if (!na)
+	struct lone l;
+	if (lone_open(&l, 300, 0) != 0)
 		return;
-	a.net = na;
+	struct event_base *base = l.base;
+	net_t *na = l.net;
 	static struct net_inv items[NET_MAX_INV];
 	for (uint64_t h = 1; h <= 300; h++) {
 		uint8_t hash[32];
@@ -643,8 +677,7 @@ static void test_getdata_flood(void)
 		(unsigned long long)sent, 200 * 300 * BLOCK_BYTES);
 	CHECK(sent > 0 && sent < (12u << 20));
 	rogue_close(&r);
-	net_free(na);
-	event_base_free(base);
+	lone_close(&l);
 }
 
 static int rogue_asked(void *p)
@@ -669,16 +702,12 @@ static int rogue_closed(void *p)
 static void test_sync_bad_tip_block(void)
 {
 	for (int variant = 0; variant < 2; variant++) {
-		struct event_base *base = event_base_new();
-		struct fake_node b = {.tip = 0};
-		struct net_node_ops ops_b = ops_for(&b);
-		char err[256] = "";
-		struct net_config cfg_b = config(NULL, NULL, 0);
-		net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
-		CHECK(nb != NULL);
-		if (!nb)
+		struct lone l;
+		if (lone_open(&l, 0, 0) != 0)
 			return;
-		b.net = nb;
+		struct event_base *base = l.base;
+		net_t *nb = l.net;
+		struct fake_node *b = &l.fn;
 		struct rogue r;
 		CHECK(rogue_open_height(&r, nb, 0, 10) == 0);
 		CHECK(run_until(base, rogue_asked, &r, 5000));
@@ -698,10 +727,9 @@ static void test_sync_bad_tip_block(void)
 		rogue_pump(&r);
 		CHECK(run_until(base, rogue_closed, &r, 5000));
 		CHECK(ban_count(nb) == 1);
-		CHECK(b.tip == 0);
+		CHECK(b->tip == 0);
 		rogue_close(&r);
-		net_free(nb);
-		event_base_free(base);
+		lone_close(&l);
 	}
 }
 
@@ -717,16 +745,12 @@ static int rogue_got_inv(void *p)
  * its other peers. */
 static void test_height_liar(void)
 {
-	struct event_base *base = event_base_new();
-	struct fake_node a = {.tip = 300};
-	struct net_node_ops ops_a = ops_for(&a);
-	char err[256] = "";
-	struct net_config cfg_a = config(NULL, NULL, 0);
-	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-	CHECK(na != NULL);
-	if (!na)
+	struct lone l;
+	if (lone_open(&l, 300, 0) != 0)
 		return;
-	a.net = na;
+	struct event_base *base = l.base;
+	net_t *na = l.net;
+	struct fake_node *a = &l.fn;
 	struct rogue liar, honest;
 	CHECK(rogue_open_height(&liar, na, 0, UINT64_MAX) == 0);
 	CHECK(rogue_open_height(&honest, na, 0, 300) == 0);
@@ -740,14 +764,13 @@ static void test_height_liar(void)
 	uint8_t blk[BLOCK_BYTES], hash[32];
 	make_block(301, blk);
 	sha256(blk, BLOCK_BYTES, hash);
-	a.tip = 301;
+	a->tip = 301;
 	net_announce_block(na, hash, 301);
 	CHECK(run_until(base, rogue_got_inv, &honest, 5000));
 	CHECK(memcmp(honest.last_inv, hash, 32) == 0);
 	rogue_close(&liar);
 	rogue_close(&honest);
-	net_free(na);
-	event_base_free(base);
+	lone_close(&l);
 }
 
 static int rogue_got_getdata(void *p)
@@ -780,16 +803,12 @@ static void rogue_send_inv(struct rogue *r, enum net_cmd cmd, const uint8_t hash
 static void test_tx_request_moves_on(void)
 {
 	for (int variant = 0; variant < 2; variant++) {
-		struct event_base *base = event_base_new();
-		struct fake_node a = {.tip = 5};
-		struct net_node_ops ops_a = ops_for(&a);
-		char err[256] = "";
-		struct net_config cfg_a = config(NULL, NULL, 0);
-		net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-		CHECK(na != NULL);
-		if (!na)
+		struct lone l;
+		if (lone_open(&l, 5, 0) != 0)
 			return;
-		a.net = na;
+		struct event_base *base = l.base;
+		net_t *na = l.net;
+		struct fake_node *a = &l.fn;
 		uint8_t tx[40], txid[32];
 		memset(tx, 3, sizeof(tx));
 		tx[0] = 'T';
@@ -817,14 +836,13 @@ static void test_tx_request_moves_on(void)
 		m.u.tx.len = sizeof(tx);
 		CHECK(net_peer_send(second.peer, &m) == 0);
 		rogue_pump(&second);
-		CHECK(run_until(base, has_one_tx, &a, 5000));
+		CHECK(run_until(base, has_one_tx, a, 5000));
 		if (variant == 0)
 			close(first.fd);
 		net_peer_free(first.peer);
 		buf_free(&first.unsent);
 		rogue_close(&second);
-		net_free(na);
-		event_base_free(base);
+		lone_close(&l);
 	}
 }
 
@@ -857,16 +875,11 @@ static int rogue_has_64_getdatas(void *p)
  * hashes, draw 64 getdata items in all, not 1280 (docs/p2p.md §6). */
 static void test_block_notfound_unrequested(void)
 {
-	struct event_base *base = event_base_new();
-	struct fake_node a = {.tip = 5};
-	struct net_node_ops ops_a = ops_for(&a);
-	char err[256] = "";
-	struct net_config cfg_a = config(NULL, NULL, 0);
-	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-	CHECK(na != NULL);
-	if (!na)
+	struct lone l;
+	if (lone_open(&l, 5, 0) != 0)
 		return;
-	a.net = na;
+	struct event_base *base = l.base;
+	net_t *na = l.net;
 	struct rogue r;
 	CHECK(rogue_open_height(&r, na, 0, 5) == 0);
 	CHECK(run_until(base, rogue_ready, &r, 5000));
@@ -886,8 +899,7 @@ static void test_block_notfound_unrequested(void)
 	rogue_pump(&r);
 	CHECK(r.getdatas == 128);
 	rogue_close(&r);
-	net_free(na);
-	event_base_free(base);
+	lone_close(&l);
 }
 
 /* A TCP connection from 127.0.0.2 that never sends a byte; -1 on failure. */
@@ -929,17 +941,11 @@ static size_t inbound_peers(net_t *n)
  * (docs/p2p.md §8). */
 static void test_inbound_eviction(void)
 {
-	struct event_base *base = event_base_new();
-	struct fake_node a = {.tip = 5};
-	struct net_node_ops ops_a = ops_for(&a);
-	char err[256] = "";
-	struct net_config cfg_a = config(NULL, NULL, 0);
-	cfg_a.max_connections = 10; /* 2 inbound slots */
-	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-	CHECK(na != NULL);
-	if (!na)
+	struct lone l;
+	if (lone_open(&l, 5, 10) != 0) /* 2 inbound slots */
 		return;
-	a.net = na;
+	struct event_base *base = l.base;
+	net_t *na = l.net;
 	int silent[3];
 	silent[0] = silent_open(na);
 	silent[1] = silent_open(na);
@@ -959,8 +965,7 @@ static void test_inbound_eviction(void)
 		if (silent[i] >= 0)
 			close(silent[i]);
 	rogue_close(&r);
-	net_free(na);
-	event_base_free(base);
+	lone_close(&l);
 }
 
 int main(void)

@@ -69,8 +69,35 @@ static void test_invariants(void)
 	}
 }
 
+/* The compiled networks and the seeds.txt reader. */
+static void test_builtin(void)
+{
+	const struct network_builtin *b = network_builtin("testnet");
+	CHECK(b != NULL && network_find(b->name) != NULL);
+	CHECK(network_builtin("dev") == NULL); /* dev's genesis is built in code */
+	CHECK(network_builtin("nosuch") == NULL);
+	CHECK(b && strstr(b->genesis_json, "\"network\": \"testnet\"") != NULL);
+	char seed[128];
+	const char *cursor = b ? b->seeds : "";
+	int count = 0;
+	while (network_seed_next(&cursor, seed, sizeof(seed))) {
+		CHECK(strchr(seed, ':') != NULL && seed[0] != '#');
+		count++;
+	}
+	CHECK(count >= 1);
+	const char *text = "# comment\n\n  1.2.3.4:19444 \r\n\t# indented comment\nseed.example:1\nlast:2";
+	cursor = text;
+	CHECK(network_seed_next(&cursor, seed, sizeof(seed)) && strcmp(seed, "1.2.3.4:19444") == 0);
+	CHECK(network_seed_next(&cursor, seed, sizeof(seed)) && strcmp(seed, "seed.example:1") == 0);
+	CHECK(network_seed_next(&cursor, seed, sizeof(seed)) && strcmp(seed, "last:2") == 0);
+	CHECK(!network_seed_next(&cursor, seed, sizeof(seed)));
+	cursor = "averyveryverylongname:1\nok:1\n";
+	CHECK(network_seed_next(&cursor, seed, 8) && strcmp(seed, "ok:1") == 0); /* too long: skipped */
+}
+
 int main(void)
 {
+	RUN(test_builtin);
 	RUN(test_rows);
 	RUN(test_lookup);
 	RUN(test_invariants);

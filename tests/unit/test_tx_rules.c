@@ -71,8 +71,10 @@ static void test_each_rule(void)
 	t.chain_id[0] ^= 1;
 	CHECK(check(&t) == ASSAY_ECHAIN);
 	t.chain_id[0] ^= 1;
-	t.kind = TX_EVIDENCE;
+	t.kind = TX_KIND_COUNT; /* no such kind */
 	CHECK(check(&t) == ASSAY_EINVALID);
+	t.kind = TX_EVIDENCE; /* a transfer payload is no evidence record */
+	CHECK(check(&t) == ASSAY_EDECODE);
 	t.kind = TX_TRANSFER;
 	t.payload_len--; /* one byte short */
 	CHECK(check(&t) == ASSAY_EDECODE);
@@ -124,9 +126,10 @@ static void test_kind_table(void)
 		CHECK(strcmp(e->name, tx_kind_name(k)) == 0);
 		CHECK(e->decode != NULL && e->apply != NULL);
 	}
-	CHECK(enabled == 10);
-	CHECK(exec_kind_of(TX_VALIDATOR_BOND) == NULL);
-	CHECK(exec_kind_of(TX_EVIDENCE) == NULL);
+	CHECK(enabled == TX_KIND_COUNT); /* every kind, the validator kinds and job_salt too */
+	CHECK(exec_kind_of(TX_VALIDATOR_BOND) != NULL);
+	CHECK(exec_kind_of(TX_EVIDENCE) != NULL);
+	CHECK(exec_kind_of(TX_JOB_SALT) != NULL);
 	CHECK(exec_kind_of(TX_KIND_COUNT) == NULL);
 }
 

@@ -916,6 +916,20 @@ static void test_job_escrow(void)
 	vm_result_free(&res);
 	teardown();
 
+	/* verified after a slash: the compensation that came back to the
+	 * contract as the job's submitter is the buyer's, not the provider's */
+	setup();
+	env.jobs = &host;
+	CHECK(job_escrow_deploy(&code, 500, e, &res) == 0);
+	vm_result_free(&res);
+	CHECK(ledger_credit(&L, e, 300) == 0); /* the submitter's share of a slash */
+	fj.state = VM_JOB_VERIFIED;
+	CHECK(method_ok(DAVE, e, "settle", 0) == 0);
+	CHECK_EQ_U64(bal(BOB), 1000500);
+	CHECK_EQ_U64(bal(ALICE), 1000000 - 500 + 300);
+	CHECK_EQ_U64(bal(e), 0);
+	teardown();
+
 	/* failed or expired: the buyer gets everything back */
 	setup();
 	env.jobs = &host;

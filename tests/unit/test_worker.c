@@ -84,13 +84,14 @@ static void test_reveal_payload(void)
 		struct buf payload;
 		uint64_t units = 0, want_units = 0;
 		buf_init(&payload);
-		CHECK(work_reveal_payload(&s, job_id, output, tree, challenge, k, &payload, &units) == 0);
+		CHECK(work_reveal_payload(&s, job_id, root, output, tree, challenge, k, &payload, &units) == 0);
 		struct job_reveal_payload *v = calloc(1, sizeof(*v));
 		CHECK(compute_reveal_decode(v, payload.data, payload.len) == 0);
 		uint32_t idx[JOB_MAX_SAMPLES];
 		uint32_t count = kernel_challenge_indices(challenge, k, 25, idx);
 		CHECK(v->count == count);
 		CHECK(memcmp(v->job_id, job_id, HASH_LEN) == 0);
+		CHECK(memcmp(v->root, root, HASH_LEN) == 0);
 		for (uint32_t c = 0; c < v->count && c < count; c++) {
 			const struct tile_proof *tp = &v->tiles[c];
 			uint8_t leaf[HASH_LEN];
@@ -107,7 +108,7 @@ static void test_reveal_payload(void)
 	struct buf b;
 	uint64_t u;
 	buf_init(&b);
-	CHECK(work_reveal_payload(&s, job_id, output, tree, challenge, 0, &b, &u) == ASSAY_EARG);
+	CHECK(work_reveal_payload(&s, job_id, root, output, tree, challenge, 0, &b, &u) == ASSAY_EARG);
 	buf_free(&b);
 	outtree_destroy(tree);
 	free(output);

@@ -1,12 +1,15 @@
 ; job_escrow.asm: pays for a compute job (docs/contracts.md §11). At deploy
 ; the buyer locks value, names the provider to be paid and the job: the
 ; contract submits the job (as payer), keeps its id and names it in the
-; JobFunded event. settle() pays the provider once the job is verified (paid
-; to its workers, past the dispute window) and refunds the buyer once it
-; failed or expired. Not for: plain escrow between people (escrow.asm).
+; JobFunded event. settle() pays the provider what it is due once the job is
+; verified (paid to its workers, past the dispute window) and the buyer
+; everything else (slash compensation, unspent checking fees), and refunds
+; the buyer in full once the job failed or expired. Not for: plain escrow
+; between people (escrow.asm).
 ;
 ; Deploy with init(provider) || job payload bytes, and the value.
-; Storage: one slot holding buyer(20) provider(20) job_id(32) state(u64).
+; Storage: one slot holding buyer(20) provider(20) job_id(32) state(u64)
+; due(u64): the provider's pay, the balance left right after job_submit.
 
 ; The ABI (docs/contracts.md §10); job is the canonical job_spec payload.
 .init
@@ -20,7 +23,8 @@
 .const JOB 0x4028
 .const STATE 72
 .const BALANCE 80
-.const REC_LEN 80
+.const DUE 80
+.const REC_LEN 88
 .const SELF 0x4200
 .const EV 0x4300
 .const ACTIVE 0
@@ -58,6 +62,9 @@ init_ok:
 	movi r9, REC
 	movi r0, ACTIVE
 	st64 [r9 + STATE], r0
+	call self_balance          ; the provider's due: value - reward - checking fees
+	movi r9, REC
+	st64 [r9 + DUE], r0
 	call save
 	sys value                  ; JobFunded: selector, value, job id (44 bytes)
 	movi r6, EV
@@ -85,11 +92,32 @@ settle_active:
 	jeqi r0, JOB_VERIFIED, pay
 	jeqi r0, JOB_FAILED, refund
 	.revert "job not finished"
+; Paid: the provider gets its due, never more; what came back to the
+; contract as the job's submitter (a slashed worker's compensation, the
+; unspent checking fees) is the buyer's, who funded the job.
 pay:
-	movi r8, PROVIDER
+	movi r6, REC
+	ld64 r7, [r6 + DUE]
+	call self_balance
+	jge r0, r7, pay_due
+	mov r7, r0                 ; cannot happen: the balance only grows after init
+pay_due:
+	sub r11, r0, r7            ; the buyer's part
+	movi r1, PROVIDER
+	mov r2, r7
+	sys transfer
+	jeqi r11, 0, pay_done
+	movi r1, BUYER
+	mov r2, r11
+	sys transfer
+pay_done:
+	movi r6, REC
 	movi r9, PAID
-	ldw r10, sel("Paid")
-	jmp payout
+	st64 [r6 + STATE], r9
+	call save
+	ldw r1, sel("Paid")
+	call emit
+	ret
 refund:
 	movi r8, BUYER
 	movi r9, REFUNDED

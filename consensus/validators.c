@@ -1,0 +1,771 @@
+/* Validator records, per-height sets and the validator transaction rules
+ * (see validators.h; docs/protocol.md §10). A stored record that does not
+ * decode is damage (ASSAY_ECORRUPT, a local failure), never a rule outcome.
+ * Not for: proposer arithmetic (consensus/bft/valset.c, used as is). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/validators.h"
+#include "core/buf.h"
+#include "core/error.h"
+
+static const char IDX_VALIDATORS[] = "validators/index"; /* NS_META: pubkeys with a record, sorted */
+static const char SET_PREFIX[] = "validators/set";       /* NS_META: || height:u64 -> the set */
+static const char EVIDENCE_PREFIX[] = "validators/evidence"; /* || pubkey || height:u64 -> 01 */
+
+/* Index entries: bounded so the index stays one value (LEDGER_VALUE_MAX). */
+#define VALIDATORS_MAX_RECORDS 30000u
+
+static int put_buf(const struct ledger *l, const uint8_t key[HASH_LEN], struct buf *b)
+{
+	int err = b->oom ? ASSAY_ENOMEM : ledger_put(l, key, b->data, b->len);
+	buf_free(b);
+	return err;
+}
+
+/* ---- records ---- */
+
+void validator_record_encode(const struct validator_record *r, struct buf *b)
+{
+	buf_put_u64(b, r->bond);
+	buf_put_u8(b, r->jailed);
+	buf_put_u64(b, r->jailed_until);
+	buf_put_varint(b, r->nunbonding);
+	for (uint32_t i = 0; i < r->nunbonding; i++) {
+		buf_put_u64(b, r->unbonding[i].amount);
+		buf_put_u64(b, r->unbonding[i].release_height);
+	}
+	buf_put_bytes(b, r->missed, r->missed_bytes);
+}
+
+int validator_record_decode(struct validator_record *r, const uint8_t *p, size_t n)
+{
+	struct reader rd;
+	memset(r, 0, sizeof(*r));
+	rd_init(&rd, p, n);
+	r->bond = rd_u64(&rd);
+	r->jailed = rd_u8(&rd);
+	r->jailed_until = rd_u64(&rd);
+	r->nunbonding = (uint32_t)rd_count(&rd, VALIDATOR_MAX_UNBONDING);
+	for (uint32_t i = 0; i < r->nunbonding; i++) {
+		r->unbonding[i].amount = rd_u64(&rd);
+		r->unbonding[i].release_height = rd_u64(&rd);
+	}
+	size_t mlen = 0;
+	const uint8_t *m = rd_bytes(&rd, &mlen, sizeof(r->missed));
+	int rc = rd_finish(&rd);
+	if (rc)
+		return ASSAY_EDECODE;
+	if (r->jailed > 1)
+		return ASSAY_EDECODE;
+	memcpy(r->missed, m, mlen);
+	r->missed_bytes = (uint32_t)mlen;
+	return 0;
+}
+
+static void record_key(const uint8_t pk[PUBKEY_LEN], uint8_t key[HASH_LEN])
+{
+	state_key(NS_VALIDATOR, pk, PUBKEY_LEN, key);
+}
+
+int validators_get(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], struct validator_record *r)
+{
+	uint8_t key[HASH_LEN], *val;
+	size_t len;
+	memset(r, 0, sizeof(*r));
+	record_key(pk, key);
+	int rc = ledger_get(l, key, &val, &len);
+	if (rc)
+		return rc;
+	rc = validator_record_decode(r, val, len) ? ASSAY_ECORRUPT : 0;
+	free(val);
+	if (rc)
+		memset(r, 0, sizeof(*r));
+	return rc;
+}
+
+/* ---- the index of records ---- */
+
+/* *pks is malloc()ed (n x PUBKEY_LEN), NULL when empty. */
+int validators_list(const struct ledger *l, uint8_t **pks, size_t *n)
+{
+	uint8_t key[HASH_LEN], *val = NULL;
+	size_t len = 0;
+	*pks = NULL;
+	*n = 0;
+	state_key(NS_META, IDX_VALIDATORS, strlen(IDX_VALIDATORS), key);
+	int rc = ledger_get(l, key, &val, &len);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	struct reader r;
+	rd_init(&r, val, len);
+	uint64_t count = rd_count(&r, VALIDATORS_MAX_RECORDS);
+	const uint8_t *p = rd_fixed(&r, (size_t)count * PUBKEY_LEN);
+	rc = rd_finish(&r) ? ASSAY_ECORRUPT : 0;
+	if (!rc && count) {
+		*pks = malloc((size_t)count * PUBKEY_LEN);
+		if (!*pks)
+			rc = ASSAY_ENOMEM;
+		else
+			memcpy(*pks, p, (size_t)count * PUBKEY_LEN);
+	}
+	if (!rc)
+		*n = (size_t)count;
+	free(val);
+	return rc;
+}
+
+static int index_put(const struct ledger *l, const uint8_t *pks, size_t n)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_META, IDX_VALIDATORS, strlen(IDX_VALIDATORS), key);
+	if (n == 0)
+		return ledger_del(l, key);
+	struct buf b;
+	buf_init(&b);
+	buf_put_varint(&b, n);
+	buf_put(&b, pks, n * PUBKEY_LEN);
+	return put_buf(l, key, &b);
+}
+
+/* Where pk is or would go in the sorted index. */
+static size_t index_pos(const uint8_t *pks, size_t n, const uint8_t pk[PUBKEY_LEN], int *found)
+{
+	size_t lo = 0, hi = n;
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(pks + mid * PUBKEY_LEN, pk, PUBKEY_LEN);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds or removes pk in the index (present = 1 / 0). */
+static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int present)
+{
+	uint8_t *pks;
+	size_t n;
+	int found, rc = validators_list(l, &pks, &n);
+	if (rc)
+		return rc;
+	size_t at = index_pos(pks, n, pk, &found);
+	if (found == present) {
+		free(pks);
+		return 0;
+	}
+	if (present) {
+		if (n >= VALIDATORS_MAX_RECORDS) {
+			free(pks);
+			return ASSAY_EFULL;
+		}
+		uint8_t *grown = realloc(pks, (n + 1) * PUBKEY_LEN);
+		if (!grown) {
+			free(pks);
+			return ASSAY_ENOMEM;
+		}
+		pks = grown;
+		memmove(pks + (at + 1) * PUBKEY_LEN, pks + at * PUBKEY_LEN, (n - at) * PUBKEY_LEN);
+		memcpy(pks + at * PUBKEY_LEN, pk, PUBKEY_LEN);
+		n++;
+	} else {
+		memmove(pks + at * PUBKEY_LEN, pks + (at + 1) * PUBKEY_LEN, (n - at - 1) * PUBKEY_LEN);
+		n--;
+	}
+	rc = index_put(l, pks, n);
+	free(pks);
+	return rc;
+}
+
+/* Writes r, or deletes it when nothing is left in it (no bond, nothing
+ * unbonding, not jailed); the index follows. */
+static int record_put(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], const struct validator_record *r)
+{
+	uint8_t key[HASH_LEN];
+	record_key(pk, key);
+	int empty = r->bond == 0 && r->nunbonding == 0 && !r->jailed;
+	int rc;
+	if (empty) {
+		rc = ledger_del(l, key);
+		if (rc == ASSAY_ENOTFOUND)
+			rc = 0;
+	} else {
+		struct buf b;
+		buf_init(&b);
+		validator_record_encode(r, &b);
+		rc = put_buf(l, key, &b);
+	}
+	return rc ? rc : index_set(l, pk, !empty);
+}
+
+/* In the next set: not jailed, at least one unit of power. */
+static int record_active(const struct validator_record *r)
+{
+	return !r->jailed && r->bond >= VALIDATOR_POWER_UNIT;
+}
+
+/* How many records are active (the size of the set for h+2 before the
+ * BFT_MAX_VALIDATORS cut). */
+static int count_active(const struct ledger *l, size_t *count)
+{
+	uint8_t *pks;
+	size_t n;
+	*count = 0;
+	int rc = validators_list(l, &pks, &n);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct validator_record r;
+		rc = validators_get(l, pks + i * PUBKEY_LEN, &r);
+		if (rc == ASSAY_ENOTFOUND)
+			rc = ASSAY_ECORRUPT; /* indexed but absent */
+		if (!rc && record_active(&r))
+			(*count)++;
+	}
+	free(pks);
+	return rc;
+}
+
+/* ---- per-height sets ---- */
+
+static void set_key(uint64_t height, uint8_t key[HASH_LEN])
+{
+	uint8_t id[sizeof(SET_PREFIX) - 1 + 8];
+	memcpy(id, SET_PREFIX, sizeof(SET_PREFIX) - 1);
+	le64_put(id + sizeof(SET_PREFIX) - 1, height);
+	state_key(NS_META, id, sizeof(id), key);
+}
+
+static int set_put(const struct ledger *l, uint64_t height, const struct bft_valset *vs)
+{
+	uint8_t key[HASH_LEN];
+	struct buf b;
+	set_key(height, key);
+	buf_init(&b);
+	buf_put_u32(&b, vs->proposer);
+	buf_put_varint(&b, vs->n);
+	for (uint32_t i = 0; i < vs->n; i++) {
+		buf_put(&b, vs->v[i].pubkey, PUBKEY_LEN);
+		buf_put_u64(&b, vs->v[i].power);
+		buf_put_u64(&b, (uint64_t)vs->v[i].priority);
+	}
+	return put_buf(l, key, &b);
+}
+
+int validators_set_at(const struct ledger *l, uint64_t height, struct bft_valset *vs)
+{
+	uint8_t key[HASH_LEN], *val;
+	size_t len;
+	memset(vs, 0, sizeof(*vs));
+	set_key(height, key);
+	int rc = ledger_get(l, key, &val, &len);
+	if (rc)
+		return rc;
+	struct reader r;
+	rd_init(&r, val, len);
+	uint32_t proposer = rd_u32(&r);
+	uint32_t n = (uint32_t)rd_count(&r, BFT_MAX_VALIDATORS);
+	struct bft_validator *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		free(val);
+		return ASSAY_ENOMEM;
+	}
+	uint64_t total = 0;
+	rc = 0;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		rd_copy(&r, v[i].pubkey, PUBKEY_LEN);
+		v[i].power = rd_u64(&r);
+		v[i].priority = (int64_t)rd_u64(&r);
+		if (v[i].power == 0 || v[i].power > BFT_MAX_TOTAL_POWER - total ||
+		    (i && memcmp(v[i - 1].pubkey, v[i].pubkey, PUBKEY_LEN) >= 0))
+			rc = ASSAY_ECORRUPT;
+		total += v[i].power;
+	}
+	if (!rc && (rd_finish(&r) || n == 0 || proposer >= n))
+		rc = ASSAY_ECORRUPT;
+	free(val);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	vs->n = n;
+	vs->v = v;
+	vs->total = total;
+	vs->proposer = proposer;
+	return 0;
+}
+
+/* The set for the height after prev's: the members and powers of want
+ * (sorted by pubkey, n > 0), each keeping its priority from prev, a new one
+ * entering at -(T + T/8) with T the new total (CometBFT's -1.125 x total),
+ * then one proposer step (docs/consensus.md §4). */
+static int set_next(const struct bft_valset *prev, const struct bft_validator *want, uint32_t n,
+		    struct bft_valset *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct bft_validator *v = malloc((size_t)n * sizeof(*v));
+	if (!v)
+		return ASSAY_ENOMEM;
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < n; i++)
+		total += want[i].power; /* bounded by the supply, far below BFT_MAX_TOTAL_POWER */
+	for (uint32_t i = 0; i < n; i++) {
+		v[i] = want[i];
+		int at = prev ? bft_valset_find(prev, want[i].pubkey) : -1;
+		v[i].priority = at >= 0 ? prev->v[at].priority : -(int64_t)(total + total / 8);
+	}
+	out->n = n;
+	out->v = v;
+	out->total = total;
+	bft_valset_step(out);
+	return 0;
+}
+
+int validators_genesis(const struct ledger *l, const struct bft_validator *vals, uint32_t n, char *err,
+		       size_t errlen)
+{
+	struct bft_valset s1, s2;
+	int rc = bft_valset_init(&s1, vals, n, err, errlen);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < s1.n && !rc; i++) {
+		struct validator_record r;
+		memset(&r, 0, sizeof(r));
+		if (s1.v[i].power > UINT64_MAX / VALIDATOR_POWER_UNIT) {
+			rc = assay_fail(err, errlen, ASSAY_EOVERFLOW, "genesis stake too large for a bond");
+			break;
+		}
+		r.bond = s1.v[i].power * VALIDATOR_POWER_UNIT;
+		rc = record_put(l, s1.v[i].pubkey, &r);
+	}
+	if (!rc) {
+		/* the members of s1, in order, with their powers */
+		rc = set_next(&s1, s1.v, s1.n, &s2);
+		if (!rc) {
+			rc = set_put(l, 1, &s1);
+			if (!rc)
+				rc = set_put(l, 2, &s2);
+			bft_valset_free(&s2);
+		}
+		if (rc)
+			assay_fail(err, errlen, rc, "genesis validators: %s", assay_strerror(rc));
+	}
+	bft_valset_free(&s1);
+	return rc;
+}
+
+int validators_amount_decode(const uint8_t *p, size_t n, uint64_t *amount)
+{
+	if (n != 8)
+		return ASSAY_EDECODE;
+	*amount = le64_get(p);
+	return *amount ? 0 : ASSAY_EDECODE;
+}
+
+/* ---- the kinds ---- */
+
+static void clear_missed(struct validator_record *r)
+{
+	r->missed_bytes = 0;
+	memset(r->missed, 0, sizeof(r->missed));
+}
+
+/* Rule failure with a message: the transaction fails (protocol §5.2 step 3). */
+#define RULE(code, ...) (snprintf(msg, msglen, __VA_ARGS__), (code))
+
+int validators_apply_bond(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN],
+			  const uint8_t sender_key[HASH_LEN], uint64_t amount, char *msg, size_t msglen)
+{
+	struct validator_record r;
+	int rc = validators_get(vc->l, pk, &r);
+	if (rc && rc != ASSAY_ENOTFOUND)
+		return rc;
+	uint64_t bond;
+	if (amount_add(r.bond, amount, &bond))
+		return RULE(ASSAY_EOVERFLOW, "bond overflows");
+	int was_active = record_active(&r);
+	if (!r.jailed && !was_active && bond < vc->params->min_validator_bond) {
+		char has[LEDGER_AMOUNT_STR_MAX], min[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(bond, has);
+		ledger_amount_format(vc->params->min_validator_bond, min);
+		return RULE(ASSAY_EINVALID, "bond of %s is below min_validator_bond %s", has, min);
+	}
+	if ((rc = ledger_debit_at(vc->l, sender_key, amount)) != 0)
+		return assay_err_is_local(rc) ? rc : RULE(rc, "bond failed: %s", assay_strerror(rc));
+	r.bond = bond;
+	if (!was_active)
+		clear_missed(&r); /* a validator (re-)entering starts with a clean window */
+	rc = record_put(vc->l, pk, &r);
+	return rc == ASSAY_EFULL ? RULE(rc, "too many validator records") : rc;
+}
+
+int validators_apply_unbond(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN], uint64_t amount,
+			    char *msg, size_t msglen)
+{
+	struct validator_record r;
+	int rc = validators_get(vc->l, pk, &r);
+	if (rc == ASSAY_ENOTFOUND)
+		return RULE(ASSAY_ENOTFOUND, "the sender has no validator bond");
+	if (rc)
+		return rc;
+	if (amount > r.bond) {
+		char has[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(r.bond, has);
+		return RULE(ASSAY_EBALANCE, "the bond is only %s", has);
+	}
+	uint64_t release = vc->height + vc->params->unbonding_period;
+	uint32_t i;
+	for (i = 0; i < r.nunbonding && r.unbonding[i].release_height != release; i++)
+		;
+	if (i == r.nunbonding) {
+		if (r.nunbonding == VALIDATOR_MAX_UNBONDING)
+			return RULE(ASSAY_ELIMIT, "already %u unbonding entries; wait for one to be released",
+				    VALIDATOR_MAX_UNBONDING);
+		r.unbonding[i].release_height = release;
+		r.unbonding[i].amount = 0;
+		r.nunbonding++;
+	}
+	r.unbonding[i].amount += amount; /* at most the bond: no overflow */
+	int was_active = record_active(&r);
+	r.bond -= amount;
+	if ((rc = record_put(vc->l, pk, &r)) != 0)
+		return rc;
+	size_t left;
+	if (was_active && !record_active(&r)) {
+		if ((rc = count_active(vc->l, &left)) != 0)
+			return rc;
+		if (left == 0)
+			return RULE(ASSAY_EINVALID, "unbonding would leave no validator");
+	}
+	return 0;
+}
+
+int validators_apply_unjail(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN], char *msg,
+			    size_t msglen)
+{
+	struct validator_record r;
+	int rc = validators_get(vc->l, pk, &r);
+	if (rc == ASSAY_ENOTFOUND)
+		return RULE(ASSAY_ENOTFOUND, "the sender has no validator record");
+	if (rc)
+		return rc;
+	if (!r.jailed)
+		return RULE(ASSAY_EINVALID, "the validator is not jailed");
+	if (vc->height < r.jailed_until)
+		return RULE(ASSAY_EINVALID, "jailed until height %llu", (unsigned long long)r.jailed_until);
+	if (r.bond < vc->params->min_validator_bond) {
+		char has[LEDGER_AMOUNT_STR_MAX], min[LEDGER_AMOUNT_STR_MAX];
+		ledger_amount_format(r.bond, has);
+		ledger_amount_format(vc->params->min_validator_bond, min);
+		return RULE(ASSAY_EINVALID, "bond of %s is below min_validator_bond %s", has, min);
+	}
+	r.jailed = 0;
+	r.jailed_until = 0;
+	clear_missed(&r);
+	return record_put(vc->l, pk, &r);
+}
+
+static void evidence_key(const uint8_t pk[PUBKEY_LEN], uint64_t height, uint8_t key[HASH_LEN])
+{
+	uint8_t id[sizeof(EVIDENCE_PREFIX) - 1 + PUBKEY_LEN + 8];
+	memcpy(id, EVIDENCE_PREFIX, sizeof(EVIDENCE_PREFIX) - 1);
+	memcpy(id + sizeof(EVIDENCE_PREFIX) - 1, pk, PUBKEY_LEN);
+	le64_put(id + sizeof(EVIDENCE_PREFIX) - 1 + PUBKEY_LEN, height);
+	state_key(NS_META, id, sizeof(id), key);
+}
+
+/* Jails r from this block (keeping a later release already set) unless
+ * that would leave no active validator; writes r either way. *jailed: 1
+ * if it was. */
+static int jail(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN], struct validator_record *r,
+		int *jailed)
+{
+	struct validator_record before = *r;
+	uint64_t until = vc->height + vc->params->jail_blocks;
+	*jailed = 0;
+	r->jailed = 1;
+	if (r->jailed_until < until)
+		r->jailed_until = until;
+	clear_missed(r);
+	size_t snap = ledger_snapshot(vc->l);
+	size_t left = 0;
+	int rc = record_put(vc->l, pk, r);
+	if (!rc)
+		rc = count_active(vc->l, &left);
+	if (rc)
+		return rc;
+	if (left == 0) { /* never an empty set: it stays in, unjailed */
+		ledger_revert(vc->l, snap);
+		*r = before;
+		return record_put(vc->l, pk, r);
+	}
+	*jailed = 1;
+	return 0;
+}
+
+static uint64_t slice_bps(uint64_t amount, uint32_t bps)
+{
+	return (uint64_t)((unsigned __int128)amount * bps / 10000);
+}
+
+int validators_apply_evidence(const struct validators_ctx *vc, const struct bft_evidence *ev, char *msg,
+			      size_t msglen, char *note, size_t notelen)
+{
+	const uint8_t *pk = ev->a.validator;
+	uint64_t h = ev->a.height;
+	if (h == 0 || h > vc->height)
+		return RULE(ASSAY_EINVALID, "evidence for height %llu, above this block's", (unsigned long long)h);
+	if (vc->height - h > vc->params->evidence_max_age)
+		return RULE(ASSAY_EINVALID, "evidence for height %llu is older than evidence_max_age (%u blocks)",
+			    (unsigned long long)h, vc->params->evidence_max_age);
+	if (bft_evidence_verify(vc->chain_id, ev) != 0)
+		return RULE(ASSAY_ESIG, "evidence signatures do not verify");
+	struct bft_valset vs;
+	int rc = validators_set_at(vc->l, h, &vs);
+	if (rc == ASSAY_ENOTFOUND)
+		return RULE(ASSAY_EINVALID, "no validator set kept for height %llu", (unsigned long long)h);
+	if (rc)
+		return rc;
+	int member = bft_valset_find(&vs, pk) >= 0;
+	bft_valset_free(&vs);
+	if (!member)
+		return RULE(ASSAY_ENOTFOUND, "the offender was not a validator at height %llu", (unsigned long long)h);
+	uint8_t key[HASH_LEN], *val;
+	size_t len;
+	evidence_key(pk, h, key);
+	rc = ledger_get(vc->l, key, &val, &len);
+	if (rc == 0) {
+		free(val);
+		return RULE(ASSAY_EEXISTS, "this validator was already punished for height %llu",
+			    (unsigned long long)h);
+	}
+	if (rc != ASSAY_ENOTFOUND)
+		return rc;
+	static const uint8_t one = 1;
+	if ((rc = ledger_put(vc->l, key, &one, 1)) != 0)
+		return rc;
+	struct validator_record r;
+	rc = validators_get(vc->l, pk, &r);
+	if (rc == ASSAY_ENOTFOUND) { /* nothing left to slash or jail */
+		snprintf(note, notelen, "evidence accepted: the offender has no stake left");
+		return 0;
+	}
+	if (rc)
+		return rc;
+	uint32_t bps = vc->params->evidence_slash_bps;
+	uint64_t slashed = slice_bps(r.bond, bps);
+	r.bond -= slashed;
+	for (uint32_t i = 0; i < r.nunbonding; i++) {
+		uint64_t s = slice_bps(r.unbonding[i].amount, bps);
+		r.unbonding[i].amount -= s;
+		slashed += s; /* at most the offender's stake: no overflow */
+	}
+	int jailed;
+	if ((rc = jail(vc, pk, &r, &jailed)) != 0)
+		return rc;
+	uint8_t burn_key[HASH_LEN];
+	state_key(NS_ACCOUNT, LEDGER_BURN_ADDR, ADDR_LEN, burn_key);
+	if (slashed && (rc = ledger_credit_at(vc->l, burn_key, slashed)) != 0)
+		return rc;
+	char amt[LEDGER_AMOUNT_STR_MAX], hex[17];
+	ledger_amount_format(slashed, amt);
+	hex_encode(pk, 8, hex);
+	snprintf(note, notelen, "validator %s... slashed %s (burned)%s", hex, amt,
+		 jailed ? ", jailed" : ", not jailed: it is the last validator");
+	return 0;
+}
+
+/* ---- end of block ---- */
+
+static int commit_signed_by(const struct commit *c, const uint8_t pk[PUBKEY_LEN])
+{
+	for (uint32_t i = 0; i < c->nsigs; i++)
+		if (memcmp(c->sigs[i].validator, pk, PUBKEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static uint32_t popcount_bytes(const uint8_t *p, uint32_t n)
+{
+	uint32_t c = 0;
+	for (uint32_t i = 0; i < n; i++)
+		c += (uint32_t)__builtin_popcount(p[i]);
+	return c;
+}
+
+/* The signers of the commit for block h - 1 against the set of h - 1: each
+ * member's bit for that height records whether it was missing; more than
+ * downtime_max_missed bits set in the window jails it (docs §10.4). */
+static int downtime(const struct validators_ctx *vc, const struct commit *last_commit)
+{
+	const struct chain_params *p = vc->params;
+	uint64_t h = vc->height - 1;
+	struct bft_valset vs;
+	int rc = validators_set_at(vc->l, h, &vs);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	uint32_t window = p->downtime_window, nbytes = (window + 7) / 8, bit = (uint32_t)(h % window);
+	for (uint32_t i = 0; i < vs.n && !rc; i++) {
+		struct validator_record r;
+		const uint8_t *pk = vs.v[i].pubkey;
+		int missed = !commit_signed_by(last_commit, pk);
+		if ((rc = validators_get(vc->l, pk, &r)) == ASSAY_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc || r.jailed)
+			continue;
+		int was = r.missed_bytes == nbytes && (r.missed[bit / 8] >> (bit % 8) & 1);
+		if (was == missed)
+			continue; /* nothing to write */
+		if (r.missed_bytes != nbytes) {
+			memset(r.missed, 0, sizeof(r.missed));
+			r.missed_bytes = nbytes;
+		}
+		if (missed)
+			r.missed[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		else
+			r.missed[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+		if (!popcount_bytes(r.missed, nbytes))
+			clear_missed(&r);
+		int jailed;
+		if (missed && popcount_bytes(r.missed, r.missed_bytes) > p->downtime_max_missed)
+			rc = jail(vc, pk, &r, &jailed);
+		else
+			rc = record_put(vc->l, pk, &r);
+	}
+	bft_valset_free(&vs);
+	return rc;
+}
+
+/* Unbonding entries due at this height go back to the validator's account. */
+static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct validator_record r;
+		const uint8_t *pk = pks + i * PUBKEY_LEN;
+		if ((rc = validators_get(vc->l, pk, &r)) != 0)
+			return rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc;
+		uint64_t due = 0;
+		uint32_t kept = 0;
+		for (uint32_t j = 0; j < r.nunbonding; j++) {
+			if (r.unbonding[j].release_height <= vc->height)
+				due += r.unbonding[j].amount; /* within the supply */
+			else
+				r.unbonding[kept++] = r.unbonding[j];
+		}
+		if (kept == r.nunbonding)
+			continue;
+		r.nunbonding = kept;
+		uint8_t addr[ADDR_LEN];
+		address_from_pubkey(pk, addr);
+		if (due && (rc = ledger_credit(vc->l, addr, due)) != 0)
+			return rc;
+		rc = record_put(vc->l, pk, &r);
+	}
+	return rc;
+}
+
+static int by_power_desc(const void *a, const void *b)
+{
+	const struct bft_validator *x = a, *y = b;
+	if (x->power != y->power)
+		return x->power > y->power ? -1 : 1;
+	return memcmp(x->pubkey, y->pubkey, PUBKEY_LEN);
+}
+
+static int by_pubkey(const void *a, const void *b)
+{
+	return memcmp(((const struct bft_validator *)a)->pubkey, ((const struct bft_validator *)b)->pubkey,
+		      PUBKEY_LEN);
+}
+
+int validators_end_block(const struct validators_ctx *vc, const struct commit *last_commit, char *err,
+			 size_t errlen)
+{
+	int rc = 0;
+	if (last_commit && vc->height >= 2 && (rc = downtime(vc, last_commit)) != 0)
+		return assay_fail(err, errlen, rc, "validator downtime: %s", assay_strerror(rc));
+	uint8_t *pks;
+	size_t n;
+	if ((rc = validators_list(vc->l, &pks, &n)) != 0)
+		return assay_fail(err, errlen, rc, "validator index: %s", assay_strerror(rc));
+	rc = release_unbonding(vc, pks, n);
+	free(pks);
+	if (rc || (rc = validators_list(vc->l, &pks, &n)) != 0)
+		return assay_fail(err, errlen, rc, "validator unbonding: %s", assay_strerror(rc));
+	struct bft_validator *want = calloc(n ? n : 1, sizeof(*want));
+	uint32_t k = 0;
+	if (!want)
+		rc = ASSAY_ENOMEM;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct validator_record r;
+		if ((rc = validators_get(vc->l, pks + i * PUBKEY_LEN, &r)) != 0)
+			break;
+		if (!record_active(&r))
+			continue;
+		memcpy(want[k].pubkey, pks + i * PUBKEY_LEN, PUBKEY_LEN);
+		want[k++].power = r.bond / VALIDATOR_POWER_UNIT;
+	}
+	free(pks);
+	if (!rc && n == 0) {
+		/* A ledger without validator state (unit tests of other modules
+		 * execute blocks on one); a chain always has its genesis set. */
+		uint8_t key[HASH_LEN], *val;
+		size_t len;
+		set_key(vc->height + 1, key);
+		rc = ledger_get(vc->l, key, &val, &len);
+		if (rc == ASSAY_ENOTFOUND) {
+			free(want);
+			return 0;
+		}
+		if (!rc)
+			free(val);
+	}
+	if (!rc && k > BFT_MAX_VALIDATORS) { /* the strongest, ties by pubkey */
+		qsort(want, k, sizeof(*want), by_power_desc);
+		k = BFT_MAX_VALIDATORS;
+		qsort(want, k, sizeof(*want), by_pubkey);
+	}
+	struct bft_valset cur, next;
+	if (!rc)
+		rc = validators_set_at(vc->l, vc->height + 1, &cur);
+	if (rc) {
+		free(want);
+		return assay_fail(err, errlen, rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc,
+				  "validator set of height %llu: %s", (unsigned long long)vc->height + 1,
+				  assay_strerror(rc));
+	}
+	/* k == 0 cannot follow from the rules (they refuse to empty the set);
+	 * should it, the set stays as it is rather than halt the chain. */
+	rc = k ? set_next(&cur, want, k, &next) : set_next(&cur, cur.v, cur.n, &next);
+	free(want);
+	bft_valset_free(&cur);
+	if (!rc) {
+		rc = set_put(vc->l, vc->height + 2, &next);
+		bft_valset_free(&next);
+	}
+	/* the sets evidence and downtime can still ask for: from height + 1 -
+	 * evidence_max_age on (the next block's window) */
+	if (!rc && vc->height > vc->params->evidence_max_age) {
+		uint8_t key[HASH_LEN];
+		set_key(vc->height - vc->params->evidence_max_age, key);
+		rc = ledger_del(vc->l, key);
+		if (rc == ASSAY_ENOTFOUND)
+			rc = 0;
+	}
+	if (rc)
+		return assay_fail(err, errlen, rc, "validator set update: %s", assay_strerror(rc));
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* Faucet rate limits (see limit.h): a flat table of (key, time served),
+ * searched linearly: a faucet serves a few requests a second at most. An
+ * entry whose interval has passed is free for reuse. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "faucet/limit.h"
+
+struct grant {
+	char key[FAUCET_KEY_MAX];
+	uint64_t at_ms; /* when it was served; 0: free slot */
+};
+
+struct faucet_limits {
+	uint64_t interval_ms;
+	size_t used; /* slots ever used: [0, used) */
+	struct grant grants[FAUCET_TRACKED_MAX];
+};
+
+faucet_limits_t *faucet_limits_new(uint64_t interval_ms)
+{
+	struct faucet_limits *l = calloc(1, sizeof(*l));
+	if (l)
+		l->interval_ms = interval_ms;
+	return l;
+}
+
+void faucet_limits_free(faucet_limits_t *l)
+{
+	free(l);
+}
+
+static int live(const struct faucet_limits *l, const struct grant *g, uint64_t now_ms)
+{
+	return g->at_ms && now_ms < g->at_ms + l->interval_ms;
+}
+
+static const struct grant *find(const struct faucet_limits *l, const char *key)
+{
+	for (size_t i = 0; i < l->used; i++)
+		if (l->grants[i].at_ms && strcmp(l->grants[i].key, key) == 0)
+			return &l->grants[i];
+	return NULL;
+}
+
+uint64_t faucet_limits_wait(const faucet_limits_t *l, const char *key, uint64_t now_ms)
+{
+	const struct grant *g = find(l, key);
+	return g && live(l, g, now_ms) ? g->at_ms + l->interval_ms - now_ms : 0;
+}
+
+/* The slot key would take at now_ms: its own, a free or expired one, or NULL. */
+static struct grant *slot_for(const struct faucet_limits *l, const char *key, uint64_t now_ms)
+{
+	struct grant *g = (struct grant *)find(l, key);
+	if (g)
+		return g;
+	for (size_t i = 0; i < l->used; i++)
+		if (!live(l, &l->grants[i], now_ms))
+			return (struct grant *)&l->grants[i];
+	return l->used < FAUCET_TRACKED_MAX ? (struct grant *)&l->grants[l->used] : NULL;
+}
+
+int faucet_limits_has_room(const faucet_limits_t *l, const char *key, uint64_t now_ms)
+{
+	return slot_for(l, key, now_ms) != NULL;
+}
+
+int faucet_limits_record(faucet_limits_t *l, const char *key, uint64_t now_ms)
+{
+	size_t len = strlen(key);
+	if (len == 0 || len >= FAUCET_KEY_MAX || now_ms == 0)
+		return ASSAY_EARG;
+	struct grant *g = slot_for(l, key, now_ms);
+	if (!g)
+		return ASSAY_EFULL;
+	if (g == &l->grants[l->used])
+		l->used++;
+	memcpy(g->key, key, len + 1);
+	g->at_ms = now_ms;
+	return 0;
+}

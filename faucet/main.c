@@ -1,0 +1,685 @@
+/* assay-faucet: gives test coins (docs/faucet.md). Serves a small HTML page
+ * and a JSON endpoint over HTTP; each request sends a fixed amount from one
+ * wallet key to an address, at most once per -interval per address and per
+ * -ip-interval per client IP. Talks to a node over JSON-RPC with the
+ * clients' library (libassay_client.a), as assay-worker does; never links
+ * the node. Not for: mainnet (it refuses to run on one). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include <config.h>
+#include "core/error.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "core/network.h"
+#include "core/tx.h"
+#include "faucet/limit.h"
+#include "wallet/amount.h"
+#include "wallet/client_chain.h"
+#include "wallet/keystore.h"
+#include "wallet/passphrase.h"
+#include "wallet/rpc_client.h"
+#include "wallet/txbuild.h"
+
+#define FAUCET_PATH_MAX 4096
+#define FAUCET_LISTEN "127.0.0.1:29460"               /* default HTTP address */
+#define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull) /* 10 ASY per request */
+#define FAUCET_DEFAULT_INTERVAL_S 86400u              /* once a day per address and per IP */
+#define FAUCET_MAX_BODY 4096                          /* a request body: one address */
+
+struct faucet_cfg {
+	char datadir[FAUCET_PATH_MAX];
+	char network[16]; /* only for the default -rpcport */
+	char rpcconnect[256];
+	unsigned rpcport; /* 0: the network's */
+	char rpcuser[256];
+	char rpcpassword[256];
+	char wallet[128];
+	char passphrase_file[FAUCET_PATH_MAX];
+	char listen[256];
+	uint64_t amount;        /* base units per request */
+	uint64_t interval_s;    /* per address */
+	uint64_t ip_interval_s; /* per client IP */
+	int ip_interval_set;
+	int debug;
+};
+
+struct faucet {
+	struct faucet_cfg cfg;
+	struct rpc_endpoint ep;
+	struct keystore_key key;
+	uint8_t addr[ADDR_LEN];
+	char address[ADDR_STR_MAX]; /* the faucet's own address */
+	struct client_chain chain;
+	faucet_limits_t *by_address, *by_ip;
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *sigint_ev, *sigterm_ev;
+	uint64_t served; /* requests that sent coins */
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int read_cookie(struct faucet *f)
+{
+	char path[FAUCET_PATH_MAX + 16], line[RPC_CLIENT_AUTH_MAX];
+	snprintf(path, sizeof(path), "%s/.cookie", f->cfg.datadir);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return -1;
+	int ok = fgets(line, sizeof(line), fp) != NULL;
+	fclose(fp);
+	if (!ok)
+		return -1;
+	line[strcspn(line, "\r\n")] = 0;
+	snprintf(f->ep.auth, sizeof(f->ep.auth), "%s", line);
+	return 0;
+}
+
+/* Calls method (params stolen; NULL = []). 0 with *result, or -1 with the
+ * reason in fail. A node restarted since (a new cookie) is retried once. */
+static int call(struct faucet *f, const char *method, json_t *params, json_t **result,
+		struct rpc_failure *fail)
+{
+	int rc = rpc_client_call(&f->ep, method, params, result, fail);
+	if (rc == ASSAY_EAUTH && !f->cfg.rpcuser[0] && read_cookie(f) == 0)
+		rc = rpc_client_call(&f->ep, method, params, result, fail);
+	json_decref(params);
+	if (rc)
+		log_warn("rpc %s: %s", method, fail->message);
+	return rc ? -1 : 0;
+}
+
+/* ---- sending ---- */
+
+/* Sends cfg.amount to `to`; the txid into txid. 0, or -1 with why. */
+static int send_coins(struct faucet *f, const uint8_t to[ADDR_LEN], char txid[2 * HASH_LEN + 1], char *why,
+		      size_t whylen)
+{
+	struct rpc_failure fail;
+	json_t *acct;
+	if (call(f, "getaccount", json_pack("[s]", f->address), &acct, &fail) < 0) {
+		snprintf(why, whylen, "the node did not answer: %s", fail.message);
+		return -1;
+	}
+	json_t *nonce = json_object_get(acct, "pending_nonce");
+	json_t *balance = json_object_get(acct, "balance");
+	struct txbuild_spec spec = {.nonce = json_is_integer(nonce) ? (uint64_t)json_integer_value(nonce) : 0,
+				    .kind = TX_TRANSFER};
+	uint64_t have = json_is_integer(balance) ? (uint64_t)json_integer_value(balance) : 0;
+	json_decref(acct);
+	if (txbuild_default_fee(&f->chain.params, 0, &spec.fee) != 0) {
+		snprintf(why, whylen, "no fee can pay for a transfer on this chain");
+		return -1;
+	}
+	if (have < f->cfg.amount || have - f->cfg.amount < spec.fee) {
+		char left[AMOUNT_STR_MAX];
+		amount_format(have, left);
+		snprintf(why, whylen, "the faucet is empty (%s ASY left)", left);
+		return -1;
+	}
+	memcpy(spec.chain_id, f->chain.chain_id, HASH_LEN);
+	struct buf payload, enc;
+	buf_init(&payload);
+	buf_init(&enc);
+	txbuild_transfer_payload(to, f->cfg.amount, &payload);
+	spec.payload = payload.data;
+	spec.payload_len = payload.len;
+	uint8_t id[HASH_LEN];
+	int rc = payload.oom ? ASSAY_ENOMEM : txbuild_sign(&spec, f->key.seckey, &enc, id);
+	char *hex = rc == 0 ? malloc(2 * enc.len + 1) : NULL;
+	if (hex)
+		hex_encode(enc.data, enc.len, hex);
+	buf_free(&payload);
+	buf_free(&enc);
+	if (!hex) {
+		snprintf(why, whylen, "cannot build the transaction");
+		return -1;
+	}
+	json_t *sent;
+	rc = call(f, "sendrawtransaction", json_pack("[s]", hex), &sent, &fail);
+	free(hex);
+	if (rc < 0) {
+		snprintf(why, whylen, "the node refused the transaction: %s", fail.message);
+		return -1;
+	}
+	json_decref(sent);
+	hex_encode(id, HASH_LEN, txid);
+	return 0;
+}
+
+/* ---- HTTP ---- */
+
+static void reply_json(struct evhttp_request *req, int status, const char *reason, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evbuffer_add_printf(out, "%s\n", text ? text : "{\"error\":\"out of memory\"}");
+	free(text);
+	evhttp_send_reply(req, status, reason, NULL);
+}
+
+static void reply_error(struct evhttp_request *req, int status, const char *reason, const char *msg)
+{
+	reply_json(req, status, reason, json_pack("{s:s}", "error", msg));
+}
+
+/* The "address" of a request: ?address= on GET, or a POST body that is JSON
+ * {"address": ...} or a form (address=...). Into out; 0, or -1 with why. */
+static int request_address(struct evhttp_request *req, char *out, size_t outlen, char *why, size_t whylen)
+{
+	struct evkeyvalq q;
+	const char *value = NULL;
+	int rc = -1;
+	TAILQ_INIT(&q);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+		if (query && evhttp_parse_query_str(query, &q) == 0)
+			value = evhttp_find_header(&q, "address");
+		if (value && strlen(value) < outlen) {
+			snprintf(out, outlen, "%s", value);
+			rc = 0;
+		}
+		evhttp_clear_headers(&q);
+		if (rc)
+			snprintf(why, whylen, "give the address: GET /request?address=ADDRESS");
+		return rc;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char body[FAUCET_MAX_BODY + 1];
+	if (len > FAUCET_MAX_BODY) {
+		snprintf(why, whylen, "request body over %d bytes", FAUCET_MAX_BODY);
+		return -1;
+	}
+	evbuffer_copyout(in, body, len);
+	body[len] = 0;
+	const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (type && strncmp(type, "application/x-www-form-urlencoded", 33) == 0) {
+		if (evhttp_parse_query_str(body, &q) == 0)
+			value = evhttp_find_header(&q, "address");
+		if (value && strlen(value) < outlen) {
+			snprintf(out, outlen, "%s", value);
+			rc = 0;
+		}
+		evhttp_clear_headers(&q);
+	} else {
+		json_error_t jerr;
+		json_t *j = json_loadb(body, len, 0, &jerr);
+		json_t *a = json_object_get(j, "address");
+		if (json_is_string(a) && strlen(json_string_value(a)) < outlen) {
+			snprintf(out, outlen, "%s", json_string_value(a));
+			rc = 0;
+		}
+		json_decref(j);
+	}
+	if (rc)
+		snprintf(why, whylen,
+			 "the body must be JSON {\"address\": \"ADDRESS\"} (or a form with address=)");
+	return rc;
+}
+
+static void client_ip(struct evhttp_request *req, char *out, size_t outlen)
+{
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	snprintf(out, outlen, "%s", peer ? peer : "unknown");
+}
+
+/* POST /request {"address": ...} or GET /request?address=...: sends the
+ * amount, or says why not (400 bad request or address, 429 too soon, 503
+ * the node or the faucet's funds failed). */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct faucet *f = arg;
+	char text[ADDR_STR_MAX], why[600], ip[64];
+	if (request_address(req, text, sizeof(text), why, sizeof(why)) < 0) {
+		reply_error(req, 400, "Bad Request", why);
+		return;
+	}
+	uint8_t to[ADDR_LEN];
+	enum network net;
+	if (address_decode(text, &net, to) < 0) {
+		snprintf(why, sizeof(why), "not an Assay address: '%s'", text);
+		reply_error(req, 400, "Bad Request", why);
+		return;
+	}
+	if (net != f->chain.network->family) {
+		snprintf(why, sizeof(why),
+			 "'%s' is not an address of this faucet's network %s (addresses begin %s1)", text,
+			 f->chain.network->name, f->chain.network->hrp);
+		reply_error(req, 400, "Bad Request", why);
+		return;
+	}
+	char canonical[ADDR_STR_MAX];
+	address_encode(net, to, canonical); /* one key per address, whatever its case */
+	if (strcmp(canonical, f->address) == 0) {
+		reply_error(req, 400, "Bad Request", "that is the faucet's own address");
+		return;
+	}
+	client_ip(req, ip, sizeof(ip));
+	uint64_t now = wall_ms();
+	uint64_t wait_addr = faucet_limits_wait(f->by_address, canonical, now);
+	uint64_t wait_ip = faucet_limits_wait(f->by_ip, ip, now);
+	if (wait_addr || wait_ip) {
+		uint64_t wait_s = ((wait_addr > wait_ip ? wait_addr : wait_ip) + 999) / 1000;
+		snprintf(why, sizeof(why),
+			 "this %s was given coins less than %llu s ago: try again in %llu s",
+			 wait_addr ? "address" : "client",
+			 (unsigned long long)(wait_addr ? f->cfg.interval_s : f->cfg.ip_interval_s),
+			 (unsigned long long)wait_s);
+		log_info("refused %s from %s: %s", canonical, ip, why);
+		reply_json(req, 429, "Too Many Requests",
+			   json_pack("{s:s,s:I}", "error", why, "retry_after_s", (json_int_t)wait_s));
+		return;
+	}
+	if (!faucet_limits_has_room(f->by_address, canonical, now) ||
+	    !faucet_limits_has_room(f->by_ip, ip, now)) {
+		reply_error(req, 503, "Service Unavailable", "the faucet is busy: try again later");
+		return;
+	}
+	char txid[2 * HASH_LEN + 1];
+	if (send_coins(f, to, txid, why, sizeof(why)) < 0) {
+		log_warn("cannot serve %s from %s: %s", canonical, ip, why);
+		reply_error(req, 503, "Service Unavailable", why);
+		return;
+	}
+	faucet_limits_record(f->by_address, canonical, now);
+	faucet_limits_record(f->by_ip, ip, now);
+	f->served++;
+	char amount[AMOUNT_STR_MAX];
+	amount_format(f->cfg.amount, amount);
+	log_info("sent %s ASY to %s (client %s): tx %s", amount, canonical, ip, txid);
+	reply_json(req, 200, "OK",
+		   json_pack("{s:s,s:s,s:s,s:I}", "txid", txid, "address", canonical, "amount", amount,
+			     "amount_units", (json_int_t)f->cfg.amount));
+}
+
+/* GET /status: the faucet's address, funds and limits, as JSON. */
+static void on_status(struct evhttp_request *req, void *arg)
+{
+	struct faucet *f = arg;
+	struct rpc_failure fail;
+	json_t *acct = NULL;
+	char amount[AMOUNT_STR_MAX], balance[AMOUNT_STR_MAX] = "unknown";
+	amount_format(f->cfg.amount, amount);
+	if (call(f, "getaccount", json_pack("[s]", f->address), &acct, &fail) == 0) {
+		json_t *b = json_object_get(acct, "balance");
+		amount_format(json_is_integer(b) ? (uint64_t)json_integer_value(b) : 0, balance);
+		json_decref(acct);
+	}
+	reply_json(req, 200, "OK",
+		   json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "network", f->chain.network->name, "address",
+			     f->address, "balance", balance, "amount", amount, "interval_s",
+			     (json_int_t)f->cfg.interval_s, "ip_interval_s", (json_int_t)f->cfg.ip_interval_s,
+			     "served", (json_int_t)f->served));
+}
+
+/* GET /: a page with a form that posts to /request. */
+static void on_page(struct evhttp_request *req, void *arg)
+{
+	struct faucet *f = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (!path || strcmp(path, "/") != 0) {
+		evhttp_send_error(req, 404, "no such page (/, /request, /status)");
+		return;
+	}
+	char amount[AMOUNT_STR_MAX];
+	amount_format(f->cfg.amount, amount);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/html; charset=utf-8");
+	evbuffer_add_printf(
+		out,
+		"<!doctype html>\n<html><head><title>Assay %s faucet</title></head><body>\n"
+		"<h1>Assay %s faucet</h1>\n"
+		"<p>%s ASY per request, once every %llu s per address and every %llu s per client.</p>\n"
+		"<form method=\"post\" action=\"/request\">\n"
+		"<label>Address <input name=\"address\" size=\"60\" placeholder=\"%s1...\"></label>\n"
+		"<button type=\"submit\">Send me coins</button>\n</form>\n"
+		"<p>JSON: <code>POST /request {\"address\": \"...\"}</code>, <code>GET /status</code>."
+		" Test coins only: they are worth nothing.</p>\n</body></html>\n",
+		f->chain.network->name, f->chain.network->name, amount, (unsigned long long)f->cfg.interval_s,
+		(unsigned long long)f->cfg.ip_interval_s, f->chain.network->hrp);
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static int start_http(struct faucet *f)
+{
+	char host[256];
+	snprintf(host, sizeof(host), "%s", f->cfg.listen);
+	char *colon = strrchr(host, ':');
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || *end || port <= 0 || port > 65535) {
+		log_error("-listen=%s: expected HOST:PORT", f->cfg.listen);
+		return -1;
+	}
+	*colon = 0;
+	f->http = evhttp_new(f->base);
+	if (!f->http || evhttp_bind_socket(f->http, host, (uint16_t)port) != 0) {
+		log_error("cannot listen on %s: %s", f->cfg.listen, strerror(errno));
+		return -1;
+	}
+	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_max_body_size(f->http, FAUCET_MAX_BODY);
+	evhttp_set_timeout(f->http, 10);
+	evhttp_set_cb(f->http, "/request", on_request, f);
+	evhttp_set_cb(f->http, "/status", on_status, f);
+	evhttp_set_gencb(f->http, on_page, f);
+	return 0;
+}
+
+/* ---- flags and start-up ---- */
+
+enum {
+	OPT_DATADIR = 1,
+	OPT_NETWORK,
+	OPT_RPCCONNECT,
+	OPT_RPCPORT,
+	OPT_RPCUSER,
+	OPT_RPCPASSWORD,
+	OPT_WALLET,
+	OPT_PASSFILE,
+	OPT_LISTEN,
+	OPT_AMOUNT,
+	OPT_INTERVAL,
+	OPT_IP_INTERVAL,
+	OPT_DEBUG,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{"datadir", required_argument, NULL, OPT_DATADIR},
+	{"network", required_argument, NULL, OPT_NETWORK},
+	{"rpcconnect", required_argument, NULL, OPT_RPCCONNECT},
+	{"rpcport", required_argument, NULL, OPT_RPCPORT},
+	{"rpcuser", required_argument, NULL, OPT_RPCUSER},
+	{"rpcpassword", required_argument, NULL, OPT_RPCPASSWORD},
+	{"wallet", required_argument, NULL, OPT_WALLET},
+	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"amount", required_argument, NULL, OPT_AMOUNT},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"ip-interval", required_argument, NULL, OPT_IP_INTERVAL},
+	{"debug", no_argument, NULL, OPT_DEBUG},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(void)
+{
+	char amount[AMOUNT_STR_MAX];
+	amount_format(FAUCET_DEFAULT_AMOUNT, amount);
+	printf("usage: assay-faucet -wallet=NAME [options]   (options as -name=value or --name=value)\n\n"
+	       "Gives test coins: each request sends -amount from the wallet's key to an address,\n"
+	       "at most once per -interval per address and per -ip-interval per client IP.\n\n"
+	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default "
+	       "~/.assay)\n"
+	       "  -network=NET           dev, local or testnet: the default -rpcport (default testnet)\n"
+	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
+	       "  -rpcport=PORT          node RPC port (default: the network's)\n"
+	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
+	       "  -wallet=NAME           the key coins are sent from: DATADIR/wallet/NAME.json (required)\n"
+	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
+	       "  -listen=HOST:PORT      HTTP address (default %s)\n"
+	       "  -amount=ASY            coins per request (default %s)\n"
+	       "  -interval=SECONDS      one request per address per this long (default %u)\n"
+	       "  -ip-interval=SECONDS   one request per client IP per this long (default: -interval)\n"
+	       "  -debug                 debug logging\n"
+	       "  -help                  this text\n\n"
+	       "HTTP: GET / (a form), POST /request {\"address\": \"...\"} or GET /request?address=...,\n"
+	       "GET /status. Refused on a mainnet node.\n",
+	       FAUCET_LISTEN, amount, FAUCET_DEFAULT_INTERVAL_S);
+}
+
+static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
+{
+	if (strlen(value) >= cap) {
+		fprintf(stderr, "error: -%s is too long\n", name);
+		return -1;
+	}
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int parse_seconds(const char *text, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v > 10ull * 365 * 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(struct faucet_cfg *c, int argc, char **argv)
+{
+	const char *home = getenv("HOME");
+	memset(c, 0, sizeof(*c));
+	snprintf(c->datadir, sizeof(c->datadir), "%s/.assay", home ? home : ".");
+	snprintf(c->network, sizeof(c->network), "testnet");
+	snprintf(c->rpcconnect, sizeof(c->rpcconnect), "127.0.0.1");
+	snprintf(c->listen, sizeof(c->listen), "%s", FAUCET_LISTEN);
+	c->amount = FAUCET_DEFAULT_AMOUNT;
+	c->interval_s = FAUCET_DEFAULT_INTERVAL_S;
+	int ch;
+	char *end;
+	opterr = 0;
+	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
+		int bad = 0;
+		switch (ch) {
+		case OPT_DATADIR:
+			bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir");
+			break;
+		case OPT_NETWORK:
+			bad = copy_opt(c->network, sizeof(c->network), optarg, "network");
+			break;
+		case OPT_RPCCONNECT:
+			bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
+			break;
+		case OPT_RPCUSER:
+			bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
+			break;
+		case OPT_RPCPASSWORD:
+			bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
+			break;
+		case OPT_WALLET:
+			bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet");
+			break;
+		case OPT_PASSFILE:
+			bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg,
+				       "passphrase-file");
+			break;
+		case OPT_LISTEN:
+			bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen");
+			break;
+		case OPT_RPCPORT:
+			errno = 0;
+			c->rpcport = (unsigned)strtoul(optarg, &end, 10);
+			bad = errno || *end || optarg[0] == '-' || c->rpcport == 0 || c->rpcport > 65535;
+			break;
+		case OPT_AMOUNT:
+			bad = amount_parse(optarg, &c->amount) != 0 || c->amount == 0;
+			break;
+		case OPT_INTERVAL:
+			bad = parse_seconds(optarg, &c->interval_s);
+			break;
+		case OPT_IP_INTERVAL:
+			bad = parse_seconds(optarg, &c->ip_interval_s);
+			c->ip_interval_set = 1;
+			break;
+		case OPT_DEBUG:
+			c->debug = 1;
+			break;
+		case OPT_HELP:
+			usage();
+			exit(0);
+		default:
+			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+		if (bad) {
+			fprintf(stderr, "error: bad value for %s (see -help)\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+		return -1;
+	}
+	if (!keystore_name_valid(c->wallet)) {
+		fprintf(stderr, "error: -wallet=NAME is required (a wallet in DATADIR/wallet)\n");
+		return -1;
+	}
+	const struct network_info *net = network_find(c->network);
+	if (!net || net->family == NET_MAIN) {
+		fprintf(stderr, "error: -network must be dev, local or testnet\n");
+		return -1;
+	}
+	if (!c->rpcport)
+		c->rpcport = net->rpc_port;
+	if (!c->ip_interval_set)
+		c->ip_interval_s = c->interval_s;
+	return 0;
+}
+
+static int unlock(struct faucet *f)
+{
+	char pass[PASSPHRASE_MAX + 1], prompt[160], err[512];
+	struct keystore_info info;
+	int rc = keystore_read_info(f->cfg.datadir, f->cfg.wallet, &info, err, sizeof(err));
+	if (rc) {
+		log_error("wallet %s: %s", f->cfg.wallet, err);
+		return -1;
+	}
+	snprintf(prompt, sizeof(prompt), "Passphrase for wallet '%s': ", f->cfg.wallet);
+	rc = passphrase_get(f->cfg.passphrase_file[0] ? f->cfg.passphrase_file : NULL, prompt, 0, pass, err,
+			    sizeof(err));
+	if (rc == 0)
+		rc = keystore_load(f->cfg.datadir, f->cfg.wallet, pass, &f->key, err, sizeof(err));
+	sodium_memzero(pass, sizeof(pass));
+	if (rc) {
+		log_error("wallet %s: %s", f->cfg.wallet, err);
+		return -1;
+	}
+	address_from_pubkey(f->key.info.pubkey, f->addr);
+	return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct faucet *f = arg;
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(f->base, NULL);
+}
+
+static int start(struct faucet *f)
+{
+	snprintf(f->ep.host, sizeof(f->ep.host), "%s", f->cfg.rpcconnect);
+	f->ep.port = f->cfg.rpcport;
+	if (f->cfg.rpcuser[0])
+		snprintf(f->ep.auth, sizeof(f->ep.auth), "%s:%s", f->cfg.rpcuser, f->cfg.rpcpassword);
+	else if (read_cookie(f) < 0)
+		log_warn("no %s/.cookie: is the node running with this -datadir?", f->cfg.datadir);
+	if (unlock(f) < 0)
+		return -1;
+	struct rpc_failure fail;
+	json_t *info;
+	char err[256];
+	if (call(f, "getchainparams", NULL, &info, &fail) < 0) {
+		log_error("cannot reach the node at %s:%u: %s", f->ep.host, f->ep.port, fail.message);
+		return -1;
+	}
+	int rc = client_chain_parse(info, &f->chain, err, sizeof(err));
+	json_decref(info);
+	if (rc) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (f->chain.network->family == NET_MAIN) {
+		log_error("the node is on %s: a faucet gives away coins, so it runs on test networks only",
+			  f->chain.network->name);
+		return -1;
+	}
+	address_encode(f->chain.network->family, f->addr, f->address);
+	f->by_address = faucet_limits_new(f->cfg.interval_s * 1000);
+	f->by_ip = faucet_limits_new(f->cfg.ip_interval_s * 1000);
+	f->base = event_base_new();
+	if (!f->by_address || !f->by_ip || !f->base || start_http(f) < 0)
+		return -1;
+	f->sigint_ev = evsignal_new(f->base, SIGINT, on_signal, f);
+	f->sigterm_ev = evsignal_new(f->base, SIGTERM, on_signal, f);
+	if (!f->sigint_ev || !f->sigterm_ev)
+		return -1;
+	event_add(f->sigint_ev, NULL);
+	event_add(f->sigterm_ev, NULL);
+	return 0;
+}
+
+static void stop(struct faucet *f)
+{
+	if (f->sigint_ev)
+		event_free(f->sigint_ev);
+	if (f->sigterm_ev)
+		event_free(f->sigterm_ev);
+	if (f->http)
+		evhttp_free(f->http);
+	if (f->base)
+		event_base_free(f->base);
+	faucet_limits_free(f->by_address);
+	faucet_limits_free(f->by_ip);
+	keystore_key_wipe(&f->key);
+}
+
+int main(int argc, char **argv)
+{
+	struct faucet *f = calloc(1, sizeof(*f));
+	if (!f || parse_args(&f->cfg, argc, argv) < 0) {
+		free(f);
+		return 2;
+	}
+	log_set_stderr(1);
+	log_set_level(f->cfg.debug ? LOG_DEBUG : LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	int rc = 1;
+	if (keys_init() != 0) {
+		log_error("libsodium failed to initialise");
+	} else if (start(f) == 0) {
+		char amount[AMOUNT_STR_MAX];
+		amount_format(f->cfg.amount, amount);
+		log_info("assay-faucet %s: %s ASY per request from %s on %s, http://%s/ (per address every "
+			 "%llu s, "
+			 "per IP every %llu s)",
+			 PACKAGE_VERSION, amount, f->address, f->chain.network->name, f->cfg.listen,
+			 (unsigned long long)f->cfg.interval_s, (unsigned long long)f->cfg.ip_interval_s);
+		event_base_dispatch(f->base);
+		rc = 0;
+	}
+	stop(f);
+	free(f);
+	return rc;
+}

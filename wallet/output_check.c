@@ -1,0 +1,34 @@
+/* The size and root check of a fetched output (see output_check.h). One
+ * owner for every buffer it makes: on failure it frees them and says so,
+ * so a caller's cleanup never frees them again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "wallet/output_check.h"
+
+int output_check_root(const struct job_shape *s, const uint8_t *output, size_t len,
+		      const uint8_t root[HASH_LEN], uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen)
+{
+	uint64_t want = kernel_output_bytes(s);
+	uint8_t got[HASH_LEN], output_hash[HASH_LEN];
+	*leaves = NULL;
+	if ((uint64_t)len != want) {
+		snprintf(why, whylen, "it is %zu bytes; it should be %llu bytes", len,
+			 (unsigned long long)want);
+		return ASSAY_EINVALID;
+	}
+	if (kernel_commit(s, output, leaves, got, output_hash) != 0) {
+		*leaves = NULL;
+		snprintf(why, whylen, "out of memory");
+		return ASSAY_ENOMEM;
+	}
+	if (memcmp(got, root, HASH_LEN) != 0) {
+		free(*leaves);
+		*leaves = NULL;
+		snprintf(why, whylen, "its Merkle root does not match the root the worker opened on chain");
+		return ASSAY_EINVALID;
+	}
+	return 0;
+}

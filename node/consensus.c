@@ -87,7 +87,8 @@ struct consensus {
 	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
-	uint64_t tip_sigs_height;
+	uint64_t tip_sigs_height;         /* 0: none gathered */
+	struct bft_valset tip_vs;         /* the set of tip_sigs_height */
 	/* evidence the engine reported and this node submitted, newest last */
 	struct bft_evidence evidence[CONSENSUS_MAX_EVIDENCE];
 	size_t nevidence;
@@ -431,20 +432,28 @@ static int engine_result(struct consensus *cs, int rc)
 	return rc;
 }
 
+/* Per validator of the decided height's set (cs->vs): one more missed vote
+ * when the commit lacks its precommit. Validators that joined are added;
+ * those that left keep their count. */
 static void count_missed(struct consensus *cs, const struct commit *c)
 {
-	if (!cs->missed) {
-		cs->missed = calloc(cs->vs.n ? cs->vs.n : 1, sizeof(*cs->missed));
-		if (!cs->missed)
-			return;
-		cs->nmissed = cs->vs.n;
-		for (uint32_t i = 0; i < cs->vs.n; i++)
-			memcpy(cs->missed[i].pubkey, cs->vs.v[i].pubkey, PUBKEY_LEN);
-	}
-	for (size_t i = 0; i < cs->nmissed; i++) {
+	for (uint32_t v = 0; v < cs->vs.n; v++) {
+		const uint8_t *pk = cs->vs.v[v].pubkey;
+		size_t i = 0;
+		while (i < cs->nmissed && memcmp(cs->missed[i].pubkey, pk, PUBKEY_LEN) != 0)
+			i++;
+		if (i == cs->nmissed) {
+			struct missed *grown = realloc(cs->missed, (cs->nmissed + 1) * sizeof(*grown));
+			if (!grown)
+				return; /* a figure, not worth failing for */
+			cs->missed = grown;
+			memcpy(cs->missed[i].pubkey, pk, PUBKEY_LEN);
+			cs->missed[i].missed = 0;
+			cs->nmissed++;
+		}
 		int signed_it = 0;
 		for (uint32_t k = 0; k < c->nsigs && !signed_it; k++)
-			signed_it = memcmp(c->sigs[k].validator, cs->missed[i].pubkey, PUBKEY_LEN) == 0;
+			signed_it = memcmp(c->sigs[k].validator, pk, PUBKEY_LEN) == 0;
 		cs->missed[i].missed += !signed_it;
 	}
 }
@@ -1154,6 +1163,7 @@ void consensus_stop(struct node *n)
 	}
 	free(cs->signed_recs);
 	free(cs->tip_sigs);
+	bft_valset_free(&cs->tip_vs);
 	free(cs->missed);
 	free(cs);
 	n->consensus = NULL;
@@ -1227,14 +1237,22 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 	if (v->type != VOTE_PRECOMMIT || !v->has_value || v->height != chain_height(n->chain) ||
 	    memcmp(v->value, tip, HASH_LEN) != 0 || chain_tip_commit(n->chain)->nsigs)
 		return;
+	/* the tip's own set, which a bond may have changed at the next height */
+	const struct bft_valset *vs = &cs->tip_vs;
 	if (cs->tip_sigs_height != v->height) {
+		free(cs->tip_sigs);
+		cs->tip_sigs = NULL;
 		cs->ntip_sigs = 0;
+		cs->tip_sigs_height = 0;
+		bft_valset_free(&cs->tip_vs);
+		if (chain_validator_set(n->chain, v->height, &cs->tip_vs) != 0)
+			return;
 		cs->tip_sigs_height = v->height;
 	}
-	size_t cap = (size_t)cs->vs.n * CONSENSUS_TIP_ROUNDS;
+	size_t cap = (size_t)vs->n * CONSENSUS_TIP_ROUNDS;
 	if (!cs->tip_sigs && !(cs->tip_sigs = calloc(cap ? cap : 1, sizeof(*cs->tip_sigs))))
 		return;
-	if (bft_valset_find(&cs->vs, v->validator) < 0 || cs->ntip_sigs == cap)
+	if (bft_valset_find(vs, v->validator) < 0 || cs->ntip_sigs == cap)
 		return;
 	/* each validator fills at most CONSENSUS_TIP_ROUNDS slots, so the
 	 * honest ones always have room */
@@ -1255,10 +1273,10 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 	uint32_t k = 0;
 	for (size_t i = 0; i < cs->ntip_sigs; i++)
 		if (cs->tip_sigs[i].round == v->round) {
-			power += cs->vs.v[bft_valset_find(&cs->vs, cs->tip_sigs[i].validator)].power;
+			power += vs->v[bft_valset_find(vs, cs->tip_sigs[i].validator)].power;
 			k++;
 		}
-	if (!bft_power_quorum(power, cs->vs.total))
+	if (!bft_power_quorum(power, vs->total))
 		return;
 	struct commit c = {v->height, v->round, {0}, k, calloc(k, sizeof(struct commit_sig))};
 	if (!c.sigs)
@@ -1266,10 +1284,10 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 	memcpy(c.block_hash, tip, HASH_LEN);
 	k = 0;
 	/* in validator order, as a commit the engine builds */
-	for (uint32_t vi = 0; vi < cs->vs.n; vi++)
+	for (uint32_t vi = 0; vi < vs->n; vi++)
 		for (size_t i = 0; i < cs->ntip_sigs; i++)
 			if (cs->tip_sigs[i].round == v->round &&
-			    memcmp(cs->tip_sigs[i].validator, cs->vs.v[vi].pubkey, PUBKEY_LEN) == 0) {
+			    memcmp(cs->tip_sigs[i].validator, vs->v[vi].pubkey, PUBKEY_LEN) == 0) {
 				memcpy(c.sigs[k].validator, cs->tip_sigs[i].validator, PUBKEY_LEN);
 				memcpy(c.sigs[k].sig, cs->tip_sigs[i].sig, SIG_LEN);
 				k++;

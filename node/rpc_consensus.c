@@ -63,29 +63,34 @@ static int m_getconsensusstate(void *ctx, json_t *params, json_t **result, struc
 	return 0;
 }
 
-json_t *node_commit_json(const struct node *n, const struct commit *c)
+json_t *node_commit_json(struct node *n, const struct commit *c)
 {
 	const struct genesis *g = &n->genesis;
-	uint64_t total = 0, signed_power = 0;
-	for (size_t i = 0; i < g->nvalidators; i++)
-		total += g->validators[i].stake;
+	struct bft_valset vs;
+	/* powers from the set of the commit's height while the state keeps it
+	 * (docs/protocol.md §10.1); null beyond */
+	int known = chain_validator_set(n->chain, c->height, &vs) == 0;
+	uint64_t signed_power = 0;
 	json_t *signers = json_array();
 	for (uint32_t i = 0; i < c->nsigs; i++) {
-		uint64_t power = 0;
-		for (size_t k = 0; k < g->nvalidators; k++)
-			if (memcmp(g->validators[k].pubkey, c->sigs[i].validator, PUBKEY_LEN) == 0)
-				power = g->validators[k].stake;
+		int at = known ? bft_valset_find(&vs, c->sigs[i].validator) : -1;
+		uint64_t power = at >= 0 ? vs.v[at].power : 0;
 		signed_power += power;
 		char addr[ADDR_STR_MAX];
 		uint8_t a[ADDR_LEN];
 		address_from_pubkey(c->sigs[i].validator, a);
 		address_encode(g->net, a, addr);
-		json_array_append_new(signers, json_pack("{s:o,s:s,s:I}", "pubkey", rpc_hex(c->sigs[i].validator, PUBKEY_LEN),
-							 "address", addr, "power", (json_int_t)power));
+		json_array_append_new(signers, json_pack("{s:o,s:s,s:o}", "pubkey", rpc_hex(c->sigs[i].validator, PUBKEY_LEN),
+							 "address", addr, "power",
+							 at >= 0 ? json_integer((json_int_t)power) : json_null()));
 	}
-	return json_pack("{s:I,s:i,s:o,s:o,s:I,s:I}", "height", (json_int_t)c->height, "round", (int)c->round,
-			 "block_hash", rpc_hex(c->block_hash, HASH_LEN), "signers", signers, "power_signed",
-			 (json_int_t)signed_power, "total_power", (json_int_t)total);
+	json_t *out = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o}", "height", (json_int_t)c->height, "round", (int)c->round,
+				"block_hash", rpc_hex(c->block_hash, HASH_LEN), "signers", signers, "power_signed",
+				known ? json_integer((json_int_t)signed_power) : json_null(), "total_power",
+				known ? json_integer((json_int_t)vs.total) : json_null());
+	if (known)
+		bft_valset_free(&vs);
+	return out;
 }
 
 static const struct rpc_method consensus_methods[] = {

@@ -301,7 +301,10 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 	memcpy(r.value, hash, HASH_LEN);
 	log_debug("consensus: signing step %u at height %llu round %u: %s", step, (unsigned long long)height, round,
 		  hex);
-	if (cs->wal && conswal_append(cs->wal, &r) != 0)
+	/* not fsynced for itself: only the inputs must be durable before a
+	 * signature; this record saves a replay a refusal, and the sign-state
+	 * holds the last signature anyway */
+	if (cs->wal && conswal_append_lazy(cs->wal, &r) != 0)
 		log_warn("consensus: cannot append to DATADIR/consensus.wal (signing on: the sign-state holds)");
 	signed_add(cs, &r);
 	return 0;

@@ -375,7 +375,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int conswal_append(conswal_t *w, const struct conswal_rec *r)
+static int append(conswal_t *w, const struct conswal_rec *r, int dirty)
 {
 	struct buf b;
 	buf_init(&b);
@@ -383,10 +383,20 @@ int conswal_append(conswal_t *w, const struct conswal_rec *r)
 	int rc = b.oom ? ASSAY_ENOMEM : write_all(w->fd, b.data, b.len);
 	if (!rc) {
 		w->size += b.len;
-		w->dirty = 1;
+		w->dirty |= dirty;
 	}
 	buf_free(&b);
 	return rc;
+}
+
+int conswal_append(conswal_t *w, const struct conswal_rec *r)
+{
+	return append(w, r, 1);
+}
+
+int conswal_append_lazy(conswal_t *w, const struct conswal_rec *r)
+{
+	return append(w, r, 0);
 }
 
 int conswal_truncate(conswal_t *w, uint64_t size)

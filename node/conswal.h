@@ -75,8 +75,12 @@ void conswal_close(conswal_t *w);
 /* Reads the records in the file now, as conswal_parse (a torn tail, which
  * conswal_open cut already, cannot reappear). */
 int conswal_read(conswal_t *w, struct conswal_rec **recs, size_t *n, char *err, size_t errlen);
-/* Appends one record with one write(2); not yet durable (conswal_sync). */
+/* Appends one record with one write(2); not yet durable: conswal_sync
+ * makes it so. A record appended with conswal_append_lazy does not by itself
+ * make the next conswal_sync write (it reaches the disk with the next
+ * record that does, or the rotation). */
 int conswal_append(conswal_t *w, const struct conswal_rec *r);
+int conswal_append_lazy(conswal_t *w, const struct conswal_rec *r);
 /* Cuts the file back to size bytes (a record just appended that turned out
  * to change nothing). */
 int conswal_truncate(conswal_t *w, uint64_t size);

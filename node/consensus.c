@@ -581,7 +581,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	r.height = ta->height;
 	r.round = ta->round;
 	r.step = (uint8_t)ta->step;
-	if (wal_log(cs, &r))
+	/* a timer of another round changes nothing: not worth a record */
+	if (ta->height == bft_height(cs->e) && ta->round == bft_round(cs->e) && wal_log(cs, &r))
 		return;
 	engine_result(cs, bft_on_timeout(cs->e, ta->step, ta->height, ta->round));
 	pump(cs);

@@ -212,6 +212,8 @@ static void signed_add(struct consensus *cs, const struct conswal_rec *r)
 	}
 	cs->signed_recs[cs->nsigned] = *r;
 	memset(&cs->signed_recs[cs->nsigned].commit, 0, sizeof(struct commit));
+	cs->signed_recs[cs->nsigned].block = NULL;
+	cs->signed_recs[cs->nsigned].block_len = 0;
 	cs->nsigned++;
 }
 
@@ -236,34 +238,43 @@ static int wal_log(struct consensus *cs, const struct conswal_rec *r)
 	return 0;
 }
 
+/* Where a peer's message went in the log: its offset and end. */
+struct wal_mark {
+	uint64_t at, end;
+};
+
 /* A peer's proposal or vote, logged before the engine sees it: 0,
  * ASSAY_ELIMIT when the height's log is full (the message is not taken),
- * ASSAY_EIO. *mark: the log's size before, for wal_unlog_refused. */
-static int wal_log_peer(struct consensus *cs, const struct conswal_rec *r, uint64_t *mark)
+ * ASSAY_EIO. *mark: where it went, for wal_unlog_refused. */
+static int wal_log_peer(struct consensus *cs, const struct conswal_rec *r, struct wal_mark *mark)
 {
-	*mark = cs->wal ? conswal_size(cs->wal) : 0;
+	mark->at = mark->end = cs->wal ? conswal_size(cs->wal) : 0;
 	if (!wal_on(cs) || cs->replaying)
 		return 0;
-	if (*mark > CONSENSUS_WAL_MAX_BYTES) {
+	if (mark->at > CONSENSUS_WAL_MAX_BYTES) {
 		if (!cs->wal_full)
 			log_warn("consensus: DATADIR/consensus.wal holds %llu bytes for height %llu: taking no more "
-				 "messages from peers at this height", (unsigned long long)*mark,
+				 "messages from peers at this height", (unsigned long long)mark->at,
 				 (unsigned long long)bft_height(cs->e));
 		cs->wal_full = 1;
 		return ASSAY_ELIMIT;
 	}
-	return wal_log(cs, r) ? ASSAY_EIO : 0;
+	if (wal_log(cs, r))
+		return ASSAY_EIO;
+	mark->end = conswal_size(cs->wal);
+	return 0;
 }
 
 /* The engine's answer to a logged peer message: one it did not take (any
  * code but 0; ASSAY_ENOMEM aside) changed nothing in it, so its record comes
  * off the end of the log again, and repeated, stale and refused messages do
  * not grow the file. Only when nothing was appended after it. */
-static void wal_unlog_refused(struct consensus *cs, uint64_t mark, int rc)
+static void wal_unlog_refused(struct consensus *cs, const struct wal_mark *mark, int rc)
 {
-	if (!wal_on(cs) || cs->replaying || rc == 0 || rc == ASSAY_ENOMEM || conswal_size(cs->wal) <= mark)
+	if (!wal_on(cs) || cs->replaying || rc == 0 || rc == ASSAY_ENOMEM || mark->end == mark->at ||
+	    conswal_size(cs->wal) != mark->end)
 		return;
-	if (conswal_size(cs->wal) - mark <= 8 + 1 + 8 + BFT_PROPOSAL_BYTES && conswal_truncate(cs->wal, mark) != 0)
+	if (conswal_truncate(cs->wal, mark->at) != 0)
 		log_warn("consensus: cannot cut DATADIR/consensus.wal back: %s", strerror(errno));
 }
 
@@ -543,6 +554,8 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 			continue;
 		out[k] = recs[i];
 		memset(&recs[i].commit, 0, sizeof(recs[i].commit)); /* moved */
+		recs[i].block = NULL;
+		recs[i].block_len = 0;
 		if (out[k].kind == CONSWAL_SIGNED)
 			signed_add(cs, &out[k]);
 		k++;
@@ -630,14 +643,28 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 	}
 	uint8_t hash[HASH_LEN];
 	block_hash(&blk, hash);
+	/* logged with the block itself: a validator that crashes after
+	 * deciding it, before connecting it, gets it back from the replay */
+	struct buf enc;
+	buf_init(&enc);
+	block_encode(&blk, &enc);
 	cand_put(cs, &blk, hash);
+	if (enc.oom) {
+		buf_free(&enc);
+		node_abort(n, ASSAY_ENOMEM, "consensus: out of memory");
+		return;
+	}
 	struct conswal_rec r;
 	memset(&r, 0, sizeof(r));
 	r.kind = CONSWAL_VALUE;
 	r.height = cs->value_height;
 	r.round = cs->value_round;
 	memcpy(r.value, hash, HASH_LEN);
-	if (wal_log(cs, &r))
+	r.block = enc.data; /* borrowed */
+	r.block_len = enc.len;
+	rc = wal_log(cs, &r);
+	buf_free(&enc);
+	if (rc)
 		return;
 	engine_result(cs, bft_on_value(cs->e, cs->value_height, cs->value_round, hash));
 	pump(cs);
@@ -914,6 +941,27 @@ static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev)
 	buf_free(&tb);
 }
 
+/* A PROPOSAL or VALUE record's block back among the candidates (when it
+ * decodes and is the block the record names). */
+static void cand_from_record(struct consensus *cs, const struct conswal_rec *r)
+{
+	const uint8_t *want = r->kind == CONSWAL_PROPOSAL ? r->proposal.value : r->value;
+	if (!r->block_len || cand_find(cs, want))
+		return;
+	const struct chain_params *cp = &chain_genesis(cs->n->chain)->params;
+	struct block_limits lim = {cp->max_block_txs, cp->max_tx_bytes};
+	struct block blk;
+	uint8_t hash[HASH_LEN];
+	if (block_decode(&blk, r->block, r->block_len, &lim) != 0)
+		return;
+	block_hash(&blk, hash);
+	if (memcmp(hash, want, HASH_LEN) != 0) {
+		block_free(&blk);
+		return;
+	}
+	cand_put(cs, &blk, hash);
+}
+
 /* Feeds records into the engine as inputs, outputs handled in replay mode
  * (nothing sent again, nothing logged again). */
 static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t n)
@@ -922,6 +970,8 @@ static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t 
 	for (size_t i = 0; i < n && cs->e && !cs->halted; i++) {
 		if (recs[i].kind == CONSWAL_HEIGHT || recs[i].kind == CONSWAL_SIGNED)
 			continue;
+		if (recs[i].kind == CONSWAL_PROPOSAL || recs[i].kind == CONSWAL_VALUE)
+			cand_from_record(cs, &recs[i]);
 		int rc = engine_result(cs, conswal_feed(cs->e, &recs[i]));
 		cs->replayed++;
 		pump(cs);
@@ -1184,20 +1234,37 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		return ASSAY_EEXISTS;
 	if (pr.height > h + 1)
 		return ASSAY_ELIMIT;
+	/* logged with the block it names, so that a replay has the block too */
 	struct conswal_rec r;
 	memset(&r, 0, sizeof(r));
 	r.kind = CONSWAL_PROPOSAL;
 	r.height = pr.height;
 	r.proposal = pr;
-	uint64_t mark;
+	r.block = (uint8_t *)(p + BFT_PROPOSAL_BYTES); /* borrowed */
+	r.block_len = len - BFT_PROPOSAL_BYTES;
+	struct wal_mark mark;
 	int rc;
-	if (cand_find(cs, pr.value)) {
+	const struct candidate *have = cand_find(cs, pr.value);
+	if (have) {
 		if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0)
 			return ASSAY_ESIG;
-		if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+		struct buf blk_enc;
+		buf_init(&blk_enc);
+		if (!r.block_len) { /* a bare proposal for a block we hold */
+			block_encode(&have->blk, &blk_enc);
+			if (blk_enc.oom) {
+				buf_free(&blk_enc);
+				return ASSAY_EIO;
+			}
+			r.block = blk_enc.data;
+			r.block_len = blk_enc.len;
+		}
+		rc = wal_log_peer(cs, &r, &mark);
+		buf_free(&blk_enc);
+		if (rc)
 			return rc;
 		rc = bft_on_proposal(cs->e, &pr);
-		wal_unlog_refused(cs, mark, rc);
+		wal_unlog_refused(cs, &mark, rc);
 		return rc;
 	}
 	const struct chain_params *cp = &chain_genesis(n->chain)->params;
@@ -1223,7 +1290,7 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 	if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
 		return rc;
 	rc = bft_on_proposal(cs->e, &pr);
-	wal_unlog_refused(cs, mark, rc);
+	wal_unlog_refused(cs, &mark, rc);
 	pending_take(cs, hash);
 	return rc;
 }
@@ -1322,7 +1389,7 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 		uint64_t h = bft_height(cs->e);
 		if (v.height + 1 == h)
 			gather_tip_precommit(cs, &v);
-		uint64_t mark = 0;
+		struct wal_mark mark;
 		if (wal_on(cs) && (v.height == h || v.height == h + 1)) {
 			/* logged only for the heights whose votes change the
 			 * engine's state, with a signature that verifies (forged
@@ -1337,7 +1404,7 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 			if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
 				return rc;
 			rc = bft_on_vote(cs->e, &v);
-			wal_unlog_refused(cs, mark, rc);
+			wal_unlog_refused(cs, &mark, rc);
 		} else {
 			rc = bft_on_vote(cs->e, &v);
 		}

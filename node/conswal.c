@@ -27,6 +27,9 @@ struct conswal {
 void conswal_rec_free(struct conswal_rec *r)
 {
 	commit_free(&r->commit);
+	free(r->block);
+	r->block = NULL;
+	r->block_len = 0;
 }
 
 void conswal_recs_free(struct conswal_rec *recs, size_t n)
@@ -56,6 +59,8 @@ static void encode_body(const struct conswal_rec *r, struct buf *b)
 		break;
 	case CONSWAL_PROPOSAL:
 		bft_proposal_encode(&r->proposal, b);
+		if (r->block_len)
+			buf_put(b, r->block, r->block_len);
 		break;
 	case CONSWAL_VOTE:
 		bft_vote_encode(&r->vote, b);
@@ -67,6 +72,8 @@ static void encode_body(const struct conswal_rec *r, struct buf *b)
 	case CONSWAL_VALUE:
 		buf_put_u32(b, r->round);
 		buf_put(b, r->value, HASH_LEN);
+		if (r->block_len)
+			buf_put(b, r->block, r->block_len);
 		break;
 	case CONSWAL_VALIDITY:
 		buf_put_u8(b, r->valid);
@@ -98,6 +105,21 @@ void conswal_encode(const struct conswal_rec *r, struct buf *b)
 	buf_free(&body);
 }
 
+/* The rest of the body is the record's block: copied out. */
+static int take_block(struct conswal_rec *r, struct reader *rd)
+{
+	size_t n = rd_left(rd);
+	if (n == 0)
+		return 0;
+	r->block = malloc(n);
+	if (!r->block)
+		return ASSAY_ENOMEM;
+	memcpy(r->block, rd->p + rd->pos, n);
+	r->block_len = n;
+	rd->pos += n;
+	return 0;
+}
+
 /* 0, ASSAY_EDECODE (not a record), ASSAY_ENOMEM. */
 static int decode_body(struct conswal_rec *r, const uint8_t *p, size_t n)
 {
@@ -117,8 +139,12 @@ static int decode_body(struct conswal_rec *r, const uint8_t *p, size_t n)
 		r->round = rd_u32(&rd);
 		break;
 	case CONSWAL_PROPOSAL:
-		rc = bft_proposal_decode(&r->proposal, p + rd.pos, n - rd.pos);
-		rd.pos = n;
+		rc = n - rd.pos < BFT_PROPOSAL_BYTES ? ASSAY_EDECODE
+						     : bft_proposal_decode(&r->proposal, p + rd.pos, BFT_PROPOSAL_BYTES);
+		if (!rc) {
+			rd.pos += BFT_PROPOSAL_BYTES;
+			rc = take_block(r, &rd);
+		}
 		break;
 	case CONSWAL_VOTE:
 		rc = bft_vote_read(&r->vote, &rd);
@@ -132,6 +158,7 @@ static int decode_body(struct conswal_rec *r, const uint8_t *p, size_t n)
 	case CONSWAL_VALUE:
 		r->round = rd_u32(&rd);
 		rd_copy(&rd, r->value, HASH_LEN);
+		rc = rd.err ? ASSAY_EDECODE : take_block(r, &rd);
 		break;
 	case CONSWAL_VALIDITY:
 		r->valid = rd_u8(&rd);

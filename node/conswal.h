@@ -17,17 +17,18 @@
 enum conswal_kind {
 	CONSWAL_HEIGHT = 1,   /* first record of a file: the height it was opened for, chain_id */
 	CONSWAL_START = 2,    /* bft_start_at(round) */
-	CONSWAL_PROPOSAL = 3, /* bft_on_proposal */
+	CONSWAL_PROPOSAL = 3, /* bft_on_proposal; the block it names follows */
 	CONSWAL_VOTE = 4,     /* bft_on_vote */
 	CONSWAL_TIMEOUT = 5,  /* bft_on_timeout(step, height, round) */
-	CONSWAL_VALUE = 6,    /* bft_on_value(height, round, value) */
+	CONSWAL_VALUE = 6,    /* bft_on_value(height, round, value); our block follows */
 	CONSWAL_VALIDITY = 7, /* bft_on_validity(height, value, valid) */
 	CONSWAL_COMMIT = 8,   /* bft_on_commit */
 	CONSWAL_SIGNED = 9,   /* a signature we released: step (0 proposal, 1 prevote, 2 precommit) */
 };
 
-/* A body is at most this long; a frame that claims more is corrupt. */
-#define CONSWAL_MAX_BODY (1u << 20)
+/* A body is at most this long (a proposal with its block); a frame that
+ * claims more is corrupt. */
+#define CONSWAL_MAX_BODY (64u << 20)
 
 struct conswal_rec {
 	uint8_t kind;            /* enum conswal_kind */
@@ -39,8 +40,12 @@ struct conswal_rec {
 	struct bft_proposal proposal; /* PROPOSAL */
 	struct bft_vote vote;         /* VOTE */
 	struct commit commit;         /* COMMIT: sigs malloc()ed (conswal_rec_free) */
+	uint8_t *block;               /* PROPOSAL, VALUE: the encoded block (may be empty); malloc()ed when parsed */
+	size_t block_len;
 };
 
+/* Frees what a parsed record owns (commit signatures, block bytes). A
+ * record built by the caller around borrowed bytes is not passed here. */
 void conswal_rec_free(struct conswal_rec *r);
 void conswal_recs_free(struct conswal_rec *recs, size_t n);
 

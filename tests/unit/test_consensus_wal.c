@@ -114,10 +114,18 @@ static size_t sample_records(struct conswal_rec *r)
 	r[1].round = 2;
 	r[2].kind = CONSWAL_PROPOSAL;
 	r[2].proposal = mk_prop(7, 2, VA, 1);
+	r[2].block_len = 300; /* the block's bytes: the log does not read them */
+	r[2].block = malloc(r[2].block_len);
+	for (size_t i = 0; i < r[2].block_len; i++)
+		r[2].block[i] = (uint8_t)(i * 7);
 	r[3].kind = CONSWAL_VOTE;
 	r[3].vote = mk_vote(VOTE_PREVOTE, 7, 2, VA, 3);
-	r[4].kind = CONSWAL_VOTE;
-	r[4].vote = mk_vote(VOTE_PRECOMMIT, 7, 2, NULL, 2);
+	r[4].kind = CONSWAL_VALUE;
+	r[4].round = 3;
+	memcpy(r[4].value, VA, HASH_LEN);
+	r[4].block_len = 5;
+	r[4].block = malloc(5);
+	memcpy(r[4].block, "block", 5);
 	r[5].kind = CONSWAL_TIMEOUT;
 	r[5].step = BFT_STEP_PREVOTE;
 	r[5].round = 2;
@@ -145,6 +153,8 @@ static int rec_equal(const struct conswal_rec *a, const struct conswal_rec *b)
 	    memcmp(&a->proposal, &b->proposal, sizeof(a->proposal)) != 0 ||
 	    memcmp(&a->vote, &b->vote, sizeof(a->vote)) != 0 || a->commit.nsigs != b->commit.nsigs ||
 	    a->commit.round != b->commit.round)
+		return 0;
+	if (a->block_len != b->block_len || (a->block_len && memcmp(a->block, b->block, a->block_len) != 0))
 		return 0;
 	return a->commit.nsigs == 0 ||
 	       memcmp(a->commit.sigs, b->commit.sigs, a->commit.nsigs * sizeof(struct commit_sig)) == 0;

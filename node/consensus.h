@@ -30,9 +30,10 @@ typedef struct consensus consensus_t;
 #define CONSENSUS_MAX_REBUILDS 3
 #define CONSENSUS_REBUILD_QUIET_MS 1000
 /* A height's WAL past this size takes no more proposals or votes from peers
- * (a flood of validly signed messages from a faulty validator); the
- * node's own inputs are still logged. */
-#define CONSENSUS_WAL_MAX_BYTES (64u << 20)
+ * (a flood of validly signed messages from a faulty validator; 32 blocks of
+ * the 8 MiB limit): the node's own inputs are still logged, and it gets the
+ * height by block sync, which starts the next with an empty log. */
+#define CONSENSUS_WAL_MAX_BYTES (256u << 20)
 /* Rounds of precommits for the tip gathered at once (block sync). */
 #define CONSENSUS_TIP_ROUNDS 4
 /* Buckets of the figures: rounds per height (1, 2, 3, 5, 10) and

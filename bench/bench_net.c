@@ -214,9 +214,9 @@ static void bench_sync(void)
 {
 	struct event_base *base = event_base_new();
 	struct chain a = {SYNC_BLOCKS}, c = {SYNC_BLOCKS}, b = {0};
-	struct net_node_ops oa = {&a, c_get_tip, c_get_block_at, NULL, NULL, NULL, c_on_block};
-	struct net_node_ops oc = {&c, c_get_tip, c_get_block_at, NULL, NULL, NULL, c_on_block};
-	struct net_node_ops ob = {&b, c_get_tip, c_get_block_at, NULL, NULL, NULL, c_on_block};
+	struct net_node_ops oa = {&a, c_get_tip, c_get_block_at, NULL, NULL, NULL, c_on_block, NULL, NULL, NULL};
+	struct net_node_ops oc = {&c, c_get_tip, c_get_block_at, NULL, NULL, NULL, c_on_block, NULL, NULL, NULL};
+	struct net_node_ops ob = {&b, c_get_tip, c_get_block_at, NULL, NULL, NULL, c_on_block, NULL, NULL, NULL};
 	struct net_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.magic = NET_MAGIC_LOCAL;

@@ -267,6 +267,12 @@ static int decode_blob(const struct tx *t, struct tx_decoded *d)
 	return compute_blob_decode(&d->u.blob, t->payload, t->payload_len);
 }
 
+static int decode_chunks(const struct tx *t, struct tx_decoded *d)
+{
+	d->value = 0;
+	return avail_chunks_decode(&d->u.chunks, t->payload, t->payload_len);
+}
+
 /* The compute kinds (docs/compute.md), on the decoded payload: one
  * adapter per kind for the table's compute entry. */
 static int compute_register(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
@@ -323,6 +329,13 @@ static int compute_blob(const struct compute_env *env, const struct tx *t, const
 	(void)t;
 	(void)sender;
 	return compute_apply_blob(env, &d->u.blob, res);
+}
+
+static int compute_chunks(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	return compute_apply_chunks(env, &d->u.chunks, sender, res);
 }
 
 /* The receipt of a compute kind. */
@@ -422,6 +435,7 @@ static const struct exec_kind kinds[TX_KIND_COUNT] = {
 	[TX_EVIDENCE] = {"evidence", decode_evidence, NULL, apply_validator, NULL},
 	[TX_VALIDATOR_UNJAIL] = {"validator_unjail", decode_unjail, NULL, apply_validator, NULL},
 	[TX_JOB_SALT] = {"job_salt", decode_salt, NULL, apply_compute, compute_salt},
+	[TX_JOB_CHUNKS] = {"job_chunks", decode_chunks, NULL, apply_compute, compute_chunks},
 };
 
 const struct exec_kind *exec_kind_of(unsigned kind)
@@ -501,6 +515,14 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 	return 0;
 }
 
+uint64_t exec_tx_chunk_bytes(const struct tx *t)
+{
+	struct job_chunks_payload p;
+	if (t->kind != TX_JOB_CHUNKS || avail_chunks_decode(&p, t->payload, t->payload_len))
+		return 0;
+	return avail_chunks_declared(&p);
+}
+
 int exec_end_block(struct exec_ctx *x, char *err, size_t errlen)
 {
 	struct compute_env env;
@@ -515,7 +537,7 @@ int exec_end_block(struct exec_ctx *x, char *err, size_t errlen)
 int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
 	       size_t errlen)
 {
-	uint64_t gas = 0, reveal_gas = 0;
+	uint64_t gas = 0, reveal_gas = 0, chunk_bytes = 0;
 	int rc;
 	for (size_t i = 0; i < blk->ntx; i++) {
 		char terr[160];
@@ -529,11 +551,15 @@ int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *rece
 			reveal_gas += t->gas_limit;
 		else
 			gas += t->gas_limit;
+		chunk_bytes += exec_tx_chunk_bytes(t);
 	}
 	if (gas > x->params->max_block_gas)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "block gas %llu above the limit", (unsigned long long)gas);
 	if (reveal_gas > x->compute->reveal_block_gas)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "reveal gas %llu above reveal_block_gas",
 				  (unsigned long long)reveal_gas);
+	if (chunk_bytes > x->compute->chunk_budget_bytes)
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "block chunk bytes %llu above chunk_budget_bytes",
+				  (unsigned long long)chunk_bytes);
 	return exec_end_block(x, err, errlen);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "consensus/params.h"
 #include "consensus/receipt.h"
@@ -35,6 +36,7 @@ struct tx_decoded {
 		uint64_t amount;              /* validator_bond, validator_unbond */
 		struct bft_evidence evidence;
 		struct job_salt_payload salt;
+		struct job_chunks_payload chunks;
 	} u;
 };
 
@@ -90,6 +92,10 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
  * (the block is invalid), or a local failure. */
 int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
 	       size_t errlen);
+/* Chunk tile bytes a transaction takes of its block's chunk_budget_bytes:
+ * a job_chunks transaction's declared bytes, 0 for any other
+ * (docs/compute.md §15.4; chunks do not count against block gas). */
+uint64_t exec_tx_chunk_bytes(const struct tx *t);
 /* protocol §5.3, shared by building and applying. */
 int exec_end_block(struct exec_ctx *x, char *err, size_t errlen);
 

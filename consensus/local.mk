@@ -15,7 +15,8 @@ libassay_consensus_a_SOURCES = \
 	consensus/validators.c consensus/validators.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
-	consensus/compute/compute.c consensus/compute/compute.h
+	consensus/compute/compute.c consensus/compute/compute.h \
+	consensus/compute/avail.c consensus/compute/avail.h
 
 CONSENSUS_LIBS = libassay_consensus.a libassay_vm.a $(CORE_LIBS)
 
@@ -44,6 +45,12 @@ TESTS += tests/fuzz/fuzz_compute tests/fuzz/fuzz_receipt
 tests_fuzz_fuzz_compute_SOURCES = tests/fuzz/fuzz_compute.c
 tests_fuzz_fuzz_compute_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_compute_LDADD = $(CONSENSUS_LIBS)
+
+check_PROGRAMS += tests/fuzz/fuzz_avail
+TESTS += tests/fuzz/fuzz_avail
+tests_fuzz_fuzz_avail_SOURCES = tests/fuzz/fuzz_avail.c
+tests_fuzz_fuzz_avail_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_avail_LDADD = $(CONSENSUS_LIBS)
 tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
 tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)

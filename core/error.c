@@ -29,6 +29,7 @@ const char *assay_strerror(int err)
 	case ASSAY_EREVERT: return "reverted";
 	case ASSAY_ECORRUPT: return "stored data is damaged";
 	case ASSAY_ECANCELED: return "stopped on request";
+	case ASSAY_EUNAVAIL: return "referenced data not available yet";
 	}
 	return "unknown error";
 }

@@ -29,6 +29,7 @@ enum assay_err {
 	ASSAY_EREVERT = -19,  /* contract reverted */
 	ASSAY_ECORRUPT = -20, /* stored data fails its own checks (damaged disk) */
 	ASSAY_ECANCELED = -21, /* stopped on request (a signal) before it finished */
+	ASSAY_EUNAVAIL = -22, /* data a block references (output chunks) not received yet: no verdict */
 };
 
 /* Two classes of failure, kept apart everywhere a block or transaction is

@@ -13,7 +13,9 @@ libassay_core_a_SOURCES = \
 	core/tx.c core/tx.h \
 	core/block.c core/block.h \
 	core/ledger.c core/ledger.h \
-	core/log.c core/log.h
+	core/log.c core/log.h \
+	core/conf.c core/conf.h \
+	core/notify.c core/notify.h
 # The compiled networks (core/network.h, network_builtins[]): generated from
 # each network's data files, which stay the one description of it. Adding a
 # network: its directory docs/testnet/NAME/ and one NAME triple below.
@@ -28,7 +30,7 @@ EXTRA_DIST += core/network_embed.sh
 
 # Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
 CORE_TESTS = tests/unit/test_buf tests/unit/test_sha256 tests/unit/test_keys tests/unit/test_bech32 tests/unit/test_merkle tests/unit/test_tx tests/unit/test_block \
-	tests/unit/test_ledger tests/unit/test_vrf tests/unit/test_network
+	tests/unit/test_ledger tests/unit/test_vrf tests/unit/test_network tests/unit/test_log
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
@@ -55,6 +57,8 @@ tests_unit_test_smt_proof_SOURCES = tests/unit/test_smt_proof.c tests/unit/test.
 tests_unit_test_smt_proof_LDADD = $(CORE_LIBS)
 tests_unit_test_network_SOURCES = tests/unit/test_network.c
 tests_unit_test_network_LDADD = $(CORE_LIBS)
+tests_unit_test_log_SOURCES = tests/unit/test_log.c tests/unit/test.h
+tests_unit_test_log_LDADD = $(CORE_LIBS)
 
 # Fuzz targets are built and run by scripts/fuzz, not by make (they need
 # clang's libFuzzer); see tests/fuzz/README.md. Files are named one by one:

@@ -28,7 +28,7 @@ struct network_info {
 	uint32_t magic;       /* first four bytes of every p2p frame (docs/p2p.md §2) */
 };
 
-/* A network compiled into the programs as data (docs/testnet-join.md): its
+/* A network compiled into the programs as data (docs/testnet.md): its
  * genesis file and seed list, embedded at build time from
  * docs/testnet/NAME/genesis.json and seeds.txt by core/network_embed.sh
  * (the generated core/network_data.c). The genesis is text for the node's

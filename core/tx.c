@@ -10,7 +10,7 @@ static const char *const kind_names[TX_KIND_COUNT] = {
 	"transfer", "deploy", "call", "validator_bond", "validator_unbond",
 	"worker_register", "worker_unbond", "job_submit", "job_commit",
 	"job_reveal", "job_dispute", "blob", "evidence", "validator_unjail",
-	"job_salt",
+	"job_salt", "job_chunks",
 };
 
 const char *tx_kind_name(unsigned kind)

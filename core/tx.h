@@ -29,6 +29,7 @@ enum tx_kind {
 	TX_EVIDENCE = 12,
 	TX_VALIDATOR_UNJAIL = 13,
 	TX_JOB_SALT = 14,
+	TX_JOB_CHUNKS = 15, /* output chunks uploaded (docs/compute.md §15.4) */
 	TX_KIND_COUNT
 };
 

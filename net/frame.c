@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include "core/error.h"
+#include "core/network.h"
 #include "core/sha256.h"
 #include "net/frame.h"
 
@@ -17,7 +18,7 @@ static const char *const cmd_names[NET_CMD_COUNT] = {
 	[NET_CMD_GETBLOCKS] = "getblocks", [NET_CMD_NOTFOUND] = "notfound",
 	[NET_CMD_ADDR] = "addr",         [NET_CMD_GETADDR] = "getaddr",
 	[NET_CMD_REJECT] = "reject",     [NET_CMD_PROPOSAL] = "proposal",
-	[NET_CMD_VOTE] = "vote",
+	[NET_CMD_VOTE] = "vote", [NET_CMD_CHUNK] = "chunk",
 };
 
 /* Points per fault (docs/p2p.md §9). Stream-level faults leave the stream
@@ -42,6 +43,8 @@ static const struct {
 	[NET_FAULT_MANUAL] = {100, "banned by operator"},
 	[NET_FAULT_INFLATE] = {50, "inflates over the ratio limit"},
 	[NET_FAULT_INVALID_CONSENSUS] = {20, "invalid proposal or vote"},
+	[NET_FAULT_OTHER_NETWORK] = {0, "peer of another network"},
+	[NET_FAULT_INVALID_CHUNK] = {20, "invalid output chunk"},
 };
 
 int net_fault_points(enum net_fault f)
@@ -115,11 +118,23 @@ static int decoder_fail(struct net_decoder *d, enum net_fault f, int err)
 	return err;
 }
 
+/* A magic that is not ours: another Assay network's (an honest node that
+ * was pointed at the wrong port: no points), or garbage (docs/p2p.md §9). */
+static int decoder_bad_magic(struct net_decoder *d)
+{
+	uint32_t magic = le32_get(d->hdr);
+	const struct network_info *net;
+	for (unsigned i = 0; (net = network_at(i)); i++)
+		if (net->magic == magic)
+			return decoder_fail(d, NET_FAULT_OTHER_NETWORK, ASSAY_ECHAIN);
+	return decoder_fail(d, NET_FAULT_BAD_MAGIC, ASSAY_EDECODE);
+}
+
 /* Validates a complete header; the payload is not looked at yet. */
 static int decoder_check_header(struct net_decoder *d)
 {
 	if (le32_get(d->hdr) != d->magic)
-		return decoder_fail(d, NET_FAULT_BAD_MAGIC, ASSAY_EDECODE);
+		return decoder_bad_magic(d);
 	d->payload_len = le32_get(d->hdr + 16);
 	if (d->payload_len > NET_MAX_FRAME)
 		return decoder_fail(d, NET_FAULT_OVERSIZE, ASSAY_ELIMIT);
@@ -151,7 +166,7 @@ int net_decoder_feed(struct net_decoder *d, const uint8_t *p, size_t n, size_t *
 		pos += take;
 		*used = pos;
 		if (d->hdr_have >= 4 && le32_get(d->hdr) != d->magic)
-			return decoder_fail(d, NET_FAULT_BAD_MAGIC, ASSAY_EDECODE);
+			return decoder_bad_magic(d);
 		if (d->hdr_have < NET_HDR_LEN)
 			return 0;
 		int rc = decoder_check_header(d);

@@ -57,6 +57,7 @@ enum net_cmd {
 	NET_CMD_REJECT,
 	NET_CMD_PROPOSAL, /* BFT proposal with its block (docs/p2p.md §4) */
 	NET_CMD_VOTE,     /* BFT prevote or precommit */
+	NET_CMD_CHUNK,    /* an output chunk (docs/p2p.md §4, docs/compute.md §15) */
 	NET_CMD_COUNT
 };
 
@@ -64,7 +65,7 @@ enum net_cmd {
  * net_fault_points and docs/p2p.md §9). */
 enum net_fault {
 	NET_FAULT_NONE = 0,
-	NET_FAULT_BAD_MAGIC,      /* not our network, or not our protocol */
+	NET_FAULT_BAD_MAGIC,      /* not any Assay network's magic: not our protocol */
 	NET_FAULT_OVERSIZE,       /* frame length over NET_MAX_FRAME */
 	NET_FAULT_BAD_CHECKSUM,   /* payload does not match the header checksum */
 	NET_FAULT_UNKNOWN_CMD,    /* command name we do not know or not NUL-padded */
@@ -79,6 +80,8 @@ enum net_fault {
 	NET_FAULT_MANUAL,         /* operator ban */
 	NET_FAULT_INFLATE,        /* message inflates past the ratio bound or NET_MAX_FRAME */
 	NET_FAULT_INVALID_CONSENSUS, /* proposal or vote with a bad signature, unknown signer or bad block */
+	NET_FAULT_OTHER_NETWORK,  /* another Assay network's magic: honest, not ours (0 points) */
+	NET_FAULT_INVALID_CHUNK,  /* an output chunk that does not prove against its root */
 	NET_FAULT_COUNT
 };
 

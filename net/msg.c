@@ -48,6 +48,9 @@ void net_msg_encode(const struct net_msg *m, struct buf *b)
 	case NET_CMD_TX:
 		buf_put_bytes(b, m->u.tx.data, m->u.tx.len);
 		break;
+	case NET_CMD_CHUNK:
+		buf_put_bytes(b, m->u.chunk.data, m->u.chunk.len);
+		break;
 	case NET_CMD_BLOCK:
 		buf_put_u64(b, m->u.block.height);
 		buf_put_bytes(b, m->u.block.data, m->u.block.len);
@@ -113,7 +116,7 @@ static int read_inv_list(struct reader *r, struct net_msg *m)
 		struct net_inv *it = &m->u.inv.items[i];
 		it->type = rd_u8(r);
 		rd_copy(r, it->hash, HASH_LEN);
-		if (!r->err && it->type != NET_INV_TX && it->type != NET_INV_BLOCK)
+		if (!r->err && it->type != NET_INV_TX && it->type != NET_INV_BLOCK && it->type != NET_INV_CHUNK)
 			return ASSAY_EDECODE;
 	}
 	return 0;
@@ -165,6 +168,9 @@ static int decode_body(struct net_msg *m, struct reader *r)
 		return read_inv_list(r, m);
 	case NET_CMD_TX:
 		m->u.tx.data = rd_bytes(r, &m->u.tx.len, NET_MAX_OBJECT);
+		return 0;
+	case NET_CMD_CHUNK:
+		m->u.chunk.data = rd_bytes(r, &m->u.chunk.len, NET_MAX_CHUNK);
 		return 0;
 	case NET_CMD_BLOCK:
 		m->u.block.height = rd_u64(r);

@@ -27,12 +27,16 @@
 /* Largest vote payload: a BFT vote is 142 bytes (docs/consensus.md §3); the
  * bound leaves room without letting votes carry anything else. */
 #define NET_MAX_VOTE 256
+/* Largest output chunk: 1 MiB of tiles, its fixed fields and a 128-hash
+ * proof (AVAIL_CHUNK_MAX_ENCODED of consensus/compute/avail.h, which net/
+ * does not include). */
+#define NET_MAX_CHUNK ((1u << 20) + 8192)
 
 /* version.flags bits. Unknown bits are ignored (they announce features a
  * newer peer has), so adding a feature needs no new protocol version. */
 #define NET_F_ZSTD 0x1u /* can receive zstd-compressed frames after verack */
 
-enum net_inv_type { NET_INV_TX = 1, NET_INV_BLOCK = 2 };
+enum net_inv_type { NET_INV_TX = 1, NET_INV_BLOCK = 2, NET_INV_CHUNK = 3 /* output chunk hash */ };
 
 struct net_inv {
 	uint8_t type;            /* enum net_inv_type */
@@ -89,6 +93,10 @@ struct net_msg {
 			const uint8_t *data;   /* points into the payload on decode; opaque to net/ */
 			size_t len;            /* proposal: <= NET_MAX_OBJECT, vote: <= NET_MAX_VOTE */
 		} consensus;                  /* proposal (bft proposal || block), vote */
+		struct {
+			const uint8_t *data;   /* points into the payload on decode; opaque to net/ */
+			size_t len;            /* <= NET_MAX_CHUNK */
+		} chunk;                      /* chunk */
 		struct {
 			uint64_t from;
 			uint32_t count;        /* 1..NET_MAX_GETBLOCKS */

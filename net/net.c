@@ -34,6 +34,7 @@
 #define NET_CLOSE_GRACE_MS 2000         /* time a closing peer gets to take our reject */
 #define NET_SEEN_MAX 65536              /* global recently-seen inventory */
 #define NET_ANNOUNCED_MAX 1024          /* block hash → height pairs we can serve by hash */
+#define NET_SELF_ADDRS_MAX 16           /* addresses that turned out to be ourselves */
 /* Output queued for one peer above which we answer nothing more (getblocks,
  * getdata) and read nothing from it until its socket drains, as Bitcoin's
  * fPauseSend: a peer that asks and never reads cannot make us buffer more
@@ -101,6 +102,12 @@ struct net {
 	uint64_t accept_warned_ms;  /* last "accept failed" line (one a minute) */
 	struct event *timer, *reap;
 	uint64_t nonce;
+	struct {
+		uint8_t ip[16];
+		uint16_t port;
+	} self_addrs[NET_SELF_ADDRS_MAX]; /* dialed and found to be us: never dialed again */
+	size_t nself, self_next;
+	uint64_t closed_bytes_sent, closed_bytes_recv; /* on the wire, by connections now gone */
 	uint8_t group_key[crypto_shorthash_KEYBYTES]; /* keys net group hashes: unpredictable */
 	uint64_t next_id;
 	struct conn *conns;
@@ -207,10 +214,15 @@ static void conn_close(struct conn *c, const char *why)
 	net_sync_peer_gone(n->sync, c->id);
 	net_req_peer_gone(n->requests, c->id); /* moved to other announcers on the next tick */
 	if (net_peer_self(c->peer) && !c->inbound) {
-		/* never dial ourselves again */
+		/* never dial ourselves again, even when gossip names the address anew */
 		net_book_remove(n->book, c->ip, c->port);
 		if (c->target >= 0)
 			n->targets[c->target].disabled = 1;
+		memcpy(n->self_addrs[n->self_next].ip, c->ip, 16);
+		n->self_addrs[n->self_next].port = c->port;
+		n->self_next = (n->self_next + 1) % NET_SELF_ADDRS_MAX;
+		if (n->nself < NET_SELF_ADDRS_MAX)
+			n->nself++;
 	}
 	if (c->target >= 0) {
 		n->targets[c->target].conn_id = 0;
@@ -225,6 +237,10 @@ static void conn_close(struct conn *c, const char *why)
 
 static void conn_free(struct conn *c)
 {
+	struct net_peer_stats st;
+	net_peer_stats(c->peer, &st); /* assay_p2p_bytes_total never falls */
+	c->n->closed_bytes_sent += st.bytes_sent_raw;
+	c->n->closed_bytes_recv += st.bytes_recv_raw;
 	if (c->bev)
 		bufferevent_free(c->bev);
 	net_peer_free(c->peer);
@@ -349,6 +365,12 @@ static void serve_getdata(struct conn *c)
 			out.u.tx.data = enc;
 			out.u.tx.len = len;
 			conn_send(c, &out);
+		} else if (it->type == NET_INV_CHUNK && n->ops.get_chunk &&
+			   n->ops.get_chunk(n->ops.ctx, it->hash, &enc, &len) == 0 && len <= NET_MAX_CHUNK) {
+			out.cmd = NET_CMD_CHUNK;
+			out.u.chunk.data = enc;
+			out.u.chunk.len = len;
+			conn_send(c, &out);
 		} else if (it->type == NET_INV_BLOCK && announced_height(n, it->hash, &height) &&
 			   n->ops.get_block_at(n->ops.ctx, height, &enc, &len) == 0 &&
 			   len <= NET_MAX_OBJECT) {
@@ -409,11 +431,22 @@ static void send_addr(struct conn *c, const struct net_addr *items, size_t count
 	conn_send(c, &m);
 }
 
+/* A connection to the node listening at ip:port: one we dialed there, or
+ * one it dialed from ip and whose version named port as its listen port
+ * (docs/p2p.md §8: one connection per peer); or ip:port is ourselves. */
 static int connected_to(struct net *n, const uint8_t ip[16], uint16_t port)
 {
-	for (struct conn *c = n->conns; c; c = c->next)
-		if (!c->dead && c->port == port && memcmp(c->ip, ip, 16) == 0)
+	for (size_t i = 0; i < n->nself; i++)
+		if (n->self_addrs[i].port == port && memcmp(n->self_addrs[i].ip, ip, 16) == 0)
 			return 1;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->dead || memcmp(c->ip, ip, 16) != 0)
+			continue;
+		if (c->port == port)
+			return 1;
+		if (c->inbound && net_peer_ready(c->peer) && net_peer_remote(c->peer)->listen_port == port)
+			return 1;
+	}
 	return 0;
 }
 
@@ -508,6 +541,15 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 		net_peer_add_known(c->peer, it->hash);
 		if (net_hashset_has(n->seen, it->hash))
 			continue;
+		if (it->type == NET_INV_CHUNK) {
+			/* asked of the first announcer; a block that needs it and
+			 * finds it missing asks every peer again (§4) */
+			if (!n->ops.has_chunk || n->ops.has_chunk(n->ops.ctx, it->hash))
+				continue;
+			net_hashset_add(n->seen, it->hash);
+			want[nwant++] = *it;
+			continue;
+		}
 		if (it->type == NET_INV_TX) {
 			if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, it->hash))
 				continue;
@@ -559,7 +601,7 @@ static void request_step(struct net *n)
 		struct net_msg gd = {.cmd = NET_CMD_GETDATA};
 		gd.u.inv.items = &item;
 		gd.u.inv.count = 1;
-		log_debug("net: asking peer %llu for a tx another peer did not deliver",
+		log_debugc(LOG_CAT_NET, "net: asking peer %llu for a tx another peer did not deliver",
 			  (unsigned long long)c->id);
 		conn_send(c, &gd);
 	}
@@ -589,6 +631,51 @@ static void handle_tx(struct conn *c, const struct net_msg *m)
 	} else {
 		conn_misbehave(c, NET_FAULT_INVALID_TX);
 	}
+}
+
+/* An output chunk: checked by the node against the job's root; a good one
+ * is relayed by inv like a transaction. One that cannot be checked yet (the
+ * job or root not in our state) is no fault of the peer's. */
+static void handle_chunk(struct conn *c, const struct net_msg *m)
+{
+	struct net *n = c->n;
+	uint8_t hash[32] = {0};
+	if (!n->ops.on_chunk)
+		return;
+	int rc = n->ops.on_chunk(n->ops.ctx, m->u.chunk.data, m->u.chunk.len, hash);
+	net_peer_add_known(c->peer, hash);
+	if (rc == 0) {
+		net_hashset_add(n->seen, hash);
+		relay_inv(n, NET_INV_CHUNK, hash, 0, c);
+	} else if (rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND && rc != ASSAY_EFULL && !assay_err_is_local(rc)) {
+		conn_misbehave(c, NET_FAULT_INVALID_CHUNK);
+	}
+}
+
+void net_announce_chunk(net_t *n, const uint8_t hash[32])
+{
+	net_hashset_add(n->seen, hash);
+	relay_inv(n, NET_INV_CHUNK, hash, 0, NULL);
+}
+
+void net_request_chunks(net_t *n, const uint8_t (*hashes)[32], size_t count)
+{
+	if (count > NET_MAX_INV)
+		count = NET_MAX_INV;
+	struct net_inv *items = calloc(count ? count : 1, sizeof(*items));
+	if (!items)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		items[i].type = NET_INV_CHUNK;
+		memcpy(items[i].hash, hashes[i], 32);
+	}
+	struct net_msg gd = {.cmd = NET_CMD_GETDATA};
+	gd.u.inv.items = items;
+	gd.u.inv.count = count;
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (!c->dead && net_peer_ready(c->peer))
+			conn_send(c, &gd);
+	free(items);
 }
 
 /* Proposals and votes are pushed whole (they are small, or needed at once):
@@ -649,8 +736,8 @@ static void sync_step(struct net *n);
  * off as "not connecting" would let one quick peer stall sync forever. */
 static int block_faulty(int rc, uint64_t claimed, uint64_t header_height)
 {
-	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO)
-		return 0; /* ours */
+	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO || rc == ASSAY_EUNAVAIL)
+		return 0; /* ours, or chunks not here yet (a race, not a fault) */
 	return rc < 0 || header_height != claimed;
 }
 
@@ -759,18 +846,43 @@ static void handle_addr(struct conn *c, const struct net_msg *m)
 			relay[nrelay++] = a;
 	}
 	if (dropped)
-		log_debug("net: peer %llu %s: %zu addresses over its rate ignored", (unsigned long long)c->id,
+		log_debugc(LOG_CAT_NET, "net: peer %llu %s: %zu addresses over its rate ignored", (unsigned long long)c->id,
 			  c->addr, dropped);
 	relay_addr(n, relay, nrelay, c);
 }
 
 /* ---- peer events ---- */
 
+/* One connection per peer (docs/p2p.md §8): a second connection whose
+ * version carries the nonce of a ready one is the same node. When the two
+ * were dialed from opposite ends (both dialed at once), both sides keep the
+ * one dialed by the node with the larger nonce, so they agree without a
+ * message; otherwise the newer one goes. 1 when c itself was closed. */
+static int close_duplicate(struct net *n, struct conn *c, uint64_t remote_nonce)
+{
+	struct conn *other = NULL;
+	for (struct conn *o = n->conns; o && !other; o = o->next)
+		if (o != c && !o->dead && net_peer_ready(o->peer) && net_peer_remote(o->peer)->nonce == remote_nonce)
+			other = o;
+	if (!other)
+		return 0;
+	int keep_new = c->inbound != other->inbound && (c->inbound ? remote_nonce > n->nonce : n->nonce > remote_nonce);
+	struct conn *loser = keep_new ? other : c;
+	log_info("net: peer %llu %s is peer %llu %s again: closing peer %llu", (unsigned long long)c->id, c->addr,
+		 (unsigned long long)other->id, other->addr, (unsigned long long)loser->id);
+	/* no reject and no points: the other side closes the same connection */
+	net_peer_close(loser->peer, 0, "duplicate connection (one per peer)");
+	conn_close(loser, "duplicate connection (one per peer)");
+	return loser == c;
+}
+
 static void on_ready(void *ctx, net_peer_t *p)
 {
 	struct conn *c = ctx;
 	struct net *n = c->n;
 	const struct net_version *v = net_peer_remote(p);
+	if (close_duplicate(n, c, v->nonce))
+		return;
 	c->best_height = v->best_height;
 	log_info("net: peer %llu %s ready (%s, height %llu, %s)", (unsigned long long)c->id, c->addr,
 		 v->user_agent, (unsigned long long)v->best_height, c->inbound ? "inbound" : "outbound");
@@ -807,6 +919,9 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		break;
 	case NET_CMD_TX:
 		handle_tx(c, m);
+		break;
+	case NET_CMD_CHUNK:
+		handle_chunk(c, m);
 		break;
 	case NET_CMD_BLOCK:
 		handle_block(c, m);
@@ -893,7 +1008,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		c->tcp_up = 1;
-		log_debug("net: connected to %s", c->addr);
+		log_debugc(LOG_CAT_NET, "net: connected to %s", c->addr);
 		conn_flush(c); /* our version, queued at creation */
 		return;
 	}
@@ -1045,7 +1160,7 @@ static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)
 	net_book_attempt(n->book, c->ip, c->port, wall_ms());
 	if (target >= 0)
 		n->targets[target].conn_id = c->id;
-	log_debug("net: dialing %s", c->addr);
+	log_debugc(LOG_CAT_NET, "net: dialing %s", c->addr);
 	if (bufferevent_socket_connect(bev, sa, salen) < 0) {
 		conn_close(c, "connect failed");
 		return ASSAY_EIO;
@@ -1063,7 +1178,7 @@ static void dial_targets(struct net *n, uint64_t now)
 		uint16_t port;
 		sockaddr_to_ip((struct sockaddr *)&t->sa, ip, &port);
 		t->next_try_ms = now + NET_TARGET_RETRY_MS;
-		if (net_book_is_banned(n->book, ip, wall_ms()))
+		if (net_book_is_banned(n->book, ip, wall_ms()) || connected_to(n, ip, port))
 			continue;
 		dial(n, (struct sockaddr *)&t->sa, t->salen, i);
 	}
@@ -1114,7 +1229,7 @@ static void sync_step(struct net *n)
 		m.u.getblocks.count = count;
 		c->asked_from = from;
 		c->asked_end = from + count;
-		log_debug("net: getblocks %llu+%u from peer %llu", (unsigned long long)from, count,
+		log_debugc(LOG_CAT_NET, "net: getblocks %llu+%u from peer %llu", (unsigned long long)from, count,
 			  (unsigned long long)peer);
 		conn_send(c, &m);
 	}
@@ -1393,6 +1508,20 @@ void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height)
 void net_on_tip_changed(net_t *n)
 {
 	sync_step(n);
+}
+
+void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv)
+{
+	/* closing connections are still on the list: counted there until
+	 * conn_free moves their bytes to the closed totals */
+	*sent = n->closed_bytes_sent;
+	*recv = n->closed_bytes_recv;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		struct net_peer_stats st;
+		net_peer_stats(c->peer, &st);
+		*sent += st.bytes_sent_raw;
+		*recv += st.bytes_recv_raw;
+	}
 }
 
 int net_peers(net_t *n, struct net_peer_info **out, size_t *count)

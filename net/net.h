@@ -12,7 +12,7 @@
 
 struct event_base;
 
-#define NET_DEFAULT_MAX_CONNECTIONS 125 /* when net_config.max_connections is 0 */
+#define NET_DEFAULT_MAX_CONNECTIONS 64 /* when net_config.max_connections is 0; assayd -maxconnections default */
 #define NET_OUTBOUND_TARGET 8           /* outbound peers we keep from the address book */
 #define NET_MAX_TARGETS 64              /* -addnode / -connect / net_addnode entries */
 #define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */
@@ -31,6 +31,13 @@ struct net_node_ops {       /* callbacks into the node; all run on the libevent 
 	 * whose header height is not the one it was sent under, is invalid too:
 	 * finalized chains have no honest forks (docs/p2p.md §7). */
 	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, uint64_t *height);
+	/* Output chunks (docs/p2p.md §4): has 1/0; get malloc()ed encoding;
+	 * on_chunk 0 accepted (relay), ASSAY_EEXISTS or ASSAY_ENOTFOUND (held,
+	 * or not checkable here yet: no points), ASSAY_EIO ours, other <0
+	 * invalid (score). NULL: chunks ignored. */
+	int (*has_chunk)(void *ctx, const uint8_t hash[32]);
+	int (*get_chunk)(void *ctx, const uint8_t hash[32], uint8_t **enc, size_t *len);
+	int (*on_chunk)(void *ctx, const uint8_t *enc, size_t len, uint8_t hash[32]);
 };
 
 struct net_config {
@@ -63,6 +70,12 @@ void net_announce_tx(net_t *n, const uint8_t txid[32]);
 /* The node applied a block: offer it to peers that are behind, and remember
  * hash → height so that getdata for it can be answered. */
 void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height);
+/* Announces an output chunk the node accepted to every peer (inv). */
+void net_announce_chunk(net_t *n, const uint8_t hash[32]);
+/* Asks every ready peer for these chunks (getdata), for a block that
+ * references them (docs/compute.md §15.4); one that lacks them answers
+ * notfound. */
+void net_request_chunks(net_t *n, const uint8_t (*hashes)[32], size_t count);
 void net_on_tip_changed(net_t *n);
 /* A BFT proposal (with its block) or vote from a peer, payload as sent
  * (docs/p2p.md §4), is handed to fn: 0 new and taken (relayed to every other
@@ -76,6 +89,9 @@ void net_set_consensus_handler(net_t *n, net_consensus_fn fn, void *ctx);
 void net_broadcast_consensus(net_t *n, int is_vote, const uint8_t *p, size_t len);    /* node applied blocks: continue sync */
 
 struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_height; uint64_t bytes_sent, bytes_recv, bytes_sent_raw, bytes_recv_raw; int64_t ping_ms; uint64_t connected_at_ms; int score; char user_agent[65]; };
+/* Bytes on the wire (frames included) sent to and received from peers since
+ * start, connections since closed included: they never fall. */
+void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv);
 /* Connected peers (handshake done or not). *out is malloc()ed; the caller frees. */
 int net_peers(net_t *n, struct net_peer_info **out, size_t *count);
 int net_addnode(net_t *n, const char *hostport);                      /* connect and keep */

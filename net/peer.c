@@ -291,6 +291,11 @@ int net_peer_recv(net_peer_t *p, const uint8_t *data, size_t n, uint64_t now_ms,
 		n -= used;
 		if (rc == ASSAY_ENOMEM)
 			return rc;
+		if (rc < 0 && p->dec.fault == NET_FAULT_OTHER_NETWORK) {
+			/* no reject: it could not read a frame with our magic */
+			net_peer_close(p, 0, "peer of another network (its magic is another network's)");
+			return ASSAY_ECHAIN;
+		}
 		if (rc < 0)
 			return fatal(p, p->dec.fault);
 		if (rc == 0)

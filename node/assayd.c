@@ -1,10 +1,12 @@
 /* assayd: the Assay full node's program. main() reads the configuration,
  * the genesis and the validator key, takes the data directory's lock, opens
- * the node (node.c), runs its event loop in the foreground (systemd-
- * friendly) and closes it on SIGINT/SIGTERM, the stop RPC or an abort (exit
- * status 1). Not for: anything the node does once open (node library). */
+ * the node (node.c), runs its event loop in the foreground (a systemd
+ * Type=notify service: READY=1 once open, STOPPING=1 on the way out) and
+ * closes it on SIGINT/SIGTERM, the stop RPC or an abort (exit status 1).
+ * Not for: anything the node does once open (node library). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <config.h>
 #include "core/error.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "node/node.h"
 
 static int load_key_file(struct node *n, const char *path, char *err, size_t errlen)
@@ -84,7 +87,16 @@ static void pidfile_write(const char *datadir)
 static int fail(const char *msg)
 {
 	fprintf(stderr, "assayd: error: %s\n", msg);
+	log_set_stderr(0); /* said above already */
 	log_error("%s", msg);
+	return 1;
+}
+
+/* Before debug.log is ours (no lock yet): stderr only, so a second assayd
+ * on a datadir never writes into the running node's log. */
+static int fail_early(const char *msg)
+{
+	fprintf(stderr, "assayd: error: %s\n", msg);
 	return 1;
 }
 
@@ -107,32 +119,50 @@ int main(int argc, char **argv)
 		printf("assayd %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	enum log_level level;
+	if (log_parse_level(n->cfg.loglevel, &level) < 0) {
+		fprintf(stderr, "assayd: invalid value for -loglevel: %s (debug, info, warn or error)\n",
+			n->cfg.loglevel);
+		return 2;
+	}
 	if (keys_init() < 0)
-		return fail("libsodium failed to initialize");
+		return fail_early("libsodium failed to initialize");
 	if (make_dir(n->cfg.datadir) < 0) {
 		snprintf(err, sizeof(err), "cannot create data directory %s: %s", n->cfg.datadir, strerror(errno));
-		return fail(err);
+		return fail_early(err);
 	}
 	snprintf(path, sizeof(path), "%s/assay.conf", n->cfg.datadir);
 	if (config_read_file(&n->cfg, path, err, sizeof(err)) < 0)
-		return fail(err);
+		return fail_early(err);
+	if (log_parse_level(n->cfg.loglevel, &level) < 0) {
+		snprintf(err, sizeof(err), "%s: invalid loglevel \"%s\" (debug, info, warn or error)", path,
+			 n->cfg.loglevel);
+		return fail_early(err);
+	}
 	config_finish(&n->cfg);
-	log_set_stderr(n->cfg.printtoconsole);
-	log_set_level(strcmp(n->cfg.debug, "debug") == 0 ? LOG_DEBUG
-		      : strcmp(n->cfg.debug, "warn") == 0 ? LOG_WARN
-		      : strcmp(n->cfg.debug, "error") == 0 ? LOG_ERROR : LOG_INFO);
-	snprintf(path, sizeof(path), "%s/debug.log", n->cfg.datadir);
-	if (log_open_file(path) < 0)
-		fprintf(stderr, "assayd: warning: cannot open %s\n", path);
+	if (n->cfg.listen && n->cfg.port == n->cfg.rpcport) {
+		snprintf(err, sizeof(err), "-port and -rpcport are both %d: give them different ports", n->cfg.port);
+		return fail_early(err);
+	}
 
-	/* One node per data directory. */
+	/* One node per data directory: the lock comes before debug.log is
+	 * opened, so a second assayd leaves the running node's log alone. */
 	snprintf(path, sizeof(path), "%s/.lock", n->cfg.datadir);
-	int lockfd = open(path, O_RDWR | O_CREAT, 0600);
+	int lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
 		snprintf(err, sizeof(err), "cannot lock %s: is another assayd using this data directory?",
 			 n->cfg.datadir);
-		return fail(err);
+		return fail_early(err);
 	}
+	/* SIGHUP reopens debug.log once the event loop runs (node.c); until
+	 * then it must not end the process as its default action would. */
+	signal(SIGHUP, SIG_IGN);
+	log_set_stderr(n->cfg.printtoconsole);
+	log_set_level(level);
+	log_set_categories(n->cfg.debug);
+	snprintf(path, sizeof(path), "%s/debug.log", n->cfg.datadir);
+	if (log_open_file(path) < 0)
+		fprintf(stderr, "assayd: warning: cannot open %s\n", path);
 	pidfile_write(n->cfg.datadir);
 
 	if (strcmp(n->cfg.network, "dev") != 0 && strcmp(n->cfg.network, "local") != 0 &&
@@ -168,8 +198,11 @@ int main(int argc, char **argv)
 		}
 		return fail(err);
 	}
+	if (notify_service("READY=1\nSTATUS=running") < 0)
+		log_warn("cannot notify the service manager ($NOTIFY_SOCKET)");
 	int status = node_run(n);
 
+	notify_service("STOPPING=1");
 	log_info("shutting down");
 	node_close(n);
 	genesis_free(&n->genesis);

@@ -783,7 +783,7 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	/* Exact size: header, the tx count (at its widest), each tx with its
 	 * length prefix, and the commit as it will be encoded. */
 	commit_encode(&blk->last_commit, &tb);
-	uint64_t gas = 0, reveal_gas = 0, bytes = HEADER_BYTES + varint_len(p->max_block_txs) + tb.len;
+	uint64_t gas = 0, reveal_gas = 0, chunk_bytes = 0, bytes = HEADER_BYTES + varint_len(p->max_block_txs) + tb.len;
 	for (size_t i = 0; i < n; i++) {
 		const struct tx *t = txs[i];
 		char terr[160];
@@ -797,7 +797,8 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 		int lane = exec_in_reveal_lane(t); /* reveals have their own gas budget */
 		int full = blk->ntx >= p->max_block_txs || bytes + tx_bytes > p->max_block_bytes ||
 			   (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
-				 : gas + t->gas_limit > p->max_block_gas);
+				 : gas + t->gas_limit > p->max_block_gas) ||
+			   chunk_bytes + exec_tx_chunk_bytes(t) > c->g.compute.chunk_budget_bytes;
 		size_t snap = ledger_snapshot(&x.l);
 		int e = full ? ASSAY_ELIMIT : exec_tx(&x, t, &receipts[blk->ntx], terr, sizeof(terr));
 		if (assay_err_is_local(e)) {
@@ -822,6 +823,7 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 			reveal_gas += t->gas_limit;
 		else
 			gas += t->gas_limit;
+		chunk_bytes += exec_tx_chunk_bytes(t);
 		bytes += tx_bytes;
 	}
 	if ((rc = exec_end_block(&x, err, errlen)) < 0)

@@ -1,16 +1,19 @@
-/* Option table, parsing and help for assayd (see config.h). */
-#include <ctype.h>
-#include <errno.h>
+/* Option table, parsing and help for assayd (see config.h). The file syntax
+ * is core/conf.c's, shared with assay-cli and assay-worker. */
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conf.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/network.h"
+#include "net/net.h"
 #include "node/config.h"
 
-enum opt_type { OPT_STR, OPT_INT, OPT_U64, OPT_BOOL, OPT_MULTI };
+enum opt_type { OPT_STR, OPT_INT, OPT_U64, OPT_BOOL, OPT_MULTI, OPT_CATS };
 
 struct option_def {
 	const char *name;
@@ -18,13 +21,17 @@ struct option_def {
 	size_t off;
 	size_t size;     /* for strings: buffer size */
 	size_t count_off; /* for multi: offset of the count */
+	uint64_t min, max; /* OPT_INT, OPT_U64: accepted range (config_table_check) */
 	const char *arg;
 	const char *help;
 };
 
-#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f), 0
-#define I(f) offsetof(struct config, f), 0, 0
-#define M(f, n) offsetof(struct config, f), sizeof(((struct config *)0)->f[0]), offsetof(struct config, n)
+#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0, 0
+#define I(f) offsetof(struct config, f), 0, 0, 0, 0
+/* a number in [lo, hi]: every OPT_INT and OPT_U64 row needs one */
+#define R(f, lo, hi) offsetof(struct config, f), 0, 0, (lo), (hi)
+#define M(f, n) offsetof(struct config, f), sizeof(((struct config *)0)->f[0]), offsetof(struct config, n), 0, 0
+#define CONFIG_MAX_CONNECTIONS 100000 /* far above what descriptors allow */
 
 static const struct option_def options[] = {
 	{"datadir", OPT_STR, S(datadir), "DIR", "data directory (default ~/.assay)"},
@@ -32,19 +39,19 @@ static const struct option_def options[] = {
 	{"genesis", OPT_STR, S(genesis), "FILE",
 	 "genesis file for local/testnet (default DATADIR/genesis.json, else the compiled testnet's)"},
 	{"rpcbind", OPT_STR, S(rpcbind), "ADDR", "RPC listen address (default 127.0.0.1)"},
-	{"rpcport", OPT_INT, I(rpcport), "PORT", "RPC port (default 29443 dev/local, 19443 testnet)"},
+	{"rpcport", OPT_INT, R(rpcport, 1, 65535), "PORT", "RPC port, 1 to 65535 (default 29443 dev/local, 19443 testnet)"},
 	{"rpcuser", OPT_STR, S(rpcuser), "USER", "RPC user (default: cookie authentication)"},
 	{"rpcpassword", OPT_STR, S(rpcpassword), "PW", "RPC password (with -rpcuser)"},
-	{"rpcmaxconnections", OPT_INT, I(rpcmaxconnections), "N", "most RPC connections at once; more are closed on accept (default 64)"},
-	{"port", OPT_INT, I(port), "PORT", "p2p port (default 29444 dev/local, 19444 testnet)"},
+	{"rpcmaxconnections", OPT_INT, R(rpcmaxconnections, 1, CONFIG_MAX_CONNECTIONS), "N", "most RPC connections at once, 1 to 100000; more are closed on accept (default 64)"},
+	{"port", OPT_INT, R(port, 1, 65535), "PORT", "p2p port, 1 to 65535 (default 29444 dev/local, 19444 testnet)"},
 	{"listen", OPT_BOOL, I(listen), NULL, "accept p2p connections (default yes)"},
 	{"bind", OPT_STR, S(bind), "ADDR", "p2p listen address (default 0.0.0.0)"},
 	{"addnode", OPT_MULTI, M(addnode, naddnode), "HOST:PORT", "connect to this peer and keep it (repeatable)"},
 	{"connect", OPT_MULTI, M(connect, nconnect), "HOST:PORT", "connect only to these peers (repeatable)"},
 	{"seednode", OPT_MULTI, M(seednode, nseednode), "HOST:PORT",
 	 "learn peers from this node, with the compiled network's seeds (repeatable; a name is resolved once)"},
-	{"maxconnections", OPT_INT, I(maxconnections), "N", "most p2p connections (default 64)"},
-	{"blocktime", OPT_U64, I(blocktime), "MS", "dev producer: ms between blocks (default: the chain's, 1000 on dev)"},
+	{"maxconnections", OPT_INT, R(maxconnections, 1, CONFIG_MAX_CONNECTIONS), "N", "most p2p connections, 1 to 100000 (default 64)"},
+	{"blocktime", OPT_U64, R(blocktime, 0, 3600000), "MS", "dev producer: ms between blocks, up to 3600000 (default: the chain's, 1000 on dev)"},
 	{"reindex", OPT_BOOL, I(reindex), NULL, "rebuild the state from stored blocks, checking every state root"},
 	{"addrindex", OPT_BOOL, I(addrindex), NULL, "keep an address index for listtransactions (default no; built on first start)"},
 	{"validator", OPT_STR, S(validator), "FILE", "validator key file (dev: the built-in dev key)"},
@@ -52,10 +59,13 @@ static const struct option_def options[] = {
 	{"testdoublesign", OPT_BOOL, I(testdoublesign), NULL,
 	 "TESTS ONLY: sign a second, conflicting prevote and precommit in every round so that the other validators "
 	 "see duplicate-vote evidence; refused unless the network is dev or local and ASSAY_TESTING=1 is set"},
-	{"verifythreads", OPT_INT, I(verifythreads), "N", "threads for signature checks (default: CPUs)"},
-	{"minfreespace", OPT_U64, I(minfreespace), "MB",
+	{"verifythreads", OPT_INT, R(verifythreads, 0, 1024), "N", "threads for signature checks, 0 to 1024 (default 0: one per CPU)"},
+	{"minfreespace", OPT_U64, R(minfreespace, 0, 1ull << 40), "MB",
 	 "refuse to start, and stop before a block, below MB free under the datadir (default 100; 0: off)"},
-	{"debug", OPT_STR, S(debug), "LEVEL", "log level: debug, info, warn, error (default info)"},
+	{"debug", OPT_CATS, I(debug), "CATS",
+	 "debug lines of these categories (comma-separated, repeatable): net, mempool, rpc, consensus, "
+	 "compute; -debug, -debug=1 or -debug=all: all; -nodebug: none"},
+	{"loglevel", OPT_STR, S(loglevel), "LEVEL", "log level: debug, info, warn, error (default info)"},
 	{"printtoconsole", OPT_BOOL, I(printtoconsole), NULL, "log to stderr as well as debug.log (default yes)"},
 	{"help", OPT_BOOL, I(help), NULL, "print this help and exit"},
 	{"version", OPT_BOOL, I(version), NULL, "print the version and exit"},
@@ -74,9 +84,9 @@ void config_defaults(struct config *c)
 	snprintf(c->network, sizeof(c->network), "dev");
 	snprintf(c->rpcbind, sizeof(c->rpcbind), "127.0.0.1");
 	snprintf(c->bind, sizeof(c->bind), "0.0.0.0");
-	snprintf(c->debug, sizeof(c->debug), "info");
+	snprintf(c->loglevel, sizeof(c->loglevel), "info");
 	c->listen = 1;
-	c->maxconnections = 64;
+	c->maxconnections = NET_DEFAULT_MAX_CONNECTIONS; /* one figure: docs/p2p.md §8 */
 	c->minfreespace = CONFIG_DEFAULT_MINFREESPACE_MB;
 	c->rpcmaxconnections = 64;
 	c->printtoconsole = 1;
@@ -107,7 +117,6 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 		      char *err, size_t errlen)
 {
 	char *field = (char *)c + o->off;
-	char *end;
 	switch (o->type) {
 	case OPT_BOOL: {
 		/* -name, -name=1 set it; -noname, -noname=1, -name=0 clear it. */
@@ -130,25 +139,26 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 			goto bad;
 		snprintf(field, o->size, "%s", value);
 		return 0;
-	case OPT_INT: {
+	case OPT_INT:
+	case OPT_U64: {
+		uint64_t v;
 		if (!value || negated)
 			goto bad;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (*end || errno || v < 0 || v > 65535 * 1024L)
-			goto bad;
-		*(int *)field = (int)v;
+		if (conf_parse_u64(o->name, value, o->min, o->max, &v, err, errlen) < 0)
+			return ASSAY_EARG;
+		if (o->type == OPT_INT)
+			*(int *)field = (int)v;
+		else
+			*(uint64_t *)field = v;
 		return 0;
 	}
-	case OPT_U64: {
-		if (!value || negated || *value == '-')
-			goto bad;
-		errno = 0;
-		unsigned long long v = strtoull(value, &end, 10);
-		if (*end || errno)
-			goto bad;
-		*(uint64_t *)field = v;
-		return 0;
+	case OPT_CATS: {
+		unsigned *mask = (unsigned *)field;
+		if (negated) {
+			*mask = 0;
+			return 0;
+		}
+		return log_parse_categories(value ? value : "1", mask, err, errlen);
 	}
 	case OPT_MULTI: {
 		int *count = (int *)((char *)c + o->count_off);
@@ -193,55 +203,37 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
-static char *trim(char *s)
+static int file_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
 {
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
+	struct config *c = arg;
+	int negated;
+	const struct option_def *o = find_option(name, strlen(name), &negated);
+	if (!o || strcmp(o->name, "datadir") == 0 || strcmp(o->name, "help") == 0 ||
+	    strcmp(o->name, "version") == 0) {
+		snprintf(err, errlen, "unknown option \"%s\" (see assayd -help)", name);
+		return ASSAY_EARG;
+	}
+	if (set_by_args[o - options])
+		return 0; /* the command line wins, repeatable options included */
+	return set_option(c, o, negated, value, err, errlen);
 }
 
 int config_read_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0; /* optional */
-	char line[2048];
-	int lineno = 0, rc = 0;
-	while (!rc && fgets(line, sizeof(line), f)) {
-		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		char *s = trim(line);
-		if (!*s)
-			continue;
-		char *eq = strchr(s, '=');
-		if (!eq) {
-			snprintf(err, errlen, "%s:%d: expected name=value", path, lineno);
-			rc = ASSAY_EARG;
-			break;
+	return conf_read_file(path, file_entry, c, NULL, err, errlen);
+}
+
+int config_table_check(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		if ((o->type == OPT_INT || o->type == OPT_U64) &&
+		    (o->max == 0 || o->min > o->max || (o->type == OPT_INT && o->max > INT_MAX))) {
+			snprintf(err, errlen, "option -%s has no valid range", o->name);
+			return ASSAY_EARG;
 		}
-		*eq = 0;
-		char *name = trim(s), *value = trim(eq + 1);
-		int negated;
-		const struct option_def *o = find_option(name, strlen(name), &negated);
-		if (!o || strcmp(o->name, "datadir") == 0) {
-			snprintf(err, errlen, "%s:%d: unknown option \"%s\"", path, lineno, name);
-			rc = ASSAY_EARG;
-			break;
-		}
-		if (set_by_args[o - options])
-			continue;
-		char sub[300];
-		rc = set_option(c, o, negated, value, sub, sizeof(sub));
-		if (rc)
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
 	}
-	fclose(f);
-	return rc;
+	return 0;
 }
 
 void config_finish(struct config *c)
@@ -261,7 +253,10 @@ void config_print_help(const char *prog)
 {
 	printf("Usage: %s [options]\n\nAssay full node. Options take the form -name=value or --name=value;\n"
 	       "a yes/no option is set by -name and cleared by -noname. Every option may\n"
-	       "also be given in DATADIR/assay.conf as name=value (the command line wins).\n\n",
+	       "also be given in DATADIR/assay.conf as name=value (the command line wins);\n"
+	       "comments there are lines of their own that start with #, and a # in a value\n"
+	       "is refused. Numbers outside an option's range are refused before anything\n"
+	       "starts. SIGHUP reopens debug.log (for logrotate).\n\n",
 	       prog);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char left[64];

@@ -1,7 +1,8 @@
 /* Node configuration: command-line flags (-name=value or --name=value,
- * -name for yes, -noname for no) and DATADIR/assay.conf (name=value lines,
- * # comments), flags winning over the file. Names and help text live in one
- * table that also prints assayd -help. Not for: chain parameters (genesis). */
+ * -name for yes, -noname for no) and DATADIR/assay.conf (read by core/conf.c),
+ * flags winning over the file. Names, ranges and help text live in one table
+ * that also prints assayd -help; every numeric value is range-checked while
+ * parsing, before anything starts. Not for: chain parameters (genesis). */
 #ifndef ASSAY_NODE_CONFIG_H
 #define ASSAY_NODE_CONFIG_H
 
@@ -40,7 +41,8 @@ struct config {
 	int testdoublesign;   /* tests only: equivocate every round (node/consensus.c refuses it outside dev/local tests) */
 	int verifythreads;    /* 0: number of CPUs */
 	uint64_t minfreespace; /* MB free under datadir below which the node stops; 0: no floor */
-	char debug[16];       /* log level: debug, info, warn, error */
+	unsigned debug;       /* LOG_CAT_* debug categories (-debug=net,rpc; 1 or all) */
+	char loglevel[16];    /* debug, info, warn, error */
 	int printtoconsole;
 	int help;
 	int version;
@@ -55,5 +57,8 @@ int config_read_file(struct config *c, const char *path, char *err, size_t errle
 /* Fills network-dependent defaults (ports) left unset. */
 void config_finish(struct config *c);
 void config_print_help(const char *prog);
+/* Checks the option table itself (each numeric option has a range with
+ * min <= max): 0, or ASSAY_EARG naming the row. For tests. */
+int config_table_check(char *err, size_t errlen);
 
 #endif

@@ -292,7 +292,7 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 	 * than the log) the sign-state decides as for a new signature. */
 	if (cs->replaying && signed_has(cs, height, round, step, hash) &&
 	    signstate_cmp(&cs->last, height, round, step) < 0) {
-		log_debug("consensus: signing step %u at height %llu round %u: %s (again, replayed)", step,
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: signing step %u at height %llu round %u: %s (again, replayed)", step,
 			  (unsigned long long)height, round, hex);
 		return 0;
 	}
@@ -310,7 +310,7 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 	r.round = round;
 	r.step = (uint8_t)step;
 	memcpy(r.value, hash, HASH_LEN);
-	log_debug("consensus: signing step %u at height %llu round %u: %s", step, (unsigned long long)height, round,
+	log_debugc(LOG_CAT_CONSENSUS, "consensus: signing step %u at height %llu round %u: %s", step, (unsigned long long)height, round,
 		  hex);
 	/* not fsynced for itself: only the inputs must be durable before a
 	 * signature; this record saves a replay a refusal, and the sign-state
@@ -741,7 +741,13 @@ static void validate_value(struct consensus *cs, uint64_t height, const uint8_t 
 		give_verdict(cs, height, value, 0);
 		return;
 	}
-	int rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
+	int rc = node_chunks_check_proposal(n, &c->blk, err, sizeof(err)); /* avail: compute.md §15.4 */
+	if (rc == ASSAY_EUNAVAIL) {
+		log_info("consensus: proposed block %llu waits for its chunks: %s", (unsigned long long)height, err);
+		return; /* not yet judged: no verdict, the round times out */
+	}
+	if (!rc)
+		rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
 	if (assay_err_is_local(rc)) {
 		log_error("consensus: cannot check block %llu: %s", (unsigned long long)height, err);
 		return; /* our failure is no verdict on the block */
@@ -820,6 +826,15 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 
 static void handle_output(struct consensus *cs, const struct bft_output *o)
 {
+	if (o->kind == BFT_OUT_PROPOSAL)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: proposing at height %llu round %u",
+			   (unsigned long long)o->proposal.height, o->proposal.round);
+	else if (o->kind == BFT_OUT_VOTE)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: %s at height %llu round %u for %s",
+			   o->vote.type == VOTE_PREVOTE ? "prevote" : "precommit", (unsigned long long)o->vote.height,
+			   o->vote.round, o->vote.has_value ? "a block" : "nil");
+	else if (o->kind == BFT_OUT_DECIDE)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: decided height %llu", (unsigned long long)o->height);
 	switch (o->kind) {
 	case BFT_OUT_PROPOSAL:
 		if (!cs->replaying)

@@ -361,6 +361,9 @@ void genesis_finish(struct genesis *g)
 	buf_put_u32(&b, cp->challenge_delay);
 	buf_put_u32(&b, cp->salt_window);
 	buf_put_u64(&b, cp->reveal_block_gas);
+	buf_put_u32(&b, cp->upload_window); /* output availability (compute.md §15) */
+	buf_put_u64(&b, cp->chunk_budget_bytes);
+	buf_put_u32(&b, cp->chunk_retention_blocks);
 	buf_put_varint(&b, g->nallocs);
 	for (size_t i = 0; i < g->nallocs; i++) {
 		buf_put(&b, g->allocs[i].addr, ADDR_LEN);

@@ -52,7 +52,7 @@ void genesis_free(struct genesis *g);
  * ASSAY_ENOMEM (dst zeroed). */
 int genesis_copy(struct genesis *dst, const struct genesis *src);
 
-/* The genesis a node of network runs (docs/testnet-join.md): dev's built-in
+/* The genesis a node of network runs (docs/testnet.md): dev's built-in
  * one; else file if given; else DATADIR/genesis.json if it exists; else the
  * network's compiled entry (core/network.h). Its "network" must be network,
  * and a genesis whose "chain" names a compiled network must be that

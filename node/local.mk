@@ -18,7 +18,8 @@ libassay_node_a_SOURCES = \
 	node/node_net.c node/rpc_net.c \
 	node/rpc_compute.c \
 	node/rpc_simulate.c \
-	node/rpc_validators.c
+	node/rpc_validators.c \
+	node/chunkstore.c node/chunkstore.h node/node_chunks.c node/rpc_chunks.c
 
 # rpc_extra: bitcoind-style methods, -addrindex, long polls (docs/rpc.md)
 libassay_node_a_SOURCES += node/rpc_extra.c
@@ -48,6 +49,11 @@ tests_unit_test_genesis_SOURCES = tests/unit/test_genesis.c tests/unit/test.h
 tests_unit_test_genesis_LDADD = $(NODE_LIBS)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/test.h
 tests_unit_test_config_LDADD = $(NODE_LIBS)
+
+check_PROGRAMS += tests/unit/test_chunkstore
+TESTS += tests/unit/test_chunkstore
+tests_unit_test_chunkstore_SOURCES = tests/unit/test_chunkstore.c tests/unit/test.h
+tests_unit_test_chunkstore_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/unit/test_reindex
 TESTS += tests/unit/test_reindex
 tests_unit_test_reindex_SOURCES = tests/unit/test_reindex.c tests/unit/node_fixture.h tests/unit/test.h

@@ -84,6 +84,13 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 		node_abort(n, rc, err);
 		return ASSAY_EIO; /* a local failure, like the write it forestalls */
 	}
+	/* avail: a peer's block must have its chunks here first (compute.md §15.4) */
+	if (origin == NODE_BLOCK_PEER && blk->hdr.height == chain_height(n->chain) + 1 &&
+	    (rc = node_chunks_check_block(n, blk, err, errlen)) != 0) {
+		if (assay_err_is_local(rc))
+			node_abort(n, rc, err);
+		return rc;
+	}
 	rc = chain_apply_block(n->chain, blk, commit, node_now_ms(), err, errlen);
 	if (rc) {
 		if (assay_err_is_local(rc)) {
@@ -109,6 +116,7 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 	else if (origin == NODE_BLOCK_PEER && blk->ntx && !n->was_syncing)
 		log_info("block %llu %.16s txs=%zu (from a peer)", (unsigned long long)blk->hdr.height, hex, blk->ntx);
 	node_net_block_applied(n, hash, blk->hdr.height);
+	node_chunks_block_connected(n, blk->hdr.height); /* avail: pruning, a waiting block */
 	rpc_deferred_wake(n->rpc); /* long polls waiting for a block (rpc_extra.c) */
 	return 0;
 }
@@ -118,6 +126,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	node_request_stop(arg);
+}
+
+/* SIGHUP: logrotate has renamed debug.log; write to a new file of that name
+ * (docs/operations.md "Logs"). The node goes on. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (log_reopen() < 0)
+		log_warn("received SIGHUP: cannot reopen debug.log; still writing to the old file");
+	else
+		log_info("received SIGHUP: reopened debug.log");
 }
 
 /* Set by SIGINT/SIGTERM while a reindex runs (before the event loop takes
@@ -212,17 +233,20 @@ int node_open(struct node *n, char *err, size_t errlen)
 	node_register_contract_rpc(n);
 	node_register_rpc_net(n);
 	node_register_compute_rpc(n);
+	node_register_chunks_rpc(n);
 	node_register_simulate_rpc(n);
 	node_register_validators_rpc(n);
 	node_register_extra_rpc(n);
 	n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
 	n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
-	if (!n->sigint_ev || !n->sigterm_ev) {
+	n->sighup_ev = evsignal_new(n->base, SIGHUP, on_sighup, n);
+	if (!n->sigint_ev || !n->sigterm_ev || !n->sighup_ev) {
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto fail;
 	}
 	event_add(n->sigint_ev, NULL);
 	event_add(n->sigterm_ev, NULL);
+	event_add(n->sighup_ev, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	uint8_t tip[HASH_LEN];
@@ -252,12 +276,15 @@ int node_run(struct node *n)
 void node_close(struct node *n)
 {
 	node_net_stop(n);
+	node_chunks_free(n);
 	producer_stop(n);
 	if (n->sigint_ev)
 		event_free(n->sigint_ev);
 	if (n->sigterm_ev)
 		event_free(n->sigterm_ev);
-	n->sigint_ev = n->sigterm_ev = NULL;
+	if (n->sighup_ev)
+		event_free(n->sighup_ev);
+	n->sigint_ev = n->sigterm_ev = n->sighup_ev = NULL;
 	rpc_free(n->rpc);
 	n->rpc = NULL;
 	mempool_free(n->mempool);

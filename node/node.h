@@ -28,7 +28,7 @@ struct node {
 	rpc_t *rpc;
 	struct event_base *base;
 	struct consensus *consensus;  /* the BFT driver (consensus.c); NULL: not started */
-	struct event *sigint_ev, *sigterm_ev;
+	struct event *sigint_ev, *sigterm_ev, *sighup_ev; /* sighup: reopen debug.log */
 	int has_key;                  /* a validator key is loaded */
 	uint8_t key_pk[PUBKEY_LEN];
 	uint8_t key_sk[SECKEY_LEN];
@@ -41,6 +41,11 @@ struct node {
 	int was_syncing;
 	int aborted;                  /* node_abort ran: nothing more is written; exit status 1 */
 	int addrindex_ready;          /* rpc_extra.c: -addrindex is built to the tip and kept */
+	uint8_t *avail_pending;       /* node_chunks.c: a peer's block waiting for its chunks (encoded) */
+	size_t avail_pending_len;
+	struct buf *avail_parked;     /* node_chunks.c: job_chunks txs waiting for their chunks (encoded) */
+	size_t avail_nparked;
+	int avail_unparking;          /* node_chunks.c: offering the parked ones again */
 };
 
 /* Where a block to connect comes from (what is counted and logged). */
@@ -90,6 +95,29 @@ void node_register_rpc(struct node *n);
 void node_register_contract_rpc(struct node *n);
 /* getjob, listjobs, getworker, listworkers, getblob, getcomputeparams. */
 void node_register_compute_rpc(struct node *n);
+/* node_chunks.c / rpc_chunks.c: output chunks (docs/compute.md §15). */
+void node_register_chunks_rpc(struct node *n);
+/* The one "accept a chunk" path (RPC and p2p): checks it against the tip
+ * state, stores it, announces it to peers, and connects a waiting block it
+ * completes. Errors as chunkstore_accept's. */
+int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
+		       size_t errlen);
+/* Availability of a peer's block before it is applied: 0 available;
+ * ASSAY_EUNAVAIL (the missing chunks are asked of the peers and the block
+ * kept to retry when they arrive); ASSAY_EINVALID; or a local failure. */
+int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen);
+/* The same for a BFT proposal (consensus.c): missing chunks are asked for,
+ * the block is not kept (the engine asks again in a later round). */
+int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen);
+/* Mempool policy: a job_chunks transaction is admitted only when every
+ * chunk it references is held (so a block built from the mempool is
+ * available here). 0, or ASSAY_EUNAVAIL with a message; such a transaction
+ * is parked (at most 64) and offered to the mempool again as chunks arrive,
+ * while its chunks are asked of the peers. */
+int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen);
+/* After a block connected: prunes chunks past their retention. */
+void node_chunks_block_connected(struct node *n, uint64_t height);
+void node_chunks_free(struct node *n);
 /* rpc_simulate.c: simulatetransaction (a dry run on the committed state). */
 void node_register_simulate_rpc(struct node *n);
 /* rpc_extra.c: getbestblockhash, getblockheader, getnetworkinfo,

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "net/frame.h"
 #include "net/net.h"
+#include "node/chunkstore.h"
 #include "node/consensus.h"
 #include "node/node.h"
 #include "node/txaccept.h"
@@ -99,8 +100,8 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 	}
 	*height = blk.hdr.height;
 	rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
-	if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND)
-		log_debug("net: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
+	if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND || rc == ASSAY_EUNAVAIL) /* EUNAVAIL: waits for chunks */
+		log_debugc(LOG_CAT_NET, "net: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
 	else if (rc && !assay_err_is_local(rc))
 		log_warn("net: invalid block %llu from a peer: %s", (unsigned long long)blk.hdr.height, err);
 	block_free(&blk);
@@ -159,10 +160,33 @@ static uint32_t magic_of(const char *network)
 	return info ? info->magic : NET_MAGIC_DEV;
 }
 
+static int op_has_chunk(void *ctx, const uint8_t hash[32])
+{
+	struct node *n = ctx;
+	return chunkstore_has(chain_store(n->chain), hash) == 1;
+}
+
+static int op_get_chunk(void *ctx, const uint8_t hash[32], uint8_t **enc, size_t *len)
+{
+	struct node *n = ctx;
+	return chunkstore_get(chain_store(n->chain), hash, enc, len);
+}
+
+/* A chunk from a peer: our own failure is reported as ASSAY_EIO (no points). */
+static int op_on_chunk(void *ctx, const uint8_t *enc, size_t len, uint8_t hash[32])
+{
+	char err[200];
+	int rc = node_chunks_accept(ctx, enc, len, hash, err, sizeof(err));
+	if (rc && rc != ASSAY_EEXISTS)
+		log_debug("net: chunk not taken: %s", err);
+	return assay_err_is_local(rc) ? ASSAY_EIO : rc;
+}
+
 void node_net_ops(struct node *n, struct net_node_ops *ops)
 {
-	static const struct net_node_ops ops_template = {NULL, op_get_tip, op_get_block_at, op_has_tx,
-							 op_get_tx, op_on_tx, op_on_block};
+	static const struct net_node_ops ops_template = {NULL,	     op_get_tip,   op_get_block_at, op_has_tx,
+							 op_get_tx,  op_on_tx,	   op_on_block,	    op_has_chunk,
+							 op_get_chunk, op_on_chunk};
 	*ops = ops_template;
 	ops->ctx = n;
 }

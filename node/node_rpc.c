@@ -479,18 +479,37 @@ static const struct rpc_method node_methods[] = {
 	{"getproof", m_getproof, "getproof ADDRESS|KEY - sparse Merkle proof of inclusion or exclusion"},
 	{"getmempoolinfo", m_getmempoolinfo, "getmempoolinfo - size, bytes, max_size"},
 	{"getrawmempool", m_getrawmempool, "getrawmempool - txids in the mempool, best first"},
-	{"stop", m_stop, "stop - shut the node down cleanly"},
-	{"help", m_help, "help - list the RPC methods"},
+	{"stop", m_stop,
+	 "stop - shut the node down cleanly\n"
+	 "Replies first, then stops; no block is made after the reply. SIGINT and SIGTERM do the same."},
+	{"help", m_help,
+	 "help [METHOD] - list the RPC methods (one synopsis line each), or METHOD's full help as text\n"
+	 "The words of a synopsis before its dash name the positional parameters: [X] is optional, X... may\n"
+	 "repeat, [X,...] is one JSON array. More parameters than a synopsis names are refused (-32602)."},
 };
 
 static int m_help(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
+	json_t *which = rpc_param(params, 0);
+	if (which) { /* help METHOD: that method's full help, as text */
+		if (!json_is_string(which))
+			return rpc_fail(e, RPC_INVALID_PARAMS, "help takes a method name");
+		char *text = rpc_method_help(n->rpc, json_string_value(which));
+		if (!text)
+			return rpc_fail(e, RPC_INVALID_PARAMETER, "help: unknown method %.64s (help lists them)",
+					json_string_value(which));
+		*result = json_string(text);
+		free(text);
+		return *result ? 0 : rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	}
 	size_t count;
 	const struct rpc_method *m = rpc_methods(n->rpc, &count);
 	*result = json_array();
-	for (size_t i = 0; i < count; i++)
-		json_array_append_new(*result, json_string(m[i].help));
+	for (size_t i = 0; i < count; i++) { /* the synopsis line of each */
+		const char *h = m[i].help;
+		json_array_append_new(*result, json_stringn(h, strcspn(h, "\n")));
+	}
 	return 0;
 }
 
@@ -507,8 +526,9 @@ void node_metrics(void *ctx, struct evbuffer *out)
 	evbuffer_add_printf(out,
 			    "# HELP assay_block_height Height of the chain tip.\n# TYPE assay_block_height gauge\n"
 			    "assay_block_height %llu\n"
-			    "# HELP assay_block_time_ms Time of the tip block.\n# TYPE assay_block_time_ms gauge\n"
-			    "assay_block_time_ms %llu\n"
+			    "# HELP assay_block_timestamp_seconds Time of the tip block, in seconds since the epoch.\n"
+			    "# TYPE assay_block_timestamp_seconds gauge\n"
+			    "assay_block_timestamp_seconds %llu.%03u\n"
 			    "# HELP assay_mempool_size Transactions in the mempool.\n# TYPE assay_mempool_size gauge\n"
 			    "assay_mempool_size %zu\n"
 			    "# HELP assay_mempool_bytes Bytes in the mempool.\n# TYPE assay_mempool_bytes gauge\n"
@@ -521,7 +541,8 @@ void node_metrics(void *ctx, struct evbuffer *out)
 			    "assay_txs_rejected_total %llu\n"
 			    "# HELP assay_state_entries Entries in the state tree.\n# TYPE assay_state_entries gauge\n"
 			    "assay_state_entries %zu\n",
-			    (unsigned long long)h->height, (unsigned long long)h->time_ms, mempool_size(n->mempool),
+			    (unsigned long long)h->height, (unsigned long long)(h->time_ms / 1000),
+			    (unsigned)(h->time_ms % 1000), mempool_size(n->mempool),
 			    mempool_bytes(n->mempool), (unsigned long long)n->blocks_produced,
 			    (unsigned long long)n->txs_committed, (unsigned long long)n->txs_rejected,
 			    state_count(chain_state(n->chain)));
@@ -531,14 +552,12 @@ void node_metrics(void *ctx, struct evbuffer *out)
 	struct net_sync_status st;
 	struct net_peer_info *peers = NULL;
 	size_t npeers = 0, inbound = 0;
-	uint64_t sent = 0, recv = 0;
+	uint64_t sent, recv;
 	net_sync_status(n->net, &st);
+	net_traffic_totals(n->net, &sent, &recv);
 	if (net_peers(n->net, &peers, &npeers) == 0) {
-		for (size_t i = 0; i < npeers; i++) {
+		for (size_t i = 0; i < npeers; i++)
 			inbound += peers[i].inbound != 0;
-			sent += peers[i].bytes_sent;
-			recv += peers[i].bytes_recv;
-		}
 		free(peers);
 	}
 	evbuffer_add_printf(out,
@@ -548,8 +567,9 @@ void node_metrics(void *ctx, struct evbuffer *out)
 			    "assay_sync_target %llu\n"
 			    "# HELP assay_syncing 1 while downloading blocks from peers.\n# TYPE assay_syncing gauge\n"
 			    "assay_syncing %d\n"
-			    "# HELP assay_p2p_bytes Bytes on the wire with connected peers.\n# TYPE assay_p2p_bytes gauge\n"
-			    "assay_p2p_bytes{direction=\"sent\"} %llu\nassay_p2p_bytes{direction=\"received\"} %llu\n",
+			    "# HELP assay_p2p_bytes_total Bytes on the wire with peers since start, closed connections included.\n"
+			    "# TYPE assay_p2p_bytes_total counter\n"
+			    "assay_p2p_bytes_total{direction=\"sent\"} %llu\nassay_p2p_bytes_total{direction=\"received\"} %llu\n",
 			    inbound, npeers - inbound, (unsigned long long)st.target, st.syncing,
 			    (unsigned long long)sent, (unsigned long long)recv);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,6 +81,7 @@ struct rpc {
 	char cookie_path[1024];
 	struct rpc_method methods[RPC_MAX_METHODS];
 	void *ctxs[RPC_MAX_METHODS];
+	int max_params[RPC_MAX_METHODS]; /* rpc_synopsis_max_params of each; -1: any number */
 	size_t nmethods;
 	size_t longest_name;
 	rpc_metrics_fn metrics;
@@ -163,6 +166,71 @@ static int write_cookie(rpc_t *r, const char *path, char *err, size_t errlen)
 }
 
 /* ---- pure pieces (rpc.h) ---- */
+
+/* Length of the synopsis's first line up to " - " (or the line's end). */
+static size_t synopsis_len(const char *help)
+{
+	size_t line = strcspn(help, "\n");
+	const char *dash = strstr(help, " - ");
+	return dash && (size_t)(dash - help) < line ? (size_t)(dash - help) : line;
+}
+
+int rpc_synopsis_max_params(const char *help)
+{
+	size_t len = synopsis_len(help), pos = strcspn(help, " ");
+	int count = 0;
+	while (pos < len) {
+		while (pos < len && help[pos] == ' ')
+			pos++;
+		if (pos >= len)
+			break;
+		size_t end = pos;
+		while (end < len && help[end] != ' ')
+			end++;
+		/* the word without its closing brackets: "ARG...]]" ends in "..." */
+		size_t core = end;
+		while (core > pos && help[core - 1] == ']')
+			core--;
+		int repeat = core - pos >= 3 && memcmp(help + core - 3, "...", 3) == 0 &&
+			     !(core - pos >= 4 && help[core - 4] == ','); /* [HEX,...]: one array */
+		if (repeat)
+			return -1;
+		count++;
+		pos = end;
+	}
+	return count;
+}
+
+char *rpc_method_help(const rpc_t *r, const char *name)
+{
+	for (size_t i = 0; i < r->nmethods; i++) {
+		if (strcmp(r->methods[i].name, name) != 0)
+			continue;
+		const char *help = r->methods[i].help;
+		size_t syn = synopsis_len(help), line = strcspn(help, "\n");
+		const char *desc = syn + 3 <= line ? help + syn + 3 : "";
+		size_t desc_len = syn + 3 <= line ? line - syn - 3 : 0;
+		const char *rest = help[line] ? help + line + 1 : "";
+		int max = r->max_params[i];
+		char rule[160];
+		if (max < 0)
+			snprintf(rule, sizeof(rule), "any number of positional parameters");
+		else if (max == 0)
+			snprintf(rule, sizeof(rule), "no parameters; any given are refused (-32602)");
+		else
+			snprintf(rule, sizeof(rule), "at most %d positional parameter%s; more are refused (-32602)", max,
+				 max == 1 ? "" : "s");
+		size_t cap = strlen(help) + strlen(rule) + 2 * syn + 256;
+		char *out = malloc(cap);
+		if (!out)
+			return NULL;
+		const char *stop = !desc_len ? "" : desc[desc_len - 1] == '.' ? "\n" : ".\n";
+		snprintf(out, cap, "%.*s\n\n%.*s%s%s%s\nParameters: %s.\nUsage: assay-cli %.*s\n", (int)syn, help,
+			 (int)desc_len, desc, stop, rest, *rest ? "\n" : "", rule, (int)syn, help);
+		return out;
+	}
+	return NULL;
+}
 
 static int header_is(const char *line, size_t len, const char *name, const char **value,
 		     size_t *vlen)
@@ -327,15 +395,53 @@ static int authorized(rpc_t *r, struct evhttp_request *req)
 
 /* One line per RPC_AUTH_LOG_INTERVAL_MS at most, so a flood of bad requests
  * cannot fill the disk; the next line says how many were left out. */
-static void log_rejected(rpc_t *r, const char *what)
+static void log_rejected_from(rpc_t *r, const char *what, const char *from)
 {
 	unsigned dropped;
 	if (!rpc_ratelog_allow(&r->auth_log, now_ms(), RPC_AUTH_LOG_INTERVAL_MS, &dropped))
 		return;
 	if (dropped)
-		log_warn("rpc: rejected %s (and %u more not logged)", what, dropped);
+		log_warn("rpc: rejected %s%s%s (and %u more not logged)", what, from ? " from " : "",
+			 from ? from : "", dropped);
 	else
-		log_warn("rpc: rejected %s", what);
+		log_warn("rpc: rejected %s%s%s", what, from ? " from " : "", from ? from : "");
+}
+
+static void log_rejected(rpc_t *r, const char *what)
+{
+	log_rejected_from(r, what, NULL);
+}
+
+/* "IP:PORT" of the client on socket fd, or "?" (an operator reading the
+ * log of rejected credentials wants to know who knocked). */
+static const char *peer_text(evutil_socket_t fd, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	snprintf(out, cap, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return out;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, cap, "%s:%u", host, port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, cap, "[%s]:%u", host, port);
+	}
+	return out;
+}
+
+static const char *request_peer_text(struct evhttp_request *req, char *out, size_t cap)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	return peer_text(bev ? bufferevent_getfd(bev) : -1, out, cap);
 }
 
 /* ---- connections ---- */
@@ -391,7 +497,9 @@ static void conn_head_done(struct rpc_conn *c, const struct rpc_head *h)
 		return;
 	}
 	if (h->chunked || h->content_length > (long long)RPC_MAX_UNAUTH_BODY) {
-		log_rejected(r, "a request with wrong or missing credentials (body not read)");
+		char from[80];
+		log_rejected_from(r, "a request with wrong or missing credentials (body not read)",
+				  peer_text(bufferevent_getfd(c->bev), from, sizeof(from)));
 		conn_kill(c, REPLY_401);
 		return;
 	}
@@ -671,6 +779,30 @@ static json_t *response(json_t *id, json_t *result, json_t *error)
 	return o;
 }
 
+/* A call with a method and no "id" member is a notification (JSON-RPC 2.0
+ * §4.1): it runs, and gets no reply. "id": null is a call like any other. */
+static int is_notification(json_t *req)
+{
+	return json_is_object(req) && json_is_string(json_object_get(req, "method")) &&
+	       !json_object_get(req, "id");
+}
+
+/* More positional parameters than the synopsis names: refused before the
+ * method runs ("stop extra" must not stop the node). */
+static json_t *too_many_params(const rpc_t *r, size_t i, json_t *id, size_t given)
+{
+	char msg[400];
+	const char *help = r->methods[i].help;
+	size_t syn = synopsis_len(help);
+	if (r->max_params[i] == 0)
+		snprintf(msg, sizeof(msg), "%s takes no parameters, got %zu (usage: %.*s)", r->methods[i].name, given,
+			 (int)syn, help);
+	else
+		snprintf(msg, sizeof(msg), "%s takes at most %d parameter%s, got %zu (usage: %.*s)", r->methods[i].name,
+			 r->max_params[i], r->max_params[i] == 1 ? "" : "s", given, (int)syn, help);
+	return response(id, NULL, error_obj(RPC_INVALID_PARAMS, msg));
+}
+
 static json_t *handle_one(rpc_t *r, json_t *req)
 {
 	json_t *id = json_object_get(req, "id");
@@ -686,13 +818,21 @@ static json_t *handle_one(rpc_t *r, json_t *req)
 	for (size_t i = 0; strlen(name) <= r->longest_name && i < r->nmethods; i++) {
 		if (strcmp(r->methods[i].name, name) != 0)
 			continue;
+		if (json_is_array(params) && r->max_params[i] >= 0 &&
+		    json_array_size(params) > (size_t)r->max_params[i])
+			return too_many_params(r, i, id, json_array_size(params));
+		log_debugc(LOG_CAT_RPC, "rpc: %s%s", name, id ? "" : " (notification)");
 		json_t *result = NULL;
 		struct rpc_error e = {0};
 		json_t *p = params ? params : json_array();
+		struct evhttp_request *req_saved = r->cur_req;
+		if (!id)
+			r->cur_req = NULL; /* nobody waits for a notification: no deferral */
 		r->cur_id = id;
 		r->cur_deferred = 0;
 		int rc = r->methods[i].fn(r->ctxs[i], p, &result, &e);
 		r->cur_id = NULL;
+		r->cur_req = req_saved;
 		if (!params)
 			json_decref(p);
 		if (rc == RPC_DEFERRED && r->cur_deferred)
@@ -793,10 +933,17 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 			rc = append_json(out, resp, &total, r->max_response);
 			json_decref(resp);
 		} else {
+			size_t answers = 0;
 			evbuffer_add(out, "[", 1);
 			for (size_t i = 0; i < n && rc == 0; i++) {
-				json_t *resp = handle_one(r, json_array_get(body, i));
-				if (i > 0 && evbuffer_add(out, ",", 1) != 0)
+				json_t *call = json_array_get(body, i);
+				int quiet = is_notification(call);
+				json_t *resp = handle_one(r, call);
+				if (quiet) { /* ran; its answer is nobody's */
+					json_decref(resp);
+					continue;
+				}
+				if (answers++ > 0 && evbuffer_add(out, ",", 1) != 0)
 					rc = ASSAY_ENOMEM;
 				if (rc == 0)
 					rc = append_json(out, resp, &total, r->max_response);
@@ -804,12 +951,24 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 			}
 			if (rc == 0 && evbuffer_add(out, "]", 1) != 0)
 				rc = ASSAY_ENOMEM;
+			if (rc == 0 && answers == 0) { /* only notifications: nothing to say */
+				evhttp_send_reply(req, 204, "No Content", NULL);
+				evbuffer_free(out);
+				return;
+			}
 		}
 	} else if (rc == 0) {
 		r->cur_req = req;
+		int quiet = is_notification(body);
 		json_t *resp = handle_one(r, body);
 		r->cur_req = NULL;
 		if (!resp) { /* deferred: no reply now */
+			evbuffer_free(out);
+			return;
+		}
+		if (quiet) { /* a notification: HTTP 204, no JSON-RPC reply */
+			json_decref(resp);
+			evhttp_send_reply(req, 204, "No Content", NULL);
 			evbuffer_free(out);
 			return;
 		}
@@ -841,7 +1000,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (!authorized(r, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 				  "Basic realm=\"assay-rpc\"");
-		log_rejected(r, "a request with wrong or missing credentials");
+		char from[80];
+		log_rejected_from(r, "a request with wrong or missing credentials",
+				  request_peer_text(req, from, sizeof(from)));
 		evhttp_send_error(req, 401, "Unauthorized");
 		return;
 	}
@@ -1130,6 +1291,7 @@ void rpc_register(rpc_t *r, const struct rpc_method *methods, size_t n, void *ct
 {
 	for (size_t i = 0; i < n && r->nmethods < RPC_MAX_METHODS; i++) {
 		r->methods[r->nmethods] = methods[i];
+		r->max_params[r->nmethods] = rpc_synopsis_max_params(methods[i].help);
 		r->ctxs[r->nmethods++] = ctx;
 		if (strlen(methods[i].name) > r->longest_name)
 			r->longest_name = strlen(methods[i].name);

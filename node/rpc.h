@@ -60,7 +60,12 @@ typedef void (*rpc_metrics_fn)(void *ctx, struct evbuffer *out);
 struct rpc_method {
 	const char *name;
 	rpc_method_fn fn;
-	const char *help; /* one line: "getblock HASH|HEIGHT - ..." */
+	/* First line: the synopsis, "getblock HASH|HEIGHT [VERBOSITY] - what it
+	 * does". Its words before " - " name the positional parameters ([X]
+	 * optional, X... any number more, [X,...] one array), and the server
+	 * refuses more than it names (-32602, rpc_synopsis_max_params). Lines
+	 * after the first, if any, are the rest of `help METHOD`. */
+	const char *help;
 };
 
 typedef struct rpc rpc_t;
@@ -118,6 +123,14 @@ json_t *rpc_param(json_t *params, size_t i);
 json_t *rpc_hex(const uint8_t *p, size_t n);
 
 /* Pure pieces of the server, exposed for tests. */
+
+/* Most positional parameters a method's synopsis (struct rpc_method.help)
+ * names, or -1 when it ends in a repeatable one (ARG...). */
+int rpc_synopsis_max_params(const char *help);
+/* The full help of method name: synopsis, description, the rest of its help
+ * text and the parameter rule. A malloc()ed string the caller frees, or NULL
+ * when no such method is registered (or memory ran out). */
+char *rpc_method_help(const rpc_t *r, const char *name);
 
 /* What the server needs from a request head before it reads a body. */
 struct rpc_head {

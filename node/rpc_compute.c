@@ -139,6 +139,7 @@ static json_t *job_json(struct node *n, const struct job_record *j)
 			json_object_set_new(so, "commitment", committed ? hexj(sl->commitment, HASH_LEN) : json_null());
 			json_object_set_new(so, "root", opened ? hexj(sl->root, HASH_LEN) : json_null());
 			json_object_set_new(so, "challenge_seed", opened ? hexj(sl->challenge_seed, HASH_LEN) : json_null());
+			json_object_set_new(so, "uploaded_tiles", json_integer((json_int_t)sl->uploaded_tiles));
 		}
 		json_array_append_new(slots, so);
 	}
@@ -335,6 +336,9 @@ static int m_getcomputeparams(void *ctx, json_t *params, json_t **result, struct
 	json_object_set_new(*result, "challenge_delay", json_integer((json_int_t)c->challenge_delay));
 	json_object_set_new(*result, "salt_window", json_integer((json_int_t)c->salt_window));
 	json_object_set_new(*result, "reveal_block_gas", json_integer((json_int_t)c->reveal_block_gas));
+	json_object_set_new(*result, "upload_window", json_integer((json_int_t)c->upload_window));
+	json_object_set_new(*result, "chunk_budget_bytes", json_integer((json_int_t)c->chunk_budget_bytes));
+	json_object_set_new(*result, "chunk_retention_blocks", json_integer((json_int_t)c->chunk_retention_blocks));
 	json_object_set_new(*result, "min_fee", json_integer((json_int_t)p->min_fee));
 	json_object_set_new(*result, "gas_price", json_integer((json_int_t)p->gas_price));
 	json_object_set_new(*result, "max_tx_bytes", json_integer((json_int_t)p->max_tx_bytes));

@@ -17,6 +17,8 @@
 #define STORE_P_TX 't'      /* txid -> u64 height || u32 index (LE) */
 #define STORE_P_RECEIPT 'r' /* txid -> receipt bytes (the node defines them) */
 #define STORE_P_META 'm'    /* name -> value (tip, versions, chain id) */
+#define STORE_P_CHUNK 'k'   /* chunk hash -> encoded output chunk (node/chunkstore.h) */
+#define STORE_P_CHUNKIDX 'j' /* job_id || root || u32 BE first_tile -> chunk hash */
 #define STORE_P_ADDR 'a'    /* -addrindex: address || u64 height || u32 index (BE) -> txid */
 
 /* A compressed record that claims to expand beyond this is corrupt: no block

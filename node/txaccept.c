@@ -58,6 +58,10 @@ static int precheck(struct node *n, const uint8_t *enc, size_t len, struct tx *t
 		tx_free(t);
 		return refuse(n, r, TXACCEPT_CHECK, rc);
 	}
+	if ((rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err))) != 0) { /* avail: chunks first */
+		tx_free(t);
+		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK, rc);
+	}
 	return 0;
 }
 
@@ -71,10 +75,10 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	if (rc == ASSAY_EEXISTS)
 		return r->rc = rc;
 	if (rc) {
-		log_debug("mempool: refused %.16s from %s: %s", hex, from, r->err);
+		log_debugc(LOG_CAT_MEMPOOL, "mempool: refused %.16s from %s: %s", hex, from, r->err);
 		return refuse(n, r, TXACCEPT_MEMPOOL, rc);
 	}
-	log_debug("mempool: accepted %.16s from %s", hex, from);
+	log_debugc(LOG_CAT_MEMPOOL, "mempool: accepted %.16s from %s", hex, from);
 	if (origin == TXACCEPT_FROM_CLIENT && n->net)
 		net_announce_tx(n->net, r->txid);
 	return 0;

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "core/buf.h"
+#include "core/conf.h"
 #include "core/error.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
@@ -72,17 +73,6 @@ static int copy_setting(char *dst, size_t cap, const char *value, const char *na
 	return 0;
 }
 
-static int port_parse(const char *text, unsigned *port)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || v == 0 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
-
 /* Applies one global option (from a flag or assay.conf). */
 static int apply_global(struct cli_ctx *ctx, int code, const char *value, char *err,
 			size_t errlen)
@@ -100,9 +90,13 @@ static int apply_global(struct cli_ctx *ctx, int code, const char *value, char *
 				    err, errlen);
 	case OPT_RPCPORT:
 		ctx->given |= CLI_SET_RPCPORT;
-		if (port_parse(value, &ctx->rpcport) != 0)
-			return usage_err(err, errlen, "bad -rpcport '%s': use 1 to 65535", value);
+		{
+		uint64_t port;
+		if (conf_parse_u64("rpcport", value, 1, 65535, &port, err, errlen) < 0)
+			return CLI_EUSAGE;
+		ctx->rpcport = (unsigned)port;
 		return 0;
+	}
 	case OPT_RPCUSER:
 		ctx->given |= CLI_SET_RPCUSER;
 		return copy_setting(ctx->rpcuser, sizeof(ctx->rpcuser), value, "rpcuser", err, errlen);
@@ -269,9 +263,15 @@ static void trim(char *s)
 	memmove(s, s + lead, n - lead + 1);
 }
 
-/* assay.conf: key=value lines, '#' comments; the keys the CLI cares about
- * fill settings that no flag gave; other keys belong to assayd. */
-static int read_conf(struct cli_ctx *ctx, char *err, size_t errlen)
+/* One assay.conf line (core/conf.c reads the file, assayd's syntax): the
+ * keys the CLI cares about fill settings that no flag gave; other keys
+ * belong to assayd. */
+struct conf_ctx {
+	struct cli_ctx *ctx;
+	unsigned from_flags; /* CLI_SET_* the command line gave */
+};
+
+static int conf_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
 {
 	static const struct {
 		const char *key;
@@ -284,43 +284,20 @@ static int read_conf(struct cli_ctx *ctx, char *err, size_t errlen)
 		{"rpcuser", OPT_RPCUSER, CLI_SET_RPCUSER},
 		{"rpcpassword", OPT_RPCPASSWORD, CLI_SET_RPCPASSWORD},
 	};
-	char path[CLI_PATH_MAX + 16], line[CLI_CONF_LINE_MAX];
+	struct conf_ctx *cc = arg;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(name, keys[i].key) == 0 && !(cc->from_flags & keys[i].bit))
+			return apply_global(cc->ctx, keys[i].code, value, err, errlen);
+	return 0;
+}
+
+static int read_conf(struct cli_ctx *ctx, char *err, size_t errlen)
+{
+	char path[CLI_PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/assay.conf", ctx->datadir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	unsigned from_flags = ctx->given;
-	int lineno = 0, rc = 0;
-	while (!rc && fgets(line, sizeof(line), f)) {
-		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		trim(line);
-		if (!line[0])
-			continue;
-		char *eq = strchr(line, '=');
-		if (!eq) {
-			rc = usage_err(err, errlen, "%s:%d: expected key=value", path, lineno);
-			break;
-		}
-		*eq = 0;
-		char *key = line, *value = eq + 1;
-		trim(key);
-		trim(value);
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			if (strcmp(key, keys[i].key) != 0 || (from_flags & keys[i].bit))
-				continue;
-			rc = apply_global(ctx, keys[i].code, value, err, errlen);
-			if (rc) {
-				char inner[256];
-				snprintf(inner, sizeof(inner), "%s", err);
-				usage_err(err, errlen, "%s:%d: %s", path, lineno, inner);
-			}
-		}
-	}
-	fclose(f);
-	ctx->given = from_flags; /* "given" means on the command line (cli.h) */
+	struct conf_ctx cc = {ctx, ctx->given};
+	int rc = conf_read_file(path, conf_entry, &cc, NULL, err, errlen) != 0 ? CLI_EUSAGE : 0;
+	ctx->given = cc.from_flags; /* "given" means on the command line (cli.h) */
 	return rc;
 }
 

@@ -36,7 +36,6 @@ enum cli_exit {
 #define CLI_DEFAULT_WAIT_S 60     /* send --wait without --timeout */
 #define CLI_POLL_MS 500           /* gettransaction polling interval for --wait */
 #define CLI_WAIT_BLOCK_MS 10000   /* longest waitfornewblock of --wait (under RPC_CLIENT_TIMEOUT_MS) */
-#define CLI_CONF_LINE_MAX 1024    /* longest assay.conf line */
 /* Default RPC ports are the network table's (core/network.h). */
 
 /* A command-specific option: --name VALUE (has_value) or --name. */

@@ -268,10 +268,10 @@ const struct cli_command cli_commands[] = {
 	 "the canonical job_submit payload of a job, for a contract to submit (job_escrow's init)",
 	 cli_job_spec_opts, 0, 0},
 	{"job", "status", cli_cmd_job_status, "JOB_ID", "a job's state and each stage with its height", NULL, 1, 1},
-	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S]",
-	 "fetch a job's output from its worker, check root and Freivalds/recompute, then write it",
+	{"job", "output", cli_cmd_job_output, "JOB_ID -o FILE [--slot S] [--from-worker]",
+	 "fetch a job's output from the node's chunks (or its worker), check root and Freivalds/recompute, then write it",
 	 cli_job_output_opts, 1, 1},
-	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--wait] [--force]",
+	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--from-worker] [--wait] [--force]",
 	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
 	{"job", "open", cli_cmd_job_open, "JOB_ID --from NAME [--salt HEX] [--wait] [--force]",
 	 "open the submitter's salt once every slot has committed (job_salt; job submit --wait does it itself)",
@@ -337,8 +337,18 @@ static int cmd_help(struct cli_ctx *ctx)
 		}
 		if (found)
 			return CLI_OK;
-		printf("%s is not a command: assay-cli sends it to the node as a JSON-RPC method\n",
-		       group);
+		/* Not a command: a JSON-RPC method, whose full help the node has. */
+		char err[1024];
+		json_t *text;
+		int rc = cli_settle(ctx, err, sizeof(err));
+		if (rc)
+			return cli_fail(rc, "%s", err);
+		rc = cli_rpc(ctx, "help", json_pack("[s]", group), &text);
+		if (rc)
+			return rc;
+		printf("%s is a JSON-RPC method (assay-cli %s PARAMS... sends it):\n\n%s", group, group,
+		       json_is_string(text) ? json_string_value(text) : "");
+		json_decref(text);
 		return CLI_OK;
 	}
 	printf("usage: assay-cli [options] COMMAND [ARGS...]\n"
@@ -356,7 +366,8 @@ static int cmd_help(struct cli_ctx *ctx)
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -passphrase-file=FILE wallet passphrase from FILE's first line\n"
 	       "  -json                 machine-readable output\n"
-	       "  -help                 this text; help COMMAND for one command\n\n"
+	       "  -help                 this text; help COMMAND for one command, help METHOD for\n"
+	       "                        one JSON-RPC method's full help (asks the node)\n\n"
 	       "commands:\n");
 	for (const struct cli_command *c = cli_commands; c->group; c++)
 		print_usage_line(c);

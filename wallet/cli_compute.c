@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
@@ -39,10 +40,11 @@ const struct cli_optdef cli_job_submit_opts[] = {
 	{"force", 0},	  {NULL, 0},
 };
 const struct cli_optdef cli_job_output_opts[] = {
-	{"o", 1}, {"output", 1}, {"slot", 1}, {NULL, 0},
+	{"o", 1}, {"output", 1}, {"slot", 1}, {"from-worker", 0}, {NULL, 0},
 };
 const struct cli_optdef cli_job_dispute_opts[] = {
-	{"from", 1}, {"tile", 1}, {"slot", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
+	{"from", 1}, {"tile", 1}, {"slot", 1}, {"from-worker", 0}, {"fee", 1}, {"wait", 0}, {"timeout", 1},
+	{"force", 0}, {NULL, 0},
 };
 const struct cli_optdef cli_job_open_opts[] = {
 	{"from", 1}, {"salt", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
@@ -586,18 +588,68 @@ static int parse_endpoint(const char *endpoint, char *host, size_t hcap, unsigne
 
 /* Where an output's bytes came from, for the user. */
 struct output_source {
-	char endpoint[WORKER_ENDPOINT_MAX + 1]; /* the worker's output server */
+	int from_chunks;                        /* avail: the node's output chunks (compute.md §15) */
+	char endpoint[WORKER_ENDPOINT_MAX + 1]; /* else the worker's output server */
 };
 
 static void source_describe(const struct output_source *src, char *text, size_t cap)
 {
-	snprintf(text, cap, "from worker %s", src->endpoint);
+	if (src->from_chunks)
+		snprintf(text, cap, "from the chain (output chunks)");
+	else
+		snprintf(text, cap, "from worker %s", src->endpoint);
 }
 
 static int root_opened(const struct job_slot *sl)
 {
 	static const uint8_t zero[HASH_LEN];
 	return memcmp(sl->root, zero, HASH_LEN) != 0;
+}
+
+/* avail: the output from the node's chunk store (docs/compute.md §15): the
+ * slot's chunks walked in tile order with getjobchunk, each checked against
+ * the slot's root as a node checks it, its tiles put back in place. CLI_OK
+ * with *out (malloc()ed), else CLI_EFAIL; nothing is printed. */
+static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, unsigned slot, uint64_t want,
+			      uint8_t **out)
+{
+	const struct job_shape *s = &j->spec.shape;
+	uint32_t tiles = kernel_tile_count(s), next = 0, esize = s->kind == JOB_MATMUL_I8 ? 4 : 1;
+	char job_hex[2 * HASH_LEN + 1];
+	uint8_t *whole = malloc(want ? want : 1), *enc = malloc(AVAIL_CHUNK_MAX_ENCODED);
+	int ok = whole && enc;
+	hex_encode(j->id, HASH_LEN, job_hex);
+	while (ok && next < tiles) {
+		json_t *q = json_pack("[s,i,I]", job_hex, (int)slot, (json_int_t)next), *r;
+		struct rpc_failure fail;
+		struct avail_chunk c;
+		memset(&c, 0, sizeof(c));
+		ok = rpc_client_call(&ctx->rpc, "getjobchunk", q, &r, &fail) == 0;
+		json_decref(q);
+		if (!ok)
+			break;
+		const char *hex = json_string_value(json_object_get(r, "chunk"));
+		size_t n = hex ? strlen(hex) / 2 : 0;
+		ok = hex && n <= AVAIL_CHUNK_MAX_ENCODED && hex_decode(hex, enc, n) == (long)n &&
+		     avail_chunk_decode(&c, enc, n) == 0 && c.first_tile == next &&
+		     avail_chunk_check(s, j->slots[slot].root, &c, NULL, 0) == 0;
+		for (uint32_t i = c.first_tile, off = 0; ok && i < c.first_tile + c.tile_count; i++) {
+			uint32_t r0, c0, nr, nc;
+			kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
+			for (uint32_t row = 0; row < nr; row++, off += nc * esize)
+				memcpy(whole + ((uint64_t)(r0 + row) * s->n + c0) * esize, c.data + off, (size_t)nc * esize);
+		}
+		if (ok)
+			next = c.first_tile + c.tile_count;
+		json_decref(r);
+	}
+	free(enc);
+	if (!ok) {
+		free(whole);
+		return CLI_EFAIL;
+	}
+	*out = whole;
+	return CLI_OK;
 }
 
 /* Fetches slot's output from its worker's endpoint and checks it against
@@ -616,6 +668,17 @@ static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const j
 	memset(src, 0, sizeof(*src));
 	if (!root_opened(sl))
 		return cli_fail(CLI_EFAIL, "slot %u has not opened its root yet: its output is not served before", slot);
+	char why[160];
+	/* avail: any node, worker or not; --from-worker takes the fast path only */
+	if (!cli_flag(ctx, "from-worker") && output_from_chunks(ctx, j, slot, want, out) == CLI_OK) {
+		src->from_chunks = 1;
+		if (output_check_root(s, *out, len, sl->root, leaves, why, sizeof(why)) != 0) {
+			free(*out);
+			*out = NULL;
+			return cli_fail(CLI_EFAIL, "the output from the chain does not match its commitment: %s", why);
+		}
+		return CLI_OK;
+	}
 	const char *endpoint =
 		json_string_value(json_object_get(json_array_get(json_object_get(job, "slots"), slot), "endpoint"));
 	char host[256], path[512], job_hex[2 * HASH_LEN + 1];
@@ -632,7 +695,6 @@ static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const j
 		*out = NULL;
 		return cli_fail(CLI_EFAIL, "the output cannot be fetched from %s: %s", endpoint, fail.message);
 	}
-	char why[160];
 	if (output_check_root(s, *out, len, sl->root, leaves, why, sizeof(why)) != 0) {
 		free(*out);
 		*out = NULL; /* the caller's cleanup frees these: never twice */
@@ -764,8 +826,9 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 				hex_encode(digest, HASH_LEN, oh);
 				json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:b,s:s}", "job_id", ctx->args[0], "file", file,
 						      "bytes", (json_int_t)len, "output_hash", oh, "checked", 1, "source",
-						      "worker");
-				json_object_set_new(o, "endpoint", json_string(src.endpoint));
+						      src.from_chunks ? "chain" : "worker");
+				if (!src.from_chunks)
+					json_object_set_new(o, "endpoint", json_string(src.endpoint));
 				cli_emit(ctx, o,
 					 "%s: %llu bytes %s, sha256 %s\nchecked: Merkle root matches the commitment; %s "
 					 "passed\n",

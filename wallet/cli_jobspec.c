@@ -50,7 +50,8 @@ int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, ch
 	struct compute_params cp = {.commit_window = lim->commit_window,
 				    .reveal_window = lim->reveal_window,
 				    .salt_window = lim->salt_window,
-				    .challenge_delay = lim->challenge_delay};
+				    .challenge_delay = lim->challenge_delay,
+				    .upload_window = lim->upload_window};
 	uint64_t least = compute_least_deadline(&cp);
 	if (s->deadline_blocks < least || s->deadline_blocks > lim->max_deadline_blocks) {
 		snprintf(err, errlen,
@@ -72,7 +73,7 @@ void jobspec_samples_text(uint32_t samples, uint32_t tiles, char *out, size_t ca
 uint32_t jobspec_default_deadline(const struct jobspec_limits *lim)
 {
 	uint64_t d = 3 * ((uint64_t)lim->commit_window + lim->reveal_window + lim->salt_window +
-			  lim->challenge_delay) + 10;
+			  lim->challenge_delay + lim->upload_window) + 10;
 	return d > lim->max_deadline_blocks ? lim->max_deadline_blocks : (uint32_t)d;
 }
 
@@ -163,9 +164,11 @@ int jobspec_limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim)
 			 param_u64(params, "max_dim"),		   param_u64(params, "max_output_bytes")};
 	lim->min_reward = param_u64(params, "min_reward");
 	uint64_t delay = param_u64(params, "challenge_delay"), salt = param_u64(params, "salt_window");
+	uint64_t upload = param_u64(params, "upload_window");
 	json_decref(params);
-	if (delay > UINT32_MAX || salt > UINT32_MAX)
+	if (delay > UINT32_MAX || salt > UINT32_MAX || upload > UINT32_MAX)
 		return cli_fail(CLI_EFAIL, "getcomputeparams reply out of range");
+	lim->upload_window = (uint32_t)upload;
 	lim->challenge_delay = (uint32_t)delay;
 	lim->salt_window = (uint32_t)salt;
 	for (int i = 0; i < 5; i++)

@@ -22,6 +22,7 @@ struct jobspec_limits {
 	uint32_t samples_k;           /* least samples per worker */
 	uint32_t commit_window, reveal_window;
 	uint32_t challenge_delay, salt_window; /* 0 from a node that predates them */
+	uint32_t upload_window;       /* output availability (compute.md §15); 0 likewise */
 	uint32_t max_deadline_blocks;
 	uint32_t max_dim;
 	uint64_t max_output_bytes;
@@ -35,8 +36,8 @@ struct jobspec_limits {
  * ASSAY_ELIMIT with err filled. */
 int jobspec_check(const struct job_spec *s, const struct jobspec_limits *lim, char *err, size_t errlen);
 
-/* The default deadline: three rounds of commit, challenge delay, salt and
- * reveal windows and 10 blocks, so a job survives two reassignments; at
+/* The default deadline: three rounds of commit, challenge delay, salt,
+ * reveal and upload windows and 10 blocks, so a job survives two reassignments; at
  * most max_deadline_blocks. */
 uint32_t jobspec_default_deadline(const struct jobspec_limits *lim);
 

@@ -11,7 +11,8 @@ libassay_workerbk_a_SOURCES = \
 noinst_LIBRARIES += libassay_worker.a
 libassay_worker_a_SOURCES = \
 	worker/outtree.c worker/outtree.h \
-	worker/work.c worker/work.h
+	worker/work.c worker/work.h \
+	worker/upload.c worker/upload.h
 
 WORKER_LIBS = libassay_worker.a libassay_workerbk.a $(CLIENT_LIBS)
 
@@ -51,3 +52,8 @@ tests_unit_test_compute_opencl_SOURCES = tests/unit/test_compute_opencl.c
 tests_unit_test_compute_opencl_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS) $(OPENCL_LIBS)
 assay_worker_LDADD += $(OPENCL_LIBS)
 endif
+
+check_PROGRAMS += tests/unit/test_avail
+TESTS += tests/unit/test_avail
+tests_unit_test_avail_SOURCES = tests/unit/test_avail.c tests/unit/test.h
+tests_unit_test_avail_LDADD = libassay_worker.a libassay_consensus.a $(CORE_LIBS)

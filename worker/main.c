@@ -31,10 +31,12 @@
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/header.h"
+#include "core/conf.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/merkle.h"
 #include "core/network.h"
+#include "core/notify.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
 #include "wallet/client_chain.h"
@@ -43,10 +45,12 @@
 #include "wallet/rpc_client.h"
 #include "wallet/txbuild.h"
 #include "worker/backend.h"
+#include "worker/upload.h"
 #include "worker/work.h"
 
 #define WORKER_POLL_MS 250                  /* how often the node's height is read */
-#define WORKER_RPC_NETWORK "dev"            /* -rpcport defaults to this network's (dev and local) */
+#define WORKER_MAX_POLL_MS 600000           /* -poll-ms at most (the node's longest long poll) */
+#define WORKER_RPC_NETWORK "dev"            /* default -network: -rpcport follows it */
 #define WORKER_LISTEN "127.0.0.1:29450"     /* default output server address */
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
@@ -76,6 +80,8 @@ struct work_item {
 	outtree_t *tree;
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
+	uint32_t upload_to;            /* tiles below this named by our job_chunks in flight (0: none) */
+	char upload_txid[2 * HASH_LEN + 1];
 	int seen;                      /* in the latest listjobs */
 	struct work_item *next;
 };
@@ -85,6 +91,8 @@ struct worker_cfg {
 	char rpcconnect[256];
 	unsigned rpcport;
 	char rpcuser[256], rpcpassword[256];
+	char network[NETWORK_NAME_MAX + 1]; /* -network: the node's must match; picks the default -rpcport */
+	unsigned given;                /* WORKER_SET_*: set by a flag (the network also by assay.conf) */
 	char wallet[KEYSTORE_NAME_MAX + 1];
 	char passphrase_file[WORKER_PATH_MAX];
 	char backend[16];
@@ -98,8 +106,18 @@ struct worker_cfg {
 	int serve_wrong_output;        /* test only: serve outputs with one byte changed */
 	int predict;                   /* test only: predict_seckey is set */
 	uint8_t predict_seckey[SECKEY_LEN]; /* test only: the block producer's key */
+	int withhold_output;           /* test only: never upload the output's chunks */
 	unsigned poll_ms;
-	int debug;
+	unsigned debug;                /* LOG_CAT_* (-debug: all) */
+};
+
+/* Settings assay.conf may give the worker when no flag did. */
+enum {
+	WORKER_SET_NETWORK = 1u << 0,
+	WORKER_SET_RPCCONNECT = 1u << 1,
+	WORKER_SET_RPCPORT = 1u << 2,
+	WORKER_SET_RPCUSER = 1u << 3,
+	WORKER_SET_RPCPASSWORD = 1u << 4,
 };
 
 struct worker {
@@ -110,6 +128,7 @@ struct worker {
 	char address[ADDR_STR_MAX];
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
+	uint64_t chunk_budget_bytes;   /* chunk tile bytes one block takes (getcomputeparams) */
 	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
 	struct event_base *base;
 	struct evhttp *http;
@@ -157,6 +176,7 @@ static int call(struct worker *w, const char *method, json_t *params, json_t **r
 	struct rpc_failure local;
 	if (!fail)
 		fail = &local;
+	log_debugc(LOG_CAT_RPC, "rpc: %s to %s:%u", method, w->ep.host, (unsigned)w->ep.port);
 	int rc = rpc_client_call(&w->ep, method, params, result, fail);
 	if (rc == ASSAY_EAUTH && !w->cfg.rpcuser[0] && read_cookie(w) == 0)
 		rc = rpc_client_call(&w->ep, method, params, result, fail);
@@ -495,6 +515,8 @@ static int compute_item(struct worker *w, struct work_item *it)
 	int rc = load_inputs(w, &it->rec, &src, in);
 	const char *used = "cpu";
 	uint64_t t0 = now_ns();
+	log_debugc(LOG_CAT_COMPUTE, "job %.16s: inputs %s, output %llu bytes, slot %u", it->job_hex,
+		   rc == 0 ? "loaded" : "not loaded", (unsigned long long)len, it->slot);
 	if (rc == 0 && w->cl && s->kind == JOB_MATMUL_I8) {
 #ifdef HAVE_OPENCL /* w->cl stays NULL without it, and the backend is not linked */
 		used = "opencl";
@@ -633,6 +655,86 @@ static void mark_opened(struct worker *w, const struct work_item *it)
 		log_warn("job %.16s: cannot write %s; the output will not be served", it->job_hex, path);
 }
 
+/* ---- output upload (docs/compute.md §15) ---- */
+
+/* Our slot may upload (avail_slot_open: its root is opened and checked). */
+static int uploads_open(const struct work_item *it)
+{
+	uint64_t from;
+	return avail_slot_open(&it->rec, it->slot, &from);
+}
+
+/* Sends the next chunks of our output: each submitted to the node
+ * (submitjobchunk), then one job_chunks transaction naming them, at most
+ * chunk_budget_bytes of tiles, so one block can take it. Up to
+ * WORKER_UPLOAD_AHEAD transactions' worth is kept in flight, so the next
+ * block finds the next run in the mempool; a lost or failed one makes the
+ * worker go on from the chain's uploaded_tiles again. */
+#define WORKER_UPLOAD_AHEAD 2
+static void upload_item(struct worker *w, struct work_item *it)
+{
+	const struct job_slot *sl = &it->rec.slots[it->slot];
+	const struct job_shape *s = &it->rec.spec.shape;
+	uint32_t tiles = kernel_tile_count(s);
+	if (w->cfg.withhold_output || sl->uploaded_tiles >= tiles || !uploads_open(it))
+		return;
+	uint64_t budget = w->chunk_budget_bytes ? w->chunk_budget_bytes : AVAIL_CHUNK_MAX_BYTES;
+	if (it->upload_to > sl->uploaded_tiles) {
+		char why[256];
+		int o = tx_outcome(w, it->upload_txid, why, sizeof(why));
+		if (o < 0)
+			log_error("job %.16s: job_chunks %s failed: %s; sending again", it->job_hex, it->upload_txid, why);
+		if (o <= 0)
+			it->upload_to = 0;
+		else if (avail_run_bytes(s, sl->uploaded_tiles, it->upload_to - sl->uploaded_tiles) >=
+			 WORKER_UPLOAD_AHEAD * budget)
+			return; /* enough in flight */
+	}
+	if (!it->tree && compute_item(w, it) < 0)
+		return;
+	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+		log_error("job %.16s: our output's root differs from the one committed; cannot upload", it->job_hex);
+		return;
+	}
+	struct job_chunks_payload p;
+	struct buf enc, hex;
+	uint64_t declared = 0;
+	uint32_t from = it->upload_to > sl->uploaded_tiles ? it->upload_to : sl->uploaded_tiles, next = from;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, it->job_id, HASH_LEN);
+	memcpy(p.root, it->root, HASH_LEN);
+	buf_init(&enc);
+	buf_init(&hex);
+	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_tile_bytes(s, next) <= budget) {
+		struct avail_ref *f = &p.refs[p.count];
+		if (upload_chunk(s, it->job_id, it->output, it->tree, next, budget - declared, &enc, f) != 0)
+			break;
+		char *h = malloc(2 * enc.len + 1);
+		json_t *res;
+		if (!h)
+			break;
+		hex_encode(enc.data, enc.len, h);
+		int rc = call(w, "submitjobchunk", json_pack("[s]", h), &res, NULL, 0);
+		free(h);
+		if (rc < 0)
+			break;
+		json_decref(res);
+		declared += f->data_len;
+		next += f->tile_count;
+		p.count++;
+	}
+	buf_free(&enc);
+	if (p.count) {
+		avail_chunks_encode(&p, &hex);
+		if (!hex.oom && send_tx(w, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
+			log_info("job %.16s: job_chunks %s: tiles %u..%u of %u (%llu bytes in %u chunks)", it->job_hex,
+				 it->upload_txid, from, next - 1, tiles, (unsigned long long)declared, p.count);
+			it->upload_to = next;
+		}
+	}
+	buf_free(&hex);
+}
+
 /* Waits on a sent transaction; returns 1 to keep waiting, 0 to act again. */
 static int still_waiting(struct worker *w, struct work_item *it, const char *what)
 {
@@ -654,6 +756,8 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 	const struct job_slot *sl = &it->rec.slots[it->slot];
 	if (it->stage == STAGE_FAILED)
 		return;
+	if (sl->state >= SLOT_COMMITTED && sl->state <= SLOT_VERIFIED)
+		upload_item(w, it); /* avail: once our root is opened on chain */
 	switch (sl->state) {
 	case SLOT_ASSIGNED:
 		if (it->stage == STAGE_COMMIT_SENT && still_waiting(w, it, "job_commit"))
@@ -671,12 +775,13 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 				log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
 					 (unsigned long long)sl->reveal_height, (unsigned long long)it->rec.payout_height);
 			else
-				log_info("job %.16s: our slot verified at height %llu; waiting for the other slots",
+				log_info("job %.16s: our slot verified at height %llu; uploading, waiting for the other slots",
 					 it->job_hex, (unsigned long long)sl->reveal_height);
 			it->stage = STAGE_DONE;
-			release_item(it);
 			mark_opened(w, it);
 		}
+		if (it->stage == STAGE_DONE && it->tree && sl->uploaded_tiles >= kernel_tile_count(&it->rec.spec.shape))
+			release_item(it); /* uploaded: the saved file serves the rest */
 		break;
 	default: /* committed: the challenge is fixed challenge_delay blocks after the last commit */
 		break;
@@ -883,19 +988,31 @@ static void on_http(struct evhttp_request *req, void *arg)
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-static int start_http(struct worker *w)
+/* HOST:PORT with PORT in 1..65535: 0 and host (cut at the colon) and
+ * *port filled, or -1 with a message on stderr. */
+static int listen_split(const char *listen, char *host, size_t cap, uint16_t *port)
 {
-	char host[256];
-	snprintf(host, sizeof(host), "%s", w->cfg.listen);
+	char err[160];
+	uint64_t v;
+	snprintf(host, cap, "%s", listen);
 	char *colon = strrchr(host, ':');
-	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-	if (!colon || port <= 0 || port > 65535) {
-		log_error("-listen=%s: expected HOST:PORT", w->cfg.listen);
+	if (!colon || conf_parse_u64("listen port", colon + 1, 1, 65535, &v, err, sizeof(err)) < 0) {
+		fprintf(stderr, "error: -listen=%s: expected HOST:PORT, PORT 1 to 65535\n", listen);
 		return -1;
 	}
 	*colon = 0;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int start_http(struct worker *w)
+{
+	char host[256];
+	uint16_t port;
+	if (listen_split(w->cfg.listen, host, sizeof(host), &port) < 0) /* checked by parse_args */
+		return -1;
 	w->http = evhttp_new(w->base);
-	if (!w->http || evhttp_bind_socket(w->http, host, (uint16_t)port) != 0) {
+	if (!w->http || evhttp_bind_socket(w->http, host, port) != 0) {
 		log_error("cannot listen on %s for the output server", w->cfg.listen);
 		return -1;
 	}
@@ -912,12 +1029,13 @@ static int start_http(struct worker *w)
 enum {
 	OPT_DATADIR = 1, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
 	OPT_PASSFILE, OPT_BACKEND, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
-	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
-	OPT_SERVE_WRONG, OPT_PREDICT,
+	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP, OPT_NETWORK,
+	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD,
 };
 
 static const struct option long_opts[] = {
 	{"datadir", required_argument, NULL, OPT_DATADIR},
+	{"network", required_argument, NULL, OPT_NETWORK},
 	{"rpcconnect", required_argument, NULL, OPT_RPCCONNECT},
 	{"rpcport", required_argument, NULL, OPT_RPCPORT},
 	{"rpcuser", required_argument, NULL, OPT_RPCUSER},
@@ -934,8 +1052,9 @@ static const struct option long_opts[] = {
 	{"corrupt-tiles", required_argument, NULL, OPT_CORRUPT_TILES},
 	{"serve-wrong-output", no_argument, NULL, OPT_SERVE_WRONG},
 	{"predict-key", required_argument, NULL, OPT_PREDICT},
+	{"withhold-output", no_argument, NULL, OPT_WITHHOLD},
 	{"poll-ms", required_argument, NULL, OPT_POLL_MS},
-	{"debug", no_argument, NULL, OPT_DEBUG},
+	{"debug", optional_argument, NULL, OPT_DEBUG},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -943,28 +1062,35 @@ static const struct option long_opts[] = {
 static void usage(void)
 {
 	printf("usage: assay-worker [options]   (options as -name=value or --name=value)\n\n"
-	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default ~/.assay)\n"
+	       "  -datadir=DIR           data directory with wallet/, the node's .cookie and assay.conf (default ~/.assay)\n"
+	       "  -network=NAME          dev, local or testnet: the node's must match (default %s)\n"
 	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
-	       "  -rpcport=PORT          node RPC port (default %u, dev and local)\n"
+	       "  -rpcport=PORT          node RPC port, 1 to 65535 (default: the network's, %u dev/local, %u testnet)\n"
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -wallet=NAME           the worker's key: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
 	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8; %s)\n"
-	       "  -threads=N             cpu threads (default: one per CPU)\n"
+	       "  -threads=N             cpu threads, 0 to %d (default 0: one per CPU)\n"
 	       "  -bond=ASY              bond to register with if not registered (default 1000, raised to min_bond\n"
 	       "                         if below it; a -bond below min_bond is refused)\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
 	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
 	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"
-	       "  -poll-ms=MS            longest wait for a block; how often to poll a node without waitfornewblock (default %d)\n"
+	       "  -poll-ms=MS            longest wait for a block; how often to poll a node without waitfornewblock,\n"
+	       "                         1 to %d (default %d)\n"
 	       "  -corrupt-fraction=F    TEST ONLY: corrupt each tile with probability F (dev/local only)\n"
 	       "  -corrupt-tiles=N       TEST ONLY: corrupt exactly N tiles of each job (dev/local only)\n"
 	       "  -serve-wrong-output    TEST ONLY: serve outputs with one byte changed (dev/local only)\n"
 	       "  -predict-key=HEX       TEST ONLY: with the block producer's 32-byte key seed, predict the\n"
 	       "                         challenge beacon (no salt) and cheat on 3/4 of the tiles (dev/local only)\n"
-	       "  -debug                 debug logging\n"
-	       "  -help                  this text\n",
-	       (unsigned)network_find(WORKER_RPC_NETWORK)->rpc_port, WORKER_OPENCL_BUILT, WORKER_LISTEN, WORKER_POLL_MS);
+	       "  -withhold-output       TEST ONLY: commit and reveal but never upload the output (dev/local only)\n"
+	       "  -debug[=CATS]          debug lines (categories %s; -debug alone: all)\n"
+	       "  -help                  this text\n\n"
+	       "DATADIR/assay.conf (the node's file, read as assayd reads it) gives network, rpcconnect,\n"
+	       "rpcport, rpcuser and rpcpassword when no flag does; its other keys are the node's.\n",
+	       WORKER_RPC_NETWORK, (unsigned)network_find("dev")->rpc_port,
+	       (unsigned)network_find("testnet")->rpc_port, WORKER_OPENCL_BUILT, BACKEND_MAX_THREADS,
+	       WORKER_LISTEN, WORKER_MAX_POLL_MS, WORKER_POLL_MS, log_category_list());
 }
 
 static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
@@ -977,26 +1103,67 @@ static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
 	return 0;
 }
 
+/* One assay.conf entry (core/conf.c reads the file): the node's connection
+ * settings that no flag gave; the node's other keys are not ours. */
+static int conf_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
+{
+	struct worker_cfg *c = arg;
+	uint64_t port;
+	if (strcmp(name, "network") == 0 && !(c->given & WORKER_SET_NETWORK)) {
+		if (strlen(value) >= sizeof(c->network)) {
+			snprintf(err, errlen, "network name too long");
+			return ASSAY_EARG;
+		}
+		snprintf(c->network, sizeof(c->network), "%s", value);
+		c->given |= WORKER_SET_NETWORK; /* named: the node's must match (start) */
+	} else if (strcmp(name, "rpcconnect") == 0 && !(c->given & WORKER_SET_RPCCONNECT)) {
+		snprintf(c->rpcconnect, sizeof(c->rpcconnect), "%s", value);
+	} else if (strcmp(name, "rpcport") == 0 && !(c->given & WORKER_SET_RPCPORT)) {
+		if (conf_parse_u64("rpcport", value, 1, 65535, &port, err, errlen) < 0)
+			return ASSAY_EARG;
+		c->rpcport = (unsigned)port;
+	} else if (strcmp(name, "rpcuser") == 0 && !(c->given & WORKER_SET_RPCUSER)) {
+		snprintf(c->rpcuser, sizeof(c->rpcuser), "%s", value);
+	} else if (strcmp(name, "rpcpassword") == 0 && !(c->given & WORKER_SET_RPCPASSWORD)) {
+		snprintf(c->rpcpassword, sizeof(c->rpcpassword), "%s", value);
+	}
+	return 0;
+}
+
 static int parse_args(struct worker_cfg *c, int argc, char **argv)
 {
 	const char *home = getenv("HOME");
 	memset(c, 0, sizeof(*c));
 	snprintf(c->datadir, sizeof(c->datadir), "%s/.assay", home ? home : ".");
 	snprintf(c->rpcconnect, sizeof(c->rpcconnect), "127.0.0.1");
-	c->rpcport = network_find(WORKER_RPC_NETWORK)->rpc_port;
 	snprintf(c->backend, sizeof(c->backend), "cpu");
 	snprintf(c->listen, sizeof(c->listen), "%s", WORKER_LISTEN);
 	c->poll_ms = WORKER_POLL_MS;
 	int ch;
-	char *end;
+	char err[300];
+	uint64_t v;
 	opterr = 0;
 	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
 		int bad = 0;
+		err[0] = 0;
 		switch (ch) {
 		case OPT_DATADIR: bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir"); break;
-		case OPT_RPCCONNECT: bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect"); break;
-		case OPT_RPCUSER: bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser"); break;
-		case OPT_RPCPASSWORD: bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword"); break;
+		case OPT_NETWORK:
+			c->given |= WORKER_SET_NETWORK;
+			bad = copy_opt(c->network, sizeof(c->network), optarg, "network");
+			break;
+		case OPT_RPCCONNECT:
+			c->given |= WORKER_SET_RPCCONNECT;
+			bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
+			break;
+		case OPT_RPCUSER:
+			c->given |= WORKER_SET_RPCUSER;
+			bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
+			break;
+		case OPT_RPCPASSWORD:
+			c->given |= WORKER_SET_RPCPASSWORD;
+			bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
+			break;
 		case OPT_WALLET: bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet"); break;
 		case OPT_PASSFILE: bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg, "passphrase-file"); break;
 		case OPT_BACKEND: bad = copy_opt(c->backend, sizeof(c->backend), optarg, "backend"); break;
@@ -1004,25 +1171,30 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 		case OPT_ENDPOINT: bad = copy_opt(c->endpoint, sizeof(c->endpoint), optarg, "endpoint"); break;
 		case OPT_OUTDIR: bad = copy_opt(c->outdir, sizeof(c->outdir), optarg, "outdir"); break;
 		case OPT_RPCPORT:
-			c->rpcport = (unsigned)strtoul(optarg, &end, 10);
-			bad = *end || c->rpcport == 0 || c->rpcport > 65535;
+			c->given |= WORKER_SET_RPCPORT;
+			bad = conf_parse_u64("rpcport", optarg, 1, 65535, &v, err, sizeof(err)) < 0;
+			c->rpcport = (unsigned)v;
 			break;
 		case OPT_THREADS:
-			c->threads = (int)strtol(optarg, &end, 10);
-			bad = *end || c->threads < 0 || c->threads > BACKEND_MAX_THREADS;
+			bad = conf_parse_int("threads", optarg, 0, BACKEND_MAX_THREADS, &c->threads, err, sizeof(err)) < 0;
 			break;
 		case OPT_POLL_MS:
-			c->poll_ms = (unsigned)strtoul(optarg, &end, 10);
-			bad = *end || c->poll_ms == 0;
+			bad = conf_parse_u64("poll-ms", optarg, 1, WORKER_MAX_POLL_MS, &v, err, sizeof(err)) < 0;
+			c->poll_ms = (unsigned)v;
 			break;
 		case OPT_BOND: bad = amount_parse(optarg, &c->bond) != 0 || c->bond == 0; break;
-		case OPT_CORRUPT_FRACTION:
+		case OPT_CORRUPT_FRACTION: {
+			char *end;
 			c->corrupt_fraction = strtod(optarg, &end);
 			bad = *end || !(c->corrupt_fraction >= 0 && c->corrupt_fraction <= 1);
 			break;
+		}
 		case OPT_CORRUPT_TILES:
-			c->corrupt_tiles = (uint32_t)strtoul(optarg, &end, 10);
-			bad = *end;
+			bad = conf_parse_u64("corrupt-tiles", optarg, 0, UINT32_MAX, &v, err, sizeof(err)) < 0;
+			c->corrupt_tiles = (uint32_t)v;
+			break;
+		case OPT_DEBUG:
+			bad = log_parse_categories(optarg ? optarg : "1", &c->debug, err, sizeof(err)) < 0;
 			break;
 		case OPT_SERVE_WRONG: c->serve_wrong_output = 1; break;
 		case OPT_PREDICT: {
@@ -1035,14 +1207,17 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 			sodium_memzero(seed, sizeof(seed));
 			break;
 		}
-		case OPT_DEBUG: c->debug = 1; break;
+		case OPT_WITHHOLD: c->withhold_output = 1; break;
 		case OPT_HELP: usage(); exit(0);
 		default:
 			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n", argv[optind - 1]);
 			return -1;
 		}
 		if (bad) {
-			fprintf(stderr, "error: bad value for %s (see -help)\n", argv[optind - 1]);
+			if (err[0])
+				fprintf(stderr, "error: %s\n", err);
+			else
+				fprintf(stderr, "error: bad value for %s (see -help)\n", argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -1050,6 +1225,25 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 		fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
 		return -1;
 	}
+	char path[WORKER_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/assay.conf", c->datadir);
+	if (conf_read_file(path, conf_entry, c, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "error: %s\n", err);
+		return -1;
+	}
+	if (!c->network[0])
+		snprintf(c->network, sizeof(c->network), "%s", WORKER_RPC_NETWORK);
+	const struct network_info *net = network_find(c->network);
+	if (!net) {
+		fprintf(stderr, "error: unknown network \"%s\" (dev, local or testnet)\n", c->network);
+		return -1;
+	}
+	if (!c->rpcport)
+		c->rpcport = net->rpc_port;
+	char host[256];
+	uint16_t port;
+	if (listen_split(c->listen, host, sizeof(host), &port) < 0)
+		return -1;
 	if (!keystore_name_valid(c->wallet)) {
 		fprintf(stderr, "error: -wallet=NAME is required (a wallet in DATADIR/wallet)\n");
 		return -1;
@@ -1098,6 +1292,7 @@ static int read_chain(struct worker *w)
 	if (call(w, "getcomputeparams", NULL, &params, NULL, 0) < 0)
 		return -1;
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
+	w->chunk_budget_bytes = json_u64(params, "chunk_budget_bytes");
 	w->min_bond = json_u64(params, "min_bond");
 	w->challenge_delay = (uint32_t)json_u64(params, "challenge_delay");
 	w->salt_window = (uint32_t)json_u64(params, "salt_window");
@@ -1141,10 +1336,16 @@ static int start(struct worker *w)
 		return -1;
 	if (read_chain(w) < 0)
 		return -1;
+	if ((w->cfg.given & WORKER_SET_NETWORK) && strcmp(w->chain.network->name, w->cfg.network) != 0) {
+		log_error("the node at %s:%u is on network %s, not %s (-network)", w->ep.host, (unsigned)w->ep.port,
+			  w->chain.network->name, w->cfg.network);
+		return -1;
+	}
 	address_encode(w->chain.network->family, w->addr, w->address);
-	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict) &&
+	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict ||
+	     w->cfg.withhold_output) &&
 	    w->chain.network->family != NET_DEV) {
-		log_error("-corrupt-fraction, -corrupt-tiles, -serve-wrong-output and -predict-key are for tests: refused on network %s",
+		log_error("-corrupt-fraction, -corrupt-tiles, -serve-wrong-output, -predict-key and -withhold-output are for tests: refused on network %s",
 			  w->chain.network->name);
 		return -1;
 	}
@@ -1222,7 +1423,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_stderr(1);
-	log_set_level(w->cfg.debug ? LOG_DEBUG : LOG_INFO);
+	log_set_categories(w->cfg.debug);
 	signal(SIGPIPE, SIG_IGN);
 	int rc = 1;
 	if (keys_init() != 0) {
@@ -1230,8 +1431,11 @@ int main(int argc, char **argv)
 	} else if (start(w) == 0) {
 		log_info("assay-worker %s: worker %s on %s, polling every %u ms", PACKAGE_VERSION, w->address,
 			 w->chain.network->name, w->cfg.poll_ms);
+		if (notify_service("READY=1\nSTATUS=registered, computing") < 0) /* systemd Type=notify */
+			log_warn("cannot notify the service manager ($NOTIFY_SOCKET)");
 		tick(w);
 		event_base_dispatch(w->base);
+		notify_service("STOPPING=1");
 		log_info("stopped after %llu jobs (%.2f GOPS overall)", (unsigned long long)w->jobs_computed,
 			 w->secs_total > 0 ? w->ops_total / w->secs_total / 1e9 : 0.0);
 		rc = 0;

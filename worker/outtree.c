@@ -73,3 +73,12 @@ int outtree_proof(const outtree_t *t, size_t i, uint8_t (*path)[HASH_LEN], size_
 	}
 	return 0;
 }
+
+void outtree_subtree(void *tree, size_t start, size_t size, uint8_t out[HASH_LEN])
+{
+	const outtree_t *t = tree;
+	size_t d = 0;
+	while (((size_t)1 << d) < size)
+		d++;
+	memcpy(out, t->level[d][start >> d], HASH_LEN);
+}

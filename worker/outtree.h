@@ -25,5 +25,10 @@ void outtree_root(const outtree_t *t, uint8_t root[HASH_LEN]);
  * MERKLE_MAX_DEPTH); its length in *depth. 0, or ASSAY_EARG if i is out of
  * range. */
 int outtree_proof(const outtree_t *t, size_t i, uint8_t (*path)[HASH_LEN], size_t *depth);
+/* Root of the RFC 6962 subtree over leaves [start, start + size), for a
+ * subtree of the tree's own split (start a multiple of the power of two at
+ * or above size): one node of a kept level. The avail_subtree_fn of a range
+ * proof (consensus/compute/avail.h); ctx is the tree. */
+void outtree_subtree(void *tree, size_t start, size_t size, uint8_t out[HASH_LEN]);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -45,6 +46,9 @@ void compute_params_default(struct compute_params *p)
 	p->challenge_delay = 2;
 	p->salt_window = 10;
 	p->reveal_block_gas = 1000000000ull;
+	p->upload_window = 20;                /* 64 MiB: 8 blocks at the full budget, ~9 s of a worker's RPC */
+	p->chunk_budget_bytes = 8ull << 20;
+	p->chunk_retention_blocks = 1000;
 }
 
 struct param_desc {
@@ -80,6 +84,9 @@ static const struct param_desc param_table[] = {
 	P32(challenge_delay, 2, 1024),
 	P32(salt_window, 1, 1u << 20),
 	P64(reveal_block_gas, 1, UINT64_MAX),
+	P32(upload_window, 1, 1u << 20),
+	P64(chunk_budget_bytes, AVAIL_CHUNK_MAX_BYTES, 1ull << 30),
+	P32(chunk_retention_blocks, 0, 1u << 30),
 };
 
 int compute_params_set(struct compute_params *p, const char *name, uint64_t value)
@@ -386,7 +393,7 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 		w.jobs_in_flight--;
 	if ((err = put_worker_cached(env->ledger, cache, &w)))
 		return err;
-	if ((err = ledger_credit(env->ledger, submitter, to_submitter)))
+	if (submitter && (err = ledger_credit(env->ledger, submitter, to_submitter)))
 		return err;
 	return ledger_credit(env->ledger, LEDGER_BURN_ADDR, amount - to_submitter);
 }
@@ -433,6 +440,28 @@ static int job_terminal(const struct job_record *j)
 	return j->state >= JOB_PAID;
 }
 
+/* ---- output availability hooks (avail.h, docs/compute.md §15) ---- */
+
+/* Every slot that passed its spot-check has uploaded its whole output as
+ * chunks (failed slots need not). */
+static int job_uploaded(const struct job_record *j)
+{
+	uint32_t tiles = kernel_tile_count(&j->spec.shape);
+	for (unsigned i = 0; i < j->spec.redundancy; i++)
+		if (j->slots[i].state == SLOT_VERIFIED && j->slots[i].uploaded_tiles < tiles)
+			return 0;
+	return 1;
+}
+
+/* When slot s may upload, and from which height its window counts: the
+ * one rule, avail_slot_open (avail.c), which the node's chunk store applies
+ * too. */
+static int slot_upload_open(const struct job_record *j, const struct job_slot *s, uint64_t *from)
+{
+	return avail_slot_open(j, (unsigned)(s - j->slots), from);
+}
+/* ---- end of output availability hooks ---- */
+
 /* The state a non-terminal job is in, from its slots (docs/compute.md §1).
  * Failed slots (after a root was opened) do not count; a job whose slots
  * all failed stays committed and is refunded by the end-of-block pass. */
@@ -451,7 +480,7 @@ static void job_update_state(struct job_record *j, uint64_t height, const struct
 		j->state = JOB_OPEN;
 	else if (assigned)
 		j->state = JOB_ASSIGNED;
-	else if (!pending && verified) {
+	else if (!pending && verified && job_uploaded(j)) { /* avail: whole output uploaded */
 		j->state = JOB_VERIFIED;
 		j->verified_height = height;
 		j->payout_height = height + p->dispute_window;
@@ -788,6 +817,8 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	uint64_t check, cost;
 	if (compute_check_escrow(env, &j.spec, &check) || amount_add(j.spec.reward, check, &cost))
 		return reject(res, ASSAY_EOVERFLOW, "checking this job would cost more than 2^64 base units");
+	if (kernel_output_bytes(&j.spec.shape) > (unsigned __int128)prm->upload_window * prm->chunk_budget_bytes)
+		return reject(res, ASSAY_ELIMIT, "output cannot be uploaded within upload_window blocks of chunk budget");
 	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
 		struct kernel_src src;
 		if ((err = src_open(env->ledger, &j.spec, &src)))
@@ -1092,6 +1123,45 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
 	return ledger_put(env->ledger, key, p->data, p->len);
 }
 
+/* avail: job_chunks (docs/compute.md §15.4). The chunks' bytes were checked
+ * against root by the node that holds them (avail_chunk_check); what state
+ * records is how far, in tile order, the slot's output is uploaded. */
+int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
+			 const uint8_t sender[20], struct compute_result *res)
+{
+	struct job_record j;
+	memset(res, 0, sizeof(*res));
+	int err = load_live_job(env, p->job_id, &j, res);
+	if (err)
+		return err;
+	struct job_slot *s = find_slot(&j, sender);
+	if (!s)
+		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
+	uint64_t from;
+	if (!slot_upload_open(&j, s, &from))
+		return reject(res, ASSAY_EINVALID, "uploads open once the slot's root is opened and its spot-check passed");
+	if (memcmp(s->root, p->root, HASH_LEN) != 0)
+		return reject(res, ASSAY_EINVALID, "chunks are for another root than the slot's");
+	if (env->height > from + env->params->upload_window)
+		return reject(res, ASSAY_EINVALID, "upload window closed at height %llu",
+			      (unsigned long long)(from + env->params->upload_window));
+	for (uint32_t i = 0; i < p->count; i++) {
+		const struct avail_ref *f = &p->refs[i];
+		if (f->first_tile != s->uploaded_tiles)
+			return reject(res, ASSAY_EINVALID, "chunk %u starts at tile %u, next to upload is %u", i,
+				      f->first_tile, s->uploaded_tiles);
+		uint64_t want = avail_run_bytes(&j.spec.shape, f->first_tile, f->tile_count);
+		if (want == UINT64_MAX)
+			return reject(res, ASSAY_EINVALID, "chunk %u: tiles past the job's last", i);
+		if (want != f->data_len)
+			return reject(res, ASSAY_EINVALID, "chunk %u declares %u bytes, its tiles hold %llu", i,
+				      f->data_len, (unsigned long long)want);
+		s->uploaded_tiles += f->tile_count;
+	}
+	job_update_state(&j, env->height, env->params);
+	return put_job(env->ledger, &j);
+}
+
 /* ---- end of block ---- */
 
 /* Draws one worker for slot `slot` of job j, weighted by free bond, among
@@ -1245,7 +1315,9 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 	 * burned: nobody gains from a worker's silence. */
 	if (!job_terminal(&j)) {
 		int missed_commit[JOB_MAX_REDUNDANCY] = {0}, missed_reveal[JOB_MAX_REDUNDANCY] = {0};
-		int any_commit = 0, any_reveal = 0;
+		int missed_upload[JOB_MAX_REDUNDANCY] = {0}; /* avail */
+		int any_commit = 0, any_reveal = 0, any_upload = 0;
+		uint32_t tiles = kernel_tile_count(&j.spec.shape);
 		for (unsigned i = 0; i < j.spec.redundancy && !err; i++) {
 			struct job_slot *s = &j.slots[i];
 			if (s->state == SLOT_ASSIGNED && h > s->assigned_height + prm->commit_window) {
@@ -1257,9 +1329,20 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 				err = slash_worker(env, cache, s, j.submitter, prm->slash_bps, 0);
 				missed_reveal[i] = any_reveal = 1;
 			}
+			/* avail: a root whose output was not uploaded in time is
+			 * treated as a wrong result, and burned: nobody gains from
+			 * a withheld or censored upload (compute.md §15.5) */
+			uint64_t from;
+			if (!err && !missed_reveal[i] && slot_upload_open(&j, s, &from) && s->uploaded_tiles < tiles &&
+			    h > from + prm->upload_window) {
+				err = slash_worker(env, cache, s, j.submitter, prm->slash_bps, 0);
+				missed_upload[i] = any_upload = 1;
+			}
 		}
 		if (!err && any_commit)
 			slots_fail(&j, missed_commit, h);
+		if (!err && any_upload)
+			slots_fail(&j, missed_upload, h);
 		if (!err && any_reveal)
 			slots_fail(&j, missed_reveal, h);
 		if (!err) {
@@ -1273,10 +1356,11 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 		/* A slot is filled only while its commit, challenge, salt and
 		 * reveal windows end by the job's deadline: assigned at h, it is
 		 * judged at the latest at h + commit_window + challenge_delay +
-		 * salt_window + reveal_window + 1 <= deadline + 1, the block that
-		 * would refund the job, and slot checks run first. */
+		 * salt_window + reveal_window + upload_window + 1 <= deadline +
+		 * 1, the block that would refund the job, and slot checks run
+		 * first (avail: the upload window counts from the reveal). */
 		int time_left = h + (uint64_t)prm->commit_window + prm->challenge_delay + prm->salt_window +
-					prm->reveal_window + 1 <=
+					prm->reveal_window + prm->upload_window + 1 <=
 				j.deadline_height;
 		uint64_t lock = compute_job_lock(prm, j.spec.reward);
 		for (unsigned i = 0; i < j.spec.redundancy && !err && time_left && j.state != JOB_VERIFIED; i++) {

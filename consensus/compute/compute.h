@@ -42,6 +42,10 @@ struct compute_params {
 	uint32_t challenge_delay;           /* d >= 2: challenges and draws use the beacon d blocks later */
 	uint32_t salt_window;               /* blocks after the last commit for the submitter's job_salt */
 	uint64_t reveal_block_gas;          /* per-block gas of job_reveal, apart from max_block_gas */
+	/* output availability (docs/compute.md §15) */
+	uint32_t upload_window;             /* blocks from the job's last root to its whole output uploaded */
+	uint64_t chunk_budget_bytes;        /* chunk tile bytes one block may reference */
+	uint32_t chunk_retention_blocks;    /* blocks nodes keep chunks after the job's end */
 };
 
 void compute_params_default(struct compute_params *p);
@@ -70,12 +74,13 @@ static inline int compute_check_gas(uint64_t gas_per_check_unit, unsigned __int1
 	return g > UINT64_MAX ? ASSAY_EOVERFLOW : 0;
 }
 /* The least deadline_blocks a job may ask for (compute.md §1.1): the
- * assignment delay, a commit window, the challenge delay, the salt window
- * and a reveal window, plus two blocks, so that a job drawn at once can be
- * judged before it expires. */
+ * assignment delay, a commit window, the challenge delay, the salt window,
+ * a reveal window and an upload window (avail, compute.md §15.5), plus two
+ * blocks, so that a job drawn at once can be judged before it expires. */
 static inline uint64_t compute_least_deadline(const struct compute_params *p)
 {
-	return (uint64_t)p->commit_window + p->reveal_window + p->salt_window + 2 * (uint64_t)p->challenge_delay + 2;
+	return (uint64_t)p->commit_window + p->reveal_window + p->salt_window + 2 * (uint64_t)p->challenge_delay +
+	       p->upload_window + 2;
 }
 
 /* Sets one parameter by name (the field names above). 0, ASSAY_EARG for an
@@ -138,6 +143,11 @@ int compute_check_escrow(const struct compute_env *env, const struct job_spec *s
 /* The bond one assignment of a job with this reward locks. */
 uint64_t compute_job_lock(const struct compute_params *p, uint64_t reward);
 int compute_apply_blob(const struct compute_env *env, const struct blob_payload *p, struct compute_result *res);
+/* job_chunks (kind 13, docs/compute.md §15.4): the sender's slot uploads
+ * chunks in tile order. The node has checked that it holds the chunks. */
+struct job_chunks_payload;
+int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
+			 const uint8_t sender[20], struct compute_result *res);
 /* Called once per block after its transactions: payouts after the dispute
  * window, refunds of expired jobs, missed commit and reveal deadlines (slash,
  * reassign), challenges for commits of earlier blocks, assignment of open

@@ -312,6 +312,7 @@ void compute_job_encode(const struct job_record *j, struct buf *b)
 		buf_put(b, s->commitment, HASH_LEN);
 		buf_put(b, s->root, HASH_LEN);
 		buf_put(b, s->challenge_seed, HASH_LEN);
+		buf_put_u32(b, s->uploaded_tiles); /* output availability (avail.h) */
 	}
 	buf_put_u8(b, j->excluded_count);
 	for (unsigned i = 0; i < j->excluded_count; i++)
@@ -353,6 +354,7 @@ int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n)
 		rd_copy(&r, s->commitment, HASH_LEN);
 		rd_copy(&r, s->root, HASH_LEN);
 		rd_copy(&r, s->challenge_seed, HASH_LEN);
+		s->uploaded_tiles = rd_u32(&r); /* output availability (avail.h) */
 		if (s->state > SLOT_FAILED)
 			r.err = ASSAY_EDECODE;
 	}

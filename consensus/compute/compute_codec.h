@@ -154,6 +154,7 @@ struct job_slot {
 	uint8_t commitment[HASH_LEN];     /* kernel_root_commitment(root, worker) */
 	uint8_t root[HASH_LEN];           /* opened by the reveal; zero before */
 	uint8_t challenge_seed[HASH_LEN]; /* kernel_challenge_seed, known once the root is opened */
+	uint32_t uploaded_tiles;          /* tiles 0..uploaded_tiles-1 uploaded as chunks (compute.md §15) */
 };
 
 struct job_record {

@@ -75,13 +75,13 @@ def test(tmpdir, nodes):
     victim = vals[rng.randrange(4)]
     others = [v for v in vals if v is not victim]
     victim.stop()
-    victim.extra_args.append("-debug=debug")
+    victim.extra_args.append("-debug=consensus")
     victim.start()
     # another validator's engine fails as if out of memory every 9th message
     # from a peer and is rebuilt from its WAL while the node runs
     rebuilder = others[1]
     rebuilder.stop()
-    rebuilder.extra_args.append("-debug=debug")
+    rebuilder.extra_args.append("-debug=consensus")
     start_with_env(rebuilder, {"ASSAY_TESTING": "1", "ASSAY_TEST_ENGINE_ENOMEM": "9"})
     fw.same_chain_at(vals, 4, timeout=40)
 

@@ -9,7 +9,7 @@ import os
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 30, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 30, "min_bond": UNIT,
            "samples_k": 2, "salt_window": 3}
 
 
@@ -24,7 +24,9 @@ def test(tmpdir, nodes):
     fw.assert_eq(job["state"], "verified", "verified on its spot check")
 
     out = os.path.join(tmpdir, "out.bin")
-    for args in (("job", "output", job_id, "-o", out), ("job", "dispute", job_id, "--from", "alice")):
+    # read from the worker (--from-worker): the node's chunks are the right output
+    for args in (("job", "output", job_id, "-o", out, "--from-worker"),
+                 ("job", "dispute", job_id, "--from", "alice", "--from-worker")):
         res = node.cli(*args, check=False)
         fw.assert_eq(res.returncode, 1, f"{args[1]} exit status (not a crash)")
         assert "does not match its commitment" in res.stderr, res.stderr

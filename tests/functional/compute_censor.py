@@ -17,7 +17,7 @@ import threading
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 2, "salt_window": 3}
 PARAMS = {"max_block_gas": 2000000}
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -16,7 +16,7 @@ UNIT = 10**9
 K = 2
 JOBS = 40
 FRACTION = 0.3
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 30, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 30, "min_bond": UNIT,
            "samples_k": K, "slash_bps": 100, "slash_submitter_bps": 0, "max_jobs_per_worker": 64,
            "salt_window": 3}
 

@@ -10,7 +10,7 @@ refusing it.)"""
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 4, "salt_window": 3}
 
 

@@ -7,7 +7,7 @@ worker, and completes and pays that one."""
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 4, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 4, "upload_window": 4, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 2, "missed_deadline_slash_bps": 100, "salt_window": 2}
 
 
@@ -26,7 +26,7 @@ def test(tmpdir, nodes):
     # No workers at all: open until the deadline, then refunded in full.
     h0 = node.height()
     alice_before = node.rpc("getaccount", addr["alice"])["balance"]
-    job_id = submit(node, 24)
+    job_id = submit(node, 28)
     job, seen = fw.wait_job(node, job_id, ("refunded", "paid", "failed"), timeout=60)
     fw.assert_eq(job["state"], "refunded", "expired job")
     fw.assert_eq(seen, ["open", "refunded"] if seen[0] == "open" else seen, "never assigned")

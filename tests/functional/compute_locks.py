@@ -9,7 +9,7 @@ slashes of half the bond cost 984 of 1000 ASY.)"""
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 2, "salt_window": 3}
 
 

@@ -15,7 +15,7 @@ import struct
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 8, "min_bond": UNIT,
            "samples_k": 2}
 BATCH = 20
 DIMS = [24, 32, 10]
@@ -99,7 +99,7 @@ def test(tmpdir, nodes):
     # client checks it against that root and recomputes it from the blobs.
     out = os.path.join(tmpdir, "out.bin")
     res = node.cli("job", "output", job_id, "-o", out)
-    assert "from worker" in res.stdout, res.stdout
+    assert "from the chain (output chunks)" in res.stdout, res.stdout
     assert "recomputation passed" in res.stdout, res.stdout
     with open(out, "rb") as f:
         data = f.read()

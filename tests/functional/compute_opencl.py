@@ -11,7 +11,7 @@ import subprocess
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 20, "reveal_window": 10, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 20, "reveal_window": 10, "upload_window": 10, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 4}
 
 

@@ -20,7 +20,7 @@ import re
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 20, "reveal_window": 5, "dispute_window": 4, "min_bond": UNIT,
+COMPUTE = {"commit_window": 20, "reveal_window": 5, "upload_window": 5, "dispute_window": 4, "min_bond": UNIT,
            "samples_k": 6, "salt_window": 3}
 
 

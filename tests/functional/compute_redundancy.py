@@ -8,7 +8,7 @@ and the job is paid to the honest worker."""
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 30, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 30, "min_bond": UNIT,
            "samples_k": 2, "slash_bps": 1000, "slash_submitter_bps": 5000, "salt_window": 3}
 
 

@@ -9,7 +9,7 @@ goes back. (Before, the second slot kept the whole reward.)"""
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 30, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 30, "min_bond": UNIT,
            "samples_k": 2, "salt_window": 3, "slash_submitter_bps": 0}
 
 

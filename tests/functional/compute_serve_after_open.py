@@ -17,7 +17,7 @@ import urllib.request
 import framework as fw
 
 UNIT = 10**9
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 8, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 8, "min_bond": UNIT,
            "samples_k": 2, "salt_window": 3}
 
 
@@ -79,17 +79,20 @@ def test(tmpdir, nodes):
     print(f"{len(before_open)} requests before opening, all 404; {len(served)} served after")
 
     out = os.path.join(tmpdir, "out.bin")
-    res = node.cli("job", "output", job_id, "-o", out)
+    res = node.cli("job", "output", job_id, "-o", out, "--from-worker")
     assert "from worker" in res.stdout and "full Freivalds test passed" in res.stdout, res.stdout
     with open(out, "rb") as f:
         fw.assert_eq(hashlib.sha256(f.read()).hexdigest() in res.stdout, True, "the output's hash printed")
 
     for w in workers:
         fw.assert_eq(w.stop(), 0, "worker exits cleanly")
-    res = node.cli("job", "output", job_id, "-o", out + ".2", check=False)
-    fw.assert_eq(res.returncode, 1, "job output fails once the workers are gone")
+    res = node.cli("job", "output", job_id, "-o", out + ".2", "--from-worker", check=False)
+    fw.assert_eq(res.returncode, 1, "the workers' servers are gone")
     assert "cannot be fetched from http://127.0.0.1:" in res.stderr, res.stderr
     assert not os.path.exists(out + ".2"), "nothing written"
+    # ... but the output is still the chain's nodes' (docs/compute.md §15)
+    res = node.cli("job", "output", job_id, "-o", out + ".3")
+    assert "from the chain (output chunks)" in res.stdout, res.stdout
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import framework as fw
 UNIT = 10**9
 DEPLOY_FEE = 1000 + 2000000  # min_fee + default deploy gas x gas_price
 CALL_FEE = 1000 + 1000000    # min_fee + default call gas x gas_price
-COMPUTE = {"commit_window": 10, "reveal_window": 5, "dispute_window": 25, "min_bond": UNIT,
+COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 25, "min_bond": UNIT,
            "samples_k": 2, "salt_window": 6}
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOB_ESCROW = os.path.join(HERE, "..", "..", "vm", "contracts", "job_escrow.asm")
@@ -116,10 +116,10 @@ def test(tmpdir, nodes):
 
     # Escrow R: the job never gets a worker (none is registered yet) and
     # expires after the least deadline the chain allows (commit 10 + reveal
-    # 5 + salt 6 + two challenge delays of 2 + 2 blocks).
-    r_path, r_spec = job_spec(node, tmpdir, "r.bin", "--reward", "2", "--deadline", "27",
+    # 5 + salt 6 + two challenge delays of 2 + upload 5 + 2 blocks).
+    r_path, r_spec = job_spec(node, tmpdir, "r.bin", "--reward", "2", "--deadline", "32",
                               "--seed", "11" * 32)
-    fw.assert_eq((r_spec["reward"], r_spec["deadline_blocks"], r_spec["tiles"]), (2 * UNIT, 27, 16), "spec R")
+    fw.assert_eq((r_spec["reward"], r_spec["deadline_blocks"], r_spec["tiles"]), (2 * UNIT, 32, 16), "spec R")
     e_r, job_r, _ = deploy(node, "provider", r_path, "3")
     buyer -= 3 * UNIT + DEPLOY_FEE
     fees += DEPLOY_FEE

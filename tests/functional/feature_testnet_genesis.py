@@ -1,4 +1,4 @@
-"""Networks as data (docs/testnet-join.md): `assayd -network=testnet` with
+"""Networks as data (docs/testnet.md): `assayd -network=testnet` with
 nothing on disk runs the compiled genesis of docs/testnet/testnet/ (the
 chain id is the one the file gives) and tries its placeholder seeds; a
 -genesis that names the compiled chain but differs is refused before

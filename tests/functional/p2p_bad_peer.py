@@ -15,7 +15,7 @@ import time
 import framework as fw
 
 MAGIC_DEV = 0xD1A5A7E0
-MAGIC_TESTNET = 0xB3C7C902
+MAGIC_GARBAGE = 0x11223344  # no network's magic
 MAX_FRAME = 8 << 20
 MAX_INV = 1000
 
@@ -193,7 +193,8 @@ def test(tmpdir, nodes):
 
     # Stream faults worth 100 points: disconnect and ban.
     attack("garbage bytes", lambda p: p.send(b"\x00GARBAGE" + os.urandom(200)), ban=True)
-    attack("wrong magic", lambda p: p.send(frame("version", version(chain_id), magic=MAGIC_TESTNET)), ban=True)
+    # a magic no Assay network has (another network's costs nothing: p2p_wrong_network.py)
+    attack("unknown magic", lambda p: p.send(frame("version", version(chain_id), magic=MAGIC_GARBAGE)), ban=True)
     attack("length over the frame limit",
            lambda p: p.send(frame("ping", b"\0" * 8, length=MAX_FRAME + 1)), ban=True, handshake=True)
     # Stream faults worth 50 points: disconnect, no ban.

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "core/merkle.h"
@@ -112,6 +113,7 @@ static void prepare(void)
 	params.reveal_window = 2;
 	params.dispute_window = 2;
 	params.salt_window = 2;
+	params.upload_window = 2; /* the short deadline below holds */
 	base_mem = ledger_mem_new(NULL);
 	base = ledger_mem_ledger(base_mem);
 	for (int i = 0; i < 3; i++) {
@@ -185,7 +187,16 @@ static void prepare(void)
 	 * that reaches the Merkle and Freivalds checks). */
 	ledger_mem_t *m = ledger_mem_new(&base);
 	struct ledger l = ledger_mem_ledger(m);
-	must(run_tx(&l, TX_JOB_REVEAL, who[1], valid_reveal.data, valid_reveal.len, 2) == 0);
+	must(run_tx(&l, TX_JOB_REVEAL, who[1], valid_reveal.data, valid_reveal.len, 3) == 0);
+	must(compute_get_job(&l, job_id, &j) == 0 && j.slots[0].state == SLOT_VERIFIED && j.state == JOB_COMMITTED);
+	/* ... and the job is verified once the whole output is uploaded (compute.md §15) */
+	struct job_chunks_payload up = {.count = 1};
+	memcpy(up.job_id, job_id, HASH_LEN);
+	memcpy(up.root, root, HASH_LEN);
+	up.refs[0] = (struct avail_ref){0, 4, 256, {0}};
+	buf_reset(&b);
+	avail_chunks_encode(&up, &b);
+	must(run_tx(&l, TX_JOB_CHUNKS, who[1], b.data, b.len, 4) == 0);
 	must(compute_get_job(&l, job_id, &j) == 0 && j.state == JOB_VERIFIED);
 	ledger_mem_free(m);
 	buf_free(&b);

@@ -181,7 +181,8 @@ static void test_settle(void)
 	write_file(dd, "assay.conf",
 		   "# node and cli settings\n"
 		   "network = testnet\n"
-		   "listen=1   # assayd's, ignored here\n"
+		   "  # assayd's, ignored here\n"
+		   "listen=1\n"
 		   "rpcuser=u\nrpcpassword=p\n\n");
 	mkargv(&a, "assay-cli", flag, "getblockchaininfo", NULL);
 	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
@@ -197,6 +198,21 @@ static void test_settle(void)
 	CHECK(cli_settle(&ctx, err, sizeof(err)) == 0);
 	CHECK(ctx.rpc.port == 9443);
 	CHECK(strcmp(ctx.rpc.auth, "u:q") == 0);
+	freeargv(&a);
+
+	/* assayd's reader (core/conf.c): a '#' inside a value is refused, not
+	 * cut (rpcpassword=abc#def became abc) */
+	write_file(dd, "assay.conf", "rpcuser=u\nrpcpassword=abc#def\n");
+	mkargv(&a, "assay-cli", flag, "getblockchaininfo", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == CLI_EUSAGE);
+	CHECK(strstr(err, "assay.conf:2: '#' in the value of rpcpassword") != NULL);
+	freeargv(&a);
+	write_file(dd, "assay.conf", "rpcport=99999\n");
+	mkargv(&a, "assay-cli", flag, "getblockchaininfo", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == 0);
+	CHECK(cli_settle(&ctx, err, sizeof(err)) == CLI_EUSAGE);
+	CHECK(strstr(err, "-rpcport=99999 is out of range") != NULL);
 	freeargv(&a);
 
 	write_file(dd, "assay.conf", "rpcport=5555\nnetwork=nowhere\n");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "core/error.h"
 #include "core/merkle.h"
@@ -51,6 +52,7 @@ static void chain_init(struct chain *c)
 	c->p.unbond_delay = 2;
 	c->p.challenge_delay = 2;
 	c->p.salt_window = 2;
+	c->p.upload_window = 3;
 	c->h = 1;
 	c->nonce = 0;
 	for (int i = 0; i < NALL; i++)
@@ -297,6 +299,44 @@ static uint32_t challenged(struct chain *c, const uint8_t job_id[HASH_LEN], cons
 	return kernel_challenge_indices(seed, j.spec.samples, kernel_tile_count(&j.spec.shape), idx);
 }
 
+/* A job_chunks transaction from slot's worker naming tiles [first, first +
+ * count) under root (the chunks' bytes are the node's to hold; state sees
+ * only the references, docs/compute.md §15.4). */
+static int upload_run(struct chain *c, const uint8_t job_id[HASH_LEN], const uint8_t *worker,
+		      const uint8_t root[HASH_LEN], const struct job_shape *s, uint32_t first, uint32_t count)
+{
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, job_id, HASH_LEN);
+	memcpy(p.root, root, HASH_LEN);
+	p.count = 1;
+	p.refs[0].first_tile = first;
+	p.refs[0].tile_count = count;
+	uint64_t bytes = avail_run_bytes(s, first, count);
+	p.refs[0].data_len = bytes == UINT64_MAX ? 0 : (uint32_t)bytes;
+	struct buf b;
+	buf_init(&b);
+	avail_chunks_encode(&p, &b);
+	struct compute_result res;
+	return apply(c, TX_JOB_CHUNKS, worker, &b, 0, &res);
+}
+
+/* What every honest worker does once its reveal opened its root: upload
+ * the whole output (compute.md §15). */
+static int auto_upload = 1; /* reveal() uploads after a good reveal, as the worker does; 0 in the upload tests */
+
+static void upload_open_slots(struct chain *c, const uint8_t job_id[HASH_LEN])
+{
+	struct job_record j;
+	if (!auto_upload || compute_get_job(&c->l, job_id, &j))
+		return;
+	uint32_t tiles = kernel_tile_count(&j.spec.shape);
+	for (unsigned i = 0; i < j.spec.redundancy; i++)
+		if (j.slots[i].state == SLOT_VERIFIED && j.slots[i].uploaded_tiles < tiles)
+			upload_run(c, job_id, j.slots[i].worker, j.slots[i].root, &j.spec.shape, j.slots[i].uploaded_tiles,
+				   tiles - j.slots[i].uploaded_tiles);
+}
+
 static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w,
 		  enum reveal_twist twist, uint64_t gas, struct compute_result *res)
 {
@@ -324,7 +364,10 @@ static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[H
 	struct buf b;
 	buf_init(&b);
 	compute_reveal_encode(&p, &b);
-	return apply(c, TX_JOB_REVEAL, worker, &b, gas, res);
+	int rc = apply(c, TX_JOB_REVEAL, worker, &b, gas, res);
+	if (rc == 0)
+		upload_open_slots(c, job_id);
+	return rc;
 }
 
 static int dispute1(struct chain *c, const uint8_t *from, const uint8_t job_id[HASH_LEN], const uint8_t *worker,
@@ -1390,6 +1433,118 @@ static void test_early_dispute_and_registration(void)
 	ledger_mem_free(c.mem);
 }
 
+/* job_chunks (docs/compute.md §15.4): only the slot's worker, only once
+ * its reveal opened its root, only that root, in tile order, inside the
+ * tiles, with the tiles' byte count; a job verifies only once every
+ * verified slot has uploaded its whole output. */
+static void test_upload_rules(void)
+{
+	struct chain c;
+	chain_init(&c);
+	auto_upload = 0;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	struct job_spec spec = small_spec(2, 4 * UNIT);
+	struct work w[2];
+	uint64_t bad[2] = {0, 0};
+	to_challenge(&c, id, &spec, w, bad, 1);
+	struct job_record j = job(&c, id);
+	uint8_t a[ADDR_LEN], b[ADDR_LEN];
+	memcpy(a, j.slots[0].worker, ADDR_LEN);
+	memcpy(b, j.slots[1].worker, ADDR_LEN);
+	uint32_t tiles = kernel_tile_count(&w[0].shape);
+	CHECK_EQ_INT(tiles, 12);
+	/* the root is not open yet: nothing of the output may be public */
+	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 4), ASSAY_EINVALID);
+	CHECK(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK_EQ_INT(upload_run(&c, id, DIS, w[0].root, &w[0].shape, 0, 4), ASSAY_EINVALID); /* not its slot */
+	uint8_t other[HASH_LEN];
+	memcpy(other, w[0].root, HASH_LEN);
+	other[0] ^= 1;
+	CHECK_EQ_INT(upload_run(&c, id, a, other, &w[0].shape, 0, 4), ASSAY_EINVALID);          /* another root */
+	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 1, 4), ASSAY_EINVALID);      /* not in order */
+	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, tiles + 1), ASSAY_EINVALID); /* range */
+	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 5), 0);
+	CHECK_EQ_INT(job(&c, id).slots[0].uploaded_tiles, 5);
+	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 5), ASSAY_EINVALID); /* the same again */
+	{ /* a byte count that is not the tiles' */
+		struct job_chunks_payload p;
+		memset(&p, 0, sizeof(p));
+		memcpy(p.job_id, id, HASH_LEN);
+		memcpy(p.root, w[0].root, HASH_LEN);
+		p.count = 1;
+		p.refs[0] = (struct avail_ref){5, 1, 255, {0}};
+		struct buf pb;
+		buf_init(&pb);
+		avail_chunks_encode(&p, &pb);
+		CHECK_EQ_INT(apply(&c, TX_JOB_CHUNKS, a, &pb, 0, &res), ASSAY_EINVALID);
+	}
+	CHECK_EQ_INT(upload_run(&c, id, b, w[1].root, &w[1].shape, 0, tiles), ASSAY_EINVALID); /* b not opened */
+	CHECK(reveal(&c, b, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+	j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_VERIFIED && j.slots[1].state == SLOT_VERIFIED);
+	CHECK(j.state == JOB_COMMITTED); /* spot-checked, but the output is not all there */
+	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 5, tiles - 5), 0);
+	CHECK(job(&c, id).state == JOB_COMMITTED);
+	CHECK_EQ_INT(upload_run(&c, id, b, w[1].root, &w[1].shape, 0, tiles), 0);
+	j = job(&c, id);
+	CHECK(j.state == JOB_VERIFIED && j.verified_height == c.h && j.payout_height == c.h + c.p.dispute_window);
+	CHECK_EQ_INT(upload_run(&c, id, b, w[1].root, &w[1].shape, tiles, 1), ASSAY_EINVALID); /* past the end */
+	auto_upload = 1;
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
+/* The withholding worker: committed, root opened, spot-check passed,
+ * output never uploaded. Past the upload window it loses its slash (the
+ * whole lock at the defaults), every unit of it burned, and leaves the
+ * job; nobody else can take it, so the escrow goes back at the deadline. */
+static void test_missed_upload(void)
+{
+	struct chain c;
+	chain_init(&c);
+	auto_upload = 0;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	unsigned __int128 s0 = supply(&c);
+	uint64_t sub0 = balance(&c, SUB);
+	struct job_spec spec = small_spec(1, reward);
+	struct work w;
+	uint64_t bad = 0;
+	to_challenge(&c, id, &spec, &w, &bad, 1);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	uint64_t opened = c.h;
+	CHECK(job(&c, id).slots[0].state == SLOT_VERIFIED && job(&c, id).state == JOB_COMMITTED);
+	uint64_t burned = balance(&c, LEDGER_BURN_ADDR), sub = balance(&c, SUB), lock = job(&c, id).slots[0].lock;
+	CHECK(lock > 0);
+	while (c.h <= opened + c.p.upload_window) {
+		CHECK(end_block(&c) == 0);
+		CHECK_EQ_U64(worker(&c, W1).bond, bond);
+	}
+	CHECK_EQ_INT(upload_run(&c, id, W1, w.root, &w.shape, 0, 3), ASSAY_EINVALID); /* too late */
+	CHECK(end_block(&c) == 0);
+	uint64_t slashed = bond - worker(&c, W1).bond;
+	CHECK(slashed > 0 && slashed <= lock);
+	CHECK_EQ_U64(balance(&c, LEDGER_BURN_ADDR), burned + slashed); /* all of it burned */
+	CHECK_EQ_U64(balance(&c, SUB), sub);                         /* nothing to the submitter */
+	struct job_record j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_EMPTY && j.excluded_count == 1 && memcmp(j.excluded[0], W1, ADDR_LEN) == 0);
+	for (int i = 0; i < 100 && !(job(&c, id).state >= JOB_PAID); i++)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).state == JOB_REFUNDED);
+	CHECK(balance(&c, SUB) >= sub0 - 1000 * 10 && balance(&c, SUB) > sub + reward - 1); /* escrow back */
+	CHECK(supply(&c) == s0);
+	auto_upload = 1;
+	work_free(&w);
+	ledger_mem_free(c.mem);
+}
+
 static void test_random_supply(void)
 {
 	struct chain c;
@@ -1436,6 +1591,7 @@ static void test_random_supply(void)
 					commit(&c, s->worker, jid, &w);
 				else
 					reveal(&c, s->worker, jid, &w, REVEAL_OK, 1u << 30, &res);
+				upload_open_slots(&c, jid);
 				work_free(&w);
 			}
 		} else if (op == 6 && (rs >> 59) == 0) {
@@ -1486,6 +1642,8 @@ int main(void)
 	RUN(test_mlp_flow);
 	RUN(test_assignment_weight);
 	RUN(test_early_dispute_and_registration);
+	RUN(test_upload_rules);
+	RUN(test_missed_upload);
 	RUN(test_random_supply);
 	return test_report("test_compute");
 }

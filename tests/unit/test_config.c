@@ -1,10 +1,14 @@
-/* Unit tests for node/config.c: -name=value and --name=value, yes/no
- * options and -noname, repeatable options, assay.conf with the command line
- * winning, network-dependent defaults, and clear errors. */
+/* Unit tests for node/config.c and the shared assay.conf reader
+ * (core/conf.c): -name=value and --name=value, yes/no options and -noname,
+ * repeatable options, ranges of every numeric option, -debug categories,
+ * assay.conf with the command line winning, comments only at line start, a
+ * '#' in a value refused, unknown keys refused, and clear errors. */
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/conf.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "node/config.h"
 #include "test.h"
 
@@ -46,15 +50,119 @@ static void test_flags(void)
 	CHECK(c.rpcport == 29443 && strcmp(c.network, "dev") == 0 && strcmp(c.rpcbind, "127.0.0.1") == 0);
 }
 
+/* Writes text to a fresh temporary file; its name goes to path. */
+static void write_conf(char path[64], const char *text)
+{
+	snprintf(path, 64, "/tmp/assay-conf-XXXXXX");
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Parses text as assay.conf after no flags: the rc, the config in *c. */
+static int read_text(struct config *c, const char *text, char *err)
+{
+	char path[64];
+	write_conf(path, text);
+	config_defaults(c);
+	err[0] = 0;
+	int rc = config_read_file(c, path, err, 256);
+	unlink(path);
+	return rc;
+}
+
+static void test_ranges(void)
+{
+	struct config c;
+	char err[256];
+	CHECK(config_table_check(err, sizeof(err)) == 0);
+	/* -rpcport=99999 was taken modulo 65536 (bound on 34463) */
+	CHECK(parse(&c, "-rpcport=99999", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(strstr(err, "-rpcport=99999 is out of range: use 1 to 65535") != NULL);
+	CHECK(parse(&c, "-rpcport=65535", "-port=1", NULL, err) == 0 && c.rpcport == 65535 && c.port == 1);
+	CHECK(parse(&c, "-port=0", NULL, NULL, err) == ASSAY_EARG && strstr(err, "-port=0") != NULL);
+	CHECK(parse(&c, "-port=65536", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-port=+5", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-port= 5", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-maxconnections=0", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-maxconnections=2000", NULL, NULL, err) == 0 && c.maxconnections == 2000);
+	CHECK(parse(&c, "-rpcmaxconnections=0", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-verifythreads=100000", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-blocktime=3600001", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-blocktime=18446744073709551616", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(strstr(err, "is not a number") != NULL);
+	/* the file's numbers go through the same check, with the line named */
+	CHECK(read_text(&c, "port=70000\n", err) == ASSAY_EARG);
+	CHECK(strstr(err, ":1: -port=70000 is out of range") != NULL);
+	/* the shared helpers */
+	uint64_t v;
+	int iv;
+	CHECK(conf_parse_u64("x", "0", 0, 10, &v, err, sizeof(err)) == 0 && v == 0);
+	CHECK(conf_parse_u64("x", "11", 0, 10, &v, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(conf_parse_u64("x", "-1", 0, 10, &v, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(conf_parse_u64("x", "", 0, 10, &v, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(conf_parse_u64("x", "5x", 0, 10, &v, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(conf_parse_int("x", "7", 1, 9, &iv, err, sizeof(err)) == 0 && iv == 7);
+}
+
+static void test_debug_categories(void)
+{
+	struct config c;
+	char err[256];
+	CHECK(parse(&c, NULL, NULL, NULL, err) == 0 && c.debug == 0 && strcmp(c.loglevel, "info") == 0);
+	CHECK(parse(&c, "-debug=net,rpc", NULL, NULL, err) == 0);
+	CHECK(c.debug == (LOG_CAT_NET | LOG_CAT_RPC));
+	CHECK(parse(&c, "-debug=consensus", "-debug=compute", NULL, err) == 0);
+	CHECK(c.debug == (LOG_CAT_CONSENSUS | LOG_CAT_COMPUTE));
+	CHECK(parse(&c, "-debug", NULL, NULL, err) == 0 && c.debug == LOG_CAT_ALL);
+	CHECK(parse(&c, "-debug=1", NULL, NULL, err) == 0 && c.debug == LOG_CAT_ALL);
+	CHECK(parse(&c, "-debug=all", "-nodebug", NULL, err) == 0 && c.debug == 0);
+	CHECK(parse(&c, "-debug=net,bogus", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(strstr(err, "unknown category \"bogus\"") != NULL);
+	CHECK(parse(&c, "-debug=net,", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-loglevel=warn", NULL, NULL, err) == 0 && strcmp(c.loglevel, "warn") == 0);
+	CHECK(read_text(&c, "debug=mempool\n", err) == 0 && c.debug == LOG_CAT_MEMPOOL);
+	enum log_level lvl;
+	CHECK(log_parse_level("error", &lvl) == 0 && lvl == LOG_ERROR);
+	CHECK(log_parse_level("loud", &lvl) == ASSAY_EARG);
+}
+
+static void test_file_syntax(void)
+{
+	struct config c;
+	char err[256];
+	/* comments at line start, indented or not; blank lines; blanks around = */
+	CHECK(read_text(&c, "# a comment\n   # indented comment\n\n  rpcport =  5555  \r\n", err) == 0);
+	CHECK(c.rpcport == 5555);
+	/* a '#' inside a value was cut off: rpcpassword=abc#def became abc */
+	CHECK(read_text(&c, "rpcuser=u\nrpcpassword=abc#def\n", err) == ASSAY_EARG);
+	CHECK(strstr(err, ":2: '#' in the value of rpcpassword") != NULL);
+	CHECK(strcmp(c.rpcpassword, "abc") != 0);
+	/* a trailing comment is a '#' in the value too */
+	CHECK(read_text(&c, "blocktime=250 # trailing\n", err) == ASSAY_EARG);
+	CHECK(strstr(err, ":1: '#'") != NULL);
+	/* unknown keys, keys only the command line takes, and lines without = */
+	CHECK(read_text(&c, "rpcport=1\nfrobnicate=1\n", err) == ASSAY_EARG);
+	CHECK(strstr(err, ":2: unknown option \"frobnicate\"") != NULL);
+	CHECK(read_text(&c, "datadir=/elsewhere\n", err) == ASSAY_EARG);
+	CHECK(read_text(&c, "=5\n", err) == ASSAY_EARG);
+	CHECK(read_text(&c, "rpcpassword=\n", err) == 0 && c.rpcpassword[0] == 0);
+	/* an over-long line is refused rather than split into two */
+	char longline[CONF_LINE_MAX + 64];
+	memset(longline, 'a', sizeof(longline));
+	memcpy(longline, "rpcuser=", 8);
+	longline[sizeof(longline) - 2] = '\n';
+	longline[sizeof(longline) - 1] = 0;
+	CHECK(read_text(&c, longline, err) == ASSAY_EARG && strstr(err, "longer than") != NULL);
+	/* a value may hold '=' */
+	CHECK(read_text(&c, "rpcpassword=a=b\n", err) == 0 && strcmp(c.rpcpassword, "a=b") == 0);
+}
+
 static void test_file(void)
 {
 	struct config c;
-	char err[256], path[64] = "/tmp/assay-conf-";
-	memset(path + strlen(path), 'X', 6); /* mkstemp's placeholder */
-	int fd = mkstemp(path);
-	const char *text = "# comment\nrpcport = 5555\nblocktime=250 # trailing\n\nnolisten=1\n";
-	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
+	char err[256], path[64];
+	write_conf(path, "# comment\nrpcport = 5555\nblocktime=250\n\nnolisten=1\n");
 	CHECK(parse(&c, "-rpcport=7777", NULL, NULL, err) == 0);
 	CHECK(config_read_file(&c, path, err, sizeof(err)) == 0);
 	CHECK(c.rpcport == 7777);   /* the command line wins */
@@ -74,5 +182,8 @@ int main(void)
 {
 	RUN(test_flags);
 	RUN(test_file);
+	RUN(test_file_syntax);
+	RUN(test_ranges);
+	RUN(test_debug_categories);
 	return test_report("test_config");
 }

@@ -109,7 +109,7 @@ static void submit_tx(struct tx *t, int from, uint64_t nonce)
 	spec.samples = fx.g.compute.samples_k;
 	spec.redundancy = 1;
 	spec.reward = fx.g.compute.min_reward;
-	spec.deadline_blocks = 100;
+	spec.deadline_blocks = 120; /* >= the least deadline at the defaults (106) */
 	buf_init(&b);
 	compute_spec_encode(&spec, &b);
 	signed_tx(t, from, nonce, TX_JOB_SUBMIT, &b);

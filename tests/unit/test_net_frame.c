@@ -139,11 +139,25 @@ static void test_decoder_faults(void)
 	buf_init(&b);
 
 	/* bad magic: refused after four bytes, before the header is complete */
-	net_frame_encode(&b, NET_MAGIC_TESTNET, NET_CMD_VERACK, NULL, 0);
+	net_frame_encode(&b, 0x11223344u, NET_CMD_VERACK, NULL, 0);
 	net_decoder_init(&d, NET_MAGIC_DEV);
 	CHECK(net_decoder_feed(&d, b.data, 4, &used) == ASSAY_EDECODE);
 	CHECK(d.fault == NET_FAULT_BAD_MAGIC);
 	CHECK(net_decoder_feed(&d, b.data, 4, &used) < 0); /* stays failed */
+	net_decoder_free(&d);
+	buf_reset(&b);
+
+	/* another Assay network's magic: an honest node of that network, told
+	 * apart from garbage so that it costs no points (docs/p2p.md §9) */
+	net_frame_encode(&b, NET_MAGIC_TESTNET, NET_CMD_VERACK, NULL, 0);
+	net_decoder_init(&d, NET_MAGIC_DEV);
+	CHECK(net_decoder_feed(&d, b.data, 4, &used) == ASSAY_ECHAIN);
+	CHECK(d.fault == NET_FAULT_OTHER_NETWORK);
+	net_decoder_free(&d);
+	net_decoder_init(&d, NET_MAGIC_LOCAL); /* dev and local share ports: a likely mix-up */
+	net_frame_encode(&b, NET_MAGIC_DEV, NET_CMD_VERACK, NULL, 0);
+	CHECK(net_decoder_feed(&d, b.data + NET_HDR_LEN, NET_HDR_LEN, &used) == ASSAY_ECHAIN);
+	CHECK(d.fault == NET_FAULT_OTHER_NETWORK);
 	net_decoder_free(&d);
 
 	/* oversize: reported from the header alone */
@@ -194,12 +208,13 @@ static void test_decoder_faults(void)
 static void test_fault_points(void)
 {
 	CHECK(net_fault_points(NET_FAULT_BAD_MAGIC) >= 100);
+	CHECK(net_fault_points(NET_FAULT_OTHER_NETWORK) == 0);
 	CHECK(net_fault_points(NET_FAULT_OVERSIZE) >= 100);
 	CHECK(net_fault_points(NET_FAULT_INVALID_BLOCK) >= 100);
 	CHECK(net_fault_points(NET_FAULT_INVALID_TX) > 0 && net_fault_points(NET_FAULT_INVALID_TX) < 100);
 	CHECK(net_fault_points(NET_FAULT_NONE) == 0);
-	for (int f = 1; f < NET_FAULT_COUNT; f++)
-		CHECK(net_fault_points(f) > 0 && net_fault_name(f) != NULL);
+	for (int f = 1; f < NET_FAULT_COUNT; f++) /* a fault costs points, but a foreign network's magic */
+		CHECK((net_fault_points(f) > 0 || f == NET_FAULT_OTHER_NETWORK) && net_fault_name(f) != NULL);
 }
 
 /* Messages with repeated content through one stream: every message decodes

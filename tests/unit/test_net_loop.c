@@ -159,7 +159,7 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 static struct net_node_ops ops_for(struct fake_node *fn)
 {
 	struct net_node_ops ops = {fn, fn_get_tip, fn_get_block_at, fn_has_tx,
-				   fn_get_tx, fn_on_tx, fn_on_block};
+				   fn_get_tx, fn_on_tx, fn_on_block, NULL, NULL, NULL};
 	return ops;
 }
 
@@ -450,6 +450,53 @@ static void test_wrong_chain_and_self(void)
 	event_base_free(base);
 }
 
+static size_t all_peers(net_t *n)
+{
+	struct net_peer_info *peers = NULL;
+	size_t count = 0;
+	if (net_peers(n, &peers, &count) != 0)
+		return 0;
+	free(peers);
+	return count;
+}
+
+/* Two nodes that each -addnode the other dial at once: both handshakes
+ * complete, each side sees the other's nonce twice, and both close the same
+ * one of the two (the one dialed by the smaller nonce), so one connection
+ * stays; later target retries do not dial a peer that is connected in
+ * (docs/p2p.md §8). Before, each kept both. */
+static void test_one_connection_per_peer(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5}, b = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a), ops_b = ops_for(&b);
+	char err[256] = "";
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	char addr_a[64], addr_b[64];
+	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
+	const char *targets[1] = {addr_a};
+	struct net_config cfg_b = config(NULL, targets, 1);
+	net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
+	CHECK(nb != NULL);
+	if (!nb)
+		return;
+	snprintf(addr_b, sizeof(addr_b), "127.0.0.1:%u", net_listen_port(nb));
+	CHECK(net_addnode(na, addr_b) == 0);
+	run_until(base, never, NULL, 4000); /* past a target retry (3 s) */
+	CHECK_EQ_U64(all_peers(na), 1);
+	CHECK_EQ_U64(all_peers(nb), 1);
+	CHECK_EQ_U64(ready_peers(na), 1);
+	CHECK_EQ_U64(ready_peers(nb), 1);
+	CHECK(ban_count(na) == 0 && ban_count(nb) == 0);
+	net_free(nb);
+	net_free(na);
+	event_base_free(base);
+}
+
 /* A hand-driven peer: a net_peer_t on a plain blocking socket, without
  * compression, whose reading the test controls. */
 struct rogue {
@@ -554,7 +601,8 @@ static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_
 	memset(&pp, 0, sizeof(pp));
 	pp.magic = NET_MAGIC_LOCAL;
 	memset(pp.chain_id, 0x5a, 32);
-	pp.local_nonce = 0x726f677565ull;
+	static uint64_t rogues; /* each rogue is its own process: one nonce each (docs/p2p.md §8) */
+	pp.local_nonce = 0x726f677565ull + ++rogues;
 	pp.user_agent = "/rogue/";
 	pp.best_height = best_height;
 	r->peer = net_peer_new(&pp, 0, 0);
@@ -973,6 +1021,7 @@ int main(void)
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
 	RUN(test_sync_gossip_ban);
 	RUN(test_wrong_chain_and_self);
+	RUN(test_one_connection_per_peer);
 	RUN(test_getdata_flood);
 	RUN(test_sync_bad_tip_block);
 	RUN(test_height_liar);

@@ -34,7 +34,7 @@ static void sample(struct net_msg *m, enum net_cmd cmd)
 	case NET_CMD_GETDATA:
 	case NET_CMD_NOTFOUND:
 		for (int i = 0; i < 3; i++) {
-			inv_items[i].type = i == 1 ? NET_INV_BLOCK : NET_INV_TX;
+			inv_items[i].type = i == 1 ? NET_INV_BLOCK : i == 2 ? NET_INV_CHUNK : NET_INV_TX;
 			memset(inv_items[i].hash, 0x10 + i, 32);
 		}
 		m->u.inv.items = inv_items;
@@ -43,6 +43,10 @@ static void sample(struct net_msg *m, enum net_cmd cmd)
 	case NET_CMD_TX:
 		m->u.tx.data = raw_object;
 		m->u.tx.len = sizeof(raw_object);
+		break;
+	case NET_CMD_CHUNK:
+		m->u.chunk.data = raw_object;
+		m->u.chunk.len = sizeof(raw_object);
 		break;
 	case NET_CMD_PROPOSAL:
 	case NET_CMD_VOTE:
@@ -94,6 +98,9 @@ static int same(const struct net_msg *a, const struct net_msg *b)
 		       memcmp(a->u.inv.items, b->u.inv.items, a->u.inv.count * sizeof(struct net_inv)) == 0;
 	case NET_CMD_TX:
 		return a->u.tx.len == b->u.tx.len && memcmp(a->u.tx.data, b->u.tx.data, a->u.tx.len) == 0;
+	case NET_CMD_CHUNK:
+		return a->u.chunk.len == b->u.chunk.len &&
+		       memcmp(a->u.chunk.data, b->u.chunk.data, a->u.chunk.len) == 0;
 	case NET_CMD_PROPOSAL:
 	case NET_CMD_VOTE:
 		return a->u.consensus.len == b->u.consensus.len &&
@@ -226,7 +233,7 @@ static void test_list_limits(void)
 	/* unknown inventory type */
 	buf_reset(&b);
 	buf_put_varint(&b, 1);
-	buf_put_u8(&b, 3);
+	buf_put_u8(&b, 4);
 	buf_put(&b, many[0].hash, 32);
 	CHECK(net_msg_decode(&d, NET_CMD_INV, b.data, b.len) == ASSAY_EDECODE);
 	free(many);
@@ -261,6 +268,11 @@ static void test_list_limits(void)
 	buf_reset(&b);
 	buf_put_varint(&b, NET_MAX_VOTE + 1);
 	CHECK(net_msg_decode(&d, NET_CMD_VOTE, b.data, b.len) == ASSAY_ELIMIT);
+	/* an output chunk up to NET_MAX_CHUNK (1 MiB of tiles and its proof) */
+	buf_reset(&b);
+	buf_put_varint(&b, NET_MAX_CHUNK + 1);
+	CHECK(net_msg_decode(&d, NET_CMD_CHUNK, b.data, b.len) == ASSAY_ELIMIT);
+	CHECK(strcmp(net_cmd_name(NET_CMD_CHUNK), "chunk") == 0);
 	/* a non-minimal varint length is refused */
 	buf_reset(&b);
 	const uint8_t nonminimal[3] = {0x81, 0x00, 0xaa};

@@ -229,6 +229,27 @@ static void test_garbage_bans(void)
 	net_peer_free(b);
 }
 
+/* A node of another Assay network (its magic is in the network table) is
+ * disconnected without points: banning it cut off every local node that
+ * shares its IP (127.0.0.1). Garbage magic still bans (above). */
+static void test_other_network_no_points(void)
+{
+	struct net_peer_params pa = params(1, 7, 0), pb = params(2, 7, 0);
+	pa.magic = NET_MAGIC_TESTNET;
+	net_peer_t *a = net_peer_new(&pa, 0, 0), *b = net_peer_new(&pb, 1, 0);
+	net_peer_start(a);
+	struct buf *out = net_peer_outbox(a);
+	CHECK(net_peer_recv(b, out->data, out->len, 1, NULL) == ASSAY_ECHAIN);
+	struct net_peer_stats st;
+	net_peer_stats(b, &st);
+	CHECK(net_peer_closing(b) && !net_peer_banned(b));
+	CHECK_EQ_INT(st.score, 0);
+	CHECK(strstr(net_peer_close_reason(b), "another network") != NULL);
+	CHECK(net_peer_outbox(b)->len == 0); /* no reject in a magic it cannot read */
+	net_peer_free(a);
+	net_peer_free(b);
+}
+
 /* Malformed payloads score but keep the stream; the second one bans. */
 static void test_scores_to_ban(void)
 {
@@ -388,6 +409,7 @@ int main(void)
 	RUN(test_slow_handshake);
 	RUN(test_message_before_handshake);
 	RUN(test_garbage_bans);
+	RUN(test_other_network_no_points);
 	RUN(test_scores_to_ban);
 	RUN(test_bad_compression_bans);
 	RUN(test_known_inventory);

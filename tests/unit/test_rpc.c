@@ -1,6 +1,7 @@
 /* Unit tests for the pure pieces of node/rpc.c: the request-head scan that
  * decides before any body is read, UTF-8-safe cutting and cleaning of
- * messages, and the log rate limit. Not for: sockets (rpc_abuse.py). */
+ * messages, the log rate limit, and the parameter count a method's synopsis
+ * allows. Not for: sockets (rpc_abuse.py, feature_operator.py). */
 #include <string.h>
 
 #include "node/rpc.h"
@@ -92,8 +93,23 @@ static void test_ratelog(void)
 	CHECK(rpc_ratelog_allow(&z, 10, 1000, &dropped) == 0);
 }
 
+static void test_synopsis_params(void)
+{
+	CHECK(rpc_synopsis_max_params("stop - shut the node down cleanly") == 0);
+	CHECK(rpc_synopsis_max_params("getblockcount - height of the tip") == 0);
+	CHECK(rpc_synopsis_max_params("getblockhash HEIGHT - hash of the block at HEIGHT") == 1);
+	CHECK(rpc_synopsis_max_params("getblock HASH|HEIGHT [VERBOSITY] - block as JSON (0: hex, 1 - x)") == 2);
+	CHECK(rpc_synopsis_max_params("listjobs [STATE [SUBMITTER [WORKER]]] - live jobs") == 3);
+	CHECK(rpc_synopsis_max_params("setban IP add|remove [SECONDS] - ban an IP") == 3);
+	CHECK(rpc_synopsis_max_params("querycontract ADDRESS METHOD [ARG...] - read-only call") == -1);
+	CHECK(rpc_synopsis_max_params("sendrawtransactions [HEX,...] - submit up to 1000") == 1);
+	CHECK(rpc_synopsis_max_params("help [METHOD] - list\nmore words - here [X] Y Z") == 1);
+	CHECK(rpc_synopsis_max_params("bare") == 0);
+}
+
 int main(void)
 {
+	RUN(test_synopsis_params);
 	RUN(test_head_complete);
 	RUN(test_head_partial_and_lf);
 	RUN(test_head_body_forms);

@@ -1,0 +1,55 @@
+/* The node's store of output chunks (docs/compute.md §15, docs/storage.md):
+ * the sidecars that job_chunks transactions reference by hash, kept in the
+ * chain's LevelDB under their own prefixes, outside the state tree, until
+ * chunk_retention_blocks after their job ended, then pruned. Accepting a
+ * chunk checks it against the job's shape and one of its slots' roots in
+ * the given (tip) state; a block is available when every chunk its
+ * job_chunks transactions reference is held. Not for: the rules (they are
+ * consensus/compute/avail.h's) or the network (node/node_chunks.c). */
+#ifndef ASSAY_NODE_CHUNKSTORE_H
+#define ASSAY_NODE_CHUNKSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/compute/avail.h"
+#include "consensus/compute/compute.h"
+#include "core/block.h"
+#include "core/ledger.h"
+#include "node/store.h"
+
+/* Chunk bytes one root may hold, as a multiple of its output, before
+ * chunks nothing here names are refused: an honest upload holds 1. */
+#define CHUNKSTORE_ROOT_FACTOR 2u
+
+/* Checks and stores one encoded chunk; its hash goes to hash (when it
+ * decodes). 0 stored; ASSAY_EEXISTS held already; ASSAY_ENOTFOUND the job,
+ * or a slot with the chunk's root and uploads open, is not in this state
+ * (perhaps not yet: no fault of the sender's); ASSAY_EDECODE, ASSAY_ELIMIT,
+ * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; ASSAY_EFULL: the chunks
+ * held for its root already reach CHUNKSTORE_ROOT_FACTOR times the output
+ * (skipped when needed: a block or transaction here names it); or a local
+ * failure. */
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
+		      uint8_t hash[HASH_LEN], char *err, size_t errlen);
+/* 1 held, 0 not, or a local failure. */
+int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN]);
+/* The encoded chunk (malloc()ed; the caller frees). ASSAY_ENOTFOUND. */
+int chunkstore_get(store_t *s, const uint8_t hash[HASH_LEN], uint8_t **enc, size_t *len);
+/* The chunk of (job_id, root) whose run starts at first_tile. */
+int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+		      uint32_t first_tile, uint8_t **enc, size_t *len);
+/* Availability of blk (docs/compute.md §15.4): 0 when every chunk its
+ * job_chunks transactions reference is held and says what the reference
+ * says; ASSAY_EUNAVAIL with the missing hashes in missing[] (room for max;
+ * *nmissing counts them); ASSAY_EINVALID when a held chunk contradicts its
+ * reference (the block is wrong); or a local failure. */
+int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missing)[HASH_LEN], size_t max,
+			   size_t *nmissing, char *err, size_t errlen);
+/* Deletes the chunks of every job that ended (paid, failed or refunded)
+ * more than p->chunk_retention_blocks before height: its end is the later
+ * of its payout height and its deadline. *pruned counts chunks deleted. */
+int chunkstore_prune(store_t *s, const struct ledger *l, const struct compute_params *p, uint64_t height,
+		     size_t *pruned);
+
+#endif

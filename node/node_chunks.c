@@ -1,0 +1,273 @@
+/* The node's side of output availability (docs/compute.md §15): the one
+ * path that accepts a chunk (from RPC or a peer), the availability check of
+ * a peer's block with the retry once its chunks arrive, the mempool policy
+ * for job_chunks transactions, the p2p callbacks for chunks, and pruning
+ * after each block. Not for: the rules (consensus/compute/avail.h) or the
+ * storage layout (chunkstore.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "net/msg.h"
+#include "net/net.h"
+#include "node/chunkstore.h"
+#include "node/node.h"
+#include "node/txaccept.h"
+
+/* net/ does not include the rules, so the two limits meet here: every chunk
+ * the node accepts fits one p2p message. */
+_Static_assert(AVAIL_CHUNK_MAX_ENCODED <= NET_MAX_CHUNK, "a largest chunk must fit a chunk message");
+
+/* Missing chunks asked for at once (a block may name more: the rest are
+ * asked when the block is retried). */
+#define NODE_CHUNKS_MISSING_MAX 256
+/* job_chunks transactions kept while their chunks are on the way; the
+ * oldest is dropped beyond this. */
+#define NODE_CHUNKS_PARKED_MAX 64
+
+static void pending_free(struct node *n)
+{
+	free(n->avail_pending);
+	n->avail_pending = NULL;
+	n->avail_pending_len = 0;
+}
+
+static void retry_pending(struct node *n)
+{
+	if (!n->avail_pending)
+		return;
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
+	struct block blk;
+	uint8_t missing[1][HASH_LEN];
+	size_t nmissing;
+	char err[256];
+	if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim)) {
+		pending_free(n);
+		return;
+	}
+	if (blk.hdr.height != chain_height(n->chain) + 1) {
+		block_free(&blk);
+		pending_free(n); /* the chain moved on without it */
+		return;
+	}
+	int rc = chunkstore_check_block(chain_store(n->chain), &blk, missing, 1, &nmissing, err, sizeof(err));
+	if (rc == 0) {
+		pending_free(n);
+		log_info("avail: chunks of block %llu arrived; connecting it",
+			 (unsigned long long)blk.hdr.height);
+		rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
+		if (rc && !assay_err_is_local(rc))
+			log_warn("avail: block %llu not applied: %s", (unsigned long long)blk.hdr.height,
+				 err);
+		if (!rc && n->net)
+			net_on_tip_changed(n->net); /* sync goes on from the new tip */
+	}
+	block_free(&blk);
+}
+
+/* A job_chunks transaction that arrived before its chunks is parked and
+ * its chunks asked for; each chunk that arrives offers the parked ones to
+ * the mempool again, so that a proposer that heard of the transaction
+ * first still includes it (the network does not ask for a refused
+ * transaction again). */
+static void park(struct node *n, const struct tx *t, const uint8_t (*missing)[HASH_LEN], size_t nmissing)
+{
+	if (n->avail_unparking)
+		return; /* it is parked already */
+	if (!n->avail_parked && !(n->avail_parked = calloc(NODE_CHUNKS_PARKED_MAX, sizeof(*n->avail_parked))))
+		return;
+	if (n->avail_nparked == NODE_CHUNKS_PARKED_MAX) {
+		buf_free(&n->avail_parked[0]);
+		memmove(n->avail_parked, n->avail_parked + 1,
+			(NODE_CHUNKS_PARKED_MAX - 1) * sizeof(*n->avail_parked));
+		n->avail_nparked--;
+	}
+	struct buf *b = &n->avail_parked[n->avail_nparked];
+	buf_init(b);
+	tx_encode(t, b);
+	if (b->oom) {
+		buf_free(b);
+		return;
+	}
+	n->avail_nparked++;
+	log_info("avail: a job_chunks transaction waits for %zu chunk(s)", nmissing);
+	if (n->net)
+		net_request_chunks(n->net, (const uint8_t(*)[32])missing, nmissing);
+}
+
+static void unpark(struct node *n)
+{
+	size_t keep = 0;
+	n->avail_unparking = 1;
+	for (size_t i = 0; i < n->avail_nparked; i++) {
+		struct buf *b = &n->avail_parked[i];
+		uint8_t txid[HASH_LEN];
+		enum txaccept_stage stage;
+		char err[256];
+		int rc = txaccept_submit(n, b->data, b->len, TXACCEPT_FROM_PEER, txid, &stage, err,
+					 sizeof(err));
+		if (rc == ASSAY_EUNAVAIL)
+			n->avail_parked[keep++] = *b; /* still waiting */
+		else
+			buf_free(b); /* admitted (and relayed), or refused for good */
+	}
+	n->avail_nparked = keep;
+	n->avail_unparking = 0;
+}
+
+/* Whether encoded transaction or block bytes name chunk h (a job_chunks
+ * reference). */
+static int tx_names(const struct tx *t, const uint8_t h[HASH_LEN])
+{
+	struct job_chunks_payload p;
+	if (t->kind != TX_JOB_CHUNKS || avail_chunks_decode(&p, t->payload, t->payload_len))
+		return 0;
+	for (uint32_t i = 0; i < p.count; i++)
+		if (memcmp(p.refs[i].chunk_hash, h, HASH_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* A chunk the waiting block or a parked transaction names is taken past
+ * the per-root bound (chunkstore.h): what a block needs is never refused. */
+static int is_needed(struct node *n, const uint8_t h[HASH_LEN])
+{
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	int found = 0;
+	if (n->avail_pending) {
+		struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
+		struct block blk;
+		if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim) == 0) {
+			for (size_t i = 0; i < blk.ntx && !found; i++)
+				found = tx_names(&blk.txs[i], h);
+			block_free(&blk);
+		}
+	}
+	for (size_t i = 0; i < n->avail_nparked && !found; i++) {
+		struct tx t;
+		if (tx_decode(&t, n->avail_parked[i].data, n->avail_parked[i].len, p->max_tx_bytes) == 0) {
+			found = tx_names(&t, h);
+			tx_free(&t);
+		}
+	}
+	return found;
+}
+
+int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
+		       size_t errlen)
+{
+	struct ledger l = chain_ledger(n->chain);
+	uint8_t h[HASH_LEN];
+	avail_chunk_hash(enc, len, h);
+	int rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, is_needed(n, h), hash, err, errlen);
+	if (rc)
+		return rc;
+	if (n->net)
+		net_announce_chunk(n->net, hash);
+	retry_pending(n);
+	if (n->avail_nparked)
+		unpark(n);
+	return 0;
+}
+
+/* Blocks this far below the best height known may reference chunks every
+ * node has pruned (docs/compute.md §15.7): the validators that finalized
+ * them checked their availability, so a node catching up does not. */
+static int older_than_retention(struct node *n, const struct block *blk)
+{
+	struct net_sync_status st = {0};
+	if (n->net)
+		net_sync_status(n->net, &st);
+	uint64_t best = st.target > chain_height(n->chain) ? st.target : chain_height(n->chain);
+	return blk->hdr.height + chain_genesis(n->chain)->compute.chunk_retention_blocks < best;
+}
+
+static int check_block(struct node *n, const struct block *blk, int keep, char *err, size_t errlen)
+{
+	if (older_than_retention(n, blk))
+		return 0;
+	uint8_t(*missing)[HASH_LEN] = malloc(NODE_CHUNKS_MISSING_MAX * HASH_LEN);
+	size_t nmissing = 0;
+	if (!missing)
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, NODE_CHUNKS_MISSING_MAX,
+					&nmissing, err, errlen);
+	if (rc == ASSAY_EUNAVAIL && keep && blk->hdr.height == chain_height(n->chain) + 1) {
+		struct buf b;
+		buf_init(&b);
+		block_encode(blk, &b);
+		if (!b.oom) {
+			pending_free(n);
+			n->avail_pending = buf_take(&b, &n->avail_pending_len);
+		}
+		buf_free(&b);
+	}
+	if (rc == ASSAY_EUNAVAIL) {
+		if (n->net)
+			net_request_chunks(n->net, (const uint8_t(*)[32])missing,
+					   nmissing < NODE_CHUNKS_MISSING_MAX ? nmissing
+									      : NODE_CHUNKS_MISSING_MAX);
+		log_info("avail: block %llu waits for %zu chunk(s)", (unsigned long long)blk->hdr.height,
+			 nmissing);
+	}
+	free(missing);
+	return rc;
+}
+
+int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen)
+{
+	return check_block(n, blk, 1, err, errlen);
+}
+
+int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen)
+{
+	return check_block(n, blk, 0, err, errlen);
+}
+
+int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen)
+{
+	if (t->kind != TX_JOB_CHUNKS)
+		return 0;
+	struct block one;
+	uint8_t missing[AVAIL_MAX_REFS][HASH_LEN];
+	size_t nmissing;
+	block_init(&one);
+	one.ntx = 1;
+	one.txs = (struct tx *)t;
+	int rc = chunkstore_check_block(chain_store(n->chain), &one, missing, AVAIL_MAX_REFS, &nmissing, err,
+					errlen);
+	if (rc == ASSAY_EUNAVAIL) {
+		snprintf(err, errlen,
+			 "%zu referenced chunk(s) not held by this node: submit them first (submitjobchunk)",
+			 nmissing);
+		park(n, t, (const uint8_t(*)[HASH_LEN])missing, nmissing);
+	}
+	return rc;
+}
+
+void node_chunks_block_connected(struct node *n, uint64_t height)
+{
+	size_t pruned = 0;
+	struct ledger l = chain_ledger(n->chain);
+	int rc = chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height,
+				  &pruned);
+	if (rc)
+		log_warn("avail: pruning chunks failed: %s", assay_strerror(rc));
+	else if (pruned)
+		log_info("avail: pruned %zu chunk(s) past chunk_retention_blocks", pruned);
+	if (n->avail_pending)
+		retry_pending(n);
+}
+
+void node_chunks_free(struct node *n)
+{
+	pending_free(n);
+	for (size_t i = 0; i < n->avail_nparked; i++)
+		buf_free(&n->avail_parked[i]);
+	free(n->avail_parked);
+	n->avail_parked = NULL;
+	n->avail_nparked = 0;
+}

@@ -232,7 +232,10 @@ static int wal_log(struct consensus *cs, const struct conswal_rec *r)
 		return 0;
 	int rc = conswal_append(cs->wal, r);
 	if (rc) {
-		node_abort(cs->n, rc, "consensus: cannot write DATADIR/consensus.wal");
+		char what[200];
+		snprintf(what, sizeof(what), "consensus: write failed for DATADIR/consensus.wal: %s",
+			 rc == ASSAY_ENOMEM ? "out of memory" : strerror(errno));
+		node_abort(cs->n, rc, what);
 		return rc;
 	}
 	return 0;
@@ -522,6 +525,7 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 	struct conswal_rec *recs = NULL, *out = NULL;
 	size_t n = 0, k = 0;
 	char err[256];
+	int saved = EIO;
 	if (carried) {
 		*carried = NULL;
 		*ncarried = 0;
@@ -561,6 +565,7 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 		k++;
 	}
 	rc = conswal_rewrite(cs->wal, out, k);
+	saved = errno;
 	if (!rc && carried) {
 		*carried = out;
 		*ncarried = k;
@@ -570,8 +575,12 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 done:
 	conswal_recs_free(recs, n);
 	conswal_recs_free(out, k);
-	if (rc)
-		node_abort(cs->n, rc, "consensus: cannot rotate DATADIR/consensus.wal");
+	if (rc) {
+		char what[200];
+		snprintf(what, sizeof(what), "consensus: write failed for DATADIR/consensus.wal: %s",
+			 rc == ASSAY_ENOMEM ? "out of memory" : strerror(saved));
+		node_abort(cs->n, rc, what);
+	}
 	return rc;
 }
 

@@ -408,11 +408,13 @@ static int append(conswal_t *w, const struct conswal_rec *r, int dirty)
 	buf_init(&b);
 	conswal_encode(r, &b);
 	int rc = b.oom ? ASSAY_ENOMEM : write_all(w->fd, b.data, b.len);
+	int saved = errno;
 	if (!rc) {
 		w->size += b.len;
 		w->dirty |= dirty;
 	}
 	buf_free(&b);
+	errno = saved;
 	return rc;
 }
 
@@ -481,11 +483,13 @@ int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)
 			rc = 0;
 		}
 	}
+	int saved = errno; /* what failed, for the caller's message */
 	if (fd >= 0)
 		close(fd);
 	free(tmp);
 	free(dir);
 	buf_free(&b);
+	errno = saved;
 	return rc;
 }
 

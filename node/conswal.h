@@ -91,6 +91,7 @@ int conswal_append_lazy(conswal_t *w, const struct conswal_rec *r);
 int conswal_truncate(conswal_t *w, uint64_t size);
 /* fsync when something was appended since the last one. */
 int conswal_sync(conswal_t *w);
+/* (An ASSAY_EIO from these leaves errno saying why.) */
 /* Replaces the file with exactly recs (a temporary file written, fsynced
  * and renamed over it, the directory fsynced): a height's rotation. */
 int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n);

@@ -94,10 +94,8 @@ struct consensus {
 	size_t nevidence;
 	uint64_t evidence_seen;
 	/* figures (consensus_metrics) */
-	uint64_t rounds_hist[CONSENSUS_ROUND_BUCKETS + 1];
-	uint64_t rounds_sum;
-	uint64_t latency_hist[CONSENSUS_LATENCY_BUCKETS + 1];
-	uint64_t latency_sum_ms, latency_count;
+	uint64_t rounds_hist[CONSENSUS_ROUND_BUCKETS + 1]; /* heights decided in 1, 2, 3, 4-5, 6-10, 11+ rounds */
+	uint64_t latency_sum_ms, latency_count, latency_last_ms;
 	struct missed { uint8_t pubkey[PUBKEY_LEN]; uint64_t missed; } *missed;
 	size_t nmissed;
 	uint64_t doublesigned;            /* -testdoublesign: conflicting votes sent */
@@ -107,7 +105,6 @@ struct consensus {
 };
 
 static const uint64_t round_bounds[CONSENSUS_ROUND_BUCKETS] = {1, 2, 3, 5, 10};
-static const uint64_t latency_bounds[CONSENSUS_LATENCY_BUCKETS] = {250, 500, 1000, 2000, 5000, 10000};
 
 /* ---- the sign-state file ---- */
 
@@ -484,14 +481,9 @@ static void count_decision(struct consensus *cs, const struct bft_output *o, uin
 	while (b < CONSENSUS_ROUND_BUCKETS && (uint64_t)o->round + 1 > round_bounds[b])
 		b++;
 	cs->rounds_hist[b]++;
-	cs->rounds_sum += (uint64_t)o->round + 1;
 	if (seen_ms && now >= seen_ms) {
-		uint64_t ms = now - seen_ms;
-		b = 0;
-		while (b < CONSENSUS_LATENCY_BUCKETS && ms > latency_bounds[b])
-			b++;
-		cs->latency_hist[b]++;
-		cs->latency_sum_ms += ms;
+		cs->latency_last_ms = now - seen_ms;
+		cs->latency_sum_ms += cs->latency_last_ms;
 		cs->latency_count++;
 	}
 	count_missed(cs, &o->commit);
@@ -1577,39 +1569,30 @@ void consensus_metrics(struct node *n, struct evbuffer *out)
 			    "# TYPE assay_consensus_step gauge\nassay_consensus_step %d\n"
 			    "# HELP assay_consensus_evidence_total Duplicate-vote evidence the engine reported.\n"
 			    "# TYPE assay_consensus_evidence_total counter\nassay_consensus_evidence_total %llu\n"
-			    "# HELP assay_consensus_rounds_per_height Rounds a decided height took (round + 1).\n"
-			    "# TYPE assay_consensus_rounds_per_height histogram\n",
+			    "# HELP assay_consensus_heights_decided_total Heights this node decided, by the rounds each took.\n"
+			    "# TYPE assay_consensus_heights_decided_total counter\n",
 			    (unsigned long long)bft_height(cs->e), bft_round(cs->e), (int)bft_step(cs->e),
 			    (unsigned long long)cs->evidence_seen);
-	uint64_t acc = 0;
-	for (size_t b = 0; b < CONSENSUS_ROUND_BUCKETS; b++) {
-		acc += cs->rounds_hist[b];
-		evbuffer_add_printf(out, "assay_consensus_rounds_per_height_bucket{le=\"%llu\"} %llu\n",
-				    (unsigned long long)round_bounds[b], (unsigned long long)acc);
-	}
-	acc += cs->rounds_hist[CONSENSUS_ROUND_BUCKETS];
-	evbuffer_add_printf(out, "assay_consensus_rounds_per_height_bucket{le=\"+Inf\"} %llu\n",
-			    (unsigned long long)acc);
-	evbuffer_add_printf(out, "assay_consensus_rounds_per_height_sum %llu\n"
-			    "assay_consensus_rounds_per_height_count %llu\n"
-			    "# HELP assay_consensus_proposal_to_commit_ms From a proposal's arrival to its commit.\n"
-			    "# TYPE assay_consensus_proposal_to_commit_ms histogram\n",
-			    (unsigned long long)cs->rounds_sum, (unsigned long long)acc);
-	acc = 0;
-	for (size_t b = 0; b < CONSENSUS_LATENCY_BUCKETS; b++) {
-		acc += cs->latency_hist[b];
-		evbuffer_add_printf(out, "assay_consensus_proposal_to_commit_ms_bucket{le=\"%llu\"} %llu\n",
-				    (unsigned long long)latency_bounds[b], (unsigned long long)acc);
-	}
-	acc += cs->latency_hist[CONSENSUS_LATENCY_BUCKETS];
+	static const char *const labels[CONSENSUS_ROUND_BUCKETS + 1] = {"1", "2", "3", "4-5", "6-10", "11+"};
+	for (size_t b = 0; b <= CONSENSUS_ROUND_BUCKETS; b++)
+		evbuffer_add_printf(out, "assay_consensus_heights_decided_total{rounds=\"%s\"} %llu\n", labels[b],
+				    (unsigned long long)cs->rounds_hist[b]);
 	evbuffer_add_printf(out,
-			    "assay_consensus_proposal_to_commit_ms_bucket{le=\"+Inf\"} %llu\n"
-			    "assay_consensus_proposal_to_commit_ms_sum %llu\n"
-			    "assay_consensus_proposal_to_commit_ms_count %llu\n"
-			    "# HELP assay_consensus_missed_votes_total Decided heights whose commit lacks the validator.\n"
+			    "# HELP assay_consensus_proposal_to_commit_seconds_total Seconds from the arrival of each "
+			    "decided proposal to its decision, summed over assay_consensus_heights_timed_total.\n"
+			    "# TYPE assay_consensus_proposal_to_commit_seconds_total counter\n"
+			    "assay_consensus_proposal_to_commit_seconds_total %llu.%03llu\n"
+			    "# HELP assay_consensus_heights_timed_total Decided heights whose proposal this node saw arrive.\n"
+			    "# TYPE assay_consensus_heights_timed_total counter\nassay_consensus_heights_timed_total %llu\n"
+			    "# HELP assay_consensus_last_proposal_to_commit_seconds The same time for the last height timed.\n"
+			    "# TYPE assay_consensus_last_proposal_to_commit_seconds gauge\n"
+			    "assay_consensus_last_proposal_to_commit_seconds %llu.%03llu\n"
+			    "# HELP assay_consensus_missed_votes_total Decided heights whose commit lacks the validator's "
+			    "precommit.\n"
 			    "# TYPE assay_consensus_missed_votes_total counter\n",
-			    (unsigned long long)acc, (unsigned long long)cs->latency_sum_ms,
-			    (unsigned long long)cs->latency_count);
+			    (unsigned long long)(cs->latency_sum_ms / 1000), (unsigned long long)(cs->latency_sum_ms % 1000),
+			    (unsigned long long)cs->latency_count, (unsigned long long)(cs->latency_last_ms / 1000),
+			    (unsigned long long)(cs->latency_last_ms % 1000));
 	for (size_t i = 0; i < cs->nmissed; i++) {
 		char addr[ADDR_STR_MAX];
 		uint8_t a[ADDR_LEN];

@@ -36,10 +36,9 @@ typedef struct consensus consensus_t;
 #define CONSENSUS_WAL_MAX_BYTES (256u << 20)
 /* Rounds of precommits for the tip gathered at once (block sync). */
 #define CONSENSUS_TIP_ROUNDS 4
-/* Buckets of the figures: rounds per height (1, 2, 3, 5, 10) and
- * proposal-to-commit milliseconds (250 ... 10000), each with +Inf. */
+/* Heights decided are counted by the rounds they took: up to 1, 2, 3, 5,
+ * 10 and more. */
 #define CONSENSUS_ROUND_BUCKETS 5
-#define CONSENSUS_LATENCY_BUCKETS 6
 /* Values listed per vote kind in consensus_info. */
 #define CONSENSUS_INFO_VALUES 4
 

@@ -142,12 +142,17 @@ def test(tmpdir, nodes):
     assert {s["pubkey"] for s in lc["signers"]} == set(blk["last_commit_signers"]), lc
     text = metrics(others[0])
     for name in ("assay_consensus_height", "assay_consensus_round", "assay_consensus_step",
-                 "assay_consensus_rounds_per_height_bucket", "assay_consensus_proposal_to_commit_ms_count",
-                 "assay_consensus_missed_votes_total{validator="):
+                 'assay_consensus_heights_decided_total{rounds="1"}', "assay_consensus_heights_timed_total",
+                 "assay_consensus_proposal_to_commit_seconds_total", "assay_consensus_missed_votes_total{validator="):
         assert name in text, f"{name} missing from /metrics"
     missed = [int(l.rsplit(" ", 1)[1]) for l in text.splitlines()
               if l.startswith("assay_consensus_missed_votes_total{")]
     assert len(missed) == 4 and max(missed) > 0, f"the killed validator missed some commits: {missed}"
+    decided = sum(int(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                  if l.startswith("assay_consensus_heights_decided_total{"))
+    timed = [float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+             if l.startswith(("assay_consensus_heights_timed_total ", "assay_consensus_proposal_to_commit_seconds_total "))]
+    assert decided > 0 and timed[0] > 0 and timed[1] > 0, (decided, timed)
 
     # block sync into the engine: the victim, stopped, misses blocks; with a
     # second validator down too the chain stalls at a tip the victim then

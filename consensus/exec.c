@@ -25,17 +25,26 @@ void exec_ctx_init(struct exec_ctx *x, const struct chain_params *params, const 
 	x->beacon = hd->beacon;
 }
 
+/* The compute protocol's view of a block at height over l; time and beacon
+ * are left zero for the caller that has them. */
+static void compute_env_at(const struct chain_params *params, const struct compute_params *compute,
+			   const struct ledger *l, uint64_t height, struct compute_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->ledger = l;
+	env->params = compute;
+	env->height = height;
+	env->max_tx_bytes = params->max_tx_bytes;
+	env->max_block_gas = params->max_block_gas;
+	env->min_fee = params->min_fee;
+	env->gas_price = params->gas_price;
+}
+
 static void compute_env_of(const struct exec_ctx *x, struct compute_env *env)
 {
-	env->ledger = &x->l;
-	env->params = x->compute;
-	env->height = x->height;
+	compute_env_at(x->params, x->compute, &x->l, x->height, env);
 	env->time_ms = x->time_ms;
 	memcpy(env->beacon, x->beacon, HASH_LEN);
-	env->max_tx_bytes = x->params->max_tx_bytes;
-	env->max_block_gas = x->params->max_block_gas;
-	env->min_fee = x->params->min_fee;
-	env->gas_price = x->params->gas_price;
 }
 
 /* A successful compute transaction can still have consequences worth a
@@ -338,6 +347,21 @@ static int compute_chunks(const struct compute_env *env, const struct tx *t, con
 	return compute_apply_chunks(env, &d->u.chunks, sender, res);
 }
 
+/* The admission rules of the kinds whose failure is decidable before they
+ * run (protocol §5.2 step 1, compute.md §7.5, §15.4). */
+static int admit_reveal(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	return compute_admit_reveal(env, &d->u.reveal, sender, t->gas_limit, res);
+}
+
+static int admit_chunks(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			const uint8_t sender[ADDR_LEN], struct compute_result *res)
+{
+	(void)t;
+	return compute_admit_chunks(env, &d->u.chunks, sender, res);
+}
+
 /* The receipt of a compute kind. */
 static int apply_compute(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
 			 const uint8_t sender[ADDR_LEN], struct receipt *rc)
@@ -429,13 +453,13 @@ static const struct exec_kind kinds[TX_KIND_COUNT] = {
 	[TX_WORKER_UNBOND] = {"worker_unbond", decode_unbond, NULL, apply_compute, compute_unbond},
 	[TX_JOB_SUBMIT] = {"job_submit", decode_submit, NULL, apply_compute, compute_submit},
 	[TX_JOB_COMMIT] = {"job_commit", decode_commit, NULL, apply_compute, compute_commit},
-	[TX_JOB_REVEAL] = {"job_reveal", decode_reveal, NULL, apply_compute, compute_reveal},
+	[TX_JOB_REVEAL] = {"job_reveal", decode_reveal, NULL, apply_compute, compute_reveal, admit_reveal},
 	[TX_JOB_DISPUTE] = {"job_dispute", decode_dispute, NULL, apply_compute, compute_dispute},
 	[TX_BLOB] = {"blob", decode_blob, NULL, apply_compute, compute_blob},
 	[TX_EVIDENCE] = {"evidence", decode_evidence, NULL, apply_validator, NULL},
 	[TX_VALIDATOR_UNJAIL] = {"validator_unjail", decode_unjail, NULL, apply_validator, NULL},
 	[TX_JOB_SALT] = {"job_salt", decode_salt, NULL, apply_compute, compute_salt},
-	[TX_JOB_CHUNKS] = {"job_chunks", decode_chunks, NULL, apply_compute, compute_chunks},
+	[TX_JOB_CHUNKS] = {"job_chunks", decode_chunks, NULL, apply_compute, compute_chunks, admit_chunks},
 };
 
 const struct exec_kind *exec_kind_of(unsigned kind)
@@ -468,6 +492,45 @@ int compute_apply_tx(const struct compute_env *env, const struct tx *t, const ui
 
 /* ---- one transaction, one block ---- */
 
+/* The kind's admission rule on the decoded payload; 0 for kinds without one. */
+static int admit_decoded(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+			 const uint8_t sender[ADDR_LEN], char *err, size_t errlen)
+{
+	const struct exec_kind *k = exec_kind_of(t->kind);
+	struct compute_result res;
+	if (!k || !k->admit)
+		return 0;
+	int e = k->admit(env, t, d, sender, &res);
+	if (!e)
+		return 0;
+	if (assay_err_is_local(e))
+		return assay_fail(err, errlen, e, "state read failed: %s", assay_strerror(e));
+	return assay_fail(err, errlen, e, "%s cannot succeed: %s", k->name,
+			  res.error[0] ? res.error : assay_strerror(e));
+}
+
+int exec_kind_admits(unsigned kind)
+{
+	const struct exec_kind *k = exec_kind_of(kind);
+	return k && k->admit;
+}
+
+int exec_tx_admissible(const struct chain_params *params, const struct compute_params *compute,
+		       const struct ledger *l, uint64_t height, const struct tx *t, char *err, size_t errlen)
+{
+	const struct exec_kind *k = exec_kind_of(t->kind);
+	struct tx_decoded d;
+	struct compute_env env;
+	uint8_t sender[ADDR_LEN];
+	if (!k || !k->admit)
+		return 0; /* no decode for the kinds without a rule: the mempool asks for every queued tx */
+	if (k->decode(t, &d))
+		return assay_fail(err, errlen, ASSAY_EDECODE, "malformed %s payload", k->name);
+	tx_sender_addr(t, sender);
+	compute_env_at(params, compute, l, height, &env);
+	return admit_decoded(&env, t, &d, sender, err, errlen);
+}
+
 int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *err, size_t errlen)
 {
 	struct tx_decoded d;
@@ -493,6 +556,13 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 	}
 	if (acct.nonce == UINT64_MAX)
 		return assay_fail(err, errlen, ASSAY_ENONCE, "account nonce exhausted");
+	/* A kind's failure that the state already decides makes the transaction
+	 * invalid, before its fee is taken (protocol §5.2 step 1): it cannot
+	 * take a budget's room by failing (compute.md §10). */
+	struct compute_env env;
+	compute_env_of(x, &env);
+	if ((e = admit_decoded(&env, t, &d, sender, err, errlen)) != 0)
+		return e;
 	acct.balance -= t->fee;
 	acct.nonce++;
 	if ((e = ledger_put_account_at(&x->l, x->sender_key, &acct)) != 0 ||

@@ -74,6 +74,11 @@ struct exec_kind {
 	/* A compute kind's call into consensus/compute (NULL for the others). */
 	int (*compute)(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 		       const uint8_t sender[ADDR_LEN], struct compute_result *res);
+	/* The kind's rules that the state before it decides and whose failure
+	 * makes the transaction invalid rather than failed (protocol §5.2 step
+	 * 1); NULL: none. Writes nothing. */
+	int (*admit)(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
+		     const uint8_t sender[ADDR_LEN], struct compute_result *res);
 };
 
 /* The entry of an enabled kind (protocol §3), or NULL. */
@@ -87,6 +92,19 @@ const struct exec_kind *exec_kind_of(unsigned kind);
  * (assay_err_is_local, protocol §5.4): the caller must abandon the whole
  * block, never record a receipt for it. rc needs receipt_free either way. */
 int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *err, size_t errlen);
+/* protocol §5.2 step 1, the kind's part: whether t, executed at height on
+ * state l, passes its kind's admission rule (job_reveal, job_chunks:
+ * compute.md §7.5, §15.4). 0; a rule error with a message, which makes t
+ * invalid (the mempool refuses it, exec_tx returns it); or a local failure.
+ * Kinds without a rule return 0 without decoding. The mempool calls it on
+ * the committed state with height = tip + 1. */
+int exec_tx_admissible(const struct chain_params *params, const struct compute_params *compute,
+		       const struct ledger *l, uint64_t height, const struct tx *t, char *err, size_t errlen);
+/* 1 if transactions of this kind have admission rules (exec_tx_admissible
+ * may refuse them), else 0. A mempool judges a transaction on the committed
+ * state only while no earlier pending one of its sender has such a kind:
+ * those can make it valid (a worker's next job_chunks continues its last). */
+int exec_kind_admits(unsigned kind);
 /* Every transaction of blk in order, then the block gas limit and the end of
  * block: receipts[i] for blk->txs[i] (room for blk->ntx). 0, a rule error
  * (the block is invalid), or a local failure. */

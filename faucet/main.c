@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include <config.h>
+#include "core/conf.h"
 #include "core/error.h"
 #include "core/keys.h"
 #include "core/log.h"
@@ -35,10 +36,12 @@
 #include "wallet/txbuild.h"
 
 #define FAUCET_PATH_MAX 4096
-#define FAUCET_LISTEN "127.0.0.1:29460"               /* default HTTP address */
-#define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull) /* 10 ASY per request */
-#define FAUCET_DEFAULT_INTERVAL_S 86400u              /* once a day per address and per IP */
-#define FAUCET_MAX_BODY 4096                          /* a request body: one address */
+#define FAUCET_LISTEN "127.0.0.1:29460"                /* default HTTP address */
+#define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull)  /* 10 ASY per request */
+#define FAUCET_DEFAULT_INTERVAL_S 86400u               /* once a day per address and per IP */
+#define FAUCET_MAX_BODY 4096                           /* a request body: one address */
+#define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
+#define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 
 struct faucet_cfg {
 	char datadir[FAUCET_PATH_MAX];
@@ -364,20 +367,37 @@ static void on_page(struct evhttp_request *req, void *arg)
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-static int start_http(struct faucet *f)
+/* -listen=HOST:PORT split, the port in 1..65535 (core/conf.c's check, as
+ * assayd's ports). 0, or -1 with err filled. */
+static int listen_split(const char *listen, char *host, size_t cap, uint16_t *port, char *err, size_t errlen)
 {
-	char host[256];
-	snprintf(host, sizeof(host), "%s", f->cfg.listen);
-	char *colon = strrchr(host, ':');
-	char *end = NULL;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (!colon || *end || port <= 0 || port > 65535) {
-		log_error("-listen=%s: expected HOST:PORT", f->cfg.listen);
+	const char *colon = strrchr(listen, ':');
+	uint64_t v;
+	if (!colon || (size_t)(colon - listen) >= cap) {
+		snprintf(err, errlen, "-listen=%s: expected HOST:PORT", listen);
 		return -1;
 	}
-	*colon = 0;
+	char why[160];
+	if (conf_parse_u64("listen", colon + 1, 1, 65535, &v, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "-listen=%s: the port must be a number from 1 to 65535", listen);
+		return -1;
+	}
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = 0;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int start_http(struct faucet *f)
+{
+	char host[256], err[160];
+	uint16_t port;
+	if (listen_split(f->cfg.listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	f->http = evhttp_new(f->base);
-	if (!f->http || evhttp_bind_socket(f->http, host, (uint16_t)port) != 0) {
+	if (!f->http || evhttp_bind_socket(f->http, host, port) != 0) {
 		log_error("cannot listen on %s: %s", f->cfg.listen, strerror(errno));
 		return -1;
 	}
@@ -438,13 +458,13 @@ static void usage(void)
 	       "~/.assay)\n"
 	       "  -network=NET           dev, local or testnet: the default -rpcport (default testnet)\n"
 	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
-	       "  -rpcport=PORT          node RPC port (default: the network's)\n"
+	       "  -rpcport=PORT          node RPC port, 1-65535 (default: the network's)\n"
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
 	       "  -wallet=NAME           the key coins are sent from: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
 	       "  -listen=HOST:PORT      HTTP address (default %s)\n"
-	       "  -amount=ASY            coins per request (default %s)\n"
-	       "  -interval=SECONDS      one request per address per this long (default %u)\n"
+	       "  -amount=ASY            coins per request, up to 1000000 (default %s)\n"
+	       "  -interval=SECONDS      one request per address per this long, 0-315360000 (default %u)\n"
 	       "  -ip-interval=SECONDS   one request per client IP per this long (default: -interval)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n\n"
@@ -463,15 +483,27 @@ static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
 	return 0;
 }
 
-static int parse_seconds(const char *text, uint64_t *out)
+/* A numeric flag in [min, max], by the range check assayd, assay-cli and
+ * assay-worker use (core/conf.c): 0, or -1 with the range printed. */
+static int u64_flag(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v > 10ull * 365 * 86400)
-		return -1;
-	*out = v;
-	return 0;
+	char err[200];
+	if (conf_parse_u64(name, text, min, max, out, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "error: %s\n", err);
+	return -1;
+}
+
+/* -amount=ASY in [1 base unit, FAUCET_MAX_AMOUNT]. */
+static int amount_flag(const char *text, uint64_t *out)
+{
+	char least[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX];
+	if (amount_parse(text, out) == 0 && *out >= 1 && *out <= FAUCET_MAX_AMOUNT)
+		return 0;
+	amount_format(1, least);
+	amount_format(FAUCET_MAX_AMOUNT, most);
+	fprintf(stderr, "error: -amount=%s is not an amount in range: use %s to %s ASY\n", text, least, most);
+	return -1;
 }
 
 static int parse_args(struct faucet_cfg *c, int argc, char **argv)
@@ -485,7 +517,7 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 	c->amount = FAUCET_DEFAULT_AMOUNT;
 	c->interval_s = FAUCET_DEFAULT_INTERVAL_S;
 	int ch;
-	char *end;
+	uint64_t v;
 	opterr = 0;
 	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
 		int bad = 0;
@@ -516,18 +548,21 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 			bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen");
 			break;
 		case OPT_RPCPORT:
-			errno = 0;
-			c->rpcport = (unsigned)strtoul(optarg, &end, 10);
-			bad = errno || *end || optarg[0] == '-' || c->rpcport == 0 || c->rpcport > 65535;
+			if (u64_flag("rpcport", optarg, 1, 65535, &v))
+				return -1;
+			c->rpcport = (unsigned)v;
 			break;
 		case OPT_AMOUNT:
-			bad = amount_parse(optarg, &c->amount) != 0 || c->amount == 0;
+			if (amount_flag(optarg, &c->amount))
+				return -1;
 			break;
 		case OPT_INTERVAL:
-			bad = parse_seconds(optarg, &c->interval_s);
+			if (u64_flag("interval", optarg, 0, FAUCET_MAX_INTERVAL_S, &c->interval_s))
+				return -1;
 			break;
 		case OPT_IP_INTERVAL:
-			bad = parse_seconds(optarg, &c->ip_interval_s);
+			if (u64_flag("ip-interval", optarg, 0, FAUCET_MAX_INTERVAL_S, &c->ip_interval_s))
+				return -1;
 			c->ip_interval_set = 1;
 			break;
 		case OPT_DEBUG:
@@ -557,6 +592,12 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 	const struct network_info *net = network_find(c->network);
 	if (!net || net->family == NET_MAIN) {
 		fprintf(stderr, "error: -network must be dev, local or testnet\n");
+		return -1;
+	}
+	char host[256], err[160];
+	uint16_t port;
+	if (listen_split(c->listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
+		fprintf(stderr, "error: %s\n", err);
 		return -1;
 	}
 	if (!c->rpcport)

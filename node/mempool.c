@@ -293,6 +293,17 @@ static size_t encoded_size(const struct tx *t)
 	return HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + prefix + t->payload_len + SIG_LEN;
 }
 
+/* Whether the transaction at queue position slot of s can be judged by its
+ * admission rules on the committed state: not behind a pending reveal or
+ * upload of the same sender, which may be what makes it valid (docs/protocol.md §9). */
+static int admission_on_committed(const struct mp_sender *s, size_t slot)
+{
+	for (size_t i = 0; s && i < slot && i < s->n; i++)
+		if (exec_kind_admits(s->queue[i]->tx.kind))
+			return 0;
+	return 1;
+}
+
 static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_out[HASH_LEN], char *err,
 		 size_t errlen)
 {
@@ -335,6 +346,10 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, uint8_t txid_o
 	}
 	size_t slot = (size_t)(t->nonce - base);
 	int replace = slot < pending;
+	/* protocol §5.2 step 1: a reveal or upload that cannot succeed is invalid */
+	if (admission_on_committed(s, slot) &&
+	    (rc = exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1, t, err, errlen)) != 0)
+		return rc;
 	if (replace) {
 		struct mp_entry *old = s->queue[slot];
 		unsigned __int128 need = (unsigned __int128)old->tx.fee * (100 + MEMPOOL_REPLACE_BUMP_PCT) / 100;
@@ -502,6 +517,7 @@ void mempool_remove(mempool_t *m, const uint8_t txid[HASH_LEN])
  * is cut where the money runs out. */
 void mempool_on_block(mempool_t *m, const struct block *blk)
 {
+	const struct genesis *g = chain_genesis(m->chain);
 	struct ledger l = chain_ledger(m->chain);
 	for (size_t i = 0; i < m->nsenders;) {
 		struct mp_sender *s = m->senders[i];
@@ -518,6 +534,18 @@ void mempool_on_block(mempool_t *m, const struct block *blk)
 		} else if (a.nonce < s->base_nonce) {
 			sender_truncate(m, s, 0); /* cannot happen without a reorg */
 			s->base_nonce = a.nonce;
+		}
+		/* A reveal or upload the block made invalid (its slot revealed,
+		 * its window closed) would hold the sender's queue forever.
+		 * Judged up to the sender's first such kind, which later ones
+		 * may depend on (admission_on_committed). */
+		for (size_t j = 0; j < s->n; j++) {
+			if (!exec_kind_admits(s->queue[j]->tx.kind))
+				continue;
+			if (exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1,
+					       &s->queue[j]->tx, NULL, 0) != 0)
+				sender_truncate(m, s, j);
+			break;
 		}
 		unsigned __int128 total = 0;
 		for (size_t j = 0; j < s->n; j++) {

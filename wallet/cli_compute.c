@@ -3,9 +3,10 @@
  * endpoint, check it against the root the worker opened on chain, then run
  * the full Freivalds test (matmul-i8) or recompute it (mlp-i8), as
  * docs/compute.md §6.2 describes; a wrong tile found that way is what
- * `job dispute` proves on chain. The submitter's salt (§4) is kept beside
- * the wallet and opened by `job submit --wait` or `job open`. Not for: RPC
- * or signing plumbing (cli.c). */
+ * `job dispute` proves on chain. The submitter's salt (§4) derives from the
+ * wallet's seed and the job id (so every backup of the wallet restores it,
+ * docs/backup.md) and is opened by `job submit --wait` or `job open`. Not
+ * for: RPC or signing plumbing (cli.c). */
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,13 +85,49 @@ static unsigned long long now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
 }
 
-/* Unlocks wallet --from, submits one transaction, and with --wait reports
- * its outcome (cli_send_from). */
+/* One command that signs several transactions from one wallet (job submit:
+ * its blobs, the job_submit, with --wait the job_salt) asks for the
+ * passphrase once: while `held` is set the first unlock is kept here and
+ * copied out for each signature (cli_send_from wipes its copy); key_release
+ * wipes it when the command ends. */
+static struct {
+	int keep;                          /* the running command keeps its unlock */
+	int held;                          /* key is an unlocked wallet's */
+	char name[KEYSTORE_NAME_MAX + 1];  /* whose */
+	struct keystore_key key;
+} unlocked;
+
+static void key_release(void)
+{
+	keystore_key_wipe(&unlocked.key);
+	sodium_memzero(&unlocked, sizeof(unlocked));
+}
+
+static int unlock_kept(struct cli_ctx *ctx, const char *name, struct keystore_key *key)
+{
+	if (!unlocked.keep)
+		return cli_unlock(ctx, name, key);
+	if (!unlocked.held || strcmp(unlocked.name, name) != 0) {
+		int keep = unlocked.keep, rc;
+		key_release();
+		unlocked.keep = keep;
+		if ((rc = cli_unlock(ctx, name, &unlocked.key)))
+			return rc;
+		unlocked.held = 1;
+		snprintf(unlocked.name, sizeof(unlocked.name), "%s", name);
+	}
+	*key = unlocked.key;
+	return 0;
+}
+
+/* Unlocks wallet --from (once per command where it keeps its unlock),
+ * submits one transaction, and with --wait reports its outcome
+ * (cli_send_from). */
 static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, uint8_t kind,
 		       const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
 		       json_t **committed)
 {
-	return cli_send_from(ctx, chain, from, cli_unlock, kind, payload, gas, wait, txid, committed);
+	return cli_send_from(ctx, chain, from, unlock_kept, kind, payload, gas, wait, txid, committed);
 }
 
 /* Reads a job: its JSON (new reference) and its decoded record. */
@@ -132,49 +169,47 @@ static int salt_path(const struct cli_ctx *ctx, const char *from, const char *jo
 	return CLI_OK;
 }
 
-/* Keeps the salt before the job_submit is sent: written to a temporary
- * file, fsynced, renamed into place and the directory fsynced, so that a
- * crash after the submit still finds it for `job open`. */
-static int salt_save(const struct cli_ctx *ctx, const char *from, const char *job_hex, const uint8_t salt[HASH_LEN])
+/* The salt of job job_id submitted from wallet key: HMAC-SHA256 keyed by
+ * the wallet's 32-byte Ed25519 seed over "assay/job-salt" || job_id
+ * (docs/backup.md "Job salts"). As secret as the seed until opened; one
+ * opened salt tells nothing of another job's; and any restore of the wallet
+ * (words, key file, seed) derives it again, so nothing else needs a backup. */
+static void salt_derive(const struct keystore_key *key, const uint8_t job_id[HASH_LEN], uint8_t salt[HASH_LEN])
 {
-	char dir[CLI_PATH_MAX], file[CLI_PATH_MAX + 80], tmp[CLI_PATH_MAX + 96];
-	int rc = salt_path(ctx, from, job_hex, dir, sizeof(dir), file, sizeof(file));
+	static const char tag[] = "assay/job-salt";
+	uint8_t msg[sizeof(tag) - 1 + HASH_LEN];
+	memcpy(msg, tag, sizeof(tag) - 1);
+	memcpy(msg + sizeof(tag) - 1, job_id, HASH_LEN);
+	crypto_auth_hmacsha256(salt, msg, sizeof(msg), key->seckey); /* the seed: the key's first 32 bytes */
+}
+
+/* Unlocks wallet from (kept for the command's next signature) and derives
+ * its salt for job_id. */
+static int salt_of_wallet(struct cli_ctx *ctx, const char *from, const uint8_t job_id[HASH_LEN],
+			  uint8_t salt[HASH_LEN])
+{
+	struct keystore_key key;
+	int rc = unlock_kept(ctx, from, &key);
 	if (rc)
 		return rc;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cli_fail(CLI_EFAIL, "cannot create %s: %s", dir, strerror(errno));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int ok = fd >= 0 && write(fd, salt, HASH_LEN) == HASH_LEN && fsync(fd) == 0;
-	if (fd >= 0 && close(fd) != 0)
-		ok = 0;
-	ok = ok && rename(tmp, file) == 0;
-	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	ok = ok && dfd >= 0 && fsync(dfd) == 0;
-	if (dfd >= 0)
-		close(dfd);
-	if (!ok) {
-		unlink(tmp);
-		return cli_fail(CLI_EFAIL, "cannot keep the job's salt in %s: %s; nothing was sent", file,
-				strerror(errno));
-	}
+	salt_derive(&key, job_id, salt);
+	keystore_key_wipe(&key);
 	return CLI_OK;
 }
 
+/* Jobs submitted by earlier versions of assay-cli kept a random salt in
+ * DATADIR/wallet/NAME.salts/JOB_ID; `job open` still reads it there first.
+ * 0 and the salt, or CLI_EFAIL when there is none (nothing printed). */
 static int salt_load(const struct cli_ctx *ctx, const char *from, const char *job_hex, uint8_t salt[HASH_LEN])
 {
 	char dir[CLI_PATH_MAX], file[CLI_PATH_MAX + 80];
-	int rc = salt_path(ctx, from, job_hex, dir, sizeof(dir), file, sizeof(file));
-	if (rc)
-		return rc;
+	if (salt_path(ctx, from, job_hex, dir, sizeof(dir), file, sizeof(file)))
+		return CLI_EFAIL;
 	FILE *f = fopen(file, "rb");
 	int ok = f && fread(salt, 1, HASH_LEN, f) == HASH_LEN;
 	if (f)
 		fclose(f);
-	if (!ok)
-		return cli_fail(CLI_EFAIL, "no salt for job %s in wallet %s's store (%s): give --salt HEX", job_hex, from,
-				file);
-	return CLI_OK;
+	return ok ? CLI_OK : CLI_EFAIL;
 }
 
 /* Posts job_salt for job_id; with wait, until it commits. */
@@ -283,7 +318,19 @@ static const char *terminal_or_verified(const char *state)
 
 static void print_status(const json_t *job);
 
+static int job_submit(struct cli_ctx *ctx);
+
+/* job submit: one passphrase for everything it signs; the key is wiped
+ * whichever way it ends. */
 int cli_cmd_job_submit(struct cli_ctx *ctx)
+{
+	unlocked.keep = 1;
+	int rc = job_submit(ctx);
+	key_release();
+	return rc;
+}
+
+static int job_submit(struct cli_ctx *ctx)
 {
 	const char *from = cli_opt(ctx, "from");
 	struct job_spec spec;
@@ -328,10 +375,10 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 	if (!seed)
 		randombytes_buf(spec.seed, HASH_LEN);
 	/* The salt is the submitter's secret until every slot has committed
-	 * (compute.md §4); the payload carries its hash. */
+	 * (compute.md §4); the payload carries its hash, filled in below once
+	 * the job id is known. */
 	uint8_t salt[HASH_LEN];
-	randombytes_buf(salt, HASH_LEN);
-	kernel_salt_hash(salt, spec.salt_hash);
+	memset(spec.salt_hash, 0, HASH_LEN);
 	/* What job_submit checks of the payload alone, before any blob is
 	 * posted and paid for; the simulation then checks the rest. */
 	if (jobspec_check(&spec, &lim, msg, sizeof(msg)) != 0) {
@@ -351,16 +398,14 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 	char txid[2 * HASH_LEN + 1];
 	json_t *tx;
 	buf_init(&p);
-	compute_spec_encode(&spec, &p);
 	int wait = cli_flag(ctx, "wait");
 	unsigned job_timeout;
-	if ((rc = cli_seconds_opt(ctx, "timeout", CLI_JOB_WAIT_S, &job_timeout))) {
-		buf_free(&p);
+	if ((rc = cli_seconds_opt(ctx, "timeout", CLI_JOB_WAIT_S, &job_timeout)))
 		return rc;
-	}
 	/* The job id follows from the sender and the nonce the tx will carry
 	 * (docs/compute.md §7.3), so it is known before the tx commits. */
 	char predicted[2 * HASH_LEN + 1] = "";
+	uint8_t predicted_id[HASH_LEN];
 	struct keystore_info info;
 	char err[512];
 	json_t *acct;
@@ -376,18 +421,19 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 				nonce = strtoull(given, NULL, 10);
 			compute_job_id(sender, nonce, id);
 			hex_encode(id, HASH_LEN, predicted);
+			memcpy(predicted_id, id, HASH_LEN);
 			json_decref(acct);
 		}
 	}
-	if (!predicted[0]) {
-		buf_free(&p);
+	if (!predicted[0])
 		return cli_fail(CLI_EFAIL, "cannot tell the job id before sending (wallet %s or its account unreadable)",
 				from);
-	}
-	if ((rc = salt_save(ctx, from, predicted, salt))) {
-		buf_free(&p);
+	/* the one unlock of the command: it signs the job_submit and the
+	 * job_salt too (unlock_kept) */
+	if ((rc = salt_of_wallet(ctx, from, predicted_id, salt)))
 		return rc;
-	}
+	kernel_salt_hash(salt, spec.salt_hash);
+	compute_spec_encode(&spec, &p);
 	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, 0, wait, txid, &tx);
 	buf_free(&p);
 	if (rc || cli_flag(ctx, "raw")) {
@@ -429,6 +475,10 @@ int cli_cmd_job_submit(struct cli_ctx *ctx)
 			json_t *sent = NULL;
 			salted_seal = json_integer_value(sealed);
 			if (post_salt(ctx, &chain, from, job_bin, salt, 0, stx, &sent) == CLI_OK) {
+				/* nothing more to sign unless a redraw seals the job
+				 * again: the key need not wait with us */
+				key_release();
+				unlocked.keep = 1;
 				if (!ctx->json)
 					fprintf(stderr, "job %.16s: salt opened (tx %s)\n", id, stx);
 			} else {
@@ -1029,25 +1079,56 @@ static int report(struct cli_ctx *ctx, const char *txid, json_t *tx, const char 
 
 /* ---- job open ---- */
 
+static int job_open(struct cli_ctx *ctx);
+
+/* job open: derives the salt and signs its job_salt on one unlock. */
 int cli_cmd_job_open(struct cli_ctx *ctx)
 {
+	unlocked.keep = 1;
+	int rc = job_open(ctx);
+	key_release();
+	return rc;
+}
+
+static int job_open(struct cli_ctx *ctx)
+{
 	const char *from = cli_opt(ctx, "from"), *given = cli_opt(ctx, "salt");
-	uint8_t id[HASH_LEN], salt[HASH_LEN];
+	uint8_t id[HASH_LEN], salt[HASH_LEN], hash[HASH_LEN];
 	struct cli_chain chain;
 	char txid[2 * HASH_LEN + 1], hex[2 * HASH_LEN + 1];
-	json_t *tx = NULL;
+	json_t *tx = NULL, *job;
+	struct job_record rec;
 	int rc;
 	if (!from || !keystore_name_valid(from))
-		return cli_fail(CLI_EUSAGE, "job open needs --from NAME (who pays the fee; its store holds the salt)");
+		return cli_fail(CLI_EUSAGE, "job open needs --from NAME (who pays the fee; the submitter's wallet "
+					    "derives the salt)");
 	if ((rc = hex32_arg(ctx->args[0], id, "job id")))
 		return rc;
 	hex_encode(id, HASH_LEN, hex);
+	if ((rc = get_job(ctx, hex, &job, &rec)))
+		return rc;
+	json_decref(job);
 	if (given)
 		rc = hex32_arg(given, salt, "--salt");
-	else
-		rc = salt_load(ctx, from, hex, salt);
-	if (rc || (rc = cli_get_chain(ctx, &chain)))
+	else if (salt_load(ctx, from, hex, salt) != CLI_OK) /* a job of an earlier assay-cli */
+		rc = salt_of_wallet(ctx, from, id, salt);
+	if (rc)
 		return rc;
+	kernel_salt_hash(salt, hash);
+	if (memcmp(hash, rec.spec.salt_hash, HASH_LEN) != 0) {
+		sodium_memzero(salt, sizeof(salt));
+		if (given)
+			return cli_fail(CLI_EFAIL, "--salt is not job %s's salt (its hash is not the job's salt_hash); "
+						   "nothing sent", hex);
+		return cli_fail(CLI_EFAIL,
+				"wallet %s did not submit job %s (the salt it derives does not match the job's "
+				"salt_hash): give --salt HEX; nothing sent",
+				from, hex);
+	}
+	if ((rc = cli_get_chain(ctx, &chain))) {
+		sodium_memzero(salt, sizeof(salt));
+		return rc;
+	}
 	rc = post_salt(ctx, &chain, from, id, salt, cli_flag(ctx, "wait"), txid, &tx);
 	sodium_memzero(salt, sizeof(salt));
 	return rc ? rc : report(ctx, txid, tx, "salt opened");

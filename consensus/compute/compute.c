@@ -922,15 +922,21 @@ int compute_apply_salt(const struct compute_env *env, const struct job_salt_payl
 	return put_job(env->ledger, &j);
 }
 
-int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p, const uint8_t sender[20],
-			uint64_t gas_limit, uint64_t fee, struct compute_result *res)
+/* Everything about a reveal that the state before it decides (docs/compute.md
+ * §7.5): the sender's challenged slot in its reveal window, the root opening
+ * its commitment, the challenged indices, the gas and the proofs. What is
+ * left after it is the check of the tiles themselves, which either verifies
+ * the slot or slashes it: a reveal that passes here takes the slot out of
+ * SLOT_CHALLENGED, so each challenged slot admits at most one. j, *slot and
+ * seed are filled for the apply. */
+static int reveal_admit(const struct compute_env *env, const struct job_reveal_payload *p, const uint8_t sender[20],
+			uint64_t gas_limit, struct job_record *j, struct job_slot **slot, uint8_t seed[HASH_LEN],
+			struct compute_result *res)
 {
-	struct job_record j;
-	memset(res, 0, sizeof(*res));
-	int err = load_live_job(env, p->job_id, &j, res);
+	int err = load_live_job(env, p->job_id, j, res);
 	if (err)
 		return err;
-	struct job_slot *s = find_slot(&j, sender);
+	struct job_slot *s = find_slot(j, sender);
 	if (!s)
 		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
 	if (s->state == SLOT_COMMITTED)
@@ -942,14 +948,14 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 	if (env->height > s->challenge_height + env->params->reveal_window)
 		return reject(res, ASSAY_EINVALID, "reveal window closed at height %llu",
 			      (unsigned long long)(s->challenge_height + env->params->reveal_window));
-	uint8_t c[HASH_LEN], seed[HASH_LEN];
+	uint8_t c[HASH_LEN];
 	kernel_root_commitment(p->root, sender, c);
 	if (memcmp(c, s->commitment, HASH_LEN) != 0)
 		return reject(res, ASSAY_ESIG, "root does not open the slot's commitment");
-	kernel_challenge_seed(j.challenge_beacon, j.salt_posted ? j.salt : NULL, j.id, sender, p->root, seed);
-	const struct job_shape *shape = &j.spec.shape;
+	kernel_challenge_seed(j->challenge_beacon, j->salt_posted ? j->salt : NULL, j->id, sender, p->root, seed);
+	const struct job_shape *shape = &j->spec.shape;
 	uint32_t want[JOB_MAX_SAMPLES];
-	uint32_t nwant = kernel_challenge_indices(seed, j.spec.samples, kernel_tile_count(shape), want);
+	uint32_t nwant = kernel_challenge_indices(seed, j->spec.samples, kernel_tile_count(shape), want);
 	for (uint32_t a = 0; a < p->count; a++)
 		for (uint32_t b = a + 1; b < p->count; b++)
 			if (p->tiles[a].index == p->tiles[b].index)
@@ -969,6 +975,31 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 		if (proof_ok(shape, &p->tiles[i], p->root))
 			return reject(res, ASSAY_ESIG, "tile %u: length or Merkle proof does not match the root",
 				      p->tiles[i].index);
+	*slot = s;
+	return 0;
+}
+
+int compute_admit_reveal(const struct compute_env *env, const struct job_reveal_payload *p, const uint8_t sender[20],
+			 uint64_t gas_limit, struct compute_result *res)
+{
+	struct job_record j;
+	struct job_slot *s;
+	uint8_t seed[HASH_LEN];
+	memset(res, 0, sizeof(*res));
+	return reveal_admit(env, p, sender, gas_limit, &j, &s, seed, res);
+}
+
+int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p, const uint8_t sender[20],
+			uint64_t gas_limit, uint64_t fee, struct compute_result *res)
+{
+	struct job_record j;
+	struct job_slot *s;
+	uint8_t seed[HASH_LEN];
+	memset(res, 0, sizeof(*res));
+	int err = reveal_admit(env, p, sender, gas_limit, &j, &s, seed, res);
+	if (err)
+		return err;
+	const struct job_shape *shape = &j.spec.shape;
 	struct kernel_src src;
 	if ((err = src_open(env->ledger, &j.spec, &src)))
 		return reject(res, err, "job inputs unavailable");
@@ -1126,19 +1157,20 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
 /* avail: job_chunks (docs/compute.md §15.4). The chunks' bytes were checked
  * against root by the node that holds them (avail_chunk_check); what state
  * records is how far, in tile order, the slot's output is uploaded. */
-int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
-			 const uint8_t sender[20], struct compute_result *res)
+/* job_chunks is decided by the state before it entirely (docs/compute.md
+ * §15.4): the checks run on a copy of the job record, which the apply then
+ * writes; one that passes here cannot fail. */
+static int chunks_admit(const struct compute_env *env, const struct job_chunks_payload *p, const uint8_t sender[20],
+			struct job_record *j, struct compute_result *res)
 {
-	struct job_record j;
-	memset(res, 0, sizeof(*res));
-	int err = load_live_job(env, p->job_id, &j, res);
+	int err = load_live_job(env, p->job_id, j, res);
 	if (err)
 		return err;
-	struct job_slot *s = find_slot(&j, sender);
+	struct job_slot *s = find_slot(j, sender);
 	if (!s)
 		return reject(res, ASSAY_EINVALID, "sender is not assigned to this job");
 	uint64_t from;
-	if (!slot_upload_open(&j, s, &from))
+	if (!slot_upload_open(j, s, &from))
 		return reject(res, ASSAY_EINVALID, "uploads open once the slot's root is opened and its spot-check passed");
 	if (memcmp(s->root, p->root, HASH_LEN) != 0)
 		return reject(res, ASSAY_EINVALID, "chunks are for another root than the slot's");
@@ -1150,7 +1182,7 @@ int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_
 		if (f->first_tile != s->uploaded_tiles)
 			return reject(res, ASSAY_EINVALID, "chunk %u starts at tile %u, next to upload is %u", i,
 				      f->first_tile, s->uploaded_tiles);
-		uint64_t want = avail_run_bytes(&j.spec.shape, f->first_tile, f->tile_count);
+		uint64_t want = avail_run_bytes(&j->spec.shape, f->first_tile, f->tile_count);
 		if (want == UINT64_MAX)
 			return reject(res, ASSAY_EINVALID, "chunk %u: tiles past the job's last", i);
 		if (want != f->data_len)
@@ -1158,6 +1190,25 @@ int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_
 				      f->data_len, (unsigned long long)want);
 		s->uploaded_tiles += f->tile_count;
 	}
+	return 0;
+}
+
+int compute_admit_chunks(const struct compute_env *env, const struct job_chunks_payload *p, const uint8_t sender[20],
+			 struct compute_result *res)
+{
+	struct job_record j;
+	memset(res, 0, sizeof(*res));
+	return chunks_admit(env, p, sender, &j, res);
+}
+
+int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
+			 const uint8_t sender[20], struct compute_result *res)
+{
+	struct job_record j;
+	memset(res, 0, sizeof(*res));
+	int err = chunks_admit(env, p, sender, &j, res);
+	if (err)
+		return err;
 	job_update_state(&j, env->height, env->params);
 	return put_job(env->ledger, &j);
 }

@@ -133,6 +133,15 @@ int compute_apply_commit(const struct compute_env *env, const struct job_commit_
  * check passes (reveal) or proves a tile wrong (dispute). */
 int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_payload *p,
 			 const uint8_t sender[20], uint64_t gas_limit, uint64_t fee, struct compute_result *res);
+/* The part of a reveal's rules the state before it decides (compute.md §7.5,
+ * §10): the sender's slot of the job is challenged and in its reveal window,
+ * the root opens its commitment, the tiles are the challenged ones, the gas
+ * fits gas_limit, the proofs hold. 0 when they do; otherwise the rule error
+ * (res->error says why) that makes the transaction invalid (refused by the
+ * mempool, a block holding it rejected), or a local failure. Writes
+ * nothing. compute_apply_reveal runs the same checks first. */
+int compute_admit_reveal(const struct compute_env *env, const struct job_reveal_payload *p,
+			 const uint8_t sender[20], uint64_t gas_limit, struct compute_result *res);
 int compute_apply_dispute(const struct compute_env *env, const struct job_dispute_payload *p,
 			  const uint8_t sender[20], uint64_t gas_limit, uint64_t fee, struct compute_result *res);
 int compute_apply_salt(const struct compute_env *env, const struct job_salt_payload *p, struct compute_result *res);
@@ -147,6 +156,10 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
  * chunks in tile order. The node has checked that it holds the chunks. */
 struct job_chunks_payload;
 int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
+			 const uint8_t sender[20], struct compute_result *res);
+/* Every rule of job_chunks, which the state before it decides entirely
+ * (compute.md §15.4): as compute_admit_reveal, for the chunk budget. */
+int compute_admit_chunks(const struct compute_env *env, const struct job_chunks_payload *p,
 			 const uint8_t sender[20], struct compute_result *res);
 /* Called once per block after its transactions: payouts after the dispute
  * window, refunds of expired jobs, missed commit and reveal deadlines (slash,

@@ -1,12 +1,15 @@
 """Censoring a reveal gains nothing and costs the honest worker nothing
-(docs/compute.md §6.4, §10). The submitter censors: from the submit on it
-keeps one high-fee deploy in the mempool for every block, each with a gas
+(docs/compute.md §6.4, §10). The submitter censors, through an account of
+its own (so that the censoring deploys and the salt that `job submit
+--wait` posts never race for one account's next nonce): from the submit on
+it keeps one high-fee deploy in the mempool for every block, each with a gas
 limit of the whole block (max_block_gas here is 2,000,000, a deploy's
 default gas), so no block has ordinary gas left for anything that needs
 some. Reveals do not compete for that gas: they have their own per-block
 budget (reveal_block_gas), so the worker's reveal is mined, the worker is
 never slashed and is paid, and the submitter is down the reward, its fees
-and the reveal it paid for, and nothing comes back to it. (Before, the
+and the reveal it paid for, the censoring account down its fees, and
+nothing comes back to either. (Before, the
 reveal found no room, the worker lost half its bond for a missed reveal and
 half of that went to the censor.)"""
 
@@ -25,11 +28,12 @@ ESCROW = os.path.join(HERE, "..", "..", "vm", "contracts", "escrow.asm")
 
 
 def test(tmpdir, nodes):
-    node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE, params=PARAMS)
+    node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0", "censor"], COMPUTE, params=PARAMS)
     worker = fw.Worker(node, "w0", 0, ["-bond=100"])
     nodes.append(worker.start())
     h0 = node.height()
     a_before = node.rpc("getaccount", addr["alice"])["balance"]
+    c_before = node.rpc("getaccount", addr["censor"])["balance"]
 
     stop = threading.Event()
     sent = []
@@ -40,7 +44,7 @@ def test(tmpdir, nodes):
             if pending >= 3:
                 fw.time.sleep(0.02)
                 continue
-            res = node.cli("contract", "deploy", "--from", "alice", ESCROW, "--value", "0.000000001",
+            res = node.cli("contract", "deploy", "--from", "censor", ESCROW, "--value", "0.000000001",
                            "--fee", "0.05", "--args", addr["w0"], addr["w0"], "100000", check=False)
             sent.append(res.returncode)
 
@@ -55,6 +59,12 @@ def test(tmpdir, nodes):
     finally:
         stop.set()
         t.join()
+
+    def settled():  # the last censoring deploy mined (or none left): the balances below are final
+        a = node.rpc("getaccount", addr["censor"])
+        return a["nonce"] == a["pending_nonce"]
+
+    fw.wait_until(settled, timeout=30, what="the censor's last deploy mined")
     fw.assert_eq(job["state"], "paid", "the censored job was paid")
     slot = job["slots"][0]
     # Every block of the challenge's reveal window was full of ordinary gas.
@@ -70,11 +80,14 @@ def test(tmpdir, nodes):
     h1 = node.height()
     reveal_fee = fw.fees_paid(node, addr["w0"], h0 + 1, h1, kind="job_reveal")
     a_fees = fw.fees_paid(node, addr["alice"], h0 + 1, h1)
+    c_fees = fw.fees_paid(node, addr["censor"], h0 + 1, h1)
     # each censoring deploy also left its 1-unit value in its escrow contract
     deploys = sum(1 for h in range(h0 + 1, h1 + 1) for tx in node.rpc("getblock", h, 2)["txs"]
-                  if tx["sender"] == addr["alice"] and tx.get("kind") == "deploy")
-    fw.assert_eq(node.rpc("getaccount", addr["alice"])["balance"],
-                 a_before - 3 * UNIT - a_fees - reveal_fee - deploys, "the censor gained nothing")
+                  if tx["sender"] == addr["censor"] and tx.get("kind") == "deploy")
+    fw.assert_eq(node.rpc("getaccount", addr["alice"])["balance"], a_before - 3 * UNIT - a_fees - reveal_fee,
+                 "the submitter gained nothing")
+    fw.assert_eq(node.rpc("getaccount", addr["censor"])["balance"], c_before - c_fees - deploys,
+                 "the censor gained nothing")
 
 
 if __name__ == "__main__":

@@ -350,11 +350,14 @@ def run(test_main):
 
 # ---- compute: a local chain with a custom genesis, and assay-worker processes ----
 
-def ed25519_public_key(seed):
-    """RFC 8032 public key of a 32-byte seed (affine Edwards arithmetic; only
-    used to name a test validator in a genesis file)."""
-    import hashlib
-    q = 2**255 - 19
+_ED_Q = 2**255 - 19
+_ED_L = 2**252 + 27742317777372353535851937790883648493
+
+
+def _ed_mul(a):
+    """a times the Ed25519 base point, encoded (affine Edwards arithmetic:
+    slow, for the few keys and signatures a test makes)."""
+    q = _ED_Q
     d = -121665 * pow(121666, q - 2, q) % q
 
     def add(p1, p2):
@@ -370,8 +373,6 @@ def ed25519_public_key(seed):
         bx = bx * pow(2, (q - 1) // 4, q) % q
     if bx % 2:
         bx = q - bx
-    h = hashlib.sha512(seed).digest()
-    a = int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254)
     point, base = (0, 1), (bx, by)
     while a:
         if a & 1:
@@ -380,6 +381,55 @@ def ed25519_public_key(seed):
         a >>= 1
     x, y = point
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def _ed_scalar(seed):
+    import hashlib
+    h = hashlib.sha512(seed).digest()
+    return int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254), h[32:]
+
+
+def ed25519_public_key(seed):
+    """RFC 8032 public key of a 32-byte seed (to name a test validator in a
+    genesis file, or to sign a hand-made transaction)."""
+    return _ed_mul(_ed_scalar(seed)[0])
+
+
+def ed25519_sign(seed, msg):
+    """RFC 8032 signature of msg by the key of a 32-byte seed."""
+    import hashlib
+    a, prefix = _ed_scalar(seed)
+    pub = _ed_mul(a)
+    r = int.from_bytes(hashlib.sha512(prefix + msg).digest(), "little") % _ED_L
+    big_r = _ed_mul(r)
+    k = int.from_bytes(hashlib.sha512(big_r + pub + msg).digest(), "little") % _ED_L
+    return big_r + ((r + k * a) % _ED_L).to_bytes(32, "little")
+
+
+def tagged_hash(tag, msg):
+    """H_tag of docs/protocol.md §2."""
+    import hashlib
+    t = hashlib.sha256(tag.encode()).digest()
+    return hashlib.sha256(t + t + msg).digest()
+
+
+def _varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def raw_tx(seed, chain_id, nonce, fee, gas_limit, kind, payload):
+    """A signed transaction (docs/protocol.md §3) as hex, built by hand so a
+    test can send what no client would: the transaction an adversary makes."""
+    import struct
+    body = (chain_id + struct.pack("<Q", nonce) + ed25519_public_key(seed) + struct.pack("<QQB", fee, gas_limit, kind)
+            + _varint(len(payload)) + payload)
+    return (body + ed25519_sign(seed, tagged_hash("assay/tx", body))).hex()
 
 
 def local_compute_chain(tmpdir, nodes, wallets, compute, funds=10**6 * 10**9, blocktime=200, params=None):

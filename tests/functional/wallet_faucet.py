@@ -4,7 +4,9 @@ faucet's -amount); a second request for that address inside -interval is
 refused (429, with the wait); another address from the same client inside
 -ip-interval is refused, and served once that passed (GET /request?address=);
 a malformed address and one of another network are refused with clear
-errors (400, exit status 2); the page and /status answer."""
+errors (400, exit status 2); the page and /status answer. Before any of
+that, each numeric flag out of its range stops the faucet at once with the
+range named (exit status 2), before it asks for a passphrase."""
 
 import json
 import os
@@ -76,6 +78,19 @@ def test(tmpdir, nodes):
         node.cli("wallet", "create", name)
     fresh = node.cli("wallet", "address", "fresh").stdout.strip()
     second = node.cli("wallet", "address", "second").stdout.strip()
+    # 0. Numeric flags out of range stop it at once, naming the range,
+    # before it asks for a passphrase or talks to the node.
+    for flag, says in (("-rpcport=0", "use 1 to 65535"), ("-rpcport=65536", "use 1 to 65535"),
+                       ("-interval=-5", "use 0 to 315360000"), ("-interval=315360001", "use 0 to 315360000"),
+                       ("-ip-interval=3s", "use 0 to 315360000"), ("-amount=0", "use 0.000000001 to"),
+                       ("-amount=1000001", "to 1000000.000000000 ASY"), ("-listen=127.0.0.1:0", "from 1 to 65535"),
+                       ("-listen=127.0.0.1", "expected HOST:PORT")):
+        bad = Faucet(node, "dev", [flag])
+        env = {k: v for k, v in os.environ.items() if k != "ASSAY_PASSPHRASE"}
+        res = subprocess.run(bad.args, capture_output=True, text=True, env=env, timeout=10,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        assert res.returncode == 2 and says in res.stderr and "passphrase" not in res.stderr.lower(), (flag, res)
+
     faucet = Faucet(node, "dev", ["-amount=7", "-interval=3600", "-ip-interval=3"]).start()
     nodes.append(faucet)
 

@@ -337,6 +337,8 @@ static void upload_open_slots(struct chain *c, const uint8_t job_id[HASH_LEN])
 				   tiles - j.slots[i].uploaded_tiles);
 }
 
+static int admit_only; /* reveal() asks compute_admit_reveal instead of applying */
+
 static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN], const struct work *w,
 		  enum reveal_twist twist, uint64_t gas, struct compute_result *res)
 {
@@ -361,6 +363,11 @@ static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[H
 		p.count--;
 	if (twist == REVEAL_OTHER_ROOT)
 		p.root[0] ^= 1;
+	if (admit_only) {
+		struct compute_env env;
+		env_of(c, &env);
+		return compute_admit_reveal(&env, &p, worker, gas, res);
+	}
 	struct buf b;
 	buf_init(&b);
 	compute_reveal_encode(&p, &b);
@@ -1499,6 +1506,69 @@ static void test_upload_rules(void)
 	ledger_mem_free(c.mem);
 }
 
+/* The admission rules (compute.md §7.5, §10): every way a reveal fails
+ * before its tiles are checked is decided by compute_admit_reveal, which
+ * writes nothing, and a slot that has revealed admits no second reveal;
+ * job_chunks likewise. */
+static void test_reveal_admission(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN], other_id[HASH_LEN];
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	struct job_spec spec = small_spec(2, 4 * UNIT);
+	struct work w[2];
+	uint64_t bad[2] = {0, 0};
+	to_challenge(&c, id, &spec, w, bad, 1);
+	struct job_record j = job(&c, id);
+	uint8_t a[ADDR_LEN], b[ADDR_LEN];
+	memcpy(a, j.slots[0].worker, ADDR_LEN);
+	memcpy(b, j.slots[1].worker, ADDR_LEN);
+	admit_only = 1;
+	CHECK_EQ_INT(reveal(&c, DIS, id, &w[0], REVEAL_OK, 1u << 30, &res), ASSAY_EINVALID); /* not its job */
+	CHECK(strstr(res.error, "not assigned") != NULL);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1, &res), ASSAY_EGAS);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_BAD_PROOF, 1u << 30, &res), ASSAY_ESIG);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_WRONG_INDEX, 1u << 30, &res), ASSAY_EINVALID);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_SHORT, 1u << 30, &res), ASSAY_EINVALID);
+	memcpy(other_id, id, HASH_LEN);
+	other_id[0] ^= 1;
+	CHECK_EQ_INT(reveal(&c, a, other_id, &w[0], REVEAL_OK, 1u << 30, &res), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res), 0);
+	CHECK(res.gas_used > 0);
+	j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_CHALLENGED && j.slots[1].state == SLOT_CHALLENGED); /* nothing written */
+	admit_only = 0;
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res), 0);
+	admit_only = 1;
+	/* the same reveal again: the slot is no longer challenged */
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res), ASSAY_EINVALID);
+	CHECK(strstr(res.error, "nothing to reveal") != NULL);
+	CHECK_EQ_INT(reveal(&c, b, id, &w[1], REVEAL_OK, 1u << 30, &res), 0);
+	admit_only = 0;
+	{ /* job_chunks: a stranger, and b before its root is open */
+		struct job_chunks_payload p;
+		struct compute_env env;
+		memset(&p, 0, sizeof(p));
+		memcpy(p.job_id, id, HASH_LEN);
+		memcpy(p.root, w[1].root, HASH_LEN);
+		p.count = 1;
+		p.refs[0] = (struct avail_ref){0, 1, (uint32_t)avail_run_bytes(&w[1].shape, 0, 1), {0}};
+		env_of(&c, &env);
+		CHECK_EQ_INT(compute_admit_chunks(&env, &p, DIS, &res), ASSAY_EINVALID);
+		CHECK_EQ_INT(compute_admit_chunks(&env, &p, b, &res), ASSAY_EINVALID);
+		CHECK(strstr(res.error, "uploads open") != NULL);
+		CHECK(reveal(&c, b, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0); /* uploads b's output too */
+		p.refs[0].first_tile = kernel_tile_count(&w[1].shape); /* b has uploaded everything */
+		CHECK_EQ_INT(compute_admit_chunks(&env, &p, b, &res), ASSAY_EINVALID);
+	}
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
 /* The withholding worker: committed, root opened, spot-check passed,
  * output never uploaded. Past the upload window it loses its slash (the
  * whole lock at the defaults), every unit of it burned, and leaves the
@@ -1644,6 +1714,7 @@ int main(void)
 	RUN(test_early_dispute_and_registration);
 	RUN(test_upload_rules);
 	RUN(test_missed_upload);
+	RUN(test_reveal_admission);
 	RUN(test_random_supply);
 	return test_report("test_compute");
 }

@@ -231,6 +231,72 @@ static void test_job_vm_state(void)
 	CHECK(exec_job_vm_state(JOB_REFUNDED) == VM_JOB_FAILED);
 }
 
+/* A reveal or upload the state already decides cannot succeed (here: no
+ * such job) is invalid, not failed (protocol §5.2 step 1, compute.md §10):
+ * exec_tx returns the rule error before the fee is taken, so the sender
+ * keeps its balance and nonce and a block holding it is rejected; the
+ * mempool's entry point says the same. A transfer is not asked. */
+static void test_unrevealable_is_invalid(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	CHECK(ledger_credit(&l, addr, 10000000) == 0);
+	struct exec_ctx x;
+	exec_ctx_init(&x, &params, &cparams, chain_id, &l, &hdr);
+	struct job_reveal_payload rp;
+	struct job_chunks_payload cp;
+	memset(&rp, 0, sizeof(rp));
+	memset(&cp, 0, sizeof(cp));
+	memset(rp.job_id, 0x77, HASH_LEN);
+	memset(cp.job_id, 0x77, HASH_LEN);
+	cp.count = 1;
+	cp.refs[0].tile_count = 1;
+	cp.refs[0].data_len = 256;
+	struct buf b;
+	struct tx t[2];
+	buf_init(&b);
+	compute_reveal_encode(&rp, &b);
+	signed_tx(&t[0], 0, TX_JOB_REVEAL, &b);
+	buf_reset(&b);
+	avail_chunks_encode(&cp, &b);
+	signed_tx(&t[1], 0, TX_JOB_CHUNKS, &b);
+	buf_free(&b);
+	char err[200];
+	struct receipt r;
+	for (int i = 0; i < 2; i++) {
+		err[0] = 0;
+		CHECK_EQ_INT(exec_tx(&x, &t[i], &r, err, sizeof(err)), ASSAY_ENOTFOUND);
+		CHECK(strstr(err, "cannot succeed: no such job") != NULL);
+		receipt_free(&r);
+		CHECK_EQ_INT(exec_tx_admissible(&params, &cparams, &l, hdr.height, &t[i], err, sizeof(err)),
+			     ASSAY_ENOTFOUND);
+		CHECK_EQ_U64(balance(&l, addr), 10000000); /* no fee taken */
+		struct account a;
+		CHECK(ledger_get_account(&l, addr, &a) == 0 && a.nonce == 0);
+		struct block blk;
+		block_init(&blk);
+		blk.hdr = hdr;
+		CHECK(block_add_tx(&blk, &t[i]) == 0);
+		struct receipt rcs[1];
+		memset(rcs, 0, sizeof(rcs));
+		CHECK_EQ_INT(exec_block(&x, &blk, rcs, err, sizeof(err)), ASSAY_ENOTFOUND);
+		CHECK(strstr(err, "invalid") != NULL);
+		receipt_free(&rcs[0]);
+		block_free(&blk);
+	}
+	CHECK(exec_kind_admits(TX_JOB_REVEAL) && exec_kind_admits(TX_JOB_CHUNKS));
+	CHECK(!exec_kind_admits(TX_TRANSFER) && !exec_kind_admits(TX_JOB_SALT) && !exec_kind_admits(TX_JOB_DISPUTE));
+	CHECK(!exec_kind_admits(TX_KIND_COUNT));
+	/* A kind without an admission rule passes without being looked at. */
+	struct tx tr;
+	transfer(&tr, 0, 1);
+	CHECK_EQ_INT(exec_tx_admissible(&params, &cparams, &l, hdr.height, &tr, err, sizeof(err)), 0);
+	tx_free(&tr);
+	tx_free(&t[0]);
+	tx_free(&t[1]);
+	ledger_mem_free(m);
+}
+
 int main(void)
 {
 	uint8_t seed[SEED_LEN], ppk[PUBKEY_LEN], psk[SECKEY_LEN];
@@ -252,5 +318,6 @@ int main(void)
 	RUN(test_contract_reads_fail_locally);
 	RUN(test_end_block_local_failure);
 	RUN(test_job_vm_state);
+	RUN(test_unrevealable_is_invalid);
 	return test_report("test_exec");
 }

@@ -508,11 +508,19 @@ void chain_set_batch_hook(chain_t *c, chain_batch_hook_fn fn, void *arg)
 	c->batch_hook_arg = arg;
 }
 
+static void set_tip_commit(chain_t *c, const struct commit *commit);
+
 /* The block is on disk: it becomes the tip, with commit kept for the next. */
 static void set_tip(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN], const struct commit *commit)
 {
 	c->tip = blk->hdr;
 	memcpy(c->tip_hash, hash, HASH_LEN);
+	set_tip_commit(c, commit);
+}
+
+/* The tip's commit becomes a copy of commit (NULL: none known). */
+static void set_tip_commit(chain_t *c, const struct commit *commit)
+{
 	commit_free(&c->tip_commit);
 	if (commit) {
 		c->tip_commit = *commit;
@@ -522,6 +530,33 @@ static void set_tip(chain_t *c, const struct block *blk, const uint8_t hash[HASH
 		else
 			c->tip_commit.nsigs = 0; /* only costs proposing on this tip (chain_build_block) */
 	}
+}
+
+const struct commit *chain_tip_commit(const chain_t *c)
+{
+	return &c->tip_commit;
+}
+
+int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
+{
+	char held[64];
+	if (c->tip.height == 0 || (c->tip_commit.nsigs && check_commit(c, &c->tip_commit, c->tip.height, c->tip_hash,
+								       held, sizeof(held)) == 0))
+		return ASSAY_EEXISTS;
+	int rc = check_commit(c, cm, c->tip.height, c->tip_hash, err, errlen);
+	if (rc)
+		return rc;
+	store_batch_t *b = store_batch_new();
+	if (!b)
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+	rc = put_tip(b, c->tip_hash, cm);
+	if (!rc)
+		rc = store_write(c->store, b, 1);
+	store_batch_free(b);
+	if (rc)
+		return assay_fail(err, errlen, rc, "cannot store the tip's commit: %s", assay_strerror(rc));
+	set_tip_commit(c, cm);
+	return 0;
 }
 
 /* Whether blk (encoded as enc) is the block this node built last, byte for

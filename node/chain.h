@@ -62,6 +62,14 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
  * second execution. Errors as chain_apply_block's. */
 int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen);
 
+/* The commit held for the tip (nsigs 0: none, e.g. the tip came by block sync). */
+const struct commit *chain_tip_commit(const chain_t *c);
+/* A commit for the tip learnt after it was connected (a synced node that
+ * gathered the validators' precommits from gossip, docs/consensus.md §10):
+ * checked as the next block's last_commit would be, then kept and stored so
+ * the node can propose on the tip. 0; ASSAY_EEXISTS when a valid one is held
+ * already (or the tip is genesis); the check's error; a local failure. */
+int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen);
 /* The validator set of height (with its proposer priorities) as the state
  * at the tip keeps it (protocol §10.1: from tip + 1 - evidence_max_age to
  * tip + 2). 0, ASSAY_ENOTFOUND, or a local failure; *vs is malloc()ed

@@ -56,6 +56,9 @@ static const struct option_def options[] = {
 	{"addrindex", OPT_BOOL, I(addrindex), NULL, "keep an address index for listtransactions (default no; built on first start)"},
 	{"validator", OPT_STR, S(validator), "FILE", "validator key file (dev: the built-in dev key)"},
 	{"novalidator", OPT_BOOL, I(novalidator), NULL, "never sign or produce blocks"},
+	{"testdoublesign", OPT_BOOL, I(testdoublesign), NULL,
+	 "TESTS ONLY: sign a second, conflicting prevote and precommit in every round so that the other validators "
+	 "see duplicate-vote evidence; refused unless the network is dev or local and ASSAY_TESTING=1 is set"},
 	{"verifythreads", OPT_INT, R(verifythreads, 0, 1024), "N", "threads for signature checks, 0 to 1024 (default 0: one per CPU)"},
 	{"minfreespace", OPT_U64, R(minfreespace, 0, 1ull << 40), "MB",
 	 "refuse to start, and stop before a block, below MB free under the datadir (default 100; 0: off)"},

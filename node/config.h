@@ -38,6 +38,7 @@ struct config {
 	int addrindex;        /* keep the address index (listtransactions); default off */
 	char validator[1024]; /* key file; "0" after -novalidator; "" default */
 	int novalidator;
+	int testdoublesign;   /* tests only: equivocate every round (node/consensus.c refuses it outside dev/local tests) */
 	int verifythreads;    /* 0: number of CPUs */
 	uint64_t minfreespace; /* MB free under datadir below which the node stops; 0: no floor */
 	unsigned debug;       /* LOG_CAT_* debug categories (-debug=net,rpc; 1 or all) */

@@ -1,8 +1,11 @@
 /* The node's BFT driver (see consensus.h): the engine's outputs turned into
  * p2p messages, libevent timers, block building and checking and connected
- * blocks, and the sign-state file that keeps a restarted validator from
- * signing against what it signed before. Not for: the rules of the
- * algorithm (consensus/bft/bft.c) or of blocks (chain.c). */
+ * blocks; the write-ahead log of the engine's inputs (node/conswal.h) that a
+ * restarted validator replays, and the sign-state file that keeps it from
+ * signing against what it signed before; the tip's commit gathered from
+ * gossip after block sync; figures and evidence for the rest of the node.
+ * Not for: the rules of the algorithm (consensus/bft/bft.c) or of blocks
+ * (chain.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +20,7 @@
 #include "core/log.h"
 #include "net/net.h"
 #include "node/consensus.h"
+#include "node/conswal.h"
 #include "node/node.h"
 #include "node/txaccept.h"
 
@@ -35,6 +39,7 @@ struct signstate {
 struct candidate {
 	int used;
 	uint64_t seq;             /* insertion order, for eviction */
+	uint64_t seen_ms;         /* when its proposal (or our GET_VALUE answer) arrived: proposal-to-commit time */
 	uint8_t hash[HASH_LEN];
 	struct block blk;
 };
@@ -67,7 +72,39 @@ struct consensus {
 	int pumping;                      /* guards the output loop against re-entry */
 	int halted;                       /* consensus_halt ran: nothing more is done */
 	uint64_t decided;
+
+	conswal_t *wal;                   /* DATADIR/consensus.wal (validators only) */
+	int replaying;                    /* feeding the WAL back: nothing is logged again */
+	struct conswal_rec *signed_recs;  /* SIGNED records of the engine's height: replay re-signs exactly these */
+	size_t nsigned, capsigned;
+	uint64_t replayed;                /* records replayed at the last engine start */
+	int rebuilds;                     /* rebuilds in a row (see engine_result) */
+	uint64_t last_rebuild_ms;
+	int wal_full;                     /* this height's log reached CONSENSUS_WAL_MAX_BYTES */
+	int rebuild_pending;              /* ASSAY_ENOMEM seen: restart_ev rebuilds the engine */
+	/* proposals whose VALIDATE came before their block (after a replay) */
+	struct pending_check { int used; uint64_t height; uint8_t hash[HASH_LEN]; } pending[CONSENSUS_MAX_CANDIDATES];
+	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
+	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
+	size_t ntip_sigs;
+	uint64_t tip_sigs_height;         /* 0: none gathered */
+	struct bft_valset tip_vs;         /* the set of tip_sigs_height */
+	/* evidence the engine reported and this node submitted, newest last */
+	struct bft_evidence evidence[CONSENSUS_MAX_EVIDENCE];
+	size_t nevidence;
+	uint64_t evidence_seen;
+	/* figures (consensus_metrics) */
+	uint64_t rounds_hist[CONSENSUS_ROUND_BUCKETS + 1]; /* heights decided in 1, 2, 3, 4-5, 6-10, 11+ rounds */
+	uint64_t latency_sum_ms, latency_count, latency_last_ms;
+	struct missed { uint8_t pubkey[PUBKEY_LEN]; uint64_t missed; } *missed;
+	size_t nmissed;
+	uint64_t doublesigned;            /* -testdoublesign: conflicting votes sent */
+	uint64_t rebuilt;                 /* engine rebuilds from the WAL since start */
+	uint64_t test_enomem_every;       /* tests only: see consensus_start */
+	uint64_t test_msgs;
 };
+
+static const uint64_t round_bounds[CONSENSUS_ROUND_BUCKETS] = {1, 2, 3, 5, 10};
 
 /* ---- the sign-state file ---- */
 
@@ -99,6 +136,18 @@ static int signstate_load(struct consensus *cs, const char *path, char *err, siz
 	return 0;
 }
 
+/* (height, round, step) against the last signature: -1 below, 0 the same
+ * position, 1 above (or nothing signed yet). */
+static int signstate_cmp(const struct signstate *l, uint64_t height, uint32_t round, uint32_t step)
+{
+	if (!l->any)
+		return 1;
+	return height != l->height ? (height < l->height ? -1 : 1)
+	       : round != l->round ? (round < l->round ? -1 : 1)
+	       : step != l->step   ? (step < l->step ? -1 : 1)
+				   : 0;
+}
+
 /* 0 when (height, round, step, hash) may be signed: above the last
  * signature, or the very same thing again; it is then written and fsynced
  * before the caller releases the signature. */
@@ -107,10 +156,7 @@ static int signstate_allow(struct consensus *cs, uint64_t height, uint32_t round
 {
 	const struct signstate *l = &cs->last;
 	if (l->any) {
-		int cmp = height != l->height ? (height < l->height ? -1 : 1)
-			  : round != l->round ? (round < l->round ? -1 : 1)
-			  : step != l->step   ? (step < l->step ? -1 : 1)
-					      : 0;
+		int cmp = signstate_cmp(l, height, round, step);
 		if (cmp < 0 || (cmp == 0 && memcmp(hash, l->hash, HASH_LEN) != 0)) {
 			log_warn("consensus: refused to sign step %u at height %llu round %u: already signed step %u at "
 				 "height %llu round %u (DATADIR/signstate)", step, (unsigned long long)height, round,
@@ -136,23 +182,183 @@ static int signstate_allow(struct consensus *cs, uint64_t height, uint32_t round
 	return 0;
 }
 
+/* ---- the write-ahead log ---- */
+
+static int signed_has(const struct consensus *cs, uint64_t height, uint32_t round, uint32_t step,
+		      const uint8_t hash[HASH_LEN])
+{
+	for (size_t i = 0; i < cs->nsigned; i++) {
+		const struct conswal_rec *r = &cs->signed_recs[i];
+		if (r->height == height && r->round == round && r->step == step && memcmp(r->value, hash, HASH_LEN) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Remembers a SIGNED record (when there is memory for it: a missing one only
+ * costs a replay the chance to re-sign it, the sign-state still decides). */
+static void signed_add(struct consensus *cs, const struct conswal_rec *r)
+{
+	if (cs->nsigned == cs->capsigned) {
+		size_t cap = cs->capsigned ? cs->capsigned * 2 : 16;
+		struct conswal_rec *grown = realloc(cs->signed_recs, cap * sizeof(*grown));
+		if (!grown)
+			return;
+		cs->signed_recs = grown;
+		cs->capsigned = cap;
+	}
+	cs->signed_recs[cs->nsigned] = *r;
+	memset(&cs->signed_recs[cs->nsigned].commit, 0, sizeof(struct commit));
+	cs->signed_recs[cs->nsigned].block = NULL;
+	cs->signed_recs[cs->nsigned].block_len = 0;
+	cs->nsigned++;
+}
+
+/* Whether this height's inputs are logged: a key in the height's set. */
+static int wal_on(const struct consensus *cs)
+{
+	return cs->wal && cs->cfg.is_validator;
+}
+
+/* Appends an input before the engine sees it (not while replaying: it is in
+ * the file already). A write that fails stops the node: a validator that
+ * cannot log its inputs would come back from a crash without its lock. */
+static int wal_log(struct consensus *cs, const struct conswal_rec *r)
+{
+	if (!wal_on(cs) || cs->replaying)
+		return 0;
+	int rc = conswal_append(cs->wal, r);
+	if (rc) {
+		char what[200];
+		snprintf(what, sizeof(what), "consensus: write failed for DATADIR/consensus.wal: %s",
+			 rc == ASSAY_ENOMEM ? "out of memory" : strerror(errno));
+		node_abort(cs->n, rc, what);
+		return rc;
+	}
+	return 0;
+}
+
+/* Where a peer's message went in the log: its offset and end. */
+struct wal_mark {
+	uint64_t at, end;
+};
+
+/* A peer's proposal or vote, logged before the engine sees it: 0,
+ * ASSAY_ELIMIT when the height's log is full (the message is not taken),
+ * ASSAY_EIO. *mark: where it went, for wal_unlog_refused. */
+static int wal_log_peer(struct consensus *cs, const struct conswal_rec *r, struct wal_mark *mark)
+{
+	mark->at = mark->end = cs->wal ? conswal_size(cs->wal) : 0;
+	if (!wal_on(cs) || cs->replaying)
+		return 0;
+	if (mark->at > CONSENSUS_WAL_MAX_BYTES) {
+		if (!cs->wal_full)
+			log_warn("consensus: DATADIR/consensus.wal holds %llu bytes for height %llu: taking no more "
+				 "messages from peers at this height", (unsigned long long)mark->at,
+				 (unsigned long long)bft_height(cs->e));
+		cs->wal_full = 1;
+		return ASSAY_ELIMIT;
+	}
+	if (wal_log(cs, r))
+		return ASSAY_EIO;
+	mark->end = conswal_size(cs->wal);
+	return 0;
+}
+
+/* The engine's answer to a logged peer message: one it did not take (any
+ * code but 0; ASSAY_ENOMEM aside) changed nothing in it, so its record comes
+ * off the end of the log again, and repeated, stale and refused messages do
+ * not grow the file. Only when nothing was appended after it. */
+static void wal_unlog_refused(struct consensus *cs, const struct wal_mark *mark, int rc)
+{
+	if (!wal_on(cs) || cs->replaying || rc == 0 || rc == ASSAY_ENOMEM || mark->end == mark->at ||
+	    conswal_size(cs->wal) != mark->end)
+		return;
+	if (conswal_truncate(cs->wal, mark->at) != 0)
+		log_warn("consensus: cannot cut DATADIR/consensus.wal back: %s", strerror(errno));
+}
+
+/* What every signature goes through: the inputs that led to it durable in
+ * the WAL, the sign-state, then a SIGNED record. While replaying, exactly
+ * what the WAL says was signed before is signed again (the same bytes:
+ * Ed25519 is deterministic); anything else meets the sign-state as live. */
+static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uint32_t step,
+		      const uint8_t hash[HASH_LEN])
+{
+	char hex[2 * HASH_LEN + 1];
+	hex_encode(hash, HASH_LEN, hex);
+	/* Below the sign-state's last signature only the log knows what was
+	 * signed; at or above it (the very last one, or a sign-state file older
+	 * than the log) the sign-state decides as for a new signature. */
+	if (cs->replaying && signed_has(cs, height, round, step, hash) &&
+	    signstate_cmp(&cs->last, height, round, step) < 0) {
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: signing step %u at height %llu round %u: %s (again, replayed)", step,
+			  (unsigned long long)height, round, hex);
+		return 0;
+	}
+	if (cs->wal && conswal_sync(cs->wal) != 0) {
+		log_error("consensus: cannot fsync DATADIR/consensus.wal: %s; not signing", strerror(errno));
+		return ASSAY_EIO;
+	}
+	int rc = signstate_allow(cs, height, round, step, hash);
+	if (rc)
+		return rc;
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_SIGNED;
+	r.height = height;
+	r.round = round;
+	r.step = (uint8_t)step;
+	memcpy(r.value, hash, HASH_LEN);
+	log_debugc(LOG_CAT_CONSENSUS, "consensus: signing step %u at height %llu round %u: %s", step, (unsigned long long)height, round,
+		  hex);
+	/* not fsynced for itself: only the inputs must be durable before a
+	 * signature; this record saves a replay a refusal, and the sign-state
+	 * holds the last signature anyway */
+	if (cs->wal && conswal_append_lazy(cs->wal, &r) != 0)
+		log_warn("consensus: cannot append to DATADIR/consensus.wal (signing on: the sign-state holds)");
+	signed_add(cs, &r);
+	return 0;
+}
+
+static void broadcast_vote(struct consensus *cs, const struct bft_vote *v);
+
+/* -testdoublesign: a second vote of the same (height, round, type) for
+ * something else, signed past the sign-state on purpose and sent at once. */
+static void double_sign(struct consensus *cs, const struct bft_vote *v)
+{
+	struct bft_vote other = *v;
+	if (other.has_value) {
+		other.has_value = 0;
+		memset(other.value, 0, HASH_LEN);
+	} else {
+		other.has_value = 1;
+		sha256_2("assay/testdoublesign", 20, &v->round, sizeof(v->round), other.value);
+	}
+	bft_vote_sign(cs->cfg.chain_id, cs->n->key_sk, &other);
+	cs->doublesigned++;
+	broadcast_vote(cs, &other);
+}
+
 static int op_sign_vote(void *ctx, const struct bft_vote *v, uint8_t sig[SIG_LEN])
 {
 	struct consensus *cs = ctx;
-	int rc = signstate_allow(cs, v->height, v->round, v->type == VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
-				 v->value);
+	int rc = sign_guard(cs, v->height, v->round, v->type == VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
+			    v->value);
 	if (rc)
 		return rc;
 	struct bft_vote copy = *v;
 	bft_vote_sign(cs->cfg.chain_id, cs->n->key_sk, &copy);
 	memcpy(sig, copy.sig, SIG_LEN);
+	if (cs->n->cfg.testdoublesign && !cs->replaying)
+		double_sign(cs, &copy);
 	return 0;
 }
 
 static int op_sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig[SIG_LEN])
 {
 	struct consensus *cs = ctx;
-	int rc = signstate_allow(cs, p->height, p->round, SIGN_PROPOSAL, p->value);
+	int rc = sign_guard(cs, p->height, p->round, SIGN_PROPOSAL, p->value);
 	if (rc)
 		return rc;
 	struct bft_proposal copy = *p;
@@ -198,6 +404,7 @@ static void cand_put(struct consensus *cs, struct block *blk, const uint8_t hash
 		block_free(&slot->blk);
 	slot->used = 1;
 	slot->seq = ++cs->cand_seq;
+	slot->seen_ms = node_now_ms();
 	memcpy(slot->hash, hash, HASH_LEN);
 	slot->blk = *blk;
 	block_init(blk);
@@ -213,6 +420,162 @@ static void cand_prune(struct consensus *cs, uint64_t height)
 		}
 }
 
+/* ---- engine failures, decisions counted, evidence kept ---- */
+
+/* ASSAY_ENOMEM leaves the engine refusing everything: it is rebuilt from
+ * the WAL (engine_start at the same height replays it). More than
+ * CONSENSUS_MAX_REBUILDS in a row — each within CONSENSUS_REBUILD_QUIET_MS
+ * of the one before, with no decision between — and the node gives up.
+ * Other codes pass through. */
+static int engine_result(struct consensus *cs, int rc)
+{
+	if (rc != ASSAY_ENOMEM || cs->rebuild_pending)
+		return rc; /* inputs until the rebuild are in the log: it replays them */
+	uint64_t now = node_now_ms();
+	if (now - cs->last_rebuild_ms > CONSENSUS_REBUILD_QUIET_MS)
+		cs->rebuilds = 0; /* the last rebuild worked for a while */
+	cs->last_rebuild_ms = now;
+	if (!wal_on(cs) || ++cs->rebuilds > CONSENSUS_MAX_REBUILDS) {
+		node_abort(cs->n, rc, "consensus: out of memory in the engine");
+		return rc;
+	}
+	log_error("consensus: out of memory in the engine: rebuilding it from DATADIR/consensus.wal");
+	cs->rebuilt++;
+	cs->rebuild_pending = 1;
+	event_active(cs->restart_ev, EV_TIMEOUT, 0);
+	return rc;
+}
+
+/* Per validator of the decided height's set (cs->vs): one more missed vote
+ * when the commit lacks its precommit. Validators that joined are added;
+ * those that left keep their count. */
+static void count_missed(struct consensus *cs, const struct commit *c)
+{
+	for (uint32_t v = 0; v < cs->vs.n; v++) {
+		const uint8_t *pk = cs->vs.v[v].pubkey;
+		size_t i = 0;
+		while (i < cs->nmissed && memcmp(cs->missed[i].pubkey, pk, PUBKEY_LEN) != 0)
+			i++;
+		if (i == cs->nmissed) {
+			struct missed *grown = realloc(cs->missed, (cs->nmissed + 1) * sizeof(*grown));
+			if (!grown)
+				return; /* a figure, not worth failing for */
+			cs->missed = grown;
+			memcpy(cs->missed[i].pubkey, pk, PUBKEY_LEN);
+			cs->missed[i].missed = 0;
+			cs->nmissed++;
+		}
+		int signed_it = 0;
+		for (uint32_t k = 0; k < c->nsigs && !signed_it; k++)
+			signed_it = memcmp(c->sigs[k].validator, pk, PUBKEY_LEN) == 0;
+		cs->missed[i].missed += !signed_it;
+	}
+}
+
+/* Figures for a decided height: rounds it took, proposal-to-commit time
+ * (seen_ms: when its proposal arrived, 0 unknown), validators missing from
+ * its commit. */
+static void count_decision(struct consensus *cs, const struct bft_output *o, uint64_t seen_ms, uint64_t now)
+{
+	size_t b = 0;
+	while (b < CONSENSUS_ROUND_BUCKETS && (uint64_t)o->round + 1 > round_bounds[b])
+		b++;
+	cs->rounds_hist[b]++;
+	if (seen_ms && now >= seen_ms) {
+		cs->latency_last_ms = now - seen_ms;
+		cs->latency_sum_ms += cs->latency_last_ms;
+		cs->latency_count++;
+	}
+	count_missed(cs, &o->commit);
+	cs->rebuilds = 0;
+}
+
+/* Counts evidence the engine reported: 1 when it is new here, 0 when the
+ * same record came before (a replay after a rebuild or restart reports it
+ * again), so it is submitted once. */
+static int keep_evidence(struct consensus *cs, const struct bft_evidence *ev)
+{
+	cs->evidence_seen++;
+	for (size_t i = 0; i < cs->nevidence; i++)
+		if (memcmp(&cs->evidence[i], ev, sizeof(*ev)) == 0)
+			return 0;
+	if (cs->nevidence == CONSENSUS_MAX_EVIDENCE) {
+		memmove(&cs->evidence[0], &cs->evidence[1], (CONSENSUS_MAX_EVIDENCE - 1) * sizeof(*ev));
+		cs->nevidence--;
+	}
+	cs->evidence[cs->nevidence++] = *ev;
+	return 1;
+}
+
+/* Starts the log of height h: HEIGHT h, START first, then the records of
+ * height h the file holds already (inputs for h that came while the engine
+ * was below it, SIGNED records of h), in their order. cs->signed_recs
+ * becomes the SIGNED records of h. *carried, when not NULL, receives the
+ * carried records (the caller frees them) for a fresh engine to replay. */
+static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct conswal_rec **carried, size_t *ncarried)
+{
+	struct conswal_rec *recs = NULL, *out = NULL;
+	size_t n = 0, k = 0;
+	char err[256];
+	int saved = EIO;
+	if (carried) {
+		*carried = NULL;
+		*ncarried = 0;
+	}
+	if (!wal_on(cs))
+		return 0; /* a follower keeps no log */
+	int rc = conswal_read(cs->wal, &recs, &n, err, sizeof(err));
+	if (rc == ASSAY_ECORRUPT) {
+		log_warn("consensus: %s; starting height %llu with an empty log", err, (unsigned long long)h);
+		rc = 0;
+	}
+	if (rc)
+		goto done;
+	out = calloc(n + 2, sizeof(*out));
+	if (!out) {
+		rc = ASSAY_ENOMEM;
+		goto done;
+	}
+	out[0].kind = CONSWAL_HEIGHT;
+	out[0].height = h;
+	memcpy(out[0].value, cs->cfg.chain_id, HASH_LEN);
+	out[1].kind = CONSWAL_START;
+	out[1].height = h;
+	out[1].round = first;
+	k = 2;
+	cs->nsigned = 0;
+	cs->wal_full = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (recs[i].height != h || recs[i].kind == CONSWAL_START || recs[i].kind == CONSWAL_HEIGHT)
+			continue;
+		out[k] = recs[i];
+		memset(&recs[i].commit, 0, sizeof(recs[i].commit)); /* moved */
+		recs[i].block = NULL;
+		recs[i].block_len = 0;
+		if (out[k].kind == CONSWAL_SIGNED)
+			signed_add(cs, &out[k]);
+		k++;
+	}
+	rc = conswal_rewrite(cs->wal, out, k);
+	saved = errno;
+	if (!rc && carried) {
+		*carried = out;
+		*ncarried = k;
+		out = NULL;
+		k = 0;
+	}
+done:
+	conswal_recs_free(recs, n);
+	conswal_recs_free(out, k);
+	if (rc) {
+		char what[200];
+		snprintf(what, sizeof(what), "consensus: write failed for DATADIR/consensus.wal: %s",
+			 rc == ASSAY_ENOMEM ? "out of memory" : strerror(saved));
+		node_abort(cs->n, rc, what);
+	}
+	return rc;
+}
+
 /* ---- the output loop ---- */
 
 static void pump(struct consensus *cs);
@@ -223,10 +586,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct timer_arg *ta = arg;
 	(void)fd;
 	(void)what;
-	if (!ta->cs->e || ta->cs->halted)
+	struct consensus *cs = ta->cs;
+	if (!cs->e || cs->halted)
 		return;
-	bft_on_timeout(ta->cs->e, ta->step, ta->height, ta->round);
-	pump(ta->cs);
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_TIMEOUT;
+	r.height = ta->height;
+	r.round = ta->round;
+	r.step = (uint8_t)ta->step;
+	/* a timer of another round changes nothing: not worth a record */
+	if (ta->height == bft_height(cs->e) && ta->round == bft_round(cs->e) && wal_log(cs, &r))
+		return;
+	engine_result(cs, bft_on_timeout(cs->e, ta->step, ta->height, ta->round));
+	pump(cs);
 }
 
 static void add_timer(struct event *ev, uint64_t delay_ms)
@@ -271,8 +644,30 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 	}
 	uint8_t hash[HASH_LEN];
 	block_hash(&blk, hash);
+	/* logged with the block itself: a validator that crashes after
+	 * deciding it, before connecting it, gets it back from the replay */
+	struct buf enc;
+	buf_init(&enc);
+	block_encode(&blk, &enc);
 	cand_put(cs, &blk, hash);
-	bft_on_value(cs->e, cs->value_height, cs->value_round, hash);
+	if (enc.oom) {
+		buf_free(&enc);
+		node_abort(n, ASSAY_ENOMEM, "consensus: out of memory");
+		return;
+	}
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_VALUE;
+	r.height = cs->value_height;
+	r.round = cs->value_round;
+	memcpy(r.value, hash, HASH_LEN);
+	r.block = enc.data; /* borrowed */
+	r.block_len = enc.len;
+	rc = wal_log(cs, &r);
+	buf_free(&enc);
+	if (rc)
+		return;
+	engine_result(cs, bft_on_value(cs->e, cs->value_height, cs->value_round, hash));
 	pump(cs);
 }
 
@@ -302,31 +697,78 @@ static void broadcast_vote(struct consensus *cs, const struct bft_vote *v)
 	buf_free(&b);
 }
 
-static void validate(struct consensus *cs, const struct bft_output *o)
+/* Hands the node's verdict on value (height) to the engine, logged first. */
+static void give_verdict(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN], int valid)
+{
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_VALIDITY;
+	r.height = height;
+	r.valid = valid ? 1 : 0;
+	memcpy(r.value, value, HASH_LEN);
+	if (wal_log(cs, &r))
+		return;
+	engine_result(cs, bft_on_validity(cs->e, height, value, valid));
+}
+
+static void pending_put(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
+{
+	struct pending_check *slot = &cs->pending[0];
+	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
+		if (cs->pending[i].used && memcmp(cs->pending[i].hash, value, HASH_LEN) == 0)
+			return;
+		if (!cs->pending[i].used || cs->pending[i].height < slot->height)
+			slot = &cs->pending[i];
+		if (!cs->pending[i].used)
+			break;
+	}
+	slot->used = 1;
+	slot->height = height;
+	memcpy(slot->hash, value, HASH_LEN);
+}
+
+static void validate_value(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
 {
 	struct node *n = cs->n;
-	struct candidate *c = cand_find(cs, o->value);
+	struct candidate *c = cand_find(cs, value);
 	char err[256];
-	if (!c)
-		return; /* never seen its block: no verdict, the round times out */
+	if (!c) {
+		/* never seen its block (a proposal replayed from the WAL): no verdict
+		 * until a peer sends the block again (on_proposal_msg) */
+		pending_put(cs, height, value);
+		return;
+	}
 	if (c->blk.hdr.height != chain_height(n->chain) + 1) {
-		bft_on_validity(cs->e, o->height, o->value, 0);
+		give_verdict(cs, height, value, 0);
 		return;
 	}
 	int rc = node_chunks_check_proposal(n, &c->blk, err, sizeof(err)); /* avail: compute.md §15.4 */
 	if (rc == ASSAY_EUNAVAIL) {
-		log_info("consensus: proposed block %llu waits for its chunks: %s", (unsigned long long)o->height, err);
+		log_info("consensus: proposed block %llu waits for its chunks: %s", (unsigned long long)height, err);
 		return; /* not yet judged: no verdict, the round times out */
 	}
 	if (!rc)
 		rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
 	if (assay_err_is_local(rc)) {
-		log_error("consensus: cannot check block %llu: %s", (unsigned long long)o->height, err);
+		log_error("consensus: cannot check block %llu: %s", (unsigned long long)height, err);
 		return; /* our failure is no verdict on the block */
 	}
 	if (rc)
-		log_warn("consensus: proposed block %llu is invalid: %s", (unsigned long long)o->height, err);
-	bft_on_validity(cs->e, o->height, o->value, rc == 0);
+		log_warn("consensus: proposed block %llu is invalid: %s", (unsigned long long)height, err);
+	give_verdict(cs, height, value, rc == 0);
+}
+
+/* A block arrived for a proposal whose VALIDATE found none. */
+static void pending_take(struct consensus *cs, const uint8_t value[HASH_LEN])
+{
+	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
+		struct pending_check *p = &cs->pending[i];
+		if (!p->used || memcmp(p->hash, value, HASH_LEN) != 0)
+			continue;
+		p->used = 0;
+		if (cs->e && p->height == bft_height(cs->e))
+			validate_value(cs, p->height, value);
+	}
 }
 
 /* Whether the set the engine moved on to for height h (its own, stepped
@@ -365,6 +807,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	uint64_t now = node_now_ms();
 	cs->decided++;
 	cs->next_block_ms = now + n->blocktime_ms;
+	count_decision(cs, o, c ? c->seen_ms : 0, now);
 	if (!c) {
 		log_warn("consensus: decided height %llu without its block; waiting for block sync",
 			 (unsigned long long)o->height);
@@ -378,6 +821,8 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	cand_prune(cs, o->height);
 	if (chain_height(n->chain) + 1 != bft_height(cs->e) || !valset_follows(cs, bft_height(cs->e)))
 		event_active(cs->restart_ev, EV_TIMEOUT, 0);
+	else if (!cs->replaying)
+		wal_rotate(cs, o->height + 1, 0, NULL, NULL);
 }
 
 static void handle_output(struct consensus *cs, const struct bft_output *o)
@@ -393,10 +838,12 @@ static void handle_output(struct consensus *cs, const struct bft_output *o)
 		log_debugc(LOG_CAT_CONSENSUS, "consensus: decided height %llu", (unsigned long long)o->height);
 	switch (o->kind) {
 	case BFT_OUT_PROPOSAL:
-		broadcast_proposal(cs, &o->proposal);
+		if (!cs->replaying)
+			broadcast_proposal(cs, &o->proposal);
 		break;
 	case BFT_OUT_VOTE:
-		broadcast_vote(cs, &o->vote);
+		if (!cs->replaying)
+			broadcast_vote(cs, &o->vote);
 		break;
 	case BFT_OUT_TIMEOUT: {
 		struct timer_arg *ta = &cs->targ[o->step];
@@ -417,13 +864,14 @@ static void handle_output(struct consensus *cs, const struct bft_output *o)
 		break;
 	}
 	case BFT_OUT_VALIDATE:
-		validate(cs, o);
+		validate_value(cs, o->height, o->value);
 		break;
 	case BFT_OUT_DECIDE:
 		decide(cs, o);
 		break;
 	case BFT_OUT_EVIDENCE:
-		submit_evidence(cs, &o->evidence);
+		if (keep_evidence(cs, &o->evidence))
+			submit_evidence(cs, &o->evidence);
 		break;
 	}
 }
@@ -509,6 +957,50 @@ static void submit_evidence(struct consensus *cs, const struct bft_evidence *ev)
 	buf_free(&tb);
 }
 
+/* A PROPOSAL or VALUE record's block back among the candidates (when it
+ * decodes and is the block the record names). */
+static void cand_from_record(struct consensus *cs, const struct conswal_rec *r)
+{
+	const uint8_t *want = r->kind == CONSWAL_PROPOSAL ? r->proposal.value : r->value;
+	if (!r->block_len || cand_find(cs, want))
+		return;
+	const struct chain_params *cp = &chain_genesis(cs->n->chain)->params;
+	struct block_limits lim = {cp->max_block_txs, cp->max_tx_bytes};
+	struct block blk;
+	uint8_t hash[HASH_LEN];
+	if (block_decode(&blk, r->block, r->block_len, &lim) != 0)
+		return;
+	block_hash(&blk, hash);
+	if (memcmp(hash, want, HASH_LEN) != 0) {
+		block_free(&blk);
+		return;
+	}
+	cand_put(cs, &blk, hash);
+}
+
+/* Feeds records into the engine as inputs, outputs handled in replay mode
+ * (nothing sent again, nothing logged again). */
+static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t n)
+{
+	cs->replaying = 1;
+	for (size_t i = 0; i < n && cs->e && !cs->halted; i++) {
+		if (recs[i].kind == CONSWAL_HEIGHT || recs[i].kind == CONSWAL_SIGNED)
+			continue;
+		if (recs[i].kind == CONSWAL_PROPOSAL || recs[i].kind == CONSWAL_VALUE)
+			cand_from_record(cs, &recs[i]);
+		int rc = engine_result(cs, conswal_feed(cs->e, &recs[i]));
+		cs->replayed++;
+		pump(cs);
+		if (rc == ASSAY_ENOMEM)
+			break;
+	}
+	cs->replaying = 0;
+}
+
+/* The engine for the chain's next height h, fresh. A validator's WAL for h
+ * is replayed into it, so it comes back in the round, step and lock it had;
+ * without one (a new height, or the file lost) it starts at round 0, or
+ * after the last round its sign-state shows signed at h. */
 static int engine_start(struct consensus *cs, char *err, size_t errlen)
 {
 	uint64_t h = chain_height(cs->n->chain) + 1;
@@ -517,7 +1009,9 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	event_del(cs->value_ev);
 	bft_destroy(cs->e);
 	cs->e = NULL;
+	cs->rebuild_pending = 0;
 	cand_prune(cs, h - 1);
+	memset(cs->pending, 0, sizeof(cs->pending));
 	int rc = valset_at(cs, h, err, errlen);
 	if (rc)
 		return rc;
@@ -526,15 +1020,59 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	cs->e = bft_create(&cs->cfg, &cs->vs, &ops, err, errlen);
 	if (!cs->e)
 		return ASSAY_ENOMEM;
-	/* Restarted after signing at this height: rounds up to the last signed
-	 * one are spent (the sign-state refuses them), so begin after it. */
-	uint32_t first = 0;
-	if (cs->last.any && cs->last.height == h && cs->last.round < UINT32_MAX)
-		first = cs->last.round + 1;
-	if (first)
-		log_info("consensus: signed in round %u of height %llu before the restart: starting at round %u",
-			 cs->last.round, (unsigned long long)h, first);
-	rc = bft_start_at(cs->e, first);
+	cs->replayed = 0;
+	if (wal_on(cs)) {
+		struct conswal_rec *recs = NULL;
+		size_t n = 0;
+		rc = conswal_read(cs->wal, &recs, &n, err, errlen);
+		if (rc)
+			return rc;
+		int current = n > 0 && recs[0].height == h && memcmp(recs[0].value, cs->cfg.chain_id, HASH_LEN) == 0;
+		if (current && (n < 2 || recs[1].kind != CONSWAL_START)) /* START is always the second */
+			current = 0;
+		if (current) {
+			cs->nsigned = 0;
+			for (size_t i = 1; i < n; i++)
+				if (recs[i].kind == CONSWAL_SIGNED && recs[i].height == h)
+					signed_add(cs, &recs[i]);
+			log_info("consensus: replaying %zu records of height %llu from DATADIR/consensus.wal", n - 1,
+				 (unsigned long long)h);
+			replay(cs, recs + 1, n - 1);
+			conswal_recs_free(recs, n);
+			/* what it had signed but maybe never sent goes out now, to
+			 * the peers already connected (rebuild), or with the next
+			 * rebroadcast (start) */
+			if (cs->e && !cs->halted) {
+				bft_rebroadcast(cs->e);
+				pump(cs);
+			}
+			log_info("consensus: replayed: round %u, step %d, locked round %lld",
+				 cs->e ? bft_round(cs->e) : 0, cs->e ? (int)bft_step(cs->e) : 0,
+				 cs->e ? (long long)bft_locked(cs->e, NULL) : -1LL);
+			return 0;
+		}
+		size_t held = 0;
+		for (size_t i = 1; i < n; i++)
+			held += recs[i].height == h;
+		conswal_recs_free(recs, n);
+		/* Signed at h with no log of it (the file was lost): rounds up to
+		 * the last signed one are spent (the sign-state refuses them). */
+		uint32_t first = 0;
+		if (cs->last.any && cs->last.height == h && cs->last.round < UINT32_MAX && !held)
+			first = cs->last.round + 1;
+		if (first)
+			log_info("consensus: signed in round %u of height %llu with no log of it: starting at round %u",
+				 cs->last.round, (unsigned long long)h, first);
+		struct conswal_rec *carried;
+		size_t ncarried;
+		if ((rc = wal_rotate(cs, h, first, &carried, &ncarried)) != 0)
+			return assay_fail(err, errlen, rc, "cannot write DATADIR/consensus.wal");
+		replay(cs, carried + 1, ncarried - 1);
+		conswal_recs_free(carried, ncarried);
+		return 0;
+	}
+	/* A follower: no log, nothing signed. */
+	rc = bft_start_at(cs->e, 0);
 	pump(cs);
 	return rc;
 }
@@ -547,8 +1085,12 @@ static void on_restart(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (cs->n->aborted || cs->halted)
 		return;
-	if (engine_start(cs, err, sizeof(err)) < 0)
-		node_abort(cs->n, ASSAY_ENOMEM, "consensus: cannot restart the engine");
+	int rc = engine_start(cs, err, sizeof(err));
+	if (rc < 0) {
+		char why[320];
+		snprintf(why, sizeof(why), "consensus: cannot restart the engine: %s", err);
+		node_abort(cs->n, rc, why);
+	}
 }
 
 static void on_rebroadcast(evutil_socket_t fd, short what, void *arg)
@@ -579,10 +1121,41 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	/* A key may enter the set later by bonding: its sign-state is kept
 	 * from the start. Whether it votes is decided per height (valset_at). */
 	char path[1200];
+	int rc = 0;
+	if (n->cfg.testdoublesign) {
+		const char *testing = getenv("ASSAY_TESTING");
+		int local = strcmp(n->genesis.network_name, "dev") == 0 || strcmp(n->genesis.network_name, "local") == 0;
+		if (!local || !testing || strcmp(testing, "1") != 0) {
+			rc = assay_fail(err, errlen, ASSAY_EARG,
+					"-testdoublesign makes this validator equivocate: only on a dev or local network "
+					"with ASSAY_TESTING=1 in the environment");
+			goto fail;
+		}
+		log_warn("consensus: -testdoublesign: this validator signs two conflicting votes in every round");
+	}
+	/* Tests only: ASSAY_TEST_ENGINE_ENOMEM=N (with ASSAY_TESTING=1) answers
+	 * every Nth message from a peer as if the engine had run out of memory
+	 * on it, so the rebuild from the WAL runs in a live node. */
+	const char *testing = getenv("ASSAY_TESTING"), *every = getenv("ASSAY_TEST_ENGINE_ENOMEM");
+	if (testing && strcmp(testing, "1") == 0 && every && n->has_key) {
+		cs->test_enomem_every = strtoull(every, NULL, 10);
+		if (cs->test_enomem_every)
+			log_warn("consensus: ASSAY_TEST_ENGINE_ENOMEM: every %llu-th message fails as out of memory",
+				 (unsigned long long)cs->test_enomem_every);
+	}
 	snprintf(path, sizeof(path), "%s/signstate", n->cfg.datadir);
-	int rc = n->has_key ? signstate_load(cs, path, err, errlen) : 0;
+	rc = n->has_key ? signstate_load(cs, path, err, errlen) : 0;
 	if (rc)
 		goto fail;
+	if (n->has_key) { /* kept from the start, as the sign-state: the key may enter the set later */
+		struct conswal_rec *recs;
+		size_t nrecs;
+		snprintf(path, sizeof(path), "%s/consensus.wal", n->cfg.datadir);
+		cs->wal = conswal_open(path, &recs, &nrecs, &rc, err, errlen);
+		if (!cs->wal)
+			goto fail;
+		conswal_recs_free(recs, nrecs);
+	}
 	for (int i = 0; i < 3; i++) {
 		cs->targ[i].cs = cs;
 		cs->timer[i] = evtimer_new(n->base, on_timer, &cs->targ[i]);
@@ -654,6 +1227,14 @@ void consensus_stop(struct node *n)
 	cand_prune(cs, UINT64_MAX);
 	if (cs->sign_fd >= 0)
 		close(cs->sign_fd);
+	if (cs->wal) {
+		conswal_sync(cs->wal);
+		conswal_close(cs->wal);
+	}
+	free(cs->signed_recs);
+	free(cs->tip_sigs);
+	bft_valset_free(&cs->tip_vs);
+	free(cs->missed);
 	free(cs);
 	n->consensus = NULL;
 }
@@ -669,15 +1250,46 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		return ASSAY_EEXISTS;
 	if (pr.height > h + 1)
 		return ASSAY_ELIMIT;
-	if (cand_find(cs, pr.value))
-		return bft_on_proposal(cs->e, &pr);
+	/* logged with the block it names, so that a replay has the block too */
+	struct conswal_rec r;
+	memset(&r, 0, sizeof(r));
+	r.kind = CONSWAL_PROPOSAL;
+	r.height = pr.height;
+	r.proposal = pr;
+	r.block = (uint8_t *)(p + BFT_PROPOSAL_BYTES); /* borrowed */
+	r.block_len = len - BFT_PROPOSAL_BYTES;
+	struct wal_mark mark;
+	int rc;
+	const struct candidate *have = cand_find(cs, pr.value);
+	if (have) {
+		if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0)
+			return ASSAY_ESIG;
+		struct buf blk_enc;
+		buf_init(&blk_enc);
+		if (!r.block_len) { /* a bare proposal for a block we hold */
+			block_encode(&have->blk, &blk_enc);
+			if (blk_enc.oom) {
+				buf_free(&blk_enc);
+				return ASSAY_EIO;
+			}
+			r.block = blk_enc.data;
+			r.block_len = blk_enc.len;
+		}
+		rc = wal_log_peer(cs, &r, &mark);
+		buf_free(&blk_enc);
+		if (rc)
+			return rc;
+		rc = bft_on_proposal(cs->e, &pr);
+		wal_unlog_refused(cs, &mark, rc);
+		return rc;
+	}
 	const struct chain_params *cp = &chain_genesis(n->chain)->params;
 	struct block_limits lim = {cp->max_block_txs, cp->max_tx_bytes};
 	struct block blk;
 	uint8_t hash[HASH_LEN];
 	if (len - BFT_PROPOSAL_BYTES > cp->max_block_bytes)
 		return ASSAY_EINVALID;
-	int rc = block_decode(&blk, p + BFT_PROPOSAL_BYTES, len - BFT_PROPOSAL_BYTES, &lim);
+	rc = block_decode(&blk, p + BFT_PROPOSAL_BYTES, len - BFT_PROPOSAL_BYTES, &lim);
 	if (rc)
 		return assay_err_is_local(rc) ? rc : ASSAY_EDECODE;
 	block_hash(&blk, hash);
@@ -691,7 +1303,93 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		return ASSAY_ESIG;
 	}
 	cand_put(cs, &blk, hash);
-	return bft_on_proposal(cs->e, &pr);
+	if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+		return rc;
+	rc = bft_on_proposal(cs->e, &pr);
+	wal_unlog_refused(cs, &mark, rc);
+	pending_take(cs, hash);
+	return rc;
+}
+
+/* A precommit for the tip while the chain holds no commit for it (the tip
+ * came by block sync; validators repeat the last height's precommits every
+ * CONSENSUS_REBROADCAST_MS): kept, and once those of one round hold more
+ * than 2/3 of the power they become the tip's commit, so this node can
+ * propose on the tip (docs/consensus.md §10, "Block sync"). */
+static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
+{
+	struct node *n = cs->n;
+	uint8_t tip[HASH_LEN];
+	chain_tip_hash(n->chain, tip);
+	if (v->type != VOTE_PRECOMMIT || !v->has_value || v->height != chain_height(n->chain) ||
+	    memcmp(v->value, tip, HASH_LEN) != 0 || chain_tip_commit(n->chain)->nsigs)
+		return;
+	/* the tip's own set, which a bond may have changed at the next height */
+	const struct bft_valset *vs = &cs->tip_vs;
+	if (cs->tip_sigs_height != v->height) {
+		free(cs->tip_sigs);
+		cs->tip_sigs = NULL;
+		cs->ntip_sigs = 0;
+		cs->tip_sigs_height = 0;
+		bft_valset_free(&cs->tip_vs);
+		if (chain_validator_set(n->chain, v->height, &cs->tip_vs) != 0)
+			return;
+		cs->tip_sigs_height = v->height;
+	}
+	size_t cap = (size_t)vs->n * CONSENSUS_TIP_ROUNDS;
+	if (!cs->tip_sigs && !(cs->tip_sigs = calloc(cap ? cap : 1, sizeof(*cs->tip_sigs))))
+		return;
+	if (bft_valset_find(vs, v->validator) < 0 || cs->ntip_sigs == cap)
+		return;
+	/* each validator fills at most CONSENSUS_TIP_ROUNDS slots, so the
+	 * honest ones always have room */
+	size_t mine = 0;
+	for (size_t i = 0; i < cs->ntip_sigs; i++) {
+		if (memcmp(cs->tip_sigs[i].validator, v->validator, PUBKEY_LEN) != 0)
+			continue;
+		if (cs->tip_sigs[i].round == v->round || ++mine == CONSENSUS_TIP_ROUNDS)
+			return;
+	}
+	if (bft_vote_verify(cs->cfg.chain_id, v) != 0)
+		return;
+	struct tip_sig *t = &cs->tip_sigs[cs->ntip_sigs++];
+	t->round = v->round;
+	memcpy(t->validator, v->validator, PUBKEY_LEN);
+	memcpy(t->sig, v->sig, SIG_LEN);
+	uint64_t power = 0;
+	uint32_t k = 0;
+	for (size_t i = 0; i < cs->ntip_sigs; i++)
+		if (cs->tip_sigs[i].round == v->round) {
+			power += vs->v[bft_valset_find(vs, cs->tip_sigs[i].validator)].power;
+			k++;
+		}
+	if (!bft_power_quorum(power, vs->total))
+		return;
+	struct commit c = {v->height, v->round, {0}, k, calloc(k, sizeof(struct commit_sig))};
+	if (!c.sigs)
+		return;
+	memcpy(c.block_hash, tip, HASH_LEN);
+	k = 0;
+	/* in validator order, as a commit the engine builds */
+	for (uint32_t vi = 0; vi < vs->n; vi++)
+		for (size_t i = 0; i < cs->ntip_sigs; i++)
+			if (cs->tip_sigs[i].round == v->round &&
+			    memcmp(cs->tip_sigs[i].validator, vs->v[vi].pubkey, PUBKEY_LEN) == 0) {
+				memcpy(c.sigs[k].validator, cs->tip_sigs[i].validator, PUBKEY_LEN);
+				memcpy(c.sigs[k].sig, cs->tip_sigs[i].sig, SIG_LEN);
+				k++;
+			}
+	char err[256];
+	int rc = chain_set_tip_commit(n->chain, &c, err, sizeof(err));
+	if (rc == 0)
+		log_info("consensus: learnt the commit of the tip (height %llu, round %u) from gossip: can propose on it",
+			 (unsigned long long)c.height, c.round);
+	else if (assay_err_is_local(rc))
+		node_abort(n, rc, err);
+	else if (rc != ASSAY_EEXISTS)
+		log_warn("consensus: gathered precommits for the tip do not make a commit: %s", err);
+	commit_free(&c);
+	cs->ntip_sigs = 0;
 }
 
 int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t len)
@@ -704,24 +1402,121 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 		struct bft_vote v;
 		if (bft_vote_decode(&v, p, len) != 0)
 			return ASSAY_EDECODE;
-		rc = bft_on_vote(cs->e, &v);
+		uint64_t h = bft_height(cs->e);
+		if (v.height + 1 == h)
+			gather_tip_precommit(cs, &v);
+		struct wal_mark mark;
+		if (wal_on(cs) && (v.height == h || v.height == h + 1)) {
+			/* logged only for the heights whose votes change the
+			 * engine's state, with a signature that verifies (forged
+			 * votes must not grow the file) */
+			if (bft_vote_verify(cs->cfg.chain_id, &v) != 0)
+				return ASSAY_ESIG;
+			struct conswal_rec r;
+			memset(&r, 0, sizeof(r));
+			r.kind = CONSWAL_VOTE;
+			r.height = v.height;
+			r.vote = v;
+			if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+				return rc;
+			rc = bft_on_vote(cs->e, &v);
+			wal_unlog_refused(cs, &mark, rc);
+		} else {
+			rc = bft_on_vote(cs->e, &v);
+		}
 	} else {
 		rc = on_proposal_msg(cs, p, len);
 	}
-	if (rc == ASSAY_ENOMEM) {
-		node_abort(n, rc, "consensus: out of memory in the engine");
-		return rc;
-	}
+	if (rc == 0 && cs->test_enomem_every && ++cs->test_msgs % cs->test_enomem_every == 0)
+		rc = ASSAY_ENOMEM;
+	if (engine_result(cs, rc) == ASSAY_ENOMEM)
+		return ASSAY_EIO; /* our failure, not the peer's */
 	pump(cs);
 	return rc;
+}
+
+/* The tip (height, from block sync) may already have more than 2/3 of
+ * the precommits in the engine, which could not decide it without the
+ * proposal: they are the tip's commit. */
+static void commit_from_engine(struct consensus *cs, uint64_t height)
+{
+	uint8_t tip[HASH_LEN];
+	char err[256];
+	chain_tip_hash(cs->n->chain, tip);
+	for (uint32_t r = 0; r <= bft_round(cs->e) + BFT_MAX_ROUNDS_AHEAD; r++) {
+		const struct bft_voteset *pc = bft_votes(cs->e, r, VOTE_PRECOMMIT);
+		if (!pc || !bft_power_quorum(bft_voteset_power(pc, 1, tip), cs->vs.total))
+			continue;
+		struct commit c;
+		if (bft_voteset_commit(pc, &cs->vs, tip, &c) != 0)
+			return;
+		int rc = chain_set_tip_commit(cs->n->chain, &c, err, sizeof(err));
+		if (rc == 0)
+			log_info("consensus: block %llu came by sync; its commit (round %u) was in the engine's precommits",
+				 (unsigned long long)height, r);
+		else if (assay_err_is_local(rc))
+			node_abort(cs->n, rc, err);
+		commit_free(&c);
+		return;
+	}
 }
 
 void consensus_on_block_connected(struct node *n, uint64_t height)
 {
 	struct consensus *cs = n->consensus;
-	if (cs && cs->e && !cs->halted && height >= bft_height(cs->e) && !n->aborted) {
-		cs->next_block_ms = node_now_ms() + n->blocktime_ms;
-		event_active(cs->restart_ev, EV_TIMEOUT, 0);
+	if (!cs || !cs->e || cs->halted || n->aborted || height < bft_height(cs->e))
+		return;
+	cs->next_block_ms = node_now_ms() + n->blocktime_ms;
+	/* A block of the engine's own height from block sync, with its commit
+	 * known: the engine decides it from the commit (keeping the messages it
+	 * holds for the next height, and the commit to repeat), else it is
+	 * restarted at the next height. */
+	if (height == bft_height(cs->e) && !chain_tip_commit(n->chain)->nsigs)
+		commit_from_engine(cs, height);
+	const struct commit *c = chain_tip_commit(n->chain);
+	if (height == bft_height(cs->e) && c->nsigs && c->height == height && !cs->pumping) {
+		struct conswal_rec r;
+		memset(&r, 0, sizeof(r));
+		r.kind = CONSWAL_COMMIT;
+		r.height = height;
+		r.commit = *c; /* borrowed: not freed here */
+		if (wal_log(cs, &r))
+			return;
+		int rc = engine_result(cs, bft_on_commit(cs->e, c));
+		pump(cs);
+		if (rc == 0 && cs->e && bft_height(cs->e) == height + 1)
+			return;
+	}
+	event_active(cs->restart_ev, EV_TIMEOUT, 0);
+}
+
+static void votes_info(const bft_engine_t *e, uint32_t round, uint8_t type, struct consensus_votes *out)
+{
+	const struct bft_voteset *vs = bft_votes(e, round, type);
+	memset(out, 0, sizeof(*out));
+	if (!vs)
+		return;
+	out->any = vs->power_any;
+	for (uint32_t i = 0; i < vs->n; i++)
+		out->voters += vs->state[i] != 0;
+	for (uint32_t t = 0; t < vs->ntallies; t++) {
+		const struct bft_tally *tl = &vs->tallies[t];
+		if (!tl->has_value) {
+			out->nil = tl->power;
+			continue;
+		}
+		/* keep the CONSENSUS_INFO_VALUES with most power, sorted */
+		uint32_t at = out->nvalues;
+		while (at > 0 && out->values[at - 1].power < tl->power)
+			at--;
+		if (at >= CONSENSUS_INFO_VALUES)
+			continue;
+		uint32_t last = out->nvalues < CONSENSUS_INFO_VALUES ? out->nvalues : CONSENSUS_INFO_VALUES - 1;
+		memmove(&out->values[at + 1], &out->values[at], (last - at) * sizeof(out->values[0]));
+		memcpy(out->values[at].value, tl->value, HASH_LEN);
+		out->values[at].power = tl->power;
+		if (out->nvalues < CONSENSUS_INFO_VALUES)
+			out->nvalues++;
 	}
 }
 
@@ -731,13 +1526,79 @@ void consensus_info(struct node *n, struct consensus_info *info)
 	memset(info, 0, sizeof(*info));
 	if (!cs || !cs->e)
 		return;
+	const bft_engine_t *e = cs->e;
 	info->running = 1;
-	info->height = bft_height(cs->e);
-	info->round = bft_round(cs->e);
-	info->step = bft_step(cs->e);
+	info->height = bft_height(e);
+	info->round = bft_round(e);
+	info->step = bft_step(e);
 	info->is_validator = cs->cfg.is_validator;
-	info->locked_round = bft_locked(cs->e, NULL);
-	info->valid_round = bft_valid(cs->e, NULL);
+	info->locked_round = bft_locked(e, info->locked_value);
+	info->valid_round = bft_valid(e, info->valid_value);
 	bft_proposer(cs->e, info->round, info->proposer);
 	info->decided = cs->decided;
+	info->total_power = bft_total_power(e);
+	struct bft_proposal p;
+	int validity = 0;
+	info->proposal_pol_round = -1;
+	if (bft_round_proposal(e, info->round, 0, &p, &validity)) {
+		info->has_proposal = 1;
+		memcpy(info->proposal, p.value, HASH_LEN);
+		info->proposal_pol_round = p.pol_round == BFT_POL_NONE ? -1 : (int64_t)p.pol_round;
+		info->proposal_validity = validity;
+	}
+	votes_info(e, info->round, VOTE_PREVOTE, &info->prevotes);
+	votes_info(e, info->round, VOTE_PRECOMMIT, &info->precommits);
+	info->evidence = cs->evidence_seen;
+	info->wal_bytes = cs->wal ? conswal_size(cs->wal) : 0;
+	info->replayed = cs->replayed;
+	info->doublesigned = cs->doublesigned;
+	info->rebuilt = cs->rebuilt;
+}
+
+void consensus_metrics(struct node *n, struct evbuffer *out)
+{
+	struct consensus *cs = n->consensus;
+	if (!cs || !cs->e)
+		return;
+	evbuffer_add_printf(out,
+			    "# HELP assay_consensus_height Height the consensus engine is deciding.\n"
+			    "# TYPE assay_consensus_height gauge\nassay_consensus_height %llu\n"
+			    "# HELP assay_consensus_round Round of that height.\n"
+			    "# TYPE assay_consensus_round gauge\nassay_consensus_round %u\n"
+			    "# HELP assay_consensus_step Step of that round (0 propose, 1 prevote, 2 precommit).\n"
+			    "# TYPE assay_consensus_step gauge\nassay_consensus_step %d\n"
+			    "# HELP assay_consensus_evidence_total Duplicate-vote evidence the engine reported.\n"
+			    "# TYPE assay_consensus_evidence_total counter\nassay_consensus_evidence_total %llu\n"
+			    "# HELP assay_consensus_heights_decided_total Heights this node decided, by the rounds each took.\n"
+			    "# TYPE assay_consensus_heights_decided_total counter\n",
+			    (unsigned long long)bft_height(cs->e), bft_round(cs->e), (int)bft_step(cs->e),
+			    (unsigned long long)cs->evidence_seen);
+	static const char *const labels[CONSENSUS_ROUND_BUCKETS + 1] = {"1", "2", "3", "4-5", "6-10", "11+"};
+	for (size_t b = 0; b <= CONSENSUS_ROUND_BUCKETS; b++)
+		evbuffer_add_printf(out, "assay_consensus_heights_decided_total{rounds=\"%s\"} %llu\n", labels[b],
+				    (unsigned long long)cs->rounds_hist[b]);
+	evbuffer_add_printf(out,
+			    "# HELP assay_consensus_proposal_to_commit_seconds_total Seconds from the arrival of each "
+			    "decided proposal to its decision, summed over assay_consensus_heights_timed_total.\n"
+			    "# TYPE assay_consensus_proposal_to_commit_seconds_total counter\n"
+			    "assay_consensus_proposal_to_commit_seconds_total %llu.%03llu\n"
+			    "# HELP assay_consensus_heights_timed_total Decided heights whose proposal this node saw arrive.\n"
+			    "# TYPE assay_consensus_heights_timed_total counter\nassay_consensus_heights_timed_total %llu\n"
+			    "# HELP assay_consensus_last_proposal_to_commit_seconds The same time for the last height timed.\n"
+			    "# TYPE assay_consensus_last_proposal_to_commit_seconds gauge\n"
+			    "assay_consensus_last_proposal_to_commit_seconds %llu.%03llu\n"
+			    "# HELP assay_consensus_missed_votes_total Decided heights whose commit lacks the validator's "
+			    "precommit.\n"
+			    "# TYPE assay_consensus_missed_votes_total counter\n",
+			    (unsigned long long)(cs->latency_sum_ms / 1000), (unsigned long long)(cs->latency_sum_ms % 1000),
+			    (unsigned long long)cs->latency_count, (unsigned long long)(cs->latency_last_ms / 1000),
+			    (unsigned long long)(cs->latency_last_ms % 1000));
+	for (size_t i = 0; i < cs->nmissed; i++) {
+		char addr[ADDR_STR_MAX];
+		uint8_t a[ADDR_LEN];
+		address_from_pubkey(cs->missed[i].pubkey, a);
+		address_encode(n->genesis.net, a, addr);
+		evbuffer_add_printf(out, "assay_consensus_missed_votes_total{validator=\"%s\"} %llu\n", addr,
+				    (unsigned long long)cs->missed[i].missed);
+	}
 }

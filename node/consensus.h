@@ -20,6 +20,27 @@ typedef struct consensus consensus_t;
 #define CONSENSUS_MAX_CANDIDATES 8
 /* Period of bft_rebroadcast (docs/consensus.md §7). */
 #define CONSENSUS_REBROADCAST_MS 1000
+/* Duplicate-vote evidence records remembered, so that one reported again
+ * (a replay) is not submitted twice; the oldest is forgotten first. */
+#define CONSENSUS_MAX_EVIDENCE 64
+/* Engine rebuilds from the WAL after ASSAY_ENOMEM in a row (each within
+ * CONSENSUS_REBUILD_QUIET_MS of the last, no height decided between) before
+ * the node gives up and aborts: memory that stays short fails the rebuilds
+ * at once. */
+#define CONSENSUS_MAX_REBUILDS 3
+#define CONSENSUS_REBUILD_QUIET_MS 1000
+/* A height's WAL past this size takes no more proposals or votes from peers
+ * (a flood of validly signed messages from a faulty validator; 32 blocks of
+ * the 8 MiB limit): the node's own inputs are still logged, and it gets the
+ * height by block sync, which starts the next with an empty log. */
+#define CONSENSUS_WAL_MAX_BYTES (256u << 20)
+/* Rounds of precommits for the tip gathered at once (block sync). */
+#define CONSENSUS_TIP_ROUNDS 4
+/* Heights decided are counted by the rounds they took: up to 1, 2, 3, 5,
+ * 10 and more. */
+#define CONSENSUS_ROUND_BUCKETS 5
+/* Values listed per vote kind in consensus_info. */
+#define CONSENSUS_INFO_VALUES 4
 
 /* Starts the engine at the chain's next height, with n's key as validator
  * when it is one of the genesis set (a follower otherwise). 0, or an error
@@ -39,6 +60,18 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
  * engine's height is now behind, the engine restarts at the next height. */
 void consensus_on_block_connected(struct node *n, uint64_t height);
 
+/* The prevotes or precommits of one round as the engine counted them. */
+struct consensus_votes {
+	uint64_t any;                  /* power of the validators that voted, each once */
+	uint64_t nil;                  /* power behind nil */
+	uint32_t voters;               /* validators that voted */
+	uint32_t nvalues;              /* values[0 .. nvalues-1], most power first */
+	struct {
+		uint8_t value[HASH_LEN];
+		uint64_t power;
+	} values[CONSENSUS_INFO_VALUES];
+};
+
 /* Where the engine is, for getconsensusstate. */
 struct consensus_info {
 	int running;
@@ -47,9 +80,26 @@ struct consensus_info {
 	enum bft_step step;
 	int is_validator;
 	int64_t locked_round, valid_round;
+	uint8_t locked_value[HASH_LEN], valid_value[HASH_LEN];
 	uint8_t proposer[PUBKEY_LEN];
 	uint64_t decided;              /* heights decided by this engine since start */
+	uint64_t total_power;
+	int has_proposal;              /* a proposal of the current round is held */
+	uint8_t proposal[HASH_LEN];    /* its block hash */
+	int64_t proposal_pol_round;    /* -1: none */
+	int proposal_validity;         /* 1 valid, -1 invalid, 0 not checked yet */
+	struct consensus_votes prevotes, precommits; /* of the current round */
+	uint64_t evidence;             /* duplicate-vote evidence reported since start */
+	uint64_t wal_bytes;            /* size of DATADIR/consensus.wal (0: a follower) */
+	uint64_t replayed;             /* WAL records replayed at the last engine start */
+	uint64_t doublesigned;         /* -testdoublesign: conflicting votes sent */
+	uint64_t rebuilt;              /* engine rebuilt from the WAL after ASSAY_ENOMEM, since start */
 };
 void consensus_info(struct node *n, struct consensus_info *info);
+/* The consensus figures in Prometheus text (for node_metrics): height,
+ * round and step, rounds per height, proposal-to-commit time, missed votes
+ * per validator, evidence. */
+struct evbuffer;
+void consensus_metrics(struct node *n, struct evbuffer *out);
 
 #endif

@@ -12,6 +12,7 @@ libassay_node_a_SOURCES = \
 	node/node.c node/node.h node/node_rpc.c \
 	node/producer.c node/producer.h \
 	node/consensus.c node/consensus.h node/rpc_consensus.c \
+	node/conswal.c node/conswal.h \
 	node/txaccept.c node/txaccept.h \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \
@@ -31,6 +32,15 @@ assayd_LDADD = $(NODE_LIBS)
 
 check_PROGRAMS += tests/unit/test_chain tests/unit/test_mempool tests/unit/test_genesis tests/unit/test_config
 TESTS += tests/unit/test_chain tests/unit/test_mempool tests/unit/test_genesis tests/unit/test_config
+check_PROGRAMS += tests/unit/test_consensus_wal
+TESTS += tests/unit/test_consensus_wal
+tests_unit_test_consensus_wal_SOURCES = tests/unit/test_consensus_wal.c tests/unit/test.h
+tests_unit_test_consensus_wal_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_conswal
+TESTS += tests/fuzz/fuzz_conswal
+tests_fuzz_fuzz_conswal_SOURCES = tests/fuzz/fuzz_conswal.c
+tests_fuzz_fuzz_conswal_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_conswal_LDADD = $(NODE_LIBS)
 tests_unit_test_chain_SOURCES = tests/unit/test_chain.c tests/unit/node_fixture.h tests/unit/test.h
 tests_unit_test_chain_LDADD = $(NODE_LIBS)
 tests_unit_test_mempool_SOURCES = tests/unit/test_mempool.c tests/unit/node_fixture.h tests/unit/test.h

@@ -140,6 +140,10 @@ int node_raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len,
 void node_register_validators_rpc(struct node *n);
 /* rpc_consensus.c: getconsensusstate (registered when consensus starts). */
 void node_register_consensus_rpc(struct node *n);
+/* rpc_consensus.c: getblock's last_commit object (round, signers with
+ * address and power, power signed, total power; powers null once the state
+ * no longer keeps that height's set); a new reference. */
+json_t *node_commit_json(struct node *n, const struct commit *c);
 void node_metrics(void *ctx, struct evbuffer *out);
 /* node_net.c: starts p2p from the configuration (0, or an error in err),
  * offers a block the node applied to peers, and stops p2p. */

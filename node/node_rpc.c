@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "node/consensus.h"
 #include "node/node.h"
 #include "node/smt.h"
 #include "node/txaccept.h"
@@ -184,6 +185,8 @@ static int m_getblock(void *ctx, json_t *params, json_t **result, struct rpc_err
 		"validators_hash", rpc_hex(h->validators_hash, HASH_LEN), "proposer", rpc_hex(h->proposer, PUBKEY_LEN),
 		"beacon", rpc_hex(h->beacon, HASH_LEN), "beacon_proof", rpc_hex(h->beacon_proof, VRF_PROOF_LEN),
 		"txs", txs, "ntx", (json_int_t)blk.ntx, "last_commit_signers", sigs);
+	if (h->height > 1)
+		json_object_set_new(*result, "last_commit", node_commit_json(n, &blk.last_commit));
 	block_free(&blk);
 	return 0;
 }
@@ -609,6 +612,7 @@ void node_metrics(void *ctx, struct evbuffer *out)
 			    mempool_bytes(n->mempool), (unsigned long long)n->blocks_produced,
 			    (unsigned long long)n->txs_committed, (unsigned long long)n->txs_rejected,
 			    state_count(chain_state(n->chain)));
+	consensus_metrics(n, out);
 	if (!n->net)
 		return;
 	struct net_sync_status st;

@@ -1041,3 +1041,45 @@ int64_t bft_valid(const bft_engine_t *e, uint8_t value[HASH_LEN])
 		memcpy(value, e->valid_value, HASH_LEN);
 	return e->valid_round;
 }
+
+const struct bft_voteset *bft_votes(const bft_engine_t *e, uint32_t round, uint8_t type)
+{
+	return votes_at(e, round, type);
+}
+
+uint64_t bft_total_power(const bft_engine_t *e)
+{
+	return e->base.total;
+}
+
+int bft_round_proposal(const bft_engine_t *e, uint32_t round, uint32_t i, struct bft_proposal *p, int *validity)
+{
+	const struct round_props *rp = props_at(e, round);
+	if (!rp || i >= rp->n)
+		return 0;
+	*p = rp->slot[i].p;
+	if (validity)
+		*validity = rp->slot[i].validity;
+	return 1;
+}
+
+static size_t voteset_stored(const struct bft_voteset *s)
+{
+	size_t k = 0;
+	for (uint32_t i = 0; s && i < s->n; i++)
+		k += (s->state[i] != 0) + (s->nextra ? s->nextra[i] : 0);
+	return k;
+}
+
+size_t bft_stored_messages(const bft_engine_t *e)
+{
+	size_t k = e->nfuture;
+	for (uint32_t r = 0; r < e->votes.nrounds; r++) {
+		const struct bft_round_votes *rv = e->votes.rounds[r];
+		if (rv)
+			k += voteset_stored(&rv->prevotes) + voteset_stored(&rv->precommits);
+	}
+	for (uint32_t r = 0; r < e->nprops; r++)
+		k += e->props[r] ? e->props[r]->n : 0;
+	return k;
+}

@@ -149,4 +149,21 @@ int64_t bft_valid(const bft_engine_t *e, uint8_t value[HASH_LEN]);
  * round beyond the window, ASSAY_ENOMEM. */
 int bft_proposer(bft_engine_t *e, uint32_t round, uint8_t pubkey[PUBKEY_LEN]);
 
+/* What the engine has seen at its current height, for operators (the
+ * node's getconsensusstate and figures) and tests; pure reads, valid until
+ * the next input. */
+/* The prevotes or precommits (type VOTE_PREVOTE / VOTE_PRECOMMIT) of round,
+ * or NULL when none of that round is stored: power_any and the power behind
+ * each value are in the set (voteset.h). */
+const struct bft_voteset *bft_votes(const bft_engine_t *e, uint32_t round, uint8_t type);
+/* Total voting power of the height's set. */
+uint64_t bft_total_power(const bft_engine_t *e);
+/* The i-th proposal stored for round: 1 and *p (and *validity: 1 valid, -1
+ * invalid, 0 not known yet, when not NULL), or 0 when there is none. */
+int bft_round_proposal(const bft_engine_t *e, uint32_t round, uint32_t i, struct bft_proposal *p, int *validity);
+/* Messages the engine holds for its height and the next (votes counted once
+ * per stored copy, proposals, messages kept for the next height): what the
+ * bounds of docs/consensus.md §5 keep finite. */
+size_t bft_stored_messages(const bft_engine_t *e);
+
 #endif

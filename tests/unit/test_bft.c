@@ -1608,6 +1608,44 @@ static void test_simulation_fork(void)
 	CHECK(wrong == 0);
 }
 
+/* A flood of valid-looking, correctly signed votes from one validator (less
+ * than a third of the power, so no round skip): far-future rounds, many
+ * values per round, and the next height. What the engine keeps stays
+ * within the bounds of docs/consensus.md §5, and the engine stays where it
+ * was. */
+static void test_vote_flood_bounded(void)
+{
+	struct harness h;
+	h_open(&h, 4, 1);
+	h_clear(&h);
+	uint32_t refused = 0;
+	for (uint32_t r = 0; r < 3000; r++) {
+		for (uint8_t k = 0; k < 6; k++) {
+			uint8_t val[HASH_LEN] = {0x77, k, (uint8_t)r, (uint8_t)(r >> 8)};
+			refused += h_vote_in(&h, VOTE_PREVOTE, 1, r, val, 3) != 0;
+			refused += h_vote_in(&h, VOTE_PRECOMMIT, 1, r, k ? val : NULL, 3) != 0;
+		}
+		h_clear(&h);
+	}
+	for (uint32_t r = 0; r < 6000; r++)
+		refused += h_vote_in(&h, VOTE_PREVOTE, 2, r, VA, 3) != 0;
+	h_clear(&h);
+	CHECK_EQ_U64(bft_round(h.e), 0);
+	CHECK_EQ_U64(bft_height(h.e), 1);
+	/* rounds 0..8 stored, 2 kinds, the first vote and 3 conflicting ones each;
+	 * the next height's messages up to BFT_MAX_FUTURE_MSGS */
+	size_t stored = bft_stored_messages(h.e);
+	CHECK(stored <= (BFT_MAX_ROUNDS_AHEAD + 1) * 2 * (1 + BFT_MAX_EXTRA_VOTES) + BFT_MAX_FUTURE_MSGS);
+	CHECK(stored >= BFT_MAX_FUTURE_MSGS);
+	CHECK(refused > 0);
+	/* the round's tallies stay readable and honest: one voter, power 1 */
+	const struct bft_voteset *pv = bft_votes(h.e, 0, VOTE_PREVOTE);
+	CHECK(pv && pv->power_any == 1);
+	CHECK_EQ_U64(bft_total_power(h.e), 4);
+	CHECK(bft_votes(h.e, 5000, VOTE_PREVOTE) == NULL);
+	h_close(&h);
+}
+
 int main(void)
 {
 	if (keys_init() != 0)
@@ -1629,6 +1667,7 @@ int main(void)
 	RUN(test_rule_decide_and_evidence);
 	RUN(test_refused_signature);
 	RUN(test_one_validator);
+	RUN(test_vote_flood_bounded);
 	RUN(test_simulation);
 	RUN(test_simulation_fork);
 	return test_report("test_bft");

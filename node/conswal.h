@@ -1,0 +1,101 @@
+/* The consensus write-ahead log (docs/consensus.md §10, "WAL"): the BFT
+ * engine's inputs of the current height, appended before the engine sees
+ * them, so that a restarted validator replays them into a fresh engine and
+ * comes back in the same round with the same lock. Framing, encoding, the
+ * torn-tail rule and feeding a record into an engine; the driver decides
+ * what to log and when (node/consensus.c). Not for: the sign-state file
+ * (the last line of defence, consensus.c) or block storage. */
+#ifndef ASSAY_NODE_CONSWAL_H
+#define ASSAY_NODE_CONSWAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/bft/bft.h"
+
+/* Record kinds (the first byte of a record's body). */
+enum conswal_kind {
+	CONSWAL_HEIGHT = 1,   /* first record of a file: the height it was opened for, chain_id */
+	CONSWAL_START = 2,    /* bft_start_at(round) */
+	CONSWAL_PROPOSAL = 3, /* bft_on_proposal; the block it names follows */
+	CONSWAL_VOTE = 4,     /* bft_on_vote */
+	CONSWAL_TIMEOUT = 5,  /* bft_on_timeout(step, height, round) */
+	CONSWAL_VALUE = 6,    /* bft_on_value(height, round, value); our block follows */
+	CONSWAL_VALIDITY = 7, /* bft_on_validity(height, value, valid) */
+	CONSWAL_COMMIT = 8,   /* bft_on_commit */
+	CONSWAL_SIGNED = 9,   /* a signature we released: step (0 proposal, 1 prevote, 2 precommit) */
+};
+
+/* A body is at most this long (a proposal with its block); a frame that
+ * claims more is corrupt. */
+#define CONSWAL_MAX_BODY (64u << 20)
+
+struct conswal_rec {
+	uint8_t kind;            /* enum conswal_kind */
+	uint64_t height;         /* every record names its height */
+	uint32_t round;          /* START, TIMEOUT, VALUE, SIGNED */
+	uint8_t step;            /* TIMEOUT: enum bft_step; SIGNED: 0 proposal, 1 prevote, 2 precommit */
+	uint8_t valid;           /* VALIDITY: 1 or 0 */
+	uint8_t value[HASH_LEN]; /* HEIGHT: chain_id; VALUE, VALIDITY, SIGNED: the block hash (zero: nil) */
+	struct bft_proposal proposal; /* PROPOSAL */
+	struct bft_vote vote;         /* VOTE */
+	struct commit commit;         /* COMMIT: sigs malloc()ed (conswal_rec_free) */
+	uint8_t *block;               /* PROPOSAL, VALUE: the encoded block (may be empty); malloc()ed when parsed */
+	size_t block_len;
+};
+
+/* Frees what a parsed record owns (commit signatures, block bytes). A
+ * record built by the caller around borrowed bytes is not passed here. */
+void conswal_rec_free(struct conswal_rec *r);
+void conswal_recs_free(struct conswal_rec *recs, size_t n);
+
+/* One framed record: len:u32 check:u32 body, check = the first 4 bytes of
+ * SHA-256(body) read little-endian. */
+void conswal_encode(const struct conswal_rec *r, struct buf *b);
+
+/* Parses a whole log image. Records up to a torn tail are returned in *recs
+ * (malloc()ed array; conswal_recs_free) and *good_len is the byte length
+ * they cover: a last frame that is cut short, or that reaches the end of
+ * the file exactly with a check that fails, is a write interrupted by a
+ * crash and is ignored. A frame that fails its check or does not decode
+ * with more bytes after it, a length above CONSWAL_MAX_BODY, or a first
+ * record that is not HEIGHT, is ASSAY_ECORRUPT with err filled. 0 or an
+ * error; ASSAY_ENOMEM. */
+int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len,
+		  char *err, size_t errlen);
+
+/* Hands one input record to e (HEIGHT and SIGNED are not inputs: 0). The
+ * engine's return code. */
+int conswal_feed(bft_engine_t *e, const struct conswal_rec *r);
+
+/* The log file. */
+typedef struct conswal conswal_t;
+
+/* Opens (creating) path and reads it: *recs as conswal_parse, a torn tail
+ * cut off the file so that appends follow the last good record. NULL on
+ * failure with err filled (corrupt: ASSAY_ECORRUPT in *rc). */
+conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, int *rc, char *err,
+			size_t errlen);
+void conswal_close(conswal_t *w);
+/* Reads the records in the file now, as conswal_parse (a torn tail, which
+ * conswal_open cut already, cannot reappear). */
+int conswal_read(conswal_t *w, struct conswal_rec **recs, size_t *n, char *err, size_t errlen);
+/* Appends one record with one write(2); not yet durable: conswal_sync
+ * makes it so. A record appended with conswal_append_lazy does not by itself
+ * make the next conswal_sync write (it reaches the disk with the next
+ * record that does, or the rotation). */
+int conswal_append(conswal_t *w, const struct conswal_rec *r);
+int conswal_append_lazy(conswal_t *w, const struct conswal_rec *r);
+/* Cuts the file back to size bytes (a record just appended that turned out
+ * to change nothing). */
+int conswal_truncate(conswal_t *w, uint64_t size);
+/* fsync when something was appended since the last one. */
+int conswal_sync(conswal_t *w);
+/* (An ASSAY_EIO from these leaves errno saying why.) */
+/* Replaces the file with exactly recs (a temporary file written, fsynced
+ * and renamed over it, the directory fsynced): a height's rotation. */
+int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n);
+/* Bytes in the file (for figures and tests). */
+uint64_t conswal_size(const conswal_t *w);
+
+#endif

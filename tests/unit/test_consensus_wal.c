@@ -1,0 +1,405 @@
+/* Tests of the consensus write-ahead log (node/conswal.c): every record kind
+ * encodes and parses back; a log cut at every byte of its last record, or
+ * ending in a record whose check fails, loses only that record; a damaged
+ * record in the middle, or a log that does not open with its height, is an
+ * error; the file cuts its torn tail and rotates atomically; and an engine
+ * fed a log's inputs comes back in the round, step and lock it had. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consensus/bft/bft.h"
+#include "core/error.h"
+#include "node/conswal.h"
+#include "test.h"
+
+static const uint8_t CHAIN[HASH_LEN] = {0xc0, 0x5e};
+static const uint8_t VA[HASH_LEN] = {0xa1, 1};
+
+/* Cheap deterministic stand-ins for Ed25519, as in test_bft.c. */
+static void test_key(uint32_t i, uint8_t pk[PUBKEY_LEN])
+{
+	memset(pk, 0, PUBKEY_LEN);
+	pk[0] = (uint8_t)(i + 1);
+	pk[1] = 0x5a;
+}
+
+static void fake_sign(const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], uint8_t sig[SIG_LEN])
+{
+	memset(sig, 0, SIG_LEN);
+	sha256_2(pk, PUBKEY_LEN, h, HASH_LEN, sig);
+}
+
+static int fake_verify(void *ctx, const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN],
+		       const uint8_t sig[SIG_LEN])
+{
+	(void)ctx;
+	uint8_t want[SIG_LEN];
+	fake_sign(pk, h, want);
+	return memcmp(want, sig, SIG_LEN) == 0 ? 0 : -1;
+}
+
+/* Counts signatures, and what was signed, so a replay can be compared. */
+struct signer {
+	int nsigned;
+	uint8_t last[HASH_LEN];
+};
+
+static int sign_vote(void *ctx, const struct bft_vote *v, uint8_t sig[SIG_LEN])
+{
+	struct signer *s = ctx;
+	uint8_t h[HASH_LEN];
+	bft_vote_sighash(CHAIN, v, h);
+	fake_sign(v->validator, h, sig);
+	s->nsigned++;
+	memcpy(s->last, h, HASH_LEN);
+	return 0;
+}
+
+static int sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig[SIG_LEN])
+{
+	struct signer *s = ctx;
+	uint8_t h[HASH_LEN];
+	bft_proposal_sighash(CHAIN, p, h);
+	fake_sign(p->proposer, h, sig);
+	s->nsigned++;
+	return 0;
+}
+
+static struct bft_vote mk_vote(uint8_t type, uint64_t height, uint32_t round, const uint8_t *value,
+			       uint32_t who)
+{
+	struct bft_vote v;
+	uint8_t h[HASH_LEN];
+	memset(&v, 0, sizeof(v));
+	v.type = type;
+	v.height = height;
+	v.round = round;
+	if (value) {
+		v.has_value = 1;
+		memcpy(v.value, value, HASH_LEN);
+	}
+	test_key(who, v.validator);
+	bft_vote_sighash(CHAIN, &v, h);
+	fake_sign(v.validator, h, v.sig);
+	return v;
+}
+
+static struct bft_proposal mk_prop(uint64_t height, uint32_t round, const uint8_t *value, uint32_t who)
+{
+	struct bft_proposal p;
+	uint8_t h[HASH_LEN];
+	memset(&p, 0, sizeof(p));
+	p.height = height;
+	p.round = round;
+	p.pol_round = BFT_POL_NONE;
+	memcpy(p.value, value, HASH_LEN);
+	test_key(who, p.proposer);
+	bft_proposal_sighash(CHAIN, &p, h);
+	fake_sign(p.proposer, h, p.sig);
+	return p;
+}
+
+/* One record of each kind, at height 7. */
+static size_t sample_records(struct conswal_rec *r)
+{
+	memset(r, 0, 9 * sizeof(*r));
+	for (int i = 0; i < 9; i++)
+		r[i].height = 7;
+	r[0].kind = CONSWAL_HEIGHT;
+	memcpy(r[0].value, CHAIN, HASH_LEN);
+	r[1].kind = CONSWAL_START;
+	r[1].round = 2;
+	r[2].kind = CONSWAL_PROPOSAL;
+	r[2].proposal = mk_prop(7, 2, VA, 1);
+	r[2].block_len = 300; /* the block's bytes: the log does not read them */
+	r[2].block = malloc(r[2].block_len);
+	for (size_t i = 0; i < r[2].block_len; i++)
+		r[2].block[i] = (uint8_t)(i * 7);
+	r[3].kind = CONSWAL_VOTE;
+	r[3].vote = mk_vote(VOTE_PREVOTE, 7, 2, VA, 3);
+	r[4].kind = CONSWAL_VALUE;
+	r[4].round = 3;
+	memcpy(r[4].value, VA, HASH_LEN);
+	r[4].block_len = 5;
+	r[4].block = malloc(5);
+	memcpy(r[4].block, "block", 5);
+	r[5].kind = CONSWAL_TIMEOUT;
+	r[5].step = BFT_STEP_PREVOTE;
+	r[5].round = 2;
+	r[6].kind = CONSWAL_VALIDITY;
+	r[6].valid = 1;
+	memcpy(r[6].value, VA, HASH_LEN);
+	r[7].kind = CONSWAL_COMMIT;
+	r[7].commit.height = 7;
+	r[7].commit.round = 2;
+	memcpy(r[7].commit.block_hash, VA, HASH_LEN);
+	r[7].commit.nsigs = 2;
+	r[7].commit.sigs = calloc(2, sizeof(struct commit_sig));
+	r[7].commit.sigs[1].sig[5] = 9;
+	r[8].kind = CONSWAL_SIGNED;
+	r[8].step = 2;
+	r[8].round = 2;
+	memcpy(r[8].value, VA, HASH_LEN);
+	return 9;
+}
+
+static int rec_equal(const struct conswal_rec *a, const struct conswal_rec *b)
+{
+	if (a->kind != b->kind || a->height != b->height || a->round != b->round || a->step != b->step ||
+	    a->valid != b->valid || memcmp(a->value, b->value, HASH_LEN) != 0 ||
+	    memcmp(&a->proposal, &b->proposal, sizeof(a->proposal)) != 0 ||
+	    memcmp(&a->vote, &b->vote, sizeof(a->vote)) != 0 || a->commit.nsigs != b->commit.nsigs ||
+	    a->commit.round != b->commit.round)
+		return 0;
+	if (a->block_len != b->block_len || (a->block_len && memcmp(a->block, b->block, a->block_len) != 0))
+		return 0;
+	return a->commit.nsigs == 0 ||
+	       memcmp(a->commit.sigs, b->commit.sigs, a->commit.nsigs * sizeof(struct commit_sig)) == 0;
+}
+
+static void test_codec_roundtrip(void)
+{
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got, good;
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		conswal_encode(&in[i], &b);
+	char err[256];
+	CHECK(conswal_parse(b.data, b.len, &out, &got, &good, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(got, n);
+	CHECK_EQ_U64(good, b.len);
+	for (size_t i = 0; i < n && i < got; i++)
+		CHECK(rec_equal(&in[i], &out[i]));
+	conswal_recs_free(out, got);
+	/* an empty log is no error */
+	CHECK(conswal_parse(b.data, 0, &out, &got, &good, err, sizeof(err)) == 0 && got == 0 && good == 0);
+	buf_free(&b);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
+static void test_torn_tail_and_corruption(void)
+{
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got, good;
+	struct buf b;
+	buf_init(&b);
+	size_t ends[9];
+	for (size_t i = 0; i < n; i++) {
+		conswal_encode(&in[i], &b);
+		ends[i] = b.len;
+	}
+	char err[256];
+	/* a crash at any byte of the last record's write loses that record only */
+	for (size_t cut = ends[n - 2]; cut < ends[n - 1]; cut++) {
+		int rc = conswal_parse(b.data, cut, &out, &got, &good, err, sizeof(err));
+		CHECK(rc == 0);
+		CHECK_EQ_U64(got, n - 1);
+		CHECK_EQ_U64(good, ends[n - 2]);
+		conswal_recs_free(out, got);
+	}
+	/* a last record written in full but with garbage in it (a crash before
+	 * its pages reached the disk) is ignored as well */
+	uint8_t *copy = malloc(b.len);
+	memcpy(copy, b.data, b.len);
+	copy[b.len - 3] ^= 0x40;
+	CHECK(conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(got, n - 1);
+	conswal_recs_free(out, got);
+	/* the same damage in the middle is an error */
+	memcpy(copy, b.data, b.len);
+	copy[ends[3] - 5] ^= 0x40;
+	CHECK(conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err)) == ASSAY_ECORRUPT);
+	CHECK(out == NULL && got == 0);
+	CHECK(strstr(err, "fails its check") != NULL);
+	/* a length no record can have */
+	memcpy(copy, b.data, b.len);
+	copy[ends[2] + 3] = 0x7f;
+	CHECK(conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err)) == ASSAY_ECORRUPT);
+	/* a log must open with its height */
+	CHECK(conswal_parse(b.data + ends[0], b.len - ends[0], &out, &got, &good, err, sizeof(err)) ==
+	      ASSAY_ECORRUPT);
+	free(copy);
+	buf_free(&b);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
+static void test_file(void)
+{
+	char path[] = "/tmp/assay-test-wal-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	int rc;
+	char err[256];
+	conswal_t *w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w && got == 0);
+	for (size_t i = 0; i < n; i++)
+		CHECK(conswal_append(w, &in[i]) == 0);
+	CHECK(conswal_sync(w) == 0);
+	uint64_t full = conswal_size(w);
+	conswal_close(w);
+	/* a torn tail on disk: cut at open, then appends follow the good part */
+	FILE *f = fopen(path, "ab");
+	fwrite("\x30\x00\x00\x00\x01\x02", 1, 6, f);
+	fclose(f);
+	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w && got == n);
+	conswal_recs_free(out, got);
+	CHECK_EQ_U64(conswal_size(w), full);
+	CHECK(conswal_append(w, &in[3]) == 0);
+	CHECK(conswal_read(w, &out, &got, err, sizeof(err)) == 0 && got == n + 1);
+	CHECK(got == n + 1 && rec_equal(&out[n], &in[3]));
+	conswal_recs_free(out, got);
+	/* rotation replaces the content */
+	CHECK(conswal_rewrite(w, in, 2) == 0);
+	CHECK(conswal_append(w, &in[4]) == 0);
+	CHECK(conswal_read(w, &out, &got, err, sizeof(err)) == 0 && got == 3);
+	CHECK(got == 3 && rec_equal(&out[2], &in[4]));
+	conswal_recs_free(out, got);
+	conswal_close(w);
+	/* a damaged middle stops the open with a message */
+	f = fopen(path, "r+b");
+	fseek(f, 20, SEEK_SET);
+	fputc(0xee, f);
+	fclose(f);
+	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w == NULL && rc == ASSAY_ECORRUPT);
+	CHECK(strstr(err, "corrupt") != NULL);
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
+static bft_engine_t *engine(struct bft_valset *vs, struct signer *s)
+{
+	struct bft_validator v[4];
+	memset(v, 0, sizeof(v));
+	for (uint32_t i = 0; i < 4; i++) {
+		test_key(i, v[i].pubkey);
+		v[i].power = 1;
+	}
+	char err[128];
+	CHECK(bft_valset_init(vs, v, 4, err, sizeof(err)) == 0);
+	struct bft_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.chain_id, CHAIN, HASH_LEN);
+	cfg.height = 1;
+	bft_timeouts_local(&cfg.timeouts);
+	cfg.is_validator = 1;
+	test_key(2, cfg.self);
+	struct bft_ops ops = {s, sign_vote, sign_proposal, fake_verify};
+	return bft_create(&cfg, vs, &ops, err, sizeof(err));
+}
+
+static void drain(bft_engine_t *e)
+{
+	struct bft_output o;
+	while (bft_next_output(e, &o))
+		bft_output_free(&o);
+}
+
+/* An engine that locked VA in round 1 and moved to round 2 is rebuilt from
+ * its log: same round, step and lock, and every signature it asks for again
+ * is one it asked for before. */
+static void test_replay_restores_lock(void)
+{
+	struct bft_valset vs1, vs2;
+	struct signer s1 = {0}, s2 = {0};
+	bft_engine_t *e = engine(&vs1, &s1);
+	struct conswal_rec log[32];
+	size_t n = 0;
+	memset(log, 0, sizeof(log));
+#define LOG(...) (log[n] = (struct conswal_rec){__VA_ARGS__}, conswal_feed(e, &log[n]), n++)
+	LOG(.kind = CONSWAL_START, .height = 1, .round = 0);
+	/* round 0 times out; round 1: proposal from validator 1, valid, three prevotes: lock */
+	LOG(.kind = CONSWAL_TIMEOUT, .height = 1, .round = 0, .step = BFT_STEP_PROPOSE);
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PREVOTE, 1, 0, NULL, 0));
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PREVOTE, 1, 0, NULL, 1));
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PRECOMMIT, 1, 0, NULL, 0));
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PRECOMMIT, 1, 0, NULL, 1));
+	LOG(.kind = CONSWAL_TIMEOUT, .height = 1, .round = 0, .step = BFT_STEP_PRECOMMIT);
+	CHECK_EQ_U64(bft_round(e), 1);
+	LOG(.kind = CONSWAL_PROPOSAL, .height = 1, .proposal = mk_prop(1, 1, VA, 1));
+	{
+		struct conswal_rec r = {.kind = CONSWAL_VALIDITY, .height = 1, .valid = 1};
+		memcpy(r.value, VA, HASH_LEN);
+		log[n] = r;
+		conswal_feed(e, &log[n]);
+		n++;
+	}
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PREVOTE, 1, 1, VA, 0));
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PREVOTE, 1, 1, VA, 1));
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PRECOMMIT, 1, 1, NULL, 0));
+	LOG(.kind = CONSWAL_VOTE, .height = 1, .vote = mk_vote(VOTE_PRECOMMIT, 1, 1, NULL, 1));
+	LOG(.kind = CONSWAL_TIMEOUT, .height = 1, .round = 1, .step = BFT_STEP_PRECOMMIT);
+#undef LOG
+	uint8_t locked[HASH_LEN];
+	CHECK_EQ_U64(bft_locked(e, locked), 1);
+	CHECK(memcmp(locked, VA, HASH_LEN) == 0);
+	CHECK_EQ_U64(bft_round(e), 2);
+	drain(e);
+
+	/* through the file format and into a fresh engine */
+	struct buf b;
+	buf_init(&b);
+	struct conswal_rec head = {.kind = CONSWAL_HEIGHT, .height = 1};
+	memcpy(head.value, CHAIN, HASH_LEN);
+	conswal_encode(&head, &b);
+	for (size_t i = 0; i < n; i++)
+		conswal_encode(&log[i], &b);
+	struct conswal_rec *recs;
+	size_t got, good;
+	char err[256];
+	CHECK(conswal_parse(b.data, b.len, &recs, &got, &good, err, sizeof(err)) == 0 && got == n + 1);
+	bft_engine_t *f = engine(&vs2, &s2);
+	for (size_t i = 0; i < got; i++)
+		conswal_feed(f, &recs[i]);
+	drain(f);
+	CHECK_EQ_U64(bft_round(f), bft_round(e));
+	CHECK_EQ_U64(bft_step(f), bft_step(e));
+	uint8_t locked2[HASH_LEN], valid1[HASH_LEN], valid2[HASH_LEN];
+	CHECK_EQ_U64(bft_locked(f, locked2), 1);
+	CHECK(memcmp(locked2, VA, HASH_LEN) == 0);
+	CHECK_EQ_U64(bft_valid(f, valid2), bft_valid(e, valid1));
+	CHECK(memcmp(valid1, valid2, HASH_LEN) == 0);
+	/* the same signatures, in the same order, ending on the same one */
+	CHECK_EQ_U64(s2.nsigned, s1.nsigned);
+	CHECK(memcmp(s1.last, s2.last, HASH_LEN) == 0);
+	/* the lock holds: round 2's proposer is ourselves (validator 2), and it
+	 * re-proposes the value it holds with its proof-of-lock round */
+	struct bft_output o;
+	int reproposed = 0;
+	bft_rebroadcast(f);
+	while (bft_next_output(f, &o)) {
+		reproposed |= o.kind == BFT_OUT_PROPOSAL && o.proposal.round == 2 &&
+			      memcmp(o.proposal.value, VA, HASH_LEN) == 0 && o.proposal.pol_round == 1;
+		bft_output_free(&o);
+	}
+	CHECK(reproposed);
+	conswal_recs_free(recs, got);
+	buf_free(&b);
+	bft_destroy(e);
+	bft_destroy(f);
+	bft_valset_free(&vs1);
+	bft_valset_free(&vs2);
+}
+
+int main(void)
+{
+	if (keys_init() != 0)
+		return 1;
+	RUN(test_codec_roundtrip);
+	RUN(test_torn_tail_and_corruption);
+	RUN(test_file);
+	RUN(test_replay_restores_lock);
+	return test_report("test_consensus_wal");
+}

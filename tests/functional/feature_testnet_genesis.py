@@ -14,6 +14,7 @@ import framework as fw
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = os.path.join(HERE, "..", "..", "docs", "testnet", "testnet", "genesis.json")
+DOC = os.path.join(HERE, "..", "..", "docs", "testnet.md")
 
 
 def test(tmpdir, nodes):
@@ -24,6 +25,10 @@ def test(tmpdir, nodes):
     fw.assert_eq(info["chain"], "assay-testnet-1", "chain of the compiled testnet")
     fw.assert_eq(info["network"], "testnet", "network")
     compiled_id = info["genesis_hash"]
+    # docs/testnet.md states the compiled chain id: it must be this one
+    doc = open(DOC).read()
+    assert f"| chain id | `{compiled_id}` |" in doc, "docs/testnet.md's chain id of the compiled testnet is stale"
+    assert f"has chain id {compiled_id[:8]}…" in doc, "docs/testnet.md's refusal example shows another chain id"
     fw.wait_until(lambda: "seed seed1.testnet.assay.invalid:19444" in open(t.log_path()).read(), 10,
                   "the placeholder seeds to be tried")
     assert "(genesis: compiled)" in open(t.log_path()).read()

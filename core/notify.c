@@ -2,7 +2,9 @@
  * found it) this is its sd_notify; without it, the same protocol by hand:
  * one datagram on the AF_UNIX socket whose path is $NOTIFY_SOCKET ('@'
  * first: Linux's abstract namespace), so no build needs the library. */
-#include <config.h>
+#ifdef HAVE_CONFIG_H
+#include <config.h> /* HAVE_LIBSYSTEMD; builds without configure (the fuzz drivers) send by hand */
+#endif
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// fuzz-sources: consensus/compute/*.c consensus/*.c vm/*.c core/*.c
+// fuzz-sources: consensus/compute/*.c consensus/*.c consensus/bft/*.c vm/*.c core/*.c
 /* libFuzzer target for output chunks (consensus/compute/avail.h). First
  * byte even: the rest is an encoded chunk; odd: a job_chunks payload. A
  * decoder must accept or refuse any input without a crash, and what it

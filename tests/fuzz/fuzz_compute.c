@@ -1,4 +1,4 @@
-// fuzz-sources: consensus/compute/*.c consensus/*.c vm/*.c core/*.c
+// fuzz-sources: consensus/compute/*.c consensus/*.c consensus/bft/*.c vm/*.c core/*.c
 /* libFuzzer target for the compute protocol. Selector 0-7 (first byte mod
  * 16): a payload or record decoder must accept or refuse any input without a
  * crash, and what it accepts must re-encode to the same bytes. Selector

@@ -1,4 +1,4 @@
-// fuzz-sources: node/genesis.c consensus/*.c consensus/compute/*.c vm/*.c core/*.c
+// fuzz-sources: node/genesis.c consensus/*.c consensus/bft/*.c consensus/compute/*.c vm/*.c core/*.c
 /* libFuzzer target for the genesis JSON parser (genesis_parse,
  * docs/protocol.md §7): no input crashes or leaks, a refusal always says
  * why, and an accepted genesis is internally sound: its counts are within

@@ -3,7 +3,7 @@
  * to exactly the input), the zstd message stream, and the peer state machine
  * driven with well-framed messages so that handshake paths are reached.
  * fuzz-sources: net/frame.c net/msg.c net/hashset.c net/peer.c
- * fuzz-sources: core/buf.c core/error.c core/sha256.c
+ * fuzz-sources: core/buf.c core/error.c core/sha256.c core/network.c core/bech32.c
  */
 #include <stdlib.h>
 #include <string.h>

@@ -15,6 +15,7 @@ libassay_client_a_SOURCES = \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/client_chain.c wallet/client_chain.h \
+	wallet/client_app.c wallet/client_app.h \
 	wallet/output_check.c wallet/output_check.h
 CLIENT_LIBS = libassay_client.a libassay_consensus.a $(CORE_LIBS) $(EVENT_LIBS)
 

@@ -6,7 +6,6 @@
  * the node. Not for: mainnet (it refuses to run on one). */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,14 +614,7 @@ static int start(struct faucet *f)
 
 static void stop(struct faucet *f)
 {
-	if (f->sigint_ev)
-		event_free(f->sigint_ev);
-	if (f->sigterm_ev)
-		event_free(f->sigterm_ev);
-	if (f->http)
-		evhttp_free(f->http);
-	if (f->base)
-		event_base_free(f->base);
+	client_app_free_loop(f->base, f->http, f->sigint_ev, f->sigterm_ev);
 	faucet_limits_free(f->by_address);
 	faucet_limits_free(f->by_ip);
 	keystore_key_wipe(&f->key);
@@ -635,13 +627,9 @@ int main(int argc, char **argv)
 		free(f);
 		return 2;
 	}
-	log_set_stderr(1);
 	log_set_level(f->cfg.debug ? LOG_DEBUG : LOG_INFO);
-	signal(SIGPIPE, SIG_IGN);
 	int rc = 1;
-	if (keys_init() != 0) {
-		log_error("libsodium failed to initialise");
-	} else if (start(f) == 0) {
+	if (client_app_init() == 0 && start(f) == 0) {
 		char amount[AMOUNT_STR_MAX];
 		amount_format(f->cfg.amount, amount);
 		log_info("assay-faucet %s: %s ASY per request from %s on %s, http://%s/ (per address every "

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "core/error.h"
+#include "core/keys.h"
 #include "core/log.h"
 #include "wallet/client_app.h"
 #include "wallet/passphrase.h"
@@ -101,4 +102,28 @@ int client_app_signals(struct event_base *base, struct event **sigint, struct ev
 	event_add(*sigint, NULL);
 	event_add(*sigterm, NULL);
 	return 0;
+}
+
+int client_app_init(void)
+{
+	log_set_stderr(1);
+	signal(SIGPIPE, SIG_IGN);
+	if (keys_init() != 0) {
+		log_error("libsodium failed to initialise");
+		return -1;
+	}
+	return 0;
+}
+
+void client_app_free_loop(struct event_base *base, struct evhttp *http, struct event *sigint,
+			  struct event *sigterm)
+{
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	if (http)
+		evhttp_free(http);
+	if (base)
+		event_base_free(base);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "core/keys.h"
@@ -55,5 +56,15 @@ int client_app_copy_opt(char *dst, size_t cap, const char *value, const char *na
  * down"). The two events into *sigint and *sigterm (freed by the caller);
  * 0, or -1 when either cannot be made. */
 int client_app_signals(struct event_base *base, struct event **sigint, struct event **sigterm);
+
+/* A client's process set-up: log to stderr, SIGPIPE ignored (a peer that
+ * hangs up is a failed write, not the end), libsodium ready. 0, or -1 with
+ * "libsodium failed to initialise" logged. */
+int client_app_init(void);
+
+/* Frees the signal events, the HTTP server and then the event base; NULLs
+ * are skipped. */
+void client_app_free_loop(struct event_base *base, struct evhttp *http, struct event *sigint,
+			  struct event *sigterm);
 
 #endif

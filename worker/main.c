@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1332,14 +1331,7 @@ static void stop(struct worker *w)
 	}
 	if (w->tick_ev)
 		event_free(w->tick_ev);
-	if (w->sigint_ev)
-		event_free(w->sigint_ev);
-	if (w->sigterm_ev)
-		event_free(w->sigterm_ev);
-	if (w->http)
-		evhttp_free(w->http);
-	if (w->base)
-		event_base_free(w->base);
+	client_app_free_loop(w->base, w->http, w->sigint_ev, w->sigterm_ev);
 #ifdef HAVE_OPENCL
 	if (w->cl)
 		backend_opencl_destroy(w->cl);
@@ -1354,13 +1346,9 @@ int main(int argc, char **argv)
 		free(w);
 		return 2;
 	}
-	log_set_stderr(1);
 	log_set_categories(w->cfg.debug);
-	signal(SIGPIPE, SIG_IGN);
 	int rc = 1;
-	if (keys_init() != 0) {
-		log_error("libsodium failed to initialise");
-	} else if (start(w) == 0) {
+	if (client_app_init() == 0 && start(w) == 0) {
 		log_info("assay-worker %s: worker %s on %s, polling every %u ms", PACKAGE_VERSION, w->address,
 			 w->chain.network->name, w->cfg.poll_ms);
 		if (notify_service("READY=1\nSTATUS=registered, computing") < 0) /* systemd Type=notify */

@@ -506,14 +506,15 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 			bad = client_app_copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
 			break;
 		case OPT_RPCPASSWORD:
-			bad = client_app_copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
+			bad = client_app_copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg,
+						  "rpcpassword");
 			break;
 		case OPT_WALLET:
 			bad = client_app_copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet");
 			break;
 		case OPT_PASSFILE:
 			bad = client_app_copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg,
-				       "passphrase-file");
+						  "passphrase-file");
 			break;
 		case OPT_LISTEN:
 			bad = client_app_copy_opt(c->listen, sizeof(c->listen), optarg, "listen");

@@ -1272,8 +1272,8 @@ static int start(struct worker *w)
 	if (read_chain(w) < 0)
 		return -1;
 	if ((w->cfg.given & WORKER_SET_NETWORK) && strcmp(w->chain.network->name, w->cfg.network) != 0) {
-		log_error("the node at %s:%u is on network %s, not %s (-network)", w->rpc.ep.host, (unsigned)w->rpc.ep.port,
-			  w->chain.network->name, w->cfg.network);
+		log_error("the node at %s:%u is on network %s, not %s (-network)", w->rpc.ep.host,
+			  (unsigned)w->rpc.ep.port, w->chain.network->name, w->cfg.network);
 		return -1;
 	}
 	address_encode(w->chain.network->family, w->addr, w->address);

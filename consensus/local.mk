@@ -72,7 +72,7 @@ libassay_consensus_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_bft
 TESTS += tests/unit/test_bft
-tests_unit_test_bft_SOURCES = tests/unit/test_bft.c
+tests_unit_test_bft_SOURCES = tests/unit/test_bft.c tests/unit/bft_fixture.h
 tests_unit_test_bft_LDADD = $(CONSENSUS_LIBS)
 
 # The decoders' fuzz target with its built-in mutation driver, run by make

@@ -79,6 +79,6 @@ tests_unit_test_bft_LDADD = $(CONSENSUS_LIBS)
 # check; scripts/fuzz builds the same file for libFuzzer.
 check_PROGRAMS += tests/fuzz/fuzz_bft_msg
 TESTS += tests/fuzz/fuzz_bft_msg
-tests_fuzz_fuzz_bft_msg_SOURCES = tests/fuzz/fuzz_bft_msg.c
+tests_fuzz_fuzz_bft_msg_SOURCES = tests/fuzz/fuzz_bft_msg.c tests/fuzz/fuzz_bft.h
 tests_fuzz_fuzz_bft_msg_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_bft_msg_LDADD = $(CONSENSUS_LIBS)

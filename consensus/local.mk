@@ -51,14 +51,14 @@ TESTS += tests/fuzz/fuzz_avail
 tests_fuzz_fuzz_avail_SOURCES = tests/fuzz/fuzz_avail.c
 tests_fuzz_fuzz_avail_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_avail_LDADD = $(CONSENSUS_LIBS)
-tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
+tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c tests/fuzz/fuzz_mutate.h
 tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz_receipt.c
 
 check_PROGRAMS += tests/fuzz/fuzz_validators
 TESTS += tests/fuzz/fuzz_validators
-tests_fuzz_fuzz_validators_SOURCES = tests/fuzz/fuzz_validators.c
+tests_fuzz_fuzz_validators_SOURCES = tests/fuzz/fuzz_validators.c tests/fuzz/fuzz_mutate.h
 tests_fuzz_fuzz_validators_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_validators_LDADD = $(CONSENSUS_LIBS)
 

@@ -51,14 +51,14 @@ TESTS += tests/fuzz/fuzz_avail
 tests_fuzz_fuzz_avail_SOURCES = tests/fuzz/fuzz_avail.c
 tests_fuzz_fuzz_avail_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_avail_LDADD = $(CONSENSUS_LIBS)
-tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c
+tests_fuzz_fuzz_receipt_SOURCES = tests/fuzz/fuzz_receipt.c tests/fuzz/fuzz_mutate.h
 tests_fuzz_fuzz_receipt_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_receipt_LDADD = $(CONSENSUS_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz_receipt.c
 
 check_PROGRAMS += tests/fuzz/fuzz_validators
 TESTS += tests/fuzz/fuzz_validators
-tests_fuzz_fuzz_validators_SOURCES = tests/fuzz/fuzz_validators.c
+tests_fuzz_fuzz_validators_SOURCES = tests/fuzz/fuzz_validators.c tests/fuzz/fuzz_mutate.h
 tests_fuzz_fuzz_validators_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_validators_LDADD = $(CONSENSUS_LIBS)
 
@@ -72,13 +72,13 @@ libassay_consensus_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_bft
 TESTS += tests/unit/test_bft
-tests_unit_test_bft_SOURCES = tests/unit/test_bft.c
+tests_unit_test_bft_SOURCES = tests/unit/test_bft.c tests/unit/bft_fixture.h
 tests_unit_test_bft_LDADD = $(CONSENSUS_LIBS)
 
 # The decoders' fuzz target with its built-in mutation driver, run by make
 # check; scripts/fuzz builds the same file for libFuzzer.
 check_PROGRAMS += tests/fuzz/fuzz_bft_msg
 TESTS += tests/fuzz/fuzz_bft_msg
-tests_fuzz_fuzz_bft_msg_SOURCES = tests/fuzz/fuzz_bft_msg.c
+tests_fuzz_fuzz_bft_msg_SOURCES = tests/fuzz/fuzz_bft_msg.c tests/fuzz/fuzz_bft.h
 tests_fuzz_fuzz_bft_msg_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
 tests_fuzz_fuzz_bft_msg_LDADD = $(CONSENSUS_LIBS)

@@ -6,7 +6,6 @@
  * the node. Not for: mainnet (it refuses to run on one). */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "core/tx.h"
 #include "faucet/limit.h"
 #include "wallet/amount.h"
+#include "wallet/client_app.h"
 #include "wallet/client_chain.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
@@ -62,7 +62,7 @@ struct faucet_cfg {
 
 struct faucet {
 	struct faucet_cfg cfg;
-	struct rpc_endpoint ep;
+	struct client_app_conn rpc;
 	struct keystore_key key;
 	uint8_t addr[ADDR_LEN];
 	char address[ADDR_STR_MAX]; /* the faucet's own address */
@@ -81,31 +81,12 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int read_cookie(struct faucet *f)
-{
-	char path[FAUCET_PATH_MAX + 16], line[RPC_CLIENT_AUTH_MAX];
-	snprintf(path, sizeof(path), "%s/.cookie", f->cfg.datadir);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return -1;
-	int ok = fgets(line, sizeof(line), fp) != NULL;
-	fclose(fp);
-	if (!ok)
-		return -1;
-	line[strcspn(line, "\r\n")] = 0;
-	snprintf(f->ep.auth, sizeof(f->ep.auth), "%s", line);
-	return 0;
-}
-
 /* Calls method (params stolen; NULL = []). 0 with *result, or -1 with the
  * reason in fail. A node restarted since (a new cookie) is retried once. */
 static int call(struct faucet *f, const char *method, json_t *params, json_t **result,
 		struct rpc_failure *fail)
 {
-	int rc = rpc_client_call(&f->ep, method, params, result, fail);
-	if (rc == ASSAY_EAUTH && !f->cfg.rpcuser[0] && read_cookie(f) == 0)
-		rc = rpc_client_call(&f->ep, method, params, result, fail);
-	json_decref(params);
+	int rc = client_app_call(&f->rpc, method, params, result, fail);
 	if (rc)
 		log_warn("rpc %s: %s", method, fail->message);
 	return rc ? -1 : 0;
@@ -473,16 +454,6 @@ static void usage(void)
 	       FAUCET_LISTEN, amount, FAUCET_DEFAULT_INTERVAL_S);
 }
 
-static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
-{
-	if (strlen(value) >= cap) {
-		fprintf(stderr, "error: -%s is too long\n", name);
-		return -1;
-	}
-	memcpy(dst, value, strlen(value) + 1);
-	return 0;
-}
-
 /* A numeric flag in [min, max], by the range check assayd, assay-cli and
  * assay-worker use (core/conf.c): 0, or -1 with the range printed. */
 static int u64_flag(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -523,29 +494,30 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 		int bad = 0;
 		switch (ch) {
 		case OPT_DATADIR:
-			bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir");
+			bad = client_app_copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir");
 			break;
 		case OPT_NETWORK:
-			bad = copy_opt(c->network, sizeof(c->network), optarg, "network");
+			bad = client_app_copy_opt(c->network, sizeof(c->network), optarg, "network");
 			break;
 		case OPT_RPCCONNECT:
-			bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
+			bad = client_app_copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
 			break;
 		case OPT_RPCUSER:
-			bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
+			bad = client_app_copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
 			break;
 		case OPT_RPCPASSWORD:
-			bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
+			bad = client_app_copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg,
+						  "rpcpassword");
 			break;
 		case OPT_WALLET:
-			bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet");
+			bad = client_app_copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet");
 			break;
 		case OPT_PASSFILE:
-			bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg,
-				       "passphrase-file");
+			bad = client_app_copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg,
+						  "passphrase-file");
 			break;
 		case OPT_LISTEN:
-			bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen");
+			bad = client_app_copy_opt(c->listen, sizeof(c->listen), optarg, "listen");
 			break;
 		case OPT_RPCPORT:
 			if (u64_flag("rpcport", optarg, 1, 65535, &v))
@@ -607,52 +579,18 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 	return 0;
 }
 
-static int unlock(struct faucet *f)
-{
-	char pass[PASSPHRASE_MAX + 1], prompt[160], err[512];
-	struct keystore_info info;
-	int rc = keystore_read_info(f->cfg.datadir, f->cfg.wallet, &info, err, sizeof(err));
-	if (rc) {
-		log_error("wallet %s: %s", f->cfg.wallet, err);
-		return -1;
-	}
-	snprintf(prompt, sizeof(prompt), "Passphrase for wallet '%s': ", f->cfg.wallet);
-	rc = passphrase_get(f->cfg.passphrase_file[0] ? f->cfg.passphrase_file : NULL, prompt, 0, pass, err,
-			    sizeof(err));
-	if (rc == 0)
-		rc = keystore_load(f->cfg.datadir, f->cfg.wallet, pass, &f->key, err, sizeof(err));
-	sodium_memzero(pass, sizeof(pass));
-	if (rc) {
-		log_error("wallet %s: %s", f->cfg.wallet, err);
-		return -1;
-	}
-	address_from_pubkey(f->key.info.pubkey, f->addr);
-	return 0;
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct faucet *f = arg;
-	(void)what;
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(f->base, NULL);
-}
-
 static int start(struct faucet *f)
 {
-	snprintf(f->ep.host, sizeof(f->ep.host), "%s", f->cfg.rpcconnect);
-	f->ep.port = f->cfg.rpcport;
-	if (f->cfg.rpcuser[0])
-		snprintf(f->ep.auth, sizeof(f->ep.auth), "%s:%s", f->cfg.rpcuser, f->cfg.rpcpassword);
-	else if (read_cookie(f) < 0)
+	if (client_app_connect(&f->rpc, f->cfg.rpcconnect, f->cfg.rpcport, f->cfg.rpcuser, f->cfg.rpcpassword,
+			       f->cfg.datadir) < 0)
 		log_warn("no %s/.cookie: is the node running with this -datadir?", f->cfg.datadir);
-	if (unlock(f) < 0)
+	if (client_app_unlock(f->cfg.datadir, f->cfg.wallet, f->cfg.passphrase_file, &f->key, f->addr) < 0)
 		return -1;
 	struct rpc_failure fail;
 	json_t *info;
 	char err[256];
 	if (call(f, "getchainparams", NULL, &info, &fail) < 0) {
-		log_error("cannot reach the node at %s:%u: %s", f->ep.host, f->ep.port, fail.message);
+		log_error("cannot reach the node at %s:%u: %s", f->rpc.ep.host, f->rpc.ep.port, fail.message);
 		return -1;
 	}
 	int rc = client_chain_parse(info, &f->chain, err, sizeof(err));
@@ -672,25 +610,12 @@ static int start(struct faucet *f)
 	f->base = event_base_new();
 	if (!f->by_address || !f->by_ip || !f->base || start_http(f) < 0)
 		return -1;
-	f->sigint_ev = evsignal_new(f->base, SIGINT, on_signal, f);
-	f->sigterm_ev = evsignal_new(f->base, SIGTERM, on_signal, f);
-	if (!f->sigint_ev || !f->sigterm_ev)
-		return -1;
-	event_add(f->sigint_ev, NULL);
-	event_add(f->sigterm_ev, NULL);
-	return 0;
+	return client_app_signals(f->base, &f->sigint_ev, &f->sigterm_ev);
 }
 
 static void stop(struct faucet *f)
 {
-	if (f->sigint_ev)
-		event_free(f->sigint_ev);
-	if (f->sigterm_ev)
-		event_free(f->sigterm_ev);
-	if (f->http)
-		evhttp_free(f->http);
-	if (f->base)
-		event_base_free(f->base);
+	client_app_free_loop(f->base, f->http, f->sigint_ev, f->sigterm_ev);
 	faucet_limits_free(f->by_address);
 	faucet_limits_free(f->by_ip);
 	keystore_key_wipe(&f->key);
@@ -703,13 +628,9 @@ int main(int argc, char **argv)
 		free(f);
 		return 2;
 	}
-	log_set_stderr(1);
 	log_set_level(f->cfg.debug ? LOG_DEBUG : LOG_INFO);
-	signal(SIGPIPE, SIG_IGN);
 	int rc = 1;
-	if (keys_init() != 0) {
-		log_error("libsodium failed to initialise");
-	} else if (start(f) == 0) {
+	if (client_app_init() == 0 && start(f) == 0) {
 		char amount[AMOUNT_STR_MAX];
 		amount_format(f->cfg.amount, amount);
 		log_info("assay-faucet %s: %s ASY per request from %s on %s, http://%s/ (per address every "

@@ -1,11 +1,12 @@
 # wallet/: two libraries and the assay-cli program.
-# libassay_client.a is what every client shares (assay-cli and assay-worker):
-# keystore, passphrase, BIP-39/SLIP-0010 key backup (mnemonic), amounts,
-# transaction building, the node's chain parameters and the JSON-RPC/HTTP
-# client (libevent's evhttp). It links core,
-# the fee rule of consensus/params and libevent; never the VM or the compute
-# state machine. libassay_wallet.a is assay-cli itself; it adds the VM (the
-# contract commands) and the compute kernels (job output checks).
+# libassay_client.a is what every client shares (assay-cli, assay-worker,
+# assay-faucet): keystore, passphrase, BIP-39/SLIP-0010 key backup
+# (mnemonic), amounts, transaction building, the node's chain parameters, the
+# JSON-RPC/HTTP client (libevent's evhttp) and the long-running clients'
+# start-up (client_app: node connection, wallet unlock, signal stop). It links
+# core, the fee rule of consensus/params and libevent; never the VM or the
+# compute state machine. libassay_wallet.a is assay-cli itself; it adds the VM
+# (the contract commands) and the compute kernels (job output checks).
 noinst_LIBRARIES += libassay_client.a
 libassay_client_a_SOURCES = \
 	wallet/amount.c wallet/amount.h \
@@ -15,6 +16,7 @@ libassay_client_a_SOURCES = \
 	wallet/rpc_client.c wallet/rpc_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/client_chain.c wallet/client_chain.h \
+	wallet/client_app.c wallet/client_app.h \
 	wallet/output_check.c wallet/output_check.h
 CLIENT_LIBS = libassay_client.a libassay_consensus.a $(CORE_LIBS) $(EVENT_LIBS)
 

@@ -258,11 +258,13 @@ int rpc_client_call(const struct rpc_endpoint *ep, const char *method, json_t *p
 	return rc;
 }
 
-int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body,
-		   size_t *len, struct rpc_failure *fail)
+/* One request outside JSON-RPC (no auth) to an untrusted peer: the path
+ * and the address checked, then the exchange with the reply bounded by max.
+ * What exchange_run returns. */
+static int plain_request(const char *host, unsigned port, enum evhttp_cmd_type method, const char *path,
+			 const char *body, size_t len, size_t max, int *status, char **reply,
+			 size_t *reply_len, struct rpc_failure *fail)
 {
-	*body = NULL;
-	*len = 0;
 	/* the path goes into the request line: no spaces or control bytes */
 	if (path[0] != '/' || strpbrk(path, " \t\r\n"))
 		return fail_set(fail, ASSAY_EARG, 0, "bad path '%s'", path);
@@ -271,14 +273,24 @@ int rpc_client_get(const char *host, unsigned port, const char *path, size_t max
 	struct request_spec r = {
 		.host = host,
 		.port = port,
-		.method = EVHTTP_REQ_GET,
+		.method = method,
 		.path = path,
+		.body = body,
+		.body_len = len,
 		.max = max,
 		.timeout_ms = RPC_CLIENT_TIMEOUT_MS,
 	};
+	return exchange_run(&r, status, reply, reply_len, fail);
+}
+
+int rpc_client_get(const char *host, unsigned port, const char *path, size_t max, uint8_t **body, size_t *len,
+		   struct rpc_failure *fail)
+{
+	*body = NULL;
+	*len = 0;
 	char *reply;
 	int status = 0;
-	int rc = exchange_run(&r, &status, &reply, len, fail);
+	int rc = plain_request(host, port, EVHTTP_REQ_GET, path, NULL, 0, max, &status, &reply, len, fail);
 	if (rc)
 		return rc;
 	if (status != 200) {
@@ -296,21 +308,8 @@ int rpc_client_post(const char *host, unsigned port, const char *path, const cha
 {
 	*reply = NULL;
 	*reply_len = 0;
-	if (path[0] != '/' || strpbrk(path, " \t\r\n"))
-		return fail_set(fail, ASSAY_EARG, 0, "bad path '%s'", path);
-	if (strlen(host) >= 256 || port == 0 || port > 65535)
-		return fail_set(fail, ASSAY_EARG, 0, "bad host or port");
-	struct request_spec r = {
-		.host = host,
-		.port = port,
-		.method = EVHTTP_REQ_POST,
-		.path = path,
-		.body = body,
-		.body_len = len,
-		.max = max,
-		.timeout_ms = RPC_CLIENT_TIMEOUT_MS,
-	};
-	return exchange_run(&r, status, reply, reply_len, fail);
+	return plain_request(host, port, EVHTTP_REQ_POST, path, body, len, max, status, reply, reply_len,
+			     fail);
 }
 
 int rpc_client_wait_block(const struct rpc_endpoint *ep, uint64_t timeout_ms, long long after, long long *height,

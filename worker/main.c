@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +38,7 @@
 #include "core/notify.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
+#include "wallet/client_app.h"
 #include "wallet/client_chain.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
@@ -122,7 +122,7 @@ enum {
 
 struct worker {
 	struct worker_cfg cfg;
-	struct rpc_endpoint ep;
+	struct client_app_conn rpc;
 	struct keystore_key key;
 	uint8_t addr[ADDR_LEN];
 	char address[ADDR_STR_MAX];
@@ -151,23 +151,6 @@ static uint64_t now_ns(void)
 
 /* ---- RPC ---- */
 
-static int read_cookie(struct worker *w)
-{
-	char path[WORKER_PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/.cookie", w->cfg.datadir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	char line[RPC_CLIENT_AUTH_MAX];
-	int ok = fgets(line, sizeof(line), f) != NULL;
-	fclose(f);
-	if (!ok)
-		return -1;
-	line[strcspn(line, "\r\n")] = 0;
-	snprintf(w->ep.auth, sizeof(w->ep.auth), "%s", line);
-	return 0;
-}
-
 /* Calls method (params stolen; NULL = []). 0 with *result, or -1 with the
  * failure in *fail (logged unless quiet). A stale cookie is reread once. */
 static int call(struct worker *w, const char *method, json_t *params, json_t **result,
@@ -176,11 +159,8 @@ static int call(struct worker *w, const char *method, json_t *params, json_t **r
 	struct rpc_failure local;
 	if (!fail)
 		fail = &local;
-	log_debugc(LOG_CAT_RPC, "rpc: %s to %s:%u", method, w->ep.host, (unsigned)w->ep.port);
-	int rc = rpc_client_call(&w->ep, method, params, result, fail);
-	if (rc == ASSAY_EAUTH && !w->cfg.rpcuser[0] && read_cookie(w) == 0)
-		rc = rpc_client_call(&w->ep, method, params, result, fail);
-	json_decref(params);
+	log_debugc(LOG_CAT_RPC, "rpc: %s to %s:%u", method, w->rpc.ep.host, (unsigned)w->rpc.ep.port);
+	int rc = client_app_call(&w->rpc, method, params, result, fail);
 	if (rc) {
 		if (rc != ASSAY_EINVALID)
 			fail->code = 0; /* not the node's error code */
@@ -858,7 +838,7 @@ static void tick(struct worker *w)
 	uint64_t height;
 	long long tip;
 	struct rpc_failure f;
-	if (rpc_client_wait_block(&w->ep, w->cfg.poll_ms, (long long)w->last_height, &tip, &f) == 0) {
+	if (rpc_client_wait_block(&w->rpc.ep, w->cfg.poll_ms, (long long)w->last_height, &tip, &f) == 0) {
 		height = (uint64_t)tip;
 		if (!w->long_poll) {
 			struct timeval soon = {0, 1000}; /* the wait is the interval now */
@@ -908,14 +888,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;
 	tick(arg);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct worker *w = arg;
-	(void)what;
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(w->base, NULL);
 }
 
 /* ---- the output server ---- */
@@ -1093,16 +1065,6 @@ static void usage(void)
 	       WORKER_LISTEN, WORKER_MAX_POLL_MS, WORKER_POLL_MS, log_category_list());
 }
 
-static int copy_opt(char *dst, size_t cap, const char *value, const char *name)
-{
-	if (strlen(value) >= cap) {
-		fprintf(stderr, "error: -%s is too long\n", name);
-		return -1;
-	}
-	memcpy(dst, value, strlen(value) + 1);
-	return 0;
-}
-
 /* One assay.conf entry (core/conf.c reads the file): the node's connection
  * settings that no flag gave; the node's other keys are not ours. */
 static int conf_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
@@ -1147,29 +1109,29 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 		int bad = 0;
 		err[0] = 0;
 		switch (ch) {
-		case OPT_DATADIR: bad = copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir"); break;
+		case OPT_DATADIR: bad = client_app_copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir"); break;
 		case OPT_NETWORK:
 			c->given |= WORKER_SET_NETWORK;
-			bad = copy_opt(c->network, sizeof(c->network), optarg, "network");
+			bad = client_app_copy_opt(c->network, sizeof(c->network), optarg, "network");
 			break;
 		case OPT_RPCCONNECT:
 			c->given |= WORKER_SET_RPCCONNECT;
-			bad = copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
+			bad = client_app_copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
 			break;
 		case OPT_RPCUSER:
 			c->given |= WORKER_SET_RPCUSER;
-			bad = copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
+			bad = client_app_copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
 			break;
 		case OPT_RPCPASSWORD:
 			c->given |= WORKER_SET_RPCPASSWORD;
-			bad = copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
+			bad = client_app_copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
 			break;
-		case OPT_WALLET: bad = copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet"); break;
-		case OPT_PASSFILE: bad = copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg, "passphrase-file"); break;
-		case OPT_BACKEND: bad = copy_opt(c->backend, sizeof(c->backend), optarg, "backend"); break;
-		case OPT_LISTEN: bad = copy_opt(c->listen, sizeof(c->listen), optarg, "listen"); break;
-		case OPT_ENDPOINT: bad = copy_opt(c->endpoint, sizeof(c->endpoint), optarg, "endpoint"); break;
-		case OPT_OUTDIR: bad = copy_opt(c->outdir, sizeof(c->outdir), optarg, "outdir"); break;
+		case OPT_WALLET: bad = client_app_copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet"); break;
+		case OPT_PASSFILE: bad = client_app_copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg, "passphrase-file"); break;
+		case OPT_BACKEND: bad = client_app_copy_opt(c->backend, sizeof(c->backend), optarg, "backend"); break;
+		case OPT_LISTEN: bad = client_app_copy_opt(c->listen, sizeof(c->listen), optarg, "listen"); break;
+		case OPT_ENDPOINT: bad = client_app_copy_opt(c->endpoint, sizeof(c->endpoint), optarg, "endpoint"); break;
+		case OPT_OUTDIR: bad = client_app_copy_opt(c->outdir, sizeof(c->outdir), optarg, "outdir"); break;
 		case OPT_RPCPORT:
 			c->given |= WORKER_SET_RPCPORT;
 			bad = conf_parse_u64("rpcport", optarg, 1, 65535, &v, err, sizeof(err)) < 0;
@@ -1300,45 +1262,18 @@ static int read_chain(struct worker *w)
 	return 0;
 }
 
-static int unlock(struct worker *w)
-{
-	char pass[PASSPHRASE_MAX + 1], prompt[128], err[512];
-	struct keystore_info info;
-	/* A wallet that is not there is said before any passphrase is asked for. */
-	int rc = keystore_read_info(w->cfg.datadir, w->cfg.wallet, &info, err, sizeof(err));
-	if (rc) {
-		log_error("wallet %s: %s", w->cfg.wallet, err);
-		return -1;
-	}
-	snprintf(prompt, sizeof(prompt), "Passphrase for wallet '%s': ", w->cfg.wallet);
-	rc = passphrase_get(w->cfg.passphrase_file[0] ? w->cfg.passphrase_file : NULL, prompt, 0, pass, err,
-				sizeof(err));
-	if (rc == 0)
-		rc = keystore_load(w->cfg.datadir, w->cfg.wallet, pass, &w->key, err, sizeof(err));
-	sodium_memzero(pass, sizeof(pass));
-	if (rc) {
-		log_error("wallet %s: %s", w->cfg.wallet, err);
-		return -1;
-	}
-	address_from_pubkey(w->key.info.pubkey, w->addr);
-	return 0;
-}
-
 static int start(struct worker *w)
 {
-	snprintf(w->ep.host, sizeof(w->ep.host), "%s", w->cfg.rpcconnect);
-	w->ep.port = w->cfg.rpcport;
-	if (w->cfg.rpcuser[0])
-		snprintf(w->ep.auth, sizeof(w->ep.auth), "%s:%s", w->cfg.rpcuser, w->cfg.rpcpassword);
-	else if (read_cookie(w) < 0)
+	if (client_app_connect(&w->rpc, w->cfg.rpcconnect, w->cfg.rpcport, w->cfg.rpcuser, w->cfg.rpcpassword,
+			       w->cfg.datadir) < 0)
 		log_warn("no %s/.cookie yet; waiting for the node", w->cfg.datadir);
-	if (unlock(w) < 0)
+	if (client_app_unlock(w->cfg.datadir, w->cfg.wallet, w->cfg.passphrase_file, &w->key, w->addr) < 0)
 		return -1;
 	if (read_chain(w) < 0)
 		return -1;
 	if ((w->cfg.given & WORKER_SET_NETWORK) && strcmp(w->chain.network->name, w->cfg.network) != 0) {
-		log_error("the node at %s:%u is on network %s, not %s (-network)", w->ep.host, (unsigned)w->ep.port,
-			  w->chain.network->name, w->cfg.network);
+		log_error("the node at %s:%u is on network %s, not %s (-network)", w->rpc.ep.host,
+			  (unsigned)w->rpc.ep.port, w->chain.network->name, w->cfg.network);
 		return -1;
 	}
 	address_encode(w->chain.network->family, w->addr, w->address);
@@ -1378,13 +1313,9 @@ static int start(struct worker *w)
 		return -1;
 	struct timeval tv = {w->cfg.poll_ms / 1000, (w->cfg.poll_ms % 1000) * 1000};
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
-	w->sigint_ev = evsignal_new(w->base, SIGINT, on_signal, w);
-	w->sigterm_ev = evsignal_new(w->base, SIGTERM, on_signal, w);
-	if (!w->tick_ev || !w->sigint_ev || !w->sigterm_ev)
+	if (!w->tick_ev || client_app_signals(w->base, &w->sigint_ev, &w->sigterm_ev) < 0)
 		return -1;
 	event_add(w->tick_ev, &tv);
-	event_add(w->sigint_ev, NULL);
-	event_add(w->sigterm_ev, NULL);
 	if (w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0)
 		log_warn("TEST MODE: corrupting %s of every job's tiles", w->cfg.corrupt_tiles ? "some" : "a fraction");
 	return 0;
@@ -1400,14 +1331,7 @@ static void stop(struct worker *w)
 	}
 	if (w->tick_ev)
 		event_free(w->tick_ev);
-	if (w->sigint_ev)
-		event_free(w->sigint_ev);
-	if (w->sigterm_ev)
-		event_free(w->sigterm_ev);
-	if (w->http)
-		evhttp_free(w->http);
-	if (w->base)
-		event_base_free(w->base);
+	client_app_free_loop(w->base, w->http, w->sigint_ev, w->sigterm_ev);
 #ifdef HAVE_OPENCL
 	if (w->cl)
 		backend_opencl_destroy(w->cl);
@@ -1422,13 +1346,9 @@ int main(int argc, char **argv)
 		free(w);
 		return 2;
 	}
-	log_set_stderr(1);
 	log_set_categories(w->cfg.debug);
-	signal(SIGPIPE, SIG_IGN);
 	int rc = 1;
-	if (keys_init() != 0) {
-		log_error("libsodium failed to initialise");
-	} else if (start(w) == 0) {
+	if (client_app_init() == 0 && start(w) == 0) {
 		log_info("assay-worker %s: worker %s on %s, polling every %u ms", PACKAGE_VERSION, w->address,
 			 w->chain.network->name, w->cfg.poll_ms);
 		if (notify_service("READY=1\nSTATUS=registered, computing") < 0) /* systemd Type=notify */

@@ -13,59 +13,17 @@
 
 #include "consensus/bft/bft.h"
 #include "node/conswal.h"
+#include "tests/fuzz/fuzz_bft.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t CHAIN[HASH_LEN] = {9};
 
-/* Any signature whose first byte is 0x5a verifies: lets mutations reach the
- * rules without forging Ed25519. */
-static int lax_verify(void *ctx, const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], const uint8_t sig[SIG_LEN])
-{
-	(void)ctx;
-	(void)pk;
-	(void)h;
-	return sig[0] == 0x5a ? 0 : -1;
-}
-
-static int sign_vote(void *ctx, const struct bft_vote *v, uint8_t sig[SIG_LEN])
-{
-	(void)ctx;
-	(void)v;
-	memset(sig, 0x5a, SIG_LEN);
-	return 0;
-}
-
-static int sign_prop(void *ctx, const struct bft_proposal *p, uint8_t sig[SIG_LEN])
-{
-	(void)ctx;
-	(void)p;
-	memset(sig, 0x5a, SIG_LEN);
-	return 0;
-}
-
 static void replay(const struct conswal_rec *recs, size_t n)
 {
-	struct bft_validator v[4];
-	memset(v, 0, sizeof(v));
-	for (int i = 0; i < 4; i++) {
-		v[i].pubkey[0] = (uint8_t)(i + 1);
-		v[i].power = 1;
-	}
+	static const uint64_t powers[4] = {1, 1, 1, 1};
 	struct bft_valset vals;
-	if (bft_valset_init(&vals, v, 4, NULL, 0))
-		abort();
-	struct bft_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	memcpy(cfg.chain_id, CHAIN, HASH_LEN);
-	cfg.height = 1;
-	bft_timeouts_local(&cfg.timeouts);
-	cfg.is_validator = 1;
-	cfg.self[0] = 2;
-	struct bft_ops ops = {NULL, sign_vote, sign_prop, lax_verify};
-	bft_engine_t *e = bft_create(&cfg, &vals, &ops, NULL, 0);
-	if (!e)
-		abort();
+	bft_engine_t *e = fuzz_bft_engine(CHAIN, powers, 2, &vals);
 	for (size_t i = 0; i < n; i++) {
 		conswal_feed(e, &recs[i]);
 		struct bft_output o;

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_DRIVER
-#include <stdio.h>
+#include "tests/fuzz/fuzz_mutate.h"
 
 /* A record with two unbonding entries and a missed bitmap, then random
  * byte mutations of it. */
@@ -46,25 +46,8 @@ int main(void)
 	struct buf seed;
 	buf_init(&seed);
 	validator_record_encode(&r, &seed);
-	if (seed.oom)
-		return 1;
-	uint8_t *m = malloc(seed.len + 16);
-	if (!m)
-		return 1;
-	srand(4242);
-	LLVMFuzzerTestOneInput(seed.data, seed.len);
-	for (int round = 0; round < 20000; round++) {
-		size_t n = seed.len - (size_t)(rand() % 3) + (size_t)(rand() % 3);
-		memcpy(m, seed.data, seed.len);
-		for (size_t i = seed.len; i < n; i++)
-			m[i] = (uint8_t)rand();
-		for (int k = rand() % 4; k >= 0; k--)
-			m[(size_t)rand() % n] = (uint8_t)rand();
-		LLVMFuzzerTestOneInput(m, n);
-	}
-	free(m);
+	int rc = fuzz_mutate(&seed, 4242, 20000, "fuzz_validators");
 	buf_free(&seed);
-	printf("fuzz_validators: 20000 mutations, no crash\n");
-	return 0;
+	return rc;
 }
 #endif

@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+#include "core/tx.h"
 #include "wallet/cli.h"
 
 #define CLI_MAX_WORDS 40
@@ -132,6 +134,37 @@ static inline int fake_rpc_start(struct fake_rpc *f, fake_rpc_reply_fn reply)
 		return -1;
 	f->port = ntohs(sa.sin_port);
 	return pthread_create(&f->thread, NULL, fake_rpc_main, f);
+}
+
+/* A sendrawtransaction's hex as a fake node takes it: decoded into *sent
+ * (the one before freed), *have_sent saying whether it decoded. The txid as
+ * a JSON string, or NULL when it does not decode. */
+static inline json_t *fake_rpc_take_tx(const char *hex, struct tx *sent, int *have_sent)
+{
+	size_t n = hex ? strlen(hex) / 2 : 0;
+	uint8_t *raw = malloc(n + 1), id[HASH_LEN];
+	char idhex[2 * HASH_LEN + 1];
+	if (*have_sent)
+		tx_free(sent);
+	*have_sent =
+		raw && hex && hex_decode(hex, raw, n) == (long)n && tx_decode(sent, raw, n, 1 << 20) == 0;
+	free(raw);
+	if (!*have_sent)
+		return NULL;
+	tx_id(sent, id);
+	hex_encode(id, HASH_LEN, idhex);
+	return json_string(idhex);
+}
+
+/* A JSON-RPC reply's text (malloc()ed) with result and error (each stolen;
+ * NULL: null), as fake_rpc_reply_fn returns it. */
+static inline char *fake_rpc_reply_text(json_t *result, json_t *error)
+{
+	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(), "error",
+				  error ? error : json_null(), "id", 1);
+	char *text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	return text;
 }
 
 static inline void fake_rpc_stop(struct fake_rpc *f)

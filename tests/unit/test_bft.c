@@ -13,36 +13,12 @@
 
 #include "consensus/bft/bft.h"
 #include "core/error.h"
+#include "tests/unit/bft_fixture.h"
 #include "test.h"
 
 static const uint8_t CHAIN[HASH_LEN] = {0xc4, 0xa1};
 
-/* ---- test keys and a cheap, deterministic stand-in for signatures ---- */
-
-/* Validator i's key: sorted the same way as i. */
-static void test_key(uint32_t i, uint8_t pk[PUBKEY_LEN])
-{
-	memset(pk, 0, PUBKEY_LEN);
-	pk[0] = (uint8_t)(i + 1);
-	pk[1] = 0x5a;
-}
-
-/* sig = H(pubkey || sighash) || zeros: unforgeable enough for a simulation
- * whose faulty nodes only ever sign as themselves, and a thousand times
- * cheaper than Ed25519. */
-static void fake_sign(const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], uint8_t sig[SIG_LEN])
-{
-	memset(sig, 0, SIG_LEN);
-	sha256_2(pk, PUBKEY_LEN, h, HASH_LEN, sig);
-}
-
-static int fake_verify(void *ctx, const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], const uint8_t sig[SIG_LEN])
-{
-	(void)ctx;
-	uint8_t want[SIG_LEN];
-	fake_sign(pk, h, want);
-	return memcmp(want, sig, SIG_LEN) == 0 ? 0 : -1;
-}
+/* ---- signing as a test validator (keys and signatures: bft_fixture.h) ---- */
 
 static void sign_vote_as(uint32_t i, struct bft_vote *v)
 {

@@ -296,20 +296,8 @@ static char *fake_reply(const char *method, json_t *params)
 				   "nonce", 3, "pending_nonce", 4, "code_hash");
 	} else if (strcmp(method, "sendrawtransaction") == 0) {
 		const char *hex = json_string_value(json_array_get(params, 0));
-		size_t n = hex ? strlen(hex) / 2 : 0;
-		uint8_t *raw = malloc(n + 1);
-		uint8_t id[HASH_LEN];
-		char idhex[2 * HASH_LEN + 1];
-		if (fake.have_sent)
-			tx_free(&fake.sent);
-		fake.have_sent = hex && hex_decode(hex, raw, n) == (long)n &&
-				 tx_decode(&fake.sent, raw, n, 1 << 20) == 0;
-		free(raw);
-		if (fake.have_sent) {
-			tx_id(&fake.sent, id);
-			hex_encode(id, HASH_LEN, idhex);
-			result = json_string(idhex);
-		} else {
+		result = fake_rpc_take_tx(hex, &fake.sent, &fake.have_sent);
+		if (!result) {
 			error = json_pack("{s:i, s:s}", "code", -22, "message", "TX decode failed");
 		}
 	} else if (strcmp(method, "getcode") == 0) {
@@ -333,11 +321,7 @@ static char *fake_reply(const char *method, json_t *params)
 	} else {
 		error = json_pack("{s:i, s:s}", "code", -32601, "message", "Method not found");
 	}
-	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(),
-				  "error", error ? error : json_null(), "id", 1);
-	char *text = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	return text;
+	return fake_rpc_reply_text(result, error);
 }
 
 static int fake_start(void)

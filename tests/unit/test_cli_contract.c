@@ -462,21 +462,9 @@ static char *fake_reply(const char *method, json_t *params)
 						   : "nonce too low",
 				   "gas_used", 700, "fee", 1001000, "created", "events");
 	} else if (strcmp(method, "sendrawtransaction") == 0) {
-		const char *hex = p0;
-		size_t n = hex ? strlen(hex) / 2 : 0;
-		uint8_t *raw = malloc(n + 1), id[HASH_LEN];
-		char idhex[2 * HASH_LEN + 1];
-		if (fake.have_sent)
-			tx_free(&fake.sent);
-		fake.have_sent = raw && hex && hex_decode(hex, raw, n) == (long)n &&
-				 tx_decode(&fake.sent, raw, n, 1 << 20) == 0;
-		free(raw);
+		result = fake_rpc_take_tx(p0, &fake.sent, &fake.have_sent);
 		fake.sends++;
-		if (fake.have_sent) {
-			tx_id(&fake.sent, id);
-			hex_encode(id, HASH_LEN, idhex);
-			result = json_string(idhex);
-		} else {
+		if (!result) {
 			error = json_pack("{s:i, s:s}", "code", -22, "message", "TX decode failed");
 		}
 	} else if (strcmp(method, "querycontract") == 0) {
@@ -485,11 +473,7 @@ static char *fake_reply(const char *method, json_t *params)
 	} else {
 		error = json_pack("{s:i, s:s}", "code", -32601, "message", "Method not found");
 	}
-	json_t *reply = json_pack("{s:o, s:o, s:i}", "result", result ? result : json_null(), "error",
-				  error ? error : json_null(), "id", 1);
-	char *text = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	return text;
+	return fake_rpc_reply_text(result, error);
 }
 
 static void test_against_fake_node(void)

@@ -402,26 +402,10 @@ static char *fake_reply(const char *method, json_t *params)
 				   "gas_used", 0, "fee", 100000, "created", "events");
 	} else if (strcmp(method, "sendrawtransaction") == 0) {
 		const char *hex = json_string_value(json_array_get(params, 0));
-		size_t n = hex ? strlen(hex) / 2 : 0;
-		uint8_t *raw = malloc(n + 1), id[HASH_LEN];
-		char idhex[2 * HASH_LEN + 1];
-		if (fake.have_sent)
-			tx_free(&fake.sent);
-		fake.have_sent = raw && hex && hex_decode(hex, raw, n) == (long)n &&
-				 tx_decode(&fake.sent, raw, n, 1 << 20) == 0;
-		free(raw);
-		if (fake.have_sent) {
-			tx_id(&fake.sent, id);
-			hex_encode(id, HASH_LEN, idhex);
-			result = json_string(idhex);
-		}
+		result = fake_rpc_take_tx(hex, &fake.sent, &fake.have_sent);
 	}
-	json_t *reply = json_pack(
-		"{s:o, s:o, s:i}", "result", result ? result : json_null(), "error",
-		result ? json_null() : json_pack("{s:i, s:s}", "code", -32601, "message", "no"), "id", 1);
-	char *text = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	return text;
+	json_t *error = result ? NULL : json_pack("{s:i, s:s}", "code", -32601, "message", "no");
+	return fake_rpc_reply_text(result, error);
 }
 
 static int run_cli(const char *first, ...) __attribute__((sentinel));

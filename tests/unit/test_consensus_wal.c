@@ -13,33 +13,11 @@
 #include "consensus/bft/bft.h"
 #include "core/error.h"
 #include "node/conswal.h"
+#include "tests/unit/bft_fixture.h"
 #include "test.h"
 
 static const uint8_t CHAIN[HASH_LEN] = {0xc0, 0x5e};
 static const uint8_t VA[HASH_LEN] = {0xa1, 1};
-
-/* Cheap deterministic stand-ins for Ed25519, as in test_bft.c. */
-static void test_key(uint32_t i, uint8_t pk[PUBKEY_LEN])
-{
-	memset(pk, 0, PUBKEY_LEN);
-	pk[0] = (uint8_t)(i + 1);
-	pk[1] = 0x5a;
-}
-
-static void fake_sign(const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN], uint8_t sig[SIG_LEN])
-{
-	memset(sig, 0, SIG_LEN);
-	sha256_2(pk, PUBKEY_LEN, h, HASH_LEN, sig);
-}
-
-static int fake_verify(void *ctx, const uint8_t pk[PUBKEY_LEN], const uint8_t h[HASH_LEN],
-		       const uint8_t sig[SIG_LEN])
-{
-	(void)ctx;
-	uint8_t want[SIG_LEN];
-	fake_sign(pk, h, want);
-	return memcmp(want, sig, SIG_LEN) == 0 ? 0 : -1;
-}
 
 /* Counts signatures, and what was signed, so a replay can be compared. */
 struct signer {

@@ -1,0 +1,70 @@
+/* What the long-running clients (assay-worker, assay-faucet) share around
+ * their own logic: the node connection (-rpcuser/-rpcpassword or the
+ * datadir's .cookie, reread once when the node restarted), unlocking the
+ * wallet key, a flag's length check and the SIGINT/SIGTERM stop of the event
+ * loop. Messages stay with the callers except where both print the same.
+ * Not for: assay-cli (wallet/cli.c has its own), option tables. */
+#ifndef ASSAY_WALLET_CLIENT_APP_H
+#define ASSAY_WALLET_CLIENT_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "core/keys.h"
+#include "wallet/keystore.h"
+#include "wallet/rpc_client.h"
+
+#define CLIENT_APP_PATH_MAX 4096 /* a -datadir, as the clients take it */
+
+/* A client's node connection: where and how it authenticates. */
+struct client_app_conn {
+	struct rpc_endpoint ep;
+	const char *datadir; /* its .cookie when no rpcuser is given */
+	int have_user;       /* -rpcuser given: the cookie is never read */
+};
+
+/* Fills conn: host, port, and "user:password" when rpcuser is not empty,
+ * else the cookie in datadir. 0, or -1 when the cookie cannot be read yet
+ * (conn is usable; the caller says what it means). */
+int client_app_connect(struct client_app_conn *conn, const char *host, unsigned port, const char *rpcuser,
+		       const char *rpcpassword, const char *datadir);
+
+/* datadir/.cookie's first line into conn->ep.auth: 0, or -1 (none). */
+int client_app_read_cookie(struct client_app_conn *conn);
+
+/* rpc_client_call, retried once after rereading the cookie when the node
+ * refused the credentials and no rpcuser was given. Steals params. Returns
+ * what rpc_client_call did (0 with *result). */
+int client_app_call(struct client_app_conn *conn, const char *method, json_t *params, json_t **result,
+		    struct rpc_failure *fail);
+
+/* Unlocks wallet in datadir: says a missing wallet before asking for the
+ * passphrase (from passphrase_file when not empty, else the terminal), then
+ * loads the key and its address. 0, or -1 logged as "wallet NAME: why". */
+int client_app_unlock(const char *datadir, const char *wallet, const char *passphrase_file,
+		      struct keystore_key *key, uint8_t addr[ADDR_LEN]);
+
+/* Copies a flag's value into dst (cap bytes): 0, or -1 with
+ * "error: -NAME is too long" on stderr. */
+int client_app_copy_opt(char *dst, size_t cap, const char *value, const char *name);
+
+/* SIGINT and SIGTERM end base's loop (logged as "signal N: shutting
+ * down"). The two events into *sigint and *sigterm (freed by the caller);
+ * 0, or -1 when either cannot be made. */
+int client_app_signals(struct event_base *base, struct event **sigint, struct event **sigterm);
+
+/* A client's process set-up: log to stderr, SIGPIPE ignored (a peer that
+ * hangs up is a failed write, not the end), libsodium ready. 0, or -1 with
+ * "libsodium failed to initialise" logged. */
+int client_app_init(void);
+
+/* Frees the signal events, the HTTP server and then the event base; NULLs
+ * are skipped. */
+void client_app_free_loop(struct event_base *base, struct evhttp *http, struct event *sigint,
+			  struct event *sigterm);
+
+#endif

@@ -134,7 +134,10 @@ def test(tmpdir, nodes):
             state[:] = [sorted(book), sorted(dialed)]
             # dialed from its address book: only gossip can have put them there
             return len(dialed & others & book) >= 2
-        fw.wait_until(discovered, 45, f"the newcomer to learn two of {sorted(others)} from its one seed and dial them (book, dialed: {state})")
+        try:
+            fw.wait_until(discovered, 45, f"the newcomer to learn two of {sorted(others)} and dial them")
+        except AssertionError as e:
+            raise AssertionError(f"{e} (book, dialed: {state})") from None
         fw.wait_until(lambda: newcomer.height() >= rpc_json(dirs[0], "getblockchaininfo")["height"] - 1, 45,
                       "the newcomer to sync")
         h = newcomer.height()
@@ -183,6 +186,8 @@ def test(tmpdir, nodes):
             seen[0] = tip + 1
             return False
         fw.wait_until(proposed, 40, "a block proposed by the newcomer", interval=0.5)
+        fw.assert_eq(cli(dirs[0], "getblockhash", str(seen[-1])).stdout.strip(),
+                     newcomer.rpc("getblockhash", seen[-1]), "the newcomer's block on node0")
         print(f"newcomer in the set from height {joined_at}, proposed block {seen[-1]}")
 
         # 5. The worker registers and is paid for a job.

@@ -1,10 +1,10 @@
 """Joining a testnet of one's own end to end, as docs/testnet.md tells a
 newcomer to (issue 11, Tests): `assay-cli testnet init --network testnet`
 writes four validators and a worker, `scripts/localnet up` starts them;
-node0 and node1 serve as the seeds. A newcomer with an empty data
-directory, given the genesis and ONE seed (node0's p2p port, no -addnode,
-no -connect), learns the other validators through address gossip (its
-address book lists them and it connects to at least two peers) and syncs
+node0 and node1 are its seeds. A newcomer with an empty data directory,
+not listening, given the genesis and ONE seed (node0's p2p port, no
+-addnode, no -connect), learns the other validators through address gossip
+(it dials at least two of node1..node3 that its address book lists) and syncs
 to the validators' height with the same block hashes. assay-faucet beside
 node0 funds the newcomer's validator key with `assay-cli faucet --wait`
 (the balance on chain is the faucet's amount, which covers the chain's

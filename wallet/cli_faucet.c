@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -21,6 +22,28 @@ const struct cli_optdef cli_faucet_opts[] = {
 };
 
 /* http://HOST:PORT[/PREFIX] into host, port and the path of /request. */
+/* The faucet sent the transaction to its own node; this node may not have
+ * it yet (the relay takes a moment). Waits, up to timeout_s, until
+ * gettransaction stops answering "not found" (-5); cli_wait_tx then follows
+ * it and reports anything else. */
+static void wait_relayed(struct cli_ctx *ctx, const char *txid, unsigned timeout_s)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		json_t *params = json_pack("[s]", txid), *rec = NULL;
+		struct rpc_failure f = {0};
+		int rc = rpc_client_call(&ctx->rpc, "gettransaction", params, &rec, &f);
+		json_decref(params);
+		json_decref(rec);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (rc != ASSAY_EINVALID || f.code != -5 || t.tv_sec - t0.tv_sec >= (time_t)timeout_s)
+			return;
+		struct timespec nap = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+		nanosleep(&nap, NULL);
+	}
+}
+
 static int parse_url(const char *url, char host[256], unsigned *port, char path[512])
 {
 	if (strncmp(url, "http://", 7) != 0)
@@ -129,6 +152,7 @@ int cli_faucet(struct cli_ctx *ctx)
 	char id[2 * HASH_LEN + 1];
 	snprintf(id, sizeof(id), "%s", txid);
 	json_t *tx = NULL;
+	wait_relayed(ctx, id, timeout_s);
 	rc = cli_wait_tx(ctx, id, timeout_s, &tx);
 	if (rc) {
 		json_decref(j);

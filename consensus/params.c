@@ -6,7 +6,7 @@ void chain_params_default(struct chain_params *p, int dev)
 {
 	p->block_time_ms = dev ? 1000 : 5000;
 	p->max_block_txs = 10000;
-	p->max_block_bytes = 8u << 20;
+	p->max_block_bytes = CHAIN_MAX_BLOCK_BYTES;
 	p->max_tx_bytes = 1u << 20;
 	p->max_block_gas = 1000000000ull;
 	p->min_fee = 1000;
@@ -32,6 +32,9 @@ int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
 {
 	if (p->max_tx_bytes > (1u << 22) || p->max_block_txs > 100000)
 		return assay_fail(err, errlen, ASSAY_EINVALID, "max_tx_bytes or max_block_txs above the hard ceiling");
+	if (p->max_block_bytes > CHAIN_MAX_BLOCK_BYTES)
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "max_block_bytes above the hard ceiling of 8388608 - 8192 (a block must fit one p2p message)");
 	if (p->min_validator_bond < 1000000000ull)
 		return assay_fail(err, errlen, ASSAY_EINVALID, "min_validator_bond must be at least 1 ASY");
 	if (p->evidence_max_age > p->unbonding_period)

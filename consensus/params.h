@@ -8,6 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The ceiling on max_block_bytes (protocol §8): 8 MiB − 8 KiB, so that a
+ * block travels whole in one p2p message beside a proposal (docs/p2p.md:
+ * NET_MAX_OBJECT is 8 MiB − 4 KiB) and is never split into parts. */
+#define CHAIN_MAX_BLOCK_BYTES ((8u << 20) - 8192u)
+
 struct chain_params {
 	uint64_t block_time_ms;   /* target interval between blocks */
 	uint32_t max_block_txs;   /* transactions per block */

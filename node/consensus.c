@@ -18,11 +18,18 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "consensus/params.h"
+#include "net/msg.h"
 #include "net/net.h"
 #include "node/consensus.h"
 #include "node/conswal.h"
 #include "node/node.h"
 #include "node/txaccept.h"
+
+/* A proposal carries its whole block in one message (docs/consensus.md §9):
+ * the protocol's block ceiling leaves room for the proposal beside it. */
+_Static_assert(CHAIN_MAX_BLOCK_BYTES + BFT_PROPOSAL_BYTES <= NET_MAX_OBJECT,
+	       "a largest block and its proposal must fit one p2p message");
 
 /* Steps as the sign-state orders them within one (height, round). */
 enum sign_step { SIGN_PROPOSAL = 0, SIGN_PREVOTE = 1, SIGN_PRECOMMIT = 2 };

@@ -165,6 +165,13 @@ static void test_validator_params(void)
 	expect_error(json, "timeout");
 	snprintf(json, sizeof(json), fmt, "local", "\"jail_blocks\":0", pkhex, "3");
 	expect_error(json, "positive");
+	/* a block must fit one p2p message beside its proposal (consensus.md §9) */
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":8380417", pkhex, "3");
+	expect_error(json, "max_block_bytes above the hard ceiling");
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":8380416", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.max_block_bytes, CHAIN_MAX_BLOCK_BYTES);
+	genesis_free(&g);
 	/* 10^10 power is a bond of 10^19 base units: above 2^63 */
 	snprintf(json, sizeof(json), fmt, "local", "", pkhex, "10000000000");
 	expect_error(json, "bonds");

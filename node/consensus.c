@@ -813,7 +813,12 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	char err[256];
 	uint64_t now = node_now_ms();
 	cs->decided++;
-	cs->next_block_ms = now + n->blocktime_ms;
+	/* The next block is due a block time after this one's timestamp, not
+	 * after the decision, so the voting does not add to every interval; a
+	 * timestamp ahead of our clock counts as now (a skewed proposer must not
+	 * slow the chain down). */
+	uint64_t made_ms = c && c->blk.hdr.time_ms < now ? c->blk.hdr.time_ms : now;
+	cs->next_block_ms = made_ms + n->blocktime_ms;
 	count_decision(cs, o, c ? c->seen_ms : 0, now);
 	if (!c) {
 		log_warn("consensus: decided height %llu without its block; waiting for block sync",

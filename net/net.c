@@ -1580,8 +1580,9 @@ int net_peers(net_t *n, struct net_peer_info **out, size_t *count)
 		pi->ping_ms = st.ping_ms;
 		pi->connected_at_ms = c->connected_at_ms;
 		pi->score = st.score;
+		pi->ready = net_peer_ready(c->peer);
 		snprintf(pi->user_agent, sizeof(pi->user_agent), "%s",
-			 net_peer_ready(c->peer) ? net_peer_remote(c->peer)->user_agent : "");
+			 pi->ready ? net_peer_remote(c->peer)->user_agent : "");
 	}
 	return 0;
 }

@@ -99,7 +99,7 @@ void net_set_consensus_handler(net_t *n, net_consensus_fn fn, void *ctx);
  * that has not seen it; remembered by hash, so an echo is not taken again. */
 void net_broadcast_consensus(net_t *n, int is_vote, const uint8_t *p, size_t len);    /* node applied blocks: continue sync */
 
-struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_height; uint64_t bytes_sent, bytes_recv, bytes_sent_raw, bytes_recv_raw; int64_t ping_ms; uint64_t connected_at_ms; int score; char user_agent[65]; };
+struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_height; uint64_t bytes_sent, bytes_recv, bytes_sent_raw, bytes_recv_raw; int64_t ping_ms; uint64_t connected_at_ms; int score; char user_agent[65]; int ready; /* handshake done */ };
 /* Bytes on the wire (frames included) sent to and received from peers since
  * start, connections since closed included: they never fall. */
 void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv);

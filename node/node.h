@@ -40,7 +40,8 @@ struct node {
 	/* counters for /metrics */
 	uint64_t blocks_produced, txs_committed, txs_rejected;
 	struct net *net;              /* p2p (node_net.c); NULL until started */
-	struct event *sync_log_ev;    /* periodic sync progress line */
+	struct event *sync_log_ev;    /* every NODE_SYNC_LOG_MS: sync progress line, mempool to new peers */
+	uint64_t announced_to_peer;   /* highest peer id our mempool was announced to (node_net.c) */
 	int was_syncing;
 	int aborted;                  /* node_abort ran: nothing more is written; exit status 1 */
 	int addrindex_ready;          /* rpc_extra.c: -addrindex is built to the tip and kept */

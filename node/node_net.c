@@ -157,12 +157,45 @@ static void format_eta(double seconds, char *out, size_t outlen)
 		snprintf(out, outlen, "%lus", s);
 }
 
+/* A transaction admitted while the node had no peers (or before a peer
+ * came) was announced to nobody, and nothing would announce it later: each
+ * peer that has come since the last tick hears of the whole mempool, as a
+ * Bitcoin Core node answers a new peer's `mempool`. net/ skips a peer that
+ * knows a hash already, so the older peers are not sent it again. */
+static void announce_mempool_to_new_peers(struct node *n)
+{
+	struct net_peer_info *info;
+	size_t count;
+	if (net_peers(n->net, &info, &count) < 0)
+		return;
+	uint64_t newest = n->announced_to_peer;
+	for (size_t i = 0; i < count; i++)
+		if (info[i].ready && info[i].id > newest)
+			newest = info[i].id;
+	free(info);
+	if (newest == n->announced_to_peer)
+		return;
+	n->announced_to_peer = newest;
+	size_t cap = mempool_size(n->mempool);
+	const struct tx **txs = cap ? malloc(cap * sizeof(*txs)) : NULL;
+	if (!txs)
+		return; /* empty, or out of memory: the next new peer tries again */
+	size_t k = mempool_select(n->mempool, txs, cap);
+	for (size_t i = 0; i < k; i++) {
+		uint8_t txid[HASH_LEN];
+		tx_id(txs[i], txid);
+		net_announce_tx(n->net, txid);
+	}
+	free(txs);
+}
+
 static void on_sync_log(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 	struct net_sync_status st;
 	(void)fd;
 	(void)what;
+	announce_mempool_to_new_peers(n);
 	net_sync_status(n->net, &st);
 	if (st.syncing) {
 		char eta[32];

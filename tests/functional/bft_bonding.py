@@ -5,9 +5,9 @@ validator_bond; from two blocks after its inclusion B is in the set
 the chain goes on only because B signs; B proposes blocks too. Then B
 unbonds: it leaves the set two blocks after, A alone goes on, and after
 unbonding_period blocks the stake is back in B's balance. The transactions
-are built and signed here (protocol §3), with Ed25519 in pure Python."""
+are built and signed here (protocol §3), with the framework's pure-Python
+Ed25519."""
 
-import hashlib
 import json
 import os
 import time
@@ -18,75 +18,9 @@ UNIT = 10**9
 BOND = 1000 * UNIT  # min_validator_bond: the same power as A's stake
 UNBONDING = 15
 
-# ---- Ed25519 signing (RFC 8032), enough for a few test transactions ----
-Q = 2**255 - 19
-L = 2**252 + 27742317777372353535851937790883648493
-D = -121665 * pow(121666, Q - 2, Q) % Q
-
-
-def _add(p1, p2):
-    (x1, y1), (x2, y2) = p1, p2
-    t = D * x1 * x2 * y1 * y2 % Q
-    return ((x1 * y2 + x2 * y1) * pow(1 + t, Q - 2, Q) % Q, (y1 * y2 + x1 * x2) * pow(1 - t, Q - 2, Q) % Q)
-
-
-def _base():
-    by = 4 * pow(5, Q - 2, Q) % Q
-    xx = (by * by - 1) * pow(D * by * by + 1, Q - 2, Q) % Q
-    bx = pow(xx, (Q + 3) // 8, Q)
-    if (bx * bx - xx) % Q:
-        bx = bx * pow(2, (Q - 1) // 4, Q) % Q
-    if bx % 2:
-        bx = Q - bx
-    return (bx, by)
-
-
-def _mul(k, p):
-    acc = (0, 1)
-    while k:
-        if k & 1:
-            acc = _add(acc, p)
-        p = _add(p, p)
-        k >>= 1
-    return acc
-
-
-def _enc(p):
-    x, y = p
-    return (y | ((x & 1) << 255)).to_bytes(32, "little")
-
-
-def sign(seed, msg):
-    h = hashlib.sha512(seed).digest()
-    a = int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254)
-    pub = _enc(_mul(a, _base()))
-    r = int.from_bytes(hashlib.sha512(h[32:] + msg).digest(), "little") % L
-    big_r = _enc(_mul(r, _base()))
-    k = int.from_bytes(hashlib.sha512(big_r + pub + msg).digest(), "little") % L
-    return big_r + ((r + k * a) % L).to_bytes(32, "little")
-
-
-def tagged(tag, msg):
-    t = hashlib.sha256(tag.encode()).digest()
-    return hashlib.sha256(t + t + msg).digest()
-
-
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
 def build_tx(chain_id, seed, nonce, fee, kind, payload):
-    """protocol §3: chain_id nonce sender fee gas_limit kind payload sig."""
-    sender = fw.ed25519_public_key(seed)
-    unsigned = (chain_id + nonce.to_bytes(8, "little") + sender + fee.to_bytes(8, "little") +
-                (0).to_bytes(8, "little") + bytes([kind]) + varint(len(payload)) + payload)
-    return (unsigned + sign(seed, tagged("assay/tx", unsigned))).hex()
+    """protocol §3, signed by the framework's Ed25519 (no gas limit)."""
+    return fw.raw_tx(seed, chain_id, nonce, fee, 0, kind, payload)
 
 
 def test(tmpdir, nodes):

@@ -14,7 +14,7 @@ import time
 
 import framework as fw
 import p2p_bad_peer
-from bft_bonding import build_tx, sign, tagged
+from bft_bonding import build_tx
 from p2p_bad_peer import RawPeer, varint
 
 UNIT = 10**9
@@ -31,9 +31,9 @@ p2p_bad_peer.frame = frame  # RawPeer's handshake frames too
 
 def prevote(chain_id, seed, height, value):
     """docs/consensus.md §3: type height round has_value value validator sig."""
-    sighash = tagged("assay/vote", chain_id + bytes([1]) + struct.pack("<QI", height, 0) + value)
+    sighash = fw.tagged_hash("assay/vote", chain_id + bytes([1]) + struct.pack("<QI", height, 0) + value)
     body = bytes([1]) + struct.pack("<QI", height, 0) + b"\x01" + value + fw.ed25519_public_key(seed)
-    return body + sign(seed, sighash)
+    return body + fw.ed25519_sign(seed, sighash)
 
 
 def test(tmpdir, nodes):

@@ -22,7 +22,7 @@ assay_worker_LDADD = $(WORKER_LIBS)
 
 # What assay-worker links, by its symbols (no VM, CLI or state machine).
 TESTS += tests/unit/worker_links.sh
-EXTRA_DIST += tests/unit/worker_links.sh
+EXTRA_DIST += tests/unit/worker_links.sh tests/unit/links_check.sh
 
 check_PROGRAMS += tests/unit/test_worker
 TESTS += tests/unit/test_worker

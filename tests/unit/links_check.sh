@@ -5,14 +5,14 @@
 # expression FORBIDDEN, or lacks one of the REQUIRED functions. Run by make
 # check from the build directory.
 set -u
-name=$1 bin=./$2 forbidden=$3
+name=$1 prog=$2 bin=./$2 forbidden=$3
 shift 3
 [ -x "$bin" ] || { echo "$name: $bin not built"; exit 1; }
 command -v nm >/dev/null 2>&1 || { echo "$name: SKIP: no nm"; exit 77; }
 bad=$(nm "$bin" | awk '$2 == "T" || $2 == "t" || $2 == "D" || $2 == "R" || $2 == "B" { print $3 }' |
 	grep -E "$forbidden" | head -n 20)
 if [ -n "$bad" ]; then
-	echo "$name: $2 links what it must not:"
+	echo "$name: $prog links what it must not:"
 	echo "$bad"
 	exit 1
 fi

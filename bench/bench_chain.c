@@ -8,7 +8,9 @@
  * threads, and with the signatures already in the cache (admitted by relay
  * before the block came). Each round runs every phase once; the summary is
  * the median ratio over the rounds with its range. Prints; never fails.
- * Usage: bench_chain [-dir=PATH] [-rounds=N] [blocks] [txs_per_block] */
+ * -only=p1,p2,p0,f1,f2,fc runs only the phases named (to profile one; the
+ * follower phases still need the 1-core producer's blocks, made untimed).
+ * Usage: bench_chain [-dir=PATH] [-rounds=N] [-only=LIST] [blocks] [txs_per_block] */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,47 @@
 
 static struct bench_keys keys; /* SENDERS funded keys; key 0 validates */
 static const uint8_t bench_salt[SIGCACHE_SALT_LEN] = {0x5a};
+
+/* CPU seconds this thread has run (the producer phases run on it): on a
+ * shared machine a steadier measure of the node's own work than the wall
+ * clock, which also counts the time other jobs held the core. */
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Thread CPU time per transfer of the last run_producer call, in seconds. */
+static double producer_cpu_per_tx;
+
+/* Every run must end on the same tip, block hash and state root alike
+ * (the same transactions at the same times): the first run's, printed so
+ * that two builds can be compared too. A mismatch is a consensus bug,
+ * and the benchmark stops on it. */
+static uint8_t first_tip[HASH_LEN], first_root[HASH_LEN];
+static int have_first_tip;
+
+static void check_tip(chain_t *c, const char *phase)
+{
+	uint8_t tip[HASH_LEN];
+	const uint8_t *root = chain_tip(c)->state_root;
+	chain_tip_hash(c, tip);
+	if (!have_first_tip) {
+		char th[2 * HASH_LEN + 1], rh[2 * HASH_LEN + 1];
+		memcpy(first_tip, tip, HASH_LEN);
+		memcpy(first_root, root, HASH_LEN);
+		have_first_tip = 1;
+		hex_encode(tip, HASH_LEN, th);
+		hex_encode(root, HASH_LEN, rh);
+		printf("tip after the run: block %s, state root %s (every run must end here)\n", th, rh);
+		return;
+	}
+	if (memcmp(tip, first_tip, HASH_LEN) != 0 || memcmp(root, first_root, HASH_LEN) != 0) {
+		fprintf(stderr, "%s ended on another tip or state root than the first run: consensus differs\n", phase);
+		exit(1);
+	}
+}
 
 static double sodium_verify_rate(void)
 {
@@ -106,7 +149,7 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 	struct block *blocks = calloc(nblocks, sizeof(*blocks));
 	struct commit *commits = calloc(nblocks, sizeof(*commits));
 	sigcheck_t *ahead = NULL; /* threads = 2: the next block's signatures */
-	double t0 = bench_now();
+	double t0 = bench_now(), cpu0 = thread_cpu();
 	for (size_t b = 0; b < nblocks; b++) {
 		struct tx *batch = txs + b * per;
 		uint8_t(*ids)[HASH_LEN] = txids + (b % 2) * per;
@@ -156,6 +199,8 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 		mempool_on_block(m, &blocks[b]);
 	}
 	double rate = (double)(nblocks * per) / (bench_now() - t0);
+	producer_cpu_per_tx = (thread_cpu() - cpu0) / (double)(nblocks * per);
+	check_tip(c, "a producer run");
 	free(sel);
 	free(txids);
 	sigcache_free(cache);
@@ -208,6 +253,7 @@ static double run_follower(const struct genesis *g, struct block *blocks, struct
 		}
 	}
 	double rate = (double)(nblocks * per) / (bench_now() - t0);
+	check_tip(c, "a follower run");
 	chain_close(c);
 	sigcache_free(cache);
 	bench_remove_dir(dir);
@@ -215,6 +261,27 @@ static double run_follower(const struct genesis *g, struct block *blocks, struct
 }
 
 enum phase { P1, P2, P0, F1, F2, FC, NPHASES };
+
+static const char *const phase_key[NPHASES] = {"p1", "p2", "p0", "f1", "f2", "fc"};
+
+/* The phases a comma-separated list names, as a bit mask (0: a bad name). */
+static unsigned phases_of(const char *list)
+{
+	unsigned mask = 0;
+	while (*list) {
+		size_t len = strcspn(list, ",");
+		int found = 0;
+		for (int ph = 0; ph < NPHASES; ph++)
+			if (len == strlen(phase_key[ph]) && strncmp(list, phase_key[ph], len) == 0) {
+				mask |= 1u << ph;
+				found = 1;
+			}
+		if (!found)
+			return 0;
+		list += len + (list[len] == ',');
+	}
+	return mask;
+}
 
 static const char *const phase_name[NPHASES] = {
 	"producer, 1 core (admission + build + apply + commit)",
@@ -229,16 +296,21 @@ int main(int argc, char **argv)
 {
 	size_t pos[2] = {20, 1000}, npos = 0;
 	int rounds = 3;
+	unsigned only = (1u << NPHASES) - 1;
 	for (int i = 1; i < argc; i++) {
 		if (bench_dir_arg(argv[i]))
 			continue;
 		if (strncmp(argv[i], "-rounds=", 8) == 0)
 			rounds = atoi(argv[i] + 8);
+		else if (strncmp(argv[i], "-only=", 6) == 0)
+			only = phases_of(argv[i] + 6);
 		else if (npos < 2)
 			pos[npos++] = strtoul(argv[i], NULL, 10);
 	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || pos[0] < 2 || pos[1] < 1) {
-		fprintf(stderr, "usage: bench_chain [-dir=PATH] [-rounds=1..%d] [blocks >= 2] [txs_per_block]\n",
+	if (rounds < 1 || rounds > MAX_ROUNDS || pos[0] < 2 || pos[1] < 1 || !only) {
+		fprintf(stderr,
+			"usage: bench_chain [-dir=PATH] [-rounds=1..%d] [-only=p1,p2,p0,f1,f2,fc] [blocks >= 2] "
+			"[txs_per_block]\n",
 			MAX_ROUNDS);
 		return 2;
 	}
@@ -256,11 +328,16 @@ int main(int argc, char **argv)
 	       ossl, sodium / ossl);
 	struct tx *txs = make_txs(&g, nblocks * per);
 	double rate[NPHASES][MAX_ROUNDS], ratio[NPHASES][MAX_ROUNDS], spread[NPHASES][MAX_ROUNDS];
+	double cpu[NPHASES][MAX_ROUNDS] = {{0}}; /* producer phases: this thread's CPU s per transfer */
 	for (int r = 0; r < rounds; r++) {
 		struct block *blocks = NULL;
 		struct commit *commits = NULL;
 		printf("round %d:\n", r + 1);
+		if (!(only & (1u << P1)) && only >> F1)
+			run_producer(&g, txs, nblocks, per, 1, &blocks, &commits); /* the followers' blocks */
 		for (int ph = 0; ph < NPHASES; ph++) {
+			if (!(only & (1u << ph)))
+				continue;
 			double before = sodium_verify_rate(), v;
 			switch (ph) {
 			case P1: v = run_producer(&g, txs, nblocks, per, 1, &blocks, &commits); break;
@@ -271,13 +348,15 @@ int main(int argc, char **argv)
 			default: v = run_follower(&g, blocks, commits, nblocks, per, 2, 1); break;
 			}
 			double after = sodium_verify_rate(), ref = (before + after) / 2;
+			if (ph <= P0)
+				cpu[ph][r] = producer_cpu_per_tx;
 			rate[ph][r] = v;
 			ratio[ph][r] = v / ref;
 			spread[ph][r] = (before > after ? before - after : after - before) / ref;
 			printf("  %-58s %8.0f/s  verify before %.0f/s after %.0f/s  = %.2fx\n", phase_name[ph], v, before,
 			       after, ratio[ph][r]);
 		}
-		for (size_t b = 0; b < nblocks; b++) {
+		for (size_t b = 0; blocks && b < nblocks; b++) {
 			block_free(&blocks[b]);
 			commit_free(&commits[b]);
 		}
@@ -288,6 +367,8 @@ int main(int argc, char **argv)
 	       "right before and after each run:\n",
 	       rounds);
 	for (int ph = 0; ph < NPHASES; ph++) {
+		if (!(only & (1u << ph)))
+			continue;
 		double lo, hi, rlo, rhi, slo, shi;
 		double mr = bench_median(ratio[ph], (size_t)rounds, &lo, &hi);
 		double mv = bench_median(rate[ph], (size_t)rounds, &rlo, &rhi);
@@ -296,6 +377,10 @@ int main(int argc, char **argv)
 		       phase_name[ph], mv, rlo, rhi, mr, lo, hi, ms * 100);
 		if (ph == P0)
 			printf("  %.1f us per transfer", 1e6 / mv);
+		if (ph <= P0) {
+			double clo, chi, mc = bench_median(cpu[ph], (size_t)rounds, &clo, &chi);
+			printf("  (%.1f us CPU [%.1f, %.1f] on its thread)", mc * 1e6, clo * 1e6, chi * 1e6);
+		}
 		printf("\n");
 	}
 	for (size_t i = 0; i < nblocks * per; i++)

@@ -80,3 +80,7 @@ check_PROGRAMS += tests/unit/test_sigcache
 TESTS += tests/unit/test_sigcache
 tests_unit_test_sigcache_SOURCES = tests/unit/test_sigcache.c tests/unit/node_fixture.h tests/unit/test.h
 tests_unit_test_sigcache_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_chain_vectors
+TESTS += tests/unit/test_chain_vectors
+tests_unit_test_chain_vectors_SOURCES = tests/unit/test_chain_vectors.c tests/unit/node_fixture.h tests/unit/test.h
+tests_unit_test_chain_vectors_LDADD = $(NODE_LIBS)

@@ -227,17 +227,24 @@ int smt_get(const smt_t *t, const uint8_t key[32], uint8_t value_hash[32])
 	return 0;
 }
 
-int smt_update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32])
+/* smt_update, and smt_replace when old is not NULL. */
+static int update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old[32], int *had_old)
 {
 	uint32_t *slots[SMT_MAX_DEPTH + 1];
 	unsigned n = descend(t, key, slots);
 	uint32_t found = *slots[n - 1];
 	int diff = -1;
 
+	if (had_old)
+		*had_old = 0;
 	if (found != SMT_REF_NIL) {
 		diff = first_diff_bit(key, leaf(t, found)->key);
 		if (diff < 0) {
 			struct smt_leaf *lf = leaf(t, found);
+			if (had_old) {
+				memcpy(old, lf->value_hash, 32);
+				*had_old = 1;
+			}
 			if (memcmp(lf->value_hash, value_hash, 32) == 0)
 				return 0;
 			memcpy(lf->value_hash, value_hash, 32);
@@ -286,6 +293,16 @@ int smt_update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32])
 	*slots[at] = ni;
 	t->count++;
 	return 0;
+}
+
+int smt_update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32])
+{
+	return update(t, key, value_hash, NULL, NULL);
+}
+
+int smt_replace(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old_hash[32], int *had_old)
+{
+	return update(t, key, value_hash, old_hash, had_old);
 }
 
 int smt_remove(smt_t *t, const uint8_t key[32])

@@ -39,7 +39,7 @@ struct state {
 
 struct staged_entry {
 	uint8_t key[HASH_LEN];
-	uint8_t *val; /* new value (NULL: deleted) */
+	const uint8_t *val; /* new value (NULL: deleted), the overlay's own bytes */
 	size_t len;
 	int had_old;  /* key was in the tree before staging */
 	uint8_t old_hash[HASH_LEN];
@@ -56,19 +56,6 @@ static size_t cache_find(const struct cache_slot *slots, size_t cap, const uint8
 		i = (i + 1) & (cap - 1);
 	}
 	return tomb != SIZE_MAX ? tomb : i;
-}
-
-static void cache_drop(state_t *s, const uint8_t key[HASH_LEN])
-{
-	if (!s->cache)
-		return;
-	struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
-	if (c->state == CACHE_LIVE && memcmp(c->key, key, HASH_LEN) == 0) {
-		s->cache_bytes -= c->len;
-		free(c->val);
-		c->val = NULL;
-		c->state = CACHE_GONE;
-	}
 }
 
 static int cache_grow(state_t *s)
@@ -91,11 +78,25 @@ static int cache_grow(state_t *s)
 	return 0;
 }
 
-/* Remembers key = val, or forgets key when the value is not cacheable. */
+/* Remembers key = val, or forgets key when the value is not cacheable. A
+ * value of the length held is copied over the old one: committing a block
+ * rewrites accounts, and they keep their size. */
 static void cache_set(state_t *s, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
 {
-	cache_drop(s, key);
-	if (!val || len > STATE_CACHE_VALUE_MAX || s->cache_bytes + len > STATE_CACHE_BYTES)
+	struct cache_slot *c = s->cache ? &s->cache[cache_find(s->cache, s->cache_cap, key)] : NULL;
+	size_t held = c && c->state == CACHE_LIVE ? c->len : 0; /* a live slot from cache_find is key's */
+	int cacheable = val && len <= STATE_CACHE_VALUE_MAX && s->cache_bytes - held + len <= STATE_CACHE_BYTES;
+	if (c && c->state == CACHE_LIVE) {
+		if (cacheable && c->len == len) {
+			memcpy(c->val, val, len);
+			return;
+		}
+		s->cache_bytes -= c->len;
+		free(c->val);
+		c->val = NULL;
+		c->state = CACHE_GONE;
+	}
+	if (!cacheable)
 		return;
 	if ((s->cache_used + 1) * 4 > s->cache_cap * 3 && cache_grow(s) < 0)
 		return;
@@ -103,7 +104,7 @@ static void cache_set(state_t *s, const uint8_t key[HASH_LEN], const uint8_t *va
 	if (!copy)
 		return;
 	memcpy(copy, val, len);
-	struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+	c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
 	if (c->state == CACHE_EMPTY)
 		s->cache_used++;
 	memcpy(c->key, key, HASH_LEN);
@@ -264,33 +265,26 @@ static int stage_one(void *arg, const uint8_t key[HASH_LEN], const uint8_t *val,
 		st->entries = ne;
 		c->cap = ncap;
 	}
-	struct staged_entry *e = &st->entries[st->n];
-	memset(e, 0, sizeof(*e));
+	struct staged_entry *e = &st->entries[st->n++];
 	memcpy(e->key, key, HASH_LEN);
-	e->had_old = smt_get(c->s->tree, key, e->old_hash) == 0;
-	if (val) {
-		e->val = malloc(len ? len : 1);
-		if (!e->val)
-			return ASSAY_ENOMEM;
-		memcpy(e->val, val, len);
-		e->len = len;
+	e->val = val;
+	e->len = val ? len : 0;
+	if (!val) {
+		e->had_old = smt_get(c->s->tree, key, e->old_hash) == 0;
+		return e->had_old ? smt_remove(c->s->tree, key) : 0;
 	}
-	st->n++;
-	int rc = 0;
-	if (val) {
-		uint8_t h[HASH_LEN];
-		sha256(val, len, h);
-		rc = smt_update(c->s->tree, key, h);
-	} else if (e->had_old) {
-		rc = smt_remove(c->s->tree, key);
-	}
-	return rc;
+	uint8_t h[HASH_LEN];
+	sha256(val, len, h);
+	return smt_replace(c->s->tree, key, h, e->old_hash, &e->had_old);
 }
 
 int state_stage(state_t *s, ledger_mem_t *overlay, struct state_staged *st, uint8_t root[HASH_LEN])
 {
-	struct stage_ctx c = {s, st, 0};
+	struct stage_ctx c = {s, st, ledger_mem_count(overlay)};
 	memset(st, 0, sizeof(*st));
+	st->entries = malloc((c.cap ? c.cap : 1) * sizeof(*st->entries)); /* one entry per key written */
+	if (!st->entries)
+		return ASSAY_ENOMEM;
 	int rc = ledger_mem_foreach(overlay, stage_one, &c);
 	if (rc) {
 		state_unstage(s, st);
@@ -326,8 +320,6 @@ void state_unstage(state_t *s, struct state_staged *st)
 
 void state_staged_free(struct state_staged *st)
 {
-	for (size_t i = 0; i < st->n; i++)
-		free(st->entries[i].val);
 	free(st->entries);
 	memset(st, 0, sizeof(*st));
 }

@@ -35,6 +35,9 @@ struct state_staged {
 	struct staged_entry *entries; /* opaque to callers */
 };
 
+/* Applies the overlay's writes to the tree, in key order, and gives the new
+ * root. st refers to the overlay's values instead of copying them: the
+ * overlay must stay, unwritten, until st is freed. */
 int state_stage(state_t *s, ledger_mem_t *overlay, struct state_staged *st, uint8_t root[HASH_LEN]);
 /* Puts the staged values into b (they are durable once b is written). */
 void state_staged_to_batch(const struct state_staged *st, store_batch_t *b);

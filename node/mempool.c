@@ -1,7 +1,9 @@
 /* Mempool (see mempool.h). Each sender has a queue of pending transactions
  * with consecutive nonces starting at its committed nonce; a hash index maps
  * txids to entries. Block selection merges the senders' queues through a
- * max-heap on fee, which keeps every sender's nonces in order. */
+ * max-heap on fee, which keeps every sender's nonces in order. A sender
+ * whose queue a block emptied stays, idle, until the next block, since it
+ * is likely to send again: its record and state key are not made anew. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,18 +13,22 @@
 #include "node/mempool.h"
 
 struct mp_entry {
-	struct tx tx;
+	struct tx tx; /* tx.payload points at payload[] below */
 	uint8_t txid[HASH_LEN];
 	size_t bytes;  /* encoded size */
 	uint64_t cost; /* fee + value moved */
 	struct mp_sender *sender;
+	uint8_t payload[]; /* the entry and its payload are one allocation */
 };
 
 struct mp_sender {
 	uint8_t addr[ADDR_LEN];
+	uint8_t key[HASH_LEN];  /* the account's state key, hashed once */
 	uint64_t base_nonce;    /* nonce of queue[0] (the committed nonce) */
 	struct mp_entry **queue; /* by nonce, consecutive */
 	size_t n, cap;
+	size_t pos;             /* index in mempool.senders */
+	int idle;               /* empty since the last block: dropped at the next */
 };
 
 struct mempool {
@@ -65,8 +71,21 @@ mempool_t *mempool_new(chain_t *chain, size_t max_txs, size_t max_bytes)
 
 static void entry_free(struct mp_entry *e)
 {
-	tx_free(&e->tx);
 	free(e);
+}
+
+/* A copy of t in one allocation with its payload; NULL when out of memory. */
+static struct mp_entry *entry_new(const struct tx *t)
+{
+	struct mp_entry *e = malloc(sizeof(*e) + t->payload_len);
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->tx = *t;
+	e->tx.payload = t->payload_len ? e->payload : NULL;
+	if (t->payload_len)
+		memcpy(e->payload, t->payload, t->payload_len);
+	return e;
 }
 
 void mempool_free(mempool_t *m)
@@ -188,7 +207,8 @@ static int senders_rehash(mempool_t *m, size_t ncap)
 	return 0;
 }
 
-static struct mp_sender *sender_add(mempool_t *m, const uint8_t addr[ADDR_LEN], uint64_t nonce)
+static struct mp_sender *sender_add(mempool_t *m, const uint8_t addr[ADDR_LEN], const uint8_t key[HASH_LEN],
+				     uint64_t nonce)
 {
 	if (m->nsenders == m->senders_cap) {
 		size_t ncap = m->senders_cap ? m->senders_cap * 2 : 64;
@@ -205,7 +225,9 @@ static struct mp_sender *sender_add(mempool_t *m, const uint8_t addr[ADDR_LEN], 
 	if (!s)
 		return NULL;
 	memcpy(s->addr, addr, ADDR_LEN);
+	memcpy(s->key, key, HASH_LEN);
 	s->base_nonce = nonce;
+	s->pos = m->nsenders;
 	m->senders[m->nsenders++] = s;
 	size_t slot = addr_slot(m, addr, 1);
 	if (!m->by_addr[slot])
@@ -218,12 +240,8 @@ static void sender_drop_if_empty(mempool_t *m, struct mp_sender *s)
 {
 	if (s->n)
 		return;
-	for (size_t i = 0; i < m->nsenders; i++) {
-		if (m->senders[i] == s) {
-			m->senders[i] = m->senders[--m->nsenders];
-			break;
-		}
-	}
+	m->senders[s->pos] = m->senders[--m->nsenders];
+	m->senders[s->pos]->pos = s->pos;
 	m->by_addr[addr_slot(m, s->addr, 0)] = SENDER_TOMB;
 	free(s->queue);
 	free(s);
@@ -331,13 +349,20 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		return ASSAY_EOVERFLOW;
 	}
 	tx_sender_addr(t, addr);
+	struct mp_sender *s = sender_find(m, addr);
+	uint8_t key[HASH_LEN];
+	if (s)
+		memcpy(key, s->key, HASH_LEN);
+	else
+		state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
 	struct account acct;
 	struct ledger l = chain_ledger(m->chain);
-	if ((rc = ledger_get_account(&l, addr, &acct)) < 0) {
+	if ((rc = ledger_get_account_at(&l, key, &acct)) < 0) {
 		snprintf(err, errlen, "state read failed");
 		return rc;
 	}
-	struct mp_sender *s = sender_find(m, addr);
+	if (s && !s->n)
+		s->base_nonce = acct.nonce; /* an idle sender: its queue starts at the committed nonce */
 	uint64_t base = s ? s->base_nonce : acct.nonce;
 	size_t pending = s ? s->n : 0;
 	if (t->nonce < acct.nonce) {
@@ -398,15 +423,13 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	 * queues change (index_put then never grows). */
 	if ((m->index_used + 1) * 2 > m->index_cap && index_grow(m) < 0)
 		return ASSAY_ENOMEM;
-	struct mp_entry *e = calloc(1, sizeof(*e));
-	if (!e || tx_copy(&e->tx, t) < 0) {
-		free(e);
+	struct mp_entry *e = entry_new(t);
+	if (!e)
 		return ASSAY_ENOMEM;
-	}
 	memcpy(e->txid, txid, HASH_LEN);
 	e->bytes = bytes;
 	e->cost = cost;
-	if (!s && !(s = sender_add(m, addr, acct.nonce))) {
+	if (!s && !(s = sender_add(m, addr, key, acct.nonce))) {
 		entry_free(e);
 		return ASSAY_ENOMEM;
 	}
@@ -432,6 +455,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		s->queue[s->n++] = e;
 	}
 	e->sender = s;
+	s->idle = 0;
 	if (index_put(m, e) < 0) {
 		/* Undo: the entry is the last in its queue or a replacement. */
 		if (!replace)
@@ -535,7 +559,7 @@ void mempool_on_block(mempool_t *m, const struct block *blk)
 	for (size_t i = 0; i < m->nsenders;) {
 		struct mp_sender *s = m->senders[i];
 		struct account a;
-		if (ledger_get_account(&l, s->addr, &a) < 0) {
+		if (ledger_get_account_at(&l, s->key, &a) < 0) {
 			i++;
 			continue;
 		}
@@ -568,10 +592,11 @@ void mempool_on_block(mempool_t *m, const struct block *blk)
 				break;
 			}
 		}
-		if (!s->n) {
+		if (!s->n && s->idle) {
 			sender_drop_if_empty(m, s);
 			continue; /* slot i now holds another sender */
 		}
+		s->idle = !s->n; /* kept for one block: it may send again */
 		i++;
 	}
 	(void)blk;

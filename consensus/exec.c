@@ -559,10 +559,12 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
 	/* A kind's failure that the state already decides makes the transaction
 	 * invalid, before its fee is taken (protocol §5.2 step 1): it cannot
 	 * take a budget's room by failing (compute.md §10). */
-	struct compute_env env;
-	compute_env_of(x, &env);
-	if ((e = admit_decoded(&env, t, &d, sender, err, errlen)) != 0)
-		return e;
+	if (exec_kind_admits(t->kind)) {
+		struct compute_env env;
+		compute_env_of(x, &env);
+		if ((e = admit_decoded(&env, t, &d, sender, err, errlen)) != 0)
+			return e;
+	}
 	acct.balance -= t->fee;
 	acct.nonce++;
 	if ((e = ledger_put_account_at(&x->l, x->sender_key, &acct)) != 0 ||

@@ -144,17 +144,29 @@ int tx_decode_err(struct tx *t, const uint8_t *p, size_t n, size_t payload_max, 
  * reports ASSAY_ENOMEM; one that cannot (a hash the protocol names, used in
  * a hundred places) aborts with a message, because a hash of a truncated
  * encoding would be a silently wrong txid or signature message. */
+/* Encodings of up to HASH_ENCODING_STACK bytes (a transfer's is 206) are
+ * made on the stack: a txid or a signature check then costs no allocation. */
+#define HASH_ENCODING_STACK 384
+
 static void hash_encoding(const struct tx *t, int with_sig, const char *tag, uint8_t out[HASH_LEN])
 {
+	/* the widest encoding: the fixed fields, a 10-byte length, payload, signature */
+	size_t most = HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + 10 + t->payload_len + SIG_LEN;
+	uint8_t stack[HASH_ENCODING_STACK];
 	struct buf b;
 	buf_init(&b);
+	if (most <= sizeof(stack)) {
+		b.data = stack; /* never grows past its cap, so never reallocated */
+		b.cap = sizeof(stack);
+	}
 	if (with_sig)
 		tx_encode(t, &b);
 	else
 		tx_encode_unsigned(t, &b);
 	buf_require(&b, tag);
 	hash_tagged(tag, b.data, b.len, out);
-	buf_free(&b);
+	if (b.data != stack)
+		buf_free(&b);
 }
 
 void tx_sighash(const struct tx *t, uint8_t out[HASH_LEN])

@@ -357,33 +357,68 @@ int store_get_hash_at(store_t *s, uint64_t height, uint8_t hash[32])
 	return 0;
 }
 
-void store_batch_put_tx_index(store_batch_t *b, const uint8_t txid[32], uint64_t height,
-			      uint32_t index)
+#define TX_HEAD 12 /* the 't' record's u64 height || u32 index */
+
+void store_batch_put_tx(store_batch_t *b, const uint8_t txid[32], uint64_t height, uint32_t index,
+			const uint8_t *receipt, size_t rlen)
 {
-	uint8_t key[33], val[12];
+	uint8_t key[33], small[256], *val = small;
+	if (TX_HEAD + rlen > sizeof(small) && !(val = malloc(TX_HEAD + rlen))) {
+		b->err = ASSAY_ENOMEM;
+		return;
+	}
 	key32(key, STORE_P_TX, txid);
 	le64_put(val, height);
 	le32_put(val + 8, index);
-	store_batch_put(b, key, sizeof(key), val, sizeof(val));
+	if (rlen)
+		memcpy(val + TX_HEAD, receipt, rlen);
+	store_batch_put(b, key, sizeof(key), val, TX_HEAD + rlen);
+	if (val != small)
+		free(val);
 }
 
-int store_get_tx_index(store_t *s, const uint8_t txid[32], uint64_t *height, uint32_t *index)
+void store_batch_put_tx_index(store_batch_t *b, const uint8_t txid[32], uint64_t height,
+			      uint32_t index)
+{
+	store_batch_put_tx(b, txid, height, index, NULL, 0);
+}
+
+int store_get_tx(store_t *s, const uint8_t txid[32], uint64_t *height, uint32_t *index, uint8_t **receipt,
+		 size_t *rlen)
 {
 	uint8_t key[33], *val;
 	size_t vlen;
+	*receipt = NULL;
+	*rlen = 0;
 	key32(key, STORE_P_TX, txid);
 	int rc = store_get(s, key, sizeof(key), &val, &vlen);
 	if (rc)
 		return rc;
-	if (vlen != 12) {
-		log_error("store: tx index record has %zu bytes", vlen);
+	if (vlen < TX_HEAD) {
+		log_error("store: tx record has %zu bytes", vlen);
 		free(val);
 		return ASSAY_EIO;
 	}
 	*height = le64_get(val);
 	*index = le32_get(val + 8);
-	free(val);
+	if (vlen == TX_HEAD) { /* the older layout: the receipt is a record of its own */
+		free(val);
+		rc = store_get_receipt(s, txid, receipt, rlen);
+		return rc == ASSAY_ENOTFOUND ? 0 : rc;
+	}
+	memmove(val, val + TX_HEAD, vlen - TX_HEAD);
+	*receipt = val;
+	*rlen = vlen - TX_HEAD;
 	return 0;
+}
+
+int store_get_tx_index(store_t *s, const uint8_t txid[32], uint64_t *height, uint32_t *index)
+{
+	uint8_t *receipt;
+	size_t rlen;
+	int rc = store_get_tx(s, txid, height, index, &receipt, &rlen);
+	free(receipt);
+	return rc;
 }
 
 /* prefix || id -> val, or delete when val is NULL. */

@@ -548,6 +548,63 @@ static void test_damaged_log_refused(void)
 	log_set_stderr(1);
 }
 
+/* A transaction's record holds its receipt after the 12-byte head; a
+ * database of the older layout (12-byte head, receipt in 'r') still reads. */
+static void test_tx_records(void)
+{
+	char path[4200], err[256];
+	db_path(path, sizeof(path), "txrec");
+	store_t *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	store_batch_t *b = store_batch_new();
+	uint8_t now[32], old[32], bare[32], torn[32], big[32], *val;
+	static uint8_t large[5000];
+	size_t len;
+	uint64_t height;
+	uint32_t index;
+	fill(now, 32, 11);
+	fill(old, 32, 12);
+	fill(bare, 32, 13);
+	fill(torn, 32, 14);
+	fill(big, 32, 15);
+	fill(large, sizeof(large), 16);
+	store_batch_put_tx(b, now, 9, 3, (const uint8_t *)"receipt", 7);
+	store_batch_put_tx(b, big, 10, 4, large, sizeof(large));
+	store_batch_put_tx_index(b, old, 5, 2);
+	store_batch_put_receipt(b, old, (const uint8_t *)"older", 5);
+	store_batch_put_tx_index(b, bare, 6, 1);
+	uint8_t tkey[33] = {STORE_P_TX};
+	memcpy(tkey + 1, torn, 32);
+	store_batch_put(b, tkey, sizeof(tkey), "short", 5);
+	CHECK(store_write(s, b, 1) == 0);
+	store_batch_free(b);
+
+	CHECK(store_get_tx(s, now, &height, &index, &val, &len) == 0);
+	CHECK(height == 9 && index == 3 && len == 7 && val && memcmp(val, "receipt", 7) == 0);
+	free(val);
+	memcpy(tkey + 1, now, 32); /* the documented layout: head, then the receipt */
+	CHECK(store_get(s, tkey, sizeof(tkey), &val, &len) == 0);
+	CHECK(len == 19 && val[0] == 9 && val[8] == 3 && memcmp(val + 12, "receipt", 7) == 0);
+	free(val);
+	CHECK(store_get_tx(s, big, &height, &index, &val, &len) == 0);
+	CHECK(height == 10 && index == 4 && len == sizeof(large) && val && memcmp(val, large, len) == 0);
+	free(val);
+	CHECK(store_get_tx(s, old, &height, &index, &val, &len) == 0);
+	CHECK(height == 5 && index == 2 && len == 5 && val && memcmp(val, "older", 5) == 0);
+	free(val);
+	CHECK(store_get_tx(s, bare, &height, &index, &val, &len) == 0);
+	CHECK(height == 6 && index == 1 && val == NULL && len == 0);
+	CHECK(store_get_tx_index(s, now, &height, &index) == 0 && height == 9 && index == 3);
+	log_set_stderr(0);
+	CHECK(store_get_tx(s, torn, &height, &index, &val, &len) == ASSAY_EIO);
+	log_set_stderr(1);
+	fill(torn, 32, 99);
+	CHECK(store_get_tx(s, torn, &height, &index, &val, &len) == ASSAY_ENOTFOUND);
+	store_close(s);
+}
+
 int main(void)
 {
 	const char *tmpdir = getenv("TMPDIR");
@@ -564,6 +621,7 @@ int main(void)
 	}
 	RUN(test_open_fails_cleanly);
 	RUN(test_helpers_round_trip);
+	RUN(test_tx_records);
 	RUN(test_corrupt_records);
 	RUN(test_iterate);
 	RUN(test_batch_atomic_across_kill);

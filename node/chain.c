@@ -795,7 +795,8 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	uint8_t (*leaves)[HASH_LEN] = malloc((n ? n : 1) * sizeof(*leaves));
 	struct buf tb;
 	buf_init(&tb);
-	int rc = !ov || !receipts || !leaves ? assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory") : 0;
+	blk->txs = malloc((n ? n : 1) * sizeof(*blk->txs)); /* one array, not one realloc per transaction */
+	int rc = !ov || !receipts || !leaves || !blk->txs ? assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory") : 0;
 	if (rc || (rc = build_header(c, time_ms, sk, blk, err, errlen)) < 0)
 		goto fail;
 	struct block_header *hd = &blk->hdr;
@@ -838,10 +839,11 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 			continue;
 		}
 		merkle_leaf_hash(tb.data, tb.len, leaves[blk->ntx]);
-		if (block_add_tx(blk, t) < 0) {
+		if (tx_copy(&blk->txs[blk->ntx], t) < 0) { /* blk->txs has room for every candidate */
 			rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 			goto fail;
 		}
+		blk->ntx++;
 		if (lane)
 			reveal_gas += t->gas_limit;
 		else

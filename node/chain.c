@@ -796,7 +796,9 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	struct buf tb;
 	buf_init(&tb);
 	blk->txs = malloc((n ? n : 1) * sizeof(*blk->txs)); /* one array, not one realloc per transaction */
-	int rc = !ov || !receipts || !leaves || !blk->txs ? assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory") : 0;
+	int rc = !ov || !receipts || !leaves || !blk->txs ? ASSAY_ENOMEM : 0;
+	if (rc)
+		assay_fail(err, errlen, rc, "out of memory");
 	if (rc || (rc = build_header(c, time_ms, sk, blk, err, errlen)) < 0)
 		goto fail;
 	struct block_header *hd = &blk->hdr;

@@ -23,12 +23,12 @@ struct mp_entry {
 
 struct mp_sender {
 	uint8_t addr[ADDR_LEN];
-	uint8_t key[HASH_LEN];  /* the account's state key, hashed once */
-	uint64_t base_nonce;    /* nonce of queue[0] (the committed nonce) */
+	uint8_t key[HASH_LEN];   /* the account's state key, hashed once */
+	uint64_t base_nonce;     /* nonce of queue[0] (the committed nonce) */
 	struct mp_entry **queue; /* by nonce, consecutive */
 	size_t n, cap;
-	size_t pos;             /* index in mempool.senders */
-	int idle;               /* empty since the last block: dropped at the next */
+	size_t pos;              /* index in mempool.senders */
+	int idle;                /* empty since the last block: dropped at the next */
 };
 
 struct mempool {
@@ -208,7 +208,7 @@ static int senders_rehash(mempool_t *m, size_t ncap)
 }
 
 static struct mp_sender *sender_add(mempool_t *m, const uint8_t addr[ADDR_LEN], const uint8_t key[HASH_LEN],
-				     uint64_t nonce)
+				    uint64_t nonce)
 {
 	if (m->nsenders == m->senders_cap) {
 		size_t ncap = m->senders_cap ? m->senders_cap * 2 : 64;

@@ -228,7 +228,8 @@ int smt_get(const smt_t *t, const uint8_t key[32], uint8_t value_hash[32])
 }
 
 /* smt_update, and smt_replace when old is not NULL. */
-static int update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old[32], int *had_old)
+static int update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old[32],
+		  int *had_old)
 {
 	uint32_t *slots[SMT_MAX_DEPTH + 1];
 	unsigned n = descend(t, key, slots);
@@ -300,7 +301,8 @@ int smt_update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32])
 	return update(t, key, value_hash, NULL, NULL);
 }
 
-int smt_replace(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old_hash[32], int *had_old)
+int smt_replace(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old_hash[32],
+		int *had_old)
 {
 	return update(t, key, value_hash, old_hash, had_old);
 }

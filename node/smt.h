@@ -22,7 +22,8 @@ int smt_update(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32]);
 /* smt_update that also gives the value hash it replaced (*had_old 1 and
  * old_hash set, or *had_old 0 when the key was new; so even on an error):
  * one walk down the tree instead of smt_get's and smt_update's. */
-int smt_replace(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old_hash[32], int *had_old);
+int smt_replace(smt_t *t, const uint8_t key[32], const uint8_t value_hash[32], uint8_t old_hash[32],
+		int *had_old);
 /* 0, or ASSAY_ENOTFOUND if the key is absent. */
 int smt_remove(smt_t *t, const uint8_t key[32]);
 /* Copies the key's value hash; ASSAY_ENOTFOUND if absent. */

@@ -85,7 +85,8 @@ static void cache_set(state_t *s, const uint8_t key[HASH_LEN], const uint8_t *va
 {
 	struct cache_slot *c = s->cache ? &s->cache[cache_find(s->cache, s->cache_cap, key)] : NULL;
 	size_t held = c && c->state == CACHE_LIVE ? c->len : 0; /* a live slot from cache_find is key's */
-	int cacheable = val && len <= STATE_CACHE_VALUE_MAX && s->cache_bytes - held + len <= STATE_CACHE_BYTES;
+	int cacheable =
+		val && len <= STATE_CACHE_VALUE_MAX && s->cache_bytes - held + len <= STATE_CACHE_BYTES;
 	if (c && c->state == CACHE_LIVE) {
 		if (cacheable && c->len == len) {
 			memcpy(c->val, val, len);

@@ -127,6 +127,63 @@ static void test_after_block(void)
 	mempool_free(m);
 }
 
+/* Builds, applies and reports to m a block of txs[0..n) (NULL: what m selects). */
+static void block_of(mempool_t *m, const struct tx *const *txs, size_t n, uint64_t time_ms)
+{
+	const struct tx *sel[8];
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	uint8_t hash[HASH_LEN];
+	if (!txs) {
+		n = mempool_select(m, sel, 8);
+		txs = sel;
+	}
+	CHECK(chain_build_block(ch, txs, n, time_ms, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(blk.ntx, n);
+	block_hash(&blk, hash);
+	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
+	CHECK(chain_apply_block(ch, &blk, &cm, time_ms, err, sizeof(err)) == 0);
+	mempool_on_block(m, &blk);
+	commit_free(&cm);
+	block_free(&blk);
+}
+
+/* A sender whose queue a block emptied is kept for its next transaction:
+ * its nonces go on from the committed one, also after a block the pool
+ * did not build moved that nonce, and after it is dropped. */
+static void test_sender_after_its_queue_empties(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	uint64_t base = mempool_next_nonce(m, fx.addr[3]);
+	CHECK(add(m, 3, 1, base, 1000) == 0);
+	block_of(m, NULL, 0, 6000);
+	CHECK_EQ_U64(mempool_size(m), 0);
+	CHECK_EQ_U64(mempool_next_nonce(m, fx.addr[3]), base + 1);
+	CHECK(add(m, 3, 1, base, 1000) == ASSAY_ENONCE);     /* used by the block */
+	CHECK(add(m, 3, 1, base + 2, 1000) == ASSAY_ENONCE); /* a gap */
+	CHECK(add(m, 3, 1, base + 1, 1000) == 0);
+	block_of(m, NULL, 0, 7000);
+	CHECK_EQ_U64(mempool_next_nonce(m, fx.addr[3]), base + 2);
+	/* a block from elsewhere spends the next nonce while the sender is idle */
+	struct tx t;
+	const struct tx *ptr = &t;
+	fixture_transfer(&fx, &t, 3, fx.addr[7], 1, base + 2, 1000);
+	block_of(m, &ptr, 1, 8000);
+	tx_free(&t);
+	CHECK_EQ_U64(mempool_next_nonce(m, fx.addr[3]), base + 3);
+	CHECK(add(m, 3, 1, base + 2, 1000) == ASSAY_ENONCE);
+	CHECK(add(m, 3, 1, base + 3, 1000) == 0);
+	CHECK(mempool_select(m, &ptr, 1) == 1 && ptr->nonce == base + 3);
+	block_of(m, NULL, 0, 9000);
+	block_of(m, NULL, 0, 10000); /* idle through a whole block: dropped */
+	block_of(m, NULL, 0, 11000);
+	CHECK_EQ_U64(mempool_next_nonce(m, fx.addr[3]), base + 4);
+	CHECK(add(m, 3, 1, base + 4, 1000) == 0);
+	CHECK_EQ_U64(mempool_size(m), 1);
+	mempool_free(m);
+}
+
 int main(void)
 {
 	char err[256], path[300];
@@ -141,6 +198,7 @@ int main(void)
 	RUN(test_selection_order);
 	RUN(test_eviction);
 	RUN(test_after_block);
+	RUN(test_sender_after_its_queue_empties);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_mempool");

@@ -460,10 +460,44 @@ static void test_codec_rejects(void)
 	smt_free(t);
 }
 
+/* smt_replace: smt_update's tree, and the value hash it replaced. */
+static void test_replace(void)
+{
+	smt_t *t = smt_new(), *u = smt_new();
+	uint8_t key[32], vh[32], old[32], before[32], ra[32], rb[32];
+	int had = -1, replaced = 0;
+	CHECK(t != NULL && u != NULL);
+	if (!t || !u)
+		return;
+	for (int i = 0; i < 200; i++) {
+		memset(key, 0, 32);
+		key[0] = (uint8_t)((i % 64) * 4); /* each key three or four times */
+		key[31] = (uint8_t)(i % 64);
+		memset(vh, i + 1, 32);
+		memset(old, 0xee, 32);
+		int present = smt_get(t, key, before) == 0;
+		CHECK(smt_replace(t, key, vh, old, &had) == 0);
+		CHECK(had == present);
+		if (present) {
+			CHECK_EQ_MEM(old, before, 32);
+			replaced++;
+		}
+		CHECK(smt_update(u, key, vh) == 0);
+		smt_root(t, ra);
+		smt_root(u, rb);
+		CHECK_EQ_MEM(ra, rb, 32);
+	}
+	CHECK_EQ_U64(replaced, 200 - 64);
+	CHECK_EQ_U64(smt_count(t), 64);
+	smt_free(t);
+	smt_free(u);
+}
+
 int main(void)
 {
 	RUN(test_empty_and_small);
 	RUN(test_worked_example);
+	RUN(test_replace);
 	RUN(test_random_against_model);
 	RUN(test_bulk_random_keys);
 	RUN(test_codec_rejects);

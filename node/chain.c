@@ -853,6 +853,11 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 		chunk_bytes += exec_tx_chunk_bytes(t);
 		bytes += tx_bytes;
 	}
+	if (blk->ntx < n) { /* what was skipped leaves no room behind in a block that is kept */
+		struct tx *fit = realloc(blk->txs, (blk->ntx ? blk->ntx : 1) * sizeof(*fit));
+		if (fit)
+			blk->txs = fit;
+	}
 	if ((rc = exec_end_block(&x, err, errlen)) < 0)
 		goto fail;
 	merkle_root((const uint8_t(*)[HASH_LEN])leaves, blk->ntx, hd->tx_root);

@@ -46,6 +46,7 @@
 
 struct faucet_cfg {
 	struct client_opts common; /* node, wallet, -listen (wallet/client_opts.h) */
+	char conf[CLIENT_APP_PATH_MAX]; /* -conf: the faucet's own file (empty: DATADIR/assay.conf) */
 	uint64_t amount;           /* base units per request */
 	uint64_t interval_s;       /* per address */
 	uint64_t ip_interval_s;    /* per client IP */
@@ -366,7 +367,8 @@ static int start_http(struct faucet *f)
 /* ---- flags and start-up ---- */
 
 enum {
-	OPT_AMOUNT = CLIENT_OPT_OWN,
+	OPT_CONF = CLIENT_OPT_OWN,
+	OPT_AMOUNT,
 	OPT_INTERVAL,
 	OPT_IP_INTERVAL,
 	OPT_DEBUG,
@@ -375,6 +377,7 @@ enum {
 
 static const struct option long_opts[] = {
 	CLIENT_OPTS_LONG,
+	{"conf", required_argument, NULL, OPT_CONF},
 	{"amount", required_argument, NULL, OPT_AMOUNT},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"ip-interval", required_argument, NULL, OPT_IP_INTERVAL},
@@ -390,8 +393,9 @@ static void usage(void)
 	printf("usage: assay-faucet -wallet=NAME [options]   (options as -name=value or --name=value)\n\n"
 	       "Gives test coins: each request sends -amount from the wallet's key to an address,\n"
 	       "at most once per -interval per address and per -ip-interval per client IP.\n\n"
-	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default "
-	       "~/.assay)\n"
+	       "  -datadir=DIR           data directory with wallet/, the node's .cookie and assay.conf\n"
+	       "                         (default ~/.assay)\n"
+	       "  -conf=FILE             the faucet's own settings file (default: the node's DATADIR/assay.conf)\n"
 	       "  -network=NET           dev, local or testnet: the default -rpcport (default testnet)\n"
 	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
 	       "  -rpcport=PORT          node RPC port, 1-65535 (default: the network's)\n"
@@ -405,7 +409,11 @@ static void usage(void)
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n\n"
 	       "HTTP: GET / (a form), POST /request {\"address\": \"...\"} or GET /request?address=...,\n"
-	       "GET /status. Refused on a mainnet node.\n",
+	       "GET /status. Refused on a mainnet node.\n\n"
+	       "Settings file (name=value lines, # comment lines, read as assayd reads assay.conf; the\n"
+	       "command line wins): -conf=FILE may give every option above but datadir, conf and help,\n"
+	       "and an unknown name is an error; without -conf, DATADIR/assay.conf (the node's file)\n"
+	       "gives network, rpcconnect, rpcport, rpcuser and rpcpassword, its other names the node's.\n",
 	       FAUCET_LISTEN, amount, FAUCET_DEFAULT_INTERVAL_S);
 }
 
@@ -434,6 +442,8 @@ static int own_flag(void *ctx, int code, const char *value, char *err, size_t er
 		c->ip_interval_set = 1;
 		return conf_parse_u64("ip-interval", value, 0, FAUCET_MAX_INTERVAL_S, &c->ip_interval_s, err,
 				      errlen);
+	case OPT_CONF:
+		return client_app_copy_opt(c->conf, sizeof(c->conf), value, "conf") ? ASSAY_EARG : 0;
 	case OPT_DEBUG:
 		c->debug = 1;
 		return 0;
@@ -444,6 +454,37 @@ static int own_flag(void *ctx, int code, const char *value, char *err, size_t er
 	return ASSAY_EARG;
 }
 
+/* One line of the faucet's own -conf file (a conf_entry_fn): any option
+ * of long_opts but datadir, conf and help, under its flag's name; a flag
+ * given on the command line wins. */
+static int own_file_entry(void *ctx, const char *name, const char *value, char *err, size_t errlen)
+{
+	struct faucet_cfg *c = ctx;
+	const struct option *o = long_opts;
+	while (o->name && strcmp(o->name, name) != 0)
+		o++;
+	if (!o->name || o->val == CLIENT_OPT_DATADIR || o->val == OPT_CONF || o->val == OPT_HELP) {
+		snprintf(err, errlen, "unknown option \"%s\" (see assay-faucet -help)", name);
+		return ASSAY_EARG;
+	}
+	if (c->common.flags & (1ull << o->val))
+		return 0;
+	if (o->val == OPT_DEBUG) {
+		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0) {
+			snprintf(err, errlen, "debug=%s: use 1 (on) or 0 (off)", value);
+			return ASSAY_EARG;
+		}
+		c->debug = value[0] == '1';
+		return 0;
+	}
+	int rc = client_opts_set(&c->common, o->val, value, 0, err, errlen);
+	if (rc == 1)
+		rc = own_flag(c, o->val, value, err, errlen);
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "bad value for %s", name);
+	return rc < 0 ? rc : 0;
+}
+
 static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 {
 	memset(c, 0, sizeof(*c));
@@ -452,6 +493,8 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 	c->interval_s = FAUCET_DEFAULT_INTERVAL_S;
 	const struct network_info *net;
 	if (client_opts_parse(&c->common, argc, argv, long_opts, own_flag, c) < 0 ||
+	    (c->conf[0] ? client_opts_read_conf(&c->common, c->conf, own_file_entry, c)
+			: client_opts_read_conf(&c->common, NULL, NULL, NULL)) < 0 ||
 	    client_opts_finish(&c->common, FAUCET_NETWORK, &net) < 0)
 		return -1;
 	if (net->family == NET_MAIN) {

@@ -65,6 +65,11 @@ int client_opts_set(struct client_opts *o, int code, const char *value, int from
 				    errlen);
 		if (rc)
 			return rc;
+		char host[256];
+		uint16_t port;
+		if (code == CLIENT_OPT_LISTEN &&
+		    client_opts_listen_split(value, host, sizeof(host), &port, err, errlen) != 0)
+			return ASSAY_EARG;
 		if (from_flag)
 			o->given |= strings[i].bit;
 		if (code == CLIENT_OPT_NETWORK)
@@ -87,6 +92,8 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv, const struct
 				argv[optind - 1]);
 			return -1;
 		}
+		if (ch < 64)
+			o->flags |= 1ull << ch;
 		int rc = client_opts_set(o, ch, optarg, 1, err, sizeof(err));
 		if (rc == 1)
 			rc = own(ctx, ch, optarg, err, sizeof(err));
@@ -180,12 +187,6 @@ int client_opts_finish(struct client_opts *o, const char *default_network, const
 		o->rpcport = (*net)->rpc_port;
 	if (!keystore_name_valid(o->wallet)) {
 		fprintf(stderr, "error: -wallet=NAME is required (a wallet in DATADIR/wallet)\n");
-		return -1;
-	}
-	char host[256], err[400];
-	uint16_t port;
-	if (client_opts_listen_split(o->listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
-		fprintf(stderr, "error: %s\n", err);
 		return -1;
 	}
 	return 0;

@@ -66,13 +66,15 @@ struct client_opts {
 	char passphrase_file[CLIENT_APP_PATH_MAX];
 	char listen[256];  /* HOST:PORT of the program's HTTP server */
 	unsigned given;    /* CLIENT_SET_*: given on the command line */
+	uint64_t flags;    /* bit 1 << code for each flag code (shared or own) on the command line */
 	int network_named; /* a flag or the file named the network */
 };
 
 /* Defaults: ~/.assay, the node on 127.0.0.1, the HTTP server on listen. */
 void client_opts_init(struct client_opts *o, const char *listen);
 
-/* Sets shared option `code` to value. 0; 1 when code is not a shared one;
+/* Sets shared option `code` to value (-listen checked as HOST:PORT). 0; 1
+ * when code is not a shared one;
  * or ASSAY_EARG with err filled ("-NAME ..."). Marks CLIENT_SET_* when
  * from_flag. */
 int client_opts_set(struct client_opts *o, int code, const char *value, int from_flag, char *err,
@@ -99,8 +101,7 @@ int client_opts_node_entry(void *ctx, const char *name, const char *value, char 
 int client_opts_read_conf(struct client_opts *o, const char *path, conf_entry_fn fn, void *ctx);
 
 /* After the flags and the file: the network (default_network when none was
- * named) into *net, the default -rpcport, a -wallet required and -listen
- * checked. 0, or -1 with "error: ..." on stderr. */
+ * named) into *net, the default -rpcport, and a -wallet required. 0, or -1 with "error: ..." on stderr. */
 int client_opts_finish(struct client_opts *o, const char *default_network, const struct network_info **net);
 
 /* -listen's HOST:PORT split, PORT 1..65535: 0, or ASSAY_EARG with err. */

@@ -36,23 +36,24 @@ static int chunk_submit(struct node *n, const uint8_t *enc, size_t len, json_t *
 	if (rc && rc != ASSAY_EEXISTS) {
 		if (assay_err_is_local(rc))
 			return rpc_fail(e, RPC_INTERNAL_ERROR, "%s", err);
-		return rpc_fail(e, rc == ASSAY_ENOTFOUND ? RPC_NOT_FOUND : RPC_VERIFY_REJECTED, "chunk refused: %s",
-				err);
+		return rpc_fail(e, rc == ASSAY_ENOTFOUND ? RPC_NOT_FOUND : RPC_VERIFY_REJECTED,
+				"chunk refused: %s", err);
 	}
 	struct avail_chunk c;
 	int dec = avail_chunk_decode(&c, enc, len);
-	*result = json_pack("{s:o,s:b,s:I,s:I,s:I}", "hash", rpc_hex(hash, HASH_LEN), "new", rc == 0, "first_tile",
-			    (json_int_t)(dec ? 0 : c.first_tile), "tile_count", (json_int_t)(dec ? 0 : c.tile_count),
-			    "data_len", (json_int_t)(dec ? 0 : c.data_len));
+	*result = json_pack("{s:o,s:b,s:I,s:I,s:I}", "hash", rpc_hex(hash, HASH_LEN), "new", rc == 0,
+			    "first_tile", (json_int_t)(dec ? 0 : c.first_tile), "tile_count",
+			    (json_int_t)(dec ? 0 : c.tile_count), "data_len",
+			    (json_int_t)(dec ? 0 : c.data_len));
 	return *result ? 0 : rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 }
 
-/* A stored chunk as getjobchunk describes it. */
+/* A stored chunk as getjobchunk describes it, but for its hash: a
+ * SHA-256 of the whole chunk that GET /chunk/... leaves to the reader. */
 struct chunk_found {
-	uint8_t *enc;            /* malloc()ed; chunk_found_free */
+	uint8_t *enc; /* malloc()ed; chunk_found_free */
 	size_t len;
 	struct avail_chunk c;    /* decoded from enc (points into it) */
-	uint8_t hash[HASH_LEN];
 	uint32_t tiles;          /* of the job's output */
 	uint32_t uploaded_tiles; /* of the slot, on chain */
 };
@@ -71,7 +72,8 @@ static int chunk_lookup(struct node *n, const uint8_t id[HASH_LEN], long long sl
 {
 	memset(f, 0, sizeof(*f));
 	if (slot < 0 || slot >= JOB_MAX_REDUNDANCY)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a slot number 0..%d", JOB_MAX_REDUNDANCY - 1);
+		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a slot number 0..%d",
+				JOB_MAX_REDUNDANCY - 1);
 	if (first < 0 || first > UINT32_MAX)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "expected a tile index");
 	struct ledger l = chain_ledger(n->chain);
@@ -86,14 +88,14 @@ static int chunk_lookup(struct node *n, const uint8_t id[HASH_LEN], long long sl
 	const struct job_slot *s = &j.slots[slot];
 	rc = chunkstore_get_at(chain_store(n->chain), id, s->root, (uint32_t)first, &f->enc, &f->len);
 	if (rc == ASSAY_ENOTFOUND)
-		return rpc_fail(e, RPC_NOT_FOUND, "no chunk of slot %u starts at tile %lld here", (unsigned)slot, first);
+		return rpc_fail(e, RPC_NOT_FOUND, "no chunk of slot %u starts at tile %lld here",
+				(unsigned)slot, first);
 	if (rc)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read the chunk: %s", assay_strerror(rc));
 	if (avail_chunk_decode(&f->c, f->enc, f->len)) {
 		chunk_found_free(f);
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "a stored chunk does not decode");
 	}
-	avail_chunk_hash(f->enc, f->len, f->hash);
 	f->tiles = kernel_tile_count(&j.spec.shape);
 	f->uploaded_tiles = s->uploaded_tiles;
 	return 0;
@@ -114,7 +116,7 @@ static int m_submitjobchunk(void *ctx, json_t *params, json_t **result, struct r
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 	long len = hex_decode(hex, enc, hexlen / 2);
 	int rc = len < 0 || (size_t)len != hexlen / 2 ? rpc_fail(e, RPC_INVALID_PARAMS, "chunk is not hex")
-						       : chunk_submit(ctx, enc, (size_t)len, result, e);
+						      : chunk_submit(ctx, enc, (size_t)len, result, e);
 	free(enc);
 	return rc;
 }
@@ -136,9 +138,11 @@ static int m_getjobchunk(void *ctx, json_t *params, json_t **result, struct rpc_
 	long long slot = json_is_integer(slot_v) ? (long long)json_integer_value(slot_v) : -1;
 	long long first = tile_v ? (json_is_integer(tile_v) ? (long long)json_integer_value(tile_v) : -1) : 0;
 	struct chunk_found f;
+	uint8_t hash[HASH_LEN];
 	if (chunk_lookup(ctx, id, slot, first, &f, e) < 0)
 		return -1;
-	*result = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:o}", "hash", rpc_hex(f.hash, HASH_LEN), "first_tile",
+	avail_chunk_hash(f.enc, f.len, hash);
+	*result = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:o}", "hash", rpc_hex(hash, HASH_LEN), "first_tile",
 			    (json_int_t)f.c.first_tile, "tile_count", (json_int_t)f.c.tile_count, "next_tile",
 			    (json_int_t)(f.c.first_tile + f.c.tile_count), "tiles", (json_int_t)f.tiles,
 			    "uploaded_tiles", (json_int_t)f.uploaded_tiles, "chunk", rpc_hex(f.enc, f.len));
@@ -223,12 +227,14 @@ static void route_submit(struct node *n, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	if (!type || tlen != strlen(CHUNK_CONTENT_TYPE) || strncasecmp(type, CHUNK_CONTENT_TYPE, tlen) != 0) {
-		rpc_fail(&e, RPC_INVALID_REQUEST, "POST " CHUNK_ROUTE " takes Content-Type: " CHUNK_CONTENT_TYPE);
+		rpc_fail(&e, RPC_INVALID_REQUEST,
+			 "POST " CHUNK_ROUTE " takes Content-Type: " CHUNK_CONTENT_TYPE);
 		reply_error(req, 415, &e);
 		return;
 	}
 	if (len > AVAIL_CHUNK_MAX_ENCODED) {
-		rpc_fail(&e, RPC_INVALID_PARAMS, "a chunk is at most %u bytes (AVAIL_CHUNK_MAX_ENCODED), got %zu",
+		rpc_fail(&e, RPC_INVALID_PARAMS,
+			 "a chunk is at most %u bytes (AVAIL_CHUNK_MAX_ENCODED), got %zu",
 			 (unsigned)AVAIL_CHUNK_MAX_ENCODED, len);
 		reply_error(req, 413, &e);
 		return;
@@ -283,7 +289,8 @@ static int parse_chunk_path(const char *path, uint8_t hash[HASH_LEN], long long 
 
 /* GET /chunk/HASH (any held chunk) or GET /chunk/JOB_ID/SLOT/FIRST_TILE
  * (getjobchunk's lookup): the encoded chunk as the body, what getjobchunk
- * says beside it as X-Assay-* headers. */
+ * says beside it as X-Assay-* headers, but for the hash of the second form
+ * (a SHA-256 of the chunk per request, which the reader can do). */
 static void route_get(struct node *n, struct evhttp_request *req)
 {
 	struct rpc_error e = {0};
@@ -299,8 +306,8 @@ static void route_get(struct node *n, struct evhttp_request *req)
 	memset(&f, 0, sizeof(f));
 	if (form == 0) {
 		rpc_fail(&e, RPC_INVALID_PARAMS,
-			 "expected GET " CHUNK_ROUTE "/HASH or " CHUNK_ROUTE "/JOB_ID/SLOT/FIRST_TILE (64 hex digits, "
-			 "decimal numbers)");
+			 "expected GET " CHUNK_ROUTE "/HASH or " CHUNK_ROUTE "/JOB_ID/SLOT/FIRST_TILE"
+			 " (64 hex digits, decimal numbers)");
 		reply_error(req, 400, &e);
 		return;
 	}
@@ -321,13 +328,15 @@ static void route_get(struct node *n, struct evhttp_request *req)
 			reply_error(req, 0, &e);
 			return;
 		}
-		memcpy(f.hash, id, HASH_LEN);
 	}
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	char hash_hex[2 * HASH_LEN + 1], num[24];
-	hex_encode(f.hash, HASH_LEN, hash_hex);
+	char num[24];
 	evhttp_add_header(h, "Content-Type", CHUNK_CONTENT_TYPE);
-	evhttp_add_header(h, "X-Assay-Chunk-Hash", hash_hex);
+	if (form == 1) { /* the hash asked for: free to say */
+		char hash_hex[2 * HASH_LEN + 1];
+		hex_encode(id, HASH_LEN, hash_hex);
+		evhttp_add_header(h, "X-Assay-Chunk-Hash", hash_hex);
+	}
 	snprintf(num, sizeof(num), "%u", f.c.first_tile);
 	evhttp_add_header(h, "X-Assay-First-Tile", num);
 	snprintf(num, sizeof(num), "%u", f.c.tile_count);

@@ -42,8 +42,8 @@ int chunk_client_submit(const struct rpc_endpoint *ep, enum chunk_path *path, co
 		uint8_t *reply;
 		size_t reply_len;
 		int status = 0;
-		int rc = rpc_client_request(ep, "/chunk", "application/octet-stream", enc, len, CHUNK_REPLY_MAX,
-					    &status, &reply, &reply_len, fail);
+		int rc = rpc_client_request(ep, "/chunk", "application/octet-stream", enc, len,
+					    CHUNK_REPLY_MAX, &status, &reply, &reply_len, fail);
 		if (rc)
 			return rc;
 		rc = rpc_client_parse_reply(status, (const char *)reply, reply_len, result, fail);
@@ -78,7 +78,8 @@ static int fetch_json(const struct rpc_endpoint *ep, const char *job_hex, unsign
 	const char *hex = rc ? NULL : json_string_value(json_object_get(got, "chunk"));
 	size_t n = hex ? strlen(hex) / 2 : 0;
 	if (!rc && (!hex || strlen(hex) % 2 || n > AVAIL_CHUNK_MAX_ENCODED)) {
-		snprintf(fail->message, sizeof(fail->message), "getjobchunk: no chunk of at most %u bytes as hex",
+		snprintf(fail->message, sizeof(fail->message),
+			 "getjobchunk: no chunk of at most %u bytes as hex",
 			 (unsigned)AVAIL_CHUNK_MAX_ENCODED);
 		rc = ASSAY_EDECODE;
 	}
@@ -114,8 +115,8 @@ int chunk_client_fetch(const struct rpc_endpoint *ep, enum chunk_path *path, con
 		size_t reply_len;
 		int status = 0;
 		snprintf(where, sizeof(where), "/chunk/%s/%u/%u", job_hex, slot, first);
-		int rc = rpc_client_request(ep, where, NULL, NULL, 0, AVAIL_CHUNK_MAX_ENCODED, &status, &reply,
-					    &reply_len, fail);
+		int rc = rpc_client_request(ep, where, NULL, NULL, 0, AVAIL_CHUNK_MAX_ENCODED, &status,
+					    &reply, &reply_len, fail);
 		if (rc)
 			return rc;
 		if (status == 200) {

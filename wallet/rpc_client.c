@@ -147,7 +147,9 @@ static int exchange_run(const struct request_spec *r, int *status, char **body, 
 		sodium_memzero(value, sizeof(value));
 	}
 	if (r->body)
-		bad = bad || evhttp_add_header(h, "Content-Type", r->content_type ? r->content_type : "application/json") ||
+		bad = bad ||
+		      evhttp_add_header(h, "Content-Type",
+					r->content_type ? r->content_type : "application/json") ||
 		      evbuffer_add(evhttp_request_get_output_buffer(req), r->body, r->body_len);
 	if (bad) {
 		evhttp_request_free(req);
@@ -313,8 +315,9 @@ int rpc_client_post(const char *host, unsigned port, const char *path, const cha
 			     fail);
 }
 
-int rpc_client_request(const struct rpc_endpoint *ep, const char *path, const char *content_type, const uint8_t *body,
-		       size_t len, size_t max, int *status, uint8_t **reply, size_t *reply_len, struct rpc_failure *fail)
+int rpc_client_request(const struct rpc_endpoint *ep, const char *path, const char *content_type,
+		       const uint8_t *body, size_t len, size_t max, int *status, uint8_t **reply,
+		       size_t *reply_len, struct rpc_failure *fail)
 {
 	struct request_spec r = {
 		.host = ep->host,

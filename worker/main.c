@@ -651,10 +651,11 @@ static int submit_chunk(struct worker *w, const uint8_t *enc, size_t len)
 		rc = chunk_client_submit(&w->rpc.ep, &w->chunk_path, enc, len, &res, &fail);
 	json_decref(res);
 	if (rc) {
-		log_warn("rpc submitjobchunk: %s", fail.message);
+		log_warn("chunk upload to the node: %s", fail.message);
 		return -1;
 	}
-	log_debugc(LOG_CAT_RPC, "rpc: chunk of %zu bytes to %s:%u (%s)", len, w->rpc.ep.host, (unsigned)w->rpc.ep.port,
+	log_debugc(LOG_CAT_RPC, "rpc: chunk of %zu bytes to %s:%u (%s)", len, w->rpc.ep.host,
+		   (unsigned)w->rpc.ep.port,
 		   w->chunk_path == CHUNK_PATH_JSON ? "submitjobchunk" : "POST /chunk");
 	return 0;
 }

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "core/block.h"
+#include "core/sha256.h"
 #include "wallet/rpc_client.h"
 
 /* How a node takes chunks, learned on the first transfer and kept by the

@@ -294,6 +294,11 @@ def run(tmpdir, nodes, node, proxy):
     status, _, body = request(node, "GET", f"/chunk/{job_id}/0/0")
     fw.assert_eq((status, body), (200, c0), "served after a truncated upload")
     node.rpc("getblockcount")
+    # only /chunk and what is under it is the route: other paths stay JSON-RPC
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getblockcount"}).encode()
+    for path in ("/", "/chunky", "/chunks/x"):
+        status, data = node.raw_request(body, path=path)
+        assert status == 200 and isinstance(json.loads(data)["result"], int), (path, data)
 
     # -- fallback: a node without the routes (older), then a server that 404s them --
     for mode, fetch_seen in (("old", ("GET", 405)), ("404", ("GET", 404))):

@@ -324,6 +324,7 @@ def run(tmpdir, nodes, node, proxy):
     # -- docs/rpc.md's curl examples --
     run_doc_examples(node, tmpdir, job_id, chunks[0][1])
     fw.assert_eq(worker.stop(), 0, "worker exits cleanly")
+    fw.assert_eq(node.stop(), 0, "the node exits cleanly after all of it (a leak fails a sanitizer build here)")
 
 
 def doc_examples():

@@ -118,8 +118,9 @@ void rpc_free(rpc_t *r);
 void rpc_set_max_connections(rpc_t *r, int max_connections);
 void rpc_register(rpc_t *r, const struct rpc_method *methods, size_t n, void *ctx);
 void rpc_set_metrics(rpc_t *r, rpc_metrics_fn fn, void *ctx);
-/* Requests whose path is prefix, or prefix then '/' or '?', go to fn
- * instead of JSON-RPC (at most RPC_MAX_ROUTES; later ones are ignored). */
+/* Requests whose path is prefix (kept, not copied), or prefix then '/' or
+ * '?', go to fn instead of JSON-RPC (at most RPC_MAX_ROUTES; later ones
+ * are ignored). */
 #define RPC_MAX_ROUTES 4
 void rpc_route(rpc_t *r, const char *prefix, rpc_route_fn fn, void *ctx);
 const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n);

@@ -15,6 +15,7 @@ libassay_client_a_SOURCES = \
 	wallet/mnemonic.c wallet/mnemonic.h wallet/bip39_english.c \
 	wallet/passphrase.c wallet/passphrase.h \
 	wallet/rpc_client.c wallet/rpc_client.h \
+	wallet/chunk_client.c wallet/chunk_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/client_chain.c wallet/client_chain.h \
 	wallet/client_app.c wallet/client_app.h \

@@ -38,6 +38,7 @@
 #include "core/notify.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
+#include "wallet/chunk_client.h"
 #include "wallet/client_app.h"
 #include "wallet/client_chain.h"
 #include "wallet/client_opts.h"
@@ -113,6 +114,7 @@ struct worker {
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
 	uint64_t chunk_budget_bytes;   /* chunk tile bytes one block takes (getcomputeparams) */
+	enum chunk_path chunk_path;    /* how the node takes chunks (chunk_client.h) */
 	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
 	struct event_base *base;
 	struct evhttp *http;
@@ -621,6 +623,27 @@ static void mark_opened(struct worker *w, const struct work_item *it)
 
 /* ---- output upload (docs/compute.md §15) ---- */
 
+/* Hands one encoded chunk to the node (chunk_client_submit: raw bytes on
+ * POST /chunk, or submitjobchunk with an older node). 0, or -1 logged. A
+ * stale cookie is reread once, as call() does. */
+static int submit_chunk(struct worker *w, const uint8_t *enc, size_t len)
+{
+	struct rpc_failure fail;
+	json_t *res = NULL;
+	int rc = chunk_client_submit(&w->rpc.ep, &w->chunk_path, enc, len, &res, &fail);
+	if (rc == ASSAY_EAUTH && !w->rpc.have_user && client_app_read_cookie(&w->rpc) == 0)
+		rc = chunk_client_submit(&w->rpc.ep, &w->chunk_path, enc, len, &res, &fail);
+	json_decref(res);
+	if (rc) {
+		log_warn("chunk upload to the node: %s", fail.message);
+		return -1;
+	}
+	log_debugc(LOG_CAT_RPC, "rpc: chunk of %zu bytes to %s:%u (%s)", len, w->rpc.ep.host,
+		   (unsigned)w->rpc.ep.port,
+		   w->chunk_path == CHUNK_PATH_JSON ? "submitjobchunk" : "POST /chunk");
+	return 0;
+}
+
 /* Our slot may upload (avail_slot_open: its root is opened and checked). */
 static int uploads_open(const struct work_item *it)
 {
@@ -629,7 +652,7 @@ static int uploads_open(const struct work_item *it)
 }
 
 /* Sends the next chunks of our output: each submitted to the node
- * (submitjobchunk), then one job_chunks transaction naming them, at most
+ * (submit_chunk), then one job_chunks transaction naming them, at most
  * chunk_budget_bytes of tiles, so one block can take it. Up to
  * WORKER_UPLOAD_AHEAD transactions' worth is kept in flight, so the next
  * block finds the next run in the mempool; a lost or failed one makes the
@@ -673,16 +696,8 @@ static void upload_item(struct worker *w, struct work_item *it)
 		struct avail_ref *f = &p.refs[p.count];
 		if (upload_chunk(s, it->job_id, it->output, it->tree, next, budget - declared, &enc, f) != 0)
 			break;
-		char *h = malloc(2 * enc.len + 1);
-		json_t *res;
-		if (!h)
+		if (submit_chunk(w, enc.data, enc.len) < 0)
 			break;
-		hex_encode(enc.data, enc.len, h);
-		int rc = call(w, "submitjobchunk", json_pack("[s]", h), &res, NULL, 0);
-		free(h);
-		if (rc < 0)
-			break;
-		json_decref(res);
 		declared += f->data_len;
 		next += f->tile_count;
 		p.count++;

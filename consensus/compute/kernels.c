@@ -138,39 +138,103 @@ static void expand_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HAS
 }
 
 /* OpenSSL's ChaCha20 (its IV is the RFC 8439 block: u32 LE counter ||
- * 96-bit nonce) has AVX2/AVX-512 code paths; fetched once. */
+ * 96-bit nonce) has AVX2/AVX-512 code paths; fetched once. Each thread keeps
+ * its own cipher context and a scratch buffer for tile checks (struct
+ * kernel_thread): creating a context per call cost more than expanding an
+ * 8x8 tile's rows and columns. Threads never share them, so consensus code
+ * may check tiles on several threads; the key's destructor frees them when
+ * a thread ends. */
 static EVP_CIPHER *chacha;
+static pthread_key_t thread_key;
 static pthread_once_t chacha_once = PTHREAD_ONCE_INIT;
+
+struct kernel_thread {
+	EVP_CIPHER_CTX *ctx; /* this thread's ChaCha20 context, re-keyed per call */
+	uint8_t *scratch;    /* tile check inputs; kept while <= SCRATCH_KEEP bytes */
+	size_t scratch_cap;  /* bytes at scratch */
+	struct {
+		int used;               /* entry filled */
+		uint8_t in[HASH_LEN + 1]; /* seed || u8 id */
+		uint8_t key[HASH_LEN];  /* expand_key of in */
+	} keys[KERNEL_MAX_INPUTS];      /* last stream key per input id (a tile check reads two) */
+};
+#define SCRATCH_KEEP (1u << 20)
+
+static void thread_free(void *p)
+{
+	struct kernel_thread *t = p;
+	EVP_CIPHER_CTX_free(t->ctx);
+	free(t->scratch);
+	free(t);
+}
+
 static void chacha_fetch(void)
 {
 	chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-	if (!chacha)
+	if (!chacha || pthread_key_create(&thread_key, thread_free) != 0)
 		abort(); /* OpenSSL without ChaCha20: inputs cannot be expanded */
+}
+
+/* This thread's state, made on first use (NULL only when out of memory). */
+static struct kernel_thread *thread_state(void)
+{
+	pthread_once(&chacha_once, chacha_fetch);
+	struct kernel_thread *t = pthread_getspecific(thread_key);
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ctx = EVP_CIPHER_CTX_new();
+	if (!t->ctx || pthread_setspecific(thread_key, t) != 0) {
+		EVP_CIPHER_CTX_free(t->ctx);
+		free(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* out[0..n) = keystream from block `block` on (n need not be whole blocks). */
 static void chacha_stream(const uint8_t key[HASH_LEN], uint32_t block, uint8_t *out, size_t n)
 {
-	pthread_once(&chacha_once, chacha_fetch);
+	struct kernel_thread *t = thread_state();
 	uint8_t iv[16] = {0};
 	le32_put(iv, block);
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || !EVP_EncryptInit_ex2(ctx, chacha, key, iv, NULL))
+	if (!t || !EVP_EncryptInit_ex2(t->ctx, chacha, key, iv, NULL))
 		abort(); /* allocation failure in a void, pure function */
 	memset(out, 0, n);
 	while (n) {
 		int chunk = n > (1u << 30) ? 1 << 30 : (int)n, outl = 0;
-		EVP_EncryptUpdate(ctx, out, &outl, out, chunk);
+		EVP_EncryptUpdate(t->ctx, out, &outl, out, chunk);
 		out += chunk;
 		n -= (size_t)chunk;
 	}
-	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* expand_key, remembered per thread and input id: a validator expands the
+ * same two inputs for every tile it checks. */
+static void stream_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HASH_LEN])
+{
+	struct kernel_thread *t = thread_state();
+	unsigned slot = id % KERNEL_MAX_INPUTS;
+	if (t && t->keys[slot].used && t->keys[slot].in[HASH_LEN] == id &&
+	    memcmp(t->keys[slot].in, seed, HASH_LEN) == 0) {
+		memcpy(key, t->keys[slot].key, HASH_LEN);
+		return;
+	}
+	expand_key(seed, id, key);
+	if (t) {
+		memcpy(t->keys[slot].in, seed, HASH_LEN);
+		t->keys[slot].in[HASH_LEN] = id;
+		memcpy(t->keys[slot].key, key, HASH_LEN);
+		t->keys[slot].used = 1;
+	}
 }
 
 void kernel_expand(const uint8_t seed[HASH_LEN], uint8_t id, uint64_t off, uint8_t *out, size_t n)
 {
 	uint8_t key[HASH_LEN];
-	expand_key(seed, id, key);
+	stream_key(seed, id, key);
 	uint64_t block = off / CHACHA_BLOCK;
 	size_t skip = (size_t)(off % CHACHA_BLOCK);
 	if (skip && n) {
@@ -515,15 +579,6 @@ static void axpy_i8(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
 		acc[t] += x[t] * c;
 }
 
-/* sum x[t] * w[t], 0 <= w[t] < 2^31, k <= 2^24 terms. */
-static int64_t dot_i8(const int8_t *x, const int64_t *w, uint32_t k)
-{
-	int64_t s = 0;
-	for (uint32_t t = 0; t < k; t++)
-		s += x[t] * w[t];
-	return s;
-}
-
 /* sum v[j] * c[j], int32 v, 0 <= c[j] < 2^21, n <= DOT32_CHUNK. */
 static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
 {
@@ -531,6 +586,33 @@ static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
 	for (uint32_t j = 0; j < n; j++)
 		s += (int64_t)v[j] * c[j];
 	return s;
+}
+
+/* Both limb sums of one row of A against y mod p in one pass. */
+static void dot2_i8(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	int64_t lo = 0, hi = 0;
+	for (uint32_t t = 0; t < k; t++) {
+		lo += x[t] * w_lo[t];
+		hi += x[t] * w_hi[t];
+	}
+	out[0] = lo;
+	out[1] = hi;
+}
+
+/* Exact recompute of a small tile: out[i*nc+j] = sum_t a_i[t] * b_j[t].
+ * Accumulating in int32 is exact: every partial sum is a sum of at most k <=
+ * KERNEL_MAX_K products, each in [-2^14 + 2^7, 2^14] (kernels.h). */
+static void tile_dots(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
+{
+	for (uint32_t i = 0; i < nr; i++)
+		for (uint32_t j = 0; j < nc; j++) {
+			const int8_t *x = a + (size_t)i * k, *y = b + (size_t)j * k;
+			int32_t acc = 0;
+			for (uint32_t t = 0; t < k; t++)
+				acc += x[t] * y[t];
+			out[(size_t)i * nc + j] = acc;
+		}
 }
 
 #ifdef KERNEL_X86
@@ -554,22 +636,6 @@ __attribute__((target("avx2"))) static int64_t hsum_avx2(__m256i v)
 	int64_t lanes[4];
 	_mm256_storeu_si256((__m256i *)lanes, v);
 	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
-}
-
-__attribute__((target("avx2"))) static int64_t dot_i8_avx2(const int8_t *x, const int64_t *w, uint32_t k)
-{
-	__m256i sv = _mm256_setzero_si256();
-	uint32_t t = 0;
-	for (; t + 4 <= k; t += 4) {
-		int32_t four;
-		memcpy(&four, x + t, 4);
-		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
-		sv = _mm256_add_epi64(sv, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w + t))));
-	}
-	int64_t s = hsum_avx2(sv);
-	for (; t < k; t++)
-		s += x[t] * w[t];
-	return s;
 }
 
 /* Four columns at once, both limbs: lo[t] += sum_q x_q[t] c_lo[q], hi
@@ -630,16 +696,90 @@ __attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *v, cons
 	}
 }
 
+__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *w_lo,
+							 const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	__m256i sl = _mm256_setzero_si256(), sh = sl;
+	uint32_t t = 0;
+	for (; t + 4 <= k; t += 4) {
+		int32_t four;
+		memcpy(&four, x + t, 4);
+		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
+		sl = _mm256_add_epi64(sl, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w_lo + t))));
+		sh = _mm256_add_epi64(sh, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w_hi + t))));
+	}
+	out[0] = hsum_avx2(sl);
+	out[1] = hsum_avx2(sh);
+	for (; t < k; t++) {
+		out[0] += x[t] * w_lo[t];
+		out[1] += x[t] * w_hi[t];
+	}
+}
+
+/* Sign-extends 16 int8 at p to int16 lanes. */
+__attribute__((target("avx2"))) static __m256i load_i8x16_avx2(const int8_t *p)
+{
+	return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
+}
+
+__attribute__((target("avx2"))) static int32_t hsum32_avx2(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+/* tile_dots in blocks of 2 rows x 4 columns: _mm256_madd_epi16 multiplies 16
+ * int16 pairs and adds neighbours into int32 lanes, each lane a partial sum
+ * of the same exact dot product (int32 suffices, as in tile_dots). Rows and
+ * columns past the tile's edge repeat the last one and are not stored. */
+__attribute__((target("avx2"))) static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr,
+							   uint32_t nc, uint32_t k, int32_t *out)
+{
+	uint32_t k16 = k / 16 * 16;
+	for (uint32_t i = 0; i < nr; i += 2) {
+		const int8_t *x0 = a + (size_t)i * k, *x1 = i + 1 < nr ? x0 + k : x0;
+		for (uint32_t j = 0; j < nc; j += 4) {
+			const int8_t *y[4];
+			for (uint32_t q = 0; q < 4; q++)
+				y[q] = b + (size_t)(j + q < nc ? j + q : nc - 1) * k;
+			/* Named accumulators: an array here was kept in memory. */
+			__m256i s00 = _mm256_setzero_si256(), s01 = s00, s02 = s00, s03 = s00;
+			__m256i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+			for (uint32_t t = 0; t < k16; t += 16) {
+				__m256i a0 = load_i8x16_avx2(x0 + t), a1 = load_i8x16_avx2(x1 + t);
+				__m256i b0 = load_i8x16_avx2(y[0] + t), b1 = load_i8x16_avx2(y[1] + t);
+				s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(a0, b0));
+				s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(a1, b0));
+				s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(a0, b1));
+				s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(a1, b1));
+				__m256i b2 = load_i8x16_avx2(y[2] + t), b3 = load_i8x16_avx2(y[3] + t);
+				s02 = _mm256_add_epi32(s02, _mm256_madd_epi16(a0, b2));
+				s12 = _mm256_add_epi32(s12, _mm256_madd_epi16(a1, b2));
+				s03 = _mm256_add_epi32(s03, _mm256_madd_epi16(a0, b3));
+				s13 = _mm256_add_epi32(s13, _mm256_madd_epi16(a1, b3));
+			}
+			__m256i acc[2][4] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}};
+			for (uint32_t r = 0; r < 2 && i + r < nr; r++) {
+				const int8_t *x = r ? x1 : x0;
+				for (uint32_t q = 0; q < 4 && j + q < nc; q++) {
+					int32_t sum = hsum32_avx2(acc[r][q]);
+					for (uint32_t t = k16; t < k; t++)
+						sum += x[t] * y[q][t];
+					out[(size_t)(i + r) * nc + j + q] = sum;
+				}
+			}
+		}
+	}
+}
+
 #else
 /* Elsewhere the vector entry points are the portable loops (never reached:
  * avx2 is 0), so the code below compiles unchanged. */
 static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
 {
 	axpy_i8(acc, x, c, k);
-}
-static int64_t dot_i8_avx2(const int8_t *x, const int64_t *w, uint32_t k)
-{
-	return dot_i8(x, w, k);
 }
 static void axpy4_i8_avx2(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
 			  const int64_t c_hi[4], uint32_t k)
@@ -656,6 +796,14 @@ static void dot3_i32_avx2(const int32_t *v, const int64_t *c0, const int64_t *c1
 	out[1] = dot_i32(v, c1, n);
 	out[2] = dot_i32(v, c2, n);
 }
+static void dot2_i8_avx2(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	dot2_i8(x, w_lo, w_hi, k, out);
+}
+static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
+{
+	tile_dots(a, b, nr, nc, k, out);
+}
 #endif
 
 static int simd_allowed = 1;
@@ -663,6 +811,22 @@ static int simd_allowed = 1;
 void kernel_simd_enable(int on)
 {
 	simd_allowed = on;
+}
+
+/* y mod p from its exact limb sums y = lo + hi 2^31 (|lo|, |hi| < 2^56),
+ * without 128-bit arithmetic: hi = h1 2^30 + h0 (0 <= h0 < 2^30) gives
+ * hi 2^31 = h1 2^61 + h0 2^31 = h1 + h0 2^31 (mod p), and x = lo + h1 +
+ * h0 2^31 lies in (-2^57, 2^61 + 2^57), so x = q 2^61 + (x & p) with q in
+ * {-1, 0, 1} folds to v = (x & p) + q in [-1, 2^61], one step from [0, p). */
+static uint64_t mod_p_limbs(int64_t lo, int64_t hi)
+{
+	int64_t x = lo + (hi >> 30) + (int64_t)((uint64_t)(hi & ((1 << 30) - 1)) << 31);
+	int64_t v = (int64_t)((uint64_t)x & P61) + (x >> 61);
+	if (v < 0)
+		v += (int64_t)P61;
+	else if (v >= (int64_t)P61)
+		v -= (int64_t)P61;
+	return (uint64_t)v;
 }
 
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
@@ -675,16 +839,14 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 	int avx2 = 0;
 #endif
 	size_t kk = k ? k : 1, cc = nc ? nc : 1;
-	/* ylo/yhi: y = B.r split by r = rhi 2^31 + rlo; |b r_lo| < 2^38 and at
-	 * most 2^17 columns keep both under 2^56. ymod: y mod p as 31 + 30-bit
-	 * limbs. rl: r as three 21-bit limbs. */
-	int64_t *ylo = calloc(kk, 8), *yhi = calloc(kk, 8), *ym_lo = malloc(kk * 8), *ym_hi = malloc(kk * 8);
-	int64_t *rl = malloc(cc * 3 * 8);
+	/* One allocation: ylo/yhi, y = B.r split by r = rhi 2^31 + rlo; |b r_lo|
+	 * < 2^38 and at most 2^17 columns keep both under 2^56. ym_lo/ym_hi: y
+	 * mod p as 31 + 30-bit limbs. rl: r as three 21-bit limbs. */
+	int64_t *ylo = calloc(4 * kk + 3 * cc, 8);
+	if (!ylo)
+		return ASSAY_ENOMEM;
+	int64_t *yhi = ylo + kk, *ym_lo = yhi + kk, *ym_hi = ym_lo + kk, *rl = ym_hi + kk;
 	int err = 0;
-	if (!ylo || !yhi || !ym_lo || !ym_hi || !rl) {
-		err = ASSAY_ENOMEM;
-		goto out;
-	}
 	uint32_t j4 = avx2 ? nc / 4 * 4 : 0; /* columns done four at a time */
 	for (uint32_t j = 0; j < j4; j += 4) {
 		const int8_t *cols[4];
@@ -713,18 +875,19 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		}
 	}
 	for (uint32_t t = 0; t < k; t++) {
-		uint64_t y = mod_p_s128((__int128)ylo[t] + (__int128)yhi[t] * ((__int128)1 << 31));
+		uint64_t y = mod_p_limbs(ylo[t], yhi[t]);
 		ym_lo[t] = (int64_t)(y & LIMB31);
 		ym_hi[t] = (int64_t)(y >> 31);
 	}
 	for (uint32_t i = 0; i < nr && !err; i++) {
 		const int8_t *a = A_rows + (size_t)i * k;
 		const int32_t *trow = T + (size_t)i * nc;
-		__int128 z, w = 0;
+		int64_t zl[2];
 		if (avx2)
-			z = (__int128)dot_i8_avx2(a, ym_lo, k) + (__int128)dot_i8_avx2(a, ym_hi, k) * ((__int128)1 << 31);
+			dot2_i8_avx2(a, ym_lo, ym_hi, k, zl);
 		else
-			z = (__int128)dot_i8(a, ym_lo, k) + (__int128)dot_i8(a, ym_hi, k) * ((__int128)1 << 31);
+			dot2_i8(a, ym_lo, ym_hi, k, zl);
+		__int128 z = (__int128)zl[0] + (__int128)zl[1] * ((__int128)1 << 31), w = 0;
 		for (uint32_t j0 = 0; j0 < nc; j0 += DOT32_CHUNK) {
 			uint32_t len = nc - j0 < DOT32_CHUNK ? nc - j0 : DOT32_CHUNK;
 			int64_t part[3];
@@ -740,12 +903,77 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		if (mod_p_s128(z) != mod_p_s128(w))
 			err = ASSAY_EINVALID;
 	}
-out:
 	free(ylo);
-	free(yhi);
-	free(ym_lo);
-	free(ym_hi);
-	free(rl);
+	return err;
+}
+
+int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
+			  uint32_t nc, uint32_t k)
+{
+#ifdef KERNEL_X86
+	__builtin_cpu_init();
+	int avx2 = simd_allowed && __builtin_cpu_supports("avx2");
+#else
+	int avx2 = 0;
+#endif
+	int32_t want[KERNEL_RECOMPUTE_MAX];
+	if ((uint64_t)nr * nc > KERNEL_RECOMPUTE_MAX)
+		return ASSAY_EARG;
+	if (avx2)
+		tile_dots_avx2(A_rows, Bt_cols, nr, nc, k, want);
+	else
+		tile_dots(A_rows, Bt_cols, nr, nc, k, want);
+	/* The host is little-endian (asserted above): want's bytes are the
+	 * tile's wire form. */
+	return memcmp(want, tile, (size_t)nr * nc * 4) == 0 ? 0 : ASSAY_EINVALID;
+}
+
+/* The matmul tile check (docs/compute.md §6.1): the tile's nr rows of A and
+ * nc columns of B, then exact recompute for tiles of at most
+ * KERNEL_RECOMPUTE_MAX entries, else Freivalds with vector (vec_seed, i).
+ * The inputs go to this thread's scratch buffer, so small tiles allocate
+ * nothing. */
+static int check_matmul_tile(const struct job_shape *s, const struct kernel_src *src,
+			     const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
+{
+	uint32_t r0, c0, nr, nc;
+	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
+	size_t need = ((size_t)nr + nc) * s->k;
+	struct kernel_thread *th = thread_state();
+	if (!th)
+		return ASSAY_ENOMEM;
+	uint8_t *in = th->scratch, *own = NULL;
+	if (need > th->scratch_cap) {
+		in = malloc(need);
+		if (!in)
+			return ASSAY_ENOMEM;
+		if (need <= SCRATCH_KEEP) {
+			free(th->scratch);
+			th->scratch = in;
+			th->scratch_cap = need;
+		} else {
+			own = in;
+		}
+	}
+	const int8_t *a = (const int8_t *)in, *b = (const int8_t *)in + (size_t)nr * s->k;
+	kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, (size_t)nr * s->k);
+	kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + (size_t)nr * s->k, (size_t)nc * s->k);
+	int err;
+	if ((uint64_t)nr * nc <= KERNEL_RECOMPUTE_MAX) {
+		err = kernel_tile_recompute(a, b, tile, nr, nc, s->k);
+	} else {
+		int32_t *t = malloc(len);
+		uint64_t *r = malloc(sizeof(uint64_t) * nc);
+		err = ASSAY_ENOMEM;
+		if (t && r) {
+			memcpy(t, tile, len); /* int32 alignment */
+			kernel_freivalds_vector(vec_seed, i, nc, r);
+			err = kernel_freivalds(a, b, t, nr, nc, s->k, r);
+		}
+		free(t);
+		free(r);
+	}
+	free(own);
 	return err;
 }
 
@@ -757,23 +985,8 @@ int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		return ASSAY_EINVALID;
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
 	int err = ASSAY_ENOMEM;
-	if (s->kind == JOB_MATMUL_I8) {
-		uint8_t *a = malloc((size_t)nr * s->k), *b = malloc((size_t)nc * s->k);
-		int32_t *t = malloc(len);
-		uint64_t *r = malloc(sizeof(uint64_t) * nc);
-		if (a && b && t && r) {
-			kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, a, (size_t)nr * s->k);
-			kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, b, (size_t)nc * s->k);
-			memcpy(t, tile, len);
-			kernel_freivalds_vector(vec_seed, i, nc, r);
-			err = kernel_freivalds((const int8_t *)a, (const int8_t *)b, t, nr, nc, s->k, r);
-		}
-		free(a);
-		free(b);
-		free(t);
-		free(r);
-		return err;
-	}
+	if (s->kind == JOB_MATMUL_I8)
+		return check_matmul_tile(s, src, vec_seed, i, tile, len);
 	uint8_t *x = malloc((size_t)nr * s->dims[0]);
 	int8_t *out = malloc(len);
 	uint8_t *w[MLP_MAX_LAYERS] = {0}, *bias[MLP_MAX_LAYERS] = {0};

@@ -456,7 +456,8 @@ int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**l
 	}
 	free(tile);
 	merkle_root((const uint8_t(*)[HASH_LEN])lv, n, root);
-	sha256(output, kernel_output_bytes(s), output_hash);
+	if (output_hash) /* a client checking a root needs no output hash */
+		sha256(output, kernel_output_bytes(s), output_hash);
 	*leaves = lv;
 	return 0;
 }
@@ -774,6 +775,145 @@ __attribute__((target("avx2"))) static void tile_dots_avx2(const int8_t *a, cons
 	}
 }
 
+/* AVX-512 forms of the three Freivalds loops: eight 64-bit lanes, the same
+ * products and sums (only their grouping differs, and every partial sum is
+ * exact), so the same integers. The client's full check is their user. */
+#define AVX512 __attribute__((target("avx512f")))
+AVX512 static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
+				   const int64_t c_hi[4], uint32_t k)
+{
+	__m512i l0 = _mm512_set1_epi64(c_lo[0]), l1 = _mm512_set1_epi64(c_lo[1]);
+	__m512i l2 = _mm512_set1_epi64(c_lo[2]), l3 = _mm512_set1_epi64(c_lo[3]);
+	__m512i h0 = _mm512_set1_epi64(c_hi[0]), h1 = _mm512_set1_epi64(c_hi[1]);
+	__m512i h2 = _mm512_set1_epi64(c_hi[2]), h3 = _mm512_set1_epi64(c_hi[3]);
+	uint32_t t = 0;
+	for (; t + 8 <= k; t += 8) {
+		__m512i x0 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[0] + t)));
+		__m512i x1 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[1] + t)));
+		__m512i x2 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[2] + t)));
+		__m512i x3 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[3] + t)));
+		__m512i sl = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(x0, l0), _mm512_mul_epi32(x1, l1)),
+					      _mm512_add_epi64(_mm512_mul_epi32(x2, l2), _mm512_mul_epi32(x3, l3)));
+		__m512i sh = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(x0, h0), _mm512_mul_epi32(x1, h1)),
+					      _mm512_add_epi64(_mm512_mul_epi32(x2, h2), _mm512_mul_epi32(x3, h3)));
+		_mm512_storeu_si512(lo + t, _mm512_add_epi64(_mm512_loadu_si512(lo + t), sl));
+		_mm512_storeu_si512(hi + t, _mm512_add_epi64(_mm512_loadu_si512(hi + t), sh));
+	}
+	for (; t < k; t++)
+		for (int q = 0; q < 4; q++) {
+			lo[t] += x[q][t] * c_lo[q];
+			hi[t] += x[q][t] * c_hi[q];
+		}
+}
+
+AVX512 static void dot2_i8_avx512(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k,
+				  int64_t out[2])
+{
+	__m512i sl = _mm512_setzero_si512(), sh = sl;
+	uint32_t t = 0;
+	for (; t + 8 <= k; t += 8) {
+		__m512i xv = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x + t)));
+		sl = _mm512_add_epi64(sl, _mm512_mul_epi32(xv, _mm512_loadu_si512(w_lo + t)));
+		sh = _mm512_add_epi64(sh, _mm512_mul_epi32(xv, _mm512_loadu_si512(w_hi + t)));
+	}
+	out[0] = _mm512_reduce_add_epi64(sl);
+	out[1] = _mm512_reduce_add_epi64(sh);
+	for (; t < k; t++) {
+		out[0] += x[t] * w_lo[t];
+		out[1] += x[t] * w_hi[t];
+	}
+}
+
+AVX512 static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
+				   uint32_t n, int64_t out[3])
+{
+	__m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0;
+	uint32_t j = 0;
+	for (; j + 8 <= n; j += 8) {
+		__m512i vv = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v + j)));
+		s0 = _mm512_add_epi64(s0, _mm512_mul_epi32(vv, _mm512_loadu_si512(c0 + j)));
+		s1 = _mm512_add_epi64(s1, _mm512_mul_epi32(vv, _mm512_loadu_si512(c1 + j)));
+		s2 = _mm512_add_epi64(s2, _mm512_mul_epi32(vv, _mm512_loadu_si512(c2 + j)));
+	}
+	out[0] = _mm512_reduce_add_epi64(s0);
+	out[1] = _mm512_reduce_add_epi64(s1);
+	out[2] = _mm512_reduce_add_epi64(s2);
+	for (; j < n; j++) {
+		out[0] += (int64_t)v[j] * c0[j];
+		out[1] += (int64_t)v[j] * c1[j];
+		out[2] += (int64_t)v[j] * c2[j];
+	}
+}
+
+/* Four rows at once: each load of y mod p (z) or of r's limbs (w) serves
+ * four rows, so the full check streams A and C with little else to read. */
+AVX512 static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi,
+				    uint32_t k, int64_t out[4][2])
+{
+	__m512i l0 = _mm512_setzero_si512(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+	uint32_t t = 0;
+	for (; t + 8 <= k; t += 8) {
+		__m512i wl = _mm512_loadu_si512(w_lo + t), wh = _mm512_loadu_si512(w_hi + t);
+		__m512i x0 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[0] + t)));
+		__m512i x1 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[1] + t)));
+		__m512i x2 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[2] + t)));
+		__m512i x3 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[3] + t)));
+		l0 = _mm512_add_epi64(l0, _mm512_mul_epi32(x0, wl));
+		h0 = _mm512_add_epi64(h0, _mm512_mul_epi32(x0, wh));
+		l1 = _mm512_add_epi64(l1, _mm512_mul_epi32(x1, wl));
+		h1 = _mm512_add_epi64(h1, _mm512_mul_epi32(x1, wh));
+		l2 = _mm512_add_epi64(l2, _mm512_mul_epi32(x2, wl));
+		h2 = _mm512_add_epi64(h2, _mm512_mul_epi32(x2, wh));
+		l3 = _mm512_add_epi64(l3, _mm512_mul_epi32(x3, wl));
+		h3 = _mm512_add_epi64(h3, _mm512_mul_epi32(x3, wh));
+	}
+	__m512i acc[4][2] = {{l0, h0}, {l1, h1}, {l2, h2}, {l3, h3}};
+	for (int q = 0; q < 4; q++) {
+		out[q][0] = _mm512_reduce_add_epi64(acc[q][0]);
+		out[q][1] = _mm512_reduce_add_epi64(acc[q][1]);
+		for (uint32_t u = t; u < k; u++) {
+			out[q][0] += x[q][u] * w_lo[u];
+			out[q][1] += x[q][u] * w_hi[u];
+		}
+	}
+}
+
+AVX512 static void dot3x4_i32_avx512(const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
+				     const int64_t *c2, uint32_t n, int64_t out[4][3])
+{
+	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
+	__m512i d0 = a0, d1 = a0, d2 = a0, e0 = a0, e1 = a0, e2 = a0;
+	uint32_t j = 0;
+	for (; j + 8 <= n; j += 8) {
+		__m512i r0 = _mm512_loadu_si512(c0 + j), r1 = _mm512_loadu_si512(c1 + j);
+		__m512i r2 = _mm512_loadu_si512(c2 + j);
+		__m512i v0 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[0] + j)));
+		__m512i v1 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[1] + j)));
+		__m512i v2 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[2] + j)));
+		__m512i v3 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[3] + j)));
+		a0 = _mm512_add_epi64(a0, _mm512_mul_epi32(v0, r0));
+		a1 = _mm512_add_epi64(a1, _mm512_mul_epi32(v0, r1));
+		a2 = _mm512_add_epi64(a2, _mm512_mul_epi32(v0, r2));
+		b0 = _mm512_add_epi64(b0, _mm512_mul_epi32(v1, r0));
+		b1 = _mm512_add_epi64(b1, _mm512_mul_epi32(v1, r1));
+		b2 = _mm512_add_epi64(b2, _mm512_mul_epi32(v1, r2));
+		d0 = _mm512_add_epi64(d0, _mm512_mul_epi32(v2, r0));
+		d1 = _mm512_add_epi64(d1, _mm512_mul_epi32(v2, r1));
+		d2 = _mm512_add_epi64(d2, _mm512_mul_epi32(v2, r2));
+		e0 = _mm512_add_epi64(e0, _mm512_mul_epi32(v3, r0));
+		e1 = _mm512_add_epi64(e1, _mm512_mul_epi32(v3, r1));
+		e2 = _mm512_add_epi64(e2, _mm512_mul_epi32(v3, r2));
+	}
+	__m512i acc[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {d0, d1, d2}, {e0, e1, e2}};
+	const int64_t *c[3] = {c0, c1, c2};
+	for (int q = 0; q < 4; q++)
+		for (int limb = 0; limb < 3; limb++) {
+			out[q][limb] = _mm512_reduce_add_epi64(acc[q][limb]);
+			for (uint32_t u = j; u < n; u++)
+				out[q][limb] += (int64_t)v[q][u] * c[limb][u];
+		}
+}
+
 #else
 /* Elsewhere the vector entry points are the portable loops (never reached:
  * avx2 is 0), so the code below compiles unchanged. */
@@ -804,40 +944,71 @@ static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr, uint32
 {
 	tile_dots(a, b, nr, nc, k, out);
 }
+static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
+			    const int64_t c_hi[4], uint32_t k)
+{
+	axpy4_i8_avx2(lo, hi, x, c_lo, c_hi, k);
+}
+static void dot2_i8_avx512(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	dot2_i8(x, w_lo, w_hi, k, out);
+}
+static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
+			    uint32_t n, int64_t out[3])
+{
+	dot3_i32_avx2(v, c0, c1, c2, n, out);
+}
+static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi, uint32_t k,
+			     int64_t out[4][2])
+{
+	for (int q = 0; q < 4; q++)
+		dot2_i8(x[q], w_lo, w_hi, k, out[q]);
+}
+static void dot3x4_i32_avx512(const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
+			      const int64_t *c2, uint32_t n, int64_t out[4][3])
+{
+	for (int q = 0; q < 4; q++)
+		dot3_i32_avx2(v[q], c0, c1, c2, n, out[q]);
+}
 #endif
 
-static int simd_allowed = 1;
+static int simd_allowed = 2; /* the highest form used: 0 portable, 1 AVX2, 2 AVX-512 */
 
-void kernel_simd_enable(int on)
+void kernel_simd_enable(int level)
 {
-	simd_allowed = on;
+	simd_allowed = level;
+}
+
+/* The highest form this CPU has under the cap: 0, 1 (AVX2) or 2 (AVX-512F). */
+static int simd_level(void)
+{
+#ifdef KERNEL_X86
+	__builtin_cpu_init();
+	if (simd_allowed >= 2 && __builtin_cpu_supports("avx512f"))
+		return 2;
+	if (simd_allowed >= 1 && __builtin_cpu_supports("avx2"))
+		return 1;
+#endif
+	return 0;
 }
 
 /* y mod p from its exact limb sums y = lo + hi 2^31 (|lo|, |hi| < 2^56),
  * without 128-bit arithmetic: hi = h1 2^30 + h0 (0 <= h0 < 2^30) gives
  * hi 2^31 = h1 2^61 + h0 2^31 = h1 + h0 2^31 (mod p), and x = lo + h1 +
- * h0 2^31 lies in (-2^57, 2^61 + 2^57), so x = q 2^61 + (x & p) with q in
- * {-1, 0, 1} folds to v = (x & p) + q in [-1, 2^61], one step from [0, p). */
+ * h0 2^31 lies in (-2^57, 2^61 + 2^57). Then x = q 2^61 + (x & p) with q
+ * in {-1, 0, 1} folds to v = (x & p) + q, which lies in [0, p] (for x < 0,
+ * x & p = x + 2^61 > 2^60), one subtraction from [0, p). */
 static uint64_t mod_p_limbs(int64_t lo, int64_t hi)
 {
 	int64_t x = lo + (hi >> 30) + (int64_t)((uint64_t)(hi & ((1 << 30) - 1)) << 31);
-	int64_t v = (int64_t)((uint64_t)x & P61) + (x >> 61);
-	if (v < 0)
-		v += (int64_t)P61;
-	else if (v >= (int64_t)P61)
-		v -= (int64_t)P61;
-	return (uint64_t)v;
+	uint64_t v = (uint64_t)(((int64_t)((uint64_t)x & P61)) + (x >> 61));
+	return v >= P61 ? v - P61 : v;
 }
 
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
-#ifdef KERNEL_X86
-	__builtin_cpu_init();
-	int avx2 = simd_allowed && __builtin_cpu_supports("avx2");
-#else
-	int avx2 = 0;
-#endif
+	int level = simd_level(), avx2 = level >= 1, avx512 = level >= 2;
 	size_t kk = k ? k : 1, cc = nc ? nc : 1;
 	/* One allocation: ylo/yhi, y = B.r split by r = rhi 2^31 + rlo; |b r_lo|
 	 * < 2^38 and at most 2^17 columns keep both under 2^56. ym_lo/ym_hi: y
@@ -856,7 +1027,10 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 			lo[q] = (int64_t)(r[j + q] & LIMB31);
 			hi[q] = (int64_t)(r[j + q] >> 31);
 		}
-		axpy4_i8_avx2(ylo, yhi, cols, lo, hi, k);
+		if (avx512)
+			axpy4_i8_avx512(ylo, yhi, cols, lo, hi, k);
+		else
+			axpy4_i8_avx2(ylo, yhi, cols, lo, hi, k);
 	}
 	for (uint32_t j = 0; j < nc; j++) {
 		rl[j] = (int64_t)(r[j] & LIMB21);
@@ -879,29 +1053,52 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		ym_lo[t] = (int64_t)(y & LIMB31);
 		ym_hi[t] = (int64_t)(y >> 31);
 	}
-	for (uint32_t i = 0; i < nr && !err; i++) {
-		const int8_t *a = A_rows + (size_t)i * k;
-		const int32_t *trow = T + (size_t)i * nc;
-		int64_t zl[2];
-		if (avx2)
-			dot2_i8_avx2(a, ym_lo, ym_hi, k, zl);
+	/* Rows four at a time where AVX-512 serves them together, then one at
+	 * a time: z_i = A_i . (y mod p), w_i = T_i . r, both over the integers
+	 * from their limb sums, then compared mod p. */
+	uint32_t i4 = avx512 ? nr / 4 * 4 : 0;
+	for (uint32_t i = 0; i < nr && !err; i += i < i4 ? 4 : 1) {
+		uint32_t rows = i < i4 ? 4 : 1;
+		int64_t zl[4][2], wl[4][3];
+		__int128 z[4], w[4] = {0, 0, 0, 0};
+		const int8_t *a[4];
+		const int32_t *trow[4];
+		for (uint32_t q = 0; q < rows; q++) {
+			a[q] = A_rows + (size_t)(i + q) * k;
+			trow[q] = T + (size_t)(i + q) * nc;
+		}
+		if (rows == 4)
+			dot2x4_i8_avx512(a, ym_lo, ym_hi, k, zl);
+		else if (avx512)
+			dot2_i8_avx512(a[0], ym_lo, ym_hi, k, zl[0]);
+		else if (avx2)
+			dot2_i8_avx2(a[0], ym_lo, ym_hi, k, zl[0]);
 		else
-			dot2_i8(a, ym_lo, ym_hi, k, zl);
-		__int128 z = (__int128)zl[0] + (__int128)zl[1] * ((__int128)1 << 31), w = 0;
+			dot2_i8(a[0], ym_lo, ym_hi, k, zl[0]);
 		for (uint32_t j0 = 0; j0 < nc; j0 += DOT32_CHUNK) {
 			uint32_t len = nc - j0 < DOT32_CHUNK ? nc - j0 : DOT32_CHUNK;
-			int64_t part[3];
-			if (avx2) {
-				dot3_i32_avx2(trow + j0, rl + j0, rl + cc + j0, rl + 2 * cc + j0, len, part);
+			const int64_t *c0 = rl + j0, *c1 = rl + cc + j0, *c2 = rl + 2 * cc + j0;
+			if (rows == 4) {
+				const int32_t *part[4] = {trow[0] + j0, trow[1] + j0, trow[2] + j0, trow[3] + j0};
+				dot3x4_i32_avx512(part, c0, c1, c2, len, wl);
+			} else if (avx512) {
+				dot3_i32_avx512(trow[0] + j0, c0, c1, c2, len, wl[0]);
+			} else if (avx2) {
+				dot3_i32_avx2(trow[0] + j0, c0, c1, c2, len, wl[0]);
 			} else {
-				for (int limb = 0; limb < 3; limb++)
-					part[limb] = dot_i32(trow + j0, rl + (size_t)limb * cc + j0, len);
+				wl[0][0] = dot_i32(trow[0] + j0, c0, len);
+				wl[0][1] = dot_i32(trow[0] + j0, c1, len);
+				wl[0][2] = dot_i32(trow[0] + j0, c2, len);
 			}
-			for (int limb = 0; limb < 3; limb++)
-				w += (__int128)part[limb] * ((__int128)1 << (21 * limb));
+			for (uint32_t q = 0; q < rows; q++)
+				for (int limb = 0; limb < 3; limb++)
+					w[q] += (__int128)wl[q][limb] * ((__int128)1 << (21 * limb));
 		}
-		if (mod_p_s128(z) != mod_p_s128(w))
-			err = ASSAY_EINVALID;
+		for (uint32_t q = 0; q < rows; q++) {
+			z[q] = (__int128)zl[q][0] + (__int128)zl[q][1] * ((__int128)1 << 31);
+			if (mod_p_s128(z[q]) != mod_p_s128(w[q]))
+				err = ASSAY_EINVALID;
+		}
 	}
 	free(ylo);
 	return err;
@@ -910,12 +1107,7 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
 			  uint32_t nc, uint32_t k)
 {
-#ifdef KERNEL_X86
-	__builtin_cpu_init();
-	int avx2 = simd_allowed && __builtin_cpu_supports("avx2");
-#else
-	int avx2 = 0;
-#endif
+	int avx2 = simd_level() >= 1;
 	int32_t want[KERNEL_RECOMPUTE_MAX];
 	if ((uint64_t)nr * nc > KERNEL_RECOMPUTE_MAX)
 		return ASSAY_EARG;

@@ -111,7 +111,8 @@ void kernel_tile_extract(const struct job_shape *s, const uint8_t *output, uint3
 /* leaf = H(0x00 || u32 LE i || tile bytes) (merkle_leaf_hash). */
 void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[HASH_LEN]);
 /* All leaves of an output: *leaves is malloc()ed (count kernel_tile_count),
- * the caller frees. Also the root and output_hash = SHA256(output). */
+ * the caller frees. Also the root and output_hash = SHA256(output) (skipped
+ * when output_hash is NULL). */
 int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
 		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
 
@@ -151,10 +152,10 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
  * if the tile is larger. */
 int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
 			  uint32_t nc, uint32_t k);
-/* Lets kernel_freivalds and kernel_tile_recompute use AVX2 where the CPU
- * has it (on = 1, the default) or not (0). Both compute the same integers;
- * tests run both. */
-void kernel_simd_enable(int on);
+/* Caps the vector forms kernel_freivalds and kernel_tile_recompute use
+ * where the CPU has them: 0 portable, 1 up to AVX2, 2 up to AVX-512F (the
+ * default). All compute the same integers; tests run every level. */
+void kernel_simd_enable(int level);
 /* Checks tile i (bytes as revealed) of a job against its inputs: for matmul
  * recompute (tiles of <= KERNEL_RECOMPUTE_MAX entries) or Freivalds with
  * vectors from vec_seed, recompute for mlp. Thread-safe. 0 if correct,

@@ -153,8 +153,8 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
 			  uint32_t nc, uint32_t k);
 /* Caps the vector forms kernel_freivalds and kernel_tile_recompute use
- * where the CPU has them: 0 portable, 1 up to AVX2, 2 up to AVX-512F (the
- * default). All compute the same integers; tests run every level. */
+ * where the CPU has them: 0 portable, 1 up to AVX2, 2 up to AVX-512 (F for
+ * Freivalds, BW + VNNI for the recompute; the default). All compute the same integers; tests run every level. */
 void kernel_simd_enable(int level);
 /* Checks tile i (bytes as revealed) of a job against its inputs: for matmul
  * recompute (tiles of <= KERNEL_RECOMPUTE_MAX entries) or Freivalds with

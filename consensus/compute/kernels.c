@@ -172,7 +172,7 @@ static void chacha_fetch(void)
 {
 	chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
 	if (!chacha || pthread_key_create(&thread_key, thread_free) != 0)
-		abort(); /* OpenSSL without ChaCha20: inputs cannot be expanded */
+		abort(); /* no ChaCha20 (or no thread key): inputs cannot be expanded */
 }
 
 /* This thread's state, made on first use (NULL only when out of memory). */

@@ -9,7 +9,8 @@
 #include "wallet/output_check.h"
 
 int output_check_root(const struct job_shape *s, const uint8_t *output, size_t len,
-		      const uint8_t root[HASH_LEN], uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen)
+		      const uint8_t (*pre_digests)[HASH_LEN], const uint8_t root[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen)
 {
 	uint64_t want = kernel_output_bytes(s);
 	uint8_t got[HASH_LEN], output_hash[HASH_LEN];
@@ -19,10 +20,11 @@ int output_check_root(const struct job_shape *s, const uint8_t *output, size_t l
 			 (unsigned long long)want);
 		return ASSAY_EINVALID;
 	}
-	if (kernel_commit(s, output, leaves, got, output_hash) != 0) {
+	int rc = kernel_commit_pre(s, output, pre_digests, leaves, got, output_hash);
+	if (rc != 0) {
 		*leaves = NULL;
-		snprintf(why, whylen, "out of memory");
-		return ASSAY_ENOMEM;
+		snprintf(why, whylen, rc == ASSAY_ENOMEM ? "out of memory" : "no pre-activation digests for an mlp output");
+		return rc == ASSAY_ENOMEM ? rc : ASSAY_EINVALID;
 	}
 	if (memcmp(got, root, HASH_LEN) != 0) {
 		free(*leaves);

@@ -107,10 +107,23 @@ void kernel_tile_rect(const struct job_shape *s, uint32_t i, uint32_t *r0, uint3
 uint64_t kernel_tile_bytes(const struct job_shape *s, uint32_t i);
 /* Copies tile i out of the whole output (row-major, element bytes LE). */
 void kernel_tile_extract(const struct job_shape *s, const uint8_t *output, uint32_t i, uint8_t *tile);
-/* leaf = H(0x00 || u32 LE i || tile bytes) (merkle_leaf_hash). */
+/* leaf = H(0x00 || u32 LE i || leaf bytes) (merkle_leaf_hash). A tile's
+ * leaf bytes are its output bytes, and for mlp then its 32-byte
+ * pre-activation digest P_i (consensus/compute/mlp.h, docs/compute.md §3). */
 void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[HASH_LEN]);
+/* Leaf bytes of tile i: kernel_tile_bytes, plus 32 for mlp. */
+uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i);
+/* Copies tile i's leaf bytes out of the whole output and, for mlp, the
+ * tiles' digests pre_digests[] (NULL for matmul). */
+void kernel_leaf_extract(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+			 uint32_t i, uint8_t *unit);
 /* All leaves of an output: *leaves is malloc()ed (count kernel_tile_count),
- * the caller frees. Also the root and output_hash = SHA256(output). */
+ * the caller frees. Also the root and output_hash = SHA256(output).
+ * pre_digests: mlp's P_i of every tile, NULL for matmul (ASSAY_EARG for mlp
+ * without them). 0, ASSAY_EARG or ASSAY_ENOMEM. */
+int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
+/* kernel_commit_pre without digests: matmul only. */
 int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
 		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
 
@@ -143,12 +156,15 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 /* Lets kernel_freivalds use AVX2 where the CPU has it (on = 1, the default)
  * or not (0). Both compute the same integers; tests run both. */
 void kernel_simd_enable(int on);
-/* Checks tile i (bytes as revealed) of a job against its inputs: Freivalds
- * with vectors from vec_seed for matmul, recompute for mlp. 0 if correct,
+/* Checks tile i (output bytes) of a job against its inputs: Freivalds
+ * with vectors from vec_seed for matmul, recompute for mlp (a dispute's and
+ * a client's check; a reveal checks mlp with mlp_check_tile). 0 if correct,
  * ASSAY_EINVALID if wrong (or of the wrong length), ASSAY_ENOMEM. */
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		      const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len);
-/* Work units of kernel_check_tile(i), the basis of its gas (docs §6). */
+/* Work units of checking revealed tile i, the basis of its gas (docs §6):
+ * kernel_check_tile's for matmul, mlp_check_units for mlp (whose reveal
+ * adds mlp_check_fixed_units once; its disputes pay mlp_recompute_units). */
 uint64_t kernel_check_units(const struct job_shape *s, uint32_t i);
 /* The client's full check of a matmul output (C row-major int32 LE) with one
  * vector from vec_seed. 0 pass, ASSAY_EINVALID, ASSAY_ENOMEM. */

@@ -10,6 +10,8 @@
 #include "core/buf.h"
 #include "core/error.h"
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pre-activations and biases are int32 LE, used in place");
+
 #define P61 KERNEL_P61
 #define LIMB31 ((1ull << 31) - 1)
 #define LIMB21 ((1ull << 21) - 1)
@@ -261,18 +263,149 @@ static uint64_t mod_p(__int128 x)
 	return neg && m ? P61 - m : m;
 }
 
+/* The two exact sums every check is made of. Multipliers are limbs below
+ * 2^31, held in int64 lanes, the form AVX2 multiplies four at a time
+ * (_mm256_mul_epi32: the low 32 bits of each lane, signed); the portable
+ * and the AVX2 forms compute the same integers. */
+
+/* out = sum x[i] lo[i], sum x[i] hi[i]: int8 x, 0 <= lo, hi < 2^31, n <=
+ * 2^17, so each sum stays below 2^17 * 2^7 * 2^31 = 2^55. */
+static void dot2_i8(const int8_t *x, const int64_t *lo, const int64_t *hi, uint32_t n, int64_t out[2])
+{
+	int64_t s0 = 0, s1 = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		s0 += x[i] * lo[i];
+		s1 += x[i] * hi[i];
+	}
+	out[0] = s0;
+	out[1] = s1;
+}
+
+/* out[q] = sum z[j] c_q[j]: int32 z, 0 <= c_q < 2^21, n <= Z_CHUNK, so each
+ * sum stays below 2^10 * 2^31 * 2^21 = 2^62. */
+static void dot3_i32(const int32_t *z, const int64_t *c0, const int64_t *c1, const int64_t *c2, uint32_t n,
+		     int64_t out[3])
+{
+	int64_t s0 = 0, s1 = 0, s2 = 0;
+	for (uint32_t j = 0; j < n; j++) {
+		s0 += (int64_t)z[j] * c0[j];
+		s1 += (int64_t)z[j] * c1[j];
+		s2 += (int64_t)z[j] * c2[j];
+	}
+	out[0] = s0;
+	out[1] = s1;
+	out[2] = s2;
+}
+
+#if defined(__x86_64__) && !defined(ASSAY_NO_SIMD)
+#include <immintrin.h>
+#define MLP_X86 1
+
+__attribute__((target("avx2"))) static int64_t hsum4(__m256i v)
+{
+	int64_t lanes[4];
+	_mm256_storeu_si256((__m256i *)lanes, v);
+	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *lo, const int64_t *hi,
+							 uint32_t n, int64_t out[2])
+{
+	__m256i s0 = _mm256_setzero_si256(), s1 = s0;
+	uint32_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		int32_t four;
+		memcpy(&four, x + i, 4);
+		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
+		s0 = _mm256_add_epi64(s0, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(lo + i))));
+		s1 = _mm256_add_epi64(s1, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(hi + i))));
+	}
+	out[0] = hsum4(s0);
+	out[1] = hsum4(s1);
+	for (; i < n; i++) {
+		out[0] += x[i] * lo[i];
+		out[1] += x[i] * hi[i];
+	}
+}
+
+__attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *z, const int64_t *c0, const int64_t *c1,
+							  const int64_t *c2, uint32_t n, int64_t out[3])
+{
+	__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0;
+	uint32_t j = 0;
+	for (; j + 4 <= n; j += 4) {
+		__m256i zv = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(z + j)));
+		s0 = _mm256_add_epi64(s0, _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c0 + j))));
+		s1 = _mm256_add_epi64(s1, _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c1 + j))));
+		s2 = _mm256_add_epi64(s2, _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c2 + j))));
+	}
+	out[0] = hsum4(s0);
+	out[1] = hsum4(s1);
+	out[2] = hsum4(s2);
+	for (; j < n; j++) {
+		out[0] += (int64_t)z[j] * c0[j];
+		out[1] += (int64_t)z[j] * c1[j];
+		out[2] += (int64_t)z[j] * c2[j];
+	}
+}
+#endif
+
+static int simd_allowed = 1;
+
+void mlp_simd_enable(int on)
+{
+	simd_allowed = on;
+}
+
+static int use_avx2(void)
+{
+#ifdef MLP_X86
+	__builtin_cpu_init();
+	return simd_allowed && __builtin_cpu_supports("avx2");
+#else
+	return 0;
+#endif
+}
+
+static void dot2(int avx2, const int8_t *x, const int64_t *lo, const int64_t *hi, uint32_t n, int64_t out[2])
+{
+#ifdef MLP_X86
+	if (avx2) {
+		dot2_i8_avx2(x, lo, hi, n, out);
+		return;
+	}
+#endif
+	(void)avx2;
+	dot2_i8(x, lo, hi, n, out);
+}
+
+static void dot3(int avx2, const int32_t *z, const int64_t *c0, const int64_t *c1, const int64_t *c2, uint32_t n,
+		 int64_t out[3])
+{
+#ifdef MLP_X86
+	if (avx2) {
+		dot3_i32_avx2(z, c0, c1, c2, n, out);
+		return;
+	}
+#endif
+	(void)avx2;
+	dot3_i32(z, c0, c1, c2, n, out);
+}
+
 struct mlp_layer_vec {
 	int64_t *r21[3];  /* r_l (d_l entries) as 21-, 21- and 19-bit limbs */
 	int64_t *u_lo;    /* u_l = W_l . r_l mod p (d_{l-1} entries): low 31 bits */
 	int64_t *u_hi;    /* ... and the high 30 */
-	uint8_t *bias;    /* d_l int32 LE */
+	int32_t *bias;    /* d_l biases */
 };
 
 struct mlp_check {
 	const struct job_shape *s;
 	const struct kernel_src *src;
+	int avx2;                     /* the AVX2 sums (same integers) */
 	struct mlp_layer_vec layer[MLP_MAX_LAYERS];
 	int8_t *a, *next; /* one row's activations (widest entries each) */
+	int32_t *z;       /* one row's pre-activations of one layer */
 	uint8_t *x;       /* one tile's rows of X */
 };
 
@@ -309,27 +442,9 @@ void mlp_check_destroy(mlp_check_t *c)
 	}
 	free(c->a);
 	free(c->next);
+	free(c->z);
 	free(c->x);
 	free(c);
-}
-
-/* u = W . r mod p for W d_in x d_out (row-major int8): per row of W, the
- * sums of W_ij times r's 31-bit low and 30-bit high limbs, each below
- * 2^17 * 2^7 * 2^31 = 2^55 in magnitude. */
-static void weights_times_r(const int8_t *W, uint32_t din, uint32_t dout, const int64_t *r_lo, const int64_t *r_hi,
-			    int64_t *u_lo, int64_t *u_hi)
-{
-	for (uint32_t i = 0; i < din; i++) {
-		const int8_t *wr = W + (size_t)i * dout;
-		int64_t lo = 0, hi = 0;
-		for (uint32_t j = 0; j < dout; j++) {
-			lo += wr[j] * r_lo[j];
-			hi += wr[j] * r_hi[j];
-		}
-		uint64_t u = mod_p((__int128)lo + (__int128)hi * ((__int128)1 << 31));
-		u_lo[i] = (int64_t)(u & LIMB31);
-		u_hi[i] = (int64_t)(u >> 31);
-	}
 }
 
 mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src *src,
@@ -340,14 +455,16 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 		return NULL;
 	c->s = s;
 	c->src = src;
+	c->avx2 = use_avx2();
 	uint32_t wd = widest(s);
 	c->a = malloc(wd);
 	c->next = malloc(wd);
+	c->z = malloc(sizeof(int32_t) * wd);
 	c->x = malloc((size_t)s->tile_rows * s->dims[0]);
 	uint64_t *r = malloc(sizeof(uint64_t) * wd);
 	int64_t *r_lo = malloc(sizeof(int64_t) * wd), *r_hi = malloc(sizeof(int64_t) * wd);
 	int8_t *W = NULL;
-	int ok = c->a && c->next && c->x && r && r_lo && r_hi;
+	int ok = c->a && c->next && c->z && c->x && r && r_lo && r_hi;
 	for (unsigned l = 0; l < s->layers && ok; l++) {
 		struct mlp_layer_vec *v = &c->layer[l];
 		uint32_t din = s->dims[l], dout = s->dims[l + 1];
@@ -361,7 +478,7 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 		ok = v->r21[0] && v->r21[1] && v->r21[2] && v->u_lo && v->u_hi && v->bias && W;
 		if (!ok)
 			break;
-		kernel_src_read(src, s, 2 + 2 * l, 0, v->bias, bl);
+		kernel_src_read(src, s, 2 + 2 * l, 0, (uint8_t *)v->bias, bl); /* int32 LE, the host's order */
 		kernel_src_read(src, s, 1 + 2 * l, 0, (uint8_t *)W, wl);
 		draw_vector(vec_seed, l + 1, dout, r);
 		for (uint32_t j = 0; j < dout; j++) {
@@ -371,7 +488,14 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 			v->r21[1][j] = (int64_t)(r[j] >> 21 & LIMB21);
 			v->r21[2][j] = (int64_t)(r[j] >> 42);
 		}
-		weights_times_r(W, din, dout, r_lo, r_hi, v->u_lo, v->u_hi);
+		/* u_l[i] = row i of W_l . r_l, from its two limb sums */
+		for (uint32_t i = 0; i < din; i++) {
+			int64_t sum[2];
+			dot2(c->avx2, W + (size_t)i * dout, r_lo, r_hi, dout, sum);
+			uint64_t u = mod_p((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
+			v->u_lo[i] = (int64_t)(u & LIMB31);
+			v->u_hi[i] = (int64_t)(u >> 31);
+		}
 		free(W);
 		W = NULL;
 	}
@@ -386,34 +510,40 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 	return c;
 }
 
-/* z . r mod p for z int32 (d entries): three 21-bit limb sums per chunk of
- * Z_CHUNK entries, each below 2^10 * 2^31 * 2^21 = 2^62. */
-static uint64_t z_dot_r(const uint8_t *z, const struct mlp_layer_vec *v, uint32_t d)
+/* z . r_l mod p: per Z_CHUNK entries three limb sums (< 2^62 each); the
+ * total stays below 2^17 * 2^31 * 2^61 = 2^109. */
+static uint64_t z_dot_r(const mlp_check_t *c, const int32_t *z, const struct mlp_layer_vec *v, uint32_t d)
 {
 	__int128 total = 0;
 	for (uint32_t j0 = 0; j0 < d; j0 += Z_CHUNK) {
-		uint32_t end = d - j0 < Z_CHUNK ? d : j0 + Z_CHUNK;
-		int64_t s0 = 0, s1 = 0, s2 = 0;
-		for (uint32_t j = j0; j < end; j++) {
-			int64_t zj = (int32_t)le32_get(z + 4 * (size_t)j);
-			s0 += zj * v->r21[0][j];
-			s1 += zj * v->r21[1][j];
-			s2 += zj * v->r21[2][j];
-		}
-		total += (__int128)s0 + ((__int128)s1 << 21) + ((__int128)s2 << 42);
+		uint32_t len = d - j0 < Z_CHUNK ? d - j0 : Z_CHUNK;
+		int64_t part[3];
+		dot3(c->avx2, z + j0, v->r21[0] + j0, v->r21[1] + j0, v->r21[2] + j0, len, part);
+		total += (__int128)part[0] + ((__int128)part[1] << 21) + ((__int128)part[2] << 42);
 	}
-	return mod_p(total); /* |total| < 2^17 * 2^31 * 2^61 = 2^109 */
+	return mod_p(total);
 }
 
-/* a . u mod p for a int8 (d entries): limb sums below 2^17 * 2^7 * 2^31. */
-static uint64_t a_dot_u(const int8_t *a, const struct mlp_layer_vec *v, uint32_t d)
+/* a . u_l mod p from the two limb sums (< 2^55 each). */
+static uint64_t a_dot_u(const mlp_check_t *c, const int8_t *a, const struct mlp_layer_vec *v, uint32_t d)
 {
-	int64_t lo = 0, hi = 0;
-	for (uint32_t i = 0; i < d; i++) {
-		lo += a[i] * v->u_lo[i];
-		hi += a[i] * v->u_hi[i];
+	int64_t sum[2];
+	dot2(c->avx2, a, v->u_lo, v->u_hi, d, sum);
+	return mod_p((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
+}
+
+/* kernel_requant of z + bias for a whole row (the same function, inlined
+ * here: one call per element was most of the check's time). */
+static void requant_row(const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift, int relu, int8_t *out)
+{
+	int64_t half = shift ? (int64_t)1 << (shift - 1) : 0, lo = relu ? 0 : -128;
+	for (uint32_t j = 0; j < d; j++) {
+		int64_t v = ((int64_t)z[j] + bias[j] + half) >> shift;
+		/* two selects, no branches: the signs of random rows mispredict */
+		v = v > 127 ? 127 : v;
+		v = v < lo ? lo : v;
+		out[j] = (int8_t)v;
 	}
-	return mod_p((__int128)lo + (__int128)hi * ((__int128)1 << 31));
 }
 
 int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_len, const uint8_t *pre,
@@ -431,15 +561,10 @@ int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_le
 		for (unsigned l = 0; l < s->layers; l++) {
 			const struct mlp_layer_vec *v = &c->layer[l];
 			uint32_t din = s->dims[l], dout = s->dims[l + 1];
-			const uint8_t *z = layer_pre + 4ull * row * dout;
-			if (z_dot_r(z, v, dout) != a_dot_u(c->a, v, din))
+			memcpy(c->z, layer_pre + 4ull * row * dout, 4ull * dout); /* int32 LE, the host's order */
+			if (z_dot_r(c, c->z, v, dout) != a_dot_u(c, c->a, v, din))
 				return ASSAY_EINVALID;
-			int last = l + 1 == s->layers;
-			for (uint32_t j = 0; j < dout; j++) {
-				int64_t acc = (int64_t)(int32_t)le32_get(z + 4 * (size_t)j) +
-					      (int32_t)le32_get(v->bias + 4 * (size_t)j);
-				c->next[j] = kernel_requant(acc, s->shifts[l], !last);
-			}
+			requant_row(c->z, v->bias, dout, s->shifts[l], l + 1 < s->layers, c->next);
 			int8_t *t = c->a;
 			c->a = c->next;
 			c->next = t;

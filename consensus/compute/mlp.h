@@ -69,6 +69,9 @@ void mlp_check_destroy(mlp_check_t *c);
  * ASSAY_ENOMEM. */
 int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_len, const uint8_t *pre,
 		   size_t pre_len);
+/* Lets the check use AVX2 where the CPU has it (on = 1, the default) or not
+ * (0). Both compute the same integers; tests run both. */
+void mlp_simd_enable(int on);
 /* Work units: of one reveal's fixed part (drawing r_l and W_l . r_l) and of
  * each tile (docs/compute.md §6). */
 uint64_t mlp_check_fixed_units(const struct job_shape *s);

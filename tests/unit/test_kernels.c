@@ -407,7 +407,7 @@ static void add_i32(uint8_t *p, int64_t delta)
  * pre-activation out of step with the output, one that leaves the output
  * as it is (only Freivalds sees it), the bias folded into z, a wrong
  * bias, wrong lengths and indices. */
-static void test_mlp_check(void)
+static void mlp_check_cases(void)
 {
 	struct job_shape s = {.kind = JOB_MLP_I8, .m = 19, .n = 5, .layers = 3, .dims = {33, 17, 9, 5},
 			      .shifts = {6, 5, 4}, .tile_rows = 4, .tile_cols = 5};
@@ -506,7 +506,7 @@ static void test_mlp_check(void)
  * of weights less 32 bytes), inputs at the int8 extremes and full-range
  * int32 biases. The pre-activations reach +-(2^17 - 1) 2^14 and still fit
  * int32, the limb sums stay exact, and a one-off z is caught. */
-static void test_mlp_bounds(void)
+static void mlp_bounds_cases(void)
 {
 	struct job_shape s = {.kind = JOB_MLP_I8, .m = 3, .n = KERNEL_MAX_K, .layers = 2,
 			      .dims = {KERNEL_MAX_K, 16, KERNEL_MAX_K}, .shifts = {31, 0}, .tile_rows = 1,
@@ -550,6 +550,23 @@ static void test_mlp_bounds(void)
 	free(pre);
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
 		free(in[i]);
+}
+
+/* The portable and the AVX2 sums of the mlp check give the same verdicts. */
+static void test_mlp_check(void)
+{
+	mlp_simd_enable(0);
+	mlp_check_cases();
+	mlp_simd_enable(1);
+	mlp_check_cases();
+}
+
+static void test_mlp_bounds(void)
+{
+	mlp_simd_enable(0);
+	mlp_bounds_cases();
+	mlp_simd_enable(1);
+	mlp_bounds_cases();
 }
 
 static void gemm_case(uint32_t m, uint32_t n, uint32_t k, int threads)

@@ -162,5 +162,10 @@ int main(int argc, char **argv)
 	static const uint32_t wide[] = {1024, 1024, 1024}, small[] = {24, 32, 10};
 	run(4096, wide, 2, 16, 66, runs, with_recompute);
 	run(4096, small, 2, 16, 66, runs, with_recompute);
+	/* How the ratio scales: the check reads k x tile_rows rows (26% of the
+	 * batch above) once each, the worker computes all m; fewer rows per
+	 * tile or a larger batch lower the ratio. */
+	run(4096, wide, 2, 1, 66, runs, 0);
+	run(16384, wide, 2, 16, 66, runs, 0);
 	return 0;
 }

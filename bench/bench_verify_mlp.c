@@ -39,10 +39,10 @@ static double median(double *v, int n)
 #define MAX_RUNS 15
 
 struct times {
-	double one, all;   /* worker compute, 1 thread / all threads */
-	double check;      /* validator: digests, leaves, proofs, Freivalds */
-	double recompute;  /* validator, before: recompute of the k tiles */
-	int ok;            /* the honest reveal passed both checks */
+	double one, all;  /* worker compute, 1 thread / all threads */
+	double check;     /* validator: digests, leaves, proofs, Freivalds */
+	double recompute; /* validator, before: recompute of the k tiles */
+	int ok;           /* the honest reveal passed both checks */
 };
 
 static void one_run(const struct job_shape *s, uint32_t k, int with_recompute, struct times *t)
@@ -84,19 +84,21 @@ static void one_run(const struct job_shape *s, uint32_t k, int with_recompute, s
 		uint8_t digest[HASH_LEN], leaf[HASH_LEN];
 		mlp_pre_digest(z + i * plen, pl, digest);
 		ok &= mlp_tile_leaf(idx[i], tile + i * tlen, len, digest, leaf) == 0;
-		ok &= merkle_verify(leaf, idx[i], tiles, (const uint8_t(*)[HASH_LEN])path[i], depth[i], root) == 0;
+		ok &= merkle_verify(leaf, idx[i], tiles, (const uint8_t(*)[HASH_LEN])path[i], depth[i],
+				    root) == 0;
 	}
 	mlp_check_t *mc = mlp_check_create(s, &src, cseed);
 	ok &= mc != NULL;
 	for (uint32_t i = 0; i < got && mc; i++)
-		ok &= mlp_check_tile(mc, idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i]), z + i * plen,
-				     (size_t)mlp_tile_pre_bytes(s, idx[i])) == 0;
+		ok &= mlp_check_tile(mc, idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i]),
+				     z + i * plen, (size_t)mlp_tile_pre_bytes(s, idx[i])) == 0;
 	mlp_check_destroy(mc);
 	t->check = now() - t0;
 	if (with_recompute) {
 		t0 = now();
 		for (uint32_t i = 0; i < got; i++)
-			ok &= mlp_recompute_tile(s, &src, idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i])) == 0;
+			ok &= mlp_recompute_tile(s, &src, idx[i], tile + i * tlen,
+						 (size_t)kernel_tile_bytes(s, idx[i])) == 0;
 		t->recompute = now() - t0;
 	}
 	t->ok = ok;
@@ -119,7 +121,8 @@ static void run(uint32_t m, const uint32_t *dims, unsigned layers, uint32_t tile
 	for (unsigned l = 0; l < layers; l++)
 		s.shifts[l] = 8;
 	s.n = s.tile_cols = dims[layers];
-	double one[MAX_RUNS], all[MAX_RUNS], check[MAX_RUNS], rec[MAX_RUNS], r1[MAX_RUNS], ra[MAX_RUNS], rr[MAX_RUNS];
+	double one[MAX_RUNS] = {0}, all[MAX_RUNS] = {0}, check[MAX_RUNS] = {0}, rec[MAX_RUNS] = {0},
+	       r1[MAX_RUNS] = {0}, ra[MAX_RUNS] = {0}, rr[MAX_RUNS] = {0};
 	int ok = 1;
 	for (int r = 0; r < runs; r++) {
 		struct times t;
@@ -134,14 +137,17 @@ static void run(uint32_t m, const uint32_t *dims, unsigned layers, uint32_t tile
 	int at = 0;
 	for (unsigned l = 0; l <= layers; l++)
 		at += snprintf(w + at, sizeof(w) - (size_t)at, "%s%u", l ? "-" : "", dims[l]);
-	printf("mlp-i8 m=%u widths %s, %u-row tiles (%u), k=%u, %d runs (medians) | worker compute (%s) 1 thread "
+	printf("mlp-i8 m=%u widths %s, %u-row tiles (%u), k=%u, %d runs (medians) | worker compute (%s) 1 "
+	       "thread "
 	       "%.4f s, all threads %.4f s\n",
-	       m, w, tile_rows, kernel_tile_count(&s), k, runs, backend_cpu_isa(), median(one, runs), median(all, runs));
-	printf("  validator check (Freivalds) %.5f s = %.3f%% of 1-thread compute, %.3f%% of all-thread (pass: %s)\n",
+	       m, w, tile_rows, kernel_tile_count(&s), k, runs, backend_cpu_isa(), median(one, runs),
+	       median(all, runs));
+	printf("  validator check (Freivalds) %.5f s = %.3f%% of 1-thread compute, %.3f%% of all-thread "
+	       "(pass: %s)\n",
 	       median(check, runs), 100 * median(r1, runs), 100 * median(ra, runs), ok ? "yes" : "NO");
 	if (with_recompute)
-		printf("  validator check by recompute (before) %.4f s = %.1f%% of 1-thread compute\n", median(rec, runs),
-		       100 * median(rr, runs));
+		printf("  validator check by recompute (before) %.4f s = %.1f%% of 1-thread compute\n",
+		       median(rec, runs), 100 * median(rr, runs));
 }
 
 int main(int argc, char **argv)
@@ -153,7 +159,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--no-recompute") == 0)
 			with_recompute = 0;
 		else {
-			fprintf(stderr, "usage: bench_verify_mlp [--runs N (1..%d)] [--no-recompute]\n", MAX_RUNS);
+			fprintf(stderr, "usage: bench_verify_mlp [--runs N (1..%d)] [--no-recompute]\n",
+				MAX_RUNS);
 			return 2;
 		}
 	}

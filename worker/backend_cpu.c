@@ -579,8 +579,10 @@ int backend_cpu_compute(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_
 		free(o);
 		return ASSAY_ENOMEM;
 	}
-	if (!o)
+	if (!o) {
+		free(z);
 		return ASSAY_ENOMEM;
+	}
 	int err = s->kind == JOB_MATMUL_I8
 			  ? backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], (int32_t *)o,
 						  s->m, s->n, s->k, threads)

@@ -10,7 +10,8 @@
 #include "core/buf.h"
 #include "core/error.h"
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pre-activations and biases are int32 LE, used in place");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "pre-activations and biases are int32 LE, used in place");
 
 #define P61 KERNEL_P61
 #define LIMB31 ((1ull << 31) - 1)
@@ -122,13 +123,14 @@ int mlp_ref_rows(const struct job_shape *s, const int8_t *x, uint8_t *const w[ML
 			}
 			if (pre) {
 				for (uint32_t j = 0; j < dout; j++)
-					le32_put(layer_pre + 4 * ((size_t)row * dout + j), (uint32_t)(int32_t)acc[j]);
+					le32_put(layer_pre + 4 * ((size_t)row * dout + j),
+						 (uint32_t)(int32_t)acc[j]);
 				layer_pre += 4ull * nrows * dout;
 			}
 			int last = l + 1 == s->layers;
 			for (uint32_t j = 0; j < dout; j++)
-				next[j] = kernel_requant(acc[j] + (int32_t)le32_get(bias[l] + 4 * (size_t)j), s->shifts[l],
-							 !last);
+				next[j] = kernel_requant(acc[j] + (int32_t)le32_get(bias[l] + 4 * (size_t)j),
+							 s->shifts[l], !last);
 			int8_t *t = cur;
 			cur = next;
 			next = t;
@@ -191,7 +193,8 @@ static void params_free(struct mlp_params *p)
 	}
 }
 
-static int params_load(const struct job_shape *s, const struct kernel_src *src, struct mlp_params *p, int weights)
+static int params_load(const struct job_shape *s, const struct kernel_src *src, struct mlp_params *p,
+		       int weights)
 {
 	memset(p, 0, sizeof(*p));
 	for (unsigned l = 0; l < s->layers; l++) {
@@ -209,8 +212,8 @@ static int params_load(const struct job_shape *s, const struct kernel_src *src, 
 	return 0;
 }
 
-int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i, const uint8_t *tile,
-		       size_t len)
+int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
+		       const uint8_t *tile, size_t len)
 {
 	uint32_t r0, c0, nr, nc;
 	if (i >= kernel_tile_count(s) || len != kernel_tile_bytes(s, i))
@@ -308,8 +311,8 @@ __attribute__((target("avx2"))) static int64_t hsum4(__m256i v)
 	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
 
-__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *lo, const int64_t *hi,
-							 uint32_t n, int64_t out[2])
+__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *lo,
+							 const int64_t *hi, uint32_t n, int64_t out[2])
 {
 	__m256i s0 = _mm256_setzero_si256(), s1 = s0;
 	uint32_t i = 0;
@@ -317,8 +320,10 @@ __attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const 
 		int32_t four;
 		memcpy(&four, x + i, 4);
 		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
-		s0 = _mm256_add_epi64(s0, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(lo + i))));
-		s1 = _mm256_add_epi64(s1, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(hi + i))));
+		s0 = _mm256_add_epi64(s0,
+				      _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(lo + i))));
+		s1 = _mm256_add_epi64(s1,
+				      _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(hi + i))));
 	}
 	out[0] = hsum4(s0);
 	out[1] = hsum4(s1);
@@ -328,16 +333,20 @@ __attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const 
 	}
 }
 
-__attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *z, const int64_t *c0, const int64_t *c1,
-							  const int64_t *c2, uint32_t n, int64_t out[3])
+__attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *z, const int64_t *c0,
+							  const int64_t *c1, const int64_t *c2, uint32_t n,
+							  int64_t out[3])
 {
 	__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0;
 	uint32_t j = 0;
 	for (; j + 4 <= n; j += 4) {
 		__m256i zv = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(z + j)));
-		s0 = _mm256_add_epi64(s0, _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c0 + j))));
-		s1 = _mm256_add_epi64(s1, _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c1 + j))));
-		s2 = _mm256_add_epi64(s2, _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c2 + j))));
+		s0 = _mm256_add_epi64(s0,
+				      _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c0 + j))));
+		s1 = _mm256_add_epi64(s1,
+				      _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c1 + j))));
+		s2 = _mm256_add_epi64(s2,
+				      _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c2 + j))));
 	}
 	out[0] = hsum4(s0);
 	out[1] = hsum4(s1);
@@ -379,8 +388,8 @@ static void dot2(int avx2, const int8_t *x, const int64_t *lo, const int64_t *hi
 	dot2_i8(x, lo, hi, n, out);
 }
 
-static void dot3(int avx2, const int32_t *z, const int64_t *c0, const int64_t *c1, const int64_t *c2, uint32_t n,
-		 int64_t out[3])
+static void dot3(int avx2, const int32_t *z, const int64_t *c0, const int64_t *c1, const int64_t *c2,
+		 uint32_t n, int64_t out[3])
 {
 #ifdef MLP_X86
 	if (avx2) {
@@ -393,16 +402,16 @@ static void dot3(int avx2, const int32_t *z, const int64_t *c0, const int64_t *c
 }
 
 struct mlp_layer_vec {
-	int64_t *r21[3];  /* r_l (d_l entries) as 21-, 21- and 19-bit limbs */
-	int64_t *u_lo;    /* u_l = W_l . r_l mod p (d_{l-1} entries): low 31 bits */
-	int64_t *u_hi;    /* ... and the high 30 */
-	int32_t *bias;    /* d_l biases */
+	int64_t *r21[3]; /* r_l (d_l entries) as 21-, 21- and 19-bit limbs */
+	int64_t *u_lo;   /* u_l = W_l . r_l mod p (d_{l-1} entries): low 31 bits */
+	int64_t *u_hi;   /* ... and the high 30 */
+	int32_t *bias;   /* d_l biases */
 };
 
 struct mlp_check {
 	const struct job_shape *s;
 	const struct kernel_src *src;
-	int avx2;                     /* the AVX2 sums (same integers) */
+	int avx2; /* the AVX2 sums (same integers) */
 	struct mlp_layer_vec layer[MLP_MAX_LAYERS];
 	int8_t *a, *next; /* one row's activations (widest entries each) */
 	int32_t *z;       /* one row's pre-activations of one layer */
@@ -478,7 +487,8 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 		ok = v->r21[0] && v->r21[1] && v->r21[2] && v->u_lo && v->u_hi && v->bias && W;
 		if (!ok)
 			break;
-		kernel_src_read(src, s, 2 + 2 * l, 0, (uint8_t *)v->bias, bl); /* int32 LE, the host's order */
+		kernel_src_read(src, s, 2 + 2 * l, 0, (uint8_t *)v->bias,
+				bl); /* int32 LE, the host's order */
 		kernel_src_read(src, s, 1 + 2 * l, 0, (uint8_t *)W, wl);
 		draw_vector(vec_seed, l + 1, dout, r);
 		for (uint32_t j = 0; j < dout; j++) {
@@ -534,7 +544,8 @@ static uint64_t a_dot_u(const mlp_check_t *c, const int8_t *a, const struct mlp_
 
 /* kernel_requant of z + bias for a whole row (the same function, inlined
  * here: one call per element was most of the check's time). */
-static void requant_row(const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift, int relu, int8_t *out)
+static void requant_row(const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift, int relu,
+			int8_t *out)
 {
 	int64_t half = shift ? (int64_t)1 << (shift - 1) : 0, lo = relu ? 0 : -128;
 	for (uint32_t j = 0; j < d; j++) {
@@ -551,7 +562,8 @@ int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_le
 {
 	const struct job_shape *s = c->s;
 	uint32_t r0, c0, nr, nc;
-	if (i >= kernel_tile_count(s) || out_len != kernel_tile_bytes(s, i) || pre_len != mlp_tile_pre_bytes(s, i))
+	if (i >= kernel_tile_count(s) || out_len != kernel_tile_bytes(s, i) ||
+	    pre_len != mlp_tile_pre_bytes(s, i))
 		return ASSAY_EINVALID;
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
 	kernel_src_read(c->src, s, 0, (uint64_t)r0 * s->dims[0], c->x, (size_t)nr * s->dims[0]);
@@ -561,7 +573,8 @@ int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_le
 		for (unsigned l = 0; l < s->layers; l++) {
 			const struct mlp_layer_vec *v = &c->layer[l];
 			uint32_t din = s->dims[l], dout = s->dims[l + 1];
-			memcpy(c->z, layer_pre + 4ull * row * dout, 4ull * dout); /* int32 LE, the host's order */
+			memcpy(c->z, layer_pre + 4ull * row * dout,
+			       4ull * dout); /* int32 LE, the host's order */
 			if (z_dot_r(c, c->z, v, dout) != a_dot_u(c, c->a, v, din))
 				return ASSAY_EINVALID;
 			requant_row(c->z, v->bias, dout, s->shifts[l], l + 1 < s->layers, c->next);

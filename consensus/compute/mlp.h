@@ -46,8 +46,8 @@ int mlp_compute_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPU
 /* Recompute check of tile i's output bytes (what a dispute and a client
  * use): 0 if they are what the inputs give, ASSAY_EINVALID if not or of the
  * wrong length, ASSAY_ENOMEM. */
-int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i, const uint8_t *tile,
-		       size_t len);
+int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
+		       const uint8_t *tile, size_t len);
 /* Work units of mlp_recompute_tile(i): the tile's rows through every layer. */
 uint64_t mlp_recompute_units(const struct job_shape *s, uint32_t i);
 

@@ -529,7 +529,8 @@ static uint64_t z_dot_r(const mlp_check_t *c, const int32_t *z, const struct mlp
 		uint32_t len = d - j0 < Z_CHUNK ? d - j0 : Z_CHUNK;
 		int64_t part[3];
 		dot3(c->avx2, z + j0, v->r21[0] + j0, v->r21[1] + j0, v->r21[2] + j0, len, part);
-		total += (__int128)part[0] + ((__int128)part[1] << 21) + ((__int128)part[2] << 42);
+		total += (__int128)part[0] + (__int128)part[1] * ((__int128)1 << 21) +
+			 (__int128)part[2] * ((__int128)1 << 42);
 	}
 	return mod_p(total);
 }

@@ -27,6 +27,7 @@
 #include "core/merkle.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
+#include "wallet/chunk_client.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
@@ -657,7 +658,8 @@ static int root_opened(const struct job_slot *sl)
 }
 
 /* avail: the output from the node's chunk store (docs/compute.md §15): the
- * slot's chunks walked in tile order with getjobchunk, each checked against
+ * slot's chunks walked in tile order (chunk_client_fetch: raw bytes from
+ * GET /chunk/..., or getjobchunk from an older node), each checked against
  * the slot's root as a node checks it, its tiles put back in place. CLI_OK
  * with *out (malloc()ed), else CLI_EFAIL; nothing is printed. */
 static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, unsigned slot, uint64_t want,
@@ -665,24 +667,18 @@ static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, u
 {
 	const struct job_shape *s = &j->spec.shape;
 	uint32_t tiles = kernel_tile_count(s), next = 0, esize = s->kind == JOB_MATMUL_I8 ? 4 : 1;
-	char job_hex[2 * HASH_LEN + 1];
-	uint8_t *whole = malloc(want ? want : 1), *enc = malloc(AVAIL_CHUNK_MAX_ENCODED);
+	enum chunk_path path = CHUNK_PATH_UNKNOWN;
+	uint8_t *whole = malloc(want ? want : 1);
 	/* mlp: each tile's leaf bytes end in its pre-activation digest P_i */
 	uint8_t(*dg)[HASH_LEN] = s->kind == JOB_MLP_I8 ? malloc((size_t)tiles * HASH_LEN) : NULL;
-	int ok = whole && enc && (s->kind != JOB_MLP_I8 || dg);
-	hex_encode(j->id, HASH_LEN, job_hex);
+	int ok = whole != NULL && (s->kind != JOB_MLP_I8 || dg);
 	while (ok && next < tiles) {
-		json_t *q = json_pack("[s,i,I]", job_hex, (int)slot, (json_int_t)next), *r;
 		struct rpc_failure fail;
 		struct avail_chunk c;
+		uint8_t *enc = NULL;
+		size_t n = 0;
 		memset(&c, 0, sizeof(c));
-		ok = rpc_client_call(&ctx->rpc, "getjobchunk", q, &r, &fail) == 0;
-		json_decref(q);
-		if (!ok)
-			break;
-		const char *hex = json_string_value(json_object_get(r, "chunk"));
-		size_t n = hex ? strlen(hex) / 2 : 0;
-		ok = hex && n <= AVAIL_CHUNK_MAX_ENCODED && hex_decode(hex, enc, n) == (long)n &&
+		ok = chunk_client_fetch(&ctx->rpc, &path, j->id, slot, next, &enc, &n, &fail) == 0 &&
 		     avail_chunk_decode(&c, enc, n) == 0 && c.first_tile == next &&
 		     avail_chunk_check(s, j->slots[slot].root, &c, NULL, 0) == 0;
 		for (uint32_t i = c.first_tile, off = 0; ok && i < c.first_tile + c.tile_count; i++) {
@@ -697,9 +693,8 @@ static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, u
 		}
 		if (ok)
 			next = c.first_tile + c.tile_count;
-		json_decref(r);
+		free(enc);
 	}
-	free(enc);
 	if (!ok) {
 		free(whole);
 		free(dg);

@@ -1,7 +1,9 @@
 /* Tests of the reference kernels (consensus/compute/kernels.h) and of the
  * worker's cpu backend against them: seed expansion regression vectors, tile
- * cutting and leaves, challenge sampling, Freivalds catching single changed
- * entries, and bit-exactness of the fast GEMM and MLP on awkward shapes. */
+ * cutting and leaves, challenge sampling, the matmul tile check (recompute
+ * and Freivalds) catching single changed entries at the largest k, entries
+ * and widths, and bit-exactness of the fast GEMM and MLP on awkward shapes. */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,13 +314,13 @@ static void freivalds_cases(void)
 	free(inp[1]);
 }
 
-/* The AVX2 and the portable Freivalds compute the same integers. */
+/* The AVX-512, AVX2 and portable Freivalds compute the same integers. */
 static void test_freivalds(void)
 {
-	kernel_simd_enable(0);
-	freivalds_cases();
-	kernel_simd_enable(1);
-	freivalds_cases();
+	for (int level = 0; level <= 2; level++) {
+		kernel_simd_enable(level);
+		freivalds_cases();
+	}
 	/* A larger, ragged case with a wrong entry, both ways. */
 	enum { M = 37, N = 43, K = 301 };
 	int8_t *A = malloc(M * K), *Bt = malloc(N * K);
@@ -331,17 +333,222 @@ static void test_freivalds(void)
 	uint64_t r[N];
 	uint8_t seed[HASH_LEN] = {7};
 	kernel_freivalds_vector(seed, 3, N, r);
-	for (int simd = 0; simd < 2; simd++) {
+	for (int simd = 0; simd <= 2; simd++) {
 		kernel_simd_enable(simd);
 		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
 		C[M * N / 2] -= 1 << 20;
 		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID);
 		C[M * N / 2] += 1 << 20;
 	}
-	kernel_simd_enable(1);
+	kernel_simd_enable(2);
 	free(A);
 	free(Bt);
 	free(C);
+}
+
+/* A matmul job with tiles tr x tc: every tile of the reference output
+ * passes kernel_check_tile, and every entry changed by +1 or by flipping its
+ * sign bit is caught (tiles of <= KERNEL_RECOMPUTE_MAX entries by
+ * recompute, larger ones by Freivalds). data: blob inputs, else from a seed. */
+static void tile_check_case(uint32_t m, uint32_t n, uint32_t k, uint32_t tr, uint32_t tc, uint8_t *const data[2])
+{
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = m, .n = n, .k = k, .tile_rows = tr, .tile_cols = tc};
+	CHECK(kernel_shape_check(&s, 1u << 17, 1ull << 40, NULL, 0) == 0);
+	struct kernel_src src = {.from_seed = data == NULL};
+	seed_of(src.seed, 77);
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0}, *out;
+	uint64_t olen;
+	if (data) {
+		src.data[0] = in[0] = data[0];
+		src.data[1] = in[1] = data[1];
+	} else {
+		CHECK(kernel_src_load(&src, &s, in) == 0);
+	}
+	CHECK(kernel_compute_ref(&s, in, &out, &olen) == 0);
+	uint8_t vseed[HASH_LEN] = {5};
+	uint8_t *tile = malloc((size_t)tr * tc * 4);
+	int pass = 1, caught = 0, changed = 0;
+	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
+		size_t len = kernel_tile_bytes(&s, i);
+		kernel_tile_extract(&s, out, i, tile);
+		pass &= kernel_check_tile(&s, &src, vseed, i, tile, len) == 0;
+		for (size_t e = 0; e < len; e += 4) {
+			uint32_t keep = le32_get(tile + e);
+			le32_put(tile + e, keep + 1);
+			caught += kernel_check_tile(&s, &src, vseed, i, tile, len) == ASSAY_EINVALID;
+			le32_put(tile + e, keep ^ 0x80000000u);
+			caught += kernel_check_tile(&s, &src, vseed, i, tile, len) == ASSAY_EINVALID;
+			le32_put(tile + e, keep);
+			changed += 2;
+		}
+	}
+	CHECK(pass);
+	CHECK_EQ_U64(caught, changed);
+	free(tile);
+	free(out);
+	if (!data) {
+		free(in[0]);
+		free(in[1]);
+	}
+}
+
+/* Inputs of the largest entries: A all -128 and B all -128 (every product
+ * 2^14, the int32 maximum of a sum at KERNEL_MAX_K), or B all 127 (the most
+ * negative sums). */
+static void extreme_inputs(uint32_t m, uint32_t n, uint32_t k, int8_t b, uint8_t *data[2])
+{
+	data[0] = malloc((size_t)m * k);
+	data[1] = malloc((size_t)n * k);
+	memset(data[0], -128, (size_t)m * k);
+	memset(data[1], b, (size_t)n * k);
+}
+
+static void tile_check_cases(void)
+{
+	/* Edge tiles (3 or 5 wide), k not a multiple of 16. */
+	tile_check_case(19, 21, 37, 8, 8, NULL);
+	tile_check_case(5, 70, 200, 1, 64, NULL);
+	/* 72 entries: Freivalds, and its own edge tiles. */
+	tile_check_case(17, 19, 45, 8, 9, NULL);
+	/* The largest k with the largest entries, on both paths. */
+	uint8_t *data[2];
+	for (int b = 0; b < 2; b++) {
+		extreme_inputs(9, 9, KERNEL_MAX_K, b ? 127 : -128, data);
+		tile_check_case(9, 9, KERNEL_MAX_K, 8, 8, data);
+		tile_check_case(9, 9, KERNEL_MAX_K, 9, 8, data);
+		free(data[0]);
+		free(data[1]);
+	}
+}
+
+/* Freivalds on one row of the widest tile (2^17 - 1 columns, past several
+ * DOT32_CHUNKs), extreme entries: y = B.r reaches +-2^55 before its
+ * reduction mod p. */
+static void freivalds_wide(void)
+{
+	enum { N = (1 << 17) - 1, K = 2 };
+	int8_t A[K] = {-128, -128}, *Bt = malloc((size_t)N * K);
+	int32_t *T = malloc(sizeof(int32_t) * N);
+	uint64_t *r = malloc(sizeof(uint64_t) * N);
+	uint8_t seed[HASH_LEN] = {11};
+	kernel_freivalds_vector(seed, 0, N, r);
+	for (int b = 0; b < 2; b++) {
+		memset(Bt, b ? 127 : -128, (size_t)N * K);
+		kernel_matmul_ref(A, Bt, T, 1, N, K);
+		CHECK(kernel_freivalds(A, Bt, T, 1, N, K, r) == 0);
+		T[N - 1] += 1;
+		CHECK(kernel_freivalds(A, Bt, T, 1, N, K, r) == ASSAY_EINVALID);
+		T[N - 1] -= 1;
+		T[0] ^= (int32_t)0x80000000;
+		CHECK(kernel_freivalds(A, Bt, T, 1, N, K, r) == ASSAY_EINVALID);
+	}
+	free(Bt);
+	free(T);
+	free(r);
+}
+
+/* The exact recompute: both paths give the same verdicts, on tiles of
+ * every shape up to KERNEL_RECOMPUTE_MAX entries; larger tiles are refused. */
+static void recompute_shapes(void)
+{
+	enum { K = 333 };
+	int8_t *A = malloc(64 * K), *Bt = malloc(64 * K);
+	int32_t C[64];
+	fill_i8(A, 64 * K);
+	fill_i8(Bt, 64 * K);
+	int ok = 1;
+	for (uint32_t nr = 1; nr <= 64; nr++)
+		for (uint32_t nc = 1; nr * nc <= KERNEL_RECOMPUTE_MAX; nc++) {
+			kernel_matmul_ref(A, Bt, C, nr, nc, K);
+			ok &= kernel_tile_recompute(A, Bt, (const uint8_t *)C, nr, nc, K) == 0;
+			C[nr * nc - 1] -= 1;
+			ok &= kernel_tile_recompute(A, Bt, (const uint8_t *)C, nr, nc, K) == ASSAY_EINVALID;
+		}
+	CHECK(ok);
+	CHECK(kernel_tile_recompute(A, Bt, (const uint8_t *)C, 5, 13, K) == ASSAY_EARG);
+	free(A);
+	free(Bt);
+}
+
+/* Threads checking tiles at once each use their own cipher context and
+ * scratch (the consensus code may check on several threads). */
+struct check_thread {
+	const struct job_shape *s;
+	const struct kernel_src *src;
+	const uint8_t *out;
+	int ok;
+};
+
+static void *check_all_tiles(void *arg)
+{
+	struct check_thread *c = arg;
+	uint8_t tile[8 * 8 * 4], vseed[HASH_LEN] = {3};
+	c->ok = 1;
+	for (int round = 0; round < 20; round++)
+		for (uint32_t i = 0; i < kernel_tile_count(c->s); i++) {
+			size_t len = kernel_tile_bytes(c->s, i);
+			kernel_tile_extract(c->s, c->out, i, tile);
+			c->ok &= kernel_check_tile(c->s, c->src, vseed, i, tile, len) == 0;
+			tile[0] ^= 1;
+			c->ok &= kernel_check_tile(c->s, c->src, vseed, i, tile, len) == ASSAY_EINVALID;
+		}
+	return NULL;
+}
+
+static void tile_check_threads(void)
+{
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = 24, .n = 24, .k = 300, .tile_rows = 8, .tile_cols = 8};
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 8);
+	uint8_t *in[KERNEL_MAX_INPUTS], *out;
+	uint64_t olen;
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(kernel_compute_ref(&s, in, &out, &olen) == 0);
+	pthread_t th[4];
+	struct check_thread c[4];
+	for (int t = 0; t < 4; t++) {
+		c[t] = (struct check_thread){.s = &s, .src = &src, .out = out, .ok = 0};
+		CHECK(pthread_create(&th[t], NULL, check_all_tiles, &c[t]) == 0);
+	}
+	int ok = 1;
+	for (int t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		ok &= c[t].ok;
+	}
+	CHECK(ok);
+	free(out);
+	free(in[0]);
+	free(in[1]);
+}
+
+/* The per-thread stream key is remembered per input id: interleaving seeds
+ * still gives each seed its own stream. */
+static void expand_interleaved(void)
+{
+	uint8_t s1[HASH_LEN], s2[HASH_LEN], a[200], b[200], c[200];
+	seed_of(s1, 1);
+	seed_of(s2, 2);
+	kernel_expand(s1, 1, 64, a, sizeof(a));
+	kernel_expand(s2, 1, 64, b, sizeof(b));
+	kernel_expand(s1, 1, 64, c, sizeof(c));
+	CHECK_EQ_MEM(a, c, sizeof(a));
+	CHECK(memcmp(a, b, sizeof(a)) != 0);
+	kernel_expand(s1, 0, 64, b, sizeof(b));
+	CHECK(memcmp(a, b, sizeof(a)) != 0);
+}
+
+/* The matmul tile check, at every SIMD level. */
+static void test_tile_check(void)
+{
+	for (int simd = 0; simd <= 2; simd++) {
+		kernel_simd_enable(simd);
+		tile_check_cases();
+		freivalds_wide();
+		recompute_shapes();
+	}
+	kernel_simd_enable(2);
+	tile_check_threads();
+	expand_interleaved();
 }
 
 static void test_mlp(void)
@@ -674,6 +881,7 @@ int main(void)
 	RUN(test_tiles);
 	RUN(test_challenge);
 	RUN(test_freivalds);
+	RUN(test_tile_check);
 	RUN(test_mlp);
 	RUN(test_mlp_check);
 	RUN(test_mlp_bounds);

@@ -88,7 +88,7 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 		memcpy(prefix, key, 1 + 2 * HASH_LEN);
 		if ((rc = store_iterate(s, prefix, 1 + 2 * HASH_LEN, add_len, &stored)) != 0)
 			return assay_fail(err, errlen, rc, "chunk index read failed");
-		if (stored + c.data_len > CHUNKSTORE_ROOT_FACTOR * kernel_output_bytes(&j.spec.shape))
+		if (stored + c.data_len > CHUNKSTORE_ROOT_FACTOR * avail_output_bytes(&j.spec.shape)) /* mlp: with its digests */
 			return assay_fail(err, errlen, ASSAY_EFULL,
 					  "%llu chunk bytes held for this root already, %u times its output",
 					  (unsigned long long)stored, CHUNKSTORE_ROOT_FACTOR);

@@ -79,6 +79,8 @@ struct work_item {
 	unsigned slot;                 /* our slot in rec */
 	enum work_stage stage;
 	uint8_t *output;               /* whole output while needed (NULL after verification) */
+	uint8_t *pre;                  /* mlp: the whole job's pre-activations (mlp.h), kept with output */
+	uint8_t (*digests)[HASH_LEN];  /* mlp: every tile's pre-activation digest P_i */
 	outtree_t *tree;
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
@@ -427,9 +429,12 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 		kernel_tile_rect(s, t, &r0, &c0, &nr, &nc);
 		it->output[((size_t)r0 * s->n + c0) * eb] ^= 0x5a;
 	}
-	uint8_t (*leaves)[HASH_LEN] = NULL, root[HASH_LEN], oh[HASH_LEN], *tile = malloc(TILE_MAX_BYTES);
-	if (!tile || tiles < 2 || kernel_commit(s, it->output, &leaves, root, oh) != 0) {
+	uint8_t (*leaves)[HASH_LEN] = NULL, root[HASH_LEN], oh[HASH_LEN], *tile = malloc(TILE_MAX_BYTES + HASH_LEN);
+	uint8_t (*digests)[HASH_LEN] = NULL;
+	if (!tile || tiles < 2 || (it->pre && mlp_pre_digests(s, it->pre, &digests) != 0) ||
+	    kernel_commit_pre(s, it->output, (const uint8_t(*)[HASH_LEN])digests, &leaves, root, oh) != 0) {
 		free(tile);
+		free(digests);
 		return -1;
 	}
 	kernel_tile_rect(s, 1, &r0, &c0, &nr, &nc);
@@ -442,8 +447,8 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 			nonce[1] = (uint8_t)(tries >> 8);
 			nonce[2] = (uint8_t)(tries >> 16);
 		}
-		kernel_tile_extract(s, it->output, 1, tile);
-		kernel_tile_leaf(1, tile, kernel_tile_bytes(s, 1), leaves[1]);
+		kernel_leaf_extract(s, it->output, (const uint8_t(*)[HASH_LEN])digests, 1, tile);
+		kernel_tile_leaf(1, tile, kernel_leaf_bytes(s, 1), leaves[1]);
 		merkle_root((const uint8_t(*)[HASH_LEN])leaves, tiles, root);
 		uint8_t seed[HASH_LEN];
 		kernel_challenge_seed(beacon, NULL, it->job_id, w->addr, root, seed);
@@ -454,6 +459,7 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 	}
 	free(leaves);
 	free(tile);
+	free(digests);
 	if (!found)
 		return -1;
 	log_warn("job %.16s: predicted challenge beacon of height %llu; 3/4 of the tiles corrupted, challenge "
@@ -492,7 +498,7 @@ static int compute_item(struct worker *w, struct work_item *it)
 				: ASSAY_ENOMEM;
 #endif
 	} else if (rc == 0) {
-		rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
+		rc = backend_cpu_compute(s, in, &it->output, &it->pre, w->cfg.threads);
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
@@ -501,6 +507,8 @@ static int compute_item(struct worker *w, struct work_item *it)
 		log_error("job %.16s: compute failed: %s", it->job_hex, rc < 0 ? assay_strerror(rc) : "inputs");
 		free(it->output);
 		it->output = NULL;
+		free(it->pre);
+		it->pre = NULL;
 		return -1;
 	}
 	double ops = job_ops(s);
@@ -520,7 +528,7 @@ static int compute_item(struct worker *w, struct work_item *it)
 	}
 	if (w->cfg.predict && predict_and_grind(w, it) != 0)
 		return -1;
-	if (work_commit(s, it->output, &it->tree, it->root, it->output_hash) != 0) {
+	if (work_commit(s, it->output, it->pre, &it->tree, &it->digests, it->root, it->output_hash) != 0) {
 		log_error("job %.16s: out of memory building the Merkle tree", it->job_hex);
 		return -1;
 	}
@@ -531,6 +539,10 @@ static void release_item(struct work_item *it)
 {
 	free(it->output);
 	it->output = NULL;
+	free(it->pre);
+	it->pre = NULL;
+	free(it->digests);
+	it->digests = NULL;
 	outtree_destroy(it->tree);
 	it->tree = NULL;
 }
@@ -580,7 +592,7 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 	struct buf p;
 	uint64_t units;
 	buf_init(&p);
-	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->root, it->output, it->tree, seed,
+	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->root, it->output, it->pre, it->tree, seed,
 				it->rec.spec.samples, &p, &units) != 0) {
 		log_error("job %.16s: cannot build the reveal", it->job_hex);
 		buf_free(&p);
@@ -692,9 +704,10 @@ static void upload_item(struct worker *w, struct work_item *it)
 	memcpy(p.root, it->root, HASH_LEN);
 	buf_init(&enc);
 	buf_init(&hex);
-	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_tile_bytes(s, next) <= budget) {
+	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_leaf_bytes(s, next) <= budget) {
 		struct avail_ref *f = &p.refs[p.count];
-		if (upload_chunk(s, it->job_id, it->output, it->tree, next, budget - declared, &enc, f) != 0)
+		if (upload_chunk(s, it->job_id, it->output, (const uint8_t(*)[HASH_LEN])it->digests, it->tree, next,
+				 budget - declared, &enc, f) != 0)
 			break;
 		if (submit_chunk(w, enc.data, enc.len) < 0)
 			break;

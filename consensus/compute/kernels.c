@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/merkle.h"
@@ -317,50 +318,6 @@ int8_t kernel_requant(int64_t acc, unsigned shift, int relu)
 	return (int8_t)acc;
 }
 
-/* Runs nrows rows x (nrows x d0) through every layer into out (nrows x dL). */
-static int mlp_rows(const struct job_shape *s, const int8_t *x, uint8_t *const w[MLP_MAX_LAYERS],
-		    uint8_t *const bias[MLP_MAX_LAYERS], uint32_t nrows, int8_t *out)
-{
-	uint32_t widest = 0;
-	for (unsigned l = 0; l <= s->layers; l++)
-		if (s->dims[l] > widest)
-			widest = s->dims[l];
-	int8_t *cur = malloc(widest), *next = malloc(widest);
-	int64_t *acc = malloc(sizeof(int64_t) * widest);
-	if (!cur || !next || !acc) {
-		free(cur);
-		free(next);
-		free(acc);
-		return ASSAY_ENOMEM;
-	}
-	for (uint32_t row = 0; row < nrows; row++) {
-		memcpy(cur, x + (size_t)row * s->dims[0], s->dims[0]);
-		for (unsigned l = 0; l < s->layers; l++) {
-			uint32_t din = s->dims[l], dout = s->dims[l + 1];
-			const int8_t *W = (const int8_t *)w[l];
-			for (uint32_t j = 0; j < dout; j++)
-				acc[j] = (int32_t)le32_get(bias[l] + 4 * (size_t)j);
-			for (uint32_t i = 0; i < din; i++) {
-				int64_t xi = cur[i];
-				const int8_t *wr = W + (size_t)i * dout;
-				for (uint32_t j = 0; j < dout; j++)
-					acc[j] += xi * wr[j];
-			}
-			int last = l + 1 == s->layers;
-			for (uint32_t j = 0; j < dout; j++)
-				next[j] = kernel_requant(acc[j], s->shifts[l], !last);
-			int8_t *t = cur;
-			cur = next;
-			next = t;
-		}
-		memcpy(out + (size_t)row * s->n, cur, s->n);
-	}
-	free(cur);
-	free(next);
-	free(acc);
-	return 0;
-}
-
 int kernel_mlp_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], uint32_t row0,
 		   uint32_t nrows, int8_t *out)
 {
@@ -369,7 +326,7 @@ int kernel_mlp_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUT
 		w[l] = in[1 + 2 * l];
 		bias[l] = in[2 + 2 * l];
 	}
-	return mlp_rows(s, (const int8_t *)in[0] + (size_t)row0 * s->dims[0], w, bias, nrows, out);
+	return mlp_ref_rows(s, (const int8_t *)in[0] + (size_t)row0 * s->dims[0], w, bias, nrows, out, NULL);
 }
 
 int kernel_compute_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],
@@ -439,27 +396,48 @@ void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[
 	sha256_2(prefix, sizeof(prefix), tile, len, leaf);
 }
 
-int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
-		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i)
 {
+	return kernel_tile_bytes(s, i) + (s->kind == JOB_MLP_I8 ? HASH_LEN : 0);
+}
+
+void kernel_leaf_extract(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+			 uint32_t i, uint8_t *unit)
+{
+	kernel_tile_extract(s, output, i, unit);
+	if (s->kind == JOB_MLP_I8)
+		memcpy(unit + kernel_tile_bytes(s, i), pre_digests[i], HASH_LEN);
+}
+
+int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+{
+	if (s->kind == JOB_MLP_I8 && !pre_digests)
+		return ASSAY_EARG;
 	uint32_t n = kernel_tile_count(s);
 	uint8_t(*lv)[HASH_LEN] = malloc((size_t)n * HASH_LEN);
-	uint8_t *tile = malloc((size_t)s->tile_rows * s->tile_cols * kernel_elem_bytes(s));
-	if (!lv || !tile) {
+	uint8_t *unit = malloc((size_t)kernel_leaf_bytes(s, 0)); /* tile 0 is never an edge tile */
+	if (!lv || !unit) {
 		free(lv);
-		free(tile);
+		free(unit);
 		return ASSAY_ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		kernel_tile_extract(s, output, i, tile);
-		kernel_tile_leaf(i, tile, kernel_tile_bytes(s, i), lv[i]);
+		kernel_leaf_extract(s, output, pre_digests, i, unit);
+		kernel_tile_leaf(i, unit, kernel_leaf_bytes(s, i), lv[i]);
 	}
-	free(tile);
+	free(unit);
 	merkle_root((const uint8_t(*)[HASH_LEN])lv, n, root);
 	if (output_hash) /* a client checking a root needs no output hash */
 		sha256(output, kernel_output_bytes(s), output_hash);
 	*leaves = lv;
 	return 0;
+}
+
+int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
+		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+{
+	return kernel_commit_pre(s, output, NULL, leaves, root, output_hash);
 }
 
 void kernel_challenge_seed(const uint8_t beacon[HASH_LEN], const uint8_t *salt, const uint8_t job_id[HASH_LEN],
@@ -1243,40 +1221,11 @@ static int check_matmul_tile(const struct job_shape *s, const struct kernel_src 
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		      const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
 {
-	uint32_t r0, c0, nr, nc;
 	if (i >= kernel_tile_count(s) || len != kernel_tile_bytes(s, i))
 		return ASSAY_EINVALID;
-	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
-	int err = ASSAY_ENOMEM;
 	if (s->kind == JOB_MATMUL_I8)
 		return check_matmul_tile(s, src, vec_seed, i, tile, len);
-	uint8_t *x = malloc((size_t)nr * s->dims[0]);
-	int8_t *out = malloc(len);
-	uint8_t *w[MLP_MAX_LAYERS] = {0}, *bias[MLP_MAX_LAYERS] = {0};
-	int ok = x && out;
-	for (unsigned l = 0; l < s->layers && ok; l++) {
-		uint64_t wl = kernel_input_bytes(s, 1 + 2 * l), bl = kernel_input_bytes(s, 2 + 2 * l);
-		w[l] = malloc(wl);
-		bias[l] = malloc(bl);
-		ok = w[l] && bias[l];
-		if (ok) {
-			kernel_src_read(src, s, 1 + 2 * l, 0, w[l], wl);
-			kernel_src_read(src, s, 2 + 2 * l, 0, bias[l], bl);
-		}
-	}
-	if (ok) {
-		kernel_src_read(src, s, 0, (uint64_t)r0 * s->dims[0], x, (size_t)nr * s->dims[0]);
-		err = mlp_rows(s, (const int8_t *)x, w, bias, nr, out);
-		if (!err && memcmp(out, tile, len) != 0)
-			err = ASSAY_EINVALID;
-	}
-	for (unsigned l = 0; l < MLP_MAX_LAYERS; l++) {
-		free(w[l]);
-		free(bias[l]);
-	}
-	free(x);
-	free(out);
-	return err;
+	return mlp_recompute_tile(s, src, i, tile, len);
 }
 
 uint64_t kernel_check_units(const struct job_shape *s, uint32_t i)
@@ -1285,7 +1234,7 @@ uint64_t kernel_check_units(const struct job_shape *s, uint32_t i)
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
 	if (s->kind == JOB_MATMUL_I8)
 		return 2 * ((uint64_t)nr + nc) * s->k + (uint64_t)nr * nc;
-	return ((uint64_t)nr + 1) * mlp_weight_bytes(s) + (uint64_t)nr * s->dims[0];
+	return mlp_check_units(s, i);
 }
 
 int kernel_freivalds_full(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],

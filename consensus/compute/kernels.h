@@ -108,11 +108,23 @@ void kernel_tile_rect(const struct job_shape *s, uint32_t i, uint32_t *r0, uint3
 uint64_t kernel_tile_bytes(const struct job_shape *s, uint32_t i);
 /* Copies tile i out of the whole output (row-major, element bytes LE). */
 void kernel_tile_extract(const struct job_shape *s, const uint8_t *output, uint32_t i, uint8_t *tile);
-/* leaf = H(0x00 || u32 LE i || tile bytes) (merkle_leaf_hash). */
+/* leaf = H(0x00 || u32 LE i || leaf bytes) (merkle_leaf_hash). A tile's
+ * leaf bytes are its output bytes, and for mlp then its 32-byte
+ * pre-activation digest P_i (consensus/compute/mlp.h, docs/compute.md §3). */
 void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[HASH_LEN]);
+/* Leaf bytes of tile i: kernel_tile_bytes, plus 32 for mlp. */
+uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i);
+/* Copies tile i's leaf bytes out of the whole output and, for mlp, the
+ * tiles' digests pre_digests[] (NULL for matmul). */
+void kernel_leaf_extract(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+			 uint32_t i, uint8_t *unit);
 /* All leaves of an output: *leaves is malloc()ed (count kernel_tile_count),
  * the caller frees. Also the root and output_hash = SHA256(output) (skipped
- * when output_hash is NULL). */
+ * when output_hash is NULL). pre_digests: mlp's P_i of every tile, NULL for
+ * matmul (ASSAY_EARG for mlp without them). 0, ASSAY_EARG or ASSAY_ENOMEM. */
+int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
+/* kernel_commit_pre without digests: matmul only. */
 int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
 		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
 
@@ -156,13 +168,16 @@ int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uin
  * where the CPU has them: 0 portable, 1 up to AVX2, 2 up to AVX-512 (F for
  * Freivalds, BW + VNNI for the recompute; the default). All compute the same integers; tests run every level. */
 void kernel_simd_enable(int level);
-/* Checks tile i (bytes as revealed) of a job against its inputs: for matmul
+/* Checks tile i (output bytes) of a job against its inputs: for matmul
  * recompute (tiles of <= KERNEL_RECOMPUTE_MAX entries) or Freivalds with
- * vectors from vec_seed, recompute for mlp. Thread-safe. 0 if correct,
+ * vectors from vec_seed, recompute for mlp (a dispute's and a client's
+ * check; a reveal checks mlp with mlp_check_tile). Thread-safe. 0 if correct,
  * ASSAY_EINVALID if wrong (or of the wrong length), ASSAY_ENOMEM. */
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		      const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len);
-/* Work units of kernel_check_tile(i), the basis of its gas (docs §6). */
+/* Work units of checking revealed tile i, the basis of its gas (docs §6):
+ * kernel_check_tile's for matmul, mlp_check_units for mlp (whose reveal
+ * adds mlp_check_fixed_units once; its disputes pay mlp_recompute_units). */
 uint64_t kernel_check_units(const struct job_shape *s, uint32_t i);
 /* The client's full check of a matmul output (C row-major int32 LE) with one
  * vector from vec_seed. 0 pass, ASSAY_EINVALID, ASSAY_ENOMEM. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/merkle.h"
@@ -567,15 +568,24 @@ static void test_mlp(void)
 	for (uint64_t i = 1; i < olen; i++)
 		distinct += ref[i] != ref[0];
 	CHECK(distinct > 10);
-	/* The mlp layers run on the same GEMM: every kernel path this CPU has. */
+	/* The mlp layers run on the same GEMM: every kernel path this CPU has,
+	 * and the pre-activations it keeps are the reference's. */
+	uint8_t *ref2, *ref_pre, *fast_pre;
+	CHECK(mlp_compute_ref(&s, in, &ref2, &ref_pre) == 0);
+	CHECK_EQ_MEM(ref, ref2, olen);
 	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
 		backend_cpu_set_isa(isa);
-		CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
+		CHECK(backend_cpu_compute(&s, in, &fast, &fast_pre, 2) == 0);
 		CHECK_EQ_MEM(ref, fast, olen);
+		CHECK(fast_pre != NULL);
+		CHECK_EQ_MEM(ref_pre, fast_pre, mlp_pre_bytes(&s, s.m));
 		free(fast);
+		free(fast_pre);
 	}
+	free(ref2);
+	free(ref_pre);
 	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
-	CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
+	CHECK(backend_cpu_compute(&s, in, &fast, NULL, 2) == 0);
 	uint8_t seed[HASH_LEN] = {0};
 	int ok = 1;
 	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
@@ -591,6 +601,179 @@ static void test_mlp(void)
 	free(fast);
 	for (unsigned i = 0; i < kernel_input_count(&s); i++)
 		free(in[i]);
+}
+
+/* Adds delta to the int32 LE word at p. */
+static void add_i32(uint8_t *p, int64_t delta)
+{
+	le32_put(p, (uint32_t)(int32_t)((int32_t)le32_get(p) + delta));
+}
+
+/* The reveal's mlp check (docs/compute.md §5.2): every honest tile passes,
+ * and each way a worker can be wrong is caught: an output element, a
+ * pre-activation out of step with the output, one that leaves the output
+ * as it is (only Freivalds sees it), the bias folded into z, a wrong
+ * bias, wrong lengths and indices. */
+static void mlp_check_cases(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 19, .n = 5, .layers = 3, .dims = {33, 17, 9, 5},
+			      .shifts = {6, 5, 4}, .tile_rows = 4, .tile_cols = 5};
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 9);
+	uint8_t *in[KERNEL_MAX_INPUTS], *out, *pre, vseed[HASH_LEN];
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(mlp_compute_ref(&s, in, &out, &pre) == 0);
+	seed_of(vseed, 77);
+	mlp_check_t *mc = mlp_check_create(&s, &src, vseed);
+	CHECK(mc != NULL);
+	uint8_t tile[20], z[4 * 4 * (17 + 9 + 5)];
+	uint32_t tiles = kernel_tile_count(&s), silent = 0;
+	for (uint32_t i = 0; i < tiles; i++) {
+		size_t len = kernel_tile_bytes(&s, i), plen = mlp_tile_pre_bytes(&s, i);
+		uint32_t r0, c0, nr, nc;
+		kernel_tile_rect(&s, i, &r0, &c0, &nr, &nc);
+		kernel_tile_extract(&s, out, i, tile);
+		mlp_tile_pre_extract(&s, pre, i, z);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), 0);
+		CHECK_EQ_INT(mlp_recompute_tile(&s, &src, i, tile, len), 0);
+		/* a wrong output element, the z's right */
+		tile[len - 1] ^= 1;
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_recompute_tile(&s, &src, i, tile, len), ASSAY_EINVALID);
+		tile[len - 1] ^= 1;
+		/* a z of layer 1 far off: its requantized row no longer matches */
+		add_i32(z, 1 << 20);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+		add_i32(z, -(1 << 20));
+		/* z's off by one that requantize to the same output: Freivalds alone
+		 * catches them, in every layer */
+		uint8_t *layer = z;
+		for (unsigned l = 0; l < s.layers; l++) {
+			uint32_t d = s.dims[l + 1];
+			for (uint32_t j = 0; j < nr * d; j++) {
+				int32_t v = (int32_t)le32_get(layer + 4 * j);
+				int32_t b = (int32_t)le32_get(in[2 + 2 * l] + 4 * (j % d));
+				int relu = l + 1 < s.layers;
+				if (kernel_requant((int64_t)v + b, s.shifts[l], relu) !=
+				    kernel_requant((int64_t)v + 1 + b, s.shifts[l], relu))
+					continue;
+				add_i32(layer + 4 * j, 1);
+				CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+				add_i32(layer + 4 * j, -1);
+				silent++;
+				break;
+			}
+			layer += 4ull * nr * d;
+		}
+		/* the bias folded into z (consistent with the output): not the product */
+		for (uint32_t r = 0; r < nr; r++)
+			for (uint32_t j = 0; j < s.dims[1]; j++)
+				add_i32(z + 4 * (r * s.dims[1] + j), (int32_t)le32_get(in[2] + 4 * j));
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+		mlp_tile_pre_extract(&s, pre, i, z);
+		/* lengths and index */
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen - 4), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len - 1, z, plen), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_check_tile(mc, tiles, tile, len, z, plen), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), 0);
+	}
+	CHECK(silent >= tiles * 2); /* most tiles had such an entry in most layers */
+	/* A worker that used a wrong bias in layer 1: its own output and z's are
+	 * consistent with each other, not with the job's inputs. */
+	uint8_t *bad_in[KERNEL_MAX_INPUTS], *bad_out, *bad_pre;
+	memcpy(bad_in, in, sizeof(bad_in));
+	uint8_t *bias = malloc(4 * 17);
+	memcpy(bias, in[2], 4 * 17);
+	add_i32(bias + 4 * 3, 200);
+	bad_in[2] = bias;
+	CHECK(mlp_compute_ref(&s, bad_in, &bad_out, &bad_pre) == 0);
+	uint32_t differ = 0;
+	for (uint32_t i = 0; i < tiles; i++) {
+		size_t len = kernel_tile_bytes(&s, i), plen = mlp_tile_pre_bytes(&s, i);
+		uint8_t good_z[sizeof(z)];
+		kernel_tile_extract(&s, bad_out, i, tile);
+		mlp_tile_pre_extract(&s, bad_pre, i, z);
+		mlp_tile_pre_extract(&s, pre, i, good_z);
+		int same = memcmp(z, good_z, plen) == 0 && memcmp(tile, out + (size_t)i * 4 * 5, len) == 0;
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), same ? 0 : ASSAY_EINVALID);
+		differ += !same;
+	}
+	CHECK(differ > tiles / 2);
+	mlp_check_destroy(mc);
+	free(bias);
+	free(bad_out);
+	free(bad_pre);
+	free(out);
+	free(pre);
+	for (unsigned i = 0; i < kernel_input_count(&s); i++)
+		free(in[i]);
+}
+
+/* The largest widths the limits allow: d = 2^17 - 1 into 16 and back (4 MiB
+ * of weights less 32 bytes), inputs at the int8 extremes and full-range
+ * int32 biases. The pre-activations reach +-(2^17 - 1) 2^14 and still fit
+ * int32, the limb sums stay exact, and a one-off z is caught. */
+static void mlp_bounds_cases(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 3, .n = KERNEL_MAX_K, .layers = 2,
+			      .dims = {KERNEL_MAX_K, 16, KERNEL_MAX_K}, .shifts = {31, 0}, .tile_rows = 1,
+			      .tile_cols = KERNEL_MAX_K};
+	CHECK_EQ_INT(kernel_shape_check(&s, 1u << 17, 1u << 20, NULL, 0), 0);
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0};
+	for (unsigned id = 0; id < kernel_input_count(&s); id++) {
+		uint64_t n = kernel_input_bytes(&s, id);
+		in[id] = malloc(n);
+		if (id % 2 == 1 || id == 0) /* X and W: -128, except row 1 of X at 127 */
+			memset(in[id], 0x80, n);
+		else
+			for (uint64_t j = 0; j < n; j += 4)
+				le32_put(in[id] + j, j % 8 ? 0x7fffffffu : 0x80000000u);
+	}
+	memset(in[0] + KERNEL_MAX_K, 127, KERNEL_MAX_K);
+	struct kernel_src src = {.from_seed = 0};
+	for (unsigned id = 0; id < KERNEL_MAX_INPUTS; id++)
+		src.data[id] = in[id];
+	uint8_t *out, *pre, vseed[HASH_LEN];
+	CHECK(mlp_compute_ref(&s, in, &out, &pre) == 0);
+	/* row 0: z_1 = (2^17 - 1) 2^14 exactly, the largest product sum */
+	CHECK_EQ_INT((int32_t)le32_get(pre), (int64_t)KERNEL_MAX_K << 14);
+	CHECK_EQ_INT((int32_t)le32_get(pre + 4 * 16), -(int64_t)KERNEL_MAX_K * 127 * 128);
+	seed_of(vseed, 3);
+	mlp_check_t *mc = mlp_check_create(&s, &src, vseed);
+	CHECK(mc != NULL);
+	size_t plen = (size_t)mlp_tile_pre_bytes(&s, 0);
+	uint8_t *z = malloc(plen);
+	for (uint32_t i = 0; i < 3; i++) {
+		mlp_tile_pre_extract(&s, pre, i, z);
+		const uint8_t *tile = out + (size_t)i * KERNEL_MAX_K;
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, KERNEL_MAX_K, z, plen), 0);
+		add_i32(z + plen - 4, 1); /* the last z of the last layer */
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, KERNEL_MAX_K, z, plen), ASSAY_EINVALID);
+	}
+	CHECK_EQ_INT(mlp_recompute_tile(&s, &src, 1, out + KERNEL_MAX_K, KERNEL_MAX_K), 0);
+	mlp_check_destroy(mc);
+	free(z);
+	free(out);
+	free(pre);
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+}
+
+/* The portable and the AVX2 sums of the mlp check give the same verdicts. */
+static void test_mlp_check(void)
+{
+	mlp_simd_enable(0);
+	mlp_check_cases();
+	mlp_simd_enable(1);
+	mlp_check_cases();
+}
+
+static void test_mlp_bounds(void)
+{
+	mlp_simd_enable(0);
+	mlp_bounds_cases();
+	mlp_simd_enable(1);
+	mlp_bounds_cases();
 }
 
 static void gemm_case(uint32_t m, uint32_t n, uint32_t k, int threads)
@@ -700,6 +883,8 @@ int main(void)
 	RUN(test_freivalds);
 	RUN(test_tile_check);
 	RUN(test_mlp);
+	RUN(test_mlp_check);
+	RUN(test_mlp_bounds);
 	RUN(test_backend_gemm);
 	return test_report("test_kernels");
 }

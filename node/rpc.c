@@ -86,6 +86,12 @@ struct rpc {
 	size_t longest_name;
 	rpc_metrics_fn metrics;
 	void *metrics_ctx;
+	struct rpc_route {
+		const char *prefix;
+		rpc_route_fn fn;
+		void *ctx;
+	} routes[RPC_MAX_ROUTES]; /* rpc_route: paths outside JSON-RPC */
+	size_t nroutes;
 	/* Deferred replies (rpc.h): the request being handled, for rpc_defer. */
 	struct evhttp_request *cur_req;  /* NULL outside a single request */
 	json_t *cur_id;
@@ -983,6 +989,17 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 		reply_too_large(req, rc, r->max_response);
 }
 
+/* The route whose prefix uri's path is, or starts with before '/' or '?'. */
+static const struct rpc_route *route_of(const rpc_t *r, const char *uri)
+{
+	for (size_t i = 0; uri && i < r->nroutes; i++) {
+		size_t n = strlen(r->routes[i].prefix);
+		if (strncmp(uri, r->routes[i].prefix, n) == 0 && (!uri[n] || uri[n] == '/' || uri[n] == '?'))
+			return &r->routes[i];
+	}
+	return NULL;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	rpc_t *r = arg;
@@ -1004,6 +1021,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 		log_rejected_from(r, "a request with wrong or missing credentials",
 				  request_peer_text(req, from, sizeof(from)));
 		evhttp_send_error(req, 401, "Unauthorized");
+		return;
+	}
+	const struct rpc_route *route = route_of(r, uri);
+	if (route) {
+		route->fn(route->ctx, req);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_POST) {
@@ -1302,6 +1324,12 @@ void rpc_set_metrics(rpc_t *r, rpc_metrics_fn fn, void *ctx)
 {
 	r->metrics = fn;
 	r->metrics_ctx = ctx;
+}
+
+void rpc_route(rpc_t *r, const char *prefix, rpc_route_fn fn, void *ctx)
+{
+	if (r->nroutes < RPC_MAX_ROUTES)
+		r->routes[r->nroutes++] = (struct rpc_route){prefix, fn, ctx};
 }
 
 const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n)

@@ -112,6 +112,7 @@ struct rpc {
 	pthread_mutex_t done_lock;       /* guards done_head and done_tail */
 	int done_lock_ok;
 	struct rpc_work *done_head, *done_tail; /* finished works, oldest first */
+	struct rpc_work *order_head, *order_tail; /* every work handed over, in the order received (event thread) */
 	int done_pipe[2];                /* a byte when done_head becomes non-empty */
 	struct event *done_ev;
 };
@@ -127,7 +128,9 @@ struct rpc_work {
 	int method;             /* index whose prepare step ran; -1: none */
 	void *prepared;         /* what it returned */
 	int holds;              /* atomic: the call runs when the last is released */
-	struct rpc_work *next;
+	int finished;           /* event thread: taken off the done list */
+	struct rpc_work *next;  /* on the done list */
+	struct rpc_work *order_next;
 };
 
 /* A request whose method answers later (rpc_defer). */
@@ -1449,6 +1452,11 @@ static int offload(rpc_t *r, struct evhttp_request *req, struct evbuffer *in, si
 		return 0;
 	}
 	r->noffloaded++;
+	if (r->order_tail)
+		r->order_tail->order_next = w;
+	else
+		r->order_head = w;
+	r->order_tail = w;
 	return 1;
 }
 
@@ -1463,10 +1471,18 @@ void rpc_offload_drain(rpc_t *r)
 	struct rpc_work *w = r->done_head;
 	r->done_head = r->done_tail = NULL;
 	pthread_mutex_unlock(&r->done_lock);
-	while (w) { /* in the order they finished: one connection has one at a time */
-		struct rpc_work *next = w->next;
+	for (; w; w = w->next)
+		w->finished = 1;
+	/* The calls run in the order their requests were received, as they
+	 * would have on the event thread: a batch whose transactions need an
+	 * earlier call's nonces still finds them pooled, however much sooner
+	 * its own parse and signatures were done. */
+	while (r->order_head && r->order_head->finished) {
+		w = r->order_head;
+		r->order_head = w->order_next;
+		if (!r->order_head)
+			r->order_tail = NULL;
 		work_finish(r, w);
-		w = next;
 	}
 }
 
@@ -1581,10 +1597,10 @@ void rpc_free(rpc_t *r)
 	server_track(r, 0);
 	while (r->deferred)
 		deferred_event(r->deferred, RPC_DEFER_GONE); /* before evhttp frees their requests */
-	if (r->done_lock_ok) { /* finished works never run now (the executor is stopped) */
-		struct rpc_work *w = r->done_head;
+	if (r->done_lock_ok) { /* works left never run now (the executor is stopped) */
+		struct rpc_work *w = r->order_head;
 		for (struct rpc_work *next; w; w = next) {
-			next = w->next;
+			next = w->order_next;
 			work_free(w);
 		}
 		pthread_mutex_destroy(&r->done_lock);

@@ -110,8 +110,9 @@ size_t rpc_deferred_count(const rpc_t *r);
  * single call (not a batch) to such a method the step runs there too,
  * right after the parse, and may go on on other threads. Then the call
  * runs on the event thread as any other, its fn finding what the step made
- * through rpc_prepared. The reply, its order and every limit are those of
- * a call parsed on the event thread; a body the server cannot hand over
+ * through rpc_prepared. Calls handed over run in the order their requests
+ * were received. The reply and every limit are those of a call parsed on
+ * the event thread; a body the server cannot hand over
  * (no executor, RPC_MAX_OFFLOADED already out) is parsed where it is. */
 #define RPC_OFFLOAD_MIN_BODY 4096u /* bytes of body worth a thread hop by length alone */
 #define RPC_MAX_OFFLOADED 64       /* bodies off the event thread at once */

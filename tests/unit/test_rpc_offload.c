@@ -3,6 +3,7 @@
  * with an executor that runs each task on a thread of its own: a prepare
  * step runs off the event thread and its method finds what it made; a
  * step that goes on on another thread holds the call until it is done;
+ * calls run in the order received;
  * refusals (parse error, too many params, a batch) are those of the event
  * thread's path; a client that leaves still has its call run; an executor
  * that refuses leaves the work here. Not for: the node's steps
@@ -34,7 +35,6 @@ struct fixture {
 	int steps_on_loop; /* of them, on the event thread (atomic) */
 	int calls, calls_prepared;
 	int releases; /* atomic: made things released (on the executor) */
-	int late_ms;  /* > 0: the step goes on on another thread this long */
 };
 
 /* What a step hands its method. */
@@ -97,7 +97,8 @@ static void *late_main(void *arg)
 	return NULL;
 }
 
-/* echo's step: params[0] doubled, and on another thread for late_ms. */
+/* echo's step: params[0] doubled, going on on another thread for params[1]
+ * ms when given. */
 static void *p_echo(void *ctx, json_t *params, rpc_work_t *w)
 {
 	struct fixture *f = ctx;
@@ -110,11 +111,12 @@ static void *p_echo(void *ctx, json_t *params, rpc_work_t *w)
 	struct made *m = malloc(sizeof(*m));
 	m->f = f;
 	m->value = 2 * json_integer_value(v);
-	if (f->late_ms > 0) {
+	json_int_t late_ms = json_integer_value(rpc_param(params, 1));
+	if (late_ms > 0) {
 		struct late *l = malloc(sizeof(*l));
 		pthread_t tid;
 		l->w = w;
-		l->ms = f->late_ms;
+		l->ms = (int)late_ms;
 		rpc_work_hold(w);
 		pthread_create(&tid, NULL, late_main, l);
 		pthread_detach(tid);
@@ -129,7 +131,7 @@ static void release_made(void *prepared)
 	free(m);
 }
 
-/* echo N: {"value": 2N, "prepared": whether its step made it}. */
+/* echo N [MS]: {"value": 2N, "prepared": whether its step made it}. */
 static int m_echo(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct fixture *f = ctx;
@@ -274,7 +276,7 @@ int main(void)
 	CHECK(f.rpc != NULL);
 	if (!f.rpc)
 		return test_report("rpc_offload");
-	static const struct rpc_method methods[] = {{"echo", m_echo, "echo N - test"},
+	static const struct rpc_method methods[] = {{"echo", m_echo, "echo N [MS] - test"},
 						    {"plain", m_plain, "plain - test"}};
 	rpc_register(f.rpc, methods, 2, &f);
 	CHECK_EQ_INT(rpc_set_prepare(f.rpc, "nosuch", p_echo, release_made), -1);
@@ -305,12 +307,24 @@ int main(void)
 	CHECK_EQ_INT(f.tasks, tasks);
 
 	/* A step that goes on elsewhere: no answer until it lets go. */
-	f.late_ms = 300;
 	uint64_t t0 = ms_now();
-	CHECK(ask(&f, base, port, ECHO("1"), reply, sizeof(reply)));
+	CHECK(ask(&f, base, port, ECHO("1, 300"), reply, sizeof(reply)));
 	CHECK(ms_now() - t0 >= 290);
 	CHECK(strstr(reply, "\"value\":2") && strstr(reply, "\"prepared\":true"));
-	f.late_ms = 0;
+
+	/* Calls run in the order received: one whose step is done at once
+	 * waits for an earlier one still being prepared. */
+	int calls = f.calls;
+	int slow = send_request(port, ECHO("1, 300"));
+	spin(base, 30);
+	int quick = send_request(port, ECHO("2"));
+	spin(base, 150);
+	CHECK_EQ_INT(f.calls, calls); /* the quick one is prepared, but not run */
+	CHECK(spin_for_reply(base, slow, reply, sizeof(reply), 3000) && strstr(reply, "\"value\":2,"));
+	CHECK(spin_for_reply(base, quick, reply, sizeof(reply), 3000) && strstr(reply, "\"value\":4,"));
+	CHECK_EQ_INT(f.calls, calls + 2);
+	close(slow);
+	close(quick);
 
 	/* The step declines bad params; the method's own refusal goes out. */
 	CHECK(ask(&f, base, port, ECHO("\"x\""), reply, sizeof(reply)));
@@ -318,8 +332,8 @@ int main(void)
 
 	/* Too many params: refused before any step, as on the event thread. */
 	int steps = f.steps;
-	CHECK(ask(&f, base, port, ECHO("1, 2"), reply, sizeof(reply)));
-	CHECK(strstr(reply, "-32602") && strstr(reply, "echo takes at most 1 parameter, got 2"));
+	CHECK(ask(&f, base, port, ECHO("1, 2, 3"), reply, sizeof(reply)));
+	CHECK(strstr(reply, "-32602") && strstr(reply, "echo takes at most 2 parameters, got 3"));
 	CHECK_EQ_INT(f.steps, steps);
 
 	/* A parse error in a body parsed off the thread: the same -32700. */
@@ -348,14 +362,12 @@ int main(void)
 
 	/* A client that leaves while its call is prepared: the call still runs
 	 * once the step is done, and nobody is answered. */
-	f.late_ms = 200;
-	int calls = f.calls;
-	int fd = send_request(port, ECHO("7"));
+	calls = f.calls;
+	int fd = send_request(port, ECHO("7, 200"));
 	spin(base, 50);
 	close(fd);
 	spin(base, 400);
 	CHECK_EQ_INT(f.calls, calls + 1);
-	f.late_ms = 0;
 
 	/* An executor that says no: parsed and run here, no step. */
 	f.refuse = 1;

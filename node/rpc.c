@@ -95,7 +95,7 @@ struct rpc {
 	json_t *cur_id;
 	int cur_deferred;                /* rpc_defer took the current request */
 	struct rpc_deferred *deferred;   /* waiting, newest first */
-	size_t ndeferred;                /* of them, rpc_defer's (not offloaded bodies) */
+	size_t ndeferred;
 	/* Work off the event thread (rpc.h). The executor's threads read
 	 * methods, ctxs, max_params, longest_name and prepare/release, which
 	 * are written only before the loop runs, and touch nothing else of
@@ -120,7 +120,7 @@ struct rpc {
 /* A body parsed (and its call prepared) off the event thread. */
 struct rpc_work {
 	rpc_t *rpc;
-	struct rpc_deferred *d; /* watches the waiting request; NULL once the client left */
+	struct evhttp_request *req; /* NULL once evhttp has freed its connection */
 	char *text;             /* the body, until parsed */
 	size_t len;
 	json_t *body;           /* parsed, or NULL with parse_err */
@@ -144,7 +144,6 @@ struct rpc_deferred {
 	struct event *watch;        /* readable socket: the client left, or pipelines */
 	int busy;                   /* inside fn: rpc_deferred_reply must not free */
 	int answered;
-	int counted;                /* in ndeferred (rpc_defer's, not an offloaded body) */
 	struct rpc_deferred *next;
 };
 
@@ -1092,8 +1091,7 @@ static void deferred_unlink(struct rpc_deferred *d)
 	for (struct rpc_deferred **pp = &r->deferred; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
-			if (d->counted)
-				r->ndeferred--;
+			r->ndeferred--;
 			break;
 		}
 	}
@@ -1197,41 +1195,6 @@ static void on_deferred_conn_close(struct evhttp_connection *evcon, void *arg)
 	deferred_event(d, RPC_DEFER_GONE);
 }
 
-/* A waiting request: req's connection watched (the client leaving, evhttp
- * closing it), fn told after timeout_ms. NULL when out of memory. */
-static struct rpc_deferred *defer_new(rpc_t *r, struct evhttp_request *req, json_t *id, uint64_t timeout_ms,
-				      rpc_defer_fn fn, void *arg)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-	struct event_base *base = event_get_base(r->sweep);
-	struct rpc_deferred *d = calloc(1, sizeof(*d));
-	if (d) {
-		d->timer = evtimer_new(base, on_deferred_timer, d);
-		d->watch = fd >= 0 ? event_new(base, fd, EV_READ | EV_PERSIST, on_deferred_watch, d) : NULL;
-	}
-	if (!d || !d->timer || fd < 0 || !d->watch) {
-		if (d)
-			deferred_free(d);
-		return NULL;
-	}
-	if (timeout_ms > RPC_MAX_DEFER_MS)
-		timeout_ms = RPC_MAX_DEFER_MS;
-	d->rpc = r;
-	d->req = req;
-	d->id = json_incref(id ? id : json_null());
-	d->fn = fn;
-	d->arg = arg;
-	struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
-	evtimer_add(d->timer, &tv);
-	event_add(d->watch, NULL);
-	evhttp_connection_set_closecb(evcon, on_deferred_conn_close, d);
-	d->next = r->deferred;
-	r->deferred = d;
-	return d;
-}
-
 rpc_deferred_t *rpc_defer(rpc_t *r, uint64_t timeout_ms, rpc_defer_fn fn, void *arg, struct rpc_error *e)
 {
 	if (!r->cur_req || r->cur_deferred) {
@@ -1244,12 +1207,34 @@ rpc_deferred_t *rpc_defer(rpc_t *r, uint64_t timeout_ms, rpc_defer_fn fn, void *
 			 RPC_MAX_DEFERRED);
 		return NULL;
 	}
-	struct rpc_deferred *d = defer_new(r, r->cur_req, r->cur_id, timeout_ms, fn, arg);
-	if (!d) {
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->cur_req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct event_base *base = event_get_base(r->sweep);
+	struct rpc_deferred *d = calloc(1, sizeof(*d));
+	if (d) {
+		d->timer = evtimer_new(base, on_deferred_timer, d);
+		d->watch = fd >= 0 ? event_new(base, fd, EV_READ | EV_PERSIST, on_deferred_watch, d) : NULL;
+	}
+	if (!d || !d->timer || fd < 0 || !d->watch) {
+		if (d)
+			deferred_free(d);
 		rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 		return NULL;
 	}
-	d->counted = 1;
+	if (timeout_ms > RPC_MAX_DEFER_MS)
+		timeout_ms = RPC_MAX_DEFER_MS;
+	d->rpc = r;
+	d->req = r->cur_req;
+	d->id = json_incref(r->cur_id ? r->cur_id : json_null());
+	d->fn = fn;
+	d->arg = arg;
+	struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+	evtimer_add(d->timer, &tv);
+	event_add(d->watch, NULL);
+	evhttp_connection_set_closecb(evcon, on_deferred_conn_close, d);
+	d->next = r->deferred;
+	r->deferred = d;
 	r->ndeferred++;
 	r->cur_deferred = 1;
 	return d;
@@ -1280,14 +1265,16 @@ size_t rpc_deferred_count(const rpc_t *r)
 
 /* ---- work off the event thread ---- */
 
-/* The waiting request's events: it left or timed out (then answered null
- * by the deferral). The work goes on and its call still runs. */
-static void on_work_event(void *arg, rpc_deferred_t *d, enum rpc_defer_event ev)
+/* evhttp is freeing the connection under a request whose body is off the
+ * event thread (the client left and evhttp noticed, or the server is
+ * closing). The work goes on; its call still runs, unanswered. Unlike a
+ * deferred call's, the socket is not watched: the work ends within
+ * moments, and a reply to a client that left only fails to be written. */
+static void on_work_conn_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct rpc_work *w = arg;
-	(void)d;
-	if (ev != RPC_DEFER_WAKE)
-		w->d = NULL;
+	(void)evcon;
+	w->req = NULL;
 }
 
 /* Frees w and what it holds (any thread). */
@@ -1307,20 +1294,15 @@ static void work_free_task(void *arg)
 }
 
 /* Event thread: runs w's call as on_request would have, then frees w, on
- * the executor when it takes it: the body and the prepared data were
- * allocated there, and freeing a thousand pieces is per-call work the
- * event thread need not do. */
+ * the executor when the body was long: the body and the prepared data
+ * were allocated there, and freeing a thousand pieces is per-call work
+ * the event thread need not do. */
 static void work_finish(rpc_t *r, struct rpc_work *w)
 {
-	struct evhttp_request *req = NULL;
+	struct evhttp_request *req = w->req;
 	r->noffloaded--;
-	if (w->d) { /* the request is still there: its watch ends, the call answers it */
-		struct rpc_deferred *d = w->d;
-		req = d->req;
-		d->answered = 1;
-		deferred_unlink(d);
-		deferred_free(d);
-	}
+	if (req) /* the call may defer, which sets its own */
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
 	if (!w->body && req) {
 		json_t *resp = response(NULL, NULL, error_obj(RPC_PARSE_ERROR, w->parse_err));
 		reply_json(req, resp);
@@ -1332,8 +1314,8 @@ static void work_finish(rpc_t *r, struct rpc_work *w)
 		r->cur_prepared = NULL;
 		r->cur_prepared_method = -1;
 	}
-	if (!r->executor || r->executor(r->executor_ctx, work_free_task, w) != 0)
-		work_free(w);
+	if (w->len < RPC_OFFLOAD_MIN_BODY || !r->executor || r->executor(r->executor_ctx, work_free_task, w) != 0)
+		work_free(w); /* a short body's frees cost less than waking a thread */
 }
 
 /* Any thread: w is finished; the event loop hears of it. */
@@ -1440,17 +1422,14 @@ static int offload(rpc_t *r, struct evhttp_request *req, struct evbuffer *in, si
 	w->len = len;
 	w->method = -1;
 	w->holds = 1;
-	w->d = defer_new(r, req, NULL, RPC_MAX_DEFER_MS, on_work_event, w);
-	if (!w->d || r->executor(r->executor_ctx, work_run, w) != 0) {
-		if (w->d) {
-			w->d->answered = 1;
-			deferred_unlink(w->d);
-			deferred_free(w->d);
-		}
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (!evcon || r->executor(r->executor_ctx, work_run, w) != 0) {
 		free(w->text);
 		free(w);
 		return 0;
 	}
+	w->req = req;
+	evhttp_connection_set_closecb(evcon, on_work_conn_close, w);
 	r->noffloaded++;
 	if (r->order_tail)
 		r->order_tail->order_next = w;
@@ -1597,14 +1576,6 @@ void rpc_free(rpc_t *r)
 	server_track(r, 0);
 	while (r->deferred)
 		deferred_event(r->deferred, RPC_DEFER_GONE); /* before evhttp frees their requests */
-	if (r->done_lock_ok) { /* works left never run now (the executor is stopped) */
-		struct rpc_work *w = r->order_head;
-		for (struct rpc_work *next; w; w = next) {
-			next = w->order_next;
-			work_free(w);
-		}
-		pthread_mutex_destroy(&r->done_lock);
-	}
 	if (r->done_ev)
 		event_free(r->done_ev);
 	for (int i = 0; i < 2; i++)
@@ -1612,6 +1583,16 @@ void rpc_free(rpc_t *r)
 			close(r->done_pipe[i]);
 	if (r->http)
 		evhttp_free(r->http); /* frees every connection; ours are then let go */
+	/* Works left never run now (the executor is stopped); freed after
+	 * evhttp_free, whose close callbacks write to them. */
+	if (r->done_lock_ok) {
+		struct rpc_work *w = r->order_head;
+		for (struct rpc_work *next; w; w = next) {
+			next = w->order_next;
+			work_free(w);
+		}
+		pthread_mutex_destroy(&r->done_lock);
+	}
 	while (r->conns) {
 		struct rpc_conn *c = r->conns;
 		r->conns = c->next;

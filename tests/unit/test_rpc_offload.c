@@ -340,7 +340,7 @@ int main(void)
 	tasks = f.tasks;
 	CHECK(ask(&f, base, port, "{\"method\":\"echo\",", reply, sizeof(reply)));
 	CHECK(strstr(reply, "-32700") && strstr(reply, "parse error: "));
-	CHECK_EQ_INT(f.tasks, tasks + 2);
+	CHECK_EQ_INT(f.tasks, tasks + 1); /* the parse; a short body is freed here */
 
 	/* A long batch is parsed off the thread, but its calls get no step. */
 	static char batch[RPC_OFFLOAD_MIN_BODY + 256];

@@ -4,7 +4,10 @@
  * (-batch=1), beside the bare 1-core libsodium verify rate measured right
  * before and after each run. In process: the node's RPC server and
  * admission on one event thread, as in assayd, the clients on their own
- * threads over loopback TCP; no blocks are made. Prints; never fails.
+ * threads over loopback TCP; no blocks are made. Besides the rates it
+ * prints where the CPU went (the event thread's per transfer, the
+ * clients' share) and the CPU a transfer costs against a bare verify,
+ * which bounds the rate when every CPU is the flood's. Prints; never fails.
  * Usage: bench_rpc [-dir=PATH] [-port=N] [-conns=C] [-batch=B] [-rounds=N] [transfers] */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
@@ -408,7 +411,7 @@ int main(int argc, char **argv)
 	 * back, so that their ratio is paired. */
 	static const char *const mode_name[2] = {"calls wait (no pool)", "verification pool, deferred"};
 	double ratio[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], of_all[2][MAX_ROUNDS], paired[MAX_ROUNDS];
-	double loop_us[2][MAX_ROUNDS], client_share[2][MAX_ROUNDS];
+	double loop_us[2][MAX_ROUNDS], client_share[2][MAX_ROUNDS], ceiling[2][MAX_ROUNDS];
 	int ok[2] = {0, 0}, npaired = 0;
 	double allr[MAX_ROUNDS];
 	for (int r = 0; r < rounds; r++) {
@@ -431,15 +434,19 @@ int main(int argc, char **argv)
 			of_all[mode][ok[mode]] = v / allr[r];
 			ratio[mode][ok[mode]++] = v / (ref * (double)ncpu);
 			loop_us[mode][ok[mode] - 1] = 1e6 * cpus.loop / v;
+			/* with every CPU the process's alone, the rate is nproc CPUs
+			 * over the CPU a transfer costs: this much of nproc x verify */
+			ceiling[mode][ok[mode] - 1] = (v / cpus.all) / ref;
 			client_share[mode][ok[mode] - 1] = cpus.client / cpus.all;
 			printf("    %-30s %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
 			       "verify, %.2fx nproc x verify, %.2f CPUs busy\n"
 			       "      %-28s event thread %.2f CPUs = %.1f us/tx (alone it would carry %.0f tx/s), "
 			       "clients %.2f CPUs = %.0f%% of the process, the rest (pool, main) %.1f us/tx; 1-core "
-			       "verify %.1f us\n",
+			       "verify %.1f us; all %.1f us/tx: with the CPUs free %.2fx nproc x verify\n",
 			       mode_name[mode], v, before, after, v / ref, v / (ref * (double)ncpu), cpus.all, "",
 			       cpus.loop, 1e6 * cpus.loop / v, v / cpus.loop, cpus.client,
-			       100 * cpus.client / cpus.all, 1e6 * (cpus.all - cpus.loop - cpus.client) / v, 1e6 / ref);
+			       100 * cpus.client / cpus.all, 1e6 * (cpus.all - cpus.loop - cpus.client) / v, 1e6 / ref,
+			       1e6 * cpus.all / v, (v / cpus.all) / ref);
 		}
 		if (got[0] > 0 && got[1] > 0)
 			paired[npaired++] = got[1] / got[0];
@@ -456,9 +463,11 @@ int main(int argc, char **argv)
 		       mode_name[mode], ok[mode], mv, rlo, rhi, mr, lo, hi, ncpu, ma, alo, ahi, ncpu);
 		double llo, lhi, ml = bench_median(loop_us[mode], (size_t)ok[mode], &llo, &lhi);
 		double clo, chi, mc = bench_median(client_share[mode], (size_t)ok[mode], &clo, &chi);
+		double elo, ehi, me = bench_median(ceiling[mode], (size_t)ok[mode], &elo, &ehi);
 		printf("summary, %s, event thread per transfer: %.1f us [%.1f, %.1f]; clients' share of the "
-		       "process's CPU: %.1f%% [%.1f, %.1f]\n",
-		       mode_name[mode], ml, llo, lhi, 100 * mc, 100 * clo, 100 * chi);
+		       "process's CPU: %.1f%% [%.1f, %.1f]; with the CPUs free (1-core verify time over CPU per "
+		       "transfer): %.2fx [%.2f, %.2f] of nproc x verify\n",
+		       mode_name[mode], ml, llo, lhi, 100 * mc, 100 * clo, 100 * chi, me, elo, ehi);
 	}
 	if (rounds) {
 		double lo, hi, m = bench_median(allr, (size_t)rounds, &lo, &hi);

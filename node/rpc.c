@@ -1394,11 +1394,13 @@ static int worth_offloading(const rpc_t *r, struct evbuffer *in, size_t len)
 	if (len >= RPC_OFFLOAD_MIN_BODY)
 		return 1;
 	for (size_t i = 0; r->nprepare && i < r->nmethods; i++) {
-		char quoted[RPC_ECHO_MAX + 8];
-		if (!r->prepare[i] || strlen(r->methods[i].name) > RPC_ECHO_MAX)
+		char quoted[RPC_ECHO_MAX + 2];
+		size_t n = strlen(r->methods[i].name);
+		if (!r->prepare[i] || n > RPC_ECHO_MAX)
 			continue;
-		int n = snprintf(quoted, sizeof(quoted), "\"%s\"", r->methods[i].name);
-		if (evbuffer_search(in, quoted, (size_t)n, NULL).pos >= 0)
+		quoted[0] = quoted[n + 1] = '"';
+		memcpy(quoted + 1, r->methods[i].name, n);
+		if (evbuffer_search(in, quoted, n + 2, NULL).pos >= 0)
 			return 1;
 	}
 	return 0;

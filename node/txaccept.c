@@ -405,6 +405,12 @@ int txaccept_prep_add(struct txaccept_prep *p, const uint8_t *enc, size_t len)
 	return 0;
 }
 
+/* Signatures of a prepared batch checked on the preparing thread itself
+ * (a pool thread, for the RPC server's prepare step) rather than queued:
+ * one chunk of the pool's, whose queueing and wake-up would cost more than
+ * spreading it gains. */
+#define TXACCEPT_PREP_INLINE 8
+
 static void prep_verified(void *arg)
 {
 	struct txaccept_prep *p = arg;
@@ -419,7 +425,7 @@ void txaccept_prep_verify(struct txaccept_prep *p, void (*done)(void *arg), void
 	struct txaccept *q = p->n->txaccept;
 	p->done = done;
 	p->arg = arg;
-	if (!q || !q->pool || p->k == 0) {
+	if (!q || !q->pool || p->k <= TXACCEPT_PREP_INLINE) {
 		sigcheck_verify_cached(p->sig_txs, (const uint8_t(*)[HASH_LEN])p->txids, p->k, 1, p->n->sigcache, p->bad);
 		prep_verified(p);
 		return;

@@ -146,8 +146,9 @@ struct txaccept_prep *txaccept_prep_new(struct node *n, size_t cap);
 int txaccept_prep_add(struct txaccept_prep *p, const uint8_t *enc, size_t len);
 /* Any thread (the one that made p), once all are added: the signatures of
  * those that passed go to the pool; done(arg) runs once every verdict is
- * in, on whichever thread gave the last one (here, at once, when none is
- * to be checked; on this thread, verified here, when the pool is gone). */
+ * in, on whichever thread gave the last one. A handful (at most 8) are
+ * verified here instead, as they are all when the pool is gone: done then
+ * runs here before this returns. */
 void txaccept_prep_verify(struct txaccept_prep *p, void (*done)(void *arg), void *arg);
 /* Event thread, after done: the rest of each transaction's checks and its
  * admission, in order; *res (count entries, p's: valid until

@@ -9,8 +9,11 @@
  * deferred batches queue in order, the pool's last verdict of a batch
  * writes a byte to a pipe the event loop watches, and the loop admits the
  * finished batches at the head of the queue. Relayed transactions gather
- * into one such batch per event-loop turn. Not for: rules of validity or
- * mempool policy, which it only calls. */
+ * into one such batch per event-loop turn. A prepared batch
+ * (txaccept_prep_*, the RPC server's prepare step) runs pass 1's stateless
+ * part and the signatures off the event thread altogether, leaving it the
+ * checks against the node's state and admission. Not for: rules of
+ * validity or mempool policy, which it only calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,10 @@
 /* Benchmark: what checking a matmul-i8 job costs next to computing it. The
- * validator's spot-check per job (k tiles: Merkle proof + Freivalds, inputs
- * expanded from the seed as a node does) and the client's full Freivalds
- * check, each over the worker's compute time (cpu backend) for the same job.
- * Prints figures and ratios; never fails on time. Not for: correctness. */
+ * validator's spot-check per job (k tiles: Merkle proof + the tile check,
+ * inputs expanded from the seed as a node does), the floor under it (only
+ * expanding those tiles' rows and columns), and the client's full Freivalds
+ * check with the bytes it reads, each over the worker's compute time (cpu
+ * backend, best ISA or capped at AVX2) for the same job. Prints figures and
+ * ratios; never fails on time. Not for: correctness. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,23 @@
 #include "core/merkle.h"
 #include "worker/backend.h"
 
+#define REPS 5 /* timed repetitions of each check; the median is printed */
+
+/* Sum of the 64-bit words of p[0..n) (n a multiple of 32): a pass that
+ * only reads memory, four independent sums so that loads are the limit. */
+static uint64_t sum_words(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t s[4] = {0, 0, 0, 0};
+	for (size_t i = 0; i + 32 <= n; i += 32)
+		for (int q = 0; q < 4; q++) {
+			uint64_t w;
+			memcpy(&w, b + i + 8 * q, 8);
+			s[q] += w;
+		}
+	return s[0] + s[1] + s[2] + s[3];
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -19,81 +38,213 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void run(uint32_t n, uint32_t tile, uint32_t k)
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One challenged tile as a reveal carries it. */
+struct challenged {
+	uint32_t index;
+	size_t len, depth;
+	uint8_t *tile;
+	uint8_t path[MERKLE_MAX_DEPTH][HASH_LEN];
+};
+
+/* The validator's work for one reveal: leaf, proof and tile check of each
+ * challenged tile. Returns 1 if all pass. */
+static int spot_check(const struct job_shape *s, const struct kernel_src *src, const uint8_t cseed[HASH_LEN],
+		      const uint8_t root[HASH_LEN], uint32_t tiles, const struct challenged *c, uint32_t got)
+{
+	int ok = 1;
+	for (uint32_t i = 0; i < got; i++) {
+		uint8_t leaf[HASH_LEN];
+		kernel_tile_leaf(c[i].index, c[i].tile, c[i].len, leaf);
+		ok &= merkle_verify(leaf, c[i].index, tiles, (const uint8_t(*)[HASH_LEN])c[i].path, c[i].depth,
+				    root) == 0;
+		ok &= kernel_check_tile(s, src, cseed, c[i].index, c[i].tile, c[i].len) == 0;
+	}
+	return ok;
+}
+
+/* Best of reps single-thread (threads = 1) or all-thread (0) multiplications. */
+static double compute_time(const uint8_t *const in[KERNEL_MAX_INPUTS], int32_t *C, uint32_t n, int threads,
+			   int reps)
+{
+	double best = 1e9;
+	for (int r = 0; r < reps; r++) {
+		double t0 = now();
+		backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], C, n, n, n, threads);
+		double t = now() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+/* profile > 0: only repeat the spot-check that many times, < 0: the full
+ * check -profile times (for perf). */
+static void run(uint32_t n, uint32_t tile, uint32_t k, int isa, int profile)
 {
 	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = n, .n = n, .k = n, .tile_rows = tile, .tile_cols = tile};
 	struct kernel_src src = {.from_seed = 1};
 	memset(src.seed, 0x3c, sizeof(src.seed));
 	uint8_t *in[KERNEL_MAX_INPUTS];
+	/* The AVX2 run caps the check's vector forms too, as on an AVX2 CPU. */
+	backend_cpu_set_isa(isa);
+	kernel_simd_enable(isa == BACKEND_ISA_AVX2 ? 1 : 2);
 	double t0 = now();
 	if (kernel_src_load(&src, &s, in))
 		return;
 	double t_expand = now() - t0;
 	int32_t *C = malloc((size_t)n * n * sizeof(int32_t));
-	t0 = now();
-	backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], C, n, n, n, 1);
-	double t_one = now() - t0;
-	t0 = now();
-	backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], C, n, n, n, 0);
-	double t_all = now() - t0;
+	if (!C)
+		return;
+	int reps = n >= 4096 ? 2 : 3;
+	double t_one = profile ? 1 : compute_time((const uint8_t *const *)in, C, n, 1, reps);
+	double t_all = compute_time((const uint8_t *const *)in, C, n, 0, profile ? 1 : reps);
+	const char *isa_name = backend_cpu_isa();
 	uint8_t(*leaves)[HASH_LEN], root[HASH_LEN], oh[HASH_LEN];
 	t0 = now();
-	kernel_commit(&s, (const uint8_t *)C, &leaves, root, oh);
+	if (kernel_commit(&s, (const uint8_t *)C, &leaves, root, oh))
+		return;
 	double t_commit = now() - t0;
 
 	uint32_t tiles = kernel_tile_count(&s), idx[256];
 	uint8_t cseed[HASH_LEN] = {1, 2, 3};
 	uint32_t got = kernel_challenge_indices(cseed, k, tiles, idx);
-	uint8_t *tilebuf = malloc((size_t)tile * tile * 4);
-	static uint8_t path[MERKLE_MAX_DEPTH][HASH_LEN];
-	double t_check = 0;
-	int all_ok = 1;
+	struct challenged *c = calloc(got, sizeof(*c));
 	for (uint32_t i = 0; i < got; i++) {
-		size_t depth, len = kernel_tile_bytes(&s, idx[i]);
-		kernel_tile_extract(&s, (const uint8_t *)C, idx[i], tilebuf);
-		merkle_proof((const uint8_t(*)[HASH_LEN])leaves, tiles, idx[i], path, &depth);
-		t0 = now();
-		uint8_t leaf[HASH_LEN];
-		kernel_tile_leaf(idx[i], tilebuf, len, leaf);
-		all_ok &= merkle_verify(leaf, idx[i], tiles, (const uint8_t(*)[HASH_LEN])path, depth, root) == 0;
-		all_ok &= kernel_check_tile(&s, &src, cseed, idx[i], tilebuf, len) == 0;
-		t_check += now() - t0;
+		c[i].index = idx[i];
+		c[i].len = kernel_tile_bytes(&s, idx[i]);
+		c[i].tile = malloc(c[i].len);
+		kernel_tile_extract(&s, (const uint8_t *)C, idx[i], c[i].tile);
+		merkle_proof((const uint8_t(*)[HASH_LEN])leaves, tiles, idx[i], c[i].path, &c[i].depth);
 	}
-	t0 = now();
-	int full_ok = kernel_freivalds_full(&s, in, (const uint8_t *)C, cseed) == 0;
-	double t_full = now() - t0;
-	printf("n=%u tiles %ux%u (%u) k=%u | expand inputs %.3f s | worker compute (%s) 1 thread %.3f s, "
-	       "all threads %.3f s, commit %.3f s\n",
-	       n, tile, tile, tiles, got, t_expand, backend_cpu_isa(), t_one, t_all, t_commit);
-	printf("  validator spot-check %.4f s = %.2f%% of 1-thread compute, %.2f%% of all-thread compute (pass: %s)\n",
-	       t_check, 100 * t_check / t_one, 100 * t_check / t_all, all_ok ? "yes" : "NO");
-	printf("  client full Freivalds %.4f s = %.2f%% of 1-thread compute, %.2f%% of all-thread compute (pass: %s)\n",
-	       t_full, 100 * t_full / t_one, 100 * t_full / t_all, full_ok ? "yes" : "NO");
-	free(tilebuf);
+	if (profile < 0) {
+		int ok = 1;
+		for (int p = 0; p < -profile; p++)
+			ok &= kernel_freivalds_full(&s, in, (const uint8_t *)C, cseed) == 0;
+		printf("n=%u: %d full checks (pass: %s)\n", n, -profile, ok ? "yes" : "NO");
+		goto out;
+	}
+	if (profile) {
+		int ok = 1;
+		for (int p = 0; p < profile; p++)
+			ok &= spot_check(&s, &src, cseed, root, tiles, c, got);
+		printf("n=%u: %d spot-checks of %u tiles (pass: %s)\n", n, profile, got, ok ? "yes" : "NO");
+		goto out;
+	}
+	double t_check[REPS], t_floor[REPS], t_proof[REPS], t_full[REPS];
+	int all_ok = 1, full_ok = 1;
+	uint8_t *rows = malloc((size_t)(2 * tile) * n);
+	for (int r = 0; r < REPS; r++) {
+		t0 = now();
+		all_ok &= spot_check(&s, &src, cseed, root, tiles, c, got);
+		t_check[r] = now() - t0;
+		/* The floor: expanding the same rows of A and columns of B. */
+		t0 = now();
+		for (uint32_t i = 0; i < got; i++) {
+			uint32_t r0, c0, nr, nc;
+			kernel_tile_rect(&s, c[i].index, &r0, &c0, &nr, &nc);
+			kernel_src_read(&src, &s, 0, (uint64_t)r0 * n, rows, (size_t)nr * n);
+			kernel_src_read(&src, &s, 1, (uint64_t)c0 * n, rows + (size_t)nr * n, (size_t)nc * n);
+		}
+		t_floor[r] = now() - t0;
+		/* The proofs alone: leaf hash and Merkle path of each tile. */
+		t0 = now();
+		for (uint32_t i = 0; i < got; i++) {
+			uint8_t leaf[HASH_LEN];
+			kernel_tile_leaf(c[i].index, c[i].tile, c[i].len, leaf);
+			all_ok &= merkle_verify(leaf, c[i].index, tiles, (const uint8_t(*)[HASH_LEN])c[i].path,
+						c[i].depth, root) == 0;
+		}
+		t_proof[r] = now() - t0;
+	}
+	double t_stream[3];
+	uint64_t sink = 0;
+	for (int r = 0; r < 3; r++) {
+		t0 = now();
+		full_ok &= kernel_freivalds_full(&s, in, (const uint8_t *)C, cseed) == 0;
+		t_full[r] = now() - t0;
+		/* The full check's floor: reading A, B and C once. */
+		t0 = now();
+		sink += sum_words(in[0], (size_t)n * n) + sum_words(in[1], (size_t)n * n) +
+			sum_words(C, (size_t)n * n * 4);
+		t_stream[r] = now() - t0;
+	}
+	free(rows);
+	double check = median(t_check, REPS), floor = median(t_floor, REPS), proof = median(t_proof, REPS);
+	double full = median(t_full, 3), stream = median(t_stream, 3);
+	/* The full check reads A, B and C once each. */
+	double full_bytes = (double)n * n * 2 + (double)n * n * 4;
+	printf("n=%u tiles %ux%u (%u) k=%u | expand inputs %.3f s | worker compute (%s) 1 thread %.4f s, "
+	       "all threads %.4f s, commit %.3f s\n",
+	       n, tile, tile, tiles, got, t_expand, isa_name, t_one, t_all, t_commit);
+	printf("  validator spot-check %.3f ms = %.1f us/tile = %.3f%% of 1-thread compute, %.3f%% of all-thread "
+	       "(pass: %s)\n",
+	       check * 1e3, check * 1e6 / got, 100 * check / t_one, 100 * check / t_all, all_ok ? "yes" : "NO");
+	printf("  expansion floor (the tiles' rows and columns only) %.3f ms = %.1f us/tile = %.3f%% of 1-thread "
+	       "compute (%.2f GB/s)\n",
+	       floor * 1e3, floor * 1e6 / got, 100 * floor / t_one,
+	       (double)got * 2 * tile * n / floor * 1e-9);
+	printf("  of which: proofs (leaf + Merkle path) %.1f us/tile, expansion %.1f us/tile, the rest (tile "
+	       "check arithmetic) %.1f us/tile\n",
+	       proof * 1e6 / got, floor * 1e6 / got, (check - proof - floor) * 1e6 / got);
+	printf("  client full Freivalds %.2f ms = %.2f%% of 1-thread compute, %.2f%% of all-thread; reads %.1f MB "
+	       "= %.1f GB/s (pass: %s)\n",
+	       full * 1e3, 100 * full / t_one, 100 * full / t_all, full_bytes * 1e-6, full_bytes / full * 1e-9,
+	       full_ok ? "yes" : "NO");
+	printf("  reading those bytes once (floor) %.2f ms = %.1f GB/s = %.2f%% of 1-thread compute (%s)\n",
+	       stream * 1e3, full_bytes / stream * 1e-9, 100 * stream / t_one, sink ? "read" : "zero");
+out:
+	for (uint32_t i = 0; i < got; i++)
+		free(c[i].tile);
+	free(c);
 	free(leaves);
 	free(C);
 	free(in[0]);
 	free(in[1]);
+	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
+	kernel_simd_enable(2);
 }
 
 int main(int argc, char **argv)
 {
-	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	const char *mode = argc > 1 ? argv[1] : "";
 	/* --k66: the default samples_k (66, docs/compute.md §9) on the default
-	 * 8x8 tiles at 1024^3 and 2048^3 */
-	if (argc > 1 && strcmp(argv[1], "--k66") == 0) {
-		run(1024, 8, 66);
-		run(2048, 8, 66);
+	 * 8x8 tiles at 1024^3, 2048^3 and 4096^3, with the worker's best ISA
+	 * and again with worker and check capped at AVX2, as on an AVX2 CPU. */
+	if (strcmp(mode, "--k66") == 0) {
+		for (int isa = BACKEND_ISA_AVX512VNNI; isa >= BACKEND_ISA_AVX2; isa--)
+			for (uint32_t n = 1024; n <= 4096; n *= 2)
+				run(n, 8, 66, isa, 0);
 		return 0;
 	}
-	run(1024, 32, 16);
-	if (!quick) {
+	/* --profile: 400 spot-checks of a 1024^3 job; --profile-full: 20 full
+	 * checks of a 4096^3 one; for perf. */
+	if (strcmp(mode, "--profile") == 0) {
+		run(1024, 8, 66, BACKEND_ISA_AVX512VNNI, 400);
+		return 0;
+	}
+	if (strcmp(mode, "--profile-full") == 0) {
+		run(4096, 8, 66, BACKEND_ISA_AVX512VNNI, -20);
+		return 0;
+	}
+	run(1024, 32, 16, BACKEND_ISA_AVX512VNNI, 0);
+	if (strcmp(mode, "--quick") != 0) {
 		/* Check cost per tile grows with its rows + columns: smaller tiles
 		 * are cheaper to spot-check at the same k. */
-		run(4096, 128, 16);
-		run(4096, 32, 16);
-		run(4096, 8, 16);
-		run(4096, 8, 66);
+		run(4096, 128, 16, BACKEND_ISA_AVX512VNNI, 0);
+		run(4096, 32, 16, BACKEND_ISA_AVX512VNNI, 0);
+		run(4096, 8, 16, BACKEND_ISA_AVX512VNNI, 0);
+		run(4096, 8, 66, BACKEND_ISA_AVX512VNNI, 0);
 	}
 	return 0;
 }

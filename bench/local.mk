@@ -12,3 +12,7 @@ bench_bench_rpc_LDADD = $(NODE_LIBS)
 noinst_PROGRAMS += bench/bench_bft
 bench_bench_bft_SOURCES = bench/bench_bft.c bench/bench_util.h
 bench_bench_bft_LDADD = $(NODE_LIBS)
+# mlp-i8 check versus compute (docs/benchmarks.md): links the worker's cpu backend
+noinst_PROGRAMS += bench/bench_verify_mlp
+bench_bench_verify_mlp_SOURCES = bench/bench_verify_mlp.c
+bench_bench_verify_mlp_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)

@@ -14,6 +14,7 @@ libassay_consensus_a_SOURCES = \
 	consensus/exec.c consensus/exec.h \
 	consensus/validators.c consensus/validators.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
+	consensus/compute/mlp.c consensus/compute/mlp.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
 	consensus/compute/compute.c consensus/compute/compute.h \
 	consensus/compute/avail.c consensus/compute/avail.h

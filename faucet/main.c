@@ -30,13 +30,14 @@
 #include "wallet/amount.h"
 #include "wallet/client_app.h"
 #include "wallet/client_chain.h"
+#include "wallet/client_opts.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/rpc_client.h"
 #include "wallet/txbuild.h"
 
-#define FAUCET_PATH_MAX 4096
 #define FAUCET_LISTEN "127.0.0.1:29460"                /* default HTTP address */
+#define FAUCET_NETWORK "testnet"                       /* default -network: -rpcport follows it */
 #define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull)  /* 10 ASY per request */
 #define FAUCET_DEFAULT_INTERVAL_S 86400u               /* once a day per address and per IP */
 #define FAUCET_MAX_BODY 4096                           /* a request body: one address */
@@ -44,18 +45,11 @@
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 
 struct faucet_cfg {
-	char datadir[FAUCET_PATH_MAX];
-	char network[16]; /* only for the default -rpcport */
-	char rpcconnect[256];
-	unsigned rpcport; /* 0: the network's */
-	char rpcuser[256];
-	char rpcpassword[256];
-	char wallet[128];
-	char passphrase_file[FAUCET_PATH_MAX];
-	char listen[256];
-	uint64_t amount;        /* base units per request */
-	uint64_t interval_s;    /* per address */
-	uint64_t ip_interval_s; /* per client IP */
+	struct client_opts common; /* node, wallet, -listen (wallet/client_opts.h) */
+	char conf[CLIENT_APP_PATH_MAX]; /* -conf: the faucet's own file (empty: DATADIR/assay.conf) */
+	uint64_t amount;           /* base units per request */
+	uint64_t interval_s;       /* per address */
+	uint64_t ip_interval_s;    /* per client IP */
 	int ip_interval_set;
 	int debug;
 };
@@ -348,38 +342,17 @@ static void on_page(struct evhttp_request *req, void *arg)
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-/* -listen=HOST:PORT split, the port in 1..65535 (core/conf.c's check, as
- * assayd's ports). 0, or -1 with err filled. */
-static int listen_split(const char *listen, char *host, size_t cap, uint16_t *port, char *err, size_t errlen)
-{
-	const char *colon = strrchr(listen, ':');
-	uint64_t v;
-	if (!colon || (size_t)(colon - listen) >= cap) {
-		snprintf(err, errlen, "-listen=%s: expected HOST:PORT", listen);
-		return -1;
-	}
-	char why[160];
-	if (conf_parse_u64("listen", colon + 1, 1, 65535, &v, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "-listen=%s: the port must be a number from 1 to 65535", listen);
-		return -1;
-	}
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = 0;
-	*port = (uint16_t)v;
-	return 0;
-}
-
 static int start_http(struct faucet *f)
 {
 	char host[256], err[160];
 	uint16_t port;
-	if (listen_split(f->cfg.listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+	if (client_opts_listen_split(f->cfg.common.listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
+		log_error("%s", err); /* checked by parse_args */
 		return -1;
 	}
 	f->http = evhttp_new(f->base);
 	if (!f->http || evhttp_bind_socket(f->http, host, port) != 0) {
-		log_error("cannot listen on %s: %s", f->cfg.listen, strerror(errno));
+		log_error("cannot listen on %s: %s", f->cfg.common.listen, strerror(errno));
 		return -1;
 	}
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
@@ -394,15 +367,7 @@ static int start_http(struct faucet *f)
 /* ---- flags and start-up ---- */
 
 enum {
-	OPT_DATADIR = 1,
-	OPT_NETWORK,
-	OPT_RPCCONNECT,
-	OPT_RPCPORT,
-	OPT_RPCUSER,
-	OPT_RPCPASSWORD,
-	OPT_WALLET,
-	OPT_PASSFILE,
-	OPT_LISTEN,
+	OPT_CONF = CLIENT_OPT_OWN,
 	OPT_AMOUNT,
 	OPT_INTERVAL,
 	OPT_IP_INTERVAL,
@@ -411,15 +376,8 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"datadir", required_argument, NULL, OPT_DATADIR},
-	{"network", required_argument, NULL, OPT_NETWORK},
-	{"rpcconnect", required_argument, NULL, OPT_RPCCONNECT},
-	{"rpcport", required_argument, NULL, OPT_RPCPORT},
-	{"rpcuser", required_argument, NULL, OPT_RPCUSER},
-	{"rpcpassword", required_argument, NULL, OPT_RPCPASSWORD},
-	{"wallet", required_argument, NULL, OPT_WALLET},
-	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
-	{"listen", required_argument, NULL, OPT_LISTEN},
+	CLIENT_OPTS_LONG,
+	{"conf", required_argument, NULL, OPT_CONF},
 	{"amount", required_argument, NULL, OPT_AMOUNT},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"ip-interval", required_argument, NULL, OPT_IP_INTERVAL},
@@ -435,8 +393,9 @@ static void usage(void)
 	printf("usage: assay-faucet -wallet=NAME [options]   (options as -name=value or --name=value)\n\n"
 	       "Gives test coins: each request sends -amount from the wallet's key to an address,\n"
 	       "at most once per -interval per address and per -ip-interval per client IP.\n\n"
-	       "  -datadir=DIR           data directory with wallet/ and the node's .cookie (default "
-	       "~/.assay)\n"
+	       "  -datadir=DIR           data directory with wallet/, the node's .cookie and assay.conf\n"
+	       "                         (default ~/.assay)\n"
+	       "  -conf=FILE             the faucet's own settings file (default: the node's DATADIR/assay.conf)\n"
 	       "  -network=NET           dev, local or testnet: the default -rpcport (default testnet)\n"
 	       "  -rpcconnect=HOST       node address (default 127.0.0.1)\n"
 	       "  -rpcport=PORT          node RPC port, 1-65535 (default: the network's)\n"
@@ -450,130 +409,98 @@ static void usage(void)
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n\n"
 	       "HTTP: GET / (a form), POST /request {\"address\": \"...\"} or GET /request?address=...,\n"
-	       "GET /status. Refused on a mainnet node.\n",
+	       "GET /status. Refused on a mainnet node.\n\n"
+	       "Settings file (name=value lines, # comment lines, read as assayd reads assay.conf; the\n"
+	       "command line wins): -conf=FILE may give every option above but datadir, conf and help,\n"
+	       "and an unknown name is an error; without -conf, DATADIR/assay.conf (the node's file)\n"
+	       "gives network, rpcconnect, rpcport, rpcuser and rpcpassword, its other names the node's.\n",
 	       FAUCET_LISTEN, amount, FAUCET_DEFAULT_INTERVAL_S);
 }
 
-/* A numeric flag in [min, max], by the range check assayd, assay-cli and
- * assay-worker use (core/conf.c): 0, or -1 with the range printed. */
-static int u64_flag(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char err[200];
-	if (conf_parse_u64(name, text, min, max, out, err, sizeof(err)) == 0)
-		return 0;
-	fprintf(stderr, "error: %s\n", err);
-	return -1;
-}
-
 /* -amount=ASY in [1 base unit, FAUCET_MAX_AMOUNT]. */
-static int amount_flag(const char *text, uint64_t *out)
+static int amount_flag(const char *text, uint64_t *out, char *err, size_t errlen)
 {
 	char least[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX];
 	if (amount_parse(text, out) == 0 && *out >= 1 && *out <= FAUCET_MAX_AMOUNT)
 		return 0;
 	amount_format(1, least);
 	amount_format(FAUCET_MAX_AMOUNT, most);
-	fprintf(stderr, "error: -amount=%s is not an amount in range: use %s to %s ASY\n", text, least, most);
-	return -1;
+	snprintf(err, errlen, "-amount=%s is not an amount in range: use %s to %s ASY", text, least, most);
+	return ASSAY_EARG;
+}
+
+/* One of the faucet's own flags (client_opts_own_fn). */
+static int own_flag(void *ctx, int code, const char *value, char *err, size_t errlen)
+{
+	struct faucet_cfg *c = ctx;
+	switch (code) {
+	case OPT_AMOUNT:
+		return amount_flag(value, &c->amount, err, errlen);
+	case OPT_INTERVAL:
+		return conf_parse_u64("interval", value, 0, FAUCET_MAX_INTERVAL_S, &c->interval_s, err, errlen);
+	case OPT_IP_INTERVAL:
+		c->ip_interval_set = 1;
+		return conf_parse_u64("ip-interval", value, 0, FAUCET_MAX_INTERVAL_S, &c->ip_interval_s, err,
+				      errlen);
+	case OPT_CONF:
+		return client_app_copy_opt(c->conf, sizeof(c->conf), value, "conf") ? ASSAY_EARG : 0;
+	case OPT_DEBUG:
+		c->debug = 1;
+		return 0;
+	case OPT_HELP:
+		usage();
+		exit(0);
+	}
+	return ASSAY_EARG;
+}
+
+/* One line of the faucet's own -conf file (a conf_entry_fn): any option
+ * of long_opts but datadir, conf and help, under its flag's name; a flag
+ * given on the command line wins. */
+static int own_file_entry(void *ctx, const char *name, const char *value, char *err, size_t errlen)
+{
+	struct faucet_cfg *c = ctx;
+	const struct option *o = long_opts;
+	while (o->name && strcmp(o->name, name) != 0)
+		o++;
+	if (!o->name || o->val == CLIENT_OPT_DATADIR || o->val == OPT_CONF || o->val == OPT_HELP) {
+		snprintf(err, errlen, "unknown option \"%s\" (see assay-faucet -help)", name);
+		return ASSAY_EARG;
+	}
+	if (c->common.flags & (1ull << o->val))
+		return 0;
+	if (o->val == OPT_DEBUG) {
+		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0) {
+			snprintf(err, errlen, "debug=%s: use 1 (on) or 0 (off)", value);
+			return ASSAY_EARG;
+		}
+		c->debug = value[0] == '1';
+		return 0;
+	}
+	int rc = client_opts_set(&c->common, o->val, value, 0, err, errlen);
+	if (rc == 1)
+		rc = own_flag(c, o->val, value, err, errlen);
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "bad value for %s", name);
+	return rc < 0 ? rc : 0;
 }
 
 static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 {
-	const char *home = getenv("HOME");
 	memset(c, 0, sizeof(*c));
-	snprintf(c->datadir, sizeof(c->datadir), "%s/.assay", home ? home : ".");
-	snprintf(c->network, sizeof(c->network), "testnet");
-	snprintf(c->rpcconnect, sizeof(c->rpcconnect), "127.0.0.1");
-	snprintf(c->listen, sizeof(c->listen), "%s", FAUCET_LISTEN);
+	client_opts_init(&c->common, FAUCET_LISTEN);
 	c->amount = FAUCET_DEFAULT_AMOUNT;
 	c->interval_s = FAUCET_DEFAULT_INTERVAL_S;
-	int ch;
-	uint64_t v;
-	opterr = 0;
-	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
-		int bad = 0;
-		switch (ch) {
-		case OPT_DATADIR:
-			bad = client_app_copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir");
-			break;
-		case OPT_NETWORK:
-			bad = client_app_copy_opt(c->network, sizeof(c->network), optarg, "network");
-			break;
-		case OPT_RPCCONNECT:
-			bad = client_app_copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
-			break;
-		case OPT_RPCUSER:
-			bad = client_app_copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
-			break;
-		case OPT_RPCPASSWORD:
-			bad = client_app_copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg,
-						  "rpcpassword");
-			break;
-		case OPT_WALLET:
-			bad = client_app_copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet");
-			break;
-		case OPT_PASSFILE:
-			bad = client_app_copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg,
-						  "passphrase-file");
-			break;
-		case OPT_LISTEN:
-			bad = client_app_copy_opt(c->listen, sizeof(c->listen), optarg, "listen");
-			break;
-		case OPT_RPCPORT:
-			if (u64_flag("rpcport", optarg, 1, 65535, &v))
-				return -1;
-			c->rpcport = (unsigned)v;
-			break;
-		case OPT_AMOUNT:
-			if (amount_flag(optarg, &c->amount))
-				return -1;
-			break;
-		case OPT_INTERVAL:
-			if (u64_flag("interval", optarg, 0, FAUCET_MAX_INTERVAL_S, &c->interval_s))
-				return -1;
-			break;
-		case OPT_IP_INTERVAL:
-			if (u64_flag("ip-interval", optarg, 0, FAUCET_MAX_INTERVAL_S, &c->ip_interval_s))
-				return -1;
-			c->ip_interval_set = 1;
-			break;
-		case OPT_DEBUG:
-			c->debug = 1;
-			break;
-		case OPT_HELP:
-			usage();
-			exit(0);
-		default:
-			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n",
-				argv[optind - 1]);
-			return -1;
-		}
-		if (bad) {
-			fprintf(stderr, "error: bad value for %s (see -help)\n", argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+	const struct network_info *net;
+	if (client_opts_parse(&c->common, argc, argv, long_opts, own_flag, c) < 0 ||
+	    (c->conf[0] ? client_opts_read_conf(&c->common, c->conf, own_file_entry, c)
+			: client_opts_read_conf(&c->common, NULL, NULL, NULL)) < 0 ||
+	    client_opts_finish(&c->common, FAUCET_NETWORK, &net) < 0)
 		return -1;
-	}
-	if (!keystore_name_valid(c->wallet)) {
-		fprintf(stderr, "error: -wallet=NAME is required (a wallet in DATADIR/wallet)\n");
-		return -1;
-	}
-	const struct network_info *net = network_find(c->network);
-	if (!net || net->family == NET_MAIN) {
+	if (net->family == NET_MAIN) {
 		fprintf(stderr, "error: -network must be dev, local or testnet\n");
 		return -1;
 	}
-	char host[256], err[160];
-	uint16_t port;
-	if (listen_split(c->listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
-		fprintf(stderr, "error: %s\n", err);
-		return -1;
-	}
-	if (!c->rpcport)
-		c->rpcport = net->rpc_port;
 	if (!c->ip_interval_set)
 		c->ip_interval_s = c->interval_s;
 	return 0;
@@ -581,24 +508,8 @@ static int parse_args(struct faucet_cfg *c, int argc, char **argv)
 
 static int start(struct faucet *f)
 {
-	if (client_app_connect(&f->rpc, f->cfg.rpcconnect, f->cfg.rpcport, f->cfg.rpcuser, f->cfg.rpcpassword,
-			       f->cfg.datadir) < 0)
-		log_warn("no %s/.cookie: is the node running with this -datadir?", f->cfg.datadir);
-	if (client_app_unlock(f->cfg.datadir, f->cfg.wallet, f->cfg.passphrase_file, &f->key, f->addr) < 0)
+	if (client_opts_start(&f->cfg.common, &f->rpc, &f->key, f->addr, &f->chain) < 0)
 		return -1;
-	struct rpc_failure fail;
-	json_t *info;
-	char err[256];
-	if (call(f, "getchainparams", NULL, &info, &fail) < 0) {
-		log_error("cannot reach the node at %s:%u: %s", f->rpc.ep.host, f->rpc.ep.port, fail.message);
-		return -1;
-	}
-	int rc = client_chain_parse(info, &f->chain, err, sizeof(err));
-	json_decref(info);
-	if (rc) {
-		log_error("%s", err);
-		return -1;
-	}
 	if (f->chain.network->family == NET_MAIN) {
 		log_error("the node is on %s: a faucet gives away coins, so it runs on test networks only",
 			  f->chain.network->name);
@@ -636,7 +547,7 @@ int main(int argc, char **argv)
 		log_info("assay-faucet %s: %s ASY per request from %s on %s, http://%s/ (per address every "
 			 "%llu s, "
 			 "per IP every %llu s)",
-			 PACKAGE_VERSION, amount, f->address, f->chain.network->name, f->cfg.listen,
+			 PACKAGE_VERSION, amount, f->address, f->chain.network->name, f->cfg.common.listen,
 			 (unsigned long long)f->cfg.interval_s, (unsigned long long)f->cfg.ip_interval_s);
 		event_base_dispatch(f->base);
 		rc = 0;

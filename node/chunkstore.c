@@ -4,7 +4,8 @@
  * tile order, the pruner can drop a job's chunks together and the per-root
  * bound can be summed from keys and small values. Written with their own batch,
  * never with a block's: a chunk is not chain data, only what makes a block
- * available here. */
+ * available here. The block and transactions waiting for chunks are two
+ * meta records beside them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,7 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 		memcpy(prefix, key, 1 + 2 * HASH_LEN);
 		if ((rc = store_iterate(s, prefix, 1 + 2 * HASH_LEN, add_len, &stored)) != 0)
 			return assay_fail(err, errlen, rc, "chunk index read failed");
-		if (stored + c.data_len > CHUNKSTORE_ROOT_FACTOR * kernel_output_bytes(&j.spec.shape))
+		if (stored + c.data_len > CHUNKSTORE_ROOT_FACTOR * avail_output_bytes(&j.spec.shape)) /* mlp: with its digests */
 			return assay_fail(err, errlen, ASSAY_EFULL,
 					  "%llu chunk bytes held for this root already, %u times its output",
 					  (unsigned long long)stored, CHUNKSTORE_ROOT_FACTOR);
@@ -105,6 +106,22 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 	rc = store_write(s, b, 0);
 	store_batch_free(b);
 	return rc ? assay_fail(err, errlen, rc, "chunk write failed") : 0;
+}
+
+int chunkstore_save_waiting(store_t *s, const char *name, const uint8_t *val, size_t len)
+{
+	store_batch_t *b = store_batch_new();
+	if (!b)
+		return ASSAY_ENOMEM;
+	store_batch_put_meta(b, name, val, len);
+	int rc = store_write(s, b, 0);
+	store_batch_free(b);
+	return rc;
+}
+
+int chunkstore_load_waiting(store_t *s, const char *name, uint8_t **val, size_t *len)
+{
+	return store_get_meta(s, name, val, len);
 }
 
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN])

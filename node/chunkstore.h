@@ -46,6 +46,19 @@ int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t 
  * reference (the block is wrong); or a local failure. */
 int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missing)[HASH_LEN], size_t max,
 			   size_t *nmissing, char *err, size_t errlen);
+/* What node_chunks.c holds while chunks are on the way, kept beside the
+ * chunks so that a restarted process takes it up again (docs/storage.md
+ * §4): the block waiting at the next height (CHUNKSTORE_WAITING_BLOCK, its
+ * encoding) and the parked job_chunks transactions (CHUNKSTORE_WAITING_TXS,
+ * each as u32 LE length || encoded tx). One meta record each, written
+ * without fsync like a chunk; val NULL deletes the record. 0 or a local
+ * failure. */
+#define CHUNKSTORE_WAITING_BLOCK "avail_block"
+#define CHUNKSTORE_WAITING_TXS "avail_txs"
+int chunkstore_save_waiting(store_t *s, const char *name, const uint8_t *val, size_t len);
+/* The record (malloc()ed; the caller frees): 0, ASSAY_ENOTFOUND, or a
+ * local failure. */
+int chunkstore_load_waiting(store_t *s, const char *name, uint8_t **val, size_t *len);
 /* Deletes the chunks of every job that ended (paid, failed or refunded)
  * more than p->chunk_retention_blocks before height: its end is the later
  * of its payout height and its deadline. *pruned counts chunks deleted. */

@@ -263,6 +263,7 @@ int node_open(struct node *n, char *err, size_t errlen)
 		goto fail;
 	if ((rc = producer_start(n, err, errlen)) < 0)
 		goto fail;
+	node_chunks_restore(n); /* avail: what waited for chunks before a restart */
 	n->started_ms = node_now_ms();
 	return 0;
 fail:

@@ -121,6 +121,9 @@ int node_chunks_check_proposal(struct node *n, const struct block *blk, char *er
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen);
 /* After a block connected: prunes chunks past their retention. */
 void node_chunks_block_connected(struct node *n, uint64_t height);
+/* At start: takes up the block and transactions that waited for chunks
+ * when the node last stopped (kept in the store). */
+void node_chunks_restore(struct node *n);
 void node_chunks_free(struct node *n);
 /* rpc_simulate.c: simulatetransaction (a dry run on the committed state). */
 void node_register_simulate_rpc(struct node *n);

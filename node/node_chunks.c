@@ -2,8 +2,11 @@
  * path that accepts a chunk (from RPC or a peer), the availability check of
  * a peer's block with the retry once its chunks arrive, the mempool policy
  * for job_chunks transactions, the p2p callbacks for chunks, and pruning
- * after each block. Not for: the rules (consensus/compute/avail.h) or the
- * storage layout (chunkstore.c). */
+ * after each block. What waits for chunks (the block, the parked
+ * transactions) is kept in the store as well as here, so that a node killed
+ * while waiting takes it up again when it restarts (docs/storage.md §4).
+ * Not for: the rules (consensus/compute/avail.h) or the storage layout
+ * (chunkstore.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,42 @@ static void pending_free(struct node *n)
 	n->avail_pending_len = 0;
 }
 
+/* The waiting block's record follows n->avail_pending (NULL: deleted). A
+ * failed write only loses what a restart would have taken up again; the
+ * block is fetched again from a peer like one never received. */
+static void pending_save(struct node *n)
+{
+	int rc = chunkstore_save_waiting(chain_store(n->chain), CHUNKSTORE_WAITING_BLOCK, n->avail_pending,
+					 n->avail_pending_len);
+	if (rc)
+		log_warn("avail: cannot keep the waiting block in the store: %s", assay_strerror(rc));
+}
+
+/* The block is no longer waiting: connected, or the chain moved on. */
+static void pending_drop(struct node *n)
+{
+	pending_free(n);
+	pending_save(n);
+}
+
+/* The parked transactions' record follows n->avail_parked: each as u32 LE
+ * length || encoded tx; none deletes it. */
+static void parked_save(struct node *n)
+{
+	struct buf rec;
+	buf_init(&rec);
+	for (size_t i = 0; i < n->avail_nparked; i++) {
+		buf_put_u32(&rec, (uint32_t)n->avail_parked[i].len);
+		buf_put(&rec, n->avail_parked[i].data, n->avail_parked[i].len);
+	}
+	int rc = rec.oom ? ASSAY_ENOMEM
+			 : chunkstore_save_waiting(chain_store(n->chain), CHUNKSTORE_WAITING_TXS,
+						   n->avail_nparked ? rec.data : NULL, rec.len);
+	if (rc)
+		log_warn("avail: cannot keep the parked transactions in the store: %s", assay_strerror(rc));
+	buf_free(&rec);
+}
+
 static void retry_pending(struct node *n)
 {
 	if (!n->avail_pending)
@@ -45,17 +84,17 @@ static void retry_pending(struct node *n)
 	size_t nmissing;
 	char err[256];
 	if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim)) {
-		pending_free(n);
+		pending_drop(n);
 		return;
 	}
 	if (blk.hdr.height != chain_height(n->chain) + 1) {
 		block_free(&blk);
-		pending_free(n); /* the chain moved on without it */
+		pending_drop(n); /* the chain moved on without it */
 		return;
 	}
 	int rc = chunkstore_check_block(chain_store(n->chain), &blk, missing, 1, &nmissing, err, sizeof(err));
 	if (rc == 0) {
-		pending_free(n);
+		pending_drop(n);
 		log_info("avail: chunks of block %llu arrived; connecting it",
 			 (unsigned long long)blk.hdr.height);
 		rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
@@ -93,6 +132,7 @@ static void park(struct node *n, const struct tx *t, const uint8_t (*missing)[HA
 		return;
 	}
 	n->avail_nparked++;
+	parked_save(n);
 	log_info("avail: a job_chunks transaction waits for %zu chunk(s)", nmissing);
 	if (n->net)
 		net_request_chunks(n->net, (const uint8_t(*)[32])missing, nmissing);
@@ -114,8 +154,11 @@ static void unpark(struct node *n)
 		else
 			buf_free(b); /* admitted (and relayed), or refused for good */
 	}
+	size_t before = n->avail_nparked;
 	n->avail_nparked = keep;
 	n->avail_unparking = 0;
+	if (keep != before)
+		parked_save(n);
 }
 
 /* Whether encoded transaction or block bytes name chunk h (a job_chunks
@@ -202,6 +245,7 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 		if (!b.oom) {
 			pending_free(n);
 			n->avail_pending = buf_take(&b, &n->avail_pending_len);
+			pending_save(n);
 		}
 		buf_free(&b);
 	}
@@ -260,6 +304,43 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 		log_info("avail: pruned %zu chunk(s) past chunk_retention_blocks", pruned);
 	if (n->avail_pending)
 		retry_pending(n);
+}
+
+/* Takes up the records of what waited before a restart (pending_save,
+ * parked_save): a block still at the next height waits again, or connects
+ * when its chunks all arrived meanwhile; the transactions are offered to
+ * the mempool again, and those whose chunks are still missing stay parked. */
+void node_chunks_restore(struct node *n)
+{
+	store_t *s = chain_store(n->chain);
+	uint8_t *rec;
+	size_t len;
+	if (chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &len) == 0) {
+		n->avail_pending = rec;
+		n->avail_pending_len = len;
+		log_info("avail: a block kept from before the restart waits for its chunks");
+		retry_pending(n); /* drops it when the chain is past it */
+	}
+	if (chunkstore_load_waiting(s, CHUNKSTORE_WAITING_TXS, &rec, &len) != 0)
+		return;
+	size_t at = 0, count = 0;
+	while (len - at >= 4 && le32_get(rec + at) <= len - at - 4) {
+		at += 4 + le32_get(rec + at);
+		count++;
+	}
+	if (count > NODE_CHUNKS_PARKED_MAX || at != len ||
+	    !(n->avail_parked = calloc(NODE_CHUNKS_PARKED_MAX, sizeof(*n->avail_parked)))) {
+		free(rec); /* not ours, or no memory: what a restart without it has */
+		return;
+	}
+	for (at = 0; at < len; at += 4 + le32_get(rec + at)) {
+		struct buf *b = &n->avail_parked[n->avail_nparked++];
+		buf_init(b);
+		buf_put(b, rec + at + 4, le32_get(rec + at));
+	}
+	free(rec);
+	log_info("avail: %zu job_chunks transaction(s) kept from before the restart", n->avail_nparked);
+	unpark(n);
 }
 
 void node_chunks_free(struct node *n)

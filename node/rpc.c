@@ -90,6 +90,12 @@ struct rpc {
 	size_t longest_name;
 	rpc_metrics_fn metrics;
 	void *metrics_ctx;
+	struct rpc_route {
+		const char *prefix;
+		rpc_route_fn fn;
+		void *ctx;
+	} routes[RPC_MAX_ROUTES]; /* rpc_route: paths outside JSON-RPC */
+	size_t nroutes;
 	/* Deferred replies (rpc.h): the request being handled, for rpc_defer. */
 	struct evhttp_request *cur_req;  /* NULL outside a single request */
 	json_t *cur_id;
@@ -1034,6 +1040,17 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 
 static int offload(rpc_t *r, struct evhttp_request *req, struct evbuffer *in, size_t len);
 
+/* The route whose prefix uri's path is, or starts with before '/' or '?'. */
+static const struct rpc_route *route_of(const rpc_t *r, const char *uri)
+{
+	for (size_t i = 0; uri && i < r->nroutes; i++) {
+		size_t n = strlen(r->routes[i].prefix);
+		if (strncmp(uri, r->routes[i].prefix, n) == 0 && (!uri[n] || uri[n] == '/' || uri[n] == '?'))
+			return &r->routes[i];
+	}
+	return NULL;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	rpc_t *r = arg;
@@ -1055,6 +1072,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 		log_rejected_from(r, "a request with wrong or missing credentials",
 				  request_peer_text(req, from, sizeof(from)));
 		evhttp_send_error(req, 401, "Unauthorized");
+		return;
+	}
+	const struct rpc_route *route = route_of(r, uri);
+	if (route) {
+		route->fn(route->ctx, req);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_POST) {
@@ -1627,6 +1649,12 @@ void rpc_set_metrics(rpc_t *r, rpc_metrics_fn fn, void *ctx)
 {
 	r->metrics = fn;
 	r->metrics_ctx = ctx;
+}
+
+void rpc_route(rpc_t *r, const char *prefix, rpc_route_fn fn, void *ctx)
+{
+	if (r->nroutes < RPC_MAX_ROUTES)
+		r->routes[r->nroutes++] = (struct rpc_route){prefix, fn, ctx};
 }
 
 const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n)

@@ -56,6 +56,11 @@ struct rpc_error {
  * (a new reference) and return 0, or fill e and return -1. */
 typedef int (*rpc_method_fn)(void *ctx, json_t *params, json_t **result, struct rpc_error *e);
 typedef void (*rpc_metrics_fn)(void *ctx, struct evbuffer *out);
+/* A route outside JSON-RPC (the binary chunk routes, docs/rpc.md): runs on
+ * the event loop after the credentials passed and the body (at most
+ * RPC_MAX_BODY) was read, and answers req itself. */
+struct evhttp_request;
+typedef void (*rpc_route_fn)(void *ctx, struct evhttp_request *req);
 
 struct rpc_method {
 	const char *name;
@@ -158,6 +163,11 @@ void rpc_free(rpc_t *r);
 void rpc_set_max_connections(rpc_t *r, int max_connections);
 void rpc_register(rpc_t *r, const struct rpc_method *methods, size_t n, void *ctx);
 void rpc_set_metrics(rpc_t *r, rpc_metrics_fn fn, void *ctx);
+/* Requests whose path is prefix (kept, not copied), or prefix then '/' or
+ * '?', go to fn instead of JSON-RPC (at most RPC_MAX_ROUTES; later ones
+ * are ignored). */
+#define RPC_MAX_ROUTES 4
+void rpc_route(rpc_t *r, const char *prefix, rpc_route_fn fn, void *ctx);
 const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n);
 
 /* Helpers for methods. */

@@ -27,6 +27,7 @@
 #include "core/merkle.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
+#include "wallet/chunk_client.h"
 #include "wallet/cli_compute.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
@@ -657,30 +658,27 @@ static int root_opened(const struct job_slot *sl)
 }
 
 /* avail: the output from the node's chunk store (docs/compute.md §15): the
- * slot's chunks walked in tile order with getjobchunk, each checked against
+ * slot's chunks walked in tile order (chunk_client_fetch: raw bytes from
+ * GET /chunk/..., or getjobchunk from an older node), each checked against
  * the slot's root as a node checks it, its tiles put back in place. CLI_OK
  * with *out (malloc()ed), else CLI_EFAIL; nothing is printed. */
 static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, unsigned slot, uint64_t want,
-			      uint8_t **out)
+			      uint8_t **out, uint8_t (**digests)[HASH_LEN])
 {
 	const struct job_shape *s = &j->spec.shape;
 	uint32_t tiles = kernel_tile_count(s), next = 0, esize = s->kind == JOB_MATMUL_I8 ? 4 : 1;
-	char job_hex[2 * HASH_LEN + 1];
-	uint8_t *whole = malloc(want ? want : 1), *enc = malloc(AVAIL_CHUNK_MAX_ENCODED);
-	int ok = whole && enc;
-	hex_encode(j->id, HASH_LEN, job_hex);
+	enum chunk_path path = CHUNK_PATH_UNKNOWN;
+	uint8_t *whole = malloc(want ? want : 1);
+	/* mlp: each tile's leaf bytes end in its pre-activation digest P_i */
+	uint8_t(*dg)[HASH_LEN] = s->kind == JOB_MLP_I8 ? malloc((size_t)tiles * HASH_LEN) : NULL;
+	int ok = whole != NULL && (s->kind != JOB_MLP_I8 || dg);
 	while (ok && next < tiles) {
-		json_t *q = json_pack("[s,i,I]", job_hex, (int)slot, (json_int_t)next), *r;
 		struct rpc_failure fail;
 		struct avail_chunk c;
+		uint8_t *enc = NULL;
+		size_t n = 0;
 		memset(&c, 0, sizeof(c));
-		ok = rpc_client_call(&ctx->rpc, "getjobchunk", q, &r, &fail) == 0;
-		json_decref(q);
-		if (!ok)
-			break;
-		const char *hex = json_string_value(json_object_get(r, "chunk"));
-		size_t n = hex ? strlen(hex) / 2 : 0;
-		ok = hex && n <= AVAIL_CHUNK_MAX_ENCODED && hex_decode(hex, enc, n) == (long)n &&
+		ok = chunk_client_fetch(&ctx->rpc, &path, j->id, slot, next, &enc, &n, &fail) == 0 &&
 		     avail_chunk_decode(&c, enc, n) == 0 && c.first_tile == next &&
 		     avail_chunk_check(s, j->slots[slot].root, &c, NULL, 0) == 0;
 		for (uint32_t i = c.first_tile, off = 0; ok && i < c.first_tile + c.tile_count; i++) {
@@ -688,26 +686,49 @@ static int output_from_chunks(struct cli_ctx *ctx, const struct job_record *j, u
 			kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
 			for (uint32_t row = 0; row < nr; row++, off += nc * esize)
 				memcpy(whole + ((uint64_t)(r0 + row) * s->n + c0) * esize, c.data + off, (size_t)nc * esize);
+			if (dg) {
+				memcpy(dg[i], c.data + off, HASH_LEN);
+				off += HASH_LEN;
+			}
 		}
 		if (ok)
 			next = c.first_tile + c.tile_count;
-		json_decref(r);
+		free(enc);
 	}
-	free(enc);
 	if (!ok) {
 		free(whole);
+		free(dg);
 		return CLI_EFAIL;
 	}
 	*out = whole;
+	*digests = dg;
 	return CLI_OK;
+}
+
+/* mlp: the tiles' pre-activation digests of the honest computation, for
+ * an output fetched from a worker's server (which serves the output
+ * alone). CLI_OK with *digests (malloc()ed), else CLI_EFAIL. */
+static int digests_by_recompute(struct cli_ctx *ctx, const struct job_record *j, uint8_t (**digests)[HASH_LEN])
+{
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0}, *ref = NULL, *pre = NULL;
+	int rc = load_inputs(ctx, j, in);
+	if (!rc && (mlp_compute_ref(&j->spec.shape, in, &ref, &pre) || mlp_pre_digests(&j->spec.shape, pre, digests)))
+		rc = cli_fail(CLI_EFAIL, "out of memory recomputing the pre-activations");
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+	free(ref);
+	free(pre);
+	return rc;
 }
 
 /* Fetches slot's output from its worker's endpoint and checks it against
  * the root the worker opened on chain (output_check_root). *out
- * (malloc()ed), *leaves (malloc()ed) and *src on CLI_OK; on any failure
- * both are NULL and nothing is left to free. */
+ * (malloc()ed), *leaves (malloc()ed), *digests (mlp: every tile's P_i,
+ * malloc()ed; matmul: NULL) and *src on CLI_OK; on any failure all are NULL
+ * and nothing is left to free. */
 static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const json_t *job, unsigned slot,
-			uint8_t **out, uint8_t (**leaves)[HASH_LEN], struct output_source *src)
+			uint8_t **out, uint8_t (**leaves)[HASH_LEN], uint8_t (**digests)[HASH_LEN],
+			struct output_source *src)
 {
 	const struct job_shape *s = &j->spec.shape;
 	const struct job_slot *sl = &j->slots[slot];
@@ -715,16 +736,20 @@ static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const j
 	size_t len = (size_t)want;
 	*out = NULL;
 	*leaves = NULL;
+	*digests = NULL;
 	memset(src, 0, sizeof(*src));
 	if (!root_opened(sl))
 		return cli_fail(CLI_EFAIL, "slot %u has not opened its root yet: its output is not served before", slot);
 	char why[160];
 	/* avail: any node, worker or not; --from-worker takes the fast path only */
-	if (!cli_flag(ctx, "from-worker") && output_from_chunks(ctx, j, slot, want, out) == CLI_OK) {
+	if (!cli_flag(ctx, "from-worker") && output_from_chunks(ctx, j, slot, want, out, digests) == CLI_OK) {
 		src->from_chunks = 1;
-		if (output_check_root(s, *out, len, sl->root, leaves, why, sizeof(why)) != 0) {
+		if (output_check_root(s, *out, len, (const uint8_t(*)[HASH_LEN]) * digests, sl->root, leaves, why,
+				      sizeof(why)) != 0) {
 			free(*out);
 			*out = NULL;
+			free(*digests);
+			*digests = NULL;
 			return cli_fail(CLI_EFAIL, "the output from the chain does not match its commitment: %s", why);
 		}
 		return CLI_OK;
@@ -745,9 +770,18 @@ static int fetch_output(struct cli_ctx *ctx, const struct job_record *j, const j
 		*out = NULL;
 		return cli_fail(CLI_EFAIL, "the output cannot be fetched from %s: %s", endpoint, fail.message);
 	}
-	if (output_check_root(s, *out, len, sl->root, leaves, why, sizeof(why)) != 0) {
+	int rc = s->kind == JOB_MLP_I8 ? digests_by_recompute(ctx, j, digests) : CLI_OK;
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		return rc;
+	}
+	if (output_check_root(s, *out, len, (const uint8_t(*)[HASH_LEN]) * digests, sl->root, leaves, why,
+			      sizeof(why)) != 0) {
 		free(*out);
 		*out = NULL; /* the caller's cleanup frees these: never twice */
+		free(*digests);
+		*digests = NULL;
 		return cli_fail(CLI_EFAIL, "the output from worker %s does not match its commitment: %s", endpoint, why);
 	}
 	return CLI_OK;
@@ -840,7 +874,7 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 	const char *file = cli_opt(ctx, "o") ? cli_opt(ctx, "o") : cli_opt(ctx, "output");
 	struct job_record *j = malloc(sizeof(*j));
 	json_t *job = NULL;
-	uint8_t *output = NULL, (*leaves)[HASH_LEN] = NULL, *in[KERNEL_MAX_INPUTS] = {0};
+	uint8_t *output = NULL, (*leaves)[HASH_LEN] = NULL, (*digests)[HASH_LEN] = NULL, *in[KERNEL_MAX_INPUTS] = {0};
 	unsigned slot = 0;
 	struct output_source src;
 	char from[WORKER_ENDPOINT_MAX + 32];
@@ -851,7 +885,8 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 	else if (!j)
 		rc = cli_fail(CLI_EFAIL, "out of memory");
 	else if (!(rc = get_job(ctx, ctx->args[0], &job, j)) && !(rc = pick_slot(ctx, j, &slot)) &&
-		 !(rc = fetch_output(ctx, j, job, slot, &output, &leaves, &src)) && !(rc = load_inputs(ctx, j, in))) {
+		 !(rc = fetch_output(ctx, j, job, slot, &output, &leaves, &digests, &src)) &&
+		 !(rc = load_inputs(ctx, j, in))) {
 		int wrong = check_output(&j->spec.shape, in, output, &bad);
 		source_describe(&src, from, sizeof(from));
 		if (wrong < 0)
@@ -891,6 +926,7 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 		free(in[i]);
 	free(output);
 	free(leaves);
+	free(digests);
 	free(j);
 	json_decref(job);
 	return rc;
@@ -902,6 +938,7 @@ struct party {
 	unsigned slot;
 	uint8_t *output;
 	uint8_t (*leaves)[HASH_LEN];
+	uint8_t (*digests)[HASH_LEN]; /* mlp: every tile's P_i, which the dispute's proof carries */
 	uint8_t *tile;
 	uint8_t path[MERKLE_MAX_DEPTH][HASH_LEN];
 	size_t depth;
@@ -938,7 +975,8 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 			continue;
 		pt[nparties].slot = i;
 		struct output_source src;
-		if ((rc = fetch_output(ctx, j, job, i, &pt[nparties].output, &pt[nparties].leaves, &src)))
+		if ((rc = fetch_output(ctx, j, job, i, &pt[nparties].output, &pt[nparties].leaves, &pt[nparties].digests,
+				       &src)))
 			goto out;
 		nparties++;
 	}
@@ -965,6 +1003,7 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 			if (p) { /* dispute that worker alone */
 				free(pt[0].output);
 				free(pt[0].leaves);
+				free(pt[0].digests);
 				pt[0] = pt[p];
 				memset(&pt[p], 0, sizeof(pt[p]));
 			}
@@ -1014,9 +1053,11 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		merkle_proof((const uint8_t (*)[HASH_LEN])pt[p].leaves, kernel_tile_count(s), d.index, pt[p].path,
 			     &pt[p].depth);
 		memcpy(d.worker[p], j->slots[pt[p].slot].worker, ADDR_LEN);
-		d.proof[p] = (struct tile_proof){d.index, pt[p].tile, (size_t)len,
+		const uint8_t *digest = pt[p].digests ? pt[p].digests[d.index] : NULL;
+		size_t dlen = digest ? HASH_LEN : 0;
+		d.proof[p] = (struct tile_proof){d.index, pt[p].tile, (size_t)len, digest, dlen,
 						 (const uint8_t (*)[HASH_LEN])pt[p].path, pt[p].depth};
-		units += compute_tile_units(s, d.index, len, pt[p].depth);
+		units += compute_dispute_tile_units(s, d.index, len + dlen, pt[p].depth);
 	}
 	json_t *params;
 	if ((rc = get_params(ctx, &params)))
@@ -1066,6 +1107,7 @@ out:
 	for (unsigned q = 0; pt && q < 2; q++) {
 		free(pt[q].output);
 		free(pt[q].leaves);
+		free(pt[q].digests);
 		free(pt[q].tile);
 	}
 	free(pt);

@@ -3,7 +3,8 @@
 # assay-faucet): keystore, passphrase, BIP-39/SLIP-0010 key backup
 # (mnemonic), amounts, transaction building, the node's chain parameters, the
 # JSON-RPC/HTTP client (libevent's evhttp) and the long-running clients'
-# start-up (client_app: node connection, wallet unlock, signal stop). It links
+# start-up (client_app: node connection, wallet unlock, signal stop;
+# client_opts: the flags and assay.conf keys they share). It links
 # core, the fee rule of consensus/params and libevent; never the VM or the
 # compute state machine. libassay_wallet.a is assay-cli itself; it adds the VM
 # (the contract commands) and the compute kernels (job output checks).
@@ -14,9 +15,11 @@ libassay_client_a_SOURCES = \
 	wallet/mnemonic.c wallet/mnemonic.h wallet/bip39_english.c \
 	wallet/passphrase.c wallet/passphrase.h \
 	wallet/rpc_client.c wallet/rpc_client.h \
+	wallet/chunk_client.c wallet/chunk_client.h \
 	wallet/txbuild.c wallet/txbuild.h \
 	wallet/client_chain.c wallet/client_chain.h \
 	wallet/client_app.c wallet/client_app.h \
+	wallet/client_opts.c wallet/client_opts.h \
 	wallet/output_check.c wallet/output_check.h
 CLIENT_LIBS = libassay_client.a libassay_consensus.a $(CORE_LIBS) $(EVENT_LIBS)
 

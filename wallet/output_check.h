@@ -12,10 +12,12 @@
 
 /* 0 and *leaves (malloc()ed, kernel_tile_count entries; the caller frees)
  * when output is len bytes, the shape's output size, and its tile leaves
- * give root. Otherwise *leaves is NULL, nothing is left allocated, why
+ * (for mlp with the tiles' pre-activation digests pre_digests[]; NULL for
+ * matmul) give root. Otherwise *leaves is NULL, nothing is left allocated, why
  * says what differs, and the code is ASSAY_EINVALID (size or root) or
  * ASSAY_ENOMEM. The output itself stays the caller's in every case. */
 int output_check_root(const struct job_shape *s, const uint8_t *output, size_t len,
-		      const uint8_t root[HASH_LEN], uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen);
+		      const uint8_t (*pre_digests)[HASH_LEN], const uint8_t root[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], char *why, size_t whylen);
 
 #endif

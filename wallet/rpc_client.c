@@ -51,6 +51,7 @@ struct request_spec {
 	const char *auth;                 /* "user:password", or NULL for none */
 	const char *body;                 /* POST body, or NULL */
 	size_t body_len;
+	const char *content_type;         /* of body; NULL: application/json */
 	size_t max;                       /* largest reply body accepted */
 	int timeout_ms;
 };
@@ -146,7 +147,9 @@ static int exchange_run(const struct request_spec *r, int *status, char **body, 
 		sodium_memzero(value, sizeof(value));
 	}
 	if (r->body)
-		bad = bad || evhttp_add_header(h, "Content-Type", "application/json") ||
+		bad = bad ||
+		      evhttp_add_header(h, "Content-Type",
+					r->content_type ? r->content_type : "application/json") ||
 		      evbuffer_add(evhttp_request_get_output_buffer(req), r->body, r->body_len);
 	if (bad) {
 		evhttp_request_free(req);
@@ -310,6 +313,28 @@ int rpc_client_post(const char *host, unsigned port, const char *path, const cha
 	*reply_len = 0;
 	return plain_request(host, port, EVHTTP_REQ_POST, path, body, len, max, status, reply, reply_len,
 			     fail);
+}
+
+int rpc_client_request(const struct rpc_endpoint *ep, const char *path, const char *content_type,
+		       const uint8_t *body, size_t len, size_t max, int *status, uint8_t **reply,
+		       size_t *reply_len, struct rpc_failure *fail)
+{
+	struct request_spec r = {
+		.host = ep->host,
+		.port = ep->port,
+		.method = body ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
+		.path = path,
+		.auth = ep->auth,
+		.body = (const char *)body,
+		.body_len = len,
+		.content_type = content_type,
+		.max = max,
+		.timeout_ms = ep->timeout_ms > 0 ? ep->timeout_ms : RPC_CLIENT_TIMEOUT_MS,
+	};
+	char *text;
+	int rc = exchange_run(&r, status, &text, reply_len, fail);
+	*reply = (uint8_t *)text;
+	return rc;
 }
 
 int rpc_client_wait_block(const struct rpc_endpoint *ep, uint64_t timeout_ms, long long after, long long *height,

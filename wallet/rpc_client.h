@@ -39,6 +39,16 @@ struct rpc_failure {
 int rpc_client_call(const struct rpc_endpoint *ep, const char *method, json_t *params,
 		    json_t **result, struct rpc_failure *fail);
 
+/* A request to the node outside JSON-RPC, with its credentials (the binary
+ * chunk routes, docs/rpc.md): POST body (len bytes of content_type) to path,
+ * or GET path when body is NULL; the reply body bounded by max. On 0,
+ * *status is the HTTP status, whatever it is, and *reply (malloc()ed,
+ * NUL-terminated; the caller frees) holds *reply_len bytes. Errors as
+ * rpc_client_get, except that no status is one. */
+int rpc_client_request(const struct rpc_endpoint *ep, const char *path, const char *content_type,
+		       const uint8_t *body, size_t len, size_t max, int *status, uint8_t **reply,
+		       size_t *reply_len, struct rpc_failure *fail);
+
 /* The node's waitfornewblock long poll (docs/rpc.md): returns at the first
  * block above after (-1: above the tip when the call arrives) or after
  * timeout_ms, with the tip's height in *height. Any error of

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 
 /* Threads the cpu backend starts at most for one call. */
 #define BACKEND_MAX_THREADS 256
@@ -37,12 +38,16 @@ void backend_cpu_force_portable(int force);
 int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m, uint32_t n,
 			  uint32_t k, int threads);
 /* The whole mlp-i8 output (m x n int8) of a job whose inputs are in[] (as
- * kernel_src_load gives them). 0, ASSAY_EARG or ASSAY_ENOMEM. */
+ * kernel_src_load gives them) and, when pre is not NULL, its pre-activations
+ * (mlp_pre_bytes(s, m) bytes, the whole-job layout of mlp.h: the products
+ * the GEMMs give anyway). 0, ASSAY_EARG or ASSAY_ENOMEM. */
 int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], int8_t *out,
-		       int threads);
-/* Either kind: *out malloc()ed (kernel_output_bytes), the caller frees. */
+		       uint8_t *pre, int threads);
+/* Either kind: *out malloc()ed (kernel_output_bytes), the caller frees; for
+ * mlp and pre not NULL also *pre (whole-job pre-activations, malloc()ed),
+ * else *pre = NULL. */
 int backend_cpu_compute(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],
-			uint8_t **out, int threads);
+			uint8_t **out, uint8_t **pre, int threads);
 
 /* The opencl backend (built only where OpenCL is found, configure's
  * HAVE_OPENCL): one tiled kernel for any OpenCL device, tested on PoCL. */

@@ -525,7 +525,7 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 }
 
 int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], int8_t *out,
-		       int threads)
+		       uint8_t *pre, int threads)
 {
 	if (s->kind != JOB_MLP_I8 || s->layers < 1 || s->layers > MLP_MAX_LAYERS)
 		return ASSAY_EARG;
@@ -546,6 +546,12 @@ int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_I
 			for (uint32_t j = 0; j < dout; j++)
 				wt[(size_t)j * din + i] = W[(size_t)i * dout + j];
 		err = backend_cpu_matmul_i8(cur, wt, acc, s->m, dout, din, threads);
+		if (!err && pre) {
+			/* the products are layer l+1's pre-activations (mlp.h): z_{l+1},
+			 * m x d_out int32 LE, after the layers before it */
+			memcpy(pre, acc, sizeof(int32_t) * (size_t)s->m * dout);
+			pre += sizeof(int32_t) * (size_t)s->m * dout;
+		}
 		int last = l + 1 == s->layers;
 		/* The product fits int32 (d_in <= 2^17); the bias is added in int64
 		 * exactly as the reference does. */
@@ -564,19 +570,30 @@ int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_I
 }
 
 int backend_cpu_compute(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],
-			uint8_t **out, int threads)
+			uint8_t **out, uint8_t **pre, int threads)
 {
-	uint8_t *o = malloc(kernel_output_bytes(s));
-	if (!o)
+	uint8_t *o = malloc(kernel_output_bytes(s)), *z = NULL;
+	if (pre)
+		*pre = NULL;
+	if (pre && s->kind == JOB_MLP_I8 && !(z = malloc(mlp_pre_bytes(s, s->m)))) {
+		free(o);
 		return ASSAY_ENOMEM;
+	}
+	if (!o) {
+		free(z);
+		return ASSAY_ENOMEM;
+	}
 	int err = s->kind == JOB_MATMUL_I8
 			  ? backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], (int32_t *)o,
 						  s->m, s->n, s->k, threads)
-			  : backend_cpu_mlp_i8(s, in, (int8_t *)o, threads);
+			  : backend_cpu_mlp_i8(s, in, (int8_t *)o, z, threads);
 	if (err) {
 		free(o);
+		free(z);
 		return err;
 	}
 	*out = o;
+	if (pre)
+		*pre = z;
 	return 0;
 }

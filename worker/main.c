@@ -38,8 +38,10 @@
 #include "core/notify.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
+#include "wallet/chunk_client.h"
 #include "wallet/client_app.h"
 #include "wallet/client_chain.h"
+#include "wallet/client_opts.h"
 #include "wallet/keystore.h"
 #include "wallet/passphrase.h"
 #include "wallet/rpc_client.h"
@@ -77,6 +79,8 @@ struct work_item {
 	unsigned slot;                 /* our slot in rec */
 	enum work_stage stage;
 	uint8_t *output;               /* whole output while needed (NULL after verification) */
+	uint8_t *pre;                  /* mlp: the whole job's pre-activations (mlp.h), kept with output */
+	uint8_t (*digests)[HASH_LEN];  /* mlp: every tile's pre-activation digest P_i */
 	outtree_t *tree;
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
@@ -87,18 +91,10 @@ struct work_item {
 };
 
 struct worker_cfg {
-	char datadir[WORKER_PATH_MAX];
-	char rpcconnect[256];
-	unsigned rpcport;
-	char rpcuser[256], rpcpassword[256];
-	char network[NETWORK_NAME_MAX + 1]; /* -network: the node's must match; picks the default -rpcport */
-	unsigned given;                /* WORKER_SET_*: set by a flag (the network also by assay.conf) */
-	char wallet[KEYSTORE_NAME_MAX + 1];
-	char passphrase_file[WORKER_PATH_MAX];
+	struct client_opts common;     /* node, wallet, -listen; a named network must be the node's */
 	char backend[16];
 	int threads;
 	uint64_t bond;                 /* 0: WORKER_DEFAULT_BOND */
-	char listen[256];
 	char endpoint[WORKER_ENDPOINT_MAX + 1];
 	char outdir[WORKER_PATH_MAX];
 	double corrupt_fraction;       /* test only */
@@ -111,15 +107,6 @@ struct worker_cfg {
 	unsigned debug;                /* LOG_CAT_* (-debug: all) */
 };
 
-/* Settings assay.conf may give the worker when no flag did. */
-enum {
-	WORKER_SET_NETWORK = 1u << 0,
-	WORKER_SET_RPCCONNECT = 1u << 1,
-	WORKER_SET_RPCPORT = 1u << 2,
-	WORKER_SET_RPCUSER = 1u << 3,
-	WORKER_SET_RPCPASSWORD = 1u << 4,
-};
-
 struct worker {
 	struct worker_cfg cfg;
 	struct client_app_conn rpc;
@@ -129,6 +116,7 @@ struct worker {
 	struct client_chain chain;     /* network, chain id and chain parameters */
 	uint64_t gas_per_check_unit, min_bond;
 	uint64_t chunk_budget_bytes;   /* chunk tile bytes one block takes (getcomputeparams) */
+	enum chunk_path chunk_path;    /* how the node takes chunks (chunk_client.h) */
 	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
 	struct event_base *base;
 	struct evhttp *http;
@@ -441,9 +429,12 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 		kernel_tile_rect(s, t, &r0, &c0, &nr, &nc);
 		it->output[((size_t)r0 * s->n + c0) * eb] ^= 0x5a;
 	}
-	uint8_t (*leaves)[HASH_LEN] = NULL, root[HASH_LEN], oh[HASH_LEN], *tile = malloc(TILE_MAX_BYTES);
-	if (!tile || tiles < 2 || kernel_commit(s, it->output, &leaves, root, oh) != 0) {
+	uint8_t (*leaves)[HASH_LEN] = NULL, root[HASH_LEN], oh[HASH_LEN], *tile = malloc(TILE_MAX_BYTES + HASH_LEN);
+	uint8_t (*digests)[HASH_LEN] = NULL;
+	if (!tile || tiles < 2 || (it->pre && mlp_pre_digests(s, it->pre, &digests) != 0) ||
+	    kernel_commit_pre(s, it->output, (const uint8_t(*)[HASH_LEN])digests, &leaves, root, oh) != 0) {
 		free(tile);
+		free(digests);
 		return -1;
 	}
 	kernel_tile_rect(s, 1, &r0, &c0, &nr, &nc);
@@ -456,8 +447,8 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 			nonce[1] = (uint8_t)(tries >> 8);
 			nonce[2] = (uint8_t)(tries >> 16);
 		}
-		kernel_tile_extract(s, it->output, 1, tile);
-		kernel_tile_leaf(1, tile, kernel_tile_bytes(s, 1), leaves[1]);
+		kernel_leaf_extract(s, it->output, (const uint8_t(*)[HASH_LEN])digests, 1, tile);
+		kernel_tile_leaf(1, tile, kernel_leaf_bytes(s, 1), leaves[1]);
 		merkle_root((const uint8_t(*)[HASH_LEN])leaves, tiles, root);
 		uint8_t seed[HASH_LEN];
 		kernel_challenge_seed(beacon, NULL, it->job_id, w->addr, root, seed);
@@ -468,6 +459,7 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 	}
 	free(leaves);
 	free(tile);
+	free(digests);
 	if (!found)
 		return -1;
 	log_warn("job %.16s: predicted challenge beacon of height %llu; 3/4 of the tiles corrupted, challenge "
@@ -506,7 +498,7 @@ static int compute_item(struct worker *w, struct work_item *it)
 				: ASSAY_ENOMEM;
 #endif
 	} else if (rc == 0) {
-		rc = backend_cpu_compute(s, in, &it->output, w->cfg.threads);
+		rc = backend_cpu_compute(s, in, &it->output, &it->pre, w->cfg.threads);
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
@@ -515,6 +507,8 @@ static int compute_item(struct worker *w, struct work_item *it)
 		log_error("job %.16s: compute failed: %s", it->job_hex, rc < 0 ? assay_strerror(rc) : "inputs");
 		free(it->output);
 		it->output = NULL;
+		free(it->pre);
+		it->pre = NULL;
 		return -1;
 	}
 	double ops = job_ops(s);
@@ -534,7 +528,7 @@ static int compute_item(struct worker *w, struct work_item *it)
 	}
 	if (w->cfg.predict && predict_and_grind(w, it) != 0)
 		return -1;
-	if (work_commit(s, it->output, &it->tree, it->root, it->output_hash) != 0) {
+	if (work_commit(s, it->output, it->pre, &it->tree, &it->digests, it->root, it->output_hash) != 0) {
 		log_error("job %.16s: out of memory building the Merkle tree", it->job_hex);
 		return -1;
 	}
@@ -545,6 +539,10 @@ static void release_item(struct work_item *it)
 {
 	free(it->output);
 	it->output = NULL;
+	free(it->pre);
+	it->pre = NULL;
+	free(it->digests);
+	it->digests = NULL;
 	outtree_destroy(it->tree);
 	it->tree = NULL;
 }
@@ -594,7 +592,7 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 	struct buf p;
 	uint64_t units;
 	buf_init(&p);
-	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->root, it->output, it->tree, seed,
+	if (work_reveal_payload(&it->rec.spec.shape, it->job_id, it->root, it->output, it->pre, it->tree, seed,
 				it->rec.spec.samples, &p, &units) != 0) {
 		log_error("job %.16s: cannot build the reveal", it->job_hex);
 		buf_free(&p);
@@ -637,6 +635,27 @@ static void mark_opened(struct worker *w, const struct work_item *it)
 
 /* ---- output upload (docs/compute.md §15) ---- */
 
+/* Hands one encoded chunk to the node (chunk_client_submit: raw bytes on
+ * POST /chunk, or submitjobchunk with an older node). 0, or -1 logged. A
+ * stale cookie is reread once, as call() does. */
+static int submit_chunk(struct worker *w, const uint8_t *enc, size_t len)
+{
+	struct rpc_failure fail;
+	json_t *res = NULL;
+	int rc = chunk_client_submit(&w->rpc.ep, &w->chunk_path, enc, len, &res, &fail);
+	if (rc == ASSAY_EAUTH && !w->rpc.have_user && client_app_read_cookie(&w->rpc) == 0)
+		rc = chunk_client_submit(&w->rpc.ep, &w->chunk_path, enc, len, &res, &fail);
+	json_decref(res);
+	if (rc) {
+		log_warn("chunk upload to the node: %s", fail.message);
+		return -1;
+	}
+	log_debugc(LOG_CAT_RPC, "rpc: chunk of %zu bytes to %s:%u (%s)", len, w->rpc.ep.host,
+		   (unsigned)w->rpc.ep.port,
+		   w->chunk_path == CHUNK_PATH_JSON ? "submitjobchunk" : "POST /chunk");
+	return 0;
+}
+
 /* Our slot may upload (avail_slot_open: its root is opened and checked). */
 static int uploads_open(const struct work_item *it)
 {
@@ -645,7 +664,7 @@ static int uploads_open(const struct work_item *it)
 }
 
 /* Sends the next chunks of our output: each submitted to the node
- * (submitjobchunk), then one job_chunks transaction naming them, at most
+ * (submit_chunk), then one job_chunks transaction naming them, at most
  * chunk_budget_bytes of tiles, so one block can take it. Up to
  * WORKER_UPLOAD_AHEAD transactions' worth is kept in flight, so the next
  * block finds the next run in the mempool; a lost or failed one makes the
@@ -685,20 +704,13 @@ static void upload_item(struct worker *w, struct work_item *it)
 	memcpy(p.root, it->root, HASH_LEN);
 	buf_init(&enc);
 	buf_init(&hex);
-	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_tile_bytes(s, next) <= budget) {
+	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_leaf_bytes(s, next) <= budget) {
 		struct avail_ref *f = &p.refs[p.count];
-		if (upload_chunk(s, it->job_id, it->output, it->tree, next, budget - declared, &enc, f) != 0)
+		if (upload_chunk(s, it->job_id, it->output, (const uint8_t(*)[HASH_LEN])it->digests, it->tree, next,
+				 budget - declared, &enc, f) != 0)
 			break;
-		char *h = malloc(2 * enc.len + 1);
-		json_t *res;
-		if (!h)
+		if (submit_chunk(w, enc.data, enc.len) < 0)
 			break;
-		hex_encode(enc.data, enc.len, h);
-		int rc = call(w, "submitjobchunk", json_pack("[s]", h), &res, NULL, 0);
-		free(h);
-		if (rc < 0)
-			break;
-		json_decref(res);
 		declared += f->data_len;
 		next += f->tile_count;
 		p.count++;
@@ -960,64 +972,40 @@ static void on_http(struct evhttp_request *req, void *arg)
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-/* HOST:PORT with PORT in 1..65535: 0 and host (cut at the colon) and
- * *port filled, or -1 with a message on stderr. */
-static int listen_split(const char *listen, char *host, size_t cap, uint16_t *port)
-{
-	char err[160];
-	uint64_t v;
-	snprintf(host, cap, "%s", listen);
-	char *colon = strrchr(host, ':');
-	if (!colon || conf_parse_u64("listen port", colon + 1, 1, 65535, &v, err, sizeof(err)) < 0) {
-		fprintf(stderr, "error: -listen=%s: expected HOST:PORT, PORT 1 to 65535\n", listen);
-		return -1;
-	}
-	*colon = 0;
-	*port = (uint16_t)v;
-	return 0;
-}
-
 static int start_http(struct worker *w)
 {
-	char host[256];
+	char host[256], err[400];
 	uint16_t port;
-	if (listen_split(w->cfg.listen, host, sizeof(host), &port) < 0) /* checked by parse_args */
+	if (client_opts_listen_split(w->cfg.common.listen, host, sizeof(host), &port, err, sizeof(err)) != 0) {
+		log_error("%s", err); /* checked by parse_args */
 		return -1;
+	}
 	w->http = evhttp_new(w->base);
 	if (!w->http || evhttp_bind_socket(w->http, host, port) != 0) {
-		log_error("cannot listen on %s for the output server", w->cfg.listen);
+		log_error("cannot listen on %s for the output server", w->cfg.common.listen);
 		return -1;
 	}
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET);
 	evhttp_set_gencb(w->http, on_http, w);
 	if (!w->cfg.endpoint[0])
-		snprintf(w->cfg.endpoint, sizeof(w->cfg.endpoint), "http://%s", w->cfg.listen);
-	log_info("output server on http://%s/job/JOB_ID (advertised as %s)", w->cfg.listen, w->cfg.endpoint);
+		snprintf(w->cfg.endpoint, sizeof(w->cfg.endpoint), "http://%s", w->cfg.common.listen);
+	log_info("output server on http://%s/job/JOB_ID (advertised as %s)", w->cfg.common.listen, w->cfg.endpoint);
 	return 0;
 }
 
 /* ---- flags and start-up ---- */
 
 enum {
-	OPT_DATADIR = 1, OPT_RPCCONNECT, OPT_RPCPORT, OPT_RPCUSER, OPT_RPCPASSWORD, OPT_WALLET,
-	OPT_PASSFILE, OPT_BACKEND, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
-	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP, OPT_NETWORK,
+	OPT_BACKEND = CLIENT_OPT_OWN, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
+	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
 	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD,
 };
 
 static const struct option long_opts[] = {
-	{"datadir", required_argument, NULL, OPT_DATADIR},
-	{"network", required_argument, NULL, OPT_NETWORK},
-	{"rpcconnect", required_argument, NULL, OPT_RPCCONNECT},
-	{"rpcport", required_argument, NULL, OPT_RPCPORT},
-	{"rpcuser", required_argument, NULL, OPT_RPCUSER},
-	{"rpcpassword", required_argument, NULL, OPT_RPCPASSWORD},
-	{"wallet", required_argument, NULL, OPT_WALLET},
-	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
+	CLIENT_OPTS_LONG,
 	{"backend", required_argument, NULL, OPT_BACKEND},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"bond", required_argument, NULL, OPT_BOND},
-	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"endpoint", required_argument, NULL, OPT_ENDPOINT},
 	{"outdir", required_argument, NULL, OPT_OUTDIR},
 	{"corrupt-fraction", required_argument, NULL, OPT_CORRUPT_FRACTION},
@@ -1065,157 +1053,73 @@ static void usage(void)
 	       WORKER_LISTEN, WORKER_MAX_POLL_MS, WORKER_POLL_MS, log_category_list());
 }
 
-/* One assay.conf entry (core/conf.c reads the file): the node's connection
- * settings that no flag gave; the node's other keys are not ours. */
-static int conf_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
+/* One of the worker's own flags (client_opts_own_fn). */
+static int own_flag(void *ctx, int code, const char *value, char *err, size_t errlen)
 {
-	struct worker_cfg *c = arg;
-	uint64_t port;
-	if (strcmp(name, "network") == 0 && !(c->given & WORKER_SET_NETWORK)) {
-		if (strlen(value) >= sizeof(c->network)) {
-			snprintf(err, errlen, "network name too long");
-			return ASSAY_EARG;
-		}
-		snprintf(c->network, sizeof(c->network), "%s", value);
-		c->given |= WORKER_SET_NETWORK; /* named: the node's must match (start) */
-	} else if (strcmp(name, "rpcconnect") == 0 && !(c->given & WORKER_SET_RPCCONNECT)) {
-		snprintf(c->rpcconnect, sizeof(c->rpcconnect), "%s", value);
-	} else if (strcmp(name, "rpcport") == 0 && !(c->given & WORKER_SET_RPCPORT)) {
-		if (conf_parse_u64("rpcport", value, 1, 65535, &port, err, errlen) < 0)
-			return ASSAY_EARG;
-		c->rpcport = (unsigned)port;
-	} else if (strcmp(name, "rpcuser") == 0 && !(c->given & WORKER_SET_RPCUSER)) {
-		snprintf(c->rpcuser, sizeof(c->rpcuser), "%s", value);
-	} else if (strcmp(name, "rpcpassword") == 0 && !(c->given & WORKER_SET_RPCPASSWORD)) {
-		snprintf(c->rpcpassword, sizeof(c->rpcpassword), "%s", value);
+	struct worker_cfg *c = ctx;
+	uint64_t v;
+	int bad = 0;
+	switch (code) {
+	case OPT_BACKEND: bad = client_app_copy_opt(c->backend, sizeof(c->backend), value, "backend"); break;
+	case OPT_ENDPOINT: bad = client_app_copy_opt(c->endpoint, sizeof(c->endpoint), value, "endpoint"); break;
+	case OPT_OUTDIR: bad = client_app_copy_opt(c->outdir, sizeof(c->outdir), value, "outdir"); break;
+	case OPT_THREADS:
+		bad = conf_parse_int("threads", value, 0, BACKEND_MAX_THREADS, &c->threads, err, errlen) < 0;
+		break;
+	case OPT_POLL_MS:
+		bad = conf_parse_u64("poll-ms", value, 1, WORKER_MAX_POLL_MS, &v, err, errlen) < 0;
+		c->poll_ms = (unsigned)v;
+		break;
+	case OPT_BOND: bad = amount_parse(value, &c->bond) != 0 || c->bond == 0; break;
+	case OPT_CORRUPT_FRACTION: {
+		char *end;
+		c->corrupt_fraction = strtod(value, &end);
+		bad = *end || !(c->corrupt_fraction >= 0 && c->corrupt_fraction <= 1);
+		break;
 	}
-	return 0;
+	case OPT_CORRUPT_TILES:
+		bad = conf_parse_u64("corrupt-tiles", value, 0, UINT32_MAX, &v, err, errlen) < 0;
+		c->corrupt_tiles = (uint32_t)v;
+		break;
+	case OPT_DEBUG:
+		bad = log_parse_categories(value ? value : "1", &c->debug, err, errlen) < 0;
+		break;
+	case OPT_SERVE_WRONG: c->serve_wrong_output = 1; break;
+	case OPT_PREDICT: {
+		uint8_t seed[SEED_LEN], pk[PUBKEY_LEN];
+		bad = strlen(value) != 2 * SEED_LEN || hex_decode(value, seed, SEED_LEN) != SEED_LEN;
+		if (!bad) {
+			key_from_seed(seed, pk, c->predict_seckey);
+			c->predict = 1;
+		}
+		sodium_memzero(seed, sizeof(seed));
+		break;
+	}
+	case OPT_WITHHOLD: c->withhold_output = 1; break;
+	case OPT_HELP: usage(); exit(0);
+	default: bad = 1;
+	}
+	return bad ? ASSAY_EARG : 0;
 }
 
 static int parse_args(struct worker_cfg *c, int argc, char **argv)
 {
-	const char *home = getenv("HOME");
 	memset(c, 0, sizeof(*c));
-	snprintf(c->datadir, sizeof(c->datadir), "%s/.assay", home ? home : ".");
-	snprintf(c->rpcconnect, sizeof(c->rpcconnect), "127.0.0.1");
+	client_opts_init(&c->common, WORKER_LISTEN);
 	snprintf(c->backend, sizeof(c->backend), "cpu");
-	snprintf(c->listen, sizeof(c->listen), "%s", WORKER_LISTEN);
 	c->poll_ms = WORKER_POLL_MS;
-	int ch;
-	char err[300];
-	uint64_t v;
-	opterr = 0;
-	while ((ch = getopt_long_only(argc, argv, ":", long_opts, NULL)) != -1) {
-		int bad = 0;
-		err[0] = 0;
-		switch (ch) {
-		case OPT_DATADIR: bad = client_app_copy_opt(c->datadir, sizeof(c->datadir), optarg, "datadir"); break;
-		case OPT_NETWORK:
-			c->given |= WORKER_SET_NETWORK;
-			bad = client_app_copy_opt(c->network, sizeof(c->network), optarg, "network");
-			break;
-		case OPT_RPCCONNECT:
-			c->given |= WORKER_SET_RPCCONNECT;
-			bad = client_app_copy_opt(c->rpcconnect, sizeof(c->rpcconnect), optarg, "rpcconnect");
-			break;
-		case OPT_RPCUSER:
-			c->given |= WORKER_SET_RPCUSER;
-			bad = client_app_copy_opt(c->rpcuser, sizeof(c->rpcuser), optarg, "rpcuser");
-			break;
-		case OPT_RPCPASSWORD:
-			c->given |= WORKER_SET_RPCPASSWORD;
-			bad = client_app_copy_opt(c->rpcpassword, sizeof(c->rpcpassword), optarg, "rpcpassword");
-			break;
-		case OPT_WALLET: bad = client_app_copy_opt(c->wallet, sizeof(c->wallet), optarg, "wallet"); break;
-		case OPT_PASSFILE: bad = client_app_copy_opt(c->passphrase_file, sizeof(c->passphrase_file), optarg, "passphrase-file"); break;
-		case OPT_BACKEND: bad = client_app_copy_opt(c->backend, sizeof(c->backend), optarg, "backend"); break;
-		case OPT_LISTEN: bad = client_app_copy_opt(c->listen, sizeof(c->listen), optarg, "listen"); break;
-		case OPT_ENDPOINT: bad = client_app_copy_opt(c->endpoint, sizeof(c->endpoint), optarg, "endpoint"); break;
-		case OPT_OUTDIR: bad = client_app_copy_opt(c->outdir, sizeof(c->outdir), optarg, "outdir"); break;
-		case OPT_RPCPORT:
-			c->given |= WORKER_SET_RPCPORT;
-			bad = conf_parse_u64("rpcport", optarg, 1, 65535, &v, err, sizeof(err)) < 0;
-			c->rpcport = (unsigned)v;
-			break;
-		case OPT_THREADS:
-			bad = conf_parse_int("threads", optarg, 0, BACKEND_MAX_THREADS, &c->threads, err, sizeof(err)) < 0;
-			break;
-		case OPT_POLL_MS:
-			bad = conf_parse_u64("poll-ms", optarg, 1, WORKER_MAX_POLL_MS, &v, err, sizeof(err)) < 0;
-			c->poll_ms = (unsigned)v;
-			break;
-		case OPT_BOND: bad = amount_parse(optarg, &c->bond) != 0 || c->bond == 0; break;
-		case OPT_CORRUPT_FRACTION: {
-			char *end;
-			c->corrupt_fraction = strtod(optarg, &end);
-			bad = *end || !(c->corrupt_fraction >= 0 && c->corrupt_fraction <= 1);
-			break;
-		}
-		case OPT_CORRUPT_TILES:
-			bad = conf_parse_u64("corrupt-tiles", optarg, 0, UINT32_MAX, &v, err, sizeof(err)) < 0;
-			c->corrupt_tiles = (uint32_t)v;
-			break;
-		case OPT_DEBUG:
-			bad = log_parse_categories(optarg ? optarg : "1", &c->debug, err, sizeof(err)) < 0;
-			break;
-		case OPT_SERVE_WRONG: c->serve_wrong_output = 1; break;
-		case OPT_PREDICT: {
-			uint8_t seed[SEED_LEN], pk[PUBKEY_LEN];
-			bad = strlen(optarg) != 2 * SEED_LEN || hex_decode(optarg, seed, SEED_LEN) != SEED_LEN;
-			if (!bad) {
-				key_from_seed(seed, pk, c->predict_seckey);
-				c->predict = 1;
-			}
-			sodium_memzero(seed, sizeof(seed));
-			break;
-		}
-		case OPT_WITHHOLD: c->withhold_output = 1; break;
-		case OPT_HELP: usage(); exit(0);
-		default:
-			fprintf(stderr, "error: unknown or incomplete option %s (see -help)\n", argv[optind - 1]);
-			return -1;
-		}
-		if (bad) {
-			if (err[0])
-				fprintf(stderr, "error: %s\n", err);
-			else
-				fprintf(stderr, "error: bad value for %s (see -help)\n", argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
+	const struct network_info *net;
+	/* DATADIR/assay.conf is the node's file: its connection keys only */
+	if (client_opts_parse(&c->common, argc, argv, long_opts, own_flag, c) < 0 ||
+	    client_opts_read_conf(&c->common, NULL, NULL, NULL) < 0 ||
+	    client_opts_finish(&c->common, WORKER_RPC_NETWORK, &net) < 0)
 		return -1;
-	}
-	char path[WORKER_PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/assay.conf", c->datadir);
-	if (conf_read_file(path, conf_entry, c, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "error: %s\n", err);
-		return -1;
-	}
-	if (!c->network[0])
-		snprintf(c->network, sizeof(c->network), "%s", WORKER_RPC_NETWORK);
-	const struct network_info *net = network_find(c->network);
-	if (!net) {
-		fprintf(stderr, "error: unknown network \"%s\" (dev, local or testnet)\n", c->network);
-		return -1;
-	}
-	if (!c->rpcport)
-		c->rpcport = net->rpc_port;
-	char host[256];
-	uint16_t port;
-	if (listen_split(c->listen, host, sizeof(host), &port) < 0)
-		return -1;
-	if (!keystore_name_valid(c->wallet)) {
-		fprintf(stderr, "error: -wallet=NAME is required (a wallet in DATADIR/wallet)\n");
-		return -1;
-	}
 	if (strcmp(c->backend, "cpu") != 0 && strcmp(c->backend, "opencl") != 0) {
 		fprintf(stderr, "error: -backend must be cpu or opencl\n");
 		return -1;
 	}
-	if (!c->outdir[0] && snprintf(c->outdir, sizeof(c->outdir), "%s/worker/%s", c->datadir, c->wallet) >=
-				     (int)sizeof(c->outdir)) {
+	if (!c->outdir[0] && snprintf(c->outdir, sizeof(c->outdir), "%s/worker/%s", c->common.datadir,
+				      c->common.wallet) >= (int)sizeof(c->outdir)) {
 		fprintf(stderr, "error: -datadir is too long\n");
 		return -1;
 	}
@@ -1237,20 +1141,11 @@ static int make_dirs(const char *path)
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Chain identity and parameters from the node: getchainparams for the
- * network, chain id and fee rule, getcomputeparams for the compute ones. */
+/* The compute parameters from getcomputeparams (client_opts_start read the
+ * network, chain id and fee rule). */
 static int read_chain(struct worker *w)
 {
-	json_t *info, *params;
-	char err[256];
-	if (call(w, "getchainparams", NULL, &info, NULL, 0) < 0)
-		return -1;
-	int rc = client_chain_parse(info, &w->chain, err, sizeof(err));
-	json_decref(info);
-	if (rc) {
-		log_error("%s", err);
-		return -1;
-	}
+	json_t *params;
 	if (call(w, "getcomputeparams", NULL, &params, NULL, 0) < 0)
 		return -1;
 	w->gas_per_check_unit = json_u64(params, "gas_per_check_unit");
@@ -1264,16 +1159,11 @@ static int read_chain(struct worker *w)
 
 static int start(struct worker *w)
 {
-	if (client_app_connect(&w->rpc, w->cfg.rpcconnect, w->cfg.rpcport, w->cfg.rpcuser, w->cfg.rpcpassword,
-			       w->cfg.datadir) < 0)
-		log_warn("no %s/.cookie yet; waiting for the node", w->cfg.datadir);
-	if (client_app_unlock(w->cfg.datadir, w->cfg.wallet, w->cfg.passphrase_file, &w->key, w->addr) < 0)
+	if (client_opts_start(&w->cfg.common, &w->rpc, &w->key, w->addr, &w->chain) < 0 || read_chain(w) < 0)
 		return -1;
-	if (read_chain(w) < 0)
-		return -1;
-	if ((w->cfg.given & WORKER_SET_NETWORK) && strcmp(w->chain.network->name, w->cfg.network) != 0) {
+	if (w->cfg.common.network_named && strcmp(w->chain.network->name, w->cfg.common.network) != 0) {
 		log_error("the node at %s:%u is on network %s, not %s (-network)", w->rpc.ep.host,
-			  (unsigned)w->rpc.ep.port, w->chain.network->name, w->cfg.network);
+			  (unsigned)w->rpc.ep.port, w->chain.network->name, w->cfg.common.network);
 		return -1;
 	}
 	address_encode(w->chain.network->family, w->addr, w->address);

@@ -6,18 +6,18 @@
 #include "worker/upload.h"
 
 int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t *output,
-		 const outtree_t *tree, uint32_t first, uint64_t max_bytes, struct buf *enc,
-		 struct avail_ref *ref)
+		 const uint8_t (*pre_digests)[HASH_LEN], const outtree_t *tree, uint32_t first, uint64_t max_bytes,
+		 struct buf *enc, struct avail_ref *ref)
 {
 	uint32_t tiles = kernel_tile_count(s), count = 0;
 	uint64_t bytes = 0;
-	if (first >= tiles)
+	if (first >= tiles || (s->kind == JOB_MLP_I8 && !pre_digests))
 		return ASSAY_EARG;
 	if (max_bytes > AVAIL_CHUNK_MAX_BYTES)
 		max_bytes = AVAIL_CHUNK_MAX_BYTES;
 	while (first + count < tiles &&
-	       (count == 0 || bytes + kernel_tile_bytes(s, first + count) <= max_bytes))
-		bytes += kernel_tile_bytes(s, first + count++);
+	       (count == 0 || bytes + kernel_leaf_bytes(s, first + count) <= max_bytes))
+		bytes += kernel_leaf_bytes(s, first + count++);
 	struct avail_chunk c;
 	uint8_t(*proof)[HASH_LEN] = malloc(AVAIL_MAX_PROOF * HASH_LEN);
 	uint8_t *data = malloc(bytes ? bytes : 1);
@@ -29,8 +29,8 @@ int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], cons
 	if (!rc) {
 		size_t off = 0;
 		for (uint32_t i = first; i < first + count; i++) {
-			kernel_tile_extract(s, output, i, data + off);
-			off += kernel_tile_bytes(s, i);
+			kernel_leaf_extract(s, output, pre_digests, i, data + off);
+			off += kernel_leaf_bytes(s, i);
 		}
 		memcpy(c.job_id, job_id, HASH_LEN);
 		outtree_root(tree, c.root);

@@ -13,12 +13,13 @@
 #include "worker/outtree.h"
 
 /* Encodes into enc the chunk of as many whole tiles from first as fit in
- * max_bytes of tile bytes (at least one; max_bytes <= AVAIL_CHUNK_MAX_BYTES)
- * of output (row-major, the whole job), proven against tree's root, and
- * fills ref to name it. 0, ASSAY_EARG (first past the last tile),
- * ASSAY_ENOMEM. */
+ * max_bytes of leaf bytes (at least one; max_bytes <= AVAIL_CHUNK_MAX_BYTES)
+ * of output (row-major, the whole job) with, for mlp, each tile's
+ * pre-activation digest from pre_digests (NULL for matmul), proven against
+ * tree's root, and fills ref to name it. 0, ASSAY_EARG (first past the last
+ * tile, or mlp without digests), ASSAY_ENOMEM. */
 int upload_chunk(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t *output,
-		 const outtree_t *tree, uint32_t first, uint64_t max_bytes, struct buf *enc,
-		 struct avail_ref *ref);
+		 const uint8_t (*pre_digests)[HASH_LEN], const outtree_t *tree, uint32_t first, uint64_t max_bytes,
+		 struct buf *enc, struct avail_ref *ref);
 
 #endif

@@ -8,28 +8,37 @@
 #include "core/sha256.h"
 #include "worker/work.h"
 
-int work_commit(const struct job_shape *s, const uint8_t *output, outtree_t **tree,
-		uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+int work_commit(const struct job_shape *s, const uint8_t *output, const uint8_t *pre, outtree_t **tree,
+		uint8_t (**digests)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
 {
 	uint8_t (*leaves)[HASH_LEN];
 	*tree = NULL;
-	int rc = kernel_commit(s, output, &leaves, root, output_hash);
-	if (rc)
+	*digests = NULL;
+	if ((s->kind == JOB_MLP_I8) != (pre != NULL))
+		return ASSAY_EARG;
+	if (pre && mlp_pre_digests(s, pre, digests) != 0)
+		return ASSAY_ENOMEM;
+	int rc = kernel_commit_pre(s, output, (const uint8_t(*)[HASH_LEN]) * digests, &leaves, root, output_hash);
+	if (rc) {
+		free(*digests);
+		*digests = NULL;
 		return rc;
+	}
 	*tree = outtree_build(leaves, kernel_tile_count(s));
 	return *tree ? 0 : ASSAY_ENOMEM;
 }
 
 int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
-			const uint8_t *output, const outtree_t *tree, const uint8_t challenge_seed[HASH_LEN],
-			uint32_t samples, struct buf *payload, uint64_t *units)
+			const uint8_t *output, const uint8_t *pre, const outtree_t *tree,
+			const uint8_t challenge_seed[HASH_LEN], uint32_t samples, struct buf *payload, uint64_t *units)
 {
 	uint32_t tiles = kernel_tile_count(s), idx[JOB_MAX_SAMPLES];
-	if (samples == 0 || samples > JOB_MAX_SAMPLES || outtree_leaves(tree) != tiles)
+	if (samples == 0 || samples > JOB_MAX_SAMPLES || outtree_leaves(tree) != tiles ||
+	    (s->kind == JOB_MLP_I8) != (pre != NULL))
 		return ASSAY_EARG;
 	uint32_t count = kernel_challenge_indices(challenge_seed, samples, tiles, idx);
 	struct job_reveal_payload *v = calloc(1, sizeof(*v));
-	uint8_t *tile_buf[JOB_MAX_SAMPLES] = {0};
+	uint8_t *tile_buf[JOB_MAX_SAMPLES] = {0}, *pre_buf[JOB_MAX_SAMPLES] = {0};
 	uint8_t (*paths)[MERKLE_MAX_DEPTH][HASH_LEN] = calloc(count, sizeof(*paths));
 	int rc = v && paths ? 0 : ASSAY_ENOMEM;
 	*units = 0;
@@ -46,19 +55,30 @@ int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN
 			break;
 		}
 		kernel_tile_extract(s, output, idx[c], tile_buf[c]);
+		uint64_t plen = pre ? mlp_tile_pre_bytes(s, idx[c]) : 0;
+		if (pre && !(pre_buf[c] = malloc(plen))) {
+			rc = ASSAY_ENOMEM;
+			break;
+		}
+		if (pre)
+			mlp_tile_pre_extract(s, pre, idx[c], pre_buf[c]);
 		if ((rc = outtree_proof(tree, idx[c], paths[c], &depth)) != 0)
 			break;
-		v->tiles[c] = (struct tile_proof){idx[c], tile_buf[c], (size_t)len,
+		v->tiles[c] = (struct tile_proof){idx[c], tile_buf[c], (size_t)len, pre_buf[c], (size_t)plen,
 						  (const uint8_t (*)[HASH_LEN])paths[c], depth};
-		*units += compute_tile_units(s, idx[c], len, depth);
+		*units += compute_tile_units(s, idx[c], len + plen, depth);
 	}
+	if (count)
+		*units += compute_reveal_fixed_units(s);
 	if (rc == 0) {
 		compute_reveal_encode(v, payload);
 		if (payload->oom)
 			rc = ASSAY_ENOMEM;
 	}
-	for (uint32_t c = 0; c < count; c++)
+	for (uint32_t c = 0; c < count; c++) {
 		free(tile_buf[c]);
+		free(pre_buf[c]);
+	}
 	free(paths);
 	free(v);
 	return rc;

@@ -14,17 +14,21 @@
 #include "worker/outtree.h"
 
 /* Leaves, root and output hash of a whole output, with the tree kept for
- * proofs. *tree is the caller's to destroy. 0 or ASSAY_ENOMEM. */
-int work_commit(const struct job_shape *s, const uint8_t *output, outtree_t **tree,
-		uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
+ * proofs. For mlp, pre is the whole job's pre-activations (mlp.h) and
+ * *digests receives every tile's P_i (malloc()ed, the caller frees; NULL
+ * for matmul, where pre is NULL). *tree is the caller's to destroy. 0,
+ * ASSAY_EARG or ASSAY_ENOMEM. */
+int work_commit(const struct job_shape *s, const uint8_t *output, const uint8_t *pre, outtree_t **tree,
+		uint8_t (**digests)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
 
 /* Appends the job_reveal payload (docs/compute.md §7.5): the root it opens,
  * then the tiles that challenge_seed selects out of output's tree, in
- * challenge order; *units is the checking work the chain will meter (§6.4;
+ * challenge order, each with its pre-activations out of pre for mlp (NULL
+ * for matmul); *units is the checking work the chain will meter (§6.4;
  * gas is units x gas_per_check_unit). 0, ASSAY_ENOMEM or ASSAY_EARG. */
 int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
-			const uint8_t *output, const outtree_t *tree, const uint8_t challenge_seed[HASH_LEN],
-			uint32_t samples, struct buf *payload, uint64_t *units);
+			const uint8_t *output, const uint8_t *pre, const outtree_t *tree,
+			const uint8_t challenge_seed[HASH_LEN], uint32_t samples, struct buf *payload, uint64_t *units);
 
 /* Outputs of at most this many bytes go on chain as a blob (docs/compute.md
  * §13): 64 KiB is a 128 x 128 int32 product or a large mlp batch, small next

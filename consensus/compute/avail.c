@@ -226,8 +226,14 @@ uint64_t avail_run_bytes(const struct job_shape *s, uint32_t first, uint32_t cou
 		return UINT64_MAX;
 	uint64_t sum = 0;
 	for (uint32_t i = first; i < first + count; i++)
-		sum += kernel_tile_bytes(s, i);
+		sum += kernel_leaf_bytes(s, i);
 	return sum;
+}
+
+uint64_t avail_output_bytes(const struct job_shape *s)
+{
+	uint64_t tiles = kernel_tile_count(s);
+	return kernel_output_bytes(s) + (s->kind == JOB_MLP_I8 ? tiles * HASH_LEN : 0);
 }
 
 int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], const struct avail_chunk *c,
@@ -249,7 +255,7 @@ int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], c
 	size_t off = 0;
 	for (uint32_t k = 0; k < c->tile_count; k++) {
 		uint32_t i = c->first_tile + k;
-		size_t len = (size_t)kernel_tile_bytes(s, i);
+		size_t len = (size_t)kernel_leaf_bytes(s, i); /* mlp: output bytes, then P_i */
 		kernel_tile_leaf(i, c->data + off, len, leaves[k]);
 		off += len;
 	}

@@ -33,7 +33,7 @@ struct avail_chunk {
 	uint8_t root[HASH_LEN]; /* the slot's committed tile root */
 	uint32_t first_tile;
 	uint32_t tile_count;              /* >= 1 */
-	const uint8_t *data;              /* the tiles' bytes, concatenated in index order */
+	const uint8_t *data;              /* the tiles' leaf bytes (output; mlp: then P_i), in index order */
 	size_t data_len;                  /* <= AVAIL_CHUNK_MAX_BYTES */
 	const uint8_t (*proof)[HASH_LEN]; /* range proof, in avail_range_proof's order */
 	size_t proof_len;                 /* <= AVAIL_MAX_PROOF */
@@ -103,8 +103,12 @@ int avail_chunk_check(const struct job_shape *s, const uint8_t root[HASH_LEN], c
  * the spot-check. *from: the height its upload window counts from, the
  * reveal's. The one place that says when "the root is known". */
 int avail_slot_open(const struct job_record *j, unsigned slot, uint64_t *from);
-/* Bytes of tiles [first, first + count) of shape s; UINT64_MAX when the run
- * leaves the job's tiles. */
+/* Chunk data bytes of tiles [first, first + count) of shape s (each tile's
+ * leaf bytes: its output, and for mlp its 32-byte pre-activation digest
+ * P_i); UINT64_MAX when the run leaves the job's tiles. */
 uint64_t avail_run_bytes(const struct job_shape *s, uint32_t first, uint32_t count);
+/* Chunk data bytes of the whole output: the output, plus 32 per tile for
+ * mlp. What the upload window must carry. */
+uint64_t avail_output_bytes(const struct job_shape *s);
 
 #endif

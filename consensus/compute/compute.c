@@ -627,10 +627,13 @@ static void src_close(struct kernel_src *src)
 		free((void *)src->data[i]);
 }
 
-/* Gas units of checking tile proof t (docs/compute.md §6). */
-static uint64_t tile_units(const struct job_shape *s, const struct tile_proof *t)
+/* Gas units of checking tile proof t (docs/compute.md §6): a revealed one,
+ * or a disputed one (mlp disputes recompute). */
+static uint64_t tile_units(const struct job_shape *s, const struct tile_proof *t, int dispute)
 {
-	return compute_tile_units(s, t->index, t->tile_len, t->depth);
+	uint64_t bytes = (uint64_t)t->tile_len + t->pre_len;
+	return dispute ? compute_dispute_tile_units(s, t->index, bytes, t->depth)
+		       : compute_tile_units(s, t->index, bytes, t->depth);
 }
 
 static int charge(const struct compute_env *env, unsigned __int128 units, uint64_t gas_limit,
@@ -644,15 +647,33 @@ static int charge(const struct compute_env *env, unsigned __int128 units, uint64
 	return 0;
 }
 
-/* 0 if proof t of tile t->index verifies against root. */
-static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const uint8_t root[HASH_LEN])
+/* 0 if proof t of tile t->index verifies against root; ASSAY_ENOMEM is
+ * ours, any other code a wrong proof. An mlp leaf binds the tile's
+ * pre-activation digest P_i (docs/compute.md §3): a reveal carries the
+ * pre-activations it hashes to, a dispute the 32-byte digest itself. */
+static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const uint8_t root[HASH_LEN],
+		    int dispute)
 {
 	uint32_t tiles = kernel_tile_count(s);
 	if (t->index >= tiles || t->tile_len != kernel_tile_bytes(s, t->index))
 		return ASSAY_EINVALID;
 	uint8_t leaf[HASH_LEN];
-	kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
-	return merkle_verify(leaf, t->index, tiles, t->path, t->depth, root);
+	if (s->kind != JOB_MLP_I8) {
+		if (t->pre_len)
+			return ASSAY_EINVALID;
+		kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
+	} else {
+		uint8_t digest[HASH_LEN];
+		if (dispute ? t->pre_len != HASH_LEN : t->pre_len != mlp_tile_pre_bytes(s, t->index))
+			return ASSAY_EINVALID;
+		if (dispute)
+			memcpy(digest, t->pre, HASH_LEN);
+		else
+			mlp_pre_digest(t->pre, t->pre_len, digest);
+		if (mlp_tile_leaf(t->index, t->tile, t->tile_len, digest, leaf))
+			return ASSAY_ENOMEM;
+	}
+	return merkle_verify(leaf, t->index, tiles, t->path, t->depth, root) ? ASSAY_ESIG : 0;
 }
 
 /* ---- transactions ---- */
@@ -722,11 +743,29 @@ static uint64_t tree_depth(uint32_t tiles)
 	return depth;
 }
 
+/* Bytes of tile 0's reveal: its output and, for mlp, its pre-activations. */
+static uint64_t reveal_tile_bytes(const struct job_shape *s)
+{
+	return kernel_tile_bytes(s, 0) + (s->kind == JOB_MLP_I8 ? mlp_tile_pre_bytes(s, 0) : 0);
+}
+
 /* Units of checking one worst-case tile: tile 0 is never an edge tile, so it
  * is the largest and costliest (as tile_units() counts). */
 static unsigned __int128 worst_tile_units(const struct job_shape *s)
 {
-	return compute_tile_units(s, 0, kernel_tile_bytes(s, 0), tree_depth(kernel_tile_count(s)));
+	return compute_tile_units(s, 0, reveal_tile_bytes(s), tree_depth(kernel_tile_count(s)));
+}
+
+/* The same for a dispute of it (its proof carries P_i, not the z's). */
+static unsigned __int128 worst_dispute_units(const struct job_shape *s)
+{
+	return compute_dispute_tile_units(s, 0, kernel_leaf_bytes(s, 0), tree_depth(kernel_tile_count(s)));
+}
+
+/* Units of a worst-case reveal of k tiles. */
+static unsigned __int128 worst_reveal_units(const struct job_shape *s, uint64_t k)
+{
+	return worst_tile_units(s) * k + compute_reveal_fixed_units(s);
 }
 
 static uint64_t challenged_count(const struct job_spec *spec)
@@ -744,14 +783,18 @@ static int reveal_fits(const struct compute_env *env, const struct job_spec *spe
 {
 	const struct job_shape *s = &spec->shape;
 	uint64_t tile_max = kernel_tile_bytes(s, 0); /* tile 0 is never an edge tile */
-	if (tile_max > TILE_MAX_BYTES) {
-		snprintf(why, whylen, "a tile is %llu bytes, limit %u", (unsigned long long)tile_max, TILE_MAX_BYTES);
+	uint64_t pre_max = s->kind == JOB_MLP_I8 ? mlp_tile_pre_bytes(s, 0) : 0;
+	if (tile_max > TILE_MAX_BYTES || pre_max > TILE_MAX_PRE_BYTES || kernel_leaf_bytes(s, 0) > AVAIL_CHUNK_MAX_BYTES) {
+		snprintf(why, whylen, "a tile is %llu bytes with %llu of pre-activations, limits %u and %u",
+			 (unsigned long long)tile_max, (unsigned long long)pre_max, TILE_MAX_BYTES, TILE_MAX_PRE_BYTES);
 		return ASSAY_ELIMIT;
 	}
 	uint64_t depth = tree_depth(kernel_tile_count(s));
 	uint64_t k = challenged_count(spec);
-	/* root, count, then per tile: index u32, length varint, bytes, depth varint, path */
-	unsigned __int128 bytes = (unsigned __int128)k * (4 + 9 + tile_max + 9 + 32 * depth) + 32 + 32 + 9;
+	/* root, count, then per tile: index u32, length varint, bytes, pre length
+	 * varint, pre-activations, depth varint, path */
+	unsigned __int128 bytes =
+		(unsigned __int128)k * (4 + 9 + tile_max + 9 + pre_max + 9 + 32 * depth) + 32 + 32 + 9;
 	if (env->max_tx_bytes && bytes + 200 > env->max_tx_bytes) {
 		snprintf(why, whylen, "a reveal of %llu tiles may take %llu bytes, above max_tx_bytes %llu",
 			 (unsigned long long)k, (unsigned long long)(uint64_t)bytes,
@@ -759,7 +802,7 @@ static int reveal_fits(const struct compute_env *env, const struct job_spec *spe
 		return ASSAY_ELIMIT;
 	}
 	uint64_t gas;
-	int over = compute_check_gas(env->params->gas_per_check_unit, worst_tile_units(s) * k, &gas) != 0;
+	int over = compute_check_gas(env->params->gas_per_check_unit, worst_reveal_units(s, k), &gas) != 0;
 	if (env->max_block_gas && (over || gas > env->max_block_gas)) {
 		snprintf(why, whylen, "checking a reveal may cost %llu gas, above max_block_gas %llu",
 			 (unsigned long long)gas, (unsigned long long)env->max_block_gas);
@@ -775,11 +818,11 @@ static int reveal_fits(const struct compute_env *env, const struct job_spec *spe
 
 int compute_check_escrow(const struct compute_env *env, const struct job_spec *spec, uint64_t *amount)
 {
-	unsigned __int128 tile = worst_tile_units(&spec->shape);
 	uint64_t reveal_gas, dispute_gas;
 	*amount = UINT64_MAX;
-	if (compute_check_gas(env->params->gas_per_check_unit, tile * challenged_count(spec), &reveal_gas) ||
-	    compute_check_gas(env->params->gas_per_check_unit, tile * 2, &dispute_gas))
+	if (compute_check_gas(env->params->gas_per_check_unit, worst_reveal_units(&spec->shape, challenged_count(spec)),
+			      &reveal_gas) ||
+	    compute_check_gas(env->params->gas_per_check_unit, worst_dispute_units(&spec->shape) * 2, &dispute_gas))
 		return ASSAY_EOVERFLOW;
 	unsigned __int128 total =
 		((unsigned __int128)reveal_gas * env->gas_price + env->min_fee) * spec->redundancy +
@@ -817,7 +860,7 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	uint64_t check, cost;
 	if (compute_check_escrow(env, &j.spec, &check) || amount_add(j.spec.reward, check, &cost))
 		return reject(res, ASSAY_EOVERFLOW, "checking this job would cost more than 2^64 base units");
-	if (kernel_output_bytes(&j.spec.shape) > (unsigned __int128)prm->upload_window * prm->chunk_budget_bytes)
+	if (avail_output_bytes(&j.spec.shape) > (unsigned __int128)prm->upload_window * prm->chunk_budget_bytes)
 		return reject(res, ASSAY_ELIMIT, "output cannot be uploaded within upload_window blocks of chunk budget");
 	if (j.spec.input_kind == JOB_INPUT_BLOBS) {
 		struct kernel_src src;
@@ -967,14 +1010,20 @@ static int reveal_admit(const struct compute_env *env, const struct job_reveal_p
 		if (p->tiles[i].index != want[i])
 			return reject(res, ASSAY_EINVALID, "tile %u revealed where tile %u was challenged",
 				      p->tiles[i].index, want[i]);
-		units += tile_units(shape, &p->tiles[i]);
+		units += tile_units(shape, &p->tiles[i], 0);
 	}
+	if (p->count)
+		units += compute_reveal_fixed_units(shape);
 	if ((err = charge(env, units, gas_limit, res)))
 		return err;
-	for (uint32_t i = 0; i < p->count; i++)
-		if (proof_ok(shape, &p->tiles[i], p->root))
-			return reject(res, ASSAY_ESIG, "tile %u: length or Merkle proof does not match the root",
+	for (uint32_t i = 0; i < p->count; i++) {
+		int bad = proof_ok(shape, &p->tiles[i], p->root, 0);
+		if (bad == ASSAY_ENOMEM)
+			return bad;
+		if (bad)
+			return reject(res, ASSAY_ESIG, "tile %u: length, pre-activations or Merkle proof do not match the root",
 				      p->tiles[i].index);
+	}
 	*slot = s;
 	return 0;
 }
@@ -1004,14 +1053,20 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 	if ((err = src_open(env->ledger, &j.spec, &src)))
 		return reject(res, err, "job inputs unavailable");
 	int wrong = -1;
+	/* mlp: one context draws r_l and computes W_l . r_l for every tile */
+	mlp_check_t *mc = shape->kind == JOB_MLP_I8 && p->count ? mlp_check_create(shape, &src, seed) : NULL;
+	if (shape->kind == JOB_MLP_I8 && p->count && !mc)
+		err = ASSAY_ENOMEM;
 	for (uint32_t i = 0; i < p->count && wrong < 0 && !err; i++) {
-		int ck = kernel_check_tile(shape, &src, seed, p->tiles[i].index, p->tiles[i].tile,
-					   p->tiles[i].tile_len);
+		const struct tile_proof *t = &p->tiles[i];
+		int ck = mc ? mlp_check_tile(mc, t->index, t->tile, t->tile_len, t->pre, t->pre_len)
+			    : kernel_check_tile(shape, &src, seed, t->index, t->tile, t->tile_len);
 		if (ck == ASSAY_EINVALID)
 			wrong = (int)i;
 		else
 			err = ck;
 	}
+	mlp_check_destroy(mc);
 	src_close(&src);
 	if (err)
 		return err;
@@ -1053,7 +1108,7 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 			return reject(res, ASSAY_EINVALID, "named worker has no opened root in this job");
 		if (p->index >= kernel_tile_count(shape))
 			return reject(res, ASSAY_EINVALID, "tile %u out of range", p->index);
-		units += tile_units(shape, &p->proof[i]);
+		units += tile_units(shape, &p->proof[i], 1);
 	}
 	if (p->parties == 2) {
 		if (slot[0] == slot[1])
@@ -1064,9 +1119,13 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 	}
 	if ((err = charge(env, units, gas_limit, res)))
 		return err;
-	for (unsigned i = 0; i < p->parties; i++)
-		if (proof_ok(shape, &p->proof[i], slot[i]->root))
-			return reject(res, ASSAY_ESIG, "tile or Merkle proof does not match the worker's root");
+	for (unsigned i = 0; i < p->parties; i++) {
+		int bad = proof_ok(shape, &p->proof[i], slot[i]->root, 1);
+		if (bad == ASSAY_ENOMEM)
+			return bad;
+		if (bad)
+			return reject(res, ASSAY_ESIG, "tile, digest or Merkle proof does not match the worker's root");
+	}
 	struct account acct;
 	if ((err = ledger_get_account(env->ledger, sender, &acct)))
 		return err;

@@ -12,6 +12,7 @@
 
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/error.h"
 #include "core/ledger.h"
 #include "core/tx.h"
@@ -50,14 +51,29 @@ struct compute_params {
 
 void compute_params_default(struct compute_params *p);
 
-/* Units of checking work one revealed or disputed tile costs (docs/compute.md
- * §6): the kernel's check units, its bytes / 64 and its path of depth
- * hashes, plus one. The chain meters them; the worker and the CLI size their
- * gas limits with the same sum. */
+/* Units of checking work one revealed tile costs (docs/compute.md §6): the
+ * kernel's check units, its bytes (output and mlp pre-activations) / 64 and
+ * its path of depth hashes, plus one. The chain meters them; the worker and
+ * the CLI size their gas limits with the same sum. */
 static inline uint64_t compute_tile_units(const struct job_shape *s, uint32_t index, uint64_t tile_len,
 					  uint64_t depth)
 {
 	return kernel_check_units(s, index) + tile_len / 64 + depth + 1;
+}
+
+/* Units a reveal costs once, whatever its tiles: mlp's W_l . r_l. */
+static inline uint64_t compute_reveal_fixed_units(const struct job_shape *s)
+{
+	return s->kind == JOB_MLP_I8 ? mlp_check_fixed_units(s) : 0;
+}
+
+/* Units of checking one disputed tile: as compute_tile_units, but mlp's
+ * dispute recomputes the tile's rows through every layer. */
+static inline uint64_t compute_dispute_tile_units(const struct job_shape *s, uint32_t index, uint64_t tile_len,
+						  uint64_t depth)
+{
+	uint64_t kernel = s->kind == JOB_MLP_I8 ? mlp_recompute_units(s, index) : kernel_check_units(s, index);
+	return kernel + tile_len / 64 + depth + 1;
 }
 
 /* Gas of checking tile work (docs/compute.md §6): units x gas_per_check_unit,

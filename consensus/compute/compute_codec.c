@@ -165,6 +165,7 @@ static void put_proof(struct buf *b, const struct tile_proof *t, int with_index)
 	if (with_index)
 		buf_put_u32(b, t->index);
 	buf_put_bytes(b, t->tile, t->tile_len);
+	buf_put_bytes(b, t->pre, t->pre_len);
 	buf_put_varint(b, t->depth);
 	buf_put(b, t->path, t->depth * HASH_LEN);
 }
@@ -174,6 +175,7 @@ static void read_proof(struct reader *r, struct tile_proof *t, int with_index)
 	if (with_index)
 		t->index = rd_u32(r);
 	t->tile = rd_bytes(r, &t->tile_len, TILE_MAX_BYTES);
+	t->pre = rd_bytes(r, &t->pre_len, TILE_MAX_PRE_BYTES);
 	t->depth = (size_t)rd_count(r, MERKLE_MAX_DEPTH);
 	t->path = (const uint8_t(*)[HASH_LEN])rd_fixed(r, t->depth * HASH_LEN);
 	if (!t->path && t->depth == 0 && !r->err)

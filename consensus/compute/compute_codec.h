@@ -19,6 +19,7 @@
 #define JOB_MAX_REDUNDANCY 3    /* r is 1..3 (docs/compute.md §1) */
 #define JOB_MAX_EXCLUDED 16     /* workers that failed a job; one more fails it */
 #define TILE_MAX_BYTES (1u << 20) /* one revealed tile */
+#define TILE_MAX_PRE_BYTES (4u << 20) /* one revealed tile's mlp pre-activations (a transaction's hard ceiling) */
 
 enum job_input_kind {
 	JOB_INPUT_SEED = 0,  /* inputs expand from a 32-byte seed */
@@ -59,8 +60,11 @@ struct job_salt_payload {
 /* One revealed tile; pointers point into the decoded payload. */
 struct tile_proof {
 	uint32_t index;
-	const uint8_t *tile;
+	const uint8_t *tile;             /* the tile's output bytes */
 	size_t tile_len;
+	const uint8_t *pre;              /* mlp: a reveal's pre-activations of the tile (mlp.h), a dispute's
+					    32-byte digest P_i; matmul: empty */
+	size_t pre_len;                  /* <= TILE_MAX_PRE_BYTES */
 	const uint8_t (*path)[HASH_LEN]; /* bottom-up audit path */
 	size_t depth;
 };

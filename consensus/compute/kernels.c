@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/merkle.h"
@@ -138,39 +139,103 @@ static void expand_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HAS
 }
 
 /* OpenSSL's ChaCha20 (its IV is the RFC 8439 block: u32 LE counter ||
- * 96-bit nonce) has AVX2/AVX-512 code paths; fetched once. */
+ * 96-bit nonce) has AVX2/AVX-512 code paths; fetched once. Each thread keeps
+ * its own cipher context and a scratch buffer for tile checks (struct
+ * kernel_thread): creating a context per call cost more than expanding an
+ * 8x8 tile's rows and columns. Threads never share them, so consensus code
+ * may check tiles on several threads; the key's destructor frees them when
+ * a thread ends. */
 static EVP_CIPHER *chacha;
+static pthread_key_t thread_key;
 static pthread_once_t chacha_once = PTHREAD_ONCE_INIT;
+
+struct kernel_thread {
+	EVP_CIPHER_CTX *ctx; /* this thread's ChaCha20 context, re-keyed per call */
+	uint8_t *scratch;    /* tile check inputs; kept while <= SCRATCH_KEEP bytes */
+	size_t scratch_cap;  /* bytes at scratch */
+	struct {
+		int used;               /* entry filled */
+		uint8_t in[HASH_LEN + 1]; /* seed || u8 id */
+		uint8_t key[HASH_LEN];  /* expand_key of in */
+	} keys[KERNEL_MAX_INPUTS];      /* last stream key per input id (a tile check reads two) */
+};
+#define SCRATCH_KEEP (1u << 20)
+
+static void thread_free(void *p)
+{
+	struct kernel_thread *t = p;
+	EVP_CIPHER_CTX_free(t->ctx);
+	free(t->scratch);
+	free(t);
+}
+
 static void chacha_fetch(void)
 {
 	chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-	if (!chacha)
-		abort(); /* OpenSSL without ChaCha20: inputs cannot be expanded */
+	if (!chacha || pthread_key_create(&thread_key, thread_free) != 0)
+		abort(); /* no ChaCha20 (or no thread key): inputs cannot be expanded */
+}
+
+/* This thread's state, made on first use (NULL only when out of memory). */
+static struct kernel_thread *thread_state(void)
+{
+	pthread_once(&chacha_once, chacha_fetch);
+	struct kernel_thread *t = pthread_getspecific(thread_key);
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ctx = EVP_CIPHER_CTX_new();
+	if (!t->ctx || pthread_setspecific(thread_key, t) != 0) {
+		EVP_CIPHER_CTX_free(t->ctx);
+		free(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* out[0..n) = keystream from block `block` on (n need not be whole blocks). */
 static void chacha_stream(const uint8_t key[HASH_LEN], uint32_t block, uint8_t *out, size_t n)
 {
-	pthread_once(&chacha_once, chacha_fetch);
+	struct kernel_thread *t = thread_state();
 	uint8_t iv[16] = {0};
 	le32_put(iv, block);
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || !EVP_EncryptInit_ex2(ctx, chacha, key, iv, NULL))
+	if (!t || !EVP_EncryptInit_ex2(t->ctx, chacha, key, iv, NULL))
 		abort(); /* allocation failure in a void, pure function */
 	memset(out, 0, n);
 	while (n) {
 		int chunk = n > (1u << 30) ? 1 << 30 : (int)n, outl = 0;
-		EVP_EncryptUpdate(ctx, out, &outl, out, chunk);
+		EVP_EncryptUpdate(t->ctx, out, &outl, out, chunk);
 		out += chunk;
 		n -= (size_t)chunk;
 	}
-	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* expand_key, remembered per thread and input id: a validator expands the
+ * same two inputs for every tile it checks. */
+static void stream_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HASH_LEN])
+{
+	struct kernel_thread *t = thread_state();
+	unsigned slot = id % KERNEL_MAX_INPUTS;
+	if (t && t->keys[slot].used && t->keys[slot].in[HASH_LEN] == id &&
+	    memcmp(t->keys[slot].in, seed, HASH_LEN) == 0) {
+		memcpy(key, t->keys[slot].key, HASH_LEN);
+		return;
+	}
+	expand_key(seed, id, key);
+	if (t) {
+		memcpy(t->keys[slot].in, seed, HASH_LEN);
+		t->keys[slot].in[HASH_LEN] = id;
+		memcpy(t->keys[slot].key, key, HASH_LEN);
+		t->keys[slot].used = 1;
+	}
 }
 
 void kernel_expand(const uint8_t seed[HASH_LEN], uint8_t id, uint64_t off, uint8_t *out, size_t n)
 {
 	uint8_t key[HASH_LEN];
-	expand_key(seed, id, key);
+	stream_key(seed, id, key);
 	uint64_t block = off / CHACHA_BLOCK;
 	size_t skip = (size_t)(off % CHACHA_BLOCK);
 	if (skip && n) {
@@ -253,50 +318,6 @@ int8_t kernel_requant(int64_t acc, unsigned shift, int relu)
 	return (int8_t)acc;
 }
 
-/* Runs nrows rows x (nrows x d0) through every layer into out (nrows x dL). */
-static int mlp_rows(const struct job_shape *s, const int8_t *x, uint8_t *const w[MLP_MAX_LAYERS],
-		    uint8_t *const bias[MLP_MAX_LAYERS], uint32_t nrows, int8_t *out)
-{
-	uint32_t widest = 0;
-	for (unsigned l = 0; l <= s->layers; l++)
-		if (s->dims[l] > widest)
-			widest = s->dims[l];
-	int8_t *cur = malloc(widest), *next = malloc(widest);
-	int64_t *acc = malloc(sizeof(int64_t) * widest);
-	if (!cur || !next || !acc) {
-		free(cur);
-		free(next);
-		free(acc);
-		return ASSAY_ENOMEM;
-	}
-	for (uint32_t row = 0; row < nrows; row++) {
-		memcpy(cur, x + (size_t)row * s->dims[0], s->dims[0]);
-		for (unsigned l = 0; l < s->layers; l++) {
-			uint32_t din = s->dims[l], dout = s->dims[l + 1];
-			const int8_t *W = (const int8_t *)w[l];
-			for (uint32_t j = 0; j < dout; j++)
-				acc[j] = (int32_t)le32_get(bias[l] + 4 * (size_t)j);
-			for (uint32_t i = 0; i < din; i++) {
-				int64_t xi = cur[i];
-				const int8_t *wr = W + (size_t)i * dout;
-				for (uint32_t j = 0; j < dout; j++)
-					acc[j] += xi * wr[j];
-			}
-			int last = l + 1 == s->layers;
-			for (uint32_t j = 0; j < dout; j++)
-				next[j] = kernel_requant(acc[j], s->shifts[l], !last);
-			int8_t *t = cur;
-			cur = next;
-			next = t;
-		}
-		memcpy(out + (size_t)row * s->n, cur, s->n);
-	}
-	free(cur);
-	free(next);
-	free(acc);
-	return 0;
-}
-
 int kernel_mlp_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], uint32_t row0,
 		   uint32_t nrows, int8_t *out)
 {
@@ -305,7 +326,7 @@ int kernel_mlp_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUT
 		w[l] = in[1 + 2 * l];
 		bias[l] = in[2 + 2 * l];
 	}
-	return mlp_rows(s, (const int8_t *)in[0] + (size_t)row0 * s->dims[0], w, bias, nrows, out);
+	return mlp_ref_rows(s, (const int8_t *)in[0] + (size_t)row0 * s->dims[0], w, bias, nrows, out, NULL);
 }
 
 int kernel_compute_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],
@@ -375,26 +396,48 @@ void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[
 	sha256_2(prefix, sizeof(prefix), tile, len, leaf);
 }
 
-int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
-		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i)
 {
+	return kernel_tile_bytes(s, i) + (s->kind == JOB_MLP_I8 ? HASH_LEN : 0);
+}
+
+void kernel_leaf_extract(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+			 uint32_t i, uint8_t *unit)
+{
+	kernel_tile_extract(s, output, i, unit);
+	if (s->kind == JOB_MLP_I8)
+		memcpy(unit + kernel_tile_bytes(s, i), pre_digests[i], HASH_LEN);
+}
+
+int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+{
+	if (s->kind == JOB_MLP_I8 && !pre_digests)
+		return ASSAY_EARG;
 	uint32_t n = kernel_tile_count(s);
 	uint8_t(*lv)[HASH_LEN] = malloc((size_t)n * HASH_LEN);
-	uint8_t *tile = malloc((size_t)s->tile_rows * s->tile_cols * kernel_elem_bytes(s));
-	if (!lv || !tile) {
+	uint8_t *unit = malloc((size_t)kernel_leaf_bytes(s, 0)); /* tile 0 is never an edge tile */
+	if (!lv || !unit) {
 		free(lv);
-		free(tile);
+		free(unit);
 		return ASSAY_ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		kernel_tile_extract(s, output, i, tile);
-		kernel_tile_leaf(i, tile, kernel_tile_bytes(s, i), lv[i]);
+		kernel_leaf_extract(s, output, pre_digests, i, unit);
+		kernel_tile_leaf(i, unit, kernel_leaf_bytes(s, i), lv[i]);
 	}
-	free(tile);
+	free(unit);
 	merkle_root((const uint8_t(*)[HASH_LEN])lv, n, root);
-	sha256(output, kernel_output_bytes(s), output_hash);
+	if (output_hash) /* a client checking a root needs no output hash */
+		sha256(output, kernel_output_bytes(s), output_hash);
 	*leaves = lv;
 	return 0;
+}
+
+int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
+		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+{
+	return kernel_commit_pre(s, output, NULL, leaves, root, output_hash);
 }
 
 void kernel_challenge_seed(const uint8_t beacon[HASH_LEN], const uint8_t *salt, const uint8_t job_id[HASH_LEN],
@@ -515,15 +558,6 @@ static void axpy_i8(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
 		acc[t] += x[t] * c;
 }
 
-/* sum x[t] * w[t], 0 <= w[t] < 2^31, k <= 2^24 terms. */
-static int64_t dot_i8(const int8_t *x, const int64_t *w, uint32_t k)
-{
-	int64_t s = 0;
-	for (uint32_t t = 0; t < k; t++)
-		s += x[t] * w[t];
-	return s;
-}
-
 /* sum v[j] * c[j], int32 v, 0 <= c[j] < 2^21, n <= DOT32_CHUNK. */
 static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
 {
@@ -531,6 +565,33 @@ static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
 	for (uint32_t j = 0; j < n; j++)
 		s += (int64_t)v[j] * c[j];
 	return s;
+}
+
+/* Both limb sums of one row of A against y mod p in one pass. */
+static void dot2_i8(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	int64_t lo = 0, hi = 0;
+	for (uint32_t t = 0; t < k; t++) {
+		lo += x[t] * w_lo[t];
+		hi += x[t] * w_hi[t];
+	}
+	out[0] = lo;
+	out[1] = hi;
+}
+
+/* Exact recompute of a small tile: out[i*nc+j] = sum_t a_i[t] * b_j[t].
+ * Accumulating in int32 is exact: every partial sum is a sum of at most k <=
+ * KERNEL_MAX_K products, each in [-2^14 + 2^7, 2^14] (kernels.h). */
+static void tile_dots(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
+{
+	for (uint32_t i = 0; i < nr; i++)
+		for (uint32_t j = 0; j < nc; j++) {
+			const int8_t *x = a + (size_t)i * k, *y = b + (size_t)j * k;
+			int32_t acc = 0;
+			for (uint32_t t = 0; t < k; t++)
+				acc += x[t] * y[t];
+			out[(size_t)i * nc + j] = acc;
+		}
 }
 
 #ifdef KERNEL_X86
@@ -554,22 +615,6 @@ __attribute__((target("avx2"))) static int64_t hsum_avx2(__m256i v)
 	int64_t lanes[4];
 	_mm256_storeu_si256((__m256i *)lanes, v);
 	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
-}
-
-__attribute__((target("avx2"))) static int64_t dot_i8_avx2(const int8_t *x, const int64_t *w, uint32_t k)
-{
-	__m256i sv = _mm256_setzero_si256();
-	uint32_t t = 0;
-	for (; t + 4 <= k; t += 4) {
-		int32_t four;
-		memcpy(&four, x + t, 4);
-		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
-		sv = _mm256_add_epi64(sv, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w + t))));
-	}
-	int64_t s = hsum_avx2(sv);
-	for (; t < k; t++)
-		s += x[t] * w[t];
-	return s;
 }
 
 /* Four columns at once, both limbs: lo[t] += sum_q x_q[t] c_lo[q], hi
@@ -630,16 +675,288 @@ __attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *v, cons
 	}
 }
 
+__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *w_lo,
+							 const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	__m256i sl = _mm256_setzero_si256(), sh = sl;
+	uint32_t t = 0;
+	for (; t + 4 <= k; t += 4) {
+		int32_t four;
+		memcpy(&four, x + t, 4);
+		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
+		sl = _mm256_add_epi64(sl, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w_lo + t))));
+		sh = _mm256_add_epi64(sh, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w_hi + t))));
+	}
+	out[0] = hsum_avx2(sl);
+	out[1] = hsum_avx2(sh);
+	for (; t < k; t++) {
+		out[0] += x[t] * w_lo[t];
+		out[1] += x[t] * w_hi[t];
+	}
+}
+
+/* Sign-extends 16 int8 at p to int16 lanes. */
+__attribute__((target("avx2"))) static __m256i load_i8x16_avx2(const int8_t *p)
+{
+	return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
+}
+
+__attribute__((target("avx2"))) static int32_t hsum32_avx2(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+/* tile_dots in blocks of 2 rows x 4 columns: _mm256_madd_epi16 multiplies 16
+ * int16 pairs and adds neighbours into int32 lanes, each lane a partial sum
+ * of the same exact dot product (int32 suffices, as in tile_dots). Rows and
+ * columns past the tile's edge repeat the last one and are not stored. */
+__attribute__((target("avx2"))) static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr,
+							   uint32_t nc, uint32_t k, int32_t *out)
+{
+	uint32_t k16 = k / 16 * 16;
+	for (uint32_t i = 0; i < nr; i += 2) {
+		const int8_t *x0 = a + (size_t)i * k, *x1 = i + 1 < nr ? x0 + k : x0;
+		for (uint32_t j = 0; j < nc; j += 4) {
+			const int8_t *y[4];
+			for (uint32_t q = 0; q < 4; q++)
+				y[q] = b + (size_t)(j + q < nc ? j + q : nc - 1) * k;
+			/* Named accumulators: an array here was kept in memory. */
+			__m256i s00 = _mm256_setzero_si256(), s01 = s00, s02 = s00, s03 = s00;
+			__m256i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+			for (uint32_t t = 0; t < k16; t += 16) {
+				__m256i a0 = load_i8x16_avx2(x0 + t), a1 = load_i8x16_avx2(x1 + t);
+				__m256i b0 = load_i8x16_avx2(y[0] + t), b1 = load_i8x16_avx2(y[1] + t);
+				s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(a0, b0));
+				s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(a1, b0));
+				s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(a0, b1));
+				s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(a1, b1));
+				__m256i b2 = load_i8x16_avx2(y[2] + t), b3 = load_i8x16_avx2(y[3] + t);
+				s02 = _mm256_add_epi32(s02, _mm256_madd_epi16(a0, b2));
+				s12 = _mm256_add_epi32(s12, _mm256_madd_epi16(a1, b2));
+				s03 = _mm256_add_epi32(s03, _mm256_madd_epi16(a0, b3));
+				s13 = _mm256_add_epi32(s13, _mm256_madd_epi16(a1, b3));
+			}
+			__m256i acc[2][4] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}};
+			for (uint32_t r = 0; r < 2 && i + r < nr; r++) {
+				const int8_t *x = r ? x1 : x0;
+				for (uint32_t q = 0; q < 4 && j + q < nc; q++) {
+					int32_t sum = hsum32_avx2(acc[r][q]);
+					for (uint32_t t = k16; t < k; t++)
+						sum += x[t] * y[q][t];
+					out[(size_t)(i + r) * nc + j + q] = sum;
+				}
+			}
+		}
+	}
+}
+
+/* AVX-512 forms of the three Freivalds loops: eight 64-bit lanes, the same
+ * products and sums (only their grouping differs, and every partial sum is
+ * exact), so the same integers. The client's full check is their user. */
+#define AVX512 __attribute__((target("avx512f")))
+AVX512 static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
+				   const int64_t c_hi[4], uint32_t k)
+{
+	__m512i l0 = _mm512_set1_epi64(c_lo[0]), l1 = _mm512_set1_epi64(c_lo[1]);
+	__m512i l2 = _mm512_set1_epi64(c_lo[2]), l3 = _mm512_set1_epi64(c_lo[3]);
+	__m512i h0 = _mm512_set1_epi64(c_hi[0]), h1 = _mm512_set1_epi64(c_hi[1]);
+	__m512i h2 = _mm512_set1_epi64(c_hi[2]), h3 = _mm512_set1_epi64(c_hi[3]);
+	uint32_t t = 0;
+	for (; t + 8 <= k; t += 8) {
+		__m512i x0 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[0] + t)));
+		__m512i x1 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[1] + t)));
+		__m512i x2 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[2] + t)));
+		__m512i x3 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[3] + t)));
+		__m512i sl = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(x0, l0), _mm512_mul_epi32(x1, l1)),
+					      _mm512_add_epi64(_mm512_mul_epi32(x2, l2), _mm512_mul_epi32(x3, l3)));
+		__m512i sh = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(x0, h0), _mm512_mul_epi32(x1, h1)),
+					      _mm512_add_epi64(_mm512_mul_epi32(x2, h2), _mm512_mul_epi32(x3, h3)));
+		_mm512_storeu_si512(lo + t, _mm512_add_epi64(_mm512_loadu_si512(lo + t), sl));
+		_mm512_storeu_si512(hi + t, _mm512_add_epi64(_mm512_loadu_si512(hi + t), sh));
+	}
+	for (; t < k; t++)
+		for (int q = 0; q < 4; q++) {
+			lo[t] += x[q][t] * c_lo[q];
+			hi[t] += x[q][t] * c_hi[q];
+		}
+}
+
+AVX512 static void dot2_i8_avx512(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k,
+				  int64_t out[2])
+{
+	__m512i sl = _mm512_setzero_si512(), sh = sl;
+	uint32_t t = 0;
+	for (; t + 8 <= k; t += 8) {
+		__m512i xv = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x + t)));
+		sl = _mm512_add_epi64(sl, _mm512_mul_epi32(xv, _mm512_loadu_si512(w_lo + t)));
+		sh = _mm512_add_epi64(sh, _mm512_mul_epi32(xv, _mm512_loadu_si512(w_hi + t)));
+	}
+	out[0] = _mm512_reduce_add_epi64(sl);
+	out[1] = _mm512_reduce_add_epi64(sh);
+	for (; t < k; t++) {
+		out[0] += x[t] * w_lo[t];
+		out[1] += x[t] * w_hi[t];
+	}
+}
+
+AVX512 static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
+				   uint32_t n, int64_t out[3])
+{
+	__m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0;
+	uint32_t j = 0;
+	for (; j + 8 <= n; j += 8) {
+		__m512i vv = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v + j)));
+		s0 = _mm512_add_epi64(s0, _mm512_mul_epi32(vv, _mm512_loadu_si512(c0 + j)));
+		s1 = _mm512_add_epi64(s1, _mm512_mul_epi32(vv, _mm512_loadu_si512(c1 + j)));
+		s2 = _mm512_add_epi64(s2, _mm512_mul_epi32(vv, _mm512_loadu_si512(c2 + j)));
+	}
+	out[0] = _mm512_reduce_add_epi64(s0);
+	out[1] = _mm512_reduce_add_epi64(s1);
+	out[2] = _mm512_reduce_add_epi64(s2);
+	for (; j < n; j++) {
+		out[0] += (int64_t)v[j] * c0[j];
+		out[1] += (int64_t)v[j] * c1[j];
+		out[2] += (int64_t)v[j] * c2[j];
+	}
+}
+
+/* Four rows at once: each load of y mod p (z) or of r's limbs (w) serves
+ * four rows, so the full check streams A and C with little else to read. */
+AVX512 static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi,
+				    uint32_t k, int64_t out[4][2])
+{
+	__m512i l0 = _mm512_setzero_si512(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+	uint32_t t = 0;
+	for (; t + 8 <= k; t += 8) {
+		__m512i wl = _mm512_loadu_si512(w_lo + t), wh = _mm512_loadu_si512(w_hi + t);
+		__m512i x0 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[0] + t)));
+		__m512i x1 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[1] + t)));
+		__m512i x2 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[2] + t)));
+		__m512i x3 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[3] + t)));
+		l0 = _mm512_add_epi64(l0, _mm512_mul_epi32(x0, wl));
+		h0 = _mm512_add_epi64(h0, _mm512_mul_epi32(x0, wh));
+		l1 = _mm512_add_epi64(l1, _mm512_mul_epi32(x1, wl));
+		h1 = _mm512_add_epi64(h1, _mm512_mul_epi32(x1, wh));
+		l2 = _mm512_add_epi64(l2, _mm512_mul_epi32(x2, wl));
+		h2 = _mm512_add_epi64(h2, _mm512_mul_epi32(x2, wh));
+		l3 = _mm512_add_epi64(l3, _mm512_mul_epi32(x3, wl));
+		h3 = _mm512_add_epi64(h3, _mm512_mul_epi32(x3, wh));
+	}
+	__m512i acc[4][2] = {{l0, h0}, {l1, h1}, {l2, h2}, {l3, h3}};
+	for (int q = 0; q < 4; q++) {
+		out[q][0] = _mm512_reduce_add_epi64(acc[q][0]);
+		out[q][1] = _mm512_reduce_add_epi64(acc[q][1]);
+		for (uint32_t u = t; u < k; u++) {
+			out[q][0] += x[q][u] * w_lo[u];
+			out[q][1] += x[q][u] * w_hi[u];
+		}
+	}
+}
+
+AVX512 static void dot3x4_i32_avx512(const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
+				     const int64_t *c2, uint32_t n, int64_t out[4][3])
+{
+	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
+	__m512i d0 = a0, d1 = a0, d2 = a0, e0 = a0, e1 = a0, e2 = a0;
+	uint32_t j = 0;
+	for (; j + 8 <= n; j += 8) {
+		__m512i r0 = _mm512_loadu_si512(c0 + j), r1 = _mm512_loadu_si512(c1 + j);
+		__m512i r2 = _mm512_loadu_si512(c2 + j);
+		__m512i v0 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[0] + j)));
+		__m512i v1 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[1] + j)));
+		__m512i v2 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[2] + j)));
+		__m512i v3 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[3] + j)));
+		a0 = _mm512_add_epi64(a0, _mm512_mul_epi32(v0, r0));
+		a1 = _mm512_add_epi64(a1, _mm512_mul_epi32(v0, r1));
+		a2 = _mm512_add_epi64(a2, _mm512_mul_epi32(v0, r2));
+		b0 = _mm512_add_epi64(b0, _mm512_mul_epi32(v1, r0));
+		b1 = _mm512_add_epi64(b1, _mm512_mul_epi32(v1, r1));
+		b2 = _mm512_add_epi64(b2, _mm512_mul_epi32(v1, r2));
+		d0 = _mm512_add_epi64(d0, _mm512_mul_epi32(v2, r0));
+		d1 = _mm512_add_epi64(d1, _mm512_mul_epi32(v2, r1));
+		d2 = _mm512_add_epi64(d2, _mm512_mul_epi32(v2, r2));
+		e0 = _mm512_add_epi64(e0, _mm512_mul_epi32(v3, r0));
+		e1 = _mm512_add_epi64(e1, _mm512_mul_epi32(v3, r1));
+		e2 = _mm512_add_epi64(e2, _mm512_mul_epi32(v3, r2));
+	}
+	__m512i acc[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {d0, d1, d2}, {e0, e1, e2}};
+	const int64_t *c[3] = {c0, c1, c2};
+	for (int q = 0; q < 4; q++)
+		for (int limb = 0; limb < 3; limb++) {
+			out[q][limb] = _mm512_reduce_add_epi64(acc[q][limb]);
+			for (uint32_t u = j; u < n; u++)
+				out[q][limb] += (int64_t)v[q][u] * c[limb][u];
+		}
+}
+
+/* tile_dots in blocks of 4 rows x 4 columns on AVX-512 VNNI: vpdpwssd
+ * multiplies 32 int16 pairs, adds neighbours and accumulates into 16 int32
+ * lanes in one instruction; the 16 accumulators and 8 widened operands fit
+ * the 32 registers. The same exact sums as tile_dots. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
+{
+	uint32_t k32 = k / 32 * 32;
+	for (uint32_t i = 0; i < nr; i += 4) {
+		const int8_t *x[4];
+		for (uint32_t r = 0; r < 4; r++)
+			x[r] = a + (size_t)(i + r < nr ? i + r : nr - 1) * k;
+		for (uint32_t j = 0; j < nc; j += 4) {
+			const int8_t *y[4];
+			for (uint32_t q = 0; q < 4; q++)
+				y[q] = b + (size_t)(j + q < nc ? j + q : nc - 1) * k;
+			__m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00;
+			__m512i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+			__m512i s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+			__m512i s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+			for (uint32_t t = 0; t < k32; t += 32) {
+				__m512i a0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[0] + t)));
+				__m512i a1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[1] + t)));
+				__m512i a2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[2] + t)));
+				__m512i a3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[3] + t)));
+				__m512i b0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[0] + t)));
+				__m512i b1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[1] + t)));
+				__m512i b2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[2] + t)));
+				__m512i b3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[3] + t)));
+				s00 = _mm512_dpwssd_epi32(s00, a0, b0);
+				s01 = _mm512_dpwssd_epi32(s01, a0, b1);
+				s02 = _mm512_dpwssd_epi32(s02, a0, b2);
+				s03 = _mm512_dpwssd_epi32(s03, a0, b3);
+				s10 = _mm512_dpwssd_epi32(s10, a1, b0);
+				s11 = _mm512_dpwssd_epi32(s11, a1, b1);
+				s12 = _mm512_dpwssd_epi32(s12, a1, b2);
+				s13 = _mm512_dpwssd_epi32(s13, a1, b3);
+				s20 = _mm512_dpwssd_epi32(s20, a2, b0);
+				s21 = _mm512_dpwssd_epi32(s21, a2, b1);
+				s22 = _mm512_dpwssd_epi32(s22, a2, b2);
+				s23 = _mm512_dpwssd_epi32(s23, a2, b3);
+				s30 = _mm512_dpwssd_epi32(s30, a3, b0);
+				s31 = _mm512_dpwssd_epi32(s31, a3, b1);
+				s32 = _mm512_dpwssd_epi32(s32, a3, b2);
+				s33 = _mm512_dpwssd_epi32(s33, a3, b3);
+			}
+			__m512i acc[4][4] = {
+				{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
+			for (uint32_t r = 0; r < 4 && i + r < nr; r++)
+				for (uint32_t q = 0; q < 4 && j + q < nc; q++) {
+					int32_t sum = _mm512_reduce_add_epi32(acc[r][q]);
+					for (uint32_t t = k32; t < k; t++)
+						sum += x[r][t] * y[q][t];
+					out[(size_t)(i + r) * nc + j + q] = sum;
+				}
+		}
+	}
+}
+
 #else
 /* Elsewhere the vector entry points are the portable loops (never reached:
  * avx2 is 0), so the code below compiles unchanged. */
 static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
 {
 	axpy_i8(acc, x, c, k);
-}
-static int64_t dot_i8_avx2(const int8_t *x, const int64_t *w, uint32_t k)
-{
-	return dot_i8(x, w, k);
 }
 static void axpy4_i8_avx2(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
 			  const int64_t c_hi[4], uint32_t k)
@@ -656,35 +973,93 @@ static void dot3_i32_avx2(const int32_t *v, const int64_t *c0, const int64_t *c1
 	out[1] = dot_i32(v, c1, n);
 	out[2] = dot_i32(v, c2, n);
 }
+static void dot2_i8_avx2(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	dot2_i8(x, w_lo, w_hi, k, out);
+}
+static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
+{
+	tile_dots(a, b, nr, nc, k, out);
+}
+static void tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
+{
+	tile_dots(a, b, nr, nc, k, out);
+}
+static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
+			    const int64_t c_hi[4], uint32_t k)
+{
+	axpy4_i8_avx2(lo, hi, x, c_lo, c_hi, k);
+}
+static void dot2_i8_avx512(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
+{
+	dot2_i8(x, w_lo, w_hi, k, out);
+}
+static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
+			    uint32_t n, int64_t out[3])
+{
+	dot3_i32_avx2(v, c0, c1, c2, n, out);
+}
+static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi, uint32_t k,
+			     int64_t out[4][2])
+{
+	for (int q = 0; q < 4; q++)
+		dot2_i8(x[q], w_lo, w_hi, k, out[q]);
+}
+static void dot3x4_i32_avx512(const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
+			      const int64_t *c2, uint32_t n, int64_t out[4][3])
+{
+	for (int q = 0; q < 4; q++)
+		dot3_i32_avx2(v[q], c0, c1, c2, n, out[q]);
+}
 #endif
 
-static int simd_allowed = 1;
+static int simd_allowed = 2; /* the highest form used: 0 portable, 1 AVX2, 2 AVX-512 */
 
-void kernel_simd_enable(int on)
+void kernel_simd_enable(int level)
 {
-	simd_allowed = on;
+	simd_allowed = level;
+}
+
+/* The highest form this CPU has under the cap: 0, 1 (AVX2) or 2 (AVX-512F;
+ * the recompute's form also needs AVX-512 BW and VNNI). */
+static int simd_level(void)
+{
+#ifdef KERNEL_X86
+	__builtin_cpu_init();
+	if (simd_allowed >= 2 && __builtin_cpu_supports("avx512f"))
+		return 2;
+	if (simd_allowed >= 1 && __builtin_cpu_supports("avx2"))
+		return 1;
+#endif
+	return 0;
+}
+
+/* y mod p from its exact limb sums y = lo + hi 2^31 (|lo|, |hi| < 2^56),
+ * without 128-bit arithmetic: hi = h1 2^30 + h0 (0 <= h0 < 2^30) gives
+ * hi 2^31 = h1 2^61 + h0 2^31 = h1 + h0 2^31 (mod p), and x = lo + h1 +
+ * h0 2^31 lies in (-2^57, 2^61 + 2^57). Then x = q 2^61 + (x & p) with q
+ * in {-1, 0, 1} folds to v = (x & p) + q, which lies in [0, p] (for x < 0,
+ * x & p = x + 2^61 > 2^60), one subtraction from [0, p). */
+static uint64_t mod_p_limbs(int64_t lo, int64_t hi)
+{
+	int64_t x = lo + (hi >> 30) + (int64_t)((uint64_t)(hi & ((1 << 30) - 1)) << 31);
+	uint64_t v = (uint64_t)(((int64_t)((uint64_t)x & P61)) + (x >> 61));
+	return v >= P61 ? v - P61 : v;
 }
 
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
-#ifdef KERNEL_X86
-	__builtin_cpu_init();
-	int avx2 = simd_allowed && __builtin_cpu_supports("avx2");
-#else
-	int avx2 = 0;
-#endif
+	int level = simd_level(), avx2 = level >= 1, avx512 = level >= 2;
 	size_t kk = k ? k : 1, cc = nc ? nc : 1;
-	/* ylo/yhi: y = B.r split by r = rhi 2^31 + rlo; |b r_lo| < 2^38 and at
-	 * most 2^17 columns keep both under 2^56. ymod: y mod p as 31 + 30-bit
-	 * limbs. rl: r as three 21-bit limbs. */
-	int64_t *ylo = calloc(kk, 8), *yhi = calloc(kk, 8), *ym_lo = malloc(kk * 8), *ym_hi = malloc(kk * 8);
-	int64_t *rl = malloc(cc * 3 * 8);
+	/* One allocation: ylo/yhi, y = B.r split by r = rhi 2^31 + rlo; |b r_lo|
+	 * < 2^38 and at most 2^17 columns keep both under 2^56. ym_lo/ym_hi: y
+	 * mod p as 31 + 30-bit limbs. rl: r as three 21-bit limbs. */
+	int64_t *ylo = calloc(4 * kk + 3 * cc, 8);
+	if (!ylo)
+		return ASSAY_ENOMEM;
+	int64_t *yhi = ylo + kk, *ym_lo = yhi + kk, *ym_hi = ym_lo + kk, *rl = ym_hi + kk;
 	int err = 0;
-	if (!ylo || !yhi || !ym_lo || !ym_hi || !rl) {
-		err = ASSAY_ENOMEM;
-		goto out;
-	}
 	uint32_t j4 = avx2 ? nc / 4 * 4 : 0; /* columns done four at a time */
 	for (uint32_t j = 0; j < j4; j += 4) {
 		const int8_t *cols[4];
@@ -694,7 +1069,10 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 			lo[q] = (int64_t)(r[j + q] & LIMB31);
 			hi[q] = (int64_t)(r[j + q] >> 31);
 		}
-		axpy4_i8_avx2(ylo, yhi, cols, lo, hi, k);
+		if (avx512)
+			axpy4_i8_avx512(ylo, yhi, cols, lo, hi, k);
+		else
+			axpy4_i8_avx2(ylo, yhi, cols, lo, hi, k);
 	}
 	for (uint32_t j = 0; j < nc; j++) {
 		rl[j] = (int64_t)(r[j] & LIMB21);
@@ -713,94 +1091,141 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		}
 	}
 	for (uint32_t t = 0; t < k; t++) {
-		uint64_t y = mod_p_s128((__int128)ylo[t] + (__int128)yhi[t] * ((__int128)1 << 31));
+		uint64_t y = mod_p_limbs(ylo[t], yhi[t]);
 		ym_lo[t] = (int64_t)(y & LIMB31);
 		ym_hi[t] = (int64_t)(y >> 31);
 	}
-	for (uint32_t i = 0; i < nr && !err; i++) {
-		const int8_t *a = A_rows + (size_t)i * k;
-		const int32_t *trow = T + (size_t)i * nc;
-		__int128 z, w = 0;
-		if (avx2)
-			z = (__int128)dot_i8_avx2(a, ym_lo, k) + (__int128)dot_i8_avx2(a, ym_hi, k) * ((__int128)1 << 31);
+	/* Rows four at a time where AVX-512 serves them together, then one at
+	 * a time: z_i = A_i . (y mod p), w_i = T_i . r, both over the integers
+	 * from their limb sums, then compared mod p. */
+	uint32_t i4 = avx512 ? nr / 4 * 4 : 0;
+	for (uint32_t i = 0; i < nr && !err; i += i < i4 ? 4 : 1) {
+		uint32_t rows = i < i4 ? 4 : 1;
+		int64_t zl[4][2], wl[4][3];
+		__int128 z[4], w[4] = {0, 0, 0, 0};
+		const int8_t *a[4];
+		const int32_t *trow[4];
+		for (uint32_t q = 0; q < rows; q++) {
+			a[q] = A_rows + (size_t)(i + q) * k;
+			trow[q] = T + (size_t)(i + q) * nc;
+		}
+		if (rows == 4)
+			dot2x4_i8_avx512(a, ym_lo, ym_hi, k, zl);
+		else if (avx512)
+			dot2_i8_avx512(a[0], ym_lo, ym_hi, k, zl[0]);
+		else if (avx2)
+			dot2_i8_avx2(a[0], ym_lo, ym_hi, k, zl[0]);
 		else
-			z = (__int128)dot_i8(a, ym_lo, k) + (__int128)dot_i8(a, ym_hi, k) * ((__int128)1 << 31);
+			dot2_i8(a[0], ym_lo, ym_hi, k, zl[0]);
 		for (uint32_t j0 = 0; j0 < nc; j0 += DOT32_CHUNK) {
 			uint32_t len = nc - j0 < DOT32_CHUNK ? nc - j0 : DOT32_CHUNK;
-			int64_t part[3];
-			if (avx2) {
-				dot3_i32_avx2(trow + j0, rl + j0, rl + cc + j0, rl + 2 * cc + j0, len, part);
+			const int64_t *c0 = rl + j0, *c1 = rl + cc + j0, *c2 = rl + 2 * cc + j0;
+			if (rows == 4) {
+				const int32_t *part[4] = {trow[0] + j0, trow[1] + j0, trow[2] + j0, trow[3] + j0};
+				dot3x4_i32_avx512(part, c0, c1, c2, len, wl);
+			} else if (avx512) {
+				dot3_i32_avx512(trow[0] + j0, c0, c1, c2, len, wl[0]);
+			} else if (avx2) {
+				dot3_i32_avx2(trow[0] + j0, c0, c1, c2, len, wl[0]);
 			} else {
-				for (int limb = 0; limb < 3; limb++)
-					part[limb] = dot_i32(trow + j0, rl + (size_t)limb * cc + j0, len);
+				wl[0][0] = dot_i32(trow[0] + j0, c0, len);
+				wl[0][1] = dot_i32(trow[0] + j0, c1, len);
+				wl[0][2] = dot_i32(trow[0] + j0, c2, len);
 			}
-			for (int limb = 0; limb < 3; limb++)
-				w += (__int128)part[limb] * ((__int128)1 << (21 * limb));
+			for (uint32_t q = 0; q < rows; q++)
+				for (int limb = 0; limb < 3; limb++)
+					w[q] += (__int128)wl[q][limb] * ((__int128)1 << (21 * limb));
 		}
-		if (mod_p_s128(z) != mod_p_s128(w))
-			err = ASSAY_EINVALID;
+		for (uint32_t q = 0; q < rows; q++) {
+			z[q] = (__int128)zl[q][0] + (__int128)zl[q][1] * ((__int128)1 << 31);
+			if (mod_p_s128(z[q]) != mod_p_s128(w[q]))
+				err = ASSAY_EINVALID;
+		}
 	}
-out:
 	free(ylo);
-	free(yhi);
-	free(ym_lo);
-	free(ym_hi);
-	free(rl);
+	return err;
+}
+
+int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
+			  uint32_t nc, uint32_t k)
+{
+	int level = simd_level();
+#ifdef KERNEL_X86
+	int vnni = level >= 2 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+#else
+	int vnni = 0;
+#endif
+	int32_t want[KERNEL_RECOMPUTE_MAX];
+	if ((uint64_t)nr * nc > KERNEL_RECOMPUTE_MAX)
+		return ASSAY_EARG;
+	if (vnni)
+		tile_dots_vnni(A_rows, Bt_cols, nr, nc, k, want);
+	else if (level >= 1)
+		tile_dots_avx2(A_rows, Bt_cols, nr, nc, k, want);
+	else
+		tile_dots(A_rows, Bt_cols, nr, nc, k, want);
+	/* The host is little-endian (asserted above): want's bytes are the
+	 * tile's wire form. */
+	return memcmp(want, tile, (size_t)nr * nc * 4) == 0 ? 0 : ASSAY_EINVALID;
+}
+
+/* The matmul tile check (docs/compute.md §6.1): the tile's nr rows of A and
+ * nc columns of B, then exact recompute for tiles of at most
+ * KERNEL_RECOMPUTE_MAX entries, else Freivalds with vector (vec_seed, i).
+ * The inputs go to this thread's scratch buffer, so small tiles allocate
+ * nothing. */
+static int check_matmul_tile(const struct job_shape *s, const struct kernel_src *src,
+			     const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
+{
+	uint32_t r0, c0, nr, nc;
+	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
+	size_t need = ((size_t)nr + nc) * s->k;
+	struct kernel_thread *th = thread_state();
+	if (!th)
+		return ASSAY_ENOMEM;
+	uint8_t *in = th->scratch, *own = NULL;
+	if (need > th->scratch_cap) {
+		in = malloc(need);
+		if (!in)
+			return ASSAY_ENOMEM;
+		if (need <= SCRATCH_KEEP) {
+			free(th->scratch);
+			th->scratch = in;
+			th->scratch_cap = need;
+		} else {
+			own = in;
+		}
+	}
+	const int8_t *a = (const int8_t *)in, *b = (const int8_t *)in + (size_t)nr * s->k;
+	kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, (size_t)nr * s->k);
+	kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + (size_t)nr * s->k, (size_t)nc * s->k);
+	int err;
+	if ((uint64_t)nr * nc <= KERNEL_RECOMPUTE_MAX) {
+		err = kernel_tile_recompute(a, b, tile, nr, nc, s->k);
+	} else {
+		int32_t *t = malloc(len);
+		uint64_t *r = malloc(sizeof(uint64_t) * nc);
+		err = ASSAY_ENOMEM;
+		if (t && r) {
+			memcpy(t, tile, len); /* int32 alignment */
+			kernel_freivalds_vector(vec_seed, i, nc, r);
+			err = kernel_freivalds(a, b, t, nr, nc, s->k, r);
+		}
+		free(t);
+		free(r);
+	}
+	free(own);
 	return err;
 }
 
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		      const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
 {
-	uint32_t r0, c0, nr, nc;
 	if (i >= kernel_tile_count(s) || len != kernel_tile_bytes(s, i))
 		return ASSAY_EINVALID;
-	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
-	int err = ASSAY_ENOMEM;
-	if (s->kind == JOB_MATMUL_I8) {
-		uint8_t *a = malloc((size_t)nr * s->k), *b = malloc((size_t)nc * s->k);
-		int32_t *t = malloc(len);
-		uint64_t *r = malloc(sizeof(uint64_t) * nc);
-		if (a && b && t && r) {
-			kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, a, (size_t)nr * s->k);
-			kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, b, (size_t)nc * s->k);
-			memcpy(t, tile, len);
-			kernel_freivalds_vector(vec_seed, i, nc, r);
-			err = kernel_freivalds((const int8_t *)a, (const int8_t *)b, t, nr, nc, s->k, r);
-		}
-		free(a);
-		free(b);
-		free(t);
-		free(r);
-		return err;
-	}
-	uint8_t *x = malloc((size_t)nr * s->dims[0]);
-	int8_t *out = malloc(len);
-	uint8_t *w[MLP_MAX_LAYERS] = {0}, *bias[MLP_MAX_LAYERS] = {0};
-	int ok = x && out;
-	for (unsigned l = 0; l < s->layers && ok; l++) {
-		uint64_t wl = kernel_input_bytes(s, 1 + 2 * l), bl = kernel_input_bytes(s, 2 + 2 * l);
-		w[l] = malloc(wl);
-		bias[l] = malloc(bl);
-		ok = w[l] && bias[l];
-		if (ok) {
-			kernel_src_read(src, s, 1 + 2 * l, 0, w[l], wl);
-			kernel_src_read(src, s, 2 + 2 * l, 0, bias[l], bl);
-		}
-	}
-	if (ok) {
-		kernel_src_read(src, s, 0, (uint64_t)r0 * s->dims[0], x, (size_t)nr * s->dims[0]);
-		err = mlp_rows(s, (const int8_t *)x, w, bias, nr, out);
-		if (!err && memcmp(out, tile, len) != 0)
-			err = ASSAY_EINVALID;
-	}
-	for (unsigned l = 0; l < MLP_MAX_LAYERS; l++) {
-		free(w[l]);
-		free(bias[l]);
-	}
-	free(x);
-	free(out);
-	return err;
+	if (s->kind == JOB_MATMUL_I8)
+		return check_matmul_tile(s, src, vec_seed, i, tile, len);
+	return mlp_recompute_tile(s, src, i, tile, len);
 }
 
 uint64_t kernel_check_units(const struct job_shape *s, uint32_t i)
@@ -809,7 +1234,7 @@ uint64_t kernel_check_units(const struct job_shape *s, uint32_t i)
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
 	if (s->kind == JOB_MATMUL_I8)
 		return 2 * ((uint64_t)nr + nc) * s->k + (uint64_t)nr * nc;
-	return ((uint64_t)nr + 1) * mlp_weight_bytes(s) + (uint64_t)nr * s->dims[0];
+	return mlp_check_units(s, i);
 }
 
 int kernel_freivalds_full(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS],

@@ -1,7 +1,8 @@
 /* Reference kernels of the compute protocol (docs/compute.md §2-§5): job
  * shapes, deterministic seed expansion of inputs, the int8 GEMM and int8 MLP
  * every node and worker must reproduce bit for bit, tile layout, leaves and
- * commitment, Freivalds' check modulo p = 2^61 - 1, and challenge sampling.
+ * commitment, the matmul tile check (recompute of small tiles, Freivalds
+ * modulo p = 2^61 - 1 of larger ones), and challenge sampling.
  * Pure: no clock, I/O or randomness. Not for speed (worker/backend.h is). */
 #ifndef ASSAY_COMPUTE_KERNELS_H
 #define ASSAY_COMPUTE_KERNELS_H
@@ -107,10 +108,23 @@ void kernel_tile_rect(const struct job_shape *s, uint32_t i, uint32_t *r0, uint3
 uint64_t kernel_tile_bytes(const struct job_shape *s, uint32_t i);
 /* Copies tile i out of the whole output (row-major, element bytes LE). */
 void kernel_tile_extract(const struct job_shape *s, const uint8_t *output, uint32_t i, uint8_t *tile);
-/* leaf = H(0x00 || u32 LE i || tile bytes) (merkle_leaf_hash). */
+/* leaf = H(0x00 || u32 LE i || leaf bytes) (merkle_leaf_hash). A tile's
+ * leaf bytes are its output bytes, and for mlp then its 32-byte
+ * pre-activation digest P_i (consensus/compute/mlp.h, docs/compute.md §3). */
 void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[HASH_LEN]);
+/* Leaf bytes of tile i: kernel_tile_bytes, plus 32 for mlp. */
+uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i);
+/* Copies tile i's leaf bytes out of the whole output and, for mlp, the
+ * tiles' digests pre_digests[] (NULL for matmul). */
+void kernel_leaf_extract(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+			 uint32_t i, uint8_t *unit);
 /* All leaves of an output: *leaves is malloc()ed (count kernel_tile_count),
- * the caller frees. Also the root and output_hash = SHA256(output). */
+ * the caller frees. Also the root and output_hash = SHA256(output) (skipped
+ * when output_hash is NULL). pre_digests: mlp's P_i of every tile, NULL for
+ * matmul (ASSAY_EARG for mlp without them). 0, ASSAY_EARG or ASSAY_ENOMEM. */
+int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
+		      uint8_t (**leaves)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
+/* kernel_commit_pre without digests: matmul only. */
 int kernel_commit(const struct job_shape *s, const uint8_t *output, uint8_t (**leaves)[HASH_LEN],
 		  uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
 
@@ -140,15 +154,30 @@ void kernel_freivalds_vector(const uint8_t seed[HASH_LEN], uint32_t i, uint32_t 
  * ASSAY_ENOMEM. */
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r);
-/* Lets kernel_freivalds use AVX2 where the CPU has it (on = 1, the default)
- * or not (0). Both compute the same integers; tests run both. */
-void kernel_simd_enable(int on);
-/* Checks tile i (bytes as revealed) of a job against its inputs: Freivalds
- * with vectors from vec_seed for matmul, recompute for mlp. 0 if correct,
+/* Matmul tiles of at most this many entries are checked by recomputing them
+ * (docs/compute.md §6.1): for the default 8x8 tiles that is cheaper than
+ * Freivalds' two limb passes and needs no vector. */
+#define KERNEL_RECOMPUTE_MAX 64
+/* Exact check of a tile of nr x nc <= KERNEL_RECOMPUTE_MAX entries (tile:
+ * int32 LE, row-major) by recomputing every entry from A_rows and Bt_cols
+ * (as for kernel_freivalds). 0 if equal, ASSAY_EINVALID if not, ASSAY_EARG
+ * if the tile is larger. */
+int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
+			  uint32_t nc, uint32_t k);
+/* Caps the vector forms kernel_freivalds and kernel_tile_recompute use
+ * where the CPU has them: 0 portable, 1 up to AVX2, 2 up to AVX-512 (F for
+ * Freivalds, BW + VNNI for the recompute; the default). All compute the same integers; tests run every level. */
+void kernel_simd_enable(int level);
+/* Checks tile i (output bytes) of a job against its inputs: for matmul
+ * recompute (tiles of <= KERNEL_RECOMPUTE_MAX entries) or Freivalds with
+ * vectors from vec_seed, recompute for mlp (a dispute's and a client's
+ * check; a reveal checks mlp with mlp_check_tile). Thread-safe. 0 if correct,
  * ASSAY_EINVALID if wrong (or of the wrong length), ASSAY_ENOMEM. */
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		      const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len);
-/* Work units of kernel_check_tile(i), the basis of its gas (docs §6). */
+/* Work units of checking revealed tile i, the basis of its gas (docs §6):
+ * kernel_check_tile's for matmul, mlp_check_units for mlp (whose reveal
+ * adds mlp_check_fixed_units once; its disputes pay mlp_recompute_units). */
 uint64_t kernel_check_units(const struct job_shape *s, uint32_t i);
 /* The client's full check of a matmul output (C row-major int32 LE) with one
  * vector from vec_seed. 0 pass, ASSAY_EINVALID, ASSAY_ENOMEM. */

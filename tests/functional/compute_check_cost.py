@@ -22,8 +22,10 @@ def test(tmpdir, nodes):
     w_before = node.rpc("getaccount", addr["w0"])["balance"]
     a_before = node.rpc("getaccount", addr["alice"])["balance"]
     reward = 10**6  # 0.001 ASY, the least
+    # 1024-wide layers: a reveal reads all 2 MiB of weights once (W . r per
+    # layer, compute.md §6.1a), which costs more than this job pays
     res = node.cli("job", "submit", "--from", "alice", "--kind", "mlp-i8", "--m", "64",
-                   "--dims", "256,256,256", "--tile-rows", "16", "--samples", "4", "--reward", "0.001",
+                   "--dims", "1024,1024,1024", "--tile-rows", "16", "--samples", "4", "--reward", "0.001",
                    "--wait")
     job_id = res.stdout.split()[0]
     job = node.rpc("getjob", job_id)

@@ -19,7 +19,7 @@ import framework as fw
 UNIT = 10**9
 REVEAL_BLOCK_GAS = 100000  # one spam reveal's gas_limit fills it; the job's reveal needs ~1,200
 COMPUTE = {"commit_window": 10, "reveal_window": 5, "upload_window": 5, "dispute_window": 25, "min_bond": UNIT,
-           "samples_k": 2, "salt_window": 3, "reveal_block_gas": REVEAL_BLOCK_GAS}
+           "samples_k": 2, "salt_window": 25, "reveal_block_gas": REVEAL_BLOCK_GAS}
 TX_JOB_REVEAL = 9
 TX_WORKER_UNBOND = 6
 
@@ -62,6 +62,11 @@ def test(tmpdir, nodes):
                        "--k", "16", "--tile-rows", "8", "--tile-cols", "8", "--reward", "3", "--deadline", "60")
         job_id = res.stdout.split()[0]
         job["id"] = bytes.fromhex(job_id)
+        # Nothing is challenged before the salt opens (or its window ends), so
+        # holding the salt back until five spam reveals on this job have been
+        # refused keeps the job in flight however slowly the spammer runs.
+        fw.wait_until(lambda: sum(1 for on_job, _ in refused if on_job) >= 5, timeout=40, interval=0.05,
+                      what="five spam reveals on the job refused")
         # the submitter opens its salt once the slot has committed (refused before)
         fw.wait_until(lambda: node.cli("job", "open", job_id, "--from", "alice", check=False).returncode == 0,
                       timeout=40, interval=0.5, what="salt opened")

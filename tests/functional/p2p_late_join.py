@@ -66,11 +66,13 @@ def test(tmpdir, nodes):
     assert killed_at is not None, "victim did not start syncing"
     assert killed_at < target, f"victim finished ({killed_at} of {target}) before it could be killed mid-sync"
     victim.start()
-    resumed = victim.height()
+    # One call gives a height and the state root at it together; the node
+    # keeps syncing meanwhile, so the two are never read apart.
+    tip_info = info(victim)
+    resumed = tip_info["height"]
     # LevelDB commits each block atomically: the restart keeps (nearly) all
     # it had, instead of starting over at genesis.
     assert resumed >= killed_at - 1, (resumed, killed_at)
-    tip_info = info(victim)
     fw.assert_eq(victim.rpc("getblock", resumed)["state_root"], tip_info["state_root"], "state after the crash")
     fw.wait_until(lambda: victim.height() >= target, 120, "the restarted node to catch up")
     fw.same_chain_at([a, late, victim], a.height())

@@ -336,13 +336,16 @@ int main(void)
 	struct job_commit_payload c = {{1}, {2}};
 	compute_commit_encode(&c, &seeds[2]);
 	static struct job_reveal_payload v;
-	uint8_t tile[16] = {7}, path[2][HASH_LEN] = {{9}};
+	uint8_t tile[16] = {7}, pre[24] = {5}, path[2][HASH_LEN] = {{9}};
 	v.count = 2;
+	/* an mlp-shaped reveal: output bytes, then pre-activations */
 	for (int i = 0; i < 2; i++)
-		v.tiles[i] = (struct tile_proof){(uint32_t)i, tile, sizeof(tile), (const uint8_t(*)[HASH_LEN])path, 2};
+		v.tiles[i] = (struct tile_proof){(uint32_t)i, tile, sizeof(tile), pre, sizeof(pre),
+						 (const uint8_t(*)[HASH_LEN])path, 2};
 	compute_reveal_encode(&v, &seeds[3]);
 	struct job_dispute_payload d = {.parties = 2, .index = 3};
 	d.proof[0] = d.proof[1] = v.tiles[0];
+	d.proof[1].pre_len = HASH_LEN > sizeof(pre) ? sizeof(pre) : HASH_LEN; /* a digest-sized field */
 	compute_dispute_encode(&d, &seeds[4]);
 	struct blob_payload bl = {.data = tile, .len = sizeof(tile)};
 	compute_blob_encode(&bl, &seeds[5]);

@@ -49,18 +49,42 @@ static int test_passed, test_failed;
 		}                                                                        \
 	} while (0)
 
-#define RUN(fn)                                   \
-	do {                                      \
-		int before_ = test_failed;        \
-		fn();                             \
-		fprintf(stderr, "%s %s\n",        \
-			test_failed == before_ ? "ok  " : "FAIL", #fn); \
-	} while (0)
+/* Runs one test and says "ok" or "FAIL" with its name. */
+static inline void test_run(void (*fn)(void), const char *name)
+{
+	int before = test_failed;
+	fn();
+	fprintf(stderr, "%s %s\n", test_failed == before ? "ok  " : "FAIL", name);
+}
+
+#define RUN(fn) test_run(fn, #fn)
 
 static inline int test_report(const char *name)
 {
 	printf("%s: %d passed, %d failed\n", name, test_passed, test_failed);
 	return test_failed ? 1 : 0;
+}
+
+/* One test of a file: TEST(fn) names it after its function. */
+struct test_case {
+	void (*fn)(void);
+	const char *name;
+};
+#define TEST(fn) {fn, #fn}
+#define TEST_COUNT(cases) (sizeof(cases) / sizeof((cases)[0]))
+
+/* A test file's main: setup (NULL: none) must return 0, else the file is a
+ * hard error (99 for automake's harness); then each case in order with
+ * RUN's "ok"/"FAIL" line, and test_report(name). */
+static inline int test_main(const char *name, int (*setup)(void), const struct test_case *cases, size_t n)
+{
+	if (setup && setup() != 0) {
+		fprintf(stderr, "%s: set-up failed\n", name);
+		return 99;
+	}
+	for (size_t i = 0; i < n; i++)
+		test_run(cases[i].fn, cases[i].name);
+	return test_report(name);
 }
 
 #endif

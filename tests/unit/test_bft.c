@@ -22,45 +22,22 @@ static const uint8_t CHAIN[HASH_LEN] = {0xc4, 0xa1};
 
 static void sign_vote_as(uint32_t i, struct bft_vote *v)
 {
-	uint8_t h[HASH_LEN];
-	test_key(i, v->validator);
-	bft_vote_sighash(CHAIN, v, h);
-	fake_sign(v->validator, h, v->sig);
+	test_sign_vote(CHAIN, i, v);
 }
 
 static void sign_proposal_as(uint32_t i, struct bft_proposal *p)
 {
-	uint8_t h[HASH_LEN];
-	test_key(i, p->proposer);
-	bft_proposal_sighash(CHAIN, p, h);
-	fake_sign(p->proposer, h, p->sig);
+	test_sign_proposal(CHAIN, i, p);
 }
 
 static struct bft_vote mk_vote(uint8_t type, uint64_t height, uint32_t round, const uint8_t *value, uint32_t who)
 {
-	struct bft_vote v;
-	memset(&v, 0, sizeof(v));
-	v.type = type;
-	v.height = height;
-	v.round = round;
-	if (value) {
-		v.has_value = 1;
-		memcpy(v.value, value, HASH_LEN);
-	}
-	sign_vote_as(who, &v);
-	return v;
+	return test_vote(CHAIN, type, height, round, value, who);
 }
 
 static struct bft_proposal mk_prop(uint64_t height, uint32_t round, uint32_t pol, const uint8_t *value, uint32_t who)
 {
-	struct bft_proposal p;
-	memset(&p, 0, sizeof(p));
-	p.height = height;
-	p.round = round;
-	p.pol_round = pol;
-	memcpy(p.value, value, HASH_LEN);
-	sign_proposal_as(who, &p);
-	return p;
+	return test_proposal(CHAIN, height, round, pol, value, who);
 }
 
 static void make_valset(struct bft_valset *vs, uint32_t n, const uint64_t *powers)
@@ -1622,29 +1599,30 @@ static void test_vote_flood_bounded(void)
 	h_close(&h);
 }
 
+static const struct test_case tests[] = {
+	TEST(test_valset_priority_123),
+	TEST(test_valset_equal_and_order),
+	TEST(test_valset_rescale_and_centre),
+	TEST(test_valset_rejects),
+	TEST(test_vote_codec),
+	TEST(test_vote_sighash_is_protocol),
+	TEST(test_proposal_codec),
+	TEST(test_evidence_codec),
+	TEST(test_voteset),
+	TEST(test_rule_proposal_prevote),
+	TEST(test_rule_timeouts),
+	TEST(test_rule_lock_unlock),
+	TEST(test_rule_pol_reproposal),
+	TEST(test_rule_round_skip),
+	TEST(test_rule_decide_and_evidence),
+	TEST(test_refused_signature),
+	TEST(test_one_validator),
+	TEST(test_vote_flood_bounded),
+	TEST(test_simulation),
+	TEST(test_simulation_fork),
+};
+
 int main(void)
 {
-	if (keys_init() != 0)
-		return 1;
-	RUN(test_valset_priority_123);
-	RUN(test_valset_equal_and_order);
-	RUN(test_valset_rescale_and_centre);
-	RUN(test_valset_rejects);
-	RUN(test_vote_codec);
-	RUN(test_vote_sighash_is_protocol);
-	RUN(test_proposal_codec);
-	RUN(test_evidence_codec);
-	RUN(test_voteset);
-	RUN(test_rule_proposal_prevote);
-	RUN(test_rule_timeouts);
-	RUN(test_rule_lock_unlock);
-	RUN(test_rule_pol_reproposal);
-	RUN(test_rule_round_skip);
-	RUN(test_rule_decide_and_evidence);
-	RUN(test_refused_signature);
-	RUN(test_one_validator);
-	RUN(test_vote_flood_bounded);
-	RUN(test_simulation);
-	RUN(test_simulation_fork);
-	return test_report("test_bft");
+	return test_main("test_bft", keys_init, tests, TEST_COUNT(tests));
 }

@@ -2,7 +2,8 @@
  * job in state (a good chunk, the same chunk twice, an unknown job, a root
  * no slot holds, a bad proof, the per-root bound), lookup by tile, a block's availability
  * (held, missing, contradicting its reference) and pruning past
- * chunk_retention_blocks. */
+ * chunk_retention_blocks, and the records of what waits for chunks across
+ * a reopen. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <stdio.h>
@@ -184,6 +185,24 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_has(s, hash), 0);
 	CHECK_EQ_INT(chunkstore_has(s, hash2), 0);
 	CHECK_EQ_INT(chunkstore_get_at(s, job_id, root, 0, &got, &len), ASSAY_ENOTFOUND);
+
+	/* what waits for chunks: kept across a reopen, deleted by NULL */
+	uint8_t *rec;
+	size_t reclen;
+	CHECK_EQ_INT(chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &reclen), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(chunkstore_save_waiting(s, CHUNKSTORE_WAITING_BLOCK, (const uint8_t *)"blk", 3), 0);
+	CHECK_EQ_INT(chunkstore_save_waiting(s, CHUNKSTORE_WAITING_TXS, (const uint8_t *)"txs!", 4), 0);
+	store_close(s);
+	s = store_open(dir, err, sizeof(err));
+	CHECK(s != NULL);
+	CHECK_EQ_INT(chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &reclen), 0);
+	CHECK(reclen == 3 && memcmp(rec, "blk", 3) == 0);
+	free(rec);
+	CHECK_EQ_INT(chunkstore_save_waiting(s, CHUNKSTORE_WAITING_BLOCK, NULL, 0), 0);
+	CHECK_EQ_INT(chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &reclen), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(chunkstore_load_waiting(s, CHUNKSTORE_WAITING_TXS, &rec, &reclen), 0);
+	CHECK(reclen == 4 && memcmp(rec, "txs!", 4) == 0);
+	free(rec);
 
 	buf_free(&payload);
 	buf_free(&enc);

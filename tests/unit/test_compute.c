@@ -194,14 +194,29 @@ static int post_salt(struct chain *c, const uint8_t *from, const uint8_t job_id[
 	return apply(c, TX_JOB_SALT, from, &b, 0, res);
 }
 
-/* A worker's view of a job: its output (maybe corrupted), leaves and root. */
+/* A worker's view of a job: its output (maybe corrupted), leaves and root;
+ * for mlp its pre-activations and their digests, which the leaves bind. */
 struct work {
 	struct job_shape shape;
 	uint8_t *out;
+	uint8_t *pre;                 /* mlp: whole-job pre-activations (mlp.h) */
+	uint8_t (*digests)[HASH_LEN]; /* mlp: every tile's P_i */
 	uint64_t out_len;
 	uint8_t (*leaves)[HASH_LEN];
 	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
 };
+
+/* (Re)builds w's digests, leaves and root from its output and pre. */
+static void work_recommit(struct work *w)
+{
+	free(w->leaves);
+	free(w->digests);
+	w->digests = NULL;
+	if (w->pre)
+		CHECK(mlp_pre_digests(&w->shape, w->pre, &w->digests) == 0);
+	CHECK(kernel_commit_pre(&w->shape, w->out, (const uint8_t(*)[HASH_LEN])w->digests, &w->leaves, w->root,
+				w->output_hash) == 0);
+}
 
 /* Computes the job; corrupts the tiles whose bit is set in bad_tiles by
  * adding delta to one entry of each. */
@@ -215,7 +230,14 @@ static void work_do_by(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t
 	memcpy(src.seed, j.spec.seed, HASH_LEN);
 	uint8_t *in[KERNEL_MAX_INPUTS];
 	CHECK(kernel_src_load(&src, &w->shape, in) == 0);
-	CHECK(kernel_compute_ref(&w->shape, in, &w->out, &w->out_len) == 0);
+	w->pre = NULL;
+	w->digests = NULL;
+	if (w->shape.kind == JOB_MLP_I8) {
+		CHECK(mlp_compute_ref(&w->shape, in, &w->out, &w->pre) == 0);
+		w->out_len = kernel_output_bytes(&w->shape);
+	} else {
+		CHECK(kernel_compute_ref(&w->shape, in, &w->out, &w->out_len) == 0);
+	}
 	for (unsigned i = 0; i < kernel_input_count(&w->shape); i++)
 		free(in[i]);
 	for (uint32_t t = 0; t < kernel_tile_count(&w->shape); t++) {
@@ -223,9 +245,13 @@ static void work_do_by(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t
 			continue;
 		uint32_t r0, c0, nr, nc;
 		kernel_tile_rect(&w->shape, t, &r0, &c0, &nr, &nc);
-		((int32_t *)w->out)[(size_t)(r0 + nr - 1) * w->shape.n + c0] += delta; /* one entry */
+		if (w->shape.kind == JOB_MLP_I8)
+			w->out[(size_t)(r0 + nr - 1) * w->shape.n + c0] += (uint8_t)delta; /* one entry */
+		else
+			((int32_t *)w->out)[(size_t)(r0 + nr - 1) * w->shape.n + c0] += delta; /* one entry */
 	}
-	CHECK(kernel_commit(&w->shape, w->out, &w->leaves, w->root, w->output_hash) == 0);
+	w->leaves = NULL;
+	work_recommit(w);
 }
 
 static void work_do(struct chain *c, const uint8_t job_id[HASH_LEN], uint64_t bad_tiles, struct work *w)
@@ -237,6 +263,8 @@ static void work_free(struct work *w)
 {
 	free(w->out);
 	free(w->leaves);
+	free(w->pre);
+	free(w->digests);
 }
 
 static int commit_raw(struct chain *c, const uint8_t *worker, const uint8_t job_id[HASH_LEN],
@@ -262,21 +290,54 @@ static int commit(struct chain *c, const uint8_t *worker, const uint8_t job_id[H
 /* Storage behind one tile_proof. */
 struct proof_buf {
 	uint8_t tile[8 * 8 * 4];
+	uint8_t pre[4096]; /* mlp: the tile's pre-activations */
 	uint8_t path[MERKLE_MAX_DEPTH][HASH_LEN];
 };
 
-static void make_proof(const struct work *w, uint32_t idx, struct proof_buf *pb, struct tile_proof *tp)
+/* A reveal's proof of tile idx (mlp: with its pre-activations), or a
+ * dispute's (mlp: with its digest P_i). */
+static void make_proof_as(const struct work *w, uint32_t idx, struct proof_buf *pb, struct tile_proof *tp,
+			  int dispute)
 {
 	uint32_t n = kernel_tile_count(&w->shape);
 	kernel_tile_extract(&w->shape, w->out, idx, pb->tile);
 	tp->index = idx;
 	tp->tile = pb->tile;
 	tp->tile_len = kernel_tile_bytes(&w->shape, idx);
+	tp->pre = NULL;
+	tp->pre_len = 0;
+	if (w->pre && dispute) {
+		tp->pre = w->digests[idx];
+		tp->pre_len = HASH_LEN;
+	} else if (w->pre) {
+		CHECK(mlp_tile_pre_bytes(&w->shape, idx) <= sizeof(pb->pre));
+		mlp_tile_pre_extract(&w->shape, w->pre, idx, pb->pre);
+		tp->pre = pb->pre;
+		tp->pre_len = (size_t)mlp_tile_pre_bytes(&w->shape, idx);
+	}
 	merkle_proof((const uint8_t(*)[HASH_LEN])w->leaves, n, idx, pb->path, &tp->depth);
 	tp->path = (const uint8_t(*)[HASH_LEN])pb->path;
 }
 
-enum reveal_twist { REVEAL_OK, REVEAL_WRONG_INDEX, REVEAL_DUPLICATE, REVEAL_BAD_PROOF, REVEAL_SHORT, REVEAL_OTHER_ROOT };
+static void make_proof(const struct work *w, uint32_t idx, struct proof_buf *pb, struct tile_proof *tp)
+{
+	make_proof_as(w, idx, pb, tp, 0);
+}
+
+static void make_dispute_proof(const struct work *w, uint32_t idx, struct proof_buf *pb, struct tile_proof *tp)
+{
+	make_proof_as(w, idx, pb, tp, 1);
+}
+
+enum reveal_twist {
+	REVEAL_OK,
+	REVEAL_WRONG_INDEX,
+	REVEAL_DUPLICATE,
+	REVEAL_BAD_PROOF,
+	REVEAL_SHORT,
+	REVEAL_OTHER_ROOT,
+	REVEAL_BAD_PRE, /* mlp: one pre-activation byte of the first tile changed */
+};
 
 /* The challenge seed of a worker's slot for the root w opens: derived
  * from the job's challenge beacon and salt, as the worker derives it. */
@@ -363,6 +424,8 @@ static int reveal(struct chain *c, const uint8_t *worker, const uint8_t job_id[H
 		p.count--;
 	if (twist == REVEAL_OTHER_ROOT)
 		p.root[0] ^= 1;
+	if (twist == REVEAL_BAD_PRE)
+		pb[0].pre[0] ^= 1;
 	if (admit_only) {
 		struct compute_env env;
 		env_of(c, &env);
@@ -387,7 +450,7 @@ static int dispute1(struct chain *c, const uint8_t *from, const uint8_t job_id[H
 	p.index = idx;
 	p.parties = 1;
 	memcpy(p.worker[0], worker, ADDR_LEN);
-	make_proof(w, idx, &pb, &p.proof[0]);
+	make_dispute_proof(w, idx, &pb, &p.proof[0]);
 	struct buf b;
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
@@ -877,13 +940,22 @@ static void test_copied_commitment(void)
 	ledger_mem_free(c.mem);
 }
 
-static void test_client_dispute(void)
+/* An mlp job of 8 tiles of 3 batch rows, 4 of them sampled. */
+static struct job_spec mlp_spec(uint64_t reward)
+{
+	struct job_spec spec = small_spec(1, reward);
+	spec.shape = (struct job_shape){.kind = JOB_MLP_I8, .m = 24, .n = 10, .layers = 2, .dims = {20, 16, 10},
+					.shifts = {6, 5}, .tile_rows = 3, .tile_cols = 10};
+	return spec;
+}
+
+static void client_dispute(int mlp)
 {
 	struct chain c;
 	struct compute_result res;
 	uint8_t id[HASH_LEN], wk[ADDR_LEN];
 	uint64_t bond = 200 * UNIT, reward = 5 * UNIT;
-	struct job_spec spec = small_spec(1, reward);
+	struct job_spec spec = mlp ? mlp_spec(reward) : small_spec(1, reward);
 	uint32_t tiles = kernel_tile_count(&spec.shape);
 	uint32_t hidden = find_hidden(&spec, 0, 1, wk);
 	CHECK(hidden < tiles);
@@ -908,6 +980,13 @@ static void test_client_dispute(void)
 	CHECK(balance(&c, DIS) == START_BALANCE - c.p.dispute_bond);
 	CHECK(balance(&c, wk) == wk_before + c.p.dispute_bond);
 	CHECK(job(&c, id).state == JOB_VERIFIED);
+	if (mlp) {
+		/* an mlp dispute proves the leaf with the tile's P_i: another
+		 * digest does not prove, and costs no bond */
+		w[0].digests[hidden][0] ^= 1;
+		CHECK(dispute1(&c, SUB, id, wk, &w[0], hidden, &res) == ASSAY_ESIG);
+		w[0].digests[hidden][0] ^= 1;
+	}
 	/* The hidden wrong tile: slash (the whole lock) and refund. */
 	uint64_t sub_before = balance(&c, SUB);
 	CHECK(dispute1(&c, SUB, id, wk, &w[0], hidden, &res) == 0);
@@ -926,6 +1005,85 @@ static void test_client_dispute(void)
 	CHECK(worker(&c, wk).jobs_in_flight == 0 && worker(&c, wk).locked == 0);
 	work_free(&w[0]);
 	ledger_mem_free(c.mem);
+}
+
+/* A dispute proves a wrong tile by recomputing it; for mlp its proof
+ * carries the tile's P_i from the chunks (docs/compute.md §6.3). */
+static void test_client_dispute(void)
+{
+	client_dispute(0);
+	client_dispute(1);
+}
+
+/* Adds delta to an int32 LE word. */
+static void add_i32(uint8_t *p, int32_t delta)
+{
+	le32_put(p, (uint32_t)((int32_t)le32_get(p) + delta));
+}
+
+/* mlp reveals carry every sampled tile's pre-activations (docs/compute.md
+ * §5.2). Ones that do not hash to the leaf's P_i are refused as a bad proof
+ * (nothing slashed, the slot may still reveal); a committed z that is wrong
+ * but requantizes to the right output is caught by Freivalds and slashes;
+ * an honest reveal passes for the gas of the Freivalds check, far below
+ * recomputing its tiles. */
+static void test_mlp_reveal_pre(void)
+{
+	for (int cheat = 0; cheat < 2; cheat++) {
+		struct chain c;
+		chain_init(&c);
+		c.p.gas_per_check_unit = 1;
+		struct compute_result res;
+		uint8_t id[HASH_LEN];
+		uint64_t bond = 200 * UNIT;
+		CHECK(reg(&c, W1, bond) == 0);
+		struct job_spec spec = mlp_spec(4 * UNIT);
+		spec.samples = 8; /* every tile */
+		CHECK(submit(&c, &spec, id, &res) == 0);
+		until_assigned(&c, id);
+		struct work w;
+		work_do(&c, id, 0, &w);
+		if (cheat) {
+			/* tile 5, layer 2: the first z whose +1 leaves the output as it is */
+			uint8_t *z = w.pre + 4ull * spec.shape.m * 16 + 4ull * 15 * 10;
+			struct kernel_src src = {.from_seed = 1};
+			memcpy(src.seed, spec.seed, HASH_LEN);
+			uint8_t bias[40];
+			kernel_src_read(&src, &w.shape, 4, 0, bias, sizeof(bias));
+			int done = 0;
+			for (uint32_t j = 0; j < 30 && !done; j++) {
+				int64_t v = (int32_t)le32_get(z + 4 * j) + (int64_t)(int32_t)le32_get(bias + 4 * (j % 10));
+				if (kernel_requant(v, 5, 0) == kernel_requant(v + 1, 5, 0)) {
+					add_i32(z + 4 * j, 1);
+					done = 1;
+				}
+			}
+			CHECK(done);
+			work_recommit(&w);
+		}
+		CHECK(commit(&c, W1, id, &w) == 0);
+		CHECK(end_block(&c) == 0);
+		CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
+		until_challenged(&c, id);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PRE, 1u << 30, &res) == ASSAY_ESIG);
+		CHECK(job(&c, id).slots[0].state == SLOT_CHALLENGED);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+		if (cheat) {
+			CHECK(strstr(res.error, "tile 5 is wrong") != NULL);
+			CHECK(worker(&c, W1).bond == bond - 4 * UNIT);
+		} else {
+			CHECK(job(&c, id).slots[0].state == SLOT_VERIFIED);
+			/* 8 tiles: the Freivalds check's units, not a recompute's (the
+			 * gap grows with the widths: O(d_in + d_out) against d_in d_out
+			 * per row) */
+			uint64_t fixed = mlp_check_fixed_units(&w.shape), recompute = 0;
+			for (uint32_t t = 0; t < 8; t++)
+				recompute += mlp_recompute_units(&w.shape, t);
+			CHECK(res.gas_used > fixed && res.gas_used < recompute / 2); /* 6346 vs 15840 at these widths */
+		}
+		work_free(&w);
+		ledger_mem_free(c.mem);
+	}
 }
 
 static void test_redundancy(void)
@@ -964,15 +1122,15 @@ static void test_redundancy(void)
 	memcpy(p.worker[0], honest, ADDR_LEN);
 	memcpy(p.worker[1], cheat, ADDR_LEN);
 	p.index = hidden == 0 ? 1 : 0;
-	make_proof(&w[0], p.index, &pb[0], &p.proof[0]);
-	make_proof(&w[1], p.index, &pb[1], &p.proof[1]);
+	make_dispute_proof(&w[0], p.index, &pb[0], &p.proof[0]);
+	make_dispute_proof(&w[1], p.index, &pb[1], &p.proof[1]);
 	struct buf b;
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
 	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == ASSAY_EINVALID);
 	p.index = hidden;
-	make_proof(&w[0], p.index, &pb[0], &p.proof[0]);
-	make_proof(&w[1], p.index, &pb[1], &p.proof[1]);
+	make_dispute_proof(&w[0], p.index, &pb[0], &p.proof[0]);
+	make_dispute_proof(&w[1], p.index, &pb[1], &p.proof[1]);
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
 	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == 0);
@@ -1337,8 +1495,7 @@ static void test_mlp_flow(void)
 		work_do(&c, id, 0, &w);
 		if (cheat) {
 			w.out[17] ^= 1;
-			free(w.leaves);
-			CHECK(kernel_commit(&w.shape, w.out, &w.leaves, w.root, w.output_hash) == 0);
+			work_recommit(&w);
 		}
 		CHECK(commit(&c, W1, id, &w) == 0);
 		CHECK(end_block(&c) == 0);
@@ -1710,6 +1867,7 @@ int main(void)
 	RUN(test_no_escape_at_deadline);
 	RUN(test_late_reveal);
 	RUN(test_mlp_flow);
+	RUN(test_mlp_reveal_pre);
 	RUN(test_assignment_weight);
 	RUN(test_early_dispute_and_registration);
 	RUN(test_upload_rules);

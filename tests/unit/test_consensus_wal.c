@@ -49,35 +49,12 @@ static int sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig[SI
 static struct bft_vote mk_vote(uint8_t type, uint64_t height, uint32_t round, const uint8_t *value,
 			       uint32_t who)
 {
-	struct bft_vote v;
-	uint8_t h[HASH_LEN];
-	memset(&v, 0, sizeof(v));
-	v.type = type;
-	v.height = height;
-	v.round = round;
-	if (value) {
-		v.has_value = 1;
-		memcpy(v.value, value, HASH_LEN);
-	}
-	test_key(who, v.validator);
-	bft_vote_sighash(CHAIN, &v, h);
-	fake_sign(v.validator, h, v.sig);
-	return v;
+	return test_vote(CHAIN, type, height, round, value, who);
 }
 
 static struct bft_proposal mk_prop(uint64_t height, uint32_t round, const uint8_t *value, uint32_t who)
 {
-	struct bft_proposal p;
-	uint8_t h[HASH_LEN];
-	memset(&p, 0, sizeof(p));
-	p.height = height;
-	p.round = round;
-	p.pol_round = BFT_POL_NONE;
-	memcpy(p.value, value, HASH_LEN);
-	test_key(who, p.proposer);
-	bft_proposal_sighash(CHAIN, &p, h);
-	fake_sign(p.proposer, h, p.sig);
-	return p;
+	return test_proposal(CHAIN, height, round, BFT_POL_NONE, value, who);
 }
 
 /* One record of each kind, at height 7. */
@@ -371,13 +348,14 @@ static void test_replay_restores_lock(void)
 	bft_valset_free(&vs2);
 }
 
+static const struct test_case tests[] = {
+	TEST(test_codec_roundtrip),
+	TEST(test_torn_tail_and_corruption),
+	TEST(test_file),
+	TEST(test_replay_restores_lock),
+};
+
 int main(void)
 {
-	if (keys_init() != 0)
-		return 1;
-	RUN(test_codec_roundtrip);
-	RUN(test_torn_tail_and_corruption);
-	RUN(test_file);
-	RUN(test_replay_restores_lock);
-	return test_report("test_consensus_wal");
+	return test_main("test_consensus_wal", keys_init, tests, TEST_COUNT(tests));
 }

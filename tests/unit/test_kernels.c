@@ -1,12 +1,15 @@
 /* Tests of the reference kernels (consensus/compute/kernels.h) and of the
  * worker's cpu backend against them: seed expansion regression vectors, tile
- * cutting and leaves, challenge sampling, Freivalds catching single changed
- * entries, and bit-exactness of the fast GEMM and MLP on awkward shapes. */
+ * cutting and leaves, challenge sampling, the matmul tile check (recompute
+ * and Freivalds) catching single changed entries at the largest k, entries
+ * and widths, and bit-exactness of the fast GEMM and MLP on awkward shapes. */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/merkle.h"
@@ -311,13 +314,13 @@ static void freivalds_cases(void)
 	free(inp[1]);
 }
 
-/* The AVX2 and the portable Freivalds compute the same integers. */
+/* The AVX-512, AVX2 and portable Freivalds compute the same integers. */
 static void test_freivalds(void)
 {
-	kernel_simd_enable(0);
-	freivalds_cases();
-	kernel_simd_enable(1);
-	freivalds_cases();
+	for (int level = 0; level <= 2; level++) {
+		kernel_simd_enable(level);
+		freivalds_cases();
+	}
 	/* A larger, ragged case with a wrong entry, both ways. */
 	enum { M = 37, N = 43, K = 301 };
 	int8_t *A = malloc(M * K), *Bt = malloc(N * K);
@@ -330,17 +333,222 @@ static void test_freivalds(void)
 	uint64_t r[N];
 	uint8_t seed[HASH_LEN] = {7};
 	kernel_freivalds_vector(seed, 3, N, r);
-	for (int simd = 0; simd < 2; simd++) {
+	for (int simd = 0; simd <= 2; simd++) {
 		kernel_simd_enable(simd);
 		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
 		C[M * N / 2] -= 1 << 20;
 		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID);
 		C[M * N / 2] += 1 << 20;
 	}
-	kernel_simd_enable(1);
+	kernel_simd_enable(2);
 	free(A);
 	free(Bt);
 	free(C);
+}
+
+/* A matmul job with tiles tr x tc: every tile of the reference output
+ * passes kernel_check_tile, and every entry changed by +1 or by flipping its
+ * sign bit is caught (tiles of <= KERNEL_RECOMPUTE_MAX entries by
+ * recompute, larger ones by Freivalds). data: blob inputs, else from a seed. */
+static void tile_check_case(uint32_t m, uint32_t n, uint32_t k, uint32_t tr, uint32_t tc, uint8_t *const data[2])
+{
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = m, .n = n, .k = k, .tile_rows = tr, .tile_cols = tc};
+	CHECK(kernel_shape_check(&s, 1u << 17, 1ull << 40, NULL, 0) == 0);
+	struct kernel_src src = {.from_seed = data == NULL};
+	seed_of(src.seed, 77);
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0}, *out;
+	uint64_t olen;
+	if (data) {
+		src.data[0] = in[0] = data[0];
+		src.data[1] = in[1] = data[1];
+	} else {
+		CHECK(kernel_src_load(&src, &s, in) == 0);
+	}
+	CHECK(kernel_compute_ref(&s, in, &out, &olen) == 0);
+	uint8_t vseed[HASH_LEN] = {5};
+	uint8_t *tile = malloc((size_t)tr * tc * 4);
+	int pass = 1, caught = 0, changed = 0;
+	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
+		size_t len = kernel_tile_bytes(&s, i);
+		kernel_tile_extract(&s, out, i, tile);
+		pass &= kernel_check_tile(&s, &src, vseed, i, tile, len) == 0;
+		for (size_t e = 0; e < len; e += 4) {
+			uint32_t keep = le32_get(tile + e);
+			le32_put(tile + e, keep + 1);
+			caught += kernel_check_tile(&s, &src, vseed, i, tile, len) == ASSAY_EINVALID;
+			le32_put(tile + e, keep ^ 0x80000000u);
+			caught += kernel_check_tile(&s, &src, vseed, i, tile, len) == ASSAY_EINVALID;
+			le32_put(tile + e, keep);
+			changed += 2;
+		}
+	}
+	CHECK(pass);
+	CHECK_EQ_U64(caught, changed);
+	free(tile);
+	free(out);
+	if (!data) {
+		free(in[0]);
+		free(in[1]);
+	}
+}
+
+/* Inputs of the largest entries: A all -128 and B all -128 (every product
+ * 2^14, the int32 maximum of a sum at KERNEL_MAX_K), or B all 127 (the most
+ * negative sums). */
+static void extreme_inputs(uint32_t m, uint32_t n, uint32_t k, int8_t b, uint8_t *data[2])
+{
+	data[0] = malloc((size_t)m * k);
+	data[1] = malloc((size_t)n * k);
+	memset(data[0], -128, (size_t)m * k);
+	memset(data[1], b, (size_t)n * k);
+}
+
+static void tile_check_cases(void)
+{
+	/* Edge tiles (3 or 5 wide), k not a multiple of 16. */
+	tile_check_case(19, 21, 37, 8, 8, NULL);
+	tile_check_case(5, 70, 200, 1, 64, NULL);
+	/* 72 entries: Freivalds, and its own edge tiles. */
+	tile_check_case(17, 19, 45, 8, 9, NULL);
+	/* The largest k with the largest entries, on both paths. */
+	uint8_t *data[2];
+	for (int b = 0; b < 2; b++) {
+		extreme_inputs(9, 9, KERNEL_MAX_K, b ? 127 : -128, data);
+		tile_check_case(9, 9, KERNEL_MAX_K, 8, 8, data);
+		tile_check_case(9, 9, KERNEL_MAX_K, 9, 8, data);
+		free(data[0]);
+		free(data[1]);
+	}
+}
+
+/* Freivalds on one row of the widest tile (2^17 - 1 columns, past several
+ * DOT32_CHUNKs), extreme entries: y = B.r reaches +-2^55 before its
+ * reduction mod p. */
+static void freivalds_wide(void)
+{
+	enum { N = (1 << 17) - 1, K = 2 };
+	int8_t A[K] = {-128, -128}, *Bt = malloc((size_t)N * K);
+	int32_t *T = malloc(sizeof(int32_t) * N);
+	uint64_t *r = malloc(sizeof(uint64_t) * N);
+	uint8_t seed[HASH_LEN] = {11};
+	kernel_freivalds_vector(seed, 0, N, r);
+	for (int b = 0; b < 2; b++) {
+		memset(Bt, b ? 127 : -128, (size_t)N * K);
+		kernel_matmul_ref(A, Bt, T, 1, N, K);
+		CHECK(kernel_freivalds(A, Bt, T, 1, N, K, r) == 0);
+		T[N - 1] += 1;
+		CHECK(kernel_freivalds(A, Bt, T, 1, N, K, r) == ASSAY_EINVALID);
+		T[N - 1] -= 1;
+		T[0] ^= (int32_t)0x80000000;
+		CHECK(kernel_freivalds(A, Bt, T, 1, N, K, r) == ASSAY_EINVALID);
+	}
+	free(Bt);
+	free(T);
+	free(r);
+}
+
+/* The exact recompute: both paths give the same verdicts, on tiles of
+ * every shape up to KERNEL_RECOMPUTE_MAX entries; larger tiles are refused. */
+static void recompute_shapes(void)
+{
+	enum { K = 333 };
+	int8_t *A = malloc(64 * K), *Bt = malloc(64 * K);
+	int32_t C[64];
+	fill_i8(A, 64 * K);
+	fill_i8(Bt, 64 * K);
+	int ok = 1;
+	for (uint32_t nr = 1; nr <= 64; nr++)
+		for (uint32_t nc = 1; nr * nc <= KERNEL_RECOMPUTE_MAX; nc++) {
+			kernel_matmul_ref(A, Bt, C, nr, nc, K);
+			ok &= kernel_tile_recompute(A, Bt, (const uint8_t *)C, nr, nc, K) == 0;
+			C[nr * nc - 1] -= 1;
+			ok &= kernel_tile_recompute(A, Bt, (const uint8_t *)C, nr, nc, K) == ASSAY_EINVALID;
+		}
+	CHECK(ok);
+	CHECK(kernel_tile_recompute(A, Bt, (const uint8_t *)C, 5, 13, K) == ASSAY_EARG);
+	free(A);
+	free(Bt);
+}
+
+/* Threads checking tiles at once each use their own cipher context and
+ * scratch (the consensus code may check on several threads). */
+struct check_thread {
+	const struct job_shape *s;
+	const struct kernel_src *src;
+	const uint8_t *out;
+	int ok;
+};
+
+static void *check_all_tiles(void *arg)
+{
+	struct check_thread *c = arg;
+	uint8_t tile[8 * 8 * 4], vseed[HASH_LEN] = {3};
+	c->ok = 1;
+	for (int round = 0; round < 20; round++)
+		for (uint32_t i = 0; i < kernel_tile_count(c->s); i++) {
+			size_t len = kernel_tile_bytes(c->s, i);
+			kernel_tile_extract(c->s, c->out, i, tile);
+			c->ok &= kernel_check_tile(c->s, c->src, vseed, i, tile, len) == 0;
+			tile[0] ^= 1;
+			c->ok &= kernel_check_tile(c->s, c->src, vseed, i, tile, len) == ASSAY_EINVALID;
+		}
+	return NULL;
+}
+
+static void tile_check_threads(void)
+{
+	struct job_shape s = {.kind = JOB_MATMUL_I8, .m = 24, .n = 24, .k = 300, .tile_rows = 8, .tile_cols = 8};
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 8);
+	uint8_t *in[KERNEL_MAX_INPUTS], *out;
+	uint64_t olen;
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(kernel_compute_ref(&s, in, &out, &olen) == 0);
+	pthread_t th[4];
+	struct check_thread c[4];
+	for (int t = 0; t < 4; t++) {
+		c[t] = (struct check_thread){.s = &s, .src = &src, .out = out, .ok = 0};
+		CHECK(pthread_create(&th[t], NULL, check_all_tiles, &c[t]) == 0);
+	}
+	int ok = 1;
+	for (int t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		ok &= c[t].ok;
+	}
+	CHECK(ok);
+	free(out);
+	free(in[0]);
+	free(in[1]);
+}
+
+/* The per-thread stream key is remembered per input id: interleaving seeds
+ * still gives each seed its own stream. */
+static void expand_interleaved(void)
+{
+	uint8_t s1[HASH_LEN], s2[HASH_LEN], a[200], b[200], c[200];
+	seed_of(s1, 1);
+	seed_of(s2, 2);
+	kernel_expand(s1, 1, 64, a, sizeof(a));
+	kernel_expand(s2, 1, 64, b, sizeof(b));
+	kernel_expand(s1, 1, 64, c, sizeof(c));
+	CHECK_EQ_MEM(a, c, sizeof(a));
+	CHECK(memcmp(a, b, sizeof(a)) != 0);
+	kernel_expand(s1, 0, 64, b, sizeof(b));
+	CHECK(memcmp(a, b, sizeof(a)) != 0);
+}
+
+/* The matmul tile check, at every SIMD level. */
+static void test_tile_check(void)
+{
+	for (int simd = 0; simd <= 2; simd++) {
+		kernel_simd_enable(simd);
+		tile_check_cases();
+		freivalds_wide();
+		recompute_shapes();
+	}
+	kernel_simd_enable(2);
+	tile_check_threads();
+	expand_interleaved();
 }
 
 static void test_mlp(void)
@@ -360,15 +568,24 @@ static void test_mlp(void)
 	for (uint64_t i = 1; i < olen; i++)
 		distinct += ref[i] != ref[0];
 	CHECK(distinct > 10);
-	/* The mlp layers run on the same GEMM: every kernel path this CPU has. */
+	/* The mlp layers run on the same GEMM: every kernel path this CPU has,
+	 * and the pre-activations it keeps are the reference's. */
+	uint8_t *ref2, *ref_pre, *fast_pre;
+	CHECK(mlp_compute_ref(&s, in, &ref2, &ref_pre) == 0);
+	CHECK_EQ_MEM(ref, ref2, olen);
 	for (int isa = BACKEND_ISA_PORTABLE; isa <= BACKEND_ISA_AVX512VNNI; isa++) {
 		backend_cpu_set_isa(isa);
-		CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
+		CHECK(backend_cpu_compute(&s, in, &fast, &fast_pre, 2) == 0);
 		CHECK_EQ_MEM(ref, fast, olen);
+		CHECK(fast_pre != NULL);
+		CHECK_EQ_MEM(ref_pre, fast_pre, mlp_pre_bytes(&s, s.m));
 		free(fast);
+		free(fast_pre);
 	}
+	free(ref2);
+	free(ref_pre);
 	backend_cpu_set_isa(BACKEND_ISA_AVX512VNNI);
-	CHECK(backend_cpu_compute(&s, in, &fast, 2) == 0);
+	CHECK(backend_cpu_compute(&s, in, &fast, NULL, 2) == 0);
 	uint8_t seed[HASH_LEN] = {0};
 	int ok = 1;
 	for (uint32_t i = 0; i < kernel_tile_count(&s); i++) {
@@ -384,6 +601,179 @@ static void test_mlp(void)
 	free(fast);
 	for (unsigned i = 0; i < kernel_input_count(&s); i++)
 		free(in[i]);
+}
+
+/* Adds delta to the int32 LE word at p. */
+static void add_i32(uint8_t *p, int64_t delta)
+{
+	le32_put(p, (uint32_t)(int32_t)((int32_t)le32_get(p) + delta));
+}
+
+/* The reveal's mlp check (docs/compute.md §5.2): every honest tile passes,
+ * and each way a worker can be wrong is caught: an output element, a
+ * pre-activation out of step with the output, one that leaves the output
+ * as it is (only Freivalds sees it), the bias folded into z, a wrong
+ * bias, wrong lengths and indices. */
+static void mlp_check_cases(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 19, .n = 5, .layers = 3, .dims = {33, 17, 9, 5},
+			      .shifts = {6, 5, 4}, .tile_rows = 4, .tile_cols = 5};
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 9);
+	uint8_t *in[KERNEL_MAX_INPUTS], *out, *pre, vseed[HASH_LEN];
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(mlp_compute_ref(&s, in, &out, &pre) == 0);
+	seed_of(vseed, 77);
+	mlp_check_t *mc = mlp_check_create(&s, &src, vseed);
+	CHECK(mc != NULL);
+	uint8_t tile[20], z[4 * 4 * (17 + 9 + 5)];
+	uint32_t tiles = kernel_tile_count(&s), silent = 0;
+	for (uint32_t i = 0; i < tiles; i++) {
+		size_t len = kernel_tile_bytes(&s, i), plen = mlp_tile_pre_bytes(&s, i);
+		uint32_t r0, c0, nr, nc;
+		kernel_tile_rect(&s, i, &r0, &c0, &nr, &nc);
+		kernel_tile_extract(&s, out, i, tile);
+		mlp_tile_pre_extract(&s, pre, i, z);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), 0);
+		CHECK_EQ_INT(mlp_recompute_tile(&s, &src, i, tile, len), 0);
+		/* a wrong output element, the z's right */
+		tile[len - 1] ^= 1;
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_recompute_tile(&s, &src, i, tile, len), ASSAY_EINVALID);
+		tile[len - 1] ^= 1;
+		/* a z of layer 1 far off: its requantized row no longer matches */
+		add_i32(z, 1 << 20);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+		add_i32(z, -(1 << 20));
+		/* z's off by one that requantize to the same output: Freivalds alone
+		 * catches them, in every layer */
+		uint8_t *layer = z;
+		for (unsigned l = 0; l < s.layers; l++) {
+			uint32_t d = s.dims[l + 1];
+			for (uint32_t j = 0; j < nr * d; j++) {
+				int32_t v = (int32_t)le32_get(layer + 4 * j);
+				int32_t b = (int32_t)le32_get(in[2 + 2 * l] + 4 * (j % d));
+				int relu = l + 1 < s.layers;
+				if (kernel_requant((int64_t)v + b, s.shifts[l], relu) !=
+				    kernel_requant((int64_t)v + 1 + b, s.shifts[l], relu))
+					continue;
+				add_i32(layer + 4 * j, 1);
+				CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+				add_i32(layer + 4 * j, -1);
+				silent++;
+				break;
+			}
+			layer += 4ull * nr * d;
+		}
+		/* the bias folded into z (consistent with the output): not the product */
+		for (uint32_t r = 0; r < nr; r++)
+			for (uint32_t j = 0; j < s.dims[1]; j++)
+				add_i32(z + 4 * (r * s.dims[1] + j), (int32_t)le32_get(in[2] + 4 * j));
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), ASSAY_EINVALID);
+		mlp_tile_pre_extract(&s, pre, i, z);
+		/* lengths and index */
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen - 4), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len - 1, z, plen), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_check_tile(mc, tiles, tile, len, z, plen), ASSAY_EINVALID);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), 0);
+	}
+	CHECK(silent >= tiles * 2); /* most tiles had such an entry in most layers */
+	/* A worker that used a wrong bias in layer 1: its own output and z's are
+	 * consistent with each other, not with the job's inputs. */
+	uint8_t *bad_in[KERNEL_MAX_INPUTS], *bad_out, *bad_pre;
+	memcpy(bad_in, in, sizeof(bad_in));
+	uint8_t *bias = malloc(4 * 17);
+	memcpy(bias, in[2], 4 * 17);
+	add_i32(bias + 4 * 3, 200);
+	bad_in[2] = bias;
+	CHECK(mlp_compute_ref(&s, bad_in, &bad_out, &bad_pre) == 0);
+	uint32_t differ = 0;
+	for (uint32_t i = 0; i < tiles; i++) {
+		size_t len = kernel_tile_bytes(&s, i), plen = mlp_tile_pre_bytes(&s, i);
+		uint8_t good_z[sizeof(z)];
+		kernel_tile_extract(&s, bad_out, i, tile);
+		mlp_tile_pre_extract(&s, bad_pre, i, z);
+		mlp_tile_pre_extract(&s, pre, i, good_z);
+		int same = memcmp(z, good_z, plen) == 0 && memcmp(tile, out + (size_t)i * 4 * 5, len) == 0;
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, len, z, plen), same ? 0 : ASSAY_EINVALID);
+		differ += !same;
+	}
+	CHECK(differ > tiles / 2);
+	mlp_check_destroy(mc);
+	free(bias);
+	free(bad_out);
+	free(bad_pre);
+	free(out);
+	free(pre);
+	for (unsigned i = 0; i < kernel_input_count(&s); i++)
+		free(in[i]);
+}
+
+/* The largest widths the limits allow: d = 2^17 - 1 into 16 and back (4 MiB
+ * of weights less 32 bytes), inputs at the int8 extremes and full-range
+ * int32 biases. The pre-activations reach +-(2^17 - 1) 2^14 and still fit
+ * int32, the limb sums stay exact, and a one-off z is caught. */
+static void mlp_bounds_cases(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 3, .n = KERNEL_MAX_K, .layers = 2,
+			      .dims = {KERNEL_MAX_K, 16, KERNEL_MAX_K}, .shifts = {31, 0}, .tile_rows = 1,
+			      .tile_cols = KERNEL_MAX_K};
+	CHECK_EQ_INT(kernel_shape_check(&s, 1u << 17, 1u << 20, NULL, 0), 0);
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0};
+	for (unsigned id = 0; id < kernel_input_count(&s); id++) {
+		uint64_t n = kernel_input_bytes(&s, id);
+		in[id] = malloc(n);
+		if (id % 2 == 1 || id == 0) /* X and W: -128, except row 1 of X at 127 */
+			memset(in[id], 0x80, n);
+		else
+			for (uint64_t j = 0; j < n; j += 4)
+				le32_put(in[id] + j, j % 8 ? 0x7fffffffu : 0x80000000u);
+	}
+	memset(in[0] + KERNEL_MAX_K, 127, KERNEL_MAX_K);
+	struct kernel_src src = {.from_seed = 0};
+	for (unsigned id = 0; id < KERNEL_MAX_INPUTS; id++)
+		src.data[id] = in[id];
+	uint8_t *out, *pre, vseed[HASH_LEN];
+	CHECK(mlp_compute_ref(&s, in, &out, &pre) == 0);
+	/* row 0: z_1 = (2^17 - 1) 2^14 exactly, the largest product sum */
+	CHECK_EQ_INT((int32_t)le32_get(pre), (int64_t)KERNEL_MAX_K << 14);
+	CHECK_EQ_INT((int32_t)le32_get(pre + 4 * 16), -(int64_t)KERNEL_MAX_K * 127 * 128);
+	seed_of(vseed, 3);
+	mlp_check_t *mc = mlp_check_create(&s, &src, vseed);
+	CHECK(mc != NULL);
+	size_t plen = (size_t)mlp_tile_pre_bytes(&s, 0);
+	uint8_t *z = malloc(plen);
+	for (uint32_t i = 0; i < 3; i++) {
+		mlp_tile_pre_extract(&s, pre, i, z);
+		const uint8_t *tile = out + (size_t)i * KERNEL_MAX_K;
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, KERNEL_MAX_K, z, plen), 0);
+		add_i32(z + plen - 4, 1); /* the last z of the last layer */
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, KERNEL_MAX_K, z, plen), ASSAY_EINVALID);
+	}
+	CHECK_EQ_INT(mlp_recompute_tile(&s, &src, 1, out + KERNEL_MAX_K, KERNEL_MAX_K), 0);
+	mlp_check_destroy(mc);
+	free(z);
+	free(out);
+	free(pre);
+	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+}
+
+/* The portable and the AVX2 sums of the mlp check give the same verdicts. */
+static void test_mlp_check(void)
+{
+	mlp_simd_enable(0);
+	mlp_check_cases();
+	mlp_simd_enable(1);
+	mlp_check_cases();
+}
+
+static void test_mlp_bounds(void)
+{
+	mlp_simd_enable(0);
+	mlp_bounds_cases();
+	mlp_simd_enable(1);
+	mlp_bounds_cases();
 }
 
 static void gemm_case(uint32_t m, uint32_t n, uint32_t k, int threads)
@@ -491,7 +881,10 @@ int main(void)
 	RUN(test_tiles);
 	RUN(test_challenge);
 	RUN(test_freivalds);
+	RUN(test_tile_check);
 	RUN(test_mlp);
+	RUN(test_mlp_check);
+	RUN(test_mlp_bounds);
 	RUN(test_backend_gemm);
 	return test_report("test_kernels");
 }

@@ -133,12 +133,13 @@ static void test_address(void)
 	CHECK(address_decode(text, &net, back) == ASSAY_EDECODE);
 }
 
+static const struct test_case tests[] = {
+	TEST(test_rfc8032),
+	TEST(test_wrong_key_and_small_order),
+	TEST(test_address),
+};
+
 int main(void)
 {
-	if (keys_init() < 0)
-		return 99;
-	RUN(test_rfc8032);
-	RUN(test_wrong_key_and_small_order);
-	RUN(test_address);
-	return test_report("test_keys");
+	return test_main("test_keys", keys_init, tests, TEST_COUNT(tests));
 }

@@ -256,14 +256,15 @@ static void test_wallet_seed(void)
 	CHECK(strcmp(MNEMONIC_PATH_TEXT, "m/44'/7359'/0'/0'/0'") == 0);
 }
 
+static const struct test_case tests[] = {
+	TEST(test_wordlist),
+	TEST(test_bip39_vectors),
+	TEST(test_bad_phrases),
+	TEST(test_slip10_vectors),
+	TEST(test_wallet_seed),
+};
+
 int main(void)
 {
-	if (keys_init() != 0)
-		return 1;
-	RUN(test_wordlist);
-	RUN(test_bip39_vectors);
-	RUN(test_bad_phrases);
-	RUN(test_slip10_vectors);
-	RUN(test_wallet_seed);
-	return test_report("test_mnemonic");
+	return test_main("test_mnemonic", keys_init, tests, TEST_COUNT(tests));
 }

@@ -232,14 +232,15 @@ static void test_torsion_gamma_accepted(void)
 	CHECK(built);
 }
 
+static const struct test_case tests[] = {
+	TEST(test_rfc9381_vectors),
+	TEST(test_every_bit_flip_fails),
+	TEST(test_other_alpha_and_key_fail),
+	TEST(test_bad_keys),
+	TEST(test_torsion_gamma_accepted),
+};
+
 int main(void)
 {
-	if (keys_init() < 0)
-		return 99;
-	RUN(test_rfc9381_vectors);
-	RUN(test_every_bit_flip_fails);
-	RUN(test_other_alpha_and_key_fail);
-	RUN(test_bad_keys);
-	RUN(test_torsion_gamma_accepted);
-	return test_report("test_vrf");
+	return test_main("test_vrf", keys_init, tests, TEST_COUNT(tests));
 }

@@ -10,6 +10,7 @@
 #include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/error.h"
 #include "core/merkle.h"
 #include "tests/unit/test.h"
@@ -74,7 +75,9 @@ static void test_reveal_payload(void)
 	memset(job_id, 0x42, HASH_LEN);
 	memset(challenge, 0x17, HASH_LEN);
 	outtree_t *tree;
-	CHECK(work_commit(&s, output, &tree, root, oh) == 0);
+	uint8_t (*digests)[HASH_LEN];
+	CHECK(work_commit(&s, output, NULL, &tree, &digests, root, oh) == 0);
+	CHECK(digests == NULL);
 	uint8_t want_oh[HASH_LEN];
 	sha256(output, kernel_output_bytes(&s), want_oh);
 	CHECK_EQ_MEM(oh, want_oh, HASH_LEN);
@@ -84,7 +87,7 @@ static void test_reveal_payload(void)
 		struct buf payload;
 		uint64_t units = 0, want_units = 0;
 		buf_init(&payload);
-		CHECK(work_reveal_payload(&s, job_id, root, output, tree, challenge, k, &payload, &units) == 0);
+		CHECK(work_reveal_payload(&s, job_id, root, output, NULL, tree, challenge, k, &payload, &units) == 0);
 		struct job_reveal_payload *v = calloc(1, sizeof(*v));
 		CHECK(compute_reveal_decode(v, payload.data, payload.len) == 0);
 		uint32_t idx[JOB_MAX_SAMPLES];
@@ -108,10 +111,65 @@ static void test_reveal_payload(void)
 	struct buf b;
 	uint64_t u;
 	buf_init(&b);
-	CHECK(work_reveal_payload(&s, job_id, root, output, tree, challenge, 0, &b, &u) == ASSAY_EARG);
+	CHECK(work_reveal_payload(&s, job_id, root, output, NULL, tree, challenge, 0, &b, &u) == ASSAY_EARG);
 	buf_free(&b);
 	outtree_destroy(tree);
 	free(output);
+	for (int i = 0; i < KERNEL_MAX_INPUTS; i++)
+		free(in[i]);
+}
+
+/* An mlp reveal: the worker's leaves bind every tile's pre-activation
+ * digest, each revealed tile carries the pre-activations that hash to it
+ * and passes the chain's Freivalds check, and the units are the chain's
+ * (per tile, plus W . r once). */
+static void test_reveal_payload_mlp(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 37, .n = 10, .layers = 2, .dims = {24, 32, 10},
+			      .shifts = {6, 6}, .tile_rows = 4, .tile_cols = 10};
+	struct kernel_src src = {.from_seed = 1};
+	memset(src.seed, 0x2b, HASH_LEN);
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0}, *output, *pre;
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(mlp_compute_ref(&s, in, &output, &pre) == 0);
+	uint8_t job_id[HASH_LEN], challenge[HASH_LEN], root[HASH_LEN], oh[HASH_LEN];
+	memset(job_id, 0x42, HASH_LEN);
+	memset(challenge, 0x19, HASH_LEN);
+	outtree_t *tree;
+	uint8_t (*digests)[HASH_LEN];
+	CHECK(work_commit(&s, output, NULL, &tree, &digests, root, oh) == ASSAY_EARG);
+	CHECK(work_commit(&s, output, pre, &tree, &digests, root, oh) == 0);
+	uint32_t tiles = kernel_tile_count(&s);
+	struct buf payload;
+	uint64_t units = 0, want_units = compute_reveal_fixed_units(&s);
+	buf_init(&payload);
+	CHECK(work_reveal_payload(&s, job_id, root, output, NULL, tree, challenge, 5, &payload, &units) == ASSAY_EARG);
+	buf_reset(&payload);
+	CHECK(work_reveal_payload(&s, job_id, root, output, pre, tree, challenge, 5, &payload, &units) == 0);
+	struct job_reveal_payload *v = calloc(1, sizeof(*v));
+	CHECK(compute_reveal_decode(v, payload.data, payload.len) == 0);
+	CHECK(v->count == 5);
+	mlp_check_t *mc = mlp_check_create(&s, &src, challenge);
+	CHECK(mc != NULL);
+	for (uint32_t c = 0; c < v->count; c++) {
+		const struct tile_proof *tp = &v->tiles[c];
+		uint8_t digest[HASH_LEN], leaf[HASH_LEN];
+		CHECK_EQ_U64(tp->pre_len, mlp_tile_pre_bytes(&s, tp->index));
+		mlp_pre_digest(tp->pre, tp->pre_len, digest);
+		CHECK_EQ_MEM(digest, digests[tp->index], HASH_LEN);
+		CHECK(mlp_tile_leaf(tp->index, tp->tile, tp->tile_len, digest, leaf) == 0);
+		CHECK(merkle_verify(leaf, tp->index, tiles, tp->path, tp->depth, root) == 0);
+		CHECK_EQ_INT(mlp_check_tile(mc, tp->index, tp->tile, tp->tile_len, tp->pre, tp->pre_len), 0);
+		want_units += compute_tile_units(&s, tp->index, tp->tile_len + tp->pre_len, tp->depth);
+	}
+	CHECK_EQ_U64(units, want_units);
+	mlp_check_destroy(mc);
+	free(v);
+	buf_free(&payload);
+	outtree_destroy(tree);
+	free(digests);
+	free(output);
+	free(pre);
 	for (int i = 0; i < KERNEL_MAX_INPUTS; i++)
 		free(in[i]);
 }
@@ -211,6 +269,7 @@ int main(void)
 {
 	RUN(test_outtree_matches_rfc6962);
 	RUN(test_reveal_payload);
+	RUN(test_reveal_payload_mlp);
 	RUN(test_check_gas);
 	RUN(test_corrupt);
 	RUN(test_blob_output);

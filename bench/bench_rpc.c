@@ -4,7 +4,10 @@
  * (-batch=1), beside the bare 1-core libsodium verify rate measured right
  * before and after each run. In process: the node's RPC server and
  * admission on one event thread, as in assayd, the clients on their own
- * threads over loopback TCP; no blocks are made. Prints; never fails.
+ * threads over loopback TCP; no blocks are made. Besides the rates it
+ * prints where the CPU went (the event thread's per transfer, the
+ * clients' share) and the CPU a transfer costs against a bare verify,
+ * which bounds the rate when every CPU is the flood's. Prints; never fails.
  * Usage: bench_rpc [-dir=PATH] [-port=N] [-conns=C] [-batch=B] [-rounds=N] [transfers] */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/keys.h"
@@ -62,14 +66,33 @@ static double sodium_verify_rate_all(int nthreads)
 	return sum;
 }
 
-/* One client: its requests, prepared before the clock starts. */
+/* One client: its requests, HTTP head and body each, prepared before the
+ * clock starts, so that the client's own work is one write and one read
+ * per request. */
 struct client {
 	int port;
-	char **bodies;
+	char **bodies;    /* whole requests */
+	size_t *lens;
 	size_t nbodies;
-	size_t errors; /* "error" objects in the replies */
-	int failed;    /* the connection broke */
+	size_t errors;    /* "error" objects in the replies */
+	int failed;       /* the connection broke */
+	double cpu;       /* CPU seconds of this client's thread */
 };
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double clock_cpu(clockid_t id)
+{
+	struct timespec ts;
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -115,6 +138,8 @@ static int read_reply(int fd, char **buf, size_t *cap, size_t *body, size_t *ble
 static void *client_run(void *arg)
 {
 	struct client *c = arg;
+	double cpu0 = thread_cpu();
+	pthread_setname_np(pthread_self(), "bench-client");
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -125,15 +150,9 @@ static void *client_run(void *arg)
 		return NULL;
 	}
 	size_t cap = 1 << 16, body, blen;
-	char *buf = malloc(cap), head[256];
+	char *buf = malloc(cap);
 	for (size_t i = 0; i < c->nbodies && !c->failed; i++) {
-		size_t n = strlen(c->bodies[i]);
-		int hl = snprintf(head, sizeof(head),
-				  "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic " AUTH
-				  "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-				  n);
-		if (write_all(fd, head, (size_t)hl) || write_all(fd, c->bodies[i], n) ||
-		    read_reply(fd, &buf, &cap, &body, &blen)) {
+		if (write_all(fd, c->bodies[i], c->lens[i]) || read_reply(fd, &buf, &cap, &body, &blen)) {
 			c->failed = 1;
 			break;
 		}
@@ -142,6 +161,7 @@ static void *client_run(void *arg)
 	}
 	free(buf);
 	close(fd);
+	c->cpu = thread_cpu() - cpu0;
 	return NULL;
 }
 
@@ -155,6 +175,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 
 static void *loop_run(void *arg)
 {
+	pthread_setname_np(pthread_self(), "bench-loop"); /* the node's event thread */
 	event_base_dispatch(arg);
 	return NULL;
 }
@@ -200,6 +221,7 @@ static void make_bodies(struct client *c, char **hex, size_t n, int conns, int c
 		mine += (int)(i % SENDERS) % conns == ci;
 	c->nbodies = (mine + batch - 1) / batch;
 	c->bodies = calloc(c->nbodies ? c->nbodies : 1, sizeof(*c->bodies));
+	c->lens = calloc(c->nbodies ? c->nbodies : 1, sizeof(*c->lens));
 	size_t k = 0, in_body = 0;
 	struct buf b;
 	buf_init(&b);
@@ -209,8 +231,17 @@ static void make_bodies(struct client *c, char **hex, size_t n, int conns, int c
 			continue;
 		if (in_body && (last || in_body == batch)) {
 			buf_put(&b, batch == 1 ? "]}" : "]]}", batch == 1 ? 2 : 3);
-			buf_put_u8(&b, 0);
-			c->bodies[k++] = strdup((char *)b.data);
+			char head[256];
+			int hl = snprintf(head, sizeof(head),
+					  "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic " AUTH
+					  "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+					  b.len);
+			char *req = malloc((size_t)hl + b.len + 1);
+			memcpy(req, head, (size_t)hl);
+			memcpy(req + hl, b.data, b.len);
+			req[(size_t)hl + b.len] = 0;
+			c->lens[k] = (size_t)hl + b.len;
+			c->bodies[k++] = req;
 			buf_reset(&b);
 			in_body = 0;
 		}
@@ -246,8 +277,15 @@ static double process_cpu(void)
 /* One flood into a fresh node; *cpus: the CPUs it kept busy on average
  * (process CPU time over wall time: under nproc when the machine is shared
  * or the node leaves CPUs idle); transfers admitted per second, or -1. */
+/* Where a flood's CPU went, in CPUs (CPU seconds over wall seconds). */
+struct cpu_split {
+	double all;    /* the process */
+	double loop;   /* the node's event thread */
+	double client; /* the client threads together */
+};
+
 static double flood(const struct genesis *g, char **hex, size_t n, int port, int conns, size_t batch,
-		    int use_pool, size_t *errors, double *cpus)
+		    int use_pool, size_t *errors, struct cpu_split *cpus)
 {
 	char dir[BENCH_DIR_LEN], err[256];
 	struct node nd;
@@ -282,7 +320,10 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 	}
 	pthread_t loop, tids[MAX_CONNS];
 	pthread_create(&loop, NULL, loop_run, nd.base);
-	double t0 = bench_now(), cpu0 = process_cpu();
+	clockid_t loop_clock;
+	if (pthread_getcpuclockid(loop, &loop_clock) != 0)
+		abort();
+	double t0 = bench_now(), cpu0 = process_cpu(), loop0 = clock_cpu(loop_clock);
 	for (int c = 0; c < conns; c++)
 		pthread_create(&tids[c], NULL, client_run, &cl[c]);
 	int failed = 0;
@@ -293,7 +334,11 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 		*errors += cl[c].errors;
 	}
 	double secs = bench_now() - t0;
-	*cpus = (process_cpu() - cpu0) / secs;
+	cpus->all = (process_cpu() - cpu0) / secs;
+	cpus->loop = (clock_cpu(loop_clock) - loop0) / secs;
+	cpus->client = 0;
+	for (int c = 0; c < conns; c++)
+		cpus->client += cl[c].cpu / secs;
 	size_t pooled = mempool_size(nd.mempool);
 	if (write(pfd[1], "x", 1) != 1)
 		abort();
@@ -305,6 +350,7 @@ static double flood(const struct genesis *g, char **hex, size_t n, int port, int
 		for (size_t i = 0; i < cl[c].nbodies; i++)
 			free(cl[c].bodies[i]);
 		free(cl[c].bodies);
+		free(cl[c].lens);
 	}
 	txaccept_stop(&nd);
 	rpc_free(nd.rpc);
@@ -365,6 +411,7 @@ int main(int argc, char **argv)
 	 * back, so that their ratio is paired. */
 	static const char *const mode_name[2] = {"calls wait (no pool)", "verification pool, deferred"};
 	double ratio[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], of_all[2][MAX_ROUNDS], paired[MAX_ROUNDS];
+	double loop_us[2][MAX_ROUNDS], client_share[2][MAX_ROUNDS], ceiling[2][MAX_ROUNDS];
 	int ok[2] = {0, 0}, npaired = 0;
 	double allr[MAX_ROUNDS];
 	for (int r = 0; r < rounds; r++) {
@@ -376,7 +423,7 @@ int main(int argc, char **argv)
 			if (pool != 2 && pool != mode)
 				continue;
 			size_t errors;
-			double cpus;
+			struct cpu_split cpus;
 			double before = sodium_verify_rate();
 			double v = flood(&g, hex, n, port + 2 * r + mode, conns, batch, mode, &errors, &cpus);
 			double after = sodium_verify_rate(), ref = (before + after) / 2;
@@ -386,9 +433,20 @@ int main(int argc, char **argv)
 			rate[mode][ok[mode]] = v;
 			of_all[mode][ok[mode]] = v / allr[r];
 			ratio[mode][ok[mode]++] = v / (ref * (double)ncpu);
+			loop_us[mode][ok[mode] - 1] = 1e6 * cpus.loop / v;
+			/* with every CPU the process's alone, the rate is nproc CPUs
+			 * over the CPU a transfer costs: this much of nproc x verify */
+			ceiling[mode][ok[mode] - 1] = (v / cpus.all) / ref;
+			client_share[mode][ok[mode] - 1] = cpus.client / cpus.all;
 			printf("    %-30s %8.0f tx/s admitted  verify before %.0f/s after %.0f/s  = %.2fx 1-core "
-			       "verify, %.2fx nproc x verify, %.2f CPUs busy\n",
-			       mode_name[mode], v, before, after, v / ref, v / (ref * (double)ncpu), cpus);
+			       "verify, %.2fx nproc x verify, %.2f CPUs busy\n"
+			       "      %-28s event thread %.2f CPUs = %.1f us/tx (alone it would carry %.0f tx/s), "
+			       "clients %.2f CPUs = %.0f%% of the process, the rest (pool, main) %.1f us/tx; 1-core "
+			       "verify %.1f us; all %.1f us/tx: with the CPUs free %.2fx nproc x verify\n",
+			       mode_name[mode], v, before, after, v / ref, v / (ref * (double)ncpu), cpus.all, "",
+			       cpus.loop, 1e6 * cpus.loop / v, v / cpus.loop, cpus.client,
+			       100 * cpus.client / cpus.all, 1e6 * (cpus.all - cpus.loop - cpus.client) / v, 1e6 / ref,
+			       1e6 * cpus.all / v, (v / cpus.all) / ref);
 		}
 		if (got[0] > 0 && got[1] > 0)
 			paired[npaired++] = got[1] / got[0];
@@ -403,6 +461,13 @@ int main(int argc, char **argv)
 		printf("summary, %s, median of %d: %.0f tx/s [%.0f, %.0f] = %.2fx [%.2f, %.2f] of %ld x the "
 		       "1-core verify rate, %.2fx [%.2f, %.2f] of the %ld-thread bare rate of its round\n",
 		       mode_name[mode], ok[mode], mv, rlo, rhi, mr, lo, hi, ncpu, ma, alo, ahi, ncpu);
+		double llo, lhi, ml = bench_median(loop_us[mode], (size_t)ok[mode], &llo, &lhi);
+		double clo, chi, mc = bench_median(client_share[mode], (size_t)ok[mode], &clo, &chi);
+		double elo, ehi, me = bench_median(ceiling[mode], (size_t)ok[mode], &elo, &ehi);
+		printf("summary, %s, event thread per transfer: %.1f us [%.1f, %.1f]; clients' share of the "
+		       "process's CPU: %.1f%% [%.1f, %.1f]; with the CPUs free (1-core verify time over CPU per "
+		       "transfer): %.2fx [%.2f, %.2f] of nproc x verify\n",
+		       mode_name[mode], ml, llo, lhi, 100 * mc, 100 * clo, 100 * chi, me, elo, ehi);
 	}
 	if (rounds) {
 		double lo, hi, m = bench_median(allr, (size_t)rounds, &lo, &hi);

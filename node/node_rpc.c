@@ -346,11 +346,84 @@ static int submit_raw(struct node *n, uint8_t **raws, const size_t *lens, size_t
 	return rc;
 }
 
+/* ---- sendrawtransaction(s) prepared off the event thread ----
+ * The prepare step (rpc.h, on a pool thread) decodes the hex and the
+ * transactions, takes their ids, checks the stateless rules and queues the
+ * signatures on the pool (txaccept_prep_*); the method then only admits,
+ * on the event thread. The step returns NULL (the method does it all, and
+ * words every refusal itself) unless the params pass every check the
+ * method makes before submitting, so a prepared call is answered as an
+ * unprepared one would be. */
+
+static void raw_prep_verified(void *arg)
+{
+	rpc_work_release(arg);
+}
+
+/* list: the hex strings (single: just the one). */
+static void *raw_prepare(struct node *n, json_t *list, int single, rpc_work_t *w)
+{
+	size_t count = single ? 1 : json_array_size(list);
+	if ((!single && !json_is_array(list)) || count > TXACCEPT_MAX_BATCH)
+		return NULL;
+	for (size_t i = 0; i < count; i++) /* the method's checks, before anything is done */
+		if (!json_is_string(single ? list : json_array_get(list, i)))
+			return NULL;
+	struct txaccept_prep *p = txaccept_prep_new(n, count);
+	for (size_t i = 0; p && i < count; i++) {
+		uint8_t *raw;
+		size_t len;
+		struct rpc_error e;
+		if (node_raw_tx_param(single ? list : json_array_get(list, i), "", &raw, &len, &e) < 0) {
+			txaccept_prep_free(p);
+			return NULL;
+		}
+		txaccept_prep_add(p, raw, len);
+		free(raw);
+	}
+	if (!p)
+		return NULL;
+	rpc_work_hold(w); /* released once the signatures are in */
+	txaccept_prep_verify(p, raw_prep_verified, w);
+	return p;
+}
+
+static void *p_sendrawtransaction(void *ctx, json_t *params, rpc_work_t *w)
+{
+	json_t *hex = rpc_param(params, 0);
+	return hex ? raw_prepare(ctx, hex, 1, w) : NULL;
+}
+
+static void *p_sendrawtransactions(void *ctx, json_t *params, rpc_work_t *w)
+{
+	return raw_prepare(ctx, rpc_param(params, 0), 0, w);
+}
+
+static void raw_prep_release(void *prepared)
+{
+	txaccept_prep_free(prepared);
+}
+
+/* The answer to a prepared call: admission in order, then the reply. */
+static int answer_prepared(struct node *n, struct txaccept_prep *p, int single, json_t **result, struct rpc_error *e)
+{
+	const struct txaccept_result *res;
+	size_t count;
+	txaccept_prep_admit(p, TXACCEPT_FROM_CLIENT, &res, &count);
+	if (single)
+		return single_result(&res[0], result, e);
+	*result = batch_results(res, count);
+	return 0;
+}
+
 static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
 	uint8_t *raw;
 	size_t len;
+	struct txaccept_prep *p = rpc_prepared(n->rpc);
+	if (p)
+		return answer_prepared(n, p, 1, result, e);
 	if (node_raw_tx_param(rpc_param(params, 0), "sendrawtransaction", &raw, &len, e) < 0)
 		return -1;
 	int rc = submit_raw(n, &raw, &len, 1, 1, result, e);
@@ -365,6 +438,9 @@ static int m_sendrawtransaction(void *ctx, json_t *params, json_t **result, stru
 static int m_sendrawtransactions(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
+	struct txaccept_prep *p = rpc_prepared(n->rpc);
+	if (p)
+		return answer_prepared(n, p, 0, result, e);
 	json_t *list = rpc_param(params, 0);
 	if (!json_is_array(list))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "sendrawtransactions takes an array of transactions as hex");
@@ -579,10 +655,20 @@ static int m_help(void *ctx, json_t *params, json_t **result, struct rpc_error *
 	return 0;
 }
 
+/* The RPC server's executor: the verification pool (refuses when it is
+ * not running, and the server then parses on the event thread). */
+static int rpc_execute(void *ctx, void (*task)(void *arg), void *arg)
+{
+	return txaccept_run(ctx, task, arg);
+}
+
 void node_register_rpc(struct node *n)
 {
 	rpc_register(n->rpc, node_methods, sizeof(node_methods) / sizeof(node_methods[0]), n);
 	rpc_set_metrics(n->rpc, node_metrics, n);
+	rpc_set_executor(n->rpc, rpc_execute, n);
+	rpc_set_prepare(n->rpc, "sendrawtransaction", p_sendrawtransaction, raw_prep_release);
+	rpc_set_prepare(n->rpc, "sendrawtransactions", p_sendrawtransactions, raw_prep_release);
 }
 
 void node_metrics(void *ctx, struct evbuffer *out)

@@ -1,9 +1,13 @@
 /* JSON-RPC server (see rpc.h). One evhttp server on the node's event loop;
- * requests are handled to completion on that thread, so methods need no
- * locking against each other or against block production. */
+ * methods run on that thread, so they need no locking against each other
+ * or against block production. Only a long body's parse and a method's
+ * prepare step run elsewhere (rpc_set_executor): the one thing such a
+ * thread shares with this one is the list of finished works, under
+ * done_lock, announced by a byte down done_pipe. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +102,41 @@ struct rpc {
 	int cur_deferred;                /* rpc_defer took the current request */
 	struct rpc_deferred *deferred;   /* waiting, newest first */
 	size_t ndeferred;
+	/* Work off the event thread (rpc.h). The executor's threads read
+	 * methods, ctxs, max_params, longest_name and prepare/release, which
+	 * are written only before the loop runs, and touch nothing else of
+	 * the server but the done list. */
+	rpc_executor_fn executor;
+	void *executor_ctx;
+	rpc_prepare_fn prepare[RPC_MAX_METHODS];
+	void (*release[RPC_MAX_METHODS])(void *prepared);
+	size_t nprepare;                 /* methods with a prepare step */
+	size_t noffloaded;               /* bodies handed over, not yet run */
+	void *cur_prepared;              /* the offloaded single call's prepared data */
+	int cur_prepared_method;         /* its method's index (-1: none) */
+	void *cur_visible;               /* rpc_prepared: the call being run's, or NULL */
+	pthread_mutex_t done_lock;       /* guards done_head and done_tail */
+	int done_lock_ok;
+	struct rpc_work *done_head, *done_tail; /* finished works, oldest first */
+	struct rpc_work *order_head, *order_tail; /* every work handed over, in the order received (event thread) */
+	int done_pipe[2];                /* a byte when done_head becomes non-empty */
+	struct event *done_ev;
+};
+
+/* A body parsed (and its call prepared) off the event thread. */
+struct rpc_work {
+	rpc_t *rpc;
+	struct evhttp_request *req; /* NULL once evhttp has freed its connection */
+	char *text;             /* the body, until parsed */
+	size_t len;
+	json_t *body;           /* parsed, or NULL with parse_err */
+	char parse_err[300];
+	int method;             /* index whose prepare step ran; -1: none */
+	void *prepared;         /* what it returned */
+	int holds;              /* atomic: the call runs when the last is released */
+	int finished;           /* event thread: taken off the done list */
+	struct rpc_work *next;  /* on the done list */
+	struct rpc_work *order_next;
 };
 
 /* A request whose method answers later (rpc_defer). */
@@ -836,7 +875,9 @@ static json_t *handle_one(rpc_t *r, json_t *req)
 			r->cur_req = NULL; /* nobody waits for a notification: no deferral */
 		r->cur_id = id;
 		r->cur_deferred = 0;
+		r->cur_visible = r->cur_prepared_method == (int)i ? r->cur_prepared : NULL;
 		int rc = r->methods[i].fn(r->ctxs[i], p, &result, &e);
+		r->cur_visible = NULL;
 		r->cur_id = NULL;
 		r->cur_req = req_saved;
 		if (!params)
@@ -926,6 +967,14 @@ static void reply_too_large(struct evhttp_request *req, int rc, size_t max)
  * would pass RPC_MAX_RESPONSE; the calls before it have run. */
 static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 {
+	if (!req) { /* an offloaded body whose client left: the calls run, nobody hears */
+		size_t n = json_is_array(body) ? json_array_size(body) : 0;
+		if (!json_is_array(body))
+			json_decref(handle_one(r, body));
+		for (size_t i = 0; n <= RPC_MAX_BATCH && i < n; i++)
+			json_decref(handle_one(r, json_array_get(body, i)));
+		return;
+	}
 	struct evbuffer *out = evbuffer_new();
 	size_t total = 0;
 	int rc = out ? 0 : ASSAY_ENOMEM;
@@ -989,6 +1038,8 @@ static void run_body(rpc_t *r, struct evhttp_request *req, json_t *body)
 		reply_too_large(req, rc, r->max_response);
 }
 
+static int offload(rpc_t *r, struct evhttp_request *req, struct evbuffer *in, size_t len);
+
 /* The route whose prefix uri's path is, or starts with before '/' or '?'. */
 static const struct rpc_route *route_of(const rpc_t *r, const char *uri)
 {
@@ -1038,6 +1089,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 413, "Request too large");
 		return;
 	}
+	if (offload(r, req, in, len))
+		return; /* parsed and run later (work_finish) */
 	json_error_t jerr;
 	json_t *body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &jerr);
 	if (!body) {
@@ -1232,6 +1285,255 @@ size_t rpc_deferred_count(const rpc_t *r)
 	return r ? r->ndeferred : 0;
 }
 
+/* ---- work off the event thread ---- */
+
+/* evhttp is freeing the connection under a request whose body is off the
+ * event thread (the client left and evhttp noticed, or the server is
+ * closing). The work goes on; its call still runs, unanswered. Unlike a
+ * deferred call's, the socket is not watched: the work ends within
+ * moments, and a reply to a client that left only fails to be written. */
+static void on_work_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct rpc_work *w = arg;
+	(void)evcon;
+	w->req = NULL;
+}
+
+/* Frees w and what it holds (any thread). */
+static void work_free(struct rpc_work *w)
+{
+	const rpc_t *r = w->rpc;
+	if (w->prepared && r->release[w->method])
+		r->release[w->method](w->prepared);
+	json_decref(w->body);
+	free(w->text);
+	free(w);
+}
+
+static void work_free_task(void *arg)
+{
+	work_free(arg);
+}
+
+/* Event thread: runs w's call as on_request would have, then frees w, on
+ * the executor when the body was long: the body and the prepared data
+ * were allocated there, and freeing a thousand pieces is per-call work
+ * the event thread need not do. */
+static void work_finish(rpc_t *r, struct rpc_work *w)
+{
+	struct evhttp_request *req = w->req;
+	r->noffloaded--;
+	if (req) /* the call may defer, which sets its own */
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+	if (!w->body && req) {
+		json_t *resp = response(NULL, NULL, error_obj(RPC_PARSE_ERROR, w->parse_err));
+		reply_json(req, resp);
+		json_decref(resp);
+	} else if (w->body) {
+		r->cur_prepared = w->prepared;
+		r->cur_prepared_method = w->method;
+		run_body(r, req, w->body);
+		r->cur_prepared = NULL;
+		r->cur_prepared_method = -1;
+	}
+	if (w->len < RPC_OFFLOAD_MIN_BODY || !r->executor || r->executor(r->executor_ctx, work_free_task, w) != 0)
+		work_free(w); /* a short body's frees cost less than waking a thread */
+}
+
+/* Any thread: w is finished; the event loop hears of it. */
+static void work_post(struct rpc_work *w)
+{
+	rpc_t *r = w->rpc;
+	pthread_mutex_lock(&r->done_lock);
+	int was_empty = !r->done_head;
+	w->next = NULL;
+	if (r->done_tail)
+		r->done_tail->next = w;
+	else
+		r->done_head = w;
+	r->done_tail = w;
+	pthread_mutex_unlock(&r->done_lock);
+	/* One byte per empty-to-non-empty: the drain reads the pipe before it
+	 * takes the list, so a work appended meanwhile is never left behind. */
+	if (was_empty) {
+		ssize_t wr = write(r->done_pipe[1], "", 1);
+		(void)wr; /* a full pipe is already a wake-up */
+	}
+}
+
+void rpc_work_hold(rpc_work_t *w)
+{
+	__atomic_add_fetch(&w->holds, 1, __ATOMIC_RELAXED);
+}
+
+void rpc_work_release(rpc_work_t *w)
+{
+	/* acq_rel: what each holder wrote is seen by the one who posts */
+	if (__atomic_sub_fetch(&w->holds, 1, __ATOMIC_ACQ_REL) == 0)
+		work_post(w);
+}
+
+/* The method of a single call with a prepare step that handle_one would
+ * run (params fit), or -1. Reads only what is fixed before the loop runs. */
+static int prepared_method(const rpc_t *r, json_t *call)
+{
+	json_t *method = json_object_get(call, "method");
+	json_t *params = json_object_get(call, "params");
+	if (!json_is_string(method) || (params && !json_is_array(params) && !json_is_object(params)))
+		return -1;
+	const char *name = json_string_value(method);
+	for (size_t i = 0; strlen(name) <= r->longest_name && i < r->nmethods; i++) {
+		if (strcmp(r->methods[i].name, name) != 0)
+			continue;
+		if (!r->prepare[i] || (json_is_array(params) && r->max_params[i] >= 0 &&
+				       json_array_size(params) > (size_t)r->max_params[i]))
+			return -1;
+		return (int)i;
+	}
+	return -1;
+}
+
+/* On the executor's thread: the parse, then the prepare step. */
+static void work_run(void *arg)
+{
+	struct rpc_work *w = arg;
+	const rpc_t *r = w->rpc;
+	json_error_t jerr;
+	w->body = json_loadb(w->text, w->len, 0, &jerr);
+	free(w->text);
+	w->text = NULL;
+	if (!w->body)
+		snprintf(w->parse_err, sizeof(w->parse_err), "parse error: %s", jerr.text);
+	else if (json_is_object(w->body) && (w->method = prepared_method(r, w->body)) >= 0)
+		w->prepared = r->prepare[w->method](r->ctxs[w->method], json_object_get(w->body, "params"), w);
+	rpc_work_release(w); /* the hold the server took for this step */
+}
+
+/* Worth a thread hop: a long body, or one that names a method with a
+ * prepare step (a guess from the bytes; the parse decides what runs). */
+static int worth_offloading(const rpc_t *r, struct evbuffer *in, size_t len)
+{
+	if (len >= RPC_OFFLOAD_MIN_BODY)
+		return 1;
+	for (size_t i = 0; r->nprepare && i < r->nmethods; i++) {
+		char quoted[RPC_ECHO_MAX + 2];
+		size_t n = strlen(r->methods[i].name);
+		if (!r->prepare[i] || n > RPC_ECHO_MAX)
+			continue;
+		quoted[0] = quoted[n + 1] = '"';
+		memcpy(quoted + 1, r->methods[i].name, n);
+		if (evbuffer_search(in, quoted, n + 2, NULL).pos >= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Hands req's body to the executor: 1, or 0 when it stays here. */
+static int offload(rpc_t *r, struct evhttp_request *req, struct evbuffer *in, size_t len)
+{
+	if (!r->executor || r->noffloaded >= RPC_MAX_OFFLOADED || !worth_offloading(r, in, len))
+		return 0;
+	struct rpc_work *w = calloc(1, sizeof(*w));
+	if (w)
+		w->text = malloc(len ? len : 1);
+	if (!w || !w->text || evbuffer_copyout(in, w->text, len) != (ev_ssize_t)len) {
+		if (w)
+			free(w->text);
+		free(w);
+		return 0;
+	}
+	w->rpc = r;
+	w->len = len;
+	w->method = -1;
+	w->holds = 1;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (!evcon || r->executor(r->executor_ctx, work_run, w) != 0) {
+		free(w->text);
+		free(w);
+		return 0;
+	}
+	w->req = req;
+	evhttp_connection_set_closecb(evcon, on_work_conn_close, w);
+	r->noffloaded++;
+	if (r->order_tail)
+		r->order_tail->order_next = w;
+	else
+		r->order_head = w;
+	r->order_tail = w;
+	return 1;
+}
+
+void rpc_offload_drain(rpc_t *r)
+{
+	if (!r || r->done_pipe[0] < 0)
+		return;
+	char buf[64];
+	while (read(r->done_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&r->done_lock);
+	struct rpc_work *w = r->done_head;
+	r->done_head = r->done_tail = NULL;
+	pthread_mutex_unlock(&r->done_lock);
+	for (; w; w = w->next)
+		w->finished = 1;
+	/* The calls run in the order their requests were received, as they
+	 * would have on the event thread: a batch whose transactions need an
+	 * earlier call's nonces still finds them pooled, however much sooner
+	 * its own parse and signatures were done. */
+	while (r->order_head && r->order_head->finished) {
+		w = r->order_head;
+		r->order_head = w->order_next;
+		if (!r->order_head)
+			r->order_tail = NULL;
+		work_finish(r, w);
+	}
+}
+
+static void on_work_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rpc_offload_drain(arg);
+}
+
+void rpc_set_executor(rpc_t *r, rpc_executor_fn fn, void *ctx)
+{
+	if (!r->done_ev) {
+		if (pipe(r->done_pipe) != 0) {
+			r->done_pipe[0] = r->done_pipe[1] = -1;
+			log_warn("rpc: no pipe for work off the event thread; bodies are parsed on it");
+			return;
+		}
+		evutil_make_socket_nonblocking(r->done_pipe[0]);
+		evutil_make_socket_nonblocking(r->done_pipe[1]);
+		r->done_ev = event_new(event_get_base(r->sweep), r->done_pipe[0], EV_READ | EV_PERSIST, on_work_done, r);
+		if (!r->done_ev || event_add(r->done_ev, NULL) != 0) {
+			log_warn("rpc: cannot watch work off the event thread; bodies are parsed on it");
+			return;
+		}
+	}
+	r->executor = fn;
+	r->executor_ctx = ctx;
+}
+
+int rpc_set_prepare(rpc_t *r, const char *name, rpc_prepare_fn prepare, void (*release)(void *prepared))
+{
+	for (size_t i = 0; i < r->nmethods; i++) {
+		if (strcmp(r->methods[i].name, name) != 0)
+			continue;
+		r->nprepare += !r->prepare[i];
+		r->prepare[i] = prepare;
+		r->release[i] = release;
+		return 0;
+	}
+	return -1;
+}
+
+void *rpc_prepared(const rpc_t *r)
+{
+	return r->cur_visible;
+}
+
 rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,
 	       const char *password, const char *cookie_path, char *err, size_t errlen)
 {
@@ -1242,6 +1544,14 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 	}
 	r->max_connections = RPC_DEFAULT_MAX_CONNECTIONS;
 	r->max_response = response_limit();
+	r->cur_prepared_method = -1;
+	r->done_pipe[0] = r->done_pipe[1] = -1;
+	r->done_lock_ok = pthread_mutex_init(&r->done_lock, NULL) == 0;
+	if (!r->done_lock_ok) {
+		free(r);
+		snprintf(err, errlen, "cannot create a mutex");
+		return NULL;
+	}
 	raise_fd_limit();
 	r->http = evhttp_new(base);
 	r->reaper = event_new(base, -1, 0, on_reap, r);
@@ -1290,8 +1600,23 @@ void rpc_free(rpc_t *r)
 	server_track(r, 0);
 	while (r->deferred)
 		deferred_event(r->deferred, RPC_DEFER_GONE); /* before evhttp frees their requests */
+	if (r->done_ev)
+		event_free(r->done_ev);
+	for (int i = 0; i < 2; i++)
+		if (r->done_pipe[i] >= 0)
+			close(r->done_pipe[i]);
 	if (r->http)
 		evhttp_free(r->http); /* frees every connection; ours are then let go */
+	/* Works left never run now (the executor is stopped); freed after
+	 * evhttp_free, whose close callbacks write to them. */
+	if (r->done_lock_ok) {
+		struct rpc_work *w = r->order_head;
+		for (struct rpc_work *next; w; w = next) {
+			next = w->order_next;
+			work_free(w);
+		}
+		pthread_mutex_destroy(&r->done_lock);
+	}
 	while (r->conns) {
 		struct rpc_conn *c = r->conns;
 		r->conns = c->next;

@@ -108,6 +108,51 @@ void rpc_deferred_wake(rpc_t *r);
 /* Handles waiting now. */
 size_t rpc_deferred_count(const rpc_t *r);
 
+/* ---- Work off the event thread (docs/rpc.md "Threads") ----
+ * Methods run on the event thread. With an executor set, the server
+ * parses a POST body on another thread instead when the body is long
+ * (RPC_OFFLOAD_MIN_BODY) or names a method that has a prepare step; for a
+ * single call (not a batch) to such a method the step runs there too,
+ * right after the parse, and may go on on other threads. Then the call
+ * runs on the event thread as any other, its fn finding what the step made
+ * through rpc_prepared. Calls handed over run in the order their requests
+ * were received. The reply and every limit are those of a call parsed on
+ * the event thread; a body the server cannot hand over
+ * (no executor, RPC_MAX_OFFLOADED already out) is parsed where it is. */
+#define RPC_OFFLOAD_MIN_BODY 4096u /* bytes of body worth a thread hop by length alone */
+#define RPC_MAX_OFFLOADED 64       /* bodies off the event thread at once */
+
+typedef struct rpc_work rpc_work_t;
+/* Runs task(arg) once on another thread; 0, or -1 when it cannot now. */
+typedef int (*rpc_executor_fn)(void *ctx, void (*task)(void *arg), void *arg);
+/* Before the loop runs. The executor's threads must be done with the
+ * server's tasks before rpc_free (its owner stops them, then calls
+ * rpc_offload_drain). */
+void rpc_set_executor(rpc_t *r, rpc_executor_fn fn, void *ctx);
+/* A method's step off the event thread, on the executor's thread, with the
+ * call's params (NULL when it has none) and the method's ctx. It must read
+ * nothing the event thread changes. It returns what the method's fn will
+ * find through rpc_prepared (released by `release` after fn returns, on
+ * the executor's thread or the event thread), or NULL: fn then does all the work itself (so a step
+ * leaves every refusal of bad params to fn, which words it). To go on on
+ * other threads it calls rpc_work_hold(w) first and rpc_work_release(w)
+ * when done there: the call runs once every hold is released. */
+typedef void *(*rpc_prepare_fn)(void *ctx, json_t *params, rpc_work_t *w);
+/* Gives method `name` (registered already) a prepare step; before the
+ * loop runs. -1 when no such method is registered. */
+int rpc_set_prepare(rpc_t *r, const char *name, rpc_prepare_fn prepare, void (*release)(void *prepared));
+/* Any thread, inside a prepare step or after it (for w's step). */
+void rpc_work_hold(rpc_work_t *w);
+void rpc_work_release(rpc_work_t *w);
+/* From a method's fn: what its prepare step returned for this call, or
+ * NULL (none ran, or it returned NULL). */
+void *rpc_prepared(const rpc_t *r);
+/* Runs, on this (the event) thread, every call whose body the executor has
+ * finished with: the server does it itself on each wake-up; the
+ * executor's owner calls it once more after stopping its threads. r NULL:
+ * nothing. */
+void rpc_offload_drain(rpc_t *r);
+
 /* Binds bind:port. user/password NULL: a fresh cookie is written to
  * cookie_path (mode 0600) and removed by rpc_free. NULL on failure. */
 rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,

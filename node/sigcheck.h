@@ -52,8 +52,13 @@ typedef struct sigpool sigpool_t;
 /* One batch of signature checks. The submitter fills the public fields and
  * keeps txs, txids and bad in place until done; on_done(arg) runs once,
  * on whichever thread gave the last verdict (a pool thread, or a thread in
- * sigpool_help), after every bad[i] is written. */
+ * sigpool_help), after every bad[i] is written.
+ * Or one task: task set (txs, txids, bad, on_done unused; n must be 1):
+ * task(j) runs once on whichever thread claims it, in the queue's order,
+ * and owns j from when it starts (the pool reads nothing of j after), so
+ * it may free j or submit more jobs. */
 struct sigpool_job {
+	void (*task)(struct sigpool_job *j);
 	const struct tx *txs;
 	const uint8_t (*txids)[HASH_LEN]; /* txs[i]'s id, for the cache */
 	size_t n;

@@ -9,8 +9,11 @@
  * deferred batches queue in order, the pool's last verdict of a batch
  * writes a byte to a pipe the event loop watches, and the loop admits the
  * finished batches at the head of the queue. Relayed transactions gather
- * into one such batch per event-loop turn. Not for: rules of validity or
- * mempool policy, which it only calls. */
+ * into one such batch per event-loop turn. A prepared batch
+ * (txaccept_prep_*, the RPC server's prepare step) runs pass 1's stateless
+ * part and the signatures off the event thread altogether, leaving it the
+ * checks against the node's state and admission. Not for: rules of
+ * validity or mempool policy, which it only calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,22 @@ struct txaccept_batch {
 	struct txaccept_batch *next;
 };
 
+/* A task queued on the pool (txaccept_run). */
+struct pool_task {
+	struct sigpool_job job; /* first: the pool hands the task this */
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void run_task(struct sigpool_job *j)
+{
+	struct pool_task *t = (struct pool_task *)j;
+	void (*fn)(void *) = t->fn;
+	void *arg = t->arg;
+	free(t);
+	fn(arg);
+}
+
 static int refuse(struct node *n, struct txaccept_result *r, enum txaccept_stage at, int rc)
 {
 	r->stage = at;
@@ -74,36 +93,67 @@ static int verify_threads_of(const struct node *n)
 	return ncpu > 0 ? (int)ncpu : 1;
 }
 
-/* Pass 1 for one transaction: size, decode, already pooled, stateless
- * rules but the signature. 0 when t (decoded, the caller's to free) goes
- * on to the signature check; otherwise r says why not and t is empty. */
-static int precheck(struct node *n, const uint8_t *enc, size_t len, struct tx *t, struct txaccept_result *r)
+/* Pass 1's first step, which reads nothing that changes (any thread):
+ * size and decode, then the txid. 0 with t decoded (the caller's to free);
+ * else the refusal's code with r->stage and r->err filled (nothing counted)
+ * and t empty. */
+static int precheck_decode(const struct node *n, const uint8_t *enc, size_t len, struct tx *t,
+			   struct txaccept_result *r)
 {
 	const struct chain_params *p = &chain_genesis(n->chain)->params;
 	memset(t, 0, sizeof(*t));
 	if (len > p->max_tx_bytes) {
 		snprintf(r->err, sizeof(r->err), "%zu bytes, limit %u", len, p->max_tx_bytes);
-		return refuse(n, r, TXACCEPT_CHECK, ASSAY_ELIMIT);
+		r->stage = TXACCEPT_CHECK;
+		return ASSAY_ELIMIT;
 	}
 	int rc = tx_decode_err(t, enc, len, p->max_tx_bytes, r->err, sizeof(r->err));
-	if (rc)
-		return refuse(n, r, TXACCEPT_DECODE, rc);
+	if (rc) {
+		r->stage = TXACCEPT_DECODE;
+		return rc;
+	}
 	tx_id(t, r->txid);
+	return 0;
+}
+
+/* The stateless rules but the signature (any thread): 0, or the code with
+ * the reason in err. */
+static int precheck_rules(const struct node *n, const struct tx *t, char *err, size_t errlen)
+{
+	const struct genesis *g = chain_genesis(n->chain);
+	return tx_rules_check(&g->params, g->hash, t, 0, err, errlen);
+}
+
+/* Pass 1's steps that read the node's state (event thread), for a decoded
+ * t whose stateless rules gave rules_rc (reason in r->err): already pooled,
+ * then the rules' verdict, then chunks held. 0 when t goes on to its
+ * signature; else r's outcome (refusals counted). */
+static int precheck_state(struct node *n, const struct tx *t, int rules_rc, struct txaccept_result *r)
+{
 	if (mempool_get(n->mempool, r->txid)) {
-		tx_free(t);
 		snprintf(r->err, sizeof(r->err), "transaction already in the mempool");
 		return r->rc = ASSAY_EEXISTS;
 	}
-	rc = tx_rules_check(p, chain_genesis(n->chain)->hash, t, 0, r->err, sizeof(r->err));
-	if (rc) {
-		tx_free(t);
-		return refuse(n, r, TXACCEPT_CHECK, rc);
-	}
-	if ((rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err))) != 0) { /* avail: chunks first */
-		tx_free(t);
+	if (rules_rc)
+		return refuse(n, r, TXACCEPT_CHECK, rules_rc);
+	int rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err)); /* avail: chunks first */
+	if (rc)
 		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK, rc);
-	}
 	return 0;
+}
+
+/* Pass 1 for one transaction: size, decode, already pooled, stateless
+ * rules but the signature. 0 when t (decoded, the caller's to free) goes
+ * on to the signature check; otherwise r says why not and t is empty. */
+static int precheck(struct node *n, const uint8_t *enc, size_t len, struct tx *t, struct txaccept_result *r)
+{
+	int rc = precheck_decode(n, enc, len, t, r);
+	if (rc)
+		return refuse(n, r, r->stage, rc);
+	rc = precheck_state(n, t, precheck_rules(n, t, r->err, sizeof(r->err)), r);
+	if (rc)
+		tx_free(t);
+	return rc;
 }
 
 /* Pass 3 for one transaction whose signature verified. */
@@ -198,9 +248,9 @@ size_t txaccept_batch_pending(const struct txaccept_batch *b)
 /* Pass 3 for txs[j], whose verdict is bad: admitted or refused. rc: a
  * local failure so far (then nothing more is admitted); returns the same
  * or a new one. */
-static int admit_one(struct txaccept_batch *b, size_t j, int bad, int rc)
+static int admit_verdict(struct node *n, enum txaccept_origin origin, const struct tx *t, struct txaccept_result *r,
+			 int bad, int rc)
 {
-	struct txaccept_result *r = &b->res[b->which[j]];
 	if (rc) {
 		r->rc = rc;
 		r->stage = TXACCEPT_MEMPOOL;
@@ -211,12 +261,17 @@ static int admit_one(struct txaccept_batch *b, size_t j, int bad, int rc)
 		char hex[65];
 		hex_encode(r->txid, HASH_LEN, hex);
 		snprintf(r->err, sizeof(r->err), "bad signature");
-		log_info("mempool: invalid transaction %.16s from %s: %s", hex, origin_name(b->origin), r->err);
-		refuse(b->n, r, TXACCEPT_CHECK, ASSAY_ESIG);
+		log_info("mempool: invalid transaction %.16s from %s: %s", hex, origin_name(origin), r->err);
+		refuse(n, r, TXACCEPT_CHECK, ASSAY_ESIG);
 		return 0;
 	}
-	int e = admit(b->n, &b->txs[j], b->origin, r);
+	int e = admit(n, t, origin, r);
 	return assay_err_is_local(e) ? e : 0;
+}
+
+static int admit_one(struct txaccept_batch *b, size_t j, int bad, int rc)
+{
+	return admit_verdict(b->n, b->origin, &b->txs[j], &b->res[b->which[j]], bad, rc);
 }
 
 int txaccept_batch_finish(struct txaccept_batch *b, int nthreads)
@@ -260,6 +315,177 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
 	for (size_t i = 0; i < count; i++)
 		txaccept_batch_add(b, encs[i], lens[i]);
 	return txaccept_batch_finish(b, nthreads);
+}
+
+/* ---- batches prepared off the event thread ---- */
+
+/* Written by the thread that makes it until the signatures are queued,
+ * by the pool while they are checked, then read and admitted by the event
+ * thread: each hand-over is ordered by the pool's lock or the last
+ * verdict's release (job.left) and the event loop's wake-up (a mutex and a
+ * pipe in the RPC server). Nothing in it is shared while it is written. */
+struct txaccept_prep {
+	struct node *n;
+	size_t cap, count;
+	struct txaccept_result *res;
+	struct tx *txs;               /* txs[i] decoded when decoded[i] */
+	uint8_t *decoded;
+	int *rules_rc;                /* the stateless rules' verdict on txs[i] (reason in res[i].err) */
+	struct tx *sig_txs;           /* the k that go on to their signature (copies of txs[i]'s fields) */
+	uint8_t (*txids)[HASH_LEN];
+	size_t *which;                /* sig_txs[j] is txs[which[j]] */
+	size_t k;
+	uint8_t *bad;                 /* bad[j]: sig_txs[j]'s signature failed */
+	struct sigpool_job job;
+	void (*done)(void *arg);
+	void *arg;
+};
+
+struct txaccept_prep *txaccept_prep_new(struct node *n, size_t cap)
+{
+	if (cap > TXACCEPT_MAX_BATCH)
+		return NULL;
+	struct txaccept_prep *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	size_t c = cap ? cap : 1;
+	p->n = n;
+	p->cap = cap;
+	p->res = calloc(c, sizeof(*p->res));
+	p->txs = calloc(c, sizeof(*p->txs));
+	p->decoded = calloc(c, 1);
+	p->rules_rc = calloc(c, sizeof(*p->rules_rc));
+	p->sig_txs = calloc(c, sizeof(*p->sig_txs));
+	p->txids = malloc(c * sizeof(*p->txids));
+	p->which = malloc(c * sizeof(*p->which));
+	p->bad = calloc(c, 1);
+	if (!p->res || !p->txs || !p->decoded || !p->rules_rc || !p->sig_txs || !p->txids || !p->which || !p->bad) {
+		txaccept_prep_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void txaccept_prep_free(struct txaccept_prep *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->txs && i < p->count; i++)
+		if (p->decoded[i])
+			tx_free(&p->txs[i]);
+	free(p->res);
+	free(p->txs);
+	free(p->decoded);
+	free(p->rules_rc);
+	free(p->sig_txs); /* shallow copies: txs[] owned the payloads */
+	free(p->txids);
+	free(p->which);
+	free(p->bad);
+	free(p);
+}
+
+int txaccept_prep_add(struct txaccept_prep *p, const uint8_t *enc, size_t len)
+{
+	if (p->count >= p->cap)
+		return ASSAY_ELIMIT;
+	size_t i = p->count++;
+	struct txaccept_result *r = &p->res[i];
+	r->rc = precheck_decode(p->n, enc, len, &p->txs[i], r);
+	if (r->rc)
+		return r->rc;
+	p->decoded[i] = 1;
+	p->rules_rc[i] = precheck_rules(p->n, &p->txs[i], r->err, sizeof(r->err));
+	if (p->rules_rc[i])
+		return p->rules_rc[i];
+	/* Its signature is checked now, before the state's checks on the
+	 * event thread: a signature is a property of the bytes alone, so its
+	 * verdict is the same whenever it is taken, and one that turns out
+	 * pooled already or waiting for chunks cost a verification (cached)
+	 * but changed no outcome. */
+	p->sig_txs[p->k] = p->txs[i];
+	memcpy(p->txids[p->k], r->txid, HASH_LEN);
+	p->which[p->k++] = i;
+	return 0;
+}
+
+/* Signatures of a prepared batch checked on the preparing thread itself
+ * (a pool thread, for the RPC server's prepare step) rather than queued:
+ * one chunk of the pool's, whose queueing and wake-up would cost more than
+ * spreading it gains. */
+#define TXACCEPT_PREP_INLINE 8
+
+static void prep_verified(void *arg)
+{
+	struct txaccept_prep *p = arg;
+	p->done(p->arg); /* hands p to the event thread: nothing of p is touched here after */
+}
+
+void txaccept_prep_verify(struct txaccept_prep *p, void (*done)(void *arg), void *arg)
+{
+	/* n->txaccept and its pool stay put until txaccept_stop has finished
+	 * every job and task (the pool is freed first, the pointer cleared
+	 * after): a pool thread may read them. */
+	struct txaccept *q = p->n->txaccept;
+	p->done = done;
+	p->arg = arg;
+	if (!q || !q->pool || p->k <= TXACCEPT_PREP_INLINE) {
+		sigcheck_verify_cached(p->sig_txs, (const uint8_t(*)[HASH_LEN])p->txids, p->k, 1, p->n->sigcache, p->bad);
+		prep_verified(p);
+		return;
+	}
+	p->job.txs = p->sig_txs;
+	p->job.txids = (const uint8_t(*)[HASH_LEN])p->txids;
+	p->job.n = p->k;
+	p->job.bad = p->bad;
+	p->job.on_done = prep_verified;
+	p->job.arg = p;
+	sigpool_submit(q->pool, &p->job);
+}
+
+int txaccept_prep_admit(struct txaccept_prep *p, enum txaccept_origin origin, const struct txaccept_result **res,
+			size_t *count)
+{
+	struct node *n = p->n;
+	int rc = 0;
+	size_t j = 0; /* the next of sig_txs */
+	for (size_t i = 0; i < p->count; i++) {
+		struct txaccept_result *r = &p->res[i];
+		int state_rc;
+		if (!p->decoded[i]) {
+			refuse(n, r, r->stage, r->rc);
+			state_rc = r->rc;
+		} else {
+			state_rc = precheck_state(n, &p->txs[i], p->rules_rc[i], r);
+		}
+		int sig = j < p->k && p->which[j] == i;
+		if (state_rc) {
+			if (r->rc != ASSAY_EEXISTS && r->stage == TXACCEPT_CHECK) { /* as txaccept_batch_add logs */
+				char hex[65];
+				hex_encode(r->txid, HASH_LEN, hex);
+				log_info("mempool: invalid transaction %.16s from %s: %s", hex, origin_name(origin), r->err);
+			}
+			j += sig;
+			continue;
+		}
+		rc = admit_verdict(n, origin, &p->txs[i], r, p->bad[j++], rc); /* its signature was checked */
+	}
+	*res = p->res;
+	*count = p->count;
+	return rc;
+}
+
+int txaccept_run(struct node *n, void (*fn)(void *arg), void *arg)
+{
+	struct txaccept *q = n->txaccept;
+	struct pool_task *t = q && q->pool ? calloc(1, sizeof(*t)) : NULL;
+	if (!t)
+		return -1;
+	t->job.task = run_task;
+	t->job.n = 1;
+	t->fn = fn;
+	t->arg = arg;
+	sigpool_submit(q->pool, &t->job);
+	return 0;
 }
 
 /* ---- deferred batches ---- */
@@ -319,7 +545,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 int txaccept_can_defer(const struct node *n, size_t pending)
 {
 	const struct txaccept *q = n->txaccept;
-	return q && q->deferred_calls < TXACCEPT_MAX_DEFERRED_CALLS && q->in_flight + pending <= TXACCEPT_MAX_IN_FLIGHT;
+	return q && q->pool && q->deferred_calls < TXACCEPT_MAX_DEFERRED_CALLS && q->in_flight + pending <= TXACCEPT_MAX_IN_FLIGHT;
 }
 
 static void enqueue(struct txaccept *q, struct txaccept_batch *b, txaccept_done_fn fn, void *arg)
@@ -402,7 +628,7 @@ int txaccept_relay(struct node *n, uint64_t peer, const uint8_t *enc, size_t len
 {
 	struct txaccept *q = n->txaccept;
 	char err[8];
-	if (!q || q->in_flight + 1 > TXACCEPT_MAX_IN_FLIGHT)
+	if (!q || !q->pool || q->in_flight + 1 > TXACCEPT_MAX_IN_FLIGHT)
 		return txaccept_submit(n, enc, len, TXACCEPT_FROM_PEER, txid, stage, err, sizeof(err));
 	if (!q->relay) {
 		q->relay_res = calloc(TXACCEPT_MAX_BATCH, sizeof(*q->relay_res));
@@ -483,10 +709,15 @@ void txaccept_stop(struct node *n)
 	if (!q)
 		return;
 	relay_flush(q);
-	while (q->head) { /* every batch in flight is admitted, in order */
-		sigpool_wait(q->pool, &q->head->job);
-		drain(q);
-	}
+	/* Every job and task queued runs to its end (a task may queue more
+	 * signatures), then the threads are joined; n->txaccept and q->pool
+	 * stay valid meanwhile, since tasks read them. */
+	sigpool_free(q->pool);
+	q->pool = NULL; /* from here nothing is deferred or run on the pool */
+	drain(q); /* every batch in flight is admitted, in order */
+	/* calls the RPC server prepared on the pool run now, while RPC and
+	 * p2p still run */
+	rpc_offload_drain(n->rpc);
 	n->txaccept = NULL;
 	txaccept_stop_q(q);
 }

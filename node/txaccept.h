@@ -127,6 +127,42 @@ int txaccept_can_defer(const struct node *n, size_t pending);
  * untouched: finish it). */
 int txaccept_batch_defer(struct txaccept_batch *b, txaccept_done_fn fn, void *arg);
 
+/* ---- Pass 1 and the signatures off the event thread ----
+ * A batch prepared on a pool thread (the RPC server's prepare step,
+ * docs/rpc.md "Threads"): size, decode, txid and the stateless rules in
+ * txaccept_prep_add, the signatures on the pool (txaccept_prep_verify);
+ * these read only what stays put while the node runs (the genesis, the
+ * signature cache, which locks itself). The event thread then does only
+ * what reads or changes the node's state, in txaccept_prep_admit: already
+ * pooled, chunks held, admission in order. The outcomes, counters and
+ * logs are those of txaccept_submit_batch on the same transactions. */
+struct txaccept_prep;
+/* Any thread, while the pool runs (between txaccept_start and the end of
+ * txaccept_stop): room for cap (at most TXACCEPT_MAX_BATCH). NULL when
+ * out of memory or cap is over the bound. */
+struct txaccept_prep *txaccept_prep_new(struct node *n, size_t cap);
+/* Any thread (the one that made p): pass 1's stateless part for the next
+ * transaction. ASSAY_ELIMIT when p holds cap already. */
+int txaccept_prep_add(struct txaccept_prep *p, const uint8_t *enc, size_t len);
+/* Any thread (the one that made p), once all are added: the signatures of
+ * those that passed go to the pool; done(arg) runs once every verdict is
+ * in, on whichever thread gave the last one. A handful (at most 8) are
+ * verified here instead, as they are all when the pool is gone: done then
+ * runs here before this returns. */
+void txaccept_prep_verify(struct txaccept_prep *p, void (*done)(void *arg), void *arg);
+/* Event thread, after done: the rest of each transaction's checks and its
+ * admission, in order; *res (count entries, p's: valid until
+ * txaccept_prep_free) holds the outcomes. 0 or the first local failure
+ * (as txaccept_submit_batch). */
+int txaccept_prep_admit(struct txaccept_prep *p, enum txaccept_origin origin, const struct txaccept_result **res,
+			size_t *count);
+/* Any thread (not while its signatures are on the pool). NULL: nothing. */
+void txaccept_prep_free(struct txaccept_prep *p);
+/* Event thread: runs fn(arg) once on a pool thread, in order with the
+ * signature batches queued before it. 0; -1 when the pool is not running
+ * (nothing done). */
+int txaccept_run(struct node *n, void (*fn)(void *arg), void *arg);
+
 /* A transaction relayed by peer `peer` (net's id): pass 1 now; the
  * signature joins the relay batch of this event-loop turn, checked on the
  * pool. TXACCEPT_PENDING then, with txid filled: the verdict comes later

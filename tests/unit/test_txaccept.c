@@ -7,8 +7,11 @@
  * nonces is admitted after it), with the same outcomes as the batch
  * admitted while its caller waits; relayed transactions go through the
  * pool in one batch per loop turn; the in-flight bound; stopping admits
- * what is in flight. Not for: the RPC methods (functional tests
+ * what is in flight; a batch prepared on another thread (txaccept_prep_*)
+ * has the outcomes of one admitted while its caller waits. Not for: the RPC methods (functional tests
  * rpc_sendrawtransactions.py, rpc_admission_overlap.py). */
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -297,6 +300,101 @@ static void test_stop_admits(void)
 	node_done(&n);
 }
 
+/* ---- batches prepared off the event thread (txaccept_prep_*) ---- */
+
+struct prep_run {
+	struct node *n;
+	const struct encoded *e;
+	struct txaccept_prep *p;
+	int done;            /* atomic: the verdicts are in */
+	pthread_t preparer;  /* the thread that made p */
+	pthread_t verdict;   /* the one that ran done */
+};
+
+static void on_prep_done(void *arg)
+{
+	struct prep_run *r = arg;
+	r->verdict = pthread_self();
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+static void *prepare_main(void *arg)
+{
+	struct prep_run *r = arg;
+	r->preparer = pthread_self();
+	r->p = txaccept_prep_new(r->n, r->e->n);
+	for (size_t i = 0; r->p && i < r->e->n; i++)
+		txaccept_prep_add(r->p, r->e->b[i].data, r->e->b[i].len);
+	if (r->p)
+		txaccept_prep_verify(r->p, on_prep_done, r);
+	return NULL;
+}
+
+/* Prepared on another thread, verified on the pool, admitted here. */
+static void prepare_on_thread(struct prep_run *r, struct node *n, const struct encoded *e)
+{
+	pthread_t tid;
+	memset(r, 0, sizeof(*r));
+	r->n = n;
+	r->e = e;
+	CHECK_EQ_INT(pthread_create(&tid, NULL, prepare_main, r), 0);
+	pthread_join(tid, NULL);
+	while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+/* The same outcomes, errors and counters as the batch admitted while its
+ * caller waits; only the event thread's part (admission) is left for it. */
+static void test_prepared_outcomes(void)
+{
+	static struct txaccept_result want[TXACCEPT_MAX_BATCH];
+	struct node n, ref;
+	node_init(&n, "prepared", 2);
+	node_init(&ref, "prepared-ref", 0);
+	struct prep_run r;
+	prepare_on_thread(&r, &n, &enc_a);
+	CHECK(r.p != NULL);
+	CHECK_EQ_U64(mempool_size(n.mempool), 0); /* nothing admitted off the event thread */
+	CHECK_EQ_U64(n.txs_rejected, 0);
+	const struct txaccept_result *res;
+	size_t count;
+	CHECK_EQ_INT(txaccept_prep_admit(r.p, TXACCEPT_FROM_CLIENT, &res, &count), 0);
+	CHECK_EQ_U64(count, enc_a.n);
+	const uint8_t *ptrs[TXACCEPT_MAX_BATCH];
+	size_t lens[TXACCEPT_MAX_BATCH];
+	for (size_t i = 0; i < enc_a.n; i++) {
+		ptrs[i] = enc_a.b[i].data;
+		lens[i] = enc_a.b[i].len;
+	}
+	CHECK_EQ_INT(txaccept_submit_batch(&ref, ptrs, lens, enc_a.n, TXACCEPT_FROM_CLIENT, 2, want), 0);
+	for (size_t i = 0; i < enc_a.n; i++) {
+		CHECK_EQ_INT(res[i].rc, want[i].rc);
+		CHECK_EQ_INT(res[i].stage, want[i].stage);
+		CHECK_EQ_MEM(res[i].txid, want[i].txid, HASH_LEN);
+		CHECK(strcmp(res[i].err, want[i].err) == 0);
+	}
+	CHECK_EQ_INT(res[202].rc, ASSAY_ESIG);
+	CHECK_EQ_U64(n.txs_rejected, ref.txs_rejected);
+	CHECK_EQ_U64(mempool_size(n.mempool), mempool_size(ref.mempool));
+	txaccept_prep_free(r.p);
+	/* Prepared again: every one pooled already or refused as before. */
+	prepare_on_thread(&r, &n, &enc_a);
+	CHECK_EQ_INT(txaccept_prep_admit(r.p, TXACCEPT_FROM_CLIENT, &res, &count), 0);
+	CHECK_EQ_INT(res[0].rc, ASSAY_EEXISTS);
+	CHECK_EQ_INT(res[202].rc, ASSAY_ESIG);
+	txaccept_prep_free(r.p);
+	/* Without the pool the preparing thread verifies, and done runs there. */
+	prepare_on_thread(&r, &ref, &enc_b);
+	CHECK(pthread_equal(r.verdict, r.preparer));
+	CHECK_EQ_INT(txaccept_prep_admit(r.p, TXACCEPT_FROM_CLIENT, &res, &count), 0);
+	for (size_t i = 0; i < count; i++) /* B's nonces follow A's, pooled above */
+		CHECK_EQ_INT(res[i].rc, 0);
+	CHECK_EQ_U64(mempool_size(ref.mempool), 211);
+	txaccept_prep_free(r.p);
+	node_done(&ref);
+	node_done(&n);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -306,6 +404,7 @@ int main(void)
 	RUN(test_deferred_in_order);
 	RUN(test_relay_turn);
 	RUN(test_stop_admits);
+	RUN(test_prepared_outcomes);
 	encoded_free(&enc_a);
 	encoded_free(&enc_b);
 	fixture_free(&fx);

@@ -13,6 +13,7 @@ libassay_consensus_a_SOURCES = \
 	consensus/header.c consensus/header.h \
 	consensus/exec.c consensus/exec.h \
 	consensus/validators.c consensus/validators.h \
+	consensus/compute/field.c consensus/compute/field.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/mlp.c consensus/compute/mlp.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \

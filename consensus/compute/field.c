@@ -10,6 +10,8 @@
 #endif
 
 #include "consensus/compute/field.h"
+#include "core/buf.h"
+#include "core/sha256.h"
 
 #define P61 FIELD_P61
 
@@ -41,6 +43,22 @@ uint64_t field_mod_limbs(int64_t lo, int64_t hi)
 	int64_t x = lo + (hi >> 30) + (int64_t)((uint64_t)(hi & ((1 << 30) - 1)) << 31);
 	uint64_t v = (uint64_t)(((int64_t)((uint64_t)x & P61)) + (x >> 61));
 	return v >= P61 ? v - P61 : v;
+}
+
+void field_draw_vector(const char *tag, const uint8_t *prefix, size_t prefix_len, uint32_t n, uint64_t *r)
+{
+	uint8_t in[FIELD_DRAW_PREFIX_MAX + 8], h[HASH_LEN];
+	memcpy(in, prefix, prefix_len);
+	uint32_t got = 0;
+	for (uint64_t b = 0; got < n; b++) {
+		le64_put(in + prefix_len, b);
+		hash_tagged(tag, in, prefix_len + 8, h);
+		for (int w = 0; w < 4 && got < n; w++) {
+			uint64_t x = le64_get(h + 8 * w) & P61;
+			if (x != 0 && x != P61)
+				r[got++] = x;
+		}
+	}
 }
 
 int field_simd_level(int cap)

@@ -6,6 +6,7 @@
 #ifndef ASSAY_COMPUTE_FIELD_H
 #define ASSAY_COMPUTE_FIELD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The modulus, the Mersenne prime 2^61 - 1 (also KERNEL_P61). */
@@ -31,6 +32,14 @@ uint64_t field_mod_s128(__int128 x);
 /* (lo + hi 2^31) mod p in [0, p) for |lo|, |hi| < 2^56, without 128-bit
  * arithmetic. */
 uint64_t field_mod_limbs(int64_t lo, int64_t hi);
+
+/* r[0..n): residues uniform on [1, p-1] from H_tag(tag, prefix || u64 LE
+ * block) for block = 0, 1, ...: the low 61 bits of each of a hash's four
+ * 64-bit LE words, 0 and p skipped (so no entry is zero). prefix_len <=
+ * FIELD_DRAW_PREFIX_MAX. The matmul check's and the mlp check's vectors
+ * (docs/compute.md §6) differ only in tag and prefix. */
+#define FIELD_DRAW_PREFIX_MAX 64
+void field_draw_vector(const char *tag, const uint8_t *prefix, size_t prefix_len, uint32_t n, uint64_t *r);
 
 /* The highest form this CPU has, capped at cap: 0 portable, 1 AVX2, 2
  * AVX-512F (0 in a build without x86 SIMD). Each call below takes a level

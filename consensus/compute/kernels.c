@@ -24,7 +24,6 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "output arrays are little-endian and used in place");
 
-#define P61 KERNEL_P61
 _Static_assert(KERNEL_P61 == FIELD_P61, "one modulus");
 
 static int fail(char *msg, size_t msglen, int err, const char *why)
@@ -503,19 +502,10 @@ uint32_t kernel_challenge_indices(const uint8_t seed[HASH_LEN], uint32_t k, uint
 
 void kernel_freivalds_vector(const uint8_t seed[HASH_LEN], uint32_t i, uint32_t n, uint64_t *r)
 {
-	uint8_t in[HASH_LEN + 4 + 8], h[HASH_LEN];
-	memcpy(in, seed, HASH_LEN);
-	le32_put(in + HASH_LEN, i);
-	uint32_t got = 0;
-	for (uint64_t b = 0; got < n; b++) {
-		le64_put(in + HASH_LEN + 4, b);
-		hash_tagged("assay/freivalds", in, sizeof(in), h);
-		for (int w = 0; w < 4 && got < n; w++) {
-			uint64_t x = le64_get(h + 8 * w) & P61;
-			if (x != 0 && x != P61) /* uniform on [1, p-1]: never zero */
-				r[got++] = x;
-		}
-	}
+	uint8_t prefix[HASH_LEN + 4]; /* seed || u32 LE i */
+	memcpy(prefix, seed, HASH_LEN);
+	le32_put(prefix + HASH_LEN, i);
+	field_draw_vector("assay/freivalds", prefix, sizeof(prefix), n, r);
 }
 
 /* Exact recompute of a small tile: out[i*nc+j] = sum_t a_i[t] * b_j[t].

@@ -14,7 +14,6 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "pre-activations and biases are int32 LE, used in place");
 
-#define P61 KERNEL_P61
 
 static uint32_t widest(const struct job_shape *s)
 {
@@ -278,22 +277,13 @@ struct mlp_check {
 
 /* r_l: d entries uniform on [1, p-1] from H_tag("assay/mlp-freivalds", seed
  * || u8 l || u64 LE block), four 61-bit words per block (as
- * kernel_freivalds_vector draws matmul's). */
+ * kernel_freivalds_vector draws matmul's: field_draw_vector). */
 static void draw_vector(const uint8_t seed[HASH_LEN], unsigned l, uint32_t d, uint64_t *r)
 {
-	uint8_t in[HASH_LEN + 1 + 8], h[HASH_LEN];
-	memcpy(in, seed, HASH_LEN);
-	in[HASH_LEN] = (uint8_t)l;
-	uint32_t got = 0;
-	for (uint64_t b = 0; got < d; b++) {
-		le64_put(in + HASH_LEN + 1, b);
-		hash_tagged("assay/mlp-freivalds", in, sizeof(in), h);
-		for (int q = 0; q < 4 && got < d; q++) {
-			uint64_t v = le64_get(h + 8 * q) & P61;
-			if (v != 0 && v != P61)
-				r[got++] = v;
-		}
-	}
+	uint8_t prefix[HASH_LEN + 1]; /* seed || u8 l */
+	memcpy(prefix, seed, HASH_LEN);
+	prefix[HASH_LEN] = (uint8_t)l;
+	field_draw_vector("assay/mlp-freivalds", prefix, sizeof(prefix), d, r);
 }
 
 void mlp_check_destroy(mlp_check_t *c)

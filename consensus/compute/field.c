@@ -218,7 +218,8 @@ __attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const 
 
 /* AVX-512 forms of the three Freivalds loops: eight 64-bit lanes, the same
  * products and sums (only their grouping differs, and every partial sum is
- * exact), so the same integers. The client's full check is their user. */
+ * exact), so the same integers. The matmul check uses them (the client's
+ * full check most); the mlp check stops at AVX2 (mlp_simd_enable). */
 #define AVX512 __attribute__((target("avx512f")))
 AVX512 static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
 				   const int64_t c_hi[4], uint32_t k)
@@ -288,8 +289,9 @@ AVX512 static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const in
 	}
 }
 
-/* Four rows at once: each load of y mod p (z) or of r's limbs (w) serves
- * four rows, so the full check streams A and C with little else to read. */
+/* Four rows at once: each load of the limbs (kernel_freivalds: of y mod p,
+ * or of r) serves four rows, so the full check streams A and C with little
+ * else to read. */
 AVX512 static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi,
 				    uint32_t k, int64_t out[4][2])
 {

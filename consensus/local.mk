@@ -27,6 +27,11 @@ TESTS += tests/unit/test_compute
 tests_unit_test_compute_SOURCES = tests/unit/test_compute.c
 tests_unit_test_compute_LDADD = $(CONSENSUS_LIBS)
 
+check_PROGRAMS += tests/unit/test_field
+TESTS += tests/unit/test_field
+tests_unit_test_field_SOURCES = tests/unit/test_field.c tests/unit/test.h
+tests_unit_test_field_LDADD = $(CONSENSUS_LIBS)
+
 check_PROGRAMS += tests/unit/test_tx_rules tests/unit/test_exec
 TESTS += tests/unit/test_tx_rules tests/unit/test_exec
 tests_unit_test_tx_rules_SOURCES = tests/unit/test_tx_rules.c tests/unit/test.h

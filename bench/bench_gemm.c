@@ -10,17 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_stats.h"
 #include "consensus/compute/kernels.h"
 #include "worker/backend.h"
 
 #define MAX_RUNS 15
-
-static double now(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 #if defined(__x86_64__)
 /* The core's rates, timed on this thread's CPU clock so that time slices
@@ -31,13 +25,13 @@ __attribute__((target("avx2"))) static void core_rates(double *hz, double *madd,
 {
 	const uint64_t trips = 50000000;
 	uint64_t n = trips, x = 0;
-	double t0 = now(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = bench_clock(CLOCK_THREAD_CPUTIME_ID);
 	__asm__ volatile("1:\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
 			 "sub $1, %1\n\tjnz 1b\n\t"
 			 : "+r"(x), "+r"(n));
-	*hz = 4.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
+	*hz = 4.0 * trips / (bench_clock(CLOCK_THREAD_CPUTIME_ID) - t0);
 	n = trips;
-	t0 = now(CLOCK_THREAD_CPUTIME_ID);
+	t0 = bench_clock(CLOCK_THREAD_CPUTIME_ID);
 	__asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"
 			 "1:\n\t"
 			 "vpmaddwd %%ymm0, %%ymm1, %%ymm2\n\tvpmaddwd %%ymm0, %%ymm1, %%ymm3\n\t"
@@ -49,9 +43,9 @@ __attribute__((target("avx2"))) static void core_rates(double *hz, double *madd,
 			 :
 			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
 			   "xmm9");
-	*madd = 8.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
+	*madd = 8.0 * trips / (bench_clock(CLOCK_THREAD_CPUTIME_ID) - t0);
 	n = trips;
-	t0 = now(CLOCK_THREAD_CPUTIME_ID);
+	t0 = bench_clock(CLOCK_THREAD_CPUTIME_ID);
 #define MA(t, acc) "vpmaddwd %%ymm0, %%ymm1, %%" #t "\n\tvpaddd %%" #t ", %%" #acc ", %%" #acc "\n\t"
 	__asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"
 			 "1:\n\t" MA(ymm2, ymm10) MA(ymm3, ymm11) MA(ymm4, ymm12) MA(ymm5, ymm13)
@@ -62,7 +56,7 @@ __attribute__((target("avx2"))) static void core_rates(double *hz, double *madd,
 			 : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
 			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 #undef MA
-	*madd_add = 8.0 * trips / (now(CLOCK_THREAD_CPUTIME_ID) - t0);
+	*madd_add = 8.0 * trips / (bench_clock(CLOCK_THREAD_CPUTIME_ID) - t0);
 }
 #endif
 
@@ -71,9 +65,9 @@ static double time_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t n,
 {
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now(CLOCK_MONOTONIC);
+		double t0 = bench_clock(CLOCK_MONOTONIC);
 		backend_cpu_matmul_i8(A, Bt, C, n, n, n, threads);
-		double t = now(CLOCK_MONOTONIC) - t0;
+		double t = bench_clock(CLOCK_MONOTONIC) - t0;
 		best = t < best ? t : best;
 	}
 	return best;
@@ -84,25 +78,13 @@ static double time_sgemm(const float *a, const float *b, float *c, uint32_t n, i
 	openblas_set_num_threads(threads);
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now(CLOCK_MONOTONIC);
+		double t0 = bench_clock(CLOCK_MONOTONIC);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f, a,
 			    (int)n, b, (int)n, 0.0f, c, (int)n);
-		double t = now(CLOCK_MONOTONIC) - t0;
+		double t = bench_clock(CLOCK_MONOTONIC) - t0;
 		best = t < best ? t : best;
 	}
 	return best;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return (a > b) - (a < b);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* All of C against the reference at n <= 1024; 16 spread rows above. */
@@ -186,7 +168,9 @@ static void run(uint32_t n, int runs, int reps, int all, double peak_gops)
 				rlo = ratio[r] < rlo ? ratio[r] : rlo;
 				rhi = ratio[r] > rhi ? ratio[r] : rhi;
 			}
-			double mg = median(gops, runs), ms = median(gflops, runs), mr = median(ratio, runs);
+			double mg = bench_median(gops, runs, NULL, NULL),
+			       ms = bench_median(gflops, runs, NULL, NULL),
+			       mr = bench_median(ratio, runs, NULL, NULL);
 			printf("n=%-4u %-10s %d thread%s: int8 %6.1f GOPS | sgemm %6.1f GFLOPS | ratio %.2fx "
 			       "(runs %.2f-%.2f)",
 			       n, path, threads, threads == 1 ? " " : "s", mg, ms, mr, rlo, rhi);

@@ -1,7 +1,8 @@
 /* Shared set-up for the chain benchmarks (bench_chain, bench_sync): a clock,
  * deterministic funded keys, a one-validator genesis over them, fresh
  * chains in directories under a working directory the caller may choose
- * (-dir=PATH), and medians of paired runs. Header-only; not for tests. */
+ * (-dir=PATH); clocks and medians come from bench_stats.h. Header-only; not
+ * for tests. */
 #ifndef ASSAY_BENCH_UTIL_H
 #define ASSAY_BENCH_UTIL_H
 
@@ -10,18 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_stats.h"
 #include "core/keys.h"
 #include "node/chain.h"
 #include "node/genesis.h"
 
 #define BENCH_FUNDS 1000000000000000ull /* per sender: 10^6 ASY */
-
-static inline double bench_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct bench_keys {
 	size_t n;
@@ -138,21 +133,6 @@ static inline void bench_remove_dir(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
-}
-
-/* Median, least and greatest of v[0..n) (sorted in place). */
-static inline int bench_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static inline double bench_median(double *v, size_t n, double *lo, double *hi)
-{
-	qsort(v, n, sizeof(*v), bench_cmp_double);
-	*lo = v[0];
-	*hi = v[n - 1];
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_stats.h"
 #include "consensus/compute/kernels.h"
 #include "core/merkle.h"
 #include "worker/backend.h"
@@ -29,25 +30,6 @@ static uint64_t sum_words(const void *p, size_t n)
 			s[q] += w;
 		}
 	return s[0] + s[1] + s[2] + s[3];
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* One challenged tile as a reveal carries it. */
@@ -80,9 +62,9 @@ static double compute_time(const uint8_t *const in[KERNEL_MAX_INPUTS], int32_t *
 {
 	double best = 1e9;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now();
+		double t0 = bench_now();
 		backend_cpu_matmul_i8((const int8_t *)in[0], (const int8_t *)in[1], C, n, n, n, threads);
-		double t = now() - t0;
+		double t = bench_now() - t0;
 		best = t < best ? t : best;
 	}
 	return best;
@@ -99,10 +81,10 @@ static void run(uint32_t n, uint32_t tile, uint32_t k, int isa, int profile)
 	/* The AVX2 run caps the check's vector forms too, as on an AVX2 CPU. */
 	backend_cpu_set_isa(isa);
 	kernel_simd_enable(isa == BACKEND_ISA_AVX2 ? 1 : 2);
-	double t0 = now();
+	double t0 = bench_now();
 	if (kernel_src_load(&src, &s, in))
 		return;
-	double t_expand = now() - t0;
+	double t_expand = bench_now() - t0;
 	int32_t *C = malloc((size_t)n * n * sizeof(int32_t));
 	if (!C)
 		return;
@@ -111,10 +93,10 @@ static void run(uint32_t n, uint32_t tile, uint32_t k, int isa, int profile)
 	double t_all = compute_time((const uint8_t *const *)in, C, n, 0, profile ? 1 : reps);
 	const char *isa_name = backend_cpu_isa();
 	uint8_t(*leaves)[HASH_LEN], root[HASH_LEN], oh[HASH_LEN];
-	t0 = now();
+	t0 = bench_now();
 	if (kernel_commit(&s, (const uint8_t *)C, &leaves, root, oh))
 		return;
-	double t_commit = now() - t0;
+	double t_commit = bench_now() - t0;
 
 	uint32_t tiles = kernel_tile_count(&s), idx[256];
 	uint8_t cseed[HASH_LEN] = {1, 2, 3};
@@ -145,43 +127,43 @@ static void run(uint32_t n, uint32_t tile, uint32_t k, int isa, int profile)
 	int all_ok = 1, full_ok = 1;
 	uint8_t *rows = malloc((size_t)(2 * tile) * n);
 	for (int r = 0; r < REPS; r++) {
-		t0 = now();
+		t0 = bench_now();
 		all_ok &= spot_check(&s, &src, cseed, root, tiles, c, got);
-		t_check[r] = now() - t0;
+		t_check[r] = bench_now() - t0;
 		/* The floor: expanding the same rows of A and columns of B. */
-		t0 = now();
+		t0 = bench_now();
 		for (uint32_t i = 0; i < got; i++) {
 			uint32_t r0, c0, nr, nc;
 			kernel_tile_rect(&s, c[i].index, &r0, &c0, &nr, &nc);
 			kernel_src_read(&src, &s, 0, (uint64_t)r0 * n, rows, (size_t)nr * n);
 			kernel_src_read(&src, &s, 1, (uint64_t)c0 * n, rows + (size_t)nr * n, (size_t)nc * n);
 		}
-		t_floor[r] = now() - t0;
+		t_floor[r] = bench_now() - t0;
 		/* The proofs alone: leaf hash and Merkle path of each tile. */
-		t0 = now();
+		t0 = bench_now();
 		for (uint32_t i = 0; i < got; i++) {
 			uint8_t leaf[HASH_LEN];
 			kernel_tile_leaf(c[i].index, c[i].tile, c[i].len, leaf);
 			all_ok &= merkle_verify(leaf, c[i].index, tiles, (const uint8_t(*)[HASH_LEN])c[i].path,
 						c[i].depth, root) == 0;
 		}
-		t_proof[r] = now() - t0;
+		t_proof[r] = bench_now() - t0;
 	}
 	double t_stream[3];
 	uint64_t sink = 0;
 	for (int r = 0; r < 3; r++) {
-		t0 = now();
+		t0 = bench_now();
 		full_ok &= kernel_freivalds_full(&s, in, (const uint8_t *)C, cseed) == 0;
-		t_full[r] = now() - t0;
+		t_full[r] = bench_now() - t0;
 		/* The full check's floor: reading A, B and C once. */
-		t0 = now();
+		t0 = bench_now();
 		sink += sum_words(in[0], (size_t)n * n) + sum_words(in[1], (size_t)n * n) +
 			sum_words(C, (size_t)n * n * 4);
-		t_stream[r] = now() - t0;
+		t_stream[r] = bench_now() - t0;
 	}
 	free(rows);
-	double check = median(t_check, REPS), floor = median(t_floor, REPS), proof = median(t_proof, REPS);
-	double full = median(t_full, 3), stream = median(t_stream, 3);
+	double check = bench_median(t_check, REPS, NULL, NULL), floor = bench_median(t_floor, REPS, NULL, NULL), proof = bench_median(t_proof, REPS, NULL, NULL);
+	double full = bench_median(t_full, 3, NULL, NULL), stream = bench_median(t_stream, 3, NULL, NULL);
 	/* The full check reads A, B and C once each. */
 	double full_bytes = (double)n * n * 2 + (double)n * n * 4;
 	printf("n=%u tiles %ux%u (%u) k=%u | expand inputs %.3f s | worker compute (%s) 1 thread %.4f s, "

@@ -12,29 +12,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_stats.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/compute/mlp.h"
 #include "core/merkle.h"
 #include "worker/backend.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 #define MAX_RUNS 15
 
@@ -55,12 +37,12 @@ static void one_run(const struct job_shape *s, uint32_t k, int with_recompute, s
 		return;
 	int8_t *out = malloc(kernel_output_bytes(s));
 	uint8_t *pre = malloc(mlp_pre_bytes(s, s->m));
-	double t0 = now();
+	double t0 = bench_now();
 	backend_cpu_mlp_i8(s, in, out, pre, 1);
-	t->one = now() - t0;
-	t0 = now();
+	t->one = bench_now() - t0;
+	t0 = bench_now();
 	backend_cpu_mlp_i8(s, in, out, pre, 0);
-	t->all = now() - t0;
+	t->all = bench_now() - t0;
 	uint8_t(*digests)[HASH_LEN], (*leaves)[HASH_LEN], root[HASH_LEN], oh[HASH_LEN];
 	mlp_pre_digests(s, pre, &digests);
 	kernel_commit_pre(s, (const uint8_t *)out, (const uint8_t(*)[HASH_LEN])digests, &leaves, root, oh);
@@ -78,7 +60,7 @@ static void one_run(const struct job_shape *s, uint32_t k, int with_recompute, s
 		merkle_proof((const uint8_t(*)[HASH_LEN])leaves, tiles, idx[i], path[i], &depth[i]);
 	}
 	int ok = 1;
-	t0 = now();
+	t0 = bench_now();
 	for (uint32_t i = 0; i < got; i++) {
 		size_t len = (size_t)kernel_tile_bytes(s, idx[i]), pl = (size_t)mlp_tile_pre_bytes(s, idx[i]);
 		uint8_t digest[HASH_LEN], leaf[HASH_LEN];
@@ -93,13 +75,13 @@ static void one_run(const struct job_shape *s, uint32_t k, int with_recompute, s
 		ok &= mlp_check_tile(mc, idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i]),
 				     z + i * plen, (size_t)mlp_tile_pre_bytes(s, idx[i])) == 0;
 	mlp_check_destroy(mc);
-	t->check = now() - t0;
+	t->check = bench_now() - t0;
 	if (with_recompute) {
-		t0 = now();
+		t0 = bench_now();
 		for (uint32_t i = 0; i < got; i++)
 			ok &= mlp_recompute_tile(s, &src, idx[i], tile + i * tlen,
 						 (size_t)kernel_tile_bytes(s, idx[i])) == 0;
-		t->recompute = now() - t0;
+		t->recompute = bench_now() - t0;
 	}
 	t->ok = ok;
 	free(tile);
@@ -140,14 +122,15 @@ static void run(uint32_t m, const uint32_t *dims, unsigned layers, uint32_t tile
 	printf("mlp-i8 m=%u widths %s, %u-row tiles (%u), k=%u, %d runs (medians) | worker compute (%s) 1 "
 	       "thread "
 	       "%.4f s, all threads %.4f s\n",
-	       m, w, tile_rows, kernel_tile_count(&s), k, runs, backend_cpu_isa(), median(one, runs),
-	       median(all, runs));
+	       m, w, tile_rows, kernel_tile_count(&s), k, runs, backend_cpu_isa(),
+	       bench_median(one, runs, NULL, NULL), bench_median(all, runs, NULL, NULL));
 	printf("  validator check (Freivalds) %.5f s = %.3f%% of 1-thread compute, %.3f%% of all-thread "
 	       "(pass: %s)\n",
-	       median(check, runs), 100 * median(r1, runs), 100 * median(ra, runs), ok ? "yes" : "NO");
+	       bench_median(check, runs, NULL, NULL), 100 * bench_median(r1, runs, NULL, NULL),
+	       100 * bench_median(ra, runs, NULL, NULL), ok ? "yes" : "NO");
 	if (with_recompute)
 		printf("  validator check by recompute (before) %.4f s = %.1f%% of 1-thread compute\n",
-		       median(rec, runs), 100 * median(rr, runs));
+		       bench_median(rec, runs, NULL, NULL), 100 * bench_median(rr, runs, NULL, NULL));
 }
 
 int main(int argc, char **argv)

@@ -13,6 +13,7 @@ libassay_consensus_a_SOURCES = \
 	consensus/header.c consensus/header.h \
 	consensus/exec.c consensus/exec.h \
 	consensus/validators.c consensus/validators.h \
+	consensus/compute/field.c consensus/compute/field.h \
 	consensus/compute/kernels.c consensus/compute/kernels.h \
 	consensus/compute/mlp.c consensus/compute/mlp.h \
 	consensus/compute/compute_codec.c consensus/compute/compute_codec.h \
@@ -25,6 +26,11 @@ check_PROGRAMS += tests/unit/test_compute
 TESTS += tests/unit/test_compute
 tests_unit_test_compute_SOURCES = tests/unit/test_compute.c
 tests_unit_test_compute_LDADD = $(CONSENSUS_LIBS)
+
+check_PROGRAMS += tests/unit/test_field
+TESTS += tests/unit/test_field
+tests_unit_test_field_SOURCES = tests/unit/test_field.c tests/unit/test.h
+tests_unit_test_field_LDADD = $(CONSENSUS_LIBS)
 
 check_PROGRAMS += tests/unit/test_tx_rules tests/unit/test_exec
 TESTS += tests/unit/test_tx_rules tests/unit/test_exec

@@ -22,20 +22,23 @@
 #include "wallet/cli.h"
 #include "wallet/cli_preflight.h"
 #include "wallet/client_chain.h"
+#include "wallet/client_opts.h"
 #include "wallet/passphrase.h"
 #include "wallet/txbuild.h"
 
 /* getopt codes for the global options; command options get CLI_OPT_CMD + i. */
+/* The connection flags carry client_opts' codes, which its assay.conf key
+ * table (client_opts_node_key) gives back. */
 enum {
-	OPT_DATADIR = 256,
-	OPT_NETWORK,
-	OPT_RPCCONNECT,
-	OPT_RPCPORT,
-	OPT_RPCUSER,
-	OPT_RPCPASSWORD,
-	OPT_JSON,
+	OPT_DATADIR = CLIENT_OPT_DATADIR,
+	OPT_NETWORK = CLIENT_OPT_NETWORK,
+	OPT_RPCCONNECT = CLIENT_OPT_RPCCONNECT,
+	OPT_RPCPORT = CLIENT_OPT_RPCPORT,
+	OPT_RPCUSER = CLIENT_OPT_RPCUSER,
+	OPT_RPCPASSWORD = CLIENT_OPT_RPCPASSWORD,
+	OPT_PASSFILE = CLIENT_OPT_PASSFILE,
+	OPT_JSON = CLIENT_OPT_OWN,
 	OPT_HELP,
-	OPT_PASSFILE,
 	CLI_OPT_CMD = 1000,
 };
 
@@ -273,22 +276,12 @@ struct conf_ctx {
 
 static int conf_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
 {
-	static const struct {
-		const char *key;
-		int code;
-		unsigned bit;
-	} keys[] = {
-		{"network", OPT_NETWORK, CLI_SET_NETWORK},
-		{"rpcconnect", OPT_RPCCONNECT, CLI_SET_RPCCONNECT},
-		{"rpcport", OPT_RPCPORT, CLI_SET_RPCPORT},
-		{"rpcuser", OPT_RPCUSER, CLI_SET_RPCUSER},
-		{"rpcpassword", OPT_RPCPASSWORD, CLI_SET_RPCPASSWORD},
-	};
 	struct conf_ctx *cc = arg;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(name, keys[i].key) == 0 && !(cc->from_flags & keys[i].bit))
-			return apply_global(cc->ctx, keys[i].code, value, err, errlen);
-	return 0;
+	unsigned bit; /* a CLIENT_SET_* bit, the same as its CLI_SET_* (cli.h) */
+	int code = client_opts_node_key(name, &bit);
+	if (!code || (cc->from_flags & bit))
+		return 0;
+	return apply_global(cc->ctx, code, value, err, errlen);
 }
 
 static int read_conf(struct cli_ctx *ctx, char *err, size_t errlen)

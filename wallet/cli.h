@@ -20,6 +20,7 @@
 #include "core/keys.h"
 #include "core/network.h"
 #include "core/sha256.h"
+#include "wallet/client_opts.h" /* the connection settings' codes and bits */
 #include "wallet/keystore.h"
 #include "wallet/rpc_client.h"
 
@@ -82,13 +83,15 @@ struct cli_ctx {
 	struct rpc_endpoint rpc;      /* filled by cli_settle() */
 };
 
+/* The connection settings' bits are client_opts' (its assay.conf key table
+ * names them); -datadir's is one it does not use. */
 enum {
-	CLI_SET_DATADIR = 1u << 0,
-	CLI_SET_NETWORK = 1u << 1,
-	CLI_SET_RPCCONNECT = 1u << 2,
-	CLI_SET_RPCPORT = 1u << 3,
-	CLI_SET_RPCUSER = 1u << 4,
-	CLI_SET_RPCPASSWORD = 1u << 5,
+	CLI_SET_NETWORK = CLIENT_SET_NETWORK,
+	CLI_SET_RPCCONNECT = CLIENT_SET_RPCCONNECT,
+	CLI_SET_RPCPORT = CLIENT_SET_RPCPORT,
+	CLI_SET_RPCUSER = CLIENT_SET_RPCUSER,
+	CLI_SET_RPCPASSWORD = CLIENT_SET_RPCPASSWORD,
+	CLI_SET_DATADIR = CLIENT_SET_RPCPASSWORD << 1,
 };
 
 /* Parses argv into ctx (zeroed first). Reads no files. 0 or CLI_EUSAGE with

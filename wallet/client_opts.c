@@ -112,7 +112,7 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv, const struct
 	return 0;
 }
 
-int client_opts_node_entry(void *ctx, const char *name, const char *value, char *err, size_t errlen)
+int client_opts_node_key(const char *name, unsigned *bit)
 {
 	static const struct {
 		const char *name;
@@ -125,13 +125,23 @@ int client_opts_node_entry(void *ctx, const char *name, const char *value, char 
 		{"rpcuser", CLIENT_OPT_RPCUSER, CLIENT_SET_RPCUSER},
 		{"rpcpassword", CLIENT_OPT_RPCPASSWORD, CLIENT_SET_RPCPASSWORD},
 	};
-	struct client_opts *o = ctx;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(name, keys[i].name) == 0)
-			return (o->given & keys[i].bit)
-				       ? 0
-				       : client_opts_set(o, keys[i].code, value, 0, err, errlen);
+		if (strcmp(name, keys[i].name) == 0) {
+			*bit = keys[i].bit;
+			return keys[i].code;
+		}
+	*bit = 0;
 	return 0;
+}
+
+int client_opts_node_entry(void *ctx, const char *name, const char *value, char *err, size_t errlen)
+{
+	struct client_opts *o = ctx;
+	unsigned bit;
+	int code = client_opts_node_key(name, &bit);
+	if (!code || (o->given & bit))
+		return 0;
+	return client_opts_set(o, code, value, 0, err, errlen);
 }
 
 int client_opts_read_conf(struct client_opts *o, const char *path, conf_entry_fn fn, void *ctx)

@@ -3,7 +3,8 @@
  * are, the wallet key and its passphrase, the HTTP address, and the
  * getopt loop around a program's own flags, with one set of messages.
  * Not for: a program's own flags and their meaning (its own table), the
- * node's options (node/config.c), assay-cli (wallet/cli.c). */
+ * node's options (node/config.c), assay-cli's flags (wallet/cli.c; it reads
+ * the same assay.conf keys through client_opts_node_key). */
 #ifndef ASSAY_WALLET_CLIENT_OPTS_H
 #define ASSAY_WALLET_CLIENT_OPTS_H
 
@@ -89,6 +90,12 @@ typedef int (*client_opts_own_fn)(void *ctx, int code, const char *value, char *
  * "error: ..." on stderr (an unknown flag, a bad value, a stray argument). */
 int client_opts_parse(struct client_opts *o, int argc, char **argv, const struct option *table,
 		      client_opts_own_fn own, void *ctx);
+
+/* The node's assay.conf connection keys every client reads, assay-cli
+ * included: network, rpcconnect, rpcport, rpcuser and rpcpassword. The
+ * CLIENT_OPT_* code of name with its CLIENT_SET_* bit in *bit, or 0 (and
+ * *bit 0) for the node's other names, which clients leave alone. */
+int client_opts_node_key(const char *name, unsigned *bit);
 
 /* One entry of the node's assay.conf (a conf_entry_fn; ctx is the struct
  * client_opts): network, rpcconnect, rpcport, rpcuser and rpcpassword when

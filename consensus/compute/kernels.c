@@ -9,11 +9,12 @@
 #include <pthread.h>
 #if defined(__x86_64__) && !defined(ASSAY_NO_SIMD) /* ASSAY_NO_SIMD: portable build */
 #include <immintrin.h>
-#define KERNEL_X86 1 /* AVX2 forms of the Freivalds loops are built */
+#define KERNEL_X86 1 /* the AVX2 and VNNI forms of the small-tile recompute are built */
 #endif
 
 #include <openssl/evp.h>
 
+#include "consensus/compute/field.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/compute/mlp.h"
 #include "core/buf.h"
@@ -23,21 +24,13 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "output arrays are little-endian and used in place");
 
-#define P61 KERNEL_P61
+_Static_assert(KERNEL_P61 == FIELD_P61, "one modulus");
 
 static int fail(char *msg, size_t msglen, int err, const char *why)
 {
 	if (msg && msglen)
 		snprintf(msg, msglen, "%s", why);
 	return err;
-}
-
-static uint64_t mlp_weight_bytes(const struct job_shape *s)
-{
-	uint64_t total = 0;
-	for (unsigned l = 0; l < s->layers; l++)
-		total += (uint64_t)s->dims[l] * s->dims[l + 1];
-	return total;
 }
 
 int kernel_shape_check(const struct job_shape *s, uint32_t max_dim, uint64_t max_output_bytes,
@@ -509,74 +502,10 @@ uint32_t kernel_challenge_indices(const uint8_t seed[HASH_LEN], uint32_t k, uint
 
 void kernel_freivalds_vector(const uint8_t seed[HASH_LEN], uint32_t i, uint32_t n, uint64_t *r)
 {
-	uint8_t in[HASH_LEN + 4 + 8], h[HASH_LEN];
-	memcpy(in, seed, HASH_LEN);
-	le32_put(in + HASH_LEN, i);
-	uint32_t got = 0;
-	for (uint64_t b = 0; got < n; b++) {
-		le64_put(in + HASH_LEN + 4, b);
-		hash_tagged("assay/freivalds", in, sizeof(in), h);
-		for (int w = 0; w < 4 && got < n; w++) {
-			uint64_t x = le64_get(h + 8 * w) & P61;
-			if (x != 0 && x != P61) /* uniform on [1, p-1]: never zero */
-				r[got++] = x;
-		}
-	}
-}
-
-/* x mod p for x < 2^128, by folding 2^61 = 1 (mod p). */
-static uint64_t mod_p_u128(unsigned __int128 x)
-{
-	x = (x & P61) + (x >> 61); /* < 2^68 */
-	x = (x & P61) + (x >> 61); /* < 2^61 + 2^7 */
-	uint64_t v = (uint64_t)x;
-	v = (v & P61) + (v >> 61);
-	return v >= P61 ? v - P61 : v;
-}
-
-static uint64_t mod_p_s128(__int128 x)
-{
-	if (x >= 0)
-		return mod_p_u128((unsigned __int128)x);
-	uint64_t m = mod_p_u128(-(unsigned __int128)x);
-	return m ? P61 - m : 0;
-}
-
-/* Exact integer building blocks of Freivalds' test. Multipliers are split
- * into limbs below 2^31 (or 2^21) so that every product and every partial
- * sum fits int64, the form AVX2 multiplies four at a time (_mm256_mul_epi32:
- * low 32 bits of each lane, signed). Both versions compute the same
- * integers; the AVX2 one is only faster. */
-#define LIMB31 ((1ull << 31) - 1)
-#define LIMB21 ((1ull << 21) - 1)
-#define DOT32_CHUNK 1024 /* int32 x 21-bit products: 1024 of them stay < 2^62 */
-
-/* acc[t] += x[t] * c, 0 <= c < 2^31: |x c| < 2^38. */
-static void axpy_i8(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
-{
-	for (uint32_t t = 0; t < k; t++)
-		acc[t] += x[t] * c;
-}
-
-/* sum v[j] * c[j], int32 v, 0 <= c[j] < 2^21, n <= DOT32_CHUNK. */
-static int64_t dot_i32(const int32_t *v, const int64_t *c, uint32_t n)
-{
-	int64_t s = 0;
-	for (uint32_t j = 0; j < n; j++)
-		s += (int64_t)v[j] * c[j];
-	return s;
-}
-
-/* Both limb sums of one row of A against y mod p in one pass. */
-static void dot2_i8(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
-{
-	int64_t lo = 0, hi = 0;
-	for (uint32_t t = 0; t < k; t++) {
-		lo += x[t] * w_lo[t];
-		hi += x[t] * w_hi[t];
-	}
-	out[0] = lo;
-	out[1] = hi;
+	uint8_t prefix[HASH_LEN + 4]; /* seed || u32 LE i */
+	memcpy(prefix, seed, HASH_LEN);
+	le32_put(prefix + HASH_LEN, i);
+	field_draw_vector("assay/freivalds", prefix, sizeof(prefix), n, r);
 }
 
 /* Exact recompute of a small tile: out[i*nc+j] = sum_t a_i[t] * b_j[t].
@@ -595,106 +524,6 @@ static void tile_dots(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc
 }
 
 #ifdef KERNEL_X86
-__attribute__((target("avx2"))) static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
-{
-	__m256i cv = _mm256_set1_epi64x(c);
-	uint32_t t = 0;
-	for (; t + 4 <= k; t += 4) {
-		int32_t four;
-		memcpy(&four, x + t, 4);
-		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
-		__m256i *p = (__m256i *)(acc + t);
-		_mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), _mm256_mul_epi32(xv, cv)));
-	}
-	for (; t < k; t++)
-		acc[t] += x[t] * c;
-}
-
-__attribute__((target("avx2"))) static int64_t hsum_avx2(__m256i v)
-{
-	int64_t lanes[4];
-	_mm256_storeu_si256((__m256i *)lanes, v);
-	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
-}
-
-/* Four columns at once, both limbs: lo[t] += sum_q x_q[t] c_lo[q], hi
- * likewise (four products < 2^40), so each accumulator is loaded and stored
- * once per four columns. */
-__attribute__((target("avx2"))) static void axpy4_i8_avx2(int64_t *lo, int64_t *hi, const int8_t *const x[4],
-							  const int64_t c_lo[4], const int64_t c_hi[4], uint32_t k)
-{
-	__m256i l0 = _mm256_set1_epi64x(c_lo[0]), l1 = _mm256_set1_epi64x(c_lo[1]);
-	__m256i l2 = _mm256_set1_epi64x(c_lo[2]), l3 = _mm256_set1_epi64x(c_lo[3]);
-	__m256i h0 = _mm256_set1_epi64x(c_hi[0]), h1 = _mm256_set1_epi64x(c_hi[1]);
-	__m256i h2 = _mm256_set1_epi64x(c_hi[2]), h3 = _mm256_set1_epi64x(c_hi[3]);
-	uint32_t t = 0;
-	for (; t + 4 <= k; t += 4) {
-		int32_t f0, f1, f2, f3;
-		memcpy(&f0, x[0] + t, 4);
-		memcpy(&f1, x[1] + t, 4);
-		memcpy(&f2, x[2] + t, 4);
-		memcpy(&f3, x[3] + t, 4);
-		__m256i x0 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f0));
-		__m256i x1 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f1));
-		__m256i x2 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f2));
-		__m256i x3 = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(f3));
-		__m256i sl = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(x0, l0), _mm256_mul_epi32(x1, l1)),
-					      _mm256_add_epi64(_mm256_mul_epi32(x2, l2), _mm256_mul_epi32(x3, l3)));
-		__m256i sh = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(x0, h0), _mm256_mul_epi32(x1, h1)),
-					      _mm256_add_epi64(_mm256_mul_epi32(x2, h2), _mm256_mul_epi32(x3, h3)));
-		__m256i *pl = (__m256i *)(lo + t), *ph = (__m256i *)(hi + t);
-		_mm256_storeu_si256(pl, _mm256_add_epi64(_mm256_loadu_si256(pl), sl));
-		_mm256_storeu_si256(ph, _mm256_add_epi64(_mm256_loadu_si256(ph), sh));
-	}
-	for (; t < k; t++)
-		for (int q = 0; q < 4; q++) {
-			lo[t] += x[q][t] * c_lo[q];
-			hi[t] += x[q][t] * c_hi[q];
-		}
-}
-
-/* The three 21-bit limb sums of one chunk of a row in one pass. */
-__attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *v, const int64_t *c0, const int64_t *c1,
-							  const int64_t *c2, uint32_t n, int64_t out[3])
-{
-	__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0;
-	uint32_t j = 0;
-	for (; j + 4 <= n; j += 4) {
-		__m256i vv = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(v + j)));
-		s0 = _mm256_add_epi64(s0, _mm256_mul_epi32(vv, _mm256_loadu_si256((const __m256i *)(c0 + j))));
-		s1 = _mm256_add_epi64(s1, _mm256_mul_epi32(vv, _mm256_loadu_si256((const __m256i *)(c1 + j))));
-		s2 = _mm256_add_epi64(s2, _mm256_mul_epi32(vv, _mm256_loadu_si256((const __m256i *)(c2 + j))));
-	}
-	out[0] = hsum_avx2(s0);
-	out[1] = hsum_avx2(s1);
-	out[2] = hsum_avx2(s2);
-	for (; j < n; j++) {
-		out[0] += (int64_t)v[j] * c0[j];
-		out[1] += (int64_t)v[j] * c1[j];
-		out[2] += (int64_t)v[j] * c2[j];
-	}
-}
-
-__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *w_lo,
-							 const int64_t *w_hi, uint32_t k, int64_t out[2])
-{
-	__m256i sl = _mm256_setzero_si256(), sh = sl;
-	uint32_t t = 0;
-	for (; t + 4 <= k; t += 4) {
-		int32_t four;
-		memcpy(&four, x + t, 4);
-		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
-		sl = _mm256_add_epi64(sl, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w_lo + t))));
-		sh = _mm256_add_epi64(sh, _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(w_hi + t))));
-	}
-	out[0] = hsum_avx2(sl);
-	out[1] = hsum_avx2(sh);
-	for (; t < k; t++) {
-		out[0] += x[t] * w_lo[t];
-		out[1] += x[t] * w_hi[t];
-	}
-}
-
 /* Sign-extends 16 int8 at p to int16 lanes. */
 __attribute__((target("avx2"))) static __m256i load_i8x16_avx2(const int8_t *p)
 {
@@ -751,145 +580,6 @@ __attribute__((target("avx2"))) static void tile_dots_avx2(const int8_t *a, cons
 			}
 		}
 	}
-}
-
-/* AVX-512 forms of the three Freivalds loops: eight 64-bit lanes, the same
- * products and sums (only their grouping differs, and every partial sum is
- * exact), so the same integers. The client's full check is their user. */
-#define AVX512 __attribute__((target("avx512f")))
-AVX512 static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
-				   const int64_t c_hi[4], uint32_t k)
-{
-	__m512i l0 = _mm512_set1_epi64(c_lo[0]), l1 = _mm512_set1_epi64(c_lo[1]);
-	__m512i l2 = _mm512_set1_epi64(c_lo[2]), l3 = _mm512_set1_epi64(c_lo[3]);
-	__m512i h0 = _mm512_set1_epi64(c_hi[0]), h1 = _mm512_set1_epi64(c_hi[1]);
-	__m512i h2 = _mm512_set1_epi64(c_hi[2]), h3 = _mm512_set1_epi64(c_hi[3]);
-	uint32_t t = 0;
-	for (; t + 8 <= k; t += 8) {
-		__m512i x0 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[0] + t)));
-		__m512i x1 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[1] + t)));
-		__m512i x2 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[2] + t)));
-		__m512i x3 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[3] + t)));
-		__m512i sl = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(x0, l0), _mm512_mul_epi32(x1, l1)),
-					      _mm512_add_epi64(_mm512_mul_epi32(x2, l2), _mm512_mul_epi32(x3, l3)));
-		__m512i sh = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(x0, h0), _mm512_mul_epi32(x1, h1)),
-					      _mm512_add_epi64(_mm512_mul_epi32(x2, h2), _mm512_mul_epi32(x3, h3)));
-		_mm512_storeu_si512(lo + t, _mm512_add_epi64(_mm512_loadu_si512(lo + t), sl));
-		_mm512_storeu_si512(hi + t, _mm512_add_epi64(_mm512_loadu_si512(hi + t), sh));
-	}
-	for (; t < k; t++)
-		for (int q = 0; q < 4; q++) {
-			lo[t] += x[q][t] * c_lo[q];
-			hi[t] += x[q][t] * c_hi[q];
-		}
-}
-
-AVX512 static void dot2_i8_avx512(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k,
-				  int64_t out[2])
-{
-	__m512i sl = _mm512_setzero_si512(), sh = sl;
-	uint32_t t = 0;
-	for (; t + 8 <= k; t += 8) {
-		__m512i xv = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x + t)));
-		sl = _mm512_add_epi64(sl, _mm512_mul_epi32(xv, _mm512_loadu_si512(w_lo + t)));
-		sh = _mm512_add_epi64(sh, _mm512_mul_epi32(xv, _mm512_loadu_si512(w_hi + t)));
-	}
-	out[0] = _mm512_reduce_add_epi64(sl);
-	out[1] = _mm512_reduce_add_epi64(sh);
-	for (; t < k; t++) {
-		out[0] += x[t] * w_lo[t];
-		out[1] += x[t] * w_hi[t];
-	}
-}
-
-AVX512 static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
-				   uint32_t n, int64_t out[3])
-{
-	__m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0;
-	uint32_t j = 0;
-	for (; j + 8 <= n; j += 8) {
-		__m512i vv = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v + j)));
-		s0 = _mm512_add_epi64(s0, _mm512_mul_epi32(vv, _mm512_loadu_si512(c0 + j)));
-		s1 = _mm512_add_epi64(s1, _mm512_mul_epi32(vv, _mm512_loadu_si512(c1 + j)));
-		s2 = _mm512_add_epi64(s2, _mm512_mul_epi32(vv, _mm512_loadu_si512(c2 + j)));
-	}
-	out[0] = _mm512_reduce_add_epi64(s0);
-	out[1] = _mm512_reduce_add_epi64(s1);
-	out[2] = _mm512_reduce_add_epi64(s2);
-	for (; j < n; j++) {
-		out[0] += (int64_t)v[j] * c0[j];
-		out[1] += (int64_t)v[j] * c1[j];
-		out[2] += (int64_t)v[j] * c2[j];
-	}
-}
-
-/* Four rows at once: each load of y mod p (z) or of r's limbs (w) serves
- * four rows, so the full check streams A and C with little else to read. */
-AVX512 static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi,
-				    uint32_t k, int64_t out[4][2])
-{
-	__m512i l0 = _mm512_setzero_si512(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
-	uint32_t t = 0;
-	for (; t + 8 <= k; t += 8) {
-		__m512i wl = _mm512_loadu_si512(w_lo + t), wh = _mm512_loadu_si512(w_hi + t);
-		__m512i x0 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[0] + t)));
-		__m512i x1 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[1] + t)));
-		__m512i x2 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[2] + t)));
-		__m512i x3 = _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(x[3] + t)));
-		l0 = _mm512_add_epi64(l0, _mm512_mul_epi32(x0, wl));
-		h0 = _mm512_add_epi64(h0, _mm512_mul_epi32(x0, wh));
-		l1 = _mm512_add_epi64(l1, _mm512_mul_epi32(x1, wl));
-		h1 = _mm512_add_epi64(h1, _mm512_mul_epi32(x1, wh));
-		l2 = _mm512_add_epi64(l2, _mm512_mul_epi32(x2, wl));
-		h2 = _mm512_add_epi64(h2, _mm512_mul_epi32(x2, wh));
-		l3 = _mm512_add_epi64(l3, _mm512_mul_epi32(x3, wl));
-		h3 = _mm512_add_epi64(h3, _mm512_mul_epi32(x3, wh));
-	}
-	__m512i acc[4][2] = {{l0, h0}, {l1, h1}, {l2, h2}, {l3, h3}};
-	for (int q = 0; q < 4; q++) {
-		out[q][0] = _mm512_reduce_add_epi64(acc[q][0]);
-		out[q][1] = _mm512_reduce_add_epi64(acc[q][1]);
-		for (uint32_t u = t; u < k; u++) {
-			out[q][0] += x[q][u] * w_lo[u];
-			out[q][1] += x[q][u] * w_hi[u];
-		}
-	}
-}
-
-AVX512 static void dot3x4_i32_avx512(const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
-				     const int64_t *c2, uint32_t n, int64_t out[4][3])
-{
-	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
-	__m512i d0 = a0, d1 = a0, d2 = a0, e0 = a0, e1 = a0, e2 = a0;
-	uint32_t j = 0;
-	for (; j + 8 <= n; j += 8) {
-		__m512i r0 = _mm512_loadu_si512(c0 + j), r1 = _mm512_loadu_si512(c1 + j);
-		__m512i r2 = _mm512_loadu_si512(c2 + j);
-		__m512i v0 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[0] + j)));
-		__m512i v1 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[1] + j)));
-		__m512i v2 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[2] + j)));
-		__m512i v3 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(v[3] + j)));
-		a0 = _mm512_add_epi64(a0, _mm512_mul_epi32(v0, r0));
-		a1 = _mm512_add_epi64(a1, _mm512_mul_epi32(v0, r1));
-		a2 = _mm512_add_epi64(a2, _mm512_mul_epi32(v0, r2));
-		b0 = _mm512_add_epi64(b0, _mm512_mul_epi32(v1, r0));
-		b1 = _mm512_add_epi64(b1, _mm512_mul_epi32(v1, r1));
-		b2 = _mm512_add_epi64(b2, _mm512_mul_epi32(v1, r2));
-		d0 = _mm512_add_epi64(d0, _mm512_mul_epi32(v2, r0));
-		d1 = _mm512_add_epi64(d1, _mm512_mul_epi32(v2, r1));
-		d2 = _mm512_add_epi64(d2, _mm512_mul_epi32(v2, r2));
-		e0 = _mm512_add_epi64(e0, _mm512_mul_epi32(v3, r0));
-		e1 = _mm512_add_epi64(e1, _mm512_mul_epi32(v3, r1));
-		e2 = _mm512_add_epi64(e2, _mm512_mul_epi32(v3, r2));
-	}
-	__m512i acc[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {d0, d1, d2}, {e0, e1, e2}};
-	const int64_t *c[3] = {c0, c1, c2};
-	for (int q = 0; q < 4; q++)
-		for (int limb = 0; limb < 3; limb++) {
-			out[q][limb] = _mm512_reduce_add_epi64(acc[q][limb]);
-			for (uint32_t u = j; u < n; u++)
-				out[q][limb] += (int64_t)v[q][u] * c[limb][u];
-		}
 }
 
 /* tile_dots in blocks of 4 rows x 4 columns on AVX-512 VNNI: vpdpwssd
@@ -952,31 +642,8 @@ tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint3
 }
 
 #else
-/* Elsewhere the vector entry points are the portable loops (never reached:
- * avx2 is 0), so the code below compiles unchanged. */
-static void axpy_i8_avx2(int64_t *acc, const int8_t *x, int64_t c, uint32_t k)
-{
-	axpy_i8(acc, x, c, k);
-}
-static void axpy4_i8_avx2(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
-			  const int64_t c_hi[4], uint32_t k)
-{
-	for (int q = 0; q < 4; q++) {
-		axpy_i8(lo, x[q], c_lo[q], k);
-		axpy_i8(hi, x[q], c_hi[q], k);
-	}
-}
-static void dot3_i32_avx2(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
-			  uint32_t n, int64_t out[3])
-{
-	out[0] = dot_i32(v, c0, n);
-	out[1] = dot_i32(v, c1, n);
-	out[2] = dot_i32(v, c2, n);
-}
-static void dot2_i8_avx2(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
-{
-	dot2_i8(x, w_lo, w_hi, k, out);
-}
+/* Elsewhere the vector forms are the portable loop (never reached: the
+ * level is 0), so the code below compiles unchanged. */
 static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
 {
 	tile_dots(a, b, nr, nc, k, out);
@@ -984,32 +651,6 @@ static void tile_dots_avx2(const int8_t *a, const int8_t *b, uint32_t nr, uint32
 static void tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
 {
 	tile_dots(a, b, nr, nc, k, out);
-}
-static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
-			    const int64_t c_hi[4], uint32_t k)
-{
-	axpy4_i8_avx2(lo, hi, x, c_lo, c_hi, k);
-}
-static void dot2_i8_avx512(const int8_t *x, const int64_t *w_lo, const int64_t *w_hi, uint32_t k, int64_t out[2])
-{
-	dot2_i8(x, w_lo, w_hi, k, out);
-}
-static void dot3_i32_avx512(const int32_t *v, const int64_t *c0, const int64_t *c1, const int64_t *c2,
-			    uint32_t n, int64_t out[3])
-{
-	dot3_i32_avx2(v, c0, c1, c2, n, out);
-}
-static void dot2x4_i8_avx512(const int8_t *const x[4], const int64_t *w_lo, const int64_t *w_hi, uint32_t k,
-			     int64_t out[4][2])
-{
-	for (int q = 0; q < 4; q++)
-		dot2_i8(x[q], w_lo, w_hi, k, out[q]);
-}
-static void dot3x4_i32_avx512(const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
-			      const int64_t *c2, uint32_t n, int64_t out[4][3])
-{
-	for (int q = 0; q < 4; q++)
-		dot3_i32_avx2(v[q], c0, c1, c2, n, out[q]);
 }
 #endif
 
@@ -1020,37 +661,10 @@ void kernel_simd_enable(int level)
 	simd_allowed = level;
 }
 
-/* The highest form this CPU has under the cap: 0, 1 (AVX2) or 2 (AVX-512F;
- * the recompute's form also needs AVX-512 BW and VNNI). */
-static int simd_level(void)
-{
-#ifdef KERNEL_X86
-	__builtin_cpu_init();
-	if (simd_allowed >= 2 && __builtin_cpu_supports("avx512f"))
-		return 2;
-	if (simd_allowed >= 1 && __builtin_cpu_supports("avx2"))
-		return 1;
-#endif
-	return 0;
-}
-
-/* y mod p from its exact limb sums y = lo + hi 2^31 (|lo|, |hi| < 2^56),
- * without 128-bit arithmetic: hi = h1 2^30 + h0 (0 <= h0 < 2^30) gives
- * hi 2^31 = h1 2^61 + h0 2^31 = h1 + h0 2^31 (mod p), and x = lo + h1 +
- * h0 2^31 lies in (-2^57, 2^61 + 2^57). Then x = q 2^61 + (x & p) with q
- * in {-1, 0, 1} folds to v = (x & p) + q, which lies in [0, p] (for x < 0,
- * x & p = x + 2^61 > 2^60), one subtraction from [0, p). */
-static uint64_t mod_p_limbs(int64_t lo, int64_t hi)
-{
-	int64_t x = lo + (hi >> 30) + (int64_t)((uint64_t)(hi & ((1 << 30) - 1)) << 31);
-	uint64_t v = (uint64_t)(((int64_t)((uint64_t)x & P61)) + (x >> 61));
-	return v >= P61 ? v - P61 : v;
-}
-
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
-	int level = simd_level(), avx2 = level >= 1, avx512 = level >= 2;
+	int level = field_simd_level(simd_allowed);
 	size_t kk = k ? k : 1, cc = nc ? nc : 1;
 	/* One allocation: ylo/yhi, y = B.r split by r = rhi 2^31 + rlo; |b r_lo|
 	 * < 2^38 and at most 2^17 columns keep both under 2^56. ym_lo/ym_hi: y
@@ -1060,45 +674,37 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		return ASSAY_ENOMEM;
 	int64_t *yhi = ylo + kk, *ym_lo = yhi + kk, *ym_hi = ym_lo + kk, *rl = ym_hi + kk;
 	int err = 0;
-	uint32_t j4 = avx2 ? nc / 4 * 4 : 0; /* columns done four at a time */
+	uint32_t j4 = level >= 1 ? nc / 4 * 4 : 0; /* columns done four at a time */
 	for (uint32_t j = 0; j < j4; j += 4) {
 		const int8_t *cols[4];
 		int64_t lo[4], hi[4];
 		for (int q = 0; q < 4; q++) {
 			cols[q] = Bt_cols + (size_t)(j + q) * k;
-			lo[q] = (int64_t)(r[j + q] & LIMB31);
+			lo[q] = (int64_t)(r[j + q] & FIELD_LIMB31);
 			hi[q] = (int64_t)(r[j + q] >> 31);
 		}
-		if (avx512)
-			axpy4_i8_avx512(ylo, yhi, cols, lo, hi, k);
-		else
-			axpy4_i8_avx2(ylo, yhi, cols, lo, hi, k);
+		field_axpy4_i8(level, ylo, yhi, cols, lo, hi, k);
 	}
 	for (uint32_t j = 0; j < nc; j++) {
-		rl[j] = (int64_t)(r[j] & LIMB21);
-		rl[cc + j] = (int64_t)(r[j] >> 21 & LIMB21);
+		rl[j] = (int64_t)(r[j] & FIELD_LIMB21);
+		rl[cc + j] = (int64_t)(r[j] >> 21 & FIELD_LIMB21);
 		rl[2 * cc + j] = (int64_t)(r[j] >> 42);
 	}
 	for (uint32_t j = j4; j < nc; j++) {
 		const int8_t *col = Bt_cols + (size_t)j * k;
-		int64_t lo = (int64_t)(r[j] & LIMB31), hi = (int64_t)(r[j] >> 31);
-		if (avx2) {
-			axpy_i8_avx2(ylo, col, lo, k);
-			axpy_i8_avx2(yhi, col, hi, k);
-		} else {
-			axpy_i8(ylo, col, lo, k);
-			axpy_i8(yhi, col, hi, k);
-		}
+		int64_t lo = (int64_t)(r[j] & FIELD_LIMB31), hi = (int64_t)(r[j] >> 31);
+		field_axpy_i8(level, ylo, col, lo, k);
+		field_axpy_i8(level, yhi, col, hi, k);
 	}
 	for (uint32_t t = 0; t < k; t++) {
-		uint64_t y = mod_p_limbs(ylo[t], yhi[t]);
-		ym_lo[t] = (int64_t)(y & LIMB31);
+		uint64_t y = field_mod_limbs(ylo[t], yhi[t]);
+		ym_lo[t] = (int64_t)(y & FIELD_LIMB31);
 		ym_hi[t] = (int64_t)(y >> 31);
 	}
 	/* Rows four at a time where AVX-512 serves them together, then one at
 	 * a time: z_i = A_i . (y mod p), w_i = T_i . r, both over the integers
 	 * from their limb sums, then compared mod p. */
-	uint32_t i4 = avx512 ? nr / 4 * 4 : 0;
+	uint32_t i4 = level >= 2 ? nr / 4 * 4 : 0;
 	for (uint32_t i = 0; i < nr && !err; i += i < i4 ? 4 : 1) {
 		uint32_t rows = i < i4 ? 4 : 1;
 		int64_t zl[4][2], wl[4][3];
@@ -1110,27 +716,17 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 			trow[q] = T + (size_t)(i + q) * nc;
 		}
 		if (rows == 4)
-			dot2x4_i8_avx512(a, ym_lo, ym_hi, k, zl);
-		else if (avx512)
-			dot2_i8_avx512(a[0], ym_lo, ym_hi, k, zl[0]);
-		else if (avx2)
-			dot2_i8_avx2(a[0], ym_lo, ym_hi, k, zl[0]);
+			field_dot2x4_i8(level, a, ym_lo, ym_hi, k, zl);
 		else
-			dot2_i8(a[0], ym_lo, ym_hi, k, zl[0]);
-		for (uint32_t j0 = 0; j0 < nc; j0 += DOT32_CHUNK) {
-			uint32_t len = nc - j0 < DOT32_CHUNK ? nc - j0 : DOT32_CHUNK;
+			field_dot2_i8(level, a[0], ym_lo, ym_hi, k, zl[0]);
+		for (uint32_t j0 = 0; j0 < nc; j0 += FIELD_DOT3_CHUNK) {
+			uint32_t len = nc - j0 < FIELD_DOT3_CHUNK ? nc - j0 : FIELD_DOT3_CHUNK;
 			const int64_t *c0 = rl + j0, *c1 = rl + cc + j0, *c2 = rl + 2 * cc + j0;
 			if (rows == 4) {
 				const int32_t *part[4] = {trow[0] + j0, trow[1] + j0, trow[2] + j0, trow[3] + j0};
-				dot3x4_i32_avx512(part, c0, c1, c2, len, wl);
-			} else if (avx512) {
-				dot3_i32_avx512(trow[0] + j0, c0, c1, c2, len, wl[0]);
-			} else if (avx2) {
-				dot3_i32_avx2(trow[0] + j0, c0, c1, c2, len, wl[0]);
+				field_dot3x4_i32(level, part, c0, c1, c2, len, wl);
 			} else {
-				wl[0][0] = dot_i32(trow[0] + j0, c0, len);
-				wl[0][1] = dot_i32(trow[0] + j0, c1, len);
-				wl[0][2] = dot_i32(trow[0] + j0, c2, len);
+				field_dot3_i32(level, trow[0] + j0, c0, c1, c2, len, wl[0]);
 			}
 			for (uint32_t q = 0; q < rows; q++)
 				for (int limb = 0; limb < 3; limb++)
@@ -1138,7 +734,7 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		}
 		for (uint32_t q = 0; q < rows; q++) {
 			z[q] = (__int128)zl[q][0] + (__int128)zl[q][1] * ((__int128)1 << 31);
-			if (mod_p_s128(z[q]) != mod_p_s128(w[q]))
+			if (field_mod_s128(z[q]) != field_mod_s128(w[q]))
 				err = ASSAY_EINVALID;
 		}
 	}
@@ -1149,7 +745,7 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
 			  uint32_t nc, uint32_t k)
 {
-	int level = simd_level();
+	int level = field_simd_level(simd_allowed);
 #ifdef KERNEL_X86
 	int vnni = level >= 2 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 #else

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/field.h"
 #include "consensus/compute/mlp.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -13,10 +14,6 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "pre-activations and biases are int32 LE, used in place");
 
-#define P61 KERNEL_P61
-#define LIMB31 ((1ull << 31) - 1)
-#define LIMB21 ((1ull << 21) - 1)
-#define Z_CHUNK 1024 /* int32 x 21-bit products: 1024 of them stay below 2^62 */
 
 static uint32_t widest(const struct job_shape *s)
 {
@@ -237,7 +234,7 @@ int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, 
 	return err;
 }
 
-static uint64_t weight_bytes(const struct job_shape *s)
+uint64_t mlp_weight_bytes(const struct job_shape *s)
 {
 	uint64_t total = 0;
 	for (unsigned l = 0; l < s->layers; l++)
@@ -249,156 +246,16 @@ uint64_t mlp_recompute_units(const struct job_shape *s, uint32_t i)
 {
 	uint32_t r0, c0, nr, nc;
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
-	return ((uint64_t)nr + 1) * weight_bytes(s) + (uint64_t)nr * s->dims[0];
+	return ((uint64_t)nr + 1) * mlp_weight_bytes(s) + (uint64_t)nr * s->dims[0];
 }
 
 /* ---- the Freivalds spot-check ---- */
-
-/* x mod p for |x| < 2^127, by folding 2^61 = 1 (mod p). */
-static uint64_t mod_p(__int128 x)
-{
-	int neg = x < 0;
-	unsigned __int128 v = neg ? -(unsigned __int128)x : (unsigned __int128)x;
-	v = (v & P61) + (v >> 61); /* < 2^67 */
-	v = (v & P61) + (v >> 61); /* < 2^61 + 2^6 */
-	uint64_t m = (uint64_t)v;
-	m = m >= P61 ? m - P61 : m;
-	return neg && m ? P61 - m : m;
-}
-
-/* The two exact sums every check is made of. Multipliers are limbs below
- * 2^31, held in int64 lanes, the form AVX2 multiplies four at a time
- * (_mm256_mul_epi32: the low 32 bits of each lane, signed); the portable
- * and the AVX2 forms compute the same integers. */
-
-/* out = sum x[i] lo[i], sum x[i] hi[i]: int8 x, 0 <= lo, hi < 2^31, n <=
- * 2^17, so each sum stays below 2^17 * 2^7 * 2^31 = 2^55. */
-static void dot2_i8(const int8_t *x, const int64_t *lo, const int64_t *hi, uint32_t n, int64_t out[2])
-{
-	int64_t s0 = 0, s1 = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		s0 += x[i] * lo[i];
-		s1 += x[i] * hi[i];
-	}
-	out[0] = s0;
-	out[1] = s1;
-}
-
-/* out[q] = sum z[j] c_q[j]: int32 z, 0 <= c_q < 2^21, n <= Z_CHUNK, so each
- * sum stays below 2^10 * 2^31 * 2^21 = 2^62. */
-static void dot3_i32(const int32_t *z, const int64_t *c0, const int64_t *c1, const int64_t *c2, uint32_t n,
-		     int64_t out[3])
-{
-	int64_t s0 = 0, s1 = 0, s2 = 0;
-	for (uint32_t j = 0; j < n; j++) {
-		s0 += (int64_t)z[j] * c0[j];
-		s1 += (int64_t)z[j] * c1[j];
-		s2 += (int64_t)z[j] * c2[j];
-	}
-	out[0] = s0;
-	out[1] = s1;
-	out[2] = s2;
-}
-
-#if defined(__x86_64__) && !defined(ASSAY_NO_SIMD)
-#include <immintrin.h>
-#define MLP_X86 1
-
-__attribute__((target("avx2"))) static int64_t hsum4(__m256i v)
-{
-	int64_t lanes[4];
-	_mm256_storeu_si256((__m256i *)lanes, v);
-	return lanes[0] + lanes[1] + lanes[2] + lanes[3];
-}
-
-__attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const int64_t *lo,
-							 const int64_t *hi, uint32_t n, int64_t out[2])
-{
-	__m256i s0 = _mm256_setzero_si256(), s1 = s0;
-	uint32_t i = 0;
-	for (; i + 4 <= n; i += 4) {
-		int32_t four;
-		memcpy(&four, x + i, 4);
-		__m256i xv = _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(four));
-		s0 = _mm256_add_epi64(s0,
-				      _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(lo + i))));
-		s1 = _mm256_add_epi64(s1,
-				      _mm256_mul_epi32(xv, _mm256_loadu_si256((const __m256i *)(hi + i))));
-	}
-	out[0] = hsum4(s0);
-	out[1] = hsum4(s1);
-	for (; i < n; i++) {
-		out[0] += x[i] * lo[i];
-		out[1] += x[i] * hi[i];
-	}
-}
-
-__attribute__((target("avx2"))) static void dot3_i32_avx2(const int32_t *z, const int64_t *c0,
-							  const int64_t *c1, const int64_t *c2, uint32_t n,
-							  int64_t out[3])
-{
-	__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0;
-	uint32_t j = 0;
-	for (; j + 4 <= n; j += 4) {
-		__m256i zv = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(z + j)));
-		s0 = _mm256_add_epi64(s0,
-				      _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c0 + j))));
-		s1 = _mm256_add_epi64(s1,
-				      _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c1 + j))));
-		s2 = _mm256_add_epi64(s2,
-				      _mm256_mul_epi32(zv, _mm256_loadu_si256((const __m256i *)(c2 + j))));
-	}
-	out[0] = hsum4(s0);
-	out[1] = hsum4(s1);
-	out[2] = hsum4(s2);
-	for (; j < n; j++) {
-		out[0] += (int64_t)z[j] * c0[j];
-		out[1] += (int64_t)z[j] * c1[j];
-		out[2] += (int64_t)z[j] * c2[j];
-	}
-}
-#endif
 
 static int simd_allowed = 1;
 
 void mlp_simd_enable(int on)
 {
 	simd_allowed = on;
-}
-
-static int use_avx2(void)
-{
-#ifdef MLP_X86
-	__builtin_cpu_init();
-	return simd_allowed && __builtin_cpu_supports("avx2");
-#else
-	return 0;
-#endif
-}
-
-static void dot2(int avx2, const int8_t *x, const int64_t *lo, const int64_t *hi, uint32_t n, int64_t out[2])
-{
-#ifdef MLP_X86
-	if (avx2) {
-		dot2_i8_avx2(x, lo, hi, n, out);
-		return;
-	}
-#endif
-	(void)avx2;
-	dot2_i8(x, lo, hi, n, out);
-}
-
-static void dot3(int avx2, const int32_t *z, const int64_t *c0, const int64_t *c1, const int64_t *c2,
-		 uint32_t n, int64_t out[3])
-{
-#ifdef MLP_X86
-	if (avx2) {
-		dot3_i32_avx2(z, c0, c1, c2, n, out);
-		return;
-	}
-#endif
-	(void)avx2;
-	dot3_i32(z, c0, c1, c2, n, out);
 }
 
 struct mlp_layer_vec {
@@ -411,7 +268,7 @@ struct mlp_layer_vec {
 struct mlp_check {
 	const struct job_shape *s;
 	const struct kernel_src *src;
-	int avx2; /* the AVX2 sums (same integers) */
+	int level; /* field_simd_level: AVX2 at most (the same integers) */
 	struct mlp_layer_vec layer[MLP_MAX_LAYERS];
 	int8_t *a, *next; /* one row's activations (widest entries each) */
 	int32_t *z;       /* one row's pre-activations of one layer */
@@ -420,22 +277,13 @@ struct mlp_check {
 
 /* r_l: d entries uniform on [1, p-1] from H_tag("assay/mlp-freivalds", seed
  * || u8 l || u64 LE block), four 61-bit words per block (as
- * kernel_freivalds_vector draws matmul's). */
+ * kernel_freivalds_vector draws matmul's: field_draw_vector). */
 static void draw_vector(const uint8_t seed[HASH_LEN], unsigned l, uint32_t d, uint64_t *r)
 {
-	uint8_t in[HASH_LEN + 1 + 8], h[HASH_LEN];
-	memcpy(in, seed, HASH_LEN);
-	in[HASH_LEN] = (uint8_t)l;
-	uint32_t got = 0;
-	for (uint64_t b = 0; got < d; b++) {
-		le64_put(in + HASH_LEN + 1, b);
-		hash_tagged("assay/mlp-freivalds", in, sizeof(in), h);
-		for (int q = 0; q < 4 && got < d; q++) {
-			uint64_t v = le64_get(h + 8 * q) & P61;
-			if (v != 0 && v != P61)
-				r[got++] = v;
-		}
-	}
+	uint8_t prefix[HASH_LEN + 1]; /* seed || u8 l */
+	memcpy(prefix, seed, HASH_LEN);
+	prefix[HASH_LEN] = (uint8_t)l;
+	field_draw_vector("assay/mlp-freivalds", prefix, sizeof(prefix), d, r);
 }
 
 void mlp_check_destroy(mlp_check_t *c)
@@ -464,7 +312,7 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 		return NULL;
 	c->s = s;
 	c->src = src;
-	c->avx2 = use_avx2();
+	c->level = field_simd_level(simd_allowed ? 1 : 0);
 	uint32_t wd = widest(s);
 	c->a = malloc(wd);
 	c->next = malloc(wd);
@@ -492,18 +340,19 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 		kernel_src_read(src, s, 1 + 2 * l, 0, (uint8_t *)W, wl);
 		draw_vector(vec_seed, l + 1, dout, r);
 		for (uint32_t j = 0; j < dout; j++) {
-			r_lo[j] = (int64_t)(r[j] & LIMB31);
+			r_lo[j] = (int64_t)(r[j] & FIELD_LIMB31);
 			r_hi[j] = (int64_t)(r[j] >> 31);
-			v->r21[0][j] = (int64_t)(r[j] & LIMB21);
-			v->r21[1][j] = (int64_t)(r[j] >> 21 & LIMB21);
+			v->r21[0][j] = (int64_t)(r[j] & FIELD_LIMB21);
+			v->r21[1][j] = (int64_t)(r[j] >> 21 & FIELD_LIMB21);
 			v->r21[2][j] = (int64_t)(r[j] >> 42);
 		}
 		/* u_l[i] = row i of W_l . r_l, from its two limb sums */
 		for (uint32_t i = 0; i < din; i++) {
 			int64_t sum[2];
-			dot2(c->avx2, W + (size_t)i * dout, r_lo, r_hi, dout, sum);
-			uint64_t u = mod_p((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
-			v->u_lo[i] = (int64_t)(u & LIMB31);
+			field_dot2_i8(c->level, W + (size_t)i * dout, r_lo, r_hi, dout, sum);
+			uint64_t u =
+				field_mod_s128((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
+			v->u_lo[i] = (int64_t)(u & FIELD_LIMB31);
 			v->u_hi[i] = (int64_t)(u >> 31);
 		}
 		free(W);
@@ -520,27 +369,27 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 	return c;
 }
 
-/* z . r_l mod p: per Z_CHUNK entries three limb sums (< 2^62 each); the
+/* z . r_l mod p: per FIELD_DOT3_CHUNK entries three limb sums (< 2^62 each); the
  * total stays below 2^17 * 2^31 * 2^61 = 2^109. */
 static uint64_t z_dot_r(const mlp_check_t *c, const int32_t *z, const struct mlp_layer_vec *v, uint32_t d)
 {
 	__int128 total = 0;
-	for (uint32_t j0 = 0; j0 < d; j0 += Z_CHUNK) {
-		uint32_t len = d - j0 < Z_CHUNK ? d - j0 : Z_CHUNK;
+	for (uint32_t j0 = 0; j0 < d; j0 += FIELD_DOT3_CHUNK) {
+		uint32_t len = d - j0 < FIELD_DOT3_CHUNK ? d - j0 : FIELD_DOT3_CHUNK;
 		int64_t part[3];
-		dot3(c->avx2, z + j0, v->r21[0] + j0, v->r21[1] + j0, v->r21[2] + j0, len, part);
+		field_dot3_i32(c->level, z + j0, v->r21[0] + j0, v->r21[1] + j0, v->r21[2] + j0, len, part);
 		total += (__int128)part[0] + (__int128)part[1] * ((__int128)1 << 21) +
 			 (__int128)part[2] * ((__int128)1 << 42);
 	}
-	return mod_p(total);
+	return field_mod_s128(total);
 }
 
 /* a . u_l mod p from the two limb sums (< 2^55 each). */
 static uint64_t a_dot_u(const mlp_check_t *c, const int8_t *a, const struct mlp_layer_vec *v, uint32_t d)
 {
 	int64_t sum[2];
-	dot2(c->avx2, a, v->u_lo, v->u_hi, d, sum);
-	return mod_p((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
+	field_dot2_i8(c->level, a, v->u_lo, v->u_hi, d, sum);
+	return field_mod_s128((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
 }
 
 /* kernel_requant of z + bias for a whole row (the same function, inlined
@@ -593,7 +442,7 @@ int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_le
 uint64_t mlp_check_fixed_units(const struct job_shape *s)
 {
 	/* expanding W_l and bias_l, two limb sums per weight, drawing r_l */
-	uint64_t units = 3 * weight_bytes(s);
+	uint64_t units = 3 * mlp_weight_bytes(s);
 	for (unsigned l = 1; l <= s->layers; l++)
 		units += 5ull * s->dims[l];
 	return units;

@@ -50,6 +50,9 @@ int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, 
 		       const uint8_t *tile, size_t len);
 /* Work units of mlp_recompute_tile(i): the tile's rows through every layer. */
 uint64_t mlp_recompute_units(const struct job_shape *s, uint32_t i);
+/* Bytes of all layers' weights together (sum of d_l d_{l+1}); the shape
+ * check bounds it by MLP_MAX_WEIGHT_BYTES. */
+uint64_t mlp_weight_bytes(const struct job_shape *s);
 
 /* The reveal's spot-check (docs/compute.md §5.2). One context per reveal:
  * it draws r_l (d_l entries in [1, p-1], p = 2^61 - 1) for every layer from

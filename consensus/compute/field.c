@@ -219,7 +219,7 @@ __attribute__((target("avx2"))) static void dot2_i8_avx2(const int8_t *x, const 
 /* AVX-512 forms of the three Freivalds loops: eight 64-bit lanes, the same
  * products and sums (only their grouping differs, and every partial sum is
  * exact), so the same integers. The matmul check uses them (the client's
- * full check most); the mlp check stops at AVX2 (mlp_simd_enable). */
+ * full check most) and so does the mlp check. */
 #define AVX512 __attribute__((target("avx512f")))
 AVX512 static void axpy4_i8_avx512(int64_t *lo, int64_t *hi, const int8_t *const x[4], const int64_t c_lo[4],
 				   const int64_t c_hi[4], uint32_t k)

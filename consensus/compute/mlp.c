@@ -251,11 +251,11 @@ uint64_t mlp_recompute_units(const struct job_shape *s, uint32_t i)
 
 /* ---- the Freivalds spot-check ---- */
 
-static int simd_allowed = 1;
+static int simd_level = 2;
 
-void mlp_simd_enable(int on)
+void mlp_simd_enable(int level)
 {
-	simd_allowed = on;
+	simd_level = level;
 }
 
 struct mlp_layer_vec {
@@ -268,7 +268,7 @@ struct mlp_layer_vec {
 struct mlp_check {
 	const struct job_shape *s;
 	const struct kernel_src *src;
-	int level; /* field_simd_level: AVX2 at most (the same integers) */
+	int level; /* field_simd_level under mlp_simd_enable's cap */
 	struct mlp_layer_vec layer[MLP_MAX_LAYERS];
 	int8_t *a, *next; /* one row's activations (widest entries each) */
 	int32_t *z;       /* one row's pre-activations of one layer */
@@ -312,7 +312,7 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 		return NULL;
 	c->s = s;
 	c->src = src;
-	c->level = field_simd_level(simd_allowed ? 1 : 0);
+	c->level = field_simd_level(simd_level);
 	uint32_t wd = widest(s);
 	c->a = malloc(wd);
 	c->next = malloc(wd);

@@ -72,9 +72,10 @@ void mlp_check_destroy(mlp_check_t *c);
  * ASSAY_ENOMEM. */
 int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_len, const uint8_t *pre,
 		   size_t pre_len);
-/* Lets the check use AVX2 where the CPU has it (on = 1, the default) or not
- * (0). Both compute the same integers; tests run both. */
-void mlp_simd_enable(int on);
+/* Caps the vector forms the check uses where the CPU has them: 0 portable,
+ * 1 up to AVX2, 2 up to AVX-512 (the default). All compute the same
+ * integers; tests run every level. */
+void mlp_simd_enable(int level);
 /* Work units: of one reveal's fixed part (drawing r_l and W_l . r_l) and of
  * each tile (docs/compute.md §6). */
 uint64_t mlp_check_fixed_units(const struct job_shape *s);

@@ -274,29 +274,40 @@ void hex_encode(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static int hexval(char c)
+/* Each byte's value as a hex digit, or 0x80 when it is not one: a decode
+ * ORs the entries it reads and checks bit 7 once per run of digits, so the
+ * loop has no branch per character. */
+static const uint8_t hex_value[256] = {
+#define X 0x80
+#define X16 X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+	X16, X16, X16,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,                 /* '0'..'9' */
+	X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,           /* 'A'..'F' */
+	X16,
+	X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,           /* 'a'..'f' */
+	X16, X16, X16, X16, X16, X16, X16, X16, X16, /* 0x70..0xff */
+#undef X16
+#undef X
+};
+
+long hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	if (n % 2 || n / 2 > max)
+		return -1;
+	const unsigned char *h = (const unsigned char *)hex;
+	size_t bytes = n / 2;
+	unsigned bad = 0;
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned hi = hex_value[h[2 * i]], lo = hex_value[h[2 * i + 1]];
+		bad |= hi | lo;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return bad & 0x80 ? -1 : (long)bytes;
 }
 
 long hex_decode(const char *hex, uint8_t *out, size_t max)
 {
-	size_t n = strlen(hex);
-	if (n % 2 || n / 2 > max)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (long)(n / 2);
+	return hex_decode_n(hex, strlen(hex), out, max);
 }
 
 void buf_require(const struct buf *b, const char *what)

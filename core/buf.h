@@ -97,8 +97,13 @@ static inline uint64_t le64_get(const uint8_t *p)
 	return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
 }
 
-/* Hex helpers: out must hold 2n+1 chars. hex_decode returns bytes written or -1. */
+/* Hex helpers: out must hold 2n+1 chars. hex_decode returns bytes written
+ * or -1 (odd length, more than max bytes, or a character that is not a hex
+ * digit; out's contents are then unspecified). hex_decode_n decodes the n
+ * characters at hex (a NUL among them is not a digit), for text whose
+ * length is known. */
 void hex_encode(const uint8_t *p, size_t n, char *out);
 long hex_decode(const char *hex, uint8_t *out, size_t max);
+long hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max);
 
 #endif

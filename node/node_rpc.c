@@ -235,7 +235,7 @@ int node_raw_tx_param(json_t *hex, const char *what, uint8_t **raw, size_t *len,
 	*raw = malloc(*len ? *len : 1);
 	if (!*raw)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
-	if (hex_decode(json_string_value(hex), *raw, *len) != (long)*len || json_string_length(hex) % 2) {
+	if (hex_decode_n(json_string_value(hex), json_string_length(hex), *raw, *len) != (long)*len) {
 		free(*raw);
 		*raw = NULL;
 		return rpc_fail(e, RPC_DESERIALIZATION_ERROR, "transaction decode failed: not valid hex");
@@ -370,17 +370,30 @@ static void *raw_prepare(struct node *n, json_t *list, int single, rpc_work_t *w
 		if (!json_is_string(single ? list : json_array_get(list, i)))
 			return NULL;
 	struct txaccept_prep *p = txaccept_prep_new(n, count);
+	/* One buffer for the batch's bytes, each transaction decoded from it
+	 * in turn (txaccept_prep_add copies what it keeps): the checks are
+	 * node_raw_tx_param's, and any failure leaves the call to the method. */
+	uint8_t stack_raw[1024], *raw = stack_raw;
+	size_t raw_cap = sizeof(stack_raw);
 	for (size_t i = 0; p && i < count; i++) {
-		uint8_t *raw;
-		size_t len;
-		struct rpc_error e;
-		if (node_raw_tx_param(single ? list : json_array_get(list, i), "", &raw, &len, &e) < 0) {
+		json_t *hex = single ? list : json_array_get(list, i);
+		size_t chars = json_string_length(hex), len = chars / 2;
+		if (len > raw_cap) {
+			uint8_t *grown = malloc(len);
+			if (raw != stack_raw)
+				free(raw);
+			raw = grown;
+			raw_cap = grown ? len : 0;
+		}
+		if (!raw || hex_decode_n(json_string_value(hex), chars, raw, len) != (long)len) {
 			txaccept_prep_free(p);
-			return NULL;
+			p = NULL;
+			break;
 		}
 		txaccept_prep_add(p, raw, len);
-		free(raw);
 	}
+	if (raw != stack_raw)
+		free(raw);
 	if (!p)
 		return NULL;
 	rpc_work_hold(w); /* released once the signatures are in */

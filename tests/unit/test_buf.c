@@ -205,6 +205,47 @@ static void test_hex(void)
 	CHECK(hex_decode("", back, 4) == 0);
 }
 
+/* The digit a character stands for, written out case by case: what the
+ * table-driven decoder must agree with. */
+static int reference_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Every pair of byte values, as either digit of a byte and at either end of
+ * a longer text: decoded to the same byte, or refused, as the reference
+ * says; a NUL inside a counted text is refused, and lengths are checked
+ * before any digit. */
+static void test_hex_every_character(void)
+{
+	for (int a = 0; a < 256; a++)
+		for (int b = 0; b < 256; b++) {
+			char text[8] = {'4', '2', (char)a, (char)b, '0', 'f', 'A', 'b'};
+			uint8_t out[4];
+			int ha = reference_hex_digit(a), hb = reference_hex_digit(b);
+			long want = ha >= 0 && hb >= 0 ? 4 : -1;
+			long got = hex_decode_n(text, 8, out, 4);
+			CHECK(got == want);
+			if (got == 4)
+				CHECK(out[0] == 0x42 && out[1] == (uint8_t)(ha << 4 | hb) && out[2] == 0x0f && out[3] == 0xab);
+			char tail[2] = {(char)a, (char)b};
+			CHECK(hex_decode_n(tail, 2, out, 1) == (ha >= 0 && hb >= 0 ? 1 : -1));
+		}
+	uint8_t out[4];
+	CHECK(hex_decode_n("ab\0cd", 4, out, 4) == -1); /* a NUL within the count */
+	CHECK(hex_decode_n("abcd", 4, out, 1) == -1);   /* more than max */
+	CHECK(hex_decode_n("abc", 3, out, 4) == -1);    /* odd */
+	CHECK(hex_decode_n("zzzz", 4, out, 1) == -1);   /* too long wins over not hex */
+	CHECK(hex_decode_n(NULL, 0, out, 0) == 0);
+	CHECK(hex_decode("ab\0cd", out, 4) == 1 && out[0] == 0xab); /* hex_decode stops at the NUL */
+}
+
 /* A failed read keeps where it failed and in which field, for the message. */
 static void expect_description(const struct reader *r, const char *want)
 {
@@ -259,6 +300,7 @@ int main(void)
 	RUN(test_bytes_and_count);
 	RUN(test_buf_growth_and_take);
 	RUN(test_hex);
+	RUN(test_hex_every_character);
 	RUN(test_reader_reports_offsets);
 	return test_report("test_buf");
 }

@@ -2,6 +2,8 @@
  * decides before any body is read, UTF-8-safe cutting and cleaning of
  * messages, the log rate limit, and the parameter count a method's synopsis
  * allows. Not for: sockets (rpc_abuse.py, feature_operator.py). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/rpc.h"
@@ -107,6 +109,102 @@ static void test_synopsis_params(void)
 	CHECK(rpc_synopsis_max_params("bare") == 0);
 }
 
+/* The body's tree from jansson and from the direct scan, as compact text in
+ * key order; "" when the scan declined. 1 when they agree: the scan gave
+ * nothing (and rpc_json_parse is then json_loadb itself) or the very tree
+ * jansson gives; *scanned says which. */
+static int scan_agrees(const char *text, size_t len, int *scanned)
+{
+	json_error_t err;
+	json_t *want = json_loadb(text, len, 0, &err);
+	json_t *got = rpc_json_scan(text, len);
+	*scanned = got != NULL;
+	int ok = 1;
+	if (got) {
+		char *a = want ? json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		char *b = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+		ok = a && b && strcmp(a, b) == 0;
+		if (!ok)
+			fprintf(stderr, "scan of \"%.*s\": %s, jansson: %s\n", (int)len, text, b ? b : "?",
+				a ? a : err.text);
+		free(a);
+		free(b);
+	}
+	/* rpc_json_parse: the same tree, or jansson's very error */
+	json_error_t perr;
+	json_t *parsed = rpc_json_parse(text, len, &perr);
+	ok = ok && (parsed != NULL) == (want != NULL) && (want ? json_equal(parsed, want) : strcmp(perr.text, err.text) == 0);
+	json_decref(parsed);
+	json_decref(got);
+	json_decref(want);
+	return ok;
+}
+
+static void test_json_scan_plain_bodies(void)
+{
+	static const char *const plain[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"sendrawtransactions\",\"params\":[[\"00ab\",\"CDef\",\"\"]]}",
+		" {\"method\" : \"sendrawtransaction\", \"params\" : [\"0011\"], \"id\" : \"x-1\"}\r\n",
+		"[{\"id\":1,\"method\":\"getblockcount\"},{\"id\":0,\"method\":\"a\",\"params\":{\"k\":[true,false,null]}}]",
+		"{}", "[]", "[[],{}]", "{\"id\":123456789012345678}", "{\"\":\"\"}",
+	};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		int scanned;
+		CHECK(scan_agrees(plain[i], strlen(plain[i]), &scanned));
+		CHECK(scanned);
+	}
+}
+
+/* Bodies outside the subset or not JSON at all: jansson decides, with its
+ * own error text (rpc_json_parse is checked against it in scan_agrees). */
+static void test_json_scan_declines(void)
+{
+	static const char *const other[] = {
+		"", " ", "1", "\"x\"", "null", "{", "[", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1,]", "[,1]",
+		"{\"a\":1}x", "{\"a\":1} {}", "[01]", "[1.5]", "[1e3]", "[-1]", "[1234567890123456789]",
+		"[\"a\\\"b\"]", "[\"\\u00e9\"]", "[\"\xc3\xa9\"]", "[\"tab\there\"]", "[\"\x7f\"]", "[tru]", "[truex]",
+		"[nul]", "{\"a\":1,\"a\":2}", "{\"a\" 1}", "{1:2}", "[\"unterminated]", "\xef\xbb\xbf{}",
+		"[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]",
+		"{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":1}",
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		int scanned;
+		CHECK(scan_agrees(other[i], strlen(other[i]), &scanned));
+		CHECK(!scanned);
+	}
+	int scanned;
+	CHECK(scan_agrees("[\"a\0b\"]", 6, &scanned) && !scanned); /* a NUL in the body */
+	CHECK(scan_agrees("{}\0", 3, &scanned) && !scanned);
+}
+
+/* A sendrawtransactions body with every byte replaced by each of a set of
+ * bytes that matter to JSON, removed, or the body cut there: whatever the
+ * scan accepts, jansson parses to the same tree. */
+static void test_json_scan_mutations(void)
+{
+	static const char base[] = "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"sendrawtransactions\","
+				   "\"params\":[[\"0a1B\",\"ff\"],true,null,{\"k\":0}]}";
+	static const char swaps[] = "{}[],:\" \t\n\\0123456789-+.eEtrufalsn\x01\x7f\x80";
+	size_t n = strlen(base), scanned_count = 0, total = 0;
+	char text[sizeof(base)];
+	int scanned;
+	for (size_t at = 0; at < n; at++) {
+		for (size_t k = 0; k < sizeof(swaps) - 1; k++) {
+			memcpy(text, base, n);
+			text[at] = swaps[k];
+			CHECK(scan_agrees(text, n, &scanned));
+			scanned_count += (size_t)scanned;
+			total++;
+		}
+		memcpy(text, base, at);
+		memcpy(text + at, base + at + 1, n - at - 1);
+		CHECK(scan_agrees(text, n - 1, &scanned));
+		CHECK(scan_agrees(base, at, &scanned));
+		CHECK(!scanned); /* a cut body is never whole */
+	}
+	CHECK(scanned_count > 0 && scanned_count < total); /* both paths were taken */
+}
+
 int main(void)
 {
 	RUN(test_synopsis_params);
@@ -116,5 +214,8 @@ int main(void)
 	RUN(test_utf8_prefix);
 	RUN(test_utf8_sanitize);
 	RUN(test_ratelog);
+	RUN(test_json_scan_plain_bodies);
+	RUN(test_json_scan_declines);
+	RUN(test_json_scan_mutations);
 	return test_report("rpc");
 }

@@ -7,7 +7,7 @@ libassay_node_a_SOURCES = \
 	node/sigcheck.c node/sigcheck.h \
 	node/sigcache.c node/sigcache.h \
 	node/mempool.c node/mempool.h \
-	node/rpc.c node/rpc.h \
+	node/rpc.c node/rpc.h node/rpc_json.c \
 	node/config.c node/config.h \
 	node/node.c node/node.h node/node_rpc.c \
 	node/producer.c node/producer.h \
@@ -36,6 +36,11 @@ check_PROGRAMS += tests/unit/test_consensus_wal
 TESTS += tests/unit/test_consensus_wal
 tests_unit_test_consensus_wal_SOURCES = tests/unit/test_consensus_wal.c tests/unit/bft_fixture.h tests/unit/test.h
 tests_unit_test_consensus_wal_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_rpc_json
+TESTS += tests/fuzz/fuzz_rpc_json
+tests_fuzz_fuzz_rpc_json_SOURCES = tests/fuzz/fuzz_rpc_json.c
+tests_fuzz_fuzz_rpc_json_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_DRIVER
+tests_fuzz_fuzz_rpc_json_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/fuzz/fuzz_conswal
 TESTS += tests/fuzz/fuzz_conswal
 tests_fuzz_fuzz_conswal_SOURCES = tests/fuzz/fuzz_conswal.c tests/fuzz/fuzz_bft.h

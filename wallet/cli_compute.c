@@ -368,6 +368,8 @@ static int job_submit(struct cli_ctx *ctx)
 	if (redundancy > JOB_MAX_REDUNDANCY)
 		return cli_fail(CLI_EUSAGE, "--redundancy is 1 to %d", JOB_MAX_REDUNDANCY);
 	spec.redundancy = (uint8_t)redundancy;
+	if (!cli_opt(ctx, "tile-rows"))
+		jobspec_fit_mlp_rows(&spec, chain.params.max_tx_bytes);
 	const char *seed = cli_opt(ctx, "seed");
 	if (seed && cli_opt(ctx, "input-blob"))
 		return cli_fail(CLI_EUSAGE, "give --seed or --input-blob, not both");

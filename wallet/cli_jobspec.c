@@ -185,6 +185,15 @@ int jobspec_limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim)
 	return CLI_OK;
 }
 
+void jobspec_fit_mlp_rows(struct job_spec *spec, uint32_t max_tx_bytes)
+{
+	struct job_shape *s = &spec->shape;
+	if (s->kind != JOB_MLP_I8 || !max_tx_bytes)
+		return;
+	while (s->tile_rows > 1 && compute_reveal_max_bytes(spec) + COMPUTE_REVEAL_TX_OVERHEAD > max_tx_bytes)
+		s->tile_rows = (s->tile_rows + 1) / 2;
+}
+
 static int write_payload(const char *path, const struct buf *p)
 {
 	FILE *f = fopen(path, "wb");
@@ -220,6 +229,11 @@ int cli_cmd_job_spec(struct cli_ctx *ctx)
 	if (redundancy > JOB_MAX_REDUNDANCY)
 		return cli_fail(CLI_EUSAGE, "--redundancy is 1 to %d", JOB_MAX_REDUNDANCY);
 	spec.redundancy = (uint8_t)redundancy;
+	struct cli_chain chain;
+	if ((rc = cli_get_chain(ctx, &chain)))
+		return rc;
+	if (!cli_opt(ctx, "tile-rows"))
+		jobspec_fit_mlp_rows(&spec, chain.params.max_tx_bytes);
 	if (jobspec_check(&spec, &lim, err, sizeof(err)))
 		return cli_fail(CLI_EUSAGE, "%s", err);
 	if (!seed)

@@ -49,6 +49,13 @@ int jobspec_limits_from_node(struct cli_ctx *ctx, struct jobspec_limits *lim);
  * chain samples min(samples, tiles), docs/compute.md). */
 void jobspec_samples_text(uint32_t samples, uint32_t tiles, char *out, size_t cap);
 
+/* The default tiles of an mlp job (the callers skip this when --tile-rows is
+ * given): they shrink from JOBSPEC_MLP_TILE_ROWS rows, halving, until a reveal of spec->samples tiles (outputs and
+ * pre-activations, compute_reveal_max_bytes) fits max_tx_bytes, down to one
+ * row; job_submit would refuse the job otherwise. Wide layers get small
+ * tiles, which also makes their check cheaper (docs/benchmarks.md). */
+void jobspec_fit_mlp_rows(struct job_spec *spec, uint32_t max_tx_bytes);
+
 /* A job's shape from --kind, --m, --n, --k, --dims, --shifts, --tile-rows,
  * --tile-cols with the defaults above; shared by job spec and job submit. */
 int jobspec_shape_opts(const struct cli_ctx *ctx, struct job_shape *s);

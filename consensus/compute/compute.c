@@ -774,6 +774,18 @@ static uint64_t challenged_count(const struct job_spec *spec)
 	return spec->samples < tiles ? spec->samples : tiles;
 }
 
+uint64_t compute_reveal_max_bytes(const struct job_spec *spec)
+{
+	const struct job_shape *s = &spec->shape;
+	uint64_t tile_max = kernel_tile_bytes(s, 0); /* tile 0 is never an edge tile */
+	uint64_t pre_max = s->kind == JOB_MLP_I8 ? mlp_tile_pre_bytes(s, 0) : 0;
+	uint64_t depth = tree_depth(kernel_tile_count(s));
+	/* job id, root, count, then per tile: index u32, length varint, bytes,
+	 * pre length varint, pre-activations, depth varint, path. Shapes pass
+	 * kernel_shape_check first, so this stays far below 2^64. */
+	return challenged_count(spec) * (4 + 9 + tile_max + 9 + pre_max + 9 + 32 * depth) + 32 + 32 + 9;
+}
+
 /* Refuses a job whose reveal no worker could get mined: a tile over
  * TILE_MAX_BYTES, a worst-case reveal (k of the largest tiles with the
  * deepest proofs) over the chain's transaction size, or its checking gas
@@ -789,15 +801,11 @@ static int reveal_fits(const struct compute_env *env, const struct job_spec *spe
 			 (unsigned long long)tile_max, (unsigned long long)pre_max, TILE_MAX_BYTES, TILE_MAX_PRE_BYTES);
 		return ASSAY_ELIMIT;
 	}
-	uint64_t depth = tree_depth(kernel_tile_count(s));
 	uint64_t k = challenged_count(spec);
-	/* root, count, then per tile: index u32, length varint, bytes, pre length
-	 * varint, pre-activations, depth varint, path */
-	unsigned __int128 bytes =
-		(unsigned __int128)k * (4 + 9 + tile_max + 9 + pre_max + 9 + 32 * depth) + 32 + 32 + 9;
-	if (env->max_tx_bytes && bytes + 200 > env->max_tx_bytes) {
+	uint64_t bytes = compute_reveal_max_bytes(spec);
+	if (env->max_tx_bytes && bytes + COMPUTE_REVEAL_TX_OVERHEAD > env->max_tx_bytes) {
 		snprintf(why, whylen, "a reveal of %llu tiles may take %llu bytes, above max_tx_bytes %llu",
-			 (unsigned long long)k, (unsigned long long)(uint64_t)bytes,
+			 (unsigned long long)k, (unsigned long long)bytes,
 			 (unsigned long long)env->max_tx_bytes);
 		return ASSAY_ELIMIT;
 	}

@@ -164,6 +164,12 @@ int compute_apply_salt(const struct compute_env *env, const struct job_salt_payl
 /* What a job costs its submitter beyond the reward: the fees of r worst-case
  * reveals and of one two-party dispute under the chain's fee rule
  * (compute.md §6.4). ASSAY_EOVERFLOW if it does not fit 64 bits. */
+/* The most bytes a reveal of spec's job can take (k of the largest tiles
+ * with the deepest proofs, their pre-activations for mlp). job_submit
+ * refuses a job whose reveal plus COMPUTE_REVEAL_TX_OVERHEAD (the
+ * transaction's own fields) is over max_tx_bytes. */
+#define COMPUTE_REVEAL_TX_OVERHEAD 200
+uint64_t compute_reveal_max_bytes(const struct job_spec *spec);
 int compute_check_escrow(const struct compute_env *env, const struct job_spec *spec, uint64_t *amount);
 /* The bond one assignment of a job with this reward locks. */
 uint64_t compute_job_lock(const struct compute_params *p, uint64_t reward);

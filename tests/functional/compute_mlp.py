@@ -5,7 +5,9 @@ the job; the worker computes it, the spot-check recomputes the sampled
 tiles, the job is paid, and `job output` recomputes the whole output before
 writing it. The written output is compared with this file's own reference
 of the spec's arithmetic (exact sums, round-half-up shift, ReLU on hidden
-layers, saturation). Submitting the same files again posts no blob."""
+layers, saturation). Submitting the same files again posts no blob. A job
+with 1024-wide layers and 66 samples gets tiles small enough for its reveal
+to fit a transaction when --tile-rows is not given."""
 
 import hashlib
 import os
@@ -112,6 +114,19 @@ def test(tmpdir, nodes):
     again = res.stdout.split()[0]
     fw.assert_eq(fw.wait_job(node, again, ("open", "assigned", "committed", "verified", "paid"),
                              missing_ok=True)[0]["blobs"], hashes, "same blobs")
+    fw.wait_job(node, again, ("paid",))
+
+    # Wide layers at 66 samples: 16-row tiles would make a 9.7 MB reveal,
+    # which job_submit refuses (max_tx_bytes 1 MiB), so without --tile-rows
+    # the CLI takes 1-row tiles, whose reveal fits; the job runs and is paid.
+    wide = ["job", "submit", "--from", "alice", "--kind", "mlp-i8", "--m", "1056", "--dims", "1024,1024,1024",
+            "--samples", "66", "--reward", "3"]
+    res = node.cli(*wide, "--tile-rows", "16", check=False)
+    assert res.returncode != 0 and "max_tx_bytes" in res.stderr, (res.returncode, res.stderr)
+    res = node.cli(*wide, "--wait", "--timeout", "120")
+    wide_id = res.stdout.split()[0]
+    job, _ = fw.wait_job(node, wide_id, ("paid", "failed", "refunded"), timeout=120)
+    fw.assert_eq((job["state"], job["tiles"]), ("paid", 1056), "1-row tiles, paid")
 
 
 if __name__ == "__main__":

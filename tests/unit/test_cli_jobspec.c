@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "consensus/compute/compute.h"
 #include "core/error.h"
 #include "tests/unit/cli_fixture.h"
 #include "tests/unit/test.h"
@@ -87,6 +88,39 @@ static void test_default_deadline(void)
 	CHECK(jobspec_default_deadline(&tight) == 40);
 }
 
+/* The default mlp tile shrinks until the reveal fits a transaction: one
+ * row for 1024-wide layers at k = 66 (each row's pre-activations are 8 KiB),
+ * all 16 for narrow ones; a chain without a size limit keeps 16. */
+static void test_fit_mlp_rows(void)
+{
+	struct job_spec s;
+	memset(&s, 0, sizeof(s));
+	s.shape.kind = JOB_MLP_I8;
+	s.shape.m = 4096;
+	s.shape.layers = 2;
+	s.shape.dims[0] = s.shape.dims[1] = s.shape.dims[2] = 1024;
+	s.shape.n = s.shape.tile_cols = 1024;
+	s.shape.tile_rows = JOBSPEC_MLP_TILE_ROWS;
+	s.samples = 66;
+	jobspec_fit_mlp_rows(&s, 1 << 20);
+	CHECK(s.shape.tile_rows == 1);
+	CHECK(compute_reveal_max_bytes(&s) + COMPUTE_REVEAL_TX_OVERHEAD <= 1 << 20);
+	s.shape.tile_rows = 2;
+	CHECK(compute_reveal_max_bytes(&s) + COMPUTE_REVEAL_TX_OVERHEAD > 1 << 20); /* one is the most */
+	s.shape.tile_rows = JOBSPEC_MLP_TILE_ROWS;
+	jobspec_fit_mlp_rows(&s, 0);
+	CHECK(s.shape.tile_rows == JOBSPEC_MLP_TILE_ROWS);
+	s.shape.dims[0] = 24;
+	s.shape.dims[1] = 32;
+	s.shape.dims[2] = s.shape.n = s.shape.tile_cols = 10;
+	jobspec_fit_mlp_rows(&s, 1 << 20);
+	CHECK(s.shape.tile_rows == JOBSPEC_MLP_TILE_ROWS);
+	s.shape.kind = JOB_MATMUL_I8; /* matmul tiles are left alone */
+	s.shape.tile_rows = 64;
+	jobspec_fit_mlp_rows(&s, 100);
+	CHECK(s.shape.tile_rows == 64);
+}
+
 /* Usage errors come before the node is asked (port 1 has none: reaching it
  * would be CLI_EUNREACHABLE, which the last call shows). */
 static void test_usage(void)
@@ -113,6 +147,7 @@ int main(void)
 		return 1;
 	RUN(test_check);
 	RUN(test_default_deadline);
+	RUN(test_fit_mlp_rows);
 	RUN(test_usage);
 	rmdir(tmpdir);
 	return test_report("cli_jobspec");

@@ -55,36 +55,42 @@ static inline uint32_t rotr(uint32_t x, unsigned n)
 	return x >> n | x << (32 - n);
 }
 
-/* FIPS 180-4 §4.1.2 and §6.2.2, with the schedule kept as a 16-word ring. */
+/* FIPS 180-4 §4.1.2. */
+#define BIG_SIGMA0(x) (rotr((x), 2) ^ rotr((x), 13) ^ rotr((x), 22))
+#define BIG_SIGMA1(x) (rotr((x), 6) ^ rotr((x), 11) ^ rotr((x), 25))
+#define SMALL_SIGMA0(x) (rotr((x), 7) ^ rotr((x), 18) ^ ((x) >> 3))
+#define SMALL_SIGMA1(x) (rotr((x), 17) ^ rotr((x), 19) ^ ((x) >> 10))
+
+/* One round of §6.2.2 step 3 with the working variables renamed instead of
+ * moved: the caller rotates the names, so only d and h are written. */
+#define PORTABLE_ROUND(a, b, c, d, e, f, g, h, t)                                      \
+	do {                                                                            \
+		uint32_t t1_ = (h) + BIG_SIGMA1(e) + (((e) & (f)) ^ (~(e) & (g))) + K[t] + w[t]; \
+		uint32_t t2_ = BIG_SIGMA0(a) + (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));   \
+		(d) += t1_;                                                             \
+		(h) = t1_ + t2_;                                                        \
+	} while (0)
+
+/* §6.2.2. */
 static void compress_portable(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
 {
 	for (; nblocks; nblocks--, blocks += BLOCK_LEN) {
-		uint32_t w[16];
+		uint32_t w[64];
 		for (int t = 0; t < 16; t++)
 			w[t] = load_be32(blocks + 4 * t);
+		for (int t = 16; t < 64; t++)
+			w[t] = SMALL_SIGMA1(w[t - 2]) + w[t - 7] + SMALL_SIGMA0(w[t - 15]) + w[t - 16];
 		uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
 		uint32_t e = h[4], f = h[5], g = h[6], hh = h[7];
-		for (int t = 0; t < 64; t++) {
-			if (t >= 16) {
-				uint32_t w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
-				uint32_t s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3);
-				uint32_t s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10);
-				w[t & 15] += s0 + w[(t - 7) & 15] + s1;
-			}
-			uint32_t S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-			uint32_t ch = (e & f) ^ (~e & g);
-			uint32_t t1 = hh + S1 + ch + K[t] + w[t & 15];
-			uint32_t S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-			uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-			uint32_t t2 = S0 + maj;
-			hh = g;
-			g = f;
-			f = e;
-			e = d + t1;
-			d = c;
-			c = b;
-			b = a;
-			a = t1 + t2;
+		for (int t = 0; t < 64; t += 8) {
+			PORTABLE_ROUND(a, b, c, d, e, f, g, hh, t);
+			PORTABLE_ROUND(hh, a, b, c, d, e, f, g, t + 1);
+			PORTABLE_ROUND(g, hh, a, b, c, d, e, f, t + 2);
+			PORTABLE_ROUND(f, g, hh, a, b, c, d, e, t + 3);
+			PORTABLE_ROUND(e, f, g, hh, a, b, c, d, t + 4);
+			PORTABLE_ROUND(d, e, f, g, hh, a, b, c, t + 5);
+			PORTABLE_ROUND(c, d, e, f, g, hh, a, b, t + 6);
+			PORTABLE_ROUND(b, c, d, e, f, g, hh, a, t + 7);
 		}
 		h[0] += a;
 		h[1] += b;

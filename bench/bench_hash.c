@@ -14,10 +14,10 @@
 #include "core/merkle.h"
 #include "core/sha256.h"
 
-#define REPS 5		 /* timed rounds; each figure is the median */
-#define NODES 200000	 /* node hashes per round */
+#define REPS 5            /* timed rounds; each figure is the median */
+#define NODES 200000      /* node hashes per round */
 #define BIG_LEN (1 << 20) /* bytes of the throughput input */
-#define BIG_TIMES 16	 /* 1 MiB hashes per round */
+#define BIG_TIMES 16      /* 1 MiB hashes per round */
 
 enum path { PATH_EVP, PATH_PORTABLE, PATH_SHANI, NPATHS };
 static const char *const path_name[NPATHS] = {"OpenSSL EVP", "ours, portable C", "ours, SHA extensions"};
@@ -116,9 +116,10 @@ int main(void)
 			printf("  %-22s not on this CPU\n", path_name[p]);
 			continue;
 		}
-		double n = bench_median(node[p], REPS, NULL, NULL), m = bench_median(mbs[p], REPS, NULL, NULL);
-		printf("  %-22s %7.1f ns/Merkle node (%.2fx EVP)  %7.0f MB/s over 1 MiB (%.2fx EVP)\n", path_name[p], n,
-		       evp_node / n, m, m / evp_mbs);
+		double n = bench_median(node[p], REPS, NULL, NULL),
+		       m = bench_median(mbs[p], REPS, NULL, NULL);
+		printf("  %-22s %7.1f ns/Merkle node (%.2fx EVP)  %7.0f MB/s over 1 MiB (%.2fx EVP)\n",
+		       path_name[p], n, evp_node / n, m, m / evp_mbs);
 	}
 	free(big);
 	EVP_MD_CTX_free(evp_ctx);

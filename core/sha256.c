@@ -63,12 +63,12 @@ static inline uint32_t rotr(uint32_t x, unsigned n)
 
 /* One round of §6.2.2 step 3 with the working variables renamed instead of
  * moved: the caller rotates the names, so only d and h are written. */
-#define PORTABLE_ROUND(a, b, c, d, e, f, g, h, t)                                      \
-	do {                                                                            \
+#define PORTABLE_ROUND(a, b, c, d, e, f, g, h, t)                                                \
+	do {                                                                                     \
 		uint32_t t1_ = (h) + BIG_SIGMA1(e) + (((e) & (f)) ^ (~(e) & (g))) + K[t] + w[t]; \
-		uint32_t t2_ = BIG_SIGMA0(a) + (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));   \
-		(d) += t1_;                                                             \
-		(h) = t1_ + t2_;                                                        \
+		uint32_t t2_ = BIG_SIGMA0(a) + (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));        \
+		(d) += t1_;                                                                      \
+		(h) = t1_ + t2_;                                                                 \
 	} while (0)
 
 /* §6.2.2. */
@@ -111,19 +111,18 @@ static void compress_portable(uint32_t h[8], const uint8_t *blocks, size_t nbloc
 #define SHANI_TARGET __attribute__((target("sha,sse4.1")))
 
 /* Four rounds starting at round t, with message words m = W[t..t+3]. */
-#define SHANI_ROUNDS4(t, m)                                                               \
-	do {                                                                              \
+#define SHANI_ROUNDS4(t, m)                                                                \
+	do {                                                                               \
 		__m128i wk_ = _mm_add_epi32((m), _mm_loadu_si128((const __m128i *)&K[t])); \
-		cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk_);                            \
-		abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk_, 0x0e));   \
+		cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk_);                             \
+		abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk_, 0x0e));    \
 	} while (0)
 
 /* §6.2.2 step 1: w0 = W[t-16..t-13] becomes W[t..t+3], from w1 = W[t-12..],
  * w2 = W[t-8..] and w3 = W[t-4..]; alignr gives W[t-7..t-4]. */
-#define SHANI_SCHEDULE(w0, w1, w2, w3)                                                  \
-	((w0) = _mm_sha256msg2_epu32(                                                   \
-		 _mm_add_epi32(_mm_sha256msg1_epu32((w0), (w1)), _mm_alignr_epi8((w3), (w2), 4)), \
-		 (w3)))
+#define SHANI_SCHEDULE(w0, w1, w2, w3) \
+	((w0) = _mm_sha256msg2_epu32(  \
+		 _mm_add_epi32(_mm_sha256msg1_epu32((w0), (w1)), _mm_alignr_epi8((w3), (w2), 4)), (w3)))
 
 SHANI_TARGET static void compress_shani(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
 {
@@ -230,7 +229,7 @@ bool sha256_select(enum sha256_impl impl)
 /* A hash in progress: the chaining state and the partial block. */
 struct sha_ctx {
 	uint32_t h[8];
-	uint64_t len;		/* bytes absorbed; len % 64 of them wait in buf */
+	uint64_t len; /* bytes absorbed; len % 64 of them wait in buf */
 	uint8_t buf[BLOCK_LEN];
 };
 
@@ -351,8 +350,7 @@ void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN]
 	hash_tagged2(tag, p, n, NULL, 0, out);
 }
 
-void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb,
-		  uint8_t out[HASH_LEN])
+void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb, uint8_t out[HASH_LEN])
 {
 	struct sha_ctx c;
 	ctx_begin(&c, tag);

@@ -28,8 +28,7 @@ void sha256_stream_free(sha256_stream_t *s);
 /* H_tag(m). Tags are short strings such as "assay/tx". */
 void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN]);
 /* H_tag(a || b). */
-void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb,
-		  uint8_t out[HASH_LEN]);
+void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb, uint8_t out[HASH_LEN]);
 
 /* The compression path. Every path gives the same hashes; the default is
  * the fastest this CPU has. */

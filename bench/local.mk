@@ -16,3 +16,7 @@ bench_bench_bft_LDADD = $(NODE_LIBS)
 noinst_PROGRAMS += bench/bench_verify_mlp
 bench_bench_verify_mlp_SOURCES = bench/bench_verify_mlp.c
 bench_bench_verify_mlp_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_LIBS)
+# SHA-256: our compression paths beside OpenSSL's EVP (docs/benchmarks.md)
+noinst_PROGRAMS += bench/bench_hash
+bench_bench_hash_SOURCES = bench/bench_hash.c bench/bench_stats.h
+bench_bench_hash_LDADD = $(CORE_LIBS)

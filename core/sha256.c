@@ -1,114 +1,338 @@
-/* SHA-256 (see sha256.h). The hot path is Merkle-sized inputs, so nothing here
- * allocates per call: the EVP_MD is fetched once, each thread keeps a context,
- * and each tag's 64-byte prefix is absorbed once and copied from. */
-#include <pthread.h>
+/* SHA-256 (see sha256.h), written from FIPS 180-4 §6.2: one compression
+ * function over whole 64-byte blocks, chosen once per process (the x86 SHA
+ * extensions where the CPU has them, portable C elsewhere), and a small
+ * buffering layer. The hot path is Merkle-sized inputs, so nothing here
+ * allocates per call and each tag's 64-byte prefix is absorbed once. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "core/sha256.h"
 
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+#if defined(__x86_64__) || defined(__i386__)
+#define SHA256_HAVE_SHANI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
-static void sha256_fetch(void)
+#define BLOCK_LEN 64
+
+/* FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube
+ * roots of the first 64 primes. */
+static const uint32_t K[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+/* FIPS 180-4 §5.3.3: H(0). */
+static const uint32_t H0[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+/* Absorbs nblocks whole blocks into the state h[0..7] = a..h. */
+typedef void compress_fn(uint32_t h[8], const uint8_t *blocks, size_t nblocks);
+
+static inline uint32_t load_be32(const uint8_t *p)
 {
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!sha256_md)
-		abort(); /* OpenSSL without SHA-256: nothing can work */
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static const EVP_MD *md(void)
+static inline void store_be32(uint8_t *p, uint32_t v)
 {
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_md;
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
-/* Each thread caches a scratch context and up to TAG_CACHE tag midstates.
- * The cache keeps its own copy of each tag: a caller's buffer may be
- * rewritten, so its address says nothing about its contents. Tags longer
- * than TAG_CACHE_LEN bytes are hashed without the cache. */
+static inline uint32_t rotr(uint32_t x, unsigned n)
+{
+	return x >> n | x << (32 - n);
+}
+
+/* FIPS 180-4 §4.1.2. */
+#define BIG_SIGMA0(x) (rotr((x), 2) ^ rotr((x), 13) ^ rotr((x), 22))
+#define BIG_SIGMA1(x) (rotr((x), 6) ^ rotr((x), 11) ^ rotr((x), 25))
+#define SMALL_SIGMA0(x) (rotr((x), 7) ^ rotr((x), 18) ^ ((x) >> 3))
+#define SMALL_SIGMA1(x) (rotr((x), 17) ^ rotr((x), 19) ^ ((x) >> 10))
+
+/* One round of §6.2.2 step 3 with the working variables renamed instead of
+ * moved: the caller rotates the names, so only d and h are written. */
+#define PORTABLE_ROUND(a, b, c, d, e, f, g, h, t)                                                \
+	do {                                                                                     \
+		uint32_t t1_ = (h) + BIG_SIGMA1(e) + (((e) & (f)) ^ (~(e) & (g))) + K[t] + w[t]; \
+		uint32_t t2_ = BIG_SIGMA0(a) + (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));        \
+		(d) += t1_;                                                                      \
+		(h) = t1_ + t2_;                                                                 \
+	} while (0)
+
+/* §6.2.2. */
+static void compress_portable(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
+{
+	for (; nblocks; nblocks--, blocks += BLOCK_LEN) {
+		uint32_t w[64];
+		for (int t = 0; t < 16; t++)
+			w[t] = load_be32(blocks + 4 * t);
+		for (int t = 16; t < 64; t++)
+			w[t] = SMALL_SIGMA1(w[t - 2]) + w[t - 7] + SMALL_SIGMA0(w[t - 15]) + w[t - 16];
+		uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+		uint32_t e = h[4], f = h[5], g = h[6], hh = h[7];
+		for (int t = 0; t < 64; t += 8) {
+			PORTABLE_ROUND(a, b, c, d, e, f, g, hh, t);
+			PORTABLE_ROUND(hh, a, b, c, d, e, f, g, t + 1);
+			PORTABLE_ROUND(g, hh, a, b, c, d, e, f, t + 2);
+			PORTABLE_ROUND(f, g, hh, a, b, c, d, e, t + 3);
+			PORTABLE_ROUND(e, f, g, hh, a, b, c, d, t + 4);
+			PORTABLE_ROUND(d, e, f, g, hh, a, b, c, t + 5);
+			PORTABLE_ROUND(c, d, e, f, g, hh, a, b, t + 6);
+			PORTABLE_ROUND(b, c, d, e, f, g, hh, a, t + 7);
+		}
+		h[0] += a;
+		h[1] += b;
+		h[2] += c;
+		h[3] += d;
+		h[4] += e;
+		h[5] += f;
+		h[6] += g;
+		h[7] += hh;
+	}
+}
+
+#ifdef SHA256_HAVE_SHANI
+/* The SHA extensions keep the state as two vectors, ABEF and CDGH (lane 3
+ * holds A, resp. C). sha256rnds2 runs two rounds on them with W[t] + K[t]
+ * for those rounds in lanes 0 and 1; afterwards the old ABEF is the new
+ * CDGH, so the two vectors take turns. */
+#define SHANI_TARGET __attribute__((target("sha,sse4.1")))
+
+/* Four rounds starting at round t, with message words m = W[t..t+3]. */
+#define SHANI_ROUNDS4(t, m)                                                                \
+	do {                                                                               \
+		__m128i wk_ = _mm_add_epi32((m), _mm_loadu_si128((const __m128i *)&K[t])); \
+		cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk_);                             \
+		abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk_, 0x0e));    \
+	} while (0)
+
+/* §6.2.2 step 1: w0 = W[t-16..t-13] becomes W[t..t+3], from w1 = W[t-12..],
+ * w2 = W[t-8..] and w3 = W[t-4..]; alignr gives W[t-7..t-4]. */
+#define SHANI_SCHEDULE(w0, w1, w2, w3) \
+	((w0) = _mm_sha256msg2_epu32(  \
+		 _mm_add_epi32(_mm_sha256msg1_epu32((w0), (w1)), _mm_alignr_epi8((w3), (w2), 4)), (w3)))
+
+SHANI_TARGET static void compress_shani(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
+{
+	/* Big-endian words: reverse the bytes within each 32-bit lane. */
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	__m128i dcba = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0x1b);
+	__m128i hgfe = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1b);
+	__m128i abef = _mm_unpackhi_epi64(hgfe, dcba); /* lanes F E B A */
+	__m128i cdgh = _mm_unpacklo_epi64(hgfe, dcba); /* lanes H G D C */
+	for (; nblocks; nblocks--, blocks += BLOCK_LEN) {
+		const __m128i abef_in = abef, cdgh_in = cdgh;
+		__m128i w0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 0)), bswap);
+		__m128i w1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 16)), bswap);
+		__m128i w2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 32)), bswap);
+		__m128i w3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 48)), bswap);
+		SHANI_ROUNDS4(0, w0);
+		SHANI_ROUNDS4(4, w1);
+		SHANI_ROUNDS4(8, w2);
+		SHANI_ROUNDS4(12, w3);
+		for (int t = 16; t < 64; t += 16) {
+			SHANI_SCHEDULE(w0, w1, w2, w3);
+			SHANI_ROUNDS4(t, w0);
+			SHANI_SCHEDULE(w1, w2, w3, w0);
+			SHANI_ROUNDS4(t + 4, w1);
+			SHANI_SCHEDULE(w2, w3, w0, w1);
+			SHANI_ROUNDS4(t + 8, w2);
+			SHANI_SCHEDULE(w3, w0, w1, w2);
+			SHANI_ROUNDS4(t + 12, w3);
+		}
+		abef = _mm_add_epi32(abef, abef_in);
+		cdgh = _mm_add_epi32(cdgh, cdgh_in);
+	}
+	dcba = _mm_unpackhi_epi64(cdgh, abef);
+	hgfe = _mm_unpacklo_epi64(cdgh, abef);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_shuffle_epi32(dcba, 0x1b));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_shuffle_epi32(hgfe, 0x1b));
+}
+
+/* CPUID: leaf 7 EBX bit 29 is SHA; leaf 1 ECX bits 9 and 19 are SSSE3 and
+ * SSE4.1, which the shuffles above use. */
+static bool cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & 1u << 9) || !(c & 1u << 19))
+		return false;
+	if (__get_cpuid_max(0, NULL) < 7)
+		return false;
+	__cpuid_count(7, 0, a, b, c, d);
+	return (b & 1u << 29) != 0;
+}
+#endif
+
+static compress_fn compress_select;
+
+/* Starts at compress_select, which replaces itself with the best path on the
+ * first call. Every candidate computes the same function, so a thread that
+ * reads the old pointer meanwhile is still right. */
+static compress_fn *compress_active = compress_select;
+
+static compress_fn *compress_best(void)
+{
+#ifdef SHA256_HAVE_SHANI
+	if (cpu_has_shani())
+		return compress_shani;
+#endif
+	return compress_portable;
+}
+
+static void compress_select(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
+{
+	compress_fn *fn = compress_best();
+	__atomic_store_n(&compress_active, fn, __ATOMIC_RELAXED);
+	fn(h, blocks, nblocks);
+}
+
+static inline void compress(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
+{
+	__atomic_load_n(&compress_active, __ATOMIC_RELAXED)(h, blocks, nblocks);
+}
+
+bool sha256_select(enum sha256_impl impl)
+{
+	compress_fn *fn = NULL;
+	switch (impl) {
+	case SHA256_IMPL_BEST:
+		fn = compress_best();
+		break;
+	case SHA256_IMPL_PORTABLE:
+		fn = compress_portable;
+		break;
+	case SHA256_IMPL_SHANI:
+#ifdef SHA256_HAVE_SHANI
+		if (cpu_has_shani())
+			fn = compress_shani;
+#endif
+		break;
+	}
+	if (!fn)
+		return false;
+	__atomic_store_n(&compress_active, fn, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* A hash in progress: the chaining state and the partial block. */
+struct sha_ctx {
+	uint32_t h[8];
+	uint64_t len; /* bytes absorbed; len % 64 of them wait in buf */
+	uint8_t buf[BLOCK_LEN];
+};
+
+static void ctx_init(struct sha_ctx *c)
+{
+	memcpy(c->h, H0, sizeof(c->h));
+	c->len = 0;
+}
+
+static void ctx_update(struct sha_ctx *c, const void *data, size_t n)
+{
+	if (!n)
+		return;
+	const uint8_t *p = data;
+	size_t fill = (size_t)(c->len % BLOCK_LEN);
+	c->len += n;
+	if (fill) {
+		size_t take = BLOCK_LEN - fill < n ? BLOCK_LEN - fill : n;
+		memcpy(c->buf + fill, p, take);
+		if (fill + take < BLOCK_LEN)
+			return;
+		compress(c->h, c->buf, 1);
+		p += take;
+		n -= take;
+	}
+	if (n >= BLOCK_LEN) {
+		compress(c->h, p, n / BLOCK_LEN);
+		p += n - n % BLOCK_LEN;
+		n %= BLOCK_LEN;
+	}
+	if (n)
+		memcpy(c->buf, p, n);
+}
+
+/* §5.1.1: a 1 bit, zeros, and the length in bits as 64 big-endian bits. */
+static void ctx_final(struct sha_ctx *c, uint8_t out[HASH_LEN])
+{
+	size_t fill = (size_t)(c->len % BLOCK_LEN);
+	uint64_t bits = c->len * 8;
+	c->buf[fill++] = 0x80;
+	if (fill > BLOCK_LEN - 8) {
+		memset(c->buf + fill, 0, BLOCK_LEN - fill);
+		compress(c->h, c->buf, 1);
+		fill = 0;
+	}
+	memset(c->buf + fill, 0, BLOCK_LEN - 8 - fill);
+	store_be32(c->buf + 56, (uint32_t)(bits >> 32));
+	store_be32(c->buf + 60, (uint32_t)bits);
+	compress(c->h, c->buf, 1);
+	for (int i = 0; i < 8; i++)
+		store_be32(out + 4 * i, c->h[i]);
+}
+
+/* Each thread caches up to TAG_CACHE tag midstates. The cache keeps its own
+ * copy of each tag: a caller's buffer may be rewritten, so its address says
+ * nothing about its contents. Tags longer than TAG_CACHE_LEN bytes are
+ * hashed without the cache. */
 #define TAG_CACHE 32
 #define TAG_CACHE_LEN 47
 
 struct tag_state {
 	char tag[TAG_CACHE_LEN + 1];
-	EVP_MD_CTX *mid; /* absorbed SHA256(tag) || SHA256(tag) */
+	uint32_t mid[8]; /* the state after SHA256(tag) || SHA256(tag) */
 };
 
-struct sha256_tls {
-	EVP_MD_CTX *scratch;
+struct tag_cache {
 	struct tag_state tags[TAG_CACHE];
 	int ntags;
 };
 
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct tag_cache tag_cache;
 
-static void tls_free(void *p)
+static void absorb_tag(uint32_t mid[8], const char *tag)
 {
-	struct sha256_tls *t = p;
-	EVP_MD_CTX_free(t->scratch);
-	for (int i = 0; i < t->ntags; i++)
-		EVP_MD_CTX_free(t->tags[i].mid);
-	free(t);
+	uint8_t prefix[BLOCK_LEN];
+	sha256(tag, strlen(tag), prefix);
+	memcpy(prefix + HASH_LEN, prefix, HASH_LEN);
+	memcpy(mid, H0, sizeof(H0));
+	compress(mid, prefix, 1);
 }
 
-static void tls_init(void)
+/* Leaves c ready to absorb the message of H_tag, or of a plain hash when
+ * tag is NULL. */
+static void ctx_begin(struct sha_ctx *c, const char *tag)
 {
-	pthread_key_create(&tls_key, tls_free);
-}
-
-static struct sha256_tls *tls(void)
-{
-	pthread_once(&tls_once, tls_init);
-	struct sha256_tls *t = pthread_getspecific(tls_key);
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t || !(t->scratch = EVP_MD_CTX_new()))
-			abort();
-		pthread_setspecific(tls_key, t);
-	}
-	return t;
-}
-
-static void absorb_tag(EVP_MD_CTX *ctx, const char *tag)
-{
-	uint8_t th[HASH_LEN];
-	sha256(tag, strlen(tag), th);
-	EVP_DigestInit_ex2(ctx, md(), NULL);
-	EVP_DigestUpdate(ctx, th, HASH_LEN);
-	EVP_DigestUpdate(ctx, th, HASH_LEN);
-}
-
-/* Leaves the thread's scratch context ready to absorb the message. */
-static EVP_MD_CTX *begin(const char *tag)
-{
-	struct sha256_tls *t = tls();
 	if (!tag) {
-		EVP_DigestInit_ex2(t->scratch, md(), NULL);
-		return t->scratch;
+		ctx_init(c);
+		return;
 	}
+	c->len = BLOCK_LEN;
+	struct tag_cache *t = &tag_cache;
 	for (int i = 0; i < t->ntags; i++) {
 		if (strcmp(t->tags[i].tag, tag) == 0) {
-			EVP_MD_CTX_copy_ex(t->scratch, t->tags[i].mid);
-			return t->scratch;
+			memcpy(c->h, t->tags[i].mid, sizeof(c->h));
+			return;
 		}
 	}
+	absorb_tag(c->h, tag);
 	if (t->ntags < TAG_CACHE && strlen(tag) <= TAG_CACHE_LEN) {
-		EVP_MD_CTX *mid = EVP_MD_CTX_new();
-		if (!mid)
-			abort();
-		absorb_tag(mid, tag);
-		strcpy(t->tags[t->ntags].tag, tag);
-		t->tags[t->ntags].mid = mid;
-		t->ntags++;
-		EVP_MD_CTX_copy_ex(t->scratch, mid);
-		return t->scratch;
+		struct tag_state *s = &t->tags[t->ntags++];
+		strcpy(s->tag, tag);
+		memcpy(s->mid, c->h, sizeof(s->mid));
 	}
-	absorb_tag(t->scratch, tag);
-	return t->scratch;
 }
 
 void sha256(const void *p, size_t n, uint8_t out[HASH_LEN])
@@ -118,12 +342,7 @@ void sha256(const void *p, size_t n, uint8_t out[HASH_LEN])
 
 void sha256_2(const void *a, size_t na, const void *b, size_t nb, uint8_t out[HASH_LEN])
 {
-	EVP_MD_CTX *ctx = tls()->scratch;
-	EVP_DigestInit_ex2(ctx, md(), NULL);
-	EVP_DigestUpdate(ctx, a, na);
-	if (nb)
-		EVP_DigestUpdate(ctx, b, nb);
-	EVP_DigestFinal_ex(ctx, out, NULL);
+	hash_tagged2(NULL, a, na, b, nb, out);
 }
 
 void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN])
@@ -131,55 +350,43 @@ void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN]
 	hash_tagged2(tag, p, n, NULL, 0, out);
 }
 
-void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb,
-		  uint8_t out[HASH_LEN])
+void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb, uint8_t out[HASH_LEN])
 {
-	EVP_MD_CTX *ctx = begin(tag);
-	EVP_DigestUpdate(ctx, a, na);
-	if (nb)
-		EVP_DigestUpdate(ctx, b, nb);
-	EVP_DigestFinal_ex(ctx, out, NULL);
+	struct sha_ctx c;
+	ctx_begin(&c, tag);
+	ctx_update(&c, a, na);
+	ctx_update(&c, b, nb);
+	ctx_final(&c, out);
 }
 
 struct sha256_stream {
-	EVP_MD_CTX *ctx;
+	struct sha_ctx ctx;
 };
 
 sha256_stream_t *sha256_stream_new(void)
 {
 	sha256_stream_t *s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->ctx = EVP_MD_CTX_new();
-	if (!s->ctx) {
-		free(s);
-		return NULL;
-	}
+	if (s)
+		ctx_init(&s->ctx);
 	return s;
 }
 
 void sha256_stream_begin(sha256_stream_t *s, const char *tag)
 {
-	if (tag)
-		EVP_MD_CTX_copy_ex(s->ctx, begin(tag));
-	else
-		EVP_DigestInit_ex2(s->ctx, md(), NULL);
+	ctx_begin(&s->ctx, tag);
 }
 
 void sha256_stream_update(sha256_stream_t *s, const void *p, size_t n)
 {
-	EVP_DigestUpdate(s->ctx, p, n);
+	ctx_update(&s->ctx, p, n);
 }
 
 void sha256_stream_final(sha256_stream_t *s, uint8_t out[HASH_LEN])
 {
-	EVP_DigestFinal_ex(s->ctx, out, NULL);
+	ctx_final(&s->ctx, out);
 }
 
 void sha256_stream_free(sha256_stream_t *s)
 {
-	if (!s)
-		return;
-	EVP_MD_CTX_free(s->ctx);
 	free(s);
 }

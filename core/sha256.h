@@ -1,12 +1,12 @@
-/* SHA-256 through OpenSSL 3 with a pre-fetched algorithm and reused,
- * per-thread contexts (docs/architecture.md "Design notes": one-shot
- * SHA256() refetches on every call), plus the domain-separated hash
- * H_tag(m) = SHA256(SHA256(tag) || SHA256(tag) || m) (docs/protocol.md §2)
- * whose 64-byte prefix is absorbed once per tag.
+/* SHA-256 (FIPS 180-4) of our own, with no per-call allocation: the x86 SHA
+ * extensions where the CPU has them, portable C elsewhere; plus the
+ * domain-separated hash H_tag(m) = SHA256(SHA256(tag) || SHA256(tag) || m)
+ * (docs/protocol.md §2) whose 64-byte prefix is absorbed once per tag.
  * Not for: passwords (keystore uses scrypt) or HMAC. */
 #ifndef ASSAY_CORE_SHA256_H
 #define ASSAY_CORE_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +28,18 @@ void sha256_stream_free(sha256_stream_t *s);
 /* H_tag(m). Tags are short strings such as "assay/tx". */
 void hash_tagged(const char *tag, const void *p, size_t n, uint8_t out[HASH_LEN]);
 /* H_tag(a || b). */
-void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb,
-		  uint8_t out[HASH_LEN]);
+void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size_t nb, uint8_t out[HASH_LEN]);
+
+/* The compression path. Every path gives the same hashes; the default is
+ * the fastest this CPU has. */
+enum sha256_impl {
+	SHA256_IMPL_BEST,     /* SHA extensions if present, else portable */
+	SHA256_IMPL_PORTABLE, /* plain C, any CPU */
+	SHA256_IMPL_SHANI,    /* x86 SHA extensions */
+};
+/* Makes impl the path for every thread, for tests and benches; call it while
+ * no other thread hashes. Returns false, changing nothing, when this CPU or
+ * build lacks impl. */
+bool sha256_select(enum sha256_impl impl);
 
 #endif

@@ -1,12 +1,24 @@
 /* SHA-256 (see sha256.h), written from FIPS 180-4 §6.2: one compression
  * function over whole 64-byte blocks, chosen once per process (the x86 SHA
- * extensions where the CPU has them, portable C elsewhere), and a small
+ * extensions where the CPU has them, else OpenSSL's block function, else
+ * portable C), and a small
  * buffering layer. The hot path is Merkle-sized inputs, so nothing here
  * allocates per call and each tag's 64-byte prefix is absorbed once. */
 #include <stdlib.h>
 #include <string.h>
 
+/* OpenSSL's one-block function (SHA256_Transform) is the fallback path on
+ * CPUs without SHA extensions: its assembly (AVX2, SSSE3) is several times
+ * faster than portable C there. It is deprecated in OpenSSL 3 but kept in
+ * its default builds; where it is compiled out, the fallback is portable C. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include "core/sha256.h"
+
+#if !defined(OPENSSL_NO_DEPRECATED_3_0)
+#define SHA256_HAVE_OPENSSL_BLOCK 1
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SHA256_HAVE_SHANI 1
@@ -175,6 +187,24 @@ static bool cpu_has_shani(void)
 }
 #endif
 
+#ifdef SHA256_HAVE_OPENSSL_BLOCK
+_Static_assert(sizeof(((SHA256_CTX *)0)->h[0]) == 4, "SHA256_CTX holds 32-bit chaining words");
+
+/* Our chaining state through OpenSSL's block function: only h[] matters to
+ * it (the length and buffer fields are its own buffering's, unused here). */
+static void compress_openssl(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
+{
+	SHA256_CTX c;
+	memset(&c, 0, sizeof(c));
+	for (int i = 0; i < 8; i++)
+		c.h[i] = h[i];
+	for (size_t b = 0; b < nblocks; b++)
+		SHA256_Transform(&c, blocks + b * BLOCK_LEN);
+	for (int i = 0; i < 8; i++)
+		h[i] = c.h[i];
+}
+#endif
+
 static compress_fn compress_select;
 
 /* Starts at compress_select, which replaces itself with the best path on the
@@ -188,7 +218,11 @@ static compress_fn *compress_best(void)
 	if (cpu_has_shani())
 		return compress_shani;
 #endif
+#ifdef SHA256_HAVE_OPENSSL_BLOCK
+	return compress_openssl;
+#else
 	return compress_portable;
+#endif
 }
 
 static void compress_select(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
@@ -217,6 +251,11 @@ bool sha256_select(enum sha256_impl impl)
 #ifdef SHA256_HAVE_SHANI
 		if (cpu_has_shani())
 			fn = compress_shani;
+#endif
+		break;
+	case SHA256_IMPL_OPENSSL:
+#ifdef SHA256_HAVE_OPENSSL_BLOCK
+		fn = compress_openssl;
 #endif
 		break;
 	}

@@ -33,9 +33,10 @@ void hash_tagged2(const char *tag, const void *a, size_t na, const void *b, size
 /* The compression path. Every path gives the same hashes; the default is
  * the fastest this CPU has. */
 enum sha256_impl {
-	SHA256_IMPL_BEST,     /* SHA extensions if present, else portable */
+	SHA256_IMPL_BEST,     /* SHA extensions if present, else OpenSSL's block function */
 	SHA256_IMPL_PORTABLE, /* plain C, any CPU */
 	SHA256_IMPL_SHANI,    /* x86 SHA extensions */
+	SHA256_IMPL_OPENSSL,  /* OpenSSL's SHA256_Transform (its own assembly) */
 };
 /* Makes impl the path for every thread, for tests and benches; call it while
  * no other thread hashes. Returns false, changing nothing, when this CPU or

@@ -265,6 +265,13 @@ int main(void)
 	pass_tag = "assay/test/portable";
 	run_all();
 	RUN(test_tag_in_reused_buffer); /* before the cache is full */
+	if (sha256_select(SHA256_IMPL_OPENSSL)) {
+		fprintf(stderr, "-- OpenSSL's block function\n");
+		pass_tag = "assay/test/openssl";
+		run_all();
+	} else {
+		fprintf(stderr, "-- OpenSSL's block function: not in this build, skipped\n");
+	}
 	if (sha256_select(SHA256_IMPL_SHANI)) {
 		fprintf(stderr, "-- SHA extensions\n");
 		pass_tag = "assay/test/shani";

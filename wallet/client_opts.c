@@ -147,15 +147,17 @@ int client_opts_node_entry(void *ctx, const char *name, const char *value, char 
 int client_opts_read_conf(struct client_opts *o, const char *path, conf_entry_fn fn, void *ctx)
 {
 	char def[CLIENT_APP_PATH_MAX + 16], err[CLIENT_APP_PATH_MAX + 300];
+	const char *file = path;
 	int found;
-	if (!path) {
+	if (!file) {
 		snprintf(def, sizeof(def), "%s/assay.conf", o->datadir);
+		file = def;
 	}
 	if (!fn) {
 		fn = client_opts_node_entry;
 		ctx = o;
 	}
-	if (conf_read_file(path ? path : def, fn, ctx, &found, err, sizeof(err)) != 0) {
+	if (conf_read_file(file, fn, ctx, &found, err, sizeof(err)) != 0) {
 		fprintf(stderr, "error: %s\n", err);
 		return -1;
 	}

@@ -255,13 +255,12 @@ static size_t find_slot(const struct mem_slot *slots, size_t cap, const uint8_t 
 	return i;
 }
 
-/* Rehashes the used slots, dropping tombstones, into a table twice the size
- * (or the same size when tombstones made up most of the load). Slot indices
- * change, so the undo log is remapped; every entry in it names a used slot,
- * since reverting a slot's first write also removes the entries after it. */
-static int grow(ledger_mem_t *m)
+/* Rehashes the used slots, dropping tombstones, into a table of ncap
+ * slots (a power of two above the load). Slot indices change, so the undo
+ * log is remapped; every entry in it names a used slot, since reverting a
+ * slot's first write also removes the entries after it. */
+static int rehash(ledger_mem_t *m, size_t ncap)
 {
-	size_t ncap = (m->count + 1) * 2 <= m->cap ? m->cap : m->cap * 2;
 	struct mem_slot *ns = calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return ASSAY_ENOMEM;
@@ -285,6 +284,24 @@ static int grow(ledger_mem_t *m)
 	m->cap = ncap;
 	m->ntomb = 0;
 	return 0;
+}
+
+/* Twice the size, or the same size when tombstones made up most of the
+ * load. */
+static int grow(ledger_mem_t *m)
+{
+	return rehash(m, (m->count + 1) * 2 <= m->cap ? m->cap : m->cap * 2);
+}
+
+int ledger_mem_reserve(ledger_mem_t *m, size_t nkeys)
+{
+	size_t ncap = m->cap;
+	while ((m->count + m->ntomb + nkeys) * 4 > ncap * 3) {
+		if (ncap > SIZE_MAX / 2 / sizeof(struct mem_slot))
+			return ASSAY_ENOMEM;
+		ncap *= 2;
+	}
+	return ncap == m->cap ? 0 : rehash(m, ncap);
 }
 
 static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)

@@ -22,6 +22,11 @@
  * block's commit (docs/storage.md, "Reindex"). */
 #define META_REINDEX "reindex"
 
+/* Keys a block of n transactions is expected to write, to size its overlay
+ * once: a transfer writes its sender's and its recipient's accounts, and
+ * the block a few records of its own. A guess only; more just grow it. */
+#define OVERLAY_KEYS(n) (2 * (n) + 16)
+
 /* A block this node built and executed, kept so that applying it does not
  * execute it a second time. */
 struct built_block {
@@ -441,6 +446,8 @@ static int execute_block(chain_t *c, const struct block *blk, const uint8_t (*tx
 		goto fail;
 	struct ledger ro = chain_ledger(c);
 	ov = ledger_mem_new(&ro);
+	if (ov)
+		(void)ledger_mem_reserve(ov, OVERLAY_KEYS(blk->ntx)); /* a hint: else it grows as it fills */
 	receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
 	if (!ov || !receipts) {
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
@@ -825,6 +832,8 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 	if (nskipped)
 		*nskipped = 0;
 	ledger_mem_t *ov = ledger_mem_new(&ro);
+	if (ov)
+		(void)ledger_mem_reserve(ov, OVERLAY_KEYS(n)); /* a hint: else it grows as it fills */
 	struct receipt *receipts = calloc(n ? n : 1, sizeof(*receipts));
 	/* The tx root's leaves, hashed from the encodings made for the size
 	 * count: each transaction is encoded and hashed once. */

@@ -130,8 +130,9 @@ static void test_against_model(void)
 
 /* Values of every size side by side in the overlay's arena: small ones
  * filling its chunks, some larger than a chunk (their own, behind the one
- * being filled) and one larger than the largest chunk; each reads back
- * intact after the others, and after a revert to a point among them. */
+ * being filled) and some larger than the largest chunk; each reads back
+ * intact after the others, after the table is reserved larger, and after a
+ * revert to a point among them. */
 static void fill_value(uint8_t *v, size_t len, int k)
 {
 	for (size_t i = 0; i < len; i++)
@@ -171,6 +172,9 @@ static void test_values_of_every_size(void)
 		bad += ledger_put(&l, keys[k], v, lens[k]) != 0;
 		if (k == N / 2) {
 			snap = ledger_snapshot(&l);
+			bad += values_intact(&l, lens, k + 1);
+			/* a table made larger with writes to undo: they still undo */
+			bad += ledger_mem_reserve(m, 5000) != 0;
 			bad += values_intact(&l, lens, k + 1);
 		}
 	}

@@ -592,10 +592,6 @@ int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t 
 	return 0;
 }
 
-/* Whether blk (encoded as enc) is the block this node built last, byte for
- * byte, with a last_commit that holds: then it was executed already, and
- * its tx root and last_commit_hash were computed from these very bytes
- * when it was built (not a second time here). */
 /* What applying and checking a block both need first: its encoding, within
  * max_block_bytes. 0, ASSAY_ELIMIT or ASSAY_ENOMEM; on 0 the caller frees
  * *enc. */
@@ -631,6 +627,10 @@ static uint8_t (*block_txids(const struct block *blk, char *err, size_t errlen))
 	return txids;
 }
 
+/* Whether blk (encoded as enc) is the block this node built last, byte for
+ * byte, with a last_commit that holds: then it was executed already, and
+ * its tx root and last_commit_hash were computed from these very bytes
+ * when it was built (not a second time here). */
 static int built_here(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN], const struct buf *enc)
 {
 	char cerr[160];

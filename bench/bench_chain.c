@@ -145,6 +145,7 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 	mempool_t *m = mempool_new(c, per * 2, 1u << 30);
 	sigcache_t *cache = sigcache_new(SIGCACHE_DEFAULT_ENTRIES, bench_salt);
 	const struct tx **sel = malloc(per * sizeof(*sel));
+	uint8_t(*sel_ids)[HASH_LEN] = malloc(per * sizeof(*sel_ids));
 	uint8_t(*txids)[HASH_LEN] = malloc(2 * per * sizeof(*txids)); /* two blocks' worth, in turn */
 	struct block *blocks = calloc(nblocks, sizeof(*blocks));
 	struct commit *commits = calloc(nblocks, sizeof(*commits));
@@ -183,9 +184,10 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 				exit(1);
 			}
 		}
-		size_t k = mempool_select(m, sel, per);
+		size_t k = mempool_select_ids(m, sel, sel_ids, per); /* as the node's proposer does */
 		uint8_t hash[HASH_LEN];
-		if (chain_build_block(c, sel, k, 2000 + b * 1000, keys.sk[0], &blocks[b], NULL, NULL, err, sizeof(err)) ||
+		if (chain_build_block_ids(c, sel, (const uint8_t(*)[HASH_LEN])sel_ids, k, 2000 + b * 1000, keys.sk[0],
+					  &blocks[b], NULL, NULL, err, sizeof(err)) ||
 		    blocks[b].ntx != per) {
 			fprintf(stderr, "build: %s (%zu txs)\n", err, blocks[b].ntx);
 			exit(1);
@@ -202,6 +204,7 @@ static double run_producer(const struct genesis *g, struct tx *txs, size_t nbloc
 	producer_cpu_per_tx = (thread_cpu() - cpu0) / (double)(nblocks * per);
 	check_tip(c, "a producer run");
 	free(sel);
+	free(sel_ids);
 	free(txids);
 	sigcache_free(cache);
 	mempool_free(m);

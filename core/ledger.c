@@ -4,7 +4,10 @@
  * undo log: every write first records the slot's previous contents, and
  * revert replays the log backwards to the snapshot's length. A slot whose
  * first write is reverted becomes a tombstone rather than empty: after a
- * rehash, keys written before it may sit later on its probe chain. */
+ * rehash, keys written before it may sit later on its probe chain. Values
+ * live in an arena of chunks freed with the overlay, not one allocation per
+ * write: a value once written stays until then, as it would in the undo log
+ * anyway (a reverted write's bytes excepted, which gas bounds). */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,16 +149,29 @@ struct mem_slot {
 	uint8_t used;    /* slot holds a key (written at least once) */
 	uint8_t present; /* key has a value (0: deleted) */
 	uint8_t tomb;    /* unused, but probing continues past it; key kept */
-	uint8_t *val;
+	const uint8_t *val; /* in the arena */
 	size_t len;
 };
 
 struct mem_undo {
 	size_t slot;     /* index into the table */
 	uint8_t used, present;
-	uint8_t *val;    /* previous value, owned by the log */
+	const uint8_t *val; /* previous value, in the arena */
 	size_t len;
 };
+
+/* One block of the value arena; the newest is the list's head. */
+struct mem_chunk {
+	struct mem_chunk *next;
+	size_t used, cap;
+	uint8_t data[];
+};
+
+/* The first chunk is small (the VM makes an overlay per call); each next
+ * one doubles up to the cap, so a block's thousands of writes take a
+ * handful of allocations. A value larger than a chunk gets its own. */
+#define MEM_CHUNK_FIRST 1024
+#define MEM_CHUNK_MAX (256u << 10)
 
 struct ledger_mem {
 	struct ledger base;
@@ -165,7 +181,38 @@ struct ledger_mem {
 	size_t ntomb;      /* tombstone slots; they count towards the load */
 	struct mem_undo *undo;
 	size_t nundo, undocap;
+	struct mem_chunk *arena; /* value bytes of every write; freed with m */
+	size_t next_chunk;       /* size of the next chunk to allocate */
 };
+
+/* Room for len value bytes in m's arena (len 0 included: a non-NULL
+ * pointer), or NULL when out of memory. */
+static uint8_t *arena_alloc(ledger_mem_t *m, size_t len)
+{
+	struct mem_chunk *c = m->arena;
+	if (c && c->cap - c->used >= len) {
+		uint8_t *p = c->data + c->used;
+		c->used += len;
+		return p;
+	}
+	size_t cap = len > m->next_chunk ? len : m->next_chunk;
+	c = malloc(sizeof(*c) + (cap ? cap : 1));
+	if (!c)
+		return NULL;
+	c->used = len;
+	c->cap = cap;
+	if (len > m->next_chunk && m->arena) {
+		/* its own chunk, behind the head, whose room stays in use */
+		c->next = m->arena->next;
+		m->arena->next = c;
+	} else {
+		c->next = m->arena;
+		m->arena = c;
+		if (m->next_chunk < MEM_CHUNK_MAX)
+			m->next_chunk *= 2;
+	}
+	return c->data;
+}
 
 ledger_mem_t *ledger_mem_new(const struct ledger *base)
 {
@@ -177,6 +224,7 @@ ledger_mem_t *ledger_mem_new(const struct ledger *base)
 		m->has_base = 1;
 	}
 	m->cap = 64;
+	m->next_chunk = MEM_CHUNK_FIRST;
 	m->slots = calloc(m->cap, sizeof(*m->slots));
 	if (!m->slots) {
 		free(m);
@@ -185,19 +233,15 @@ ledger_mem_t *ledger_mem_new(const struct ledger *base)
 	return m;
 }
 
-static void undo_clear(ledger_mem_t *m, size_t to)
-{
-	while (m->nundo > to)
-		free(m->undo[--m->nundo].val);
-}
-
 void ledger_mem_free(ledger_mem_t *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->slots[i].val);
-	undo_clear(m, 0);
+	while (m->arena) {
+		struct mem_chunk *next = m->arena->next;
+		free(m->arena);
+		m->arena = next;
+	}
 	free(m->undo);
 	free(m->slots);
 	free(m);
@@ -211,13 +255,12 @@ static size_t find_slot(const struct mem_slot *slots, size_t cap, const uint8_t 
 	return i;
 }
 
-/* Rehashes the used slots, dropping tombstones, into a table twice the size
- * (or the same size when tombstones made up most of the load). Slot indices
- * change, so the undo log is remapped; every entry in it names a used slot,
- * since reverting a slot's first write also removes the entries after it. */
-static int grow(ledger_mem_t *m)
+/* Rehashes the used slots, dropping tombstones, into a table of ncap
+ * slots (a power of two above the load). Slot indices change, so the undo
+ * log is remapped; every entry in it names a used slot, since reverting a
+ * slot's first write also removes the entries after it. */
+static int rehash(ledger_mem_t *m, size_t ncap)
 {
-	size_t ncap = (m->count + 1) * 2 <= m->cap ? m->cap : m->cap * 2;
 	struct mem_slot *ns = calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return ASSAY_ENOMEM;
@@ -241,6 +284,24 @@ static int grow(ledger_mem_t *m)
 	m->cap = ncap;
 	m->ntomb = 0;
 	return 0;
+}
+
+/* Twice the size, or the same size when tombstones made up most of the
+ * load. */
+static int grow(ledger_mem_t *m)
+{
+	return rehash(m, (m->count + 1) * 2 <= m->cap ? m->cap : m->cap * 2);
+}
+
+int ledger_mem_reserve(ledger_mem_t *m, size_t nkeys)
+{
+	size_t ncap = m->cap;
+	while ((m->count + m->ntomb + nkeys) * 4 > ncap * 3) {
+		if (ncap > SIZE_MAX / 2 / sizeof(struct mem_slot))
+			return ASSAY_ENOMEM;
+		ncap *= 2;
+	}
+	return ncap == m->cap ? 0 : rehash(m, ncap);
 }
 
 static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
@@ -297,10 +358,11 @@ static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t
 	}
 	uint8_t *copy = NULL;
 	if (present) {
-		copy = malloc(len ? len : 1);
+		copy = arena_alloc(m, len);
 		if (!copy)
 			return ASSAY_ENOMEM;
-		memcpy(copy, val, len);
+		if (len)
+			memcpy(copy, val, len);
 	}
 	size_t i = find_slot(m->slots, m->cap, key);
 	struct mem_slot *s = &m->slots[i];
@@ -342,7 +404,6 @@ static void mem_revert(void *ctx, size_t snap)
 	while (m->nundo > snap) {
 		struct mem_undo *u = &m->undo[--m->nundo];
 		struct mem_slot *s = &m->slots[u->slot];
-		free(s->val);
 		if (s->used && !u->used) {
 			/* Not emptied: after a rehash, keys written earlier may
 			 * lie beyond this slot on their probe chains. */

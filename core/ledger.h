@@ -129,6 +129,10 @@ void ledger_amount_format(uint64_t units, char out[LEDGER_AMOUNT_STR_MAX]);
 typedef struct ledger_mem ledger_mem_t;
 ledger_mem_t *ledger_mem_new(const struct ledger *base);
 void ledger_mem_free(ledger_mem_t *m);
+/* Room for nkeys more keys without the table growing on the way (a block
+ * knows roughly how many it will write). 0 or ASSAY_ENOMEM, which leaves m
+ * as it was: a hint, so a caller may go on and let the table grow. */
+int ledger_mem_reserve(ledger_mem_t *m, size_t nkeys);
 /* A struct ledger that reads and writes m. */
 struct ledger ledger_mem_ledger(ledger_mem_t *m);
 /* Visits every written key in key order: val NULL for a deletion. */

@@ -22,6 +22,11 @@
  * block's commit (docs/storage.md, "Reindex"). */
 #define META_REINDEX "reindex"
 
+/* Keys a block of n transactions is expected to write, to size its overlay
+ * once: a transfer writes its sender's and its recipient's accounts, and
+ * the block a few records of its own. A guess only; more just grow it. */
+#define OVERLAY_KEYS(n) (2 * (n) + 16)
+
 /* A block this node built and executed, kept so that applying it does not
  * execute it a second time. */
 struct built_block {
@@ -33,6 +38,8 @@ struct built_block {
 	size_t nreceipts;
 	struct buf enc; /* the block as encoded: a block to apply with the
 			 * same bytes is this one, its roots computed once */
+	uint8_t (*txids)[HASH_LEN]; /* its txids as the builder's caller had
+				     * them (malloc()ed); NULL: hashed on apply */
 };
 
 struct chain {
@@ -135,6 +142,7 @@ static void built_clear(chain_t *c)
 		receipt_free(&bb->receipts[i]);
 	free(bb->receipts);
 	buf_free(&bb->enc);
+	free(bb->txids);
 	memset(bb, 0, sizeof(*bb));
 }
 
@@ -438,6 +446,8 @@ static int execute_block(chain_t *c, const struct block *blk, const uint8_t (*tx
 		goto fail;
 	struct ledger ro = chain_ledger(c);
 	ov = ledger_mem_new(&ro);
+	if (ov)
+		(void)ledger_mem_reserve(ov, OVERLAY_KEYS(blk->ntx)); /* a hint: else it grows as it fills */
 	receipts = calloc(blk->ntx ? blk->ntx : 1, sizeof(*receipts));
 	if (!ov || !receipts) {
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
@@ -582,16 +592,10 @@ int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t 
 	return 0;
 }
 
-/* Whether blk (encoded as enc) is the block this node built last, byte for
- * byte, with a last_commit that holds: then it was executed already, and
- * its tx root and last_commit_hash were computed from these very bytes
- * when it was built (not a second time here). */
-/* What applying and checking a block both need first: its encoding (within
- * max_block_bytes) and each txid once, for the signature cache and the tx
- * index. 0, ASSAY_ELIMIT or ASSAY_ENOMEM; on 0 the caller frees *enc and
- * *txids (a malloc()ed array of blk->ntx ids). */
-static int block_prepare(chain_t *c, const struct block *blk, struct buf *enc, uint8_t (**txids)[HASH_LEN],
-			 char *err, size_t errlen)
+/* What applying and checking a block both need first: its encoding, within
+ * max_block_bytes. 0, ASSAY_ELIMIT or ASSAY_ENOMEM; on 0 the caller frees
+ * *enc. */
+static int block_prepare(chain_t *c, const struct block *blk, struct buf *enc, char *err, size_t errlen)
 {
 	buf_init(enc);
 	block_encode(blk, enc);
@@ -605,16 +609,28 @@ static int block_prepare(chain_t *c, const struct block *blk, struct buf *enc, u
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "block is %zu bytes; limit %llu", len,
 				  (unsigned long long)c->g.params.max_block_bytes);
 	}
-	*txids = malloc((blk->ntx ? blk->ntx : 1) * sizeof(**txids));
-	if (!*txids) {
-		buf_free(enc);
-		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < blk->ntx; i++)
-		tx_id(&blk->txs[i], (*txids)[i]);
 	return 0;
 }
 
+/* Each txid of blk once, for the signature cache and the tx index: a
+ * malloc()ed array of blk->ntx ids the caller frees, or NULL when out of
+ * memory. */
+static uint8_t (*block_txids(const struct block *blk, char *err, size_t errlen))[HASH_LEN]
+{
+	uint8_t (*txids)[HASH_LEN] = malloc((blk->ntx ? blk->ntx : 1) * sizeof(*txids));
+	if (!txids) {
+		assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < blk->ntx; i++)
+		tx_id(&blk->txs[i], txids[i]);
+	return txids;
+}
+
+/* Whether blk (encoded as enc) is the block this node built last, byte for
+ * byte, with a last_commit that holds: then it was executed already, and
+ * its tx root and last_commit_hash were computed from these very bytes
+ * when it was built (not a second time here). */
 static int built_here(chain_t *c, const struct block *blk, const uint8_t hash[HASH_LEN], const struct buf *enc)
 {
 	char cerr[160];
@@ -641,22 +657,37 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 		return rc;
 	}
 	struct buf enc;
-	uint8_t (*txids)[HASH_LEN];
-	if ((rc = block_prepare(c, blk, &enc, &txids, err, errlen)) != 0) {
+	uint8_t (*txids)[HASH_LEN] = NULL;
+	if ((rc = block_prepare(c, blk, &enc, err, errlen)) != 0) {
 		if (rc == ASSAY_ELIMIT)
 			built_clear(c); /* even our own: a block over the limit must not stay staged */
 		return rc;
 	}
 	sigcheck_t *sc = NULL;
 	if (same && built_here(c, blk, hash, &enc)) {
-		/* Our own block: executed when it was built. */
+		/* Our own block: executed when it was built, its txids
+		 * perhaps given then too. */
 		ov = c->built.overlay;
 		st = c->built.staged;
 		receipts = c->built.receipts;
+		txids = c->built.txids;
 		buf_free(&c->built.enc);
 		memset(&c->built, 0, sizeof(c->built));
+		if (!txids && !(txids = block_txids(blk, err, errlen))) {
+			rc = ASSAY_ENOMEM;
+			state_unstage(c->state, &st);
+			state_staged_free(&st);
+			receipts_free(receipts, blk->ntx);
+			ledger_mem_free(ov);
+			buf_free(&enc);
+			return rc;
+		}
 	} else {
 		built_clear(c);
+		if (!(txids = block_txids(blk, err, errlen))) {
+			buf_free(&enc);
+			return ASSAY_ENOMEM;
+		}
 		rc = execute_block(c, blk, (const uint8_t(*)[HASH_LEN])txids, now_ms, &ov, &st, &receipts, &sc, err,
 				   errlen);
 		if (rc) {
@@ -700,10 +731,14 @@ int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char
 		return 0; /* ours, or checked already */
 	built_clear(c);
 	struct buf enc;
-	uint8_t (*txids)[HASH_LEN];
-	int rc = block_prepare(c, blk, &enc, &txids, err, errlen);
+	int rc = block_prepare(c, blk, &enc, err, errlen);
 	if (rc)
 		return rc;
+	uint8_t (*txids)[HASH_LEN] = block_txids(blk, err, errlen);
+	if (!txids) {
+		buf_free(&enc);
+		return ASSAY_ENOMEM;
+	}
 	ledger_mem_t *ov = NULL;
 	struct state_staged st;
 	struct receipt *receipts = NULL;
@@ -716,8 +751,8 @@ int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char
 		receipts_free(receipts, blk->ntx);
 		ledger_mem_free(ov);
 	}
-	free(txids); /* the signature helpers read them until sigcheck_finish */
 	if (rc) {
+		free(txids); /* the signature helpers read them until sigcheck_finish */
 		buf_free(&enc);
 		return rc;
 	}
@@ -729,6 +764,7 @@ int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char
 	c->built.receipts = receipts;
 	c->built.nreceipts = blk->ntx;
 	c->built.enc = enc;
+	c->built.txids = txids; /* applying it next hashes none again */
 	return 0;
 }
 
@@ -782,6 +818,13 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 		      const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped, size_t *nskipped,
 		      char *err, size_t errlen)
 {
+	return chain_build_block_ids(c, txs, NULL, n, time_ms, sk, blk, skipped, nskipped, err, errlen);
+}
+
+int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t (*txids)[HASH_LEN], size_t n,
+			  uint64_t time_ms, const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped,
+			  size_t *nskipped, char *err, size_t errlen)
+{
 	const struct chain_params *p = &c->g.params;
 	struct ledger ro = chain_ledger(c);
 	built_clear(c);
@@ -789,6 +832,8 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	if (nskipped)
 		*nskipped = 0;
 	ledger_mem_t *ov = ledger_mem_new(&ro);
+	if (ov)
+		(void)ledger_mem_reserve(ov, OVERLAY_KEYS(n)); /* a hint: else it grows as it fills */
 	struct receipt *receipts = calloc(n ? n : 1, sizeof(*receipts));
 	/* The tx root's leaves, hashed from the encodings made for the size
 	 * count: each transaction is encoded and hashed once. */
@@ -796,7 +841,9 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	struct buf tb;
 	buf_init(&tb);
 	blk->txs = malloc((n ? n : 1) * sizeof(*blk->txs)); /* one array, not one realloc per transaction */
-	int rc = !ov || !receipts || !leaves || !blk->txs ? ASSAY_ENOMEM : 0;
+	/* the included ones' ids, kept for applying the block */
+	uint8_t (*ids)[HASH_LEN] = txids ? malloc((n ? n : 1) * sizeof(*ids)) : NULL;
+	int rc = !ov || !receipts || !leaves || !blk->txs || (txids && !ids) ? ASSAY_ENOMEM : 0;
 	if (rc)
 		assay_fail(err, errlen, rc, "out of memory");
 	if (rc || (rc = build_header(c, time_ms, sk, blk, err, errlen)) < 0)
@@ -841,6 +888,8 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 			continue;
 		}
 		merkle_leaf_hash(tb.data, tb.len, leaves[blk->ntx]);
+		if (ids)
+			memcpy(ids[blk->ntx], txids[i], HASH_LEN);
 		if (tx_copy(&blk->txs[blk->ntx], t) < 0) { /* blk->txs has room for every candidate */
 			rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 			goto fail;
@@ -876,6 +925,7 @@ int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_
 	c->built.overlay = ov;
 	c->built.receipts = receipts;
 	c->built.nreceipts = blk->ntx;
+	c->built.txids = ids;
 	block_hash(blk, c->built.hash);
 	return 0;
 fail:
@@ -883,6 +933,7 @@ fail:
 		*nskipped = 0;
 	buf_free(&tb);
 	free(leaves);
+	free(ids);
 	ledger_mem_free(ov);
 	receipts_free(receipts, n);
 	block_free(blk);

@@ -48,6 +48,13 @@ struct ledger chain_ledger(chain_t *c);
 int chain_build_block(chain_t *c, const struct tx *const *txs, size_t n, uint64_t time_ms,
 		      const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped, size_t *nskipped,
 		      char *err, size_t errlen);
+/* The same with each candidate's id at hand (txids[i] = tx_id(txs[i]),
+ * which the caller vouches for: the mempool's): applying the block built
+ * then takes them for its tx index instead of hashing every transaction
+ * again. txids NULL: chain_build_block. */
+int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t (*txids)[HASH_LEN], size_t n,
+			  uint64_t time_ms, const uint8_t sk[SECKEY_LEN], struct block *blk, size_t *skipped,
+			  size_t *nskipped, char *err, size_t errlen);
 /* Validates blk fully against the tip and commits it with commit (the
  * precommits for blk itself, kept until the next block carries them; may be
  * NULL when unknown). now_ms bounds how far ahead its time may be. A local

@@ -628,18 +628,22 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 		return; /* the chain is not there yet (the block came by sync): restart will follow */
 	size_t cap = chain_genesis(n->chain)->params.max_block_txs;
 	const struct tx **cand = malloc((cap ? cap : 1) * sizeof(*cand));
-	if (!cand) {
+	uint8_t (*ids)[HASH_LEN] = malloc((cap ? cap : 1) * sizeof(*ids)); /* the pool's, not hashed again */
+	if (!cand || !ids) {
+		free(cand);
+		free(ids);
 		node_abort(n, ASSAY_ENOMEM, "consensus: out of memory");
 		return;
 	}
-	size_t k = mempool_select(n->mempool, cand, cap);
+	size_t k = mempool_select_ids(n->mempool, cand, ids, cap);
 	struct block blk;
 	char err[256], what_s[320];
 	uint64_t now = node_now_ms();
 	uint64_t parent = chain_tip(n->chain)->time_ms;
-	int rc = chain_build_block(n->chain, cand, k, now > parent ? now : parent + 1, n->key_sk, &blk, NULL, NULL,
-				   err, sizeof(err));
+	int rc = chain_build_block_ids(n->chain, cand, (const uint8_t(*)[HASH_LEN])ids, k,
+				       now > parent ? now : parent + 1, n->key_sk, &blk, NULL, NULL, err, sizeof(err));
 	free(cand);
+	free(ids);
 	if (rc) {
 		snprintf(what_s, sizeof(what_s), "consensus: cannot build block %llu: %s",
 			 (unsigned long long)cs->value_height, err);

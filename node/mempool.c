@@ -515,6 +515,11 @@ static void heap_sift_down(struct heap_item *h, size_t n, size_t i)
 
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max)
 {
+	return mempool_select_ids(m, out, NULL, max);
+}
+
+size_t mempool_select_ids(mempool_t *m, const struct tx **out, uint8_t (*txids)[HASH_LEN], size_t max)
+{
 	struct heap_item *h = malloc((m->nsenders ? m->nsenders : 1) * sizeof(*h));
 	size_t n = 0, k = 0;
 	if (!h)
@@ -525,7 +530,10 @@ size_t mempool_select(mempool_t *m, const struct tx **out, size_t max)
 	for (size_t i = n / 2; i-- > 0;)
 		heap_sift_down(h, n, i);
 	while (n && k < max) {
-		out[k++] = &h[0].s->queue[h[0].next]->tx;
+		const struct mp_entry *e = h[0].s->queue[h[0].next];
+		if (txids)
+			memcpy(txids[k], e->txid, HASH_LEN);
+		out[k++] = &e->tx;
 		if (++h[0].next == h[0].s->n)
 			h[0] = h[--n];
 		heap_sift_down(h, n, 0);

@@ -39,6 +39,9 @@ int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HAS
 /* Candidates for the next block in order (pointers into the pool; valid
  * until the pool changes). Returns the count written (<= max). */
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max);
+/* The same with each candidate's id into txids (room for max), for
+ * chain_build_block_ids. */
+size_t mempool_select_ids(mempool_t *m, const struct tx **out, uint8_t (*txids)[HASH_LEN], size_t max);
 /* After a block: drops what it included and what no longer fits the state. */
 void mempool_on_block(mempool_t *m, const struct block *blk);
 /* Removes one transaction (e.g. one the producer found invalid). */

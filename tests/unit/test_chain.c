@@ -238,6 +238,59 @@ static void test_reopen_and_reindex(void)
 	CHECK(chain_height(ch) == h + 1);
 }
 
+/* A block checked first (a BFT VALIDATE) and applied after the decision
+ * is executed once and indexes every transaction under its id, at its
+ * place: the ids hashed for the check are the ones the index gets. */
+static void test_checked_block_then_applied(void)
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/check-prod", fx.dir);
+	chain_t *prod = chain_open(path, &fx.g, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/check-fol", fx.dir);
+	chain_t *fol = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(prod && fol);
+	if (!prod || !fol)
+		return;
+	struct tx txs[3];
+	const struct tx *ptrs[3];
+	fixture_transfer(&fx, &txs[0], 1, fx.addr[4], 5000, 0, 1000);
+	fixture_transfer(&fx, &txs[1], 2, fx.addr[4], 6000, 0, 2000);
+	fixture_transfer(&fx, &txs[2], 1, fx.addr[5], 7000, 1, 1000);
+	for (int i = 0; i < 3; i++)
+		ptrs[i] = &txs[i];
+	struct block blk;
+	struct commit cm;
+	uint8_t hash[HASH_LEN];
+	CHECK(chain_build_block(prod, ptrs, 3, 2000, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(blk.ntx, 3);
+	block_hash(&blk, hash);
+	chain_sign_commit(prod, fx.sk[0], blk.hdr.height, hash, &cm);
+	CHECK(chain_check_block(fol, &blk, 2000, err, sizeof(err)) == 0);
+	CHECK(chain_height(fol) == 0);
+	CHECK(chain_apply_block(fol, &blk, &cm, 2000, err, sizeof(err)) == 0);
+	CHECK(chain_height(fol) == 1);
+	for (size_t i = 0; i < blk.ntx; i++) {
+		uint8_t txid[HASH_LEN];
+		struct tx got;
+		struct receipt r;
+		uint64_t height = 0;
+		uint32_t index = 99;
+		tx_id(&blk.txs[i], txid);
+		CHECK(chain_get_tx(fol, txid, &got, &height, &index, &r) == 0);
+		CHECK(height == 1 && index == i && r.ok == 1);
+		CHECK(got.nonce == blk.txs[i].nonce && got.fee == blk.txs[i].fee);
+		tx_free(&got);
+		receipt_free(&r);
+	}
+	CHECK_EQ_MEM(chain_tip(fol)->state_root, blk.hdr.state_root, HASH_LEN);
+	commit_free(&cm);
+	block_free(&blk);
+	for (int i = 0; i < 3; i++)
+		tx_free(&txs[i]);
+	chain_close(fol);
+	chain_close(prod);
+}
+
 /* Builds a block on c by proposer, applies it with the precommits of the
  * signers (nsigners keys); 0 or the apply's error. */
 static int produce_by(chain_t *c, const struct tx *txs, size_t n, int proposer, const int *signers,
@@ -418,6 +471,7 @@ int main(void)
 	RUN(test_receipt_codec);
 	RUN(test_reopen_and_reindex);
 	RUN(test_other_chain_refused);
+	RUN(test_checked_block_then_applied);
 	RUN(test_validator_set_from_state);
 	chain_close(ch);
 	fixture_free(&fx);

@@ -127,6 +127,57 @@ static void test_after_block(void)
 	mempool_free(m);
 }
 
+/* The proposer's path: the pool's ids go with its candidates into the
+ * block built, and applying that block indexes every transaction under its
+ * own id, at its place in the block. */
+static void test_build_with_pool_ids(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	uint64_t n1 = mempool_next_nonce(m, fx.addr[1]), n2 = mempool_next_nonce(m, fx.addr[2]);
+	CHECK(add(m, 1, 1, n1, 1000) == 0);
+	CHECK(add(m, 1, 2, n1 + 1, 1000) == 0);
+	CHECK(add(m, 2, 3, n2, 3000) == 0);
+	const struct tx *sel[8];
+	uint8_t ids[8][HASH_LEN];
+	size_t n = mempool_select_ids(m, sel, ids, 8);
+	CHECK_EQ_U64(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t txid[HASH_LEN];
+		tx_id(sel[i], txid);
+		CHECK(memcmp(ids[i], txid, HASH_LEN) == 0);
+	}
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	uint8_t hash[HASH_LEN];
+	uint64_t time_ms = chain_tip(ch)->time_ms + 1000;
+	CHECK(chain_build_block_ids(ch, sel, (const uint8_t(*)[HASH_LEN])ids, n, time_ms, fx.sk[0], &blk, NULL, NULL,
+				    err, sizeof(err)) == 0);
+	CHECK_EQ_U64(blk.ntx, 3);
+	block_hash(&blk, hash);
+	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
+	CHECK(chain_apply_block(ch, &blk, &cm, time_ms, err, sizeof(err)) == 0);
+	for (size_t i = 0; i < blk.ntx; i++) {
+		uint8_t txid[HASH_LEN];
+		struct tx t;
+		struct receipt r;
+		uint64_t height = 0;
+		uint32_t index = 99;
+		tx_id(&blk.txs[i], txid);
+		CHECK(chain_get_tx(ch, txid, &t, &height, &index, &r) == 0);
+		CHECK_EQ_U64(height, blk.hdr.height);
+		CHECK_EQ_U64(index, i);
+		CHECK(t.nonce == blk.txs[i].nonce && memcmp(t.sender, blk.txs[i].sender, PUBKEY_LEN) == 0);
+		tx_free(&t);
+		receipt_free(&r);
+	}
+	mempool_on_block(m, &blk);
+	CHECK_EQ_U64(mempool_size(m), 0);
+	commit_free(&cm);
+	block_free(&blk);
+	mempool_free(m);
+}
+
 /* Builds, applies and reports to m a block of txs[0..n) (NULL: what m selects). */
 static void block_of(mempool_t *m, const struct tx *const *txs, size_t n, uint64_t time_ms)
 {
@@ -198,6 +249,7 @@ int main(void)
 	RUN(test_selection_order);
 	RUN(test_eviction);
 	RUN(test_after_block);
+	RUN(test_build_with_pool_ids);
 	RUN(test_sender_after_its_queue_empties);
 	chain_close(ch);
 	fixture_free(&fx);

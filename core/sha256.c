@@ -49,12 +49,12 @@ static const uint32_t H0[8] = {
 /* Absorbs nblocks whole blocks into the state h[0..7] = a..h. */
 typedef void compress_fn(uint32_t h[8], const uint8_t *blocks, size_t nblocks);
 
-static inline uint32_t load_be32(const uint8_t *p)
+static inline uint32_t be32_get(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static inline void store_be32(uint8_t *p, uint32_t v)
+static inline void be32_put(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -89,7 +89,7 @@ static void compress_portable(uint32_t h[8], const uint8_t *blocks, size_t nbloc
 	for (; nblocks; nblocks--, blocks += BLOCK_LEN) {
 		uint32_t w[64];
 		for (int t = 0; t < 16; t++)
-			w[t] = load_be32(blocks + 4 * t);
+			w[t] = be32_get(blocks + 4 * t);
 		for (int t = 16; t < 64; t++)
 			w[t] = SMALL_SIGMA1(w[t - 2]) + w[t - 7] + SMALL_SIGMA0(w[t - 15]) + w[t - 16];
 		uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
@@ -315,11 +315,11 @@ static void ctx_final(struct sha_ctx *c, uint8_t out[HASH_LEN])
 		fill = 0;
 	}
 	memset(c->buf + fill, 0, BLOCK_LEN - 8 - fill);
-	store_be32(c->buf + 56, (uint32_t)(bits >> 32));
-	store_be32(c->buf + 60, (uint32_t)bits);
+	be32_put(c->buf + 56, (uint32_t)(bits >> 32));
+	be32_put(c->buf + 60, (uint32_t)bits);
 	compress(c->h, c->buf, 1);
 	for (int i = 0; i < 8; i++)
-		store_be32(out + 4 * i, c->h[i]);
+		be32_put(out + 4 * i, c->h[i]);
 }
 
 /* Each thread caches up to TAG_CACHE tag midstates. The cache keeps its own

@@ -4,6 +4,8 @@
 #ifndef ASSAY_TEST_H
 #define ASSAY_TEST_H
 
+#include <stdint.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +52,16 @@ static int test_passed, test_failed;
 	} while (0)
 
 /* Runs one test and says "ok" or "FAIL" with its name. */
+/* Marsaglia's xorshift64 (13, 7, 17) on *state: the tests' fixed-seed
+ * generator, so a failure reproduces. */
+static inline uint64_t test_xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
 static inline void test_run(void (*fn)(void), const char *name)
 {
 	int before = test_failed;

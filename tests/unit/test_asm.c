@@ -313,10 +313,7 @@ static void test_abi_errors(void)
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_xorshift(&rng);
 }
 
 /* Random valid programs: random opcodes with valid operands, jump targets

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_DRIVER
-#include <stdio.h>
+#include "tests/fuzz/fuzz_mutate.h"
 
 /* Seeds: bodies a client sends, then random byte mutations of them. */
 int main(void)
@@ -62,34 +62,7 @@ int main(void)
 		"{\"method\":\"getaccount\",\"params\":{\"address\":\"dassay1qq\"},\"id\":null}",
 		"{\"a\":\"\\u00e9\",\"b\":-1.5e3,\"a\":false}",
 	};
-	uint64_t rs = 0x9e3779b97f4a7c15ull;
-	static uint8_t in[512];
-	unsigned long runs = 0;
-	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
-		size_t n = strlen(seeds[s]);
-		for (int round = 0; round < 3000; round++, runs++) {
-			memcpy(in, seeds[s], n);
-			size_t len = n;
-			int edits = round ? 1 + (int)(rs % 4) : 0;
-			for (int e = 0; e < edits; e++) {
-				rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
-				size_t at = (size_t)(rs >> 8) % len;
-				switch (rs % 3) {
-				case 0:
-					in[at] = (uint8_t)(rs >> 32);
-					break;
-				case 1:
-					len = at + 1;
-					break; /* cut short */
-				default:
-					in[at] = "{}[]\":,0-9e.\\ "[(rs >> 40) % 15];
-					break;
-				}
-			}
-			LLVMFuzzerTestOneInput(in, len);
-		}
-	}
-	printf("fuzz_rpc_json: %lu runs, no crash\n", runs);
+	fuzz_mutate_text(seeds, sizeof(seeds) / sizeof(seeds[0]), 3000, "{}[]\":,0-9e.\\ ", "fuzz_rpc_json");
 	return 0;
 }
 #endif

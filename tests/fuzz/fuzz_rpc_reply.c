@@ -51,13 +51,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_DRIVER
-#include <stdio.h>
+#include "tests/fuzz/fuzz_mutate.h"
 
 /* Seeds: replies a node gives, then random byte mutations of them. */
 int main(void)
 {
 	static const char *const seeds[] = {
-		"\x08{\"result\":{\"chain\":\"assay-dev\",\"network\":\"dev\",\"hrp\":\"dassay\",\"chain_id\":"
+		"\x08{\"result\":{\"chain\":\"assay-dev\",\"network\":\"dev\",\"hrp\":\"dassay\",\"chain_"
+		"id\":"
 		"\"e40870f82c71578eebc8fba18f9481a92f151976f74fe1a2804be8b4713e039a\",\"block_time_ms\":500,"
 		"\"max_block_txs\":5000,\"max_block_bytes\":4194304,\"max_tx_bytes\":1048576,"
 		"\"max_block_gas\":100000000,\"min_fee\":1000,\"gas_price\":1,\"max_future_ms\":15000},"
@@ -66,28 +67,8 @@ int main(void)
 		"\x08{\"result\":[1,2,{\"a\":\"b\"}],\"id\":1}",
 		"\x01",
 	};
-	uint64_t rs = 88172645463325252ull;
-	static uint8_t in[4096];
-	unsigned long runs = 0;
-	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
-		size_t n = strlen(seeds[s]); /* byte 0: 8 and 0 pick status 200, 4 picks 500 */
-		for (int round = 0; round < 3000; round++, runs++) {
-			memcpy(in, seeds[s], n);
-			size_t len = n;
-			int edits = round ? 1 + (int)(rs % 4) : 0;
-			for (int e = 0; e < edits; e++) {
-				rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
-				size_t at = (size_t)(rs >> 8) % len;
-				switch (rs % 3) {
-				case 0: in[at] = (uint8_t)(rs >> 32); break;
-				case 1: len = at + 1; break; /* cut short */
-				default: in[at] = "{}[]\":,0-9"[(rs >> 40) % 10]; break;
-				}
-			}
-			LLVMFuzzerTestOneInput(in, len);
-		}
-	}
-	printf("fuzz_rpc_reply: %lu runs, no crash\n", runs);
+	/* byte 0: 8 and 0 pick status 200, 4 picks 500 */
+	fuzz_mutate_text(seeds, sizeof(seeds) / sizeof(seeds[0]), 3000, "{}[]\":,0-9", "fuzz_rpc_reply");
 	return 0;
 }
 #endif

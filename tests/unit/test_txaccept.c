@@ -60,7 +60,8 @@ static void test_pool_verdicts(void)
 	done_count = 0;
 	for (int j = 0; j < JOBS; j++) {
 		for (int i = 0; i < N; i++) {
-			fixture_transfer(&fx, &txs[j][i], 1 + j % 4, fx.addr[0], 5, (uint64_t)(j * N + i), 1000);
+			fixture_transfer(&fx, &txs[j][i], 1 + j % 4, fx.addr[0], 5, (uint64_t)(j * N + i),
+					 1000);
 			if (i == j)
 				txs[j][i].sig[5] ^= 0x20;
 			tx_id(&txs[j][i], txids[j][i]);
@@ -171,7 +172,7 @@ static void make_batches(void)
 
 struct seen {
 	int calls;
-	int order[4];   /* tags, in the order the callbacks ran */
+	int order[4]; /* tags, in the order the callbacks ran */
 	size_t count[4];
 };
 struct tagged {
@@ -196,9 +197,30 @@ static struct txaccept_batch *batch_of(struct node *n, const struct encoded *e, 
 	return b;
 }
 
+/* Submits e to ref while the caller waits (txaccept_submit_batch, into
+ * want) and checks that got holds the same outcome for every transaction. */
+static void same_as_waiting(struct node *ref, const struct encoded *e, const struct txaccept_result *got,
+			    struct txaccept_result *want)
+{
+	const uint8_t *ptrs[TXACCEPT_MAX_BATCH];
+	size_t lens[TXACCEPT_MAX_BATCH];
+	for (size_t i = 0; i < e->n; i++) {
+		ptrs[i] = e->b[i].data;
+		lens[i] = e->b[i].len;
+	}
+	CHECK_EQ_INT(txaccept_submit_batch(ref, ptrs, lens, e->n, TXACCEPT_FROM_CLIENT, 2, want), 0);
+	for (size_t i = 0; i < e->n; i++) {
+		CHECK_EQ_INT(got[i].rc, want[i].rc);
+		CHECK_EQ_INT(got[i].stage, want[i].stage);
+		CHECK_EQ_MEM(got[i].txid, want[i].txid, HASH_LEN);
+		CHECK(strcmp(got[i].err, want[i].err) == 0);
+	}
+}
+
 static void test_deferred_in_order(void)
 {
-	static struct txaccept_result ra[TXACCEPT_MAX_BATCH], rb[TXACCEPT_MAX_BATCH], want[TXACCEPT_MAX_BATCH];
+	static struct txaccept_result ra[TXACCEPT_MAX_BATCH], rb[TXACCEPT_MAX_BATCH],
+		want[TXACCEPT_MAX_BATCH];
 	struct node n, ref;
 	node_init(&n, "deferred", 2);
 	CHECK_EQ_INT(txaccept_pool_threads(&n), 2);
@@ -235,19 +257,7 @@ static void test_deferred_in_order(void)
 	CHECK_EQ_U64(n.txs_rejected, 2);
 	/* The same batch admitted while the caller waits: the same outcomes. */
 	node_init(&ref, "waiting", 0);
-	const uint8_t *ptrs[TXACCEPT_MAX_BATCH];
-	size_t lens[TXACCEPT_MAX_BATCH];
-	for (size_t i = 0; i < enc_a.n; i++) {
-		ptrs[i] = enc_a.b[i].data;
-		lens[i] = enc_a.b[i].len;
-	}
-	CHECK_EQ_INT(txaccept_submit_batch(&ref, ptrs, lens, enc_a.n, TXACCEPT_FROM_CLIENT, 2, want), 0);
-	for (size_t i = 0; i < enc_a.n; i++) {
-		CHECK_EQ_INT(ra[i].rc, want[i].rc);
-		CHECK_EQ_INT(ra[i].stage, want[i].stage);
-		CHECK_EQ_MEM(ra[i].txid, want[i].txid, HASH_LEN);
-		CHECK(strcmp(ra[i].err, want[i].err) == 0);
-	}
+	same_as_waiting(&ref, &enc_a, ra, want);
 	/* Without the pool nothing can be deferred. */
 	CHECK(!txaccept_can_defer(&ref, 1));
 	node_done(&ref);
@@ -266,8 +276,10 @@ static void test_relay_turn(void)
 	uint8_t txid[HASH_LEN];
 	enum txaccept_stage stage;
 	for (size_t i = 0; i < 50; i++)
-		CHECK_EQ_INT(txaccept_relay(&n, 7, enc_a.b[i].data, enc_a.b[i].len, txid, &stage), TXACCEPT_PENDING);
-	CHECK(txaccept_relay(&n, 7, enc_a.b[203].data, enc_a.b[203].len, txid, &stage) < 0); /* no transaction */
+		CHECK_EQ_INT(txaccept_relay(&n, 7, enc_a.b[i].data, enc_a.b[i].len, txid, &stage),
+			     TXACCEPT_PENDING);
+	CHECK(txaccept_relay(&n, 7, enc_a.b[203].data, enc_a.b[203].len, txid, &stage) <
+	      0); /* no transaction */
 	CHECK_EQ_INT(stage, TXACCEPT_DECODE);
 	CHECK_EQ_U64(txaccept_in_flight(&n), 50);
 	CHECK_EQ_U64(mempool_size(n.mempool), 0);
@@ -295,7 +307,8 @@ static void test_stop_admits(void)
 	txaccept_stop(&n);
 	CHECK(n.txaccept == NULL);
 	CHECK_EQ_INT(s.calls, 1);
-	CHECK_EQ_U64(mempool_size(n.mempool), 1); /* B's need A's nonces first: a gap; the relayed one is in */
+	CHECK_EQ_U64(mempool_size(n.mempool),
+		     1); /* B's need A's nonces first: a gap; the relayed one is in */
 	CHECK_EQ_INT(res[0].rc, ASSAY_ENONCE);
 	node_done(&n);
 }
@@ -306,9 +319,9 @@ struct prep_run {
 	struct node *n;
 	const struct encoded *e;
 	struct txaccept_prep *p;
-	int done;            /* atomic: the verdicts are in */
-	pthread_t preparer;  /* the thread that made p */
-	pthread_t verdict;   /* the one that ran done */
+	int done;           /* atomic: the verdicts are in */
+	pthread_t preparer; /* the thread that made p */
+	pthread_t verdict;  /* the one that ran done */
 };
 
 static void on_prep_done(void *arg)
@@ -360,19 +373,7 @@ static void test_prepared_outcomes(void)
 	size_t count;
 	CHECK_EQ_INT(txaccept_prep_admit(r.p, TXACCEPT_FROM_CLIENT, &res, &count), 0);
 	CHECK_EQ_U64(count, enc_a.n);
-	const uint8_t *ptrs[TXACCEPT_MAX_BATCH];
-	size_t lens[TXACCEPT_MAX_BATCH];
-	for (size_t i = 0; i < enc_a.n; i++) {
-		ptrs[i] = enc_a.b[i].data;
-		lens[i] = enc_a.b[i].len;
-	}
-	CHECK_EQ_INT(txaccept_submit_batch(&ref, ptrs, lens, enc_a.n, TXACCEPT_FROM_CLIENT, 2, want), 0);
-	for (size_t i = 0; i < enc_a.n; i++) {
-		CHECK_EQ_INT(res[i].rc, want[i].rc);
-		CHECK_EQ_INT(res[i].stage, want[i].stage);
-		CHECK_EQ_MEM(res[i].txid, want[i].txid, HASH_LEN);
-		CHECK(strcmp(res[i].err, want[i].err) == 0);
-	}
+	same_as_waiting(&ref, &enc_a, res, want);
 	CHECK_EQ_INT(res[202].rc, ASSAY_ESIG);
 	CHECK_EQ_U64(n.txs_rejected, ref.txs_rejected);
 	CHECK_EQ_U64(mempool_size(n.mempool), mempool_size(ref.mempool));

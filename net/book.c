@@ -110,6 +110,23 @@ static size_t slot_in(const net_book_t *b, int tried, size_t bucket, const uint8
 	return (tried ? NET_BOOK_NEW_SLOTS : 0) + bucket * NET_BOOK_BUCKET_SIZE + pos;
 }
 
+/* The tried slot an address takes: its own slot if free, else the first
+ * free slot of its bucket after it (wrapping), so that a bucket fills
+ * before anything in it is pushed out; a full bucket gives the address's
+ * own slot, whose occupant is then evicted (docs/p2p.md, the address book). */
+static size_t tried_slot(const net_book_t *b, const uint8_t ip[16], uint16_t port)
+{
+	size_t bucket = tried_bucket(b, ip, port);
+	size_t own = slot_in(b, 1, bucket, ip, port);
+	size_t first = NET_BOOK_NEW_SLOTS + bucket * NET_BOOK_BUCKET_SIZE;
+	for (size_t i = 0; i < NET_BOOK_BUCKET_SIZE; i++) {
+		size_t slot = first + (own - first + i) % NET_BOOK_BUCKET_SIZE;
+		if (!b->slots[slot].used)
+			return slot;
+	}
+	return own;
+}
+
 static struct net_book_entry *find_addr(net_book_t *b, const uint8_t ip[16], uint16_t port)
 {
 	for (size_t i = 0; i < NET_BOOK_MAX; i++)
@@ -219,7 +236,7 @@ void net_book_good(net_book_t *b, const uint8_t ip[16], uint16_t port, uint64_t 
 		return;
 	struct net_book_entry moving = *e;
 	clear_slot(b, e);
-	size_t slot = slot_in(b, 1, tried_bucket(b, ip, port), ip, port);
+	size_t slot = tried_slot(b, ip, port);
 	struct net_book_entry *occupant = &b->slots[slot];
 	if (occupant->used) {
 		/* the older tried entry goes back to the new table, over whatever
@@ -539,12 +556,13 @@ int net_book_save_peers(const net_book_t *b, const char *path)
 }
 
 /* Puts a loaded entry back in its slot (the key decides it); a slot taken
- * already (a file not written by us) keeps its first entry. */
+ * already (a full tried bucket, or a file not written by us) keeps its
+ * first entry. */
 static void place_loaded(net_book_t *b, struct net_book_entry *e)
 {
 	if (e->port == 0 || !routable(e->ip) || find_addr(b, e->ip, e->port))
 		return;
-	size_t slot = e->tried ? slot_in(b, 1, tried_bucket(b, e->ip, e->port), e->ip, e->port)
+	size_t slot = e->tried ? tried_slot(b, e->ip, e->port)
 			       : slot_in(b, 0, new_bucket(b, e->ip, e->source), e->ip, e->port);
 	if (!b->slots[slot].used)
 		put_entry(b, slot, e);

@@ -1,6 +1,7 @@
 /* Unit tests of the address book and ban list (net/book.c): add/refresh, a
  * flood from one source that cannot take the book over, stale entries
- * replaced, exponential backoff of failed dials and the tried table, the
+ * replaced, exponential backoff of failed dials and the tried table (a
+ * group's buckets fill before anything is evicted), the
  * addr rate budget, ban expiry, and the peers.dat / banlist.dat files
  * (round trip with key and backoff, version 1 still read, corruption refused). */
 #include <stdio.h>
@@ -340,12 +341,56 @@ static void test_files(void)
 	rmdir(dir);
 }
 
+/* Handshakes with addresses of one net group fill that group's
+ * NET_BOOK_TRIED_BUCKETS_PER_GROUP tried buckets before any of them is
+ * pushed out (a few peers on one subnet, or on loopback, all stay tried),
+ * and never more than those buckets hold; a restart keeps them. */
+static void test_tried_fill(void)
+{
+	char dir[256];
+	CHECK(make_tmpdir(dir, sizeof(dir), "tried") == 0);
+	char peers[300];
+	snprintf(peers, sizeof(peers), "%s/peers.dat", dir);
+	net_book_t *b = net_book_new(test_key);
+	uint8_t ip[16];
+	const uint32_t few = 40; /* at most 40 per bucket: none may be evicted */
+	for (uint32_t k = 1; k <= few; k++) {
+		ip_n(k, ip); /* 10.0.0.k: one group */
+		CHECK(net_book_add(b, ip, 2000, NOW_S, ip, NOW_MS) == 1);
+		net_book_good(b, ip, 2000, NOW_MS + k);
+	}
+	CHECK_EQ_U64(net_book_count_tried(b), few);
+	for (uint32_t k = 1; k <= few; k++) {
+		ip_n(k, ip);
+		const struct net_book_entry *e = net_book_find(b, ip, 2000);
+		CHECK(e && e->tried);
+	}
+	/* many more of the group: its two buckets fill, and no further */
+	for (uint32_t k = few + 1; k <= 600; k++) {
+		ip_n(k, ip);
+		if (net_book_add(b, ip, 2000, NOW_S, ip, NOW_MS) == 1)
+			net_book_good(b, ip, 2000, NOW_MS + k);
+	}
+	const uint64_t group_cap = (uint64_t)NET_BOOK_TRIED_BUCKETS_PER_GROUP * NET_BOOK_BUCKET_SIZE;
+	CHECK_EQ_U64(net_book_count_tried(b), group_cap);
+	CHECK(net_book_save_peers(b, peers) == 0);
+	net_book_t *r = net_book_new(test_key);
+	CHECK(net_book_load_peers(r, peers) == 0);
+	CHECK_EQ_U64(net_book_count_tried(r), group_cap);
+	CHECK_EQ_U64(net_book_count(r), net_book_count(b));
+	net_book_free(r);
+	net_book_free(b);
+	unlink(peers);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN(test_addresses);
 	RUN(test_flood);
 	RUN(test_terrible);
 	RUN(test_backoff);
+	RUN(test_tried_fill);
 	RUN(test_budget);
 	RUN(test_bans);
 	RUN(test_files);

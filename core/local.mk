@@ -4,6 +4,7 @@ libassay_core_a_SOURCES = \
 	core/error.c core/error.h \
 	core/buf.c core/buf.h \
 	core/sha256.c core/sha256.h \
+	core/chacha.c core/chacha.h \
 	core/keys.c core/keys.h \
 	core/bech32.c core/bech32.h \
 	core/network.c core/network.h \
@@ -29,7 +30,7 @@ CLEANFILES += core/network_data.c
 EXTRA_DIST += core/network_embed.sh
 
 # Unit tests of core/ (tests/unit/test_<module>.c), run by make check.
-CORE_TESTS = tests/unit/test_buf tests/unit/test_sha256 tests/unit/test_keys tests/unit/test_bech32 tests/unit/test_merkle tests/unit/test_tx tests/unit/test_block \
+CORE_TESTS = tests/unit/test_buf tests/unit/test_sha256 tests/unit/test_chacha tests/unit/test_keys tests/unit/test_bech32 tests/unit/test_merkle tests/unit/test_tx tests/unit/test_block \
 	tests/unit/test_ledger tests/unit/test_vrf tests/unit/test_network tests/unit/test_log
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
@@ -37,6 +38,8 @@ tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
 tests_unit_test_buf_LDADD = $(CORE_LIBS)
 tests_unit_test_sha256_SOURCES = tests/unit/test_sha256.c
 tests_unit_test_sha256_LDADD = $(CORE_LIBS)
+tests_unit_test_chacha_SOURCES = tests/unit/test_chacha.c tests/unit/test.h
+tests_unit_test_chacha_LDADD = $(CORE_LIBS)
 tests_unit_test_keys_SOURCES = tests/unit/test_keys.c
 tests_unit_test_keys_LDADD = $(CORE_LIBS)
 tests_unit_test_bech32_SOURCES = tests/unit/test_bech32.c

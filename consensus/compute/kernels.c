@@ -12,12 +12,12 @@
 #define KERNEL_X86 1 /* the AVX2 and VNNI forms of the small-tile recompute are built */
 #endif
 
-#include <openssl/evp.h>
 
 #include "consensus/compute/field.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/compute/mlp.h"
 #include "core/buf.h"
+#include "core/chacha.h"
 #include "core/error.h"
 #include "core/merkle.h"
 
@@ -116,12 +116,16 @@ static int is_bias_input(const struct job_shape *s, unsigned id)
 	return s->kind == JOB_MLP_I8 && id > 0 && (id - 1) % 2 == 1;
 }
 
-/* The stream of (seed, id) is the ChaCha20 keystream (RFC 8439: 96-bit
- * all-zero nonce, 32-bit block counter from 0) under the key
- * H_tag("assay/expand", seed || u8 id). ChaCha20 is specified, fast with
- * SIMD and seekable by block counter, so a validator expands only the rows
- * and columns of the tiles it checks. */
+/* The stream of (seed, id) is the ChaCha8 keystream (ChaCha of RFC 8439
+ * with 8 rounds: 96-bit all-zero nonce, 32-bit block counter from 0) under
+ * the key H_tag("assay/expand", seed || u8 id), docs/compute.md §2. ChaCha
+ * is specified, fast with SIMD and seekable by block counter, so a
+ * validator expands only the rows and columns of the tiles it checks;
+ * 8 rounds rather than 20 because that expansion is most of a spot-check. */
 #define CHACHA_BLOCK 64
+#define EXPAND_ROUNDS 8
+
+static int simd_allowed = 2; /* the highest form used: 0 portable, 1 AVX2, 2 AVX-512 */
 
 static void expand_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HASH_LEN])
 {
@@ -131,19 +135,14 @@ static void expand_key(const uint8_t seed[HASH_LEN], uint8_t id, uint8_t key[HAS
 	hash_tagged("assay/expand", in, sizeof(in), key);
 }
 
-/* OpenSSL's ChaCha20 (its IV is the RFC 8439 block: u32 LE counter ||
- * 96-bit nonce) has AVX2/AVX-512 code paths; fetched once. Each thread keeps
- * its own cipher context and a scratch buffer for tile checks (struct
- * kernel_thread): creating a context per call cost more than expanding an
- * 8x8 tile's rows and columns. Threads never share them, so consensus code
- * may check tiles on several threads; the key's destructor frees them when
- * a thread ends. */
-static EVP_CIPHER *chacha;
+/* Each thread keeps a scratch buffer for tile checks and the stream keys it
+ * used last (struct kernel_thread). Threads never share them, so consensus
+ * code may check tiles on several threads; the key's destructor frees them
+ * when a thread ends. */
 static pthread_key_t thread_key;
-static pthread_once_t chacha_once = PTHREAD_ONCE_INIT;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 
 struct kernel_thread {
-	EVP_CIPHER_CTX *ctx; /* this thread's ChaCha20 context, re-keyed per call */
 	uint8_t *scratch;    /* tile check inputs; kept while <= SCRATCH_KEEP bytes */
 	size_t scratch_cap;  /* bytes at scratch */
 	struct {
@@ -157,31 +156,25 @@ struct kernel_thread {
 static void thread_free(void *p)
 {
 	struct kernel_thread *t = p;
-	EVP_CIPHER_CTX_free(t->ctx);
 	free(t->scratch);
 	free(t);
 }
 
-static void chacha_fetch(void)
+static void thread_key_make(void)
 {
-	chacha = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-	if (!chacha || pthread_key_create(&thread_key, thread_free) != 0)
-		abort(); /* no ChaCha20 (or no thread key): inputs cannot be expanded */
+	if (pthread_key_create(&thread_key, thread_free) != 0)
+		abort(); /* no thread key: per-thread state cannot be kept */
 }
 
 /* This thread's state, made on first use (NULL only when out of memory). */
 static struct kernel_thread *thread_state(void)
 {
-	pthread_once(&chacha_once, chacha_fetch);
+	pthread_once(&thread_once, thread_key_make);
 	struct kernel_thread *t = pthread_getspecific(thread_key);
 	if (t)
 		return t;
 	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->ctx = EVP_CIPHER_CTX_new();
-	if (!t->ctx || pthread_setspecific(thread_key, t) != 0) {
-		EVP_CIPHER_CTX_free(t->ctx);
+	if (t && pthread_setspecific(thread_key, t) != 0) {
 		free(t);
 		return NULL;
 	}
@@ -191,18 +184,7 @@ static struct kernel_thread *thread_state(void)
 /* out[0..n) = keystream from block `block` on (n need not be whole blocks). */
 static void chacha_stream(const uint8_t key[HASH_LEN], uint32_t block, uint8_t *out, size_t n)
 {
-	struct kernel_thread *t = thread_state();
-	uint8_t iv[16] = {0};
-	le32_put(iv, block);
-	if (!t || !EVP_EncryptInit_ex2(t->ctx, chacha, key, iv, NULL))
-		abort(); /* allocation failure in a void, pure function */
-	memset(out, 0, n);
-	while (n) {
-		int chunk = n > (1u << 30) ? 1 << 30 : (int)n, outl = 0;
-		EVP_EncryptUpdate(t->ctx, out, &outl, out, chunk);
-		out += chunk;
-		n -= (size_t)chunk;
-	}
+	chacha_keystream_at(key, EXPAND_ROUNDS, block, out, n, simd_allowed);
 }
 
 /* expand_key, remembered per thread and input id: a validator expands the
@@ -653,8 +635,6 @@ static void tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32
 	tile_dots(a, b, nr, nc, k, out);
 }
 #endif
-
-static int simd_allowed = 2; /* the highest form used: 0 portable, 1 AVX2, 2 AVX-512 */
 
 void kernel_simd_enable(int level)
 {

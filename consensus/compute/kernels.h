@@ -56,8 +56,9 @@ uint64_t kernel_output_bytes(const struct job_shape *s);
 unsigned kernel_input_count(const struct job_shape *s);
 uint64_t kernel_input_bytes(const struct job_shape *s, unsigned id);
 
-/* Bytes [off, off+n) of the expansion stream of (seed, id): the ChaCha20
- * keystream (RFC 8439, zero nonce, counter from 0) under the key
+/* Bytes [off, off+n) of the expansion stream of (seed, id): the ChaCha8
+ * keystream (ChaCha of RFC 8439 with 8 rounds, zero nonce, counter from 0,
+ * core/chacha.h) under the key
  * H_tag("assay/expand", seed || u8 id). Inputs stay below 2^32 blocks
  * (max_dim <= 2^17, so at most 2^34 bytes). */
 void kernel_expand(const uint8_t seed[HASH_LEN], uint8_t id, uint64_t off, uint8_t *out, size_t n);
@@ -164,9 +165,11 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
  * if the tile is larger. */
 int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uint8_t *tile, uint32_t nr,
 			  uint32_t nc, uint32_t k);
-/* Caps the vector forms kernel_freivalds and kernel_tile_recompute use
- * where the CPU has them: 0 portable, 1 up to AVX2, 2 up to AVX-512 (F for
- * Freivalds, BW + VNNI for the recompute; the default). All compute the same integers; tests run every level. */
+/* Caps the vector forms kernel_freivalds, kernel_tile_recompute and the
+ * input expansion use where the CPU has them: 0 portable, 1 up to AVX2, 2
+ * up to AVX-512 (F for Freivalds and the expansion, BW + VNNI for the
+ * recompute; the default). All compute the same integers and bytes; tests
+ * run every level. */
 void kernel_simd_enable(int level);
 /* Checks tile i (output bytes) of a job against its inputs: for matmul
  * recompute (tiles of <= KERNEL_RECOMPUTE_MAX entries) or Freivalds with

@@ -1,0 +1,295 @@
+/* The ChaCha keystream (see chacha.h). The SIMD paths keep one state word
+ * of 8 or 16 consecutive blocks per vector register (block i's counter in
+ * lane i), run the rounds lane-wise, and transpose the words back into
+ * blocks before storing: the layout of the fast ChaCha implementations,
+ * written here from the specification. Not for: anything but keystream. */
+#include <string.h>
+#if defined(__x86_64__) && !defined(ASSAY_NO_SIMD) /* ASSAY_NO_SIMD: portable build */
+#include <immintrin.h>
+#define CHACHA_X86 1
+#endif
+
+#include "core/buf.h"
+#include "core/chacha.h"
+
+/* "expand 32-byte k" as four little-endian words (RFC 8439 §2.3). */
+static const uint32_t sigma[4] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
+
+static void initial_state(const uint8_t key[CHACHA_KEY_LEN], uint32_t block, uint32_t s[16])
+{
+	memcpy(s, sigma, sizeof(sigma));
+	for (int i = 0; i < 8; i++)
+		s[4 + i] = le32_get(key + 4 * i);
+	s[12] = block;
+	s[13] = s[14] = s[15] = 0; /* the nonce */
+}
+
+#define ROTL32(v, c) (((v) << (c)) | ((v) >> (32 - (c))))
+#define QUARTER(a, b, c, d)                      \
+	do {                                     \
+		a += b, d ^= a, d = ROTL32(d, 16); \
+		c += d, b ^= c, b = ROTL32(b, 12); \
+		a += b, d ^= a, d = ROTL32(d, 8);  \
+		c += d, b ^= c, b = ROTL32(b, 7);  \
+	} while (0)
+
+/* One 64-byte block of the keystream of state s. */
+static void block_portable(const uint32_t s[16], unsigned rounds, uint8_t out[CHACHA_BLOCK_LEN])
+{
+	uint32_t x[16];
+	memcpy(x, s, sizeof(x));
+	for (unsigned r = 0; r < rounds; r += 2) {
+		QUARTER(x[0], x[4], x[8], x[12]); /* columns */
+		QUARTER(x[1], x[5], x[9], x[13]);
+		QUARTER(x[2], x[6], x[10], x[14]);
+		QUARTER(x[3], x[7], x[11], x[15]);
+		QUARTER(x[0], x[5], x[10], x[15]); /* diagonals */
+		QUARTER(x[1], x[6], x[11], x[12]);
+		QUARTER(x[2], x[7], x[8], x[13]);
+		QUARTER(x[3], x[4], x[9], x[14]);
+	}
+	for (int i = 0; i < 16; i++)
+		le32_put(out + 4 * i, x[i] + s[i]);
+}
+#undef QUARTER
+
+#ifdef CHACHA_X86
+/* The rounds on vectors of one word per block: V is the vector type, ADD,
+ * XOR and ROT its operations. Shared by both SIMD paths. */
+#define VQUARTER(a, b, c, d)                              \
+	do {                                              \
+		a = ADD(a, b), d = XOR(d, a), d = ROT16(d); \
+		c = ADD(c, d), b = XOR(b, c), b = ROT(b, 12); \
+		a = ADD(a, b), d = XOR(d, a), d = ROT8(d);  \
+		c = ADD(c, d), b = XOR(b, c), b = ROT(b, 7);  \
+	} while (0)
+#define VROUNDS(x, rounds)                                  \
+	for (unsigned r = 0; r < (rounds); r += 2) {        \
+		VQUARTER(x[0], x[4], x[8], x[12]);          \
+		VQUARTER(x[1], x[5], x[9], x[13]);          \
+		VQUARTER(x[2], x[6], x[10], x[14]);         \
+		VQUARTER(x[3], x[7], x[11], x[15]);         \
+		VQUARTER(x[0], x[5], x[10], x[15]);         \
+		VQUARTER(x[1], x[6], x[11], x[12]);         \
+		VQUARTER(x[2], x[7], x[8], x[13]);          \
+		VQUARTER(x[3], x[4], x[9], x[14]);          \
+	}
+
+/* Words w[4q..4q+3] of a vector per word become, in each 128-bit lane L,
+ * u[j] = (w0, w1, w2, w3) of block 4L + j: the 4 x 4 transposes inside
+ * lanes that both paths start their output with. */
+#define LANE_TRANSPOSE(UNLO32, UNHI32, UNLO64, UNHI64, w, u)        \
+	do {                                                        \
+		__typeof__(w[0]) t0 = UNLO32(w[0], w[1]), t1 = UNHI32(w[0], w[1]); \
+		__typeof__(w[0]) t2 = UNLO32(w[2], w[3]), t3 = UNHI32(w[2], w[3]); \
+		u[0] = UNLO64(t0, t2), u[1] = UNHI64(t0, t2);       \
+		u[2] = UNLO64(t1, t3), u[3] = UNHI64(t1, t3);       \
+	} while (0)
+
+#define ADD _mm256_add_epi32
+#define XOR _mm256_xor_si256
+#define ROT(v, c) _mm256_or_si256(_mm256_slli_epi32(v, c), _mm256_srli_epi32(v, 32 - (c)))
+#define ROT16(v) _mm256_shuffle_epi8(v, rot16)
+#define ROT8(v) _mm256_shuffle_epi8(v, rot8)
+/* Blocks block..block+7 into out[0..512). */
+__attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], unsigned rounds, uint8_t *out)
+{
+	const __m256i rot16 = _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6,
+					       7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+	const __m256i rot8 = _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7,
+					      4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
+	/* The input words are broadcast again for the final add rather than
+	 * kept: the sixteen words take every register there is. */
+	const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i x[16];
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm256_set1_epi32((int)s[i]);
+	x[12] = _mm256_add_epi32(x[12], lanes);
+	VROUNDS(x, rounds)
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm256_add_epi32(x[i], _mm256_set1_epi32((int)s[i]));
+	x[12] = _mm256_add_epi32(x[12], lanes);
+	/* u[q][j], lane L: words 4q..4q+3 of block 4L + j */
+	__m256i u[4][4];
+	for (int q = 0; q < 4; q++)
+		LANE_TRANSPOSE(_mm256_unpacklo_epi32, _mm256_unpackhi_epi32, _mm256_unpacklo_epi64,
+			       _mm256_unpackhi_epi64, (x + 4 * q), u[q]);
+	for (int j = 0; j < 4; j++) {
+		uint8_t *lo = out + 64 * j, *hi = out + 64 * (4 + j);
+		_mm256_storeu_si256((__m256i *)lo, _mm256_permute2x128_si256(u[0][j], u[1][j], 0x20));
+		_mm256_storeu_si256((__m256i *)(lo + 32), _mm256_permute2x128_si256(u[2][j], u[3][j], 0x20));
+		_mm256_storeu_si256((__m256i *)hi, _mm256_permute2x128_si256(u[0][j], u[1][j], 0x31));
+		_mm256_storeu_si256((__m256i *)(hi + 32), _mm256_permute2x128_si256(u[2][j], u[3][j], 0x31));
+	}
+}
+#undef ADD
+#undef XOR
+#undef ROT
+#undef ROT16
+#undef ROT8
+
+#define ADD _mm512_add_epi32
+#define XOR _mm512_xor_si512
+#define ROT(v, c) _mm512_rol_epi32(v, c)
+#define ROT16(v) _mm512_rol_epi32(v, 16)
+#define ROT8(v) _mm512_rol_epi32(v, 8)
+/* Blocks block..block+15 into out[0..1024). */
+__attribute__((target("avx512f"))) static void blocks16_avx512(const uint32_t s[16], unsigned rounds,
+							       uint8_t *out)
+{
+	/* As in the AVX2 path, the input words are broadcast again at the end:
+	 * kept, they and the state would take all 32 registers. */
+	const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	__m512i x[16];
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm512_set1_epi32((int)s[i]);
+	x[12] = _mm512_add_epi32(x[12], lanes);
+	VROUNDS(x, rounds)
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm512_add_epi32(x[i], _mm512_set1_epi32((int)s[i]));
+	x[12] = _mm512_add_epi32(x[12], lanes);
+	__m512i u[4][4];
+	for (int q = 0; q < 4; q++)
+		LANE_TRANSPOSE(_mm512_unpacklo_epi32, _mm512_unpackhi_epi32, _mm512_unpacklo_epi64,
+			       _mm512_unpackhi_epi64, (x + 4 * q), u[q]);
+	/* Block 4L + j is lane L of u[0][j], u[1][j], u[2][j], u[3][j]: a 4 x 4
+	 * transpose of 128-bit lanes. */
+	for (int j = 0; j < 4; j++) {
+		__m512i p0 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0x44); /* u0 L0, L1, u1 L0, L1 */
+		__m512i p1 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0xee); /* u0 L2, L3, u1 L2, L3 */
+		__m512i q0 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0x44);
+		__m512i q1 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0xee);
+		_mm512_storeu_si512(out + 64 * j, _mm512_shuffle_i32x4(p0, q0, 0x88));        /* L0 */
+		_mm512_storeu_si512(out + 64 * (4 + j), _mm512_shuffle_i32x4(p0, q0, 0xdd));  /* L1 */
+		_mm512_storeu_si512(out + 64 * (8 + j), _mm512_shuffle_i32x4(p1, q1, 0x88));  /* L2 */
+		_mm512_storeu_si512(out + 64 * (12 + j), _mm512_shuffle_i32x4(p1, q1, 0xdd)); /* L3 */
+	}
+}
+/* Two 16-block batches with their rounds interleaved: one batch's four
+ * quarter rounds are dependency chains too short to fill the vector
+ * units, and the 32 words fit the 32 registers (every step is in place). */
+#define VQUARTER2(a, b, c, d, e, f, g, h)                                     \
+	do {                                                                  \
+		a = ADD(a, b), e = ADD(e, f), d = XOR(d, a), h = XOR(h, e);   \
+		d = ROT16(d), h = ROT16(h), c = ADD(c, d), g = ADD(g, h);     \
+		b = XOR(b, c), f = XOR(f, g), b = ROT(b, 12), f = ROT(f, 12); \
+		a = ADD(a, b), e = ADD(e, f), d = XOR(d, a), h = XOR(h, e);   \
+		d = ROT8(d), h = ROT8(h), c = ADD(c, d), g = ADD(g, h);       \
+		b = XOR(b, c), f = XOR(f, g), b = ROT(b, 7), f = ROT(f, 7);   \
+	} while (0)
+#define Q2(i, j, k, l) VQUARTER2(x[i], x[j], x[k], x[l], y[i], y[j], y[k], y[l])
+static inline __attribute__((target("avx512f"), always_inline)) void
+store16_avx512(__m512i x[16], const uint32_t s[16], __m512i lanes, uint8_t *out)
+{
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm512_add_epi32(x[i], _mm512_set1_epi32((int)s[i]));
+	x[12] = _mm512_add_epi32(x[12], lanes);
+	__m512i u[4][4];
+	for (int q = 0; q < 4; q++)
+		LANE_TRANSPOSE(_mm512_unpacklo_epi32, _mm512_unpackhi_epi32, _mm512_unpacklo_epi64,
+			       _mm512_unpackhi_epi64, (x + 4 * q), u[q]);
+	for (int j = 0; j < 4; j++) {
+		__m512i p0 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0x44);
+		__m512i p1 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0xee);
+		__m512i q0 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0x44);
+		__m512i q1 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0xee);
+		_mm512_storeu_si512(out + 64 * j, _mm512_shuffle_i32x4(p0, q0, 0x88));
+		_mm512_storeu_si512(out + 64 * (4 + j), _mm512_shuffle_i32x4(p0, q0, 0xdd));
+		_mm512_storeu_si512(out + 64 * (8 + j), _mm512_shuffle_i32x4(p1, q1, 0x88));
+		_mm512_storeu_si512(out + 64 * (12 + j), _mm512_shuffle_i32x4(p1, q1, 0xdd));
+	}
+}
+/* Blocks block..block+31 into out[0..2048). */
+__attribute__((target("avx512f"))) static void blocks32_avx512(const uint32_t s[16], unsigned rounds,
+							       uint8_t *out)
+{
+	const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m512i lanes16 = _mm512_add_epi32(lanes, _mm512_set1_epi32(16));
+	__m512i x[16], y[16];
+	for (int i = 0; i < 16; i++)
+		x[i] = y[i] = _mm512_set1_epi32((int)s[i]);
+	x[12] = _mm512_add_epi32(x[12], lanes);
+	y[12] = _mm512_add_epi32(y[12], lanes16);
+	for (unsigned r = 0; r < rounds; r += 2) {
+		Q2(0, 4, 8, 12);
+		Q2(1, 5, 9, 13);
+		Q2(2, 6, 10, 14);
+		Q2(3, 7, 11, 15);
+		Q2(0, 5, 10, 15);
+		Q2(1, 6, 11, 12);
+		Q2(2, 7, 8, 13);
+		Q2(3, 4, 9, 14);
+	}
+	store16_avx512(x, s, lanes, out);
+	store16_avx512(y, s, lanes16, out + 16 * CHACHA_BLOCK_LEN);
+}
+#undef Q2
+#undef VQUARTER2
+#undef ADD
+#undef XOR
+#undef ROT
+#undef ROT16
+#undef ROT8
+#undef LANE_TRANSPOSE
+#undef VROUNDS
+#undef VQUARTER
+#endif
+
+int chacha_level(int max_level)
+{
+#ifdef CHACHA_X86
+	__builtin_cpu_init();
+	if (max_level >= CHACHA_AVX512 && __builtin_cpu_supports("avx512f"))
+		return CHACHA_AVX512;
+	if (max_level >= CHACHA_AVX2 && __builtin_cpu_supports("avx2"))
+		return CHACHA_AVX2;
+#else
+	(void)max_level;
+#endif
+	return CHACHA_PORTABLE;
+}
+
+void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block, uint8_t *out,
+			 size_t n, int max_level)
+{
+	uint32_t s[16];
+	initial_state(key, block, s);
+	int level = chacha_level(max_level);
+	uint8_t tail[32 * CHACHA_BLOCK_LEN];
+	while (n) {
+		/* the widest pass that the blocks left fill, one block at a time
+		 * at the end, so that a short request costs no wasted blocks */
+		size_t left = (n + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN, per = 1;
+		if (level >= CHACHA_AVX512 && left >= 32)
+			per = 32;
+		else if (level >= CHACHA_AVX512 && left >= 16)
+			per = 16;
+		else if (level >= CHACHA_AVX2 && left >= 8)
+			per = 8;
+		size_t bytes = per * CHACHA_BLOCK_LEN;
+		uint8_t *dst = n >= bytes ? out : tail; /* tail: the cut last block */
+#ifdef CHACHA_X86
+		if (per == 32)
+			blocks32_avx512(s, rounds, dst);
+		else if (per == 16)
+			blocks16_avx512(s, rounds, dst);
+		else if (per == 8)
+			blocks8_avx2(s, rounds, dst);
+		else
+#endif
+			block_portable(s, rounds, dst);
+		if (dst == tail) {
+			memcpy(out, tail, n);
+			break;
+		}
+		s[12] += (uint32_t)per;
+		out += bytes;
+		n -= bytes;
+	}
+}
+
+void chacha_keystream(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block, uint8_t *out,
+		      size_t n)
+{
+	chacha_keystream_at(key, rounds, block, out, n, CHACHA_AVX512);
+}

@@ -42,28 +42,10 @@ static double sodium_verify_rate(void)
 	return bench_verify_rate(&keys, 0, REF_VERIFIES);
 }
 
-static void *verify_thread(void *arg)
-{
-	*(double *)arg = bench_verify_rate(&keys, 0, REF_VERIFIES);
-	return NULL;
-}
-
-/* The bare verify rate of nthreads threads at once, summed: what this
- * machine's CPUs give together right now (less than nthreads x the 1-core
- * rate when others share them). */
+/* The bare verify rate of nthreads threads at once (bench_util.h). */
 static double sodium_verify_rate_all(int nthreads)
 {
-	pthread_t t[MAX_CONNS];
-	double r[MAX_CONNS], sum = 0;
-	if (nthreads > MAX_CONNS)
-		nthreads = MAX_CONNS;
-	for (int i = 0; i < nthreads; i++)
-		pthread_create(&t[i], NULL, verify_thread, &r[i]);
-	for (int i = 0; i < nthreads; i++) {
-		pthread_join(t[i], NULL);
-		sum += r[i];
-	}
-	return sum;
+	return bench_verify_rate_all(&keys, nthreads, REF_VERIFIES);
 }
 
 /* One client: its requests, HTTP head and body each, prepared before the

@@ -6,6 +6,7 @@
 #ifndef ASSAY_BENCH_UTIL_H
 #define ASSAY_BENCH_UTIL_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,39 @@ static inline double bench_verify_rate(const struct bench_keys *keys, size_t k, 
 		if (sig_verify(keys->pk[k], msg, sizeof(msg), sig) != 0)
 			abort();
 	return verifies / (bench_now() - t0);
+}
+
+#define BENCH_MAX_VERIFY_THREADS 64
+
+struct bench_verify_arg { const struct bench_keys *keys; int verifies; double rate; };
+
+static inline void *bench_verify_thread(void *arg)
+{
+	struct bench_verify_arg *a = arg;
+	a->rate = bench_verify_rate(a->keys, 0, a->verifies);
+	return NULL;
+}
+
+/* The bare verify rate of nthreads threads at once, summed: what this
+ * machine's CPUs give together right now (less than nthreads x the 1-core
+ * rate when others share them), the fair reference of a run on nthreads. */
+static inline double bench_verify_rate_all(const struct bench_keys *keys, int nthreads, int verifies)
+{
+	pthread_t t[BENCH_MAX_VERIFY_THREADS];
+	struct bench_verify_arg a[BENCH_MAX_VERIFY_THREADS];
+	double sum = 0;
+	if (nthreads > BENCH_MAX_VERIFY_THREADS)
+		nthreads = BENCH_MAX_VERIFY_THREADS;
+	for (int i = 0; i < nthreads; i++) {
+		a[i] = (struct bench_verify_arg){.keys = keys, .verifies = verifies};
+		if (pthread_create(&t[i], NULL, bench_verify_thread, &a[i]) != 0)
+			abort();
+	}
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		sum += a[i].rate;
+	}
+	return sum;
 }
 
 /* n keys from seeds 0, 1, 2, ... (the index in the seed's first bytes). */

@@ -249,13 +249,27 @@ int chacha_level(int max_level)
 	return CHACHA_PORTABLE;
 }
 
+/* per blocks (1, 8, 16 or 32, as chacha_level allows) from state s into dst. */
+static void blocks(const uint32_t s[16], unsigned rounds, size_t per, uint8_t *dst)
+{
+#ifdef CHACHA_X86
+	if (per == 32)
+		blocks32_avx512(s, rounds, dst);
+	else if (per == 16)
+		blocks16_avx512(s, rounds, dst);
+	else if (per == 8)
+		blocks8_avx2(s, rounds, dst);
+	else
+#endif
+		block_portable(s, rounds, dst);
+}
+
 void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block, uint8_t *out,
 			 size_t n, int max_level)
 {
 	uint32_t s[16];
 	initial_state(key, block, s);
 	int level = chacha_level(max_level);
-	uint8_t tail[32 * CHACHA_BLOCK_LEN];
 	while (n) {
 		/* the widest pass that the blocks left fill, one block at a time
 		 * at the end, so that a short request costs no wasted blocks */
@@ -267,21 +281,13 @@ void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uin
 		else if (level >= CHACHA_AVX2 && left >= 8)
 			per = 8;
 		size_t bytes = per * CHACHA_BLOCK_LEN;
-		uint8_t *dst = n >= bytes ? out : tail; /* tail: the cut last block */
-#ifdef CHACHA_X86
-		if (per == 32)
-			blocks32_avx512(s, rounds, dst);
-		else if (per == 16)
-			blocks16_avx512(s, rounds, dst);
-		else if (per == 8)
-			blocks8_avx2(s, rounds, dst);
-		else
-#endif
-			block_portable(s, rounds, dst);
-		if (dst == tail) {
+		if (n < bytes) { /* the last pass, cut: through a buffer */
+			uint8_t tail[32 * CHACHA_BLOCK_LEN];
+			blocks(s, rounds, per, tail);
 			memcpy(out, tail, n);
-			break;
+			return;
 		}
+		blocks(s, rounds, per, out);
 		s[12] += (uint32_t)per;
 		out += bytes;
 		n -= bytes;

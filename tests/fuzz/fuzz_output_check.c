@@ -8,7 +8,7 @@
  * output, so that `make check` runs it.
  * fuzz-sources: wallet/output_check.c consensus/compute/kernels.c core/merkle.c
  * fuzz-sources: consensus/compute/mlp.c consensus/compute/field.c
- * fuzz-sources: core/sha256.c core/error.c core/buf.c
+ * fuzz-sources: core/sha256.c core/chacha.c core/error.c core/buf.c
  * fuzz-libs: -lcrypto
  */
 #include <stdint.h>

@@ -811,6 +811,53 @@ static void gemm_case(uint32_t m, uint32_t n, uint32_t k, int threads)
 	free(fast);
 }
 
+/* Two callers at once: one runs on the backend's resident threads, the
+ * other starts threads of its own; both get the exact product, call after
+ * call, with thread counts that leave resident threads idle. */
+struct gemm_caller {
+	const int8_t *A, *Bt;
+	const int32_t *ref;
+	uint32_t m, n, k;
+	int threads, same;
+};
+
+static void *gemm_caller_run(void *arg)
+{
+	struct gemm_caller *g = arg;
+	int32_t *out = malloc(sizeof(int32_t) * g->m * g->n);
+	g->same = out != NULL;
+	for (int rep = 0; rep < 20 && g->same; rep++) {
+		int threads = 1 + (g->threads + rep) % 4;
+		g->same = backend_cpu_matmul_i8(g->A, g->Bt, out, g->m, g->n, g->k, threads) == 0 &&
+			  memcmp(out, g->ref, sizeof(int32_t) * g->m * g->n) == 0;
+	}
+	free(out);
+	return NULL;
+}
+
+static void test_backend_gemm_concurrent(void)
+{
+	uint32_t m = 70, n = 90, k = 700;
+	int8_t *A = malloc((size_t)m * k), *Bt = malloc((size_t)n * k);
+	int32_t *ref = malloc(sizeof(int32_t) * m * n);
+	fill_i8(A, (size_t)m * k);
+	fill_i8(Bt, (size_t)n * k);
+	kernel_matmul_ref(A, Bt, ref, m, n, k);
+	struct gemm_caller g[2];
+	pthread_t tid[2];
+	for (int i = 0; i < 2; i++) {
+		g[i] = (struct gemm_caller){.A = A, .Bt = Bt, .ref = ref, .m = m, .n = n, .k = k, .threads = i};
+		CHECK(pthread_create(&tid[i], NULL, gemm_caller_run, &g[i]) == 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(g[i].same);
+	}
+	free(A);
+	free(Bt);
+	free(ref);
+}
+
 static void test_backend_gemm(void)
 {
 	gemm_case(1, 1, 1, 1);
@@ -893,5 +940,6 @@ int main(void)
 	RUN(test_mlp_check);
 	RUN(test_mlp_bounds);
 	RUN(test_backend_gemm);
+	RUN(test_backend_gemm_concurrent);
 	return test_report("test_kernels");
 }

@@ -133,18 +133,11 @@ __attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], u
 #define ROT(v, c) _mm512_rol_epi32(v, c)
 #define ROT16(v) _mm512_rol_epi32(v, 16)
 #define ROT8(v) _mm512_rol_epi32(v, 8)
-/* Blocks block..block+15 into out[0..1024). */
-__attribute__((target("avx512f"))) static void blocks16_avx512(const uint32_t s[16], unsigned rounds,
-							       uint8_t *out)
+/* The final add and the transposes of a 16-block batch x (counters
+ * s[12] + lanes), stored as 16 blocks at out. */
+static inline __attribute__((target("avx512f"), always_inline)) void
+store16_avx512(__m512i x[16], const uint32_t s[16], __m512i lanes, uint8_t *out)
 {
-	/* As in the AVX2 path, the input words are broadcast again at the end:
-	 * kept, they and the state would take all 32 registers. */
-	const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	__m512i x[16];
-	for (int i = 0; i < 16; i++)
-		x[i] = _mm512_set1_epi32((int)s[i]);
-	x[12] = _mm512_add_epi32(x[12], lanes);
-	VROUNDS(x, rounds)
 	for (int i = 0; i < 16; i++)
 		x[i] = _mm512_add_epi32(x[i], _mm512_set1_epi32((int)s[i]));
 	x[12] = _mm512_add_epi32(x[12], lanes);
@@ -159,12 +152,27 @@ __attribute__((target("avx512f"))) static void blocks16_avx512(const uint32_t s[
 		__m512i p1 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0xee); /* u0 L2, L3, u1 L2, L3 */
 		__m512i q0 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0x44);
 		__m512i q1 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0xee);
-		_mm512_storeu_si512(out + 64 * j, _mm512_shuffle_i32x4(p0, q0, 0x88));        /* L0 */
-		_mm512_storeu_si512(out + 64 * (4 + j), _mm512_shuffle_i32x4(p0, q0, 0xdd));  /* L1 */
-		_mm512_storeu_si512(out + 64 * (8 + j), _mm512_shuffle_i32x4(p1, q1, 0x88));  /* L2 */
-		_mm512_storeu_si512(out + 64 * (12 + j), _mm512_shuffle_i32x4(p1, q1, 0xdd)); /* L3 */
+		_mm512_storeu_si512(out + 64 * j, _mm512_shuffle_i32x4(p0, q0, 0x88));
+		_mm512_storeu_si512(out + 64 * (4 + j), _mm512_shuffle_i32x4(p0, q0, 0xdd));
+		_mm512_storeu_si512(out + 64 * (8 + j), _mm512_shuffle_i32x4(p1, q1, 0x88));
+		_mm512_storeu_si512(out + 64 * (12 + j), _mm512_shuffle_i32x4(p1, q1, 0xdd));
 	}
 }
+/* Blocks block..block+15 into out[0..1024). */
+__attribute__((target("avx512f"))) static void blocks16_avx512(const uint32_t s[16], unsigned rounds,
+							       uint8_t *out)
+{
+	/* As in the AVX2 path, the input words are broadcast again at the end:
+	 * kept, they and the state would take all 32 registers. */
+	const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	__m512i x[16];
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm512_set1_epi32((int)s[i]);
+	x[12] = _mm512_add_epi32(x[12], lanes);
+	VROUNDS(x, rounds)
+	store16_avx512(x, s, lanes, out);
+}
+
 /* Two 16-block batches with their rounds interleaved: one batch's four
  * quarter rounds are dependency chains too short to fill the vector
  * units, and the 32 words fit the 32 registers (every step is in place). */
@@ -178,27 +186,6 @@ __attribute__((target("avx512f"))) static void blocks16_avx512(const uint32_t s[
 		b = XOR(b, c), f = XOR(f, g), b = ROT(b, 7), f = ROT(f, 7);   \
 	} while (0)
 #define Q2(i, j, k, l) VQUARTER2(x[i], x[j], x[k], x[l], y[i], y[j], y[k], y[l])
-static inline __attribute__((target("avx512f"), always_inline)) void
-store16_avx512(__m512i x[16], const uint32_t s[16], __m512i lanes, uint8_t *out)
-{
-	for (int i = 0; i < 16; i++)
-		x[i] = _mm512_add_epi32(x[i], _mm512_set1_epi32((int)s[i]));
-	x[12] = _mm512_add_epi32(x[12], lanes);
-	__m512i u[4][4];
-	for (int q = 0; q < 4; q++)
-		LANE_TRANSPOSE(_mm512_unpacklo_epi32, _mm512_unpackhi_epi32, _mm512_unpacklo_epi64,
-			       _mm512_unpackhi_epi64, (x + 4 * q), u[q]);
-	for (int j = 0; j < 4; j++) {
-		__m512i p0 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0x44);
-		__m512i p1 = _mm512_shuffle_i32x4(u[0][j], u[1][j], 0xee);
-		__m512i q0 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0x44);
-		__m512i q1 = _mm512_shuffle_i32x4(u[2][j], u[3][j], 0xee);
-		_mm512_storeu_si512(out + 64 * j, _mm512_shuffle_i32x4(p0, q0, 0x88));
-		_mm512_storeu_si512(out + 64 * (4 + j), _mm512_shuffle_i32x4(p0, q0, 0xdd));
-		_mm512_storeu_si512(out + 64 * (8 + j), _mm512_shuffle_i32x4(p1, q1, 0x88));
-		_mm512_storeu_si512(out + 64 * (12 + j), _mm512_shuffle_i32x4(p1, q1, 0xdd));
-	}
-}
 /* Blocks block..block+31 into out[0..2048). */
 __attribute__((target("avx512f"))) static void blocks32_avx512(const uint32_t s[16], unsigned rounds,
 							       uint8_t *out)

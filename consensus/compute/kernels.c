@@ -12,7 +12,6 @@
 #define KERNEL_X86 1 /* the AVX2 and VNNI forms of the small-tile recompute are built */
 #endif
 
-
 #include "consensus/compute/field.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/compute/mlp.h"

@@ -554,15 +554,12 @@ static void run_jobs(void *(*fn)(void *), struct gemm_job *jobs, int nt)
 	}
 	while (pool.helpers < nt - 1) {
 		pthread_t tid;
-		pthread_attr_t attr;
-		int ok = pthread_attr_init(&attr) == 0;
-		ok = ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0;
-		pool.start_generation[pool.helpers + 1] = pool.generation; /* only bumped under busy */
-		ok = ok && pthread_create(&tid, &attr, pool_helper, (void *)(intptr_t)(pool.helpers + 1)) == 0;
-		pthread_attr_destroy(&attr);
-		if (!ok)
+		int self = pool.helpers + 1;
+		pool.start_generation[self] = pool.generation; /* only bumped under busy */
+		if (pthread_create(&tid, NULL, pool_helper, (void *)(intptr_t)self) != 0)
 			break;
-		pool.helpers++;
+		pthread_detach(tid);
+		pool.helpers = self;
 	}
 	int helped = pool.helpers < nt - 1 ? pool.helpers : nt - 1;
 	pool.fn = fn;

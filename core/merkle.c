@@ -110,3 +110,72 @@ int merkle_verify(const uint8_t leaf[HASH_LEN], size_t i, size_t n,
 	}
 	return (sn == 0 && memcmp(r, root, HASH_LEN) == 0) ? 0 : ASSAY_ESIG;
 }
+
+/* One level up a path of a perfect tree: the sibling goes left where the
+ * node's index has bit `level` set, as merkle_verify orients it there. */
+static void climb(const uint8_t node[HASH_LEN], size_t index, size_t level, const uint8_t sibling[HASH_LEN],
+		  uint8_t up[HASH_LEN])
+{
+	if (index >> level & 1)
+		merkle_node_hash(sibling, node, up);
+	else
+		merkle_node_hash(node, sibling, up);
+}
+
+void merkle_verify_batch(const struct merkle_claim *claims, size_t count, size_t n, const uint8_t root[HASH_LEN],
+			 uint8_t *ok)
+{
+	size_t d = 0;
+	while (d < MERKLE_MAX_DEPTH && ((size_t)1 << d) < n)
+		d++;
+	if (n == 0 || (n & (n - 1)) != 0 || count > MERKLE_BATCH_MAX) {
+		/* RFC 6962's unbalanced trees orient some levels by their right
+		 * edge: no sharing there */
+		for (size_t j = 0; j < count; j++)
+			ok[j] = merkle_verify(claims[j].leaf, claims[j].index, n, claims[j].path, claims[j].depth,
+					      root) == 0;
+		return;
+	}
+	size_t order[MERKLE_BATCH_MAX];
+	for (size_t j = 0; j < count; j++) { /* insertion sort by index: k is small */
+		size_t at = j;
+		while (at > 0 && claims[order[at - 1]].index > claims[j].index) {
+			order[at] = order[at - 1];
+			at--;
+		}
+		order[at] = j;
+	}
+	/* nodes[L]: the last accepted path's node at level L (0 the leaf, d the root) */
+	uint8_t nodes[MERKLE_MAX_DEPTH + 1][HASH_LEN], cur[MERKLE_MAX_DEPTH + 1][HASH_LEN];
+	const struct merkle_claim *last = NULL;
+	for (size_t o = 0; o < count; o++) {
+		const struct merkle_claim *c = &claims[order[o]];
+		if (c->index >= n || c->depth != d) { /* merkle_verify rejects these */
+			ok[order[o]] = 0;
+			continue;
+		}
+		size_t meet = d, level = 0;
+		if (last) {
+			meet = 0;
+			for (size_t x = c->index ^ last->index; x; x >>= 1)
+				meet++;
+		}
+		memcpy(cur[0], c->leaf, HASH_LEN);
+		for (; level < meet; level++)
+			climb(cur[level], c->index, level, c->path[level], cur[level + 1]);
+		int accepted;
+		if (last && memcmp(cur[meet], nodes[meet], HASH_LEN) == 0 &&
+		    memcmp(c->path + meet, last->path + meet, (d - meet) * HASH_LEN) == 0) {
+			accepted = 1; /* the levels above meet hash as last's did */
+		} else {
+			for (; level < d; level++)
+				climb(cur[level], c->index, level, c->path[level], cur[level + 1]);
+			accepted = memcmp(cur[d], root, HASH_LEN) == 0;
+		}
+		ok[order[o]] = (uint8_t)accepted;
+		if (accepted) {
+			memcpy(nodes, cur, (level + 1) * HASH_LEN);
+			last = c;
+		}
+	}
+}

@@ -26,4 +26,25 @@ int merkle_proof(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t i,
 int merkle_verify(const uint8_t leaf[HASH_LEN], size_t i, size_t n,
 		  const uint8_t (*path)[HASH_LEN], size_t depth, const uint8_t root[HASH_LEN]);
 
+/* One audit path of a batch: the leaf hash at index, its bottom-up path. */
+struct merkle_claim {
+	uint8_t leaf[HASH_LEN];
+	size_t index;
+	const uint8_t (*path)[HASH_LEN];
+	size_t depth;
+};
+
+#define MERKLE_BATCH_MAX 256 /* claims a batch shares work across; more are verified one by one */
+
+/* Verifies claims[0..count) against the root of a tree of n leaves:
+ * ok[j] = 1 exactly when merkle_verify would return 0 for claim j, else 0.
+ * Where n is a power of two, two paths taken in index order meet at the
+ * level of the highest bit their indices differ in; a path whose lower
+ * part hashes to the node a verified path has there, and whose siblings
+ * above it are that path's, would hash to the same root, so its upper
+ * levels are not hashed again. The outcome is merkle_verify's for each
+ * claim; only the work differs. */
+void merkle_verify_batch(const struct merkle_claim *claims, size_t count, size_t n, const uint8_t root[HASH_LEN],
+			 uint8_t *ok);
+
 #endif

@@ -647,33 +647,65 @@ static int charge(const struct compute_env *env, unsigned __int128 units, uint64
 	return 0;
 }
 
-/* 0 if proof t of tile t->index verifies against root; ASSAY_ENOMEM is
- * ours, any other code a wrong proof. An mlp leaf binds the tile's
- * pre-activation digest P_i (docs/compute.md §3): a reveal carries the
- * pre-activations it hashes to, a dispute the 32-byte digest itself. */
-static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const uint8_t root[HASH_LEN],
-		    int dispute)
+/* The leaf of proof t of tile t->index into leaf: 0, ASSAY_EINVALID for a
+ * tile or pre-activations of the wrong length, or ASSAY_ENOMEM (ours). An
+ * mlp leaf binds the tile's pre-activation digest P_i (docs/compute.md §3):
+ * a reveal carries the pre-activations it hashes to, a dispute the 32-byte
+ * digest itself. */
+static int proof_leaf(const struct job_shape *s, const struct tile_proof *t, int dispute, uint8_t leaf[HASH_LEN])
 {
-	uint32_t tiles = kernel_tile_count(s);
-	if (t->index >= tiles || t->tile_len != kernel_tile_bytes(s, t->index))
+	if (t->index >= kernel_tile_count(s) || t->tile_len != kernel_tile_bytes(s, t->index))
 		return ASSAY_EINVALID;
-	uint8_t leaf[HASH_LEN];
 	if (s->kind != JOB_MLP_I8) {
 		if (t->pre_len)
 			return ASSAY_EINVALID;
 		kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
-	} else {
-		uint8_t digest[HASH_LEN];
-		if (dispute ? t->pre_len != HASH_LEN : t->pre_len != mlp_tile_pre_bytes(s, t->index))
-			return ASSAY_EINVALID;
-		if (dispute)
-			memcpy(digest, t->pre, HASH_LEN);
-		else
-			mlp_pre_digest(t->pre, t->pre_len, digest);
-		if (mlp_tile_leaf(t->index, t->tile, t->tile_len, digest, leaf))
-			return ASSAY_ENOMEM;
+		return 0;
 	}
-	return merkle_verify(leaf, t->index, tiles, t->path, t->depth, root) ? ASSAY_ESIG : 0;
+	uint8_t digest[HASH_LEN];
+	if (dispute ? t->pre_len != HASH_LEN : t->pre_len != mlp_tile_pre_bytes(s, t->index))
+		return ASSAY_EINVALID;
+	if (dispute)
+		memcpy(digest, t->pre, HASH_LEN);
+	else
+		mlp_pre_digest(t->pre, t->pre_len, digest);
+	return mlp_tile_leaf(t->index, t->tile, t->tile_len, digest, leaf) ? ASSAY_ENOMEM : 0;
+}
+
+/* 0 if proof t verifies against root; ASSAY_ENOMEM is ours, any other code
+ * a wrong proof. */
+static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const uint8_t root[HASH_LEN],
+		    int dispute)
+{
+	uint8_t leaf[HASH_LEN];
+	int err = proof_leaf(s, t, dispute, leaf);
+	if (err)
+		return err;
+	return merkle_verify(leaf, t->index, kernel_tile_count(s), t->path, t->depth, root) ? ASSAY_ESIG : 0;
+}
+
+/* proof_ok of every tile of a reveal into verdict[], the Merkle paths
+ * verified as one batch (merkle_verify_batch: each verdict is the one
+ * proof_ok would give, the hashes its paths share above where they meet
+ * computed once). */
+static void reveal_proofs(const struct job_shape *s, const struct job_reveal_payload *p, int verdict[])
+{
+	struct merkle_claim claims[JOB_MAX_SAMPLES];
+	uint32_t of[JOB_MAX_SAMPLES];
+	uint8_t ok[JOB_MAX_SAMPLES];
+	size_t n = 0;
+	for (uint32_t i = 0; i < p->count; i++) {
+		const struct tile_proof *t = &p->tiles[i];
+		if ((verdict[i] = proof_leaf(s, t, 0, claims[n].leaf)) != 0)
+			continue;
+		claims[n].index = t->index;
+		claims[n].path = t->path;
+		claims[n].depth = t->depth;
+		of[n++] = i;
+	}
+	merkle_verify_batch(claims, n, kernel_tile_count(s), p->root, ok);
+	for (size_t q = 0; q < n; q++)
+		verdict[of[q]] = ok[q] ? 0 : ASSAY_ESIG;
 }
 
 /* ---- transactions ---- */
@@ -1024,11 +1056,12 @@ static int reveal_admit(const struct compute_env *env, const struct job_reveal_p
 		units += compute_reveal_fixed_units(shape);
 	if ((err = charge(env, units, gas_limit, res)))
 		return err;
-	for (uint32_t i = 0; i < p->count; i++) {
-		int bad = proof_ok(shape, &p->tiles[i], p->root, 0);
-		if (bad == ASSAY_ENOMEM)
-			return bad;
-		if (bad)
+	int verdict[JOB_MAX_SAMPLES];
+	reveal_proofs(shape, p, verdict);
+	for (uint32_t i = 0; i < p->count; i++) { /* the first bad tile in the reveal's order decides */
+		if (verdict[i] == ASSAY_ENOMEM)
+			return verdict[i];
+		if (verdict[i])
 			return reject(res, ASSAY_ESIG, "tile %u: length, pre-activations or Merkle proof do not match the root",
 				      p->tiles[i].index);
 	}

@@ -1,7 +1,8 @@
 /* Unit tests for core/merkle.c: the RFC 6962 reference tree of the
  * certificate-transparency project (roots of its first 1..8 leaves, audit
  * paths), and for every n in 1..64 a proof of every index that verifies and
- * fails once anything in it is changed. */
+ * fails once anything in it is changed; merkle_verify_batch gives
+ * merkle_verify's verdict on every claim of batches with altered ones. */
 #include <stdlib.h>
 
 #include "core/buf.h"
@@ -142,11 +143,77 @@ static void test_all_proofs(void)
 		fprintf(stderr, "  %d altered proofs accepted\n", bad_accept);
 }
 
+/* Batches over trees of 1..1024 leaves (powers of two share work; the
+ * others take the one-by-one path), about a third of the claims altered in
+ * one of the ways a reveal can be wrong: leaf, index (also one shared with
+ * another claim), depth, or one sibling at any level, below or above the
+ * level where the claim meets its neighbour. Every verdict must be
+ * merkle_verify's own. */
+static void test_batch_matches_verify(void)
+{
+	enum { MAX_N = 1024, PER = 70 };
+	uint8_t(*leaves)[HASH_LEN] = malloc(MAX_N * HASH_LEN);
+	uint8_t(*paths)[MERKLE_MAX_DEPTH + 1][HASH_LEN] = malloc(PER * sizeof(*paths));
+	for (int i = 0; i < MAX_N; i++) {
+		uint8_t data[3] = {(uint8_t)i, (uint8_t)(i >> 8), 0x5c};
+		merkle_leaf_hash(data, sizeof(data), leaves[i]);
+	}
+	static const size_t sizes[] = {1, 2, 3, 8, 64, 100, 256, 1024, 1000};
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	int differ = 0, honest_rejected = 0, altered = 0;
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t n = sizes[si];
+		uint8_t root[HASH_LEN];
+		merkle_root((const uint8_t(*)[HASH_LEN])leaves, n, root);
+		for (int round = 0; round < 40; round++) {
+			struct merkle_claim c[PER];
+			int bent[PER];
+			size_t drawn = 0;
+			size_t count = 1 + (size_t)(round * 7) % PER;
+			for (size_t j = 0; j < count; j++) {
+				rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+				size_t i = (size_t)(rng % n);
+				if (j && rng % 11 == 0)
+					i = drawn; /* the same tile twice */
+				drawn = i;
+				merkle_proof((const uint8_t(*)[HASH_LEN])leaves, n, i, paths[j], &c[j].depth);
+				memcpy(c[j].leaf, leaves[i], HASH_LEN);
+				c[j].index = i;
+				c[j].path = (const uint8_t(*)[HASH_LEN])paths[j];
+				bent[j] = (int)(rng >> 20) % 9;
+				switch (bent[j]) {
+				case 0: c[j].leaf[rng >> 40 & 31] ^= 4; break;
+				case 1: c[j].index = (i + 1 + (rng >> 30) % n) % (n + 1); break;
+				case 2: if (c[j].depth) paths[j][(rng >> 33) % c[j].depth][rng >> 50 & 31] ^= 0x80; break;
+				case 3: c[j].depth += (rng >> 35 & 1) || !c[j].depth ? 1 : (size_t)-1; break;
+				default: bent[j] = -1; /* honest */
+				}
+				altered += bent[j] >= 0;
+			}
+			uint8_t ok[PER];
+			merkle_verify_batch(c, count, n, root, ok);
+			for (size_t j = 0; j < count; j++) {
+				int want = merkle_verify(c[j].leaf, c[j].index, n, c[j].path, c[j].depth, root) == 0;
+				differ += ok[j] != want;
+				honest_rejected += bent[j] < 0 && !ok[j];
+			}
+		}
+	}
+	CHECK(differ == 0);
+	CHECK(honest_rejected == 0);
+	CHECK(altered > 500);
+	if (differ)
+		fprintf(stderr, "  %d batch verdicts differ from merkle_verify\n", differ);
+	free(leaves);
+	free(paths);
+}
+
 int main(void)
 {
 	hash_reference_leaves();
 	RUN(test_reference_roots);
 	RUN(test_reference_paths);
 	RUN(test_all_proofs);
+	RUN(test_batch_matches_verify);
 	return test_report("test_merkle");
 }

@@ -86,26 +86,86 @@ static void block_portable(const uint32_t s[16], unsigned rounds, uint8_t out[CH
 		u[2] = UNLO64(t1, t3), u[3] = UNHI64(t1, t3);       \
 	} while (0)
 
-#define ADD _mm256_add_epi32
-#define XOR _mm256_xor_si256
-#define ROT(v, c) _mm256_or_si256(_mm256_slli_epi32(v, c), _mm256_srli_epi32(v, 32 - (c)))
-#define ROT16(v) _mm256_shuffle_epi8(v, rot16)
-#define ROT8(v) _mm256_shuffle_epi8(v, rot8)
+/* The AVX2 rounds in assembly. GCC 12 kept the sixteen state vectors and
+ * the two byte-shuffle masks in the sixteen ymm registers there are by
+ * spilling some of them every round, and ran a double round in about 60
+ * cycles. Here word i of the state stays in ymm<i> for i = 1..15; word 0
+ * lives in memory as the operand of its adds, the masks are memory
+ * operands, and ymm0 is every temporary (the core renames it, so the four
+ * quarter rounds still run side by side). AT&T order: source first.
+ *   AROT: a += b, d ^= a, d = d <<< 16 or 8 (a byte shuffle); AROT0 with
+ *         a = word 0 in memory
+ *   CROT: c += d, b ^= c, b = b <<< n (two shifts and an or) */
+#define AROT(a, b, d, mask)                                   \
+	"vpaddd %%ymm" #b ", %%ymm" #a ", %%ymm" #a "\n\t"    \
+	"vpxor %%ymm" #a ", %%ymm" #d ", %%ymm" #d "\n\t"     \
+	"vpshufb " mask ", %%ymm" #d ", %%ymm" #d "\n\t"
+#define AROT0(b, d, mask)                                     \
+	"vpaddd (%[x]), %%ymm" #b ", %%ymm0\n\t"              \
+	"vmovdqa %%ymm0, (%[x])\n\t"                          \
+	"vpxor %%ymm0, %%ymm" #d ", %%ymm" #d "\n\t"          \
+	"vpshufb " mask ", %%ymm" #d ", %%ymm" #d "\n\t"
+#define CROT(b, c, d, n)                                      \
+	"vpaddd %%ymm" #d ", %%ymm" #c ", %%ymm" #c "\n\t"    \
+	"vpxor %%ymm" #c ", %%ymm" #b ", %%ymm" #b "\n\t"     \
+	"vpslld $" #n ", %%ymm" #b ", %%ymm0\n\t"             \
+	"vpsrld $(32-" #n "), %%ymm" #b ", %%ymm" #b "\n\t"   \
+	"vpor %%ymm0, %%ymm" #b ", %%ymm" #b "\n\t"
+/* The quarter rounds (0, b0, c0, d0), (1, b1, c1, d1), (2, ...), (3, ...)
+ * side by side. */
+#define HALF(b0, c0, d0, b1, c1, d1, b2, c2, d2, b3, c3, d3)                                   \
+	AROT0(b0, d0, "%[r16]") AROT(1, b1, d1, "%[r16]")                                        \
+	AROT(2, b2, d2, "%[r16]") AROT(3, b3, d3, "%[r16]")                                      \
+	CROT(b0, c0, d0, 12) CROT(b1, c1, d1, 12) CROT(b2, c2, d2, 12) CROT(b3, c3, d3, 12) \
+	AROT0(b0, d0, "%[r8]") AROT(1, b1, d1, "%[r8]")                                          \
+	AROT(2, b2, d2, "%[r8]") AROT(3, b3, d3, "%[r8]")                                        \
+	CROT(b0, c0, d0, 7) CROT(b1, c1, d1, 7) CROT(b2, c2, d2, 7) CROT(b3, c3, d3, 7)
+#define LOAD(i) "vmovdqa " #i "*32(%[x]), %%ymm" #i "\n\t"
+#define STORE(i) "vmovdqa %%ymm" #i ", " #i "*32(%[x])\n\t"
+
+/* (rounds + 1) / 2 double rounds on x[0..16), as VROUNDS runs them. */
+__attribute__((target("avx2"))) static void rounds8_avx2(__m256i x[16], unsigned rounds)
+{
+	static const uint8_t masks[2][32] __attribute__((aligned(32))) = {
+		{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+		 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}, /* <<< 16 */
+		{3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+		 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14}, /* <<< 8 */
+	};
+	unsigned doubles = (rounds + 1) / 2;
+	if (!doubles)
+		return;
+	__asm__ volatile(
+		LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7) LOAD(8)
+		LOAD(9) LOAD(10) LOAD(11) LOAD(12) LOAD(13) LOAD(14) LOAD(15)
+		"1:\n\t"
+		HALF(4, 8, 12, 5, 9, 13, 6, 10, 14, 7, 11, 15) /* columns */
+		HALF(5, 10, 15, 6, 11, 12, 7, 8, 13, 4, 9, 14) /* diagonals */
+		"dec %[n]\n\t"
+		"jnz 1b\n\t"
+		STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8)
+		STORE(9) STORE(10) STORE(11) STORE(12) STORE(13) STORE(14) STORE(15)
+		: [n] "+r"(doubles)
+		: [x] "r"(x), [r16] "m"(masks[0]), [r8] "m"(masks[1])
+		: "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+		  "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+#undef STORE
+#undef LOAD
+#undef HALF
+#undef CROT
+#undef AROT0
+#undef AROT
+
 /* Blocks block..block+7 into out[0..512). */
 __attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], unsigned rounds, uint8_t *out)
 {
-	const __m256i rot16 = _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6,
-					       7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-	const __m256i rot8 = _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7,
-					      4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
-	/* The input words are broadcast again for the final add rather than
-	 * kept: the sixteen words take every register there is. */
 	const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	__m256i x[16];
 	for (int i = 0; i < 16; i++)
 		x[i] = _mm256_set1_epi32((int)s[i]);
 	x[12] = _mm256_add_epi32(x[12], lanes);
-	VROUNDS(x, rounds)
+	rounds8_avx2(x, rounds);
 	for (int i = 0; i < 16; i++)
 		x[i] = _mm256_add_epi32(x[i], _mm256_set1_epi32((int)s[i]));
 	x[12] = _mm256_add_epi32(x[12], lanes);
@@ -122,12 +182,6 @@ __attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], u
 		_mm256_storeu_si256((__m256i *)(hi + 32), _mm256_permute2x128_si256(u[2][j], u[3][j], 0x31));
 	}
 }
-#undef ADD
-#undef XOR
-#undef ROT
-#undef ROT16
-#undef ROT8
-
 #define ADD _mm512_add_epi32
 #define XOR _mm512_xor_si512
 #define ROT(v, c) _mm512_rol_epi32(v, c)

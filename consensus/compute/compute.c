@@ -650,9 +650,11 @@ static int charge(const struct compute_env *env, unsigned __int128 units, uint64
 /* The leaf of proof t of tile t->index into leaf: 0, ASSAY_EINVALID for a
  * tile or pre-activations of the wrong length, or ASSAY_ENOMEM (ours). An
  * mlp leaf binds the tile's pre-activation digest P_i (docs/compute.md §3):
- * a reveal carries the pre-activations it hashes to, a dispute the 32-byte
- * digest itself. */
-static int proof_leaf(const struct job_shape *s, const struct tile_proof *t, int dispute, uint8_t leaf[HASH_LEN])
+ * a reveal carries the pre-activations it hashes to (their digest in
+ * `digest` where the caller has it already), a dispute the 32-byte digest
+ * itself. */
+static int proof_leaf(const struct job_shape *s, const struct tile_proof *t, int dispute,
+		      const uint8_t *digest, uint8_t leaf[HASH_LEN])
 {
 	if (t->index >= kernel_tile_count(s) || t->tile_len != kernel_tile_bytes(s, t->index))
 		return ASSAY_EINVALID;
@@ -662,13 +664,15 @@ static int proof_leaf(const struct job_shape *s, const struct tile_proof *t, int
 		kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
 		return 0;
 	}
-	uint8_t digest[HASH_LEN];
+	uint8_t own[HASH_LEN];
 	if (dispute ? t->pre_len != HASH_LEN : t->pre_len != mlp_tile_pre_bytes(s, t->index))
 		return ASSAY_EINVALID;
-	if (dispute)
-		memcpy(digest, t->pre, HASH_LEN);
-	else
-		mlp_pre_digest(t->pre, t->pre_len, digest);
+	if (dispute) {
+		digest = t->pre;
+	} else if (!digest) {
+		mlp_pre_digest(t->pre, t->pre_len, own);
+		digest = own;
+	}
 	return mlp_tile_leaf(t->index, t->tile, t->tile_len, digest, leaf) ? ASSAY_ENOMEM : 0;
 }
 
@@ -678,10 +682,36 @@ static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const
 		    int dispute)
 {
 	uint8_t leaf[HASH_LEN];
-	int err = proof_leaf(s, t, dispute, leaf);
+	int err = proof_leaf(s, t, dispute, NULL, leaf);
 	if (err)
 		return err;
 	return merkle_verify(leaf, t->index, kernel_tile_count(s), t->path, t->depth, root) ? ASSAY_ESIG : 0;
+}
+
+/* The pre-activation digests of an mlp reveal's tiles, two at a time where
+ * two in a row carry pre-activations of one length (the most hashing a
+ * reveal check does: docs/compute.md §6.1a); have[i] is 0 for a tile whose
+ * length proof_leaf will refuse. */
+static void reveal_digests(const struct job_shape *s, const struct job_reveal_payload *p,
+			   uint8_t (*digest)[HASH_LEN], uint8_t *have)
+{
+	uint32_t prev = UINT32_MAX; /* a tile waiting for a partner */
+	for (uint32_t i = 0; i < p->count; i++) {
+		const struct tile_proof *t = &p->tiles[i];
+		have[i] = t->index < kernel_tile_count(s) && t->pre_len == mlp_tile_pre_bytes(s, t->index);
+		if (!have[i])
+			continue;
+		if (prev != UINT32_MAX && p->tiles[prev].pre_len == t->pre_len) {
+			mlp_pre_digest2(p->tiles[prev].pre, t->pre, t->pre_len, digest[prev], digest[i]);
+			prev = UINT32_MAX;
+		} else {
+			if (prev != UINT32_MAX)
+				mlp_pre_digest(p->tiles[prev].pre, p->tiles[prev].pre_len, digest[prev]);
+			prev = i;
+		}
+	}
+	if (prev != UINT32_MAX)
+		mlp_pre_digest(p->tiles[prev].pre, p->tiles[prev].pre_len, digest[prev]);
 }
 
 /* proof_ok of every tile of a reveal into verdict[], the Merkle paths
@@ -691,12 +721,15 @@ static int proof_ok(const struct job_shape *s, const struct tile_proof *t, const
 static void reveal_proofs(const struct job_shape *s, const struct job_reveal_payload *p, int verdict[])
 {
 	struct merkle_claim claims[JOB_MAX_SAMPLES];
+	uint8_t digest[JOB_MAX_SAMPLES][HASH_LEN], have[JOB_MAX_SAMPLES] = {0};
 	uint32_t of[JOB_MAX_SAMPLES];
 	uint8_t ok[JOB_MAX_SAMPLES];
 	size_t n = 0;
+	if (s->kind == JOB_MLP_I8)
+		reveal_digests(s, p, digest, have);
 	for (uint32_t i = 0; i < p->count; i++) {
 		const struct tile_proof *t = &p->tiles[i];
-		if ((verdict[i] = proof_leaf(s, t, 0, claims[n].leaf)) != 0)
+		if ((verdict[i] = proof_leaf(s, t, 0, have[i] ? digest[i] : NULL, claims[n].leaf)) != 0)
 			continue;
 		claims[n].index = t->index;
 		claims[n].path = t->path;

@@ -48,6 +48,11 @@ void mlp_pre_digest(const uint8_t *pre, size_t len, uint8_t digest[HASH_LEN])
 	hash_tagged("assay/mlp-pre", pre, len, digest);
 }
 
+void mlp_pre_digest2(const uint8_t *a, const uint8_t *b, size_t len, uint8_t da[HASH_LEN], uint8_t db[HASH_LEN])
+{
+	hash_tagged_x2("assay/mlp-pre", a, b, len, da, db);
+}
+
 int mlp_tile_leaf(uint32_t i, const uint8_t *out, size_t len, const uint8_t digest[HASH_LEN],
 		  uint8_t leaf[HASH_LEN])
 {
@@ -78,15 +83,24 @@ int mlp_pre_digests(const struct job_shape *s, const uint8_t *job_pre, uint8_t (
 {
 	uint32_t tiles = kernel_tile_count(s);
 	uint8_t(*d)[HASH_LEN] = malloc((size_t)tiles * HASH_LEN);
-	uint8_t *buf = malloc((size_t)mlp_pre_bytes(s, s->tile_rows));
+	size_t most = (size_t)mlp_pre_bytes(s, s->tile_rows); /* tile 0's: no tile has more */
+	uint8_t *buf = malloc(2 * most);
 	if (!d || !buf) {
 		free(d);
 		free(buf);
 		return ASSAY_ENOMEM;
 	}
-	for (uint32_t i = 0; i < tiles; i++) {
+	for (uint32_t i = 0; i < tiles;) { /* two at a time where two have one length */
+		size_t len = (size_t)mlp_tile_pre_bytes(s, i);
 		mlp_tile_pre_extract(s, job_pre, i, buf);
-		mlp_pre_digest(buf, (size_t)mlp_tile_pre_bytes(s, i), d[i]);
+		if (i + 1 < tiles && mlp_tile_pre_bytes(s, i + 1) == len) {
+			mlp_tile_pre_extract(s, job_pre, i + 1, buf + most);
+			mlp_pre_digest2(buf, buf + most, len, d[i], d[i + 1]);
+			i += 2;
+		} else {
+			mlp_pre_digest(buf, len, d[i]);
+			i++;
+		}
 	}
 	free(buf);
 	*digests = d;
@@ -304,6 +318,8 @@ void mlp_check_destroy(mlp_check_t *c)
 	free(c);
 }
 
+#define W_ROWS_BYTES (64 * 1024) /* mlp_check_create's share of W_l at a time */
+
 mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src *src,
 			      const uint8_t vec_seed[HASH_LEN])
 {
@@ -325,19 +341,23 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 	for (unsigned l = 0; l < s->layers && ok; l++) {
 		struct mlp_layer_vec *v = &c->layer[l];
 		uint32_t din = s->dims[l], dout = s->dims[l + 1];
-		uint64_t wl = kernel_input_bytes(s, 1 + 2 * l), bl = kernel_input_bytes(s, 2 + 2 * l);
+		uint64_t bl = kernel_input_bytes(s, 2 + 2 * l);
+		/* W_l is read W_ROWS_BYTES at a time (whole groups of four rows),
+		 * not whole: a buffer that stays in cache, and no pages to fault
+		 * in for a megabyte read once */
+		uint32_t rows = W_ROWS_BYTES / dout / 4 * 4;
+		rows = rows < 4 ? 4 : rows > din ? din : rows;
 		for (int q = 0; q < 3; q++)
 			v->r21[q] = malloc(sizeof(int64_t) * dout);
 		v->u_lo = malloc(sizeof(int64_t) * din);
 		v->u_hi = malloc(sizeof(int64_t) * din);
 		v->bias = malloc(bl);
-		W = malloc(wl);
+		W = malloc((size_t)rows * dout);
 		ok = v->r21[0] && v->r21[1] && v->r21[2] && v->u_lo && v->u_hi && v->bias && W;
 		if (!ok)
 			break;
 		kernel_src_read(src, s, 2 + 2 * l, 0, (uint8_t *)v->bias,
 				bl); /* int32 LE, the host's order */
-		kernel_src_read(src, s, 1 + 2 * l, 0, (uint8_t *)W, wl);
 		draw_vector(vec_seed, l + 1, dout, r);
 		for (uint32_t j = 0; j < dout; j++) {
 			r_lo[j] = (int64_t)(r[j] & FIELD_LIMB31);
@@ -346,14 +366,28 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 			v->r21[1][j] = (int64_t)(r[j] >> 21 & FIELD_LIMB21);
 			v->r21[2][j] = (int64_t)(r[j] >> 42);
 		}
-		/* u_l[i] = row i of W_l . r_l, from its two limb sums */
-		for (uint32_t i = 0; i < din; i++) {
-			int64_t sum[2];
-			field_dot2_i8(c->level, W + (size_t)i * dout, r_lo, r_hi, dout, sum);
-			uint64_t u =
-				field_mod_s128((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
-			v->u_lo[i] = (int64_t)(u & FIELD_LIMB31);
-			v->u_hi[i] = (int64_t)(u >> 31);
+		/* u_l[i] = row i of W_l . r_l, from its two limb sums, four rows
+		 * to a pass over the limbs */
+		for (uint32_t i0 = 0; i0 < din; i0 += rows) {
+			uint32_t nr = din - i0 < rows ? din - i0 : rows;
+			kernel_src_read(src, s, 1 + 2 * l, (uint64_t)i0 * dout, (uint8_t *)W, (size_t)nr * dout);
+			for (uint32_t i = 0; i < nr;) {
+				int64_t sum[4][2];
+				uint32_t q = nr - i >= 4 ? 4 : 1;
+				if (q == 4) {
+					const int8_t *x4[4] = {W + (size_t)i * dout, W + (size_t)(i + 1) * dout,
+							       W + (size_t)(i + 2) * dout, W + (size_t)(i + 3) * dout};
+					field_dot2x4_i8(c->level, x4, r_lo, r_hi, dout, sum);
+				} else {
+					field_dot2_i8(c->level, W + (size_t)i * dout, r_lo, r_hi, dout, sum[0]);
+				}
+				for (uint32_t e = 0; e < q; e++, i++) {
+					uint64_t u = field_mod_s128((__int128)sum[e][0] +
+								    (__int128)sum[e][1] * ((__int128)1 << 31));
+					v->u_lo[i0 + i] = (int64_t)(u & FIELD_LIMB31);
+					v->u_hi[i0 + i] = (int64_t)(u >> 31);
+				}
+			}
 		}
 		free(W);
 		W = NULL;

@@ -21,6 +21,9 @@ uint64_t mlp_pre_bytes(const struct job_shape *s, uint32_t nrows);
 uint64_t mlp_tile_pre_bytes(const struct job_shape *s, uint32_t i);
 /* P_i = H_tag("assay/mlp-pre", tile pre-activations). */
 void mlp_pre_digest(const uint8_t *pre, size_t len, uint8_t digest[HASH_LEN]);
+/* mlp_pre_digest of two tiles' pre-activations of one length, at once
+ * (hash_tagged_x2). */
+void mlp_pre_digest2(const uint8_t *a, const uint8_t *b, size_t len, uint8_t da[HASH_LEN], uint8_t db[HASH_LEN]);
 /* Tile i's leaf (kernels.h): H(0x00 || u32 LE i || out || digest). 0 or
  * ASSAY_ENOMEM. */
 int mlp_tile_leaf(uint32_t i, const uint8_t *out, size_t len, const uint8_t digest[HASH_LEN],

@@ -765,6 +765,38 @@ static void mlp_bounds_cases(void)
 		free(in[i]);
 }
 
+/* Inputs from a seed with W_1 larger than the part of it mlp_check_create
+ * reads at a time (300 x 260 bytes: two reads, the second 48 rows): every
+ * honest tile passes and a z one off is caught in every tile. */
+static void mlp_check_seeded_wide(void)
+{
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 5, .n = 7, .layers = 2, .dims = {300, 260, 7},
+			      .shifts = {9, 8}, .tile_rows = 1, .tile_cols = 7};
+	struct kernel_src src = {.from_seed = 1};
+	seed_of(src.seed, 21);
+	uint8_t *in[KERNEL_MAX_INPUTS], *out, *pre, vseed[HASH_LEN];
+	CHECK(kernel_src_load(&src, &s, in) == 0);
+	CHECK(mlp_compute_ref(&s, in, &out, &pre) == 0);
+	seed_of(vseed, 5);
+	mlp_check_t *mc = mlp_check_create(&s, &src, vseed);
+	CHECK(mc != NULL);
+	size_t plen = (size_t)mlp_tile_pre_bytes(&s, 0);
+	uint8_t *z = malloc(plen), tile[7];
+	for (uint32_t i = 0; mc && i < kernel_tile_count(&s); i++) {
+		kernel_tile_extract(&s, out, i, tile);
+		mlp_tile_pre_extract(&s, pre, i, z);
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, sizeof(tile), z, plen), 0);
+		add_i32(z + 4 * (i * 37 % 260), -1); /* a layer-1 z */
+		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, sizeof(tile), z, plen), ASSAY_EINVALID);
+	}
+	mlp_check_destroy(mc);
+	free(z);
+	free(out);
+	free(pre);
+	for (unsigned i = 0; i < kernel_input_count(&s); i++)
+		free(in[i]);
+}
+
 /* The portable, AVX2 and AVX-512 sums of the mlp check give the same
  * verdicts (levels the CPU lacks fall back to the next one down). */
 static void test_mlp_check(void)
@@ -772,6 +804,7 @@ static void test_mlp_check(void)
 	for (int level = 0; level <= 2; level++) {
 		mlp_simd_enable(level);
 		mlp_check_cases();
+		mlp_check_seeded_wide();
 	}
 }
 

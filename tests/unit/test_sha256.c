@@ -177,7 +177,7 @@ static void test_against_evp(void)
 		msg[i] = (uint8_t)rng_next();
 	sha256_stream_t *s = sha256_stream_new();
 	CHECK(s != NULL);
-	int bad_one = 0, bad_two = 0, bad_stream = 0, bad_tagged = 0;
+	int bad_one = 0, bad_two = 0, bad_stream = 0, bad_tagged = 0, bad_x2 = 0;
 	for (size_t n = 0; n <= MAX_LEN; n++) {
 		uint8_t want[HASH_LEN], got[HASH_LEN];
 		evp_sha256(msg, n, NULL, 0, NULL, 0, want);
@@ -207,8 +207,20 @@ static void test_against_evp(void)
 		sha256_stream_update(s, msg + k, n - k);
 		sha256_stream_final(s, got);
 		bad_tagged += memcmp(want, got, HASH_LEN) != 0;
+		/* two at once: this message and its reverse, tagged and not */
+		uint8_t rev[MAX_LEN], want_rev[HASH_LEN], got_rev[HASH_LEN];
+		for (size_t i = 0; i < n; i++)
+			rev[i] = msg[n - 1 - i];
+		evp_sha256(th, HASH_LEN, th, HASH_LEN, rev, n, want_rev);
+		hash_tagged_x2(pass_tag, msg, rev, n, got, got_rev);
+		bad_x2 += memcmp(want, got, HASH_LEN) != 0 || memcmp(want_rev, got_rev, HASH_LEN) != 0;
+		evp_sha256(msg, n, NULL, 0, NULL, 0, want);
+		evp_sha256(rev, n, NULL, 0, NULL, 0, want_rev);
+		hash_tagged_x2(NULL, msg, rev, n, got, got_rev);
+		bad_x2 += memcmp(want, got, HASH_LEN) != 0 || memcmp(want_rev, got_rev, HASH_LEN) != 0;
 	}
 	sha256_stream_free(s);
+	CHECK_EQ_INT(bad_x2, 0);
 	CHECK_EQ_INT(bad_one, 0);
 	CHECK_EQ_INT(bad_two, 0);
 	CHECK_EQ_INT(bad_stream, 0);

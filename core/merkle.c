@@ -21,6 +21,30 @@ void merkle_node_hash(const uint8_t l[HASH_LEN], const uint8_t r[HASH_LEN], uint
 	sha256(in, sizeof(in), out);
 }
 
+void merkle_node_hash2(const uint8_t l0[HASH_LEN], const uint8_t r0[HASH_LEN], const uint8_t l1[HASH_LEN],
+		       const uint8_t r1[HASH_LEN], uint8_t out0[HASH_LEN], uint8_t out1[HASH_LEN])
+{
+	uint8_t in[2][1 + 2 * HASH_LEN];
+	in[0][0] = in[1][0] = 0x01;
+	memcpy(in[0] + 1, l0, HASH_LEN);
+	memcpy(in[0] + 1 + HASH_LEN, r0, HASH_LEN);
+	memcpy(in[1] + 1, l1, HASH_LEN);
+	memcpy(in[1] + 1 + HASH_LEN, r1, HASH_LEN);
+	hash_tagged_x2(NULL, in[0], in[1], sizeof(in[0]), out0, out1);
+}
+
+void merkle_level_up(const uint8_t (*below)[HASH_LEN], size_t n, uint8_t (*up)[HASH_LEN])
+{
+	size_t k = 0;
+	for (; 4 * k + 3 < n; k++) /* up[2k], up[2k + 1] read nothing below 4k */
+		merkle_node_hash2(below[4 * k], below[4 * k + 1], below[4 * k + 2], below[4 * k + 3], up[2 * k],
+				  up[2 * k + 1]);
+	for (k *= 2; 2 * k + 1 < n; k++)
+		merkle_node_hash(below[2 * k], below[2 * k + 1], up[k]);
+	if (2 * k < n)
+		memmove(up[k], below[2 * k], HASH_LEN);
+}
+
 static size_t split_point(size_t n)
 {
 	assert(n >= 2); /* callers stop at one leaf */
@@ -31,10 +55,20 @@ static size_t split_point(size_t n)
 	return k;
 }
 
+#define LEVEL_ROOT_MAX 512 /* a subtree of at most this many leaves is hashed level by level */
+
 static void root_of(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t out[HASH_LEN])
 {
 	if (n == 1) {
 		memcpy(out, leaves[0], HASH_LEN);
+		return;
+	}
+	if (n <= LEVEL_ROOT_MAX) { /* bottom-up, two nodes at a time: the same tree */
+		uint8_t level[LEVEL_ROOT_MAX / 2][HASH_LEN];
+		merkle_level_up(leaves, n, level);
+		for (n = (n + 1) / 2; n > 1; n = (n + 1) / 2)
+			merkle_level_up((const uint8_t(*)[HASH_LEN])level, n, level);
+		memcpy(out, level[0], HASH_LEN);
 		return;
 	}
 	size_t k = split_point(n);

@@ -15,6 +15,15 @@
 
 void merkle_leaf_hash(const void *data, size_t n, uint8_t out[HASH_LEN]);
 void merkle_node_hash(const uint8_t l[HASH_LEN], const uint8_t r[HASH_LEN], uint8_t out[HASH_LEN]);
+/* Two nodes at once (hash_tagged_x2): out0 = node(l0, r0), out1 = node(l1,
+ * r1). The inputs are read before either output is written, so an output
+ * may overwrite an input. */
+void merkle_node_hash2(const uint8_t l0[HASH_LEN], const uint8_t r0[HASH_LEN], const uint8_t l1[HASH_LEN],
+		       const uint8_t r1[HASH_LEN], uint8_t out0[HASH_LEN], uint8_t out1[HASH_LEN]);
+/* Level l + 1 of a tree from level l's n nodes, as RFC 6962's shape gives
+ * it bottom-up: up[k] = node(below[2k], below[2k + 1]), a lone last node
+ * carried up unchanged; (n + 1) / 2 nodes. up may be below itself. */
+void merkle_level_up(const uint8_t (*below)[HASH_LEN], size_t n, uint8_t (*up)[HASH_LEN]);
 /* Root over n leaf hashes (already hashed with merkle_leaf_hash). */
 void merkle_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t root[HASH_LEN]);
 /* Audit path for leaf index i of n, as RFC 6962 PATH(m, D[n]): bottom-up

@@ -382,21 +382,25 @@ static void ctx_update(struct sha_ctx *c, const void *data, size_t n)
 		memcpy(c->buf, p, n);
 }
 
-/* §5.1.1: a 1 bit, zeros, and the length in bits as 64 big-endian bits. */
+/* §5.1.1: the last tail < 64 bytes of a message of total bytes, a 1 bit,
+ * zeros, and the length in bits as 64 big-endian bits, laid out in out;
+ * returns the blocks that makes (1, or 2 where the length does not fit). */
+static size_t pad_final(uint8_t out[2 * BLOCK_LEN], const uint8_t *tail, size_t n, uint64_t total)
+{
+	size_t blocks = n + 1 + 8 > BLOCK_LEN ? 2 : 1, end = blocks * BLOCK_LEN;
+	uint64_t bits = total * 8;
+	memmove(out, tail, n);
+	out[n] = 0x80;
+	memset(out + n + 1, 0, end - 8 - (n + 1));
+	be32_put(out + end - 8, (uint32_t)(bits >> 32));
+	be32_put(out + end - 4, (uint32_t)bits);
+	return blocks;
+}
+
 static void ctx_final(struct sha_ctx *c, uint8_t out[HASH_LEN])
 {
-	size_t fill = (size_t)(c->len % BLOCK_LEN);
-	uint64_t bits = c->len * 8;
-	c->buf[fill++] = 0x80;
-	if (fill > BLOCK_LEN - 8) {
-		memset(c->buf + fill, 0, BLOCK_LEN - fill);
-		compress(c->h, c->buf, 1);
-		fill = 0;
-	}
-	memset(c->buf + fill, 0, BLOCK_LEN - 8 - fill);
-	be32_put(c->buf + 56, (uint32_t)(bits >> 32));
-	be32_put(c->buf + 60, (uint32_t)bits);
-	compress(c->h, c->buf, 1);
+	uint8_t last[2 * BLOCK_LEN];
+	compress(c->h, last, pad_final(last, c->buf, (size_t)(c->len % BLOCK_LEN), c->len));
 	for (int i = 0; i < 8; i++)
 		be32_put(out + 4 * i, c->h[i]);
 }
@@ -485,12 +489,15 @@ void hash_tagged_x2(const char *tag, const void *a, const void *b, size_t n, uin
 	cb = ca;
 	size_t whole = n / BLOCK_LEN * BLOCK_LEN;
 	compress_x2(ca.h, cb.h, a, b, whole / BLOCK_LEN);
-	ca.len += whole;
-	cb.len += whole;
-	ctx_update(&ca, (const uint8_t *)a + whole, n - whole);
-	ctx_update(&cb, (const uint8_t *)b + whole, n - whole);
-	ctx_final(&ca, out_a);
-	ctx_final(&cb, out_b);
+	/* one length, so the same number of last blocks: those side by side too */
+	uint8_t last_a[2 * BLOCK_LEN], last_b[2 * BLOCK_LEN];
+	size_t blocks = pad_final(last_a, (const uint8_t *)a + whole, n - whole, ca.len + n);
+	pad_final(last_b, (const uint8_t *)b + whole, n - whole, cb.len + n);
+	compress_x2(ca.h, cb.h, last_a, last_b, blocks);
+	for (int i = 0; i < 8; i++) {
+		be32_put(out_a + 4 * i, ca.h[i]);
+		be32_put(out_b + 4 * i, cb.h[i]);
+	}
 }
 
 struct sha256_stream {

@@ -82,7 +82,7 @@ struct work_item {
 	uint8_t *pre;                  /* mlp: the whole job's pre-activations (mlp.h), kept with output */
 	uint8_t (*digests)[HASH_LEN];  /* mlp: every tile's pre-activation digest P_i */
 	outtree_t *tree;
-	uint8_t root[HASH_LEN], output_hash[HASH_LEN];
+	uint8_t root[HASH_LEN];
 	char txid[2 * HASH_LEN + 1];   /* the last commit or reveal we sent */
 	uint32_t upload_to;            /* tiles below this named by our job_chunks in flight (0: none) */
 	char upload_txid[2 * HASH_LEN + 1];
@@ -528,7 +528,7 @@ static int compute_item(struct worker *w, struct work_item *it)
 	}
 	if (w->cfg.predict && predict_and_grind(w, it) != 0)
 		return -1;
-	if (work_commit(s, it->output, it->pre, &it->tree, &it->digests, it->root, it->output_hash) != 0) {
+	if (work_commit(s, it->output, it->pre, &it->tree, &it->digests, it->root) != 0) {
 		log_error("job %.16s: out of memory building the Merkle tree", it->job_hex);
 		return -1;
 	}

@@ -32,12 +32,7 @@ outtree_t *outtree_build(uint8_t (*leaves)[HASH_LEN], size_t n)
 			outtree_destroy(t);
 			return NULL;
 		}
-		for (size_t k = 0; k < up; k++) {
-			if (2 * k + 1 < below)
-				merkle_node_hash(src[2 * k], src[2 * k + 1], dst[k]);
-			else
-				memcpy(dst[k], src[2 * k], HASH_LEN);
-		}
+		merkle_level_up((const uint8_t(*)[HASH_LEN])src, below, dst);
 		t->level[t->nlevels] = dst;
 		t->size[t->nlevels] = up;
 		t->nlevels++;

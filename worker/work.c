@@ -9,7 +9,7 @@
 #include "worker/work.h"
 
 int work_commit(const struct job_shape *s, const uint8_t *output, const uint8_t *pre, outtree_t **tree,
-		uint8_t (**digests)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN])
+		uint8_t (**digests)[HASH_LEN], uint8_t root[HASH_LEN])
 {
 	uint8_t (*leaves)[HASH_LEN];
 	*tree = NULL;
@@ -18,14 +18,17 @@ int work_commit(const struct job_shape *s, const uint8_t *output, const uint8_t 
 		return ASSAY_EARG;
 	if (pre && mlp_pre_digests(s, pre, digests) != 0)
 		return ASSAY_ENOMEM;
-	int rc = kernel_commit_pre(s, output, (const uint8_t(*)[HASH_LEN]) * digests, &leaves, root, output_hash);
+	/* the root from the kept tree: the leaves are hashed up once */
+	int rc = kernel_commit_pre(s, output, (const uint8_t(*)[HASH_LEN]) * digests, &leaves, NULL, NULL);
+	if (!rc && !(*tree = outtree_build(leaves, kernel_tile_count(s))))
+		rc = ASSAY_ENOMEM;
 	if (rc) {
 		free(*digests);
 		*digests = NULL;
 		return rc;
 	}
-	*tree = outtree_build(leaves, kernel_tile_count(s));
-	return *tree ? 0 : ASSAY_ENOMEM;
+	outtree_root(*tree, root);
+	return 0;
 }
 
 int work_reveal_payload(const struct job_shape *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],

@@ -13,13 +13,14 @@
 #include "core/buf.h"
 #include "worker/outtree.h"
 
-/* Leaves, root and output hash of a whole output, with the tree kept for
- * proofs. For mlp, pre is the whole job's pre-activations (mlp.h) and
+/* Leaves and root of a whole output, with the tree kept for proofs (no
+ * hash of the whole output: nothing on chain or off names an output by
+ * one, and it cost a third as much as the tree at 4096^3). For mlp, pre is the whole job's pre-activations (mlp.h) and
  * *digests receives every tile's P_i (malloc()ed, the caller frees; NULL
  * for matmul, where pre is NULL). *tree is the caller's to destroy. 0,
  * ASSAY_EARG or ASSAY_ENOMEM. */
 int work_commit(const struct job_shape *s, const uint8_t *output, const uint8_t *pre, outtree_t **tree,
-		uint8_t (**digests)[HASH_LEN], uint8_t root[HASH_LEN], uint8_t output_hash[HASH_LEN]);
+		uint8_t (**digests)[HASH_LEN], uint8_t root[HASH_LEN]);
 
 /* Appends the job_reveal payload (docs/compute.md §7.5): the root it opens,
  * then the tiles that challenge_seed selects out of output's tree, in

@@ -652,16 +652,18 @@ static int charge(const struct compute_env *env, unsigned __int128 units, uint64
  * mlp leaf binds the tile's pre-activation digest P_i (docs/compute.md §3):
  * a reveal carries the pre-activations it hashes to (their digest in
  * `digest` where the caller has it already), a dispute the 32-byte digest
- * itself. */
+ * itself. A matmul leaf is left to the caller where leaf is NULL (the
+ * lengths are still checked). */
 static int proof_leaf(const struct job_shape *s, const struct tile_proof *t, int dispute,
-		      const uint8_t *digest, uint8_t leaf[HASH_LEN])
+		      const uint8_t *digest, uint8_t *leaf)
 {
 	if (t->index >= kernel_tile_count(s) || t->tile_len != kernel_tile_bytes(s, t->index))
 		return ASSAY_EINVALID;
 	if (s->kind != JOB_MLP_I8) {
 		if (t->pre_len)
 			return ASSAY_EINVALID;
-		kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
+		if (leaf)
+			kernel_tile_leaf(t->index, t->tile, t->tile_len, leaf);
 		return 0;
 	}
 	uint8_t own[HASH_LEN];
@@ -725,16 +727,27 @@ static void reveal_proofs(const struct job_shape *s, const struct job_reveal_pay
 	uint32_t of[JOB_MAX_SAMPLES];
 	uint8_t ok[JOB_MAX_SAMPLES];
 	size_t n = 0;
-	if (s->kind == JOB_MLP_I8)
+	int mlp = s->kind == JOB_MLP_I8;
+	if (mlp)
 		reveal_digests(s, p, digest, have);
 	for (uint32_t i = 0; i < p->count; i++) {
 		const struct tile_proof *t = &p->tiles[i];
-		if ((verdict[i] = proof_leaf(s, t, 0, have[i] ? digest[i] : NULL, claims[n].leaf)) != 0)
+		if ((verdict[i] = proof_leaf(s, t, 0, have[i] ? digest[i] : NULL, mlp ? claims[n].leaf : NULL)) != 0)
 			continue;
 		claims[n].index = t->index;
 		claims[n].path = t->path;
 		claims[n].depth = t->depth;
 		of[n++] = i;
+	}
+	for (size_t q = 0; !mlp && q < n; q++) { /* matmul leaves, two at a time where two have one length */
+		const struct tile_proof *a = &p->tiles[of[q]], *b = q + 1 < n ? &p->tiles[of[q + 1]] : NULL;
+		if (b && b->tile_len == a->tile_len) {
+			kernel_tile_leaf2(a->index, a->tile, b->index, b->tile, a->tile_len, claims[q].leaf,
+					  claims[q + 1].leaf);
+			q++;
+		} else {
+			kernel_tile_leaf(a->index, a->tile, a->tile_len, claims[q].leaf);
+		}
 	}
 	merkle_verify_batch(claims, n, kernel_tile_count(s), p->root, ok);
 	for (size_t q = 0; q < n; q++)

@@ -370,6 +370,23 @@ void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[
 	sha256_2(prefix, sizeof(prefix), tile, len, leaf);
 }
 
+void kernel_tile_leaf2(uint32_t i, const uint8_t *ti, uint32_t j, const uint8_t *tj, size_t len,
+		       uint8_t leaf_i[HASH_LEN], uint8_t leaf_j[HASH_LEN])
+{
+	if (len > KERNEL_LEAF_PAIR_MAX) {
+		kernel_tile_leaf(i, ti, len, leaf_i);
+		kernel_tile_leaf(j, tj, len, leaf_j);
+		return;
+	}
+	uint8_t unit[2][5 + KERNEL_LEAF_PAIR_MAX]; /* kernel_tile_leaf's prefix, then the tile */
+	unit[0][0] = unit[1][0] = 0x00;
+	le32_put(unit[0] + 1, i);
+	le32_put(unit[1] + 1, j);
+	memcpy(unit[0] + 5, ti, len);
+	memcpy(unit[1] + 5, tj, len);
+	hash_tagged_x2(NULL, unit[0], unit[1], 5 + len, leaf_i, leaf_j);
+}
+
 uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i)
 {
 	return kernel_tile_bytes(s, i) + (s->kind == JOB_MLP_I8 ? HASH_LEN : 0);
@@ -390,18 +407,28 @@ int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const ui
 		return ASSAY_EARG;
 	uint32_t n = kernel_tile_count(s);
 	uint8_t(*lv)[HASH_LEN] = malloc((size_t)n * HASH_LEN);
-	uint8_t *unit = malloc((size_t)kernel_leaf_bytes(s, 0)); /* tile 0 is never an edge tile */
+	size_t most = (size_t)kernel_leaf_bytes(s, 0); /* tile 0 is never an edge tile */
+	uint8_t *unit = malloc(2 * most);
 	if (!lv || !unit) {
 		free(lv);
 		free(unit);
 		return ASSAY_ENOMEM;
 	}
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n;) { /* two at a time where two have one length */
+		size_t len = (size_t)kernel_leaf_bytes(s, i);
 		kernel_leaf_extract(s, output, pre_digests, i, unit);
-		kernel_tile_leaf(i, unit, kernel_leaf_bytes(s, i), lv[i]);
+		if (i + 1 < n && kernel_leaf_bytes(s, i + 1) == len) {
+			kernel_leaf_extract(s, output, pre_digests, i + 1, unit + most);
+			kernel_tile_leaf2(i, unit, i + 1, unit + most, len, lv[i], lv[i + 1]);
+			i += 2;
+		} else {
+			kernel_tile_leaf(i, unit, len, lv[i]);
+			i++;
+		}
 	}
 	free(unit);
-	merkle_root((const uint8_t(*)[HASH_LEN])lv, n, root);
+	if (root)
+		merkle_root((const uint8_t(*)[HASH_LEN])lv, n, root);
 	if (output_hash) /* a client checking a root needs no output hash */
 		sha256(output, kernel_output_bytes(s), output_hash);
 	*leaves = lv;

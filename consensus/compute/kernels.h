@@ -113,6 +113,12 @@ void kernel_tile_extract(const struct job_shape *s, const uint8_t *output, uint3
  * leaf bytes are its output bytes, and for mlp then its 32-byte
  * pre-activation digest P_i (consensus/compute/mlp.h, docs/compute.md §3). */
 void kernel_tile_leaf(uint32_t i, const uint8_t *tile, size_t len, uint8_t leaf[HASH_LEN]);
+/* kernel_tile_leaf of tiles i and j of one length at once (hash_tagged_x2,
+ * for leaves up to KERNEL_LEAF_PAIR_MAX bytes; larger ones one after the
+ * other). */
+#define KERNEL_LEAF_PAIR_MAX 2048
+void kernel_tile_leaf2(uint32_t i, const uint8_t *ti, uint32_t j, const uint8_t *tj, size_t len,
+		       uint8_t leaf_i[HASH_LEN], uint8_t leaf_j[HASH_LEN]);
 /* Leaf bytes of tile i: kernel_tile_bytes, plus 32 for mlp. */
 uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i);
 /* Copies tile i's leaf bytes out of the whole output and, for mlp, the
@@ -120,7 +126,8 @@ uint64_t kernel_leaf_bytes(const struct job_shape *s, uint32_t i);
 void kernel_leaf_extract(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],
 			 uint32_t i, uint8_t *unit);
 /* All leaves of an output: *leaves is malloc()ed (count kernel_tile_count),
- * the caller frees. Also the root and output_hash = SHA256(output) (skipped
+ * the caller frees. Also the root (skipped when root is NULL: a caller
+ * building the tree anyway) and output_hash = SHA256(output) (skipped
  * when output_hash is NULL). pre_digests: mlp's P_i of every tile, NULL for
  * matmul (ASSAY_EARG for mlp without them). 0, ASSAY_EARG or ASSAY_ENOMEM. */
 int kernel_commit_pre(const struct job_shape *s, const uint8_t *output, const uint8_t (*pre_digests)[HASH_LEN],

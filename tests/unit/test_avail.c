@@ -61,12 +61,12 @@ static void test_chunks_mlp(void)
 			      .shifts = {6, 6}, .tile_rows = 4, .tile_cols = 10};
 	struct kernel_src src = {.from_seed = 1};
 	memset(src.seed, 0x61, HASH_LEN);
-	uint8_t *in[KERNEL_MAX_INPUTS] = {0}, *out, *pre, job[HASH_LEN] = {9}, root[HASH_LEN], oh[HASH_LEN];
+	uint8_t *in[KERNEL_MAX_INPUTS] = {0}, *out, *pre, job[HASH_LEN] = {9}, root[HASH_LEN];
 	CHECK(kernel_src_load(&src, &s, in) == 0);
 	CHECK(mlp_compute_ref(&s, in, &out, &pre) == 0);
 	outtree_t *tree = NULL;
 	uint8_t (*digests)[HASH_LEN];
-	CHECK_EQ_INT(work_commit(&s, out, pre, &tree, &digests, root, oh), 0);
+	CHECK_EQ_INT(work_commit(&s, out, pre, &tree, &digests, root), 0);
 	CHECK_EQ_U64(avail_run_bytes(&s, 0, 1), 40 + HASH_LEN);
 	CHECK_EQ_U64(avail_run_bytes(&s, 5, 1), 10 + HASH_LEN); /* the edge tile: one row */
 	CHECK_EQ_U64(avail_output_bytes(&s), 210 + 6 * HASH_LEN);
@@ -97,7 +97,7 @@ static void test_chunks_mlp(void)
 	CHECK_EQ_MEM(whole, out, 210);
 	/* the leaves without the digests are not the committed ones */
 	uint8_t (*plain)[HASH_LEN], other[HASH_LEN];
-	CHECK_EQ_INT(kernel_commit(&s, out, &plain, other, oh), ASSAY_EARG);
+	CHECK_EQ_INT(kernel_commit(&s, out, &plain, other, NULL), ASSAY_EARG);
 	buf_free(&enc);
 	free(whole);
 	outtree_destroy(tree);
@@ -114,12 +114,12 @@ static void test_chunks(void)
 	struct job_shape s = {
 		.kind = JOB_MATMUL_I8, .m = 40, .n = 24, .k = 4, .tile_rows = 8, .tile_cols = 8};
 	uint64_t len = kernel_output_bytes(&s);
-	uint8_t *out = malloc(len), job[HASH_LEN] = {7}, root[HASH_LEN], oh[HASH_LEN];
+	uint8_t *out = malloc(len), job[HASH_LEN] = {7}, root[HASH_LEN];
 	for (uint64_t i = 0; i < len; i++)
 		out[i] = (uint8_t)(i * 131 + 7);
 	outtree_t *tree = NULL;
 	uint8_t (*digests)[HASH_LEN];
-	CHECK_EQ_INT(work_commit(&s, out, NULL, &tree, &digests, root, oh), 0);
+	CHECK_EQ_INT(work_commit(&s, out, NULL, &tree, &digests, root), 0);
 	struct buf enc, again;
 	struct avail_ref ref;
 	struct avail_chunk c;

@@ -143,6 +143,50 @@ static void test_all_proofs(void)
 		fprintf(stderr, "  %d altered proofs accepted\n", bad_accept);
 }
 
+/* RFC 6962 §2.1 as written: MTH(D[n]) = H(0x01 || MTH(D[0:k]) || MTH(D[k:n])),
+ * k the largest power of two below n. */
+static void rfc_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t out[HASH_LEN])
+{
+	if (n == 1) {
+		memcpy(out, leaves[0], HASH_LEN);
+		return;
+	}
+	size_t k = 1;
+	while (2 * k < n)
+		k *= 2;
+	uint8_t in[1 + 2 * HASH_LEN];
+	in[0] = 0x01;
+	rfc_root(leaves, k, in + 1);
+	rfc_root(leaves + k, n - k, in + 1 + HASH_LEN);
+	sha256(in, sizeof(in), out);
+}
+
+/* merkle_root (level by level, two nodes at a time, below 512 leaves; split
+ * above) and merkle_level_up give RFC 6962's root at every size to 1100. */
+static void test_root_matches_definition(void)
+{
+	enum { MAX_N = 1100 };
+	uint8_t(*leaves)[HASH_LEN] = malloc(MAX_N * HASH_LEN), (*level)[HASH_LEN] = malloc(MAX_N * HASH_LEN);
+	for (int i = 0; i < MAX_N; i++) {
+		uint8_t data[2] = {(uint8_t)i, (uint8_t)(i >> 8)};
+		merkle_leaf_hash(data, sizeof(data), leaves[i]);
+	}
+	int bad = 0;
+	for (size_t n = 1; n <= MAX_N; n += n < 80 ? 1 : 37) {
+		uint8_t want[HASH_LEN], got[HASH_LEN];
+		rfc_root((const uint8_t(*)[HASH_LEN])leaves, n, want);
+		merkle_root((const uint8_t(*)[HASH_LEN])leaves, n, got);
+		bad += memcmp(want, got, HASH_LEN) != 0;
+		memcpy(level, leaves, n * HASH_LEN);
+		for (size_t m = n; m > 1; m = (m + 1) / 2)
+			merkle_level_up((const uint8_t(*)[HASH_LEN])level, m, level);
+		bad += memcmp(want, level[0], HASH_LEN) != 0;
+	}
+	CHECK_EQ_INT(bad, 0);
+	free(leaves);
+	free(level);
+}
+
 /* Batches over trees of 1..1024 leaves (powers of two share work; the
  * others take the one-by-one path), about a third of the claims altered in
  * one of the ways a reveal can be wrong: leaf, index (also one shared with
@@ -214,6 +258,7 @@ int main(void)
 	RUN(test_reference_roots);
 	RUN(test_reference_paths);
 	RUN(test_all_proofs);
+	RUN(test_root_matches_definition);
 	RUN(test_batch_matches_verify);
 	return test_report("test_merkle");
 }

@@ -496,6 +496,18 @@ static void until_challenged(struct chain *c, const uint8_t id[HASH_LEN])
 	CHECK(job(c, id).challenge_height != 0);
 }
 
+/* Ends blocks while the job's state is (or, with until, is not yet) state,
+ * at most WAIT_BLOCKS of them: a job a regression leaves stuck fails the
+ * test rather than hanging it. */
+#define WAIT_BLOCKS 1000
+static void blocks_while(struct chain *c, const uint8_t id[HASH_LEN], int state, int until)
+{
+	int n = 0;
+	while (((int)job(c, id).state == state) != until && n++ < WAIT_BLOCKS)
+		CHECK(end_block(c) == 0);
+	CHECK(n <= WAIT_BLOCKS);
+}
+
 /* 1 if tile t is among a worker's challenged tiles for root w. */
 static int is_challenged(struct chain *c, const uint8_t id[HASH_LEN], const uint8_t *wk, const struct work *w,
 			 uint32_t t)
@@ -926,14 +938,12 @@ static void test_copied_commitment(void)
 	CHECK(strstr(res.error, "commitment") != NULL);
 	/* It keeps quiet and is slashed at the end of its window: burned. */
 	uint64_t sub_before = balance(&c, SUB);
-	while (job(&c, id).state != JOB_VERIFIED)
-		CHECK(end_block(&c) == 0);
+	blocks_while(&c, id, JOB_VERIFIED, 1);
 	j = job(&c, id);
 	CHECK(j.slots[1].state == SLOT_FAILED && j.slots[0].state == SLOT_VERIFIED); /* no redraw: a root is open */
 	CHECK(worker(&c, copier).bond == 200 * UNIT - 6 * UNIT);
 	CHECK(balance(&c, SUB) == sub_before);
-	while (job(&c, id).state == JOB_VERIFIED)
-		CHECK(end_block(&c) == 0);
+	blocks_while(&c, id, JOB_VERIFIED, 0);
 	CHECK(job(&c, id).state == JOB_PAID);
 	CHECK(balance(&c, honest) == START_BALANCE - 200 * UNIT + 6 * UNIT);
 	work_free(&w);
@@ -1139,8 +1149,7 @@ static void test_redundancy(void)
 	CHECK(balance(&c, DIS) == START_BALANCE);
 	j = job(&c, id);
 	CHECK(j.state == JOB_VERIFIED && j.slots[1].state == SLOT_FAILED);
-	while (job(&c, id).state == JOB_VERIFIED)
-		CHECK(end_block(&c) == 0);
+	blocks_while(&c, id, JOB_VERIFIED, 0);
 	j = job(&c, id);
 	CHECK(j.state == JOB_PAID);
 	CHECK(balance(&c, honest) == START_BALANCE - bond + reward);
@@ -1173,8 +1182,7 @@ static void test_roots_at_payout(void)
 		CHECK(job(&c, id).state == JOB_COMMITTED);
 		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
 		CHECK(job(&c, id).state == JOB_VERIFIED);
-		while (job(&c, id).state == JOB_VERIFIED)
-			CHECK(end_block(&c) == 0);
+		blocks_while(&c, id, JOB_VERIFIED, 0);
 		uint64_t workers_now = balance(&c, W1) + balance(&c, W2);
 		if (diverge) {
 			CHECK(job(&c, id).state == JOB_FAILED);
@@ -1227,16 +1235,16 @@ static void test_missed_deadlines(void)
 	/* W2 commits but never reveals: the whole lock, burned; redrawn (no
 	 * root is open), nobody is left, so it waits and expires. */
 	CHECK(commit(&c, W2, id, &w) == 0);
-	while (job(&c, id).slots[0].state != SLOT_EMPTY)
+	for (int n = 0; job(&c, id).slots[0].state != SLOT_EMPTY && n < WAIT_BLOCKS; n++)
 		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_EMPTY);
 	CHECK(worker(&c, W2).bond == bond - reward);
 	CHECK_EQ_U64(balance(&c, LEDGER_BURN_ADDR), reward / 100 + reward);
 	CHECK(balance(&c, SUB) == sub_after_submit);
 	CHECK(job(&c, id).state == JOB_OPEN);
 	CHECK(supply(&c) == s0);
 	/* Expiry: the escrow and the check escrow go back. */
-	while (job(&c, id).state == JOB_OPEN)
-		CHECK(end_block(&c) == 0);
+	blocks_while(&c, id, JOB_OPEN, 0);
 	CHECK(job(&c, id).state == JOB_REFUNDED);
 	CHECK(c.h == 1 + 60 + 2); /* refunded at the first block past the deadline */
 	CHECK_EQ_U64(balance(&c, SUB), START_BALANCE);

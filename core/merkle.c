@@ -145,15 +145,89 @@ int merkle_verify(const uint8_t leaf[HASH_LEN], size_t i, size_t n,
 	return (sn == 0 && memcmp(r, root, HASH_LEN) == 0) ? 0 : ASSAY_ESIG;
 }
 
-/* One level up a path of a perfect tree: the sibling goes left where the
- * node's index has bit `level` set, as merkle_verify orients it there. */
-static void climb(const uint8_t node[HASH_LEN], size_t index, size_t level, const uint8_t sibling[HASH_LEN],
-		  uint8_t up[HASH_LEN])
+/* A claim of a batch on its way up a perfect tree: its nodes from the leaf
+ * (level 0) to level `level`. A node's sibling goes left where the node's
+ * index has bit `level` set, as merkle_verify orients it there. */
+struct climber {
+	const struct merkle_claim *c;
+	size_t level;
+	uint8_t cur[MERKLE_MAX_DEPTH + 1][HASH_LEN];
+};
+
+static void climber_start(struct climber *k, const struct merkle_claim *c)
 {
-	if (index >> level & 1)
-		merkle_node_hash(sibling, node, up);
-	else
-		merkle_node_hash(node, sibling, up);
+	k->c = c;
+	k->level = 0;
+	memcpy(k->cur[0], c->leaf, HASH_LEN);
+}
+
+/* The two inputs of k's next node, in order. */
+static void next_pair(const struct climber *k, const uint8_t **l, const uint8_t **r)
+{
+	const uint8_t *node = k->cur[k->level], *sib = k->c->path[k->level];
+	int right = k->c->index >> k->level & 1;
+	*l = right ? sib : node;
+	*r = right ? node : sib;
+}
+
+static void climb_to(struct climber *k, size_t to)
+{
+	for (const uint8_t *l, *r; k->level < to; k->level++) {
+		next_pair(k, &l, &r);
+		merkle_node_hash(l, r, k->cur[k->level + 1]);
+	}
+}
+
+/* a to level ta and b to level tb, two nodes at a time while both climb. */
+static void climb_two(struct climber *a, size_t ta, struct climber *b, size_t tb)
+{
+	for (const uint8_t *l0, *r0, *l1, *r1; a->level < ta && b->level < tb; a->level++, b->level++) {
+		next_pair(a, &l0, &r0);
+		next_pair(b, &l1, &r1);
+		merkle_node_hash2(l0, r0, l1, r1, a->cur[a->level + 1], b->cur[b->level + 1]);
+	}
+	climb_to(a, ta);
+	climb_to(b, tb);
+}
+
+/* The level at which the paths of leaves i and j meet: the bit length of
+ * i ^ j (0 for i == j). */
+static size_t meet_level(size_t i, size_t j)
+{
+	size_t m = 0;
+	for (size_t x = i ^ j; x; x >>= 1)
+		m++;
+	return m;
+}
+
+/* The state of a batch: the last accepted claim and its nodes. */
+struct batch {
+	size_t depth;
+	const uint8_t *root;
+	const struct merkle_claim *last;
+	uint8_t nodes[MERKLE_MAX_DEPTH + 1][HASH_LEN]; /* last's node at each level, 0 the leaf, depth the root */
+};
+
+/* The verdict on k's claim, k having climbed to where it meets the last
+ * accepted claim (the root if none): accepted there if its node is the
+ * last's and its siblings above are the last's (the levels above hash as
+ * the last's did); otherwise it climbs to the root with its own path. */
+static int settle(struct batch *bt, struct climber *k)
+{
+	size_t meet = k->level, d = bt->depth;
+	int accepted;
+	if (bt->last && memcmp(k->cur[meet], bt->nodes[meet], HASH_LEN) == 0 &&
+	    memcmp(k->c->path + meet, bt->last->path + meet, (d - meet) * HASH_LEN) == 0) {
+		accepted = 1;
+	} else {
+		climb_to(k, d);
+		accepted = memcmp(k->cur[d], bt->root, HASH_LEN) == 0;
+	}
+	if (accepted) {
+		memcpy(bt->nodes, k->cur, (k->level + 1) * HASH_LEN);
+		bt->last = k->c;
+	}
+	return accepted;
 }
 
 void merkle_verify_batch(const struct merkle_claim *claims, size_t count, size_t n, const uint8_t root[HASH_LEN],
@@ -170,46 +244,38 @@ void merkle_verify_batch(const struct merkle_claim *claims, size_t count, size_t
 					      root) == 0;
 		return;
 	}
-	size_t order[MERKLE_BATCH_MAX];
-	for (size_t j = 0; j < count; j++) { /* insertion sort by index: k is small */
-		size_t at = j;
+	size_t order[MERKLE_BATCH_MAX], m = 0;
+	for (size_t j = 0; j < count; j++) {
+		ok[j] = 0;
+		if (claims[j].index >= n || claims[j].depth != d) /* merkle_verify rejects these */
+			continue;
+		size_t at = m++; /* insertion sort by index: k is small */
 		while (at > 0 && claims[order[at - 1]].index > claims[j].index) {
 			order[at] = order[at - 1];
 			at--;
 		}
 		order[at] = j;
 	}
-	/* nodes[L]: the last accepted path's node at level L (0 the leaf, d the root) */
-	uint8_t nodes[MERKLE_MAX_DEPTH + 1][HASH_LEN], cur[MERKLE_MAX_DEPTH + 1][HASH_LEN];
-	const struct merkle_claim *last = NULL;
-	for (size_t o = 0; o < count; o++) {
-		const struct merkle_claim *c = &claims[order[o]];
-		if (c->index >= n || c->depth != d) { /* merkle_verify rejects these */
-			ok[order[o]] = 0;
-			continue;
-		}
-		size_t meet = d, level = 0;
-		if (last) {
-			meet = 0;
-			for (size_t x = c->index ^ last->index; x; x >>= 1)
-				meet++;
-		}
-		memcpy(cur[0], c->leaf, HASH_LEN);
-		for (; level < meet; level++)
-			climb(cur[level], c->index, level, c->path[level], cur[level + 1]);
-		int accepted;
-		if (last && memcmp(cur[meet], nodes[meet], HASH_LEN) == 0 &&
-		    memcmp(c->path + meet, last->path + meet, (d - meet) * HASH_LEN) == 0) {
-			accepted = 1; /* the levels above meet hash as last's did */
+	/* Claims two at a time: each pair's lower levels are hashed side by
+	 * side, taking the first as accepted; where it is not, the second
+	 * climbs on to where it meets the last claim that was (sorted, that
+	 * is never lower). */
+	struct batch bt = {.depth = d, .root = root, .last = NULL};
+	struct climber k[2];
+	for (size_t o = 0; o < m; o += 2) {
+		const struct merkle_claim *a = &claims[order[o]], *b = o + 1 < m ? &claims[order[o + 1]] : NULL;
+		size_t ta = bt.last ? meet_level(a->index, bt.last->index) : d;
+		climber_start(&k[0], a);
+		if (b) {
+			climber_start(&k[1], b);
+			climb_two(&k[0], ta, &k[1], meet_level(b->index, a->index));
 		} else {
-			for (; level < d; level++)
-				climb(cur[level], c->index, level, c->path[level], cur[level + 1]);
-			accepted = memcmp(cur[d], root, HASH_LEN) == 0;
+			climb_to(&k[0], ta);
 		}
-		ok[order[o]] = (uint8_t)accepted;
-		if (accepted) {
-			memcpy(nodes, cur, (level + 1) * HASH_LEN);
-			last = c;
+		ok[order[o]] = (uint8_t)settle(&bt, &k[0]);
+		if (b) {
+			climb_to(&k[1], bt.last ? meet_level(b->index, bt.last->index) : d);
+			ok[order[o + 1]] = (uint8_t)settle(&bt, &k[1]);
 		}
 	}
 }

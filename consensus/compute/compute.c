@@ -724,7 +724,7 @@ static void reveal_proofs(const struct job_shape *s, const struct job_reveal_pay
 {
 	struct merkle_claim claims[JOB_MAX_SAMPLES];
 	uint8_t digest[JOB_MAX_SAMPLES][HASH_LEN], have[JOB_MAX_SAMPLES] = {0};
-	uint32_t of[JOB_MAX_SAMPLES];
+	uint32_t of[JOB_MAX_SAMPLES] = {0};
 	uint8_t ok[JOB_MAX_SAMPLES];
 	size_t n = 0;
 	int mlp = s->kind == JOB_MLP_I8;

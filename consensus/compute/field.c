@@ -453,3 +453,138 @@ void field_dot3x4_i32(int level, const int32_t *const v[4], const int64_t *c0, c
 	for (int q = 0; q < 4; q++)
 		field_dot3_i32(level, v[q], c0, c1, c2, n, out[q]);
 }
+
+/* ---- W . r by limbs ---- */
+
+void field_limbs7(const uint64_t *r, uint32_t n, uint8_t *limbs)
+{
+	for (int q = 0; q < FIELD_LIMBS7; q++)
+		for (uint32_t j = 0; j < n; j++)
+			limbs[(size_t)q * n + j] = (uint8_t)(r[j] >> (7 * q) & 127);
+}
+
+/* u from a row's limb sums S_q (each exact in int32, field.h). */
+static uint64_t from_limb_sums(const int32_t sum[FIELD_LIMBS7])
+{
+	__int128 total = 0;
+	for (int q = 0; q < FIELD_LIMBS7; q++)
+		total += (__int128)sum[q] * ((__int128)1 << (7 * q));
+	return field_mod_s128(total);
+}
+
+static void matvec_i8(const int8_t *W, uint32_t rows, uint32_t n, const uint8_t *limbs, uint64_t *u)
+{
+	for (uint32_t i = 0; i < rows; i++) {
+		const int8_t *w = W + (size_t)i * n;
+		int32_t sum[FIELD_LIMBS7];
+		for (int q = 0; q < FIELD_LIMBS7; q++) {
+			const uint8_t *l = limbs + (size_t)q * n;
+			int32_t acc = 0;
+			for (uint32_t j = 0; j < n; j++)
+				acc += w[j] * l[j];
+			sum[q] = acc;
+		}
+		u[i] = from_limb_sums(sum);
+	}
+}
+
+#ifdef FIELD_X86
+/* One row at a time: vpmaddubsw multiplies 32 limb (u7) x weight (s8)
+ * bytes and adds pairs into int16 (|pair| <= 2^15 - 2^8: no saturation),
+ * vpmaddwd against ones adds pairs of those into int32. Nine named
+ * accumulators (LIMBS7, below). */
+#define LIMBS7(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+__attribute__((target("avx2"))) static void matvec_i8_avx2(const int8_t *W, uint32_t rows, uint32_t n,
+							   const uint8_t *limbs, uint64_t *u)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	uint32_t n32 = n / 32 * 32;
+	for (uint32_t i = 0; i < rows; i++) {
+		const int8_t *w = W + (size_t)i * n;
+#define DECL(q) __m256i a##q = _mm256_setzero_si256();
+		LIMBS7(DECL)
+#undef DECL
+		for (uint32_t j = 0; j < n32; j += 32) {
+			__m256i wv = _mm256_loadu_si256((const __m256i *)(w + j));
+#define STEP(q)                                                                                      \
+	a##q = _mm256_add_epi32(                                                                     \
+		a##q, _mm256_madd_epi16(_mm256_maddubs_epi16(                                        \
+					       _mm256_loadu_si256((const __m256i *)(limbs + (size_t)(q) * n + j)), wv), \
+				       ones));
+			LIMBS7(STEP)
+#undef STEP
+		}
+		__m256i acc[FIELD_LIMBS7] = {a0, a1, a2, a3, a4, a5, a6, a7, a8};
+		int32_t sum[FIELD_LIMBS7];
+		for (int q = 0; q < FIELD_LIMBS7; q++) {
+			__m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc[q]), _mm256_extracti128_si256(acc[q], 1));
+			v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
+			v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
+			int32_t a = _mm_cvtsi128_si32(v);
+			const uint8_t *l = limbs + (size_t)q * n;
+			for (uint32_t j = n32; j < n; j++)
+				a += w[j] * l[j];
+			sum[q] = a;
+		}
+		u[i] = from_limb_sums(sum);
+	}
+}
+
+/* acc += the u8 x s8 quads of u and w, as _mm512_dpbusd_epi32, but in asm:
+ * with the intrinsic GCC 12 copied every accumulator through another
+ * register and to the stack each step (three times slower). */
+__attribute__((target("avx512f,avx512vnni"))) static inline __m512i dpbusd(__m512i acc, __m512i u, __m512i w)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
+	return acc;
+}
+
+/* Two rows at a time on AVX-512 VNNI: vpdpbusd multiplies 64 limb x weight
+ * bytes and adds quads into int32 lanes; the row tail is a masked load.
+ * Eighteen accumulators, named (in an array GCC kept them in memory). */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+matvec_i8_vnni(const int8_t *W, uint32_t rows, uint32_t n, const uint8_t *limbs, uint64_t *u)
+{
+	for (uint32_t i = 0; i < rows; i += 2) {
+		const int8_t *w0 = W + (size_t)i * n, *w1 = i + 1 < rows ? w0 + n : w0;
+#define DECL(q) __m512i p##q = _mm512_setzero_si512(), s##q = p##q;
+		LIMBS7(DECL)
+#undef DECL
+		for (uint32_t j = 0; j < n; j += 64) {
+			__mmask64 m = n - j >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (n - j)) - 1;
+			__m512i x0 = _mm512_maskz_loadu_epi8(m, w0 + j), x1 = _mm512_maskz_loadu_epi8(m, w1 + j);
+#define STEP(q)                                                                           \
+	{                                                                                 \
+		__m512i lv = _mm512_maskz_loadu_epi8(m, limbs + (size_t)(q) * n + j);     \
+		p##q = dpbusd(p##q, lv, x0);                                              \
+		s##q = dpbusd(s##q, lv, x1);                                              \
+	}
+			LIMBS7(STEP)
+#undef STEP
+		}
+		int32_t sum0[FIELD_LIMBS7], sum1[FIELD_LIMBS7];
+#define SUM(q) sum0[q] = _mm512_reduce_add_epi32(p##q), sum1[q] = _mm512_reduce_add_epi32(s##q);
+		LIMBS7(SUM)
+#undef SUM
+		u[i] = from_limb_sums(sum0);
+		if (i + 1 < rows)
+			u[i + 1] = from_limb_sums(sum1);
+	}
+}
+#endif
+
+void field_matvec_i8(int level, const int8_t *W, uint32_t rows, uint32_t n, const uint8_t *limbs, uint64_t *u)
+{
+#ifdef FIELD_X86
+	if (level >= 2 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+		matvec_i8_vnni(W, rows, n, limbs, u);
+		return;
+	}
+	if (level >= 1) {
+		matvec_i8_avx2(W, rows, n, limbs, u);
+		return;
+	}
+#endif
+	(void)level;
+	matvec_i8(W, rows, n, limbs, u);
+}

@@ -69,4 +69,17 @@ void field_dot2x4_i8(int level, const int8_t *const x[4], const int64_t *lo, con
 void field_dot3x4_i32(int level, const int32_t *const v[4], const int64_t *c0, const int64_t *c1,
 		      const int64_t *c2, uint32_t n, int64_t out[4][3]);
 
+/* W . r mod p by 7-bit limbs of r: limb q of r[j] = r[j] >> 7q & 127 (nine
+ * cover r < 2^63), so each limb's dot product with an int8 row is a sum of
+ * u7 x s8 products, |each| <= 2^14 - 2^7, which int32 holds exactly for
+ * n <= 2^17 (the AVX2 form multiplies pairs into int16, the VNNI form
+ * quads into int32, both without saturation at these bounds), and
+ * sum_q 2^7q S_q is the exact dot product. */
+#define FIELD_LIMBS7 9
+/* limbs[q * n + j] = limb q of r[j], for r[j] < 2^63. */
+void field_limbs7(const uint64_t *r, uint32_t n, uint8_t *limbs);
+/* u[i] = (sum_{j < n} W[i n + j] r[j]) mod p for i < rows, r given by its
+ * limbs, n <= 2^17. */
+void field_matvec_i8(int level, const int8_t *W, uint32_t rows, uint32_t n, const uint8_t *limbs, uint64_t *u);
+
 #endif

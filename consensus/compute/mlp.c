@@ -335,67 +335,57 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 	c->z = malloc(sizeof(int32_t) * wd);
 	c->x = malloc((size_t)s->tile_rows * s->dims[0]);
 	uint64_t *r = malloc(sizeof(uint64_t) * wd);
-	int64_t *r_lo = malloc(sizeof(int64_t) * wd), *r_hi = malloc(sizeof(int64_t) * wd);
+	uint8_t *limbs = malloc((size_t)FIELD_LIMBS7 * wd);
 	int8_t *W = NULL;
-	int ok = c->a && c->next && c->z && c->x && r && r_lo && r_hi;
+	uint64_t *u = NULL;
+	int ok = c->a && c->next && c->z && c->x && r && limbs;
 	for (unsigned l = 0; l < s->layers && ok; l++) {
 		struct mlp_layer_vec *v = &c->layer[l];
 		uint32_t din = s->dims[l], dout = s->dims[l + 1];
 		uint64_t bl = kernel_input_bytes(s, 2 + 2 * l);
-		/* W_l is read W_ROWS_BYTES at a time (whole groups of four rows),
-		 * not whole: a buffer that stays in cache, and no pages to fault
-		 * in for a megabyte read once */
-		uint32_t rows = W_ROWS_BYTES / dout / 4 * 4;
-		rows = rows < 4 ? 4 : rows > din ? din : rows;
+		/* W_l is read W_ROWS_BYTES at a time (whole pairs of rows), not
+		 * whole: a buffer that stays in cache, and no pages to fault in
+		 * for a megabyte read once */
+		uint32_t rows = W_ROWS_BYTES / dout / 2 * 2;
+		rows = rows < 2 ? 2 : rows > din ? din : rows;
 		for (int q = 0; q < 3; q++)
 			v->r21[q] = malloc(sizeof(int64_t) * dout);
 		v->u_lo = malloc(sizeof(int64_t) * din);
 		v->u_hi = malloc(sizeof(int64_t) * din);
 		v->bias = malloc(bl);
 		W = malloc((size_t)rows * dout);
-		ok = v->r21[0] && v->r21[1] && v->r21[2] && v->u_lo && v->u_hi && v->bias && W;
+		u = malloc(sizeof(uint64_t) * rows);
+		ok = v->r21[0] && v->r21[1] && v->r21[2] && v->u_lo && v->u_hi && v->bias && W && u;
 		if (!ok)
 			break;
 		kernel_src_read(src, s, 2 + 2 * l, 0, (uint8_t *)v->bias,
 				bl); /* int32 LE, the host's order */
 		draw_vector(vec_seed, l + 1, dout, r);
 		for (uint32_t j = 0; j < dout; j++) {
-			r_lo[j] = (int64_t)(r[j] & FIELD_LIMB31);
-			r_hi[j] = (int64_t)(r[j] >> 31);
 			v->r21[0][j] = (int64_t)(r[j] & FIELD_LIMB21);
 			v->r21[1][j] = (int64_t)(r[j] >> 21 & FIELD_LIMB21);
 			v->r21[2][j] = (int64_t)(r[j] >> 42);
 		}
-		/* u_l[i] = row i of W_l . r_l, from its two limb sums, four rows
-		 * to a pass over the limbs */
+		/* u_l[i] = row i of W_l . r_l, by r_l's 7-bit limbs (field.h) */
+		field_limbs7(r, dout, limbs);
 		for (uint32_t i0 = 0; i0 < din; i0 += rows) {
 			uint32_t nr = din - i0 < rows ? din - i0 : rows;
 			kernel_src_read(src, s, 1 + 2 * l, (uint64_t)i0 * dout, (uint8_t *)W, (size_t)nr * dout);
-			for (uint32_t i = 0; i < nr;) {
-				int64_t sum[4][2];
-				uint32_t q = nr - i >= 4 ? 4 : 1;
-				if (q == 4) {
-					const int8_t *x4[4] = {W + (size_t)i * dout, W + (size_t)(i + 1) * dout,
-							       W + (size_t)(i + 2) * dout, W + (size_t)(i + 3) * dout};
-					field_dot2x4_i8(c->level, x4, r_lo, r_hi, dout, sum);
-				} else {
-					field_dot2_i8(c->level, W + (size_t)i * dout, r_lo, r_hi, dout, sum[0]);
-				}
-				for (uint32_t e = 0; e < q; e++, i++) {
-					uint64_t u = field_mod_s128((__int128)sum[e][0] +
-								    (__int128)sum[e][1] * ((__int128)1 << 31));
-					v->u_lo[i0 + i] = (int64_t)(u & FIELD_LIMB31);
-					v->u_hi[i0 + i] = (int64_t)(u >> 31);
-				}
+			field_matvec_i8(c->level, W, nr, dout, limbs, u);
+			for (uint32_t i = 0; i < nr; i++) {
+				v->u_lo[i0 + i] = (int64_t)(u[i] & FIELD_LIMB31);
+				v->u_hi[i0 + i] = (int64_t)(u[i] >> 31);
 			}
 		}
 		free(W);
+		free(u);
 		W = NULL;
+		u = NULL;
 	}
 	free(W);
+	free(u);
 	free(r);
-	free(r_lo);
-	free(r_hi);
+	free(limbs);
 	if (!ok) {
 		mlp_check_destroy(c);
 		return NULL;

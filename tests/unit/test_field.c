@@ -172,6 +172,49 @@ out:
 	free(c21);
 }
 
+/* field_matvec_i8 at every level against an __int128 sum, mod p: rows
+ * around the two-row blocks, lengths around the 32- and 64-byte chunks,
+ * and the extremes (every weight -128 or 127, every r[j] = p - 1), also at
+ * the longest row the limits allow. */
+static void test_matvec_every_level(void)
+{
+	const uint32_t nmax = KERNEL_MAX_K;
+	static const uint32_t lens[] = {1, 31, 32, 33, 63, 64, 65, 100, 1000, KERNEL_MAX_K};
+	int8_t *W = malloc(3 * (size_t)nmax);
+	uint64_t *r = malloc(8 * (size_t)nmax), u[3];
+	uint8_t *limbs = malloc((size_t)FIELD_LIMBS7 * nmax);
+	if (!W || !r || !limbs) {
+		CHECK(0);
+		goto out;
+	}
+	int bad = 0;
+	for (int cap = 0; cap <= 2; cap++) {
+		int level = field_simd_level(cap);
+		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			for (int extreme = 0; extreme <= 2; extreme++) {
+				uint32_t n = lens[li], rows = 1 + (uint32_t)(li % 3);
+				for (size_t t = 0; t < (size_t)rows * n; t++)
+					W[t] = extreme == 1 ? -128 : extreme == 2 ? 127 : (int8_t)rng();
+				for (uint32_t j = 0; j < n; j++)
+					r[j] = extreme ? FIELD_P61 - 1 : rng() % FIELD_P61;
+				field_limbs7(r, n, limbs);
+				field_matvec_i8(level, W, rows, n, limbs, u);
+				for (uint32_t i = 0; i < rows; i++) {
+					__int128 want = 0;
+					for (uint32_t j = 0; j < n; j++)
+						want += (__int128)W[(size_t)i * n + j] * r[j];
+					bad += u[i] != field_mod_s128(want);
+				}
+			}
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+out:
+	free(W);
+	free(r);
+	free(limbs);
+}
+
 /* axpy and axpy4 at every level against plain int64 sums (each product
  * < 2^38, few of them: no overflow on either side). */
 static void test_axpy_every_level(void)
@@ -247,7 +290,7 @@ int main(void)
 {
 	static const struct test_case cases[] = {
 		TEST(test_mod_s128),         TEST(test_mod_limbs),   TEST(test_limb_sums_every_level),
-		TEST(test_axpy_every_level), TEST(test_draw_vector),
+		TEST(test_axpy_every_level), TEST(test_matvec_every_level), TEST(test_draw_vector),
 	};
 	return test_main("test_field", NULL, cases, TEST_COUNT(cases));
 }

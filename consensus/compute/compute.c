@@ -1144,10 +1144,23 @@ int compute_apply_reveal(const struct compute_env *env, const struct job_reveal_
 	mlp_check_t *mc = shape->kind == JOB_MLP_I8 && p->count ? mlp_check_create(shape, &src, seed) : NULL;
 	if (shape->kind == JOB_MLP_I8 && p->count && !mc)
 		err = ASSAY_ENOMEM;
+	/* matmul: all tiles at once, the rows two of them share expanded once;
+	 * the first tile in the reveal's order that is not correct decides */
+	int verdict[JOB_MAX_SAMPLES] = {0};
+	if (!mc && !err) {
+		uint32_t idx[JOB_MAX_SAMPLES];
+		const uint8_t *tiles[JOB_MAX_SAMPLES];
+		size_t lens[JOB_MAX_SAMPLES];
+		for (uint32_t i = 0; i < p->count; i++) {
+			idx[i] = p->tiles[i].index;
+			tiles[i] = p->tiles[i].tile;
+			lens[i] = p->tiles[i].tile_len;
+		}
+		kernel_check_tiles(shape, &src, seed, p->count, idx, tiles, lens, verdict);
+	}
 	for (uint32_t i = 0; i < p->count && wrong < 0 && !err; i++) {
 		const struct tile_proof *t = &p->tiles[i];
-		int ck = mc ? mlp_check_tile(mc, t->index, t->tile, t->tile_len, t->pre, t->pre_len)
-			    : kernel_check_tile(shape, &src, seed, t->index, t->tile, t->tile_len);
+		int ck = mc ? mlp_check_tile(mc, t->index, t->tile, t->tile_len, t->pre, t->pre_len) : verdict[i];
 		if (ck == ASSAY_EINVALID)
 			wrong = (int)i;
 		else

@@ -771,53 +771,157 @@ int kernel_tile_recompute(const int8_t *A_rows, const int8_t *Bt_cols, const uin
 	return memcmp(want, tile, (size_t)nr * nc * 4) == 0 ? 0 : ASSAY_EINVALID;
 }
 
-/* The matmul tile check (docs/compute.md §6.1): the tile's nr rows of A and
- * nc columns of B, then exact recompute for tiles of at most
- * KERNEL_RECOMPUTE_MAX entries, else Freivalds with vector (vec_seed, i).
- * The inputs go to this thread's scratch buffer, so small tiles allocate
- * nothing. */
+/* The matmul tile check of tile i (docs/compute.md §6.1) on its nr rows of
+ * A and nc columns of B (as rows of Bt): exact recompute for tiles of at
+ * most KERNEL_RECOMPUTE_MAX entries, else Freivalds with vector
+ * (vec_seed, i). */
+static int check_matmul_rows(const struct job_shape *s, const uint8_t vec_seed[HASH_LEN], uint32_t i,
+			     const uint8_t *tile, size_t len, const int8_t *a, const int8_t *b, uint32_t nr,
+			     uint32_t nc)
+{
+	if ((uint64_t)nr * nc <= KERNEL_RECOMPUTE_MAX)
+		return kernel_tile_recompute(a, b, tile, nr, nc, s->k);
+	int32_t *t = malloc(len);
+	uint64_t *r = malloc(sizeof(uint64_t) * nc);
+	int err = ASSAY_ENOMEM;
+	if (t && r) {
+		memcpy(t, tile, len); /* int32 alignment */
+		kernel_freivalds_vector(vec_seed, i, nc, r);
+		err = kernel_freivalds(a, b, t, nr, nc, s->k, r);
+	}
+	free(t);
+	free(r);
+	return err;
+}
+
+/* need bytes of this thread's scratch buffer (kept while at most
+ * SCRATCH_KEEP), or of one the caller frees through *own; NULL when out
+ * of memory. */
+static uint8_t *scratch(size_t need, uint8_t **own)
+{
+	struct kernel_thread *th = thread_state();
+	*own = NULL;
+	if (!th)
+		return NULL;
+	if (need <= th->scratch_cap)
+		return th->scratch;
+	uint8_t *in = malloc(need);
+	if (in && need <= SCRATCH_KEEP) {
+		free(th->scratch);
+		th->scratch = in;
+		th->scratch_cap = need;
+	} else {
+		*own = in;
+	}
+	return in;
+}
+
+/* The matmul tile check: the tile's rows and columns expanded (or read)
+ * into this thread's scratch buffer, so small tiles allocate nothing. */
 static int check_matmul_tile(const struct job_shape *s, const struct kernel_src *src,
 			     const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
 {
 	uint32_t r0, c0, nr, nc;
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
-	size_t need = ((size_t)nr + nc) * s->k;
-	struct kernel_thread *th = thread_state();
-	if (!th)
+	uint8_t *own, *in = scratch(((size_t)nr + nc) * s->k, &own);
+	if (!in)
 		return ASSAY_ENOMEM;
-	uint8_t *in = th->scratch, *own = NULL;
-	if (need > th->scratch_cap) {
-		in = malloc(need);
-		if (!in)
-			return ASSAY_ENOMEM;
-		if (need <= SCRATCH_KEEP) {
-			free(th->scratch);
-			th->scratch = in;
-			th->scratch_cap = need;
-		} else {
-			own = in;
-		}
-	}
-	const int8_t *a = (const int8_t *)in, *b = (const int8_t *)in + (size_t)nr * s->k;
 	kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, (size_t)nr * s->k);
 	kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + (size_t)nr * s->k, (size_t)nc * s->k);
-	int err;
-	if ((uint64_t)nr * nc <= KERNEL_RECOMPUTE_MAX) {
-		err = kernel_tile_recompute(a, b, tile, nr, nc, s->k);
-	} else {
-		int32_t *t = malloc(len);
-		uint64_t *r = malloc(sizeof(uint64_t) * nc);
-		err = ASSAY_ENOMEM;
-		if (t && r) {
-			memcpy(t, tile, len); /* int32 alignment */
-			kernel_freivalds_vector(vec_seed, i, nc, r);
-			err = kernel_freivalds(a, b, t, nr, nc, s->k, r);
-		}
-		free(t);
-		free(r);
-	}
+	int err = check_matmul_rows(s, vec_seed, i, tile, len, (const int8_t *)in,
+				    (const int8_t *)in + (size_t)nr * s->k, nr, nc);
 	free(own);
 	return err;
+}
+
+/* Rows [start, start + count) of input id (A's rows; B's columns, as Bt's
+ * rows): a part of a tile check that another tile's may share. */
+struct shared_rows {
+	unsigned id;
+	uint32_t start, count;
+	uint8_t *data; /* expanded on first use; NULL until then, or if it could not be kept */
+	int tried;
+};
+
+/* The index in share[0..*n) of tile q's input id rows if another of the
+ * tiles from q on needs them too and they fit in what is kept, adding them
+ * if new; -1 where they are the tile's alone. */
+static int share_slot(const struct job_shape *s, const uint32_t *idx, uint32_t n, uint32_t q, unsigned id,
+		      struct shared_rows *share, size_t *nshare, size_t *kept)
+{
+	uint32_t r0, c0, nr, nc, start, count;
+	kernel_tile_rect(s, idx[q], &r0, &c0, &nr, &nc);
+	start = id ? c0 : r0;
+	count = id ? nc : nr;
+	for (size_t e = 0; e < *nshare; e++)
+		if (share[e].id == id && share[e].start == start && share[e].count == count)
+			return (int)e;
+	size_t bytes = (size_t)count * s->k;
+	for (uint32_t o = q + 1; o < n; o++) {
+		kernel_tile_rect(s, idx[o], &r0, &c0, &nr, &nc);
+		if ((id ? c0 : r0) == start && (id ? nc : nr) == count) {
+			if (*kept + bytes > KERNEL_SHARE_MAX_BYTES)
+				return -1;
+			*kept += bytes;
+			share[*nshare] = (struct shared_rows){.id = id, .start = start, .count = count};
+			return (int)(*nshare)++;
+		}
+	}
+	return -1;
+}
+
+void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src, const uint8_t vec_seed[HASH_LEN],
+			uint32_t n, const uint32_t *idx, const uint8_t *const *tiles, const size_t *lens, int *verdict)
+{
+	struct shared_rows *share = s->kind == JOB_MATMUL_I8 ? calloc(2 * (size_t)n + 1, sizeof(*share)) : NULL;
+	if (!share) { /* mlp, or no memory to share with: one by one */
+		for (uint32_t q = 0; q < n; q++)
+			verdict[q] = kernel_check_tile(s, src, vec_seed, idx[q], tiles[q], lens[q]);
+		return;
+	}
+	size_t nshare = 0, kept = 0;
+	for (uint32_t q = 0; q < n; q++) {
+		uint32_t r0, c0, nr, nc;
+		if (idx[q] >= kernel_tile_count(s) || lens[q] != kernel_tile_bytes(s, idx[q])) {
+			verdict[q] = ASSAY_EINVALID;
+			continue;
+		}
+		kernel_tile_rect(s, idx[q], &r0, &c0, &nr, &nc);
+		const uint8_t *part[2] = {NULL, NULL};
+		for (unsigned id = 0; id < 2; id++) {
+			int e = share_slot(s, idx, n, q, id, share, &nshare, &kept);
+			if (e < 0)
+				continue;
+			struct shared_rows *sr = &share[e];
+			if (!sr->tried) {
+				sr->tried = 1;
+				if ((sr->data = malloc((size_t)sr->count * s->k)))
+					kernel_src_read(src, s, id, (uint64_t)sr->start * s->k, sr->data,
+							(size_t)sr->count * s->k);
+			}
+			part[id] = sr->data;
+		}
+		size_t na = part[0] ? 0 : (size_t)nr * s->k, nb = part[1] ? 0 : (size_t)nc * s->k;
+		uint8_t *own = NULL, *in = na + nb ? scratch(na + nb, &own) : NULL;
+		if (na + nb && !in) {
+			verdict[q] = ASSAY_ENOMEM;
+			continue;
+		}
+		if (!part[0]) {
+			kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, na);
+			part[0] = in;
+		}
+		if (!part[1]) {
+			kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + na, nb);
+			part[1] = in + na;
+		}
+		verdict[q] = check_matmul_rows(s, vec_seed, idx[q], tiles[q], lens[q], (const int8_t *)part[0],
+					       (const int8_t *)part[1], nr, nc);
+		free(own);
+	}
+	for (size_t e = 0; e < nshare; e++)
+		free(share[e].data);
+	free(share);
 }
 
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,

@@ -185,6 +185,13 @@ void kernel_simd_enable(int level);
  * ASSAY_EINVALID if wrong (or of the wrong length), ASSAY_ENOMEM. */
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,
 		      const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len);
+/* kernel_check_tile of n tiles of one job: verdict[q] is kernel_check_tile's
+ * for tile idx[q] (bytes tiles[q], lens[q]). For matmul, rows of A or
+ * columns of B that two of the tiles share are expanded once (at most
+ * KERNEL_SHARE_MAX_BYTES of them kept), the rest per tile. */
+#define KERNEL_SHARE_MAX_BYTES (4u << 20)
+void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src, const uint8_t vec_seed[HASH_LEN],
+			uint32_t n, const uint32_t *idx, const uint8_t *const *tiles, const size_t *lens, int *verdict);
 /* Work units of checking revealed tile i, the basis of its gas (docs §6):
  * kernel_check_tile's for matmul, mlp_check_units for mlp (whose reveal
  * adds mlp_check_fixed_units once; its disputes pay mlp_recompute_units). */

@@ -390,6 +390,33 @@ static void tile_check_case(uint32_t m, uint32_t n, uint32_t k, uint32_t tr, uin
 	}
 	CHECK(pass);
 	CHECK_EQ_U64(caught, changed);
+	/* kernel_check_tiles over every tile and half of them again (so rows
+	 * and columns are shared), every third copy altered and one of the
+	 * wrong length: each verdict is kernel_check_tile's */
+	uint32_t tiles = kernel_tile_count(&s), nb = 0, bidx[256];
+	uint8_t *bt[256];
+	const uint8_t *bp[256];
+	size_t blen[256];
+	int verdict[256], differ = 0, wrong = 0;
+	for (uint32_t q = 0; q < tiles + tiles / 2 && nb < 256; q++, nb++) {
+		bidx[nb] = q < tiles ? q : (q * 7) % tiles;
+		blen[nb] = kernel_tile_bytes(&s, bidx[nb]);
+		bt[nb] = malloc(blen[nb] + 4);
+		kernel_tile_extract(&s, out, bidx[nb], bt[nb]);
+		if (nb % 3 == 2)
+			bt[nb][blen[nb] - 1] ^= 0x40;
+		if (nb == 4)
+			blen[nb] += 4;
+		bp[nb] = bt[nb];
+	}
+	kernel_check_tiles(&s, &src, vseed, nb, bidx, bp, blen, verdict);
+	for (uint32_t q = 0; q < nb; q++) {
+		differ += verdict[q] != kernel_check_tile(&s, &src, vseed, bidx[q], bt[q], blen[q]);
+		wrong += verdict[q] == ASSAY_EINVALID;
+		free(bt[q]);
+	}
+	CHECK_EQ_INT(differ, 0);
+	CHECK(wrong >= (int)nb / 3);
 	free(tile);
 	free(out);
 	if (!data) {

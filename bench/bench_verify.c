@@ -49,12 +49,19 @@ static int proofs_ok(const struct challenged *c, uint32_t got, uint32_t tiles, c
 	memset(claims, 0, sizeof(claims));
 	uint8_t ok[JOB_MAX_SAMPLES];
 	int all = 1;
-	for (uint32_t i = 0; i < got && i < JOB_MAX_SAMPLES; i++) {
-		if (i % 2 == 0 && i + 1 < got && c[i + 1].len == c[i].len) /* two leaves at a time, as the chain */
+	if (got > JOB_MAX_SAMPLES)
+		got = JOB_MAX_SAMPLES;
+	for (uint32_t i = 0; i < got;) { /* two leaves at a time, as the chain */
+		if (i + 1 < got && c[i + 1].len == c[i].len) {
 			kernel_tile_leaf2(c[i].index, c[i].tile, c[i + 1].index, c[i + 1].tile, c[i].len, claims[i].leaf,
 					  claims[i + 1].leaf);
-		else if (i % 2 == 0 || c[i].len != c[i - 1].len)
+			i += 2;
+		} else {
 			kernel_tile_leaf(c[i].index, c[i].tile, c[i].len, claims[i].leaf);
+			i++;
+		}
+	}
+	for (uint32_t i = 0; i < got; i++) {
 		claims[i].index = c[i].index;
 		claims[i].path = (const uint8_t(*)[HASH_LEN])c[i].path;
 		claims[i].depth = c[i].depth;

@@ -285,11 +285,20 @@ static compress_fn *compress_best(void)
 #endif
 }
 
+/* The block function in use, settling compress_select's choice first. */
+static compress_fn *compress_now(void)
+{
+	compress_fn *fn = __atomic_load_n(&compress_active, __ATOMIC_RELAXED);
+	if (fn == compress_select) {
+		fn = compress_best();
+		__atomic_store_n(&compress_active, fn, __ATOMIC_RELAXED);
+	}
+	return fn;
+}
+
 static void compress_select(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
 {
-	compress_fn *fn = compress_best();
-	__atomic_store_n(&compress_active, fn, __ATOMIC_RELAXED);
-	fn(h, blocks, nblocks);
+	compress_now()(h, blocks, nblocks);
 }
 
 static inline void compress(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
@@ -301,11 +310,7 @@ static inline void compress(uint32_t h[8], const uint8_t *blocks, size_t nblocks
  * the SHA extensions are the block function in use. */
 static void compress_x2(uint32_t h[8], uint32_t g[8], const uint8_t *hb, const uint8_t *gb, size_t nblocks)
 {
-	compress_fn *fn = __atomic_load_n(&compress_active, __ATOMIC_RELAXED);
-	if (fn == compress_select) {
-		fn = compress_best();
-		__atomic_store_n(&compress_active, fn, __ATOMIC_RELAXED);
-	}
+	compress_fn *fn = compress_now();
 #ifdef SHA256_HAVE_SHANI
 	if (fn == compress_shani) {
 		compress_shani_x2(h, g, hb, gb, nblocks);

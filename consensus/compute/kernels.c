@@ -816,22 +816,38 @@ static uint8_t *scratch(size_t need, uint8_t **own)
 	return in;
 }
 
-/* The matmul tile check: the tile's rows and columns expanded (or read)
- * into this thread's scratch buffer, so small tiles allocate nothing. */
-static int check_matmul_tile(const struct job_shape *s, const struct kernel_src *src,
-			     const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
+/* The matmul tile check of tile i on its rows of A and columns of B: where
+ * part[0] or part[1] is NULL, those are expanded (or read) into this
+ * thread's scratch buffer, so small tiles allocate nothing. */
+static int check_matmul_tile_with(const struct job_shape *s, const struct kernel_src *src,
+				  const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len,
+				  const uint8_t *part[2])
 {
 	uint32_t r0, c0, nr, nc;
 	kernel_tile_rect(s, i, &r0, &c0, &nr, &nc);
-	uint8_t *own, *in = scratch(((size_t)nr + nc) * s->k, &own);
-	if (!in)
+	size_t na = part[0] ? 0 : (size_t)nr * s->k, nb = part[1] ? 0 : (size_t)nc * s->k;
+	uint8_t *own = NULL, *in = na + nb ? scratch(na + nb, &own) : NULL;
+	if (na + nb && !in)
 		return ASSAY_ENOMEM;
-	kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, (size_t)nr * s->k);
-	kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + (size_t)nr * s->k, (size_t)nc * s->k);
-	int err = check_matmul_rows(s, vec_seed, i, tile, len, (const int8_t *)in,
-				    (const int8_t *)in + (size_t)nr * s->k, nr, nc);
+	if (!part[0]) {
+		kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, na);
+		part[0] = in;
+	}
+	if (!part[1]) {
+		kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + na, nb);
+		part[1] = in + na;
+	}
+	int err = check_matmul_rows(s, vec_seed, i, tile, len, (const int8_t *)part[0], (const int8_t *)part[1], nr,
+				    nc);
 	free(own);
 	return err;
+}
+
+static int check_matmul_tile(const struct job_shape *s, const struct kernel_src *src,
+			     const uint8_t vec_seed[HASH_LEN], uint32_t i, const uint8_t *tile, size_t len)
+{
+	const uint8_t *part[2] = {NULL, NULL};
+	return check_matmul_tile_with(s, src, vec_seed, i, tile, len, part);
 }
 
 /* Rows [start, start + count) of input id (A's rows; B's columns, as Bt's
@@ -881,12 +897,10 @@ void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src,
 	}
 	size_t nshare = 0, kept = 0;
 	for (uint32_t q = 0; q < n; q++) {
-		uint32_t r0, c0, nr, nc;
 		if (idx[q] >= kernel_tile_count(s) || lens[q] != kernel_tile_bytes(s, idx[q])) {
 			verdict[q] = ASSAY_EINVALID;
 			continue;
 		}
-		kernel_tile_rect(s, idx[q], &r0, &c0, &nr, &nc);
 		const uint8_t *part[2] = {NULL, NULL};
 		for (unsigned id = 0; id < 2; id++) {
 			int e = share_slot(s, idx, n, q, id, share, &nshare, &kept);
@@ -899,25 +913,9 @@ void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src,
 					kernel_src_read(src, s, id, (uint64_t)sr->start * s->k, sr->data,
 							(size_t)sr->count * s->k);
 			}
-			part[id] = sr->data;
+			part[id] = sr->data; /* NULL if it could not be kept: the tile's own */
 		}
-		size_t na = part[0] ? 0 : (size_t)nr * s->k, nb = part[1] ? 0 : (size_t)nc * s->k;
-		uint8_t *own = NULL, *in = na + nb ? scratch(na + nb, &own) : NULL;
-		if (na + nb && !in) {
-			verdict[q] = ASSAY_ENOMEM;
-			continue;
-		}
-		if (!part[0]) {
-			kernel_src_read(src, s, 0, (uint64_t)r0 * s->k, in, na);
-			part[0] = in;
-		}
-		if (!part[1]) {
-			kernel_src_read(src, s, 1, (uint64_t)c0 * s->k, in + na, nb);
-			part[1] = in + na;
-		}
-		verdict[q] = check_matmul_rows(s, vec_seed, idx[q], tiles[q], lens[q], (const int8_t *)part[0],
-					       (const int8_t *)part[1], nr, nc);
-		free(own);
+		verdict[q] = check_matmul_tile_with(s, src, vec_seed, idx[q], tiles[q], lens[q], part);
 	}
 	for (size_t e = 0; e < nshare; e++)
 		free(share[e].data);

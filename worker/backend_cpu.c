@@ -26,12 +26,16 @@
  * exact because int32 sums wrap and the true result fits int32). */
 
 /* Cache blocks, in k groups (KC) and B panels (NC). The AVX2 path takes
- * up to 2048 groups (k = 4096) and 8 panels: each k block after the first
- * reloads C's lines from memory, and measured on Zen 4 at 4096^3, 512
+ * up to 2048 groups (k = 4096) and at most 8 panels: each k block after the
+ * first reloads C's lines from memory, and measured on Zen 4 at 4096^3, 512
  * groups x 16 panels ran 10% slower than 2048 x 8 (at 1024^3 and 2048^3 the
- * larger block is as fast). VNNI keeps its measured 256 x 16. */
+ * larger block is as fast). Fewer panels where the group of B panels would
+ * fill more than half of L2 (avx2_panels): every A panel of a chunk reads
+ * the whole group, and at 4096^3 eight panels are 1 MiB, twice a Zen 3's
+ * L2. VNNI keeps its measured 256 x 16. */
 #define KC_GROUPS_AVX2 2048
 #define NC_PANELS_AVX2 8
+#define L2_GUESS_BYTES ((long)512 << 10) /* where the C library cannot tell */
 #define KC_GROUPS 256
 #define NC_PANELS 16
 #define MAX_MR 8
@@ -579,9 +583,12 @@ static void run_jobs(void *(*fn)(void *), struct gemm_job *jobs, int nt)
 }
 
 /* One packing buffer is kept between calls: fresh pages for every call cost
- * the kernel's page clearing, 10% of a 1024^3 multiplication. Buffers over
- * SCRATCH_KEEP_BYTES are not kept. */
-#define SCRATCH_KEEP_BYTES ((size_t)64 << 20)
+ * the kernel's page clearing, 10% of a 1024^3 multiplication, and at 4096^3
+ * on two threads (the AVX2 path packs 66 MiB there) the two threads'
+ * faults on the same address space cost 4-10%. Buffers over
+ * SCRATCH_KEEP_BYTES (twice what any shape of max_dim 4096 packs) are not
+ * kept. */
+#define SCRATCH_KEEP_BYTES ((size_t)128 << 20)
 static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *scratch;       /* guarded by scratch_lock */
 static size_t scratch_size; /* its bytes */
@@ -612,6 +619,16 @@ static void scratch_give(void *p, size_t bytes)
 	free(p);
 }
 
+/* B panels per cache block on the AVX2 path for blocks of kc groups: as
+ * many as fit half of this core's L2, from 1 to NC_PANELS_AVX2. A panel is
+ * kc words for each of its 16 columns. */
+static uint32_t avx2_panels(uint32_t kc)
+{
+	long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+	size_t panel = (size_t)kc * 16 * sizeof(uint32_t), fit = (size_t)(l2 > 0 ? l2 : L2_GUESS_BYTES) / 2 / panel;
+	return fit < 1 ? 1 : fit > NC_PANELS_AVX2 ? NC_PANELS_AVX2 : (uint32_t)fit;
+}
+
 static size_t round64(size_t bytes)
 {
 	return (bytes + 63) & ~(size_t)63;
@@ -627,9 +644,9 @@ int backend_cpu_matmul_i8(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_
 	g.mr = vnni ? 8 : isa == BACKEND_ISA_AVX2 ? 6 : 4;
 	g.nr = vnni ? 32 : 16;
 	g.kc = isa == BACKEND_ISA_AVX2 ? KC_GROUPS_AVX2 : KC_GROUPS;
-	g.nc = isa == BACKEND_ISA_AVX2 ? NC_PANELS_AVX2 : NC_PANELS;
 	g.micro = vnni ? micro_vnni : isa == BACKEND_ISA_AVX2 ? micro_avx2 : micro_portable;
 	g.kq = vnni ? (k + 3) / 4 : (k + 1) / 2;
+	g.nc = isa == BACKEND_ISA_AVX2 ? avx2_panels(g.kq < g.kc ? g.kq : g.kc) : NC_PANELS;
 	uint32_t apanels = (m + g.mr - 1) / g.mr, bpanels = (n + g.nr - 1) / g.nr;
 	size_t bbytes = round64((size_t)bpanels * g.kq * g.nr * sizeof(uint32_t));
 	size_t abytes = round64((size_t)apanels * g.kq * g.mr * sizeof(uint32_t));

@@ -945,6 +945,10 @@ static void test_backend_gemm(void)
 	for (int t = 0; t < 12; t++)
 		gemm_case(1 + (uint32_t)(rng() % 100), 1 + (uint32_t)(rng() % 200),
 			  1 + (uint32_t)(rng() % 9000), 1 + (int)(rng() % 4));
+	/* k past one AVX2 k block (2048 groups) with more B panels than a
+	 * block of them holds where L2 limits the block to fewer than 8. */
+	gemm_case(13, 200, 4100, 2);
+	gemm_case(20, 300, 4096, 1);
 	/* Random values at the largest K the chain allows, on a full tile
 	 * and an edge. */
 	gemm_case(7, 17, KERNEL_MAX_K, 2);

@@ -246,13 +246,16 @@ __attribute__((target("avx512f"))) static void blocks16_avx512(const uint32_t s[
 	ZSTEP(a0, b0, d0, n) ZSTEP(A0, B0, D0, n) ZSTEP(a1, b1, d1, n) ZSTEP(A1, B1, D1, n)               \
 		ZSTEP(a2, b2, d2, n) ZSTEP(A2, B2, D2, n) ZSTEP(a3, b3, d3, n) ZSTEP(A3, B3, D3, n)
 /* A half round: quarter rounds (q, b_q, c_q, d_q), q = 0..3, on both batches. */
-#define ZHALF(b0, c0, d0, b1, c1, d1, b2, c2, d2, b3, c3, d3, B0, C0, D0, B1, C1, D1, B2, C2, D2, B3, C3, D3) \
-	ZSTEP8(16, 0, b0, d0, 1, b1, d1, 2, b2, d2, 3, b3, d3, 16, B0, D0, 17, B1, D1, 18, B2, D2, 19, B3, D3) \
-	ZSTEP8(12, c0, d0, b0, c1, d1, b1, c2, d2, b2, c3, d3, b3, C0, D0, B0, C1, D1, B1, C2, D2, B2, C3, D3, \
-	       B3)                                                                                          \
-	ZSTEP8(8, 0, b0, d0, 1, b1, d1, 2, b2, d2, 3, b3, d3, 16, B0, D0, 17, B1, D1, 18, B2, D2, 19, B3, D3)  \
-	ZSTEP8(7, c0, d0, b0, c1, d1, b1, c2, d2, b2, c3, d3, b3, C0, D0, B0, C1, D1, B1, C2, D2, B2, C3, D3,  \
-	       B3)
+#define ZHALF(b0, c0, d0, b1, c1, d1, b2, c2, d2, b3, c3, d3, B0, C0, D0, B1, C1, D1, B2, C2, D2, B3, C3,  \
+	      D3)                                                                                          \
+	ZSTEP8(16, 0, b0, d0, 1, b1, d1, 2, b2, d2, 3, b3, d3, 16, B0, D0, 17, B1, D1, 18, B2, D2, 19, B3, \
+	       D3)                                                                                         \
+	ZSTEP8(12, c0, d0, b0, c1, d1, b1, c2, d2, b2, c3, d3, b3, C0, D0, B0, C1, D1, B1, C2, D2, B2, C3, \
+	       D3, B3)                                                                                     \
+	ZSTEP8(8, 0, b0, d0, 1, b1, d1, 2, b2, d2, 3, b3, d3, 16, B0, D0, 17, B1, D1, 18, B2, D2, 19, B3,  \
+	       D3)                                                                                         \
+	ZSTEP8(7, c0, d0, b0, c1, d1, b1, c2, d2, b2, c3, d3, b3, C0, D0, B0, C1, D1, B1, C2, D2, B2, C3,  \
+	       D3, B3)
 #define ZLOAD(i) "vmovdqa64 " #i "*64(%[x]), %%zmm" #i "\n\t"
 #define ZSTORE(i) "vmovdqa64 %%zmm" #i ", " #i "*64(%[x])\n\t"
 

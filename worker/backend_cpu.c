@@ -625,7 +625,8 @@ static void scratch_give(void *p, size_t bytes)
 static uint32_t avx2_panels(uint32_t kc)
 {
 	long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-	size_t panel = (size_t)kc * 16 * sizeof(uint32_t), fit = (size_t)(l2 > 0 ? l2 : L2_GUESS_BYTES) / 2 / panel;
+	size_t panel = (size_t)kc * 16 * sizeof(uint32_t);
+	size_t fit = (size_t)(l2 > 0 ? l2 : L2_GUESS_BYTES) / 2 / panel;
 	return fit < 1 ? 1 : fit > NC_PANELS_AVX2 ? NC_PANELS_AVX2 : (uint32_t)fit;
 }
 

@@ -194,6 +194,9 @@ static int exact(const int8_t *A, const int8_t *Bt, const int32_t *C, uint32_t n
 	return same;
 }
 
+/* The AVX2 kernel's bound per core: vpmaddwd with the vpaddd each needs (0 where not measured). */
+static double madd_add_gops;
+
 /* peak_gops[isa]: one core's peak for that path's instruction (0 where not measured). */
 static void run(uint32_t n, int runs, int reps, int all, const double peak_gops[3])
 {
@@ -262,6 +265,8 @@ static void run(uint32_t n, int runs, int reps, int all, const double peak_gops[
 			if (peak_gops[isa] > 0)
 				printf(" | %.0f%% of %s peak", 100.0 * mg / (peak_gops[isa] * threads),
 				       isa == BACKEND_ISA_AVX2 ? "vpmaddwd" : "vpdpbusd");
+			if (isa == BACKEND_ISA_AVX2 && madd_add_gops > 0)
+				printf(", %.0f%% of vpmaddwd + vpaddd", 100.0 * mg / (madd_add_gops * threads));
 			backend_cpu_matmul_i8(A, Bt, C, n, n, n, threads);
 			printf(" | bit-exact (%s): %s\n", n <= 1024 ? "all rows" : "16 rows",
 			       exact(A, Bt, C, n) ? "yes" : "NO");
@@ -319,6 +324,7 @@ int main(int argc, char **argv)
 		core_rates(&hz, &madd, &madd_add);
 		/* A ymm vpmaddwd is 16 int16 multiplies and 16 adds: 32 int8 ops. */
 		peak[BACKEND_ISA_AVX2] = madd * 32e-9;
+		madd_add_gops = madd_add * 32e-9;
 		printf("core: %.2f GHz, vpmaddwd %.2f/cycle -> peak %.1f GOPS per core; with the vpaddd "
 		       "each needs %.2f/cycle -> %.1f GOPS\n",
 		       hz * 1e-9, madd / hz, peak[BACKEND_ISA_AVX2], madd_add / hz, madd_add * 32e-9);

@@ -20,6 +20,10 @@
 
 #define MAX_RUNS 15
 
+/* --profile N: the check of the default 1-row job repeated N times after one
+ * compute, for perf. */
+static int profile_reps;
+
 struct times {
 	double one, all;  /* worker compute, 1 thread / all threads */
 	double check;     /* validator: digests, leaves, proofs, Freivalds */
@@ -62,39 +66,43 @@ static void one_run(const struct job_shape *s, uint32_t k, int with_recompute, s
 		merkle_proof((const uint8_t(*)[HASH_LEN])leaves, tiles, idx[i], path[i], &depth[i]);
 	}
 	int ok = 1;
-	t0 = bench_now();
-	/* as a node does: the digests two at a time, the leaves, the paths as
+	for (int rep = 0; rep < (profile_reps > 0 ? profile_reps : 1); rep++) {
+		t0 = bench_now();
+		/* as a node does: the digests two at a time, the leaves, the paths as
 	 * one batch */
-	static uint8_t digest[256][HASH_LEN], pass[256];
-	static struct merkle_claim claims[256];
-	for (uint32_t i = 0; i < got; i++) {
-		size_t pl = (size_t)mlp_tile_pre_bytes(s, idx[i]);
-		if (i + 1 < got && mlp_tile_pre_bytes(s, idx[i + 1]) == pl) {
-			mlp_pre_digest2(z + i * plen, z + (i + 1) * plen, pl, digest[i], digest[i + 1]);
-			i++;
-		} else {
-			mlp_pre_digest(z + i * plen, pl, digest[i]);
+		static uint8_t digest[256][HASH_LEN], pass[256];
+		static struct merkle_claim claims[256];
+		for (uint32_t i = 0; i < got; i++) {
+			size_t pl = (size_t)mlp_tile_pre_bytes(s, idx[i]);
+			if (i + 1 < got && mlp_tile_pre_bytes(s, idx[i + 1]) == pl) {
+				mlp_pre_digest2(z + i * plen, z + (i + 1) * plen, pl, digest[i],
+						digest[i + 1]);
+				i++;
+			} else {
+				mlp_pre_digest(z + i * plen, pl, digest[i]);
+			}
 		}
+		for (uint32_t i = 0; i < got; i++) {
+			ok &= mlp_tile_leaf(idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i]),
+					    digest[i], claims[i].leaf) == 0;
+			claims[i].index = idx[i];
+			claims[i].path = (const uint8_t(*)[HASH_LEN])path[i];
+			claims[i].depth = depth[i];
+		}
+		merkle_verify_batch(claims, got, tiles, root, pass);
+		for (uint32_t i = 0; i < got; i++)
+			ok &= pass[i];
+		t->proofs = bench_now() - t0;
+		mlp_check_t *mc = mlp_check_create(s, &src, cseed);
+		t->setup = bench_now() - t0 - t->proofs;
+		ok &= mc != NULL;
+		for (uint32_t i = 0; i < got && mc; i++)
+			ok &= mlp_check_tile(mc, idx[i], tile + i * tlen,
+					     (size_t)kernel_tile_bytes(s, idx[i]), z + i * plen,
+					     (size_t)mlp_tile_pre_bytes(s, idx[i])) == 0;
+		mlp_check_destroy(mc);
+		t->check = bench_now() - t0;
 	}
-	for (uint32_t i = 0; i < got; i++) {
-		ok &= mlp_tile_leaf(idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i]), digest[i],
-				    claims[i].leaf) == 0;
-		claims[i].index = idx[i];
-		claims[i].path = (const uint8_t(*)[HASH_LEN])path[i];
-		claims[i].depth = depth[i];
-	}
-	merkle_verify_batch(claims, got, tiles, root, pass);
-	for (uint32_t i = 0; i < got; i++)
-		ok &= pass[i];
-	t->proofs = bench_now() - t0;
-	mlp_check_t *mc = mlp_check_create(s, &src, cseed);
-	t->setup = bench_now() - t0 - t->proofs;
-	ok &= mc != NULL;
-	for (uint32_t i = 0; i < got && mc; i++)
-		ok &= mlp_check_tile(mc, idx[i], tile + i * tlen, (size_t)kernel_tile_bytes(s, idx[i]),
-				     z + i * plen, (size_t)mlp_tile_pre_bytes(s, idx[i])) == 0;
-	mlp_check_destroy(mc);
-	t->check = bench_now() - t0;
 	if (with_recompute) {
 		t0 = bench_now();
 		for (uint32_t i = 0; i < got; i++)
@@ -123,8 +131,8 @@ static void run(uint32_t m, const uint32_t *dims, unsigned layers, uint32_t tile
 		s.shifts[l] = 8;
 	s.n = s.tile_cols = dims[layers];
 	double one[MAX_RUNS] = {0}, all[MAX_RUNS] = {0}, check[MAX_RUNS] = {0}, rec[MAX_RUNS] = {0},
-	       proofs[MAX_RUNS] = {0}, setup[MAX_RUNS] = {0},
-	       r1[MAX_RUNS] = {0}, ra[MAX_RUNS] = {0}, rr[MAX_RUNS] = {0};
+	       proofs[MAX_RUNS] = {0}, setup[MAX_RUNS] = {0}, r1[MAX_RUNS] = {0}, ra[MAX_RUNS] = {0},
+	       rr[MAX_RUNS] = {0};
 	int ok = 1;
 	for (int r = 0; r < runs; r++) {
 		struct times t;
@@ -166,8 +174,11 @@ int main(int argc, char **argv)
 			runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--no-recompute") == 0)
 			with_recompute = 0;
+		else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
+			profile_reps = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: bench_verify_mlp [--runs N (1..%d)] [--no-recompute]\n",
+			fprintf(stderr,
+				"usage: bench_verify_mlp [--runs N (1..%d)] [--no-recompute] [--profile N]\n",
 				MAX_RUNS);
 			return 2;
 		}
@@ -175,6 +186,10 @@ int main(int argc, char **argv)
 	if (runs < 1 || runs > MAX_RUNS)
 		runs = 3;
 	static const uint32_t wide[] = {1024, 1024, 1024}, small[] = {24, 32, 10};
+	if (profile_reps > 0) {
+		run(4096, wide, 2, 1, 66, 1, 0);
+		return 0;
+	}
 	run(4096, wide, 2, 16, 66, runs, with_recompute);
 	run(4096, small, 2, 16, 66, runs, with_recompute);
 	/* How the ratio scales: the check reads k x tile_rows rows (26% of the

@@ -292,6 +292,90 @@ int8_t kernel_requant(int64_t acc, unsigned shift, int relu)
 	return (int8_t)acc;
 }
 
+static void requant_row(const int32_t *z, const int32_t *bias, uint32_t j, uint32_t d, unsigned shift,
+			int relu, int8_t *out)
+{
+	int64_t half = shift ? (int64_t)1 << (shift - 1) : 0, lo = relu ? 0 : -128;
+	for (; j < d; j++) {
+		int64_t v = ((int64_t)z[j] + bias[j] + half) >> shift;
+		/* two selects, no branches: the signs of random rows mispredict */
+		v = v > 127 ? 127 : v;
+		v = v < lo ? lo : v;
+		out[j] = (int8_t)v;
+	}
+}
+
+#ifdef KERNEL_X86
+/* Four entries per ymm of int64: AVX2 has no 64-bit arithmetic shift, so
+ * the sign is shifted back in (t >> s | sign << (64 - s) for s > 0), and the
+ * two clamps are compare-and-blend. The low byte of each clamped lane is
+ * the result. */
+__attribute__((target("avx2"))) static void
+requant_row_avx2(const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift, int relu, int8_t *out)
+{
+	const __m256i half = _mm256_set1_epi64x(shift ? (int64_t)1 << (shift - 1) : 0);
+	const __m256i hi = _mm256_set1_epi64x(127), lo = _mm256_set1_epi64x(relu ? 0 : -128);
+	const __m256i zero = _mm256_setzero_si256();
+	/* s = 0 shifts the sign back by 64: nothing */
+	const __m128i cnt = _mm_cvtsi32_si128((int)shift), back = _mm_cvtsi32_si128(64 - (int)shift);
+	const __m256i pick = _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0,
+					      8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	uint32_t j = 0;
+	for (; j + 4 <= d; j += 4) {
+		__m256i v =
+			_mm256_add_epi64(_mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(z + j))),
+					 _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(bias + j))));
+		v = _mm256_add_epi64(v, half);
+		__m256i sign = _mm256_cmpgt_epi64(zero, v);
+		v = _mm256_or_si256(_mm256_srl_epi64(v, cnt), _mm256_sll_epi64(sign, back));
+		v = _mm256_blendv_epi8(v, hi, _mm256_cmpgt_epi64(v, hi));
+		v = _mm256_blendv_epi8(v, lo, _mm256_cmpgt_epi64(lo, v));
+		__m256i b = _mm256_shuffle_epi8(v, pick); /* bytes 0, 8 of each half */
+		uint32_t two = (uint32_t)(uint16_t)_mm256_extract_epi16(b, 0) |
+			       (uint32_t)(uint16_t)_mm256_extract_epi16(b, 8) << 16;
+		memcpy(out + j, &two, 4);
+	}
+	requant_row(z, bias, j, d, shift, relu, out);
+}
+
+/* Eight entries per step, in a zmm of int64: vpsraq, vpmaxsq and
+ * vpminsq, then vpmovqb packs each lane's low byte. */
+__attribute__((target("avx512f"))) static void
+requant_row_avx512(const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift, int relu, int8_t *out)
+{
+	const __m512i half = _mm512_set1_epi64(shift ? (int64_t)1 << (shift - 1) : 0);
+	const __m512i hi = _mm512_set1_epi64(127), lo = _mm512_set1_epi64(relu ? 0 : -128);
+	const __m128i cnt = _mm_cvtsi32_si128((int)shift);
+	uint32_t j = 0;
+	for (; j + 8 <= d; j += 8) {
+		__m512i v = _mm512_add_epi64(
+			_mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(z + j))),
+			_mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(bias + j))));
+		v = _mm512_sra_epi64(_mm512_add_epi64(v, half), cnt);
+		v = _mm512_max_epi64(_mm512_min_epi64(v, hi), lo);
+		_mm_storel_epi64((__m128i *)(out + j), _mm512_cvtepi64_epi8(v));
+	}
+	requant_row(z, bias, j, d, shift, relu, out);
+}
+#endif
+
+void kernel_requant_row(int level, const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift,
+			int relu, int8_t *out)
+{
+#ifdef KERNEL_X86
+	if (level >= 2 && shift <= 31) {
+		requant_row_avx512(z, bias, d, shift, relu, out);
+		return;
+	}
+	if (level >= 1 && shift <= 31) {
+		requant_row_avx2(z, bias, d, shift, relu, out);
+		return;
+	}
+#endif
+	(void)level;
+	requant_row(z, bias, 0, d, shift, relu, out);
+}
+
 int kernel_mlp_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], uint32_t row0,
 		   uint32_t nrows, int8_t *out)
 {
@@ -667,6 +751,8 @@ void kernel_simd_enable(int level)
 	simd_allowed = level;
 }
 
+#define FREIVALDS_BLOCK 64 /* rows per field_matvec_i8 call, a multiple of 4 */
+
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
@@ -707,13 +793,24 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		ym_lo[t] = (int64_t)(y & FIELD_LIMB31);
 		ym_hi[t] = (int64_t)(y >> 31);
 	}
+	/* Many rows: z_i = A_i . (y mod p) mod p from y's 7-bit limbs
+	 * (field_matvec_i8), FREIVALDS_BLOCK rows at a time; a tile's few rows
+	 * would not repay the limbs. */
+	uint8_t *limbs = NULL;
+	uint64_t zb[FREIVALDS_BLOCK];
+	if (level >= 1 && nr >= FREIVALDS_BLOCK && (limbs = malloc((size_t)FIELD_LIMBS7 * kk))) {
+		uint64_t *ym = (uint64_t *)ym_lo; /* y mod p, over ym_lo and ym_hi */
+		for (uint32_t t = 0; t < k; t++)
+			ym[t] = (uint64_t)ym_lo[t] | (uint64_t)ym_hi[t] << 31;
+		field_limbs7(ym, k, limbs);
+	}
 	/* Rows four at a time where AVX-512 serves them together, then one at
 	 * a time: z_i = A_i . (y mod p), w_i = T_i . r, both over the integers
 	 * from their limb sums, then compared mod p. */
-	uint32_t i4 = level >= 2 ? nr / 4 * 4 : 0;
+	uint32_t i4 = level >= 2 || limbs ? nr / 4 * 4 : 0;
 	for (uint32_t i = 0; i < nr && !err; i += i < i4 ? 4 : 1) {
 		uint32_t rows = i < i4 ? 4 : 1;
-		int64_t zl[4][2], wl[4][3];
+		int64_t zl[4][2] = {{0}}, wl[4][3];
 		__int128 z[4], w[4] = {0, 0, 0, 0};
 		const int8_t *a[4];
 		const int32_t *trow[4];
@@ -721,10 +818,18 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 			a[q] = A_rows + (size_t)(i + q) * k;
 			trow[q] = T + (size_t)(i + q) * nc;
 		}
-		if (rows == 4)
+		if (limbs) {
+			if (i % FREIVALDS_BLOCK == 0) {
+				uint32_t nb = nr - i < FREIVALDS_BLOCK ? nr - i : FREIVALDS_BLOCK;
+				field_matvec_i8(level, a[0], nb, k, limbs, zb);
+			}
+			for (uint32_t q = 0; q < rows; q++)
+				zl[q][0] = (int64_t)zb[(i + q) % FREIVALDS_BLOCK];
+		} else if (rows == 4) {
 			field_dot2x4_i8(level, a, ym_lo, ym_hi, k, zl);
-		else
+		} else {
 			field_dot2_i8(level, a[0], ym_lo, ym_hi, k, zl[0]);
+		}
 		for (uint32_t j0 = 0; j0 < nc; j0 += FIELD_DOT3_CHUNK) {
 			uint32_t len = nc - j0 < FIELD_DOT3_CHUNK ? nc - j0 : FIELD_DOT3_CHUNK;
 			const int64_t *c0 = rl + j0, *c1 = rl + cc + j0, *c2 = rl + 2 * cc + j0;
@@ -744,6 +849,7 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 				err = ASSAY_EINVALID;
 		}
 	}
+	free(limbs);
 	free(ylo);
 	return err;
 }

@@ -90,6 +90,12 @@ void kernel_matmul_ref(const int8_t *A, const int8_t *Bt, int32_t *C, uint32_t m
  * round half up; no rounding when shift = 0), then ReLU when relu, then
  * saturation to [-128, 127]. */
 int8_t kernel_requant(int64_t acc, unsigned shift, int relu);
+/* out[j] = kernel_requant((int64_t)z[j] + bias[j], shift, relu) for j < d,
+ * shift <= 31: a layer's requantization of one row at once, in int64 lanes
+ * at level 1 (AVX2) or 2 (AVX-512F), as field_simd_level gives (the same
+ * bytes at every level). */
+void kernel_requant_row(int level, const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift,
+			int relu, int8_t *out);
 /* Reference mlp-i8 for batch rows [row0, row0 + nrows): out is nrows x n
  * int8. in[] as kernel_src_load gives. Hidden layers use ReLU, the last not.
  * 0 or ASSAY_ENOMEM. */

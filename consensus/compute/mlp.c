@@ -416,21 +416,6 @@ static uint64_t a_dot_u(const mlp_check_t *c, const int8_t *a, const struct mlp_
 	return field_mod_s128((__int128)sum[0] + (__int128)sum[1] * ((__int128)1 << 31));
 }
 
-/* kernel_requant of z + bias for a whole row (the same function, inlined
- * here: one call per element was most of the check's time). */
-static void requant_row(const int32_t *z, const int32_t *bias, uint32_t d, unsigned shift, int relu,
-			int8_t *out)
-{
-	int64_t half = shift ? (int64_t)1 << (shift - 1) : 0, lo = relu ? 0 : -128;
-	for (uint32_t j = 0; j < d; j++) {
-		int64_t v = ((int64_t)z[j] + bias[j] + half) >> shift;
-		/* two selects, no branches: the signs of random rows mispredict */
-		v = v > 127 ? 127 : v;
-		v = v < lo ? lo : v;
-		out[j] = (int8_t)v;
-	}
-}
-
 int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_len, const uint8_t *pre,
 		   size_t pre_len)
 {
@@ -451,7 +436,8 @@ int mlp_check_tile(mlp_check_t *c, uint32_t i, const uint8_t *out, size_t out_le
 			       4ull * dout); /* int32 LE, the host's order */
 			if (z_dot_r(c, c->z, v, dout) != a_dot_u(c, c->a, v, din))
 				return ASSAY_EINVALID;
-			requant_row(c->z, v->bias, dout, s->shifts[l], l + 1 < s->layers, c->next);
+			kernel_requant_row(c->level, c->z, v->bias, dout, s->shifts[l], l + 1 < s->layers,
+					   c->next);
 			int8_t *t = c->a;
 			c->a = c->next;
 			c->next = t;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/field.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/compute/mlp.h"
 #include "core/buf.h"
@@ -105,6 +106,63 @@ static void test_requant(void)
 	CHECK(kernel_requant(-1000, 2, 1) == 0);
 	CHECK(kernel_requant(77, 0, 1) == 77);
 	CHECK(kernel_requant(((int64_t)1 << 40), 31, 0) == 127);
+}
+
+/* kernel_requant_row at every level gives kernel_requant's bytes: every
+ * shift, both ReLU settings, the int32 extremes of z and bias (whose sum
+ * leaves int32), values at each rounding and clamping edge, and lengths
+ * that leave a tail for the portable loop. */
+static void test_requant_row(void)
+{
+	enum { D = 67 };
+	int32_t z[D], bias[D];
+	int8_t want[D], got[D];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned shift = 0; shift <= 31; shift++)
+		for (int relu = 0; relu <= 1; relu++)
+			for (int round = 0; round < 8; round++) {
+				for (int j = 0; j < D; j++) {
+					x = x * 6364136223846793005ull + 1442695040888963407ull;
+					int64_t edge = (int64_t)127 << shift,
+						unit = shift ? (int64_t)1 << (shift - 1) : 0;
+					switch ((x >> 33) % 6) {
+					case 0:
+						z[j] = (int32_t)(x >> 32);
+						bias[j] = (int32_t)x;
+						break;
+					case 1:
+						z[j] = (x >> 40) & 1 ? INT32_MAX : INT32_MIN;
+						bias[j] = (x >> 41) & 1 ? INT32_MAX : INT32_MIN;
+						break;
+					case 2: /* near the top clamp */
+						z[j] = (int32_t)(edge > INT32_MAX ? INT32_MAX : edge) +
+						       (int32_t)((x >> 45) % 5) - 2;
+						bias[j] = (int32_t)unit - (int32_t)((x >> 50) % 3);
+						break;
+					case 3: /* near the rounding point of small values */
+						z[j] = (int32_t)((x >> 42) % 9) - 4 - (int32_t)unit;
+						bias[j] = (int32_t)((x >> 52) % 3) - 1;
+						break;
+					case 4: /* near zero and the ReLU edge */
+						z[j] = (int32_t)((x >> 40) % 2001) - 1000;
+						bias[j] = 0;
+						break;
+					default: /* near the bottom clamp */
+						z[j] = -(int32_t)(edge > INT32_MAX ? INT32_MAX : edge) -
+						       (int32_t)((x >> 44) % 7);
+						bias[j] = -(int32_t)((x >> 48) % 3) * (int32_t)unit;
+						break;
+					}
+					want[j] = kernel_requant((int64_t)z[j] + bias[j], shift, relu);
+				}
+				for (int level = 0; level <= field_simd_level(2); level++)
+					for (uint32_t d = D - 3; d <= D; d++) {
+						memset(got, 0x55, sizeof(got));
+						kernel_requant_row(level, z, bias, d, shift, relu, got);
+						CHECK_EQ_MEM(got, want, d);
+						CHECK(d == D || got[d] == 0x55); /* nothing past d */
+					}
+			}
 }
 
 static void test_matmul_ref(void)
@@ -320,6 +378,42 @@ static void freivalds_cases(void)
 	free(inp[1]);
 }
 
+/* Enough rows for the limb path (blocks of 64 rows by field_matvec_i8): two
+ * whole blocks and a ragged tail, extreme entries in the first row and
+ * column; a wrong entry in each part of each block is caught at every
+ * level, and the honest product passes. */
+static void freivalds_many_rows(void)
+{
+	enum { M = 133, N = 43, K = 301 };
+	int8_t *A = malloc(M * K), *Bt = malloc(N * K);
+	int32_t *C = malloc(sizeof(int32_t) * M * N);
+	fill_i8(A, M * K);
+	fill_i8(Bt, N * K);
+	memset(A, -128, K);
+	memset(Bt, -128, K);
+	memset(A + (M - 1) * K, 127, K);
+	kernel_matmul_ref(A, Bt, C, M, N, K);
+	uint64_t r[N];
+	uint8_t seed[HASH_LEN] = {9};
+	kernel_freivalds_vector(seed, 5, N, r);
+	static const int rows[] = {0, 3, 63, 64, 101, 127, 128, 131, 132};
+	for (int simd = 0; simd <= 2; simd++) {
+		kernel_simd_enable(simd);
+		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
+		for (size_t q = 0; q < sizeof(rows) / sizeof(rows[0]); q++) {
+			int32_t *e = C + rows[q] * N + (rows[q] * 7) % N;
+			*e += 1;
+			CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == ASSAY_EINVALID);
+			*e -= 1;
+		}
+		CHECK(kernel_freivalds(A, Bt, C, M, N, K, r) == 0);
+	}
+	kernel_simd_enable(2);
+	free(A);
+	free(Bt);
+	free(C);
+}
+
 /* The AVX-512, AVX2 and portable Freivalds compute the same integers. */
 static void test_freivalds(void)
 {
@@ -350,6 +444,7 @@ static void test_freivalds(void)
 	free(A);
 	free(Bt);
 	free(C);
+	freivalds_many_rows();
 }
 
 /* A matmul job with tiles tr x tc: every tile of the reference output
@@ -994,6 +1089,7 @@ int main(void)
 {
 	RUN(test_expand);
 	RUN(test_requant);
+	RUN(test_requant_row);
 	RUN(test_matmul_ref);
 	RUN(test_shapes);
 	RUN(test_tiles);

@@ -751,8 +751,6 @@ void kernel_simd_enable(int level)
 	simd_allowed = level;
 }
 
-#define FREIVALDS_BLOCK 64 /* rows per field_matvec_i8 call, a multiple of 4 */
-
 int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t *T, uint32_t nr,
 		     uint32_t nc, uint32_t k, const uint64_t *r)
 {
@@ -793,24 +791,13 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 		ym_lo[t] = (int64_t)(y & FIELD_LIMB31);
 		ym_hi[t] = (int64_t)(y >> 31);
 	}
-	/* Many rows: z_i = A_i . (y mod p) mod p from y's 7-bit limbs
-	 * (field_matvec_i8), FREIVALDS_BLOCK rows at a time; a tile's few rows
-	 * would not repay the limbs. */
-	uint8_t *limbs = NULL;
-	uint64_t zb[FREIVALDS_BLOCK];
-	if (level >= 1 && nr >= FREIVALDS_BLOCK && (limbs = malloc((size_t)FIELD_LIMBS7 * kk))) {
-		uint64_t *ym = (uint64_t *)ym_lo; /* y mod p, over ym_lo and ym_hi */
-		for (uint32_t t = 0; t < k; t++)
-			ym[t] = (uint64_t)ym_lo[t] | (uint64_t)ym_hi[t] << 31;
-		field_limbs7(ym, k, limbs);
-	}
 	/* Rows four at a time where AVX-512 serves them together, then one at
 	 * a time: z_i = A_i . (y mod p), w_i = T_i . r, both over the integers
 	 * from their limb sums, then compared mod p. */
-	uint32_t i4 = level >= 2 || limbs ? nr / 4 * 4 : 0;
+	uint32_t i4 = level >= 2 ? nr / 4 * 4 : 0;
 	for (uint32_t i = 0; i < nr && !err; i += i < i4 ? 4 : 1) {
 		uint32_t rows = i < i4 ? 4 : 1;
-		int64_t zl[4][2] = {{0}}, wl[4][3];
+		int64_t zl[4][2], wl[4][3];
 		__int128 z[4], w[4] = {0, 0, 0, 0};
 		const int8_t *a[4];
 		const int32_t *trow[4];
@@ -818,18 +805,10 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 			a[q] = A_rows + (size_t)(i + q) * k;
 			trow[q] = T + (size_t)(i + q) * nc;
 		}
-		if (limbs) {
-			if (i % FREIVALDS_BLOCK == 0) {
-				uint32_t nb = nr - i < FREIVALDS_BLOCK ? nr - i : FREIVALDS_BLOCK;
-				field_matvec_i8(level, a[0], nb, k, limbs, zb);
-			}
-			for (uint32_t q = 0; q < rows; q++)
-				zl[q][0] = (int64_t)zb[(i + q) % FREIVALDS_BLOCK];
-		} else if (rows == 4) {
+		if (rows == 4)
 			field_dot2x4_i8(level, a, ym_lo, ym_hi, k, zl);
-		} else {
+		else
 			field_dot2_i8(level, a[0], ym_lo, ym_hi, k, zl[0]);
-		}
 		for (uint32_t j0 = 0; j0 < nc; j0 += FIELD_DOT3_CHUNK) {
 			uint32_t len = nc - j0 < FIELD_DOT3_CHUNK ? nc - j0 : FIELD_DOT3_CHUNK;
 			const int64_t *c0 = rl + j0, *c1 = rl + cc + j0, *c2 = rl + 2 * cc + j0;
@@ -849,7 +828,6 @@ int kernel_freivalds(const int8_t *A_rows, const int8_t *Bt_cols, const int32_t 
 				err = ASSAY_EINVALID;
 		}
 	}
-	free(limbs);
 	free(ylo);
 	return err;
 }

@@ -378,10 +378,10 @@ static void freivalds_cases(void)
 	free(inp[1]);
 }
 
-/* Enough rows for the limb path (blocks of 64 rows by field_matvec_i8): two
- * whole blocks and a ragged tail, extreme entries in the first row and
- * column; a wrong entry in each part of each block is caught at every
- * level, and the honest product passes. */
+/* A client's full check has many rows: 133 (four at a time on AVX-512, then
+ * a ragged tail), extreme entries in the first and last rows of A and the
+ * first column; a wrong entry in rows across the whole range is caught at
+ * every level, and the honest product passes. */
 static void freivalds_many_rows(void)
 {
 	enum { M = 133, N = 43, K = 301 };

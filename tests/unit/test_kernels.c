@@ -108,6 +108,11 @@ static void test_requant(void)
 	CHECK(kernel_requant(((int64_t)1 << 40), 31, 0) == 127);
 }
 
+static int32_t i32_sat(int64_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
 /* kernel_requant_row at every level gives kernel_requant's bytes: every
  * shift, both ReLU settings, the int32 extremes of z and bias (whose sum
  * leaves int32), values at each rounding and clamping edge, and lengths
@@ -135,8 +140,7 @@ static void test_requant_row(void)
 						bias[j] = (x >> 41) & 1 ? INT32_MAX : INT32_MIN;
 						break;
 					case 2: /* near the top clamp */
-						z[j] = (int32_t)(edge > INT32_MAX ? INT32_MAX : edge) +
-						       (int32_t)((x >> 45) % 5) - 2;
+						z[j] = i32_sat(edge + (int64_t)((x >> 45) % 5) - 2);
 						bias[j] = (int32_t)unit - (int32_t)((x >> 50) % 3);
 						break;
 					case 3: /* near the rounding point of small values */
@@ -148,8 +152,7 @@ static void test_requant_row(void)
 						bias[j] = 0;
 						break;
 					default: /* near the bottom clamp */
-						z[j] = -(int32_t)(edge > INT32_MAX ? INT32_MAX : edge) -
-						       (int32_t)((x >> 44) % 7);
+						z[j] = i32_sat(-edge - (int64_t)((x >> 44) % 7));
 						bias[j] = -(int32_t)((x >> 48) % 3) * (int32_t)unit;
 						break;
 					}

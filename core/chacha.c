@@ -296,9 +296,20 @@ __attribute__((target("avx512f"))) static void rounds32_avx512(__m512i x[32], un
 #undef ZSTEP8
 #undef ZSTEP
 
+/* The final add of a 16-block batch, stored word-sliced (chacha.h): zmm
+ * x[w] holds word w of the sixteen blocks, so it is stored whole at 64 w. */
+static inline __attribute__((target("avx512f"), always_inline)) void
+store16_sliced_avx512(__m512i x[16], const uint32_t s[16], __m512i lanes, uint8_t *out)
+{
+	for (int i = 0; i < 16; i++) {
+		__m512i v = _mm512_add_epi32(x[i], _mm512_set1_epi32((int)s[i]));
+		_mm512_storeu_si512(out + 64 * i, i == 12 ? _mm512_add_epi32(v, lanes) : v);
+	}
+}
+
 /* Blocks block..block+31 into out[0..2048). */
 __attribute__((target("avx512f"))) static void blocks32_avx512(const uint32_t s[16], unsigned rounds,
-							       uint8_t *out)
+							       uint8_t *out, int sliced)
 {
 	const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	const __m512i lanes16 = _mm512_add_epi32(lanes, _mm512_set1_epi32(16));
@@ -308,6 +319,11 @@ __attribute__((target("avx512f"))) static void blocks32_avx512(const uint32_t s[
 	x[12] = _mm512_add_epi32(x[12], lanes);
 	x[28] = _mm512_add_epi32(x[28], lanes16);
 	rounds32_avx512(x, rounds);
+	if (sliced) {
+		store16_sliced_avx512(x, s, lanes, out);
+		store16_sliced_avx512(x + 16, s, lanes16, out + 16 * CHACHA_BLOCK_LEN);
+		return;
+	}
 	store16_avx512(x, s, lanes, out);
 	store16_avx512(x + 16, s, lanes16, out + 16 * CHACHA_BLOCK_LEN);
 }
@@ -340,7 +356,7 @@ static void blocks(const uint32_t s[16], unsigned rounds, size_t per, uint8_t *d
 {
 #ifdef CHACHA_X86
 	if (per == 32)
-		blocks32_avx512(s, rounds, dst);
+		blocks32_avx512(s, rounds, dst, 0);
 	else if (per == 16)
 		blocks16_avx512(s, rounds, dst);
 	else if (per == 8)
@@ -378,6 +394,45 @@ void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uin
 		out += bytes;
 		n -= bytes;
 	}
+}
+
+/* Word-sliced order within a unit of 16 blocks: the word w of block b of
+ * the unit comes from byte (16 b + w) 4 of the plain keystream. */
+static void slice_unit(const uint8_t *plain, uint8_t *out)
+{
+	for (int b = 0; b < 16; b++)
+		for (int w = 0; w < 16; w++)
+			memcpy(out + 4 * (16 * w + b), plain + 4 * (16 * b + w), 4);
+}
+
+void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block,
+				uint8_t *out, size_t n, int max_level)
+{
+	size_t units = n / CHACHA_SLICE_UNIT;
+#ifdef CHACHA_X86
+	if (chacha_level(max_level) >= CHACHA_AVX512) {
+		uint32_t s[16];
+		initial_state(key, block, s);
+		for (; units >= 2; units -= 2) {
+			blocks32_avx512(s, rounds, out, 1);
+			s[12] += 32;
+			out += 2 * CHACHA_SLICE_UNIT;
+			n -= 2 * CHACHA_SLICE_UNIT;
+			block += 32;
+		}
+	}
+#endif
+	/* Elsewhere (and for an odd last unit) the plain keystream, sliced. */
+	uint8_t plain[CHACHA_SLICE_UNIT];
+	for (; units; units--) {
+		chacha_keystream_at(key, rounds, block, plain, sizeof(plain), max_level);
+		slice_unit(plain, out);
+		out += CHACHA_SLICE_UNIT;
+		n -= CHACHA_SLICE_UNIT;
+		block += 16;
+	}
+	if (n)
+		chacha_keystream_at(key, rounds, block, out, n, max_level);
 }
 
 void chacha_keystream(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block, uint8_t *out,

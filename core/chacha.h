@@ -30,6 +30,17 @@ void chacha_keystream(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32
 void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block, uint8_t *out,
 			 size_t n, int max_level);
 
+/* The same bytes in another order: each whole unit of CHACHA_SLICE_UNIT
+ * bytes (16 blocks, counted from `block`) word-sliced, word w of the unit's
+ * block b at byte 4 (16 w + b) of the unit, as sixteen blocks side by side
+ * in vector lanes leave them; a last part of under a unit in plain order.
+ * A permutation within each unit, so a sum over bytes that puts every
+ * operand in this order (a dot product of two rows of whole units) equals
+ * the sum in plain order; it saves the AVX-512 path its transposes. */
+#define CHACHA_SLICE_UNIT (16 * CHACHA_BLOCK_LEN)
+void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block,
+				uint8_t *out, size_t n, int max_level);
+
 /* The path chacha_keystream_at takes on this CPU for max_level. */
 int chacha_level(int max_level);
 

@@ -77,6 +77,15 @@ struct kernel_src {
 /* Copies bytes [off, off+n) of input id into out. */
 void kernel_src_read(const struct kernel_src *src, const struct job_shape *s, unsigned id,
 		     uint64_t off, uint8_t *out, size_t n);
+/* Rows of matmul input id (0: A's rows, 1: B's columns as Bt's rows) at off
+ * (a whole number of rows) as a tile check reads them: word-sliced
+ * (chacha_keystream_sliced_at) where the AVX-512 path saves its transposes
+ * by it and every row is whole slice units (k a multiple of
+ * CHACHA_SLICE_UNIT), else plain. Both inputs of one check take the same
+ * order and the check's sums run over k alone (a recompute's dot products;
+ * Freivalds' y = B r and A y), so its verdict is the plain order's. */
+void kernel_check_rows_read(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t off,
+			    uint8_t *out, size_t n);
 /* Materializes every input: returns malloc()ed arrays in in[] (the caller
  * frees each). 0 or ASSAY_ENOMEM. */
 int kernel_src_load(const struct kernel_src *src, const struct job_shape *s,

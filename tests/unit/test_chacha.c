@@ -96,6 +96,40 @@ static void test_paths_agree(void)
 	free(got);
 }
 
+/* The word-sliced stream at every level is the plain stream with each
+ * whole 16-block unit permuted (word w of the unit's block b at 4 (16 w +
+ * b)) and the rest plain: even and odd unit counts (the AVX-512 path takes
+ * two at a time), tails, requests under a unit, any start block. */
+static void test_sliced(void)
+{
+	uint8_t key[CHACHA_KEY_LEN];
+	for (int i = 0; i < CHACHA_KEY_LEN; i++)
+		key[i] = (uint8_t)(0x3c + 7 * i);
+	const size_t max = 5 * CHACHA_SLICE_UNIT + 100;
+	uint8_t *plain = malloc(max), *want = malloc(max), *got = malloc(max);
+	static const size_t ns[] = {0, 63, 1023, 1024, 1025, 2048, 3072, 4096 + 64, 5 * 1024 + 100};
+	int same = 1;
+	for (uint32_t block = 0; block < 40; block += 13)
+		for (size_t q = 0; q < sizeof(ns) / sizeof(ns[0]); q++) {
+			size_t n = ns[q];
+			chacha_keystream_at(key, 8, block, plain, n, CHACHA_PORTABLE);
+			memcpy(want, plain, n);
+			for (size_t u = 0; u + CHACHA_SLICE_UNIT <= n; u += CHACHA_SLICE_UNIT)
+				for (int b = 0; b < 16; b++)
+					for (int w = 0; w < 16; w++)
+						memcpy(want + u + 4 * (16 * w + b), plain + u + 4 * (16 * b + w), 4);
+			for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+				memset(got, 0xa5, max);
+				chacha_keystream_sliced_at(key, 8, block, got, n, levels[l]);
+				same &= memcmp(got, want, n) == 0 && (n == max || got[n] == 0xa5);
+			}
+		}
+	CHECK(same);
+	free(plain);
+	free(want);
+	free(got);
+}
+
 /* ChaCha8, key 00 01 .. 1f, blocks 0..63: the regression hash that
  * docs/compute.md's input vectors rest on. */
 static void test_chacha8_vector(void)
@@ -115,6 +149,7 @@ int main(void)
 	RUN(test_rfc8439_zero);
 	RUN(test_against_sodium);
 	RUN(test_paths_agree);
+	RUN(test_sliced);
 	RUN(test_chacha8_vector);
 	return test_report("test_chacha");
 }

@@ -519,6 +519,10 @@ static void tile_check_cases(void)
 	tile_check_case(5, 70, 200, 1, 64, NULL);
 	/* 72 entries: Freivalds, and its own edge tiles. */
 	tile_check_case(17, 19, 45, 8, 9, NULL);
+	/* k of whole slice units: on AVX-512 the check expands its rows
+	 * word-sliced (recompute and Freivalds, edge tiles 1 and 2 wide). */
+	tile_check_case(9, 10, 1024, 8, 8, NULL);
+	tile_check_case(17, 9, 2048, 8, 9, NULL);
 	/* The largest k with the largest entries, on both paths. */
 	uint8_t *data[2];
 	for (int b = 0; b < 2; b++) {

@@ -674,14 +674,33 @@ __attribute__((target("avx2"))) static void tile_dots_avx2(const int8_t *a, cons
 	}
 }
 
-/* tile_dots in blocks of 4 rows x 4 columns on AVX-512 VNNI: vpdpwssd
- * multiplies 32 int16 pairs, adds neighbours and accumulates into 16 int32
- * lanes in one instruction; the 16 accumulators and 8 widened operands fit
- * the 32 registers. The same exact sums as tile_dots. */
+/* acc += the u8 x s8 quads of u and w (vpdpbusd, wrapping), in asm: with the
+ * intrinsic GCC 12 copied accumulators through other registers. */
+__attribute__((target("avx512f,avx512vnni"))) static inline __m512i dpbusd_k(__m512i acc, __m512i u, __m512i w)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
+	return acc;
+}
+
+/* tile_dots in blocks of 4 rows x 4 columns on AVX-512 VNNI: vpdpbusd
+ * multiplies 64 byte pairs, u8 by s8, and adds quads into 16 int32 lanes;
+ * the rows of A go in as a + 128 (the sign bit flipped), so each sum is
+ * sum_t a b + 128 sum_t b, and 128 times the column's own sum (taken with
+ * vpdpbusd against ones) is taken off. The lanes wrap mod 2^32 (vpdpbusd
+ * does not saturate); the true dot product fits int32 (tile_dots), so the
+ * wrapped difference is exact. 16 accumulators, 4 + 4 operands. */
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
 tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint32_t k, int32_t *out)
 {
-	uint32_t k32 = k / 32 * 32;
+	uint32_t k64 = k / 64 * 64;
+	const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+	uint32_t bsum[KERNEL_RECOMPUTE_MAX]; /* nc <= nr nc <= KERNEL_RECOMPUTE_MAX */
+	for (uint32_t j = 0; j < nc; j++) {
+		__m512i sv = _mm512_setzero_si512();
+		for (uint32_t t = 0; t < k64; t += 64)
+			sv = dpbusd_k(sv, ones, _mm512_loadu_si512(b + (size_t)j * k + t));
+		bsum[j] = (uint32_t)_mm512_reduce_add_epi32(sv);
+	}
 	for (uint32_t i = 0; i < nr; i += 4) {
 		const int8_t *x[4];
 		for (uint32_t r = 0; r < 4; r++)
@@ -694,40 +713,38 @@ tile_dots_vnni(const int8_t *a, const int8_t *b, uint32_t nr, uint32_t nc, uint3
 			__m512i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
 			__m512i s20 = s00, s21 = s00, s22 = s00, s23 = s00;
 			__m512i s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-			for (uint32_t t = 0; t < k32; t += 32) {
-				__m512i a0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[0] + t)));
-				__m512i a1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[1] + t)));
-				__m512i a2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[2] + t)));
-				__m512i a3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x[3] + t)));
-				__m512i b0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[0] + t)));
-				__m512i b1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[1] + t)));
-				__m512i b2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[2] + t)));
-				__m512i b3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(y[3] + t)));
-				s00 = _mm512_dpwssd_epi32(s00, a0, b0);
-				s01 = _mm512_dpwssd_epi32(s01, a0, b1);
-				s02 = _mm512_dpwssd_epi32(s02, a0, b2);
-				s03 = _mm512_dpwssd_epi32(s03, a0, b3);
-				s10 = _mm512_dpwssd_epi32(s10, a1, b0);
-				s11 = _mm512_dpwssd_epi32(s11, a1, b1);
-				s12 = _mm512_dpwssd_epi32(s12, a1, b2);
-				s13 = _mm512_dpwssd_epi32(s13, a1, b3);
-				s20 = _mm512_dpwssd_epi32(s20, a2, b0);
-				s21 = _mm512_dpwssd_epi32(s21, a2, b1);
-				s22 = _mm512_dpwssd_epi32(s22, a2, b2);
-				s23 = _mm512_dpwssd_epi32(s23, a2, b3);
-				s30 = _mm512_dpwssd_epi32(s30, a3, b0);
-				s31 = _mm512_dpwssd_epi32(s31, a3, b1);
-				s32 = _mm512_dpwssd_epi32(s32, a3, b2);
-				s33 = _mm512_dpwssd_epi32(s33, a3, b3);
+			for (uint32_t t = 0; t < k64; t += 64) {
+				__m512i a0 = _mm512_xor_si512(_mm512_loadu_si512(x[0] + t), flip);
+				__m512i a1 = _mm512_xor_si512(_mm512_loadu_si512(x[1] + t), flip);
+				__m512i a2 = _mm512_xor_si512(_mm512_loadu_si512(x[2] + t), flip);
+				__m512i a3 = _mm512_xor_si512(_mm512_loadu_si512(x[3] + t), flip);
+				__m512i b0 = _mm512_loadu_si512(y[0] + t), b1 = _mm512_loadu_si512(y[1] + t);
+				__m512i b2 = _mm512_loadu_si512(y[2] + t), b3 = _mm512_loadu_si512(y[3] + t);
+				s00 = dpbusd_k(s00, a0, b0);
+				s01 = dpbusd_k(s01, a0, b1);
+				s02 = dpbusd_k(s02, a0, b2);
+				s03 = dpbusd_k(s03, a0, b3);
+				s10 = dpbusd_k(s10, a1, b0);
+				s11 = dpbusd_k(s11, a1, b1);
+				s12 = dpbusd_k(s12, a1, b2);
+				s13 = dpbusd_k(s13, a1, b3);
+				s20 = dpbusd_k(s20, a2, b0);
+				s21 = dpbusd_k(s21, a2, b1);
+				s22 = dpbusd_k(s22, a2, b2);
+				s23 = dpbusd_k(s23, a2, b3);
+				s30 = dpbusd_k(s30, a3, b0);
+				s31 = dpbusd_k(s31, a3, b1);
+				s32 = dpbusd_k(s32, a3, b2);
+				s33 = dpbusd_k(s33, a3, b3);
 			}
 			__m512i acc[4][4] = {
 				{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
 			for (uint32_t r = 0; r < 4 && i + r < nr; r++)
 				for (uint32_t q = 0; q < 4 && j + q < nc; q++) {
-					int32_t sum = _mm512_reduce_add_epi32(acc[r][q]);
-					for (uint32_t t = k32; t < k; t++)
-						sum += x[r][t] * y[q][t];
-					out[(size_t)(i + r) * nc + j + q] = sum;
+					uint32_t sum = (uint32_t)_mm512_reduce_add_epi32(acc[r][q]) - 128u * bsum[j + q];
+					for (uint32_t t = k64; t < k; t++)
+						sum += (uint32_t)(x[r][t] * y[q][t]);
+					out[(size_t)(i + r) * nc + j + q] = (int32_t)sum;
 				}
 		}
 	}

@@ -172,8 +172,8 @@ static void run(uint32_t n, uint32_t tile, uint32_t k, int isa, int profile)
 		for (uint32_t i = 0; i < got; i++) {
 			uint32_t r0, c0, nr, nc;
 			kernel_tile_rect(&s, c[i].index, &r0, &c0, &nr, &nc);
-			kernel_check_rows_read(&src, &s, 0, (uint64_t)r0 * n, rows, (size_t)nr * n);
-			kernel_check_rows_read(&src, &s, 1, (uint64_t)c0 * n, rows + (size_t)nr * n, (size_t)nc * n);
+			kernel_rows_read(&src, &s, 0, n, (uint64_t)r0 * n, rows, (size_t)nr * n);
+			kernel_rows_read(&src, &s, 1, n, (uint64_t)c0 * n, rows + (size_t)nr * n, (size_t)nc * n);
 		}
 		t_floor[r] = bench_now() - t0;
 		/* The proofs alone: leaf hash and Merkle path of each tile, as one

@@ -405,6 +405,14 @@ static void slice_unit(const uint8_t *plain, uint8_t *out)
 			memcpy(out + 4 * (16 * w + b), plain + 4 * (16 * b + w), 4);
 }
 
+void chacha_slice(const uint8_t *plain, uint8_t *out, size_t n)
+{
+	size_t u = 0;
+	for (; u + CHACHA_SLICE_UNIT <= n; u += CHACHA_SLICE_UNIT)
+		slice_unit(plain + u, out + u);
+	memcpy(out + u, plain + u, n - u);
+}
+
 void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block,
 				uint8_t *out, size_t n, int max_level)
 {

@@ -41,6 +41,10 @@ void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uin
 void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block,
 				uint8_t *out, size_t n, int max_level);
 
+/* out = plain in that order: each whole unit of plain's n bytes
+ * word-sliced, the rest copied (out and plain do not overlap). */
+void chacha_slice(const uint8_t *plain, uint8_t *out, size_t n);
+
 /* The path chacha_keystream_at takes on this CPU for max_level. */
 int chacha_level(int max_level);
 

@@ -920,10 +920,16 @@ static uint8_t *scratch(size_t need, uint8_t **own)
 /* The matmul tile check of tile i on its rows of A and columns of B: where
  * part[0] or part[1] is NULL, those are expanded (or read) into this
  * thread's scratch buffer, so small tiles allocate nothing. */
-void kernel_check_rows_read(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t off,
-			    uint8_t *out, size_t n)
+int kernel_rows_sliced(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t row)
 {
-	if (src->from_seed && s->k % CHACHA_SLICE_UNIT == 0 && chacha_level(simd_allowed) >= CHACHA_AVX512) {
+	return src->from_seed && !is_bias_input(s, id) && row && row % CHACHA_SLICE_UNIT == 0 &&
+	       chacha_level(simd_allowed) >= CHACHA_AVX512;
+}
+
+void kernel_rows_read(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t row,
+		      uint64_t off, uint8_t *out, size_t n)
+{
+	if (kernel_rows_sliced(src, s, id, row)) {
 		uint8_t key[HASH_LEN];
 		stream_key(src->seed, (uint8_t)id, key);
 		chacha_keystream_sliced_at(key, EXPAND_ROUNDS, (uint32_t)(off / CHACHA_BLOCK), out, n, simd_allowed);
@@ -943,11 +949,11 @@ static int check_matmul_tile_with(const struct job_shape *s, const struct kernel
 	if (na + nb && !in)
 		return ASSAY_ENOMEM;
 	if (!part[0]) {
-		kernel_check_rows_read(src, s, 0, (uint64_t)r0 * s->k, in, na);
+		kernel_rows_read(src, s, 0, s->k, (uint64_t)r0 * s->k, in, na);
 		part[0] = in;
 	}
 	if (!part[1]) {
-		kernel_check_rows_read(src, s, 1, (uint64_t)c0 * s->k, in + na, nb);
+		kernel_rows_read(src, s, 1, s->k, (uint64_t)c0 * s->k, in + na, nb);
 		part[1] = in + na;
 	}
 	int err = check_matmul_rows(s, vec_seed, i, tile, len, (const int8_t *)part[0], (const int8_t *)part[1], nr,
@@ -1023,7 +1029,7 @@ void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src,
 			if (!sr->tried) {
 				sr->tried = 1;
 				if ((sr->data = malloc((size_t)sr->count * s->k)))
-					kernel_check_rows_read(src, s, id, (uint64_t)sr->start * s->k, sr->data,
+					kernel_rows_read(src, s, id, s->k, (uint64_t)sr->start * s->k, sr->data,
 							(size_t)sr->count * s->k);
 			}
 			part[id] = sr->data; /* NULL if it could not be kept: the tile's own */

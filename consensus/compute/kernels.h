@@ -77,15 +77,18 @@ struct kernel_src {
 /* Copies bytes [off, off+n) of input id into out. */
 void kernel_src_read(const struct kernel_src *src, const struct job_shape *s, unsigned id,
 		     uint64_t off, uint8_t *out, size_t n);
-/* Rows of matmul input id (0: A's rows, 1: B's columns as Bt's rows) at off
- * (a whole number of rows) as a tile check reads them: word-sliced
- * (chacha_keystream_sliced_at) where the AVX-512 path saves its transposes
- * by it and every row is whole slice units (k a multiple of
- * CHACHA_SLICE_UNIT), else plain. Both inputs of one check take the same
- * order and the check's sums run over k alone (a recompute's dot products;
- * Freivalds' y = B r and A y), so its verdict is the plain order's. */
-void kernel_check_rows_read(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t off,
-			    uint8_t *out, size_t n);
+/* Whole rows of row bytes of input id from off (a multiple of row) as a
+ * check reads them: word-sliced (chacha_keystream_sliced_at) where
+ * kernel_rows_sliced says so (inputs from a seed, not a bias, row a
+ * multiple of CHACHA_SLICE_UNIT, the AVX-512 path: it saves its
+ * transposes), else plain. The order is a permutation within each row,
+ * the same for every row; a sum over a row is unchanged if its other
+ * operand is put in the same order (chacha_slice): the matmul tile check
+ * reads A and Bt this way (its sums run over k alone), the mlp check W_l
+ * against r_l's limbs. */
+int kernel_rows_sliced(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t row);
+void kernel_rows_read(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t row,
+		      uint64_t off, uint8_t *out, size_t n);
 /* Materializes every input: returns malloc()ed arrays in in[] (the caller
  * frees each). 0 or ASSAY_ENOMEM. */
 int kernel_src_load(const struct kernel_src *src, const struct job_shape *s,

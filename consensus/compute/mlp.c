@@ -9,6 +9,7 @@
 #include "consensus/compute/field.h"
 #include "consensus/compute/mlp.h"
 #include "core/buf.h"
+#include "core/chacha.h"
 #include "core/error.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -366,11 +367,17 @@ mlp_check_t *mlp_check_create(const struct job_shape *s, const struct kernel_src
 			v->r21[1][j] = (int64_t)(r[j] >> 21 & FIELD_LIMB21);
 			v->r21[2][j] = (int64_t)(r[j] >> 42);
 		}
-		/* u_l[i] = row i of W_l . r_l, by r_l's 7-bit limbs (field.h) */
+		/* u_l[i] = row i of W_l . r_l, by r_l's 7-bit limbs (field.h); W_l's
+		 * rows word-sliced where that is faster, and the limbs with them */
 		field_limbs7(r, dout, limbs);
+		if (kernel_rows_sliced(src, s, 1 + 2 * l, dout))
+			for (int q = 0; q < FIELD_LIMBS7; q++) {
+				memcpy(W, limbs + (size_t)q * dout, dout); /* W is >= one row */
+				chacha_slice((const uint8_t *)W, limbs + (size_t)q * dout, dout);
+			}
 		for (uint32_t i0 = 0; i0 < din; i0 += rows) {
 			uint32_t nr = din - i0 < rows ? din - i0 : rows;
-			kernel_src_read(src, s, 1 + 2 * l, (uint64_t)i0 * dout, (uint8_t *)W, (size_t)nr * dout);
+			kernel_rows_read(src, s, 1 + 2 * l, dout, (uint64_t)i0 * dout, (uint8_t *)W, (size_t)nr * dout);
 			field_matvec_i8(c->level, W, nr, dout, limbs, u);
 			for (uint32_t i = 0; i < nr; i++) {
 				v->u_lo[i0 + i] = (int64_t)(u[i] & FIELD_LIMB31);

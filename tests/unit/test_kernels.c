@@ -872,12 +872,11 @@ static void mlp_bounds_cases(void)
 		free(in[i]);
 }
 
-/* Inputs from a seed with W_1 larger than the part of it mlp_check_create
- * reads at a time (300 x 260 bytes: two reads, the second 48 rows): every
- * honest tile passes and a z one off is caught in every tile. */
-static void mlp_check_seeded_wide(void)
+/* Inputs from a seed, widths d0-d1-7, 1-row tiles: every honest tile passes
+ * and a layer-1 z one off is caught in every tile. */
+static void mlp_check_seeded(uint32_t d0, uint32_t d1)
 {
-	struct job_shape s = {.kind = JOB_MLP_I8, .m = 5, .n = 7, .layers = 2, .dims = {300, 260, 7},
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 5, .n = 7, .layers = 2, .dims = {d0, d1, 7},
 			      .shifts = {9, 8}, .tile_rows = 1, .tile_cols = 7};
 	struct kernel_src src = {.from_seed = 1};
 	seed_of(src.seed, 21);
@@ -893,7 +892,7 @@ static void mlp_check_seeded_wide(void)
 		kernel_tile_extract(&s, out, i, tile);
 		mlp_tile_pre_extract(&s, pre, i, z);
 		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, sizeof(tile), z, plen), 0);
-		add_i32(z + 4 * (i * 37 % 260), -1); /* a layer-1 z */
+		add_i32(z + 4 * (i * 37 % d1), -1); /* a layer-1 z */
 		CHECK_EQ_INT(mlp_check_tile(mc, i, tile, sizeof(tile), z, plen), ASSAY_EINVALID);
 	}
 	mlp_check_destroy(mc);
@@ -902,6 +901,16 @@ static void mlp_check_seeded_wide(void)
 	free(pre);
 	for (unsigned i = 0; i < kernel_input_count(&s); i++)
 		free(in[i]);
+}
+
+static void mlp_check_seeded_wide(void)
+{
+	/* W_1 larger than the part of it mlp_check_create reads at a time
+	 * (300 x 260 bytes: two reads, the second 48 rows) */
+	mlp_check_seeded(300, 260);
+	/* rows of W_1 of whole slice units: read word-sliced on AVX-512, with
+	 * r_1's limbs in the same order (100 x 1024: reads of 64 and 36 rows) */
+	mlp_check_seeded(100, 1024);
 }
 
 /* The portable, AVX2 and AVX-512 sums of the mlp check give the same

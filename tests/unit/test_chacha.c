@@ -118,6 +118,9 @@ static void test_sliced(void)
 				for (int b = 0; b < 16; b++)
 					for (int w = 0; w < 16; w++)
 						memcpy(want + u + 4 * (16 * w + b), plain + u + 4 * (16 * b + w), 4);
+			memset(got, 0xa5, max);
+			chacha_slice(plain, got, n); /* the same order, from the plain stream */
+			same &= memcmp(got, want, n) == 0 && (n == max || got[n] == 0xa5);
 			for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
 				memset(got, 0xa5, max);
 				chacha_keystream_sliced_at(key, 8, block, got, n, levels[l]);

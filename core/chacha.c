@@ -158,7 +158,11 @@ __attribute__((target("avx2"))) static void rounds8_avx2(__m256i x[16], unsigned
 #undef AROT
 
 /* Blocks block..block+7 into out[0..512). */
-__attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], unsigned rounds, uint8_t *out)
+/* Blocks block..block+7 into out[0..512); sliced: word w of the eight
+ * blocks as one ymm at out + 64 w (half of a word-sliced unit, chacha.h:
+ * the caller puts the second eight blocks at out + 32). */
+__attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], unsigned rounds, uint8_t *out,
+							 int sliced)
 {
 	const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	__m256i x[16];
@@ -169,6 +173,11 @@ __attribute__((target("avx2"))) static void blocks8_avx2(const uint32_t s[16], u
 	for (int i = 0; i < 16; i++)
 		x[i] = _mm256_add_epi32(x[i], _mm256_set1_epi32((int)s[i]));
 	x[12] = _mm256_add_epi32(x[12], lanes);
+	if (sliced) {
+		for (int i = 0; i < 16; i++)
+			_mm256_storeu_si256((__m256i *)(out + 64 * i), x[i]);
+		return;
+	}
 	/* u[q][j], lane L: words 4q..4q+3 of block 4L + j */
 	__m256i u[4][4];
 	for (int q = 0; q < 4; q++)
@@ -360,7 +369,7 @@ static void blocks(const uint32_t s[16], unsigned rounds, size_t per, uint8_t *d
 	else if (per == 16)
 		blocks16_avx512(s, rounds, dst);
 	else if (per == 8)
-		blocks8_avx2(s, rounds, dst);
+		blocks8_avx2(s, rounds, dst, 0);
 	else
 #endif
 		block_portable(s, rounds, dst);
@@ -428,9 +437,21 @@ void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned roun
 			n -= 2 * CHACHA_SLICE_UNIT;
 			block += 32;
 		}
+	} else if (chacha_level(max_level) >= CHACHA_AVX2) {
+		uint32_t s[16];
+		initial_state(key, block, s);
+		for (; units; units--) {
+			blocks8_avx2(s, rounds, out, 1);
+			s[12] += 8;
+			blocks8_avx2(s, rounds, out + 32, 1);
+			s[12] += 8;
+			out += CHACHA_SLICE_UNIT;
+			n -= CHACHA_SLICE_UNIT;
+			block += 16;
+		}
 	}
 #endif
-	/* Elsewhere (and for an odd last unit) the plain keystream, sliced. */
+	/* Portable (and an odd last unit on AVX-512): the plain keystream, sliced. */
 	uint8_t plain[CHACHA_SLICE_UNIT];
 	for (; units; units--) {
 		chacha_keystream_at(key, rounds, block, plain, sizeof(plain), max_level);

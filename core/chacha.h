@@ -36,7 +36,7 @@ void chacha_keystream_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uin
  * in vector lanes leave them; a last part of under a unit in plain order.
  * A permutation within each unit, so a sum over bytes that puts every
  * operand in this order (a dot product of two rows of whole units) equals
- * the sum in plain order; it saves the AVX-512 path its transposes. */
+ * the sum in plain order; it saves the AVX2 and AVX-512 paths their transposes. */
 #define CHACHA_SLICE_UNIT (16 * CHACHA_BLOCK_LEN)
 void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block,
 				uint8_t *out, size_t n, int max_level);

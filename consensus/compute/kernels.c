@@ -923,7 +923,7 @@ static uint8_t *scratch(size_t need, uint8_t **own)
 int kernel_rows_sliced(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t row)
 {
 	return src->from_seed && !is_bias_input(s, id) && row && row % CHACHA_SLICE_UNIT == 0 &&
-	       chacha_level(simd_allowed) >= CHACHA_AVX512;
+	       chacha_level(simd_allowed) >= CHACHA_AVX2;
 }
 
 void kernel_rows_read(const struct kernel_src *src, const struct job_shape *s, unsigned id, uint64_t row,

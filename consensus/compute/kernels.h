@@ -80,7 +80,7 @@ void kernel_src_read(const struct kernel_src *src, const struct job_shape *s, un
 /* Whole rows of row bytes of input id from off (a multiple of row) as a
  * check reads them: word-sliced (chacha_keystream_sliced_at) where
  * kernel_rows_sliced says so (inputs from a seed, not a bias, row a
- * multiple of CHACHA_SLICE_UNIT, the AVX-512 path: it saves its
+ * multiple of CHACHA_SLICE_UNIT, an AVX2 or AVX-512 path: it saves its
  * transposes), else plain. The order is a permutation within each row,
  * the same for every row; a sum over a row is unchanged if its other
  * operand is put in the same order (chacha_slice): the matmul tile check

@@ -980,49 +980,58 @@ struct shared_rows {
 
 /* The index in share[0..*n) of tile q's input id rows if another of the
  * tiles from q on needs them too and they fit in what is kept, adding them
- * if new; -1 where they are the tile's alone. */
-static int share_slot(const struct job_shape *s, const uint32_t *idx, uint32_t n, uint32_t q, unsigned id,
-		      struct shared_rows *share, size_t *nshare, size_t *kept)
+ * if new; -1 where they are the tile's alone. start[id][q], count[id][q]:
+ * the rows tile q needs of input id (its row band of A, its column band of
+ * B), worked out once per tile. */
+static int share_slot(const struct job_shape *s, uint32_t n, uint32_t q, unsigned id, uint32_t *const start[2],
+		      uint32_t *const count[2], struct shared_rows *share, size_t *nshare, size_t *kept)
 {
-	uint32_t r0, c0, nr, nc, start, count;
-	kernel_tile_rect(s, idx[q], &r0, &c0, &nr, &nc);
-	start = id ? c0 : r0;
-	count = id ? nc : nr;
+	uint32_t st = start[id][q], cnt = count[id][q];
 	for (size_t e = 0; e < *nshare; e++)
-		if (share[e].id == id && share[e].start == start && share[e].count == count)
+		if (share[e].id == id && share[e].start == st && share[e].count == cnt)
 			return (int)e;
-	size_t bytes = (size_t)count * s->k;
-	for (uint32_t o = q + 1; o < n; o++) {
-		kernel_tile_rect(s, idx[o], &r0, &c0, &nr, &nc);
-		if ((id ? c0 : r0) == start && (id ? nc : nr) == count) {
+	size_t bytes = (size_t)cnt * s->k;
+	for (uint32_t o = q + 1; o < n; o++)
+		if (start[id][o] == st && count[id][o] == cnt) {
 			if (*kept + bytes > KERNEL_SHARE_MAX_BYTES)
 				return -1;
 			*kept += bytes;
-			share[*nshare] = (struct shared_rows){.id = id, .start = start, .count = count};
+			share[*nshare] = (struct shared_rows){.id = id, .start = st, .count = cnt};
 			return (int)(*nshare)++;
 		}
-	}
 	return -1;
 }
 
 void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src, const uint8_t vec_seed[HASH_LEN],
 			uint32_t n, const uint32_t *idx, const uint8_t *const *tiles, const size_t *lens, int *verdict)
 {
-	struct shared_rows *share = s->kind == JOB_MATMUL_I8 ? calloc(2 * (size_t)n + 1, sizeof(*share)) : NULL;
-	if (!share) { /* mlp, or no memory to share with: one by one */
+	int matmul = s->kind == JOB_MATMUL_I8;
+	struct shared_rows *share = matmul ? calloc(2 * (size_t)n + 1, sizeof(*share)) : NULL;
+	uint32_t *bands = matmul ? malloc(sizeof(uint32_t) * 4 * (size_t)(n ? n : 1)) : NULL;
+	if (!share || !bands) { /* mlp, or no memory to share with: one by one */
+		free(share);
+		free(bands);
 		for (uint32_t q = 0; q < n; q++)
 			verdict[q] = kernel_check_tile(s, src, vec_seed, idx[q], tiles[q], lens[q]);
 		return;
 	}
+	uint32_t *start[2] = {bands, bands + n}, *count[2] = {bands + 2 * (size_t)n, bands + 3 * (size_t)n};
+	uint32_t ntiles = kernel_tile_count(s);
+	for (uint32_t q = 0; q < n; q++) {
+		uint32_t r0 = 0, c0 = 0, nr = 0, nc = 0; /* an index past the end shares nothing */
+		if (idx[q] < ntiles)
+			kernel_tile_rect(s, idx[q], &r0, &c0, &nr, &nc);
+		start[0][q] = r0, count[0][q] = nr, start[1][q] = c0, count[1][q] = nc;
+	}
 	size_t nshare = 0, kept = 0;
 	for (uint32_t q = 0; q < n; q++) {
-		if (idx[q] >= kernel_tile_count(s) || lens[q] != kernel_tile_bytes(s, idx[q])) {
+		if (idx[q] >= ntiles || lens[q] != kernel_tile_bytes(s, idx[q])) {
 			verdict[q] = ASSAY_EINVALID;
 			continue;
 		}
 		const uint8_t *part[2] = {NULL, NULL};
 		for (unsigned id = 0; id < 2; id++) {
-			int e = share_slot(s, idx, n, q, id, share, &nshare, &kept);
+			int e = share_slot(s, n, q, id, start, count, share, &nshare, &kept);
 			if (e < 0)
 				continue;
 			struct shared_rows *sr = &share[e];
@@ -1039,6 +1048,7 @@ void kernel_check_tiles(const struct job_shape *s, const struct kernel_src *src,
 	for (size_t e = 0; e < nshare; e++)
 		free(share[e].data);
 	free(share);
+	free(bands);
 }
 
 int kernel_check_tile(const struct job_shape *s, const struct kernel_src *src,

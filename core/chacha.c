@@ -426,42 +426,30 @@ void chacha_keystream_sliced_at(const uint8_t key[CHACHA_KEY_LEN], unsigned roun
 				uint8_t *out, size_t n, int max_level)
 {
 	size_t units = n / CHACHA_SLICE_UNIT;
+	uint32_t s[16];
+	initial_state(key, block, s); /* s[12] counts the blocks done */
 #ifdef CHACHA_X86
-	if (chacha_level(max_level) >= CHACHA_AVX512) {
-		uint32_t s[16];
-		initial_state(key, block, s);
-		for (; units >= 2; units -= 2) {
-			blocks32_avx512(s, rounds, out, 1);
-			s[12] += 32;
-			out += 2 * CHACHA_SLICE_UNIT;
-			n -= 2 * CHACHA_SLICE_UNIT;
-			block += 32;
-		}
-	} else if (chacha_level(max_level) >= CHACHA_AVX2) {
-		uint32_t s[16];
-		initial_state(key, block, s);
-		for (; units; units--) {
-			blocks8_avx2(s, rounds, out, 1);
-			s[12] += 8;
-			blocks8_avx2(s, rounds, out + 32, 1);
-			s[12] += 8;
-			out += CHACHA_SLICE_UNIT;
-			n -= CHACHA_SLICE_UNIT;
-			block += 16;
-		}
+	int level = chacha_level(max_level);
+	/* Pairs of units 32 blocks at a time, then units in halves of 8 (AVX-512
+	 * implies AVX2). */
+	for (; level >= CHACHA_AVX512 && units >= 2; units -= 2, s[12] += 32, out += 2 * CHACHA_SLICE_UNIT)
+		blocks32_avx512(s, rounds, out, 1);
+	for (; level >= CHACHA_AVX2 && units; units--, out += CHACHA_SLICE_UNIT) {
+		blocks8_avx2(s, rounds, out, 1);
+		s[12] += 8;
+		blocks8_avx2(s, rounds, out + 32, 1);
+		s[12] += 8;
 	}
 #endif
-	/* Portable (and an odd last unit on AVX-512): the plain keystream, sliced. */
+	/* Portable: the plain keystream, sliced. */
 	uint8_t plain[CHACHA_SLICE_UNIT];
-	for (; units; units--) {
-		chacha_keystream_at(key, rounds, block, plain, sizeof(plain), max_level);
+	for (; units; units--, s[12] += 16, out += CHACHA_SLICE_UNIT) {
+		chacha_keystream_at(key, rounds, s[12], plain, sizeof(plain), max_level);
 		slice_unit(plain, out);
-		out += CHACHA_SLICE_UNIT;
-		n -= CHACHA_SLICE_UNIT;
-		block += 16;
 	}
-	if (n)
-		chacha_keystream_at(key, rounds, block, out, n, max_level);
+	size_t tail = n % CHACHA_SLICE_UNIT;
+	if (tail)
+		chacha_keystream_at(key, rounds, s[12], out, tail, max_level);
 }
 
 void chacha_keystream(const uint8_t key[CHACHA_KEY_LEN], unsigned rounds, uint32_t block, uint8_t *out,

@@ -715,7 +715,7 @@ int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_I
 		int last = l + 1 == s->layers;
 		/* The product fits int32 (d_in <= 2^17); the bias is added in int64
 		 * exactly as the reference does, a row at a time. */
-		for (uint32_t j = 0; j < dout && !err; j++)
+		for (uint32_t j = 0; j < dout; j++)
 			bias32[j] = (int32_t)le32_get(bias + 4 * (size_t)j);
 		for (uint32_t r = 0; r < s->m && !err; r++)
 			kernel_requant_row(level, acc + (size_t)r * dout, bias32, dout, s->shifts[l], !last,

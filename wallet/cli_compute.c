@@ -29,6 +29,7 @@
 #include "wallet/amount.h"
 #include "wallet/chunk_client.h"
 #include "wallet/cli_compute.h"
+#include "wallet/client_chain.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
 #include "wallet/output_check.h"
@@ -138,15 +139,11 @@ static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct
 	int rc = hex32_arg(id_hex, id, "job id");
 	if (rc || (rc = cli_rpc(ctx, "getjob", json_pack("[s]", id_hex), job)))
 		return rc;
-	const char *hex = json_string_value(json_object_get(*job, "record"));
-	size_t n = hex ? strlen(hex) / 2 : 0;
-	uint8_t *raw = malloc(n ? n : 1);
-	int ok = raw && hex && hex_decode(hex, raw, n) == (long)n && compute_job_decode(rec, raw, n) == 0;
-	free(raw);
-	if (!ok) {
+	char err[200];
+	if (client_job_parse(*job, rec, err, sizeof(err))) {
 		json_decref(*job);
 		*job = NULL;
-		return cli_fail(CLI_EFAIL, "the node's job record does not decode");
+		return cli_fail(CLI_EFAIL, "%s", err);
 	}
 	return CLI_OK;
 }
@@ -604,11 +601,9 @@ static int load_inputs(struct cli_ctx *ctx, const struct job_record *j, uint8_t 
 		hex_encode(j->spec.blobs[id], HASH_LEN, hex);
 		if ((rc = cli_rpc(ctx, "getblob", json_pack("[s]", hex), &b)))
 			break;
-		const char *data = json_string_value(json_object_get(b, "data"));
-		uint64_t want = kernel_input_bytes(s, id);
-		if (!data || strlen(data) != 2 * want || !(blob[id] = malloc(want ? want : 1)) ||
-		    hex_decode(data, blob[id], want) != (long)want)
-			rc = cli_fail(CLI_EFAIL, "blob %s is not %llu bytes", hex, (unsigned long long)want);
+		char err[200];
+		if (client_blob_parse(b, j->spec.blobs[id], kernel_input_bytes(s, id), &blob[id], err, sizeof(err)))
+			rc = cli_fail(CLI_EFAIL, "%s", err);
 		src.data[id] = blob[id];
 		json_decref(b);
 	}

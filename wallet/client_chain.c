@@ -1,10 +1,13 @@
-/* Parsing getchainparams (see client_chain.h). The field list mirrors
+/* Parsing getchainparams and job records (see client_chain.h). The field list mirrors
  * struct chain_params; a field the node leaves out is an error rather than a
  * zero, since a zero fee floor would be silently wrong. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/compute_codec.h"
+#include "consensus/compute/kernels.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "wallet/client_chain.h"
@@ -48,5 +51,61 @@ int client_chain_parse(const json_t *result, struct client_chain *chain, char *e
 			memcpy(at, &u, 8);
 		}
 	}
+	return 0;
+}
+
+int client_job_parse(const json_t *job, struct job_record *rec, char *err, size_t errlen)
+{
+	const char *hex = json_string_value(json_object_get(job, "record"));
+	size_t len = hex ? strlen(hex) : 0;
+	uint8_t *raw = malloc(len / 2 + 1);
+	int decoded = raw && hex && len % 2 == 0 && hex_decode(hex, raw, len / 2) == (long)(len / 2) &&
+		      compute_job_decode(rec, raw, len / 2) == 0;
+	free(raw);
+	if (!decoded) {
+		snprintf(err, errlen, "the node's job record does not decode");
+		return ASSAY_EDECODE;
+	}
+	char why[100];
+	if (kernel_shape_check(&rec->spec.shape, KERNEL_MAX_K, COMPUTE_OUTPUT_BYTES_CAP, why, sizeof(why))) {
+		snprintf(err, errlen, "the node's job record has a shape no chain accepts: %s", why);
+		return ASSAY_EDECODE;
+	}
+	if (rec->spec.samples < 1 || rec->spec.samples > JOB_MAX_SAMPLES) {
+		snprintf(err, errlen, "the node's job record asks k=%u samples, outside 1..%u", rec->spec.samples,
+			 JOB_MAX_SAMPLES);
+		return ASSAY_EDECODE;
+	}
+	return 0;
+}
+
+int client_blob_parse(const json_t *result, const uint8_t name[HASH_LEN], uint64_t want, uint8_t **data,
+		      char *err, size_t errlen)
+{
+	const char *hex = json_string_value(json_object_get(result, "data"));
+	char id[2 * HASH_LEN + 1];
+	hex_encode(name, HASH_LEN, id);
+	*data = NULL;
+	if (!hex || strlen(hex) / 2 != want || strlen(hex) % 2) {
+		snprintf(err, errlen, "blob %s is not %llu bytes", id, (unsigned long long)want);
+		return ASSAY_EDECODE;
+	}
+	uint8_t *p = malloc(want ? want : 1), h[HASH_LEN];
+	if (!p) {
+		snprintf(err, errlen, "out of memory for blob %s (%llu bytes)", id, (unsigned long long)want);
+		return ASSAY_ENOMEM;
+	}
+	if (hex_decode(hex, p, want) != (long)want) {
+		free(p);
+		snprintf(err, errlen, "blob %s is not %llu bytes of hex", id, (unsigned long long)want);
+		return ASSAY_EDECODE;
+	}
+	sha256(p, want, h);
+	if (memcmp(h, name, HASH_LEN) != 0) {
+		free(p);
+		snprintf(err, errlen, "blob %s does not match its hash", id);
+		return ASSAY_EDECODE;
+	}
+	*data = p;
 	return 0;
 }

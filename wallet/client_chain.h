@@ -1,8 +1,11 @@
 /* What a client (assay-cli, assay-worker) learns about the chain it talks to
  * from the node's getchainparams: the network, the chain id every
  * transaction signs over, and the chain parameters the fee floor and the
- * limits come from, so that no client copies a genesis default. Pure: the
- * caller makes the RPC call. Not for: compute parameters (getcomputeparams). */
+ * limits come from, so that no client copies a genesis default; and a job
+ * record (getjob, listjobs), checked as far as a client can before it sizes
+ * buffers or loops by it; and a blob (getblob), checked against its name.
+ * Pure: the caller makes the RPC call. Not for:
+ * compute parameters (getcomputeparams). */
 #ifndef ASSAY_WALLET_CLIENT_CHAIN_H
 #define ASSAY_WALLET_CLIENT_CHAIN_H
 
@@ -11,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "consensus/compute/compute.h"
 #include "consensus/params.h"
 #include "core/network.h"
 #include "core/sha256.h"
@@ -25,5 +29,22 @@ struct client_chain {
  * ASSAY_EDECODE with err naming the missing or bad field (an unknown network
  * is one). */
 int client_chain_parse(const json_t *result, struct client_chain *chain, char *err, size_t errlen);
+
+/* Reads the "record" of a getjob or listjobs entry (docs/rpc.md) into rec:
+ * the hex of the encoded record (docs/protocol.md), whose shape must pass
+ * the chain's shape rule under the widest limits a chain may set (max_dim
+ * 2^17 - 1, COMPUTE_OUTPUT_BYTES_CAP) and whose k is in 1..JOB_MAX_SAMPLES,
+ * as every job the chain accepted is. A node that says otherwise is wrong or
+ * hostile; its record is refused here rather than divided or allocated by.
+ * 0, or ASSAY_EDECODE with err saying why. */
+int client_job_parse(const json_t *job, struct job_record *rec, char *err, size_t errlen);
+
+/* Reads a getblob result (docs/rpc.md) for the blob named name, which must
+ * be want bytes long: on 0, *data (malloc()ed; the caller frees) holds them,
+ * and they hash to name. ASSAY_EDECODE with err saying why when the node
+ * sent other bytes (a node that serves a wrong input would make a correct
+ * output look wrong), ASSAY_ENOMEM when want bytes cannot be had. */
+int client_blob_parse(const json_t *result, const uint8_t name[HASH_LEN], uint64_t want, uint8_t **data,
+		      char *err, size_t errlen);
 
 #endif

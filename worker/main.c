@@ -330,21 +330,12 @@ static int load_inputs(struct worker *w, const struct job_record *j, struct kern
 			rc = -1;
 			break;
 		}
-		const char *data = json_string_value(json_object_get(b, "data"));
-		uint64_t want = kernel_input_bytes(s, id);
-		uint8_t h[HASH_LEN];
-		if (!data || strlen(data) != 2 * want || !(blob[id] = malloc(want ? want : 1)) ||
-		    hex_decode(data, blob[id], want) != (long)want) {
-			log_error("blob %s is not %llu bytes of hex", hex, (unsigned long long)want);
+		char err[200];
+		if (client_blob_parse(b, j->spec.blobs[id], kernel_input_bytes(s, id), &blob[id], err, sizeof(err))) {
+			log_error("%s", err);
 			rc = -1;
-		} else {
-			sha256(blob[id], want, h);
-			if (memcmp(h, j->spec.blobs[id], HASH_LEN) != 0) {
-				log_error("blob %s does not hash to its name", hex);
-				rc = -1;
-			}
-			src->data[id] = blob[id];
 		}
+		src->data[id] = blob[id];
 		json_decref(b);
 	}
 	if (rc == 0 && kernel_src_load(src, s, in) != 0)
@@ -791,13 +782,11 @@ static struct work_item *find_item(struct worker *w, const uint8_t id[HASH_LEN])
 /* Reads one listjobs entry into a tracked item; NULL if it is not ours. */
 static struct work_item *track(struct worker *w, json_t *job)
 {
-	const char *hex = json_string_value(json_object_get(job, "record"));
-	size_t n = hex ? strlen(hex) / 2 : 0;
-	uint8_t *raw = malloc(n ? n : 1);
 	struct job_record *rec = malloc(sizeof(*rec));
 	struct work_item *it = NULL;
-	if (!raw || !rec || !hex || hex_decode(hex, raw, n) != (long)n || compute_job_decode(rec, raw, n) != 0) {
-		log_warn("listjobs gave a job record that does not decode");
+	char err[200];
+	if (!rec || client_job_parse(job, rec, err, sizeof(err))) {
+		log_warn("listjobs: %s", rec ? err : "out of memory");
 		goto out;
 	}
 	unsigned slot = JOB_MAX_REDUNDANCY;
@@ -821,7 +810,6 @@ static struct work_item *track(struct worker *w, json_t *job)
 	it->slot = slot;
 	it->seen = 1;
 out:
-	free(raw);
 	free(rec);
 	return it;
 }

@@ -63,7 +63,7 @@ struct param_desc {
 static const struct param_desc param_table[] = {
 	P32(samples_k, 1, JOB_MAX_SAMPLES),
 	P32(max_dim, 1, KERNEL_MAX_K),
-	P64(max_output_bytes, 4, 1ull << 34),
+	P64(max_output_bytes, 4, COMPUTE_OUTPUT_BYTES_CAP),
 	P32(reveal_window, 1, 1u << 20),
 	P32(dispute_window, 1, 1u << 24),
 	P32(commit_window, 1, 1u << 20),

@@ -17,12 +17,17 @@
 #include "core/ledger.h"
 #include "core/tx.h"
 
+/* The most max_output_bytes may be: with max_dim <= KERNEL_MAX_K no output
+ * is larger (docs/compute.md §2), and a client bounds what a node says of a
+ * job by it. */
+#define COMPUTE_OUTPUT_BYTES_CAP (1ull << 34)
+
 /* Chain parameters of the compute protocol (genesis "compute": {name: value};
  * defaults and their reasons in docs/compute.md §8). */
 struct compute_params {
 	uint32_t samples_k;                 /* least k a job may ask for */
 	uint32_t max_dim;                   /* largest m, n, k, batch or width */
-	uint64_t max_output_bytes;          /* largest output of one job */
+	uint64_t max_output_bytes;          /* largest output of one job, <= COMPUTE_OUTPUT_BYTES_CAP */
 	uint32_t reveal_window;             /* blocks after the challenge to reveal */
 	uint32_t dispute_window;            /* blocks from verification to payout */
 	uint32_t commit_window;             /* blocks from assignment to commit */

@@ -2,7 +2,8 @@
  * and rpc_client_get against a real evhttp server on loopback (in a thread),
  * covering chunked and plain replies, auth failure, oversized bodies and
  * headers, a server that never answers (timeout), a non-HTTP peer and a
- * closed port; then client_chain_parse and txbuild_default_fee. */
+ * closed port; then client_chain_parse, txbuild_default_fee,
+ * client_job_parse and client_blob_parse. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -18,6 +19,8 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 
+#include "consensus/compute/compute_codec.h"
+#include "core/buf.h"
 #include "core/error.h"
 #include "tests/unit/test.h"
 #include "wallet/client_chain.h"
@@ -295,11 +298,120 @@ static void test_chain_parse(void)
 	json_decref(j);
 }
 
+/* rec as a listjobs entry: {"record": hex}; a new reference. */
+static json_t *job_entry(const struct job_record *rec)
+{
+	struct buf b;
+	buf_init(&b);
+	compute_job_encode(rec, &b);
+	char *hex = malloc(2 * b.len + 1);
+	hex_encode(b.data, b.len, hex);
+	json_t *j = json_pack("{s:s}", "record", hex);
+	free(hex);
+	buf_free(&b);
+	return j;
+}
+
+/* The record of a job the chain accepted parses; one whose shape no chain
+ * accepts (a zero tile that a client would divide by, dimensions whose
+ * output size wraps in 64 bits) or whose k is out of range does not, and
+ * neither does hex that is not a record. */
+static void test_job_parse(void)
+{
+	struct job_record rec, got;
+	memset(&rec, 0, sizeof(rec));
+	rec.spec.shape = (struct job_shape){.kind = JOB_MATMUL_I8, .m = 64, .n = 64, .k = 64, .tile_rows = 8,
+					    .tile_cols = 8};
+	rec.spec.input_kind = JOB_INPUT_SEED;
+	rec.spec.samples = 66;
+	rec.spec.redundancy = 2;
+	rec.spec.reward = 1000;
+	rec.id[0] = 0xab;
+	char err[256];
+	json_t *j = job_entry(&rec);
+	CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), 0);
+	CHECK(got.id[0] == 0xab && got.spec.shape.m == 64 && got.spec.samples == 66 && got.spec.redundancy == 2);
+	json_decref(j);
+
+	struct job_record bad = rec;
+	bad.spec.shape.tile_rows = 0;
+	j = job_entry(&bad);
+	CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), ASSAY_EDECODE);
+	CHECK(strstr(err, "tile shape") != NULL);
+	json_decref(j);
+
+	bad = rec;
+	bad.spec.shape.m = bad.spec.shape.n = bad.spec.shape.tile_rows = bad.spec.shape.tile_cols = 1u << 31;
+	j = job_entry(&bad);
+	CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), ASSAY_EDECODE);
+	CHECK(strstr(err, "max_dim") != NULL);
+	json_decref(j);
+
+	bad = rec;
+	bad.spec.shape.m = bad.spec.shape.n = KERNEL_MAX_K; /* 2^36 bytes of output */
+	j = job_entry(&bad);
+	CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), ASSAY_EDECODE);
+	CHECK(strstr(err, "max_output_bytes") != NULL);
+	json_decref(j);
+
+	for (unsigned k = 0; k <= JOB_MAX_SAMPLES + 1; k += JOB_MAX_SAMPLES + 1) {
+		bad = rec;
+		bad.spec.samples = k;
+		j = job_entry(&bad);
+		CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), ASSAY_EDECODE);
+		CHECK(strstr(err, "samples") != NULL);
+		json_decref(j);
+	}
+
+	const char *not_records[] = {"", "0", "zz", "abcd"};
+	for (size_t i = 0; i < sizeof(not_records) / sizeof(not_records[0]); i++) {
+		j = json_pack("{s:s}", "record", not_records[i]);
+		CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), ASSAY_EDECODE);
+		CHECK(strstr(err, "does not decode") != NULL);
+		json_decref(j);
+	}
+	j = json_pack("{s:i}", "record", 5);
+	CHECK_EQ_INT(client_job_parse(j, &got, err, sizeof(err)), ASSAY_EDECODE);
+	json_decref(j);
+}
+
+/* A blob parses only as the bytes its name is the hash of, at its length. */
+static void test_blob_parse(void)
+{
+	const uint8_t bytes[4] = {1, 2, 3, 4};
+	uint8_t name[HASH_LEN], *data;
+	sha256(bytes, sizeof(bytes), name);
+	char err[256];
+	json_t *j = json_pack("{s:s}", "data", "01020304");
+	CHECK_EQ_INT(client_blob_parse(j, name, 4, &data, err, sizeof(err)), 0);
+	CHECK(data && memcmp(data, bytes, 4) == 0);
+	free(data);
+	CHECK_EQ_INT(client_blob_parse(j, name, 3, &data, err, sizeof(err)), ASSAY_EDECODE);
+	CHECK(data == NULL && strstr(err, "not 3 bytes"));
+	json_decref(j);
+	const char *wrong[] = {"01020305", "0102030", "010203zz", "0102030405"};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		j = json_pack("{s:s}", "data", wrong[i]);
+		CHECK_EQ_INT(client_blob_parse(j, name, 4, &data, err, sizeof(err)), ASSAY_EDECODE);
+		CHECK(data == NULL);
+		json_decref(j);
+	}
+	j = json_pack("{s:s}", "data", "01020305");
+	client_blob_parse(j, name, 4, &data, err, sizeof(err));
+	CHECK(strstr(err, "does not match its hash") != NULL);
+	json_decref(j);
+	j = json_pack("{}");
+	CHECK_EQ_INT(client_blob_parse(j, name, 4, &data, err, sizeof(err)), ASSAY_EDECODE);
+	json_decref(j);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as the programs do (rpc_client.h) */
 	evthread_use_pthreads();
 	RUN(test_against_evhttp);
 	RUN(test_chain_parse);
+	RUN(test_job_parse);
+	RUN(test_blob_parse);
 	return test_report("rpc_client");
 }

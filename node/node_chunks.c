@@ -37,15 +37,29 @@ static void pending_free(struct node *n)
 	n->avail_pending_len = 0;
 }
 
-/* The waiting block's record follows n->avail_pending (NULL: deleted). A
- * failed write only loses what a restart would have taken up again; the
- * block is fetched again from a peer like one never received. */
+/* Our failure to keep a record of the chunks' own (a chunk, the waiting
+ * block, the parked transactions, a prune). Out of memory nothing was
+ * written, and what the record held is taken up again (fetched from a
+ * peer, or after a restart). A failed write is another matter: the store
+ * refuses every write after it (store_write), so the next block could not
+ * be kept either, and the node stops now, naming the cause. */
+static void write_failed(struct node *n, int rc, const char *what)
+{
+	char msg[300];
+	snprintf(msg, sizeof(msg), "avail: %s: %s", what, assay_strerror(rc));
+	if (rc == ASSAY_ENOMEM)
+		log_warn("%s", msg);
+	else
+		node_abort(n, rc, msg);
+}
+
+/* The waiting block's record follows n->avail_pending (NULL: deleted). */
 static void pending_save(struct node *n)
 {
 	int rc = chunkstore_save_waiting(chain_store(n->chain), CHUNKSTORE_WAITING_BLOCK, n->avail_pending,
 					 n->avail_pending_len);
 	if (rc)
-		log_warn("avail: cannot keep the waiting block in the store: %s", assay_strerror(rc));
+		write_failed(n, rc, "cannot keep the waiting block in the store");
 }
 
 /* The block is no longer waiting: connected, or the chain moved on. */
@@ -69,7 +83,7 @@ static void parked_save(struct node *n)
 			 : chunkstore_save_waiting(chain_store(n->chain), CHUNKSTORE_WAITING_TXS,
 						   n->avail_nparked ? rec.data : NULL, rec.len);
 	if (rc)
-		log_warn("avail: cannot keep the parked transactions in the store: %s", assay_strerror(rc));
+		write_failed(n, rc, "cannot keep the parked transactions in the store");
 	buf_free(&rec);
 }
 
@@ -206,8 +220,11 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	uint8_t h[HASH_LEN];
 	avail_chunk_hash(enc, len, h);
 	int rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, is_needed(n, h), hash, err, errlen);
-	if (rc)
+	if (rc) {
+		if (assay_err_is_local(rc))
+			write_failed(n, rc, err);
 		return rc;
+	}
 	if (n->net)
 		net_announce_chunk(n->net, hash);
 	retry_pending(n);
@@ -299,7 +316,7 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 	int rc = chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height,
 				  &pruned);
 	if (rc)
-		log_warn("avail: pruning chunks failed: %s", assay_strerror(rc));
+		write_failed(n, rc, "pruning chunks failed");
 	else if (pruned)
 		log_info("avail: pruned %zu chunk(s) past chunk_retention_blocks", pruned);
 	if (n->avail_pending)

@@ -28,6 +28,7 @@ struct store {
 	leveldb_writeoptions_t *write_async;
 	leveldb_writeoptions_t *write_sync;
 	int disk_full; /* a write failed because the filesystem is full (sticky) */
+	int failed;    /* a write failed: every later one is refused (store_write) */
 };
 
 struct store_batch {
@@ -190,9 +191,15 @@ int store_write(store_t *s, store_batch_t *b, int sync)
 {
 	if (b->err)
 		return b->err;
+	if (s->failed) {
+		log_error("store: write refused: an earlier write failed, and what follows a torn log record "
+			  "is lost at the next open; restart the node");
+		return ASSAY_EIO;
+	}
 	char *lerr = NULL;
 	leveldb_write(s->db, sync ? s->write_sync : s->write_async, b->wb, &lerr);
 	if (lerr) {
+		s->failed = 1;
 		log_error("store: write: %s", lerr);
 		/* LevelDB's message carries strerror() of the failed call. */
 		if (strstr(lerr, strerror(ENOSPC)) || strstr(lerr, strerror(EDQUOT)))

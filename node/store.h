@@ -66,9 +66,11 @@ void store_batch_del(store_batch_t *b, const void *key, size_t klen);
 /* Atomic; sync = 1 fsyncs before returning (blocks are written so: once it
  * returns 0 the batch survives a power loss). 0, ASSAY_EIO or the batch's
  * sticky error. The batch is left as it was (clear it to reuse). After a
- * failed write the caller must write nothing more: LevelDB may have
- * appended part of the record to its log, and a record after a torn one is
- * what recovery cannot keep (docs/storage.md §4). */
+ * failed write, synced or not, every later write is refused with ASSAY_EIO
+ * until the store is reopened: LevelDB may have appended part of the record
+ * to its log, and what follows a torn record is silently dropped by the
+ * recovery at the next open (docs/storage.md §4), so a block written after
+ * it would be announced and then lost. */
 int store_write(store_t *s, store_batch_t *b, int sync);
 /* 1 once a write has failed because the filesystem is full (ENOSPC, EDQUOT). */
 int store_disk_full(const store_t *s);

@@ -1313,16 +1313,26 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		block_free(&blk);
 		return ASSAY_EINVALID;
 	}
-	/* the signature first: a block is kept only under a proposal that verifies */
 	if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0) {
 		block_free(&blk);
 		return ASSAY_ESIG;
 	}
-	cand_put(cs, &blk, hash);
-	if ((rc = wal_log_peer(cs, &r, &mark)) != 0)
+	if ((rc = wal_log_peer(cs, &r, &mark)) != 0) {
+		block_free(&blk);
 		return rc;
+	}
 	rc = bft_on_proposal(cs->e, &pr);
 	wal_unlog_refused(cs, &mark, rc);
+	/* A block is kept only under a proposal the engine took (or already
+	 * had): anyone's signed proposal would otherwise push the one being
+	 * decided out of the CONSENSUS_MAX_CANDIDATES slots. What the engine
+	 * asked of it meanwhile waits in its queue (pump), so it finds the
+	 * block there. */
+	if (rc != 0 && rc != ASSAY_EEXISTS) {
+		block_free(&blk);
+		return rc;
+	}
+	cand_put(cs, &blk, hash);
 	pending_take(cs, hash);
 	return rc;
 }

@@ -63,6 +63,7 @@ struct bft_engine {
 
 	struct future_msg *future; /* messages for height + 1, grown on demand */
 	uint32_t nfuture, capfuture;
+	uint32_t *nfuture_by;     /* per validator: how many of them it signed */
 
 	int have_last;            /* the previous height's decision, for rebroadcast and evidence */
 	struct bft_proposal last_proposal;
@@ -435,6 +436,7 @@ static int new_height(bft_engine_t *e)
 	uint32_t nearly = e->nfuture;
 	e->future = NULL;
 	e->nfuture = e->capfuture = 0;
+	memset(e->nfuture_by, 0, (size_t)e->base.n * sizeof(*e->nfuture_by));
 	for (uint32_t i = 0; i < nearly && !e->fault; i++) {
 		if (early[i].is_vote)
 			ingest_vote(e, &early[i].vote);
@@ -611,15 +613,41 @@ static int run_rules(bft_engine_t *e)
 
 /* ---- inputs ---- */
 
+static int check_sig(bft_engine_t *e, const uint8_t pubkey[PUBKEY_LEN], const uint8_t hash[HASH_LEN],
+		     const uint8_t sig[SIG_LEN])
+{
+	return e->ops.verify(e->ops.ctx, pubkey, hash, sig) == 0 ? 0 : ASSAY_ESIG;
+}
+
+/* A message for the next height, kept until the engine gets there. Only
+ * one signed by a member of this height's set, with a signature that
+ * verifies, is kept (and then logged and relayed by the node): the set of
+ * the next height is this one's stepped, since a change to it rebuilds the
+ * engine (bft_create). A forged signature is ASSAY_ESIG, whoever it names.
+ * A good one from outside the set is ASSAY_ELIMIT rather than
+ * ASSAY_ENOTFOUND, as a validator that joins at the next height is not in
+ * this set yet. Each member keeps at most BFT_MAX_FUTURE_PER_SIGNER. */
 static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v, const struct bft_proposal *p)
 {
+	const uint8_t *signer = is_vote ? v->validator : p->proposer;
+	if ((is_vote ? v->round : p->round) > BFT_MAX_ROUND_JUMP)
+		return ASSAY_ELIMIT; /* the next height starts at round 0 */
 	for (uint32_t i = 0; i < e->nfuture; i++) {
 		const struct future_msg *f = &e->future[i];
 		if (f->is_vote == is_vote && (is_vote ? memcmp(&f->vote, v, sizeof(*v)) == 0
 						      : memcmp(&f->proposal, p, sizeof(*p)) == 0))
 			return ASSAY_EEXISTS;
 	}
-	if (e->nfuture == BFT_MAX_FUTURE_MSGS)
+	uint8_t h[HASH_LEN];
+	if (is_vote)
+		bft_vote_sighash(e->cfg.chain_id, v, h);
+	else
+		bft_proposal_sighash(e->cfg.chain_id, p, h);
+	int rc = check_sig(e, signer, h, is_vote ? v->sig : p->sig);
+	if (rc)
+		return rc;
+	int idx = bft_valset_find(&e->base, signer);
+	if (idx < 0 || e->nfuture == BFT_MAX_FUTURE_MSGS || e->nfuture_by[idx] == BFT_MAX_FUTURE_PER_SIGNER)
 		return ASSAY_ELIMIT;
 	if (e->nfuture == e->capfuture) {
 		uint32_t cap = e->capfuture ? e->capfuture * 2 : 16;
@@ -631,6 +659,7 @@ static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v,
 		e->future = grown;
 		e->capfuture = cap;
 	}
+	e->nfuture_by[idx]++;
 	struct future_msg *f = &e->future[e->nfuture++];
 	memset(f, 0, sizeof(*f));
 	f->is_vote = (uint8_t)is_vote;
@@ -641,23 +670,17 @@ static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v,
 	return 0;
 }
 
-static int check_sig(bft_engine_t *e, const uint8_t pubkey[PUBKEY_LEN], const uint8_t hash[HASH_LEN],
-		     const uint8_t sig[SIG_LEN])
-{
-	return e->ops.verify(e->ops.ctx, pubkey, hash, sig) == 0 ? 0 : ASSAY_ESIG;
-}
-
 static int ingest_proposal(bft_engine_t *e, const struct bft_proposal *p)
 {
 	if (p->height < e->height)
 		return ASSAY_EEXISTS;
-	if (p->height - e->height == 1)
-		return buffer_future(e, 0, NULL, p);
-	if (p->height != e->height)
+	if (p->height - e->height > 1)
 		return ASSAY_ELIMIT;
 	if (p->round > BFT_MAX_ROUND || (p->pol_round != BFT_POL_NONE && p->pol_round >= p->round) ||
 	    memcmp(p->value, zero_hash, HASH_LEN) == 0)
 		return ASSAY_EINVALID;
+	if (p->height != e->height)
+		return buffer_future(e, 0, NULL, p);
 	if ((uint64_t)p->round > (uint64_t)e->round + BFT_MAX_ROUND_JUMP)
 		return ASSAY_ELIMIT;
 	uint32_t pidx;
@@ -746,14 +769,19 @@ static int ingest_vote(bft_engine_t *e, const struct bft_vote *v)
 	int rc = check_sig(e, v->validator, h, v->sig);
 	if (rc)
 		return rc;
+	int raised = (int64_t)v->round > e->max_round[idx];
 	saw_round(e, (uint32_t)idx, v->round);
 	struct bft_evidence ev;
 	int got_ev;
 	rc = bft_height_votes_add(&e->votes, e->round, (uint32_t)idx, e->base.v[idx].power, v, &ev, &got_ev);
 	if (got_ev)
 		push_evidence(e, &ev);
+	/* Too far ahead, or too many conflicting: not stored, but it counted
+	 * for the round skip, and is news (logged, relayed) only when it raised
+	 * its signer's round: else one validator could sign such votes without
+	 * end, each logged by every node. */
 	if (rc == ASSAY_ELIMIT)
-		return 0; /* too far ahead, or too many conflicting: not stored, but it counted for the round skip */
+		return raised ? 0 : ASSAY_EEXISTS;
 	if (rc == ASSAY_ENOMEM)
 		return e->fault = rc;
 	return rc;
@@ -969,7 +997,8 @@ bft_engine_t *bft_create(const struct bft_config *cfg, const struct bft_valset *
 	e->max_round = malloc((size_t)vals->n * sizeof(*e->max_round));
 	e->scratch = malloc((size_t)vals->n * sizeof(*e->scratch));
 	e->last_evidence = calloc(vals->n, 1);
-	if (!ok || !e->proposers || !e->max_round || !e->scratch || !e->last_evidence ||
+	e->nfuture_by = calloc(vals->n ? vals->n : 1, sizeof(*e->nfuture_by));
+	if (!ok || !e->proposers || !e->max_round || !e->scratch || !e->last_evidence || !e->nfuture_by ||
 	    reset_proposers(e)) {
 		bft_destroy(e);
 		assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
@@ -997,6 +1026,7 @@ void bft_destroy(bft_engine_t *e)
 	free(e->scratch);
 	free(e->last_evidence);
 	free(e->future);
+	free(e->nfuture_by);
 	free(e);
 }
 

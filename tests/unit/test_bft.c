@@ -1586,16 +1586,72 @@ static void test_vote_flood_bounded(void)
 	CHECK_EQ_U64(bft_round(h.e), 0);
 	CHECK_EQ_U64(bft_height(h.e), 1);
 	/* rounds 0..8 stored, 2 kinds, the first vote and 3 conflicting ones each;
-	 * the next height's messages up to BFT_MAX_FUTURE_MSGS */
+	 * the next height's messages up to BFT_MAX_FUTURE_PER_SIGNER */
 	size_t stored = bft_stored_messages(h.e);
-	CHECK(stored <= (BFT_MAX_ROUNDS_AHEAD + 1) * 2 * (1 + BFT_MAX_EXTRA_VOTES) + BFT_MAX_FUTURE_MSGS);
-	CHECK(stored >= BFT_MAX_FUTURE_MSGS);
+	CHECK(stored <= (BFT_MAX_ROUNDS_AHEAD + 1) * 2 * (1 + BFT_MAX_EXTRA_VOTES) + BFT_MAX_FUTURE_PER_SIGNER);
+	CHECK(stored >= BFT_MAX_FUTURE_PER_SIGNER);
 	CHECK(refused > 0);
+	/* far-ahead votes that do not raise the signer's round are no news
+	 * (the node neither logs nor relays them) */
+	uint8_t other[HASH_LEN] = {0x78, 9};
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 1, 2999, other, 3), ASSAY_EEXISTS);
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 1, 3000, other, 3), 0);
 	/* the round's tallies stay readable and honest: one voter, power 1 */
 	const struct bft_voteset *pv = bft_votes(h.e, 0, VOTE_PREVOTE);
 	CHECK(pv && pv->power_any == 1);
 	CHECK_EQ_U64(bft_total_power(h.e), 4);
 	CHECK(bft_votes(h.e, 5000, VOTE_PREVOTE) == NULL);
+	h_close(&h);
+}
+
+/* Messages for the next height are kept only from members of the set with
+ * signatures that verify, at most BFT_MAX_FUTURE_PER_SIGNER each: anyone
+ * else's are refused before they are kept (the node logs and relays what
+ * is kept), a forged signature with ASSAY_ESIG, an outsider's good one
+ * with ASSAY_ELIMIT (it may join at that height). What was kept is taken
+ * up at the next height. */
+static void test_future_from_members_only(void)
+{
+	struct harness h;
+	h_open(&h, 4, 3);
+	h_clear(&h);
+	size_t before = bft_stored_messages(h.e);
+	struct bft_vote v = mk_vote(VOTE_PREVOTE, 2, 0, VA, 9); /* key 9: no member */
+	CHECK_EQ_INT(bft_on_vote(h.e, &v), ASSAY_ELIMIT);
+	struct bft_proposal p = mk_prop(2, 0, BFT_POL_NONE, VA, 9);
+	CHECK_EQ_INT(bft_on_proposal(h.e, &p), ASSAY_ELIMIT);
+	v.sig[0] ^= 1; /* forged: refused as such, whoever it names */
+	CHECK_EQ_INT(bft_on_vote(h.e, &v), ASSAY_ESIG);
+	v = mk_vote(VOTE_PREVOTE, 2, 0, VA, 1);
+	v.sig[0] ^= 1;
+	CHECK_EQ_INT(bft_on_vote(h.e, &v), ASSAY_ESIG);
+	p = mk_prop(2, 0, BFT_POL_NONE, VA, 1);
+	p.sig[0] ^= 1;
+	CHECK_EQ_INT(bft_on_proposal(h.e, &p), ASSAY_ESIG);
+	static const uint8_t zero_value[HASH_LEN];
+	p = mk_prop(2, 0, BFT_POL_NONE, zero_value, 1);
+	CHECK_EQ_INT(bft_on_proposal(h.e, &p), ASSAY_EINVALID);
+	v = mk_vote(VOTE_PREVOTE, 2, BFT_MAX_ROUND_JUMP + 1, VA, 1);
+	CHECK_EQ_INT(bft_on_vote(h.e, &v), ASSAY_ELIMIT);
+	CHECK_EQ_U64(bft_stored_messages(h.e), before);
+	/* a member's: kept, up to its share */
+	for (uint32_t r = 0; r < BFT_MAX_FUTURE_PER_SIGNER; r++)
+		CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, r, VA, 1), 0);
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, BFT_MAX_FUTURE_PER_SIGNER, VA, 1), ASSAY_ELIMIT);
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, 0, VA, 1), ASSAY_EEXISTS);
+	CHECK_EQ_INT(h_prop_in(&h, 2, 0, BFT_POL_NONE, VB, 2), 0);
+	CHECK_EQ_U64(bft_stored_messages(h.e), before + BFT_MAX_FUTURE_PER_SIGNER + 1);
+	/* height 1 decided: height 2 takes up what was kept (validator 1's
+	 * prevote of round 0 is among the round's votes) */
+	CHECK(h_prop_in(&h, 1, 0, BFT_POL_NONE, VA, 0) == 0);
+	CHECK(bft_on_validity(h.e, 1, VA, 1) == 0);
+	for (uint32_t i = 0; i < 3; i++)
+		CHECK(h_vote_in(&h, VOTE_PRECOMMIT, 1, 0, VA, i) == 0);
+	CHECK_EQ_U64(bft_height(h.e), 2);
+	const struct bft_voteset *pv = bft_votes(h.e, 0, VOTE_PREVOTE);
+	CHECK(pv && pv->power_any >= 1);
+	/* and the share is counted afresh for height 3 */
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 3, 0, VA, 1), 0);
 	h_close(&h);
 }
 
@@ -1618,6 +1674,7 @@ static const struct test_case tests[] = {
 	TEST(test_refused_signature),
 	TEST(test_one_validator),
 	TEST(test_vote_flood_bounded),
+	TEST(test_future_from_members_only),
 	TEST(test_simulation),
 	TEST(test_simulation_fork),
 };

@@ -409,8 +409,12 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		return ASSAY_EBALANCE;
 	}
 	size_t bytes = encoded_size(t);
-	/* Capacity: evict cheaper transactions from the tails of queues. */
-	while (!replace && (m->count + 1 > m->max_txs || m->bytes + bytes > m->max_bytes)) {
+	/* Capacity: evict cheaper transactions from the tails of queues. A
+	 * replacement frees its old entry's bytes and adds no entry, but is
+	 * bound as much: a small transaction replaced by a large one must not
+	 * grow the pool past max_bytes. */
+	size_t freed = replace ? s->queue[slot]->bytes : 0, added = replace ? 0 : 1;
+	while (m->count + added > m->max_txs || m->bytes - freed + bytes > m->max_bytes) {
 		struct mp_sender *v = eviction_candidate(m);
 		if (!v || v->queue[v->n - 1]->tx.fee >= t->fee || v == s) {
 			snprintf(err, errlen, "mempool full: fee too low to evict anything");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "consensus/compute/compute_codec.h"
 #include "core/error.h"
 #include "node/chain.h"
 #include "node/mempool.h"
@@ -66,6 +67,54 @@ static void test_replacement(void)
 	const struct tx *sel[4];
 	CHECK(mempool_select(m, sel, 4) == 1);
 	CHECK(sel[0]->fee == 11000);
+	mempool_free(m);
+}
+
+/* A signed TX_BLOB of len payload bytes from key `from`. */
+static int add_blob(mempool_t *m, int from, size_t len, uint64_t nonce, uint64_t fee, char *err, size_t errlen)
+{
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
+	t.nonce = nonce;
+	memcpy(t.sender, fx.pk[from], PUBKEY_LEN);
+	t.fee = fee;
+	t.kind = TX_BLOB;
+	uint8_t data[4000];
+	memset(data, 0x5c, sizeof(data));
+	struct blob_payload bl = {.data = data, .len = len < sizeof(data) ? len : sizeof(data)};
+	sha256(bl.data, bl.len, bl.hash);
+	struct buf b;
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	tx_set_payload(&t, b.data, b.len);
+	buf_free(&b);
+	tx_sign(&t, fx.sk[from]);
+	int rc = mempool_add(m, &t, NULL, err, errlen);
+	tx_free(&t);
+	return rc;
+}
+
+/* A replacement is bound by max_bytes as an addition is: a small
+ * transaction replaced by a large one at a higher fee must not grow the
+ * pool past its bound (it would, one sender after another, without end). */
+static void test_replacement_bounded(void)
+{
+	mempool_t *m = mempool_new(ch, 10, 4096);
+	char err[256];
+	CHECK_EQ_INT(add(m, 2, 10, 0, 10000), 0);
+	size_t small = mempool_bytes(m);
+	CHECK_EQ_INT(add_blob(m, 2, 3000, 1, 20000, err, sizeof(err)), 0);
+	CHECK(mempool_bytes(m) <= 4096);
+	/* replacing the transfer with a 3000-byte blob leaves no room */
+	CHECK_EQ_INT(add_blob(m, 2, 3000, 0, 11000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK(strstr(err, "mempool full") != NULL);
+	CHECK(mempool_bytes(m) <= 4096);
+	CHECK_EQ_U64(mempool_size(m), 2);
+	/* a replacement that fits is taken */
+	CHECK_EQ_INT(add_blob(m, 2, 10, 0, 11000, err, sizeof(err)), 0);
+	CHECK(mempool_bytes(m) <= 4096 && mempool_bytes(m) >= small);
+	CHECK_EQ_U64(mempool_size(m), 2);
 	mempool_free(m);
 }
 
@@ -246,6 +295,7 @@ int main(void)
 		return test_report("test_mempool");
 	RUN(test_admission);
 	RUN(test_replacement);
+	RUN(test_replacement_bounded);
 	RUN(test_selection_order);
 	RUN(test_eviction);
 	RUN(test_after_block);

@@ -723,6 +723,17 @@ int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *
 	return 0;
 }
 
+int chain_check_header(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen)
+{
+	int rc = sets_ensure(c, err, errlen);
+	if (rc)
+		return rc;
+	struct header_ctx hc = header_ctx_of(c, now_ms);
+	if ((rc = header_check(&hc, blk, err, errlen)) != 0)
+		return rc;
+	return header_check_proofs(&hc, blk, err, errlen);
+}
+
 int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen)
 {
 	uint8_t hash[HASH_LEN];

@@ -63,6 +63,13 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 int chain_apply_block(chain_t *c, const struct block *blk, const struct commit *commit,
 		      uint64_t now_ms, char *err, size_t errlen);
 
+/* The header rules of blk against the tip, without executing it (protocol
+ * §4.4–4.5: parent, time, validators, proposer, the proposer's beacon
+ * proof, last_commit, tx_root): what only a validator can make, checked
+ * before a block from a peer is kept waiting for anything. Errors as
+ * chain_apply_block's. */
+int chain_check_header(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen);
+
 /* Executes blk against the tip without committing it (a BFT VALIDATE):
  * every rule chain_apply_block checks but the commit. On success the result
  * is kept like a block built here, so applying the same block next costs no

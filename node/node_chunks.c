@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consensus/compute/avail.h"
+#include "consensus/compute/compute.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "net/msg.h"
@@ -245,6 +247,43 @@ static int older_than_retention(struct node *n, const struct block *blk)
 	return blk->hdr.height + chain_genesis(n->chain)->compute.chunk_retention_blocks < best;
 }
 
+/* Whether a block from a peer that waits for chunks may be kept, and its
+ * chunks asked for: its header holds against the tip (only a validator
+ * makes one: the proposer's beacon proof, the parent's commit), and each
+ * job_chunks in it is signed, verifiably, by a worker of the job it names.
+ * Both hold of every valid block, and without them anyone could have the
+ * node keep a block of theirs in place of the real one and fetch chunks
+ * that no one has. 0, or the rule the block breaks (or a local failure). */
+static int may_wait(struct node *n, const struct block *blk, char *err, size_t errlen)
+{
+	int rc = chain_check_header(n->chain, blk, node_now_ms(), err, errlen);
+	if (rc)
+		return rc;
+	struct ledger l = chain_ledger(n->chain);
+	for (size_t i = 0; i < blk->ntx; i++) {
+		const struct tx *t = &blk->txs[i];
+		struct job_chunks_payload p;
+		if (t->kind != TX_JOB_CHUNKS || avail_chunks_decode(&p, t->payload, t->payload_len))
+			continue; /* an undecodable one makes the block invalid in execution */
+		if (tx_verify_sig(t) != 0)
+			return assay_fail(err, errlen, ASSAY_ESIG, "transaction %zu: bad signature", i);
+		struct job_record j;
+		if ((rc = compute_get_job(&l, p.job_id, &j)) != 0)
+			return assay_err_is_local(rc) ? assay_fail(err, errlen, rc, "job read failed")
+						      : assay_fail(err, errlen, ASSAY_EINVALID,
+								   "transaction %zu: job_chunks for no live job", i);
+		uint8_t sender[ADDR_LEN];
+		tx_sender_addr(t, sender);
+		int assigned = 0;
+		for (unsigned k = 0; k < j.spec.redundancy && k < JOB_MAX_REDUNDANCY; k++)
+			assigned |= j.slots[k].state != SLOT_EMPTY && memcmp(j.slots[k].worker, sender, ADDR_LEN) == 0;
+		if (!assigned)
+			return assay_fail(err, errlen, ASSAY_EINVALID,
+					  "transaction %zu: job_chunks from a key not assigned to the job", i);
+	}
+	return 0;
+}
+
 static int check_block(struct node *n, const struct block *blk, int keep, char *err, size_t errlen)
 {
 	if (older_than_retention(n, blk))
@@ -255,7 +294,10 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, NODE_CHUNKS_MISSING_MAX,
 					&nmissing, err, errlen);
-	if (rc == ASSAY_EUNAVAIL && keep && blk->hdr.height == chain_height(n->chain) + 1) {
+	int next = blk->hdr.height == chain_height(n->chain) + 1;
+	if (rc == ASSAY_EUNAVAIL && keep && next && (rc = may_wait(n, blk, err, errlen)) == 0)
+		rc = assay_fail(err, errlen, ASSAY_EUNAVAIL, "%zu referenced chunk(s) not received", nmissing);
+	if (rc == ASSAY_EUNAVAIL && keep && next) {
 		struct buf b;
 		buf_init(&b);
 		block_encode(blk, &b);

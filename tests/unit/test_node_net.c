@@ -3,11 +3,13 @@
  * meaning: relay, known, parent unknown, or the peer's fault), that a block
  * from a peer is applied without its own commit and its parent's commit is
  * checked when it arrives, that the read callbacks serve what the chain
- * and mempool hold, and that a node under its free-space floor aborts:
- * nothing more is applied, and the peer is not blamed. Not for: the p2p
- * protocol (test_net_*). */
+ * and mempool hold, that a node under its free-space floor aborts:
+ * nothing more is applied, and the peer is not blamed, and that a block
+ * waiting for chunks is kept only when only a validator and the job's
+ * workers could have made it. Not for: the p2p protocol (test_net_*). */
 #include <string.h>
 
+#include "consensus/compute/avail.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "net/net.h"
@@ -248,6 +250,75 @@ static void test_abort_under_floor(void)
 	chain_close(prod);
 }
 
+/* A block that waits for chunks is kept, and its chunks asked for, only
+ * when it is one only validators and the job's workers could have made:
+ * the real block 2 with a job_chunks transaction added (its tx_root made
+ * to match) that names a chunk no one has, signed by a key that works for
+ * no job, is refused as invalid and not kept in place of the real one,
+ * which then connects. */
+static void test_waiting_block_must_hold(void)
+{
+	chain_t *prod = open_chain("wait-prod"), *fol = open_chain("wait-fol");
+	CHECK(prod && fol);
+	CHECK(produce(prod, NULL, 0) == 0);
+	CHECK(produce(prod, NULL, 0) == 0);
+	uint8_t *raw[3] = {0};
+	size_t len[3] = {0};
+	for (int h = 1; h <= 2; h++)
+		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
+	struct node n;
+	struct net_node_ops ops;
+	memset(&n, 0, sizeof(n));
+	n.chain = fol;
+	n.mempool = mempool_new(fol, 100, 1u << 20);
+	node_net_ops(&n, &ops);
+	uint64_t height;
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], &height) == 0);
+
+	struct block_limits lim = {fx.g.params.max_block_txs, fx.g.params.max_tx_bytes};
+	struct block blk;
+	CHECK(block_decode(&blk, raw[2], len[2], &lim) == 0);
+	struct job_chunks_payload p;
+	memset(&p, 0x42, sizeof(p));
+	p.count = 1;
+	p.refs[0] = (struct avail_ref){0, 1, 64, {0x99}};
+	struct buf pb, b;
+	buf_init(&pb);
+	avail_chunks_encode(&p, &pb);
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
+	memcpy(t.sender, fx.pk[3], PUBKEY_LEN);
+	t.fee = 100000;
+	t.kind = TX_JOB_CHUNKS;
+	tx_set_payload(&t, pb.data, pb.len);
+	tx_sign(&t, fx.sk[3]);
+	CHECK(block_add_tx(&blk, &t) == 0);
+	block_tx_root(&blk, blk.hdr.tx_root);
+	encode_block(&blk, &b);
+	int rc = ops.on_block(ops.ctx, b.data, b.len, &height);
+	CHECK_EQ_INT(rc, ASSAY_EINVALID);
+	CHECK(n.avail_pending == NULL);
+	CHECK_EQ_U64(chain_height(fol), 1);
+	buf_free(&b);
+	/* the same with a forged signature: refused for it */
+	blk.txs[blk.ntx - 1].sig[0] ^= 1;
+	block_tx_root(&blk, blk.hdr.tx_root);
+	encode_block(&blk, &b);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, b.data, b.len, &height), ASSAY_ESIG);
+	CHECK(n.avail_pending == NULL);
+	buf_free(&b);
+	block_free(&blk);
+	tx_free(&t);
+	buf_free(&pb);
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], &height) == 0 && height == 2);
+	for (int h = 1; h <= 2; h++)
+		free(raw[h]);
+	mempool_free(n.mempool);
+	chain_close(fol);
+	chain_close(prod);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -255,6 +326,7 @@ int main(void)
 	RUN(test_on_block);
 	RUN(test_on_tx);
 	RUN(test_abort_under_floor);
+	RUN(test_waiting_block_must_hold);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

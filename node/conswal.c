@@ -21,6 +21,7 @@ struct conswal {
 	int fd;
 	int dirty; /* appended since the last fsync */
 	uint64_t size;
+	int broken; /* a failed append could not be cut back: no more appends */
 	char *path;
 };
 
@@ -404,6 +405,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 
 static int append(conswal_t *w, const struct conswal_rec *r, int dirty)
 {
+	if (w->broken)
+		return ASSAY_EIO;
 	struct buf b;
 	buf_init(&b);
 	conswal_encode(r, &b);
@@ -412,6 +415,12 @@ static int append(conswal_t *w, const struct conswal_rec *r, int dirty)
 	if (!rc) {
 		w->size += b.len;
 		w->dirty |= dirty;
+	} else if (rc == ASSAY_EIO && ftruncate(w->fd, (off_t)w->size) != 0) {
+		/* Part of the record may be in the file: cut back to the last
+		 * whole one (O_APPEND puts the next record there), or a record
+		 * written after the fragment would sit behind damage that the
+		 * next open refuses. Failing that, nothing more may be added. */
+		w->broken = 1;
 	}
 	buf_free(&b);
 	errno = saved;

@@ -81,7 +81,9 @@ void conswal_close(conswal_t *w);
  * conswal_open cut already, cannot reappear). */
 int conswal_read(conswal_t *w, struct conswal_rec **recs, size_t *n, char *err, size_t errlen);
 /* Appends one record with one write(2); not yet durable: conswal_sync
- * makes it so. A record appended with conswal_append_lazy does not by itself
+ * makes it so. A write that fails part way is cut back off the file, so the
+ * next record follows the last whole one (when even that fails, every later
+ * append fails too). A record appended with conswal_append_lazy does not by itself
  * make the next conswal_sync write (it reaches the disk with the next
  * record that does, or the rotation). */
 int conswal_append(conswal_t *w, const struct conswal_rec *r);

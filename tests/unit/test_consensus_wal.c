@@ -2,12 +2,15 @@
  * encodes and parses back; a log cut at every byte of its last record, or
  * ending in a record whose check fails, loses only that record; a damaged
  * record in the middle, or a log that does not open with its height, is an
- * error; the file cuts its torn tail and rotates atomically; and an engine
+ * error; the file cuts its torn tail, cuts a failed append back off, and
+ * rotates atomically; and an engine
  * fed a log's inputs comes back in the round, step and lock it had. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "consensus/bft/bft.h"
@@ -234,6 +237,56 @@ static void test_file(void)
 		conswal_rec_free(&in[i]);
 }
 
+/* An append that fails part way (here the write stops at RLIMIT_FSIZE, as
+ * at a full disk) is cut back off the file: the next record follows the
+ * last whole one, and the file opens again with every whole record in it,
+ * instead of refusing a fragment in its middle. */
+static void test_failed_append_cut_back(void)
+{
+	char path[] = "/tmp/assay-test-wal-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	int rc;
+	char err[256];
+	conswal_t *w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	for (size_t i = 0; i < 2; i++)
+		CHECK(conswal_append(w, &in[i]) == 0);
+	struct conswal_rec big = in[2];
+	big.block_len = 64 * 1024;
+	big.block = calloc(1, big.block_len);
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)conswal_size(w) + 1000;
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	CHECK_EQ_INT(conswal_append(w, &big), ASSAY_EIO);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, was);
+	CHECK_EQ_INT(conswal_append(w, &in[3]), 0);
+	CHECK_EQ_INT(conswal_sync(w), 0);
+	conswal_close(w);
+	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w != NULL);
+	CHECK_EQ_U64(w ? got : 0, 3);
+	if (w) {
+		CHECK(got == 3 && rec_equal(&out[2], &in[3]));
+		conswal_recs_free(out, got);
+		conswal_close(w);
+	}
+	free(big.block);
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
 static bft_engine_t *engine(struct bft_valset *vs, struct signer *s)
 {
 	struct bft_validator v[4];
@@ -352,6 +405,7 @@ static const struct test_case tests[] = {
 	TEST(test_codec_roundtrip),
 	TEST(test_torn_tail_and_corruption),
 	TEST(test_file),
+	TEST(test_failed_append_cut_back),
 	TEST(test_replay_restores_lock),
 };
 

@@ -559,6 +559,10 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 			return cli_fail(CLI_EUSAGE, "bad --nonce '%s': a whole number", nonce_text);
 		}
 	}
+	/* after this command's own last transaction, which the node may not
+	 * have counted yet (--raw: it was never sent) */
+	if (ctx->signed_any && memcmp(ctx->signed_addr, addr, ADDR_LEN) == 0 && ctx->next_nonce > nonce)
+		nonce = ctx->next_nonce;
 	struct txbuild_spec spec = {
 		.nonce = nonce,
 		.fee = req->fee,
@@ -575,6 +579,9 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 		buf_free(&enc);
 		return cli_fail(CLI_EFAIL, "cannot build the transaction (out of memory?)");
 	}
+	ctx->signed_any = 1;
+	memcpy(ctx->signed_addr, addr, ADDR_LEN);
+	ctx->next_nonce = nonce + 1;
 	char *hex = malloc(2 * enc.len + 1);
 	if (!hex) {
 		buf_free(&enc);

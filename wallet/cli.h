@@ -81,6 +81,13 @@ struct cli_ctx {
 					 method then params */
 	int nargs;
 	struct rpc_endpoint rpc;      /* filled by cli_settle() */
+	/* The nonce after the last transaction this command signed, and its
+	 * sender: a command that signs several (job submit: its blobs, the
+	 * job, the salt) gives each the next nonce, with --nonce or --raw as
+	 * without (cli_submit). */
+	int signed_any;
+	uint8_t signed_addr[ADDR_LEN];
+	uint64_t next_nonce;
 };
 
 /* The connection settings' bits are client_opts' (its assay.conf key table

@@ -296,7 +296,9 @@ static int post_blobs(struct cli_ctx *ctx, const struct cli_chain *chain, const 
 		json_decref(tx);
 		if (rc)
 			return rc;
-		if (!ctx->json)
+		if (!ctx->json && cli_flag(ctx, "raw"))
+			fprintf(stderr, "blob %s: signed, not sent (%zu bytes, tx %s)\n", hex, len, txid);
+		else if (!ctx->json)
 			fprintf(stderr, "blob %s stored (%zu bytes, tx %s)\n", hex, len, txid);
 	}
 	if (count && count != want)

@@ -116,6 +116,30 @@ def test(tmpdir, nodes):
                              missing_ok=True)[0]["blobs"], hashes, "same blobs")
     fw.wait_job(node, again, ("paid",))
 
+    # Signed offline (--raw) with new inputs: every transaction the command
+    # signs (a blob each, then the job) takes the next nonce, from the
+    # pending one or from --nonce; nothing is sent, and no blob is said to
+    # be stored.
+    fresh = []
+    for path in files:
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        data[0] ^= 1
+        fresh.append(path + ".raw")
+        with open(fresh[-1], "wb") as f:
+            f.write(bytes(data))
+    raw_args = [a if a not in files else fresh[files.index(a)] for a in args]
+    pending = node.rpc("getaccount", addr["alice"])["pending_nonce"]
+    for extra, first in (([], pending), (["--nonce", "1000"], 1000)):
+        res = node.cli(*raw_args, "--raw", *extra)
+        txs = res.stdout.split()
+        fw.assert_eq(len(txs), len(files) + 1, "a blob transaction per input, then the job's")
+        nonces = [node.rpc("decoderawtransaction", tx)["nonce"] for tx in txs]
+        fw.assert_eq(nonces, list(range(first, first + len(txs))), f"nonces {extra}")
+        fw.assert_eq(res.stderr.count(" stored ("), 0, "nothing was stored")
+        fw.assert_eq(res.stderr.count("signed, not sent"), len(files), "each blob said to be signed only")
+    fw.assert_eq(node.rpc("getaccount", addr["alice"])["pending_nonce"], pending, "nothing was sent")
+
     # Wide layers at 66 samples: 16-row tiles would make a 9.7 MB reveal,
     # which job_submit refuses (max_tx_bytes 1 MiB), so without --tile-rows
     # the CLI takes 1-row tiles, whose reveal fits; the job runs and is paid.

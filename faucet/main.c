@@ -41,6 +41,9 @@
 #define FAUCET_DEFAULT_AMOUNT (10ull * 1000000000ull)  /* 10 ASY per request */
 #define FAUCET_DEFAULT_INTERVAL_S 86400u               /* once a day per address and per IP */
 #define FAUCET_MAX_BODY 4096                           /* a request body: one address */
+/* What evhttp reads of a body at most (larger: its own 413 before on_request):
+ * room for on_request to refuse an oversized one with its 400 JSON. */
+#define FAUCET_MAX_READ (16 * FAUCET_MAX_BODY)
 #define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 
@@ -356,7 +359,7 @@ static int start_http(struct faucet *f)
 		return -1;
 	}
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_max_body_size(f->http, FAUCET_MAX_BODY);
+	evhttp_set_max_body_size(f->http, FAUCET_MAX_READ);
 	evhttp_set_timeout(f->http, 10);
 	evhttp_set_cb(f->http, "/request", on_request, f);
 	evhttp_set_cb(f->http, "/status", on_status, f);

@@ -838,7 +838,12 @@ static void tick(struct worker *w)
 	uint64_t height;
 	long long tip;
 	struct rpc_failure f;
-	if (rpc_client_wait_block(&w->rpc.ep, w->cfg.poll_ms, (long long)w->last_height, &tip, &f) == 0) {
+	/* The node's wait must end well inside the client's own timeout, or a
+	 * quiet chain turns every long poll into a timeout (and -poll-ms may be
+	 * longer than that timeout): waits of half of it follow one another. */
+	uint64_t client_ms = w->rpc.ep.timeout_ms > 0 ? (uint64_t)w->rpc.ep.timeout_ms : RPC_CLIENT_TIMEOUT_MS;
+	uint64_t wait_ms = w->cfg.poll_ms < client_ms / 2 ? w->cfg.poll_ms : client_ms / 2;
+	if (rpc_client_wait_block(&w->rpc.ep, wait_ms, (long long)w->last_height, &tip, &f) == 0) {
 		height = (uint64_t)tip;
 		if (!w->long_poll) {
 			struct timeval soon = {0, 1000}; /* the wait is the interval now */

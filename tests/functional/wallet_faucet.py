@@ -132,6 +132,9 @@ def test(tmpdir, nodes):
     status, body = http(faucet.url + "/request", {"wallet": "fresh"})
     fw.assert_eq(status, 400, "a body without an address")
     assert "address" in body["error"], body
+    status, body = http(faucet.url + "/request", {"address": fresh, "pad": "x" * 5000})
+    fw.assert_eq(status, 400, "a body over 4096 bytes: the faucet's own answer")
+    assert "over 4096 bytes" in body["error"], body
 
     # 5. The page and the status.
     status, page = http(faucet.url + "/")

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "consensus/exec.h"
 #include "consensus/header.h"
 #include "consensus/validators.h"
@@ -276,7 +277,11 @@ static int init_genesis(chain_t *c, int fresh_db, char *err, size_t errlen)
 	return 0;
 }
 
-chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t errlen)
+/* reindex: opened for chain_reindex, which throws the state away and
+ * rebuilds it from the blocks, so what only the state or the reindex record
+ * got wrong does not stop the open (the tip and the blocks must still be
+ * there). */
+static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex, char *err, size_t errlen)
 {
 	chain_t *c = calloc(1, sizeof(*c));
 	uint8_t *val = NULL;
@@ -342,8 +347,13 @@ chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t 
 	}
 	free(val);
 	if (load_reindex_marker(c) < 0) {
-		snprintf(err, errlen, "the reindex record is damaged: run with -reindex");
-		goto fail;
+		if (!reindex) {
+			snprintf(err, errlen, "the reindex record is damaged: run with -reindex");
+			goto fail;
+		}
+		log_warn("chain: the reindex record is damaged; the reindex starts over");
+		c->reindexing = 0; /* chain_reindex writes a new one */
+		commit_free(&c->reindex_commit);
 	}
 	uint8_t root[HASH_LEN];
 	state_root(c->state, root);
@@ -355,13 +365,26 @@ chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t 
 		state_root(c->state, root);
 	}
 	if (memcmp(root, c->tip.state_root, HASH_LEN) != 0) {
-		snprintf(err, errlen, "state does not match the tip's state root: run with -reindex");
-		goto fail;
+		if (!reindex) {
+			snprintf(err, errlen, "state does not match the tip's state root: run with -reindex");
+			goto fail;
+		}
+		log_warn("chain: the state does not match the tip's state root; the reindex rebuilds it");
 	}
 	return c;
 fail:
 	chain_close(c);
 	return NULL;
+}
+
+chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t errlen)
+{
+	return open_chain(dir, g, 0, err, errlen);
+}
+
+chain_t *chain_open_for_reindex(const char *dir, const struct genesis *g, char *err, size_t errlen)
+{
+	return open_chain(dir, g, 1, err, errlen);
 }
 
 void chain_close(chain_t *c)

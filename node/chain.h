@@ -27,6 +27,10 @@ typedef struct chain chain_t;
 /* Opens (creating if needed) the chain database in dir for genesis g (the
  * chain keeps its own copy). Refuses a database of another chain. */
 chain_t *chain_open(const char *dir, const struct genesis *g, char *err, size_t errlen);
+/* The same for chain_reindex next, the only call it is fit for: a state
+ * that does not match the tip's root, or a damaged reindex record, is what
+ * the reindex repairs, so neither refuses the open here as it does above. */
+chain_t *chain_open_for_reindex(const char *dir, const struct genesis *g, char *err, size_t errlen);
 void chain_close(chain_t *c);
 
 const struct genesis *chain_genesis(const chain_t *c);

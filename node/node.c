@@ -201,7 +201,8 @@ int node_open(struct node *n, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "%s/chaindata", n->cfg.datadir);
-	n->chain = chain_open(path, &n->genesis, err, errlen);
+	n->chain = n->cfg.reindex ? chain_open_for_reindex(path, &n->genesis, err, errlen)
+				  : chain_open(path, &n->genesis, err, errlen);
 	if (!n->chain)
 		return ASSAY_EIO;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -1,9 +1,16 @@
 /* Unit tests for an interrupted -reindex (node/chain.c, docs/storage.md
  * "Reindex"): a replay stopped partway leaves the reindex pending, a reopen
  * sees it, resuming or reindexing again comes back at the full tip with
- * the same hash, state root and tip commit, and nothing is forgotten. */
+ * the same hash, state root and tip commit, and nothing is forgotten; and
+ * a state damaged on disk, which refuses the open and says to reindex, is
+ * repaired by the reindex it asks for. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/error.h"
+#include "core/log.h"
 #include "node/chain.h"
+#include "node/store.h"
 #include "node_fixture.h"
 #include "test.h"
 
@@ -111,6 +118,61 @@ static void test_chain_goes_on(void)
 	CHECK(chain_height(ch) == BLOCKS + 1);
 }
 
+static int first_key(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	memcpy(arg, key, klen < 33 ? klen : 33);
+	return 1;
+}
+
+/* One state record deleted behind the chain's back: chain_open refuses
+ * ("run with -reindex"); chain_open_for_reindex opens, and the reindex puts
+ * back the state of the same tip. So does a damaged reindex record. */
+static void test_damaged_state_reindexed(void)
+{
+	char err[256], path[300];
+	uint8_t hash[HASH_LEN], root[HASH_LEN];
+	chain_tip_hash(ch, tip_hash);
+	state_root(chain_state(ch), tip_root);
+	uint64_t height = chain_height(ch);
+	chain_close(ch);
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	for (int damage = 0; damage < 2; damage++) {
+		store_t *s = store_open(path, err, sizeof(err));
+		CHECK(s != NULL);
+		if (!s)
+			return;
+		store_batch_t *b = store_batch_new();
+		uint8_t key[33] = {0};
+		const uint8_t prefix = STORE_P_STATE;
+		CHECK(store_iterate(s, &prefix, 1, first_key, key) == 0 && key[0] == STORE_P_STATE);
+		store_batch_del(b, key, sizeof(key));
+		if (damage == 1)
+			store_batch_put_meta(b, "reindex", "junk", 4);
+		CHECK_EQ_INT(store_write(s, b, 1), 0);
+		store_batch_free(b);
+		store_close(s);
+
+		log_set_stderr(0);
+		ch = chain_open(path, &fx.g, err, sizeof(err));
+		CHECK(ch == NULL && strstr(err, "-reindex") != NULL);
+		ch = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
+		log_set_stderr(1);
+		CHECK(ch != NULL);
+		if (!ch)
+			return;
+		CHECK_EQ_INT(chain_reindex(ch, NULL, err, sizeof(err)), 0);
+		chain_tip_hash(ch, hash);
+		state_root(chain_state(ch), root);
+		CHECK_EQ_U64(chain_height(ch), height);
+		CHECK_EQ_MEM(hash, tip_hash, HASH_LEN);
+		CHECK_EQ_MEM(root, tip_root, HASH_LEN);
+		chain_close(ch);
+	}
+	open_chain(); /* and it opens as it should again */
+}
+
 int main(void)
 {
 	fixture_init(&fx);
@@ -119,6 +181,7 @@ int main(void)
 	RUN(test_stopped_reindex_resumes);
 	RUN(test_reindex_again_after_a_stop);
 	RUN(test_chain_goes_on);
+	RUN(test_damaged_state_reindexed);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_reindex");

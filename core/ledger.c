@@ -63,11 +63,13 @@ int ledger_get_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], s
 	int err = ledger_get_into(l, key, val, sizeof(val), &len); /* no allocation per read */
 	if (err == ASSAY_ENOTFOUND)
 		return 0;
+	/* A stored value that is not an account (longer, or of another
+	 * length) is a damaged database, not a verdict (protocol §5.4). */
 	if (err == ASSAY_ELIMIT)
-		return ASSAY_EDECODE; /* longer than an account: not one */
+		return ASSAY_ECORRUPT;
 	if (err)
 		return err;
-	return account_decode(a, val, len);
+	return account_decode(a, val, len) ? ASSAY_ECORRUPT : 0;
 }
 
 int ledger_put_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], const struct account *a)

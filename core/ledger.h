@@ -86,6 +86,9 @@ struct account {
 #define ACCOUNT_BYTES (8 + 8 + HASH_LEN)
 
 void account_encode(const struct account *a, uint8_t out[ACCOUNT_BYTES]);
+/* ASSAY_EDECODE for bytes that are not an account (untrusted input: a
+ * proof's value); the state readers below say ASSAY_ECORRUPT instead, since
+ * a stored value that is not one is a damaged database (protocol §5.4). */
 int account_decode(struct account *a, const uint8_t *p, size_t n);
 int ledger_get_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], struct account *a);
 int ledger_put_account(const struct ledger *l, const uint8_t addr[ADDR_LEN], const struct account *a);

@@ -756,10 +756,12 @@ static int load_code_record(const struct ledger *l, const uint8_t code_hash[HASH
 	int rc = ledger_get(l, key, &val, &len);
 	if (rc)
 		return rc;
-	/* record: u8 version (1) || code bytes (docs/contracts.md §5) */
+	/* record: u8 version (1) || code bytes (docs/contracts.md §6); only a
+	 * deploy writes one, so another shape is a damaged database (protocol
+	 * §5.4), not the transaction's failure */
 	if (len < 2 || val[0] != 1) {
 		free(val);
-		return ASSAY_EDECODE;
+		return ASSAY_ECORRUPT;
 	}
 	memmove(val, val + 1, len - 1);
 	*code = val;
@@ -791,6 +793,8 @@ static int run_contract(struct vm_tx *tx, const uint8_t self[ADDR_LEN], const ui
 		return f->status = rc;
 	}
 	rc = prog_load(&f->prog, f->code, n, f->error, sizeof(f->error));
+	if (rc && !assay_err_is_local(rc))
+		rc = ASSAY_ECORRUPT; /* stored code passed vm_validate at its deploy: damaged since */
 	if (!rc) {
 		f->mem = calloc(1, VM_PAGE_BYTES);
 		if (!f->mem)

@@ -156,7 +156,9 @@ int compute_get_worker(const struct ledger *l, const uint8_t addr[20], struct wo
 	int err = ledger_get(l, key, &val, &len);
 	if (err)
 		return err;
-	err = compute_worker_decode(out, val, len);
+	/* A stored record that does not decode is a damaged database, ours
+	 * (docs/protocol.md §5.4), not a verdict on the block or transaction. */
+	err = compute_worker_decode(out, val, len) ? ASSAY_ECORRUPT : 0;
 	free(val);
 	return err;
 }
@@ -209,7 +211,7 @@ int compute_get_job(const struct ledger *l, const uint8_t job_id[32], struct job
 	int err = ledger_get(l, key, &val, &len);
 	if (err)
 		return err;
-	err = compute_job_decode(out, val, len);
+	err = compute_job_decode(out, val, len) ? ASSAY_ECORRUPT : 0; /* damaged, as a worker record */
 	free(val);
 	return err;
 }
@@ -242,7 +244,7 @@ static int index_get(const struct ledger *l, const char *name, size_t idlen, uin
 	rd_init(&r, val, len);
 	uint64_t n = rd_count(&r, LEDGER_VALUE_MAX / idlen);
 	const uint8_t *p = rd_fixed(&r, (size_t)n * idlen);
-	err = rd_finish(&r);
+	err = rd_finish(&r) ? ASSAY_ECORRUPT : 0; /* a stored index: damaged, not a verdict */
 	if (!err && n) {
 		*ids = malloc((size_t)n * idlen);
 		if (!*ids)

@@ -196,7 +196,8 @@ int compute_end_block(const struct compute_env *env);
 
 /* job_id of a job_submit: H_tag("assay/job", sender || u64 LE nonce). */
 void compute_job_id(const uint8_t sender[ADDR_LEN], uint64_t nonce, uint8_t job_id[HASH_LEN]);
-/* Read access for RPC. ASSAY_ENOTFOUND if absent. */
+/* Read access for RPC and the rules. ASSAY_ENOTFOUND if absent,
+ * ASSAY_ECORRUPT for a stored record that does not decode (protocol §5.4). */
 int compute_get_job(const struct ledger *l, const uint8_t job_id[32], struct job_record *out);
 int compute_get_worker(const struct ledger *l, const uint8_t addr[20], struct worker_record *out);
 /* Visits live (not yet paid, failed or refunded) jobs in submission order;

@@ -222,6 +222,169 @@ static void test_end_block_local_failure(void)
 	ledger_mem_free(m);
 }
 
+/* A stored record that does not decode is a damaged database, a local
+ * failure (protocol §5.4): never an invalid-block verdict and never a
+ * failed receipt, whichever rule reads it. */
+static void put_raw(const struct ledger *l, uint8_t ns, const void *id, size_t idlen, const void *val, size_t n)
+{
+	uint8_t key[HASH_LEN];
+	state_key(ns, id, idlen, key);
+	CHECK(ledger_put(l, key, val, n) == 0);
+}
+
+static const uint8_t junk[3] = {0xde, 0xad, 0x01};
+
+/* The jobs index lists one id whose record is junk, or the index itself is. */
+static void test_damaged_compute_state_is_local(void)
+{
+	static const char idx_jobs[] = "compute/jobs";
+	uint8_t id[HASH_LEN], index[1 + HASH_LEN];
+	memset(id, 0x61, HASH_LEN);
+	index[0] = 1;
+	memcpy(index + 1, id, HASH_LEN);
+	for (int damaged_index = 0; damaged_index < 2; damaged_index++) {
+		ledger_mem_t *m = ledger_mem_new(NULL);
+		struct ledger l = ledger_mem_ledger(m);
+		if (damaged_index)
+			put_raw(&l, NS_META, idx_jobs, strlen(idx_jobs), junk, sizeof(junk));
+		else {
+			put_raw(&l, NS_META, idx_jobs, strlen(idx_jobs), index, sizeof(index));
+			put_raw(&l, NS_JOB, id, HASH_LEN, junk, sizeof(junk));
+		}
+		struct compute_env env;
+		memset(&env, 0, sizeof(env));
+		env.ledger = &l;
+		env.params = &cparams;
+		env.height = hdr.height;
+		int rc = compute_end_block(&env);
+		CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+		CHECK(assay_err_is_local(rc));
+		struct exec_ctx x;
+		char err[200];
+		exec_ctx_init(&x, &params, &cparams, chain_id, &l, &hdr);
+		CHECK_EQ_INT(exec_end_block(&x, err, sizeof(err)), ASSAY_ECORRUPT);
+		ledger_mem_free(m);
+	}
+}
+
+/* A transaction that reads a damaged record stops the block: no receipt. */
+static void expect_local(const struct ledger *l, const struct tx *t)
+{
+	struct exec_ctx x;
+	struct receipt r;
+	char err[200];
+	exec_ctx_init(&x, &params, &cparams, chain_id, l, &hdr);
+	int rc = exec_tx(&x, t, &r, err, sizeof(err));
+	CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+	receipt_free(&r);
+}
+
+static void test_damaged_records_in_a_tx_are_local(void)
+{
+	struct tx t;
+	struct buf b;
+	buf_init(&b);
+	/* The sender's worker record: junk, or well-formed with locked > bond
+	 * (compute.md §8); worker_unbond reads it. */
+	signed_tx(&t, 0, TX_WORKER_UNBOND, &b);
+	for (int form = 0; form < 2; form++) {
+		ledger_mem_t *m = ledger_mem_new(NULL);
+		struct ledger l = ledger_mem_ledger(m);
+		CHECK(ledger_credit(&l, addr, 10000000) == 0);
+		if (form == 0) {
+			put_raw(&l, NS_WORKER, addr, ADDR_LEN, junk, sizeof(junk));
+		} else {
+			struct worker_record w;
+			memset(&w, 0, sizeof(w));
+			memcpy(w.addr, addr, ADDR_LEN);
+			w.status = WORKER_ACTIVE;
+			w.bond = 10;
+			w.locked = 11;
+			strcpy(w.backend, "cpu");
+			struct buf wb;
+			buf_init(&wb);
+			compute_worker_encode(&w, &wb);
+			put_raw(&l, NS_WORKER, addr, ADDR_LEN, wb.data, wb.len);
+			buf_free(&wb);
+		}
+		expect_local(&l, &t);
+		ledger_mem_free(m);
+	}
+	tx_free(&t);
+	/* An account value of the wrong length: the sender's (shorter) or the
+	 * recipient's of a transfer (longer). */
+	uint8_t to[ADDR_LEN], longer[ACCOUNT_BYTES + 1];
+	memset(to, 9, ADDR_LEN);
+	memset(longer, 0, sizeof(longer));
+	transfer(&t, 0, 10);
+	for (int whose = 0; whose < 2; whose++) {
+		ledger_mem_t *m = ledger_mem_new(NULL);
+		struct ledger l = ledger_mem_ledger(m);
+		if (whose == 0) {
+			put_raw(&l, NS_ACCOUNT, addr, ADDR_LEN, junk, sizeof(junk));
+		} else {
+			CHECK(ledger_credit(&l, addr, 10000000) == 0);
+			put_raw(&l, NS_ACCOUNT, to, ADDR_LEN, longer, sizeof(longer));
+		}
+		expect_local(&l, &t);
+		struct account a;
+		CHECK_EQ_INT(ledger_get_account(&l, whose ? to : addr, &a), ASSAY_ECORRUPT);
+		ledger_mem_free(m);
+	}
+	tx_free(&t);
+	buf_free(&b);
+}
+
+/* A contract's code record of another version or whose code no longer
+ * validates, and a job record junk when a contract asks for its state. */
+static void test_damaged_contract_state_is_local(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger base = ledger_mem_ledger(m);
+	CHECK(ledger_credit(&base, addr, 10000000) == 0);
+	struct exec_ctx x;
+	struct receipt r;
+	struct tx t;
+	struct buf code, b;
+	char err[200];
+	buf_init(&code);
+	buf_init(&b);
+	CHECK(vm_asm_assemble(job_reader, "job_reader", &code, err, sizeof(err)) == 0);
+	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
+	vm_deploy_payload_encode(&dp, &b);
+	signed_tx(&t, 0, TX_DEPLOY, &b);
+	exec_ctx_init(&x, &params, &cparams, chain_id, &base, &hdr);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.created_len == ADDR_LEN);
+	struct vm_call_payload cp = {{0}, 0, NULL, 0};
+	memcpy(cp.to, r.created, ADDR_LEN);
+	receipt_free(&r);
+	tx_free(&t);
+	struct account contract;
+	CHECK(ledger_get_account(&base, cp.to, &contract) == 0);
+	buf_reset(&b);
+	vm_call_payload_encode(&cp, &b);
+	signed_tx(&t, 1, TX_CALL, &b);
+	static const uint8_t v2[] = {2, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t ragged[] = {1, 0x10, 0x20, 0x30}; /* 3 bytes of code: not whole instructions */
+	static const uint8_t zero_id[HASH_LEN];
+	for (int what = 0; what < 3; what++) {
+		ledger_mem_t *ov = ledger_mem_new(&base);
+		struct ledger l = ledger_mem_ledger(ov);
+		if (what == 0)
+			put_raw(&l, NS_CODE, contract.code_hash, HASH_LEN, v2, sizeof(v2));
+		else if (what == 1)
+			put_raw(&l, NS_CODE, contract.code_hash, HASH_LEN, ragged, sizeof(ragged));
+		else /* job_status asks for job 0 */
+			put_raw(&l, NS_JOB, zero_id, HASH_LEN, junk, sizeof(junk));
+		expect_local(&l, &t);
+		ledger_mem_free(ov);
+	}
+	tx_free(&t);
+	buf_free(&b);
+	buf_free(&code);
+	ledger_mem_free(m);
+}
+
 static void test_job_vm_state(void)
 {
 	CHECK(exec_job_vm_state(JOB_OPEN) == VM_JOB_PENDING);
@@ -317,6 +480,9 @@ int main(void)
 	RUN(test_local_failure_is_no_receipt);
 	RUN(test_contract_reads_fail_locally);
 	RUN(test_end_block_local_failure);
+	RUN(test_damaged_compute_state_is_local);
+	RUN(test_damaged_records_in_a_tx_are_local);
+	RUN(test_damaged_contract_state_is_local);
 	RUN(test_job_vm_state);
 	RUN(test_unrevealable_is_invalid);
 	return test_report("test_exec");

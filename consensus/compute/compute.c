@@ -769,10 +769,14 @@ int compute_apply_register(const struct compute_env *env, const struct worker_re
 		return err;
 	if (!fresh && w.status == WORKER_UNBONDING)
 		return reject(res, ASSAY_EINVALID, "worker is unbonding; wait for the bond's return");
-	uint64_t bond = fresh || w.status == WORKER_EXITED ? 0 : w.bond;
+	/* A new or exited worker bonds at least min_bond; an active one tops
+	 * up by any amount, zero to change only its endpoint, also when slashes
+	 * left it below min_bond: it is then not drawn (compute.md §5, §7.1). */
+	int joining = fresh || w.status == WORKER_EXITED;
+	uint64_t bond = joining ? 0 : w.bond;
 	if (amount_add(bond, p->bond, &bond))
 		return reject(res, ASSAY_EOVERFLOW, "bond overflows");
-	if (bond < env->params->min_bond)
+	if (joining && bond < env->params->min_bond)
 		return reject(res, ASSAY_EINVALID, "bond %llu below min_bond %llu",
 			      (unsigned long long)bond, (unsigned long long)env->params->min_bond);
 	if (fresh) {
@@ -790,7 +794,7 @@ int compute_apply_register(const struct compute_env *env, const struct worker_re
 	}
 	if ((err = ledger_debit(env->ledger, sender, p->bond)))
 		return reject(res, err, "balance too low for a bond of %llu", (unsigned long long)p->bond);
-	if (fresh || w.status == WORKER_EXITED)
+	if (joining)
 		w.registered_height = env->height;
 	w.bond = bond;
 	w.status = WORKER_ACTIVE;

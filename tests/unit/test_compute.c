@@ -1294,6 +1294,70 @@ static void test_bond_locks(void)
 	ledger_mem_free(c.mem);
 }
 
+static int reg_at(struct chain *c, const uint8_t *w, uint64_t bond, const char *endpoint,
+		  struct compute_result *res)
+{
+	struct worker_register_payload p = {.bond = bond};
+	snprintf(p.endpoint, sizeof(p.endpoint), "%s", endpoint);
+	strcpy(p.backend, "cpu");
+	struct buf b;
+	buf_init(&b);
+	compute_register_encode(&p, &b);
+	return apply(c, TX_WORKER_REGISTER, w, &b, 0, res);
+}
+
+/* compute.md §7.1: min_bond binds a new or exited worker's bond; an active
+ * worker that slashes left below it still tops up by any amount, zero to
+ * move its endpoint (assay-worker re-registers so, §13 step 3), and is not
+ * drawn while below (§5). */
+static void test_active_worker_below_min_bond(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint64_t min = c.p.min_bond, reward = 60 * UNIT, bond = min + 50 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	struct job_spec spec = small_spec(1, reward);
+	uint8_t id[HASH_LEN];
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	until_assigned(&c, id);
+	struct work w;
+	work_do(&c, id, ~0ull, &w); /* caught: the lock of 60 is slashed */
+	CHECK(commit(&c, W1, id, &w) == 0);
+	CHECK(end_block(&c) == 0);
+	CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
+	until_challenged(&c, id);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	work_free(&w);
+	struct worker_record wr = worker(&c, W1);
+	CHECK(wr.status == WORKER_ACTIVE && wr.bond == bond - reward && wr.bond < min);
+	uint64_t bal = balance(&c, W1);
+	CHECK_EQ_INT(reg_at(&c, W1, 0, "http://10.0.0.2:29450", &res), 0);
+	wr = worker(&c, W1);
+	CHECK(strcmp(wr.endpoint, "http://10.0.0.2:29450") == 0 && wr.bond == bond - reward);
+	CHECK_EQ_INT(reg_at(&c, W1, UNIT, "http://10.0.0.2:29450", &res), 0); /* a top-up short of min_bond */
+	CHECK_EQ_U64(worker(&c, W1).bond, bond - reward + UNIT);
+	CHECK_EQ_U64(balance(&c, W1), bal - UNIT);
+	/* Still below min_bond: not drawn for a new job. */
+	CHECK(submit(&c, &spec, id, &res) == 0);
+	for (int i = 0; i < 4; i++)
+		CHECK(end_block(&c) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_EMPTY);
+	/* Exited, it joins again only with min_bond, as a new worker does. */
+	struct buf none;
+	buf_init(&none);
+	CHECK(apply(&c, TX_WORKER_UNBOND, W1, &none, 0, &res) == 0);
+	for (int i = 0; i <= (int)c.p.unbond_delay; i++)
+		CHECK(end_block(&c) == 0);
+	CHECK(worker(&c, W1).status == WORKER_EXITED);
+	CHECK_EQ_INT(reg_at(&c, W1, min - 1, "http://10.0.0.2:29450", &res), ASSAY_EINVALID);
+	CHECK(strstr(res.error, "min_bond") != NULL);
+	CHECK_EQ_INT(reg_at(&c, W2, min - 1, "http://10.0.0.3:29450", &res), ASSAY_EINVALID);
+	CHECK_EQ_INT(reg_at(&c, W1, min, "http://10.0.0.2:29450", &res), 0);
+	ledger_mem_free(c.mem);
+}
+
 /* A job no reveal of which could be mined is refused at submit: otherwise
  * honest workers drawn for it are slashed for missing the reveal. */
 static void test_unrevealable_jobs_refused(void)
@@ -1871,6 +1935,7 @@ int main(void)
 	RUN(test_roots_at_payout);
 	RUN(test_missed_deadlines);
 	RUN(test_bond_locks);
+	RUN(test_active_worker_below_min_bond);
 	RUN(test_bad_input);
 	RUN(test_unrevealable_jobs_refused);
 	RUN(test_no_escape_at_deadline);

@@ -606,10 +606,19 @@ int exec_end_block(struct exec_ctx *x, char *err, size_t errlen)
 	return validators_end_block(&vc, x->last_commit, err, errlen);
 }
 
+static unsigned long long sat64(unsigned __int128 v)
+{
+	return v > UINT64_MAX ? UINT64_MAX : (unsigned long long)v;
+}
+
 int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *receipts, char *err,
 	       size_t errlen)
 {
-	uint64_t gas = 0, reveal_gas = 0, chunk_bytes = 0;
+	/* 128-bit sums of at most 2^32 gas limits of 64 bits: they cannot wrap,
+	 * whatever max_block_gas allows a limit to be (a proposer that sends its
+	 * own transactions gets their fees back, so large limits cost nothing) */
+	unsigned __int128 gas = 0, reveal_gas = 0;
+	uint64_t chunk_bytes = 0;
 	int rc;
 	for (size_t i = 0; i < blk->ntx; i++) {
 		char terr[160];
@@ -617,8 +626,6 @@ int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *rece
 		if ((rc = exec_tx(x, t, &receipts[i], terr, sizeof(terr))) < 0)
 			return assay_fail(err, errlen, rc, "transaction %zu %s: %s", i,
 					  assay_err_is_local(rc) ? "not executed" : "invalid", terr);
-		/* gas_limit <= max_block_gas each (tx_rules), so neither sum wraps
-		 * for any block of at most 2^32 transactions */
 		if (exec_in_reveal_lane(t))
 			reveal_gas += t->gas_limit;
 		else
@@ -626,10 +633,10 @@ int exec_block(struct exec_ctx *x, const struct block *blk, struct receipt *rece
 		chunk_bytes += exec_tx_chunk_bytes(t);
 	}
 	if (gas > x->params->max_block_gas)
-		return assay_fail(err, errlen, ASSAY_ELIMIT, "block gas %llu above the limit", (unsigned long long)gas);
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "block gas %llu above the limit", sat64(gas));
 	if (reveal_gas > x->compute->reveal_block_gas)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "reveal gas %llu above reveal_block_gas",
-				  (unsigned long long)reveal_gas);
+				  sat64(reveal_gas));
 	if (chunk_bytes > x->compute->chunk_budget_bytes)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "block chunk bytes %llu above chunk_budget_bytes",
 				  (unsigned long long)chunk_bytes);

@@ -385,6 +385,46 @@ static void test_damaged_contract_state_is_local(void)
 	ledger_mem_free(m);
 }
 
+/* Four transfers of gas_limit 2^62 from the block's own proposer (its fees
+ * come back to it): their limits sum to 2^64, which a 64-bit sum wraps to
+ * 0. The block is over max_block_gas whatever the wrap (protocol §4.5). */
+static void test_block_gas_does_not_wrap(void)
+{
+	const uint64_t big = 1ull << 62;
+	struct chain_params p = params;
+	p.max_block_gas = big; /* above the genesis ceiling: exec_block must not rely on it */
+	struct block_header own = hdr;
+	memcpy(own.proposer, pk, PUBKEY_LEN);
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	CHECK(ledger_credit(&l, addr, big + 1000000) == 0);
+	struct block blk;
+	block_init(&blk);
+	blk.hdr = own;
+	struct tx t[4];
+	for (int i = 0; i < 4; i++) {
+		transfer(&t[i], (uint64_t)i, 1);
+		t[i].gas_limit = big;
+		t[i].fee = p.min_fee + big * p.gas_price;
+		tx_sign(&t[i], sk);
+		CHECK(block_add_tx(&blk, &t[i]) == 0);
+	}
+	struct exec_ctx x;
+	struct receipt rcs[4];
+	char err[200];
+	memset(rcs, 0, sizeof(rcs));
+	exec_ctx_init(&x, &p, &cparams, chain_id, &l, &own);
+	CHECK_EQ_INT(exec_block(&x, &blk, rcs, err, sizeof(err)), ASSAY_ELIMIT);
+	CHECK(strstr(err, "block gas") != NULL);
+	for (int i = 0; i < 4; i++) {
+		CHECK(rcs[i].ok == 1); /* each transaction alone is valid */
+		receipt_free(&rcs[i]);
+		tx_free(&t[i]);
+	}
+	block_free(&blk);
+	ledger_mem_free(m);
+}
+
 static void test_job_vm_state(void)
 {
 	CHECK(exec_job_vm_state(JOB_OPEN) == VM_JOB_PENDING);
@@ -483,6 +523,7 @@ int main(void)
 	RUN(test_damaged_compute_state_is_local);
 	RUN(test_damaged_records_in_a_tx_are_local);
 	RUN(test_damaged_contract_state_is_local);
+	RUN(test_block_gas_does_not_wrap);
 	RUN(test_job_vm_state);
 	RUN(test_unrevealable_is_invalid);
 	return test_report("test_exec");

@@ -13,6 +13,13 @@
  * NET_MAX_OBJECT is 8 MiB − 4 KiB) and is never split into parts. */
 #define CHAIN_MAX_BLOCK_BYTES ((8u << 20) - 8192u)
 
+/* The ceiling on max_block_gas (protocol §8): 10^12, a thousand times the
+ * default. Every gas_limit is at most max_block_gas, so a block's at most
+ * 100000 of them sum below 10^17 and any gas amount stays far from 2^63
+ * (the VM counts gas in an int64_t) and 2^64; fees (gas x gas_price) are
+ * exact in 128 bits whatever the price. */
+#define CHAIN_MAX_BLOCK_GAS 1000000000000ull
+
 struct chain_params {
 	uint64_t block_time_ms;   /* target interval between blocks */
 	uint32_t max_block_txs;   /* transactions per block */

@@ -172,6 +172,13 @@ static void test_validator_params(void)
 	CHECK(parse(json, &g, err) == 0);
 	CHECK_EQ_U64(g.params.max_block_bytes, CHAIN_MAX_BLOCK_BYTES);
 	genesis_free(&g);
+	/* block gas sums stay far from 2^64 (protocol §8) */
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_gas\":1000000000001", pkhex, "3");
+	expect_error(json, "max_block_gas above the hard ceiling");
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_gas\":1000000000000", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.max_block_gas, CHAIN_MAX_BLOCK_GAS);
+	genesis_free(&g);
 	/* 10^10 power is a bond of 10^19 base units: above 2^63 */
 	snprintf(json, sizeof(json), fmt, "local", "", pkhex, "10000000000");
 	expect_error(json, "bonds");

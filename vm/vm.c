@@ -786,8 +786,12 @@ static int run_contract(struct vm_tx *tx, const uint8_t self[ADDR_LEN], const ui
 	struct account acct;
 	size_t n = 0;
 	int rc = ledger_get_account(tx->l, self, &acct);
-	if (!rc)
+	if (!rc) {
+		static const uint8_t none[HASH_LEN];
 		rc = load_code_record(tx->l, acct.code_hash, &f->code, &n);
+		if (rc == ASSAY_ENOTFOUND && memcmp(acct.code_hash, none, HASH_LEN) != 0)
+			rc = ASSAY_ECORRUPT; /* an account names code that is not stored: damage */
+	}
 	if (rc) {
 		snprintf(f->error, sizeof(f->error), "cannot load contract code: %s", assay_strerror(rc));
 		return f->status = rc;

@@ -216,6 +216,13 @@ int compute_get_job(const struct ledger *l, const uint8_t job_id[32], struct job
 	return err;
 }
 
+/* For a record the state itself names (an index entry, a slot's worker):
+ * absent, it is damage as an undecodable one is (protocol §5.4). */
+static int named_record(int err)
+{
+	return err == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : err;
+}
+
 static int put_job(const struct ledger *l, const struct job_record *j)
 {
 	uint8_t key[HASH_LEN];
@@ -323,7 +330,7 @@ int compute_list_jobs(const struct ledger *l, int (*fn)(void *arg, const struct 
 	int err = index_get(l, IDX_JOBS, HASH_LEN, &ids, &n);
 	for (size_t i = 0; i < n && !err; i++) {
 		struct job_record j;
-		err = compute_get_job(l, ids + i * HASH_LEN, &j);
+		err = named_record(compute_get_job(l, ids + i * HASH_LEN, &j));
 		if (!err)
 			err = fn(arg, &j);
 	}
@@ -339,7 +346,7 @@ int compute_list_workers(const struct ledger *l, int (*fn)(void *arg, const stru
 	int err = index_get(l, IDX_WORKERS, ADDR_LEN, &ids, &n);
 	for (size_t i = 0; i < n && !err; i++) {
 		struct worker_record w;
-		err = compute_get_worker(l, ids + i * ADDR_LEN, &w);
+		err = named_record(compute_get_worker(l, ids + i * ADDR_LEN, &w));
 		if (!err)
 			err = fn(arg, &w);
 	}
@@ -377,7 +384,7 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 			const uint8_t submitter[ADDR_LEN], uint32_t bps, uint32_t to_submitter_bps)
 {
 	struct worker_record w;
-	int err = compute_get_worker(env->ledger, s->worker, &w);
+	int err = named_record(compute_get_worker(env->ledger, s->worker, &w));
 	if (err)
 		return err;
 	uint64_t amount = bps_of(s->lock, bps);
@@ -405,7 +412,7 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 static int worker_release(const struct ledger *l, struct worker_cache *cache, const struct job_slot *s, int paid)
 {
 	struct worker_record w;
-	int err = compute_get_worker(l, s->worker, &w);
+	int err = named_record(compute_get_worker(l, s->worker, &w));
 	if (err)
 		return err;
 	if (w.jobs_in_flight)
@@ -1442,7 +1449,7 @@ static int worker_take(const struct ledger *l, struct worker_cache *cache, const
 		       uint64_t lock)
 {
 	struct worker_record w;
-	int err = compute_get_worker(l, addr, &w);
+	int err = named_record(compute_get_worker(l, addr, &w));
 	if (err)
 		return err;
 	w.jobs_in_flight++;
@@ -1518,7 +1525,7 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 	const struct compute_params *prm = env->params;
 	uint64_t h = env->height;
 	struct job_record j;
-	int err = compute_get_job(env->ledger, id, &j);
+	int err = named_record(compute_get_job(env->ledger, id, &j)); /* listed in the jobs index */
 	if (err)
 		return err;
 	if (j.state == JOB_VERIFIED && h >= j.payout_height)
@@ -1626,7 +1633,7 @@ int compute_end_block(const struct compute_env *env)
 	if (!err && nworkers && !(cache.w = calloc(nworkers, sizeof(*cache.w))))
 		err = ASSAY_ENOMEM;
 	for (size_t i = 0; i < nworkers && !err; i++, cache.n++)
-		err = compute_get_worker(env->ledger, workers + i * ADDR_LEN, &cache.w[i]);
+		err = named_record(compute_get_worker(env->ledger, workers + i * ADDR_LEN, &cache.w[i]));
 	for (size_t i = 0; i < njobs && !err; i++)
 		err = end_job(env, jobs + i * HASH_LEN, &cache);
 	/* Bonds of unbonding workers return once nothing they did can still be

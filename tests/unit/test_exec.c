@@ -234,22 +234,29 @@ static void put_raw(const struct ledger *l, uint8_t ns, const void *id, size_t i
 
 static const uint8_t junk[3] = {0xde, 0xad, 0x01};
 
-/* The jobs index lists one id whose record is junk, or the index itself is. */
+/* The jobs index lists one id whose record is junk, or the index itself is;
+ * an index lists a job or a worker that has no record at all. */
 static void test_damaged_compute_state_is_local(void)
 {
-	static const char idx_jobs[] = "compute/jobs";
-	uint8_t id[HASH_LEN], index[1 + HASH_LEN];
+	static const char idx_jobs[] = "compute/jobs", idx_workers[] = "compute/workers";
+	uint8_t id[HASH_LEN], index[1 + HASH_LEN], windex[1 + ADDR_LEN];
 	memset(id, 0x61, HASH_LEN);
 	index[0] = 1;
 	memcpy(index + 1, id, HASH_LEN);
-	for (int damaged_index = 0; damaged_index < 2; damaged_index++) {
+	windex[0] = 1;
+	memcpy(windex + 1, addr, ADDR_LEN);
+	for (int what = 0; what < 4; what++) {
 		ledger_mem_t *m = ledger_mem_new(NULL);
 		struct ledger l = ledger_mem_ledger(m);
-		if (damaged_index)
-			put_raw(&l, NS_META, idx_jobs, strlen(idx_jobs), junk, sizeof(junk));
-		else {
+		if (what == 0) {
 			put_raw(&l, NS_META, idx_jobs, strlen(idx_jobs), index, sizeof(index));
 			put_raw(&l, NS_JOB, id, HASH_LEN, junk, sizeof(junk));
+		} else if (what == 1) {
+			put_raw(&l, NS_META, idx_jobs, strlen(idx_jobs), junk, sizeof(junk));
+		} else if (what == 2) {
+			put_raw(&l, NS_META, idx_jobs, strlen(idx_jobs), index, sizeof(index));
+		} else {
+			put_raw(&l, NS_META, idx_workers, strlen(idx_workers), windex, sizeof(windex));
 		}
 		struct compute_env env;
 		memset(&env, 0, sizeof(env));
@@ -335,8 +342,9 @@ static void test_damaged_records_in_a_tx_are_local(void)
 	buf_free(&b);
 }
 
-/* A contract's code record of another version or whose code no longer
- * validates, and a job record junk when a contract asks for its state. */
+/* A contract's code record of another version, whose code no longer
+ * validates or that is missing, and a job record junk when a contract asks
+ * for its state. */
 static void test_damaged_contract_state_is_local(void)
 {
 	ledger_mem_t *m = ledger_mem_new(NULL);
@@ -367,15 +375,19 @@ static void test_damaged_contract_state_is_local(void)
 	static const uint8_t v2[] = {2, 0, 0, 0, 0, 0, 0, 0, 0};
 	static const uint8_t ragged[] = {1, 0x10, 0x20, 0x30}; /* 3 bytes of code: not whole instructions */
 	static const uint8_t zero_id[HASH_LEN];
-	for (int what = 0; what < 3; what++) {
+	for (int what = 0; what < 4; what++) {
 		ledger_mem_t *ov = ledger_mem_new(&base);
 		struct ledger l = ledger_mem_ledger(ov);
+		uint8_t code_key[HASH_LEN];
+		state_key(NS_CODE, contract.code_hash, HASH_LEN, code_key);
 		if (what == 0)
 			put_raw(&l, NS_CODE, contract.code_hash, HASH_LEN, v2, sizeof(v2));
 		else if (what == 1)
 			put_raw(&l, NS_CODE, contract.code_hash, HASH_LEN, ragged, sizeof(ragged));
-		else /* job_status asks for job 0 */
+		else if (what == 2) /* job_status asks for job 0 */
 			put_raw(&l, NS_JOB, zero_id, HASH_LEN, junk, sizeof(junk));
+		else /* the account names code that is not stored */
+			CHECK(ledger_del(&l, code_key) == 0);
 		expect_local(&l, &t);
 		ledger_mem_free(ov);
 	}

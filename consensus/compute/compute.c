@@ -1562,12 +1562,15 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 				missed_upload[i] = any_upload = 1;
 			}
 		}
+		/* in the order of compute.md §1.1: a reveal missed while another
+		 * slot's root is open fails for good before that slot's own missed
+		 * upload can empty it and hide that the root was opened */
 		if (!err && any_commit)
 			slots_fail(&j, missed_commit, h);
-		if (!err && any_upload)
-			slots_fail(&j, missed_upload, h);
 		if (!err && any_reveal)
 			slots_fail(&j, missed_reveal, h);
+		if (!err && any_upload)
+			slots_fail(&j, missed_upload, h);
 		if (!err) {
 			job_update_state(&j, h, prm);
 			job_challenge(env, &j);

@@ -1845,6 +1845,55 @@ static void test_missed_upload(void)
 	ledger_mem_free(c.mem);
 }
 
+/* Missed deadlines of two kinds in one block are applied in the order of
+ * compute.md §1.1: commits, then reveals, then uploads. Slot 0 opened its
+ * root and did not upload in time; slot 1 never revealed; both windows end
+ * in the same block. Slot 1 fails first, while slot 0's root is open, so it
+ * is not drawn again (its new worker could copy the opened output); then
+ * slot 0 fails with no other root open, and is emptied for a redraw. */
+static void test_missed_deadlines_in_order(void)
+{
+	struct chain c;
+	chain_init(&c);
+	auto_upload = 0;
+	c.p.reveal_window = 20;
+	c.p.upload_window = 10;
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	struct job_spec spec = small_spec(2, 6 * UNIT);
+	spec.deadline_blocks = 400;
+	struct work w[2];
+	uint64_t bad[2] = {0, 0};
+	to_challenge(&c, id, &spec, w, bad, 1);
+	struct job_record j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_CHALLENGED && j.slots[1].state == SLOT_CHALLENGED);
+	uint64_t challenged = j.slots[1].challenge_height;
+	while (c.h < challenged + c.p.reveal_window - c.p.upload_window)
+		CHECK(end_block(&c) == 0);
+	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(job(&c, id).slots[0].state == SLOT_VERIFIED);
+	uint64_t from = 0;
+	j = job(&c, id);
+	CHECK(avail_slot_open(&j, 0, &from) && from + c.p.upload_window == challenged + c.p.reveal_window);
+	while (c.h <= challenged + c.p.reveal_window) { /* both windows end at challenged + reveal_window */
+		CHECK(end_block(&c) == 0);
+		j = job(&c, id);
+		CHECK(j.slots[0].state == SLOT_VERIFIED && j.slots[1].state == SLOT_CHALLENGED);
+	}
+	CHECK(end_block(&c) == 0); /* the first block past both */
+	j = job(&c, id);
+	CHECK_EQ_INT(j.slots[1].state, SLOT_FAILED);
+	CHECK_EQ_INT(j.slots[0].state, SLOT_EMPTY);
+	CHECK_EQ_U64(j.excluded_count, 2);
+	auto_upload = 1;
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
 static void test_random_supply(void)
 {
 	struct chain c;
@@ -1946,6 +1995,7 @@ int main(void)
 	RUN(test_early_dispute_and_registration);
 	RUN(test_upload_rules);
 	RUN(test_missed_upload);
+	RUN(test_missed_deadlines_in_order);
 	RUN(test_reveal_admission);
 	RUN(test_random_supply);
 	return test_report("test_compute");

@@ -86,6 +86,7 @@ struct rpc {
 	struct rpc_method methods[RPC_MAX_METHODS];
 	void *ctxs[RPC_MAX_METHODS];
 	int max_params[RPC_MAX_METHODS]; /* rpc_synopsis_max_params of each; -1: any number */
+	int named[RPC_MAX_METHODS];      /* 1: takes an object of named params (rpc_set_named_params) */
 	size_t nmethods;
 	size_t longest_name;
 	rpc_metrics_fn metrics;
@@ -263,8 +264,9 @@ char *rpc_method_help(const rpc_t *r, const char *name)
 		else if (max == 0)
 			snprintf(rule, sizeof(rule), "no parameters; any given are refused (-32602)");
 		else
-			snprintf(rule, sizeof(rule), "at most %d positional parameter%s; more are refused (-32602)", max,
-				 max == 1 ? "" : "s");
+			snprintf(rule, sizeof(rule),
+				 "at most %d positional parameter%s%s; more are refused (-32602)", max,
+				 max == 1 ? "" : "s", r->named[i] ? ", or one object of named ones" : "");
 		size_t cap = strlen(help) + strlen(rule) + 2 * syn + 256;
 		char *out = malloc(cap);
 		if (!out)
@@ -848,6 +850,19 @@ static json_t *too_many_params(const rpc_t *r, size_t i, json_t *id, size_t give
 	return response(id, NULL, error_obj(RPC_INVALID_PARAMS, msg));
 }
 
+/* An object for a method whose parameters are positional only: refused
+ * before the method runs, which would read none of it (so "stop" with
+ * {"x": 1} does not stop the node). */
+static json_t *positional_only(const rpc_t *r, size_t i, json_t *id)
+{
+	char msg[400];
+	const char *help = r->methods[i].help;
+	snprintf(msg, sizeof(msg),
+		 "%s takes positional parameters (a JSON array), not an object (usage: %.*s)",
+		 r->methods[i].name, (int)synopsis_len(help), help);
+	return response(id, NULL, error_obj(RPC_INVALID_PARAMS, msg));
+}
+
 static json_t *handle_one(rpc_t *r, json_t *req)
 {
 	json_t *id = json_object_get(req, "id");
@@ -866,6 +881,11 @@ static json_t *handle_one(rpc_t *r, json_t *req)
 		if (json_is_array(params) && r->max_params[i] >= 0 &&
 		    json_array_size(params) > (size_t)r->max_params[i])
 			return too_many_params(r, i, id, json_array_size(params));
+		if (json_is_object(params) && !r->named[i]) {
+			if (json_object_size(params) > 0)
+				return positional_only(r, i, id);
+			params = NULL; /* {} names nothing: the same as no params */
+		}
 		log_debugc(LOG_CAT_RPC, "rpc: %s%s", name, id ? "" : " (notification)");
 		json_t *result = NULL;
 		struct rpc_error e = {0};
@@ -1388,6 +1408,8 @@ static int prepared_method(const rpc_t *r, json_t *call)
 		if (!r->prepare[i] || (json_is_array(params) && r->max_params[i] >= 0 &&
 				       json_array_size(params) > (size_t)r->max_params[i]))
 			return -1;
+		if (json_is_object(params) && !r->named[i] && json_object_size(params) > 0)
+			return -1;
 		return (int)i;
 	}
 	return -1;
@@ -1525,6 +1547,17 @@ int rpc_set_prepare(rpc_t *r, const char *name, rpc_prepare_fn prepare, void (*r
 		r->prepare[i] = prepare;
 		r->release[i] = release;
 		return 0;
+	}
+	return -1;
+}
+
+int rpc_set_named_params(rpc_t *r, const char *name)
+{
+	for (size_t i = 0; i < r->nmethods; i++) {
+		if (strcmp(r->methods[i].name, name) == 0) {
+			r->named[i] = 1;
+			return 0;
+		}
 	}
 	return -1;
 }

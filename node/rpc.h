@@ -52,8 +52,9 @@ struct rpc_error {
 	char message[256];
 };
 
-/* A method: params is an array (possibly empty) or an object. Set *result
- * (a new reference) and return 0, or fill e and return -1. */
+/* A method: params is an array (possibly empty), or an object for a method
+ * given rpc_set_named_params. Set *result (a new reference) and return 0,
+ * or fill e and return -1. */
 typedef int (*rpc_method_fn)(void *ctx, json_t *params, json_t **result, struct rpc_error *e);
 typedef void (*rpc_metrics_fn)(void *ctx, struct evbuffer *out);
 /* A route outside JSON-RPC (the binary chunk routes, docs/rpc.md): runs on
@@ -169,6 +170,12 @@ void rpc_set_metrics(rpc_t *r, rpc_metrics_fn fn, void *ctx);
 #define RPC_MAX_ROUTES 4
 void rpc_route(rpc_t *r, const char *prefix, rpc_route_fn fn, void *ctx);
 const struct rpc_method *rpc_methods(const rpc_t *r, size_t *n);
+/* Lets method `name` (registered already) take its params as one object
+ * of named parameters, where its section of docs/rpc.md says so; before
+ * the loop runs. Every other method refuses a non-empty object with
+ * -32602 before it runs (an empty one names nothing: no params), since it
+ * would read none of it. -1 when no such method is registered. */
+int rpc_set_named_params(rpc_t *r, const char *name);
 
 /* Helpers for methods. */
 int rpc_fail(struct rpc_error *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -396,4 +396,5 @@ static const struct rpc_method compute_methods[] = {
 void node_register_compute_rpc(struct node *n)
 {
 	rpc_register(n->rpc, compute_methods, sizeof(compute_methods) / sizeof(compute_methods[0]), n);
+	rpc_set_named_params(n->rpc, "listjobs"); /* its filters may be one object (docs/rpc.md) */
 }

@@ -20,6 +20,12 @@ def http_status(node, body, auth):
         return e.code
 
 
+def call(node, method, params):
+    """The whole reply to one call whose params may be any JSON value."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    return json.loads(node.raw_request(body)[1])
+
+
 def flip(hexstr, byte_index):
     b = bytearray(bytes.fromhex(hexstr))
     b[byte_index] ^= 0x01
@@ -50,6 +56,21 @@ def test(tmpdir, nodes):
                                            {"jsonrpc": "2.0", "id": 2, "method": "nosuch"}]).encode())
     replies = json.loads(data)
     assert "result" in replies[0] and replies[1]["error"]["code"] == -32601, replies
+
+    # Named parameters (an object) only where a method says so (listjobs);
+    # any other method refuses them before it runs: no stop, no wait, no
+    # answer that ignored them.
+    for method, params in (("estimatefee", {"target_blocks": 500}),
+                           ("waitfornewblock", {"timeout_ms": 0, "after_height": 10**12}),
+                           ("stop", {"x": 1})):
+        reply = call(node, method, params)
+        fw.assert_eq(reply.get("error", {}).get("code"), -32602, f"{method} with an object")
+        assert "positional" in reply["error"]["message"], reply
+    assert isinstance(node.rpc("getblockcount"), int)  # still running
+    assert isinstance(call(node, "getblockcount", {})["result"], int), "{} is no parameters"
+    fw.assert_eq(call(node, "listjobs", {"state": "open"})["result"], [], "listjobs' named filters")
+    fw.assert_eq(call(node, "listjobs", {"state": "done"})["error"]["code"], -32602, "a named filter is read")
+    assert "one object of named ones" in node.rpc("help", "listjobs"), node.rpc("help", "listjobs")
 
     fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", "zz")
     fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", "00" * 10)

@@ -1683,6 +1683,11 @@ int net_setban(net_t *n, const char *ip_text, int add, uint64_t seconds)
 	int rc;
 	if (add) {
 		uint64_t s = seconds ? seconds : NET_BAN_DEFAULT_S;
+		/* Bounded, so s * 1000 and the sum cannot wrap (a wrapped expiry
+		 * lies in the past: the ban vanished) and the expiry stays far
+		 * below INT64_MAX, which listbanned writes as a JSON integer. */
+		if (s > NET_BAN_MAX_S)
+			return ASSAY_ELIMIT;
 		rc = net_book_ban(n->book, ip, wall_ms() + s * 1000, "banned by operator");
 		for (struct conn *c = n->conns; c && rc == 0; c = c->next)
 			if (!c->dead && memcmp(c->ip, ip, 16) == 0) {

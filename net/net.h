@@ -16,6 +16,7 @@ struct event_base;
 #define NET_OUTBOUND_TARGET 8           /* outbound peers we keep from the address book */
 #define NET_MAX_TARGETS 64              /* -addnode / -connect / net_addnode entries */
 #define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */
+#define NET_BAN_MAX_S (10 * 365 * 86400) /* longest ban net_setban makes: 10 years */
 
 struct net_node_ops {       /* callbacks into the node; all run on the libevent thread */
 	void *ctx;
@@ -128,8 +129,9 @@ struct net_ban { char addr[64]; uint64_t until_ms; char reason[64]; };
 /* Current bans (IP only in addr; until_ms is wall-clock ms since the epoch).
  * *out is malloc()ed; the caller frees. */
 int net_bans(net_t *n, struct net_ban **out, size_t *count);
-/* add: ban ip for seconds (0: NET_BAN_DEFAULT_S) and drop its connections;
- * !add: lift the ban. 0, ASSAY_EARG (not an IP), ASSAY_ENOTFOUND, ASSAY_EFULL. */
+/* add: ban ip for seconds (0: NET_BAN_DEFAULT_S, at most NET_BAN_MAX_S) and
+ * drop its connections; !add: lift the ban. 0, ASSAY_EARG (not an IP),
+ * ASSAY_ELIMIT (seconds over NET_BAN_MAX_S), ASSAY_ENOTFOUND, ASSAY_EFULL. */
 int net_setban(net_t *n, const char *ip, int add, uint64_t seconds);
 void net_clearbans(net_t *n);
 

@@ -165,8 +165,12 @@ static int m_setban(void *ctx, json_t *params, json_t **result, struct rpc_error
 		return rpc_fail(e, RPC_INVALID_PARAMS, "setban: the command is add or remove");
 	uint64_t seconds = 0;
 	if (secs && !json_is_null(secs)) {
-		if (!json_is_integer(secs) || json_integer_value(secs) < 0)
-			return rpc_fail(e, RPC_INVALID_PARAMS, "setban: SECONDS must be a non-negative integer");
+		if (!json_is_integer(secs) || json_integer_value(secs) < 0 ||
+		    json_integer_value(secs) > NET_BAN_MAX_S)
+			return rpc_fail(e, RPC_INVALID_PARAMS,
+					"setban: SECONDS must be an integer from 0 (the default, 24 h) to %d "
+					"(10 years, NET_BAN_MAX_S)",
+					NET_BAN_MAX_S);
 		seconds = (uint64_t)json_integer_value(secs);
 	}
 	int rc = net_setban(n->net, json_string_value(ip), add, seconds);
@@ -176,6 +180,8 @@ static int m_setban(void *ctx, json_t *params, json_t **result, struct rpc_error
 		return rpc_fail(e, RPC_NOT_FOUND, "%s is not banned", json_string_value(ip));
 	if (rc == ASSAY_EFULL)
 		return rpc_fail(e, RPC_MISC_ERROR, "the ban list is full");
+	if (rc == ASSAY_ELIMIT) /* checked above; net_setban holds the bound too */
+		return rpc_fail(e, RPC_INVALID_PARAMS, "setban: SECONDS over %d", NET_BAN_MAX_S);
 	if (rc)
 		return rpc_fail(e, RPC_MISC_ERROR, "setban failed: %s", assay_strerror(rc));
 	log_info("rpc: setban %s %s", json_string_value(ip), add ? "add" : "remove");

@@ -7,9 +7,12 @@ network is refused at start."""
 import json
 import os
 import subprocess
+import time
 import urllib.error
 
 import framework as fw
+
+NET_BAN_MAX_S = 10 * 365 * 86400  # net/net.h
 
 
 def http_status(node, body, auth):
@@ -71,6 +74,16 @@ def test(tmpdir, nodes):
     fw.assert_eq(call(node, "listjobs", {"state": "open"})["result"], [], "listjobs' named filters")
     fw.assert_eq(call(node, "listjobs", {"state": "done"})["error"]["code"], -32602, "a named filter is read")
     assert "one object of named ones" in node.rpc("help", "listjobs"), node.rpc("help", "listjobs")
+
+    # setban SECONDS stops at NET_BAN_MAX_S: past it the expiry wrapped
+    # (the ban vanished at once) or went negative in listbanned.
+    for secs in (18446744073709552, NET_BAN_MAX_S + 1, 2**62, -1, 1.5):
+        fw.assert_raises_rpc(-32602, node.rpc, "setban", "203.0.113.7", "add", secs)
+    fw.assert_eq(node.rpc("listbanned"), [], "no ban from a refused setban")
+    node.rpc("setban", "203.0.113.7", "add", NET_BAN_MAX_S)
+    until = node.rpc("listbanned")[0]["banned_until_ms"]
+    assert abs(until - (time.time() + NET_BAN_MAX_S) * 1000) < 60000, until
+    node.rpc("setban", "203.0.113.7", "remove")
 
     fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", "zz")
     fw.assert_raises_rpc(-22, node.rpc, "sendrawtransaction", "00" * 10)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -380,6 +381,22 @@ static void test_sync_gossip_ban(void)
 		CHECK(net_setban(na, "not-an-ip", 1, 0) == ASSAY_EARG);
 		CHECK(net_bans(na, &bans, &nbans) == 0 && nbans == 0);
 		free(bans);
+		/* Past NET_BAN_MAX_S refused: seconds * 1000 used to wrap into
+		 * an expiry in the past, a ban that vanished at once. */
+		CHECK(net_setban(na, "203.0.113.7", 1, NET_BAN_MAX_S + 1ull) == ASSAY_ELIMIT);
+		CHECK(net_setban(na, "203.0.113.7", 1, 18446744073709552ull) == ASSAY_ELIMIT);
+		CHECK(net_bans(na, &bans, &nbans) == 0 && nbans == 0);
+		free(bans);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec * 1000;
+		CHECK(net_setban(na, "203.0.113.7", 1, NET_BAN_MAX_S) == 0);
+		CHECK(net_bans(na, &bans, &nbans) == 0 && nbans == 1);
+		if (nbans == 1)
+			CHECK(bans[0].until_ms >= now + NET_BAN_MAX_S * 1000ull &&
+			      bans[0].until_ms < now + (NET_BAN_MAX_S + 60ull) * 1000);
+		free(bans);
+		CHECK(net_setban(na, "203.0.113.7", 0, 0) == 0);
 		net_free(na);
 	}
 	event_base_free(base);

@@ -138,6 +138,17 @@ static int m_getblock(void *ctx, json_t *params, json_t **result, struct rpc_err
 	struct block blk;
 	uint8_t hash[HASH_LEN];
 	int rc;
+	/* 0, 1, and 2 for anything above (docs/rpc.md), taken from the whole
+	 * integer: cast to int, 4294967296 was 0 and gave hex. */
+	json_int_t verbosity = 1;
+	if (verb && !json_is_null(verb)) {
+		if (!json_is_integer(verb))
+			return rpc_fail(e, RPC_INVALID_PARAMS,
+					"getblock: VERBOSITY must be an integer (0: hex, 1: txids, 2: txs)");
+		verbosity = json_integer_value(verb);
+	}
+	if (verbosity < 0) /* documented: acts as 1 */
+		verbosity = 1;
 	if (json_is_integer(id)) {
 		uint64_t h;
 		if (height_param(n, id, &h, e) < 0)
@@ -152,7 +163,6 @@ static int m_getblock(void *ctx, json_t *params, json_t **result, struct rpc_err
 		return rpc_fail(e, RPC_NOT_FOUND, "block not found");
 	if (rc)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read block: %s", assay_strerror(rc));
-	int verbosity = json_is_integer(verb) ? (int)json_integer_value(verb) : 1;
 	if (verbosity == 0) {
 		struct buf b;
 		buf_init(&b);

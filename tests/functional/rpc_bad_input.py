@@ -113,6 +113,17 @@ def test(tmpdir, nodes):
     fw.assert_eq(node.rpc("sendrawtransaction", raw), txid, "resubmission is idempotent")
     node.wait_for_height(node.height() + 2)
     fw.assert_eq(node.rpc("gettransaction", txid)["status"], "committed", "status")
+    # getblock VERBOSITY: the whole integer counts (cast to int, 2^32 was 0
+    # and gave hex); above 2 is 2, negative is 1; other types are refused.
+    height = node.rpc("gettransaction", txid)["height"]
+    fw.assert_eq(type(node.rpc("getblock", height, 0)), str, "verbosity 0: hex")
+    for verbosity, tx_type in ((None, str), (1, str), (-1, str), (-2**32, str), (2**32 + 1, dict),
+                               (2, dict), (3, dict), (2**32, dict), (2**62, dict)):
+        blk = node.rpc("getblock", height, verbosity)
+        assert isinstance(blk, dict), f"getblock verbosity {verbosity} gave {blk[:16]}..."
+        fw.assert_eq(type(blk["txs"][0]), tx_type, f"getblock verbosity {verbosity}")
+    for verbosity in (True, False, "1", 1.5, [2], {"v": 2}):
+        fw.assert_raises_rpc(-32602, node.rpc, "getblock", height, verbosity, contains="VERBOSITY")
     e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", raw)
     assert "nonce" in e.message, e.message  # replay
 

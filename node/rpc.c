@@ -1112,7 +1112,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (offload(r, req, in, len))
 		return; /* parsed and run later (work_finish) */
 	json_error_t jerr;
-	json_t *body = rpc_json_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, &jerr);
+	json_t *body = NULL;
+	if (len == 0) /* pulled up, it is NULL, which jansson calls "wrong arguments" */
+		snprintf(jerr.text, sizeof(jerr.text), "empty request body");
+	else
+		body = rpc_json_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, &jerr);
 	if (!body) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "parse error: %s", jerr.text);

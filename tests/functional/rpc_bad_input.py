@@ -45,6 +45,9 @@ def test(tmpdir, nodes):
 
     _, data = node.raw_request(b"{not json")
     fw.assert_eq(json.loads(data)["error"]["code"], -32700, "parse error")
+    _, data = node.raw_request(b"")  # evbuffer_pullup gave NULL: jansson said "wrong arguments"
+    fw.assert_eq(json.loads(data)["error"], {"code": -32700, "message": "parse error: empty request body"},
+                 "empty body")
     _, data = node.raw_request(b'{"id":1}')
     fw.assert_eq(json.loads(data)["error"]["code"], -32600, "invalid request")
     fw.assert_raises_rpc(-32601, node.rpc, "nosuchmethod")

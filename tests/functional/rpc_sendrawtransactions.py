@@ -64,7 +64,11 @@ def test(tmpdir, nodes):
 
     # Whole-call refusals: nothing is submitted.
     fw.assert_raises_rpc(-32602, node.rpc, "sendrawtransactions", raws[0])
-    fw.assert_raises_rpc(-22, node.rpc, "sendrawtransactions", [raws[0], "zz"])
+    fw.assert_raises_rpc(-22, node.rpc, "sendrawtransactions", [raws[0], "zz"], contains="transaction 1")
+    # An entry that is not a string is the wrong type, as for sendrawtransaction.
+    fw.assert_raises_rpc(-32602, node.rpc, "sendrawtransactions", [5], contains="transaction 0")
+    fw.assert_raises_rpc(-32602, node.rpc, "sendrawtransactions", [raws[0], None], contains="transaction 1")
+    fw.assert_raises_rpc(-32602, node.rpc, "sendrawtransaction", 5)
     e = fw.assert_raises_rpc(-8, node.rpc, "sendrawtransactions", ["00"] * (MAX_BATCH + 1))
     assert str(MAX_BATCH) in e.message, e.message
     fw.assert_eq(node.rpc("sendrawtransactions", []), [], "an empty batch")

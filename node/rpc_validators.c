@@ -35,8 +35,10 @@ static int m_getvalidators(void *ctx, json_t *params, json_t **result, struct rp
 	json_t *hp = rpc_param(params, 0);
 	uint64_t tip = chain_height(n->chain), h = tip + 1;
 	if (hp && !json_is_null(hp)) {
-		if (!json_is_integer(hp) || json_integer_value(hp) < 1)
-			return rpc_fail(e, RPC_INVALID_PARAMS, "height must be a positive integer");
+		/* 0 is a height, only never a kept one: -8 below, as for any
+		 * other height outside the range (docs/rpc.md) */
+		if (!json_is_integer(hp) || json_integer_value(hp) < 0)
+			return rpc_fail(e, RPC_INVALID_PARAMS, "height must be a non-negative integer");
 		h = (uint64_t)json_integer_value(hp);
 	}
 	struct bft_valset vs;

@@ -57,6 +57,13 @@ def test(tmpdir, nodes):
     fw.assert_raises_rpc(-32602, node.rpc, "getaccount", "dassay1notanaddress")
     fw.assert_raises_rpc(-5, node.rpc, "gettransaction", "00" * 32)
     fw.assert_raises_rpc(-5, node.rpc, "getblock", "11" * 32)
+    # getvalidators: a height outside the kept range, 0 included, is -8;
+    # what is not a height at all is -32602.
+    assert node.rpc("getvalidators", 1)["validators"], "height 1 is kept"
+    for height in (0, 10**9):
+        fw.assert_raises_rpc(-8, node.rpc, "getvalidators", height, contains="no validator set kept")
+    for bad in (-1, "1", 1.5):
+        fw.assert_raises_rpc(-32602, node.rpc, "getvalidators", bad)
     # A batch answers each request.
     _, data = node.raw_request(json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "getblockcount"},
                                            {"jsonrpc": "2.0", "id": 2, "method": "nosuch"}]).encode())

@@ -78,7 +78,9 @@ static int m_getblockheader(void *ctx, json_t *params, json_t **result, struct r
 	if (verbose && !json_is_boolean(verbose) && !json_is_null(verbose))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "verbose must be true or false");
 	if (json_is_integer(id)) {
-		if (json_integer_value(id) < 0 || (uint64_t)json_integer_value(id) > chain_height(n->chain))
+		if (json_integer_value(id) < 0) /* not a height: only one above the tip is -8 */
+			return rpc_fail(e, RPC_INVALID_PARAMS, "height must be a non-negative integer");
+		if ((uint64_t)json_integer_value(id) > chain_height(n->chain))
 			return rpc_fail(e, RPC_INVALID_PARAMETER,
 					"block height %lld out of range (tip is %llu)",
 					(long long)json_integer_value(id),

@@ -74,6 +74,9 @@ def check_headers(node):
     fw.assert_raises_rpc(-8, node.rpc, "getblockheader", 10**9)
     fw.assert_raises_rpc(-5, node.rpc, "getblockheader", "00" * 32)
     fw.assert_raises_rpc(-32602, node.rpc, "getblockheader", "nothex")
+    # Only a height above the tip is -8 (docs/rpc.md); a negative one is no height.
+    for bad in (-1, -2**62, 1.5, True):
+        fw.assert_raises_rpc(-32602, node.rpc, "getblockheader", bad)
 
 
 def check_addresses(node, bob):

@@ -291,6 +291,9 @@ void node_close(struct node *n)
 	if (n->sighup_ev)
 		event_free(n->sighup_ev);
 	n->sigint_ev = n->sigterm_ev = n->sighup_ev = NULL;
+	/* Nothing but the RPC server is left on the loop: its queued replies
+	 * (those txaccept_stop made, the 503s of waiting calls) go out now. */
+	rpc_shutdown(n->rpc);
 	rpc_free(n->rpc);
 	n->rpc = NULL;
 	mempool_free(n->mempool);

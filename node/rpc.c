@@ -101,6 +101,7 @@ struct rpc {
 	struct evhttp_request *cur_req;  /* NULL outside a single request */
 	json_t *cur_id;
 	int cur_deferred;                /* rpc_defer took the current request */
+	int closing;                     /* rpc_shutdown: every request gets 503 */
 	struct rpc_deferred *deferred;   /* waiting, newest first */
 	size_t ndeferred;
 	/* Work off the event thread (rpc.h). The executor's threads read
@@ -1076,6 +1077,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	rpc_t *r = arg;
 	const char *uri = evhttp_request_get_uri(req);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (r->closing) { /* the methods' state is being torn down */
+		evhttp_send_error(req, 503, "Service Unavailable");
+		return;
+	}
 	if (cmd == EVHTTP_REQ_GET && uri && strcmp(uri, "/metrics") == 0 && r->metrics) {
 		struct evbuffer *out = evbuffer_new();
 		r->metrics(r->metrics_ctx, out);
@@ -1628,6 +1633,47 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 void rpc_set_max_connections(rpc_t *r, int max_connections)
 {
 	r->max_connections = max_connections > 0 ? max_connections : 1;
+}
+
+/* 1 while a connection evhttp still holds has reply bytes not yet handed
+ * to the kernel. */
+static int output_pending(const rpc_t *r)
+{
+	for (const struct rpc_conn *c = r->conns; c; c = c->next)
+		if (!evhttp_let_go(c) && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			return 1;
+	return 0;
+}
+
+static void on_flush_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+void rpc_shutdown(rpc_t *r)
+{
+	if (!r || r->closing)
+		return;
+	r->closing = 1;
+	if (r->listener)
+		evconnlistener_disable(r->listener);
+	event_del(r->resume); /* it would enable the listener again */
+	while (r->deferred)
+		deferred_event(r->deferred, RPC_DEFER_GONE); /* each gets its 503 */
+	/* A client that does not read cannot hold the node up for longer than
+	 * the deadline: EVLOOP_ONCE returns at the latest when it fires. */
+	struct event_base *base = event_get_base(r->sweep);
+	int expired = 0;
+	struct event *deadline = evtimer_new(base, on_flush_deadline, &expired);
+	struct timeval tv = {RPC_SHUTDOWN_FLUSH_MS / 1000, (RPC_SHUTDOWN_FLUSH_MS % 1000) * 1000};
+	if (!deadline)
+		return; /* out of memory: rpc_free closes the sockets as before */
+	evtimer_add(deadline, &tv);
+	while (!expired && output_pending(r))
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(deadline);
 }
 
 void rpc_free(rpc_t *r)

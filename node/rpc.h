@@ -159,6 +159,16 @@ void rpc_offload_drain(rpc_t *r);
 rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *user,
 	       const char *password, const char *cookie_path, char *err, size_t errlen);
 void rpc_free(rpc_t *r);
+/* At shutdown, with the loop stopped and before rpc_free: stops accepting
+ * connections, answers every waiting call (RPC_DEFER_GONE, then HTTP
+ * 503) and any request still arriving with 503, and turns the loop until
+ * every reply written so far has left for the kernel, or
+ * RPC_SHUTDOWN_FLUSH_MS has passed, since rpc_free closes the sockets at
+ * once, unsent replies and all. Other events on the loop fire meanwhile,
+ * so the caller stops first whatever must not run again (p2p, block
+ * production, the verification pool and its rpc_offload_drain). */
+#define RPC_SHUTDOWN_FLUSH_MS 1000
+void rpc_shutdown(rpc_t *r);
 /* Most simultaneous RPC connections (at least 1); beyond it a new connection
  * is closed as soon as it is accepted. Default RPC_DEFAULT_MAX_CONNECTIONS. */
 void rpc_set_max_connections(rpc_t *r, int max_connections);

@@ -3,7 +3,8 @@ getbestblockhash, getblockheader, getnetworkinfo, getconnectioncount, uptime,
 validateaddress, decoderawtransaction (of a transaction the CLI signed),
 estimatefee, listtransactions over -addrindex (built for blocks stored while
 it was off), and the long polls waitfornewblock and waitforjob, including the
-bound on waiting calls and a client that hangs up freeing its place."""
+bound on waiting calls, a client that hangs up freeing its place and the 503
+a waiting call gets when the node stops."""
 
 import base64
 import json
@@ -54,6 +55,21 @@ def open_waiter(node, params):
               b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
               b"\r\n\r\n" + body)
     return s
+
+
+def read_to_close(sock):
+    """Every byte the peer sends until it closes the connection."""
+    sock.settimeout(10)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(4096)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def check_headers(node):
@@ -293,7 +309,12 @@ def test(tmpdir, nodes):
     check_waits(node)
     check_waitforjob(node)
     held = check_waiter_bound(node)
+    time.sleep(0.3)  # the node reads the request and holds the call
     fw.assert_eq(node.stop(), 0, "stop with a waiter held")
+    # The waiter is told (docs/rpc.md: HTTP 503), not cut off with 0 bytes:
+    # the 503 used to be queued after the loop had stopped, then dropped.
+    reply = read_to_close(held)
+    assert reply.startswith(b"HTTP/1.1 503 "), reply
     held.close()
 
 

@@ -1,8 +1,9 @@
 /* Unit tests of the RPC server's deferred replies (rpc_defer, rpc.h) on a
  * live loopback server driven one loop turn at a time: an answer on wake, a
  * timeout answered null, RPC_MAX_DEFERRED, batches refused, a client that
- * hangs up, and rpc_free with calls still waiting. Not for: the methods that
- * use it (tests/functional/rpc_methods.py). */
+ * hangs up, rpc_free with calls still waiting, and rpc_shutdown sending
+ * what is left to send. Not for: the methods that use it
+ * (tests/functional/rpc_methods.py). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,7 +24,8 @@
 struct waits {
 	rpc_t *rpc;
 	int wakes, timeouts, gone;
-	int answer_on_wake; /* 1: a wake answers "woken" */
+	int answer_on_wake;   /* 1: a wake answers "woken" */
+	rpc_deferred_t *last; /* the newest handle */
 };
 
 static void on_event(void *arg, rpc_deferred_t *d, enum rpc_defer_event ev)
@@ -48,12 +50,67 @@ static int m_wait(void *ctx, json_t *params, json_t **result, struct rpc_error *
 	struct waits *w = ctx;
 	(void)result;
 	json_int_t ms = json_integer_value(rpc_param(params, 0));
-	if (!rpc_defer(w->rpc, (uint64_t)ms, on_event, w, e))
+	if (!(w->last = rpc_defer(w->rpc, (uint64_t)ms, on_event, w, e)))
 		return -1;
 	return RPC_DEFERRED;
 }
 
 #define WAIT_BODY(ms) "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"wait\",\"params\":[" #ms "]}"
+
+/* Reads fd until the peer closes it or ms pass (the server's loop is not
+ * turned: what it sent is in the kernel already, or lost). */
+static size_t read_until_close(int fd, char *out, size_t cap, uint64_t ms)
+{
+	size_t len = 0;
+	uint64_t end = ms_now() + ms;
+	out[0] = 0;
+	while (ms_now() < end && len < cap - 1) {
+		ssize_t n = recv(fd, out + len, cap - 1 - len, MSG_DONTWAIT);
+		if (n == 0)
+			break;
+		if (n > 0) {
+			len += (size_t)n;
+			out[len] = 0;
+		} else {
+			nap_ms(1);
+		}
+	}
+	return len;
+}
+
+/* At shutdown (the loop stopped, as in node_close): a reply made after
+ * the loop ended (txaccept_stop answers its deferred calls then) and the
+ * 503 of a call still waiting both reach their clients through
+ * rpc_shutdown; rpc_free used to close the sockets with them unsent. */
+static void test_shutdown(struct event_base *base)
+{
+	char err[256], reply[4096];
+	struct waits w = {0};
+	int port = free_port();
+	w.rpc = rpc_new(base, "127.0.0.1", port, "u", "p", NULL, err, sizeof(err));
+	CHECK(w.rpc != NULL);
+	if (!w.rpc)
+		return;
+	static const struct rpc_method methods[] = {{"wait", m_wait, "wait MS - test"}};
+	rpc_register(w.rpc, methods, 1, &w);
+	int answered = send_request(port, WAIT_BODY(60000));
+	spin(base, 50);
+	rpc_deferred_t *late = w.last;
+	int waiting = send_request(port, WAIT_BODY(60000));
+	spin(base, 50);
+	CHECK_EQ_U64(rpc_deferred_count(w.rpc), 2);
+	rpc_deferred_reply(late, json_string("late"), NULL); /* the loop has stopped */
+	rpc_shutdown(w.rpc);
+	CHECK_EQ_U64(w.gone, 1);
+	CHECK_EQ_U64(rpc_deferred_count(w.rpc), 0);
+	read_until_close(answered, reply, sizeof(reply), 200);
+	CHECK(strncmp(reply, "HTTP/1.1 200", 12) == 0 && strstr(reply, "\"result\":\"late\"") != NULL);
+	rpc_free(w.rpc);
+	read_until_close(waiting, reply, sizeof(reply), 2000);
+	CHECK(strncmp(reply, "HTTP/1.1 503", 12) == 0);
+	close(answered);
+	close(waiting);
+}
 
 int main(void)
 {
@@ -122,6 +179,8 @@ int main(void)
 	CHECK_EQ_U64(w.gone - gone_before, RPC_MAX_DEFERRED - RPC_MAX_DEFERRED / 2);
 	for (int i = RPC_MAX_DEFERRED / 2; i < RPC_MAX_DEFERRED; i++)
 		close(fds[i]);
+
+	test_shutdown(base);
 	event_base_free(base);
 	return test_report("rpc_defer");
 }

@@ -73,7 +73,7 @@ int client_job_parse(const json_t *job, struct job_record *rec, char *err, size_
 	}
 	if (rec->spec.samples < 1 || rec->spec.samples > JOB_MAX_SAMPLES) {
 		snprintf(err, errlen, "the node's job record asks k=%u samples, outside 1..%u", rec->spec.samples,
-			 JOB_MAX_SAMPLES);
+			 (unsigned)JOB_MAX_SAMPLES);
 		return ASSAY_EDECODE;
 	}
 	return 0;

@@ -178,10 +178,13 @@ static int c_get_block_at(void *ctx, uint64_t height, uint8_t **enc, size_t *len
 	return 0;
 }
 
-static int c_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *height)
+static int c_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t *next, size_t next_len,
+		      uint64_t *height)
 {
 	struct chain *c = ctx;
 	uint8_t want[SYNC_BLOCK_BYTES];
+	(void)next;
+	(void)next_len;
 	if (len != SYNC_BLOCK_BYTES)
 		return ASSAY_EINVALID;
 	*height = le64_get(enc);

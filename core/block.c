@@ -130,6 +130,18 @@ void commit_free(struct commit *c)
 	memset(c, 0, sizeof(*c));
 }
 
+int commit_copy(struct commit *dst, const struct commit *src)
+{
+	*dst = *src;
+	dst->sigs = malloc((src->nsigs ? src->nsigs : 1) * sizeof(struct commit_sig));
+	if (!dst->sigs) {
+		memset(dst, 0, sizeof(*dst));
+		return ASSAY_ENOMEM;
+	}
+	memcpy(dst->sigs, src->sigs, src->nsigs * sizeof(struct commit_sig));
+	return 0;
+}
+
 void block_init(struct block *blk)
 {
 	memset(blk, 0, sizeof(*blk));

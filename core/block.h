@@ -67,6 +67,8 @@ void commit_encode(const struct commit *c, struct buf *b);
 int commit_read(struct commit *c, struct reader *r);
 void commit_hash(const struct commit *c, uint8_t out[HASH_LEN]);
 void commit_free(struct commit *c);
+/* A deep copy (its own sigs): 0, or ASSAY_ENOMEM with *dst empty. */
+int commit_copy(struct commit *dst, const struct commit *src);
 
 void block_init(struct block *blk);
 void block_free(struct block *blk);

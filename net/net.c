@@ -765,12 +765,16 @@ static void sync_step(struct net *n);
  * off as "not connecting" would let one quick peer stall sync forever. */
 static int block_faulty(int rc, uint64_t claimed, uint64_t header_height)
 {
-	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO || rc == ASSAY_EUNAVAIL)
-		return 0; /* ours, or chunks not here yet (a race, not a fault) */
+	if (rc == ASSAY_ENOMEM || rc == ASSAY_EIO || rc == ASSAY_EUNAVAIL || rc == NET_BLOCK_WAIT ||
+	    rc == NET_BLOCK_NEXT_INVALID)
+		return 0; /* ours, chunks or commit not here yet (a race, not a fault), or the next's */
 	return rc < 0 || header_height != claimed;
 }
 
-/* Hands buffered blocks to the node in height order. */
+/* Hands buffered blocks to the node in height order, each with the one
+ * after it when that is here (its last_commit is the block's commit). A
+ * block whose commit is not known yet goes back into the buffer and is
+ * offered again at the next step (each tick, each block that arrives). */
 static void sync_deliver(struct net *n)
 {
 	if (n->delivering)
@@ -783,11 +787,30 @@ static void sync_deliver(struct net *n)
 		uint64_t height = 0, tip;
 		uint64_t claimed = net_sync_tip(n->sync) + 1; /* pop hands out tip + 1 only */
 		uint8_t tip_hash[32];
-		int rc = n->ops.on_block(n->ops.ctx, enc, len, &height);
-		free(enc);
+		const uint8_t *next;
+		size_t next_len;
+		uint64_t next_peer;
+		if (!net_sync_peek(n->sync, claimed + 1, &next, &next_len, &next_peer))
+			next = NULL;
+		int rc = n->ops.on_block(n->ops.ctx, enc, len, next, next ? next_len : 0, &height);
+		if (rc == NET_BLOCK_WAIT || rc == NET_BLOCK_NEXT_INVALID)
+			net_sync_unpop(n->sync, claimed, enc, len, from_peer);
+		else
+			free(enc);
+		if (rc == NET_BLOCK_NEXT_INVALID) {
+			struct conn *nc = conn_by_id(n, next_peer);
+			log_info("net: block %llu from peer %llu is invalid (its last_commit does not hold)",
+				 (unsigned long long)claimed + 1, (unsigned long long)next_peer);
+			net_sync_drop(n->sync, claimed + 1);
+			if (nc)
+				conn_misbehave(nc, NET_FAULT_INVALID_BLOCK); /* ban: its range moves on */
+			continue; /* tip + 1 again, without it */
+		}
 		n->ops.get_tip(n->ops.ctx, &tip, tip_hash);
 		net_sync_set_tip(n->sync, tip);
 		struct conn *c = conn_by_id(n, from_peer);
+		if (rc == NET_BLOCK_WAIT)
+			break;
 		if (rc == 0) {
 			net_sync_peer_proven(n->sync, from_peer, claimed);
 			if (c)
@@ -843,7 +866,7 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return;
 	}
 	uint64_t applied = 0;
-	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, &applied);
+	rc = n->ops.on_block(n->ops.ctx, m->u.block.data, m->u.block.len, NULL, 0, &applied);
 	if (rc == 0) {
 		net_sync_peer_proven(n->sync, c->id, h);
 		c->last_block_ms = mono_ms();

@@ -18,6 +18,9 @@ struct event_base;
 #define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */
 #define NET_BAN_MAX_S (10 * 365 * 86400) /* longest ban net_setban makes: 10 years */
 
+#define NET_BLOCK_WAIT 1         /* on_block: no commit known for it yet */
+#define NET_BLOCK_NEXT_INVALID 2 /* on_block: the next block is invalid */
+
 struct net_node_ops {       /* callbacks into the node; all run on the libevent thread */
 	void *ctx;
 	void (*get_tip)(void *ctx, uint64_t *height, uint8_t hash[32]);
@@ -27,11 +30,19 @@ struct net_node_ops {       /* callbacks into the node; all run on the libevent 
 	int (*on_tx)(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32]);      /* 0 accepted (relay), ASSAY_EEXISTS known, other <0 invalid (score) */
 	/* 0 applied, ASSAY_EEXISTS height at or below the tip, ASSAY_ENOTFOUND does
 	 * not extend the tip, ASSAY_ENOMEM/ASSAY_EIO our own failure (no points),
-	 * other <0 invalid (score + ban). *height: the header's height (0 if it
-	 * does not decode). A block sent as tip + 1 that is EEXISTS/ENOTFOUND, or
-	 * whose header height is not the one it was sent under, is invalid too:
-	 * finalized chains have no honest forks (docs/p2p.md §7). */
-	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, uint64_t *height);
+	 * ASSAY_EUNAVAIL the node keeps it until its chunks come (no points),
+	 * NET_BLOCK_WAIT no commit for it is known yet (no points: sync keeps it
+	 * and offers it again), NET_BLOCK_NEXT_INVALID next (below) is what is
+	 * invalid (its sender is scored and it is fetched again; this block is
+	 * not judged), other <0 invalid (score + ban). *height: the header's
+	 * height (0 if it does not decode). A block sent as tip + 1 that is
+	 * EEXISTS/ENOTFOUND, or whose header height is not the one it was sent
+	 * under, is invalid too: finalized chains have no honest forks
+	 * (docs/p2p.md §7). next: the block sync holds for the height after it
+	 * (whose last_commit may be this block's commit), NULL if none; it is
+	 * read before anything is applied, and not kept. */
+	int (*on_block)(void *ctx, const uint8_t *enc, size_t len, const uint8_t *next, size_t next_len,
+			uint64_t *height);
 	/* Output chunks (docs/p2p.md §4): has 1/0; get malloc()ed encoding;
 	 * on_chunk 0 accepted (relay), ASSAY_EEXISTS or ASSAY_ENOTFOUND (held,
 	 * or not checkable here yet: no points), ASSAY_EIO ours, other <0

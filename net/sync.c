@@ -346,6 +346,38 @@ int net_sync_pop(net_sync_t *s, uint8_t **data, size_t *len, uint64_t *peer)
 	return 1;
 }
 
+int net_sync_peek(const net_sync_t *s, uint64_t height, const uint8_t **data, size_t *len, uint64_t *peer)
+{
+	const struct sync_slot *sl = &s->slots[height % NET_SYNC_WINDOW];
+	if (!sl->data || sl->height != height)
+		return 0;
+	*data = sl->data;
+	*len = sl->len;
+	*peer = sl->peer;
+	return 1;
+}
+
+void net_sync_unpop(net_sync_t *s, uint64_t height, uint8_t *data, size_t len, uint64_t peer)
+{
+	struct sync_slot *sl = slot_for(s, height);
+	if (height <= s->tip || height > s->tip + NET_SYNC_WINDOW || sl->data) {
+		free(data);
+		return;
+	}
+	sl->data = data;
+	sl->len = len;
+	sl->height = height;
+	sl->peer = peer;
+	s->buffered_bytes += len;
+	s->buffered_count++;
+}
+
+void net_sync_drop(net_sync_t *s, uint64_t height)
+{
+	if (have_block(s, height))
+		slot_clear(s, slot_for(s, height));
+}
+
 size_t net_sync_buffered(const net_sync_t *s)
 {
 	return s->buffered_count;

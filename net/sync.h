@@ -58,6 +58,16 @@ int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8
  * caller frees and the peer that sent it, else 0. The tip does not move until
  * net_sync_set_tip. */
 int net_sync_pop(net_sync_t *s, uint8_t **data, size_t *len, uint64_t *peer);
+/* The block buffered for height, without taking it: 1 with a pointer into
+ * the buffer (valid until the buffer next changes) and its sender, else 0. */
+int net_sync_peek(const net_sync_t *s, uint64_t height, const uint8_t **data, size_t *len, uint64_t *peer);
+/* Gives back a block taken by net_sync_pop that the node cannot connect
+ * yet (no commit known for it): kept as it was, unless the tip has passed
+ * its height or the slot holds another meanwhile (then freed). Takes data. */
+void net_sync_unpop(net_sync_t *s, uint64_t height, uint8_t *data, size_t len, uint64_t peer);
+/* Drops the block buffered for height (the node found it invalid): that
+ * height is fetched again. */
+void net_sync_drop(net_sync_t *s, uint64_t height);
 /* Heights in ranges being fetched or buffered, for progress reports. */
 size_t net_sync_buffered(const net_sync_t *s);
 

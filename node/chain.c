@@ -433,6 +433,11 @@ static int check_commit(chain_t *c, const struct commit *cm, uint64_t height, co
 				   errlen);
 }
 
+int chain_check_next_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
+{
+	return check_commit(c, cm, c->tip.height + 1, cm->block_hash, err, errlen);
+}
+
 int chain_validator_set(chain_t *c, uint64_t height, struct bft_valset *vs)
 {
 	struct ledger l = chain_ledger(c);
@@ -578,14 +583,9 @@ static void set_tip(chain_t *c, const struct block *blk, const uint8_t hash[HASH
 static void set_tip_commit(chain_t *c, const struct commit *commit)
 {
 	commit_free(&c->tip_commit);
-	if (commit) {
-		c->tip_commit = *commit;
-		c->tip_commit.sigs = malloc((commit->nsigs ? commit->nsigs : 1) * sizeof(struct commit_sig));
-		if (c->tip_commit.sigs)
-			memcpy(c->tip_commit.sigs, commit->sigs, commit->nsigs * sizeof(struct commit_sig));
-		else
-			c->tip_commit.nsigs = 0; /* only costs proposing on this tip (chain_build_block) */
-	}
+	if (commit)
+		commit_copy(&c->tip_commit, commit); /* out of memory: none, which only costs
+						      * proposing on this tip (chain_build_block) */
 }
 
 const struct commit *chain_tip_commit(const chain_t *c)

@@ -88,6 +88,11 @@ const struct commit *chain_tip_commit(const chain_t *c);
  * the node can propose on the tip. 0; ASSAY_EEXISTS when a valid one is held
  * already (or the tip is genesis); the check's error; a local failure. */
 int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen);
+/* Whether cm is a commit of some block at tip + 1 by that height's set:
+ * more than 2/3 of its stake signed precommits for cm->block_hash (what
+ * the block after it carries in last_commit). 0, the rule it breaks, or a
+ * local failure. */
+int chain_check_next_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen);
 /* The validator set of height (with its proposer priorities) as the state
  * at the tip keeps it (protocol §10.1: from tip + 1 - evidence_max_age to
  * tip + 2). 0, ASSAY_ENOTFOUND, or a local failure; *vs is malloc()ed

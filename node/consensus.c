@@ -95,6 +95,7 @@ struct consensus {
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
 	uint64_t tip_sigs_height;         /* 0: none gathered */
+	struct commit decided_commit;     /* a height the engine decided without its block (nsigs 0: none) */
 	struct bft_valset tip_vs;         /* the set of tip_sigs_height */
 	/* evidence the engine reported and this node submitted, newest last */
 	struct bft_evidence evidence[CONSENSUS_MAX_EVIDENCE];
@@ -825,6 +826,10 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	cs->next_block_ms = made_ms + n->blocktime_ms;
 	count_decision(cs, o, c ? c->seen_ms : 0, now);
 	if (!c) {
+		/* kept, so that the block, when sync brings it, joins the chain
+		 * with this commit (consensus_known_commit) */
+		commit_free(&cs->decided_commit);
+		commit_copy(&cs->decided_commit, &o->commit);
 		log_warn("consensus: decided height %llu without its block; waiting for block sync",
 			 (unsigned long long)o->height);
 		return;
@@ -1250,6 +1255,7 @@ void consensus_stop(struct node *n)
 	free(cs->signed_recs);
 	free(cs->tip_sigs);
 	bft_valset_free(&cs->tip_vs);
+	commit_free(&cs->decided_commit);
 	free(cs->missed);
 	free(cs);
 	n->consensus = NULL;
@@ -1461,6 +1467,28 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 	return rc;
 }
 
+/* What the engine's precommits say of value at its height: 1 with *out
+ * when those of one round hold more than 2/3 of the power for it (its
+ * commit); ASSAY_EINVALID when those of a round do for another value (it
+ * is not the block committed there); else 0 (also out of memory: not
+ * known, then). */
+static int engine_commit(struct consensus *cs, const uint8_t value[HASH_LEN], struct commit *out)
+{
+	int other = 0;
+	for (uint32_t r = 0; r <= bft_round(cs->e) + BFT_MAX_ROUNDS_AHEAD; r++) {
+		const struct bft_voteset *pc = bft_votes(cs->e, r, VOTE_PRECOMMIT);
+		for (uint32_t t = 0; pc && t < pc->ntallies; t++) {
+			const struct bft_tally *tl = &pc->tallies[t];
+			if (!tl->has_value || !bft_power_quorum(tl->power, cs->vs.total))
+				continue;
+			if (memcmp(tl->value, value, HASH_LEN) == 0)
+				return bft_voteset_commit(pc, &cs->vs, value, out) == 0;
+			other = 1;
+		}
+	}
+	return other ? ASSAY_EINVALID : 0;
+}
+
 /* The tip (height, from block sync) may already have more than 2/3 of
  * the precommits in the engine, which could not decide it without the
  * proposal: they are the tip's commit. */
@@ -1468,23 +1496,31 @@ static void commit_from_engine(struct consensus *cs, uint64_t height)
 {
 	uint8_t tip[HASH_LEN];
 	char err[256];
+	struct commit c;
 	chain_tip_hash(cs->n->chain, tip);
-	for (uint32_t r = 0; r <= bft_round(cs->e) + BFT_MAX_ROUNDS_AHEAD; r++) {
-		const struct bft_voteset *pc = bft_votes(cs->e, r, VOTE_PRECOMMIT);
-		if (!pc || !bft_power_quorum(bft_voteset_power(pc, 1, tip), cs->vs.total))
-			continue;
-		struct commit c;
-		if (bft_voteset_commit(pc, &cs->vs, tip, &c) != 0)
-			return;
-		int rc = chain_set_tip_commit(cs->n->chain, &c, err, sizeof(err));
-		if (rc == 0)
-			log_info("consensus: block %llu came by sync; its commit (round %u) was in the engine's precommits",
-				 (unsigned long long)height, r);
-		else if (assay_err_is_local(rc))
-			node_abort(cs->n, rc, err);
-		commit_free(&c);
+	if (engine_commit(cs, tip, &c) != 1)
 		return;
+	int rc = chain_set_tip_commit(cs->n->chain, &c, err, sizeof(err));
+	if (rc == 0)
+		log_info("consensus: block %llu came by sync; its commit (round %u) was in the engine's precommits",
+			 (unsigned long long)height, c.round);
+	else if (assay_err_is_local(rc))
+		node_abort(cs->n, rc, err);
+	commit_free(&c);
+}
+
+int consensus_known_commit(struct node *n, uint64_t height, const uint8_t hash[HASH_LEN], struct commit *out)
+{
+	struct consensus *cs = n->consensus;
+	if (!cs || cs->halted)
+		return 0;
+	const struct commit *d = &cs->decided_commit;
+	if (d->nsigs && d->height == height) {
+		if (memcmp(d->block_hash, hash, HASH_LEN) != 0)
+			return ASSAY_EINVALID;
+		return commit_copy(out, d) == 0;
 	}
+	return cs->e && bft_height(cs->e) == height ? engine_commit(cs, hash, out) : 0;
 }
 
 void consensus_on_block_connected(struct node *n, uint64_t height)

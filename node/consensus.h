@@ -60,6 +60,15 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
  * engine's height is now behind, the engine restarts at the next height. */
 void consensus_on_block_connected(struct node *n, uint64_t height);
 
+/* A commit this node knows for the block hash at height, which came
+ * without one (block sync, block gossip: a block carries its parent's
+ * commit, not its own): one the engine decided without the block, or more
+ * than 2/3 of the power in one round of the engine's precommits for it.
+ * 1 with *out filled (commit_free), 0 when none is known, ASSAY_EINVALID
+ * when the validators committed another block at that height (as the
+ * engine decided it, or saw the precommits). */
+int consensus_known_commit(struct node *n, uint64_t height, const uint8_t hash[HASH_LEN], struct commit *out);
+
 /* The prevotes or precommits of one round as the engine counted them. */
 struct consensus_votes {
 	uint64_t any;                  /* power of the validators that voted, each once */

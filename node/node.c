@@ -87,7 +87,7 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 	}
 	/* avail: a peer's block must have its chunks here first (compute.md §15.4) */
 	if (origin == NODE_BLOCK_PEER && blk->hdr.height == chain_height(n->chain) + 1 &&
-	    (rc = node_chunks_check_block(n, blk, err, errlen)) != 0) {
+	    (rc = node_chunks_check_block(n, blk, commit, err, errlen)) != 0) {
 		if (assay_err_is_local(rc))
 			node_abort(n, rc, err);
 		return rc;

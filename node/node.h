@@ -107,9 +107,11 @@ void node_register_chunks_rpc(struct node *n);
 int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
 		       size_t errlen);
 /* Availability of a peer's block before it is applied: 0 available;
- * ASSAY_EUNAVAIL (the missing chunks are asked of the peers and the block
- * kept to retry when they arrive); ASSAY_EINVALID; or a local failure. */
-int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen);
+ * ASSAY_EUNAVAIL (the missing chunks are asked of the peers, and the block
+ * kept with its commit cm to connect when they arrive; cm NULL: not kept);
+ * ASSAY_EINVALID; or a local failure. */
+int node_chunks_check_block(struct node *n, const struct block *blk, const struct commit *cm, char *err,
+			    size_t errlen);
 /* The same for a BFT proposal (consensus.c): missing chunks are asked for,
  * the block is not kept (the engine asks again in a later round). */
 int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen);

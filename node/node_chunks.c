@@ -89,22 +89,43 @@ static void parked_save(struct node *n)
 	buf_free(&rec);
 }
 
+/* The waiting block's record: u32 LE length || the encoded block || its
+ * commit (commit_encode), which it came with (a peer's block joins the
+ * chain only with one: node_net.c). 0 with *blk and *cm, else not ours. */
+static int pending_decode(struct node *n, struct block *blk, struct commit *cm)
+{
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
+	const uint8_t *rec = n->avail_pending;
+	size_t len = n->avail_pending_len;
+	if (len < 4 || le32_get(rec) > len - 4 || block_decode(blk, rec + 4, le32_get(rec), &lim) != 0)
+		return ASSAY_EDECODE;
+	struct reader r;
+	rd_init(&r, rec + 4 + le32_get(rec), len - 4 - le32_get(rec));
+	if (commit_read(cm, &r) < 0 || rd_finish(&r) < 0) {
+		commit_free(cm);
+		block_free(blk);
+		return ASSAY_EDECODE;
+	}
+	return 0;
+}
+
 static void retry_pending(struct node *n)
 {
 	if (!n->avail_pending)
 		return;
-	const struct chain_params *p = &chain_genesis(n->chain)->params;
-	struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
 	struct block blk;
+	struct commit cm;
 	uint8_t missing[1][HASH_LEN];
 	size_t nmissing;
 	char err[256];
-	if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim)) {
+	if (pending_decode(n, &blk, &cm) != 0) {
 		pending_drop(n);
 		return;
 	}
 	if (blk.hdr.height != chain_height(n->chain) + 1) {
 		block_free(&blk);
+		commit_free(&cm);
 		pending_drop(n); /* the chain moved on without it */
 		return;
 	}
@@ -113,7 +134,7 @@ static void retry_pending(struct node *n)
 		pending_drop(n);
 		log_info("avail: chunks of block %llu arrived; connecting it",
 			 (unsigned long long)blk.hdr.height);
-		rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
+		rc = node_connect_block(n, &blk, &cm, NODE_BLOCK_PEER, err, sizeof(err));
 		if (rc && !assay_err_is_local(rc))
 			log_warn("avail: block %llu not applied: %s", (unsigned long long)blk.hdr.height,
 				 err);
@@ -121,6 +142,7 @@ static void retry_pending(struct node *n)
 			net_on_tip_changed(n->net); /* sync goes on from the new tip */
 	}
 	block_free(&blk);
+	commit_free(&cm);
 }
 
 /* A job_chunks transaction that arrived before its chunks is parked and
@@ -196,14 +218,13 @@ static int is_needed(struct node *n, const uint8_t h[HASH_LEN])
 {
 	const struct chain_params *p = &chain_genesis(n->chain)->params;
 	int found = 0;
-	if (n->avail_pending) {
-		struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
-		struct block blk;
-		if (block_decode(&blk, n->avail_pending, n->avail_pending_len, &lim) == 0) {
-			for (size_t i = 0; i < blk.ntx && !found; i++)
-				found = tx_names(&blk.txs[i], h);
-			block_free(&blk);
-		}
+	struct block blk;
+	struct commit cm;
+	if (n->avail_pending && pending_decode(n, &blk, &cm) == 0) {
+		for (size_t i = 0; i < blk.ntx && !found; i++)
+			found = tx_names(&blk.txs[i], h);
+		block_free(&blk);
+		commit_free(&cm);
 	}
 	for (size_t i = 0; i < n->avail_nparked && !found; i++) {
 		struct tx t;
@@ -248,44 +269,24 @@ static int older_than_retention(struct node *n, const struct block *blk)
 }
 
 /* Whether a block from a peer that waits for chunks may be kept, and its
- * chunks asked for: its header holds against the tip (only a validator
- * makes one: the proposer's beacon proof, the parent's commit), and each
- * job_chunks in it is signed, verifiably, by a worker of the job it names.
- * Both hold of every valid block, and without them anyone could have the
- * node keep a block of theirs in place of the real one and fetch chunks
- * that no one has. 0, or the rule the block breaks (or a local failure). */
-static int may_wait(struct node *n, const struct block *blk, char *err, size_t errlen)
+ * chunks asked for: cm, the commit it came with, holds for it (more than
+ * 2/3 of the next height's stake precommitted its hash). Without that,
+ * anyone could have the node keep a block of theirs in place of the real
+ * one and hunt for chunks that no one has. 0, or why not (or a local
+ * failure). */
+static int may_wait(struct node *n, const struct block *blk, const struct commit *cm, char *err, size_t errlen)
 {
-	int rc = chain_check_header(n->chain, blk, node_now_ms(), err, errlen);
-	if (rc)
-		return rc;
-	struct ledger l = chain_ledger(n->chain);
-	for (size_t i = 0; i < blk->ntx; i++) {
-		const struct tx *t = &blk->txs[i];
-		struct job_chunks_payload p;
-		if (t->kind != TX_JOB_CHUNKS || avail_chunks_decode(&p, t->payload, t->payload_len))
-			continue; /* an undecodable one makes the block invalid in execution */
-		if (tx_verify_sig(t) != 0)
-			return assay_fail(err, errlen, ASSAY_ESIG, "transaction %zu: bad signature", i);
-		struct job_record j;
-		if ((rc = compute_get_job(&l, p.job_id, &j)) != 0)
-			return assay_err_is_local(rc) ? assay_fail(err, errlen, rc, "job read failed")
-						      : assay_fail(err, errlen, ASSAY_EINVALID,
-								   "transaction %zu: job_chunks for no live job", i);
-		uint8_t sender[ADDR_LEN];
-		tx_sender_addr(t, sender);
-		int assigned = 0;
-		for (unsigned k = 0; k < j.spec.redundancy && k < JOB_MAX_REDUNDANCY; k++)
-			assigned |= j.slots[k].state != SLOT_EMPTY && memcmp(j.slots[k].worker, sender, ADDR_LEN) == 0;
-		if (!assigned)
-			return assay_fail(err, errlen, ASSAY_EINVALID,
-					  "transaction %zu: job_chunks from a key not assigned to the job", i);
-	}
-	return 0;
+	uint8_t hash[HASH_LEN];
+	block_hash(blk, hash);
+	int rc = chain_check_next_commit(n->chain, cm, err, errlen);
+	if (rc == 0 && memcmp(cm->block_hash, hash, HASH_LEN) != 0)
+		rc = assay_fail(err, errlen, ASSAY_EINVALID, "its commit is for another block");
+	return rc;
 }
 
-static int check_block(struct node *n, const struct block *blk, int keep, char *err, size_t errlen)
+static int check_block(struct node *n, const struct block *blk, const struct commit *cm, char *err, size_t errlen)
 {
+	int keep = cm != NULL;
 	if (older_than_retention(n, blk))
 		return 0;
 	uint8_t(*missing)[HASH_LEN] = malloc(NODE_CHUNKS_MISSING_MAX * HASH_LEN);
@@ -295,12 +296,16 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, NODE_CHUNKS_MISSING_MAX,
 					&nmissing, err, errlen);
 	int next = blk->hdr.height == chain_height(n->chain) + 1;
-	if (rc == ASSAY_EUNAVAIL && keep && next && (rc = may_wait(n, blk, err, errlen)) == 0)
+	if (rc == ASSAY_EUNAVAIL && keep && next && (rc = may_wait(n, blk, cm, err, errlen)) == 0)
 		rc = assay_fail(err, errlen, ASSAY_EUNAVAIL, "%zu referenced chunk(s) not received", nmissing);
 	if (rc == ASSAY_EUNAVAIL && keep && next) {
 		struct buf b;
 		buf_init(&b);
+		buf_put_u32(&b, 0);
 		block_encode(blk, &b);
+		if (!b.oom)
+			le32_put(b.data, (uint32_t)(b.len - 4));
+		commit_encode(cm, &b);
 		if (!b.oom) {
 			pending_free(n);
 			n->avail_pending = buf_take(&b, &n->avail_pending_len);
@@ -320,14 +325,15 @@ static int check_block(struct node *n, const struct block *blk, int keep, char *
 	return rc;
 }
 
-int node_chunks_check_block(struct node *n, const struct block *blk, char *err, size_t errlen)
+int node_chunks_check_block(struct node *n, const struct block *blk, const struct commit *cm, char *err,
+			    size_t errlen)
 {
-	return check_block(n, blk, 1, err, errlen);
+	return check_block(n, blk, cm, err, errlen);
 }
 
 int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen)
 {
-	return check_block(n, blk, 0, err, errlen);
+	return check_block(n, blk, NULL, err, errlen);
 }
 
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen)

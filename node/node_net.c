@@ -102,16 +102,79 @@ void node_net_tx_verdict(struct node *n, uint64_t peer, const uint8_t txid[HASH_
 		net_tx_verdict(n->net, peer, txid, rc);
 }
 
-/* A block from a peer carries the commit of its parent, not its own: it is
- * applied with commit NULL, and the precommits for it are checked when the
- * next block (which carries them in last_commit) is applied. */
-static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *height)
+/* The commit that lets a peer's block at tip + 1 join the chain. A block
+ * carries its parent's commit, not its own, and nothing in it that only the
+ * validators could make binds its transactions: anyone can take a real
+ * header, change the transactions and recompute tx_root and state_root (the
+ * proposer's beacon proof is deterministic, so it still holds). Only the
+ * precommits for the block's hash say it is the one finalized. They come
+ * from the engine (consensus_known_commit) or from the block after it
+ * (next, from sync), whose last_commit is checked first: if it does not
+ * hold, next is what is wrong (*bad_next); if it holds for another hash,
+ * this block is not the one the validators committed. 0 with *cm filled;
+ * ASSAY_EUNAVAIL none known yet; the block's fault; a local failure. */
+static int block_commit(struct node *n, const struct block *blk, const uint8_t hash[HASH_LEN],
+			const uint8_t *next, size_t next_len, struct commit *cm, int *bad_next, char *err,
+			size_t errlen)
+{
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
+	uint64_t h = blk->hdr.height;
+	int rc = consensus_known_commit(n, h, hash, cm);
+	if (rc == 1) {
+		/* rare: the engine saw the votes but not the proposal in time */
+		log_info("net: block %llu joins with the commit the engine knows (round %u)", (unsigned long long)h,
+			 cm->round);
+		return 0;
+	}
+	if (rc == ASSAY_EINVALID)
+		return assay_fail(err, errlen, rc, "the validators committed another block at height %llu",
+				  (unsigned long long)h);
+	struct block nb;
+	if (next && (next_len > p->max_block_bytes || (rc = block_decode(&nb, next, next_len, &lim)) != 0)) {
+		if (next_len > p->max_block_bytes || !assay_err_is_local(rc))
+			*bad_next = 1;
+		next = NULL;
+	}
+	if (next) {
+		char why[200];
+		rc = nb.hdr.height != h + 1 ? ASSAY_EINVALID : chain_check_next_commit(n->chain, &nb.last_commit, why, sizeof(why));
+		if (rc == 0 && memcmp(nb.last_commit.block_hash, hash, HASH_LEN) != 0)
+			rc = assay_fail(err, errlen, ASSAY_EINVALID,
+					"the validators committed another block at height %llu (block %llu's last_commit)",
+					(unsigned long long)h, (unsigned long long)h + 1);
+		else if (rc == 0)
+			rc = commit_copy(cm, &nb.last_commit);
+		else if (assay_err_is_local(rc))
+			rc = assay_fail(err, errlen, rc, "%s", why);
+		else
+			*bad_next = 1;
+		block_free(&nb);
+		if (!*bad_next)
+			return rc;
+	}
+	/* no commit yet: a block that breaks a rule is refused now (no commit
+	 * could make it valid), else it waits for one; the execution is kept,
+	 * so connecting it then costs no second one */
+	if ((rc = chain_check_block(n->chain, blk, node_now_ms(), err, errlen)) != 0)
+		return rc;
+	return assay_fail(err, errlen, ASSAY_EUNAVAIL, "no commit known for block %llu yet", (unsigned long long)h);
+}
+
+/* A block from a peer, connected only with its own commit (block_commit).
+ * Blocks at other heights than tip + 1 get the chain's verdict (at or below
+ * the tip, or not extending it). */
+static int op_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t *next, size_t next_len,
+		       uint64_t *height)
 {
 	struct node *n = ctx;
 	const struct chain_params *p = &chain_genesis(n->chain)->params;
 	struct block_limits lim = {p->max_block_txs, p->max_tx_bytes};
 	struct block blk;
+	struct commit cm = {0};
+	uint8_t hash[HASH_LEN];
 	char err[256];
+	int bad_next = 0, have_commit = 0;
 	*height = 0;
 	if (len > p->max_block_bytes) {
 		log_info("net: refused a block of %zu bytes (limit %llu)", len, (unsigned long long)p->max_block_bytes);
@@ -123,8 +186,18 @@ static int op_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *heig
 		return rc;
 	}
 	*height = blk.hdr.height;
-	rc = node_connect_block(n, &blk, NULL, NODE_BLOCK_PEER, err, sizeof(err));
-	if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND || rc == ASSAY_EUNAVAIL) /* EUNAVAIL: waits for chunks */
+	block_hash(&blk, hash);
+	if (blk.hdr.height == chain_height(n->chain) + 1) {
+		rc = block_commit(n, &blk, hash, next, next_len, &cm, &bad_next, err, sizeof(err));
+		have_commit = rc == 0;
+	}
+	if (rc == 0)
+		rc = node_connect_block(n, &blk, have_commit ? &cm : NULL, NODE_BLOCK_PEER, err, sizeof(err));
+	commit_free(&cm);
+	if (rc == ASSAY_EUNAVAIL && !have_commit) {
+		log_debugc(LOG_CAT_NET, "net: block %llu waits: %s", (unsigned long long)blk.hdr.height, err);
+		rc = bad_next ? NET_BLOCK_NEXT_INVALID : NET_BLOCK_WAIT;
+	} else if (rc == ASSAY_EEXISTS || rc == ASSAY_ENOTFOUND || rc == ASSAY_EUNAVAIL) /* EUNAVAIL: waits for chunks */
 		log_debugc(LOG_CAT_NET, "net: block %llu not applied: %s", (unsigned long long)blk.hdr.height, err);
 	else if (rc && !assay_err_is_local(rc))
 		log_warn("net: invalid block %llu from a peer: %s", (unsigned long long)blk.hdr.height, err);

@@ -156,9 +156,9 @@ def test(tmpdir, nodes):
 
     # block sync into the engine: the victim, stopped, misses blocks; with a
     # second validator down too the chain stalls at a tip the victim then
-    # gets by block sync alone, without its commit. It learns the commit from
-    # the others' repeated precommits (or finds it among the precommits its
-    # engine holds), so it can propose on that tip.
+    # gets by block sync alone, without its commit. It connects that tip only
+    # with the commit from the others' repeated precommits, which its engine
+    # holds, so it can propose on that tip.
     victim.stop()
     h = max(v.height() for v in others)
     fw.wait_until(lambda: min(v.height() for v in others) >= h + 3, timeout=30, what="three going on")
@@ -169,7 +169,7 @@ def test(tmpdir, nodes):
     tip = max(v.height() for v in up)
     victim.start()
     fw.wait_until(lambda: victim.height() >= tip, timeout=30, what="the victim to sync the stalled tip")
-    learnt = ("learnt the commit of the tip", "was in the engine's precommits")
+    learnt = ("learnt the commit of the tip", "was in the engine's precommits", "joins with the commit the engine knows")
     fw.wait_until(lambda: any(m in open(victim.log_path(), errors="replace").read() for m in learnt),
                   timeout=15, what="the victim to learn the tip's commit")
     second.start()

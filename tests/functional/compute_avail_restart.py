@@ -123,10 +123,11 @@ def test(tmpdir, nodes):
     chunks = job_chunks(a, job_id)
     chain_id = bytes.fromhex(a.rpc("getblockchaininfo")["genesis_hash"])
 
-    # 1. B takes blocks 1..x from the scripted peer; block x waits.
+    # 1. B takes blocks 1..x+1 from the scripted peer (x+1 carries x's
+    #    commit, without which x would not join); block x waits.
     b = start_b(tmpdir, a)
     nodes.append(b)
-    p = feed(b, a, chain_id, x)
+    p = feed(b, a, chain_id, x + 1)
     fw.wait_until(lambda: f"avail: block {x} waits for" in b.tail(200), 30, "block x to wait for chunks")
     fw.assert_eq(b.height(), x - 1, "B's height while block x waits")
     p.close()
@@ -161,7 +162,7 @@ def test(tmpdir, nodes):
     #    and once the chunks arrive the transaction is in its mempool.
     c = start_node(tmpdir, a, 2)
     nodes.append(c)
-    feed(c, a, chain_id, x - 1).close()
+    feed(c, a, chain_id, x).close()  # x carries x-1's commit
     fw.wait_until(lambda: c.height() == x - 1, 30, "C at height x - 1")
     txid, tx_hex = job_chunks_tx(a, x)
     try:

@@ -122,10 +122,13 @@ static int fn_on_tx(void *ctx, const uint8_t *enc, size_t len, uint8_t txid[32])
 	return 0;
 }
 
-static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, uint64_t *height)
+static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t *next, size_t next_len,
+		       uint64_t *height)
 {
 	struct fake_node *fn = ctx;
 	uint8_t want[BLOCK_BYTES];
+	(void)next;
+	(void)next_len;
 	if (len != BLOCK_BYTES)
 		return ASSAY_EINVALID;
 	uint64_t h = le64_get(enc);

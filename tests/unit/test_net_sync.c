@@ -2,7 +2,7 @@
  * several peers, in-order release, unsolicited blocks, re-assignment after a
  * stall and after a peer leaves, the window bound, and the byte bounds a
  * hostile peer meets: blocks over the chain's limit, a buffer past its cap,
- * and a departed peer's blocks. */
+ * and a departed peer's blocks; blocks given back or dropped by the node. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,6 +280,42 @@ static void test_duplicate_keeps_no_range(void)
 	net_sync_free(s);
 }
 
+/* A block the node cannot connect yet (no commit known) goes back where it
+ * was and is offered again; the block after it is visible without being
+ * taken; an invalid one is dropped and its height asked again; one given
+ * back after the tip passed it is freed, not kept. */
+static void test_peek_unpop_drop(void)
+{
+	net_sync_t *s = net_sync_new(0, 0);
+	net_sync_peer_height(s, 7, 3);
+	uint64_t peer, from;
+	uint32_t count;
+	CHECK(net_sync_next_request(s, 0, &peer, &from, &count) == 1 && from == 1 && count == 3);
+	deliver(s, peer, 1, 3, 0);
+	const uint8_t *next;
+	size_t next_len;
+	uint64_t next_peer;
+	CHECK(net_sync_peek(s, 2, &next, &next_len, &next_peer) == 1 && le64_get(next) == 2 && next_peer == 7);
+	CHECK(net_sync_peek(s, 4, &next, &next_len, &next_peer) == 0);
+	uint8_t *data;
+	size_t len;
+	CHECK(net_sync_pop(s, &data, &len, &peer) == 1 && le64_get(data) == 1);
+	CHECK(net_sync_buffered(s) == 2);
+	net_sync_unpop(s, 1, data, len, peer);
+	CHECK(net_sync_buffered(s) == 3);
+	CHECK(net_sync_peek(s, 1, &next, &next_len, &next_peer) == 1 && le64_get(next) == 1);
+	/* block 2 is dropped: height 2 is asked again, of the same claim */
+	net_sync_drop(s, 2);
+	CHECK(net_sync_buffered(s) == 2 && net_sync_peek(s, 2, &next, &next_len, &next_peer) == 0);
+	CHECK(net_sync_next_request(s, 0, &peer, &from, &count) == 1 && from == 2 && count == 1);
+	/* given back after the tip moved past it: freed (ASan sees a leak otherwise) */
+	CHECK(net_sync_pop(s, &data, &len, &peer) == 1);
+	net_sync_set_tip(s, 1);
+	net_sync_unpop(s, 1, data, len, peer);
+	CHECK(net_sync_peek(s, 1, &next, &next_len, &next_peer) == 0 && net_sync_buffered(s) == 1);
+	net_sync_free(s);
+}
+
 int main(void)
 {
 	RUN(test_split_and_order);
@@ -291,5 +327,6 @@ int main(void)
 	RUN(test_buffer_cap);
 	RUN(test_claim_needs_proof);
 	RUN(test_duplicate_keeps_no_range);
+	RUN(test_peek_unpop_drop);
 	return test_report("test_net_sync");
 }

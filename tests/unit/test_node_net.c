@@ -67,10 +67,11 @@ static void test_on_block(void)
 	tx_free(&t);
 	CHECK(produce(prod, NULL, 0) == 0);
 	CHECK(produce(prod, NULL, 0) == 0);
+	CHECK(produce(prod, NULL, 0) == 0);
 
-	uint8_t *raw[4] = {0};
-	size_t len[4] = {0};
-	for (int h = 1; h <= 3; h++)
+	uint8_t *raw[5] = {0};
+	size_t len[5] = {0};
+	for (int h = 1; h <= 4; h++)
 		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
 
 	struct node n;
@@ -83,12 +84,17 @@ static void test_on_block(void)
 
 	uint64_t height = 99;
 	/* Block 2 before block 1: it does not connect (not the peer's fault). */
-	CHECK(ops.on_block(ops.ctx, raw[2], len[2], &height) == ASSAY_ENOTFOUND);
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], NULL, 0, &height) == ASSAY_ENOTFOUND);
 	CHECK(height == 2);
-	/* Block 1 applies with no commit of its own. */
-	CHECK(ops.on_block(ops.ctx, raw[1], len[1], &height) == 0);
+	/* Block 1 alone: no commit is known for it, so it waits (no verdict). */
+	CHECK_EQ_INT(ops.on_block(ops.ctx, raw[1], len[1], NULL, 0, &height), NET_BLOCK_WAIT);
+	CHECK(height == 1 && chain_height(fol) == 0);
+	/* With block 2, whose last_commit is block 1's commit, it applies and
+	 * the chain holds that commit for its tip. */
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
 	CHECK(height == 1 && chain_height(fol) == 1);
-	CHECK(ops.on_block(ops.ctx, raw[1], len[1], &height) == ASSAY_EEXISTS);
+	CHECK(chain_tip_commit(fol)->nsigs == 1 && chain_tip_commit(fol)->height == 1);
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], NULL, 0, &height) == ASSAY_EEXISTS);
 
 	uint64_t tip;
 	uint8_t tip_hash[HASH_LEN], want[HASH_LEN];
@@ -103,38 +109,47 @@ static void test_on_block(void)
 	CHECK(ops.get_block_at(ops.ctx, 2, &served, &served_len) == ASSAY_ENOTFOUND);
 
 	/* Truncated bytes: the peer's fault, neither "known" nor "parent unknown". */
-	int rc = ops.on_block(ops.ctx, raw[2], len[2] - 1, &height);
+	int rc = ops.on_block(ops.ctx, raw[2], len[2] - 1, raw[3], len[3], &height);
 	CHECK(rc < 0 && rc != ASSAY_EEXISTS && rc != ASSAY_ENOTFOUND);
 
 	struct block_limits lim = {fx.g.params.max_block_txs, fx.g.params.max_tx_bytes};
 	struct block blk;
 	struct buf b;
-	/* Block 2 carries the precommits for block 1: a forged one is refused. */
+	/* Block 2 carries the precommits for block 1: a forged one is refused,
+	 * by the header check while block 2 waits for its own commit. */
 	CHECK(block_decode(&blk, raw[2], len[2], &lim) == 0);
 	CHECK(blk.last_commit.nsigs == 1);
 	blk.last_commit.sigs[0].sig[5] ^= 1;
 	commit_hash(&blk.last_commit, blk.hdr.last_commit_hash);
 	encode_block(&blk, &b);
-	CHECK(ops.on_block(ops.ctx, b.data, b.len, &height) == ASSAY_ESIG);
+	CHECK(ops.on_block(ops.ctx, b.data, b.len, NULL, 0, &height) == ASSAY_ESIG);
+	/* As a next block, it is what is wrong: block 2 is not judged by it. */
+	CHECK_EQ_INT(ops.on_block(ops.ctx, raw[2], len[2], b.data, b.len, &height), NET_BLOCK_NEXT_INVALID);
 	buf_free(&b);
 	block_free(&blk);
-	/* A wrong state root. */
+	/* So is a next block of the wrong height, and bytes that do not decode. */
+	CHECK_EQ_INT(ops.on_block(ops.ctx, raw[2], len[2], raw[4], len[4], &height), NET_BLOCK_NEXT_INVALID);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, raw[2], len[2], raw[3], len[3] - 1, &height), NET_BLOCK_NEXT_INVALID);
+	/* A wrong state root: the commit in block 3 is for the real block 2. */
 	CHECK(block_decode(&blk, raw[2], len[2], &lim) == 0);
 	blk.hdr.state_root[0] ^= 1;
 	encode_block(&blk, &b);
-	rc = ops.on_block(ops.ctx, b.data, b.len, &height);
+	rc = ops.on_block(ops.ctx, b.data, b.len, raw[3], len[3], &height);
 	CHECK(rc == ASSAY_EINVALID);
 	buf_free(&b);
 	block_free(&blk);
 	CHECK(chain_height(fol) == 1);
 
-	/* The real blocks 2 and 3 apply; the chains agree. */
-	CHECK(ops.on_block(ops.ctx, raw[2], len[2], &height) == 0);
-	CHECK(ops.on_block(ops.ctx, raw[3], len[3], &height) == 0 && height == 3);
-	CHECK(memcmp(chain_tip(fol)->state_root, chain_tip(prod)->state_root, HASH_LEN) == 0);
+	/* The real blocks 2 and 3 apply, each with the next; the chains agree. */
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], raw[3], len[3], &height) == 0);
+	CHECK(ops.on_block(ops.ctx, raw[3], len[3], raw[4], len[4], &height) == 0 && height == 3);
+	struct block b3;
+	CHECK(chain_get_block_at(prod, 3, &b3) == 0);
+	CHECK(memcmp(chain_tip(fol)->state_root, b3.hdr.state_root, HASH_LEN) == 0);
+	block_free(&b3);
 	CHECK(n.txs_committed == 1);
 
-	for (int h = 1; h <= 3; h++)
+	for (int h = 1; h <= 4; h++)
 		free(raw[h]);
 	mempool_free(n.mempool);
 	chain_close(fol);
@@ -222,9 +237,11 @@ static void test_abort_under_floor(void)
 	chain_t *prod = open_chain("floor-prod"), *fol = open_chain("floor-fol");
 	CHECK(prod && fol);
 	CHECK(produce(prod, NULL, 0) == 0);
-	uint8_t *raw;
-	size_t len;
+	CHECK(produce(prod, NULL, 0) == 0);
+	uint8_t *raw, *next;
+	size_t len, next_len;
 	CHECK(chain_get_block_raw_at(prod, 1, &raw, &len) == 0);
+	CHECK(chain_get_block_raw_at(prod, 2, &next, &next_len) == 0);
 
 	struct node n;
 	struct net_node_ops ops;
@@ -238,33 +255,35 @@ static void test_abort_under_floor(void)
 	CHECK(node_check_free_space(&n, err, sizeof(err)) == ASSAY_EFULL);
 	CHECK(strstr(err, "disk full") && strstr(err, "free space under") && strstr(err, "-minfreespace"));
 	uint64_t height;
-	CHECK(ops.on_block(ops.ctx, raw, len, &height) == ASSAY_EIO);
+	CHECK(ops.on_block(ops.ctx, raw, len, next, next_len, &height) == ASSAY_EIO);
 	CHECK(n.aborted == 1 && chain_height(fol) == 0);
 	n.cfg.minfreespace = 0;
 	CHECK(node_check_free_space(&n, err, sizeof(err)) == 0);
-	CHECK(ops.on_block(ops.ctx, raw, len, &height) == ASSAY_EIO);
+	CHECK(ops.on_block(ops.ctx, raw, len, next, next_len, &height) == ASSAY_EIO);
 	CHECK(chain_height(fol) == 0);
 	free(raw);
+	free(next);
 	mempool_free(n.mempool);
 	chain_close(fol);
 	chain_close(prod);
 }
 
 /* A block that waits for chunks is kept, and its chunks asked for, only
- * when it is one only validators and the job's workers could have made:
- * the real block 2 with a job_chunks transaction added (its tx_root made
- * to match) that names a chunk no one has, signed by a key that works for
- * no job, is refused as invalid and not kept in place of the real one,
- * which then connects. */
+ * when it is one the validators committed: the real block 2 with a
+ * job_chunks transaction added (its tx_root made to match) that names a
+ * chunk no one has is refused as invalid, by its execution alone or by the
+ * commit block 3 carries, without being kept, and the real one then
+ * connects. */
 static void test_waiting_block_must_hold(void)
 {
 	chain_t *prod = open_chain("wait-prod"), *fol = open_chain("wait-fol");
 	CHECK(prod && fol);
 	CHECK(produce(prod, NULL, 0) == 0);
 	CHECK(produce(prod, NULL, 0) == 0);
-	uint8_t *raw[3] = {0};
-	size_t len[3] = {0};
-	for (int h = 1; h <= 2; h++)
+	CHECK(produce(prod, NULL, 0) == 0);
+	uint8_t *raw[4] = {0};
+	size_t len[4] = {0};
+	for (int h = 1; h <= 3; h++)
 		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
 	struct node n;
 	struct net_node_ops ops;
@@ -273,7 +292,7 @@ static void test_waiting_block_must_hold(void)
 	n.mempool = mempool_new(fol, 100, 1u << 20);
 	node_net_ops(&n, &ops);
 	uint64_t height;
-	CHECK(ops.on_block(ops.ctx, raw[1], len[1], &height) == 0);
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
 
 	struct block_limits lim = {fx.g.params.max_block_txs, fx.g.params.max_tx_bytes};
 	struct block blk;
@@ -296,26 +315,99 @@ static void test_waiting_block_must_hold(void)
 	CHECK(block_add_tx(&blk, &t) == 0);
 	block_tx_root(&blk, blk.hdr.tx_root);
 	encode_block(&blk, &b);
-	int rc = ops.on_block(ops.ctx, b.data, b.len, &height);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, b.data, b.len, NULL, 0, &height), ASSAY_ENOTFOUND); /* no such job */
+	CHECK(n.avail_pending == NULL);
+	int rc = ops.on_block(ops.ctx, b.data, b.len, raw[3], len[3], &height);
 	CHECK_EQ_INT(rc, ASSAY_EINVALID);
 	CHECK(n.avail_pending == NULL);
 	CHECK_EQ_U64(chain_height(fol), 1);
 	buf_free(&b);
-	/* the same with a forged signature: refused for it */
+	/* the same with a forged signature */
 	blk.txs[blk.ntx - 1].sig[0] ^= 1;
 	block_tx_root(&blk, blk.hdr.tx_root);
 	encode_block(&blk, &b);
-	CHECK_EQ_INT(ops.on_block(ops.ctx, b.data, b.len, &height), ASSAY_ESIG);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, b.data, b.len, NULL, 0, &height), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, b.data, b.len, raw[3], len[3], &height), ASSAY_EINVALID);
 	CHECK(n.avail_pending == NULL);
 	buf_free(&b);
 	block_free(&blk);
 	tx_free(&t);
 	buf_free(&pb);
-	CHECK(ops.on_block(ops.ctx, raw[2], len[2], &height) == 0 && height == 2);
-	for (int h = 1; h <= 2; h++)
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], raw[3], len[3], &height) == 0 && height == 2);
+	for (int h = 1; h <= 3; h++)
 		free(raw[h]);
 	mempool_free(n.mempool);
 	chain_close(fol);
+	chain_close(prod);
+}
+
+/* The fork a block without its own commit allowed: the real block 2 with
+ * its transaction taken out, tx_root and state_root made to match (what
+ * anyone can do: nothing the proposer signs binds the transactions, and
+ * its beacon proof is deterministic, so it still holds). Here it is made by
+ * a second chain that builds block 2 empty with the same key and time.
+ * Alone it waits and is not applied; with the real block 3, whose
+ * last_commit is for the real block 2, it is invalid; the real one then
+ * connects and the chains agree. */
+static void test_stripped_block_refused(void)
+{
+	chain_t *prod = open_chain("strip-prod"), *alt = open_chain("strip-alt"), *fol = open_chain("strip-fol");
+	CHECK(prod && alt && fol);
+	struct tx t;
+	CHECK(produce(prod, NULL, 0) == 0);
+	fixture_transfer(&fx, &t, 1, fx.addr[2], 5000, 0, 1000);
+	CHECK(produce(prod, &t, 1) == 0);
+	tx_free(&t);
+	CHECK(produce(prod, NULL, 0) == 0);
+	uint8_t *raw[4] = {0}, *fake;
+	size_t len[4] = {0}, fake_len;
+	for (int h = 1; h <= 3; h++)
+		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
+	struct node a;
+	struct net_node_ops aops;
+	memset(&a, 0, sizeof(a));
+	a.chain = alt;
+	a.mempool = mempool_new(alt, 100, 1u << 20);
+	node_net_ops(&a, &aops);
+	uint64_t height;
+	CHECK(aops.on_block(aops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
+	CHECK(produce(alt, NULL, 0) == 0);
+	CHECK(chain_get_block_raw_at(alt, 2, &fake, &fake_len) == 0);
+	struct block_limits lim = {fx.g.params.max_block_txs, fx.g.params.max_tx_bytes};
+	struct block real2, fake2;
+	CHECK(block_decode(&real2, raw[2], len[2], &lim) == 0 && block_decode(&fake2, fake, fake_len, &lim) == 0);
+	CHECK(real2.ntx == 1 && fake2.ntx == 0);
+	CHECK(memcmp(real2.hdr.beacon_proof, fake2.hdr.beacon_proof, sizeof(real2.hdr.beacon_proof)) == 0);
+	CHECK(memcmp(real2.hdr.state_root, fake2.hdr.state_root, HASH_LEN) != 0);
+	block_free(&real2);
+	block_free(&fake2);
+
+	struct node n;
+	struct net_node_ops ops;
+	memset(&n, 0, sizeof(n));
+	n.chain = fol;
+	n.mempool = mempool_new(fol, 100, 1u << 20);
+	node_net_ops(&n, &ops);
+	CHECK(ops.on_block(ops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, fake, fake_len, NULL, 0, &height), NET_BLOCK_WAIT);
+	CHECK_EQ_U64(chain_height(fol), 1);
+	CHECK_EQ_INT(ops.on_block(ops.ctx, fake, fake_len, raw[3], len[3], &height), ASSAY_EINVALID);
+	CHECK_EQ_U64(chain_height(fol), 1);
+	CHECK(ops.on_block(ops.ctx, raw[2], len[2], raw[3], len[3], &height) == 0 && height == 2);
+	uint8_t want[HASH_LEN], got[HASH_LEN];
+	struct block b2;
+	CHECK(chain_get_block_at(prod, 2, &b2) == 0);
+	block_hash(&b2, want);
+	block_free(&b2);
+	chain_tip_hash(fol, got);
+	CHECK(memcmp(want, got, HASH_LEN) == 0 && n.txs_committed == 1);
+	free(fake);
+	for (int h = 1; h <= 3; h++)
+		free(raw[h]);
+	mempool_free(a.mempool);
+	mempool_free(n.mempool);
+	chain_close(fol);
+	chain_close(alt);
 	chain_close(prod);
 }
 
@@ -327,6 +419,7 @@ int main(void)
 	RUN(test_on_tx);
 	RUN(test_abort_under_floor);
 	RUN(test_waiting_block_must_hold);
+	RUN(test_stripped_block_refused);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

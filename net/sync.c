@@ -285,6 +285,15 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 	return 1;
 }
 
+/* The lowest height of r neither buffered nor applied (past its end: none). */
+static uint64_t first_missing(net_sync_t *s, const struct sync_range *r)
+{
+	uint64_t k = r->from > s->tip ? r->from : s->tip + 1;
+	while (k < r->from + r->count && have_block(s, k))
+		k++;
+	return k;
+}
+
 /* A range is done once every height in it is buffered or applied. */
 static void range_check_done(net_sync_t *s, struct sync_range *r)
 {
@@ -311,9 +320,12 @@ int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8
 		return ASSAY_EFULL;
 	}
 	if (height > s->tip && !have_block(s, height)) {
-		/* only new blocks are progress: resending one it already sent
-		 * must not keep a range (and its claim) alive */
-		r->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
+		/* only the range's lowest missing block is progress: a peer
+		 * answers in height order, and one that resends what it sent, or
+		 * trickles the heights above a block it holds back, must not keep
+		 * a range (and its claim) alive */
+		if (height == first_missing(s, r))
+			r->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
 		struct sync_slot *sl = slot_for(s, height);
 		uint8_t *copy = malloc(len ? len : 1);
 		if (!copy)

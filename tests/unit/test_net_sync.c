@@ -280,6 +280,39 @@ static void test_duplicate_keeps_no_range(void)
 	net_sync_free(s);
 }
 
+/* A peer that holds back the first block of its range and trickles the
+ * others, highest first, each a new height: not progress. The range moves
+ * on NET_SYNC_TIMEOUT_MS after it was asked, not after the last trickle. */
+static void test_trickle_keeps_no_range(void)
+{
+	net_sync_t *s = net_sync_new(0, 0);
+	net_sync_peer_height(s, 1, 20);
+	net_sync_peer_height(s, 2, 20);
+	uint64_t p, p2, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && f == 1 && c == 20);
+	uint8_t body[8];
+	for (uint64_t h = 20, t = 1000; h >= 2; h--, t += 1000) {
+		le64_put(body, h);
+		CHECK(net_sync_on_block(s, p, h, body, 8, t) == 1);
+	}
+	CHECK(net_sync_next_request(s, NET_SYNC_TIMEOUT_MS, &p2, &f, &c) == 1);
+	CHECK(p2 != p && f == 1 && c == 1);
+	/* in order, each block is progress */
+	net_sync_t *s2 = net_sync_new(0, 0);
+	net_sync_peer_height(s2, 1, 20);
+	net_sync_peer_height(s2, 2, 20);
+	CHECK(net_sync_next_request(s2, 0, &p, &f, &c) == 1);
+	for (uint64_t h = 1, t = 10000; h <= 10; h++, t += 10000) {
+		le64_put(body, h);
+		CHECK(net_sync_on_block(s2, p, h, body, 8, t) == 1);
+	}
+	CHECK(net_sync_next_request(s2, 100000 + NET_SYNC_TIMEOUT_MS - 1, &p2, &f, &c) == 0); /* still its */
+	CHECK(net_sync_next_request(s2, 100000 + NET_SYNC_TIMEOUT_MS, &p2, &f, &c) == 1 && p2 != p && f == 11);
+	net_sync_free(s2);
+	net_sync_free(s);
+}
+
 /* A block the node cannot connect yet (no commit known) goes back where it
  * was and is offered again; the block after it is visible without being
  * taken; an invalid one is dropped and its height asked again; one given
@@ -328,5 +361,6 @@ int main(void)
 	RUN(test_claim_needs_proof);
 	RUN(test_duplicate_keeps_no_range);
 	RUN(test_peek_unpop_drop);
+	RUN(test_trickle_keeps_no_range);
 	return test_report("test_net_sync");
 }

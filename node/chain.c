@@ -433,6 +433,11 @@ static int check_commit(chain_t *c, const struct commit *cm, uint64_t height, co
 				   errlen);
 }
 
+void chain_drop_staged(chain_t *c)
+{
+	built_clear(c);
+}
+
 int chain_check_next_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
 {
 	return check_commit(c, cm, c->tip.height + 1, cm->block_hash, err, errlen);

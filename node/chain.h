@@ -80,6 +80,13 @@ int chain_check_header(chain_t *c, const struct block *blk, uint64_t now_ms, cha
  * second execution. Errors as chain_apply_block's. */
 int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char *err, size_t errlen);
 
+/* A block built or checked here (chain_build_block, chain_check_block)
+ * stays staged in the state tree until it is applied. This takes it back
+ * out, so that the tree is the tip's committed state again (what a proof
+ * of the state must be against); applying that block later executes it
+ * again. */
+void chain_drop_staged(chain_t *c);
+
 /* The commit held for the tip (nsigs 0: none, e.g. the tip came by block sync). */
 const struct commit *chain_tip_commit(const chain_t *c);
 /* A commit for the tip learnt after it was connected (a synced node that

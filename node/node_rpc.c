@@ -547,7 +547,15 @@ static int m_getproof(void *ctx, json_t *params, json_t **result, struct rpc_err
 		json_decref(label);
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 	}
+	/* a block checked or built here (a proposal, a block waiting for its
+	 * commit) is staged in the tree: the proof is of the committed tip */
+	chain_drop_staged(n->chain);
 	state_root(st, root);
+	if (memcmp(root, chain_tip(n->chain)->state_root, HASH_LEN) != 0) {
+		free(proof);
+		json_decref(label);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "the state tree is not the tip's");
+	}
 	int rc = smt_prove(state_tree(st), key, proof);
 	if (rc) {
 		free(proof);

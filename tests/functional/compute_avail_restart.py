@@ -164,6 +164,13 @@ def test(tmpdir, nodes):
     nodes.append(c)
     feed(c, a, chain_id, x).close()  # x carries x-1's commit
     fw.wait_until(lambda: c.height() == x - 1, 30, "C at height x - 1")
+    # block x, checked while it waits for its commit, is staged in C's state
+    # tree (in the same turn that connected x - 1); getproof still proves
+    # against the committed tip
+    proof = c.rpc("getproof", addr["alice"])
+    fw.assert_eq(proof["height"], x - 1, "getproof's height")
+    fw.assert_eq(proof["state_root"], c.rpc("getblock", c.rpc("getblockhash", x - 1))["state_root"],
+                 "getproof's root is the tip's, not a staged block's")
     txid, tx_hex = job_chunks_tx(a, x)
     try:
         c.rpc("sendrawtransaction", tx_hex)

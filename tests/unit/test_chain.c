@@ -267,6 +267,15 @@ static void test_checked_block_then_applied(void)
 	chain_sign_commit(prod, fx.sk[0], blk.hdr.height, hash, &cm);
 	CHECK(chain_check_block(fol, &blk, 2000, err, sizeof(err)) == 0);
 	CHECK(chain_height(fol) == 0);
+	/* the checked block is staged in the tree; dropping it gives the tip's
+	 * state back (what getproof proves against), and the block still applies */
+	uint8_t root[HASH_LEN];
+	state_root(chain_state(fol), root);
+	CHECK(memcmp(root, chain_tip(fol)->state_root, HASH_LEN) != 0);
+	chain_drop_staged(fol);
+	state_root(chain_state(fol), root);
+	CHECK_EQ_MEM(root, chain_tip(fol)->state_root, HASH_LEN);
+	CHECK(chain_check_block(fol, &blk, 2000, err, sizeof(err)) == 0);
 	CHECK(chain_apply_block(fol, &blk, &cm, 2000, err, sizeof(err)) == 0);
 	CHECK(chain_height(fol) == 1);
 	for (size_t i = 0; i < blk.ntx; i++) {

@@ -213,6 +213,12 @@ static int m_listjobs(void *ctx, json_t *params, json_t **result, struct rpc_err
 	json_t *first = rpc_param(params, 0);
 	if (json_is_object(params) || json_is_object(first)) {
 		json_t *o = json_is_object(params) ? params : first;
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v)
+			if (strcmp(k, "state") != 0 && strcmp(k, "submitter") != 0 && strcmp(k, "worker") != 0)
+				return rpc_fail(e, RPC_INVALID_PARAMS,
+						"unknown filter \"%.40s\" (listjobs takes state, submitter, worker)", k);
 		state = json_object_get(o, "state");
 		submitter = json_object_get(o, "submitter");
 		worker = json_object_get(o, "worker");

@@ -83,6 +83,9 @@ def test(tmpdir, nodes):
     assert isinstance(call(node, "getblockcount", {})["result"], int), "{} is no parameters"
     fw.assert_eq(call(node, "listjobs", {"state": "open"})["result"], [], "listjobs' named filters")
     fw.assert_eq(call(node, "listjobs", {"state": "done"})["error"]["code"], -32602, "a named filter is read")
+    err = call(node, "listjobs", {"stat": "open"})["error"]
+    fw.assert_eq(err["code"], -32602, "an unknown named filter is refused, not ignored")
+    assert "unknown filter" in err["message"], err
     assert "one object of named ones" in node.rpc("help", "listjobs"), node.rpc("help", "listjobs")
 
     # setban SECONDS stops at NET_BAN_MAX_S: past it the expiry wrapped

@@ -80,8 +80,9 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
 		log_error("store: cannot open %s: %s", dir, lerr);
 		if (strstr(lerr, "Corruption") && err && errlen)
 			snprintf(err, errlen,
-				 "the database is damaged (%s): run assayd -reindex, or restore the data "
-				 "directory from a backup",
+				 "the database is damaged (%s): restore the data directory from a backup, "
+				 "or move it aside and sync again from peers (-reindex reads the same "
+				 "database and cannot repair it)",
 				 lerr);
 		else
 			set_err(err, errlen, "cannot open database", lerr);

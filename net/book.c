@@ -639,7 +639,7 @@ int net_book_save_bans(const net_book_t *b, const char *path)
 	return rc;
 }
 
-int net_book_load_bans(net_book_t *b, const char *path)
+int net_book_load_bans(net_book_t *b, const char *path, uint64_t max_until_ms)
 {
 	uint8_t *body = NULL;
 	size_t len = 0;
@@ -660,6 +660,8 @@ int net_book_load_bans(net_book_t *b, const char *path)
 		size_t rlen;
 		rd_copy(&r, loaded[i].ip, 16);
 		loaded[i].until_ms = rd_u64(&r);
+		if (loaded[i].until_ms > max_until_ms)
+			loaded[i].until_ms = max_until_ms;
 		const uint8_t *reason = rd_bytes(&r, &rlen, NET_BAN_REASON_MAX);
 		if (reason)
 			memcpy(loaded[i].reason, reason, rlen);

@@ -145,6 +145,8 @@ const struct net_book_ban *net_book_ban_at(const net_book_t *b, size_t i);
 int net_book_save_peers(const net_book_t *b, const char *path);
 int net_book_load_peers(net_book_t *b, const char *path);
 int net_book_save_bans(const net_book_t *b, const char *path);
-int net_book_load_bans(net_book_t *b, const char *path);
+/* Bans that would end after max_until_ms (a file from an older version,
+ * or edited by hand) end at max_until_ms instead. */
+int net_book_load_bans(net_book_t *b, const char *path, uint64_t max_until_ms);
 
 #endif

@@ -1457,7 +1457,7 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 		}
 		if (net_book_load_peers(n->book, n->peers_path) < 0)
 			log_warn("net: ignoring unreadable %s", n->peers_path);
-		if (net_book_load_bans(n->book, n->bans_path) < 0)
+		if (net_book_load_bans(n->book, n->bans_path, wall_ms() + (uint64_t)NET_BAN_MAX_S * 1000) < 0)
 			log_warn("net: ignoring unreadable %s", n->bans_path);
 	}
 	if (cfg->listen) {

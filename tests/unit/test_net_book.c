@@ -271,7 +271,7 @@ static void test_files(void)
 
 	net_book_t *r = net_book_new(test_key);
 	CHECK(net_book_load_peers(r, peers) == 0);
-	CHECK(net_book_load_bans(r, bans) == 0);
+	CHECK(net_book_load_bans(r, bans, UINT64_MAX) == 0);
 	CHECK(net_book_count(b) >= 45);
 	CHECK_EQ_U64(net_book_count(r), net_book_count(b));
 	CHECK_EQ_U64(net_book_count_tried(r), 1);
@@ -294,6 +294,11 @@ static void test_files(void)
 	CHECK(net_book_ban_at(r, 0)->until_ms == 1234567);
 	CHECK(strcmp(net_book_ban_at(r, 0)->reason, "invalid block") == 0);
 	CHECK(memcmp(net_book_ban_at(r, 0)->ip, ip, 16) == 0);
+	/* a ban past the longest a node makes ends at that bound */
+	net_book_t *r2 = net_book_new(test_key);
+	CHECK(net_book_load_bans(r2, bans, 1000000) == 0);
+	CHECK(net_book_nbans(r2) == 1 && net_book_ban_at(r2, 0)->until_ms == 1000000);
+	net_book_free(r2);
 
 	/* one flipped byte: the seal fails and nothing is loaded */
 	FILE *f = fopen(peers, "r+b");

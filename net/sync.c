@@ -70,6 +70,18 @@ static void slot_clear(net_sync_t *s, struct sync_slot *sl)
 	memset(sl, 0, sizeof(*sl));
 }
 
+/* An empty slot takes data (malloc()ed, now the buffer's). */
+static void slot_fill(net_sync_t *s, struct sync_slot *sl, uint8_t *data, size_t len, uint64_t height,
+		      uint64_t peer)
+{
+	sl->data = data;
+	sl->len = len;
+	sl->height = height;
+	sl->peer = peer;
+	s->buffered_bytes += len;
+	s->buffered_count++;
+}
+
 void net_sync_free(net_sync_t *s)
 {
 	if (!s)
@@ -332,12 +344,7 @@ int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8
 			return ASSAY_ENOMEM;
 		memcpy(copy, data, len);
 		slot_clear(s, sl);
-		sl->data = copy;
-		sl->len = len;
-		sl->height = height;
-		sl->peer = peer;
-		s->buffered_bytes += len;
-		s->buffered_count++;
+		slot_fill(s, sl, copy, len, height, peer);
 	}
 	range_check_done(s, r);
 	return 1;
@@ -376,12 +383,7 @@ void net_sync_unpop(net_sync_t *s, uint64_t height, uint8_t *data, size_t len, u
 		free(data);
 		return;
 	}
-	sl->data = data;
-	sl->len = len;
-	sl->height = height;
-	sl->peer = peer;
-	s->buffered_bytes += len;
-	s->buffered_count++;
+	slot_fill(s, sl, data, len, height, peer);
 }
 
 void net_sync_drop(net_sync_t *s, uint64_t height)

@@ -51,6 +51,15 @@ static int produce(chain_t *c, const struct tx *txs, size_t n)
 	return rc;
 }
 
+/* A node of chain c as the p2p callbacks see it (no consensus, no net). */
+static void node_of(struct node *n, struct net_node_ops *ops, chain_t *c)
+{
+	memset(n, 0, sizeof(*n));
+	n->chain = c;
+	n->mempool = mempool_new(c, 100, 1u << 20);
+	node_net_ops(n, ops);
+}
+
 static void encode_block(const struct block *blk, struct buf *b)
 {
 	buf_init(b);
@@ -76,10 +85,7 @@ static void test_on_block(void)
 
 	struct node n;
 	struct net_node_ops ops;
-	memset(&n, 0, sizeof(n));
-	n.chain = fol;
-	n.mempool = mempool_new(fol, 100, 1u << 20);
-	node_net_ops(&n, &ops);
+	node_of(&n, &ops, fol);
 	CHECK(ops.ctx == &n);
 
 	uint64_t height = 99;
@@ -167,10 +173,7 @@ static void test_on_tx(void)
 
 	struct node n;
 	struct net_node_ops ops;
-	memset(&n, 0, sizeof(n));
-	n.chain = c;
-	n.mempool = mempool_new(c, 100, 1u << 20);
-	node_net_ops(&n, &ops);
+	node_of(&n, &ops, c);
 	struct buf b;
 	uint8_t txid[HASH_LEN], want[HASH_LEN];
 
@@ -245,12 +248,9 @@ static void test_abort_under_floor(void)
 
 	struct node n;
 	struct net_node_ops ops;
-	memset(&n, 0, sizeof(n));
-	n.chain = fol;
-	n.mempool = mempool_new(fol, 100, 1u << 20);
+	node_of(&n, &ops, fol);
 	snprintf(n.cfg.datadir, sizeof(n.cfg.datadir), "%s", fx.dir);
 	n.cfg.minfreespace = UINT64_MAX / 2; /* MB: more than any disk */
-	node_net_ops(&n, &ops);
 	char err[256];
 	CHECK(node_check_free_space(&n, err, sizeof(err)) == ASSAY_EFULL);
 	CHECK(strstr(err, "disk full") && strstr(err, "free space under") && strstr(err, "-minfreespace"));
@@ -287,10 +287,7 @@ static void test_waiting_block_must_hold(void)
 		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
 	struct node n;
 	struct net_node_ops ops;
-	memset(&n, 0, sizeof(n));
-	n.chain = fol;
-	n.mempool = mempool_new(fol, 100, 1u << 20);
-	node_net_ops(&n, &ops);
+	node_of(&n, &ops, fol);
 	uint64_t height;
 	CHECK(ops.on_block(ops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
 
@@ -365,10 +362,7 @@ static void test_stripped_block_refused(void)
 		CHECK(chain_get_block_raw_at(prod, (uint64_t)h, &raw[h], &len[h]) == 0);
 	struct node a;
 	struct net_node_ops aops;
-	memset(&a, 0, sizeof(a));
-	a.chain = alt;
-	a.mempool = mempool_new(alt, 100, 1u << 20);
-	node_net_ops(&a, &aops);
+	node_of(&a, &aops, alt);
 	uint64_t height;
 	CHECK(aops.on_block(aops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
 	CHECK(produce(alt, NULL, 0) == 0);
@@ -384,10 +378,7 @@ static void test_stripped_block_refused(void)
 
 	struct node n;
 	struct net_node_ops ops;
-	memset(&n, 0, sizeof(n));
-	n.chain = fol;
-	n.mempool = mempool_new(fol, 100, 1u << 20);
-	node_net_ops(&n, &ops);
+	node_of(&n, &ops, fol);
 	CHECK(ops.on_block(ops.ctx, raw[1], len[1], raw[2], len[2], &height) == 0);
 	CHECK_EQ_INT(ops.on_block(ops.ctx, fake, fake_len, NULL, 0, &height), NET_BLOCK_WAIT);
 	CHECK_EQ_U64(chain_height(fol), 1);

@@ -138,7 +138,8 @@ static int block_commit(struct node *n, const struct block *blk, const uint8_t h
 	}
 	if (next) {
 		char why[200];
-		rc = nb.hdr.height != h + 1 ? ASSAY_EINVALID : chain_check_next_commit(n->chain, &nb.last_commit, why, sizeof(why));
+		rc = nb.hdr.height != h + 1 ? ASSAY_EINVALID
+					     : chain_check_next_commit(n->chain, &nb.last_commit, why, sizeof(why));
 		if (rc == 0 && memcmp(nb.last_commit.block_hash, hash, HASH_LEN) != 0)
 			rc = assay_fail(err, errlen, ASSAY_EINVALID,
 					"the validators committed another block at height %llu (block %llu's last_commit)",

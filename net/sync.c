@@ -195,9 +195,9 @@ static struct sync_slot *slot_for(net_sync_t *s, uint64_t height)
 	return &s->slots[height % NET_SYNC_WINDOW];
 }
 
-static int have_block(net_sync_t *s, uint64_t height)
+static int have_block(const net_sync_t *s, uint64_t height)
 {
-	struct sync_slot *sl = slot_for(s, height);
+	const struct sync_slot *sl = &s->slots[height % NET_SYNC_WINDOW];
 	return sl->data && sl->height == height;
 }
 
@@ -367,9 +367,9 @@ int net_sync_pop(net_sync_t *s, uint8_t **data, size_t *len, uint64_t *peer)
 
 int net_sync_peek(const net_sync_t *s, uint64_t height, const uint8_t **data, size_t *len, uint64_t *peer)
 {
-	const struct sync_slot *sl = &s->slots[height % NET_SYNC_WINDOW];
-	if (!sl->data || sl->height != height)
+	if (!have_block(s, height))
 		return 0;
+	const struct sync_slot *sl = &s->slots[height % NET_SYNC_WINDOW];
 	*data = sl->data;
 	*len = sl->len;
 	*peer = sl->peer;

@@ -1046,12 +1046,14 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	serve_getdata(c);
-	serve_blocks(c);
+	/* read before the range refills the buffer: a range served in full
+	 * would otherwise keep reads paused, the peer's pings unanswered */
 	if (c->read_paused && !c->dead && !conn_should_pause(c)) {
 		c->read_paused = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		read_cb(c->bev, c); /* what arrived before the pause */
 	}
+	serve_blocks(c);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)

@@ -33,6 +33,7 @@ struct fake_node {
 	int out_of_order; /* on_block called with a height other than tip + 1 */
 	uint8_t mempool[MEMPOOL_MAX][32];
 	int ntx;
+	size_t serve_pad; /* zero bytes served after each block (big blocks) */
 	net_t *net;
 };
 
@@ -72,11 +73,11 @@ static int fn_get_block_at(void *ctx, uint64_t height, uint8_t **enc, size_t *le
 	struct fake_node *fn = ctx;
 	if (height == 0 || height > fn->tip)
 		return ASSAY_ENOTFOUND;
-	*enc = malloc(BLOCK_BYTES);
+	*enc = calloc(1, BLOCK_BYTES + fn->serve_pad);
 	if (!*enc)
 		return ASSAY_ENOMEM;
 	make_block(height, *enc);
-	*len = BLOCK_BYTES;
+	*len = BLOCK_BYTES + fn->serve_pad;
 	return 0;
 }
 
@@ -203,15 +204,26 @@ static void wait_cb(evutil_socket_t fd, short what, void *p)
 	}
 }
 
+static void stop_cb(evutil_socket_t fd, short what, void *base)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(base);
+}
+
 static int run_until(struct event_base *base, int (*cond)(void *), void *arg, int timeout_ms)
 {
 	struct wait w = {base, cond, arg, 0};
 	struct event *poll = event_new(base, -1, EV_PERSIST, wait_cb, &w);
 	struct timeval every = {0, 20000};
 	event_add(poll, &every);
+	/* a timer of our own, freed on return: a loopexit left pending by an
+	 * earlier call would cut a later wait short */
 	struct timeval limit = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	event_base_loopexit(base, &limit);
+	struct event *stop = evtimer_new(base, stop_cb, base);
+	evtimer_add(stop, &limit);
 	event_base_dispatch(base);
+	event_free(stop);
 	event_free(poll);
 	return w.met || cond(arg);
 }
@@ -532,6 +544,8 @@ struct rogue {
 	uint8_t last_inv[32];
 	int getdatas;      /* getdata items received */
 	uint8_t last_getdata[32];
+	uint64_t now_ms;   /* the rogue's clock, for its pings */
+	int blocks_at_pong; /* blocks received when the pong came, + 1; 0 before */
 	struct event_base *base;
 };
 
@@ -584,8 +598,13 @@ static void rogue_pump(struct rogue *r)
 	struct net_peer_events ev = {r, rogue_on_ready, rogue_on_msg};
 	uint8_t tmp[65536];
 	ssize_t got;
-	while ((got = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0)
-		net_peer_recv(r->peer, tmp, (size_t)got, 0, &ev);
+	while ((got = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0) {
+		net_peer_recv(r->peer, tmp, (size_t)got, r->now_ms, &ev);
+		struct net_peer_stats st;
+		net_peer_stats(r->peer, &st);
+		if (!r->blocks_at_pong && st.ping_ms >= 0)
+			r->blocks_at_pong = r->blocks + 1;
+	}
 }
 
 static int rogue_ready(void *p)
@@ -1036,6 +1055,76 @@ static void test_inbound_eviction(void)
 	lone_close(&l);
 }
 
+static int rogue_range_and_pong(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->blocks == 8 && r->blocks_at_pong;
+}
+
+static int rogue_got_block(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->blocks > 0;
+}
+
+/* The node's end of the rogue's connection (same process): the accepted
+ * socket whose peer is the rogue's local address. -1 if none. */
+static int node_side_fd(const struct rogue *r)
+{
+	struct sockaddr_in mine, peer;
+	socklen_t len = sizeof(mine);
+	if (getsockname(r->fd, (struct sockaddr *)&mine, &len) != 0)
+		return -1;
+	for (int fd = 3; fd < 1024; fd++) {
+		len = sizeof(peer);
+		if (fd != r->fd && getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+		    peer.sin_family == AF_INET && peer.sin_port == mine.sin_port)
+			return fd;
+	}
+	return -1;
+}
+
+/* A peer being served a range of big blocks still has its ping answered
+ * within the next send-buffer's worth, not after the whole range: reads
+ * resume as soon as the output drains, before the range refills it. A slow
+ * honest peer is otherwise dropped for "ping timeout" mid-range. */
+static void test_ping_answered_while_serving(void)
+{
+	struct lone l;
+	if (lone_open(&l, 8, 0) != 0)
+		return;
+	l.fn.serve_pad = 2u << 20; /* blocks of 2 MiB: each refill passes the pause mark */
+	struct rogue r;
+	CHECK(rogue_open(&r, l.net, 0) == 0);
+	CHECK(run_until(l.base, rogue_ready, &r, 5000));
+	/* a small kernel buffer on the node's side keeps its own output over the
+	 * pause mark while the rogue does not read */
+	int fd = node_side_fd(&r), sndbuf = 65536;
+	CHECK(fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == 0);
+
+	struct net_msg gb = {.cmd = NET_CMD_GETBLOCKS};
+	gb.u.getblocks.from = 1;
+	gb.u.getblocks.count = 8;
+	CHECK(net_peer_send(r.peer, &gb) == 0);
+	CHECK(run_until(l.base, rogue_got_block, &r, 5000));
+
+	/* stop reading until the node's output is over its pause mark, then ping */
+	r.reading = 0;
+	run_until(l.base, never, NULL, 300);
+	r.now_ms = NET_PING_INTERVAL_MS;
+	CHECK(net_peer_tick(r.peer, r.now_ms) == 0);
+	CHECK(run_until(l.base, rogue_unsent_empty, &r, 5000));
+	run_until(l.base, never, NULL, 100);
+	r.reading = 1;
+	CHECK(run_until(l.base, rogue_range_and_pong, &r, 20000));
+	fprintf(stderr, "ping answered after %d of 8 blocks of 2 MiB\n", r.blocks_at_pong - 1);
+	CHECK(r.blocks_at_pong > 0 && r.blocks_at_pong - 1 < 5);
+	rogue_close(&r);
+	lone_close(&l);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -1048,5 +1137,6 @@ int main(void)
 	RUN(test_tx_request_moves_on);
 	RUN(test_block_notfound_unrequested);
 	RUN(test_inbound_eviction);
+	RUN(test_ping_answered_while_serving);
 	return test_report("test_net_loop");
 }

@@ -28,6 +28,10 @@
  * the block a few records of its own. A guess only; more just grow it. */
 #define OVERLAY_KEYS(n) (2 * (n) + 16)
 
+/* Commits remembered as holding (chain.held): the tip's and the next
+ * block's, with room to spare. */
+#define COMMITS_HELD 4
+
 /* A block this node built and executed, kept so that applying it does not
  * execute it a second time. */
 struct built_block {
@@ -60,6 +64,16 @@ struct chain {
 		struct validator_set vs[2]; /* [0] the tip's height (n = 0 at genesis), [1] the next */
 		uint8_t next_hash[HASH_LEN];
 	} sets;
+	/* Commits that held lately, by height and commit_hash: a synced
+	 * block's commit is checked when it is taken from the next block, when
+	 * the block connects with it and again as the next block's
+	 * last_commit. A height's set never changes on one chain, so once is
+	 * enough. */
+	struct commit_held {
+		uint64_t height;
+		uint8_t hash[HASH_LEN];
+	} held[COMMITS_HELD];
+	size_t held_next;
 	int verify_threads;
 	sigcache_t *sigcache;          /* signatures verified on admission; NULL: none */
 	struct built_block built;
@@ -429,8 +443,20 @@ static int check_commit(chain_t *c, const struct commit *cm, uint64_t height, co
 	if (height != c->tip.height && height != c->tip.height + 1)
 		return assay_fail(err, errlen, ASSAY_EINVALID, "commit for height %llu is not of the tip or the next",
 				  (unsigned long long)height);
-	return header_check_commit(&c->sets.vs[height == c->tip.height ? 0 : 1], c->g.hash, cm, height, hash, err,
-				   errlen);
+	uint8_t digest[HASH_LEN];
+	commit_hash(cm, digest);
+	for (size_t i = 0; i < COMMITS_HELD; i++)
+		if (c->held[i].height == height && height == cm->height && memcmp(cm->block_hash, hash, HASH_LEN) == 0 &&
+		    memcmp(c->held[i].hash, digest, HASH_LEN) == 0)
+			return 0;
+	rc = header_check_commit(&c->sets.vs[height == c->tip.height ? 0 : 1], c->g.hash, cm, height, hash, err,
+				 errlen);
+	if (rc == 0) {
+		struct commit_held *slot = &c->held[c->held_next++ % COMMITS_HELD];
+		slot->height = height;
+		memcpy(slot->hash, digest, HASH_LEN);
+	}
+	return rc;
 }
 
 void chain_drop_staged(chain_t *c)

@@ -465,6 +465,55 @@ static void test_receipt_codec(void)
 	buf_free(&b);
 }
 
+/* A commit that held is not checked again (chain.c's held commits), but a
+ * commit that differs from it in any byte still is: a flipped signature,
+ * the same signatures for another block. */
+static void test_commit_held_once(void)
+{
+	struct tx t;
+	uint64_t nonce;
+	balance_of(fx.addr[6], &nonce);
+	fixture_transfer(&fx, &t, 6, fx.addr[7], 10, nonce, 1000);
+	const struct tx *ptr = &t;
+	struct block blk;
+	struct commit cm, bad;
+	char err[256];
+	uint8_t hash[HASH_LEN];
+	uint64_t now = chain_tip(ch)->time_ms + 1000;
+	CHECK(chain_build_block(ch, &ptr, 1, now, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(&blk, hash);
+	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
+	CHECK(chain_check_next_commit(ch, &cm, err, sizeof(err)) == 0);
+	CHECK(chain_check_next_commit(ch, &cm, err, sizeof(err)) == 0);
+
+	CHECK(commit_copy(&bad, &cm) == 0);
+	bad.sigs[0].sig[7] ^= 1;
+	CHECK(chain_check_next_commit(ch, &bad, err, sizeof(err)) == ASSAY_ESIG);
+	bad.sigs[0].sig[7] ^= 1;
+	bad.block_hash[0] ^= 1; /* the same signature, another block */
+	CHECK(chain_check_next_commit(ch, &bad, err, sizeof(err)) == ASSAY_ESIG);
+	commit_free(&bad);
+
+	CHECK(chain_apply_block(ch, &blk, &cm, now, err, sizeof(err)) == 0);
+	/* as the tip's commit now, by the tip's set */
+	CHECK(chain_set_tip_commit(ch, &cm, err, sizeof(err)) == ASSAY_EEXISTS);
+	CHECK(commit_copy(&bad, chain_tip_commit(ch)) == 0);
+	bad.sigs[0].sig[3] ^= 1;
+	struct block next;
+	ptr = NULL;
+	CHECK(chain_build_block(ch, &ptr, 0, now + 1000, fx.sk[0], &next, NULL, NULL, err, sizeof(err)) == 0);
+	commit_free(&next.last_commit);
+	CHECK(commit_copy(&next.last_commit, &bad) == 0);
+	commit_hash(&next.last_commit, next.hdr.last_commit_hash);
+	CHECK(chain_apply_block(ch, &next, NULL, now + 1000, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "signature") != NULL);
+	commit_free(&bad);
+	block_free(&next);
+	commit_free(&cm);
+	block_free(&blk);
+	tx_free(&t);
+}
+
 int main(void)
 {
 	fixture_init(&fx);
@@ -476,6 +525,7 @@ int main(void)
 	RUN(test_transfers_apply);
 	RUN(test_invalid_txs_are_skipped_by_the_builder);
 	RUN(test_tampered_blocks);
+	RUN(test_commit_held_once);
 	RUN(test_check_tx);
 	RUN(test_receipt_codec);
 	RUN(test_reopen_and_reindex);

@@ -24,6 +24,7 @@
 #include "node/consensus.h"
 #include "node/conswal.h"
 #include "node/node.h"
+#include "node/sigcache.h"
 #include "node/txaccept.h"
 
 /* A proposal carries its whole block in one message (docs/consensus.md §9):
@@ -375,11 +376,28 @@ static int op_sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig
 	return 0;
 }
 
+/* Every consensus signature goes through the node's signature cache: the
+ * node checks a vote on arrival (before logging it), the engine again when
+ * it takes it, and a next-height one once more when that height starts. */
 static int op_verify(void *ctx, const uint8_t pubkey[PUBKEY_LEN], const uint8_t sighash[HASH_LEN],
 		     const uint8_t sig[SIG_LEN])
 {
-	(void)ctx;
-	return sig_verify(pubkey, sighash, HASH_LEN, sig) == 0 ? 0 : ASSAY_ESIG;
+	struct consensus *cs = ctx;
+	return sigcache_verify_msg(cs->n->sigcache, pubkey, sighash, sig);
+}
+
+static int vote_verify(struct consensus *cs, const struct bft_vote *v)
+{
+	uint8_t h[HASH_LEN];
+	bft_vote_sighash(cs->cfg.chain_id, v, h);
+	return op_verify(cs, v->validator, h, v->sig);
+}
+
+static int proposal_verify(struct consensus *cs, const struct bft_proposal *pr)
+{
+	uint8_t h[HASH_LEN];
+	bft_proposal_sighash(cs->cfg.chain_id, pr, h);
+	return op_verify(cs, pr->proposer, h, pr->sig);
 }
 
 /* ---- candidate blocks ---- */
@@ -1284,7 +1302,7 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 	int rc;
 	const struct candidate *have = cand_find(cs, pr.value);
 	if (have) {
-		if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0)
+		if (proposal_verify(cs, &pr) != 0)
 			return ASSAY_ESIG;
 		struct buf blk_enc;
 		buf_init(&blk_enc);
@@ -1319,7 +1337,7 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 		block_free(&blk);
 		return ASSAY_EINVALID;
 	}
-	if (bft_proposal_verify(cs->cfg.chain_id, &pr) != 0) {
+	if (proposal_verify(cs, &pr) != 0) {
 		block_free(&blk);
 		return ASSAY_ESIG;
 	}
@@ -1382,7 +1400,7 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 		if (cs->tip_sigs[i].round == v->round || ++mine == CONSENSUS_TIP_ROUNDS)
 			return;
 	}
-	if (bft_vote_verify(cs->cfg.chain_id, v) != 0)
+	if (vote_verify(cs, v) != 0)
 		return;
 	struct tip_sig *t = &cs->tip_sigs[cs->ntip_sigs++];
 	t->round = v->round;
@@ -1442,7 +1460,7 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 			/* logged only for the heights whose votes change the
 			 * engine's state, with a signature that verifies (forged
 			 * votes must not grow the file) */
-			if (bft_vote_verify(cs->cfg.chain_id, &v) != 0)
+			if (vote_verify(cs, &v) != 0)
 				return ASSAY_ESIG;
 			struct conswal_rec r;
 			memset(&r, 0, sizeof(r));

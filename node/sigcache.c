@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "core/keys.h"
 #include "node/sigcache.h"
 
 struct sigcache_bucket {
@@ -122,4 +124,24 @@ void sigcache_stats(sigcache_t *sc, struct sigcache_stats *out)
 	pthread_mutex_lock(&sc->lock);
 	*out = sc->stats;
 	pthread_mutex_unlock(&sc->lock);
+}
+
+int sigcache_verify_msg(sigcache_t *sc, const uint8_t pubkey[PUBKEY_LEN], const uint8_t msg[HASH_LEN],
+			const uint8_t sig[SIG_LEN])
+{
+	uint8_t in[SIGCACHE_SALT_LEN + PUBKEY_LEN + HASH_LEN + SIG_LEN], key[HASH_LEN];
+	if (sc) {
+		memcpy(in, sc->salt, SIGCACHE_SALT_LEN);
+		memcpy(in + SIGCACHE_SALT_LEN, pubkey, PUBKEY_LEN);
+		memcpy(in + SIGCACHE_SALT_LEN + PUBKEY_LEN, msg, HASH_LEN);
+		memcpy(in + SIGCACHE_SALT_LEN + PUBKEY_LEN + HASH_LEN, sig, SIG_LEN);
+		sha256(in, sizeof(in), key);
+		if (sigcache_contains(sc, key))
+			return 0;
+	}
+	if (sig_verify(pubkey, msg, HASH_LEN, sig) != 0)
+		return ASSAY_ESIG;
+	if (sc)
+		sigcache_insert(sc, key);
+	return 0;
 }

@@ -1,7 +1,9 @@
 /* The signature cache (after Bitcoin Core's sigcache): positive results of
  * signature checks on admission, so that applying a block whose
- * transactions were admitted here does not verify them again. Holds only
- * "this exact transaction's signature verified"; never a failure. Not for:
+ * transactions were admitted here does not verify them again; and of
+ * consensus messages, which the node checks on arrival and the engine again
+ * when it takes them. Holds only "this exact signature verified"; never a
+ * failure. Not for:
  * the rule itself (tx_verify_sig, protocol §5.1) or anything consensus/
  * may depend on: a miss only costs a verification. */
 #ifndef ASSAY_NODE_SIGCACHE_H
@@ -36,6 +38,12 @@ size_t sigcache_capacity(const sigcache_t *sc);
  * hashed once more so that the key names it whatever txid says. */
 void sigcache_key(const sigcache_t *sc, const struct tx *t, const uint8_t txid[HASH_LEN],
 		  uint8_t key[HASH_LEN]);
+/* 0 when sig by pubkey over the 32-byte msg verifies, from the cache (sc)
+ * or by verifying it (then cached); ASSAY_ESIG when it does not. Keyed
+ * H(salt || pubkey || msg || sig), apart from transaction keys by length.
+ * sc NULL: verifies. */
+int sigcache_verify_msg(sigcache_t *sc, const uint8_t pubkey[PUBKEY_LEN], const uint8_t msg[HASH_LEN],
+			const uint8_t sig[SIG_LEN]);
 /* 1 when key is held (the signature verified before), else 0. */
 int sigcache_contains(sigcache_t *sc, const uint8_t key[HASH_LEN]);
 /* Records that the signature under key verified. Call it only after

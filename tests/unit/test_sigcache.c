@@ -1,6 +1,7 @@
 /* Unit tests for the signature cache (node/sigcache.c) and the parallel
  * admission that fills it (node/txaccept.c): hits and misses, the bound,
- * the salt, that a bad signature is never cached, that a block whose
+ * the salt, that a bad signature is never cached (nor a bad message
+ * signature), that a block whose
  * transaction was admitted here but whose signature was flipped is still
  * refused, and that a batch admitted in parallel ends exactly as the same
  * transactions admitted one by one. Not for: the signature rule itself
@@ -59,6 +60,38 @@ static void test_hit_and_miss(void)
 	CHECK_EQ_U64(st.entries, 1);
 	tx_free(&t);
 	tx_free(&u);
+	sigcache_free(sc);
+}
+
+/* Message signatures (consensus votes and proposals): a good one verifies
+ * and is then a hit; a bad one fails every time and is never cached; a
+ * NULL cache just verifies. */
+static void test_message_signatures(void)
+{
+	sigcache_t *sc = sigcache_new(1024, salt_a);
+	uint8_t msg[HASH_LEN], sig[SIG_LEN], bad[SIG_LEN];
+	struct sigcache_stats st;
+	CHECK(sc != NULL);
+	memset(msg, 0x42, sizeof(msg));
+	sig_sign(fx.sk[1], msg, HASH_LEN, sig);
+	memcpy(bad, sig, SIG_LEN);
+	bad[5] ^= 1;
+	CHECK(sigcache_verify_msg(sc, fx.pk[1], msg, sig) == 0);
+	CHECK(sigcache_verify_msg(sc, fx.pk[1], msg, sig) == 0);
+	sigcache_stats(sc, &st);
+	CHECK_EQ_U64(st.hits, 1);
+	CHECK_EQ_U64(st.inserts, 1);
+	CHECK(sigcache_verify_msg(sc, fx.pk[1], msg, bad) == ASSAY_ESIG);
+	CHECK(sigcache_verify_msg(sc, fx.pk[1], msg, bad) == ASSAY_ESIG);
+	CHECK(sigcache_verify_msg(sc, fx.pk[2], msg, sig) == ASSAY_ESIG); /* another key */
+	msg[0] ^= 1;
+	CHECK(sigcache_verify_msg(sc, fx.pk[1], msg, sig) == ASSAY_ESIG); /* another message */
+	sigcache_stats(sc, &st);
+	CHECK_EQ_U64(st.hits, 1);
+	CHECK_EQ_U64(st.inserts, 1);
+	CHECK(sigcache_verify_msg(NULL, fx.pk[1], msg, sig) == ASSAY_ESIG);
+	msg[0] ^= 1;
+	CHECK(sigcache_verify_msg(NULL, fx.pk[1], msg, sig) == 0);
 	sigcache_free(sc);
 }
 
@@ -338,6 +371,7 @@ int main(void)
 	log_set_level(LOG_WARN);
 	RUN(test_hit_and_miss);
 	RUN(test_bound);
+	RUN(test_message_signatures);
 	RUN(test_salt);
 	RUN(test_bad_signature_never_cached);
 	RUN(test_wait_in_order);

@@ -140,20 +140,32 @@ static void test_invalid_txs_are_skipped_by_the_builder(void)
 
 /* Builds a valid next block, lets `tamper` break it, and checks that the
  * chain refuses it and its state and tip are untouched. */
+/* Builds (does not apply) a block on the tip, a second after it, of one
+ * transfer of 10 from key 6 to key 7: t is the caller's to free, as blk. */
+static uint64_t build_transfer(struct tx *t, struct block *blk)
+{
+	uint64_t nonce;
+	char err[256];
+	balance_of(fx.addr[6], &nonce);
+	fixture_transfer(&fx, t, 6, fx.addr[7], 10, nonce, 1000);
+	const struct tx *ptr = t;
+	uint64_t now = chain_tip(ch)->time_ms + 1000;
+	int rc = chain_build_block(ch, &ptr, 1, now, fx.sk[0], blk, NULL, NULL, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "build: %s\n", err);
+	CHECK(rc == 0);
+	return now;
+}
+
 static void expect_rejected(void (*tamper)(struct block *), int resign, const char *what)
 {
 	struct tx t;
-	uint64_t nonce;
-	balance_of(fx.addr[6], &nonce);
-	fixture_transfer(&fx, &t, 6, fx.addr[7], 10, nonce, 1000);
-	const struct tx *ptr = &t;
 	struct block blk;
 	char err[256];
 	uint8_t root_before[HASH_LEN], root_after[HASH_LEN], tip_before[HASH_LEN], tip_after[HASH_LEN];
-	uint64_t now = chain_tip(ch)->time_ms + 1000;
 	state_root(chain_state(ch), root_before);
 	chain_tip_hash(ch, tip_before);
-	CHECK(chain_build_block(ch, &ptr, 1, now, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	uint64_t now = build_transfer(&t, &blk);
 	tamper(&blk);
 	if (resign)
 		tx_sign(&blk.txs[0], fx.sk[6]);
@@ -471,16 +483,11 @@ static void test_receipt_codec(void)
 static void test_commit_held_once(void)
 {
 	struct tx t;
-	uint64_t nonce;
-	balance_of(fx.addr[6], &nonce);
-	fixture_transfer(&fx, &t, 6, fx.addr[7], 10, nonce, 1000);
-	const struct tx *ptr = &t;
 	struct block blk;
 	struct commit cm, bad;
 	char err[256];
 	uint8_t hash[HASH_LEN];
-	uint64_t now = chain_tip(ch)->time_ms + 1000;
-	CHECK(chain_build_block(ch, &ptr, 1, now, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)) == 0);
+	uint64_t now = build_transfer(&t, &blk);
 	block_hash(&blk, hash);
 	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
 	CHECK(chain_check_next_commit(ch, &cm, err, sizeof(err)) == 0);
@@ -500,8 +507,8 @@ static void test_commit_held_once(void)
 	CHECK(commit_copy(&bad, chain_tip_commit(ch)) == 0);
 	bad.sigs[0].sig[3] ^= 1;
 	struct block next;
-	ptr = NULL;
-	CHECK(chain_build_block(ch, &ptr, 0, now + 1000, fx.sk[0], &next, NULL, NULL, err, sizeof(err)) == 0);
+	const struct tx *none = NULL;
+	CHECK(chain_build_block(ch, &none, 0, now + 1000, fx.sk[0], &next, NULL, NULL, err, sizeof(err)) == 0);
 	commit_free(&next.last_commit);
 	CHECK(commit_copy(&next.last_commit, &bad) == 0);
 	commit_hash(&next.last_commit, next.hdr.last_commit_hash);

@@ -115,6 +115,14 @@ int node_chunks_check_block(struct node *n, const struct block *blk, const struc
 /* The same for a BFT proposal (consensus.c): missing chunks are asked for,
  * the block is not kept (the engine asks again in a later round). */
 int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen);
+/* Whether a block at height skips the availability check (compute.md
+ * §15.4): only one that came with its own commit (committed: the
+ * validators that finalized it checked its chunks, which may be pruned
+ * everywhere since), and only more than retention blocks below best, the
+ * best height known. A proposal never does: best is what peers claim, and a
+ * peer claiming a huge height would otherwise have validators vote for
+ * blocks whose chunks nobody holds. */
+int node_chunks_exempt(uint64_t height, uint64_t best, uint64_t retention, int committed);
 /* Mempool policy: a job_chunks transaction is admitted only when every
  * chunk it references is held (so a block built from the mempool is
  * available here). 0, or ASSAY_EUNAVAIL with a message; such a transaction

@@ -256,16 +256,21 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	return 0;
 }
 
-/* Blocks this far below the best height known may reference chunks every
- * node has pruned (docs/compute.md §15.7): the validators that finalized
- * them checked their availability, so a node catching up does not. */
+int node_chunks_exempt(uint64_t height, uint64_t best, uint64_t retention, int committed)
+{
+	return committed && height + retention < best;
+}
+
+/* Whether blk, which came with a commit (chain_apply_block checks it
+ * before the block joins), is far enough below the best height known to
+ * skip the availability check. */
 static int older_than_retention(struct node *n, const struct block *blk)
 {
 	struct net_sync_status st = {0};
 	if (n->net)
 		net_sync_status(n->net, &st);
 	uint64_t best = st.target > chain_height(n->chain) ? st.target : chain_height(n->chain);
-	return blk->hdr.height + chain_genesis(n->chain)->compute.chunk_retention_blocks < best;
+	return node_chunks_exempt(blk->hdr.height, best, chain_genesis(n->chain)->compute.chunk_retention_blocks, 1);
 }
 
 /* Whether a block from a peer that waits for chunks may be kept, and its
@@ -287,7 +292,7 @@ static int may_wait(struct node *n, const struct block *blk, const struct commit
 static int check_block(struct node *n, const struct block *blk, const struct commit *cm, char *err, size_t errlen)
 {
 	int keep = cm != NULL;
-	if (older_than_retention(n, blk))
+	if (keep && older_than_retention(n, blk))
 		return 0;
 	uint8_t(*missing)[HASH_LEN] = malloc(NODE_CHUNKS_MISSING_MAX * HASH_LEN);
 	size_t nmissing = 0;

@@ -402,6 +402,18 @@ static void test_stripped_block_refused(void)
 	chain_close(prod);
 }
 
+/* The availability exemption (compute.md §15.4): only a block that came
+ * with its own commit, and only more than chunk_retention_blocks below the
+ * best height known; never a proposal, whatever height peers claim. */
+static void test_retention_exemption(void)
+{
+	CHECK(node_chunks_exempt(100, 2000, 1000, 1));
+	CHECK(!node_chunks_exempt(100, 2000, 1000, 0));       /* a proposal */
+	CHECK(!node_chunks_exempt(100, UINT64_MAX / 2, 1000, 0)); /* under a claimed height */
+	CHECK(!node_chunks_exempt(1000, 2000, 1000, 1));      /* exactly retention below: checked */
+	CHECK(!node_chunks_exempt(100, 1000, 1000, 1));
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -411,6 +423,7 @@ int main(void)
 	RUN(test_abort_under_floor);
 	RUN(test_waiting_block_must_hold);
 	RUN(test_stripped_block_refused);
+	RUN(test_retention_exemption);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

@@ -514,15 +514,16 @@ static void job_unseal(struct job_record *j)
 
 /* Slots flagged in `failing` were proven wrong or missed a deadline (their
  * workers already slashed). Each is excluded from the job. Once the job is
- * verified, or while some other slot has opened its root, a failed slot is
- * not drawn again: its new worker could copy the opened output
- * (compute.md §1). Otherwise it is emptied at `height` and redrawn, and the
- * challenge phase starts again. */
+ * verified, while some other slot has opened its root, or once any slot
+ * (a failing or failed one included) has uploaded part of its output, a
+ * failed slot is not drawn again: its new worker could copy that output
+ * (compute.md §1.2). Otherwise it is emptied at `height` and redrawn, and
+ * the challenge phase starts again. */
 static void slots_fail(struct job_record *j, const int failing[JOB_MAX_REDUNDANCY], uint64_t height)
 {
 	int opened = 0;
 	for (unsigned i = 0; i < j->spec.redundancy; i++)
-		opened |= !failing[i] && j->slots[i].state == SLOT_VERIFIED;
+		opened |= (!failing[i] && j->slots[i].state == SLOT_VERIFIED) || j->slots[i].uploaded_tiles > 0;
 	int redraw = 0;
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
 		struct job_slot *s = &j->slots[i];

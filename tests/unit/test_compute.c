@@ -1851,6 +1851,65 @@ static void test_missed_upload(void)
  * in the same block. Slot 1 fails first, while slot 0's root is open, so it
  * is not drawn again (its new worker could copy the opened output); then
  * slot 0 fails with no other root open, and is emptied for a redraw. */
+/* A slot proven wrong after it opened its root and uploaded its output is
+ * not drawn again, though no other slot is open: its new worker could copy
+ * that output, fix the disputed tile and be paid for almost no compute
+ * (compute.md §1.2). The other slot goes on with its own challenge. */
+/* A slot proven wrong after it opened its root and uploaded its output is
+ * not drawn again, though no other slot is open: its new worker could copy
+ * that output, fix the disputed tile and be paid for almost no compute
+ * (compute.md §1.2). The other slot goes on with its own challenge; had it
+ * failed too it would not be redrawn either, the output being there. */
+static void failed_uploaded_slot(int other_reveals)
+{
+	struct chain c;
+	struct compute_result res;
+	uint8_t id[HASH_LEN], wk[ADDR_LEN];
+	struct job_spec spec = small_spec(2, 6 * UNIT);
+	uint32_t hidden = find_hidden(&spec, 0, 1, wk);
+	CHECK(hidden < kernel_tile_count(&spec.shape));
+	chain_init(&c);
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	struct work w[2];
+	uint64_t bad[2] = {1ull << hidden, 0};
+	to_challenge(&c, id, &spec, w, bad, 1);
+	CHECK(reveal(&c, wk, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0); /* and uploads it all */
+	struct job_record j = job(&c, id);
+	CHECK(j.slots[0].state == SLOT_VERIFIED && j.slots[0].uploaded_tiles == kernel_tile_count(&spec.shape));
+	CHECK(j.slots[1].state == SLOT_CHALLENGED);
+	uint64_t challenged = j.slots[1].challenge_height;
+	CHECK(reg(&c, W3, 200 * UNIT) == 0); /* someone a redraw could take */
+	CHECK(dispute1(&c, SUB, id, wk, &w[0], hidden, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	j = job(&c, id);
+	CHECK_EQ_INT(j.slots[0].state, SLOT_FAILED);
+	CHECK_EQ_INT(j.slots[1].state, SLOT_CHALLENGED);
+	CHECK_EQ_U64(j.slots[1].challenge_height, challenged);
+	if (other_reveals) {
+		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+		blocks_while(&c, id, JOB_PAID, 1);
+		CHECK_EQ_INT(job(&c, id).state, JOB_PAID);
+		CHECK_EQ_INT(job(&c, id).slots[0].state, SLOT_FAILED);
+	} else {
+		/* slot 1 misses its reveal: slot 0's output is on chain, so no
+		 * redraw; no slot is left and the job fails */
+		blocks_while(&c, id, JOB_COMMITTED, 0);
+		j = job(&c, id);
+		CHECK_EQ_INT(j.slots[1].state, SLOT_FAILED);
+		CHECK_EQ_INT(j.state, JOB_FAILED);
+	}
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
+static void test_failed_uploaded_slot_not_redrawn(void)
+{
+	failed_uploaded_slot(1);
+	failed_uploaded_slot(0);
+}
+
 static void test_missed_deadlines_in_order(void)
 {
 	struct chain c;
@@ -1886,7 +1945,7 @@ static void test_missed_deadlines_in_order(void)
 	CHECK(end_block(&c) == 0); /* the first block past both */
 	j = job(&c, id);
 	CHECK_EQ_INT(j.slots[1].state, SLOT_FAILED);
-	CHECK_EQ_INT(j.slots[0].state, SLOT_EMPTY);
+	CHECK_EQ_INT(j.slots[0].state, SLOT_EMPTY); /* nothing of it uploaded */
 	CHECK_EQ_U64(j.excluded_count, 2);
 	auto_upload = 1;
 	work_free(&w[0]);
@@ -1996,6 +2055,7 @@ int main(void)
 	RUN(test_upload_rules);
 	RUN(test_missed_upload);
 	RUN(test_missed_deadlines_in_order);
+	RUN(test_failed_uploaded_slot_not_redrawn);
 	RUN(test_reveal_admission);
 	RUN(test_random_supply);
 	return test_report("test_compute");

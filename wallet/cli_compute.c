@@ -23,6 +23,7 @@
 #include "consensus/compute/compute.h"
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
+#include "consensus/compute/mlp.h"
 #include "core/error.h"
 #include "core/merkle.h"
 #include "core/tx.h"
@@ -805,10 +806,11 @@ static long find_bad_tile(const struct job_shape *s, uint8_t *const in[KERNEL_MA
 	return bad;
 }
 
-/* 1 if tile index of output fails its check, 0 if it passes (a dispute of
- * it would forfeit the bond), -1 out of memory. */
+/* 1 if tile index of output (with digest, its committed P_i: mlp) fails
+ * the check a dispute makes, 0 if it passes (a dispute of it would forfeit
+ * the bond), -1 out of memory. */
 static int tile_is_wrong(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPUTS], const uint8_t *output,
-			 uint32_t index)
+			 uint32_t index, const uint8_t *digest)
 {
 	struct kernel_src src = {.from_seed = 0};
 	uint8_t vec_seed[HASH_LEN], *tile = malloc(TILE_MAX_BYTES);
@@ -818,9 +820,11 @@ static int tile_is_wrong(const struct job_shape *s, uint8_t *const in[KERNEL_MAX
 		src.data[i] = in[i];
 	randombytes_buf(vec_seed, HASH_LEN);
 	kernel_tile_extract(s, output, index, tile);
-	int wrong = kernel_check_tile(s, &src, vec_seed, index, tile, kernel_tile_bytes(s, index)) == ASSAY_EINVALID;
+	uint64_t len = kernel_tile_bytes(s, index);
+	int rc = s->kind == JOB_MLP_I8 && digest ? mlp_recompute_tile_digest(s, &src, index, tile, len, digest)
+						 : kernel_check_tile(s, &src, vec_seed, index, tile, len);
 	free(tile);
-	return wrong;
+	return rc == ASSAY_ENOMEM ? -1 : rc == ASSAY_EINVALID;
 }
 
 /* The full check (§6.2): 0 if the output is right, else 1 with *bad_tile. */
@@ -1019,7 +1023,8 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 	 * forfeit the dispute bond to the worker (docs/compute.md §6.3). Two
 	 * differing tiles cannot both be right, and the chain tells which. */
 	if (tile_opt != UINT32_MAX && nparties == 1) {
-		int wrong = tile_is_wrong(s, in, pt[0].output, (uint32_t)index);
+		int wrong = tile_is_wrong(s, in, pt[0].output, (uint32_t)index,
+					  pt[0].digests ? pt[0].digests[index] : NULL);
 		if (wrong < 0) {
 			rc = cli_fail(CLI_EFAIL, "out of memory checking the tile");
 			goto out;

@@ -1227,8 +1227,13 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 	if (p->parties == 2) {
 		if (slot[0] == slot[1])
 			return reject(res, ASSAY_EINVALID, "a dispute between two workers names two workers");
+		/* mlp: the leaves may differ in the digest P_i alone (a wrong
+		 * pre-activation under a right output), which only a dispute
+		 * settles: the root is wrong though the tile is not */
 		if (p->proof[0].tile_len == p->proof[1].tile_len &&
-		    memcmp(p->proof[0].tile, p->proof[1].tile, p->proof[0].tile_len) == 0)
+		    memcmp(p->proof[0].tile, p->proof[1].tile, p->proof[0].tile_len) == 0 &&
+		    p->proof[0].pre_len == p->proof[1].pre_len &&
+		    (!p->proof[0].pre_len || memcmp(p->proof[0].pre, p->proof[1].pre, p->proof[0].pre_len) == 0))
 			return reject(res, ASSAY_EINVALID, "the two tiles agree: nothing to dispute");
 	}
 	if ((err = charge(env, units, gas_limit, res)))
@@ -1257,7 +1262,11 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 		return reject(res, err, "job inputs unavailable");
 	int wrong[2] = {0, 0};
 	for (unsigned i = 0; i < p->parties && !err; i++) {
-		int c = kernel_check_tile(shape, &src, vseed, p->index, p->proof[i].tile, p->proof[i].tile_len);
+		/* mlp: the output and the digest P_i, both of which the leaf commits */
+		int c = shape->kind == JOB_MLP_I8
+				? mlp_recompute_tile_digest(shape, &src, p->index, p->proof[i].tile, p->proof[i].tile_len,
+							    p->proof[i].pre)
+				: kernel_check_tile(shape, &src, vseed, p->index, p->proof[i].tile, p->proof[i].tile_len);
 		if (c == ASSAY_EINVALID)
 			wrong[i] = 1;
 		else

@@ -224,8 +224,8 @@ static int params_load(const struct job_shape *s, const struct kernel_src *src, 
 	return 0;
 }
 
-int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
-		       const uint8_t *tile, size_t len)
+int mlp_recompute_tile_digest(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
+			      const uint8_t *tile, size_t len, const uint8_t *digest)
 {
 	uint32_t r0, c0, nr, nc;
 	if (i >= kernel_tile_count(s) || len != kernel_tile_bytes(s, i))
@@ -234,19 +234,33 @@ int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, 
 	struct mlp_params p;
 	if (params_load(s, src, &p, 1))
 		return ASSAY_ENOMEM;
-	uint8_t *x = malloc((size_t)nr * s->dims[0]);
+	size_t pre_len = digest ? (size_t)mlp_tile_pre_bytes(s, i) : 0;
+	uint8_t *x = malloc((size_t)nr * s->dims[0]), *pre = digest ? malloc(pre_len) : NULL;
 	int8_t *out = malloc(len);
 	int err = ASSAY_ENOMEM;
-	if (x && out) {
+	if (x && out && (pre || !digest)) {
 		kernel_src_read(src, s, 0, (uint64_t)r0 * s->dims[0], x, (size_t)nr * s->dims[0]);
-		err = mlp_ref_rows(s, (const int8_t *)x, p.w, p.bias, nr, out, NULL);
+		err = mlp_ref_rows(s, (const int8_t *)x, p.w, p.bias, nr, out, pre);
 		if (!err && memcmp(out, tile, len) != 0)
 			err = ASSAY_EINVALID;
+		if (!err && digest) {
+			uint8_t want[HASH_LEN];
+			mlp_pre_digest(pre, pre_len, want);
+			if (memcmp(want, digest, HASH_LEN) != 0)
+				err = ASSAY_EINVALID;
+		}
 	}
 	params_free(&p);
 	free(x);
+	free(pre);
 	free(out);
 	return err;
+}
+
+int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
+		       const uint8_t *tile, size_t len)
+{
+	return mlp_recompute_tile_digest(s, src, i, tile, len, NULL);
 }
 
 uint64_t mlp_weight_bytes(const struct job_shape *s)

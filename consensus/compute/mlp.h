@@ -51,6 +51,12 @@ int mlp_compute_ref(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_INPU
  * wrong length, ASSAY_ENOMEM. */
 int mlp_recompute_tile(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
 		       const uint8_t *tile, size_t len);
+/* The same, and with digest (not NULL) also the tile's pre-activation
+ * digest P_i: ASSAY_EINVALID when it is not the digest of the tile's true
+ * pre-activations, though the output bytes be right (what a dispute of an
+ * mlp leaf needs: the leaf commits to both). */
+int mlp_recompute_tile_digest(const struct job_shape *s, const struct kernel_src *src, uint32_t i,
+			      const uint8_t *tile, size_t len, const uint8_t *digest);
 /* Work units of mlp_recompute_tile(i): the tile's rows through every layer. */
 uint64_t mlp_recompute_units(const struct job_shape *s, uint32_t i);
 /* Bytes of all layers' weights together (sum of d_l d_{l+1}); the shape

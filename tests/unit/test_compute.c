@@ -1160,6 +1160,118 @@ static void test_redundancy(void)
 	ledger_mem_free(c.mem);
 }
 
+/* Corrupts one pre-activation of tile t in w (its first row's z_1), not
+ * its output, and rebuilds the root. */
+static void corrupt_pre(struct work *w, uint32_t t)
+{
+	uint32_t r0, c0, nr, nc;
+	kernel_tile_rect(&w->shape, t, &r0, &c0, &nr, &nc);
+	w->pre[4ull * r0 * w->shape.dims[1]] ^= 1;
+	work_recommit(w);
+}
+
+/* The mlp job of two slots up to the challenge, slot `cheat_slot`'s
+ * worker having corrupted the pre-activations of tile *t (its output
+ * right), a tile its own challenge then misses (found by a dry run, as
+ * find_hidden). */
+static void mlp_pre_cheat(struct chain *c, uint8_t id[HASH_LEN], const struct job_spec *spec, struct work w[2],
+			  unsigned cheat_slot, uint32_t *t)
+{
+	*t = UINT32_MAX;
+	for (int dry = 1; dry >= 0; dry--) {
+		struct compute_result res;
+		chain_init(c);
+		CHECK(reg(c, W1, 200 * UNIT) == 0);
+		CHECK(reg(c, W2, 200 * UNIT) == 0);
+		CHECK(submit(c, spec, id, &res) == 0);
+		until_assigned(c, id);
+		struct job_record j = job(c, id);
+		for (unsigned i = 0; i < 2; i++)
+			work_do(c, id, 0, &w[i]);
+		if (!dry)
+			corrupt_pre(&w[cheat_slot], *t);
+		for (unsigned i = 0; i < 2; i++)
+			CHECK(commit(c, j.slots[i].worker, id, &w[i]) == 0);
+		CHECK(end_block(c) == 0);
+		CHECK(post_salt(c, SUB, id, SALT, &res) == 0);
+		until_challenged(c, id);
+		if (!dry)
+			return;
+		for (uint32_t k = 0; k < kernel_tile_count(&spec->shape) && *t == UINT32_MAX; k++) {
+			struct work bad;
+			work_do(c, id, 0, &bad);
+			corrupt_pre(&bad, k);
+			if (!is_challenged(c, id, j.slots[cheat_slot].worker, &bad, k))
+				*t = k;
+			work_free(&bad);
+		}
+		CHECK(*t != UINT32_MAX);
+		for (unsigned i = 0; i < 2; i++)
+			work_free(&w[i]);
+		ledger_mem_free(c->mem);
+	}
+}
+
+/* mlp, r = 2: a worker that commits a wrong pre-activation under a right
+ * output has a root of its own though its tiles equal the honest ones.
+ * The two-party dispute of the tile whose leaves differ (by the digest P_i
+ * alone) recomputes the tile's pre-activations: the cheat is slashed, the
+ * honest worker paid; a one-party dispute of the cheat there does the same.
+ * Before, such a dispute was refused ("the two tiles agree") and the roots
+ * disagreed at payout: the job failed, the honest worker went unpaid and
+ * the cheat kept its bond. */
+static void test_mlp_wrong_preactivation_disputed(void)
+{
+	for (int parties = 2; parties >= 1; parties--) {
+		struct chain c;
+		struct compute_result res;
+		uint8_t id[HASH_LEN];
+		uint64_t bond = 200 * UNIT, reward = 6 * UNIT;
+		struct job_spec spec = mlp_spec(reward);
+		spec.redundancy = 2;
+		struct work w[2];
+		uint32_t t;
+		mlp_pre_cheat(&c, id, &spec, w, 1, &t);
+		struct job_record j = job(&c, id);
+		uint8_t honest[ADDR_LEN], cheat[ADDR_LEN];
+		memcpy(honest, j.slots[0].worker, ADDR_LEN);
+		memcpy(cheat, j.slots[1].worker, ADDR_LEN);
+		CHECK(memcmp(w[0].out, w[1].out, w[0].out_len) == 0);
+		CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+		j = job(&c, id);
+		CHECK(j.state == JOB_VERIFIED && memcmp(j.slots[0].root, j.slots[1].root, HASH_LEN) != 0);
+		struct job_dispute_payload p;
+		struct proof_buf pb[2];
+		memset(&p, 0, sizeof(p));
+		memcpy(p.job_id, id, HASH_LEN);
+		p.parties = (uint8_t)parties;
+		p.index = t;
+		memcpy(p.worker[0], parties == 2 ? honest : cheat, ADDR_LEN);
+		make_dispute_proof(parties == 2 ? &w[0] : &w[1], t, &pb[0], &p.proof[0]);
+		if (parties == 2) {
+			memcpy(p.worker[1], cheat, ADDR_LEN);
+			make_dispute_proof(&w[1], t, &pb[1], &p.proof[1]);
+		}
+		struct buf b;
+		buf_init(&b);
+		compute_dispute_encode(&p, &b);
+		CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == 0);
+		CHECK(strstr(res.error, "slashed") != NULL);
+		CHECK(worker(&c, cheat).bond < bond);
+		CHECK(worker(&c, honest).bond == bond);
+		CHECK(balance(&c, DIS) == START_BALANCE);
+		j = job(&c, id);
+		CHECK(j.state == JOB_VERIFIED && j.slots[1].state == SLOT_FAILED);
+		blocks_while(&c, id, JOB_VERIFIED, 0);
+		CHECK(job(&c, id).state == JOB_PAID);
+		CHECK(balance(&c, honest) == START_BALANCE - bond + reward);
+		work_free(&w[0]);
+		work_free(&w[1]);
+		ledger_mem_free(c.mem);
+	}
+}
+
 /* r = 2: agreeing honest workers share the reward; roots that still
  * disagree at payout (nobody disputed) pay nobody and refund the submitter. */
 static void test_roots_at_payout(void)
@@ -2041,6 +2153,7 @@ int main(void)
 	RUN(test_client_dispute);
 	RUN(test_redundancy);
 	RUN(test_roots_at_payout);
+	RUN(test_mlp_wrong_preactivation_disputed);
 	RUN(test_missed_deadlines);
 	RUN(test_bond_locks);
 	RUN(test_active_worker_below_min_bond);

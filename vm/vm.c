@@ -796,6 +796,14 @@ static int run_contract(struct vm_tx *tx, const uint8_t self[ADDR_LEN], const ui
 		snprintf(f->error, sizeof(f->error), "cannot load contract code: %s", assay_strerror(rc));
 		return f->status = rc;
 	}
+	/* Reading, checking and decoding the code is work by its size on
+	 * every run (code is not cached): without this a loop calling a 64 KiB
+	 * contract paid 2,000 gas a call for about 40 us of it. */
+	if (charge(f, (uint64_t)n * VM_GAS_CODE_BYTE)) {
+		free(f->code);
+		f->code = NULL;
+		return f->status;
+	}
 	rc = prog_load(&f->prog, f->code, n, f->error, sizeof(f->error));
 	if (rc && !assay_err_is_local(rc))
 		rc = ASSAY_ECORRUPT; /* stored code passed vm_validate at its deploy: damaged since */

@@ -182,6 +182,7 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 #define VM_GAS_EMIT 300
 #define VM_GAS_BYTE 1            /* per byte copied in or out by a host call */
 #define VM_GAS_CALL 2000
+#define VM_GAS_CODE_BYTE 1       /* per byte of code, each time a contract runs */
 #define VM_GAS_PAGE 2000         /* per 64 KiB page grown */
 #define VM_GAS_MCOPY_WORD 1      /* per 8 bytes moved by mcopy */
 #define VM_GAS_DEPLOY 10000

@@ -105,11 +105,16 @@ static int call(const uint8_t from[20], const uint8_t to[20], uint64_t value, co
 }
 
 /* Deploys text (no init) and returns the address in addr. */
+/* Gas each run of the contract deploy_text made last pays to load its
+ * code (docs/contracts.md §4). */
+static uint64_t code_gas;
+
 static int deploy_text(const char *text, uint8_t addr[20])
 {
 	struct buf code;
 	if (assemble(text, &code))
 		return -1;
+	code_gas = code.len * VM_GAS_CODE_BYTE;
 	struct vm_result res;
 	int rc = deploy_code(code.data, code.len, 0, NULL, 0, ALICE, 1000000, &res);
 	memcpy(addr, res.contract, 20);
@@ -340,15 +345,47 @@ static void test_divmagic(void)
 	teardown();
 }
 
+/* Every run pays for its code's size (docs/contracts.md §4): a call to a
+ * contract of 16 KiB costs 16 KiB more gas than its instructions, and so
+ * does each nested call to it. */
+static void test_code_load_gas(void)
+{
+	setup();
+	struct vm_result res;
+	uint8_t big[20], caller[20];
+	CHECK(deploy_text("\tret\n.data\nblob: .zero 16384\n", big) == 0);
+	uint64_t big_gas = code_gas;
+	CHECK(big_gas >= 16384);
+	CHECK(call(BOB, big, 0, NULL, 0, 100000, &res) == 0);
+	CHECK_EQ_U64(res.gas_used, 2 + big_gas);
+	vm_result_free(&res);
+	CHECK(call(BOB, big, 0, NULL, 0, big_gas, &res) == ASSAY_EGAS); /* not enough to load it */
+	vm_result_free(&res);
+	char text[512], hex[41];
+	hex_encode(big, 20, hex);
+	snprintf(text, sizeof(text),
+		 "\tmovi r5, 0x300\n\tlea r6, target\n\tmovi r7, 20\n\tmcopy r5, r6, r7\n"
+		 "\tmovi r1, 0x300\n\tmovi r2, 0\n\tmovi r3, 0x400\n\tmovi r4, 0\n\tmovi r5, 0x500\n"
+		 "\tmovi r6, 0\n\tldw r7, 1000000\n\tsys call_contract\n\tret\n"
+		 ".data\ntarget: .bytes %s\n",
+		 hex);
+	CHECK(deploy_text(text, caller) == 0);
+	CHECK(call(BOB, caller, 0, NULL, 0, 1000000, &res) == 0);
+	CHECK(res.gas_used > VM_GAS_CALL + 2 + big_gas + code_gas);
+	CHECK(res.gas_used < VM_GAS_CALL + 2 + big_gas + code_gas + 100);
+	vm_result_free(&res);
+	teardown();
+}
+
 static void test_gas(void)
 {
 	setup();
 	struct vm_result res;
 	uint8_t addr[20];
-	/* one run: movi movi add ret = 1+1+1+2 */
+	/* one run: movi movi add ret = 1+1+1+2, and its code bytes */
 	CHECK(deploy_text("\tmovi r1, 1\n\tmovi r2, 2\n\tadd r3, r1, r2\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 1000, &res) == 0);
-	CHECK(res.gas_used == 5);
+	CHECK(res.gas_used == 5 + code_gas);
 	vm_result_free(&res);
 	/* a loop of n iterations: entry run (movi movi jmp = 3), then per
 	 * iteration the run from 'top' (modi 4 + add 1 + addi 1 + jlt 1 = 7),
@@ -357,26 +394,26 @@ static void test_gas(void)
 			  "\taddi r1, r1, 1\n\tjlti r1, 10, top\n\tret\n",
 			  addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 1000, &res) == 0);
-	CHECK(res.gas_used == 3 + 10 * 7 + 2);
+	CHECK(res.gas_used == 3 + 10 * 7 + 2 + code_gas);
 	vm_result_free(&res);
 	/* the same with a limit one short: out of gas, used == limit */
-	CHECK(call(BOB, addr, 0, NULL, 0, 3 + 10 * 7 + 1, &res) == ASSAY_EGAS);
-	CHECK(res.gas_used == 3 + 10 * 7 + 1);
+	CHECK(call(BOB, addr, 0, NULL, 0, 3 + 10 * 7 + 1 + code_gas, &res) == ASSAY_EGAS);
+	CHECK(res.gas_used == 3 + 10 * 7 + 1 + code_gas);
 	CHECK(strcmp(res.error, "out of gas") == 0);
 	vm_result_free(&res);
 	/* host calls: sys (10) + height (100); storage_set 10 + 5000 + 10/byte */
 	CHECK(deploy_text("\tsys height\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 1000, &res) == 0);
-	CHECK(res.gas_used == 10 + 2 + VM_GAS_ACCOUNT);
+	CHECK(res.gas_used == 10 + 2 + VM_GAS_ACCOUNT + code_gas);
 	vm_result_free(&res);
 	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 0\n\tmovi r3, 8\n\tsys storage_set\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
-	CHECK(res.gas_used == 3 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE);
+	CHECK(res.gas_used == 3 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE + code_gas);
 	vm_result_free(&res);
 	/* memory growth costs per page */
 	CHECK(deploy_text("\tmovi r1, 3\n\tsys mem_grow\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
-	CHECK(res.gas_used == 1 + 10 + 2 + 3 * VM_GAS_PAGE);
+	CHECK(res.gas_used == 1 + 10 + 2 + 3 * VM_GAS_PAGE + code_gas);
 	vm_result_free(&res);
 	/* an endless loop ends within its limit */
 	CHECK(deploy_text("top:\tjmp top\n", addr) == 0);
@@ -1076,6 +1113,7 @@ int main(void)
 	RUN(test_hostcalls);
 	RUN(test_divmagic);
 	RUN(test_gas);
+	RUN(test_code_load_gas);
 	RUN(test_validator);
 	RUN(test_journaling);
 	RUN(test_nested_depth);

@@ -298,6 +298,7 @@ static void test_instructions(void)
 	T("ldw r1, 0x1000000\n movi r2, 1\n sys emit", "emit: memory out of bounds");
 	T("f: call f", "call depth limit of 64 reached at pc 0");
 	T(".datablock 0102", "executed a data block");
+	T("jmp d\nd: .datablock 0102", "executed a data block at pc 1"); /* to the header: deployable */
 	expect_trap("lea r1, m\n movi r2, 9\n sys revert\n .data\nm: .ascii \"no thanks\"", ASSAY_EREVERT,
 		    "revert: no thanks", __LINE__);
 	/* falls off the end: code that does not return */

@@ -470,7 +470,7 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 	case VM_SYS_EMIT:
 		if (r[2] > VM_RETURN_MAX)
 			HOST_FAIL("emit: event over the limit");
-		if (charge(f, VM_GAS_EMIT) || charge(f, r[2] * VM_GAS_BYTE))
+		if (charge(f, VM_GAS_EMIT) || charge(f, r[2] * VM_GAS_EMIT_BYTE))
 			return f->status;
 		if (tx->nevents >= VM_EVENTS_MAX)
 			HOST_FAIL("emit: too many events");

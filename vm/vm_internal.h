@@ -180,6 +180,9 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 #define VM_GAS_JOB_STATUS 500
 #define VM_GAS_JOB_SUBMIT 20000
 #define VM_GAS_EMIT 300
+/* per event byte: every node stores events with the block's receipts, so a
+ * block's gas (max_block_gas 10^9) buys at most about 15 MiB of them */
+#define VM_GAS_EMIT_BYTE 64
 #define VM_GAS_BYTE 1            /* per byte copied in or out by a host call */
 #define VM_GAS_CALL 2000
 #define VM_GAS_CODE_BYTE 1       /* per byte of code, each time a contract runs */

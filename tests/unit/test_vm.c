@@ -411,6 +411,11 @@ static void test_gas(void)
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
 	CHECK(res.gas_used == 3 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE + code_gas);
 	vm_result_free(&res);
+	/* an event: 300 + 64 per byte */
+	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 100\n\tsys emit\n\tret\n", addr) == 0);
+	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
+	CHECK_EQ_U64(res.gas_used, 2 + 10 + 2 + 300 + 100 * 64 + code_gas);
+	vm_result_free(&res);
 	/* memory growth costs per page */
 	CHECK(deploy_text("\tmovi r1, 3\n\tsys mem_grow\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);

@@ -338,10 +338,10 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		return 0;
 	}
 	case VM_SYS_STORAGE_SET:
+		if (r[3] > VM_STORAGE_VALUE_MAX) /* first: r[3] * VM_GAS_STORAGE_BYTE must not wrap */
+			HOST_FAIL("storage_set: value over the limit");
 		if (charge(f, VM_GAS_STORAGE_SET) || charge(f, r[3] * VM_GAS_STORAGE_BYTE))
 			return f->status;
-		if (r[3] > VM_STORAGE_VALUE_MAX)
-			HOST_FAIL("storage_set: value over the limit");
 		p = mem_at(f, r[1], 32, 0);
 		q = mem_at(f, r[2], r[3], 0);
 		if (!p || !q)

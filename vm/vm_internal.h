@@ -171,7 +171,9 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 #define VM_GAS_STORAGE_GET 200
 #define VM_GAS_STORAGE_SET 5000
 #define VM_GAS_STORAGE_DEL 500
-#define VM_GAS_STORAGE_BYTE 10   /* per byte written */
+/* per byte written: state is kept for good, so a block's gas (max_block_gas
+ * 10^9) writes at most about 15 MiB of it */
+#define VM_GAS_STORAGE_BYTE 64
 #define VM_GAS_ACCOUNT 100       /* caller, self, value, balance, height, time */
 #define VM_GAS_TRANSFER 1000
 #define VM_GAS_SHA256 60

@@ -19,7 +19,7 @@
  * producer's speed work computed them. */
 static const char GOLDEN_TIP[] = "f8dfccca04f1779a3007b9a685397ce4d971422e1d52ab164aa0a8cc2dc75d80";
 static const char GOLDEN_ROOT[] = "203bc409bb6cf01bcc6928fe6e64cd18da13e8277d16f297d41b286c178a9dac";
-static const char GOLDEN_RECEIPTS[] = "4c00a132ffcd4063924406497ed7f9dcf18cd298a023512cc82b60c725e91b22";
+static const char GOLDEN_RECEIPTS[] = "672c4d169932f83ee90f23778f5cdebfa9b42ce6898d7b1cb329518f24b058f4";
 
 #define BLOCKS 6
 #define PER_BLOCK 40

@@ -295,6 +295,7 @@ static void test_instructions(void)
 	T("movi r1, 0\n movi r2, 4\n movi r3, 0\n sys job_submit", "job host calls not available");
 	T("movi r1, 0\n movi r2, 1\n sys transfer", "transfer: insufficient balance");
 	T("movi r1, 0\n ldw r2, 0x100000\n sys emit", "emit: event over the limit");
+	T("movi r1, 0\n movi r2, 0\n ldw r3, 0x400000000000000\n sys storage_set", "storage_set: value over the limit");
 	T("ldw r1, 0x1000000\n movi r2, 1\n sys emit", "emit: memory out of bounds");
 	T("f: call f", "call depth limit of 64 reached at pc 0");
 	T(".datablock 0102", "executed a data block");
@@ -402,7 +403,7 @@ static void test_gas(void)
 	CHECK(res.gas_used == 3 + 10 * 7 + 1 + code_gas);
 	CHECK(strcmp(res.error, "out of gas") == 0);
 	vm_result_free(&res);
-	/* host calls: sys (10) + height (100); storage_set 10 + 5000 + 10/byte */
+	/* host calls: sys (10) + height (100); storage_set 10 + 5000 + 64/byte */
 	CHECK(deploy_text("\tsys height\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 1000, &res) == 0);
 	CHECK(res.gas_used == 10 + 2 + VM_GAS_ACCOUNT + code_gas);

@@ -103,6 +103,7 @@ struct worker_cfg {
 	int predict;                   /* test only: predict_seckey is set */
 	uint8_t predict_seckey[SECKEY_LEN]; /* test only: the block producer's key */
 	int withhold_output;           /* test only: never upload the output's chunks */
+	uint32_t corrupt_pre;          /* test only: mlp tiles whose pre-activations are corrupted */
 	unsigned poll_ms;
 	unsigned debug;                /* LOG_CAT_* (-debug: all) */
 };
@@ -516,6 +517,16 @@ static int compute_item(struct worker *w, struct work_item *it)
 	if (w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0) {
 		uint32_t n = work_corrupt(s, it->job_id, it->output, w->cfg.corrupt_fraction, w->cfg.corrupt_tiles);
 		log_warn("job %.16s: corrupted %u of %u tiles (test mode)", it->job_hex, n, kernel_tile_count(s));
+	}
+	if (w->cfg.corrupt_pre && it->pre) {
+		/* the last N tiles' first z_1 entry: outputs stay right, roots do not */
+		uint32_t tiles = kernel_tile_count(s), n = w->cfg.corrupt_pre < tiles ? w->cfg.corrupt_pre : tiles;
+		for (uint32_t t = tiles - n; t < tiles; t++) {
+			uint32_t r0, c0, nr, nc;
+			kernel_tile_rect(s, t, &r0, &c0, &nr, &nc);
+			it->pre[4ull * r0 * s->dims[1]] ^= 1;
+		}
+		log_warn("job %.16s: corrupted the pre-activations of %u of %u tiles (test mode)", it->job_hex, n, tiles);
 	}
 	if (w->cfg.predict && predict_and_grind(w, it) != 0)
 		return -1;
@@ -991,7 +1002,7 @@ static int start_http(struct worker *w)
 enum {
 	OPT_BACKEND = CLIENT_OPT_OWN, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
 	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
-	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD,
+	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD, OPT_CORRUPT_PRE,
 };
 
 static const struct option long_opts[] = {
@@ -1006,6 +1017,7 @@ static const struct option long_opts[] = {
 	{"serve-wrong-output", no_argument, NULL, OPT_SERVE_WRONG},
 	{"predict-key", required_argument, NULL, OPT_PREDICT},
 	{"withhold-output", no_argument, NULL, OPT_WITHHOLD},
+	{"corrupt-pre", required_argument, NULL, OPT_CORRUPT_PRE},
 	{"poll-ms", required_argument, NULL, OPT_POLL_MS},
 	{"debug", optional_argument, NULL, OPT_DEBUG},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -1037,6 +1049,8 @@ static void usage(void)
 	       "  -predict-key=HEX       TEST ONLY: with the block producer's 32-byte key seed, predict the\n"
 	       "                         challenge beacon (no salt) and cheat on 3/4 of the tiles (dev/local only)\n"
 	       "  -withhold-output       TEST ONLY: commit and reveal but never upload the output (dev/local only)\n"
+	       "  -corrupt-pre=N         TEST ONLY: corrupt the pre-activations of the last N tiles of each mlp job,\n"
+	       "                         outputs left right (dev/local only)\n"
 	       "  -debug[=CATS]          debug lines (categories %s; -debug alone: all)\n"
 	       "  -help                  this text\n\n"
 	       "DATADIR/assay.conf (the node's file, read as assayd reads it) gives network, rpcconnect,\n"
@@ -1089,6 +1103,10 @@ static int own_flag(void *ctx, int code, const char *value, char *err, size_t er
 		break;
 	}
 	case OPT_WITHHOLD: c->withhold_output = 1; break;
+	case OPT_CORRUPT_PRE:
+		bad = conf_parse_u64("corrupt-pre", value, 0, UINT32_MAX, &v, err, errlen) < 0;
+		c->corrupt_pre = (uint32_t)v;
+		break;
 	case OPT_HELP: usage(); exit(0);
 	default: bad = 1;
 	}
@@ -1161,9 +1179,9 @@ static int start(struct worker *w)
 	}
 	address_encode(w->chain.network->family, w->addr, w->address);
 	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict ||
-	     w->cfg.withhold_output) &&
+	     w->cfg.withhold_output || w->cfg.corrupt_pre) &&
 	    w->chain.network->family != NET_DEV) {
-		log_error("-corrupt-fraction, -corrupt-tiles, -serve-wrong-output, -predict-key and -withhold-output are for tests: refused on network %s",
+		log_error("-corrupt-fraction, -corrupt-tiles, -corrupt-pre, -serve-wrong-output, -predict-key and -withhold-output are for tests: refused on network %s",
 			  w->chain.network->name);
 		return -1;
 	}

@@ -410,21 +410,39 @@ static struct candidate *cand_find(struct consensus *cs, const uint8_t hash[HASH
 	return NULL;
 }
 
-/* Takes blk (moved: the caller no longer frees it). */
+/* Takes blk (moved: the caller no longer frees it). A free slot, else the
+ * oldest block for a later height than the engine's, else, for a block of
+ * the engine's height, the oldest: a block for a later height takes at most
+ * half the slots and never pushes out one of the height being decided (it
+ * is dropped instead, and asked for again when its height comes). */
 static void cand_put(struct consensus *cs, struct block *blk, const uint8_t hash[HASH_LEN])
 {
 	if (cand_find(cs, hash)) {
 		block_free(blk);
 		return;
 	}
-	struct candidate *slot = &cs->cands[0];
+	uint64_t now_h = cs->e ? bft_height(cs->e) : 0;
+	struct candidate *slot = NULL, *old_ahead = NULL, *old_now = NULL;
+	int ahead = 0;
 	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
-		if (!cs->cands[i].used) {
-			slot = &cs->cands[i];
-			break;
+		struct candidate *c = &cs->cands[i];
+		if (!c->used) {
+			slot = slot ? slot : c;
+		} else if (c->blk.hdr.height > now_h) {
+			ahead++;
+			old_ahead = !old_ahead || c->seq < old_ahead->seq ? c : old_ahead;
+		} else {
+			old_now = !old_now || c->seq < old_now->seq ? c : old_now;
 		}
-		if (cs->cands[i].seq < slot->seq)
-			slot = &cs->cands[i];
+	}
+	int later = blk->hdr.height > now_h;
+	if (later && ahead >= CONSENSUS_MAX_CANDIDATES / 2)
+		slot = old_ahead;
+	else if (!slot)
+		slot = old_ahead ? old_ahead : later ? NULL : old_now;
+	if (!slot) {
+		block_free(blk);
+		return;
 	}
 	if (slot->used)
 		block_free(&slot->blk);

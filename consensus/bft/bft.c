@@ -619,6 +619,20 @@ static int check_sig(bft_engine_t *e, const uint8_t pubkey[PUBKEY_LEN], const ui
 	return e->ops.verify(e->ops.ctx, pubkey, hash, sig) == 0 ? 0 : ASSAY_ESIG;
 }
 
+/* The proposer of round `round` of the next height: new_height steps the
+ * set once, then each round steps it again (proposer_of). */
+static int next_height_proposer(bft_engine_t *e, uint32_t round, uint32_t *idx)
+{
+	struct bft_valset vs;
+	if (bft_valset_copy(&vs, &e->base))
+		return e->fault = ASSAY_ENOMEM;
+	for (uint32_t r = 0; r <= round; r++)
+		bft_valset_step(&vs);
+	*idx = vs.proposer;
+	bft_valset_free(&vs);
+	return 0;
+}
+
 /* A message for the next height, kept until the engine gets there. Only
  * one signed by a member of this height's set, with a signature that
  * verifies, is kept (and then logged and relayed by the node): the set of
@@ -626,7 +640,9 @@ static int check_sig(bft_engine_t *e, const uint8_t pubkey[PUBKEY_LEN], const ui
  * engine (bft_create). A forged signature is ASSAY_ESIG, whoever it names.
  * A good one from outside the set is ASSAY_ELIMIT rather than
  * ASSAY_ENOTFOUND, as a validator that joins at the next height is not in
- * this set yet. Each member keeps at most BFT_MAX_FUTURE_PER_SIGNER. */
+ * this set yet. Each member keeps at most BFT_MAX_FUTURE_PER_SIGNER; a
+ * proposal only from that round's proposer, one a round, rounds 0 to
+ * BFT_MAX_ROUNDS_AHEAD. */
 static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v, const struct bft_proposal *p)
 {
 	const uint8_t *signer = is_vote ? v->validator : p->proposer;
@@ -637,6 +653,24 @@ static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v,
 		if (f->is_vote == is_vote && (is_vote ? memcmp(&f->vote, v, sizeof(*v)) == 0
 						      : memcmp(&f->proposal, p, sizeof(*p)) == 0))
 			return ASSAY_EEXISTS;
+		/* one proposal per round: a second is equivocation, and each
+		 * carries a block the node keeps and logs */
+		if (!is_vote && !f->is_vote && f->proposal.round == p->round)
+			return ASSAY_ELIMIT;
+	}
+	if (!is_vote) {
+		/* only the proposer of that round of the next height, and only
+		 * rounds it can reach soon: anyone else's proposal would make
+		 * the node keep (and log) a block of theirs, pushing out the one
+		 * being decided */
+		if (p->round > BFT_MAX_ROUNDS_AHEAD)
+			return ASSAY_ELIMIT;
+		uint32_t want;
+		int rc = next_height_proposer(e, p->round, &want);
+		if (rc)
+			return rc;
+		if (memcmp(e->base.v[want].pubkey, p->proposer, PUBKEY_LEN) != 0)
+			return ASSAY_ELIMIT; /* no points: the next set could differ (bft_create) */
 	}
 	uint8_t h[HASH_LEN];
 	if (is_vote)

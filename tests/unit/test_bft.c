@@ -1608,8 +1608,10 @@ static void test_vote_flood_bounded(void)
  * signatures that verify, at most BFT_MAX_FUTURE_PER_SIGNER each: anyone
  * else's are refused before they are kept (the node logs and relays what
  * is kept), a forged signature with ASSAY_ESIG, an outsider's good one
- * with ASSAY_ELIMIT (it may join at that height). What was kept is taken
- * up at the next height. */
+ * with ASSAY_ELIMIT (it may join at that height). A proposal is kept only
+ * from its round's proposer, one a round: else any member could make every
+ * node keep blocks of its own, pushing out the one being decided. What was
+ * kept is taken up at the next height. */
 static void test_future_from_members_only(void)
 {
 	struct harness h;
@@ -1634,13 +1636,31 @@ static void test_future_from_members_only(void)
 	v = mk_vote(VOTE_PREVOTE, 2, BFT_MAX_ROUND_JUMP + 1, VA, 1);
 	CHECK_EQ_INT(bft_on_vote(h.e, &v), ASSAY_ELIMIT);
 	CHECK_EQ_U64(bft_stored_messages(h.e), before);
+	/* a proposal only from the proposer of that round of height 2: one
+	 * of the four, once a round (a second is equivocation), and only
+	 * rounds up to BFT_MAX_ROUNDS_AHEAD */
+	int proposers = 0, who = -1;
+	for (int i = 0; i < 4; i++) {
+		int rc = h_prop_in(&h, 2, 0, BFT_POL_NONE, VB, i);
+		CHECK(rc == 0 || rc == ASSAY_ELIMIT);
+		if (rc == 0) {
+			proposers++;
+			who = i;
+		}
+	}
+	CHECK_EQ_INT(proposers, 1);
+	uint8_t vc[HASH_LEN] = {0x77, 1};
+	CHECK_EQ_INT(h_prop_in(&h, 2, 0, BFT_POL_NONE, vc, who), ASSAY_ELIMIT);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(h_prop_in(&h, 2, BFT_MAX_ROUNDS_AHEAD + 1, BFT_POL_NONE, VB, i), ASSAY_ELIMIT);
+	CHECK_EQ_U64(bft_stored_messages(h.e), before + 1);
 	/* a member's: kept, up to its share */
-	for (uint32_t r = 0; r < BFT_MAX_FUTURE_PER_SIGNER; r++)
+	uint32_t share = BFT_MAX_FUTURE_PER_SIGNER - (who == 1); /* a proposal counts too */
+	for (uint32_t r = 0; r < share; r++)
 		CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, r, VA, 1), 0);
-	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, BFT_MAX_FUTURE_PER_SIGNER, VA, 1), ASSAY_ELIMIT);
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, share, VA, 1), ASSAY_ELIMIT);
 	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, 0, VA, 1), ASSAY_EEXISTS);
-	CHECK_EQ_INT(h_prop_in(&h, 2, 0, BFT_POL_NONE, VB, 2), 0);
-	CHECK_EQ_U64(bft_stored_messages(h.e), before + BFT_MAX_FUTURE_PER_SIGNER + 1);
+	CHECK_EQ_U64(bft_stored_messages(h.e), before + share + 1);
 	/* height 1 decided: height 2 takes up what was kept (validator 1's
 	 * prevote of round 0 is among the round's votes) */
 	CHECK(h_prop_in(&h, 1, 0, BFT_POL_NONE, VA, 0) == 0);
@@ -1650,6 +1670,11 @@ static void test_future_from_members_only(void)
 	CHECK_EQ_U64(bft_height(h.e), 2);
 	const struct bft_voteset *pv = bft_votes(h.e, 0, VOTE_PREVOTE);
 	CHECK(pv && pv->power_any >= 1);
+	/* the kept proposal was its round's: taken, so now known */
+	CHECK_EQ_INT(h_prop_in(&h, 2, 0, BFT_POL_NONE, VB, who), ASSAY_EEXISTS);
+	for (int i = 0; i < 4; i++)
+		if (i != who)
+			CHECK_EQ_INT(h_prop_in(&h, 2, 0, BFT_POL_NONE, VB, i), ASSAY_EINVALID);
 	/* and the share is counted afresh for height 3 */
 	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 3, 0, VA, 1), 0);
 	h_close(&h);

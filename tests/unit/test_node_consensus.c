@@ -1,0 +1,206 @@
+/* Tests of the node's consensus glue (node/consensus.c) with the real engine
+ * on a four-validator chain, fed messages as peers would send them: a
+ * proposal for the next height is kept only from that round's proposer, so
+ * a faulty validator cannot fill the node's candidate slots and its
+ * consensus log with blocks of its own, pushing out the block being decided
+ * (after which every node decided a block it no longer held). Not for: the
+ * engine's rules (test_bft), the log's format (test_consensus_wal). */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include "consensus/bft/voteset.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "node/consensus.h"
+#include "node/node.h"
+#include "node/sigcache.h"
+#include "test.h"
+#include "node_fixture.h"
+
+static struct fixture fx;
+
+static int key_index(const uint8_t pk[PUBKEY_LEN])
+{
+	for (int i = 0; i < FIX_KEYS; i++)
+		if (memcmp(fx.pk[i], pk, PUBKEY_LEN) == 0)
+			return i;
+	return -1;
+}
+
+/* A proposal with its block, as a peer sends it: consensus_on_message's code. */
+static int send_proposal(struct node *n, uint64_t height, uint32_t round, const struct block *blk, int who)
+{
+	struct bft_proposal p;
+	memset(&p, 0, sizeof(p));
+	p.height = height;
+	p.round = round;
+	p.pol_round = BFT_POL_NONE;
+	block_hash(blk, p.value);
+	memcpy(p.proposer, fx.pk[who], PUBKEY_LEN);
+	bft_proposal_sign(fx.g.hash, fx.sk[who], &p);
+	struct buf b;
+	buf_init(&b);
+	bft_proposal_encode(&p, &b);
+	block_encode(blk, &b);
+	int rc = consensus_on_message(n, 0, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static int send_vote(struct node *n, uint8_t type, const uint8_t value[HASH_LEN], int who)
+{
+	struct bft_vote v;
+	memset(&v, 0, sizeof(v));
+	v.type = type;
+	v.height = 1;
+	v.has_value = 1;
+	memcpy(v.value, value, HASH_LEN);
+	memcpy(v.validator, fx.pk[who], PUBKEY_LEN);
+	bft_vote_sign(fx.g.hash, fx.sk[who], &v);
+	struct buf b;
+	buf_init(&b);
+	bft_vote_encode(&v, &b);
+	int rc = consensus_on_message(n, 1, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+/* A node of a chain of four equal validators: validator 3 (with its
+ * consensus log) when validator, else a follower; the others are peers. */
+static chain_t *open_node(struct node *n, int validator)
+{
+	free(fx.g.validators);
+	fx.g.validators = calloc(4, sizeof(*fx.g.validators));
+	for (int i = 0; i < 4; i++) {
+		memcpy(fx.g.validators[i].pubkey, fx.pk[i], PUBKEY_LEN);
+		fx.g.validators[i].stake = 10;
+	}
+	fx.g.nvalidators = 4;
+	genesis_finish(&fx.g);
+	char dir[300], path[400], err[256];
+	snprintf(dir, sizeof(dir), "%s/%s", fx.dir, validator ? "validator" : "follower"); /* one each */
+	CHECK(mkdir(dir, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/chain", dir);
+	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(c != NULL);
+	memset(n, 0, sizeof(*n));
+	n->chain = c;
+	n->mempool = mempool_new(c, 100, 1u << 20);
+	CHECK(genesis_copy(&n->genesis, &fx.g) == 0);
+	snprintf(n->cfg.datadir, sizeof(n->cfg.datadir), "%s", dir);
+	n->base = event_base_new();
+	static const uint8_t salt[SIGCACHE_SALT_LEN] = {1};
+	n->sigcache = sigcache_new(1024, salt);
+	if (validator) {
+		n->has_key = 1;
+		memcpy(n->key_pk, fx.pk[3], PUBKEY_LEN);
+		memcpy(n->key_sk, fx.sk[3], SECKEY_LEN);
+	}
+	CHECK(consensus_start(n, err, sizeof(err)) == 0);
+	return c;
+}
+
+static void close_node(struct node *n)
+{
+	consensus_stop(n);
+	sigcache_free(n->sigcache);
+	mempool_free(n->mempool);
+	chain_close(n->chain);
+	event_base_free(n->base);
+	genesis_free(&n->genesis);
+}
+
+/* Height 1's proposer sends block B. Each round of height 2 up to
+ * BFT_MAX_ROUNDS_AHEAD is proposed by its proposer (9 blocks for a later
+ * height: they take at most half the candidate slots, never B's); a faulty
+ * validator then sends a proposal for each round with a block of its own:
+ * refused (ASSAY_ELIMIT, no points) and not logged. The votes for B then
+ * decide it and the node connects it. peers: how many of the four are
+ * peers (3 when the node is validator 3, 4 when it follows). */
+static void next_height_proposals(int peers)
+{
+	struct node n;
+	chain_t *c = open_node(&n, peers == 3);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	int prop = key_index(info.proposer);
+	CHECK(info.height == 1 && prop >= 0);
+	char err[256];
+	struct block b1;
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
+	uint8_t h1[HASH_LEN];
+	block_hash(&b1, h1);
+	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+
+	/* who proposes the rounds of height 2: the one each round takes */
+	int next_of[BFT_MAX_ROUNDS_AHEAD + 1];
+	for (uint32_t r = 0; r <= BFT_MAX_ROUNDS_AHEAD; r++) {
+		next_of[r] = -1;
+		struct block junk = b1;
+		junk.hdr.height = 2;
+		junk.hdr.time_ms = 5000 + r;
+		for (int who = 0; who < peers && next_of[r] < 0; who++) {
+			junk.hdr.time_ms += 100; /* another block each try */
+			int rc = send_proposal(&n, 2, r, &junk, who);
+			CHECK(rc == 0 || rc == ASSAY_ELIMIT);
+			if (rc == 0)
+				next_of[r] = who;
+		}
+	}
+	consensus_info(&n, &info);
+	uint64_t wal = info.wal_bytes;
+	/* a faulty validator floods every round it does not propose */
+	int bad = (prop + 1) % peers;
+	for (uint32_t r = 0; r <= BFT_MAX_ROUNDS_AHEAD; r++) {
+		struct block junk = b1;
+		junk.hdr.height = 2;
+		junk.hdr.time_ms = 777 + r;
+		/* not its round, or its round's one proposal is in already */
+		CHECK_EQ_INT(send_proposal(&n, 2, r, &junk, bad), ASSAY_ELIMIT);
+	}
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.wal_bytes, wal); /* nothing refused was logged */
+	/* a validator adds its own votes, so a late third peer's is for a
+	 * height decided (ASSAY_EEXISTS) */
+	for (int type = VOTE_PREVOTE; type <= VOTE_PRECOMMIT; type++)
+		for (int i = 0; i < 3; i++) {
+			int rc = send_vote(&n, (uint8_t)type, h1, i);
+			CHECK(rc == 0 || rc == ASSAY_EEXISTS);
+		}
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 2);
+	CHECK_EQ_U64(chain_height(c), 1); /* decided with its block, and connected */
+	block_free(&b1);
+	close_node(&n);
+}
+
+static void test_next_height_proposals_validator(void)
+{
+	next_height_proposals(3);
+}
+
+static void test_next_height_proposals_follower(void)
+{
+	next_height_proposals(4);
+}
+
+static const struct test_case tests[] = {
+	TEST(test_next_height_proposals_validator),
+	TEST(test_next_height_proposals_follower),
+};
+
+static int setup(void)
+{
+	keys_init();
+	fixture_init(&fx);
+	return 0;
+}
+
+int main(void)
+{
+	int rc = test_main("test_node_consensus", setup, tests, TEST_COUNT(tests));
+	fixture_free(&fx);
+	return rc;
+}

@@ -34,6 +34,7 @@ struct txaccept {
 	struct event *wake_ev;
 	struct txaccept_batch *head, *tail; /* deferred batches, in order of admission */
 	size_t in_flight;           /* transactions in them and in `relay` */
+	size_t relay_bytes;         /* encoded bytes of the relayed ones (TXACCEPT_MAX_RELAY_BYTES) */
 	size_t deferred_calls;      /* of them, RPC calls */
 	/* the relay batch of this event-loop turn */
 	struct txaccept_batch *relay;
@@ -57,6 +58,7 @@ struct txaccept_batch {
 	txaccept_done_fn fn;
 	void *arg;
 	uint64_t *peers;              /* relay: peers[i] sent res[i]; owned with res */
+	size_t bytes;                 /* encoded bytes of the k */
 	struct txaccept_batch *next;
 };
 
@@ -235,8 +237,18 @@ int txaccept_batch_add(struct txaccept_batch *b, const uint8_t *enc, size_t len)
 		}
 		return r->rc;
 	}
+	/* relayed: the same bytes twice in one turn are checked once (a
+	 * client's batch keeps the outcomes of one-by-one submission) */
+	for (size_t j = 0; b->peers && j < b->k; j++)
+		if (memcmp(b->txids[j], r->txid, HASH_LEN) == 0) {
+			tx_free(&b->txs[b->k]);
+			snprintf(r->err, sizeof(r->err), "transaction already being checked");
+			r->stage = TXACCEPT_MEMPOOL;
+			return r->rc = ASSAY_EEXISTS;
+		}
 	memcpy(b->txids[b->k], r->txid, HASH_LEN);
 	b->which[b->k++] = b->count - 1;
+	b->bytes += len;
 	return 0;
 }
 
@@ -514,6 +526,7 @@ static void deferred_admit(struct txaccept *q, struct txaccept_batch *b)
 	if (b->fn)
 		b->fn(b->arg, b->res, b->count, rc);
 	if (b->peers) {
+		q->relay_bytes -= b->bytes;
 		relay_verdicts(q, b);
 		free(b->peers);
 		free(b->res); /* a relay batch owns its results */
@@ -628,6 +641,13 @@ int txaccept_relay(struct node *n, uint64_t peer, const uint8_t *enc, size_t len
 {
 	struct txaccept *q = n->txaccept;
 	char err[8];
+	if (q && q->relay_bytes + len > TXACCEPT_MAX_RELAY_BYTES) {
+		/* not now, no fault: what peers send waits in memory only up to
+		 * this, however well it compresses on the wire */
+		memset(txid, 0, HASH_LEN);
+		*stage = TXACCEPT_MEMPOOL;
+		return ASSAY_EFULL;
+	}
 	if (!q || !q->pool || q->in_flight + 1 > TXACCEPT_MAX_IN_FLIGHT)
 		return txaccept_submit(n, enc, len, TXACCEPT_FROM_PEER, txid, stage, err, sizeof(err));
 	if (!q->relay) {
@@ -655,6 +675,7 @@ int txaccept_relay(struct node *n, uint64_t peer, const uint8_t *enc, size_t len
 	*stage = r->rc ? r->stage : TXACCEPT_OK;
 	if (rc == 0) {
 		q->in_flight++;
+		q->relay_bytes += len;
 		rc = TXACCEPT_PENDING;
 	}
 	if (b->count == b->cap)

@@ -78,6 +78,12 @@ int txaccept_submit_batch(struct node *n, const uint8_t *const *encs, const size
  * nothing is refused for it, the node only stops taking more work until
  * that one is admitted. */
 #define TXACCEPT_MAX_IN_FLIGHT 8000
+/* Encoded bytes of relayed transactions waiting for their signature check
+ * at once. Over it a relayed transaction is refused for now (ASSAY_EFULL,
+ * stage TXACCEPT_MEMPOOL: no fault of the peer's), so that what peers send
+ * is held in memory only up to this, however well it compresses on the
+ * wire (docs/p2p.md §3). */
+#define TXACCEPT_MAX_RELAY_BYTES (32u << 20)
 /* Deferred sendrawtransaction(s) calls at once: half of RPC_MAX_DEFERRED,
  * so that long polls keep the other half. Over it a call waits. */
 #define TXACCEPT_MAX_DEFERRED_CALLS 16

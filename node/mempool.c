@@ -42,6 +42,10 @@ struct mempool {
 	size_t nsenders, senders_cap;
 	struct mp_sender **by_addr; /* open addressing on the address, tombstones SENDER_TOMB */
 	size_t by_addr_cap, by_addr_used;
+	/* At most the lowest fee of any queue's last entry (0: unknown). Set
+	 * exactly when make_room looks at every queue, lowered as entries
+	 * become last ones; a full pool refuses a fee at or below it at once. */
+	uint64_t tail_floor;
 };
 
 #define SENDER_TOMB ((struct mp_sender *)1)
@@ -258,6 +262,8 @@ static void sender_truncate(mempool_t *m, struct mp_sender *s, size_t from)
 		m->bytes -= e->bytes;
 		entry_free(e);
 	}
+	if (s->n && s->queue[s->n - 1]->tx.fee < m->tail_floor)
+		m->tail_floor = s->queue[s->n - 1]->tx.fee; /* a new last entry */
 }
 
 /* Removes the first k entries (included in a block). */
@@ -287,17 +293,85 @@ uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN])
 	return a.nonce;
 }
 
-/* The lowest-fee transaction that can leave without opening a nonce gap:
- * the last of some sender's queue. */
-static struct mp_sender *eviction_candidate(mempool_t *m)
+/* A queue in make_room's min-heap: its last n entries' tail is queue[n - 1]. */
+struct tail_item {
+	struct mp_sender *s;
+	size_t n;
+};
+
+static uint64_t tail_fee(const struct tail_item *t)
 {
-	struct mp_sender *best = NULL;
-	for (size_t i = 0; i < m->nsenders; i++) {
-		struct mp_sender *s = m->senders[i];
-		if (s->n && (!best || s->queue[s->n - 1]->tx.fee < best->queue[best->n - 1]->tx.fee))
-			best = s;
+	return t->s->queue[t->n - 1]->tx.fee;
+}
+
+static void tail_sift_down(struct tail_item *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, low = i;
+		if (l < n && tail_fee(&h[l]) < tail_fee(&h[low]))
+			low = l;
+		if (r < n && tail_fee(&h[r]) < tail_fee(&h[low]))
+			low = r;
+		if (low == i)
+			return;
+		struct tail_item t = h[i];
+		h[i] = h[low];
+		h[low] = t;
+		i = low;
 	}
-	return best;
+}
+
+/* Room for `added` more transactions and `bytes` more bytes once `freed`
+ * leave (a replacement's old entry), by evicting the cheapest last
+ * entries of queues (they leave no nonce gap), each paying less than
+ * `fee`, none of own's. Planned first: either every eviction needed is
+ * made and 0 returned, or none and ASSAY_EFULL (or ASSAY_ENOMEM), so a
+ * transaction refused for want of room evicts nothing. O(senders + evicted
+ * x log senders), and a fee at or below tail_floor is refused at once. */
+static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, size_t added, size_t freed,
+		     size_t bytes, char *err, size_t errlen)
+{
+	size_t count = m->count, total = m->bytes - freed;
+	if (count + added <= m->max_txs && total + bytes <= m->max_bytes)
+		return 0;
+	if (fee <= m->tail_floor) {
+		snprintf(err, errlen, "mempool full: fee too low to evict anything");
+		return ASSAY_EFULL;
+	}
+	struct tail_item *h = malloc((m->nsenders ? m->nsenders : 1) * sizeof(*h));
+	if (!h)
+		return ASSAY_ENOMEM;
+	size_t nh = 0, all;
+	for (size_t i = 0; i < m->nsenders; i++)
+		if (m->senders[i]->n)
+			h[nh++] = (struct tail_item){m->senders[i], m->senders[i]->n};
+	all = nh;
+	for (size_t i = nh / 2; i-- > 0;)
+		tail_sift_down(h, nh, i);
+	m->tail_floor = nh ? tail_fee(&h[0]) : 0;
+	int rc = 0;
+	while (count + added > m->max_txs || total + bytes > m->max_bytes) {
+		if (!nh || tail_fee(&h[0]) >= fee || h[0].s == own) {
+			snprintf(err, errlen, "mempool full: fee too low to evict anything");
+			rc = ASSAY_EFULL;
+			break;
+		}
+		count--;
+		total -= h[0].s->queue[h[0].n - 1]->bytes;
+		if (--h[0].n == 0) { /* keep it past the heap's end, for the evictions below */
+			struct tail_item t = h[0];
+			h[0] = h[--nh];
+			h[nh] = t;
+		}
+		tail_sift_down(h, nh, 0);
+	}
+	for (size_t i = 0; !rc && i < all; i++)
+		if (h[i].n < h[i].s->n) {
+			sender_truncate(m, h[i].s, h[i].n);
+			sender_drop_if_empty(m, h[i].s);
+		}
+	free(h);
+	return rc;
 }
 
 /* tx_encode's length, counted rather than encoded: no buffer per
@@ -414,15 +488,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	 * bound as much: a small transaction replaced by a large one must not
 	 * grow the pool past max_bytes. */
 	size_t freed = replace ? s->queue[slot]->bytes : 0, added = replace ? 0 : 1;
-	while (m->count + added > m->max_txs || m->bytes - freed + bytes > m->max_bytes) {
-		struct mp_sender *v = eviction_candidate(m);
-		if (!v || v->queue[v->n - 1]->tx.fee >= t->fee || v == s) {
-			snprintf(err, errlen, "mempool full: fee too low to evict anything");
-			return ASSAY_EFULL;
-		}
-		sender_truncate(m, v, v->n - 1);
-		sender_drop_if_empty(m, v);
-	}
+	if ((rc = make_room(m, s, t->fee, added, freed, bytes, err, errlen)) != 0)
+		return rc;
 	/* Room in the index first, so that nothing below can fail after the
 	 * queues change (index_put then never grows). */
 	if ((m->index_used + 1) * 2 > m->index_cap && index_grow(m) < 0)
@@ -458,6 +525,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		}
 		s->queue[s->n++] = e;
 	}
+	if (slot + 1 >= s->n && t->fee < m->tail_floor)
+		m->tail_floor = t->fee; /* a new last entry */
 	e->sender = s;
 	s->idle = 0;
 	if (index_put(m, e) < 0) {

@@ -284,6 +284,36 @@ static void test_sender_after_its_queue_empties(void)
 	mempool_free(m);
 }
 
+/* A transaction refused for want of room evicts nothing: the evictions
+ * are planned first (protocol §9: it evicts if it pays more, otherwise it
+ * is refused). Five cheap transfers and an attacker's own tail fill a
+ * byte-bound pool; a big blob that would need more room than the cheaper
+ * tails free (it stops at its own sender's tail) is refused, and all six
+ * stay. A fee at or below every tail is then refused at once, and one that
+ * can make room does. */
+static void test_refused_evicts_nothing(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 3000);
+	char err[256];
+	for (int s = 1; s <= 5; s++)
+		CHECK_EQ_INT(add(m, s, 1, 0, 1000), 0);
+	uint64_t n6 = mempool_next_nonce(m, fx.addr[6]);
+	CHECK_EQ_INT(add(m, 6, 1, n6, 1500), 0);
+	size_t before = mempool_size(m);
+	CHECK_EQ_INT(add_blob(m, 6, 2800, n6 + 1, 1000000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK_EQ_U64(mempool_size(m), before);
+	/* another sender's blob stopped by a tail paying as much as it */
+	CHECK_EQ_INT(add_blob(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1500, err, sizeof(err)), ASSAY_EFULL);
+	CHECK_EQ_U64(mempool_size(m), before);
+	CHECK_EQ_INT(add_blob(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK(strstr(err, "fee too low") != NULL);
+	CHECK_EQ_U64(mempool_size(m), before);
+	/* one that outbids every tail makes room */
+	CHECK_EQ_INT(add_blob(m, 0, 2000, mempool_next_nonce(m, fx.addr[0]), 2000, err, sizeof(err)), 0);
+	CHECK(mempool_size(m) < before + 1);
+	mempool_free(m);
+}
+
 int main(void)
 {
 	char err[256], path[300];
@@ -294,6 +324,7 @@ int main(void)
 	if (!ch)
 		return test_report("test_mempool");
 	RUN(test_admission);
+	RUN(test_refused_evicts_nothing);
 	RUN(test_replacement);
 	RUN(test_replacement_bounded);
 	RUN(test_selection_order);

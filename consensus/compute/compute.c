@@ -1076,6 +1076,10 @@ static int reveal_admit(const struct compute_env *env, const struct job_reveal_p
 			uint64_t gas_limit, struct job_record *j, struct job_slot **slot, uint8_t seed[HASH_LEN],
 			struct compute_result *res)
 {
+	/* one no block can hold would wait in every mempool for good */
+	if (gas_limit > env->params->reveal_block_gas)
+		return reject(res, ASSAY_ELIMIT, "gas_limit %llu above reveal_block_gas %llu: no block holds it",
+			      (unsigned long long)gas_limit, (unsigned long long)env->params->reveal_block_gas);
 	int err = load_live_job(env, p->job_id, j, res);
 	if (err)
 		return err;
@@ -1345,6 +1349,11 @@ int compute_apply_blob(const struct compute_env *env, const struct blob_payload 
 static int chunks_admit(const struct compute_env *env, const struct job_chunks_payload *p, const uint8_t sender[20],
 			struct job_record *j, struct compute_result *res)
 {
+	/* one no block can hold would wait in every mempool for good */
+	if (avail_chunks_declared(p) > env->params->chunk_budget_bytes)
+		return reject(res, ASSAY_ELIMIT, "chunks of %llu bytes, above chunk_budget_bytes %llu: no block holds them",
+			      (unsigned long long)avail_chunks_declared(p),
+			      (unsigned long long)env->params->chunk_budget_bytes);
 	int err = load_live_job(env, p->job_id, j, res);
 	if (err)
 		return err;

@@ -34,6 +34,10 @@ static const uint8_t *ALL[] = {SUB, W1, W2, W3, DIS};
 #define NALL 5
 static const uint8_t SALT[HASH_LEN] = {0x5a, 0x17, 0x99}; /* the submitter's secret */
 
+/* The gas a reveal or dispute carries here: the most any transaction may
+ * (max_block_gas, the default reveal_block_gas). */
+#define REVEAL_GAS 1000000000ull
+
 static void chain_init(struct chain *c)
 {
 	memset(SUB, 0x11, ADDR_LEN);
@@ -454,7 +458,7 @@ static int dispute1(struct chain *c, const uint8_t *from, const uint8_t job_id[H
 	struct buf b;
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
-	return apply(c, TX_JOB_DISPUTE, from, &b, 1u << 30, res);
+	return apply(c, TX_JOB_DISPUTE, from, &b, REVEAL_GAS, res);
 }
 
 static struct job_record job(struct chain *c, const uint8_t id[HASH_LEN])
@@ -669,7 +673,7 @@ static void test_honest_flow(void)
 	CHECK(j.state == JOB_COMMITTED && j.sealed_height == 4);
 	/* the salt cannot ride in the sealing block itself */
 	CHECK(post_salt(&c, SUB, id, SALT, &res) == ASSAY_EINVALID);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID); /* no challenge yet */
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == ASSAY_EINVALID); /* no challenge yet */
 	CHECK(end_block(&c) == 0); /* h4 */
 	uint8_t wrong_salt[HASH_LEN] = {1};
 	CHECK(post_salt(&c, DIS, id, wrong_salt, &res) == ASSAY_EINVALID);
@@ -688,13 +692,13 @@ static void test_honest_flow(void)
 	kernel_challenge_seed(beacon6, SALT, id, W1, w.root, want_seed);
 	CHECK_EQ_MEM(seed, want_seed, HASH_LEN);
 	/* Bad reveals change nothing. */
-	CHECK(reveal(&c, W1, id, &w, REVEAL_WRONG_INDEX, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_WRONG_INDEX, REVEAL_GAS, &res) == ASSAY_EINVALID);
 	CHECK(strstr(res.error, "challenged") != NULL);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_DUPLICATE, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_DUPLICATE, REVEAL_GAS, &res) == ASSAY_EINVALID);
 	CHECK(strstr(res.error, "twice") != NULL);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PROOF, 1u << 30, &res) == ASSAY_ESIG);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_SHORT, 1u << 30, &res) == ASSAY_EINVALID);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OTHER_ROOT, 1u << 30, &res) == ASSAY_ESIG);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PROOF, REVEAL_GAS, &res) == ASSAY_ESIG);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_SHORT, REVEAL_GAS, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OTHER_ROOT, REVEAL_GAS, &res) == ASSAY_ESIG);
 	CHECK(strstr(res.error, "commitment") != NULL);
 	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 100, &res) == ASSAY_EGAS);
 	CHECK(job(&c, id).slots[0].state == SLOT_CHALLENGED);
@@ -708,7 +712,11 @@ static void test_honest_flow(void)
 	 * fee for the gas it used: a fee above that is the worker's choice. */
 	c.fee = want_gas + 1000 + 77;
 	uint64_t w1_before = balance(&c, W1);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	/* a gas_limit no block's reveal budget holds: refused, it would wait
+	 * in every mempool for good */
+	CHECK_EQ_INT(reveal(&c, W1, id, &w, REVEAL_OK, c.p.reveal_block_gas + 1, &res), ASSAY_ELIMIT);
+	CHECK(strstr(res.error, "reveal_block_gas") != NULL);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
 	c.fee = 0;
 	CHECK(nidx == 4 && res.gas_used == want_gas);
 	CHECK_EQ_U64(balance(&c, W1), w1_before + want_gas + 1000);
@@ -795,7 +803,7 @@ static void test_challenge_without_salt(void)
 	CHECK_EQ_MEM(seed, want, HASH_LEN);
 	CHECK(post_salt(&c, SUB, id, SALT, &res) == ASSAY_EINVALID);
 	CHECK(strstr(res.error, "window") != NULL);
-	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(job(&c, id).state == JOB_VERIFIED);
 	work_free(&w[0]);
 	ledger_mem_free(c.mem);
@@ -848,7 +856,7 @@ static void test_wrong_tile_sampled(void)
 	uint64_t bad[1] = {~0ull}; /* every tile wrong: any sample catches it */
 	to_challenge(&c, id, &spec, w, bad, 1);
 	uint64_t sub_before = balance(&c, SUB);
-	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(strstr(res.error, "slashed") != NULL);
 	/* half of this job's lock (= reward), half of that to the submitter */
 	uint64_t slash = reward / 2, to_sub = slash / 2;
@@ -890,7 +898,7 @@ static void test_wrong_root_slashes_all(void)
 	uint64_t bad[2] = {~0ull, ~0ull};
 	to_challenge(&c, id, &spec, w, bad, 1);
 	struct job_record j = job(&c, id);
-	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(strstr(res.error, "2 worker(s)") != NULL);
 	for (int i = 0; i < 2; i++) {
 		struct worker_record wr = worker(&c, i ? W2 : W1);
@@ -925,7 +933,7 @@ static void test_copied_commitment(void)
 	CHECK(commit(&c, honest, id, &w) == 0);
 	CHECK(end_block(&c) == 0);
 	/* The honest slot cannot open its root while the other is uncommitted. */
-	CHECK(reveal(&c, honest, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, honest, id, &w, REVEAL_OK, REVEAL_GAS, &res) == ASSAY_EINVALID);
 	/* The copier commits the honest commitment's bytes as they are ... */
 	j = job(&c, id);
 	CHECK(commit_raw(&c, copier, id, j.slots[0].commitment) == 0);
@@ -933,8 +941,8 @@ static void test_copied_commitment(void)
 	CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
 	until_challenged(&c, id);
 	/* ... which no root opens for it: not even the honest one. */
-	CHECK(reveal(&c, honest, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
-	CHECK(reveal(&c, copier, id, &w, REVEAL_OK, 1u << 30, &res) == ASSAY_ESIG);
+	CHECK(reveal(&c, honest, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
+	CHECK(reveal(&c, copier, id, &w, REVEAL_OK, REVEAL_GAS, &res) == ASSAY_ESIG);
 	CHECK(strstr(res.error, "commitment") != NULL);
 	/* It keeps quiet and is slashed at the end of its window: burned. */
 	uint64_t sub_before = balance(&c, SUB);
@@ -980,7 +988,7 @@ static void client_dispute(int mlp)
 	CHECK(!is_challenged(&c, id, wk, &w[0], hidden)); /* same beacons, same challenge */
 	/* Before the root is opened nothing can be disputed. */
 	CHECK(dispute1(&c, SUB, id, wk, &w[0], hidden, &res) == ASSAY_EINVALID);
-	CHECK(reveal(&c, wk, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, wk, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(job(&c, id).state == JOB_VERIFIED);
 	/* A correct tile disputed: the disputer's bond goes to the worker. */
 	uint32_t fine = hidden == 0 ? 1 : 0;
@@ -1075,9 +1083,9 @@ static void test_mlp_reveal_pre(void)
 		CHECK(end_block(&c) == 0);
 		CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
 		until_challenged(&c, id);
-		CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PRE, 1u << 30, &res) == ASSAY_ESIG);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_BAD_PRE, REVEAL_GAS, &res) == ASSAY_ESIG);
 		CHECK(job(&c, id).slots[0].state == SLOT_CHALLENGED);
-		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
 		if (cheat) {
 			CHECK(strstr(res.error, "tile 5 is wrong") != NULL);
 			CHECK(worker(&c, W1).bond == bond - 4 * UNIT);
@@ -1118,8 +1126,8 @@ static void test_redundancy(void)
 	struct job_record j;
 	uint64_t bad[2] = {0, 1ull << hidden};
 	to_challenge(&c, id, &spec, w, bad, 1);
-	CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
-	CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
+	CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	j = job(&c, id);
 	CHECK(j.state == JOB_VERIFIED);
 	CHECK(memcmp(j.slots[0].root, j.slots[1].root, HASH_LEN) != 0);
@@ -1137,13 +1145,13 @@ static void test_redundancy(void)
 	struct buf b;
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
-	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, REVEAL_GAS, &res) == ASSAY_EINVALID);
 	p.index = hidden;
 	make_dispute_proof(&w[0], p.index, &pb[0], &p.proof[0]);
 	make_dispute_proof(&w[1], p.index, &pb[1], &p.proof[1]);
 	buf_init(&b);
 	compute_dispute_encode(&p, &b);
-	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == 0);
+	CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, REVEAL_GAS, &res) == 0);
 	CHECK(worker(&c, cheat).bond == bond - reward / 2);
 	CHECK(worker(&c, honest).bond == bond);
 	CHECK(balance(&c, DIS) == START_BALANCE);
@@ -1237,8 +1245,8 @@ static void test_mlp_wrong_preactivation_disputed(void)
 		memcpy(honest, j.slots[0].worker, ADDR_LEN);
 		memcpy(cheat, j.slots[1].worker, ADDR_LEN);
 		CHECK(memcmp(w[0].out, w[1].out, w[0].out_len) == 0);
-		CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
-		CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, honest, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
+		CHECK(reveal(&c, cheat, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0);
 		j = job(&c, id);
 		CHECK(j.state == JOB_VERIFIED && memcmp(j.slots[0].root, j.slots[1].root, HASH_LEN) != 0);
 		struct job_dispute_payload p;
@@ -1256,7 +1264,7 @@ static void test_mlp_wrong_preactivation_disputed(void)
 		struct buf b;
 		buf_init(&b);
 		compute_dispute_encode(&p, &b);
-		CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, 1u << 30, &res) == 0);
+		CHECK(apply(&c, TX_JOB_DISPUTE, DIS, &b, REVEAL_GAS, &res) == 0);
 		CHECK(strstr(res.error, "slashed") != NULL);
 		CHECK(worker(&c, cheat).bond < bond);
 		CHECK(worker(&c, honest).bond == bond);
@@ -1290,9 +1298,9 @@ static void test_roots_at_payout(void)
 		uint64_t bad[2] = {0, diverge ? 1ull << hidden : 0};
 		to_challenge(&c, id, &spec, w, bad, 1);
 		struct job_record j = job(&c, id);
-		CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 		CHECK(job(&c, id).state == JOB_COMMITTED);
-		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0);
 		CHECK(job(&c, id).state == JOB_VERIFIED);
 		blocks_while(&c, id, JOB_VERIFIED, 0);
 		uint64_t workers_now = balance(&c, W1) + balance(&c, W2);
@@ -1395,7 +1403,7 @@ static void test_bond_locks(void)
 		CHECK(post_salt(&c, SUB, ids[i], SALT, &res) == 0);
 	until_challenged(&c, ids[5]);
 	for (int i = 0; i < 6; i++) {
-		CHECK(reveal(&c, W1, ids[i], &w[i], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, W1, ids[i], &w[i], REVEAL_OK, REVEAL_GAS, &res) == 0);
 		CHECK(strstr(res.error, "slashed") != NULL);
 		work_free(&w[i]);
 	}
@@ -1439,7 +1447,7 @@ static void test_active_worker_below_min_bond(void)
 	CHECK(end_block(&c) == 0);
 	CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
 	until_challenged(&c, id);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(strstr(res.error, "slashed") != NULL);
 	work_free(&w);
 	struct worker_record wr = worker(&c, W1);
@@ -1620,7 +1628,7 @@ static void test_bad_input(void)
 	CHECK(kernel_commit(&w.shape, w.out, &w.leaves, w.root, w.output_hash) == 0);
 	CHECK(commit(&c, W1, id, &w) == 0);
 	until_challenged(&c, id);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(job(&c, id).state == JOB_VERIFIED);
 	work_free(&w);
 	buf_init(&b);
@@ -1649,7 +1657,7 @@ static void test_late_reveal(void)
 	to_challenge(&c, id, &spec, w, bad, 1);
 	struct job_record j = job(&c, id);
 	c.h = j.slots[0].challenge_height + c.p.reveal_window + 1; /* past the window, before end_block */
-	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, 1u << 30, &res) == ASSAY_EINVALID);
+	CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == ASSAY_EINVALID);
 	CHECK(strstr(res.error, "window") != NULL);
 	work_free(&w[0]);
 	ledger_mem_free(c.mem);
@@ -1688,7 +1696,7 @@ static void test_mlp_flow(void)
 		until_challenged(&c, id);
 		uint32_t idx[JOB_MAX_SAMPLES];
 		CHECK(challenged(&c, id, W1, &w, idx) == 4 && idx[0] == 0 && idx[3] == 3);
-		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
 		if (cheat) {
 			CHECK(strstr(res.error, "slashed") != NULL);
 			CHECK(job(&c, id).state == JOB_OPEN);
@@ -1808,7 +1816,7 @@ static void test_upload_rules(void)
 	CHECK_EQ_INT(tiles, 12);
 	/* the root is not open yet: nothing of the output may be public */
 	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 4), ASSAY_EINVALID);
-	CHECK(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, a, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK_EQ_INT(upload_run(&c, id, DIS, w[0].root, &w[0].shape, 0, 4), ASSAY_EINVALID); /* not its slot */
 	uint8_t other[HASH_LEN];
 	memcpy(other, w[0].root, HASH_LEN);
@@ -1816,6 +1824,12 @@ static void test_upload_rules(void)
 	CHECK_EQ_INT(upload_run(&c, id, a, other, &w[0].shape, 0, 4), ASSAY_EINVALID);          /* another root */
 	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 1, 4), ASSAY_EINVALID);      /* not in order */
 	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, tiles + 1), ASSAY_EINVALID); /* range */
+	{ /* more bytes than a block's chunk budget: no block holds it */
+		uint64_t budget = c.p.chunk_budget_bytes;
+		c.p.chunk_budget_bytes = avail_run_bytes(&w[0].shape, 0, 5) - 1;
+		CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 5), ASSAY_ELIMIT);
+		c.p.chunk_budget_bytes = budget;
+	}
 	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 5), 0);
 	CHECK_EQ_INT(job(&c, id).slots[0].uploaded_tiles, 5);
 	CHECK_EQ_INT(upload_run(&c, id, a, w[0].root, &w[0].shape, 0, 5), ASSAY_EINVALID); /* the same again */
@@ -1832,7 +1846,7 @@ static void test_upload_rules(void)
 		CHECK_EQ_INT(apply(&c, TX_JOB_CHUNKS, a, &pb, 0, &res), ASSAY_EINVALID);
 	}
 	CHECK_EQ_INT(upload_run(&c, id, b, w[1].root, &w[1].shape, 0, tiles), ASSAY_EINVALID); /* b not opened */
-	CHECK(reveal(&c, b, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, b, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	j = job(&c, id);
 	CHECK(j.slots[0].state == SLOT_VERIFIED && j.slots[1].state == SLOT_VERIFIED);
 	CHECK(j.state == JOB_COMMITTED); /* spot-checked, but the output is not all there */
@@ -1869,26 +1883,26 @@ static void test_reveal_admission(void)
 	memcpy(a, j.slots[0].worker, ADDR_LEN);
 	memcpy(b, j.slots[1].worker, ADDR_LEN);
 	admit_only = 1;
-	CHECK_EQ_INT(reveal(&c, DIS, id, &w[0], REVEAL_OK, 1u << 30, &res), ASSAY_EINVALID); /* not its job */
+	CHECK_EQ_INT(reveal(&c, DIS, id, &w[0], REVEAL_OK, REVEAL_GAS, &res), ASSAY_EINVALID); /* not its job */
 	CHECK(strstr(res.error, "not assigned") != NULL);
 	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1, &res), ASSAY_EGAS);
-	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_BAD_PROOF, 1u << 30, &res), ASSAY_ESIG);
-	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_WRONG_INDEX, 1u << 30, &res), ASSAY_EINVALID);
-	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_SHORT, 1u << 30, &res), ASSAY_EINVALID);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_BAD_PROOF, REVEAL_GAS, &res), ASSAY_ESIG);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_WRONG_INDEX, REVEAL_GAS, &res), ASSAY_EINVALID);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_SHORT, REVEAL_GAS, &res), ASSAY_EINVALID);
 	memcpy(other_id, id, HASH_LEN);
 	other_id[0] ^= 1;
-	CHECK_EQ_INT(reveal(&c, a, other_id, &w[0], REVEAL_OK, 1u << 30, &res), ASSAY_ENOTFOUND);
-	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res), 0);
+	CHECK_EQ_INT(reveal(&c, a, other_id, &w[0], REVEAL_OK, REVEAL_GAS, &res), ASSAY_ENOTFOUND);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, REVEAL_GAS, &res), 0);
 	CHECK(res.gas_used > 0);
 	j = job(&c, id);
 	CHECK(j.slots[0].state == SLOT_CHALLENGED && j.slots[1].state == SLOT_CHALLENGED); /* nothing written */
 	admit_only = 0;
-	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res), 0);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, REVEAL_GAS, &res), 0);
 	admit_only = 1;
 	/* the same reveal again: the slot is no longer challenged */
-	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, 1u << 30, &res), ASSAY_EINVALID);
+	CHECK_EQ_INT(reveal(&c, a, id, &w[0], REVEAL_OK, REVEAL_GAS, &res), ASSAY_EINVALID);
 	CHECK(strstr(res.error, "nothing to reveal") != NULL);
-	CHECK_EQ_INT(reveal(&c, b, id, &w[1], REVEAL_OK, 1u << 30, &res), 0);
+	CHECK_EQ_INT(reveal(&c, b, id, &w[1], REVEAL_OK, REVEAL_GAS, &res), 0);
 	admit_only = 0;
 	{ /* job_chunks: a stranger, and b before its root is open */
 		struct job_chunks_payload p;
@@ -1902,7 +1916,7 @@ static void test_reveal_admission(void)
 		CHECK_EQ_INT(compute_admit_chunks(&env, &p, DIS, &res), ASSAY_EINVALID);
 		CHECK_EQ_INT(compute_admit_chunks(&env, &p, b, &res), ASSAY_EINVALID);
 		CHECK(strstr(res.error, "uploads open") != NULL);
-		CHECK(reveal(&c, b, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0); /* uploads b's output too */
+		CHECK(reveal(&c, b, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0); /* uploads b's output too */
 		p.refs[0].first_tile = kernel_tile_count(&w[1].shape); /* b has uploaded everything */
 		CHECK_EQ_INT(compute_admit_chunks(&env, &p, b, &res), ASSAY_EINVALID);
 	}
@@ -1930,7 +1944,7 @@ static void test_missed_upload(void)
 	struct work w;
 	uint64_t bad = 0;
 	to_challenge(&c, id, &spec, &w, &bad, 1);
-	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, W1, id, &w, REVEAL_OK, REVEAL_GAS, &res) == 0);
 	uint64_t opened = c.h;
 	CHECK(job(&c, id).slots[0].state == SLOT_VERIFIED && job(&c, id).state == JOB_COMMITTED);
 	uint64_t burned = balance(&c, LEDGER_BURN_ADDR), sub = balance(&c, SUB), lock = job(&c, id).slots[0].lock;
@@ -1986,7 +2000,7 @@ static void failed_uploaded_slot(int other_reveals)
 	struct work w[2];
 	uint64_t bad[2] = {1ull << hidden, 0};
 	to_challenge(&c, id, &spec, w, bad, 1);
-	CHECK(reveal(&c, wk, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0); /* and uploads it all */
+	CHECK(reveal(&c, wk, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0); /* and uploads it all */
 	struct job_record j = job(&c, id);
 	CHECK(j.slots[0].state == SLOT_VERIFIED && j.slots[0].uploaded_tiles == kernel_tile_count(&spec.shape));
 	CHECK(j.slots[1].state == SLOT_CHALLENGED);
@@ -1999,7 +2013,7 @@ static void failed_uploaded_slot(int other_reveals)
 	CHECK_EQ_INT(j.slots[1].state, SLOT_CHALLENGED);
 	CHECK_EQ_U64(j.slots[1].challenge_height, challenged);
 	if (other_reveals) {
-		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, 1u << 30, &res) == 0);
+		CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0);
 		blocks_while(&c, id, JOB_PAID, 1);
 		CHECK_EQ_INT(job(&c, id).state, JOB_PAID);
 		CHECK_EQ_INT(job(&c, id).slots[0].state, SLOT_FAILED);
@@ -2044,7 +2058,7 @@ static void test_missed_deadlines_in_order(void)
 	uint64_t challenged = j.slots[1].challenge_height;
 	while (c.h < challenged + c.p.reveal_window - c.p.upload_window)
 		CHECK(end_block(&c) == 0);
-	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, 1u << 30, &res) == 0);
+	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
 	CHECK(job(&c, id).slots[0].state == SLOT_VERIFIED);
 	uint64_t from = 0;
 	j = job(&c, id);
@@ -2110,7 +2124,7 @@ static void test_random_supply(void)
 				if (s->state == SLOT_ASSIGNED)
 					commit(&c, s->worker, jid, &w);
 				else
-					reveal(&c, s->worker, jid, &w, REVEAL_OK, 1u << 30, &res);
+					reveal(&c, s->worker, jid, &w, REVEAL_OK, REVEAL_GAS, &res);
 				upload_open_slots(&c, jid);
 				work_free(&w);
 			}

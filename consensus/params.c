@@ -35,6 +35,9 @@ int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
 	if (p->max_block_bytes > CHAIN_MAX_BLOCK_BYTES)
 		return assay_fail(err, errlen, ASSAY_EINVALID,
 				  "max_block_bytes above the hard ceiling of 8388608 - 8192 (a block must fit one p2p message)");
+	if (p->max_tx_bytes >= p->max_block_bytes)
+		return assay_fail(err, errlen, ASSAY_EINVALID,
+				  "max_tx_bytes not below max_block_bytes (such a transaction fits no block)");
 	if (p->max_block_gas > CHAIN_MAX_BLOCK_GAS)
 		return assay_fail(err, errlen, ASSAY_EINVALID,
 				  "max_block_gas above the hard ceiling of 10^12 (block gas sums stay far from 2^64)");

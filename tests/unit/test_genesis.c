@@ -172,6 +172,9 @@ static void test_validator_params(void)
 	CHECK(parse(json, &g, err) == 0);
 	CHECK_EQ_U64(g.params.max_block_bytes, CHAIN_MAX_BLOCK_BYTES);
 	genesis_free(&g);
+	/* a transaction that fits no block would wait in every mempool for good */
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1048576", pkhex, "3");
+	expect_error(json, "max_tx_bytes not below max_block_bytes");
 	/* block gas sums stay far from 2^64 (protocol §8) */
 	snprintf(json, sizeof(json), fmt, "local", "\"max_block_gas\":1000000000001", pkhex, "3");
 	expect_error(json, "max_block_gas above the hard ceiling");

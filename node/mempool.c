@@ -293,33 +293,38 @@ uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN])
 	return a.nonce;
 }
 
-/* A queue in make_room's min-heap: its last n entries' tail is queue[n - 1]. */
-struct tail_item {
+/* A heap of senders keyed by the fee of their entry queue[next]: a
+ * max-heap of each one's next unselected entry (mempool_select), a
+ * min-heap of each one's last entry still kept (make_room). */
+struct heap_item {
 	struct mp_sender *s;
-	size_t n;
+	size_t next;
 };
 
-static uint64_t tail_fee(const struct tail_item *t)
+static uint64_t item_fee(const struct heap_item *h)
 {
-	return t->s->queue[t->n - 1]->tx.fee;
+	return h->s->queue[h->next]->tx.fee;
 }
 
-static void tail_sift_down(struct tail_item *h, size_t n, size_t i)
+/* lowest: a min-heap, else a max-heap. */
+static void heap_sift_down(struct heap_item *h, size_t n, size_t i, int lowest)
 {
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, low = i;
-		if (l < n && tail_fee(&h[l]) < tail_fee(&h[low]))
-			low = l;
-		if (r < n && tail_fee(&h[r]) < tail_fee(&h[low]))
-			low = r;
-		if (low == i)
+		size_t l = 2 * i + 1, r = l + 1, top = i;
+		if (l < n && (lowest ? item_fee(&h[l]) < item_fee(&h[top]) : item_fee(&h[l]) > item_fee(&h[top])))
+			top = l;
+		if (r < n && (lowest ? item_fee(&h[r]) < item_fee(&h[top]) : item_fee(&h[r]) > item_fee(&h[top])))
+			top = r;
+		if (top == i)
 			return;
-		struct tail_item t = h[i];
-		h[i] = h[low];
-		h[low] = t;
-		i = low;
+		struct heap_item t = h[i];
+		h[i] = h[top];
+		h[top] = t;
+		i = top;
 	}
 }
+
+#define KEEP_NONE SIZE_MAX /* make_room: every entry of that queue goes */
 
 /* Room for `added` more transactions and `bytes` more bytes once `freed`
  * leave (a replacement's old entry), by evicting the cheapest last
@@ -338,38 +343,40 @@ static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, si
 		snprintf(err, errlen, "mempool full: fee too low to evict anything");
 		return ASSAY_EFULL;
 	}
-	struct tail_item *h = malloc((m->nsenders ? m->nsenders : 1) * sizeof(*h));
+	struct heap_item *h = malloc((m->nsenders ? m->nsenders : 1) * sizeof(*h));
 	if (!h)
 		return ASSAY_ENOMEM;
 	size_t nh = 0, all;
 	for (size_t i = 0; i < m->nsenders; i++)
 		if (m->senders[i]->n)
-			h[nh++] = (struct tail_item){m->senders[i], m->senders[i]->n};
+			h[nh++] = (struct heap_item){m->senders[i], m->senders[i]->n - 1};
 	all = nh;
 	for (size_t i = nh / 2; i-- > 0;)
-		tail_sift_down(h, nh, i);
-	m->tail_floor = nh ? tail_fee(&h[0]) : 0;
+		heap_sift_down(h, nh, i, 1);
+	m->tail_floor = nh ? item_fee(&h[0]) : 0;
 	int rc = 0;
 	while (count + added > m->max_txs || total + bytes > m->max_bytes) {
-		if (!nh || tail_fee(&h[0]) >= fee || h[0].s == own) {
+		if (!nh || item_fee(&h[0]) >= fee || h[0].s == own) {
 			snprintf(err, errlen, "mempool full: fee too low to evict anything");
 			rc = ASSAY_EFULL;
 			break;
 		}
 		count--;
-		total -= h[0].s->queue[h[0].n - 1]->bytes;
-		if (--h[0].n == 0) { /* keep it past the heap's end, for the evictions below */
-			struct tail_item t = h[0];
+		total -= h[0].s->queue[h[0].next]->bytes;
+		if (h[0].next-- == 0) { /* kept past the heap's end, for the evictions below */
+			struct heap_item t = {h[0].s, KEEP_NONE};
 			h[0] = h[--nh];
 			h[nh] = t;
 		}
-		tail_sift_down(h, nh, 0);
+		heap_sift_down(h, nh, 0, 1);
 	}
-	for (size_t i = 0; !rc && i < all; i++)
-		if (h[i].n < h[i].s->n) {
-			sender_truncate(m, h[i].s, h[i].n);
+	for (size_t i = 0; !rc && i < all; i++) {
+		size_t keep = h[i].next == KEEP_NONE ? 0 : h[i].next + 1;
+		if (keep < h[i].s->n) {
+			sender_truncate(m, h[i].s, keep);
 			sender_drop_if_empty(m, h[i].s);
 		}
+	}
 	free(h);
 	return rc;
 }
@@ -558,34 +565,6 @@ int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HAS
 	return admit(m, t, 0, txid, NULL, err, errlen);
 }
 
-/* Max-heap of senders keyed by the fee of their next unselected entry. */
-struct heap_item {
-	struct mp_sender *s;
-	size_t next;
-};
-
-static uint64_t item_fee(const struct heap_item *h)
-{
-	return h->s->queue[h->next]->tx.fee;
-}
-
-static void heap_sift_down(struct heap_item *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, top = i;
-		if (l < n && item_fee(&h[l]) > item_fee(&h[top]))
-			top = l;
-		if (r < n && item_fee(&h[r]) > item_fee(&h[top]))
-			top = r;
-		if (top == i)
-			return;
-		struct heap_item t = h[i];
-		h[i] = h[top];
-		h[top] = t;
-		i = top;
-	}
-}
-
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max)
 {
 	return mempool_select_ids(m, out, NULL, max);
@@ -601,7 +580,7 @@ size_t mempool_select_ids(mempool_t *m, const struct tx **out, uint8_t (*txids)[
 		if (m->senders[i]->n)
 			h[n++] = (struct heap_item){m->senders[i], 0};
 	for (size_t i = n / 2; i-- > 0;)
-		heap_sift_down(h, n, i);
+		heap_sift_down(h, n, i, 0);
 	while (n && k < max) {
 		const struct mp_entry *e = h[0].s->queue[h[0].next];
 		if (txids)
@@ -609,7 +588,7 @@ size_t mempool_select_ids(mempool_t *m, const struct tx **out, uint8_t (*txids)[
 		out[k++] = &e->tx;
 		if (++h[0].next == h[0].s->n)
 			h[0] = h[--n];
-		heap_sift_down(h, n, 0);
+		heap_sift_down(h, n, 0, 0);
 	}
 	free(h);
 	return k;

@@ -847,10 +847,33 @@ static int valset_follows(struct consensus *cs, uint64_t h)
 	return same;
 }
 
+static void cand_from_record(struct consensus *cs, const struct conswal_rec *r);
+
+/* A validator's log holds the block of every proposal it took (logged with
+ * it) and of its own: the decided block, if the candidates lost it, comes
+ * back from there. NULL when it is not there either. */
+static struct candidate *cand_from_wal(struct consensus *cs, const uint8_t value[HASH_LEN])
+{
+	struct conswal_rec *recs;
+	size_t n;
+	char err[160];
+	if (!wal_on(cs) || conswal_read(cs->wal, &recs, &n, err, sizeof(err)) != 0)
+		return NULL;
+	for (size_t i = 0; i < n && !cand_find(cs, value); i++)
+		if ((recs[i].kind == CONSWAL_PROPOSAL && memcmp(recs[i].proposal.value, value, HASH_LEN) == 0) ||
+		    (recs[i].kind == CONSWAL_VALUE && memcmp(recs[i].value, value, HASH_LEN) == 0))
+			cand_from_record(cs, &recs[i]);
+	conswal_recs_free(recs, n);
+	return cand_find(cs, value);
+}
+
 static void decide(struct consensus *cs, const struct bft_output *o)
 {
 	struct node *n = cs->n;
 	struct candidate *c = cand_find(cs, o->value);
+	if (!c && (c = cand_from_wal(cs, o->value)) != NULL)
+		log_info("consensus: decided height %llu: its block taken back from the consensus log",
+			 (unsigned long long)o->height);
 	char err[256];
 	uint64_t now = node_now_ms();
 	cs->decided++;

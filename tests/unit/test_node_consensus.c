@@ -80,7 +80,8 @@ static chain_t *open_node(struct node *n, int validator)
 	fx.g.nvalidators = 4;
 	genesis_finish(&fx.g);
 	char dir[300], path[400], err[256];
-	snprintf(dir, sizeof(dir), "%s/%s", fx.dir, validator ? "validator" : "follower"); /* one each */
+	static int nodes;
+	snprintf(dir, sizeof(dir), "%s/node%d", fx.dir, ++nodes); /* a fresh one each */
 	CHECK(mkdir(dir, 0700) == 0);
 	snprintf(path, sizeof(path), "%s/chain", dir);
 	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
@@ -186,9 +187,51 @@ static void test_next_height_proposals_follower(void)
 	next_height_proposals(4);
 }
 
+/* A validator whose candidate slots lost the block being decided (here:
+ * two proposals of each later round of the same height from its round's
+ * proposer push out round 0's B, the oldest) takes it back from
+ * its consensus log when the votes decide B, and connects it, instead of
+ * waiting for a block sync that nobody can serve. */
+static void test_decided_block_back_from_the_log(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 1);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	int prop = key_index(info.proposer);
+	char err[256];
+	struct block b1;
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
+	uint8_t h1[HASH_LEN];
+	block_hash(&b1, h1);
+	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+	int later = 0;
+	for (uint32_t r = 1; r <= BFT_MAX_ROUNDS_AHEAD; r++)
+		for (int who = 0; who < 3; who++)
+			for (int copy = 0; copy < 2; copy++) { /* a faulty proposer's two */
+				struct block other = b1;
+				other.hdr.time_ms += 1000 * r + 10 * who + copy;
+				int rc = send_proposal(&n, 1, r, &other, who);
+				CHECK(rc == 0 || rc == ASSAY_EINVALID); /* another's round */
+				later += rc == 0;
+			}
+	CHECK(later >= CONSENSUS_MAX_CANDIDATES - 1); /* enough to push B out */
+	for (int type = VOTE_PREVOTE; type <= VOTE_PRECOMMIT; type++)
+		for (int i = 0; i < 3; i++) {
+			int rc = send_vote(&n, (uint8_t)type, h1, i);
+			CHECK(rc == 0 || rc == ASSAY_EEXISTS);
+		}
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 2);
+	CHECK_EQ_U64(chain_height(c), 1);
+	block_free(&b1);
+	close_node(&n);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_next_height_proposals_validator),
 	TEST(test_next_height_proposals_follower),
+	TEST(test_decided_block_back_from_the_log),
 };
 
 static int setup(void)

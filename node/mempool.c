@@ -494,7 +494,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	 * replacement frees its old entry's bytes and adds no entry, but is
 	 * bound as much: a small transaction replaced by a large one must not
 	 * grow the pool past max_bytes. */
-	size_t freed = replace ? s->queue[slot]->bytes : 0, added = replace ? 0 : 1;
+	size_t freed = replace && s ? s->queue[slot]->bytes : 0, added = replace ? 0 : 1; /* replace: s is set */
 	if ((rc = make_room(m, s, t->fee, added, freed, bytes, err, errlen)) != 0)
 		return rc;
 	/* Room in the index first, so that nothing below can fail after the

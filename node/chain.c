@@ -253,8 +253,23 @@ static int init_genesis(chain_t *c, int fresh_db, char *err, size_t errlen)
 		snprintf(err, errlen, "genesis state: %s", assay_strerror(rc));
 		return rc;
 	}
-	uint8_t hash[HASH_LEN];
+	uint8_t hash[HASH_LEN], stored[HASH_LEN];
 	block_hash(&blk, hash);
+	int other = 0;
+	if (!fresh_db) {
+		int got = store_get_hash_at(chain_store(c), 0, stored);
+		other = got == 0 ? memcmp(stored, hash, HASH_LEN) != 0 : got != ASSAY_ENOTFOUND;
+	}
+	if (other) {
+		/* the genesis rebuilt over a state that was not empty, or a
+		 * database whose block 0 is another: never made the tip */
+		state_unstage(c->state, &st);
+		state_staged_free(&st);
+		ledger_mem_free(ov);
+		block_free(&blk);
+		snprintf(err, errlen, "the genesis state does not give the stored block 0: the database is damaged");
+		return ASSAY_ECORRUPT;
+	}
 	store_batch_t *b = store_batch_new();
 	struct buf enc;
 	buf_init(&enc);
@@ -309,7 +324,27 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 	c->store = store_open(dir, err, errlen);
 	if (!c->store)
 		goto fail;
-	int fresh = store_get_meta(c->store, META_CHAIN_ID, &val, &len) == ASSAY_ENOTFOUND;
+	int idrc = store_get_meta(c->store, META_CHAIN_ID, &val, &len);
+	if (idrc < 0 && idrc != ASSAY_ENOTFOUND) {
+		snprintf(err, errlen, "cannot read the chain id: %s", assay_strerror(idrc));
+		goto fail;
+	}
+	int fresh = idrc == ASSAY_ENOTFOUND;
+	if (fresh) {
+		/* a database is new only when it holds nothing of a chain: one
+		 * with blocks or a tip but no chain id is damaged, and writing a
+		 * genesis over it would replace committed blocks */
+		uint8_t h0[HASH_LEN], *tip = NULL;
+		size_t tl;
+		int has_tip = store_get_meta(c->store, META_TIP, &tip, &tl) != ASSAY_ENOTFOUND;
+		free(tip);
+		if (has_tip || store_get_hash_at(c->store, 0, h0) != ASSAY_ENOTFOUND) {
+			snprintf(err, errlen,
+				 "the database holds blocks but no chain id record: it is damaged (restore a "
+				 "backup, or move the data directory away to start afresh)");
+			goto fail;
+		}
+	}
 	if (!fresh) {
 		if (len != HASH_LEN || memcmp(val, c->g.hash, HASH_LEN) != 0) {
 			char theirs[16] = "?";
@@ -371,9 +406,11 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 	}
 	uint8_t root[HASH_LEN];
 	state_root(c->state, root);
-	if (c->reindexing && memcmp(root, c->tip.state_root, HASH_LEN) != 0) {
+	if (c->reindexing && memcmp(root, c->tip.state_root, HASH_LEN) != 0 && state_count(c->state) == 0) {
 		/* Killed after the reindex dropped the state (with its marker,
-		 * in one batch) and before the genesis state was written. */
+		 * in one batch) and before the genesis state was written. A
+		 * state that is there but does not match is damaged: it is
+		 * not written over (-reindex drops it and starts over). */
 		if (init_genesis(c, 0, err, errlen) < 0)
 			goto fail;
 		state_root(c->state, root);

@@ -131,10 +131,15 @@ static void retry_pending(struct node *n)
 	}
 	int rc = chunkstore_check_block(chain_store(n->chain), &blk, missing, 1, &nmissing, err, sizeof(err));
 	if (rc == 0) {
-		pending_drop(n);
 		log_info("avail: chunks of block %llu arrived; connecting it",
 			 (unsigned long long)blk.hdr.height);
 		rc = node_connect_block(n, &blk, &cm, NODE_BLOCK_PEER, err, sizeof(err));
+		/* the record goes once the block joined the chain (done already
+		 * by the connect's own retry_pending) or was refused for good;
+		 * after our own failure (the node stops) it stays, to be taken
+		 * up at the next start */
+		if (!assay_err_is_local(rc))
+			pending_drop(n);
 		if (rc && !assay_err_is_local(rc))
 			log_warn("avail: block %llu not applied: %s", (unsigned long long)blk.hdr.height,
 				 err);

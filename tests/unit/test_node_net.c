@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "node/chunkstore.h"
 #include "node/node.h"
 #include "test.h"
 #include "node_fixture.h"
@@ -402,6 +403,62 @@ static void test_stripped_block_refused(void)
 	chain_close(prod);
 }
 
+/* The waiting-block record outlives our own failure to connect it: a
+ * block 1 kept with its commit (as before a restart) whose chunks are all
+ * here is connected by node_chunks_restore; under the free-space floor the
+ * node aborts and the record stays, so the next start connects it. (It
+ * used to be deleted before the connect, losing the block.) */
+static void test_waiting_record_kept_on_abort(void)
+{
+	chain_t *prod = open_chain("keep-prod"), *fol = open_chain("keep-fol");
+	CHECK(prod && fol);
+	CHECK(produce(prod, NULL, 0) == 0);
+	CHECK(produce(prod, NULL, 0) == 0);
+	uint8_t *raw1, *raw2;
+	size_t len1, len2;
+	CHECK(chain_get_block_raw_at(prod, 1, &raw1, &len1) == 0);
+	CHECK(chain_get_block_raw_at(prod, 2, &raw2, &len2) == 0);
+	struct block_limits lim = {fx.g.params.max_block_txs, fx.g.params.max_tx_bytes};
+	struct block b2;
+	CHECK(block_decode(&b2, raw2, len2, &lim) == 0);
+	struct buf rec;
+	buf_init(&rec);
+	buf_put_u32(&rec, (uint32_t)len1);
+	buf_put(&rec, raw1, len1);
+	commit_encode(&b2.last_commit, &rec);
+	CHECK(chunkstore_save_waiting(chain_store(fol), CHUNKSTORE_WAITING_BLOCK, rec.data, rec.len) == 0);
+
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, fol);
+	snprintf(n.cfg.datadir, sizeof(n.cfg.datadir), "%s", fx.dir);
+	n.cfg.minfreespace = UINT64_MAX / 2;
+	log_set_stderr(0);
+	node_chunks_restore(&n);
+	log_set_stderr(1);
+	CHECK(n.aborted && chain_height(fol) == 0);
+	uint8_t *kept;
+	size_t kept_len;
+	CHECK_EQ_INT(chunkstore_load_waiting(chain_store(fol), CHUNKSTORE_WAITING_BLOCK, &kept, &kept_len), 0);
+	free(kept);
+	mempool_free(n.mempool);
+	free(n.avail_pending);
+
+	node_of(&n, &ops, fol); /* the next start */
+	node_chunks_restore(&n);
+	CHECK_EQ_U64(chain_height(fol), 1);
+	CHECK_EQ_INT(chunkstore_load_waiting(chain_store(fol), CHUNKSTORE_WAITING_BLOCK, &kept, &kept_len),
+		     ASSAY_ENOTFOUND);
+	free(n.avail_pending);
+	mempool_free(n.mempool);
+	buf_free(&rec);
+	block_free(&b2);
+	free(raw1);
+	free(raw2);
+	chain_close(fol);
+	chain_close(prod);
+}
+
 /* The availability exemption (compute.md §15.4): only a block that came
  * with its own commit, and only more than chunk_retention_blocks below the
  * best height known; never a proposal, whatever height peers claim. */
@@ -424,6 +481,7 @@ int main(void)
 	RUN(test_waiting_block_must_hold);
 	RUN(test_stripped_block_refused);
 	RUN(test_retention_exemption);
+	RUN(test_waiting_record_kept_on_abort);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

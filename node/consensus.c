@@ -306,7 +306,11 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 		return 0;
 	}
 	if (cs->wal && conswal_sync(cs->wal) != 0) {
-		log_error("consensus: cannot fsync DATADIR/consensus.wal: %s; not signing", strerror(errno));
+		/* what the log holds may be lost: signing on it could contradict
+		 * a lock the log no longer shows, so the node stops */
+		char msg[200];
+		snprintf(msg, sizeof(msg), "cannot fsync DATADIR/consensus.wal: %s; not signing", strerror(errno));
+		node_abort(cs->n, ASSAY_EIO, msg);
 		return ASSAY_EIO;
 	}
 	int rc = signstate_allow(cs, height, round, step, hash);

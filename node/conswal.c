@@ -21,7 +21,8 @@ struct conswal {
 	int fd;
 	int dirty; /* appended since the last fsync */
 	uint64_t size;
-	int broken; /* a failed append could not be cut back: no more appends */
+	int broken; /* a failed append could not be cut back, or an fsync failed: no more appends or syncs */
+	int fail_sync; /* tests: the next fsync fails */
 	char *path;
 };
 
@@ -447,12 +448,23 @@ int conswal_truncate(conswal_t *w, uint64_t size)
 
 int conswal_sync(conswal_t *w)
 {
+	if (w->broken)
+		return ASSAY_EIO;
 	if (!w->dirty)
 		return 0;
-	if (fsync(w->fd) != 0)
+	if (w->fail_sync || fsync(w->fd) != 0) {
+		/* the kernel may have dropped the pages it could not write: a
+		 * later fsync that succeeds says nothing of them */
+		w->broken = 1;
 		return ASSAY_EIO;
+	}
 	w->dirty = 0;
 	return 0;
+}
+
+void conswal_fail_next_sync(conswal_t *w)
+{
+	w->fail_sync = 1;
 }
 
 int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)

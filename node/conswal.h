@@ -91,8 +91,13 @@ int conswal_append_lazy(conswal_t *w, const struct conswal_rec *r);
 /* Cuts the file back to size bytes (a record just appended that turned out
  * to change nothing). */
 int conswal_truncate(conswal_t *w, uint64_t size);
-/* fsync when something was appended since the last one. */
+/* fsync when something was appended since the last one. One that fails
+ * leaves the log broken: every later sync and append fails too, since the
+ * kernel may have dropped the pages it could not write, and a later fsync
+ * that succeeds would say nothing of them. */
 int conswal_sync(conswal_t *w);
+/* For tests: the next fsync fails as a failing disk's would. */
+void conswal_fail_next_sync(conswal_t *w);
 /* (An ASSAY_EIO from these leaves errno saying why.) */
 /* Replaces the file with exactly recs (a temporary file written, fsynced
  * and renamed over it, the directory fsynced): a height's rotation. */

@@ -237,6 +237,35 @@ static void test_file(void)
 		conswal_rec_free(&in[i]);
 }
 
+/* An fsync that fails leaves the log broken: the next one fails too,
+ * though the disk might now take it, and so does every append, since the
+ * kernel may have dropped the pages it could not write (a validator must not
+ * sign on inputs the log may have lost). */
+static void test_failed_sync_breaks(void)
+{
+	char path[] = "/tmp/assay-test-wal-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	int rc;
+	char err[256];
+	conswal_t *w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w && got == 0);
+	CHECK(conswal_append(w, &in[0]) == 0);
+	conswal_fail_next_sync(w);
+	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
+	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
+	CHECK(conswal_append(w, &in[1]) != 0);
+	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
+	conswal_close(w);
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
 /* An append that fails part way (here the write stops at RLIMIT_FSIZE, as
  * at a full disk) is cut back off the file: the next record follows the
  * last whole one, and the file opens again with every whole record in it,
@@ -406,6 +435,7 @@ static const struct test_case tests[] = {
 	TEST(test_torn_tail_and_corruption),
 	TEST(test_file),
 	TEST(test_failed_append_cut_back),
+	TEST(test_failed_sync_breaks),
 	TEST(test_replay_restores_lock),
 };
 

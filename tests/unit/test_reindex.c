@@ -250,6 +250,30 @@ static void test_missing_chain_id(void)
 	check_tip("chain id put back", BLOCKS + 1);
 }
 
+/* A key under the state prefix that is no state record (34 bytes): the
+ * open skips it (it is in no state root) rather than fail every start,
+ * -reindex included, with an I/O error. */
+static void test_stray_state_key(void)
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	chain_close(ch);
+	store_t *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	uint8_t key[34] = {STORE_P_STATE, 0x42};
+	store_batch_t *b = store_batch_new();
+	store_batch_put(b, key, sizeof(key), "x", 1);
+	CHECK_EQ_INT(store_write(s, b, 1), 0);
+	store_batch_free(b);
+	store_close(s);
+	log_set_stderr(0);
+	open_chain();
+	log_set_stderr(1);
+	check_tip("with a stray state key", BLOCKS + 1);
+}
+
 int main(void)
 {
 	fixture_init(&fx);
@@ -261,6 +285,7 @@ int main(void)
 	RUN(test_damaged_state_reindexed);
 	RUN(test_interrupted_reindex_damaged);
 	RUN(test_missing_chain_id);
+	RUN(test_stray_state_key);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_reindex");

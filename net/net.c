@@ -905,16 +905,21 @@ static void handle_addr(struct conn *c, const struct net_msg *m)
 
 /* ---- peer events ---- */
 
-/* One connection per peer (docs/p2p.md §8): a second connection whose
- * version carries the nonce of a ready one is the same node. When the two
- * were dialed from opposite ends (both dialed at once), both sides keep the
- * one dialed by the node with the larger nonce, so they agree without a
- * message; otherwise the newer one goes. 1 when c itself was closed. */
+/* One connection per peer (docs/p2p.md §8): a second connection from the
+ * same IP whose version carries the nonce of a ready one is the same node.
+ * When the two were dialed from opposite ends (both dialed at once), both
+ * sides keep the one dialed by the node with the larger nonce, so they
+ * agree without a message; otherwise the newer one goes. From another IP
+ * it is not taken for the same node: every node's nonce is sent to all its
+ * peers, and an impostor replaying it would otherwise cut the real link
+ * (or, first to arrive, keep the real node out). 1 when c itself was
+ * closed. */
 static int close_duplicate(struct net *n, struct conn *c, uint64_t remote_nonce)
 {
 	struct conn *other = NULL;
 	for (struct conn *o = n->conns; o && !other; o = o->next)
-		if (o != c && !o->dead && net_peer_ready(o->peer) && net_peer_remote(o->peer)->nonce == remote_nonce)
+		if (o != c && !o->dead && net_peer_ready(o->peer) && net_peer_remote(o->peer)->nonce == remote_nonce &&
+		    memcmp(o->ip, c->ip, sizeof(c->ip)) == 0)
 			other = o;
 	if (!other)
 		return 0;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/error.h"
 #include "net/hashset.h"
 #include "net/peer.h"
@@ -29,7 +31,6 @@ struct net_peer {
 	uint64_t ping_nonce;        /* outstanding ping, 0 if none */
 	uint64_t ping_sent_ms;
 	uint64_t next_ping_ms;
-	uint64_t ping_counter;      /* makes ping nonces distinct */
 	struct net_peer_stats stats;
 	int closing, banned;
 	int self;                   /* remote nonce == ours */
@@ -55,7 +56,6 @@ net_peer_t *net_peer_new(const struct net_peer_params *params, int inbound, uint
 	p->created_ms = p->last_recv_ms = now_ms;
 	p->next_ping_ms = now_ms + NET_PING_INTERVAL_MS;
 	p->stats.ping_ms = -1;
-	p->ping_counter = params->local_nonce;
 	p->known = net_hashset_new(NET_KNOWN_INV_MAX);
 	if (!p->known) {
 		net_peer_free(p);
@@ -334,9 +334,11 @@ int net_peer_tick(net_peer_t *p, uint64_t now_ms)
 	}
 	if (!p->ping_nonce && now_ms >= p->next_ping_ms) {
 		struct net_msg ping = {.cmd = NET_CMD_PING};
-		/* distinct, never zero (zero means "none outstanding") */
-		p->ping_counter = p->ping_counter * 6364136223846793005ull + 1442695040888963407ull;
-		ping.u.nonce = p->ping_counter | 1;
+		/* unpredictable, never zero (zero means "none outstanding"): a
+		 * peer that could compute it would answer pings it never read,
+		 * and pass for a fast, live peer */
+		randombytes_buf(&ping.u.nonce, sizeof(ping.u.nonce));
+		ping.u.nonce |= 1;
 		int rc = net_peer_send(p, &ping);
 		if (rc < 0)
 			return rc;

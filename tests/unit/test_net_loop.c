@@ -621,7 +621,10 @@ static int rogue_unsent_empty(void *p)
 	return r->unsent.len == 0;
 }
 
-static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_t best_height)
+/* nonce 0: a fresh one; from: the loopback address to connect from
+ * (0: the kernel's choice, 127.0.0.1). */
+static int rogue_open_as(struct rogue *r, net_t *target, int rcvbuf, uint64_t best_height, uint64_t nonce,
+			 uint32_t from)
 {
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->unsent);
@@ -629,6 +632,14 @@ static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_
 	r->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (rcvbuf)
 		setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (from) {
+		struct sockaddr_in src;
+		memset(&src, 0, sizeof(src));
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr = htonl(from);
+		if (bind(r->fd, (struct sockaddr *)&src, sizeof(src)) != 0)
+			return -1;
+	}
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -641,11 +652,16 @@ static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_
 	pp.magic = NET_MAGIC_LOCAL;
 	memset(pp.chain_id, 0x5a, 32);
 	static uint64_t rogues; /* each rogue is its own process: one nonce each (docs/p2p.md §8) */
-	pp.local_nonce = 0x726f677565ull + ++rogues;
+	pp.local_nonce = nonce ? nonce : 0x726f677565ull + ++rogues;
 	pp.user_agent = "/rogue/";
 	pp.best_height = best_height;
 	r->peer = net_peer_new(&pp, 0, 0);
 	return r->peer && net_peer_start(r->peer) == 0 ? 0 : -1;
+}
+
+static int rogue_open_height(struct rogue *r, net_t *target, int rcvbuf, uint64_t best_height)
+{
+	return rogue_open_as(r, target, rcvbuf, best_height, 0, 0);
 }
 
 static int rogue_open(struct rogue *r, net_t *target, int rcvbuf)
@@ -1125,6 +1141,50 @@ static void test_ping_answered_while_serving(void)
 	lone_close(&l);
 }
 
+/* A node's nonce goes to all its peers in its version: a peer from another
+ * address that replays it is not taken for that node, so the real link
+ * stays (before, the node closed one of the two: the real link, or, when
+ * the impostor came first, every later dial of the real node). */
+static void test_replayed_nonce_cuts_nothing(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_node a = {.tip = 5}, b = {.tip = 5};
+	struct net_node_ops ops_a = ops_for(&a), ops_b = ops_for(&b);
+	char err[256] = "", addr_a[64];
+	struct net_config cfg_a = config(NULL, NULL, 0);
+	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
+	CHECK(na != NULL);
+	if (!na)
+		return;
+	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
+	const char *targets[1] = {addr_a};
+	struct net_config cfg_b = config(NULL, targets, 1);
+	net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
+	CHECK(nb != NULL);
+	if (!nb)
+		return;
+	run_until(base, never, NULL, 1500);
+	CHECK_EQ_U64(ready_peers(na), 1);
+	/* learn b's nonce as any peer does, from its version */
+	struct rogue spy, imp;
+	CHECK(rogue_open(&spy, nb, 0) == 0);
+	CHECK(run_until(base, rogue_ready, &spy, 5000));
+	uint64_t nonce_b = net_peer_remote(spy.peer)->nonce;
+	rogue_close(&spy);
+	/* an impostor from 127.0.0.2 with b's nonce */
+	CHECK(rogue_open_as(&imp, na, 0, 0, nonce_b, 0x7f000002u) == 0);
+	CHECK(run_until(base, rogue_ready, &imp, 5000));
+	run_until(base, never, NULL, 1500);
+	rogue_pump(&imp);
+	CHECK_EQ_U64(ready_peers(na), 2); /* b and the impostor */
+	CHECK_EQ_U64(ready_peers(nb), 1);
+	CHECK(ban_count(na) == 0);
+	rogue_close(&imp);
+	net_free(nb);
+	net_free(na);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -1138,5 +1198,6 @@ int main(void)
 	RUN(test_block_notfound_unrequested);
 	RUN(test_inbound_eviction);
 	RUN(test_ping_answered_while_serving);
+	RUN(test_replayed_nonce_cuts_nothing);
 	return test_report("test_net_loop");
 }

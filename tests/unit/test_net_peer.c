@@ -174,8 +174,31 @@ static void test_ping_pong(void)
 	net_peer_stats(a, &st);
 	CHECK(st.ping_ms == 37);
 	CHECK(sa.msgs == 0 && sb.msgs == 0); /* ping/pong stay inside */
-	/* a ping left unanswered closes the connection */
+	/* a pong computed from what a peer knows (a's version nonce, the
+	 * counter the nonces once came from) answers nothing: a peer must
+	 * read the ping to answer it */
 	t += NET_PING_INTERVAL_MS;
+	CHECK(net_peer_tick(a, t) == 0);
+	buf_reset(net_peer_outbox(a)); /* never read */
+	struct net_msg forged = {.cmd = NET_CMD_PONG};
+	uint64_t step = pa.local_nonce;
+	for (int i = 0; i < 2; i++) /* a's second ping */
+		step = step * 6364136223846793005ull + 1442695040888963407ull;
+	forged.u.nonce = step | 1;
+	CHECK(net_peer_send(b, &forged) == 0);
+	pump(b, a, t + 5, &sa);
+	net_peer_stats(a, &st);
+	CHECK(st.ping_ms == 37); /* unchanged */
+	CHECK(net_peer_tick(a, t + NET_PING_TIMEOUT_MS) < 0);
+	net_peer_free(a);
+	net_peer_free(b);
+	a = net_peer_new(&pa, 0, 0);
+	b = net_peer_new(&pb, 1, 0);
+	net_peer_start(a);
+	net_peer_start(b);
+	shuttle(a, b, 0, &sa, &sb);
+	/* a ping left unanswered closes the connection */
+	t = NET_PING_INTERVAL_MS;
 	CHECK(net_peer_tick(a, t) == 0);
 	buf_reset(net_peer_outbox(a)); /* lost */
 	CHECK(net_peer_tick(a, t + NET_PING_TIMEOUT_MS - 1) == 0);

@@ -89,7 +89,7 @@ static int run_tx(const struct ledger *l, uint8_t kind, const uint8_t *sender, c
 	struct compute_result res;
 	env_at(l, height, &env);
 	size_t snap = ledger_snapshot(l);
-	int err = compute_apply_tx(&env, &t, sender, 1u << 30, &res);
+	int err = compute_apply_tx(&env, &t, sender, 1000000000ull /* max_block_gas: the most a tx may carry */, &res);
 	if (err)
 		ledger_revert(l, snap);
 	return err;

@@ -159,16 +159,46 @@ static void alt_remove(struct req_entry *e, int k)
 	e->nalts--;
 }
 
+/* How many of the entry's asked peer and alternatives are of group. */
+static size_t group_uses(const struct req_entry *e, uint64_t group)
+{
+	size_t n = e->peer && e->group == group;
+	for (size_t k = 0; k < e->nalts; k++)
+		n += e->alt_groups[k] == group;
+	return n;
+}
+
+/* A new announcer of a hash in flight: kept while there is room; when the
+ * alternatives are full, one of a group not yet among them takes the place
+ * of the latest alternative whose group is there twice. Else the
+ * connections of one address could fill every place first and answer
+ * notfound in turn, and the hash be forgotten before any other announcer
+ * was asked. */
+static void alt_add(struct req_entry *e, uint64_t peer, uint64_t group)
+{
+	if (e->peer == peer || alt_index(e, peer) >= 0)
+		return;
+	if (e->nalts < NET_REQ_ALTS) {
+		e->alt_groups[e->nalts] = group;
+		e->alts[e->nalts++] = peer;
+		return;
+	}
+	if (group_uses(e, group))
+		return;
+	for (size_t k = e->nalts; k-- > 0;)
+		if (group_uses(e, e->alt_groups[k]) >= 2) {
+			e->alts[k] = peer;
+			e->alt_groups[k] = group;
+			return;
+		}
+}
+
 int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t group,
 		     uint64_t now_ms)
 {
 	size_t i = find(r, hash);
 	if (r->slots[i]) {
-		struct req_entry *e = &r->entries[r->slots[i] - 1];
-		if (e->peer != peer && alt_index(e, peer) < 0 && e->nalts < NET_REQ_ALTS) {
-			e->alt_groups[e->nalts] = group;
-			e->alts[e->nalts++] = peer;
-		}
+		alt_add(&r->entries[r->slots[i] - 1], peer, group);
 		return 0;
 	}
 	/* Bounds on new requests only: what is in flight stays, whoever

@@ -93,6 +93,35 @@ static void test_notfound_and_gone(void)
 	net_req_free(r);
 }
 
+/* Five connections of one group announce a hash first and answer notfound
+ * in turn; a peer of another group that announced it after them is asked
+ * all the same: it takes the place of an alternative of the crowded group
+ * (before, the places were full and it was never recorded, the hash
+ * forgotten once the five had answered). */
+static void test_crowded_group_keeps_room(void)
+{
+	net_req_t *r = net_req_new();
+	uint8_t h[32];
+	struct net_req_move mv;
+	hash_of(7, h);
+	CHECK(net_req_announce(r, h, 1, 5, 0) == 1);
+	for (uint64_t p = 2; p <= 5; p++)
+		CHECK(net_req_announce(r, h, p, 5, 0) == 0);
+	CHECK(net_req_announce(r, h, 9, 8, 0) == 0); /* another group: kept */
+	CHECK(net_req_announce(r, h, 10, 8, 0) == 0); /* its group is there: not twice */
+	uint64_t asked = 1, honest_asked = 0;
+	for (int round = 0; round < NET_REQ_ALTS + 1 && asked && !honest_asked; round++) {
+		net_req_notfound(r, h, asked);
+		CHECK(net_req_next_due(r, 1, &mv) == 1);
+		asked = mv.to;
+		honest_asked = asked == 9;
+		while (net_req_next_due(r, 1, &mv)) /* until nothing more is due, as net.c calls it */
+			;
+	}
+	CHECK(honest_asked);
+	net_req_free(r);
+}
+
 static void test_bounds(void)
 {
 	net_req_t *r = net_req_new();
@@ -240,6 +269,7 @@ int main(void)
 	RUN(test_first_asked_then_received);
 	RUN(test_timeout_moves_on);
 	RUN(test_notfound_and_gone);
+	RUN(test_crowded_group_keeps_room);
 	RUN(test_bounds);
 	RUN(test_flood_from_one_group);
 	RUN(test_per_peer_bound);

@@ -496,12 +496,14 @@ int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)
 			w->fd = nfd;
 			w->size = b.len;
 			w->dirty = 0;
+			/* the rename is durable only once its directory is: unsure,
+			 * the log is broken (a power cut could bring back the old one) */
 			int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-			if (dfd >= 0) {
-				fsync(dfd);
+			rc = dfd >= 0 && fsync(dfd) == 0 ? 0 : ASSAY_EIO;
+			if (dfd >= 0)
 				close(dfd);
-			}
-			rc = 0;
+			if (rc)
+				w->broken = 1;
 		}
 	}
 	int saved = errno; /* what failed, for the caller's message */

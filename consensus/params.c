@@ -14,7 +14,7 @@ void chain_params_default(struct chain_params *p, int dev)
 	p->max_future_ms = 15000;
 	p->min_validator_bond = 1000ull * 1000000000ull; /* 1000 ASY */
 	p->unbonding_period = dev ? 100 : 120960;        /* a week of 5 s blocks */
-	p->evidence_max_age = dev ? 100 : 10000;
+	p->evidence_max_age = dev ? 99 : 10000; /* below unbonding_period (chain_params_check) */
 	p->evidence_slash_bps = 500;
 	p->jail_blocks = dev ? 20 : 10000;
 	p->downtime_window = dev ? 100 : 1000;
@@ -43,8 +43,11 @@ int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
 				  "max_block_gas above the hard ceiling of 10^12 (block gas sums stay far from 2^64)");
 	if (p->min_validator_bond < 1000000000ull)
 		return assay_fail(err, errlen, ASSAY_EINVALID, "min_validator_bond must be at least 1 ASY");
-	if (p->evidence_max_age > p->unbonding_period)
-		return assay_fail(err, errlen, ASSAY_EINVALID, "evidence_max_age above unbonding_period");
+	/* Stake unbonded in block u still counts at u + 1 and is released at
+	 * the end of u + unbonding_period: evidence of u + 1 must be late by
+	 * then, or the offender escapes with its stake. */
+	if (p->evidence_max_age >= p->unbonding_period)
+		return assay_fail(err, errlen, ASSAY_EINVALID, "evidence_max_age not below unbonding_period");
 	if (p->evidence_slash_bps > 10000)
 		return assay_fail(err, errlen, ASSAY_EINVALID, "evidence_slash_bps above 10000");
 	if (p->downtime_window > 10000 || p->downtime_max_missed >= p->downtime_window)

@@ -33,7 +33,7 @@ def test(tmpdir, nodes):
     carol = a.cli("wallet", "address", "carol").stdout.strip()
     genesis = {
         "chain": "assay-bft-bonding", "network": "local", "time_ms": int(time.time() * 1000) - 1000,
-        "params": {"block_time_ms": 200, "unbonding_period": UNBONDING, "evidence_max_age": UNBONDING},
+        "params": {"block_time_ms": 200, "unbonding_period": UNBONDING, "evidence_max_age": UNBONDING - 1},
         "balances": [{"address": carol, "amount": 10**4 * UNIT}],
         "validators": [{"pubkey": pk_a, "stake": 1000}],
     }

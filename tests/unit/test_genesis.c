@@ -154,7 +154,9 @@ static void test_validator_params(void)
 	genesis_free(&g);
 
 	snprintf(json, sizeof(json), fmt, "local", "\"unbonding_period\":4,\"evidence_max_age\":5", pkhex, "3");
-	expect_error(json, "evidence_max_age above unbonding_period");
+	expect_error(json, "evidence_max_age not below unbonding_period");
+	snprintf(json, sizeof(json), fmt, "local", "\"unbonding_period\":5,\"evidence_max_age\":5", pkhex, "3");
+	expect_error(json, "evidence_max_age not below unbonding_period"); /* equal: the stake escapes (protocol §8) */
 	snprintf(json, sizeof(json), fmt, "local", "\"evidence_slash_bps\":10001", pkhex, "3");
 	expect_error(json, "evidence_slash_bps");
 	snprintf(json, sizeof(json), fmt, "local", "\"downtime_window\":10,\"downtime_max_missed\":10", pkhex, "3");

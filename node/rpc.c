@@ -698,6 +698,19 @@ static long fds_free(void)
  * connection cap, or short of descriptors, the connection is accepted only
  * to be closed on the next turn of the loop: the listener keeps draining the
  * backlog instead of spinning on it. */
+/* The counted connection, other than c, that has sent no valid
+ * credentials for the longest (reading its head, or a body after a 401
+ * head), or NULL. */
+static struct rpc_conn *oldest_untrusted(rpc_t *r, const struct rpc_conn *c)
+{
+	struct rpc_conn *best = NULL;
+	for (struct rpc_conn *o = r->conns; o; o = o->next)
+		if (o != c && o->counted && (o->state == CONN_HEAD || o->state == CONN_LIMITED) &&
+		    (!best || o->since_ms < best->since_ms))
+			best = o;
+	return best;
+}
+
 static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 {
 	rpc_t *r = arg;
@@ -716,6 +729,16 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 	c->next = r->conns;
 	r->conns = c;
 	long avail;
+	struct rpc_conn *idle = r->nconns >= r->max_connections ? oldest_untrusted(r, c) : NULL;
+	if (idle) {
+		/* at the cap, a connection that has sent no credentials gives
+		 * its place: else anyone could hold every slot with silent
+		 * sockets and keep authenticated clients out */
+		log_rejected(r, "an unauthenticated connection, for a new one (-rpcmaxconnections reached)");
+		conn_kill(idle, NULL);
+		idle->counted = 0;
+		r->nconns--;
+	}
 	if (r->nconns >= r->max_connections) {
 		log_rejected(r, "a connection over -rpcmaxconnections");
 		conn_kill(c, NULL);

@@ -42,19 +42,27 @@ static int parse_hash(json_t *v, uint8_t out[HASH_LEN])
 		       : -1;
 }
 
-/* A non-negative integer parameter, dflt when absent or null. */
-static int uint_param(json_t *v, const char *name, uint64_t dflt, uint64_t max, uint64_t *out,
-		      struct rpc_error *e)
+/* An integer parameter from min to max, dflt when absent or null. */
+static int uint_param_from(json_t *v, const char *name, uint64_t dflt, uint64_t min, uint64_t max, uint64_t *out,
+			   struct rpc_error *e)
 {
 	if (!v || json_is_null(v)) {
 		*out = dflt;
 		return 0;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "%s must be an integer from 0 to %llu", name,
-				(unsigned long long)max);
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) < min ||
+	    (uint64_t)json_integer_value(v) > max)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s must be an integer from %llu to %llu", name,
+				(unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
+}
+
+/* A non-negative integer parameter, dflt when absent or null. */
+static int uint_param(json_t *v, const char *name, uint64_t dflt, uint64_t max, uint64_t *out,
+		      struct rpc_error *e)
+{
+	return uint_param_from(v, name, dflt, 0, max, out, e);
 }
 
 static int m_getbestblockhash(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
@@ -321,11 +329,8 @@ static int m_estimatefee(void *ctx, json_t *params, json_t **result, struct rpc_
 	const struct chain_params *p = &n->genesis.params;
 	uint64_t target, from_blocks, from_pool;
 	unsigned examined, full;
-	if (uint_param(rpc_param(params, 0), "TARGET_BLOCKS", 1, ESTIMATEFEE_MAX_TARGET, &target, e) < 0)
+	if (uint_param_from(rpc_param(params, 0), "TARGET_BLOCKS", 1, 1, ESTIMATEFEE_MAX_TARGET, &target, e) < 0)
 		return -1;
-	if (target == 0)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "TARGET_BLOCKS must be an integer from 1 to %d",
-				ESTIMATEFEE_MAX_TARGET);
 	if (recent_tip(n, &from_blocks, &examined, &full, e) < 0 || mempool_tip(n, target, &from_pool, e) < 0)
 		return -1;
 	uint64_t tip = from_blocks > from_pool ? from_blocks : from_pool;

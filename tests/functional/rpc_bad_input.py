@@ -64,6 +64,9 @@ def test(tmpdir, nodes):
         fw.assert_raises_rpc(-8, node.rpc, "getvalidators", height, contains="no validator set kept")
     for bad in (-1, "1", 1.5):
         fw.assert_raises_rpc(-32602, node.rpc, "getvalidators", bad)
+    # estimatefee's TARGET_BLOCKS: one message for every value out of 1..100
+    for bad in (0, 101):
+        fw.assert_raises_rpc(-32602, node.rpc, "estimatefee", bad, contains="from 1 to 100")
     # A batch answers each request.
     _, data = node.raw_request(json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "getblockcount"},
                                            {"jsonrpc": "2.0", "id": 2, "method": "nosuch"}]).encode())

@@ -4,9 +4,11 @@
  * prepare step run elsewhere (rpc_set_executor): the one thing such a
  * thread shares with this one is the list of finished works, under
  * done_lock, announced by a byte down done_pipe. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,6 +152,7 @@ struct rpc_deferred {
 	void *arg;
 	struct event *timer;
 	struct event *watch;        /* readable socket: the client left, or pipelines */
+	struct event *probe;        /* after pipelined bytes: polls for the client's hang-up */
 	int busy;                   /* inside fn: rpc_deferred_reply must not free */
 	int answered;
 	struct rpc_deferred *next;
@@ -1183,6 +1186,8 @@ static void deferred_free(struct rpc_deferred *d)
 		event_free(d->timer);
 	if (d->watch)
 		event_free(d->watch);
+	if (d->probe)
+		event_free(d->probe);
 	json_decref(d->id);
 	free(d);
 }
@@ -1242,9 +1247,23 @@ static void on_deferred_timer(evutil_socket_t fd, short what, void *arg)
 	deferred_event(arg, RPC_DEFER_TIMEOUT);
 }
 
+/* After pipelined bytes the socket stays readable, so it is not watched:
+ * every RPC_DEFER_PROBE_MS a poll for the peer's hang-up (POLLRDHUP sees
+ * it behind unread bytes) says whether the client is still there. */
+static void on_deferred_probe(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_deferred *d = arg;
+	(void)fd;
+	(void)what;
+	struct pollfd p = {.fd = event_get_fd(d->watch), .events = POLLRDHUP};
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		deferred_event(d, RPC_DEFER_GONE);
+}
+
 /* The waiting client's socket became readable: end of file or an error
  * means it left; bytes mean it pipelines another request, so it is still
- * there and the watch stops (the timeout still ends the wait). */
+ * there: the watch stops, and the probe looks for its hang-up from then
+ * on (the timeout still ends the wait). */
 static void on_deferred_watch(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpc_deferred *d = arg;
@@ -1253,6 +1272,11 @@ static void on_deferred_watch(evutil_socket_t fd, short what, void *arg)
 	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n > 0) {
 		event_del(d->watch);
+		struct timeval tv = {0, RPC_DEFER_PROBE_MS * 1000};
+		if (!d->probe)
+			d->probe = event_new(event_get_base(d->watch), -1, EV_PERSIST, on_deferred_probe, d);
+		if (d->probe)
+			event_add(d->probe, &tv);
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))

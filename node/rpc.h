@@ -86,6 +86,7 @@ typedef struct rpc rpc_t;
 #define RPC_DEFERRED 1          /* a method's return: rpc_defer took the reply over */
 #define RPC_MAX_DEFERRED 32     /* requests waiting at once (docs/rpc.md "Limits") */
 #define RPC_MAX_DEFER_MS 600000 /* longest wait a deferred call may ask for */
+#define RPC_DEFER_PROBE_MS 1000 /* a waiting client that pipelined bytes: how often its hang-up is looked for */
 
 typedef struct rpc_deferred rpc_deferred_t;
 enum rpc_defer_event {

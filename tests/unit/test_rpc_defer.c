@@ -167,6 +167,20 @@ int main(void)
 	CHECK_EQ_U64(w.gone - gone_before, RPC_MAX_DEFERRED / 2);
 	CHECK_EQ_U64(rpc_deferred_count(w.rpc), RPC_MAX_DEFERRED - RPC_MAX_DEFERRED / 2);
 
+	/* One that pipelined a byte, then hung up, frees its place too, within
+	 * RPC_DEFER_PROBE_MS (its socket stays readable: no watch sees the
+	 * end of file behind the byte). */
+	gone_before = w.gone;
+	fd = send_request(port, WAIT_BODY(60000));
+	spin(base, 100);
+	size_t waiting_now = rpc_deferred_count(w.rpc);
+	CHECK(send(fd, "G", 1, 0) == 1);
+	spin(base, 100);
+	close(fd);
+	spin(base, RPC_DEFER_PROBE_MS + 300);
+	CHECK_EQ_U64(w.gone - gone_before, 1);
+	CHECK_EQ_U64(rpc_deferred_count(w.rpc), waiting_now - 1);
+
 	/* Not inside a batch. */
 	fd = send_request(port, "[" WAIT_BODY(1000) "]");
 	CHECK(spin_for_reply(base, fd, reply, sizeof(reply), 2000));

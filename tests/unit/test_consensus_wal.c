@@ -187,6 +187,23 @@ static void test_torn_tail_and_corruption(void)
 		conswal_rec_free(&in[i]);
 }
 
+/* A new, empty log at a fresh temporary path (path: 32 bytes). */
+static conswal_t *fresh_wal(char path[32])
+{
+	snprintf(path, 32, "/tmp/assay-test-wal-XXXXXX");
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	struct conswal_rec *out;
+	size_t got;
+	int rc;
+	char err[256];
+	conswal_t *w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w && got == 0);
+	return w;
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/assay-test-wal-XXXXXX";
@@ -243,17 +260,12 @@ static void test_file(void)
  * sign on inputs the log may have lost). */
 static void test_failed_sync_breaks(void)
 {
-	char path[] = "/tmp/assay-test-wal-XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(fd >= 0);
-	close(fd);
-	unlink(path);
-	struct conswal_rec in[9], *out;
-	size_t n = sample_records(in), got;
-	int rc;
-	char err[256];
-	conswal_t *w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
-	CHECK(w && got == 0);
+	char path[32];
+	struct conswal_rec in[9];
+	size_t n = sample_records(in);
+	conswal_t *w = fresh_wal(path);
+	if (!w)
+		return;
 	CHECK(conswal_append(w, &in[0]) == 0);
 	conswal_fail_next_sync(w);
 	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);

@@ -492,6 +492,46 @@ static size_t all_peers(net_t *n)
 	return count;
 }
 
+/* Two nodes at tip 5, b dialing a (its -addnode), on one event base. It
+ * must not move once open (the nets keep pointers into it). */
+struct pair {
+	struct event_base *base;
+	struct fake_node a, b;
+	struct net_node_ops ops_a, ops_b;
+	struct net_config cfg_a, cfg_b;
+	char addr_a[64];
+	const char *targets[1];
+	net_t *na, *nb;
+};
+
+static int pair_open(struct pair *p)
+{
+	char err[256] = "";
+	memset(p, 0, sizeof(*p));
+	p->base = event_base_new();
+	p->a.tip = p->b.tip = 5;
+	p->ops_a = ops_for(&p->a);
+	p->ops_b = ops_for(&p->b);
+	p->cfg_a = config(NULL, NULL, 0);
+	p->na = net_new(p->base, &p->cfg_a, &p->ops_a, err, sizeof(err));
+	CHECK(p->na != NULL);
+	if (!p->na)
+		return -1;
+	snprintf(p->addr_a, sizeof(p->addr_a), "127.0.0.1:%u", net_listen_port(p->na));
+	p->targets[0] = p->addr_a;
+	p->cfg_b = config(NULL, p->targets, 1);
+	p->nb = net_new(p->base, &p->cfg_b, &p->ops_b, err, sizeof(err));
+	CHECK(p->nb != NULL);
+	return p->nb ? 0 : -1;
+}
+
+static void pair_close(struct pair *p)
+{
+	net_free(p->nb);
+	net_free(p->na);
+	event_base_free(p->base);
+}
+
 /* Two nodes that each -addnode the other dial at once: both handshakes
  * complete, each side sees the other's nonce twice, and both close the same
  * one of the two (the one dialed by the smaller nonce), so one connection
@@ -499,23 +539,12 @@ static size_t all_peers(net_t *n)
  * (docs/p2p.md §8). Before, each kept both. */
 static void test_one_connection_per_peer(void)
 {
-	struct event_base *base = event_base_new();
-	struct fake_node a = {.tip = 5}, b = {.tip = 5};
-	struct net_node_ops ops_a = ops_for(&a), ops_b = ops_for(&b);
-	char err[256] = "";
-	struct net_config cfg_a = config(NULL, NULL, 0);
-	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-	CHECK(na != NULL);
-	if (!na)
+	struct pair p;
+	if (pair_open(&p) != 0)
 		return;
-	char addr_a[64], addr_b[64];
-	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
-	const char *targets[1] = {addr_a};
-	struct net_config cfg_b = config(NULL, targets, 1);
-	net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
-	CHECK(nb != NULL);
-	if (!nb)
-		return;
+	struct event_base *base = p.base;
+	net_t *na = p.na, *nb = p.nb;
+	char addr_b[64];
 	snprintf(addr_b, sizeof(addr_b), "127.0.0.1:%u", net_listen_port(nb));
 	CHECK(net_addnode(na, addr_b) == 0);
 	run_until(base, never, NULL, 4000); /* past a target retry (3 s) */
@@ -524,9 +553,7 @@ static void test_one_connection_per_peer(void)
 	CHECK_EQ_U64(ready_peers(na), 1);
 	CHECK_EQ_U64(ready_peers(nb), 1);
 	CHECK(ban_count(na) == 0 && ban_count(nb) == 0);
-	net_free(nb);
-	net_free(na);
-	event_base_free(base);
+	pair_close(&p);
 }
 
 /* A hand-driven peer: a net_peer_t on a plain blocking socket, without
@@ -1147,22 +1174,11 @@ static void test_ping_answered_while_serving(void)
  * the impostor came first, every later dial of the real node). */
 static void test_replayed_nonce_cuts_nothing(void)
 {
-	struct event_base *base = event_base_new();
-	struct fake_node a = {.tip = 5}, b = {.tip = 5};
-	struct net_node_ops ops_a = ops_for(&a), ops_b = ops_for(&b);
-	char err[256] = "", addr_a[64];
-	struct net_config cfg_a = config(NULL, NULL, 0);
-	net_t *na = net_new(base, &cfg_a, &ops_a, err, sizeof(err));
-	CHECK(na != NULL);
-	if (!na)
+	struct pair p;
+	if (pair_open(&p) != 0)
 		return;
-	snprintf(addr_a, sizeof(addr_a), "127.0.0.1:%u", net_listen_port(na));
-	const char *targets[1] = {addr_a};
-	struct net_config cfg_b = config(NULL, targets, 1);
-	net_t *nb = net_new(base, &cfg_b, &ops_b, err, sizeof(err));
-	CHECK(nb != NULL);
-	if (!nb)
-		return;
+	struct event_base *base = p.base;
+	net_t *na = p.na, *nb = p.nb;
 	run_until(base, never, NULL, 1500);
 	CHECK_EQ_U64(ready_peers(na), 1);
 	/* learn b's nonce as any peer does, from its version */
@@ -1180,9 +1196,7 @@ static void test_replayed_nonce_cuts_nothing(void)
 	CHECK_EQ_U64(ready_peers(nb), 1);
 	CHECK(ban_count(na) == 0);
 	rogue_close(&imp);
-	net_free(nb);
-	net_free(na);
-	event_base_free(base);
+	pair_close(&p);
 }
 
 int main(void)

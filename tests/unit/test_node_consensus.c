@@ -67,6 +67,33 @@ static int send_vote(struct node *n, uint8_t type, const uint8_t value[HASH_LEN]
 	return rc;
 }
 
+/* Height 1's round 0 proposer sends its block b1 (hash h1), taken by the
+ * node; returns the proposer's key index. */
+static int propose_b1(struct node *n, struct block *b1, uint8_t h1[HASH_LEN])
+{
+	struct consensus_info info;
+	consensus_info(n, &info);
+	int prop = key_index(info.proposer);
+	CHECK(info.height == 1 && prop >= 0);
+	char err[256];
+	CHECK(chain_build_block(n->chain, NULL, 0, node_now_ms(), fx.sk[prop], b1, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(b1, h1);
+	CHECK_EQ_INT(send_proposal(n, 1, 0, b1, prop), 0);
+	return prop;
+}
+
+/* Prevotes, then precommits, of validators 0 to 2 for value at height 1,
+ * round 0: a quorum. A validator node adds its own votes, so a late third
+ * peer's is for a height decided (ASSAY_EEXISTS). */
+static void votes_for(struct node *n, const uint8_t value[HASH_LEN])
+{
+	for (int type = VOTE_PREVOTE; type <= VOTE_PRECOMMIT; type++)
+		for (int i = 0; i < 3; i++) {
+			int rc = send_vote(n, (uint8_t)type, value, i);
+			CHECK(rc == 0 || rc == ASSAY_EEXISTS);
+		}
+}
+
 /* A node of a chain of four equal validators: validator 3 (with its
  * consensus log) when validator, else a follower; the others are peers. */
 static chain_t *open_node(struct node *n, int validator)
@@ -125,15 +152,9 @@ static void next_height_proposals(int peers)
 	struct node n;
 	chain_t *c = open_node(&n, peers == 3);
 	struct consensus_info info;
-	consensus_info(&n, &info);
-	int prop = key_index(info.proposer);
-	CHECK(info.height == 1 && prop >= 0);
-	char err[256];
 	struct block b1;
-	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
 	uint8_t h1[HASH_LEN];
-	block_hash(&b1, h1);
-	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+	int prop = propose_b1(&n, &b1, h1);
 
 	/* who proposes the rounds of height 2: the one each round takes */
 	int next_of[BFT_MAX_ROUNDS_AHEAD + 1];
@@ -163,13 +184,7 @@ static void next_height_proposals(int peers)
 	}
 	consensus_info(&n, &info);
 	CHECK_EQ_U64(info.wal_bytes, wal); /* nothing refused was logged */
-	/* a validator adds its own votes, so a late third peer's is for a
-	 * height decided (ASSAY_EEXISTS) */
-	for (int type = VOTE_PREVOTE; type <= VOTE_PRECOMMIT; type++)
-		for (int i = 0; i < 3; i++) {
-			int rc = send_vote(&n, (uint8_t)type, h1, i);
-			CHECK(rc == 0 || rc == ASSAY_EEXISTS);
-		}
+	votes_for(&n, h1);
 	consensus_info(&n, &info);
 	CHECK_EQ_U64(info.height, 2);
 	CHECK_EQ_U64(chain_height(c), 1); /* decided with its block, and connected */
@@ -197,14 +212,9 @@ static void test_decided_block_back_from_the_log(void)
 	struct node n;
 	chain_t *c = open_node(&n, 1);
 	struct consensus_info info;
-	consensus_info(&n, &info);
-	int prop = key_index(info.proposer);
-	char err[256];
 	struct block b1;
-	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
 	uint8_t h1[HASH_LEN];
-	block_hash(&b1, h1);
-	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+	propose_b1(&n, &b1, h1);
 	int later = 0;
 	for (uint32_t r = 1; r <= BFT_MAX_ROUNDS_AHEAD; r++)
 		for (int who = 0; who < 3; who++)
@@ -216,11 +226,7 @@ static void test_decided_block_back_from_the_log(void)
 				later += rc == 0;
 			}
 	CHECK(later >= CONSENSUS_MAX_CANDIDATES - 1); /* enough to push B out */
-	for (int type = VOTE_PREVOTE; type <= VOTE_PRECOMMIT; type++)
-		for (int i = 0; i < 3; i++) {
-			int rc = send_vote(&n, (uint8_t)type, h1, i);
-			CHECK(rc == 0 || rc == ASSAY_EEXISTS);
-		}
+	votes_for(&n, h1);
 	consensus_info(&n, &info);
 	CHECK_EQ_U64(info.height, 2);
 	CHECK_EQ_U64(chain_height(c), 1);

@@ -132,6 +132,23 @@ static int first_key(void *arg, const uint8_t *key, size_t klen, const uint8_t *
 	return 1;
 }
 
+/* The damaged database is refused by a plain open ("run with -reindex")
+ * and opened for reindex, which rebuilds it: ch is the reindexed chain, or
+ * NULL after a failed CHECK. */
+static void refused_then_reindexed(void)
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	log_set_stderr(0);
+	ch = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(ch == NULL && strstr(err, "-reindex") != NULL);
+	ch = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
+	log_set_stderr(1);
+	CHECK(ch != NULL);
+	if (ch)
+		CHECK_EQ_INT(chain_reindex(ch, NULL, err, sizeof(err)), 0);
+}
+
 /* One state record deleted behind the chain's back: chain_open refuses
  * ("run with -reindex"); chain_open_for_reindex opens, and the reindex puts
  * back the state of the same tip. So does a damaged reindex record. */
@@ -160,15 +177,9 @@ static void test_damaged_state_reindexed(void)
 		store_batch_free(b);
 		store_close(s);
 
-		log_set_stderr(0);
-		ch = chain_open(path, &fx.g, err, sizeof(err));
-		CHECK(ch == NULL && strstr(err, "-reindex") != NULL);
-		ch = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
-		log_set_stderr(1);
-		CHECK(ch != NULL);
+		refused_then_reindexed();
 		if (!ch)
 			return;
-		CHECK_EQ_INT(chain_reindex(ch, NULL, err, sizeof(err)), 0);
 		chain_tip_hash(ch, hash);
 		state_root(chain_state(ch), root);
 		CHECK_EQ_U64(chain_height(ch), height);
@@ -177,6 +188,36 @@ static void test_damaged_state_reindexed(void)
 		chain_close(ch);
 	}
 	open_chain(); /* and it opens as it should again */
+}
+
+/* Writes b (then frees it) straight into the closed chain's database, as
+ * damage or a repair behind its back. */
+static void write_raw(store_batch_t *b)
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	store_t *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s) {
+		CHECK_EQ_INT(store_write(s, b, 1), 0);
+		store_close(s);
+	}
+	store_batch_free(b);
+}
+
+/* The first state key of the closed chain's database, into key (33 bytes). */
+static void first_state_key(uint8_t key[33])
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
+	store_t *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	const uint8_t prefix = STORE_P_STATE;
+	memset(key, 0, 33);
+	if (s) {
+		CHECK(store_iterate(s, &prefix, 1, first_key, key) == 0 && key[0] == STORE_P_STATE);
+		store_close(s);
+	}
 }
 
 /* Damage on top of an interrupted reindex: the marker is on disk and a
@@ -190,27 +231,14 @@ static void test_interrupted_reindex_damaged(void)
 	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
 	CHECK_EQ_INT(chain_reindex(ch, stop_at, err, sizeof(err)), ASSAY_ECANCELED);
 	chain_close(ch);
-	store_t *s = store_open(path, err, sizeof(err));
-	CHECK(s != NULL);
-	if (!s)
-		return;
-	uint8_t key[33] = {0};
-	const uint8_t prefix = STORE_P_STATE;
-	CHECK(store_iterate(s, &prefix, 1, first_key, key) == 0 && key[0] == STORE_P_STATE);
+	uint8_t key[33];
+	first_state_key(key);
 	store_batch_t *b = store_batch_new();
 	store_batch_del(b, key, sizeof(key));
-	CHECK_EQ_INT(store_write(s, b, 1), 0);
-	store_batch_free(b);
-	store_close(s);
-	log_set_stderr(0);
-	ch = chain_open(path, &fx.g, err, sizeof(err));
-	CHECK(ch == NULL && strstr(err, "-reindex") != NULL);
-	ch = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
-	log_set_stderr(1);
-	CHECK(ch != NULL);
+	write_raw(b);
+	refused_then_reindexed();
 	if (!ch)
 		return;
-	CHECK_EQ_INT(chain_reindex(ch, NULL, err, sizeof(err)), 0);
 	check_tip("reindexed after damage on an interrupted reindex", BLOCKS + 1);
 	chain_close(ch);
 	open_chain();
@@ -224,28 +252,16 @@ static void test_missing_chain_id(void)
 	char err[256], path[300];
 	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
 	chain_close(ch);
-	store_t *s = store_open(path, err, sizeof(err));
-	CHECK(s != NULL);
-	if (!s)
-		return;
 	store_batch_t *b = store_batch_new();
 	store_batch_put_meta(b, "chain_id", NULL, 0); /* NULL deletes */
-	CHECK_EQ_INT(store_write(s, b, 1), 0);
-	store_batch_free(b);
-	store_close(s);
+	write_raw(b);
 	log_set_stderr(0);
 	ch = chain_open(path, &fx.g, err, sizeof(err));
 	log_set_stderr(1);
 	CHECK(ch == NULL && strstr(err, "no chain id") != NULL);
-	s = store_open(path, err, sizeof(err)); /* put it back for what follows */
-	CHECK(s != NULL);
-	if (!s)
-		return;
-	b = store_batch_new();
+	b = store_batch_new(); /* put it back for what follows */
 	store_batch_put_meta(b, "chain_id", fx.g.hash, HASH_LEN);
-	CHECK_EQ_INT(store_write(s, b, 1), 0);
-	store_batch_free(b);
-	store_close(s);
+	write_raw(b);
 	open_chain();
 	check_tip("chain id put back", BLOCKS + 1);
 }
@@ -255,19 +271,11 @@ static void test_missing_chain_id(void)
  * -reindex included, with an I/O error. */
 static void test_stray_state_key(void)
 {
-	char err[256], path[300];
-	snprintf(path, sizeof(path), "%s/chaindata", fx.dir);
 	chain_close(ch);
-	store_t *s = store_open(path, err, sizeof(err));
-	CHECK(s != NULL);
-	if (!s)
-		return;
 	uint8_t key[34] = {STORE_P_STATE, 0x42};
 	store_batch_t *b = store_batch_new();
 	store_batch_put(b, key, sizeof(key), "x", 1);
-	CHECK_EQ_INT(store_write(s, b, 1), 0);
-	store_batch_free(b);
-	store_close(s);
+	write_raw(b);
 	log_set_stderr(0);
 	open_chain();
 	log_set_stderr(1);

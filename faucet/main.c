@@ -49,6 +49,8 @@
 /* After a failed accept (descriptors exhausted) new connections wait this
  * long, instead of the listener spinning on the error. */
 #define FAUCET_ACCEPT_PAUSE_MS 100
+#define FAUCET_ACCEPT_WARN_MS 60000 /* the "accept failed" line: at most one this often */
+#define FAUCET_IDLE_TIMEOUT_S 10    /* the HTTP server closes a connection idle this long */
 #define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 
@@ -375,7 +377,7 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	if (!f)
 		return;
 	uint64_t now = wall_ms();
-	if (now - f->accept_warned_ms >= 60000) {
+	if (now - f->accept_warned_ms >= FAUCET_ACCEPT_WARN_MS) {
 		f->accept_warned_ms = now;
 		log_warn("accept failed: %s; pausing new connections for %d ms (logged once a minute)",
 			 strerror(errno), FAUCET_ACCEPT_PAUSE_MS);
@@ -415,7 +417,7 @@ static int start_http(struct faucet *f)
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound), on_accept_error);
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_max_body_size(f->http, FAUCET_MAX_READ);
-	evhttp_set_timeout(f->http, 10);
+	evhttp_set_timeout(f->http, FAUCET_IDLE_TIMEOUT_S);
 	evhttp_set_cb(f->http, "/request", on_request, f);
 	evhttp_set_cb(f->http, "/status", on_status, f);
 	evhttp_set_gencb(f->http, on_page, f);

@@ -12,6 +12,7 @@
 #include "core/network.h"
 #include "net/net.h"
 #include "node/config.h"
+#include "node/rpc.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_U64, OPT_BOOL, OPT_MULTI, OPT_CATS };
 
@@ -46,10 +47,10 @@ static const struct option_def options[] = {
 	{"port", OPT_INT, R(port, 1, 65535), "PORT", "p2p port, 1 to 65535 (default 29444 dev/local, 19444 testnet)"},
 	{"listen", OPT_BOOL, I(listen), NULL, "accept p2p connections (default yes)"},
 	{"bind", OPT_STR, S(bind), "ADDR", "p2p listen address (default 0.0.0.0)"},
-	{"addnode", OPT_MULTI, M(addnode, naddnode), "HOST:PORT", "connect to this peer and keep it (repeatable)"},
-	{"connect", OPT_MULTI, M(connect, nconnect), "HOST:PORT", "connect only to these peers (repeatable)"},
+	{"addnode", OPT_MULTI, M(addnode, naddnode), "HOST:PORT", "connect to this peer and keep it (repeatable, at most 32)"},
+	{"connect", OPT_MULTI, M(connect, nconnect), "HOST:PORT", "connect only to these peers (repeatable, at most 32)"},
 	{"seednode", OPT_MULTI, M(seednode, nseednode), "HOST:PORT",
-	 "learn peers from this node, with the compiled network's seeds (repeatable; a name is resolved once)"},
+	 "learn peers from this node, with the compiled network's seeds (repeatable, at most 32; a name is resolved once)"},
 	{"maxconnections", OPT_INT, R(maxconnections, 1, CONFIG_MAX_CONNECTIONS), "N", "most p2p connections, 1 to 100000 (default 64)"},
 	{"blocktime", OPT_U64, R(blocktime, 0, 3600000), "MS", "dev producer: ms between blocks, up to 3600000 (default: the chain's, 1000 on dev)"},
 	{"reindex", OPT_BOOL, I(reindex), NULL, "rebuild the state from stored blocks, checking every state root"},
@@ -59,7 +60,7 @@ static const struct option_def options[] = {
 	{"testdoublesign", OPT_BOOL, I(testdoublesign), NULL,
 	 "TESTS ONLY: sign a second, conflicting prevote and precommit in every round so that the other validators "
 	 "see duplicate-vote evidence; refused unless the network is dev or local and ASSAY_TESTING=1 is set"},
-	{"verifythreads", OPT_INT, R(verifythreads, 0, 1024), "N", "threads for signature checks, 0 to 1024 (default 0: one per CPU)"},
+	{"verifythreads", OPT_INT, R(verifythreads, 0, 1024), "N", "threads for signature checks, 0 to 1024 (default 0: one per CPU); at most 64 run (SIGCHECK_MAX_THREADS)"},
 	{"minfreespace", OPT_U64, R(minfreespace, 0, 1ull << 40), "MB",
 	 "refuse to start, and stop before a block, below MB free under the datadir (default 100; 0: off)"},
 	{"debug", OPT_CATS, I(debug), "CATS",
@@ -88,7 +89,7 @@ void config_defaults(struct config *c)
 	c->listen = 1;
 	c->maxconnections = NET_DEFAULT_MAX_CONNECTIONS; /* one figure: docs/p2p.md §8 */
 	c->minfreespace = CONFIG_DEFAULT_MINFREESPACE_MB;
-	c->rpcmaxconnections = 64;
+	c->rpcmaxconnections = RPC_DEFAULT_MAX_CONNECTIONS;
 	c->printtoconsole = 1;
 	memset(set_by_args, 0, sizeof(set_by_args));
 }

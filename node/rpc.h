@@ -27,7 +27,6 @@ enum rpc_code {
 	RPC_DESERIALIZATION_ERROR = -22,
 	RPC_VERIFY_REJECTED = -26,
 	RPC_CLIENT_NOT_CONNECTED = -9,
-	RPC_IN_WARMUP = -28,
 };
 
 /* Implementation-defined server error (JSON-RPC reserves -32000..-32099):

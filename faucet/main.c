@@ -10,14 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -46,11 +44,8 @@
 /* What evhttp reads of a body at most (larger: its own 413 before on_request):
  * room for on_request to refuse an oversized one with its 400 JSON. */
 #define FAUCET_MAX_READ (16 * FAUCET_MAX_BODY)
-/* After a failed accept (descriptors exhausted) new connections wait this
- * long, instead of the listener spinning on the error. */
-#define FAUCET_ACCEPT_PAUSE_MS 100
-#define FAUCET_ACCEPT_WARN_MS 60000 /* the "accept failed" line: at most one this often */
 #define FAUCET_IDLE_TIMEOUT_S 10    /* the HTTP server closes a connection idle this long */
+#define FAUCET_MAX_HEADERS 8192     /* bytes of a request's head */
 #define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 
@@ -76,7 +71,6 @@ struct faucet {
 	struct evhttp *http;
 	struct event *sigint_ev, *sigterm_ev;
 	struct event *resume_ev; /* re-enables the listener after an accept failure */
-	uint64_t accept_warned_ms; /* the last "accept failed" line: at most one a minute */
 	uint64_t served; /* requests that sent coins */
 };
 
@@ -354,43 +348,6 @@ static void on_page(struct evhttp_request *req, void *arg)
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-/* The faucet whose listener failed: libevent hands the accept error
- * callback evhttp's argument, not ours. */
-static struct faucet *listening;
-
-static void on_resume(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct evconnlistener *lev = arg;
-	evconnlistener_enable(lev);
-}
-
-/* accept() failed (out of descriptors, most often: a flood of idle
- * connections): pause FAUCET_ACCEPT_PAUSE_MS instead of retrying at once,
- * which spun a core and wrote the log full. */
-static void on_accept_error(struct evconnlistener *lev, void *arg)
-{
-	(void)arg;
-	evconnlistener_disable(lev);
-	struct faucet *f = listening;
-	if (!f)
-		return;
-	uint64_t now = wall_ms();
-	if (now - f->accept_warned_ms >= FAUCET_ACCEPT_WARN_MS) {
-		f->accept_warned_ms = now;
-		log_warn("accept failed: %s; pausing new connections for %d ms (logged once a minute)",
-			 strerror(errno), FAUCET_ACCEPT_PAUSE_MS);
-	}
-	if (!f->resume_ev)
-		f->resume_ev = evtimer_new(f->base, on_resume, lev);
-	struct timeval tv = {0, FAUCET_ACCEPT_PAUSE_MS * 1000};
-	if (f->resume_ev)
-		evtimer_add(f->resume_ev, &tv);
-	else
-		evconnlistener_enable(lev); /* no timer: as before, rather than deaf */
-}
-
 static int start_http(struct faucet *f)
 {
 	char host[256], err[160];
@@ -399,25 +356,10 @@ static int start_http(struct faucet *f)
 		log_error("%s", err); /* checked by parse_args */
 		return -1;
 	}
-	/* as many descriptors as the hard limit allows: idle connections
-	 * (each lives evhttp's 10 s timeout) then take longer to exhaust them */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			log_warn("cannot raise the descriptor limit: %s", strerror(errno));
-	}
-	f->http = evhttp_new(f->base);
-	struct evhttp_bound_socket *bound = f->http ? evhttp_bind_socket_with_handle(f->http, host, port) : NULL;
-	if (!bound) {
-		log_error("cannot listen on %s: %s", f->cfg.common.listen, strerror(errno));
+	if (client_app_http_listen(f->base, host, port, FAUCET_IDLE_TIMEOUT_S, FAUCET_MAX_HEADERS, FAUCET_MAX_READ,
+				   &f->http, &f->resume_ev) != 0)
 		return -1;
-	}
-	listening = f;
-	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound), on_accept_error);
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_max_body_size(f->http, FAUCET_MAX_READ);
-	evhttp_set_timeout(f->http, FAUCET_IDLE_TIMEOUT_S);
 	evhttp_set_cb(f->http, "/request", on_request, f);
 	evhttp_set_cb(f->http, "/status", on_status, f);
 	evhttp_set_gencb(f->http, on_page, f);
@@ -588,7 +530,6 @@ static void stop(struct faucet *f)
 {
 	if (f->resume_ev)
 		event_free(f->resume_ev);
-	listening = NULL;
 	client_app_free_loop(f->base, f->http, f->sigint_ev, f->sigterm_ev);
 	faucet_limits_free(f->by_address);
 	faucet_limits_free(f->by_ip);

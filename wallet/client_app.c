@@ -1,8 +1,13 @@
 /* The node connection, wallet unlock, flag copy and signal stop that
  * assay-worker and assay-faucet share (wallet/client_app.h). */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <event2/listener.h>
 
 #include <sodium.h>
 
@@ -115,9 +120,75 @@ int client_app_init(void)
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+/* The pause timer of the one listener a process has: libevent hands the
+ * accept error callback evhttp's argument, not ours. */
+static struct event *accept_resume;
+static uint64_t accept_warned_ms;
+
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	(void)arg;
+	int err = errno;
+	evconnlistener_disable(lev);
+	uint64_t now = mono_ms();
+	if (!accept_warned_ms || now - accept_warned_ms >= CLIENT_HTTP_ACCEPT_WARN_MS) {
+		accept_warned_ms = now;
+		log_warn("http: accept failed: %s; new connections pause %d ms (logged once a minute)", strerror(err),
+			 CLIENT_HTTP_ACCEPT_PAUSE_MS);
+	}
+	struct timeval tv = {0, CLIENT_HTTP_ACCEPT_PAUSE_MS * 1000};
+	if (!accept_resume || evtimer_add(accept_resume, &tv) != 0)
+		evconnlistener_enable(lev); /* no timer: as before, rather than deaf */
+}
+
+int client_app_http_listen(struct event_base *base, const char *host, uint16_t port, int idle_s,
+			   size_t max_headers, size_t max_body, struct evhttp **http, struct event **resume)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+	}
+	*http = evhttp_new(base);
+	*resume = NULL;
+	struct evhttp_bound_socket *bound = *http ? evhttp_bind_socket_with_handle(*http, host, port) : NULL;
+	struct evconnlistener *lev = bound ? evhttp_bound_socket_get_listener(bound) : NULL;
+	if (lev)
+		*resume = evtimer_new(base, on_resume, lev);
+	if (!lev || !*resume) {
+		log_error("cannot listen on %s:%u: %s", host, (unsigned)port, strerror(errno));
+		if (*http)
+			evhttp_free(*http);
+		*http = NULL;
+		return -1;
+	}
+	accept_resume = *resume;
+	evconnlistener_set_error_cb(lev, on_accept_error);
+	evhttp_set_timeout(*http, idle_s);
+	evhttp_set_max_headers_size(*http, max_headers);
+	evhttp_set_max_body_size(*http, max_body);
+	return 0;
+}
+
 void client_app_free_loop(struct event_base *base, struct evhttp *http, struct event *sigint,
 			  struct event *sigterm)
 {
+	accept_resume = NULL; /* the caller's to free */
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

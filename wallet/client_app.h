@@ -62,6 +62,22 @@ int client_app_signals(struct event_base *base, struct event **sigint, struct ev
  * "libsodium failed to initialise" logged. */
 int client_app_init(void);
 
+/* After a failed accept (descriptors exhausted) an HTTP server of
+ * client_app_http_listen takes no new connection for this long, instead of
+ * retrying at once (which spins a core and writes the log full); the
+ * failure is logged at most once per CLIENT_HTTP_ACCEPT_WARN_MS. */
+#define CLIENT_HTTP_ACCEPT_PAUSE_MS 100
+#define CLIENT_HTTP_ACCEPT_WARN_MS 60000
+
+/* An HTTP server facing the network on host:port (evhttp_new on base):
+ * connections idle idle_s seconds are closed, heads are at most
+ * max_headers bytes and bodies max_body; a failed accept pauses the
+ * listener (above); the soft descriptor limit is raised to the hard one.
+ * *http and *resume (a timer the caller frees with event_free) on 0; -1
+ * with the error logged. */
+int client_app_http_listen(struct event_base *base, const char *host, uint16_t port, int idle_s,
+			   size_t max_headers, size_t max_body, struct evhttp **http, struct event **resume);
+
 /* Frees the signal events, the HTTP server and then the event base; NULLs
  * are skipped. */
 void client_app_free_loop(struct event_base *base, struct evhttp *http, struct event *sigint,

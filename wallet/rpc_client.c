@@ -104,6 +104,19 @@ static int no_reply(const struct exchange *x, const struct request_spec *r, stru
 	return fail_set(f, ASSAY_EIO, 0, "cannot connect to %s:%u", r->host, r->port);
 }
 
+/* The calling thread's event base for requests, made at its first one and
+ * kept: making one takes descriptors (epoll, a signal pipe), and libevent
+ * ends the process when it cannot get them, as when a flood of
+ * connections to a worker's output server holds every one. A request that
+ * cannot get its socket then fails as any failed connect does. */
+static struct event_base *thread_base(void)
+{
+	static __thread struct event_base *base;
+	if (!base)
+		base = event_base_new();
+	return base;
+}
+
 /* Runs one request to completion. On 0, *status is the HTTP status and
  * *body (malloc()ed, NUL-terminated, caller frees) holds *len bytes. */
 static int exchange_run(const struct request_spec *r, int *status, char **body, size_t *len,
@@ -117,7 +130,7 @@ static int exchange_run(const struct request_spec *r, int *status, char **body, 
 	int rc = 0;
 	*body = NULL;
 	*len = 0;
-	x.base = event_base_new();
+	x.base = thread_base();
 	x.body = evbuffer_new();
 	if (x.base)
 		conn = evhttp_connection_base_new(x.base, NULL, r->host, (unsigned short)r->port);
@@ -188,8 +201,6 @@ out:
 		event_free(deadline);
 	if (x.body)
 		evbuffer_free(x.body);
-	if (x.base)
-		event_base_free(x.base);
 	if (rc)
 		*len = 0;
 	return rc;

@@ -57,6 +57,8 @@
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
 #define WORKER_PATH_MAX 4096
+#define WORKER_HTTP_IDLE_S 30               /* output server: a connection with no traffic this long closes */
+#define WORKER_HTTP_MAX_HEADERS 8192        /* output server: bytes of a request's head */
 #ifdef HAVE_OPENCL
 #define WORKER_OPENCL_BUILT "this build has OpenCL"
 #else
@@ -122,6 +124,7 @@ struct worker {
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *tick_ev, *sigint_ev, *sigterm_ev;
+	struct event *http_resume; /* client_app_http_listen's pause timer */
 	backend_cl_t *cl;
 	uint64_t last_height;
 	int long_poll; /* the node answers waitfornewblock: the tick timer fires at once */
@@ -817,7 +820,18 @@ static struct work_item *track(struct worker *w, json_t *job)
 		log_info("job %s: assigned to us (slot %u) at height %llu", it->job_hex, slot,
 			 (unsigned long long)rec->slots[slot].assigned_height);
 	}
-	it->rec = *rec;
+	/* A job's spec never changes on chain: a node that says otherwise is
+	 * not to be believed, and what we computed for the old shape must not
+	 * be revealed or uploaded under the new one (it would read past it). */
+	if (it->rec.spec.shape.kind && memcmp(&it->rec.spec, &rec->spec, sizeof(rec->spec)) != 0) {
+		if (it->stage != STAGE_FAILED)
+			log_warn("job %.16s: the node now gives this job another spec; we stop acting on it",
+				 it->job_hex);
+		release_item(it);
+		it->stage = STAGE_FAILED; /* and the record we had stays */
+	} else {
+		it->rec = *rec;
+	}
 	it->slot = slot;
 	it->seen = 1;
 out:
@@ -984,8 +998,10 @@ static int start_http(struct worker *w)
 		log_error("%s", err); /* checked by parse_args */
 		return -1;
 	}
-	w->http = evhttp_new(w->base);
-	if (!w->http || evhttp_bind_socket(w->http, host, port) != 0) {
+	/* anyone can reach it: idle connections closed, heads bounded, no
+	 * bodies (GET only), and a failed accept pauses instead of spinning */
+	if (client_app_http_listen(w->base, host, port, WORKER_HTTP_IDLE_S, WORKER_HTTP_MAX_HEADERS, 0, &w->http,
+				   &w->http_resume) != 0) {
 		log_error("cannot listen on %s for the output server", w->cfg.common.listen);
 		return -1;
 	}
@@ -1232,6 +1248,8 @@ static void stop(struct worker *w)
 	}
 	if (w->tick_ev)
 		event_free(w->tick_ev);
+	if (w->http_resume)
+		event_free(w->http_resume);
 	client_app_free_loop(w->base, w->http, w->sigint_ev, w->sigterm_ev);
 #ifdef HAVE_OPENCL
 	if (w->cl)

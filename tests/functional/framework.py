@@ -479,9 +479,10 @@ class Worker(Process):
     """An assay-worker process for a wallet of `node`'s data directory, with
     its output server on its own loopback port and its log in the datadir."""
 
-    def __init__(self, node, wallet, index, extra_args=None):
+    def __init__(self, node, wallet, index, extra_args=None, fd_limit=None):
         self.node = node
         self.wallet = wallet
+        self.fd_limit = fd_limit  # soft and hard descriptor limit, for tests of running out
         self.name = f"worker {wallet}"
         self.index = 100 + index  # for fw.run's failure report
         self.port = unused_port(index)
@@ -497,7 +498,12 @@ class Worker(Process):
         args = [binary("assay-worker"), f"-datadir={self.node.datadir}", f"-rpcport={self.node.rpcport}",
                 f"-wallet={self.wallet}", f"-listen=127.0.0.1:{self.port}", "-threads=1",
                 "-poll-ms=100"] + self.extra_args
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        def limit():
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
+
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=limit if self.fd_limit else None)
         if wait_registered:
             address = self.node.cli("wallet", "address", self.wallet).stdout.strip()
             deadline = time.time() + 30

@@ -1,6 +1,6 @@
 """A public faucet flooded with idle connections beyond its descriptor limit
 (docs/faucet.md): when accept() fails it pauses new connections for
-FAUCET_ACCEPT_PAUSE_MS instead of retrying at once, so it neither spins a
+CLIENT_HTTP_ACCEPT_PAUSE_MS instead of retrying at once, so it neither spins a
 core nor writes its log full (before: a whole core and 174 MB of log in
 3 s), and once the flood's connections time out it serves requests again."""
 

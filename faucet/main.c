@@ -111,7 +111,7 @@ static int send_coins(struct faucet *f, const uint8_t to[ADDR_LEN], char txid[2 
 	uint64_t have = json_is_integer(balance) ? (uint64_t)json_integer_value(balance) : 0;
 	json_decref(acct);
 	if (txbuild_default_fee(&f->chain.params, 0, &spec.fee) != 0) {
-		snprintf(why, whylen, "no fee can pay for a transfer on this chain");
+		snprintf(why, whylen, "the node's fee rule asks more than 10 ASY for a transfer (TXBUILD_MAX_DEFAULT_FEE)");
 		return -1;
 	}
 	if (have < f->cfg.amount || have - f->cfg.amount < spec.fee) {

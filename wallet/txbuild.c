@@ -40,5 +40,6 @@ int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64
 	struct chain_params offered = *p;
 	if (offered.min_fee < TXBUILD_DEFAULT_FEE)
 		offered.min_fee = TXBUILD_DEFAULT_FEE;
-	return chain_min_fee(&offered, gas_limit, fee);
+	int rc = chain_min_fee(&offered, gas_limit, fee);
+	return rc ? rc : *fee > TXBUILD_MAX_DEFAULT_FEE ? ASSAY_ELIMIT : 0;
 }

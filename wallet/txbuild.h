@@ -31,11 +31,17 @@ struct txbuild_spec {
 int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
 		 struct buf *encoded, uint8_t txid[HASH_LEN]);
 
+/* The most a client pays without being told to: p comes from the node
+ * (getchainparams), and a hostile node could name any floor. */
+#define TXBUILD_MAX_DEFAULT_FEE (10ull * 1000000000ull) /* 10 ASY */
+
 /* The fee the clients offer when the user names none, for a transaction with
  * gas_limit on a chain with parameters p: the chain's floor (chain_min_fee,
  * protocol §5.1) with its min_fee part raised to TXBUILD_DEFAULT_FEE, so
  * that a transaction still pays after a modest rise of the floor.
- * 0, or ASSAY_EOVERFLOW when no fee can pay it. */
+ * 0; ASSAY_ELIMIT (*fee set) when that is above TXBUILD_MAX_DEFAULT_FEE, which
+ * a client pays only when its user names the fee; ASSAY_EOVERFLOW when no
+ * fee can pay it. */
 int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee);
 
 /* The payload of a transfer of amount units to addr, appended to b. */

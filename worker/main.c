@@ -187,6 +187,14 @@ static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_
 	 * so there is nothing to outbid. */
 	int fee_rc = kind == TX_JOB_REVEAL ? chain_min_fee(&w->chain.params, gas_limit, &spec.fee)
 					   : txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee);
+	if (fee_rc == ASSAY_ELIMIT) {
+		char asks[AMOUNT_STR_MAX];
+		amount_format(spec.fee, asks);
+		log_error("the node's fee rule asks %s ASY for a %s, more than the 10 ASY the worker pays "
+			  "(TXBUILD_MAX_DEFAULT_FEE): not signed",
+			  asks, tx_kind_name(kind));
+		return -1;
+	}
 	if (fee_rc != 0) {
 		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
 		return -1;

@@ -280,6 +280,14 @@ static void test_chain_parse(void)
 	c.params.min_fee = 300000;
 	CHECK(txbuild_default_fee(&c.params, 10, &fee) == 0 && fee == 300070);
 	CHECK(txbuild_default_fee(&c.params, UINT64_MAX / 2, &fee) == ASSAY_EOVERFLOW);
+	/* a floor a hostile node names: not paid unasked (the clients refuse
+	 * without --fee), though computed */
+	c.params.min_fee = 900000000000000ull;
+	CHECK(txbuild_default_fee(&c.params, 0, &fee) == ASSAY_ELIMIT && fee == 900000000000000ull);
+	c.params.min_fee = TXBUILD_MAX_DEFAULT_FEE;
+	CHECK(txbuild_default_fee(&c.params, 0, &fee) == 0 && fee == TXBUILD_MAX_DEFAULT_FEE);
+	CHECK(txbuild_default_fee(&c.params, 1, &fee) == ASSAY_ELIMIT);
+	c.params.min_fee = 300000;
 
 	json_object_del(j, "gas_price");
 	CHECK(client_chain_parse(j, &c, err, sizeof(err)) == ASSAY_EDECODE && strstr(err, "gas_price"));

@@ -3,7 +3,6 @@ of idle connections past its descriptor limit neither kills it (libevent
 exited the process once a later RPC could not get a socket) nor spins it
 (a failed accept pauses CLIENT_HTTP_ACCEPT_PAUSE_MS), while blocks go on."""
 
-import socket
 import time
 
 import framework as fw
@@ -19,16 +18,7 @@ def test(tmpdir, nodes):
     node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
     worker = fw.Worker(node, "w0", 0, ["-bond=100"], fd_limit=FD_LIMIT)
     nodes.append(worker.start())
-    socks = []
-    for _ in range(FLOOD):
-        s = socket.socket()
-        s.settimeout(3)
-        try:
-            s.connect(("127.0.0.1", worker.port))
-        except OSError:
-            s.close()
-            break
-        socks.append(s)
+    socks = fw.idle_connections(worker.port, FLOOD)
     time.sleep(0.5)
     cpu = fw.cpu_seconds(worker.proc.pid)
     time.sleep(2)

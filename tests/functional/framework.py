@@ -235,6 +235,25 @@ class StarvedNode(Node):
         return self
 
 
+def idle_connections(port, count, source=None):
+    """Up to count silent TCP connections to 127.0.0.1:port (from the
+    loopback address source, when given), stopping at the first that
+    cannot be made: the sockets, for the caller to close."""
+    socks = []
+    for _ in range(count):
+        s = socket.socket()
+        s.settimeout(3)
+        if source:
+            s.bind((source, 0))
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            break
+        socks.append(s)
+    return socks
+
+
 def cpu_seconds(pid):
     """User + system CPU time a process has used so far, in seconds."""
     with open(f"/proc/{pid}/stat") as f:

@@ -6,7 +6,6 @@ ever fails, and keeps producing blocks, answering RPC and letting an honest
 follower in."""
 
 import os
-import socket
 import time
 
 import framework as fw
@@ -22,17 +21,7 @@ def test(tmpdir, nodes):
     node = fw.StarvedNode(0, tmpdir, fd_limit=FD_LIMIT, extra_args=["-blocktime=200", "-maxconnections=2000"]).start()
     nodes.append(node)
     assert "p2p: at most" in open(node.log_path()).read(), "no p2p cap from the descriptor limit"
-    socks = []
-    for _ in range(FLOOD):
-        s = socket.socket()
-        s.settimeout(3)
-        s.bind(("127.0.0.2", 0))  # another net group than the follower's 127.0.0.1
-        try:
-            s.connect(("127.0.0.1", node.port))
-        except OSError:
-            s.close()
-            break
-        socks.append(s)
+    socks = fw.idle_connections(node.port, FLOOD, "127.0.0.2")  # another net group than the follower's
     time.sleep(0.5)
     h = node.height()
     cpu = fw.cpu_seconds(node.proc.pid)

@@ -5,7 +5,6 @@ core nor writes its log full (before: a whole core and 174 MB of log in
 3 s), and once the flood's connections time out it serves requests again."""
 
 import os
-import socket
 import subprocess
 import time
 
@@ -45,16 +44,7 @@ def test(tmpdir, nodes):
     node.cli("wallet", "import-dev")
     faucet = StarvedFaucet(node, "dev", ["-amount=7"]).start()
     nodes.append(faucet)
-    socks = []
-    for _ in range(FLOOD):
-        s = socket.socket()
-        s.settimeout(3)
-        try:
-            s.connect(("127.0.0.1", faucet.port))
-        except OSError:
-            s.close()
-            break
-        socks.append(s)
+    socks = fw.idle_connections(faucet.port, FLOOD)
     time.sleep(0.5)
     log0 = os.path.getsize(faucet.log_path())
     cpu = fw.cpu_seconds(faucet.proc.pid)

@@ -391,8 +391,7 @@ int validators_apply_bond(const struct validators_ctx *vc, const uint8_t pk[PUBK
 	uint64_t bond;
 	if (amount_add(r.bond, amount, &bond))
 		return RULE(ASSAY_EOVERFLOW, "bond overflows");
-	int was_active = record_active(&r);
-	if (!r.jailed && !was_active && bond < vc->params->min_validator_bond) {
+	if (!r.jailed && !record_active(&r) && bond < vc->params->min_validator_bond) {
 		char has[LEDGER_AMOUNT_STR_MAX], min[LEDGER_AMOUNT_STR_MAX];
 		ledger_amount_format(bond, has);
 		ledger_amount_format(vc->params->min_validator_bond, min);
@@ -401,8 +400,6 @@ int validators_apply_bond(const struct validators_ctx *vc, const uint8_t pk[PUBK
 	if ((rc = ledger_debit_at(vc->l, sender_key, amount)) != 0)
 		return assay_err_is_local(rc) ? rc : RULE(rc, "bond failed: %s", assay_strerror(rc));
 	r.bond = bond;
-	if (!was_active)
-		clear_missed(&r); /* a validator (re-)entering starts with a clean window */
 	rc = record_put(vc->l, pk, &r);
 	return rc == ASSAY_EFULL ? RULE(rc, "too many validator records") : rc;
 }
@@ -648,7 +645,10 @@ static int downtime(const struct validators_ctx *vc, const struct commit *last_c
 	return rc;
 }
 
-/* Unbonding entries due at this height go back to the validator's account. */
+/* Unbonding entries due at this height go back to the validator's account;
+ * a jailed record with no stake left is deleted once it could be unjailed
+ * (it holds nothing a later bond would not set afresh, and kept for ever
+ * such records would fill the index). */
 static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks, size_t n)
 {
 	int rc = 0;
@@ -665,13 +665,39 @@ static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks
 			else
 				r.unbonding[kept++] = r.unbonding[j];
 		}
-		if (kept == r.nunbonding)
+		int spent = r.jailed && r.bond == 0 && kept == 0 && vc->height >= r.jailed_until;
+		if (kept == r.nunbonding && !spent)
 			continue;
 		r.nunbonding = kept;
+		if (spent)
+			r.jailed = 0; /* record_put deletes it */
 		uint8_t addr[ADDR_LEN];
 		address_from_pubkey(pk, addr);
 		if (due && (rc = ledger_credit(vc->l, addr, due)) != 0)
 			return rc;
+		rc = record_put(vc->l, pk, &r);
+	}
+	return rc;
+}
+
+/* A validator entering the set (in next, not in cur) starts with a clean
+ * downtime window: bits left from an earlier membership describe heights it
+ * was not asked to sign since. Cleared on entry, not on bond, so that an
+ * unbond and a bond in one block, which never leave the set, keep them. */
+static int clear_entrants(const struct validators_ctx *vc, const struct bft_valset *cur,
+			  const struct bft_valset *next)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < next->n && !rc; i++) {
+		const uint8_t *pk = next->v[i].pubkey;
+		struct validator_record r;
+		if (bft_valset_find(cur, pk) >= 0)
+			continue;
+		if ((rc = validators_get(vc->l, pk, &r)) != 0)
+			return rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc;
+		if (!r.missed_bytes)
+			continue;
+		clear_missed(&r);
 		rc = record_put(vc->l, pk, &r);
 	}
 	return rc;
@@ -751,11 +777,13 @@ int validators_end_block(const struct validators_ctx *vc, const struct commit *l
 	 * should it, the set stays as it is rather than halt the chain. */
 	rc = k ? set_next(&cur, want, k, &next) : set_next(&cur, cur.v, cur.n, &next);
 	free(want);
-	bft_valset_free(&cur);
 	if (!rc) {
-		rc = set_put(vc->l, vc->height + 2, &next);
+		rc = clear_entrants(vc, &cur, &next);
+		if (!rc)
+			rc = set_put(vc->l, vc->height + 2, &next);
 		bft_valset_free(&next);
 	}
+	bft_valset_free(&cur);
 	/* the sets evidence and downtime can still ask for: from height + 1 -
 	 * evidence_max_age on (the next block's window) */
 	if (!rc && vc->height > vc->params->evidence_max_age) {

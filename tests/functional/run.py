@@ -31,6 +31,16 @@ def run_one(path, build, index):
     return os.path.basename(path), rc, time.time() - start, out
 
 
+def failure_excerpt(out, head=30, tail=60):
+    """The lines of a failed test's output worth printing: its first lines
+    (where framework.run puts the failed assertion, before the node logs) and
+    its last (a traceback or the newest log lines)."""
+    lines = out.splitlines()
+    if len(lines) <= head + tail:
+        return lines
+    return lines[:head] + [f"... ({len(lines) - head - tail} lines left out)"] + lines[-tail:]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
@@ -54,7 +64,7 @@ def main():
                 print(f"skip {name} ({secs:.1f}s): {reasons[-1] if reasons else 'no reason given'}")
             else:
                 failed += 1
-                print(f"FAIL {name} ({secs:.1f}s)\n" + "\n".join("     " + l for l in out.splitlines()[-60:]))
+                print(f"FAIL {name} ({secs:.1f}s)\n" + "\n".join("     " + l for l in failure_excerpt(out)))
             sys.stdout.flush()
     print(f"functional: {passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 else 1

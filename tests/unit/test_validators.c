@@ -469,6 +469,78 @@ static void test_unjail_needs_min_bond(void)
 	CHECK_EQ_U64(power_at(height + 2, 2), 1000);
 }
 
+/* An unbond and a bond in one block never leave the set, so they keep the
+ * downtime window: the next miss past the limit jails. */
+static void test_rebond_keeps_window(void)
+{
+	const uint64_t stakes[3] = {1000, 1000, 1000};
+	world(3, stakes);
+	empty_blocks(2);
+	int signers[2] = {0, 1}; /* key 2 never signs */
+	for (uint32_t i = 0; i < params.downtime_max_missed; i++)
+		block(NULL, 0, NULL, signers, 2);
+	CHECK(!record(2).jailed);
+	struct tx txs[2];
+	uint8_t p[8];
+	le64_put(p, 1000 * UNIT);
+	make_tx(&txs[0], 2, TX_VALIDATOR_UNBOND, p, sizeof(p));
+	nonce[2]++;
+	make_tx(&txs[1], 2, TX_VALIDATOR_BOND, p, sizeof(p));
+	nonce[2]--; /* block() counts both */
+	int ok[2];
+	block(txs, 2, ok, signers, 2);
+	CHECK(ok[0] && ok[1]);
+	CHECK(record(2).jailed); /* the block's own miss is one past the limit */
+}
+
+/* A validator that left the set and comes back starts with a clean window;
+ * a jailed record with no stake left is deleted once it could be unjailed. */
+static void test_entry_clears_window_and_spent_records_go(void)
+{
+	const uint64_t stakes[3] = {1000, 1000, 1000};
+	world(3, stakes);
+	empty_blocks(2);
+	int signers[2] = {0, 1};
+	for (uint32_t i = 0; i < params.downtime_max_missed; i++)
+		block(NULL, 0, NULL, signers, 2);
+	CHECK(amount_tx(2, TX_VALIDATOR_UNBOND, 1000 * UNIT)); /* out from h + 2 */
+	CHECK(record(2).missed_bytes > 0);
+	empty_blocks(3);
+	CHECK_EQ_U64(power_at(height + 1, 2), 0);
+	CHECK(record(2).missed_bytes > 0); /* not a member: nothing asked of it */
+	CHECK(amount_tx(2, TX_VALIDATOR_BOND, 1000 * UNIT));
+	CHECK_EQ_U64(power_at(height + 2, 2), 1000);
+	CHECK_EQ_U64(record(2).missed_bytes, 0); /* cleared as it enters */
+	block(NULL, 0, NULL, signers, 2);
+	block(NULL, 0, NULL, signers, 2);
+	CHECK(!record(2).jailed);
+
+	/* key 1 is jailed by evidence and unbonds everything it has left */
+	CHECK(evidence_tx(0, 1, height));
+	uint64_t until = record(1).jailed_until;
+	CHECK(amount_tx(1, TX_VALIDATOR_UNBOND, record(1).bond));
+	uint64_t release = record(1).unbonding[record(1).nunbonding - 1].release_height;
+	uint64_t gone = release > until ? release : until;
+	while (height + 1 < gone)
+		empty_blocks(1);
+	CHECK(record(1).jailed); /* still something to hold */
+	uint8_t *pks;
+	size_t n;
+	CHECK(validators_list(&l, &pks, &n) == 0);
+	free(pks);
+	empty_blocks(1);
+	struct validator_record r;
+	CHECK_EQ_INT(validators_get(&l, pk[1], &r), ASSAY_ENOTFOUND);
+	size_t after;
+	CHECK(validators_list(&l, &pks, &after) == 0);
+	free(pks);
+	CHECK_EQ_U64(after, n - 1);
+	/* a new bond starts a fresh record, at min_validator_bond */
+	CHECK(!amount_tx(1, TX_VALIDATOR_BOND, 10 * UNIT));
+	CHECK(amount_tx(1, TX_VALIDATOR_BOND, 1000 * UNIT));
+	CHECK_EQ_U64(power_at(height + 2, 1), 1000);
+}
+
 int main(void)
 {
 	chain_params_default(&params, 1);
@@ -492,6 +564,8 @@ int main(void)
 	RUN(test_evidence);
 	RUN(test_downtime_and_unjail);
 	RUN(test_unjail_needs_min_bond);
+	RUN(test_rebond_keeps_window);
+	RUN(test_entry_clears_window_and_spent_records_go);
 	ledger_mem_free(mem);
 	return test_report("test_validators");
 }

@@ -499,9 +499,12 @@ static void job_update_state(struct job_record *j, uint64_t height, const struct
 
 /* The job's challenge phase starts again: no root is open yet, a slot was
  * emptied, and its new worker must commit before any root is opened
- * (compute.md §1). The salt, once opened, stays. */
+ * (compute.md §1). The salt, once opened, stays, but the new worker will
+ * know it when it commits: the next challenge waits for the later beacon. */
 static void job_unseal(struct job_record *j)
 {
+	if (j->salt_posted)
+		j->salt_posted = SALT_OPENED_BEFORE_SEAL;
 	j->sealed_height = 0;
 	j->challenge_height = 0;
 	memset(j->challenge_beacon, 0, HASH_LEN);
@@ -516,14 +519,21 @@ static void job_unseal(struct job_record *j)
  * workers already slashed). Each is excluded from the job. Once the job is
  * verified, while some other slot has opened its root, or once any slot
  * (a failing or failed one included) has uploaded part of its output, a
- * failed slot is not drawn again: its new worker could copy that output
+ * failed slot is not drawn again: its new worker could copy that output.
+ * Nor is it once the challenge is fixed while another slot still waits on
+ * it: the redraw would draw that slot a new challenge, so a worker whose
+ * sampled tiles are wrong could have a Sybil slot fail and try again
  * (compute.md §1.2). Otherwise it is emptied at `height` and redrawn, and
  * the challenge phase starts again. */
 static void slots_fail(struct job_record *j, const int failing[JOB_MAX_REDUNDANCY], uint64_t height)
 {
-	int opened = 0;
-	for (unsigned i = 0; i < j->spec.redundancy; i++)
-		opened |= (!failing[i] && j->slots[i].state == SLOT_VERIFIED) || j->slots[i].uploaded_tiles > 0;
+	int opened = 0, waiting = 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		const struct job_slot *s = &j->slots[i];
+		opened |= (!failing[i] && s->state == SLOT_VERIFIED) || s->uploaded_tiles > 0;
+		waiting |= !failing[i] && (s->state == SLOT_COMMITTED || s->state == SLOT_CHALLENGED);
+	}
+	int keep_challenge = j->challenge_height && waiting;
 	int redraw = 0;
 	for (unsigned i = 0; i < j->spec.redundancy; i++) {
 		struct job_slot *s = &j->slots[i];
@@ -531,7 +541,7 @@ static void slots_fail(struct job_record *j, const int failing[JOB_MAX_REDUNDANC
 			continue;
 		if (j->excluded_count < JOB_MAX_EXCLUDED)
 			memcpy(j->excluded[j->excluded_count++], s->worker, ADDR_LEN);
-		if (j->state == JOB_VERIFIED || opened) {
+		if (j->state == JOB_VERIFIED || opened || keep_challenge) {
 			s->state = SLOT_FAILED;
 			continue;
 		}
@@ -1061,7 +1071,7 @@ int compute_apply_salt(const struct compute_env *env, const struct job_salt_payl
 		return reject(res, ASSAY_EINVALID, "salt window closed at height %llu",
 			      (unsigned long long)(j.sealed_height + env->params->salt_window));
 	memcpy(j.salt, p->salt, HASH_LEN);
-	j.salt_posted = 1;
+	j.salt_posted = SALT_OPENED;
 	return put_job(env->ledger, &j);
 }
 
@@ -1513,7 +1523,9 @@ static int pay_out(const struct compute_env *env, struct worker_cache *cache, st
 
 /* Fixes the job's challenge (compute.md §4): the beacon of block c + d (c
  * the sealing commit), then the salt; without a salt by the end of the
- * salt window, the beacon of block c + d + salt_window and no salt. */
+ * salt window, the beacon of block c + d + salt_window and no salt. A salt
+ * opened before this seal was public when the last worker committed, so it
+ * is kept but waits for that later beacon as if there were none. */
 static void job_challenge(const struct compute_env *env, struct job_record *j)
 {
 	const struct compute_params *prm = env->params;
@@ -1523,9 +1535,9 @@ static void job_challenge(const struct compute_env *env, struct job_record *j)
 	if (h == c + prm->challenge_delay)
 		memcpy(j->challenge_beacon, env->beacon, HASH_LEN);
 	int fixed = 0;
-	if (h >= c + prm->challenge_delay && j->salt_posted)
+	if (h >= c + prm->challenge_delay && j->salt_posted == SALT_OPENED)
 		fixed = 1;
-	else if (!j->salt_posted && h >= c + prm->challenge_delay + prm->salt_window) {
+	else if (j->salt_posted != SALT_OPENED && h >= c + prm->challenge_delay + prm->salt_window) {
 		memcpy(j->challenge_beacon, env->beacon, HASH_LEN);
 		fixed = 1;
 	}

@@ -608,6 +608,14 @@ static void test_codecs(void)
 	CHECK(j2.check_escrow == 11 && j2.sealed_height == 70 && j2.salt_posted == 1 && j2.salt[0] == 8);
 	buf_free(&b);
 	buf_free(&b2);
+	/* salt_posted is 0, 1 or 2 (opened before the job was sealed again) */
+	for (uint8_t v = SALT_OPENED_BEFORE_SEAL; v <= SALT_OPENED_BEFORE_SEAL + 1; v++) {
+		j.salt_posted = v;
+		buf_init(&b);
+		compute_job_encode(&j, &b);
+		CHECK_EQ_INT(compute_job_decode(&j2, b.data, b.len), v == SALT_OPENED_BEFORE_SEAL ? 0 : ASSAY_EDECODE);
+		buf_free(&b);
+	}
 }
 
 static void test_params(void)
@@ -876,6 +884,22 @@ static void test_wrong_tile_sampled(void)
 	until_assigned(&c, id);
 	j = job(&c, id);
 	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0);
+	CHECK_EQ_INT(j.salt_posted, SALT_OPENED_BEFORE_SEAL);
+	/* W2 knew the salt when it committed: its challenge waits for the
+	 * beacon salt_window blocks later, as if there were no salt */
+	struct work w2;
+	work_do(&c, id, 0, &w2);
+	CHECK(commit(&c, W2, id, &w2) == 0);
+	CHECK(post_salt(&c, SUB, id, SALT, &res) == ASSAY_EEXISTS);
+	until_challenged(&c, id);
+	j = job(&c, id);
+	CHECK_EQ_U64(j.challenge_height, j.sealed_height + c.p.challenge_delay + c.p.salt_window);
+	uint8_t b[HASH_LEN];
+	beacon_at(j.challenge_height, b);
+	CHECK_EQ_MEM(j.challenge_beacon, b, HASH_LEN);
+	CHECK(reveal(&c, W2, id, &w2, REVEAL_OK, REVEAL_GAS, &res) == 0);
+	CHECK_EQ_INT(job(&c, id).slots[0].state, SLOT_VERIFIED);
+	work_free(&w2);
 	work_free(&w[0]);
 	ledger_mem_free(c.mem);
 }
@@ -907,6 +931,52 @@ static void test_wrong_root_slashes_all(void)
 	j = job(&c, id);
 	CHECK(j.slots[0].state == SLOT_EMPTY && j.slots[1].state == SLOT_EMPTY && j.excluded_count == 2);
 	CHECK(supply(&c) == s0);
+	work_free(&w[0]);
+	work_free(&w[1]);
+	ledger_mem_free(c.mem);
+}
+
+/* A challenge once fixed is never drawn again while a slot waits on it.
+ * W1's sampled tiles are wrong; its Sybil W2 reveals a root proven wrong
+ * (or would miss its reveal) so that a redraw unseals the job and W1 gets
+ * a new challenge: W2 fails for good instead, and W1 keeps its challenge,
+ * reveals under it and is caught. Had both failed, they would have been
+ * redrawn together (nobody left waiting on the old challenge). */
+static void test_sybil_failure_keeps_challenge(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	uint64_t bond = 200 * UNIT, reward = 6 * UNIT;
+	CHECK(reg(&c, W1, bond) == 0);
+	CHECK(reg(&c, W2, bond) == 0);
+	CHECK(reg(&c, W3, bond) == 0); /* someone a redraw could take */
+	struct job_spec spec = small_spec(2, reward);
+	struct work w[2];
+	uint64_t bad[2] = {~0ull, ~0ull ^ 1}; /* two different wrong roots */
+	to_challenge(&c, id, &spec, w, bad, 1);
+	struct job_record j = job(&c, id);
+	uint64_t challenged = j.challenge_height;
+	uint8_t beacon[HASH_LEN];
+	memcpy(beacon, j.challenge_beacon, HASH_LEN);
+	CHECK(reveal(&c, j.slots[1].worker, id, &w[1], REVEAL_OK, REVEAL_GAS, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	j = job(&c, id);
+	CHECK_EQ_INT(j.slots[1].state, SLOT_FAILED);
+	CHECK_EQ_INT(j.slots[0].state, SLOT_CHALLENGED);
+	CHECK_EQ_U64(j.challenge_height, challenged);
+	CHECK_EQ_U64(j.slots[0].challenge_height, challenged);
+	CHECK_EQ_MEM(j.challenge_beacon, beacon, HASH_LEN);
+	CHECK(reveal(&c, j.slots[0].worker, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
+	CHECK(strstr(res.error, "slashed") != NULL);
+	j = job(&c, id);
+	/* nobody waits on the old challenge now: the last failed slot is redrawn */
+	CHECK_EQ_INT(j.slots[0].state, SLOT_EMPTY);
+	CHECK_EQ_INT(j.slots[1].state, SLOT_FAILED);
+	CHECK(j.challenge_height == 0 && j.excluded_count == 2);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ_U64(worker(&c, i ? W2 : W1).bond, bond - reward);
 	work_free(&w[0]);
 	work_free(&w[1]);
 	ledger_mem_free(c.mem);
@@ -1971,16 +2041,6 @@ static void test_missed_upload(void)
 	ledger_mem_free(c.mem);
 }
 
-/* Missed deadlines of two kinds in one block are applied in the order of
- * compute.md §1.1: commits, then reveals, then uploads. Slot 0 opened its
- * root and did not upload in time; slot 1 never revealed; both windows end
- * in the same block. Slot 1 fails first, while slot 0's root is open, so it
- * is not drawn again (its new worker could copy the opened output); then
- * slot 0 fails with no other root open, and is emptied for a redraw. */
-/* A slot proven wrong after it opened its root and uploaded its output is
- * not drawn again, though no other slot is open: its new worker could copy
- * that output, fix the disputed tile and be paid for almost no compute
- * (compute.md §1.2). The other slot goes on with its own challenge. */
 /* A slot proven wrong after it opened its root and uploaded its output is
  * not drawn again, though no other slot is open: its new worker could copy
  * that output, fix the disputed tile and be paid for almost no compute
@@ -2036,6 +2096,12 @@ static void test_failed_uploaded_slot_not_redrawn(void)
 	failed_uploaded_slot(0);
 }
 
+/* Missed deadlines of two kinds in one block are applied in the order of
+ * compute.md §1.1: commits, then reveals, then uploads. Slot 0 opened its
+ * root and did not upload in time; slot 1 never revealed; both windows end
+ * in the same block. Slot 1 fails first, while slot 0's root is open, so it
+ * is not drawn again (its new worker could copy the opened output); then
+ * slot 0 fails with no other root open, and is emptied for a redraw. */
 static void test_missed_deadlines_in_order(void)
 {
 	struct chain c;
@@ -2183,6 +2249,7 @@ int main(void)
 	RUN(test_missed_upload);
 	RUN(test_missed_deadlines_in_order);
 	RUN(test_failed_uploaded_slot_not_redrawn);
+	RUN(test_sybil_failure_keeps_challenge);
 	RUN(test_reveal_admission);
 	RUN(test_random_supply);
 	return test_report("test_compute");

@@ -26,6 +26,13 @@ struct future_msg {
 	struct bft_proposal proposal;
 };
 
+/* Where one validator's buffered next-height messages are in e->future, so
+ * that a new one is compared with its signer's few, not with all of them. */
+struct future_by {
+	uint32_t n;
+	uint32_t at[BFT_MAX_FUTURE_PER_SIGNER];
+};
+
 struct round_power {
 	int64_t round;
 	uint64_t power;
@@ -63,7 +70,7 @@ struct bft_engine {
 
 	struct future_msg *future; /* messages for height + 1, grown on demand */
 	uint32_t nfuture, capfuture;
-	uint32_t *nfuture_by;     /* per validator: how many of them it signed */
+	struct future_by *future_by; /* per validator: the ones it signed */
 
 	int have_last;            /* the previous height's decision, for rebroadcast and evidence */
 	struct bft_proposal last_proposal;
@@ -436,7 +443,7 @@ static int new_height(bft_engine_t *e)
 	uint32_t nearly = e->nfuture;
 	e->future = NULL;
 	e->nfuture = e->capfuture = 0;
-	memset(e->nfuture_by, 0, (size_t)e->base.n * sizeof(*e->nfuture_by));
+	memset(e->future_by, 0, (size_t)e->base.n * sizeof(*e->future_by));
 	for (uint32_t i = 0; i < nearly && !e->fault; i++) {
 		if (early[i].is_vote)
 			ingest_vote(e, &early[i].vote);
@@ -640,21 +647,25 @@ static int next_height_proposer(bft_engine_t *e, uint32_t round, uint32_t *idx)
  * engine (bft_create). A forged signature is ASSAY_ESIG, whoever it names.
  * A good one from outside the set is ASSAY_ELIMIT rather than
  * ASSAY_ENOTFOUND, as a validator that joins at the next height is not in
- * this set yet. Each member keeps at most BFT_MAX_FUTURE_PER_SIGNER; a
- * proposal only from that round's proposer, one a round, rounds 0 to
- * BFT_MAX_ROUNDS_AHEAD. */
+ * this set yet. Each member keeps at most BFT_MAX_FUTURE_PER_SIGNER, so
+ * that the faulty third cannot crowd out the others (the buffer holds that
+ * many for every member of the largest set); a proposal only from that
+ * round's proposer, one a round, rounds 0 to BFT_MAX_ROUNDS_AHEAD. */
 static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v, const struct bft_proposal *p)
 {
 	const uint8_t *signer = is_vote ? v->validator : p->proposer;
 	if ((is_vote ? v->round : p->round) > BFT_MAX_ROUND_JUMP)
 		return ASSAY_ELIMIT; /* the next height starts at round 0 */
-	for (uint32_t i = 0; i < e->nfuture; i++) {
-		const struct future_msg *f = &e->future[i];
+	int idx = bft_valset_find(&e->base, signer);
+	const struct future_by *by = idx >= 0 ? &e->future_by[idx] : NULL;
+	for (uint32_t i = 0; by && i < by->n; i++) {
+		const struct future_msg *f = &e->future[by->at[i]];
 		if (f->is_vote == is_vote && (is_vote ? memcmp(&f->vote, v, sizeof(*v)) == 0
 						      : memcmp(&f->proposal, p, sizeof(*p)) == 0))
 			return ASSAY_EEXISTS;
-		/* one proposal per round: a second is equivocation, and each
-		 * carries a block the node keeps and logs */
+		/* one proposal per round (only its proposer's are kept): a
+		 * second is equivocation, and each carries a block the node
+		 * keeps and logs */
 		if (!is_vote && !f->is_vote && f->proposal.round == p->round)
 			return ASSAY_ELIMIT;
 	}
@@ -680,8 +691,7 @@ static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v,
 	int rc = check_sig(e, signer, h, is_vote ? v->sig : p->sig);
 	if (rc)
 		return rc;
-	int idx = bft_valset_find(&e->base, signer);
-	if (idx < 0 || e->nfuture == BFT_MAX_FUTURE_MSGS || e->nfuture_by[idx] == BFT_MAX_FUTURE_PER_SIGNER)
+	if (idx < 0 || e->nfuture == BFT_MAX_FUTURE_MSGS || by->n == BFT_MAX_FUTURE_PER_SIGNER)
 		return ASSAY_ELIMIT;
 	if (e->nfuture == e->capfuture) {
 		uint32_t cap = e->capfuture ? e->capfuture * 2 : 16;
@@ -693,7 +703,7 @@ static int buffer_future(bft_engine_t *e, int is_vote, const struct bft_vote *v,
 		e->future = grown;
 		e->capfuture = cap;
 	}
-	e->nfuture_by[idx]++;
+	e->future_by[idx].at[e->future_by[idx].n++] = e->nfuture;
 	struct future_msg *f = &e->future[e->nfuture++];
 	memset(f, 0, sizeof(*f));
 	f->is_vote = (uint8_t)is_vote;
@@ -1031,8 +1041,8 @@ bft_engine_t *bft_create(const struct bft_config *cfg, const struct bft_valset *
 	e->max_round = malloc((size_t)vals->n * sizeof(*e->max_round));
 	e->scratch = malloc((size_t)vals->n * sizeof(*e->scratch));
 	e->last_evidence = calloc(vals->n, 1);
-	e->nfuture_by = calloc(vals->n ? vals->n : 1, sizeof(*e->nfuture_by));
-	if (!ok || !e->proposers || !e->max_round || !e->scratch || !e->last_evidence || !e->nfuture_by ||
+	e->future_by = calloc(vals->n ? vals->n : 1, sizeof(*e->future_by));
+	if (!ok || !e->proposers || !e->max_round || !e->scratch || !e->last_evidence || !e->future_by ||
 	    reset_proposers(e)) {
 		bft_destroy(e);
 		assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
@@ -1060,7 +1070,7 @@ void bft_destroy(bft_engine_t *e)
 	free(e->scratch);
 	free(e->last_evidence);
 	free(e->future);
-	free(e->nfuture_by);
+	free(e->future_by);
 	free(e);
 }
 

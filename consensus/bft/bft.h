@@ -27,11 +27,12 @@
 /* bft_rebroadcast repeats our votes of the current round and of this many
  * rounds before it. */
 #define BFT_REBROADCAST_ROUNDS 3u
-/* Messages for the next height kept until this engine gets there, in all
- * and per signer (a correct validator sends three a round: a proposal, a
- * prevote, a precommit; this keeps five rounds of it). */
-#define BFT_MAX_FUTURE_MSGS 4096u
+/* Messages for the next height kept until this engine gets there, per
+ * signer (a correct validator sends three a round: a proposal, a prevote, a
+ * precommit; this keeps five rounds of it) and in all: room for every
+ * member of the largest set, so that no signers crowd out the others. */
 #define BFT_MAX_FUTURE_PER_SIGNER 16u
+#define BFT_MAX_FUTURE_MSGS (BFT_MAX_VALIDATORS * BFT_MAX_FUTURE_PER_SIGNER)
 
 enum bft_step { BFT_STEP_PROPOSE = 0, BFT_STEP_PREVOTE = 1, BFT_STEP_PRECOMMIT = 2 };
 

@@ -94,7 +94,10 @@ int bft_voteset_add(struct bft_voteset *s, uint32_t idx, uint64_t power, const s
 		/* Full: v takes the place of the kept vote whose value has the
 		 * least power behind it, if v's value has more. Values nobody else
 		 * backs never displace one that others voted for, and create no
-		 * tally here, so a flood of junk votes is bounded. */
+		 * tally here, so a flood of junk votes is bounded. A value with
+		 * two thirds behind it is never the one displaced while fewer
+		 * than a third equivocate: the newcomer's value would need more
+		 * power than it, so two values above two thirds in one round. */
 		struct bft_vote *slots = &s->extra[(size_t)idx * BFT_MAX_EXTRA_VOTES];
 		uint32_t weakest = 0;
 		uint64_t weakest_power = UINT64_MAX;

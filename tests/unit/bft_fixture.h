@@ -11,12 +11,19 @@
 
 #include "consensus/bft/bft.h"
 
-/* Validator i's key: sorted the same way as i. */
+/* Validator i's key: sorted the same way as i (up to a set of 1024). */
 static inline void test_key(uint32_t i, uint8_t pk[PUBKEY_LEN])
 {
 	memset(pk, 0, PUBKEY_LEN);
-	pk[0] = (uint8_t)(i + 1);
-	pk[1] = 0x5a;
+	if (i < 255) {
+		pk[0] = (uint8_t)(i + 1);
+		pk[1] = 0x5a;
+	} else { /* above key 254's (0xff 0x5a) */
+		pk[0] = 0xff;
+		pk[1] = 0x5b;
+		pk[2] = (uint8_t)((i - 255) >> 8);
+		pk[3] = (uint8_t)(i - 255);
+	}
 }
 
 /* sig = H(pubkey || sighash) || zeros: unforgeable enough for a simulation

@@ -42,15 +42,16 @@ static struct bft_proposal mk_prop(uint64_t height, uint32_t round, uint32_t pol
 
 static void make_valset(struct bft_valset *vs, uint32_t n, const uint64_t *powers)
 {
-	struct bft_validator v[16];
-	memset(v, 0, sizeof(v));
-	for (uint32_t i = 0; i < n; i++) {
+	struct bft_validator *v = calloc(n ? n : 1, sizeof(*v));
+	CHECK(v != NULL);
+	for (uint32_t i = 0; v && i < n; i++) {
 		test_key(i, v[i].pubkey);
 		v[i].power = powers ? powers[i] : 1;
 	}
 	char err[128];
-	int rc = bft_valset_init(vs, v, n, err, sizeof(err));
+	int rc = v ? bft_valset_init(vs, v, n, err, sizeof(err)) : -1;
 	CHECK(rc == 0);
+	free(v);
 }
 
 /* ---- validator set and proposer priority ---- */
@@ -1680,6 +1681,26 @@ static void test_future_from_members_only(void)
 	h_close(&h);
 }
 
+/* The faulty third of the largest set, each filling its share of the
+ * next-height buffer, leaves room for everyone else's messages. */
+static void test_future_share_for_all(void)
+{
+	struct harness h;
+	h_open(&h, BFT_MAX_VALIDATORS, 0);
+	h_clear(&h);
+	uint32_t faulty = BFT_MAX_VALIDATORS / 3;
+	for (uint32_t who = 1; who <= faulty; who++)
+		for (uint32_t r = 0; r < BFT_MAX_FUTURE_PER_SIGNER; r++)
+			CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, r, VA, who), 0);
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, BFT_MAX_FUTURE_PER_SIGNER, VA, faulty), ASSAY_ELIMIT);
+	for (uint32_t who = faulty + 1; who < BFT_MAX_VALIDATORS; who++) {
+		CHECK_EQ_INT(h_vote_in(&h, VOTE_PREVOTE, 2, 0, VA, who), 0);
+		CHECK_EQ_INT(h_vote_in(&h, VOTE_PRECOMMIT, 2, 0, VA, who), 0);
+	}
+	CHECK_EQ_INT(h_vote_in(&h, VOTE_PRECOMMIT, 2, 0, VA, BFT_MAX_VALIDATORS - 1), ASSAY_EEXISTS);
+	h_close(&h);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_valset_priority_123),
 	TEST(test_valset_equal_and_order),
@@ -1700,6 +1721,7 @@ static const struct test_case tests[] = {
 	TEST(test_one_validator),
 	TEST(test_vote_flood_bounded),
 	TEST(test_future_from_members_only),
+	TEST(test_future_share_for_all),
 	TEST(test_simulation),
 	TEST(test_simulation_fork),
 };

@@ -29,8 +29,12 @@ struct sync_peer {
 	uint64_t id;
 	uint64_t claimed;        /* best height it says it has: ranges are asked up to here */
 	uint64_t proven;         /* highest block from it that connected to our chain */
-	int backed;              /* has proven a block since it last failed a range: only
+	int backed;              /* has proven a block and never failed a range: only
 				  * then does its claim count for the target */
+	int failed;              /* has let a range time out: its claims never count
+				  * again (a peer that relays real blocks first could
+				  * else re-back a false claim with each one, and keep
+				  * the node thinking it is far behind) */
 	int busy;                /* has a range in flight */
 	uint64_t stalled_until;  /* after a timeout, others are preferred */
 };
@@ -172,7 +176,7 @@ void net_sync_peer_proven(net_sync_t *s, uint64_t peer, uint64_t height)
 		p->proven = height;
 	if (height > p->claimed)
 		p->claimed = height;
-	p->backed = 1;
+	p->backed = !p->failed;
 }
 
 void net_sync_peer_gone(net_sync_t *s, uint64_t peer)
@@ -238,10 +242,10 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 			if (p) {
 				p->stalled_until = now_ms + 4 * NET_SYNC_TIMEOUT_MS;
 				/* it did not deliver what it claimed: back to what it
-				 * proved, and its claim no longer counts for the target
-				 * until it connects a block again */
+				 * proved, and its claims no longer count for the target */
 				p->claimed = p->proven;
 				p->backed = 0;
+				p->failed = 1;
 			}
 			range_end(s, r);
 		}

@@ -254,9 +254,13 @@ static void test_claim_needs_proof(void)
 	CHECK(drain(s) == 1);
 	net_sync_peer_proven(s, 2, 11);
 	CHECK(net_sync_target(s) == 50);
-	/* a proven peer that later fails a range loses its claim again */
+	/* a proven peer that later fails a range loses its claim, and a block
+	 * it relays later (a real one, first) does not make a new claim count */
 	CHECK(net_sync_next_request(s, 11 * NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 0);
 	CHECK(net_sync_target(s) == 11);
+	net_sync_peer_height(s, 2, 1000000);
+	net_sync_peer_proven(s, 2, 12);
+	CHECK(net_sync_target(s) == 12);
 	net_sync_free(s);
 }
 

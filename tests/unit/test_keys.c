@@ -1,6 +1,8 @@
 /* Unit tests for core/keys.c: RFC 8032 §7.1 Ed25519 tests 1-3 (seed, public
  * key, message, signature), rejection of altered signatures and messages and
- * of a small-order key, and account addresses (first 20 bytes of SHA-256 of
+ * of a small-order key, each verification rule of docs/protocol.md §2 on a
+ * signature built to test it (so a libsodium that judged an edge case
+ * otherwise fails here, not in consensus), and account addresses (first 20 bytes of SHA-256 of
  * the key, bech32m under each network's HRP). */
 #include <sodium.h>
 
@@ -84,6 +86,123 @@ static void test_wrong_key_and_small_order(void)
 	CHECK(sig_verify(ident, "anything", 8, forged) == ASSAY_ESIG);
 }
 
+/* ---- the verification rules of docs/protocol.md §2, case by case ---- */
+
+/* The group order L, little-endian. */
+static const uint8_t ORDER_L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+				    0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
+				    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10};
+
+/* A point of order 8 (one of the eight-torsion subgroup's generators). */
+static const char *TORSION8 = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05";
+
+/* The secret scalar a of seed (RFC 8032 §5.1.5: SHA-512, clamped), reduced
+ * mod L, and the nonce-free parts a test signature needs. */
+static void secret_scalar(const uint8_t seed[SEED_LEN], uint8_t a[32])
+{
+	uint8_t h[64], wide[64] = {0};
+	crypto_hash_sha512(h, seed, SEED_LEN);
+	h[0] &= 248;
+	h[31] &= 127;
+	h[31] |= 64;
+	memcpy(wide, h, 32);
+	crypto_core_ed25519_scalar_reduce(a, wide);
+}
+
+/* k = SHA-512(R || A || M) mod L. */
+static void challenge_scalar(const uint8_t r[32], const uint8_t pk[32], const void *msg, size_t n, uint8_t k[32])
+{
+	crypto_hash_sha512_state st;
+	uint8_t h[64];
+	crypto_hash_sha512_init(&st);
+	crypto_hash_sha512_update(&st, r, 32);
+	crypto_hash_sha512_update(&st, pk, 32);
+	crypto_hash_sha512_update(&st, msg, n);
+	crypto_hash_sha512_final(&st, h);
+	crypto_core_ed25519_scalar_reduce(k, h);
+}
+
+/* S + L still fits in 32 bytes (S < L < 2^253): a second encoding of the
+ * same scalar, which the rule refuses. */
+static void add_order(uint8_t s[32])
+{
+	unsigned carry = 0;
+	for (int i = 0; i < 32; i++) {
+		unsigned v = s[i] + ORDER_L[i] + carry;
+		s[i] = (uint8_t)v;
+		carry = v >> 8;
+	}
+}
+
+static void test_verification_rules(void)
+{
+	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN], sig[SIG_LEN], a[32], k[32];
+	memset(seed, 0x42, sizeof(seed));
+	key_from_seed(seed, pk, sk);
+	secret_scalar(seed, a);
+	uint8_t check[32];
+	CHECK(crypto_scalarmult_ed25519_base_noclamp(check, a) == 0);
+	CHECK_EQ_MEM(check, pk, 32); /* the scalar is the key's */
+
+	/* 1. S must be below L: the same signature with S + L is refused */
+	sig_sign(sk, "m", 1, sig);
+	CHECK(sig_verify(pk, "m", 1, sig) == 0);
+	add_order(sig + 32);
+	CHECK(sig_verify(pk, "m", 1, sig) == ASSAY_ESIG);
+
+	/* 2. R of small order is refused even when the equation holds:
+	 * R = identity, S = k * a, so [S]B = [k]A = R + [k]A */
+	uint8_t ident[32] = {1};
+	memcpy(sig, ident, 32);
+	challenge_scalar(sig, pk, "m", 1, k);
+	crypto_core_ed25519_scalar_mul(sig + 32, k, a);
+	CHECK(sig_verify(pk, "m", 1, sig) == ASSAY_ESIG);
+
+	/* 3. A key outside the prime-order subgroup that is not of small
+	 * order (A + T, T of order 8) is accepted when the cofactorless
+	 * equation holds: here k is a multiple of 8, so [k]T vanishes */
+	uint8_t t8[32], mixed[32], r[32], wide[64], msg[8];
+	CHECK(hex_decode(TORSION8, t8, 32) == 32);
+	CHECK(crypto_core_ed25519_add(mixed, pk, t8) == 0);
+	CHECK(!crypto_core_ed25519_is_valid_point(mixed)); /* not in the main subgroup */
+	memset(wide, 0x17, sizeof(wide));
+	crypto_core_ed25519_scalar_reduce(r, wide);
+	CHECK(crypto_scalarmult_ed25519_base_noclamp(sig, r) == 0);
+	uint64_t tries = 0;
+	do {
+		le64_put(msg, tries++);
+		challenge_scalar(sig, mixed, msg, sizeof(msg), k);
+	} while (k[0] & 7);
+	uint8_t ka[32];
+	crypto_core_ed25519_scalar_mul(ka, k, a);
+	crypto_core_ed25519_scalar_add(sig + 32, r, ka);
+	CHECK(sig_verify(mixed, msg, sizeof(msg), sig) == 0);
+	/* and refused for a k that is not: the torsion part is in the check */
+	le64_put(msg, tries);
+	challenge_scalar(sig, mixed, msg, sizeof(msg), k);
+	if (k[0] & 7) {
+		crypto_core_ed25519_scalar_mul(ka, k, a);
+		crypto_core_ed25519_scalar_add(sig + 32, r, ka);
+		CHECK(sig_verify(mixed, msg, sizeof(msg), sig) == ASSAY_ESIG);
+	}
+
+	/* 4. A key of small order is refused, whatever the signature (the
+	 * identity with R = identity, S = 0 is test_wrong_key_and_small_order);
+	 * so is the point of order 8 with R = identity and S = 0 */
+	memcpy(sig, ident, 32);
+	memset(sig + 32, 0, 32);
+	CHECK(sig_verify(t8, "m", 1, sig) == ASSAY_ESIG);
+
+	/* 5. A non-canonical encoding of a key is refused: y = p + 1 names
+	 * the identity again. (R is compared byte for byte with the canonical
+	 * encoding of [S]B - [k]A, so a second encoding of it cannot pass.) */
+	uint8_t noncanon[32];
+	memset(noncanon, 0xff, 32);
+	noncanon[0] = 0xee;
+	noncanon[31] = 0x7f; /* p + 1 = 2^255 - 18 */
+	CHECK(sig_verify(noncanon, "m", 1, sig) == ASSAY_ESIG);
+}
+
 static void test_address(void)
 {
 	uint8_t pk[PUBKEY_LEN], addr[ADDR_LEN], want[crypto_hash_sha256_BYTES];
@@ -136,6 +255,7 @@ static void test_address(void)
 static const struct test_case tests[] = {
 	TEST(test_rfc8032),
 	TEST(test_wrong_key_and_small_order),
+	TEST(test_verification_rules),
 	TEST(test_address),
 };
 

@@ -183,6 +183,14 @@ static int trap(struct vm_frame *f, int status, const char *fmt, size_t pc)
 	return f->status = status;
 }
 
+/* price per started 8-byte word of len bytes, saturating: a length from a
+ * register may be anything, and is checked against memory only after. */
+static uint64_t per_word(uint64_t len, uint64_t price)
+{
+	uint64_t words = len / 8 + 1;
+	return words > UINT64_MAX / price ? UINT64_MAX : words * price;
+}
+
 static int charge(struct vm_frame *f, uint64_t amount)
 {
 	if (amount > (uint64_t)f->gas) {
@@ -378,7 +386,7 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		r[0] = f->value;
 		return 0;
 	case VM_SYS_BALANCE: {
-		if (charge(f, VM_GAS_ACCOUNT))
+		if (charge(f, VM_GAS_BALANCE))
 			return f->status;
 		if (!(p = mem_at(f, r[1], ADDR_LEN, 0)))
 			HOST_FAIL("balance: memory out of bounds");
@@ -409,7 +417,7 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		r[0] = num == VM_SYS_HEIGHT ? tx->env->height : tx->env->time_ms;
 		return 0;
 	case VM_SYS_SHA256:
-		if (charge(f, VM_GAS_SHA256) || charge(f, (r[2] / 8 + 1) * VM_GAS_SHA256_WORD))
+		if (charge(f, VM_GAS_SHA256) || charge(f, per_word(r[2], VM_GAS_HASH_WORD)))
 			return f->status;
 		p = mem_at(f, r[1], r[2], 0);
 		q = mem_at(f, r[3], HASH_LEN, 1);
@@ -420,7 +428,7 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		r[0] = 0;
 		return 0;
 	case VM_SYS_ED25519_VERIFY: {
-		if (charge(f, VM_GAS_ED25519) || charge(f, r[3] * VM_GAS_BYTE))
+		if (charge(f, VM_GAS_ED25519) || charge(f, per_word(r[3], VM_GAS_HASH_WORD)))
 			return f->status;
 		const uint8_t *pk = mem_at(f, r[1], PUBKEY_LEN, 0), *msg = mem_at(f, r[2], r[3], 0),
 			      *sig = mem_at(f, r[4], SIG_LEN, 0);

@@ -167,19 +167,24 @@ enum vm_hostcall {
 };
 extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 
-/* Dynamic gas (docs/contracts.md §4), on top of sys's static 10. */
-#define VM_GAS_STORAGE_GET 200
+/* Dynamic gas (docs/contracts.md §4), on top of sys's static 10. A host
+ * call costs about what the interpreter does per gas (bench_vm --host
+ * prints both): otherwise a block of its gas would take many times its
+ * time. State reads and writes go to the database: priced as reads served
+ * from its caches. */
+#define VM_GAS_STORAGE_GET 2000
 #define VM_GAS_STORAGE_SET 5000
-#define VM_GAS_STORAGE_DEL 500
+#define VM_GAS_STORAGE_DEL 2000
 /* per byte written: state is kept for good, so a block's gas (max_block_gas
  * 10^9) writes at most about 15 MiB of it */
 #define VM_GAS_STORAGE_BYTE 64
-#define VM_GAS_ACCOUNT 100       /* caller, self, value, balance, height, time */
-#define VM_GAS_TRANSFER 1000
+#define VM_GAS_ACCOUNT 100       /* caller, self, value, height, time */
+#define VM_GAS_BALANCE 2000      /* a state read */
+#define VM_GAS_TRANSFER 5000     /* two accounts read and written */
 #define VM_GAS_SHA256 60
-#define VM_GAS_SHA256_WORD 1     /* per 8 bytes hashed */
-#define VM_GAS_ED25519 3000
-#define VM_GAS_JOB_STATUS 500
+#define VM_GAS_HASH_WORD 6       /* per 8 bytes hashed (sha256, ed25519_verify's message) */
+#define VM_GAS_ED25519 50000
+#define VM_GAS_JOB_STATUS 2000
 #define VM_GAS_JOB_SUBMIT 20000
 #define VM_GAS_EMIT 300
 /* per event byte: every node stores events with the block's receipts, so a

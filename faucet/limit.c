@@ -1,6 +1,8 @@
 /* Faucet rate limits (see limit.h): a flat table of (key, time served),
  * searched linearly: a faucet serves a few requests a second at most. An
  * entry whose interval has passed is free for reuse. */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +82,22 @@ int faucet_limits_record(faucet_limits_t *l, const char *key, uint64_t now_ms)
 	memcpy(g->key, key, len + 1);
 	g->at_ms = now_ms;
 	return 0;
+}
+
+void faucet_client_key(const char *ip, char out[FAUCET_KEY_MAX])
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint8_t a[16];
+	char text[INET6_ADDRSTRLEN];
+	snprintf(out, FAUCET_KEY_MAX, "%s", ip);
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return; /* IPv4, or not an address: as it is */
+	if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+		if (inet_ntop(AF_INET, a + 12, text, sizeof(text)))
+			snprintf(out, FAUCET_KEY_MAX, "%s", text);
+		return;
+	}
+	memset(a + 8, 0, 8);
+	if (inet_ntop(AF_INET6, a, text, sizeof(text)))
+		snprintf(out, FAUCET_KEY_MAX, "%s/64", text);
 }

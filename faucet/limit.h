@@ -27,4 +27,11 @@ int faucet_limits_record(faucet_limits_t *l, const char *key, uint64_t now_ms);
  * not say ASSAY_EFULL): asked before sending, so nothing is sent unrecorded. */
 int faucet_limits_has_room(const faucet_limits_t *l, const char *key, uint64_t now_ms);
 
+/* The per-client key of a peer's IP text: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one as its IPv4 part), an IPv6 address as its /64
+ * ("2001:db8:1:2::/64"), since one subscriber is commonly given a whole
+ * /64 and could otherwise ask once per address in it. Text that is not an
+ * address is kept as it is. out holds FAUCET_KEY_MAX bytes. */
+void faucet_client_key(const char *ip, char out[FAUCET_KEY_MAX]);
+
 #endif

@@ -223,12 +223,14 @@ static int request_address(struct evhttp_request *req, char *out, size_t outlen,
 	return rc;
 }
 
-static void client_ip(struct evhttp_request *req, char *out, size_t outlen)
+/* The client's key for the per-IP limit: its address, or its IPv6 /64
+ * (faucet_client_key). */
+static void client_ip(struct evhttp_request *req, char out[FAUCET_KEY_MAX])
 {
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
-	snprintf(out, outlen, "%s", peer ? peer : "unknown");
+	faucet_client_key(peer ? peer : "unknown", out);
 }
 
 /* POST /request {"address": ...} or GET /request?address=...: sends the
@@ -237,7 +239,7 @@ static void client_ip(struct evhttp_request *req, char *out, size_t outlen)
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct faucet *f = arg;
-	char text[ADDR_STR_MAX], why[600], ip[64];
+	char text[ADDR_STR_MAX], why[600], ip[FAUCET_KEY_MAX];
 	if (request_address(req, text, sizeof(text), why, sizeof(why)) < 0) {
 		reply_error(req, 400, "Bad Request", why);
 		return;
@@ -262,7 +264,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		reply_error(req, 400, "Bad Request", "that is the faucet's own address");
 		return;
 	}
-	client_ip(req, ip, sizeof(ip));
+	client_ip(req, ip);
 	uint64_t now = wall_ms();
 	uint64_t wait_addr = faucet_limits_wait(f->by_address, canonical, now);
 	uint64_t wait_ip = faucet_limits_wait(f->by_ip, ip, now);

@@ -27,6 +27,31 @@ static void test_interval(void)
 	faucet_limits_free(l);
 }
 
+/* One IPv6 /64 is one client; IPv4 and IPv4-mapped addresses are each one. */
+static void test_client_key(void)
+{
+	char k[FAUCET_KEY_MAX], k2[FAUCET_KEY_MAX];
+	faucet_client_key("192.0.2.7", k);
+	CHECK(strcmp(k, "192.0.2.7") == 0);
+	faucet_client_key("::ffff:192.0.2.7", k);
+	CHECK(strcmp(k, "192.0.2.7") == 0);
+	faucet_client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k);
+	CHECK(strcmp(k, "2001:db8:1:2::/64") == 0);
+	faucet_client_key("2001:db8:1:2::1", k2);
+	CHECK(strcmp(k, k2) == 0);
+	faucet_client_key("2001:db8:1:3::1", k2);
+	CHECK(strcmp(k, k2) != 0);
+	faucet_client_key("unknown", k);
+	CHECK(strcmp(k, "unknown") == 0);
+	/* so the second address of a /64 waits its turn */
+	faucet_limits_t *l = faucet_limits_new(1000);
+	faucet_client_key("2001:db8::1", k);
+	CHECK(faucet_limits_record(l, k, 5000) == 0);
+	faucet_client_key("2001:db8::2", k2);
+	CHECK(faucet_limits_wait(l, k2, 5100) == 900);
+	faucet_limits_free(l);
+}
+
 static void test_full(void)
 {
 	faucet_limits_t *l = faucet_limits_new(1000);
@@ -49,6 +74,7 @@ static void test_full(void)
 int main(void)
 {
 	RUN(test_interval);
+	RUN(test_client_key);
 	RUN(test_full);
 	return test_report("test_faucet_limit");
 }

@@ -23,6 +23,8 @@ struct sync_range {
 	uint32_t count;
 	uint64_t peer;
 	uint64_t deadline_ms; /* pushed back on every block that arrives */
+	uint64_t stall_deadline_ms; /* 0, or set once when it first holds up a full
+				     * window: the whole range is due by then */
 };
 
 struct sync_peer {
@@ -46,6 +48,7 @@ struct net_sync {
 	struct sync_slot slots[NET_SYNC_WINDOW];
 	size_t buffered_bytes;
 	size_t buffered_count;
+	uint64_t stall_ms;       /* time a range holding up the window has to finish */
 	struct sync_range ranges[MAX_RANGES];
 	struct sync_peer peers[NET_SYNC_MAX_PEERS];
 	size_t npeers;
@@ -57,6 +60,7 @@ net_sync_t *net_sync_new(uint64_t tip, size_t max_block_bytes)
 	if (!s)
 		return NULL;
 	s->tip = tip;
+	s->stall_ms = NET_SYNC_STALL_MIN_MS;
 	s->max_block_bytes = max_block_bytes && max_block_bytes < NET_MAX_OBJECT ? max_block_bytes
 										 : NET_MAX_OBJECT;
 	/* requests stop at NET_SYNC_MAX_BYTES; answers to one range may still come */
@@ -232,12 +236,32 @@ static struct sync_peer *pick_peer(net_sync_t *s, uint64_t height, uint64_t now_
 	return fallback;
 }
 
+/* Nothing more can be asked (the window or the byte cap is full): the
+ * range holding the next height to apply is what everything waits on, and
+ * must finish within stall_ms of this moment, however it trickles in. A peer
+ * that sends the range's lowest block just before each timeout would else
+ * hold the window for count x NET_SYNC_TIMEOUT_MS. */
+static void mark_stall(net_sync_t *s, uint64_t now_ms)
+{
+	if (have_block(s, s->tip + 1))
+		return;
+	struct sync_range *r = covering(s, s->tip + 1);
+	if (r && !r->stall_deadline_ms)
+		r->stall_deadline_ms = now_ms + s->stall_ms;
+}
+
 int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64_t *from,
 			  uint32_t *count)
 {
 	for (size_t i = 0; i < MAX_RANGES; i++) {
 		struct sync_range *r = &s->ranges[i];
-		if (r->active && now_ms >= r->deadline_ms) {
+		int stalled = r->active && r->stall_deadline_ms && now_ms >= r->stall_deadline_ms;
+		if (r->active && (now_ms >= r->deadline_ms || stalled)) {
+			if (stalled) { /* slow peers all round: give the next one longer */
+				s->stall_ms *= 2;
+				if (s->stall_ms > NET_SYNC_STALL_MAX_MS)
+					s->stall_ms = NET_SYNC_STALL_MAX_MS;
+			}
 			struct sync_peer *p = find_peer(s, r->peer);
 			if (p) {
 				p->stalled_until = now_ms + 4 * NET_SYNC_TIMEOUT_MS;
@@ -250,8 +274,10 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 			range_end(s, r);
 		}
 	}
-	if (s->buffered_bytes >= NET_SYNC_MAX_BYTES)
+	if (s->buffered_bytes >= NET_SYNC_MAX_BYTES) {
+		mark_stall(s, now_ms);
 		return 0;
+	}
 	struct sync_range *slot = NULL;
 	for (size_t i = 0; i < MAX_RANGES && !slot; i++)
 		if (!s->ranges[i].active)
@@ -272,8 +298,11 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 		else
 			break;
 	}
-	if (h > limit)
+	if (h > limit) {
+		if (limit == s->tip + NET_SYNC_WINDOW)
+			mark_stall(s, now_ms);
 		return 0;
+	}
 	struct sync_peer *p = pick_peer(s, h, now_ms);
 	if (!p)
 		return 0;
@@ -294,6 +323,7 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 	slot->count = (uint32_t)(end - h + 1);
 	slot->peer = p->id;
 	slot->deadline_ms = now_ms + NET_SYNC_TIMEOUT_MS;
+	slot->stall_deadline_ms = 0;
 	p->busy = 1;
 	*peer = p->id;
 	*from = slot->from;
@@ -310,14 +340,21 @@ static uint64_t first_missing(net_sync_t *s, const struct sync_range *r)
 	return k;
 }
 
-/* A range is done once every height in it is buffered or applied. */
+/* A range is done once every height in it is buffered or applied. One that
+ * held up the window and still finished in time eases the stall timeout. */
 static void range_check_done(net_sync_t *s, struct sync_range *r)
 {
 	for (uint64_t k = r->from; k < r->from + r->count; k++)
 		if (k > s->tip && !have_block(s, k))
 			return;
+	if (r->stall_deadline_ms && s->stall_ms > NET_SYNC_STALL_MIN_MS) {
+		s->stall_ms -= s->stall_ms / 4;
+		if (s->stall_ms < NET_SYNC_STALL_MIN_MS)
+			s->stall_ms = NET_SYNC_STALL_MIN_MS;
+	}
 	range_end(s, r);
 }
+
 
 int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8_t *data, size_t len,
 		      uint64_t now_ms)

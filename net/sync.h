@@ -15,6 +15,8 @@
 					* arriving after that are kept up to this plus one range
 					* of blocks at the chain's size limit, never more */
 #define NET_SYNC_TIMEOUT_MS 15000     /* a range with no progress for this long moves */
+#define NET_SYNC_STALL_MIN_MS 15000   /* a range holding up a full window must finish in this, */
+#define NET_SYNC_STALL_MAX_MS 120000  /* doubled after each stall up to this, eased as ranges finish */
 #define NET_SYNC_MAX_PEERS 256        /* peers tracked (the connection limit is lower) */
 
 typedef struct net_sync net_sync_t;

@@ -317,6 +317,38 @@ static void test_trickle_keeps_no_range(void)
 	net_sync_free(s);
 }
 
+/* A peer that trickles the window's first range in order, one block just
+ * before each timeout, while another peer has filled the rest of the
+ * window: once nothing more can be asked, that range has NET_SYNC_STALL_MIN_MS
+ * to finish, whatever progress it shows, then moves (and the next stall is
+ * given twice as long). */
+static void test_trickle_holding_window(void)
+{
+	net_sync_t *s = net_sync_new(0, 0);
+	net_sync_peer_height(s, 1, 5000);
+	net_sync_peer_height(s, 2, 5000);
+	uint64_t slow, fast, p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &slow, &f, &c) == 1 && f == 1 && c == NET_SYNC_RANGE);
+	/* the other peer fetches every later range of the window */
+	uint64_t t = 0;
+	while (net_sync_next_request(s, t, &fast, &f, &c) == 1) {
+		CHECK(fast != slow);
+		deliver(s, fast, f, c, t);
+		t += 10;
+	}
+	CHECK(net_sync_buffered(s) == NET_SYNC_WINDOW - NET_SYNC_RANGE);
+	uint64_t blocked = t; /* the call that found the window full ran at t */
+	/* the slow one sends its blocks in order, each just in time */
+	uint64_t h = 1;
+	for (uint64_t at = blocked + 1000; at < blocked + NET_SYNC_STALL_MIN_MS; at += 1000, h++)
+		deliver(s, slow, h, 1, at);
+	CHECK(net_sync_next_request(s, blocked + NET_SYNC_STALL_MIN_MS - 1, &p, &f, &c) == 0);
+	CHECK(net_sync_next_request(s, blocked + NET_SYNC_STALL_MIN_MS, &p, &f, &c) == 1);
+	CHECK(p == fast && f == h);
+	net_sync_free(s);
+}
+
 /* A block the node cannot connect yet (no commit known) goes back where it
  * was and is offered again; the block after it is visible without being
  * taken; an invalid one is dropped and its height asked again; one given
@@ -366,5 +398,6 @@ int main(void)
 	RUN(test_duplicate_keeps_no_range);
 	RUN(test_peek_unpop_drop);
 	RUN(test_trickle_keeps_no_range);
+	RUN(test_trickle_holding_window);
 	return test_report("test_net_sync");
 }

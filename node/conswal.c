@@ -1,7 +1,7 @@
 /* The consensus write-ahead log (see conswal.h): record encoding, the frame
- * check, the torn-tail rule, the file with its append, fsync and atomic
- * rewrite, and feeding records back into an engine. Not for: deciding what
- * is logged or when it must be durable (node/consensus.c). */
+ * and header checks, the torn-tail rule, the file with its append, fsync and
+ * atomic rewrite, and feeding records back into an engine. Not for: deciding
+ * what is logged or when it must be durable (node/consensus.c). */
 #include "node/conswal.h"
 
 #include <errno.h>
@@ -41,11 +41,30 @@ void conswal_recs_free(struct conswal_rec *recs, size_t n)
 	free(recs);
 }
 
+/* The file opens with MAGIC and the format version (u32); a version-1 log
+ * (written before the header check) opens with its first frame, whose
+ * length, under 2^26, never reads as MAGIC. */
+static const uint8_t MAGIC[4] = {'A', 'W', 'A', 'L'};
+#define FILE_HEADER 8     /* magic, version */
+#define FRAME_HEADER 12   /* len, check, head */
+#define V1_FRAME_HEADER 8 /* len, check */
+
 static uint32_t frame_check(const uint8_t *body, size_t n)
 {
 	uint8_t h[HASH_LEN];
 	sha256(body, n, h);
 	return (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void set_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void encode_body(const struct conswal_rec *r, struct buf *b)
@@ -100,11 +119,22 @@ void conswal_encode(const struct conswal_rec *r, struct buf *b)
 	if (body.oom) {
 		b->oom = 1;
 	} else {
-		buf_put_u32(b, (uint32_t)body.len);
-		buf_put_u32(b, frame_check(body.data, body.len));
+		uint8_t head[FRAME_HEADER];
+		set_u32(head, (uint32_t)body.len);
+		set_u32(head + 4, frame_check(body.data, body.len));
+		set_u32(head + 8, frame_check(head, 8));
+		buf_put(b, head, sizeof(head));
 		buf_put(b, body.data, body.len);
 	}
 	buf_free(&body);
+}
+
+void conswal_encode_log(const struct conswal_rec *recs, size_t n, struct buf *b)
+{
+	buf_put(b, MAGIC, sizeof(MAGIC));
+	buf_put_u32(b, CONSWAL_VERSION);
+	for (size_t i = 0; i < n; i++)
+		conswal_encode(&recs[i], b);
 }
 
 /* The rest of the body is the record's block: copied out. */
@@ -192,35 +222,69 @@ static int decode_body(struct conswal_rec *r, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static uint32_t get_u32(const uint8_t *p)
+/* Whether an image is laid out as this version writes it: MAGIC first, or
+ * as much of it as a first write cut short left (an empty file included).
+ * Anything else is a version-1 log. */
+static int has_magic(const uint8_t *p, size_t len)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	if (len == 0)
+		return 1;
+	return memcmp(p, MAGIC, len < sizeof(MAGIC) ? len : sizeof(MAGIC)) == 0;
 }
 
-int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len,
-		  char *err, size_t errlen)
+/* Where the frames stop short of the end of the image. A version-1 log
+ * cannot tell a torn tail from a damaged length (it has no header check),
+ * so it must end with a whole frame; such a tail is refused, never cut. */
+static int torn_tail(int v1, size_t pos, char *err, size_t errlen)
 {
-	*recs = NULL;
-	*n = 0;
-	*good_len = 0;
-	size_t cap = 0, pos = 0;
+	if (!v1)
+		return 0;
+	return assay_fail(err, errlen, ASSAY_ECORRUPT,
+			  "a version-1 log ends in a partial or damaged record at offset %zu (that format "
+			  "cannot tell a torn tail from damage)",
+			  pos);
+}
+
+/* The frames from pos to len; v1: with the version-1 frame header. */
+static int parse_frames(const uint8_t *p, size_t len, size_t pos, int v1, struct conswal_rec **recs,
+			size_t *n, size_t *good_len, char *err, size_t errlen)
+{
+	size_t cap = 0, hlen = v1 ? V1_FRAME_HEADER : FRAME_HEADER;
 	int rc = 0;
+	*good_len = pos;
 	while (pos < len) {
-		if (len - pos < 8)
-			break; /* a frame header cut short: torn tail */
+		if (len - pos < hlen) {
+			rc = torn_tail(v1, pos, err, errlen); /* a frame header cut short */
+			break;
+		}
 		uint32_t blen = get_u32(p + pos), check = get_u32(p + pos + 4);
+		/* The header check vouches for the length: a damaged one is
+		 * refused here, before it can send the reader past the end of
+		 * the file, where it would look like a torn tail. */
+		if (!v1 && frame_check(p + pos, 8) != get_u32(p + pos + 8)) {
+			rc = assay_fail(err, errlen, ASSAY_ECORRUPT,
+					"record at offset %zu: its header fails its check", pos);
+			break;
+		}
 		if (blen == 0 || blen > CONSWAL_MAX_BODY) {
 			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu claims %u bytes",
 					pos, blen);
 			break;
 		}
-		if (len - pos - 8 < blen)
-			break; /* a body cut short: torn tail */
-		const uint8_t *body = p + pos + 8;
-		int last = pos + 8 + blen == len;
+		if (len - pos - hlen < blen) {
+			/* a checked length past the end: its body was cut short, and
+			 * nothing was appended after it (the write that failed, or the
+			 * crash, came first) */
+			rc = torn_tail(v1, pos, err, errlen);
+			break;
+		}
+		const uint8_t *body = p + pos + hlen;
+		int last = pos + hlen + blen == len;
 		if (frame_check(body, blen) != check) {
-			if (last)
-				break; /* the last write, interrupted: torn tail */
+			if (last) {
+				rc = torn_tail(v1, pos, err, errlen); /* the last write, interrupted */
+				break;
+			}
 			rc = assay_fail(err, errlen, ASSAY_ECORRUPT, "record at offset %zu fails its check",
 					pos);
 			break;
@@ -253,9 +317,28 @@ int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_
 			break;
 		}
 		(*n)++;
-		pos += 8 + blen;
+		pos += hlen + blen;
 		*good_len = pos;
 	}
+	return rc;
+}
+
+int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len,
+		  char *err, size_t errlen)
+{
+	*recs = NULL;
+	*n = 0;
+	*good_len = 0;
+	int rc;
+	if (!has_magic(p, len))
+		rc = parse_frames(p, len, 0, 1, recs, n, good_len, err, errlen);
+	else if (len < FILE_HEADER)
+		return 0; /* the file header's write, cut short: an empty log */
+	else if (get_u32(p + sizeof(MAGIC)) != CONSWAL_VERSION)
+		return assay_fail(err, errlen, ASSAY_ECORRUPT, "unknown format version %u",
+				  get_u32(p + sizeof(MAGIC)));
+	else
+		rc = parse_frames(p, len, FILE_HEADER, 0, recs, n, good_len, err, errlen);
 	if (rc) {
 		conswal_recs_free(*recs, *n);
 		*recs = NULL;
@@ -343,6 +426,7 @@ conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, 
 	}
 	char why[200];
 	*rc = conswal_parse(img, len, recs, n, &good, why, sizeof(why));
+	int v1 = !has_magic(img, len);
 	free(img);
 	if (*rc) {
 		assay_fail(err, errlen, *rc,
@@ -353,16 +437,25 @@ conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, 
 		conswal_close(w);
 		return NULL;
 	}
-	if (good < len && (ftruncate(w->fd, (off_t)good) != 0 || fsync(w->fd) != 0)) {
+	w->size = good;
+	if (v1) {
+		/* whole, or the parse refused it: rewritten in this format, so
+		 * that appends follow frames of one kind */
+		*rc = conswal_rewrite(w, *recs, *n);
+		if (*rc)
+			assay_fail(err, errlen, *rc, "cannot rewrite %s in the current format: %s", path,
+				   *rc == ASSAY_ENOMEM ? "out of memory" : strerror(errno));
+	} else if (good < len && (ftruncate(w->fd, (off_t)good) != 0 || fsync(w->fd) != 0)) {
 		*rc = assay_fail(err, errlen, ASSAY_EIO, "cannot cut the torn tail of %s: %s", path,
 				 strerror(errno));
+	}
+	if (*rc) {
 		conswal_recs_free(*recs, *n);
 		*recs = NULL;
 		*n = 0;
 		conswal_close(w);
 		return NULL;
 	}
-	w->size = good;
 	return w;
 }
 
@@ -410,6 +503,8 @@ static int append(conswal_t *w, const struct conswal_rec *r, int dirty)
 		return ASSAY_EIO;
 	struct buf b;
 	buf_init(&b);
+	if (w->size == 0)
+		conswal_encode_log(NULL, 0, &b); /* the file header goes with the first record */
 	conswal_encode(r, &b);
 	int rc = b.oom ? ASSAY_ENOMEM : write_all(w->fd, b.data, b.len);
 	int saved = errno;
@@ -471,8 +566,7 @@ int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)
 {
 	struct buf b;
 	buf_init(&b);
-	for (size_t i = 0; i < n; i++)
-		conswal_encode(&recs[i], &b);
+	conswal_encode_log(recs, n, &b);
 	if (b.oom) {
 		buf_free(&b);
 		return ASSAY_ENOMEM;

@@ -30,6 +30,10 @@ enum conswal_kind {
  * claims more is corrupt. */
 #define CONSWAL_MAX_BODY (64u << 20)
 
+/* The file format this version writes: "AWAL" version:u32, then frames
+ * (docs/consensus.md §11). */
+#define CONSWAL_VERSION 2
+
 struct conswal_rec {
 	uint8_t kind;            /* enum conswal_kind */
 	uint64_t height;         /* every record names its height */
@@ -49,18 +53,27 @@ struct conswal_rec {
 void conswal_rec_free(struct conswal_rec *r);
 void conswal_recs_free(struct conswal_rec *recs, size_t n);
 
-/* One framed record: len:u32 check:u32 body, check = the first 4 bytes of
- * SHA-256(body) read little-endian. */
+/* One framed record: len:u32 check:u32 head:u32 body, check = the first 4
+ * bytes of SHA-256(body) read little-endian, head = the same of the frame's
+ * first 8 bytes (len and check), so that a damaged length is told from a
+ * torn tail. */
 void conswal_encode(const struct conswal_rec *r, struct buf *b);
+/* A whole log image: the file header, then each of recs framed (n may be 0). */
+void conswal_encode_log(const struct conswal_rec *recs, size_t n, struct buf *b);
 
 /* Parses a whole log image. Records up to a torn tail are returned in *recs
  * (malloc()ed array; conswal_recs_free) and *good_len is the byte length
- * they cover: a last frame that is cut short, or that reaches the end of
- * the file exactly with a check that fails, is a write interrupted by a
- * crash and is ignored. A frame that fails its check or does not decode
- * with more bytes after it, a length above CONSWAL_MAX_BODY, or a first
- * record that is not HEIGHT, is ASSAY_ECORRUPT with err filled. 0 or an
- * error; ASSAY_ENOMEM. */
+ * they cover, the file header included: a file header cut short, a last
+ * frame whose header is cut short, one whose header passes its check but
+ * whose body runs past the end, or one that reaches the end of the file
+ * exactly with a body check that fails, is a write interrupted by a crash
+ * and is ignored. A header that fails its check, a frame that fails its
+ * check or does not decode with more bytes after it, a length of 0 or above
+ * CONSWAL_MAX_BODY, an unknown version, or a first record that is not
+ * HEIGHT, is ASSAY_ECORRUPT with err filled. A version-1 image (no file
+ * header, no header checks) parses only when it ends with a whole frame:
+ * that format cannot tell a torn tail from a damaged length, so either is
+ * ASSAY_ECORRUPT. 0 or an error; ASSAY_ENOMEM. */
 int conswal_parse(const uint8_t *p, size_t len, struct conswal_rec **recs, size_t *n, size_t *good_len,
 		  char *err, size_t errlen);
 
@@ -72,8 +85,10 @@ int conswal_feed(bft_engine_t *e, const struct conswal_rec *r);
 typedef struct conswal conswal_t;
 
 /* Opens (creating) path and reads it: *recs as conswal_parse, a torn tail
- * cut off the file so that appends follow the last good record. NULL on
- * failure with err filled (corrupt: ASSAY_ECORRUPT in *rc). */
+ * cut off the file so that appends follow the last good record; a
+ * version-1 file is rewritten in the current format (as conswal_rewrite).
+ * NULL on failure with err filled (corrupt: ASSAY_ECORRUPT in *rc; the
+ * file is then left as it was). */
 conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, int *rc, char *err,
 			size_t errlen);
 void conswal_close(conswal_t *w);

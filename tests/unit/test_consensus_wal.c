@@ -1,9 +1,10 @@
 /* Tests of the consensus write-ahead log (node/conswal.c): every record kind
  * encodes and parses back; a log cut at every byte of its last record, or
  * ending in a record whose check fails, loses only that record; a damaged
- * record in the middle, or a log that does not open with its height, is an
- * error; the file cuts its torn tail, cuts a failed append back off, and
- * rotates atomically; and an engine
+ * record in the middle, a damaged length (even one that points past the
+ * end), or a log that does not open with its height, is an error; the file
+ * cuts its torn tail, cuts a failed append back off, rotates atomically,
+ * and takes a version-1 log; and an engine
  * fed a log's inputs comes back in the round, step and lock it had. */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,10 +12,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "consensus/bft/bft.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "node/conswal.h"
 #include "tests/unit/bft_fixture.h"
 #include "test.h"
@@ -124,8 +127,7 @@ static void test_codec_roundtrip(void)
 	size_t n = sample_records(in), got, good;
 	struct buf b;
 	buf_init(&b);
-	for (size_t i = 0; i < n; i++)
-		conswal_encode(&in[i], &b);
+	conswal_encode_log(in, n, &b);
 	char err[256];
 	CHECK(conswal_parse(b.data, b.len, &out, &got, &good, err, sizeof(err)) == 0);
 	CHECK_EQ_U64(got, n);
@@ -133,11 +135,26 @@ static void test_codec_roundtrip(void)
 	for (size_t i = 0; i < n && i < got; i++)
 		CHECK(rec_equal(&in[i], &out[i]));
 	conswal_recs_free(out, got);
-	/* an empty log is no error */
-	CHECK(conswal_parse(b.data, 0, &out, &got, &good, err, sizeof(err)) == 0 && got == 0 && good == 0);
+	/* an empty log is no error, nor is one whose file header was cut short */
+	for (size_t cut = 0; cut < 8; cut++)
+		CHECK(conswal_parse(b.data, cut, &out, &got, &good, err, sizeof(err)) == 0 && got == 0 &&
+		      good == 0);
+	CHECK(conswal_parse(b.data, 8, &out, &got, &good, err, sizeof(err)) == 0 && got == 0 && good == 8);
+	/* a version this one does not know is refused */
+	b.data[4] = 3;
+	CHECK_EQ_INT(conswal_parse(b.data, b.len, &out, &got, &good, err, sizeof(err)), ASSAY_ECORRUPT);
+	CHECK(strstr(err, "version 3") != NULL);
 	buf_free(&b);
 	for (size_t i = 0; i < n; i++)
 		conswal_rec_free(&in[i]);
+}
+
+/* Makes the header check of the frame at p right for its len and check. */
+static void set_head(uint8_t *p)
+{
+	uint8_t h[HASH_LEN];
+	sha256(p, 8, h);
+	memcpy(p + 8, h, 4);
 }
 
 static void test_torn_tail_and_corruption(void)
@@ -147,6 +164,7 @@ static void test_torn_tail_and_corruption(void)
 	struct buf b;
 	buf_init(&b);
 	size_t ends[9];
+	conswal_encode_log(NULL, 0, &b);
 	for (size_t i = 0; i < n; i++) {
 		conswal_encode(&in[i], &b);
 		ends[i] = b.len;
@@ -174,13 +192,59 @@ static void test_torn_tail_and_corruption(void)
 	CHECK(conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err)) == ASSAY_ECORRUPT);
 	CHECK(out == NULL && got == 0);
 	CHECK(strstr(err, "fails its check") != NULL);
-	/* a length no record can have */
-	memcpy(copy, b.data, b.len);
-	copy[ends[2] + 3] = 0x7f;
-	CHECK(conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err)) == ASSAY_ECORRUPT);
+	/* a length no record can have: refused by its header check, and by
+	 * its bounds when the header check is made right for it */
+	for (int i = 0; i < 2; i++) {
+		memcpy(copy, b.data, b.len);
+		if (i == 0) {
+			copy[ends[2] + 3] = 0x7f;
+		} else {
+			memset(copy + ends[2], 0, 4);
+			set_head(copy + ends[2]);
+		}
+		CHECK(conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err)) == ASSAY_ECORRUPT);
+		CHECK(strstr(err, i == 0 ? "header fails its check" : "claims 0 bytes") != NULL);
+	}
 	/* a log must open with its height */
-	CHECK(conswal_parse(b.data + ends[0], b.len - ends[0], &out, &got, &good, err, sizeof(err)) ==
+	memcpy(copy, b.data, 8);
+	memcpy(copy + 8, b.data + ends[0], b.len - ends[0]);
+	CHECK(conswal_parse(copy, 8 + b.len - ends[0], &out, &got, &good, err, sizeof(err)) ==
 	      ASSAY_ECORRUPT);
+	free(copy);
+	buf_free(&b);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
+/* A length in the middle of the log damaged so that it points past the end
+ * of the file (one bad byte) is damage, not a torn tail: taking it for one
+ * would cut off every record after it, the SIGNED ones with them, and a
+ * restarted validator could sign against what it had signed. */
+static void test_damaged_length_is_not_a_torn_tail(void)
+{
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got, good;
+	struct buf b;
+	buf_init(&b);
+	size_t ends[9];
+	conswal_encode_log(NULL, 0, &b);
+	for (size_t i = 0; i < n; i++) {
+		conswal_encode(&in[i], &b);
+		ends[i] = b.len;
+	}
+	char err[256];
+	uint8_t *copy = malloc(b.len);
+	for (size_t rec = 1; rec < n; rec++) { /* the last one too: its header is whole */
+		for (int byte = 0; byte < 4; byte++) {
+			memcpy(copy, b.data, b.len);
+			/* past the end of the file, under the cap */
+			copy[ends[rec - 1] + (size_t)byte] ^= byte == 3 ? 0x01 : 0x10;
+			int rc = conswal_parse(copy, b.len, &out, &got, &good, err, sizeof(err));
+			CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+			if (rc == 0)
+				conswal_recs_free(out, got);
+		}
+	}
 	free(copy);
 	buf_free(&b);
 	for (size_t i = 0; i < n; i++)
@@ -249,6 +313,127 @@ static void test_file(void)
 	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
 	CHECK(w == NULL && rc == ASSAY_ECORRUPT);
 	CHECK(strstr(err, "corrupt") != NULL);
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
+/* The same damage on disk: the open refuses the file and leaves it as it
+ * was, every record still in it for a person to look at, instead of cutting
+ * it at the damaged record. */
+static void test_open_refuses_damaged_length(void)
+{
+	char path[32];
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	int rc;
+	char err[256];
+	conswal_t *w = fresh_wal(path);
+	if (!w)
+		return;
+	uint64_t second = 0;
+	for (size_t i = 0; i < n; i++) {
+		CHECK(conswal_append(w, &in[i]) == 0);
+		if (i == 1)
+			second = conswal_size(w); /* where the proposal's frame starts */
+	}
+	CHECK(conswal_sync(w) == 0);
+	uint64_t full = conswal_size(w);
+	conswal_close(w);
+	FILE *f = fopen(path, "r+b");
+	fseek(f, (long)second + 2, SEEK_SET);
+	fputc(0x10, f); /* the proposal claims a megabyte: past the end */
+	fclose(f);
+	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w == NULL);
+	CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+	CHECK(strstr(err, "corrupt") != NULL);
+	if (w) {
+		conswal_recs_free(out, got);
+		conswal_close(w);
+	}
+	struct stat st;
+	CHECK(stat(path, &st) == 0);
+	CHECK_EQ_U64(st.st_size, full); /* nothing cut */
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
+/* A log as the version before the header check wrote it: frames of
+ * len:u32 check:u32 body, with no file header. */
+static void encode_v1(const struct conswal_rec *recs, size_t n, struct buf *b)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct buf f;
+		buf_init(&f);
+		conswal_encode(&recs[i], &f);
+		buf_put(b, f.data, 8);
+		buf_put(b, f.data + 12, f.len - 12);
+		buf_free(&f);
+	}
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(p, 1, n, f) == n);
+		fclose(f);
+	}
+}
+
+/* A version-1 log opens with all its records and is rewritten in the
+ * current format at once; one that does not end with a whole frame (a torn
+ * tail, or a damaged length: that format cannot tell them apart) is refused
+ * and left as it was. */
+static void test_version1_log(void)
+{
+	char path[] = "/tmp/assay-test-wal-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	int rc;
+	char err[256];
+	struct buf b;
+	buf_init(&b);
+	encode_v1(in, n, &b);
+	write_file(path, b.data, b.len);
+	conswal_t *w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w != NULL);
+	CHECK_EQ_U64(w ? got : 0, n);
+	for (size_t i = 0; w && i < n && i < got; i++)
+		CHECK(rec_equal(&in[i], &out[i]));
+	if (w) {
+		conswal_recs_free(out, got);
+		CHECK(conswal_append(w, &in[3]) == 0);
+		CHECK(conswal_sync(w) == 0);
+		conswal_close(w);
+	}
+	struct buf now;
+	buf_init(&now);
+	conswal_encode_log(in, n, &now);
+	conswal_encode(&in[3], &now);
+	FILE *f = fopen(path, "rb");
+	uint8_t *disk = malloc(now.len + 1);
+	CHECK(f && fread(disk, 1, now.len + 1, f) == now.len);
+	CHECK_EQ_MEM(disk, now.data, now.len); /* the current format, and the append after it */
+	if (f)
+		fclose(f);
+	free(disk);
+	buf_free(&now);
+	/* cut short: refused, not cut */
+	write_file(path, b.data, b.len - 3);
+	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w == NULL);
+	CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+	CHECK(strstr(err, "version-1") != NULL);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (size_t)st.st_size == b.len - 3);
+	buf_free(&b);
 	unlink(path);
 	for (size_t i = 0; i < n; i++)
 		conswal_rec_free(&in[i]);
@@ -402,6 +587,7 @@ static void test_replay_restores_lock(void)
 	buf_init(&b);
 	struct conswal_rec head = {.kind = CONSWAL_HEIGHT, .height = 1};
 	memcpy(head.value, CHAIN, HASH_LEN);
+	conswal_encode_log(NULL, 0, &b);
 	conswal_encode(&head, &b);
 	for (size_t i = 0; i < n; i++)
 		conswal_encode(&log[i], &b);
@@ -445,9 +631,12 @@ static void test_replay_restores_lock(void)
 static const struct test_case tests[] = {
 	TEST(test_codec_roundtrip),
 	TEST(test_torn_tail_and_corruption),
+	TEST(test_damaged_length_is_not_a_torn_tail),
 	TEST(test_file),
+	TEST(test_open_refuses_damaged_length),
 	TEST(test_failed_append_cut_back),
 	TEST(test_failed_sync_breaks),
+	TEST(test_version1_log),
 	TEST(test_replay_restores_lock),
 };
 

@@ -22,7 +22,8 @@ struct conswal {
 	int dirty; /* appended since the last fsync */
 	uint64_t size;
 	int broken; /* a failed append could not be cut back, or an fsync failed: no more appends or syncs */
-	int fail_sync; /* tests: the next fsync fails */
+	int fail_sync;     /* tests: the next fsync fails */
+	int fail_dir_sync; /* tests: the next rewrite's directory fsync fails */
 	char *path;
 };
 
@@ -562,6 +563,28 @@ void conswal_fail_next_sync(conswal_t *w)
 	w->fail_sync = 1;
 }
 
+void conswal_fail_next_dir_sync(conswal_t *w)
+{
+	w->fail_dir_sync = 1;
+}
+
+/* fsync of the directory that holds path: what makes a rename durable. */
+static int sync_dir(conswal_t *w, char *path)
+{
+	if (w->fail_dir_sync) {
+		w->fail_dir_sync = 0;
+		errno = EIO;
+		return ASSAY_EIO;
+	}
+	int dfd = open(dirname(path), O_RDONLY | O_DIRECTORY);
+	int rc = dfd >= 0 && fsync(dfd) == 0 ? 0 : ASSAY_EIO;
+	int saved = errno;
+	if (dfd >= 0)
+		close(dfd);
+	errno = saved;
+	return rc;
+}
+
 int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)
 {
 	struct buf b;
@@ -592,10 +615,7 @@ int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)
 			w->dirty = 0;
 			/* the rename is durable only once its directory is: unsure,
 			 * the log is broken (a power cut could bring back the old one) */
-			int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-			rc = dfd >= 0 && fsync(dfd) == 0 ? 0 : ASSAY_EIO;
-			if (dfd >= 0)
-				close(dfd);
+			rc = sync_dir(w, dir);
 			if (rc)
 				w->broken = 1;
 		}

@@ -113,9 +113,13 @@ int conswal_truncate(conswal_t *w, uint64_t size);
 int conswal_sync(conswal_t *w);
 /* For tests: the next fsync fails as a failing disk's would. */
 void conswal_fail_next_sync(conswal_t *w);
+/* For tests: the next conswal_rewrite's fsync of the directory fails. */
+void conswal_fail_next_dir_sync(conswal_t *w);
 /* (An ASSAY_EIO from these leaves errno saying why.) */
 /* Replaces the file with exactly recs (a temporary file written, fsynced
- * and renamed over it, the directory fsynced): a height's rotation. */
+ * and renamed over it, the directory fsynced): a height's rotation. When
+ * the directory's fsync fails the rename may not survive a power cut: the
+ * log is left broken (as after a failed conswal_sync), and ASSAY_EIO. */
 int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n);
 /* Bytes in the file (for figures and tests). */
 uint64_t conswal_size(const conswal_t *w);

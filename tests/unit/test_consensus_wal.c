@@ -4,8 +4,8 @@
  * record in the middle, a damaged length (even one that points past the
  * end), or a log that does not open with its height, is an error; the file
  * cuts its torn tail, cuts a failed append back off, rotates atomically,
- * and takes a version-1 log; and an engine
- * fed a log's inputs comes back in the round, step and lock it had. */
+ * breaks on a failed directory fsync, and takes a version-1 log; and an
+ * engine fed a log's inputs comes back in the round, step and lock it had. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +439,43 @@ static void test_version1_log(void)
 		conswal_rec_free(&in[i]);
 }
 
+/* A rotation whose directory fsync fails may not survive a power cut (the
+ * old file could come back): the log is broken, as after a failed fsync,
+ * and the file holds the new records whole. */
+static void test_failed_dir_sync_breaks(void)
+{
+	char path[32];
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	int rc;
+	char err[256];
+	conswal_t *w = fresh_wal(path);
+	if (!w)
+		return;
+	for (size_t i = 0; i < n; i++)
+		CHECK(conswal_append(w, &in[i]) == 0);
+	CHECK(conswal_sync(w) == 0);
+	conswal_fail_next_dir_sync(w);
+	CHECK_EQ_INT(conswal_rewrite(w, in, 2), ASSAY_EIO);
+	CHECK(conswal_append(w, &in[3]) != 0);
+	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
+	conswal_close(w);
+	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
+	CHECK(w != NULL);
+	CHECK_EQ_U64(w ? got : 0, 2);
+	if (w) {
+		conswal_recs_free(out, got);
+		/* a rewrite after a fresh open is whole again */
+		CHECK_EQ_INT(conswal_rewrite(w, in, 3), 0);
+		CHECK(conswal_append(w, &in[3]) == 0);
+		CHECK_EQ_INT(conswal_sync(w), 0);
+		conswal_close(w);
+	}
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
 /* An fsync that fails leaves the log broken: the next one fails too,
  * though the disk might now take it, and so does every append, since the
  * kernel may have dropped the pages it could not write (a validator must not
@@ -637,6 +674,7 @@ static const struct test_case tests[] = {
 	TEST(test_failed_append_cut_back),
 	TEST(test_failed_sync_breaks),
 	TEST(test_version1_log),
+	TEST(test_failed_dir_sync_breaks),
 	TEST(test_replay_restores_lock),
 };
 

@@ -559,7 +559,9 @@ static int keep_evidence(struct consensus *cs, const struct bft_evidence *ev)
  * height h the file holds already (inputs for h that came while the engine
  * was below it, SIGNED records of h), in their order. cs->signed_recs
  * becomes the SIGNED records of h. *carried, when not NULL, receives the
- * carried records (the caller frees them) for a fresh engine to replay. */
+ * carried records (the caller frees them) for a fresh engine to replay.
+ * Any failure stops the node (node_abort): a file it cannot read back is
+ * left as it is, never replaced. */
 static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct conswal_rec **carried, size_t *ncarried)
 {
 	struct conswal_rec *recs = NULL, *out = NULL;
@@ -573,12 +575,19 @@ static int wal_rotate(struct consensus *cs, uint64_t h, uint32_t first, struct c
 	if (!wal_on(cs))
 		return 0; /* a follower keeps no log */
 	int rc = conswal_read(cs->wal, &recs, &n, err, sizeof(err));
-	if (rc == ASSAY_ECORRUPT) {
-		log_warn("consensus: %s; starting height %llu with an empty log", err, (unsigned long long)h);
-		rc = 0;
+	if (rc) {
+		/* What it cannot read may be records of h, SIGNED ones among
+		 * them: a new file without them would let a restart sign
+		 * against them. The damaged file stays for a person to look at,
+		 * the log is broken (conswal_read) and the node stops, so nothing
+		 * more is signed. */
+		char what[400];
+		snprintf(what, sizeof(what),
+			 "consensus: cannot read DATADIR/consensus.wal back to start height %llu (%s)",
+			 (unsigned long long)h, err);
+		node_abort(cs->n, rc, what);
+		return rc;
 	}
-	if (rc)
-		goto done;
 	out = calloc(n + 2, sizeof(*out));
 	if (!out) {
 		rc = ASSAY_ENOMEM;

@@ -471,6 +471,11 @@ int conswal_read(conswal_t *w, struct conswal_rec **recs, size_t *n, char *err, 
 		return assay_fail(err, errlen, rc, "cannot read %s", w->path);
 	rc = conswal_parse(img, len, recs, n, &good, err, errlen);
 	free(img);
+	/* Damage in a file this process has been writing: records it logged,
+	 * perhaps ones that led to signatures, cannot be read back. Nothing
+	 * more is appended to it or trusted from it (the driver stops). */
+	if (rc == ASSAY_ECORRUPT)
+		w->broken = 1;
 	return rc;
 }
 
@@ -587,6 +592,10 @@ static int sync_dir(conswal_t *w, char *path)
 
 int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n)
 {
+	if (w->broken) { /* what it would write came from a log it cannot trust */
+		errno = EIO;
+		return ASSAY_EIO;
+	}
 	struct buf b;
 	buf_init(&b);
 	conswal_encode_log(recs, n, &b);

@@ -93,7 +93,9 @@ conswal_t *conswal_open(const char *path, struct conswal_rec **recs, size_t *n, 
 			size_t errlen);
 void conswal_close(conswal_t *w);
 /* Reads the records in the file now, as conswal_parse (a torn tail, which
- * conswal_open cut already, cannot reappear). */
+ * conswal_open cut already, cannot reappear). ASSAY_ECORRUPT (damage since
+ * the open) leaves the log broken, as a failed fsync does: records it
+ * held are lost to this process, so nothing more is appended or synced. */
 int conswal_read(conswal_t *w, struct conswal_rec **recs, size_t *n, char *err, size_t errlen);
 /* Appends one record with one write(2); not yet durable: conswal_sync
  * makes it so. A write that fails part way is cut back off the file, so the
@@ -119,7 +121,8 @@ void conswal_fail_next_dir_sync(conswal_t *w);
 /* Replaces the file with exactly recs (a temporary file written, fsynced
  * and renamed over it, the directory fsynced): a height's rotation. When
  * the directory's fsync fails the rename may not survive a power cut: the
- * log is left broken (as after a failed conswal_sync), and ASSAY_EIO. */
+ * log is left broken (as after a failed conswal_sync), and ASSAY_EIO. A
+ * broken log is not rewritten (ASSAY_EIO). */
 int conswal_rewrite(conswal_t *w, const struct conswal_rec *recs, size_t n);
 /* Bytes in the file (for figures and tests). */
 uint64_t conswal_size(const conswal_t *w);

@@ -4,8 +4,9 @@
  * record in the middle, a damaged length (even one that points past the
  * end), or a log that does not open with its height, is an error; the file
  * cuts its torn tail, cuts a failed append back off, rotates atomically,
- * breaks on a failed directory fsync, and takes a version-1 log; and an
- * engine fed a log's inputs comes back in the round, step and lock it had. */
+ * breaks on damage found while running and on a failed directory fsync,
+ * and takes a version-1 log; and an engine fed a log's inputs comes back in
+ * the round, step and lock it had. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +440,38 @@ static void test_version1_log(void)
 		conswal_rec_free(&in[i]);
 }
 
+/* Damage that appears under a running log (the disk lost what was
+ * written) is found by the next read, and leaves the log broken: nothing
+ * more is appended or synced, so the driver signs nothing on it. */
+static void test_damage_found_by_read_breaks(void)
+{
+	char path[32];
+	struct conswal_rec in[9], *out;
+	size_t n = sample_records(in), got;
+	char err[256];
+	conswal_t *w = fresh_wal(path);
+	if (!w)
+		return;
+	for (size_t i = 0; i < n; i++)
+		CHECK(conswal_append(w, &in[i]) == 0);
+	CHECK(conswal_sync(w) == 0);
+	CHECK(conswal_read(w, &out, &got, err, sizeof(err)) == 0 && got == n);
+	conswal_recs_free(out, got);
+	FILE *f = fopen(path, "r+b");
+	fseek(f, 30, SEEK_SET); /* inside the first record's body */
+	fputc(0xee, f);
+	fclose(f);
+	CHECK_EQ_INT(conswal_read(w, &out, &got, err, sizeof(err)), ASSAY_ECORRUPT);
+	CHECK(out == NULL && got == 0);
+	CHECK(conswal_append(w, &in[3]) != 0);
+	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
+	CHECK_EQ_INT(conswal_rewrite(w, in, 2), ASSAY_EIO); /* not replaced by what it read before */
+	conswal_close(w);
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
 /* A rotation whose directory fsync fails may not survive a power cut (the
  * old file could come back): the log is broken, as after a failed fsync,
  * and the file holds the new records whole. */
@@ -674,6 +707,7 @@ static const struct test_case tests[] = {
 	TEST(test_failed_append_cut_back),
 	TEST(test_failed_sync_breaks),
 	TEST(test_version1_log),
+	TEST(test_damage_found_by_read_breaks),
 	TEST(test_failed_dir_sync_breaks),
 	TEST(test_replay_restores_lock),
 };

@@ -3,8 +3,11 @@
  * proposal for the next height is kept only from that round's proposer, so
  * a faulty validator cannot fill the node's candidate slots and its
  * consensus log with blocks of its own, pushing out the block being decided
- * (after which every node decided a block it no longer held). Not for: the
- * engine's rules (test_bft), the log's format (test_consensus_wal). */
+ * (after which every node decided a block it no longer held); and a log
+ * damaged under a running validator stops it at the next rotation instead
+ * of being replaced. Not for: the engine's rules (test_bft), the log's
+ * format (test_consensus_wal). */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -234,10 +237,85 @@ static void test_decided_block_back_from_the_log(void)
 	close_node(&n);
 }
 
+/* The whole of a file, malloc()ed (the caller frees), its length in *len. */
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	CHECK(f != NULL);
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *p = malloc(*len + 1);
+	CHECK(p && fread(p, 1, *len, f) == *len);
+	fclose(f);
+	return p;
+}
+
+/* The log of a running validator damaged behind its back (one byte of the
+ * chain id in its first record, as a disk that lost a write would leave
+ * it): the rotation after the next decision cannot read it back. It used to
+ * start the next height with an empty log, dropping every record it could
+ * not read (the SIGNED ones with them); now the node stops, and the file
+ * is left as it was, with what was appended before the decision. */
+static void test_rotation_keeps_an_unreadable_log(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 1);
+	struct block b1;
+	uint8_t h1[HASH_LEN];
+	propose_b1(&n, &b1, h1);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/consensus.wal", n.cfg.datadir);
+	size_t len = 0, at = 0;
+	uint8_t *img = read_whole(path, &len);
+	while (img && at + HASH_LEN <= len && memcmp(img + at, n.genesis.hash, HASH_LEN) != 0)
+		at++;
+	CHECK(img && at + HASH_LEN <= len); /* the HEIGHT record's chain id */
+	if (img && at + HASH_LEN <= len) {
+		img[at] ^= 0x5a;
+		FILE *f = fopen(path, "r+b");
+		CHECK(f != NULL);
+		if (f) {
+			fseek(f, (long)at, SEEK_SET);
+			fputc(img[at], f);
+			fclose(f);
+		}
+	}
+	char logpath[400];
+	snprintf(logpath, sizeof(logpath), "%s/debug.log", n.cfg.datadir);
+	CHECK(log_open_file(logpath) == 0);
+	log_set_stderr(0);
+	votes_for(&n, h1);
+	log_set_stderr(1);
+	log_close_file();
+	CHECK_EQ_U64(chain_height(c), 1); /* decided and connected */
+	CHECK(n.aborted);
+	size_t log_len = 0;
+	char *log = (char *)read_whole(logpath, &log_len);
+	if (log) {
+		log[log_len] = 0;
+		/* says what failed: the read, not a write */
+		CHECK(strstr(log, "cannot read DATADIR/consensus.wal back to start height 2") != NULL);
+	}
+	free(log);
+	size_t now_len = 0;
+	uint8_t *now = read_whole(path, &now_len);
+	CHECK(now && img && now_len >= len);
+	if (now && img && now_len >= len)
+		CHECK_EQ_MEM(now, img, len); /* not rewritten */
+	free(now);
+	free(img);
+	block_free(&b1);
+	close_node(&n);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_next_height_proposals_validator),
 	TEST(test_next_height_proposals_follower),
 	TEST(test_decided_block_back_from_the_log),
+	TEST(test_rotation_keeps_an_unreadable_log),
 };
 
 static int setup(void)

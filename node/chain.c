@@ -1268,14 +1268,16 @@ int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), ch
 	 * above it, for a database an older version left behind). */
 	uint64_t target = c->reindexing ? c->reindex_target : c->tip.height;
 	target = highest_stored(c, target);
-	struct commit last = {0};
-	if (c->reindexing && target == c->reindex_target) {
-		last = c->reindex_commit;
-		memset(&c->reindex_commit, 0, sizeof(c->reindex_commit));
-	} else if (target == c->tip.height) {
-		last = c->tip_commit;
-		memset(&c->tip_commit, 0, sizeof(c->tip_commit));
-	}
+	/* The target block's commit, for the marker: the unfinished
+	 * reindex's, the tip's, or none (a target above the tip). It stays
+	 * where it is until the marker that carries it is written, so a first
+	 * batch that fails leaves the chain as it was, commit included. */
+	static const struct commit no_commit;
+	struct commit *last = NULL;
+	if (c->reindexing && target == c->reindex_target)
+		last = &c->reindex_commit;
+	else if (target == c->tip.height)
+		last = &c->tip_commit;
 	built_clear(c);
 	/* Drop the state and write the marker in one batch, then rebuild the
 	 * state from genesis by replaying blocks up to the target. */
@@ -1288,18 +1290,24 @@ int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), ch
 			rc = ASSAY_ENOMEM;
 		for (size_t i = 0; b && i < kl.n; i++)
 			store_batch_del(b, kl.keys[i], sizeof(kl.keys[i]));
-		if (b && !(rc = put_reindex_marker(b, target, &last)))
+		if (b && !(rc = put_reindex_marker(b, target, last ? last : &no_commit)))
 			rc = store_write(c->store, b, 1);
 		store_batch_free(b);
 	}
 	free(kl.keys);
 	if (rc) {
-		commit_free(&last);
 		snprintf(err, errlen, "cannot clear the state: %s", assay_strerror(rc));
 		return rc;
 	}
-	commit_free(&c->reindex_commit);
-	c->reindex_commit = last;
+	/* The replay gives the target block the marker's commit: the tip's
+	 * moves there, since the tip is about to go back to genesis. */
+	if (last != &c->reindex_commit) {
+		commit_free(&c->reindex_commit);
+		if (last == &c->tip_commit) {
+			c->reindex_commit = c->tip_commit;
+			memset(&c->tip_commit, 0, sizeof(c->tip_commit));
+		}
+	}
 	c->reindex_target = target;
 	c->reindexing = 1;
 	state_close(c->state);

@@ -3,7 +3,8 @@
  * sees it, resuming or reindexing again comes back at the full tip with
  * the same hash, state root and tip commit, and nothing is forgotten; and
  * a state damaged on disk, which refuses the open and says to reindex, is
- * repaired by the reindex it asks for. */
+ * repaired by the reindex it asks for; a reindex whose first batch fails
+ * keeps the tip's commit. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,40 @@ static void test_chain_goes_on(void)
 	 * propose on the tip again. */
 	CHECK(produce(NULL, 2000 + 1000 * BLOCKS) == 0);
 	CHECK(chain_height(ch) == BLOCKS + 1);
+}
+
+/* A reindex whose first batch (the state's removal and the marker) fails
+ * changes nothing, on disk or in memory: the tip keeps its commit, so a
+ * second try carries it through the marker and the validator can propose
+ * on the tip afterwards. It used to be freed on that path, and the retry
+ * then wrote a marker without it. Both starts: from a plain tip, and from
+ * an interrupted reindex, whose marker's commit is the one at stake. */
+static void test_failed_first_batch_keeps_the_commit(void)
+{
+	char err[256];
+	for (int pending = 0; pending < 2; pending++) {
+		uint64_t height = chain_height(ch), target = 0;
+		if (pending)
+			CHECK_EQ_INT(chain_reindex(ch, stop_at, err, sizeof(err)), ASSAY_ECANCELED);
+		else
+			CHECK(chain_tip_commit(ch)->nsigs > 0);
+		log_set_stderr(0);
+		store_fail_next_batch(1);
+		CHECK(chain_reindex(ch, NULL, err, sizeof(err)) != 0);
+		store_fail_next_batch(0);
+		log_set_stderr(1);
+		CHECK(strstr(err, "cannot clear the state") != NULL);
+		CHECK_EQ_INT(chain_reindex_pending(ch, &target), pending);
+		if (!pending)
+			CHECK(chain_tip_commit(ch)->nsigs > 0);
+		CHECK_EQ_INT(chain_reindex(ch, NULL, err, sizeof(err)), 0);
+		CHECK_EQ_U64(chain_height(ch), height);
+		CHECK(chain_tip_commit(ch)->nsigs > 0);
+		CHECK(produce(NULL, 2000 + 1000 * (height + 1)) == 0); /* proposes on it */
+		CHECK_EQ_U64(chain_height(ch), height + 1);
+	}
+	chain_tip_hash(ch, tip_hash);
+	state_root(chain_state(ch), tip_root);
 }
 
 static int first_key(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
@@ -294,6 +329,7 @@ int main(void)
 	RUN(test_interrupted_reindex_damaged);
 	RUN(test_missing_chain_id);
 	RUN(test_stray_state_key);
+	RUN(test_failed_first_batch_keeps_the_commit);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_reindex");

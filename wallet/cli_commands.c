@@ -280,7 +280,7 @@ const struct cli_command cli_commands[] = {
 	{"job", "dispute", cli_cmd_job_dispute, "JOB_ID --from NAME [--tile I] [--slot S] [--from-worker] [--fee ASY] [--wait] [--timeout SEC] [--force]",
 	 "find a wrong tile in a job's output and post the fraud proof (job_dispute)", cli_job_dispute_opts, 1, 1},
 	{"job", "open", cli_cmd_job_open, "JOB_ID --from NAME [--salt HEX] [--fee ASY] [--wait] [--timeout SEC] [--force]",
-	 "open the submitter's salt once every slot has committed (job_salt; job submit --wait does it itself)",
+	 "open the submitter's salt once the job's record shows every slot committed (job_salt; --force: even before)",
 	 cli_job_open_opts, 1, 1},
 	{"worker", "register", cli_cmd_worker_register,
 	 "--from NAME --bond ASY [--endpoint URL] [--backend NAME] [--fee ASY] [--wait] [--timeout SEC] [--force]",

@@ -146,7 +146,25 @@ static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct
 		*job = NULL;
 		return cli_fail(CLI_EFAIL, "%s", err);
 	}
+	/* a node that answers with another job's record would have us check,
+	 * dispute or open the wrong job */
+	if (memcmp(rec->id, id, HASH_LEN) != 0) {
+		char other[2 * HASH_LEN + 1];
+		hex_encode(rec->id, HASH_LEN, other);
+		json_decref(*job);
+		*job = NULL;
+		return cli_fail(CLI_EFAIL, "the node answered with job %s's record for job %s: not acted on", other,
+				id_hex);
+	}
 	return CLI_OK;
+}
+
+/* The challenge_delay the node names, raised to the least a chain may set
+ * (a smaller one would only weaken client_job_sealed_check). */
+static uint32_t challenge_delay_of(const json_t *params)
+{
+	uint64_t d = ju64(params, "challenge_delay");
+	return d < CLIENT_MIN_CHALLENGE_DELAY ? CLIENT_MIN_CHALLENGE_DELAY : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
 /* ---- the submitter's salts ---- */
@@ -320,6 +338,9 @@ static const char *terminal_or_verified(const char *state)
 static void print_status(const json_t *job);
 
 static int job_submit(struct cli_ctx *ctx);
+static int wait_job(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, const struct job_spec *spec,
+		    const uint8_t id_bin[HASH_LEN], const uint8_t salt[HASH_LEN], uint32_t challenge_delay,
+		    unsigned job_timeout);
 
 /* job submit: one passphrase for everything it signs; the key is wiped
  * whichever way it ends. */
@@ -347,7 +368,7 @@ static int job_submit(struct cli_ctx *ctx)
 	struct cli_chain chain;
 	if ((rc = cli_get_chain(ctx, &chain)) || (rc = get_params(ctx, &params)))
 		return rc;
-	uint32_t samples_k = (uint32_t)ju64(params, "samples_k");
+	uint32_t samples_k = (uint32_t)ju64(params, "samples_k"), challenge_delay = challenge_delay_of(params);
 	uint64_t max_blob = ju64(params, "max_blob_bytes");
 	char msg[200];
 	if (kernel_shape_check(&spec.shape, (uint32_t)ju64(params, "max_dim"), ju64(params, "max_output_bytes"), msg,
@@ -439,6 +460,8 @@ static int job_submit(struct cli_ctx *ctx)
 	compute_spec_encode(&spec, &p);
 	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, 0, wait, txid, &tx);
 	buf_free(&p);
+	if (rc || cli_flag(ctx, "raw") || !wait)
+		sodium_memzero(salt, sizeof(salt));
 	if (rc || cli_flag(ctx, "raw")) {
 		json_decref(tx);
 		return rc;
@@ -447,37 +470,87 @@ static int job_submit(struct cli_ctx *ctx)
 		cli_emit(ctx, json_pack("{s:s,s:s}", "job_id", predicted, "txid", txid), "%s\ntx %s\n", predicted, txid);
 		return CLI_OK;
 	}
+	/* The id is ours to know (compute_job_id of sender and nonce): a
+	 * receipt naming another job is a node steering us to act on it. */
 	const char *job_id = json_string_value(json_object_get(json_object_get(tx, "result"), "job_id"));
-	if (!job_id) {
+	uint8_t named[HASH_LEN];
+	int ours = job_id && strlen(job_id) == 2 * HASH_LEN && hex_decode(job_id, named, HASH_LEN) == HASH_LEN &&
+		   memcmp(named, predicted_id, HASH_LEN) == 0;
+	if (!ours) {
+		rc = cli_fail(CLI_EFAIL,
+			      "the job_submit receipt names job %s, not %s (the job this transaction creates): not "
+			      "acted on; the salt stays secret",
+			      job_id ? job_id : "(none)", predicted);
+		sodium_memzero(salt, sizeof(salt));
 		json_decref(tx);
-		return cli_fail(CLI_EFAIL, "the job_submit receipt names no job id");
+		return rc;
 	}
-	char id[2 * HASH_LEN + 1];
-	snprintf(id, sizeof(id), "%s", job_id);
 	json_decref(tx);
 	if (!ctx->json)
-		printf("%s\n", id);
+		printf("%s\n", predicted);
 	fflush(stdout);
+	rc = wait_job(ctx, &chain, from, &spec, predicted_id, salt, challenge_delay, job_timeout);
+	sodium_memzero(salt, sizeof(salt));
+	return rc;
+}
+
+/* 1 if the chain's record of a job carries the spec we submitted (its
+ * salt_hash included), compared in the chain's encoding. */
+static int spec_is(const struct job_spec *have, const struct job_spec *want)
+{
+	struct buf a, b;
+	buf_init(&a);
+	buf_init(&b);
+	compute_spec_encode(have, &a);
+	compute_spec_encode(want, &b);
+	int same = !a.oom && !b.oom && a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+	buf_free(&a);
+	buf_free(&b);
+	return same;
+}
+
+/* job submit --wait: follows job id (ours: spec submitted, salt its salt)
+ * until it is verified or ends, and opens the salt once every slot has
+ * committed (once per sealing; a redraw seals the job again). The salt is
+ * posted only on a record that is the job we submitted and passes
+ * client_job_sealed_check: a node that says "sealed" early would otherwise
+ * learn it while a worker can still pick its root (docs/compute.md §4,
+ * §10). */
+static int wait_job(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, const struct job_spec *spec,
+		    const uint8_t id_bin[HASH_LEN], const uint8_t salt[HASH_LEN], uint32_t challenge_delay,
+		    unsigned job_timeout)
+{
+	char id[2 * HASH_LEN + 1], last[16] = "", why[256];
 	unsigned long long deadline_ms = now_ms() + (unsigned long long)job_timeout * 1000ull;
-	char last[16] = "";
-	json_int_t salted_seal = 0; /* the sealing we posted the salt for */
-	uint8_t job_bin[HASH_LEN];
-	hex_decode(id, job_bin, HASH_LEN);
+	uint64_t salted_seal = 0; /* the sealing we posted the salt for */
+	struct job_record rec;
+	int rc;
+	hex_encode(id_bin, HASH_LEN, id);
 	for (;;) {
 		json_t *job;
-		if ((rc = cli_rpc(ctx, "getjob", json_pack("[s]", id), &job)))
+		if ((rc = get_job(ctx, id, &job, &rec)))
 			return rc;
+		if (!spec_is(&rec.spec, spec)) {
+			json_decref(job);
+			return cli_fail(CLI_EFAIL, "the node's record of job %s is not the job submitted (another spec): "
+						   "not acted on; the salt stays secret", id);
+		}
 		const char *state = json_string_value(json_object_get(job, "state"));
-		/* Every slot has committed: open the salt (once per sealing; a
-		 * redraw seals the job again). Its failure is reported, not fatal:
-		 * without it the chain falls back to a later beacon. */
-		json_t *sealed = json_object_get(job, "sealed_height");
-		if (json_is_integer(sealed) && json_integer_value(sealed) != salted_seal &&
-		    json_is_null(json_object_get(job, "salt")) && json_is_null(json_object_get(job, "challenge_height"))) {
+		uint64_t tip = ju64(job, "height");
+		if (rec.sealed_height && rec.sealed_height != salted_seal && !rec.salt_posted && !rec.challenge_height) {
+			if (client_job_sealed_check(&rec, challenge_delay, tip, why, sizeof(why)) != 0) {
+				json_decref(job);
+				return cli_fail(CLI_EFAIL,
+						"the node says job %s is sealed, but its record cannot be the chain's: %s; the "
+						"salt stays secret (`assay-cli job open %s` against a node you trust)",
+						id, why, id);
+			}
+			/* Its failure is reported, not fatal: without it the
+			 * chain falls back to a later beacon. */
 			char stx[2 * HASH_LEN + 1];
 			json_t *sent = NULL;
-			salted_seal = json_integer_value(sealed);
-			if (post_salt(ctx, &chain, from, job_bin, salt, 0, stx, &sent) == CLI_OK) {
+			salted_seal = rec.sealed_height;
+			if (post_salt(ctx, chain, from, id_bin, salt, 0, stx, &sent) == CLI_OK) {
 				/* nothing more to sign unless a redraw seals the job
 				 * again: the key need not wait with us */
 				key_release();
@@ -491,8 +564,7 @@ static int job_submit(struct cli_ctx *ctx)
 			json_decref(sent);
 		}
 		if (!ctx->json && state && strcmp(last, state) != 0) {
-			fprintf(stderr, "job %.16s: %s at height %lld\n", id, state,
-				json_integer_value(json_object_get(job, "height")));
+			fprintf(stderr, "job %.16s: %s at height %llu\n", id, state, (unsigned long long)tip);
 			snprintf(last, sizeof(last), "%s", state);
 		}
 		const char *end = terminal_or_verified(state);
@@ -1136,13 +1208,40 @@ int cli_cmd_job_open(struct cli_ctx *ctx)
 	return rc;
 }
 
+/* job open posts the salt only where the node's record of the job passes
+ * client_job_sealed_check (or the salt is public already): a node that
+ * calls a job sealed early would learn it while a worker can still pick its
+ * root (docs/compute.md §4, §10). --force sends it anyway, with a warning. */
+static int salt_may_open(struct cli_ctx *ctx, const struct job_record *rec, const json_t *job)
+{
+	json_t *params;
+	char why[256];
+	int rc;
+	if (rec->salt_posted)
+		return CLI_OK;
+	if ((rc = get_params(ctx, &params)))
+		return rc;
+	uint32_t d = challenge_delay_of(params);
+	json_decref(params);
+	if (client_job_sealed_check(rec, d, ju64(job, "height"), why, sizeof(why)) == 0)
+		return CLI_OK;
+	if (!cli_flag(ctx, "force"))
+		return cli_fail(CLI_EFAIL,
+				"refused: the node's record of the job is not one of a job whose every slot has "
+				"committed (%s); the salt stays secret until then (--force sends it anyway)",
+				why);
+	fprintf(stderr, "warning: the job is not sealed as far as the client can tell (%s): --force: opening its "
+			"salt anyway\n", why);
+	return CLI_OK;
+}
+
 static int job_open(struct cli_ctx *ctx)
 {
 	const char *from = cli_opt(ctx, "from"), *given = cli_opt(ctx, "salt");
 	uint8_t id[HASH_LEN], salt[HASH_LEN], hash[HASH_LEN];
 	struct cli_chain chain;
 	char txid[2 * HASH_LEN + 1], hex[2 * HASH_LEN + 1];
-	json_t *tx = NULL, *job;
+	json_t *tx = NULL, *job = NULL;
 	struct job_record rec;
 	int rc;
 	if (!from || !keystore_name_valid(from))
@@ -1151,8 +1250,10 @@ static int job_open(struct cli_ctx *ctx)
 	if ((rc = hex32_arg(ctx->args[0], id, "job id")))
 		return rc;
 	hex_encode(id, HASH_LEN, hex);
-	if ((rc = get_job(ctx, hex, &job, &rec)))
+	if ((rc = get_job(ctx, hex, &job, &rec)) || (rc = salt_may_open(ctx, &rec, job))) {
+		json_decref(job);
 		return rc;
+	}
 	json_decref(job);
 	if (given)
 		rc = hex32_arg(given, salt, "--salt");

@@ -1,6 +1,7 @@
 /* Parsing getchainparams and job records (see client_chain.h). The field list mirrors
  * struct chain_params; a field the node leaves out is an error rather than a
  * zero, since a zero fee floor would be silently wrong. */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,96 @@ int client_job_parse(const json_t *job, struct job_record *rec, char *err, size_
 			 (unsigned)JOB_MAX_SAMPLES);
 		return ASSAY_EDECODE;
 	}
+	return 0;
+}
+
+static int sealed_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sealed_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ASSAY_EINVALID;
+}
+
+/* enum slot_state's names, as getjob spells them: the state machine's own
+ * (compute_slot_state_name) would link all of compute.c into the worker */
+static const char *slot_state_name(unsigned state)
+{
+	static const char *const names[] = {"empty", "assigned", "committed", "challenged", "verified", "failed"};
+	return state <= SLOT_FAILED ? names[state] : "unknown";
+}
+
+/* One slot of a sealed job (client_job_sealed_check): its heights against
+ * the job's. */
+static int sealed_slot_check(const struct job_record *rec, unsigned i, uint64_t d, uint64_t tip, char *err,
+			     size_t errlen)
+{
+	static const uint8_t zero[HASH_LEN];
+	const struct job_slot *s = &rec->slots[i];
+	uint64_t c = rec->sealed_height, ch = rec->challenge_height;
+	const char *name = slot_state_name(s->state);
+	if (s->state == SLOT_EMPTY || s->state == SLOT_ASSIGNED)
+		return sealed_fail(err, errlen, "slot %u is still %s", i, name);
+	if (s->state > SLOT_FAILED)
+		return sealed_fail(err, errlen, "slot %u has no known state (%u)", i, (unsigned)s->state);
+	if (!ch && s->state != SLOT_COMMITTED)
+		return sealed_fail(err, errlen, "slot %u is %s but no challenge is fixed", i, name);
+	if (s->state == SLOT_FAILED)
+		return 0; /* its heights may be anything it reached before */
+	if (s->assigned_height < rec->submit_height + d || s->commit_height <= s->assigned_height ||
+	    s->commit_height > c)
+		return sealed_fail(err, errlen,
+				   "slot %u was drawn at height %llu and committed at %llu: the job was submitted at "
+				   "%llu and sealed at %llu",
+				   i, (unsigned long long)s->assigned_height, (unsigned long long)s->commit_height,
+				   (unsigned long long)rec->submit_height, (unsigned long long)c);
+	if (s->state == SLOT_COMMITTED)
+		return 0;
+	if (s->challenge_height != ch)
+		return sealed_fail(err, errlen, "slot %u was challenged at height %llu, the job at %llu", i,
+				   (unsigned long long)s->challenge_height, (unsigned long long)ch);
+	if (s->state == SLOT_VERIFIED &&
+	    (s->reveal_height <= ch || s->reveal_height > tip || memcmp(s->root, zero, HASH_LEN) == 0))
+		return sealed_fail(err, errlen,
+				   "slot %u is verified at height %llu (challenged at %llu, tip %llu)%s", i,
+				   (unsigned long long)s->reveal_height, (unsigned long long)ch,
+				   (unsigned long long)tip, memcmp(s->root, zero, HASH_LEN) ? "" : " with no root");
+	return 0;
+}
+
+int client_job_sealed_check(const struct job_record *rec, uint32_t challenge_delay, uint64_t tip, char *err,
+			    size_t errlen)
+{
+	uint64_t d = challenge_delay > CLIENT_MIN_CHALLENGE_DELAY ? challenge_delay : CLIENT_MIN_CHALLENGE_DELAY;
+	uint64_t c = rec->sealed_height, ch = rec->challenge_height, last = 0;
+	int all_live = 1;
+	if (!c)
+		return sealed_fail(err, errlen, "not sealed: not every slot has committed");
+	if (c > tip || c < rec->submit_height + d + 1)
+		return sealed_fail(err, errlen,
+				   "sealed at height %llu: the job was submitted at %llu (the first commit may land at "
+				   "%llu) and the tip is %llu",
+				   (unsigned long long)c, (unsigned long long)rec->submit_height,
+				   (unsigned long long)(rec->submit_height + d + 1), (unsigned long long)tip);
+	if (ch && (ch < c + d || ch > tip))
+		return sealed_fail(err, errlen, "challenged at height %llu: sealed at %llu, d = %llu, tip %llu",
+				   (unsigned long long)ch, (unsigned long long)c, (unsigned long long)d,
+				   (unsigned long long)tip);
+	for (unsigned i = 0; i < rec->spec.redundancy && i < JOB_MAX_REDUNDANCY; i++) {
+		int rc = sealed_slot_check(rec, i, d, tip, err, errlen);
+		if (rc)
+			return rc;
+		if (rec->slots[i].state == SLOT_FAILED)
+			all_live = 0;
+		else if (rec->slots[i].commit_height > last)
+			last = rec->slots[i].commit_height;
+	}
+	/* the commit that sealed it is one of them, unless its slot failed since */
+	if (all_live && last != c)
+		return sealed_fail(err, errlen, "sealed at height %llu, but the last commit shown is at %llu",
+				   (unsigned long long)c, (unsigned long long)last);
 	return 0;
 }
 

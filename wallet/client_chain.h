@@ -39,6 +39,29 @@ int client_chain_parse(const json_t *result, struct client_chain *chain, char *e
  * 0, or ASSAY_EDECODE with err saying why. */
 int client_job_parse(const json_t *job, struct job_record *rec, char *err, size_t errlen);
 
+/* The least challenge_delay a genesis may set (docs/compute.md §9): a
+ * client never reasons with a smaller d than this, whatever the node says. */
+#define CLIENT_MIN_CHALLENGE_DELAY 2
+
+/* Checks a job record the node calls sealed (every slot committed,
+ * docs/compute.md §1 step 3) against what the protocol allows, as far as a
+ * client can without proofs: sealed_height c set, at or below tip (the
+ * height the node read it at) and at least submit_height + d + 1 (a slot is
+ * drawn d blocks after it empties and commits in a later block); no slot
+ * empty or assigned; each live slot drawn at least d blocks after the submit
+ * and committed after its draw, at or before c; and once the challenge is
+ * fixed (challenge_height), at least c + d and at or below tip, every
+ * challenged or verified slot carrying it, every verified slot's reveal after
+ * it and at or below tip with an opened root. Before the challenge no slot
+ * may be challenged, verified or failed. A client acts on a sealed job only
+ * through this: it opens a salt, reveals or serves on what the node says,
+ * and a node that lies in a way these rules exclude is caught; one that
+ * lies consistently is not (docs/compute.md §10). challenge_delay is raised
+ * to CLIENT_MIN_CHALLENGE_DELAY. 0, or ASSAY_EINVALID with err saying which
+ * rule the record breaks ("not sealed" among them). */
+int client_job_sealed_check(const struct job_record *rec, uint32_t challenge_delay, uint64_t tip, char *err,
+			    size_t errlen);
+
 /* Reads a getblob result (docs/rpc.md) for the blob named name, which must
  * be want bytes long: on 0, *data (malloc()ed; the caller frees) holds them,
  * and they hash to name. ASSAY_EDECODE with err saying why when the node

@@ -66,6 +66,11 @@ tests_unit_test_cli_contract_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcd
 tests_unit_test_cli_contract_LDADD = $(WALLET_LIBS)
 tests_unit_test_cli_jobspec_SOURCES = tests/unit/test_cli_jobspec.c tests/unit/cli_fixture.h
 tests_unit_test_cli_jobspec_LDADD = $(WALLET_LIBS)
+# job submit --wait and job open against a node that lies about the job.
+check_PROGRAMS += tests/unit/test_cli_job
+TESTS += tests/unit/test_cli_job
+tests_unit_test_cli_job_SOURCES = tests/unit/test_cli_job.c tests/unit/cli_fixture.h
+tests_unit_test_cli_job_LDADD = $(WALLET_LIBS)
 # The pre-flight verdict, amounts as ASY in node messages, the samples line.
 check_PROGRAMS += tests/unit/test_cli_preflight
 TESTS += tests/unit/test_cli_preflight

@@ -3,7 +3,7 @@
  * covering chunked and plain replies, auth failure, oversized bodies and
  * headers, a server that never answers (timeout), a non-HTTP peer and a
  * closed port; then client_chain_parse, txbuild_default_fee,
- * client_job_parse and client_blob_parse. */
+ * client_job_parse, client_job_sealed_check and client_blob_parse. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -383,6 +383,101 @@ static void test_job_parse(void)
 	json_decref(j);
 }
 
+/* A two-slot job submitted at 10 with d = 2, both slots drawn at 12,
+ * committed at 14 and 15 (sealed at 15), read at tip 16. */
+static void sealed_job(struct job_record *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->spec.redundancy = 2;
+	j->submit_height = 10;
+	j->deadline_height = 100;
+	j->sealed_height = 15;
+	for (unsigned i = 0; i < 2; i++) {
+		j->slots[i].state = SLOT_COMMITTED;
+		j->slots[i].assigned_height = 12;
+		j->slots[i].commit_height = 14 + i;
+		memset(j->slots[i].commitment, 0x30 + (int)i, HASH_LEN);
+	}
+}
+
+/* What a client may believe of a sealed job (client_job_sealed_check): the
+ * honest record at each stage passes, and each lie the rules exclude is
+ * caught: a job not sealed, or sealed too early, in the future, with a slot
+ * still to commit or committing after the seal, a challenge before c + d,
+ * a verified slot with no root or a reveal before its challenge. */
+static void test_sealed_check(void)
+{
+	struct job_record j, bad;
+	char err[256];
+	sealed_job(&j);
+	CHECK_EQ_INT(client_job_sealed_check(&j, 2, 16, err, sizeof(err)), 0);
+	CHECK_EQ_INT(client_job_sealed_check(&j, 0, 15, err, sizeof(err)), 0); /* d raised to 2 */
+
+	bad = j;
+	bad.sealed_height = 0;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK(strstr(err, "not sealed") != NULL);
+	bad = j; /* beyond the tip the node read it at */
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 14, err, sizeof(err)), ASSAY_EINVALID);
+	bad = j; /* before any slot could have been drawn and committed */
+	bad.sealed_height = bad.slots[1].commit_height = 12;
+	bad.slots[0].commit_height = 12;
+	bad.slots[0].assigned_height = bad.slots[1].assigned_height = 11;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK(strstr(err, "submitted at 10") != NULL);
+	bad = j; /* a larger d than the node says would refuse it, too */
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 5, 16, err, sizeof(err)), ASSAY_EINVALID);
+	for (unsigned st = SLOT_EMPTY; st <= SLOT_ASSIGNED; st++) {
+		bad = j; /* "sealed" with a slot that has not committed */
+		bad.slots[1].state = (uint8_t)st;
+		CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+		CHECK(strstr(err, "slot 1 is still") != NULL);
+	}
+	bad = j; /* a commit after the seal, or before the draw */
+	bad.slots[0].commit_height = 16;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	bad = j;
+	bad.slots[0].commit_height = 12;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	bad = j; /* sealed at 15, but no commit there */
+	bad.slots[1].commit_height = 14;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	bad = j; /* challenged, verified or failed before any challenge */
+	bad.slots[0].state = SLOT_VERIFIED;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK(strstr(err, "no challenge is fixed") != NULL);
+
+	/* challenged at 17 = c + d, slot 0 verified at 18 */
+	struct job_record ch = j;
+	ch.challenge_height = 17;
+	for (unsigned i = 0; i < 2; i++) {
+		ch.slots[i].state = SLOT_CHALLENGED;
+		ch.slots[i].challenge_height = 17;
+	}
+	ch.slots[0].state = SLOT_VERIFIED;
+	ch.slots[0].reveal_height = 18;
+	memset(ch.slots[0].root, 0x77, HASH_LEN);
+	CHECK_EQ_INT(client_job_sealed_check(&ch, 2, 18, err, sizeof(err)), 0);
+	bad = ch; /* a failed slot's heights are not judged */
+	bad.slots[1].state = SLOT_FAILED;
+	bad.slots[1].commit_height = 0;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 18, err, sizeof(err)), 0);
+	bad = ch;
+	bad.challenge_height = bad.slots[0].challenge_height = bad.slots[1].challenge_height = 16;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 18, err, sizeof(err)), ASSAY_EINVALID);
+	bad = ch;
+	bad.slots[1].challenge_height = 18;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 18, err, sizeof(err)), ASSAY_EINVALID);
+	bad = ch; /* verified in the block that fixed the challenge */
+	bad.slots[0].reveal_height = 17;
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 18, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK_EQ_INT(client_job_sealed_check(&ch, 2, 17, err, sizeof(err)), ASSAY_EINVALID); /* reveal past tip */
+	bad = ch;
+	memset(bad.slots[0].root, 0, HASH_LEN);
+	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 18, err, sizeof(err)), ASSAY_EINVALID);
+	CHECK(strstr(err, "no root") != NULL);
+}
+
 /* A blob parses only as the bytes its name is the hash of, at its length. */
 static void test_blob_parse(void)
 {
@@ -420,6 +515,7 @@ int main(void)
 	RUN(test_against_evhttp);
 	RUN(test_chain_parse);
 	RUN(test_job_parse);
+	RUN(test_sealed_check);
 	RUN(test_blob_parse);
 	return test_report("rpc_client");
 }

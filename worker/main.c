@@ -55,6 +55,7 @@
 #define WORKER_RPC_NETWORK "dev"            /* default -network: -rpcport follows it */
 #define WORKER_LISTEN "127.0.0.1:29450"     /* default output server address */
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
+#define WORKER_DEFAULT_MAX_FEE TXBUILD_MAX_DEFAULT_FEE /* -maxfee: 10 ASY, what every client pays unasked */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
 #define WORKER_PATH_MAX 4096
 #define WORKER_HTTP_IDLE_S 30               /* output server: a connection with no traffic this long closes */
@@ -97,6 +98,7 @@ struct worker_cfg {
 	char backend[16];
 	int threads;
 	uint64_t bond;                 /* 0: WORKER_DEFAULT_BOND */
+	uint64_t max_fee;              /* -maxfee: the most fee one transaction of ours pays */
 	char endpoint[WORKER_ENDPOINT_MAX + 1];
 	char outdir[WORKER_PATH_MAX];
 	double corrupt_fraction;       /* test only */
@@ -187,16 +189,19 @@ static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_
 	 * so there is nothing to outbid. */
 	int fee_rc = kind == TX_JOB_REVEAL ? chain_min_fee(&w->chain.params, gas_limit, &spec.fee)
 					   : txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee);
-	if (fee_rc == ASSAY_ELIMIT) {
-		char asks[AMOUNT_STR_MAX];
-		amount_format(spec.fee, asks);
-		log_error("the node's fee rule asks %s ASY for a %s, more than the 10 ASY the worker pays "
-			  "(TXBUILD_MAX_DEFAULT_FEE): not signed",
-			  asks, tx_kind_name(kind));
+	if (fee_rc != 0 && fee_rc != ASSAY_ELIMIT) { /* ELIMIT: above 10 ASY, for -maxfee to judge */
+		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
 		return -1;
 	}
-	if (fee_rc != 0) {
-		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
+	/* The fee rule is the node's word (getchainparams): a hostile node
+	 * could name any floor, and a reveal pays the floor exactly, so every
+	 * fee is held to -maxfee whatever kind pays it. */
+	if (spec.fee > w->cfg.max_fee) {
+		char asks[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX];
+		amount_format(spec.fee, asks);
+		amount_format(w->cfg.max_fee, most);
+		log_error("the node's fee rule asks %s ASY for a %s, more than -maxfee=%s ASY: not signed", asks,
+			  tx_kind_name(kind), most);
 		return -1;
 	}
 	memcpy(spec.chain_id, w->chain.chain_id, HASH_LEN);
@@ -1026,7 +1031,7 @@ static int start_http(struct worker *w)
 enum {
 	OPT_BACKEND = CLIENT_OPT_OWN, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
 	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
-	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD, OPT_CORRUPT_PRE,
+	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD, OPT_CORRUPT_PRE, OPT_MAX_FEE,
 };
 
 static const struct option long_opts[] = {
@@ -1034,6 +1039,7 @@ static const struct option long_opts[] = {
 	{"backend", required_argument, NULL, OPT_BACKEND},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"bond", required_argument, NULL, OPT_BOND},
+	{"maxfee", required_argument, NULL, OPT_MAX_FEE},
 	{"endpoint", required_argument, NULL, OPT_ENDPOINT},
 	{"outdir", required_argument, NULL, OPT_OUTDIR},
 	{"corrupt-fraction", required_argument, NULL, OPT_CORRUPT_FRACTION},
@@ -1062,6 +1068,8 @@ static void usage(void)
 	       "  -threads=N             cpu threads, 0 to %d (default 0: one per CPU)\n"
 	       "  -bond=ASY              bond to register with if not registered (default 1000, raised to min_bond\n"
 	       "                         if below it; a -bond below min_bond is refused)\n"
+	       "  -maxfee=ASY            most fee signed for one transaction, reveals included (default 10): the\n"
+	       "                         fee rule is the node's word; above it nothing is signed and a log line says so\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
 	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
 	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"
@@ -1102,6 +1110,11 @@ static int own_flag(void *ctx, int code, const char *value, char *err, size_t er
 		c->poll_ms = (unsigned)v;
 		break;
 	case OPT_BOND: bad = amount_parse(value, &c->bond) != 0 || c->bond == 0; break;
+	case OPT_MAX_FEE:
+		bad = amount_parse(value, &c->max_fee) != 0 || c->max_fee == 0;
+		if (bad)
+			snprintf(err, errlen, "-maxfee must be an amount above 0 ASY, not '%s'", value);
+		break;
 	case OPT_CORRUPT_FRACTION: {
 		char *end;
 		c->corrupt_fraction = strtod(value, &end);
@@ -1143,6 +1156,7 @@ static int parse_args(struct worker_cfg *c, int argc, char **argv)
 	client_opts_init(&c->common, WORKER_LISTEN);
 	snprintf(c->backend, sizeof(c->backend), "cpu");
 	c->poll_ms = WORKER_POLL_MS;
+	c->max_fee = WORKER_DEFAULT_MAX_FEE;
 	const struct network_info *net;
 	/* DATADIR/assay.conf is the node's file: its connection keys only */
 	if (client_opts_parse(&c->common, argc, argv, long_opts, own_flag, c) < 0 ||

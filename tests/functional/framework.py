@@ -498,8 +498,9 @@ class Worker(Process):
     """An assay-worker process for a wallet of `node`'s data directory, with
     its output server on its own loopback port and its log in the datadir."""
 
-    def __init__(self, node, wallet, index, extra_args=None, fd_limit=None):
+    def __init__(self, node, wallet, index, extra_args=None, fd_limit=None, rpcport=None):
         self.node = node
+        self.rpcport = rpcport or node.rpcport  # another port: a HostileNode in front of node
         self.wallet = wallet
         self.fd_limit = fd_limit  # soft and hard descriptor limit, for tests of running out
         self.name = f"worker {wallet}"
@@ -514,7 +515,7 @@ class Worker(Process):
         env = dict(os.environ)
         env["ASSAY_PASSPHRASE"] = "test-passphrase"
         self.log = open(self.logpath, "ab")
-        args = [binary("assay-worker"), f"-datadir={self.node.datadir}", f"-rpcport={self.node.rpcport}",
+        args = [binary("assay-worker"), f"-datadir={self.node.datadir}", f"-rpcport={self.rpcport}",
                 f"-wallet={self.wallet}", f"-listen=127.0.0.1:{self.port}", "-threads=1",
                 "-poll-ms=100"] + self.extra_args
         def limit():
@@ -540,6 +541,90 @@ class Worker(Process):
 
     def log_path(self):
         return self.logpath
+
+
+class HostileNode:
+    """The node of a client's threat model (docs/compute.md §10 "A hostile
+    node"): a JSON-RPC man in the middle on a loopback port that forwards
+    every request (JSON-RPC, POST /chunk, GET /chunk/...) to `node` as it
+    came, credentials included, and hands the answer back, except that the
+    result of a JSON-RPC call goes through `lie(method, params, result)`
+    first, which returns the result to give (the same one, changed, or
+    another). Threads serve each connection, so a long poll holds only
+    its own. Standard library only."""
+
+    def __init__(self, node, lie, offset=30):
+        import http.server
+        import threading
+        self.node = node
+        self.lie = lie
+        self.calls = {}  # method -> count
+        self.port = unused_port(offset)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                import http.client
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.node.rpcport, timeout=900)
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    status, data, ctype = resp.status, resp.read(), resp.getheader("Content-Type")
+                finally:
+                    conn.close()
+                if self.command == "POST" and self.path == "/" and status == 200 and body:
+                    data = proxy.rewrite(body, data)
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+
+            do_GET = forward
+            do_POST = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def rewrite(self, body, data):
+        try:
+            call, reply = json.loads(body), json.loads(data)
+        except ValueError:
+            return data
+        if not isinstance(call, dict) or not isinstance(reply, dict) or reply.get("error"):
+            return data
+        method = call.get("method")
+        self.calls[method] = self.calls.get(method, 0) + 1
+        reply["result"] = self.lie(method, call.get("params") or [], reply.get("result"))
+        return json.dumps(reply).encode()
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def job_record_with(record_hex, old, new):
+    """A getjob/listjobs "record" (hex of the encoded record, docs/compute.md
+    §8) with the bytes `old` (hex, found once) replaced by `new`: a lie about
+    a field a test knows the value of, such as the job's seed."""
+    assert record_hex.count(old) == 1, "the field is not in the record exactly once"
+    return record_hex.replace(old, new)
 
 
 def wait_job(node, job_id, states, timeout=90, missing_ok=False):

@@ -58,6 +58,7 @@
 #define WORKER_DEFAULT_MAX_FEE TXBUILD_MAX_DEFAULT_FEE /* -maxfee: 10 ASY, what every client pays unasked */
 #define WORKER_REGISTER_WAIT_S 60           /* to see the registration committed */
 #define WORKER_PATH_MAX 4096
+#define WORKER_MAX_REVEALS 16               /* txids of JOB_ID.reveal read when judging an opened root */
 #define WORKER_HTTP_IDLE_S 30               /* output server: a connection with no traffic this long closes */
 #define WORKER_HTTP_MAX_HEADERS 8192        /* output server: bytes of a request's head */
 #ifdef HAVE_OPENCL
@@ -90,6 +91,7 @@ struct work_item {
 	uint32_t upload_to;            /* tiles below this named by our job_chunks in flight (0: none) */
 	char upload_txid[2 * HASH_LEN + 1];
 	int seen;                      /* in the latest listjobs */
+	int distrusted;                /* a record of it failed our checks: said once in the log */
 	struct work_item *next;
 };
 
@@ -122,7 +124,7 @@ struct worker {
 	uint64_t gas_per_check_unit, min_bond;
 	uint64_t chunk_budget_bytes;   /* chunk tile bytes one block takes (getcomputeparams) */
 	enum chunk_path chunk_path;    /* how the node takes chunks (chunk_client.h) */
-	uint32_t challenge_delay, salt_window; /* for the test-only prediction */
+	uint32_t challenge_delay, salt_window; /* record checks (d); the test-only prediction */
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *tick_ev, *sigint_ev, *sigterm_ev;
@@ -590,6 +592,114 @@ static void commit_item(struct worker *w, struct work_item *it, uint64_t height)
 	buf_free(&p);
 }
 
+/* Logs once per job why the worker does not act on what the node says of
+ * it (a node that lies would otherwise fill the log every block). */
+static void distrust(struct work_item *it, const char *what, const char *why)
+{
+	if (!it->distrusted)
+		log_warn("job %.16s: not %s: %s (the node's word; waiting for a record the worker can believe)",
+			 it->job_hex, what, why);
+	it->distrusted = 1;
+}
+
+/* Whether the job's record, as the node gave it, can be the chain's: it
+ * passes client_job_sealed_check at the node's tip, read after the record
+ * (a tip read before could be older than the record), and with challenged
+ * set its challenge is fixed. 1 yes; 0 no, logged once. */
+static int record_believable(struct worker *w, struct work_item *it, int challenged)
+{
+	json_t *count;
+	char why[256];
+	const char *what = challenged ? "revealing" : "serving or uploading the output";
+	if (call(w, "getblockcount", NULL, &count, NULL, 1) < 0)
+		return 0; /* ask again next block */
+	uint64_t tip = json_is_integer(count) ? (uint64_t)json_integer_value(count) : 0;
+	json_decref(count);
+	if (client_job_sealed_check(&it->rec, w->challenge_delay, tip, why, sizeof(why)) != 0) {
+		distrust(it, what, why);
+		return 0;
+	}
+	if (challenged && !it->rec.challenge_height) {
+		distrust(it, what, "the job's challenge is not fixed");
+		return 0;
+	}
+	return 1;
+}
+
+/* OUTDIR/JOB_ID.reveal: the txid of every job_reveal this worker sent for
+ * the job, one a line, so that a restarted worker still knows whether its
+ * own reveal opened the root before it serves (slot_opened). */
+static void reveal_path(const struct worker *w, const struct work_item *it, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/%s.reveal", w->cfg.outdir, it->job_hex);
+}
+
+static void note_reveal(struct worker *w, const struct work_item *it)
+{
+	char path[WORKER_PATH_MAX + 96];
+	reveal_path(w, it, path, sizeof(path));
+	FILE *f = fopen(path, "a");
+	if (!f || fprintf(f, "%s\n", it->txid) < 0 || fclose(f) != 0)
+		log_warn("job %.16s: cannot write %s; after a restart the output will not be served", it->job_hex, path);
+}
+
+/* 1 if the node reports transaction txid committed and ok at height. */
+static int committed_at(struct worker *w, const char *txid, uint64_t height)
+{
+	json_t *tx;
+	if (call(w, "gettransaction", json_pack("[s]", txid), &tx, NULL, 1) < 0)
+		return 0;
+	const char *status = json_string_value(json_object_get(tx, "status"));
+	json_t *h = json_object_get(tx, "height");
+	int ok = status && strcmp(status, "committed") == 0 && json_is_integer(h) &&
+		 (uint64_t)json_integer_value(h) == height &&
+		 json_is_true(json_object_get(json_object_get(tx, "result"), "ok"));
+	json_decref(tx);
+	return ok;
+}
+
+/* Whether our root is opened on chain as far as the worker can tell without
+ * proofs (docs/compute.md §10 "A hostile node"): it sent a reveal for the
+ * job itself (OUTDIR/JOB_ID.reveal), the node reports one of those reveals
+ * committed and ok at the slot's reveal_height, the slot shows our own
+ * root, and the record passes client_job_sealed_check. Serving or uploading
+ * on less would let a node that calls the slot verified early hand the
+ * output to a copier. 1 yes; 0 no (logged once). */
+static int slot_opened(struct worker *w, struct work_item *it)
+{
+	const struct job_slot *sl = &it->rec.slots[it->slot];
+	const char *what = "serving or uploading the output";
+	char path[WORKER_PATH_MAX + 96], line[2 * HASH_LEN + 8];
+	int found = 0, ours = 0;
+	struct stat st;
+	/* judged so before a restart (mark_opened): no need to recompute */
+	snprintf(path, sizeof(path), "%s/%s.opened", w->cfg.outdir, it->job_hex);
+	if (stat(path, &st) == 0)
+		return 1;
+	if (!it->tree && compute_item(w, it) < 0)
+		return 0; /* our root: the computation is deterministic */
+	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
+		distrust(it, what, "the root the node says our reveal opened is not ours");
+		return 0;
+	}
+	reveal_path(w, it, path, sizeof(path));
+	FILE *f = fopen(path, "r");
+	for (unsigned n = 0; f && !found && n < WORKER_MAX_REVEALS && fgets(line, sizeof(line), f); n++) {
+		line[strcspn(line, "\n")] = 0;
+		ours = 1;
+		found = strlen(line) == 2 * HASH_LEN && committed_at(w, line, sl->reveal_height);
+	}
+	if (f)
+		fclose(f);
+	if (!found) {
+		distrust(it, what,
+			 ours ? "none of our job_reveal transactions is committed at the slot's reveal height"
+			      : "the node says our slot is verified, but this worker sent no job_reveal for it");
+		return 0;
+	}
+	return record_believable(w, it, 0);
+}
+
 static void reveal_item(struct worker *w, struct work_item *it, const struct job_slot *sl)
 {
 	if (!it->tree && compute_item(w, it) < 0) {
@@ -603,6 +713,11 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_FAILED;
 		return;
 	}
+	/* The reveal hands the root and k tiles to the node: only on a record
+	 * that can be the chain's with the challenge fixed (§10 "A hostile
+	 * node"). */
+	if (!record_believable(w, it, 1))
+		return;
 	/* The challenge is ours to derive: the job's beacon and salt are on
 	 * chain, the root only we know until this reveal opens it (§4). */
 	const struct job_record *j = &it->rec;
@@ -631,6 +746,7 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		return;
 	}
 	if (send_tx(w, TX_JOB_REVEAL, p.data, p.len, gas, it->txid) == 0) {
+		note_reveal(w, it);
 		log_info("job %.16s: job_reveal %s (%u tiles, %zu bytes, gas %llu) challenged at height %llu",
 			 it->job_hex, it->txid, it->rec.spec.samples, p.len, (unsigned long long)gas,
 			 (unsigned long long)sl->challenge_height);
@@ -766,8 +882,6 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 	const struct job_slot *sl = &it->rec.slots[it->slot];
 	if (it->stage == STAGE_FAILED)
 		return;
-	if (sl->state >= SLOT_COMMITTED && sl->state <= SLOT_VERIFIED)
-		upload_item(w, it); /* avail: once our root is opened on chain */
 	switch (sl->state) {
 	case SLOT_ASSIGNED:
 		if (it->stage == STAGE_COMMIT_SENT && still_waiting(w, it, "job_commit"))
@@ -780,6 +894,8 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 		reveal_item(w, it, sl);
 		break;
 	case SLOT_VERIFIED:
+		if (it->stage < STAGE_DONE && !slot_opened(w, it))
+			break;
 		if (it->stage < STAGE_DONE) {
 			if (it->rec.state == JOB_VERIFIED)
 				log_info("job %.16s: verified at height %llu; payout at %llu unless disputed", it->job_hex,
@@ -790,6 +906,7 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 			it->stage = STAGE_DONE;
 			mark_opened(w, it);
 		}
+		upload_item(w, it); /* avail: our root is opened on chain */
 		if (it->stage == STAGE_DONE && it->tree && sl->uploaded_tiles >= kernel_tile_count(&it->rec.spec.shape))
 			release_item(it); /* uploaded: the saved file serves the rest */
 		break;

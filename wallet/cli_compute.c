@@ -443,6 +443,9 @@ static int job_submit(struct cli_ctx *ctx)
 			const char *given = cli_opt(ctx, "nonce");
 			if (given)
 				nonce = strtoull(given, NULL, 10);
+			/* as cli_submit picks it: after this command's blobs */
+			if (ctx->signed_any && memcmp(ctx->signed_addr, sender, ADDR_LEN) == 0 && ctx->next_nonce > nonce)
+				nonce = ctx->next_nonce;
 			compute_job_id(sender, nonce, id);
 			hex_encode(id, HASH_LEN, predicted);
 			memcpy(predicted_id, id, HASH_LEN);

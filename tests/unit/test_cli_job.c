@@ -201,6 +201,31 @@ static void test_submit_wait(void)
 		CHECK(compute_salt_decode(&sp, fake.sent.payload, fake.sent.payload_len) == 0 &&
 		      memcmp(sp.job_id, fake.rec.id, HASH_LEN) == 0);
 	}
+	/* with blobs, the job_submit takes the nonce after theirs (--nonce
+	 * names the first): the id the CLI expects is that transaction's */
+	char a[300], b[300];
+	uint8_t zeros[128] = {0};
+	snprintf(a, sizeof(a), "%s/a.bin", tmpdir);
+	snprintf(b, sizeof(b), "%s/b.bin", tmpdir);
+	FILE *fa = fopen(a, "wb"), *fb = fopen(b, "wb");
+	CHECK(fa && fb && fwrite(zeros, 1, 128, fa) == 128 && fwrite(zeros, 1, 128, fb) == 128);
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	char ia[320], ib[320];
+	snprintf(ia, sizeof(ia), "--input-blob=%s", a);
+	snprintf(ib, sizeof(ib), "--input-blob=%s", b);
+	fake.lie = LIE_NONE;
+	fake.submitted = fake.salts = 0;
+	CHECK_EQ_INT(run_cli("job", "submit", "--from=alice", "--kind=matmul-i8", "--m=16", "--n=16", "--k=8",
+			     "--tile-rows=8", "--tile-cols=8", "--reward=2", "--nonce=7", ia, ib, "--wait",
+			     "--timeout=5", NULL),
+		     CLI_OK);
+	CHECK(fake.submitted && fake.rec.spec.input_kind == JOB_INPUT_BLOBS);
+	CHECK_EQ_INT(fake.salts, 1);
+	CHECK(fake.have_sent && fake.sent.nonce == 10); /* blobs 7 and 8, the job 9, its salt 10 */
+
 	/* every lie: refused, and no salt reaches the node */
 	static const enum lie lies[] = {LIE_RECEIPT_ID, LIE_RECORD_ID, LIE_SPEC, LIE_SLOT_ASSIGNED, LIE_SEALED_EARLY};
 	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {

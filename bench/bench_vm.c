@@ -43,6 +43,36 @@ static const char LOOP_ASM[] =
 static const char LUA_CMD[] =
 	"lua5.4 -e 'local s = 0 for i = 0, 199999999 do s = s + i % 7 end print(s)'";
 
+/* Assembles src, deploys it on env's ledger and fills payload (initialised)
+ * with a call of it carrying calldata: 0, or 1 with a message printed. */
+static int deploy_call(struct vm_env *env, const char *src, const uint8_t *calldata, size_t n, struct buf *payload)
+{
+	struct buf code;
+	char err[200];
+	buf_init(&code);
+	if (vm_asm_assemble(src, "bench", &code, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		buf_free(&code);
+		return 1;
+	}
+	uint8_t deployer[20] = {1};
+	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
+	vm_deploy_payload_encode(&dp, payload);
+	struct vm_result res;
+	int rc = vm_apply_deploy(env, deployer, 0, 1000000, payload->data, payload->len, &res);
+	buf_free(&code);
+	if (rc) {
+		fprintf(stderr, "deploy: %s\n", res.error);
+		return 1;
+	}
+	struct vm_call_payload cp = {{0}, 0, calldata, n};
+	memcpy(cp.to, res.contract, 20);
+	vm_result_free(&res);
+	buf_reset(payload);
+	vm_call_payload_encode(&cp, payload);
+	return 0;
+}
+
 /* ---- --host: what each priced host call costs, beside the loop's ns/gas ---- */
 
 #define HOST_CALLS 20000ull
@@ -87,31 +117,17 @@ static int host_bench(double ref_ns_gas)
 	sig_sign(sk, calldata + 96, 32, calldata + 32);
 	printf("host calls, %llu each (reference: the counting loop, %.3f ns/gas):\n", HOST_CALLS, ref_ns_gas);
 	for (size_t i = 0; i < sizeof(HOST_CASES) / sizeof(HOST_CASES[0]); i++) {
-		char text[1024], err[200];
+		char text[1024];
 		snprintf(text, sizeof(text), HOST_ASM, HOST_CALLS, HOST_CASES[i].body);
-		struct buf code, payload;
-		buf_init(&code);
+		struct buf payload;
 		buf_init(&payload);
-		if (vm_asm_assemble(text, "host", &code, err, sizeof(err))) {
-			fprintf(stderr, "%s: %s\n", HOST_CASES[i].name, err);
-			return 1;
-		}
 		ledger_mem_t *m = ledger_mem_new(NULL);
 		struct ledger l = ledger_mem_ledger(m);
 		struct vm_env env = {&l, 1, 0, NULL};
 		uint8_t deployer[20] = {1};
-		struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
-		vm_deploy_payload_encode(&dp, &payload);
 		struct vm_result res;
-		if (vm_apply_deploy(&env, deployer, 0, 1000000, payload.data, payload.len, &res)) {
-			fprintf(stderr, "deploy: %s\n", res.error);
+		if (deploy_call(&env, text, calldata, sizeof(calldata), &payload))
 			return 1;
-		}
-		struct vm_call_payload cp = {{0}, 0, calldata, sizeof(calldata)};
-		memcpy(cp.to, res.contract, 20);
-		vm_result_free(&res);
-		buf_reset(&payload);
-		vm_call_payload_encode(&cp, &payload);
 		double best = 0;
 		uint64_t gas = 0;
 		for (int round = 0; round < BENCH_ROUNDS; round++) {
@@ -131,7 +147,6 @@ static int host_bench(double ref_ns_gas)
 		printf("  %-32s %9.0f ns/call %9.0f gas/call %7.3f ns/gas (%.1fx the loop's)\n", HOST_CASES[i].name,
 		       ns_call, gas_call, ns_call / gas_call, ns_call / gas_call / ref_ns_gas);
 		buf_free(&payload);
-		buf_free(&code);
 		ledger_mem_free(m);
 	}
 	return 0;
@@ -145,31 +160,15 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < BENCH_ITERATIONS; i++)
 		want += i % 7;
 
-	struct buf code;
-	char err[200];
-	buf_init(&code);
-	if (vm_asm_assemble(LOOP_ASM, "bench", &code, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
 	ledger_mem_t *m = ledger_mem_new(NULL);
 	struct ledger l = ledger_mem_ledger(m);
 	struct vm_env env = {&l, 1, 0, NULL};
 	uint8_t deployer[20] = {1};
-	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
 	struct buf payload;
 	buf_init(&payload);
-	vm_deploy_payload_encode(&dp, &payload);
 	struct vm_result res;
-	if (vm_apply_deploy(&env, deployer, 0, 1000000, payload.data, payload.len, &res)) {
-		fprintf(stderr, "deploy: %s\n", res.error);
+	if (deploy_call(&env, LOOP_ASM, NULL, 0, &payload))
 		return 1;
-	}
-	struct vm_call_payload cp = {{0}, 0, NULL, 0};
-	memcpy(cp.to, res.contract, 20);
-	vm_result_free(&res);
-	buf_reset(&payload);
-	vm_call_payload_encode(&cp, &payload);
 
 	int have_lua = system("command -v lua5.4 >/dev/null 2>&1") == 0;
 	if (!have_lua)
@@ -221,7 +220,6 @@ int main(int argc, char **argv)
 		printf("ratio vm/lua: %.2fx\n", vm_rate / lua_rate);
 	}
 	buf_free(&payload);
-	buf_free(&code);
 	ledger_mem_free(m);
 	return host ? host_bench(vm_best * 1e9 / (double)gas) : 0;
 }

@@ -269,6 +269,17 @@ static conswal_t *fresh_wal(char path[32])
 	return w;
 }
 
+/* fresh_wal with the n records of in appended and synced. */
+static conswal_t *filled_wal(char path[32], const struct conswal_rec *in, size_t n)
+{
+	conswal_t *w = fresh_wal(path);
+	for (size_t i = 0; w && i < n; i++)
+		CHECK(conswal_append(w, &in[i]) == 0);
+	if (w)
+		CHECK(conswal_sync(w) == 0);
+	return w;
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/assay-test-wal-XXXXXX";
@@ -449,12 +460,9 @@ static void test_damage_found_by_read_breaks(void)
 	struct conswal_rec in[9], *out;
 	size_t n = sample_records(in), got;
 	char err[256];
-	conswal_t *w = fresh_wal(path);
+	conswal_t *w = filled_wal(path, in, n);
 	if (!w)
 		return;
-	for (size_t i = 0; i < n; i++)
-		CHECK(conswal_append(w, &in[i]) == 0);
-	CHECK(conswal_sync(w) == 0);
 	CHECK(conswal_read(w, &out, &got, err, sizeof(err)) == 0 && got == n);
 	conswal_recs_free(out, got);
 	FILE *f = fopen(path, "r+b");
@@ -482,12 +490,9 @@ static void test_failed_dir_sync_breaks(void)
 	size_t n = sample_records(in), got;
 	int rc;
 	char err[256];
-	conswal_t *w = fresh_wal(path);
+	conswal_t *w = filled_wal(path, in, n);
 	if (!w)
 		return;
-	for (size_t i = 0; i < n; i++)
-		CHECK(conswal_append(w, &in[i]) == 0);
-	CHECK(conswal_sync(w) == 0);
 	conswal_fail_next_dir_sync(w);
 	CHECK_EQ_INT(conswal_rewrite(w, in, 2), ASSAY_EIO);
 	CHECK(conswal_append(w, &in[3]) != 0);

@@ -177,6 +177,24 @@ int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct blo
 	return block_decode_err(blk, p, n, lim, NULL, 0);
 }
 
+int block_read_commit(const uint8_t *p, size_t n, const struct block_limits *lim, struct block_header *hdr,
+		      struct commit *c)
+{
+	struct reader r;
+	memset(c, 0, sizeof(*c));
+	rd_init(&r, p, n);
+	block_header_read(hdr, &r);
+	uint64_t ntx = rd_count(&r, lim->max_txs < BLOCK_MAX_TXS_HARD ? lim->max_txs : BLOCK_MAX_TXS_HARD);
+	for (uint64_t i = 0; i < ntx && !r.err; i++) {
+		size_t tlen;
+		rd_bytes(&r, &tlen, TX_MAX_BYTES_HARD);
+	}
+	if (!r.err && commit_read(c, &r) == 0 && rd_finish(&r) == 0)
+		return 0;
+	commit_free(c);
+	return r.err ? r.err : ASSAY_EDECODE;
+}
+
 int block_decode_err(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim, char *err,
 		     size_t errlen)
 {

@@ -81,6 +81,14 @@ int block_decode(struct block *blk, const uint8_t *p, size_t n, const struct blo
  * at offset 411" (err may be NULL). */
 int block_decode_err(struct block *blk, const uint8_t *p, size_t n, const struct block_limits *lim, char *err,
 		     size_t errlen);
+/* Reads only the header and last_commit of an encoded block, stepping over
+ * its transactions by their length prefixes without decoding them (what
+ * sync needs of the block after the one it connects). The framing must hold
+ * as block_decode's does (count limit, lengths, no trailing bytes); the
+ * transactions themselves are judged when the block is decoded in full.
+ * 0, or an error as block_decode's. */
+int block_read_commit(const uint8_t *p, size_t n, const struct block_limits *lim, struct block_header *hdr,
+		      struct commit *c);
 /* Appends a copy of t (0 or ASSAY_ENOMEM). */
 int block_add_tx(struct block *blk, const struct tx *t);
 /* Merkle root over leaf(encoding of each tx) in order. */

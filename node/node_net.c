@@ -130,27 +130,28 @@ static int block_commit(struct node *n, const struct block *blk, const uint8_t h
 	if (rc == ASSAY_EINVALID)
 		return assay_fail(err, errlen, rc, "the validators committed another block at height %llu",
 				  (unsigned long long)h);
-	struct block nb;
-	if (next && (next_len > p->max_block_bytes || (rc = block_decode(&nb, next, next_len, &lim)) != 0)) {
+	struct block_header nh;
+	struct commit ncm;
+	if (next && (next_len > p->max_block_bytes || (rc = block_read_commit(next, next_len, &lim, &nh, &ncm)) != 0)) {
 		if (next_len > p->max_block_bytes || !assay_err_is_local(rc))
 			*bad_next = 1;
 		next = NULL;
 	}
 	if (next) {
 		char why[200];
-		rc = nb.hdr.height != h + 1 ? ASSAY_EINVALID
-					     : chain_check_next_commit(n->chain, &nb.last_commit, why, sizeof(why));
-		if (rc == 0 && memcmp(nb.last_commit.block_hash, hash, HASH_LEN) != 0)
+		rc = nh.height != h + 1 ? ASSAY_EINVALID : chain_check_next_commit(n->chain, &ncm, why, sizeof(why));
+		if (rc == 0 && memcmp(ncm.block_hash, hash, HASH_LEN) != 0)
 			rc = assay_fail(err, errlen, ASSAY_EINVALID,
 					"the validators committed another block at height %llu (block %llu's last_commit)",
 					(unsigned long long)h, (unsigned long long)h + 1);
-		else if (rc == 0)
-			rc = commit_copy(cm, &nb.last_commit);
-		else if (assay_err_is_local(rc))
+		else if (rc == 0) {
+			*cm = ncm; /* moved */
+			memset(&ncm, 0, sizeof(ncm));
+		} else if (assay_err_is_local(rc))
 			rc = assay_fail(err, errlen, rc, "%s", why);
 		else
 			*bad_next = 1;
-		block_free(&nb);
+		commit_free(&ncm);
 		if (!*bad_next)
 			return rc;
 	}

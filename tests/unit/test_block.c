@@ -234,6 +234,37 @@ static void test_decode_messages(void)
 	block_free(&blk);
 }
 
+/* block_read_commit finds the header and last_commit block_decode finds,
+ * over the same framing, without the transactions: truncation, trailing
+ * bytes and a count over the limit are refused as by block_decode. */
+static void test_read_commit(void)
+{
+	struct block blk, d;
+	struct buf b;
+	make_block(&blk, 7, 3);
+	encode(&blk, &b);
+	struct block_header h;
+	struct commit c;
+	CHECK(block_read_commit(b.data, b.len, &limits, &h, &c) == 0);
+	CHECK(block_decode(&d, b.data, b.len, &limits) == 0);
+	CHECK(h.height == d.hdr.height && memcmp(h.last_commit_hash, d.hdr.last_commit_hash, HASH_LEN) == 0);
+	uint8_t h1[HASH_LEN], h2[HASH_LEN];
+	commit_hash(&c, h1);
+	commit_hash(&d.last_commit, h2);
+	CHECK_EQ_MEM(h1, h2, HASH_LEN);
+	CHECK(c.nsigs == 3 && memcmp(c.sigs[2].sig, d.last_commit.sigs[2].sig, SIG_LEN) == 0);
+	commit_free(&c);
+	block_free(&d);
+	for (size_t cut = 0; cut < b.len; cut += 97)
+		CHECK(block_read_commit(b.data, cut, &limits, &h, &c) != 0);
+	buf_put_u8(&b, 0); /* a trailing byte */
+	CHECK(block_read_commit(b.data, b.len, &limits, &h, &c) == ASSAY_EDECODE);
+	const struct block_limits few = {.max_txs = 6, .max_tx_payload = 4096};
+	CHECK_EQ_INT(block_read_commit(b.data, b.len - 1, &few, &h, &c), ASSAY_ELIMIT);
+	buf_free(&b);
+	block_free(&blk);
+}
+
 int main(void)
 {
 	if (keys_init() < 0)
@@ -244,5 +275,6 @@ int main(void)
 	RUN(test_hashes);
 	RUN(test_rejects);
 	RUN(test_decode_messages);
+	RUN(test_read_commit);
 	return test_report("test_block");
 }

@@ -16,6 +16,40 @@ import time
 
 import framework as fw
 
+
+def bip39_words():
+    """The English wordlist, read from the project's copy of it."""
+    import re
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "wallet", "bip39_english.c")
+    with open(path) as f:
+        words = re.findall(r'^\t"([a-z]+)",$', f.read(), re.M)
+    assert len(words) == 2048, len(words)
+    return words
+
+
+def bad_checksum_swap(words):
+    """words with two of them swapped so that the BIP-39 checksum fails (a
+    swap keeps it with probability 1/256, so the first swap that breaks it
+    is taken: a test that swapped the first two words failed that often)."""
+    import hashlib
+    index = {w: i for i, w in enumerate(bip39_words())}
+
+    def valid(ws):
+        bits = "".join(format(index[w], "011b") for w in ws)
+        ent, check = bits[:len(bits) * 32 // 33], bits[len(bits) * 32 // 33:]
+        digest = hashlib.sha256(int(ent, 2).to_bytes(len(ent) // 8, "big")).digest()
+        return format(digest[0], "08b")[:len(check)] == check
+
+    assert valid(words), "the phrase itself should pass"
+    for i in range(len(words)):
+        for j in range(i + 1, len(words)):
+            if words[i] != words[j]:
+                out = list(words)
+                out[i], out[j] = out[j], out[i]
+                if not valid(out):
+                    return out
+    raise AssertionError("no swap breaks the checksum")
+
 WORD_COUNT = 24
 
 
@@ -122,13 +156,10 @@ def test(tmpdir, nodes):
     res = node.cli("wallet", "restore", "bob", "--mnemonic-file", words_file, check=False)
     assert res.returncode == 1 and "already exists" in res.stderr, res.stderr
     fw.assert_eq(read_bytes(wallet_file(node, "bob")), before, "bob's file after a refused restore")
-    swapped = phrase.split()
-    swapped[0], swapped[1] = swapped[1], swapped[0]
+    swapped = bad_checksum_swap(phrase.split())
     bad = os.path.join(tmpdir, "bad.words")
     for text, why in ((" ".join(swapped), "checksum"), ("abandon " * 23 + "notaword", "word 24"),
                       ("abandon " * 11, "11 words")):
-        if text.split() == phrase.split():
-            continue  # the two swapped words were the same
         with open(bad, "w") as f:
             f.write(text)
         res = node.cli("wallet", "restore", "carol", "--mnemonic-file", bad, check=False)

@@ -90,12 +90,8 @@ def test(tmpdir, nodes):
 
     hostile = fw.HostileNode(node, lie).start()
     try:
-        w0 = fw.Worker(node, "w0", 0, ["-bond=100"], rpcport=hostile.port)
-        nodes.append(w0.start())
-        res = node.cli("job", "submit", "--from", "alice", "--kind", "matmul-i8", "--m", "16", "--n", "16", "--k",
-                       "8", "--tile-rows", "8", "--tile-cols", "8", "--samples", "2", "--reward", "2",
-                       "--deadline", "60")
-        job_id = res.stdout.split()[0]
+        w0 = fw.worker_behind(node, hostile, nodes)
+        job_id = fw.submit_tiny_job(node)
         mode[job_id] = "verified"
 
         # the offsets above, checked against a real record
@@ -129,10 +125,7 @@ def test(tmpdir, nodes):
         # after the seal, before the challenge_delay could have passed. The
         # worker does not reveal (it would hand the node its root and
         # tiles) and says why.
-        res = node.cli("job", "submit", "--from", "alice", "--kind", "matmul-i8", "--m", "16", "--n", "16", "--k",
-                       "8", "--tile-rows", "8", "--tile-cols", "8", "--samples", "2", "--reward", "2",
-                       "--deadline", "60")
-        job2 = res.stdout.split()[0]
+        job2 = fw.submit_tiny_job(node)
         mode[job2] = "challenged"
         job, _ = fw.wait_job(node, job2, ("committed", "verified", "paid", "failed", "refunded"), timeout=60,
                              missing_ok=True)

@@ -40,12 +40,8 @@ def test(tmpdir, nodes):
     node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
     hostile = fw.HostileNode(node, lie).start()
     try:
-        w0 = fw.Worker(node, "w0", 0, ["-bond=100"], rpcport=hostile.port)
-        nodes.append(w0.start())
-        res = node.cli("job", "submit", "--from", "alice", "--kind", "matmul-i8", "--m", "16", "--n", "16", "--k",
-                       "8", "--tile-rows", "8", "--tile-cols", "8", "--samples", "2", "--reward", "2",
-                       "--deadline", "60", "--seed", SEED)
-        job_id = res.stdout.split()[0]
+        w0 = fw.worker_behind(node, hostile, nodes)
+        job_id = fw.submit_tiny_job(node, "--seed", SEED)
         fw.wait_until(lambda: "the node now gives this job another spec; we stop acting on it" in w0.tail(200),
                       timeout=60, what="the worker's refusal of the changed spec")
         job = node.rpc("getjob", job_id)

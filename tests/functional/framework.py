@@ -619,6 +619,23 @@ class HostileNode:
         self.server.server_close()
 
 
+def worker_behind(node, hostile, nodes, wallet="w0"):
+    """A worker of `wallet` (bond 100) whose RPC goes through `hostile`
+    (a HostileNode in front of `node`), started and added to nodes."""
+    w = Worker(node, wallet, 0, ["-bond=100"], rpcport=hostile.port)
+    nodes.append(w.start())
+    return w
+
+
+def submit_tiny_job(node, *extra):
+    """alice submits a 16x16x8 matmul-i8 job of four 8x8 tiles, 2 samples,
+    reward 2 ASY, deadline 60 blocks (extra: more job submit flags); its id."""
+    res = node.cli("job", "submit", "--from", "alice", "--kind", "matmul-i8", "--m", "16", "--n", "16", "--k",
+                   "8", "--tile-rows", "8", "--tile-cols", "8", "--samples", "2", "--reward", "2",
+                   "--deadline", "60", *extra)
+    return res.stdout.split()[0]
+
+
 def job_record_with(record_hex, old, new):
     """A getjob/listjobs "record" (hex of the encoded record, docs/compute.md
     §8) with the bytes `old` (hex, found once) replaced by `new`: a lie about

@@ -498,32 +498,24 @@ static int m_listtransactions(void *ctx, json_t *params, json_t **result, struct
 		    0 ||
 	    uint_param(rpc_param(params, 2), "SKIP", 0, UINT32_MAX, &skip, e) < 0)
 		return -1;
-	/* Keys sort oldest first; newest first is wanted. Count, then copy the
-	 * window [total - skip - count, total - skip) on a second pass. */
+	/* Keys sort oldest first: walked from the newest, past skip of them,
+	 * count taken, so a call reads skip + count entries, never all. */
 	uint8_t prefix[1 + ADDR_LEN];
 	prefix[0] = STORE_P_ADDR;
 	memcpy(prefix + 1, addr, ADDR_LEN);
-	struct addr_scan sc = {0};
-	store_t *s = chain_store(n->chain);
-	int rc = store_iterate(s, prefix, sizeof(prefix), addr_scan_entry, &sc);
-	uint64_t total = sc.seen;
-	uint64_t end = total > skip ? total - skip : 0;
-	uint64_t begin = end > count ? end - count : 0;
-	uint8_t(*txids)[HASH_LEN] = malloc((end > begin ? (size_t)(end - begin) : 1) * HASH_LEN);
-	if (!rc && !txids)
-		rc = ASSAY_ENOMEM;
-	if (!rc && end > begin) {
-		sc = (struct addr_scan){.first = begin, .want = end - begin, .txids = txids};
-		rc = store_iterate(s, prefix, sizeof(prefix), addr_scan_entry, &sc);
-	}
+	uint8_t(*txids)[HASH_LEN] = malloc((count ? (size_t)count : 1) * HASH_LEN);
+	struct addr_scan sc = {.first = skip, .want = count, .txids = txids};
+	int rc = txids ? 0 : ASSAY_ENOMEM;
+	if (!rc && count)
+		rc = store_iterate_reverse(chain_store(n->chain), prefix, sizeof(prefix), addr_scan_entry, &sc);
 	if (rc) {
 		free(txids);
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read the address index: %s",
 				assay_strerror(rc));
 	}
 	*result = json_array();
-	for (uint64_t i = end - begin; i > 0; i--) {
-		json_t *o = listed_tx_json(n, txids[i - 1], addr, e);
+	for (uint64_t i = 0; i < sc.got; i++) {
+		json_t *o = listed_tx_json(n, txids[i], addr, e);
 		if (!o) {
 			free(txids);
 			json_decref(*result);

@@ -226,13 +226,43 @@ int store_free_space(const char *dir, uint64_t *bytes)
 	return 0;
 }
 
-int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg)
+/* Where a reverse walk of prefix starts: the last key below the prefix's
+ * successor (the prefix with its last byte below 0xff raised by one and
+ * the bytes after it dropped), or the last key of all when there is none. */
+static void seek_prefix_end(leveldb_iterator_t *it, const uint8_t *prefix, size_t plen)
+{
+	size_t n = plen;
+	while (n > 0 && prefix[n - 1] == 0xff)
+		n--;
+	if (n == 0) {
+		leveldb_iter_seek_to_last(it);
+		return;
+	}
+	uint8_t succ[256];
+	if (n > sizeof(succ)) { /* no prefix is this long; walk from the end */
+		leveldb_iter_seek_to_last(it);
+		return;
+	}
+	memcpy(succ, prefix, n);
+	succ[n - 1]++;
+	leveldb_iter_seek(it, (const char *)succ, n);
+	if (leveldb_iter_valid(it))
+		leveldb_iter_prev(it);
+	else
+		leveldb_iter_seek_to_last(it);
+}
+
+static int iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg, int reverse)
 {
 	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->read);
 	int rc = 0;
 	if (!it)
 		return ASSAY_ENOMEM;
-	for (leveldb_iter_seek(it, prefix, plen); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+	if (reverse)
+		seek_prefix_end(it, prefix, plen);
+	else
+		leveldb_iter_seek(it, prefix, plen);
+	for (; leveldb_iter_valid(it); reverse ? leveldb_iter_prev(it) : leveldb_iter_next(it)) {
 		size_t klen, vlen;
 		const char *key = leveldb_iter_key(it, &klen);
 		if (klen < plen || memcmp(key, prefix, plen) != 0)
@@ -253,6 +283,16 @@ int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn,
 	}
 	leveldb_iter_destroy(it);
 	return rc;
+}
+
+int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg)
+{
+	return iterate(s, prefix, plen, fn, arg, 0);
+}
+
+int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg)
+{
+	return iterate(s, prefix, plen, fn, arg, 1);
 }
 
 /* prefix || 32-byte id */

@@ -84,6 +84,8 @@ typedef int (*store_iter_fn)(void *arg, const uint8_t *key, size_t klen, const u
 /* 0 when done or stopped by a positive return; a negative return from fn is
  * passed back; ASSAY_EIO on a database error. */
 int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
+/* The same, last key first. */
+int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
 
 /* zstd-compresses enc; writes 'b' hash and 'h' height -> hash. */
 void store_batch_put_block(store_batch_t *b, const uint8_t hash[32], uint64_t height,

@@ -249,7 +249,8 @@ struct collect {
 	int ret_err;         /* return this negative code on the first record */
 	uint8_t last_key[64];
 	size_t last_klen;
-	int ordered;         /* every key greater than the one before */
+	int ordered;         /* every key greater than the one before (reverse: smaller) */
+	int reverse;
 	int prefix_ok;       /* every key starts with the prefix */
 	uint8_t prefix;
 };
@@ -266,7 +267,9 @@ static int collect_fn(void *arg, const uint8_t *key, size_t klen, const uint8_t 
 	if (c->count > 0) {
 		size_t m = klen < c->last_klen ? klen : c->last_klen;
 		int cmp = memcmp(c->last_key, key, m);
-		if (cmp > 0 || (cmp == 0 && c->last_klen >= klen))
+		if (!c->reverse && (cmp > 0 || (cmp == 0 && c->last_klen >= klen)))
+			c->ordered = 0;
+		if (c->reverse && (cmp < 0 || (cmp == 0 && c->last_klen <= klen)))
 			c->ordered = 0;
 	}
 	c->last_klen = klen < sizeof(c->last_key) ? klen : sizeof(c->last_key);
@@ -295,13 +298,16 @@ static void test_iterate(void)
 		memset(hash, h & 0xFF, 32);
 		store_batch_put_block(b, hash, (uint64_t)h, hash, 32);
 	}
+	fill(key, 32, 0x77);
+	key[0] = 0xff; /* a prefix ending in 0xff, for the reverse walk */
+	store_batch_put_state(b, key, key, 4);
 	store_batch_put_meta(b, "tip", "x", 1);
 	CHECK(store_write(s, b, 0) == 0);
 
 	struct collect c = {.ordered = 1, .prefix_ok = 1, .prefix = STORE_P_STATE};
 	uint8_t p = STORE_P_STATE;
 	CHECK(store_iterate(s, &p, 1, collect_fn, &c) == 0);
-	CHECK(c.count == 100 && c.ordered && c.prefix_ok);
+	CHECK(c.count == 101 && c.ordered && c.prefix_ok);
 
 	struct collect ch = {.ordered = 1, .prefix_ok = 1, .prefix = STORE_P_HEIGHT};
 	p = STORE_P_HEIGHT;
@@ -323,6 +329,26 @@ static void test_iterate(void)
 	CHECK(c3.count == 10);
 	struct collect c4 = {.ret_err = ASSAY_EINVALID};
 	CHECK(store_iterate(s, &p, 1, collect_fn, &c4) == ASSAY_EINVALID);
+
+	/* Backwards: last key first, within the prefix, whatever follows it. */
+	struct collect r1 = {.ordered = 1, .reverse = 1, .prefix_ok = 1, .prefix = STORE_P_HEIGHT, .limit = 1};
+	p = STORE_P_HEIGHT;
+	CHECK(store_iterate_reverse(s, &p, 1, collect_fn, &r1) == 0);
+	CHECK(r1.count == 1 && r1.last_klen == 9 && memcmp(r1.last_key, last, 9) == 0);
+	struct collect r2 = {.ordered = 1, .reverse = 1, .prefix_ok = 1, .prefix = STORE_P_HEIGHT};
+	CHECK(store_iterate_reverse(s, &p, 1, collect_fn, &r2) == 0);
+	CHECK(r2.count == 100 && r2.ordered && r2.prefix_ok);
+	struct collect r3 = {.ordered = 1, .reverse = 1, .prefix_ok = 1, .prefix = STORE_P_STATE};
+	CHECK(store_iterate_reverse(s, p2, 2, collect_fn, &r3) == 0);
+	CHECK(r3.count == 1);
+	uint8_t p3[2] = {STORE_P_STATE, 0xff};
+	struct collect r4 = {.ordered = 1, .reverse = 1, .prefix_ok = 1, .prefix = STORE_P_STATE};
+	CHECK(store_iterate_reverse(s, p3, 2, collect_fn, &r4) == 0);
+	CHECK(r4.count == 1 && r4.prefix_ok);
+	uint8_t p4 = 0xff; /* past every key: from the last key of all, which it is not */
+	struct collect r5 = {.reverse = 1};
+	CHECK(store_iterate_reverse(s, &p4, 1, collect_fn, &r5) == 0);
+	CHECK(r5.count == 0);
 
 	/* An absent prefix visits nothing. */
 	struct collect c5 = {.ordered = 1, .prefix_ok = 1};

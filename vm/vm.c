@@ -961,6 +961,11 @@ int vm_query(const struct vm_env *env, const uint8_t caller[20], const uint8_t t
 	return rc;
 }
 
+uint64_t vm_deploy_base_gas(size_t code_len)
+{
+	return VM_GAS_DEPLOY + (uint64_t)code_len * VM_GAS_DEPLOY_BYTE; /* code_len <= VM_CODE_MAX */
+}
+
 int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t sender_nonce,
 		    uint64_t gas_limit, const uint8_t *payload, size_t n, struct vm_result *res)
 {
@@ -986,7 +991,7 @@ int vm_apply_deploy_payload(const struct vm_env *env, const uint8_t sender[20], 
 		return res->status = rc;
 	}
 	vm_contract_address(sender, sender_nonce, res->contract);
-	uint64_t cost = VM_GAS_DEPLOY + (uint64_t)p->code_len * VM_GAS_DEPLOY_BYTE;
+	uint64_t cost = vm_deploy_base_gas(p->code_len);
 	if (cost > gas_limit) {
 		snprintf(res->error, sizeof(res->error), "out of gas");
 		res->gas_used = gas_limit;

@@ -76,6 +76,9 @@ void vm_call_payload_encode(const struct vm_call_payload *p, struct buf *b);
  * call has been reverted already. Deploy stores the code, moves value to the
  * new contract and, when the init calldata is not empty, runs the code with
  * r3 = 1 (the init convention of docs/contracts.md §6). */
+/* The gas a deploy of code_len bytes pays before its init code runs
+ * (docs/contracts.md §4): what a client adds its init budget to. */
+uint64_t vm_deploy_base_gas(size_t code_len);
 int vm_apply_deploy(const struct vm_env *env, const uint8_t sender[20], uint64_t sender_nonce,
 		    uint64_t gas_limit, const uint8_t *payload, size_t n, struct vm_result *res);
 int vm_apply_call(const struct vm_env *env, const uint8_t sender[20], uint64_t gas_limit,

@@ -196,7 +196,7 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 #define VM_GAS_PAGE 2000         /* per 64 KiB page grown */
 #define VM_GAS_MCOPY_WORD 1      /* per 8 bytes moved by mcopy */
 #define VM_GAS_DEPLOY 10000
-#define VM_GAS_DEPLOY_BYTE 20    /* per byte of code stored */
+#define VM_GAS_DEPLOY_BYTE 64    /* per byte of code stored: kept for good, as storage_set's bytes */
 
 /* Decoded fields of instruction i (no checks). */
 static inline uint8_t vm_insn_dst(const uint8_t *p) { return p[1] & 15; }

@@ -1151,6 +1151,8 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 	}
 	if ((rc = deploy_abi(ctx, ctx->args[0], &code, abi, &have_abi)))
 		goto out;
+	if (!cli_opt(ctx, "gas") && vm_deploy_base_gas(code.len) + CONTRACT_CALL_GAS > gas)
+		gas = vm_deploy_base_gas(code.len) + CONTRACT_CALL_GAS; /* large code: its bytes and an init */
 	/* The ABI decides before the node is asked: a contract that declares
 	 * .init is never deployed without its init call (its value would be
 	 * locked in code that no method can release). */

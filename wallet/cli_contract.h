@@ -18,8 +18,10 @@
 
 /* The fee of a deploy or call defaults to the chain's floor for its gas
  * (chain_min_fee of consensus/params.h, with min_fee and gas_price read from
- * the node's getchainparams). Default gas limits: a deploy stores up to 64 KiB of code at 20 gas a byte
- * plus 10000, and may run init; a call or a query runs one method. */
+ * the node's getchainparams). Default gas limits: a deploy pays for its code
+ * (vm_deploy_base_gas: 10000 + 64 a byte, up to 64 KiB) and may run init,
+ * so it defaults to that plus CONTRACT_CALL_GAS, at least
+ * CONTRACT_DEPLOY_GAS; a call or a query runs one method. */
 #define CONTRACT_DEPLOY_GAS 2000000ull
 #define CONTRACT_CALL_GAS 1000000ull
 #define CONTRACT_ARGS_MAX 32            /* method arguments on one command line */

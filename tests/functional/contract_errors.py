@@ -171,6 +171,14 @@ def test(tmpdir, nodes):
     assert q["ok"] and q["words"] == [3], q
     failed_call(node, user, spam, "fill", contains="fill takes a count")
 
+    # Large code deploys with the default gas: its bytes are priced (64
+    # gas a byte) and the CLI's default covers them and an init.
+    big = os.path.join(tmpdir, "big.asm")
+    with open(big, "w") as f:
+        f.write("\tret\n.data\nblob: .zero 40000\n")
+    out = deploy(node, big, "--no-validate")
+    assert out, "a 40 KB contract deployed with the default gas"
+
     # The node is still making blocks and answering.
     h = node.height()
     node.wait_for_height(h + 3)

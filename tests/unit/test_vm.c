@@ -116,7 +116,7 @@ static int deploy_text(const char *text, uint8_t addr[20])
 		return -1;
 	code_gas = code.len * VM_GAS_CODE_BYTE;
 	struct vm_result res;
-	int rc = deploy_code(code.data, code.len, 0, NULL, 0, ALICE, 1000000, &res);
+	int rc = deploy_code(code.data, code.len, 0, NULL, 0, ALICE, 5000000, &res);
 	memcpy(addr, res.contract, 20);
 	if (rc)
 		fprintf(stderr, "deploy: %s\n", res.error);

@@ -67,7 +67,8 @@ struct rpc_conn {
 	int in_cb_busy;      /* our own drain is running: ignore the callback */
 	uint64_t since_ms;   /* when the current state began */
 	uint64_t body_left;  /* CONN_LIMITED: body bytes still allowed */
-	size_t head_len;
+	size_t head_len;     /* CONN_HEAD: bytes of the head read so far */
+	struct rpc_head_scanner scan; /* how far head[0..head_len) has been parsed */
 	char head[RPC_MAX_HEADER_BYTES + 1];
 	struct rpc_conn *next;
 };
@@ -299,55 +300,76 @@ static int header_is(const char *line, size_t len, const char *name, const char 
 	return 1;
 }
 
-int rpc_head_scan(const char *head, size_t len, struct rpc_head *out)
+/* Takes one header line (its line end cut off) into h. */
+static void head_parse_line(struct rpc_head *h, const char *line, size_t line_len)
 {
-	memset(out, 0, sizeof(*out));
-	out->content_length = -1;
-	size_t pos = 0;
-	int first = 1;
-	while (pos < len) {
-		const char *nl = memchr(head + pos, '\n', len - pos);
-		if (!nl)
+	const char *v;
+	size_t vlen;
+	if (!h->auth && header_is(line, line_len, "Authorization", &v, &vlen)) {
+		h->auth = v;
+		h->auth_len = vlen;
+	} else if (header_is(line, line_len, "Content-Length", &v, &vlen)) {
+		long long n = 0;
+		if (vlen == 0 || vlen > 18)
+			h->bad = 1;
+		for (size_t i = 0; i < vlen && !h->bad; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				h->bad = 1;
+			else
+				n = n * 10 + (v[i] - '0');
+		}
+		if (h->content_length >= 0 && h->content_length != n)
+			h->bad = 1;
+		h->content_length = n;
+	} else if (header_is(line, line_len, "Transfer-Encoding", &v, &vlen)) {
+		if (!(vlen == 8 && strncasecmp(v, "identity", 8) == 0))
+			h->chunked = 1;
+	}
+}
+
+void rpc_head_scanner_init(struct rpc_head_scanner *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->head.content_length = -1;
+}
+
+int rpc_head_scanner_feed(struct rpc_head_scanner *s, const char *head, size_t len)
+{
+	if (s->head.end)
+		return 1; /* complete: end is never 0 then, a head has a line end */
+	while (s->searched < len) {
+		const char *nl = memchr(head + s->searched, '\n', len - s->searched);
+		if (!nl) {
+			s->searched = len; /* the next piece's search starts past these */
 			return 0;
-		size_t line_len = (size_t)(nl - (head + pos));
-		const char *line = head + pos;
-		pos += line_len + 1;
+		}
+		const char *line = head + s->line;
+		size_t line_len = (size_t)(nl - line);
+		s->line = s->searched = (size_t)(nl - head) + 1;
 		if (line_len > 0 && line[line_len - 1] == '\r')
 			line_len--;
 		if (line_len == 0) {
-			if (first)
+			if (!s->request_line)
 				continue; /* evhttp also skips blank lines before the request line */
-			out->end = pos;
+			s->head.end = s->line;
 			return 1;
 		}
-		if (first) {
-			first = 0;
+		if (!s->request_line) {
+			s->request_line = 1;
 			continue; /* the request line: evhttp checks it */
 		}
-		const char *v;
-		size_t vlen;
-		if (!out->auth && header_is(line, line_len, "Authorization", &v, &vlen)) {
-			out->auth = v;
-			out->auth_len = vlen;
-		} else if (header_is(line, line_len, "Content-Length", &v, &vlen)) {
-			long long n = 0;
-			if (vlen == 0 || vlen > 18)
-				out->bad = 1;
-			for (size_t i = 0; i < vlen && !out->bad; i++) {
-				if (v[i] < '0' || v[i] > '9')
-					out->bad = 1;
-				else
-					n = n * 10 + (v[i] - '0');
-			}
-			if (out->content_length >= 0 && out->content_length != n)
-				out->bad = 1;
-			out->content_length = n;
-		} else if (header_is(line, line_len, "Transfer-Encoding", &v, &vlen)) {
-			if (!(vlen == 8 && strncasecmp(v, "identity", 8) == 0))
-				out->chunked = 1;
-		}
+		head_parse_line(&s->head, line, line_len);
 	}
 	return 0;
+}
+
+int rpc_head_scan(const char *head, size_t len, struct rpc_head *out)
+{
+	struct rpc_head_scanner s;
+	rpc_head_scanner_init(&s);
+	int done = rpc_head_scanner_feed(&s, head, len);
+	*out = s.head;
+	return done;
 }
 
 /* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0. */
@@ -561,6 +583,13 @@ static void conn_head_done(struct rpc_conn *c, const struct rpc_head *h)
 	c->body_left = h->content_length > 0 ? (uint64_t)h->content_length : 0;
 }
 
+/* Starts reading the next request head. */
+static void conn_head_reset(struct rpc_conn *c)
+{
+	c->head_len = 0;
+	rpc_head_scanner_init(&c->scan);
+}
+
 /* Feeds the n new bytes at offset off of the input buffer to the watch. */
 static void conn_feed(struct rpc_conn *c, struct evbuffer *in, size_t off, size_t n)
 {
@@ -569,7 +598,7 @@ static void conn_feed(struct rpc_conn *c, struct evbuffer *in, size_t off, size_
 			if (c->body_left == 0) {
 				c->state = CONN_HEAD;
 				c->since_ms = now_ms();
-				c->head_len = 0;
+				conn_head_reset(c);
 				continue;
 			}
 			size_t take = n < c->body_left ? n : (size_t)c->body_left;
@@ -587,8 +616,9 @@ static void conn_feed(struct rpc_conn *c, struct evbuffer *in, size_t off, size_
 			return;
 		}
 		c->head_len += take;
-		struct rpc_head h;
-		if (!rpc_head_scan(c->head, c->head_len, &h)) {
+		/* only the new bytes are scanned: a head sent a byte at a time
+		 * must not cost its length squared */
+		if (!rpc_head_scanner_feed(&c->scan, c->head, c->head_len)) {
 			if (c->head_len > RPC_MAX_HEADER_BYTES) {
 				log_rejected(c->rpc, "a request head over RPC_MAX_HEADER_BYTES");
 				conn_kill(c, REPLY_431);
@@ -598,10 +628,11 @@ static void conn_feed(struct rpc_conn *c, struct evbuffer *in, size_t off, size_
 			n -= take;
 			continue;
 		}
+		struct rpc_head h = c->scan.head; /* h.auth stays in c->head until the next feed */
 		size_t beyond = c->head_len - h.end; /* bytes after the head, read just now */
 		off += take - beyond;
 		n -= take - beyond;
-		c->head_len = 0;
+		conn_head_reset(c);
 		conn_head_done(c, &h);
 	}
 	if (n > 0 && c->state == CONN_KILLED)
@@ -727,6 +758,7 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 	c->rpc = r;
 	c->bev = bev;
 	c->since_ms = now_ms();
+	conn_head_reset(c);
 	bufferevent_incref(bev);
 	c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c);
 	c->next = r->conns;

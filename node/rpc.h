@@ -214,9 +214,27 @@ struct rpc_head {
 	int bad;               /* unparsable Content-Length */
 };
 /* Scans head[0..len) for a complete HTTP request head (lines end in LF or
- * CRLF; an empty line ends it). 1 and *out filled when complete, 0 when more
+ * CRLF; an empty line ends it, but empty lines before the request line are
+ * skipped, as evhttp does). 1 and *out filled when complete, 0 when more
  * bytes are needed. */
 int rpc_head_scan(const char *head, size_t len, struct rpc_head *out);
+
+/* The same scan over a head that arrives in pieces, resumed where the last
+ * piece left it: each complete line is parsed once and each byte searched
+ * for a line end once, so a head sent one byte per packet costs O(n), not
+ * the O(n^2) of calling rpc_head_scan on the whole head after every read. */
+struct rpc_head_scanner {
+	struct rpc_head head; /* the lines parsed so far; all of it once complete */
+	size_t line;          /* offset of the first line not parsed yet */
+	size_t searched;      /* bytes before this offset hold no unparsed LF */
+	int request_line;     /* 1: the request line is behind; a blank line ends the head */
+};
+void rpc_head_scanner_init(struct rpc_head_scanner *s);
+/* Continues s over head[0..len): the bytes of the earlier calls since init,
+ * at the same address (s->head.auth points into them), and len - (earlier
+ * len) new ones. 1 when the head is complete (s->head filled; later calls
+ * change nothing), 0 when more bytes are needed. */
+int rpc_head_scanner_feed(struct rpc_head_scanner *s, const char *head, size_t len);
 
 /* A request body parsed as json_loadb(text, len, 0, err) would: the same
  * tree (values, key order) or the same error. Bodies in a plain subset of

@@ -1,7 +1,7 @@
 /* Unit tests for the pure pieces of node/rpc.c: the request-head scan that
- * decides before any body is read, UTF-8-safe cutting and cleaning of
- * messages, the log rate limit, and the parameter count a method's synopsis
- * allows. Not for: sockets (rpc_abuse.py, feature_operator.py). */
+ * decides before any body is read (whole and fed in pieces), UTF-8-safe
+ * cutting and cleaning of messages, the log rate limit, and the parameter
+ * count a method's synopsis allows. Not for: sockets (rpc_abuse.py, feature_operator.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +51,114 @@ static void test_head_body_forms(void)
 	/* A name that only starts like a known one is another header. */
 	const char *near = "POST / HTTP/1.1\r\nContent-Lengthy: 5\r\n\r\n";
 	CHECK(rpc_head_scan(near, strlen(near), &out) == 1 && out.content_length == -1);
+}
+
+/* Heads as clients send them; the byte-wise scan must agree with the
+ * whole one on each. */
+static const char *const split_heads[] = {
+	"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YTpi\r\nContent-Length: 12\r\n\r\n{\"id\":1}",
+	"\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", /* leading blank lines */
+	"\n\nGET /metrics HTTP/1.0\nAuthorization: B\n\n",         /* bare LF throughout */
+	"\r\n\nPOST / HTTP/1.1\nContent-Length: 7\r\nTransfer-Encoding: chunked\n\r\n", /* mixed */
+	"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+	"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+	"POST / HTTP/1.1\r\nAuthorization: A\r\nAuthorization: B\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+	"POST / HTTP/1.1\r\nContent-Length: 5\r\n", /* never completes */
+	"\r\n\r\n\n",                               /* blank lines only */
+	"GET / HTTP/1.1\r\r\n\r\n",                 /* a CR is part of a line */
+};
+
+/* Same verdict and same fields (auth as an offset into its head). */
+static int heads_equal(const char *a_base, const struct rpc_head *a, const char *b_base,
+		       const struct rpc_head *b)
+{
+	if ((a->auth == NULL) != (b->auth == NULL))
+		return 0;
+	if (a->auth && (a->auth - a_base != b->auth - b_base || a->auth_len != b->auth_len))
+		return 0;
+	return a->end == b->end && a->content_length == b->content_length &&
+	       a->chunked == b->chunked && a->bad == b->bad;
+}
+
+/* Feeds h in pieces of at most `piece` bytes (0: random sizes of 1 to 7
+ * from seed) and checks, after every piece, the verdict rpc_head_scan gives
+ * on the bytes so far, and on completion its fields. */
+static void check_head_in_pieces(const char *h, size_t piece, uint64_t seed)
+{
+	size_t len = strlen(h);
+	struct rpc_head_scanner s;
+	rpc_head_scanner_init(&s);
+	int done = 0;
+	for (size_t have = 0; have < len && !done;) {
+		size_t n = piece ? piece : 1 + (size_t)(test_xorshift(&seed) % 7);
+		have = have + n < len ? have + n : len;
+		struct rpc_head whole;
+		int want = rpc_head_scan(h, have, &whole);
+		done = rpc_head_scanner_feed(&s, h, have);
+		CHECK_EQ_INT(done, want);
+		if (done && want)
+			CHECK(heads_equal(h, &s.head, h, &whole));
+	}
+	struct rpc_head whole;
+	CHECK_EQ_INT(done, rpc_head_scan(h, len, &whole));
+	if (done) {
+		struct rpc_head first = s.head;
+		CHECK(rpc_head_scanner_feed(&s, h, len) == 1); /* complete stays complete */
+		CHECK(heads_equal(h, &s.head, h, &first));
+	}
+}
+
+static void test_head_in_pieces(void)
+{
+	for (size_t i = 0; i < sizeof(split_heads) / sizeof(split_heads[0]); i++) {
+		check_head_in_pieces(split_heads[i], 1, 0);
+		check_head_in_pieces(split_heads[i], 2, 0);
+		check_head_in_pieces(split_heads[i], 0, 0x9e3779b97f4a7c15ull + i);
+	}
+	/* And the values themselves, so that both scans cannot be wrong alike. */
+	struct rpc_head_scanner s;
+	const char *lead = split_heads[1];
+	rpc_head_scanner_init(&s);
+	for (size_t have = 1; have <= strlen(lead); have++)
+		if (rpc_head_scanner_feed(&s, lead, have))
+			break;
+	CHECK_EQ_U64(s.head.end, strlen(lead) - 3);
+	CHECK_EQ_INT(s.head.content_length, 3);
+	const char *lf = split_heads[2];
+	rpc_head_scanner_init(&s);
+	for (size_t have = 1; have <= strlen(lf); have++)
+		if (rpc_head_scanner_feed(&s, lf, have))
+			break;
+	CHECK_EQ_U64(s.head.end, strlen(lf));
+	CHECK(s.head.auth_len == 1 && s.head.auth && s.head.auth[0] == 'B');
+	CHECK_EQ_INT(s.head.content_length, -1);
+	const char *blank = split_heads[8];
+	rpc_head_scanner_init(&s);
+	for (size_t have = 1; have <= strlen(blank); have++)
+		CHECK(rpc_head_scanner_feed(&s, blank, have) == 0);
+}
+
+/* A head at the size limit, a byte at a time: the verdict comes at its
+ * last byte, with the header lines spread over the whole of it. */
+static void test_head_in_pieces_long(void)
+{
+	static char h[RPC_MAX_HEADER_BYTES + 1];
+	size_t n = (size_t)snprintf(h, sizeof(h), "\n\nPOST / HTTP/1.1\r\nContent-Length: 4\r\n");
+	while (n + 40 < RPC_MAX_HEADER_BYTES)
+		n += (size_t)snprintf(h + n, sizeof(h) - n, "X-Pad-%05zu: %s", n, n % 3 ? "v\r\n" : "v\n");
+	n += (size_t)snprintf(h + n, sizeof(h) - n, "Authorization: Basic YTpi\n\r\n");
+	CHECK(n <= RPC_MAX_HEADER_BYTES);
+	struct rpc_head_scanner s;
+	rpc_head_scanner_init(&s);
+	size_t done_at = 0;
+	for (size_t have = 1; have <= n && !done_at; have++)
+		if (rpc_head_scanner_feed(&s, h, have))
+			done_at = have;
+	CHECK_EQ_U64(done_at, n);
+	struct rpc_head whole;
+	CHECK(rpc_head_scan(h, n, &whole) == 1);
+	CHECK(heads_equal(h, &s.head, h, &whole));
+	CHECK(s.head.auth_len == 10 && s.head.content_length == 4);
 }
 
 static void test_utf8_prefix(void)
@@ -211,6 +319,8 @@ int main(void)
 	RUN(test_head_complete);
 	RUN(test_head_partial_and_lf);
 	RUN(test_head_body_forms);
+	RUN(test_head_in_pieces);
+	RUN(test_head_in_pieces_long);
 	RUN(test_utf8_prefix);
 	RUN(test_utf8_sanitize);
 	RUN(test_ratelog);

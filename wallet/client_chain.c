@@ -111,10 +111,12 @@ static int sealed_slot_check(const struct job_record *rec, unsigned i, uint64_t 
 		return sealed_fail(err, errlen, "slot %u is still %s", i, name);
 	if (s->state > SLOT_FAILED)
 		return sealed_fail(err, errlen, "slot %u has no known state (%u)", i, (unsigned)s->state);
-	if (!ch && s->state != SLOT_COMMITTED)
-		return sealed_fail(err, errlen, "slot %u is %s but no challenge is fixed", i, name);
+	/* a failed slot may stay through a redraw of another, which seals the
+	 * job again with no challenge (compute.md §1.2) */
 	if (s->state == SLOT_FAILED)
 		return 0; /* its heights may be anything it reached before */
+	if (!ch && s->state != SLOT_COMMITTED)
+		return sealed_fail(err, errlen, "slot %u is %s but no challenge is fixed", i, name);
 	if (s->assigned_height < rec->submit_height + d || s->commit_height <= s->assigned_height ||
 	    s->commit_height > c)
 		return sealed_fail(err, errlen,
@@ -163,8 +165,9 @@ int client_job_sealed_check(const struct job_record *rec, uint32_t challenge_del
 		else if (rec->slots[i].commit_height > last)
 			last = rec->slots[i].commit_height;
 	}
-	/* the commit that sealed it is one of them, unless its slot failed since */
-	if (all_live && last != c)
+	/* the commit that sealed it is one of them, unless its slot failed since
+	 * (which only a challenge, fixed after the seal, can bring about) */
+	if ((all_live || !ch) && last != c)
 		return sealed_fail(err, errlen, "sealed at height %llu, but the last commit shown is at %llu",
 				   (unsigned long long)c, (unsigned long long)last);
 	return 0;

@@ -53,7 +53,8 @@ int client_job_parse(const json_t *job, struct job_record *rec, char *err, size_
  * fixed (challenge_height), at least c + d and at or below tip, every
  * challenged or verified slot carrying it, every verified slot's reveal after
  * it and at or below tip with an opened root. Before the challenge no slot
- * may be challenged, verified or failed. A client acts on a sealed job only
+ * may be challenged or verified, and the commit at c is a live slot's (a
+ * slot failed before a redraw stays failed through the new seal). A client acts on a sealed job only
  * through this: it opens a salt, reveals or serves on what the node says,
  * and a node that lies in a way these rules exclude is caught; one that
  * lies consistently is not (docs/compute.md §10). challenge_delay is raised

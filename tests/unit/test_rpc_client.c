@@ -442,10 +442,21 @@ static void test_sealed_check(void)
 	bad = j; /* sealed at 15, but no commit there */
 	bad.slots[1].commit_height = 14;
 	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
-	bad = j; /* challenged, verified or failed before any challenge */
+	bad = j; /* challenged or verified before any challenge */
 	bad.slots[0].state = SLOT_VERIFIED;
 	CHECK_EQ_INT(client_job_sealed_check(&bad, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
 	CHECK(strstr(err, "no challenge is fixed") != NULL);
+	/* sealed again after a redraw, with a slot failed for good before it:
+	 * the chain's record (compute.md §1.2); the sealing commit must be the
+	 * live slot's */
+	struct job_record again = j;
+	again.slots[0].state = SLOT_FAILED;
+	again.slots[0].commit_height = 0;
+	CHECK_EQ_INT(client_job_sealed_check(&again, 2, 16, err, sizeof(err)), 0);
+	again.slots[1].commit_height = 14;
+	CHECK_EQ_INT(client_job_sealed_check(&again, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
+	again.slots[1].state = SLOT_FAILED;
+	CHECK_EQ_INT(client_job_sealed_check(&again, 2, 16, err, sizeof(err)), ASSAY_EINVALID);
 
 	/* challenged at 17 = c + d, slot 0 verified at 18 */
 	struct job_record ch = j;

@@ -328,7 +328,8 @@ static int ensure_registered(struct worker *w)
 /* ---- computing ---- */
 
 /* Fetches blob inputs and checks their hashes and sizes; *src points into
- * in[], which the caller frees. */
+ * in[], which the caller frees. 0; 1 when the node did not answer (try
+ * again); -1 when the inputs are wrong. */
 static int load_inputs(struct worker *w, const struct job_record *j, struct kernel_src *src,
 		       uint8_t *in[KERNEL_MAX_INPUTS])
 {
@@ -346,7 +347,7 @@ static int load_inputs(struct worker *w, const struct job_record *j, struct kern
 		json_t *b;
 		hex_encode(j->spec.blobs[id], HASH_LEN, hex);
 		if (call(w, "getblob", json_pack("[s]", hex), &b, NULL, 0) < 0) {
-			rc = -1;
+			rc = 1; /* the node did not answer: not now */
 			break;
 		}
 		char err[200];
@@ -488,6 +489,23 @@ static int predict_and_grind(struct worker *w, struct work_item *it)
 	return 0;
 }
 
+static void release_item(struct work_item *it)
+{
+	free(it->output);
+	it->output = NULL;
+	free(it->pre);
+	it->pre = NULL;
+	free(it->digests);
+	it->digests = NULL;
+	outtree_destroy(it->tree);
+	it->tree = NULL;
+}
+
+/* Computes the job's output, its tree and root, and saves the output. 0;
+ * 1 when a failure of ours or of the node's answer (no blob fetched, out of
+ * memory, the output not written) stopped it: tried again next block, for
+ * a job given up then would cost the slot's lock; -1 when the job itself
+ * cannot be done (wrong inputs, a failed computation). */
 static int compute_item(struct worker *w, struct work_item *it)
 {
 	const struct job_shape *s = &it->rec.spec.shape;
@@ -495,6 +513,10 @@ static int compute_item(struct worker *w, struct work_item *it)
 	uint8_t *in[KERNEL_MAX_INPUTS] = {0};
 	uint64_t len = kernel_output_bytes(s);
 	int rc = load_inputs(w, &it->rec, &src, in);
+	if (rc > 0) {
+		log_warn("job %.16s: cannot fetch its inputs from the node; trying again next block", it->job_hex);
+		return 1;
+	}
 	const char *used = "cpu";
 	uint64_t t0 = now_ns();
 	log_debugc(LOG_CAT_COMPUTE, "job %.16s: inputs %s, output %llu bytes, slot %u", it->job_hex,
@@ -514,11 +536,15 @@ static int compute_item(struct worker *w, struct work_item *it)
 	for (unsigned i = 0; i < KERNEL_MAX_INPUTS; i++)
 		free(in[i]);
 	if (rc) {
-		log_error("job %.16s: compute failed: %s", it->job_hex, rc < 0 ? assay_strerror(rc) : "inputs");
 		free(it->output);
 		it->output = NULL;
 		free(it->pre);
 		it->pre = NULL;
+		if (rc == ASSAY_ENOMEM) { /* ours, not the job's: try again */
+			log_warn("job %.16s: out of memory computing it; trying again next block", it->job_hex);
+			return 1;
+		}
+		log_error("job %.16s: compute failed: %s", it->job_hex, rc < 0 ? assay_strerror(rc) : "inputs");
 		return -1;
 	}
 	double ops = job_ops(s);
@@ -549,32 +575,28 @@ static int compute_item(struct worker *w, struct work_item *it)
 	if (w->cfg.predict && predict_and_grind(w, it) != 0)
 		return -1;
 	if (work_commit(s, it->output, it->pre, &it->tree, &it->digests, it->root) != 0) {
-		log_error("job %.16s: out of memory building the Merkle tree", it->job_hex);
-		return -1;
+		log_warn("job %.16s: out of memory building the Merkle tree; trying again next block", it->job_hex);
+		release_item(it);
+		return 1;
 	}
-	return save_output(w, it, len);
+	if (save_output(w, it, len) != 0) { /* a full disk, no descriptor: ours, not the job's */
+		log_warn("job %.16s: trying again next block", it->job_hex);
+		release_item(it);
+		return 1;
+	}
+	return 0;
 }
 
-static void release_item(struct work_item *it)
-{
-	free(it->output);
-	it->output = NULL;
-	free(it->pre);
-	it->pre = NULL;
-	free(it->digests);
-	it->digests = NULL;
-	outtree_destroy(it->tree);
-	it->tree = NULL;
-}
 
 /* ---- the job loop ---- */
 
 static void commit_item(struct worker *w, struct work_item *it, uint64_t height)
 {
-	if (!it->tree && compute_item(w, it) < 0) {
+	int rc = it->tree ? 0 : compute_item(w, it);
+	if (rc < 0)
 		it->stage = STAGE_FAILED;
+	if (rc)
 		return;
-	}
 	struct job_commit_payload c;
 	struct buf p;
 	memcpy(c.job_id, it->job_id, HASH_LEN);
@@ -676,7 +698,7 @@ static int slot_opened(struct worker *w, struct work_item *it)
 	snprintf(path, sizeof(path), "%s/%s.opened", w->cfg.outdir, it->job_hex);
 	if (stat(path, &st) == 0)
 		return 1;
-	if (!it->tree && compute_item(w, it) < 0)
+	if (!it->tree && compute_item(w, it) != 0)
 		return 0; /* our root: the computation is deterministic */
 	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
 		distrust(it, what, "the root the node says our reveal opened is not ours");
@@ -702,10 +724,11 @@ static int slot_opened(struct worker *w, struct work_item *it)
 
 static void reveal_item(struct worker *w, struct work_item *it, const struct job_slot *sl)
 {
-	if (!it->tree && compute_item(w, it) < 0) {
+	int rc = it->tree ? 0 : compute_item(w, it);
+	if (rc < 0)
 		it->stage = STAGE_FAILED;
+	if (rc)
 		return;
-	}
 	uint8_t commitment[HASH_LEN], seed[HASH_LEN];
 	kernel_root_commitment(it->root, w->addr, commitment);
 	if (memcmp(commitment, sl->commitment, HASH_LEN) != 0) {
@@ -823,7 +846,7 @@ static void upload_item(struct worker *w, struct work_item *it)
 			 WORKER_UPLOAD_AHEAD * budget)
 			return; /* enough in flight */
 	}
-	if (!it->tree && compute_item(w, it) < 0)
+	if (!it->tree && compute_item(w, it) != 0)
 		return;
 	if (memcmp(it->root, sl->root, HASH_LEN) != 0) {
 		log_error("job %.16s: our output's root differs from the one committed; cannot upload", it->job_hex);

@@ -543,6 +543,9 @@ class Worker(Process):
         return self.logpath
 
 
+RPC_REFUSED = object()  # what a HostileNode's lie returns to answer with a JSON-RPC error
+
+
 class HostileNode:
     """The node of a client's threat model (docs/compute.md §10 "A hostile
     node"): a JSON-RPC man in the middle on a loopback port that forwards
@@ -607,7 +610,12 @@ class HostileNode:
             return data
         method = call.get("method")
         self.calls[method] = self.calls.get(method, 0) + 1
-        reply["result"] = self.lie(method, call.get("params") or [], reply.get("result"))
+        result = self.lie(method, call.get("params") or [], reply.get("result"))
+        if result is RPC_REFUSED:  # the node as if it failed: a JSON-RPC error
+            reply.pop("result", None)
+            reply["error"] = {"code": -32603, "message": "refused by the test's hostile node"}
+        else:
+            reply["result"] = result
         return json.dumps(reply).encode()
 
     def start(self):

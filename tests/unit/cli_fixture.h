@@ -42,6 +42,17 @@ static inline int cli_run_words(const char *const *fixed, int nfixed, const char
 	return rc;
 }
 
+/* cli_run_words with -datadir=DIR/node and -rpcport=PORT first: a CLI
+ * pointed at a test's fake node. */
+static inline int cli_run_at(const char *dir, unsigned port, const char *first, va_list ap)
+{
+	char dd[320], portarg[32];
+	snprintf(dd, sizeof(dd), "-datadir=%s/node", dir);
+	snprintf(portarg, sizeof(portarg), "-rpcport=%u", port);
+	const char *fixed[] = {dd, portarg};
+	return cli_run_words(fixed, 2, first, ap);
+}
+
 /* The test's answer to one call: the whole reply text (malloc()ed; the
  * server frees it). */
 typedef char *(*fake_rpc_reply_fn)(const char *method, json_t *params);

@@ -171,13 +171,9 @@ static char *fake_reply(const char *method, json_t *params)
 static int run_cli(const char *first, ...) __attribute__((sentinel));
 static int run_cli(const char *first, ...)
 {
-	char dd[320], port[32];
-	snprintf(dd, sizeof(dd), "-datadir=%s/node", tmpdir);
-	snprintf(port, sizeof(port), "-rpcport=%u", fake.rpc.port);
-	const char *fixed[] = {dd, port};
 	va_list ap;
 	va_start(ap, first);
-	int rc = cli_run_words(fixed, 2, first, ap);
+	int rc = cli_run_at(tmpdir, fake.rpc.port, first, ap);
 	va_end(ap);
 	return rc;
 }

@@ -355,7 +355,6 @@ static void range_check_done(net_sync_t *s, struct sync_range *r)
 	range_end(s, r);
 }
 
-
 int net_sync_on_block(net_sync_t *s, uint64_t peer, uint64_t height, const uint8_t *data, size_t len,
 		      uint64_t now_ms)
 {

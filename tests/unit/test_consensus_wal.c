@@ -269,6 +269,14 @@ static conswal_t *fresh_wal(char path[32])
 	return w;
 }
 
+/* The end of a test on a log file: the file and the sample records go. */
+static void drop_wal(const char *path, struct conswal_rec *in, size_t n)
+{
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		conswal_rec_free(&in[i]);
+}
+
 /* fresh_wal with the n records of in appended and synced. */
 static conswal_t *filled_wal(char path[32], const struct conswal_rec *in, size_t n)
 {
@@ -325,9 +333,7 @@ static void test_file(void)
 	w = conswal_open(path, &out, &got, &rc, err, sizeof(err));
 	CHECK(w == NULL && rc == ASSAY_ECORRUPT);
 	CHECK(strstr(err, "corrupt") != NULL);
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 /* The same damage on disk: the open refuses the file and leaves it as it
@@ -367,9 +373,7 @@ static void test_open_refuses_damaged_length(void)
 	struct stat st;
 	CHECK(stat(path, &st) == 0);
 	CHECK_EQ_U64(st.st_size, full); /* nothing cut */
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 /* A log as the version before the header check wrote it: frames of
@@ -446,9 +450,7 @@ static void test_version1_log(void)
 	struct stat st;
 	CHECK(stat(path, &st) == 0 && (size_t)st.st_size == b.len - 3);
 	buf_free(&b);
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 /* Damage that appears under a running log (the disk lost what was
@@ -475,9 +477,7 @@ static void test_damage_found_by_read_breaks(void)
 	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
 	CHECK_EQ_INT(conswal_rewrite(w, in, 2), ASSAY_EIO); /* not replaced by what it read before */
 	conswal_close(w);
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 /* A rotation whose directory fsync fails may not survive a power cut (the
@@ -509,9 +509,7 @@ static void test_failed_dir_sync_breaks(void)
 		CHECK_EQ_INT(conswal_sync(w), 0);
 		conswal_close(w);
 	}
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 /* An fsync that fails leaves the log broken: the next one fails too,
@@ -533,9 +531,7 @@ static void test_failed_sync_breaks(void)
 	CHECK(conswal_append(w, &in[1]) != 0);
 	CHECK_EQ_INT(conswal_sync(w), ASSAY_EIO);
 	conswal_close(w);
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 /* An append that fails part way (here the write stops at RLIMIT_FSIZE, as
@@ -583,9 +579,7 @@ static void test_failed_append_cut_back(void)
 		conswal_close(w);
 	}
 	free(big.block);
-	unlink(path);
-	for (size_t i = 0; i < n; i++)
-		conswal_rec_free(&in[i]);
+	drop_wal(path, in, n);
 }
 
 static bft_engine_t *engine(struct bft_valset *vs, struct signer *s)

@@ -25,24 +25,13 @@
 #include "node/conswal.h"
 #include "node/node.h"
 #include "node/sigcache.h"
+#include "node/signstate.h"
 #include "node/txaccept.h"
 
 /* A proposal carries its whole block in one message (docs/consensus.md §9):
  * the protocol's block ceiling leaves room for the proposal beside it. */
 _Static_assert(CHAIN_MAX_BLOCK_BYTES + BFT_PROPOSAL_BYTES <= NET_MAX_OBJECT,
 	       "a largest block and its proposal must fit one p2p message");
-
-/* Steps as the sign-state orders them within one (height, round). */
-enum sign_step { SIGN_PROPOSAL = 0, SIGN_PREVOTE = 1, SIGN_PRECOMMIT = 2 };
-
-/* The last signature released (docs/consensus.md §10). */
-struct signstate {
-	int any;                  /* 0: nothing signed yet */
-	uint64_t height;
-	uint32_t round;
-	uint32_t step;            /* enum sign_step */
-	uint8_t hash[HASH_LEN];   /* what was signed; all zero for nil */
-};
 
 struct candidate {
 	int used;
@@ -75,8 +64,7 @@ struct consensus {
 	uint64_t next_block_ms;           /* earliest time for our next block (-blocktime) */
 	struct candidate cands[CONSENSUS_MAX_CANDIDATES];
 	uint64_t cand_seq;
-	int sign_fd;
-	struct signstate last;
+	signstate_t *sign;                /* DATADIR/signstate (a node with a key) */
 	int pumping;                      /* guards the output loop against re-entry */
 	int halted;                       /* consensus_halt ran: nothing more is done */
 	uint64_t decided;
@@ -114,82 +102,6 @@ struct consensus {
 };
 
 static const uint64_t round_bounds[CONSENSUS_ROUND_BUCKETS] = {1, 2, 3, 5, 10};
-
-/* ---- the sign-state file ---- */
-
-static int signstate_load(struct consensus *cs, const char *path, char *err, size_t errlen)
-{
-	cs->sign_fd = open(path, O_RDWR | O_CREAT, 0600);
-	if (cs->sign_fd < 0)
-		return assay_fail(err, errlen, ASSAY_EIO, "cannot open %s: %s", path, strerror(errno));
-	char text[256];
-	ssize_t got = pread(cs->sign_fd, text, sizeof(text) - 1, 0);
-	if (got < 0)
-		return assay_fail(err, errlen, ASSAY_EIO, "cannot read %s: %s", path, strerror(errno));
-	text[got] = 0;
-	memset(&cs->last, 0, sizeof(cs->last));
-	if (got == 0)
-		return 0;
-	char hex[2 * HASH_LEN + 1];
-	unsigned long long h;
-	unsigned r, s;
-	if (sscanf(text, "%llu %u %u %64s", &h, &r, &s, hex) != 4 || s > SIGN_PRECOMMIT ||
-	    hex_decode(hex, cs->last.hash, HASH_LEN) != HASH_LEN)
-		return assay_fail(err, errlen, ASSAY_ECORRUPT,
-				  "%s is corrupt: refusing to sign without knowing what was signed (move it away only "
-				  "if this key never signed on another machine)", path);
-	cs->last.any = 1;
-	cs->last.height = h;
-	cs->last.round = r;
-	cs->last.step = s;
-	return 0;
-}
-
-/* (height, round, step) against the last signature: -1 below, 0 the same
- * position, 1 above (or nothing signed yet). */
-static int signstate_cmp(const struct signstate *l, uint64_t height, uint32_t round, uint32_t step)
-{
-	if (!l->any)
-		return 1;
-	return height != l->height ? (height < l->height ? -1 : 1)
-	       : round != l->round ? (round < l->round ? -1 : 1)
-	       : step != l->step   ? (step < l->step ? -1 : 1)
-				   : 0;
-}
-
-/* 0 when (height, round, step, hash) may be signed: above the last
- * signature, or the very same thing again; it is then written and fsynced
- * before the caller releases the signature. */
-static int signstate_allow(struct consensus *cs, uint64_t height, uint32_t round, uint32_t step,
-			   const uint8_t hash[HASH_LEN])
-{
-	const struct signstate *l = &cs->last;
-	if (l->any) {
-		int cmp = signstate_cmp(l, height, round, step);
-		if (cmp < 0 || (cmp == 0 && memcmp(hash, l->hash, HASH_LEN) != 0)) {
-			log_warn("consensus: refused to sign step %u at height %llu round %u: already signed step %u at "
-				 "height %llu round %u (DATADIR/signstate)", step, (unsigned long long)height, round,
-				 l->step, (unsigned long long)l->height, l->round);
-			return ASSAY_EEXISTS;
-		}
-		if (cmp == 0)
-			return 0;
-	}
-	char hex[2 * HASH_LEN + 1], text[256];
-	hex_encode(hash, HASH_LEN, hex);
-	int len = snprintf(text, sizeof(text), "%llu %u %u %s\n", (unsigned long long)height, round, step, hex);
-	if (pwrite(cs->sign_fd, text, (size_t)len, 0) != len || ftruncate(cs->sign_fd, len) != 0 ||
-	    fsync(cs->sign_fd) != 0) {
-		log_error("consensus: cannot write DATADIR/signstate: %s; not signing", strerror(errno));
-		return ASSAY_EIO;
-	}
-	cs->last.any = 1;
-	cs->last.height = height;
-	cs->last.round = round;
-	cs->last.step = step;
-	memcpy(cs->last.hash, hash, HASH_LEN);
-	return 0;
-}
 
 /* ---- the write-ahead log ---- */
 
@@ -300,7 +212,7 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 	 * signed; at or above it (the very last one, or a sign-state file older
 	 * than the log) the sign-state decides as for a new signature. */
 	if (cs->replaying && signed_has(cs, height, round, step, hash) &&
-	    signstate_cmp(&cs->last, height, round, step) < 0) {
+	    signstate_cmp(cs->sign, height, round, step) < 0) {
 		log_debugc(LOG_CAT_CONSENSUS, "consensus: signing step %u at height %llu round %u: %s (again, replayed)", step,
 			  (unsigned long long)height, round, hex);
 		return 0;
@@ -313,7 +225,7 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 		node_abort(cs->n, ASSAY_EIO, msg);
 		return ASSAY_EIO;
 	}
-	int rc = signstate_allow(cs, height, round, step, hash);
+	int rc = signstate_allow(cs->sign, height, round, step, hash);
 	if (rc)
 		return rc;
 	struct conswal_rec r;
@@ -356,8 +268,10 @@ static void double_sign(struct consensus *cs, const struct bft_vote *v)
 static int op_sign_vote(void *ctx, const struct bft_vote *v, uint8_t sig[SIG_LEN])
 {
 	struct consensus *cs = ctx;
-	int rc = sign_guard(cs, v->height, v->round, v->type == VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
-			    v->value);
+	uint8_t value[HASH_LEN];
+	signstate_vote_value(v, value);
+	int rc = sign_guard(cs, v->height, v->round, v->type == VOTE_PREVOTE ? SIGNSTATE_PREVOTE : SIGNSTATE_PRECOMMIT,
+			    value);
 	if (rc)
 		return rc;
 	struct bft_vote copy = *v;
@@ -371,7 +285,9 @@ static int op_sign_vote(void *ctx, const struct bft_vote *v, uint8_t sig[SIG_LEN
 static int op_sign_proposal(void *ctx, const struct bft_proposal *p, uint8_t sig[SIG_LEN])
 {
 	struct consensus *cs = ctx;
-	int rc = sign_guard(cs, p->height, p->round, SIGN_PROPOSAL, p->value);
+	uint8_t value[HASH_LEN];
+	signstate_proposal_value(cs->cfg.chain_id, p, value);
+	int rc = sign_guard(cs, p->height, p->round, SIGNSTATE_PROPOSAL, value);
 	if (rc)
 		return rc;
 	struct bft_proposal copy = *p;
@@ -1151,11 +1067,12 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 		/* Signed at h with no log of it (the file was lost): rounds up to
 		 * the last signed one are spent (the sign-state refuses them). */
 		uint32_t first = 0;
-		if (cs->last.any && cs->last.height == h && cs->last.round < UINT32_MAX && !held)
-			first = cs->last.round + 1;
+		const struct signstate_last *last = cs->sign ? signstate_last(cs->sign) : NULL;
+		if (last && last->any && last->height == h && last->round < UINT32_MAX && !held)
+			first = last->round + 1;
 		if (first)
 			log_info("consensus: signed in round %u of height %llu with no log of it: starting at round %u",
-				 cs->last.round, (unsigned long long)h, first);
+				 last->round, (unsigned long long)h, first);
 		struct conswal_rec *carried;
 		size_t ncarried;
 		if ((rc = wal_rotate(cs, h, first, &carried, &ncarried)) != 0)
@@ -1203,7 +1120,6 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 	if (!cs)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	cs->n = n;
-	cs->sign_fd = -1;
 	n->consensus = cs;
 	memcpy(cs->cfg.chain_id, n->genesis.hash, HASH_LEN);
 	/* the chain's timeouts (docs/protocol.md §8) */
@@ -1237,7 +1153,7 @@ int consensus_start(struct node *n, char *err, size_t errlen)
 				 (unsigned long long)cs->test_enomem_every);
 	}
 	snprintf(path, sizeof(path), "%s/signstate", n->cfg.datadir);
-	rc = n->has_key ? signstate_load(cs, path, err, errlen) : 0;
+	rc = n->has_key ? signstate_open(path, &cs->sign, err, errlen) : 0;
 	if (rc)
 		goto fail;
 	if (n->has_key) { /* kept from the start, as the sign-state: the key may enter the set later */
@@ -1318,8 +1234,7 @@ void consensus_stop(struct node *n)
 	bft_destroy(cs->e);
 	bft_valset_free(&cs->vs);
 	cand_prune(cs, UINT64_MAX);
-	if (cs->sign_fd >= 0)
-		close(cs->sign_fd);
+	signstate_close(cs->sign);
 	if (cs->wal) {
 		conswal_sync(cs->wal);
 		conswal_close(cs->wal);

@@ -12,7 +12,7 @@ libassay_node_a_SOURCES = \
 	node/node.c node/node.h node/node_rpc.c \
 	node/producer.c node/producer.h \
 	node/consensus.c node/consensus.h node/rpc_consensus.c \
-	node/conswal.c node/conswal.h \
+	node/conswal.c node/conswal.h node/signstate.c node/signstate.h \
 	node/txaccept.c node/txaccept.h \
 	node/rpc_contract.c \
 	node/node_net.c node/rpc_net.c \
@@ -97,3 +97,7 @@ check_PROGRAMS += tests/unit/test_chain_vectors
 TESTS += tests/unit/test_chain_vectors
 tests_unit_test_chain_vectors_SOURCES = tests/unit/test_chain_vectors.c tests/unit/node_fixture.h tests/unit/test.h
 tests_unit_test_chain_vectors_LDADD = $(NODE_LIBS)
+check_PROGRAMS += tests/unit/test_signstate
+TESTS += tests/unit/test_signstate
+tests_unit_test_signstate_SOURCES = tests/unit/test_signstate.c tests/unit/test.h
+tests_unit_test_signstate_LDADD = $(NODE_LIBS)

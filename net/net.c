@@ -124,6 +124,13 @@ struct net {
 	size_t announced_next;
 	net_sync_t *sync;
 	int delivering;             /* guards sync delivery against re-entry */
+	/* the block last answered NET_BLOCK_WAIT, with no next block beside it:
+	 * not offered again before wait_ms + NET_BLOCK_WAIT_RETRY_MS unless a
+	 * next comes (by its buffer: at worst another block at the same address
+	 * waits as long, nothing is judged by it) */
+	const uint8_t *wait_enc;
+	size_t wait_len;
+	uint64_t wait_height, wait_ms;
 	uint64_t rate_tip, rate_at_ms;
 	double blocks_per_s;
 };
@@ -829,7 +836,19 @@ static void sync_deliver(struct net *n)
 		uint64_t next_peer;
 		if (!net_sync_peek(n->sync, claimed + 1, &next, &next_len, &next_peer))
 			next = NULL;
+		uint64_t now_ms = mono_ms();
+		if (!next && enc == n->wait_enc && len == n->wait_len && claimed == n->wait_height &&
+		    now_ms - n->wait_ms < NET_BLOCK_WAIT_RETRY_MS) {
+			net_sync_unpop(n->sync, claimed, enc, len, from_peer); /* nothing new for it yet */
+			break;
+		}
 		int rc = n->ops.on_block(n->ops.ctx, enc, len, next, next ? next_len : 0, &height);
+		if (rc == NET_BLOCK_WAIT && !next) {
+			n->wait_enc = enc;
+			n->wait_len = len;
+			n->wait_height = claimed;
+			n->wait_ms = now_ms;
+		}
 		if (rc == NET_BLOCK_WAIT || rc == NET_BLOCK_NEXT_INVALID)
 			net_sync_unpop(n->sync, claimed, enc, len, from_peer);
 		else
@@ -1604,6 +1623,11 @@ void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height)
 void net_on_tip_changed(net_t *n)
 {
 	sync_step(n);
+}
+
+void net_block_wait_retry(net_t *n)
+{
+	n->wait_enc = NULL; /* not a step from here: this may run inside one */
 }
 
 void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv)

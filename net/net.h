@@ -20,6 +20,11 @@ struct event_base;
 
 #define NET_BLOCK_WAIT 1         /* on_block: no commit known for it yet */
 #define NET_BLOCK_NEXT_INVALID 2 /* on_block: the next block is invalid */
+/* A block answered NET_BLOCK_WAIT is offered again, while the block after
+ * it has not come, at most this often (or at once after
+ * net_block_wait_retry): each offer decodes and hashes it again, up to the
+ * chain's block limit, and sync steps run every few hundred ms. */
+#define NET_BLOCK_WAIT_RETRY_MS 2000
 
 struct net_node_ops {       /* callbacks into the node; all run on the libevent thread */
 	void *ctx;
@@ -100,6 +105,11 @@ void net_announce_chunk(net_t *n, const uint8_t hash[32]);
  * notfound. */
 void net_request_chunks(net_t *n, const uint8_t (*hashes)[32], size_t count);
 void net_on_tip_changed(net_t *n);
+/* The node learnt a commit for a height whose block it may not hold (the
+ * engine decided it without the block): a buffered block waiting for its
+ * commit is offered again at the next sync step, not after
+ * NET_BLOCK_WAIT_RETRY_MS. */
+void net_block_wait_retry(net_t *n);
 /* A BFT proposal (with its block) or vote from a peer, payload as sent
  * (docs/p2p.md §4), is handed to fn: 0 new and taken (relayed to every other
  * peer); ASSAY_EEXISTS, ASSAY_ELIMIT (a peer ahead of us) and our own

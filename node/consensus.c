@@ -820,6 +820,8 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 		commit_copy(&cs->decided_commit, &o->commit);
 		log_warn("consensus: decided height %llu without its block; waiting for block sync",
 			 (unsigned long long)o->height);
+		if (n->net)
+			net_block_wait_retry(n->net); /* one may be buffered, waiting for this commit */
 		return;
 	}
 	if (chain_height(n->chain) + 1 == o->height) {

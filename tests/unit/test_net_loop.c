@@ -34,6 +34,8 @@ struct fake_node {
 	uint8_t mempool[MEMPOOL_MAX][32];
 	int ntx;
 	size_t serve_pad; /* zero bytes served after each block (big blocks) */
+	uint64_t wait_at; /* this height answers NET_BLOCK_WAIT while no next block comes with it */
+	int waits;        /* times it did */
 	net_t *net;
 };
 
@@ -128,7 +130,6 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t 
 {
 	struct fake_node *fn = ctx;
 	uint8_t want[BLOCK_BYTES];
-	(void)next;
 	(void)next_len;
 	if (len != BLOCK_BYTES)
 		return ASSAY_EINVALID;
@@ -149,6 +150,10 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t 
 	if (h != fn->tip + 1) {
 		fn->out_of_order++;
 		return ASSAY_ENOTFOUND;
+	}
+	if (h == fn->wait_at && !next) {
+		fn->waits++;
+		return NET_BLOCK_WAIT;
 	}
 	fn->tip = h;
 	fn->blocks_applied++;
@@ -766,6 +771,53 @@ static void lone_close(struct lone *l)
 	event_base_free(l->base);
 }
 
+static int tip_waits(void *p)
+{
+	struct fake_node *fn = p;
+	return fn->tip == 5 && fn->waits > 0;
+}
+
+static int tip_is_6(void *p)
+{
+	return ((struct fake_node *)p)->tip == 6;
+}
+
+/* The last block of a sync, with no commit known for it and no block after
+ * it, is offered to the node again at most every NET_BLOCK_WAIT_RETRY_MS
+ * (each offer decodes and hashes up to the chain's block limit), and at the
+ * next step after net_block_wait_retry. */
+static void test_waiting_block_not_offered_each_step(void)
+{
+	struct lone a;
+	if (lone_open(&a, 6, 0) != 0)
+		return;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(a.net));
+	const char *targets[1] = {addr};
+	struct fake_node b = {.tip = 0, .wait_at = 6};
+	struct net_node_ops ops_b = ops_for(&b);
+	struct net_config cfg_b = config(NULL, targets, 1);
+	cfg_b.listen = 0;
+	char err[256] = "";
+	net_t *nb = net_new(a.base, &cfg_b, &ops_b, err, sizeof(err));
+	CHECK(nb != NULL);
+	if (!nb) {
+		lone_close(&a);
+		return;
+	}
+	b.net = nb;
+	CHECK(run_until(a.base, tip_waits, &b, 10000));
+	run_until(a.base, never, NULL, NET_BLOCK_WAIT_RETRY_MS * 3 / 4); /* six steps of 250 ms */
+	CHECK_EQ_INT(b.waits, 1);
+	net_block_wait_retry(nb);
+	run_until(a.base, never, NULL, 600);
+	CHECK_EQ_INT(b.waits, 2);
+	b.wait_at = 0; /* its commit came */
+	CHECK(run_until(a.base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
+	net_free(nb);
+	lone_close(&a);
+}
+
 /* getdata naming one block 1000 times is answered once; a peer that keeps
  * asking for 300 blocks and never reads gets no more than the output limit
  * queued (plus what the kernel's socket buffers hold), not everything asked. */
@@ -1206,6 +1258,7 @@ int main(void)
 	RUN(test_wrong_chain_and_self);
 	RUN(test_one_connection_per_peer);
 	RUN(test_getdata_flood);
+	RUN(test_waiting_block_not_offered_each_step);
 	RUN(test_sync_bad_tip_block);
 	RUN(test_height_liar);
 	RUN(test_tx_request_moves_on);

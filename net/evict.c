@@ -18,6 +18,14 @@ void net_ip_group(const uint8_t ip[16], uint8_t group[16])
 	memcpy(group, ip, keep);
 }
 
+void net_ip_host(const uint8_t ip[16], uint8_t host[16])
+{
+	static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	size_t keep = memcmp(ip, v4, 12) == 0 ? 16 : 8; /* IPv4: all; IPv6: the /64 */
+	memset(host, 0, 16);
+	memcpy(host, ip, keep);
+}
+
 /* Each protection step: k times, the best candidate not yet protected
  * that the step can vouch for (ready, and with something measured) is
  * protected; `before(a, b)` says a is the better of two. */

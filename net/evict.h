@@ -1,7 +1,7 @@
-/* Net groups and the choice of an inbound peer to evict when the inbound
- * slots are full (docs/p2p.md §8), pure: the caller describes its inbound
- * connections and gets back the one to close, as Bitcoin Core's inbound
- * eviction does. Not for: closing it, or counting slots (net/net.c). */
+/* Net groups, hosts, and the choice of an inbound peer to evict when the
+ * inbound slots are full (docs/p2p.md §8), pure: the caller describes its
+ * inbound connections and gets back the one to close, as Bitcoin Core's
+ * inbound eviction does. Not for: closing it, or counting slots (net/net.c). */
 #ifndef ASSAY_NET_EVICT_H
 #define ASSAY_NET_EVICT_H
 
@@ -21,6 +21,12 @@
  * (127.0.0.0/8, ::1): the whole address, so that tests on one machine can
  * stand for distinct sources with 127.0.0.x. */
 void net_ip_group(const uint8_t ip[16], uint8_t group[16]);
+/* The host an IP (as above) is taken for, into host[16]: what a judgement
+ * of one peer that must outlive its connection is keyed on (the port is
+ * left out, since an inbound peer's changes with each connection). IPv4:
+ * the address; IPv6: the /64, which one host is commonly given whole, so
+ * that it cannot step to a fresh address of its own each time. */
+void net_ip_host(const uint8_t ip[16], uint8_t host[16]);
 
 struct net_evict_candidate {
 	uint64_t id;             /* the caller's connection id */

@@ -1,4 +1,4 @@
-/* Unit tests of inbound eviction and net groups (net/evict.c): silent
+/* Unit tests of inbound eviction, net groups and hosts (net/evict.c): silent
  * connections from one address are evicted before an honest peer of
  * another group, the protections hold, and an all-protected set refuses. */
 #include <string.h>
@@ -41,6 +41,26 @@ static void test_groups(void)
 	net_ip_group(v6a, ga);
 	net_ip_group(v6b, gb);
 	CHECK(memcmp(ga, gb, 16) == 0);
+}
+
+/* Hosts: IPv4 the whole address, IPv6 the /64. */
+static void test_hosts(void)
+{
+	uint8_t a[16], b[16], ha[16], hb[16];
+	ipv4(a, 8, 8, 1, 1);
+	ipv4(b, 8, 8, 1, 2);
+	net_ip_host(a, ha);
+	net_ip_host(b, hb);
+	CHECK(memcmp(ha, a, 16) == 0);
+	CHECK(memcmp(ha, hb, 16) != 0);
+	uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0xaa, 0, 0, 0, 0, 0, 0, 1};
+	uint8_t v6b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0xbb, 0, 0, 0, 0, 0, 0, 7};
+	uint8_t v6c[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 2, 0xaa, 0, 0, 0, 0, 0, 0, 1};
+	net_ip_host(v6a, ha);
+	net_ip_host(v6b, hb);
+	CHECK(memcmp(ha, hb, 16) == 0);
+	net_ip_host(v6c, hb);
+	CHECK(memcmp(ha, hb, 16) != 0);
 }
 
 /* The issue's case: silent inbound connections of one group fill the slots
@@ -135,6 +155,7 @@ static void test_all_protected(void)
 int main(void)
 {
 	RUN(test_groups);
+	RUN(test_hosts);
 	RUN(test_silent_flood);
 	RUN(test_protections);
 	RUN(test_all_protected);

@@ -999,6 +999,10 @@ static void on_ready(void *ctx, net_peer_t *p)
 	c->best_height = v->best_height;
 	log_info("net: peer %llu %s ready (%s, height %llu, %s)", (unsigned long long)c->id, c->addr,
 		 v->user_agent, (unsigned long long)v->best_height, c->inbound ? "inbound" : "outbound");
+	/* its host before its claim: a host that failed a range is not backed again */
+	uint8_t host[16];
+	net_ip_host(c->ip, host);
+	net_sync_peer_host(n->sync, c->id, host, mono_ms());
 	net_sync_peer_height(n->sync, c->id, v->best_height);
 	uint64_t now = wall_ms();
 	if (!c->inbound) {

@@ -33,12 +33,24 @@ struct sync_peer {
 	uint64_t proven;         /* highest block from it that connected to our chain */
 	int backed;              /* has proven a block and never failed a range: only
 				  * then does its claim count for the target */
-	int failed;              /* has let a range time out: its claims never count
-				  * again (a peer that relays real blocks first could
-				  * else re-back a false claim with each one, and keep
-				  * the node thinking it is far behind) */
+	int failed;              /* it, or a peer of its host, has let a range time
+				  * out: its claims never count again (a peer that
+				  * relays real blocks first could else re-back a false
+				  * claim with each one, and keep the node thinking it
+				  * is far behind) */
+	uint8_t host[16];        /* net_sync_peer_host; meaningful if has_host */
+	int has_host;            /* not told: its failure dies with the connection */
 	int busy;                /* has a range in flight */
 	uint64_t stalled_until;  /* after a timeout, others are preferred */
+};
+
+/* A host that let a range time out. Kept past its connections, since a
+ * peer that reconnects would else come back unfailed, re-back its false claim
+ * with one real block and hold the target up for another timeout, forever. */
+struct sync_failed {
+	uint8_t host[16];
+	uint64_t at_ms;          /* its latest timeout; forgotten NET_SYNC_FAILED_MS on */
+	int used;
 };
 
 struct net_sync {
@@ -52,6 +64,7 @@ struct net_sync {
 	struct sync_range ranges[MAX_RANGES];
 	struct sync_peer peers[NET_SYNC_MAX_PEERS];
 	size_t npeers;
+	struct sync_failed failed[NET_SYNC_FAILED_MAX]; /* unordered: found by scanning */
 };
 
 net_sync_t *net_sync_new(uint64_t tip, size_t max_block_bytes)
@@ -164,6 +177,60 @@ static struct sync_peer *peer_add(net_sync_t *s, uint64_t peer)
 	return p;
 }
 
+/* host let a range time out less than NET_SYNC_FAILED_MS before now_ms. */
+static int host_failed(const net_sync_t *s, const uint8_t host[16], uint64_t now_ms)
+{
+	for (size_t i = 0; i < NET_SYNC_FAILED_MAX; i++) {
+		const struct sync_failed *f = &s->failed[i];
+		if (f->used && memcmp(f->host, host, 16) == 0 &&
+		    (now_ms < f->at_ms || now_ms - f->at_ms < NET_SYNC_FAILED_MS))
+			return 1;
+	}
+	return 0;
+}
+
+/* Remembers host as failed at now_ms, in its own entry, else a free one,
+ * else the oldest (an expired one, if any): the table is bounded, so a liar
+ * with more hosts than NET_SYNC_FAILED_MAX can push its first ones out (each
+ * still costs it a timeout), but never grow our memory. Its peers connected
+ * now fail too: a second connection must not keep the claim the first lost. */
+static void host_fail(net_sync_t *s, const uint8_t host[16], uint64_t now_ms)
+{
+	struct sync_failed *slot = &s->failed[0];
+	for (size_t i = 0; i < NET_SYNC_FAILED_MAX; i++) {
+		struct sync_failed *f = &s->failed[i];
+		if (f->used && memcmp(f->host, host, 16) == 0) {
+			slot = f;
+			break;
+		}
+		if (slot->used && (!f->used || f->at_ms < slot->at_ms))
+			slot = f;
+	}
+	memcpy(slot->host, host, 16);
+	slot->at_ms = now_ms;
+	slot->used = 1;
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct sync_peer *p = &s->peers[i];
+		if (p->has_host && memcmp(p->host, host, 16) == 0) {
+			p->backed = 0;
+			p->failed = 1;
+		}
+	}
+}
+
+void net_sync_peer_host(net_sync_t *s, uint64_t peer, const uint8_t host[16], uint64_t now_ms)
+{
+	struct sync_peer *p = peer_add(s, peer);
+	if (!p)
+		return;
+	memcpy(p->host, host, 16);
+	p->has_host = 1;
+	if (host_failed(s, host, now_ms)) {
+		p->backed = 0;
+		p->failed = 1;
+	}
+}
+
 void net_sync_peer_height(net_sync_t *s, uint64_t peer, uint64_t height)
 {
 	struct sync_peer *p = peer_add(s, peer);
@@ -270,6 +337,8 @@ int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64
 				p->claimed = p->proven;
 				p->backed = 0;
 				p->failed = 1;
+				if (p->has_host)
+					host_fail(s, p->host, now_ms);
 			}
 			range_end(s, r);
 		}

@@ -18,6 +18,8 @@
 #define NET_SYNC_STALL_MIN_MS 15000   /* a range holding up a full window must finish in this, */
 #define NET_SYNC_STALL_MAX_MS 120000  /* doubled after each stall up to this, eased as ranges finish */
 #define NET_SYNC_MAX_PEERS 256        /* peers tracked (the connection limit is lower) */
+#define NET_SYNC_FAILED_MAX 1024      /* hosts remembered for a timed-out range (oldest goes) */
+#define NET_SYNC_FAILED_MS (4ull * 3600 * 1000) /* how long a host's failure is remembered */
 
 typedef struct net_sync net_sync_t;
 
@@ -29,10 +31,15 @@ void net_sync_free(net_sync_t *s);
 void net_sync_set_tip(net_sync_t *s, uint64_t tip);
 uint64_t net_sync_tip(const net_sync_t *s);
 /* What we are syncing to (at least the tip): the highest claim of a peer that
- * has connected a block since it last let a range time out, else what the
- * peer proved. A bare claim (version, gossip) never counts by itself, so a
+ * has connected a block and never let a range time out, nor has a host that
+ * did within NET_SYNC_FAILED_MS, else what the peer proved. A bare claim (version, gossip) never counts by itself, so a
  * peer that lies about its height cannot make us look behind forever. */
 uint64_t net_sync_target(const net_sync_t *s);
+/* The peer's host (16 bytes, net_ip_host of its IP), told when it connects
+ * and before its blocks (adds the peer if new). A peer whose host let a range
+ * time out in the NET_SYNC_FAILED_MS before now_ms starts out failed: its
+ * claims never count, however it reconnects. */
+void net_sync_peer_host(net_sync_t *s, uint64_t peer, const uint8_t host[16], uint64_t now_ms);
 /* Raises a peer's claimed best height (adds the peer if new). Ranges are
  * asked of a peer up to its claim; when one times out the claim falls back
  * to the proven height. */
@@ -44,7 +51,8 @@ void net_sync_peer_proven(net_sync_t *s, uint64_t peer, uint64_t height);
 /* Forgets a peer; its range goes back to the pool and the blocks it sent
  * that wait in the buffer are dropped. */
 void net_sync_peer_gone(net_sync_t *s, uint64_t peer);
-/* Expires stalled ranges and picks the next request to send. Returns 1 with
+/* Expires stalled ranges (each one's peer fails, with its host and every
+ * peer of that host) and picks the next request to send. Returns 1 with
  * (peer, from, count) filled, or 0 when nothing is to be asked now. Call
  * until it returns 0. */
 int net_sync_next_request(net_sync_t *s, uint64_t now_ms, uint64_t *peer, uint64_t *from,

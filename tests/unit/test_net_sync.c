@@ -2,7 +2,8 @@
  * several peers, in-order release, unsolicited blocks, re-assignment after a
  * stall and after a peer leaves, the window bound, and the byte bounds a
  * hostile peer meets: blocks over the chain's limit, a buffer past its cap,
- * and a departed peer's blocks; blocks given back or dropped by the node. */
+ * and a departed peer's blocks; blocks given back or dropped by the node;
+ * a host's failed range outliving its connections, in a bounded table. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,135 @@ static void test_claim_needs_proof(void)
 	net_sync_free(s);
 }
 
+/* A host key for the tests: k in its first bytes (an IPv4 address is
+ * enough, as net_ip_host gives it: the key is opaque to sync). */
+static void host_key(uint8_t host[16], uint32_t k)
+{
+	memset(host, 0, 16);
+	host[10] = host[11] = 0xff;
+	host[12] = (uint8_t)(k >> 24);
+	host[13] = (uint8_t)(k >> 16);
+	host[14] = (uint8_t)(k >> 8);
+	host[15] = (uint8_t)k;
+}
+
+/* A new connection (peer) from host claims claim and relays the real block
+ * at tip + 1 by gossip: 1 if its claim then counts for the target. The peer
+ * is gone afterwards. */
+static int claim_counts(net_sync_t *s, uint64_t peer, uint32_t host, uint64_t claim, uint64_t now)
+{
+	uint8_t key[16];
+	host_key(key, host);
+	net_sync_peer_host(s, peer, key, now);
+	net_sync_peer_height(s, peer, claim);
+	net_sync_peer_proven(s, peer, net_sync_tip(s) + 1);
+	int counts = net_sync_target(s) == claim;
+	net_sync_peer_gone(s, peer);
+	return counts;
+}
+
+/* A peer that let a range time out and reconnects under a new id from the
+ * same host, then relays one real block, does not get its claim counted
+ * again (it could else hold the target up for one timeout per reconnection,
+ * forever); a peer of another host does; the failure is forgotten after
+ * NET_SYNC_FAILED_MS. */
+static void test_failure_outlives_connection(void)
+{
+	net_sync_t *s = net_sync_new(10, 0);
+	uint8_t liar[16];
+	host_key(liar, 1);
+	net_sync_peer_host(s, 1, liar, 0);
+	net_sync_peer_height(s, 1, 1000000);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && p == 1 && f == 11);
+	CHECK(net_sync_next_request(s, NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 0);
+	net_sync_peer_gone(s, 1);
+	/* back as peer 2: asked a range again, it delivers a real block */
+	uint64_t t = NET_SYNC_TIMEOUT_MS + 1;
+	net_sync_peer_host(s, 2, liar, t);
+	net_sync_peer_height(s, 2, 1000000);
+	CHECK(net_sync_next_request(s, t, &p, &f, &c) == 1 && p == 2 && f == 11);
+	deliver(s, 2, 11, 1, t);
+	CHECK(drain(s) == 1);
+	net_sync_peer_proven(s, 2, 11);
+	CHECK_EQ_U64(net_sync_target(s), 11);
+	net_sync_peer_gone(s, 2);
+	/* and again, by gossip only */
+	CHECK(!claim_counts(s, 3, 1, 1000000, t));
+	CHECK_EQ_U64(net_sync_target(s), 11);
+	/* another host's claim counts */
+	CHECK(claim_counts(s, 4, 2, 500, t));
+	/* just before the failure is forgotten, and after */
+	CHECK(!claim_counts(s, 5, 1, 1000000, NET_SYNC_TIMEOUT_MS + NET_SYNC_FAILED_MS - 1));
+	CHECK(claim_counts(s, 6, 1, 1000000, NET_SYNC_TIMEOUT_MS + NET_SYNC_FAILED_MS));
+	net_sync_free(s);
+}
+
+/* Two connections of one host: when one lets a range time out, the other,
+ * backed until then, loses its claim too; a peer of another host keeps its. */
+static void test_failure_fails_host_peers(void)
+{
+	net_sync_t *s = net_sync_new(10, 0);
+	uint8_t a[16], b[16];
+	host_key(a, 1);
+	host_key(b, 2);
+	net_sync_peer_host(s, 1, a, 0);
+	net_sync_peer_height(s, 1, 2000);
+	net_sync_peer_host(s, 2, a, 0);
+	net_sync_peer_height(s, 2, 3000);
+	net_sync_peer_proven(s, 2, 11);
+	net_sync_peer_host(s, 3, b, 0);
+	net_sync_peer_height(s, 3, 500);
+	net_sync_peer_proven(s, 3, 11);
+	CHECK_EQ_U64(net_sync_target(s), 3000);
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(net_sync_next_request(s, 0, &p, &f, &c) == 1 && p == 1);
+	/* peer 1's range times out (others are then asked, no matter) */
+	while (net_sync_next_request(s, NET_SYNC_TIMEOUT_MS, &p, &f, &c) == 1)
+		CHECK(p != 1);
+	CHECK_EQ_U64(net_sync_target(s), 500);
+	net_sync_peer_proven(s, 2, 12); /* a real block does not bring it back */
+	CHECK_EQ_U64(net_sync_target(s), 500);
+	net_sync_free(s);
+}
+
+/* The table of failed hosts is bounded: past NET_SYNC_FAILED_MAX hosts, the
+ * one that failed first is forgotten, and only it. A peer of a new host is
+ * asked a range every 2 s; each range times out 15 s on, when its peer goes,
+ * so 8 are in flight at once and all fail well within NET_SYNC_FAILED_MS. */
+static void test_failed_hosts_bounded(void)
+{
+	net_sync_t *s = net_sync_new(10, 0);
+	const uint64_t step = 2000;
+	const uint32_t hosts = NET_SYNC_FAILED_MAX + 1;
+	const uint32_t lag = (NET_SYNC_TIMEOUT_MS + step - 1) / step; /* steps until a range times out */
+	uint64_t p, f;
+	uint32_t c;
+	CHECK(lag < NET_SYNC_WINDOW / NET_SYNC_RANGE && (uint64_t)hosts * step < NET_SYNC_FAILED_MS);
+	for (uint32_t i = 0; i < hosts; i++) {
+		uint8_t key[16];
+		host_key(key, i);
+		net_sync_peer_host(s, i + 1, key, i * step);
+		net_sync_peer_height(s, i + 1, 1000);
+		/* the range of the peer of host i - lag times out here */
+		CHECK(net_sync_next_request(s, i * step, &p, &f, &c) == 1 && p == i + 1);
+		if (i >= lag)
+			net_sync_peer_gone(s, i - lag + 1);
+	}
+	uint64_t end = (uint64_t)hosts * step + NET_SYNC_TIMEOUT_MS;
+	CHECK(net_sync_next_request(s, end, &p, &f, &c) == 0);
+	for (uint32_t i = hosts - lag; i < hosts; i++)
+		net_sync_peer_gone(s, i + 1);
+	CHECK_EQ_U64(net_sync_target(s), 10);
+	CHECK(claim_counts(s, 100000, 0, 2000, end));  /* the first, pushed out */
+	CHECK(!claim_counts(s, 100001, 1, 2000, end)); /* the second, kept */
+	CHECK(!claim_counts(s, 100002, hosts / 2, 2000, end));
+	CHECK(!claim_counts(s, 100003, hosts - 1, 2000, end)); /* the last */
+	net_sync_free(s);
+}
+
 /* Resending a block already delivered is not progress: the range still
  * times out. */
 static void test_duplicate_keeps_no_range(void)
@@ -395,6 +525,9 @@ int main(void)
 	RUN(test_oversize_block);
 	RUN(test_buffer_cap);
 	RUN(test_claim_needs_proof);
+	RUN(test_failure_outlives_connection);
+	RUN(test_failure_fails_host_peers);
+	RUN(test_failed_hosts_bounded);
 	RUN(test_duplicate_keeps_no_range);
 	RUN(test_peek_unpop_drop);
 	RUN(test_trickle_keeps_no_range);

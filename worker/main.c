@@ -92,6 +92,10 @@ struct work_item {
 	char upload_txid[2 * HASH_LEN + 1];
 	int seen;                      /* in the latest listjobs */
 	int distrusted;                /* a record of it failed our checks: said once in the log */
+	uint64_t refused_fee;          /* the fee last refused above -maxfee for it (0: none): logged once, and
+					  the transaction not built again while the node's fee rule asks the same */
+	uint64_t refused_gas;          /* that transaction's gas limit */
+	uint8_t refused_kind;          /* and its kind */
 	struct work_item *next;
 };
 
@@ -131,6 +135,7 @@ struct worker {
 	struct event *http_resume; /* client_app_http_listen's pause timer */
 	backend_cl_t *cl;
 	uint64_t last_height;
+	uint64_t fee_rule_height; /* the block at which refresh_fee_rule last read the node's fee rule */
 	int long_poll; /* the node answers waitfornewblock: the tick timer fires at once */
 	struct work_item *items;
 	/* totals for the log */
@@ -173,39 +178,68 @@ static uint64_t json_u64(const json_t *o, const char *name)
 	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
-/* Signs and sends a transaction from the worker's key; the txid into txid. */
-static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_t len, uint64_t gas_limit,
-		   char txid[2 * HASH_LEN + 1])
+/* The fee of a transaction of kind with gas_limit under the node's fee rule
+ * (w->chain.params) into *fee. A reveal pays the chain's exact minimum: the
+ * job's check escrow pays it back (compute.md §6.4), and reveals have their
+ * own block budget, so there is nothing to outbid. The fee rule is the
+ * node's word (getchainparams): a hostile node could name any floor, and a
+ * reveal pays the floor exactly, so every fee is held to -maxfee whatever
+ * kind pays it. 0; ASSAY_ELIMIT when the fee is above -maxfee (*fee is
+ * UINT64_MAX when no fee in 64 bits can pay it). */
+static int tx_fee(const struct worker *w, uint8_t kind, uint64_t gas_limit, uint64_t *fee)
+{
+	int rc = kind == TX_JOB_REVEAL ? chain_min_fee(&w->chain.params, gas_limit, fee)
+				       : txbuild_default_fee(&w->chain.params, gas_limit, fee);
+	if (rc != 0 && rc != ASSAY_ELIMIT) { /* ELIMIT: above 10 ASY, for -maxfee to judge */
+		*fee = UINT64_MAX;           /* no fee in 64 bits pays it */
+		return ASSAY_ELIMIT;
+	}
+	return *fee > w->cfg.max_fee ? ASSAY_ELIMIT : 0;
+}
+
+/* Says that a fee above -maxfee was not signed, and what the operator can
+ * do about it. it: the job the transaction was for (NULL: none). */
+static void log_fee_refused(const struct worker *w, const struct work_item *it, uint8_t kind, uint64_t fee)
+{
+	char asks[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX], job[32] = "";
+	amount_format(fee, asks);
+	amount_format(w->cfg.max_fee, most);
+	if (it)
+		snprintf(job, sizeof(job), "job %.16s: ", it->job_hex);
+	log_error("%sthe node's fee rule asks %s%s ASY for a %s, more than -maxfee=%s ASY: not signed; raise "
+		  "-maxfee if the chain's fee rule really asks that much (%s)",
+		  job, fee == UINT64_MAX ? "more than " : "", asks, tx_kind_name(kind), most,
+		  it ? "said once; tried again when the fee asked changes" : "nothing sent");
+}
+
+/* Signs and sends a transaction from the worker's key; the txid into txid.
+ * it: the job it is for (NULL: none), where a refused fee is kept so that
+ * the refusal is logged once per fee asked (fee_unchanged). 0; ASSAY_ELIMIT
+ * when the fee is above -maxfee (nothing signed); -1 otherwise. */
+static int send_tx(struct worker *w, struct work_item *it, uint8_t kind, const uint8_t *payload, size_t len,
+		   uint64_t gas_limit, char txid[2 * HASH_LEN + 1])
 {
 	json_t *acct;
+	uint64_t fee;
+	if (tx_fee(w, kind, gas_limit, &fee) != 0) {
+		if (!it || it->refused_fee != fee || it->refused_kind != kind)
+			log_fee_refused(w, it, kind, fee);
+		if (it) {
+			it->refused_fee = fee;
+			it->refused_gas = gas_limit;
+			it->refused_kind = kind;
+		}
+		return ASSAY_ELIMIT;
+	}
 	if (call(w, "getaccount", json_pack("[s]", w->address), &acct, NULL, 0) < 0)
 		return -1;
 	struct txbuild_spec spec = {.nonce = json_u64(acct, "pending_nonce"),
 				    .gas_limit = gas_limit,
+				    .fee = fee,
 				    .kind = kind,
 				    .payload = payload,
 				    .payload_len = len};
 	json_decref(acct);
-	/* A reveal pays the chain's exact minimum: the job's check escrow pays
-	 * it back (compute.md §6.4), and reveals have their own block budget,
-	 * so there is nothing to outbid. */
-	int fee_rc = kind == TX_JOB_REVEAL ? chain_min_fee(&w->chain.params, gas_limit, &spec.fee)
-					   : txbuild_default_fee(&w->chain.params, gas_limit, &spec.fee);
-	if (fee_rc != 0 && fee_rc != ASSAY_ELIMIT) { /* ELIMIT: above 10 ASY, for -maxfee to judge */
-		log_error("no fee can pay for gas %llu", (unsigned long long)gas_limit);
-		return -1;
-	}
-	/* The fee rule is the node's word (getchainparams): a hostile node
-	 * could name any floor, and a reveal pays the floor exactly, so every
-	 * fee is held to -maxfee whatever kind pays it. */
-	if (spec.fee > w->cfg.max_fee) {
-		char asks[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX];
-		amount_format(spec.fee, asks);
-		amount_format(w->cfg.max_fee, most);
-		log_error("the node's fee rule asks %s ASY for a %s, more than -maxfee=%s ASY: not signed", asks,
-			  tx_kind_name(kind), most);
-		return -1;
-	}
 	memcpy(spec.chain_id, w->chain.chain_id, HASH_LEN);
 	struct buf enc;
 	uint8_t id[HASH_LEN];
@@ -229,6 +263,13 @@ static int send_tx(struct worker *w, uint8_t kind, const uint8_t *payload, size_
 		return -1;
 	json_decref(sent);
 	hex_encode(id, HASH_LEN, txid);
+	if (it && it->refused_fee) {
+		char asks[AMOUNT_STR_MAX];
+		amount_format(fee, asks);
+		log_info("job %.16s: the node's fee rule now asks %s ASY for the %s, within -maxfee: sent",
+			 it->job_hex, asks, tx_kind_name(kind));
+		it->refused_fee = 0;
+	}
 	return 0;
 }
 
@@ -301,7 +342,7 @@ static int ensure_registered(struct worker *w)
 	char txid[2 * HASH_LEN + 1], asy[AMOUNT_STR_MAX];
 	buf_init(&p);
 	compute_register_encode(&reg, &p);
-	int rc = p.oom ? -1 : send_tx(w, TX_WORKER_REGISTER, p.data, p.len, 0, txid);
+	int rc = p.oom ? -1 : send_tx(w, NULL, TX_WORKER_REGISTER, p.data, p.len, 0, txid);
 	buf_free(&p);
 	if (rc < 0)
 		return -1;
@@ -604,7 +645,7 @@ static void commit_item(struct worker *w, struct work_item *it, uint64_t height)
 	kernel_root_commitment(it->root, w->addr, c.commitment);
 	buf_init(&p);
 	compute_commit_encode(&c, &p);
-	if (!p.oom && send_tx(w, TX_JOB_COMMIT, p.data, p.len, 0, it->txid) == 0) {
+	if (!p.oom && send_tx(w, it, TX_JOB_COMMIT, p.data, p.len, 0, it->txid) == 0) {
 		char root[2 * HASH_LEN + 1];
 		hex_encode(it->root, HASH_LEN, root);
 		log_info("job %.16s: job_commit %s at height %llu (root %s)", it->job_hex, it->txid,
@@ -768,7 +809,7 @@ static void reveal_item(struct worker *w, struct work_item *it, const struct job
 		it->stage = STAGE_FAILED;
 		return;
 	}
-	if (send_tx(w, TX_JOB_REVEAL, p.data, p.len, gas, it->txid) == 0) {
+	if (send_tx(w, it, TX_JOB_REVEAL, p.data, p.len, gas, it->txid) == 0) {
 		note_reveal(w, it);
 		log_info("job %.16s: job_reveal %s (%u tiles, %zu bytes, gas %llu) challenged at height %llu",
 			 it->job_hex, it->txid, it->rec.spec.samples, p.len, (unsigned long long)gas,
@@ -875,7 +916,7 @@ static void upload_item(struct worker *w, struct work_item *it)
 	buf_free(&enc);
 	if (p.count) {
 		avail_chunks_encode(&p, &hex);
-		if (!hex.oom && send_tx(w, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
+		if (!hex.oom && send_tx(w, it, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
 			log_info("job %.16s: job_chunks %s: tiles %u..%u of %u (%llu bytes in %u chunks)", it->job_hex,
 				 it->upload_txid, from, next - 1, tiles, (unsigned long long)declared, p.count);
 			it->upload_to = next;
@@ -900,6 +941,43 @@ static int still_waiting(struct worker *w, struct work_item *it, const char *wha
 	return 0;
 }
 
+/* Reads the node's fee rule (getchainparams) again, at most once a block,
+ * for fee_unchanged: a floor the node named above -maxfee may fall back.
+ * Only min_fee and gas_price are taken, and only from an answer for our
+ * network and chain id; the rest of the parameters stay as first read. */
+static void refresh_fee_rule(struct worker *w, uint64_t height)
+{
+	json_t *res;
+	struct client_chain now;
+	char err[200];
+	if (w->fee_rule_height == height)
+		return;
+	w->fee_rule_height = height;
+	if (call(w, "getchainparams", NULL, &res, NULL, 1) < 0)
+		return;
+	int rc = client_chain_parse(res, &now, err, sizeof(err));
+	json_decref(res);
+	if (rc != 0 || now.network != w->chain.network ||
+	    memcmp(now.chain_id, w->chain.chain_id, HASH_LEN) != 0)
+		return;
+	w->chain.params.min_fee = now.params.min_fee;
+	w->chain.params.gas_price = now.params.gas_price;
+}
+
+/* Whether the transaction of kind the job needs next was refused above
+ * -maxfee and the node's fee rule still asks the same fee for it: then it
+ * is neither built nor logged again this block. A fee that changed, under
+ * -maxfee or not, lets it be built and judged again (send_tx), so a floor
+ * that falls back inside the window does not cost the slot. */
+static int fee_unchanged(struct worker *w, struct work_item *it, uint8_t kind, uint64_t height)
+{
+	uint64_t fee;
+	if (!it->refused_fee || it->refused_kind != kind)
+		return 0;
+	refresh_fee_rule(w, height);
+	return tx_fee(w, kind, it->refused_gas, &fee) != 0 && fee == it->refused_fee;
+}
+
 static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 {
 	const struct job_slot *sl = &it->rec.slots[it->slot];
@@ -909,12 +987,14 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 	case SLOT_ASSIGNED:
 		if (it->stage == STAGE_COMMIT_SENT && still_waiting(w, it, "job_commit"))
 			return;
-		commit_item(w, it, height);
+		if (!fee_unchanged(w, it, TX_JOB_COMMIT, height))
+			commit_item(w, it, height);
 		break;
 	case SLOT_CHALLENGED:
 		if (it->stage == STAGE_REVEAL_SENT && still_waiting(w, it, "job_reveal"))
 			return;
-		reveal_item(w, it, sl);
+		if (!fee_unchanged(w, it, TX_JOB_REVEAL, height))
+			reveal_item(w, it, sl);
 		break;
 	case SLOT_VERIFIED:
 		if (it->stage < STAGE_DONE && !slot_opened(w, it))
@@ -929,7 +1009,8 @@ static void step_item(struct worker *w, struct work_item *it, uint64_t height)
 			it->stage = STAGE_DONE;
 			mark_opened(w, it);
 		}
-		upload_item(w, it); /* avail: our root is opened on chain */
+		if (!fee_unchanged(w, it, TX_JOB_CHUNKS, height))
+			upload_item(w, it); /* avail: our root is opened on chain */
 		if (it->stage == STAGE_DONE && it->tree && sl->uploaded_tiles >= kernel_tile_count(&it->rec.spec.shape))
 			release_item(it); /* uploaded: the saved file serves the rest */
 		break;
@@ -1209,7 +1290,8 @@ static void usage(void)
 	       "  -bond=ASY              bond to register with if not registered (default 1000, raised to min_bond\n"
 	       "                         if below it; a -bond below min_bond is refused)\n"
 	       "  -maxfee=ASY            most fee signed for one transaction, reveals included (default 10): the\n"
-	       "                         fee rule is the node's word; above it nothing is signed and a log line says so\n"
+	       "                         fee rule is the node's word; above it nothing is signed and a log line says so,\n"
+	       "                         once per fee asked; read again each block, a fee that falls under it is paid\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
 	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
 	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"

@@ -30,6 +30,7 @@
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/header.h"
+#include "core/block.h"
 #include "core/conf.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -721,18 +722,72 @@ static int committed_at(struct worker *w, const char *txid, uint64_t height)
 	return ok;
 }
 
+/* Finds, in the block the node gives for height, a job_reveal for the job
+ * signed by this worker's key over our chain id that opens our root, and
+ * the node reports committed and ok there: its txid into txid. For a worker
+ * whose JOB_ID.reveal is gone (lost, or written by no earlier version).
+ * 1 found; 0 not. */
+static int own_reveal_in_block(struct worker *w, const struct work_item *it, uint64_t height,
+			       char txid[2 * HASH_LEN + 1])
+{
+	json_t *res;
+	if (call(w, "getblock", json_pack("[I,i]", (json_int_t)height, 0), &res, NULL, 1) < 0)
+		return 0;
+	const char *hex = json_string_value(res);
+	size_t n = hex ? strlen(hex) / 2 : 0;
+	uint8_t *raw = n ? malloc(n) : NULL;
+	struct job_reveal_payload *rv = malloc(sizeof(*rv));
+	struct block blk;
+	struct block_limits lim = {.max_txs = w->chain.params.max_block_txs,
+				   .max_tx_payload = TX_MAX_BYTES_HARD};
+	int found = 0;
+	block_init(&blk);
+	if (raw && rv && strlen(hex) % 2 == 0 && hex_decode(hex, raw, n) == (long)n &&
+	    block_decode(&blk, raw, n, &lim) == 0 && blk.hdr.height == height) {
+		for (size_t i = 0; i < blk.ntx && !found; i++) {
+			const struct tx *t = &blk.txs[i];
+			uint8_t sender[ADDR_LEN], id[HASH_LEN];
+			if (t->kind != TX_JOB_REVEAL || memcmp(t->chain_id, w->chain.chain_id, HASH_LEN) != 0)
+				continue;
+			tx_sender_addr(t, sender);
+			if (memcmp(sender, w->addr, ADDR_LEN) != 0 || tx_verify_sig(t) != 0 ||
+			    compute_reveal_decode(rv, t->payload, t->payload_len) != 0 ||
+			    memcmp(rv->job_id, it->job_id, HASH_LEN) != 0 ||
+			    memcmp(rv->root, it->root, HASH_LEN) != 0)
+				continue;
+			tx_id(t, id);
+			hex_encode(id, HASH_LEN, txid);
+			found = committed_at(w, txid, height);
+		}
+	}
+	block_free(&blk);
+	free(rv);
+	free(raw);
+	json_decref(res);
+	return found;
+}
+
 /* Whether our root is opened on chain as far as the worker can tell without
- * proofs (docs/compute.md §10 "A hostile node"): it sent a reveal for the
- * job itself (OUTDIR/JOB_ID.reveal), the node reports one of those reveals
- * committed and ok at the slot's reveal_height, the slot shows our own
- * root, and the record passes client_job_sealed_check. Serving or uploading
- * on less would let a node that calls the slot verified early hand the
- * output to a copier. 1 yes; 0 no (logged once). */
+ * proofs (docs/compute.md §10 "A hostile node"): one of our own job_reveal
+ * transactions for the job is reported committed and ok at the slot's
+ * reveal_height, the slot shows our own root, and the record passes
+ * client_job_sealed_check. Our reveals are known by their txids in
+ * OUTDIR/JOB_ID.reveal or, when none of those is committed there (the file
+ * lost, or written by no earlier version), by finding in the block at
+ * reveal_height a job_reveal with our root signed by our own key
+ * (own_reveal_in_block). Serving or uploading on less would let a node that
+ * calls the slot verified early hand the output to a copier. Either way the
+ * proof is of a reveal we signed, which we sign only on a record whose
+ * challenge is fixed (reveal_item): a lying node can gain no more than
+ * with the file, i.e. having been handed that reveal (root and k tiles),
+ * it can keep it off the chain yet say it committed, and so have the
+ * output served before the root is opened on the real chain. 1 yes; 0 no
+ * (logged once). */
 static int slot_opened(struct worker *w, struct work_item *it)
 {
 	const struct job_slot *sl = &it->rec.slots[it->slot];
 	const char *what = "serving or uploading the output";
-	char path[WORKER_PATH_MAX + 96], line[2 * HASH_LEN + 8];
+	char path[WORKER_PATH_MAX + 96], line[2 * HASH_LEN + 8], txid[2 * HASH_LEN + 1];
 	int found = 0, ours = 0;
 	struct stat st;
 	/* judged so before a restart (mark_opened): no need to recompute */
@@ -754,10 +809,23 @@ static int slot_opened(struct worker *w, struct work_item *it)
 	}
 	if (f)
 		fclose(f);
+	if (!found && own_reveal_in_block(w, it, sl->reveal_height, txid)) {
+		found = 1;
+		log_warn("job %.16s: %s; found its own job_reveal %s, signed by this worker with our root, "
+			 "in block %llu",
+			 it->job_hex,
+			 ours ? "no txid in JOB_ID.reveal is committed at the slot's reveal height"
+			      : "no JOB_ID.reveal (lost, or from a version without it)",
+			 txid, (unsigned long long)sl->reveal_height);
+		memcpy(it->txid, txid, sizeof(it->txid));
+		note_reveal(w, it); /* for the next restart */
+	}
 	if (!found) {
 		distrust(it, what,
-			 ours ? "none of our job_reveal transactions is committed at the slot's reveal height"
-			      : "the node says our slot is verified, but this worker sent no job_reveal for it");
+			 ours ? "none of our job_reveal transactions is committed at the slot's reveal "
+				"height, nor is one signed by us in the block there"
+			      : "the node says our slot is verified, but this worker has no job_reveal of "
+				"its own for it, in JOB_ID.reveal or in the block at the slot's reveal height");
 		return 0;
 	}
 	return record_believable(w, it, 0);

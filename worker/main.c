@@ -53,6 +53,7 @@
 
 #define WORKER_POLL_MS 250                  /* how often the node's height is read */
 #define WORKER_MAX_POLL_MS 600000           /* -poll-ms at most (the node's longest long poll) */
+#define WORKER_RETRY_MS 1000                /* after listjobs failed on a long-polling node: the next try */
 #define WORKER_RPC_NETWORK "dev"            /* default -network: -rpcport follows it */
 #define WORKER_LISTEN "127.0.0.1:29450"     /* default output server address */
 #define WORKER_DEFAULT_BOND (1000ull * AMOUNT_UNITS_PER_ASY) /* raised to min_bond if lower */
@@ -138,6 +139,7 @@ struct worker {
 	uint64_t last_height;
 	uint64_t fee_rule_height; /* the block at which refresh_fee_rule last read the node's fee rule */
 	int long_poll; /* the node answers waitfornewblock: the tick timer fires at once */
+	int backing_off; /* listjobs failed: the tick timer waits WORKER_RETRY_MS (tick_backoff) */
 	struct work_item *items;
 	/* totals for the log */
 	uint64_t jobs_computed;
@@ -1158,6 +1160,22 @@ static void report_gone(struct worker *w, struct work_item *it)
 	}
 }
 
+/* A long poll answers at once while our last height is behind the tip,
+ * so after a listjobs the node did not answer the worker would ask again
+ * (and log the failure) in a tight loop: the next tries wait
+ * WORKER_RETRY_MS, until one is answered. Polling a node without long polls
+ * keeps its -poll-ms interval either way. */
+static void tick_backoff(struct worker *w, int on)
+{
+	if (on == w->backing_off || !w->long_poll)
+		return;
+	w->backing_off = on;
+	struct timeval tv = {0, 1000}; /* the wait is the interval again */
+	if (on)
+		tv = (struct timeval){WORKER_RETRY_MS / 1000, (WORKER_RETRY_MS % 1000) * 1000};
+	event_add(w->tick_ev, &tv);
+}
+
 static void tick(struct worker *w)
 {
 	/* The node's long poll for the next block, up to -poll-ms (the HTTP
@@ -1175,6 +1193,7 @@ static void tick(struct worker *w)
 		if (!w->long_poll) {
 			struct timeval soon = {0, 1000}; /* the wait is the interval now */
 			w->long_poll = 1;
+			w->backing_off = 0;
 			event_add(w->tick_ev, &soon);
 		}
 	} else {
@@ -1182,6 +1201,7 @@ static void tick(struct worker *w)
 		if (w->long_poll) {
 			struct timeval tv = {w->cfg.poll_ms / 1000, (w->cfg.poll_ms % 1000) * 1000};
 			w->long_poll = 0;
+			w->backing_off = 0;
 			event_add(w->tick_ev, &tv);
 		}
 		if (call(w, "getblockcount", NULL, &count, NULL, 1) < 0)
@@ -1192,8 +1212,11 @@ static void tick(struct worker *w)
 	if (height == w->last_height)
 		return;
 	json_t *jobs;
-	if (call(w, "listjobs", json_pack("[n,n,s]", w->address), &jobs, NULL, 0) < 0)
+	if (call(w, "listjobs", json_pack("[n,n,s]", w->address), &jobs, NULL, 0) < 0) {
+		tick_backoff(w, 1);
 		return;
+	}
+	tick_backoff(w, 0);
 	w->last_height = height;
 	for (struct work_item *it = w->items; it; it = it->next)
 		it->seen = 0;

@@ -5,9 +5,13 @@ its node's) trouble, not the job's, and are tried again at the next block,
 where a job given up would cost the slot's lock at the end of its commit
 window. The worker talks to a HostileNode that refuses its first three
 getblob calls with a JSON-RPC error; it logs that it will try again, then
-commits, and the job is paid."""
+commits, and the job is paid. Then the proxy refuses every listjobs for a
+few seconds: the worker, whose long polls keep answering at once while its
+last height is behind the tip, tries again once a second (WORKER_RETRY_MS),
+not in a tight loop that fills its log, and goes on once answered."""
 
 import os
+import time
 
 import framework as fw
 
@@ -19,11 +23,17 @@ REFUSALS = 3
 def test(tmpdir, nodes):
     node, addr = fw.local_compute_chain(tmpdir, nodes, ["alice", "w0"], COMPUTE)
     refused = []
+    refusing = []  # non-empty: listjobs is refused
+    listjobs = {"refused": 0, "answered": 0}
 
     def lie(method, params, result):
         if method == "getblob" and len(refused) < REFUSALS:
             refused.append(params)
             return fw.RPC_REFUSED
+        if method == "listjobs":
+            listjobs["refused" if refusing else "answered"] += 1
+            if refusing:
+                return fw.RPC_REFUSED
         return result
 
     hostile = fw.HostileNode(node, lie).start()
@@ -42,6 +52,21 @@ def test(tmpdir, nodes):
         fw.assert_eq(job["state"], "paid", "the job, its inputs fetched at last")
         fw.assert_eq(len(refused), REFUSALS, "getblob refusals")
         assert "compute failed" not in w0.tail(400), w0.tail(40)
+
+        def listjobs_lines():
+            return w0.tail(100000).count("rpc listjobs")
+
+        before = listjobs_lines()
+        refusing.append(True)  # from now on every listjobs is refused
+        fw.wait_until(lambda: listjobs["refused"] > 0, timeout=30, what="a refused listjobs")
+        time.sleep(4)
+        asked, logged = listjobs["refused"], listjobs_lines() - before
+        refusing.clear()
+        assert asked <= 8, f"{asked} listjobs calls in ~4 s of refusals: a tight loop"
+        assert 1 <= logged <= 8, f"{logged} 'rpc listjobs' lines logged in ~4 s"
+        answered = listjobs["answered"]
+        fw.wait_until(lambda: listjobs["answered"] > answered, timeout=30,
+                      what="the worker asking listjobs again once the node answers")
     finally:
         hostile.stop()
     print(f"job {job_id[:16]}: paid after {REFUSALS} refused getblob calls")

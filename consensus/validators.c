@@ -188,24 +188,30 @@ static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int p
 }
 
 /* Writes r, or deletes it when nothing is left in it (no bond, nothing
- * unbonding, not jailed); the index follows. */
+ * unbonding, not jailed); the index follows. A record is indexed exactly
+ * when it is stored, so the index (up to VALIDATORS_MAX_RECORDS keys, read
+ * and rewritten whole) is touched only when a record comes or goes, not on
+ * every write of one. */
 static int record_put(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], const struct validator_record *r)
 {
 	uint8_t key[HASH_LEN];
 	record_key(pk, key);
-	int empty = r->bond == 0 && r->nunbonding == 0 && !r->jailed;
-	int rc;
-	if (empty) {
-		rc = ledger_del(l, key);
+	if (r->bond == 0 && r->nunbonding == 0 && !r->jailed) {
+		int rc = ledger_del(l, key);
 		if (rc == ASSAY_ENOTFOUND)
-			rc = 0;
-	} else {
-		struct buf b;
-		buf_init(&b);
-		validator_record_encode(r, &b);
-		rc = put_buf(l, key, &b);
+			return 0; /* not stored, so not indexed */
+		return rc ? rc : index_set(l, pk, 0);
 	}
-	return rc ? rc : index_set(l, pk, !empty);
+	uint8_t none;
+	size_t len;
+	int had = ledger_get_into(l, key, &none, 0, &len); /* ASSAY_ELIMIT: stored (and longer than 0) */
+	if (had != 0 && had != ASSAY_ELIMIT && had != ASSAY_ENOTFOUND)
+		return had;
+	struct buf b;
+	buf_init(&b);
+	validator_record_encode(r, &b);
+	int rc = put_buf(l, key, &b);
+	return rc || had != ASSAY_ENOTFOUND ? rc : index_set(l, pk, 1);
 }
 
 /* In the next set: not jailed, at least one unit of power. */
@@ -648,10 +654,14 @@ static int downtime(const struct validators_ctx *vc, const struct commit *last_c
 /* Unbonding entries due at this height go back to the validator's account;
  * a jailed record with no stake left is deleted once it could be unjailed
  * (it holds nothing a later bond would not set afresh, and kept for ever
- * such records would fill the index). */
-static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks, size_t n)
+ * such records would fill the index). In the same pass over the records,
+ * the active ones after it go into want (*k of them, in index order): one
+ * read of each record per block, not two. */
+static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks, size_t n,
+			     struct bft_validator *want, uint32_t *k)
 {
 	int rc = 0;
+	*k = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct validator_record r;
 		const uint8_t *pk = pks + i * PUBKEY_LEN;
@@ -666,16 +676,21 @@ static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks
 				r.unbonding[kept++] = r.unbonding[j];
 		}
 		int spent = r.jailed && r.bond == 0 && kept == 0 && vc->height >= r.jailed_until;
-		if (kept == r.nunbonding && !spent)
-			continue;
-		r.nunbonding = kept;
-		if (spent)
-			r.jailed = 0; /* record_put deletes it */
-		uint8_t addr[ADDR_LEN];
-		address_from_pubkey(pk, addr);
-		if (due && (rc = ledger_credit(vc->l, addr, due)) != 0)
-			return rc;
-		rc = record_put(vc->l, pk, &r);
+		if (kept != r.nunbonding || spent) {
+			r.nunbonding = kept;
+			if (spent)
+				r.jailed = 0; /* record_put deletes it */
+			uint8_t addr[ADDR_LEN];
+			address_from_pubkey(pk, addr);
+			if (due && (rc = ledger_credit(vc->l, addr, due)) != 0)
+				return rc;
+			if ((rc = record_put(vc->l, pk, &r)) != 0)
+				return rc;
+		}
+		if (record_active(&r)) { /* a deleted (spent) record is jailed, never active */
+			memcpy(want[*k].pubkey, pk, PUBKEY_LEN);
+			want[(*k)++].power = r.bond / VALIDATOR_POWER_UNIT;
+		}
 	}
 	return rc;
 }
@@ -727,24 +742,18 @@ int validators_end_block(const struct validators_ctx *vc, const struct commit *l
 	size_t n;
 	if ((rc = validators_list(vc->l, &pks, &n)) != 0)
 		return assay_fail(err, errlen, rc, "validator index: %s", assay_strerror(rc));
-	rc = release_unbonding(vc, pks, n);
-	free(pks);
-	if (rc || (rc = validators_list(vc->l, &pks, &n)) != 0)
-		return assay_fail(err, errlen, rc, "validator unbonding: %s", assay_strerror(rc));
 	struct bft_validator *want = calloc(n ? n : 1, sizeof(*want));
 	uint32_t k = 0;
-	if (!want)
-		rc = ASSAY_ENOMEM;
-	for (size_t i = 0; i < n && !rc; i++) {
-		struct validator_record r;
-		if ((rc = validators_get(vc->l, pks + i * PUBKEY_LEN, &r)) != 0)
-			break;
-		if (!record_active(&r))
-			continue;
-		memcpy(want[k].pubkey, pks + i * PUBKEY_LEN, PUBKEY_LEN);
-		want[k++].power = r.bond / VALIDATOR_POWER_UNIT;
+	if (!want) {
+		free(pks);
+		return assay_fail(err, errlen, ASSAY_ENOMEM, "validator unbonding: out of memory");
 	}
+	rc = release_unbonding(vc, pks, n, want, &k);
 	free(pks);
+	if (rc) {
+		free(want);
+		return assay_fail(err, errlen, rc, "validator unbonding: %s", assay_strerror(rc));
+	}
 	if (!rc && n == 0) {
 		/* A ledger without validator state (unit tests of other modules
 		 * execute blocks on one); a chain always has its genesis set. */

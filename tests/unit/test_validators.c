@@ -541,6 +541,78 @@ static void test_entry_clears_window_and_spent_records_go(void)
 	CHECK_EQ_U64(power_at(height + 2, 1), 1000);
 }
 
+/* Reads and writes of the record index, counted by a ledger in front of
+ * the test's. */
+static struct ledger_ops counting_ops;
+static const struct ledger_ops *inner_ops;
+static uint8_t index_key[HASH_LEN];
+static int index_reads, index_writes;
+
+static int counting_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
+{
+	index_reads += memcmp(key, index_key, HASH_LEN) == 0;
+	return inner_ops->get(ctx, key, val, len);
+}
+
+static int counting_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
+{
+	index_reads += memcmp(key, index_key, HASH_LEN) == 0;
+	return inner_ops->get_into(ctx, key, buf, cap, len);
+}
+
+static int counting_put(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	index_writes += memcmp(key, index_key, HASH_LEN) == 0;
+	return inner_ops->put(ctx, key, val, len);
+}
+
+static int counting_del(void *ctx, const uint8_t key[HASH_LEN])
+{
+	index_writes += memcmp(key, index_key, HASH_LEN) == 0;
+	return inner_ops->del(ctx, key);
+}
+
+/* The index (up to 30000 keys, read and copied whole) is read once per
+ * block, by the end of block's one pass over the records (unbonding
+ * released and the next set gathered together), and by a record's write
+ * only when the record comes or goes: not when one that stays is written
+ * (a bond on it, an unbond that leaves it, its unbonding released). The
+ * records and sets are the same either way (the other cases check them). */
+static void test_index_read_once_per_block(void)
+{
+	const uint64_t stakes[2] = {1000, 1000};
+	world(2, stakes);
+	static const char name[] = "validators/index";
+	state_key(NS_META, name, strlen(name), index_key);
+	inner_ops = l.ops;
+	counting_ops = *l.ops;
+	counting_ops.get = counting_get;
+	counting_ops.get_into = inner_ops->get_into ? counting_get_into : NULL;
+	counting_ops.put = counting_put;
+	counting_ops.del = counting_del;
+	l.ops = &counting_ops;
+	index_reads = index_writes = 0;
+	empty_blocks(3);
+	CHECK_EQ_INT(index_reads, 3);
+	index_reads = 0;
+	CHECK(amount_tx(0, TX_VALIDATOR_BOND, UNIT)); /* an existing record, more bond */
+	CHECK_EQ_INT(index_reads, 1);
+	CHECK(amount_tx(1, TX_VALIDATOR_UNBOND, UNIT)); /* still bonded: counts the set once */
+	index_reads = 0;
+	empty_blocks((int)params.unbonding_period + 2); /* the unbonding released */
+	CHECK_EQ_U64(record(1).nunbonding, 0);
+	CHECK_EQ_INT(index_reads, (int)params.unbonding_period + 2);
+	CHECK_EQ_INT(index_writes, 0);
+	CHECK(amount_tx(2, TX_VALIDATOR_BOND, params.min_validator_bond)); /* a new record */
+	CHECK_EQ_INT(index_writes, 1);
+	uint8_t *pks;
+	size_t n;
+	CHECK(validators_list(&l, &pks, &n) == 0);
+	CHECK_EQ_U64(n, 3);
+	free(pks);
+	l.ops = inner_ops;
+}
+
 int main(void)
 {
 	chain_params_default(&params, 1);
@@ -566,6 +638,7 @@ int main(void)
 	RUN(test_unjail_needs_min_bond);
 	RUN(test_rebond_keeps_window);
 	RUN(test_entry_clears_window_and_spent_records_go);
+	RUN(test_index_read_once_per_block);
 	ledger_mem_free(mem);
 	return test_report("test_validators");
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/ledger.h"
@@ -185,7 +187,28 @@ struct ledger_mem {
 	size_t nundo, undocap;
 	struct mem_chunk *arena; /* value bytes of every write; freed with m */
 	size_t next_chunk;       /* size of the next chunk to allocate */
+	uint8_t seed[LEDGER_HASH_SEED_LEN]; /* where keys go (ledger_slot_hash), fixed at creation */
 };
+
+static uint8_t hash_seed[LEDGER_HASH_SEED_LEN];
+
+void ledger_hash_seed(const uint8_t seed[LEDGER_HASH_SEED_LEN])
+{
+	memcpy(hash_seed, seed, LEDGER_HASH_SEED_LEN);
+}
+
+void ledger_hash_seed_get(uint8_t seed[LEDGER_HASH_SEED_LEN])
+{
+	memcpy(seed, hash_seed, LEDGER_HASH_SEED_LEN);
+}
+
+uint64_t ledger_slot_hash(const uint8_t seed[LEDGER_HASH_SEED_LEN], const uint8_t key[HASH_LEN])
+{
+	_Static_assert(LEDGER_HASH_SEED_LEN == crypto_shorthash_siphash24_KEYBYTES, "a SipHash key");
+	uint8_t out[crypto_shorthash_siphash24_BYTES];
+	crypto_shorthash_siphash24(out, key, HASH_LEN, seed);
+	return le64_get(out);
+}
 
 /* Room for len value bytes in m's arena (len 0 included: a non-NULL
  * pointer), or NULL when out of memory. */
@@ -227,6 +250,7 @@ ledger_mem_t *ledger_mem_new(const struct ledger *base)
 	}
 	m->cap = 64;
 	m->next_chunk = MEM_CHUNK_FIRST;
+	ledger_hash_seed_get(m->seed);
 	m->slots = calloc(m->cap, sizeof(*m->slots));
 	if (!m->slots) {
 		free(m);
@@ -249,9 +273,10 @@ void ledger_mem_free(ledger_mem_t *m)
 	free(m);
 }
 
-static size_t find_slot(const struct mem_slot *slots, size_t cap, const uint8_t key[HASH_LEN])
+static size_t find_slot(const uint8_t seed[LEDGER_HASH_SEED_LEN], const struct mem_slot *slots, size_t cap,
+			const uint8_t key[HASH_LEN])
 {
-	size_t i = (size_t)le64_get(key) & (cap - 1);
+	size_t i = (size_t)ledger_slot_hash(seed, key) & (cap - 1);
 	while ((slots[i].used || slots[i].tomb) && memcmp(slots[i].key, key, HASH_LEN) != 0)
 		i = (i + 1) & (cap - 1);
 	return i;
@@ -274,7 +299,7 @@ static int rehash(ledger_mem_t *m, size_t ncap)
 	for (size_t i = 0; i < m->cap; i++) {
 		if (!m->slots[i].used)
 			continue;
-		size_t j = find_slot(ns, ncap, m->slots[i].key);
+		size_t j = find_slot(m->seed, ns, ncap, m->slots[i].key);
 		ns[j] = m->slots[i];
 		map[i] = j;
 	}
@@ -309,7 +334,7 @@ int ledger_mem_reserve(ledger_mem_t *m, size_t nkeys)
 static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
 {
 	ledger_mem_t *m = ctx;
-	struct mem_slot *s = &m->slots[find_slot(m->slots, m->cap, key)];
+	struct mem_slot *s = &m->slots[find_slot(m->seed, m->slots, m->cap, key)];
 	if (s->used) {
 		if (!s->present)
 			return ASSAY_ENOTFOUND;
@@ -328,7 +353,7 @@ static int mem_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t
 static int mem_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
 {
 	ledger_mem_t *m = ctx;
-	struct mem_slot *s = &m->slots[find_slot(m->slots, m->cap, key)];
+	struct mem_slot *s = &m->slots[find_slot(m->seed, m->slots, m->cap, key)];
 	if (s->used) {
 		if (!s->present)
 			return ASSAY_ENOTFOUND;
@@ -366,7 +391,7 @@ static int mem_write(ledger_mem_t *m, const uint8_t key[HASH_LEN], const uint8_t
 		if (len)
 			memcpy(copy, val, len);
 	}
-	size_t i = find_slot(m->slots, m->cap, key);
+	size_t i = find_slot(m->seed, m->slots, m->cap, key);
 	struct mem_slot *s = &m->slots[i];
 	m->undo[m->nundo++] = (struct mem_undo){i, s->used, s->present, s->val, s->len};
 	if (!s->used) {
@@ -437,6 +462,18 @@ static int cmp_slot_ptr(const void *a, const void *b)
 	const struct mem_slot *x = *(const struct mem_slot *const *)a;
 	const struct mem_slot *y = *(const struct mem_slot *const *)b;
 	return memcmp(x->key, y->key, HASH_LEN);
+}
+
+size_t ledger_mem_longest_run(const ledger_mem_t *m)
+{
+	size_t longest = 0, run = 0;
+	for (size_t i = 0; i < 2 * m->cap; i++) { /* twice round: a run may wrap */
+		const struct mem_slot *sl = &m->slots[i & (m->cap - 1)];
+		run = sl->used || sl->tomb ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	return longest < m->cap ? longest : m->cap;
 }
 
 int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg)

@@ -126,6 +126,22 @@ static inline int amount_sub(uint64_t a, uint64_t b, uint64_t *out)
 #define LEDGER_AMOUNT_STR_MAX 64
 void ledger_amount_format(uint64_t units, char out[LEDGER_AMOUNT_STR_MAX]);
 
+/* Where a state key goes in the node's hash tables (ledger_mem's slots, the
+ * state's read cache): SipHash-2-4 of the whole key under a per-process
+ * secret. Keys are hashes, but some are grindable (a contract picks its
+ * storage slots freely), so a table indexed by the key's own bytes would let
+ * a sender pile thousands of keys onto one probe chain and make a block cost
+ * minutes to execute. The secret only places keys in memory: nothing a
+ * table returns depends on it (ledger_mem_foreach sorts by key). */
+#define LEDGER_HASH_SEED_LEN 16
+/* Sets the secret for the tables created after it (each keeps its own copy);
+ * the node calls it once at start with random bytes. Until then it is all
+ * zero, for tools and tests that face no one. */
+void ledger_hash_seed(const uint8_t seed[LEDGER_HASH_SEED_LEN]);
+/* The secret in force now, for a table being created. */
+void ledger_hash_seed_get(uint8_t seed[LEDGER_HASH_SEED_LEN]);
+uint64_t ledger_slot_hash(const uint8_t seed[LEDGER_HASH_SEED_LEN], const uint8_t key[HASH_LEN]);
+
 /* In-memory ledger. With a base, reads fall through to it for keys this one
  * has not written (a deleted key reads as absent), so it serves as a block's
  * overlay of pending writes. Opaque; create/destroy pair. */
@@ -143,5 +159,8 @@ typedef int (*ledger_mem_visit_fn)(void *arg, const uint8_t key[HASH_LEN], const
 				   size_t len);
 int ledger_mem_foreach(ledger_mem_t *m, ledger_mem_visit_fn fn, void *arg);
 size_t ledger_mem_count(const ledger_mem_t *m);
+/* The longest run of occupied slots in m's table (a probe can walk no
+ * further): for tests of the placement above. */
+size_t ledger_mem_longest_run(const ledger_mem_t *m);
 
 #endif

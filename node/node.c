@@ -200,6 +200,11 @@ int node_open(struct node *n, char *err, size_t errlen)
 	int rc = node_check_free_space(n, err, errlen);
 	if (rc)
 		return rc;
+	/* before any state table: where keys go in them is secret to this
+	 * process, so no sender can pile grindable keys onto one slot */
+	uint8_t seed[LEDGER_HASH_SEED_LEN];
+	randombytes_buf(seed, sizeof(seed));
+	ledger_hash_seed(seed);
 	snprintf(path, sizeof(path), "%s/chaindata", n->cfg.datadir);
 	n->chain = n->cfg.reindex ? chain_open_for_reindex(path, &n->genesis, err, errlen)
 				  : chain_open(path, &n->genesis, err, errlen);

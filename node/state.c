@@ -31,6 +31,7 @@ struct state {
 	smt_t *tree;
 	struct cache_slot *cache;
 	size_t cache_cap, cache_used; /* used counts live and tombstones */
+	uint8_t seed[LEDGER_HASH_SEED_LEN]; /* where keys go in the cache (ledger_slot_hash) */
 	size_t cache_bytes;
 	uint64_t fault_at;    /* test hook: this read (counted from arming) fails; 0: never */
 	uint64_t fault_reads; /* reads since arming */
@@ -45,9 +46,10 @@ struct staged_entry {
 	uint8_t old_hash[HASH_LEN];
 };
 
-static size_t cache_find(const struct cache_slot *slots, size_t cap, const uint8_t key[HASH_LEN])
+static size_t cache_find(const uint8_t seed[LEDGER_HASH_SEED_LEN], const struct cache_slot *slots, size_t cap,
+			 const uint8_t key[HASH_LEN])
 {
-	size_t i = (size_t)le64_get(key) & (cap - 1), tomb = SIZE_MAX;
+	size_t i = (size_t)ledger_slot_hash(seed, key) & (cap - 1), tomb = SIZE_MAX;
 	while (slots[i].state != CACHE_EMPTY) {
 		if (slots[i].state == CACHE_LIVE && memcmp(slots[i].key, key, HASH_LEN) == 0)
 			return i;
@@ -68,7 +70,7 @@ static int cache_grow(state_t *s)
 	for (size_t i = 0; i < s->cache_cap; i++) {
 		if (s->cache[i].state != CACHE_LIVE)
 			continue;
-		ns[cache_find(ns, ncap, s->cache[i].key)] = s->cache[i];
+		ns[cache_find(s->seed, ns, ncap, s->cache[i].key)] = s->cache[i];
 		used++;
 	}
 	free(s->cache);
@@ -83,7 +85,7 @@ static int cache_grow(state_t *s)
  * rewrites accounts, and they keep their size. */
 static void cache_set(state_t *s, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
 {
-	struct cache_slot *c = s->cache ? &s->cache[cache_find(s->cache, s->cache_cap, key)] : NULL;
+	struct cache_slot *c = s->cache ? &s->cache[cache_find(s->seed, s->cache, s->cache_cap, key)] : NULL;
 	size_t held = c && c->state == CACHE_LIVE ? c->len : 0; /* a live slot from cache_find is key's */
 	int cacheable =
 		val && len <= STATE_CACHE_VALUE_MAX && s->cache_bytes - held + len <= STATE_CACHE_BYTES;
@@ -105,7 +107,7 @@ static void cache_set(state_t *s, const uint8_t key[HASH_LEN], const uint8_t *va
 	if (!copy)
 		return;
 	memcpy(copy, val, len);
-	c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+	c = &s->cache[cache_find(s->seed, s->cache, s->cache_cap, key)];
 	if (c->state == CACHE_EMPTY)
 		s->cache_used++;
 	memcpy(c->key, key, HASH_LEN);
@@ -140,6 +142,7 @@ state_t *state_open(store_t *store, char *err, size_t errlen)
 		return NULL;
 	}
 	s->store = store;
+	ledger_hash_seed_get(s->seed);
 	const uint8_t prefix = STORE_P_STATE;
 	int rc = store_iterate(store, &prefix, 1, load_entry, s);
 	if (rc) {
@@ -174,7 +177,7 @@ static int ro_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t 
 	if (s->fault_at && ++s->fault_reads == s->fault_at)
 		return s->fault_code;
 	if (s->cache) {
-		const struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+		const struct cache_slot *c = &s->cache[cache_find(s->seed, s->cache, s->cache_cap, key)];
 		if (c->state == CACHE_LIVE) {
 			*val = malloc(c->len ? c->len : 1);
 			if (!*val)
@@ -193,7 +196,7 @@ static int ro_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, siz
 {
 	state_t *s = ctx;
 	if (s->cache && !s->fault_at) {
-		const struct cache_slot *c = &s->cache[cache_find(s->cache, s->cache_cap, key)];
+		const struct cache_slot *c = &s->cache[cache_find(s->seed, s->cache, s->cache_cap, key)];
 		if (c->state == CACHE_LIVE) {
 			*len = c->len;
 			if (c->len > cap)

@@ -3,7 +3,9 @@
  * growth in the middle of them), the overlay over a base ledger, account
  * helpers, and transfer atomicity and overflow. Not for: node/state.c. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 #include "core/ledger.h"
 #include "tests/unit/test.h"
@@ -330,11 +332,61 @@ static void test_accounts(void)
 	ledger_mem_free(m);
 }
 
+/* Keys alike in the bytes a sender can grind cheaply (here all of the
+ * first eight) spread over the table: a table indexed by them put 20,000
+ * such keys on one probe chain, so every insert and read walked it (a block
+ * of ground contract storage slots cost minutes). Where a key goes depends
+ * on the whole key and on the process's secret. */
+static void test_grindable_keys_spread(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	uint8_t key[HASH_LEN];
+	memset(key, 0, sizeof(key));
+	for (uint32_t i = 0; i < 20000; i++) {
+		memset(key, 0xab, 8);
+		le32_put(key + 8, i);
+		CHECK(ledger_put(&l, key, (const uint8_t *)"v", 1) == 0);
+	}
+	size_t run = ledger_mem_longest_run(m);
+	CHECK(run < 200);
+	for (uint32_t i = 0; i < 20000; i += 997) { /* and every one reads back */
+		uint8_t *val;
+		size_t len;
+		le32_put(key + 8, i);
+		CHECK(ledger_get(&l, key, &val, &len) == 0 && len == 1);
+		free(val);
+	}
+	ledger_mem_free(m);
+
+	uint8_t zero[LEDGER_HASH_SEED_LEN] = {0}, other[LEDGER_HASH_SEED_LEN] = {7};
+	le32_put(key + 8, 1);
+	uint64_t under_zero = ledger_slot_hash(zero, key);
+	CHECK(under_zero != ledger_slot_hash(other, key));
+	key[31] ^= 1; /* the last byte counts too */
+	CHECK(under_zero != ledger_slot_hash(zero, key));
+	/* a table keeps the secret it was made with */
+	ledger_hash_seed(other);
+	uint8_t got[LEDGER_HASH_SEED_LEN];
+	ledger_hash_seed_get(got);
+	CHECK(memcmp(got, other, sizeof(got)) == 0);
+	m = ledger_mem_new(NULL);
+	l = ledger_mem_ledger(m);
+	CHECK(ledger_put(&l, key, (const uint8_t *)"w", 1) == 0);
+	ledger_hash_seed(zero);
+	uint8_t *val;
+	size_t len;
+	CHECK(ledger_get(&l, key, &val, &len) == 0 && len == 1 && val[0] == 'w');
+	free(val);
+	ledger_mem_free(m);
+}
+
 int main(void)
 {
 	RUN(test_against_model);
 	RUN(test_values_of_every_size);
 	RUN(test_overlay);
 	RUN(test_accounts);
+	RUN(test_grindable_keys_spread);
 	return test_report("test_ledger");
 }

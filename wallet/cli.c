@@ -618,6 +618,39 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 	return CLI_OK;
 }
 
+int cli_fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uint64_t gas,
+		enum cli_fee_default dflt, uint64_t *fee)
+{
+	uint64_t floor, offer;
+	if (chain_min_fee(&chain->params, gas, &floor))
+		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
+	if (cli_opt(ctx, "fee")) {
+		int rc = cli_amount_opt(ctx, "fee", 0, fee);
+		if (rc || !gas || *fee >= floor)
+			return rc;
+		/* never raised: what the user named is what is signed */
+		char have_asy[AMOUNT_STR_MAX], need_asy[AMOUNT_STR_MAX];
+		amount_format(*fee, have_asy);
+		amount_format(floor, need_asy);
+		return cli_fail(CLI_EUSAGE, "--fee %s ASY is below min_fee + gas x gas_price = %s ASY for gas %llu",
+				have_asy, need_asy, (unsigned long long)gas);
+	}
+	int frc = txbuild_default_fee(&chain->params, gas, &offer);
+	if (frc && frc != ASSAY_ELIMIT)
+		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
+	*fee = dflt == CLI_FEE_FLOOR ? floor : offer;
+	if (*fee > TXBUILD_MAX_DEFAULT_FEE) {
+		char asks[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX];
+		amount_format(*fee, asks);
+		amount_format(TXBUILD_MAX_DEFAULT_FEE, most);
+		return cli_fail(CLI_EFAIL,
+				"the node's fee rule asks %s ASY for this transaction, more than the %s ASY paid "
+				"unasked: check the node, or name the fee with --fee",
+				asks, most);
+	}
+	return CLI_OK;
+}
+
 int cli_send_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char *from, cli_key_loader load,
 		  uint8_t kind, const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
 		  json_t **committed)

@@ -144,6 +144,18 @@ int cli_get_chain(struct cli_ctx *ctx, struct cli_chain *chain);
 
 /* Parses an amount option (ASY text); absent gives dflt. CLI_EUSAGE on error. */
 int cli_amount_opt(const struct cli_ctx *ctx, const char *name, uint64_t dflt, uint64_t *units);
+/* How a fee nobody named is reckoned from the node's parameters. */
+enum cli_fee_default {
+	CLI_FEE_OFFER, /* txbuild_default_fee: the floor with min_fee raised to TXBUILD_DEFAULT_FEE */
+	CLI_FEE_FLOOR, /* exactly the floor, min_fee + gas x gas_price (protocol.md §5.1) */
+};
+/* The fee of a transaction with gas on chain: --fee as given, never raised,
+ * but with gas a --fee below the floor is refused (CLI_EUSAGE) before
+ * anything is signed; without --fee the default dflt, refused (CLI_EFAIL)
+ * above TXBUILD_MAX_DEFAULT_FEE, since the node names the floor and a hostile
+ * one could name any. Errors are printed; returns an enum cli_exit. */
+int cli_fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uint64_t gas,
+		enum cli_fee_default dflt, uint64_t *fee);
 /* Resolves text to an address of chain's network: a bech32m address, or
  * (when allow_wallet) the name of a wallet in DATADIR. An address of another
  * network, or a malformed one, is CLI_EUSAGE; an unknown wallet CLI_EFAIL.

@@ -103,14 +103,8 @@ static int cmd_send(struct cli_ctx *ctx)
 	if ((rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, to, &chain, 0, address, to_addr)))
 		return rc;
-	if (!cli_opt(ctx, "fee") && txbuild_default_fee(&chain.params, 0, &fee) == ASSAY_ELIMIT) {
-		char asks[AMOUNT_STR_MAX];
-		amount_format(fee, asks);
-		return cli_fail(CLI_EFAIL,
-				"the node's fee rule asks %s ASY for a transfer, more than the 10 ASY paid unasked: "
-				"check the node, or name the fee with --fee",
-				asks);
-	}
+	if ((rc = cli_fee_opt(ctx, &chain, 0, CLI_FEE_OFFER, &fee)))
+		return rc;
 	struct keystore_key key;
 	if ((rc = cli_unlock(ctx, from, &key)))
 		return rc;

@@ -557,29 +557,6 @@ static int gas_opt(const struct cli_ctx *ctx, uint64_t dflt_gas, uint64_t *gas)
 	return CLI_OK;
 }
 
-/* --fee for gas on chain: it defaults to exactly the chain's floor
- * (chain_min_fee with the node's min_fee and gas_price), and a given fee
- * below that is refused here rather than by the node. */
-static int fee_opt(const struct cli_ctx *ctx, const struct cli_chain *chain, uint64_t gas, uint64_t *fee)
-{
-	uint64_t need;
-	if (chain_min_fee(&chain->params, gas, &need))
-		return cli_fail(CLI_EUSAGE, "--gas %llu is too large to pay for",
-				(unsigned long long)gas);
-	int rc = cli_amount_opt(ctx, "fee", need, fee);
-	if (rc)
-		return rc;
-	if (*fee < need) {
-		char have_asy[AMOUNT_STR_MAX], need_asy[AMOUNT_STR_MAX];
-		amount_format(*fee, have_asy);
-		amount_format(need, need_asy);
-		return cli_fail(CLI_EUSAGE,
-				"--fee %s ASY is below min_fee + gas x gas_price = %s ASY for --gas %llu",
-				have_asy, need_asy, (unsigned long long)gas);
-	}
-	return CLI_OK;
-}
-
 /* Fixes the nonce cli_submit will sign with (--nonce, else the sender's
  * pending nonce), so that a deploy's contract address is known before it is
  * sent. text must outlive the submit. */
@@ -1177,7 +1154,7 @@ int cli_contract_deploy(struct cli_ctx *ctx)
 					  "anyway");
 		goto out;
 	}
-	if ((rc = cli_get_chain(ctx, &chain)) || (rc = fee_opt(ctx, &chain, gas, &fee)))
+	if ((rc = cli_get_chain(ctx, &chain)) || (rc = cli_fee_opt(ctx, &chain, gas, CLI_FEE_FLOOR, &fee)))
 		goto out;
 	if (init && (with_init ? nargs == init->nargs : init->nargs == 0 && abi->init_required))
 		rc = typed_calldata(ctx, &chain, init, ctx->args + 1, nargs, 0, &calldata);
@@ -1258,7 +1235,7 @@ int cli_contract_call(struct cli_ctx *ctx)
 	buf_init(&payload);
 	if ((rc = cli_amount_opt(ctx, "value", 0, &p.value)) ||
 	    (rc = gas_opt(ctx, CONTRACT_CALL_GAS, &gas)) || (rc = cli_get_chain(ctx, &chain)) ||
-	    (rc = fee_opt(ctx, &chain, gas, &fee)) ||
+	    (rc = cli_fee_opt(ctx, &chain, gas, CLI_FEE_FLOOR, &fee)) ||
 	    (rc = cli_resolve_address(ctx, ctx->args[0], &chain, 0, address, p.to)) ||
 	    (rc = check_target(ctx, address, ctx->args[1], nargs, abi, &m)))
 		goto out;

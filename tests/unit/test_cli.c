@@ -408,6 +408,20 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("contract", "call", "--from=alice", to_text, "ping", "--fee=0.003", NULL) ==
 	      CLI_EUSAGE); /* 3000000 units < 3250000 */
 	CHECK(!fake.have_sent);
+	/* a node naming a price above the 10 ASY paid unasked: contract
+	 * commands refuse to sign it without --fee, as every signing command does */
+	fake.gas_price = 100000000; /* 100,000 ASY for the default 1,000,000 gas */
+	CHECK(run_cli("contract", "call", "--from=alice", to_text, "ping", NULL) == CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	CHECK(run_cli("contract", "call", "--from=alice", to_text, "ping", "--gas=10", "--fee=0.000001250", NULL) ==
+	      CLI_EUSAGE); /* a --fee below that floor: refused, not raised */
+	CHECK(!fake.have_sent);
+	CHECK(run_cli("contract", "call", "--from=alice", to_text, "ping", "--gas=10", "--fee=1.00025", NULL) ==
+	      CLI_OK); /* named: paid as given */
+	CHECK(fake.have_sent && fake.sent.fee == 1000250000ull);
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
 	fake.min_fee = 1000;
 	fake.gas_price = 1;
 

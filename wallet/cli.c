@@ -655,29 +655,14 @@ int cli_send_from(struct cli_ctx *ctx, const struct cli_chain *chain, const char
 		  uint8_t kind, const struct buf *payload, uint64_t gas, int wait, char txid[2 * HASH_LEN + 1],
 		  json_t **committed)
 {
-	uint64_t fee, offer;
+	uint64_t fee;
 	unsigned timeout_s;
 	struct keystore_key key;
 	int rc;
 	*committed = NULL;
-	/* the chain's floor for this gas (getchainparams), with the clients' headroom */
-	int frc = txbuild_default_fee(&chain->params, gas, &offer);
-	if (frc == ASSAY_ELIMIT && !cli_opt(ctx, "fee")) {
-		char asks[AMOUNT_STR_MAX], most[AMOUNT_STR_MAX];
-		amount_format(offer, asks);
-		amount_format(TXBUILD_MAX_DEFAULT_FEE, most);
-		return cli_fail(CLI_EFAIL,
-				"the node's fee rule asks %s ASY for this transaction, more than the %s ASY paid "
-				"unasked: check the node, or name the fee with --fee",
-				asks, most);
-	}
-	if (frc && frc != ASSAY_ELIMIT)
-		return cli_fail(CLI_EUSAGE, "gas %llu is too large to pay for", (unsigned long long)gas);
-	if ((rc = cli_amount_opt(ctx, "fee", offer, &fee)) ||
+	if ((rc = cli_fee_opt(ctx, chain, gas, CLI_FEE_OFFER, &fee)) ||
 	    (rc = cli_seconds_opt(ctx, "timeout", CLI_DEFAULT_WAIT_S, &timeout_s)))
 		return rc;
-	if (gas && fee < offer) /* gas is the CLI's estimate: a --fee for the payload alone is raised */
-		fee = offer;
 	if (payload->oom)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	if ((rc = load(ctx, from, &key)))

@@ -189,7 +189,7 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
  * file: cli_validator.h); prints errors and returns an enum cli_exit. */
 typedef int (*cli_key_loader)(struct cli_ctx *ctx, const char *name, struct keystore_key *key);
 /* The one path of the commands that sign a transaction of kind with the
- * key named from: the fee is --fee or the chain's default for gas, and
+ * key named from: the fee is cli_fee_opt's (CLI_FEE_OFFER) for gas, and
  * --timeout bounds the wait; options are checked before the key is loaded
  * (no passphrase asked for a usage error). The tx is dry-run first (--force
  * sends a doomed one; --raw prints it unsent), submitted, and with wait

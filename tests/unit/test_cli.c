@@ -23,6 +23,7 @@
 #include "vm/vm.h"
 #include "wallet/cli.h"
 #include "wallet/keystore.h"
+#include "wallet/txbuild.h"
 
 static char tmpdir[256];
 
@@ -348,6 +349,69 @@ static int run_cli(const char *first, ...)
 	return rc;
 }
 
+/* cli_send_from, the path of job dispute (a gas the CLI reckons): with
+ * --fee, the fee signed is exactly that, never raised to the node's price;
+ * one below the chain's floor is refused before signing; without --fee a
+ * default above TXBUILD_MAX_DEFAULT_FEE is refused. */
+static int send_from_with_fee(const char *dd, const char *fee, uint64_t gas)
+{
+	struct argv_buf a;
+	struct cli_ctx ctx;
+	struct cli_chain chain;
+	char err[256], dflag[320], pflag[32], txid[2 * HASH_LEN + 1];
+	json_t *committed = NULL;
+	snprintf(dflag, sizeof(dflag), "-datadir=%s", dd);
+	snprintf(pflag, sizeof(pflag), "-rpcport=%u", fake.rpc.port);
+	mkargv(&a, "assay-cli", dflag, pflag, "getblockcount", NULL);
+	int rc = cli_parse(&ctx, a.argc, a.argv, err, sizeof(err));
+	if (rc == 0)
+		rc = cli_settle(&ctx, err, sizeof(err));
+	if (rc == 0 && fee) {
+		ctx.opt_name[0] = "fee";
+		ctx.opt_value[0] = fee;
+		ctx.nopts = 1;
+	}
+	struct buf payload;
+	uint8_t to[ADDR_LEN];
+	memset(to, 0x42, ADDR_LEN);
+	buf_init(&payload);
+	txbuild_transfer_payload(to, 1, &payload);
+	if (rc == 0 && (rc = cli_get_chain(&ctx, &chain)) == 0)
+		rc = cli_send_from(&ctx, &chain, "alice", cli_unlock, TX_TRANSFER, &payload, gas, 0, txid, &committed);
+	json_decref(committed);
+	buf_free(&payload);
+	freeargv(&a);
+	return rc;
+}
+
+static void check_send_from_fee(const char *dd)
+{
+	uint64_t min_fee = fake.min_fee, gas_price = fake.gas_price;
+	fake.min_fee = 1000;
+	fake.gas_price = 100000000; /* 1,000 gas: 100 ASY, over the cap */
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
+	CHECK_EQ_INT(send_from_with_fee(dd, NULL, 1000), CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	CHECK_EQ_INT(send_from_with_fee(dd, "0.001", 1000), CLI_EUSAGE); /* below 100.000001 ASY */
+	CHECK(!fake.have_sent);
+	CHECK_EQ_INT(send_from_with_fee(dd, "100.5", 1000), CLI_OK);
+	CHECK(fake.have_sent && fake.sent.fee == 100500000000ull && fake.sent.gas_limit == 1000);
+	/* under the cap: a named fee at the floor goes as named, not raised to
+	 * the default offer (floor with min_fee at 0.0001 ASY) */
+	fake.gas_price = 1;
+	CHECK_EQ_INT(send_from_with_fee(dd, "0.000002", 1000), CLI_OK);
+	CHECK(fake.have_sent && fake.sent.fee == 2000);
+	CHECK_EQ_INT(send_from_with_fee(dd, NULL, 1000), CLI_OK);
+	CHECK(fake.have_sent && fake.sent.fee == TXBUILD_DEFAULT_FEE + 1000);
+	fake.min_fee = min_fee;
+	fake.gas_price = gas_price;
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
+}
+
 static void test_commands_against_fake_node(void)
 {
 	char dd[300], alice_addr[ADDR_STR_MAX], other_net[ADDR_STR_MAX], err[256];
@@ -422,6 +486,7 @@ static void test_commands_against_fake_node(void)
 	if (fake.have_sent)
 		tx_free(&fake.sent);
 	fake.have_sent = 0;
+	check_send_from_fee(dd);
 	fake.min_fee = 1000;
 	fake.gas_price = 1;
 

@@ -39,6 +39,15 @@ const struct network_info *network_of_family(enum network family)
 	return &networks[0];
 }
 
+static const struct network_chain chains[] = {
+	{"testnet", "assay-testnet-1", "d07c590aa95b88e956f9defd8637f21ff146fef277c44485ae0a520652e63fb4"},
+};
+
+const struct network_chain *network_chain_at(unsigned i)
+{
+	return i < sizeof(chains) / sizeof(chains[0]) ? &chains[i] : NULL;
+}
+
 const struct network_builtin *network_builtin(const char *name)
 {
 	for (unsigned i = 0; name && i < network_builtin_count; i++)

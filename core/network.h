@@ -44,6 +44,17 @@ extern const unsigned network_builtin_count;
 
 /* The compiled entry of network name, or NULL if it has none. */
 const struct network_builtin *network_builtin(const char *name);
+/* The chain a compiled network's genesis makes: its "chain" name and chain
+ * id (genesis hash), for the clients, which build no genesis to learn it.
+ * Written by hand beside the data (docs/testnet.md lists it); test_genesis
+ * checks each row against the compiled genesis. */
+struct network_chain {
+	const char *network;  /* the compiled network's -network name */
+	const char *chain;    /* its genesis's "chain" */
+	const char *chain_id; /* its genesis hash, 64 lowercase hex digits */
+};
+/* Row i of the compiled chains, or NULL past the end. */
+const struct network_chain *network_chain_at(unsigned i);
 /* The next seed of a seeds.txt text from *cursor (start: the text), into out
  * (HOST:PORT, surrounding blanks removed; blank and '#' lines skipped).
  * 1 and *cursor advanced, or 0 at the end. A line longer than outlen - 1 is

@@ -428,13 +428,15 @@ int cli_get_chain(struct cli_ctx *ctx, struct cli_chain *chain)
 {
 	json_t *info;
 	struct client_chain c;
-	char err[256];
+	char err[512];
 	memset(chain, 0, sizeof(*chain));
 	int rc = cli_rpc(ctx, "getchainparams", NULL, &info);
 	if (rc)
 		return rc;
 	rc = client_chain_parse(info, &c, err, sizeof(err));
 	json_decref(info);
+	if (rc == 0)
+		rc = client_chain_check(&c, ctx->network, err, sizeof(err));
 	if (rc)
 		return cli_fail(CLI_EFAIL, "%s", err);
 	snprintf(chain->network, sizeof(chain->network), "%s", c.network->name);

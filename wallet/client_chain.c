@@ -36,6 +36,14 @@ int client_chain_parse(const json_t *result, struct client_chain *chain, char *e
 		snprintf(err, errlen, "getchainparams: chain_id is not 64 hex digits");
 		return ASSAY_EDECODE;
 	}
+	const char *name = json_string_value(json_object_get(result, "chain"));
+	for (const char *p = name; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || p - name == CLIENT_CHAIN_NAME_MAX) {
+			snprintf(err, errlen, "getchainparams: chain name is not %d printable bytes at most",
+				 CLIENT_CHAIN_NAME_MAX);
+			return ASSAY_EDECODE;
+		}
+	snprintf(chain->name, sizeof(chain->name), "%s", name ? name : "");
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		json_t *v = json_object_get(result, fields[i].name);
 		json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -50,6 +58,38 @@ int client_chain_parse(const json_t *result, struct client_chain *chain, char *e
 		} else {
 			uint64_t u = (uint64_t)n;
 			memcpy(at, &u, 8);
+		}
+	}
+	return 0;
+}
+
+int client_chain_check(const struct client_chain *chain, const char *network, char *err, size_t errlen)
+{
+	char id[2 * HASH_LEN + 1];
+	hex_encode(chain->chain_id, HASH_LEN, id);
+	if (strcmp(chain->network->name, network) != 0) {
+		snprintf(err, errlen,
+			 "the node runs network %s, not %s (-network, dev unless given): point -rpcconnect/-rpcport "
+			 "at a %s node, or give -network=%s; nothing was signed",
+			 chain->network->name, network, network, chain->network->name);
+		return ASSAY_ECHAIN;
+	}
+	const struct network_chain *nc;
+	for (unsigned i = 0; (nc = network_chain_at(i)); i++) {
+		int same_id = strcmp(id, nc->chain_id) == 0, same_name = strcmp(chain->name, nc->chain) == 0;
+		if (same_name && !same_id) {
+			snprintf(err, errlen,
+				 "the node says chain %s with chain id %s, but %s (network %s) has chain id %s: a wrong "
+				 "or altered node; nothing was signed",
+				 chain->name, id, nc->chain, nc->network, nc->chain_id);
+			return ASSAY_ECHAIN;
+		}
+		if (same_id && strcmp(nc->network, network) != 0) {
+			snprintf(err, errlen,
+				 "the node says network %s, but its chain id %s is %s's (network %s); nothing was "
+				 "signed",
+				 network, id, nc->chain, nc->network);
+			return ASSAY_ECHAIN;
 		}
 	}
 	return 0;

@@ -19,8 +19,11 @@
 #include "core/network.h"
 #include "core/sha256.h"
 
+#define CLIENT_CHAIN_NAME_MAX 63 /* longest "chain" name kept, without NUL */
+
 struct client_chain {
 	const struct network_info *network; /* the node's network (core/network.h) */
+	char name[CLIENT_CHAIN_NAME_MAX + 1]; /* its genesis's "chain"; "" when the node names none */
 	uint8_t chain_id[HASH_LEN];         /* genesis hash */
 	struct chain_params params;         /* as the genesis fixed them */
 };
@@ -29,6 +32,15 @@ struct client_chain {
  * ASSAY_EDECODE with err naming the missing or bad field (an unknown network
  * is one). */
 int client_chain_parse(const json_t *result, struct client_chain *chain, char *err, size_t errlen);
+
+/* Whether the chain a node described (client_chain_parse) is one a client
+ * selected with -network=network may sign for: the node's network must be
+ * that one, a chain that takes the name of a compiled chain
+ * (network_chain_at) must have its chain id, and a compiled chain's id is
+ * signed for on its own network only. What a node says is not proof, but a
+ * node that lies about it is refused rather than obeyed. 0, or
+ * ASSAY_ECHAIN with err saying what differs. */
+int client_chain_check(const struct client_chain *chain, const char *network, char *err, size_t errlen);
 
 /* Reads the "record" of a getjob or listjobs entry (docs/rpc.md) into rec:
  * the hex of the encoded record (docs/protocol.md), whose shape must pass

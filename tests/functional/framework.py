@@ -201,7 +201,11 @@ class Node(Process):
         env["ASSAY_TESTING"] = "1"  # the opt-in a weak ASSAY_SCRYPT_N needs
         if env_extra:
             env.update(env_extra)
-        cmd = [binary("assay-cli"), f"-datadir={self.datadir}", f"-rpcport={self.rpcport}"] + list(args)
+        # the CLI refuses a node of another network than its -network (dev
+        # unless given); dev is left to the default, which commands such as
+        # testnet init read as "not given"
+        net = [] if self.network == "dev" else [f"-network={self.network}"]
+        cmd = [binary("assay-cli"), f"-datadir={self.datadir}", *net, f"-rpcport={self.rpcport}"] + list(args)
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         if check and res.returncode != 0:
             raise AssertionError(f"assay-cli {' '.join(args)} failed ({res.returncode}): {res.stderr}{res.stdout}")

@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/network.h"
 #include "core/tx.h"
 #include "tests/unit/cli_fixture.h"
 #include "tests/unit/test.h"
@@ -266,6 +267,7 @@ static void test_reply_parsing(void)
 static struct {
 	struct fake_rpc rpc;
 	const char *network;      /* what getblockchaininfo and getchainparams report */
+	const char *chain;        /* getchainparams' chain name */
 	uint64_t min_fee, gas_price; /* what getchainparams reports */
 	char expect_auth[128];    /* the Authorization header value expected */
 	struct tx sent;           /* the last transaction sendrawtransaction got */
@@ -286,7 +288,7 @@ static char *fake_reply(const char *method, json_t *params)
 				   "state_root", genesis, "genesis_hash", genesis, "time_ms", 1000);
 	} else if (strcmp(method, "getchainparams") == 0) {
 		result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i}", "chain",
-				   "assay-dev", "network", fake.network, "hrp", "dassay", "chain_id", genesis,
+				   fake.chain, "network", fake.network, "hrp", "dassay", "chain_id", genesis,
 				   "block_time_ms", 500, "max_block_txs", 5000, "max_block_bytes", 4194304,
 				   "max_tx_bytes", 1048576, "max_block_gas", 100000000, "min_fee",
 				   (json_int_t)fake.min_fee, "gas_price", (json_int_t)fake.gas_price,
@@ -328,6 +330,7 @@ static char *fake_reply(const char *method, json_t *params)
 static int fake_start(void)
 {
 	fake.network = "dev";
+	fake.chain = "assay-dev";
 	fake.min_fee = 1000;
 	fake.gas_price = 1;
 	memset(fake.genesis, 0x11, HASH_LEN);
@@ -407,6 +410,60 @@ static void check_send_from_fee(const char *dd)
 	CHECK(fake.have_sent && fake.sent.fee == TXBUILD_DEFAULT_FEE + 1000);
 	fake.min_fee = min_fee;
 	fake.gas_price = gas_price;
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
+}
+
+/* The network and chain id a node names are checked against the network
+ * the command was given (-network, dev by default) before anything is
+ * signed; a chain taking a compiled chain's name must have its id. */
+static int send_on(const char *network, const char *to)
+{
+	if (fake.have_sent)
+		tx_free(&fake.sent);
+	fake.have_sent = 0;
+	return run_cli(network, "send", "--from=alice", "--to", to, "--amount=1", NULL);
+}
+
+static void check_node_network(const char *to_dev)
+{
+	uint8_t to[ADDR_LEN], compiled[HASH_LEN];
+	char to_test[ADDR_STR_MAX];
+	const struct network_chain *testnet = network_chain_at(0);
+	memset(to, 0x42, ADDR_LEN);
+	address_encode(NET_TEST, to, to_test);
+	CHECK(testnet && strcmp(testnet->network, "testnet") == 0 &&
+	      hex_decode(testnet->chain_id, compiled, HASH_LEN) == HASH_LEN);
+	/* another network than the one selected, explicitly or by default */
+	CHECK_EQ_INT(send_on("-network=testnet", to_test), CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	fake.network = "testnet";
+	CHECK_EQ_INT(send_on("-network=dev", to_dev), CLI_EFAIL);
+	CHECK_EQ_INT(send_on("-rpcconnect=127.0.0.1", to_dev), CLI_EFAIL); /* no -network: dev */
+	CHECK(!fake.have_sent);
+	/* testnet by name, but not the compiled testnet's chain id */
+	fake.chain = testnet ? testnet->chain : "";
+	CHECK_EQ_INT(send_on("-network=testnet", to_test), CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	/* the compiled testnet itself, and a testnet of one's own (another chain name) */
+	uint8_t genesis[HASH_LEN];
+	memcpy(genesis, fake.genesis, HASH_LEN);
+	memcpy(fake.genesis, compiled, HASH_LEN);
+	CHECK_EQ_INT(send_on("-network=testnet", to_test), CLI_OK);
+	CHECK(fake.have_sent && memcmp(fake.sent.chain_id, compiled, HASH_LEN) == 0);
+	memcpy(fake.genesis, genesis, HASH_LEN);
+	fake.chain = "assay-mynet";
+	CHECK_EQ_INT(send_on("-network=testnet", to_test), CLI_OK);
+	CHECK(fake.have_sent && memcmp(fake.sent.chain_id, genesis, HASH_LEN) == 0);
+	/* the compiled testnet's id under another network's name */
+	fake.network = "dev";
+	fake.chain = "assay-dev";
+	memcpy(fake.genesis, compiled, HASH_LEN);
+	CHECK_EQ_INT(send_on("-network=dev", to_dev), CLI_EFAIL);
+	CHECK(!fake.have_sent);
+	memcpy(fake.genesis, genesis, HASH_LEN);
+	CHECK_EQ_INT(send_on("-network=dev", to_dev), CLI_OK);
 	if (fake.have_sent)
 		tx_free(&fake.sent);
 	fake.have_sent = 0;
@@ -522,6 +579,8 @@ static void test_commands_against_fake_node(void)
 		      NULL) == CLI_OK);
 	CHECK(run_cli("getmempoolinfo", NULL) == CLI_EFAIL); /* the fake lacks it */
 	CHECK(run_cli("getblockchaininfo", NULL) == CLI_OK);
+
+	check_node_network(to_text);
 
 	/* import-dev: refused on testnet, stored on dev, idempotent */
 	fake.network = "testnet";

@@ -235,6 +235,18 @@ static void test_select(void)
 	CHECK(strcmp(source, "compiled") == 0);
 	CHECK(strcmp(g.network_name, "testnet") == 0 && g.nvalidators >= 1);
 	CHECK(genesis_builtin_of(&g) == b);
+	/* the clients' copy of each compiled chain (network_chain_at) is the
+	 * chain its genesis makes, and every compiled network has one */
+	unsigned rows = 0;
+	for (const struct network_chain *nc; (nc = network_chain_at(rows)); rows++) {
+		struct genesis n;
+		char id[2 * HASH_LEN + 1];
+		CHECK(genesis_select(&n, nc->network, "", dir, source, sizeof(source), err, sizeof(err)) == 0);
+		hex_encode(n.hash, HASH_LEN, id);
+		CHECK(strcmp(id, nc->chain_id) == 0 && strcmp(n.chain, nc->chain) == 0);
+		genesis_free(&n);
+	}
+	CHECK_EQ_INT(rows, network_builtin_count);
 	/* the same file on disk (as shipped) is the same chain */
 	snprintf(path, sizeof(path), "%s/genesis.json", dir);
 	CHECK(write_text(path, b->genesis_json) == 0);

@@ -89,6 +89,14 @@ static int create_wallet(struct cli_ctx *ctx, const char *name, const uint8_t *s
 	return CLI_OK;
 }
 
+/* Whether everything printed so far reached standard output: a secret shown
+ * once must not be lost to a full disk or a closed pipe unnoticed. errno
+ * says why when not. */
+static int stdout_written(void)
+{
+	return fflush(stdout) == 0 && !ferror(stdout);
+}
+
 /* The words as a person copies them down: numbered, four to a line. */
 static void print_words(const char *phrase)
 {
@@ -148,6 +156,13 @@ int cli_wallet_create(struct cli_ctx *ctx)
 		print_words(phrase);
 	}
 	sodium_memzero(phrase, sizeof(phrase));
+	if (!stdout_written())
+		return cli_fail(CLI_EFAIL,
+				"wallet '%s' was created (%s), but its backup words could not be written to "
+				"standard output (%s): they were not shown, and cannot be shown again. Back up its "
+				"seed with 'assay-cli wallet export %s --seed', or delete it ('assay-cli wallet "
+				"delete %s') and create it again",
+				name, path, strerror(errno), name, name);
 	return CLI_OK;
 }
 
@@ -265,9 +280,9 @@ int cli_wallet_export(struct cli_ctx *ctx)
 		if ((rc = keystore_read_file(ctx->datadir, name, &text, &len, err, sizeof(err))))
 			return keystore_fail(rc, err);
 		/* The file itself (JSON already, still encrypted), in both modes. */
-		int ok = fwrite(text, 1, len, stdout) == len;
+		int ok = fwrite(text, 1, len, stdout) == len && stdout_written();
 		free(text);
-		return ok ? CLI_OK : cli_fail(CLI_EFAIL, "cannot write to stdout");
+		return ok ? CLI_OK : cli_fail(CLI_EFAIL, "cannot write the wallet file to standard output (%s)", strerror(errno));
 	}
 	if ((rc = confirm_name(ctx, name,
 			       "This prints the wallet's secret seed: anyone who sees it can spend "
@@ -283,6 +298,12 @@ int cli_wallet_export(struct cli_ctx *ctx)
 	json_object_set_new(j, "seed", json_string(hex));
 	cli_emit(ctx, j, "%s\n", hex);
 	sodium_memzero(hex, sizeof(hex));
+	if (!stdout_written())
+		return cli_fail(CLI_EFAIL,
+				"the seed of wallet '%s' could not be written to standard output (%s): it was not "
+				"shown; run 'assay-cli wallet export %s --seed' again with standard output a terminal "
+				"or a file that can be written",
+				name, strerror(errno), name);
 	return CLI_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -609,6 +610,53 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("balance", alice_addr, NULL) == CLI_EUNREACHABLE);
 }
 
+/* Runs assay-cli -datadir=DIR/full WORDS... in a child whose standard
+ * output is /dev/full; its exit status, and its stderr in err. */
+static int run_to_full_stdout(char *err, size_t errlen, const char *first, ...) __attribute__((sentinel));
+static int run_to_full_stdout(char *err, size_t errlen, const char *first, ...)
+{
+	char errpath[320], dd[320];
+	snprintf(errpath, sizeof(errpath), "%s/full.err", tmpdir);
+	snprintf(dd, sizeof(dd), "-datadir=%s/full", tmpdir);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		va_list ap;
+		if (!freopen("/dev/full", "w", stdout) || !freopen(errpath, "w", stderr))
+			_exit(99);
+		const char *fixed[] = {dd};
+		va_start(ap, first);
+		int rc = cli_run_words(fixed, 1, first, ap);
+		va_end(ap);
+		fflush(stderr);
+		_exit(rc);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	FILE *f = fopen(errpath, "r");
+	size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
+	err[n] = 0;
+	if (f)
+		fclose(f);
+	return WEXITSTATUS(status);
+}
+
+/* A secret printed once (the backup words, an exported seed) that cannot
+ * reach stdout is a failure the user is told of, with the way out. */
+static void test_secret_to_full_stdout(void)
+{
+	char err[2048];
+	CHECK_EQ_INT(run_to_full_stdout(err, sizeof(err), "wallet", "create", "lost", NULL), CLI_EFAIL);
+	CHECK(strstr(err, "backup words could not be written") && strstr(err, "wallet export lost --seed"));
+	CHECK_EQ_INT(run_to_full_stdout(err, sizeof(err), "--json", "wallet", "create", "lost2", NULL), CLI_EFAIL);
+	CHECK(strstr(err, "backup words could not be written") != NULL);
+	CHECK_EQ_INT(run_to_full_stdout(err, sizeof(err), "wallet", "export", "lost", "--seed", "--yes", NULL),
+		     CLI_EFAIL);
+	CHECK(strstr(err, "seed of wallet 'lost' could not be written") != NULL);
+	CHECK_EQ_INT(run_to_full_stdout(err, sizeof(err), "wallet", "export", "lost", NULL), CLI_EFAIL);
+}
+
 int main(void)
 {
 	char tmpl[64];
@@ -625,6 +673,7 @@ int main(void)
 	RUN(test_settle);
 	RUN(test_reply_parsing);
 	RUN(test_commands_against_fake_node);
+	RUN(test_secret_to_full_stdout);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

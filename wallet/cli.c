@@ -356,15 +356,50 @@ int cli_flag(const struct cli_ctx *ctx, const char *name)
 	return cli_opt(ctx, name) != NULL;
 }
 
+void cli_strip_controls(char *text)
+{
+	char *out = text;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			continue;
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* U+0080..U+009F, the C1 controls */
+			p++;
+			continue;
+		}
+		*out++ = (char)*p;
+	}
+	*out = 0;
+}
+
+/* "LABEL: message\n" on stderr, control characters stripped: messages carry
+ * what a node said, and no terminal escape of its may pass. */
+static void print_stripped(const char *label, const char *fmt, va_list ap)
+{
+	char *text = NULL;
+	if (vasprintf(&text, fmt, ap) < 0) {
+		fprintf(stderr, "%s: (out of memory for the message)\n", label);
+		return;
+	}
+	cli_strip_controls(text);
+	fprintf(stderr, "%s: %s\n", label, text);
+	free(text);
+}
+
 int cli_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_stripped("error", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	print_stripped("warning", fmt, ap);
+	va_end(ap);
 }
 
 void cli_print_json(const json_t *j)
@@ -614,8 +649,8 @@ int cli_submit(struct cli_ctx *ctx, const struct cli_chain *chain,
 		return rc;
 	hex_encode(id, HASH_LEN, txid);
 	if (!json_is_string(sent) || strcmp(json_string_value(sent), txid) != 0)
-		fprintf(stderr, "warning: the node reported txid %s, computed %s\n",
-			json_is_string(sent) ? json_string_value(sent) : "(none)", txid);
+		cli_warn("the node reported txid %s, computed %s", json_is_string(sent) ? json_string_value(sent) : "(none)",
+			 txid);
 	json_decref(sent);
 	return CLI_OK;
 }

@@ -119,8 +119,15 @@ const char *cli_opt(const struct cli_ctx *ctx, const char *name);
 int cli_flag(const struct cli_ctx *ctx, const char *name);
 
 /* Output. */
-/* Prints "error: ..." on stderr and returns code. */
+/* Removes from text, in place, the control characters but newline and tab:
+ * C0, DEL and C1 (U+0080..U+009F in UTF-8), so that text a node sent cannot
+ * drive the terminal it is printed on. */
+void cli_strip_controls(char *text);
+/* Prints "error: ..." on stderr, control characters stripped
+ * (cli_strip_controls), and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "warning: ..." on stderr, control characters stripped. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints j: strings raw, anything else as indented JSON. Borrowed. */
 void cli_print_json(const json_t *j);
 /* With --json prints j; otherwise prints the human text. Steals j. */

@@ -153,7 +153,7 @@ int cli_preflight_hex(struct cli_ctx *ctx, const char *hex, int force, char *err
 	}
 	if (rc && rc != ASSAY_ENOMEM && force) {
 		const char *why = strncmp(err, "refused: ", 9) == 0 ? err + 9 : err;
-		fprintf(stderr, "warning: %s (--force: sending it anyway)\n", why);
+		cli_warn("%s (--force: sending it anyway)", why);
 		return 0;
 	}
 	return rc;

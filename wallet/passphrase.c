@@ -43,7 +43,8 @@ static int read_line(int fd, char *out)
 	return 0;
 }
 
-/* What a Ctrl-C during the prompt must put back before the process dies. */
+/* What a Ctrl-C (or a hang-up, a quit, a kill) during the prompt must put
+ * back before the process dies. */
 static struct termios prompt_saved;
 static int prompt_tty = -1;
 
@@ -59,22 +60,55 @@ static void restore_and_die(int sig)
 	raise(sig);
 }
 
+/* The signals whose default action ends the process while the terminal has
+ * echo off; SIGTSTP (Ctrl-Z), which stops it, has restore_and_stop. */
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define N_PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+
+static struct termios prompt_quiet; /* the prompt's settings, put back on SIGCONT */
+
+/* Ctrl-Z at the prompt: the shell gets its terminal back as it was, and the
+ * prompt's settings (echo off) return when the process is continued. */
+static void restore_and_stop(int sig)
+{
+	int saved_errno = errno;
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, again = {.sa_handler = restore_and_stop};
+	sigset_t only;
+	if (prompt_tty >= 0)
+		tcsetattr(prompt_tty, TCSAFLUSH, &prompt_saved);
+	sigemptyset(&dfl.sa_mask);
+	sigemptyset(&again.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&only);
+	sigaddset(&only, sig);
+	sigprocmask(SIG_UNBLOCK, &only, NULL);
+	raise(sig); /* stops here until SIGCONT */
+	sigaction(sig, &again, NULL);
+	if (prompt_tty >= 0)
+		tcsetattr(prompt_tty, TCSAFLUSH, &prompt_quiet);
+	errno = saved_errno;
+}
+
 /* Asks on tty; echo off unless echo is set (a typed confirmation). */
 static int ask_tty(int tty, const char *prompt, int echo, char *out)
 {
 	struct termios saved, quiet;
-	struct sigaction on_signal = {.sa_handler = restore_and_die}, old_int, old_term;
+	struct sigaction on_signal = {.sa_handler = restore_and_die}, on_stop = {.sa_handler = restore_and_stop},
+			 old[N_PROMPT_SIGNALS], old_stop;
 	int have_termios = tcgetattr(tty, &saved) == 0;
 	if (have_termios) {
 		prompt_saved = saved;
 		prompt_tty = tty;
 		sigemptyset(&on_signal.sa_mask);
-		sigaction(SIGINT, &on_signal, &old_int);
-		sigaction(SIGTERM, &on_signal, &old_term);
 		quiet = saved;
 		if (!echo)
 			quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
+		prompt_quiet = quiet;
+		for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+			sigaction(prompt_signals[i], &on_signal, &old[i]);
+		sigemptyset(&on_stop.sa_mask);
+		sigaction(SIGTSTP, &on_stop, &old_stop);
 		tcsetattr(tty, TCSAFLUSH, &quiet);
 	}
 	if (write(tty, prompt, strlen(prompt)) < 0) {
@@ -83,8 +117,9 @@ static int ask_tty(int tty, const char *prompt, int echo, char *out)
 	int rc = read_line(tty, out);
 	if (have_termios) {
 		tcsetattr(tty, TCSAFLUSH, &saved);
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
+		for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+			sigaction(prompt_signals[i], &old[i], NULL);
+		sigaction(SIGTSTP, &old_stop, NULL);
 		prompt_tty = -1;
 	}
 	if (!echo && write(tty, "\n", 1) < 0) {

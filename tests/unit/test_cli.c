@@ -610,6 +610,22 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("balance", alice_addr, NULL) == CLI_EUNREACHABLE);
 }
 
+/* Text a node sends loses the controls that would drive a terminal:
+ * C0 but newline and tab, DEL, and the C1 controls in UTF-8; other UTF-8
+ * is kept. */
+static void test_strip_controls(void)
+{
+	char text[] = "bad \x1b]0;owned\x07" "fee\x1b[2J\r\x7f\xc2\x9b" "31m\tok\nline \xc3\xa9 \xc2\xa0";
+	cli_strip_controls(text);
+	CHECK(strcmp(text, "bad ]0;ownedfee[2J31m\tok\nline \xc3\xa9 \xc2\xa0") == 0);
+	char empty[] = "";
+	cli_strip_controls(empty);
+	CHECK(empty[0] == 0);
+	char tail[] = "x\xc2";
+	cli_strip_controls(tail);
+	CHECK(strcmp(tail, "x\xc2") == 0);
+}
+
 /* Runs assay-cli -datadir=DIR/full WORDS... in a child whose standard
  * output is /dev/full; its exit status, and its stderr in err. */
 static int run_to_full_stdout(char *err, size_t errlen, const char *first, ...) __attribute__((sentinel));
@@ -674,6 +690,7 @@ int main(void)
 	RUN(test_reply_parsing);
 	RUN(test_commands_against_fake_node);
 	RUN(test_secret_to_full_stdout);
+	RUN(test_strip_controls);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

@@ -15,16 +15,30 @@ static int is_zero(const uint8_t h[HASH_LEN])
 	return memcmp(h, zero_hash, HASH_LEN) == 0;
 }
 
+/* The encoding into out (BFT_VOTE_MAX_BYTES at most): its length. */
+static size_t vote_bytes(const struct bft_vote *v, uint8_t out[BFT_VOTE_MAX_BYTES])
+{
+	size_t n = 0;
+	out[n++] = v->type;
+	le64_put(out + n, v->height);
+	n += 8;
+	le32_put(out + n, v->round);
+	n += 4;
+	out[n++] = v->has_value ? 1 : 0;
+	if (v->has_value) {
+		memcpy(out + n, v->value, HASH_LEN);
+		n += HASH_LEN;
+	}
+	memcpy(out + n, v->validator, PUBKEY_LEN);
+	n += PUBKEY_LEN;
+	memcpy(out + n, v->sig, SIG_LEN);
+	return n + SIG_LEN;
+}
+
 void bft_vote_encode(const struct bft_vote *v, struct buf *b)
 {
-	buf_put_u8(b, v->type);
-	buf_put_u64(b, v->height);
-	buf_put_u32(b, v->round);
-	buf_put_u8(b, v->has_value ? 1 : 0);
-	if (v->has_value)
-		buf_put(b, v->value, HASH_LEN);
-	buf_put(b, v->validator, PUBKEY_LEN);
-	buf_put(b, v->sig, SIG_LEN);
+	uint8_t bytes[BFT_VOTE_MAX_BYTES];
+	buf_put(b, bytes, vote_bytes(v, bytes));
 }
 
 int bft_vote_read(struct bft_vote *v, struct reader *r)
@@ -95,20 +109,16 @@ int bft_vote_same_value(const struct bft_vote *x, const struct bft_vote *y)
 	return !x->has_value || memcmp(x->value, y->value, HASH_LEN) == 0;
 }
 
-/* Compares two votes by encoding, the canonical order of evidence. */
+/* Compares two votes by encoding, the canonical order of evidence. On
+ * the stack: a comparison that could fail for want of memory would turn
+ * our own trouble into a verdict on the evidence (protocol.md §5.4). */
 static int vote_cmp(const struct bft_vote *x, const struct bft_vote *y)
 {
-	struct buf bx, by;
-	buf_init(&bx);
-	buf_init(&by);
-	bft_vote_encode(x, &bx);
-	bft_vote_encode(y, &by);
-	size_t n = bx.len < by.len ? bx.len : by.len;
-	int c = (bx.oom || by.oom) ? 0 : memcmp(bx.data, by.data, n);
-	if (c == 0 && bx.len != by.len)
-		c = bx.len < by.len ? -1 : 1;
-	buf_free(&bx);
-	buf_free(&by);
+	uint8_t bx[BFT_VOTE_MAX_BYTES], by[BFT_VOTE_MAX_BYTES];
+	size_t nx = vote_bytes(x, bx), ny = vote_bytes(y, by);
+	int c = memcmp(bx, by, nx < ny ? nx : ny);
+	if (c == 0 && nx != ny)
+		c = nx < ny ? -1 : 1;
 	return c;
 }
 

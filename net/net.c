@@ -124,13 +124,15 @@ struct net {
 	size_t announced_next;
 	net_sync_t *sync;
 	int delivering;             /* guards sync delivery against re-entry */
-	/* the block last answered NET_BLOCK_WAIT, with no next block beside it:
-	 * not offered again before wait_ms + NET_BLOCK_WAIT_RETRY_MS unless a
-	 * next comes (by its buffer: at worst another block at the same address
-	 * waits as long, nothing is judged by it) */
+	/* the block last answered NET_BLOCK_WAIT with no next block beside it,
+	 * or ASSAY_EUNAVAIL (its chunks are not here): not offered again before
+	 * wait_ms + NET_BLOCK_WAIT_RETRY_MS, unless a next comes for one waiting
+	 * for its commit (by its buffer: at worst another block at the same
+	 * address waits as long, nothing is judged by it) */
 	const uint8_t *wait_enc;
 	size_t wait_len;
 	uint64_t wait_height, wait_ms;
+	int wait_chunks;            /* it waits for chunks: a next block does not help */
 	uint64_t rate_tip, rate_at_ms;
 	double blocks_per_s;
 };
@@ -837,19 +839,24 @@ static void sync_deliver(struct net *n)
 		if (!net_sync_peek(n->sync, claimed + 1, &next, &next_len, &next_peer))
 			next = NULL;
 		uint64_t now_ms = mono_ms();
-		if (!next && enc == n->wait_enc && len == n->wait_len && claimed == n->wait_height &&
+		if ((!next || n->wait_chunks) && enc == n->wait_enc && len == n->wait_len && claimed == n->wait_height &&
 		    now_ms - n->wait_ms < NET_BLOCK_WAIT_RETRY_MS) {
 			net_sync_unpop(n->sync, claimed, enc, len, from_peer); /* nothing new for it yet */
 			break;
 		}
 		int rc = n->ops.on_block(n->ops.ctx, enc, len, next, next ? next_len : 0, &height);
-		if (rc == NET_BLOCK_WAIT && !next) {
+		if ((rc == NET_BLOCK_WAIT && !next) || rc == ASSAY_EUNAVAIL) {
 			n->wait_enc = enc;
 			n->wait_len = len;
 			n->wait_height = claimed;
 			n->wait_ms = now_ms;
+			n->wait_chunks = rc == ASSAY_EUNAVAIL;
 		}
-		if (rc == NET_BLOCK_WAIT || rc == NET_BLOCK_NEXT_INVALID)
+		/* kept, not fetched again: one waiting for its chunks was fetched
+		 * again at once, a whole block (and a getdata of its chunks to every
+		 * peer) per round trip; the node connects it when they come, and
+		 * offering it again asks for them again */
+		if (rc == NET_BLOCK_WAIT || rc == NET_BLOCK_NEXT_INVALID || rc == ASSAY_EUNAVAIL)
 			net_sync_unpop(n->sync, claimed, enc, len, from_peer);
 		else
 			free(enc);

@@ -36,6 +36,10 @@ struct fake_node {
 	size_t serve_pad; /* zero bytes served after each block (big blocks) */
 	uint64_t wait_at; /* this height answers NET_BLOCK_WAIT while no next block comes with it */
 	int waits;        /* times it did */
+	uint64_t unavail_at; /* this height answers ASSAY_EUNAVAIL (its chunks are not here) */
+	int unavails;        /* times it did */
+	uint64_t served_at;  /* get_block_at counts the times it serves this height */
+	int served;
 	net_t *net;
 };
 
@@ -75,6 +79,7 @@ static int fn_get_block_at(void *ctx, uint64_t height, uint8_t **enc, size_t *le
 	struct fake_node *fn = ctx;
 	if (height == 0 || height > fn->tip)
 		return ASSAY_ENOTFOUND;
+	fn->served += height == fn->served_at;
 	*enc = calloc(1, BLOCK_BYTES + fn->serve_pad);
 	if (!*enc)
 		return ASSAY_ENOMEM;
@@ -154,6 +159,10 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t 
 	if (h == fn->wait_at && !next) {
 		fn->waits++;
 		return NET_BLOCK_WAIT;
+	}
+	if (h == fn->unavail_at) {
+		fn->unavails++;
+		return ASSAY_EUNAVAIL;
 	}
 	fn->tip = h;
 	fn->blocks_applied++;
@@ -782,6 +791,12 @@ static int tip_is_6(void *p)
 	return ((struct fake_node *)p)->tip == 6;
 }
 
+static int tip_unavail(void *p)
+{
+	struct fake_node *fn = p;
+	return fn->tip == 5 && fn->unavails > 0;
+}
+
 /* The last block of a sync, with no commit known for it and no block after
  * it, is offered to the node again at most every NET_BLOCK_WAIT_RETRY_MS
  * (each offer decodes and hashes up to the chain's block limit), and at the
@@ -814,6 +829,42 @@ static void test_waiting_block_not_offered_each_step(void)
 	CHECK_EQ_INT(b.waits, 2);
 	b.wait_at = 0; /* its commit came */
 	CHECK(run_until(a.base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
+	net_free(nb);
+	lone_close(&a);
+}
+
+/* A block waiting for its chunks (ASSAY_EUNAVAIL: the node keeps it and
+ * asks for them) stays in the sync buffer: it was dropped and fetched again
+ * at once, a whole block from a peer per round trip. It is offered again
+ * every NET_BLOCK_WAIT_RETRY_MS (each offer asks for the chunks again). */
+static void test_block_waiting_for_chunks_not_fetched_again(void)
+{
+	struct lone a;
+	if (lone_open(&a, 6, 0) != 0)
+		return;
+	a.fn.served_at = 6;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(a.net));
+	const char *targets[1] = {addr};
+	struct fake_node b = {.tip = 0, .unavail_at = 6};
+	struct net_node_ops ops_b = ops_for(&b);
+	struct net_config cfg_b = config(NULL, targets, 1);
+	cfg_b.listen = 0;
+	char err[256] = "";
+	net_t *nb = net_new(a.base, &cfg_b, &ops_b, err, sizeof(err));
+	CHECK(nb != NULL);
+	if (!nb) {
+		lone_close(&a);
+		return;
+	}
+	b.net = nb;
+	CHECK(run_until(a.base, tip_unavail, &b, 10000));
+	run_until(a.base, never, NULL, NET_BLOCK_WAIT_RETRY_MS * 3 / 4);
+	CHECK_EQ_INT(b.unavails, 1);
+	CHECK_EQ_INT(a.fn.served, 1);
+	b.unavail_at = 0; /* its chunks came */
+	CHECK(run_until(a.base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
+	CHECK_EQ_INT(a.fn.served, 1);
 	net_free(nb);
 	lone_close(&a);
 }
@@ -1259,6 +1310,7 @@ int main(void)
 	RUN(test_one_connection_per_peer);
 	RUN(test_getdata_flood);
 	RUN(test_waiting_block_not_offered_each_step);
+	RUN(test_block_waiting_for_chunks_not_fetched_again);
 	RUN(test_sync_bad_tip_block);
 	RUN(test_height_liar);
 	RUN(test_tx_request_moves_on);

@@ -2,8 +2,11 @@
  * the genesis and the validator key, takes the data directory's lock, opens
  * the node (node.c), runs its event loop in the foreground (a systemd
  * Type=notify service: READY=1 once open, STOPPING=1 on the way out) and
- * closes it on SIGINT/SIGTERM, the stop RPC or an abort (exit status 1).
- * Not for: anything the node does once open (node library). */
+ * closes it on SIGINT/SIGTERM, the stop RPC or an abort. Exit status: 0 after
+ * a clean stop, 2 for a setting refused before anything starts (a service
+ * manager must not restart it: the same setting would be refused again), 1
+ * for any other failure. Not for: anything the node does once open (node
+ * library). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -84,12 +87,17 @@ static void pidfile_write(const char *datadir)
 	atexit(pidfile_remove);
 }
 
+enum {
+	ASSAYD_EXIT_FAILURE = 1, /* an abort, or a start that failed at run time */
+	ASSAYD_EXIT_SETTING = 2, /* a setting refused: restarting will not help */
+};
+
 static int fail(const char *msg)
 {
 	fprintf(stderr, "assayd: error: %s\n", msg);
 	log_set_stderr(0); /* said above already */
 	log_error("%s", msg);
-	return 1;
+	return ASSAYD_EXIT_FAILURE;
 }
 
 /* Before debug.log is ours (no lock yet): stderr only, so a second assayd
@@ -97,7 +105,15 @@ static int fail(const char *msg)
 static int fail_early(const char *msg)
 {
 	fprintf(stderr, "assayd: error: %s\n", msg);
-	return 1;
+	return ASSAYD_EXIT_FAILURE;
+}
+
+/* A setting refused (command line or assay.conf), before the lock, so
+ * stderr only; the status tells a service manager not to restart. */
+static int fail_setting(const char *msg)
+{
+	fprintf(stderr, "assayd: error: %s\n", msg);
+	return ASSAYD_EXIT_SETTING;
 }
 
 int main(int argc, char **argv)
@@ -109,7 +125,7 @@ int main(int argc, char **argv)
 	config_defaults(&n->cfg);
 	if (config_parse_args(&n->cfg, argc, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "assayd: %s\n", err);
-		return 2;
+		return ASSAYD_EXIT_SETTING;
 	}
 	if (n->cfg.help) {
 		config_print_help("assayd");
@@ -123,7 +139,7 @@ int main(int argc, char **argv)
 	if (log_parse_level(n->cfg.loglevel, &level) < 0) {
 		fprintf(stderr, "assayd: invalid value for -loglevel: %s (debug, info, warn or error)\n",
 			n->cfg.loglevel);
-		return 2;
+		return ASSAYD_EXIT_SETTING;
 	}
 	if (keys_init() < 0)
 		return fail_early("libsodium failed to initialize");
@@ -133,16 +149,21 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/assay.conf", n->cfg.datadir);
 	if (config_read_file(&n->cfg, path, err, sizeof(err)) < 0)
-		return fail_early(err);
+		return fail_setting(err);
 	if (log_parse_level(n->cfg.loglevel, &level) < 0) {
 		snprintf(err, sizeof(err), "%s: invalid loglevel \"%s\" (debug, info, warn or error)", path,
 			 n->cfg.loglevel);
-		return fail_early(err);
+		return fail_setting(err);
+	}
+	if (strcmp(n->cfg.network, "dev") != 0 && strcmp(n->cfg.network, "local") != 0 &&
+	    strcmp(n->cfg.network, "testnet") != 0) {
+		snprintf(err, sizeof(err), "unknown network \"%s\" (dev, local or testnet)", n->cfg.network);
+		return fail_setting(err);
 	}
 	config_finish(&n->cfg);
 	if (n->cfg.listen && n->cfg.port == n->cfg.rpcport) {
 		snprintf(err, sizeof(err), "-port and -rpcport are both %d: give them different ports", n->cfg.port);
-		return fail_early(err);
+		return fail_setting(err);
 	}
 
 	/* One node per data directory: the lock comes before debug.log is
@@ -165,11 +186,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "assayd: warning: cannot open %s\n", path);
 	pidfile_write(n->cfg.datadir);
 
-	if (strcmp(n->cfg.network, "dev") != 0 && strcmp(n->cfg.network, "local") != 0 &&
-	    strcmp(n->cfg.network, "testnet") != 0) {
-		snprintf(err, sizeof(err), "unknown network \"%s\" (dev, local or testnet)", n->cfg.network);
-		return fail(err);
-	}
 	char genesis_source[1200];
 	if (genesis_select(&n->genesis, n->cfg.network, n->cfg.genesis, n->cfg.datadir, genesis_source,
 			   sizeof(genesis_source), err, sizeof(err)) < 0)

@@ -101,7 +101,7 @@ static const struct option_def *find_option(const char *name, size_t len, int *n
 		for (size_t i = 0; i < NOPTIONS; i++)
 			if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
 				return &options[i];
-		/* -noNAME for a boolean */
+		/* -noNAME: set_option refuses it unless NAME is a yes/no option */
 		if (pass == 0 && len > 2 && strncmp(name, "no", 2) == 0) {
 			name += 2;
 			len -= 2;
@@ -118,6 +118,14 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 		      char *err, size_t errlen)
 {
 	char *field = (char *)c + o->off;
+	/* -noNAME only clears a yes/no option or the -debug categories: on a
+	 * text option it made the value "0" (-norpcbind bound RPC to 0.0.0.0,
+	 * -norpcpassword set the password "0"), on others it meant nothing. */
+	if (negated && o->type != OPT_BOOL && o->type != OPT_CATS) {
+		snprintf(err, errlen, "-no%s: -%s is not a yes/no option; give -%s=%s", o->name, o->name, o->name,
+			 o->arg ? o->arg : "VALUE");
+		return ASSAY_EARG;
+	}
 	switch (o->type) {
 	case OPT_BOOL: {
 		/* -name, -name=1 set it; -noname, -noname=1, -name=0 clear it. */
@@ -132,10 +140,6 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 		return 0;
 	}
 	case OPT_STR:
-		if (negated) {
-			snprintf(field, o->size, "0");
-			return 0;
-		}
 		if (!value || strlen(value) >= o->size)
 			goto bad;
 		snprintf(field, o->size, "%s", value);
@@ -143,7 +147,7 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 	case OPT_INT:
 	case OPT_U64: {
 		uint64_t v;
-		if (!value || negated)
+		if (!value)
 			goto bad;
 		if (conf_parse_u64(o->name, value, o->min, o->max, &v, err, errlen) < 0)
 			return ASSAY_EARG;
@@ -163,7 +167,7 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 	}
 	case OPT_MULTI: {
 		int *count = (int *)((char *)c + o->count_off);
-		if (!value || negated || strlen(value) >= o->size)
+		if (!value || strlen(value) >= o->size)
 			goto bad;
 		if (*count >= CONFIG_MAX_MULTI) {
 			snprintf(err, errlen, "too many -%s options (at most %d)", o->name, CONFIG_MAX_MULTI);
@@ -253,7 +257,8 @@ void config_finish(struct config *c)
 void config_print_help(const char *prog)
 {
 	printf("Usage: %s [options]\n\nAssay full node. Options take the form -name=value or --name=value;\n"
-	       "a yes/no option is set by -name and cleared by -noname. Every option may\n"
+	       "a yes/no option is set by -name and cleared by -noname (-nodebug clears\n"
+	       "the debug categories; -noname is refused for any other option). Every option may\n"
 	       "also be given in DATADIR/assay.conf as name=value (the command line wins);\n"
 	       "comments there are lines of their own that start with #, and a # in a value\n"
 	       "is refused. Numbers outside an option's range are refused before anything\n"

@@ -36,7 +36,7 @@ struct config {
 	uint64_t blocktime;   /* ms; 0: the chain's block_time_ms */
 	int reindex;
 	int addrindex;        /* keep the address index (listtransactions); default off */
-	char validator[1024]; /* key file; "0" after -novalidator; "" default */
+	char validator[1024]; /* key file; "0" (-validator=0): as -novalidator; "" default */
 	int novalidator;
 	int testdoublesign;   /* tests only: equivocate every round (node/consensus.c refuses it outside dev/local tests) */
 	int verifythreads;    /* 0: number of CPUs */

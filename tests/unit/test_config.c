@@ -71,6 +71,39 @@ static int read_text(struct config *c, const char *text, char *err)
 	return rc;
 }
 
+/* -noNAME clears a yes/no option (and -debug) and nothing else: it made a
+ * text option "0", so -norpcbind bound RPC to 0.0.0.0 (INADDR_ANY) and
+ * -norpcpassword set the password "0". */
+static void test_negation(void)
+{
+	struct config c;
+	char err[256];
+	CHECK(parse(&c, "-norpcbind", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(strcmp(c.rpcbind, "127.0.0.1") == 0);
+	CHECK(strstr(err, "-norpcbind: -rpcbind is not a yes/no option") != NULL);
+	CHECK(parse(&c, "-norpcpassword", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(c.rpcpassword[0] == 0);
+	CHECK(parse(&c, "-nodatadir", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-norpcbind=1", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-nogenesis", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-norpcport", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-noaddnode", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-novalidatorx", NULL, NULL, err) == ASSAY_EARG);
+	/* yes/no options and -debug keep -noNAME */
+	CHECK(parse(&c, "-nolisten", "-noprinttoconsole", "-nodebug", err) == 0);
+	CHECK(c.listen == 0 && c.printtoconsole == 0 && c.debug == 0);
+	CHECK(parse(&c, "-noreindex=0", NULL, NULL, err) == 0 && c.reindex == 1);
+	/* -novalidator is an option of its own; -validator=0 means the same */
+	CHECK(parse(&c, "-novalidator", NULL, NULL, err) == 0 && c.novalidator == 1);
+	CHECK(parse(&c, "-validator=0", NULL, NULL, err) == 0);
+	config_finish(&c);
+	CHECK(c.novalidator == 1);
+	/* the file takes the same rule */
+	CHECK(read_text(&c, "norpcbind=1\n", err) == ASSAY_EARG);
+	CHECK(strcmp(c.rpcbind, "127.0.0.1") == 0 && strstr(err, "not a yes/no option") != NULL);
+	CHECK(read_text(&c, "nolisten=1\n", err) == 0 && c.listen == 0);
+}
+
 static void test_ranges(void)
 {
 	struct config c;
@@ -181,6 +214,7 @@ static void test_file(void)
 int main(void)
 {
 	RUN(test_flags);
+	RUN(test_negation);
 	RUN(test_file);
 	RUN(test_file_syntax);
 	RUN(test_ranges);

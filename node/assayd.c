@@ -48,9 +48,15 @@ static int load_key_file(struct node *n, const char *path, char *err, size_t err
 	return 0;
 }
 
+/* Creates path and its missing parents (mode 0700); path is not empty
+ * (config.c refuses -datadir=). */
 static int make_dir(const char *path)
 {
 	char tmp[1024];
+	if (!path[0]) {
+		errno = ENOENT;
+		return -1;
+	}
 	snprintf(tmp, sizeof(tmp), "%s", path);
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p == '/') {

@@ -126,6 +126,14 @@ static int set_option(struct config *c, const struct option_def *o, int negated,
 			 o->arg ? o->arg : "VALUE");
 		return ASSAY_EARG;
 	}
+	/* No text option has a meaning for "": -datadir= read past the end of
+	 * the path, -rpcbind= and -validator= fell back to a default the
+	 * operator did not ask for. */
+	if ((o->type == OPT_STR || o->type == OPT_MULTI) && value && !value[0]) {
+		snprintf(err, errlen, "-%s is empty: give -%s=%s, or leave the option out", o->name, o->name,
+			 o->arg ? o->arg : "VALUE");
+		return ASSAY_EARG;
+	}
 	switch (o->type) {
 	case OPT_BOOL: {
 		/* -name, -name=1 set it; -noname, -noname=1, -name=0 clear it. */
@@ -261,8 +269,8 @@ void config_print_help(const char *prog)
 	       "the debug categories; -noname is refused for any other option). Every option may\n"
 	       "also be given in DATADIR/assay.conf as name=value (the command line wins);\n"
 	       "comments there are lines of their own that start with #, and a # in a value\n"
-	       "is refused. Numbers outside an option's range are refused before anything\n"
-	       "starts. SIGHUP reopens debug.log (for logrotate).\n\n",
+	       "is refused. Numbers outside an option's range and empty values are refused\n"
+	       "before anything starts (exit status 2). SIGHUP reopens debug.log (for logrotate).\n\n",
 	       prog);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char left[64];

@@ -50,5 +50,18 @@ def test(tmpdir, nodes):
     refused(tmpdir, "arg_sameport", ["-port=29991", "-rpcport=29991"], want="-port and -rpcport are both 29991")
 
 
+    # -datadir= (empty): the path walk read past its end (and exited 1);
+    # now refused as a setting,
+    # and nothing is made in the working directory.
+    cwd = os.path.join(tmpdir, "cwd")
+    os.makedirs(cwd)
+    res = subprocess.run([fw.binary("assayd"), "-datadir=", "-printtoconsole=0"], capture_output=True, text=True,
+                         timeout=20, cwd=cwd)
+    fw.assert_eq(res.returncode, EXIT_SETTING, f"-datadir= exit status (stderr {res.stderr!r})")
+    assert "-datadir is empty" in res.stderr, res.stderr
+    fw.assert_eq(os.listdir(cwd), [], "files made by assayd -datadir=")
+    refused(tmpdir, "conf_empty", [], conf="rpcbind=\n", want="-rpcbind is empty")
+
+
 if __name__ == "__main__":
     fw.run(test)

@@ -104,6 +104,27 @@ static void test_negation(void)
 	CHECK(read_text(&c, "nolisten=1\n", err) == 0 && c.listen == 0);
 }
 
+/* An empty text value is refused: -datadir= made assayd read past the end
+ * of the path; -rpcbind= or -validator= fell back to a default. */
+static void test_empty_values(void)
+{
+	struct config c;
+	char err[256];
+	CHECK(parse(&c, "-datadir=", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(strstr(err, "-datadir is empty") != NULL && c.datadir[0] != 0);
+	CHECK(parse(&c, "-rpcbind=", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(strcmp(c.rpcbind, "127.0.0.1") == 0);
+	CHECK(parse(&c, "-validator=", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(parse(&c, "-addnode=", NULL, NULL, err) == ASSAY_EARG && c.naddnode == 0);
+	CHECK(parse(&c, "-rpcport=", NULL, NULL, err) == ASSAY_EARG);
+	CHECK(read_text(&c, "rpcbind=\n", err) == ASSAY_EARG);
+	CHECK(strstr(err, "-rpcbind is empty") != NULL && strcmp(c.rpcbind, "127.0.0.1") == 0);
+	CHECK(read_text(&c, "network=\n", err) == ASSAY_EARG);
+	CHECK(read_text(&c, "rpcpassword=\n", err) == ASSAY_EARG);
+	/* a value is still a value */
+	CHECK(parse(&c, "-datadir=/x", "-rpcbind=::1", NULL, err) == 0 && strcmp(c.rpcbind, "::1") == 0);
+}
+
 static void test_ranges(void)
 {
 	struct config c;
@@ -179,7 +200,9 @@ static void test_file_syntax(void)
 	CHECK(strstr(err, ":2: unknown option \"frobnicate\"") != NULL);
 	CHECK(read_text(&c, "datadir=/elsewhere\n", err) == ASSAY_EARG);
 	CHECK(read_text(&c, "=5\n", err) == ASSAY_EARG);
-	CHECK(read_text(&c, "rpcpassword=\n", err) == 0 && c.rpcpassword[0] == 0);
+	/* the reader passes an empty value on; assayd has no text option
+	 * where one means anything (an empty password least of all) */
+	CHECK(read_text(&c, "rpcpassword=\n", err) == ASSAY_EARG && strstr(err, ":1: -rpcpassword is empty") != NULL);
 	/* an over-long line is refused rather than split into two */
 	char longline[CONF_LINE_MAX + 64];
 	memset(longline, 'a', sizeof(longline));
@@ -215,6 +238,7 @@ int main(void)
 {
 	RUN(test_flags);
 	RUN(test_negation);
+	RUN(test_empty_values);
 	RUN(test_file);
 	RUN(test_file_syntax);
 	RUN(test_ranges);

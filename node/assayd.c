@@ -176,9 +176,16 @@ int main(int argc, char **argv)
 	 * opened, so a second assayd leaves the running node's log alone. */
 	snprintf(path, sizeof(path), "%s/.lock", n->cfg.datadir);
 	int lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, sizeof(err), "cannot lock %s: is another assayd using this data directory?",
-			 n->cfg.datadir);
+	if (lockfd < 0) { /* a read-only or unwritable datadir, not a second node */
+		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(errno));
+		return fail_early(err);
+	}
+	if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, sizeof(err), "cannot lock %s: is another assayd using this data directory?",
+				 n->cfg.datadir);
+		else
+			snprintf(err, sizeof(err), "cannot lock %s: %s", path, strerror(errno));
 		return fail_early(err);
 	}
 	/* SIGHUP reopens debug.log once the event loop runs (node.c); until

@@ -38,18 +38,38 @@ def refused(tmpdir, name, args, conf=None, want=""):
 
 
 def test(tmpdir, nodes):
-    # From assay.conf: the file the systemd unit relies on.
-    refused(tmpdir, "conf_range", [], conf="rpcport=99999\n", want=":1: -rpcport=99999 is out of range")
-    refused(tmpdir, "conf_unknown", [], conf="bogus=1\n", want='unknown option "bogus"')
-    refused(tmpdir, "conf_loglevel", [], conf="loglevel=loud\n", want='invalid loglevel "loud"')
-    refused(tmpdir, "conf_network", [], conf="network=mainnet\n", want='unknown network "mainnet"')
-    refused(tmpdir, "conf_sameport", [], conf="port=29990\nrpcport=29990\n", want="-port and -rpcport are both 29990")
-    # From the command line.
-    refused(tmpdir, "arg_range", ["-rpcport=99999"], want="-rpcport=99999 is out of range")
-    refused(tmpdir, "arg_network", ["-network=mainnet"], want='unknown network "mainnet"')
-    refused(tmpdir, "arg_sameport", ["-port=29991", "-rpcport=29991"], want="-port and -rpcport are both 29991")
+    failures = []
+    for check in (settings_exit_2, empty_datadir, unopenable_lock):
+        try:
+            check(tmpdir)
+        except AssertionError as e:  # each case says its own failure
+            failures.append(f"{check.__name__}: {e}")
+    assert not failures, "\n".join(failures)
 
 
+def settings_exit_2(tmpdir):
+    cases = [
+        # From assay.conf: the file the systemd unit relies on.
+        ("conf_range", [], "rpcport=99999\n", ":1: -rpcport=99999 is out of range"),
+        ("conf_unknown", [], "bogus=1\n", 'unknown option "bogus"'),
+        ("conf_loglevel", [], "loglevel=loud\n", 'invalid loglevel "loud"'),
+        ("conf_network", [], "network=mainnet\n", 'unknown network "mainnet"'),
+        ("conf_sameport", [], "port=29990\nrpcport=29990\n", "-port and -rpcport are both 29990"),
+        # From the command line.
+        ("arg_range", ["-rpcport=99999"], None, "-rpcport=99999 is out of range"),
+        ("arg_network", ["-network=mainnet"], None, 'unknown network "mainnet"'),
+        ("arg_sameport", ["-port=29991", "-rpcport=29991"], None, "-port and -rpcport are both 29991"),
+    ]
+    failures = []
+    for name, args, conf, want in cases:
+        try:
+            refused(tmpdir, name, args, conf=conf, want=want)
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n".join(failures)
+
+
+def empty_datadir(tmpdir):
     # -datadir= (empty): the path walk read past its end (and exited 1);
     # now refused as a setting,
     # and nothing is made in the working directory.
@@ -61,6 +81,30 @@ def test(tmpdir, nodes):
     assert "-datadir is empty" in res.stderr, res.stderr
     fw.assert_eq(os.listdir(cwd), [], "files made by assayd -datadir=")
     refused(tmpdir, "conf_empty", [], conf="rpcbind=\n", want="-rpcbind is empty")
+
+
+def unopenable_lock(tmpdir):
+
+    # A data directory assayd cannot write is not "another assayd": the
+    # error gives the reason. (The tests may run as root, for whom a mode
+    # 555 directory is writable; a .lock that is a directory fails the same
+    # open.) Exit 1: not a setting.
+    datadir = os.path.join(tmpdir, "lockdir")
+    os.makedirs(os.path.join(datadir, ".lock"))
+    base = fw.free_port_block()
+    res = subprocess.run([fw.binary("assayd"), f"-datadir={datadir}", f"-rpcport={base}", f"-port={base + 1}",
+                          "-printtoconsole=0"], capture_output=True, text=True, timeout=20)
+    fw.assert_eq(res.returncode, 1, f"exit status with an unopenable .lock ({res.stderr!r})")
+    assert "another assayd" not in res.stderr, res.stderr
+    assert f"cannot open {datadir}/.lock: Is a directory" in res.stderr, res.stderr
+    if os.geteuid() != 0:
+        ro = os.path.join(tmpdir, "readonly")
+        os.makedirs(ro)
+        os.chmod(ro, 0o555)
+        res = subprocess.run([fw.binary("assayd"), f"-datadir={ro}", f"-rpcport={base}", f"-port={base + 1}",
+                              "-printtoconsole=0"], capture_output=True, text=True, timeout=20)
+        os.chmod(ro, 0o755)
+        assert res.returncode == 1 and "Permission denied" in res.stderr, (res.returncode, res.stderr)
 
 
 if __name__ == "__main__":

@@ -71,22 +71,43 @@ static int make_dir(const char *path)
 
 /* DATADIR/assayd.pid: this process's id while it runs (docs/storage.md),
  * for scripts that stop a node. Written after the datadir lock is held, so
- * a file left by a killed node is simply overwritten; removed at exit. */
+ * a file left by a killed node is simply replaced; written whole to
+ * assayd.pid.tmp and renamed, so a reader never sees it empty or cut
+ * short; removed at exit while the lock is still held, so a node started
+ * next keeps its own. */
 static char pidfile_path[1200];
 
 static void pidfile_remove(void)
 {
 	if (pidfile_path[0])
 		unlink(pidfile_path);
+	pidfile_path[0] = 0;
 }
 
 static void pidfile_write(const char *datadir)
 {
+	char tmp_path[sizeof(pidfile_path) + 8], line[32];
 	snprintf(pidfile_path, sizeof(pidfile_path), "%s/assayd.pid", datadir);
-	FILE *f = fopen(pidfile_path, "w");
-	int bad = !f || fprintf(f, "%ld\n", (long)getpid()) < 0;
-	if ((f && fclose(f) != 0) || bad) {
-		log_warn("cannot write %s", pidfile_path);
+	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", pidfile_path);
+	int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	unlink(tmp_path); /* a killed node's */
+	int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int ok = fd >= 0 && write(fd, line, (size_t)len) == len;
+	int saved = errno;
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (ok && rename(tmp_path, pidfile_path) != 0) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok) {
+		/* No file rather than one that names another process: the lock
+		 * says no node of ours runs here but this one. */
+		unlink(tmp_path);
+		unlink(pidfile_path);
+		log_warn("cannot write %s: %s", pidfile_path, strerror(saved ? saved : EIO));
 		pidfile_path[0] = 0;
 		return;
 	}
@@ -237,6 +258,7 @@ int main(int argc, char **argv)
 	genesis_free(&n->genesis);
 	sodium_memzero(n->key_sk, sizeof(n->key_sk));
 	log_info(status ? "shutdown complete after an abort" : "shutdown complete");
+	pidfile_remove(); /* before the lock goes: a node started next writes its own */
 	log_close_file();
 	close(lockfd);
 	return status;

@@ -270,7 +270,9 @@ void config_print_help(const char *prog)
 	       "also be given in DATADIR/assay.conf as name=value (the command line wins);\n"
 	       "comments there are lines of their own that start with #, and a # in a value\n"
 	       "is refused. Numbers outside an option's range and empty values are refused\n"
-	       "before anything starts (exit status 2). SIGHUP reopens debug.log (for logrotate).\n\n",
+	       "before anything starts (exit status 2). SIGINT or SIGTERM stops the node\n"
+	       "cleanly (a repeat while it stops is logged and changes nothing); SIGHUP\n"
+	       "reopens debug.log (for logrotate).\n\n",
 	       prog);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char left[64];

@@ -33,6 +33,7 @@ uint64_t node_now_ms(void)
 void node_request_stop(struct node *n)
 {
 	struct timeval grace = {0, NODE_STOP_GRACE_US};
+	n->stop_requested = 1;
 	consensus_halt(n); /* no block after a stop was asked for */
 	if (n->base)
 		event_base_loopexit(n->base, &grace);
@@ -124,9 +125,28 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct node *n = arg;
 	(void)what;
+	if (n->stop_requested) {
+		log_info("received %s: already stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		return;
+	}
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	node_request_stop(arg);
+	node_request_stop(n);
+}
+
+/* SIGINT/SIGTERM when no event takes them: in the instant before the
+ * events are added, and from node_close, when the events are freed, to the
+ * exit. libevent saves this handler when the events are added and puts it
+ * back when they go, so a repeated signal during the close (the RPC flush
+ * takes up to RPC_SHUTDOWN_FLUSH_MS, then LevelDB closes) is noted here
+ * instead of killing the node half way (SIG_DFL) with the database open
+ * and the pid file left. */
+static volatile sig_atomic_t unlooped_signal;
+
+static void on_unlooped_signal(int sig)
+{
+	unlooped_signal = sig;
 }
 
 /* SIGHUP: logrotate has renamed debug.log; write to a new file of that name
@@ -253,9 +273,18 @@ int node_open(struct node *n, char *err, size_t errlen)
 		rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 		goto fail;
 	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_unlooped_signal;
+	sa.sa_flags = SA_RESTART; /* as libevent sets its own: LevelDB's writes are not cut short */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	event_add(n->sigint_ev, NULL);
 	event_add(n->sigterm_ev, NULL);
 	event_add(n->sighup_ev, NULL);
+	if (unlooped_signal) /* came before the events took over: handled once the loop runs */
+		event_active(unlooped_signal == SIGINT ? n->sigint_ev : n->sigterm_ev, EV_SIGNAL, 1);
+	unlooped_signal = 0;
 	signal(SIGPIPE, SIG_IGN);
 
 	uint8_t tip[HASH_LEN];
@@ -305,6 +334,9 @@ void node_close(struct node *n)
 	n->mempool = NULL;
 	chain_close(n->chain);
 	n->chain = NULL;
+	if (unlooped_signal) /* on_unlooped_signal has them until the exit */
+		log_info("received %s while closing: already stopping", unlooped_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	unlooped_signal = 0;
 	sigcache_free(n->sigcache);
 	n->sigcache = NULL;
 	if (n->base)

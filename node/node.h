@@ -44,6 +44,7 @@ struct node {
 	uint64_t announced_to_peer;   /* highest peer id our mempool was announced to (node_net.c) */
 	int was_syncing;
 	int aborted;                  /* node_abort ran: nothing more is written; exit status 1 */
+	int stop_requested;           /* node_request_stop ran: a repeated SIGTERM only says so */
 	int addrindex_ready;          /* rpc_extra.c: -addrindex is built to the tip and kept */
 	uint8_t *avail_pending;       /* node_chunks.c: a peer's block waiting for its chunks (encoded) */
 	size_t avail_pending_len;

@@ -48,6 +48,21 @@ static int load_key_file(struct node *n, const char *path, char *err, size_t err
 	return 0;
 }
 
+/* Warns (and goes on) when path is open to more than its owner beyond the
+ * mode bits in allowed: the datadir holds the RPC cookie and the wallets,
+ * the key file the validator's seed. An operator may share on purpose (a
+ * group that reads the logs), so a start is not refused. */
+static void warn_if_exposed(const char *what, const char *path, mode_t allowed, const char *fix)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return; /* the caller reports what it cannot read */
+	mode_t exposed = st.st_mode & (S_IRWXG | S_IRWXO) & ~allowed;
+	if (exposed)
+		log_warn("%s %s is open to group or others (mode %04o): %s", what, path,
+			 (unsigned)(st.st_mode & 07777), fix);
+}
+
 /* Creates path and its missing parents (mode 0700); path is not empty
  * (config.c refuses -datadir=). */
 static int make_dir(const char *path)
@@ -219,6 +234,10 @@ int main(int argc, char **argv)
 	if (log_open_file(path) < 0)
 		fprintf(stderr, "assayd: warning: cannot open %s\n", path);
 	pidfile_write(n->cfg.datadir);
+	/* group search (x) alone lets a group reach files it is given, as the
+	 * systemd unit's StateDirectoryMode=0710 does; reading the directory
+	 * or anything for others is what the warning is about */
+	warn_if_exposed("data directory", n->cfg.datadir, S_IXGRP, "chmod 700 it (or 710)");
 
 	char genesis_source[1200];
 	if (genesis_select(&n->genesis, n->cfg.network, n->cfg.genesis, n->cfg.datadir, genesis_source,
@@ -230,6 +249,7 @@ int main(int argc, char **argv)
 		if (n->cfg.validator[0]) {
 			if (load_key_file(n, n->cfg.validator, err, sizeof(err)) < 0)
 				return fail(err);
+			warn_if_exposed("validator key", n->cfg.validator, 0, "chmod 600 it");
 		} else if (strcmp(n->cfg.network, "dev") == 0) {
 			genesis_dev_key(n->key_pk, n->key_sk);
 			n->has_key = 1;

@@ -1,0 +1,46 @@
+"""Start-up warnings for files open to more than their owner
+(docs/operations.md "Backups"): a data directory others can read
+(it holds the RPC cookie) and a -validator key file that is not 0600 (it
+holds the validator's seed) each get a warning in debug.log naming the
+path, the mode and the chmod that fixes it; the node still starts. A
+directory of mode 0700 (or 0710, as the systemd unit makes it) and a key of
+0600 get none."""
+
+import json
+import os
+
+import framework as fw
+
+
+def read(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def test(tmpdir, nodes):
+    node = fw.Node(0, tmpdir, extra_args=["-blocktime=200"])
+    nodes.append(node)
+    keyfile = os.path.join(tmpdir, "validator.json")
+    with open(keyfile, "w") as f:
+        json.dump({"seed": "11" * 32}, f)
+    os.chmod(keyfile, 0o644)
+    os.chmod(node.datadir, 0o755)
+    node.start(extra=[f"-validator={keyfile}"])
+    log = read(node.log_path())
+    want_dir = f"data directory {node.datadir} is open to group or others (mode 0755): chmod 700 it"
+    want_key = f"validator key {keyfile} is open to group or others (mode 0644): chmod 600 it"
+    assert want_dir in log, f"no warning for the datadir: {log[-1500:]}"
+    assert want_key in log, f"no warning for the key file: {log[-1500:]}"
+    fw.assert_eq(node.stop(), 0, "exit status (a warning, not a refusal)")
+
+    os.chmod(keyfile, 0o600)
+    os.chmod(node.datadir, 0o710)
+    os.remove(node.log_path())
+    node.start(extra=[f"-validator={keyfile}"])
+    log = read(node.log_path())
+    assert "open to group or others" not in log, f"a warning for modes 0710 and 0600: {log[-1500:]}"
+    fw.assert_eq(node.stop(), 0, "exit status")
+
+
+if __name__ == "__main__":
+    fw.run(test)

@@ -192,3 +192,15 @@ void log_msg_cat(unsigned cat, const char *fmt, ...)
 	log_write("debug", fmt, ap);
 	va_end(ap);
 }
+
+int log_rate_allow(struct log_rate *rl, uint64_t now, uint64_t interval_ms, unsigned *suppressed)
+{
+	if (rl->last_ms != 0 && now - rl->last_ms < interval_ms) {
+		rl->suppressed++;
+		return 0;
+	}
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	rl->last_ms = now ? now : 1;
+	return 1;
+}

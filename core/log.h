@@ -5,6 +5,8 @@
 #ifndef ASSAY_CORE_LOG_H
 #define ASSAY_CORE_LOG_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
@@ -42,6 +44,17 @@ void log_set_stderr(int on);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A debug line of category cat (LOG_CAT_*), written only when it is on. */
 void log_msg_cat(unsigned cat, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A log line rate limit, for lines that someone else can cause (a
+ * client's bad credentials, a peer's connection): at most one line per
+ * interval_ms, the next saying how many were left out. */
+struct log_rate {
+	uint64_t last_ms;     /* when the last line was written; 0: never */
+	unsigned suppressed;  /* lines dropped since then */
+};
+/* 1: write a line now, and *suppressed says how many were dropped before it;
+ * 0: drop this one (counted). */
+int log_rate_allow(struct log_rate *rl, uint64_t now_ms, uint64_t interval_ms, unsigned *suppressed);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_debugc(cat, ...) log_msg_cat((cat), __VA_ARGS__)

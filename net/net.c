@@ -100,6 +100,7 @@ struct net {
 	uint16_t listen_port;
 	int listen_paused;          /* accept failed: re-enabled at the next tick */
 	uint64_t accept_warned_ms;  /* last "accept failed" line (one a minute) */
+	struct log_rate inbound_log; /* inbound connections that came to nothing (log_inbound_nothing) */
 	struct event *timer, *reap;
 	uint64_t nonce;
 	struct {
@@ -202,6 +203,26 @@ static void conn_flush(struct conn *c)
 		net_buf_release(out);
 }
 
+/* An inbound connection that came to nothing: refused, or closed before
+ * its handshake. Anyone can make these as fast as they can connect (375 a
+ * second wrote 1.1 GB of debug.log a day), so each is a -debug=net line and
+ * at the default level one info line per NET_INBOUND_LOG_INTERVAL_MS says
+ * the latest and how many more there were. */
+static void log_inbound_nothing(struct net *n, const char *addr, const char *what)
+{
+	unsigned more;
+	log_debugc(LOG_CAT_NET, "net: inbound %s %s", addr, what);
+	if (log_category_on(LOG_CAT_NET) ||
+	    !log_rate_allow(&n->inbound_log, mono_ms(), NET_INBOUND_LOG_INTERVAL_MS, &more))
+		return;
+	if (more)
+		log_info("net: inbound %s %s (and %u more inbound connections refused or closed before a "
+			 "handshake since the last such line; -debug=net lists each)",
+			 addr, what, more);
+	else
+		log_info("net: inbound %s %s", addr, what);
+}
+
 static void conn_close(struct conn *c, const char *why)
 {
 	struct net *n = c->n;
@@ -211,8 +232,16 @@ static void conn_close(struct conn *c, const char *why)
 	c->dead_since_ms = mono_ms();
 	if (!why || !*why)
 		why = net_peer_close_reason(c->peer);
-	log_info("net: peer %llu %s disconnected: %s", (unsigned long long)c->id, c->addr, why);
-	if (net_peer_banned(c->peer)) {
+	if (c->inbound && !net_peer_ready(c->peer)) {
+		char what[160];
+		snprintf(what, sizeof(what), "closed before its handshake: %s", why);
+		log_inbound_nothing(n, c->addr, what);
+	} else {
+		log_info("net: peer %llu %s disconnected: %s", (unsigned long long)c->id, c->addr, why);
+	}
+	/* Connections already open when an address earns its ban earn it
+	 * again as they misbehave: one ban, one line. */
+	if (net_peer_banned(c->peer) && !net_book_is_banned(n->book, c->ip, wall_ms())) {
 		uint64_t until = wall_ms() + (uint64_t)NET_BAN_DEFAULT_S * 1000;
 		char ip_text[64];
 		net_ip_format(c->ip, ip_text, sizeof(ip_text));
@@ -1251,13 +1280,15 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (inbound_limit < 1)
 		inbound_limit = 1;
 	if (net_book_is_banned(n->book, ip, wall_ms())) {
-		log_info("net: refused %s: banned", text);
+		log_inbound_nothing(n, text, "refused: banned");
 		evutil_closesocket(fd);
 		return;
 	}
 	if (count_conns(n, 1) >= inbound_limit && evict_inbound(n) < 0) {
-		log_info("net: refused %s: inbound limit %d reached, every inbound peer protected",
-			 text, inbound_limit);
+		char what[96];
+		snprintf(what, sizeof(what), "refused: inbound limit %d reached, every inbound peer protected",
+			 inbound_limit);
+		log_inbound_nothing(n, text, what);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -1270,7 +1301,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		bufferevent_free(bev);
 		return;
 	}
-	log_info("net: inbound connection from %s", text);
+	log_debugc(LOG_CAT_NET, "net: inbound connection from %s", text); /* "ready" says it at info */
 }
 
 static int dial(struct net *n, const struct sockaddr *sa, int salen, int target)

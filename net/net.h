@@ -16,6 +16,10 @@ struct event_base;
 #define NET_OUTBOUND_TARGET 8           /* outbound peers we keep from the address book */
 #define NET_MAX_TARGETS 64              /* -addnode / -connect / net_addnode entries */
 #define NET_BAN_DEFAULT_S (24 * 3600)   /* misbehaviour ban length */
+/* Inbound connections that come to nothing (refused, or closed before the
+ * handshake) are anyone's to make: one info line per this interval, saying
+ * how many more there were; each is a -debug=net line. */
+#define NET_INBOUND_LOG_INTERVAL_MS 60000
 #define NET_BAN_MAX_S (10 * 365 * 86400) /* longest ban net_setban makes: 10 years */
 
 #define NET_BLOCK_WAIT 1         /* on_block: no commit known for it yet */

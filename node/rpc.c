@@ -83,7 +83,7 @@ struct rpc {
 	int nconns;                      /* counted connections */
 	int max_connections;
 	size_t max_response;             /* RPC_MAX_RESPONSE, or lower in tests */
-	struct rpc_ratelog auth_log;
+	struct log_rate auth_log;
 	char expected_auth[512]; /* "user:password" */
 	char cookie_path[1024];
 	struct rpc_method methods[RPC_MAX_METHODS];
@@ -429,19 +429,6 @@ void rpc_utf8_sanitize(char *s)
 	}
 }
 
-int rpc_ratelog_allow(struct rpc_ratelog *rl, uint64_t now, uint64_t interval_ms,
-		      unsigned *suppressed)
-{
-	if (rl->last_ms != 0 && now - rl->last_ms < interval_ms) {
-		rl->suppressed++;
-		return 0;
-	}
-	*suppressed = rl->suppressed;
-	rl->suppressed = 0;
-	rl->last_ms = now ? now : 1;
-	return 1;
-}
-
 /* ---- credentials ---- */
 
 /* Constant-time check of a Basic Authorization value. */
@@ -471,7 +458,7 @@ static int authorized(rpc_t *r, struct evhttp_request *req)
 static void log_rejected_from(rpc_t *r, const char *what, const char *from)
 {
 	unsigned dropped;
-	if (!rpc_ratelog_allow(&r->auth_log, now_ms(), RPC_AUTH_LOG_INTERVAL_MS, &dropped))
+	if (!log_rate_allow(&r->auth_log, now_ms(), RPC_AUTH_LOG_INTERVAL_MS, &dropped))
 		return;
 	if (dropped)
 		log_warn("rpc: rejected %s%s%s (and %u more not logged)", what, from ? " from " : "",

@@ -256,14 +256,5 @@ size_t rpc_utf8_prefix(const char *s, size_t max);
  * well-formed sequence becomes '?'. */
 void rpc_utf8_sanitize(char *s);
 
-/* A log line rate limit: at most one line per interval_ms. */
-struct rpc_ratelog {
-	uint64_t last_ms;     /* when the last line was written; 0: never */
-	unsigned suppressed;  /* lines dropped since then */
-};
-/* 1: write a line now, and *suppressed says how many were dropped before it;
- * 0: drop this one (counted). */
-int rpc_ratelog_allow(struct rpc_ratelog *rl, uint64_t now_ms, uint64_t interval_ms,
-		      unsigned *suppressed);
 
 #endif

@@ -1,7 +1,8 @@
 /* Unit tests for core/log.c and core/notify.c: -debug category parsing, a
  * category's lines written only when it is on, debug.log reopened by name
  * after a rename (what SIGHUP does for logrotate), and the sd_notify
- * datagram reaching $NOTIFY_SOCKET (a path and an abstract name). */
+ * datagram reaching $NOTIFY_SOCKET (a path and an abstract name), and the
+ * rate limit for lines others can cause (log_rate_allow). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,10 +127,28 @@ static void test_notify(void)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+static void test_rate(void)
+{
+	struct log_rate rl = {0};
+	unsigned dropped = 99;
+	CHECK(log_rate_allow(&rl, 5000, 1000, &dropped) == 1 && dropped == 0);
+	int allowed = 0;
+	for (uint64_t t = 5001; t < 6000; t++)
+		allowed += log_rate_allow(&rl, t, 1000, &dropped);
+	CHECK(allowed == 0);
+	CHECK(log_rate_allow(&rl, 6000, 1000, &dropped) == 1 && dropped == 999);
+	CHECK(log_rate_allow(&rl, 9000, 1000, &dropped) == 1 && dropped == 0);
+	/* A clock at 0 still starts the interval. */
+	struct log_rate z = {0};
+	CHECK(log_rate_allow(&z, 0, 1000, &dropped) == 1);
+	CHECK(log_rate_allow(&z, 10, 1000, &dropped) == 0);
+}
+
 int main(void)
 {
 	RUN(test_categories);
 	RUN(test_gating_and_reopen);
 	RUN(test_notify);
+	RUN(test_rate);
 	return test_report("test_log");
 }

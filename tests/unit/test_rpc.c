@@ -186,23 +186,6 @@ static void test_utf8_sanitize(void)
 	CHECK(strcmp(s3, "\xf0\x9f\x98\x80 fine") == 0);
 }
 
-static void test_ratelog(void)
-{
-	struct rpc_ratelog rl = {0};
-	unsigned dropped = 99;
-	CHECK(rpc_ratelog_allow(&rl, 5000, 1000, &dropped) == 1 && dropped == 0);
-	int allowed = 0;
-	for (uint64_t t = 5001; t < 6000; t++)
-		allowed += rpc_ratelog_allow(&rl, t, 1000, &dropped);
-	CHECK(allowed == 0);
-	CHECK(rpc_ratelog_allow(&rl, 6000, 1000, &dropped) == 1 && dropped == 999);
-	CHECK(rpc_ratelog_allow(&rl, 9000, 1000, &dropped) == 1 && dropped == 0);
-	/* A clock at 0 still starts the interval. */
-	struct rpc_ratelog z = {0};
-	CHECK(rpc_ratelog_allow(&z, 0, 1000, &dropped) == 1);
-	CHECK(rpc_ratelog_allow(&z, 10, 1000, &dropped) == 0);
-}
-
 static void test_synopsis_params(void)
 {
 	CHECK(rpc_synopsis_max_params("stop - shut the node down cleanly") == 0);
@@ -323,7 +306,6 @@ int main(void)
 	RUN(test_head_in_pieces_long);
 	RUN(test_utf8_prefix);
 	RUN(test_utf8_sanitize);
-	RUN(test_ratelog);
 	RUN(test_json_scan_plain_bodies);
 	RUN(test_json_scan_declines);
 	RUN(test_json_scan_mutations);

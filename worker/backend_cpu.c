@@ -689,9 +689,14 @@ int backend_cpu_mlp_i8(const struct job_shape *s, uint8_t *const in[KERNEL_MAX_I
 	if (s->kind != JOB_MLP_I8 || s->layers < 1 || s->layers > MLP_MAX_LAYERS)
 		return ASSAY_EARG;
 	uint32_t widest = 0;
+	size_t largest_w = 0; /* the largest weight matrix: at most MLP_MAX_WEIGHT_BYTES, where
+				 widest x widest may be far more (one wide layer beside a narrow one) */
 	for (unsigned l = 0; l <= s->layers; l++)
 		widest = s->dims[l] > widest ? s->dims[l] : widest;
-	int8_t *cur = malloc((size_t)s->m * widest), *wt = malloc((size_t)widest * widest);
+	for (unsigned l = 0; l < s->layers; l++)
+		if ((size_t)s->dims[l] * s->dims[l + 1] > largest_w)
+			largest_w = (size_t)s->dims[l] * s->dims[l + 1];
+	int8_t *cur = malloc((size_t)s->m * widest), *wt = malloc(largest_w ? largest_w : 1);
 	int32_t *acc = malloc(sizeof(int32_t) * (size_t)s->m * widest), *bias32 = malloc(sizeof(int32_t) * widest);
 	int err = cur && wt && acc && bias32 ? 0 : ASSAY_ENOMEM;
 	int level = isa_level(); /* BACKEND_ISA_* are field_simd_level's 0, 1, 2 (VNNI implies AVX-512F) */

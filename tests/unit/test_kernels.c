@@ -4,6 +4,10 @@
  * and Freivalds) catching single changed entries at the largest k, entries
  * and widths, and bit-exactness of the fast GEMM and MLP on awkward shapes. */
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -664,6 +668,55 @@ static void test_tile_check(void)
 	expand_interleaved();
 }
 
+/* One wide layer beside a narrow one: the worker's buffer for a layer's
+ * transposed weights is the largest weight matrix (at most
+ * MLP_MAX_WEIGHT_BYTES), not the widest width squared, 4 GiB here, whose
+ * allocation failing made an honest worker miss its commit. Run in a child
+ * whose address space is capped well below that (not under ASan, which
+ * needs a vast one of its own). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(TEST_UNDER_ASAN)
+#define TEST_UNDER_ASAN 1
+#endif
+static void test_mlp_wide_layer_memory(void)
+{
+#if defined(TEST_UNDER_ASAN)
+	fprintf(stderr, "  (skipped under ASan)\n");
+#else
+	struct job_shape s = {.kind = JOB_MLP_I8, .m = 1, .n = 16, .layers = 1, .dims = {65536, 16},
+			      .shifts = {8}, .tile_rows = 1, .tile_cols = 16};
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		long pages = 0, page = sysconf(_SC_PAGESIZE);
+		FILE *f = fopen("/proc/self/statm", "r");
+		if (!f || fscanf(f, "%ld", &pages) != 1)
+			_exit(3);
+		fclose(f);
+		struct rlimit cap = {(rlim_t)pages * (rlim_t)page + (512u << 20), RLIM_INFINITY};
+		cap.rlim_max = cap.rlim_cur;
+		if (setrlimit(RLIMIT_AS, &cap) != 0)
+			_exit(3);
+		uint8_t *in[KERNEL_MAX_INPUTS] = {0};
+		in[0] = calloc(65536, 1);           /* the input row */
+		in[1] = calloc(65536u * 16, 1);     /* W: 1 MiB */
+		in[2] = calloc(16 * 4, 1);          /* bias */
+		int8_t out[16];
+		if (!in[0] || !in[1] || !in[2])
+			_exit(4);
+		_exit(backend_cpu_mlp_i8(&s, in, out, NULL, 1) == 0 ? 0 : 1);
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+#endif
+}
+
 static void test_mlp(void)
 {
 	struct job_shape s = {.kind = JOB_MLP_I8, .m = 19, .n = 5, .layers = 3, .dims = {33, 17, 9, 5},
@@ -1093,6 +1146,7 @@ int main(void)
 	RUN(test_mlp);
 	RUN(test_mlp_check);
 	RUN(test_mlp_bounds);
+	RUN(test_mlp_wide_layer_memory);
 	RUN(test_backend_gemm);
 	RUN(test_backend_gemm_concurrent);
 	return test_report("test_kernels");

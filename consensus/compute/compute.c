@@ -504,7 +504,7 @@ static void job_update_state(struct job_record *j, uint64_t height, const struct
 static void job_unseal(struct job_record *j)
 {
 	if (j->salt_posted)
-		j->salt_posted = SALT_OPENED_BEFORE_SEAL;
+		j->salt_posted = SALT_OPENED_LATE;
 	j->sealed_height = 0;
 	j->challenge_height = 0;
 	memset(j->challenge_beacon, 0, HASH_LEN);
@@ -1071,7 +1071,10 @@ int compute_apply_salt(const struct compute_env *env, const struct job_salt_payl
 		return reject(res, ASSAY_EINVALID, "salt window closed at height %llu",
 			      (unsigned long long)(j.sealed_height + env->params->salt_window));
 	memcpy(j.salt, p->salt, HASH_LEN);
-	j.salt_posted = SALT_OPENED;
+	/* After block c + d its beacon is known: a salt opened then would give
+	 * its holder the challenge it makes before choosing to open it (or to
+	 * let the job draw afresh), so it waits for the later beacon too. */
+	j.salt_posted = env->height > j.sealed_height + env->params->challenge_delay ? SALT_OPENED_LATE : SALT_OPENED;
 	return put_job(env->ledger, &j);
 }
 

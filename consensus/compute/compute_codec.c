@@ -342,7 +342,7 @@ int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n)
 	rd_copy(&r, j->challenge_beacon, HASH_LEN);
 	j->salt_posted = rd_u8(&r);
 	rd_copy(&r, j->salt, HASH_LEN);
-	if (j->salt_posted > SALT_OPENED_BEFORE_SEAL)
+	if (j->salt_posted > SALT_OPENED_LATE)
 		r.err = ASSAY_EDECODE;
 	for (unsigned i = 0; i < j->spec.redundancy && !r.err; i++) {
 		struct job_slot *s = &j->slots[i];

@@ -161,12 +161,15 @@ struct job_slot {
 	uint32_t uploaded_tiles;          /* tiles 0..uploaded_tiles-1 uploaded as chunks (compute.md §15) */
 };
 
-/* job_record.salt_posted. A salt opened before the job was sealed again
- * (a redraw after the challenge) was known to the redrawn worker when it
- * committed, so that challenge waits for the later beacon (compute.md §1
- * step 5). */
+/* job_record.salt_posted. SALT_OPENED_LATE: the salt was opened when it
+ * could no longer be a secret beside the beacon of block c + d, so the
+ * challenge waits for the beacon of c + d + salt_window as if there were no
+ * salt (compute.md §1.2): opened before the job was sealed again (a redraw
+ * after the challenge; the redrawn worker knew it when it committed), or
+ * after block c + d, when that beacon was known (its holder could have
+ * chosen between the challenge it gives and a fresh draw). */
 #define SALT_OPENED 1
-#define SALT_OPENED_BEFORE_SEAL 2
+#define SALT_OPENED_LATE 2
 
 struct job_record {
 	uint8_t id[HASH_LEN];
@@ -182,7 +185,7 @@ struct job_record {
 	uint64_t sealed_height;           /* c: block of the commit that completed every slot; 0 before */
 	uint64_t challenge_height;        /* block whose end fixed the challenge beacon and salt; 0 before */
 	uint8_t challenge_beacon[HASH_LEN]; /* beacon(c + challenge_delay), or (c + d + salt_window) without salt */
-	uint8_t salt_posted;              /* SALT_OPENED, or SALT_OPENED_BEFORE_SEAL; 0: not opened */
+	uint8_t salt_posted;              /* SALT_OPENED, or SALT_OPENED_LATE; 0: not opened */
 	uint8_t salt[HASH_LEN];
 	struct job_slot slots[JOB_MAX_REDUNDANCY]; /* spec.redundancy of them */
 	uint8_t excluded_count;

@@ -609,11 +609,11 @@ static void test_codecs(void)
 	buf_free(&b);
 	buf_free(&b2);
 	/* salt_posted is 0, 1 or 2 (opened before the job was sealed again) */
-	for (uint8_t v = SALT_OPENED_BEFORE_SEAL; v <= SALT_OPENED_BEFORE_SEAL + 1; v++) {
+	for (uint8_t v = SALT_OPENED_LATE; v <= SALT_OPENED_LATE + 1; v++) {
 		j.salt_posted = v;
 		buf_init(&b);
 		compute_job_encode(&j, &b);
-		CHECK_EQ_INT(compute_job_decode(&j2, b.data, b.len), v == SALT_OPENED_BEFORE_SEAL ? 0 : ASSAY_EDECODE);
+		CHECK_EQ_INT(compute_job_decode(&j2, b.data, b.len), v == SALT_OPENED_LATE ? 0 : ASSAY_EDECODE);
 		buf_free(&b);
 	}
 }
@@ -817,6 +817,51 @@ static void test_challenge_without_salt(void)
 	ledger_mem_free(c.mem);
 }
 
+/* A salt opened after block c + d, when that block's beacon is known,
+ * would show its holder the challenge it makes before the holder chooses
+ * to open it or to let the job draw afresh at c + d + salt_window (two
+ * draws for a worker it colludes with): it is kept, but the challenge waits
+ * for the later beacon as if there were none. A salt opened by block c + d
+ * is used with the beacon of c + d. */
+static void test_late_salt_waits(void)
+{
+	for (int late = 0; late <= 1; late++) {
+		struct chain c;
+		chain_init(&c);
+		c.p.salt_window = 5; /* room after c + d */
+		struct compute_result res;
+		uint8_t id[HASH_LEN];
+		CHECK(reg(&c, W1, 200 * UNIT) == 0);
+		struct job_spec spec = small_spec(1, 5 * UNIT);
+		struct work w[1];
+		CHECK(submit(&c, &spec, id, &res) == 0);
+		until_assigned(&c, id);
+		work_do(&c, id, 0, &w[0]);
+		CHECK(commit(&c, W1, id, &w[0]) == 0);
+		CHECK(end_block(&c) == 0);
+		uint64_t sealed = job(&c, id).sealed_height;
+		CHECK(sealed != 0);
+		while (c.h < sealed + c.p.challenge_delay + (uint64_t)late)
+			CHECK(end_block(&c) == 0);
+		CHECK(post_salt(&c, SUB, id, SALT, &res) == 0);
+		CHECK_EQ_INT(job(&c, id).salt_posted, late ? SALT_OPENED_LATE : SALT_OPENED);
+		until_challenged(&c, id);
+		struct job_record j = job(&c, id);
+		uint64_t want_h = sealed + c.p.challenge_delay + (late ? c.p.salt_window : 0);
+		CHECK_EQ_U64(j.challenge_height, want_h);
+		uint8_t b[HASH_LEN], seed[HASH_LEN], want[HASH_LEN];
+		beacon_at(want_h, b);
+		CHECK_EQ_MEM(j.challenge_beacon, b, HASH_LEN);
+		seed_for(&c, id, W1, &w[0], seed);
+		kernel_challenge_seed(b, SALT, id, W1, w[0].root, want);
+		CHECK_EQ_MEM(seed, want, HASH_LEN);
+		CHECK(reveal(&c, W1, id, &w[0], REVEAL_OK, REVEAL_GAS, &res) == 0);
+		CHECK(job(&c, id).state == JOB_VERIFIED);
+		work_free(&w[0]);
+		ledger_mem_free(c.mem);
+	}
+}
+
 /* By a dry run on a fresh chain (same heights, so the same draws and the
  * same challenge beacon): the worker of slot `slot` and a tile whose
  * corruption its own challenge then misses. That is the grinding of a
@@ -884,7 +929,7 @@ static void test_wrong_tile_sampled(void)
 	until_assigned(&c, id);
 	j = job(&c, id);
 	CHECK(j.state == JOB_ASSIGNED && memcmp(j.slots[0].worker, W2, ADDR_LEN) == 0);
-	CHECK_EQ_INT(j.salt_posted, SALT_OPENED_BEFORE_SEAL);
+	CHECK_EQ_INT(j.salt_posted, SALT_OPENED_LATE);
 	/* W2 knew the salt when it committed: its challenge waits for the
 	 * beacon salt_window blocks later, as if there were no salt */
 	struct work w2;
@@ -2227,6 +2272,7 @@ int main(void)
 	RUN(test_params);
 	RUN(test_honest_flow);
 	RUN(test_challenge_without_salt);
+	RUN(test_late_salt_waits);
 	RUN(test_wrong_tile_sampled);
 	RUN(test_wrong_root_slashes_all);
 	RUN(test_copied_commitment);

@@ -1,5 +1,6 @@
-"""Runs every functional test (feature_*.py, rpc_*.py, wallet_*.py, p2p_*.py,
-compute_*.py, contract_*.py) as its own process, two at a time, and prints
+"""Runs every functional test (feature_*.py, bft_*.py, rpc_*.py, wallet_*.py,
+p2p_*.py, compute_*.py, contract_*.py, docs_*.py, protocol_*.py) as its own
+process, two at a time, and prints
 "functional: N passed, M failed, K skipped". A test that exits 77 (after a
 "SKIP: reason" line; framework.skip) did not run what it tests and counts as
 skipped, not passed. Usage: run.py [--build DIR] [NAME...]"""
@@ -15,7 +16,7 @@ import time
 EXIT_SKIP = 77  # framework.EXIT_SKIP, automake's code for a skipped test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PATTERNS = ["feature_*.py", "bft_*.py", "rpc_*.py", "wallet_*.py", "p2p_*.py", "compute_*.py", "contract_*.py", "docs_*.py"]
+PATTERNS = ["feature_*.py", "bft_*.py", "rpc_*.py", "wallet_*.py", "p2p_*.py", "compute_*.py", "contract_*.py", "docs_*.py", "protocol_*.py"]
 
 
 def run_one(path, build, index):

@@ -1,11 +1,13 @@
 /* Output chunks in LevelDB (see chunkstore.h, docs/storage.md §4): 'k' chunk
- * hash -> the encoded chunk, 'j' job_id || root || u32 BE first_tile ||
- * chunk hash -> u32 LE tile bytes, so a client can walk one slot's output in
- * tile order, the pruner can drop a job's chunks together and the per-root
- * bound can be summed from keys and small values. Written with their own batch,
- * never with a block's: a chunk is not chain data, only what makes a block
- * available here. The block and transactions waiting for chunks are two
- * meta records beside them. */
+ * hash -> the encoded chunk; 'j' job_id || root || u32 BE first_tile ||
+ * chunk hash -> u32 LE tile bytes || u32 LE encoded bytes, so a client can
+ * walk one slot's output in tile order and the pruner can drop a root's
+ * chunks together; 'c' job_id || root -> the root's running total (u64 LE
+ * encoded bytes || u32 LE chunks), which the per-root bound reads in place
+ * of the root's index. Written with their own batch, never with a block's:
+ * a chunk is not chain data, only what makes a block available here. The
+ * block and transactions waiting for chunks are two meta records beside
+ * them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +16,16 @@
 #include "core/error.h"
 #include "node/chunkstore.h"
 
-#define IDX_PREFIX_LEN (1 + HASH_LEN + HASH_LEN + 4)
+#define ROOT_KEY_LEN (1 + HASH_LEN + HASH_LEN)
+#define IDX_PREFIX_LEN (ROOT_KEY_LEN + 4)
 #define IDX_KEY_LEN (IDX_PREFIX_LEN + HASH_LEN)
+#define IDX_VAL_LEN 8   /* u32 LE tile bytes || u32 LE encoded bytes */
+#define ROOT_VAL_LEN 12 /* u64 LE encoded bytes || u32 LE chunks */
+/* Meta record: every root's 'c' record is there. A database written before
+ * them has 'j' entries without one; the first accept or prune sums them
+ * once (roots_ready). */
+#define ROOTS_META "chunk_roots"
+#define MIB (1u << 20)
 
 static void chunk_key(const uint8_t hash[HASH_LEN], uint8_t key[1 + HASH_LEN])
 {
@@ -45,14 +55,126 @@ static int root_open(const struct job_record *j, const uint8_t root[HASH_LEN])
 	return 0;
 }
 
-/* Sums the tile bytes stored for one (job, root): the index values. */
-static int add_len(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+static void root_key(const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN], uint8_t key[ROOT_KEY_LEN])
 {
-	(void)key;
-	(void)klen;
-	if (vlen == 4)
-		*(uint64_t *)arg += le32_get(val);
+	key[0] = STORE_P_CHUNKROOT;
+	memcpy(key + 1, job_id, HASH_LEN);
+	memcpy(key + 1 + HASH_LEN, root, HASH_LEN);
+}
+
+static void root_put(store_batch_t *b, const uint8_t key[ROOT_KEY_LEN], const struct chunkstore_root *u)
+{
+	uint8_t val[ROOT_VAL_LEN];
+	le64_put(val, u->bytes);
+	le32_put(val + 8, u->chunks);
+	if (u->chunks)
+		store_batch_put(b, key, ROOT_KEY_LEN, val, sizeof(val));
+	else
+		store_batch_del(b, key, ROOT_KEY_LEN);
+}
+
+/* The encoded size an index entry records; an entry of the first layout
+ * (tile bytes alone) has its chunk read. 0 when the chunk is gone. */
+static int entry_encoded(store_t *s, const uint8_t *key, const uint8_t *val, size_t vlen, uint64_t *bytes)
+{
+	if (vlen >= IDX_VAL_LEN) {
+		*bytes = le32_get(val + 4);
+		return 0;
+	}
+	uint8_t *enc;
+	size_t len;
+	int rc = chunkstore_get(s, key + IDX_PREFIX_LEN, &enc, &len);
+	*bytes = rc == 0 ? len : 0;
+	if (rc == 0)
+		free(enc);
+	return rc == ASSAY_ENOTFOUND ? 0 : rc;
+}
+
+struct rebuild {
+	store_t *s;
+	store_batch_t *b;
+	uint8_t key[ROOT_KEY_LEN]; /* the root being summed */
+	struct chunkstore_root u;
+};
+
+static int rebuild_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct rebuild *r = arg;
+	uint64_t bytes;
+	if (klen != IDX_KEY_LEN)
+		return 0;
+	if (memcmp(r->key + 1, key + 1, ROOT_KEY_LEN - 1) != 0) {
+		if (r->u.chunks)
+			root_put(r->b, r->key, &r->u);
+		root_key(key + 1, key + 1 + HASH_LEN, r->key);
+		memset(&r->u, 0, sizeof(r->u));
+	}
+	int rc = entry_encoded(r->s, key, val, vlen, &bytes);
+	if (rc)
+		return rc;
+	r->u.bytes += bytes;
+	r->u.chunks++;
 	return 0;
+}
+
+/* Makes sure every root held has its 'c' record: once, for a database
+ * written before them, by summing the whole index. */
+static int roots_ready(store_t *s)
+{
+	uint8_t *v, prefix = STORE_P_CHUNKIDX;
+	size_t vlen;
+	int rc = store_get_meta(s, ROOTS_META, &v, &vlen);
+	if (rc == 0)
+		free(v);
+	if (rc != ASSAY_ENOTFOUND)
+		return rc;
+	struct rebuild r;
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	if (!(r.b = store_batch_new()))
+		return ASSAY_ENOMEM;
+	rc = store_iterate(s, &prefix, 1, rebuild_entry, &r);
+	if (!rc && r.u.chunks)
+		root_put(r.b, r.key, &r.u);
+	store_batch_put_meta(r.b, ROOTS_META, "1", 1);
+	if (!rc)
+		rc = store_write(s, r.b, 0);
+	store_batch_free(r.b);
+	return rc;
+}
+
+void chunkstore_root_limits(const struct job_shape *s, uint64_t *max_bytes, uint64_t *max_chunks)
+{
+	uint64_t out = avail_output_bytes(s); /* mlp: with its digests */
+	*max_bytes = CHUNKSTORE_ROOT_FACTOR * out + CHUNKSTORE_ROOT_SLACK_BYTES;
+	*max_chunks = CHUNKSTORE_ROOT_BASE_CHUNKS + CHUNKSTORE_ROOT_CHUNKS_PER_MIB * ((out + MIB - 1) / MIB);
+}
+
+static int root_read(store_t *s, const uint8_t key[ROOT_KEY_LEN], struct chunkstore_root *u)
+{
+	uint8_t *val;
+	size_t vlen;
+	memset(u, 0, sizeof(*u));
+	int rc = store_get(s, key, ROOT_KEY_LEN, &val, &vlen);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (vlen == ROOT_VAL_LEN) {
+		u->bytes = le64_get(val);
+		u->chunks = le32_get(val + 8);
+	}
+	free(val);
+	return vlen == ROOT_VAL_LEN ? 0 : ASSAY_ECORRUPT;
+}
+
+int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+			  struct chunkstore_root *u)
+{
+	uint8_t key[ROOT_KEY_LEN];
+	int rc = roots_ready(s);
+	root_key(job_id, root, key);
+	return rc ? rc : root_read(s, key, u);
 }
 
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
@@ -77,32 +199,36 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 				  "no slot of the job has this root with uploads open");
 	if ((rc = avail_chunk_check(&j.spec.shape, c.root, &c, err, errlen)) != 0)
 		return rc;
-	if (!needed) {
-		/* Every chunking of an output proves, so its worker could make
-		 * far more distinct chunks than the output holds: a root gets
-		 * at most CHUNKSTORE_ROOT_FACTOR times its output unless a
-		 * block or transaction here names the chunk. */
-		uint8_t prefix[IDX_PREFIX_LEN], none[HASH_LEN] = {0}, key[IDX_KEY_LEN];
-		uint64_t stored = 0;
-		idx_key(c.job_id, c.root, 0, none, key);
-		memcpy(prefix, key, 1 + 2 * HASH_LEN);
-		if ((rc = store_iterate(s, prefix, 1 + 2 * HASH_LEN, add_len, &stored)) != 0)
-			return assay_fail(err, errlen, rc, "chunk index read failed");
-		if (stored + c.data_len > CHUNKSTORE_ROOT_FACTOR * avail_output_bytes(&j.spec.shape)) /* mlp: with its digests */
-			return assay_fail(err, errlen, ASSAY_EFULL,
-					  "%llu chunk bytes held for this root already, %u times its output",
-					  (unsigned long long)stored, CHUNKSTORE_ROOT_FACTOR);
-	}
+	/* the running total, not the root's index: an accept costs the same
+	 * however many chunks the root holds */
+	struct chunkstore_root u;
+	uint8_t rk[ROOT_KEY_LEN];
+	root_key(c.job_id, c.root, rk);
+	if ((rc = roots_ready(s)) != 0 || (rc = root_read(s, rk, &u)) != 0)
+		return assay_fail(err, errlen, rc, "chunk root record read failed");
+	uint64_t max_bytes, max_chunks;
+	chunkstore_root_limits(&j.spec.shape, &max_bytes, &max_chunks);
+	if (!needed && u.chunks + 1ull > max_chunks)
+		return assay_fail(err, errlen, ASSAY_EFULL,
+				  "%u chunks held for this root already, the most it may hold", u.chunks);
+	if (!needed && u.bytes + len > max_bytes)
+		return assay_fail(err, errlen, ASSAY_EFULL,
+				  "%llu chunk bytes held for this root already, of at most %llu",
+				  (unsigned long long)u.bytes, (unsigned long long)max_bytes);
 	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN];
 	chunk_key(hash, ck);
 	idx_key(c.job_id, c.root, c.first_tile, hash, ik);
 	store_batch_t *b = store_batch_new();
 	if (!b)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-	uint8_t dl[4];
-	le32_put(dl, (uint32_t)c.data_len);
-	store_batch_put(b, ik, sizeof(ik), dl, sizeof(dl));
+	uint8_t iv[IDX_VAL_LEN];
+	le32_put(iv, (uint32_t)c.data_len);
+	le32_put(iv + 4, (uint32_t)len);
+	u.bytes += len;
+	u.chunks++;
+	store_batch_put(b, ik, sizeof(ik), iv, sizeof(iv));
 	store_batch_put(b, ck, sizeof(ck), enc, len);
+	root_put(b, rk, &u);
 	rc = store_write(s, b, 0);
 	store_batch_free(b);
 	return rc ? assay_fail(err, errlen, rc, "chunk write failed") : 0;
@@ -218,18 +344,35 @@ struct prune {
 	const struct compute_params *p;
 	uint64_t height;
 	store_batch_t *b;
-	uint8_t job[HASH_LEN]; /* the job of the last index entry seen */
+	uint8_t job[HASH_LEN]; /* the job of the last root record seen */
 	int have_job, drop;    /* drop: that job's chunks go */
 	size_t pruned;
-	int err;
 };
 
-static int prune_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+/* One index entry of a root that goes: its chunk and itself. */
+static int drop_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct prune *pr = arg;
 	(void)val;
 	(void)vlen;
 	if (klen != IDX_KEY_LEN)
+		return 0;
+	uint8_t ck[1 + HASH_LEN];
+	chunk_key(key + IDX_PREFIX_LEN, ck);
+	store_batch_del(pr->b, ck, sizeof(ck));
+	store_batch_del(pr->b, key, klen);
+	pr->pruned++;
+	return 0;
+}
+
+/* One root record: the job is read once for all its roots (records are in
+ * job order); the root's chunks are walked only when they go. */
+static int prune_root(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct prune *pr = arg;
+	(void)val;
+	(void)vlen;
+	if (klen != ROOT_KEY_LEN)
 		return 0;
 	if (!pr->have_job || memcmp(pr->job, key + 1, HASH_LEN) != 0) {
 		struct job_record j;
@@ -245,18 +388,18 @@ static int prune_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t
 	}
 	if (!pr->drop)
 		return 0;
-	uint8_t ck[1 + HASH_LEN];
-	chunk_key(key + IDX_PREFIX_LEN, ck);
-	store_batch_del(pr->b, ck, sizeof(ck));
+	uint8_t prefix[ROOT_KEY_LEN];
+	memcpy(prefix, key, ROOT_KEY_LEN);
+	prefix[0] = STORE_P_CHUNKIDX;
+	int rc = store_iterate(pr->s, prefix, sizeof(prefix), drop_entry, pr);
 	store_batch_del(pr->b, key, klen);
-	pr->pruned++;
-	return 0;
+	return rc;
 }
 
 int chunkstore_prune(store_t *s, const struct ledger *l, const struct compute_params *p, uint64_t height,
 		     size_t *pruned)
 {
-	uint8_t prefix = STORE_P_CHUNKIDX;
+	uint8_t prefix = STORE_P_CHUNKROOT;
 	struct prune pr;
 	memset(&pr, 0, sizeof(pr));
 	pr.s = s;
@@ -264,9 +407,12 @@ int chunkstore_prune(store_t *s, const struct ledger *l, const struct compute_pa
 	pr.p = p;
 	pr.height = height;
 	*pruned = 0;
+	int rc = roots_ready(s);
+	if (rc)
+		return rc;
 	if (!(pr.b = store_batch_new()))
 		return ASSAY_ENOMEM;
-	int rc = store_iterate(s, &prefix, 1, prune_entry, &pr);
+	rc = store_iterate(s, &prefix, 1, prune_root, &pr);
 	if (!rc && pr.pruned)
 		rc = store_write(s, pr.b, 0);
 	store_batch_free(pr.b);

@@ -18,18 +18,46 @@
 #include "core/ledger.h"
 #include "node/store.h"
 
-/* Chunk bytes one root may hold, as a multiple of its output, before
- * chunks nothing here names are refused: an honest upload holds 1. */
+/* What one root may hold of chunks that nothing here names (docs/compute.md
+ * §15.6). Every chunking of an output proves, so its worker could make far
+ * more distinct chunks than the output holds, and tiny ones at that (a tile
+ * may be 4 bytes, its chunk's proof 40 hashes): the bound is on what is
+ * stored, the encoded chunks, and on their number.
+ * - stored bytes: CHUNKSTORE_ROOT_FACTOR times the output's chunk bytes
+ *   (avail_output_bytes), plus CHUNKSTORE_ROOT_SLACK_BYTES for the chunks'
+ *   heads and proofs;
+ * - chunks: CHUNKSTORE_ROOT_BASE_CHUNKS plus CHUNKSTORE_ROOT_CHUNKS_PER_MIB
+ *   for each MiB (begun) of output.
+ * An honest upload holds the output once, in chunks of up to
+ * AVAIL_CHUNK_MAX_BYTES (at most about 3 per MiB, counting the short ones
+ * at a block's budget and the output's end). */
 #define CHUNKSTORE_ROOT_FACTOR 2u
+#define CHUNKSTORE_ROOT_SLACK_BYTES (64u << 10)
+#define CHUNKSTORE_ROOT_BASE_CHUNKS 64u
+#define CHUNKSTORE_ROOT_CHUNKS_PER_MIB 8u
+
+/* The two bounds above for an output of shape s. */
+void chunkstore_root_limits(const struct job_shape *s, uint64_t *max_bytes, uint64_t *max_chunks);
+
+/* What the store holds for one (job, root), kept as a running total in its
+ * own record and updated with every chunk stored or pruned, so that no
+ * accept has to walk the root's chunks. */
+struct chunkstore_root {
+	uint64_t bytes;  /* encoded chunk bytes stored */
+	uint32_t chunks; /* chunks stored */
+};
+/* The running total of (job_id, root) (zero when nothing is held): 0 or a
+ * local failure. */
+int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+			  struct chunkstore_root *u);
 
 /* Checks and stores one encoded chunk; its hash goes to hash (when it
  * decodes). 0 stored; ASSAY_EEXISTS held already; ASSAY_ENOTFOUND the job,
  * or a slot with the chunk's root and uploads open, is not in this state
  * (perhaps not yet: no fault of the sender's); ASSAY_EDECODE, ASSAY_ELIMIT,
  * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; ASSAY_EFULL: the chunks
- * held for its root already reach CHUNKSTORE_ROOT_FACTOR times the output
- * (skipped when needed: a block or transaction here names it); or a local
- * failure. */
+ * held for its root already reach chunkstore_root_limits (skipped when
+ * needed: a block or transaction here names it); or a local failure. */
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
 		      uint8_t hash[HASH_LEN], char *err, size_t errlen);
 /* 1 held, 0 not, or a local failure. */
@@ -61,7 +89,9 @@ int chunkstore_save_waiting(store_t *s, const char *name, const uint8_t *val, si
 int chunkstore_load_waiting(store_t *s, const char *name, uint8_t **val, size_t *len);
 /* Deletes the chunks of every job that ended (paid, failed or refunded)
  * more than p->chunk_retention_blocks before height: its end is the later
- * of its payout height and its deadline. *pruned counts chunks deleted. */
+ * of its payout height and its deadline. It walks the roots' records, one
+ * state read per job held, and a root's chunks only when they go. *pruned
+ * counts chunks deleted. */
 int chunkstore_prune(store_t *s, const struct ledger *l, const struct compute_params *p, uint64_t height,
 		     size_t *pruned);
 

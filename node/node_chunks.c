@@ -246,8 +246,15 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 {
 	struct ledger l = chain_ledger(n->chain);
 	uint8_t h[HASH_LEN];
+	/* under the free-space floor a chunk is refused, not written: its write
+	 * could fail and stop the node; ASSAY_EFULL is our limit (no points) */
+	int rc = node_check_free_space(n, err, errlen);
+	if (rc) {
+		memset(hash, 0, HASH_LEN);
+		return rc;
+	}
 	avail_chunk_hash(enc, len, h);
-	int rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, is_needed(n, h), hash, err, errlen);
+	rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, is_needed(n, h), hash, err, errlen);
 	if (rc) {
 		if (assay_err_is_local(rc))
 			write_failed(n, rc, err);

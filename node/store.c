@@ -27,8 +27,9 @@ struct store {
 	leveldb_readoptions_t *read;
 	leveldb_writeoptions_t *write_async;
 	leveldb_writeoptions_t *write_sync;
-	int disk_full; /* a write failed because the filesystem is full (sticky) */
-	int failed;    /* a write failed: every later one is refused (store_write) */
+	int disk_full;     /* a write failed because the filesystem is full (sticky) */
+	int failed;        /* a write failed: every later one is refused (store_write) */
+	uint64_t iterated; /* records handed to iteration callbacks (store_records_iterated) */
 };
 
 struct store_batch {
@@ -268,6 +269,7 @@ static int iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn
 		if (klen < plen || memcmp(key, prefix, plen) != 0)
 			break;
 		const char *val = leveldb_iter_value(it, &vlen);
+		s->iterated++;
 		int stop = fn(arg, (const uint8_t *)key, klen, (const uint8_t *)val, vlen);
 		if (stop) {
 			rc = stop < 0 ? stop : 0;
@@ -293,6 +295,11 @@ int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn,
 int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg)
 {
 	return iterate(s, prefix, plen, fn, arg, 1);
+}
+
+uint64_t store_records_iterated(const store_t *s)
+{
+	return s->iterated;
 }
 
 /* prefix || 32-byte id */

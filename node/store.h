@@ -18,7 +18,8 @@
 #define STORE_P_RECEIPT 'r' /* txid -> receipt bytes: databases written before receipts joined 't' */
 #define STORE_P_META 'm'    /* name -> value (tip, versions, chain id) */
 #define STORE_P_CHUNK 'k'   /* chunk hash -> encoded output chunk (node/chunkstore.h) */
-#define STORE_P_CHUNKIDX 'j' /* job_id || root || u32 BE first_tile -> chunk hash */
+#define STORE_P_CHUNKIDX 'j' /* job_id || root || u32 BE first_tile || chunk hash -> sizes, mark */
+#define STORE_P_CHUNKROOT 'c' /* job_id || root -> what the chunk store holds for the root */
 #define STORE_P_ADDR 'a'    /* -addrindex: address || u64 height || u32 index (BE) -> txid */
 
 /* A compressed record that claims to expand beyond this is corrupt: no block
@@ -86,6 +87,10 @@ typedef int (*store_iter_fn)(void *arg, const uint8_t *key, size_t klen, const u
 int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
 /* The same, last key first. */
 int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
+/* Records both iterations have handed to their callbacks since the store
+ * opened: what a test reads to show that an operation does not walk a
+ * prefix. */
+uint64_t store_records_iterated(const store_t *s);
 
 /* zstd-compresses enc; writes 'b' hash and 'h' height -> hash. */
 void store_batch_put_block(store_batch_t *b, const uint8_t hash[32], uint64_t height,

@@ -1,6 +1,7 @@
 /* The node's chunk store (node/chunkstore.h): what it accepts against a
  * job in state (a good chunk, the same chunk twice, an unknown job, a root
- * no slot holds, a bad proof, the per-root bound), lookup by tile, a block's availability
+ * no slot holds, a bad proof), the per-root bounds on stored bytes and
+ * chunks and their running totals, lookup by tile, a block's availability
  * (held, missing, contradicting its reference) and pruning past
  * chunk_retention_blocks, and the records of what waits for chunks across
  * a reopen. */
@@ -71,6 +72,214 @@ static void block_of(const struct avail_ref *ref, struct block *blk, struct tx *
 	block_init(blk);
 	blk->ntx = 1;
 	blk->txs = t;
+}
+
+/* A job of 1 x 1 tiles (4 bytes each, 4096 of them) for the per-root
+ * bounds: the smallest chunks a worker can make. */
+struct tiny {
+	struct job_shape shape;
+	uint8_t output[64 * 64 * 4];
+	uint8_t (*leaves)[HASH_LEN];
+	uint8_t root[HASH_LEN], job_id[HASH_LEN];
+	struct job_record j;
+};
+
+static void tiny_init(struct tiny *t, const struct ledger *l, uint8_t tag)
+{
+	memset(t, 0, sizeof(*t));
+	t->shape = (struct job_shape){
+		.kind = JOB_MATMUL_I8, .m = 64, .n = 64, .k = 4, .tile_rows = 1, .tile_cols = 1};
+	uint32_t tiles = kernel_tile_count(&t->shape);
+	for (size_t i = 0; i < sizeof(t->output); i++)
+		t->output[i] = (uint8_t)(i * 7 + tag);
+	t->leaves = malloc((size_t)tiles * HASH_LEN);
+	CHECK(t->leaves != NULL);
+	for (uint32_t i = 0; i < tiles; i++)
+		kernel_tile_leaf(i, t->output + 4 * i, 4, t->leaves[i]);
+	merkle_root((const uint8_t(*)[HASH_LEN])t->leaves, tiles, t->root);
+	t->job_id[0] = tag;
+	memcpy(t->j.id, t->job_id, HASH_LEN);
+	t->j.spec.shape = t->shape;
+	t->j.spec.redundancy = 1;
+	t->j.spec.samples = 2;
+	t->j.state = JOB_COMMITTED;
+	t->j.deadline_height = 50;
+	t->j.slots[0].state = SLOT_VERIFIED;
+	t->j.slots[0].reveal_height = 5;
+	memcpy(t->j.slots[0].root, t->root, HASH_LEN);
+	put_job(l, &t->j);
+}
+
+static void tiny_chunk(const struct tiny *t, uint32_t first, uint32_t count, struct buf *b)
+{
+	static uint8_t proof[AVAIL_MAX_PROOF][HASH_LEN];
+	struct avail_chunk c = {.first_tile = first,
+				.tile_count = count,
+				.data = t->output + 4 * first, /* 1 x 1 tiles: the output in tile order */
+				.data_len = 4u * count};
+	avail_range_proof(avail_subtree_of_leaves, t->leaves, kernel_tile_count(&t->shape), first,
+			  first + count, proof, &c.proof_len);
+	c.proof = (const uint8_t(*)[HASH_LEN])proof;
+	memcpy(c.job_id, t->job_id, HASH_LEN);
+	memcpy(c.root, t->root, HASH_LEN);
+	buf_reset(b);
+	avail_chunk_encode(&c, b);
+}
+
+/* The per-root bounds count what is stored (encoded chunks) and how many,
+ * from a running total: one-tile chunks, each a few bytes of data under a
+ * proof of 12 hashes, stop at the count bound with their stored bytes
+ * within the bytes bound (they used to be taken by the thousand: the bound
+ * counted tile bytes); an accept walks no index however many chunks the
+ * root holds; large chunks stop at the stored-bytes bound; a needed chunk
+ * is taken past both; the totals survive a reopen and go with a prune,
+ * which walks the roots, not their chunks. */
+static void test_root_bounds(const char *dir)
+{
+	char err[200];
+	store_t *s = store_open(dir, err, sizeof(err));
+	CHECK(s != NULL);
+	ledger_mem_t *mem = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(mem);
+	struct tiny a, b;
+	tiny_init(&a, &l, 0x31);
+	tiny_init(&b, &l, 0x32);
+	uint64_t max_bytes, max_chunks;
+	chunkstore_root_limits(&a.shape, &max_bytes, &max_chunks);
+	CHECK_EQ_U64(max_bytes, 2 * 16384 + CHUNKSTORE_ROOT_SLACK_BYTES);
+	CHECK_EQ_U64(max_chunks, CHUNKSTORE_ROOT_BASE_CHUNKS + CHUNKSTORE_ROOT_CHUNKS_PER_MIB);
+
+	struct buf enc;
+	buf_init(&enc);
+	uint8_t hash[HASH_LEN];
+	uint64_t stored = 0, accepted = 0;
+	int rc = 0;
+	uint32_t i;
+	for (i = 0; i < 200 && rc == 0; i++) {
+		tiny_chunk(&a, i, 1, &enc);
+		uint64_t walked = store_records_iterated(s);
+		rc = chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err));
+		if (i > 0) /* the first may sum a database of the old layout once */
+			CHECK_EQ_U64(store_records_iterated(s) - walked, 0);
+		if (rc == 0) {
+			stored += enc.len;
+			accepted++;
+		}
+	}
+	CHECK_EQ_INT(rc, ASSAY_EFULL);
+	CHECK_EQ_U64(accepted, max_chunks);
+	CHECK(stored <= max_bytes);
+	CHECK_EQ_INT(chunkstore_has(s, hash), 0);
+	struct chunkstore_root u;
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK_EQ_U64(u.bytes, stored);
+	CHECK_EQ_U64(u.chunks, accepted);
+	/* needed: taken past the bound, and counted */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 1, hash, err, sizeof(err)), 0);
+	stored += enc.len;
+	accepted++;
+
+	/* chunks of 1024 tiles: the stored bytes bound comes first */
+	uint64_t stored_b = 0;
+	rc = 0;
+	for (i = 0; i < 64 && rc == 0; i++) {
+		tiny_chunk(&b, i, 1024, &enc);
+		rc = chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err));
+		if (rc == 0)
+			stored_b += enc.len;
+	}
+	CHECK_EQ_INT(rc, ASSAY_EFULL);
+	CHECK(stored_b <= max_bytes && stored_b + enc.len > max_bytes);
+	CHECK(i - 1 < max_chunks);
+
+	/* the totals are kept, not recounted */
+	store_close(s);
+	CHECK((s = store_open(dir, err, sizeof(err))) != NULL);
+	uint64_t walked = store_records_iterated(s);
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK_EQ_U64(u.bytes, stored);
+	CHECK_EQ_U64(u.chunks, accepted);
+	CHECK_EQ_INT(chunkstore_root_usage(s, b.job_id, b.root, &u), 0);
+	CHECK_EQ_U64(u.bytes, stored_b);
+	CHECK_EQ_U64(store_records_iterated(s) - walked, 0);
+
+	/* a prune with nothing to drop reads the two roots' records, not their
+	 * chunks; one that drops a job walks that job's chunks alone */
+	struct compute_params p;
+	compute_params_default(&p);
+	p.chunk_retention_blocks = 10;
+	size_t pruned;
+	walked = store_records_iterated(s);
+	CHECK_EQ_INT(chunkstore_prune(s, &l, &p, 1000, &pruned), 0);
+	CHECK_EQ_INT(pruned, 0);
+	CHECK_EQ_U64(store_records_iterated(s) - walked, 2);
+	a.j.state = JOB_PAID;
+	a.j.payout_height = 60;
+	put_job(&l, &a.j);
+	walked = store_records_iterated(s);
+	CHECK_EQ_INT(chunkstore_prune(s, &l, &p, 1000, &pruned), 0);
+	CHECK_EQ_U64(pruned, accepted);
+	CHECK_EQ_U64(store_records_iterated(s) - walked, 2 + accepted);
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK(u.bytes == 0 && u.chunks == 0);
+	CHECK_EQ_INT(chunkstore_root_usage(s, b.job_id, b.root, &u), 0);
+	CHECK_EQ_U64(u.bytes, stored_b);
+
+	free(a.leaves);
+	free(b.leaves);
+	buf_free(&enc);
+	ledger_mem_free(mem);
+	store_close(s);
+}
+
+/* A database from before the roots' records: its index entries hold tile
+ * bytes alone. The first look sums them, once, from the chunks. */
+static void test_root_totals_rebuilt(const char *dir)
+{
+	char err[200];
+	store_t *s = store_open(dir, err, sizeof(err));
+	CHECK(s != NULL);
+	ledger_mem_t *mem = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(mem);
+	struct tiny a;
+	tiny_init(&a, &l, 0x33);
+	struct buf enc;
+	buf_init(&enc);
+	uint64_t want = 0;
+	store_batch_t *bt = store_batch_new();
+	for (uint32_t i = 0; i < 3; i++) {
+		uint8_t hash[HASH_LEN], ck[1 + HASH_LEN], ik[1 + 3 * HASH_LEN + 4], dl[4];
+		tiny_chunk(&a, i, 1, &enc);
+		avail_chunk_hash(enc.data, enc.len, hash);
+		ck[0] = STORE_P_CHUNK;
+		memcpy(ck + 1, hash, HASH_LEN);
+		ik[0] = STORE_P_CHUNKIDX;
+		memcpy(ik + 1, a.job_id, HASH_LEN);
+		memcpy(ik + 1 + HASH_LEN, a.root, HASH_LEN);
+		for (int k = 0; k < 4; k++)
+			ik[1 + 2 * HASH_LEN + k] = (uint8_t)(i >> (24 - 8 * k));
+		memcpy(ik + 1 + 2 * HASH_LEN + 4, hash, HASH_LEN);
+		le32_put(dl, 4);
+		store_batch_put(bt, ck, sizeof(ck), enc.data, enc.len);
+		store_batch_put(bt, ik, sizeof(ik), dl, sizeof(dl));
+		want += enc.len;
+	}
+	CHECK_EQ_INT(store_write(s, bt, 0), 0);
+	store_batch_free(bt);
+	struct chunkstore_root u;
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK_EQ_U64(u.bytes, want);
+	CHECK_EQ_U64(u.chunks, 3);
+	tiny_chunk(&a, 3, 1, &enc);
+	uint8_t hash[HASH_LEN];
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK_EQ_U64(u.bytes, want + enc.len);
+	CHECK_EQ_U64(u.chunks, 4);
+	free(a.leaves);
+	buf_free(&enc);
+	ledger_mem_free(mem);
+	store_close(s);
 }
 
 int main(void)
@@ -159,12 +368,9 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), 0);
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), 0);
 
-	/* the per-root bound: 1024 bytes of output, 2048 held at most unless needed */
 	chunk_of(0, 4, &enc);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), 0); /* 2048 */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), 0);
 	chunk_of(1, 2, &enc);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash2, err, sizeof(err)), ASSAY_EFULL);
-	CHECK_EQ_INT(chunkstore_has(s, hash2), 0);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 1, hash2, err, sizeof(err)), 0);
 
 	/* pruning: kept while the job lives and for chunk_retention_blocks after its end */
@@ -209,5 +415,12 @@ int main(void)
 	ledger_mem_free(mem);
 	store_close(s);
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+
+	char dir2[] = "/tmp/assay-chunkstore-XXXXXX", dir3[] = "/tmp/assay-chunkstore-XXXXXX";
+	CHECK(mkdtemp(dir2) != NULL && mkdtemp(dir3) != NULL);
+	test_root_bounds(dir2);
+	test_root_totals_rebuilt(dir3);
+	nftw(dir2, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(dir3, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return test_report("test_chunkstore");
 }

@@ -471,6 +471,30 @@ static void test_retention_exemption(void)
 	CHECK(!node_chunks_exempt(100, 1000, 1000, 1));
 }
 
+/* Under -minfreespace a chunk is refused before anything is written:
+ * ASSAY_EFULL (our own limit: the peer gets no points, net.c), the node
+ * goes on, and once space is back chunks are taken again. (A chunk write
+ * used to skip the floor: a full disk failed it and stopped the node.) */
+static void test_chunk_under_floor(void)
+{
+	chain_t *fol = open_chain("floor-chunk");
+	CHECK(fol != NULL);
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, fol);
+	snprintf(n.cfg.datadir, sizeof(n.cfg.datadir), "%s", fx.dir);
+	n.cfg.minfreespace = UINT64_MAX / 2;
+	uint8_t chunk[200], hash[32];
+	memset(chunk, 0x5a, sizeof(chunk));
+	CHECK_EQ_INT(ops.on_chunk(ops.ctx, chunk, sizeof(chunk), hash), ASSAY_EFULL);
+	CHECK(!n.aborted);
+	n.cfg.minfreespace = 0; /* not refused for space now: judged (it is junk) */
+	CHECK_EQ_INT(ops.on_chunk(ops.ctx, chunk, sizeof(chunk), hash), ASSAY_EDECODE);
+	CHECK(!n.aborted);
+	mempool_free(n.mempool);
+	chain_close(fol);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -478,6 +502,7 @@ int main(void)
 	RUN(test_on_block);
 	RUN(test_on_tx);
 	RUN(test_abort_under_floor);
+	RUN(test_chunk_under_floor);
 	RUN(test_waiting_block_must_hold);
 	RUN(test_stripped_block_refused);
 	RUN(test_retention_exemption);

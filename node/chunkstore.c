@@ -1,13 +1,14 @@
 /* Output chunks in LevelDB (see chunkstore.h, docs/storage.md §4): 'k' chunk
  * hash -> the encoded chunk; 'j' job_id || root || u32 BE first_tile ||
- * chunk hash -> u32 LE tile bytes || u32 LE encoded bytes, so a client can
- * walk one slot's output in tile order and the pruner can drop a root's
- * chunks together; 'c' job_id || root -> the root's running total (u64 LE
- * encoded bytes || u32 LE chunks), which the per-root bound reads in place
- * of the root's index. Written with their own batch, never with a block's:
- * a chunk is not chain data, only what makes a block available here. The
- * block and transactions waiting for chunks are two meta records beside
- * them. */
+ * chunk hash -> u32 LE tile bytes || u32 LE encoded bytes || u32 LE tiles ||
+ * u8 flags (a connected block named it), so a client can walk one slot's
+ * output in tile order along the chunks the chain names and the pruner can
+ * drop a root's chunks together; 'c' job_id || root -> the root's running
+ * total (u64 LE encoded bytes || u32 LE chunks || u32 LE flags), which the
+ * per-root bounds read in place of the root's index. Written with their own
+ * batch, never with a block's: a chunk is not chain data, only what makes a
+ * block available here. The block and transactions waiting for chunks are
+ * two meta records beside them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,13 @@
 #define ROOT_KEY_LEN (1 + HASH_LEN + HASH_LEN)
 #define IDX_PREFIX_LEN (ROOT_KEY_LEN + 4)
 #define IDX_KEY_LEN (IDX_PREFIX_LEN + HASH_LEN)
-#define IDX_VAL_LEN 8   /* u32 LE tile bytes || u32 LE encoded bytes */
-#define ROOT_VAL_LEN 12 /* u64 LE encoded bytes || u32 LE chunks */
+#define IDX_VAL_LEN 13  /* u32 LE tile bytes || u32 LE encoded bytes || u32 LE tiles || u8 flags */
+#define IDX_NAMED 0x01  /* index flag: a connected block's job_chunks names the chunk */
+#define ROOT_VAL_LEN 16 /* u64 LE encoded bytes || u32 LE chunks || u32 LE flags */
+/* Root flag: every chunk of the root that a connected block named carries
+ * IDX_NAMED (the record was made by an accept that marks; one rebuilt from
+ * an older database was not), so the chunks without it are no block's. */
+#define ROOT_MARKS_WHOLE 0x01u
 /* Meta record: every root's 'c' record is there. A database written before
  * them has 'j' entries without one; the first accept or prune sums them
  * once (roots_ready). */
@@ -42,6 +48,23 @@ static void idx_key(const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN]
 	memcpy(key + 1 + HASH_LEN, root, HASH_LEN);
 	for (int i = 0; i < 4; i++) /* big-endian: key order is tile order */
 		key[1 + 2 * HASH_LEN + i] = (uint8_t)(first >> (24 - 8 * i));
+}
+
+/* Every slot of j that holds root has uploaded all of the output (some
+ * slot does): no job_chunks transaction can name a chunk of the root any
+ * more (compute.md §15.4: a reference starts at the slot's uploaded_tiles). */
+static int root_uploaded(const struct job_record *j, const uint8_t root[HASH_LEN])
+{
+	uint32_t tiles = kernel_tile_count(&j->spec.shape);
+	int some = 0;
+	for (unsigned i = 0; i < j->spec.redundancy; i++) {
+		if (memcmp(j->slots[i].root, root, HASH_LEN) != 0)
+			continue;
+		if (j->slots[i].uploaded_tiles < tiles)
+			return 0;
+		some = 1;
+	}
+	return some;
 }
 
 /* Some slot of j holds root and may upload now (avail_slot_open, the
@@ -67,6 +90,7 @@ static void root_put(store_batch_t *b, const uint8_t key[ROOT_KEY_LEN], const st
 	uint8_t val[ROOT_VAL_LEN];
 	le64_put(val, u->bytes);
 	le32_put(val + 8, u->chunks);
+	le32_put(val + 12, u->flags);
 	if (u->chunks)
 		store_batch_put(b, key, ROOT_KEY_LEN, val, sizeof(val));
 	else
@@ -77,7 +101,7 @@ static void root_put(store_batch_t *b, const uint8_t key[ROOT_KEY_LEN], const st
  * (tile bytes alone) has its chunk read. 0 when the chunk is gone. */
 static int entry_encoded(store_t *s, const uint8_t *key, const uint8_t *val, size_t vlen, uint64_t *bytes)
 {
-	if (vlen >= IDX_VAL_LEN) {
+	if (vlen >= 8) {
 		*bytes = le32_get(val + 4);
 		return 0;
 	}
@@ -160,12 +184,14 @@ static int root_read(store_t *s, const uint8_t key[ROOT_KEY_LEN], struct chunkst
 		return 0;
 	if (rc)
 		return rc;
-	if (vlen == ROOT_VAL_LEN) {
+	int ok = vlen == ROOT_VAL_LEN || vlen == 12; /* 12: written before the flags */
+	if (ok) {
 		u->bytes = le64_get(val);
 		u->chunks = le32_get(val + 8);
+		u->flags = vlen == ROOT_VAL_LEN ? le32_get(val + 12) : 0;
 	}
 	free(val);
-	return vlen == ROOT_VAL_LEN ? 0 : ASSAY_ECORRUPT;
+	return ok ? 0 : ASSAY_ECORRUPT;
 }
 
 int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
@@ -208,6 +234,9 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 		return assay_fail(err, errlen, rc, "chunk root record read failed");
 	uint64_t max_bytes, max_chunks;
 	chunkstore_root_limits(&j.spec.shape, &max_bytes, &max_chunks);
+	if (!needed && root_uploaded(&j, c.root))
+		return assay_fail(err, errlen, ASSAY_EFULL,
+				  "every slot with this root has uploaded its output already");
 	if (!needed && u.chunks + 1ull > max_chunks)
 		return assay_fail(err, errlen, ASSAY_EFULL,
 				  "%u chunks held for this root already, the most it may hold", u.chunks);
@@ -224,6 +253,10 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 	uint8_t iv[IDX_VAL_LEN];
 	le32_put(iv, (uint32_t)c.data_len);
 	le32_put(iv + 4, (uint32_t)len);
+	le32_put(iv + 8, c.tile_count);
+	iv[12] = 0;
+	if (u.chunks == 0) /* a new root: every block that names its chunks will mark them */
+		u.flags = ROOT_MARKS_WHOLE;
 	u.bytes += len;
 	u.chunks++;
 	store_batch_put(b, ik, sizeof(ik), iv, sizeof(iv));
@@ -269,27 +302,44 @@ int chunkstore_get(store_t *s, const uint8_t hash[HASH_LEN], uint8_t **enc, size
 	return store_get(s, key, sizeof(key), enc, len);
 }
 
-static int first_hash(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+/* The chunk to serve among those starting at one tile: one a connected
+ * block named (so the walk goes on along the chain's own chunks), else the
+ * longest (the most tiles from here; tile bytes grow with tiles). */
+struct pick {
+	uint8_t hash[HASH_LEN];
+	int found, named;
+	uint32_t data_len;
+};
+
+static int pick_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-	(void)val;
-	(void)vlen;
-	if (klen != IDX_KEY_LEN)
+	struct pick *pk = arg;
+	if (klen != IDX_KEY_LEN || vlen < 4)
 		return 0;
-	memcpy(arg, key + IDX_PREFIX_LEN, HASH_LEN);
-	return 1;
+	int named = vlen >= IDX_VAL_LEN && (val[12] & IDX_NAMED);
+	uint32_t data_len = le32_get(val);
+	if (!pk->found || (named && !pk->named) || (named == pk->named && data_len > pk->data_len)) {
+		memcpy(pk->hash, key + IDX_PREFIX_LEN, HASH_LEN);
+		pk->found = 1;
+		pk->named = named;
+		pk->data_len = data_len;
+	}
+	return 0;
 }
 
 int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
 		      uint32_t first_tile, uint8_t **enc, size_t *len)
 {
-	uint8_t key[IDX_KEY_LEN], hash[HASH_LEN] = {0}, none[HASH_LEN] = {0};
+	uint8_t key[IDX_KEY_LEN], none[HASH_LEN] = {0};
+	struct pick pk;
+	memset(&pk, 0, sizeof(pk));
 	idx_key(job_id, root, first_tile, none, key);
-	int rc = store_iterate(s, key, IDX_PREFIX_LEN, first_hash, hash);
+	int rc = store_iterate(s, key, IDX_PREFIX_LEN, pick_entry, &pk);
 	if (rc)
 		return rc;
-	if (memcmp(hash, none, HASH_LEN) == 0)
+	if (!pk.found)
 		return ASSAY_ENOTFOUND;
-	return chunkstore_get(s, hash, enc, len);
+	return chunkstore_get(s, pk.hash, enc, len);
 }
 
 int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missing)[HASH_LEN], size_t max,
@@ -334,6 +384,152 @@ int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missin
 		return assay_fail(err, errlen, ASSAY_EUNAVAIL, "%zu referenced chunk(s) not received",
 				  *nmissing);
 	return 0;
+}
+
+/* ---- what connected blocks name ---- */
+
+/* Marks the index entries p names (those held) IDX_NAMED, in one batch. */
+static int mark_refs(store_t *s, const struct job_chunks_payload *p)
+{
+	store_batch_t *b = store_batch_new();
+	int rc = 0, any = 0;
+	if (!b)
+		return ASSAY_ENOMEM;
+	for (uint32_t k = 0; k < p->count && !rc; k++) {
+		const struct avail_ref *f = &p->refs[k];
+		uint8_t ik[IDX_KEY_LEN], *val;
+		size_t vlen;
+		idx_key(p->job_id, p->root, f->first_tile, f->chunk_hash, ik);
+		rc = store_get(s, ik, sizeof(ik), &val, &vlen);
+		if (rc == ASSAY_ENOTFOUND) { /* not held: a block connected without it (old enough) */
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		int named = vlen >= IDX_VAL_LEN && (val[12] & IDX_NAMED);
+		if (!named && vlen >= 8) {
+			uint8_t nv[IDX_VAL_LEN];
+			memcpy(nv, val, 8);
+			le32_put(nv + 8, f->tile_count);
+			nv[12] = IDX_NAMED;
+			store_batch_put(b, ik, sizeof(ik), nv, sizeof(nv));
+			any = 1;
+		}
+		free(val);
+	}
+	if (!rc && any)
+		rc = store_write(s, b, 0);
+	store_batch_free(b);
+	return rc;
+}
+
+/* Dropping the chunks of an uploaded root that no block named: the named
+ * ones must lead from tile 0 to the last (reach: the tiles a walk along
+ * them arrives at, the entries coming in tile order). */
+struct unnamed {
+	store_t *s;
+	store_batch_t *b;
+	struct chunkstore_root *u;
+	uint8_t *reach; /* tiles + 1 flags */
+	uint32_t tiles;
+	size_t dropped;
+};
+
+static int reach_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct unnamed *un = arg;
+	if (klen != IDX_KEY_LEN || vlen < IDX_VAL_LEN || !(val[12] & IDX_NAMED))
+		return 0;
+	uint32_t first = (uint32_t)key[1 + 2 * HASH_LEN] << 24 | (uint32_t)key[2 + 2 * HASH_LEN] << 16 |
+			 (uint32_t)key[3 + 2 * HASH_LEN] << 8 | key[4 + 2 * HASH_LEN];
+	uint32_t count = le32_get(val + 8);
+	if (first < un->tiles && count <= un->tiles - first && un->reach[first])
+		un->reach[first + count] = 1;
+	return 0;
+}
+
+static int drop_unnamed(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct unnamed *un = arg;
+	uint64_t bytes;
+	if (klen != IDX_KEY_LEN || (vlen >= IDX_VAL_LEN && (val[12] & IDX_NAMED)))
+		return 0;
+	int rc = entry_encoded(un->s, key, val, vlen, &bytes);
+	if (rc)
+		return rc;
+	uint8_t ck[1 + HASH_LEN];
+	chunk_key(key + IDX_PREFIX_LEN, ck);
+	store_batch_del(un->b, ck, sizeof(ck));
+	store_batch_del(un->b, key, klen);
+	un->u->bytes -= bytes < un->u->bytes ? bytes : un->u->bytes;
+	un->u->chunks -= un->u->chunks ? 1 : 0;
+	un->dropped++;
+	return 0;
+}
+
+/* Once every slot with the root has uploaded, the root's chunks that no
+ * block named go: no block can name them any more, and the named ones hold
+ * the output whole. */
+static int drop_unnamed_of(store_t *s, const struct ledger *l, const uint8_t job_id[HASH_LEN],
+			   const uint8_t root[HASH_LEN], size_t *dropped)
+{
+	struct chunkstore_root u;
+	struct job_record j;
+	uint8_t rk[ROOT_KEY_LEN], prefix[ROOT_KEY_LEN];
+	root_key(job_id, root, rk);
+	int rc = root_read(s, rk, &u);
+	if (rc || !(u.flags & ROOT_MARKS_WHOLE) || u.chunks == 0)
+		return rc;
+	rc = compute_get_job(l, job_id, &j);
+	if (rc == ASSAY_ENOTFOUND || (!rc && !root_uploaded(&j, root)))
+		return 0;
+	if (rc)
+		return rc;
+	struct unnamed un;
+	memset(&un, 0, sizeof(un));
+	un.s = s;
+	un.u = &u;
+	un.tiles = kernel_tile_count(&j.spec.shape);
+	if (!(un.reach = calloc((size_t)un.tiles + 1, 1)) || !(un.b = store_batch_new())) {
+		free(un.reach);
+		return ASSAY_ENOMEM;
+	}
+	un.reach[0] = 1;
+	memcpy(prefix, rk, sizeof(prefix));
+	prefix[0] = STORE_P_CHUNKIDX;
+	rc = store_iterate(s, prefix, sizeof(prefix), reach_entry, &un);
+	if (!rc && un.reach[un.tiles])
+		rc = store_iterate(s, prefix, sizeof(prefix), drop_unnamed, &un);
+	if (!rc && un.dropped) {
+		root_put(un.b, rk, &u);
+		rc = store_write(s, un.b, 0);
+	}
+	if (!rc)
+		*dropped += un.dropped;
+	store_batch_free(un.b);
+	free(un.reach);
+	return rc;
+}
+
+int chunkstore_mark_block(store_t *s, const struct ledger *l, const struct block *blk, size_t *dropped)
+{
+	*dropped = 0;
+	int rc = roots_ready(s);
+	/* every reference first: two slots with one root may upload in one block */
+	for (size_t i = 0; i < blk->ntx && !rc; i++) {
+		struct job_chunks_payload p;
+		const struct tx *t = &blk->txs[i];
+		if (t->kind == TX_JOB_CHUNKS && avail_chunks_decode(&p, t->payload, t->payload_len) == 0)
+			rc = mark_refs(s, &p);
+	}
+	for (size_t i = 0; i < blk->ntx && !rc; i++) {
+		struct job_chunks_payload p;
+		const struct tx *t = &blk->txs[i];
+		if (t->kind == TX_JOB_CHUNKS && avail_chunks_decode(&p, t->payload, t->payload_len) == 0)
+			rc = drop_unnamed_of(s, l, p.job_id, p.root, dropped);
+	}
+	return rc;
 }
 
 /* ---- pruning ---- */

@@ -45,6 +45,7 @@ void chunkstore_root_limits(const struct job_shape *s, uint64_t *max_bytes, uint
 struct chunkstore_root {
 	uint64_t bytes;  /* encoded chunk bytes stored */
 	uint32_t chunks; /* chunks stored */
+	uint32_t flags;  /* internal to chunkstore.c */
 };
 /* The running total of (job_id, root) (zero when nothing is held): 0 or a
  * local failure. */
@@ -56,15 +57,19 @@ int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint
  * or a slot with the chunk's root and uploads open, is not in this state
  * (perhaps not yet: no fault of the sender's); ASSAY_EDECODE, ASSAY_ELIMIT,
  * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; ASSAY_EFULL: the chunks
- * held for its root already reach chunkstore_root_limits (skipped when
- * needed: a block or transaction here names it); or a local failure. */
+ * held for its root already reach chunkstore_root_limits, or every slot
+ * with its root has uploaded its whole output (both skipped when needed: a
+ * block or transaction here names it); or a local failure. */
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
 		      uint8_t hash[HASH_LEN], char *err, size_t errlen);
 /* 1 held, 0 not, or a local failure. */
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN]);
 /* The encoded chunk (malloc()ed; the caller frees). ASSAY_ENOTFOUND. */
 int chunkstore_get(store_t *s, const uint8_t hash[HASH_LEN], uint8_t **enc, size_t *len);
-/* The chunk of (job_id, root) whose run starts at first_tile. */
+/* A chunk of (job_id, root) whose run starts at first_tile: one that a
+ * connected block named when there is one (so that a walk from tile 0
+ * follows the chain's own chunks to the end, whatever other runs a worker
+ * made), else the one with the most tiles. ASSAY_ENOTFOUND. */
 int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
 		      uint32_t first_tile, uint8_t **enc, size_t *len);
 /* Availability of blk (docs/compute.md §15.4): 0 when every chunk its
@@ -74,6 +79,14 @@ int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t 
  * reference (the block is wrong); or a local failure. */
 int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missing)[HASH_LEN], size_t max,
 			   size_t *nmissing, char *err, size_t errlen);
+/* After blk joined the chain (l: the state after it): marks the held
+ * chunks its job_chunks transactions name, which chunkstore_get_at serves
+ * first, and then, for each root all of whose slots have now uploaded
+ * their whole output, deletes the root's chunks that no block named, when
+ * the named ones lead from the first tile to the last (no block can name a
+ * chunk of the root any more). *dropped counts chunks deleted. 0 or a
+ * local failure. */
+int chunkstore_mark_block(store_t *s, const struct ledger *l, const struct block *blk, size_t *dropped);
 /* What node_chunks.c holds while chunks are on the way, kept beside the
  * chunks so that a restarted process takes it up again (docs/storage.md
  * §4): the block waiting at the next height (CHUNKSTORE_WAITING_BLOCK, its

@@ -1,7 +1,9 @@
 /* The node's chunk store (node/chunkstore.h): what it accepts against a
  * job in state (a good chunk, the same chunk twice, an unknown job, a root
  * no slot holds, a bad proof), the per-root bounds on stored bytes and
- * chunks and their running totals, lookup by tile, a block's availability
+ * chunks and their running totals, lookup by tile (a walk from tile 0 is
+ * served chunks that lead on: those blocks named, else the longest; the
+ * rest go once the output is uploaded), a block's availability
  * (held, missing, contradicting its reference) and pruning past
  * chunk_retention_blocks, and the records of what waits for chunks across
  * a reopen. */
@@ -54,6 +56,30 @@ static void put_job(const struct ledger *l, const struct job_record *j)
 	state_key(NS_JOB, j->id, HASH_LEN, key);
 	CHECK(ledger_put(l, key, b.data, b.len) == 0);
 	buf_free(&b);
+}
+
+/* How far a client gets walking the output of (job_id, root) from tile 0
+ * as `job output` does: each chunk served for the tile it reached; the
+ * hash of each chunk taken goes to took[] (room for 4). */
+static uint32_t walk(store_t *s, uint8_t took[4][HASH_LEN], size_t *ntook)
+{
+	uint32_t next = 0;
+	*ntook = 0;
+	while (next < 4) {
+		uint8_t *enc;
+		size_t len;
+		struct avail_chunk c;
+		if (chunkstore_get_at(s, job_id, root, next, &enc, &len) != 0)
+			break;
+		int ok = avail_chunk_decode(&c, enc, len) == 0 && c.first_tile == next && *ntook < 4;
+		if (ok)
+			avail_chunk_hash(enc, len, took[(*ntook)++]);
+		free(enc);
+		if (!ok)
+			break;
+		next += c.tile_count;
+	}
+	return next;
 }
 
 /* A block of one job_chunks transaction naming ref. */
@@ -391,6 +417,67 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_has(s, hash), 0);
 	CHECK_EQ_INT(chunkstore_has(s, hash2), 0);
 	CHECK_EQ_INT(chunkstore_get_at(s, job_id, root, 0, &got, &len), ASSAY_ENOTFOUND);
+
+	/* what a walk from tile 0 is served: a job whose run [0,1) hashes below
+	 * [0,4), so that the lowest hash at tile 0 leads nowhere */
+	uint8_t h01[HASH_LEN], h04[HASH_LEN], h02[HASH_LEN], h24[HASH_LEN], h03[HASH_LEN];
+	for (job_id[0] = 1;; job_id[0]++) {
+		chunk_of(0, 1, &enc);
+		avail_chunk_hash(enc.data, enc.len, h01);
+		chunk_of(0, 4, &enc);
+		avail_chunk_hash(enc.data, enc.len, h04);
+		if (memcmp(h01, h04, HASH_LEN) < 0)
+			break;
+	}
+	memcpy(j.id, job_id, HASH_LEN);
+	j.state = JOB_COMMITTED;
+	j.payout_height = 0;
+	put_job(&l, &j);
+	uint8_t took[4][HASH_LEN];
+	size_t ntook;
+	chunk_of(0, 4, &enc); /* what the chain names */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
+	chunk_of(0, 1, &enc); /* a run no block names */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
+	CHECK_EQ_INT(walk(s, took, &ntook), 4); /* the longest at tile 0, not the lowest hash */
+	CHECK(ntook == 1 && memcmp(took[0], h04, HASH_LEN) == 0);
+	/* the chain names [0,2) then [2,4); a longer [0,3) and [0,4) lie beside
+	 * them: once a block named [0,2) it is what tile 0 serves */
+	chunk_of(0, 2, &enc);
+	avail_chunk_hash(enc.data, enc.len, h02);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
+	chunk_of(2, 2, &enc);
+	avail_chunk_hash(enc.data, enc.len, h24);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
+	chunk_of(0, 3, &enc);
+	avail_chunk_hash(enc.data, enc.len, h03);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), 0);
+	size_t dropped;
+	ref = (struct avail_ref){0, 2, 512, {0}};
+	memcpy(ref.chunk_hash, h02, HASH_LEN);
+	block_of(&ref, &blk, &t, &payload);
+	j.slots[0].uploaded_tiles = 2;
+	put_job(&l, &j);
+	CHECK_EQ_INT(chunkstore_mark_block(s, &l, &blk, &dropped), 0);
+	CHECK_EQ_INT(dropped, 0); /* the upload goes on */
+	CHECK_EQ_INT(walk(s, took, &ntook), 4);
+	CHECK(ntook == 2 && memcmp(took[0], h02, HASH_LEN) == 0 && memcmp(took[1], h24, HASH_LEN) == 0);
+	/* the last block of the upload: what no block named goes */
+	ref = (struct avail_ref){2, 2, 512, {0}};
+	memcpy(ref.chunk_hash, h24, HASH_LEN);
+	block_of(&ref, &blk, &t, &payload);
+	j.slots[0].uploaded_tiles = 4;
+	put_job(&l, &j);
+	CHECK_EQ_INT(chunkstore_mark_block(s, &l, &blk, &dropped), 0);
+	CHECK_EQ_INT(dropped, 3);
+	CHECK(chunkstore_has(s, h04) == 0 && chunkstore_has(s, h01) == 0 && chunkstore_has(s, h03) == 0);
+	CHECK(chunkstore_has(s, h02) == 1 && chunkstore_has(s, h24) == 1);
+	struct chunkstore_root ru;
+	CHECK_EQ_INT(chunkstore_root_usage(s, job_id, root, &ru), 0);
+	CHECK_EQ_U64(ru.chunks, 2);
+	CHECK_EQ_INT(walk(s, took, &ntook), 4);
+	chunk_of(0, 1, &enc); /* and no more are taken for it, unless needed */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, 0, hash, err, sizeof(err)), ASSAY_EFULL);
 
 	/* what waits for chunks: kept across a reopen, deleted by NULL */
 	uint8_t *rec;

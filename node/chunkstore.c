@@ -203,8 +203,8 @@ int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint
 	return rc ? rc : root_read(s, key, u);
 }
 
-int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
-		      uint8_t hash[HASH_LEN], char *err, size_t errlen)
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+		      enum chunkstore_need needed, uint8_t hash[HASH_LEN], char *err, size_t errlen)
 {
 	struct avail_chunk c;
 	memset(hash, 0, HASH_LEN);
@@ -226,7 +226,12 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 	if ((rc = avail_chunk_check(&j.spec.shape, c.root, &c, err, errlen)) != 0)
 		return rc;
 	/* the running total, not the root's index: an accept costs the same
-	 * however many chunks the root holds */
+	 * however many chunks the root holds. Every chunking of an output
+	 * proves, so its worker could make far more distinct chunks than the
+	 * output holds: unless a committed block here names the chunk, the
+	 * root's bounds hold, widened by CHUNKSTORE_PARKED_FACTOR when only a
+	 * parked transaction does (the worker signs as many of those as it
+	 * likes). */
 	struct chunkstore_root u;
 	uint8_t rk[ROOT_KEY_LEN];
 	root_key(c.job_id, c.root, rk);
@@ -234,13 +239,18 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 		return assay_fail(err, errlen, rc, "chunk root record read failed");
 	uint64_t max_bytes, max_chunks;
 	chunkstore_root_limits(&j.spec.shape, &max_bytes, &max_chunks);
-	if (!needed && root_uploaded(&j, c.root))
+	if (needed == CHUNKSTORE_NEED_PARKED) {
+		max_bytes += CHUNKSTORE_PARKED_FACTOR * avail_output_bytes(&j.spec.shape);
+		max_chunks += max_chunks * CHUNKSTORE_PARKED_FACTOR / CHUNKSTORE_ROOT_FACTOR;
+	}
+	int bounded = needed != CHUNKSTORE_NEED_BLOCK;
+	if (bounded && root_uploaded(&j, c.root))
 		return assay_fail(err, errlen, ASSAY_EFULL,
 				  "every slot with this root has uploaded its output already");
-	if (!needed && u.chunks + 1ull > max_chunks)
+	if (bounded && u.chunks + 1ull > max_chunks)
 		return assay_fail(err, errlen, ASSAY_EFULL,
 				  "%u chunks held for this root already, the most it may hold", u.chunks);
-	if (!needed && u.bytes + len > max_bytes)
+	if (bounded && u.bytes + len > max_bytes)
 		return assay_fail(err, errlen, ASSAY_EFULL,
 				  "%llu chunk bytes held for this root already, of at most %llu",
 				  (unsigned long long)u.bytes, (unsigned long long)max_bytes);

@@ -52,16 +52,31 @@ struct chunkstore_root {
 int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
 			  struct chunkstore_root *u);
 
+/* The further multiple of its output (in bytes, and in proportion in
+ * chunks) a root may hold in chunks that only a parked transaction (not yet
+ * mined) names: a worker can sign many different uploads of one output, so
+ * naming a chunk in one does not make it needed without bound. */
+#define CHUNKSTORE_PARKED_FACTOR 1u
+
+/* Why a chunk is wanted here, which sets how far past the per-root bound
+ * it is taken. */
+enum chunkstore_need {
+	CHUNKSTORE_NEED_NONE = 0, /* nothing here names it: CHUNKSTORE_ROOT_FACTOR */
+	CHUNKSTORE_NEED_PARKED,   /* only a parked transaction names it: + CHUNKSTORE_PARKED_FACTOR */
+	CHUNKSTORE_NEED_BLOCK,    /* the committed block waiting here names it: no bound */
+};
+
 /* Checks and stores one encoded chunk; its hash goes to hash (when it
  * decodes). 0 stored; ASSAY_EEXISTS held already; ASSAY_ENOTFOUND the job,
  * or a slot with the chunk's root and uploads open, is not in this state
  * (perhaps not yet: no fault of the sender's); ASSAY_EDECODE, ASSAY_ELIMIT,
  * ASSAY_EINVALID, ASSAY_ESIG: the chunk is wrong; ASSAY_EFULL: the chunks
- * held for its root already reach chunkstore_root_limits, or every slot
- * with its root has uploaded its whole output (both skipped when needed: a
- * block or transaction here names it); or a local failure. */
-int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len, int needed,
-		      uint8_t hash[HASH_LEN], char *err, size_t errlen);
+ * held for its root already reach chunkstore_root_limits (widened for
+ * CHUNKSTORE_NEED_PARKED), or every slot with its root has uploaded its
+ * whole output (neither applies to CHUNKSTORE_NEED_BLOCK: the committed
+ * block waiting here names it); or a local failure. */
+int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+		      enum chunkstore_need needed, uint8_t hash[HASH_LEN], char *err, size_t errlen);
 /* 1 held, 0 not, or a local failure. */
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN]);
 /* The encoded chunk (malloc()ed; the caller frees). ASSAY_ENOTFOUND. */

@@ -404,8 +404,10 @@ static int admission_on_committed(const struct mp_sender *s, size_t slot)
 }
 
 /* checked: the caller ran tx_rules_check and computed txid (else both are
- * done here, the signature only when check_sig). */
-static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid,
+ * done here, the signature only when check_sig). dry_run: every check
+ * against the state and the sender's queue, then 0 without admitting it
+ * (room in the pool is not looked at: that depends on fees, not on t). */
+static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid, int dry_run,
 		 uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
 	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
@@ -489,6 +491,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		snprintf(err, errlen, "insufficient balance: has %s, pending transactions need %s", has, needs);
 		return ASSAY_EBALANCE;
 	}
+	if (dry_run)
+		return 0;
 	size_t bytes = encoded_size(t);
 	/* Capacity: evict cheaper transactions from the tails of queues. A
 	 * replacement frees its old entry's bytes and adds no entry, but is
@@ -550,19 +554,25 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 
 int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
-	return admit(m, t, 1, NULL, txid_out, err, errlen);
+	return admit(m, t, 1, NULL, 0, txid_out, err, errlen);
 }
 
 int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
 			 size_t errlen)
 {
-	return admit(m, t, 0, NULL, txid_out, err, errlen);
+	return admit(m, t, 0, NULL, 0, txid_out, err, errlen);
 }
 
 int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
 			size_t errlen)
 {
-	return admit(m, t, 0, txid, NULL, err, errlen);
+	return admit(m, t, 0, txid, 0, NULL, err, errlen);
+}
+
+int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
+			  size_t errlen)
+{
+	return admit(m, t, 0, txid, 1, NULL, err, errlen);
 }
 
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max)

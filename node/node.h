@@ -127,9 +127,18 @@ int node_chunks_exempt(uint64_t height, uint64_t best, uint64_t retention, int c
 /* Mempool policy: a job_chunks transaction is admitted only when every
  * chunk it references is held (so a block built from the mempool is
  * available here). 0, or ASSAY_EUNAVAIL with a message; such a transaction
- * is parked (at most 64) and offered to the mempool again as chunks arrive,
- * while its chunks are asked of the peers. */
+ * is parked (NODE_CHUNKS_PARKED_MAX in all, NODE_CHUNKS_PARKED_PER_SENDER
+ * of one sender) and offered to the mempool again as chunks arrive, while
+ * its chunks are asked of the peers. Only for a transaction whose
+ * signature verified and that the mempool would admit now
+ * (mempool_check_checked): txaccept.c asks in that order, so that nothing
+ * that cannot be mined is parked. */
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen);
+/* job_chunks transactions kept while their chunks are on the way; the
+ * oldest is dropped beyond this. */
+#define NODE_CHUNKS_PARKED_MAX 64
+/* Of them, the most of one sender: its oldest is dropped beyond this. */
+#define NODE_CHUNKS_PARKED_PER_SENDER 4
 /* After a block connected: prunes chunks past their retention. */
 void node_chunks_block_connected(struct node *n, uint64_t height);
 /* At start: takes up the block and transactions that waited for chunks

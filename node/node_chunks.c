@@ -28,9 +28,6 @@ _Static_assert(AVAIL_CHUNK_MAX_ENCODED <= NET_MAX_CHUNK, "a largest chunk must f
 /* Missing chunks asked for at once (a block may name more: the rest are
  * asked when the block is retried). */
 #define NODE_CHUNKS_MISSING_MAX 256
-/* job_chunks transactions kept while their chunks are on the way; the
- * oldest is dropped beyond this. */
-#define NODE_CHUNKS_PARKED_MAX 64
 
 static void pending_free(struct node *n)
 {
@@ -150,31 +147,63 @@ static void retry_pending(struct node *n)
 	commit_free(&cm);
 }
 
+/* Whether parked transaction i has sender's public key (0 when it does
+ * not decode, which parked_save never writes). */
+static int parked_from(struct node *n, size_t i, const uint8_t sender[PUBKEY_LEN])
+{
+	const struct chain_params *p = &chain_genesis(n->chain)->params;
+	struct tx t;
+	if (tx_decode(&t, n->avail_parked[i].data, n->avail_parked[i].len, p->max_tx_bytes) != 0)
+		return 0;
+	int same = memcmp(t.sender, sender, PUBKEY_LEN) == 0;
+	tx_free(&t);
+	return same;
+}
+
+static void parked_drop(struct node *n, size_t i)
+{
+	buf_free(&n->avail_parked[i]);
+	memmove(n->avail_parked + i, n->avail_parked + i + 1,
+		(n->avail_nparked - i - 1) * sizeof(*n->avail_parked));
+	n->avail_nparked--;
+}
+
 /* A job_chunks transaction that arrived before its chunks is parked and
  * its chunks asked for; each chunk that arrives offers the parked ones to
  * the mempool again, so that a proposer that heard of the transaction
  * first still includes it (the network does not ask for a refused
- * transaction again). */
+ * transaction again). Only one the mempool would admit but for its chunks
+ * gets here (node.h), and one sender holds at most
+ * NODE_CHUNKS_PARKED_PER_SENDER of the places: without the first anyone
+ * could fill them with junk, without the second one worker could. */
 static void park(struct node *n, const struct tx *t, const uint8_t (*missing)[HASH_LEN], size_t nmissing)
 {
 	if (n->avail_unparking)
 		return; /* it is parked already */
 	if (!n->avail_parked && !(n->avail_parked = calloc(NODE_CHUNKS_PARKED_MAX, sizeof(*n->avail_parked))))
 		return;
-	if (n->avail_nparked == NODE_CHUNKS_PARKED_MAX) {
-		buf_free(&n->avail_parked[0]);
-		memmove(n->avail_parked, n->avail_parked + 1,
-			(NODE_CHUNKS_PARKED_MAX - 1) * sizeof(*n->avail_parked));
-		n->avail_nparked--;
-	}
-	struct buf *b = &n->avail_parked[n->avail_nparked];
-	buf_init(b);
-	tx_encode(t, b);
-	if (b->oom) {
-		buf_free(b);
+	struct buf enc;
+	buf_init(&enc);
+	tx_encode(t, &enc);
+	if (enc.oom) {
+		buf_free(&enc);
 		return;
 	}
-	n->avail_nparked++;
+	size_t mine = 0, oldest = n->avail_nparked;
+	for (size_t i = 0; i < n->avail_nparked; i++) {
+		const struct buf *b = &n->avail_parked[i];
+		if (b->len == enc.len && memcmp(b->data, enc.data, enc.len) == 0) {
+			buf_free(&enc); /* the same bytes again (another peer, a retry) */
+			return;
+		}
+		if (parked_from(n, i, t->sender) && mine++ == 0)
+			oldest = i;
+	}
+	if (mine >= NODE_CHUNKS_PARKED_PER_SENDER)
+		parked_drop(n, oldest);
+	else if (n->avail_nparked == NODE_CHUNKS_PARKED_MAX)
+		parked_drop(n, 0);
+	n->avail_parked[n->avail_nparked++] = enc;
 	parked_save(n);
 	log_info("avail: a job_chunks transaction waits for %zu chunk(s)", nmissing);
 	if (n->net)
@@ -217,9 +246,12 @@ static int tx_names(const struct tx *t, const uint8_t h[HASH_LEN])
 	return 0;
 }
 
-/* A chunk the waiting block or a parked transaction names is taken past
- * the per-root bound (chunkstore.h): what a block needs is never refused. */
-static int is_needed(struct node *n, const uint8_t h[HASH_LEN])
+/* How far chunk h is needed here (chunkstore_accept's `needed`): named by
+ * the waiting block, which its commit says the validators finalized, it
+ * is taken past every per-root bound; named only by a parked transaction,
+ * which is not mined yet, it has the smaller allowance of
+ * CHUNKSTORE_PARKED_FACTOR beyond CHUNKSTORE_ROOT_FACTOR. */
+static enum chunkstore_need need_of(struct node *n, const uint8_t h[HASH_LEN])
 {
 	const struct chain_params *p = &chain_genesis(n->chain)->params;
 	int found = 0;
@@ -231,6 +263,8 @@ static int is_needed(struct node *n, const uint8_t h[HASH_LEN])
 		block_free(&blk);
 		commit_free(&cm);
 	}
+	if (found)
+		return CHUNKSTORE_NEED_BLOCK;
 	for (size_t i = 0; i < n->avail_nparked && !found; i++) {
 		struct tx t;
 		if (tx_decode(&t, n->avail_parked[i].data, n->avail_parked[i].len, p->max_tx_bytes) == 0) {
@@ -238,7 +272,7 @@ static int is_needed(struct node *n, const uint8_t h[HASH_LEN])
 			tx_free(&t);
 		}
 	}
-	return found;
+	return found ? CHUNKSTORE_NEED_PARKED : CHUNKSTORE_NEED_NONE;
 }
 
 int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
@@ -254,7 +288,7 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 		return rc;
 	}
 	avail_chunk_hash(enc, len, h);
-	rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, is_needed(n, h), hash, err, errlen);
+	rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, need_of(n, h), hash, err, errlen);
 	if (rc) {
 		if (assay_err_is_local(rc))
 			write_failed(n, rc, err);

@@ -127,10 +127,10 @@ static int precheck_rules(const struct node *n, const struct tx *t, char *err, s
 }
 
 /* Pass 1's steps that read the node's state (event thread), for a decoded
- * t whose stateless rules gave rules_rc (reason in r->err): already pooled,
- * then the rules' verdict, then chunks held. 0 when t goes on to its
- * signature; else r's outcome (refusals counted). */
-static int precheck_state(struct node *n, const struct tx *t, int rules_rc, struct txaccept_result *r)
+ * transaction whose stateless rules gave rules_rc (reason in r->err): already pooled,
+ * then the rules' verdict. 0 when it goes on to its signature; else r's
+ * outcome (refusals counted). */
+static int precheck_state(struct node *n, int rules_rc, struct txaccept_result *r)
 {
 	if (mempool_get(n->mempool, r->txid)) {
 		snprintf(r->err, sizeof(r->err), "transaction already in the mempool");
@@ -138,8 +138,26 @@ static int precheck_state(struct node *n, const struct tx *t, int rules_rc, stru
 	}
 	if (rules_rc)
 		return refuse(n, r, TXACCEPT_CHECK, rules_rc);
-	int rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err)); /* avail: chunks first */
+	return 0;
+}
+
+/* avail (docs/compute.md §15.4): a job_chunks is admitted only once this
+ * node holds its chunks. Asked only of one whose signature verified and
+ * that the mempool would admit now (nonce, funds, the job's slot and tiles:
+ * mempool_check_checked), so that only a transaction that can be mined is
+ * parked to wait for them (node_chunks_tx_ready); anything else is refused
+ * as the mempool refuses it. 0 when t goes on to the mempool. */
+static int chunks_ready(struct node *n, const struct tx *t, struct txaccept_result *r)
+{
+	if (t->kind != TX_JOB_CHUNKS)
+		return 0;
+	int rc = mempool_check_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
+	if (rc == ASSAY_EEXISTS)
+		return r->rc = rc;
 	if (rc)
+		return refuse(n, r, TXACCEPT_MEMPOOL, rc);
+	rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err));
+	if (rc) /* EUNAVAIL: parked, no fault; a held chunk that contradicts its reference is one */
 		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK, rc);
 	return 0;
 }
@@ -152,7 +170,7 @@ static int precheck(struct node *n, const uint8_t *enc, size_t len, struct tx *t
 	int rc = precheck_decode(n, enc, len, t, r);
 	if (rc)
 		return refuse(n, r, r->stage, rc);
-	rc = precheck_state(n, t, precheck_rules(n, t, r->err, sizeof(r->err)), r);
+	rc = precheck_state(n, precheck_rules(n, t, r->err, sizeof(r->err)), r);
 	if (rc)
 		tx_free(t);
 	return rc;
@@ -165,7 +183,14 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	const char *from = origin == TXACCEPT_FROM_PEER ? "a peer" : "a client";
 	hex_encode(r->txid, HASH_LEN, hex);
 	/* pass 1 checked the stateless rules and computed the id */
-	int rc = mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
+	int rc = chunks_ready(n, t, r);
+	if (rc == ASSAY_EEXISTS)
+		return rc;
+	if (rc) {
+		log_debugc(LOG_CAT_MEMPOOL, "mempool: not admitted %.16s from %s: %s", hex, from, r->err);
+		return rc;
+	}
+	rc = mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
 	if (rc == ASSAY_EEXISTS)
 		return r->rc = rc;
 	if (rc) {
@@ -412,8 +437,8 @@ int txaccept_prep_add(struct txaccept_prep *p, const uint8_t *enc, size_t len)
 	/* Its signature is checked now, before the state's checks on the
 	 * event thread: a signature is a property of the bytes alone, so its
 	 * verdict is the same whenever it is taken, and one that turns out
-	 * pooled already or waiting for chunks cost a verification (cached)
-	 * but changed no outcome. */
+	 * pooled already cost a verification (cached) but changed no
+	 * outcome. */
 	p->sig_txs[p->k] = p->txs[i];
 	memcpy(p->txids[p->k], r->txid, HASH_LEN);
 	p->which[p->k++] = i;
@@ -467,7 +492,7 @@ int txaccept_prep_admit(struct txaccept_prep *p, enum txaccept_origin origin, co
 			refuse(n, r, r->stage, r->rc);
 			state_rc = r->rc;
 		} else {
-			state_rc = precheck_state(n, &p->txs[i], p->rules_rc[i], r);
+			state_rc = precheck_state(n, p->rules_rc[i], r);
 		}
 		int sig = j < p->k && p->which[j] == i;
 		if (state_rc) {

@@ -6,7 +6,9 @@
  * and mempool hold, that a node under its free-space floor aborts:
  * nothing more is applied, and the peer is not blamed, and that a block
  * waiting for chunks is kept only when only a validator and the job's
- * workers could have made it. Not for: the p2p protocol (test_net_*). */
+ * workers could have made it, and that only a job_chunks transaction that
+ * passed its checks is parked, a bounded number per sender. Not for: the
+ * p2p protocol (test_net_*). */
 #include <string.h>
 
 #include "consensus/compute/avail.h"
@@ -459,6 +461,119 @@ static void test_waiting_record_kept_on_abort(void)
 	chain_close(prod);
 }
 
+/* A signed job_chunks transaction of sender pk/sk naming one chunk of a
+ * job made of job (none exists on the test chain). */
+static void chunks_tx(struct tx *t, const uint8_t pk[PUBKEY_LEN], const uint8_t sk[SECKEY_LEN], uint8_t job,
+		      uint64_t fee)
+{
+	struct job_chunks_payload p;
+	struct buf pb;
+	memset(&p, job, sizeof(p));
+	p.count = 1;
+	p.refs[0] = (struct avail_ref){0, 1, 64, {job}};
+	buf_init(&pb);
+	avail_chunks_encode(&p, &pb);
+	memset(t, 0, sizeof(*t));
+	memcpy(t->chain_id, fx.g.hash, HASH_LEN);
+	memcpy(t->sender, pk, PUBKEY_LEN);
+	t->fee = fee;
+	t->kind = TX_JOB_CHUNKS;
+	tx_set_payload(t, pb.data, pb.len);
+	buf_free(&pb);
+	tx_sign(t, sk);
+}
+
+static int parked_record_exists(chain_t *c)
+{
+	uint8_t *rec;
+	size_t len;
+	int rc = chunkstore_load_waiting(chain_store(c), CHUNKSTORE_WAITING_TXS, &rec, &len);
+	if (rc == 0)
+		free(rec);
+	return rc == 0;
+}
+
+/* Only a job_chunks that could be mined waits for its chunks: a broken
+ * signature from an account that does not exist is the peer's fault
+ * (points, not "known"), and a well-signed one naming no job, from a
+ * funded account or from none, is refused as the mempool refuses it. None
+ * of them is parked, in memory or in the store. (They all used to be,
+ * before their signature was looked at.) */
+static void test_junk_chunks_not_parked(void)
+{
+	chain_t *c = open_chain("junk-chunks");
+	CHECK(c != NULL);
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, c);
+	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN], txid[HASH_LEN];
+	memset(seed, 0xee, sizeof(seed));
+	key_from_seed(seed, pk, sk); /* no account */
+	for (int i = 0; i < 3; i++) {
+		struct tx t;
+		struct buf b;
+		chunks_tx(&t, i == 2 ? fx.pk[3] : pk, i == 2 ? fx.sk[3] : sk, (uint8_t)(0x40 + i), 1000);
+		if (i == 0)
+			t.sig[0] ^= 1;
+		buf_init(&b);
+		tx_encode(&t, &b);
+		int rc = ops.on_tx(ops.ctx, b.data, b.len, txid);
+		if (i == 0)
+			CHECK_EQ_INT(rc, ASSAY_ESIG);
+		else
+			CHECK_EQ_INT(rc, ASSAY_EEXISTS); /* refused by the state: no points */
+		CHECK_EQ_U64(n.avail_nparked, 0);
+		buf_free(&b);
+		tx_free(&t);
+	}
+	CHECK(!parked_record_exists(c));
+	CHECK_EQ_U64(mempool_size(n.mempool), 0);
+	CHECK_EQ_U64(n.txs_rejected, 3);
+	node_chunks_free(&n);
+	mempool_free(n.mempool);
+	chain_close(c);
+}
+
+/* A job_chunks that passed its checks waits for its chunks (the store
+ * keeps it for a restart), once however often it comes; one sender holds
+ * at most NODE_CHUNKS_PARKED_PER_SENDER places, its oldest giving way,
+ * and another sender still gets one. */
+static void test_parked_per_sender(void)
+{
+	chain_t *c = open_chain("parked-bound");
+	CHECK(c != NULL);
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, c);
+	char err[256];
+	struct tx t;
+	chunks_tx(&t, fx.pk[3], fx.sk[3], 0x50, 1000);
+	CHECK_EQ_INT(node_chunks_tx_ready(&n, &t, err, sizeof(err)), ASSAY_EUNAVAIL);
+	CHECK_EQ_U64(n.avail_nparked, 1);
+	CHECK(parked_record_exists(c));
+	CHECK_EQ_INT(node_chunks_tx_ready(&n, &t, err, sizeof(err)), ASSAY_EUNAVAIL);
+	CHECK_EQ_U64(n.avail_nparked, 1); /* the same bytes again */
+	tx_free(&t);
+	for (int i = 1; i < NODE_CHUNKS_PARKED_PER_SENDER + 3; i++) {
+		chunks_tx(&t, fx.pk[3], fx.sk[3], (uint8_t)(0x50 + i), 1000 + (uint64_t)i);
+		CHECK_EQ_INT(node_chunks_tx_ready(&n, &t, err, sizeof(err)), ASSAY_EUNAVAIL);
+		tx_free(&t);
+	}
+	CHECK_EQ_U64(n.avail_nparked, NODE_CHUNKS_PARKED_PER_SENDER);
+	/* the newest are kept: the first has given way */
+	const struct chain_params *p = &fx.g.params;
+	CHECK(tx_decode(&t, n.avail_parked[0].data, n.avail_parked[0].len, p->max_tx_bytes) == 0);
+	CHECK_EQ_U64(t.fee, 1000 + 3);
+	tx_free(&t);
+	chunks_tx(&t, fx.pk[4], fx.sk[4], 0x60, 1000);
+	CHECK_EQ_INT(node_chunks_tx_ready(&n, &t, err, sizeof(err)), ASSAY_EUNAVAIL);
+	CHECK_EQ_U64(n.avail_nparked, NODE_CHUNKS_PARKED_PER_SENDER + 1);
+	tx_free(&t);
+	node_chunks_free(&n);
+	mempool_free(n.mempool);
+	chain_close(c);
+}
+
 /* The availability exemption (compute.md §15.4): only a block that came
  * with its own commit, and only more than chunk_retention_blocks below the
  * best height known; never a proposal, whatever height peers claim. */
@@ -507,6 +622,8 @@ int main(void)
 	RUN(test_stripped_block_refused);
 	RUN(test_retention_exemption);
 	RUN(test_waiting_record_kept_on_abort);
+	RUN(test_junk_chunks_not_parked);
+	RUN(test_parked_per_sender);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

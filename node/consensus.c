@@ -80,6 +80,10 @@ struct consensus {
 	int rebuild_pending;              /* ASSAY_ENOMEM seen: restart_ev rebuilds the engine */
 	/* proposals whose VALIDATE came before their block (after a replay) */
 	struct pending_check { int used; uint64_t height; uint8_t hash[HASH_LEN]; } pending[CONSENSUS_MAX_CANDIDATES];
+	/* proposals found unavailable (their block's chunks not all held):
+	 * judged again as chunks arrive (consensus_on_chunk), since the
+	 * engine asks for a value's verdict only once a height */
+	struct pending_check unavail[CONSENSUS_MAX_CANDIDATES];
 	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
@@ -688,15 +692,17 @@ static void give_verdict(struct consensus *cs, uint64_t height, const uint8_t va
 	engine_result(cs, bft_on_validity(cs->e, height, value, valid));
 }
 
-static void pending_put(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
+/* Notes value (height) in set (CONSENSUS_MAX_CANDIDATES entries, the
+ * lowest height giving way). */
+static void pending_put(struct pending_check *set, uint64_t height, const uint8_t value[HASH_LEN])
 {
-	struct pending_check *slot = &cs->pending[0];
+	struct pending_check *slot = &set[0];
 	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
-		if (cs->pending[i].used && memcmp(cs->pending[i].hash, value, HASH_LEN) == 0)
+		if (set[i].used && memcmp(set[i].hash, value, HASH_LEN) == 0)
 			return;
-		if (!cs->pending[i].used || cs->pending[i].height < slot->height)
-			slot = &cs->pending[i];
-		if (!cs->pending[i].used)
+		if (!set[i].used || set[i].height < slot->height)
+			slot = &set[i];
+		if (!set[i].used)
 			break;
 	}
 	slot->used = 1;
@@ -712,7 +718,7 @@ static void validate_value(struct consensus *cs, uint64_t height, const uint8_t 
 	if (!c) {
 		/* never seen its block (a proposal replayed from the WAL): no verdict
 		 * until a peer sends the block again (on_proposal_msg) */
-		pending_put(cs, height, value);
+		pending_put(cs->pending, height, value);
 		return;
 	}
 	if (c->blk.hdr.height != chain_height(n->chain) + 1) {
@@ -722,7 +728,10 @@ static void validate_value(struct consensus *cs, uint64_t height, const uint8_t 
 	int rc = node_chunks_check_proposal(n, &c->blk, err, sizeof(err)); /* avail: compute.md §15.4 */
 	if (rc == ASSAY_EUNAVAIL) {
 		log_info("consensus: proposed block %llu waits for its chunks: %s", (unsigned long long)height, err);
-		return; /* not yet judged: no verdict, the round times out */
+		/* not yet judged: no verdict now; the engine does not ask again
+		 * this height, so the chunks' arrival does (consensus_on_chunk) */
+		pending_put(cs->unavail, height, value);
+		return;
 	}
 	if (!rc)
 		rc = chain_check_block(n->chain, &c->blk, node_now_ms(), err, sizeof(err));
@@ -745,6 +754,27 @@ static void pending_take(struct consensus *cs, const uint8_t value[HASH_LEN])
 		p->used = 0;
 		if (cs->e && p->height == bft_height(cs->e))
 			validate_value(cs, p->height, value);
+	}
+}
+
+void consensus_on_chunk(struct node *n, const uint8_t chunk[HASH_LEN])
+{
+	struct consensus *cs = n->consensus;
+	for (int i = 0; cs && i < CONSENSUS_MAX_CANDIDATES; i++) {
+		struct pending_check *p = &cs->unavail[i];
+		if (!p->used)
+			continue;
+		if (!cs->e || cs->halted || p->height != bft_height(cs->e)) {
+			p->used = 0; /* the height is over */
+			continue;
+		}
+		const struct candidate *c = cand_find(cs, p->hash);
+		/* judged again once the chunk completes its block; a block no
+		 * longer held goes to validate_value, which waits for it */
+		if (c && node_chunks_completes(n, &c->blk, chunk) != 1)
+			continue;
+		p->used = 0;
+		validate_value(cs, p->height, p->hash); /* notes it again if still short */
 	}
 }
 
@@ -1023,6 +1053,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	cs->rebuild_pending = 0;
 	cand_prune(cs, h - 1);
 	memset(cs->pending, 0, sizeof(cs->pending));
+	memset(cs->unavail, 0, sizeof(cs->unavail));
 	int rc = valset_at(cs, h, err, errlen);
 	if (rc)
 		return rc;

@@ -59,6 +59,10 @@ int consensus_on_message(struct node *n, int is_vote, const uint8_t *p, size_t l
 /* A block was connected: when it came from elsewhere (block sync) and the
  * engine's height is now behind, the engine restarts at the next height. */
 void consensus_on_block_connected(struct node *n, uint64_t height);
+/* A chunk was stored (node_chunks_accept): a proposal of the engine's
+ * height found unavailable for want of it, now with all its chunks, is
+ * judged again and the engine given its verdict (docs/consensus.md §9). */
+void consensus_on_chunk(struct node *n, const uint8_t chunk[HASH_LEN]);
 
 /* A commit this node knows for the block hash at height, which came
  * without one (block sync, block gossip: a block carries its parent's

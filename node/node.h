@@ -114,8 +114,13 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 int node_chunks_check_block(struct node *n, const struct block *blk, const struct commit *cm, char *err,
 			    size_t errlen);
 /* The same for a BFT proposal (consensus.c): missing chunks are asked for,
- * the block is not kept (the engine asks again in a later round). */
+ * the block is not kept (consensus.c keeps the proposal and judges it again
+ * when node_chunks_completes says its chunks are in). */
 int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen);
+/* Whether chunk, just stored, completes blk: 1 when blk names it and
+ * every chunk blk names is held (nothing is asked of the peers), 0 when
+ * not, or a local failure. */
+int node_chunks_completes(struct node *n, const struct block *blk, const uint8_t chunk[HASH_LEN]);
 /* Whether a block at height skips the availability check (compute.md
  * §15.4): only one that came with its own commit (committed: the
  * validators that finalized it checked its chunks, which may be pruned

@@ -18,6 +18,7 @@
 #include "net/msg.h"
 #include "net/net.h"
 #include "node/chunkstore.h"
+#include "node/consensus.h"
 #include "node/node.h"
 #include "node/txaccept.h"
 
@@ -299,6 +300,7 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	retry_pending(n);
 	if (n->avail_nparked)
 		unpark(n);
+	consensus_on_chunk(n, hash);
 	return 0;
 }
 
@@ -385,6 +387,22 @@ int node_chunks_check_block(struct node *n, const struct block *blk, const struc
 int node_chunks_check_proposal(struct node *n, const struct block *blk, char *err, size_t errlen)
 {
 	return check_block(n, blk, NULL, err, errlen);
+}
+
+int node_chunks_completes(struct node *n, const struct block *blk, const uint8_t chunk[HASH_LEN])
+{
+	int named = 0;
+	for (size_t i = 0; i < blk->ntx && !named; i++)
+		named = tx_names(&blk->txs[i], chunk);
+	if (!named)
+		return 0;
+	uint8_t missing[1][HASH_LEN];
+	size_t nmissing;
+	char err[128];
+	int rc = chunkstore_check_block(chain_store(n->chain), blk, missing, 0, &nmissing, err, sizeof(err));
+	if (assay_err_is_local(rc))
+		return rc;
+	return rc != ASSAY_EUNAVAIL; /* held, or held and contradicting: either way judged now */
 }
 
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen)

@@ -5,7 +5,8 @@
  * consensus log with blocks of its own, pushing out the block being decided
  * (after which every node decided a block it no longer held); and a log
  * damaged under a running validator stops it at the next rotation instead
- * of being replaced. Not for: the engine's rules (test_bft), the log's
+ * of being replaced; and a proposal found unavailable is judged once its
+ * chunks arrive. Not for: the engine's rules (test_bft), the log's
  * format (test_consensus_wal). */
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,13 @@
 #include <event2/event.h>
 
 #include "consensus/bft/voteset.h"
+#include "consensus/compute/avail.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "node/consensus.h"
 #include "node/node.h"
 #include "node/sigcache.h"
+#include "node/store.h"
 #include "test.h"
 #include "node_fixture.h"
 
@@ -237,6 +240,104 @@ static void test_decided_block_back_from_the_log(void)
 	close_node(&n);
 }
 
+/* Encodes a chunk of tile `first` of the made-up job 0x42 (root 0x43) into
+ * b, and puts it in the chunk store under its hash as chunkstore_accept
+ * would (docs/storage.md §4: the chain holds no such job to check it
+ * against, and availability only asks whether it is held). */
+static void chunk_made_up(uint32_t first, struct buf *b, uint8_t hash[HASH_LEN])
+{
+	static const uint8_t data[64] = {7};
+	struct avail_chunk ch = {.first_tile = first, .tile_count = 1, .data = data, .data_len = sizeof(data)};
+	memset(ch.job_id, 0x42, HASH_LEN);
+	memset(ch.root, 0x43, HASH_LEN);
+	buf_init(b);
+	avail_chunk_encode(&ch, b);
+	avail_chunk_hash(b->data, b->len, hash);
+}
+
+static void chunk_store_put(chain_t *c, const struct buf *enc, const uint8_t hash[HASH_LEN])
+{
+	uint8_t key[1 + HASH_LEN] = {STORE_P_CHUNK};
+	memcpy(key + 1, hash, HASH_LEN);
+	store_batch_t *b = store_batch_new();
+	CHECK(b != NULL);
+	store_batch_put(b, key, sizeof(key), enc->data, enc->len);
+	CHECK_EQ_INT(store_write(chain_store(c), b, 0), 0);
+	store_batch_free(b);
+}
+
+/* A proposal whose block names chunks the validator does not hold gets no
+ * verdict and no prevote; each chunk that arrives and leaves it short
+ * changes nothing; the one that completes it has the block judged, and the
+ * engine has the verdict and votes on it within the same height (here nil:
+ * the block's job_chunks names a job that does not exist). It used to stay
+ * unjudged for the whole height, the engine asking only once. */
+static void test_unavailable_proposal_judged_when_chunks_arrive(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 1);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	int prop = key_index(info.proposer);
+	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	struct buf enc[2], pb;
+	uint8_t hash[2][HASH_LEN], other[HASH_LEN] = {0x99};
+	chunk_made_up(0, &enc[0], hash[0]);
+	chunk_made_up(1, &enc[1], hash[1]);
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memset(p.job_id, 0x42, HASH_LEN);
+	memset(p.root, 0x43, HASH_LEN);
+	p.count = 2;
+	for (uint32_t i = 0; i < 2; i++) {
+		p.refs[i] = (struct avail_ref){i, 1, 64, {0}};
+		memcpy(p.refs[i].chunk_hash, hash[i], HASH_LEN);
+	}
+	buf_init(&pb);
+	avail_chunks_encode(&p, &pb);
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
+	memcpy(t.sender, fx.pk[5], PUBKEY_LEN);
+	t.fee = 100000;
+	t.kind = TX_JOB_CHUNKS;
+	tx_set_payload(&t, pb.data, pb.len);
+	tx_sign(&t, fx.sk[5]);
+	struct block b1;
+	char err[256];
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK(block_add_tx(&b1, &t) == 0);
+	block_tx_root(&b1, b1.hdr.tx_root);
+	uint8_t h1[HASH_LEN];
+	block_hash(&b1, h1);
+	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+	consensus_info(&n, &info);
+	CHECK(info.has_proposal && memcmp(info.proposal, h1, HASH_LEN) == 0);
+	CHECK_EQ_INT(info.proposal_validity, 0); /* unavailable: not judged */
+	CHECK_EQ_U64(info.prevotes.voters, 0);
+
+	consensus_on_chunk(&n, other); /* a chunk it does not name */
+	chunk_store_put(c, &enc[0], hash[0]);
+	consensus_on_chunk(&n, hash[0]); /* one of two */
+	consensus_info(&n, &info);
+	CHECK_EQ_INT(info.proposal_validity, 0);
+	CHECK_EQ_U64(info.prevotes.voters, 0);
+
+	chunk_store_put(c, &enc[1], hash[1]);
+	consensus_on_chunk(&n, hash[1]); /* the last */
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 1);
+	CHECK_EQ_INT(info.proposal_validity, -1);
+	CHECK_EQ_U64(info.prevotes.voters, 1); /* its own prevote */
+	CHECK_EQ_U64(info.prevotes.nil, 10);
+	block_free(&b1);
+	tx_free(&t);
+	buf_free(&pb);
+	buf_free(&enc[0]);
+	buf_free(&enc[1]);
+	close_node(&n);
+}
+
 /* The whole of a file, malloc()ed (the caller frees), its length in *len. */
 static uint8_t *read_whole(const char *path, size_t *len)
 {
@@ -316,6 +417,7 @@ static const struct test_case tests[] = {
 	TEST(test_next_height_proposals_follower),
 	TEST(test_decided_block_back_from_the_log),
 	TEST(test_rotation_keeps_an_unreadable_log),
+	TEST(test_unavailable_proposal_judged_when_chunks_arrive),
 };
 
 static int setup(void)

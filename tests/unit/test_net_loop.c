@@ -797,40 +797,63 @@ static int tip_unavail(void *p)
 	return fn->tip == 5 && fn->unavails > 0;
 }
 
+/* A at tip 6, and B (a fresh node, not listening, *b) syncing from it. 0
+ * when both are up; -1 (a failed CHECK) when not. */
+struct syncing_pair {
+	struct lone a;
+	struct fake_node *b;
+	struct net_node_ops ops_b;
+	net_t *nb;
+};
+
+static int syncing_pair_open(struct syncing_pair *p, struct fake_node *b)
+{
+	if (lone_open(&p->a, 6, 0) != 0)
+		return -1;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(p->a.net));
+	const char *targets[1] = {addr};
+	p->b = b;
+	p->ops_b = ops_for(b);
+	struct net_config cfg_b = config(NULL, targets, 1);
+	cfg_b.listen = 0;
+	char err[256] = "";
+	p->nb = net_new(p->a.base, &cfg_b, &p->ops_b, err, sizeof(err));
+	CHECK(p->nb != NULL);
+	if (!p->nb) {
+		lone_close(&p->a);
+		return -1;
+	}
+	b->net = p->nb;
+	return 0;
+}
+
+static void syncing_pair_close(struct syncing_pair *p)
+{
+	net_free(p->nb);
+	lone_close(&p->a);
+}
+
 /* The last block of a sync, with no commit known for it and no block after
  * it, is offered to the node again at most every NET_BLOCK_WAIT_RETRY_MS
  * (each offer decodes and hashes up to the chain's block limit), and at the
  * next step after net_block_wait_retry. */
 static void test_waiting_block_not_offered_each_step(void)
 {
-	struct lone a;
-	if (lone_open(&a, 6, 0) != 0)
-		return;
-	char addr[64];
-	snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(a.net));
-	const char *targets[1] = {addr};
 	struct fake_node b = {.tip = 0, .wait_at = 6};
-	struct net_node_ops ops_b = ops_for(&b);
-	struct net_config cfg_b = config(NULL, targets, 1);
-	cfg_b.listen = 0;
-	char err[256] = "";
-	net_t *nb = net_new(a.base, &cfg_b, &ops_b, err, sizeof(err));
-	CHECK(nb != NULL);
-	if (!nb) {
-		lone_close(&a);
+	struct syncing_pair p;
+	if (syncing_pair_open(&p, &b) != 0)
 		return;
-	}
-	b.net = nb;
-	CHECK(run_until(a.base, tip_waits, &b, 10000));
-	run_until(a.base, never, NULL, NET_BLOCK_WAIT_RETRY_MS * 3 / 4); /* six steps of 250 ms */
+	struct event_base *base = p.a.base;
+	CHECK(run_until(base, tip_waits, &b, 10000));
+	run_until(base, never, NULL, NET_BLOCK_WAIT_RETRY_MS * 3 / 4); /* six steps of 250 ms */
 	CHECK_EQ_INT(b.waits, 1);
-	net_block_wait_retry(nb);
-	run_until(a.base, never, NULL, 600);
+	net_block_wait_retry(p.nb);
+	run_until(base, never, NULL, 600);
 	CHECK_EQ_INT(b.waits, 2);
 	b.wait_at = 0; /* its commit came */
-	CHECK(run_until(a.base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
-	net_free(nb);
-	lone_close(&a);
+	CHECK(run_until(base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
+	syncing_pair_close(&p);
 }
 
 /* A block waiting for its chunks (ASSAY_EUNAVAIL: the node keeps it and
@@ -839,34 +862,20 @@ static void test_waiting_block_not_offered_each_step(void)
  * every NET_BLOCK_WAIT_RETRY_MS (each offer asks for the chunks again). */
 static void test_block_waiting_for_chunks_not_fetched_again(void)
 {
-	struct lone a;
-	if (lone_open(&a, 6, 0) != 0)
-		return;
-	a.fn.served_at = 6;
-	char addr[64];
-	snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(a.net));
-	const char *targets[1] = {addr};
 	struct fake_node b = {.tip = 0, .unavail_at = 6};
-	struct net_node_ops ops_b = ops_for(&b);
-	struct net_config cfg_b = config(NULL, targets, 1);
-	cfg_b.listen = 0;
-	char err[256] = "";
-	net_t *nb = net_new(a.base, &cfg_b, &ops_b, err, sizeof(err));
-	CHECK(nb != NULL);
-	if (!nb) {
-		lone_close(&a);
+	struct syncing_pair p;
+	if (syncing_pair_open(&p, &b) != 0)
 		return;
-	}
-	b.net = nb;
-	CHECK(run_until(a.base, tip_unavail, &b, 10000));
-	run_until(a.base, never, NULL, NET_BLOCK_WAIT_RETRY_MS * 3 / 4);
+	struct event_base *base = p.a.base;
+	p.a.fn.served_at = 6;
+	CHECK(run_until(base, tip_unavail, &b, 10000));
+	run_until(base, never, NULL, NET_BLOCK_WAIT_RETRY_MS * 3 / 4);
 	CHECK_EQ_INT(b.unavails, 1);
-	CHECK_EQ_INT(a.fn.served, 1);
+	CHECK_EQ_INT(p.a.fn.served, 1);
 	b.unavail_at = 0; /* its chunks came */
-	CHECK(run_until(a.base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
-	CHECK_EQ_INT(a.fn.served, 1);
-	net_free(nb);
-	lone_close(&a);
+	CHECK(run_until(base, tip_is_6, &b, NET_BLOCK_WAIT_RETRY_MS * 2));
+	CHECK_EQ_INT(p.a.fn.served, 1);
+	syncing_pair_close(&p);
 }
 
 /* getdata naming one block 1000 times is answered once; a peer that keeps

@@ -17,11 +17,7 @@ EXIT_SETTING = 2
 def refused(tmpdir, name, args, conf=None, want=""):
     """assayd with args (and assay.conf text conf) exits 2 with want on
     stderr and leaves nothing in the data directory but assay.conf."""
-    datadir = os.path.join(tmpdir, name)
-    os.makedirs(datadir)
-    if conf is not None:
-        with open(os.path.join(datadir, "assay.conf"), "w") as f:
-            f.write(conf)
+    datadir = fw.fresh_datadir(tmpdir, name, conf)
     base = fw.free_port_block()
     cmd = [fw.binary("assayd"), f"-datadir={datadir}", "-printtoconsole=0"]
     if not any(a.startswith("-rpcport=") for a in args) and "rpcport=" not in (conf or ""):

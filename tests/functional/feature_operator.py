@@ -51,11 +51,7 @@ def read(path):
 def refused_before_start(tmpdir, name, args, conf=None, want=""):
     """assayd with args (and an assay.conf of conf) exits non-zero at once
     with want on stderr, having bound nothing and written no chain."""
-    datadir = os.path.join(tmpdir, name)
-    os.makedirs(datadir)
-    if conf is not None:
-        with open(os.path.join(datadir, "assay.conf"), "w") as f:
-            f.write(conf)
+    datadir = fw.fresh_datadir(tmpdir, name, conf)
     base = fw.free_port_block()
     res = run_assayd([f"-datadir={datadir}", f"-rpcport={base}", f"-port={base + 1}", "-printtoconsole=0"] + args)
     assert res.returncode != 0, f"{name}: assayd {args} started (exit 0)"

@@ -631,6 +631,17 @@ class HostileNode:
         self.server.server_close()
 
 
+def fresh_datadir(tmpdir, name, conf=None):
+    """A new data directory tmpdir/name, holding assay.conf with the text
+    conf when it is given."""
+    datadir = os.path.join(tmpdir, name)
+    os.makedirs(datadir)
+    if conf is not None:
+        with open(os.path.join(datadir, "assay.conf"), "w") as f:
+            f.write(conf)
+    return datadir
+
+
 def worker_behind(node, hostile, nodes, wallet="w0"):
     """A worker of `wallet` (bond 100) whose RPC goes through `hostile`
     (a HostileNode in front of `node`), started and added to nodes."""

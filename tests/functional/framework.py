@@ -631,6 +631,32 @@ class HostileNode:
         self.server.server_close()
 
 
+BECH32M_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+BECH32M_CONST = 0x2BC830A3
+
+
+def bech32m_polymod(values):
+    """BIP-350's checksum state over 5-bit values."""
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def bech32m_hrp_expand(hrp):
+    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+
+def bech32m_checksum(hrp, data):
+    """The six 5-bit values that end hrp's text of data (BIP-350)."""
+    pm = bech32m_polymod(bech32m_hrp_expand(hrp) + data + [0] * 6) ^ BECH32M_CONST
+    return [(pm >> (5 * (5 - i))) & 31 for i in range(6)]
+
+
 def fresh_datadir(tmpdir, name, conf=None):
     """A new data directory tmpdir/name, holding assay.conf with the text
     conf when it is given."""

@@ -21,6 +21,7 @@ import struct
 import time
 
 import framework as fw
+from p2p_bad_peer import varint
 
 
 # ---- protocol.md §1, §2: encoding and hashes ----
@@ -46,16 +47,6 @@ def u64(n):
     return struct.pack("<Q", n)
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def bytes_field(b):
@@ -104,23 +95,10 @@ class Reader:
 
 # ---- protocol.md §2: addresses and their bech32m text ----
 
-CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-BECH32M_CONST = 0x2BC830A3
-
-
-def _polymod(values):
-    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
-    chk = 1
-    for v in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            chk ^= gen[i] if (top >> i) & 1 else 0
-    return chk
-
-
-def _hrp_expand(hrp):
-    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+CHARSET = fw.BECH32M_CHARSET
+BECH32M_CONST = fw.BECH32M_CONST
+_polymod = fw.bech32m_polymod
+_hrp_expand = fw.bech32m_hrp_expand
 
 
 def address_of(pubkey):

@@ -14,36 +14,15 @@ import time
 
 import framework as fw
 
-BECH32M_CONST = 0x2BC830A3
-CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 MAX_WAITING = 32  # RPC_MAX_DEFERRED in node/rpc.h
-
-
-def _polymod(values):
-    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
-    chk = 1
-    for v in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            chk ^= gen[i] if (top >> i) & 1 else 0
-    return chk
-
-
-def _decode(text):
-    hrp, data = text.rsplit("1", 1)
-    return hrp, [CHARSET.index(c) for c in data]
 
 
 def rehrp(address, hrp):
     """The same address bytes under another network's prefix, with a valid
     bech32m checksum (BIP-350)."""
-    _, data = _decode(address)
+    data = [fw.BECH32M_CHARSET.index(c) for c in address.rsplit("1", 1)[1]]
     payload = data[:-6]
-    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    pm = _polymod(expanded + payload + [0] * 6) ^ BECH32M_CONST
-    checksum = [(pm >> 5 * (5 - i)) & 31 for i in range(6)]
-    return hrp + "1" + "".join(CHARSET[d] for d in payload + checksum)
+    return hrp + "1" + "".join(fw.BECH32M_CHARSET[d] for d in payload + fw.bech32m_checksum(hrp, payload))
 
 
 def open_waiter(node, params):

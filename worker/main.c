@@ -904,8 +904,9 @@ static void mark_opened(struct worker *w, const struct work_item *it)
 /* ---- output upload (docs/compute.md §15) ---- */
 
 /* Hands one encoded chunk to the node (chunk_client_submit: raw bytes on
- * POST /chunk, or submitjobchunk with an older node). 0, or -1 logged. A
- * stale cookie is reread once, as call() does. */
+ * POST /chunk, or submitjobchunk with an older node). 0; 1 the node
+ * answered and refused it (logged); -1 no answer (logged). A stale cookie
+ * is reread once, as call() does. */
 static int submit_chunk(struct worker *w, const uint8_t *enc, size_t len)
 {
 	struct rpc_failure fail;
@@ -916,7 +917,7 @@ static int submit_chunk(struct worker *w, const uint8_t *enc, size_t len)
 	json_decref(res);
 	if (rc) {
 		log_warn("chunk upload to the node: %s", fail.message);
-		return -1;
+		return rc == ASSAY_EINVALID ? 1 : -1;
 	}
 	log_debugc(LOG_CAT_RPC, "rpc: chunk of %zu bytes to %s:%u (%s)", len, w->rpc.ep.host,
 		   (unsigned)w->rpc.ep.port,
@@ -972,18 +973,28 @@ static void upload_item(struct worker *w, struct work_item *it)
 	memcpy(p.root, it->root, HASH_LEN);
 	buf_init(&enc);
 	buf_init(&hex);
+	/* chunks the node refused: anyone may store valid chunks cut from ours
+	 * under our root until it is full for chunks nothing names; named by
+	 * our job_chunks, which the node then parks, they are taken again */
+	struct refused_chunk {
+		uint32_t first; /* its first tile */
+		uint64_t room;  /* upload_chunk's max_bytes for it */
+	} refused[AVAIL_MAX_REFS];
+	unsigned nrefused = 0;
 	while (next < tiles && p.count < AVAIL_MAX_REFS && declared + kernel_leaf_bytes(s, next) <= budget) {
 		struct avail_ref *f = &p.refs[p.count];
 		if (upload_chunk(s, it->job_id, it->output, (const uint8_t(*)[HASH_LEN])it->digests, it->tree, next,
 				 budget - declared, &enc, f) != 0)
 			break;
-		if (submit_chunk(w, enc.data, enc.len) < 0)
+		int sub = submit_chunk(w, enc.data, enc.len);
+		if (sub < 0)
 			break;
+		if (sub > 0)
+			refused[nrefused++] = (struct refused_chunk){next, budget - declared};
 		declared += f->data_len;
 		next += f->tile_count;
 		p.count++;
 	}
-	buf_free(&enc);
 	if (p.count) {
 		avail_chunks_encode(&p, &hex);
 		if (!hex.oom && send_tx(w, it, TX_JOB_CHUNKS, hex.data, hex.len, 0, it->upload_txid) == 0) {
@@ -992,6 +1003,18 @@ static void upload_item(struct worker *w, struct work_item *it)
 			it->upload_to = next;
 		}
 	}
+	/* the same chunks again (the same bytes: the same first tile and
+	 * room), now that the node holds the transaction naming them */
+	for (unsigned i = 0; i < nrefused; i++) {
+		struct avail_ref f;
+		if (upload_chunk(s, it->job_id, it->output, (const uint8_t(*)[HASH_LEN])it->digests, it->tree,
+				 refused[i].first, refused[i].room, &enc, &f) != 0 ||
+		    submit_chunk(w, enc.data, enc.len) != 0)
+			break;
+		log_info("job %.16s: chunk at tile %u taken on a second try, named by our job_chunks", it->job_hex,
+			 refused[i].first);
+	}
+	buf_free(&enc);
 	buf_free(&hex);
 }
 

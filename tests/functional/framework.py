@@ -560,11 +560,15 @@ class HostileNode:
     another). Threads serve each connection, so a long poll holds only
     its own. Standard library only."""
 
-    def __init__(self, node, lie, offset=30):
+    def __init__(self, node, lie, offset=30, refuse_chunk=None):
         import http.server
         import threading
         self.node = node
         self.lie = lie
+        # refuse_chunk(encoded chunk bytes) -> True: a POST /chunk answered
+        # as the node refuses a chunk (HTTP 400, a JSON error), not forwarded
+        self.refuse_chunk = refuse_chunk
+        self.requests = []  # (method, params) of every JSON-RPC call forwarded, in order
         self.calls = {}  # method -> count
         self.port = unused_port(offset)
         proxy = self
@@ -581,6 +585,25 @@ class HostileNode:
                 body = self.rfile.read(length) if length else None
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.node.rpcport, timeout=900)
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                if (self.command == "POST" and self.path == "/chunk" and proxy.refuse_chunk and body
+                        and proxy.refuse_chunk(body)):
+                    data = json.dumps({"error": {"code": -26, "message": "chunk refused: held back by the test's "
+                                                 "hostile node"}}).encode()
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(data)
+                    self.close_connection = True
+                    return
+                if self.command == "POST" and self.path == "/" and body:
+                    try:
+                        call = json.loads(body)
+                        if isinstance(call, dict):
+                            proxy.requests.append((call.get("method"), call.get("params")))
+                    except ValueError:
+                        pass
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     resp = conn.getresponse()

@@ -760,6 +760,7 @@ static void pending_take(struct consensus *cs, const uint8_t value[HASH_LEN])
 void consensus_on_chunk(struct node *n, const uint8_t chunk[HASH_LEN])
 {
 	struct consensus *cs = n->consensus;
+	int judged = 0;
 	for (int i = 0; cs && i < CONSENSUS_MAX_CANDIDATES; i++) {
 		struct pending_check *p = &cs->unavail[i];
 		if (!p->used)
@@ -775,7 +776,12 @@ void consensus_on_chunk(struct node *n, const uint8_t chunk[HASH_LEN])
 			continue;
 		p->used = 0;
 		validate_value(cs, p->height, p->hash); /* notes it again if still short */
+		judged = 1;
 	}
+	/* the verdict's votes and timeouts are only queued by the engine: sent
+	 * and set now, as after every other input */
+	if (judged)
+		pump(cs);
 }
 
 /* Whether the set the engine moved on to for height h (its own, stepped
@@ -1610,6 +1616,7 @@ void consensus_info(struct node *n, struct consensus_info *info)
 		return;
 	const bft_engine_t *e = cs->e;
 	info->running = 1;
+	info->outputs_queued = bft_outputs_queued(e);
 	info->height = bft_height(e);
 	info->round = bft_round(e);
 	info->step = bft_step(e);

@@ -107,6 +107,7 @@ struct consensus_info {
 	uint64_t replayed;             /* WAL records replayed at the last engine start */
 	uint64_t doublesigned;         /* -testdoublesign: conflicting votes sent */
 	uint64_t rebuilt;              /* engine rebuilt from the WAL after ASSAY_ENOMEM, since start */
+	size_t outputs_queued;         /* engine outputs not yet handled: 0 between inputs */
 };
 void consensus_info(struct node *n, struct consensus_info *info);
 /* The consensus figures in Prometheus text (for node_metrics): height,

@@ -163,6 +163,11 @@ int bft_next_output(bft_engine_t *e, struct bft_output *out)
 	return 1;
 }
 
+size_t bft_outputs_queued(const bft_engine_t *e)
+{
+	return e->nout - e->head;
+}
+
 void bft_output_free(struct bft_output *out)
 {
 	commit_free(&out->commit);

@@ -141,6 +141,10 @@ int bft_rebroadcast(bft_engine_t *e);
  * calls bft_output_free on each output it took. */
 int bft_next_output(bft_engine_t *e, struct bft_output *out);
 void bft_output_free(struct bft_output *out);
+/* Outputs queued and not yet taken (a driver that gave the engine an input
+ * and did not drain the queue leaves them here: votes unsent, timeouts
+ * unset). */
+size_t bft_outputs_queued(const bft_engine_t *e);
 
 /* Where the engine is. */
 uint64_t bft_height(const bft_engine_t *e);

@@ -330,6 +330,7 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	CHECK_EQ_INT(info.proposal_validity, -1);
 	CHECK_EQ_U64(info.prevotes.voters, 1); /* its own prevote */
 	CHECK_EQ_U64(info.prevotes.nil, 10);
+	CHECK_EQ_U64(info.outputs_queued, 0); /* sent, not left in the engine's queue */
 	block_free(&b1);
 	tx_free(&t);
 	buf_free(&pb);

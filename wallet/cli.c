@@ -404,8 +404,15 @@ void cli_warn(const char *fmt, ...)
 
 void cli_print_json(const json_t *j)
 {
-	if (json_is_string(j)) {
-		printf("%s\n", json_string_value(j));
+	if (json_is_string(j)) { /* printed as it is: what a node said, so no terminal escape of its */
+		char *text = strdup(json_string_value(j));
+		if (!text) {
+			fputs("(out of memory for the result)\n", stderr);
+			return;
+		}
+		cli_strip_controls(text);
+		printf("%s\n", text);
+		free(text);
 		return;
 	}
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
@@ -422,11 +429,19 @@ void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
 		if (text)
 			printf("%s\n", text);
 		free(text);
-	} else {
+	} else { /* text made of what a node said: no terminal escape of its */
 		va_list ap;
+		char *text = NULL;
 		va_start(ap, fmt);
-		vprintf(fmt, ap);
+		int n = vasprintf(&text, fmt, ap);
 		va_end(ap);
+		if (n < 0) {
+			fputs("(out of memory for the result)\n", stderr);
+		} else {
+			cli_strip_controls(text);
+			fputs(text, stdout);
+			free(text);
+		}
 	}
 	json_decref(j);
 }

@@ -4,6 +4,7 @@
  * small fake JSON-RPC server on a loopback port in a thread. */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -322,6 +323,8 @@ static char *fake_reply(const char *method, json_t *params)
 				   json_array_get(params, 0), "status", "committed", "height", 8,
 				   "index", 0, "kind", "transfer", "result", "ok", 1, "error",
 				   "gas_used", 0, "events");
+	} else if (strcmp(method, "echotext") == 0) {
+		result = json_string("hello \x1b]0;owned\x07 world");
 	} else {
 		error = json_pack("{s:i, s:s}", "code", -32601, "message", "Method not found");
 	}
@@ -601,6 +604,30 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("getblockchaininfo", NULL) == CLI_EFAIL);
 	CHECK(fake.rpc.auth_failures == 1);
 
+	/* a method's string result goes to stdout with the node's terminal
+	 * escapes removed */
+	write_file(dd, ".cookie", "__cookie__:c00k1e\n");
+	char out_path[400], out[256] = {0};
+	snprintf(out_path, sizeof(out_path), "%s/stdout.txt", tmpdir);
+	fflush(stdout);
+	int saved = dup(1), fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	int echo_rc = run_cli("echotext", NULL);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	CHECK_EQ_INT(echo_rc, CLI_OK);
+	FILE *f = fopen(out_path, "r");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fread(out, 1, sizeof(out) - 1, f) > 0);
+		fclose(f);
+	}
+	CHECK(strchr(out, 0x1b) == NULL && strchr(out, 0x07) == NULL);
+	CHECK(strstr(out, "hello ]0;owned world") != NULL);
+	unlink(out_path);
 	fake_rpc_stop(&fake.rpc);
 	if (fake.have_sent)
 		tx_free(&fake.sent);

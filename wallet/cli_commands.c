@@ -4,6 +4,7 @@
  * cli_commands[] and reuse cli.h's helpers.
  * Not for: parsing or settings (cli.c). */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +401,11 @@ int cli_main(int argc, char **argv)
 	struct cli_ctx *ctx = calloc(1, sizeof(*ctx));
 	char err[1024];
 	signal(SIGPIPE, SIG_IGN); /* a node that hangs up mid-request is an error, not a kill */
+	/* a crash must not write the passphrase, seed or key it holds into a
+	 * core file (a system's crash collector keeps them for anyone who may
+	 * read its dumps) */
+	struct rlimit no_core = {0, 0};
+	setrlimit(RLIMIT_CORE, &no_core);
 	if (!ctx)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	int rc = cli_parse(ctx, argc, argv, err, sizeof(err));

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -628,6 +629,9 @@ static void test_commands_against_fake_node(void)
 	CHECK(strchr(out, 0x1b) == NULL && strchr(out, 0x07) == NULL);
 	CHECK(strstr(out, "hello ]0;owned world") != NULL);
 	unlink(out_path);
+	/* and the process writes no core file (its secrets would be in it) */
+	struct rlimit core;
+	CHECK(getrlimit(RLIMIT_CORE, &core) == 0 && core.rlim_cur == 0 && core.rlim_max == 0);
 	fake_rpc_stop(&fake.rpc);
 	if (fake.have_sent)
 		tx_free(&fake.sent);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "consensus/compute/avail.h"
 #include "core/buf.h"
 #include "core/keys.h"
 #include "core/tx.h"
@@ -87,6 +88,23 @@ static inline void fixture_transfer(const struct fixture *f, struct tx *t, int f
 	tx_set_payload(t, b.data, b.len);
 	buf_free(&b);
 	tx_sign(t, f->sk[from]);
+}
+
+/* A signed job_chunks transaction of p from the key pk/sk, nonce 0. */
+static inline void fixture_chunks_tx(const struct fixture *f, struct tx *t, const uint8_t pk[PUBKEY_LEN],
+				     const uint8_t sk[SECKEY_LEN], uint64_t fee, const struct job_chunks_payload *p)
+{
+	struct buf b;
+	buf_init(&b);
+	avail_chunks_encode(p, &b);
+	memset(t, 0, sizeof(*t));
+	memcpy(t->chain_id, f->g.hash, HASH_LEN);
+	memcpy(t->sender, pk, PUBKEY_LEN);
+	t->fee = fee;
+	t->kind = TX_JOB_CHUNKS;
+	tx_set_payload(t, b.data, b.len);
+	buf_free(&b);
+	tx_sign(t, sk);
 }
 
 #endif

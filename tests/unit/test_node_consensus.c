@@ -280,7 +280,7 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	consensus_info(&n, &info);
 	int prop = key_index(info.proposer);
 	CHECK(info.height == 1 && prop >= 0 && prop != 3);
-	struct buf enc[2], pb;
+	struct buf enc[2];
 	uint8_t hash[2][HASH_LEN], other[HASH_LEN] = {0x99};
 	chunk_made_up(0, &enc[0], hash[0]);
 	chunk_made_up(1, &enc[1], hash[1]);
@@ -293,16 +293,8 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 		p.refs[i] = (struct avail_ref){i, 1, 64, {0}};
 		memcpy(p.refs[i].chunk_hash, hash[i], HASH_LEN);
 	}
-	buf_init(&pb);
-	avail_chunks_encode(&p, &pb);
 	struct tx t;
-	memset(&t, 0, sizeof(t));
-	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
-	memcpy(t.sender, fx.pk[5], PUBKEY_LEN);
-	t.fee = 100000;
-	t.kind = TX_JOB_CHUNKS;
-	tx_set_payload(&t, pb.data, pb.len);
-	tx_sign(&t, fx.sk[5]);
+	fixture_chunks_tx(&fx, &t, fx.pk[5], fx.sk[5], 100000, &p);
 	struct block b1;
 	char err[256];
 	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
@@ -333,7 +325,6 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	CHECK_EQ_U64(info.outputs_queued, 0); /* sent, not left in the engine's queue */
 	block_free(&b1);
 	tx_free(&t);
-	buf_free(&pb);
 	buf_free(&enc[0]);
 	buf_free(&enc[1]);
 	close_node(&n);

@@ -301,17 +301,9 @@ static void test_waiting_block_must_hold(void)
 	memset(&p, 0x42, sizeof(p));
 	p.count = 1;
 	p.refs[0] = (struct avail_ref){0, 1, 64, {0x99}};
-	struct buf pb, b;
-	buf_init(&pb);
-	avail_chunks_encode(&p, &pb);
+	struct buf b;
 	struct tx t;
-	memset(&t, 0, sizeof(t));
-	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
-	memcpy(t.sender, fx.pk[3], PUBKEY_LEN);
-	t.fee = 100000;
-	t.kind = TX_JOB_CHUNKS;
-	tx_set_payload(&t, pb.data, pb.len);
-	tx_sign(&t, fx.sk[3]);
+	fixture_chunks_tx(&fx, &t, fx.pk[3], fx.sk[3], 100000, &p);
 	CHECK(block_add_tx(&blk, &t) == 0);
 	block_tx_root(&blk, blk.hdr.tx_root);
 	encode_block(&blk, &b);
@@ -332,7 +324,6 @@ static void test_waiting_block_must_hold(void)
 	buf_free(&b);
 	block_free(&blk);
 	tx_free(&t);
-	buf_free(&pb);
 	CHECK(ops.on_block(ops.ctx, raw[2], len[2], raw[3], len[3], &height) == 0 && height == 2);
 	for (int h = 1; h <= 3; h++)
 		free(raw[h]);
@@ -467,20 +458,10 @@ static void chunks_tx(struct tx *t, const uint8_t pk[PUBKEY_LEN], const uint8_t 
 		      uint64_t fee)
 {
 	struct job_chunks_payload p;
-	struct buf pb;
 	memset(&p, job, sizeof(p));
 	p.count = 1;
 	p.refs[0] = (struct avail_ref){0, 1, 64, {job}};
-	buf_init(&pb);
-	avail_chunks_encode(&p, &pb);
-	memset(t, 0, sizeof(*t));
-	memcpy(t->chain_id, fx.g.hash, HASH_LEN);
-	memcpy(t->sender, pk, PUBKEY_LEN);
-	t->fee = fee;
-	t->kind = TX_JOB_CHUNKS;
-	tx_set_payload(t, pb.data, pb.len);
-	buf_free(&pb);
-	tx_sign(t, sk);
+	fixture_chunks_tx(&fx, t, pk, sk, fee, &p);
 }
 
 static int parked_record_exists(chain_t *c)

@@ -321,10 +321,22 @@ static void test_root_totals_rebuilt(const char *dir)
 	store_close(s);
 }
 
+/* A fresh directory under $TMPDIR (or /tmp) into out (len bytes): 0, or -1. */
+static int fresh_dir(char *out, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(out, len, "%s/assay-chunkstore-", tmp && *tmp ? tmp : "/tmp");
+	if (n < 0 || (size_t)n + 7 > len)
+		return -1;
+	memset(out + n, 'X', 6); /* mkdtemp's template */
+	out[n + 6] = 0;
+	return mkdtemp(out) ? 0 : -1;
+}
+
 int main(void)
 {
-	char dir[] = "/tmp/assay-chunkstore-XXXXXX";
-	if (!mkdtemp(dir))
+	char dir[256];
+	if (fresh_dir(dir, sizeof(dir)) != 0)
 		return 1;
 	char err[200];
 	store_t *s = store_open(dir, err, sizeof(err));
@@ -516,8 +528,8 @@ int main(void)
 	store_close(s);
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 
-	char dir2[] = "/tmp/assay-chunkstore-XXXXXX", dir3[] = "/tmp/assay-chunkstore-XXXXXX";
-	CHECK(mkdtemp(dir2) != NULL && mkdtemp(dir3) != NULL);
+	char dir2[256], dir3[256];
+	CHECK(fresh_dir(dir2, sizeof(dir2)) == 0 && fresh_dir(dir3, sizeof(dir3)) == 0);
 	test_root_bounds(dir2);
 	test_root_totals_rebuilt(dir3);
 	nftw(dir2, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -84,6 +84,7 @@ struct rpc {
 	int max_connections;
 	size_t max_response;             /* RPC_MAX_RESPONSE, or lower in tests */
 	struct log_rate auth_log;
+	struct rpc_auth_guard auth_guard; /* addresses locked out for wrong credentials */
 	char expected_auth[512]; /* "user:password" */
 	char cookie_path[1024];
 	struct rpc_method methods[RPC_MAX_METHODS];
@@ -472,6 +473,67 @@ static void log_rejected(rpc_t *r, const char *what)
 	log_rejected_from(r, what, NULL);
 }
 
+/* ---- wrong credentials, by address ---- */
+
+static int guard_exempt(const char *host)
+{
+	return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "::ffff:127.0.0.1") == 0;
+}
+
+static const struct rpc_auth_fails *guard_find(const struct rpc_auth_guard *g, const char *host,
+					       uint64_t now_ms)
+{
+	for (size_t i = 0; i < RPC_AUTH_FAIL_HOSTS; i++) {
+		const struct rpc_auth_fails *f = &g->e[i];
+		if (f->host[0] && strcmp(f->host, host) == 0)
+			return now_ms - f->since_ms < RPC_AUTH_FAIL_WINDOW_MS ? f : NULL;
+	}
+	return NULL;
+}
+
+int rpc_auth_guard_locked(const struct rpc_auth_guard *g, const char *host, uint64_t now_ms)
+{
+	const struct rpc_auth_fails *f = guard_exempt(host) ? NULL : guard_find(g, host, now_ms);
+	return f && f->fails >= RPC_AUTH_FAILS_MAX;
+}
+
+void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t now_ms)
+{
+	if (guard_exempt(host) || strlen(host) >= sizeof(g->e[0].host))
+		return;
+	struct rpc_auth_fails *slot = &g->e[0];
+	for (size_t i = 0; i < RPC_AUTH_FAIL_HOSTS; i++) {
+		struct rpc_auth_fails *f = &g->e[i];
+		if (f->host[0] && strcmp(f->host, host) == 0) {
+			slot = f;
+			break;
+		}
+		if (slot->host[0] && (!f->host[0] || f->since_ms < slot->since_ms))
+			slot = f; /* a free one, else the oldest window */
+	}
+	if (strcmp(slot->host, host) != 0 || now_ms - slot->since_ms >= RPC_AUTH_FAIL_WINDOW_MS) {
+		snprintf(slot->host, sizeof(slot->host), "%s", host);
+		slot->since_ms = now_ms;
+		slot->fails = 0;
+	}
+	slot->fails++;
+}
+
+/* The client's address on socket fd as text (no port), or "?". */
+static const char *peer_host(evutil_socket_t fd, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	snprintf(out, cap, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return out;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
+	return out;
+}
+
 /* "IP:PORT" of the client on socket fd, or "?" (an operator reading the
  * log of rejected credentials wants to know who knocked). */
 static const char *peer_text(evutil_socket_t fd, char *out, size_t cap)
@@ -543,15 +605,28 @@ static void conn_kill(struct rpc_conn *c, const char *reply)
 #define REPLY_431 "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n" \
 		  "Content-Length: 0\r\n\r\n"
 #define REPLY_400 "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+#define REPLY_429 "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 /* A complete head arrived: decide before evhttp reads any body. */
 static void conn_head_done(struct rpc_conn *c, const struct rpc_head *h)
 {
 	rpc_t *r = c->rpc;
+	char host[48];
+	uint64_t now = now_ms();
+	peer_host(bufferevent_getfd(c->bev), host, sizeof(host));
+	if (h->auth && rpc_auth_guard_locked(&r->auth_guard, host, now)) {
+		/* not even checked: a guess here would tell its guesser nothing */
+		log_rejected_from(r, "credentials from an address locked out for wrong ones "
+				  "(RPC_AUTH_FAILS_MAX)", host);
+		conn_kill(c, REPLY_429);
+		return;
+	}
 	if (credentials_ok(r, h->auth, h->auth_len)) {
 		c->state = CONN_TRUSTED;
 		return;
 	}
+	if (h->auth)
+		rpc_auth_guard_failed(&r->auth_guard, host, now);
 	if (h->bad) {
 		conn_kill(c, REPLY_400);
 		return;

@@ -45,6 +45,16 @@ enum rpc_code {
 #define RPC_IDLE_TIMEOUT_S 30           /* no byte read or written: closed */
 #define RPC_HEAD_TIMEOUT_S 5            /* without valid credentials, per request */
 #define RPC_AUTH_LOG_INTERVAL_MS 1000   /* at most one "rejected" log line per */
+/* Wrong credentials from one address: after RPC_AUTH_FAILS_MAX of them
+ * within RPC_AUTH_FAIL_WINDOW_MS of its first, that address's requests are
+ * refused unread (HTTP 429, credentials not checked) until the window ends,
+ * so a weak -rpcpassword cannot be guessed at network speed. 127.0.0.1 and
+ * ::1 (also as ::ffff:127.0.0.1) are never locked out: any local user could
+ * otherwise keep the node's own clients out (a local guesser on another
+ * loopback address is). */
+#define RPC_AUTH_FAILS_MAX 10
+#define RPC_AUTH_FAIL_WINDOW_MS 10000
+#define RPC_AUTH_FAIL_HOSTS 256         /* addresses remembered; the oldest window gives way */
 
 struct rpc_error {
 	int code;
@@ -248,6 +258,20 @@ json_t *rpc_json_parse(const char *text, size_t len, json_error_t *err);
  * (or out of memory); for tests. */
 json_t *rpc_json_scan(const char *text, size_t len);
 #define RPC_JSON_SCAN_DEPTH 16
+
+/* The addresses that sent wrong credentials lately (RPC_AUTH_FAILS_MAX).
+ * Pure: the caller passes the time. */
+struct rpc_auth_guard {
+	struct rpc_auth_fails {
+		char host[48];     /* the client's address as text; "" unused */
+		uint64_t since_ms; /* the window's first failure */
+		uint32_t fails;    /* failures in the window */
+	} e[RPC_AUTH_FAIL_HOSTS];
+};
+/* 1 when host's requests are refused unread at now_ms. */
+int rpc_auth_guard_locked(const struct rpc_auth_guard *g, const char *host, uint64_t now_ms);
+/* host sent wrong credentials at now_ms. */
+void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t now_ms);
 
 /* Bytes of the longest prefix of the valid UTF-8 string s that is at most
  * max bytes and does not split a character. */

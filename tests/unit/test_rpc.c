@@ -296,6 +296,46 @@ static void test_json_scan_mutations(void)
 	CHECK(scanned_count > 0 && scanned_count < total); /* both paths were taken */
 }
 
+/* An address that sent RPC_AUTH_FAILS_MAX wrong credentials within the
+ * window is locked out until the window ends; others are not; the node's
+ * own loopback addresses never are; the table is bounded. */
+static void test_auth_guard(void)
+{
+	static struct rpc_auth_guard g; /* 16 KiB: not on the stack */
+	memset(&g, 0, sizeof(g));
+	uint64_t t = 1000000;
+	for (int i = 0; i < RPC_AUTH_FAILS_MAX - 1; i++)
+		rpc_auth_guard_failed(&g, "203.0.113.7", t + (uint64_t)i);
+	CHECK(!rpc_auth_guard_locked(&g, "203.0.113.7", t + 100));
+	rpc_auth_guard_failed(&g, "203.0.113.7", t + 100);
+	CHECK(rpc_auth_guard_locked(&g, "203.0.113.7", t + 101));
+	CHECK(!rpc_auth_guard_locked(&g, "203.0.113.8", t + 101));
+	CHECK(rpc_auth_guard_locked(&g, "203.0.113.7", t + RPC_AUTH_FAIL_WINDOW_MS - 1));
+	CHECK(!rpc_auth_guard_locked(&g, "203.0.113.7", t + RPC_AUTH_FAIL_WINDOW_MS));
+	/* a new window starts from nothing */
+	rpc_auth_guard_failed(&g, "203.0.113.7", t + RPC_AUTH_FAIL_WINDOW_MS);
+	CHECK(!rpc_auth_guard_locked(&g, "203.0.113.7", t + RPC_AUTH_FAIL_WINDOW_MS + 1));
+	/* loopback as the node's own clients use it: never */
+	for (int i = 0; i < 3 * RPC_AUTH_FAILS_MAX; i++) {
+		rpc_auth_guard_failed(&g, "127.0.0.1", t);
+		rpc_auth_guard_failed(&g, "::1", t);
+		rpc_auth_guard_failed(&g, "127.0.0.2", t);
+	}
+	CHECK(!rpc_auth_guard_locked(&g, "127.0.0.1", t + 1));
+	CHECK(!rpc_auth_guard_locked(&g, "::1", t + 1));
+	CHECK(rpc_auth_guard_locked(&g, "127.0.0.2", t + 1));
+	/* more addresses than the table: the oldest windows give way, the
+	 * newest are kept */
+	char host[48];
+	for (int i = 0; i < RPC_AUTH_FAIL_HOSTS + 10; i++) {
+		snprintf(host, sizeof(host), "198.51.100.%d", i);
+		for (int k = 0; k < RPC_AUTH_FAILS_MAX; k++)
+			rpc_auth_guard_failed(&g, host, t + 10 + (uint64_t)i);
+	}
+	CHECK(rpc_auth_guard_locked(&g, host, t + 20 + RPC_AUTH_FAIL_HOSTS));
+	CHECK(!rpc_auth_guard_locked(&g, "198.51.100.0", t + 20 + RPC_AUTH_FAIL_HOSTS));
+}
+
 int main(void)
 {
 	RUN(test_synopsis_params);
@@ -309,5 +349,6 @@ int main(void)
 	RUN(test_json_scan_plain_bodies);
 	RUN(test_json_scan_declines);
 	RUN(test_json_scan_mutations);
+	RUN(test_auth_guard);
 	return test_report("rpc");
 }

@@ -6,13 +6,13 @@ the window ends, so a weak -rpcpassword cannot be guessed at network
 speed. Another address, and the node's own clients on 127.0.0.1, are
 answered meanwhile. The guesser here connects from 127.0.0.2."""
 
-import base64
 import json
 import os
 import socket
 import time
 
 import framework as fw
+from rpc_abuse import basic, read_reply
 
 FAILS_MAX = 10      # RPC_AUTH_FAILS_MAX
 WINDOW_S = 10       # RPC_AUTH_FAIL_WINDOW_MS
@@ -26,19 +26,10 @@ def status_of(node, source, user_pass):
     s.bind((source, 0))
     s.connect(("127.0.0.1", node.rpcport))
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getblockcount", "params": []}).encode()
-    auth = base64.b64encode(user_pass.encode()).decode()
-    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + auth.encode() +
+    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic(user_pass).encode() +
               b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
               b"\r\nConnection: close\r\n\r\n" + body)
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
+    data = read_reply(s)
     s.close()
     line = data.split(b"\r\n", 1)[0].split()
     return int(line[1]) if len(line) > 1 else 0

@@ -203,14 +203,21 @@ static int write_cookie(rpc_t *r, const char *path, char *err, size_t errlen)
 	}
 	hex_encode(secret, sizeof(secret), hex);
 	snprintf(r->expected_auth, sizeof(r->expected_auth), "__cookie__:%s", hex);
+	sodium_memzero(secret, sizeof(secret));
 	char tmp[1100];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || write(fd, r->expected_auth, strlen(r->expected_auth)) < 0 || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, path) < 0) {
+	/* a new file of ours, mode 0600: one left there (a crash's, or anyone's)
+	 * could have a looser mode, which O_CREAT would keep, or be a link */
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	size_t len = strlen(r->expected_auth);
+	int ok = fd >= 0 && write(fd, r->expected_auth, len) == (ssize_t)len && fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
 		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "cannot write the RPC cookie %s", path);
+			unlink(tmp);
+		snprintf(err, errlen, "cannot write the RPC cookie %s: %s", path, strerror(errno));
 		return ASSAY_EIO;
 	}
 	snprintf(r->cookie_path, sizeof(r->cookie_path), "%s", path);

@@ -4,7 +4,9 @@
 holds the validator's seed) each get a warning in debug.log naming the
 path, the mode and the chmod that fixes it; the node still starts. A
 directory of mode 0700 (or 0710, as the systemd unit makes it) and a key of
-0600 get none."""
+0600 get none. A DATADIR/.cookie.tmp left there with a loose mode, or as a
+link, does not give the RPC cookie its mode or its place: the cookie is
+written to a new file of mode 0600 (docs/rpc.md "Authentication")."""
 
 import json
 import os
@@ -39,6 +41,23 @@ def test(tmpdir, nodes):
     node.start(extra=[f"-validator={keyfile}"])
     log = read(node.log_path())
     assert "open to group or others" not in log, f"a warning for modes 0710 and 0600: {log[-1500:]}"
+    fw.assert_eq(node.stop(), 0, "exit status")
+
+    # a loose .cookie.tmp, then one that links elsewhere
+    tmp = os.path.join(node.datadir, ".cookie.tmp")
+    with open(tmp, "w") as f:
+        f.write("left over")
+    os.chmod(tmp, 0o644)
+    node.start()
+    fw.assert_eq(oct(os.stat(os.path.join(node.datadir, ".cookie")).st_mode & 0o777), oct(0o600), "cookie mode")
+    fw.assert_eq(node.stop(), 0, "exit status")
+    elsewhere = os.path.join(tmpdir, "elsewhere.txt")
+    with open(elsewhere, "w") as f:
+        f.write("untouched")
+    os.symlink(elsewhere, tmp)
+    node.start()
+    fw.assert_eq(read(elsewhere), "untouched", "the file the link named")
+    fw.assert_eq(oct(os.stat(os.path.join(node.datadir, ".cookie")).st_mode & 0o777), oct(0o600), "cookie mode")
     fw.assert_eq(node.stop(), 0, "exit status")
 
 

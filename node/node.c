@@ -235,6 +235,13 @@ static int run_reindex(struct node *n, char *err, size_t errlen)
 	return rc;
 }
 
+/* Whether -rpcbind keeps the RPC on this machine (a loopback address). */
+static int rpcbind_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0 ||
+	       strncmp(host, "::ffff:127.", 11) == 0;
+}
+
 int node_open(struct node *n, char *err, size_t errlen)
 {
 	char path[1200];
@@ -278,6 +285,10 @@ int node_open(struct node *n, char *err, size_t errlen)
 		rc = ASSAY_EIO;
 		goto fail;
 	}
+	if (!rpcbind_loopback(n->cfg.rpcbind))
+		log_warn("rpc: listening on %s, beyond this machine: requests, replies and credentials go as plain "
+			 "HTTP, so put TLS or an SSH tunnel in front, and only the credentials guard it "
+			 "(docs/operations.md)", n->cfg.rpcbind);
 	rpc_set_max_connections(n->rpc, n->cfg.rpcmaxconnections);
 	node_register_rpc(n);
 	node_register_contract_rpc(n);

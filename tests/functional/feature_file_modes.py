@@ -6,7 +6,8 @@ path, the mode and the chmod that fixes it; the node still starts. A
 directory of mode 0700 (or 0710, as the systemd unit makes it) and a key of
 0600 get none. A DATADIR/.cookie.tmp left there with a loose mode, or as a
 link, does not give the RPC cookie its mode or its place: the cookie is
-written to a new file of mode 0600 (docs/rpc.md "Authentication")."""
+written to a new file of mode 0600 (docs/rpc.md "Authentication"). An RPC
+bound beyond loopback is warned about at start (docs/operations.md)."""
 
 import json
 import os
@@ -58,6 +59,12 @@ def test(tmpdir, nodes):
     node.start()
     fw.assert_eq(read(elsewhere), "untouched", "the file the link named")
     fw.assert_eq(oct(os.stat(os.path.join(node.datadir, ".cookie")).st_mode & 0o777), oct(0o600), "cookie mode")
+    fw.assert_eq(node.stop(), 0, "exit status")
+
+    # RPC bound beyond loopback: said at start; on loopback: not
+    assert "beyond this machine" not in read(node.log_path()), "a warning for 127.0.0.1"
+    node.start(extra=["-rpcbind=0.0.0.0"])
+    assert "rpc: listening on 0.0.0.0, beyond this machine" in read(node.log_path()), read(node.log_path())[-1500:]
     fw.assert_eq(node.stop(), 0, "exit status")
 
 

@@ -514,11 +514,6 @@ static int start(struct faucet *f)
 {
 	if (client_opts_start(&f->cfg.common, &f->rpc, &f->key, f->addr, &f->chain) < 0)
 		return -1;
-	if (f->cfg.common.network_named && strcmp(f->chain.network->name, f->cfg.common.network) != 0) {
-		log_error("the node at %s:%u is on network %s, not %s (-network)", f->rpc.ep.host,
-			  (unsigned)f->rpc.ep.port, f->chain.network->name, f->cfg.common.network);
-		return -1;
-	}
 	if (f->chain.network->family == NET_MAIN) {
 		log_error("the node is on %s: a faucet gives away coins, so it runs on test networks only",
 			  f->chain.network->name);

@@ -526,18 +526,36 @@ void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t 
 	slot->fails++;
 }
 
-/* The client's address on socket fd as text (no port), or "?". */
-static const char *peer_host(evutil_socket_t fd, char *out, size_t cap)
+/* The client's address on socket fd as text into host (cap bytes), its
+ * port into *port: its family (AF_INET, AF_INET6), or 0 with host "?". */
+static int peer_addr(evutil_socket_t fd, char *host, size_t cap, unsigned *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	snprintf(out, cap, "?");
+	snprintf(host, cap, "?");
+	*port = 0;
 	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return out;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, (socklen_t)cap);
+		*port = ntohs(in->sin_port);
+		return AF_INET;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t)cap);
+		*port = ntohs(in6->sin6_port);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* The client's address on socket fd as text (no port), or "?". */
+static const char *peer_host(evutil_socket_t fd, char *out, size_t cap)
+{
+	unsigned port;
+	peer_addr(fd, out, cap, &port);
 	return out;
 }
 
@@ -545,24 +563,15 @@ static const char *peer_host(evutil_socket_t fd, char *out, size_t cap)
  * log of rejected credentials wants to know who knocked). */
 static const char *peer_text(evutil_socket_t fd, char *out, size_t cap)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	snprintf(out, cap, "?");
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return out;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+	int family = peer_addr(fd, host, sizeof(host), &port);
+	if (family == AF_INET)
 		snprintf(out, cap, "%s:%u", host, port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
+	else if (family == AF_INET6)
 		snprintf(out, cap, "[%s]:%u", host, port);
-	}
+	else
+		snprintf(out, cap, "?");
 	return out;
 }
 

@@ -223,13 +223,17 @@ int client_opts_start(const struct client_opts *o, struct client_app_conn *conn,
 	json_decref(info);
 	/* a chain compiled into the programs must come with its own id, and its
 	 * id under no other network's name: a node lying so would have our key
-	 * sign there. The network itself is checked against -network by the
-	 * caller where one was named (without one, these programs follow the
-	 * node). */
+	 * sign there. The network itself must be -network where one was named
+	 * (without one, these programs follow the node). */
 	if (!rc)
 		rc = client_chain_check(chain, chain->network->name, err, sizeof(err));
 	if (rc) {
 		log_error("%s", err);
+		return -1;
+	}
+	if (o->network_named && strcmp(chain->network->name, o->network) != 0) {
+		log_error("the node at %s:%u is on network %s, not %s (-network)", conn->ep.host,
+			  (unsigned)conn->ep.port, chain->network->name, o->network);
 		return -1;
 	}
 	return 0;

@@ -117,7 +117,9 @@ int client_opts_listen_split(const char *listen, char *host, size_t cap, uint16_
 
 /* The clients' start: the node connection (a missing .cookie is warned
  * about: the node may start later), the wallet unlocked into key and addr,
- * and the chain the node is on from getchainparams. 0, or -1 logged. */
+ * and the chain the node is on from getchainparams, refused when it is not
+ * -network's (if one was named) or names a compiled chain with another id
+ * (client_chain_check). 0, or -1 logged. */
 int client_opts_start(const struct client_opts *o, struct client_app_conn *conn, struct keystore_key *key,
 		      uint8_t addr[ADDR_LEN], struct client_chain *chain);
 

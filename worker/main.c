@@ -1546,11 +1546,6 @@ static int start(struct worker *w)
 {
 	if (client_opts_start(&w->cfg.common, &w->rpc, &w->key, w->addr, &w->chain) < 0 || read_chain(w) < 0)
 		return -1;
-	if (w->cfg.common.network_named && strcmp(w->chain.network->name, w->cfg.common.network) != 0) {
-		log_error("the node at %s:%u is on network %s, not %s (-network)", w->rpc.ep.host,
-			  (unsigned)w->rpc.ep.port, w->chain.network->name, w->cfg.common.network);
-		return -1;
-	}
 	address_encode(w->chain.network->family, w->addr, w->address);
 	if ((w->cfg.corrupt_fraction > 0 || w->cfg.corrupt_tiles > 0 || w->cfg.serve_wrong_output || w->cfg.predict ||
 	     w->cfg.withhold_output || w->cfg.corrupt_pre) &&

@@ -30,34 +30,6 @@ JOB_ESCROW = os.path.join(HERE, "..", "..", "vm", "contracts", "job_escrow.asm")
 ACTIVE, PAID, REFUNDED = 0, 1, 2
 
 
-def bech32m_address(hrp, data):
-    """BIP 350 bech32m of 20 address bytes (to name the block producer)."""
-    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-    words, acc, bits = [], 0, 0
-    for b in data:
-        acc, bits = (acc << 8) | b, bits + 8
-        while bits >= 5:
-            bits -= 5
-            words.append((acc >> bits) & 31)
-    if bits:
-        words.append((acc << (5 - bits)) & 31)
-
-    def polymod(values):
-        gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
-        chk = 1
-        for v in values:
-            top = chk >> 25
-            chk = (chk & 0x1ffffff) << 5 ^ v
-            for i in range(5):
-                chk ^= gen[i] if (top >> i) & 1 else 0
-        return chk
-
-    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    mod = polymod(expanded + words + [0] * 6) ^ 0x2bc830a3
-    checksum = [(mod >> 5 * (5 - i)) & 31 for i in range(6)]
-    return hrp + "1" + "".join(charset[w] for w in words + checksum)
-
-
 def balance(node, addr):
     return node.rpc("getaccount", addr)["balance"]
 
@@ -242,7 +214,7 @@ def test(tmpdir, nodes):
     fw.assert_eq(fw.fees_paid(node, addr["buyer"], h_start + 1, h_end) +
                  fw.fees_paid(node, addr["provider"], h_start + 1, h_end), fees, "fees on chain")
     proposer = bytes.fromhex(node.rpc("getblock", h_end)["proposer"])
-    producer = bech32m_address("dassay", hashlib.sha256(proposer).digest()[:20])
+    producer = fw.bech32m_address("dassay", hashlib.sha256(proposer).digest()[:20])
     fw.assert_eq(balance(node, producer), fees + worker_fees + cheat_fees, "the producer earned every fee")
     fw.assert_eq(balance(node, addr["buyer"]), buyer, "buyer total")
 

@@ -680,6 +680,19 @@ def bech32m_checksum(hrp, data):
     return [(pm >> (5 * (5 - i))) & 31 for i in range(6)]
 
 
+def bech32m_address(hrp, data):
+    """The bech32m text (BIP-350) of the address bytes data under hrp."""
+    words, acc, bits = [], 0, 0
+    for b in data:
+        acc, bits = (acc << 8) | b, bits + 8
+        while bits >= 5:
+            bits -= 5
+            words.append((acc >> bits) & 31)
+    if bits:
+        words.append((acc << (5 - bits)) & 31)
+    return hrp + "1" + "".join(BECH32M_CHARSET[w] for w in words + bech32m_checksum(hrp, words))
+
+
 def fresh_datadir(tmpdir, name, conf=None):
     """A new data directory tmpdir/name, holding assay.conf with the text
     conf when it is given."""

@@ -187,6 +187,7 @@ struct ledger_mem {
 	size_t nundo, undocap;
 	struct mem_chunk *arena; /* value bytes of every write; freed with m */
 	size_t next_chunk;       /* size of the next chunk to allocate */
+	uint64_t rehash_moves;   /* slots and undo entries rehashes walked */
 	uint8_t seed[LEDGER_HASH_SEED_LEN]; /* where keys go (ledger_slot_hash), fixed at creation */
 };
 
@@ -305,6 +306,7 @@ static int rehash(ledger_mem_t *m, size_t ncap)
 	}
 	for (size_t u = 0; u < m->nundo; u++)
 		m->undo[u].slot = map[m->undo[u].slot];
+	m->rehash_moves += m->cap + ncap + m->nundo;
 	free(map);
 	free(m->slots);
 	m->slots = ns;
@@ -314,10 +316,22 @@ static int rehash(ledger_mem_t *m, size_t ncap)
 }
 
 /* Twice the size, or the same size when tombstones made up most of the
- * load. */
+ * load. A rehash walks the undo log as well as the table, so the table is
+ * also kept at least as large as the log: the writes until the next rehash
+ * (a quarter of the table at least) then pay for it. Without that, a
+ * contract that writes one key many times to lengthen the log, then keeps
+ * writing fresh keys in calls that revert, has tombstones force a same-size
+ * rehash of a small table every few dozen writes, each one walking the
+ * whole log: seconds of a block for a fee's worth of gas. */
 static int grow(ledger_mem_t *m)
 {
-	return rehash(m, (m->count + 1) * 2 <= m->cap ? m->cap : m->cap * 2);
+	size_t ncap = m->cap;
+	if ((m->count + 1) * 2 > ncap || m->nundo > ncap) {
+		if (ncap > SIZE_MAX / 2 / sizeof(struct mem_slot))
+			return ASSAY_ENOMEM;
+		ncap *= 2;
+	}
+	return rehash(m, ncap);
 }
 
 int ledger_mem_reserve(ledger_mem_t *m, size_t nkeys)
@@ -462,6 +476,11 @@ static int cmp_slot_ptr(const void *a, const void *b)
 	const struct mem_slot *x = *(const struct mem_slot *const *)a;
 	const struct mem_slot *y = *(const struct mem_slot *const *)b;
 	return memcmp(x->key, y->key, HASH_LEN);
+}
+
+uint64_t ledger_mem_rehash_moves(const ledger_mem_t *m)
+{
+	return m->rehash_moves;
 }
 
 size_t ledger_mem_longest_run(const ledger_mem_t *m)

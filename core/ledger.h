@@ -162,5 +162,8 @@ size_t ledger_mem_count(const ledger_mem_t *m);
 /* The longest run of occupied slots in m's table (a probe can walk no
  * further): for tests of the placement above. */
 size_t ledger_mem_longest_run(const ledger_mem_t *m);
+/* The table slots and undo entries m's rehashes have walked so far: for
+ * tests that the work stays in proportion to the writes. */
+uint64_t ledger_mem_rehash_moves(const ledger_mem_t *m);
 
 #endif

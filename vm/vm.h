@@ -16,7 +16,7 @@
  * compute layer maps its own job record onto these. */
 enum vm_job_state {
 	VM_JOB_PENDING = 0,  /* submitted, assigned or being checked */
-	VM_JOB_VERIFIED = 1, /* spot-check passed: the result is accepted */
+	VM_JOB_VERIFIED = 1, /* paid: its dispute window has passed (docs/contracts.md §5) */
 	VM_JOB_FAILED = 2,   /* expired or slashed without a replacement */
 };
 

@@ -42,84 +42,84 @@ enum vm_fmt {
 
 /* X(enum, opcode, mnemonic, format, static gas) */
 #define VM_OPS(X)                                   \
-	X(MOV, 0x01, "mov", F_RR, 1)                \
-	X(MOVI, 0x02, "movi", F_RI, 1)              \
-	X(LDW, 0x03, "ldw", F_WIDE, 1)              \
-	X(LEA, 0x04, "lea", F_LEA, 1)               \
-	X(NOT, 0x05, "not", F_RR, 1)                \
-	X(NEG, 0x06, "neg", F_RR, 1)                \
-	X(ADD, 0x10, "add", F_RRR, 1)               \
-	X(SUB, 0x11, "sub", F_RRR, 1)               \
-	X(MUL, 0x12, "mul", F_RRR, 2)               \
-	X(DIV, 0x13, "div", F_RRR, 4)               \
-	X(MOD, 0x14, "mod", F_RRR, 4)               \
-	X(ADDW, 0x15, "addw", F_RRR, 1)             \
-	X(SUBW, 0x16, "subw", F_RRR, 1)             \
-	X(MULW, 0x17, "mulw", F_RRR, 2)             \
-	X(AND, 0x18, "and", F_RRR, 1)               \
-	X(OR, 0x19, "or", F_RRR, 1)                 \
-	X(XOR, 0x1a, "xor", F_RRR, 1)               \
-	X(SHL, 0x1b, "shl", F_RRR, 1)               \
-	X(SHR, 0x1c, "shr", F_RRR, 1)               \
-	X(SAR, 0x1d, "sar", F_RRR, 1)               \
-	X(EQ, 0x20, "eq", F_RRR, 1)                 \
-	X(NE, 0x21, "ne", F_RRR, 1)                 \
-	X(LT, 0x22, "lt", F_RRR, 1)                 \
-	X(LE, 0x23, "le", F_RRR, 1)                 \
-	X(GT, 0x24, "gt", F_RRR, 1)                 \
-	X(GE, 0x25, "ge", F_RRR, 1)                 \
-	X(SLT, 0x26, "slt", F_RRR, 1)               \
-	X(SLE, 0x27, "sle", F_RRR, 1)               \
-	X(ADDI, 0x30, "addi", F_RRI, 1)             \
-	X(SUBI, 0x31, "subi", F_RRI, 1)             \
-	X(MULI, 0x32, "muli", F_RRI, 2)             \
-	X(DIVI, 0x33, "divi", F_RRI, 4)             \
-	X(MODI, 0x34, "modi", F_RRI, 4)             \
-	X(ADDWI, 0x35, "addwi", F_RRI, 1)           \
-	X(SUBWI, 0x36, "subwi", F_RRI, 1)           \
-	X(MULWI, 0x37, "mulwi", F_RRI, 2)           \
-	X(ANDI, 0x38, "andi", F_RRI, 1)             \
-	X(ORI, 0x39, "ori", F_RRI, 1)               \
-	X(XORI, 0x3a, "xori", F_RRI, 1)             \
-	X(SHLI, 0x3b, "shli", F_RRI, 1)             \
-	X(SHRI, 0x3c, "shri", F_RRI, 1)             \
-	X(SARI, 0x3d, "sari", F_RRI, 1)             \
-	X(EQI, 0x40, "eqi", F_RRI, 1)               \
-	X(NEI, 0x41, "nei", F_RRI, 1)               \
-	X(LTI, 0x42, "lti", F_RRI, 1)               \
-	X(LEI, 0x43, "lei", F_RRI, 1)               \
-	X(GTI, 0x44, "gti", F_RRI, 1)               \
-	X(GEI, 0x45, "gei", F_RRI, 1)               \
-	X(SLTI, 0x46, "slti", F_RRI, 1)             \
-	X(SLEI, 0x47, "slei", F_RRI, 1)             \
-	X(JMP, 0x50, "jmp", F_J, 1)                 \
-	X(JEQ, 0x51, "jeq", F_JRR, 1)               \
-	X(JNE, 0x52, "jne", F_JRR, 1)               \
-	X(JLT, 0x53, "jlt", F_JRR, 1)               \
-	X(JLE, 0x54, "jle", F_JRR, 1)               \
-	X(JGT, 0x55, "jgt", F_JRR, 1)               \
-	X(JGE, 0x56, "jge", F_JRR, 1)               \
-	X(JSLT, 0x57, "jslt", F_JRR, 1)             \
-	X(JSLE, 0x58, "jsle", F_JRR, 1)             \
-	X(JEQI, 0x61, "jeqi", F_JRI, 1)             \
-	X(JNEI, 0x62, "jnei", F_JRI, 1)             \
-	X(JLTI, 0x63, "jlti", F_JRI, 1)             \
-	X(JLEI, 0x64, "jlei", F_JRI, 1)             \
-	X(JGTI, 0x65, "jgti", F_JRI, 1)             \
-	X(JGEI, 0x66, "jgei", F_JRI, 1)             \
-	X(JSLTI, 0x67, "jslti", F_JRI, 1)           \
-	X(JSLEI, 0x68, "jslei", F_JRI, 1)           \
+	X(MOV, 0x01, "mov", F_RR, 3)                \
+	X(MOVI, 0x02, "movi", F_RI, 3)              \
+	X(LDW, 0x03, "ldw", F_WIDE, 3)              \
+	X(LEA, 0x04, "lea", F_LEA, 3)               \
+	X(NOT, 0x05, "not", F_RR, 3)                \
+	X(NEG, 0x06, "neg", F_RR, 3)                \
+	X(ADD, 0x10, "add", F_RRR, 3)               \
+	X(SUB, 0x11, "sub", F_RRR, 3)               \
+	X(MUL, 0x12, "mul", F_RRR, 4)               \
+	X(DIV, 0x13, "div", F_RRR, 8)               \
+	X(MOD, 0x14, "mod", F_RRR, 8)               \
+	X(ADDW, 0x15, "addw", F_RRR, 3)             \
+	X(SUBW, 0x16, "subw", F_RRR, 3)             \
+	X(MULW, 0x17, "mulw", F_RRR, 4)             \
+	X(AND, 0x18, "and", F_RRR, 3)               \
+	X(OR, 0x19, "or", F_RRR, 3)                 \
+	X(XOR, 0x1a, "xor", F_RRR, 3)               \
+	X(SHL, 0x1b, "shl", F_RRR, 3)               \
+	X(SHR, 0x1c, "shr", F_RRR, 3)               \
+	X(SAR, 0x1d, "sar", F_RRR, 3)               \
+	X(EQ, 0x20, "eq", F_RRR, 3)                 \
+	X(NE, 0x21, "ne", F_RRR, 3)                 \
+	X(LT, 0x22, "lt", F_RRR, 3)                 \
+	X(LE, 0x23, "le", F_RRR, 3)                 \
+	X(GT, 0x24, "gt", F_RRR, 3)                 \
+	X(GE, 0x25, "ge", F_RRR, 3)                 \
+	X(SLT, 0x26, "slt", F_RRR, 3)               \
+	X(SLE, 0x27, "sle", F_RRR, 3)               \
+	X(ADDI, 0x30, "addi", F_RRI, 3)             \
+	X(SUBI, 0x31, "subi", F_RRI, 3)             \
+	X(MULI, 0x32, "muli", F_RRI, 4)             \
+	X(DIVI, 0x33, "divi", F_RRI, 7)             \
+	X(MODI, 0x34, "modi", F_RRI, 7)             \
+	X(ADDWI, 0x35, "addwi", F_RRI, 3)           \
+	X(SUBWI, 0x36, "subwi", F_RRI, 3)           \
+	X(MULWI, 0x37, "mulwi", F_RRI, 4)           \
+	X(ANDI, 0x38, "andi", F_RRI, 3)             \
+	X(ORI, 0x39, "ori", F_RRI, 3)               \
+	X(XORI, 0x3a, "xori", F_RRI, 3)             \
+	X(SHLI, 0x3b, "shli", F_RRI, 3)             \
+	X(SHRI, 0x3c, "shri", F_RRI, 3)             \
+	X(SARI, 0x3d, "sari", F_RRI, 3)             \
+	X(EQI, 0x40, "eqi", F_RRI, 3)               \
+	X(NEI, 0x41, "nei", F_RRI, 3)               \
+	X(LTI, 0x42, "lti", F_RRI, 3)               \
+	X(LEI, 0x43, "lei", F_RRI, 3)               \
+	X(GTI, 0x44, "gti", F_RRI, 3)               \
+	X(GEI, 0x45, "gei", F_RRI, 3)               \
+	X(SLTI, 0x46, "slti", F_RRI, 3)             \
+	X(SLEI, 0x47, "slei", F_RRI, 3)             \
+	X(JMP, 0x50, "jmp", F_J, 3)                 \
+	X(JEQ, 0x51, "jeq", F_JRR, 4)               \
+	X(JNE, 0x52, "jne", F_JRR, 4)               \
+	X(JLT, 0x53, "jlt", F_JRR, 4)               \
+	X(JLE, 0x54, "jle", F_JRR, 4)               \
+	X(JGT, 0x55, "jgt", F_JRR, 4)               \
+	X(JGE, 0x56, "jge", F_JRR, 4)               \
+	X(JSLT, 0x57, "jslt", F_JRR, 4)             \
+	X(JSLE, 0x58, "jsle", F_JRR, 4)             \
+	X(JEQI, 0x61, "jeqi", F_JRI, 4)             \
+	X(JNEI, 0x62, "jnei", F_JRI, 4)             \
+	X(JLTI, 0x63, "jlti", F_JRI, 4)             \
+	X(JLEI, 0x64, "jlei", F_JRI, 4)             \
+	X(JGTI, 0x65, "jgti", F_JRI, 4)             \
+	X(JGEI, 0x66, "jgei", F_JRI, 4)             \
+	X(JSLTI, 0x67, "jslti", F_JRI, 4)           \
+	X(JSLEI, 0x68, "jslei", F_JRI, 4)           \
 	X(CALL, 0x70, "call", F_J, 5)               \
 	X(RET, 0x71, "ret", F_NONE, 2)              \
-	X(LD8, 0x80, "ld8", F_LD, 2)                \
-	X(LD16, 0x81, "ld16", F_LD, 2)              \
-	X(LD32, 0x82, "ld32", F_LD, 2)              \
-	X(LD64, 0x83, "ld64", F_LD, 2)              \
+	X(LD8, 0x80, "ld8", F_LD, 5)                \
+	X(LD16, 0x81, "ld16", F_LD, 5)              \
+	X(LD32, 0x82, "ld32", F_LD, 5)              \
+	X(LD64, 0x83, "ld64", F_LD, 5)              \
 	X(ST8, 0x84, "st8", F_ST, 2)                \
 	X(ST16, 0x85, "st16", F_ST, 2)              \
 	X(ST32, 0x86, "st32", F_ST, 2)              \
 	X(ST64, 0x87, "st64", F_ST, 2)              \
-	X(MCOPY, 0x88, "mcopy", F_RRR, 4)           \
+	X(MCOPY, 0x88, "mcopy", F_RRR, 6)           \
 	X(SYS, 0x90, "sys", F_SYS, 10)              \
 	X(DATA, 0xd0, "data", F_DATA, 0)
 
@@ -192,7 +192,7 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 #define VM_GAS_EMIT_BYTE 64
 #define VM_GAS_BYTE 1            /* per byte copied in or out by a host call */
 #define VM_GAS_CALL 2000
-#define VM_GAS_CODE_BYTE 1       /* per byte of code, each time a contract runs */
+#define VM_GAS_CODE_BYTE 4       /* per byte of code, each time a contract runs */
 #define VM_GAS_PAGE 2000         /* per 64 KiB page grown */
 #define VM_GAS_MCOPY_WORD 1      /* per 8 bytes moved by mcopy */
 #define VM_GAS_DEPLOY 10000

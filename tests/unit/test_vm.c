@@ -384,23 +384,23 @@ static void test_gas(void)
 	setup();
 	struct vm_result res;
 	uint8_t addr[20];
-	/* one run: movi movi add ret = 1+1+1+2, and its code bytes */
+	/* one run: movi movi add ret = 3+3+3+2, and its code bytes */
 	CHECK(deploy_text("\tmovi r1, 1\n\tmovi r2, 2\n\tadd r3, r1, r2\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 1000, &res) == 0);
-	CHECK(res.gas_used == 5 + code_gas);
+	CHECK(res.gas_used == 11 + code_gas);
 	vm_result_free(&res);
-	/* a loop of n iterations: entry run (movi movi jmp = 3), then per
-	 * iteration the run from 'top' (modi 4 + add 1 + addi 1 + jlt 1 = 7),
+	/* a loop of n iterations: entry run (movi movi jmp = 3+3+3), then per
+	 * iteration the run from 'top' (modi 7 + add 3 + addi 3 + jlt 4 = 17),
 	 * then the exit run (ret 2). */
 	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 0\n\tjmp top\ntop:\tmodi r3, r1, 7\n\tadd r2, r2, r3\n"
 			  "\taddi r1, r1, 1\n\tjlti r1, 10, top\n\tret\n",
 			  addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 1000, &res) == 0);
-	CHECK(res.gas_used == 3 + 10 * 7 + 2 + code_gas);
+	CHECK(res.gas_used == 9 + 10 * 17 + 2 + code_gas);
 	vm_result_free(&res);
 	/* the same with a limit one short: out of gas, used == limit */
-	CHECK(call(BOB, addr, 0, NULL, 0, 3 + 10 * 7 + 1 + code_gas, &res) == ASSAY_EGAS);
-	CHECK(res.gas_used == 3 + 10 * 7 + 1 + code_gas);
+	CHECK(call(BOB, addr, 0, NULL, 0, 9 + 10 * 17 + 1 + code_gas, &res) == ASSAY_EGAS);
+	CHECK(res.gas_used == 9 + 10 * 17 + 1 + code_gas);
 	CHECK(strcmp(res.error, "out of gas") == 0);
 	vm_result_free(&res);
 	/* host calls: sys (10) + height (100); storage_set 10 + 5000 + 64/byte */
@@ -410,17 +410,17 @@ static void test_gas(void)
 	vm_result_free(&res);
 	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 0\n\tmovi r3, 8\n\tsys storage_set\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
-	CHECK(res.gas_used == 3 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE + code_gas);
+	CHECK(res.gas_used == 9 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE + code_gas);
 	vm_result_free(&res);
 	/* an event: 300 + 64 per byte */
 	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 100\n\tsys emit\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
-	CHECK_EQ_U64(res.gas_used, 2 + 10 + 2 + 300 + 100 * 64 + code_gas);
+	CHECK_EQ_U64(res.gas_used, 6 + 10 + 2 + 300 + 100 * 64 + code_gas);
 	vm_result_free(&res);
 	/* memory growth costs per page */
 	CHECK(deploy_text("\tmovi r1, 3\n\tsys mem_grow\n\tret\n", addr) == 0);
 	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
-	CHECK(res.gas_used == 1 + 10 + 2 + 3 * VM_GAS_PAGE + code_gas);
+	CHECK(res.gas_used == 3 + 10 + 2 + 3 * VM_GAS_PAGE + code_gas);
 	vm_result_free(&res);
 	/* an endless loop ends within its limit */
 	CHECK(deploy_text("top:\tjmp top\n", addr) == 0);
@@ -440,10 +440,10 @@ static void test_gas(void)
 	struct vm_code_info info;
 	char err[120];
 	CHECK(vm_analyze(code.data, code.len, &info, err, sizeof(err)) == 0);
-	CHECK(info.run_gas[0] == 1 + 2 + 2 + 10 + 1);
-	CHECK(info.run_gas[2] == 2 + 10 + 1);
-	CHECK(info.run_gas[5] == 4 + 5);
-	CHECK(info.run_gas[7] == 4 + 2);
+	CHECK(info.run_gas[0] == 3 + 4 + 5 + 10 + 4);
+	CHECK(info.run_gas[2] == 5 + 10 + 4);
+	CHECK(info.run_gas[5] == 8 + 5);
+	CHECK(info.run_gas[7] == 6 + 2);
 	vm_code_info_free(&info);
 	buf_free(&code);
 	teardown();

@@ -356,17 +356,51 @@ int cli_flag(const struct cli_ctx *ctx, const char *name)
 	return cli_opt(ctx, name) != NULL;
 }
 
+/* The length of the well-formed UTF-8 sequence of two to four bytes at p
+ * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_multibyte_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned lo = 0x80, hi = 0xbf; /* the second byte's range */
+	if (*p >= 0xc2 && *p <= 0xdf)
+		n = 2;
+	else if (*p >= 0xe0 && *p <= 0xef) {
+		n = 3;
+		lo = *p == 0xe0 ? 0xa0 : 0x80;
+		hi = *p == 0xed ? 0x9f : 0xbf;
+	} else if (*p >= 0xf0 && *p <= 0xf4) {
+		n = 4;
+		lo = *p == 0xf0 ? 0x90 : 0x80;
+		hi = *p == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 void cli_strip_controls(char *text)
 {
 	char *out = text;
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-			continue;
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* U+0080..U+009F, the C1 controls */
-			p++;
-			continue;
+	const unsigned char *p = (const unsigned char *)text;
+	while (*p) {
+		size_t n = *p >= 0x80 ? utf8_multibyte_len(p) : 1;
+		/* A terminal in an 8-bit mode reads a lone byte 0x80..0x9F as a
+		 * C1 control (0x9B is CSI); in UTF-8, U+0080..U+009F are the
+		 * same controls. Other bytes of broken UTF-8 are printable in
+		 * either and are kept. */
+		int control = n == 1 ? (*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f
+				     : n == 0 ? *p <= 0x9f : (n == 2 && *p == 0xc2 && p[1] <= 0x9f);
+		if (n == 0)
+			n = 1;
+		if (!control) {
+			memmove(out, p, n);
+			out += n;
 		}
-		*out++ = (char)*p;
+		p += n;
 	}
 	*out = 0;
 }

@@ -120,8 +120,10 @@ int cli_flag(const struct cli_ctx *ctx, const char *name);
 
 /* Output. */
 /* Removes from text, in place, the control characters but newline and tab:
- * C0, DEL and C1 (U+0080..U+009F in UTF-8), so that text a node sent cannot
- * drive the terminal it is printed on. */
+ * C0, DEL and C1, both as U+0080..U+009F in UTF-8 and as the raw bytes
+ * 0x80..0x9F outside well-formed UTF-8 (0x9B alone is CSI to an 8-bit
+ * terminal), so that text a node sent cannot drive the terminal it is
+ * printed on. */
 void cli_strip_controls(char *text);
 /* Prints "error: ..." on stderr, control characters stripped
  * (cli_strip_controls), and returns code. */

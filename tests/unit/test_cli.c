@@ -657,6 +657,24 @@ static void test_strip_controls(void)
 	CHECK(strcmp(tail, "x\xc2") == 0);
 }
 
+/* The C1 controls as raw bytes, outside well-formed UTF-8, are stripped
+ * too: a lone 0x9B is CSI to a terminal in an 8-bit mode. Continuation
+ * bytes of well-formed sequences in that range stay (U+00E9, U+20AC,
+ * U+1F600), as do other bytes of broken UTF-8. */
+static void test_strip_raw_c1(void)
+{
+	char csi[] = "a\x9b" "31mred\x9d" "0;t\x07 \x80\x9f\x85z";
+	cli_strip_controls(csi);
+	CHECK(strcmp(csi, "a31mred0;t z") == 0);
+	char kept[] = "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff \xa0";
+	cli_strip_controls(kept);
+	CHECK(strcmp(kept, "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff \xa0") == 0);
+	/* a truncated or overlong sequence does not shelter a C1 byte */
+	char cut[] = "\xe2\x9b|\xc0\x9b|\xe0\x9b\x80|\xed\xa0\x80|\xf0\x8f\x9b";
+	cli_strip_controls(cut);
+	CHECK(strcmp(cut, "\xe2|\xc0|\xe0|\xed\xa0|\xf0") == 0);
+}
+
 /* Runs assay-cli -datadir=DIR/full WORDS... in a child whose standard
  * output is /dev/full; its exit status, and its stderr in err. */
 static int run_to_full_stdout(char *err, size_t errlen, const char *first, ...) __attribute__((sentinel));
@@ -722,6 +740,7 @@ int main(void)
 	RUN(test_commands_against_fake_node);
 	RUN(test_secret_to_full_stdout);
 	RUN(test_strip_controls);
+	RUN(test_strip_raw_c1);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

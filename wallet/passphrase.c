@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -144,6 +145,22 @@ int passphrase_get_from(const char *file, const char *env_name, const char *prom
 		if (fd < 0)
 			return assay_fail(err, errlen, ASSAY_EIO, "cannot read passphrase file %s: %s", file,
 				    strerror(errno));
+		struct stat st;
+		if (fstat(fd, &st) != 0) {
+			close(fd);
+			return assay_fail(err, errlen, ASSAY_EIO, "cannot read passphrase file %s: %s", file,
+					  strerror(errno));
+		}
+		/* As ssh with a private key: a file others may read has likely
+		 * been read, so it is refused rather than used. Pipes and
+		 * terminals (a FIFO, /dev/stdin) are the caller's to guard. */
+		if (S_ISREG(st.st_mode) && (st.st_mode & PASSPHRASE_FILE_FORBIDDEN_MODE)) {
+			close(fd);
+			return assay_fail(err, errlen, ASSAY_EAUTH,
+					  "passphrase file %s has mode %04o: group or others may use it; "
+					  "refused (chmod 600 %s)",
+					  file, (unsigned)(st.st_mode & 07777), file);
+		}
 		rc = read_line(fd, out);
 		close(fd);
 		if (rc == ASSAY_ELIMIT)

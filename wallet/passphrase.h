@@ -10,11 +10,15 @@
 #define PASSPHRASE_ENV "ASSAY_PASSPHRASE"
 /* The new passphrase of `wallet passphrase` when not asked on a terminal. */
 #define PASSPHRASE_NEW_ENV "ASSAY_NEW_PASSPHRASE"
+/* Permission bits a regular passphrase file must not have: any access by
+ * group or others (ssh's rule for private keys). */
+#define PASSPHRASE_FILE_FORBIDDEN_MODE 0077
 
 /* Fills out (PASSPHRASE_MAX + 1 bytes) from the first source that exists;
  * file may be NULL. With confirm set, a terminal is asked twice and the two
  * answers must agree, and an empty passphrase is refused from any source.
  * 0; ASSAY_EIO (file unreadable, or no terminal and no other source),
+ * ASSAY_EAUTH (a regular file with PASSPHRASE_FILE_FORBIDDEN_MODE bits),
  * ASSAY_ELIMIT (too long), ASSAY_EARG (mismatch or empty); err says which.
  * The caller wipes out when done (sodium_memzero). */
 int passphrase_get(const char *file, const char *prompt, int confirm, char *out, char *err,

@@ -312,6 +312,7 @@ static void test_dev_seed(void)
 	CHECK(strcmp(hex, want) == 0);
 }
 
+/* Writes text to path with mode 0600, as a passphrase file must have. */
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -320,6 +321,29 @@ static void write_file(const char *path, const char *text)
 		fputs(text, f);
 		fclose(f);
 	}
+	CHECK(chmod(path, 0600) == 0);
+}
+
+/* A passphrase file that group or others may read is refused before it is
+ * read, naming its mode; 0600 and 0400 are fine. */
+static void test_passphrase_file_mode(void)
+{
+	char out[PASSPHRASE_MAX + 1], file[512];
+	snprintf(file, sizeof(file), "%s/pass-mode", root);
+	write_file(file, "secret\n");
+	static const mode_t refused[] = {0644, 0640, 0604, 0660, 0602, 0610};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CHECK(chmod(file, refused[i]) == 0);
+		strcpy(out, "untouched");
+		CHECK_EQ_INT(passphrase_get(file, "p: ", 0, out, err, sizeof(err)), ASSAY_EAUTH);
+		CHECK(strstr(err, "chmod 600") != NULL);
+		CHECK(strcmp(out, "secret") != 0);
+	}
+	CHECK(chmod(file, 0400) == 0);
+	CHECK(passphrase_get(file, "p: ", 0, out, err, sizeof(err)) == 0 && strcmp(out, "secret") == 0);
+	CHECK(chmod(file, 0600) == 0);
+	CHECK(passphrase_get(file, "p: ", 0, out, err, sizeof(err)) == 0 && strcmp(out, "secret") == 0);
+	unlink(file);
 }
 
 static void test_passphrase_sources(void)
@@ -479,6 +503,7 @@ int main(void)
 	RUN(test_scrypt_env);
 	RUN(test_dev_seed);
 	RUN(test_passphrase_sources);
+	RUN(test_passphrase_file_mode);
 	RUN(test_change_passphrase);
 	RUN(test_exists_read_file_delete);
 	RUN(test_new_passphrase_source);

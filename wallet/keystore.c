@@ -526,11 +526,13 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	    (rc = get_uint(kdf, "p", "kdf.p", &p, err, errlen)))
 		goto out;
 	if (!scrypt_params_ok(n, r, p)) {
+		/* said before any derivation: a planted file's cost is never paid */
 		rc = assay_fail(err, errlen, ASSAY_EDECODE,
-			  "corrupt keystore: fields 'kdf.N/r/p' out of range (N a power of two "
-			  "<= %u, r <= %u, p <= %u, 128*N*r <= %llu)",
-			  KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX,
-			  KEYSTORE_SCRYPT_MAXMEM);
+			  "keystore fields 'kdf.N/r/p' (N=%llu, r=%llu, p=%llu) are outside what "
+			  "this wallet accepts (N a power of two <= %u, r <= %u, p <= %u); "
+			  "refused without deriving a key",
+			  (unsigned long long)n, (unsigned long long)r, (unsigned long long)p,
+			  KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX);
 		goto out;
 	}
 	if ((rc = get_hex(kdf, "salt", "kdf.salt", sealed->salt, KEYSTORE_SALT_LEN, err, errlen)) ||

@@ -19,14 +19,16 @@
 #define KEYSTORE_SCRYPT_R 8u
 #define KEYSTORE_SCRYPT_P 1u
 /* Bounds on the parameters a file may ask for, so a planted file cannot make
- * an unlock take minutes or gigabytes: N <= 2^20, r <= 32, p <= 16, and
- * 128*N*r bytes of scrypt memory at most KEYSTORE_SCRYPT_MAXMEM. */
-#define KEYSTORE_SCRYPT_N_MAX (1u << 20)
-#define KEYSTORE_SCRYPT_R_MAX 32u
-#define KEYSTORE_SCRYPT_P_MAX 16u
-#define KEYSTORE_SCRYPT_MAXMEM (1ull << 30)
+ * an unlock take minutes or gigabytes: what the wallet writes (above) with
+ * modest headroom, N <= 2^18 (8 times the default), r <= 8, p <= 2, and
+ * 128*N*r bytes of scrypt memory at most KEYSTORE_SCRYPT_MAXMEM (256 MiB).
+ * At most 16 times the default's work: about 2 s. */
+#define KEYSTORE_SCRYPT_N_MAX (1u << 18)
+#define KEYSTORE_SCRYPT_R_MAX 8u
+#define KEYSTORE_SCRYPT_P_MAX 2u
+#define KEYSTORE_SCRYPT_MAXMEM (128ull * KEYSTORE_SCRYPT_N_MAX * KEYSTORE_SCRYPT_R_MAX)
 #define KEYSTORE_FILE_MAX 16384     /* a keystore file is about 600 bytes */
-/* Tests only: ASSAY_SCRYPT_N=1024 (a power of two, 2..2^20) replaces N for
+/* Tests only: ASSAY_SCRYPT_N=1024 (a power of two, 2..2^18) replaces N for
  * keys created while it is set; the N used is stored in the file. */
 #define KEYSTORE_SCRYPT_N_ENV "ASSAY_SCRYPT_N"
 

@@ -215,6 +215,46 @@ static void test_tampering(void)
 	CHECK(strstr(err, "kdf") != NULL);
 }
 
+/* Rewrites alice's kdf with N, r and p and reads its clear fields (no
+ * derivation, so a bound that fails costs no minute here). */
+static int info_with_kdf(json_int_t n, json_int_t r, json_int_t p)
+{
+	char path[512];
+	struct keystore_info info;
+	path_of("alice", path, sizeof(path));
+	json_t *orig = json_load_file(path, 0, NULL);
+	json_t *j = json_deep_copy(orig), *kdf = json_object_get(j, "kdf");
+	CHECK(kdf != NULL);
+	json_object_set_new(kdf, "N", json_integer(n));
+	json_object_set_new(kdf, "r", json_integer(r));
+	json_object_set_new(kdf, "p", json_integer(p));
+	CHECK(json_dump_file(j, path, JSON_INDENT(2)) == 0);
+	json_decref(j);
+	err[0] = 0;
+	int rc = keystore_read_info(root, "alice", &info, err, sizeof(err));
+	CHECK(json_dump_file(orig, path, JSON_INDENT(2)) == 0);
+	json_decref(orig);
+	return rc;
+}
+
+/* A planted file asking for a costly scrypt (N = 2^30, p = 16: a minute and
+ * gigabytes) is refused with the bounds named, before any derivation; the
+ * wallet's own parameters and the documented maxima are accepted. */
+static void test_kdf_bounds(void)
+{
+	CHECK_EQ_INT(info_with_kdf(1 << 30, 8, 16), ASSAY_EDECODE);
+	CHECK(strstr(err, "kdf.N/r/p") && strstr(err, "N=1073741824") && strstr(err, "p=16"));
+	CHECK_EQ_INT(info_with_kdf(1 << 20, 8, 16), ASSAY_EDECODE);
+	CHECK_EQ_INT(info_with_kdf(1 << 20, 8, 1), ASSAY_EDECODE);
+	CHECK_EQ_INT(info_with_kdf(KEYSTORE_SCRYPT_N, 32, 1), ASSAY_EDECODE);
+	CHECK_EQ_INT(info_with_kdf(KEYSTORE_SCRYPT_N, 8, 16), ASSAY_EDECODE);
+	CHECK_EQ_INT(info_with_kdf(KEYSTORE_SCRYPT_N, 8, 0), ASSAY_EDECODE);
+	CHECK_EQ_INT(info_with_kdf(KEYSTORE_SCRYPT_N, KEYSTORE_SCRYPT_R, KEYSTORE_SCRYPT_P), 0);
+	CHECK_EQ_INT(info_with_kdf(KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX), 0);
+	CHECK_EQ_INT(info_with_kdf(KEYSTORE_SCRYPT_N_MAX * 2, KEYSTORE_SCRYPT_R_MAX, 1), ASSAY_EDECODE);
+	CHECK(KEYSTORE_SCRYPT_N * 8 == KEYSTORE_SCRYPT_N_MAX); /* the documented headroom */
+}
+
 static void test_untampered_copy_loads(void)
 {
 	/* Same procedure as test_tampering but renaming back: proves the
@@ -501,6 +541,7 @@ int main(void)
 	RUN(test_garbage_and_missing);
 	RUN(test_names_and_list);
 	RUN(test_scrypt_env);
+	RUN(test_kdf_bounds);
 	RUN(test_dev_seed);
 	RUN(test_passphrase_sources);
 	RUN(test_passphrase_file_mode);

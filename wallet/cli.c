@@ -39,6 +39,8 @@ enum {
 	OPT_PASSFILE = CLIENT_OPT_PASSFILE,
 	OPT_JSON = CLIENT_OPT_OWN,
 	OPT_HELP,
+	OPT_STDINRPCPASS,
+	OPT_RPCCOOKIEFILE,
 	CLI_OPT_CMD = 1000,
 };
 
@@ -52,6 +54,8 @@ static const struct option global_opts[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
+	{"stdinrpcpass", no_argument, NULL, OPT_STDINRPCPASS},
+	{"rpccookiefile", required_argument, NULL, OPT_RPCCOOKIEFILE},
 };
 #define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]))
 #define MAX_CMD_OPTDEFS 32 /* options one command may declare */
@@ -116,6 +120,12 @@ static int apply_global(struct cli_ctx *ctx, int code, const char *value, char *
 	case OPT_PASSFILE:
 		return copy_setting(ctx->passphrase_file, sizeof(ctx->passphrase_file), value,
 				    "passphrase-file", err, errlen);
+	case OPT_STDINRPCPASS:
+		ctx->stdin_rpcpass = 1;
+		return 0;
+	case OPT_RPCCOOKIEFILE:
+		return copy_setting(ctx->rpccookiefile, sizeof(ctx->rpccookiefile), value, "rpccookiefile",
+				    err, errlen);
 	}
 	return usage_err(err, errlen, "internal: unknown option code %d", code);
 }
@@ -304,11 +314,58 @@ static void default_datadir(char *out, size_t cap)
 	snprintf(out, cap, "%s/.assay", home);
 }
 
+/* The RPC password from where no other process can read it: the first line
+ * of standard input (-stdinrpcpass), else CLIENT_RPCPASSWORD_ENV, else
+ * nothing (-rpcpassword or assay.conf may give it). Either counts as given
+ * on the command line, so assay.conf's rpcpassword does not replace it. */
+static int take_rpcpassword(struct cli_ctx *ctx, char *err, size_t errlen)
+{
+	if (ctx->stdin_rpcpass) {
+		char line[PASSPHRASE_MAX + 1];
+		if (ctx->given & CLI_SET_RPCPASSWORD)
+			return usage_err(err, errlen, "give -rpcpassword or -stdinrpcpass, not both");
+		int rc = passphrase_read_line(STDIN_FILENO, line);
+		if (rc == 0 && !line[0])
+			rc = usage_err(err, errlen, "-stdinrpcpass: no password on the first line of standard input");
+		else if (rc)
+			rc = usage_err(err, errlen, "-stdinrpcpass: cannot read a line of at most %d bytes from "
+					   "standard input", PASSPHRASE_MAX);
+		else
+			rc = copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), line, "stdinrpcpass", err,
+					  errlen);
+		sodium_memzero(line, sizeof(line));
+		if (!rc)
+			ctx->given |= CLI_SET_RPCPASSWORD;
+		return rc;
+	}
+	const char *env = getenv(CLIENT_RPCPASSWORD_ENV);
+	if ((ctx->given & CLI_SET_RPCPASSWORD) || !env || !*env)
+		return 0;
+	ctx->given |= CLI_SET_RPCPASSWORD;
+	return copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), env, CLIENT_RPCPASSWORD_ENV, err, errlen);
+}
+
+/* The first line of a cookie file into auth (cap bytes): 0, or -1 when it
+ * cannot be read (errno says why). */
+static int read_cookie(const char *path, char *auth, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(auth, (int)cap, f))
+		auth[0] = 0;
+	trim(auth);
+	fclose(f);
+	return 0;
+}
+
 int cli_settle(struct cli_ctx *ctx, char *err, size_t errlen)
 {
 	if (!(ctx->given & CLI_SET_DATADIR))
 		default_datadir(ctx->datadir, sizeof(ctx->datadir));
-	int rc = read_conf(ctx, err, errlen);
+	int rc = take_rpcpassword(ctx, err, errlen);
+	if (!rc)
+		rc = read_conf(ctx, err, errlen);
 	if (rc)
 		return rc;
 	if (!ctx->network[0])
@@ -328,16 +385,18 @@ int cli_settle(struct cli_ctx *ctx, char *err, size_t errlen)
 	if (ctx->rpcuser[0] || ctx->rpcpassword[0]) {
 		snprintf(ctx->rpc.auth, sizeof(ctx->rpc.auth), "%s:%s", ctx->rpcuser,
 			 ctx->rpcpassword);
-	} else {
+	} else if (ctx->rpccookiefile[0]) { /* named: sent wherever -rpcconnect points */
+		if (read_cookie(ctx->rpccookiefile, ctx->rpc.auth, sizeof(ctx->rpc.auth)) != 0)
+			return usage_err(err, errlen, "cannot read -rpccookiefile=%s: %s", ctx->rpccookiefile,
+					 strerror(errno));
+	} else if (rpc_client_host_is_loopback(ctx->rpcconnect)) {
 		char path[CLI_PATH_MAX + 16];
 		snprintf(path, sizeof(path), "%s/.cookie", ctx->datadir);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(ctx->rpc.auth, sizeof(ctx->rpc.auth), f))
-				ctx->rpc.auth[0] = 0;
-			trim(ctx->rpc.auth);
-			fclose(f);
-		}
+		read_cookie(path, ctx->rpc.auth, sizeof(ctx->rpc.auth)); /* absent: fine until a call */
+	} else {
+		/* the local node's cookie is its admin password: never handed to
+		 * another host unless the user names the file */
+		ctx->cookie_withheld = 1;
 	}
 	return 0;
 }
@@ -496,6 +555,12 @@ int cli_rpc(struct cli_ctx *ctx, const char *method, json_t *params, json_t **re
 	case ASSAY_EINVALID:
 		return cli_fail(CLI_EFAIL, "%s (code %lld)", f.message, f.code);
 	case ASSAY_EAUTH:
+		if (ctx->cookie_withheld)
+			return cli_fail(CLI_EFAIL,
+					"%s; %s/.cookie is sent only to a loopback -rpcconnect, not to %s: "
+					"give -rpcuser with -stdinrpcpass (or %s), or name the cookie with "
+					"-rpccookiefile=PATH",
+					f.message, ctx->datadir, ctx->rpc.host, CLIENT_RPCPASSWORD_ENV);
 		if (!ctx->rpc.auth[0])
 			return cli_fail(CLI_EFAIL,
 					"%s; no %s/.cookie was found (does assayd use this "

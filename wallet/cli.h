@@ -70,6 +70,9 @@ struct cli_ctx {
 	char rpcuser[256];
 	char rpcpassword[256];
 	char passphrase_file[CLI_PATH_MAX];
+	char rpccookiefile[CLI_PATH_MAX]; /* -rpccookiefile: a cookie sent to any host */
+	int stdin_rpcpass;            /* -stdinrpcpass: the RPC password on stdin's first line */
+	int cookie_withheld;          /* DATADIR/.cookie not sent: -rpcconnect is not loopback */
 	int json;                     /* --json: machine-readable output */
 	int help;                     /* -help, or the word help */
 	unsigned given;               /* CLI_SET_* bits: set on the command line */
@@ -104,9 +107,12 @@ enum {
 /* Parses argv into ctx (zeroed first). Reads no files. 0 or CLI_EUSAGE with
  * err filled. argv is permuted by getopt and must outlive ctx. */
 int cli_parse(struct cli_ctx *ctx, int argc, char **argv, char *err, size_t errlen);
-/* Reads DATADIR/assay.conf (absent is fine) for what flags did not set, picks
- * the default port for the network, and fills ctx->rpc (the .cookie is read
- * here when no user was given; absent is fine until a call needs it).
+/* Takes the RPC password from stdin's first line (-stdinrpcpass) or
+ * CLIENT_RPCPASSWORD_ENV, reads DATADIR/assay.conf (absent is fine) for
+ * what flags did not set, picks the default port for the network, and
+ * fills ctx->rpc. Without a user or password: -rpccookiefile's cookie, else
+ * DATADIR/.cookie when -rpcconnect is loopback (rpc_client_host_is_loopback;
+ * absent is fine until a call needs it), else none (ctx->cookie_withheld).
  * 0 or CLI_EUSAGE with err filled. */
 int cli_settle(struct cli_ctx *ctx, char *err, size_t errlen);
 /* Whole program: parse, settle, dispatch; returns the exit status. */

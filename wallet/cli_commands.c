@@ -364,7 +364,12 @@ static int cmd_help(struct cli_ctx *ctx)
 	for (unsigned i = 0; (net = network_at(i)); i++)
 		printf("%s %u %s", i ? "," : "", net->rpc_port, net->name);
 	printf(")\n"
-	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie\n"
+	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie (a password\n"
+	       "                        on the command line shows in ps: prefer the next two)\n"
+	       "  -stdinrpcpass         the RPC password from the first line of standard input\n"
+	       "                        (or set ASSAY_RPCPASSWORD)\n"
+	       "  -rpccookiefile=PATH   send this cookie file, to any -rpcconnect (DATADIR/.cookie\n"
+	       "                        goes only to a loopback one: 127.0.0.0/8, ::1, localhost)\n"
 	       "  -passphrase-file=FILE wallet passphrase from FILE's first line\n"
 	       "  -json                 machine-readable output\n"
 	       "  -help                 this text; help COMMAND for one command, help METHOD for\n"

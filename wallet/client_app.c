@@ -20,6 +20,8 @@
 int client_app_read_cookie(struct client_app_conn *conn)
 {
 	char path[CLIENT_APP_PATH_MAX + 16], line[RPC_CLIENT_AUTH_MAX];
+	if (conn->cookie_withheld)
+		return -1;
 	snprintf(path, sizeof(path), "%s/.cookie", conn->datadir);
 	FILE *fp = fopen(path, "r");
 	if (!fp)
@@ -30,6 +32,7 @@ int client_app_read_cookie(struct client_app_conn *conn)
 		return -1;
 	line[strcspn(line, "\r\n")] = 0;
 	snprintf(conn->ep.auth, sizeof(conn->ep.auth), "%s", line);
+	sodium_memzero(line, sizeof(line));
 	return 0;
 }
 
@@ -40,6 +43,7 @@ int client_app_connect(struct client_app_conn *conn, const char *host, unsigned 
 	conn->ep.port = port;
 	conn->datadir = datadir;
 	conn->have_user = rpcuser[0] != 0;
+	conn->cookie_withheld = !conn->have_user && !rpc_client_host_is_loopback(host);
 	if (conn->have_user) {
 		snprintf(conn->ep.auth, sizeof(conn->ep.auth), "%s:%s", rpcuser, rpcpassword);
 		return 0;

@@ -25,15 +25,19 @@ struct client_app_conn {
 	struct rpc_endpoint ep;
 	const char *datadir; /* its .cookie when no rpcuser is given */
 	int have_user;       /* -rpcuser given: the cookie is never read */
+	int cookie_withheld; /* host is not loopback: the cookie is never sent */
 };
 
 /* Fills conn: host, port, and "user:password" when rpcuser is not empty,
- * else the cookie in datadir. 0, or -1 when the cookie cannot be read yet
- * (conn is usable; the caller says what it means). */
+ * else the cookie in datadir, but only for a loopback host
+ * (rpc_client_host_is_loopback; else conn->cookie_withheld). 0, or -1 when
+ * there is no cookie to send (conn is usable; the caller says what it
+ * means). */
 int client_app_connect(struct client_app_conn *conn, const char *host, unsigned port, const char *rpcuser,
 		       const char *rpcpassword, const char *datadir);
 
-/* datadir/.cookie's first line into conn->ep.auth: 0, or -1 (none). */
+/* datadir/.cookie's first line into conn->ep.auth: 0, or -1 (none, or
+ * withheld from a host that is not loopback). */
 int client_app_read_cookie(struct client_app_conn *conn);
 
 /* rpc_client_call, retried once after rereading the cookie when the node

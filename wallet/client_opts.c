@@ -109,6 +109,14 @@ int client_opts_parse(struct client_opts *o, int argc, char **argv, const struct
 		fprintf(stderr, "error: unexpected argument %s\n", argv[optind]);
 		return -1;
 	}
+	/* the environment's password stands in for the flag, ahead of the file */
+	const char *env = getenv(CLIENT_RPCPASSWORD_ENV);
+	if (!(o->given & CLIENT_SET_RPCPASSWORD) && env && *env) {
+		if (client_opts_set(o, CLIENT_OPT_RPCPASSWORD, env, 1, err, sizeof(err)) != 0) {
+			fprintf(stderr, "error: %s is too long\n", CLIENT_RPCPASSWORD_ENV);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -207,8 +215,14 @@ int client_opts_finish(struct client_opts *o, const char *default_network, const
 int client_opts_start(const struct client_opts *o, struct client_app_conn *conn, struct keystore_key *key,
 		      uint8_t addr[ADDR_LEN], struct client_chain *chain)
 {
-	if (client_app_connect(conn, o->rpcconnect, o->rpcport, o->rpcuser, o->rpcpassword, o->datadir) < 0)
-		log_warn("no %s/.cookie yet: is the node running with this -datadir?", o->datadir);
+	if (client_app_connect(conn, o->rpcconnect, o->rpcport, o->rpcuser, o->rpcpassword, o->datadir) < 0) {
+		if (conn->cookie_withheld)
+			log_warn("-rpcconnect=%s is not a loopback address: %s/.cookie is not sent to it; "
+				 "give -rpcuser with %s (or -rpcpassword)",
+				 o->rpcconnect, o->datadir, CLIENT_RPCPASSWORD_ENV);
+		else
+			log_warn("no %s/.cookie yet: is the node running with this -datadir?", o->datadir);
+	}
 	if (client_app_unlock(o->datadir, o->wallet, o->passphrase_file, key, addr) < 0)
 		return -1;
 	struct rpc_failure fail;

@@ -18,6 +18,10 @@
 #include "wallet/client_chain.h"
 #include "wallet/keystore.h"
 
+/* The RPC password when no flag gives it: unlike a flag, the environment
+ * of a process is readable only by its user (and root), not in ps. */
+#define CLIENT_RPCPASSWORD_ENV "ASSAY_RPCPASSWORD"
+
 /* getopt codes of the shared flags; a program's own codes start at
  * CLIENT_OPT_OWN. */
 enum client_opt {

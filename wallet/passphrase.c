@@ -17,10 +17,9 @@
 #include "core/error.h"
 #include "wallet/passphrase.h"
 
-/* Reads one line (without its end) from fd into out; ASSAY_ELIMIT if longer
- * than PASSPHRASE_MAX. Byte at a time: a passphrase is short, and reading
- * past the newline would swallow input that is not ours. */
-static int read_line(int fd, char *out)
+/* Byte at a time: a passphrase is short, and reading past the newline
+ * would swallow input that is not ours. */
+int passphrase_read_line(int fd, char *out)
 {
 	size_t n = 0;
 	for (;;) {
@@ -115,7 +114,7 @@ static int ask_tty(int tty, const char *prompt, int echo, char *out)
 	if (write(tty, prompt, strlen(prompt)) < 0) {
 		/* the prompt is a courtesy; reading still works */
 	}
-	int rc = read_line(tty, out);
+	int rc = passphrase_read_line(tty, out);
 	if (have_termios) {
 		tcsetattr(tty, TCSAFLUSH, &saved);
 		for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
@@ -161,7 +160,7 @@ int passphrase_get_from(const char *file, const char *env_name, const char *prom
 					  "refused (chmod 600 %s)",
 					  file, (unsigned)(st.st_mode & 07777), file);
 		}
-		rc = read_line(fd, out);
+		rc = passphrase_read_line(fd, out);
 		close(fd);
 		if (rc == ASSAY_ELIMIT)
 			return assay_fail(err, errlen, rc, "passphrase in %s is longer than %d bytes", file,

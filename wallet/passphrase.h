@@ -29,6 +29,12 @@ int passphrase_get(const char *file, const char *prompt, int confirm, char *out,
 int passphrase_get_from(const char *file, const char *env_name, const char *prompt, int confirm,
 			char *out, char *err, size_t errlen);
 
+/* Reads one line from fd into out (PASSPHRASE_MAX + 1 bytes), without its
+ * "\n" or "\r\n" and nothing past it; end of input ends the line. 0;
+ * ASSAY_EIO, ASSAY_ELIMIT (longer than PASSPHRASE_MAX, out wiped). The
+ * caller wipes out. */
+int passphrase_read_line(int fd, char *out);
+
 /* Asks one line on the controlling terminal (never stdin): echo off for
  * secrets such as backup words, on for a typed confirmation. out holds
  * PASSPHRASE_MAX + 1 bytes; the caller wipes it. 0; ASSAY_EIO (no terminal,

@@ -4,10 +4,13 @@
  * passes (a peer that trickles bytes cannot hold us longer than that). evhttp
  * does the HTTP/1.1 framing, chunked decoding and the size limits; we map
  * its outcome to ASSAY_E* codes and parse the JSON-RPC envelope. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -204,6 +207,30 @@ out:
 	if (rc)
 		*len = 0;
 	return rc;
+}
+
+int rpc_client_host_is_loopback(const char *host)
+{
+	char bare[INET6_ADDRSTRLEN + 1];
+	struct in_addr v4;
+	struct in6_addr v6;
+	size_t len = strlen(host);
+	if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		if (len - 2 >= sizeof(bare))
+			return 0;
+		memcpy(bare, host + 1, len - 2);
+		bare[len - 2] = 0;
+		host = bare;
+	}
+	if (inet_pton(AF_INET6, host, &v6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&v6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 int rpc_client_parse_reply(int status, const char *body, size_t len, json_t **result,

@@ -76,6 +76,14 @@ int rpc_client_get(const char *host, unsigned port, const char *path, size_t max
 int rpc_client_post(const char *host, unsigned port, const char *path, const char *body, size_t len,
 		    size_t max, int *status, char **reply, size_t *reply_len, struct rpc_failure *fail);
 
+/* 1 when host, as -rpcconnect names it, is certainly this machine: the name
+ * "localhost", an IPv4 address in dotted-quad form inside 127.0.0.0/8, or
+ * the IPv6 loopback ::1 (bracketed or not, or as ::ffff:127.x.y.z); else 0.
+ * No name is resolved: what a name resolves to can change, so any other
+ * name is not loopback. What decides whether the datadir's .cookie may be
+ * sent. */
+int rpc_client_host_is_loopback(const char *host);
+
 /* The JSON-RPC half of rpc_client_call, on an HTTP status and the whole
  * reply body (exposed for tests and the fuzz target): the envelope's result
  * or error object. Same results as rpc_client_call. */

@@ -235,6 +235,114 @@ static void test_settle(void)
 	freeargv(&a);
 }
 
+/* cli_parse and cli_settle of "assay-cli -datadir=DD WORDS... x" with stdin
+ * (when not NULL) holding the text stdin_text: the settle's result, ctx and
+ * err filled. */
+static int settle_words(struct cli_ctx *ctx, char *err, size_t errlen, const char *dd,
+			const char *stdin_text, const char *w1, const char *w2, const char *w3)
+{
+	struct argv_buf a;
+	char flag[320];
+	snprintf(flag, sizeof(flag), "-datadir=%s", dd);
+	const char *words[] = {w1, w2, w3};
+	mkargv(&a, "assay-cli", flag, NULL);
+	for (int i = 0; i < 3 && words[i]; i++)
+		a.argv[a.argc++] = strdup(words[i]);
+	a.argv[a.argc++] = strdup("x");
+	a.argv[a.argc] = NULL;
+	int saved = -1, pipefd[2];
+	if (stdin_text) {
+		CHECK(pipe(pipefd) == 0);
+		CHECK(write(pipefd[1], stdin_text, strlen(stdin_text)) == (ssize_t)strlen(stdin_text));
+		close(pipefd[1]);
+		saved = dup(0);
+		dup2(pipefd[0], 0);
+		close(pipefd[0]);
+	}
+	int rc = cli_parse(ctx, a.argc, a.argv, err, errlen);
+	if (!rc)
+		rc = cli_settle(ctx, err, errlen);
+	if (saved >= 0) {
+		dup2(saved, 0);
+		close(saved);
+	}
+	freeargv(&a);
+	return rc;
+}
+
+/* The RPC password without it in argv, where ps shows it: stdin's first
+ * line with -stdinrpcpass, or ASSAY_RPCPASSWORD; either beats assay.conf,
+ * and -rpcpassword still works. */
+static void test_rpcpassword_sources(void)
+{
+	struct cli_ctx ctx;
+	char err[256], dd[300];
+	snprintf(dd, sizeof(dd), "%s/pwsrc", tmpdir);
+	mkdir(dd, 0700);
+	write_file(dd, "assay.conf", "rpcuser=u\nrpcpassword=fromconf\n");
+	unsetenv("ASSAY_RPCPASSWORD");
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, NULL, NULL, NULL), 0);
+	CHECK(strcmp(ctx.rpc.auth, "u:fromconf") == 0);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "s3cret pw\r\nnext line\n", "-stdinrpcpass",
+				  NULL, NULL),
+		     0);
+	CHECK(strcmp(ctx.rpc.auth, "u:s3cret pw") == 0);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "lastline", "--stdinrpcpass", "-rpcuser=v", NULL),
+		     0);
+	CHECK(strcmp(ctx.rpc.auth, "v:lastline") == 0);
+	/* nothing on stdin, or a flag as well, is a usage error */
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "", "-stdinrpcpass", NULL, NULL), CLI_EUSAGE);
+	CHECK(strstr(err, "-stdinrpcpass") != NULL);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "a\n", "-stdinrpcpass", "-rpcpassword=b", NULL),
+		     CLI_EUSAGE);
+	CHECK(strstr(err, "not both") != NULL);
+	/* the environment, below the flags */
+	setenv("ASSAY_RPCPASSWORD", "fromenv", 1);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, NULL, NULL, NULL), 0);
+	CHECK(strcmp(ctx.rpc.auth, "u:fromenv") == 0);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "piped\n", "-stdinrpcpass", NULL, NULL), 0);
+	CHECK(strcmp(ctx.rpc.auth, "u:piped") == 0);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, "-rpcpassword=flag", NULL, NULL), 0);
+	CHECK(strcmp(ctx.rpc.auth, "u:flag") == 0);
+	unsetenv("ASSAY_RPCPASSWORD");
+}
+
+/* DATADIR/.cookie goes only to a loopback -rpcconnect; a named
+ * -rpccookiefile goes anywhere. */
+static void test_cookie_only_to_loopback(void)
+{
+	struct cli_ctx ctx;
+	char err[256], dd[300], named[400], flag[420];
+	snprintf(dd, sizeof(dd), "%s/cookiehost", tmpdir);
+	mkdir(dd, 0700);
+	write_file(dd, ".cookie", "__cookie__:local\n");
+	write_file(dd, "other.cookie", "__cookie__:named\n");
+	static const char *const local[] = {"-rpcconnect=127.0.0.1", "-rpcconnect=127.0.0.2",
+					    "-rpcconnect=localhost", "-rpcconnect=::1"};
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, local[i], NULL, NULL), 0);
+		CHECK(strcmp(ctx.rpc.auth, "__cookie__:local") == 0 && !ctx.cookie_withheld);
+	}
+	static const char *const remote[] = {"-rpcconnect=10.1.2.3", "-rpcconnect=node.example.com",
+					     "-rpcconnect=127.1"};
+	for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+		CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, remote[i], NULL, NULL), 0);
+		CHECK(ctx.rpc.auth[0] == 0 && ctx.cookie_withheld);
+	}
+	snprintf(named, sizeof(named), "%s/other.cookie", dd);
+	snprintf(flag, sizeof(flag), "-rpccookiefile=%s", named);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, "-rpcconnect=10.1.2.3", flag, NULL), 0);
+	CHECK(strcmp(ctx.rpc.auth, "__cookie__:named") == 0);
+	snprintf(flag, sizeof(flag), "-rpccookiefile=%s/missing", dd);
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, flag, NULL, NULL), CLI_EUSAGE);
+	CHECK(strstr(err, "-rpccookiefile") != NULL);
+	/* credentials given are sent anywhere, as before */
+	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, NULL, "-rpcconnect=10.1.2.3", "-rpcuser=u",
+				  "-rpcpassword=p"),
+		     0);
+	CHECK(strcmp(ctx.rpc.auth, "u:p") == 0);
+}
+
 static int parse_reply(int status, const char *body, json_t **result, struct rpc_failure *f)
 {
 	return rpc_client_parse_reply(status, body, strlen(body), result, f);
@@ -605,9 +713,19 @@ static void test_commands_against_fake_node(void)
 	CHECK(run_cli("getblockchaininfo", NULL) == CLI_EFAIL);
 	CHECK(fake.rpc.auth_failures == 1);
 
+	/* 127.1 reaches the fake node on 127.0.0.1, but is no loopback address
+	 * in dotted-quad form: the cookie stays home, and the 401 says why;
+	 * naming the cookie file sends it */
+	write_file(dd, ".cookie", "__cookie__:c00k1e\n");
+	CHECK_EQ_INT(run_cli("-rpcconnect=127.1", "getblockchaininfo", NULL), CLI_EFAIL);
+	CHECK(fake.rpc.auth_failures == 2);
+	char cookie_flag[400];
+	snprintf(cookie_flag, sizeof(cookie_flag), "-rpccookiefile=%s/.cookie", dd);
+	CHECK_EQ_INT(run_cli("-rpcconnect=127.1", cookie_flag, "getblockchaininfo", NULL), CLI_OK);
+	CHECK(fake.rpc.auth_failures == 2);
+
 	/* a method's string result goes to stdout with the node's terminal
 	 * escapes removed */
-	write_file(dd, ".cookie", "__cookie__:c00k1e\n");
 	char out_path[400], out[256] = {0};
 	snprintf(out_path, sizeof(out_path), "%s/stdout.txt", tmpdir);
 	fflush(stdout);
@@ -739,6 +857,8 @@ int main(void)
 	RUN(test_reply_parsing);
 	RUN(test_commands_against_fake_node);
 	RUN(test_secret_to_full_stdout);
+	RUN(test_rpcpassword_sources);
+	RUN(test_cookie_only_to_loopback);
 	RUN(test_strip_controls);
 	RUN(test_strip_raw_c1);
 	char cmd[300];

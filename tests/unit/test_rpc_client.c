@@ -5,6 +5,7 @@
  * closed port; then client_chain_parse, txbuild_default_fee,
  * client_job_parse, client_job_sealed_check and client_blob_parse. */
 #include <arpa/inet.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,7 +25,9 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "tests/unit/test.h"
+#include "wallet/client_app.h"
 #include "wallet/client_chain.h"
+#include "wallet/client_opts.h"
 #include "wallet/rpc_client.h"
 #include "wallet/txbuild.h"
 
@@ -257,6 +261,78 @@ static void test_against_evhttp(void)
 	pthread_join(th, NULL);
 	evhttp_free(srv.http);
 	event_base_free(srv.base);
+}
+
+/* Which -rpcconnect may be handed the datadir's cookie: this machine, by
+ * address or the name localhost, and nothing that needs resolving. */
+static void test_host_is_loopback(void)
+{
+	static const char *const yes[] = {"127.0.0.1", "127.0.0.2", "127.255.255.254", "127.1.2.3",
+					  "localhost", "LocalHost", "localhost.", "::1", "[::1]",
+					  "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"};
+	static const char *const no[] = {"10.1.2.3", "128.0.0.1", "126.255.255.255", "0.0.0.0",
+					 "127.1", "0x7f.0.0.1", "127.0.0.1.example.com",
+					 "localhost.example.com", "evil-localhost", "example.com", "::",
+					 "::2", "[::1", "::ffff:10.0.0.1", "fe80::1", "", " 127.0.0.1"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!rpc_client_host_is_loopback(yes[i])) {
+			fprintf(stderr, "  not loopback: '%s'\n", yes[i]);
+			CHECK(0);
+		}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (rpc_client_host_is_loopback(no[i])) {
+			fprintf(stderr, "  loopback: '%s'\n", no[i]);
+			CHECK(0);
+		}
+}
+
+/* assay-worker's and assay-faucet's connection: the datadir's cookie only
+ * to a loopback node, credentials to any. */
+static void test_client_cookie_only_to_loopback(void)
+{
+	char dir[] = "/tmp/assay-test-client-XXXXXX", path[64];
+	struct client_app_conn conn;
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/.cookie", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("__cookie__:local\n", f);
+		fclose(f);
+	}
+	CHECK(client_app_connect(&conn, "127.0.0.2", 1, "", "", dir) == 0);
+	CHECK(strcmp(conn.ep.auth, "__cookie__:local") == 0 && !conn.cookie_withheld);
+	memset(&conn, 0, sizeof(conn));
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "", dir) == -1);
+	CHECK(conn.ep.auth[0] == 0 && conn.cookie_withheld);
+	CHECK(client_app_read_cookie(&conn) == -1 && conn.ep.auth[0] == 0); /* the retry after a 401 too */
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "u", "p", dir) == 0);
+	CHECK(strcmp(conn.ep.auth, "u:p") == 0);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Their RPC password from ASSAY_RPCPASSWORD when no flag gives one: it
+ * then beats the file's, as a flag does. */
+static void test_client_rpcpassword_env(void)
+{
+	static const struct option table[] = {CLIENT_OPTS_LONG, {NULL, 0, NULL, 0}};
+	struct client_opts o;
+	char *argv[] = {"prog", "-rpcuser=u", NULL};
+	setenv(CLIENT_RPCPASSWORD_ENV, "fromenv", 1);
+	client_opts_init(&o, "127.0.0.1:1");
+	optind = 0;
+	CHECK(client_opts_parse(&o, 2, argv, table, NULL, NULL) == 0);
+	CHECK(strcmp(o.rpcpassword, "fromenv") == 0 && (o.given & CLIENT_SET_RPCPASSWORD));
+	char err[128];
+	CHECK(client_opts_node_entry(&o, "rpcpassword", "fromfile", err, sizeof(err)) == 0);
+	CHECK(strcmp(o.rpcpassword, "fromenv") == 0);
+	char *argv2[] = {"prog", "-rpcpassword=flag", NULL};
+	client_opts_init(&o, "127.0.0.1:1");
+	optind = 0;
+	CHECK(client_opts_parse(&o, 2, argv2, table, NULL, NULL) == 0);
+	CHECK(strcmp(o.rpcpassword, "flag") == 0);
+	unsetenv(CLIENT_RPCPASSWORD_ENV);
 }
 
 static void test_chain_parse(void)
@@ -524,6 +600,9 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN); /* as the programs do (rpc_client.h) */
 	evthread_use_pthreads();
 	RUN(test_against_evhttp);
+	RUN(test_host_is_loopback);
+	RUN(test_client_cookie_only_to_loopback);
+	RUN(test_client_rpcpassword_env);
 	RUN(test_chain_parse);
 	RUN(test_job_parse);
 	RUN(test_sealed_check);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -234,6 +235,39 @@ int keystore_write_new(const char *dir, const char *path, const char *text, char
 	return write_atomic(dir, path, text, 0, err, errlen);
 }
 
+/* Takes the exclusive advisory lock on dir/KEYSTORE_LOCK_NAME (made 0600 if
+ * absent), waiting for another process that holds it: every change to a
+ * key file happens under it, so that a passphrase change's check of the
+ * file and its rename cannot interleave with a delete and create of the
+ * same name. *fd holds it until unlock_wallets. 0, or ASSAY_EIO. */
+static int lock_wallets(const char *dir, int *fd, char *err, size_t errlen)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, KEYSTORE_LOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return assay_fail(err, errlen, ASSAY_ELIMIT, "path too long: %s", dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0)
+		return assay_fail(err, errlen, ASSAY_EIO, "cannot open the wallet lock %s: %s", path,
+				  strerror(errno));
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(*fd);
+		*fd = -1;
+		return assay_fail(err, errlen, ASSAY_EIO, "cannot lock %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+/* Releases lock_wallets' lock (closing the descriptor drops it). */
+static void unlock_wallets(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The text of a key file holding seed for name at address, sealed under
  * passphrase with scrypt cost n: fresh salt and nonce every time. *text is
  * malloc()ed; the caller frees it. pk is the seed's public key. */
@@ -352,8 +386,12 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 	address_from_pubkey(pk, addr);
 	address_encode(net, addr, address);
 	rc = seal_text(name, address, secret, pk, passphrase, n, &text, err, errlen);
+	int lock = -1;
+	if (!rc)
+		rc = lock_wallets(dir, &lock, err, errlen);
 	if (!rc)
 		rc = write_atomic(dir, path, text, 0, err, errlen);
+	unlock_wallets(lock);
 	if (rc == ASSAY_EEXISTS)
 		assay_fail(err, errlen, rc, "wallet '%s' already exists (%s)", name, path);
 	if (!rc && info)
@@ -652,8 +690,30 @@ int keystore_change_passphrase(const char *datadir, const struct keystore_key *k
 	/* The seed is the first half of libsodium's secret key. */
 	rc = seal_text(name, key->info.address, key->seckey, key->info.pubkey, new_passphrase, n,
 		       &text, err, errlen);
+	/* Under the lock, the file must still hold this key: a delete and a
+	 * create of the same name since it was unlocked made another, which
+	 * the rename would otherwise replace with the old key. */
+	int lock = -1;
+	if (!rc)
+		rc = lock_wallets(dir, &lock, err, errlen);
+	if (!rc) {
+		struct keystore_info now;
+		char why[512];
+		int found = keystore_read_info(datadir, name, &now, why, sizeof(why));
+		if (found == ASSAY_ENOTFOUND)
+			rc = assay_fail(err, errlen, ASSAY_ENOTFOUND,
+					"wallet '%s' was deleted since it was unlocked; nothing was written", name);
+		else if (found)
+			rc = assay_fail(err, errlen, found, "wallet '%s' changed since it was unlocked: %s", name, why);
+		else if (sodium_memcmp(now.pubkey, key->info.pubkey, PUBKEY_LEN) != 0)
+			rc = assay_fail(err, errlen, ASSAY_EEXISTS,
+					"wallet '%s' now holds another key (deleted and made again since it was "
+					"unlocked); nothing was written",
+					name);
+	}
 	if (!rc)
 		rc = write_atomic(dir, path, text, 1, err, errlen);
+	unlock_wallets(lock);
 	if (!rc && info)
 		fill_info(info, name, key->info.address, key->info.pubkey, n);
 	free(text);
@@ -670,12 +730,19 @@ int keystore_delete(const char *datadir, const char *name, char *err, size_t err
 		return rc;
 	if (keystore_path(datadir, name, path, sizeof(path)) != 0)
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
+	if (!keystore_exists(datadir, name))
+		return assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name);
+	int lock = -1;
+	if ((rc = lock_wallets(dir, &lock, err, errlen)))
+		return rc;
 	if (unlink(path) != 0)
-		return errno == ENOENT
-			       ? assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
-			       : assay_fail(err, errlen, ASSAY_EIO, "cannot delete %s: %s", path,
-					    strerror(errno));
-	return sync_dir(dir, err, errlen);
+		rc = errno == ENOENT ? assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
+				     : assay_fail(err, errlen, ASSAY_EIO, "cannot delete %s: %s", path,
+						  strerror(errno));
+	else
+		rc = sync_dir(dir, err, errlen);
+	unlock_wallets(lock);
+	return rc;
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -28,6 +28,10 @@
 #define KEYSTORE_SCRYPT_P_MAX 2u
 #define KEYSTORE_SCRYPT_MAXMEM (128ull * KEYSTORE_SCRYPT_N_MAX * KEYSTORE_SCRYPT_R_MAX)
 #define KEYSTORE_FILE_MAX 16384     /* a keystore file is about 600 bytes */
+/* DATADIR/wallet/.lock: an exclusive flock() on it is held by every create,
+ * passphrase change and delete while it touches a key file, so that
+ * processes take turns (it is never a wallet: not *.json). */
+#define KEYSTORE_LOCK_NAME ".lock"
 /* Tests only: ASSAY_SCRYPT_N=1024 (a power of two, 2..2^18) replaces N for
  * keys created while it is set; the N used is stored in the file. */
 #define KEYSTORE_SCRYPT_N_ENV "ASSAY_SCRYPT_N"
@@ -99,9 +103,12 @@ int keystore_read_file(const char *datadir, const char *name, char **text, size_
 /* Re-seals an unlocked key (keystore_load with the old passphrase proved
  * it) under new_passphrase: fresh salt and nonce, scrypt N as
  * keystore_create picks it, and the file replaced in one rename, so a crash
- * leaves the old file or the new one. Key and address stay. Fills info if
- * not NULL. 0; ASSAY_ENOTFOUND (the file is gone), ASSAY_EARG (N from the
- * environment), ASSAY_EIO. */
+ * leaves the old file or the new one. Key and address stay. Under the
+ * wallet lock (KEYSTORE_LOCK_NAME) the file is read again first and must
+ * still hold key: one deleted and made again meanwhile is left alone. Fills
+ * info if not NULL. 0; ASSAY_ENOTFOUND (the file is gone), ASSAY_EEXISTS
+ * (it now holds another key), ASSAY_EARG (N from the environment),
+ * ASSAY_EIO. */
 int keystore_change_passphrase(const char *datadir, const struct keystore_key *key,
 			       const char *new_passphrase, struct keystore_info *info, char *err,
 			       size_t errlen);

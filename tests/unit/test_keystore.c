@@ -3,8 +3,12 @@
  * listing, names, the dev key vector and the passphrase sources; passphrase
  * change, export of the file, exists and delete. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -87,9 +91,12 @@ static void test_modes_and_no_temp(void)
 	int others = 0;
 	while (d && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    strcmp(de->d_name, "alice.json") && strcmp(de->d_name, "bob.json"))
+		    strcmp(de->d_name, "alice.json") && strcmp(de->d_name, "bob.json") &&
+		    strcmp(de->d_name, KEYSTORE_LOCK_NAME))
 			others++;
 	}
+	snprintf(path, sizeof(path), "%s/wallet/%s", root, KEYSTORE_LOCK_NAME);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600); /* the lock, private too */
 	if (d)
 		closedir(d);
 	CHECK(d != NULL);
@@ -510,6 +517,78 @@ static void test_exists_read_file_delete(void)
 	CHECK(keystore_exists(root, "eve") == 0);
 }
 
+/* `wallet passphrase` unlocks, asks, then writes: a delete and a create of
+ * the same name in between (another process) made a new key, which the
+ * write must not replace with the old one. */
+static void test_change_passphrase_after_recreate(void)
+{
+	struct keystore_key old_key, now;
+	struct keystore_info made;
+	CHECK(create("dora", NULL, "first") == 0);
+	CHECK(keystore_load(root, "dora", "first", &old_key, err, sizeof(err)) == 0);
+	CHECK(keystore_delete(root, "dora", err, sizeof(err)) == 0);
+	CHECK(keystore_create(root, "dora", NET_DEV, NULL, "second", &made, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(keystore_change_passphrase(root, &old_key, "third", NULL, err, sizeof(err)), ASSAY_EEXISTS);
+	CHECK(strstr(err, "another key") != NULL);
+	keystore_key_wipe(&old_key);
+	CHECK(keystore_load(root, "dora", "third", &now, err, sizeof(err)) == ASSAY_EAUTH);
+	CHECK(keystore_load(root, "dora", "second", &now, err, sizeof(err)) == 0);
+	CHECK_EQ_MEM(now.info.pubkey, made.pubkey, PUBKEY_LEN);
+	keystore_key_wipe(&now);
+	CHECK(keystore_delete(root, "dora", err, sizeof(err)) == 0);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Two processes: while another holds the wallet lock (as a passphrase
+ * change does between its check and its rename), a delete and a create
+ * wait for it; the holder sees the key file unchanged for as long as it
+ * holds the lock. */
+static void test_lock_between_processes(void)
+{
+	char path[512], lock[512];
+	int ready[2];
+	CHECK(create("erin", NULL, "pw") == 0);
+	path_of("erin", path, sizeof(path));
+	snprintf(lock, sizeof(lock), "%s/wallet/%s", root, KEYSTORE_LOCK_NAME);
+	CHECK(pipe(ready) == 0);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		close(ready[0]);
+		int fd = open(lock, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0)
+			_exit(2);
+		size_t before_len, after_len;
+		char *before = slurp(path, &before_len);
+		if (!before || !before_len)
+			_exit(3);
+		(void)!write(ready[1], "L", 1);
+		usleep(400 * 1000);
+		/* the file is the one it was: nobody deleted or replaced it */
+		char *after = slurp(path, &after_len);
+		_exit(after && after_len == before_len && memcmp(before, after, before_len) == 0 ? 0 : 1);
+	}
+	close(ready[1]);
+	char c;
+	CHECK(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	uint64_t start = now_ms();
+	CHECK(keystore_delete(root, "erin", err, sizeof(err)) == 0);
+	CHECK(create("erin", NULL, "pw2") == 0);
+	uint64_t waited = now_ms() - start;
+	int status = -1;
+	CHECK(waitpid(child, &status, 0) == child);
+	CHECK_EQ_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+	CHECK(waited >= 300); /* the delete waited for the holder */
+	CHECK(keystore_delete(root, "erin", err, sizeof(err)) == 0);
+}
+
 static void test_new_passphrase_source(void)
 {
 	char out[PASSPHRASE_MAX + 1];
@@ -548,6 +627,8 @@ int main(void)
 	RUN(test_change_passphrase);
 	RUN(test_exists_read_file_delete);
 	RUN(test_new_passphrase_source);
+	RUN(test_change_passphrase_after_recreate);
+	RUN(test_lock_between_processes);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

@@ -53,6 +53,11 @@ struct network_chain {
 	const char *chain;    /* its genesis's "chain" */
 	const char *chain_id; /* its genesis hash, 64 lowercase hex digits */
 };
+/* The dev chain's id: its genesis is built into assayd with a fixed time
+ * (node/genesis.c, genesis_dev), so every dev node has this one; the
+ * clients check it where the public dev key is at stake (assay-cli wallet
+ * import-dev). test_genesis checks it against genesis_dev. */
+#define NETWORK_DEV_CHAIN_ID "6e6d025918442b259e84b9f420e0ee74e6c70e259e011aa96cd253b55aa1ead8"
 /* Row i of the compiled chains, or NULL past the end. */
 const struct network_chain *network_chain_at(unsigned i);
 /* The next seed of a seeds.txt text from *cursor (start: the text), into out

@@ -369,6 +369,16 @@ int cli_wallet_import_dev(struct cli_ctx *ctx)
 				"refusing to import the dev key: the node's network is %s, and the "
 				"dev key is public (dev and local networks only)",
 				chain.network);
+	/* "dev" is the node's word; the dev genesis is built in and fixed, so
+	 * its id says it too. A node that calls another chain dev (one whose
+	 * coins are worth something) gets no wallet of the public key here. */
+	char chain_id[2 * HASH_LEN + 1];
+	hex_encode(chain.chain_id, HASH_LEN, chain_id);
+	if (strcmp(chain.network, "dev") == 0 && strcmp(chain_id, NETWORK_DEV_CHAIN_ID) != 0)
+		return cli_fail(CLI_EFAIL,
+				"refusing to import the dev key: the node says network dev, but its chain id "
+				"%s is not the dev chain's %s; the dev key is public",
+				chain_id, NETWORK_DEV_CHAIN_ID);
 	if (worker)
 		sha256(CLI_DEV_WORKER_SEED_TEXT, strlen(CLI_DEV_WORKER_SEED_TEXT), seed);
 	else

@@ -695,11 +695,17 @@ static void test_commands_against_fake_node(void)
 
 	check_node_network(to_text);
 
-	/* import-dev: refused on testnet, stored on dev, idempotent */
+	/* import-dev: refused on testnet, and on a "dev" node whose chain id
+	 * is not the built-in dev chain's; stored on dev, idempotent */
 	fake.network = "testnet";
 	CHECK(run_cli("wallet", "import-dev", NULL) == CLI_EFAIL);
 	CHECK(keystore_read_info(dd, "dev", &info, err, sizeof(err)) == ASSAY_ENOTFOUND);
 	fake.network = "dev";
+	CHECK_EQ_INT(run_cli("wallet", "import-dev", NULL), CLI_EFAIL); /* fake.genesis: all 0x11 */
+	CHECK(keystore_read_info(dd, "dev", &info, err, sizeof(err)) == ASSAY_ENOTFOUND);
+	uint8_t fake_id[HASH_LEN];
+	memcpy(fake_id, fake.genesis, HASH_LEN);
+	CHECK(hex_decode(NETWORK_DEV_CHAIN_ID, fake.genesis, HASH_LEN) == HASH_LEN);
 	CHECK(run_cli("wallet", "import-dev", NULL) == CLI_OK);
 	CHECK(run_cli("wallet", "import-dev", NULL) == CLI_OK);
 	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN];
@@ -707,6 +713,7 @@ static void test_commands_against_fake_node(void)
 	key_from_seed(seed, pk, sk);
 	CHECK(keystore_read_info(dd, "dev", &info, err, sizeof(err)) == 0 &&
 	      memcmp(info.pubkey, pk, PUBKEY_LEN) == 0);
+	memcpy(fake.genesis, fake_id, HASH_LEN);
 
 	/* a wrong cookie is an authorization error, not "unreachable" */
 	write_file(dd, ".cookie", "__cookie__:stale\n");

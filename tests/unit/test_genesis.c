@@ -195,6 +195,9 @@ static void test_dev(void)
 	CHECK(genesis_dev(&g1) == 0);
 	CHECK(genesis_dev(&g2) == 0);
 	CHECK_EQ_MEM(g1.hash, g2.hash, HASH_LEN);
+	char dev_id[2 * HASH_LEN + 1];
+	hex_encode(g1.hash, HASH_LEN, dev_id);
+	CHECK(strcmp(dev_id, NETWORK_DEV_CHAIN_ID) == 0); /* the clients' copy */
 	CHECK(g1.nvalidators == 1 && g1.nallocs == 2);
 	uint8_t pk[PUBKEY_LEN], sk[SECKEY_LEN], addr[ADDR_LEN];
 	genesis_dev_key(pk, sk);

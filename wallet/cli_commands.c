@@ -431,6 +431,7 @@ int cli_main(int argc, char **argv)
 		rc = ctx->cmd ? ctx->cmd->run(ctx) : cmd_raw_rpc(ctx);
 	}
 	fflush(stdout);
+	sodium_memzero(ctx, sizeof(*ctx)); /* the RPC password and credentials */
 	free(ctx);
 	return rc;
 }

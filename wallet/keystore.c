@@ -61,7 +61,10 @@ void keystore_dev_seed(uint8_t seed[SEED_LEN])
 
 void keystore_key_wipe(struct keystore_key *key)
 {
+	/* zeroes, then unlocks what keystore_load locked (a no-op where it
+	 * could not) */
 	sodium_memzero(key, sizeof(*key));
+	(void)sodium_munlock(key, sizeof(*key));
 }
 
 /* The additional data GCM authenticates: the clear fields that say whose key
@@ -611,6 +614,8 @@ int keystore_load(const char *datadir, const char *name, const char *passphrase,
 	int rc;
 
 	memset(key, 0, sizeof(*key));
+	/* kept out of swap where RLIMIT_MEMLOCK allows; refused, it still works */
+	(void)sodium_mlock(key, sizeof(*key));
 	if ((rc = parse_file(datadir, name, &key->info, &sealed, NULL, NULL, err, errlen)))
 		return rc;
 	buf_init(&aad);

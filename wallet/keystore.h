@@ -46,7 +46,9 @@ struct keystore_info {
 	uint32_t scrypt_p;
 };
 
-/* An unlocked key. Wipe it with keystore_key_wipe() when done. */
+/* An unlocked key. keystore_load mlock()s it where RLIMIT_MEMLOCK allows
+ * (best effort: a refusal is no error); wipe it with keystore_key_wipe()
+ * when done, which zeroes and unlocks it. */
 struct keystore_key {
 	struct keystore_info info;
 	uint8_t seckey[SECKEY_LEN];  /* libsodium layout: seed || pubkey */
@@ -88,6 +90,7 @@ int keystore_read_info(const char *datadir, const char *name, struct keystore_in
 int keystore_load(const char *datadir, const char *name, const char *passphrase,
 		  struct keystore_key *key, char *err, size_t errlen);
 
+/* Zeroes key and munlock()s it. */
 void keystore_key_wipe(struct keystore_key *key);
 
 /* 1 if DATADIR/wallet/NAME.json exists in any form (even a corrupt file or a

@@ -139,6 +139,7 @@ int passphrase_get_from(const char *file, const char *env_name, const char *prom
 {
 	int rc;
 	out[0] = 0;
+	(void)sodium_mlock(out, PASSPHRASE_MAX + 1); /* best effort, as for keys (keystore.h) */
 	if (file && *file) {
 		int fd = open(file, O_RDONLY);
 		if (fd < 0)
@@ -185,6 +186,7 @@ int passphrase_get_from(const char *file, const char *env_name, const char *prom
 		rc = ask_tty(tty, prompt, 0, out);
 		if (!rc && confirm) {
 			char again[PASSPHRASE_MAX + 1];
+			(void)sodium_mlock(again, sizeof(again));
 			rc = ask_tty(tty, "Repeat passphrase: ", 0, again);
 			if (!rc && strcmp(again, out) != 0)
 				rc = ASSAY_EARG;
@@ -207,6 +209,7 @@ int passphrase_get_from(const char *file, const char *env_name, const char *prom
 int passphrase_ask_terminal(const char *prompt, int echo, char *out, char *err, size_t errlen)
 {
 	out[0] = 0;
+	(void)sodium_mlock(out, PASSPHRASE_MAX + 1);
 	int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
 	if (tty < 0)
 		return assay_fail(err, errlen, ASSAY_EIO, "there is no terminal to ask on");

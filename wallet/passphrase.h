@@ -14,7 +14,8 @@
  * group or others (ssh's rule for private keys). */
 #define PASSPHRASE_FILE_FORBIDDEN_MODE 0077
 
-/* Fills out (PASSPHRASE_MAX + 1 bytes) from the first source that exists;
+/* Fills out (PASSPHRASE_MAX + 1 bytes, mlock()ed where RLIMIT_MEMLOCK
+ * allows, best effort) from the first source that exists;
  * file may be NULL. With confirm set, a terminal is asked twice and the two
  * answers must agree, and an empty passphrase is refused from any source.
  * 0; ASSAY_EIO (file unreadable, or no terminal and no other source),

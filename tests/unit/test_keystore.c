@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -538,6 +539,47 @@ static void test_change_passphrase_after_recreate(void)
 	CHECK(keystore_delete(root, "dora", err, sizeof(err)) == 0);
 }
 
+/* VmLck of this process in kB, from /proc/self/status; -1 if unknown. */
+static long locked_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmLck:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* An unlocked key is mlock()ed where the limit allows and unlocked by the
+ * wipe; with RLIMIT_MEMLOCK 0 the load works all the same. */
+static void test_key_memory_locked(void)
+{
+	struct keystore_key key;
+	struct rlimit saved, none;
+	CHECK(create("fay", NULL, "pw") == 0);
+	CHECK(getrlimit(RLIMIT_MEMLOCK, &saved) == 0);
+	none = saved;
+	none.rlim_cur = 0;
+	CHECK(setrlimit(RLIMIT_MEMLOCK, &none) == 0);
+	CHECK(keystore_load(root, "fay", "pw", &key, err, sizeof(err)) == 0); /* best effort */
+	keystore_key_wipe(&key);
+	CHECK(setrlimit(RLIMIT_MEMLOCK, &saved) == 0);
+	long before = locked_kb();
+	if (before < 0 || saved.rlim_cur < 64 * 1024) {
+		printf("  (VmLck unknown or RLIMIT_MEMLOCK under 64 KiB: the lock itself not checked)\n");
+	} else {
+		CHECK(keystore_load(root, "fay", "pw", &key, err, sizeof(err)) == 0);
+		long held = locked_kb();
+		keystore_key_wipe(&key);
+		CHECK(held > before);
+		CHECK(locked_kb() < held);
+	}
+	CHECK(keystore_delete(root, "fay", err, sizeof(err)) == 0);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -629,6 +671,7 @@ int main(void)
 	RUN(test_new_passphrase_source);
 	RUN(test_change_passphrase_after_recreate);
 	RUN(test_lock_between_processes);
+	RUN(test_key_memory_locked);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

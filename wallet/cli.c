@@ -56,8 +56,9 @@ static const struct option global_opts[] = {
 	{"passphrase-file", required_argument, NULL, OPT_PASSFILE},
 	{"stdinrpcpass", no_argument, NULL, OPT_STDINRPCPASS},
 	{"rpccookiefile", required_argument, NULL, OPT_RPCCOOKIEFILE},
+	{NULL, 0, NULL, 0}, /* getopt_long_only reads up to this row */
 };
-#define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]))
+#define N_GLOBAL_OPTS (sizeof(global_opts) / sizeof(global_opts[0]) - 1) /* without the end row */
 #define MAX_CMD_OPTDEFS 32 /* options one command may declare */
 
 static int usage_err(char *err, size_t errlen, const char *fmt, ...)
@@ -163,7 +164,7 @@ static int parse_command(struct cli_ctx *ctx, int argc, char **argv, char *err, 
 {
 	struct option opts[N_GLOBAL_OPTS + MAX_CMD_OPTDEFS + 1];
 	size_t n = 0;
-	memcpy(opts, global_opts, sizeof(global_opts));
+	memcpy(opts, global_opts, N_GLOBAL_OPTS * sizeof(global_opts[0]));
 	n = N_GLOBAL_OPTS;
 	for (const struct cli_optdef *d = ctx->cmd->opts; d && d->name; d++) {
 		if (n - N_GLOBAL_OPTS == MAX_CMD_OPTDEFS)

@@ -34,6 +34,11 @@ def test(tmpdir, nodes):
     res = node.cli("wallet", "show", "garbage", check=False)
     assert res.returncode != 0 and res.stderr.strip(), res
 
+    # an unknown flag is a usage error, before or after the command words
+    for args in (("-nosuchflag", "getblockchaininfo"), ("balance", erin, "--nosuchflag")):
+        res = node.cli(*args, check=False)
+        assert res.returncode == 2 and "unknown option" in res.stderr, (args, res)
+
     res = node.cli("send", "--from", "nobody", "--to", erin, "--amount", "1", check=False)
     assert res.returncode != 0 and "nobody" in res.stderr, res.stderr
     res = node.cli("send", "--from", "dev", "--to", "dassay1xyz", "--amount", "1", check=False)

@@ -122,6 +122,12 @@ static void test_parse_errors_and_raw(void)
 	mkargv(&a, "assay-cli", "-datadir", NULL);
 	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
 	freeargv(&a);
+	/* an unknown flag before the command is a usage error (getopt read
+	 * past the unterminated table of global flags, and the CLI crashed) */
+	mkargv(&a, "assay-cli", "-zzzz", "getblockchaininfo", NULL);
+	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
+	CHECK(strstr(err, "unknown option") != NULL);
+	freeargv(&a);
 	mkargv(&a, "assay-cli", NULL);
 	CHECK(cli_parse(&ctx, a.argc, a.argv, err, sizeof(err)) == CLI_EUSAGE);
 	freeargv(&a);

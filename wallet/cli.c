@@ -327,13 +327,16 @@ static int take_rpcpassword(struct cli_ctx *ctx, char *err, size_t errlen)
 			return usage_err(err, errlen, "give -rpcpassword or -stdinrpcpass, not both");
 		int rc = passphrase_read_line(STDIN_FILENO, line);
 		if (rc == 0 && !line[0])
-			rc = usage_err(err, errlen, "-stdinrpcpass: no password on the first line of standard input");
+			rc = usage_err(err, errlen,
+				       "-stdinrpcpass: no password on the first line of standard input");
 		else if (rc)
-			rc = usage_err(err, errlen, "-stdinrpcpass: cannot read a line of at most %d bytes from "
-					   "standard input", PASSPHRASE_MAX);
+			rc = usage_err(err, errlen,
+				       "-stdinrpcpass: cannot read a line of at most %d bytes from "
+				       "standard input",
+				       PASSPHRASE_MAX);
 		else
-			rc = copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), line, "stdinrpcpass", err,
-					  errlen);
+			rc = copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), line, "stdinrpcpass",
+					  err, errlen);
 		sodium_memzero(line, sizeof(line));
 		if (!rc)
 			ctx->given |= CLI_SET_RPCPASSWORD;
@@ -343,7 +346,8 @@ static int take_rpcpassword(struct cli_ctx *ctx, char *err, size_t errlen)
 	if ((ctx->given & CLI_SET_RPCPASSWORD) || !env || !*env)
 		return 0;
 	ctx->given |= CLI_SET_RPCPASSWORD;
-	return copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), env, CLIENT_RPCPASSWORD_ENV, err, errlen);
+	return copy_setting(ctx->rpcpassword, sizeof(ctx->rpcpassword), env, CLIENT_RPCPASSWORD_ENV, err,
+			    errlen);
 }
 
 /* The first line of a cookie file into auth (cap bytes): 0, or -1 when it
@@ -452,10 +456,13 @@ void cli_strip_controls(char *text)
 		 * C1 control (0x9B is CSI); in UTF-8, U+0080..U+009F are the
 		 * same controls. Other bytes of broken UTF-8 are printable in
 		 * either and are kept. */
-		int control = n == 1 ? (*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f
-				     : n == 0 ? *p <= 0x9f : (n == 2 && *p == 0xc2 && p[1] <= 0x9f);
-		if (n == 0)
-			n = 1;
+		int control;
+		if (n == 1) /* C0 but newline and tab, and DEL */
+			control = (*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f;
+		else if (n == 0) /* one byte outside well-formed UTF-8 */
+			control = *p <= 0x9f, n = 1;
+		else /* U+0080..U+009F */
+			control = n == 2 && *p == 0xc2 && p[1] <= 0x9f;
 		if (!control) {
 			memmove(out, p, n);
 			out += n;

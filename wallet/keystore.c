@@ -569,11 +569,11 @@ static int parse_file(const char *datadir, const char *name, struct keystore_inf
 	if (!scrypt_params_ok(n, r, p)) {
 		/* said before any derivation: a planted file's cost is never paid */
 		rc = assay_fail(err, errlen, ASSAY_EDECODE,
-			  "keystore fields 'kdf.N/r/p' (N=%llu, r=%llu, p=%llu) are outside what "
-			  "this wallet accepts (N a power of two <= %u, r <= %u, p <= %u); "
-			  "refused without deriving a key",
-			  (unsigned long long)n, (unsigned long long)r, (unsigned long long)p,
-			  KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX);
+				"keystore fields 'kdf.N/r/p' (N=%llu, r=%llu, p=%llu) are outside what "
+				"this wallet accepts (N a power of two <= %u, r <= %u, p <= %u); "
+				"refused without deriving a key",
+				(unsigned long long)n, (unsigned long long)r, (unsigned long long)p,
+				KEYSTORE_SCRYPT_N_MAX, KEYSTORE_SCRYPT_R_MAX, KEYSTORE_SCRYPT_P_MAX);
 		goto out;
 	}
 	if ((rc = get_hex(kdf, "salt", "kdf.salt", sealed->salt, KEYSTORE_SALT_LEN, err, errlen)) ||
@@ -707,14 +707,17 @@ int keystore_change_passphrase(const char *datadir, const struct keystore_key *k
 		int found = keystore_read_info(datadir, name, &now, why, sizeof(why));
 		if (found == ASSAY_ENOTFOUND)
 			rc = assay_fail(err, errlen, ASSAY_ENOTFOUND,
-					"wallet '%s' was deleted since it was unlocked; nothing was written", name);
-		else if (found)
-			rc = assay_fail(err, errlen, found, "wallet '%s' changed since it was unlocked: %s", name, why);
-		else if (sodium_memcmp(now.pubkey, key->info.pubkey, PUBKEY_LEN) != 0)
-			rc = assay_fail(err, errlen, ASSAY_EEXISTS,
-					"wallet '%s' now holds another key (deleted and made again since it was "
-					"unlocked); nothing was written",
+					"wallet '%s' was deleted since it was unlocked; nothing was written",
 					name);
+		else if (found)
+			rc = assay_fail(err, errlen, found, "wallet '%s' changed since it was unlocked: %s",
+					name, why);
+		else if (sodium_memcmp(now.pubkey, key->info.pubkey, PUBKEY_LEN) != 0)
+			rc = assay_fail(
+				err, errlen, ASSAY_EEXISTS,
+				"wallet '%s' now holds another key (deleted and made again since it was "
+				"unlocked); nothing was written",
+				name);
 	}
 	if (!rc)
 		rc = write_atomic(dir, path, text, 1, err, errlen);

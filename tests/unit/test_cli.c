@@ -244,8 +244,8 @@ static void test_settle(void)
 /* cli_parse and cli_settle of "assay-cli -datadir=DD WORDS... x" with stdin
  * (when not NULL) holding the text stdin_text: the settle's result, ctx and
  * err filled. */
-static int settle_words(struct cli_ctx *ctx, char *err, size_t errlen, const char *dd,
-			const char *stdin_text, const char *w1, const char *w2, const char *w3)
+static int settle_words(struct cli_ctx *ctx, char *err, size_t errlen, const char *dd, const char *stdin_text,
+			const char *w1, const char *w2, const char *w3)
 {
 	struct argv_buf a;
 	char flag[320];
@@ -293,8 +293,9 @@ static void test_rpcpassword_sources(void)
 				  NULL, NULL),
 		     0);
 	CHECK(strcmp(ctx.rpc.auth, "u:s3cret pw") == 0);
-	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "lastline", "--stdinrpcpass", "-rpcuser=v", NULL),
-		     0);
+	CHECK_EQ_INT(
+		settle_words(&ctx, err, sizeof(err), dd, "lastline", "--stdinrpcpass", "-rpcuser=v", NULL),
+		0);
 	CHECK(strcmp(ctx.rpc.auth, "v:lastline") == 0);
 	/* nothing on stdin, or a flag as well, is a usage error */
 	CHECK_EQ_INT(settle_words(&ctx, err, sizeof(err), dd, "", "-stdinrpcpass", NULL, NULL), CLI_EUSAGE);
@@ -794,7 +795,9 @@ static void test_strip_controls(void)
  * U+1F600), as do other bytes of broken UTF-8. */
 static void test_strip_raw_c1(void)
 {
-	char csi[] = "a\x9b" "31mred\x9d" "0;t\x07 \x80\x9f\x85z";
+	char csi[] = "a\x9b"
+		     "31mred\x9d"
+		     "0;t\x07 \x80\x9f\x85z";
 	cli_strip_controls(csi);
 	CHECK(strcmp(csi, "a31mred0;t z") == 0);
 	char kept[] = "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff \xa0";

@@ -91,9 +91,8 @@ static void test_modes_and_no_temp(void)
 	struct dirent *de;
 	int others = 0;
 	while (d && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    strcmp(de->d_name, "alice.json") && strcmp(de->d_name, "bob.json") &&
-		    strcmp(de->d_name, KEYSTORE_LOCK_NAME))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, "alice.json") &&
+		    strcmp(de->d_name, "bob.json") && strcmp(de->d_name, KEYSTORE_LOCK_NAME))
 			others++;
 	}
 	snprintf(path, sizeof(path), "%s/wallet/%s", root, KEYSTORE_LOCK_NAME);
@@ -529,7 +528,8 @@ static void test_change_passphrase_after_recreate(void)
 	CHECK(keystore_load(root, "dora", "first", &old_key, err, sizeof(err)) == 0);
 	CHECK(keystore_delete(root, "dora", err, sizeof(err)) == 0);
 	CHECK(keystore_create(root, "dora", NET_DEV, NULL, "second", &made, err, sizeof(err)) == 0);
-	CHECK_EQ_INT(keystore_change_passphrase(root, &old_key, "third", NULL, err, sizeof(err)), ASSAY_EEXISTS);
+	CHECK_EQ_INT(keystore_change_passphrase(root, &old_key, "third", NULL, err, sizeof(err)),
+		     ASSAY_EEXISTS);
 	CHECK(strstr(err, "another key") != NULL);
 	keystore_key_wipe(&old_key);
 	CHECK(keystore_load(root, "dora", "third", &now, err, sizeof(err)) == ASSAY_EAUTH);

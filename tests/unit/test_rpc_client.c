@@ -267,13 +267,26 @@ static void test_against_evhttp(void)
  * address or the name localhost, and nothing that needs resolving. */
 static void test_host_is_loopback(void)
 {
-	static const char *const yes[] = {"127.0.0.1", "127.0.0.2", "127.255.255.254", "127.1.2.3",
-					  "localhost", "LocalHost", "localhost.", "::1", "[::1]",
-					  "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"};
-	static const char *const no[] = {"10.1.2.3", "128.0.0.1", "126.255.255.255", "0.0.0.0",
-					 "127.1", "0x7f.0.0.1", "127.0.0.1.example.com",
-					 "localhost.example.com", "evil-localhost", "example.com", "::",
-					 "::2", "[::1", "::ffff:10.0.0.1", "fe80::1", "", " 127.0.0.1"};
+	static const char *const yes[] = {"127.0.0.1", "127.0.0.2",       "127.255.255.254", "127.1.2.3",
+					  "localhost", "LocalHost",       "localhost.",      "::1",
+					  "[::1]",     "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"};
+	static const char *const no[] = {"10.1.2.3",
+					 "128.0.0.1",
+					 "126.255.255.255",
+					 "0.0.0.0",
+					 "127.1",
+					 "0x7f.0.0.1",
+					 "127.0.0.1.example.com",
+					 "localhost.example.com",
+					 "evil-localhost",
+					 "example.com",
+					 "::",
+					 "::2",
+					 "[::1",
+					 "::ffff:10.0.0.1",
+					 "fe80::1",
+					 "",
+					 " 127.0.0.1"};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		if (!rpc_client_host_is_loopback(yes[i])) {
 			fprintf(stderr, "  not loopback: '%s'\n", yes[i]);

@@ -4,8 +4,10 @@
  * u8 flags (a connected block named it), so a client can walk one slot's
  * output in tile order along the chunks the chain names and the pruner can
  * drop a root's chunks together; 'c' job_id || root -> the root's running
- * total (u64 LE encoded bytes || u32 LE chunks || u32 LE flags), which the
- * per-root bounds read in place of the root's index. Written with their own
+ * total (u64 LE encoded bytes || u32 LE chunks || u32 LE flags || u32 LE
+ * the most tiles of one chunk), which the per-root bounds read in place of
+ * the root's index and which bounds the walk that finds a chunk's tiles
+ * held already. Written with their own
  * batch, never with a block's: a chunk is not chain data, only what makes a
  * block available here. The block and transactions waiting for chunks are
  * two meta records beside them. */
@@ -22,11 +24,15 @@
 #define IDX_KEY_LEN (IDX_PREFIX_LEN + HASH_LEN)
 #define IDX_VAL_LEN 13  /* u32 LE tile bytes || u32 LE encoded bytes || u32 LE tiles || u8 flags */
 #define IDX_NAMED 0x01  /* index flag: a connected block's job_chunks names the chunk */
-#define ROOT_VAL_LEN 16 /* u64 LE encoded bytes || u32 LE chunks || u32 LE flags */
+#define ROOT_VAL_LEN 20 /* u64 LE encoded bytes || u32 LE chunks || u32 LE flags || u32 LE max tiles */
 /* Root flag: every chunk of the root that a connected block named carries
  * IDX_NAMED (the record was made by an accept that marks; one rebuilt from
  * an older database was not), so the chunks without it are no block's. */
 #define ROOT_MARKS_WHOLE 0x01u
+/* Root flag: max_tiles bounds the tiles of every chunk the root holds (the
+ * record was made by an accept that counts them), so a chunk that covers a
+ * tile starts at most max_tiles - 1 tiles before it. */
+#define ROOT_SPAN_KNOWN 0x02u
 /* Meta record: every root's 'c' record is there. A database written before
  * them has 'j' entries without one; the first accept or prune sums them
  * once (roots_ready). */
@@ -37,6 +43,13 @@ static void chunk_key(const uint8_t hash[HASH_LEN], uint8_t key[1 + HASH_LEN])
 {
 	key[0] = STORE_P_CHUNK;
 	memcpy(key + 1, hash, HASH_LEN);
+}
+
+/* The first tile of an index entry's key (big-endian in it). */
+static uint32_t idx_first(const uint8_t key[IDX_KEY_LEN])
+{
+	const uint8_t *p = key + 1 + 2 * HASH_LEN;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static void idx_key(const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN], uint32_t first,
@@ -91,6 +104,7 @@ static void root_put(store_batch_t *b, const uint8_t key[ROOT_KEY_LEN], const st
 	le64_put(val, u->bytes);
 	le32_put(val + 8, u->chunks);
 	le32_put(val + 12, u->flags);
+	le32_put(val + 16, u->max_tiles);
 	if (u->chunks)
 		store_batch_put(b, key, ROOT_KEY_LEN, val, sizeof(val));
 	else
@@ -184,11 +198,15 @@ static int root_read(store_t *s, const uint8_t key[ROOT_KEY_LEN], struct chunkst
 		return 0;
 	if (rc)
 		return rc;
-	int ok = vlen == ROOT_VAL_LEN || vlen == 12; /* 12: written before the flags */
+	/* 12: written before the flags, 16: before max_tiles */
+	int ok = vlen == ROOT_VAL_LEN || vlen == 16 || vlen == 12;
 	if (ok) {
 		u->bytes = le64_get(val);
 		u->chunks = le32_get(val + 8);
-		u->flags = vlen == ROOT_VAL_LEN ? le32_get(val + 12) : 0;
+		u->flags = vlen >= 16 ? le32_get(val + 12) : 0;
+		u->max_tiles = vlen == ROOT_VAL_LEN ? le32_get(val + 16) : 0;
+		if (vlen < ROOT_VAL_LEN)
+			u->flags &= ~ROOT_SPAN_KNOWN;
 	}
 	free(val);
 	return ok ? 0 : ASSAY_ECORRUPT;
@@ -201,6 +219,49 @@ int chunkstore_root_usage(store_t *s, const uint8_t job_id[HASH_LEN], const uint
 	int rc = roots_ready(s);
 	root_key(job_id, root, key);
 	return rc ? rc : root_read(s, key, u);
+}
+
+/* Whether the chunks held for a root cover tiles [reach, hi): a walk of its
+ * index in tile order from the first entry that could reach that far,
+ * stopping at the first gap or once hi is reached. An entry of an older
+ * layout, without its tile count, covers nothing. */
+struct cover {
+	uint32_t reach; /* the tiles before it are covered */
+	uint32_t hi;
+	int covered;
+};
+
+static int cover_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct cover *cv = arg;
+	if (klen != IDX_KEY_LEN || vlen < IDX_VAL_LEN)
+		return 0;
+	uint32_t first = idx_first(key);
+	uint64_t end = (uint64_t)first + le32_get(val + 8);
+	if (first > cv->reach)
+		return 1; /* a gap: every later entry starts later still */
+	if (end > cv->reach)
+		cv->reach = end > cv->hi ? cv->hi : (uint32_t)end;
+	cv->covered = cv->reach >= cv->hi;
+	return cv->covered;
+}
+
+/* 1 when every tile of c lies in chunks held for its root (u, its record;
+ * tiles, the job's), 0 when some does not, or a local failure. The walk
+ * starts at the first tile that a held chunk reaching c's first tile can
+ * start at (the record's max_tiles, else the job's first tile), so it
+ * reads the entries about c's run, not the root's. */
+static int root_covers(store_t *s, const struct chunkstore_root *u, uint32_t tiles, const struct avail_chunk *c)
+{
+	if (u->chunks == 0)
+		return 0;
+	uint32_t span = (u->flags & ROOT_SPAN_KNOWN) ? u->max_tiles : tiles;
+	uint32_t from = span > 0 && c->first_tile >= span ? c->first_tile - span + 1 : 0;
+	uint8_t start[IDX_KEY_LEN], none[HASH_LEN] = {0};
+	struct cover cv = {c->first_tile, c->first_tile + c->tile_count, 0};
+	idx_key(c->job_id, c->root, from, none, start);
+	int rc = store_iterate_from(s, start, ROOT_KEY_LEN, start, IDX_PREFIX_LEN, cover_entry, &cv);
+	return rc ? rc : cv.covered;
 }
 
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
@@ -254,6 +315,14 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 		return assay_fail(err, errlen, ASSAY_EFULL,
 				  "%llu chunk bytes held for this root already, of at most %llu",
 				  (unsigned long long)u.bytes, (unsigned long long)max_bytes);
+	/* a chunk that nothing here names and that brings no tile the root's
+	 * chunks lack: anyone holding chunks of the root can cut sub-runs out
+	 * of them, each with its own proof, and would fill the bound above
+	 * with them (docs/compute.md §15.6) */
+	if (needed == CHUNKSTORE_NEED_NONE && (rc = root_covers(s, &u, kernel_tile_count(&j.spec.shape), &c)) != 0)
+		return rc == 1 ? assay_fail(err, errlen, ASSAY_EFULL,
+					    "every tile of this chunk is in chunks held for its root already")
+			       : assay_fail(err, errlen, rc, "chunk index read failed");
 	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN];
 	chunk_key(hash, ck);
 	idx_key(c.job_id, c.root, c.first_tile, hash, ik);
@@ -265,8 +334,12 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 	le32_put(iv + 4, (uint32_t)len);
 	le32_put(iv + 8, c.tile_count);
 	iv[12] = 0;
-	if (u.chunks == 0) /* a new root: every block that names its chunks will mark them */
-		u.flags = ROOT_MARKS_WHOLE;
+	if (u.chunks == 0) { /* a new root: every block that names its chunks will mark them */
+		u.flags = ROOT_MARKS_WHOLE | ROOT_SPAN_KNOWN;
+		u.max_tiles = 0;
+	}
+	if (c.tile_count > u.max_tiles)
+		u.max_tiles = c.tile_count;
 	u.bytes += len;
 	u.chunks++;
 	store_batch_put(b, ik, sizeof(ik), iv, sizeof(iv));
@@ -451,8 +524,7 @@ static int reach_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t
 	struct unnamed *un = arg;
 	if (klen != IDX_KEY_LEN || vlen < IDX_VAL_LEN || !(val[12] & IDX_NAMED))
 		return 0;
-	uint32_t first = (uint32_t)key[1 + 2 * HASH_LEN] << 24 | (uint32_t)key[2 + 2 * HASH_LEN] << 16 |
-			 (uint32_t)key[3 + 2 * HASH_LEN] << 8 | key[4 + 2 * HASH_LEN];
+	uint32_t first = idx_first(key);
 	uint32_t count = le32_get(val + 8);
 	if (first < un->tiles && count <= un->tiles - first && un->reach[first])
 		un->reach[first + count] = 1;

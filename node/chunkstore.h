@@ -46,6 +46,7 @@ struct chunkstore_root {
 	uint64_t bytes;  /* encoded chunk bytes stored */
 	uint32_t chunks; /* chunks stored */
 	uint32_t flags;  /* internal to chunkstore.c */
+	uint32_t max_tiles; /* internal: the most tiles of one chunk stored since the record began */
 };
 /* The running total of (job_id, root) (zero when nothing is held): 0 or a
  * local failure. */
@@ -74,7 +75,10 @@ enum chunkstore_need {
  * held for its root already reach chunkstore_root_limits (widened for
  * CHUNKSTORE_NEED_PARKED), or every slot with its root has uploaded its
  * whole output (neither applies to CHUNKSTORE_NEED_BLOCK: the committed
- * block waiting here names it); or a local failure. */
+ * block waiting here names it), or (CHUNKSTORE_NEED_NONE only) every tile
+ * of it lies in chunks held for its root already (docs/compute.md §15.6:
+ * anyone holding chunks can cut valid sub-runs out of them); or a local
+ * failure. */
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
 		      enum chunkstore_need needed, uint8_t hash[HASH_LEN], char *err, size_t errlen);
 /* 1 held, 0 not, or a local failure. */

@@ -253,7 +253,10 @@ static void seek_prefix_end(leveldb_iterator_t *it, const uint8_t *prefix, size_
 		leveldb_iter_seek_to_last(it);
 }
 
-static int iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg, int reverse)
+/* from (flen bytes, beginning with prefix) is where a forward walk starts:
+ * the prefix itself for a whole walk. */
+static int iterate(store_t *s, const void *prefix, size_t plen, const void *from, size_t flen, store_iter_fn fn,
+		   void *arg, int reverse)
 {
 	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->read);
 	int rc = 0;
@@ -262,7 +265,7 @@ static int iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn
 	if (reverse)
 		seek_prefix_end(it, prefix, plen);
 	else
-		leveldb_iter_seek(it, prefix, plen);
+		leveldb_iter_seek(it, from, flen);
 	for (; leveldb_iter_valid(it); reverse ? leveldb_iter_prev(it) : leveldb_iter_next(it)) {
 		size_t klen, vlen;
 		const char *key = leveldb_iter_key(it, &klen);
@@ -289,12 +292,20 @@ static int iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn
 
 int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg)
 {
-	return iterate(s, prefix, plen, fn, arg, 0);
+	return iterate(s, prefix, plen, prefix, plen, fn, arg, 0);
+}
+
+int store_iterate_from(store_t *s, const void *prefix, size_t plen, const void *from, size_t flen,
+		       store_iter_fn fn, void *arg)
+{
+	if (flen < plen || memcmp(from, prefix, plen) != 0)
+		return ASSAY_EINVALID;
+	return iterate(s, prefix, plen, from, flen, fn, arg, 0);
 }
 
 int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg)
 {
-	return iterate(s, prefix, plen, fn, arg, 1);
+	return iterate(s, prefix, plen, prefix, plen, fn, arg, 1);
 }
 
 uint64_t store_records_iterated(const store_t *s)

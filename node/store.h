@@ -85,7 +85,12 @@ typedef int (*store_iter_fn)(void *arg, const uint8_t *key, size_t klen, const u
 /* 0 when done or stopped by a positive return; a negative return from fn is
  * passed back; ASSAY_EIO on a database error. */
 int store_iterate(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
-/* The same, last key first. */
+/* The same from the first key at or after from (flen bytes, which begin
+ * with prefix; else ASSAY_EINVALID): a walk of part of a prefix's range,
+ * such as the chunks of one root from one tile on. */
+int store_iterate_from(store_t *s, const void *prefix, size_t plen, const void *from, size_t flen,
+		       store_iter_fn fn, void *arg);
+/* store_iterate, last key first. */
 int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_iter_fn fn, void *arg);
 /* Records both iterations have handed to their callbacks since the store
  * opened: what a test reads to show that an operation does not walk a

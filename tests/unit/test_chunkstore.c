@@ -1,7 +1,7 @@
 /* The node's chunk store (node/chunkstore.h): what it accepts against a
  * job in state (a good chunk, the same chunk twice, an unknown job, a root
  * no slot holds, a bad proof), the per-root bounds on stored bytes and
- * chunks and their running totals, lookup by tile (a walk from tile 0 is
+ * chunks and their running totals, chunks cut out of held ones, lookup by tile (a walk from tile 0 is
  * served chunks that lead on: those blocks named, else the longest; the
  * rest go once the output is uploaded), a block's availability
  * (held, missing, contradicting its reference) and pruning past
@@ -271,6 +271,59 @@ static void test_root_bounds(const char *dir)
 	store_close(s);
 }
 
+/* Chunks cut out of held ones: a sub-run of one, and one across two
+ * neighbours, each with its own valid proof, are refused when nothing
+ * names them (EFULL, a node-local refusal) and taken when a parked
+ * transaction does; a run that brings a tile not held is taken. The check
+ * reads the index entries about the run, not the root's: with many chunks
+ * held further on it walks no more, and among chunks before it only those
+ * that start within the longest chunk's length of it. */
+static void test_cut_chunks(const char *dir)
+{
+	char err[200];
+	store_t *s = store_open(dir, err, sizeof(err));
+	CHECK(s != NULL);
+	ledger_mem_t *mem = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(mem);
+	struct tiny a;
+	tiny_init(&a, &l, 0x34);
+	struct buf enc;
+	buf_init(&enc);
+	uint8_t hash[HASH_LEN];
+#define ACCEPT(first, count, need)                                                                                  \
+	(tiny_chunk(&a, first, count, &enc),                                                                        \
+	 chunkstore_accept(s, &l, enc.data, enc.len, need, hash, err, sizeof(err)))
+	CHECK_EQ_INT(ACCEPT(0, 16, CHUNKSTORE_NEED_NONE), 0);    /* the worker's */
+	CHECK_EQ_INT(ACCEPT(16, 16, CHUNKSTORE_NEED_NONE), 0);   /* and its next */
+	CHECK_EQ_INT(ACCEPT(2, 3, CHUNKSTORE_NEED_NONE), ASSAY_EFULL); /* cut out of [0,16) */
+	CHECK_EQ_INT(chunkstore_has(s, hash), 0);
+	CHECK_EQ_INT(ACCEPT(0, 8, CHUNKSTORE_NEED_NONE), ASSAY_EFULL);
+	CHECK_EQ_INT(ACCEPT(10, 20, CHUNKSTORE_NEED_NONE), ASSAY_EFULL); /* across both */
+	CHECK_EQ_INT(ACCEPT(0, 32, CHUNKSTORE_NEED_NONE), ASSAY_EFULL);
+	CHECK_EQ_INT(ACCEPT(30, 3, CHUNKSTORE_NEED_NONE), 0); /* tile 32 is new */
+	CHECK_EQ_INT(ACCEPT(2, 3, CHUNKSTORE_NEED_PARKED), 0); /* named: the worker's re-chunking */
+	struct chunkstore_root u;
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK_EQ_U64(u.chunks, 4);
+	/* fifty one-tile chunks beyond: a cut at the start reads no more of them */
+	for (uint32_t i = 100; i < 150; i++)
+		CHECK_EQ_INT(ACCEPT(i, 1, CHUNKSTORE_NEED_NONE), 0);
+	uint64_t walked = store_records_iterated(s);
+	CHECK_EQ_INT(ACCEPT(4, 4, CHUNKSTORE_NEED_NONE), ASSAY_EFULL);
+	CHECK(store_records_iterated(s) - walked <= 3);
+	walked = store_records_iterated(s);
+	CHECK_EQ_INT(ACCEPT(120, 1, CHUNKSTORE_NEED_NONE), ASSAY_EEXISTS);
+	CHECK_EQ_INT(ACCEPT(119, 2, CHUNKSTORE_NEED_NONE), ASSAY_EFULL);
+	/* among them, those starting within the longest chunk's 16 tiles before */
+	CHECK(store_records_iterated(s) - walked <= 16 + 2);
+	CHECK_EQ_INT(ACCEPT(149, 2, CHUNKSTORE_NEED_NONE), 0); /* tile 150 is new */
+#undef ACCEPT
+	free(a.leaves);
+	buf_free(&enc);
+	ledger_mem_free(mem);
+	store_close(s);
+}
+
 /* A database from before the roots' records: its index entries hold tile
  * bytes alone. The first look sums them, once, from the chunks. */
 static void test_root_totals_rebuilt(const char *dir)
@@ -419,8 +472,8 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash2, err, sizeof(err)), 0);
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), 0);
 
-	chunk_of(0, 4, &enc);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash2, err, sizeof(err)), 0);
+	chunk_of(0, 4, &enc); /* its tiles are all held: taken only as a parked transaction names it */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_PARKED, hash2, err, sizeof(err)), 0);
 	chunk_of(1, 2, &enc);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_BLOCK, hash2, err, sizeof(err)), 0);
 
@@ -462,21 +515,21 @@ int main(void)
 	size_t ntook;
 	chunk_of(0, 4, &enc); /* what the chain names */
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
-	chunk_of(0, 1, &enc); /* a run no block names */
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
+	chunk_of(0, 1, &enc); /* a run no block names (a parked transaction does) */
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_PARKED, hash, err, sizeof(err)), 0);
 	CHECK_EQ_INT(walk(s, took, &ntook), 4); /* the longest at tile 0, not the lowest hash */
 	CHECK(ntook == 1 && memcmp(took[0], h04, HASH_LEN) == 0);
 	/* the chain names [0,2) then [2,4); a longer [0,3) and [0,4) lie beside
 	 * them: once a block named [0,2) it is what tile 0 serves */
 	chunk_of(0, 2, &enc);
 	avail_chunk_hash(enc.data, enc.len, h02);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_PARKED, hash, err, sizeof(err)), 0);
 	chunk_of(2, 2, &enc);
 	avail_chunk_hash(enc.data, enc.len, h24);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_PARKED, hash, err, sizeof(err)), 0);
 	chunk_of(0, 3, &enc);
 	avail_chunk_hash(enc.data, enc.len, h03);
-	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
+	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_PARKED, hash, err, sizeof(err)), 0);
 	size_t dropped;
 	ref = (struct avail_ref){0, 2, 512, {0}};
 	memcpy(ref.chunk_hash, h02, HASH_LEN);
@@ -528,11 +581,14 @@ int main(void)
 	store_close(s);
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 
-	char dir2[256], dir3[256];
-	CHECK(fresh_dir(dir2, sizeof(dir2)) == 0 && fresh_dir(dir3, sizeof(dir3)) == 0);
+	char dir2[256], dir3[256], dir4[256];
+	CHECK(fresh_dir(dir2, sizeof(dir2)) == 0 && fresh_dir(dir3, sizeof(dir3)) == 0 &&
+	      fresh_dir(dir4, sizeof(dir4)) == 0);
 	test_root_bounds(dir2);
 	test_root_totals_rebuilt(dir3);
+	test_cut_chunks(dir4);
 	nftw(dir2, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	nftw(dir3, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(dir4, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return test_report("test_chunkstore");
 }

@@ -267,14 +267,32 @@ static int root_covers(store_t *s, const struct chunkstore_root *u, uint32_t til
 int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
 		      enum chunkstore_need needed, uint8_t hash[HASH_LEN], char *err, size_t errlen)
 {
+	avail_chunk_hash(enc, len, hash);
+	int rc = chunkstore_accept_hashed(s, l, enc, len, hash, needed, err, errlen);
+	if (rc == ASSAY_EDECODE)
+		memset(hash, 0, HASH_LEN);
+	return rc;
+}
+
+int chunkstore_accept_hashed(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
+			     const uint8_t hash[HASH_LEN], enum chunkstore_need needed, char *err, size_t errlen)
+{
 	struct avail_chunk c;
-	memset(hash, 0, HASH_LEN);
+	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN], *held;
+	size_t held_len;
 	int rc = avail_chunk_decode(&c, enc, len);
 	if (rc)
 		return assay_fail(err, errlen, rc, "chunk does not decode");
-	avail_chunk_hash(enc, len, hash);
-	if ((rc = chunkstore_has(s, hash)) != 0)
-		return rc == 1 ? assay_fail(err, errlen, ASSAY_EEXISTS, "chunk already held") : rc;
+	/* held: its index entry, a few bytes, written and deleted with the
+	 * chunk itself, answers without reading the chunk */
+	idx_key(c.job_id, c.root, c.first_tile, hash, ik);
+	rc = store_get(s, ik, sizeof(ik), &held, &held_len);
+	if (rc == 0) {
+		free(held);
+		return assay_fail(err, errlen, ASSAY_EEXISTS, "chunk already held");
+	}
+	if (rc != ASSAY_ENOTFOUND)
+		return assay_fail(err, errlen, rc, "chunk index read failed");
 	struct job_record j;
 	rc = compute_get_job(l, c.job_id, &j);
 	if (rc == ASSAY_ENOTFOUND)
@@ -323,9 +341,7 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 		return rc == 1 ? assay_fail(err, errlen, ASSAY_EFULL,
 					    "every tile of this chunk is in chunks held for its root already")
 			       : assay_fail(err, errlen, rc, "chunk index read failed");
-	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN];
 	chunk_key(hash, ck);
-	idx_key(c.job_id, c.root, c.first_tile, hash, ik);
 	store_batch_t *b = store_batch_new();
 	if (!b)
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");

@@ -280,7 +280,6 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 		       size_t errlen)
 {
 	struct ledger l = chain_ledger(n->chain);
-	uint8_t h[HASH_LEN];
 	/* under the free-space floor a chunk is refused, not written: its write
 	 * could fail and stop the node; ASSAY_EFULL is our limit (no points) */
 	int rc = node_check_free_space(n, err, errlen);
@@ -288,8 +287,10 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 		memset(hash, 0, HASH_LEN);
 		return rc;
 	}
-	avail_chunk_hash(enc, len, h);
-	rc = chunkstore_accept(chain_store(n->chain), &l, enc, len, need_of(n, h), hash, err, errlen);
+	avail_chunk_hash(enc, len, hash); /* once: how it is needed, then the store's key */
+	rc = chunkstore_accept_hashed(chain_store(n->chain), &l, enc, len, hash, need_of(n, hash), err, errlen);
+	if (rc == ASSAY_EDECODE)
+		memset(hash, 0, HASH_LEN);
 	if (rc) {
 		if (assay_err_is_local(rc))
 			write_failed(n, rc, err);

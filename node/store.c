@@ -30,6 +30,7 @@ struct store {
 	int disk_full;     /* a write failed because the filesystem is full (sticky) */
 	int failed;        /* a write failed: every later one is refused (store_write) */
 	uint64_t iterated; /* records handed to iteration callbacks (store_records_iterated) */
+	uint64_t got_bytes; /* value bytes store_get returned (store_bytes_got) */
 };
 
 struct store_batch {
@@ -139,6 +140,7 @@ int store_get(store_t *s, const void *key, size_t klen, uint8_t **val, size_t *v
 	leveldb_free(v);
 	*val = copy;
 	*vlen = n;
+	s->got_bytes += n;
 	return 0;
 }
 
@@ -311,6 +313,11 @@ int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_ite
 uint64_t store_records_iterated(const store_t *s)
 {
 	return s->iterated;
+}
+
+uint64_t store_bytes_got(const store_t *s)
+{
+	return s->got_bytes;
 }
 
 /* prefix || 32-byte id */

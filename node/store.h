@@ -96,6 +96,9 @@ int store_iterate_reverse(store_t *s, const void *prefix, size_t plen, store_ite
  * opened: what a test reads to show that an operation does not walk a
  * prefix. */
 uint64_t store_records_iterated(const store_t *s);
+/* Value bytes store_get has returned since the store opened: what a test
+ * reads to show that an operation does not read a large record. */
+uint64_t store_bytes_got(const store_t *s);
 
 /* zstd-compresses enc; writes 'b' hash and 'h' height -> hash. */
 void store_batch_put_block(store_batch_t *b, const uint8_t hash[32], uint64_t height,

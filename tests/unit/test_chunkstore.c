@@ -426,9 +426,14 @@ int main(void)
 	put_job(&l, &j);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
 	CHECK_EQ_INT(chunkstore_has(s, hash), 1);
-	/* duplicate */
+	/* duplicate: told by its index entry, without reading the chunk */
+	uint64_t read_before = store_bytes_got(s);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash2, err, sizeof(err)), ASSAY_EEXISTS);
 	CHECK(memcmp(hash, hash2, HASH_LEN) == 0);
+	CHECK(store_bytes_got(s) - read_before < 64);
+	/* the same from a caller that hashed it: the hash it passes is the key */
+	CHECK_EQ_INT(chunkstore_accept_hashed(s, &l, enc.data, enc.len, hash, CHUNKSTORE_NEED_NONE, err, sizeof(err)),
+		     ASSAY_EEXISTS);
 	/* a wrong tile byte: the proof fails */
 	chunk_of(3, 1, &enc);
 	enc.data[2 * HASH_LEN + 8 + 2 + 10] ^= 1;

@@ -144,7 +144,13 @@ int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t e
 #define NODE_CHUNKS_PARKED_MAX 64
 /* Of them, the most of one sender: its oldest is dropped beyond this. */
 #define NODE_CHUNKS_PARKED_PER_SENDER 4
-/* After a block connected: prunes chunks past their retention. */
+/* The chunk store is pruned at the heights that are multiples of this: a
+ * pass reads one record per root held, so it runs once in this many blocks
+ * rather than after each, and a job's chunks outlive
+ * chunk_retention_blocks after its end by less than this many blocks. */
+#define NODE_CHUNKS_PRUNE_EVERY 32
+/* After a block connected: prunes chunks past their retention (every
+ * NODE_CHUNKS_PRUNE_EVERY blocks) and connects a block that waited. */
 void node_chunks_block_connected(struct node *n, uint64_t height);
 /* At start: takes up the block and transactions that waited for chunks
  * when the node last stopped (kept in the store). */

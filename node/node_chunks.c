@@ -2,7 +2,7 @@
  * path that accepts a chunk (from RPC or a peer), the availability check of
  * a peer's block with the retry once its chunks arrive, the mempool policy
  * for job_chunks transactions, the p2p callbacks for chunks, and pruning
- * after each block. What waits for chunks (the block, the parked
+ * every NODE_CHUNKS_PRUNE_EVERY blocks. What waits for chunks (the block, the parked
  * transactions) is kept in the store as well as here, so that a node killed
  * while waiting takes it up again when it restarts (docs/storage.md §4).
  * Not for: the rules (consensus/compute/avail.h) or the storage layout
@@ -431,8 +431,10 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 {
 	size_t pruned = 0;
 	struct ledger l = chain_ledger(n->chain);
-	int rc = chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height,
-				  &pruned);
+	int rc = height % NODE_CHUNKS_PRUNE_EVERY != 0
+			 ? 0
+			 : chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height,
+					    &pruned);
 	if (rc)
 		write_failed(n, rc, "pruning chunks failed");
 	else if (pruned)

@@ -555,6 +555,50 @@ static void test_parked_per_sender(void)
 	chain_close(c);
 }
 
+/* The chunk store is pruned every NODE_CHUNKS_PRUNE_EVERY blocks, not
+ * after each (a pass reads a record per root held): the chunks of a job
+ * the state does not know stay through the blocks before that height and
+ * go at it. */
+static void test_prune_every(void)
+{
+	chain_t *c = open_chain("prune-every");
+	CHECK(c != NULL);
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, c);
+	/* a chunk of job 0x42 as an older database holds one (the first prune
+	 * sums its root's record) */
+	static const uint8_t data[64] = {7};
+	struct avail_chunk ch = {.first_tile = 0, .tile_count = 1, .data = data, .data_len = sizeof(data)};
+	memset(ch.job_id, 0x42, HASH_LEN);
+	memset(ch.root, 0x43, HASH_LEN);
+	struct buf enc;
+	buf_init(&enc);
+	avail_chunk_encode(&ch, &enc);
+	uint8_t hash[HASH_LEN], ck[1 + HASH_LEN] = {STORE_P_CHUNK}, ik[1 + 3 * HASH_LEN + 4] = {STORE_P_CHUNKIDX};
+	uint8_t tile_bytes[4] = {64};
+	avail_chunk_hash(enc.data, enc.len, hash);
+	memcpy(ck + 1, hash, HASH_LEN);
+	memset(ik + 1, 0x42, HASH_LEN);
+	memset(ik + 1 + HASH_LEN, 0x43, HASH_LEN);
+	memcpy(ik + 1 + 2 * HASH_LEN + 4, hash, HASH_LEN);
+	store_batch_t *b = store_batch_new();
+	CHECK(b != NULL);
+	store_batch_put(b, ck, sizeof(ck), enc.data, enc.len);
+	store_batch_put(b, ik, sizeof(ik), tile_bytes, sizeof(tile_bytes));
+	CHECK_EQ_INT(store_write(chain_store(c), b, 0), 0);
+	store_batch_free(b);
+	for (uint64_t h = 1; h < NODE_CHUNKS_PRUNE_EVERY; h++)
+		node_chunks_block_connected(&n, h);
+	CHECK_EQ_INT(chunkstore_has(chain_store(c), hash), 1);
+	node_chunks_block_connected(&n, NODE_CHUNKS_PRUNE_EVERY);
+	CHECK_EQ_INT(chunkstore_has(chain_store(c), hash), 0);
+	buf_free(&enc);
+	node_chunks_free(&n);
+	mempool_free(n.mempool);
+	chain_close(c);
+}
+
 /* The availability exemption (compute.md §15.4): only a block that came
  * with its own commit, and only more than chunk_retention_blocks below the
  * best height known; never a proposal, whatever height peers claim. */
@@ -605,6 +649,7 @@ int main(void)
 	RUN(test_waiting_record_kept_on_abort);
 	RUN(test_junk_chunks_not_parked);
 	RUN(test_parked_per_sender);
+	RUN(test_prune_every);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

@@ -21,6 +21,7 @@
 #include "node/consensus.h"
 #include "node/node.h"
 #include "node/sigcache.h"
+#include "node/state.h"
 #include "node/store.h"
 #include "test.h"
 #include "node_fixture.h"
@@ -266,6 +267,144 @@ static void chunk_store_put(chain_t *c, const struct buf *enc, const uint8_t has
 	store_batch_free(b);
 }
 
+/* Height 1's proposer prop proposes a block whose job_chunks t (from key 5,
+ * not the job's worker: the block is invalid) names two one-tile chunks,
+ * hash[0] at tile 0 and hash[1] at tile 1, of (job_id, root), each of
+ * tile_bytes; the node holds neither and keeps the proposal unjudged. */
+static void propose_naming(struct node *n, int prop, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+			   uint8_t hash[2][HASH_LEN], uint32_t tile_bytes, struct tx *t, struct block *b1)
+{
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, job_id, HASH_LEN);
+	memcpy(p.root, root, HASH_LEN);
+	p.count = 2;
+	for (uint32_t i = 0; i < 2; i++) {
+		p.refs[i] = (struct avail_ref){i, 1, tile_bytes, {0}};
+		memcpy(p.refs[i].chunk_hash, hash[i], HASH_LEN);
+	}
+	fixture_chunks_tx(&fx, t, fx.pk[5], fx.sk[5], 100000, &p);
+	char err[256];
+	CHECK(chain_build_block(n->chain, NULL, 0, node_now_ms(), fx.sk[prop], b1, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK(block_add_tx(b1, t) == 0);
+	block_tx_root(b1, b1->hdr.tx_root);
+	uint8_t h1[HASH_LEN];
+	block_hash(b1, h1);
+	CHECK_EQ_INT(send_proposal(n, 1, 0, b1, prop), 0);
+	struct consensus_info info;
+	consensus_info(n, &info);
+	CHECK(info.has_proposal && memcmp(info.proposal, h1, HASH_LEN) == 0);
+	CHECK_EQ_INT(info.proposal_validity, 0); /* unavailable: not judged */
+	CHECK_EQ_U64(info.prevotes.voters, 0);
+}
+
+/* A job of four 8 x 8 tiles (256 bytes each) whose slot 0 has its root
+ * opened, so uploads are open, put straight into the chain's committed
+ * state (no block carries it; the tip's header does not know it): what the
+ * accept path checks a chunk against. */
+struct opened_job {
+	uint8_t output[16 * 16 * 4];
+	uint8_t leaves[4][HASH_LEN];
+	struct job_record j;
+};
+
+static void opened_job_put(chain_t *c, struct opened_job *oj, uint8_t tag)
+{
+	memset(oj, 0, sizeof(*oj));
+	struct job_record *j = &oj->j;
+	j->spec.shape = (struct job_shape){
+		.kind = JOB_MATMUL_I8, .m = 16, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
+	for (size_t i = 0; i < sizeof(oj->output); i++)
+		oj->output[i] = (uint8_t)(i * 13 + tag);
+	uint8_t tile[256];
+	for (uint32_t i = 0; i < 4; i++) {
+		kernel_tile_extract(&j->spec.shape, oj->output, i, tile);
+		kernel_tile_leaf(i, tile, sizeof(tile), oj->leaves[i]);
+	}
+	memset(j->id, tag, HASH_LEN);
+	j->spec.redundancy = 1;
+	j->spec.samples = 2;
+	j->state = JOB_COMMITTED;
+	j->deadline_height = 1000;
+	j->slots[0].state = SLOT_VERIFIED;
+	merkle_root((const uint8_t(*)[HASH_LEN])oj->leaves, 4, j->slots[0].root);
+	ledger_mem_t *mem = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(mem);
+	uint8_t key[HASH_LEN], state_root[HASH_LEN];
+	struct buf b;
+	buf_init(&b);
+	compute_job_encode(j, &b);
+	state_key(NS_JOB, j->id, HASH_LEN, key);
+	CHECK(ledger_put(&l, key, b.data, b.len) == 0);
+	buf_free(&b);
+	struct state_staged st;
+	CHECK_EQ_INT(state_stage(chain_state(c), mem, &st, state_root), 0);
+	store_batch_t *batch = store_batch_new();
+	CHECK(batch != NULL);
+	state_staged_to_batch(&st, batch);
+	CHECK_EQ_INT(store_write(chain_store(c), batch, 0), 0);
+	store_batch_free(batch);
+	state_staged_committed(chain_state(c), &st);
+	state_staged_free(&st);
+	ledger_mem_free(mem);
+}
+
+/* The encoded chunk of tile `first` of oj's output, proved against its root. */
+static void opened_job_chunk(struct opened_job *oj, uint32_t first, struct buf *b)
+{
+	uint8_t data[256], proof[AVAIL_MAX_PROOF][HASH_LEN];
+	struct avail_chunk ch = {.first_tile = first, .tile_count = 1, .data = data, .data_len = sizeof(data)};
+	kernel_tile_extract(&oj->j.spec.shape, oj->output, first, data);
+	avail_range_proof(avail_subtree_of_leaves, oj->leaves, 4, first, first + 1, proof, &ch.proof_len);
+	ch.proof = (const uint8_t(*)[HASH_LEN])proof;
+	memcpy(ch.job_id, oj->j.id, HASH_LEN);
+	memcpy(ch.root, oj->j.slots[0].root, HASH_LEN);
+	buf_init(b);
+	avail_chunk_encode(&ch, b);
+}
+
+/* The same as a peer or a worker delivers the chunks: through the one
+ * accept path (node_chunks_accept), which stores each and then tells the
+ * engine (consensus_on_chunk). The first leaves the proposal unjudged;
+ * the second has it judged and voted on at once. Without that call the
+ * proposal would wait for the next round's proposal or the height's end. */
+static void test_accepted_chunk_completes_proposal(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 1);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	int prop = key_index(info.proposer);
+	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	struct opened_job oj;
+	opened_job_put(c, &oj, 0x52);
+	struct buf enc[2];
+	uint8_t hash[2][HASH_LEN], got[HASH_LEN];
+	char err[256];
+	for (uint32_t i = 0; i < 2; i++) {
+		opened_job_chunk(&oj, i, &enc[i]);
+		avail_chunk_hash(enc[i].data, enc[i].len, hash[i]);
+	}
+	struct tx t;
+	struct block b1;
+	propose_naming(&n, prop, oj.j.id, oj.j.slots[0].root, hash, 256, &t, &b1);
+	CHECK_EQ_INT(node_chunks_accept(&n, enc[0].data, enc[0].len, got, err, sizeof(err)), 0);
+	CHECK_EQ_MEM(got, hash[0], HASH_LEN);
+	consensus_info(&n, &info);
+	CHECK_EQ_INT(info.proposal_validity, 0); /* one of two */
+	CHECK_EQ_U64(info.prevotes.voters, 0);
+	CHECK_EQ_INT(node_chunks_accept(&n, enc[1].data, enc[1].len, got, err, sizeof(err)), 0);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 1);
+	CHECK_EQ_INT(info.proposal_validity, -1); /* judged: t is not the worker's */
+	CHECK_EQ_U64(info.prevotes.voters, 1);    /* its own prevote, sent */
+	block_free(&b1);
+	tx_free(&t);
+	buf_free(&enc[0]);
+	buf_free(&enc[1]);
+	close_node(&n);
+}
+
 /* A proposal whose block names chunks the validator does not hold gets no
  * verdict and no prevote; each chunk that arrives and leaves it short
  * changes nothing; the one that completes it has the block judged, and the
@@ -281,32 +420,14 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	int prop = key_index(info.proposer);
 	CHECK(info.height == 1 && prop >= 0 && prop != 3);
 	struct buf enc[2];
-	uint8_t hash[2][HASH_LEN], other[HASH_LEN] = {0x99};
+	uint8_t hash[2][HASH_LEN], other[HASH_LEN] = {0x99}, job_id[HASH_LEN], root[HASH_LEN];
 	chunk_made_up(0, &enc[0], hash[0]);
 	chunk_made_up(1, &enc[1], hash[1]);
-	struct job_chunks_payload p;
-	memset(&p, 0, sizeof(p));
-	memset(p.job_id, 0x42, HASH_LEN);
-	memset(p.root, 0x43, HASH_LEN);
-	p.count = 2;
-	for (uint32_t i = 0; i < 2; i++) {
-		p.refs[i] = (struct avail_ref){i, 1, 64, {0}};
-		memcpy(p.refs[i].chunk_hash, hash[i], HASH_LEN);
-	}
+	memset(job_id, 0x42, HASH_LEN);
+	memset(root, 0x43, HASH_LEN);
 	struct tx t;
-	fixture_chunks_tx(&fx, &t, fx.pk[5], fx.sk[5], 100000, &p);
 	struct block b1;
-	char err[256];
-	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
-	CHECK(block_add_tx(&b1, &t) == 0);
-	block_tx_root(&b1, b1.hdr.tx_root);
-	uint8_t h1[HASH_LEN];
-	block_hash(&b1, h1);
-	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
-	consensus_info(&n, &info);
-	CHECK(info.has_proposal && memcmp(info.proposal, h1, HASH_LEN) == 0);
-	CHECK_EQ_INT(info.proposal_validity, 0); /* unavailable: not judged */
-	CHECK_EQ_U64(info.prevotes.voters, 0);
+	propose_naming(&n, prop, job_id, root, hash, 64, &t, &b1);
 
 	consensus_on_chunk(&n, other); /* a chunk it does not name */
 	chunk_store_put(c, &enc[0], hash[0]);
@@ -410,6 +531,7 @@ static const struct test_case tests[] = {
 	TEST(test_decided_block_back_from_the_log),
 	TEST(test_rotation_keeps_an_unreadable_log),
 	TEST(test_unavailable_proposal_judged_when_chunks_arrive),
+	TEST(test_accepted_chunk_completes_proposal),
 };
 
 static int setup(void)

@@ -14,7 +14,6 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "node/chunkstore.h"
 #include "node/node.h"
 #include "node/consensus.h"
 #include "node/producer.h"
@@ -76,25 +75,6 @@ void node_abort(struct node *n, int rc, const char *what)
 	node_request_stop(n);
 }
 
-/* avail: the chunks blk names are marked, so that clients walking an
- * output are served the chain's own chunks, and an uploaded root's other
- * chunks go (chunkstore_mark_block). Out of memory leaves them unmarked
- * (served by length, kept until the job's retention ends); a failed write
- * stops the node as any chunk write does. */
-static void mark_chunks(struct node *n, const struct block *blk)
-{
-	struct ledger l = chain_ledger(n->chain);
-	size_t dropped = 0;
-	int rc = chunkstore_mark_block(chain_store(n->chain), &l, blk, &dropped);
-	if (rc == ASSAY_ENOMEM)
-		log_warn("avail: cannot mark the chunks of block %llu: %s", (unsigned long long)blk->hdr.height,
-			 assay_strerror(rc));
-	else if (rc)
-		node_abort(n, rc, "avail: marking the chunks a block names failed");
-	else if (dropped)
-		log_info("avail: dropped %zu chunk(s) no block named of an uploaded output", dropped);
-}
-
 int node_connect_block(struct node *n, const struct block *blk, const struct commit *commit,
 		       enum node_block_origin origin, char *err, size_t errlen)
 {
@@ -138,7 +118,7 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 	else if (origin == NODE_BLOCK_PEER && blk->ntx && !n->was_syncing)
 		log_info("block %llu %.16s txs=%zu (from a peer)", (unsigned long long)blk->hdr.height, hex, blk->ntx);
 	node_net_block_applied(n, hash, blk->hdr.height);
-	mark_chunks(n, blk);
+	node_chunks_mark(n, blk);
 	node_chunks_block_connected(n, blk->hdr.height); /* avail: pruning, a waiting block */
 	rpc_deferred_wake(n->rpc); /* long polls waiting for a block (rpc_extra.c) */
 	return 0;

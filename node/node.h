@@ -149,11 +149,19 @@ int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t e
  * rather than after each, and a job's chunks outlive
  * chunk_retention_blocks after its end by less than this many blocks. */
 #define NODE_CHUNKS_PRUNE_EVERY 32
+/* After blk joined the chain: the chunks it names are marked, so that
+ * clients walking an output are served the chain's own chunks, and an
+ * uploaded root's other chunks go (chunkstore_mark_block). Out of memory
+ * leaves them unmarked (served by length, kept until the job's retention
+ * ends); a failed write stops the node as any chunk write does. Marking
+ * is idempotent: node_chunks_restore marks the tip block again. */
+void node_chunks_mark(struct node *n, const struct block *blk);
 /* After a block connected: prunes chunks past their retention (every
  * NODE_CHUNKS_PRUNE_EVERY blocks) and connects a block that waited. */
 void node_chunks_block_connected(struct node *n, uint64_t height);
-/* At start: takes up the block and transactions that waited for chunks
- * when the node last stopped (kept in the store). */
+/* At start: marks the tip block's chunks again (a process killed after
+ * the block's write missed them) and takes up the block and transactions
+ * that waited for chunks when the node last stopped (kept in the store). */
 void node_chunks_restore(struct node *n);
 void node_chunks_free(struct node *n);
 /* rpc_simulate.c: simulatetransaction (a dry run on the committed state). */

@@ -305,6 +305,20 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	return 0;
 }
 
+void node_chunks_mark(struct node *n, const struct block *blk)
+{
+	struct ledger l = chain_ledger(n->chain);
+	size_t dropped = 0;
+	int rc = chunkstore_mark_block(chain_store(n->chain), &l, blk, &dropped);
+	if (rc == ASSAY_ENOMEM)
+		log_warn("avail: cannot mark the chunks of block %llu: %s", (unsigned long long)blk->hdr.height,
+			 assay_strerror(rc));
+	else if (rc)
+		node_abort(n, rc, "avail: marking the chunks a block names failed");
+	else if (dropped)
+		log_info("avail: dropped %zu chunk(s) no block named of an uploaded output", dropped);
+}
+
 int node_chunks_exempt(uint64_t height, uint64_t best, uint64_t retention, int committed)
 {
 	return committed && height + retention < best;
@@ -443,8 +457,9 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 		retry_pending(n);
 }
 
-/* Takes up the records of what waited before a restart (pending_save,
- * parked_save): a block still at the next height waits again, or connects
+/* Marks the tip block's chunks again (node_chunks_mark) and takes up the
+ * records of what waited before a restart (pending_save, parked_save): a
+ * block still at the next height waits again, or connects
  * when its chunks all arrived meanwhile; the transactions are offered to
  * the mempool again, and those whose chunks are still missing stay parked. */
 void node_chunks_restore(struct node *n)
@@ -452,6 +467,14 @@ void node_chunks_restore(struct node *n)
 	store_t *s = chain_store(n->chain);
 	uint8_t *rec;
 	size_t len;
+	/* the tip block's marks are written after its block, in a batch of
+	 * their own: a process that died between the two left them out. Each
+	 * earlier block's were written before the next block's (synced) one. */
+	struct block tip;
+	if (chain_height(n->chain) > 0 && chain_get_block_at(n->chain, chain_height(n->chain), &tip) == 0) {
+		node_chunks_mark(n, &tip);
+		block_free(&tip);
+	}
 	if (chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &len) == 0) {
 		n->avail_pending = rec;
 		n->avail_pending_len = len;

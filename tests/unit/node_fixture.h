@@ -13,7 +13,12 @@
 #include "core/buf.h"
 #include "core/keys.h"
 #include "core/tx.h"
+#include "consensus/compute/compute.h"
+#include "core/ledger.h"
+#include "node/chain.h"
 #include "node/genesis.h"
+#include "node/state.h"
+#include "node/store.h"
 
 #define FIX_KEYS 8
 #define FIX_FUNDS 1000000000000ull /* 1000 ASY each */
@@ -105,6 +110,85 @@ static inline void fixture_chunks_tx(const struct fixture *f, struct tx *t, cons
 	tx_set_payload(t, b.data, b.len);
 	buf_free(&b);
 	tx_sign(t, sk);
+}
+
+/* A job of four 8 x 8 tiles (256 bytes each) whose slot 0, worked by
+ * worker, has its root opened at height 0, so uploads are open for the
+ * upload window: put straight into the chain's committed state (no block
+ * carries it; the tip's header does not know it, so the chain cannot be
+ * reopened after), for the node's chunk paths to check real chunks
+ * against. */
+struct fixture_job {
+	uint8_t output[16 * 16 * 4];
+	uint8_t leaves[4][HASH_LEN];
+	struct job_record j;
+};
+
+/* 0, or the step that failed. */
+static inline int fixture_job_put(chain_t *c, struct fixture_job *fj, uint8_t tag, const uint8_t worker[ADDR_LEN])
+{
+	memset(fj, 0, sizeof(*fj));
+	struct job_record *j = &fj->j;
+	j->spec.shape = (struct job_shape){
+		.kind = JOB_MATMUL_I8, .m = 16, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
+	for (size_t i = 0; i < sizeof(fj->output); i++)
+		fj->output[i] = (uint8_t)(i * 13 + tag);
+	uint8_t tile[256];
+	for (uint32_t i = 0; i < 4; i++) {
+		kernel_tile_extract(&j->spec.shape, fj->output, i, tile);
+		kernel_tile_leaf(i, tile, sizeof(tile), fj->leaves[i]);
+	}
+	memset(j->id, tag, HASH_LEN);
+	j->spec.redundancy = 1;
+	j->spec.samples = 2;
+	j->state = JOB_COMMITTED;
+	j->deadline_height = 1000;
+	j->slots[0].state = SLOT_VERIFIED;
+	memcpy(j->slots[0].worker, worker, ADDR_LEN);
+	merkle_root((const uint8_t(*)[HASH_LEN])fj->leaves, 4, j->slots[0].root);
+	ledger_mem_t *mem = ledger_mem_new(NULL);
+	if (!mem)
+		return -1;
+	struct ledger l = ledger_mem_ledger(mem);
+	uint8_t key[HASH_LEN], state_root[HASH_LEN];
+	struct buf b;
+	buf_init(&b);
+	compute_job_encode(j, &b);
+	state_key(NS_JOB, j->id, HASH_LEN, key);
+	int rc = ledger_put(&l, key, b.data, b.len);
+	buf_free(&b);
+	struct state_staged st;
+	if (rc || (rc = state_stage(chain_state(c), mem, &st, state_root)) != 0) {
+		ledger_mem_free(mem);
+		return rc ? rc : -2;
+	}
+	store_batch_t *batch = store_batch_new();
+	if (batch) {
+		state_staged_to_batch(&st, batch);
+		rc = store_write(chain_store(c), batch, 0);
+		store_batch_free(batch);
+	}
+	if (batch && !rc)
+		state_staged_committed(chain_state(c), &st);
+	state_staged_free(&st);
+	ledger_mem_free(mem);
+	return batch ? rc : -3;
+}
+
+/* The encoded chunk of tiles [first, first + count) of fj's output, proved
+ * against its root. */
+static inline void fixture_job_chunk(struct fixture_job *fj, uint32_t first, uint32_t count, struct buf *b)
+{
+	uint8_t data[4 * 256], proof[AVAIL_MAX_PROOF][HASH_LEN];
+	struct avail_chunk ch = {.first_tile = first, .tile_count = count, .data = data, .data_len = 256u * count};
+	for (uint32_t i = 0; i < count; i++)
+		kernel_tile_extract(&fj->j.spec.shape, fj->output, first + i, data + 256 * i);
+	avail_range_proof(avail_subtree_of_leaves, fj->leaves, 4, first, first + count, proof, &ch.proof_len);
+	ch.proof = (const uint8_t(*)[HASH_LEN])proof;
+	memcpy(ch.job_id, fj->j.id, HASH_LEN);
+	memcpy(ch.root, fj->j.slots[0].root, HASH_LEN);
+	buf_init(b);
+	avail_chunk_encode(&ch, b);
 }
 
 #endif

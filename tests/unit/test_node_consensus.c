@@ -21,7 +21,6 @@
 #include "node/consensus.h"
 #include "node/node.h"
 #include "node/sigcache.h"
-#include "node/state.h"
 #include "node/store.h"
 #include "test.h"
 #include "node_fixture.h"
@@ -298,71 +297,6 @@ static void propose_naming(struct node *n, int prop, const uint8_t job_id[HASH_L
 	CHECK_EQ_U64(info.prevotes.voters, 0);
 }
 
-/* A job of four 8 x 8 tiles (256 bytes each) whose slot 0 has its root
- * opened, so uploads are open, put straight into the chain's committed
- * state (no block carries it; the tip's header does not know it): what the
- * accept path checks a chunk against. */
-struct opened_job {
-	uint8_t output[16 * 16 * 4];
-	uint8_t leaves[4][HASH_LEN];
-	struct job_record j;
-};
-
-static void opened_job_put(chain_t *c, struct opened_job *oj, uint8_t tag)
-{
-	memset(oj, 0, sizeof(*oj));
-	struct job_record *j = &oj->j;
-	j->spec.shape = (struct job_shape){
-		.kind = JOB_MATMUL_I8, .m = 16, .n = 16, .k = 4, .tile_rows = 8, .tile_cols = 8};
-	for (size_t i = 0; i < sizeof(oj->output); i++)
-		oj->output[i] = (uint8_t)(i * 13 + tag);
-	uint8_t tile[256];
-	for (uint32_t i = 0; i < 4; i++) {
-		kernel_tile_extract(&j->spec.shape, oj->output, i, tile);
-		kernel_tile_leaf(i, tile, sizeof(tile), oj->leaves[i]);
-	}
-	memset(j->id, tag, HASH_LEN);
-	j->spec.redundancy = 1;
-	j->spec.samples = 2;
-	j->state = JOB_COMMITTED;
-	j->deadline_height = 1000;
-	j->slots[0].state = SLOT_VERIFIED;
-	merkle_root((const uint8_t(*)[HASH_LEN])oj->leaves, 4, j->slots[0].root);
-	ledger_mem_t *mem = ledger_mem_new(NULL);
-	struct ledger l = ledger_mem_ledger(mem);
-	uint8_t key[HASH_LEN], state_root[HASH_LEN];
-	struct buf b;
-	buf_init(&b);
-	compute_job_encode(j, &b);
-	state_key(NS_JOB, j->id, HASH_LEN, key);
-	CHECK(ledger_put(&l, key, b.data, b.len) == 0);
-	buf_free(&b);
-	struct state_staged st;
-	CHECK_EQ_INT(state_stage(chain_state(c), mem, &st, state_root), 0);
-	store_batch_t *batch = store_batch_new();
-	CHECK(batch != NULL);
-	state_staged_to_batch(&st, batch);
-	CHECK_EQ_INT(store_write(chain_store(c), batch, 0), 0);
-	store_batch_free(batch);
-	state_staged_committed(chain_state(c), &st);
-	state_staged_free(&st);
-	ledger_mem_free(mem);
-}
-
-/* The encoded chunk of tile `first` of oj's output, proved against its root. */
-static void opened_job_chunk(struct opened_job *oj, uint32_t first, struct buf *b)
-{
-	uint8_t data[256], proof[AVAIL_MAX_PROOF][HASH_LEN];
-	struct avail_chunk ch = {.first_tile = first, .tile_count = 1, .data = data, .data_len = sizeof(data)};
-	kernel_tile_extract(&oj->j.spec.shape, oj->output, first, data);
-	avail_range_proof(avail_subtree_of_leaves, oj->leaves, 4, first, first + 1, proof, &ch.proof_len);
-	ch.proof = (const uint8_t(*)[HASH_LEN])proof;
-	memcpy(ch.job_id, oj->j.id, HASH_LEN);
-	memcpy(ch.root, oj->j.slots[0].root, HASH_LEN);
-	buf_init(b);
-	avail_chunk_encode(&ch, b);
-}
-
 /* The same as a peer or a worker delivers the chunks: through the one
  * accept path (node_chunks_accept), which stores each and then tells the
  * engine (consensus_on_chunk). The first leaves the proposal unjudged;
@@ -376,13 +310,13 @@ static void test_accepted_chunk_completes_proposal(void)
 	consensus_info(&n, &info);
 	int prop = key_index(info.proposer);
 	CHECK(info.height == 1 && prop >= 0 && prop != 3);
-	struct opened_job oj;
-	opened_job_put(c, &oj, 0x52);
+	struct fixture_job oj;
+	CHECK_EQ_INT(fixture_job_put(c, &oj, 0x52, fx.addr[6]), 0);
 	struct buf enc[2];
 	uint8_t hash[2][HASH_LEN], got[HASH_LEN];
 	char err[256];
 	for (uint32_t i = 0; i < 2; i++) {
-		opened_job_chunk(&oj, i, &enc[i]);
+		fixture_job_chunk(&oj, i, 1, &enc[i]);
 		avail_chunk_hash(enc[i].data, enc[i].len, hash[i]);
 	}
 	struct tx t;

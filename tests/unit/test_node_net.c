@@ -599,6 +599,72 @@ static void test_prune_every(void)
 	chain_close(c);
 }
 
+/* The chunk of (job, root) served for tile 0, its hash into hash. */
+static int served_at_0(chain_t *c, const struct fixture_job *fj, uint8_t hash[HASH_LEN])
+{
+	uint8_t *enc;
+	size_t len;
+	int rc = chunkstore_get_at(chain_store(c), fj->j.id, fj->j.slots[0].root, 0, &enc, &len);
+	if (rc == 0) {
+		avail_chunk_hash(enc, len, hash);
+		free(enc);
+	}
+	return rc;
+}
+
+/* A block joined the chain and the process died before the chunks it
+ * names were marked (their batch follows the block's): what the walk of
+ * the output is served at tile 0 is then the longest chunk, not the
+ * chain's. The next start (node_chunks_restore) marks the tip block's
+ * chunks again, and the chain's chunk is served. */
+static void test_tip_marks_restored(void)
+{
+	chain_t *c = open_chain("tip-marks");
+	CHECK(c != NULL);
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, c);
+	struct fixture_job fj;
+	CHECK_EQ_INT(fixture_job_put(c, &fj, 0x71, fx.addr[5]), 0);
+	struct ledger l = chain_ledger(c);
+	struct buf one, two;
+	uint8_t h_one[HASH_LEN], h_two[HASH_LEN], got[HASH_LEN];
+	char err[256];
+	fixture_job_chunk(&fj, 0, 1, &one);
+	fixture_job_chunk(&fj, 0, 2, &two); /* another chunking, which a parked transaction named */
+	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, one.data, one.len, CHUNKSTORE_NEED_NONE, h_one, err,
+				       sizeof(err)),
+		     0);
+	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, two.data, two.len, CHUNKSTORE_NEED_PARKED, h_two, err,
+				       sizeof(err)),
+		     0);
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, fj.j.id, HASH_LEN);
+	memcpy(p.root, fj.j.slots[0].root, HASH_LEN);
+	p.count = 1;
+	p.refs[0] = (struct avail_ref){0, 1, 256, {0}};
+	memcpy(p.refs[0].chunk_hash, h_one, HASH_LEN);
+	struct tx t;
+	fixture_chunks_tx(&fx, &t, fx.pk[5], fx.sk[5], 100000, &p);
+	CHECK_EQ_INT(produce(c, &t, 1), 0); /* the block's write, and no marks after it */
+	struct job_record j;
+	l = chain_ledger(c);
+	CHECK_EQ_INT(compute_get_job(&l, fj.j.id, &j), 0);
+	CHECK_EQ_U64(j.slots[0].uploaded_tiles, 1); /* the block holds the upload */
+	CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
+	CHECK_EQ_MEM(got, h_two, HASH_LEN); /* unmarked: the longest */
+	node_chunks_restore(&n);
+	CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
+	CHECK_EQ_MEM(got, h_one, HASH_LEN); /* the chain's */
+	tx_free(&t);
+	buf_free(&one);
+	buf_free(&two);
+	node_chunks_free(&n);
+	mempool_free(n.mempool);
+	chain_close(c);
+}
+
 /* The availability exemption (compute.md §15.4): only a block that came
  * with its own commit, and only more than chunk_retention_blocks below the
  * best height known; never a proposal, whatever height peers claim. */
@@ -650,6 +716,7 @@ int main(void)
 	RUN(test_junk_chunks_not_parked);
 	RUN(test_parked_per_sender);
 	RUN(test_prune_every);
+	RUN(test_tip_marks_restored);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

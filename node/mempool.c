@@ -46,6 +46,7 @@ struct mempool {
 	 * exactly when make_room looks at every queue, lowered as entries
 	 * become last ones; a full pool refuses a fee at or below it at once. */
 	uint64_t tail_floor;
+	uint64_t state_checks; /* transactions checked against the state (mempool_state_checks) */
 };
 
 #define SENDER_TOMB ((struct mp_sender *)1)
@@ -406,9 +407,11 @@ static int admission_on_committed(const struct mp_sender *s, size_t slot)
 /* checked: the caller ran tx_rules_check and computed txid (else both are
  * done here, the signature only when check_sig). dry_run: every check
  * against the state and the sender's queue, then 0 without admitting it
- * (room in the pool is not looked at: that depends on fees, not on t). */
+ * (room in the pool is not looked at: that depends on fees, not on t).
+ * ready (may be NULL): the caller's last check, after every one of ours
+ * and before t takes a place; nonzero refuses t with that code. */
 static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid, int dry_run,
-		 uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
+		 mempool_ready_fn ready, void *ready_ctx, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
 	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
 	int rc;
@@ -427,6 +430,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		return ASSAY_EEXISTS;
 	}
 	uint64_t cost;
+	m->state_checks++;
 	if (tx_rules_cost(t, &cost) < 0) {
 		snprintf(err, errlen, "amount plus fee overflows");
 		return ASSAY_EOVERFLOW;
@@ -491,6 +495,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		snprintf(err, errlen, "insufficient balance: has %s, pending transactions need %s", has, needs);
 		return ASSAY_EBALANCE;
 	}
+	if (ready && (rc = ready(ready_ctx, t, err, errlen)) != 0)
+		return rc;
 	if (dry_run)
 		return 0;
 	size_t bytes = encoded_size(t);
@@ -554,25 +560,36 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 
 int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
-	return admit(m, t, 1, NULL, 0, txid_out, err, errlen);
+	return admit(m, t, 1, NULL, 0, NULL, NULL, txid_out, err, errlen);
 }
 
 int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
 			 size_t errlen)
 {
-	return admit(m, t, 0, NULL, 0, txid_out, err, errlen);
+	return admit(m, t, 0, NULL, 0, NULL, NULL, txid_out, err, errlen);
 }
 
 int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
 			size_t errlen)
 {
-	return admit(m, t, 0, txid, 0, NULL, err, errlen);
+	return admit(m, t, 0, txid, 0, NULL, NULL, NULL, err, errlen);
 }
 
 int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
 			  size_t errlen)
 {
-	return admit(m, t, 0, txid, 1, NULL, err, errlen);
+	return admit(m, t, 0, txid, 1, NULL, NULL, NULL, err, errlen);
+}
+
+int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], mempool_ready_fn ready,
+			     void *ctx, char *err, size_t errlen)
+{
+	return admit(m, t, 0, txid, 0, ready, ctx, NULL, err, errlen);
+}
+
+uint64_t mempool_state_checks(const mempool_t *m)
+{
+	return m->state_checks;
 }
 
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max)

@@ -44,6 +44,19 @@ int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HAS
  * chunks, node_chunks.c). */
 int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
 			  size_t errlen);
+/* mempool_add_checked with the caller's own last check: ready(ctx, t, err,
+ * errlen) runs after every check of the mempool's and before t takes a
+ * place; nonzero refuses t with that code and err (nothing admitted). For
+ * a transaction admitted only once something else is here (a job_chunks
+ * and its chunks, node_chunks.c): ready sees only what the mempool would
+ * admit, and the mempool's checks run once. */
+typedef int (*mempool_ready_fn)(void *ctx, const struct tx *t, char *err, size_t errlen);
+int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], mempool_ready_fn ready,
+			     void *ctx, char *err, size_t errlen);
+/* How many times a transaction has been checked against the state and its
+ * sender's queue since the pool was made: what a test reads to show that
+ * an admission checks once. */
+uint64_t mempool_state_checks(const mempool_t *m);
 /* Candidates for the next block in order (pointers into the pool; valid
  * until the pool changes). Returns the count written (<= max). */
 size_t mempool_select(mempool_t *m, const struct tx **out, size_t max);

@@ -135,9 +135,9 @@ int node_chunks_exempt(uint64_t height, uint64_t best, uint64_t retention, int c
  * is parked (NODE_CHUNKS_PARKED_MAX in all, NODE_CHUNKS_PARKED_PER_SENDER
  * of one sender) and offered to the mempool again as chunks arrive, while
  * its chunks are asked of the peers. Only for a transaction whose
- * signature verified and that the mempool would admit now
- * (mempool_check_checked): txaccept.c asks in that order, so that nothing
- * that cannot be mined is parked. */
+ * signature verified and that the mempool would admit now: txaccept.c has
+ * the mempool ask it after its own checks (mempool_add_checked_when), so
+ * that nothing that cannot be mined is parked. */
 int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t errlen);
 /* job_chunks transactions kept while their chunks are on the way; the
  * oldest is dropped beyond this. */

@@ -142,24 +142,22 @@ static int precheck_state(struct node *n, int rules_rc, struct txaccept_result *
 }
 
 /* avail (docs/compute.md §15.4): a job_chunks is admitted only once this
- * node holds its chunks. Asked only of one whose signature verified and
- * that the mempool would admit now (nonce, funds, the job's slot and tiles:
- * mempool_check_checked), so that only a transaction that can be mined is
- * parked to wait for them (node_chunks_tx_ready); anything else is refused
- * as the mempool refuses it. 0 when t goes on to the mempool. */
-static int chunks_ready(struct node *n, const struct tx *t, struct txaccept_result *r)
+ * node holds its chunks. Asked by the mempool (mempool_add_checked_when)
+ * after its own checks pass (nonce, funds, the job's slot and tiles), so
+ * that only a transaction that can be mined is parked to wait for them
+ * (node_chunks_tx_ready), anything else is refused as the mempool refuses
+ * it, and those checks run once. refused: this check said no. */
+struct chunks_gate {
+	struct node *n;
+	int refused;
+};
+
+static int chunks_ready(void *ctx, const struct tx *t, char *err, size_t errlen)
 {
-	if (t->kind != TX_JOB_CHUNKS)
-		return 0;
-	int rc = mempool_check_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
-	if (rc == ASSAY_EEXISTS)
-		return r->rc = rc;
-	if (rc)
-		return refuse(n, r, TXACCEPT_MEMPOOL, rc);
-	rc = node_chunks_tx_ready(n, t, r->err, sizeof(r->err));
-	if (rc) /* EUNAVAIL: parked, no fault; a held chunk that contradicts its reference is one */
-		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK, rc);
-	return 0;
+	struct chunks_gate *g = ctx;
+	int rc = node_chunks_tx_ready(g->n, t, err, errlen);
+	g->refused = rc != 0;
+	return rc;
 }
 
 /* Pass 1 for one transaction: size, decode, already pooled, stateless
@@ -183,16 +181,18 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	const char *from = origin == TXACCEPT_FROM_PEER ? "a peer" : "a client";
 	hex_encode(r->txid, HASH_LEN, hex);
 	/* pass 1 checked the stateless rules and computed the id */
-	int rc = chunks_ready(n, t, r);
-	if (rc == ASSAY_EEXISTS)
-		return rc;
-	if (rc) {
-		log_debugc(LOG_CAT_MEMPOOL, "mempool: not admitted %.16s from %s: %s", hex, from, r->err);
-		return rc;
-	}
-	rc = mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
+	struct chunks_gate gate = {n, 0};
+	int rc = t->kind == TX_JOB_CHUNKS ? mempool_add_checked_when(n->mempool, t, r->txid, chunks_ready, &gate,
+								     r->err, sizeof(r->err))
+					  : mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
 	if (rc == ASSAY_EEXISTS)
 		return r->rc = rc;
+	if (rc && gate.refused) {
+		/* EUNAVAIL: parked, no fault; a held chunk that contradicts its reference is one */
+		log_debugc(LOG_CAT_MEMPOOL, "mempool: not admitted %.16s from %s: %s", hex, from, r->err);
+		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK,
+			      rc);
+	}
 	if (rc) {
 		log_debugc(LOG_CAT_MEMPOOL, "mempool: refused %.16s from %s: %s", hex, from, r->err);
 		return refuse(n, r, TXACCEPT_MEMPOOL, rc);

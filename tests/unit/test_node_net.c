@@ -665,6 +665,48 @@ static void test_tip_marks_restored(void)
 	chain_close(c);
 }
 
+/* A job_chunks whose chunks are all held is admitted with the mempool's
+ * checks run once (they used to run as a dry run, then again to admit). */
+static void test_chunks_tx_checked_once(void)
+{
+	chain_t *c = open_chain("chunks-once");
+	CHECK(c != NULL);
+	struct node n;
+	struct net_node_ops ops;
+	node_of(&n, &ops, c);
+	struct fixture_job fj;
+	CHECK_EQ_INT(fixture_job_put(c, &fj, 0x72, fx.addr[5]), 0);
+	struct ledger l = chain_ledger(c);
+	struct buf enc, b;
+	uint8_t hash[HASH_LEN], txid[HASH_LEN];
+	char err[256];
+	fixture_job_chunk(&fj, 0, 1, &enc);
+	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err,
+				       sizeof(err)),
+		     0);
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, fj.j.id, HASH_LEN);
+	memcpy(p.root, fj.j.slots[0].root, HASH_LEN);
+	p.count = 1;
+	p.refs[0] = (struct avail_ref){0, 1, 256, {0}};
+	memcpy(p.refs[0].chunk_hash, hash, HASH_LEN);
+	struct tx t;
+	fixture_chunks_tx(&fx, &t, fx.pk[5], fx.sk[5], 100000, &p);
+	buf_init(&b);
+	tx_encode(&t, &b);
+	uint64_t checks = mempool_state_checks(n.mempool);
+	CHECK_EQ_INT(ops.on_tx(ops.ctx, b.data, b.len, txid), 0);
+	CHECK_EQ_U64(mempool_size(n.mempool), 1);
+	CHECK_EQ_U64(mempool_state_checks(n.mempool) - checks, 1);
+	buf_free(&b);
+	buf_free(&enc);
+	tx_free(&t);
+	node_chunks_free(&n);
+	mempool_free(n.mempool);
+	chain_close(c);
+}
+
 /* The availability exemption (compute.md §15.4): only a block that came
  * with its own commit, and only more than chunk_retention_blocks below the
  * best height known; never a proposal, whatever height peers claim. */
@@ -717,6 +759,7 @@ int main(void)
 	RUN(test_parked_per_sender);
 	RUN(test_prune_every);
 	RUN(test_tip_marks_restored);
+	RUN(test_chunks_tx_checked_once);
 	fixture_free(&fx);
 	return test_report("test_node_net");
 }

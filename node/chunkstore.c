@@ -1,5 +1,5 @@
 /* Output chunks in LevelDB (see chunkstore.h, docs/storage.md §4): 'k' chunk
- * hash -> the encoded chunk; 'j' job_id || root || u32 BE first_tile ||
+ * hash -> the encoded chunk; 'p' chunk hash -> nothing, that it is held; 'j' job_id || root || u32 BE first_tile ||
  * chunk hash -> u32 LE tile bytes || u32 LE encoded bytes || u32 LE tiles ||
  * u8 flags (a connected block named it), so a client can walk one slot's
  * output in tile order along the chunks the chain names and the pruner can
@@ -33,16 +33,37 @@
  * record was made by an accept that counts them), so a chunk that covers a
  * tile starts at most max_tiles - 1 tiles before it. */
 #define ROOT_SPAN_KNOWN 0x02u
-/* Meta record: every root's 'c' record is there. A database written before
- * them has 'j' entries without one; the first accept or prune sums them
- * once (roots_ready). */
+/* Meta record: every root's 'c' record is there ("1"), and every chunk's
+ * 'p' record ("2"). A database written before them has 'j' entries without
+ * them; the first look at the store after the upgrade sums the roots and
+ * writes the 'p' records once, from the 'j' entries (roots_ready). */
 #define ROOTS_META "chunk_roots"
+#define ROOTS_META_HELD "2"
 #define MIB (1u << 20)
 
 static void chunk_key(const uint8_t hash[HASH_LEN], uint8_t key[1 + HASH_LEN])
 {
 	key[0] = STORE_P_CHUNK;
 	memcpy(key + 1, hash, HASH_LEN);
+}
+
+/* The 'p' record that says a chunk is held: a few bytes to read where the
+ * chunk is up to a MiB (LevelDB reads a value to answer for its key). */
+static void held_key(const uint8_t hash[HASH_LEN], uint8_t key[1 + HASH_LEN])
+{
+	key[0] = STORE_P_CHUNKHELD;
+	memcpy(key + 1, hash, HASH_LEN);
+}
+
+/* A chunk goes: its record, its 'p' record and its index entry ik. */
+static void batch_del_chunk(store_batch_t *b, const uint8_t *ik, size_t iklen)
+{
+	uint8_t key[1 + HASH_LEN];
+	chunk_key(ik + IDX_PREFIX_LEN, key);
+	store_batch_del(b, key, sizeof(key));
+	held_key(ik + IDX_PREFIX_LEN, key);
+	store_batch_del(b, key, sizeof(key));
+	store_batch_del(b, ik, iklen);
 }
 
 /* The first tile of an index entry's key (big-endian in it). */
@@ -131,6 +152,7 @@ static int entry_encoded(store_t *s, const uint8_t *key, const uint8_t *val, siz
 struct rebuild {
 	store_t *s;
 	store_batch_t *b;
+	int roots;                 /* the roots' records are summed too (else they are there) */
 	uint8_t key[ROOT_KEY_LEN]; /* the root being summed */
 	struct chunkstore_root u;
 };
@@ -140,6 +162,11 @@ static int rebuild_entry(void *arg, const uint8_t *key, size_t klen, const uint8
 	struct rebuild *r = arg;
 	uint64_t bytes;
 	if (klen != IDX_KEY_LEN)
+		return 0;
+	uint8_t hk[1 + HASH_LEN];
+	held_key(key + IDX_PREFIX_LEN, hk);
+	store_batch_put(r->b, hk, sizeof(hk), NULL, 0);
+	if (!r->roots)
 		return 0;
 	if (memcmp(r->key + 1, key + 1, ROOT_KEY_LEN - 1) != 0) {
 		if (r->u.chunks)
@@ -155,26 +182,29 @@ static int rebuild_entry(void *arg, const uint8_t *key, size_t klen, const uint8
 	return 0;
 }
 
-/* Makes sure every root held has its 'c' record: once, for a database
- * written before them, by summing the whole index. */
+/* Makes sure every root held has its 'c' record and every chunk its 'p'
+ * record: once, for a database written before them, from the whole index
+ * (the roots summed only when their records are not there either). */
 static int roots_ready(store_t *s)
 {
 	uint8_t *v, prefix = STORE_P_CHUNKIDX;
 	size_t vlen;
 	int rc = store_get_meta(s, ROOTS_META, &v, &vlen);
+	int done = rc == 0 && vlen == 1 && v[0] == ROOTS_META_HELD[0];
 	if (rc == 0)
 		free(v);
-	if (rc != ASSAY_ENOTFOUND)
+	if (done || (rc && rc != ASSAY_ENOTFOUND))
 		return rc;
 	struct rebuild r;
 	memset(&r, 0, sizeof(r));
 	r.s = s;
+	r.roots = rc == ASSAY_ENOTFOUND;
 	if (!(r.b = store_batch_new()))
 		return ASSAY_ENOMEM;
 	rc = store_iterate(s, &prefix, 1, rebuild_entry, &r);
 	if (!rc && r.u.chunks)
 		root_put(r.b, r.key, &r.u);
-	store_batch_put_meta(r.b, ROOTS_META, "1", 1);
+	store_batch_put_meta(r.b, ROOTS_META, ROOTS_META_HELD, 1);
 	if (!rc)
 		rc = store_write(s, r.b, 0);
 	store_batch_free(r.b);
@@ -358,8 +388,11 @@ int chunkstore_accept_hashed(store_t *s, const struct ledger *l, const uint8_t *
 		u.max_tiles = c.tile_count;
 	u.bytes += len;
 	u.chunks++;
+	uint8_t hk[1 + HASH_LEN];
+	held_key(hash, hk);
 	store_batch_put(b, ik, sizeof(ik), iv, sizeof(iv));
 	store_batch_put(b, ck, sizeof(ck), enc, len);
+	store_batch_put(b, hk, sizeof(hk), NULL, 0);
 	root_put(b, rk, &u);
 	rc = store_write(s, b, 0);
 	store_batch_free(b);
@@ -384,11 +417,15 @@ int chunkstore_load_waiting(store_t *s, const char *name, uint8_t **val, size_t 
 
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN])
 {
-	uint8_t *enc;
+	uint8_t key[1 + HASH_LEN], *val;
 	size_t len;
-	int rc = chunkstore_get(s, hash, &enc, &len);
+	int rc = roots_ready(s);
+	if (rc)
+		return rc;
+	held_key(hash, key);
+	rc = store_get(s, key, sizeof(key), &val, &len);
 	if (rc == 0) {
-		free(enc);
+		free(val);
 		return 1;
 	}
 	return rc == ASSAY_ENOTFOUND ? 0 : rc;
@@ -556,10 +593,7 @@ static int drop_unnamed(void *arg, const uint8_t *key, size_t klen, const uint8_
 	int rc = entry_encoded(un->s, key, val, vlen, &bytes);
 	if (rc)
 		return rc;
-	uint8_t ck[1 + HASH_LEN];
-	chunk_key(key + IDX_PREFIX_LEN, ck);
-	store_batch_del(un->b, ck, sizeof(ck));
-	store_batch_del(un->b, key, klen);
+	batch_del_chunk(un->b, key, klen);
 	un->u->bytes -= bytes < un->u->bytes ? bytes : un->u->bytes;
 	un->u->chunks -= un->u->chunks ? 1 : 0;
 	un->dropped++;
@@ -651,10 +685,7 @@ static int drop_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t 
 	(void)vlen;
 	if (klen != IDX_KEY_LEN)
 		return 0;
-	uint8_t ck[1 + HASH_LEN];
-	chunk_key(key + IDX_PREFIX_LEN, ck);
-	store_batch_del(pr->b, ck, sizeof(ck));
-	store_batch_del(pr->b, key, klen);
+	batch_del_chunk(pr->b, key, klen);
 	pr->pruned++;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #define STORE_P_CHUNK 'k'   /* chunk hash -> encoded output chunk (node/chunkstore.h) */
 #define STORE_P_CHUNKIDX 'j' /* job_id || root || u32 BE first_tile || chunk hash -> sizes, mark */
 #define STORE_P_CHUNKROOT 'c' /* job_id || root -> what the chunk store holds for the root */
+#define STORE_P_CHUNKHELD 'p' /* chunk hash -> nothing: the chunk is held (node/chunkstore.h) */
 #define STORE_P_ADDR 'a'    /* -addrindex: address || u64 height || u32 index (BE) -> txid */
 
 /* A compressed record that claims to expand beyond this is corrupt: no block

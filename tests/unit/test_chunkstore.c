@@ -325,7 +325,9 @@ static void test_cut_chunks(const char *dir)
 }
 
 /* A database from before the roots' records: its index entries hold tile
- * bytes alone. The first look sums them, once, from the chunks. */
+ * bytes alone. The first look sums them, once, from the chunks, and writes
+ * each chunk's 'p' record (so chunkstore_has finds it); one with the
+ * roots' records but not the 'p' ones gets those alone. */
 static void test_root_totals_rebuilt(const char *dir)
 {
 	char err[200];
@@ -358,10 +360,25 @@ static void test_root_totals_rebuilt(const char *dir)
 	}
 	CHECK_EQ_INT(store_write(s, bt, 0), 0);
 	store_batch_free(bt);
+	uint8_t first_hash[HASH_LEN];
+	tiny_chunk(&a, 0, 1, &enc);
+	avail_chunk_hash(enc.data, enc.len, first_hash);
+	CHECK_EQ_INT(chunkstore_has(s, first_hash), 1); /* its 'p' record written from the index */
 	struct chunkstore_root u;
 	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
 	CHECK_EQ_U64(u.bytes, want);
 	CHECK_EQ_U64(u.chunks, 3);
+	/* a database with the roots' records but not the 'p' ones: written once */
+	uint8_t pk[1 + HASH_LEN] = {STORE_P_CHUNKHELD};
+	memcpy(pk + 1, first_hash, HASH_LEN);
+	CHECK((bt = store_batch_new()) != NULL);
+	store_batch_del(bt, pk, sizeof(pk));
+	store_batch_put_meta(bt, "chunk_roots", "1", 1);
+	CHECK_EQ_INT(store_write(s, bt, 0), 0);
+	store_batch_free(bt);
+	CHECK_EQ_INT(chunkstore_has(s, first_hash), 1);
+	CHECK_EQ_INT(chunkstore_root_usage(s, a.job_id, a.root, &u), 0);
+	CHECK_EQ_U64(u.chunks, 3); /* not summed twice */
 	tiny_chunk(&a, 3, 1, &enc);
 	uint8_t hash[HASH_LEN];
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
@@ -425,9 +442,11 @@ int main(void)
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), ASSAY_ENOTFOUND);
 	put_job(&l, &j);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash, err, sizeof(err)), 0);
-	CHECK_EQ_INT(chunkstore_has(s, hash), 1);
-	/* duplicate: told by its index entry, without reading the chunk */
 	uint64_t read_before = store_bytes_got(s);
+	CHECK_EQ_INT(chunkstore_has(s, hash), 1);
+	CHECK(store_bytes_got(s) - read_before < 64); /* its 'p' record, not the chunk */
+	/* duplicate: told by its index entry, without reading the chunk */
+	read_before = store_bytes_got(s);
 	CHECK_EQ_INT(chunkstore_accept(s, &l, enc.data, enc.len, CHUNKSTORE_NEED_NONE, hash2, err, sizeof(err)), ASSAY_EEXISTS);
 	CHECK(memcmp(hash, hash2, HASH_LEN) == 0);
 	CHECK(store_bytes_got(s) - read_before < 64);

@@ -281,7 +281,8 @@ static int cover_entry(void *arg, const uint8_t *key, size_t klen, const uint8_t
  * starts at the first tile that a held chunk reaching c's first tile can
  * start at (the record's max_tiles, else the job's first tile), so it
  * reads the entries about c's run, not the root's. */
-static int root_covers(store_t *s, const struct chunkstore_root *u, uint32_t tiles, const struct avail_chunk *c)
+static int root_covers(store_t *s, const struct chunkstore_root *u, uint32_t tiles,
+		       const struct avail_chunk *c)
 {
 	if (u->chunks == 0)
 		return 0;
@@ -305,7 +306,8 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
 }
 
 int chunkstore_accept_hashed(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
-			     const uint8_t hash[HASH_LEN], enum chunkstore_need needed, char *err, size_t errlen)
+			     const uint8_t hash[HASH_LEN], enum chunkstore_need needed, char *err,
+			     size_t errlen)
 {
 	struct avail_chunk c;
 	uint8_t ck[1 + HASH_LEN], ik[IDX_KEY_LEN], *held;
@@ -367,7 +369,8 @@ int chunkstore_accept_hashed(store_t *s, const struct ledger *l, const uint8_t *
 	 * chunks lack: anyone holding chunks of the root can cut sub-runs out
 	 * of them, each with its own proof, and would fill the bound above
 	 * with them (docs/compute.md §15.6) */
-	if (needed == CHUNKSTORE_NEED_NONE && (rc = root_covers(s, &u, kernel_tile_count(&j.spec.shape), &c)) != 0)
+	if (needed == CHUNKSTORE_NEED_NONE &&
+	    (rc = root_covers(s, &u, kernel_tile_count(&j.spec.shape), &c)) != 0)
 		return rc == 1 ? assay_fail(err, errlen, ASSAY_EFULL,
 					    "every tile of this chunk is in chunks held for its root already")
 			       : assay_fail(err, errlen, rc, "chunk index read failed");

@@ -85,7 +85,8 @@ int chunkstore_accept(store_t *s, const struct ledger *l, const uint8_t *enc, si
  * avail_chunk_hash, which it needed to say how the chunk is needed):
  * node_chunks.c's one accept path, which so hashes each chunk once. */
 int chunkstore_accept_hashed(store_t *s, const struct ledger *l, const uint8_t *enc, size_t len,
-			     const uint8_t hash[HASH_LEN], enum chunkstore_need needed, char *err, size_t errlen);
+			     const uint8_t hash[HASH_LEN], enum chunkstore_need needed, char *err,
+			     size_t errlen);
 /* 1 held, 0 not, or a local failure. */
 int chunkstore_has(store_t *s, const uint8_t hash[HASH_LEN]);
 /* The encoded chunk (malloc()ed; the caller frees). ASSAY_ENOTFOUND. */

@@ -411,7 +411,8 @@ static int admission_on_committed(const struct mp_sender *s, size_t slot)
  * ready (may be NULL): the caller's last check, after every one of ours
  * and before t takes a place; nonzero refuses t with that code. */
 static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid, int dry_run,
-		 mempool_ready_fn ready, void *ready_ctx, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
+		 mempool_ready_fn ready, void *ready_ctx, uint8_t txid_out[HASH_LEN], char *err,
+		 size_t errlen)
 {
 	uint8_t txid[HASH_LEN], addr[ADDR_LEN];
 	int rc;
@@ -581,8 +582,8 @@ int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[H
 	return admit(m, t, 0, txid, 1, NULL, NULL, NULL, err, errlen);
 }
 
-int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], mempool_ready_fn ready,
-			     void *ctx, char *err, size_t errlen)
+int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN],
+			     mempool_ready_fn ready, void *ctx, char *err, size_t errlen)
 {
 	return admit(m, t, 0, txid, 0, ready, ctx, NULL, err, errlen);
 }

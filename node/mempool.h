@@ -51,8 +51,8 @@ int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[H
  * and its chunks, node_chunks.c): ready sees only what the mempool would
  * admit, and the mempool's checks run once. */
 typedef int (*mempool_ready_fn)(void *ctx, const struct tx *t, char *err, size_t errlen);
-int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], mempool_ready_fn ready,
-			     void *ctx, char *err, size_t errlen);
+int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN],
+			     mempool_ready_fn ready, void *ctx, char *err, size_t errlen);
 /* How many times a transaction has been checked against the state and its
  * sender's queue since the pool was made: what a test reads to show that
  * an admission checks once. */

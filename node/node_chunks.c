@@ -288,7 +288,8 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 		return rc;
 	}
 	avail_chunk_hash(enc, len, hash); /* once: how it is needed, then the store's key */
-	rc = chunkstore_accept_hashed(chain_store(n->chain), &l, enc, len, hash, need_of(n, hash), err, errlen);
+	rc = chunkstore_accept_hashed(chain_store(n->chain), &l, enc, len, hash, need_of(n, hash), err,
+				      errlen);
 	if (rc == ASSAY_EDECODE)
 		memset(hash, 0, HASH_LEN);
 	if (rc) {
@@ -311,8 +312,8 @@ void node_chunks_mark(struct node *n, const struct block *blk)
 	size_t dropped = 0;
 	int rc = chunkstore_mark_block(chain_store(n->chain), &l, blk, &dropped);
 	if (rc == ASSAY_ENOMEM)
-		log_warn("avail: cannot mark the chunks of block %llu: %s", (unsigned long long)blk->hdr.height,
-			 assay_strerror(rc));
+		log_warn("avail: cannot mark the chunks of block %llu: %s",
+			 (unsigned long long)blk->hdr.height, assay_strerror(rc));
 	else if (rc)
 		node_abort(n, rc, "avail: marking the chunks a block names failed");
 	else if (dropped)
@@ -447,8 +448,8 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
 	struct ledger l = chain_ledger(n->chain);
 	int rc = height % NODE_CHUNKS_PRUNE_EVERY != 0
 			 ? 0
-			 : chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute, height,
-					    &pruned);
+			 : chunkstore_prune(chain_store(n->chain), &l, &chain_genesis(n->chain)->compute,
+					    height, &pruned);
 	if (rc)
 		write_failed(n, rc, "pruning chunks failed");
 	else if (pruned)

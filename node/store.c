@@ -257,8 +257,8 @@ static void seek_prefix_end(leveldb_iterator_t *it, const uint8_t *prefix, size_
 
 /* from (flen bytes, beginning with prefix) is where a forward walk starts:
  * the prefix itself for a whole walk. */
-static int iterate(store_t *s, const void *prefix, size_t plen, const void *from, size_t flen, store_iter_fn fn,
-		   void *arg, int reverse)
+static int iterate(store_t *s, const void *prefix, size_t plen, const void *from, size_t flen,
+		   store_iter_fn fn, void *arg, int reverse)
 {
 	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->read);
 	int rc = 0;

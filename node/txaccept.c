@@ -182,15 +182,18 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 	hex_encode(r->txid, HASH_LEN, hex);
 	/* pass 1 checked the stateless rules and computed the id */
 	struct chunks_gate gate = {n, 0};
-	int rc = t->kind == TX_JOB_CHUNKS ? mempool_add_checked_when(n->mempool, t, r->txid, chunks_ready, &gate,
-								     r->err, sizeof(r->err))
-					  : mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
+	int rc = t->kind == TX_JOB_CHUNKS
+			 ? mempool_add_checked_when(n->mempool, t, r->txid, chunks_ready, &gate, r->err,
+						    sizeof(r->err))
+			 : mempool_add_checked(n->mempool, t, r->txid, r->err, sizeof(r->err));
 	if (rc == ASSAY_EEXISTS)
 		return r->rc = rc;
 	if (rc && gate.refused) {
 		/* EUNAVAIL: parked, no fault; a held chunk that contradicts its reference is one */
 		log_debugc(LOG_CAT_MEMPOOL, "mempool: not admitted %.16s from %s: %s", hex, from, r->err);
-		return refuse(n, r, assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL : TXACCEPT_CHECK,
+		return refuse(n, r,
+			      assay_err_is_local(rc) || rc == ASSAY_EUNAVAIL ? TXACCEPT_MEMPOOL
+									     : TXACCEPT_CHECK,
 			      rc);
 	}
 	if (rc) {

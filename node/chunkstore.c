@@ -1,16 +1,17 @@
 /* Output chunks in LevelDB (see chunkstore.h, docs/storage.md §4): 'k' chunk
- * hash -> the encoded chunk; 'p' chunk hash -> nothing, that it is held; 'j' job_id || root || u32 BE first_tile ||
- * chunk hash -> u32 LE tile bytes || u32 LE encoded bytes || u32 LE tiles ||
- * u8 flags (a connected block named it), so a client can walk one slot's
- * output in tile order along the chunks the chain names and the pruner can
- * drop a root's chunks together; 'c' job_id || root -> the root's running
- * total (u64 LE encoded bytes || u32 LE chunks || u32 LE flags || u32 LE
- * the most tiles of one chunk), which the per-root bounds read in place of
- * the root's index and which bounds the walk that finds a chunk's tiles
- * held already. Written with their own
- * batch, never with a block's: a chunk is not chain data, only what makes a
- * block available here. The block and transactions waiting for chunks are
- * two meta records beside them. */
+ * hash -> the encoded chunk; 'p' chunk hash -> nothing (the chunk is held:
+ * a few bytes to read, where 'k' is up to a MiB); 'j' job_id || root || u32
+ * BE first_tile || chunk hash -> u32 LE tile bytes || u32 LE encoded bytes
+ * || u32 LE tiles || u8 flags (a connected block named it), so a client can
+ * walk one slot's output in tile order along the chunks the chain names and
+ * the pruner can drop a root's chunks together; 'c' job_id || root -> the
+ * root's running total (u64 LE encoded bytes || u32 LE chunks || u32 LE
+ * flags || u32 LE the most tiles of one chunk), which the per-root bounds
+ * read in place of the root's index and which bounds the walk that finds a
+ * chunk's tiles held already. Written with their own batch, never with a
+ * block's: a chunk is not chain data, only what makes a block available
+ * here. The block and transactions waiting for chunks are two meta records
+ * beside them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -207,6 +207,9 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "-port and -rpcport are both %d: give them different ports", n->cfg.port);
 		return fail_setting(err);
 	}
+	struct rpc_allow allow[CONFIG_MAX_MULTI];
+	if (config_rpc_allow(&n->cfg, allow, err, sizeof(err)) < 0)
+		return fail_setting(err);
 
 	/* One node per data directory: the lock comes before debug.log is
 	 * opened, so a second assayd leaves the running node's log alone. */

@@ -33,6 +33,7 @@ struct option_def {
 #define R(f, lo, hi) offsetof(struct config, f), 0, 0, (lo), (hi)
 #define M(f, n) offsetof(struct config, f), sizeof(((struct config *)0)->f[0]), offsetof(struct config, n), 0, 0
 #define CONFIG_MAX_CONNECTIONS 100000 /* far above what descriptors allow */
+_Static_assert(RPC_MAX_ALLOW >= CONFIG_MAX_MULTI, "every -rpcallowip reaches the server");
 
 static const struct option_def options[] = {
 	{"datadir", OPT_STR, S(datadir), "DIR", "data directory (default ~/.assay)"},
@@ -43,6 +44,10 @@ static const struct option_def options[] = {
 	{"rpcport", OPT_INT, R(rpcport, 1, 65535), "PORT", "RPC port, 1 to 65535 (default 29443 dev/local, 19443 testnet)"},
 	{"rpcuser", OPT_STR, S(rpcuser), "USER", "RPC user (default: cookie authentication)"},
 	{"rpcpassword", OPT_STR, S(rpcpassword), "PW", "RPC password (with -rpcuser)"},
+	{"rpcallowip", OPT_MULTI, M(rpcallowip, nrpcallowip), "IP[/NET]",
+	 "let RPC clients connect from this address or subnet: 192.0.2.7, 192.0.2.0/24, "
+	 "192.0.2.0/255.255.255.0, 2001:db8::/32 (repeatable, at most 32; 127.0.0.1 and ::1 always may, "
+	 "others get HTTP 403; -rpcbind beyond loopback needs one)"},
 	{"rpcmaxconnections", OPT_INT, R(rpcmaxconnections, 1, CONFIG_MAX_CONNECTIONS), "N", "most RPC connections at once, 1 to 100000; more are closed on accept (default 64)"},
 	{"port", OPT_INT, R(port, 1, 65535), "PORT", "p2p port, 1 to 65535 (default 29444 dev/local, 19444 testnet)"},
 	{"listen", OPT_BOOL, I(listen), NULL, "accept p2p connections (default yes)"},
@@ -260,6 +265,21 @@ void config_finish(struct config *c)
 		c->port = net->p2p_port;
 	if (strcmp(c->validator, "0") == 0)
 		c->novalidator = 1;
+}
+
+int config_rpc_allow(const struct config *c, struct rpc_allow *out, char *err, size_t errlen)
+{
+	for (int i = 0; i < c->nrpcallowip; i++)
+		if (rpc_allow_parse(c->rpcallowip[i], &out[i], err, errlen) < 0)
+			return ASSAY_EARG;
+	if (c->nrpcallowip == 0 && !rpc_bind_is_loopback(c->rpcbind)) {
+		snprintf(err, errlen,
+			 "-rpcbind=%s reaches beyond this machine, but without -rpcallowip only 127.0.0.1 and ::1 "
+			 "may connect: add -rpcallowip=ADDR or ADDR/BITS for the clients meant to reach it",
+			 c->rpcbind);
+		return ASSAY_EARG;
+	}
+	return c->nrpcallowip;
 }
 
 void config_print_help(const char *prog)

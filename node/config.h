@@ -22,6 +22,8 @@ struct config {
 	int rpcport;
 	char rpcuser[128];
 	char rpcpassword[128];
+	char rpcallowip[CONFIG_MAX_MULTI][64]; /* sources allowed besides 127.0.0.1 and ::1 (rpc_allow_parse) */
+	int nrpcallowip;
 	int rpcmaxconnections; /* most RPC connections at once */
 	int port;             /* p2p */
 	int listen;
@@ -57,6 +59,14 @@ int config_read_file(struct config *c, const char *path, char *err, size_t errle
 /* Fills network-dependent defaults (ports) left unset. */
 void config_finish(struct config *c);
 void config_print_help(const char *prog);
+struct rpc_allow;
+/* Parses the -rpcallowip entries into out (room for CONFIG_MAX_MULTI) and
+ * checks them against -rpcbind: an RPC bound beyond loopback with no
+ * -rpcallowip is refused, since no one beyond this machine could use it
+ * and a bind that silently serves nobody is a mistake to report, not to
+ * guess around (docs/rpc.md "Who may connect"). The number of entries, or
+ * ASSAY_EARG with a message in err. */
+int config_rpc_allow(const struct config *c, struct rpc_allow *out, char *err, size_t errlen);
 /* Checks the option table itself (each numeric option has a range with
  * min <= max): 0, or ASSAY_EARG naming the row. For tests. */
 int config_table_check(char *err, size_t errlen);

@@ -215,13 +215,6 @@ static int run_reindex(struct node *n, char *err, size_t errlen)
 	return rc;
 }
 
-/* Whether -rpcbind keeps the RPC on this machine (a loopback address). */
-static int rpcbind_loopback(const char *host)
-{
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0 ||
-	       strncmp(host, "::ffff:127.", 11) == 0;
-}
-
 int node_open(struct node *n, char *err, size_t errlen)
 {
 	char path[1200];
@@ -258,6 +251,12 @@ int node_open(struct node *n, char *err, size_t errlen)
 		rc = assay_fail(err, errlen, ASSAY_EARG, "-rpcuser needs -rpcpassword (an empty password would let anyone in)");
 		goto fail;
 	}
+	struct rpc_allow allow[CONFIG_MAX_MULTI];
+	int nallow = config_rpc_allow(&n->cfg, allow, err, errlen); /* assayd checked it already */
+	if (nallow < 0) {
+		rc = nallow;
+		goto fail;
+	}
 	snprintf(path, sizeof(path), "%s/.cookie", n->cfg.datadir);
 	n->rpc = rpc_new(n->base, n->cfg.rpcbind, n->cfg.rpcport, n->cfg.rpcuser[0] ? n->cfg.rpcuser : NULL,
 			 n->cfg.rpcuser[0] ? n->cfg.rpcpassword : NULL, path, err, errlen);
@@ -265,7 +264,8 @@ int node_open(struct node *n, char *err, size_t errlen)
 		rc = ASSAY_EIO;
 		goto fail;
 	}
-	if (!rpcbind_loopback(n->cfg.rpcbind))
+	rpc_set_allow(n->rpc, allow, (size_t)nallow);
+	if (!rpc_bind_is_loopback(n->cfg.rpcbind))
 		log_warn("rpc: listening on %s, beyond this machine: requests, replies and credentials go as plain "
 			 "HTTP, so put TLS or an SSH tunnel in front, and only the credentials guard it "
 			 "(docs/operations.md)", n->cfg.rpcbind);

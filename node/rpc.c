@@ -65,6 +65,7 @@ struct rpc_conn {
 	int counted;         /* 1: counts against max_connections */
 	int close_started;   /* the EOF has been handed to evhttp */
 	int in_cb_busy;      /* our own drain is running: ignore the callback */
+	int admitted;        /* its address was checked against -rpcallowip */
 	uint64_t since_ms;   /* when the current state began */
 	uint64_t body_left;  /* CONN_LIMITED: body bytes still allowed */
 	size_t head_len;     /* CONN_HEAD: bytes of the head read so far */
@@ -79,12 +80,15 @@ struct rpc {
 	struct event *reaper;            /* closes killed connections, releases freed ones */
 	struct event *sweep;             /* periodic: timeouts and releases */
 	struct event *resume;            /* re-enables the listener after EMFILE */
+	struct event *admit;             /* checks new connections' addresses (-rpcallowip) */
 	struct rpc_conn *conns;
 	int nconns;                      /* counted connections */
 	int max_connections;
 	size_t max_response;             /* RPC_MAX_RESPONSE, or lower in tests */
 	struct log_rate auth_log;
 	struct rpc_auth_guard auth_guard; /* addresses locked out for wrong credentials */
+	struct rpc_allow allow[RPC_MAX_ALLOW]; /* -rpcallowip, besides 127.0.0.1 and ::1 */
+	size_t nallow;
 	char expected_auth[512]; /* "user:password" */
 	char cookie_path[1024];
 	struct rpc_method methods[RPC_MAX_METHODS];
@@ -526,6 +530,134 @@ void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t 
 	slot->fails++;
 }
 
+/* ---- who may connect (-rpcallowip) ---- */
+
+static const uint8_t V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* text as an address: its family, with its bytes in out (an IPv4-mapped
+ * IPv6 address as AF_INET), or 0. */
+static int allow_addr(const char *text, uint8_t out[16])
+{
+	if (inet_pton(AF_INET, text, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, text, out) != 1)
+		return 0;
+	if (memcmp(out, V4_MAPPED, sizeof(V4_MAPPED)) == 0) {
+		memmove(out, out + 12, 4);
+		return AF_INET;
+	}
+	return AF_INET6;
+}
+
+/* The prefix length of a contiguous IPv4 netmask, or -1. */
+static int netmask_bits(const uint8_t mask[4])
+{
+	uint32_t m = (uint32_t)mask[0] << 24 | (uint32_t)mask[1] << 16 | (uint32_t)mask[2] << 8 | mask[3];
+	int bits = 0;
+	while (bits < 32 && (m & (0x80000000u >> bits)))
+		bits++;
+	return bits == 32 || (m << bits) == 0 ? bits : -1;
+}
+
+static int prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, whole) != 0)
+		return 0;
+	if (!rest)
+		return 1;
+	uint8_t mask = (uint8_t)(0xff00 >> rest);
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int rpc_allow_parse(const char *text, struct rpc_allow *out, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	memset(out, 0, sizeof(*out));
+	if (alen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, text, alen);
+	addr[alen] = 0;
+	int mapped = strchr(addr, ':') != NULL; /* written as IPv6: a mapped one's BITS count from 128 */
+	out->family = allow_addr(addr, out->net);
+	if (!out->family)
+		goto bad;
+	unsigned max = out->family == AF_INET ? 32 : 128;
+	mapped = mapped && out->family == AF_INET;
+	out->bits = max;
+	if (slash) {
+		const char *suffix = slash + 1;
+		uint8_t mask[16];
+		if (*suffix && strspn(suffix, "0123456789") == strlen(suffix) && strlen(suffix) <= 3) {
+			unsigned long bits = strtoul(suffix, NULL, 10);
+			if (mapped) {
+				if (bits < 96 || bits > 128)
+					goto bad;
+				bits -= 96;
+			}
+			if (bits > max)
+				goto bad;
+			out->bits = (unsigned)bits;
+		} else if (out->family == AF_INET && !mapped && inet_pton(AF_INET, suffix, mask) == 1 &&
+			   netmask_bits(mask) >= 0) {
+			out->bits = (unsigned)netmask_bits(mask);
+		} else {
+			goto bad;
+		}
+	}
+	size_t len = out->family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < len; i++) { /* clear the host bits */
+		unsigned keep = out->bits > i * 8 ? out->bits - (unsigned)i * 8 : 0;
+		if (keep < 8)
+			out->net[i] &= (uint8_t)(0xff00 >> keep);
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "invalid -rpcallowip=%s: give an address (192.0.2.7, 2001:db8::7), a subnet ADDR/BITS "
+		 "(192.0.2.0/24, 2001:db8::/32) or ADDR/NETMASK (192.0.2.0/255.255.255.0)",
+		 text);
+	return ASSAY_EARG;
+}
+
+int rpc_allow_permits(const struct rpc_allow *list, size_t n, const char *host)
+{
+	static const uint8_t v4_loopback[4] = {127, 0, 0, 1};
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+	uint8_t addr[16];
+	int family = allow_addr(host, addr);
+	if (!family)
+		return 0;
+	/* the node's own clients, not the whole of 127.0.0.0/8: a container
+	 * or a proxy on another loopback address is someone else */
+	if (memcmp(addr, family == AF_INET ? v4_loopback : v6_loopback, family == AF_INET ? 4 : 16) == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].family == family && prefix_match(addr, list[i].net, list[i].bits))
+			return 1;
+	return 0;
+}
+
+int rpc_bind_is_loopback(const char *bind)
+{
+	uint8_t addr[16];
+	int family = allow_addr(bind, addr);
+	if (family == AF_INET)
+		return addr[0] == 127;
+	if (family == AF_INET6)
+		return memcmp(addr, (const uint8_t[16]){[15] = 1}, 16) == 0;
+	return strcmp(bind, "localhost") == 0;
+}
+
+void rpc_set_allow(rpc_t *r, const struct rpc_allow *list, size_t n)
+{
+	r->nallow = n < RPC_MAX_ALLOW ? n : RPC_MAX_ALLOW;
+	if (r->nallow)
+		memcpy(r->allow, list, r->nallow * sizeof(*list));
+}
+
 /* The client's address on socket fd as text into host (cap bytes), its
  * port into *port: its family (AF_INET, AF_INET6), or 0 with host "?". */
 static int peer_addr(evutil_socket_t fd, char *host, size_t cap, unsigned *port)
@@ -622,6 +754,42 @@ static void conn_kill(struct rpc_conn *c, const char *reply)
 		  "Content-Length: 0\r\n\r\n"
 #define REPLY_400 "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 #define REPLY_429 "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+#define REPLY_403 "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+/* Checks c's address against -rpcallowip once, before any of its bytes is
+ * looked at: 0 when it may go on; else it is answered 403 and closed, and
+ * -1. */
+static int conn_admit(struct rpc_conn *c)
+{
+	if (c->admitted || c->state == CONN_KILLED)
+		return c->state == CONN_KILLED ? -1 : 0;
+	int fd = bufferevent_getfd(c->bev);
+	if (fd < 0)
+		return 0; /* evhttp has not handed it its socket yet: at the next look */
+	c->admitted = 1;
+	char host[INET6_ADDRSTRLEN];
+	peer_host(fd, host, sizeof(host));
+	if (rpc_allow_permits(c->rpc->allow, c->rpc->nallow, host))
+		return 0;
+	char from[80];
+	log_rejected_from(c->rpc, "a connection from an address no -rpcallowip allows",
+			  peer_text(fd, from, sizeof(from)));
+	conn_kill(c, REPLY_403);
+	return -1;
+}
+
+/* Runs right after accept, in the same turn of the loop (evhttp gives the
+ * bufferevent its socket once on_new_connection returns): a client that
+ * sends nothing is refused as surely as one that sends a request. */
+static void on_admit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rpc_t *r = arg;
+	for (struct rpc_conn *c = r->conns; c; c = c->next)
+		if (!c->admitted)
+			conn_admit(c);
+}
 
 /* A complete head arrived: decide before evhttp reads any body. */
 static void conn_head_done(struct rpc_conn *c, const struct rpc_head *h)
@@ -726,7 +894,7 @@ static void conn_on_input(struct evbuffer *in, const struct evbuffer_cb_info *in
 		c->state = CONN_KILLED; /* evhttp is done; nobody will read this */
 	if (c->state == CONN_TRUSTED)
 		return;
-	if (c->state == CONN_KILLED) {
+	if (c->state == CONN_KILLED || conn_admit(c) < 0) {
 		conn_drain(c, in);
 		return;
 	}
@@ -841,6 +1009,7 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 	c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c);
 	c->next = r->conns;
 	r->conns = c;
+	event_active(r->admit, EV_TIMEOUT, 0);
 	long avail;
 	struct rpc_conn *idle = r->nconns >= r->max_connections ? oldest_untrusted(r, c) : NULL;
 	if (idle) {
@@ -1756,7 +1925,8 @@ rpc_t *rpc_new(struct event_base *base, const char *bind, int port, const char *
 	r->reaper = event_new(base, -1, 0, on_reap, r);
 	r->sweep = event_new(base, -1, EV_PERSIST, on_sweep, r);
 	r->resume = evtimer_new(base, on_resume, r);
-	if (!r->http || !r->reaper || !r->sweep || !r->resume) {
+	r->admit = event_new(base, -1, 0, on_admit, r);
+	if (!r->http || !r->reaper || !r->sweep || !r->resume || !r->admit) {
 		rpc_free(r);
 		snprintf(err, errlen, "cannot create the HTTP server");
 		return NULL;
@@ -1868,6 +2038,8 @@ void rpc_free(rpc_t *r)
 		event_free(r->sweep);
 	if (r->resume)
 		event_free(r->resume);
+	if (r->admit)
+		event_free(r->admit);
 	if (r->cookie_path[0])
 		unlink(r->cookie_path);
 	sodium_memzero(r->expected_auth, sizeof(r->expected_auth));

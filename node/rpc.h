@@ -273,6 +273,34 @@ int rpc_auth_guard_locked(const struct rpc_auth_guard *g, const char *host, uint
 /* host sent wrong credentials at now_ms. */
 void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t now_ms);
 
+/* -rpcallowip: the sources that may connect (docs/rpc.md "Who may
+ * connect"). 127.0.0.1 and ::1 always may; every other address, the rest
+ * of 127.0.0.0/8 included, only when an entry covers it. A connection from
+ * any other address is answered 403 and closed before a byte of its request
+ * is read. */
+#define RPC_MAX_ALLOW 32 /* entries, as many as a repeatable option holds */
+struct rpc_allow {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t net[16];  /* the subnet's address, bits past the prefix cleared (4 bytes for AF_INET) */
+	unsigned bits;    /* prefix length: 0..32 or 0..128 */
+};
+/* Parses ADDR, ADDR/BITS or (IPv4) ADDR/NETMASK into *out; an IPv4-mapped
+ * IPv6 entry (::ffff:a.b.c.d) becomes the IPv4 one. 0, or ASSAY_EARG with
+ * a message in err. Host bits past the prefix are cleared, as Bitcoin Core
+ * does: 10.1.2.3/8 is 10.0.0.0/8. */
+int rpc_allow_parse(const char *text, struct rpc_allow *out, char *err, size_t errlen);
+/* 1 when the client address host (text, as inet_ntop writes it; an
+ * IPv4-mapped IPv6 address counts as its IPv4 one) is 127.0.0.1, ::1 or in
+ * one of the n entries of list; else 0, and 0 for text that is no address. */
+int rpc_allow_permits(const struct rpc_allow *list, size_t n, const char *host);
+/* Replaces the server's list with a copy of n entries (at most
+ * RPC_MAX_ALLOW; more are ignored). Default: none, so loopback only. */
+void rpc_set_allow(rpc_t *r, const struct rpc_allow *list, size_t n);
+/* 1 when the listen address bind keeps the RPC on this machine: an
+ * address in 127.0.0.0/8, ::1 (or IPv4-mapped ::ffff:127.x) or
+ * "localhost". */
+int rpc_bind_is_loopback(const char *bind);
+
 /* Bytes of the longest prefix of the valid UTF-8 string s that is at most
  * max bytes and does not split a character. */
 size_t rpc_utf8_prefix(const char *s, size_t max);

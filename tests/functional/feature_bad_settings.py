@@ -51,10 +51,15 @@ def settings_exit_2(tmpdir):
         ("conf_loglevel", [], "loglevel=loud\n", 'invalid loglevel "loud"'),
         ("conf_network", [], "network=mainnet\n", 'unknown network "mainnet"'),
         ("conf_sameport", [], "port=29990\nrpcport=29990\n", "-port and -rpcport are both 29990"),
+        ("conf_allowip", [], "rpcallowip=192.0.2.0/33\n", "invalid -rpcallowip=192.0.2.0/33"),
+        # RPC bound beyond loopback that only loopback could use
+        ("conf_bind_alone", [], "rpcbind=0.0.0.0\n", "-rpcbind=0.0.0.0 reaches beyond this machine"),
         # From the command line.
         ("arg_range", ["-rpcport=99999"], None, "-rpcport=99999 is out of range"),
         ("arg_network", ["-network=mainnet"], None, 'unknown network "mainnet"'),
         ("arg_sameport", ["-port=29991", "-rpcport=29991"], None, "-port and -rpcport are both 29991"),
+        ("arg_allowip", ["-rpcallowip=example.com"], None, "invalid -rpcallowip=example.com"),
+        ("arg_bind_alone", ["-rpcbind=::"], None, "-rpcbind=:: reaches beyond this machine"),
     ]
     failures = []
     for name, args, conf, want in cases:

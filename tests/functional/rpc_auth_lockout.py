@@ -4,7 +4,8 @@ RPC_AUTH_FAIL_WINDOW_MS, its requests get HTTP 429 unread — the right
 credentials too, or a guesser would learn when it guessed right — until
 the window ends, so a weak -rpcpassword cannot be guessed at network
 speed. Another address, and the node's own clients on 127.0.0.1, are
-answered meanwhile. The guesser here connects from 127.0.0.2."""
+answered meanwhile. The guesser here connects from 127.0.0.2 (let in by
+-rpcallowip, as an address beyond this machine would be)."""
 
 import json
 import os
@@ -36,7 +37,7 @@ def status_of(node, source, user_pass):
 
 
 def test(tmpdir, nodes):
-    node = fw.Node(0, tmpdir, extra_args=["-blocktime=200"]).start()
+    node = fw.Node(0, tmpdir, extra_args=["-blocktime=200", "-rpcallowip=127.0.0.0/8"]).start()
     nodes.append(node)
     with open(os.path.join(node.datadir, ".cookie")) as f:
         cookie = f.read().strip()

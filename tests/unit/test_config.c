@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "node/config.h"
+#include "node/rpc.h"
 #include "test.h"
 
 static int parse(struct config *c, const char *a, const char *b, const char *d, char *err)
@@ -234,6 +235,30 @@ static void test_file(void)
 	CHECK(config_read_file(&c, "/nonexistent/assay.conf", err, sizeof(err)) == 0);
 }
 
+/* -rpcallowip is repeatable and checked before start; -rpcbind beyond
+ * loopback without one is refused. */
+static void test_rpc_allow(void)
+{
+	struct config c;
+	struct rpc_allow allow[CONFIG_MAX_MULTI];
+	char err[256];
+	CHECK(parse(&c, "-rpcallowip=192.0.2.0/24", "-rpcallowip=2001:db8::/32", NULL, err) == 0);
+	CHECK_EQ_INT(c.nrpcallowip, 2);
+	CHECK_EQ_INT(config_rpc_allow(&c, allow, err, sizeof(err)), 2);
+	CHECK(rpc_allow_permits(allow, 2, "192.0.2.9") && rpc_allow_permits(allow, 2, "2001:db8::9"));
+	CHECK(parse(&c, "-rpcallowip=192.0.2.0/33", NULL, NULL, err) == 0); /* parsed at the check */
+	CHECK(config_rpc_allow(&c, allow, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(strstr(err, "invalid -rpcallowip=192.0.2.0/33") != NULL);
+	CHECK(parse(&c, "-rpcbind=0.0.0.0", NULL, NULL, err) == 0);
+	CHECK(config_rpc_allow(&c, allow, err, sizeof(err)) == ASSAY_EARG);
+	CHECK(strstr(err, "-rpcbind=0.0.0.0 reaches beyond this machine") != NULL);
+	CHECK(parse(&c, "-rpcbind=0.0.0.0", "-rpcallowip=10.0.0.0/8", NULL, err) == 0);
+	CHECK_EQ_INT(config_rpc_allow(&c, allow, err, sizeof(err)), 1);
+	CHECK(parse(&c, "-rpcbind=::1", NULL, NULL, err) == 0);
+	CHECK_EQ_INT(config_rpc_allow(&c, allow, err, sizeof(err)), 0);
+	CHECK(parse(&c, "-rpcallowip=", NULL, NULL, err) == ASSAY_EARG);
+}
+
 int main(void)
 {
 	RUN(test_flags);
@@ -243,5 +268,6 @@ int main(void)
 	RUN(test_file_syntax);
 	RUN(test_ranges);
 	RUN(test_debug_categories);
+	RUN(test_rpc_allow);
 	return test_report("test_config");
 }

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "core/error.h"
 #include "node/rpc.h"
 #include "test.h"
 
@@ -336,6 +338,80 @@ static void test_auth_guard(void)
 	CHECK(!rpc_auth_guard_locked(&g, "198.51.100.0", t + 20 + RPC_AUTH_FAIL_HOSTS));
 }
 
+/* -rpcallowip entries: what parses, what each one lets in, and that
+ * loopback means 127.0.0.1 and ::1, not the whole of 127.0.0.0/8. */
+static void test_allow(void)
+{
+	struct rpc_allow a[8] = {{0}};
+	char err[256];
+	/* with no entries: the node's own clients only */
+	CHECK(rpc_allow_permits(a, 0, "127.0.0.1"));
+	CHECK(rpc_allow_permits(a, 0, "::1"));
+	CHECK(rpc_allow_permits(a, 0, "::ffff:127.0.0.1"));
+	CHECK(!rpc_allow_permits(a, 0, "127.0.0.2"));
+	CHECK(!rpc_allow_permits(a, 0, "192.0.2.7"));
+	CHECK(!rpc_allow_permits(a, 0, "?"));
+	CHECK(!rpc_allow_permits(a, 0, ""));
+
+	CHECK_EQ_INT(rpc_allow_parse("192.0.2.7", &a[0], err, sizeof(err)), 0);
+	CHECK_EQ_INT(a[0].bits, 32);
+	CHECK(rpc_allow_permits(a, 1, "192.0.2.7"));
+	CHECK(rpc_allow_permits(a, 1, "::ffff:192.0.2.7")); /* a dual-stack socket's view of it */
+	CHECK(!rpc_allow_permits(a, 1, "192.0.2.8"));
+
+	CHECK_EQ_INT(rpc_allow_parse("10.1.2.3/8", &a[0], err, sizeof(err)), 0); /* host bits cleared */
+	CHECK(a[0].net[1] == 0 && a[0].net[3] == 0 && a[0].bits == 8);
+	CHECK(rpc_allow_permits(a, 1, "10.255.0.1"));
+	CHECK(!rpc_allow_permits(a, 1, "11.0.0.1"));
+
+	CHECK_EQ_INT(rpc_allow_parse("198.51.100.0/255.255.254.0", &a[0], err, sizeof(err)), 0);
+	CHECK_EQ_INT(a[0].bits, 23);
+	CHECK(rpc_allow_permits(a, 1, "198.51.101.200"));
+	CHECK(!rpc_allow_permits(a, 1, "198.51.102.1"));
+
+	CHECK_EQ_INT(rpc_allow_parse("172.16.0.0/12", &a[0], err, sizeof(err)), 0); /* a prefix off a byte */
+	CHECK(rpc_allow_permits(a, 1, "172.31.255.255"));
+	CHECK(!rpc_allow_permits(a, 1, "172.32.0.0"));
+	CHECK(!rpc_allow_permits(a, 1, "172.15.255.255"));
+
+	CHECK_EQ_INT(rpc_allow_parse("2001:db8::/32", &a[0], err, sizeof(err)), 0);
+	CHECK_EQ_INT(rpc_allow_parse("fd00::7", &a[1], err, sizeof(err)), 0);
+	CHECK_EQ_INT(rpc_allow_parse("127.0.0.2", &a[2], err, sizeof(err)), 0);
+	CHECK(rpc_allow_permits(a, 3, "2001:db8:ffff::1"));
+	CHECK(!rpc_allow_permits(a, 3, "2001:db9::1"));
+	CHECK(rpc_allow_permits(a, 3, "fd00::7"));
+	CHECK(!rpc_allow_permits(a, 3, "fd00::8"));
+	CHECK(rpc_allow_permits(a, 3, "127.0.0.2"));
+	CHECK(!rpc_allow_permits(a, 3, "127.0.0.3"));
+	CHECK(!rpc_allow_permits(a, 3, "192.0.2.7")); /* an IPv4 address never matches an IPv6 entry */
+
+	CHECK_EQ_INT(rpc_allow_parse("0.0.0.0/0", &a[0], err, sizeof(err)), 0); /* every IPv4 client */
+	CHECK(rpc_allow_permits(a, 1, "203.0.113.9"));
+	CHECK(!rpc_allow_permits(a, 1, "2001:db8::1"));
+	CHECK_EQ_INT(rpc_allow_parse("::/0", &a[0], err, sizeof(err)), 0);
+	CHECK(rpc_allow_permits(a, 1, "2001:db8::1"));
+
+	/* an IPv4-mapped entry is its IPv4 one, its prefix counted from 128 */
+	CHECK_EQ_INT(rpc_allow_parse("::ffff:192.0.2.0/120", &a[0], err, sizeof(err)), 0);
+	CHECK(a[0].family == AF_INET && a[0].bits == 24);
+	CHECK(rpc_allow_permits(a, 1, "192.0.2.99"));
+	CHECK(rpc_allow_parse("::ffff:192.0.2.0/24", &a[0], err, sizeof(err)) == ASSAY_EARG);
+
+	static const char *const bad[] = {"", "/", "192.0.2.7/", "192.0.2.7/33", "2001:db8::/129",
+					  "192.0.2.0/255.0.255.0", "2001:db8::/ffff::", "192.0.2.7/-1",
+					  "192.0.2.7/+8", "192.0.2.7/8/8", "192.0.2", "example.com",
+					  "*", "192.0.2.7 ", "192.0.2.0/0024"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK(rpc_allow_parse(bad[i], &a[0], err, sizeof(err)) == ASSAY_EARG);
+		CHECK(strstr(err, "invalid -rpcallowip=") != NULL);
+	}
+
+	CHECK(rpc_bind_is_loopback("127.0.0.1") && rpc_bind_is_loopback("127.0.0.2"));
+	CHECK(rpc_bind_is_loopback("::1") && rpc_bind_is_loopback("localhost"));
+	CHECK(!rpc_bind_is_loopback("0.0.0.0") && !rpc_bind_is_loopback("::") && !rpc_bind_is_loopback("192.0.2.7"));
+}
+
 int main(void)
 {
 	RUN(test_synopsis_params);
@@ -350,5 +426,6 @@ int main(void)
 	RUN(test_json_scan_declines);
 	RUN(test_json_scan_mutations);
 	RUN(test_auth_guard);
+	RUN(test_allow);
 	return test_report("rpc");
 }

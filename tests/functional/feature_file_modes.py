@@ -7,7 +7,9 @@ directory of mode 0700 (or 0710, as the systemd unit makes it) and a key of
 0600 get none. A DATADIR/.cookie.tmp left there with a loose mode, or as a
 link, does not give the RPC cookie its mode or its place: the cookie is
 written to a new file of mode 0600 (docs/rpc.md "Authentication"). An RPC
-bound beyond loopback is warned about at start (docs/operations.md)."""
+bound beyond loopback is warned about at start (docs/operations.md). The
+framework makes every data directory 0700, so nodes of other tests do not
+log the warning."""
 
 import json
 import os
@@ -23,6 +25,13 @@ def read(path):
 def test(tmpdir, nodes):
     node = fw.Node(0, tmpdir, extra_args=["-blocktime=200"])
     nodes.append(node)
+    # the framework's own data directories are private, so no other test's
+    # node logs the warning
+    fw.assert_eq(oct(os.stat(node.datadir).st_mode & 0o777), oct(0o700), "mode of a framework datadir")
+    node.start()
+    assert "open to group or others" not in read(node.log_path()), read(node.log_path())[-1500:]
+    fw.assert_eq(node.stop(), 0, "exit status")
+    os.remove(node.log_path())
     keyfile = os.path.join(tmpdir, "validator.json")
     with open(keyfile, "w") as f:
         json.dump({"seed": "11" * 32}, f)

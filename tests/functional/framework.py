@@ -122,12 +122,21 @@ class Process:
             self.log.close()
 
 
+def make_private_dir(path):
+    """path as a data directory should be, mode 0700 (assayd warns about
+    one open to group or others, docs/operations.md "Backups"), unless it
+    is there already: a test that set its mode keeps it."""
+    if not os.path.isdir(path):
+        os.makedirs(path, 0o700)
+        os.chmod(path, 0o700)  # whatever the umask
+
+
 class Node(Process):
     def __init__(self, index, tmpdir, network="dev", extra_args=None, port_base=None):
         self.index = index
         self.name = f"node{index}"
         self.datadir = os.path.join(tmpdir, f"node{index}")
-        os.makedirs(self.datadir, exist_ok=True)
+        make_private_dir(self.datadir)
         base = port_base or free_port_block()
         self.rpcport = base + 2 * index
         self.port = base + 2 * index + 1
@@ -697,7 +706,8 @@ def fresh_datadir(tmpdir, name, conf=None):
     """A new data directory tmpdir/name, holding assay.conf with the text
     conf when it is given."""
     datadir = os.path.join(tmpdir, name)
-    os.makedirs(datadir)
+    os.mkdir(datadir, 0o700)
+    os.chmod(datadir, 0o700)  # whatever the umask
     if conf is not None:
         with open(os.path.join(datadir, "assay.conf"), "w") as f:
             f.write(conf)

@@ -5,12 +5,22 @@ A pid file left where it cannot be written in place (here a symlink to
 /dev/full, which takes the open and fails the write as a full disk does)
 was left as it was, empty or cut short, naming no process; the node now
 writes assayd.pid.tmp and renames it over, so the file names the running
-node. After a clean stop neither file is left. (That the file goes before
-the lock is released, so a node started at that moment keeps its own file,
-is a race this test cannot provoke reliably.)"""
+node. After a clean stop neither file is left.
 
+The file goes before the lock is released, so a node that takes the lock
+the moment the old one lets go keeps its own file. The test stands in for
+that next node: from SIGTERM on it tries the lock without pause, and once
+it has it, checks that no assayd.pid is left and writes its own, which
+must still be there after the old node has exited. A node that removed
+its file after letting go of the lock fails one check or the other
+whenever the gap is longer than one try of the lock (microseconds), as it
+would be with the removal moved to an atexit handler behind other work."""
+
+import fcntl
 import os
+import signal
 import stat
+import time
 
 import framework as fw
 
@@ -36,6 +46,34 @@ def test(tmpdir, nodes):
         fw.assert_eq(f.read(), f"{node.proc.pid}\n", "assayd.pid after a restart")
     fw.assert_eq(node.stop(), 0, "exit status after the second stop")
     assert not os.path.lexists(pidfile), "assayd.pid left after the second stop"
+
+
+    for attempt in range(3):
+        node.start()
+        take_lock_as_next_node(node, pidfile, attempt)
+
+
+def take_lock_as_next_node(node, pidfile, attempt):
+    lock = os.open(os.path.join(node.datadir, ".lock"), os.O_RDWR)
+    try:
+        node.proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + 30
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.time() < deadline, "the stopping node kept its lock for 30 s"
+        # the lock is ours: the old node's file must be gone already
+        assert not os.path.lexists(pidfile), f"attempt {attempt}: assayd.pid still there once the lock was free"
+        with open(pidfile, "w") as f:
+            f.write("999999\n")  # what the next node would write
+        fw.assert_eq(node.proc.wait(30), 0, "exit status of the node stopped under the test's lock")
+        with open(pidfile) as f:
+            fw.assert_eq(f.read(), "999999\n", f"attempt {attempt}: the next node's assayd.pid after the old one exited")
+    finally:
+        os.close(lock)
+    os.unlink(pidfile)
 
 
 if __name__ == "__main__":

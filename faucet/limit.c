@@ -1,6 +1,7 @@
-/* Faucet rate limits (see limit.h): a flat table of (key, time served),
- * searched linearly: a faucet serves a few requests a second at most. An
- * entry whose interval has passed is free for reuse. */
+/* Faucet rate limits (see limit.h): a flat table of (key, first grant,
+ * grants), searched linearly: a faucet serves a few requests a second at
+ * most. An entry whose interval has passed is free for reuse. The
+ * connection table is as flat, looked at once per accepted connection. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,20 +12,24 @@
 
 struct grant {
 	char key[FAUCET_KEY_MAX];
-	uint64_t at_ms; /* when it was served; 0: free slot */
+	uint64_t at_ms; /* its interval's first grant; 0: free slot */
+	uint32_t count; /* grants since at_ms */
 };
 
 struct faucet_limits {
 	uint64_t interval_ms;
+	uint32_t per_interval; /* grants a key may have in one interval */
 	size_t used; /* slots ever used: [0, used) */
 	struct grant grants[FAUCET_TRACKED_MAX];
 };
 
-faucet_limits_t *faucet_limits_new(uint64_t interval_ms)
+faucet_limits_t *faucet_limits_new(uint64_t interval_ms, uint32_t grants)
 {
 	struct faucet_limits *l = calloc(1, sizeof(*l));
-	if (l)
+	if (l) {
 		l->interval_ms = interval_ms;
+		l->per_interval = grants ? grants : 1;
+	}
 	return l;
 }
 
@@ -49,7 +54,7 @@ static const struct grant *find(const struct faucet_limits *l, const char *key)
 uint64_t faucet_limits_wait(const faucet_limits_t *l, const char *key, uint64_t now_ms)
 {
 	const struct grant *g = find(l, key);
-	return g && live(l, g, now_ms) ? g->at_ms + l->interval_ms - now_ms : 0;
+	return g && live(l, g, now_ms) && g->count >= l->per_interval ? g->at_ms + l->interval_ms - now_ms : 0;
 }
 
 /* The slot key would take at now_ms: its own, a free or expired one, or NULL. */
@@ -79,8 +84,13 @@ int faucet_limits_record(faucet_limits_t *l, const char *key, uint64_t now_ms)
 		return ASSAY_EFULL;
 	if (g == &l->grants[l->used])
 		l->used++;
+	if (strcmp(g->key, key) == 0 && live(l, g, now_ms)) {
+		g->count++; /* within its interval: the budget's window stays */
+		return 0;
+	}
 	memcpy(g->key, key, len + 1);
 	g->at_ms = now_ms;
+	g->count = 1;
 	return 0;
 }
 
@@ -100,4 +110,79 @@ void faucet_client_key(const char *ip, char out[FAUCET_KEY_MAX])
 	memset(a + 8, 0, 8);
 	if (inet_ntop(AF_INET6, a, text, sizeof(text)))
 		snprintf(out, FAUCET_KEY_MAX, "%s/64", text);
+}
+
+void faucet_client_net_key(const char *ip, char out[FAUCET_KEY_MAX])
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint8_t a[16];
+	char text[INET6_ADDRSTRLEN];
+	out[0] = 0;
+	if (inet_pton(AF_INET6, ip, a) != 1 || memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
+		return;
+	memset(a + FAUCET_NET6_BITS / 8, 0, 16 - FAUCET_NET6_BITS / 8);
+	if (inet_ntop(AF_INET6, a, text, sizeof(text)))
+		snprintf(out, FAUCET_KEY_MAX, "%s/%d", text, FAUCET_NET6_BITS);
+}
+
+/* ---- connections per client ---- */
+
+struct conn_entry {
+	int id; /* descriptor; -1: free */
+	char key[FAUCET_KEY_MAX];
+	char peer[FAUCET_PEER_MAX];
+};
+
+struct faucet_conns {
+	struct conn_entry e[FAUCET_CONNS_TRACKED_MAX];
+};
+
+faucet_conns_t *faucet_conns_new(void)
+{
+	struct faucet_conns *c = malloc(sizeof(*c));
+	if (c)
+		for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
+			c->e[i].id = -1;
+	return c;
+}
+
+void faucet_conns_free(faucet_conns_t *c)
+{
+	free(c);
+}
+
+void faucet_conns_prune(faucet_conns_t *c, int (*still_open)(int id, const char *peer, void *arg), void *arg)
+{
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
+		if (c->e[i].id >= 0 && !still_open(c->e[i].id, c->e[i].peer, arg))
+			c->e[i].id = -1;
+}
+
+size_t faucet_conns_count(const faucet_conns_t *c, const char *key)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
+		n += c->e[i].id >= 0 && strcmp(c->e[i].key, key) == 0;
+	return n;
+}
+
+int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer)
+{
+	if (id < 0 || strlen(key) >= FAUCET_KEY_MAX || strlen(peer) >= FAUCET_PEER_MAX)
+		return ASSAY_EARG;
+	struct conn_entry *slot = NULL;
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
+		if (c->e[i].id == id)
+			c->e[i].id = -1;
+	if (faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT)
+		return ASSAY_EFULL;
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX && !slot; i++)
+		if (c->e[i].id < 0)
+			slot = &c->e[i];
+	if (!slot)
+		return ASSAY_EFULL;
+	slot->id = id;
+	snprintf(slot->key, sizeof(slot->key), "%s", key);
+	snprintf(slot->peer, sizeof(slot->peer), "%s", peer);
+	return 0;
 }

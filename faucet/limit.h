@@ -1,7 +1,8 @@
-/* The faucet's rate limits (docs/faucet.md): when each key (an address, or a
- * client IP) was last given coins, and how long it must wait before the
- * next time. Pure: the caller passes the time in. Not for: HTTP or sending
- * (faucet/main.c). */
+/* The faucet's rate limits (docs/faucet.md): when each key (an address, a
+ * client IP, an IPv6 network) was given coins, how long it must wait before
+ * the next time, and how many connections each client holds open. Pure:
+ * the caller passes the time and the connections' liveness in. Not for:
+ * HTTP or sending (faucet/main.c). */
 #ifndef ASSAY_FAUCET_LIMIT_H
 #define ASSAY_FAUCET_LIMIT_H
 
@@ -11,11 +12,18 @@
 #define FAUCET_KEY_MAX 96       /* longest key with its NUL: an address's text (ADDR_STR_MAX) */
 #define FAUCET_TRACKED_MAX 8192 /* keys remembered inside their interval; past it, requests wait */
 
+/* The coarser budget for IPv6: a client given a /48 holds 65,536 /64
+ * keys, so every /32 (FAUCET_NET6_BITS, what a registry gives one ISP or
+ * broker) shares FAUCET_NET6_GRANTS grants per -ip-interval, beside the
+ * /64's own limit. IPv4 has no such budget: an address is already scarce. */
+#define FAUCET_NET6_BITS 32
+#define FAUCET_NET6_GRANTS 16
+
 typedef struct faucet_limits faucet_limits_t;
 
-/* A table where a key may be served once per interval_ms. NULL on out of
- * memory. */
-faucet_limits_t *faucet_limits_new(uint64_t interval_ms);
+/* A table where a key may be served grants times (at least 1) in an
+ * interval_ms that starts at its first grant. NULL on out of memory. */
+faucet_limits_t *faucet_limits_new(uint64_t interval_ms, uint32_t grants);
 void faucet_limits_free(faucet_limits_t *l);
 /* Milliseconds key must still wait at now_ms (0: it may be served now). */
 uint64_t faucet_limits_wait(const faucet_limits_t *l, const char *key, uint64_t now_ms);
@@ -33,5 +41,33 @@ int faucet_limits_has_room(const faucet_limits_t *l, const char *key, uint64_t n
  * /64 and could otherwise ask once per address in it. Text that is not an
  * address is kept as it is. out holds FAUCET_KEY_MAX bytes. */
 void faucet_client_key(const char *ip, char out[FAUCET_KEY_MAX]);
+/* The key of the coarser budget of a peer's IP text: an IPv6 address as
+ * its FAUCET_NET6_BITS network ("2001:db8::/32"); "" for IPv4 (mapped or
+ * not) and for text that is not an address, which have none. */
+void faucet_client_net_key(const char *ip, char out[FAUCET_KEY_MAX]);
+
+/* Connections open at once from one client key (faucet_client_key: an
+ * IPv4 address, an IPv6 /64): one more is closed as soon as it is
+ * accepted, so one client cannot hold every descriptor with idle sockets
+ * and keep everyone else out. */
+#define FAUCET_CONNS_PER_CLIENT 8
+#define FAUCET_CONNS_TRACKED_MAX 4096 /* connections tracked at once; past it new ones are closed */
+#define FAUCET_PEER_MAX 64            /* "[IPv6]:port" text with its NUL */
+
+typedef struct faucet_conns faucet_conns_t;
+
+faucet_conns_t *faucet_conns_new(void); /* NULL on out of memory */
+void faucet_conns_free(faucet_conns_t *c);
+/* Forgets each tracked connection for which still_open(id, peer, arg) is 0
+ * (the caller checks that descriptor id is still a socket to peer). */
+void faucet_conns_prune(faucet_conns_t *c, int (*still_open)(int id, const char *peer, void *arg), void *arg);
+/* Connection id (its descriptor), from peer ("IP:port"), of client key:
+ * 0 when tracked; ASSAY_EFULL, and not tracked, when key has
+ * FAUCET_CONNS_PER_CLIENT open already or the table is full; ASSAY_EARG
+ * for a key or peer too long. An id tracked already is replaced first (its
+ * descriptor was closed and reused). */
+int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer);
+/* Connections of key tracked now. */
+size_t faucet_conns_count(const faucet_conns_t *c, const char *key);
 
 #endif

@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -48,6 +52,14 @@
 #define FAUCET_MAX_HEADERS 8192     /* bytes of a request's head */
 #define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
+#define FAUCET_CONN_LOG_INTERVAL_MS 60000u             /* one "closed a connection" line a minute at most */
+
+/* A connection evhttp has accepted, until its address is looked at in the
+ * same turn of the loop (on_admit). */
+struct pending_conn {
+	struct bufferevent *bev; /* a reference of ours, so it outlives an early free */
+	struct pending_conn *next;
+};
 
 struct faucet_cfg {
 	struct client_opts common; /* node, wallet, -listen (wallet/client_opts.h) */
@@ -67,6 +79,11 @@ struct faucet {
 	char address[ADDR_STR_MAX]; /* the faucet's own address */
 	struct client_chain chain;
 	faucet_limits_t *by_address, *by_ip;
+	faucet_limits_t *by_net6;      /* FAUCET_NET6_GRANTS per -ip-interval per IPv6 /32 */
+	faucet_conns_t *conns;         /* open connections per client (FAUCET_CONNS_PER_CLIENT) */
+	struct pending_conn *pending;  /* accepted, not yet admitted */
+	struct event *admit_ev;
+	struct log_rate conn_log;
 	struct event_base *base;
 	struct evhttp *http;
 	struct event *sigint_ev, *sigterm_ev;
@@ -224,13 +241,103 @@ static int request_address(struct evhttp_request *req, char *out, size_t outlen,
 }
 
 /* The client's key for the per-IP limit: its address, or its IPv6 /64
- * (faucet_client_key). */
-static void client_ip(struct evhttp_request *req, char out[FAUCET_KEY_MAX])
+ * (faucet_client_key); and its IPv6 /32's into net ("" for IPv4). */
+static void client_ip(struct evhttp_request *req, char out[FAUCET_KEY_MAX], char net[FAUCET_KEY_MAX])
 {
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
 	faucet_client_key(peer ? peer : "unknown", out);
+	faucet_client_net_key(peer ? peer : "unknown", net);
+}
+
+/* ---- connections per client ---- */
+
+/* The client's address on socket fd as text into ip, and "IP:port" into
+ * peer; -1 when fd has no peer. */
+static int socket_peer(int fd, char ip[INET6_ADDRSTRLEN], char peer[FAUCET_PEER_MAX])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, ip, INET6_ADDRSTRLEN);
+		snprintf(peer, FAUCET_PEER_MAX, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, INET6_ADDRSTRLEN);
+		snprintf(peer, FAUCET_PEER_MAX, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+		return 0;
+	}
+	return -1;
+}
+
+/* A tracked connection is open while its descriptor is still a socket to
+ * the same peer: once evhttp closes it, getpeername fails, or the number
+ * is reused for another connection, whose own peer differs. */
+static int conn_still_open(int id, const char *peer, void *arg)
+{
+	(void)arg;
+	char ip[INET6_ADDRSTRLEN], now_peer[FAUCET_PEER_MAX];
+	return socket_peer(id, ip, now_peer) == 0 && strcmp(now_peer, peer) == 0;
+}
+
+/* evhttp's bufferevent for each accepted connection (evhttp_set_bevcb); it
+ * gives it the socket once this returns, so the address is looked at by
+ * on_admit, made active here to run in this same turn of the loop, before
+ * any byte is read. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+{
+	struct faucet *f = arg;
+	struct pending_conn *p = malloc(sizeof(*p));
+	struct bufferevent *bev = p ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (!bev) {
+		free(p);
+		return NULL; /* evhttp makes its own, which goes unchecked: only out of memory */
+	}
+	bufferevent_incref(bev);
+	p->bev = bev;
+	p->next = f->pending;
+	f->pending = p;
+	event_active(f->admit_ev, EV_TIMEOUT, 0);
+	return bev;
+}
+
+/* Closes each new connection whose client has FAUCET_CONNS_PER_CLIENT open
+ * already: shut down, so that evhttp reads its end and frees it. */
+static void on_admit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct faucet *f = arg;
+	faucet_conns_prune(f->conns, conn_still_open, NULL);
+	while (f->pending) {
+		struct pending_conn *p = f->pending;
+		f->pending = p->next;
+		bufferevent_event_cb ecb = NULL;
+		bufferevent_getcb(p->bev, NULL, NULL, &ecb, NULL);
+		int sock = bufferevent_getfd(p->bev);
+		char ip[INET6_ADDRSTRLEN], peer[FAUCET_PEER_MAX], key[FAUCET_KEY_MAX];
+		/* ecb NULL: evhttp has freed it already; -ip-interval=0: behind a
+		 * proxy, every connection is the proxy's, which limits clients */
+		if (ecb && sock >= 0 && f->cfg.ip_interval_s && socket_peer(sock, ip, peer) == 0) {
+			faucet_client_key(ip, key);
+			if (faucet_conns_admit(f->conns, sock, key, peer) != 0) {
+				unsigned dropped;
+				if (log_rate_allow(&f->conn_log, wall_ms(), FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
+					log_warn("closed a connection from %s: client %s has %d open "
+						 "(FAUCET_CONNS_PER_CLIENT; %u more closed since the last such line)",
+						 peer, key, FAUCET_CONNS_PER_CLIENT, dropped);
+				shutdown(sock, SHUT_RDWR);
+			}
+		}
+		bufferevent_decref(p->bev);
+		free(p);
+	}
 }
 
 /* POST /request {"address": ...} or GET /request?address=...: sends the
@@ -264,24 +371,33 @@ static void on_request(struct evhttp_request *req, void *arg)
 		reply_error(req, 400, "Bad Request", "that is the faucet's own address");
 		return;
 	}
-	client_ip(req, ip);
+	char net6[FAUCET_KEY_MAX];
+	client_ip(req, ip, net6);
 	uint64_t now = wall_ms();
 	uint64_t wait_addr = faucet_limits_wait(f->by_address, canonical, now);
 	uint64_t wait_ip = faucet_limits_wait(f->by_ip, ip, now);
-	if (wait_addr || wait_ip) {
-		uint64_t wait_s = ((wait_addr > wait_ip ? wait_addr : wait_ip) + 999) / 1000;
-		snprintf(why, sizeof(why),
-			 "this %s was given coins less than %llu s ago: try again in %llu s",
-			 wait_addr ? "address" : "client",
-			 (unsigned long long)(wait_addr ? f->cfg.interval_s : f->cfg.ip_interval_s),
-			 (unsigned long long)wait_s);
+	uint64_t wait_net = net6[0] ? faucet_limits_wait(f->by_net6, net6, now) : 0;
+	if (wait_addr || wait_ip || wait_net) {
+		uint64_t wait = wait_addr > wait_ip ? wait_addr : wait_ip;
+		uint64_t wait_s = ((wait > wait_net ? wait : wait_net) + 999) / 1000;
+		if (wait_addr || wait_ip)
+			snprintf(why, sizeof(why),
+				 "this %s was given coins less than %llu s ago: try again in %llu s",
+				 wait_addr ? "address" : "client",
+				 (unsigned long long)(wait_addr ? f->cfg.interval_s : f->cfg.ip_interval_s),
+				 (unsigned long long)wait_s);
+		else
+			snprintf(why, sizeof(why),
+				 "the network %s was given coins %d times in less than %llu s: try again in %llu s",
+				 net6, FAUCET_NET6_GRANTS, (unsigned long long)f->cfg.ip_interval_s,
+				 (unsigned long long)wait_s);
 		log_info("refused %s from %s: %s", canonical, ip, why);
 		reply_json(req, 429, "Too Many Requests",
 			   json_pack("{s:s,s:I}", "error", why, "retry_after_s", (json_int_t)wait_s));
 		return;
 	}
 	if (!faucet_limits_has_room(f->by_address, canonical, now) ||
-	    !faucet_limits_has_room(f->by_ip, ip, now)) {
+	    !faucet_limits_has_room(f->by_ip, ip, now) || (net6[0] && !faucet_limits_has_room(f->by_net6, net6, now))) {
 		reply_error(req, 503, "Service Unavailable", "the faucet is busy: try again later");
 		return;
 	}
@@ -293,6 +409,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	faucet_limits_record(f->by_address, canonical, now);
 	faucet_limits_record(f->by_ip, ip, now);
+	if (net6[0])
+		faucet_limits_record(f->by_net6, net6, now);
 	f->served++;
 	char amount[AMOUNT_STR_MAX];
 	amount_format(f->cfg.amount, amount);
@@ -365,6 +483,7 @@ static int start_http(struct faucet *f)
 	evhttp_set_cb(f->http, "/request", on_request, f);
 	evhttp_set_cb(f->http, "/status", on_status, f);
 	evhttp_set_gencb(f->http, on_page, f);
+	evhttp_set_bevcb(f->http, on_new_connection, f);
 	return 0;
 }
 
@@ -411,7 +530,9 @@ static void usage(void)
 	       "  -listen=HOST:PORT      HTTP address (default %s)\n"
 	       "  -amount=ASY            coins per request, up to 1000000 (default %s)\n"
 	       "  -interval=SECONDS      one request per address per this long, 0-315360000 (default %u)\n"
-	       "  -ip-interval=SECONDS   one request per client IP per this long (default: -interval)\n"
+	       "  -ip-interval=SECONDS   one request per client IP per this long (default: -interval;\n"
+	       "                         an IPv6 /64 is one client, and one /32 gets 16 per this long;\n"
+	       "                         0 also lifts the cap of 8 connections per client)\n"
 	       "  -debug                 debug logging\n"
 	       "  -help                  this text\n\n"
 	       "HTTP: GET / (a form), POST /request {\"address\": \"...\"} or GET /request?address=...,\n"
@@ -522,10 +643,13 @@ static int start(struct faucet *f)
 		return -1;
 	}
 	address_encode(f->chain.network->family, f->addr, f->address);
-	f->by_address = faucet_limits_new(f->cfg.interval_s * 1000);
-	f->by_ip = faucet_limits_new(f->cfg.ip_interval_s * 1000);
+	f->by_address = faucet_limits_new(f->cfg.interval_s * 1000, 1);
+	f->by_ip = faucet_limits_new(f->cfg.ip_interval_s * 1000, 1);
+	f->by_net6 = faucet_limits_new(f->cfg.ip_interval_s * 1000, FAUCET_NET6_GRANTS);
+	f->conns = faucet_conns_new();
 	f->base = event_base_new();
-	if (!f->by_address || !f->by_ip || !f->base || start_http(f) < 0)
+	f->admit_ev = f->base ? event_new(f->base, -1, 0, on_admit, f) : NULL;
+	if (!f->by_address || !f->by_ip || !f->by_net6 || !f->conns || !f->admit_ev || start_http(f) < 0)
 		return -1;
 	return client_app_signals(f->base, &f->sigint_ev, &f->sigterm_ev);
 }
@@ -534,9 +658,19 @@ static void stop(struct faucet *f)
 {
 	if (f->resume_ev)
 		event_free(f->resume_ev);
+	if (f->admit_ev)
+		event_free(f->admit_ev);
+	while (f->pending) { /* the loop stopped between an accept and its admission */
+		struct pending_conn *p = f->pending;
+		f->pending = p->next;
+		bufferevent_decref(p->bev);
+		free(p);
+	}
 	client_app_free_loop(f->base, f->http, f->sigint_ev, f->sigterm_ev);
 	faucet_limits_free(f->by_address);
 	faucet_limits_free(f->by_ip);
+	faucet_limits_free(f->by_net6);
+	faucet_conns_free(f->conns);
 	keystore_key_wipe(&f->key);
 }
 

@@ -1,7 +1,8 @@
 /* Unit tests of the faucet's rate limits (faucet/limit.c): a key waits its
  * interval after a grant and no longer; other keys are not held up; a full
  * table refuses new keys instead of forgetting live ones, and reuses
- * expired slots. */
+ * expired slots; an IPv6 /32 shares one budget of several grants; a client
+ * holds at most FAUCET_CONNS_PER_CLIENT connections. */
 #include <stdio.h>
 
 #include "core/error.h"
@@ -10,7 +11,7 @@
 
 static void test_interval(void)
 {
-	faucet_limits_t *l = faucet_limits_new(60000);
+	faucet_limits_t *l = faucet_limits_new(60000, 1);
 	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1a", 1000), 0);
 	CHECK_EQ_INT(faucet_limits_record(l, "tassay1a", 1000), 0);
 	CHECK_EQ_U64(faucet_limits_wait(l, "tassay1a", 1000), 60000);
@@ -44,7 +45,7 @@ static void test_client_key(void)
 	faucet_client_key("unknown", k);
 	CHECK(strcmp(k, "unknown") == 0);
 	/* so the second address of a /64 waits its turn */
-	faucet_limits_t *l = faucet_limits_new(1000);
+	faucet_limits_t *l = faucet_limits_new(1000, 1);
 	faucet_client_key("2001:db8::1", k);
 	CHECK(faucet_limits_record(l, k, 5000) == 0);
 	faucet_client_key("2001:db8::2", k2);
@@ -54,7 +55,7 @@ static void test_client_key(void)
 
 static void test_full(void)
 {
-	faucet_limits_t *l = faucet_limits_new(1000);
+	faucet_limits_t *l = faucet_limits_new(1000, 1);
 	char key[32];
 	for (int i = 0; i < FAUCET_TRACKED_MAX; i++) {
 		snprintf(key, sizeof(key), "ip-%d", i);
@@ -71,10 +72,115 @@ static void test_full(void)
 	faucet_limits_free(l);
 }
 
+/* A budget of several grants: the window starts at the first and holds
+ * them all; past it the key starts afresh. */
+static void test_budget(void)
+{
+	faucet_limits_t *l = faucet_limits_new(1000, 3);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ_U64(faucet_limits_wait(l, "2001:db8::/32", 5000 + (uint64_t)i), 0);
+		CHECK_EQ_INT(faucet_limits_record(l, "2001:db8::/32", 5000 + (uint64_t)i), 0);
+	}
+	CHECK_EQ_U64(faucet_limits_wait(l, "2001:db8::/32", 5100), 900); /* from the first grant */
+	CHECK_EQ_U64(faucet_limits_wait(l, "2001:db9::/32", 5100), 0);
+	CHECK_EQ_U64(faucet_limits_wait(l, "2001:db8::/32", 6000), 0);
+	CHECK_EQ_INT(faucet_limits_record(l, "2001:db8::/32", 6000), 0); /* a new window, one grant in it */
+	CHECK_EQ_U64(faucet_limits_wait(l, "2001:db8::/32", 6001), 0);
+	faucet_limits_free(l);
+}
+
+/* IPv6 clients share a budget per /32, so the 65,536 /64s of one /48 get
+ * FAUCET_NET6_GRANTS between them; IPv4 has none. */
+static void test_net_key(void)
+{
+	char k[FAUCET_KEY_MAX], k2[FAUCET_KEY_MAX];
+	faucet_client_net_key("2001:db8:1:2::1", k);
+	CHECK(strcmp(k, "2001:db8::/32") == 0);
+	faucet_client_net_key("2001:db8:ffff:ffff:1::1", k2);
+	CHECK(strcmp(k, k2) == 0);
+	faucet_client_net_key("2001:db9::1", k2);
+	CHECK(strcmp(k2, "2001:db9::/32") == 0);
+	faucet_client_net_key("192.0.2.7", k);
+	CHECK(k[0] == 0);
+	faucet_client_net_key("::ffff:192.0.2.7", k);
+	CHECK(k[0] == 0);
+	faucet_client_net_key("unknown", k);
+	CHECK(k[0] == 0);
+	/* one /48's /64s, each its own per-IP key, run out of the shared budget */
+	faucet_limits_t *by_ip = faucet_limits_new(1000, 1), *by_net = faucet_limits_new(1000, FAUCET_NET6_GRANTS);
+	int served = 0;
+	for (int i = 0; i < 100; i++) {
+		char ip[64], key[FAUCET_KEY_MAX], net[FAUCET_KEY_MAX];
+		snprintf(ip, sizeof(ip), "2001:db8:7:%x::1", i);
+		faucet_client_key(ip, key);
+		faucet_client_net_key(ip, net);
+		if (faucet_limits_wait(by_ip, key, 5000) || faucet_limits_wait(by_net, net, 5000))
+			continue;
+		CHECK_EQ_INT(faucet_limits_record(by_ip, key, 5000), 0);
+		CHECK_EQ_INT(faucet_limits_record(by_net, net, 5000), 0);
+		served++;
+	}
+	CHECK_EQ_INT(served, FAUCET_NET6_GRANTS);
+	faucet_limits_free(by_ip);
+	faucet_limits_free(by_net);
+}
+
+static int open_ids[FAUCET_CONNS_TRACKED_MAX + 1];
+static int id_open(int id, const char *peer, void *arg)
+{
+	(void)peer;
+	(void)arg;
+	return open_ids[id];
+}
+
+/* At most FAUCET_CONNS_PER_CLIENT connections per client key; a closed one
+ * frees its place once pruned; a reused descriptor is one connection. */
+static void test_conns(void)
+{
+	faucet_conns_t *c = faucet_conns_new();
+	char peer[32];
+	for (int i = 0; i < FAUCET_CONNS_PER_CLIENT; i++) {
+		snprintf(peer, sizeof(peer), "192.0.2.7:%d", 1000 + i);
+		CHECK_EQ_INT(faucet_conns_admit(c, i, "192.0.2.7", peer), 0);
+		open_ids[i] = 1;
+	}
+	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT);
+	CHECK_EQ_INT(faucet_conns_admit(c, 100, "192.0.2.7", "192.0.2.7:2000"), ASSAY_EFULL);
+	CHECK_EQ_INT(faucet_conns_admit(c, 101, "192.0.2.8", "192.0.2.8:2000"), 0); /* another client */
+	open_ids[101] = 1;
+	/* descriptor 3 reused by the same client: replaced, not counted twice */
+	CHECK_EQ_INT(faucet_conns_admit(c, 3, "192.0.2.7", "192.0.2.7:3000"), 0);
+	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT);
+	open_ids[0] = 0; /* one closes */
+	CHECK_EQ_INT(faucet_conns_admit(c, 102, "192.0.2.7", "192.0.2.7:2001"), ASSAY_EFULL); /* not yet pruned */
+	faucet_conns_prune(c, id_open, NULL);
+	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT - 1);
+	CHECK_EQ_INT(faucet_conns_admit(c, 102, "192.0.2.7", "192.0.2.7:2001"), 0);
+	char longkey[FAUCET_KEY_MAX + 1];
+	memset(longkey, 'x', FAUCET_KEY_MAX);
+	longkey[FAUCET_KEY_MAX] = 0;
+	CHECK_EQ_INT(faucet_conns_admit(c, 200, longkey, "p"), ASSAY_EARG);
+	CHECK_EQ_INT(faucet_conns_admit(c, -1, "k", "p"), ASSAY_EARG);
+	faucet_conns_free(c);
+
+	/* a full table refuses rather than forgets */
+	c = faucet_conns_new();
+	for (int i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "198.51.%d.%d", i / 256, i % 256);
+		CHECK(faucet_conns_admit(c, i, key, key) == 0);
+	}
+	CHECK_EQ_INT(faucet_conns_admit(c, FAUCET_CONNS_TRACKED_MAX, "203.0.113.1", "203.0.113.1:1"), ASSAY_EFULL);
+	faucet_conns_free(c);
+}
+
 int main(void)
 {
 	RUN(test_interval);
 	RUN(test_client_key);
 	RUN(test_full);
+	RUN(test_budget);
+	RUN(test_net_key);
+	RUN(test_conns);
 	return test_report("test_faucet_limit");
 }

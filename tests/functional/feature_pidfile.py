@@ -12,14 +12,19 @@ the moment the old one lets go keeps its own file. The test stands in for
 that next node: from SIGTERM on it tries the lock without pause, and once
 it has it, checks that no assayd.pid is left and writes its own, which
 must still be there after the old node has exited. A node that removed
-its file after letting go of the lock fails one check or the other
-whenever the gap is longer than one try of the lock (microseconds), as it
-would be with the removal moved to an atexit handler behind other work."""
+its file after letting go of the lock fails one check or the other when
+the gap between the two is long enough for the test to land in it; a bare
+swap of the two calls leaves microseconds, which it hits only by chance.
+So where strace runs, one more stop has every unlink() of the node held
+back 300 ms: in the right order the lock stays held meanwhile, in the
+wrong one the lock is free with assayd.pid still there, every time."""
 
 import fcntl
 import os
+import shutil
 import signal
 import stat
+import subprocess
 import time
 
 import framework as fw
@@ -50,13 +55,39 @@ def test(tmpdir, nodes):
 
     for attempt in range(3):
         node.start()
-        take_lock_as_next_node(node, pidfile, attempt)
+        take_lock_as_next_node(node, pidfile, attempt, node.proc.pid)
+
+    slow = slow_unlink_prefix()
+    if not slow:
+        print("strace cannot run here: the stop with slow unlink() calls is left out")
+        return
+    node.log = open(os.path.join(node.datadir, "stdout.log"), "ab")
+    node.proc = subprocess.Popen(slow + node.args(), stdout=node.log, stderr=subprocess.STDOUT)
+    node.wait_for_rpc()
+    with open(pidfile) as f:
+        pid = int(f.read())  # assayd's, not strace's
+    take_lock_as_next_node(node, pidfile, "with slow unlink()", pid)
 
 
-def take_lock_as_next_node(node, pidfile, attempt):
+def slow_unlink_prefix():
+    """A command prefix that runs a program with each unlink() held back
+    300 ms, or None where strace is missing or may not trace."""
+    strace = shutil.which("strace")
+    if not strace:
+        return None
+    prefix = [strace, "-qq", "-o", os.devnull, "-e", "trace=unlink,unlinkat",
+              "-e", "inject=unlink,unlinkat:delay_enter=300000"]
+    try:
+        ok = subprocess.run(prefix + ["true"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return prefix if ok else None
+
+
+def take_lock_as_next_node(node, pidfile, attempt, pid):
     lock = os.open(os.path.join(node.datadir, ".lock"), os.O_RDWR)
     try:
-        node.proc.send_signal(signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
         deadline = time.time() + 30
         while True:
             try:

@@ -756,9 +756,11 @@ static void conn_kill(struct rpc_conn *c, const char *reply)
 #define REPLY_429 "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 #define REPLY_403 "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
+static void conn_take_place(struct rpc_conn *c);
+
 /* Checks c's address against -rpcallowip once, before any of its bytes is
- * looked at: 0 when it may go on; else it is answered 403 and closed, and
- * -1. */
+ * looked at: 0 when it may go on (and it takes its place under the
+ * connection cap); else it is answered 403 and closed, and -1. */
 static int conn_admit(struct rpc_conn *c)
 {
 	if (c->admitted || c->state == CONN_KILLED)
@@ -769,8 +771,10 @@ static int conn_admit(struct rpc_conn *c)
 	c->admitted = 1;
 	char host[INET6_ADDRSTRLEN];
 	peer_host(fd, host, sizeof(host));
-	if (rpc_allow_permits(c->rpc->allow, c->rpc->nallow, host))
-		return 0;
+	if (rpc_allow_permits(c->rpc->allow, c->rpc->nallow, host)) {
+		conn_take_place(c);
+		return c->state == CONN_KILLED ? -1 : 0;
+	}
 	char from[80];
 	log_rejected_from(c->rpc, "a connection from an address no -rpcallowip allows",
 			  peer_text(fd, from, sizeof(from)));
@@ -974,10 +978,6 @@ static long fds_free(void)
 	return (long)rl.rlim_cur - open_fds;
 }
 
-/* evhttp asks for a bufferevent for every accepted connection. Past the
- * connection cap, or short of descriptors, the connection is accepted only
- * to be closed on the next turn of the loop: the listener keeps draining the
- * backlog instead of spinning on it. */
 /* The counted connection, other than c, that has sent no valid
  * credentials for the longest (reading its head, or a body after a 401
  * head), or NULL. */
@@ -991,25 +991,12 @@ static struct rpc_conn *oldest_untrusted(rpc_t *r, const struct rpc_conn *c)
 	return best;
 }
 
-static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+/* An allowed connection takes its place under -rpcmaxconnections, or is
+ * closed. Only after the address check: a refused address must neither
+ * count nor push out someone else's connection. */
+static void conn_take_place(struct rpc_conn *c)
 {
-	rpc_t *r = arg;
-	struct rpc_conn *c = calloc(1, sizeof(*c));
-	struct bufferevent *bev = c ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
-	if (!bev) {
-		free(c);
-		return NULL; /* evhttp makes its own; that one goes uncounted */
-	}
-	conns_reap(r);
-	c->rpc = r;
-	c->bev = bev;
-	c->since_ms = now_ms();
-	conn_head_reset(c);
-	bufferevent_incref(bev);
-	c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c);
-	c->next = r->conns;
-	r->conns = c;
-	event_active(r->admit, EV_TIMEOUT, 0);
+	rpc_t *r = c->rpc;
 	long avail;
 	struct rpc_conn *idle = r->nconns >= r->max_connections ? oldest_untrusted(r, c) : NULL;
 	if (idle) {
@@ -1031,6 +1018,32 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 		c->counted = 1;
 		r->nconns++;
 	}
+}
+
+/* evhttp asks for a bufferevent for every accepted connection. Its
+ * address is checked, and it takes its place or not, in on_admit, in this
+ * same turn of the loop. Past the connection cap, or short of descriptors,
+ * the connection is accepted only to be closed: the listener keeps
+ * draining the backlog instead of spinning on it. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+{
+	rpc_t *r = arg;
+	struct rpc_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (!bev) {
+		free(c);
+		return NULL; /* evhttp makes its own; that one goes uncounted */
+	}
+	conns_reap(r);
+	c->rpc = r;
+	c->bev = bev;
+	c->since_ms = now_ms();
+	conn_head_reset(c);
+	bufferevent_incref(bev);
+	c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c);
+	c->next = r->conns;
+	r->conns = c;
+	event_active(r->admit, EV_TIMEOUT, 0); /* its place is taken there, once its address is allowed */
 	return bev;
 }
 

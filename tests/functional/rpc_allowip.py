@@ -3,7 +3,9 @@ always; any other address only when a -rpcallowip covers it, the rest of
 127.0.0.0/8 included, so 127.0.0.2 stands in here for a machine beyond
 this one. A refused address gets HTTP 403 and the connection closes before
 its request is read: the right credentials do not help, and a client that
-sends nothing is closed as well. assayd -help lists the option, and the
+sends nothing is closed as well; a refused connection takes no place
+under -rpcmaxconnections, so it cannot push out one still sending its
+credentials. assayd -help lists the option, and the
 assay.conf lines of docs/operations.md "RPC beyond this machine" start a
 node that refuses an address they do not name."""
 
@@ -92,6 +94,25 @@ def test(tmpdir, nodes):
     fw.assert_eq(status_of(node, "127.0.0.3", cookie), 403, "an address no -rpcallowip covers")
     fw.assert_eq(status_of(node, "127.0.2.1", cookie), 403, "just past the subnet")
     fw.assert_eq(status_of(node, "127.0.0.1", cookie), 200, "127.0.0.1 beside -rpcallowip")
+    fw.assert_eq(node.stop(), 0, "exit status")
+
+    # a refused address takes no place under -rpcmaxconnections: it
+    # neither counts nor pushes out a connection still without credentials
+    node.start(extra=["-rpcmaxconnections=2"])
+    silent = [connect_from(node, "127.0.0.1") for _ in range(2)]
+    time.sleep(0.2)
+    for i in range(5):
+        fw.assert_eq(status_of(node, "127.0.0.2", cookie_of(node)), 403, f"refused address, try {i}")
+    for i, s in enumerate(silent):
+        s.settimeout(0.2)
+        try:
+            got = s.recv(1)
+        except socket.timeout:
+            got = None
+        except ConnectionResetError:
+            got = b""
+        fw.assert_eq(got, None, f"silent connection {i} from 127.0.0.1 after refused ones from 127.0.0.2")
+        s.close()
     fw.assert_eq(node.stop(), 0, "exit status")
 
     # the flag is in -help

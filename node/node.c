@@ -265,6 +265,16 @@ int node_open(struct node *n, char *err, size_t errlen)
 		goto fail;
 	}
 	rpc_set_allow(n->rpc, allow, (size_t)nallow);
+	if (rpc_bind_is_loopback(n->cfg.rpcbind))
+		for (int i = 0; i < nallow; i++)
+			if (!rpc_allow_is_loopback(&allow[i])) {
+				/* as Bitcoin Core warns: the entry lets in clients
+				 * that cannot reach a loopback listener */
+				log_warn("rpc: -rpcallowip=%s names addresses beyond this machine, but -rpcbind=%s "
+					 "listens on loopback only: give -rpcbind an address they can reach",
+					 n->cfg.rpcallowip[i], n->cfg.rpcbind);
+				break;
+			}
 	if (!rpc_bind_is_loopback(n->cfg.rpcbind))
 		log_warn("rpc: listening on %s, beyond this machine: requests, replies and credentials go as plain "
 			 "HTTP, so put TLS or an SSH tunnel in front, and only the credentials guard it "

@@ -651,6 +651,13 @@ int rpc_bind_is_loopback(const char *bind)
 	return strcmp(bind, "localhost") == 0;
 }
 
+int rpc_allow_is_loopback(const struct rpc_allow *a)
+{
+	if (a->family == AF_INET)
+		return a->bits >= 8 && a->net[0] == 127;
+	return a->bits == 128 && memcmp(a->net, (const uint8_t[16]){[15] = 1}, 16) == 0;
+}
+
 void rpc_set_allow(rpc_t *r, const struct rpc_allow *list, size_t n)
 {
 	r->nallow = n < RPC_MAX_ALLOW ? n : RPC_MAX_ALLOW;

@@ -300,6 +300,9 @@ void rpc_set_allow(rpc_t *r, const struct rpc_allow *list, size_t n);
  * address in 127.0.0.0/8, ::1 (or IPv4-mapped ::ffff:127.x) or
  * "localhost". */
 int rpc_bind_is_loopback(const char *bind);
+/* 1 when every address entry a covers is a loopback one (inside
+ * 127.0.0.0/8 or ::1 itself). */
+int rpc_allow_is_loopback(const struct rpc_allow *a);
 
 /* Bytes of the longest prefix of the valid UTF-8 string s that is at most
  * max bytes and does not split a character. */

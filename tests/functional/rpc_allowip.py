@@ -95,6 +95,13 @@ def test(tmpdir, nodes):
     fw.assert_eq(status_of(node, "127.0.2.1", cookie), 403, "just past the subnet")
     fw.assert_eq(status_of(node, "127.0.0.1", cookie), 200, "127.0.0.1 beside -rpcallowip")
     fw.assert_eq(node.stop(), 0, "exit status")
+    assert "names addresses beyond this machine" not in open(node.log_path()).read(), "a warning for loopback entries"
+
+    # an entry beyond this machine with a loopback -rpcbind: warned about
+    node.start(extra=["-rpcallowip=192.0.2.0/24"])
+    fw.assert_eq(node.stop(), 0, "exit status")
+    assert ("rpc: -rpcallowip=192.0.2.0/24 names addresses beyond this machine, but -rpcbind=127.0.0.1 "
+            "listens on loopback only") in open(node.log_path()).read(), "no warning for an unreachable entry"
 
     # a refused address takes no place under -rpcmaxconnections: it
     # neither counts nor pushes out a connection still without credentials

@@ -407,6 +407,12 @@ static void test_allow(void)
 		CHECK(strstr(err, "invalid -rpcallowip=") != NULL);
 	}
 
+	CHECK(rpc_allow_parse("127.0.0.0/8", &a[0], err, sizeof(err)) == 0 && rpc_allow_is_loopback(&a[0]));
+	CHECK(rpc_allow_parse("127.0.0.2", &a[0], err, sizeof(err)) == 0 && rpc_allow_is_loopback(&a[0]));
+	CHECK(rpc_allow_parse("::1", &a[0], err, sizeof(err)) == 0 && rpc_allow_is_loopback(&a[0]));
+	CHECK(rpc_allow_parse("126.0.0.0/7", &a[0], err, sizeof(err)) == 0 && !rpc_allow_is_loopback(&a[0]));
+	CHECK(rpc_allow_parse("192.0.2.7", &a[0], err, sizeof(err)) == 0 && !rpc_allow_is_loopback(&a[0]));
+	CHECK(rpc_allow_parse("::/0", &a[0], err, sizeof(err)) == 0 && !rpc_allow_is_loopback(&a[0]));
 	CHECK(rpc_bind_is_loopback("127.0.0.1") && rpc_bind_is_loopback("127.0.0.2"));
 	CHECK(rpc_bind_is_loopback("::1") && rpc_bind_is_loopback("localhost"));
 	CHECK(!rpc_bind_is_loopback("0.0.0.0") && !rpc_bind_is_loopback("::") && !rpc_bind_is_loopback("192.0.2.7"));

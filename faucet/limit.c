@@ -151,13 +151,6 @@ void faucet_conns_free(faucet_conns_t *c)
 	free(c);
 }
 
-void faucet_conns_prune(faucet_conns_t *c, int (*still_open)(int id, const char *peer, void *arg), void *arg)
-{
-	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
-		if (c->e[i].id >= 0 && !still_open(c->e[i].id, c->e[i].peer, arg))
-			c->e[i].id = -1;
-}
-
 size_t faucet_conns_count(const faucet_conns_t *c, const char *key)
 {
 	size_t n = 0;
@@ -166,19 +159,42 @@ size_t faucet_conns_count(const faucet_conns_t *c, const char *key)
 	return n;
 }
 
-int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer)
+/* Forgets the closed ones among the entries of key (NULL: all). */
+static void conns_prune(faucet_conns_t *c, const char *key, faucet_conn_open_fn still_open, void *arg)
+{
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++) {
+		struct conn_entry *e = &c->e[i];
+		if (e->id >= 0 && (!key || strcmp(e->key, key) == 0) && !still_open(e->id, e->peer, arg))
+			e->id = -1;
+	}
+}
+
+static struct conn_entry *conns_free_slot(faucet_conns_t *c)
+{
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
+		if (c->e[i].id < 0)
+			return &c->e[i];
+	return NULL;
+}
+
+int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer,
+		       faucet_conn_open_fn still_open, void *arg)
 {
 	if (id < 0 || strlen(key) >= FAUCET_KEY_MAX || strlen(peer) >= FAUCET_PEER_MAX)
 		return ASSAY_EARG;
-	struct conn_entry *slot = NULL;
 	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
 		if (c->e[i].id == id)
 			c->e[i].id = -1;
-	if (faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT)
-		return ASSAY_EFULL;
-	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX && !slot; i++)
-		if (c->e[i].id < 0)
-			slot = &c->e[i];
+	if (faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT) {
+		conns_prune(c, key, still_open, arg);
+		if (faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT)
+			return ASSAY_EFULL;
+	}
+	struct conn_entry *slot = conns_free_slot(c);
+	if (!slot) {
+		conns_prune(c, NULL, still_open, arg);
+		slot = conns_free_slot(c);
+	}
 	if (!slot)
 		return ASSAY_EFULL;
 	slot->id = id;

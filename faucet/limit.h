@@ -58,15 +58,19 @@ typedef struct faucet_conns faucet_conns_t;
 
 faucet_conns_t *faucet_conns_new(void); /* NULL on out of memory */
 void faucet_conns_free(faucet_conns_t *c);
-/* Forgets each tracked connection for which still_open(id, peer, arg) is 0
- * (the caller checks that descriptor id is still a socket to peer). */
-void faucet_conns_prune(faucet_conns_t *c, int (*still_open)(int id, const char *peer, void *arg), void *arg);
+/* Whether the connection tracked as descriptor id from peer is still
+ * open (the caller checks that id is still a socket to peer). */
+typedef int (*faucet_conn_open_fn)(int id, const char *peer, void *arg);
 /* Connection id (its descriptor), from peer ("IP:port"), of client key:
  * 0 when tracked; ASSAY_EFULL, and not tracked, when key has
- * FAUCET_CONNS_PER_CLIENT open already or the table is full; ASSAY_EARG
- * for a key or peer too long. An id tracked already is replaced first (its
- * descriptor was closed and reused). */
-int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer);
+ * FAUCET_CONNS_PER_CLIENT open or the table is full of open ones;
+ * ASSAY_EARG for a key or peer too long. An id tracked already is
+ * replaced first (its descriptor was closed and reused). Entries are
+ * checked with still_open only when they would refuse: key's own at its
+ * cap, every one when the table is full, so an accept under no pressure
+ * costs no system call, and one from a client at its cap costs eight. */
+int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer,
+		       faucet_conn_open_fn still_open, void *arg);
 /* Connections of key tracked now. */
 size_t faucet_conns_count(const faucet_conns_t *c, const char *key);
 

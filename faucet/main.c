@@ -308,13 +308,13 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 }
 
 /* Closes each new connection whose client has FAUCET_CONNS_PER_CLIENT open
- * already: shut down, so that evhttp reads its end and frees it. */
+ * already (or when FAUCET_CONNS_TRACKED_MAX are): shut down, so that
+ * evhttp reads its end and frees it. */
 static void on_admit(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct faucet *f = arg;
-	faucet_conns_prune(f->conns, conn_still_open, NULL);
 	while (f->pending) {
 		struct pending_conn *p = f->pending;
 		f->pending = p->next;
@@ -326,12 +326,14 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 		 * proxy, every connection is the proxy's, which limits clients */
 		if (ecb && sock >= 0 && f->cfg.ip_interval_s && socket_peer(sock, ip, peer) == 0) {
 			faucet_client_key(ip, key);
-			if (faucet_conns_admit(f->conns, sock, key, peer) != 0) {
+			if (faucet_conns_admit(f->conns, sock, key, peer, conn_still_open, NULL) != 0) {
 				unsigned dropped;
+				int at_cap = faucet_conns_count(f->conns, key) >= FAUCET_CONNS_PER_CLIENT;
 				if (log_rate_allow(&f->conn_log, wall_ms(), FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
-					log_warn("closed a connection from %s: client %s has %d open "
-						 "(FAUCET_CONNS_PER_CLIENT; %u more closed since the last such line)",
-						 peer, key, FAUCET_CONNS_PER_CLIENT, dropped);
+					log_warn("closed a connection from %s: %s %s (%u more closed since the last "
+						 "such line)",
+						 peer, at_cap ? "its client has as many open as it may" : "as many are open as are tracked",
+						 at_cap ? "(FAUCET_CONNS_PER_CLIENT)" : "(FAUCET_CONNS_TRACKED_MAX)", dropped);
 				shutdown(sock, SHUT_RDWR);
 			}
 		}

@@ -57,7 +57,7 @@ def test(tmpdir, nodes):
         s.close()
     with open(faucet.log_path()) as f:
         log = f.read()
-    assert "closed a connection from 127.0.0.2:" in log and "(FAUCET_CONNS_PER_CLIENT" in log, log[-1500:]
+    assert "closed a connection from 127.0.0.2:" in log and "(FAUCET_CONNS_PER_CLIENT)" in log, log[-1500:]
     print(f"one client held {PER_CLIENT} connections; the next was closed on accept, another client served")
 
 

@@ -126,51 +126,61 @@ static void test_net_key(void)
 }
 
 static int open_ids[FAUCET_CONNS_TRACKED_MAX + 1];
+static int open_checks; /* calls of id_open */
 static int id_open(int id, const char *peer, void *arg)
 {
 	(void)peer;
 	(void)arg;
+	open_checks++;
 	return open_ids[id];
 }
 
 /* At most FAUCET_CONNS_PER_CLIENT connections per client key; a closed one
- * frees its place once pruned; a reused descriptor is one connection. */
+ * frees its place; a reused descriptor is one connection; liveness is
+ * asked only of the entries that would refuse. */
 static void test_conns(void)
 {
 	faucet_conns_t *c = faucet_conns_new();
 	char peer[32];
 	for (int i = 0; i < FAUCET_CONNS_PER_CLIENT; i++) {
 		snprintf(peer, sizeof(peer), "192.0.2.7:%d", 1000 + i);
-		CHECK_EQ_INT(faucet_conns_admit(c, i, "192.0.2.7", peer), 0);
+		CHECK_EQ_INT(faucet_conns_admit(c, i, "192.0.2.7", peer, id_open, NULL), 0);
 		open_ids[i] = 1;
 	}
+	CHECK_EQ_INT(open_checks, 0); /* under the cap: no look at the others */
 	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT);
-	CHECK_EQ_INT(faucet_conns_admit(c, 100, "192.0.2.7", "192.0.2.7:2000"), ASSAY_EFULL);
-	CHECK_EQ_INT(faucet_conns_admit(c, 101, "192.0.2.8", "192.0.2.8:2000"), 0); /* another client */
+	CHECK_EQ_INT(faucet_conns_admit(c, 100, "192.0.2.7", "192.0.2.7:2000", id_open, NULL), ASSAY_EFULL);
+	CHECK_EQ_INT(open_checks, FAUCET_CONNS_PER_CLIENT); /* its own entries only */
+	CHECK_EQ_INT(faucet_conns_admit(c, 101, "192.0.2.8", "192.0.2.8:2000", id_open, NULL), 0); /* another client */
 	open_ids[101] = 1;
 	/* descriptor 3 reused by the same client: replaced, not counted twice */
-	CHECK_EQ_INT(faucet_conns_admit(c, 3, "192.0.2.7", "192.0.2.7:3000"), 0);
+	CHECK_EQ_INT(faucet_conns_admit(c, 3, "192.0.2.7", "192.0.2.7:3000", id_open, NULL), 0);
 	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT);
-	open_ids[0] = 0; /* one closes */
-	CHECK_EQ_INT(faucet_conns_admit(c, 102, "192.0.2.7", "192.0.2.7:2001"), ASSAY_EFULL); /* not yet pruned */
-	faucet_conns_prune(c, id_open, NULL);
-	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT - 1);
-	CHECK_EQ_INT(faucet_conns_admit(c, 102, "192.0.2.7", "192.0.2.7:2001"), 0);
+	open_ids[0] = 0; /* one closes: its place is found free when needed */
+	CHECK_EQ_INT(faucet_conns_admit(c, 102, "192.0.2.7", "192.0.2.7:2001", id_open, NULL), 0);
+	open_ids[102] = 1;
+	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT);
+	CHECK_EQ_INT(faucet_conns_admit(c, 103, "192.0.2.7", "192.0.2.7:2002", id_open, NULL), ASSAY_EFULL);
 	char longkey[FAUCET_KEY_MAX + 1];
 	memset(longkey, 'x', FAUCET_KEY_MAX);
 	longkey[FAUCET_KEY_MAX] = 0;
-	CHECK_EQ_INT(faucet_conns_admit(c, 200, longkey, "p"), ASSAY_EARG);
-	CHECK_EQ_INT(faucet_conns_admit(c, -1, "k", "p"), ASSAY_EARG);
+	CHECK_EQ_INT(faucet_conns_admit(c, 200, longkey, "p", id_open, NULL), ASSAY_EARG);
+	CHECK_EQ_INT(faucet_conns_admit(c, -1, "k", "p", id_open, NULL), ASSAY_EARG);
 	faucet_conns_free(c);
 
-	/* a full table refuses rather than forgets */
+	/* a full table refuses rather than forgets, once it finds every
+	 * entry open; a closed one gives its slot */
 	c = faucet_conns_new();
 	for (int i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++) {
 		char key[32];
 		snprintf(key, sizeof(key), "198.51.%d.%d", i / 256, i % 256);
-		CHECK(faucet_conns_admit(c, i, key, key) == 0);
+		open_ids[i] = 1;
+		CHECK(faucet_conns_admit(c, i, key, key, id_open, NULL) == 0);
 	}
-	CHECK_EQ_INT(faucet_conns_admit(c, FAUCET_CONNS_TRACKED_MAX, "203.0.113.1", "203.0.113.1:1"), ASSAY_EFULL);
+	CHECK_EQ_INT(faucet_conns_admit(c, FAUCET_CONNS_TRACKED_MAX, "203.0.113.1", "203.0.113.1:1", id_open, NULL),
+		     ASSAY_EFULL);
+	open_ids[77] = 0;
+	CHECK_EQ_INT(faucet_conns_admit(c, FAUCET_CONNS_TRACKED_MAX, "203.0.113.1", "203.0.113.1:1", id_open, NULL), 0);
 	faucet_conns_free(c);
 }
 

@@ -54,7 +54,9 @@ static const struct grant *find(const struct faucet_limits *l, const char *key)
 uint64_t faucet_limits_wait(const faucet_limits_t *l, const char *key, uint64_t now_ms)
 {
 	const struct grant *g = find(l, key);
-	return g && live(l, g, now_ms) && g->count >= l->per_interval ? g->at_ms + l->interval_ms - now_ms : 0;
+	if (!g || !live(l, g, now_ms) || g->count < l->per_interval)
+		return 0;
+	return g->at_ms + l->interval_ms - now_ms;
 }
 
 /* The slot key would take at now_ms: its own, a free or expired one, or NULL. */

@@ -79,9 +79,9 @@ struct faucet {
 	char address[ADDR_STR_MAX]; /* the faucet's own address */
 	struct client_chain chain;
 	faucet_limits_t *by_address, *by_ip;
-	faucet_limits_t *by_net6;      /* FAUCET_NET6_GRANTS per -ip-interval per IPv6 /32 */
-	faucet_conns_t *conns;         /* open connections per client (FAUCET_CONNS_PER_CLIENT) */
-	struct pending_conn *pending;  /* accepted, not yet admitted */
+	faucet_limits_t *by_net6;     /* FAUCET_NET6_GRANTS per -ip-interval per IPv6 /32 */
+	faucet_conns_t *conns;        /* open connections per client (FAUCET_CONNS_PER_CLIENT) */
+	struct pending_conn *pending; /* accepted, not yet admitted */
 	struct event *admit_ev;
 	struct log_rate conn_log;
 	struct event_base *base;
@@ -307,6 +307,19 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 	return bev;
 }
 
+/* Logs, at most once per FAUCET_CONN_LOG_INTERVAL_MS, that the connection
+ * from peer was closed, and by which limit. */
+static void conn_refused(struct faucet *f, const char *peer, int client_at_cap)
+{
+	unsigned dropped;
+	if (!log_rate_allow(&f->conn_log, wall_ms(), FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
+		return;
+	log_warn("closed a connection from %s: %s (%u more closed since the last such line)", peer,
+		 client_at_cap ? "its client has as many open as it may (FAUCET_CONNS_PER_CLIENT)"
+			       : "as many are open as are tracked (FAUCET_CONNS_TRACKED_MAX)",
+		 dropped);
+}
+
 /* Closes each new connection whose client has FAUCET_CONNS_PER_CLIENT open
  * already (or when FAUCET_CONNS_TRACKED_MAX are): shut down, so that
  * evhttp reads its end and frees it. */
@@ -327,13 +340,8 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 		if (ecb && sock >= 0 && f->cfg.ip_interval_s && socket_peer(sock, ip, peer) == 0) {
 			faucet_client_key(ip, key);
 			if (faucet_conns_admit(f->conns, sock, key, peer, conn_still_open, NULL) != 0) {
-				unsigned dropped;
 				int at_cap = faucet_conns_count(f->conns, key) >= FAUCET_CONNS_PER_CLIENT;
-				if (log_rate_allow(&f->conn_log, wall_ms(), FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
-					log_warn("closed a connection from %s: %s %s (%u more closed since the last "
-						 "such line)",
-						 peer, at_cap ? "its client has as many open as it may" : "as many are open as are tracked",
-						 at_cap ? "(FAUCET_CONNS_PER_CLIENT)" : "(FAUCET_CONNS_TRACKED_MAX)", dropped);
+				conn_refused(f, peer, at_cap);
 				shutdown(sock, SHUT_RDWR);
 			}
 		}
@@ -390,7 +398,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 				 (unsigned long long)wait_s);
 		else
 			snprintf(why, sizeof(why),
-				 "the network %s was given coins %d times in less than %llu s: try again in %llu s",
+				 "the network %s was given coins %d times in less than %llu s: "
+				 "try again in %llu s",
 				 net6, FAUCET_NET6_GRANTS, (unsigned long long)f->cfg.ip_interval_s,
 				 (unsigned long long)wait_s);
 		log_info("refused %s from %s: %s", canonical, ip, why);
@@ -399,7 +408,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (!faucet_limits_has_room(f->by_address, canonical, now) ||
-	    !faucet_limits_has_room(f->by_ip, ip, now) || (net6[0] && !faucet_limits_has_room(f->by_net6, net6, now))) {
+	    !faucet_limits_has_room(f->by_ip, ip, now) ||
+	    (net6[0] && !faucet_limits_has_room(f->by_net6, net6, now))) {
 		reply_error(req, 503, "Service Unavailable", "the faucet is busy: try again later");
 		return;
 	}

@@ -274,8 +274,9 @@ int config_rpc_allow(const struct config *c, struct rpc_allow *out, char *err, s
 			return ASSAY_EARG;
 	if (c->nrpcallowip == 0 && !rpc_bind_is_loopback(c->rpcbind)) {
 		snprintf(err, errlen,
-			 "-rpcbind=%s reaches beyond this machine, but without -rpcallowip only 127.0.0.1 and ::1 "
-			 "may connect: add -rpcallowip=ADDR or ADDR/BITS for the clients meant to reach it",
+			 "-rpcbind=%s reaches beyond this machine, but without -rpcallowip only "
+			 "127.0.0.1 and ::1 may connect: add -rpcallowip=ADDR or ADDR/BITS for the "
+			 "clients meant to reach it",
 			 c->rpcbind);
 		return ASSAY_EARG;
 	}

@@ -22,7 +22,7 @@ struct config {
 	int rpcport;
 	char rpcuser[128];
 	char rpcpassword[128];
-	char rpcallowip[CONFIG_MAX_MULTI][64]; /* sources allowed besides 127.0.0.1 and ::1 (rpc_allow_parse) */
+	char rpcallowip[CONFIG_MAX_MULTI][64]; /* allowed besides 127.0.0.1, ::1 (rpc_allow_parse) */
 	int nrpcallowip;
 	int rpcmaxconnections; /* most RPC connections at once */
 	int port;             /* p2p */

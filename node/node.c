@@ -270,8 +270,9 @@ int node_open(struct node *n, char *err, size_t errlen)
 			if (!rpc_allow_is_loopback(&allow[i])) {
 				/* as Bitcoin Core warns: the entry lets in clients
 				 * that cannot reach a loopback listener */
-				log_warn("rpc: -rpcallowip=%s names addresses beyond this machine, but -rpcbind=%s "
-					 "listens on loopback only: give -rpcbind an address they can reach",
+				log_warn("rpc: -rpcallowip=%s names addresses beyond this machine, but "
+					 "-rpcbind=%s listens on loopback only: give -rpcbind an address "
+					 "they can reach",
 					 n->cfg.rpcallowip[i], n->cfg.rpcbind);
 				break;
 			}

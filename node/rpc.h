@@ -280,9 +280,9 @@ void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t 
  * is read. */
 #define RPC_MAX_ALLOW 32 /* entries, as many as a repeatable option holds */
 struct rpc_allow {
-	int family;       /* AF_INET or AF_INET6 */
-	uint8_t net[16];  /* the subnet's address, bits past the prefix cleared (4 bytes for AF_INET) */
-	unsigned bits;    /* prefix length: 0..32 or 0..128 */
+	int family;      /* AF_INET or AF_INET6 */
+	uint8_t net[16]; /* the subnet's address, bits past the prefix cleared (4 bytes for AF_INET) */
+	unsigned bits;   /* prefix length: 0..32 or 0..128 */
 };
 /* Parses ADDR, ADDR/BITS or (IPv4) ADDR/NETMASK into *out; an IPv4-mapped
  * IPv6 entry (::ffff:a.b.c.d) becomes the IPv4 one. 0, or ASSAY_EARG with

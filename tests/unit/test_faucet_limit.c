@@ -107,7 +107,8 @@ static void test_net_key(void)
 	faucet_client_net_key("unknown", k);
 	CHECK(k[0] == 0);
 	/* one /48's /64s, each its own per-IP key, run out of the shared budget */
-	faucet_limits_t *by_ip = faucet_limits_new(1000, 1), *by_net = faucet_limits_new(1000, FAUCET_NET6_GRANTS);
+	faucet_limits_t *by_ip = faucet_limits_new(1000, 1);
+	faucet_limits_t *by_net = faucet_limits_new(1000, FAUCET_NET6_GRANTS);
 	int served = 0;
 	for (int i = 0; i < 100; i++) {
 		char ip[64], key[FAUCET_KEY_MAX], net[FAUCET_KEY_MAX];
@@ -151,7 +152,8 @@ static void test_conns(void)
 	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.7"), FAUCET_CONNS_PER_CLIENT);
 	CHECK_EQ_INT(faucet_conns_admit(c, 100, "192.0.2.7", "192.0.2.7:2000", id_open, NULL), ASSAY_EFULL);
 	CHECK_EQ_INT(open_checks, FAUCET_CONNS_PER_CLIENT); /* its own entries only */
-	CHECK_EQ_INT(faucet_conns_admit(c, 101, "192.0.2.8", "192.0.2.8:2000", id_open, NULL), 0); /* another client */
+	/* another client */
+	CHECK_EQ_INT(faucet_conns_admit(c, 101, "192.0.2.8", "192.0.2.8:2000", id_open, NULL), 0);
 	open_ids[101] = 1;
 	/* descriptor 3 reused by the same client: replaced, not counted twice */
 	CHECK_EQ_INT(faucet_conns_admit(c, 3, "192.0.2.7", "192.0.2.7:3000", id_open, NULL), 0);
@@ -177,10 +179,10 @@ static void test_conns(void)
 		open_ids[i] = 1;
 		CHECK(faucet_conns_admit(c, i, key, key, id_open, NULL) == 0);
 	}
-	CHECK_EQ_INT(faucet_conns_admit(c, FAUCET_CONNS_TRACKED_MAX, "203.0.113.1", "203.0.113.1:1", id_open, NULL),
-		     ASSAY_EFULL);
+	int next = FAUCET_CONNS_TRACKED_MAX;
+	CHECK_EQ_INT(faucet_conns_admit(c, next, "203.0.113.1", "203.0.113.1:1", id_open, NULL), ASSAY_EFULL);
 	open_ids[77] = 0;
-	CHECK_EQ_INT(faucet_conns_admit(c, FAUCET_CONNS_TRACKED_MAX, "203.0.113.1", "203.0.113.1:1", id_open, NULL), 0);
+	CHECK_EQ_INT(faucet_conns_admit(c, next, "203.0.113.1", "203.0.113.1:1", id_open, NULL), 0);
 	faucet_conns_free(c);
 }
 

@@ -415,7 +415,8 @@ static void test_allow(void)
 	CHECK(rpc_allow_parse("::/0", &a[0], err, sizeof(err)) == 0 && !rpc_allow_is_loopback(&a[0]));
 	CHECK(rpc_bind_is_loopback("127.0.0.1") && rpc_bind_is_loopback("127.0.0.2"));
 	CHECK(rpc_bind_is_loopback("::1") && rpc_bind_is_loopback("localhost"));
-	CHECK(!rpc_bind_is_loopback("0.0.0.0") && !rpc_bind_is_loopback("::") && !rpc_bind_is_loopback("192.0.2.7"));
+	CHECK(!rpc_bind_is_loopback("0.0.0.0") && !rpc_bind_is_loopback("::"));
+	CHECK(!rpc_bind_is_loopback("192.0.2.7"));
 }
 
 int main(void)

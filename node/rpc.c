@@ -1406,6 +1406,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 503, "Service Unavailable");
 		return;
 	}
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	char host[INET6_ADDRSTRLEN];
+	peer_host(bev ? bufferevent_getfd(bev) : -1, host, sizeof(host));
+	if (!rpc_allow_permits(r->allow, r->nallow, host)) {
+		/* only a connection that on_new_connection could not track (out
+		 * of memory) gets here; every other was refused unread */
+		evhttp_send_error(req, 403, "Forbidden");
+		return;
+	}
 	if (cmd == EVHTTP_REQ_GET && uri && strcmp(uri, "/metrics") == 0 && r->metrics) {
 		struct evbuffer *out = evbuffer_new();
 		r->metrics(r->metrics_ctx, out);

@@ -21,6 +21,10 @@ struct net;
 struct txaccept;
 struct net_node_ops;
 
+/* Chunks asked of peers for the blocks and proposals being checked that
+ * are remembered as wanted (node_chunks.c): one check's worth. */
+#define NODE_CHUNKS_ASKED_MAX 256
+
 struct node {
 	struct config cfg;
 	struct genesis genesis;
@@ -51,6 +55,10 @@ struct node {
 	struct buf *avail_parked;     /* node_chunks.c: job_chunks txs waiting for their chunks (encoded) */
 	size_t avail_nparked;
 	int avail_unparking;          /* node_chunks.c: offering the parked ones again */
+	/* node_chunks.c: the chunks last asked of peers for a block or a
+	 * proposal being checked, newest over oldest */
+	uint8_t avail_asked[NODE_CHUNKS_ASKED_MAX][HASH_LEN];
+	size_t avail_nasked, avail_asked_next;
 };
 
 /* Where a block to connect comes from (what is counted and logged). */

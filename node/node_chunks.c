@@ -27,8 +27,8 @@
 _Static_assert(AVAIL_CHUNK_MAX_ENCODED <= NET_MAX_CHUNK, "a largest chunk must fit a chunk message");
 
 /* Missing chunks asked for at once (a block may name more: the rest are
- * asked when the block is retried). */
-#define NODE_CHUNKS_MISSING_MAX 256
+ * asked when the block is retried); each is remembered as wanted. */
+#define NODE_CHUNKS_MISSING_MAX NODE_CHUNKS_ASKED_MAX
 
 static void pending_free(struct node *n)
 {
@@ -247,11 +247,32 @@ static int tx_names(const struct tx *t, const uint8_t h[HASH_LEN])
 	return 0;
 }
 
+/* Remembers that chunk h was asked of peers for a block or proposal being
+ * checked, over the oldest remembered. */
+static void asked_add(struct node *n, const uint8_t h[HASH_LEN])
+{
+	memcpy(n->avail_asked[n->avail_asked_next], h, HASH_LEN);
+	n->avail_asked_next = (n->avail_asked_next + 1) % NODE_CHUNKS_ASKED_MAX;
+	if (n->avail_nasked < NODE_CHUNKS_ASKED_MAX)
+		n->avail_nasked++;
+}
+
+static int asked_has(const struct node *n, const uint8_t h[HASH_LEN])
+{
+	for (size_t i = 0; i < n->avail_nasked; i++)
+		if (memcmp(n->avail_asked[i], h, HASH_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 /* How far chunk h is needed here (chunkstore_accept's `needed`): named by
  * the waiting block, which its commit says the validators finalized, it
  * is taken past every per-root bound; named only by a parked transaction,
- * which is not mined yet, it has the smaller allowance of
- * CHUNKSTORE_PARKED_FACTOR beyond CHUNKSTORE_ROOT_FACTOR. */
+ * which is not mined yet, or asked for a proposal being judged (which has
+ * no commit and is never the waiting block), it has the smaller allowance
+ * of CHUNKSTORE_PARKED_FACTOR beyond CHUNKSTORE_ROOT_FACTOR, and is taken
+ * though chunks cut from it already hold its tiles: refused, a validator
+ * that got the cut ones first could never find the proposal available. */
 static enum chunkstore_need need_of(struct node *n, const uint8_t h[HASH_LEN])
 {
 	const struct chain_params *p = &chain_genesis(n->chain)->params;
@@ -273,7 +294,7 @@ static enum chunkstore_need need_of(struct node *n, const uint8_t h[HASH_LEN])
 			tx_free(&t);
 		}
 	}
-	return found ? CHUNKSTORE_NEED_PARKED : CHUNKSTORE_NEED_NONE;
+	return found || asked_has(n, h) ? CHUNKSTORE_NEED_PARKED : CHUNKSTORE_NEED_NONE;
 }
 
 int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t hash[HASH_LEN], char *err,
@@ -383,6 +404,8 @@ static int check_block(struct node *n, const struct block *blk, const struct com
 		buf_free(&b);
 	}
 	if (rc == ASSAY_EUNAVAIL) {
+		for (size_t i = 0; i < nmissing && i < NODE_CHUNKS_MISSING_MAX; i++)
+			asked_add(n, missing[i]);
 		if (n->net)
 			net_request_chunks(n->net, (const uint8_t(*)[32])missing,
 					   nmissing < NODE_CHUNKS_MISSING_MAX ? nmissing

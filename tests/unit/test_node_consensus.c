@@ -267,19 +267,20 @@ static void chunk_store_put(chain_t *c, const struct buf *enc, const uint8_t has
 }
 
 /* Height 1's proposer prop proposes a block whose job_chunks t (from key 5,
- * not the job's worker: the block is invalid) names two one-tile chunks,
- * hash[0] at tile 0 and hash[1] at tile 1, of (job_id, root), each of
- * tile_bytes; the node holds neither and keeps the proposal unjudged. */
+ * not the job's worker: the block is invalid) names count chunks of
+ * `tiles` tiles each from tile 0, hash[i] the i-th, of (job_id, root), each
+ * of data_len bytes; the node holds none and keeps the proposal unjudged. */
 static void propose_naming(struct node *n, int prop, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
-			   uint8_t hash[2][HASH_LEN], uint32_t tile_bytes, struct tx *t, struct block *b1)
+			   uint8_t (*hash)[HASH_LEN], uint32_t count, uint32_t tiles, uint32_t data_len, struct tx *t,
+			   struct block *b1)
 {
 	struct job_chunks_payload p;
 	memset(&p, 0, sizeof(p));
 	memcpy(p.job_id, job_id, HASH_LEN);
 	memcpy(p.root, root, HASH_LEN);
-	p.count = 2;
-	for (uint32_t i = 0; i < 2; i++) {
-		p.refs[i] = (struct avail_ref){i, 1, tile_bytes, {0}};
+	p.count = count;
+	for (uint32_t i = 0; i < count; i++) { /* count chunks of `tiles` tiles from tile 0 */
+		p.refs[i] = (struct avail_ref){i * tiles, tiles, data_len, {0}};
 		memcpy(p.refs[i].chunk_hash, hash[i], HASH_LEN);
 	}
 	fixture_chunks_tx(&fx, t, fx.pk[5], fx.sk[5], 100000, &p);
@@ -321,7 +322,7 @@ static void test_accepted_chunk_completes_proposal(void)
 	}
 	struct tx t;
 	struct block b1;
-	propose_naming(&n, prop, oj.j.id, oj.j.slots[0].root, hash, 256, &t, &b1);
+	propose_naming(&n, prop, oj.j.id, oj.j.slots[0].root, hash, 2, 1, 256, &t, &b1);
 	CHECK_EQ_INT(node_chunks_accept(&n, enc[0].data, enc[0].len, got, err, sizeof(err)), 0);
 	CHECK_EQ_MEM(got, hash[0], HASH_LEN);
 	consensus_info(&n, &info);
@@ -336,6 +337,49 @@ static void test_accepted_chunk_completes_proposal(void)
 	tx_free(&t);
 	buf_free(&enc[0]);
 	buf_free(&enc[1]);
+	close_node(&n);
+}
+
+/* A proposal's chunk is taken though chunks cut from it already hold all
+ * its tiles: anyone who got the worker's chunk can cut valid sub-chunks
+ * and send them first, and the store refuses a chunk nothing names whose
+ * tiles it holds. A proposal has no commit and is never the waiting block,
+ * so its chunks were refused as covered: the validator asked again, was
+ * refused again, and could never find the proposal available. */
+static void test_proposal_chunk_taken_past_cut_ones(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 1);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	int prop = key_index(info.proposer);
+	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	struct fixture_job oj;
+	CHECK_EQ_INT(fixture_job_put(c, &oj, 0x53, fx.addr[6]), 0);
+	struct buf whole, cut[2];
+	uint8_t hash[1][HASH_LEN], got[HASH_LEN];
+	char err[256];
+	fixture_job_chunk(&oj, 0, 2, &whole);
+	avail_chunk_hash(whole.data, whole.len, hash[0]);
+	fixture_job_chunk(&oj, 0, 1, &cut[0]);
+	fixture_job_chunk(&oj, 1, 1, &cut[1]);
+	struct tx t;
+	struct block b1;
+	propose_naming(&n, prop, oj.j.id, oj.j.slots[0].root, hash, 1, 2, 512, &t, &b1);
+	consensus_info(&n, &info);
+	CHECK_EQ_INT(info.proposal_validity, 0); /* waits for its chunk */
+	for (int i = 0; i < 2; i++) /* cut from it, named by nothing */
+		CHECK_EQ_INT(node_chunks_accept(&n, cut[i].data, cut[i].len, got, err, sizeof(err)), 0);
+	CHECK_EQ_INT(node_chunks_accept(&n, whole.data, whole.len, got, err, sizeof(err)), 0);
+	CHECK_EQ_MEM(got, hash[0], HASH_LEN);
+	consensus_info(&n, &info);
+	CHECK_EQ_INT(info.proposal_validity, -1); /* judged: t is not the worker's */
+	CHECK_EQ_U64(info.prevotes.voters, 1);
+	block_free(&b1);
+	tx_free(&t);
+	buf_free(&whole);
+	buf_free(&cut[0]);
+	buf_free(&cut[1]);
 	close_node(&n);
 }
 
@@ -361,7 +405,7 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	memset(root, 0x43, HASH_LEN);
 	struct tx t;
 	struct block b1;
-	propose_naming(&n, prop, job_id, root, hash, 64, &t, &b1);
+	propose_naming(&n, prop, job_id, root, hash, 2, 1, 64, &t, &b1);
 
 	consensus_on_chunk(&n, other); /* a chunk it does not name */
 	chunk_store_put(c, &enc[0], hash[0]);
@@ -466,6 +510,7 @@ static const struct test_case tests[] = {
 	TEST(test_rotation_keeps_an_unreadable_log),
 	TEST(test_unavailable_proposal_judged_when_chunks_arrive),
 	TEST(test_accepted_chunk_completes_proposal),
+	TEST(test_proposal_chunk_taken_past_cut_ones),
 };
 
 static int setup(void)

@@ -42,7 +42,7 @@ int client_app_connect(struct client_app_conn *conn, const char *host, unsigned 
 	snprintf(conn->ep.host, sizeof(conn->ep.host), "%s", host);
 	conn->ep.port = port;
 	conn->datadir = datadir;
-	conn->have_user = rpcuser[0] != 0;
+	conn->have_user = rpcuser[0] != 0 || rpcpassword[0] != 0; /* as assay-cli: a password alone is sent as ":PW" */
 	conn->cookie_withheld = !conn->have_user && !rpc_client_host_is_loopback(host);
 	if (conn->have_user) {
 		snprintf(conn->ep.auth, sizeof(conn->ep.auth), "%s:%s", rpcuser, rpcpassword);

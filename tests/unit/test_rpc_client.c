@@ -321,6 +321,11 @@ static void test_client_cookie_only_to_loopback(void)
 	CHECK(client_app_read_cookie(&conn) == -1 && conn.ep.auth[0] == 0); /* the retry after a 401 too */
 	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "u", "p", dir) == 0);
 	CHECK(strcmp(conn.ep.auth, "u:p") == 0);
+	/* a password alone (ASSAY_RPCPASSWORD, no -rpcuser) is sent, as assay-cli
+	 * sends it, not dropped for the cookie */
+	memset(&conn, 0, sizeof(conn));
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "p", dir) == 0);
+	CHECK(strcmp(conn.ep.auth, ":p") == 0 && !conn.cookie_withheld);
 	unlink(path);
 	rmdir(dir);
 }

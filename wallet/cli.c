@@ -446,11 +446,29 @@ static size_t utf8_multibyte_len(const unsigned char *p)
 	return n;
 }
 
-void cli_strip_controls(char *text)
+int cli_locale_is_utf8(const char *lc_all, const char *lc_ctype, const char *lang)
+{
+	/* the first set of the three decides, as for setlocale(LC_CTYPE, "") */
+	const char *name = lc_all && *lc_all ? lc_all : lc_ctype && *lc_ctype ? lc_ctype : lang;
+	/* none, or the C locale of scripts and services: their output goes to
+	 * files and to terminals that are UTF-8 today; a locale that names
+	 * another charset (ISO-8859-1, KOI8-R) is an 8-bit terminal's */
+	if (!name || !*name || strcmp(name, "C") == 0 || strcmp(name, "POSIX") == 0)
+		return 1;
+	return strcasestr(name, "UTF-8") || strcasestr(name, "UTF8");
+}
+
+void cli_strip_controls_as(char *text, int utf8)
 {
 	char *out = text;
 	const unsigned char *p = (const unsigned char *)text;
 	while (*p) {
+		if (!utf8) { /* every byte alone: 0x80..0x9F are C1 wherever they stand */
+			if (!((*p < 0x20 && *p != '\n' && *p != '\t') || (*p >= 0x7f && *p <= 0x9f)))
+				*out++ = (char)*p;
+			p++;
+			continue;
+		}
 		size_t n = *p >= 0x80 ? utf8_multibyte_len(p) : 1;
 		/* A terminal in an 8-bit mode reads a lone byte 0x80..0x9F as a
 		 * C1 control (0x9B is CSI); in UTF-8, U+0080..U+009F are the
@@ -470,6 +488,14 @@ void cli_strip_controls(char *text)
 		p += n;
 	}
 	*out = 0;
+}
+
+void cli_strip_controls(char *text)
+{
+	static int utf8 = -1;
+	if (utf8 < 0)
+		utf8 = cli_locale_is_utf8(getenv("LC_ALL"), getenv("LC_CTYPE"), getenv("LANG"));
+	cli_strip_controls_as(text, utf8);
 }
 
 /* "LABEL: message\n" on stderr, control characters stripped: messages carry

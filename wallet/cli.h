@@ -129,8 +129,15 @@ int cli_flag(const struct cli_ctx *ctx, const char *name);
  * C0, DEL and C1, both as U+0080..U+009F in UTF-8 and as the raw bytes
  * 0x80..0x9F outside well-formed UTF-8 (0x9B alone is CSI to an 8-bit
  * terminal), so that text a node sent cannot drive the terminal it is
- * printed on. */
+ * printed on. Where the user's locale is not UTF-8 the terminal may read
+ * bytes one by one, so every byte 0x80..0x9F goes, inside UTF-8
+ * sequences too (cli_strip_controls_as with utf8 0). */
 void cli_strip_controls(char *text);
+void cli_strip_controls_as(char *text, int utf8);
+/* Whether the locale these variables name (LC_ALL, else LC_CTYPE, else
+ * LANG; NULL or empty: unset) uses UTF-8: unset, C and POSIX count as
+ * UTF-8, a locale naming another charset does not. */
+int cli_locale_is_utf8(const char *lc_all, const char *lc_ctype, const char *lang);
 /* Prints "error: ..." on stderr, control characters stripped
  * (cli_strip_controls), and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -779,13 +779,13 @@ static void test_commands_against_fake_node(void)
 static void test_strip_controls(void)
 {
 	char text[] = "bad \x1b]0;owned\x07" "fee\x1b[2J\r\x7f\xc2\x9b" "31m\tok\nline \xc3\xa9 \xc2\xa0";
-	cli_strip_controls(text);
+	cli_strip_controls_as(text, 1); /* as in a UTF-8 locale */
 	CHECK(strcmp(text, "bad ]0;ownedfee[2J31m\tok\nline \xc3\xa9 \xc2\xa0") == 0);
 	char empty[] = "";
-	cli_strip_controls(empty);
+	cli_strip_controls_as(empty, 1);
 	CHECK(empty[0] == 0);
 	char tail[] = "x\xc2";
-	cli_strip_controls(tail);
+	cli_strip_controls_as(tail, 1);
 	CHECK(strcmp(tail, "x\xc2") == 0);
 }
 
@@ -798,15 +798,25 @@ static void test_strip_raw_c1(void)
 	char csi[] = "a\x9b"
 		     "31mred\x9d"
 		     "0;t\x07 \x80\x9f\x85z";
-	cli_strip_controls(csi);
+	cli_strip_controls_as(csi, 1);
 	CHECK(strcmp(csi, "a31mred0;t z") == 0);
 	char kept[] = "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff \xa0";
-	cli_strip_controls(kept);
+	cli_strip_controls_as(kept, 1);
 	CHECK(strcmp(kept, "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff \xa0") == 0);
 	/* a truncated or overlong sequence does not shelter a C1 byte */
 	char cut[] = "\xe2\x9b|\xc0\x9b|\xe0\x9b\x80|\xed\xa0\x80|\xf0\x8f\x9b";
-	cli_strip_controls(cut);
+	cli_strip_controls_as(cut, 1);
 	CHECK(strcmp(cut, "\xe2|\xc0|\xe0|\xed\xa0|\xf0") == 0);
+	/* outside a UTF-8 locale the terminal may read byte by byte: a
+	 * well-formed U+201B (E2 80 9B) would be PAD and CSI there */
+	char latin[] = "a\xe2\x80\x9b" "31m \xc3\xa9\x1b\xa0";
+	cli_strip_controls_as(latin, 0);
+	CHECK(strcmp(latin, "a\xe2" "31m \xc3\xa9\xa0") == 0);
+	CHECK(cli_locale_is_utf8(NULL, NULL, "en_US.UTF-8"));
+	CHECK(cli_locale_is_utf8("C.utf8", NULL, "fr_FR.ISO-8859-1"));
+	CHECK(!cli_locale_is_utf8("", "de_DE.ISO-8859-1", "en_US.UTF-8")); /* LC_CTYPE before LANG */
+	CHECK(cli_locale_is_utf8(NULL, NULL, NULL) && cli_locale_is_utf8(NULL, "C", NULL));
+	CHECK(!cli_locale_is_utf8(NULL, NULL, "ru_RU.KOI8-R"));
 }
 
 /* Runs assay-cli -datadir=DIR/full WORDS... in a child whose standard

@@ -137,14 +137,17 @@ struct conn_entry {
 
 struct faucet_conns {
 	struct conn_entry e[FAUCET_CONNS_TRACKED_MAX];
+	unsigned full_refused; /* refusals of a full table since its last look at every entry */
 };
 
 faucet_conns_t *faucet_conns_new(void)
 {
 	struct faucet_conns *c = malloc(sizeof(*c));
-	if (c)
+	if (c) {
 		for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
 			c->e[i].id = -1;
+		c->full_refused = 0;
+	}
 	return c;
 }
 
@@ -193,12 +196,15 @@ int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *p
 			return ASSAY_EFULL;
 	}
 	struct conn_entry *slot = conns_free_slot(c);
-	if (!slot) {
+	if (!slot && c->full_refused == 0) {
 		conns_prune(c, NULL, still_open, arg);
 		slot = conns_free_slot(c);
 	}
-	if (!slot)
+	if (!slot) {
+		c->full_refused = (c->full_refused + 1) % FAUCET_CONNS_FULL_LOOK_EVERY;
 		return ASSAY_EFULL;
+	}
+	c->full_refused = 0;
 	slot->id = id;
 	snprintf(slot->key, sizeof(slot->key), "%s", key);
 	snprintf(slot->peer, sizeof(slot->peer), "%s", peer);

@@ -53,6 +53,12 @@ void faucet_client_net_key(const char *ip, char out[FAUCET_KEY_MAX]);
 #define FAUCET_CONNS_PER_CLIENT 8
 #define FAUCET_CONNS_TRACKED_MAX 4096 /* connections tracked at once; past it new ones are closed */
 #define FAUCET_PEER_MAX 64            /* "[IPv6]:port" text with its NUL */
+/* A full table looks at every entry (a system call each) on one refusal
+ * in this many: a flood of accepts while it is full costs
+ * FAUCET_CONNS_TRACKED_MAX / FAUCET_CONNS_FULL_LOOK_EVERY calls each, not
+ * FAUCET_CONNS_TRACKED_MAX, and a place freed meanwhile is found within
+ * as many accepts. */
+#define FAUCET_CONNS_FULL_LOOK_EVERY 256
 
 typedef struct faucet_conns faucet_conns_t;
 
@@ -67,8 +73,9 @@ typedef int (*faucet_conn_open_fn)(int id, const char *peer, void *arg);
  * ASSAY_EARG for a key or peer too long. An id tracked already is
  * replaced first (its descriptor was closed and reused). Entries are
  * checked with still_open only when they would refuse: key's own at its
- * cap, every one when the table is full, so an accept under no pressure
- * costs no system call, and one from a client at its cap costs eight. */
+ * cap, every one when the table is full (on one refusal in
+ * FAUCET_CONNS_FULL_LOOK_EVERY), so an accept under no pressure costs no
+ * system call, and one from a client at its cap costs eight. */
 int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer,
 		       faucet_conn_open_fn still_open, void *arg);
 /* Connections of key tracked now. */

@@ -180,9 +180,22 @@ static void test_conns(void)
 		CHECK(faucet_conns_admit(c, i, key, key, id_open, NULL) == 0);
 	}
 	int next = FAUCET_CONNS_TRACKED_MAX;
+	open_checks = 0;
 	CHECK_EQ_INT(faucet_conns_admit(c, next, "203.0.113.1", "203.0.113.1:1", id_open, NULL), ASSAY_EFULL);
-	open_ids[77] = 0;
-	CHECK_EQ_INT(faucet_conns_admit(c, next, "203.0.113.1", "203.0.113.1:1", id_open, NULL), 0);
+	CHECK_EQ_INT(open_checks, FAUCET_CONNS_TRACKED_MAX); /* the first refusal looks at all */
+	/* a flood against the full table: one look at every entry in
+	 * FAUCET_CONNS_FULL_LOOK_EVERY refusals, not one per accept (that was
+	 * FAUCET_CONNS_TRACKED_MAX system calls an accept) */
+	open_checks = 0;
+	for (int i = 0; i < 4 * FAUCET_CONNS_FULL_LOOK_EVERY; i++)
+		CHECK_EQ_INT(faucet_conns_admit(c, next, "203.0.113.1", "203.0.113.1:1", id_open, NULL),
+			     ASSAY_EFULL);
+	CHECK(open_checks <= 4 * FAUCET_CONNS_TRACKED_MAX);
+	open_ids[77] = 0; /* a place freed is found within FAUCET_CONNS_FULL_LOOK_EVERY accepts */
+	int tries = 0, rc = ASSAY_EFULL;
+	while (rc == ASSAY_EFULL && tries++ < FAUCET_CONNS_FULL_LOOK_EVERY)
+		rc = faucet_conns_admit(c, next, "203.0.113.1", "203.0.113.1:1", id_open, NULL);
+	CHECK_EQ_INT(rc, 0);
 	faucet_conns_free(c);
 }
 

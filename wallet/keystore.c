@@ -616,8 +616,10 @@ int keystore_load(const char *datadir, const char *name, const char *passphrase,
 	memset(key, 0, sizeof(*key));
 	/* kept out of swap where RLIMIT_MEMLOCK allows; refused, it still works */
 	(void)sodium_mlock(key, sizeof(*key));
-	if ((rc = parse_file(datadir, name, &key->info, &sealed, NULL, NULL, err, errlen)))
+	if ((rc = parse_file(datadir, name, &key->info, &sealed, NULL, NULL, err, errlen))) {
+		keystore_key_wipe(key); /* unlocked again, as every failure leaves it */
 		return rc;
+	}
 	buf_init(&aad);
 	keystore_aad(&aad, key->info.name, key->info.address);
 	rc = aad.oom ? ASSAY_ENOMEM

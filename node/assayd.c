@@ -241,6 +241,10 @@ int main(int argc, char **argv)
 	 * systemd unit's StateDirectoryMode=0710 does; reading the directory
 	 * or anything for others is what the warning is about */
 	warn_if_exposed("data directory", n->cfg.datadir, S_IXGRP, "chmod 700 it (or 710)");
+	if (config_from_args("rpcpassword"))
+		log_warn("-rpcpassword on the command line can be read by every local user (ps, "
+			 "/proc/PID/cmdline): put rpcpassword= in %s/assay.conf (mode 0600) instead",
+			 n->cfg.datadir);
 
 	char genesis_source[1200];
 	if (genesis_select(&n->genesis, n->cfg.network, n->cfg.genesis, n->cfg.datadir, genesis_source,

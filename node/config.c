@@ -221,6 +221,14 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
+int config_from_args(const char *name)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return set_by_args[i];
+	return 0;
+}
+
 static int file_entry(void *arg, const char *name, const char *value, char *err, size_t errlen)
 {
 	struct config *c = arg;

@@ -51,6 +51,9 @@ struct config {
 };
 
 void config_defaults(struct config *c);
+/* Whether option name (without its dash) was given on the command line
+ * by the last config_parse_args. */
+int config_from_args(const char *name);
 /* Parses argv (argv[0] skipped). 0 ok, else a message in err. */
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
 /* Reads DATADIR/assay.conf if present, without overriding options that the

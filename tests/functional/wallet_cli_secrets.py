@@ -4,7 +4,9 @@ ps shows; the datadir's cookie withheld from a -rpcconnect that is not
 loopback (127.1 reaches the node on 127.0.0.1, but is no dotted-quad
 loopback address) unless -rpccookiefile names it; a passphrase file that
 others may read refused; a planted key file asking for a costly scrypt
-(N = 2^30, p = 16) refused at once, before any passphrase is asked for."""
+(N = 2^30, p = 16) refused at once, before any passphrase is asked for.
+assayd itself warns when -rpcpassword is on its command line, and not when
+assay.conf holds it."""
 
 import json
 import os
@@ -40,6 +42,20 @@ def test(tmpdir, nodes):
     res = cli(userd, "-rpcuser=ops", "-stdinrpcpass", "getblockchaininfo", stdin="")
     assert res.returncode == 2 and "-stdinrpcpass" in res.stderr, res
     userd.stop()
+    warning = "-rpcpassword on the command line can be read by every local user"
+    with open(userd.log_path(), errors="replace") as f:
+        assert warning in f.read(), "no warning for -rpcpassword on assayd's command line"
+    # the same password from assay.conf: no warning
+    os.remove(userd.log_path())
+    with open(os.path.join(userd.datadir, "assay.conf"), "w") as f:
+        f.write(f"rpcuser=ops\nrpcpassword={PASSWORD}\n")
+    os.chmod(os.path.join(userd.datadir, "assay.conf"), 0o600)
+    userd.extra_args = [a for a in userd.extra_args if not a.startswith("-rpc")]
+    userd.start(wait=False)
+    fw.wait_until(lambda: _answers(userd), timeout=30, what="node1 RPC with the password from assay.conf")
+    userd.stop()
+    with open(userd.log_path(), errors="replace") as f:
+        assert warning not in f.read(), "a warning for rpcpassword in assay.conf"
 
     # a node with its cookie: only a loopback -rpcconnect gets it
     node = fw.Node(0, tmpdir).start()

@@ -233,6 +233,16 @@ static void test_file(void)
 	CHECK(strstr(err, ":1:") != NULL);
 	unlink(path);
 	CHECK(config_read_file(&c, "/nonexistent/assay.conf", err, sizeof(err)) == 0);
+	/* what came from the command line, not the file (assayd warns for
+	 * -rpcpassword there: ps shows it) */
+	write_conf(path, "rpcpassword=fromfile\n");
+	CHECK(parse(&c, "-rpcport=7777", NULL, NULL, err) == 0);
+	CHECK(config_read_file(&c, path, err, sizeof(err)) == 0);
+	CHECK(config_from_args("rpcport") && !config_from_args("rpcpassword"));
+	CHECK(strcmp(c.rpcpassword, "fromfile") == 0);
+	CHECK(parse(&c, "-rpcpassword=x", NULL, NULL, err) == 0 && config_from_args("rpcpassword"));
+	CHECK(!config_from_args("nosuchoption"));
+	unlink(path);
 }
 
 /* -rpcallowip is repeatable and checked before start; -rpcbind beyond

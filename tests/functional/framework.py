@@ -248,6 +248,26 @@ class StarvedNode(Node):
         return self
 
 
+def connect_from(port, source, timeout=10):
+    """A TCP connection to 127.0.0.1:port from the loopback address source."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def closed_within(s, seconds):
+    """True if the other end closes s (EOF or reset) within seconds."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
 def idle_connections(port, count, source=None):
     """Up to count silent TCP connections to 127.0.0.1:port (from the
     loopback address source, when given), stopping at the first that

@@ -58,17 +58,6 @@ def basic(cred):
     return "Basic " + base64.b64encode(cred.encode()).decode()
 
 
-def closed_quickly(s, within=3.0):
-    """True if the server closes s (EOF or reset) within the given time."""
-    s.settimeout(within)
-    try:
-        return s.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
 def rejected_lines(node):
     try:
         with open(node.log_path(), errors="replace") as f:
@@ -134,8 +123,8 @@ def connection_cap(node):
     # client out (before, it was refused until they timed out).
     extra = connect(node)
     readable, _, _ = select.select(idle, [], [], 3.0)
-    assert any(closed_quickly(s, 0.5) for s in readable), "no idle connection gave its place at the cap"
-    assert not closed_quickly(extra, 0.5), "the new connection was refused at the cap"
+    assert any(fw.closed_within(s, 0.5) for s in readable), "no idle connection gave its place at the cap"
+    assert not fw.closed_within(extra, 0.5), "the new connection was refused at the cap"
     start = time.time()
     assert node.rpc("getblockcount") >= 0
     took = time.time() - start

@@ -20,18 +20,10 @@ import framework as fw
 from rpc_abuse import basic, read_reply
 
 
-def connect_from(node, source):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.bind((source, 0))
-    s.connect(("127.0.0.1", node.rpcport))
-    return s
-
-
 def status_of(node, source, cookie):
     """The HTTP status of one getblockcount call with the right
     credentials from the loopback address source (0: closed unanswered)."""
-    s = connect_from(node, source)
+    s = fw.connect_from(node.rpcport, source)
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getblockcount", "params": []}).encode()
     try:
         s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic(cookie).encode() +
@@ -48,7 +40,7 @@ def status_of(node, source, cookie):
 def silent_reply(node, source):
     """What a connection from source that sends nothing gets before the
     node closes it (None: still open after 3 s)."""
-    s = connect_from(node, source)
+    s = fw.connect_from(node.rpcport, source)
     s.settimeout(3)
     data = b""
     try:
@@ -106,7 +98,7 @@ def test(tmpdir, nodes):
     # a refused address takes no place under -rpcmaxconnections: it
     # neither counts nor pushes out a connection still without credentials
     node.start(extra=["-rpcmaxconnections=2"])
-    silent = [connect_from(node, "127.0.0.1") for _ in range(2)]
+    silent = [fw.connect_from(node.rpcport, "127.0.0.1") for _ in range(2)]
     time.sleep(0.2)
     for i in range(5):
         fw.assert_eq(status_of(node, "127.0.0.2", cookie_of(node)), 403, f"refused address, try {i}")

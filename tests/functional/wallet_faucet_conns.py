@@ -6,7 +6,6 @@ once one of the first client's connections closes it may open another. The
 client here is 127.0.0.2."""
 
 import os
-import socket
 import time
 
 import framework as fw
@@ -15,43 +14,24 @@ from wallet_faucet import Faucet, http
 PER_CLIENT = 8  # FAUCET_CONNS_PER_CLIENT
 
 
-def connect_from(port, source):
-    s = socket.socket()
-    s.settimeout(3)
-    s.bind((source, 0))
-    s.connect(("127.0.0.1", port))
-    return s
-
-
-def closed_within(s, seconds):
-    """True if the faucet closes s (EOF or reset) within seconds."""
-    s.settimeout(seconds)
-    try:
-        return s.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
 def test(tmpdir, nodes):
     node = fw.Node(0, tmpdir, extra_args=["-blocktime=200"]).start()
     nodes.append(node)
     node.cli("wallet", "import-dev")
     faucet = Faucet(node, "dev", ["-amount=7"]).start()
     nodes.append(faucet)
-    held = [connect_from(faucet.port, "127.0.0.2") for _ in range(PER_CLIENT)]
+    held = [fw.connect_from(faucet.port, "127.0.0.2", 3) for _ in range(PER_CLIENT)]
     time.sleep(0.3)
-    extra = connect_from(faucet.port, "127.0.0.2")
-    assert closed_within(extra, 2), f"connection {PER_CLIENT + 1} from one client was kept open"
+    extra = fw.connect_from(faucet.port, "127.0.0.2", 3)
+    assert fw.closed_within(extra, 2), f"connection {PER_CLIENT + 1} from one client was kept open"
     extra.close()
     for i, s in enumerate(held):
-        assert not closed_within(s, 0.1), f"connection {i} within the cap was closed"
+        assert not fw.closed_within(s, 0.1), f"connection {i} within the cap was closed"
     fw.assert_eq(http(faucet.url + "/status")[0], 200, "another client's request meanwhile")
     held.pop().close()
     time.sleep(0.5)  # the faucet reads the close
-    again = connect_from(faucet.port, "127.0.0.2")
-    assert not closed_within(again, 1), "a connection after one of the client's closed"
+    again = fw.connect_from(faucet.port, "127.0.0.2", 3)
+    assert not fw.closed_within(again, 1), "a connection after one of the client's closed"
     again.close()
     for s in held:
         s.close()

@@ -405,12 +405,10 @@ static int admission_on_committed(const struct mp_sender *s, size_t slot)
 }
 
 /* checked: the caller ran tx_rules_check and computed txid (else both are
- * done here, the signature only when check_sig). dry_run: every check
- * against the state and the sender's queue, then 0 without admitting it
- * (room in the pool is not looked at: that depends on fees, not on t).
- * ready (may be NULL): the caller's last check, after every one of ours
- * and before t takes a place; nonzero refuses t with that code. */
-static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid, int dry_run,
+ * done here, the signature only when check_sig). ready (may be NULL): the
+ * caller's last check, after every one of ours and before t takes a place;
+ * nonzero refuses t with that code. */
+static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t *checked_txid,
 		 mempool_ready_fn ready, void *ready_ctx, uint8_t txid_out[HASH_LEN], char *err,
 		 size_t errlen)
 {
@@ -498,8 +496,6 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	}
 	if (ready && (rc = ready(ready_ctx, t, err, errlen)) != 0)
 		return rc;
-	if (dry_run)
-		return 0;
 	size_t bytes = encoded_size(t);
 	/* Capacity: evict cheaper transactions from the tails of queues. A
 	 * replacement frees its old entry's bytes and adds no entry, but is
@@ -561,31 +557,25 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 
 int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen)
 {
-	return admit(m, t, 1, NULL, 0, NULL, NULL, txid_out, err, errlen);
+	return admit(m, t, 1, NULL, NULL, NULL, txid_out, err, errlen);
 }
 
 int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err,
 			 size_t errlen)
 {
-	return admit(m, t, 0, NULL, 0, NULL, NULL, txid_out, err, errlen);
+	return admit(m, t, 0, NULL, NULL, NULL, txid_out, err, errlen);
 }
 
 int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
 			size_t errlen)
 {
-	return admit(m, t, 0, txid, 0, NULL, NULL, NULL, err, errlen);
-}
-
-int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
-			  size_t errlen)
-{
-	return admit(m, t, 0, txid, 1, NULL, NULL, NULL, err, errlen);
+	return admit(m, t, 0, txid, NULL, NULL, NULL, err, errlen);
 }
 
 int mempool_add_checked_when(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN],
 			     mempool_ready_fn ready, void *ctx, char *err, size_t errlen)
 {
-	return admit(m, t, 0, txid, 0, ready, ctx, NULL, err, errlen);
+	return admit(m, t, 0, txid, ready, ctx, NULL, err, errlen);
 }
 
 uint64_t mempool_state_checks(const mempool_t *m)

@@ -36,14 +36,6 @@ int mempool_add_verified(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH
  * id it computed (txid): neither is done again. */
 int mempool_add_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
 			size_t errlen);
-/* What mempool_add_checked would decide for t against the state and the
- * sender's queue (nonce, funds, the kind's admission rule), without
- * admitting it; room in the pool is not looked at. 0, ASSAY_EEXISTS, or
- * the refusal with the reason in err. For a transaction the node keeps
- * aside until something else arrives (a job_chunks waiting for its
- * chunks, node_chunks.c). */
-int mempool_check_checked(mempool_t *m, const struct tx *t, const uint8_t txid[HASH_LEN], char *err,
-			  size_t errlen);
 /* mempool_add_checked with the caller's own last check: ready(ctx, t, err,
  * errlen) runs after every check of the mempool's and before t takes a
  * place; nonzero refuses t with that code and err (nothing admitted). For

@@ -57,37 +57,6 @@ static void test_admission(void)
 	mempool_free(m);
 }
 
-/* The dry run judges as admission does and admits nothing: the next
- * nonce passes, a gap or a used one does not, and the pool is unchanged. */
-static void test_check_only(void)
-{
-	mempool_t *m = mempool_new(ch, 100, 1 << 20);
-	struct tx t;
-	uint8_t txid[HASH_LEN];
-	char err[256];
-	CHECK(add(m, 2, 10, 0, 1000) == 0);
-	fixture_transfer(&fx, &t, 2, fx.addr[7], 10, 1, 1000);
-	tx_id(&t, txid);
-	CHECK_EQ_INT(mempool_check_checked(m, &t, txid, err, sizeof(err)), 0);
-	CHECK_EQ_U64(mempool_size(m), 1);
-	CHECK(mempool_get(m, txid) == NULL);
-	tx_free(&t);
-	fixture_transfer(&fx, &t, 2, fx.addr[7], 10, 3, 1000);
-	tx_id(&t, txid);
-	CHECK_EQ_INT(mempool_check_checked(m, &t, txid, err, sizeof(err)), ASSAY_ENONCE);
-	tx_free(&t);
-	fixture_transfer(&fx, &t, 2, fx.addr[7], FIX_FUNDS, 1, 1000);
-	tx_id(&t, txid);
-	CHECK_EQ_INT(mempool_check_checked(m, &t, txid, err, sizeof(err)), ASSAY_EBALANCE);
-	tx_free(&t);
-	fixture_transfer(&fx, &t, 2, fx.addr[7], 10, 0, 1000);
-	tx_id(&t, txid);
-	CHECK_EQ_INT(mempool_check_checked(m, &t, txid, err, sizeof(err)), ASSAY_EEXISTS);
-	tx_free(&t);
-	CHECK_EQ_U64(mempool_size(m), 1);
-	mempool_free(m);
-}
-
 static void test_replacement(void)
 {
 	mempool_t *m = mempool_new(ch, 100, 1 << 20);
@@ -356,7 +325,6 @@ int main(void)
 		return test_report("test_mempool");
 	RUN(test_admission);
 	RUN(test_refused_evicts_nothing);
-	RUN(test_check_only);
 	RUN(test_replacement);
 	RUN(test_replacement_bounded);
 	RUN(test_selection_order);

@@ -247,22 +247,25 @@ static int tx_names(const struct tx *t, const uint8_t h[HASH_LEN])
 	return 0;
 }
 
-/* Remembers that chunk h was asked of peers for a block or proposal being
- * checked, over the oldest remembered. */
-static void asked_add(struct node *n, const uint8_t h[HASH_LEN])
-{
-	memcpy(n->avail_asked[n->avail_asked_next], h, HASH_LEN);
-	n->avail_asked_next = (n->avail_asked_next + 1) % NODE_CHUNKS_ASKED_MAX;
-	if (n->avail_nasked < NODE_CHUNKS_ASKED_MAX)
-		n->avail_nasked++;
-}
-
 static int asked_has(const struct node *n, const uint8_t h[HASH_LEN])
 {
 	for (size_t i = 0; i < n->avail_nasked; i++)
 		if (memcmp(n->avail_asked[i], h, HASH_LEN) == 0)
 			return 1;
 	return 0;
+}
+
+/* Remembers that chunk h was asked of peers for a block or proposal being
+ * checked, over the oldest remembered; once, however often the block is
+ * checked again. */
+static void asked_add(struct node *n, const uint8_t h[HASH_LEN])
+{
+	if (asked_has(n, h))
+		return;
+	memcpy(n->avail_asked[n->avail_asked_next], h, HASH_LEN);
+	n->avail_asked_next = (n->avail_asked_next + 1) % NODE_CHUNKS_ASKED_MAX;
+	if (n->avail_nasked < NODE_CHUNKS_ASKED_MAX)
+		n->avail_nasked++;
 }
 
 /* How far chunk h is needed here (chunkstore_accept's `needed`): named by

@@ -266,6 +266,16 @@ static void chunk_store_put(chain_t *c, const struct buf *enc, const uint8_t has
 	store_batch_free(b);
 }
 
+/* Height 1's proposer, a key other than this node's own (3). */
+static int other_proposer(struct node *n)
+{
+	struct consensus_info info;
+	consensus_info(n, &info);
+	int prop = key_index(info.proposer);
+	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	return prop;
+}
+
 /* Height 1's proposer prop proposes a block whose job_chunks t (from key 5,
  * not the job's worker: the block is invalid) names count chunks of
  * `tiles` tiles each from tile 0, hash[i] the i-th, of (job_id, root), each
@@ -308,9 +318,7 @@ static void test_accepted_chunk_completes_proposal(void)
 	struct node n;
 	chain_t *c = open_node(&n, 1);
 	struct consensus_info info;
-	consensus_info(&n, &info);
-	int prop = key_index(info.proposer);
-	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	int prop = other_proposer(&n);
 	struct fixture_job oj;
 	CHECK_EQ_INT(fixture_job_put(c, &oj, 0x52, fx.addr[6]), 0);
 	struct buf enc[2];
@@ -351,9 +359,7 @@ static void test_proposal_chunk_taken_past_cut_ones(void)
 	struct node n;
 	chain_t *c = open_node(&n, 1);
 	struct consensus_info info;
-	consensus_info(&n, &info);
-	int prop = key_index(info.proposer);
-	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	int prop = other_proposer(&n);
 	struct fixture_job oj;
 	CHECK_EQ_INT(fixture_job_put(c, &oj, 0x53, fx.addr[6]), 0);
 	struct buf whole, cut[2];
@@ -394,9 +400,7 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	struct node n;
 	chain_t *c = open_node(&n, 1);
 	struct consensus_info info;
-	consensus_info(&n, &info);
-	int prop = key_index(info.proposer);
-	CHECK(info.height == 1 && prop >= 0 && prop != 3);
+	int prop = other_proposer(&n);
 	struct buf enc[2];
 	uint8_t hash[2][HASH_LEN], other[HASH_LEN] = {0x99}, job_id[HASH_LEN], root[HASH_LEN];
 	chunk_made_up(0, &enc[0], hash[0]);

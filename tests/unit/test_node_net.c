@@ -63,6 +63,23 @@ static void node_of(struct node *n, struct net_node_ops *ops, chain_t *c)
 	node_net_ops(n, ops);
 }
 
+/* A node on a fresh chain name (CHECKed), for the chunk tests: its chain. */
+static chain_t *open_node(const char *name, struct node *n, struct net_node_ops *ops)
+{
+	chain_t *c = open_chain(name);
+	CHECK(c != NULL);
+	node_of(n, ops, c);
+	return c;
+}
+
+/* What open_node (and the chunk paths it ran) made. */
+static void close_node(struct node *n)
+{
+	node_chunks_free(n);
+	mempool_free(n->mempool);
+	chain_close(n->chain);
+}
+
 static void encode_block(const struct block *blk, struct buf *b)
 {
 	buf_init(b);
@@ -482,11 +499,9 @@ static int parked_record_exists(chain_t *c)
  * before their signature was looked at.) */
 static void test_junk_chunks_not_parked(void)
 {
-	chain_t *c = open_chain("junk-chunks");
-	CHECK(c != NULL);
 	struct node n;
 	struct net_node_ops ops;
-	node_of(&n, &ops, c);
+	chain_t *c = open_node("junk-chunks", &n, &ops);
 	uint8_t seed[SEED_LEN], pk[PUBKEY_LEN], sk[SECKEY_LEN], txid[HASH_LEN];
 	memset(seed, 0xee, sizeof(seed));
 	key_from_seed(seed, pk, sk); /* no account */
@@ -510,9 +525,7 @@ static void test_junk_chunks_not_parked(void)
 	CHECK(!parked_record_exists(c));
 	CHECK_EQ_U64(mempool_size(n.mempool), 0);
 	CHECK_EQ_U64(n.txs_rejected, 3);
-	node_chunks_free(&n);
-	mempool_free(n.mempool);
-	chain_close(c);
+	close_node(&n);
 }
 
 /* A job_chunks that passed its checks waits for its chunks (the store
@@ -521,11 +534,9 @@ static void test_junk_chunks_not_parked(void)
  * and another sender still gets one. */
 static void test_parked_per_sender(void)
 {
-	chain_t *c = open_chain("parked-bound");
-	CHECK(c != NULL);
 	struct node n;
 	struct net_node_ops ops;
-	node_of(&n, &ops, c);
+	chain_t *c = open_node("parked-bound", &n, &ops);
 	char err[256];
 	struct tx t;
 	chunks_tx(&t, fx.pk[3], fx.sk[3], 0x50, 1000);
@@ -550,9 +561,7 @@ static void test_parked_per_sender(void)
 	CHECK_EQ_INT(node_chunks_tx_ready(&n, &t, err, sizeof(err)), ASSAY_EUNAVAIL);
 	CHECK_EQ_U64(n.avail_nparked, NODE_CHUNKS_PARKED_PER_SENDER + 1);
 	tx_free(&t);
-	node_chunks_free(&n);
-	mempool_free(n.mempool);
-	chain_close(c);
+	close_node(&n);
 }
 
 /* The chunk store is pruned every NODE_CHUNKS_PRUNE_EVERY blocks, not
@@ -561,11 +570,9 @@ static void test_parked_per_sender(void)
  * go at it. */
 static void test_prune_every(void)
 {
-	chain_t *c = open_chain("prune-every");
-	CHECK(c != NULL);
 	struct node n;
 	struct net_node_ops ops;
-	node_of(&n, &ops, c);
+	chain_t *c = open_node("prune-every", &n, &ops);
 	/* a chunk of job 0x42 as an older database holds one (the first prune
 	 * sums its root's record) */
 	static const uint8_t data[64] = {7};
@@ -594,9 +601,7 @@ static void test_prune_every(void)
 	node_chunks_block_connected(&n, NODE_CHUNKS_PRUNE_EVERY);
 	CHECK_EQ_INT(chunkstore_has(chain_store(c), hash), 0);
 	buf_free(&enc);
-	node_chunks_free(&n);
-	mempool_free(n.mempool);
-	chain_close(c);
+	close_node(&n);
 }
 
 /* The chunk of (job, root) served for tile 0, its hash into hash. */
@@ -619,11 +624,9 @@ static int served_at_0(chain_t *c, const struct fixture_job *fj, uint8_t hash[HA
  * chunks again, and the chain's chunk is served. */
 static void test_tip_marks_restored(void)
 {
-	chain_t *c = open_chain("tip-marks");
-	CHECK(c != NULL);
 	struct node n;
 	struct net_node_ops ops;
-	node_of(&n, &ops, c);
+	chain_t *c = open_node("tip-marks", &n, &ops);
 	struct fixture_job fj;
 	CHECK_EQ_INT(fixture_job_put(c, &fj, 0x71, fx.addr[5]), 0);
 	struct ledger l = chain_ledger(c);
@@ -660,20 +663,16 @@ static void test_tip_marks_restored(void)
 	tx_free(&t);
 	buf_free(&one);
 	buf_free(&two);
-	node_chunks_free(&n);
-	mempool_free(n.mempool);
-	chain_close(c);
+	close_node(&n);
 }
 
 /* A job_chunks whose chunks are all held is admitted with the mempool's
  * checks run once (they used to run as a dry run, then again to admit). */
 static void test_chunks_tx_checked_once(void)
 {
-	chain_t *c = open_chain("chunks-once");
-	CHECK(c != NULL);
 	struct node n;
 	struct net_node_ops ops;
-	node_of(&n, &ops, c);
+	chain_t *c = open_node("chunks-once", &n, &ops);
 	struct fixture_job fj;
 	CHECK_EQ_INT(fixture_job_put(c, &fj, 0x72, fx.addr[5]), 0);
 	struct ledger l = chain_ledger(c);
@@ -702,9 +701,7 @@ static void test_chunks_tx_checked_once(void)
 	buf_free(&b);
 	buf_free(&enc);
 	tx_free(&t);
-	node_chunks_free(&n);
-	mempool_free(n.mempool);
-	chain_close(c);
+	close_node(&n);
 }
 
 /* The availability exemption (compute.md §15.4): only a block that came

@@ -537,6 +537,8 @@ static void usage(void)
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie (sent only to a\n"
 	       "                         loopback -rpcconnect); ASSAY_RPCPASSWORD for the password\n"
 	       "                         keeps it out of ps\n"
+	       "  -rpccookiefile=PATH    send the cookie in PATH instead, to whatever host -rpcconnect\n"
+	       "                         names (read again when the node refuses it)\n"
 	       "  -wallet=NAME           the key coins are sent from: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
 	       "  -listen=HOST:PORT      HTTP address (default %s)\n"

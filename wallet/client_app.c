@@ -19,11 +19,10 @@
 
 int client_app_read_cookie(struct client_app_conn *conn)
 {
-	char path[CLIENT_APP_PATH_MAX + 16], line[RPC_CLIENT_AUTH_MAX];
+	char line[RPC_CLIENT_AUTH_MAX];
 	if (conn->cookie_withheld)
 		return -1;
-	snprintf(path, sizeof(path), "%s/.cookie", conn->datadir);
-	FILE *fp = fopen(path, "r");
+	FILE *fp = fopen(conn->cookie, "r");
 	if (!fp)
 		return -1;
 	int ok = fgets(line, sizeof(line), fp) != NULL;
@@ -37,13 +36,17 @@ int client_app_read_cookie(struct client_app_conn *conn)
 }
 
 int client_app_connect(struct client_app_conn *conn, const char *host, unsigned port, const char *rpcuser,
-		       const char *rpcpassword, const char *datadir)
+		       const char *rpcpassword, const char *cookiefile, const char *datadir)
 {
 	snprintf(conn->ep.host, sizeof(conn->ep.host), "%s", host);
 	conn->ep.port = port;
-	conn->datadir = datadir;
+	conn->cookie_named = cookiefile[0] != 0;
+	if (conn->cookie_named)
+		snprintf(conn->cookie, sizeof(conn->cookie), "%s", cookiefile);
+	else
+		snprintf(conn->cookie, sizeof(conn->cookie), "%s/.cookie", datadir);
 	conn->have_user = rpcuser[0] != 0 || rpcpassword[0] != 0; /* as assay-cli: a password alone is sent as ":PW" */
-	conn->cookie_withheld = !conn->have_user && !rpc_client_host_is_loopback(host);
+	conn->cookie_withheld = !conn->have_user && !conn->cookie_named && !rpc_client_host_is_loopback(host);
 	if (conn->have_user) {
 		snprintf(conn->ep.auth, sizeof(conn->ep.auth), "%s:%s", rpcuser, rpcpassword);
 		return 0;

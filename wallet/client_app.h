@@ -1,6 +1,7 @@
 /* What the long-running clients (assay-worker, assay-faucet) share around
- * their own logic: the node connection (-rpcuser/-rpcpassword or the
- * datadir's .cookie, reread once when the node restarted), unlocking the
+ * their own logic: the node connection (-rpcuser/-rpcpassword, or the
+ * datadir's .cookie or -rpccookiefile's, reread once when the node
+ * restarted), unlocking the
  * wallet key, a flag's length check and the SIGINT/SIGTERM stop of the event
  * loop. Messages stay with the callers except where both print the same.
  * Not for: assay-cli (wallet/cli.c has its own), option tables. */
@@ -23,20 +24,22 @@
 /* A client's node connection: where and how it authenticates. */
 struct client_app_conn {
 	struct rpc_endpoint ep;
-	const char *datadir; /* its .cookie when no rpcuser is given */
+	char cookie[CLIENT_APP_PATH_MAX + 16]; /* the cookie file read when no rpcuser is given */
+	int cookie_named;    /* cookie is -rpccookiefile's: sent to any host */
 	int have_user;       /* -rpcuser given: the cookie is never read */
-	int cookie_withheld; /* host is not loopback: the cookie is never sent */
+	int cookie_withheld; /* host is not loopback: DATADIR/.cookie is never sent */
 };
 
-/* Fills conn: host, port, and "user:password" when rpcuser is not empty,
- * else the cookie in datadir, but only for a loopback host
- * (rpc_client_host_is_loopback; else conn->cookie_withheld). 0, or -1 when
- * there is no cookie to send (conn is usable; the caller says what it
- * means). */
+/* Fills conn: host, port, and "user:password" when rpcuser or rpcpassword
+ * is not empty; else the first line of cookiefile when it is not empty
+ * (-rpccookiefile: sent to whatever host), else datadir/.cookie, but only
+ * for a loopback host (rpc_client_host_is_loopback; else
+ * conn->cookie_withheld). 0, or -1 when there is no cookie to send (conn is
+ * usable; the caller says what it means). */
 int client_app_connect(struct client_app_conn *conn, const char *host, unsigned port, const char *rpcuser,
-		       const char *rpcpassword, const char *datadir);
+		       const char *rpcpassword, const char *cookiefile, const char *datadir);
 
-/* datadir/.cookie's first line into conn->ep.auth: 0, or -1 (none, or
+/* conn's cookie file's first line into conn->ep.auth: 0, or -1 (none, or
  * withheld from a host that is not loopback). */
 int client_app_read_cookie(struct client_app_conn *conn);
 

@@ -1,5 +1,6 @@
 /* The flags, assay.conf keys and start that assay-worker and assay-faucet
  * share (wallet/client_opts.h). */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ int client_opts_set(struct client_opts *o, int code, const char *value, int from
 		{CLIENT_OPT_RPCCONNECT, "rpcconnect", FIELD(rpcconnect), CLIENT_SET_RPCCONNECT},
 		{CLIENT_OPT_RPCUSER, "rpcuser", FIELD(rpcuser), CLIENT_SET_RPCUSER},
 		{CLIENT_OPT_RPCPASSWORD, "rpcpassword", FIELD(rpcpassword), CLIENT_SET_RPCPASSWORD},
+		{CLIENT_OPT_RPCCOOKIEFILE, "rpccookiefile", FIELD(rpccookiefile), 0},
 		{CLIENT_OPT_WALLET, "wallet", FIELD(wallet), 0},
 		{CLIENT_OPT_PASSFILE, "passphrase-file", FIELD(passphrase_file), 0},
 		{CLIENT_OPT_LISTEN, "listen", FIELD(listen), 0},
@@ -215,10 +217,18 @@ int client_opts_finish(struct client_opts *o, const char *default_network, const
 int client_opts_start(const struct client_opts *o, struct client_app_conn *conn, struct keystore_key *key,
 		      uint8_t addr[ADDR_LEN], struct client_chain *chain)
 {
-	if (client_app_connect(conn, o->rpcconnect, o->rpcport, o->rpcuser, o->rpcpassword, o->datadir) < 0) {
+	errno = 0;
+	if (client_app_connect(conn, o->rpcconnect, o->rpcport, o->rpcuser, o->rpcpassword, o->rpccookiefile,
+			       o->datadir) < 0) {
+		if (conn->cookie_named) {
+			log_error("cannot read -rpccookiefile=%s: %s", o->rpccookiefile,
+				  errno ? strerror(errno) : "no line in it");
+			return -1;
+		}
 		if (conn->cookie_withheld)
 			log_warn("-rpcconnect=%s is not a loopback address: %s/.cookie is not sent to it; "
-				 "give -rpcuser with %s (or -rpcpassword)",
+				 "give -rpcuser with %s (or -rpcpassword), or name the cookie with "
+				 "-rpccookiefile=PATH",
 				 o->rpcconnect, o->datadir, CLIENT_RPCPASSWORD_ENV);
 		else
 			log_warn("no %s/.cookie yet: is the node running with this -datadir?", o->datadir);

@@ -31,6 +31,7 @@ enum client_opt {
 	CLIENT_OPT_RPCPORT,
 	CLIENT_OPT_RPCUSER,
 	CLIENT_OPT_RPCPASSWORD,
+	CLIENT_OPT_RPCCOOKIEFILE,
 	CLIENT_OPT_WALLET,
 	CLIENT_OPT_PASSFILE,
 	CLIENT_OPT_LISTEN,
@@ -46,6 +47,7 @@ enum client_opt {
 	{"rpcport", required_argument, NULL, CLIENT_OPT_RPCPORT}, \
 	{"rpcuser", required_argument, NULL, CLIENT_OPT_RPCUSER}, \
 	{"rpcpassword", required_argument, NULL, CLIENT_OPT_RPCPASSWORD}, \
+	{"rpccookiefile", required_argument, NULL, CLIENT_OPT_RPCCOOKIEFILE}, \
 	{"wallet", required_argument, NULL, CLIENT_OPT_WALLET}, \
 	{"passphrase-file", required_argument, NULL, CLIENT_OPT_PASSFILE}, \
 	{"listen", required_argument, NULL, CLIENT_OPT_LISTEN}
@@ -67,6 +69,7 @@ struct client_opts {
 	char rpcconnect[256];
 	unsigned rpcport; /* 0: the network's */
 	char rpcuser[256], rpcpassword[256];
+	char rpccookiefile[CLIENT_APP_PATH_MAX]; /* -rpccookiefile: a cookie sent to any host */
 	char wallet[KEYSTORE_NAME_MAX + 1];
 	char passphrase_file[CLIENT_APP_PATH_MAX];
 	char listen[256];  /* HOST:PORT of the program's HTTP server */
@@ -119,8 +122,9 @@ int client_opts_finish(struct client_opts *o, const char *default_network, const
 int client_opts_listen_split(const char *listen, char *host, size_t cap, uint16_t *port, char *err,
 			     size_t errlen);
 
-/* The clients' start: the node connection (a missing .cookie is warned
- * about: the node may start later), the wallet unlocked into key and addr,
+/* The clients' start: the node connection (a missing DATADIR/.cookie is
+ * warned about: the node may start later; an unreadable -rpccookiefile is
+ * an error), the wallet unlocked into key and addr,
  * and the chain the node is on from getchainparams, refused when it is not
  * -network's (if one was named) or names a compiled chain with another id
  * (client_chain_check). 0, or -1 logged. */

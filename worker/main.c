@@ -1399,6 +1399,8 @@ static void usage(void)
 	       "  -rpcuser=USER, -rpcpassword=PW   instead of DATADIR/.cookie (sent only to a\n"
 	       "                         loopback -rpcconnect); ASSAY_RPCPASSWORD for the password\n"
 	       "                         keeps it out of ps\n"
+	       "  -rpccookiefile=PATH    send the cookie in PATH instead, to whatever host -rpcconnect\n"
+	       "                         names (read again when the node refuses it)\n"
 	       "  -wallet=NAME           the worker's key: DATADIR/wallet/NAME.json (required)\n"
 	       "  -passphrase-file=FILE  its passphrase (else ASSAY_PASSPHRASE, else the terminal)\n"
 	       "  -backend=cpu|opencl    compute backend (default cpu; opencl runs matmul-i8; %s)\n"

@@ -2,7 +2,8 @@
 input (-stdinrpcpass) or ASSAY_RPCPASSWORD instead of the command line that
 ps shows; the datadir's cookie withheld from a -rpcconnect that is not
 loopback (127.1 reaches the node on 127.0.0.1, but is no dotted-quad
-loopback address) unless -rpccookiefile names it; a passphrase file that
+loopback address) unless -rpccookiefile names it, by assay-cli and by
+assay-faucet (whose connection code assay-worker shares); a passphrase file that
 others may read refused; a planted key file asking for a costly scrypt
 (N = 2^30, p = 16) refused at once, before any passphrase is asked for.
 assayd itself warns when -rpcpassword is on its command line, and not when
@@ -80,6 +81,28 @@ def test(tmpdir, nodes):
     res = cli(node, f"-passphrase-file={pass_file}", "wallet", "create", "gus")
     assert res.returncode == 0, res
 
+    # assay-faucet (as assay-worker: the same connection code) withholds the
+    # cookie from 127.1 too, and sends a cookie -rpccookiefile names
+    def faucet(*args):
+        port = fw.unused_port(1)
+        cmd = [fw.binary("assay-faucet"), f"-datadir={node.datadir}", "-network=dev", f"-rpcport={node.rpcport}",
+               "-wallet=gus", f"-passphrase-file={pass_file}", f"-listen=127.0.0.1:{port}", *args]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            fw.wait_until(lambda: proc.poll() is not None or _listens(port), timeout=30,
+                          what="the faucet to listen or exit")
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+            out = proc.communicate(timeout=30)[0]
+        return proc.returncode, out
+    rc, out = faucet("-rpcconnect=127.1")
+    assert rc != 0 and "is not sent to it" in out and "-rpccookiefile" in out, out
+    rc, out = faucet("-rpcconnect=127.1", f"-rpccookiefile={cookie}")
+    assert rc == 0 and "http://127.0.0.1:" in out and "cannot reach" not in out, out
+    rc, out = faucet("-rpcconnect=127.1", f"-rpccookiefile={cookie}.missing")
+    assert rc != 0 and "cannot read -rpccookiefile" in out, out
+
     # a planted key file with a costly scrypt: refused at once
     with open(os.path.join(node.datadir, "wallet", "gus.json")) as f:
         planted = json.load(f)
@@ -96,6 +119,14 @@ def test(tmpdir, nodes):
     assert res.returncode == 1 and "kdf.N/r/p" in res.stderr and "N=1073741824" in res.stderr, res
     assert "Passphrase" not in res.stderr, res
     assert took < 10, f"refusing the planted file took {took:.1f} s"
+
+
+def _listens(port):
+    try:
+        fw.connect_from(port, "127.0.0.1", 1).close()
+        return True
+    except OSError:
+        return False
 
 
 def _answers(node):

@@ -313,21 +313,56 @@ static void test_client_cookie_only_to_loopback(void)
 		fputs("__cookie__:local\n", f);
 		fclose(f);
 	}
-	CHECK(client_app_connect(&conn, "127.0.0.2", 1, "", "", dir) == 0);
+	CHECK(client_app_connect(&conn, "127.0.0.2", 1, "", "", "", dir) == 0);
 	CHECK(strcmp(conn.ep.auth, "__cookie__:local") == 0 && !conn.cookie_withheld);
 	memset(&conn, 0, sizeof(conn));
-	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "", dir) == -1);
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "", "", dir) == -1);
 	CHECK(conn.ep.auth[0] == 0 && conn.cookie_withheld);
 	CHECK(client_app_read_cookie(&conn) == -1 && conn.ep.auth[0] == 0); /* the retry after a 401 too */
-	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "u", "p", dir) == 0);
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "u", "p", "", dir) == 0);
 	CHECK(strcmp(conn.ep.auth, "u:p") == 0);
 	/* a password alone (ASSAY_RPCPASSWORD, no -rpcuser) is sent, as assay-cli
 	 * sends it, not dropped for the cookie */
 	memset(&conn, 0, sizeof(conn));
-	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "p", dir) == 0);
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "p", "", dir) == 0);
 	CHECK(strcmp(conn.ep.auth, ":p") == 0 && !conn.cookie_withheld);
+	/* -rpccookiefile names a cookie sent to any host, read again on a 401;
+	 * one that cannot be read is said (-1) */
+	char named[80];
+	snprintf(named, sizeof(named), "%s/remote.cookie", dir);
+	f = fopen(named, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("__cookie__:remote\n", f);
+		fclose(f);
+	}
+	memset(&conn, 0, sizeof(conn));
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "", named, dir) == 0);
+	CHECK(strcmp(conn.ep.auth, "__cookie__:remote") == 0 && !conn.cookie_withheld);
+	f = fopen(named, "w");
+	if (f) {
+		fputs("__cookie__:restarted\n", f);
+		fclose(f);
+	}
+	CHECK(client_app_read_cookie(&conn) == 0 && strcmp(conn.ep.auth, "__cookie__:restarted") == 0);
+	unlink(named);
+	memset(&conn, 0, sizeof(conn));
+	CHECK(client_app_connect(&conn, "10.1.2.3", 1, "", "", named, dir) == -1);
+	CHECK(conn.cookie_named && !conn.cookie_withheld && conn.ep.auth[0] == 0);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* -rpccookiefile is one of the clients' shared flags. */
+static void test_client_rpccookiefile_flag(void)
+{
+	static const struct option table[] = {CLIENT_OPTS_LONG, {NULL, 0, NULL, 0}};
+	struct client_opts o;
+	char *argv[] = {"prog", "-rpccookiefile=/some/where/.cookie", NULL};
+	client_opts_init(&o, "127.0.0.1:1");
+	optind = 0;
+	CHECK(client_opts_parse(&o, 2, argv, table, NULL, NULL) == 0);
+	CHECK(strcmp(o.rpccookiefile, "/some/where/.cookie") == 0);
 }
 
 /* Their RPC password from ASSAY_RPCPASSWORD when no flag gives one: it
@@ -621,6 +656,7 @@ int main(void)
 	RUN(test_host_is_loopback);
 	RUN(test_client_cookie_only_to_loopback);
 	RUN(test_client_rpcpassword_env);
+	RUN(test_client_rpccookiefile_flag);
 	RUN(test_chain_parse);
 	RUN(test_job_parse);
 	RUN(test_sealed_check);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* GNU getopt_long_only */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -529,6 +530,22 @@ void cli_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_free_wiped(void *p)
+{
+	if (!p)
+		return;
+	sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+/* Frees text made from a result, zeroed first: it may be a seed. */
+static void free_text(char *text)
+{
+	if (text)
+		sodium_memzero(text, strlen(text));
+	free(text);
+}
+
 void cli_print_json(const json_t *j)
 {
 	if (json_is_string(j)) { /* printed as it is: what a node said, so no terminal escape of its */
@@ -539,14 +556,13 @@ void cli_print_json(const json_t *j)
 		}
 		cli_strip_controls(text);
 		printf("%s\n", text);
-		free(text);
+		free_text(text);
 		return;
 	}
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-	if (text) {
+	if (text)
 		printf("%s\n", text);
-		free(text);
-	}
+	free_text(text);
 }
 
 void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
@@ -555,7 +571,7 @@ void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
 		char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		if (text)
 			printf("%s\n", text);
-		free(text);
+		free_text(text);
 	} else { /* text made of what a node said: no terminal escape of its */
 		va_list ap;
 		char *text = NULL;
@@ -567,7 +583,7 @@ void cli_emit(const struct cli_ctx *ctx, json_t *j, const char *fmt, ...)
 		} else {
 			cli_strip_controls(text);
 			fputs(text, stdout);
-			free(text);
+			free_text(text);
 		}
 	}
 	json_decref(j);

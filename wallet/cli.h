@@ -124,6 +124,13 @@ const char *cli_opt(const struct cli_ctx *ctx, const char *name);
 /* 1 if the option was given. */
 int cli_flag(const struct cli_ctx *ctx, const char *name);
 
+/* Frees p (NULL: nothing) after zeroing the whole block malloc() gave it,
+ * not only what was asked for: jansson's allocator in assay-cli
+ * (cli_main sets it), so that its copies of a mnemonic or seed put in a
+ * --json result, and of what it printed, are gone when they are freed.
+ * stdio's own output buffer is not wiped. */
+void cli_free_wiped(void *p);
+
 /* Output. */
 /* Removes from text, in place, the control characters but newline and tab:
  * C0, DEL and C1, both as U+0080..U+009F in UTF-8 and as the raw bytes

@@ -412,6 +412,7 @@ int cli_main(int argc, char **argv)
 	 * read its dumps) */
 	struct rlimit no_core = {0, 0};
 	setrlimit(RLIMIT_CORE, &no_core);
+	json_set_alloc_funcs(malloc, cli_free_wiped); /* its copies of secrets in --json output */
 	if (!ctx)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	int rc = cli_parse(ctx, argc, argv, err, sizeof(err));

@@ -482,6 +482,30 @@ int chunkstore_get_at(store_t *s, const uint8_t job_id[HASH_LEN], const uint8_t 
 	return chunkstore_get(s, pk.hash, enc, len);
 }
 
+/* Whether the index entry where reference f of p would be (its job, root,
+ * first tile and chunk hash) says it is that chunk: REF_SAME when its tile
+ * count and tile bytes match, REF_OTHER when they do not; 0 when the entry
+ * is absent or of the older layout without a tile count (the caller then
+ * reads the chunk itself: a few bytes here against up to a MiB there); or a
+ * local failure (a negative ASSAY_E*). */
+enum { REF_SAME = 1, REF_OTHER = 2 };
+static int ref_indexed(store_t *s, const struct job_chunks_payload *p, const struct avail_ref *f)
+{
+	uint8_t ik[IDX_KEY_LEN], *val;
+	size_t vlen;
+	idx_key(p->job_id, p->root, f->first_tile, f->chunk_hash, ik);
+	int rc = store_get(s, ik, sizeof(ik), &val, &vlen);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	rc = 0;
+	if (vlen >= IDX_VAL_LEN)
+		rc = le32_get(val) == f->data_len && le32_get(val + 8) == f->tile_count ? REF_SAME : REF_OTHER;
+	free(val);
+	return rc;
+}
+
 int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missing)[HASH_LEN], size_t max,
 			   size_t *nmissing, char *err, size_t errlen)
 {
@@ -495,7 +519,16 @@ int chunkstore_check_block(store_t *s, const struct block *blk, uint8_t (*missin
 			const struct avail_ref *f = &p.refs[k];
 			uint8_t *enc;
 			size_t len;
-			int rc = chunkstore_get(s, f->chunk_hash, &enc, &len);
+			int rc = ref_indexed(s, &p, f);
+			if (rc == REF_SAME)
+				continue;
+			if (rc == REF_OTHER)
+				return assay_fail(err, errlen, ASSAY_EINVALID,
+						  "transaction %zu: chunk %u is not the chunk its reference describes",
+						  i, k);
+			if (rc)
+				return assay_fail(err, errlen, rc, "chunk index read failed");
+			rc = chunkstore_get(s, f->chunk_hash, &enc, &len);
 			if (rc == ASSAY_ENOTFOUND) {
 				if (*nmissing < max)
 					memcpy(missing[*nmissing], f->chunk_hash, HASH_LEN);

@@ -480,8 +480,20 @@ int main(void)
 	struct avail_ref ref = {0, 3, 768, {0}};
 	memcpy(ref.chunk_hash, hash, HASH_LEN);
 	block_of(&ref, &blk, &t, &payload);
+	read_before = store_bytes_got(s);
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)), 0);
+	CHECK(store_bytes_got(s) - read_before < 64); /* its index entry, not the chunk */
 	ref.tile_count = 2; /* held, but not the chunk the reference describes */
+	block_of(&ref, &blk, &t, &payload);
+	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)),
+		     ASSAY_EINVALID);
+	ref.tile_count = 3;
+	ref.data_len = 512; /* its tile bytes */
+	block_of(&ref, &blk, &t, &payload);
+	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)),
+		     ASSAY_EINVALID);
+	ref.data_len = 768;
+	ref.first_tile = 1; /* another first tile: no entry there, the chunk itself is read */
 	block_of(&ref, &blk, &t, &payload);
 	CHECK_EQ_INT(chunkstore_check_block(s, &blk, missing, 4, &nmissing, err, sizeof(err)),
 		     ASSAY_EINVALID);

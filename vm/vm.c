@@ -256,6 +256,31 @@ static void storage_key(const uint8_t self[ADDR_LEN], const uint8_t *slot, uint8
 	state_key(NS_STORAGE, id, sizeof(id), key);
 }
 
+/* Charges VM_GAS_NEW_KEY when key is not in the state (the call is about
+ * to create it): 0, or the frame's status (out of gas, or a trap for a
+ * local failure of the read). */
+static int charge_new_key(struct vm_frame *f, const struct ledger *l, const uint8_t key[HASH_LEN],
+			  const char *what, size_t pc)
+{
+	uint8_t none;
+	size_t len;
+	int rc = ledger_get_into(l, key, &none, 0, &len); /* ASSAY_ELIMIT: there, and longer than 0 */
+	if (rc == ASSAY_ENOTFOUND)
+		return charge(f, VM_GAS_NEW_KEY) ? f->status : 0;
+	if (rc && rc != ASSAY_ELIMIT)
+		return trap(f, rc, what, pc);
+	return 0;
+}
+
+/* charge_new_key for the account of addr. */
+static int charge_new_account(struct vm_frame *f, const struct ledger *l, const uint8_t addr[ADDR_LEN],
+			      const char *what, size_t pc)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_ACCOUNT, addr, ADDR_LEN, key);
+	return charge_new_key(f, l, key, what, pc);
+}
+
 static int sys_call_contract(struct vm_frame *f, uint64_t *r, size_t pc)
 {
 	struct vm_tx *tx = f->tx;
@@ -270,15 +295,18 @@ static int sys_call_contract(struct vm_frame *f, uint64_t *r, size_t pc)
 	if (in_len > VM_CALLDATA_MAX)
 		HOST_FAIL("call_contract: calldata over the limit");
 	uint8_t dest[ADDR_LEN];
+	int rc;
 	memcpy(dest, to, ADDR_LEN);
 	r[0] = 1;
 	r[1] = 0;
 	if (tx->depth >= VM_CONTRACT_DEPTH_MAX)
 		return 0; /* failure the caller can see, not a trap */
+	if (r[2] && (rc = charge_new_account(f, tx->l, dest, "call_contract: ledger", pc)) != 0)
+		return rc;
 	uint64_t child_gas = r[7] < (uint64_t)f->gas ? r[7] : (uint64_t)f->gas;
 	size_t snap = ledger_snapshot(tx->l);
 	size_t nev = tx->nevents;
-	int rc = r[2] ? ledger_transfer(tx->l, f->self, dest, r[2]) : 0;
+	rc = r[2] ? ledger_transfer(tx->l, f->self, dest, r[2]) : 0;
 	if (rc) {
 		ledger_revert(tx->l, snap);
 		return assay_err_is_local(rc) ? trap(f, rc, "call_contract: ledger", pc) : 0;
@@ -355,6 +383,8 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		if (!p || !q)
 			HOST_FAIL("storage_set: memory out of bounds");
 		storage_key(f->self, p, key);
+		if ((rc = charge_new_key(f, l, key, "storage_set: ledger", pc)) != 0)
+			return rc;
 		rc = ledger_put(l, key, q, r[3]);
 		if (rc)
 			return trap(f, rc, "storage_set: ledger", pc);
@@ -401,6 +431,8 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 			return f->status;
 		if (!(p = mem_at(f, r[1], ADDR_LEN, 0)))
 			HOST_FAIL("transfer: memory out of bounds");
+		if ((rc = charge_new_account(f, l, p, "transfer: ledger", pc)) != 0)
+			return rc;
 		rc = ledger_transfer(l, f->self, p, r[2]);
 		if (rc == ASSAY_EBALANCE)
 			HOST_FAIL("transfer: insufficient balance");

@@ -19,7 +19,7 @@
  * producer's speed work computed them. */
 static const char GOLDEN_TIP[] = "e8d9c253ee5e4e60018503dbd13523645c5535d117dd2a9da4c139a935014114";
 static const char GOLDEN_ROOT[] = "203bc409bb6cf01bcc6928fe6e64cd18da13e8277d16f297d41b286c178a9dac";
-static const char GOLDEN_RECEIPTS[] = "34bb1775b24ad9b99328428b8428146216a9197c4011a99b09a092dc74f4e7c1";
+static const char GOLDEN_RECEIPTS[] = "8efc46e6c8a15346c79643f8e8938a3fb5e72f6eb04eb6ef343bc9ad5668a886";
 
 #define BLOCKS 6
 #define PER_BLOCK 40

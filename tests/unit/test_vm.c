@@ -409,7 +409,10 @@ static void test_gas(void)
 	CHECK(res.gas_used == 10 + 2 + VM_GAS_ACCOUNT + code_gas);
 	vm_result_free(&res);
 	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 0\n\tmovi r3, 8\n\tsys storage_set\n\tret\n", addr) == 0);
-	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0);
+	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0); /* a new slot */
+	CHECK(res.gas_used == 9 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE + VM_GAS_NEW_KEY + code_gas);
+	vm_result_free(&res);
+	CHECK(call(BOB, addr, 0, NULL, 0, 100000, &res) == 0); /* the slot is there now */
 	CHECK(res.gas_used == 9 + 10 + 2 + VM_GAS_STORAGE_SET + 8 * VM_GAS_STORAGE_BYTE + code_gas);
 	vm_result_free(&res);
 	/* an event: 300 + 64 per byte */
@@ -446,6 +449,46 @@ static void test_gas(void)
 	CHECK(info.run_gas[7] == 6 + 2);
 	vm_code_info_free(&info);
 	buf_free(&code);
+	teardown();
+}
+
+/* A call that creates a state key pays VM_GAS_NEW_KEY for it: transfer
+ * and call_contract value to an account not there (the recipient is the
+ * calldata), charged before the write, so a limit one short creates
+ * nothing. */
+static void test_new_key_gas(void)
+{
+	setup();
+	struct vm_result res;
+	uint8_t pay[20], fwd[20], fresh[20], fresh2[20];
+	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 5\n\tsys transfer\n\tret\n", pay) == 0);
+	CHECK(deploy_text("\tmovi r1, 0\n\tmovi r2, 5\n\tmovi r3, 0\n\tmovi r4, 0\n\tmovi r5, 0x500\n"
+			  "\tmovi r6, 0\n\tmovi r7, 0\n\tsys call_contract\n\tret\n",
+			  fwd) == 0);
+	ledger_credit(&L, pay, 1000);
+	ledger_credit(&L, fwd, 1000);
+	const uint8_t *contracts[] = {pay, fwd};
+	for (int i = 0; i < 2; i++) {
+		memset(fresh, 0x40 + i, sizeof(fresh));
+		memset(fresh2, 0x50 + i, sizeof(fresh2));
+		CHECK(call(BOB, contracts[i], 0, fresh, 20, 1000000, &res) == 0);
+		uint64_t creating = res.gas_used;
+		vm_result_free(&res);
+		CHECK(bal(fresh) == 5);
+		CHECK(call(BOB, contracts[i], 0, fresh, 20, 1000000, &res) == 0);
+		CHECK_EQ_U64(creating - res.gas_used, VM_GAS_NEW_KEY);
+		uint64_t existing = res.gas_used;
+		vm_result_free(&res);
+		CHECK(bal(fresh) == 10);
+		CHECK(call(BOB, contracts[i], 0, fresh2, 20, existing + VM_GAS_NEW_KEY - 1, &res) == ASSAY_EGAS);
+		vm_result_free(&res);
+		struct account a;
+		CHECK(ledger_get_account(&L, fresh2, &a) == 0 && a.balance == 0);
+		uint8_t key[HASH_LEN], none;
+		size_t len;
+		state_key(NS_ACCOUNT, fresh2, 20, key);
+		CHECK(ledger_get_into(&L, key, &none, 0, &len) == ASSAY_ENOTFOUND);
+	}
 	teardown();
 }
 
@@ -1120,6 +1163,7 @@ int main(void)
 	RUN(test_hostcalls);
 	RUN(test_divmagic);
 	RUN(test_gas);
+	RUN(test_new_key_gas);
 	RUN(test_code_load_gas);
 	RUN(test_validator);
 	RUN(test_journaling);

@@ -282,6 +282,15 @@ static void sender_pop_front(mempool_t *m, struct mp_sender *s, size_t k)
 	s->base_nonce += k;
 }
 
+size_t mempool_sender_txs(mempool_t *m, const uint8_t addr[ADDR_LEN], const struct tx **out, size_t max)
+{
+	struct mp_sender *s = sender_find(m, addr);
+	size_t k = 0;
+	for (; s && k < s->n && k < max; k++)
+		out[k] = &s->queue[k]->tx;
+	return k;
+}
+
 uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN])
 {
 	struct mp_sender *s = sender_find(m, addr);

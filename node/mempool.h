@@ -60,6 +60,10 @@ void mempool_on_block(mempool_t *m, const struct block *blk);
 /* Removes one transaction (e.g. one the producer found invalid). */
 void mempool_remove(mempool_t *m, const uint8_t txid[HASH_LEN]);
 const struct tx *mempool_get(mempool_t *m, const uint8_t txid[HASH_LEN]);
+/* The pending transactions of the sender at addr, in nonce order from its
+ * committed nonce (pointers into the pool; valid until the pool changes).
+ * Returns the count written (<= max). */
+size_t mempool_sender_txs(mempool_t *m, const uint8_t addr[ADDR_LEN], const struct tx **out, size_t max);
 /* Next nonce for addr counting its pending transactions. */
 uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN]);
 size_t mempool_size(const mempool_t *m);

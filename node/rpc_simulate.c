@@ -39,33 +39,51 @@ static json_t *simulation_json(const struct node *n, int valid, const struct tx 
 /* Applies, in nonce order, the sender's pending transactions that come
  * before t, so that t with nonce = committed nonce + pending count is judged
  * on what its predecessors leave. Their own failures are not t's: a gap
- * they leave shows as t's nonce error. 0, or a local failure. */
-static int apply_pending(struct node *n, struct exec_ctx *x, const struct tx *t, char *err, size_t errlen)
+ * they leave shows as t's nonce error. The call is not charged, so what it
+ * runs is bounded by what the next block can hold: when t and its
+ * predecessors together pass a block's count or either gas budget
+ * (max_block_gas, reveal_block_gas), t cannot be in the next block, *fits
+ * is cleared with the reason in err and nothing is executed (without the
+ * bound one call ran up to MEMPOOL_MAX_PER_SENDER full blocks' gas). 0, or
+ * a local failure. */
+static int apply_pending(struct node *n, struct exec_ctx *x, const struct tx *t, int *fits, char *err,
+			 size_t errlen)
 {
-	size_t cap = mempool_size(n->mempool);
-	if (!cap)
+	const struct genesis *g = chain_genesis(n->chain);
+	const struct tx *queue[MEMPOOL_MAX_PER_SENDER];
+	uint8_t addr[ADDR_LEN];
+	tx_sender_addr(t, addr);
+	size_t nq = mempool_sender_txs(n->mempool, addr, queue, MEMPOOL_MAX_PER_SENDER), k = 0;
+	while (k < nq && queue[k]->nonce < t->nonce) /* the queue is in nonce order */
+		k++;
+	unsigned __int128 gas[2] = {0, 0}; /* by lane: the block's, the reveals' */
+	gas[exec_in_reveal_lane(t)] += t->gas_limit;
+	for (size_t i = 0; i < k; i++)
+		gas[exec_in_reveal_lane(queue[i])] += queue[i]->gas_limit;
+	const char *over = k + 1 > g->params.max_block_txs ? "max_block_txs"
+			   : gas[0] > g->params.max_block_gas  ? "max_block_gas"
+			   : gas[1] > g->compute.reveal_block_gas ? "reveal_block_gas"
+								  : NULL;
+	*fits = !over;
+	if (over) {
+		snprintf(err, errlen,
+			 "cannot be in the next block: with the sender's %zu pending transactions before it, "
+			 "it is over the block's %s",
+			 k, over);
 		return 0;
-	const struct tx **pool = malloc(cap * sizeof(*pool));
-	if (!pool)
-		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-	size_t npool = mempool_select(n->mempool, pool, cap); /* keeps each sender's nonces in order */
-	int rc = 0;
-	for (size_t i = 0; i < npool && !rc; i++) {
-		const struct tx *p = pool[i];
-		if (memcmp(p->sender, t->sender, PUBKEY_LEN) != 0 || p->nonce >= t->nonce)
-			continue;
+	}
+	for (size_t i = 0; i < k; i++) {
 		struct receipt r;
 		char perr[160];
 		size_t snap = ledger_snapshot(&x->l);
-		int e = exec_tx(x, p, &r, perr, sizeof(perr));
+		int e = exec_tx(x, queue[i], &r, perr, sizeof(perr));
 		receipt_free(&r);
 		if (assay_err_is_local(e))
-			rc = assay_fail(err, errlen, e, "%s", perr);
-		else if (e < 0)
+			return assay_fail(err, errlen, e, "%s", perr);
+		if (e < 0)
 			ledger_revert(&x->l, snap);
 	}
-	free(pool);
-	return rc;
+	return 0;
 }
 
 /* The header the next block will most likely have: tip + 1, now (or just
@@ -103,13 +121,18 @@ static int simulate(struct node *n, const struct tx *t, json_t **result, struct 
 	next_header(n, &hd);
 	exec_ctx_init(&x, &g->params, &g->compute, g->hash, &ol, &hd);
 	memset(&r, 0, sizeof(r));
-	rc = apply_pending(n, &x, t, err, sizeof(err));
-	if (!rc)
+	int fits = 1;
+	rc = apply_pending(n, &x, t, &fits, err, sizeof(err));
+	if (!rc && fits)
 		rc = exec_tx(&x, t, &r, err, sizeof(err));
 	ledger_mem_free(ov); /* nothing of the run is kept */
 	if (assay_err_is_local(rc)) {
 		receipt_free(&r);
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot simulate the transaction: %s", err);
+	}
+	if (!fits) {
+		*result = simulation_json(n, 0, t, NULL, err);
+		return 0;
 	}
 	*result = simulation_json(n, rc == 0, t, rc == 0 ? &r : NULL, rc == 0 ? r.error : err);
 	receipt_free(&r);

@@ -1,7 +1,11 @@
 /* Mempool (see mempool.h). Each sender has a queue of pending transactions
  * with consecutive nonces starting at its committed nonce; a hash index maps
  * txids to entries. Block selection merges the senders' queues through a
- * max-heap on fee, which keeps every sender's nonces in order. A sender
+ * max-heap on fee per encoded byte, which keeps every sender's nonces in
+ * order; eviction takes the lowest fee per byte among the queues' tails.
+ * Per byte, since the pool and a block are bounded in bytes as well as in
+ * count: by its fee alone a large transaction outbid small ones paying
+ * hundreds of times more for each byte they take. A sender
  * whose queue a block emptied stays, idle, until the next block, since it
  * is likely to send again: its record and state key are not made anew. */
 #include <stdio.h>
@@ -42,14 +46,36 @@ struct mempool {
 	size_t nsenders, senders_cap;
 	struct mp_sender **by_addr; /* open addressing on the address, tombstones SENDER_TOMB */
 	size_t by_addr_cap, by_addr_used;
-	/* At most the lowest fee of any queue's last entry (0: unknown). Set
-	 * exactly when make_room looks at every queue, lowered as entries
-	 * become last ones; a full pool refuses a fee at or below it at once. */
-	uint64_t tail_floor;
+	/* At most the lowest fee per byte of any queue's last entry, as a fee
+	 * over a size (0 over 1: unknown). Set exactly when make_room looks at
+	 * every queue, lowered as entries become last ones; a full pool refuses
+	 * a rate at or below it at once. */
+	uint64_t tail_floor_fee;
+	size_t tail_floor_bytes;
 	uint64_t state_checks; /* transactions checked against the state (mempool_state_checks) */
 };
 
 #define SENDER_TOMB ((struct mp_sender *)1)
+
+/* Whether fee_a over bytes_a is below fee_b over bytes_b, exactly. */
+static int rate_below(uint64_t fee_a, size_t bytes_a, uint64_t fee_b, size_t bytes_b)
+{
+	return (unsigned __int128)fee_a * bytes_b < (unsigned __int128)fee_b * bytes_a;
+}
+
+static int entry_below(const struct mp_entry *a, const struct mp_entry *b)
+{
+	return rate_below(a->tx.fee, a->bytes, b->tx.fee, b->bytes);
+}
+
+/* e has become the last entry of its queue: the floor follows it down. */
+static void tail_floor_lower(struct mempool *m, const struct mp_entry *e)
+{
+	if (rate_below(e->tx.fee, e->bytes, m->tail_floor_fee, m->tail_floor_bytes)) {
+		m->tail_floor_fee = e->tx.fee;
+		m->tail_floor_bytes = e->bytes;
+	}
+}
 
 #define TOMB ((struct mp_entry *)1)
 
@@ -59,6 +85,7 @@ mempool_t *mempool_new(chain_t *chain, size_t max_txs, size_t max_bytes)
 	if (!m)
 		return NULL;
 	m->chain = chain;
+	m->tail_floor_bytes = 1;
 	m->max_txs = max_txs;
 	m->max_bytes = max_bytes;
 	m->index_cap = 1024;
@@ -263,8 +290,8 @@ static void sender_truncate(mempool_t *m, struct mp_sender *s, size_t from)
 		m->bytes -= e->bytes;
 		entry_free(e);
 	}
-	if (s->n && s->queue[s->n - 1]->tx.fee < m->tail_floor)
-		m->tail_floor = s->queue[s->n - 1]->tx.fee; /* a new last entry */
+	if (s->n)
+		tail_floor_lower(m, s->queue[s->n - 1]); /* a new last entry */
 }
 
 /* Removes the first k entries (included in a block). */
@@ -303,17 +330,23 @@ uint64_t mempool_next_nonce(mempool_t *m, const uint8_t addr[ADDR_LEN])
 	return a.nonce;
 }
 
-/* A heap of senders keyed by the fee of their entry queue[next]: a
- * max-heap of each one's next unselected entry (mempool_select), a
+/* A heap of senders keyed by the fee per byte of their entry queue[next]:
+ * a max-heap of each one's next unselected entry (mempool_select), a
  * min-heap of each one's last entry still kept (make_room). */
 struct heap_item {
 	struct mp_sender *s;
 	size_t next;
 };
 
-static uint64_t item_fee(const struct heap_item *h)
+static const struct mp_entry *item_entry(const struct heap_item *h)
 {
-	return h->s->queue[h->next]->tx.fee;
+	return h->s->queue[h->next];
+}
+
+/* lowest: whether a goes above b in a min-heap, else in a max-heap. */
+static int item_first(const struct heap_item *a, const struct heap_item *b, int lowest)
+{
+	return lowest ? entry_below(item_entry(a), item_entry(b)) : entry_below(item_entry(b), item_entry(a));
 }
 
 /* lowest: a min-heap, else a max-heap. */
@@ -321,9 +354,9 @@ static void heap_sift_down(struct heap_item *h, size_t n, size_t i, int lowest)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, top = i;
-		if (l < n && (lowest ? item_fee(&h[l]) < item_fee(&h[top]) : item_fee(&h[l]) > item_fee(&h[top])))
+		if (l < n && item_first(&h[l], &h[top], lowest))
 			top = l;
-		if (r < n && (lowest ? item_fee(&h[r]) < item_fee(&h[top]) : item_fee(&h[r]) > item_fee(&h[top])))
+		if (r < n && item_first(&h[r], &h[top], lowest))
 			top = r;
 		if (top == i)
 			return;
@@ -337,20 +370,20 @@ static void heap_sift_down(struct heap_item *h, size_t n, size_t i, int lowest)
 #define KEEP_NONE SIZE_MAX /* make_room: every entry of that queue goes */
 
 /* Room for `added` more transactions and `bytes` more bytes once `freed`
- * leave (a replacement's old entry), by evicting the cheapest last
- * entries of queues (they leave no nonce gap), each paying less than
- * `fee`, none of own's. Planned first: either every eviction needed is
+ * leave (a replacement's old entry), by evicting the last entries of
+ * queues (they leave no nonce gap) with the lowest fee per byte, each
+ * paying less per byte than `fee` over `bytes`, none of own's. Planned first: either every eviction needed is
  * made and 0 returned, or none and ASSAY_EFULL (or ASSAY_ENOMEM), so a
  * transaction refused for want of room evicts nothing. O(senders + evicted
- * x log senders), and a fee at or below tail_floor is refused at once. */
+ * x log senders), and a rate at or below the tail floor is refused at once. */
 static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, size_t added, size_t freed,
 		     size_t bytes, char *err, size_t errlen)
 {
 	size_t count = m->count, total = m->bytes - freed;
 	if (count + added <= m->max_txs && total + bytes <= m->max_bytes)
 		return 0;
-	if (fee <= m->tail_floor) {
-		snprintf(err, errlen, "mempool full: fee too low to evict anything");
+	if (!rate_below(m->tail_floor_fee, m->tail_floor_bytes, fee, bytes)) {
+		snprintf(err, errlen, "mempool full: fee too low (per byte) to evict anything");
 		return ASSAY_EFULL;
 	}
 	struct heap_item *h = malloc((m->nsenders ? m->nsenders : 1) * sizeof(*h));
@@ -363,11 +396,13 @@ static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, si
 	all = nh;
 	for (size_t i = nh / 2; i-- > 0;)
 		heap_sift_down(h, nh, i, 1);
-	m->tail_floor = nh ? item_fee(&h[0]) : 0;
+	m->tail_floor_fee = nh ? item_entry(&h[0])->tx.fee : 0;
+	m->tail_floor_bytes = nh ? item_entry(&h[0])->bytes : 1;
 	int rc = 0;
 	while (count + added > m->max_txs || total + bytes > m->max_bytes) {
-		if (!nh || item_fee(&h[0]) >= fee || h[0].s == own) {
-			snprintf(err, errlen, "mempool full: fee too low to evict anything");
+		if (!nh || !rate_below(item_entry(&h[0])->tx.fee, item_entry(&h[0])->bytes, fee, bytes) ||
+		    h[0].s == own) {
+			snprintf(err, errlen, "mempool full: fee too low (per byte) to evict anything");
 			rc = ASSAY_EFULL;
 			break;
 		}
@@ -548,8 +583,8 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 		}
 		s->queue[s->n++] = e;
 	}
-	if (slot + 1 >= s->n && t->fee < m->tail_floor)
-		m->tail_floor = t->fee; /* a new last entry */
+	if (slot + 1 >= s->n)
+		tail_floor_lower(m, e); /* a new last entry */
 	e->sender = s;
 	s->idle = 0;
 	if (index_put(m, e) < 0) {

@@ -1,8 +1,9 @@
 /* The mempool: transactions admitted but not yet in a block (docs/protocol.md
  * §9 describes the policy). Admission checks the signature, chain, fee floor,
  * nonce and funds against the committed state plus the sender's pending
- * transactions; selection for a block takes the best fee first while keeping
- * each sender's nonces in order. Bounded by count and bytes. Policy, not
+ * transactions; selection for a block takes the best fee per byte first
+ * while keeping each sender's nonces in order, and a full pool evicts the
+ * lowest fee per byte. Bounded by count and bytes. Policy, not
  * consensus: nothing here decides whether a block is valid. */
 #ifndef ASSAY_NODE_MEMPOOL_H
 #define ASSAY_NODE_MEMPOOL_H

@@ -118,6 +118,38 @@ static void test_replacement_bounded(void)
 	mempool_free(m);
 }
 
+/* Fees are weighed per encoded byte, since the pool and a block are bounded
+ * in bytes: large blobs at a fee above a transfer's, but paying far less
+ * for each byte, neither keep a full pool from a transfer nor go into a
+ * block before it. By its fee alone a spammer held a 64 MiB pool with 64
+ * transactions and filled every block with 7 of them, for a few times
+ * the fee floor each. */
+static void test_fee_per_byte(void)
+{
+	char err[256];
+	mempool_t *m = mempool_new(ch, 100, 9700);
+	uint64_t nonce[8];
+	for (int k = 1; k <= 4; k++)
+		nonce[k] = mempool_next_nonce(m, fx.addr[k]);
+	for (int k = 1; k <= 3; k++) /* 3 x ~3.2 KB at 5000 each: about 1.6 per byte */
+		CHECK_EQ_INT(add_blob(m, k, 3000, nonce[k], 5000, err, sizeof(err)), 0);
+	size_t blobs = mempool_bytes(m);
+	CHECK(blobs <= 9700 && blobs + 206 > 9700); /* no room for a transfer */
+	/* A transfer at 2000 (about 9.7 per byte) evicts one blob. */
+	CHECK_EQ_INT(add(m, 4, 1, nonce[4], 2000), 0);
+	CHECK_EQ_U64(mempool_size(m), 3);
+	CHECK(mempool_bytes(m) < blobs);
+	/* And goes first into a block. */
+	const struct tx *sel[4];
+	CHECK_EQ_U64(mempool_select(m, sel, 4), 3);
+	CHECK_EQ_INT(sel[0]->kind, TX_TRANSFER);
+	/* A blob paying more in all but less per byte than every tail is
+	 * refused at once. */
+	CHECK_EQ_INT(add_blob(m, 5, 3000, mempool_next_nonce(m, fx.addr[5]), 4000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK(strstr(err, "mempool full") != NULL);
+	mempool_free(m);
+}
+
 static void test_selection_order(void)
 {
 	mempool_t *m = mempool_new(ch, 100, 1 << 20);
@@ -308,8 +340,8 @@ static void test_refused_evicts_nothing(void)
 	CHECK_EQ_INT(add_blob(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1000, err, sizeof(err)), ASSAY_EFULL);
 	CHECK(strstr(err, "fee too low") != NULL);
 	CHECK_EQ_U64(mempool_size(m), before);
-	/* one that outbids every tail makes room */
-	CHECK_EQ_INT(add_blob(m, 0, 2000, mempool_next_nonce(m, fx.addr[0]), 2000, err, sizeof(err)), 0);
+	/* one that outbids every tail per byte makes room */
+	CHECK_EQ_INT(add_blob(m, 0, 2000, mempool_next_nonce(m, fx.addr[0]), 20000, err, sizeof(err)), 0);
 	CHECK(mempool_size(m) < before + 1);
 	mempool_free(m);
 }
@@ -328,6 +360,7 @@ int main(void)
 	RUN(test_replacement);
 	RUN(test_replacement_bounded);
 	RUN(test_selection_order);
+	RUN(test_fee_per_byte);
 	RUN(test_eviction);
 	RUN(test_after_block);
 	RUN(test_build_with_pool_ids);

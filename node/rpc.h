@@ -246,8 +246,9 @@ void rpc_head_scanner_init(struct rpc_head_scanner *s);
  * change nothing), 0 when more bytes are needed. */
 int rpc_head_scanner_feed(struct rpc_head_scanner *s, const char *head, size_t len);
 
-/* A request body parsed as json_loadb(text, len, 0, err) would: the same
- * tree (values, key order) or the same error. Bodies in a plain subset of
+/* A request body parsed as json_loadb(text, len, JSON_REJECT_DUPLICATES,
+ * err) would: the same tree (values, key order) or the same error (an
+ * object with a repeated key, at any depth, is one). Bodies in a plain subset of
  * JSON (objects with distinct keys, arrays, strings of printable ASCII
  * without escapes, integers of up to 18 digits without a sign, true,
  * false, null; at most RPC_JSON_SCAN_DEPTH deep) are scanned directly,

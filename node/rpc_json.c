@@ -174,5 +174,8 @@ json_t *rpc_json_scan(const char *text, size_t len)
 json_t *rpc_json_parse(const char *text, size_t len, json_error_t *err)
 {
 	json_t *v = rpc_json_scan(text, len);
-	return v ? v : json_loadb(text, len, 0, err);
+	/* A repeated key is refused, never settled: jansson alone keeps the
+	 * last, so {"method":"getblockcount","method":"stop"} ran stop, while
+	 * a proxy or log that reads the first saw getblockcount. */
+	return v ? v : json_loadb(text, len, JSON_REJECT_DUPLICATES, err);
 }

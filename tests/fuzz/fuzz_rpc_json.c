@@ -1,5 +1,5 @@
 /* libFuzzer target for the JSON-RPC server's body parser (node/rpc_json.c):
- * on any bytes, rpc_json_parse answers exactly as json_loadb(.., 0, ..)
+ * on any bytes, rpc_json_parse answers exactly as json_loadb(.., JSON_REJECT_DUPLICATES, ..)
  * does: the same tree with its keys in the same order, or a failure with
  * the same error text; and what the direct scan accepts, jansson accepts
  * as the same tree. Built with -DFUZZ_DRIVER, a main() feeds it mutations
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	json_error_t want_err, got_err;
-	json_t *want = json_loadb(text, size, 0, &want_err);
+	json_t *want = json_loadb(text, size, JSON_REJECT_DUPLICATES, &want_err);
 	json_t *scanned = rpc_json_scan(text, size);
 	if (scanned && (!want || !same_tree(scanned, want)))
 		abort(); /* the scan took a body jansson reads otherwise */

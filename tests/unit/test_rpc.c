@@ -209,7 +209,7 @@ static void test_synopsis_params(void)
 static int scan_agrees(const char *text, size_t len, int *scanned)
 {
 	json_error_t err;
-	json_t *want = json_loadb(text, len, 0, &err);
+	json_t *want = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	json_t *got = rpc_json_scan(text, len);
 	*scanned = got != NULL;
 	int ok = 1;
@@ -268,6 +268,25 @@ static void test_json_scan_declines(void)
 	int scanned;
 	CHECK(scan_agrees("[\"a\0b\"]", 6, &scanned) && !scanned); /* a NUL in the body */
 	CHECK(scan_agrees("{}\0", 3, &scanned) && !scanned);
+}
+
+/* A repeated key, at the top or deeper, is a parse error: jansson left
+ * alone keeps the last one, so a body that reads as getblockcount to
+ * whoever looks at its first "method" ran stop. */
+static void test_json_duplicate_keys(void)
+{
+	static const char *const dup[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getblockcount\",\"method\":\"stop\"}",
+		"[{\"id\":1,\"method\":\"listjobs\",\"params\":{\"state\":\"open\",\"state\":\"verified\"}}]",
+		"{\"id\":1,\"id\":2,\"method\":\"getblockcount\"}",
+	};
+	for (size_t i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+		json_error_t err;
+		json_t *v = rpc_json_parse(dup[i], strlen(dup[i]), &err);
+		CHECK(v == NULL);
+		CHECK(strstr(err.text, "duplicate") != NULL);
+		json_decref(v);
+	}
 }
 
 /* A sendrawtransactions body with every byte replaced by each of a set of
@@ -432,6 +451,7 @@ int main(void)
 	RUN(test_json_scan_plain_bodies);
 	RUN(test_json_scan_declines);
 	RUN(test_json_scan_mutations);
+	RUN(test_json_duplicate_keys);
 	RUN(test_auth_guard);
 	RUN(test_allow);
 	return test_report("rpc");

@@ -180,6 +180,7 @@ struct sigpool {
 	int stop;
 	int nthreads;
 	sigcache_t *cache;
+	int insert; /* each signature that verifies goes into cache */
 	pthread_t tids[SIGCHECK_MAX_THREADS];
 };
 
@@ -211,7 +212,7 @@ static void pool_verify(sigpool_t *p, struct sigpool_job *j, size_t from, size_t
 			}
 		}
 		j->bad[i] = tx_verify_sig(&j->txs[i]) != 0;
-		if (!j->bad[i] && p->cache)
+		if (!j->bad[i] && p->cache && p->insert)
 			sigcache_insert(p->cache, key);
 	}
 	if (__atomic_sub_fetch(&j->left, to - from, __ATOMIC_ACQ_REL) == 0)
@@ -268,7 +269,7 @@ static void *pool_main(void *arg)
 	return NULL;
 }
 
-sigpool_t *sigpool_new(int nthreads, sigcache_t *cache)
+sigpool_t *sigpool_new(int nthreads, sigcache_t *cache, int insert)
 {
 	if (nthreads < 1)
 		nthreads = 1;
@@ -287,6 +288,7 @@ sigpool_t *sigpool_new(int nthreads, sigcache_t *cache)
 		return NULL;
 	}
 	p->cache = cache;
+	p->insert = insert;
 	for (; p->nthreads < nthreads; p->nthreads++)
 		if (pthread_create(&p->tids[p->nthreads], NULL, pool_main, p) != 0)
 			break;

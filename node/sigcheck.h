@@ -73,9 +73,10 @@ struct sigpool_job {
 };
 
 /* nthreads (1 to SIGCHECK_MAX_THREADS) threads checking through cache
- * (NULL: none); each signature that verifies is inserted. NULL when the
+ * (NULL: none); insert: each signature that verifies is inserted (else the
+ * cache is only read, and the caller inserts what it keeps). NULL when the
  * threads cannot be started or memory ran out. */
-sigpool_t *sigpool_new(int nthreads, sigcache_t *cache);
+sigpool_t *sigpool_new(int nthreads, sigcache_t *cache, int insert);
 /* Finishes every queued job (their on_done run), then stops and joins the
  * threads. NULL: nothing. */
 void sigpool_free(sigpool_t *p);

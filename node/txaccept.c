@@ -201,6 +201,14 @@ static int admit(struct node *n, const struct tx *t, enum txaccept_origin origin
 		return refuse(n, r, TXACCEPT_MEMPOOL, rc);
 	}
 	log_debugc(LOG_CAT_MEMPOOL, "mempool: accepted %.16s from %s", hex, from);
+	/* Only now is its signature cached: one that verified but was refused
+	 * (a nonce gap, no funds) would be no block's, yet each took a place,
+	 * so a peer could flush the cache at no cost by relaying such. */
+	if (n->sigcache) {
+		uint8_t key[HASH_LEN];
+		sigcache_key(n->sigcache, t, r->txid, key);
+		sigcache_insert(n->sigcache, key);
+	}
 	if (origin == TXACCEPT_FROM_CLIENT && n->net)
 		net_announce_tx(n->net, r->txid);
 	return 0;
@@ -319,14 +327,14 @@ int txaccept_batch_finish(struct txaccept_batch *b, int nthreads)
 	struct node *n = b->n;
 	int rc = 0;
 	/* The signatures: taken from the cache or verified on nthreads
-	 * threads (each verified one cached), while this thread admits them
+	 * threads (each one the mempool takes is cached), while this thread admits them
 	 * to the mempool in the order given as their verdicts come in, and
 	 * verifies beside the helpers when the next verdict is not in yet. A
 	 * signature is a property of the bytes alone, so its verdict is the
 	 * same whenever it is taken: the outcomes are those of admitting each
 	 * in turn. */
 	sigcheck_t *sc = b->k ? sigcheck_start_cached(b->txs, (const uint8_t(*)[HASH_LEN])b->txids, b->k,
-						      nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 1)
+						      nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 0)
 			      : NULL;
 	if (b->k && !sc)
 		rc = ASSAY_ENOMEM;
@@ -469,7 +477,16 @@ void txaccept_prep_verify(struct txaccept_prep *p, void (*done)(void *arg), void
 	p->done = done;
 	p->arg = arg;
 	if (!q || !q->pool || p->k <= TXACCEPT_PREP_INLINE) {
-		sigcheck_verify_cached(p->sig_txs, (const uint8_t(*)[HASH_LEN])p->txids, p->k, 1, p->n->sigcache, p->bad);
+		/* read through the cache, not written: admit() inserts what the mempool takes */
+		sigcheck_t *sc = sigcheck_start_cached(p->sig_txs, (const uint8_t(*)[HASH_LEN])p->txids, p->k, 1,
+						       p->n->sigcache, 0);
+		for (size_t j = 0; sc && j < p->k; j++)
+			p->bad[j] = sigcheck_wait(sc, j) != 0;
+		char ignored[8];
+		if (sc)
+			sigcheck_finish(sc, ignored, sizeof(ignored));
+		else /* out of memory: verified without the cache, which needs none */
+			sigcheck_verify(p->sig_txs, p->k, 1, p->bad);
 		prep_verified(p);
 		return;
 	}
@@ -727,7 +744,7 @@ int txaccept_start(struct node *n, int nthreads, char *err, size_t errlen)
 	}
 	q->wake_ev = event_new(n->base, q->wake[0], EV_READ | EV_PERSIST, on_wake, q);
 	q->relay_ev = event_new(n->base, -1, 0, on_relay_turn, q);
-	q->pool = sigpool_new(nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache);
+	q->pool = sigpool_new(nthreads > 0 ? nthreads : verify_threads_of(n), n->sigcache, 0); /* admit() inserts */
 	if (!q->wake_ev || !q->relay_ev || !q->pool) {
 		txaccept_stop_q(q);
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "cannot start the verification pool");

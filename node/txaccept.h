@@ -60,7 +60,7 @@ struct txaccept_result {
  * of lens[i] bytes, with the outcome of each in res[i]: the same outcomes,
  * counters and order of admission as count calls of txaccept_submit, but
  * the signatures are checked on nthreads threads at once (the stateless
- * rules and the signature cache first; each that verifies is cached), and
+ * rules and the signature cache first; each the mempool takes is cached), and
  * only then does the mempool see them, one by one in order. nthreads < 1:
  * the node's own count (-verifythreads, else one per CPU). Returns 0, or
  * the first local failure (then res holds it and every transaction after

@@ -52,7 +52,7 @@ static void test_pool_verdicts(void)
 {
 	enum { JOBS = 8, N = 37 };
 	sigcache_t *sc = sigcache_new(4096, salt);
-	sigpool_t *p = sigpool_new(3, sc);
+	sigpool_t *p = sigpool_new(3, sc, 1);
 	CHECK(p != NULL);
 	CHECK_EQ_INT(sigpool_threads(p), 3);
 	static struct tx txs[JOBS][N];
@@ -292,6 +292,64 @@ static void test_relay_turn(void)
 	node_done(&n);
 }
 
+/* The signature cache holds only what the mempool took: a transaction
+ * whose signature verifies but that is refused (a nonce gap) is in no
+ * block, and a peer relaying such without end, at no fault and no fee,
+ * evicted the cached signatures of the pooled ones. Through each path:
+ * a client's call, a relayed batch on the pool, a prepared batch. */
+static void test_cache_holds_admitted_only(void)
+{
+	struct node n;
+	node_init(&n, "cacheonly", 2);
+	struct tx gap, good;
+	struct encoded e = {.n = 0};
+	fixture_transfer(&fx, &gap, 4, fx.addr[0], 5, 7, 1000); /* nonce 7 of a fresh key: a gap */
+	fixture_transfer(&fx, &good, 4, fx.addr[0], 5, 0, 1000);
+	encode_add(&e, &gap);
+	encode_add(&e, &good);
+	for (uint64_t k = 8; k < 20; k++) { /* more gaps, for the relayed and prepared batches */
+		struct tx t;
+		fixture_transfer(&fx, &t, 5, fx.addr[0], 5, k, 1000);
+		encode_add(&e, &t);
+		tx_free(&t);
+	}
+	uint8_t txid[HASH_LEN];
+	enum txaccept_stage stage;
+	char err[192];
+	struct sigcache_stats st;
+	CHECK_EQ_INT(txaccept_submit(&n, e.b[0].data, e.b[0].len, TXACCEPT_FROM_CLIENT, txid, &stage, err,
+				     sizeof(err)),
+		     ASSAY_ENONCE);
+	sigcache_stats(n.sigcache, &st);
+	CHECK_EQ_U64(st.inserts, 0);
+	CHECK_EQ_INT(txaccept_submit(&n, e.b[1].data, e.b[1].len, TXACCEPT_FROM_CLIENT, txid, &stage, err,
+				     sizeof(err)),
+		     0);
+	sigcache_stats(n.sigcache, &st);
+	CHECK_EQ_U64(st.inserts, 1);
+	for (size_t i = 2; i < 8; i++)
+		CHECK_EQ_INT(txaccept_relay(&n, 9, e.b[i].data, e.b[i].len, txid, &stage), TXACCEPT_PENDING);
+	while (txaccept_in_flight(&n) > 0)
+		event_base_loop(n.base, EVLOOP_ONCE);
+	struct txaccept_prep *p = txaccept_prep_new(&n, 12);
+	for (size_t i = 8; p && i < e.n; i++)
+		CHECK_EQ_INT(txaccept_prep_add(p, e.b[i].data, e.b[i].len), 0);
+	txaccept_prep_verify(p, count_done, NULL); /* a handful: verified here */
+	const struct txaccept_result *res;
+	size_t count;
+	CHECK_EQ_INT(txaccept_prep_admit(p, TXACCEPT_FROM_CLIENT, &res, &count), 0);
+	for (size_t i = 0; i < count; i++)
+		CHECK_EQ_INT(res[i].rc, ASSAY_ENONCE);
+	txaccept_prep_free(p);
+	sigcache_stats(n.sigcache, &st);
+	CHECK_EQ_U64(st.inserts, 1);
+	CHECK_EQ_U64(mempool_size(n.mempool), 1);
+	tx_free(&gap);
+	tx_free(&good);
+	encoded_free(&e);
+	node_done(&n);
+}
+
 /* A blob transaction of about `bytes` of key `from` at `nonce` (nonces far
  * ahead leave a gap: refused by the mempool after its signature check). */
 static void big_tx(struct buf *out, int from, uint64_t nonce, size_t bytes)
@@ -476,6 +534,7 @@ int main(void)
 	RUN(test_relay_bytes_bounded);
 	RUN(test_stop_admits);
 	RUN(test_prepared_outcomes);
+	RUN(test_cache_holds_admitted_only);
 	encoded_free(&enc_a);
 	encoded_free(&enc_b);
 	fixture_free(&fx);

@@ -60,9 +60,18 @@ static size_t cache_find(const uint8_t seed[LEDGER_HASH_SEED_LEN], const struct 
 	return tomb != SIZE_MAX ? tomb : i;
 }
 
+/* Rehashes the live slots, dropping tombstones, into a table twice the
+ * size, or of the same size when under half of it is live: a deleted key
+ * leaves a tombstone, and a table that doubled whenever tombstones filled
+ * it would grow with every key ever deleted, not with the keys held (a
+ * contract that sets slots in one block and deletes them in the next
+ * would grow it on every node for a few thousand gas a key). */
 static int cache_grow(state_t *s)
 {
-	size_t ncap = s->cache_cap ? s->cache_cap * 2 : 4096;
+	size_t live = 0;
+	for (size_t i = 0; i < s->cache_cap; i++)
+		live += s->cache[i].state == CACHE_LIVE;
+	size_t ncap = s->cache_cap == 0 ? 4096 : (live + 1) * 2 > s->cache_cap ? s->cache_cap * 2 : s->cache_cap;
 	struct cache_slot *ns = calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return ASSAY_ENOMEM;
@@ -249,6 +258,11 @@ void state_root(state_t *s, uint8_t root[HASH_LEN])
 size_t state_count(state_t *s)
 {
 	return smt_count(s->tree);
+}
+
+size_t state_cache_slots(const state_t *s)
+{
+	return s->cache_cap;
 }
 
 smt_t *state_tree(state_t *s)

@@ -23,6 +23,9 @@ void state_close(state_t *s);
 struct ledger state_ledger(state_t *s);
 void state_root(state_t *s, uint8_t root[HASH_LEN]);
 size_t state_count(state_t *s);
+/* Slots of the in-memory value cache's table: bounded by the values held,
+ * not by the keys ever deleted (for tests and metrics). */
+size_t state_cache_slots(const state_t *s);
 smt_t *state_tree(state_t *s);
 /* Fault injection for tests of local failures (tests/unit/test_exec_faults.c):
  * the nth read of the committed state from now on returns code instead of

@@ -13,6 +13,8 @@
 static const char IDX_VALIDATORS[] = "validators/index"; /* NS_META: pubkeys with a record, sorted */
 static const char SET_PREFIX[] = "validators/set";       /* NS_META: || height:u64 -> the set */
 static const char EVIDENCE_PREFIX[] = "validators/evidence"; /* || pubkey || height:u64 -> 01 */
+static const char DUE_PREFIX[] = "validators/due";       /* || height:u64 [|| slot:u64]: records due then */
+static const char ACTIVE_KEY[] = "validators/active";    /* NS_META: count:u64 of active records */
 
 /* Index entries: bounded so the index stays one value (LEDGER_VALUE_MAX). */
 #define VALIDATORS_MAX_RECORDS 30000u
@@ -187,31 +189,33 @@ static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int p
 	return rc;
 }
 
-/* Writes r, or deletes it when nothing is left in it (no bond, nothing
- * unbonding, not jailed); the index follows. A record is indexed exactly
- * when it is stored, so the index (up to VALIDATORS_MAX_RECORDS keys, read
- * and rewritten whole) is touched only when a record comes or goes, not on
+/* Nothing left in r: no bond, nothing unbonding, not jailed. */
+static int record_empty(const struct validator_record *r)
+{
+	return r->bond == 0 && r->nunbonding == 0 && !r->jailed;
+}
+
+/* Writes r, or deletes it when it is empty; the index follows. existed:
+ * whether a record is stored now. A record is indexed exactly when it is
+ * stored, so the index (up to VALIDATORS_MAX_RECORDS keys, read and
+ * rewritten whole) is touched only when a record comes or goes, not on
  * every write of one. */
-static int record_put(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], const struct validator_record *r)
+static int record_store(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], const struct validator_record *r,
+			int existed)
 {
 	uint8_t key[HASH_LEN];
 	record_key(pk, key);
-	if (r->bond == 0 && r->nunbonding == 0 && !r->jailed) {
-		int rc = ledger_del(l, key);
-		if (rc == ASSAY_ENOTFOUND)
+	if (record_empty(r)) {
+		if (!existed)
 			return 0; /* not stored, so not indexed */
+		int rc = ledger_del(l, key);
 		return rc ? rc : index_set(l, pk, 0);
 	}
-	uint8_t none;
-	size_t len;
-	int had = ledger_get_into(l, key, &none, 0, &len); /* ASSAY_ELIMIT: stored (and longer than 0) */
-	if (had != 0 && had != ASSAY_ELIMIT && had != ASSAY_ENOTFOUND)
-		return had;
 	struct buf b;
 	buf_init(&b);
 	validator_record_encode(r, &b);
 	int rc = put_buf(l, key, &b);
-	return rc || had != ASSAY_ENOTFOUND ? rc : index_set(l, pk, 1);
+	return rc || existed ? rc : index_set(l, pk, 1);
 }
 
 /* In the next set: not jailed, at least one unit of power. */
@@ -220,23 +224,201 @@ static int record_active(const struct validator_record *r)
 	return !r->jailed && r->bond >= VALIDATOR_POWER_UNIT;
 }
 
-/* How many records are active (the size of the set for h+2 before the
- * BFT_MAX_VALIDATORS cut). */
-static int count_active(const struct ledger *l, size_t *count)
+/* ---- the count of active records ---- */
+
+static void active_key(uint8_t key[HASH_LEN])
 {
-	uint8_t *pks;
-	size_t n;
+	state_key(NS_META, ACTIVE_KEY, strlen(ACTIVE_KEY), key);
+}
+
+/* How many records are active (the size of W before the
+ * BFT_MAX_VALIDATORS cut, protocol §10.1). Absent, no record has come, gone
+ * or changed whether it is active since genesis, whose records all are
+ * (power >= 1, not jailed): the count is the index's length, at most the
+ * genesis set's 1024. */
+static int active_count(const struct ledger *l, uint64_t *count)
+{
+	uint8_t key[HASH_LEN], val[8];
+	size_t len;
 	*count = 0;
-	int rc = validators_list(l, &pks, &n);
-	for (size_t i = 0; i < n && !rc; i++) {
-		struct validator_record r;
-		rc = validators_get(l, pks + i * PUBKEY_LEN, &r);
-		if (rc == ASSAY_ENOTFOUND)
-			rc = ASSAY_ECORRUPT; /* indexed but absent */
-		if (!rc && record_active(&r))
-			(*count)++;
+	active_key(key);
+	int rc = ledger_get_into(l, key, val, sizeof(val), &len);
+	if (rc == ASSAY_ENOTFOUND) {
+		uint8_t *pks;
+		size_t n;
+		rc = validators_list(l, &pks, &n);
+		free(pks);
+		*count = n;
+		return rc;
 	}
-	free(pks);
+	if (rc == ASSAY_ELIMIT || (!rc && len != sizeof(val)))
+		return ASSAY_ECORRUPT;
+	if (!rc)
+		*count = le64_get(val);
+	return rc;
+}
+
+static int active_count_put(const struct ledger *l, uint64_t count)
+{
+	uint8_t key[HASH_LEN], val[8];
+	active_key(key);
+	le64_put(val, count);
+	return ledger_put(l, key, val, sizeof(val));
+}
+
+/* ---- the due-height index ---- */
+
+/* NS_META "validators/due" || height:u64 -> count:u64, and || height:u64 ||
+ * slot:u64 -> pubkey for slot < count: records the end of block `height`
+ * must look at (protocol §10.2). Appended to, never edited: an entry that
+ * no longer applies (its record unjailed, deleted, rewritten) costs one
+ * read of the record at that height and changes nothing there. */
+static void due_key(uint64_t height, const uint64_t *slot, uint8_t key[HASH_LEN])
+{
+	uint8_t id[sizeof(DUE_PREFIX) - 1 + 8 + 8];
+	size_t n = sizeof(DUE_PREFIX) - 1;
+	memcpy(id, DUE_PREFIX, n);
+	le64_put(id + n, height);
+	n += 8;
+	if (slot) {
+		le64_put(id + n, *slot);
+		n += 8;
+	}
+	state_key(NS_META, id, n, key);
+}
+
+/* 0 (absent: 0), or ECORRUPT for a value that is not a u64. */
+static int due_count(const struct ledger *l, uint64_t height, uint64_t *count)
+{
+	uint8_t key[HASH_LEN], val[8];
+	size_t len;
+	*count = 0;
+	due_key(height, NULL, key);
+	int rc = ledger_get_into(l, key, val, sizeof(val), &len);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc == ASSAY_ELIMIT || (!rc && len != sizeof(val)))
+		return ASSAY_ECORRUPT;
+	if (!rc)
+		*count = le64_get(val);
+	return rc;
+}
+
+static int due_add(const struct ledger *l, uint64_t height, const uint8_t pk[PUBKEY_LEN])
+{
+	uint64_t count;
+	uint8_t key[HASH_LEN], val[8];
+	int rc = due_count(l, height, &count);
+	if (rc)
+		return rc;
+	due_key(height, &count, key);
+	if ((rc = ledger_put(l, key, pk, PUBKEY_LEN)) != 0)
+		return rc;
+	due_key(height, NULL, key);
+	le64_put(val, count + 1);
+	return ledger_put(l, key, val, sizeof(val));
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(a, b, PUBKEY_LEN);
+}
+
+/* The records due at height, ascending and each once; the entries are
+ * deleted. *pks is malloc()ed (NULL when *n = 0). */
+static int due_take(const struct ledger *l, uint64_t height, uint8_t **pks, size_t *n)
+{
+	uint64_t count;
+	uint8_t key[HASH_LEN];
+	*pks = NULL;
+	*n = 0;
+	int rc = due_count(l, height, &count);
+	if (rc || count == 0)
+		return rc;
+	if (count > SIZE_MAX / PUBKEY_LEN)
+		return ASSAY_ENOMEM;
+	uint8_t *p = malloc((size_t)count * PUBKEY_LEN);
+	if (!p)
+		return ASSAY_ENOMEM;
+	for (uint64_t i = 0; i < count && !rc; i++) {
+		size_t len;
+		due_key(height, &i, key);
+		rc = ledger_get_into(l, key, p + i * PUBKEY_LEN, PUBKEY_LEN, &len);
+		if (rc == ASSAY_ENOTFOUND || rc == ASSAY_ELIMIT || (!rc && len != PUBKEY_LEN))
+			rc = ASSAY_ECORRUPT;
+		if (!rc)
+			rc = ledger_del(l, key);
+	}
+	due_key(height, NULL, key);
+	if (!rc)
+		rc = ledger_del(l, key);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	qsort(p, (size_t)count, PUBKEY_LEN, by_key);
+	size_t k = 0;
+	for (size_t i = 0; i < (size_t)count; i++)
+		if (k == 0 || memcmp(p + (k - 1) * PUBKEY_LEN, p + i * PUBKEY_LEN, PUBKEY_LEN) != 0)
+			memmove(p + k++ * PUBKEY_LEN, p + i * PUBKEY_LEN, PUBKEY_LEN);
+	*pks = p;
+	*n = k;
+	return 0;
+}
+
+/* The heights at which the end of block must read r (protocol §10.4 step
+ * 2): each unbonding entry's release, and jailed_until while jailed (the
+ * first height at which a spent record may go). */
+static uint32_t due_heights(const struct validator_record *r, uint64_t out[VALIDATOR_MAX_UNBONDING + 1])
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->nunbonding; i++)
+		out[n++] = r->unbonding[i].release_height;
+	if (r->jailed)
+		out[n++] = r->jailed_until;
+	return n;
+}
+
+static int has_height(const uint64_t *hs, uint32_t n, uint64_t h)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (hs[i] == h)
+			return 1;
+	return 0;
+}
+
+/* Every write of a record after genesis: stores r (record_store), keeps
+ * the active count, files r under each due height it gains above this
+ * block's, and, with note_now, under this block's own height, so that its
+ * end of block looks at every record the block changed (protocol §10.4).
+ * The end of block passes note_now = 0 once it has taken this height's
+ * entries: its own writes add no heights at or below it. */
+static int record_put(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN],
+		      const struct validator_record *r, int note_now)
+{
+	struct validator_record old;
+	int rc = validators_get(vc->l, pk, &old);
+	if (rc && rc != ASSAY_ENOTFOUND)
+		return rc;
+	int existed = rc == 0, exists = !record_empty(r);
+	int recount = existed != exists || record_active(&old) != record_active(r);
+	uint64_t count = 0;
+	if (recount && (rc = active_count(vc->l, &count)) != 0)
+		return rc;
+	if ((rc = record_store(vc->l, pk, r, existed)) != 0)
+		return rc;
+	if (recount) {
+		count = count - (uint64_t)record_active(&old) + (uint64_t)record_active(r);
+		if ((rc = active_count_put(vc->l, count)) != 0)
+			return rc;
+	}
+	uint64_t was[VALIDATOR_MAX_UNBONDING + 1], now[VALIDATOR_MAX_UNBONDING + 1];
+	uint32_t nwas = due_heights(&old, was), nnow = exists ? due_heights(r, now) : 0;
+	for (uint32_t i = 0; i < nnow && !rc; i++)
+		if (now[i] > vc->height && !has_height(was, nwas, now[i]) && !has_height(now, i, now[i]))
+			rc = due_add(vc->l, now[i], pk);
+	if (!rc && note_now)
+		rc = due_add(vc->l, vc->height, pk);
 	return rc;
 }
 
@@ -350,7 +532,12 @@ int validators_genesis(const struct ledger *l, const struct bft_validator *vals,
 			break;
 		}
 		r.bond = s1.v[i].power * VALIDATOR_POWER_UNIT;
-		rc = record_put(l, s1.v[i].pubkey, &r);
+		/* stored as is: genesis writes no active count and no due
+		 * entries (active_count reads their absence) */
+		struct validator_record had;
+		rc = validators_get(l, s1.v[i].pubkey, &had);
+		if (rc == 0 || rc == ASSAY_ENOTFOUND)
+			rc = record_store(l, s1.v[i].pubkey, &r, rc == 0);
 	}
 	if (!rc) {
 		/* the members of s1, in order, with their powers */
@@ -406,7 +593,7 @@ int validators_apply_bond(const struct validators_ctx *vc, const uint8_t pk[PUBK
 	if ((rc = ledger_debit_at(vc->l, sender_key, amount)) != 0)
 		return assay_err_is_local(rc) ? rc : RULE(rc, "bond failed: %s", assay_strerror(rc));
 	r.bond = bond;
-	rc = record_put(vc->l, pk, &r);
+	rc = record_put(vc, pk, &r, 1);
 	return rc == ASSAY_EFULL ? RULE(rc, "too many validator records") : rc;
 }
 
@@ -439,11 +626,11 @@ int validators_apply_unbond(const struct validators_ctx *vc, const uint8_t pk[PU
 	r.unbonding[i].amount += amount; /* at most the bond: no overflow */
 	int was_active = record_active(&r);
 	r.bond -= amount;
-	if ((rc = record_put(vc->l, pk, &r)) != 0)
+	if ((rc = record_put(vc, pk, &r, 1)) != 0)
 		return rc;
-	size_t left;
+	uint64_t left;
 	if (was_active && !record_active(&r)) {
-		if ((rc = count_active(vc->l, &left)) != 0)
+		if ((rc = active_count(vc->l, &left)) != 0)
 			return rc;
 		if (left == 0)
 			return RULE(ASSAY_EINVALID, "unbonding would leave no validator");
@@ -473,7 +660,7 @@ int validators_apply_unjail(const struct validators_ctx *vc, const uint8_t pk[PU
 	r.jailed = 0;
 	r.jailed_until = 0;
 	clear_missed(&r);
-	return record_put(vc->l, pk, &r);
+	return record_put(vc, pk, &r, 1);
 }
 
 static void evidence_key(const uint8_t pk[PUBKEY_LEN], uint64_t height, uint8_t key[HASH_LEN])
@@ -499,16 +686,16 @@ static int jail(const struct validators_ctx *vc, const uint8_t pk[PUBKEY_LEN], s
 		r->jailed_until = until;
 	clear_missed(r);
 	size_t snap = ledger_snapshot(vc->l);
-	size_t left = 0;
-	int rc = record_put(vc->l, pk, r);
+	uint64_t left = 0;
+	int rc = record_put(vc, pk, r, 1);
 	if (!rc)
-		rc = count_active(vc->l, &left);
+		rc = active_count(vc->l, &left);
 	if (rc)
 		return rc;
 	if (left == 0) { /* never an empty set: it stays in, unjailed */
 		ledger_revert(vc->l, snap);
 		*r = before;
-		return record_put(vc->l, pk, r);
+		return record_put(vc, pk, r, 1);
 	}
 	*jailed = 1;
 	return 0;
@@ -645,7 +832,7 @@ static int downtime(const struct validators_ctx *vc, const struct commit *last_c
 		if (missed && popcount_bytes(r.missed, r.missed_bytes) > p->downtime_max_missed)
 			rc = jail(vc, pk, &r, &jailed);
 		else
-			rc = record_put(vc->l, pk, &r);
+			rc = record_put(vc, pk, &r, 1);
 	}
 	bft_valset_free(&vs);
 	return rc;
@@ -654,19 +841,20 @@ static int downtime(const struct validators_ctx *vc, const struct commit *last_c
 /* Unbonding entries due at this height go back to the validator's account;
  * a jailed record with no stake left is deleted once it could be unjailed
  * (it holds nothing a later bond would not set afresh, and kept for ever
- * such records would fill the index). In the same pass over the records,
- * the active ones after it go into want (*k of them, in index order): one
- * read of each record per block, not two. */
-static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks, size_t n,
-			     struct bft_validator *want, uint32_t *k)
+ * such records would fill the index). Only the records filed under this
+ * height (pks, n of them) can have either: see docs/protocol.md §10.4. */
+static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks, size_t n)
 {
 	int rc = 0;
-	*k = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct validator_record r;
 		const uint8_t *pk = pks + i * PUBKEY_LEN;
-		if ((rc = validators_get(vc->l, pk, &r)) != 0)
-			return rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc;
+		if ((rc = validators_get(vc->l, pk, &r)) == ASSAY_ENOTFOUND) {
+			rc = 0; /* an entry that no longer applies */
+			continue;
+		}
+		if (rc)
+			return rc;
 		uint64_t due = 0;
 		uint32_t kept = 0;
 		for (uint32_t j = 0; j < r.nunbonding; j++) {
@@ -684,15 +872,140 @@ static int release_unbonding(const struct validators_ctx *vc, const uint8_t *pks
 			address_from_pubkey(pk, addr);
 			if (due && (rc = ledger_credit(vc->l, addr, due)) != 0)
 				return rc;
-			if ((rc = record_put(vc->l, pk, &r)) != 0)
-				return rc;
-		}
-		if (record_active(&r)) { /* a deleted (spent) record is jailed, never active */
-			memcpy(want[*k].pubkey, pk, PUBKEY_LEN);
-			want[(*k)++].power = r.bond / VALIDATOR_POWER_UNIT;
+			rc = record_put(vc, pk, &r, 0);
 		}
 	}
 	return rc;
+}
+
+static int by_power_desc(const void *a, const void *b)
+{
+	const struct bft_validator *x = a, *y = b;
+	if (x->power != y->power)
+		return x->power > y->power ? -1 : 1;
+	return memcmp(x->pubkey, y->pubkey, PUBKEY_LEN);
+}
+
+static int by_pubkey(const void *a, const void *b)
+{
+	return memcmp(((const struct bft_validator *)a)->pubkey, ((const struct bft_validator *)b)->pubkey,
+		      PUBKEY_LEN);
+}
+
+/* W from candidates (protocol §10.1): the strongest BFT_MAX_VALIDATORS,
+ * ties by pubkey, in pubkey order. */
+static uint32_t wanted_cut(struct bft_validator *want, size_t k)
+{
+	if (k > BFT_MAX_VALIDATORS) {
+		qsort(want, k, sizeof(*want), by_power_desc);
+		k = BFT_MAX_VALIDATORS;
+	}
+	qsort(want, k, sizeof(*want), by_pubkey);
+	return (uint32_t)k;
+}
+
+/* W by reading every record: what the shortcut of wanted() falls back on. */
+static int wanted_scan(const struct ledger *l, struct bft_validator **want, uint32_t *k)
+{
+	uint8_t *pks;
+	size_t n, m = 0;
+	*want = NULL;
+	*k = 0;
+	int rc = validators_list(l, &pks, &n);
+	if (rc)
+		return rc;
+	struct bft_validator *w = calloc(n ? n : 1, sizeof(*w));
+	if (!w) {
+		free(pks);
+		return ASSAY_ENOMEM;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct validator_record r;
+		const uint8_t *pk = pks + i * PUBKEY_LEN;
+		if ((rc = validators_get(l, pk, &r)) == ASSAY_ENOTFOUND)
+			rc = ASSAY_ECORRUPT; /* indexed but absent */
+		if (!rc && record_active(&r)) {
+			memcpy(w[m].pubkey, pk, PUBKEY_LEN);
+			w[m++].power = r.bond / VALIDATOR_POWER_UNIT;
+		}
+	}
+	free(pks);
+	if (rc) {
+		free(w);
+		return rc;
+	}
+	*want = w;
+	*k = wanted_cut(w, m);
+	return 0;
+}
+
+/* W after this block's releases (protocol §10.1), from cur = S_{h+1} and
+ * the records filed under h (pks, n: a superset of those written in this
+ * block). S_{h+1} is W of the block before (or, after an empty W, the set
+ * kept; genesis: every record), and a record not written since has its
+ * state from then, so the candidates are cur's unwritten members with
+ * their powers and the active records of pks; the rest of the argument is
+ * in docs/protocol.md §10.4. *want is malloc()ed; *k = 0: W is empty. */
+static int wanted(const struct validators_ctx *vc, const struct bft_valset *cur, const uint8_t *pks, size_t n,
+		  struct bft_validator **want, uint32_t *k)
+{
+	*want = NULL;
+	*k = 0;
+	struct bft_validator *w = calloc((size_t)cur->n + n, sizeof(*w));
+	if (!w)
+		return ASSAY_ENOMEM;
+	if (n == 0) { /* nothing changed: W is cur's members and powers */
+		memcpy(w, cur->v, cur->n * sizeof(*w));
+		*want = w;
+		*k = cur->n;
+		return 0;
+	}
+	uint64_t active;
+	int rc = active_count(vc->l, &active);
+	if (rc || active == 0) {
+		free(w);
+		return rc;
+	}
+	size_t m = 0, above = 0;
+	const struct bft_validator *weakest = NULL; /* cur's last by power, ties by pubkey */
+	for (uint32_t i = 0; i < cur->n; i++) {
+		if (!weakest || by_power_desc(&cur->v[i], weakest) > 0)
+			weakest = &cur->v[i];
+		int found;
+		index_pos(pks, n, cur->v[i].pubkey, &found);
+		if (!found) {
+			w[m] = cur->v[i];
+			w[m++].priority = 0;
+		}
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct validator_record r;
+		if ((rc = validators_get(vc->l, pks + i * PUBKEY_LEN, &r)) == ASSAY_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (!rc && record_active(&r)) {
+			memcpy(w[m].pubkey, pks + i * PUBKEY_LEN, PUBKEY_LEN);
+			w[m].priority = 0;
+			w[m++].power = r.bond / VALIDATOR_POWER_UNIT;
+		}
+	}
+	if (rc) {
+		free(w);
+		return rc;
+	}
+	for (size_t i = 0; i < m && weakest; i++)
+		above += by_power_desc(&w[i], weakest) <= 0;
+	/* m == active: the candidates are every active record. m < active: the
+	 * others were below cur's weakest member and unwritten since, so they
+	 * lose to any BFT_MAX_VALIDATORS candidates at or above it. */
+	if (m == active || (m < active && above >= BFT_MAX_VALIDATORS)) {
+		*want = w;
+		*k = wanted_cut(w, m);
+		return 0;
+	}
+	free(w);
+	return wanted_scan(vc->l, want, k);
 }
 
 /* A validator entering the set (in next, not in cur) starts with a clean
@@ -713,23 +1026,9 @@ static int clear_entrants(const struct validators_ctx *vc, const struct bft_vals
 		if (!r.missed_bytes)
 			continue;
 		clear_missed(&r);
-		rc = record_put(vc->l, pk, &r);
+		rc = record_put(vc, pk, &r, 0);
 	}
 	return rc;
-}
-
-static int by_power_desc(const void *a, const void *b)
-{
-	const struct bft_validator *x = a, *y = b;
-	if (x->power != y->power)
-		return x->power > y->power ? -1 : 1;
-	return memcmp(x->pubkey, y->pubkey, PUBKEY_LEN);
-}
-
-static int by_pubkey(const void *a, const void *b)
-{
-	return memcmp(((const struct bft_validator *)a)->pubkey, ((const struct bft_validator *)b)->pubkey,
-		      PUBKEY_LEN);
 }
 
 int validators_end_block(const struct validators_ctx *vc, const struct commit *last_commit, char *err,
@@ -738,52 +1037,36 @@ int validators_end_block(const struct validators_ctx *vc, const struct commit *l
 	int rc = 0;
 	if (last_commit && vc->height >= 2 && (rc = downtime(vc, last_commit)) != 0)
 		return assay_fail(err, errlen, rc, "validator downtime: %s", assay_strerror(rc));
-	uint8_t *pks;
-	size_t n;
-	if ((rc = validators_list(vc->l, &pks, &n)) != 0)
-		return assay_fail(err, errlen, rc, "validator index: %s", assay_strerror(rc));
-	struct bft_validator *want = calloc(n ? n : 1, sizeof(*want));
-	uint32_t k = 0;
-	if (!want) {
-		free(pks);
-		return assay_fail(err, errlen, ASSAY_ENOMEM, "validator unbonding: out of memory");
-	}
-	rc = release_unbonding(vc, pks, n, want, &k);
-	free(pks);
-	if (rc) {
-		free(want);
-		return assay_fail(err, errlen, rc, "validator unbonding: %s", assay_strerror(rc));
-	}
-	if (!rc && n == 0) {
+	struct bft_valset cur, next;
+	if ((rc = validators_set_at(vc->l, vc->height + 1, &cur)) == ASSAY_ENOTFOUND) {
 		/* A ledger without validator state (unit tests of other modules
 		 * execute blocks on one); a chain always has its genesis set. */
-		uint8_t key[HASH_LEN], *val;
-		size_t len;
-		set_key(vc->height + 1, key);
-		rc = ledger_get(vc->l, key, &val, &len);
-		if (rc == ASSAY_ENOTFOUND) {
-			free(want);
+		uint8_t *pks;
+		size_t n;
+		rc = validators_list(vc->l, &pks, &n);
+		free(pks);
+		if (rc)
+			return assay_fail(err, errlen, rc, "validator index: %s", assay_strerror(rc));
+		if (n == 0)
 			return 0;
-		}
-		if (!rc)
-			free(val);
+		rc = ASSAY_ECORRUPT;
 	}
-	if (!rc && k > BFT_MAX_VALIDATORS) { /* the strongest, ties by pubkey */
-		qsort(want, k, sizeof(*want), by_power_desc);
-		k = BFT_MAX_VALIDATORS;
-		qsort(want, k, sizeof(*want), by_pubkey);
-	}
-	struct bft_valset cur, next;
-	if (!rc)
-		rc = validators_set_at(vc->l, vc->height + 1, &cur);
+	if (rc)
+		return assay_fail(err, errlen, rc, "validator set of height %llu: %s",
+				  (unsigned long long)vc->height + 1, assay_strerror(rc));
+	uint8_t *due;
+	size_t ndue;
+	struct bft_validator *want = NULL;
+	uint32_t k = 0;
+	if ((rc = due_take(vc->l, vc->height, &due, &ndue)) == 0 && (rc = release_unbonding(vc, due, ndue)) == 0)
+		rc = wanted(vc, &cur, due, ndue, &want, &k);
+	free(due);
 	if (rc) {
-		free(want);
-		return assay_fail(err, errlen, rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc,
-				  "validator set of height %llu: %s", (unsigned long long)vc->height + 1,
-				  assay_strerror(rc));
+		bft_valset_free(&cur);
+		return assay_fail(err, errlen, rc, "validator unbonding: %s", assay_strerror(rc));
 	}
-	/* k == 0 cannot follow from the rules (they refuse to empty the set);
-	 * should it, the set stays as it is rather than halt the chain. */
+	/* k == 0: W is empty (a slash can leave the last validator below one
+	 * unit, §10.1); the set stays as it is rather than halt the chain. */
 	rc = k ? set_next(&cur, want, k, &next) : set_next(&cur, cur.v, cur.n, &next);
 	free(want);
 	if (!rc) {

@@ -547,16 +547,19 @@ static struct ledger_ops counting_ops;
 static const struct ledger_ops *inner_ops;
 static uint8_t index_key[HASH_LEN];
 static int index_reads, index_writes;
+static long ledger_reads; /* every get */
 
 static int counting_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
 {
 	index_reads += memcmp(key, index_key, HASH_LEN) == 0;
+	ledger_reads++;
 	return inner_ops->get(ctx, key, val, len);
 }
 
 static int counting_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
 {
 	index_reads += memcmp(key, index_key, HASH_LEN) == 0;
+	ledger_reads++;
 	return inner_ops->get_into(ctx, key, buf, cap, len);
 }
 
@@ -572,18 +575,8 @@ static int counting_del(void *ctx, const uint8_t key[HASH_LEN])
 	return inner_ops->del(ctx, key);
 }
 
-/* The index (up to 30000 keys, read and copied whole) is read once per
- * block, by the end of block's one pass over the records (unbonding
- * released and the next set gathered together), and by a record's write
- * only when the record comes or goes: not when one that stays is written
- * (a bond on it, an unbond that leaves it, its unbonding released). The
- * records and sets are the same either way (the other cases check them). */
-static void test_index_read_once_per_block(void)
+static void counting_on(void)
 {
-	const uint64_t stakes[2] = {1000, 1000};
-	world(2, stakes);
-	static const char name[] = "validators/index";
-	state_key(NS_META, name, strlen(name), index_key);
 	inner_ops = l.ops;
 	counting_ops = *l.ops;
 	counting_ops.get = counting_get;
@@ -591,26 +584,360 @@ static void test_index_read_once_per_block(void)
 	counting_ops.put = counting_put;
 	counting_ops.del = counting_del;
 	l.ops = &counting_ops;
+}
+
+/* The index (up to 30000 keys, read and copied whole) is not read by the
+ * end of block, which looks only at the records due at its height
+ * (protocol §10.4), nor by a record's write unless the record comes or goes
+ * or, before the active count is first written, changes whether it is
+ * active. The records and sets are the same either way (the other cases
+ * check them). */
+static void test_index_not_read_per_block(void)
+{
+	const uint64_t stakes[2] = {1000, 1000};
+	world(2, stakes);
+	static const char name[] = "validators/index";
+	state_key(NS_META, name, strlen(name), index_key);
+	counting_on();
 	index_reads = index_writes = 0;
 	empty_blocks(3);
-	CHECK_EQ_INT(index_reads, 3);
-	index_reads = 0;
-	CHECK(amount_tx(0, TX_VALIDATOR_BOND, UNIT)); /* an existing record, more bond */
-	CHECK_EQ_INT(index_reads, 1);
-	CHECK(amount_tx(1, TX_VALIDATOR_UNBOND, UNIT)); /* still bonded: counts the set once */
-	index_reads = 0;
+	CHECK_EQ_INT(index_reads, 0);
+	CHECK(amount_tx(0, TX_VALIDATOR_BOND, UNIT));   /* an existing record, more bond */
+	CHECK(amount_tx(1, TX_VALIDATOR_UNBOND, UNIT)); /* still bonded */
 	empty_blocks((int)params.unbonding_period + 2); /* the unbonding released */
 	CHECK_EQ_U64(record(1).nunbonding, 0);
-	CHECK_EQ_INT(index_reads, (int)params.unbonding_period + 2);
+	/* until the active count is first written, its absence reads as the
+	 * (genesis-sized) index's length: once per block with changes */
+	CHECK_EQ_INT(index_reads, 3);
 	CHECK_EQ_INT(index_writes, 0);
 	CHECK(amount_tx(2, TX_VALIDATOR_BOND, params.min_validator_bond)); /* a new record */
 	CHECK_EQ_INT(index_writes, 1);
+	index_reads = 0;
+	CHECK(amount_tx(0, TX_VALIDATOR_BOND, UNIT));
+	CHECK(amount_tx(2, TX_VALIDATOR_UNBOND, UNIT));
+	empty_blocks((int)params.unbonding_period + 2);
+	CHECK_EQ_U64(record(2).nunbonding, 0);
+	CHECK_EQ_INT(index_reads, 0);
 	uint8_t *pks;
 	size_t n;
 	CHECK(validators_list(&l, &pks, &n) == 0);
 	CHECK_EQ_U64(n, 3);
 	free(pks);
 	l.ops = inner_ops;
+}
+
+/* ---- many records, through the functions themselves ---- */
+
+static uint8_t bulk_pk(uint32_t i, uint8_t out[PUBKEY_LEN])
+{
+	memset(out, 0, PUBKEY_LEN);
+	out[0] = 0x80 | (uint8_t)(i >> 16); /* apart from the real keys' */
+	out[1] = (uint8_t)(i >> 8);
+	out[2] = (uint8_t)i;
+	out[31] = 0x5a;
+	return out[0];
+}
+
+static struct validators_ctx ctx_at(uint64_t h)
+{
+	return (struct validators_ctx){&l, &params, chain_id, h};
+}
+
+/* One call of a kind's effect as exec does it: undone unless it succeeds;
+ * a local failure fails the test. 1: it succeeded. */
+#define APPLY(call)                                 \
+	({                                          \
+		size_t snap_ = ledger_snapshot(&l); \
+		char msg[200];                      \
+		(void)msg;                          \
+		int rc_ = (call);                   \
+		CHECK(!assay_err_is_local(rc_));    \
+		if (rc_)                            \
+			ledger_revert(&l, snap_);   \
+		rc_ == 0;                           \
+	})
+
+static void bond_bulk(uint64_t h, uint32_t i, uint64_t amount)
+{
+	uint8_t bpk[PUBKEY_LEN], baddr[ADDR_LEN], bkey[HASH_LEN];
+	struct validators_ctx vc = ctx_at(h);
+	bulk_pk(i, bpk);
+	address_from_pubkey(bpk, baddr);
+	state_key(NS_ACCOUNT, baddr, ADDR_LEN, bkey);
+	CHECK(ledger_credit(&l, baddr, amount) == 0);
+	CHECK(APPLY(validators_apply_bond(&vc, bpk, bkey, amount, msg, sizeof(msg))));
+}
+
+static void end_at(uint64_t h, const struct commit *cm)
+{
+	struct validators_ctx vc = ctx_at(h);
+	char err[200];
+	CHECK_EQ_INT(validators_end_block(&vc, cm, err, sizeof(err)), 0);
+}
+
+/* A chain with nbulk bonded records beside genesis keys 0 (power 5000) and
+ * 1 (1000), at height 3 with the bonds in its sets. */
+static void bulk_world(uint32_t nbulk)
+{
+	const uint64_t stakes[2] = {5000, 1000};
+	world(2, stakes);
+	for (uint32_t i = 0; i < nbulk; i++)
+		bond_bulk(1, i, 1000 * UNIT);
+	end_at(1, NULL);
+	end_at(2, NULL);
+	end_at(3, NULL);
+}
+
+/* The end of block reads what changed and the set, not every record: the
+ * same reads with 20 records as with 2000 (more than BFT_MAX_VALIDATORS),
+ * in a block without changes, one with an unbond and the one releasing it.
+ * (Downtime, which reads each member of the set, is left out here.) */
+static void test_reads_do_not_grow_with_records(void)
+{
+	static const uint32_t sizes[2] = {20, 2000};
+	long reads[2][3];
+	for (int s = 0; s < 2; s++) {
+		bulk_world(sizes[s]);
+		counting_on();
+		uint64_t h = 4;
+		ledger_reads = 0;
+		end_at(h++, NULL);
+		reads[s][0] = ledger_reads;
+		struct validators_ctx vc = ctx_at(h);
+		CHECK(APPLY(validators_apply_unbond(&vc, pk[0], UNIT, msg, sizeof(msg))));
+		ledger_reads = 0;
+		end_at(h++, NULL);
+		reads[s][1] = ledger_reads;
+		while (h < 5 + params.unbonding_period)
+			end_at(h++, NULL);
+		uint64_t before = balance(0);
+		ledger_reads = 0;
+		end_at(h++, NULL);
+		reads[s][2] = ledger_reads;
+		CHECK_EQ_U64(balance(0), before + UNIT);
+		l.ops = inner_ops;
+	}
+	for (int k = 0; k < 3; k++) {
+		CHECK_EQ_U64((uint64_t)reads[1][k], (uint64_t)reads[0][k]);
+		CHECK(reads[1][k] < 40);
+	}
+}
+
+/* The reference: what the rules of §10.4 say from a full scan of the
+ * records, as the end of block computed it before the due-height index. */
+struct snap_rec {
+	uint8_t pk[PUBKEY_LEN];
+	struct validator_record r;
+	uint64_t balance;
+};
+
+static size_t scan_all(struct snap_rec **out)
+{
+	uint8_t *pks;
+	size_t n;
+	CHECK(validators_list(&l, &pks, &n) == 0);
+	struct snap_rec *v = calloc(n ? n : 1, sizeof(*v));
+	CHECK(v != NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t a[ADDR_LEN];
+		struct account acc;
+		memcpy(v[i].pk, pks + i * PUBKEY_LEN, PUBKEY_LEN);
+		CHECK(validators_get(&l, v[i].pk, &v[i].r) == 0);
+		address_from_pubkey(v[i].pk, a);
+		CHECK(ledger_get_account(&l, a, &acc) == 0);
+		v[i].balance = acc.balance;
+	}
+	free(pks);
+	*out = v;
+	return n;
+}
+
+static int power_desc(const void *a, const void *b)
+{
+	const struct bft_validator *x = a, *y = b;
+	if (x->power != y->power)
+		return x->power > y->power ? -1 : 1;
+	return memcmp(x->pubkey, y->pubkey, PUBKEY_LEN);
+}
+
+static int by_pubkey_ref(const void *a, const void *b)
+{
+	return memcmp(((const struct bft_validator *)a)->pubkey, ((const struct bft_validator *)b)->pubkey,
+		      PUBKEY_LEN);
+}
+
+/* After the end of block h: every record compared with its state before
+ * it (releases credited, spent ones gone), and S_{h+2}'s members and
+ * powers with W from a full scan. */
+static void check_against_reference(uint64_t h, const struct snap_rec *pre, size_t npre)
+{
+	struct snap_rec *post;
+	size_t npost = scan_all(&post), j = 0;
+	for (size_t i = 0; i < npre; i++) {
+		const struct validator_record *a = &pre[i].r;
+		uint64_t due = 0;
+		uint32_t kept = 0;
+		for (uint32_t e = 0; e < a->nunbonding; e++)
+			if (a->unbonding[e].release_height <= h)
+				due += a->unbonding[e].amount;
+			else
+				kept++;
+		int gone = j == npost || memcmp(post[j].pk, pre[i].pk, PUBKEY_LEN) != 0;
+		int spent = a->bond == 0 && kept == 0 && (!a->jailed || h >= a->jailed_until);
+		CHECK_EQ_INT(gone, spent);
+		uint8_t ad[ADDR_LEN];
+		struct account acc;
+		address_from_pubkey(pre[i].pk, ad);
+		CHECK(ledger_get_account(&l, ad, &acc) == 0);
+		CHECK_EQ_U64(acc.balance, pre[i].balance + due);
+		if (gone)
+			continue;
+		const struct validator_record *b = &post[j++].r;
+		CHECK_EQ_U64(b->bond, a->bond);
+		CHECK_EQ_U64(b->nunbonding, kept);
+		for (uint32_t e = 0, f = 0; e < a->nunbonding; e++)
+			if (a->unbonding[e].release_height > h) {
+				CHECK_EQ_U64(b->unbonding[f].amount, a->unbonding[e].amount);
+				CHECK_EQ_U64(b->unbonding[f++].release_height,
+					     a->unbonding[e].release_height);
+			}
+		CHECK(!(b->jailed && b->bond == 0 && b->nunbonding == 0 && h >= b->jailed_until));
+	}
+	CHECK_EQ_U64(j, npost); /* no record appeared */
+	struct bft_validator *w = calloc(npost ? npost : 1, sizeof(*w));
+	size_t k = 0;
+	for (size_t i = 0; i < npost; i++)
+		if (!post[i].r.jailed && post[i].r.bond >= UNIT) {
+			memcpy(w[k].pubkey, post[i].pk, PUBKEY_LEN);
+			w[k++].power = post[i].r.bond / UNIT;
+		}
+	struct bft_valset cur, next;
+	CHECK(validators_set_at(&l, h + 1, &cur) == 0);
+	CHECK(validators_set_at(&l, h + 2, &next) == 0);
+	if (k == 0) { /* W empty: the set kept */
+		CHECK_EQ_U64(next.n, cur.n);
+		for (uint32_t i = 0; i < next.n && i < cur.n; i++)
+			CHECK(memcmp(next.v[i].pubkey, cur.v[i].pubkey, PUBKEY_LEN) == 0);
+	} else {
+		if (k > BFT_MAX_VALIDATORS) {
+			qsort(w, k, sizeof(*w), power_desc);
+			k = BFT_MAX_VALIDATORS;
+			qsort(w, k, sizeof(*w), by_pubkey_ref);
+		}
+		CHECK_EQ_U64(next.n, k);
+		for (uint32_t i = 0; i < next.n && i < k; i++) {
+			CHECK(memcmp(next.v[i].pubkey, w[i].pubkey, PUBKEY_LEN) == 0);
+			CHECK_EQ_U64(next.v[i].power, w[i].power);
+		}
+	}
+	bft_valset_free(&cur);
+	bft_valset_free(&next);
+	free(w);
+	free(post);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* Randomized bonds, unbonds (partial, whole, up to VALIDATOR_MAX_UNBONDING
+ * entries), evidence, downtime, unjails and new records over many blocks
+ * and more active records than BFT_MAX_VALIDATORS, with ties in power: each
+ * end of block against the full-scan reference. */
+static void test_incremental_matches_full_scan(void)
+{
+	const uint32_t nbulk = 1100;
+	const uint64_t stakes[NKEYS] = {1000, 1000, 1000, 1000};
+	world(NKEYS, stakes);
+	for (uint32_t i = 0; i < nbulk; i++)
+		bond_bulk(1, i, (1000 + rnd(3)) * UNIT);
+	uint32_t next_bulk = nbulk;
+	int failed_before = test_failed;
+	struct commit_sig *sigs = calloc(BFT_MAX_VALIDATORS, sizeof(*sigs));
+	CHECK(sigs != NULL);
+	for (uint64_t h = 1; h <= 160; h++) {
+		struct validators_ctx vc = ctx_at(h);
+		uint32_t nops = rnd(8);
+		for (uint32_t o = 0; o < nops; o++) {
+			uint32_t kind = rnd(7), i = rnd(next_bulk);
+			uint8_t bpk[PUBKEY_LEN], bkey[HASH_LEN], baddr[ADDR_LEN];
+			const uint8_t *who = bpk;
+			int real = rnd(4) == 0;
+			int ki = (int)rnd(NKEYS);
+			if (real)
+				who = pk[ki];
+			else
+				bulk_pk(i, bpk);
+			address_from_pubkey(who, baddr);
+			state_key(NS_ACCOUNT, baddr, ADDR_LEN, bkey);
+			struct validator_record r;
+			validators_get(&l, who, &r);
+			uint64_t amount = (1 + rnd(3)) * UNIT;
+			switch (kind) {
+			case 0: /* bond, maybe enough to come back */
+				CHECK(ledger_credit(&l, baddr, 2000 * UNIT) == 0);
+				APPLY(validators_apply_bond(&vc, who, bkey, rnd(2) ? amount : 1000 * UNIT,
+							    msg, sizeof(msg)));
+				break;
+			case 1: /* unbond some */
+				APPLY(validators_apply_unbond(&vc, who, amount, msg, sizeof(msg)));
+				break;
+			case 2: /* unbond the whole bond */
+				if (r.bond)
+					APPLY(validators_apply_unbond(&vc, who, r.bond, msg, sizeof(msg)));
+				break;
+			case 3: /* evidence against a real key */
+				if (h > 2) {
+					struct buf b;
+					struct bft_evidence ev;
+					evidence_of(ki, h - 1 - rnd(2), &b);
+					CHECK(bft_evidence_decode(&ev, b.data, b.len) == 0);
+					APPLY(validators_apply_evidence(&vc, &ev, msg, sizeof(msg), msg,
+									sizeof(msg)));
+					buf_free(&b);
+				}
+				break;
+			case 4:
+				APPLY(validators_apply_unjail(&vc, who, msg, sizeof(msg)));
+				break;
+			case 5: /* a new record */
+				bond_bulk(h, next_bulk++, (1000 + rnd(2)) * UNIT);
+				break;
+			default: /* the same key unbonds every block up to the entry limit */
+				vc.height = h;
+				APPLY(validators_apply_unbond(&vc, pk[3], UNIT / 2, msg, sizeof(msg)));
+				break;
+			}
+		}
+		/* the commit of h - 1: every member but a lazy few */
+		struct commit cm;
+		memset(&cm, 0, sizeof(cm));
+		cm.height = h - 1;
+		cm.sigs = sigs;
+		struct bft_valset prev;
+		if (h >= 2 && validators_set_at(&l, h - 1, &prev) == 0) {
+			for (uint32_t i = 0; i < prev.n; i++)
+				if (prev.v[i].pubkey[2] % 37 != (h / 40) % 37 &&
+				    memcmp(prev.v[i].pubkey, pk[1], 8))
+					memcpy(sigs[cm.nsigs++].validator, prev.v[i].pubkey, PUBKEY_LEN);
+			bft_valset_free(&prev);
+		}
+		struct snap_rec *pre;
+		size_t npre = scan_all(&pre);
+		end_at(h, &cm);
+		check_against_reference(h, pre, npre);
+		free(pre);
+		if (h % 40 == 0)
+			fprintf(stderr, "  height %llu: %zu records\n", (unsigned long long)h, npre);
+		if (test_failed > failed_before)
+			break; /* the first block that differs says it */
+	}
+	free(sigs);
 }
 
 int main(void)
@@ -638,7 +965,9 @@ int main(void)
 	RUN(test_unjail_needs_min_bond);
 	RUN(test_rebond_keeps_window);
 	RUN(test_entry_clears_window_and_spent_records_go);
-	RUN(test_index_read_once_per_block);
+	RUN(test_index_not_read_per_block);
+	RUN(test_reads_do_not_grow_with_records);
+	RUN(test_incremental_matches_full_scan);
 	ledger_mem_free(mem);
 	return test_report("test_validators");
 }

@@ -20,3 +20,7 @@ bench_bench_verify_mlp_LDADD = libassay_workerbk.a libassay_consensus.a $(CORE_L
 noinst_PROGRAMS += bench/bench_hash
 bench_bench_hash_SOURCES = bench/bench_hash.c bench/bench_stats.h
 bench_bench_hash_LDADD = $(CORE_LIBS)
+# validator end of block at 1, 1000 and 30000 records (docs/benchmarks.md)
+noinst_PROGRAMS += bench/bench_validators
+bench_bench_validators_SOURCES = bench/bench_validators.c
+bench_bench_validators_LDADD = libassay_consensus.a $(CORE_LIBS)

@@ -1536,6 +1536,14 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	memcpy(n->chain_id, cfg->chain_id, 32);
 	snprintf(n->user_agent, sizeof(n->user_agent), "%s", cfg->user_agent ? cfg->user_agent : "");
 	n->max_connections = cfg->max_connections > 0 ? cfg->max_connections : NET_DEFAULT_MAX_CONNECTIONS;
+	/* sync tracks NET_SYNC_MAX_PEERS peers: past that, peers that took
+	 * every place (at our height, or failed) would keep a newcomer with
+	 * the chain we lack from ever being asked a block */
+	if (n->max_connections > NET_SYNC_MAX_PEERS) {
+		log_warn("p2p: at most %d connections of the %d asked: sync tracks no more peers",
+			 NET_SYNC_MAX_PEERS, n->max_connections);
+		n->max_connections = NET_SYNC_MAX_PEERS;
+	}
 	n->connect_only = cfg->nconnect > 0;
 	n->listen_port = cfg->port;
 	evutil_secure_rng_get_bytes(&n->nonce, sizeof(n->nonce));

@@ -74,7 +74,7 @@ struct net_config {
 	int nconnect;
 	const char *const *seeds;      /* "ip:port" seed nodes (numeric): put in the address book */
 	int nseeds;
-	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS */
+	int max_connections;           /* inbound + outbound; 0: NET_DEFAULT_MAX_CONNECTIONS; at most NET_SYNC_MAX_PEERS */
 	const char *user_agent;        /* e.g. "/assayd:0.1.0/"; at most 64 bytes are sent */
 	uint64_t max_block_bytes;      /* the chain's block size limit; 0: NET_MAX_OBJECT. Sync
 					* refuses (and scores) larger blocks on arrival */

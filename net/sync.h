@@ -17,7 +17,7 @@
 #define NET_SYNC_TIMEOUT_MS 15000     /* a range with no progress for this long moves */
 #define NET_SYNC_STALL_MIN_MS 15000   /* a range holding up a full window must finish in this, */
 #define NET_SYNC_STALL_MAX_MS 120000  /* doubled after each stall up to this, eased as ranges finish */
-#define NET_SYNC_MAX_PEERS 256        /* peers tracked (the connection limit is lower) */
+#define NET_SYNC_MAX_PEERS 256        /* peers tracked; net_new lowers the connection cap to it */
 #define NET_SYNC_FAILED_MAX 1024      /* hosts remembered for a timed-out range (oldest goes) */
 #define NET_SYNC_FAILED_MS (4ull * 3600 * 1000) /* how long a host's failure is remembered */
 

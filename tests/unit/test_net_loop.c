@@ -21,6 +21,7 @@
 #include "net/frame.h"
 #include "net/net.h"
 #include "net/peer.h"
+#include "net/sync.h"
 #include "tests/unit/test.h"
 
 #define BLOCK_BYTES 600
@@ -1311,6 +1312,51 @@ static void test_replayed_nonce_cuts_nothing(void)
 	pair_close(&p);
 }
 
+static int rogue_got_getblocks(void *p)
+{
+	struct rogue *r = p;
+	rogue_pump(r);
+	return r->asked_count > 0;
+}
+
+/* -maxconnections allows far more peers than sync tracks: with it at
+ * 100000, peers that fill the NET_SYNC_MAX_PEERS places (here, all at our
+ * height) left a later peer with a higher chain out of sync for good, never
+ * asked a block. The connection cap stays within what sync tracks, so the
+ * newcomer takes an evicted peer's place and is asked. */
+static void test_sync_tracks_every_peer(void)
+{
+	struct lone l;
+	if (lone_open(&l, 5, 100000) != 0)
+		return;
+	struct rogue *fill = calloc(NET_SYNC_MAX_PEERS, sizeof(*fill));
+	struct rogue honest;
+	CHECK(fill != NULL);
+	if (!fill) {
+		lone_close(&l);
+		return;
+	}
+	size_t opened = 0;
+	for (; opened < NET_SYNC_MAX_PEERS; opened++) {
+		if (rogue_open_height(&fill[opened], l.net, 0, 5) != 0)
+			break;
+		if (!run_until(l.base, rogue_ready, &fill[opened], 5000)) {
+			opened++;
+			break;
+		}
+	}
+	CHECK(opened == NET_SYNC_MAX_PEERS);
+	CHECK(rogue_open_height(&honest, l.net, 0, 10) == 0);
+	CHECK(run_until(l.base, rogue_ready, &honest, 5000));
+	CHECK(run_until(l.base, rogue_got_getblocks, &honest, 5000));
+	CHECK(honest.asked_from == 6);
+	rogue_close(&honest);
+	for (size_t i = 0; i < opened; i++)
+		rogue_close(&fill[i]);
+	free(fill);
+	lone_close(&l);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -1327,5 +1373,6 @@ int main(void)
 	RUN(test_inbound_eviction);
 	RUN(test_ping_answered_while_serving);
 	RUN(test_replayed_nonce_cuts_nothing);
+	RUN(test_sync_tracks_every_peer);
 	return test_report("test_net_loop");
 }

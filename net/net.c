@@ -1084,17 +1084,23 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		c->serve_end = m->u.getblocks.from + m->u.getblocks.count;
 		serve_blocks(c);
 		break;
-	case NET_CMD_NOTFOUND:
+	case NET_CMD_NOTFOUND: {
+		int due = 0;
 		for (size_t i = 0; i < m->u.inv.count; i++) {
 			const struct net_inv *it = &m->u.inv.items[i];
 			/* frees a slot only for a block we asked it for */
 			if (it->type == NET_INV_BLOCK)
 				net_block_reqs_notfound(&c->block_reqs, it->hash);
 			if (it->type == NET_INV_TX)
-				net_req_notfound(c->n->requests, it->hash, c->id);
+				due |= net_req_notfound(c->n->requests, it->hash, c->id);
 		}
-		request_step(c->n); /* ask the next announcer now */
+		/* ask the next announcer now; only then, since the step walks
+		 * every request in flight: an empty notfound costs a peer 25
+		 * bytes and cost us NET_REQ_MAX entries looked at */
+		if (due)
+			request_step(c->n);
 		break;
+	}
 	case NET_CMD_ADDR:
 		handle_addr(c, m);
 		break;

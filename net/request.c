@@ -228,18 +228,19 @@ int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked)
 	return 1;
 }
 
-void net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer)
+int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer)
 {
 	struct req_entry *e = lookup(r, hash);
 	if (!e)
-		return;
+		return 0;
 	if (e->peer == peer) {
 		e->deadline_ms = 0;
-		return;
+		return 1;
 	}
 	int k = alt_index(e, peer);
 	if (k >= 0)
 		alt_remove(e, k);
+	return 0;
 }
 
 void net_req_peer_gone(net_req_t *r, uint64_t peer)

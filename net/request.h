@@ -46,8 +46,9 @@ int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
  * with *asked set to the peer it was asked of if it was in flight, else 0. */
 int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked);
 /* Peer answered notfound for hash: if it was the one asked, the request is
- * due for the next announcer; if it was an alternative, it is dropped. */
-void net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer);
+ * due for the next announcer (returns 1: the caller moves what is due); if
+ * it was an alternative, it is dropped (0, as for a hash not in flight). */
+int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer);
 /* Peer disconnected: what was asked of it is due; it is no one's alternative. */
 void net_req_peer_gone(net_req_t *r, uint64_t peer);
 /* The next request that timed out or was made due: moved to its next

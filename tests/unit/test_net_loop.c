@@ -1357,6 +1357,63 @@ static void test_sync_tracks_every_peer(void)
 	lone_close(&l);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An empty notfound made the node walk every tx request in flight: 25
+ * bytes for NET_REQ_MAX entries looked at. With 8000 requests in flight,
+ * 200000 of them (5 MB) cost over a second; now only a notfound that makes
+ * a request due moves anything. */
+static void test_empty_notfound_costs_nothing(void)
+{
+	struct lone l;
+	if (lone_open(&l, 5, 0) != 0)
+		return;
+	enum { FILLERS = 8, NOTFOUNDS = 200000 };
+	struct rogue fill[FILLERS], attacker;
+	struct net_inv *items = calloc(1000, sizeof(*items));
+	CHECK(items != NULL);
+	for (int k = 0; k < FILLERS; k++) {
+		CHECK(rogue_open_as(&fill[k], l.net, 0, 5, 0, 0x7f000002u + (uint32_t)k) == 0);
+		CHECK(run_until(l.base, rogue_ready, &fill[k], 5000));
+		for (int i = 0; items && i < 1000; i++) {
+			items[i].type = NET_INV_TX;
+			le32_put(items[i].hash, (uint32_t)(k * 1000 + i));
+			items[i].hash[31] = 0xa5;
+		}
+		struct net_msg m = {.cmd = NET_CMD_INV};
+		m.u.inv.items = items;
+		m.u.inv.count = 1000;
+		CHECK(net_peer_send(fill[k].peer, &m) == 0);
+		rogue_pump(&fill[k]);
+		CHECK(run_until(l.base, rogue_got_getdata, &fill[k], 5000));
+	}
+	CHECK(rogue_open_as(&attacker, l.net, 0, 5, 0, 0x7f000020u) == 0);
+	CHECK(run_until(l.base, rogue_ready, &attacker, 5000));
+	struct net_msg nf = {.cmd = NET_CMD_NOTFOUND};
+	int queued = 0;
+	for (int i = 0; i < NOTFOUNDS; i++)
+		queued += net_peer_send(attacker.peer, &nf) == 0;
+	CHECK(queued == NOTFOUNDS);
+	uint8_t last[32];
+	memset(last, 0x77, sizeof(last));
+	double t0 = mono_s();
+	rogue_send_inv(&attacker, NET_CMD_INV, last);
+	CHECK(run_until(l.base, rogue_got_getdata, &attacker, 20000));
+	double spent = mono_s() - t0;
+	printf("%d empty notfounds with 8000 requests in flight: %.3f s\n", NOTFOUNDS, spent);
+	CHECK(spent < 0.6);
+	free(items);
+	for (int k = 0; k < FILLERS; k++)
+		rogue_close(&fill[k]);
+	rogue_close(&attacker);
+	lone_close(&l);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -1374,5 +1431,6 @@ int main(void)
 	RUN(test_ping_answered_while_serving);
 	RUN(test_replayed_nonce_cuts_nothing);
 	RUN(test_sync_tracks_every_peer);
+	RUN(test_empty_notfound_costs_nothing);
 	return test_report("test_net_loop");
 }

@@ -68,9 +68,12 @@ static void test_notfound_and_gone(void)
 	CHECK(net_req_announce(r, g, 3, 1, 0) == 1);
 	CHECK(net_req_announce(r, g, 2, 1, 0) == 0);
 	/* notfound from an alternative drops it; from the asked peer, moves now */
-	net_req_notfound(r, h, 2);
+	CHECK(net_req_notfound(r, h, 2) == 0); /* nothing due: the caller need not step */
 	CHECK(net_req_next_due(r, 1, &mv) == 0);
-	net_req_notfound(r, h, 1);
+	uint8_t none[32];
+	hash_of(99, none);
+	CHECK(net_req_notfound(r, none, 1) == 0); /* not in flight */
+	CHECK(net_req_notfound(r, h, 1) == 1);
 	CHECK(net_req_next_due(r, 1, &mv) == 1);
 	CHECK(memcmp(mv.hash, h, 32) == 0 && mv.from == 1 && mv.to == 3);
 	CHECK(net_req_next_due(r, 1, &mv) == 0);

@@ -56,7 +56,7 @@ static const struct option_def options[] = {
 	{"connect", OPT_MULTI, M(connect, nconnect), "HOST:PORT", "connect only to these peers (repeatable, at most 32)"},
 	{"seednode", OPT_MULTI, M(seednode, nseednode), "HOST:PORT",
 	 "learn peers from this node, with the compiled network's seeds (repeatable, at most 32; a name is resolved once)"},
-	{"maxconnections", OPT_INT, R(maxconnections, 1, CONFIG_MAX_CONNECTIONS), "N", "most p2p connections, 1 to 100000 (default 64)"},
+	{"maxconnections", OPT_INT, R(maxconnections, 1, CONFIG_MAX_CONNECTIONS), "N", "most p2p connections, 1 to 100000, above 256 lowered to 256 with a warning (default 64)"},
 	{"blocktime", OPT_U64, R(blocktime, 0, 3600000), "MS", "dev producer: ms between blocks, up to 3600000 (default: the chain's, 1000 on dev)"},
 	{"reindex", OPT_BOOL, I(reindex), NULL, "rebuild the state from stored blocks, checking every state root"},
 	{"addrindex", OPT_BOOL, I(addrindex), NULL, "keep an address index for listtransactions (default no; built on first start)"},

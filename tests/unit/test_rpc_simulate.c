@@ -80,6 +80,26 @@ static json_t *simulate(struct sim_node *s, const struct tx *t)
 	return rc == 0 ? result : NULL;
 }
 
+/* Whether simulatetransaction calls a transfer from key `from` (nonce,
+ * gas_limit) valid; when it is not and limit is given, its error must say
+ * the transaction cannot be in the next block because of that limit. */
+static int simulated_valid(struct sim_node *s, int from, uint64_t nonce, uint64_t gas_limit, const char *limit)
+{
+	struct tx t;
+	gas_transfer(&t, from, nonce, gas_limit);
+	json_t *r = simulate(s, &t);
+	tx_free(&t);
+	CHECK(r != NULL);
+	int valid = json_is_true(json_object_get(r, "valid"));
+	CHECK(valid || json_is_false(json_object_get(r, "valid")));
+	if (!valid && limit) {
+		const char *why = json_string_value(json_object_get(r, "error"));
+		CHECK(why && strstr(why, "cannot be in the next block") && strstr(why, limit));
+	}
+	json_decref(r);
+	return valid;
+}
+
 /* Key 1 has two pending transfers of just over half a block's gas each:
  * together they fill more than one block, so a transaction after them
  * cannot be in the next block. The dry run says so without executing
@@ -104,30 +124,12 @@ static void test_pending_bounded_by_a_block(void)
 	json_decref(r);
 	tx_free(&t);
 
-	gas_transfer(&t, 1, 2, 0); /* after p0 and p1: over max_block_gas */
-	r = simulate(&s, &t);
-	CHECK(r != NULL);
-	CHECK(json_is_false(json_object_get(r, "valid")));
-	const char *why = json_string_value(json_object_get(r, "error"));
-	CHECK(why && strstr(why, "cannot be in the next block") && strstr(why, "max_block_gas"));
-	json_decref(r);
-	tx_free(&t);
-
+	/* after p0 and p1: over max_block_gas */
+	CHECK(!simulated_valid(&s, 1, 2, 0, "max_block_gas"));
 	/* Its own gas counts too: one pending of half a block and t of half. */
-	gas_transfer(&t, 1, 1, half);
-	r = simulate(&s, &t);
-	CHECK(r != NULL);
-	CHECK(json_is_false(json_object_get(r, "valid")));
-	json_decref(r);
-	tx_free(&t);
-
+	CHECK(!simulated_valid(&s, 1, 1, half, NULL));
 	/* Another sender's pending transactions are none of t's. */
-	gas_transfer(&t, 2, 0, half);
-	r = simulate(&s, &t);
-	CHECK(r != NULL);
-	CHECK(json_is_true(json_object_get(r, "valid")));
-	json_decref(r);
-	tx_free(&t);
+	CHECK(simulated_valid(&s, 2, 0, half, NULL));
 
 	tx_free(&p0);
 	tx_free(&p1);

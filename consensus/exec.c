@@ -9,6 +9,7 @@
 #include "consensus/exec.h"
 #include "consensus/tx_rules.h"
 #include "core/error.h"
+#include "vm/vm.h"
 
 void exec_ctx_init(struct exec_ctx *x, const struct chain_params *params, const struct compute_params *compute,
 		   const uint8_t chain_id[HASH_LEN], const struct ledger *l, const struct block_header *hd)
@@ -132,21 +133,78 @@ static int decode_transfer(const struct tx *t, struct tx_decoded *d)
 	return rc;
 }
 
+/* Whether a transfer of amount to the account at to_key creates it: *creates
+ * is 1 when amount > 0 and the account is not in the state. 0, or the
+ * read's local failure. */
+static int transfer_creates(const struct ledger *l, const uint8_t to_key[HASH_LEN], uint64_t amount,
+			    int *creates)
+{
+	uint8_t none;
+	size_t len;
+	*creates = 0;
+	if (amount == 0)
+		return 0; /* credits nothing, so makes no account */
+	int rc = ledger_get_into(l, to_key, &none, 0, &len); /* ASSAY_ELIMIT: there */
+	if (rc == ASSAY_ENOTFOUND)
+		*creates = 1;
+	return rc == ASSAY_ENOTFOUND || rc == ASSAY_ELIMIT ? 0 : rc;
+}
+
+static void transfer_gas_error(uint64_t gas_limit, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "out of gas: the recipient has no account, and a transfer that creates one needs "
+		 "gas_limit %u (this one has %llu)",
+		 VM_GAS_NEW_KEY, (unsigned long long)gas_limit);
+}
+
+/* A transfer that creates its recipient's account pays VM_GAS_NEW_KEY from
+ * its gas_limit, as a contract's transfer does (protocol §5.2): every node
+ * keeps the key for good, and at the bare min_fee a block of transfers made
+ * 10,000 of them for 0.01 ASY. Too little gas fails the transfer; its fee is
+ * spent. */
 static int apply_transfer(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
 			  const uint8_t sender[ADDR_LEN], struct receipt *rc)
 {
-	(void)t;
 	(void)sender; /* x->sender_key is its key */
 	uint8_t to_key[HASH_LEN];
+	int creates, err;
 	state_key(NS_ACCOUNT, d->u.transfer.to, ADDR_LEN, to_key);
+	if ((err = transfer_creates(&x->l, to_key, d->u.transfer.amount, &creates)) != 0) {
+		snprintf(rc->error, sizeof(rc->error), "state read failed: %s", assay_strerror(err));
+		return err;
+	}
+	if (creates && t->gas_limit < VM_GAS_NEW_KEY) {
+		rc->gas_used = t->gas_limit;
+		transfer_gas_error(t->gas_limit, rc->error, sizeof(rc->error));
+		return ASSAY_EGAS;
+	}
+	rc->gas_used = creates ? VM_GAS_NEW_KEY : 0;
 	/* exec_tx reverts the whole apply on error: a debit without its
 	 * credit never stays. */
-	int err = ledger_debit_at(&x->l, x->sender_key, d->u.transfer.amount);
+	err = ledger_debit_at(&x->l, x->sender_key, d->u.transfer.amount);
 	if (!err)
 		err = ledger_credit_at(&x->l, to_key, d->u.transfer.amount);
 	if (err)
 		snprintf(rc->error, sizeof(rc->error), "transfer failed: %s", assay_strerror(err));
 	return err;
+}
+
+int exec_transfer_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen)
+{
+	struct transfer_payload tp;
+	uint8_t to_key[HASH_LEN];
+	int creates, rc;
+	if (t->kind != TX_TRANSFER || t->gas_limit >= VM_GAS_NEW_KEY ||
+	    transfer_decode(&tp, t->payload, t->payload_len))
+		return 0;
+	state_key(NS_ACCOUNT, tp.to, ADDR_LEN, to_key);
+	if ((rc = transfer_creates(l, to_key, tp.amount, &creates)) != 0)
+		return assay_fail(err, errlen, rc, "state read failed: %s", assay_strerror(rc));
+	if (!creates)
+		return 0;
+	transfer_gas_error(t->gas_limit, err, errlen);
+	return ASSAY_EGAS;
 }
 
 static int decode_deploy(const struct tx *t, struct tx_decoded *d)

@@ -100,6 +100,11 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
  * the committed state with height = tip + 1. */
 int exec_tx_admissible(const struct chain_params *params, const struct compute_params *compute,
 		       const struct ledger *l, uint64_t height, const struct tx *t, char *err, size_t errlen);
+/* ASSAY_EGAS, with the reason in err, when t is a transfer that would
+ * create its recipient's account on l without the VM_GAS_NEW_KEY gas that
+ * takes (it would fail, fee spent: protocol §5.2); 0 otherwise, or a
+ * local read failure. For the mempool's policy (protocol §9). */
+int exec_transfer_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen);
 /* 1 if transactions of this kind have admission rules (exec_tx_admissible
  * may refuse them), else 0. A mempool judges a transaction on the committed
  * state only while no earlier pending one of its sender has such a kind:

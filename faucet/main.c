@@ -127,7 +127,24 @@ static int send_coins(struct faucet *f, const uint8_t to[ADDR_LEN], char txid[2 
 				    .kind = TX_TRANSFER};
 	uint64_t have = json_is_integer(balance) ? (uint64_t)json_integer_value(balance) : 0;
 	json_decref(acct);
-	if (txbuild_default_fee(&f->chain.params, 0, &spec.fee) != 0) {
+	/* the gas that creates the recipient's account, when it has none */
+	char to_text[ADDR_STR_MAX];
+	address_encode(f->chain.network->family, to, to_text);
+	if (call(f, "getaccount", json_pack("[s]", to_text), &acct, &fail) < 0) {
+		snprintf(why, whylen, "the node did not answer: %s", fail.message);
+		return -1;
+	}
+	json_t *to_balance = json_object_get(acct, "balance"), *to_nonce = json_object_get(acct, "nonce");
+	if (!json_is_integer(to_balance) || !json_is_integer(to_nonce)) {
+		json_decref(acct);
+		snprintf(why, whylen, "the node's getaccount reply lacks a balance or nonce");
+		return -1;
+	}
+	spec.gas_limit = txbuild_transfer_gas((uint64_t)json_integer_value(to_balance),
+					      (uint64_t)json_integer_value(to_nonce),
+					      json_is_string(json_object_get(acct, "code_hash")));
+	json_decref(acct);
+	if (txbuild_default_fee(&f->chain.params, spec.gas_limit, &spec.fee) != 0) {
 		snprintf(why, whylen, "the node's fee rule asks more than 10 ASY for a transfer (TXBUILD_MAX_DEFAULT_FEE)");
 		return -1;
 	}

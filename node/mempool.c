@@ -512,6 +512,10 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	if (admission_on_committed(s, slot) &&
 	    (rc = exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1, t, err, errlen)) != 0)
 		return rc;
+	/* policy (protocol §9): a transfer the committed state says would fail
+	 * for want of the gas that creates its recipient's account */
+	if ((rc = exec_transfer_gas_check(&l, t, err, errlen)) != 0)
+		return rc;
 	if (replace) {
 		struct mp_entry *old = s->queue[slot];
 		unsigned __int128 need = (unsigned __int128)old->tx.fee * (100 + MEMPOOL_REPLACE_BUMP_PCT) / 100;

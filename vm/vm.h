@@ -12,6 +12,17 @@
 #include "core/buf.h"
 #include "core/ledger.h"
 
+/* Gas per state key a call creates (storage_set of an absent slot;
+ * transfer or call_contract value to an account that is not there), and
+ * what a plain transfer that creates its recipient's account pays
+ * (protocol §5.2): a key costs the node, beyond its value bytes, its
+ * 32-byte key on disk and, for good, the state tree's leaf (96 bytes) and
+ * branch node (about 48) in memory, about 176 bytes at the 64 gas a byte
+ * storage pays; without it a block's gas made up to about 490,000 accounts
+ * (call_contract at 2,000 each), and 10,000 plain transfers a block made
+ * as many accounts at the bare min_fee. */
+#define VM_GAS_NEW_KEY 11264
+
 /* Job states as the job_status host call reports them to contracts; the
  * compute layer maps its own job record onto these. */
 enum vm_job_state {

@@ -178,13 +178,6 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 /* per byte written: state is kept for good, so a block's gas (max_block_gas
  * 10^9) writes at most about 15 MiB of it */
 #define VM_GAS_STORAGE_BYTE 64
-/* per state key a call creates (storage_set of an absent slot; transfer or
- * call_contract value to an account that is not there): a key costs the
- * node, beyond its value bytes, its 32-byte key on disk and, for good, the
- * state tree's leaf (96 bytes) and branch node (about 48) in memory, about
- * 176 bytes at VM_GAS_STORAGE_BYTE's 64 a byte; without it a block's gas
- * made up to about 490,000 accounts (call_contract at 2,000 each) */
-#define VM_GAS_NEW_KEY 11264
 #define VM_GAS_ACCOUNT 100       /* caller, self, value, height, time */
 #define VM_GAS_BALANCE 2000      /* a state read */
 #define VM_GAS_TRANSFER 5000     /* two accounts read and written */

@@ -81,6 +81,27 @@ static int report_committed(struct cli_ctx *ctx, const char *txid, json_t *tx)
 	return failed ? CLI_EFAIL : CLI_OK;
 }
 
+/* The gas a transfer to address needs (txbuild_transfer_gas), from the
+ * node's committed state: an account a pending transaction creates still
+ * reads as absent, and the transfer then pays for a creation it does not
+ * need, never too little. */
+static int transfer_gas(struct cli_ctx *ctx, const char *address, uint64_t *gas)
+{
+	json_t *acct;
+	int rc = cli_rpc(ctx, "getaccount", json_pack("[s]", address), &acct);
+	if (rc)
+		return rc;
+	json_t *balance = json_object_get(acct, "balance"), *nonce = json_object_get(acct, "nonce");
+	if (!json_is_integer(balance) || !json_is_integer(nonce)) {
+		json_decref(acct);
+		return cli_fail(CLI_EFAIL, "getaccount reply lacks a balance or nonce");
+	}
+	*gas = txbuild_transfer_gas((uint64_t)json_integer_value(balance), (uint64_t)json_integer_value(nonce),
+				    json_is_string(json_object_get(acct, "code_hash")));
+	json_decref(acct);
+	return CLI_OK;
+}
+
 static int cmd_send(struct cli_ctx *ctx)
 {
 	const char *from = cli_opt(ctx, "from"), *to = cli_opt(ctx, "to");
@@ -104,7 +125,8 @@ static int cmd_send(struct cli_ctx *ctx)
 	if ((rc = cli_get_chain(ctx, &chain)) ||
 	    (rc = cli_resolve_address(ctx, to, &chain, 0, address, to_addr)))
 		return rc;
-	if ((rc = cli_fee_opt(ctx, &chain, 0, CLI_FEE_OFFER, &fee)))
+	uint64_t gas = 0;
+	if ((rc = transfer_gas(ctx, address, &gas)) || (rc = cli_fee_opt(ctx, &chain, gas, CLI_FEE_OFFER, &fee)))
 		return rc;
 	struct keystore_key key;
 	if ((rc = cli_unlock(ctx, from, &key)))
@@ -116,7 +138,7 @@ static int cmd_send(struct cli_ctx *ctx)
 				.payload = payload.data,
 				.payload_len = payload.len,
 				.fee = fee,
-				.gas_limit = 0,
+				.gas_limit = gas,
 				.preflight = 1};
 	rc = payload.oom ? cli_fail(CLI_EFAIL, "out of memory")
 			 : cli_submit(ctx, &chain, &key, &req, txid);
@@ -230,7 +252,8 @@ const struct cli_command cli_commands[] = {
 	 "--from NAME --to ADDRESS --amount ASY [--fee ASY] [--wait] [--timeout SEC]\n"
 	 "         [--nonce N] [--raw] [--force]",
 	 "sign and submit a transfer; print its txid (--raw: print the signed hex, send nothing;\n"
-	 "      --force: send it even when the node's dry run says it would fail)",
+	 "      --force: send it even when the node's dry run says it would fail); to an address\n"
+	 "      with no account it carries the 11264 gas that creating one takes, fee included",
 	 send_opts, 0, 0},
 	{"faucet", NULL, cli_faucet, "ADDRESS|NAME [--url URL] [--wait [--timeout S]]",
 	 "ask an assay-faucet (default " CLI_FAUCET_DEFAULT_URL ") for test coins", cli_faucet_opts, 1, 1},

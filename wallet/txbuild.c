@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/tx.h"
+#include "vm/vm.h"
 #include "wallet/txbuild.h"
 
 int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
@@ -33,6 +34,11 @@ void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struc
 	memcpy(tp.to, to, ADDR_LEN);
 	tp.amount = amount;
 	transfer_encode(&tp, b);
+}
+
+uint64_t txbuild_transfer_gas(uint64_t balance, uint64_t nonce, int has_code)
+{
+	return balance == 0 && nonce == 0 && !has_code ? VM_GAS_NEW_KEY : 0;
 }
 
 int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee)

@@ -44,6 +44,12 @@ int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
  * fee can pay it. */
 int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee);
 
+/* The gas_limit a transfer of a positive amount to an account needs, from
+ * what getaccount says of it: VM_GAS_NEW_KEY when the account is not in
+ * the state (balance and nonce 0, no code: an all-zero account is never
+ * stored), which the transfer then creates (protocol §5.2); else 0. */
+uint64_t txbuild_transfer_gas(uint64_t balance, uint64_t nonce, int has_code);
+
 /* The payload of a transfer of amount units to addr, appended to b. */
 void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struct buf *b);
 

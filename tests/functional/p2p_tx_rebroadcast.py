@@ -10,6 +10,7 @@ import time
 import framework as fw
 
 TX_TRANSFER = 0
+NEW_ACCOUNT_GAS = 11264  # a transfer that creates its recipient pays it (protocol.md §5.2)
 
 
 def test(tmpdir, nodes):
@@ -21,7 +22,7 @@ def test(tmpdir, nodes):
     dev_seed = hashlib.sha256(b"assay/dev-key/0").digest()
     nonce = 0  # the dev key's first transaction on a fresh dev chain
     payload = bytes([0x11] * 20) + struct.pack("<Q", 1000)
-    txid = lonely.rpc("sendrawtransaction", fw.raw_tx(dev_seed, chain_id, nonce, 10**6, 0, TX_TRANSFER, payload))
+    txid = lonely.rpc("sendrawtransaction", fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + NEW_ACCOUNT_GAS, NEW_ACCOUNT_GAS, TX_TRANSFER, payload))
     fw.assert_eq(len(lonely.rpc("getpeerinfo")), 0, "the lonely node's peers")
     time.sleep(2.5)
     assert txid not in a.rpc("getrawmempool"), "the validator heard of it with no connection"

@@ -601,7 +601,9 @@ def main(tmpdir, nodes):
     # which then sends one of its own
     nonce = node.rpc("getaccount", dev_text)["pending_nonce"]
     amounts = [1_234_567_890 + i for i in range(len(receivers))]
-    fee, gas_limit = 1000, 0  # min_fee + gas_limit × gas_price (§5.1, §8)
+    # min_fee + gas_limit × gas_price (§5.1, §8); no receiver has an account
+    # yet, and a transfer that creates one takes 11,264 gas (§5.2)
+    fee, gas_limit = 1000 + 11264, 11264
     signed = []
     for i, (to, amount) in enumerate(zip(receivers, amounts)):
         unsigned = tx_unsigned(chain_id, nonce + i, dev_pub, fee, gas_limit, KIND_TRANSFER, to + u64(amount))
@@ -629,11 +631,12 @@ def main(tmpdir, nodes):
             break
         assert time.time() < deadline, f"transfers not committed in 20 s: {[g['status'] for g in got]}"
         time.sleep(0.1)
-    assert all(g["result"]["ok"] for g in got), got
+    assert all(g["result"]["ok"] and g["result"]["gas_used"] == gas_limit for g in got), got
 
     # the funded key's own first transaction (nonce 0), fee to the proposer
-    back_amount = 10**6
-    unsigned = tx_unsigned(chain_id, 0, fw.ed25519_public_key(seeds[0]), fee, gas_limit, KIND_TRANSFER,
+    # to an account that is there now: no gas
+    back_amount, back_fee = 10**6, 1000
+    unsigned = tx_unsigned(chain_id, 0, fw.ed25519_public_key(seeds[0]), back_fee, 0, KIND_TRANSFER,
                            receivers[1] + u64(back_amount))
     back = unsigned + fw.ed25519_sign(seeds[0], tx_sighash(unsigned))
     fw.assert_eq(node.rpc("sendrawtransaction", back.hex()), txid_of(back).hex(), "the receiver's txid")
@@ -644,7 +647,8 @@ def main(tmpdir, nodes):
     assert g["result"]["ok"], g
     signed.append(back)
     got.append(g)
-    amounts[0] -= back_amount + fee
+    fw.assert_eq(g["result"]["gas_used"], 0, "gas used by a transfer to an existing account")
+    amounts[0] -= back_amount + back_fee
     amounts[1] += back_amount
     last = g["height"]
 

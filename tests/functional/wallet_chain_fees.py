@@ -44,10 +44,14 @@ def test(tmpdir, nodes):
     fw.assert_eq(p["chain_id"], node.rpc("getblockchaininfo")["genesis_hash"], "chain_id")
     fw.assert_eq((p["min_fee"], p["gas_price"], p["block_time_ms"]), (MIN_FEE, GAS_PRICE, 200), "params")
 
-    # A transfer without --fee pays the chain's min_fee (above the CLI's 0.0001 ASY).
+    # A transfer without --fee pays the chain's min_fee (above the CLI's
+    # 0.0001 ASY), plus the gas that creates bob's account at this chain's
+    # gas_price (protocol.md §5.2); the next one pays min_fee alone.
+    out = node.cli_json("send", "--from", "alice", "--to", addr["bob"], "--amount", "1", "--wait")
+    fw.assert_eq(out["fee"], MIN_FEE + 11264 * GAS_PRICE, "send fee to a new account")
     out = node.cli_json("send", "--from", "alice", "--to", addr["bob"], "--amount", "1", "--wait")
     fw.assert_eq(out["fee"], MIN_FEE, "send fee")
-    fw.assert_eq(node.rpc("getaccount", addr["bob"])["balance"], 10**9, "bob got 1 ASY")
+    fw.assert_eq(node.rpc("getaccount", addr["bob"])["balance"], 2 * 10**9, "bob got 2 ASY")
 
     # A deploy pays exactly the floor for its default gas, and it is accepted.
     out = node.cli_json("contract", "deploy", "--from", "alice", ESCROW, "--value", "1", "--wait",

@@ -56,7 +56,7 @@ def dev_chain_part(tmpdir, nodes):
     fw.assert_eq(sorted(sim), ["created", "error", "events", "fee", "gas_used", "ok", "valid"], "reply fields")
     fw.assert_eq((sim["valid"], sim["ok"], sim["error"], sim["created"], sim["events"]),
                  (True, True, None, None, []), "good transfer")
-    assert sim["fee"] > 0 and sim["gas_used"] == 0, sim
+    assert sim["fee"] > 0 and sim["gas_used"] == 11264, sim  # it creates erin's account (protocol.md §5.2)
     fw.assert_eq(account(node, dev), before, "a simulation writes nothing")
     fw.assert_eq(node.rpc("getmempoolinfo")["size"], 0, "a simulation relays nothing")
     txid = node.rpc("sendrawtransaction", raw)

@@ -1,6 +1,7 @@
 /* Consensus vectors for the chain's execution path (node/chain.c,
  * node/state.c, node/smt.c, consensus/exec.c): a fixed chain of transfers,
- * skipped transactions, a contract with storage and events and a call that
+ * transfers that create accounts (one without the gas for it, which
+ * fails), skipped transactions, a contract with storage and events and a call that
  * reverts, built and applied here, applied by a second node as blocks from
  * a peer, and replayed by -reindex. Each path must end on the same tip,
  * state root and receipts, and those must equal the golden values below:
@@ -16,10 +17,11 @@
 
 /* The golden values: the tip block's hash, its state root, and SHA-256 over
  * every receipt's encoding in chain order, as the code before the
- * producer's speed work computed them. */
-static const char GOLDEN_TIP[] = "e8d9c253ee5e4e60018503dbd13523645c5535d117dd2a9da4c139a935014114";
-static const char GOLDEN_ROOT[] = "203bc409bb6cf01bcc6928fe6e64cd18da13e8277d16f297d41b286c178a9dac";
-static const char GOLDEN_RECEIPTS[] = "8efc46e6c8a15346c79643f8e8938a3fb5e72f6eb04eb6ef343bc9ad5668a886";
+ * producer's speed work computed them, changed since only by rules that
+ * change results (the latest: a transfer that creates an account pays gas). */
+static const char GOLDEN_TIP[] = "eb0762ff205b71985ab5b7d3847a5506203de5034c750238fdcd616fda4dcdae";
+static const char GOLDEN_ROOT[] = "b2c9f1481b4326ad95a6e98ba292e1b72ce6f8d93fb575a343f486a5bd422016";
+static const char GOLDEN_RECEIPTS[] = "accb8ab873d66e5f3f61826e231e5d8c6de7206c35d862ecd55516dd13685489";
 
 #define BLOCKS 6
 #define PER_BLOCK 40
@@ -80,8 +82,14 @@ static size_t block_txs(int b, struct tx *txs, uint64_t nonce[FIX_KEYS], const u
 			to[1] = (uint8_t)i;
 			to[2] = 0xa5;
 		}
-		fixture_transfer(&fx, &txs[n++], from, to, 1000 + (uint64_t)(b * 100 + i), nonce[from]++,
+		struct tx *t = &txs[n++];
+		fixture_transfer(&fx, t, from, to, 1000 + (uint64_t)(b * 100 + i), nonce[from]++,
 				 1000 + (uint64_t)(i % 4) * 10);
+		if (i % 5 == 0 && i > 0) { /* the gas that creates it; i == 0 fails without */
+			t->gas_limit = VM_GAS_NEW_KEY;
+			t->fee += VM_GAS_NEW_KEY;
+			tx_sign(t, fx.sk[from]);
+		}
 	}
 	/* skipped: a nonce gap and an overdraft */
 	fixture_transfer(&fx, &txs[n++], 2, fx.addr[3], 1, nonce[2] + 5, 1000);
@@ -110,9 +118,12 @@ static size_t block_txs(int b, struct tx *txs, uint64_t nonce[FIX_KEYS], const u
 	return n;
 }
 
-/* SHA-256 over the encoding of every receipt of c's blocks, in order. */
+/* SHA-256 over the encoding of every receipt of c's blocks, in order;
+ * each block's first transfer, to a fresh account without the gas that
+ * creates it, failed for want of it and the other fresh ones did not. */
 static void receipts_digest(chain_t *c, uint8_t out[HASH_LEN])
 {
+	size_t short_of_gas = 0, created = 0;
 	struct buf all, one;
 	buf_init(&all);
 	buf_init(&one);
@@ -131,11 +142,17 @@ static void receipts_digest(chain_t *c, uint8_t out[HASH_LEN])
 			buf_reset(&one);
 			receipt_encode(&r, &one);
 			buf_put(&all, one.data, one.len);
+			if (t.kind == TX_TRANSFER && !r.ok && strstr(r.error, "out of gas"))
+				short_of_gas++;
+			if (t.kind == TX_TRANSFER && r.ok && r.gas_used == VM_GAS_NEW_KEY)
+				created++;
 			tx_free(&t);
 			receipt_free(&r);
 		}
 		block_free(&blk);
 	}
+	CHECK_EQ_U64(short_of_gas, BLOCKS);
+	CHECK_EQ_U64(created, BLOCKS * ((PER_BLOCK - 4 + 4) / 5 - 1));
 	sha256(all.data, all.len, out);
 	buf_free(&all);
 	buf_free(&one);

@@ -12,6 +12,7 @@
 #include "core/keys.h"
 #include "tests/unit/test.h"
 #include "vm/asm.h"
+#include "vm/vm.h"
 
 static struct chain_params params;
 static struct compute_params cparams;
@@ -52,7 +53,8 @@ static void f_revert(void *ctx, size_t snap)
 }
 static const struct ledger_ops faulty_ops = {f_get, f_put, f_del, f_snapshot, f_revert, NULL};
 
-static void transfer(struct tx *t, uint64_t nonce, uint64_t amount)
+/* A transfer to the address of twenty 9s, paying the floor for gas. */
+static void transfer(struct tx *t, uint64_t nonce, uint64_t amount, uint64_t gas)
 {
 	struct transfer_payload tp;
 	struct buf b;
@@ -60,7 +62,8 @@ static void transfer(struct tx *t, uint64_t nonce, uint64_t amount)
 	memcpy(t->chain_id, chain_id, HASH_LEN);
 	memcpy(t->sender, pk, PUBKEY_LEN);
 	t->nonce = nonce;
-	t->fee = 1000;
+	t->fee = 1000 + gas;
+	t->gas_limit = gas;
 	t->kind = TX_TRANSFER;
 	memset(tp.to, 9, ADDR_LEN);
 	tp.amount = amount;
@@ -84,26 +87,79 @@ static void test_transfers(void)
 	struct ledger l = ledger_mem_ledger(m);
 	uint8_t to[ADDR_LEN];
 	memset(to, 9, ADDR_LEN);
-	CHECK(ledger_credit(&l, addr, 10000) == 0);
+	const uint64_t create_fee = 1000 + VM_GAS_NEW_KEY;
+	CHECK(ledger_credit(&l, addr, 100000) == 0);
 	struct exec_ctx x;
 	exec_ctx_init(&x, &params, &cparams, chain_id, &l, &hdr);
 	struct tx t;
 	struct receipt r;
 	char err[200];
-	transfer(&t, 0, 4000);
-	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1);
+	/* Creating the recipient's account takes VM_GAS_NEW_KEY: one gas short
+	 * fails, fee and nonce spent, and makes no account. */
+	transfer(&t, 0, 4000, VM_GAS_NEW_KEY - 1);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 0);
+	CHECK(strstr(r.error, "out of gas") && strstr(r.error, "11264"));
+	CHECK_EQ_U64(r.gas_used, VM_GAS_NEW_KEY - 1);
 	receipt_free(&r);
-	CHECK(balance(&l, addr) == 5000 && balance(&l, to) == 4000 && balance(&l, proposer_addr) == 1000);
+	tx_free(&t);
+	CHECK_EQ_U64(balance(&l, addr), 100000 - create_fee + 1);
+	CHECK_EQ_U64(balance(&l, to), 0);
+	/* Nothing sent makes no account, so needs no gas. */
+	transfer(&t, 1, 0, 0);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.gas_used == 0);
+	receipt_free(&r);
+	tx_free(&t);
+	transfer(&t, 2, 4000, VM_GAS_NEW_KEY);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1);
+	CHECK_EQ_U64(r.gas_used, VM_GAS_NEW_KEY);
+	receipt_free(&r);
+	tx_free(&t);
+	uint64_t left = 100000 - (create_fee - 1) - 1000 - create_fee - 4000;
+	CHECK_EQ_U64(balance(&l, addr), left);
+	CHECK_EQ_U64(balance(&l, to), 4000);
+	/* The account is there now: no gas needed. */
+	transfer(&t, 3, 1000, 0);
+	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.gas_used == 0);
+	receipt_free(&r);
+	left -= 2000;
+	CHECK_EQ_U64(balance(&l, addr), left);
+	CHECK_EQ_U64(balance(&l, to), 5000);
 	/* The same nonce again: not includable. */
 	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == ASSAY_ENONCE);
 	receipt_free(&r);
 	tx_free(&t);
 	/* Funds for fee and amount are checked before anything moves. */
-	transfer(&t, 1, 4500);
+	transfer(&t, 4, left - 999, 0);
 	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == ASSAY_EBALANCE);
 	receipt_free(&r);
 	tx_free(&t);
-	CHECK(balance(&l, addr) == 5000);
+	CHECK_EQ_U64(balance(&l, addr), left);
+	ledger_mem_free(m);
+}
+
+/* The mempool's policy check (protocol §9) says the same as execution. */
+static void test_transfer_gas_check(void)
+{
+	ledger_mem_t *m = ledger_mem_new(NULL);
+	struct ledger l = ledger_mem_ledger(m);
+	uint8_t to[ADDR_LEN];
+	memset(to, 9, ADDR_LEN);
+	struct tx t;
+	char err[200];
+	transfer(&t, 0, 1, VM_GAS_NEW_KEY - 1);
+	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), ASSAY_EGAS);
+	CHECK(strstr(err, "gas_limit 11264") != NULL);
+	tx_free(&t);
+	transfer(&t, 0, 1, VM_GAS_NEW_KEY);
+	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), 0);
+	tx_free(&t);
+	transfer(&t, 0, 0, 0);
+	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), 0);
+	tx_free(&t);
+	CHECK(ledger_credit(&l, to, 1) == 0);
+	transfer(&t, 0, 1, 0);
+	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), 0);
+	tx_free(&t);
 	ledger_mem_free(m);
 }
 
@@ -114,7 +170,7 @@ static void test_local_failure_is_no_receipt(void)
 	for (n = 1; n < 100; n++) {
 		ledger_mem_t *m = ledger_mem_new(NULL);
 		struct ledger ml = ledger_mem_ledger(m);
-		CHECK(ledger_credit(&ml, addr, 10000) == 0);
+		CHECK(ledger_credit(&ml, addr, 100000) == 0);
 		struct faulty f = {ml, 0, n, n % 2 ? ASSAY_EIO : ASSAY_ENOMEM};
 		struct ledger l = {&faulty_ops, &f};
 		struct exec_ctx x;
@@ -122,7 +178,7 @@ static void test_local_failure_is_no_receipt(void)
 		struct tx t;
 		struct receipt r;
 		char err[200];
-		transfer(&t, 0, 4000);
+		transfer(&t, 0, 4000, VM_GAS_NEW_KEY); /* the new account's read fails too */
 		rc = exec_tx(&x, &t, &r, err, sizeof(err));
 		CHECK(rc == 0 || rc == f.fail_code);
 		CHECK(rc != 0 || r.ok == 1); /* never a failed receipt */
@@ -323,7 +379,7 @@ static void test_damaged_records_in_a_tx_are_local(void)
 	uint8_t to[ADDR_LEN], longer[ACCOUNT_BYTES + 1];
 	memset(to, 9, ADDR_LEN);
 	memset(longer, 0, sizeof(longer));
-	transfer(&t, 0, 10);
+	transfer(&t, 0, 10, 0);
 	for (int whose = 0; whose < 2; whose++) {
 		ledger_mem_t *m = ledger_mem_new(NULL);
 		struct ledger l = ledger_mem_ledger(m);
@@ -415,7 +471,7 @@ static void test_block_gas_does_not_wrap(void)
 	blk.hdr = own;
 	struct tx t[4];
 	for (int i = 0; i < 4; i++) {
-		transfer(&t[i], (uint64_t)i, 1);
+		transfer(&t[i], (uint64_t)i, 1, 0);
 		t[i].gas_limit = big;
 		t[i].fee = p.min_fee + big * p.gas_price;
 		tx_sign(&t[i], sk);
@@ -504,7 +560,7 @@ static void test_unrevealable_is_invalid(void)
 	CHECK(!exec_kind_admits(TX_KIND_COUNT));
 	/* A kind without an admission rule passes without being looked at. */
 	struct tx tr;
-	transfer(&tr, 0, 1);
+	transfer(&tr, 0, 1, 0);
 	CHECK_EQ_INT(exec_tx_admissible(&params, &cparams, &l, hdr.height, &tr, err, sizeof(err)), 0);
 	tx_free(&tr);
 	tx_free(&t[0]);
@@ -529,6 +585,7 @@ int main(void)
 	memcpy(hdr.proposer, ppk, PUBKEY_LEN);
 	address_from_pubkey(ppk, proposer_addr);
 	RUN(test_transfers);
+	RUN(test_transfer_gas_check);
 	RUN(test_local_failure_is_no_receipt);
 	RUN(test_contract_reads_fail_locally);
 	RUN(test_end_block_local_failure);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "node/chain.h"
 #include "node/mempool.h"
+#include "vm/vm.h"
 #include "node_fixture.h"
 #include "test.h"
 
@@ -53,6 +54,31 @@ static void test_admission(void)
 	CHECK(strncmp(err, want, strlen(want)) == 0);
 	CHECK(strstr(err + strlen(want), " ASY (") != NULL);
 	CHECK(add(m, 1, 1, 2, 999) == ASSAY_EFEE);
+	CHECK(mempool_size(m) == 2);
+	mempool_free(m);
+}
+
+/* A transfer that would fail for want of the gas that creates its
+ * recipient's account is refused (protocol §9); with the gas, or to an
+ * account that is there, it is taken. */
+static void test_new_account_gas(void)
+{
+	mempool_t *m = mempool_new(ch, 100, 1 << 20);
+	struct tx t;
+	char err[256];
+	uint8_t fresh[ADDR_LEN];
+	memset(fresh, 0xab, ADDR_LEN);
+	fixture_transfer(&fx, &t, 2, fresh, 10, 0, 1000);
+	CHECK_EQ_INT(mempool_add(m, &t, NULL, err, sizeof(err)), ASSAY_EGAS);
+	CHECK(strstr(err, "needs gas_limit 11264") != NULL);
+	tx_free(&t);
+	fixture_transfer(&fx, &t, 2, fresh, 10, 0, 1000);
+	t.gas_limit = VM_GAS_NEW_KEY;
+	t.fee = 1000 + VM_GAS_NEW_KEY;
+	tx_sign(&t, fx.sk[2]);
+	CHECK_EQ_INT(mempool_add(m, &t, NULL, err, sizeof(err)), 0);
+	tx_free(&t);
+	CHECK_EQ_INT(add(m, 2, 10, 1, 1000), 0); /* fx.addr[7] is funded at genesis */
 	CHECK(mempool_size(m) == 2);
 	mempool_free(m);
 }
@@ -356,6 +382,7 @@ int main(void)
 	if (!ch)
 		return test_report("test_mempool");
 	RUN(test_admission);
+	RUN(test_new_account_gas);
 	RUN(test_refused_evicts_nothing);
 	RUN(test_replacement);
 	RUN(test_replacement_bounded);

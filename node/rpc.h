@@ -51,10 +51,12 @@ enum rpc_code {
  * so a weak -rpcpassword cannot be guessed at network speed. 127.0.0.1 and
  * ::1 (also as ::ffff:127.0.0.1) are never locked out: any local user could
  * otherwise keep the node's own clients out (a local guesser on another
- * loopback address is). */
+ * loopback address is). An IPv6 client counts with its whole /64, an
+ * IPv4-mapped one as its IPv4 address. */
 #define RPC_AUTH_FAILS_MAX 10
 #define RPC_AUTH_FAIL_WINDOW_MS 10000
 #define RPC_AUTH_FAIL_HOSTS 256         /* addresses remembered; the oldest window gives way */
+#define RPC_AUTH_KEY_MAX 52             /* an address as text, or an IPv6 prefix with "/64" */
 
 struct rpc_error {
 	int code;
@@ -264,7 +266,7 @@ json_t *rpc_json_scan(const char *text, size_t len);
  * Pure: the caller passes the time. */
 struct rpc_auth_guard {
 	struct rpc_auth_fails {
-		char host[48];     /* the client's address as text; "" unused */
+		char host[RPC_AUTH_KEY_MAX]; /* the client's address, or IPv6 /64, as text; "" unused */
 		uint64_t since_ms; /* the window's first failure */
 		uint32_t fails;    /* failures in the window */
 	} e[RPC_AUTH_FAIL_HOSTS];

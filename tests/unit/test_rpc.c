@@ -336,6 +336,23 @@ static void test_auth_guard(void)
 	/* a new window starts from nothing */
 	rpc_auth_guard_failed(&g, "203.0.113.7", t + RPC_AUTH_FAIL_WINDOW_MS);
 	CHECK(!rpc_auth_guard_locked(&g, "203.0.113.7", t + RPC_AUTH_FAIL_WINDOW_MS + 1));
+	/* an IPv6 client counts with its /64 (in any spelling), an IPv4-mapped
+	 * one as its IPv4 address */
+	for (int i = 0; i < RPC_AUTH_FAILS_MAX; i++) {
+		char host[48];
+		snprintf(host, sizeof(host), "2001:db8:1:2::%x", i + 1);
+		rpc_auth_guard_failed(&g, host, t);
+		snprintf(host, sizeof(host), "::ffff:198.51.100.%d", i + 1);
+		rpc_auth_guard_failed(&g, i % 2 ? host : "198.51.100.1", t);
+	}
+	CHECK(rpc_auth_guard_locked(&g, "2001:db8:1:2:abcd::1", t + 1));
+	CHECK(rpc_auth_guard_locked(&g, "2001:0db8:0001:0002::ffff", t + 1));
+	CHECK(!rpc_auth_guard_locked(&g, "2001:db8:1:3::1", t + 1));
+	CHECK(!rpc_auth_guard_locked(&g, "198.51.100.1", t + 1)); /* 5 of its 10 */
+	for (int i = 0; i < RPC_AUTH_FAILS_MAX / 2; i++)
+		rpc_auth_guard_failed(&g, "::ffff:198.51.100.1", t);
+	CHECK(rpc_auth_guard_locked(&g, "198.51.100.1", t + 1));
+	CHECK(rpc_auth_guard_locked(&g, "::ffff:198.51.100.1", t + 1));
 	/* loopback as the node's own clients use it: never */
 	for (int i = 0; i < 3 * RPC_AUTH_FAILS_MAX; i++) {
 		rpc_auth_guard_failed(&g, "127.0.0.1", t);

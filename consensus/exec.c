@@ -158,6 +158,20 @@ static void transfer_gas_error(uint64_t gas_limit, char *err, size_t errlen)
 		 VM_GAS_NEW_KEY, (unsigned long long)gas_limit);
 }
 
+uint64_t exec_blob_gas(size_t len)
+{
+	return VM_GAS_NEW_KEY + (uint64_t)len * VM_GAS_STORAGE_BYTE;
+}
+
+static void blob_gas_error(size_t len, uint64_t gas_limit, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "out of gas: storing a blob of %zu bytes needs gas_limit %llu (%u a byte and %u for its key; "
+		 "this one has %llu)",
+		 len, (unsigned long long)exec_blob_gas(len), VM_GAS_STORAGE_BYTE, VM_GAS_NEW_KEY,
+		 (unsigned long long)gas_limit);
+}
+
 /* A transfer that creates its recipient's account pays VM_GAS_NEW_KEY from
  * its gas_limit, as a contract's transfer does (protocol §5.2): every node
  * keeps the key for good, and at the bare min_fee a block of transfers made
@@ -190,11 +204,17 @@ static int apply_transfer(struct exec_ctx *x, const struct tx *t, const struct t
 	return err;
 }
 
-int exec_transfer_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen)
+int exec_tx_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen)
 {
 	struct transfer_payload tp;
+	struct blob_payload bl;
 	uint8_t to_key[HASH_LEN];
 	int creates, rc;
+	if (t->kind == TX_BLOB && compute_blob_decode(&bl, t->payload, t->payload_len) == 0 &&
+	    t->gas_limit < exec_blob_gas(bl.len)) {
+		blob_gas_error(bl.len, t->gas_limit, err, errlen);
+		return ASSAY_EGAS;
+	}
 	if (t->kind != TX_TRANSFER || t->gas_limit >= VM_GAS_NEW_KEY ||
 	    transfer_decode(&tp, t->payload, t->payload_len))
 		return 0;
@@ -390,12 +410,25 @@ static int compute_salt(const struct compute_env *env, const struct tx *t, const
 	return compute_apply_salt(env, &d->u.salt, res);
 }
 
+/* A blob stays in the state for good, so it pays what a contract pays to
+ * store as many bytes (exec_blob_gas, protocol §5.2); before, a 1 MiB blob
+ * cost the bare min_fee, and a terabyte of every node's state about 1 ASY.
+ * Too little gas fails the transaction; its fee is spent. */
 static int compute_blob(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
-	(void)t;
 	(void)sender;
-	return compute_apply_blob(env, &d->u.blob, res);
+	uint64_t need = exec_blob_gas(d->u.blob.len);
+	if (t->gas_limit < need) {
+		memset(res, 0, sizeof(*res));
+		res->gas_used = t->gas_limit;
+		blob_gas_error(d->u.blob.len, t->gas_limit, res->error, sizeof(res->error));
+		return ASSAY_EGAS;
+	}
+	int rc = compute_apply_blob(env, &d->u.blob, res);
+	if (rc == 0)
+		res->gas_used = need;
+	return rc;
 }
 
 static int compute_chunks(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,

@@ -100,11 +100,16 @@ int exec_tx(struct exec_ctx *x, const struct tx *t, struct receipt *rc, char *er
  * the committed state with height = tip + 1. */
 int exec_tx_admissible(const struct chain_params *params, const struct compute_params *compute,
 		       const struct ledger *l, uint64_t height, const struct tx *t, char *err, size_t errlen);
-/* ASSAY_EGAS, with the reason in err, when t is a transfer that would
- * create its recipient's account on l without the VM_GAS_NEW_KEY gas that
- * takes (it would fail, fee spent: protocol §5.2); 0 otherwise, or a
- * local read failure. For the mempool's policy (protocol §9). */
-int exec_transfer_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen);
+/* The gas a blob of len bytes pays (protocol §5.2): VM_GAS_NEW_KEY for its
+ * key and VM_GAS_STORAGE_BYTE a byte, what a contract pays to store as
+ * much. */
+uint64_t exec_blob_gas(size_t len);
+/* ASSAY_EGAS, with the reason in err, when t would fail on l for want of
+ * gas it needs before anything else: a transfer that creates its
+ * recipient's account without VM_GAS_NEW_KEY, a blob without
+ * exec_blob_gas (protocol §5.2); 0 otherwise, or a local read failure.
+ * For the mempool's policy (protocol §9). */
+int exec_tx_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen);
 /* 1 if transactions of this kind have admission rules (exec_tx_admissible
  * may refuse them), else 0. A mempool judges a transaction on the committed
  * state only while no earlier pending one of its sender has such a kind:

@@ -512,9 +512,9 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	if (admission_on_committed(s, slot) &&
 	    (rc = exec_tx_admissible(&g->params, &g->compute, &l, chain_height(m->chain) + 1, t, err, errlen)) != 0)
 		return rc;
-	/* policy (protocol §9): a transfer the committed state says would fail
-	 * for want of the gas that creates its recipient's account */
-	if ((rc = exec_transfer_gas_check(&l, t, err, errlen)) != 0)
+	/* policy (protocol §9): a transaction the committed state says would
+	 * fail for want of the gas it needs first (a new account, a blob) */
+	if ((rc = exec_tx_gas_check(&l, t, err, errlen)) != 0)
 		return rc;
 	if (replace) {
 		struct mp_entry *old = s->queue[slot];

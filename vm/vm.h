@@ -22,6 +22,10 @@
  * (call_contract at 2,000 each), and 10,000 plain transfers a block made
  * as many accounts at the bare min_fee. */
 #define VM_GAS_NEW_KEY 11264
+/* Gas per byte of state written, by a contract (storage values, events,
+ * code) or by a blob transaction (protocol §5.2): state is kept for good,
+ * so a block's gas (max_block_gas 10^9) writes at most about 15 MiB of it. */
+#define VM_GAS_STORAGE_BYTE 64
 
 /* Job states as the job_status host call reports them to contracts; the
  * compute layer maps its own job record onto these. */

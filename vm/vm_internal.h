@@ -175,9 +175,6 @@ extern const char *const vm_hostcall_names[VM_SYS_COUNT];
 #define VM_GAS_STORAGE_GET 2000
 #define VM_GAS_STORAGE_SET 5000
 #define VM_GAS_STORAGE_DEL 2000
-/* per byte written: state is kept for good, so a block's gas (max_block_gas
- * 10^9) writes at most about 15 MiB of it */
-#define VM_GAS_STORAGE_BYTE 64
 #define VM_GAS_ACCOUNT 100       /* caller, self, value, height, time */
 #define VM_GAS_BALANCE 2000      /* a state read */
 #define VM_GAS_TRANSFER 5000     /* two accounts read and written */

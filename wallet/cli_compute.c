@@ -24,6 +24,7 @@
 #include "consensus/compute/compute_codec.h"
 #include "consensus/compute/kernels.h"
 #include "consensus/compute/mlp.h"
+#include "consensus/exec.h"
 #include "core/error.h"
 #include "core/merkle.h"
 #include "core/tx.h"
@@ -310,7 +311,7 @@ static int post_blobs(struct cli_ctx *ctx, const struct cli_chain *chain, const 
 		compute_blob_encode(&bl, &p);
 		free(data);
 		/* A blob must be stored before the job names it: always wait. */
-		rc = submit_from(ctx, chain, from, TX_BLOB, &p, 0, 1, txid, &tx);
+		rc = submit_from(ctx, chain, from, TX_BLOB, &p, exec_blob_gas(len), 1, txid, &tx);
 		buf_free(&p);
 		json_decref(tx);
 		if (rc)

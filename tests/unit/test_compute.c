@@ -11,6 +11,7 @@
 
 #include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
+#include "consensus/exec.h"
 #include "core/error.h"
 #include "core/merkle.h"
 #include "tests/unit/test.h"
@@ -1709,26 +1710,34 @@ static void test_bad_input(void)
 	struct buf b;
 	buf_init(&b);
 	compute_blob_encode(&bl, &b);
-	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == ASSAY_EINVALID);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, exec_blob_gas(sizeof(a)), &res) == ASSAY_EINVALID);
 	CHECK(strstr(res.error, "hash") != NULL);
 	sha256(a, sizeof(a), bl.hash);
+	/* it pays 64 gas a byte and 11,264 for its key: one short fails */
 	buf_init(&b);
 	compute_blob_encode(&bl, &b);
-	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == 0);
+	CHECK_EQ_U64(exec_blob_gas(sizeof(a)), 11264 + 64 * sizeof(a));
+	CHECK(apply(&c, TX_BLOB, SUB, &b, exec_blob_gas(sizeof(a)) - 1, &res) == ASSAY_EGAS);
+	CHECK(strstr(res.error, "out of gas") != NULL);
+	CHECK_EQ_U64(res.gas_used, exec_blob_gas(sizeof(a)) - 1);
 	buf_init(&b);
 	compute_blob_encode(&bl, &b);
-	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == ASSAY_EEXISTS);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, exec_blob_gas(sizeof(a)), &res) == 0);
+	CHECK_EQ_U64(res.gas_used, exec_blob_gas(sizeof(a)));
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, exec_blob_gas(sizeof(a)), &res) == ASSAY_EEXISTS);
 	c.p.max_blob_bytes = 100;
 	bl.data = bt;
 	bl.len = sizeof(bt);
 	sha256(bt, sizeof(bt), bl.hash);
 	buf_init(&b);
 	compute_blob_encode(&bl, &b);
-	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == ASSAY_ELIMIT);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, exec_blob_gas(sizeof(bt)), &res) == ASSAY_ELIMIT);
 	c.p.max_blob_bytes = LEDGER_VALUE_MAX;
 	buf_init(&b);
 	compute_blob_encode(&bl, &b);
-	CHECK(apply(&c, TX_BLOB, SUB, &b, 0, &res) == 0);
+	CHECK(apply(&c, TX_BLOB, SUB, &b, exec_blob_gas(sizeof(bt)), &res) == 0);
 	sha256(a, sizeof(a), spec.blobs[0]);
 	sha256(bt, sizeof(bt), spec.blobs[1]);
 	CHECK(submit(&c, &spec, id, &res) == 0);

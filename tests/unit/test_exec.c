@@ -147,18 +147,18 @@ static void test_transfer_gas_check(void)
 	struct tx t;
 	char err[200];
 	transfer(&t, 0, 1, VM_GAS_NEW_KEY - 1);
-	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), ASSAY_EGAS);
+	CHECK_EQ_INT(exec_tx_gas_check(&l, &t, err, sizeof(err)), ASSAY_EGAS);
 	CHECK(strstr(err, "gas_limit 11264") != NULL);
 	tx_free(&t);
 	transfer(&t, 0, 1, VM_GAS_NEW_KEY);
-	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(exec_tx_gas_check(&l, &t, err, sizeof(err)), 0);
 	tx_free(&t);
 	transfer(&t, 0, 0, 0);
-	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(exec_tx_gas_check(&l, &t, err, sizeof(err)), 0);
 	tx_free(&t);
 	CHECK(ledger_credit(&l, to, 1) == 0);
 	transfer(&t, 0, 1, 0);
-	CHECK_EQ_INT(exec_transfer_gas_check(&l, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(exec_tx_gas_check(&l, &t, err, sizeof(err)), 0);
 	tx_free(&t);
 	ledger_mem_free(m);
 }

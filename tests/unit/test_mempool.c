@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "consensus/compute/compute_codec.h"
+#include "consensus/exec.h"
 #include "core/error.h"
 #include "node/chain.h"
 #include "node/mempool.h"
@@ -60,8 +61,9 @@ static void test_admission(void)
 
 /* A transfer that would fail for want of the gas that creates its
  * recipient's account is refused (protocol §9); with the gas, or to an
- * account that is there, it is taken. */
-static void test_new_account_gas(void)
+ * account that is there, it is taken. So is a blob short of the gas it
+ * stores with. */
+static void test_gas_policy(void)
 {
 	mempool_t *m = mempool_new(ch, 100, 1 << 20);
 	struct tx t;
@@ -80,6 +82,30 @@ static void test_new_account_gas(void)
 	tx_free(&t);
 	CHECK_EQ_INT(add(m, 2, 10, 1, 1000), 0); /* fx.addr[7] is funded at genesis */
 	CHECK(mempool_size(m) == 2);
+	/* a blob pays exec_blob_gas for what it stores */
+	uint8_t data[100];
+	memset(data, 0x3c, sizeof(data));
+	struct blob_payload bl = {.data = data, .len = sizeof(data)};
+	sha256(data, sizeof(data), bl.hash);
+	struct buf b;
+	for (int enough = 0; enough < 2; enough++) {
+		memset(&t, 0, sizeof(t));
+		memcpy(t.chain_id, fx.g.hash, HASH_LEN);
+		memcpy(t.sender, fx.pk[3], PUBKEY_LEN);
+		t.kind = TX_BLOB;
+		t.gas_limit = exec_blob_gas(sizeof(data)) - (enough ? 0 : 1);
+		t.fee = 1000 + t.gas_limit;
+		buf_init(&b);
+		compute_blob_encode(&bl, &b);
+		tx_set_payload(&t, b.data, b.len);
+		buf_free(&b);
+		tx_sign(&t, fx.sk[3]);
+		int rc = mempool_add(m, &t, NULL, err, sizeof(err));
+		CHECK_EQ_INT(rc, enough ? 0 : ASSAY_EGAS);
+		CHECK(enough || strstr(err, "needs gas_limit 17664") != NULL);
+		tx_free(&t);
+	}
+	CHECK(mempool_size(m) == 3);
 	mempool_free(m);
 }
 
@@ -96,8 +122,11 @@ static void test_replacement(void)
 	mempool_free(m);
 }
 
-/* A signed TX_BLOB of len payload bytes from key `from`. */
-static int add_blob(mempool_t *m, int from, size_t len, uint64_t nonce, uint64_t fee, char *err, size_t errlen)
+/* A signed TX_CALL from key `from` as large as a blob of len bytes: the
+ * calldata makes up the size, which is what the pool weighs (it runs
+ * nothing; a blob now pays 64 gas a byte stored, protocol §5.2, so it is
+ * no longer a large transaction that pays little). */
+static int add_big(mempool_t *m, int from, size_t len, uint64_t nonce, uint64_t fee, char *err, size_t errlen)
 {
 	struct tx t;
 	memset(&t, 0, sizeof(t));
@@ -105,14 +134,16 @@ static int add_blob(mempool_t *m, int from, size_t len, uint64_t nonce, uint64_t
 	t.nonce = nonce;
 	memcpy(t.sender, fx.pk[from], PUBKEY_LEN);
 	t.fee = fee;
-	t.kind = TX_BLOB;
-	uint8_t data[4000];
+	t.kind = TX_CALL;
+	uint8_t data[4004];
 	memset(data, 0x5c, sizeof(data));
-	struct blob_payload bl = {.data = data, .len = len < sizeof(data) ? len : sizeof(data)};
-	sha256(bl.data, bl.len, bl.hash);
+	/* to ‖ value is 28 bytes, 4 short of a blob's hash: the payload is
+	 * as long as the blob's these tests were written with */
+	struct vm_call_payload cp = {.calldata = data, .calldata_len = (len < 4000 ? len : 4000) + 4};
+	memset(cp.to, 0x77, ADDR_LEN);
 	struct buf b;
 	buf_init(&b);
-	compute_blob_encode(&bl, &b);
+	vm_call_payload_encode(&cp, &b);
 	tx_set_payload(&t, b.data, b.len);
 	buf_free(&b);
 	tx_sign(&t, fx.sk[from]);
@@ -130,22 +161,22 @@ static void test_replacement_bounded(void)
 	char err[256];
 	CHECK_EQ_INT(add(m, 2, 10, 0, 10000), 0);
 	size_t small = mempool_bytes(m);
-	CHECK_EQ_INT(add_blob(m, 2, 3000, 1, 20000, err, sizeof(err)), 0);
+	CHECK_EQ_INT(add_big(m, 2, 3000, 1, 20000, err, sizeof(err)), 0);
 	CHECK(mempool_bytes(m) <= 4096);
-	/* replacing the transfer with a 3000-byte blob leaves no room */
-	CHECK_EQ_INT(add_blob(m, 2, 3000, 0, 11000, err, sizeof(err)), ASSAY_EFULL);
+	/* replacing the transfer with a 3000-byte call leaves no room */
+	CHECK_EQ_INT(add_big(m, 2, 3000, 0, 11000, err, sizeof(err)), ASSAY_EFULL);
 	CHECK(strstr(err, "mempool full") != NULL);
 	CHECK(mempool_bytes(m) <= 4096);
 	CHECK_EQ_U64(mempool_size(m), 2);
 	/* a replacement that fits is taken */
-	CHECK_EQ_INT(add_blob(m, 2, 10, 0, 11000, err, sizeof(err)), 0);
+	CHECK_EQ_INT(add_big(m, 2, 10, 0, 11000, err, sizeof(err)), 0);
 	CHECK(mempool_bytes(m) <= 4096 && mempool_bytes(m) >= small);
 	CHECK_EQ_U64(mempool_size(m), 2);
 	mempool_free(m);
 }
 
 /* Fees are weighed per encoded byte, since the pool and a block are bounded
- * in bytes: large blobs at a fee above a transfer's, but paying far less
+ * in bytes: large calls at a fee above a transfer's, but paying far less
  * for each byte, neither keep a full pool from a transfer nor go into a
  * block before it. By its fee alone a spammer held a 64 MiB pool with 64
  * transactions and filled every block with 7 of them, for a few times
@@ -158,20 +189,20 @@ static void test_fee_per_byte(void)
 	for (int k = 1; k <= 4; k++)
 		nonce[k] = mempool_next_nonce(m, fx.addr[k]);
 	for (int k = 1; k <= 3; k++) /* 3 x ~3.2 KB at 5000 each: about 1.6 per byte */
-		CHECK_EQ_INT(add_blob(m, k, 3000, nonce[k], 5000, err, sizeof(err)), 0);
-	size_t blobs = mempool_bytes(m);
-	CHECK(blobs <= 9700 && blobs + 206 > 9700); /* no room for a transfer */
-	/* A transfer at 2000 (about 9.7 per byte) evicts one blob. */
+		CHECK_EQ_INT(add_big(m, k, 3000, nonce[k], 5000, err, sizeof(err)), 0);
+	size_t bigs = mempool_bytes(m);
+	CHECK(bigs <= 9700 && bigs + 206 > 9700); /* no room for a transfer */
+	/* A transfer at 2000 (about 9.7 per byte) evicts one call. */
 	CHECK_EQ_INT(add(m, 4, 1, nonce[4], 2000), 0);
 	CHECK_EQ_U64(mempool_size(m), 3);
-	CHECK(mempool_bytes(m) < blobs);
+	CHECK(mempool_bytes(m) < bigs);
 	/* And goes first into a block. */
 	const struct tx *sel[4];
 	CHECK_EQ_U64(mempool_select(m, sel, 4), 3);
 	CHECK_EQ_INT(sel[0]->kind, TX_TRANSFER);
-	/* A blob paying more in all but less per byte than every tail is
+	/* A call paying more in all but less per byte than every tail is
 	 * refused at once. */
-	CHECK_EQ_INT(add_blob(m, 5, 3000, mempool_next_nonce(m, fx.addr[5]), 4000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK_EQ_INT(add_big(m, 5, 3000, mempool_next_nonce(m, fx.addr[5]), 4000, err, sizeof(err)), ASSAY_EFULL);
 	CHECK(strstr(err, "mempool full") != NULL);
 	mempool_free(m);
 }
@@ -345,7 +376,7 @@ static void test_sender_after_its_queue_empties(void)
 /* A transaction refused for want of room evicts nothing: the evictions
  * are planned first (protocol §9: it evicts if it pays more, otherwise it
  * is refused). Five cheap transfers and an attacker's own tail fill a
- * byte-bound pool; a big blob that would need more room than the cheaper
+ * byte-bound pool; a big call that would need more room than the cheaper
  * tails free (it stops at its own sender's tail) is refused, and all six
  * stay. A fee at or below every tail is then refused at once, and one that
  * can make room does. */
@@ -358,16 +389,16 @@ static void test_refused_evicts_nothing(void)
 	uint64_t n6 = mempool_next_nonce(m, fx.addr[6]);
 	CHECK_EQ_INT(add(m, 6, 1, n6, 1500), 0);
 	size_t before = mempool_size(m);
-	CHECK_EQ_INT(add_blob(m, 6, 2800, n6 + 1, 1000000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK_EQ_INT(add_big(m, 6, 2800, n6 + 1, 1000000, err, sizeof(err)), ASSAY_EFULL);
 	CHECK_EQ_U64(mempool_size(m), before);
-	/* another sender's blob stopped by a tail paying as much as it */
-	CHECK_EQ_INT(add_blob(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1500, err, sizeof(err)), ASSAY_EFULL);
+	/* another sender's call stopped by a tail paying as much as it */
+	CHECK_EQ_INT(add_big(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1500, err, sizeof(err)), ASSAY_EFULL);
 	CHECK_EQ_U64(mempool_size(m), before);
-	CHECK_EQ_INT(add_blob(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1000, err, sizeof(err)), ASSAY_EFULL);
+	CHECK_EQ_INT(add_big(m, 0, 2800, mempool_next_nonce(m, fx.addr[0]), 1000, err, sizeof(err)), ASSAY_EFULL);
 	CHECK(strstr(err, "fee too low") != NULL);
 	CHECK_EQ_U64(mempool_size(m), before);
 	/* one that outbids every tail per byte makes room */
-	CHECK_EQ_INT(add_blob(m, 0, 2000, mempool_next_nonce(m, fx.addr[0]), 20000, err, sizeof(err)), 0);
+	CHECK_EQ_INT(add_big(m, 0, 2000, mempool_next_nonce(m, fx.addr[0]), 20000, err, sizeof(err)), 0);
 	CHECK(mempool_size(m) < before + 1);
 	mempool_free(m);
 }
@@ -382,7 +413,7 @@ int main(void)
 	if (!ch)
 		return test_report("test_mempool");
 	RUN(test_admission);
-	RUN(test_new_account_gas);
+	RUN(test_gas_policy);
 	RUN(test_refused_evicts_nothing);
 	RUN(test_replacement);
 	RUN(test_replacement_bounded);

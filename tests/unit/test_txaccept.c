@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "consensus/compute/compute_codec.h"
+#include "consensus/exec.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "node/node.h"
@@ -366,7 +367,8 @@ static void big_tx(struct buf *out, int from, uint64_t nonce, size_t bytes)
 	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
 	t.nonce = nonce;
 	memcpy(t.sender, fx.pk[from], PUBKEY_LEN);
-	t.fee = 100000000;
+	t.gas_limit = exec_blob_gas(bytes); /* what it stores with (protocol §5.2) */
+	t.fee = 100000000;                  /* above 1000 + that, for up to 1 MiB */
 	t.kind = TX_BLOB;
 	tx_set_payload(&t, p.data, p.len);
 	tx_sign(&t, fx.sk[from]);

@@ -1,7 +1,8 @@
-"""A transfer that creates its recipient's account pays 11,264 gas for it
-(docs/protocol.md §5.2). Without the gas the node refuses it (§9) and a dry
-run says it would fail; assay-cli send gives a fresh address the gas and
-an existing account none, and both commit."""
+"""What the state keeps for good is paid for in gas (docs/protocol.md
+§5.2): a transfer that creates its recipient's account pays 11,264, a blob
+11,264 + 64 a byte. Without the gas the node refuses them (§9) and a dry
+run says they would fail; assay-cli send gives a fresh address the gas and
+an existing account none, and both commit; a blob with its gas is stored."""
 
 import hashlib
 import json
@@ -11,7 +12,9 @@ import time
 import framework as fw
 
 TX_TRANSFER = 0
+TX_BLOB = 11
 NEW_ACCOUNT_GAS = 11264  # VM_GAS_NEW_KEY
+STORAGE_BYTE_GAS = 64    # VM_GAS_STORAGE_BYTE
 
 
 def wait_committed(node, txid, timeout=30):
@@ -73,6 +76,24 @@ def test(tmpdir, nodes):
     assert tx["result"]["ok"], tx
     fw.assert_eq(node.rpc("getaccount", carol)["balance"], 3 * 10**9, "carol's balance")
 
+
+    # A blob of 5000 bytes: short of 11,264 + 64 x 5000 gas it is refused;
+    # with it, stored.
+    data = bytes(range(256)) * 19 + bytes(136)
+    blob = hashlib.sha256(data).digest() + fw._varint(len(data)) + data
+    need = NEW_ACCOUNT_GAS + STORAGE_BYTE_GAS * len(data)
+    nonce = node.rpc("getaccount", dev)["pending_nonce"]
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
+                             fw.raw_tx(dev_seed, chain_id, nonce, 10**6, 0, TX_BLOB, blob))
+    assert f"storing a blob of {len(data)} bytes needs gas_limit {need}" in e.message, e.message
+    fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
+                         fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + need, need - 1, TX_BLOB, blob))
+    txid = node.rpc("sendrawtransaction", fw.raw_tx(dev_seed, chain_id, nonce, 1000 + need, need, TX_BLOB, blob))
+    tx = wait_committed(node, txid)
+    assert tx["result"]["ok"], tx
+    fw.assert_eq(tx["result"]["gas_used"], need, "gas used storing the blob")
+    got = node.rpc("getblob", hashlib.sha256(data).hexdigest())
+    fw.assert_eq((got["size"], got["data"]), (len(data), data.hex()), "the stored blob")
 
 if __name__ == "__main__":
     fw.run(test)

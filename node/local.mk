@@ -109,3 +109,9 @@ check_PROGRAMS += tests/unit/test_signstate
 TESTS += tests/unit/test_signstate
 tests_unit_test_signstate_SOURCES = tests/unit/test_signstate.c tests/unit/test.h
 tests_unit_test_signstate_LDADD = $(NODE_LIBS)
+# tx_id wrapped: the test counts the transactions an RPC call hashes
+check_PROGRAMS += tests/unit/test_rpc_mempool
+TESTS += tests/unit/test_rpc_mempool
+tests_unit_test_rpc_mempool_SOURCES = tests/unit/test_rpc_mempool.c tests/unit/node_fixture.h tests/unit/rpc_fixture.h tests/unit/test.h
+tests_unit_test_rpc_mempool_LDFLAGS = -Wl,--wrap=tx_id
+tests_unit_test_rpc_mempool_LDADD = $(NODE_LIBS)

@@ -50,6 +50,12 @@ void chain_params_default(struct chain_params *p, int dev);
  * the reason in err. */
 int chain_params_check(const struct chain_params *p, char *err, size_t errlen);
 
+/* The most bytes a block of these parameters holds besides its
+ * transactions and their length prefixes (protocol §8): the header, the
+ * transaction count at its widest (max_block_txs) and the largest
+ * last_commit (COMMIT_MAX_SIGS signatures). */
+uint64_t chain_block_overhead(const struct chain_params *p);
+
 /* The lowest fee a transaction with gas_limit may pay (protocol §5.1):
  * min_fee + gas_limit x gas_price, exact. 0, or ASSAY_EOVERFLOW when it does
  * not fit in 64 bits (*fee is then UINT64_MAX: no fee can pay it). */

@@ -18,6 +18,9 @@
 /* Hard ceilings, whatever the chain parameters say. */
 #define BLOCK_MAX_TXS_HARD 100000u
 #define COMMIT_MAX_SIGS 1024u
+/* The largest encoded commit (protocol §4.2): height, round, block hash,
+ * the signature count (a 2-byte varint for 1024) and the signatures. */
+#define COMMIT_MAX_BYTES (8u + 4u + HASH_LEN + 2u + COMMIT_MAX_SIGS * (PUBKEY_LEN + SIG_LEN))
 
 struct block_header {
 	uint32_t version;

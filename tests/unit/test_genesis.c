@@ -176,7 +176,23 @@ static void test_validator_params(void)
 	genesis_free(&g);
 	/* a transaction that fits no block would wait in every mempool for good */
 	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1048576", pkhex, "3");
-	expect_error(json, "max_tx_bytes not below max_block_bytes");
+	expect_error(json, "max_tx_bytes 1048576 fits no block");
+	/* Nor one that fits only a block without header or commit: a 1 MiB
+	 * transaction (3-byte length prefix) needs the 356-byte header, the
+	 * count (2 bytes for max_block_txs 10000) and room for a commit of
+	 * 1024 signatures (98,350 bytes) beside it: 1,147,287 bytes. */
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1048577", pkhex, "3");
+	expect_error(json, "max_block_bytes must be at least 1147287");
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1147286", pkhex, "3");
+	expect_error(json, "max_tx_bytes 1048576 fits no block");
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1147287", pkhex, "3");
+	CHECK(parse(json, &g, err) == 0);
+	CHECK_EQ_U64(g.params.max_block_bytes, 1147287);
+	genesis_free(&g);
+	/* the count at its widest: 100000 transactions take a 3-byte count */
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1147287,\"max_block_txs\":100000", pkhex,
+		 "3");
+	expect_error(json, "max_block_bytes must be at least 1147288");
 	/* block gas sums stay far from 2^64 (protocol §8) */
 	snprintf(json, sizeof(json), fmt, "local", "\"max_block_gas\":1000000000001", pkhex, "3");
 	expect_error(json, "max_block_gas above the hard ceiling");

@@ -933,18 +933,22 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 	block_init(blk);
 	if (nskipped)
 		*nskipped = 0;
+	/* At most max_block_txs of the n candidates are included: the arrays
+	 * below are indexed by the included ones, so a long candidate list
+	 * (the whole mempool, producer_build_block) costs no more room. */
+	size_t room = n < p->max_block_txs ? n : p->max_block_txs;
 	ledger_mem_t *ov = ledger_mem_new(&ro);
 	if (ov)
-		(void)ledger_mem_reserve(ov, OVERLAY_KEYS(n)); /* a hint: else it grows as it fills */
-	struct receipt *receipts = calloc(n ? n : 1, sizeof(*receipts));
+		(void)ledger_mem_reserve(ov, OVERLAY_KEYS(room)); /* a hint: else it grows as it fills */
+	struct receipt *receipts = calloc(room ? room : 1, sizeof(*receipts));
 	/* The tx root's leaves, hashed from the encodings made for the size
 	 * count: each transaction is encoded and hashed once. */
-	uint8_t (*leaves)[HASH_LEN] = malloc((n ? n : 1) * sizeof(*leaves));
+	uint8_t (*leaves)[HASH_LEN] = malloc((room ? room : 1) * sizeof(*leaves));
 	struct buf tb;
 	buf_init(&tb);
-	blk->txs = malloc((n ? n : 1) * sizeof(*blk->txs)); /* one array, not one realloc per transaction */
+	blk->txs = malloc((room ? room : 1) * sizeof(*blk->txs)); /* one array, not one realloc per transaction */
 	/* the included ones' ids, kept for applying the block */
-	uint8_t (*ids)[HASH_LEN] = txids ? malloc((n ? n : 1) * sizeof(*ids)) : NULL;
+	uint8_t (*ids)[HASH_LEN] = txids ? malloc((room ? room : 1) * sizeof(*ids)) : NULL;
 	int rc = !ov || !receipts || !leaves || !blk->txs || (txids && !ids) ? ASSAY_ENOMEM : 0;
 	if (rc)
 		assay_fail(err, errlen, rc, "out of memory");
@@ -962,18 +966,28 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 	for (size_t i = 0; i < n; i++) {
 		const struct tx *t = txs[i];
 		char terr[160];
-		buf_reset(&tb);
-		tx_encode(t, &tb);
-		if (tb.oom) {
-			rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
-			goto fail;
+		if (blk->ntx >= p->max_block_txs) { /* full by count: no later candidate fits either */
+			for (; skipped && i < n; i++)
+				skipped[(*nskipped)++] = i;
+			break;
 		}
-		uint64_t tx_bytes = varint_len(tb.len) + tb.len;
 		int lane = exec_in_reveal_lane(t); /* reveals have their own gas budget */
-		int full = blk->ntx >= p->max_block_txs || bytes + tx_bytes > p->max_block_bytes ||
-			   (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
+		/* The budgets that need no encoding first: a candidate over
+		 * them is passed over without one. */
+		int full = (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
 				 : gas + t->gas_limit > p->max_block_gas) ||
 			   chunk_bytes + exec_tx_chunk_bytes(t) > c->g.compute.chunk_budget_bytes;
+		uint64_t tx_bytes = 0;
+		if (!full) {
+			buf_reset(&tb);
+			tx_encode(t, &tb);
+			if (tb.oom) {
+				rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
+				goto fail;
+			}
+			tx_bytes = varint_len(tb.len) + tb.len;
+			full = bytes + tx_bytes > p->max_block_bytes;
+		}
 		size_t snap = ledger_snapshot(&x.l);
 		int e = full ? ASSAY_ELIMIT : exec_tx(&x, t, &receipts[blk->ntx], terr, sizeof(terr));
 		if (assay_err_is_local(e)) {
@@ -992,7 +1006,7 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 		merkle_leaf_hash(tb.data, tb.len, leaves[blk->ntx]);
 		if (ids)
 			memcpy(ids[blk->ntx], txids[i], HASH_LEN);
-		if (tx_copy(&blk->txs[blk->ntx], t) < 0) { /* blk->txs has room for every candidate */
+		if (tx_copy(&blk->txs[blk->ntx], t) < 0) { /* blk->txs has room for every one included */
 			rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -1004,7 +1018,7 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 		chunk_bytes += exec_tx_chunk_bytes(t);
 		bytes += tx_bytes;
 	}
-	if (blk->ntx < n) { /* what was skipped leaves no room behind in a block that is kept */
+	if (blk->ntx < room) { /* what was skipped leaves no room behind in a block that is kept */
 		struct tx *fit = realloc(blk->txs, (blk->ntx ? blk->ntx : 1) * sizeof(*fit));
 		if (fit)
 			blk->txs = fit;
@@ -1037,7 +1051,7 @@ fail:
 	free(leaves);
 	free(ids);
 	ledger_mem_free(ov);
-	receipts_free(receipts, n);
+	receipts_free(receipts, room);
 	block_free(blk);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #include "node/consensus.h"
 #include "node/conswal.h"
 #include "node/node.h"
+#include "node/producer.h"
 #include "node/sigcache.h"
 #include "node/signstate.h"
 #include "node/txaccept.h"
@@ -596,24 +597,12 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (chain_height(n->chain) + 1 != cs->value_height)
 		return; /* the chain is not there yet (the block came by sync): restart will follow */
-	size_t cap = chain_genesis(n->chain)->params.max_block_txs;
-	const struct tx **cand = malloc((cap ? cap : 1) * sizeof(*cand));
-	uint8_t (*ids)[HASH_LEN] = malloc((cap ? cap : 1) * sizeof(*ids)); /* the pool's, not hashed again */
-	if (!cand || !ids) {
-		free(cand);
-		free(ids);
-		node_abort(n, ASSAY_ENOMEM, "consensus: out of memory");
-		return;
-	}
-	size_t k = mempool_select_ids(n->mempool, cand, ids, cap);
 	struct block blk;
 	char err[256], what_s[320];
 	uint64_t now = node_now_ms();
 	uint64_t parent = chain_tip(n->chain)->time_ms;
-	int rc = chain_build_block_ids(n->chain, cand, (const uint8_t(*)[HASH_LEN])ids, k,
-				       now > parent ? now : parent + 1, n->key_sk, &blk, NULL, NULL, err, sizeof(err));
-	free(cand);
-	free(ids);
+	int rc = producer_build_block(n->chain, n->mempool, now > parent ? now : parent + 1, n->key_sk, &blk, err,
+				      sizeof(err));
 	if (rc) {
 		snprintf(what_s, sizeof(what_s), "consensus: cannot build block %llu: %s",
 			 (unsigned long long)cs->value_height, err);

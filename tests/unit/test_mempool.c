@@ -1,7 +1,7 @@
 /* Unit tests for node/mempool.c: admission rules (signature, duplicates,
  * nonces, cumulative funds), replacement, fee-ordered selection that keeps
- * each sender's nonces in order, eviction when full, and refitting after a
- * block. */
+ * each sender's nonces in order, eviction when full, refitting after a
+ * block, and the proposer's block built from the pool. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "node/chain.h"
 #include "node/mempool.h"
+#include "node/producer.h"
 #include "vm/vm.h"
 #include "node_fixture.h"
 #include "test.h"
@@ -403,6 +404,72 @@ static void test_refused_evicts_nothing(void)
 	mempool_free(m);
 }
 
+/* The proposer's block takes every pending transaction as a candidate:
+ * one the builder passes over (here: over the gas the block has left)
+ * takes none of the max_block_txs places. When the node handed the builder
+ * only max_block_txs candidates, each one passed over was a place lost: a
+ * block of 3 held 2 here, with a transfer left waiting. */
+static void test_skipped_take_no_place(void)
+{
+	struct fixture f3 = fx; /* shallow: the same keys and allocations */
+	f3.g.params.max_block_txs = 3;
+	genesis_finish(&f3.g);
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/three", fx.dir);
+	chain_t *c = chain_open(path, &f3.g, err, sizeof(err));
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	mempool_t *m = mempool_new(c, 100, 1 << 20);
+	uint64_t whole = f3.g.params.max_block_gas, floor;
+	CHECK_EQ_INT(chain_min_fee(&f3.g.params, whole, &floor), 0);
+	/* Senders 1 and 2 each take the block's whole gas; 2 pays more. */
+	for (int k = 1; k <= 5; k++) {
+		struct tx t;
+		fixture_transfer(&f3, &t, k, fx.addr[7], 1, 0, 1000);
+		if (k <= 2) {
+			t.gas_limit = whole;
+			t.fee = floor + (uint64_t)k * 1000;
+			tx_sign(&t, fx.sk[k]);
+		}
+		CHECK_EQ_INT(mempool_add(m, &t, NULL, err, sizeof(err)), 0);
+		tx_free(&t);
+	}
+	struct block blk;
+	uint64_t time_ms = chain_tip(c)->time_ms + 1000;
+	/* The builder lists every candidate it leaves out, those after the
+	 * block is full by count included: sender 1's and the last transfer. */
+	const struct tx *sel[5];
+	size_t skipped[5], nskipped = 0;
+	CHECK_EQ_U64(mempool_select(m, sel, 5), 5);
+	CHECK_EQ_INT(chain_build_block(c, sel, 5, time_ms, fx.sk[0], &blk, skipped, &nskipped, err, sizeof(err)), 0);
+	CHECK_EQ_U64(blk.ntx, 3);
+	CHECK_EQ_U64(nskipped, 2);
+	CHECK(nskipped == 2 && skipped[0] == 1 && skipped[1] == 4);
+	block_free(&blk);
+	CHECK_EQ_INT(producer_build_block(c, m, time_ms, fx.sk[0], &blk, err, sizeof(err)), 0);
+	/* sender 2's, then sender 1's passed over (no gas left), then two transfers */
+	CHECK_EQ_U64(blk.ntx, 3);
+	int senders = 0;
+	for (size_t i = 0; i < blk.ntx; i++)
+		for (int k = 1; k <= 5; k++)
+			if (memcmp(blk.txs[i].sender, fx.pk[k], PUBKEY_LEN) == 0)
+				senders |= 1 << k;
+	CHECK(senders & (1 << 2));
+	CHECK(!(senders & (1 << 1)));
+	struct commit cm;
+	uint8_t hash[HASH_LEN];
+	block_hash(&blk, hash);
+	chain_sign_commit(c, fx.sk[0], blk.hdr.height, hash, &cm);
+	CHECK_EQ_INT(chain_apply_block(c, &blk, &cm, time_ms, err, sizeof(err)), 0);
+	mempool_on_block(m, &blk);
+	CHECK_EQ_U64(mempool_size(m), 2); /* sender 1's waits for a block with gas for it */
+	commit_free(&cm);
+	block_free(&blk);
+	mempool_free(m);
+	chain_close(c);
+}
+
 int main(void)
 {
 	char err[256], path[300];
@@ -423,6 +490,7 @@ int main(void)
 	RUN(test_after_block);
 	RUN(test_build_with_pool_ids);
 	RUN(test_sender_after_its_queue_empties);
+	RUN(test_skipped_take_no_place);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_mempool");

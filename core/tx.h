@@ -61,6 +61,9 @@ int tx_set_payload(struct tx *t, const void *p, size_t n);
 
 void tx_encode(const struct tx *t, struct buf *b);
 void tx_encode_unsigned(const struct tx *t, struct buf *b);
+/* tx_encode's length, counted rather than encoded (the size fees are
+ * weighed by: docs/protocol.md §9). */
+size_t tx_encoded_len(const struct tx *t);
 /* Decodes exactly one transaction occupying all of p[0..n). payload_max bounds
  * the payload (ASSAY_ELIMIT beyond). On error t is left empty. */
 int tx_decode(struct tx *t, const uint8_t *p, size_t n, size_t payload_max);

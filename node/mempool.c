@@ -426,17 +426,6 @@ static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, si
 	return rc;
 }
 
-/* tx_encode's length, counted rather than encoded: no buffer per
- * admission (tx_encode_unsigned's fields, the payload's varint length
- * prefix, the signature). */
-static size_t encoded_size(const struct tx *t)
-{
-	size_t prefix = 1;
-	for (uint64_t v = t->payload_len; v >>= 7;)
-		prefix++;
-	return HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + prefix + t->payload_len + SIG_LEN;
-}
-
 /* Whether the transaction at queue position slot of s can be judged by its
  * admission rules on the committed state: not behind a pending reveal or
  * upload of the same sender, which may be what makes it valid (docs/protocol.md §9). */
@@ -544,7 +533,7 @@ static int admit(mempool_t *m, const struct tx *t, int check_sig, const uint8_t 
 	}
 	if (ready && (rc = ready(ready_ctx, t, err, errlen)) != 0)
 		return rc;
-	size_t bytes = encoded_size(t);
+	size_t bytes = tx_encoded_len(t); /* counted: no buffer per admission */
 	/* Capacity: evict cheaper transactions from the tails of queues. A
 	 * replacement frees its old entry's bytes and adds no entry, but is
 	 * bound as much: a small transaction replaced by a large one must not

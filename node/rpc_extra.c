@@ -19,7 +19,8 @@
 #define EXTRA_USER_AGENT "/assayd:" PACKAGE_VERSION "/" /* what peers see (node_net.c) */
 #define ESTIMATEFEE_BLOCKS 20                           /* recent blocks estimatefee looks at */
 #define ESTIMATEFEE_MAX_TARGET 100                      /* largest TARGET_BLOCKS */
-#define ESTIMATEFEE_FULL_PCT 90                         /* a block this full (txs or gas) was contested */
+#define ESTIMATEFEE_FULL_PCT 90                         /* a block this full (txs, bytes or gas) was contested */
+#define ESTIMATEFEE_TX_BYTES 182                        /* TX_BYTES by default: a transfer's encoding */
 #define LISTTX_DEFAULT_COUNT 10
 #define LISTTX_MAX_COUNT 1000      /* transactions in one listtransactions reply */
 #define WAIT_DEFAULT_MS 60000      /* waitfornewblock/waitforjob without TIMEOUT_MS */
@@ -250,28 +251,46 @@ static int m_decoderawtransaction(void *ctx, json_t *params, json_t **result, st
 
 /* ---- estimatefee ---- */
 
-/* What t pays above the floor for its gas limit (protocol §5.1). */
-static uint64_t tx_tip(const struct chain_params *p, const struct tx *t)
+/* A fee over an encoded size: what blocks and the mempool rank
+ * transactions by (mempool.h, docs/protocol.md §9). */
+struct fee_rate {
+	uint64_t fee;
+	uint64_t bytes; /* > 0 */
+};
+
+static struct fee_rate tx_rate(const struct tx *t)
 {
-	uint64_t floor;
-	if (chain_min_fee(p, t->gas_limit, &floor) != 0 || t->fee <= floor)
-		return 0;
-	return t->fee - floor;
+	return (struct fee_rate){t->fee, tx_encoded_len(t)};
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Whether a pays less per byte than b, exactly. */
+static int rate_below(const struct fee_rate *a, const struct fee_rate *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	return (unsigned __int128)a->fee * b->bytes < (unsigned __int128)b->fee * a->bytes;
 }
 
-/* The tip that got into recent contested blocks: for each block at least
- * ESTIMATEFEE_FULL_PCT full (by count or gas), its lowest tip; the median
- * of those. 0 when no recent block was contested. */
-static int recent_tip(struct node *n, uint64_t *tip, unsigned *examined, unsigned *full, struct rpc_error *e)
+static int cmp_rate(const void *a, const void *b)
+{
+	return rate_below(a, b) ? -1 : rate_below(b, a);
+}
+
+/* The least fee for a transaction of bytes that pays at least r per byte
+ * (above: more than r), at most UINT64_MAX. */
+static uint64_t fee_at_rate(const struct fee_rate *r, uint64_t bytes, int above)
+{
+	unsigned __int128 x = (unsigned __int128)r->fee * bytes;
+	x = above ? x / r->bytes + 1 : (x + r->bytes - 1) / r->bytes;
+	return x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
+}
+
+/* The rate that got into recent contested blocks: for each block at least
+ * ESTIMATEFEE_FULL_PCT full (by count, bytes or gas), its lowest fee per
+ * byte; the median of those. *full is 0 when no recent block was. */
+static int recent_rate(struct node *n, struct fee_rate *rate, unsigned *examined, unsigned *full,
+		       struct rpc_error *e)
 {
 	const struct chain_params *p = &n->genesis.params;
-	uint64_t mins[ESTIMATEFEE_BLOCKS];
+	struct fee_rate mins[ESTIMATEFEE_BLOCKS];
 	uint64_t top = chain_height(n->chain);
 	*examined = *full = 0;
 	for (uint64_t h = top; h > 0 && *examined < ESTIMATEFEE_BLOCKS; h--) {
@@ -281,65 +300,94 @@ static int recent_tip(struct node *n, uint64_t *tip, unsigned *examined, unsigne
 			return rpc_fail(e, RPC_INTERNAL_ERROR, "cannot read block %llu: %s",
 					(unsigned long long)h, assay_strerror(rc));
 		(*examined)++;
-		uint64_t gas = 0, lowest = UINT64_MAX;
+		uint64_t gas = 0, bytes = 0;
+		struct fee_rate lowest = {0, 1};
 		for (size_t i = 0; i < blk.ntx; i++) {
+			struct fee_rate r = tx_rate(&blk.txs[i]);
 			gas += blk.txs[i].gas_limit;
-			uint64_t t = tx_tip(p, &blk.txs[i]);
-			if (t < lowest)
-				lowest = t;
+			bytes += r.bytes;
+			if (i == 0 || rate_below(&r, &lowest))
+				lowest = r;
 		}
 		int contested =
 			(uint64_t)blk.ntx * 100 >= (uint64_t)p->max_block_txs * ESTIMATEFEE_FULL_PCT ||
+			bytes / ESTIMATEFEE_FULL_PCT >= p->max_block_bytes / 100 ||
 			(p->max_block_gas && gas / ESTIMATEFEE_FULL_PCT >= p->max_block_gas / 100);
 		if (contested && blk.ntx)
 			mins[(*full)++] = lowest;
 		block_free(&blk);
 	}
-	*tip = 0;
 	if (*full) {
-		qsort(mins, *full, sizeof(mins[0]), cmp_u64);
-		*tip = mins[*full / 2];
+		qsort(mins, *full, sizeof(mins[0]), cmp_rate);
+		*rate = mins[*full / 2];
 	}
 	return 0;
 }
 
-/* The tip that puts a transaction among the first target blocks' worth of
- * the mempool, in the order the producer takes it: one more than the tip of
- * the transaction at that place; 0 when the whole pool fits. */
-static int mempool_tip(struct node *n, uint64_t target, uint64_t *tip, struct rpc_error *e)
+/* The rate to beat for a place among the first target blocks' worth of
+ * the mempool (by count and bytes), in the order the producer takes it:
+ * that of the last transaction that fits. *crowded is 0 when the whole
+ * pool fits. */
+static int mempool_rate(struct node *n, uint64_t target, struct fee_rate *rate, int *crowded, struct rpc_error *e)
 {
+	const struct chain_params *p = &n->genesis.params;
 	size_t size = mempool_size(n->mempool);
-	uint64_t room = target * n->genesis.params.max_block_txs;
-	*tip = 0;
-	if (size < room || size == 0)
+	uint64_t room_txs = target * p->max_block_txs, room_bytes = target * p->max_block_bytes;
+	*crowded = 0;
+	if (size == 0)
 		return 0;
 	const struct tx **txs = malloc(size * sizeof(*txs));
 	if (!txs)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
-	size_t k = mempool_select(n->mempool, txs, size);
-	if (k > room)
-		*tip = tx_tip(&n->genesis.params, txs[room - 1]) + 1;
+	size_t k = mempool_select(n->mempool, txs, size), fit = 0;
+	for (uint64_t bytes = 0; fit < k && fit < room_txs; fit++) {
+		bytes += tx_encoded_len(txs[fit]);
+		if (bytes > room_bytes)
+			break;
+	}
+	if (fit < k) {
+		*crowded = 1;
+		*rate = tx_rate(txs[fit ? fit - 1 : 0]);
+	}
 	free(txs);
 	return 0;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
 }
 
 static int m_estimatefee(void *ctx, json_t *params, json_t **result, struct rpc_error *e)
 {
 	struct node *n = ctx;
 	const struct chain_params *p = &n->genesis.params;
-	uint64_t target, from_blocks, from_pool;
+	uint64_t target, bytes;
 	unsigned examined, full;
-	if (uint_param_from(rpc_param(params, 0), "TARGET_BLOCKS", 1, 1, ESTIMATEFEE_MAX_TARGET, &target, e) < 0)
+	int crowded;
+	struct fee_rate from_blocks, from_pool;
+	if (uint_param_from(rpc_param(params, 0), "TARGET_BLOCKS", 1, 1, ESTIMATEFEE_MAX_TARGET, &target, e) < 0 ||
+	    uint_param_from(rpc_param(params, 1), "TX_BYTES", ESTIMATEFEE_TX_BYTES, 1, p->max_tx_bytes, &bytes, e) < 0)
 		return -1;
-	if (recent_tip(n, &from_blocks, &examined, &full, e) < 0 || mempool_tip(n, target, &from_pool, e) < 0)
+	if (recent_rate(n, &from_blocks, &examined, &full, e) < 0 ||
+	    mempool_rate(n, target, &from_pool, &crowded, e) < 0)
 		return -1;
-	uint64_t tip = from_blocks > from_pool ? from_blocks : from_pool;
-	uint64_t fee = p->min_fee + tip < p->min_fee ? UINT64_MAX : p->min_fee + tip;
-	*result =
-		json_pack("{s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}", "fee", (json_int_t)fee, "tip", (json_int_t)tip,
-			  "min_fee", (json_int_t)p->min_fee, "gas_price", (json_int_t)p->gas_price,
-			  "target_blocks", (json_int_t)target, "blocks", (int)examined, "full_blocks",
-			  (int)full, "mempool_size", (json_int_t)mempool_size(n->mempool));
+	/* Matching what got into contested blocks, outbidding the pool's
+	 * last place: for TX_BYTES, and for 1000 bytes (fee_per_kb). */
+	uint64_t fee = p->min_fee, per_kb = 0;
+	if (full) {
+		fee = max_u64(fee, fee_at_rate(&from_blocks, bytes, 0));
+		per_kb = fee_at_rate(&from_blocks, 1000, 0);
+	}
+	if (crowded) {
+		fee = max_u64(fee, fee_at_rate(&from_pool, bytes, 1));
+		per_kb = max_u64(per_kb, fee_at_rate(&from_pool, 1000, 1));
+	}
+	*result = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}", "fee", (json_int_t)fee, "tip",
+			    (json_int_t)(fee - p->min_fee), "fee_per_kb", (json_int_t)per_kb, "tx_bytes",
+			    (json_int_t)bytes, "min_fee", (json_int_t)p->min_fee, "gas_price",
+			    (json_int_t)p->gas_price, "target_blocks", (json_int_t)target, "blocks", (int)examined,
+			    "full_blocks", (int)full, "mempool_size", (json_int_t)mempool_size(n->mempool));
 	return 0;
 }
 
@@ -658,7 +706,8 @@ static const struct rpc_method extra_methods[] = {
 	{"decoderawtransaction", m_decoderawtransaction,
 	 "decoderawtransaction HEX - the transaction as JSON, without sending it"},
 	{"estimatefee", m_estimatefee,
-	 "estimatefee [TARGET_BLOCKS] - fee to be included within TARGET_BLOCKS blocks"},
+	 "estimatefee [TARGET_BLOCKS] [TX_BYTES] - fee for a transaction of TX_BYTES bytes (default: a transfer's 182) "
+	 "to be included within TARGET_BLOCKS blocks, and the rate per 1000 bytes"},
 	{"listtransactions", m_listtransactions,
 	 "listtransactions ADDRESS [COUNT] [SKIP] - an address's transactions, newest first (-addrindex)"},
 	{"waitfornewblock", m_waitfornewblock,

@@ -43,6 +43,7 @@ static void test_round_trip_every_kind(void)
 			buf_init(&b);
 			buf_init(&b2);
 			tx_encode(&t, &b);
+			CHECK_EQ_U64(tx_encoded_len(&t), b.len); /* 127 and 128: one and two length bytes */
 			CHECK(tx_decode(&d, b.data, b.len, PAYLOAD_MAX) == 0);
 			tx_encode(&d, &b2);
 			CHECK(b.len == b2.len && memcmp(b.data, b2.data, b.len) == 0);

@@ -946,7 +946,7 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 	uint8_t (*leaves)[HASH_LEN] = malloc((room ? room : 1) * sizeof(*leaves));
 	struct buf tb;
 	buf_init(&tb);
-	blk->txs = malloc((room ? room : 1) * sizeof(*blk->txs)); /* one array, not one realloc per transaction */
+	blk->txs = malloc((room ? room : 1) * sizeof(*blk->txs)); /* one array, not a realloc per tx */
 	/* the included ones' ids, kept for applying the block */
 	uint8_t (*ids)[HASH_LEN] = txids ? malloc((room ? room : 1) * sizeof(*ids)) : NULL;
 	int rc = !ov || !receipts || !leaves || !blk->txs || (txids && !ids) ? ASSAY_ENOMEM : 0;
@@ -972,12 +972,14 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 			break;
 		}
 		int lane = exec_in_reveal_lane(t); /* reveals have their own gas budget */
-		/* The budgets that need no encoding first: a candidate over
-		 * them is passed over without one. */
-		int full = (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
+		/* Sized without encoding: a candidate over a budget is passed
+		 * over without a copy of it (up to max_tx_bytes) being made. */
+		size_t tx_len = tx_encoded_len(t);
+		uint64_t tx_bytes = varint_len(tx_len) + tx_len;
+		int full = bytes + tx_bytes > p->max_block_bytes ||
+			   (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
 				 : gas + t->gas_limit > p->max_block_gas) ||
 			   chunk_bytes + exec_tx_chunk_bytes(t) > c->g.compute.chunk_budget_bytes;
-		uint64_t tx_bytes = 0;
 		if (!full) {
 			buf_reset(&tb);
 			tx_encode(t, &tb);
@@ -985,8 +987,6 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 				rc = assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 				goto fail;
 			}
-			tx_bytes = varint_len(tb.len) + tb.len;
-			full = bytes + tx_bytes > p->max_block_bytes;
 		}
 		size_t snap = ledger_snapshot(&x.l);
 		int e = full ? ASSAY_ELIMIT : exec_tx(&x, t, &receipts[blk->ntx], terr, sizeof(terr));

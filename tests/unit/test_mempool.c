@@ -442,7 +442,8 @@ static void test_skipped_take_no_place(void)
 	const struct tx *sel[5];
 	size_t skipped[5], nskipped = 0;
 	CHECK_EQ_U64(mempool_select(m, sel, 5), 5);
-	CHECK_EQ_INT(chain_build_block(c, sel, 5, time_ms, fx.sk[0], &blk, skipped, &nskipped, err, sizeof(err)), 0);
+	int rc = chain_build_block(c, sel, 5, time_ms, fx.sk[0], &blk, skipped, &nskipped, err, sizeof(err));
+	CHECK_EQ_INT(rc, 0);
 	CHECK_EQ_U64(blk.ntx, 3);
 	CHECK_EQ_U64(nskipped, 2);
 	CHECK(nskipped == 2 && skipped[0] == 1 && skipped[1] == 4);
@@ -470,6 +471,61 @@ static void test_skipped_take_no_place(void)
 	chain_close(c);
 }
 
+/* A candidate over the bytes the block has left is passed over and the
+ * next one that fits goes in: the builder sizes each candidate before it
+ * encodes one (a copy of up to max_tx_bytes), and the sizes it counts
+ * are the encodings'. Room here for one 2 KB blob and a transfer. */
+static void test_byte_budget_passes_over(void)
+{
+	struct fixture fb = fx; /* shallow, as in test_skipped_take_no_place */
+	/* header, a 2-byte count, block 1's empty commit (45 bytes), then
+	 * the transactions: chain_open takes what the genesis says */
+	/* a blob is 2191 bytes with its length prefix, a transfer 184 */
+	fb.g.params.max_block_bytes = HEADER_BYTES + 2 + 45 + 2400;
+	genesis_finish(&fb.g);
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/bytes", fx.dir);
+	chain_t *c = chain_open(path, &fb.g, err, sizeof(err));
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	struct tx t[3];
+	for (int k = 0; k < 2; k++) { /* two blobs of 2000 payload bytes, 1 the better per byte */
+		uint8_t data[2000];
+		memset(data, 0x21 + k, sizeof(data));
+		struct blob_payload bl = {.data = data, .len = sizeof(data)};
+		sha256(bl.data, bl.len, bl.hash);
+		struct buf b;
+		buf_init(&b);
+		compute_blob_encode(&bl, &b);
+		fixture_transfer(&fb, &t[k], k + 1, fx.addr[7], 1, 0, 20000 - 1000 * (uint64_t)k);
+		t[k].kind = TX_BLOB;
+		tx_set_payload(&t[k], b.data, b.len);
+		buf_free(&b);
+		tx_sign(&t[k], fx.sk[k + 1]);
+	}
+	fixture_transfer(&fb, &t[2], 3, fx.addr[7], 1, 0, 1000);
+	const struct tx *cand[3] = {&t[0], &t[1], &t[2]};
+	size_t skipped[3], nskipped = 0;
+	struct block blk;
+	uint64_t time_ms = chain_tip(c)->time_ms + 1000;
+	int rc = chain_build_block(c, cand, 3, time_ms, fx.sk[0], &blk, skipped, &nskipped, err, sizeof(err));
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_U64(blk.ntx, 2);
+	CHECK(nskipped == 1 && skipped[0] == 1);
+	CHECK(blk.ntx == 2 && blk.txs[0].kind == TX_BLOB && blk.txs[1].kind == TX_TRANSFER);
+	struct buf enc;
+	buf_init(&enc);
+	block_encode(&blk, &enc);
+	CHECK(enc.len <= fb.g.params.max_block_bytes);
+	CHECK(enc.len + tx_encoded_len(&t[1]) > fb.g.params.max_block_bytes);
+	buf_free(&enc);
+	block_free(&blk);
+	for (int k = 0; k < 3; k++)
+		tx_free(&t[k]);
+	chain_close(c);
+}
+
 int main(void)
 {
 	char err[256], path[300];
@@ -491,6 +547,7 @@ int main(void)
 	RUN(test_build_with_pool_ids);
 	RUN(test_sender_after_its_queue_empties);
 	RUN(test_skipped_take_no_place);
+	RUN(test_byte_budget_passes_over);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_mempool");

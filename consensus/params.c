@@ -56,8 +56,8 @@ int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
 	uint64_t room = chain_block_overhead(p) + varint_bytes(p->max_tx_bytes) + p->max_tx_bytes;
 	if (room > p->max_block_bytes)
 		return assay_fail(err, errlen, ASSAY_EINVALID,
-				  "max_tx_bytes %u fits no block: max_block_bytes must be at least %llu (header and largest "
-				  "commit beside it)",
+				  "max_tx_bytes %u fits no block: max_block_bytes must be at least %llu "
+				  "(header and largest commit beside it)",
 				  p->max_tx_bytes, (unsigned long long)room);
 	if (p->max_block_gas > CHAIN_MAX_BLOCK_GAS)
 		return assay_fail(err, errlen, ASSAY_EINVALID,

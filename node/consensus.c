@@ -601,8 +601,8 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 	char err[256], what_s[320];
 	uint64_t now = node_now_ms();
 	uint64_t parent = chain_tip(n->chain)->time_ms;
-	int rc = producer_build_block(n->chain, n->mempool, now > parent ? now : parent + 1, n->key_sk, &blk, err,
-				      sizeof(err));
+	int rc = producer_build_block(n->chain, n->mempool, now > parent ? now : parent + 1, n->key_sk, &blk,
+				      err, sizeof(err));
 	if (rc) {
 		snprintf(what_s, sizeof(what_s), "consensus: cannot build block %llu: %s",
 			 (unsigned long long)cs->value_height, err);

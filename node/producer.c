@@ -37,8 +37,8 @@ int producer_build_block(chain_t *c, mempool_t *m, uint64_t time_ms, const uint8
 		return assay_fail(err, errlen, ASSAY_ENOMEM, "out of memory");
 	}
 	size_t k = mempool_select_ids(m, cand, ids, cap);
-	int rc = chain_build_block_ids(c, cand, (const uint8_t(*)[HASH_LEN])ids, k, time_ms, sk, blk, NULL, NULL, err,
-				       errlen);
+	int rc = chain_build_block_ids(c, cand, (const uint8_t(*)[HASH_LEN])ids, k, time_ms, sk, blk, NULL,
+				       NULL, err, errlen);
 	free(cand);
 	free(ids);
 	return rc;

@@ -19,8 +19,8 @@
 #define EXTRA_USER_AGENT "/assayd:" PACKAGE_VERSION "/" /* what peers see (node_net.c) */
 #define ESTIMATEFEE_BLOCKS 20                           /* recent blocks estimatefee looks at */
 #define ESTIMATEFEE_MAX_TARGET 100                      /* largest TARGET_BLOCKS */
-#define ESTIMATEFEE_FULL_PCT 90                         /* a block this full (txs, bytes or gas) was contested */
-#define ESTIMATEFEE_TX_BYTES 182                        /* TX_BYTES by default: a transfer's encoding */
+#define ESTIMATEFEE_FULL_PCT 90                         /* this full (txs, bytes or gas): contested */
+#define ESTIMATEFEE_TX_BYTES 182                        /* TX_BYTES by default: a transfer's size */
 #define LISTTX_DEFAULT_COUNT 10
 #define LISTTX_MAX_COUNT 1000      /* transactions in one listtransactions reply */
 #define WAIT_DEFAULT_MS 60000      /* waitfornewblock/waitforjob without TIMEOUT_MS */
@@ -328,7 +328,8 @@ static int recent_rate(struct node *n, struct fee_rate *rate, unsigned *examined
  * the mempool (by count and bytes), in the order the producer takes it:
  * that of the last transaction that fits. *crowded is 0 when the whole
  * pool fits. */
-static int mempool_rate(struct node *n, uint64_t target, struct fee_rate *rate, int *crowded, struct rpc_error *e)
+static int mempool_rate(struct node *n, uint64_t target, struct fee_rate *rate, int *crowded,
+			struct rpc_error *e)
 {
 	const struct chain_params *p = &n->genesis.params;
 	size_t size = mempool_size(n->mempool);
@@ -366,8 +367,10 @@ static int m_estimatefee(void *ctx, json_t *params, json_t **result, struct rpc_
 	unsigned examined, full;
 	int crowded;
 	struct fee_rate from_blocks, from_pool;
-	if (uint_param_from(rpc_param(params, 0), "TARGET_BLOCKS", 1, 1, ESTIMATEFEE_MAX_TARGET, &target, e) < 0 ||
-	    uint_param_from(rpc_param(params, 1), "TX_BYTES", ESTIMATEFEE_TX_BYTES, 1, p->max_tx_bytes, &bytes, e) < 0)
+	if (uint_param_from(rpc_param(params, 0), "TARGET_BLOCKS", 1, 1, ESTIMATEFEE_MAX_TARGET, &target, e) < 0)
+		return -1;
+	if (uint_param_from(rpc_param(params, 1), "TX_BYTES", ESTIMATEFEE_TX_BYTES, 1, p->max_tx_bytes,
+			    &bytes, e) < 0)
 		return -1;
 	if (recent_rate(n, &from_blocks, &examined, &full, e) < 0 ||
 	    mempool_rate(n, target, &from_pool, &crowded, e) < 0)
@@ -386,8 +389,9 @@ static int m_estimatefee(void *ctx, json_t *params, json_t **result, struct rpc_
 	*result = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}", "fee", (json_int_t)fee, "tip",
 			    (json_int_t)(fee - p->min_fee), "fee_per_kb", (json_int_t)per_kb, "tx_bytes",
 			    (json_int_t)bytes, "min_fee", (json_int_t)p->min_fee, "gas_price",
-			    (json_int_t)p->gas_price, "target_blocks", (json_int_t)target, "blocks", (int)examined,
-			    "full_blocks", (int)full, "mempool_size", (json_int_t)mempool_size(n->mempool));
+			    (json_int_t)p->gas_price, "target_blocks", (json_int_t)target, "blocks",
+			    (int)examined, "full_blocks", (int)full, "mempool_size",
+			    (json_int_t)mempool_size(n->mempool));
 	return 0;
 }
 
@@ -706,8 +710,8 @@ static const struct rpc_method extra_methods[] = {
 	{"decoderawtransaction", m_decoderawtransaction,
 	 "decoderawtransaction HEX - the transaction as JSON, without sending it"},
 	{"estimatefee", m_estimatefee,
-	 "estimatefee [TARGET_BLOCKS] [TX_BYTES] - fee for a transaction of TX_BYTES bytes (default: a transfer's 182) "
-	 "to be included within TARGET_BLOCKS blocks, and the rate per 1000 bytes"},
+	 "estimatefee [TARGET_BLOCKS] [TX_BYTES] - fee for a transaction of TX_BYTES bytes (default: "
+	 "a transfer's 182) to be included within TARGET_BLOCKS blocks, and the rate per 1000 bytes"},
 	{"listtransactions", m_listtransactions,
 	 "listtransactions ADDRESS [COUNT] [SKIP] - an address's transactions, newest first (-addrindex)"},
 	{"waitfornewblock", m_waitfornewblock,

@@ -67,6 +67,10 @@ def test(tmpdir, nodes):
     # estimatefee's TARGET_BLOCKS: one message for every value out of 1..100
     for bad in (0, 101):
         fw.assert_raises_rpc(-32602, node.rpc, "estimatefee", bad, contains="from 1 to 100")
+    # and its TX_BYTES, from 1 to the chain's max_tx_bytes (1 MiB on dev)
+    for bad in (0, 2**20 + 1, "182"):
+        fw.assert_raises_rpc(-32602, node.rpc, "estimatefee", 1, bad, contains="TX_BYTES must be an integer from 1 to")
+    fw.assert_eq(node.rpc("estimatefee", 1, 2**20)["tx_bytes"], 2**20, "the largest TX_BYTES")
     # A batch answers each request.
     _, data = node.raw_request(json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "getblockcount"},
                                            {"jsonrpc": "2.0", "id": 2, "method": "nosuch"}]).encode())

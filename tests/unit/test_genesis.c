@@ -190,8 +190,8 @@ static void test_validator_params(void)
 	CHECK_EQ_U64(g.params.max_block_bytes, 1147287);
 	genesis_free(&g);
 	/* the count at its widest: 100000 transactions take a 3-byte count */
-	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1147287,\"max_block_txs\":100000", pkhex,
-		 "3");
+	snprintf(json, sizeof(json), fmt, "local", "\"max_block_bytes\":1147287,\"max_block_txs\":100000",
+		 pkhex, "3");
 	expect_error(json, "max_block_bytes must be at least 1147288");
 	/* block gas sums stay far from 2^64 (protocol §8) */
 	snprintf(json, sizeof(json), fmt, "local", "\"max_block_gas\":1000000000001", pkhex, "3");

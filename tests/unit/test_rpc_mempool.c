@@ -249,7 +249,8 @@ static void test_estimatefee_blocks_per_byte(void)
 	char err[256];
 	uint8_t hash[HASH_LEN];
 	uint64_t time_ms = chain_tip(r.n.chain)->time_ms + 1000;
-	CHECK_EQ_INT(chain_build_block(r.n.chain, cand, 2, time_ms, fx.sk[0], &blk, NULL, NULL, err, sizeof(err)), 0);
+	int rc = chain_build_block(r.n.chain, cand, 2, time_ms, fx.sk[0], &blk, NULL, NULL, err, sizeof(err));
+	CHECK_EQ_INT(rc, 0);
 	CHECK_EQ_U64(blk.ntx, 2);
 	block_hash(&blk, hash);
 	chain_sign_commit(r.n.chain, fx.sk[0], blk.hdr.height, hash, &cm);

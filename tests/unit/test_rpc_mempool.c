@@ -9,10 +9,10 @@
 
 #include <event2/event.h>
 
-#include "consensus/compute/compute_codec.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "node/node.h"
+#include "vm/vm.h"
 #include "test.h"
 #include "node_fixture.h"
 #include "rpc_fixture.h"
@@ -125,9 +125,11 @@ static void test_getrawmempool_uses_pool_ids(void)
 	rpc_node_done(&r);
 }
 
-/* A signed blob of len bytes from key `from` (nonce, fee): a large
- * transaction, paying more in all but less per byte than a transfer. */
-static void blob_tx(struct tx *t, int from, uint64_t nonce, uint64_t fee, size_t len)
+/* A signed call from key `from` (nonce, fee) with len bytes of calldata,
+ * to an address with no code: a large transaction, paying more in all but
+ * less per byte than a transfer (a blob no longer can: it pays 64 gas a
+ * byte stored, protocol §5.2). */
+static void big_tx(struct tx *t, int from, uint64_t nonce, uint64_t fee, size_t len)
 {
 	static uint8_t data[4000];
 	memset(t, 0, sizeof(*t));
@@ -135,13 +137,13 @@ static void blob_tx(struct tx *t, int from, uint64_t nonce, uint64_t fee, size_t
 	t->nonce = nonce;
 	memcpy(t->sender, fx.pk[from], PUBKEY_LEN);
 	t->fee = fee;
-	t->kind = TX_BLOB;
+	t->kind = TX_CALL;
 	memset(data, 0x40 + from, sizeof(data));
-	struct blob_payload bl = {.data = data, .len = len < sizeof(data) ? len : sizeof(data)};
-	sha256(bl.data, bl.len, bl.hash);
+	struct vm_call_payload cp = {.calldata = data, .calldata_len = len < sizeof(data) ? len : sizeof(data)};
+	memset(cp.to, 0x66, ADDR_LEN);
 	struct buf b;
 	buf_init(&b);
-	compute_blob_encode(&bl, &b);
+	vm_call_payload_encode(&cp, &b);
 	tx_set_payload(t, b.data, b.len);
 	buf_free(&b);
 	tx_sign(t, fx.sk[from]);
@@ -165,45 +167,45 @@ static uint64_t field(const json_t *est, const char *name)
 }
 
 /* The chain's blocks hold 2 transactions (main). A transfer at 3000, a
- * blob of about 2 KB at 20,000 (about 10 per byte) and a transfer at 1000
- * wait: a block takes the first transfer and the blob, so a transaction
- * must pay more per byte than the blob. For a transfer that is about
- * 1830, not the 20,001 that outbidding the blob's tip (19,000) cost when
+ * call of about 2 KB at 20,000 (about 10 per byte) and a transfer at 1000
+ * wait: a block takes the first transfer and the call, so a transaction
+ * must pay more per byte than the call. For a transfer that is about
+ * 1830, not the 20,001 that outbidding the call's tip (19,000) cost when
  * the estimate read absolute tips. */
 static void test_estimatefee_pool_per_byte(void)
 {
 	struct rpc_node r;
 	rpc_node_init(&r, "poolrate");
 	const uint64_t min_fee = fx.g.params.min_fee;
-	struct tx blob;
+	struct tx big;
 	char err[256];
 	pool_transfer(&r, 1, 0, 3000);
-	blob_tx(&blob, 2, 0, 20000, 1800);
-	CHECK_EQ_INT(mempool_add(r.n.mempool, &blob, NULL, err, sizeof(err)), 0);
+	big_tx(&big, 2, 0, 20000, 1800);
+	CHECK_EQ_INT(mempool_add(r.n.mempool, &big, NULL, err, sizeof(err)), 0);
 	pool_transfer(&r, 3, 0, 1000);
 	struct buf b;
 	buf_init(&b);
-	tx_encode(&blob, &b);
-	const uint64_t blob_bytes = b.len, transfer_bytes = 182;
+	tx_encode(&big, &b);
+	const uint64_t big_bytes = b.len, transfer_bytes = 182;
 	buf_free(&b);
-	tx_free(&blob);
+	tx_free(&big);
 
 	json_t *est = estimate(&r, 1, 0);
 	uint64_t fee = field(est, "fee");
 	CHECK_EQ_U64(field(est, "tx_bytes"), transfer_bytes); /* the default: a transfer */
-	CHECK_EQ_U64(fee, 20000 * transfer_bytes / blob_bytes + 1);
-	/* the least fee that outbids the blob per byte */
-	CHECK((unsigned __int128)fee * blob_bytes > (unsigned __int128)20000 * transfer_bytes);
-	CHECK((unsigned __int128)(fee - 1) * blob_bytes <= (unsigned __int128)20000 * transfer_bytes);
+	CHECK_EQ_U64(fee, 20000 * transfer_bytes / big_bytes + 1);
+	/* the least fee that outbids the call per byte */
+	CHECK((unsigned __int128)fee * big_bytes > (unsigned __int128)20000 * transfer_bytes);
+	CHECK((unsigned __int128)(fee - 1) * big_bytes <= (unsigned __int128)20000 * transfer_bytes);
 	CHECK_EQ_U64(field(est, "tip"), fee - min_fee);
-	CHECK_EQ_U64(field(est, "fee_per_kb"), 20000 * 1000 / blob_bytes + 1);
+	CHECK_EQ_U64(field(est, "fee_per_kb"), 20000 * 1000 / big_bytes + 1);
 	CHECK_EQ_U64(field(est, "mempool_size"), 3);
 	json_decref(est);
 
-	/* A transaction the blob's size must pay one more than the blob. */
-	est = estimate(&r, 1, blob_bytes);
+	/* A transaction the call's size must pay one more than the call. */
+	est = estimate(&r, 1, big_bytes);
 	CHECK_EQ_U64(field(est, "fee"), 20001);
-	CHECK_EQ_U64(field(est, "tx_bytes"), blob_bytes);
+	CHECK_EQ_U64(field(est, "tx_bytes"), big_bytes);
 	json_decref(est);
 
 	/* Two blocks hold the whole pool: the floor. */
@@ -232,8 +234,8 @@ static void test_estimatefee_pool_per_byte(void)
 	rpc_node_done(&r);
 }
 
-/* A full block (2 of 2) of a transfer at 3000 and the blob at 20,000: the
- * lowest fee per byte that got in is the blob's, so a transfer matching
+/* A full block (2 of 2) of a transfer at 3000 and the call at 20,000: the
+ * lowest fee per byte that got in is the call's, so a transfer matching
  * it pays about 1830. The lowest tip (the transfer's 2000) put the
  * estimate at 3000, above a transfer that the block took. */
 static void test_estimatefee_blocks_per_byte(void)
@@ -242,7 +244,7 @@ static void test_estimatefee_blocks_per_byte(void)
 	rpc_node_init(&r, "blockrate");
 	struct tx t[2];
 	fixture_transfer(&fx, &t[0], 1, fx.addr[7], 1, 0, 3000);
-	blob_tx(&t[1], 2, 0, 20000, 1800);
+	big_tx(&t[1], 2, 0, 20000, 1800);
 	const struct tx *cand[2] = {&t[0], &t[1]};
 	struct block blk;
 	struct commit cm;
@@ -255,14 +257,14 @@ static void test_estimatefee_blocks_per_byte(void)
 	block_hash(&blk, hash);
 	chain_sign_commit(r.n.chain, fx.sk[0], blk.hdr.height, hash, &cm);
 	CHECK_EQ_INT(chain_apply_block(r.n.chain, &blk, &cm, time_ms, err, sizeof(err)), 0);
-	const uint64_t blob_bytes = tx_encoded_len(&t[1]);
+	const uint64_t big_bytes = tx_encoded_len(&t[1]);
 
 	json_t *est = estimate(&r, 1, 0);
 	CHECK_EQ_U64(field(est, "full_blocks"), 1);
-	CHECK_EQ_U64(field(est, "fee"), (20000 * 182 + blob_bytes - 1) / blob_bytes);
-	CHECK_EQ_U64(field(est, "fee_per_kb"), (20000 * 1000 + blob_bytes - 1) / blob_bytes);
+	CHECK_EQ_U64(field(est, "fee"), (20000 * 182 + big_bytes - 1) / big_bytes);
+	CHECK_EQ_U64(field(est, "fee_per_kb"), (20000 * 1000 + big_bytes - 1) / big_bytes);
 	json_decref(est);
-	est = estimate(&r, 1, blob_bytes); /* as much as the blob paid */
+	est = estimate(&r, 1, big_bytes); /* as much as the call paid */
 	CHECK_EQ_U64(field(est, "fee"), 20000);
 	json_decref(est);
 

@@ -107,6 +107,7 @@ struct worker_cfg {
 	int threads;
 	uint64_t bond;                 /* 0: WORKER_DEFAULT_BOND */
 	uint64_t max_fee;              /* -maxfee: the most fee one transaction of ours pays */
+	uint64_t min_price;            /* -minprice: least reward per 10^9 operations a slot pays (0: any) */
 	char endpoint[WORKER_ENDPOINT_MAX + 1];
 	char outdir[WORKER_PATH_MAX];
 	double corrupt_fraction;       /* test only */
@@ -1120,6 +1121,28 @@ static struct work_item *find_item(struct worker *w, const uint8_t id[HASH_LEN])
 	return NULL;
 }
 
+/* Whether a job pays a slot less than -minprice for each 10^9 of its
+ * operations (job_ops); says so when it does. Judged once, when the job is
+ * first assigned to us: such a job is not taken, and the missed commit costs
+ * missed_deadline_slash_bps of its lock, which is its reward (compute.md §5)
+ * and so small when the reward is. */
+static int underpaid(const struct worker *w, const struct job_record *rec, const char *job_hex)
+{
+	if (!w->cfg.min_price || !rec->spec.redundancy)
+		return 0;
+	double ops = job_ops(&rec->spec.shape);
+	double per_slot = (double)rec->spec.reward / rec->spec.redundancy;
+	if (per_slot * 1e9 >= (double)w->cfg.min_price * ops)
+		return 0;
+	char reward[AMOUNT_STR_MAX], min[AMOUNT_STR_MAX];
+	amount_format((uint64_t)per_slot, reward);
+	amount_format(w->cfg.min_price, min);
+	log_warn("job %.16s: pays a slot %s ASY for %.3g Gop, below -minprice=%s ASY per Gop: not taken (its "
+		 "commit is let lapse)",
+		 job_hex, reward, ops / 1e9, min);
+	return 1;
+}
+
 /* Reads one listjobs entry into a tracked item; NULL if it is not ours. */
 static struct work_item *track(struct worker *w, json_t *job)
 {
@@ -1146,6 +1169,8 @@ static struct work_item *track(struct worker *w, json_t *job)
 		w->items = it;
 		log_info("job %s: assigned to us (slot %u) at height %llu", it->job_hex, slot,
 			 (unsigned long long)rec->slots[slot].assigned_height);
+		if (underpaid(w, rec, it->job_hex))
+			it->stage = STAGE_FAILED; /* never committed: the chain lets the slot lapse */
 	}
 	/* A job's spec never changes on chain: a node that says otherwise is
 	 * not to be believed, and what we computed for the old shape must not
@@ -1366,7 +1391,7 @@ static int start_http(struct worker *w)
 enum {
 	OPT_BACKEND = CLIENT_OPT_OWN, OPT_THREADS, OPT_BOND, OPT_LISTEN, OPT_ENDPOINT, OPT_OUTDIR,
 	OPT_CORRUPT_FRACTION, OPT_CORRUPT_TILES, OPT_POLL_MS, OPT_DEBUG, OPT_HELP,
-	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD, OPT_CORRUPT_PRE, OPT_MAX_FEE,
+	OPT_SERVE_WRONG, OPT_PREDICT, OPT_WITHHOLD, OPT_CORRUPT_PRE, OPT_MAX_FEE, OPT_MIN_PRICE,
 };
 
 static const struct option long_opts[] = {
@@ -1375,6 +1400,7 @@ static const struct option long_opts[] = {
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"bond", required_argument, NULL, OPT_BOND},
 	{"maxfee", required_argument, NULL, OPT_MAX_FEE},
+	{"minprice", required_argument, NULL, OPT_MIN_PRICE},
 	{"endpoint", required_argument, NULL, OPT_ENDPOINT},
 	{"outdir", required_argument, NULL, OPT_OUTDIR},
 	{"corrupt-fraction", required_argument, NULL, OPT_CORRUPT_FRACTION},
@@ -1410,6 +1436,9 @@ static void usage(void)
 	       "  -maxfee=ASY            most fee signed for one transaction, reveals included (default 10): the\n"
 	       "                         fee rule is the node's word; above it nothing is signed and a log line says so,\n"
 	       "                         once per fee asked; read again each block, a fee that falls under it is paid\n"
+	       "  -minprice=ASY          least reward a slot must pay per 10^9 operations (a multiply-add is two;\n"
+	       "                         default 0: any): a job paying less is not taken, and its missed commit\n"
+	       "                         costs missed_deadline_slash_bps (1%%) of that job's lock\n"
 	       "  -listen=HOST:PORT      output server address (default %s)\n"
 	       "  -endpoint=URL          endpoint to register (default http://LISTEN)\n"
 	       "  -outdir=DIR            where outputs are kept (default DATADIR/worker/WALLET)\n"
@@ -1454,6 +1483,11 @@ static int own_flag(void *ctx, int code, const char *value, char *err, size_t er
 		bad = amount_parse(value, &c->max_fee) != 0 || c->max_fee == 0;
 		if (bad)
 			snprintf(err, errlen, "-maxfee must be an amount above 0 ASY, not '%s'", value);
+		break;
+	case OPT_MIN_PRICE:
+		bad = amount_parse(value, &c->min_price) != 0;
+		if (bad)
+			snprintf(err, errlen, "-minprice must be an amount in ASY, not '%s'", value);
 		break;
 	case OPT_CORRUPT_FRACTION: {
 		char *end;

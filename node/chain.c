@@ -363,7 +363,6 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 				 "the data directory holds another chain (network \"%s\", chain id %s...); this "
 				 "node runs network \"%s\" (%s, chain id %s...): use another -datadir",
 				 theirs, theirs_id, c->g.network_name, c->g.chain, ours_id);
-			free(val);
 			goto fail;
 		}
 		free(val);
@@ -377,8 +376,18 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 			goto fail;
 		return c;
 	}
-	if (store_get_meta(c->store, META_TIP, &val, &len) < 0 || len != HASH_LEN) {
-		snprintf(err, errlen, "database has no tip record: run with -reindex");
+	/* What the open reads of the tip, its commit and the reindex record
+	 * may fail to read (an I/O error, a table that fails its checksum):
+	 * that stops the open. Taken for "no record", it would make the node
+	 * forget a commit or a reindex target it holds. */
+	int rc = store_get_meta(c->store, META_TIP, &val, &len);
+	if (rc && rc != ASSAY_ENOTFOUND) {
+		snprintf(err, errlen, "cannot read the tip record: %s", assay_strerror(rc));
+		goto fail;
+	}
+	if (rc || len != HASH_LEN) {
+		snprintf(err, errlen, "the database has no tip record: it is damaged (restore the data "
+				      "directory from a backup)");
 		goto fail;
 	}
 	memcpy(c->tip_hash, val, HASH_LEN);
@@ -388,14 +397,30 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 		snprintf(err, errlen, "cannot read the tip block: the database is damaged (-reindex)");
 		goto fail;
 	}
-	if (store_get_meta(c->store, META_TIP_COMMIT, &val, &len) == 0 && len) {
+	/* an empty record, or none, is a tip without a commit (genesis) */
+	rc = store_get_meta(c->store, META_TIP_COMMIT, &val, &len);
+	if (rc && rc != ASSAY_ENOTFOUND) {
+		snprintf(err, errlen, "cannot read the tip's commit record: %s", assay_strerror(rc));
+		goto fail;
+	}
+	if (!rc && len) {
 		struct reader r;
 		rd_init(&r, val, len);
-		if (commit_read(&c->tip_commit, &r) < 0 || rd_finish(&r) < 0)
-			commit_free(&c->tip_commit);
+		if (commit_read(&c->tip_commit, &r) < 0 || rd_finish(&r) < 0) {
+			/* -reindex cannot rebuild it: no stored block holds it */
+			snprintf(err, errlen, "the tip's commit record is damaged: restore the data directory "
+					      "from a backup");
+			goto fail;
+		}
 	}
 	free(val);
-	if (load_reindex_marker(c) < 0) {
+	val = NULL;
+	rc = load_reindex_marker(c);
+	if (rc && rc != ASSAY_ECORRUPT) {
+		snprintf(err, errlen, "cannot read the reindex record: %s", assay_strerror(rc));
+		goto fail;
+	}
+	if (rc) {
 		if (!reindex) {
 			snprintf(err, errlen, "the reindex record is damaged: run with -reindex");
 			goto fail;
@@ -424,6 +449,7 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 	}
 	return c;
 fail:
+	free(val);
 	chain_close(c);
 	return NULL;
 }
@@ -1209,14 +1235,19 @@ int chain_reindex_pending(const chain_t *c, uint64_t *target)
 	return c->reindexing;
 }
 
-/* The highest height from `from` up whose block the height index holds: a
- * database damaged by an older, unsafe reindex has blocks above its tip. */
-static uint64_t highest_stored(chain_t *c, uint64_t from)
+/* Into *highest, the highest height from `from` up whose block the height
+ * index holds: a database damaged by an older, unsafe reindex has blocks
+ * above its tip. 0, or the error of a read that failed (at *highest + 1):
+ * taken for the end of the index, it would leave the blocks above out of
+ * the reindex's target, and the chain would lose them. */
+static int highest_stored(chain_t *c, uint64_t from, uint64_t *highest)
 {
 	uint8_t hash[HASH_LEN];
-	while (from < UINT64_MAX && store_get_hash_at(c->store, from + 1, hash) == 0)
+	int rc = ASSAY_ENOTFOUND;
+	while (from < UINT64_MAX && (rc = store_get_hash_at(c->store, from + 1, hash)) == 0)
 		from++;
-	return from;
+	*highest = from;
+	return rc == ASSAY_ENOTFOUND || from == UINT64_MAX ? 0 : rc;
 }
 
 /* Replays stored blocks from the tip + 1 up to the marker's target, then
@@ -1281,7 +1312,12 @@ int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), ch
 	 * marker's, if an earlier reindex was interrupted, else the tip (or
 	 * above it, for a database an older version left behind). */
 	uint64_t target = c->reindexing ? c->reindex_target : c->tip.height;
-	target = highest_stored(c, target);
+	int rc = highest_stored(c, target, &target);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the height index at %llu: %s", (unsigned long long)target + 1,
+			 assay_strerror(rc));
+		return rc;
+	}
 	/* The target block's commit, for the marker: the unfinished
 	 * reindex's, the tip's, or none (a target above the tip). It stays
 	 * where it is until the marker that carries it is written, so a first
@@ -1297,7 +1333,7 @@ int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), ch
 	 * state from genesis by replaying blocks up to the target. */
 	struct key_list kl = {0};
 	const uint8_t prefix = STORE_P_STATE;
-	int rc = store_iterate(c->store, &prefix, 1, collect_state_key, &kl);
+	rc = store_iterate(c->store, &prefix, 1, collect_state_key, &kl);
 	if (!rc) {
 		store_batch_t *b = store_batch_new();
 		if (!b)

@@ -5,6 +5,7 @@
  * a state damaged on disk, which refuses the open and says to reindex, is
  * repaired by the reindex it asks for; a reindex whose first batch fails
  * keeps the tip's commit. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,6 +318,165 @@ static void test_stray_state_key(void)
 	check_tip("with a stray state key", BLOCKS + 1);
 }
 
+/* Damages one record on disk, as a failing disk or a bad sector would:
+ * key -> val (vlen bytes, unique in the database) is written into the
+ * closed database at path, a reopen moves it from the log into a table
+ * file of its own (LevelDB writes the last session's log into a table when
+ * it opens), and one byte of the value is flipped there. LevelDB verifies
+ * the block's checksum on every read (store_open), so reading the key then
+ * fails with Corruption (ASSAY_EIO), while every other record, in the other
+ * tables, reads as before. */
+static void damage_on_disk(const char *path, const void *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	char err[256], file[600];
+	store_t *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	store_batch_t *b = store_batch_new();
+	store_batch_put(b, key, klen, val, vlen);
+	CHECK_EQ_INT(store_write(s, b, 1), 0);
+	store_batch_free(b);
+	store_close(s);
+	s = store_open(path, err, sizeof(err)); /* the log into a table */
+	CHECK(s != NULL);
+	store_close(s);
+	DIR *d = opendir(path);
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	int flipped = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		size_t nl = strlen(e->d_name);
+		if (nl < 4 || strcmp(e->d_name + nl - 4, ".ldb") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		FILE *f = fopen(file, "r+b");
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		uint8_t *data = NULL;
+		long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+		if (size > 0 && (data = malloc((size_t)size)) != NULL && fseek(f, 0, SEEK_SET) == 0 &&
+		    fread(data, 1, (size_t)size, f) == (size_t)size) {
+			for (long at = 0; at + (long)vlen <= size; at++) {
+				if (memcmp(data + at, val, vlen) != 0)
+					continue;
+				uint8_t bad = data[at + vlen / 2] ^ 0x01;
+				CHECK(fseek(f, at + (long)(vlen / 2), SEEK_SET) == 0 && fwrite(&bad, 1, 1, f) == 1);
+				flipped++;
+			}
+		}
+		free(data);
+		CHECK(fclose(f) == 0);
+	}
+	closedir(d);
+	CHECK_EQ_INT(flipped, 1); /* in a table, not still in the log: once */
+}
+
+/* A fresh chain (genesis only) under fx.dir/name, closed; its path into
+ * path. The commit of its tip, signed by the validator, into cm, when cm
+ * is not NULL: a record the open decodes. */
+static void fresh_chain(const char *name, char *path, size_t plen, struct buf *cm)
+{
+	char err[256];
+	snprintf(path, plen, "%s/%s", fx.dir, name);
+	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	if (cm) {
+		struct commit commit;
+		uint8_t hash[HASH_LEN];
+		chain_tip_hash(c, hash);
+		chain_sign_commit(c, fx.sk[0], 0, hash, &commit);
+		buf_init(cm);
+		commit_encode(&commit, cm);
+		commit_free(&commit);
+	}
+	chain_close(c);
+}
+
+/* The tip's commit record cannot be read: the open stops, plain or for
+ * -reindex. It used to go on without the commit, as at a tip that has none;
+ * so did a record that does not decode. */
+static void test_unreadable_tip_commit(void)
+{
+	char err[256], path[300];
+	static const char key[] = "mtipcommit"; /* 'm' || META_TIP_COMMIT */
+	struct buf cm;
+	fresh_chain("tipcommit-io", path, sizeof(path), &cm);
+	damage_on_disk(path, key, strlen(key), cm.data, cm.len);
+	log_set_stderr(0);
+	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(c == NULL && strstr(err, "cannot read the tip's commit record") != NULL);
+	chain_close(c);
+	c = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
+	CHECK(c == NULL && strstr(err, "cannot read the tip's commit record") != NULL);
+	chain_close(c);
+	log_set_stderr(1);
+
+	fresh_chain("tipcommit-junk", path, sizeof(path), NULL);
+	store_t *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s) {
+		store_batch_t *b = store_batch_new();
+		store_batch_put_meta(b, "tipcommit", cm.data, cm.len - 1); /* cut short */
+		CHECK_EQ_INT(store_write(s, b, 1), 0);
+		store_batch_free(b);
+		store_close(s);
+	}
+	c = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(c == NULL && strstr(err, "commit record is damaged") != NULL);
+	chain_close(c);
+	buf_free(&cm);
+}
+
+/* The reindex record cannot be read: -reindex stops rather than start
+ * over without its target and commit (what it does with a record that
+ * reads but does not decode). */
+static void test_unreadable_reindex_record(void)
+{
+	char err[256], path[300];
+	static const char key[] = "mreindex"; /* 'm' || META_REINDEX */
+	struct buf cm, marker;
+	fresh_chain("reindex-io", path, sizeof(path), &cm);
+	buf_init(&marker);
+	buf_put_u64(&marker, 0);
+	buf_put(&marker, cm.data, cm.len);
+	damage_on_disk(path, key, strlen(key), marker.data, marker.len);
+	log_set_stderr(0);
+	chain_t *c = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
+	log_set_stderr(1);
+	CHECK(c == NULL && strstr(err, "cannot read the reindex record") != NULL);
+	chain_close(c);
+	buf_free(&marker);
+	buf_free(&cm);
+}
+
+/* The height index above the tip cannot be read: the reindex stops rather
+ * than take it for the end of the stored blocks, which made the target the
+ * tip and left the blocks above out of the chain. */
+static void test_unreadable_height_index(void)
+{
+	char err[256], path[300];
+	uint8_t key[9] = {STORE_P_HEIGHT, 0, 0, 0, 0, 0, 0, 0, 1}, hash[HASH_LEN];
+	fresh_chain("height-io", path, sizeof(path), NULL);
+	for (size_t i = 0; i < sizeof(hash); i++)
+		hash[i] = (uint8_t)(0xa5 ^ (i * 37));
+	damage_on_disk(path, key, sizeof(key), hash, sizeof(hash));
+	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+	CHECK(c != NULL); /* the open does not read above the tip */
+	if (!c)
+		return;
+	log_set_stderr(0);
+	CHECK_EQ_INT(chain_reindex(c, NULL, err, sizeof(err)), ASSAY_EIO);
+	log_set_stderr(1);
+	CHECK(strstr(err, "cannot read the height index at 1") != NULL);
+	CHECK(!chain_reindex_pending(c, NULL)); /* nothing written */
+	chain_close(c);
+}
+
 int main(void)
 {
 	fixture_init(&fx);
@@ -330,6 +490,9 @@ int main(void)
 	RUN(test_missing_chain_id);
 	RUN(test_stray_state_key);
 	RUN(test_failed_first_batch_keeps_the_commit);
+	RUN(test_unreadable_tip_commit);
+	RUN(test_unreadable_reindex_record);
+	RUN(test_unreadable_height_index);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_reindex");

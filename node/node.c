@@ -86,6 +86,12 @@ int node_connect_block(struct node *n, const struct block *blk, const struct com
 		node_abort(n, rc, err);
 		return ASSAY_EIO; /* a local failure, like the write it forestalls */
 	}
+	/* avail: the tip's chunks marked first, where out of memory left them
+	 * unmarked: this block's marking may delete what carries no mark */
+	if ((rc = node_chunks_mark_owed(n, err, errlen)) != 0) {
+		node_abort(n, rc, err); /* the restart marks the tip's chunks (node_chunks_restore) */
+		return rc;
+	}
 	/* avail: a peer's block must have its chunks here first (compute.md §15.4) */
 	if (origin == NODE_BLOCK_PEER && blk->hdr.height == chain_height(n->chain) + 1 &&
 	    (rc = node_chunks_check_block(n, blk, commit, err, errlen)) != 0) {

@@ -55,6 +55,8 @@ struct node {
 	struct buf *avail_parked;     /* node_chunks.c: job_chunks txs waiting for their chunks (encoded) */
 	size_t avail_nparked;
 	int avail_unparking;          /* node_chunks.c: offering the parked ones again */
+	uint64_t avail_marks_owed;    /* node_chunks.c: the tip's height when out of memory left its
+				       * block's chunks unmarked (0: none); marked before the next block */
 	/* node_chunks.c: the chunks last asked of peers for a block or a
 	 * proposal being checked, newest over oldest */
 	uint8_t avail_asked[NODE_CHUNKS_ASKED_MAX][HASH_LEN];
@@ -160,10 +162,18 @@ int node_chunks_tx_ready(struct node *n, const struct tx *t, char *err, size_t e
 /* After blk joined the chain: the chunks it names are marked, so that
  * clients walking an output are served the chain's own chunks, and an
  * uploaded root's other chunks go (chunkstore_mark_block). Out of memory
- * leaves them unmarked (served by length, kept until the job's retention
- * ends); a failed write stops the node as any chunk write does. Marking
- * is idempotent: node_chunks_restore marks the tip block again. */
+ * leaves them unmarked and owed (n->avail_marks_owed): they must be marked
+ * before the next block's, since that one's marking deletes the chunks of
+ * an uploaded root that carry no mark, those a connected block named but
+ * could not mark included. A failed write stops the node as any chunk
+ * write does. Marking is idempotent: node_chunks_restore marks the tip
+ * block again. */
 void node_chunks_mark(struct node *n, const struct block *blk);
+/* Marks what node_chunks_mark owes, before the next block joins
+ * (node_connect_block): 0 when nothing is owed or it is marked now, else
+ * the local failure (out of memory again, a failed read of the block) with
+ * err filled; the block must not join then. */
+int node_chunks_mark_owed(struct node *n, char *err, size_t errlen);
 /* After a block connected: prunes chunks past their retention (every
  * NODE_CHUNKS_PRUNE_EVERY blocks) and connects a block that waited. */
 void node_chunks_block_connected(struct node *n, uint64_t height);

@@ -330,18 +330,51 @@ int node_chunks_accept(struct node *n, const uint8_t *enc, size_t len, uint8_t h
 	return 0;
 }
 
-void node_chunks_mark(struct node *n, const struct block *blk)
+/* node_chunks_mark, and 0, ASSAY_ENOMEM (the marks owed) or the failure
+ * that stopped the node. */
+static int mark_block(struct node *n, const struct block *blk)
 {
 	struct ledger l = chain_ledger(n->chain);
 	size_t dropped = 0;
 	int rc = chunkstore_mark_block(chain_store(n->chain), &l, blk, &dropped);
-	if (rc == ASSAY_ENOMEM)
-		log_warn("avail: cannot mark the chunks of block %llu: %s",
+	if (rc == ASSAY_ENOMEM) {
+		n->avail_marks_owed = blk->hdr.height;
+		log_warn("avail: cannot mark the chunks of block %llu: %s; marked before the next block",
 			 (unsigned long long)blk->hdr.height, assay_strerror(rc));
-	else if (rc)
+		return rc;
+	}
+	if (rc) {
 		node_abort(n, rc, "avail: marking the chunks a block names failed");
-	else if (dropped)
+		return rc;
+	}
+	n->avail_marks_owed = 0;
+	if (dropped)
 		log_info("avail: dropped %zu chunk(s) no block named of an uploaded output", dropped);
+	return 0;
+}
+
+void node_chunks_mark(struct node *n, const struct block *blk)
+{
+	mark_block(n, blk);
+}
+
+int node_chunks_mark_owed(struct node *n, char *err, size_t errlen)
+{
+	uint64_t height = n->avail_marks_owed;
+	if (!height)
+		return 0;
+	struct block blk;
+	int rc = chain_get_block_at(n->chain, height, &blk);
+	if (rc)
+		return assay_fail(err, errlen, rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc,
+				  "avail: cannot read block %llu to mark its chunks: %s", (unsigned long long)height,
+				  assay_strerror(rc));
+	rc = mark_block(n, &blk);
+	block_free(&blk);
+	if (rc == ASSAY_ENOMEM)
+		return assay_fail(err, errlen, rc, "avail: cannot mark the chunks of block %llu: %s",
+				  (unsigned long long)height, assay_strerror(rc));
+	return rc ? assay_fail(err, errlen, rc, "avail: marking the chunks a block names failed") : 0;
 }
 
 int node_chunks_exempt(uint64_t height, uint64_t best, uint64_t retention, int committed)

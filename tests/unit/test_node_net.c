@@ -32,22 +32,33 @@ static chain_t *open_chain(const char *name)
 	return c;
 }
 
-/* Builds, signs and applies the next block on the producer chain. */
-static int produce(chain_t *c, const struct tx *txs, size_t n)
+/* Builds and signs the next block on the producer chain, into blk and cm
+ * (the caller frees both on 0). */
+static int build_next(chain_t *c, const struct tx *txs, size_t n, struct block *blk, struct commit *cm)
 {
 	const struct tx *cand[4];
-	struct block blk;
-	struct commit cm;
 	uint8_t hash[HASH_LEN];
 	char err[256];
 	for (size_t i = 0; i < n; i++)
 		cand[i] = &txs[i];
-	int rc = chain_build_block(c, cand, n, 2000 + chain_height(c) * 1000, fx.sk[0], &blk, NULL, NULL, err,
+	int rc = chain_build_block(c, cand, n, 2000 + chain_height(c) * 1000, fx.sk[0], blk, NULL, NULL, err,
 				   sizeof(err));
 	if (rc)
 		return rc;
-	block_hash(&blk, hash);
-	chain_sign_commit(c, fx.sk[0], blk.hdr.height, hash, &cm);
+	block_hash(blk, hash);
+	chain_sign_commit(c, fx.sk[0], blk->hdr.height, hash, cm);
+	return 0;
+}
+
+/* Builds, signs and applies the next block on the producer chain. */
+static int produce(chain_t *c, const struct tx *txs, size_t n)
+{
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	int rc = build_next(c, txs, n, &blk, &cm);
+	if (rc)
+		return rc;
 	rc = chain_apply_block(c, &blk, &cm, UINT64_MAX, err, sizeof(err));
 	commit_free(&cm);
 	block_free(&blk);
@@ -617,6 +628,47 @@ static int served_at_0(chain_t *c, const struct fixture_job *fj, uint8_t hash[HA
 	return rc;
 }
 
+/* The chunks of a block c connects, unmarked: fj's job is put, two
+ * chunkings of its output's first tiles are held (h_one: one tile, which
+ * the block names; h_two: two tiles, which a parked transaction named),
+ * and the block joins the chain without the node (no marks after it). */
+static void chunk_block_unmarked(chain_t *c, struct fixture_job *fj, uint8_t tag, uint8_t h_one[HASH_LEN],
+				 uint8_t h_two[HASH_LEN])
+{
+	CHECK_EQ_INT(fixture_job_put(c, fj, tag, fx.addr[5]), 0);
+	struct ledger l = chain_ledger(c);
+	struct buf one, two;
+	uint8_t got[HASH_LEN];
+	char err[256];
+	fixture_job_chunk(fj, 0, 1, &one);
+	fixture_job_chunk(fj, 0, 2, &two);
+	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, one.data, one.len, CHUNKSTORE_NEED_NONE, h_one, err,
+				       sizeof(err)),
+		     0);
+	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, two.data, two.len, CHUNKSTORE_NEED_PARKED, h_two, err,
+				       sizeof(err)),
+		     0);
+	struct job_chunks_payload p;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.job_id, fj->j.id, HASH_LEN);
+	memcpy(p.root, fj->j.slots[0].root, HASH_LEN);
+	p.count = 1;
+	p.refs[0] = (struct avail_ref){0, 1, 256, {0}};
+	memcpy(p.refs[0].chunk_hash, h_one, HASH_LEN);
+	struct tx t;
+	fixture_chunks_tx(&fx, &t, fx.pk[5], fx.sk[5], 100000, &p);
+	CHECK_EQ_INT(produce(c, &t, 1), 0); /* the block's write, and no marks after it */
+	struct job_record j;
+	l = chain_ledger(c);
+	CHECK_EQ_INT(compute_get_job(&l, fj->j.id, &j), 0);
+	CHECK_EQ_U64(j.slots[0].uploaded_tiles, 1); /* the block holds the upload */
+	CHECK_EQ_INT(served_at_0(c, fj, got), 0);
+	CHECK_EQ_MEM(got, h_two, HASH_LEN); /* unmarked: the longest */
+	tx_free(&t);
+	buf_free(&one);
+	buf_free(&two);
+}
+
 /* A block joined the chain and the process died before the chunks it
  * names were marked (their batch follows the block's): what the walk of
  * the output is served at tile 0 is then the longest chunk, not the
@@ -628,42 +680,74 @@ static void test_tip_marks_restored(void)
 	struct net_node_ops ops;
 	chain_t *c = open_node("tip-marks", &n, &ops);
 	struct fixture_job fj;
-	CHECK_EQ_INT(fixture_job_put(c, &fj, 0x71, fx.addr[5]), 0);
-	struct ledger l = chain_ledger(c);
-	struct buf one, two;
 	uint8_t h_one[HASH_LEN], h_two[HASH_LEN], got[HASH_LEN];
-	char err[256];
-	fixture_job_chunk(&fj, 0, 1, &one);
-	fixture_job_chunk(&fj, 0, 2, &two); /* another chunking, which a parked transaction named */
-	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, one.data, one.len, CHUNKSTORE_NEED_NONE, h_one, err,
-				       sizeof(err)),
-		     0);
-	CHECK_EQ_INT(chunkstore_accept(chain_store(c), &l, two.data, two.len, CHUNKSTORE_NEED_PARKED, h_two, err,
-				       sizeof(err)),
-		     0);
-	struct job_chunks_payload p;
-	memset(&p, 0, sizeof(p));
-	memcpy(p.job_id, fj.j.id, HASH_LEN);
-	memcpy(p.root, fj.j.slots[0].root, HASH_LEN);
-	p.count = 1;
-	p.refs[0] = (struct avail_ref){0, 1, 256, {0}};
-	memcpy(p.refs[0].chunk_hash, h_one, HASH_LEN);
-	struct tx t;
-	fixture_chunks_tx(&fx, &t, fx.pk[5], fx.sk[5], 100000, &p);
-	CHECK_EQ_INT(produce(c, &t, 1), 0); /* the block's write, and no marks after it */
-	struct job_record j;
-	l = chain_ledger(c);
-	CHECK_EQ_INT(compute_get_job(&l, fj.j.id, &j), 0);
-	CHECK_EQ_U64(j.slots[0].uploaded_tiles, 1); /* the block holds the upload */
-	CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
-	CHECK_EQ_MEM(got, h_two, HASH_LEN); /* unmarked: the longest */
+	chunk_block_unmarked(c, &fj, 0x71, h_one, h_two);
 	node_chunks_restore(&n);
 	CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
 	CHECK_EQ_MEM(got, h_one, HASH_LEN); /* the chain's */
-	tx_free(&t);
-	buf_free(&one);
-	buf_free(&two);
 	close_node(&n);
+}
+
+/* Marks the tip block's chunks as node_connect_block does after it, with
+ * the marks' batch failing as when out of memory: they are owed. */
+static void mark_tip_out_of_memory(struct node *n)
+{
+	struct block tip;
+	CHECK_EQ_INT(chain_get_block_at(n->chain, chain_height(n->chain), &tip), 0);
+	store_fail_next_batch(1);
+	node_chunks_mark(n, &tip);
+	store_fail_next_batch(0);
+	block_free(&tip);
+	CHECK(!n->aborted);
+	CHECK_EQ_U64(n->avail_marks_owed, chain_height(n->chain));
+}
+
+/* Out of memory while the chunks a block names are marked leaves them
+ * owed, and they are marked before the next block joins, whose marking
+ * would delete the chunks of an uploaded root that carry no mark: the
+ * chain's chunk is served again. They used to stay unmarked until a
+ * restart. When marking them fails again there, the next block does not
+ * join and the node stops; the restart marks them (node_chunks_restore). */
+static void test_owed_marks(void)
+{
+	struct node n;
+	struct net_node_ops ops;
+	struct fixture_job fj;
+	struct block next;
+	struct commit cm;
+	uint8_t h_one[HASH_LEN], h_two[HASH_LEN], got[HASH_LEN];
+	char err[256];
+	for (int again = 0; again < 2; again++) {
+		chain_t *c = open_node(again ? "owed-marks-again" : "owed-marks", &n, &ops);
+		chunk_block_unmarked(c, &fj, again ? 0x74 : 0x73, h_one, h_two);
+		mark_tip_out_of_memory(&n);
+		CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
+		CHECK_EQ_MEM(got, h_two, HASH_LEN); /* not marked */
+		uint64_t height = chain_height(c);
+		CHECK_EQ_INT(build_next(c, NULL, 0, &next, &cm), 0);
+		if (again)
+			store_fail_next_batch(1); /* the owed marks' batch */
+		int rc = node_connect_block(&n, &next, &cm, NODE_BLOCK_PRODUCED, err, sizeof(err));
+		store_fail_next_batch(0);
+		CHECK_EQ_INT(rc, again ? ASSAY_ENOMEM : 0);
+		CHECK_EQ_U64(chain_height(c), again ? height : height + 1);
+		CHECK_EQ_INT(n.aborted, again);
+		if (again) {
+			CHECK(strstr(err, "cannot mark the chunks of block") != NULL);
+			CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
+			CHECK_EQ_MEM(got, h_two, HASH_LEN);
+			struct net_node_ops ops2;
+			struct node restarted;
+			node_of(&restarted, &ops2, c);
+			node_chunks_restore(&restarted);
+			mempool_free(restarted.mempool);
+		}
+		CHECK_EQ_INT(served_at_0(c, &fj, got), 0);
+		CHECK_EQ_MEM(got, h_one, HASH_LEN); /* the chain's */
+		block_free(&next);
+		commit_free(&cm);
+		close_node(&n);
+	}
 }
 
 /* A job_chunks whose chunks are all held is admitted with the mempool's
@@ -756,6 +840,7 @@ int main(void)
 	RUN(test_parked_per_sender);
 	RUN(test_prune_every);
 	RUN(test_tip_marks_restored);
+	RUN(test_owed_marks);
 	RUN(test_chunks_tx_checked_once);
 	fixture_free(&fx);
 	return test_report("test_node_net");

@@ -327,7 +327,8 @@ int node_open(struct node *n, char *err, size_t errlen)
 		goto fail;
 	if ((rc = producer_start(n, err, errlen)) < 0)
 		goto fail;
-	node_chunks_restore(n); /* avail: what waited for chunks before a restart */
+	if ((rc = node_chunks_restore(n, err, errlen)) < 0) /* avail: what waited before a restart */
+		goto fail;
 	n->started_ms = node_now_ms();
 	return 0;
 fail:

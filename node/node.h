@@ -179,8 +179,11 @@ int node_chunks_mark_owed(struct node *n, char *err, size_t errlen);
 void node_chunks_block_connected(struct node *n, uint64_t height);
 /* At start: marks the tip block's chunks again (a process killed after
  * the block's write missed them) and takes up the block and transactions
- * that waited for chunks when the node last stopped (kept in the store). */
-void node_chunks_restore(struct node *n);
+ * that waited for chunks when the node last stopped (kept in the store).
+ * 0, or the local failure that must stop the start (a record or the tip
+ * block the store fails to read: taken for none, it would be forgotten),
+ * with err filled. */
+int node_chunks_restore(struct node *n, char *err, size_t errlen);
 void node_chunks_free(struct node *n);
 /* rpc_simulate.c: simulatetransaction (a dry run on the committed state). */
 void node_register_simulate_rpc(struct node *n);

@@ -521,8 +521,9 @@ void node_chunks_block_connected(struct node *n, uint64_t height)
  * records of what waited before a restart (pending_save, parked_save): a
  * block still at the next height waits again, or connects
  * when its chunks all arrived meanwhile; the transactions are offered to
- * the mempool again, and those whose chunks are still missing stay parked. */
-void node_chunks_restore(struct node *n)
+ * the mempool again, and those whose chunks are still missing stay parked.
+ * A read that fails is no record: it stops the start. */
+int node_chunks_restore(struct node *n, char *err, size_t errlen)
 {
 	store_t *s = chain_store(n->chain);
 	uint8_t *rec;
@@ -531,18 +532,33 @@ void node_chunks_restore(struct node *n)
 	 * their own: a process that died between the two left them out. Each
 	 * earlier block's were written before the next block's (synced) one. */
 	struct block tip;
-	if (chain_height(n->chain) > 0 && chain_get_block_at(n->chain, chain_height(n->chain), &tip) == 0) {
-		node_chunks_mark(n, &tip);
+	int rc = chain_height(n->chain) > 0 ? chain_get_block_at(n->chain, chain_height(n->chain), &tip) : 1;
+	if (rc < 0)
+		return assay_fail(err, errlen, rc, "avail: cannot read the tip block to mark its chunks: %s",
+				  assay_strerror(rc));
+	if (rc == 0) {
+		node_chunks_mark(n, &tip); /* out of memory: owed, marked before the next block */
 		block_free(&tip);
+		if (n->aborted)
+			return assay_fail(err, errlen, ASSAY_EIO, "avail: marking the tip block's chunks failed");
 	}
-	if (chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &len) == 0) {
+	rc = chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &len);
+	if (rc && rc != ASSAY_ENOTFOUND)
+		return assay_fail(err, errlen, rc, "avail: cannot read the block kept waiting for its chunks: %s",
+				  assay_strerror(rc));
+	if (rc == 0) {
 		n->avail_pending = rec;
 		n->avail_pending_len = len;
 		log_info("avail: a block kept from before the restart waits for its chunks");
 		retry_pending(n); /* drops it when the chain is past it */
 	}
-	if (chunkstore_load_waiting(s, CHUNKSTORE_WAITING_TXS, &rec, &len) != 0)
-		return;
+	rc = chunkstore_load_waiting(s, CHUNKSTORE_WAITING_TXS, &rec, &len);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
+		return assay_fail(err, errlen, rc,
+				  "avail: cannot read the transactions kept waiting for their chunks: %s",
+				  assay_strerror(rc));
 	size_t at = 0, count = 0;
 	while (len - at >= 4 && le32_get(rec + at) <= len - at - 4) {
 		at += 4 + le32_get(rec + at);
@@ -551,7 +567,7 @@ void node_chunks_restore(struct node *n)
 	if (count > NODE_CHUNKS_PARKED_MAX || at != len ||
 	    !(n->avail_parked = calloc(NODE_CHUNKS_PARKED_MAX, sizeof(*n->avail_parked)))) {
 		free(rec); /* not ours, or no memory: what a restart without it has */
-		return;
+		return 0;
 	}
 	for (at = 0; at < len; at += 4 + le32_get(rec + at)) {
 		struct buf *b = &n->avail_parked[n->avail_nparked++];
@@ -561,6 +577,7 @@ void node_chunks_restore(struct node *n)
 	free(rec);
 	log_info("avail: %zu job_chunks transaction(s) kept from before the restart", n->avail_nparked);
 	unpark(n);
+	return 0;
 }
 
 void node_chunks_free(struct node *n)

@@ -1,9 +1,11 @@
 /* Shared set-up for node unit tests: a temporary data directory, a genesis
- * with funded deterministic keys and one validator, and helpers to sign
- * transfers. Not for: functional tests (tests/functional). */
+ * with funded deterministic keys and one validator, helpers to sign
+ * transfers, and a record damaged on disk. Not for: functional tests
+ * (tests/functional). */
 #ifndef ASSAY_TEST_NODE_FIXTURE_H
 #define ASSAY_TEST_NODE_FIXTURE_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +191,64 @@ static inline void fixture_job_chunk(struct fixture_job *fj, uint32_t first, uin
 	memcpy(ch.root, fj->j.slots[0].root, HASH_LEN);
 	buf_init(b);
 	avail_chunk_encode(&ch, b);
+}
+
+/* Damages one record on disk, as a failing disk or a bad sector would:
+ * key -> val (vlen bytes) is written into the closed database at path, a
+ * reopen moves it from the log into a new table file (LevelDB writes the
+ * last session's log into a table when it opens), and one byte of the
+ * value is flipped there. LevelDB verifies a block's checksum on every
+ * read (store_open), so reading the key then fails with Corruption
+ * (ASSAY_EIO), while the records of the other tables read as before. 0, or
+ * -1 when a step failed or the value is not once in the newest table. */
+static inline int fixture_damage_on_disk(const char *path, const void *key, size_t klen, const uint8_t *val,
+					 size_t vlen)
+{
+	char err[256], file[600];
+	store_t *s = store_open(path, err, sizeof(err));
+	store_batch_t *b = store_batch_new();
+	int rc = s && b ? 0 : -1;
+	if (!rc) {
+		store_batch_put(b, key, klen, val, vlen);
+		rc = store_write(s, b, 1) == 0 ? 0 : -1;
+	}
+	store_batch_free(b);
+	store_close(s);
+	if (rc || !(s = store_open(path, err, sizeof(err)))) /* the log into a table */
+		return -1;
+	store_close(s);
+	DIR *d = opendir(path);
+	unsigned long newest = 0;
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		char *end;
+		unsigned long number = strtoul(e->d_name, &end, 10);
+		if (end != e->d_name && strcmp(end, ".ldb") == 0 && number > newest)
+			newest = number;
+	}
+	closedir(d);
+	snprintf(file, sizeof(file), "%s/%06lu.ldb", path, newest);
+	FILE *f = newest ? fopen(file, "r+b") : NULL;
+	if (!f)
+		return -1;
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1, at = -1;
+	uint8_t *data = size > 0 ? malloc((size_t)size) : NULL;
+	int found = 0;
+	if (data && fseek(f, 0, SEEK_SET) == 0 && fread(data, 1, (size_t)size, f) == (size_t)size) {
+		for (long i = 0; i + (long)vlen <= size; i++)
+			if (memcmp(data + i, val, vlen) == 0 && found++ == 0)
+				at = i + (long)(vlen / 2);
+	}
+	rc = found == 1 ? 0 : -1;
+	if (!rc) {
+		uint8_t bad = data[at] ^ 0x01;
+		rc = fseek(f, at, SEEK_SET) == 0 && fwrite(&bad, 1, 1, f) == 1 ? 0 : -1;
+	}
+	free(data);
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
 }
 
 #endif

@@ -5,7 +5,6 @@
  * a state damaged on disk, which refuses the open and says to reindex, is
  * repaired by the reindex it asks for; a reindex whose first batch fails
  * keeps the tip's commit. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,62 +317,6 @@ static void test_stray_state_key(void)
 	check_tip("with a stray state key", BLOCKS + 1);
 }
 
-/* Damages one record on disk, as a failing disk or a bad sector would:
- * key -> val (vlen bytes, unique in the database) is written into the
- * closed database at path, a reopen moves it from the log into a table
- * file of its own (LevelDB writes the last session's log into a table when
- * it opens), and one byte of the value is flipped there. LevelDB verifies
- * the block's checksum on every read (store_open), so reading the key then
- * fails with Corruption (ASSAY_EIO), while every other record, in the other
- * tables, reads as before. */
-static void damage_on_disk(const char *path, const void *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-	char err[256], file[600];
-	store_t *s = store_open(path, err, sizeof(err));
-	CHECK(s != NULL);
-	if (!s)
-		return;
-	store_batch_t *b = store_batch_new();
-	store_batch_put(b, key, klen, val, vlen);
-	CHECK_EQ_INT(store_write(s, b, 1), 0);
-	store_batch_free(b);
-	store_close(s);
-	s = store_open(path, err, sizeof(err)); /* the log into a table */
-	CHECK(s != NULL);
-	store_close(s);
-	DIR *d = opendir(path);
-	CHECK(d != NULL);
-	if (!d)
-		return;
-	int flipped = 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		size_t nl = strlen(e->d_name);
-		if (nl < 4 || strcmp(e->d_name + nl - 4, ".ldb") != 0)
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
-		FILE *f = fopen(file, "r+b");
-		CHECK(f != NULL);
-		if (!f)
-			continue;
-		uint8_t *data = NULL;
-		long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-		if (size > 0 && (data = malloc((size_t)size)) != NULL && fseek(f, 0, SEEK_SET) == 0 &&
-		    fread(data, 1, (size_t)size, f) == (size_t)size) {
-			for (long at = 0; at + (long)vlen <= size; at++) {
-				if (memcmp(data + at, val, vlen) != 0)
-					continue;
-				uint8_t bad = data[at + vlen / 2] ^ 0x01;
-				CHECK(fseek(f, at + (long)(vlen / 2), SEEK_SET) == 0 && fwrite(&bad, 1, 1, f) == 1);
-				flipped++;
-			}
-		}
-		free(data);
-		CHECK(fclose(f) == 0);
-	}
-	closedir(d);
-	CHECK_EQ_INT(flipped, 1); /* in a table, not still in the log: once */
-}
-
 /* A fresh chain (genesis only) under fx.dir/name, closed; its path into
  * path. The commit of its tip, signed by the validator, into cm, when cm
  * is not NULL: a record the open decodes. */
@@ -406,7 +349,7 @@ static void test_unreadable_tip_commit(void)
 	static const char key[] = "mtipcommit"; /* 'm' || META_TIP_COMMIT */
 	struct buf cm;
 	fresh_chain("tipcommit-io", path, sizeof(path), &cm);
-	damage_on_disk(path, key, strlen(key), cm.data, cm.len);
+	CHECK_EQ_INT(fixture_damage_on_disk(path, key, strlen(key), cm.data, cm.len), 0);
 	log_set_stderr(0);
 	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
 	CHECK(c == NULL && strstr(err, "cannot read the tip's commit record") != NULL);
@@ -444,7 +387,7 @@ static void test_unreadable_reindex_record(void)
 	buf_init(&marker);
 	buf_put_u64(&marker, 0);
 	buf_put(&marker, cm.data, cm.len);
-	damage_on_disk(path, key, strlen(key), marker.data, marker.len);
+	CHECK_EQ_INT(fixture_damage_on_disk(path, key, strlen(key), marker.data, marker.len), 0);
 	log_set_stderr(0);
 	chain_t *c = chain_open_for_reindex(path, &fx.g, err, sizeof(err));
 	log_set_stderr(1);
@@ -464,7 +407,7 @@ static void test_unreadable_height_index(void)
 	fresh_chain("height-io", path, sizeof(path), NULL);
 	for (size_t i = 0; i < sizeof(hash); i++)
 		hash[i] = (uint8_t)(0xa5 ^ (i * 37));
-	damage_on_disk(path, key, sizeof(key), hash, sizeof(hash));
+	CHECK_EQ_INT(fixture_damage_on_disk(path, key, sizeof(key), hash, sizeof(hash)), 0);
 	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
 	CHECK(c != NULL); /* the open does not read above the tip */
 	if (!c)

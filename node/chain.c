@@ -386,8 +386,9 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 		goto fail;
 	}
 	if (rc || len != HASH_LEN) {
-		snprintf(err, errlen, "the database has no tip record: it is damaged (restore the data "
-				      "directory from a backup)");
+		snprintf(err, errlen,
+			 "the database has no tip record: it is damaged (restore the data "
+			 "directory from a backup)");
 		goto fail;
 	}
 	memcpy(c->tip_hash, val, HASH_LEN);
@@ -408,8 +409,9 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 		rd_init(&r, val, len);
 		if (commit_read(&c->tip_commit, &r) < 0 || rd_finish(&r) < 0) {
 			/* -reindex cannot rebuild it: no stored block holds it */
-			snprintf(err, errlen, "the tip's commit record is damaged: restore the data directory "
-					      "from a backup");
+			snprintf(err, errlen,
+				 "the tip's commit record is damaged: restore the data directory "
+				 "from a backup");
 			goto fail;
 		}
 	}
@@ -1314,8 +1316,8 @@ int chain_reindex(chain_t *c, int (*progress)(uint64_t height, uint64_t tip), ch
 	uint64_t target = c->reindexing ? c->reindex_target : c->tip.height;
 	int rc = highest_stored(c, target, &target);
 	if (rc) {
-		snprintf(err, errlen, "cannot read the height index at %llu: %s", (unsigned long long)target + 1,
-			 assay_strerror(rc));
+		snprintf(err, errlen, "cannot read the height index at %llu: %s",
+			 (unsigned long long)target + 1, assay_strerror(rc));
 		return rc;
 	}
 	/* The target block's commit, for the marker: the unfinished

@@ -55,8 +55,9 @@ struct node {
 	struct buf *avail_parked;     /* node_chunks.c: job_chunks txs waiting for their chunks (encoded) */
 	size_t avail_nparked;
 	int avail_unparking;          /* node_chunks.c: offering the parked ones again */
-	uint64_t avail_marks_owed;    /* node_chunks.c: the tip's height when out of memory left its
-				       * block's chunks unmarked (0: none); marked before the next block */
+	/* node_chunks.c: the tip's height when out of memory left its block's
+	 * chunks unmarked (0: none); they are marked before the next block */
+	uint64_t avail_marks_owed;
 	/* node_chunks.c: the chunks last asked of peers for a block or a
 	 * proposal being checked, newest over oldest */
 	uint8_t avail_asked[NODE_CHUNKS_ASKED_MAX][HASH_LEN];

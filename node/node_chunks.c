@@ -367,8 +367,8 @@ int node_chunks_mark_owed(struct node *n, char *err, size_t errlen)
 	int rc = chain_get_block_at(n->chain, height, &blk);
 	if (rc)
 		return assay_fail(err, errlen, rc == ASSAY_ENOTFOUND ? ASSAY_ECORRUPT : rc,
-				  "avail: cannot read block %llu to mark its chunks: %s", (unsigned long long)height,
-				  assay_strerror(rc));
+				  "avail: cannot read block %llu to mark its chunks: %s",
+				  (unsigned long long)height, assay_strerror(rc));
 	rc = mark_block(n, &blk);
 	block_free(&blk);
 	if (rc == ASSAY_ENOMEM)
@@ -540,11 +540,13 @@ int node_chunks_restore(struct node *n, char *err, size_t errlen)
 		node_chunks_mark(n, &tip); /* out of memory: owed, marked before the next block */
 		block_free(&tip);
 		if (n->aborted)
-			return assay_fail(err, errlen, ASSAY_EIO, "avail: marking the tip block's chunks failed");
+			return assay_fail(err, errlen, ASSAY_EIO,
+					  "avail: marking the tip block's chunks failed");
 	}
 	rc = chunkstore_load_waiting(s, CHUNKSTORE_WAITING_BLOCK, &rec, &len);
 	if (rc && rc != ASSAY_ENOTFOUND)
-		return assay_fail(err, errlen, rc, "avail: cannot read the block kept waiting for its chunks: %s",
+		return assay_fail(err, errlen, rc,
+				  "avail: cannot read the block kept waiting for its chunks: %s",
 				  assay_strerror(rc));
 	if (rc == 0) {
 		n->avail_pending = rec;

@@ -707,7 +707,9 @@ static void test_restore_unreadable(void)
 		CHECK(c != NULL);
 		if (!c)
 			return;
-		if (which == 0) { /* else at genesis: no marks, whose walk of the store would meet the damage */
+		/* the others at genesis: no marks, whose walk of the store would
+		 * meet the damage */
+		if (which == 0) {
 			CHECK_EQ_INT(produce(c, NULL, 0), 0);
 			CHECK_EQ_INT(produce(c, NULL, 0), 0);
 		}

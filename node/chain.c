@@ -1160,8 +1160,12 @@ int chain_get_tx(chain_t *c, const uint8_t txid[HASH_LEN], struct tx *t, uint64_
 	}
 	if (!rc && r) {
 		memset(r, 0, sizeof(*r));
-		if (rec)
-			receipt_decode(r, rec, rlen);
+		/* one that does not decode is damage, never a receipt of zeros
+		 * (which reads as a failed transaction) */
+		if (rec && (rc = receipt_decode(r, rec, rlen)) != 0 && rc != ASSAY_ENOMEM)
+			rc = ASSAY_ECORRUPT;
+		if (rc)
+			tx_free(t);
 	}
 	free(rec);
 	return rc;

@@ -114,6 +114,9 @@ void chain_sign_commit(const chain_t *c, const uint8_t sk[SECKEY_LEN], uint64_t 
 int chain_get_block(chain_t *c, const uint8_t hash[HASH_LEN], struct block *blk);
 int chain_get_block_at(chain_t *c, uint64_t height, struct block *blk);
 int chain_get_block_raw_at(chain_t *c, uint64_t height, uint8_t **enc, size_t *len);
+/* The committed transaction txid, where it is and (r not NULL) its receipt,
+ * all zero when the database holds none. ASSAY_ENOTFOUND; ASSAY_ECORRUPT for
+ * a record that does not decode; or another local failure. */
 int chain_get_tx(chain_t *c, const uint8_t txid[HASH_LEN], struct tx *t, uint64_t *height,
 		 uint32_t *index, struct receipt *r);
 

@@ -122,6 +122,39 @@ static void test_transfers_apply(void)
 		tx_free(&txs[i]);
 }
 
+/* A transaction's stored receipt that does not decode is damage
+ * (ASSAY_ECORRUPT, "cannot read transaction" in RPC), not a receipt of
+ * zeros: that read as a transaction that failed, with no error. */
+static void test_damaged_receipt(void)
+{
+	struct block blk;
+	struct tx got;
+	struct receipt r;
+	uint8_t txid[HASH_LEN], *rec;
+	size_t rlen;
+	uint64_t h;
+	uint32_t idx;
+	CHECK_EQ_INT(chain_get_block_at(ch, 1, &blk), 0);
+	tx_id(&blk.txs[1], txid);
+	block_free(&blk);
+	store_t *s = chain_store(ch);
+	CHECK_EQ_INT(store_get_tx(s, txid, &h, &idx, &rec, &rlen), 0);
+	static const uint8_t junk[] = {1, 0xff, 0xff, 0xff};
+	store_batch_t *b = store_batch_new();
+	store_batch_put_tx(b, txid, h, idx, junk, sizeof(junk));
+	CHECK_EQ_INT(store_write(s, b, 1), 0);
+	CHECK_EQ_INT(chain_get_tx(ch, txid, &got, &h, &idx, &r), ASSAY_ECORRUPT);
+	store_batch_clear(b);
+	store_batch_put_tx(b, txid, h, idx, rec, rlen); /* put back */
+	CHECK_EQ_INT(store_write(s, b, 1), 0);
+	store_batch_free(b);
+	free(rec);
+	CHECK_EQ_INT(chain_get_tx(ch, txid, &got, &h, &idx, &r), 0);
+	CHECK(r.ok == 1);
+	tx_free(&got);
+	receipt_free(&r);
+}
+
 static void test_invalid_txs_are_skipped_by_the_builder(void)
 {
 	struct tx txs[3];
@@ -530,6 +563,7 @@ int main(void)
 	RUN(test_job_vm_state);
 	RUN(test_genesis_state);
 	RUN(test_transfers_apply);
+	RUN(test_damaged_receipt);
 	RUN(test_invalid_txs_are_skipped_by_the_builder);
 	RUN(test_tampered_blocks);
 	RUN(test_commit_held_once);

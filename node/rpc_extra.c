@@ -115,9 +115,16 @@ static int m_getblockheader(void *ctx, json_t *params, json_t **result, struct r
 		block_free(&blk);
 		return *result ? 0 : rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 	}
+	/* below the tip the next block is there: a failed read of its height
+	 * record is damage, never "no next block" */
 	uint8_t next[HASH_LEN];
-	int has_next = h->height < chain_height(n->chain) &&
-		       store_get_hash_at(chain_store(n->chain), h->height + 1, next) == 0;
+	int has_next = h->height < chain_height(n->chain);
+	if (has_next && (rc = store_get_hash_at(chain_store(n->chain), h->height + 1, next)) != 0) {
+		unsigned long long at = (unsigned long long)h->height + 1;
+		block_free(&blk);
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "height index damaged at %llu: %s", at,
+				assay_strerror(rc));
+	}
 	block_header_hash(h, hash);
 	*result = json_pack(
 		"{s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "hash",

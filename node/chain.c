@@ -255,18 +255,23 @@ static int init_genesis(chain_t *c, int fresh_db, char *err, size_t errlen)
 	}
 	uint8_t hash[HASH_LEN], stored[HASH_LEN];
 	block_hash(&blk, hash);
-	int other = 0;
+	int other = 0, unread = 0;
 	if (!fresh_db) {
 		int got = store_get_hash_at(chain_store(c), 0, stored);
-		other = got == 0 ? memcmp(stored, hash, HASH_LEN) != 0 : got != ASSAY_ENOTFOUND;
+		other = got == 0 && memcmp(stored, hash, HASH_LEN) != 0;
+		unread = got != 0 && got != ASSAY_ENOTFOUND ? got : 0;
 	}
-	if (other) {
+	if (other || unread) {
 		/* the genesis rebuilt over a state that was not empty, or a
-		 * database whose block 0 is another: never made the tip */
+		 * database whose block 0 is another or cannot be read: never
+		 * made the tip */
 		state_unstage(c->state, &st);
 		state_staged_free(&st);
 		ledger_mem_free(ov);
 		block_free(&blk);
+		if (unread)
+			return assay_fail(err, errlen, unread, "cannot read block 0's height record: %s",
+					  assay_strerror(unread));
 		snprintf(err, errlen, "the genesis state does not give the stored block 0: the database is damaged");
 		return ASSAY_ECORRUPT;
 	}
@@ -336,9 +341,20 @@ static chain_t *open_chain(const char *dir, const struct genesis *g, int reindex
 		 * genesis over it would replace committed blocks */
 		uint8_t h0[HASH_LEN], *tip = NULL;
 		size_t tl;
-		int has_tip = store_get_meta(c->store, META_TIP, &tip, &tl) != ASSAY_ENOTFOUND;
+		int tiprc = store_get_meta(c->store, META_TIP, &tip, &tl);
 		free(tip);
-		if (has_tip || store_get_hash_at(c->store, 0, h0) != ASSAY_ENOTFOUND) {
+		int h0rc = store_get_hash_at(c->store, 0, h0);
+		int unread = 0;
+		if (tiprc && tiprc != ASSAY_ENOTFOUND)
+			unread = tiprc;
+		else if (h0rc && h0rc != ASSAY_ENOTFOUND)
+			unread = h0rc;
+		if (unread) {
+			snprintf(err, errlen, "cannot read the tip record or block 0's height record: %s",
+				 assay_strerror(unread));
+			goto fail;
+		}
+		if (tiprc == 0 || h0rc == 0) {
 			snprintf(err, errlen,
 				 "the database holds blocks but no chain id record: it is damaged (restore a "
 				 "backup, or move the data directory away to start afresh)");

@@ -420,6 +420,51 @@ static void test_unreadable_height_index(void)
 	chain_close(c);
 }
 
+/* Block 0's height record cannot be read: a database without its chain id
+ * record stops the open saying so (it said the database holds blocks,
+ * which a read that failed does not show), and the reindex's genesis step
+ * stops saying so (it said the stored block 0 is another). */
+static void test_unreadable_block0_index(void)
+{
+	char err[256], path[300];
+	uint8_t key[9] = {STORE_P_HEIGHT, 0, 0, 0, 0, 0, 0, 0, 0}, genesis_hash[HASH_LEN];
+	for (int no_id = 0; no_id < 2; no_id++) {
+		fresh_chain(no_id ? "block0-io-noid" : "block0-io", path, sizeof(path), NULL);
+		chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
+		CHECK(c != NULL);
+		if (!c)
+			return;
+		chain_tip_hash(c, genesis_hash);
+		chain_close(c);
+		if (no_id) {
+			store_t *s = store_open(path, err, sizeof(err));
+			CHECK(s != NULL);
+			if (!s)
+				return;
+			store_batch_t *b = store_batch_new();
+			store_batch_put_meta(b, "chain_id", NULL, 0); /* NULL deletes */
+			store_batch_put_meta(b, "tip", NULL, 0);
+			CHECK_EQ_INT(store_write(s, b, 1), 0);
+			store_batch_free(b);
+			store_close(s);
+		}
+		CHECK_EQ_INT(fixture_damage_on_disk(path, key, sizeof(key), genesis_hash, HASH_LEN), 0);
+		log_set_stderr(0);
+		c = chain_open(path, &fx.g, err, sizeof(err));
+		if (no_id) {
+			CHECK(c == NULL &&
+			      strstr(err, "cannot read the tip record or block 0's height record") != NULL);
+		} else {
+			CHECK(c != NULL); /* the open does not read it */
+			if (c)
+				CHECK_EQ_INT(chain_reindex(c, NULL, err, sizeof(err)), ASSAY_EIO);
+			CHECK(strstr(err, "cannot read block 0's height record") != NULL);
+		}
+		log_set_stderr(1);
+		chain_close(c);
+	}
+}
+
 int main(void)
 {
 	fixture_init(&fx);
@@ -436,6 +481,7 @@ int main(void)
 	RUN(test_unreadable_tip_commit);
 	RUN(test_unreadable_reindex_record);
 	RUN(test_unreadable_height_index);
+	RUN(test_unreadable_block0_index);
 	chain_close(ch);
 	fixture_free(&fx);
 	return test_report("test_reindex");

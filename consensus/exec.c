@@ -154,7 +154,7 @@ static void transfer_gas_error(uint64_t gas_limit, char *err, size_t errlen)
 {
 	snprintf(err, errlen,
 		 "out of gas: the recipient has no account, and a transfer that creates one needs "
-		 "gas_limit %u (this one has %llu)",
+		 "gas_limit %d (this one has %llu)",
 		 VM_GAS_NEW_KEY, (unsigned long long)gas_limit);
 }
 
@@ -166,7 +166,7 @@ uint64_t exec_blob_gas(size_t len)
 static void blob_gas_error(size_t len, uint64_t gas_limit, char *err, size_t errlen)
 {
 	snprintf(err, errlen,
-		 "out of gas: storing a blob of %zu bytes needs gas_limit %llu (%u a byte and %u for its key; "
+		 "out of gas: storing a blob of %zu bytes needs gas_limit %llu (%d a byte and %d for its key; "
 		 "this one has %llu)",
 		 len, (unsigned long long)exec_blob_gas(len), VM_GAS_STORAGE_BYTE, VM_GAS_NEW_KEY,
 		 (unsigned long long)gas_limit);

@@ -10,13 +10,16 @@
 #include "core/buf.h"
 #include "core/error.h"
 
-static const char IDX_VALIDATORS[] = "validators/index"; /* NS_META: pubkeys with a record, sorted */
-static const char SET_PREFIX[] = "validators/set";       /* NS_META: || height:u64 -> the set */
+static const char IDX_LEGACY[] = "validators/index";         /* NS_META: the genesis form of the index */
+static const char RECORDS_KEY[] = "validators/records";      /* NS_META: count:u64 of records (slot form) */
+static const char LIST_PREFIX[] = "validators/list";         /* || slot:u64 -> pubkey */
+static const char SLOT_PREFIX[] = "validators/slot";         /* || pubkey -> slot:u64 */
+static const char SET_PREFIX[] = "validators/set";           /* NS_META: || height:u64 -> the set */
 static const char EVIDENCE_PREFIX[] = "validators/evidence"; /* || pubkey || height:u64 -> 01 */
-static const char DUE_PREFIX[] = "validators/due";       /* || height:u64 [|| slot:u64]: records due then */
-static const char ACTIVE_KEY[] = "validators/active";    /* NS_META: count:u64 of active records */
+static const char DUE_PREFIX[] = "validators/due";    /* || height:u64 [|| slot:u64]: records due then */
+static const char ACTIVE_KEY[] = "validators/active"; /* NS_META: count:u64 of active records */
 
-/* Index entries: bounded so the index stays one value (LEDGER_VALUE_MAX). */
+/* Records at most: the legacy index stays one value (LEDGER_VALUE_MAX). */
 #define VALIDATORS_MAX_RECORDS 30000u
 
 static int put_buf(const struct ledger *l, const uint8_t key[HASH_LEN], struct buf *b)
@@ -89,51 +92,26 @@ int validators_get(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], struct 
 
 /* ---- the index of records ---- */
 
-/* *pks is malloc()ed (n x PUBKEY_LEN), NULL when empty. */
-int validators_list(const struct ledger *l, uint8_t **pks, size_t *n)
+/* Two forms (docs/protocol.md §10.2). Genesis writes the legacy one, one
+ * value IDX_LEGACY = n:varint n x pubkey ascending, so that genesis states
+ * and chain ids stay what they were. The first change of the index after
+ * genesis moves it, once, into slots: RECORDS_KEY = count:u64, LIST_PREFIX
+ * || slot:u64 -> pubkey for every slot < count, and SLOT_PREFIX || pubkey
+ * -> slot:u64. A change then reads and writes a few small values whatever
+ * the number of records; rewriting the whole list (up to 960 KB) per record
+ * let one block of bonds, or of releases due at one height, copy gigabytes
+ * and keep every version for its revert. Slots are in no order (a removal
+ * moves the last one into the gap): no rule depends on it, and
+ * validators_list sorts. Not buckets by key prefix: keys can be ground, so
+ * an attacker could put every record in one bucket. RECORDS_KEY's presence
+ * says which form is in force. */
+
+static int by_key(const void *a, const void *b)
 {
-	uint8_t key[HASH_LEN], *val = NULL;
-	size_t len = 0;
-	*pks = NULL;
-	*n = 0;
-	state_key(NS_META, IDX_VALIDATORS, strlen(IDX_VALIDATORS), key);
-	int rc = ledger_get(l, key, &val, &len);
-	if (rc == ASSAY_ENOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	struct reader r;
-	rd_init(&r, val, len);
-	uint64_t count = rd_count(&r, VALIDATORS_MAX_RECORDS);
-	const uint8_t *p = rd_fixed(&r, (size_t)count * PUBKEY_LEN);
-	rc = rd_finish(&r) ? ASSAY_ECORRUPT : 0;
-	if (!rc && count) {
-		*pks = malloc((size_t)count * PUBKEY_LEN);
-		if (!*pks)
-			rc = ASSAY_ENOMEM;
-		else
-			memcpy(*pks, p, (size_t)count * PUBKEY_LEN);
-	}
-	if (!rc)
-		*n = (size_t)count;
-	free(val);
-	return rc;
+	return memcmp(a, b, PUBKEY_LEN);
 }
 
-static int index_put(const struct ledger *l, const uint8_t *pks, size_t n)
-{
-	uint8_t key[HASH_LEN];
-	state_key(NS_META, IDX_VALIDATORS, strlen(IDX_VALIDATORS), key);
-	if (n == 0)
-		return ledger_del(l, key);
-	struct buf b;
-	buf_init(&b);
-	buf_put_varint(&b, n);
-	buf_put(&b, pks, n * PUBKEY_LEN);
-	return put_buf(l, key, &b);
-}
-
-/* Where pk is or would go in the sorted index. */
+/* Where pk is or would go in a sorted array of n keys. */
 static size_t index_pos(const uint8_t *pks, size_t n, const uint8_t pk[PUBKEY_LEN], int *found)
 {
 	size_t lo = 0, hi = n;
@@ -153,40 +131,214 @@ static size_t index_pos(const uint8_t *pks, size_t n, const uint8_t pk[PUBKEY_LE
 	return lo;
 }
 
+/* NS_META name || suffix (at most PUBKEY_LEN bytes). */
+static void meta_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN])
+{
+	uint8_t id[32 + PUBKEY_LEN];
+	size_t len = strlen(name);
+	memcpy(id, name, len);
+	if (n)
+		memcpy(id + len, suffix, n);
+	state_key(NS_META, id, len + n, key);
+}
+
+static void list_key(uint64_t slot, uint8_t key[HASH_LEN])
+{
+	uint8_t s[8];
+	le64_put(s, slot);
+	meta_key(LIST_PREFIX, s, sizeof(s), key);
+}
+
+static void slot_key(const uint8_t pk[PUBKEY_LEN], uint8_t key[HASH_LEN])
+{
+	meta_key(SLOT_PREFIX, pk, PUBKEY_LEN, key);
+}
+
+/* A stored u64: 0, ASSAY_ENOTFOUND (*v = 0), or ECORRUPT for a value that
+ * is not one. */
+static int get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v)
+{
+	uint8_t val[8];
+	size_t len;
+	*v = 0;
+	int rc = ledger_get_into(l, key, val, sizeof(val), &len);
+	if (rc == ASSAY_ELIMIT || (!rc && len != sizeof(val)))
+		return ASSAY_ECORRUPT;
+	if (!rc)
+		*v = le64_get(val);
+	return rc;
+}
+
+static int put_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t v)
+{
+	uint8_t val[8];
+	le64_put(val, v);
+	return ledger_put(l, key, val, sizeof(val));
+}
+
+/* The legacy list; ECORRUPT unless strictly ascending. *pks is malloc()ed
+ * (NULL when *n = 0). */
+static int legacy_get(const struct ledger *l, uint8_t **pks, size_t *n)
+{
+	uint8_t key[HASH_LEN], *val = NULL;
+	size_t len = 0;
+	*pks = NULL;
+	*n = 0;
+	meta_key(IDX_LEGACY, NULL, 0, key);
+	int rc = ledger_get(l, key, &val, &len);
+	if (rc == ASSAY_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	struct reader r;
+	rd_init(&r, val, len);
+	size_t count = (size_t)rd_count(&r, VALIDATORS_MAX_RECORDS);
+	const uint8_t *p = rd_fixed(&r, count * PUBKEY_LEN);
+	rc = rd_finish(&r) ? ASSAY_ECORRUPT : 0;
+	for (size_t i = 1; i < count && !rc; i++)
+		if (memcmp(p + (i - 1) * PUBKEY_LEN, p + i * PUBKEY_LEN, PUBKEY_LEN) >= 0)
+			rc = ASSAY_ECORRUPT;
+	if (!rc && count) {
+		*pks = malloc(count * PUBKEY_LEN);
+		if (!*pks)
+			rc = ASSAY_ENOMEM;
+		else
+			memcpy(*pks, p, count * PUBKEY_LEN);
+	}
+	if (!rc)
+		*n = count;
+	free(val);
+	return rc;
+}
+
+/* The number of records in the slot form: ASSAY_ENOTFOUND while the
+ * legacy form is in force, ECORRUPT above the cap. */
+static int records_count(const struct ledger *l, uint64_t *count)
+{
+	uint8_t key[HASH_LEN];
+	meta_key(RECORDS_KEY, NULL, 0, key);
+	int rc = get_u64(l, key, count);
+	return !rc && *count > VALIDATORS_MAX_RECORDS ? ASSAY_ECORRUPT : rc;
+}
+
+/* The key in slot: ECORRUPT when absent or not a key. */
+static int list_get(const struct ledger *l, uint64_t slot, uint8_t pk[PUBKEY_LEN])
+{
+	uint8_t key[HASH_LEN];
+	size_t len;
+	list_key(slot, key);
+	int rc = ledger_get_into(l, key, pk, PUBKEY_LEN, &len);
+	if (rc == ASSAY_ENOTFOUND || rc == ASSAY_ELIMIT || (!rc && len != PUBKEY_LEN))
+		return ASSAY_ECORRUPT;
+	return rc;
+}
+
+/* *pks is malloc()ed (n x PUBKEY_LEN), NULL when empty. */
+int validators_list(const struct ledger *l, uint8_t **pks, size_t *n)
+{
+	uint64_t count;
+	*pks = NULL;
+	*n = 0;
+	int rc = records_count(l, &count);
+	if (rc == ASSAY_ENOTFOUND)
+		return legacy_get(l, pks, n);
+	if (rc || count == 0)
+		return rc;
+	uint8_t *p = malloc((size_t)count * PUBKEY_LEN);
+	if (!p)
+		return ASSAY_ENOMEM;
+	for (uint64_t i = 0; i < count && !rc; i++)
+		rc = list_get(l, i, p + i * PUBKEY_LEN);
+	if (!rc) {
+		qsort(p, (size_t)count, PUBKEY_LEN, by_key);
+		for (size_t i = 1; i < (size_t)count && !rc; i++)
+			if (memcmp(p + (i - 1) * PUBKEY_LEN, p + i * PUBKEY_LEN, PUBKEY_LEN) == 0)
+				rc = ASSAY_ECORRUPT; /* one record in two slots */
+	}
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	*pks = p;
+	*n = (size_t)count;
+	return 0;
+}
+
+/* pk into slot, both ways. */
+static int slot_put(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], uint64_t slot)
+{
+	uint8_t key[HASH_LEN];
+	list_key(slot, key);
+	int rc = ledger_put(l, key, pk, PUBKEY_LEN);
+	if (rc)
+		return rc;
+	slot_key(pk, key);
+	return put_u64(l, key, slot);
+}
+
+/* pk out of its slot, the key of slot last (the highest) moved into it. */
+static int slot_take(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], uint64_t slot, uint64_t last)
+{
+	uint8_t key[HASH_LEN], held[PUBKEY_LEN];
+	int rc = list_get(l, slot, held);
+	if (!rc && memcmp(held, pk, PUBKEY_LEN) != 0)
+		rc = ASSAY_ECORRUPT; /* the two ways disagree */
+	if (!rc && slot != last && (rc = list_get(l, last, held)) == 0)
+		rc = slot_put(l, held, slot);
+	if (rc)
+		return rc;
+	list_key(last, key);
+	if ((rc = ledger_del(l, key)) != 0)
+		return rc;
+	slot_key(pk, key);
+	return ledger_del(l, key);
+}
+
+/* The legacy list into slots 0..n-1 in its order, the legacy value
+ * deleted: once, at the first change after genesis, so bounded by the
+ * genesis set. *count = n; the caller writes the count. */
+static int index_migrate(const struct ledger *l, uint64_t *count)
+{
+	uint8_t *pks, key[HASH_LEN];
+	size_t n;
+	int rc = legacy_get(l, &pks, &n);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = slot_put(l, pks + i * PUBKEY_LEN, i);
+	free(pks);
+	meta_key(IDX_LEGACY, NULL, 0, key);
+	if (!rc && n)
+		rc = ledger_del(l, key);
+	*count = n;
+	return rc;
+}
+
 /* Adds or removes pk in the index (present = 1 / 0). */
 static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int present)
 {
-	uint8_t *pks;
-	size_t n;
-	int found, rc = validators_list(l, &pks, &n);
+	uint8_t key[HASH_LEN];
+	uint64_t count, slot;
+	int rc = records_count(l, &count);
+	if (rc == ASSAY_ENOTFOUND)
+		rc = index_migrate(l, &count);
 	if (rc)
 		return rc;
-	size_t at = index_pos(pks, n, pk, &found);
-	if (found == present) {
-		free(pks);
-		return 0;
-	}
-	if (present) {
-		if (n >= VALIDATORS_MAX_RECORDS) {
-			free(pks);
+	slot_key(pk, key);
+	rc = get_u64(l, key, &slot);
+	if (rc && rc != ASSAY_ENOTFOUND)
+		return rc;
+	int found = rc == 0;
+	rc = 0;
+	if (found && slot >= count)
+		return ASSAY_ECORRUPT;
+	if (present && !found) {
+		if (count >= VALIDATORS_MAX_RECORDS)
 			return ASSAY_EFULL;
-		}
-		uint8_t *grown = realloc(pks, (n + 1) * PUBKEY_LEN);
-		if (!grown) {
-			free(pks);
-			return ASSAY_ENOMEM;
-		}
-		pks = grown;
-		memmove(pks + (at + 1) * PUBKEY_LEN, pks + at * PUBKEY_LEN, (n - at) * PUBKEY_LEN);
-		memcpy(pks + at * PUBKEY_LEN, pk, PUBKEY_LEN);
-		n++;
-	} else {
-		memmove(pks + at * PUBKEY_LEN, pks + (at + 1) * PUBKEY_LEN, (n - at - 1) * PUBKEY_LEN);
-		n--;
+		rc = slot_put(l, pk, count++);
+	} else if (!present && found) {
+		rc = slot_take(l, pk, slot, --count);
 	}
-	rc = index_put(l, pks, n);
-	free(pks);
-	return rc;
+	meta_key(RECORDS_KEY, NULL, 0, key);
+	return rc ? rc : put_u64(l, key, count);
 }
 
 /* Nothing left in r: no bond, nothing unbonding, not jailed. */
@@ -197,8 +349,7 @@ static int record_empty(const struct validator_record *r)
 
 /* Writes r, or deletes it when it is empty; the index follows. existed:
  * whether a record is stored now. A record is indexed exactly when it is
- * stored, so the index (up to VALIDATORS_MAX_RECORDS keys, read and
- * rewritten whole) is touched only when a record comes or goes, not on
+ * stored, so the index is touched only when a record comes or goes, not on
  * every write of one. */
 static int record_store(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], const struct validator_record *r,
 			int existed)
@@ -238,32 +389,24 @@ static void active_key(uint8_t key[HASH_LEN])
  * genesis set's 1024. */
 static int active_count(const struct ledger *l, uint64_t *count)
 {
-	uint8_t key[HASH_LEN], val[8];
-	size_t len;
-	*count = 0;
+	uint8_t key[HASH_LEN];
 	active_key(key);
-	int rc = ledger_get_into(l, key, val, sizeof(val), &len);
+	int rc = get_u64(l, key, count);
 	if (rc == ASSAY_ENOTFOUND) {
 		uint8_t *pks;
 		size_t n;
 		rc = validators_list(l, &pks, &n);
 		free(pks);
 		*count = n;
-		return rc;
 	}
-	if (rc == ASSAY_ELIMIT || (!rc && len != sizeof(val)))
-		return ASSAY_ECORRUPT;
-	if (!rc)
-		*count = le64_get(val);
 	return rc;
 }
 
 static int active_count_put(const struct ledger *l, uint64_t count)
 {
-	uint8_t key[HASH_LEN], val[8];
+	uint8_t key[HASH_LEN];
 	active_key(key);
-	le64_put(val, count);
-	return ledger_put(l, key, val, sizeof(val));
+	return put_u64(l, key, count);
 }
 
 /* ---- the due-height index ---- */
@@ -290,24 +433,16 @@ static void due_key(uint64_t height, const uint64_t *slot, uint8_t key[HASH_LEN]
 /* 0 (absent: 0), or ECORRUPT for a value that is not a u64. */
 static int due_count(const struct ledger *l, uint64_t height, uint64_t *count)
 {
-	uint8_t key[HASH_LEN], val[8];
-	size_t len;
-	*count = 0;
+	uint8_t key[HASH_LEN];
 	due_key(height, NULL, key);
-	int rc = ledger_get_into(l, key, val, sizeof(val), &len);
-	if (rc == ASSAY_ENOTFOUND)
-		return 0;
-	if (rc == ASSAY_ELIMIT || (!rc && len != sizeof(val)))
-		return ASSAY_ECORRUPT;
-	if (!rc)
-		*count = le64_get(val);
-	return rc;
+	int rc = get_u64(l, key, count);
+	return rc == ASSAY_ENOTFOUND ? 0 : rc;
 }
 
 static int due_add(const struct ledger *l, uint64_t height, const uint8_t pk[PUBKEY_LEN])
 {
 	uint64_t count;
-	uint8_t key[HASH_LEN], val[8];
+	uint8_t key[HASH_LEN];
 	int rc = due_count(l, height, &count);
 	if (rc)
 		return rc;
@@ -315,13 +450,7 @@ static int due_add(const struct ledger *l, uint64_t height, const uint8_t pk[PUB
 	if ((rc = ledger_put(l, key, pk, PUBKEY_LEN)) != 0)
 		return rc;
 	due_key(height, NULL, key);
-	le64_put(val, count + 1);
-	return ledger_put(l, key, val, sizeof(val));
-}
-
-static int by_key(const void *a, const void *b)
-{
-	return memcmp(a, b, PUBKEY_LEN);
+	return put_u64(l, key, count + 1);
 }
 
 /* The records due at height, ascending and each once; the entries are
@@ -524,6 +653,9 @@ int validators_genesis(const struct ledger *l, const struct bft_validator *vals,
 	int rc = bft_valset_init(&s1, vals, n, err, errlen);
 	if (rc)
 		return rc;
+	struct buf index;
+	buf_init(&index);
+	buf_put_varint(&index, s1.n);
 	for (uint32_t i = 0; i < s1.n && !rc; i++) {
 		struct validator_record r;
 		memset(&r, 0, sizeof(r));
@@ -534,11 +666,22 @@ int validators_genesis(const struct ledger *l, const struct bft_validator *vals,
 		r.bond = s1.v[i].power * VALIDATOR_POWER_UNIT;
 		/* stored as is: genesis writes no active count and no due
 		 * entries (active_count reads their absence) */
-		struct validator_record had;
-		rc = validators_get(l, s1.v[i].pubkey, &had);
-		if (rc == 0 || rc == ASSAY_ENOTFOUND)
-			rc = record_store(l, s1.v[i].pubkey, &r, rc == 0);
+		uint8_t key[HASH_LEN];
+		struct buf b;
+		record_key(s1.v[i].pubkey, key);
+		buf_init(&b);
+		validator_record_encode(&r, &b);
+		rc = put_buf(l, key, &b);
+		buf_put(&index, s1.v[i].pubkey, PUBKEY_LEN);
 	}
+	if (!rc) {
+		/* the index in its legacy form (s1 is ascending, each key once),
+		 * written whole once: the slots come with the first change */
+		uint8_t key[HASH_LEN];
+		meta_key(IDX_LEGACY, NULL, 0, key);
+		rc = put_buf(l, key, &index);
+	}
+	buf_free(&index);
 	if (!rc) {
 		/* the members of s1, in order, with their powers */
 		rc = set_next(&s1, s1.v, s1.n, &s2);

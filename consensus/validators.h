@@ -47,8 +47,8 @@ int validator_record_decode(struct validator_record *r, const uint8_t *p, size_t
 /* 0, ASSAY_ENOTFOUND (absent: r zeroed), or a local failure. */
 int validators_get(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], struct validator_record *r);
 
-/* Every public key with a record, ascending (NS_META "validators/index":
- * n:varint n x pubkey[32]). *pks is malloc()ed (NULL when n = 0). */
+/* Every public key with a record, ascending, from the index in either of
+ * its forms (protocol §10.2). *pks is malloc()ed (NULL when n = 0). */
 int validators_list(const struct ledger *l, uint8_t **pks, size_t *n);
 
 /* The set for one height as stored (NS_META "validators/set" || height:u64):

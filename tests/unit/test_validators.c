@@ -541,42 +541,58 @@ static void test_entry_clears_window_and_spent_records_go(void)
 	CHECK_EQ_U64(power_at(height + 2, 1), 1000);
 }
 
-/* Reads and writes of the record index, counted by a ledger in front of
- * the test's. */
+/* Reads and writes of the record index (its legacy value and its record
+ * count), and the bytes of every read and write, counted by a ledger in
+ * front of the test's. */
 static struct ledger_ops counting_ops;
 static const struct ledger_ops *inner_ops;
-static uint8_t index_key[HASH_LEN];
+static uint8_t index_keys[2][HASH_LEN];
 static int index_reads, index_writes;
 static long ledger_reads; /* every get */
+static long ledger_bytes; /* key and value bytes of every get, put and del */
+
+static int is_index_key(const uint8_t key[HASH_LEN])
+{
+	return memcmp(key, index_keys[0], HASH_LEN) == 0 || memcmp(key, index_keys[1], HASH_LEN) == 0;
+}
 
 static int counting_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
 {
-	index_reads += memcmp(key, index_key, HASH_LEN) == 0;
+	index_reads += is_index_key(key);
 	ledger_reads++;
-	return inner_ops->get(ctx, key, val, len);
+	int rc = inner_ops->get(ctx, key, val, len);
+	ledger_bytes += HASH_LEN + (rc ? 0 : (long)*len);
+	return rc;
 }
 
 static int counting_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
 {
-	index_reads += memcmp(key, index_key, HASH_LEN) == 0;
+	index_reads += is_index_key(key);
 	ledger_reads++;
-	return inner_ops->get_into(ctx, key, buf, cap, len);
+	int rc = inner_ops->get_into(ctx, key, buf, cap, len);
+	ledger_bytes += HASH_LEN + (rc ? 0 : (long)*len);
+	return rc;
 }
 
 static int counting_put(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
 {
-	index_writes += memcmp(key, index_key, HASH_LEN) == 0;
+	index_writes += is_index_key(key);
+	ledger_bytes += HASH_LEN + (long)len;
 	return inner_ops->put(ctx, key, val, len);
 }
 
 static int counting_del(void *ctx, const uint8_t key[HASH_LEN])
 {
-	index_writes += memcmp(key, index_key, HASH_LEN) == 0;
+	index_writes += is_index_key(key);
+	ledger_bytes += HASH_LEN;
 	return inner_ops->del(ctx, key);
 }
 
 static void counting_on(void)
 {
+	static const char legacy[] = "validators/index", records[] = "validators/records";
+	state_key(NS_META, legacy, strlen(legacy), index_keys[0]);
+	state_key(NS_META, records, strlen(records), index_keys[1]);
 	inner_ops = l.ops;
 	counting_ops = *l.ops;
 	counting_ops.get = counting_get;
@@ -596,8 +612,6 @@ static void test_index_not_read_per_block(void)
 {
 	const uint64_t stakes[2] = {1000, 1000};
 	world(2, stakes);
-	static const char name[] = "validators/index";
-	state_key(NS_META, name, strlen(name), index_key);
 	counting_on();
 	index_reads = index_writes = 0;
 	empty_blocks(3);
@@ -607,11 +621,12 @@ static void test_index_not_read_per_block(void)
 	empty_blocks((int)params.unbonding_period + 2); /* the unbonding released */
 	CHECK_EQ_U64(record(1).nunbonding, 0);
 	/* until the active count is first written, its absence reads as the
-	 * (genesis-sized) index's length: once per block with changes */
-	CHECK_EQ_INT(index_reads, 3);
+	 * (genesis-sized) legacy index's length: once per block with changes,
+	 * the record count's absence saying the index is in that form */
+	CHECK_EQ_INT(index_reads, 6);
 	CHECK_EQ_INT(index_writes, 0);
 	CHECK(amount_tx(2, TX_VALIDATOR_BOND, params.min_validator_bond)); /* a new record */
-	CHECK_EQ_INT(index_writes, 1);
+	CHECK_EQ_INT(index_writes, 2); /* moved into slots: legacy value deleted, count written */
 	index_reads = 0;
 	CHECK(amount_tx(0, TX_VALIDATOR_BOND, UNIT));
 	CHECK(amount_tx(2, TX_VALIDATOR_UNBOND, UNIT));
@@ -721,6 +736,58 @@ static void test_reads_do_not_grow_with_records(void)
 		CHECK_EQ_U64((uint64_t)reads[1][k], (uint64_t)reads[0][k]);
 		CHECK(reads[1][k] < 40);
 	}
+}
+
+/* A record coming or going costs the same few small reads and writes with
+ * 200 records as with 5000 (protocol §10.2): the index is not read and
+ * rewritten whole, which let one block of bonds, or the end of one block
+ * releasing many unbonded records, copy gigabytes. The bulk keys share
+ * their first bytes, as keys ground for it would, so an index bucketed by
+ * key prefix fails too. Added: the bond of a new record. Removed: an end of
+ * block deleting NGONE records whose whole bonds were unbonded, less the
+ * end of a block before it without changes. */
+static void test_index_change_cost_does_not_grow(void)
+{
+	enum { NGONE = 20 };
+	static const uint32_t sizes[2] = {200, 5000};
+	long added[2], removed[2];
+	for (int s = 0; s < 2; s++) {
+		bulk_world(sizes[s]);
+		counting_on();
+		uint64_t h = 4;
+		ledger_bytes = 0;
+		bond_bulk(h, sizes[s], 1000 * UNIT);
+		added[s] = ledger_bytes;
+		struct validators_ctx vc = ctx_at(h);
+		for (uint32_t i = 0; i < NGONE; i++) {
+			uint8_t bpk[PUBKEY_LEN];
+			bulk_pk(i, bpk);
+			CHECK(APPLY(validators_apply_unbond(&vc, bpk, 1000 * UNIT, msg, sizeof(msg))));
+		}
+		while (h < 3 + params.unbonding_period)
+			end_at(h++, NULL);
+		ledger_bytes = 0;
+		end_at(h++, NULL);
+		long plain = ledger_bytes;
+		uint8_t *pks;
+		size_t before, after;
+		CHECK(validators_list(&l, &pks, &before) == 0);
+		free(pks);
+		ledger_bytes = 0;
+		end_at(h++, NULL); /* h = 4 + unbonding_period: the releases */
+		removed[s] = (ledger_bytes - plain) / NGONE;
+		CHECK(validators_list(&l, &pks, &after) == 0);
+		free(pks);
+		CHECK_EQ_U64(after, before - NGONE);
+		l.ops = inner_ops;
+		fprintf(stderr, "  %u records: %ld bytes per record added, %ld per record removed\n",
+			sizes[s], added[s], removed[s]);
+	}
+	/* the whole index at 5000 records is 160 KB, read and written */
+	CHECK(added[1] <= added[0] + added[0] / 4);
+	CHECK(removed[1] <= removed[0] + removed[0] / 4);
+	CHECK(added[1] < 2048);
+	CHECK(removed[1] < 2048);
 }
 
 /* The reference: what the rules of §10.4 say from a full scan of the
@@ -836,6 +903,38 @@ static void check_against_reference(uint64_t h, const struct snap_rec *pre, size
 	free(post);
 }
 
+static int by_key_ref(const void *a, const void *b)
+{
+	return memcmp(a, b, PUBKEY_LEN);
+}
+
+/* validators_list against the records themselves: every key with a record,
+ * of the real keys and the first nbulk bulk ones, ascending. */
+static void check_list(uint32_t nbulk)
+{
+	uint8_t *want = malloc(((size_t)NKEYS + nbulk) * PUBKEY_LEN), *pks;
+	size_t k = 0, n;
+	CHECK(want != NULL);
+	for (uint32_t i = 0; i < NKEYS + nbulk; i++) {
+		uint8_t key[PUBKEY_LEN];
+		struct validator_record r;
+		if (i < NKEYS)
+			memcpy(key, pk[i], PUBKEY_LEN);
+		else
+			bulk_pk(i - NKEYS, key);
+		int rc = validators_get(&l, key, &r);
+		CHECK(rc == 0 || rc == ASSAY_ENOTFOUND);
+		if (rc == 0)
+			memcpy(want + k++ * PUBKEY_LEN, key, PUBKEY_LEN);
+	}
+	qsort(want, k, PUBKEY_LEN, by_key_ref);
+	CHECK(validators_list(&l, &pks, &n) == 0);
+	CHECK_EQ_U64(n, k);
+	CHECK(n != k || n == 0 || memcmp(pks, want, n * PUBKEY_LEN) == 0);
+	free(pks);
+	free(want);
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(uint32_t n)
 {
@@ -854,8 +953,12 @@ static void test_incremental_matches_full_scan(void)
 	const uint32_t nbulk = 1100;
 	const uint64_t stakes[NKEYS] = {1000, 1000, 1000, 1000};
 	world(NKEYS, stakes);
-	for (uint32_t i = 0; i < nbulk; i++)
+	check_list(0); /* the index in its genesis form */
+	for (uint32_t i = 0; i < nbulk; i++) {
 		bond_bulk(1, i, (1000 + rnd(3)) * UNIT);
+		if (i == 0)
+			check_list(1); /* moved into its slots */
+	}
 	uint32_t next_bulk = nbulk;
 	int failed_before = test_failed;
 	struct commit_sig *sigs = calloc(BFT_MAX_VALIDATORS, sizeof(*sigs));
@@ -931,6 +1034,7 @@ static void test_incremental_matches_full_scan(void)
 		size_t npre = scan_all(&pre);
 		end_at(h, &cm);
 		check_against_reference(h, pre, npre);
+		check_list(next_bulk);
 		free(pre);
 		if (h % 40 == 0)
 			fprintf(stderr, "  height %llu: %zu records\n", (unsigned long long)h, npre);
@@ -967,6 +1071,7 @@ int main(void)
 	RUN(test_entry_clears_window_and_spent_records_go);
 	RUN(test_index_not_read_per_block);
 	RUN(test_reads_do_not_grow_with_records);
+	RUN(test_index_change_cost_does_not_grow);
 	RUN(test_incremental_matches_full_scan);
 	ledger_mem_free(mem);
 	return test_report("test_validators");

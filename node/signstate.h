@@ -26,9 +26,11 @@ struct signstate_last {
 	uint8_t value[HASH_LEN];  /* what was signed (signstate_vote_value, signstate_proposal_value) */
 };
 
-/* Opens (creating) the file at path: 0 with *out set, ASSAY_EIO, or
- * ASSAY_ECORRUPT for a file that does not parse (the node must not sign
- * without knowing what was signed); err filled. */
+/* Opens the file at path (none: nothing signed yet; the first signature
+ * makes it), removing a temporary file a crash left beside it: 0 with *out
+ * set, ASSAY_EIO, or ASSAY_ECORRUPT for a file that is not exactly one
+ * whole line, an empty one included (the node must not sign without knowing
+ * what was signed); err filled. */
 int signstate_open(const char *path, signstate_t **out, char *err, size_t errlen);
 void signstate_close(signstate_t *s);
 const struct signstate_last *signstate_last(const signstate_t *s);
@@ -38,10 +40,12 @@ const struct signstate_last *signstate_last(const signstate_t *s);
 int signstate_cmp(const signstate_t *s, uint64_t height, uint32_t round, uint32_t step);
 
 /* 0 when (height, round, step, value) may be signed: above the last
- * signature, or the very same thing again; it is then written and fsynced
+ * signature, or the very same thing again; a new one is then durable
+ * (written to path.tmp, fsynced, renamed over path, the directory fsynced)
  * before the caller releases the signature. ASSAY_EEXISTS when it conflicts
  * (below the last, or another value at its position), ASSAY_EIO when the
- * file cannot be written (nothing may be signed). */
+ * file cannot be written (nothing may be signed; after a failed directory
+ * fsync, nothing more until the file is opened again). */
 int signstate_allow(signstate_t *s, uint64_t height, uint32_t round, uint32_t step,
 		    const uint8_t value[HASH_LEN]);
 

@@ -3,10 +3,13 @@ with one genesis, each with its own key, all connected. They finalize
 blocks with identical hashes and state roots; with one killed (-9) the other
 three go on; with two of four stopped nothing is committed and nothing
 forks; restarted, they catch up and the four go on together. Then a
-two-validator chain, which stalled before the engine, finalizes blocks."""
+two-validator chain, which stalled before the engine, finalizes blocks; a
+validator whose sign-state file is torn or empty refuses to start, and one
+beside a stale temporary sign-state ignores it."""
 
 import json
 import os
+import subprocess
 import time
 
 import framework as fw
@@ -97,6 +100,41 @@ def test(tmpdir, nodes):
     os.remove(os.path.join(pair[0].datadir, "signstate"))
     pair[0].start()
     fw.same_chain_at(pair, 10, timeout=40)
+
+    # a sign-state that a crash or a full disk left torn (cut mid-line, or
+    # empty) stops the validator at start with a clear error: it used to
+    # take an empty file for a key that never signed and sign again
+    pair[0].stop()
+    path = os.path.join(pair[0].datadir, "signstate")
+    with open(path) as f:
+        line = f.read()
+    for torn, said in (("", "is empty"), (line[:len(line) // 2], "is torn or corrupt")):
+        with open(path, "w") as f:
+            f.write(torn)
+        pair[0].start(wait=False)
+        try:
+            rc = pair[0].proc.wait(30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the validator started on a sign-state of {torn!r}")
+        pair[0].proc = None
+        pair[0].log.close()
+        assert rc != 0, "refused start exited with 0"
+        with open(os.path.join(pair[0].datadir, "stdout.log"), errors="replace") as f:
+            errors = [l for l in f.read().splitlines() if l.startswith("assayd: error:")]
+        assert errors and said in errors[-1] and "refusing to sign" in errors[-1], errors
+    # the line back, beside the temporary file a crash before its rename
+    # leaves: that one is removed unread, and the pair goes on
+    with open(path, "w") as f:
+        f.write(line)
+    with open(path + ".tmp", "w") as f:
+        f.write("99999 0 2 " + "ab" * 32 + "\n")
+    top = pair[1].height()  # stalled: one of two is down
+    pair[0].start()
+    fw.same_chain_at(pair, top + 3, timeout=40)
+    assert not os.path.exists(path + ".tmp"), "the stale temporary sign-state is still there"
+    with open(path) as f:
+        h, _, _, _ = f.read().split()
+    assert int(h) > top, f"signed at {h} after the restart at {top}"
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 /* Tests of the sign-state file (node/signstate.c): what was signed is kept
  * across a reopen, nothing below it or beside it is allowed, the very same
  * signature is; a proposal of the same block at the same (height, round)
- * with another pol_round is a conflict; a file that does not parse stops
- * the node. Not for: when the node signs (test_node_consensus) or the
+ * with another pol_round is a conflict; a file that is not one whole line
+ * (torn, empty, with bytes behind it) stops the node; each new line is
+ * written to a temporary file and renamed over the old. Not for: when the node signs (test_node_consensus) or the
  * write-ahead log (test_consensus_wal). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -126,6 +128,9 @@ static void test_proposal_pol_round(void)
 	CHECK(memcmp(value, VY, HASH_LEN) == 0);
 }
 
+/* What a crash, a full disk or a failed copy can leave, and what used to
+ * pass: a file that is not exactly one whole line is refused, never read as
+ * a different signature or as none. */
 static void test_corrupt_refused(void)
 {
 	static const char *bad[] = {
@@ -133,21 +138,37 @@ static void test_corrupt_refused(void)
 		"5 0 3 a101000000000000000000000000000000000000000000000000000000000000\n", /* no step 3 */
 		"5 0 1 a101\n",                                                                /* short value */
 		"5 0 1 zz01000000000000000000000000000000000000000000000000000000000000\n",
+		"5 0 1 a1010000000000000000000000000000", /* cut mid-line */
+		"5 0 1 a101000000000000000000000000000000000000000000000000000000000000",   /* cut before its newline */
+		/* a shorter line written in place over "10 12 2 ...": the old tail */
+		"11 0 0 a101000000000000000000000000000000000000000000000000000000000000\n\n",
+		"5 0 1 a10100000000000000000000000000000000000000000000000000000000000000\n", /* a longer value */
+		"-5 0 1 a101000000000000000000000000000000000000000000000000000000000000\n",
+		" 5 0 1 a101000000000000000000000000000000000000000000000000000000000000\n",
+		"5 4294967296 1 a101000000000000000000000000000000000000000000000000000000000000\n",
+		"18446744073709551616 0 1 a101000000000000000000000000000000000000000000000000000000000000\n",
+		"", /* empty: the file is never left so, and "nothing signed" would forget what was */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *path = fresh("corrupt");
 		write_file(path, bad[i]);
 		signstate_t *s = (signstate_t *)1;
 		char err[256] = {0};
-		CHECK_EQ_INT(signstate_open(path, &s, err, sizeof(err)), ASSAY_ECORRUPT);
-		CHECK(s == NULL);
+		int rc = signstate_open(path, &s, err, sizeof(err));
+		if (rc != ASSAY_ECORRUPT)
+			fprintf(stderr, "  accepted: \"%s\"\n", bad[i]);
+		CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+		CHECK(rc != 0 || s == NULL);
 		CHECK(strstr(err, "refusing to sign") != NULL);
+		CHECK(strstr(err, bad[i][0] ? "torn or corrupt" : "empty") != NULL);
+		if (rc == 0)
+			signstate_close(s);
 	}
-	/* an empty file is a key that never signed */
-	const char *path = fresh("empty");
-	write_file(path, "");
+	/* the largest numbers there are */
+	const char *path = fresh("corrupt");
+	write_file(path, "18446744073709551615 4294967295 2 a101000000000000000000000000000000000000000000000000000000000000\n");
 	signstate_t *s = open_ok(path);
-	CHECK(s && !signstate_last(s)->any);
+	CHECK(s && signstate_last(s)->height == UINT64_MAX && signstate_last(s)->round == UINT32_MAX);
 	signstate_close(s);
 	/* a directory that is not there */
 	char missing[450], err[256];
@@ -155,12 +176,74 @@ static void test_corrupt_refused(void)
 	CHECK_EQ_INT(signstate_open(missing, &s, err, sizeof(err)), ASSAY_EIO);
 }
 
+static int exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* No file is a key that never signed; opening makes none (an empty file
+ * would be refused); the first signature makes it. */
+static void test_no_file_until_signed(void)
+{
+	const char *path = fresh("first");
+	signstate_t *s = open_ok(path);
+	CHECK(s && !signstate_last(s)->any);
+	CHECK(!exists(path));
+	CHECK_EQ_INT(signstate_allow(s, 1, 0, SIGNSTATE_PREVOTE, VX), 0);
+	CHECK(exists(path));
+	signstate_close(s);
+	s = open_ok(path);
+	CHECK(s && signstate_last(s)->any && signstate_last(s)->height == 1);
+	signstate_close(s);
+}
+
+/* Each new line goes to signstate.tmp and is renamed over the file, so the
+ * file holds the old line or the new one, whole, whatever fails: here the
+ * temporary file cannot be written (a directory stands in its way), the
+ * signature is refused and the old line is kept, on disk and in memory. A
+ * stale temporary file, as a crash before its rename leaves, is removed at
+ * open and never read: its signature was never released. */
+static void test_written_through_a_temporary_file(void)
+{
+	const char *path = fresh("atomic");
+	char tmp[450];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	signstate_t *s = open_ok(path);
+	CHECK_EQ_INT(signstate_allow(s, 5, 0, SIGNSTATE_PREVOTE, VX), 0);
+	CHECK(!exists(tmp)); /* renamed */
+	CHECK(mkdir(tmp, 0700) == 0);
+	CHECK_EQ_INT(signstate_allow(s, 5, 0, SIGNSTATE_PRECOMMIT, VX), ASSAY_EIO);
+	CHECK(rmdir(tmp) == 0);
+	const struct signstate_last *l = signstate_last(s);
+	CHECK(l->height == 5 && l->step == SIGNSTATE_PREVOTE); /* not what was refused */
+	signstate_close(s);
+	s = open_ok(path);
+	l = signstate_last(s);
+	CHECK(l->height == 5 && l->round == 0 && l->step == SIGNSTATE_PREVOTE);
+	signstate_close(s);
+
+	/* a crash after the temporary file was written, before the rename */
+	write_file(tmp, "9 0 2 b202000000000000000000000000000000000000000000000000000000000000\n");
+	s = open_ok(path);
+	l = signstate_last(s);
+	CHECK(l->height == 5 && l->step == SIGNSTATE_PREVOTE);
+	CHECK(!exists(tmp));
+	signstate_close(s);
+	/* and one that tore the temporary file itself */
+	write_file(tmp, "9 0 2 b2");
+	s = open_ok(path);
+	CHECK(s && signstate_last(s)->height == 5);
+	CHECK(!exists(tmp));
+	signstate_close(s);
+}
+
 static void teardown(void)
 {
 	unlink(fresh("kept"));
 	unlink(fresh("proposal"));
 	unlink(fresh("corrupt"));
-	unlink(fresh("empty"));
+	unlink(fresh("first"));
+	unlink(fresh("atomic"));
 	rmdir(dir);
 }
 
@@ -170,6 +253,8 @@ int main(void)
 		TEST(test_kept_across_reopen),
 		TEST(test_proposal_pol_round),
 		TEST(test_corrupt_refused),
+		TEST(test_no_file_until_signed),
+		TEST(test_written_through_a_temporary_file),
 		TEST(teardown),
 	};
 	return test_main("test_signstate", setup, cases, TEST_COUNT(cases));

@@ -75,6 +75,8 @@ struct consensus {
 	struct conswal_rec *signed_recs;  /* SIGNED records of the engine's height: replay re-signs exactly these */
 	size_t nsigned, capsigned;
 	uint64_t replayed;                /* records replayed at the last engine start */
+	const struct conswal_rec *replay_rest; /* while replaying: the records not yet fed */
+	size_t replay_rest_n;
 	int rebuilds;                     /* rebuilds in a row (see engine_result) */
 	uint64_t last_rebuild_ms;
 	int wal_full;                     /* this height's log reached CONSENSUS_WAL_MAX_BYTES */
@@ -85,6 +87,9 @@ struct consensus {
 	 * judged again as chunks arrive (consensus_on_chunk), since the
 	 * engine asks for a value's verdict only once a height */
 	struct pending_check unavail[CONSENSUS_MAX_CANDIDATES];
+	/* proposals the replay found no logged verdict for: judged once it is
+	 * over, as new inputs (logged after the records replayed) */
+	struct pending_check unjudged[CONSENSUS_MAX_CANDIDATES];
 	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
@@ -861,6 +866,36 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 		wal_rotate(cs, o->height + 1, 0, NULL, NULL);
 }
 
+/* A VALIDATE while replaying. When the log holds the node's verdict on
+ * value (height) further on, the engine gets that verdict there, where it
+ * got it first, and the block is not judged again: judged again, it can
+ * come out otherwise (a timestamp that was too far ahead of the clock and
+ * no longer is, chunks that have arrived since) or at another point among
+ * the inputs (at once, where the first verdict waited for its block or its
+ * chunks), and the engine would take another path than the one its
+ * signatures followed, a lock it never had included (docs/consensus.md
+ * §11). Without such a record (the crash came first) it is judged once the
+ * replay is over, a new input logged after the replayed ones; it waits
+ * only while there is room to note it. */
+static void replay_validate(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
+{
+	for (size_t i = 0; i < cs->replay_rest_n; i++) {
+		const struct conswal_rec *r = &cs->replay_rest[i];
+		if (r->kind == CONSWAL_VALIDITY && r->height == height && memcmp(r->value, value, HASH_LEN) == 0)
+			return;
+	}
+	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
+		struct pending_check *p = &cs->unjudged[i];
+		if (!p->used || (p->height == height && memcmp(p->hash, value, HASH_LEN) == 0)) {
+			p->used = 1;
+			p->height = height;
+			memcpy(p->hash, value, HASH_LEN);
+			return;
+		}
+	}
+	validate_value(cs, height, value);
+}
+
 static void handle_output(struct consensus *cs, const struct bft_output *o)
 {
 	if (o->kind == BFT_OUT_PROPOSAL)
@@ -900,7 +935,10 @@ static void handle_output(struct consensus *cs, const struct bft_output *o)
 		break;
 	}
 	case BFT_OUT_VALIDATE:
-		validate_value(cs, o->height, o->value);
+		if (cs->replaying)
+			replay_validate(cs, o->height, o->value);
+		else
+			validate_value(cs, o->height, o->value);
 		break;
 	case BFT_OUT_DECIDE:
 		decide(cs, o);
@@ -1020,6 +1058,8 @@ static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t 
 {
 	cs->replaying = 1;
 	for (size_t i = 0; i < n && cs->e && !cs->halted; i++) {
+		cs->replay_rest = recs + i + 1;
+		cs->replay_rest_n = n - i - 1;
 		if (recs[i].kind == CONSWAL_HEIGHT || recs[i].kind == CONSWAL_SIGNED)
 			continue;
 		if (recs[i].kind == CONSWAL_PROPOSAL || recs[i].kind == CONSWAL_VALUE)
@@ -1031,6 +1071,18 @@ static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t 
 			break;
 	}
 	cs->replaying = 0;
+	cs->replay_rest = NULL;
+	cs->replay_rest_n = 0;
+	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
+		struct pending_check *p = &cs->unjudged[i];
+		if (!p->used)
+			continue;
+		p->used = 0;
+		if (cs->e && !cs->halted && p->height == bft_height(cs->e)) {
+			validate_value(cs, p->height, p->hash);
+			pump(cs);
+		}
+	}
 }
 
 /* The engine for the chain's next height h, fresh. A validator's WAL for h
@@ -1049,6 +1101,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	cand_prune(cs, h - 1);
 	memset(cs->pending, 0, sizeof(cs->pending));
 	memset(cs->unavail, 0, sizeof(cs->unavail));
+	memset(cs->unjudged, 0, sizeof(cs->unjudged));
 	int rc = valset_at(cs, h, err, errlen);
 	if (rc)
 		return rc;

@@ -6,7 +6,8 @@
  * (after which every node decided a block it no longer held); and a log
  * damaged under a running validator stops it at the next rotation instead
  * of being replaced; and a proposal found unavailable is judged once its
- * chunks arrive. Not for: the engine's rules (test_bft), the log's
+ * chunks arrive; and a restart replays the verdicts it logged instead of
+ * judging the blocks again. Not for: the engine's rules (test_bft), the log's
  * format (test_consensus_wal). */
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,10 @@ static void votes_for(struct node *n, const uint8_t value[HASH_LEN])
 }
 
 /* A node of a chain of four equal validators: validator 3 (with its
- * consensus log) when validator, else a follower; the others are peers. */
-static chain_t *open_node(struct node *n, int validator)
+ * consensus log) when validator, else a follower; the others are peers.
+ * Its data directory is dir, made fresh when dir is empty (it is then
+ * filled in, for a restart on the same one). */
+static chain_t *open_node_in(struct node *n, int validator, char dir[300])
 {
 	free(fx.g.validators);
 	fx.g.validators = calloc(4, sizeof(*fx.g.validators));
@@ -112,10 +115,12 @@ static chain_t *open_node(struct node *n, int validator)
 	}
 	fx.g.nvalidators = 4;
 	genesis_finish(&fx.g);
-	char dir[300], path[400], err[256];
+	char path[400], err[256];
 	static int nodes;
-	snprintf(dir, sizeof(dir), "%s/node%d", fx.dir, ++nodes); /* a fresh one each */
-	CHECK(mkdir(dir, 0700) == 0);
+	if (!dir[0]) {
+		snprintf(dir, 300, "%s/node%d", fx.dir, ++nodes); /* a fresh one each */
+		CHECK(mkdir(dir, 0700) == 0);
+	}
 	snprintf(path, sizeof(path), "%s/chain", dir);
 	chain_t *c = chain_open(path, &fx.g, err, sizeof(err));
 	CHECK(c != NULL);
@@ -134,6 +139,12 @@ static chain_t *open_node(struct node *n, int validator)
 	}
 	CHECK(consensus_start(n, err, sizeof(err)) == 0);
 	return c;
+}
+
+static chain_t *open_node(struct node *n, int validator)
+{
+	char dir[300] = "";
+	return open_node_in(n, validator, dir);
 }
 
 static void close_node(struct node *n)
@@ -433,6 +444,108 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	close_node(&n);
 }
 
+/* A proposal judged invalid for a timestamp just too far ahead of the
+ * clock gets a nil prevote; the prevotes of three peers for it lock
+ * nothing (it is invalid). The validator crashes; by the time it restarts
+ * the clock has caught up with the timestamp. The replay hands the engine
+ * the logged verdict, not a new one: it used to judge the block again,
+ * find it valid, and lock on it (with a precommit for it signed after the
+ * restart), a lock the validator never had. */
+static void test_replay_keeps_the_logged_verdict(void)
+{
+	struct node n;
+	char dir[300] = "";
+	chain_t *c = open_node_in(&n, 1, dir);
+	struct consensus_info info;
+	int prop = other_proposer(&n);
+	const uint64_t margin_ms = 1500; /* beyond max_future_ms at the first check, within it after the wait */
+	const uint64_t max_future_ms = chain_genesis(c)->params.max_future_ms;
+	uint64_t block_time = node_now_ms() + max_future_ms + margin_ms;
+	struct block b1;
+	uint8_t h1[HASH_LEN];
+	char err[256];
+	CHECK(chain_build_block(c, NULL, 0, block_time, fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(&b1, h1);
+	struct block other; /* built after b1, so the chain does not hold b1 as its own block, checked */
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &other, NULL, NULL, err, sizeof(err)) == 0);
+	block_free(&other);
+	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+	consensus_info(&n, &info);
+	CHECK_EQ_INT(info.proposal_validity, -1); /* in the future */
+	CHECK_EQ_U64(info.prevotes.voters, 1);    /* its own, nil */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(send_vote(&n, VOTE_PREVOTE, h1, i), 0);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.prevotes.any, 40);
+	CHECK_EQ_INT(info.locked_round, -1);
+	CHECK_EQ_U64(info.precommits.voters, 0);
+	close_node(&n); /* as kill -9 would: everything was written */
+
+	while (node_now_ms() + max_future_ms < block_time + 100)
+		usleep(50 * 1000);
+	c = open_node_in(&n, 1, dir);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 1);
+	CHECK_EQ_U64(info.round, 0);
+	CHECK_EQ_INT(info.proposal_validity, -1); /* the logged verdict */
+	CHECK_EQ_INT(info.locked_round, -1);
+	CHECK_EQ_U64(info.precommits.voters, 0); /* nothing new signed */
+	char path[400], line[200] = {0};
+	snprintf(path, sizeof(path), "%s/signstate", dir);
+	FILE *f = fopen(path, "r");
+	CHECK(f && fgets(line, sizeof(line), f));
+	if (f)
+		fclose(f);
+	CHECK(strncmp(line, "1 0 1 ", 6) == 0); /* still the nil prevote */
+	block_free(&b1);
+	close_node(&n);
+}
+
+/* A proposal that had no verdict when the validator stopped (its block's
+ * chunks were missing) is judged at the restart, once the replay is over
+ * and found no verdict for it in the log (the engine asks only once a
+ * height), and that verdict is logged like any new input. */
+static void test_replay_judges_what_had_no_verdict(void)
+{
+	struct node n;
+	char dir[300] = "";
+	chain_t *c = open_node_in(&n, 1, dir);
+	struct consensus_info info;
+	int prop = other_proposer(&n);
+	struct buf enc[2];
+	uint8_t hash[2][HASH_LEN], job_id[HASH_LEN], root[HASH_LEN];
+	chunk_made_up(0, &enc[0], hash[0]);
+	chunk_made_up(1, &enc[1], hash[1]);
+	memset(job_id, 0x42, HASH_LEN);
+	memset(root, 0x43, HASH_LEN);
+	struct tx t;
+	struct block b1;
+	propose_naming(&n, prop, job_id, root, hash, 2, 1, 64, &t, &b1); /* unjudged */
+	chunk_store_put(c, &enc[0], hash[0]);
+	chunk_store_put(c, &enc[1], hash[1]);
+	close_node(&n);
+
+	open_node_in(&n, 1, dir);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 1);
+	CHECK_EQ_INT(info.proposal_validity, -1); /* judged now: no such job */
+	CHECK_EQ_U64(info.prevotes.voters, 1);    /* its own nil prevote */
+	uint64_t replayed = info.replayed;
+	close_node(&n);
+	/* that verdict was logged, after the records replayed: the next
+	 * restart replays it (the nil prevote's SIGNED record is not counted) */
+	open_node_in(&n, 1, dir);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.replayed, replayed + 1);
+	CHECK_EQ_INT(info.proposal_validity, -1);
+	CHECK_EQ_U64(info.prevotes.voters, 1);
+	block_free(&b1);
+	tx_free(&t);
+	buf_free(&enc[0]);
+	buf_free(&enc[1]);
+	close_node(&n);
+}
+
 /* The whole of a file, malloc()ed (the caller frees), its length in *len. */
 static uint8_t *read_whole(const char *path, size_t *len)
 {
@@ -515,6 +628,8 @@ static const struct test_case tests[] = {
 	TEST(test_unavailable_proposal_judged_when_chunks_arrive),
 	TEST(test_accepted_chunk_completes_proposal),
 	TEST(test_proposal_chunk_taken_past_cut_ones),
+	TEST(test_replay_keeps_the_logged_verdict),
+	TEST(test_replay_judges_what_had_no_verdict),
 };
 
 static int setup(void)

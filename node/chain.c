@@ -705,12 +705,9 @@ const struct commit *chain_tip_commit(const chain_t *c)
 	return &c->tip_commit;
 }
 
-int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
+/* cm checked for the tip, then stored and kept as its commit. */
+static int store_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
 {
-	char held[64];
-	if (c->tip.height == 0 || (c->tip_commit.nsigs && check_commit(c, &c->tip_commit, c->tip.height, c->tip_hash,
-								       held, sizeof(held)) == 0))
-		return ASSAY_EEXISTS;
 	int rc = check_commit(c, cm, c->tip.height, c->tip_hash, err, errlen);
 	if (rc)
 		return rc;
@@ -725,6 +722,24 @@ int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t 
 		return assay_fail(err, errlen, rc, "cannot store the tip's commit: %s", assay_strerror(rc));
 	set_tip_commit(c, cm);
 	return 0;
+}
+
+int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
+{
+	char held[64];
+	if (c->tip.height == 0 || (c->tip_commit.nsigs && check_commit(c, &c->tip_commit, c->tip.height, c->tip_hash,
+								       held, sizeof(held)) == 0))
+		return ASSAY_EEXISTS;
+	return store_tip_commit(c, cm, err, errlen);
+}
+
+int chain_widen_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen)
+{
+	const struct commit *held = &c->tip_commit;
+	if (c->tip.height == 0 || !held->nsigs || cm->nsigs <= held->nsigs || cm->round != held->round ||
+	    memcmp(cm->block_hash, held->block_hash, HASH_LEN) != 0)
+		return ASSAY_EEXISTS;
+	return store_tip_commit(c, cm, err, errlen);
 }
 
 /* What applying and checking a block both need first: its encoding, within

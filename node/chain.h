@@ -95,6 +95,14 @@ const struct commit *chain_tip_commit(const chain_t *c);
  * the node can propose on the tip. 0; ASSAY_EEXISTS when a valid one is held
  * already (or the tip is genesis); the check's error; a local failure. */
 int chain_set_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen);
+/* The tip's commit widened by precommits that came after the decision:
+ * cm is for the same block and round as the commit held and carries more
+ * signatures; checked as the next block's last_commit would be, then kept
+ * and stored in its place, so the next block this node builds names those
+ * validators too (docs/consensus.md §10, "Late precommits"). 0;
+ * ASSAY_EEXISTS when no commit is held or cm is not wider; the check's
+ * error; a local failure. */
+int chain_widen_tip_commit(chain_t *c, const struct commit *cm, char *err, size_t errlen);
 /* Whether cm is a commit of some block at tip + 1 by that height's set:
  * more than 2/3 of its stake signed precommits for cm->block_hash (what
  * the block after it carries in last_commit). 0, the rule it breaks, or a

@@ -592,6 +592,8 @@ static void add_timer(struct event *ev, uint64_t delay_ms)
 }
 
 /* Builds our block for (value_height, value_round) and hands it in. */
+static void widen_tip_commit(struct consensus *cs);
+
 static void on_value(evutil_socket_t fd, short what, void *arg)
 {
 	struct consensus *cs = arg;
@@ -602,6 +604,9 @@ static void on_value(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (chain_height(n->chain) + 1 != cs->value_height)
 		return; /* the chain is not there yet (the block came by sync): restart will follow */
+	widen_tip_commit(cs);
+	if (n->aborted)
+		return;
 	struct block blk;
 	char err[256], what_s[320];
 	uint64_t now = node_now_ms();
@@ -1411,18 +1416,32 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 	return rc;
 }
 
-/* A precommit for the tip while the chain holds no commit for it (the tip
+static int commit_has_signer(const struct commit *c, const uint8_t validator[PUBKEY_LEN])
+{
+	for (uint32_t i = 0; i < c->nsigs; i++)
+		if (memcmp(c->sigs[i].validator, validator, PUBKEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* A precommit for the tip. While the chain holds no commit for it (the tip
  * came by block sync; validators repeat the last height's precommits every
  * CONSENSUS_REBROADCAST_MS): kept, and once those of one round hold more
  * than 2/3 of the power they become the tip's commit, so this node can
- * propose on the tip (docs/consensus.md §10, "Block sync"). */
+ * propose on the tip (docs/consensus.md §10, "Block sync"). With a commit
+ * held: kept when it is of the commit's round and by a validator the
+ * commit lacks (a precommit that came after the decision), to widen the
+ * commit when this node builds on the tip (widen_tip_commit). */
 static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 {
 	struct node *n = cs->n;
 	uint8_t tip[HASH_LEN];
 	chain_tip_hash(n->chain, tip);
+	const struct commit *held = chain_tip_commit(n->chain);
 	if (v->type != VOTE_PRECOMMIT || !v->has_value || v->height != chain_height(n->chain) ||
-	    memcmp(v->value, tip, HASH_LEN) != 0 || chain_tip_commit(n->chain)->nsigs)
+	    memcmp(v->value, tip, HASH_LEN) != 0)
+		return;
+	if (held->nsigs && (v->round != held->round || commit_has_signer(held, v->validator)))
 		return;
 	/* the tip's own set, which a bond may have changed at the next height */
 	const struct bft_valset *vs = &cs->tip_vs;
@@ -1456,6 +1475,8 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 	t->round = v->round;
 	memcpy(t->validator, v->validator, PUBKEY_LEN);
 	memcpy(t->sig, v->sig, SIG_LEN);
+	if (held->nsigs)
+		return; /* for widen_tip_commit */
 	uint64_t power = 0;
 	uint32_t k = 0;
 	for (size_t i = 0; i < cs->ntip_sigs; i++)
@@ -1488,6 +1509,53 @@ static void gather_tip_precommit(struct consensus *cs, const struct bft_vote *v)
 		node_abort(n, rc, err);
 	else if (rc != ASSAY_EEXISTS)
 		log_warn("consensus: gathered precommits for the tip do not make a commit: %s", err);
+	commit_free(&c);
+	cs->ntip_sigs = 0;
+}
+
+/* Before this node builds on the tip: the precommits for it that came
+ * after the decision (gather_tip_precommit) join the tip's commit, which
+ * becomes the new block's last_commit. The engine decides on the first
+ * quorum; without them the validators whose precommits arrive last would
+ * be missing from every commit but those they build themselves, and the
+ * downtime rule (docs/protocol.md §10.4) would jail a validator that signs
+ * every block, only slower than the others. */
+static void widen_tip_commit(struct consensus *cs)
+{
+	struct node *n = cs->n;
+	const struct commit *held = chain_tip_commit(n->chain);
+	if (!held->nsigs || !cs->ntip_sigs || cs->tip_sigs_height != chain_height(n->chain))
+		return;
+	const struct bft_valset *vs = &cs->tip_vs;
+	struct commit c = {held->height, held->round, {0}, 0, calloc(vs->n ? vs->n : 1, sizeof(struct commit_sig))};
+	if (!c.sigs)
+		return; /* out of memory: the commit as it is still serves */
+	memcpy(c.block_hash, held->block_hash, HASH_LEN);
+	/* in validator order, as a commit the engine builds */
+	for (uint32_t vi = 0; vi < vs->n; vi++) {
+		const uint8_t *pk = vs->v[vi].pubkey, *sig = NULL;
+		for (uint32_t i = 0; i < held->nsigs && !sig; i++)
+			if (memcmp(held->sigs[i].validator, pk, PUBKEY_LEN) == 0)
+				sig = held->sigs[i].sig;
+		for (size_t i = 0; i < cs->ntip_sigs && !sig; i++)
+			if (cs->tip_sigs[i].round == held->round && memcmp(cs->tip_sigs[i].validator, pk, PUBKEY_LEN) == 0)
+				sig = cs->tip_sigs[i].sig;
+		if (sig) {
+			memcpy(c.sigs[c.nsigs].validator, pk, PUBKEY_LEN);
+			memcpy(c.sigs[c.nsigs].sig, sig, SIG_LEN);
+			c.nsigs++;
+		}
+	}
+	char err[256];
+	uint32_t before = held->nsigs;
+	int rc = chain_widen_tip_commit(n->chain, &c, err, sizeof(err));
+	if (rc == 0)
+		log_debugc(LOG_CAT_CONSENSUS, "consensus: the commit of height %llu widened from %u to %u precommits",
+			   (unsigned long long)c.height, before, c.nsigs);
+	else if (assay_err_is_local(rc))
+		node_abort(n, rc, err);
+	else if (rc != ASSAY_EEXISTS)
+		log_warn("consensus: late precommits for the tip do not widen its commit: %s", err);
 	commit_free(&c);
 	cs->ntip_sigs = 0;
 }

@@ -7,7 +7,8 @@
  * damaged under a running validator stops it at the next rotation instead
  * of being replaced; and a proposal found unavailable is judged once its
  * chunks arrive; and a restart replays the verdicts it logged instead of
- * judging the blocks again. Not for: the engine's rules (test_bft), the log's
+ * judging the blocks again; and precommits that come after the decision
+ * join the commit of the node's next block. Not for: the engine's rules (test_bft), the log's
  * format (test_consensus_wal). */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "node_fixture.h"
 
 static struct fixture fx;
+static int self_key = 3; /* the validator node's key (open_node_in) */
 
 static int key_index(const uint8_t pk[PUBKEY_LEN])
 {
@@ -101,6 +103,14 @@ static void votes_for(struct node *n, const uint8_t value[HASH_LEN])
 		}
 }
 
+static int commit_has_key(const struct commit *cm, const uint8_t pk[PUBKEY_LEN])
+{
+	for (uint32_t i = 0; i < cm->nsigs; i++)
+		if (memcmp(cm->sigs[i].validator, pk, PUBKEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 /* A node of a chain of four equal validators: validator 3 (with its
  * consensus log) when validator, else a follower; the others are peers.
  * Its data directory is dir, made fresh when dir is empty (it is then
@@ -134,8 +144,8 @@ static chain_t *open_node_in(struct node *n, int validator, char dir[300])
 	n->sigcache = sigcache_new(1024, salt);
 	if (validator) {
 		n->has_key = 1;
-		memcpy(n->key_pk, fx.pk[3], PUBKEY_LEN);
-		memcpy(n->key_sk, fx.sk[3], SECKEY_LEN);
+		memcpy(n->key_pk, fx.pk[self_key], PUBKEY_LEN);
+		memcpy(n->key_sk, fx.sk[self_key], SECKEY_LEN);
 	}
 	CHECK(consensus_start(n, err, sizeof(err)) == 0);
 	return c;
@@ -546,6 +556,76 @@ static void test_replay_judges_what_had_no_verdict(void)
 	close_node(&n);
 }
 
+/* Precommits that arrive after the decision join the commit the node
+ * builds its next block on: the engine decides on the first quorum, and the
+ * validator whose precommit came last used to be missing from the block's
+ * last_commit, so the downtime rule counted a validator that signs every
+ * height, only later than the others, as down. */
+static void test_late_precommits_widen_the_commit(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 0); /* a follower, to read who proposes height 2 */
+	struct bft_valset vs;
+	CHECK_EQ_INT(chain_validator_set(c, 2, &vs), 0);
+	int next = key_index(vs.v[vs.proposer].pubkey);
+	bft_valset_free(&vs);
+	close_node(&n);
+	CHECK(next >= 0 && next < 4);
+	self_key = next;
+	c = open_node(&n, 1);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	int prop = key_index(info.proposer), peer[3], np = 0;
+	CHECK(prop >= 0 && prop != self_key);
+	for (int i = 0; i < 4; i++)
+		if (i != self_key)
+			peer[np++] = i;
+	struct block b1;
+	uint8_t h1[HASH_LEN];
+	char err[256];
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(&b1, h1);
+	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(send_vote(&n, VOTE_PREVOTE, h1, peer[i]), 0);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ_INT(send_vote(&n, VOTE_PRECOMMIT, h1, peer[i]), 0);
+	CHECK_EQ_U64(chain_height(c), 1); /* decided on its own precommit and two others */
+	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3);
+	send_vote(&n, VOTE_PRECOMMIT, h1, peer[2]); /* the last one, after the decision */
+	send_vote(&n, VOTE_PRECOMMIT, h1, peer[2]); /* again: kept once */
+	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3); /* until the node builds on the tip */
+	/* a wider commit with a signature that does not verify is refused */
+	struct commit bad;
+	CHECK(commit_copy(&bad, chain_tip_commit(c)) == 0);
+	struct commit_sig *more = realloc(bad.sigs, 4 * sizeof(*more));
+	CHECK(more != NULL);
+	if (more) {
+		bad.sigs = more;
+		memcpy(bad.sigs[3].validator, fx.pk[peer[2]], PUBKEY_LEN);
+		memset(bad.sigs[3].sig, 0x5a, SIG_LEN);
+		bad.nsigs = 4;
+		CHECK_EQ_INT(chain_widen_tip_commit(c, &bad, err, sizeof(err)), ASSAY_ESIG);
+		bad.nsigs = 3;
+		CHECK_EQ_INT(chain_widen_tip_commit(c, &bad, err, sizeof(err)), ASSAY_EEXISTS); /* not wider */
+	}
+	commit_free(&bad);
+	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3);
+	consensus_info(&n, &info);
+	CHECK(info.height == 2 && key_index(info.proposer) == self_key);
+	for (int i = 0; i < 3; i++) /* the block time (0 here) has passed: the node builds block 2 */
+		event_base_loop(n.base, EVLOOP_NONBLOCK);
+	consensus_info(&n, &info);
+	CHECK(info.has_proposal); /* its block 2, whose last_commit is the tip's commit */
+	const struct commit *cm = chain_tip_commit(c);
+	CHECK_EQ_U64(cm->nsigs, 4);
+	for (int i = 0; i < 3; i++)
+		CHECK(commit_has_key(cm, fx.pk[peer[i]]));
+	self_key = 3;
+	block_free(&b1);
+	close_node(&n);
+}
+
 /* The whole of a file, malloc()ed (the caller frees), its length in *len. */
 static uint8_t *read_whole(const char *path, size_t *len)
 {
@@ -630,6 +710,7 @@ static const struct test_case tests[] = {
 	TEST(test_proposal_chunk_taken_past_cut_ones),
 	TEST(test_replay_keeps_the_logged_verdict),
 	TEST(test_replay_judges_what_had_no_verdict),
+	TEST(test_late_precommits_widen_the_commit),
 };
 
 static int setup(void)

@@ -236,6 +236,15 @@ static int sign_guard(struct consensus *cs, uint64_t height, uint32_t round, uin
 		return ASSAY_EIO;
 	}
 	int rc = signstate_allow(cs->sign, height, round, step, hash);
+	if (rc == ASSAY_EIO) {
+		/* what it would sign cannot be recorded (a full disk, most
+		 * likely): the node stops and says why, rather than go on
+		 * refusing every signature in silence */
+		char msg[200];
+		snprintf(msg, sizeof(msg), "cannot write DATADIR/signstate: %s; not signing", strerror(errno));
+		node_abort(cs->n, ASSAY_EIO, msg);
+		return rc;
+	}
 	if (rc)
 		return rc;
 	struct conswal_rec r;

@@ -222,6 +222,7 @@ int signstate_allow(signstate_t *s, uint64_t height, uint32_t round, uint32_t st
 	if (s->broken) {
 		log_error("consensus: DATADIR/%s may not be on disk (an fsync of its directory failed); not signing "
 			  "until a restart", s->name);
+		errno = EIO;
 		return ASSAY_EIO;
 	}
 	if (cmp == 0)
@@ -232,14 +233,19 @@ int signstate_allow(signstate_t *s, uint64_t height, uint32_t round, uint32_t st
 	/* Until the rename the old line stands whole, whatever fails; after it
 	 * the file holds the new one, kept in memory too (refusing more, never
 	 * less) even when the directory's fsync then fails. */
+	int saved;
 	if (write_tmp(s, text, (size_t)len) != 0) {
-		log_error("consensus: cannot write DATADIR/%s: %s; not signing", s->tmp_name, strerror(errno));
+		saved = errno;
+		log_error("consensus: cannot write DATADIR/%s: %s; not signing", s->tmp_name, strerror(saved));
+		errno = saved;
 		return ASSAY_EIO;
 	}
 	if (renameat(s->dir_fd, s->tmp_name, s->dir_fd, s->name) != 0) {
+		saved = errno;
 		log_error("consensus: cannot rename DATADIR/%s over %s: %s; not signing", s->tmp_name, s->name,
-			  strerror(errno));
+			  strerror(saved));
 		unlinkat(s->dir_fd, s->tmp_name, 0);
+		errno = saved;
 		return ASSAY_EIO;
 	}
 	s->last.any = 1;
@@ -253,8 +259,10 @@ int signstate_allow(signstate_t *s, uint64_t height, uint32_t round, uint32_t st
 		 * could not write): nothing is signed until a restart reads the
 		 * file again */
 		s->broken = 1;
+		saved = errno;
 		log_error("consensus: cannot fsync DATADIR after writing %s: %s; not signing", s->name,
-			  strerror(errno));
+			  strerror(saved));
+		errno = saved;
 		return ASSAY_EIO;
 	}
 	return 0;

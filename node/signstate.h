@@ -45,7 +45,7 @@ int signstate_cmp(const signstate_t *s, uint64_t height, uint32_t round, uint32_
  * before the caller releases the signature. ASSAY_EEXISTS when it conflicts
  * (below the last, or another value at its position), ASSAY_EIO when the
  * file cannot be written (nothing may be signed; after a failed directory
- * fsync, nothing more until the file is opened again). */
+ * fsync, nothing more until the file is opened again), errno saying why. */
 int signstate_allow(signstate_t *s, uint64_t height, uint32_t round, uint32_t step,
 		    const uint8_t value[HASH_LEN]);
 

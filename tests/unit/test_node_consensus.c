@@ -626,6 +626,32 @@ static void test_late_precommits_widen_the_commit(void)
 	close_node(&n);
 }
 
+/* A sign-state that cannot be written (here its temporary file's name is
+ * taken by a directory; in practice a full disk) stops the node at the
+ * first signature instead of leaving it silent for good. */
+static void test_unwritable_signstate_stops_the_node(void)
+{
+	struct node n;
+	chain_t *c = open_node(&n, 1);
+	int prop = other_proposer(&n);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/signstate.tmp", n.cfg.datadir);
+	CHECK(mkdir(path, 0700) == 0);
+	struct block b1;
+	char err[256];
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
+	log_set_stderr(0);
+	send_proposal(&n, 1, 0, &b1, prop); /* valid: the node would prevote it */
+	log_set_stderr(1);
+	CHECK(n.aborted);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.prevotes.voters, 0); /* nothing signed */
+	CHECK(rmdir(path) == 0);
+	block_free(&b1);
+	close_node(&n);
+}
+
 /* The whole of a file, malloc()ed (the caller frees), its length in *len. */
 static uint8_t *read_whole(const char *path, size_t *len)
 {
@@ -711,6 +737,7 @@ static const struct test_case tests[] = {
 	TEST(test_replay_keeps_the_logged_verdict),
 	TEST(test_replay_judges_what_had_no_verdict),
 	TEST(test_late_precommits_widen_the_commit),
+	TEST(test_unwritable_signstate_stops_the_node),
 };
 
 static int setup(void)

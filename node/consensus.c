@@ -600,9 +600,9 @@ static void add_timer(struct event *ev, uint64_t delay_ms)
 	event_add(ev, &tv);
 }
 
-/* Builds our block for (value_height, value_round) and hands it in. */
 static void widen_tip_commit(struct consensus *cs);
 
+/* Builds our block for (value_height, value_round) and hands it in. */
 static void on_value(evutil_socket_t fd, short what, void *arg)
 {
 	struct consensus *cs = arg;

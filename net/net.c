@@ -655,33 +655,44 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 	free(want);
 }
 
-/* Moves requests that timed out, got notfound or lost their peer to the next
- * announcer. */
+static void send_getdata_one(struct conn *c, uint8_t type, const uint8_t hash[32])
+{
+	struct net_inv item = {.type = type};
+	memcpy(item.hash, hash, 32);
+	struct net_msg gd = {.cmd = NET_CMD_GETDATA};
+	gd.u.inv.items = &item;
+	gd.u.inv.count = 1;
+	conn_send(c, &gd);
+}
+
+/* A tx request moved (net_req_next_due, net_req_notfound): asks its new
+ * peer, unless the tx came meanwhile. */
+static void tx_request_moved(struct net *n, const struct net_req_move *mv)
+{
+	uint64_t asked;
+	if (!mv->to)
+		return; /* nobody else offered it: a later inv asks again */
+	struct conn *c = conn_by_id(n, mv->to);
+	if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, mv->hash)) {
+		net_req_received(n->requests, mv->hash, &asked);
+		return;
+	}
+	if (!c) {
+		net_req_peer_gone(n->requests, mv->to);
+		return;
+	}
+	log_debugc(LOG_CAT_NET, "net: asking peer %llu for a tx another peer did not deliver",
+		   (unsigned long long)c->id);
+	send_getdata_one(c, NET_INV_TX, mv->hash);
+}
+
+/* Moves requests that timed out or lost their peer to the next announcer
+ * (each tick: a walk of every request in flight, so never per message). */
 static void request_step(struct net *n)
 {
 	struct net_req_move mv;
-	uint64_t asked;
-	while (net_req_next_due(n->requests, mono_ms(), &mv)) {
-		if (!mv.to)
-			continue; /* nobody else offered it: a later inv asks again */
-		struct conn *c = conn_by_id(n, mv.to);
-		if (n->ops.has_tx && n->ops.has_tx(n->ops.ctx, mv.hash)) {
-			net_req_received(n->requests, mv.hash, &asked);
-			continue;
-		}
-		if (!c) {
-			net_req_peer_gone(n->requests, mv.to);
-			continue;
-		}
-		struct net_inv item = {.type = NET_INV_TX};
-		memcpy(item.hash, mv.hash, 32);
-		struct net_msg gd = {.cmd = NET_CMD_GETDATA};
-		gd.u.inv.items = &item;
-		gd.u.inv.count = 1;
-		log_debugc(LOG_CAT_NET, "net: asking peer %llu for a tx another peer did not deliver",
-			  (unsigned long long)c->id);
-		conn_send(c, &gd);
-	}
+	while (net_req_next_due(n->requests, mono_ms(), &mv))
+		tx_request_moved(n, &mv);
 }
 
 /* What follows the node's verdict on a transaction from c (NULL: the peer
@@ -1085,20 +1096,20 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		serve_blocks(c);
 		break;
 	case NET_CMD_NOTFOUND: {
-		int due = 0;
+		/* each item costs one lookup and moves only the request it
+		 * names: stepping every request in flight here cost us
+		 * NET_REQ_MAX entries looked at for an inv and a notfound of
+		 * about 120 bytes */
+		struct net_req_move mv;
+		uint64_t now = mono_ms();
 		for (size_t i = 0; i < m->u.inv.count; i++) {
 			const struct net_inv *it = &m->u.inv.items[i];
 			/* frees a slot only for a block we asked it for */
 			if (it->type == NET_INV_BLOCK)
 				net_block_reqs_notfound(&c->block_reqs, it->hash);
-			if (it->type == NET_INV_TX)
-				due |= net_req_notfound(c->n->requests, it->hash, c->id);
+			if (it->type == NET_INV_TX && net_req_notfound(c->n->requests, it->hash, c->id, now, &mv))
+				tx_request_moved(c->n, &mv); /* the next announcer, now */
 		}
-		/* ask the next announcer now; only then, since the step walks
-		 * every request in flight: an empty notfound costs a peer 25
-		 * bytes and cost us NET_REQ_MAX entries looked at */
-		if (due)
-			request_step(c->n);
 		break;
 	}
 	case NET_CMD_ADDR:

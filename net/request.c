@@ -228,13 +228,36 @@ int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked)
 	return 1;
 }
 
-int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer)
+/* Moves the request at pos to its next announcer, or forgets it with none
+ * left (then the last entry takes pos). Returns 1 if it is still at pos. */
+static int move_on(net_req_t *r, size_t pos, uint64_t now_ms, struct net_req_move *mv)
+{
+	struct req_entry *e = &r->entries[pos];
+	memcpy(mv->hash, e->hash, 32);
+	mv->from = e->peer;
+	if (!e->nalts) {
+		mv->to = 0;
+		remove_at(r, pos);
+		return 0;
+	}
+	/* an alternative takes the request even over its own bound: it was
+	 * announced while in flight, and the alternatives per hash are bounded
+	 * themselves */
+	mv->to = e->alts[0];
+	set_asked(r, e, e->alts[0], e->alt_groups[0]);
+	alt_remove(e, 0);
+	e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
+	return 1;
+}
+
+int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t now_ms,
+		     struct net_req_move *mv)
 {
 	struct req_entry *e = lookup(r, hash);
 	if (!e)
 		return 0;
 	if (e->peer == peer) {
-		e->deadline_ms = 0;
+		move_on(r, (size_t)(e - r->entries), now_ms, mv);
 		return 1;
 	}
 	int k = alt_index(e, peer);
@@ -265,21 +288,8 @@ int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv)
 			r->cursor++;
 			continue;
 		}
-		memcpy(mv->hash, e->hash, 32);
-		mv->from = e->peer;
-		if (e->nalts) {
-			/* an alternative takes the request even over its own
-			 * bound: it was announced while in flight, and the
-			 * alternatives per hash are bounded themselves */
-			mv->to = e->alts[0];
-			set_asked(r, e, e->alts[0], e->alt_groups[0]);
-			alt_remove(e, 0);
-			e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
-			r->cursor++;
-		} else {
-			mv->to = 0;
-			remove_at(r, r->cursor); /* the last entry moved here: look at it next */
-		}
+		if (move_on(r, r->cursor, now_ms, mv))
+			r->cursor++; /* else the last entry moved here: look at it next */
 		return 1;
 	}
 	r->cursor = 0;

@@ -45,10 +45,14 @@ int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
 /* The tx arrived (from anyone) or is known otherwise: forgets it. Returns 1
  * with *asked set to the peer it was asked of if it was in flight, else 0. */
 int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked);
-/* Peer answered notfound for hash: if it was the one asked, the request is
- * due for the next announcer (returns 1: the caller moves what is due); if
- * it was an alternative, it is dropped (0, as for a hash not in flight). */
-int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer);
+/* Peer answered notfound for hash: if it was the one asked, the request
+ * moves at once to its next announcer (with a new deadline) or, with none
+ * left, is forgotten: returns 1 with *mv filled, as net_req_next_due does;
+ * the caller sends the getdata. If it was an alternative, it is dropped (0,
+ * as for a hash not in flight). Costs one lookup: nothing else in flight is
+ * looked at, so a peer cannot make us walk the table per notfound. */
+int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t now_ms,
+		     struct net_req_move *mv);
 /* Peer disconnected: what was asked of it is due; it is no one's alternative. */
 void net_req_peer_gone(net_req_t *r, uint64_t peer);
 /* The next request that timed out or was made due: moved to its next

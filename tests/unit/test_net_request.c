@@ -1,8 +1,8 @@
 /* Unit tests of the in-flight tx request table (net/request.c): a request
  * moves to the next announcer on timeout, notfound and disconnect, is
  * forgotten when nobody is left or the tx arrives, the table's bounds hold
- * (per peer, per net group, in all), and block requests count only what was
- * asked. */
+ * (per peer, per net group, in all), a notfound moves what it names at once,
+ * and block requests count only what was asked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,16 +67,17 @@ static void test_notfound_and_gone(void)
 	CHECK(net_req_announce(r, h, 3, 1, 0) == 0);
 	CHECK(net_req_announce(r, g, 3, 1, 0) == 1);
 	CHECK(net_req_announce(r, g, 2, 1, 0) == 0);
-	/* notfound from an alternative drops it; from the asked peer, moves now */
-	CHECK(net_req_notfound(r, h, 2) == 0); /* nothing due: the caller need not step */
+	/* notfound from an alternative drops it; from the asked peer, moves
+	 * now, without a step */
+	CHECK(net_req_notfound(r, h, 2, 1, &mv) == 0);
 	CHECK(net_req_next_due(r, 1, &mv) == 0);
 	uint8_t none[32];
 	hash_of(99, none);
-	CHECK(net_req_notfound(r, none, 1) == 0); /* not in flight */
-	CHECK(net_req_notfound(r, h, 1) == 1);
-	CHECK(net_req_next_due(r, 1, &mv) == 1);
+	CHECK(net_req_notfound(r, none, 1, 1, &mv) == 0); /* not in flight */
+	CHECK(net_req_notfound(r, h, 1, 1, &mv) == 1);
 	CHECK(memcmp(mv.hash, h, 32) == 0 && mv.from == 1 && mv.to == 3);
-	CHECK(net_req_next_due(r, 1, &mv) == 0);
+	CHECK(net_req_next_due(r, 1, &mv) == 0); /* nothing is left due */
+	CHECK(net_req_peer_count(r, 1) == 0 && net_req_peer_count(r, 3) == 2);
 	/* peer 3 leaves: both hashes asked of it move, to 2 for g, to nobody for h */
 	net_req_peer_gone(r, 3);
 	int moved_g = 0, dropped_h = 0;
@@ -114,12 +115,9 @@ static void test_crowded_group_keeps_room(void)
 	CHECK(net_req_announce(r, h, 10, 8, 0) == 0); /* its group is there: not twice */
 	uint64_t asked = 1, honest_asked = 0;
 	for (int round = 0; round < NET_REQ_ALTS + 1 && asked && !honest_asked; round++) {
-		net_req_notfound(r, h, asked);
-		CHECK(net_req_next_due(r, 1, &mv) == 1);
+		CHECK(net_req_notfound(r, h, asked, 1, &mv) == 1);
 		asked = mv.to;
 		honest_asked = asked == 9;
-		while (net_req_next_due(r, 1, &mv)) /* until nothing more is due, as net.c calls it */
-			;
 	}
 	CHECK(honest_asked);
 	net_req_free(r);

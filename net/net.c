@@ -121,6 +121,7 @@ struct net {
 	net_tx_fn on_tx_from;        /* net_set_tx_handler: used instead of ops.on_tx */
 	void *tx_ctx;
 	net_req_t *requests;        /* txs asked for by getdata and not yet received */
+	net_req_t *blocks;          /* gossip blocks asked for by getdata and not yet applied */
 	struct announced announced[NET_ANNOUNCED_MAX];
 	size_t announced_next;
 	net_sync_t *sync;
@@ -253,6 +254,7 @@ static void conn_close(struct conn *c, const char *why)
 	}
 	net_sync_peer_gone(n->sync, c->id);
 	net_req_peer_gone(n->requests, c->id); /* moved to other announcers on the next tick */
+	net_req_peer_gone(n->blocks, c->id);
 	if (net_peer_self(c->peer) && !c->inbound) {
 		/* never dial ourselves again, even when gossip names the address anew */
 		net_book_remove(n->book, c->ip, c->port);
@@ -611,6 +613,8 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 	struct net *n = c->n;
 	struct net_inv *want = calloc(m->u.inv.count ? m->u.inv.count : 1, sizeof(*want));
 	size_t nwant = 0;
+	uint64_t asked;
+	int far_behind = -1; /* looked up at the first block: a walk of the peers */
 	if (!want)
 		return;
 	for (size_t i = 0; i < m->u.inv.count; i++) {
@@ -638,12 +642,25 @@ static void handle_inv(struct conn *c, const struct net_msg *m)
 			want[nwant++] = *it;
 			continue;
 		}
-		if (it->type == NET_INV_BLOCK && net_block_reqs_add(&c->block_reqs, it->hash) < 0)
-			continue; /* NET_MAX_BLOCK_REQUESTS outstanding */
-		/* a block is asked once, from the first peer that offers it: if
-		 * that peer never delivers, a later block reveals the gap and sync
-		 * fetches it (§7) */
-		net_hashset_add(n->seen, it->hash);
+		/* a block: asked of the first announcer, the others wait as
+		 * alternatives until it is applied (then it is seen). While far
+		 * behind, sync fetches it in a range: asked now, it would come
+		 * ahead of the tip, and be asked of each announcer in turn. */
+		if (far_behind < 0)
+			far_behind = net_sync_target(n->sync) > net_sync_tip(n->sync) + NET_SYNC_RANGE;
+		if (far_behind)
+			continue;
+		int rc = net_req_announce(n->blocks, it->hash, c->id, c->group, mono_ms());
+		if (rc == 0)
+			continue; /* in flight: c waits as an alternative */
+		if (net_block_reqs_add(&c->block_reqs, it->hash) < 0) {
+			if (rc == 1) /* NET_MAX_BLOCK_REQUESTS outstanding: not tracked */
+				net_req_received(n->blocks, it->hash, &asked);
+			continue;
+		}
+		/* rc < 0, the table full or c's group at its bound: asked all the
+		 * same, untracked, so that a flood of made-up hashes cannot keep
+		 * a real block from being asked (of each announcer, meanwhile) */
 		want[nwant++] = *it;
 	}
 	if (nwant) {
@@ -693,6 +710,44 @@ static void request_step(struct net *n)
 	struct net_req_move mv;
 	while (net_req_next_due(n->requests, mono_ms(), &mv))
 		tx_request_moved(n, &mv);
+}
+
+/* A block request moved (net_req_next_due, net_req_notfound): asks its new
+ * peer, or the announcer after it when that one has NET_MAX_BLOCK_REQUESTS
+ * outstanding. */
+static void block_request_moved(struct net *n, struct net_req_move *mv)
+{
+	while (mv->to) {
+		struct conn *c = conn_by_id(n, mv->to);
+		if (c && net_block_reqs_add(&c->block_reqs, mv->hash) == 0) {
+			log_debugc(LOG_CAT_NET, "net: asking peer %llu for a block another peer did not deliver",
+				   (unsigned long long)c->id);
+			send_getdata_one(c, NET_INV_BLOCK, mv->hash);
+			return;
+		}
+		/* passed over, as if it had answered notfound */
+		if (!net_req_notfound(n->blocks, mv->hash, mv->to, mono_ms(), mv))
+			return;
+	}
+}
+
+/* Gossip blocks not applied NET_BLOCK_REQ_TIMEOUT_MS after they were asked
+ * go to their next announcer. A peer that answered nothing in that time,
+ * while another announcer waits, stalls the download: it is disconnected,
+ * without points (a slow link is no fault), as Bitcoin Core drops a peer
+ * that stalls its block download. */
+static void block_request_step(struct net *n)
+{
+	struct net_req_move mv;
+	while (net_req_next_due(n->blocks, mono_ms(), &mv)) {
+		struct conn *from = mv.from ? conn_by_id(n, mv.from) : NULL;
+		if (from && mv.to && net_block_reqs_holds(&from->block_reqs, mv.hash)) {
+			const char *why = "stalled a block download (no answer to getdata)";
+			net_peer_close(from->peer, 0, why);
+			conn_close(from, why);
+		}
+		block_request_moved(n, &mv);
+	}
 }
 
 /* What follows the node's verdict on a transaction from c (NULL: the peer
@@ -1105,10 +1160,13 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 		for (size_t i = 0; i < m->u.inv.count; i++) {
 			const struct net_inv *it = &m->u.inv.items[i];
 			/* frees a slot only for a block we asked it for */
-			if (it->type == NET_INV_BLOCK)
+			if (it->type == NET_INV_BLOCK) {
 				net_block_reqs_notfound(&c->block_reqs, it->hash);
+				if (net_req_notfound(c->n->blocks, it->hash, c->id, now, &mv))
+					block_request_moved(c->n, &mv); /* the next announcer, now */
+			}
 			if (it->type == NET_INV_TX && net_req_notfound(c->n->requests, it->hash, c->id, now, &mv))
-				tx_request_moved(c->n, &mv); /* the next announcer, now */
+				tx_request_moved(c->n, &mv);
 		}
 		break;
 	}
@@ -1474,6 +1532,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		dial_book(n);
 	sync_step(n);
 	request_step(n);
+	block_request_step(n);
 	update_rate(n, now);
 	reap_cb(-1, 0, n);
 }
@@ -1570,11 +1629,12 @@ net_t *net_new(struct event_base *base, const struct net_config *cfg, const stru
 	ops->get_tip(ops->ctx, &tip, tip_hash);
 	n->book = net_book_new(NULL);
 	n->seen = net_hashset_new(NET_SEEN_MAX);
-	n->requests = net_req_new();
+	n->requests = net_req_new(NET_REQ_TIMEOUT_MS);
+	n->blocks = net_req_new(NET_BLOCK_REQ_TIMEOUT_MS);
 	n->sync = net_sync_new(tip, cfg->max_block_bytes < SIZE_MAX ? (size_t)cfg->max_block_bytes : 0);
 	n->timer = event_new(base, -1, EV_PERSIST, timer_cb, n);
 	n->reap = event_new(base, -1, 0, reap_cb, n);
-	if (!n->book || !n->seen || !n->requests || !n->sync || !n->timer || !n->reap) {
+	if (!n->book || !n->seen || !n->requests || !n->blocks || !n->sync || !n->timer || !n->reap) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1662,6 +1722,7 @@ void net_free(net_t *n)
 	net_book_free(n->book);
 	net_hashset_free(n->seen);
 	net_req_free(n->requests);
+	net_req_free(n->blocks);
 	net_sync_free(n->sync);
 	free(n->peers_path);
 	free(n->bans_path);
@@ -1681,6 +1742,8 @@ void net_announce_block(net_t *n, const uint8_t hash[32], uint64_t height)
 	a->height = height;
 	n->announced_next = (n->announced_next + 1) % NET_ANNOUNCED_MAX;
 	net_hashset_add(n->seen, hash);
+	uint64_t asked;
+	net_req_received(n->blocks, hash, &asked); /* applied: nobody need be asked for it */
 	/* while far behind, announcing old blocks helps nobody */
 	if (net_sync_target(n->sync) > height + NET_SYNC_RANGE)
 		return;

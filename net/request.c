@@ -38,18 +38,21 @@ struct net_req {
 	struct req_entry entries[NET_REQ_MAX];
 	size_t count;
 	struct req_counts per_peer, per_group;
+	uint64_t timeout_ms;           /* a request's time to be answered */
 	size_t cursor;                 /* where net_req_next_due goes on */
 	uint32_t slots[REQ_SLOTS];     /* entry position + 1, or 0 for empty */
 	uint8_t sip_key[crypto_shorthash_KEYBYTES];
 };
 
-net_req_t *net_req_new(void)
+net_req_t *net_req_new(uint64_t timeout_ms)
 {
 	if (sodium_init() < 0)
 		return NULL;
 	net_req_t *r = calloc(1, sizeof(*r));
-	if (r)
-		randombytes_buf(r->sip_key, sizeof(r->sip_key));
+	if (!r)
+		return NULL;
+	randombytes_buf(r->sip_key, sizeof(r->sip_key));
+	r->timeout_ms = timeout_ms;
 	return r;
 }
 
@@ -212,7 +215,7 @@ int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
 	memset(e, 0, sizeof(*e));
 	memcpy(e->hash, hash, 32);
 	set_asked(r, e, peer, group);
-	e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
+	e->deadline_ms = now_ms + r->timeout_ms;
 	r->slots[i] = (uint32_t)++r->count;
 	return 1;
 }
@@ -246,7 +249,7 @@ static int move_on(net_req_t *r, size_t pos, uint64_t now_ms, struct net_req_mov
 	mv->to = e->alts[0];
 	set_asked(r, e, e->alts[0], e->alt_groups[0]);
 	alt_remove(e, 0);
-	e->deadline_ms = now_ms + NET_REQ_TIMEOUT_MS;
+	e->deadline_ms = now_ms + r->timeout_ms;
 	return 1;
 }
 
@@ -325,14 +328,26 @@ static void block_reqs_remove(struct net_block_reqs *q, size_t k)
 	q->count--;
 }
 
-int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32])
+static int block_reqs_index(const struct net_block_reqs *q, const uint8_t hash[32])
 {
 	for (size_t k = 0; k < q->count; k++)
-		if (memcmp(q->hash[k], hash, 32) == 0) {
-			block_reqs_remove(q, k);
-			return 1;
-		}
-	return 0;
+		if (memcmp(q->hash[k], hash, 32) == 0)
+			return (int)k;
+	return -1;
+}
+
+int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32])
+{
+	int k = block_reqs_index(q, hash);
+	if (k < 0)
+		return 0;
+	block_reqs_remove(q, (size_t)k);
+	return 1;
+}
+
+int net_block_reqs_holds(const struct net_block_reqs *q, const uint8_t hash[32])
+{
+	return block_reqs_index(q, hash) >= 0;
 }
 
 int net_block_reqs_delivered(struct net_block_reqs *q)

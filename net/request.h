@@ -1,8 +1,9 @@
-/* What is being fetched by getdata (docs/p2p.md §6), pure: for each tx hash
- * in flight, the peer asked, a deadline, and a few other peers that announced
- * it, so that a timeout, a notfound or a disconnect moves the request to the
- * next announcer instead of losing the tx; bounds per peer and per net group;
- * and per peer the gossip blocks asked of it. Time is passed in.
+/* What is being fetched by getdata (docs/p2p.md §6), pure: for each hash in
+ * flight (one table for txs, one for gossip blocks), the peer asked, a
+ * deadline, and a few other peers that announced it, so that a timeout, a
+ * notfound or a disconnect moves the request to the next announcer instead
+ * of losing the object; bounds per peer and per net group; and per peer the
+ * gossip blocks asked of it. Time is passed in.
  * Not for: what was received (the recently-seen set) or sockets (net/net.c). */
 #ifndef ASSAY_NET_REQUEST_H
 #define ASSAY_NET_REQUEST_H
@@ -17,7 +18,11 @@
  * NET_REQ_MAX / NET_REQ_PER_GROUP = 4 groups to fill the table. */
 #define NET_REQ_PER_GROUP 2000
 #define NET_REQ_ALTS 4            /* other announcers remembered per hash */
-#define NET_REQ_TIMEOUT_MS 10000  /* a request unanswered this long moves on */
+#define NET_REQ_TIMEOUT_MS 10000  /* a tx request unanswered this long moves on */
+/* A gossip block asked and not applied this long is asked of its next
+ * announcer; the peer asked, if it answered nothing, stalled the download
+ * and is disconnected (docs/p2p.md §6). */
+#define NET_BLOCK_REQ_TIMEOUT_MS 10000
 #define NET_MAX_BLOCK_REQUESTS 64 /* gossip blocks asked of one peer at a time */
 
 typedef struct net_req net_req_t;
@@ -29,12 +34,14 @@ struct net_req_move {
 	uint64_t from, to;
 };
 
-/* NULL on allocation failure. */
-net_req_t *net_req_new(void);
+/* timeout_ms: how long a request waits for its answer before it moves on
+ * (NET_REQ_TIMEOUT_MS for txs, NET_BLOCK_REQ_TIMEOUT_MS for blocks). NULL on
+ * allocation failure. */
+net_req_t *net_req_new(uint64_t timeout_ms);
 void net_req_free(net_req_t *r);
 /* Peer (ids are nonzero) of net group `group` announced hash. Returns 1 if
  * it was not in flight: now it is, asked of peer until now_ms +
- * NET_REQ_TIMEOUT_MS; the caller sends getdata. 0 if it is in flight already
+ * the table's timeout; the caller sends getdata. 0 if it is in flight already
  * (peer kept as an alternative while there is room). ASSAY_ELIMIT if the
  * peer has NET_REQ_PER_PEER or its group NET_REQ_PER_GROUP requests in
  * flight, ASSAY_EFULL if NET_REQ_MAX hashes are (not tracked either way: a
@@ -78,6 +85,8 @@ int net_block_reqs_add(struct net_block_reqs *q, const uint8_t hash[32]);
 /* The peer answered notfound for hash: 1 if it was asked (its slot is free),
  * 0 if it was never asked (nothing changes). */
 int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32]);
+/* 1 if hash was asked of the peer and it has answered nothing for it yet. */
+int net_block_reqs_holds(const struct net_block_reqs *q, const uint8_t hash[32]);
 /* A gossip block arrived from the peer: the oldest request is answered
  * (getdata is answered in order; the layer does not hash blocks). 1, or 0 if
  * none was outstanding (the block was unsolicited). */

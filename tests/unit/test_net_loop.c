@@ -4,8 +4,9 @@
  * are gossiped, a raw socket sending garbage is disconnected and banned, and
  * the ban survives a restart through banlist.dat. Hostile peers driven by a
  * bare net_peer_t over a socket: a getdata flood that never reads, notfounds
- * for blocks never asked, silent connections holding every inbound slot,
- * inv/notfound pairs against a full tx request table. */
+ * for blocks never asked, silent connections holding every inbound slot, a
+ * first announcer that withholds a block, inv/notfound pairs against a full
+ * tx request table. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include "net/frame.h"
 #include "net/net.h"
 #include "net/peer.h"
+#include "net/request.h"
 #include "net/sync.h"
 #include "tests/unit/test.h"
 
@@ -1030,15 +1032,21 @@ static int has_one_tx(void *p)
 	return fn->ntx == 1;
 }
 
-static void rogue_send_inv(struct rogue *r, enum net_cmd cmd, const uint8_t hash[32])
+/* Sends inv, getdata or notfound naming one item of type. */
+static void rogue_send_item(struct rogue *r, enum net_cmd cmd, uint8_t type, const uint8_t hash[32])
 {
-	struct net_inv item = {.type = NET_INV_TX};
+	struct net_inv item = {.type = type};
 	memcpy(item.hash, hash, 32);
 	struct net_msg m = {.cmd = cmd};
 	m.u.inv.items = &item;
 	m.u.inv.count = 1;
 	CHECK(net_peer_send(r->peer, &m) == 0);
 	rogue_pump(r);
+}
+
+static void rogue_send_inv(struct rogue *r, enum net_cmd cmd, const uint8_t hash[32])
+{
+	rogue_send_item(r, cmd, NET_INV_TX, hash);
 }
 
 /* Two peers announce one tx; the first one asked answers notfound (variant
@@ -1086,6 +1094,69 @@ static void test_tx_request_moves_on(void)
 		net_peer_free(first.peer);
 		buf_free(&first.unsent);
 		rogue_close(&second);
+		lone_close(&l);
+	}
+}
+
+static int two_ready(void *p)
+{
+	return ready_peers(p) == 2;
+}
+
+/* A rogue announces block 6 first and then never delivers it (variant 0)
+ * or answers notfound (variant 1); an honest node that applied block 6
+ * announces it next. A block used to be asked of its first announcer only,
+ * with no deadline, and its hash marked seen: the honest announcer was never
+ * asked and the node stayed at tip 5 for as long as the rogue stayed. Now
+ * the honest one is asked once the rogue's request is NET_BLOCK_REQ_TIMEOUT_MS
+ * old (and the rogue, which answered nothing, is disconnected, without
+ * points), or at once on its notfound (docs/p2p.md §6). */
+static void test_block_withheld_by_first_announcer(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct lone l;
+		if (lone_open(&l, 5, 0) != 0)
+			return;
+		struct rogue r;
+		CHECK(rogue_open_height(&r, l.net, 0, 5) == 0);
+		CHECK(run_until(l.base, rogue_ready, &r, 5000));
+		struct fake_node h = {.tip = 5};
+		struct net_node_ops ops_h = ops_for(&h);
+		char addr[64], err[256] = "";
+		snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(l.net));
+		const char *targets[1] = {addr};
+		struct net_config cfg_h = config(NULL, targets, 1);
+		cfg_h.listen = 0;
+		net_t *nh = net_new(l.base, &cfg_h, &ops_h, err, sizeof(err));
+		CHECK(nh != NULL);
+		if (!nh) {
+			rogue_close(&r);
+			lone_close(&l);
+			return;
+		}
+		h.net = nh;
+		CHECK(run_until(l.base, two_ready, l.net, 5000));
+
+		uint8_t hash6[32];
+		block_hash_at(6, hash6);
+		rogue_send_item(&r, NET_CMD_INV, NET_INV_BLOCK, hash6);
+		CHECK(run_until(l.base, rogue_got_getdata, &r, 5000));
+		CHECK(memcmp(r.last_getdata, hash6, 32) == 0);
+		h.tip = 6; /* the honest node applied block 6: it tells its peers */
+		net_announce_block(nh, hash6, 6);
+		run_until(l.base, never, NULL, 300);
+		if (variant == 1)
+			rogue_send_item(&r, NET_CMD_NOTFOUND, NET_INV_BLOCK, hash6);
+		int wait_ms = variant == 0 ? NET_BLOCK_REQ_TIMEOUT_MS + 3000 : 2000;
+		CHECK(run_until(l.base, tip_is_6, &l.fn, wait_ms));
+		CHECK_EQ_U64(l.fn.tip, 6);
+		if (variant == 0)
+			CHECK(run_until(l.base, rogue_closed, &r, 2000)); /* it stalled the download */
+		else
+			CHECK(!rogue_closed(&r)); /* notfound is an answer */
+		CHECK_EQ_U64(ban_count(l.net), 0);
+		net_free(nh);
+		rogue_close(&r);
 		lone_close(&l);
 	}
 }
@@ -1531,6 +1602,7 @@ int main(void)
 	RUN(test_replayed_nonce_cuts_nothing);
 	RUN(test_sync_tracks_every_peer);
 	RUN(test_empty_notfound_costs_nothing);
+	RUN(test_block_withheld_by_first_announcer);
 	RUN(test_notfound_moves_only_what_it_names);
 	return test_report("test_net_loop");
 }

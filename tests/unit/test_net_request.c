@@ -1,8 +1,9 @@
-/* Unit tests of the in-flight tx request table (net/request.c): a request
+/* Unit tests of the in-flight request tables (net/request.c): a request
  * moves to the next announcer on timeout, notfound and disconnect, is
  * forgotten when nobody is left or the tx arrives, the table's bounds hold
  * (per peer, per net group, in all), a notfound moves what it names at once,
- * and block requests count only what was asked. */
+ * each table keeps its own timeout, and block requests count only what was
+ * asked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ static void hash_of(uint32_t k, uint8_t out[32])
 
 static void test_first_asked_then_received(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32];
 	uint64_t asked = 0;
 	hash_of(1, h);
@@ -36,7 +37,7 @@ static void test_first_asked_then_received(void)
 
 static void test_timeout_moves_on(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32];
 	struct net_req_move mv;
 	hash_of(7, h);
@@ -57,7 +58,7 @@ static void test_timeout_moves_on(void)
 
 static void test_notfound_and_gone(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32], g[32];
 	struct net_req_move mv;
 	hash_of(1, h);
@@ -104,7 +105,7 @@ static void test_notfound_and_gone(void)
  * forgotten once the five had answered). */
 static void test_crowded_group_keeps_room(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32];
 	struct net_req_move mv;
 	hash_of(7, h);
@@ -125,7 +126,7 @@ static void test_crowded_group_keeps_room(void)
 
 static void test_bounds(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32];
 	uint64_t asked;
 	hash_of(1, h);
@@ -170,7 +171,7 @@ static void test_bounds(void)
  * another group is asked at once; nothing of the follower's is displaced. */
 static void test_flood_from_one_group(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32];
 	const uint64_t flood_group = 77, honest = 100, honest_group = 5;
 	uint32_t next = 1;
@@ -209,7 +210,7 @@ static void test_flood_from_one_group(void)
 /* One peer's bound, and a request moved to an alternative counts for it. */
 static void test_per_peer_bound(void)
 {
-	net_req_t *r = net_req_new();
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
 	uint8_t h[32];
 	for (uint32_t k = 0; k < NET_REQ_PER_PEER; k++) {
 		hash_of(k, h);
@@ -259,10 +260,38 @@ static void test_block_reqs(void)
 	hash_of(9999, h);
 	CHECK(net_block_reqs_add(&q, h) == 0);
 	CHECK(net_block_reqs_add(&q, h) == ASSAY_EFULL);
+	/* held: asked and not answered (what a stalled download is told by) */
+	CHECK(net_block_reqs_holds(&q, h) == 1);
+	hash_of(5, h);
+	CHECK(net_block_reqs_holds(&q, h) == 0);
+	hash_of(0, h);
+	CHECK(net_block_reqs_holds(&q, h) == 1);
 	/* delivered blocks answer the oldest requests; with none, unsolicited */
 	for (uint32_t i = 0; i < NET_MAX_BLOCK_REQUESTS; i++)
 		CHECK(net_block_reqs_delivered(&q) == 1);
 	CHECK(net_block_reqs_delivered(&q) == 0);
+	CHECK(net_block_reqs_holds(&q, h) == 0);
+}
+
+/* Each table keeps the timeout it was made with: the block table's
+ * requests move on after NET_BLOCK_REQ_TIMEOUT_MS, on notfound too. */
+static void test_table_timeout(void)
+{
+	enum { TIMEOUT = 2500 };
+	net_req_t *r = net_req_new(TIMEOUT);
+	uint8_t h[32];
+	struct net_req_move mv;
+	hash_of(3, h);
+	CHECK(net_req_announce(r, h, 1, 1, 100) == 1);
+	CHECK(net_req_announce(r, h, 2, 2, 100) == 0);
+	CHECK(net_req_announce(r, h, 3, 3, 100) == 0);
+	CHECK(net_req_next_due(r, 100 + TIMEOUT - 1, &mv) == 0);
+	CHECK(net_req_next_due(r, 100 + TIMEOUT, &mv) == 1 && mv.from == 1 && mv.to == 2);
+	CHECK(net_req_notfound(r, h, 2, 5000, &mv) == 1 && mv.from == 2 && mv.to == 3);
+	CHECK(net_req_next_due(r, 5000 + TIMEOUT - 1, &mv) == 0);
+	CHECK(net_req_next_due(r, 5000 + TIMEOUT, &mv) == 1 && mv.from == 3 && mv.to == 0);
+	CHECK(net_req_count(r) == 0);
+	net_req_free(r);
 }
 
 int main(void)
@@ -275,5 +304,6 @@ int main(void)
 	RUN(test_flood_from_one_group);
 	RUN(test_per_peer_bound);
 	RUN(test_block_reqs);
+	RUN(test_table_timeout);
 	return test_report("test_net_request");
 }

@@ -1760,6 +1760,11 @@ void net_block_wait_retry(net_t *n)
 	n->wait_enc = NULL; /* not a step from here: this may run inside one */
 }
 
+uint64_t net_tx_requests_visited(net_t *n)
+{
+	return net_req_visited(n->requests);
+}
+
 void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv)
 {
 	/* closing connections are still on the list: counted there until

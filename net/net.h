@@ -129,6 +129,9 @@ struct net_peer_info { uint64_t id; char addr[64]; int inbound; uint64_t best_he
 /* Bytes on the wire (frames included) sent to and received from peers since
  * start, connections since closed included: they never fall. */
 void net_traffic_totals(net_t *n, uint64_t *sent, uint64_t *recv);
+/* Entries of the tx request table looked at by its walks since start
+ * (net_req_visited): the work a peer's inv and notfound traffic costs. */
+uint64_t net_tx_requests_visited(net_t *n);
 /* Connected peers (handshake done or not). *out is malloc()ed; the caller frees. */
 int net_peers(net_t *n, struct net_peer_info **out, size_t *count);
 int net_addnode(net_t *n, const char *hostport);                      /* connect and keep */

@@ -40,6 +40,7 @@ struct net_req {
 	struct req_counts per_peer, per_group;
 	uint64_t timeout_ms;           /* a request's time to be answered */
 	size_t cursor;                 /* where net_req_next_due goes on */
+	uint64_t visited;              /* entries the walks have looked at (net_req_visited) */
 	uint32_t slots[REQ_SLOTS];     /* entry position + 1, or 0 for empty */
 	uint8_t sip_key[crypto_shorthash_KEYBYTES];
 };
@@ -271,6 +272,7 @@ int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
 
 void net_req_peer_gone(net_req_t *r, uint64_t peer)
 {
+	r->visited += r->count;
 	for (size_t pos = 0; pos < r->count; pos++) {
 		struct req_entry *e = &r->entries[pos];
 		if (e->peer == peer) {
@@ -287,6 +289,7 @@ int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv)
 {
 	while (r->cursor < r->count) {
 		struct req_entry *e = &r->entries[r->cursor];
+		r->visited++;
 		if (e->deadline_ms > now_ms) {
 			r->cursor++;
 			continue;
@@ -297,6 +300,11 @@ int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv)
 	}
 	r->cursor = 0;
 	return 0;
+}
+
+uint64_t net_req_visited(const net_req_t *r)
+{
+	return r->visited;
 }
 
 size_t net_req_count(const net_req_t *r)

@@ -68,6 +68,9 @@ void net_req_peer_gone(net_req_t *r, uint64_t peer);
 int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv);
 /* Hashes in flight. */
 size_t net_req_count(const net_req_t *r);
+/* Entries the walks (net_req_next_due, net_req_peer_gone) have looked at
+ * since the table was made: what tests weigh a peer's traffic against. */
+uint64_t net_req_visited(const net_req_t *r);
 /* Requests in flight asked of peer, and of peers of group. */
 size_t net_req_peer_count(const net_req_t *r, uint64_t peer);
 size_t net_req_group_count(const net_req_t *r, uint64_t group);

@@ -126,7 +126,19 @@ static int cmd_send(struct cli_ctx *ctx)
 	    (rc = cli_resolve_address(ctx, to, &chain, 0, address, to_addr)))
 		return rc;
 	uint64_t gas = 0;
-	if ((rc = transfer_gas(ctx, address, &gas)) || (rc = cli_fee_opt(ctx, &chain, gas, CLI_FEE_OFFER, &fee)))
+	if ((rc = transfer_gas(ctx, address, &gas)))
+		return rc;
+	uint64_t floor;
+	if (gas && cli_opt(ctx, "fee") && chain_min_fee(&chain.params, gas, &floor) == 0 && fee < floor) {
+		char have[AMOUNT_STR_MAX], need[AMOUNT_STR_MAX];
+		amount_format(fee, have);
+		amount_format(floor, need);
+		return cli_fail(CLI_EUSAGE,
+				"%s has no account yet: a transfer that creates one carries %llu gas (protocol.md "
+				"§5.2), so --fee %s ASY is below its floor of %s ASY",
+				address, (unsigned long long)gas, have, need);
+	}
+	if ((rc = cli_fee_opt(ctx, &chain, gas, CLI_FEE_OFFER, &fee)))
 		return rc;
 	struct keystore_key key;
 	if ((rc = cli_unlock(ctx, from, &key)))

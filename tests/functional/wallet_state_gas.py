@@ -54,6 +54,10 @@ def test(tmpdir, nodes):
     short = fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + NEW_ACCOUNT_GAS - 1, NEW_ACCOUNT_GAS - 1, TX_TRANSFER, payload)
     fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction", short)
 
+    # A fee named below that floor is refused before anything is signed, saying why.
+    res = node.cli("send", "--from", "dev", "--to", carol, "--amount", "1", "--fee", "0.000001", check=False)
+    assert res.returncode == 2 and "has no account yet" in res.stderr and "11264 gas" in res.stderr, res.stderr
+
     # The wallet gives a fresh address the gas; the fee rises by as much.
     txid = node.cli("send", "--from", "dev", "--to", carol, "--amount", "1").stdout.strip()
     tx = wait_committed(node, txid)

@@ -16,6 +16,7 @@ libassay_core_a_SOURCES = \
 	core/ledger.c core/ledger.h \
 	core/log.c core/log.h \
 	core/conf.c core/conf.h \
+	core/ipkey.c core/ipkey.h \
 	core/notify.c core/notify.h
 # The compiled networks (core/network.h, network_builtins[]): generated from
 # each network's data files, which stay the one description of it. Adding a

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/ipkey.h"
 #include "faucet/limit.h"
 
 struct grant {
@@ -98,20 +99,7 @@ int faucet_limits_record(faucet_limits_t *l, const char *key, uint64_t now_ms)
 
 void faucet_client_key(const char *ip, char out[FAUCET_KEY_MAX])
 {
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	uint8_t a[16];
-	char text[INET6_ADDRSTRLEN];
-	snprintf(out, FAUCET_KEY_MAX, "%s", ip);
-	if (inet_pton(AF_INET6, ip, a) != 1)
-		return; /* IPv4, or not an address: as it is */
-	if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
-		if (inet_ntop(AF_INET, a + 12, text, sizeof(text)))
-			snprintf(out, FAUCET_KEY_MAX, "%s", text);
-		return;
-	}
-	memset(a + 8, 0, 8);
-	if (inet_ntop(AF_INET6, a, text, sizeof(text)))
-		snprintf(out, FAUCET_KEY_MAX, "%s/64", text);
+	ipkey_client(ip, out, FAUCET_KEY_MAX);
 }
 
 void faucet_client_net_key(const char *ip, char out[FAUCET_KEY_MAX])

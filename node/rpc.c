@@ -33,6 +33,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/ipkey.h"
 #include "core/log.h"
 #include "node/rpc.h"
 
@@ -486,32 +487,9 @@ static void log_rejected(rpc_t *r, const char *what)
 
 /* ---- wrong credentials, by address ---- */
 
-static const uint8_t V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 static int guard_exempt(const char *host)
 {
 	return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "::ffff:127.0.0.1") == 0;
-}
-
-/* What the guard counts host's failures under: an IPv6 client's /64
- * ("2001:db8:1:2::/64"), since one subscriber is commonly given a whole
- * /64 and, keyed per address, could guess RPC_AUTH_FAILS_MAX times for each
- * of its 2^64 addresses; an IPv4-mapped client's IPv4 address; else host. */
-static void guard_key(const char *host, char key[RPC_AUTH_KEY_MAX])
-{
-	uint8_t a[16];
-	char text[INET6_ADDRSTRLEN];
-	snprintf(key, RPC_AUTH_KEY_MAX, "%s", host);
-	if (inet_pton(AF_INET6, host, a) != 1)
-		return;
-	if (memcmp(a, V4_MAPPED, sizeof(V4_MAPPED)) == 0) {
-		if (inet_ntop(AF_INET, a + 12, text, sizeof(text)))
-			snprintf(key, RPC_AUTH_KEY_MAX, "%s", text);
-		return;
-	}
-	memset(a + 8, 0, 8);
-	if (inet_ntop(AF_INET6, a, text, sizeof(text)))
-		snprintf(key, RPC_AUTH_KEY_MAX, "%s/64", text);
 }
 
 static const struct rpc_auth_fails *guard_find(const struct rpc_auth_guard *g, const char *key,
@@ -530,7 +508,7 @@ int rpc_auth_guard_locked(const struct rpc_auth_guard *g, const char *host, uint
 	char key[RPC_AUTH_KEY_MAX];
 	if (guard_exempt(host))
 		return 0;
-	guard_key(host, key);
+	ipkey_client(host, key, sizeof(key)); /* an IPv6 client's /64 (core/ipkey.h) */
 	const struct rpc_auth_fails *f = guard_find(g, key, now_ms);
 	return f && f->fails >= RPC_AUTH_FAILS_MAX;
 }
@@ -540,7 +518,7 @@ void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t 
 	char key[RPC_AUTH_KEY_MAX];
 	if (guard_exempt(host) || strlen(host) >= sizeof(g->e[0].host))
 		return;
-	guard_key(host, key);
+	ipkey_client(host, key, sizeof(key));
 	host = key;
 	struct rpc_auth_fails *slot = &g->e[0];
 	for (size_t i = 0; i < RPC_AUTH_FAIL_HOSTS; i++) {
@@ -561,6 +539,8 @@ void rpc_auth_guard_failed(struct rpc_auth_guard *g, const char *host, uint64_t 
 }
 
 /* ---- who may connect (-rpcallowip) ---- */
+
+static const uint8_t V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* text as an address: its family, with its bytes in out (an IPv4-mapped
  * IPv6 address as AF_INET), or 0. */

@@ -14,6 +14,8 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "core/ipkey.h"
+
 /* JSON-RPC error codes (docs/rpc.md §Errors). */
 enum rpc_code {
 	RPC_PARSE_ERROR = -32700,
@@ -56,7 +58,7 @@ enum rpc_code {
 #define RPC_AUTH_FAILS_MAX 10
 #define RPC_AUTH_FAIL_WINDOW_MS 10000
 #define RPC_AUTH_FAIL_HOSTS 256         /* addresses remembered; the oldest window gives way */
-#define RPC_AUTH_KEY_MAX 52             /* an address as text, or an IPv6 prefix with "/64" */
+#define RPC_AUTH_KEY_MAX IPKEY_MAX      /* an address as text, or an IPv6 /64 (core/ipkey.h) */
 
 struct rpc_error {
 	int code;

@@ -1429,6 +1429,31 @@ static void test_sync_tracks_every_peer(void)
 	lone_close(&l);
 }
 
+/* Eight peers (127.0.0.2 up), each with 1000 tx requests of its own in
+ * flight: the table the notfound tests weigh a peer's traffic against. */
+enum { FILLERS = 8 };
+static void fill_requests(struct lone *l, struct rogue fill[FILLERS])
+{
+	struct net_inv *items = calloc(1000, sizeof(*items));
+	CHECK(items != NULL);
+	for (int k = 0; k < FILLERS; k++) {
+		CHECK(rogue_open_as(&fill[k], l->net, 0, 5, 0, 0x7f000002u + (uint32_t)k) == 0);
+		CHECK(run_until(l->base, rogue_ready, &fill[k], 5000));
+		for (int i = 0; items && i < 1000; i++) {
+			items[i].type = NET_INV_TX;
+			le32_put(items[i].hash, (uint32_t)(k * 1000 + i));
+			items[i].hash[31] = 0xa5;
+		}
+		struct net_msg m = {.cmd = NET_CMD_INV};
+		m.u.inv.items = items;
+		m.u.inv.count = items ? 1000 : 0;
+		CHECK(net_peer_send(fill[k].peer, &m) == 0);
+		rogue_pump(&fill[k]);
+		CHECK(run_until(l->base, rogue_got_getdata, &fill[k], 5000));
+	}
+	free(items);
+}
+
 /* An empty notfound made the node walk every tx request in flight: 25
  * bytes for NET_REQ_MAX entries looked at. With 8000 requests in flight,
  * 200000 of them (5 MB) cost over a second; now only a notfound that makes
@@ -1438,25 +1463,9 @@ static void test_empty_notfound_costs_nothing(void)
 	struct lone l;
 	if (lone_open(&l, 5, 0) != 0)
 		return;
-	enum { FILLERS = 8, NOTFOUNDS = 200000 };
+	enum { NOTFOUNDS = 200000 };
 	struct rogue fill[FILLERS], attacker;
-	struct net_inv *items = calloc(1000, sizeof(*items));
-	CHECK(items != NULL);
-	for (int k = 0; k < FILLERS; k++) {
-		CHECK(rogue_open_as(&fill[k], l.net, 0, 5, 0, 0x7f000002u + (uint32_t)k) == 0);
-		CHECK(run_until(l.base, rogue_ready, &fill[k], 5000));
-		for (int i = 0; items && i < 1000; i++) {
-			items[i].type = NET_INV_TX;
-			le32_put(items[i].hash, (uint32_t)(k * 1000 + i));
-			items[i].hash[31] = 0xa5;
-		}
-		struct net_msg m = {.cmd = NET_CMD_INV};
-		m.u.inv.items = items;
-		m.u.inv.count = 1000;
-		CHECK(net_peer_send(fill[k].peer, &m) == 0);
-		rogue_pump(&fill[k]);
-		CHECK(run_until(l.base, rogue_got_getdata, &fill[k], 5000));
-	}
+	fill_requests(&l, fill);
 	CHECK(rogue_open_as(&attacker, l.net, 0, 5, 0, 0x7f000020u) == 0);
 	CHECK(run_until(l.base, rogue_ready, &attacker, 5000));
 	struct net_msg nf = {.cmd = NET_CMD_NOTFOUND};
@@ -1474,7 +1483,6 @@ static void test_empty_notfound_costs_nothing(void)
 	       (unsigned long long)visited);
 	/* the timer's walks only (8000 entries each 250 ms), not one a notfound */
 	CHECK(visited < (uint64_t)NOTFOUNDS * 100);
-	free(items);
 	for (int k = 0; k < FILLERS; k++)
 		rogue_close(&fill[k]);
 	rogue_close(&attacker);
@@ -1494,34 +1502,17 @@ static int rogue_got_getdatas(void *p)
 }
 
 /* Entries of the tx request table the node looks at over PAIRS
- * inv/notfound pairs, each naming one tx of the attacker's, with `fillers`
- * other peers holding 1000 tx requests each in flight: from the first pair
- * sent to the getdata for a last inv. -1 when the node did not get there. */
-static int64_t notfound_pairs_visits(int fillers, int pairs)
+ * inv/notfound pairs, each naming one tx of the attacker's, with the
+ * requests of fill_requests in flight: from the first pair sent to the
+ * getdata for a last inv. -1 when the node did not get there. */
+static int64_t notfound_pairs_visits(int pairs)
 {
 	struct lone l;
 	if (lone_open(&l, 5, 0) != 0)
 		return -1;
-	struct rogue fill[8], attacker;
-	struct net_inv *items = calloc(1000, sizeof(*items));
+	struct rogue fill[FILLERS], attacker;
 	int64_t visited = -1;
-	CHECK(items != NULL && fillers <= 8);
-	int opened = 0;
-	for (; items && opened < fillers; opened++) {
-		CHECK(rogue_open_as(&fill[opened], l.net, 0, 5, 0, 0x7f000002u + (uint32_t)opened) == 0);
-		CHECK(run_until(l.base, rogue_ready, &fill[opened], 5000));
-		for (int i = 0; i < 1000; i++) {
-			items[i].type = NET_INV_TX;
-			le32_put(items[i].hash, (uint32_t)(opened * 1000 + i));
-			items[i].hash[31] = 0xa5;
-		}
-		struct net_msg m = {.cmd = NET_CMD_INV};
-		m.u.inv.items = items;
-		m.u.inv.count = 1000;
-		CHECK(net_peer_send(fill[opened].peer, &m) == 0);
-		rogue_pump(&fill[opened]);
-		CHECK(run_until(l.base, rogue_got_getdata, &fill[opened], 5000));
-	}
+	fill_requests(&l, fill);
 	CHECK(rogue_open_as(&attacker, l.net, 0, 5, 0, 0x7f000020u) == 0);
 	CHECK(run_until(l.base, rogue_ready, &attacker, 5000));
 	int queued = 0;
@@ -1546,8 +1537,7 @@ static int64_t notfound_pairs_visits(int fillers, int pairs)
 	struct pairs_wait w = {&attacker, pairs + 1}; /* each pair's tx is asked once */
 	if (run_until(l.base, rogue_got_getdatas, &w, 20000) && memcmp(attacker.last_getdata, last, 32) == 0)
 		visited = (int64_t)(net_tx_requests_visited(l.net) - v0);
-	free(items);
-	for (int k = 0; k < opened; k++)
+	for (int k = 0; k < FILLERS; k++)
 		rogue_close(&fill[k]);
 	rogue_close(&attacker);
 	lone_close(&l);
@@ -1562,7 +1552,7 @@ static int64_t notfound_pairs_visits(int fillers, int pairs)
 static void test_notfound_moves_only_what_it_names(void)
 {
 	enum { PAIRS = 50000 };
-	int64_t visited = notfound_pairs_visits(8, PAIRS);
+	int64_t visited = notfound_pairs_visits(PAIRS);
 	CHECK(visited >= 0);
 	printf("%d inv/notfound pairs with 8000 requests in flight: %lld entries looked at\n", PAIRS,
 	       (long long)visited);

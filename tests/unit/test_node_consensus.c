@@ -410,6 +410,33 @@ static void test_proposal_chunk_taken_past_cut_ones(void)
 	close_node(&n);
 }
 
+/* A proposal by prop naming two made-up chunks (chunk_made_up) of a job
+ * the chain does not hold: unjudged until both are stored, then invalid. */
+struct made_up {
+	struct buf enc[2];
+	uint8_t hash[2][HASH_LEN];
+	struct tx t;
+	struct block b1;
+};
+
+static void propose_made_up(struct node *n, int prop, struct made_up *mu)
+{
+	uint8_t job_id[HASH_LEN], root[HASH_LEN];
+	chunk_made_up(0, &mu->enc[0], mu->hash[0]);
+	chunk_made_up(1, &mu->enc[1], mu->hash[1]);
+	memset(job_id, 0x42, HASH_LEN);
+	memset(root, 0x43, HASH_LEN);
+	propose_naming(n, prop, job_id, root, mu->hash, 2, 1, 64, &mu->t, &mu->b1);
+}
+
+static void made_up_free(struct made_up *mu)
+{
+	block_free(&mu->b1);
+	tx_free(&mu->t);
+	buf_free(&mu->enc[0]);
+	buf_free(&mu->enc[1]);
+}
+
 /* A proposal whose block names chunks the validator does not hold gets no
  * verdict and no prevote; each chunk that arrives and leaves it short
  * changes nothing; the one that completes it has the block judged, and the
@@ -422,35 +449,26 @@ static void test_unavailable_proposal_judged_when_chunks_arrive(void)
 	chain_t *c = open_node(&n, 1);
 	struct consensus_info info;
 	int prop = other_proposer(&n);
-	struct buf enc[2];
-	uint8_t hash[2][HASH_LEN], other[HASH_LEN] = {0x99}, job_id[HASH_LEN], root[HASH_LEN];
-	chunk_made_up(0, &enc[0], hash[0]);
-	chunk_made_up(1, &enc[1], hash[1]);
-	memset(job_id, 0x42, HASH_LEN);
-	memset(root, 0x43, HASH_LEN);
-	struct tx t;
-	struct block b1;
-	propose_naming(&n, prop, job_id, root, hash, 2, 1, 64, &t, &b1);
+	uint8_t other[HASH_LEN] = {0x99};
+	struct made_up mu;
+	propose_made_up(&n, prop, &mu);
 
 	consensus_on_chunk(&n, other); /* a chunk it does not name */
-	chunk_store_put(c, &enc[0], hash[0]);
-	consensus_on_chunk(&n, hash[0]); /* one of two */
+	chunk_store_put(c, &mu.enc[0], mu.hash[0]);
+	consensus_on_chunk(&n, mu.hash[0]); /* one of two */
 	consensus_info(&n, &info);
 	CHECK_EQ_INT(info.proposal_validity, 0);
 	CHECK_EQ_U64(info.prevotes.voters, 0);
 
-	chunk_store_put(c, &enc[1], hash[1]);
-	consensus_on_chunk(&n, hash[1]); /* the last */
+	chunk_store_put(c, &mu.enc[1], mu.hash[1]);
+	consensus_on_chunk(&n, mu.hash[1]); /* the last */
 	consensus_info(&n, &info);
 	CHECK_EQ_U64(info.height, 1);
 	CHECK_EQ_INT(info.proposal_validity, -1);
 	CHECK_EQ_U64(info.prevotes.voters, 1); /* its own prevote */
 	CHECK_EQ_U64(info.prevotes.nil, 10);
 	CHECK_EQ_U64(info.outputs_queued, 0); /* sent, not left in the engine's queue */
-	block_free(&b1);
-	tx_free(&t);
-	buf_free(&enc[0]);
-	buf_free(&enc[1]);
+	made_up_free(&mu);
 	close_node(&n);
 }
 
@@ -522,17 +540,10 @@ static void test_replay_judges_what_had_no_verdict(void)
 	chain_t *c = open_node_in(&n, 1, dir);
 	struct consensus_info info;
 	int prop = other_proposer(&n);
-	struct buf enc[2];
-	uint8_t hash[2][HASH_LEN], job_id[HASH_LEN], root[HASH_LEN];
-	chunk_made_up(0, &enc[0], hash[0]);
-	chunk_made_up(1, &enc[1], hash[1]);
-	memset(job_id, 0x42, HASH_LEN);
-	memset(root, 0x43, HASH_LEN);
-	struct tx t;
-	struct block b1;
-	propose_naming(&n, prop, job_id, root, hash, 2, 1, 64, &t, &b1); /* unjudged */
-	chunk_store_put(c, &enc[0], hash[0]);
-	chunk_store_put(c, &enc[1], hash[1]);
+	struct made_up mu;
+	propose_made_up(&n, prop, &mu); /* unjudged */
+	chunk_store_put(c, &mu.enc[0], mu.hash[0]);
+	chunk_store_put(c, &mu.enc[1], mu.hash[1]);
 	close_node(&n);
 
 	open_node_in(&n, 1, dir);
@@ -549,10 +560,7 @@ static void test_replay_judges_what_had_no_verdict(void)
 	CHECK_EQ_U64(info.replayed, replayed + 1);
 	CHECK_EQ_INT(info.proposal_validity, -1);
 	CHECK_EQ_U64(info.prevotes.voters, 1);
-	block_free(&b1);
-	tx_free(&t);
-	buf_free(&enc[0]);
-	buf_free(&enc[1]);
+	made_up_free(&mu);
 	close_node(&n);
 }
 

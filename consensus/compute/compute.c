@@ -16,7 +16,6 @@
 #include "core/merkle.h"
 
 #define BPS 10000u
-static const char IDX_JOBS[] = "compute/jobs";       /* NS_META: live job ids, submission order */
 static const char IDX_WORKERS[] = "compute/workers"; /* NS_META: worker addresses, sorted */
 
 /* ---- parameters ---- */
@@ -76,7 +75,7 @@ static const struct param_desc param_table[] = {
 	P64(gas_per_check_unit, 0, 1u << 20),
 	P64(dispute_bond, 0, UINT64_MAX),
 	P32(bond_reward_bps, 0, 1000000),
-	P32(max_live_jobs, 1, 30000), /* the index is one state value */
+	P32(max_live_jobs, 1, 30000), /* bounds the end-of-block pass */
 	P32(max_workers, 1, 50000),
 	P32(max_jobs_per_worker, 1, 1u << 16),
 	P32(max_deadline_blocks, 1, 1u << 30),
@@ -233,7 +232,8 @@ static int put_job(const struct ledger *l, const struct job_record *j)
 	return put_buf(l, key, &b);
 }
 
-/* An index: varint count, then count fixed-size ids. *ids is malloc()ed. */
+/* An index: varint count, then count fixed-size ids. *ids is malloc()ed.
+ * The workers index, and the live jobs' legacy form. */
 static int index_get(const struct ledger *l, const char *name, size_t idlen, uint8_t **ids,
 		     size_t *count)
 {
@@ -265,23 +265,9 @@ static int index_get(const struct ledger *l, const char *name, size_t idlen, uin
 	return err;
 }
 
-static int index_put(const struct ledger *l, const char *name, size_t idlen, const uint8_t *ids,
-		     size_t count)
-{
-	uint8_t key[HASH_LEN];
-	state_key(NS_META, name, strlen(name), key);
-	if (count == 0)
-		return ledger_del(l, key);
-	struct buf b;
-	buf_init(&b);
-	buf_put_varint(&b, count);
-	buf_put(&b, ids, count * idlen);
-	return put_buf(l, key, &b);
-}
-
-/* Adds id (appended, or at its sorted place when sorted). */
-static int index_add(const struct ledger *l, const char *name, size_t idlen, const uint8_t *id,
-		     int sorted)
+/* Adds id at its sorted place. Read and written whole: the workers index
+ * only grows, by a bonded registration, up to max_workers (compute.md §8). */
+static int index_add_sorted(const struct ledger *l, const char *name, size_t idlen, const uint8_t *id)
 {
 	uint8_t *ids;
 	size_t n;
@@ -293,47 +279,263 @@ static int index_add(const struct ledger *l, const char *name, size_t idlen, con
 		free(ids);
 		return ASSAY_ENOMEM;
 	}
-	size_t at = n;
-	if (sorted)
-		for (at = 0; at < n && memcmp(grown + at * idlen, id, idlen) < 0; at++)
-			;
+	size_t at;
+	for (at = 0; at < n && memcmp(grown + at * idlen, id, idlen) < 0; at++)
+		;
 	memmove(grown + (at + 1) * idlen, grown + at * idlen, (n - at) * idlen);
 	memcpy(grown + at * idlen, id, idlen);
-	err = index_put(l, name, idlen, grown, n + 1);
+	uint8_t key[HASH_LEN];
+	state_key(NS_META, name, strlen(name), key);
+	struct buf b;
+	buf_init(&b);
+	buf_put_varint(&b, n + 1);
+	buf_put(&b, grown, (n + 1) * idlen);
 	free(grown);
+	return put_buf(l, key, &b);
+}
+
+/* ---- the live jobs, in submission order (compute.md §8) ----
+ * A doubly linked list: JOBS_LIST = u64 count || head || tail, and for each
+ * live job JOBS_LINK || job_id -> prev || next. The ends are known from
+ * JOBS_LIST, so the head's prev and the tail's next are zero and never
+ * followed. Appending and unlinking read and write a few values of at most
+ * 72 bytes whatever the number of live jobs; the single value this replaces
+ * (JOBS_LEGACY, up to max_live_jobs x 32 bytes) was read and rewritten
+ * whole per submission and per ending job, and the block overlay kept every
+ * version for its revert. No JOBS_LIST: no live job, or the legacy form,
+ * which the first change or end of block moves into the list once. */
+static const char JOBS_LEGACY[] = "compute/jobs";    /* varint count || count x job_id */
+static const char JOBS_LIST[] = "compute/jobs/list"; /* absent when empty */
+static const char JOBS_LINK[] = "compute/jobs/link"; /* followed by the job id */
+#define JOBS_LIST_BYTES (8 + 2 * HASH_LEN)
+#define JOBS_LINK_BYTES (2 * HASH_LEN)
+
+static const uint8_t NO_JOB[HASH_LEN]; /* an end's missing neighbour */
+
+struct jobs_list {
+	uint64_t count;
+	uint8_t head[HASH_LEN]; /* first submitted; meaningless when count = 0 */
+	uint8_t tail[HASH_LEN]; /* last submitted */
+};
+
+static void jobs_list_key(uint8_t key[HASH_LEN])
+{
+	state_key(NS_META, JOBS_LIST, strlen(JOBS_LIST), key);
+}
+
+static void jobs_link_key(const uint8_t id[HASH_LEN], uint8_t key[HASH_LEN])
+{
+	uint8_t name[sizeof(JOBS_LINK) - 1 + HASH_LEN];
+	memcpy(name, JOBS_LINK, sizeof(JOBS_LINK) - 1);
+	memcpy(name + sizeof(JOBS_LINK) - 1, id, HASH_LEN);
+	state_key(NS_META, name, sizeof(name), key);
+}
+
+/* A stored value of exactly n bytes; of another length it is damaged. */
+static int get_exact(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *val, size_t n)
+{
+	size_t len;
+	int err = ledger_get_into(l, key, val, n, &len);
+	if (err == ASSAY_ELIMIT || (!err && len != n))
+		return ASSAY_ECORRUPT;
 	return err;
 }
 
-static int index_remove(const struct ledger *l, const char *name, size_t idlen, const uint8_t *id)
+/* ASSAY_ENOTFOUND when absent (empty, or the legacy form). */
+static int jobs_list_get(const struct ledger *l, struct jobs_list *list)
 {
-	uint8_t *ids;
-	size_t n;
-	int err = index_get(l, name, idlen, &ids, &n);
+	uint8_t key[HASH_LEN], val[JOBS_LIST_BYTES];
+	jobs_list_key(key);
+	memset(list, 0, sizeof(*list));
+	int err = get_exact(l, key, val, sizeof(val));
 	if (err)
 		return err;
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(ids + i * idlen, id, idlen) == 0) {
-			memmove(ids + i * idlen, ids + (i + 1) * idlen, (n - i - 1) * idlen);
-			n--;
-			break;
-		}
-	err = index_put(l, name, idlen, ids, n);
+	list->count = le64_get(val);
+	memcpy(list->head, val + 8, HASH_LEN);
+	memcpy(list->tail, val + 8 + HASH_LEN, HASH_LEN);
+	return list->count ? 0 : ASSAY_ECORRUPT; /* empty is stored as absent */
+}
+
+static int jobs_list_put(const struct ledger *l, const struct jobs_list *list)
+{
+	uint8_t key[HASH_LEN], val[JOBS_LIST_BYTES];
+	jobs_list_key(key);
+	if (list->count == 0)
+		return ledger_del(l, key);
+	le64_put(val, list->count);
+	memcpy(val + 8, list->head, HASH_LEN);
+	memcpy(val + 8 + HASH_LEN, list->tail, HASH_LEN);
+	return ledger_put(l, key, val, sizeof(val));
+}
+
+/* A listed job's link; absent, it is damage (named_record). */
+static int jobs_link_get(const struct ledger *l, const uint8_t id[HASH_LEN], uint8_t prev[HASH_LEN],
+			 uint8_t next[HASH_LEN])
+{
+	uint8_t key[HASH_LEN], val[JOBS_LINK_BYTES];
+	jobs_link_key(id, key);
+	int err = named_record(get_exact(l, key, val, sizeof(val)));
+	if (err)
+		return err;
+	memcpy(prev, val, HASH_LEN);
+	memcpy(next, val + HASH_LEN, HASH_LEN);
+	return 0;
+}
+
+static int jobs_link_put(const struct ledger *l, const uint8_t id[HASH_LEN], const uint8_t prev[HASH_LEN],
+			 const uint8_t next[HASH_LEN])
+{
+	uint8_t key[HASH_LEN], val[JOBS_LINK_BYTES];
+	jobs_link_key(id, key);
+	memcpy(val, prev, HASH_LEN);
+	memcpy(val + HASH_LEN, next, HASH_LEN);
+	return ledger_put(l, key, val, sizeof(val));
+}
+
+/* The legacy value into the list, in its order, and deleted: once, so its
+ * cost (a link per live job) is paid by one block of a chain that had live
+ * jobs before the list existed. A job listed twice is damage. */
+static int jobs_migrate(const struct ledger *l, struct jobs_list *list)
+{
+	uint8_t *ids, key[HASH_LEN], val[JOBS_LINK_BYTES];
+	size_t n;
+	memset(list, 0, sizeof(*list));
+	int err = index_get(l, JOBS_LEGACY, HASH_LEN, &ids, &n);
+	for (size_t i = 0; i < n && !err; i++) {
+		const uint8_t *id = ids + i * HASH_LEN;
+		jobs_link_key(id, key);
+		err = get_exact(l, key, val, sizeof(val));
+		if (err == 0)
+			err = ASSAY_ECORRUPT;
+		else if (err == ASSAY_ENOTFOUND)
+			err = jobs_link_put(l, id, i ? id - HASH_LEN : NO_JOB,
+					    i + 1 < n ? id + HASH_LEN : NO_JOB);
+	}
+	if (!err && n) {
+		list->count = n;
+		memcpy(list->head, ids, HASH_LEN);
+		memcpy(list->tail, ids + (n - 1) * HASH_LEN, HASH_LEN);
+		state_key(NS_META, JOBS_LEGACY, strlen(JOBS_LEGACY), key);
+		if (!(err = jobs_list_put(l, list)))
+			err = ledger_del(l, key);
+	}
 	free(ids);
 	return err;
 }
 
+/* The list before a change, the legacy form moved into it first. */
+static int jobs_load(const struct ledger *l, struct jobs_list *list)
+{
+	int err = jobs_list_get(l, list);
+	return err == ASSAY_ENOTFOUND ? jobs_migrate(l, list) : err;
+}
+
+/* Appends a job that is not listed (a new id) at the tail. */
+static int jobs_append(const struct ledger *l, const uint8_t id[HASH_LEN])
+{
+	struct jobs_list list;
+	int err = jobs_load(l, &list);
+	if (!err && list.count) {
+		uint8_t prev[HASH_LEN], next[HASH_LEN];
+		if (!(err = jobs_link_get(l, list.tail, prev, next)))
+			err = jobs_link_put(l, list.tail, prev, id);
+	} else if (!err) {
+		memcpy(list.head, id, HASH_LEN);
+	}
+	if (!err)
+		err = jobs_link_put(l, id, list.count ? list.tail : NO_JOB, NO_JOB);
+	if (err)
+		return err;
+	memcpy(list.tail, id, HASH_LEN);
+	list.count++;
+	return jobs_list_put(l, &list);
+}
+
+/* Unlinks a listed job; its neighbours must name it, or the list is damaged. */
+static int jobs_unlink(const struct ledger *l, const uint8_t id[HASH_LEN])
+{
+	struct jobs_list list;
+	uint8_t prev[HASH_LEN], next[HASH_LEN], p[HASH_LEN], n[HASH_LEN], key[HASH_LEN];
+	int err = jobs_load(l, &list);
+	if (!err)
+		err = jobs_link_get(l, id, prev, next);
+	if (err)
+		return err;
+	if (list.count == 0)
+		return ASSAY_ECORRUPT; /* a link without a list */
+	int is_head = memcmp(id, list.head, HASH_LEN) == 0, is_tail = memcmp(id, list.tail, HASH_LEN) == 0;
+	if (is_head) {
+		memcpy(list.head, next, HASH_LEN);
+	} else {
+		if ((err = jobs_link_get(l, prev, p, n)))
+			return err;
+		if (memcmp(n, id, HASH_LEN) != 0)
+			return ASSAY_ECORRUPT;
+		if ((err = jobs_link_put(l, prev, p, is_tail ? NO_JOB : next)))
+			return err;
+	}
+	if (is_tail) {
+		memcpy(list.tail, prev, HASH_LEN);
+	} else {
+		if ((err = jobs_link_get(l, next, p, n)))
+			return err;
+		if (memcmp(p, id, HASH_LEN) != 0)
+			return ASSAY_ECORRUPT;
+		if ((err = jobs_link_put(l, next, is_head ? NO_JOB : prev, n)))
+			return err;
+	}
+	jobs_link_key(id, key);
+	if ((err = ledger_del(l, key)))
+		return err;
+	list.count--;
+	return jobs_list_put(l, &list);
+}
+
+/* fn on each of the list's count jobs from its head, in submission order.
+ * The next id is read before fn runs, so fn may unlink the job it is given
+ * (end of block does), but nothing else. */
+static int jobs_walk(const struct ledger *l, const struct jobs_list *list,
+		     int (*fn)(void *arg, const uint8_t id[HASH_LEN]), void *arg)
+{
+	uint8_t id[HASH_LEN], prev[HASH_LEN], next[HASH_LEN];
+	int err = 0;
+	memcpy(id, list->head, HASH_LEN);
+	for (uint64_t i = 0; i < list->count && !err; i++) {
+		if (!(err = jobs_link_get(l, id, prev, next)))
+			err = fn(arg, id);
+		memcpy(id, next, HASH_LEN);
+	}
+	return err;
+}
+
+struct list_jobs_ctx {
+	const struct ledger *l;
+	int (*fn)(void *arg, const struct job_record *j);
+	void *arg;
+};
+
+static int list_one_job(void *arg, const uint8_t id[HASH_LEN])
+{
+	struct list_jobs_ctx *c = arg;
+	struct job_record j;
+	int err = named_record(compute_get_job(c->l, id, &j));
+	return err ? err : c->fn(c->arg, &j);
+}
+
+/* Reads only, so that the RPC can list a legacy chain's jobs from a view. */
 int compute_list_jobs(const struct ledger *l, int (*fn)(void *arg, const struct job_record *j),
 		      void *arg)
 {
+	struct list_jobs_ctx c = {l, fn, arg};
+	struct jobs_list list;
+	int err = jobs_list_get(l, &list);
+	if (err != ASSAY_ENOTFOUND)
+		return err ? err : jobs_walk(l, &list, list_one_job, &c);
 	uint8_t *ids;
 	size_t n;
-	int err = index_get(l, IDX_JOBS, HASH_LEN, &ids, &n);
-	for (size_t i = 0; i < n && !err; i++) {
-		struct job_record j;
-		err = named_record(compute_get_job(l, ids + i * HASH_LEN, &j));
-		if (!err)
-			err = fn(arg, &j);
-	}
+	err = index_get(l, JOBS_LEGACY, HASH_LEN, &ids, &n);
+	for (size_t i = 0; i < n && !err; i++)
+		err = list_one_job(&c, ids + i * HASH_LEN);
 	free(ids);
 	return err;
 }
@@ -807,7 +1009,7 @@ int compute_apply_register(const struct compute_env *env, const struct worker_re
 			return reject(res, ASSAY_EFULL, "worker registry full (%zu)", n);
 		memset(&w, 0, sizeof(w));
 		memcpy(w.addr, sender, ADDR_LEN);
-		if ((err = index_add(env->ledger, IDX_WORKERS, ADDR_LEN, sender, 1)))
+		if ((err = index_add_sorted(env->ledger, IDX_WORKERS, ADDR_LEN, sender)))
 			return err;
 	}
 	if ((err = ledger_debit(env->ledger, sender, p->bond)))
@@ -986,13 +1188,11 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 		return reject(res, ASSAY_EEXISTS, "job already exists");
 	if (err != ASSAY_ENOTFOUND)
 		return err; /* a failed read must not pass for an absent job */
-	uint8_t *ids;
-	size_t n;
-	if ((err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &ids, &n)))
+	struct jobs_list live;
+	if ((err = jobs_load(env->ledger, &live)))
 		return err;
-	free(ids);
-	if (n >= prm->max_live_jobs)
-		return reject(res, ASSAY_EFULL, "too many live jobs (%zu)", n);
+	if (live.count >= prm->max_live_jobs)
+		return reject(res, ASSAY_EFULL, "too many live jobs (%llu)", (unsigned long long)live.count);
 	if ((err = ledger_debit(env->ledger, sender, cost)))
 		return reject(res, err, "balance too low to escrow the reward and the checking fees (%llu)",
 			      (unsigned long long)cost);
@@ -1007,7 +1207,7 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	memcpy(res->job_id, j.id, HASH_LEN);
 	if ((err = put_job(env->ledger, &j)))
 		return err;
-	return index_add(env->ledger, IDX_JOBS, HASH_LEN, j.id, 0);
+	return jobs_append(env->ledger, j.id);
 }
 
 static int load_live_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct job_record *j,
@@ -1324,7 +1524,7 @@ int compute_apply_dispute(const struct compute_env *env, const struct job_disput
 	if ((was_verified && !left) || !live) {
 		if ((err = job_refund(env, NULL, &j, JOB_FAILED)))
 			return err;
-		if ((err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id)))
+		if ((err = jobs_unlink(env->ledger, j.id)))
 			return err;
 	} else {
 		job_update_state(&j, env->height, env->params);
@@ -1653,26 +1853,41 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 			job_update_state(&j, h, prm);
 	}
 	if (!err && job_terminal(&j))
-		err = index_remove(env->ledger, IDX_JOBS, HASH_LEN, j.id);
+		err = jobs_unlink(env->ledger, j.id);
 	if (!err)
 		err = put_job(env->ledger, &j);
 	return err;
 }
 
+struct end_jobs_ctx {
+	const struct compute_env *env;
+	struct worker_cache *cache;
+};
+
+static int end_listed_job(void *arg, const uint8_t id[HASH_LEN])
+{
+	struct end_jobs_ctx *c = arg;
+	return end_job(c->env, id, c->cache);
+}
+
 int compute_end_block(const struct compute_env *env)
 {
-	uint8_t *jobs = NULL, *workers = NULL;
-	size_t njobs = 0, nworkers = 0;
+	uint8_t *workers = NULL;
+	size_t nworkers = 0;
 	struct worker_cache cache = {NULL, 0};
-	int err = index_get(env->ledger, IDX_JOBS, HASH_LEN, &jobs, &njobs);
+	struct end_jobs_ctx ctx = {env, &cache};
+	struct jobs_list live;
+	int err = jobs_load(env->ledger, &live);
 	if (!err)
 		err = index_get(env->ledger, IDX_WORKERS, ADDR_LEN, &workers, &nworkers);
 	if (!err && nworkers && !(cache.w = calloc(nworkers, sizeof(*cache.w))))
 		err = ASSAY_ENOMEM;
 	for (size_t i = 0; i < nworkers && !err; i++, cache.n++)
 		err = named_record(compute_get_worker(env->ledger, workers + i * ADDR_LEN, &cache.w[i]));
-	for (size_t i = 0; i < njobs && !err; i++)
-		err = end_job(env, jobs + i * HASH_LEN, &cache);
+	/* in submission order, each job that ends unlinking itself: the jobs
+	 * listed when the pass began, as the draws' order requires (§5) */
+	if (!err)
+		err = jobs_walk(env->ledger, &live, end_listed_job, &ctx);
 	/* Bonds of unbonding workers return once nothing they did can still be
 	 * disputed (no job in flight) and the delay has passed. */
 	for (size_t i = 0; i < cache.n && !err; i++) {
@@ -1686,7 +1901,6 @@ int compute_end_block(const struct compute_env *env)
 		err = put_worker(env->ledger, w);
 	}
 	free(cache.w);
-	free(jobs);
 	free(workers);
 	return err;
 }

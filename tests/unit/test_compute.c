@@ -4,8 +4,10 @@
  * a salt, a wrong tile caught by sampling, every slot of a wrong root
  * slashed, copied commitments that open for nobody, client disputes (wrong
  * and correct tiles), r = 2 with differing roots, missed deadlines burned,
- * per-assignment bond locks, expiry, bad input, and conservation of supply
- * over random sequences. */
+ * per-assignment bond locks, expiry, bad input, conservation of supply
+ * over random sequences, and the live-jobs list's cost, order and
+ * migration. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2274,6 +2276,301 @@ static void test_random_supply(void)
 	ledger_mem_free(c.mem);
 }
 
+/* ---- the live-jobs list (compute.md §8) ---- */
+
+/* A ledger that counts the key and value bytes of every read and write. */
+static struct ledger_ops counting_ops;
+static const struct ledger_ops *inner_ops;
+static long ledger_bytes;
+
+static int counting_get(void *ctx, const uint8_t key[HASH_LEN], uint8_t **val, size_t *len)
+{
+	int rc = inner_ops->get(ctx, key, val, len);
+	ledger_bytes += HASH_LEN + (rc ? 0 : (long)*len);
+	return rc;
+}
+
+static int counting_get_into(void *ctx, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len)
+{
+	int rc = inner_ops->get_into(ctx, key, buf, cap, len);
+	ledger_bytes += HASH_LEN + (rc ? 0 : (long)*len);
+	return rc;
+}
+
+static int counting_put(void *ctx, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	ledger_bytes += HASH_LEN + (long)len;
+	return inner_ops->put(ctx, key, val, len);
+}
+
+static int counting_del(void *ctx, const uint8_t key[HASH_LEN])
+{
+	ledger_bytes += HASH_LEN;
+	return inner_ops->del(ctx, key);
+}
+
+static void counting_on(struct chain *c)
+{
+	inner_ops = c->l.ops;
+	counting_ops = *c->l.ops;
+	counting_ops.get = counting_get;
+	counting_ops.get_into = inner_ops->get_into ? counting_get_into : NULL;
+	counting_ops.put = counting_put;
+	counting_ops.del = counting_del;
+	c->l.ops = &counting_ops;
+}
+
+/* The bytes one job_submit moves with n jobs already live, and the bytes
+ * one job's expiry adds to its block (that block less the one before,
+ * where no job ends: the pass reads every live job in both). */
+static void list_costs(unsigned n, long *submit_bytes, long *end_bytes)
+{
+	struct chain c;
+	chain_init(&c);
+	counting_on(&c);
+	struct job_spec lasting = small_spec(1, c.p.min_reward), quick = lasting;
+	lasting.deadline_blocks = 1000;
+	uint8_t id[HASH_LEN];
+	struct compute_result res;
+	for (unsigned i = 0; i < n; i++)
+		CHECK(submit(&c, &lasting, id, &res) == 0);
+	ledger_bytes = 0;
+	CHECK(submit(&c, &quick, id, &res) == 0);
+	*submit_bytes = ledger_bytes;
+	uint64_t deadline = job(&c, id).deadline_height;
+	while (c.h < deadline)
+		CHECK(end_block(&c) == 0);
+	ledger_bytes = 0;
+	CHECK(end_block(&c) == 0); /* h = deadline: not yet expired */
+	long before = ledger_bytes;
+	CHECK_EQ_INT(job(&c, id).state, JOB_OPEN);
+	ledger_bytes = 0;
+	CHECK(end_block(&c) == 0);
+	CHECK_EQ_INT(job(&c, id).state, JOB_REFUNDED);
+	*end_bytes = ledger_bytes - before;
+	ledger_mem_free(c.mem);
+}
+
+/* A submission and a job's end read and write a few small values whatever
+ * the number of live jobs: the list was one value of every id, read and
+ * rewritten whole by each (128 KB at 4,096 jobs, kept per version by the
+ * block's overlay). */
+static void test_live_list_cost_flat(void)
+{
+	long submit_few, end_few, submit_many, end_many;
+	list_costs(10, &submit_few, &end_few);
+	list_costs(4000, &submit_many, &end_many);
+	printf("     bytes per job_submit: %ld (10 live) %ld (4000 live); per job end: %ld / %ld\n",
+	       submit_few, submit_many, end_few, end_many);
+	CHECK(submit_many <= 2 * submit_few);
+	CHECK(end_many <= 2 * end_few);
+	CHECK(end_few > 0);
+}
+
+static void meta_key(const char *name, const uint8_t *id, uint8_t key[HASH_LEN])
+{
+	uint8_t text[64];
+	size_t n = strlen(name);
+	memcpy(text, name, n);
+	if (id)
+		memcpy(text + n, id, HASH_LEN);
+	state_key(NS_META, text, n + (id ? HASH_LEN : 0), key);
+}
+
+/* Puts c's live list into the legacy form (compute.md §8), ids in order:
+ * one value, no list and no links. */
+static void to_legacy(struct chain *c, uint8_t (*ids)[HASH_LEN], size_t n)
+{
+	uint8_t key[HASH_LEN];
+	for (size_t i = 0; i < n; i++) {
+		meta_key("compute/jobs/link", ids[i], key);
+		CHECK(ledger_del(&c->l, key) == 0);
+	}
+	meta_key("compute/jobs/list", NULL, key);
+	CHECK(ledger_del(&c->l, key) == 0);
+	if (!n)
+		return;
+	struct buf b;
+	buf_init(&b);
+	buf_put_varint(&b, n);
+	buf_put(&b, ids, n * HASH_LEN);
+	meta_key("compute/jobs", NULL, key);
+	CHECK(ledger_put(&c->l, key, b.data, b.len) == 0);
+	buf_free(&b);
+}
+
+static int fold_entry(void *arg, const uint8_t key[HASH_LEN], const uint8_t *val, size_t len)
+{
+	uint8_t h[HASH_LEN], *acc = arg;
+	if (!val)
+		return 0; /* a deletion: the key is absent */
+	sha256_2(key, HASH_LEN, val, len, h);
+	for (int i = 0; i < HASH_LEN; i++)
+		acc[i] ^= h[i];
+	return 0;
+}
+
+/* The whole state, in an order-free digest. */
+static void state_digest(struct chain *c, uint8_t out[HASH_LEN])
+{
+	memset(out, 0, HASH_LEN);
+	CHECK(ledger_mem_foreach(c->mem, fold_entry, out) == 0);
+}
+
+#define LIST_MAX 128
+struct id_list {
+	uint8_t ids[LIST_MAX][HASH_LEN];
+	size_t n;
+};
+
+static int collect_id(void *arg, const struct job_record *j)
+{
+	struct id_list *l = arg;
+	if (l->n < LIST_MAX)
+		memcpy(l->ids[l->n], j->id, HASH_LEN);
+	l->n++;
+	return 0;
+}
+
+/* One step of a random sequence on c; ids[] the jobs submitted so far. */
+static void order_step(struct chain *c, uint64_t rs, uint8_t (*ids)[HASH_LEN], int *nids)
+{
+	const uint8_t *workers[] = {W1, W2, W3};
+	const uint8_t *wk = workers[(rs >> 40) % 3];
+	struct compute_result res;
+	unsigned op = (unsigned)(rs >> 33) % 10;
+	if (op == 0) {
+		reg(c, wk, (150 + (rs >> 50) % 100) * UNIT);
+	} else if (op == 1 && *nids < LIST_MAX) {
+		struct job_spec spec = small_spec(1 + (uint8_t)((rs >> 45) % 3), (1 + (rs >> 52) % 9) * UNIT);
+		spec.deadline_blocks = (rs >> 56) % 2 ? (uint32_t)compute_least_deadline(&c->p) : 60;
+		if (submit(c, &spec, ids[*nids], &res) == 0)
+			(*nids)++;
+	} else if (op <= 6 && *nids) {
+		/* a worker does an assigned job, honestly or not, or keeps quiet */
+		const uint8_t *jid = NULL;
+		struct job_record j;
+		struct job_slot *s = NULL;
+		for (int k = 0, first = (int)((rs >> 20) % *nids); k < *nids && !s; k++) {
+			jid = ids[(first + k) % *nids];
+			j = job(c, jid);
+			for (unsigned i = 0; i < j.spec.redundancy && j.state < JOB_PAID; i++)
+				if (j.slots[i].state == SLOT_ASSIGNED || j.slots[i].state == SLOT_CHALLENGED)
+					s = &j.slots[i];
+		}
+		if (s && (rs >> 58) % 8) {
+			struct work w;
+			uint64_t bad = (jid[0] ^ s->worker[0]) % 4 == 0 ? 0x5555ull << (jid[1] % 8) : 0;
+			work_do(c, jid, bad, &w);
+			if (s->state == SLOT_ASSIGNED)
+				commit(c, s->worker, jid, &w);
+			else
+				reveal(c, s->worker, jid, &w, REVEAL_OK, REVEAL_GAS, &res);
+			work_free(&w);
+		}
+	} else if (op == 7 && *nids) {
+		post_salt(c, SUB, ids[(rs >> 20) % *nids], SALT, &res);
+	} else {
+		CHECK(end_block(c) == 0);
+	}
+}
+
+/* Through a random sequence of submissions, payouts, slashes, failures and
+ * expiries, compute_list_jobs gives exactly the reference kept here: the
+ * ids in submission order less those whose job has ended. A second chain
+ * runs the same steps with its list put back into the legacy form at random
+ * points, which the next change or end of block migrates and whose end of
+ * block then visits the jobs in the legacy value's order: its state stays
+ * equal to the first's, draws and outcomes included. */
+static void test_live_list_order(void)
+{
+	struct chain a, b;
+	chain_init(&a);
+	chain_init(&b);
+	static uint8_t ids[LIST_MAX][HASH_LEN], ids_b[LIST_MAX][HASH_LEN];
+	static struct id_list ref, got;
+	size_t most_live = 0;
+	int nids = 0, nids_b = 0, ok = 1, migrations = 0, compared = 0;
+	unsigned ended[JOB_STATE_COUNT] = {0};
+	uint64_t rs = 777;
+	for (int step = 0; step < 1500 && ok; step++) {
+		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+		order_step(&a, rs, ids, &nids);
+		order_step(&b, rs, ids_b, &nids_b);
+		ok &= nids == nids_b && memcmp(ids, ids_b, sizeof(ids)) == 0;
+		ref.n = 0;
+		memset(ended, 0, sizeof(ended));
+		for (int i = 0; i < nids; i++) {
+			struct job_record j = job(&a, ids[i]);
+			ended[j.state]++;
+			if (j.state < JOB_PAID)
+				memcpy(ref.ids[ref.n++], ids[i], HASH_LEN);
+		}
+		most_live = ref.n > most_live ? ref.n : most_live;
+		got.n = 0;
+		CHECK(compute_list_jobs(&a.l, collect_id, &got) == 0);
+		ok &= got.n == ref.n && memcmp(got.ids, ref.ids, ref.n * HASH_LEN) == 0;
+		got.n = 0;
+		CHECK(compute_list_jobs(&b.l, collect_id, &got) == 0); /* either form */
+		ok &= got.n == ref.n && memcmp(got.ids, ref.ids, ref.n * HASH_LEN) == 0;
+		/* once b's legacy value has moved into the list */
+		uint8_t da[HASH_LEN], db[HASH_LEN], key[HASH_LEN], *val;
+		size_t len;
+		meta_key("compute/jobs", NULL, key);
+		if (ledger_get(&b.l, key, &val, &len) == 0) {
+			free(val);
+			continue;
+		}
+		state_digest(&a, da);
+		state_digest(&b, db);
+		ok &= memcmp(da, db, HASH_LEN) == 0;
+		compared++;
+		if (ref.n && (rs >> 30) % 8 == 0) {
+			to_legacy(&b, ref.ids, ref.n);
+			migrations++;
+		}
+	}
+	CHECK(ok);
+	CHECK(migrations > 10);
+	CHECK(compared > 1000);
+	/* the sequence did end jobs every way, and kept many live */
+	CHECK(ended[JOB_PAID] > 0);
+	CHECK(ended[JOB_FAILED] > 0);
+	CHECK(ended[JOB_REFUNDED] > 0);
+	CHECK(nids > 60);
+	CHECK(most_live > 10);
+	ledger_mem_free(a.mem);
+	ledger_mem_free(b.mem);
+}
+
+/* The list in state is checked as it is followed: a stored count of zero,
+ * a listed job without its link, or a link of the wrong size is damage,
+ * ours (protocol §5.4), never a verdict. */
+static void test_live_list_damage(void)
+{
+	for (int what = 0; what < 3; what++) {
+		struct chain c;
+		chain_init(&c);
+		struct job_spec spec = small_spec(1, c.p.min_reward);
+		uint8_t id[2][HASH_LEN], key[HASH_LEN], val[72];
+		struct compute_result res;
+		CHECK(submit(&c, &spec, id[0], &res) == 0);
+		CHECK(submit(&c, &spec, id[1], &res) == 0);
+		memset(val, 0, sizeof(val));
+		if (what == 0) {
+			meta_key("compute/jobs/list", NULL, key);
+			CHECK(ledger_put(&c.l, key, val, sizeof(val)) == 0);
+		} else {
+			meta_key("compute/jobs/link", id[1], key);
+			CHECK(what == 1 ? ledger_del(&c.l, key) == 0 : ledger_put(&c.l, key, val, 10) == 0);
+		}
+		int rc = end_block(&c);
+		CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+		CHECK(assay_err_is_local(rc));
+		ledger_mem_free(c.mem);
+	}
+}
+
 int main(void)
 {
 	keys_init();
@@ -2307,5 +2604,8 @@ int main(void)
 	RUN(test_sybil_failure_keeps_challenge);
 	RUN(test_reveal_admission);
 	RUN(test_random_supply);
+	RUN(test_live_list_cost_flat);
+	RUN(test_live_list_order);
+	RUN(test_live_list_damage);
 	return test_report("test_compute");
 }

@@ -2544,11 +2544,12 @@ static void test_live_list_order(void)
 }
 
 /* The list in state is checked as it is followed: a stored count of zero,
- * a listed job without its link, or a link of the wrong size is damage,
- * ours (protocol §5.4), never a verdict. */
+ * a listed job without its link, a link of the wrong size, or a legacy
+ * value that lists a job twice is damage, ours (protocol §5.4), never a
+ * verdict. */
 static void test_live_list_damage(void)
 {
-	for (int what = 0; what < 3; what++) {
+	for (int what = 0; what < 4; what++) {
 		struct chain c;
 		chain_init(&c);
 		struct job_spec spec = small_spec(1, c.p.min_reward);
@@ -2560,6 +2561,12 @@ static void test_live_list_damage(void)
 		if (what == 0) {
 			meta_key("compute/jobs/list", NULL, key);
 			CHECK(ledger_put(&c.l, key, val, sizeof(val)) == 0);
+		} else if (what == 3) {
+			uint8_t twice[3][HASH_LEN];
+			memcpy(twice[0], id[0], HASH_LEN);
+			memcpy(twice[1], id[1], HASH_LEN);
+			memcpy(twice[2], id[0], HASH_LEN);
+			to_legacy(&c, twice, 3);
 		} else {
 			meta_key("compute/jobs/link", id[1], key);
 			CHECK(what == 1 ? ledger_del(&c.l, key) == 0 : ledger_put(&c.l, key, val, 10) == 0);

@@ -651,6 +651,52 @@ static int job_terminal(const struct job_record *j)
 	return j->state >= JOB_PAID;
 }
 
+/* ---- displacement from a full live list (compute.md §1.3) ----
+ * A live job no worker has committed to (every slot empty or assigned) can
+ * be displaced by a job that pays more than COMPUTE_DISPLACE_BUMP_PCT above
+ * it, when max_live_jobs are live: the list is scarce, and holding a place
+ * must cost what others would pay for it, not only the fee of a submit
+ * (every escrow comes back to a job no worker did). The cheapest such job
+ * is found by the end-of-block pass, which reads every live job anyway,
+ * and kept in JOBS_CHEAPEST; a submit reads that one key, so finding it
+ * costs nothing per transaction, and one is displaced at most per block. */
+#define COMPUTE_DISPLACE_BUMP_PCT 10
+static const char JOBS_CHEAPEST[] = "compute/jobs/cheapest"; /* job_id; absent: none */
+
+static int job_displaceable(const struct job_record *j)
+{
+	if (job_terminal(j) || j->state == JOB_VERIFIED)
+		return 0;
+	for (unsigned i = 0; i < j->spec.redundancy && i < JOB_MAX_REDUNDANCY; i++)
+		if (j->slots[i].state != SLOT_EMPTY && j->slots[i].state != SLOT_ASSIGNED)
+			return 0;
+	return 1;
+}
+
+/* What the end-of-block pass found: the displaceable job paying least, the
+ * newest of those paying as little (older jobs keep their place first). */
+struct displace_pick {
+	int have;
+	uint8_t id[HASH_LEN];
+	uint64_t reward;
+};
+
+static void displace_consider(struct displace_pick *pick, const struct job_record *j)
+{
+	if (!pick || !job_displaceable(j) || (pick->have && j->spec.reward > pick->reward))
+		return;
+	pick->have = 1;
+	memcpy(pick->id, j->id, HASH_LEN);
+	pick->reward = j->spec.reward;
+}
+
+static int displace_put(const struct ledger *l, const struct displace_pick *pick)
+{
+	uint8_t key[HASH_LEN];
+	state_key(NS_META, JOBS_CHEAPEST, strlen(JOBS_CHEAPEST), key);
+	return pick->have ? ledger_put(l, key, pick->id, HASH_LEN) : ledger_del(l, key);
+}
+
 /* ---- output availability hooks (avail.h, docs/compute.md §15) ---- */
 
 /* Every slot that passed its spot-check has uploaded its whole output as
@@ -1090,6 +1136,46 @@ uint64_t compute_reveal_max_bytes(const struct job_spec *spec)
 	return challenged_count(spec) * (4 + 9 + tile_max + 9 + pre_max + 9 + 32 * depth) + 32 + 32 + 9;
 }
 
+/* A full live list: displaces the job the last end-of-block pass found
+ * cheapest (JOBS_CHEAPEST) for one paying reward, if it is still live, no
+ * worker has committed to it, and reward is more than
+ * COMPUTE_DISPLACE_BUMP_PCT above its own. The displaced job is refunded
+ * whole (escrow and check escrow, its assigned workers' locks freed, no
+ * slash) and leaves the list; the note says so. Else the rejection says
+ * what it would take. */
+static int displace(const struct compute_env *env, uint64_t reward, uint64_t live, struct compute_result *res)
+{
+	uint8_t key[HASH_LEN], id[HASH_LEN];
+	size_t len;
+	struct job_record v;
+	state_key(NS_META, JOBS_CHEAPEST, strlen(JOBS_CHEAPEST), key);
+	int err = ledger_get_into(env->ledger, key, id, HASH_LEN, &len);
+	if (err == ASSAY_ELIMIT || (!err && len != HASH_LEN))
+		err = ASSAY_ECORRUPT;
+	if (!err && (err = compute_get_job(env->ledger, id, &v)) == ASSAY_ENOTFOUND)
+		err = ASSAY_ECORRUPT; /* the pass named a job that is not stored */
+	if (err == ASSAY_ENOTFOUND || (!err && !job_displaceable(&v)))
+		return reject(res, ASSAY_EFULL,
+			      "too many live jobs (%llu), and none can be displaced in this block (only one no worker "
+			      "has committed to, found at the end of the last block)",
+			      (unsigned long long)live);
+	if (err)
+		return err;
+	if ((unsigned __int128)reward * 100 <= (unsigned __int128)v.spec.reward * (100 + COMPUTE_DISPLACE_BUMP_PCT))
+		return reject(res, ASSAY_EFULL,
+			      "too many live jobs (%llu): a new job displaces the cheapest open one (reward %llu) "
+			      "only by paying more than %d%% above it",
+			      (unsigned long long)live, (unsigned long long)v.spec.reward, COMPUTE_DISPLACE_BUMP_PCT);
+	if ((err = job_refund(env, NULL, &v, JOB_REFUNDED)) || (err = jobs_unlink(env->ledger, v.id)) ||
+	    (err = put_job(env->ledger, &v)) || (err = ledger_del(env->ledger, key)))
+		return err;
+	char hex[2 * HASH_LEN + 1];
+	hex_encode(v.id, HASH_LEN, hex);
+	snprintf(res->error, sizeof(res->error), "displaced job %s (reward %llu), refunded", hex,
+		 (unsigned long long)v.spec.reward);
+	return 0;
+}
+
 /* Refuses a job whose reveal no worker could get mined: a tile over
  * TILE_MAX_BYTES, a worst-case reveal (k of the largest tiles with the
  * deepest proofs) over the chain's transaction size, or its checking gas
@@ -1191,8 +1277,8 @@ int compute_apply_submit(const struct compute_env *env, const struct job_spec *s
 	struct jobs_list live;
 	if ((err = jobs_load(env->ledger, &live)))
 		return err;
-	if (live.count >= prm->max_live_jobs)
-		return reject(res, ASSAY_EFULL, "too many live jobs (%llu)", (unsigned long long)live.count);
+	if (live.count >= prm->max_live_jobs && (err = displace(env, j.spec.reward, live.count, res)) != 0)
+		return err;
 	if ((err = ledger_debit(env->ledger, sender, cost)))
 		return reject(res, err, "balance too low to escrow the reward and the checking fees (%llu)",
 			      (unsigned long long)cost);
@@ -1754,7 +1840,8 @@ static void job_challenge(const struct compute_env *env, struct job_record *j)
 		}
 }
 
-static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct worker_cache *cache)
+static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], struct worker_cache *cache,
+		   struct displace_pick *pick)
 {
 	const struct compute_params *prm = env->params;
 	uint64_t h = env->height;
@@ -1856,18 +1943,21 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 		err = jobs_unlink(env->ledger, j.id);
 	if (!err)
 		err = put_job(env->ledger, &j);
+	if (!err)
+		displace_consider(pick, &j);
 	return err;
 }
 
 struct end_jobs_ctx {
 	const struct compute_env *env;
 	struct worker_cache *cache;
+	struct displace_pick pick;
 };
 
 static int end_listed_job(void *arg, const uint8_t id[HASH_LEN])
 {
 	struct end_jobs_ctx *c = arg;
-	return end_job(c->env, id, c->cache);
+	return end_job(c->env, id, c->cache, &c->pick);
 }
 
 int compute_end_block(const struct compute_env *env)
@@ -1875,7 +1965,7 @@ int compute_end_block(const struct compute_env *env)
 	uint8_t *workers = NULL;
 	size_t nworkers = 0;
 	struct worker_cache cache = {NULL, 0};
-	struct end_jobs_ctx ctx = {env, &cache};
+	struct end_jobs_ctx ctx = {env, &cache, {0}};
 	struct jobs_list live;
 	int err = jobs_load(env->ledger, &live);
 	if (!err)
@@ -1888,6 +1978,8 @@ int compute_end_block(const struct compute_env *env)
 	 * listed when the pass began, as the draws' order requires (§5) */
 	if (!err)
 		err = jobs_walk(env->ledger, &live, end_listed_job, &ctx);
+	if (!err)
+		err = displace_put(env->ledger, &ctx.pick);
 	/* Bonds of unbonding workers return once nothing they did can still be
 	 * disputed (no job in flight) and the delay has passed. */
 	for (size_t i = 0; i < cache.n && !err; i++) {

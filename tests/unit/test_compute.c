@@ -2351,6 +2351,85 @@ static void list_costs(unsigned n, long *submit_bytes, long *end_bytes)
 	ledger_mem_free(c.mem);
 }
 
+/* A full live list is not held by jobs nobody works on: the cheapest job no
+ * worker has committed to, found at the end of a block, is displaced and
+ * refunded by a job paying more than 10% above it, one a block; a job a
+ * worker has committed to never is. Before, the list held max_live_jobs
+ * jobs until their deadlines (up to max_deadline_blocks) and every escrow
+ * came back, so a few submits' fees shut everyone else out. */
+static void test_displacement(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.max_live_jobs = 3;
+	struct compute_result res;
+	uint8_t id[5][HASH_LEN];
+	/* no worker: nothing is drawn, every slot stays empty */
+	struct job_spec s = small_spec(1, 5 * UNIT);
+	CHECK(submit(&c, &s, id[0], &res) == 0);
+	s.reward = 2 * UNIT;
+	CHECK(submit(&c, &s, id[1], &res) == 0);
+	s.reward = 2 * UNIT;
+	CHECK(submit(&c, &s, id[2], &res) == 0);
+	/* full, and no end of block has picked a job yet */
+	s.reward = 100 * UNIT;
+	CHECK(submit(&c, &s, id[3], &res) == ASSAY_EFULL);
+	CHECK(strstr(res.error, "none can be displaced in this block") != NULL);
+	CHECK(end_block(&c) == 0);
+	/* the cheapest is 2 ASY, twice: the newer (id[2]) goes first; 10% more is not enough */
+	s.reward = 2 * UNIT + 2 * UNIT / 10;
+	CHECK(submit(&c, &s, id[3], &res) == ASSAY_EFULL);
+	CHECK(strstr(res.error, "more than 10% above it") != NULL);
+	s.reward = 2 * UNIT + 2 * UNIT / 10 + 1;
+	struct job_record j, n3;
+	CHECK(compute_get_job(&c.l, id[2], &j) == 0);
+	uint64_t back = j.escrow + j.check_escrow, before = balance(&c, SUB);
+	CHECK(submit(&c, &s, id[3], &res) == 0);
+	CHECK(strstr(res.error, "displaced job") != NULL);
+	CHECK(compute_get_job(&c.l, id[2], &j) == 0);
+	CHECK_EQ_INT(j.state, JOB_REFUNDED);
+	CHECK_EQ_U64(j.escrow + j.check_escrow, 0);
+	/* its escrow came back, the new job's went in */
+	CHECK(compute_get_job(&c.l, id[3], &n3) == 0);
+	CHECK_EQ_U64(balance(&c, SUB), before + back - (n3.escrow + n3.check_escrow));
+	/* one a block */
+	s.reward = 50 * UNIT;
+	CHECK(submit(&c, &s, id[4], &res) == ASSAY_EFULL);
+	CHECK(end_block(&c) == 0);
+	CHECK(submit(&c, &s, id[4], &res) == 0); /* id[1], 2 ASY, goes now */
+	CHECK(compute_get_job(&c.l, id[1], &j) == 0);
+	CHECK_EQ_INT(j.state, JOB_REFUNDED);
+	CHECK(compute_get_job(&c.l, id[0], &j) == 0);
+	CHECK_EQ_INT(j.state, JOB_OPEN);
+	ledger_mem_free(c.mem);
+
+	/* A job a worker has committed to is never displaced, however little it
+	 * pays; one only assigned is, and its worker's lock comes back. */
+	chain_init(&c);
+	c.p.max_live_jobs = 2;
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	struct job_spec cheap = small_spec(1, 1 * UNIT);
+	struct work w[1];
+	uint64_t bad[1] = {0};
+	to_challenge(&c, id[0], &cheap, w, bad, 0);
+	s = small_spec(1, 2 * UNIT);
+	CHECK(submit(&c, &s, id[1], &res) == 0);
+	for (int b = 0; b <= (int)c.p.challenge_delay; b++)
+		CHECK(end_block(&c) == 0);
+	CHECK_EQ_INT(job(&c, id[1]).slots[0].state, SLOT_ASSIGNED);
+	struct worker_record wr;
+	CHECK(compute_get_worker(&c.l, W1, &wr) == 0);
+	CHECK_EQ_U64(wr.jobs_in_flight, 2);
+	s.reward = 100 * UNIT;
+	CHECK(submit(&c, &s, id[2], &res) == 0);
+	CHECK_EQ_INT(job(&c, id[1]).state, JOB_REFUNDED);
+	CHECK(job(&c, id[0]).state != JOB_REFUNDED);
+	CHECK(compute_get_worker(&c.l, W1, &wr) == 0);
+	CHECK_EQ_U64(wr.jobs_in_flight, 1);
+	work_free(&w[0]);
+	ledger_mem_free(c.mem);
+}
+
 /* A submission and a job's end read and write a few small values whatever
  * the number of live jobs: the list was one value of every id, read and
  * rewritten whole by each (128 KB at 4,096 jobs, kept per version by the
@@ -2614,5 +2693,6 @@ int main(void)
 	RUN(test_live_list_cost_flat);
 	RUN(test_live_list_order);
 	RUN(test_live_list_damage);
+	RUN(test_displacement);
 	return test_report("test_compute");
 }

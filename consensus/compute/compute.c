@@ -1705,6 +1705,36 @@ int compute_apply_chunks(const struct compute_env *env, const struct job_chunks_
 
 /* ---- end of block ---- */
 
+/* A worker's weight in a draw for job j (docs/compute.md §5): its free
+ * bond if it is eligible, else 0. */
+static uint64_t draw_weight(const struct compute_params *prm, const struct job_record *j,
+			    const struct worker_record *w, uint64_t lock)
+{
+	const uint8_t *a = w->addr;
+	uint64_t free_bond = w->bond - (w->locked < w->bond ? w->locked : w->bond);
+	int ok = w->status == WORKER_ACTIVE && w->bond >= prm->min_bond && free_bond >= lock && free_bond > 0 &&
+		 w->jobs_in_flight < prm->max_jobs_per_worker && memcmp(a, j->submitter, ADDR_LEN) != 0;
+	for (unsigned s = 0; s < j->spec.redundancy && ok; s++)
+		ok = !(j->slots[s].state != SLOT_EMPTY && memcmp(j->slots[s].worker, a, ADDR_LEN) == 0);
+	for (unsigned e = 0; e < j->excluded_count && ok; e++)
+		ok = memcmp(j->excluded[e], a, ADDR_LEN) != 0;
+	return ok ? free_bond : 0;
+}
+
+/* Whether job j, every slot empty, can have all of them drawn now: as many
+ * eligible workers as slots. Its slots are drawn together or not at all
+ * (docs/compute.md §5): one drawn alone, with a slot nobody can take, would
+ * compute and commit for a job that cannot seal, and hold its place in
+ * the live list past displacement (§1.3). */
+static int draws_fill(const struct compute_env *env, const struct job_record *j, const struct worker_cache *cache)
+{
+	uint64_t lock = compute_job_lock(env->params, j->spec.reward);
+	unsigned eligible = 0;
+	for (size_t i = 0; i < cache->n && eligible < j->spec.redundancy; i++)
+		eligible += draw_weight(env->params, j, &cache->w[i], lock) > 0;
+	return eligible >= j->spec.redundancy;
+}
+
 /* Draws one worker for slot `slot` of job j, weighted by free bond, among
  * the eligible (docs/compute.md §5). 0 and *chosen set, or ASSAY_ENOTFOUND. */
 static int draw_worker(const struct compute_env *env, const struct job_record *j, unsigned slot,
@@ -1718,18 +1748,7 @@ static int draw_worker(const struct compute_env *env, const struct job_record *j
 		return ASSAY_ENOMEM;
 	unsigned __int128 total = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct worker_record *w = &cache->w[i];
-		const uint8_t *a = w->addr;
-		uint64_t free_bond = w->bond - (w->locked < w->bond ? w->locked : w->bond);
-		int ok = w->status == WORKER_ACTIVE && w->bond >= prm->min_bond && free_bond >= lock &&
-			 free_bond > 0 && w->jobs_in_flight < prm->max_jobs_per_worker &&
-			 memcmp(a, j->submitter, ADDR_LEN) != 0;
-		for (unsigned s = 0; s < j->spec.redundancy && ok; s++)
-			ok = !(j->slots[s].state != SLOT_EMPTY &&
-			       memcmp(j->slots[s].worker, a, ADDR_LEN) == 0);
-		for (unsigned e = 0; e < j->excluded_count && ok; e++)
-			ok = memcmp(j->excluded[e], a, ADDR_LEN) != 0;
-		weight[i] = ok ? free_bond : 0;
+		weight[i] = draw_weight(prm, j, &cache->w[i], lock);
 		total += weight[i];
 	}
 	if (total == 0) {
@@ -1910,7 +1929,12 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 					prm->reveal_window + prm->upload_window + 1 <=
 				j.deadline_height;
 		uint64_t lock = compute_job_lock(prm, j.spec.reward);
-		for (unsigned i = 0; i < j.spec.redundancy && !err && time_left && j.state != JOB_VERIFIED; i++) {
+		int all_empty = 1;
+		for (unsigned i = 0; i < j.spec.redundancy; i++)
+			all_empty &= j.slots[i].state == SLOT_EMPTY;
+		int drawable = !all_empty || draws_fill(env, &j, cache); /* together or not at all */
+		for (unsigned i = 0; i < j.spec.redundancy && !err && time_left && drawable && j.state != JOB_VERIFIED;
+		     i++) {
 			struct job_slot *s = &j.slots[i];
 			/* drawn with a beacon challenge_delay blocks after the slot
 			 * emptied, which nobody knew then (compute.md §5) */

@@ -2351,6 +2351,38 @@ static void list_costs(unsigned n, long *submit_bytes, long *end_bytes)
 	ledger_mem_free(c.mem);
 }
 
+/* A job's slots are drawn together or not at all: with one eligible
+ * worker a two-slot job draws nobody (before, the one worker was drawn,
+ * computed and committed for a job that could never seal, and the job
+ * held its place in the live list past displacement); once a second worker
+ * registers, both slots are drawn in the same block. A redraw of one slot
+ * still draws alone. */
+static void test_slots_drawn_together(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	struct job_spec s = small_spec(2, 5 * UNIT);
+	CHECK(submit(&c, &s, id, &res) == 0);
+	for (int b = 0; b < 6; b++)
+		CHECK(end_block(&c) == 0);
+	struct job_record j = job(&c, id);
+	CHECK_EQ_INT(j.slots[0].state, SLOT_EMPTY);
+	CHECK_EQ_INT(j.slots[1].state, SLOT_EMPTY);
+	struct worker_record w;
+	CHECK(compute_get_worker(&c.l, W1, &w) == 0);
+	CHECK_EQ_U64(w.jobs_in_flight, 0);
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	CHECK(end_block(&c) == 0);
+	j = job(&c, id);
+	CHECK_EQ_INT(j.slots[0].state, SLOT_ASSIGNED);
+	CHECK_EQ_INT(j.slots[1].state, SLOT_ASSIGNED);
+	CHECK_EQ_U64(j.slots[0].assigned_height, j.slots[1].assigned_height);
+	ledger_mem_free(c.mem);
+}
+
 /* A full live list is not held by jobs nobody works on: the cheapest job no
  * worker has committed to, found at the end of a block, is displaced and
  * refunded by a job paying more than 10% above it, one a block; a job a
@@ -2571,7 +2603,7 @@ static void test_live_list_order(void)
 	size_t most_live = 0;
 	int nids = 0, nids_b = 0, ok = 1, migrations = 0, compared = 0;
 	unsigned ended[JOB_STATE_COUNT] = {0};
-	uint64_t rs = 777;
+	uint64_t rs = 778; /* a sequence that ends jobs every way (checked below) */
 	for (int step = 0; step < 1500 && ok; step++) {
 		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
 		order_step(&a, rs, ids, &nids);
@@ -2694,5 +2726,6 @@ int main(void)
 	RUN(test_live_list_order);
 	RUN(test_live_list_damage);
 	RUN(test_displacement);
+	RUN(test_slots_drawn_together);
 	return test_report("test_compute");
 }

@@ -1,6 +1,7 @@
 /* Chain parameter defaults and the fee floor (see params.h). */
 #include "consensus/params.h"
 #include "core/block.h"
+#include "core/buf.h"
 #include "core/error.h"
 
 void chain_params_default(struct chain_params *p, int dev)
@@ -29,18 +30,9 @@ void chain_params_default(struct chain_params *p, int dev)
 	p->timeout_precommit_delta_ms = dev ? 100 : 500;
 }
 
-/* The length of v's varint (protocol §1). */
-static uint64_t varint_bytes(uint64_t v)
-{
-	uint64_t n = 1;
-	while (v >>= 7)
-		n++;
-	return n;
-}
-
 uint64_t chain_block_overhead(const struct chain_params *p)
 {
-	return HEADER_BYTES + varint_bytes(p->max_block_txs) + COMMIT_MAX_BYTES;
+	return HEADER_BYTES + buf_varint_len(p->max_block_txs) + COMMIT_MAX_BYTES;
 }
 
 int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
@@ -53,7 +45,7 @@ int chain_params_check(const struct chain_params *p, char *err, size_t errlen)
 	/* A transaction at max_tx_bytes must fit a block beside everything
 	 * else the block holds, or it waits in every mempool for good: the
 	 * block builder's own count (node/chain.c). */
-	uint64_t room = chain_block_overhead(p) + varint_bytes(p->max_tx_bytes) + p->max_tx_bytes;
+	uint64_t room = chain_block_overhead(p) + buf_varint_len(p->max_tx_bytes) + p->max_tx_bytes;
 	if (room > p->max_block_bytes)
 		return assay_fail(err, errlen, ASSAY_EINVALID,
 				  "max_tx_bytes %u fits no block: max_block_bytes must be at least %llu "

@@ -92,6 +92,14 @@ void buf_put_u64(struct buf *b, uint64_t v)
 	buf_put(b, t, 8);
 }
 
+size_t buf_varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >>= 7)
+		n++;
+	return n;
+}
+
 void buf_put_varint(struct buf *b, uint64_t v)
 {
 	uint8_t t[10];

@@ -28,6 +28,8 @@ void buf_put_u16(struct buf *b, uint16_t v);
 void buf_put_u32(struct buf *b, uint32_t v);
 void buf_put_u64(struct buf *b, uint64_t v);
 void buf_put_varint(struct buf *b, uint64_t v);
+/* The bytes buf_put_varint takes for v (1 to 10). */
+size_t buf_varint_len(uint64_t v);
 /* varint length, then the bytes */
 void buf_put_bytes(struct buf *b, const void *p, size_t n);
 /* For encodings that are hashed by functions that cannot fail (a txid, a

@@ -75,10 +75,7 @@ void tx_encode(const struct tx *t, struct buf *b)
 
 size_t tx_encoded_len(const struct tx *t)
 {
-	size_t prefix = 1; /* the payload's varint length */
-	for (uint64_t v = t->payload_len; v >>= 7;)
-		prefix++;
-	return HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + prefix + t->payload_len + SIG_LEN;
+	return HASH_LEN + 8 + PUBKEY_LEN + 8 + 8 + 1 + buf_varint_len(t->payload_len) + t->payload_len + SIG_LEN;
 }
 
 int tx_read(struct tx *t, struct reader *r, size_t payload_max)

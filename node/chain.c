@@ -929,14 +929,6 @@ int chain_check_block(chain_t *c, const struct block *blk, uint64_t now_ms, char
 	return 0;
 }
 
-static unsigned varint_len(uint64_t v)
-{
-	unsigned n = 1;
-	while (v >>= 7)
-		n++;
-	return n;
-}
-
 /* The header of the block to build on the tip, without its roots. */
 static int build_header(chain_t *c, uint64_t time_ms, const uint8_t sk[SECKEY_LEN], struct block *blk,
 			char *err, size_t errlen)
@@ -1021,7 +1013,8 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 	/* Exact size: header, the tx count (at its widest), each tx with its
 	 * length prefix, and the commit as it will be encoded. */
 	commit_encode(&blk->last_commit, &tb);
-	uint64_t gas = 0, reveal_gas = 0, chunk_bytes = 0, bytes = HEADER_BYTES + varint_len(p->max_block_txs) + tb.len;
+	uint64_t gas = 0, reveal_gas = 0, chunk_bytes = 0;
+	uint64_t bytes = HEADER_BYTES + buf_varint_len(p->max_block_txs) + tb.len;
 	for (size_t i = 0; i < n; i++) {
 		const struct tx *t = txs[i];
 		char terr[160];
@@ -1034,7 +1027,7 @@ int chain_build_block_ids(chain_t *c, const struct tx *const *txs, const uint8_t
 		/* Sized without encoding: a candidate over a budget is passed
 		 * over without a copy of it (up to max_tx_bytes) being made. */
 		size_t tx_len = tx_encoded_len(t);
-		uint64_t tx_bytes = varint_len(tx_len) + tx_len;
+		uint64_t tx_bytes = buf_varint_len(tx_len) + tx_len;
 		int full = bytes + tx_bytes > p->max_block_bytes ||
 			   (lane ? reveal_gas + t->gas_limit > c->g.compute.reveal_block_gas
 				 : gas + t->gas_limit > p->max_block_gas) ||

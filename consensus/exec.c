@@ -133,67 +133,78 @@ static int decode_transfer(const struct tx *t, struct tx_decoded *d)
 	return rc;
 }
 
-/* Whether a transfer of amount to the account at to_key creates it: *creates
- * is 1 when amount > 0 and the account is not in the state. 0, or the
- * read's local failure. */
-static int transfer_creates(const struct ledger *l, const uint8_t to_key[HASH_LEN], uint64_t amount,
-			    int *creates)
-{
-	uint8_t none;
-	size_t len;
-	*creates = 0;
-	if (amount == 0)
-		return 0; /* credits nothing, so makes no account */
-	int rc = ledger_get_into(l, to_key, &none, 0, &len); /* ASSAY_ELIMIT: there */
-	if (rc == ASSAY_ENOTFOUND)
-		*creates = 1;
-	return rc == ASSAY_ENOTFOUND || rc == ASSAY_ELIMIT ? 0 : rc;
-}
-
-static void transfer_gas_error(uint64_t gas_limit, char *err, size_t errlen)
-{
-	snprintf(err, errlen,
-		 "out of gas: the recipient has no account, and a transfer that creates one needs "
-		 "gas_limit %d (this one has %llu)",
-		 VM_GAS_NEW_KEY, (unsigned long long)gas_limit);
-}
-
 uint64_t exec_blob_gas(size_t len)
 {
 	return VM_GAS_NEW_KEY + (uint64_t)len * VM_GAS_STORAGE_BYTE;
 }
 
-static void blob_gas_error(size_t len, uint64_t gas_limit, char *err, size_t errlen)
+/* The gas t needs on l before anything else of it runs (protocol §5.2),
+ * into *need: a transfer of a positive amount to an address with no
+ * account creates it and pays VM_GAS_NEW_KEY, as a contract's transfer
+ * does; a blob pays exec_blob_gas, what a contract pays to store as many
+ * bytes; others nothing. Every node keeps those keys and bytes for good:
+ * at the bare min_fee a block of transfers made 10,000 keys for 0.01 ASY,
+ * and a 1 MiB blob cost 0.000001 ASY. ASSAY_EGAS, with the reason in why,
+ * when t's gas_limit is below it (the transaction fails, its fee spent;
+ * the mempool refuses it first, exec_tx_gas_check); else 0, or a local
+ * failure of the read. d is t decoded. */
+static int upfront_gas(const struct ledger *l, const struct tx *t, const struct tx_decoded *d, uint64_t *need,
+		       char *why, size_t whylen)
 {
-	snprintf(err, errlen,
-		 "out of gas: storing a blob of %zu bytes needs gas_limit %llu (%d a byte and %d for its key; "
-		 "this one has %llu)",
-		 len, (unsigned long long)exec_blob_gas(len), VM_GAS_STORAGE_BYTE, VM_GAS_NEW_KEY,
-		 (unsigned long long)gas_limit);
+	*need = 0;
+	if (t->kind == TX_BLOB) {
+		*need = exec_blob_gas(d->u.blob.len);
+		if (t->gas_limit >= *need)
+			return 0;
+		snprintf(why, whylen,
+			 "out of gas: storing a blob of %zu bytes needs gas_limit %llu (%d a byte and %d for its "
+			 "key; this one has %llu)",
+			 d->u.blob.len, (unsigned long long)*need, VM_GAS_STORAGE_BYTE, VM_GAS_NEW_KEY,
+			 (unsigned long long)t->gas_limit);
+		return ASSAY_EGAS;
+	}
+	if (t->kind != TX_TRANSFER || d->u.transfer.amount == 0)
+		return 0; /* nothing sent makes no account */
+	uint8_t key[HASH_LEN], none;
+	size_t len;
+	state_key(NS_ACCOUNT, d->u.transfer.to, ADDR_LEN, key);
+	int rc = ledger_get_into(l, key, &none, 0, &len); /* ASSAY_ELIMIT: there */
+	if (rc != ASSAY_ENOTFOUND)
+		return rc == ASSAY_ELIMIT ? 0 : rc;
+	*need = VM_GAS_NEW_KEY;
+	if (t->gas_limit >= *need)
+		return 0;
+	snprintf(why, whylen,
+		 "out of gas: the recipient has no account, and a transfer that creates one needs "
+		 "gas_limit %d (this one has %llu)",
+		 VM_GAS_NEW_KEY, (unsigned long long)t->gas_limit);
+	return ASSAY_EGAS;
 }
 
-/* A transfer that creates its recipient's account pays VM_GAS_NEW_KEY from
- * its gas_limit, as a contract's transfer does (protocol §5.2): every node
- * keeps the key for good, and at the bare min_fee a block of transfers made
- * 10,000 of them for 0.01 ASY. Too little gas fails the transfer; its fee is
- * spent. */
+/* Fails a kind's apply for upfront_gas: its receipt or result says why and
+ * used the whole gas_limit. *need: what it uses when it goes on. */
+static int apply_upfront_gas(const struct ledger *l, const struct tx *t, const struct tx_decoded *d,
+			     uint64_t *need, uint64_t *gas_used, char *why, size_t whylen)
+{
+	int rc = upfront_gas(l, t, d, need, why, whylen);
+	if (rc == ASSAY_EGAS)
+		*gas_used = t->gas_limit;
+	else if (rc)
+		snprintf(why, whylen, "state read failed: %s", assay_strerror(rc));
+	return rc;
+}
+
 static int apply_transfer(struct exec_ctx *x, const struct tx *t, const struct tx_decoded *d,
 			  const uint8_t sender[ADDR_LEN], struct receipt *rc)
 {
 	(void)sender; /* x->sender_key is its key */
 	uint8_t to_key[HASH_LEN];
-	int creates, err;
-	state_key(NS_ACCOUNT, d->u.transfer.to, ADDR_LEN, to_key);
-	if ((err = transfer_creates(&x->l, to_key, d->u.transfer.amount, &creates)) != 0) {
-		snprintf(rc->error, sizeof(rc->error), "state read failed: %s", assay_strerror(err));
+	uint64_t need;
+	int err = apply_upfront_gas(&x->l, t, d, &need, &rc->gas_used, rc->error, sizeof(rc->error));
+	if (err)
 		return err;
-	}
-	if (creates && t->gas_limit < VM_GAS_NEW_KEY) {
-		rc->gas_used = t->gas_limit;
-		transfer_gas_error(t->gas_limit, rc->error, sizeof(rc->error));
-		return ASSAY_EGAS;
-	}
-	rc->gas_used = creates ? VM_GAS_NEW_KEY : 0;
+	rc->gas_used = need;
+	state_key(NS_ACCOUNT, d->u.transfer.to, ADDR_LEN, to_key);
 	/* exec_tx reverts the whole apply on error: a debit without its
 	 * credit never stays. */
 	err = ledger_debit_at(&x->l, x->sender_key, d->u.transfer.amount);
@@ -202,29 +213,6 @@ static int apply_transfer(struct exec_ctx *x, const struct tx *t, const struct t
 	if (err)
 		snprintf(rc->error, sizeof(rc->error), "transfer failed: %s", assay_strerror(err));
 	return err;
-}
-
-int exec_tx_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen)
-{
-	struct transfer_payload tp;
-	struct blob_payload bl;
-	uint8_t to_key[HASH_LEN];
-	int creates, rc;
-	if (t->kind == TX_BLOB && compute_blob_decode(&bl, t->payload, t->payload_len) == 0 &&
-	    t->gas_limit < exec_blob_gas(bl.len)) {
-		blob_gas_error(bl.len, t->gas_limit, err, errlen);
-		return ASSAY_EGAS;
-	}
-	if (t->kind != TX_TRANSFER || t->gas_limit >= VM_GAS_NEW_KEY ||
-	    transfer_decode(&tp, t->payload, t->payload_len))
-		return 0;
-	state_key(NS_ACCOUNT, tp.to, ADDR_LEN, to_key);
-	if ((rc = transfer_creates(l, to_key, tp.amount, &creates)) != 0)
-		return assay_fail(err, errlen, rc, "state read failed: %s", assay_strerror(rc));
-	if (!creates)
-		return 0;
-	transfer_gas_error(t->gas_limit, err, errlen);
-	return ASSAY_EGAS;
 }
 
 static int decode_deploy(const struct tx *t, struct tx_decoded *d)
@@ -410,23 +398,14 @@ static int compute_salt(const struct compute_env *env, const struct tx *t, const
 	return compute_apply_salt(env, &d->u.salt, res);
 }
 
-/* A blob stays in the state for good, so it pays what a contract pays to
- * store as many bytes (exec_blob_gas, protocol §5.2); before, a 1 MiB blob
- * cost the bare min_fee, and a terabyte of every node's state about 1 ASY.
- * Too little gas fails the transaction; its fee is spent. */
 static int compute_blob(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
 	(void)sender;
-	uint64_t need = exec_blob_gas(d->u.blob.len);
-	if (t->gas_limit < need) {
-		memset(res, 0, sizeof(*res));
-		res->gas_used = t->gas_limit;
-		blob_gas_error(d->u.blob.len, t->gas_limit, res->error, sizeof(res->error));
-		return ASSAY_EGAS;
-	}
-	int rc = compute_apply_blob(env, &d->u.blob, res);
-	if (rc == 0)
+	uint64_t need;
+	memset(res, 0, sizeof(*res));
+	int rc = apply_upfront_gas(env->ledger, t, d, &need, &res->gas_used, res->error, sizeof(res->error));
+	if (!rc && (rc = compute_apply_blob(env, &d->u.blob, res)) == 0)
 		res->gas_used = need;
 	return rc;
 }
@@ -598,6 +577,19 @@ static int admit_decoded(const struct compute_env *env, const struct tx *t, cons
 		return assay_fail(err, errlen, e, "state read failed: %s", assay_strerror(e));
 	return assay_fail(err, errlen, e, "%s cannot succeed: %s", k->name,
 			  res.error[0] ? res.error : assay_strerror(e));
+}
+
+int exec_tx_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen)
+{
+	const struct exec_kind *k = exec_kind_of(t->kind);
+	struct tx_decoded d;
+	uint64_t need;
+	if ((t->kind != TX_TRANSFER && t->kind != TX_BLOB) || !k || k->decode(t, &d))
+		return 0; /* a malformed payload is the stateless rules' to refuse */
+	int rc = upfront_gas(l, t, &d, &need, err, errlen);
+	if (rc && rc != ASSAY_EGAS)
+		return assay_fail(err, errlen, rc, "state read failed: %s", assay_strerror(rc));
+	return rc;
 }
 
 int exec_kind_admits(unsigned kind)

@@ -133,6 +133,8 @@ static int decode_transfer(const struct tx *t, struct tx_decoded *d)
 	return rc;
 }
 
+_Static_assert(CHAIN_GAS_NEW_ACCOUNT == VM_GAS_NEW_KEY, "a key costs the same however it is made");
+
 uint64_t exec_blob_gas(size_t len)
 {
 	return VM_GAS_NEW_KEY + (uint64_t)len * VM_GAS_STORAGE_BYTE;

@@ -56,6 +56,12 @@ int chain_params_check(const struct chain_params *p, char *err, size_t errlen);
  * last_commit (COMMIT_MAX_SIGS signatures). */
 uint64_t chain_block_overhead(const struct chain_params *p);
 
+/* The gas a transfer that creates its recipient's account pays (protocol
+ * §5.2), which a client must put in its gas_limit and fee: the VM's
+ * new-key charge (VM_GAS_NEW_KEY, the same number, checked in
+ * consensus/exec.c), named here for the clients, which do not use the VM. */
+#define CHAIN_GAS_NEW_ACCOUNT 11264
+
 /* The lowest fee a transaction with gas_limit may pay (protocol §5.1):
  * min_fee + gas_limit x gas_price, exact. 0, or ASSAY_EOVERFLOW when it does
  * not fit in 64 bits (*fee is then UINT64_MAX: no fee can pay it). */

@@ -134,16 +134,12 @@ static int send_coins(struct faucet *f, const uint8_t to[ADDR_LEN], char txid[2 
 		snprintf(why, whylen, "the node did not answer: %s", fail.message);
 		return -1;
 	}
-	json_t *to_balance = json_object_get(acct, "balance"), *to_nonce = json_object_get(acct, "nonce");
-	if (!json_is_integer(to_balance) || !json_is_integer(to_nonce)) {
-		json_decref(acct);
+	int bad = txbuild_transfer_gas(acct, &spec.gas_limit);
+	json_decref(acct);
+	if (bad) {
 		snprintf(why, whylen, "the node's getaccount reply lacks a balance or nonce");
 		return -1;
 	}
-	spec.gas_limit = txbuild_transfer_gas((uint64_t)json_integer_value(to_balance),
-					      (uint64_t)json_integer_value(to_nonce),
-					      json_is_string(json_object_get(acct, "code_hash")));
-	json_decref(acct);
 	if (txbuild_default_fee(&f->chain.params, spec.gas_limit, &spec.fee) != 0) {
 		snprintf(why, whylen, "the node's fee rule asks more than 10 ASY for a transfer (TXBUILD_MAX_DEFAULT_FEE)");
 		return -1;

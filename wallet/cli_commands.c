@@ -81,25 +81,16 @@ static int report_committed(struct cli_ctx *ctx, const char *txid, json_t *tx)
 	return failed ? CLI_EFAIL : CLI_OK;
 }
 
-/* The gas a transfer to address needs (txbuild_transfer_gas), from the
- * node's committed state: an account a pending transaction creates still
- * reads as absent, and the transfer then pays for a creation it does not
- * need, never too little. */
+/* The gas a transfer to address needs (txbuild_transfer_gas). */
 static int transfer_gas(struct cli_ctx *ctx, const char *address, uint64_t *gas)
 {
 	json_t *acct;
 	int rc = cli_rpc(ctx, "getaccount", json_pack("[s]", address), &acct);
 	if (rc)
 		return rc;
-	json_t *balance = json_object_get(acct, "balance"), *nonce = json_object_get(acct, "nonce");
-	if (!json_is_integer(balance) || !json_is_integer(nonce)) {
-		json_decref(acct);
-		return cli_fail(CLI_EFAIL, "getaccount reply lacks a balance or nonce");
-	}
-	*gas = txbuild_transfer_gas((uint64_t)json_integer_value(balance), (uint64_t)json_integer_value(nonce),
-				    json_is_string(json_object_get(acct, "code_hash")));
+	rc = txbuild_transfer_gas(acct, gas);
 	json_decref(acct);
-	return CLI_OK;
+	return rc ? cli_fail(CLI_EFAIL, "getaccount reply lacks a balance or nonce") : CLI_OK;
 }
 
 static int cmd_send(struct cli_ctx *ctx)

@@ -3,7 +3,6 @@
 
 #include "core/error.h"
 #include "core/tx.h"
-#include "vm/vm.h"
 #include "wallet/txbuild.h"
 
 int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
@@ -36,9 +35,16 @@ void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struc
 	transfer_encode(&tp, b);
 }
 
-uint64_t txbuild_transfer_gas(uint64_t balance, uint64_t nonce, int has_code)
+int txbuild_transfer_gas(const json_t *account, uint64_t *gas)
 {
-	return balance == 0 && nonce == 0 && !has_code ? VM_GAS_NEW_KEY : 0;
+	const json_t *balance = json_object_get(account, "balance"), *nonce = json_object_get(account, "nonce");
+	*gas = 0;
+	if (!json_is_integer(balance) || !json_is_integer(nonce))
+		return -1;
+	if (json_integer_value(balance) == 0 && json_integer_value(nonce) == 0 &&
+	    !json_is_string(json_object_get(account, "code_hash")))
+		*gas = CHAIN_GAS_NEW_ACCOUNT;
+	return 0;
 }
 
 int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee)

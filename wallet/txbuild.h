@@ -11,6 +11,8 @@
 #include "core/buf.h"
 #include "core/keys.h"
 #include "core/sha256.h"
+#include <jansson.h>
+
 #include "consensus/params.h"
 
 #define TXBUILD_DEFAULT_FEE 100000ull /* 0.0001 ASY; the built-in networks' floor is 1000 units */
@@ -44,11 +46,15 @@ int txbuild_sign(const struct txbuild_spec *spec, const uint8_t sk[SECKEY_LEN],
  * fee can pay it. */
 int txbuild_default_fee(const struct chain_params *p, uint64_t gas_limit, uint64_t *fee);
 
-/* The gas_limit a transfer of a positive amount to an account needs, from
- * what getaccount says of it: VM_GAS_NEW_KEY when the account is not in
- * the state (balance and nonce 0, no code: an all-zero account is never
- * stored), which the transfer then creates (protocol §5.2); else 0. */
-uint64_t txbuild_transfer_gas(uint64_t balance, uint64_t nonce, int has_code);
+/* Into *gas, the gas_limit a transfer of a positive amount needs to the
+ * account whose getaccount reply (rpc.md) is account: CHAIN_GAS_NEW_ACCOUNT
+ * when the account is not in the state (balance and nonce 0, no code: an
+ * all-zero account is never stored), which the transfer then creates
+ * (protocol §5.2); else 0. The committed state's word: an account a pending
+ * transaction creates still reads as absent, so the transfer pays for a
+ * creation it may not need, never too little. 0, or -1 when the reply
+ * lacks a balance or a nonce. */
+int txbuild_transfer_gas(const json_t *account, uint64_t *gas);
 
 /* The payload of a transfer of amount units to addr, appended to b. */
 void txbuild_transfer_payload(const uint8_t to[ADDR_LEN], uint64_t amount, struct buf *b);

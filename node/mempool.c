@@ -57,21 +57,20 @@ struct mempool {
 
 #define SENDER_TOMB ((struct mp_sender *)1)
 
-/* Whether fee_a over bytes_a is below fee_b over bytes_b, exactly. */
-static int rate_below(uint64_t fee_a, size_t bytes_a, uint64_t fee_b, size_t bytes_b)
+int mempool_rate_below(uint64_t fee_a, uint64_t bytes_a, uint64_t fee_b, uint64_t bytes_b)
 {
 	return (unsigned __int128)fee_a * bytes_b < (unsigned __int128)fee_b * bytes_a;
 }
 
 static int entry_below(const struct mp_entry *a, const struct mp_entry *b)
 {
-	return rate_below(a->tx.fee, a->bytes, b->tx.fee, b->bytes);
+	return mempool_rate_below(a->tx.fee, a->bytes, b->tx.fee, b->bytes);
 }
 
 /* e has become the last entry of its queue: the floor follows it down. */
 static void tail_floor_lower(struct mempool *m, const struct mp_entry *e)
 {
-	if (rate_below(e->tx.fee, e->bytes, m->tail_floor_fee, m->tail_floor_bytes)) {
+	if (mempool_rate_below(e->tx.fee, e->bytes, m->tail_floor_fee, m->tail_floor_bytes)) {
 		m->tail_floor_fee = e->tx.fee;
 		m->tail_floor_bytes = e->bytes;
 	}
@@ -382,7 +381,7 @@ static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, si
 	size_t count = m->count, total = m->bytes - freed;
 	if (count + added <= m->max_txs && total + bytes <= m->max_bytes)
 		return 0;
-	if (!rate_below(m->tail_floor_fee, m->tail_floor_bytes, fee, bytes)) {
+	if (!mempool_rate_below(m->tail_floor_fee, m->tail_floor_bytes, fee, bytes)) {
 		snprintf(err, errlen, "mempool full: fee too low (per byte) to evict anything");
 		return ASSAY_EFULL;
 	}
@@ -400,7 +399,7 @@ static int make_room(mempool_t *m, const struct mp_sender *own, uint64_t fee, si
 	m->tail_floor_bytes = nh ? item_entry(&h[0])->bytes : 1;
 	int rc = 0;
 	while (count + added > m->max_txs || total + bytes > m->max_bytes) {
-		if (!nh || !rate_below(item_entry(&h[0])->tx.fee, item_entry(&h[0])->bytes, fee, bytes) ||
+		if (!nh || !mempool_rate_below(item_entry(&h[0])->tx.fee, item_entry(&h[0])->bytes, fee, bytes) ||
 		    h[0].s == own) {
 			snprintf(err, errlen, "mempool full: fee too low (per byte) to evict anything");
 			rc = ASSAY_EFULL;

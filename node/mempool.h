@@ -26,6 +26,9 @@ typedef struct mempool mempool_t;
 mempool_t *mempool_new(chain_t *chain, size_t max_txs, size_t max_bytes);
 void mempool_free(mempool_t *m);
 
+/* Whether fee_a over bytes_a is below fee_b over bytes_b, exactly: how the
+ * pool and blocks rank transactions (fee per encoded byte, protocol §9). */
+int mempool_rate_below(uint64_t fee_a, uint64_t bytes_a, uint64_t fee_b, uint64_t bytes_b);
 /* Admits t (copied). 0 ok; ASSAY_EEXISTS if already there; otherwise the
  * reason is in err. txid_out may be NULL. */
 int mempool_add(mempool_t *m, const struct tx *t, uint8_t txid_out[HASH_LEN], char *err, size_t errlen);

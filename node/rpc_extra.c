@@ -273,7 +273,7 @@ static struct fee_rate tx_rate(const struct tx *t)
 /* Whether a pays less per byte than b, exactly. */
 static int rate_below(const struct fee_rate *a, const struct fee_rate *b)
 {
-	return (unsigned __int128)a->fee * b->bytes < (unsigned __int128)b->fee * a->bytes;
+	return mempool_rate_below(a->fee, a->bytes, b->fee, b->bytes);
 }
 
 static int cmp_rate(const void *a, const void *b)

@@ -91,7 +91,8 @@ tests_unit_test_rpc_offload_SOURCES = tests/unit/test_rpc_offload.c tests/unit/r
 tests_unit_test_rpc_offload_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/unit/test_rpc_simulate
 TESTS += tests/unit/test_rpc_simulate
-tests_unit_test_rpc_simulate_SOURCES = tests/unit/test_rpc_simulate.c tests/unit/node_fixture.h tests/unit/rpc_fixture.h tests/unit/test.h
+tests_unit_test_rpc_simulate_SOURCES = tests/unit/test_rpc_simulate.c tests/unit/node_fixture.h tests/unit/rpc_fixture.h \
+	tests/unit/rpc_node_fixture.h tests/unit/test.h
 tests_unit_test_rpc_simulate_LDADD = $(NODE_LIBS)
 check_PROGRAMS += tests/unit/test_rpc_extra
 TESTS += tests/unit/test_rpc_extra
@@ -116,6 +117,7 @@ tests_unit_test_signstate_LDADD = $(NODE_LIBS)
 # tx_id wrapped: the test counts the transactions an RPC call hashes
 check_PROGRAMS += tests/unit/test_rpc_mempool
 TESTS += tests/unit/test_rpc_mempool
-tests_unit_test_rpc_mempool_SOURCES = tests/unit/test_rpc_mempool.c tests/unit/node_fixture.h tests/unit/rpc_fixture.h tests/unit/test.h
+tests_unit_test_rpc_mempool_SOURCES = tests/unit/test_rpc_mempool.c tests/unit/node_fixture.h tests/unit/rpc_fixture.h \
+	tests/unit/rpc_node_fixture.h tests/unit/test.h
 tests_unit_test_rpc_mempool_LDFLAGS = -Wl,--wrap=tx_id
 tests_unit_test_rpc_mempool_LDADD = $(NODE_LIBS)

@@ -97,6 +97,26 @@ static inline void fixture_transfer(const struct fixture *f, struct tx *t, int f
 	tx_sign(t, f->sk[from]);
 }
 
+/* Builds the next block of c holding txs[0..n) at time_ms, signs it and
+ * its commit with key 0, and applies it with now_ms as the local clock. */
+static inline int fixture_produce(const struct fixture *f, chain_t *c, const struct tx *const *txs, size_t n,
+				  uint64_t time_ms, uint64_t now_ms)
+{
+	struct block blk;
+	struct commit cm;
+	char err[256];
+	uint8_t hash[HASH_LEN];
+	int rc = chain_build_block(c, txs, n, time_ms, f->sk[0], &blk, NULL, NULL, err, sizeof(err));
+	if (rc)
+		return rc;
+	block_hash(&blk, hash);
+	chain_sign_commit(c, f->sk[0], blk.hdr.height, hash, &cm);
+	rc = chain_apply_block(c, &blk, &cm, now_ms, err, sizeof(err));
+	commit_free(&cm);
+	block_free(&blk);
+	return rc;
+}
+
 /* A signed job_chunks transaction of p from the key pk/sk, nonce 0. */
 static inline void fixture_chunks_tx(const struct fixture *f, struct tx *t, const uint8_t pk[PUBKEY_LEN],
 				     const uint8_t sk[SECKEY_LEN], uint64_t fee, const struct job_chunks_payload *p)

@@ -35,19 +35,7 @@ static void open_chain(void)
 static int produce(const struct tx *t, uint64_t time_ms)
 {
 	const struct tx *ptrs[1] = {t};
-	struct block blk;
-	struct commit cm;
-	char err[256];
-	uint8_t hash[HASH_LEN];
-	int rc = chain_build_block(ch, ptrs, t ? 1 : 0, time_ms, fx.sk[0], &blk, NULL, NULL, err, sizeof(err));
-	if (rc)
-		return rc;
-	block_hash(&blk, hash);
-	chain_sign_commit(ch, fx.sk[0], blk.hdr.height, hash, &cm);
-	rc = chain_apply_block(ch, &blk, &cm, time_ms, err, sizeof(err));
-	commit_free(&cm);
-	block_free(&blk);
-	return rc;
+	return fixture_produce(&fx, ch, ptrs, t ? 1 : 0, time_ms, time_ms);
 }
 
 static int stop_at(uint64_t h, uint64_t tip)

@@ -18,20 +18,7 @@ static struct fixture fx;
 /* Builds, signs and applies the next (empty) block. */
 static int produce(chain_t *c)
 {
-	struct block blk;
-	struct commit cm;
-	uint8_t hash[HASH_LEN];
-	char err[256];
-	int rc = chain_build_block(c, NULL, 0, 2000 + chain_height(c) * 1000, fx.sk[0], &blk, NULL, NULL, err,
-				   sizeof(err));
-	if (rc)
-		return rc;
-	block_hash(&blk, hash);
-	chain_sign_commit(c, fx.sk[0], blk.hdr.height, hash, &cm);
-	rc = chain_apply_block(c, &blk, &cm, UINT64_MAX, err, sizeof(err));
-	commit_free(&cm);
-	block_free(&blk);
-	return rc;
+	return fixture_produce(&fx, c, NULL, 0, 2000 + chain_height(c) * 1000, UINT64_MAX);
 }
 
 /* The method called name among those node_register_extra_rpc adds. */

@@ -15,7 +15,7 @@
 #include "vm/vm.h"
 #include "test.h"
 #include "node_fixture.h"
-#include "rpc_fixture.h"
+#include "rpc_node_fixture.h"
 
 /* Every tx_id call outside core/tx.c comes here (--wrap). */
 void __real_tx_id(const struct tx *t, uint8_t out[HASH_LEN]);
@@ -36,26 +36,14 @@ struct rpc_node {
 
 static void rpc_node_init(struct rpc_node *r, const char *name)
 {
-	char path[400], err[256];
-	memset(r, 0, sizeof(*r));
-	snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
-	r->n.genesis = fx.g; /* shallow: for the parameters and addresses */
-	r->n.chain = chain_open(path, &fx.g, err, sizeof(err));
-	CHECK(r->n.chain != NULL);
-	r->n.mempool = mempool_new(r->n.chain, 5000, 1u << 26);
-	r->n.base = event_base_new();
-	r->n.rpc = rpc_new(r->n.base, "127.0.0.1", free_port(), "u", "p", NULL, err, sizeof(err));
-	CHECK(r->n.rpc != NULL);
+	rpc_test_node_open(&r->n, &fx, name);
 	node_register_rpc(&r->n);
 	node_register_extra_rpc(&r->n);
 }
 
 static void rpc_node_done(struct rpc_node *r)
 {
-	rpc_free(r->n.rpc);
-	mempool_free(r->n.mempool);
-	chain_close(r->n.chain);
-	event_base_free(r->n.base);
+	rpc_test_node_close(&r->n);
 }
 
 /* Calls method with params (a new reference, taken); its result (the

@@ -13,7 +13,7 @@
 #include "node/node.h"
 #include "test.h"
 #include "node_fixture.h"
-#include "rpc_fixture.h"
+#include "rpc_node_fixture.h"
 
 static struct fixture fx;
 
@@ -24,16 +24,8 @@ struct sim_node {
 
 static void sim_init(struct sim_node *s, const char *name)
 {
-	char path[400], err[256];
 	memset(s, 0, sizeof(*s));
-	snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
-	s->n.genesis = fx.g; /* shallow: for the network of addresses */
-	s->n.chain = chain_open(path, &fx.g, err, sizeof(err));
-	CHECK(s->n.chain != NULL);
-	s->n.mempool = mempool_new(s->n.chain, 5000, 1u << 26);
-	s->n.base = event_base_new();
-	s->n.rpc = rpc_new(s->n.base, "127.0.0.1", free_port(), "u", "p", NULL, err, sizeof(err));
-	CHECK(s->n.rpc != NULL);
+	rpc_test_node_open(&s->n, &fx, name);
 	node_register_simulate_rpc(&s->n);
 	size_t nm;
 	const struct rpc_method *m = rpc_methods(s->n.rpc, &nm);
@@ -45,10 +37,7 @@ static void sim_init(struct sim_node *s, const char *name)
 
 static void sim_done(struct sim_node *s)
 {
-	rpc_free(s->n.rpc);
-	mempool_free(s->n.mempool);
-	chain_close(s->n.chain);
-	event_base_free(s->n.base);
+	rpc_test_node_close(&s->n);
 }
 
 /* A transfer of key `from` with gas_limit gas (its fee the floor for it). */

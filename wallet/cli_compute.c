@@ -26,6 +26,7 @@
 #include "consensus/compute/mlp.h"
 #include "consensus/exec.h"
 #include "core/error.h"
+#include "core/ledger.h"
 #include "core/merkle.h"
 #include "core/tx.h"
 #include "wallet/amount.h"
@@ -34,6 +35,7 @@
 #include "wallet/client_chain.h"
 #include "wallet/cli_jobspec.h"
 #include "wallet/cli_preflight.h"
+#include "wallet/cli_proof.h"
 #include "wallet/output_check.h"
 #include "wallet/txbuild.h"
 
@@ -45,11 +47,12 @@ const struct cli_optdef cli_job_submit_opts[] = {
 	{"force", 0},	  {NULL, 0},
 };
 const struct cli_optdef cli_job_output_opts[] = {
-	{"o", 1}, {"output", 1}, {"slot", 1}, {"from-worker", 0}, {NULL, 0},
+	{"o", 1}, {"output", 1}, {"slot", 1}, {"from-worker", 0}, {"verify", 0}, {"height", 1}, {"header-hash", 1},
+	{NULL, 0},
 };
 const struct cli_optdef cli_job_dispute_opts[] = {
 	{"from", 1}, {"tile", 1}, {"slot", 1}, {"from-worker", 0}, {"fee", 1}, {"wait", 0}, {"timeout", 1},
-	{"force", 0}, {NULL, 0},
+	{"force", 0}, {"verify", 0}, {"height", 1}, {"header-hash", 1}, {NULL, 0},
 };
 const struct cli_optdef cli_job_open_opts[] = {
 	{"from", 1}, {"salt", 1}, {"fee", 1}, {"wait", 0}, {"timeout", 1}, {"force", 0}, {NULL, 0},
@@ -134,8 +137,34 @@ static int submit_from(struct cli_ctx *ctx, const struct cli_chain *chain, const
 	return cli_send_from(ctx, chain, from, unlock_kept, kind, payload, gas, wait, txid, committed);
 }
 
-/* Reads a job: its JSON (new reference) and its decoded record. */
-static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct job_record *rec)
+/* With --verify, the job's record proven against a block header
+ * (cli_proof_check: --height, --header-hash, or the tip) replaces the
+ * node's getjob answer, so the spec and the opened roots that the output is
+ * checked against are the chain's, not the node's word (docs/cli.md). */
+static int job_proven(struct cli_ctx *ctx, const char *id_hex, const uint8_t id[HASH_LEN], struct job_record *rec,
+		      struct cli_proven *proven)
+{
+	uint8_t key[HASH_LEN];
+	char key_hex[2 * HASH_LEN + 1];
+	state_key(NS_JOB, id, HASH_LEN, key);
+	hex_encode(key, HASH_LEN, key_hex);
+	int rc = cli_proof_check(ctx, key_hex, key, proven);
+	if (rc)
+		return rc;
+	if (!proven->included)
+		rc = cli_fail(CLI_EFAIL, "job %s is proven absent from the state of block %llu: not acted on", id_hex,
+			      (unsigned long long)proven->height);
+	else if (compute_job_decode(rec, proven->value, proven->value_len) != 0 || memcmp(rec->id, id, HASH_LEN) != 0)
+		rc = cli_fail(CLI_EFAIL, "the value proven for job %s is not its job record: not acted on", id_hex);
+	free(proven->value);
+	proven->value = NULL;
+	return rc;
+}
+
+/* Reads a job: its JSON (new reference) and its decoded record; with
+ * proven (the command's --verify) the record is the one proven on chain. */
+static int get_job_as(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct job_record *rec,
+		      struct cli_proven *proven)
 {
 	uint8_t id[HASH_LEN];
 	int rc = hex32_arg(id_hex, id, "job id");
@@ -157,7 +186,34 @@ static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct
 		return cli_fail(CLI_EFAIL, "the node answered with job %s's record for job %s: not acted on", other,
 				id_hex);
 	}
-	return CLI_OK;
+	if (proven && (rc = job_proven(ctx, id_hex, id, rec, proven))) {
+		json_decref(*job);
+		*job = NULL;
+	}
+	return rc;
+}
+
+static int get_job(struct cli_ctx *ctx, const char *id_hex, json_t **job, struct job_record *rec)
+{
+	return get_job_as(ctx, id_hex, job, rec, NULL);
+}
+
+/* The --verify line of job output and job dispute ("" without it). */
+static const char *proven_line(const struct cli_proven *p, char *out, size_t cap)
+{
+	if (!p)
+		return "";
+	snprintf(out, cap, "job record verified against block %llu (hash %s) state_root %s\n",
+		 (unsigned long long)p->height, p->block_hash_hex, p->state_root_hex);
+	return out;
+}
+
+static void proven_json(json_t *o, const struct cli_proven *p)
+{
+	if (p)
+		json_object_set_new(o, "record_verified",
+				    json_pack("{s:I,s:s,s:s}", "height", (json_int_t)p->height, "hash",
+					      p->block_hash_hex, "state_root", p->state_root_hex));
 }
 
 /* The challenge_delay the node names, raised to the least a chain may set
@@ -952,6 +1008,8 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 {
 	const char *file = cli_opt(ctx, "o") ? cli_opt(ctx, "o") : cli_opt(ctx, "output");
 	struct job_record *j = malloc(sizeof(*j));
+	struct cli_proven proven_buf, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
+	char line[400];
 	json_t *job = NULL;
 	uint8_t *output = NULL, (*leaves)[HASH_LEN] = NULL, (*digests)[HASH_LEN] = NULL, *in[KERNEL_MAX_INPUTS] = {0};
 	unsigned slot = 0;
@@ -963,7 +1021,8 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 		rc = cli_fail(CLI_EUSAGE, "job output needs -o FILE");
 	else if (!j)
 		rc = cli_fail(CLI_EFAIL, "out of memory");
-	else if (!(rc = get_job(ctx, ctx->args[0], &job, j)) && !(rc = pick_slot(ctx, j, &slot)) &&
+	else if (!(rc = cli_verify_opts(ctx)) && !(rc = get_job_as(ctx, ctx->args[0], &job, j, proven)) &&
+		 !(rc = pick_slot(ctx, j, &slot)) &&
 		 !(rc = fetch_output(ctx, j, job, slot, &output, &leaves, &digests, &src)) &&
 		 !(rc = load_inputs(ctx, j, in))) {
 		int wrong = check_output(&j->spec.shape, in, output, &bad);
@@ -993,10 +1052,11 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 						      src.from_chunks ? "chain" : "worker");
 				if (!src.from_chunks)
 					json_object_set_new(o, "endpoint", json_string(src.endpoint));
+				proven_json(o, proven);
 				cli_emit(ctx, o,
-					 "%s: %llu bytes %s, sha256 %s\nchecked: Merkle root matches the commitment; %s "
+					 "%s%s: %llu bytes %s, sha256 %s\nchecked: Merkle root matches the commitment; %s "
 					 "passed\n",
-					 file, (unsigned long long)len, from, oh,
+					 proven_line(proven, line, sizeof(line)), file, (unsigned long long)len, from, oh,
 					 j->spec.shape.kind == JOB_MATMUL_I8 ? "full Freivalds test" : "recomputation");
 			}
 		}
@@ -1030,14 +1090,16 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		return cli_fail(CLI_EUSAGE, "job dispute needs --from NAME (who pays and holds the dispute bond)");
 	struct job_record *j = malloc(sizeof(*j));
 	struct party *pt = calloc(2, sizeof(*pt));
+	struct cli_proven proven_buf, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
+	char line[400];
 	json_t *job = NULL, *tx = NULL;
 	uint8_t *in[KERNEL_MAX_INPUTS] = {0};
 	struct cli_chain chain;
 	unsigned nparties = 0;
 	long index = -1;
 	int rc = !j || !pt ? cli_fail(CLI_EFAIL, "out of memory") : CLI_OK;
-	if (rc || (rc = cli_get_chain(ctx, &chain)) || (rc = get_job(ctx, ctx->args[0], &job, j)) ||
-	    (rc = load_inputs(ctx, j, in)))
+	if (rc || (rc = cli_verify_opts(ctx)) || (rc = cli_get_chain(ctx, &chain)) ||
+	    (rc = get_job_as(ctx, ctx->args[0], &job, j, proven)) || (rc = load_inputs(ctx, j, in)))
 		goto out;
 	const struct job_shape *s = &j->spec.shape;
 	uint32_t tile_opt;
@@ -1158,7 +1220,9 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 	if (rc)
 		goto out;
 	if (!tx) {
-		cli_emit(ctx, json_pack("{s:s,s:I}", "txid", txid, "tile", (json_int_t)index), "%s\n", txid);
+		json_t *o = json_pack("{s:s,s:I}", "txid", txid, "tile", (json_int_t)index);
+		proven_json(o, proven);
+		cli_emit(ctx, o, "%s%s\n", proven_line(proven, line, sizeof(line)), txid);
 		goto out;
 	}
 	json_t *events = json_object_get(json_object_get(tx, "result"), "events");
@@ -1176,7 +1240,9 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 	json_t *out = json_pack("{s:s,s:I,s:i,s:s,s:I,s:b}", "txid", txid, "tile", (json_int_t)index, "parties",
 				(int)nparties, "result", note, "height",
 				(json_int_t)json_integer_value(json_object_get(tx, "height")), "forfeited", forfeited);
-	cli_emit(ctx, out, "%s\ndisputed tile %ld (%u worker%s) at height %lld: %s%s\n", txid, index, nparties,
+	proven_json(out, proven);
+	cli_emit(ctx, out, "%s%s\ndisputed tile %ld (%u worker%s) at height %lld: %s%s\n",
+		 proven_line(proven, line, sizeof(line)), txid, index, nparties,
 		 nparties > 1 ? "s" : "", json_integer_value(json_object_get(tx, "height")), forfeited ? "failed: " : "",
 		 note[0] ? note : "ok");
 	if (forfeited)

@@ -185,12 +185,19 @@ static json_t *shown_json(int is_account, const struct proof_answer *a, char *te
 			 has_code ? hex_json(acct.code_hash, HASH_LEN) : json_null());
 }
 
-/* target: the address or key hex sent to getproof and printed. */
-static int verify_proof(struct cli_ctx *ctx, const char *target, int is_account, const uint8_t key[HASH_LEN])
+int cli_verify_opts(const struct cli_ctx *ctx)
+{
+	if (!cli_flag(ctx, "verify") && (cli_opt(ctx, "height") || cli_opt(ctx, "header-hash")))
+		return cli_fail(CLI_EUSAGE, "--height and --header-hash choose the header for --verify");
+	return CLI_OK;
+}
+
+int cli_proof_check(struct cli_ctx *ctx, const char *target, const uint8_t key[HASH_LEN], struct cli_proven *out)
 {
 	const char *height_text = cli_opt(ctx, "height"), *hash_text = cli_opt(ctx, "header-hash");
 	uint64_t want_height = 0;
 	uint8_t want_hash[HASH_LEN];
+	memset(out, 0, sizeof(*out));
 	if (height_text && hash_text)
 		return cli_fail(CLI_EUSAGE, "give --height or --header-hash, not both");
 	if (height_text && parse_height(height_text, &want_height))
@@ -200,7 +207,7 @@ static int verify_proof(struct cli_ctx *ctx, const char *target, int is_account,
 
 	struct proof_answer *a = calloc(1, sizeof(*a));
 	struct named_header h;
-	char shown[256], root_hex[2 * HASH_LEN + 1], hash_hex[2 * HASH_LEN + 1], claimed_hex[2 * HASH_LEN + 1];
+	char claimed_hex[2 * HASH_LEN + 1];
 	if (!a)
 		return cli_fail(CLI_EFAIL, "out of memory");
 	int rc = fetch_proof(ctx, target, key, a);
@@ -211,12 +218,12 @@ static int verify_proof(struct cli_ctx *ctx, const char *target, int is_account,
 				: json_integer((json_int_t)(height_text ? want_height : a->height));
 	if ((rc = fetch_header(ctx, id, &h)))
 		goto out;
-	hex_encode(h.hdr.state_root, HASH_LEN, root_hex);
-	hex_encode(h.hash, HASH_LEN, hash_hex);
+	hex_encode(h.hdr.state_root, HASH_LEN, out->state_root_hex);
+	hex_encode(h.hash, HASH_LEN, out->block_hash_hex);
 	hex_encode(a->claimed_root, HASH_LEN, claimed_hex);
 	if (hash_text && memcmp(h.hash, want_hash, HASH_LEN) != 0) {
 		rc = cli_fail(CLI_EFAIL, "the node's block for %s has a header hashing to %s: refusing it", hash_text,
-			      hash_hex);
+			      out->block_hash_hex);
 		goto out;
 	}
 	if (height_text && h.hdr.height != want_height) {
@@ -231,29 +238,52 @@ static int verify_proof(struct cli_ctx *ctx, const char *target, int is_account,
 				      "(state_root %s); block %llu has state_root %s, so the proof cannot be checked "
 				      "against it (name the tip, or leave out --height/--header-hash)",
 				      (unsigned long long)a->height, claimed_hex, (unsigned long long)h.hdr.height,
-				      root_hex);
+				      out->state_root_hex);
 		else
 			rc = cli_fail(CLI_EFAIL,
 				      "proof of %s %s does NOT verify against block %llu (hash %s) state_root %s",
 				      target, a->included ? "with the value given" : "being absent",
-				      (unsigned long long)h.hdr.height, hash_hex, root_hex);
+				      (unsigned long long)h.hdr.height, out->block_hash_hex, out->state_root_hex);
 		goto out;
 	}
-	json_t *shown_j = shown_json(is_account, a, shown, sizeof(shown));
-	json_t *j = json_pack("{s:b,s:s,s:o,s:b,s:o,s:{s:I,s:s,s:s},s:I}", "verified", 1, "of", target, "key",
-			      hex_json(key, HASH_LEN), "included", a->included, is_account ? "account" : "value",
-			      shown_j, "block", "height", (json_int_t)h.hdr.height, "hash", hash_hex, "state_root",
-			      root_hex, "proof_height", (json_int_t)a->height);
-	cli_emit(ctx, j, "%s\n%sverified against block %llu (hash %s) state_root %s\n%s", target, shown,
-		 (unsigned long long)h.hdr.height, hash_hex, root_hex,
-		 h.hdr.height != a->height ? "note: getproof answers for the tip; that block has the same "
-					     "state_root, so the proof holds there too\n"
-					   : "");
+	out->included = a->included;
+	out->value = a->value;
+	out->value_len = a->value_len;
+	a->value = NULL;
+	out->height = h.hdr.height;
+	out->proof_height = a->height;
 	rc = CLI_OK;
 out:
 	free(a->value);
 	free(a);
 	return rc;
+}
+
+/* target: the address or key hex sent to getproof and printed. */
+static int verify_proof(struct cli_ctx *ctx, const char *target, int is_account, const uint8_t key[HASH_LEN])
+{
+	struct cli_proven p;
+	struct proof_answer shown_of;
+	char shown[256];
+	int rc = cli_proof_check(ctx, target, key, &p);
+	if (rc)
+		return rc;
+	memset(&shown_of, 0, sizeof(shown_of));
+	shown_of.included = p.included;
+	shown_of.value = p.value;
+	shown_of.value_len = p.value_len;
+	json_t *shown_j = shown_json(is_account, &shown_of, shown, sizeof(shown));
+	json_t *j = json_pack("{s:b,s:s,s:o,s:b,s:o,s:{s:I,s:s,s:s},s:I}", "verified", 1, "of", target, "key",
+			      hex_json(key, HASH_LEN), "included", p.included, is_account ? "account" : "value",
+			      shown_j, "block", "height", (json_int_t)p.height, "hash", p.block_hash_hex, "state_root",
+			      p.state_root_hex, "proof_height", (json_int_t)p.proof_height);
+	cli_emit(ctx, j, "%s\n%sverified against block %llu (hash %s) state_root %s\n%s", target, shown,
+		 (unsigned long long)p.height, p.block_hash_hex, p.state_root_hex,
+		 p.height != p.proof_height ? "note: getproof answers for the tip; that block has the same "
+					      "state_root, so the proof holds there too\n"
+					    : "");
+	free(p.value);
+	return CLI_OK;
 }
 
 int cli_cmd_getproof(struct cli_ctx *ctx)
@@ -263,8 +293,8 @@ int cli_cmd_getproof(struct cli_ctx *ctx)
 	uint8_t key[HASH_LEN];
 	int is_account = strlen(target) != 2 * HASH_LEN || hex32(target, key) != 0;
 	int rc;
-	if (!cli_flag(ctx, "verify") && (cli_opt(ctx, "height") || cli_opt(ctx, "header-hash")))
-		return cli_fail(CLI_EUSAGE, "--height and --header-hash choose the header for --verify");
+	if ((rc = cli_verify_opts(ctx)))
+		return rc;
 	if (is_account) {
 		struct cli_chain chain;
 		uint8_t addr[ADDR_LEN];

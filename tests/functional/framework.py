@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -387,6 +388,11 @@ def run(test_main):
         ok = skipped = True
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
+        # where in the test it failed: the innermost frame of the test's own file
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.abspath(f.filename) == os.path.abspath(sys.argv[0])]
+        if frames:
+            print(f"  at {os.path.basename(frames[-1].filename)} line {frames[-1].lineno}: {frames[-1].line}",
+                  file=sys.stderr)
         for n in nodes:
             print(f"--- node{n.index} debug.log tail ---\n{n.tail(40)}", file=sys.stderr)
     finally:

@@ -98,6 +98,13 @@ static int job_status_host(void *ctx, const uint8_t job_id[32], uint32_t *state)
 	return 0;
 }
 
+static uint64_t job_submit_gas_host(void *ctx, const uint8_t *payload, size_t n)
+{
+	struct job_spec spec;
+	(void)ctx;
+	return compute_spec_decode(&spec, payload, n) ? 0 : exec_job_gas(n, spec.redundancy);
+}
+
 static int job_submit_host(void *ctx, const uint8_t payer[20], const uint8_t *payload, size_t n,
 			   uint8_t job_id[32])
 {
@@ -140,13 +147,20 @@ uint64_t exec_blob_gas(size_t len)
 	return VM_GAS_NEW_KEY + (uint64_t)len * VM_GAS_STORAGE_BYTE;
 }
 
+uint64_t exec_job_gas(size_t spec_len, unsigned r)
+{
+	return VM_GAS_NEW_KEY + (uint64_t)compute_job_record_max_bytes(spec_len, r) * VM_GAS_STORAGE_BYTE;
+}
+
 /* The gas t needs on l before anything else of it runs (protocol §5.2),
  * into *need: a transfer of a positive amount to an address with no
  * account creates it and pays VM_GAS_NEW_KEY, as a contract's transfer
  * does; a blob pays exec_blob_gas, what a contract pays to store as many
- * bytes; others nothing. Every node keeps those keys and bytes for good:
- * at the bare min_fee a block of transfers made 10,000 keys for 0.01 ASY,
- * and a 1 MiB blob cost 0.000001 ASY. ASSAY_EGAS, with the reason in why,
+ * bytes, and a job_submit exec_job_gas for its record; others nothing.
+ * Every node keeps those keys and bytes for good: at the bare min_fee a
+ * block of transfers made 10,000 keys for 0.01 ASY, a 1 MiB blob cost
+ * 0.000001 ASY, and a job record (refunded whole when no worker does the
+ * job) its fee alone. ASSAY_EGAS, with the reason in why,
  * when t's gas_limit is below it (the transaction fails, its fee spent;
  * the mempool refuses it first, exec_tx_gas_check); else 0, or a local
  * failure of the read. d is t decoded. */
@@ -162,6 +176,18 @@ static int upfront_gas(const struct ledger *l, const struct tx *t, const struct 
 			 "out of gas: storing a blob of %zu bytes needs gas_limit %llu (%d a byte and %d for its "
 			 "key; this one has %llu)",
 			 d->u.blob.len, (unsigned long long)*need, VM_GAS_STORAGE_BYTE, VM_GAS_NEW_KEY,
+			 (unsigned long long)t->gas_limit);
+		return ASSAY_EGAS;
+	}
+	if (t->kind == TX_JOB_SUBMIT) {
+		*need = exec_job_gas(t->payload_len, d->u.submit.redundancy);
+		if (t->gas_limit >= *need)
+			return 0;
+		snprintf(why, whylen,
+			 "out of gas: the record of this job needs gas_limit %llu (%d a byte of the %zu it can grow to "
+			 "and %d for its key; this one has %llu)",
+			 (unsigned long long)*need, VM_GAS_STORAGE_BYTE,
+			 compute_job_record_max_bytes(t->payload_len, d->u.submit.redundancy), VM_GAS_NEW_KEY,
 			 (unsigned long long)t->gas_limit);
 		return ASSAY_EGAS;
 	}
@@ -265,7 +291,7 @@ static int vm_receipt(struct vm_result *res, int err, struct receipt *rc)
 
 static struct vm_env vm_env_of(struct exec_ctx *x, struct vm_job_host *jobs)
 {
-	*jobs = (struct vm_job_host){x, job_status_host, job_submit_host};
+	*jobs = (struct vm_job_host){x, job_status_host, job_submit_host, job_submit_gas_host};
 	return (struct vm_env){&x->l, x->height, x->time_ms, jobs};
 }
 
@@ -370,7 +396,12 @@ static int compute_unbond(const struct compute_env *env, const struct tx *t, con
 static int compute_submit(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
 			  const uint8_t sender[ADDR_LEN], struct compute_result *res)
 {
-	return compute_apply_submit(env, &d->u.submit, sender, t->nonce, res);
+	uint64_t need;
+	memset(res, 0, sizeof(*res));
+	int rc = apply_upfront_gas(env->ledger, t, d, &need, &res->gas_used, res->error, sizeof(res->error));
+	if (!rc && (rc = compute_apply_submit(env, &d->u.submit, sender, t->nonce, res)) == 0)
+		res->gas_used = need;
+	return rc;
 }
 
 static int compute_commit(const struct compute_env *env, const struct tx *t, const struct tx_decoded *d,
@@ -586,7 +617,7 @@ int exec_tx_gas_check(const struct ledger *l, const struct tx *t, char *err, siz
 	const struct exec_kind *k = exec_kind_of(t->kind);
 	struct tx_decoded d;
 	uint64_t need;
-	if ((t->kind != TX_TRANSFER && t->kind != TX_BLOB) || !k || k->decode(t, &d))
+	if ((t->kind != TX_TRANSFER && t->kind != TX_BLOB && t->kind != TX_JOB_SUBMIT) || !k || k->decode(t, &d))
 		return 0; /* a malformed payload is the stateless rules' to refuse */
 	int rc = upfront_gas(l, t, &d, &need, err, errlen);
 	if (rc && rc != ASSAY_EGAS)

@@ -104,10 +104,16 @@ int exec_tx_admissible(const struct chain_params *params, const struct compute_p
  * key and VM_GAS_STORAGE_BYTE a byte, what a contract pays to store as
  * much. */
 uint64_t exec_blob_gas(size_t len);
+/* The gas a job_submit whose payload (the job's spec) is spec_len bytes,
+ * with r slots, pays for the record the state keeps for good (protocol
+ * §5.2): VM_GAS_NEW_KEY for its key and VM_GAS_STORAGE_BYTE for each byte
+ * the record can grow to (compute_job_record_max_bytes). Contracts pay it
+ * too (vm_job_host.job_submit_gas). */
+uint64_t exec_job_gas(size_t spec_len, unsigned r);
 /* ASSAY_EGAS, with the reason in err, when t would fail on l for want of
  * gas it needs before anything else: a transfer that creates its
  * recipient's account without VM_GAS_NEW_KEY, a blob without
- * exec_blob_gas (protocol §5.2); 0 otherwise, or a local read failure.
+ * exec_blob_gas, a job_submit without exec_job_gas (protocol §5.2); 0 otherwise, or a local read failure.
  * For the mempool's policy (protocol §9). */
 int exec_tx_gas_check(const struct ledger *l, const struct tx *t, char *err, size_t errlen);
 /* 1 if transactions of this kind have admission rules (exec_tx_admissible

@@ -497,6 +497,9 @@ static int host_call(struct vm_frame *f, uint64_t *r, uint32_t num, size_t pc)
 		q = mem_at(f, r[3], 32, 1);
 		if (!p || !q)
 			HOST_FAIL("job_submit: memory out of bounds");
+		if (tx->env->jobs->job_submit_gas &&
+		    charge(f, tx->env->jobs->job_submit_gas(tx->env->jobs->ctx, p, r[2])))
+			return f->status; /* the record's bytes, as a job_submit transaction pays */
 		if ((rc = tx->env->jobs->job_submit(tx->env->jobs->ctx, f->self, p, r[2], key))) {
 			if (assay_err_is_local(rc))
 				return trap(f, rc, "job_submit: ledger", pc);

@@ -40,6 +40,10 @@ struct vm_job_host {              /* optional; provided by the compute layer lat
 	int (*job_status)(void *ctx, const uint8_t job_id[32], uint32_t *state);
 	int (*job_submit)(void *ctx, const uint8_t payer[20], const uint8_t *payload, size_t n,
 			  uint8_t job_id[32]);
+	/* the gas a job_submit of payload pays for the record it stores (0
+	 * when the payload is no job spec: job_submit then refuses it);
+	 * NULL: none */
+	uint64_t (*job_submit_gas)(void *ctx, const uint8_t *payload, size_t n);
 };
 
 struct vm_env {

@@ -518,7 +518,8 @@ static int job_submit(struct cli_ctx *ctx)
 		return rc;
 	kernel_salt_hash(salt, spec.salt_hash);
 	compute_spec_encode(&spec, &p);
-	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, 0, wait, txid, &tx);
+	/* the record the job leaves in the state pays for its bytes (protocol.md §5.2) */
+	rc = submit_from(ctx, &chain, from, TX_JOB_SUBMIT, &p, exec_job_gas(p.len, spec.redundancy), wait, txid, &tx);
 	buf_free(&p);
 	if (rc || cli_flag(ctx, "raw") || !wait)
 		sodium_memzero(salt, sizeof(salt));

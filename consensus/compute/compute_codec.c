@@ -321,6 +321,15 @@ void compute_job_encode(const struct job_record *j, struct buf *b)
 		buf_put(b, j->excluded[i], ADDR_LEN);
 }
 
+/* Field by field as compute_job_encode writes them. */
+#define JOB_RECORD_FIXED_BYTES (HASH_LEN + ADDR_LEN + 1 + 8 * 8 + HASH_LEN + 1 + HASH_LEN + 1)
+#define JOB_SLOT_BYTES (1 + ADDR_LEN + 5 * 8 + 3 * HASH_LEN + 4)
+
+size_t compute_job_record_max_bytes(size_t spec_len, unsigned r)
+{
+	return JOB_RECORD_FIXED_BYTES + spec_len + (size_t)r * JOB_SLOT_BYTES + JOB_MAX_EXCLUDED * ADDR_LEN;
+}
+
 int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n)
 {
 	struct reader r;

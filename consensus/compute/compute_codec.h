@@ -195,6 +195,10 @@ struct job_record {
 void compute_worker_encode(const struct worker_record *w, struct buf *b);
 int compute_worker_decode(struct worker_record *w, const uint8_t *p, size_t n);
 void compute_job_encode(const struct job_record *j, struct buf *b);
+/* The most bytes compute_job_encode writes for a job whose spec encodes in
+ * spec_len bytes, with r slots: its fixed fields, its slots and a full
+ * excluded list (what a job_submit pays to store, protocol.md §5.2). */
+size_t compute_job_record_max_bytes(size_t spec_len, unsigned r);
 int compute_job_decode(struct job_record *j, const uint8_t *p, size_t n);
 
 #endif

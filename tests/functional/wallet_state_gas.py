@@ -1,6 +1,6 @@
 """What the state keeps for good is paid for in gas (docs/protocol.md
 §5.2): a transfer that creates its recipient's account pays 11,264, a blob
-11,264 + 64 a byte. Without the gas the node refuses them (§9) and a dry
+11,264 + 64 a byte, a job_submit 11,264 + 64 a byte of its record. Without the gas the node refuses them (§9) and a dry
 run says they would fail; assay-cli send gives a fresh address the gas and
 an existing account none, and both commit; a blob with its gas is stored."""
 
@@ -13,6 +13,12 @@ import framework as fw
 
 TX_TRANSFER = 0
 TX_BLOB = 11
+TX_JOB_SUBMIT = 7
+# a job record's bytes besides its spec (docs/compute.md §8): id, submitter,
+# state, eight heights and amounts, beacon, salt flag, salt, excluded count
+JOB_RECORD_FIXED = 32 + 20 + 1 + 8 * 8 + 32 + 1 + 32 + 1
+JOB_SLOT = 1 + 20 + 5 * 8 + 3 * 32 + 4  # one slot, r = 1
+JOB_EXCLUDED_MAX = 16 * 20              # JOB_MAX_EXCLUDED addresses
 NEW_ACCOUNT_GAS = 11264  # VM_GAS_NEW_KEY
 STORAGE_BYTE_GAS = 64    # VM_GAS_STORAGE_BYTE
 
@@ -98,6 +104,29 @@ def test(tmpdir, nodes):
     fw.assert_eq(tx["result"]["gas_used"], need, "gas used storing the blob")
     got = node.rpc("getblob", hashlib.sha256(data).hexdigest())
     fw.assert_eq((got["size"], got["data"]), (len(data), data.hex()), "the stored blob")
+
+    # A job_submit pays for its record, counted at the most it can grow to
+    # (its fixed fields, its spec, r slots and a full excluded list): short
+    # of that it is refused; assay-cli job submit gives it the gas.
+    spec_path = f"{tmpdir}/job.spec"
+    job = ["--kind", "matmul-i8", "--m", "16", "--n", "16", "--k", "8", "--tile-rows", "8", "--tile-cols", "8",
+           "--samples", "66", "--reward", "2", "--deadline", "200"]
+    node.cli("job", "spec", *job, "-o", spec_path)
+    with open(spec_path, "rb") as f:
+        spec = f.read()
+    need = NEW_ACCOUNT_GAS + STORAGE_BYTE_GAS * (JOB_RECORD_FIXED + len(spec) + JOB_SLOT + JOB_EXCLUDED_MAX)
+    nonce = node.rpc("getaccount", dev)["pending_nonce"]
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
+                             fw.raw_tx(dev_seed, chain_id, nonce, 10**6, 0, TX_JOB_SUBMIT, spec))
+    assert f"the record of this job needs gas_limit {need}" in e.message, e.message
+    fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
+                         fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + need, need - 1, TX_JOB_SUBMIT, spec))
+    out = node.cli("--json", "job", "submit", "--from", "dev", *job).stdout
+    tx = wait_committed(node, json.loads(out)["txid"])
+    assert tx["result"]["ok"], tx
+    fw.assert_eq(tx["gas_limit"], need, "gas_limit of assay-cli's job_submit")
+    fw.assert_eq(tx["result"]["gas_used"], need, "gas used storing the job record")
+
 
 if __name__ == "__main__":
     fw.run(test)

@@ -14,6 +14,7 @@
 #include "consensus/compute/avail.h"
 #include "consensus/compute/compute.h"
 #include "consensus/exec.h"
+#include "vm/vm.h"
 #include "core/error.h"
 #include "core/merkle.h"
 #include "tests/unit/test.h"
@@ -183,7 +184,7 @@ static int submit(struct chain *c, const struct job_spec *s, uint8_t job_id[HASH
 	struct buf b;
 	buf_init(&b);
 	compute_spec_encode(s, &b);
-	int err = apply(c, TX_JOB_SUBMIT, SUB, &b, 0, res);
+	int err = apply(c, TX_JOB_SUBMIT, SUB, &b, exec_job_gas(b.len, s->redundancy), res);
 	if (!err)
 		memcpy(job_id, res->job_id, HASH_LEN);
 	return err;
@@ -642,6 +643,41 @@ static void test_params(void)
 	CHECK(strcmp(compute_job_state_name(JOB_PAID), "paid") == 0);
 	CHECK(strcmp(compute_job_state_name(99), "unknown") == 0);
 	CHECK(compute_job_lock(&p, 7 * UNIT) == 7 * UNIT);
+}
+
+/* A job_submit pays for the record it leaves in the state for good
+ * (protocol.md §5.2): exec_job_gas, counted on the most bytes the record
+ * can grow to, which is what compute_job_encode writes with the excluded
+ * list full. One gas short, it fails and nothing is kept. */
+static void test_submit_record_gas(void)
+{
+	struct chain c;
+	chain_init(&c);
+	struct compute_result res;
+	uint8_t id[HASH_LEN];
+	for (uint8_t r = 1; r <= JOB_MAX_REDUNDANCY; r++) {
+		struct job_spec spec = small_spec(r, 7 * UNIT);
+		struct buf b;
+		buf_init(&b);
+		compute_spec_encode(&spec, &b);
+		size_t spec_len = b.len;
+		uint64_t need = exec_job_gas(spec_len, r);
+		CHECK_EQ_U64(need, VM_GAS_NEW_KEY + VM_GAS_STORAGE_BYTE * compute_job_record_max_bytes(spec_len, r));
+		uint64_t before = balance(&c, SUB);
+		CHECK(apply(&c, TX_JOB_SUBMIT, SUB, &b, need - 1, &res) == ASSAY_EGAS);
+		CHECK(strstr(res.error, "out of gas: the record of this job needs gas_limit") != NULL);
+		CHECK_EQ_U64(res.gas_used, need - 1);
+		CHECK_EQ_U64(balance(&c, SUB), before);
+		CHECK(submit(&c, &spec, id, &res) == 0);
+		CHECK_EQ_U64(res.gas_used, need);
+		struct job_record j = job(&c, id);
+		j.excluded_count = JOB_MAX_EXCLUDED; /* the most it can hold */
+		buf_init(&b);
+		compute_job_encode(&j, &b);
+		CHECK_EQ_U64(b.len, compute_job_record_max_bytes(spec_len, r));
+		buf_free(&b);
+	}
+	ledger_mem_free(c.mem);
 }
 
 static void test_honest_flow(void)
@@ -2694,6 +2730,7 @@ int main(void)
 	keys_init();
 	RUN(test_codecs);
 	RUN(test_params);
+	RUN(test_submit_record_gas);
 	RUN(test_honest_flow);
 	RUN(test_challenge_without_salt);
 	RUN(test_late_salt_waits);

@@ -60,10 +60,30 @@ static void test_admission(void)
 	mempool_free(m);
 }
 
+/* Adds a signed transaction of kind with payload from key `from` carrying
+ * gas, with the fee that covers it. */
+static int add_gas_kind(mempool_t *m, int from, uint64_t nonce, uint8_t kind, const struct buf *payload,
+			uint64_t gas, char *err, size_t errlen)
+{
+	struct tx t;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.chain_id, fx.g.hash, HASH_LEN);
+	memcpy(t.sender, fx.pk[from], PUBKEY_LEN);
+	t.kind = kind;
+	t.nonce = nonce;
+	t.gas_limit = gas;
+	t.fee = 1000 + gas;
+	tx_set_payload(&t, payload->data, payload->len);
+	tx_sign(&t, fx.sk[from]);
+	int rc = mempool_add(m, &t, NULL, err, errlen);
+	tx_free(&t);
+	return rc;
+}
+
 /* A transfer that would fail for want of the gas that creates its
  * recipient's account is refused (protocol §9); with the gas, or to an
  * account that is there, it is taken. So is a blob short of the gas it
- * stores with. */
+ * stores with, and a job_submit short of its record's. */
 static void test_gas_policy(void)
 {
 	mempool_t *m = mempool_new(ch, 100, 1 << 20);
@@ -89,24 +109,34 @@ static void test_gas_policy(void)
 	struct blob_payload bl = {.data = data, .len = sizeof(data)};
 	sha256(data, sizeof(data), bl.hash);
 	struct buf b;
+	buf_init(&b);
+	compute_blob_encode(&bl, &b);
 	for (int enough = 0; enough < 2; enough++) {
-		memset(&t, 0, sizeof(t));
-		memcpy(t.chain_id, fx.g.hash, HASH_LEN);
-		memcpy(t.sender, fx.pk[3], PUBKEY_LEN);
-		t.kind = TX_BLOB;
-		t.gas_limit = exec_blob_gas(sizeof(data)) - (enough ? 0 : 1);
-		t.fee = 1000 + t.gas_limit;
-		buf_init(&b);
-		compute_blob_encode(&bl, &b);
-		tx_set_payload(&t, b.data, b.len);
-		buf_free(&b);
-		tx_sign(&t, fx.sk[3]);
-		int rc = mempool_add(m, &t, NULL, err, sizeof(err));
+		int rc = add_gas_kind(m, 3, 0, TX_BLOB, &b, exec_blob_gas(sizeof(data)) - (enough ? 0 : 1), err,
+				      sizeof(err));
 		CHECK_EQ_INT(rc, enough ? 0 : ASSAY_EGAS);
 		CHECK(enough || strstr(err, "needs gas_limit 17664") != NULL);
-		tx_free(&t);
 	}
-	CHECK(mempool_size(m) == 3);
+	buf_free(&b);
+	/* a job_submit pays exec_job_gas for the record it leaves */
+	struct job_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	spec.shape = (struct job_shape){.kind = JOB_MATMUL_I8, .m = 16, .n = 16, .k = 8, .tile_rows = 8, .tile_cols = 8};
+	spec.input_kind = JOB_INPUT_SEED;
+	spec.samples = 2;
+	spec.redundancy = 1;
+	spec.reward = 2000000000;
+	spec.deadline_blocks = 200;
+	buf_init(&b);
+	compute_spec_encode(&spec, &b);
+	for (int enough = 0; enough < 2; enough++) {
+		int rc = add_gas_kind(m, 4, 0, TX_JOB_SUBMIT, &b, exec_job_gas(b.len, 1) - (enough ? 0 : 1), err,
+				      sizeof(err));
+		CHECK_EQ_INT(rc, enough ? 0 : ASSAY_EGAS);
+		CHECK(enough || strstr(err, "out of gas: the record of this job needs gas_limit") != NULL);
+	}
+	buf_free(&b);
+	CHECK(mempool_size(m) == 4);
 	mempool_free(m);
 }
 

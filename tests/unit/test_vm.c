@@ -947,6 +947,15 @@ static int fake_submit(void *ctx, const uint8_t payer[20], const uint8_t *payloa
 	return 0;
 }
 
+static uint64_t fake_record_gas;
+
+static uint64_t fake_submit_gas(void *ctx, const uint8_t *payload, size_t n)
+{
+	(void)ctx;
+	(void)payload;
+	return n == 14 ? fake_record_gas : 0;
+}
+
 static int job_escrow_deploy(const struct buf *code, uint64_t value, uint8_t addr[20], struct vm_result *res)
 {
 	char p[ADDR_STR_MAX];
@@ -959,6 +968,46 @@ static int job_escrow_deploy(const struct buf *code, uint64_t value, uint8_t add
 	memcpy(addr, res->contract, 20);
 	buf_free(&cd);
 	return rc;
+}
+
+/* A contract's job_submit pays the gas the host names for the record, as a
+ * job_submit transaction does (protocol.md §5.2), before the job is
+ * submitted: short of it, the call runs out of gas and nothing is kept. */
+static void test_job_submit_pays_record_gas(void)
+{
+	struct buf code;
+	if (load_contract("vm/contracts/job_escrow.asm", &code))
+		return;
+	uint8_t e[20];
+	struct vm_result res;
+	struct fake_jobs fj = {0};
+	struct vm_job_host host = {&fj, fake_status, fake_submit, NULL};
+	setup();
+	env.jobs = &host;
+	CHECK(job_escrow_deploy(&code, 500, e, &res) == 0);
+	uint64_t base = res.gas_used;
+	vm_result_free(&res);
+	teardown();
+
+	host.job_submit_gas = fake_submit_gas;
+	fake_record_gas = 123457;
+	setup();
+	env.jobs = &host;
+	CHECK(job_escrow_deploy(&code, 500, e, &res) == 0);
+	CHECK_EQ_U64(res.gas_used, base + 123457);
+	CHECK(fj.submitted == 2);
+	vm_result_free(&res);
+	teardown();
+
+	fake_record_gas = 1000000; /* more than the deploy's whole gas */
+	setup();
+	env.jobs = &host;
+	CHECK(job_escrow_deploy(&code, 500, e, &res) == ASSAY_EGAS);
+	CHECK(fj.submitted == 2);
+	CHECK(bal(ALICE) == 1000000 && bal(e) == 0);
+	vm_result_free(&res);
+	teardown();
+	buf_free(&code);
 }
 
 static void test_job_escrow(void)
@@ -977,7 +1026,7 @@ static void test_job_escrow(void)
 	teardown();
 
 	struct fake_jobs fj = {0};
-	struct vm_job_host host = {&fj, fake_status, fake_submit};
+	struct vm_job_host host = {&fj, fake_status, fake_submit, NULL};
 	/* verified: the provider is paid */
 	setup();
 	env.jobs = &host;
@@ -1171,6 +1220,7 @@ int main(void)
 	RUN(test_codecs);
 	RUN(test_escrow);
 	RUN(test_job_escrow);
+	RUN(test_job_submit_pays_record_gas);
 	RUN(test_deploy_rules);
 	return test_report("test_vm");
 }

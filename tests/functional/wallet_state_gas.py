@@ -33,6 +33,18 @@ def wait_committed(node, txid, timeout=30):
     raise AssertionError(f"{txid} not committed")
 
 
+def refused_short(node, dev, dev_seed, chain_id, kind, payload, need, message):
+    """A hand-made transaction of kind from the dev key is refused without
+    gas (saying message) and one gas short of need; the nonce it would take."""
+    nonce = node.rpc("getaccount", dev)["pending_nonce"]
+    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
+                             fw.raw_tx(dev_seed, chain_id, nonce, 10**6, 0, kind, payload))
+    assert message in e.message, e.message
+    fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
+                         fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + need, need - 1, kind, payload))
+    return nonce
+
+
 def test(tmpdir, nodes):
     node = fw.Node(0, tmpdir).start()
     nodes.append(node)
@@ -92,12 +104,8 @@ def test(tmpdir, nodes):
     data = bytes(range(256)) * 19 + bytes(136)
     blob = hashlib.sha256(data).digest() + fw._varint(len(data)) + data
     need = NEW_ACCOUNT_GAS + STORAGE_BYTE_GAS * len(data)
-    nonce = node.rpc("getaccount", dev)["pending_nonce"]
-    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
-                             fw.raw_tx(dev_seed, chain_id, nonce, 10**6, 0, TX_BLOB, blob))
-    assert f"storing a blob of {len(data)} bytes needs gas_limit {need}" in e.message, e.message
-    fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
-                         fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + need, need - 1, TX_BLOB, blob))
+    nonce = refused_short(node, dev, dev_seed, chain_id, TX_BLOB, blob, need,
+                          f"storing a blob of {len(data)} bytes needs gas_limit {need}")
     txid = node.rpc("sendrawtransaction", fw.raw_tx(dev_seed, chain_id, nonce, 1000 + need, need, TX_BLOB, blob))
     tx = wait_committed(node, txid)
     assert tx["result"]["ok"], tx
@@ -115,12 +123,8 @@ def test(tmpdir, nodes):
     with open(spec_path, "rb") as f:
         spec = f.read()
     need = NEW_ACCOUNT_GAS + STORAGE_BYTE_GAS * (JOB_RECORD_FIXED + len(spec) + JOB_SLOT + JOB_EXCLUDED_MAX)
-    nonce = node.rpc("getaccount", dev)["pending_nonce"]
-    e = fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
-                             fw.raw_tx(dev_seed, chain_id, nonce, 10**6, 0, TX_JOB_SUBMIT, spec))
-    assert f"the record of this job needs gas_limit {need}" in e.message, e.message
-    fw.assert_raises_rpc(-26, node.rpc, "sendrawtransaction",
-                         fw.raw_tx(dev_seed, chain_id, nonce, 10**6 + need, need - 1, TX_JOB_SUBMIT, spec))
+    refused_short(node, dev, dev_seed, chain_id, TX_JOB_SUBMIT, spec, need,
+                  f"the record of this job needs gas_limit {need}")
     out = node.cli("--json", "job", "submit", "--from", "dev", *job).stdout
     tx = wait_committed(node, json.loads(out)["txid"])
     assert tx["result"]["ok"], tx

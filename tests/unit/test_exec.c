@@ -211,31 +211,46 @@ static const char job_reader[] = ".text\n"
 				 "\tmovi r1, 0x100\n\tsys job_status\n"
 				 "\tmovi r1, 0x8000\n\tmovi r2, 0\n\tsys return\n";
 
-static void test_contract_reads_fail_locally(void)
+/* Deploys job_reader on base (funded here) and signs, into *call, a call
+ * of it by key 1; the contract's address into contract. */
+static void job_reader_call(struct ledger *base, struct tx *call, uint8_t contract[ADDR_LEN])
 {
-	ledger_mem_t *base_mem = ledger_mem_new(NULL);
-	struct ledger base = ledger_mem_ledger(base_mem);
-	CHECK(ledger_credit(&base, addr, 10000000) == 0);
 	struct exec_ctx x;
 	struct receipt r;
 	struct tx t;
 	struct buf code, b;
 	char err[200];
+	CHECK(ledger_credit(base, addr, 10000000) == 0);
 	buf_init(&code);
 	buf_init(&b);
 	CHECK(vm_asm_assemble(job_reader, "job_reader", &code, err, sizeof(err)) == 0);
 	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
 	vm_deploy_payload_encode(&dp, &b);
 	signed_tx(&t, 0, TX_DEPLOY, &b);
-	exec_ctx_init(&x, &params, &cparams, chain_id, &base, &hdr);
+	exec_ctx_init(&x, &params, &cparams, chain_id, base, &hdr);
 	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.created_len == ADDR_LEN);
 	struct vm_call_payload cp = {{0}, 0, NULL, 0};
 	memcpy(cp.to, r.created, ADDR_LEN);
+	memcpy(contract, r.created, ADDR_LEN);
 	receipt_free(&r);
 	tx_free(&t);
 	buf_reset(&b);
 	vm_call_payload_encode(&cp, &b);
-	signed_tx(&t, 1, TX_CALL, &b);
+	signed_tx(call, 1, TX_CALL, &b);
+	buf_free(&b);
+	buf_free(&code);
+}
+
+static void test_contract_reads_fail_locally(void)
+{
+	ledger_mem_t *base_mem = ledger_mem_new(NULL);
+	struct ledger base = ledger_mem_ledger(base_mem);
+	struct exec_ctx x;
+	struct receipt r;
+	struct tx t;
+	uint8_t contract[ADDR_LEN];
+	char err[200];
+	job_reader_call(&base, &t, contract);
 	/* A run without faults counts the reads and gives the verdict. */
 	unsigned long reads = 0;
 	for (unsigned long n = 0; n == 0 || n <= reads; n++) {
@@ -259,8 +274,6 @@ static void test_contract_reads_fail_locally(void)
 	}
 	CHECK(reads > 3);
 	tx_free(&t);
-	buf_free(&b);
-	buf_free(&code);
 	ledger_mem_free(base_mem);
 }
 
@@ -405,29 +418,11 @@ static void test_damaged_contract_state_is_local(void)
 {
 	ledger_mem_t *m = ledger_mem_new(NULL);
 	struct ledger base = ledger_mem_ledger(m);
-	CHECK(ledger_credit(&base, addr, 10000000) == 0);
-	struct exec_ctx x;
-	struct receipt r;
 	struct tx t;
-	struct buf code, b;
-	char err[200];
-	buf_init(&code);
-	buf_init(&b);
-	CHECK(vm_asm_assemble(job_reader, "job_reader", &code, err, sizeof(err)) == 0);
-	struct vm_deploy_payload dp = {code.data, code.len, 0, NULL, 0};
-	vm_deploy_payload_encode(&dp, &b);
-	signed_tx(&t, 0, TX_DEPLOY, &b);
-	exec_ctx_init(&x, &params, &cparams, chain_id, &base, &hdr);
-	CHECK(exec_tx(&x, &t, &r, err, sizeof(err)) == 0 && r.ok == 1 && r.created_len == ADDR_LEN);
-	struct vm_call_payload cp = {{0}, 0, NULL, 0};
-	memcpy(cp.to, r.created, ADDR_LEN);
-	receipt_free(&r);
-	tx_free(&t);
+	uint8_t to[ADDR_LEN];
+	job_reader_call(&base, &t, to);
 	struct account contract;
-	CHECK(ledger_get_account(&base, cp.to, &contract) == 0);
-	buf_reset(&b);
-	vm_call_payload_encode(&cp, &b);
-	signed_tx(&t, 1, TX_CALL, &b);
+	CHECK(ledger_get_account(&base, to, &contract) == 0);
 	static const uint8_t v2[] = {2, 0, 0, 0, 0, 0, 0, 0, 0};
 	static const uint8_t ragged[] = {1, 0x10, 0x20, 0x30}; /* 3 bytes of code: not whole instructions */
 	static const uint8_t zero_id[HASH_LEN];
@@ -448,8 +443,6 @@ static void test_damaged_contract_state_is_local(void)
 		ledger_mem_free(ov);
 	}
 	tx_free(&t);
-	buf_free(&b);
-	buf_free(&code);
 	ledger_mem_free(m);
 }
 

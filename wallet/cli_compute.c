@@ -46,6 +46,9 @@ const struct cli_optdef cli_job_submit_opts[] = {
 	{"fee", 1},	  {"wait", 0},	    {"timeout", 1},  {"nonce", 1},    {"raw", 0},
 	{"force", 0},	  {NULL, 0},
 };
+const struct cli_optdef cli_job_status_opts[] = {
+	{"verify", 0}, {"height", 1}, {"header-hash", 1}, {NULL, 0},
+};
 const struct cli_optdef cli_job_output_opts[] = {
 	{"o", 1}, {"output", 1}, {"slot", 1}, {"from-worker", 0}, {"verify", 0}, {"height", 1}, {"header-hash", 1},
 	{NULL, 0},
@@ -703,17 +706,58 @@ static void print_status(const json_t *job)
 		printf("refunded:   height %llu (deadline passed)\n", (unsigned long long)ju64(job, "deadline_height") + 1);
 }
 
+/* Whether the getjob answer's "record" is, byte for byte, the record
+ * proven on chain (so every field shown from the answer is the chain's). */
+static int record_is_proven(const json_t *job, const struct job_record *proven)
+{
+	struct buf b;
+	buf_init(&b);
+	compute_job_encode(proven, &b);
+	const char *hex = json_string_value(json_object_get(job, "record"));
+	char *want = malloc(2 * b.len + 1);
+	int same = hex && want;
+	if (same) {
+		hex_encode(b.data, b.len, want);
+		same = strcmp(hex, want) == 0;
+	}
+	free(want);
+	buf_free(&b);
+	return same;
+}
+
 int cli_cmd_job_status(struct cli_ctx *ctx)
 {
+	json_t *job = NULL;
+	struct job_record *rec = malloc(sizeof(*rec));
+	struct cli_proven proven_buf, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
+	char line[400];
 	uint8_t id[HASH_LEN];
-	json_t *job;
-	int rc = hex32_arg(ctx->args[0], id, "job id");
-	if (rc || (rc = cli_rpc(ctx, "getjob", json_pack("[s]", ctx->args[0]), &job)))
+	int rc = rec ? cli_verify_opts(ctx) : cli_fail(CLI_EFAIL, "out of memory");
+	if (!rc && !proven && !(rc = hex32_arg(ctx->args[0], id, "job id")))
+		rc = cli_rpc(ctx, "getjob", json_pack("[s]", ctx->args[0]), &job); /* shown as the node says */
+	/* With --verify the answer must be the proven record; a block between
+	 * the two calls can change it, so one more try. */
+	for (int tries = 0; !rc && proven && tries < 2; tries++) {
+		json_decref(job);
+		job = NULL;
+		if ((rc = get_job_as(ctx, ctx->args[0], &job, rec, proven)) || !proven || record_is_proven(job, rec))
+			break;
+		if (tries == 1)
+			rc = cli_fail(CLI_EFAIL, "the node's getjob answer for %s is not the record proven against block "
+						 "%llu: not shown",
+				      ctx->args[0], (unsigned long long)proven->height);
+	}
+	free(rec);
+	if (rc) {
+		json_decref(job);
 		return rc;
+	}
 	if (ctx->json) {
+		proven_json(job, proven);
 		cli_emit(ctx, job, "%s", "");
 		return CLI_OK;
 	}
+	printf("%s", proven_line(proven, line, sizeof(line)));
 	print_status(job);
 	json_decref(job);
 	return CLI_OK;

@@ -20,6 +20,7 @@ int cli_cmd_worker_unbond(struct cli_ctx *ctx);
 int cli_cmd_worker_status(struct cli_ctx *ctx);
 
 extern const struct cli_optdef cli_job_submit_opts[];
+extern const struct cli_optdef cli_job_status_opts[];
 extern const struct cli_optdef cli_job_output_opts[];
 extern const struct cli_optdef cli_job_dispute_opts[];
 extern const struct cli_optdef cli_job_open_opts[];

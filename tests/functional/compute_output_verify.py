@@ -5,10 +5,12 @@ output look wrong (and so lead its user into a dispute that forfeits the
 dispute bond). Through a HostileNode that gives the job another seed in
 getjob: without --verify the CLI checks the output against the lie and
 calls it WRONG; with --verify it checks it against the proven record and
-writes it. A getproof answer the hostile node alters, a --header-hash of
+writes it; `job status --verify` refuses the lie. A getproof answer the
+hostile node alters, a --header-hash of
 no block, and one of a block whose state is not the tip's, are refused."""
 
 import os
+import re
 
 import framework as fw
 
@@ -53,6 +55,9 @@ def test(tmpdir, nodes):
     assert "getproof answers for the tip only" in res.stderr, res.stderr
     res = node.cli("job", "output", job_id, "-o", out, "--height", "1", check=False)
     fw.assert_eq(res.returncode, 2, "--height without --verify")
+    res = node.cli("job", "status", job_id, "--verify")
+    assert res.stdout.startswith("job record verified against block "), res.stdout
+    assert re.search(r"^state:\s+(verified|paid)$", res.stdout, re.M), res.stdout
 
     hostile = fw.HostileNode(node, lie).start()
     try:
@@ -62,6 +67,12 @@ def test(tmpdir, nodes):
         fw.assert_eq(res.returncode, 1, "the node's lie, believed")
         assert "is WRONG" in res.stderr, res.stderr
         assert not os.path.exists(out), "an output judged wrong is not written"
+
+        res = node.cli(via, "job", "status", job_id, check=False)
+        fw.assert_eq(res.returncode, 0, "job status believes the node without --verify")
+        res = node.cli(via, "job", "status", job_id, "--verify", check=False)
+        fw.assert_eq(res.returncode, 1, "job status --verify of the node's lie")
+        assert "is not the record proven against block" in res.stderr, res.stderr
 
         res = node.cli(via, "job", "output", job_id, "-o", out, "--verify")
         assert "job record verified against block " in res.stdout, res.stdout

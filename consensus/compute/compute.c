@@ -16,7 +16,10 @@
 #include "core/merkle.h"
 
 #define BPS 10000u
-static const char IDX_WORKERS[] = "compute/workers"; /* NS_META: worker addresses, sorted */
+#define WORKERS_PAGE_SLOTS 16 /* addresses in a page of the worker registry */
+/* Registered workers at most: the genesis range of max_workers, and the
+ * legacy registry value (compute.md §8) stays within one state value. */
+#define COMPUTE_WORKERS_CAP 50000u
 
 /* ---- parameters ---- */
 
@@ -76,7 +79,7 @@ static const struct param_desc param_table[] = {
 	P64(dispute_bond, 0, UINT64_MAX),
 	P32(bond_reward_bps, 0, 1000000),
 	P32(max_live_jobs, 1, 30000), /* bounds the end-of-block pass */
-	P32(max_workers, 1, 50000),
+	P32(max_workers, 1, COMPUTE_WORKERS_CAP),
 	P32(max_jobs_per_worker, 1, 1u << 16),
 	P32(max_deadline_blocks, 1, 1u << 30),
 	P32(unbond_delay, 0, 1u << 30),
@@ -173,12 +176,14 @@ static int put_worker(const struct ledger *l, const struct worker_record *w)
 }
 
 /* The end-of-block pass reads every worker once into this array (address
- * order, like the index) and keeps it equal to state as it writes, so that
+ * order, that of the draws), when it first has a slot to draw
+ * (worker_cache_load), and keeps it equal to state as it writes, so that
  * drawing a worker costs no state reads: open jobs that nobody can take are
  * retried every block and must stay cheap. Transactions pass NULL. */
 struct worker_cache {
 	struct worker_record *w;
 	size_t n;
+	int loaded; /* w holds every registered worker; before, n = 0 */
 };
 
 static int put_worker_cached(const struct ledger *l, struct worker_cache *cache, const struct worker_record *w)
@@ -233,7 +238,7 @@ static int put_job(const struct ledger *l, const struct job_record *j)
 }
 
 /* An index: varint count, then count fixed-size ids. *ids is malloc()ed.
- * The workers index, and the live jobs' legacy form. */
+ * The legacy forms of the worker registry and of the live jobs. */
 static int index_get(const struct ledger *l, const char *name, size_t idlen, uint8_t **ids,
 		     size_t *count)
 {
@@ -265,35 +270,6 @@ static int index_get(const struct ledger *l, const char *name, size_t idlen, uin
 	return err;
 }
 
-/* Adds id at its sorted place. Read and written whole: the workers index
- * only grows, by a bonded registration, up to max_workers (compute.md §8). */
-static int index_add_sorted(const struct ledger *l, const char *name, size_t idlen, const uint8_t *id)
-{
-	uint8_t *ids;
-	size_t n;
-	int err = index_get(l, name, idlen, &ids, &n);
-	if (err)
-		return err;
-	uint8_t *grown = realloc(ids, (n + 1) * idlen);
-	if (!grown) {
-		free(ids);
-		return ASSAY_ENOMEM;
-	}
-	size_t at;
-	for (at = 0; at < n && memcmp(grown + at * idlen, id, idlen) < 0; at++)
-		;
-	memmove(grown + (at + 1) * idlen, grown + at * idlen, (n - at) * idlen);
-	memcpy(grown + at * idlen, id, idlen);
-	uint8_t key[HASH_LEN];
-	state_key(NS_META, name, strlen(name), key);
-	struct buf b;
-	buf_init(&b);
-	buf_put_varint(&b, n + 1);
-	buf_put(&b, grown, (n + 1) * idlen);
-	free(grown);
-	return put_buf(l, key, &b);
-}
-
 /* ---- the live jobs, in submission order (compute.md §8) ----
  * A doubly linked list: JOBS_LIST = u64 count || head || tail, and for each
  * live job JOBS_LINK || job_id -> prev || next. The ends are known from
@@ -318,17 +294,26 @@ struct jobs_list {
 	uint8_t tail[HASH_LEN]; /* last submitted */
 };
 
+/* NS_META name || suffix (at most 32 bytes): the keys of the list and of
+ * the worker registry. */
+static void meta_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN])
+{
+	uint8_t id[32 + HASH_LEN];
+	size_t len = strlen(name);
+	memcpy(id, name, len);
+	if (n)
+		memcpy(id + len, suffix, n);
+	state_key(NS_META, id, len + n, key);
+}
+
 static void jobs_list_key(uint8_t key[HASH_LEN])
 {
-	state_key(NS_META, JOBS_LIST, strlen(JOBS_LIST), key);
+	meta_key(JOBS_LIST, NULL, 0, key);
 }
 
 static void jobs_link_key(const uint8_t id[HASH_LEN], uint8_t key[HASH_LEN])
 {
-	uint8_t name[sizeof(JOBS_LINK) - 1 + HASH_LEN];
-	memcpy(name, JOBS_LINK, sizeof(JOBS_LINK) - 1);
-	memcpy(name + sizeof(JOBS_LINK) - 1, id, HASH_LEN);
-	state_key(NS_META, name, sizeof(name), key);
+	meta_key(JOBS_LINK, id, HASH_LEN, key);
 }
 
 /* A stored value of exactly n bytes; of another length it is damaged. */
@@ -540,19 +525,284 @@ int compute_list_jobs(const struct ledger *l, int (*fn)(void *arg, const struct 
 	return err;
 }
 
+/* ---- the worker registry (compute.md §8) ----
+ * Every registered address, once (an exited worker stays and rejoins in
+ * place), in registration order, in pages of WORKERS_PAGE_SLOTS:
+ * WORKERS_COUNT = u64 count, and WORKERS_PAGE || u64 p -> the addresses
+ * p x WORKERS_PAGE_SLOTS onwards, a full page but for the last. A new
+ * registration reads the count and the last page (at most 300 bytes) and
+ * writes both whatever the registry's size; the legacy form
+ * (WORKERS_LEGACY, varint count || count x address, ascending, up to 1 MB
+ * at COMPUTE_WORKERS_CAP) was read and rewritten whole by each, and the
+ * block overlay kept every version for its revert. Pages, not one value
+ * per address: an end of block that draws reads the whole registry, and a
+ * read per address was most of its cost after the records' own. The rules
+ * take the workers in ascending address order (the draws of §5, the
+ * listing): workers_sorted sorts, once per end-of-block pass that draws.
+ * No WORKERS_COUNT: no worker, or the legacy form, which the first new
+ * registration or end of block moves into pages once.
+ *
+ * The due list says which unbonding workers an end of block looks at:
+ * WORKERS_DUE || u64 height -> u64 count, and WORKERS_DUE || u64 height ||
+ * u64 i -> address for each i < count. An unbond files its worker at its
+ * unbond_height; a worker whose last job in flight ends after that height
+ * is filed at the height of that block. The end of block h reads and
+ * deletes the entries of h and releases the bonds that are due (the rule
+ * of §1.1, judged on the record): before, every block read every worker
+ * record to find them. An entry that no longer applies changes nothing. */
+static const char WORKERS_LEGACY[] = "compute/workers";      /* absent once moved */
+static const char WORKERS_COUNT[] = "compute/workers/count"; /* absent with the legacy form or none */
+static const char WORKERS_PAGE[] = "compute/workers/page";   /* followed by u64 page */
+static const char WORKERS_DUE[] = "compute/workers/due";     /* followed by u64 height [|| u64 i] */
+
+static int get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v)
+{
+	uint8_t val[8];
+	int err = get_exact(l, key, val, sizeof(val));
+	*v = err ? 0 : le64_get(val);
+	return err;
+}
+
+static int put_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t v)
+{
+	uint8_t val[8];
+	le64_put(val, v);
+	return ledger_put(l, key, val, sizeof(val));
+}
+
+static void workers_page_key(uint64_t page, uint8_t key[HASH_LEN])
+{
+	uint8_t s[8];
+	le64_put(s, page);
+	meta_key(WORKERS_PAGE, s, sizeof(s), key);
+}
+
+/* Page p of a registry of count addresses: addresses (its length exactly
+ * that of the page, or it is damaged). */
+static int workers_page_get(const struct ledger *l, uint64_t count, uint64_t p, uint8_t *addrs)
+{
+	uint8_t key[HASH_LEN];
+	uint64_t first = p * WORKERS_PAGE_SLOTS, n = count - first;
+	workers_page_key(p, key);
+	return named_record(get_exact(l, key, addrs, (n < WORKERS_PAGE_SLOTS ? n : WORKERS_PAGE_SLOTS) * ADDR_LEN));
+}
+
+/* The entries' count of height (i NULL), or entry *i of height. */
+static void workers_due_key(uint64_t height, const uint64_t *i, uint8_t key[HASH_LEN])
+{
+	uint8_t s[16];
+	le64_put(s, height);
+	if (i)
+		le64_put(s + 8, *i);
+	meta_key(WORKERS_DUE, s, i ? 16 : 8, key);
+}
+
+/* The paged form's count: ASSAY_ENOTFOUND while it is not in force, and
+ * damage above COMPUTE_WORKERS_CAP (no genesis allows more). */
+static int workers_count_get(const struct ledger *l, uint64_t *count)
+{
+	uint8_t key[HASH_LEN];
+	meta_key(WORKERS_COUNT, NULL, 0, key);
+	int err = get_u64(l, key, count);
+	return !err && *count > COMPUTE_WORKERS_CAP ? ASSAY_ECORRUPT : err;
+}
+
+/* Files addr under height's due list: the end of that block reads it. */
+static int workers_due_add(const struct ledger *l, uint64_t height, const uint8_t addr[ADDR_LEN])
+{
+	uint8_t key[HASH_LEN];
+	uint64_t count;
+	workers_due_key(height, NULL, key);
+	int err = get_u64(l, key, &count);
+	if (err && err != ASSAY_ENOTFOUND)
+		return err;
+	workers_due_key(height, &count, key);
+	if ((err = ledger_put(l, key, addr, ADDR_LEN)))
+		return err;
+	workers_due_key(height, NULL, key);
+	return put_u64(l, key, count + 1);
+}
+
+/* An unbonding worker whose last job in flight has just ended, in block
+ * env->height, after its unbond height: the end of that height found it
+ * busy, so it is filed again, for this block's end. At its unbond height
+ * or before, the entry filed by its unbond is still to come. */
+static int workers_due_idle(const struct compute_env *env, const struct worker_record *w)
+{
+	if (w->status != WORKER_UNBONDING || w->jobs_in_flight || w->unbond_height >= env->height)
+		return 0;
+	return workers_due_add(env->ledger, env->height, w->addr);
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	return memcmp(a, b, ADDR_LEN);
+}
+
+/* The legacy value into pages, in its order, which must be strictly
+ * ascending, and deleted; every unbonding worker filed as due at its
+ * unbond height, or this block's if that is past (the due list did not
+ * exist before). Once: its cost, a record read per worker, is that of
+ * one end of block before the pages existed. *count = n. */
+static int workers_migrate(const struct compute_env *env, uint64_t *count)
+{
+	const struct ledger *l = env->ledger;
+	uint8_t *addrs, key[HASH_LEN];
+	size_t n;
+	*count = 0;
+	int err = index_get(l, WORKERS_LEGACY, ADDR_LEN, &addrs, &n);
+	if (!err && n > COMPUTE_WORKERS_CAP)
+		err = ASSAY_ECORRUPT;
+	for (size_t i = 0; i < n && !err; i++) {
+		const uint8_t *a = addrs + i * ADDR_LEN;
+		struct worker_record w;
+		if (i && memcmp(a - ADDR_LEN, a, ADDR_LEN) >= 0)
+			err = ASSAY_ECORRUPT; /* not as a registration writes it */
+		else if (!(err = named_record(compute_get_worker(l, a, &w))) && w.status == WORKER_UNBONDING)
+			err = workers_due_add(l, w.unbond_height > env->height ? w.unbond_height : env->height, a);
+	}
+	for (size_t i = 0; i < n && !err; i += WORKERS_PAGE_SLOTS) {
+		workers_page_key(i / WORKERS_PAGE_SLOTS, key);
+		err = ledger_put(l, key, addrs + i * ADDR_LEN,
+				 (n - i < WORKERS_PAGE_SLOTS ? n - i : WORKERS_PAGE_SLOTS) * ADDR_LEN);
+	}
+	free(addrs);
+	if (err || !n)
+		return err;
+	meta_key(WORKERS_COUNT, NULL, 0, key);
+	if ((err = put_u64(l, key, n)))
+		return err;
+	meta_key(WORKERS_LEGACY, NULL, 0, key);
+	*count = n;
+	return ledger_del(l, key);
+}
+
+/* The registry's size before a change, the legacy form moved first. */
+static int workers_load(const struct compute_env *env, uint64_t *count)
+{
+	int err = workers_count_get(env->ledger, count);
+	return err == ASSAY_ENOTFOUND ? workers_migrate(env, count) : err;
+}
+
+/* Adds a new address after the count workers_load gave, at the end of
+ * the last page or in a new one; the caller checked max_workers. */
+static int workers_add(const struct ledger *l, uint64_t count, const uint8_t addr[ADDR_LEN])
+{
+	uint8_t key[HASH_LEN], page[WORKERS_PAGE_SLOTS * ADDR_LEN];
+	uint64_t at = count % WORKERS_PAGE_SLOTS;
+	int err = at ? workers_page_get(l, count, count / WORKERS_PAGE_SLOTS, page) : 0;
+	memcpy(page + at * ADDR_LEN, addr, ADDR_LEN);
+	workers_page_key(count / WORKERS_PAGE_SLOTS, key);
+	if (!err)
+		err = ledger_put(l, key, page, (at + 1) * ADDR_LEN);
+	meta_key(WORKERS_COUNT, NULL, 0, key);
+	return err ? err : put_u64(l, key, count + 1);
+}
+
+/* Every registered address, ascending, from either form, reading only: an
+ * address twice is damage. *addrs is malloc()ed (NULL when *n = 0); the
+ * caller frees it. */
+static int workers_sorted(const struct ledger *l, uint8_t **addrs, size_t *n)
+{
+	uint64_t count;
+	*addrs = NULL;
+	*n = 0;
+	int err = workers_count_get(l, &count);
+	if (err == ASSAY_ENOTFOUND) {
+		if ((err = index_get(l, WORKERS_LEGACY, ADDR_LEN, addrs, n)))
+			return err;
+		count = *n;
+	} else if (err) {
+		return err;
+	} else if (count && !(*addrs = malloc((size_t)count * ADDR_LEN))) {
+		return ASSAY_ENOMEM;
+	} else {
+		for (uint64_t p = 0; p * WORKERS_PAGE_SLOTS < count && !err; p++)
+			err = workers_page_get(l, count, p, *addrs + p * WORKERS_PAGE_SLOTS * ADDR_LEN);
+		if (!err && count)
+			qsort(*addrs, (size_t)count, ADDR_LEN, by_addr);
+	}
+	for (size_t i = 1; i < (size_t)count && !err; i++)
+		if (memcmp(*addrs + (i - 1) * ADDR_LEN, *addrs + i * ADDR_LEN, ADDR_LEN) >= 0)
+			err = ASSAY_ECORRUPT;
+	if (err) {
+		free(*addrs);
+		*addrs = NULL;
+		return err;
+	}
+	*n = (size_t)count;
+	return 0;
+}
+
+/* Loads every worker's record into the cache, by address, the first time
+ * the end-of-block pass is to draw: a block that draws nothing reads no
+ * worker record. Written records are in state by then, and
+ * put_worker_cached keeps the cache equal to state from then on. */
+static int worker_cache_load(const struct ledger *l, struct worker_cache *cache)
+{
+	uint8_t *addrs;
+	size_t n;
+	if (cache->loaded)
+		return 0;
+	int err = workers_sorted(l, &addrs, &n);
+	if (!err && n && !(cache->w = calloc(n, sizeof(*cache->w))))
+		err = ASSAY_ENOMEM;
+	for (size_t i = 0; i < n && !err; i++, cache->n++)
+		err = named_record(compute_get_worker(l, addrs + i * ADDR_LEN, &cache->w[i]));
+	free(addrs);
+	cache->loaded = !err;
+	return err;
+}
+
+/* The bond of a worker filed as due comes back if the rule of §1.1 holds
+ * now: unbonding, no job in flight, its unbond height reached. */
+static int worker_exit_if_due(const struct compute_env *env, const uint8_t addr[ADDR_LEN])
+{
+	struct worker_record w;
+	int err = named_record(compute_get_worker(env->ledger, addr, &w));
+	if (err || w.status != WORKER_UNBONDING || w.jobs_in_flight || env->height < w.unbond_height)
+		return err;
+	if ((err = ledger_credit(env->ledger, w.addr, w.bond)))
+		return err;
+	w.bond = 0;
+	w.status = WORKER_EXITED;
+	return put_worker(env->ledger, &w);
+}
+
+/* The end of block env->height: reads and deletes its due entries. */
+static int workers_release_due(const struct compute_env *env)
+{
+	const struct ledger *l = env->ledger;
+	uint8_t key[HASH_LEN], addr[ADDR_LEN];
+	uint64_t count;
+	workers_due_key(env->height, NULL, key);
+	int err = get_u64(l, key, &count);
+	if (err == ASSAY_ENOTFOUND)
+		return 0;
+	if (!err)
+		err = ledger_del(l, key);
+	for (uint64_t i = 0; i < count && !err; i++) {
+		workers_due_key(env->height, &i, key);
+		if (!(err = named_record(get_exact(l, key, addr, ADDR_LEN))) && !(err = ledger_del(l, key)))
+			err = worker_exit_if_due(env, addr);
+	}
+	return err;
+}
+
+/* Reads only, so that the RPC can list a legacy chain's workers from a view. */
 int compute_list_workers(const struct ledger *l, int (*fn)(void *arg, const struct worker_record *w),
 			 void *arg)
 {
-	uint8_t *ids;
+	uint8_t *addrs;
 	size_t n;
-	int err = index_get(l, IDX_WORKERS, ADDR_LEN, &ids, &n);
+	int err = workers_sorted(l, &addrs, &n);
 	for (size_t i = 0; i < n && !err; i++) {
 		struct worker_record w;
-		err = named_record(compute_get_worker(l, ids + i * ADDR_LEN, &w));
+		err = named_record(compute_get_worker(l, addrs + i * ADDR_LEN, &w));
 		if (!err)
 			err = fn(arg, &w);
 	}
-	free(ids);
+	free(addrs);
 	return err;
 }
 
@@ -600,8 +850,8 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 	if (amount_add(w.slashed_total, amount, &w.slashed_total))
 		w.slashed_total = UINT64_MAX; /* a statistic; saturating is harmless */
 	w.jobs_failed++;
-	if (w.jobs_in_flight)
-		w.jobs_in_flight--;
+	if (w.jobs_in_flight && !--w.jobs_in_flight && (err = workers_due_idle(env, &w)))
+		return err;
 	if ((err = put_worker_cached(env->ledger, cache, &w)))
 		return err;
 	if (submitter && (err = ledger_credit(env->ledger, submitter, to_submitter)))
@@ -611,18 +861,19 @@ static int slash_worker(const struct compute_env *env, struct worker_cache *cach
 
 /* Adjusts a worker's in-flight count, frees the assignment's lock and
  * counts a paid job. */
-static int worker_release(const struct ledger *l, struct worker_cache *cache, const struct job_slot *s, int paid)
+static int worker_release(const struct compute_env *env, struct worker_cache *cache, const struct job_slot *s,
+			  int paid)
 {
 	struct worker_record w;
-	int err = named_record(compute_get_worker(l, s->worker, &w));
+	int err = named_record(compute_get_worker(env->ledger, s->worker, &w));
 	if (err)
 		return err;
-	if (w.jobs_in_flight)
-		w.jobs_in_flight--;
+	if (w.jobs_in_flight && !--w.jobs_in_flight && (err = workers_due_idle(env, &w)))
+		return err;
 	w.locked = w.locked > s->lock ? w.locked - s->lock : 0;
 	if (paid)
 		w.jobs_done++;
-	return put_worker_cached(l, cache, &w);
+	return put_worker_cached(env->ledger, cache, &w);
 }
 
 /* ---- job helpers ---- */
@@ -840,7 +1091,7 @@ static int job_refund(const struct compute_env *env, struct worker_cache *cache,
 	j->check_escrow = 0;
 	for (unsigned i = 0; i < j->spec.redundancy && !err; i++)
 		if (slot_live(&j->slots[i]))
-			err = worker_release(env->ledger, cache, &j->slots[i], 0);
+			err = worker_release(env, cache, &j->slots[i], 0);
 	j->state = final_state;
 	return err;
 }
@@ -1046,16 +1297,14 @@ int compute_apply_register(const struct compute_env *env, const struct worker_re
 		return reject(res, ASSAY_EINVALID, "bond %llu below min_bond %llu",
 			      (unsigned long long)bond, (unsigned long long)env->params->min_bond);
 	if (fresh) {
-		uint8_t *ids;
-		size_t n;
-		if ((err = index_get(env->ledger, IDX_WORKERS, ADDR_LEN, &ids, &n)))
+		uint64_t n;
+		if ((err = workers_load(env, &n)))
 			return err;
-		free(ids);
 		if (n >= env->params->max_workers)
-			return reject(res, ASSAY_EFULL, "worker registry full (%zu)", n);
+			return reject(res, ASSAY_EFULL, "worker registry full (%llu)", (unsigned long long)n);
 		memset(&w, 0, sizeof(w));
 		memcpy(w.addr, sender, ADDR_LEN);
-		if ((err = index_add_sorted(env->ledger, IDX_WORKERS, ADDR_LEN, sender)))
+		if ((err = workers_add(env->ledger, n, sender)))
 			return err;
 	}
 	if ((err = ledger_debit(env->ledger, sender, p->bond)))
@@ -1081,7 +1330,9 @@ int compute_apply_unbond(const struct compute_env *env, const uint8_t sender[20]
 		return err;
 	w.status = WORKER_UNBONDING;
 	w.unbond_height = env->height + env->params->unbond_delay;
-	return put_worker(env->ledger, &w);
+	if ((err = put_worker(env->ledger, &w)))
+		return err;
+	return workers_due_add(env->ledger, w.unbond_height, sender); /* read by that block's end */
 }
 
 /* Depth of the tile tree of `tiles` leaves: the length of every audit path. */
@@ -1822,7 +2073,7 @@ static int pay_out(const struct compute_env *env, struct worker_cache *cache, st
 		err = ledger_credit(env->ledger, s->worker, share + extra);
 		extra = 0;
 		if (!err)
-			err = worker_release(env->ledger, cache, s, 1);
+			err = worker_release(env, cache, s, 1);
 	}
 	j->escrow = 0;
 	j->state = JOB_PAID;
@@ -1929,12 +2180,18 @@ static int end_job(const struct compute_env *env, const uint8_t id[HASH_LEN], st
 					prm->reveal_window + prm->upload_window + 1 <=
 				j.deadline_height;
 		uint64_t lock = compute_job_lock(prm, j.spec.reward);
-		int all_empty = 1;
-		for (unsigned i = 0; i < j.spec.redundancy; i++)
+		int all_empty = 1, due = 0;
+		for (unsigned i = 0; i < j.spec.redundancy; i++) {
 			all_empty &= j.slots[i].state == SLOT_EMPTY;
-		int drawable = !all_empty || draws_fill(env, &j, cache); /* together or not at all */
-		for (unsigned i = 0; i < j.spec.redundancy && !err && time_left && drawable && j.state != JOB_VERIFIED;
-		     i++) {
+			due |= j.slots[i].state == SLOT_EMPTY && h >= j.slots[i].assigned_height + prm->challenge_delay;
+		}
+		/* the workers are read only for a slot the loop below would draw */
+		int drawable = due && time_left && j.state != JOB_VERIFIED;
+		if (drawable)
+			err = worker_cache_load(env->ledger, cache);
+		if (!err && drawable && all_empty)
+			drawable = draws_fill(env, &j, cache); /* together or not at all */
+		for (unsigned i = 0; i < j.spec.redundancy && !err && drawable; i++) {
 			struct job_slot *s = &j.slots[i];
 			/* drawn with a beacon challenge_delay blocks after the slot
 			 * emptied, which nobody knew then (compute.md §5) */
@@ -1986,18 +2243,13 @@ static int end_listed_job(void *arg, const uint8_t id[HASH_LEN])
 
 int compute_end_block(const struct compute_env *env)
 {
-	uint8_t *workers = NULL;
-	size_t nworkers = 0;
-	struct worker_cache cache = {NULL, 0};
+	struct worker_cache cache = {NULL, 0, 0};
 	struct end_jobs_ctx ctx = {env, &cache, {0}};
 	struct jobs_list live;
+	uint64_t registered;
 	int err = jobs_load(env->ledger, &live);
 	if (!err)
-		err = index_get(env->ledger, IDX_WORKERS, ADDR_LEN, &workers, &nworkers);
-	if (!err && nworkers && !(cache.w = calloc(nworkers, sizeof(*cache.w))))
-		err = ASSAY_ENOMEM;
-	for (size_t i = 0; i < nworkers && !err; i++, cache.n++)
-		err = named_record(compute_get_worker(env->ledger, workers + i * ADDR_LEN, &cache.w[i]));
+		err = workers_load(env, &registered); /* the legacy registry moved, once */
 	/* in submission order, each job that ends unlinking itself: the jobs
 	 * listed when the pass began, as the draws' order requires (§5) */
 	if (!err)
@@ -2005,18 +2257,10 @@ int compute_end_block(const struct compute_env *env)
 	if (!err)
 		err = displace_put(env->ledger, &ctx.pick);
 	/* Bonds of unbonding workers return once nothing they did can still be
-	 * disputed (no job in flight) and the delay has passed. */
-	for (size_t i = 0; i < cache.n && !err; i++) {
-		struct worker_record *w = &cache.w[i];
-		if (w->status != WORKER_UNBONDING || w->jobs_in_flight || env->height < w->unbond_height)
-			continue;
-		if ((err = ledger_credit(env->ledger, w->addr, w->bond)))
-			break;
-		w->bond = 0;
-		w->status = WORKER_EXITED;
-		err = put_worker(env->ledger, w);
-	}
+	 * disputed (no job in flight) and the delay has passed: those filed as
+	 * due at this height are the only ones that can be. */
+	if (!err)
+		err = workers_release_due(env);
 	free(cache.w);
-	free(workers);
 	return err;
 }

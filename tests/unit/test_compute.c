@@ -2725,6 +2725,360 @@ static void test_live_list_damage(void)
 	}
 }
 
+/* ---- the worker registry (compute.md §8) ---- */
+
+/* A worker address of the registry tests: i in its first bytes, funded. */
+static void pool_addr(struct chain *c, unsigned i, uint8_t a[ADDR_LEN])
+{
+	memset(a, 0x77, ADDR_LEN);
+	le32_put(a, i * 2654435761u); /* registration order is not address order */
+	CHECK(ledger_credit(&c->l, a, START_BALANCE) == 0);
+}
+
+static int unbond(struct chain *c, const uint8_t *w)
+{
+	struct buf none;
+	struct compute_result res;
+	buf_init(&none);
+	return apply(c, TX_WORKER_UNBOND, w, &none, 0, &res);
+}
+
+/* With n workers registered: the bytes of one more registration, of an end
+ * of block that has no job, and of the end of block that returns one
+ * unbonding worker's bond. */
+static void registry_costs(unsigned n, long *reg_bytes, long *end_bytes, long *release_bytes)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.max_workers = n + 1;
+	counting_on(&c);
+	uint8_t a[ADDR_LEN], first[ADDR_LEN];
+	for (unsigned i = 0; i < n; i++) {
+		pool_addr(&c, i, a);
+		CHECK(reg(&c, a, 200 * UNIT) == 0);
+	}
+	memcpy(first, a, ADDR_LEN);
+	CHECK(end_block(&c) == 0);
+	pool_addr(&c, n, a);
+	ledger_bytes = 0;
+	CHECK(reg(&c, a, 200 * UNIT) == 0);
+	*reg_bytes = ledger_bytes;
+	CHECK(end_block(&c) == 0);
+	ledger_bytes = 0;
+	CHECK(end_block(&c) == 0);
+	*end_bytes = ledger_bytes;
+	CHECK(unbond(&c, first) == 0);
+	while (c.h < worker(&c, first).unbond_height)
+		CHECK(end_block(&c) == 0);
+	ledger_bytes = 0;
+	CHECK(end_block(&c) == 0);
+	*release_bytes = ledger_bytes;
+	CHECK_EQ_INT(worker(&c, first).status, WORKER_EXITED);
+	ledger_mem_free(c.mem);
+}
+
+/* A registration, an end of block with nothing to draw, and the one that
+ * returns a bond read and write a few small values whatever the number of
+ * workers. Before, a registration read and rewrote the whole sorted index
+ * (20 bytes a worker: one block of 50,000 registrations copied tens of
+ * GB), and every end of block read every worker record, for ever. */
+static void test_registry_cost_flat(void)
+{
+	long reg_few, end_few, rel_few, reg_many, end_many, rel_many;
+	registry_costs(10, &reg_few, &end_few, &rel_few);
+	registry_costs(2000, &reg_many, &end_many, &rel_many);
+	printf("     bytes per registration: %ld (10 workers) %ld (2000); per idle end of block: %ld / %ld; "
+	       "per bond returned: %ld / %ld\n",
+	       reg_few, reg_many, end_few, end_many, rel_few, rel_many);
+	CHECK(reg_many <= 2 * reg_few);
+	CHECK(end_many <= 2 * end_few);
+	CHECK(rel_many <= 2 * rel_few);
+	CHECK(rel_few > end_few);
+}
+
+#define POOL 40
+/* The outcome of test_registry_order's sequence under the legacy index. */
+#define REGISTRY_OUTCOME "4a05bfaf404fa5d79fa0de752e386e1b0e7200c12a5663605a387570681ccfb9"
+#define REG_JOBS 256
+
+/* The key of the registry's name || suffix (compute.md §8). */
+static void registry_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN])
+{
+	uint8_t text[64];
+	size_t len = strlen(name);
+	memcpy(text, name, len);
+	if (n)
+		memcpy(text + len, suffix, n);
+	state_key(NS_META, text, len + n, key);
+}
+
+/* Puts c's registry into the legacy form (compute.md §8): one value of the
+ * n addresses, ascending, and no pages, count or due list, as a chain
+ * before the pages had it (its unbonding workers in no due list). On a
+ * chain in the legacy form already this rewrites the same value. */
+static void registry_to_legacy(struct chain *c, const uint8_t (*addrs)[ADDR_LEN], size_t n)
+{
+	uint8_t key[HASH_LEN], s[16];
+	for (uint64_t p = 0; p * 16 < n; p++) {
+		le64_put(s, p);
+		registry_key("compute/workers/page", s, 8, key);
+		ledger_del(&c->l, key);
+	}
+	registry_key("compute/workers/count", NULL, 0, key);
+	ledger_del(&c->l, key);
+	for (uint64_t h = c->h; h <= c->h + c->p.unbond_delay; h++) {
+		uint8_t val[8];
+		size_t len;
+		le64_put(s, h);
+		registry_key("compute/workers/due", s, 8, key);
+		if (ledger_get_into(&c->l, key, val, sizeof(val), &len) != 0)
+			continue;
+		ledger_del(&c->l, key);
+		for (uint64_t i = 0; i < le64_get(val); i++) {
+			le64_put(s + 8, i);
+			registry_key("compute/workers/due", s, 16, key);
+			ledger_del(&c->l, key);
+		}
+	}
+	if (!n)
+		return;
+	struct buf b;
+	buf_init(&b);
+	buf_put_varint(&b, n);
+	buf_put(&b, addrs, n * ADDR_LEN);
+	registry_key("compute/workers", NULL, 0, key);
+	CHECK(ledger_put(&c->l, key, b.data, b.len) == 0);
+	buf_free(&b);
+}
+
+struct registry_run {
+	struct chain c;
+	uint8_t pool[POOL][ADDR_LEN];
+	uint8_t ids[REG_JOBS][HASH_LEN];
+	int nids;
+};
+
+static void registry_run_init(struct registry_run *r)
+{
+	chain_init(&r->c);
+	r->c.p.max_workers = POOL - 8; /* some registrations find the registry full */
+	r->c.p.unbond_delay = 3;
+	r->nids = 0;
+	uint64_t rs = 4242;
+	for (unsigned i = 0; i < POOL; i++) {
+		for (unsigned b = 0; b < ADDR_LEN; b++) {
+			rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+			r->pool[i][b] = (uint8_t)(rs >> 56);
+		}
+		CHECK(ledger_credit(&r->c.l, r->pool[i], START_BALANCE) == 0);
+	}
+}
+
+/* One step of a random sequence: registrations (new, top-up, rejoin,
+ * refused), unbonds, submissions, work done or not, blocks. */
+static void registry_step(struct registry_run *r, uint64_t rs)
+{
+	struct chain *c = &r->c;
+	const uint8_t *wk = r->pool[(rs >> 40) % POOL];
+	struct compute_result res;
+	unsigned op = (unsigned)(rs >> 33) % 12;
+	if (op <= 1) {
+		reg(c, wk, (100 + (rs >> 50) % 150) * UNIT);
+	} else if (op == 2) {
+		unbond(c, wk);
+	} else if (op <= 4 && r->nids < REG_JOBS) {
+		struct job_spec spec = small_spec(1 + (uint8_t)((rs >> 45) % 3), (1 + (rs >> 52) % 9) * UNIT);
+		spec.deadline_blocks = (rs >> 56) % 2 ? (uint32_t)compute_least_deadline(&c->p) : 60;
+		if (submit(c, &spec, r->ids[r->nids], &res) == 0)
+			r->nids++;
+	} else if (op <= 6 && r->nids) {
+		const uint8_t *jid = NULL;
+		struct job_record j;
+		struct job_slot *s = NULL;
+		for (int k = 0, first = (int)((rs >> 20) % r->nids); k < r->nids && !s; k++) {
+			jid = r->ids[(first + k) % r->nids];
+			j = job(c, jid);
+			for (unsigned i = 0; i < j.spec.redundancy && j.state < JOB_PAID; i++)
+				if (j.slots[i].state == SLOT_ASSIGNED || j.slots[i].state == SLOT_CHALLENGED)
+					s = &j.slots[i];
+		}
+		if (s && (rs >> 58) % 4) {
+			struct work w;
+			uint64_t bad = (jid[0] ^ s->worker[0]) % 4 == 0 ? 0x5555ull << (jid[1] % 8) : 0;
+			work_do(c, jid, bad, &w);
+			if (s->state == SLOT_ASSIGNED)
+				commit(c, s->worker, jid, &w);
+			else
+				reveal(c, s->worker, jid, &w, REVEAL_OK, REVEAL_GAS, &res);
+			work_free(&w);
+		}
+	} else if (op == 7 && r->nids) {
+		post_salt(c, SUB, r->ids[(rs >> 20) % r->nids], SALT, &res);
+	} else {
+		CHECK(end_block(c) == 0);
+	}
+}
+
+/* What the rules decided, in one digest: every job record (its draws),
+ * every worker record and every balance. The registry's own layout is
+ * not in it. */
+static void registry_outcome(struct registry_run *r, uint8_t out[HASH_LEN])
+{
+	struct buf b;
+	buf_init(&b);
+	for (int i = 0; i < r->nids; i++) {
+		struct job_record j = job(&r->c, r->ids[i]);
+		compute_job_encode(&j, &b);
+	}
+	for (unsigned i = 0; i < POOL; i++) {
+		struct worker_record w;
+		if (compute_get_worker(&r->c.l, r->pool[i], &w) == 0)
+			compute_worker_encode(&w, &b);
+		buf_put_u64(&b, balance(&r->c, r->pool[i]));
+	}
+	buf_put_u64(&b, balance(&r->c, SUB));
+	buf_put_u64(&b, balance(&r->c, LEDGER_BURN_ADDR));
+	CHECK(!b.oom);
+	sha256(b.data, b.len, out);
+	buf_free(&b);
+}
+
+struct addr_list {
+	uint8_t a[POOL][ADDR_LEN];
+	size_t n;
+};
+
+static int collect_addr(void *arg, const struct worker_record *w)
+{
+	struct addr_list *l = arg;
+	if (l->n < POOL)
+		memcpy(l->a[l->n], w->addr, ADDR_LEN);
+	l->n++;
+	return 0;
+}
+
+/* Through a random sequence of registrations, unbonds, draws, slashes,
+ * payouts and bond returns, a chain whose registry is in pages decides
+ * exactly what the same chain does with its registry put back into the
+ * legacy form at random points (which the next registration or end of
+ * block migrates: the draws then take its pages' addresses sorted, and
+ * unbonding workers are due from the migration), and what the legacy
+ * registry decided before the pages existed: the final outcome is pinned
+ * to the digest the code of the legacy index gave for this sequence.
+ * compute_list_workers lists the registered addresses ascending in either
+ * form. */
+static void test_registry_order(void)
+{
+	static struct registry_run a, b;
+	registry_run_init(&a);
+	registry_run_init(&b);
+	static struct addr_list got, want;
+	int ok = 1, migrations = 0, waited = 0, exits = 0, full = 0;
+	int was_unbonding[POOL] = {0};
+	uint64_t rs = 9001;
+	for (int step = 0; step < 3000 && ok; step++) {
+		rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+		registry_step(&a, rs);
+		registry_step(&b, rs);
+		uint8_t da[HASH_LEN], db[HASH_LEN];
+		registry_outcome(&a, da);
+		registry_outcome(&b, db);
+		ok &= memcmp(da, db, HASH_LEN) == 0 && a.nids == b.nids;
+		/* the reference: the pool's registered addresses, ascending */
+		want.n = 0;
+		for (unsigned i = 0; i < POOL; i++) {
+			struct worker_record w;
+			if (compute_get_worker(&a.c.l, a.pool[i], &w) != 0)
+				continue;
+			size_t at = want.n++;
+			while (at && memcmp(want.a[at - 1], w.addr, ADDR_LEN) > 0) {
+				memcpy(want.a[at], want.a[at - 1], ADDR_LEN);
+				at--;
+			}
+			memcpy(want.a[at], w.addr, ADDR_LEN);
+			waited += w.status == WORKER_UNBONDING && a.c.h > w.unbond_height;
+			exits += was_unbonding[i] && w.status == WORKER_EXITED;
+			was_unbonding[i] = w.status == WORKER_UNBONDING;
+		}
+		full += want.n == a.c.p.max_workers;
+		got.n = 0;
+		CHECK(compute_list_workers(&a.c.l, collect_addr, &got) == 0);
+		ok &= got.n == want.n && memcmp(got.a, want.a, want.n * ADDR_LEN) == 0;
+		got.n = 0;
+		CHECK(compute_list_workers(&b.c.l, collect_addr, &got) == 0); /* either form */
+		ok &= got.n == want.n && memcmp(got.a, want.a, want.n * ADDR_LEN) == 0;
+		if (want.n && (rs >> 30) % 16 == 0) {
+			registry_to_legacy(&b.c, (const uint8_t(*)[ADDR_LEN])want.a, want.n);
+			migrations++;
+		}
+	}
+	CHECK(ok);
+	CHECK(migrations > 50);
+	/* the sequence drew, waited on busy unbonding workers, returned bonds
+	 * and filled the registry */
+	CHECK(waited > 0);
+	CHECK(exits > 5);
+	CHECK(full > 0);
+	CHECK(a.nids > 100);
+	uint8_t digest[HASH_LEN];
+	registry_outcome(&a, digest);
+	char hex[2 * HASH_LEN + 1];
+	for (int i = 0; i < HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	printf("     outcome %s, %d migrations, %d jobs\n", hex, migrations, a.nids);
+	CHECK(strcmp(hex, REGISTRY_OUTCOME) == 0);
+	ledger_mem_free(a.c.mem);
+	ledger_mem_free(b.c.mem);
+}
+
+/* The registry in state is checked as it is read: a count of the wrong
+ * size, a page missing or of the wrong length, an address twice, a legacy
+ * value out of order, or a registered address without its record is
+ * damage, ours (protocol §5.4), never a verdict on the block or a
+ * registration. */
+static void test_registry_damage(void)
+{
+	for (int what = 0; what < 6; what++) {
+		struct chain c;
+		chain_init(&c);
+		CHECK(reg(&c, W1, 200 * UNIT) == 0);
+		CHECK(reg(&c, W2, 200 * UNIT) == 0);
+		uint8_t key[HASH_LEN], s[8];
+		if (what == 0) {
+			registry_key("compute/workers/count", NULL, 0, key);
+			CHECK(ledger_put(&c.l, key, s, 3) == 0);
+		} else if (what == 1 || what == 2 || what == 5) {
+			uint8_t twice[2 * ADDR_LEN];
+			memcpy(twice, W1, ADDR_LEN);
+			memcpy(twice + ADDR_LEN, W1, ADDR_LEN);
+			le64_put(s, 0);
+			registry_key("compute/workers/page", s, 8, key);
+			if (what == 1)
+				CHECK(ledger_del(&c.l, key) == 0);
+			else
+				CHECK(ledger_put(&c.l, key, twice, what == 2 ? 2 * ADDR_LEN : ADDR_LEN) == 0);
+		} else if (what == 3) {
+			uint8_t down[2][ADDR_LEN];
+			memcpy(down[0], W2, ADDR_LEN);
+			memcpy(down[1], W1, ADDR_LEN);
+			registry_to_legacy(&c, (const uint8_t(*)[ADDR_LEN])down, 2);
+		} else {
+			state_key(NS_WORKER, W2, ADDR_LEN, key);
+			CHECK(ledger_del(&c.l, key) == 0);
+		}
+		struct job_spec spec = small_spec(1, c.p.min_reward);
+		uint8_t id[HASH_LEN];
+		struct compute_result res;
+		CHECK(submit(&c, &spec, id, &res) == 0);
+		c.h += c.p.challenge_delay; /* its slot is due a draw */
+		CHECK_EQ_INT(end_block(&c), ASSAY_ECORRUPT);
+		CHECK_EQ_INT(compute_list_workers(&c.l, sum_bonds, &(unsigned __int128){0}), ASSAY_ECORRUPT);
+		if (what != 2 && what != 4) /* it reads the count and the last page */
+			CHECK_EQ_INT(reg(&c, W3, 200 * UNIT), ASSAY_ECORRUPT);
+		ledger_mem_free(c.mem);
+	}
+}
+
 int main(void)
 {
 	keys_init();
@@ -2764,5 +3118,8 @@ int main(void)
 	RUN(test_live_list_damage);
 	RUN(test_displacement);
 	RUN(test_slots_drawn_together);
+	RUN(test_registry_cost_flat);
+	RUN(test_registry_order);
+	RUN(test_registry_damage);
 	return test_report("test_compute");
 }

@@ -24,3 +24,7 @@ bench_bench_hash_LDADD = $(CORE_LIBS)
 noinst_PROGRAMS += bench/bench_validators
 bench_bench_validators_SOURCES = bench/bench_validators.c
 bench_bench_validators_LDADD = libassay_consensus.a $(CORE_LIBS)
+# compute worker registry at 1 to 50000 workers (docs/benchmarks.md)
+noinst_PROGRAMS += bench/bench_workers
+bench_bench_workers_SOURCES = bench/bench_workers.c
+bench_bench_workers_LDADD = libassay_consensus.a $(CORE_LIBS)

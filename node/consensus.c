@@ -429,13 +429,20 @@ static int engine_result(struct consensus *cs, int rc)
 	return rc;
 }
 
-/* Per validator of the decided height's set (cs->vs): one more missed vote
- * when the commit lacks its precommit. Validators that joined are added;
- * those that left keep their count. */
-static void count_missed(struct consensus *cs, const struct commit *c)
+static int commit_has_signer(const struct commit *c, const uint8_t validator[PUBKEY_LEN])
 {
-	for (uint32_t v = 0; v < cs->vs.n; v++) {
-		const uint8_t *pk = cs->vs.v[v].pubkey;
+	for (uint32_t i = 0; i < c->nsigs; i++)
+		if (memcmp(c->sigs[i].validator, validator, PUBKEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Per validator of vs: one more missed vote when c lacks its precommit.
+ * Validators that joined are added; those that left keep their count. */
+static void count_missed(struct consensus *cs, const struct bft_valset *vs, const struct commit *c)
+{
+	for (uint32_t v = 0; v < vs->n; v++) {
+		const uint8_t *pk = vs->v[v].pubkey;
 		size_t i = 0;
 		while (i < cs->nmissed && memcmp(cs->missed[i].pubkey, pk, PUBKEY_LEN) != 0)
 			i++;
@@ -448,28 +455,44 @@ static void count_missed(struct consensus *cs, const struct commit *c)
 			cs->missed[i].missed = 0;
 			cs->nmissed++;
 		}
-		int signed_it = 0;
-		for (uint32_t k = 0; k < c->nsigs && !signed_it; k++)
-			signed_it = memcmp(c->sigs[k].validator, pk, PUBKEY_LEN) == 0;
-		cs->missed[i].missed += !signed_it;
+		cs->missed[i].missed += !commit_has_signer(c, pk);
 	}
 }
 
+/* Missed votes as the chain records them: height h - 1 counted when block
+ * h, decided, carries its commit in last_commit, against the set of h - 1
+ * (what the downtime rule reads, docs/protocol.md §10.4). The engine's own
+ * commit of a height holds only its first quorum; the proposer of the next
+ * block adds the precommits that came later (widen_tip_commit), so that
+ * commit would count a validator that signs every height, only later than
+ * the others, as missing most of them. */
+static void count_recorded(struct consensus *cs, const struct block *blk)
+{
+	struct bft_valset vs;
+	if (blk->hdr.height < 2 || chain_validator_set(cs->n->chain, blk->hdr.height - 1, &vs) != 0)
+		return; /* genesis has no commit; a set not read costs only a figure */
+	count_missed(cs, &vs, &blk->last_commit);
+	bft_valset_free(&vs);
+}
+
 /* Figures for a decided height: rounds it took, proposal-to-commit time
- * (seen_ms: when its proposal arrived, 0 unknown), validators missing from
- * its commit. */
-static void count_decision(struct consensus *cs, const struct bft_output *o, uint64_t seen_ms, uint64_t now)
+ * (seen_ms: when its proposal arrived, 0 unknown), and, when its block is
+ * held, the validators its last_commit lacks. */
+static void count_decision(struct consensus *cs, const struct bft_output *o, const struct candidate *c,
+			   uint64_t now)
 {
 	size_t b = 0;
 	while (b < CONSENSUS_ROUND_BUCKETS && (uint64_t)o->round + 1 > round_bounds[b])
 		b++;
 	cs->rounds_hist[b]++;
+	uint64_t seen_ms = c ? c->seen_ms : 0;
 	if (seen_ms && now >= seen_ms) {
 		cs->latency_last_ms = now - seen_ms;
 		cs->latency_sum_ms += cs->latency_last_ms;
 		cs->latency_count++;
 	}
-	count_missed(cs, &o->commit);
+	if (c)
+		count_recorded(cs, &c->blk);
 	cs->rebuilds = 0;
 }
 
@@ -856,7 +879,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
 	 * slow the chain down). */
 	uint64_t made_ms = c && c->blk.hdr.time_ms < now ? c->blk.hdr.time_ms : now;
 	cs->next_block_ms = made_ms + n->blocktime_ms;
-	count_decision(cs, o, c ? c->seen_ms : 0, now);
+	count_decision(cs, o, c, now);
 	if (!c) {
 		/* kept, so that the block, when sync brings it, joins the chain
 		 * with this commit (consensus_known_commit) */
@@ -1425,14 +1448,6 @@ static int on_proposal_msg(struct consensus *cs, const uint8_t *p, size_t len)
 	return rc;
 }
 
-static int commit_has_signer(const struct commit *c, const uint8_t validator[PUBKEY_LEN])
-{
-	for (uint32_t i = 0; i < c->nsigs; i++)
-		if (memcmp(c->sigs[i].validator, validator, PUBKEY_LEN) == 0)
-			return 1;
-	return 0;
-}
-
 /* A precommit for the tip. While the chain holds no commit for it (the tip
  * came by block sync; validators repeat the last height's precommits every
  * CONSENSUS_REBROADCAST_MS): kept, and once those of one round hold more
@@ -1795,8 +1810,8 @@ void consensus_metrics(struct node *n, struct evbuffer *out)
 			    "# HELP assay_consensus_last_proposal_to_commit_seconds The same time for the last height timed.\n"
 			    "# TYPE assay_consensus_last_proposal_to_commit_seconds gauge\n"
 			    "assay_consensus_last_proposal_to_commit_seconds %llu.%03llu\n"
-			    "# HELP assay_consensus_missed_votes_total Decided heights whose commit lacks the validator's "
-			    "precommit.\n"
+			    "# HELP assay_consensus_missed_votes_total Heights whose commit, as the next decided block's "
+			    "last_commit records it, lacks the validator's precommit.\n"
 			    "# TYPE assay_consensus_missed_votes_total counter\n",
 			    (unsigned long long)(cs->latency_sum_ms / 1000), (unsigned long long)(cs->latency_sum_ms % 1000),
 			    (unsigned long long)cs->latency_count, (unsigned long long)(cs->latency_last_ms / 1000),

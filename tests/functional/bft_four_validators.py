@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 
 import framework as fw
 
@@ -46,6 +47,15 @@ def validator_chain(tmpdir, nodes, count, blocktime=200, first=0, signstate=None
     return vals, bob
 
 
+def missed_votes(node):
+    """assay_consensus_missed_votes_total from the node's /metrics, by address."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.rpcport}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    prefix = 'assay_consensus_missed_votes_total{validator="'
+    return {l[len(prefix):].split('"', 1)[0]: int(l.rsplit(" ", 1)[1])
+            for l in text.splitlines() if l.startswith(prefix)}
+
+
 def test(tmpdir, nodes):
     vals, bob = validator_chain(tmpdir, nodes, 4)
     # transfers flow while the four decide; the last one is waited for
@@ -61,6 +71,21 @@ def test(tmpdir, nodes):
     # to be left out of nearly every block)
     full = sum(len(vals[0].rpc("getblock", h)["last_commit_signers"]) == 4 for h in range(6, 31))
     assert full >= 20, f"{full} of 25 blocks name all four validators in their last_commit"
+    # the missed votes each node shows are the chain's: no validator counts
+    # more than the blocks whose last_commit lacks it (the figure used to
+    # count the engine's first quorum, and showed the slowest of the four
+    # missing most heights)
+    shown = [missed_votes(v) for v in vals]
+    src = max(vals, key=lambda v: v.height())  # at or past every height counted above
+    on_chain, signers = {}, {}
+    for h in range(2, src.height() + 1):
+        signers[h] = {s["address"] for s in src.rpc("getblock", h)["last_commit"]["signers"]}
+    for a in set().union(*signers.values()):
+        on_chain[a] = sum(a not in signed for signed in signers.values())
+    for v, figures in zip(vals, shown):
+        fw.assert_eq(sorted(figures), sorted(on_chain), f"validators in node {v.index}'s missed votes")
+        for a, n in figures.items():
+            assert n <= on_chain[a], f"node {v.index} shows {a} missing {n} heights, the chain {on_chain[a]}"
     cs = [v.rpc("getconsensusstate") for v in vals]
     for c in cs:
         assert c["running"] and c["validator"] and c["height"] >= 31, c

@@ -8,12 +8,14 @@
  * of being replaced; and a proposal found unavailable is judged once its
  * chunks arrive; and a restart replays the verdicts it logged instead of
  * judging the blocks again; and precommits that come after the decision
- * join the commit of the node's next block. Not for: the engine's rules (test_bft), the log's
- * format (test_consensus_wal). */
+ * join the commit of the node's next block, and the missed votes it shows
+ * count that commit, not the engine's first quorum. Not for: the engine's
+ * rules (test_bft), the log's format (test_consensus_wal). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "consensus/bft/voteset.h"
@@ -58,12 +60,12 @@ static int send_proposal(struct node *n, uint64_t height, uint32_t round, const 
 	return rc;
 }
 
-static int send_vote(struct node *n, uint8_t type, const uint8_t value[HASH_LEN], int who)
+static int send_vote_at(struct node *n, uint64_t height, uint8_t type, const uint8_t value[HASH_LEN], int who)
 {
 	struct bft_vote v;
 	memset(&v, 0, sizeof(v));
 	v.type = type;
-	v.height = 1;
+	v.height = height;
 	v.has_value = 1;
 	memcpy(v.value, value, HASH_LEN);
 	memcpy(v.validator, fx.pk[who], PUBKEY_LEN);
@@ -74,6 +76,11 @@ static int send_vote(struct node *n, uint8_t type, const uint8_t value[HASH_LEN]
 	int rc = consensus_on_message(n, 1, b.data, b.len);
 	buf_free(&b);
 	return rc;
+}
+
+static int send_vote(struct node *n, uint8_t type, const uint8_t value[HASH_LEN], int who)
+{
+	return send_vote_at(n, 1, type, value, who);
 }
 
 /* Height 1's round 0 proposer sends its block b1 (hash h1), taken by the
@@ -564,6 +571,43 @@ static void test_replay_judges_what_had_no_verdict(void)
 	close_node(&n);
 }
 
+/* A node whose key proposes height 2 (self_key is set to it; the caller
+ * sets it back to 3) decides height 1 on its own precommit and two peers'
+ * (peer[0], peer[1]); the last peer's (peer[2]) comes after the decision.
+ * Returns the chain; b1 is height 1's block. */
+static chain_t *decide_with_one_late(struct node *n, int peer[3], struct block *b1)
+{
+	chain_t *c = open_node(n, 0); /* a follower, to read who proposes height 2 */
+	struct bft_valset vs;
+	CHECK_EQ_INT(chain_validator_set(c, 2, &vs), 0);
+	int next = key_index(vs.v[vs.proposer].pubkey);
+	bft_valset_free(&vs);
+	close_node(n);
+	CHECK(next >= 0 && next < 4);
+	self_key = next;
+	c = open_node(n, 1);
+	struct consensus_info info;
+	consensus_info(n, &info);
+	int prop = key_index(info.proposer), np = 0;
+	CHECK(prop >= 0 && prop != self_key);
+	for (int i = 0; i < 4; i++)
+		if (i != self_key)
+			peer[np++] = i;
+	uint8_t h1[HASH_LEN];
+	char err[256];
+	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], b1, NULL, NULL, err, sizeof(err)) == 0);
+	block_hash(b1, h1);
+	CHECK_EQ_INT(send_proposal(n, 1, 0, b1, prop), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(send_vote(n, VOTE_PREVOTE, h1, peer[i]), 0);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ_INT(send_vote(n, VOTE_PRECOMMIT, h1, peer[i]), 0);
+	CHECK_EQ_U64(chain_height(c), 1); /* decided on its own precommit and two others */
+	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3);
+	send_vote(n, VOTE_PRECOMMIT, h1, peer[2]); /* the last one, after the decision */
+	return c;
+}
+
 /* Precommits that arrive after the decision join the commit the node
  * builds its next block on: the engine decides on the first quorum, and the
  * validator whose precommit came last used to be missing from the block's
@@ -572,35 +616,12 @@ static void test_replay_judges_what_had_no_verdict(void)
 static void test_late_precommits_widen_the_commit(void)
 {
 	struct node n;
-	chain_t *c = open_node(&n, 0); /* a follower, to read who proposes height 2 */
-	struct bft_valset vs;
-	CHECK_EQ_INT(chain_validator_set(c, 2, &vs), 0);
-	int next = key_index(vs.v[vs.proposer].pubkey);
-	bft_valset_free(&vs);
-	close_node(&n);
-	CHECK(next >= 0 && next < 4);
-	self_key = next;
-	c = open_node(&n, 1);
-	struct consensus_info info;
-	consensus_info(&n, &info);
-	int prop = key_index(info.proposer), peer[3], np = 0;
-	CHECK(prop >= 0 && prop != self_key);
-	for (int i = 0; i < 4; i++)
-		if (i != self_key)
-			peer[np++] = i;
+	int peer[3];
 	struct block b1;
+	chain_t *c = decide_with_one_late(&n, peer, &b1);
 	uint8_t h1[HASH_LEN];
 	char err[256];
-	CHECK(chain_build_block(c, NULL, 0, node_now_ms(), fx.sk[prop], &b1, NULL, NULL, err, sizeof(err)) == 0);
 	block_hash(&b1, h1);
-	CHECK_EQ_INT(send_proposal(&n, 1, 0, &b1, prop), 0);
-	for (int i = 0; i < 3; i++)
-		CHECK_EQ_INT(send_vote(&n, VOTE_PREVOTE, h1, peer[i]), 0);
-	for (int i = 0; i < 2; i++)
-		CHECK_EQ_INT(send_vote(&n, VOTE_PRECOMMIT, h1, peer[i]), 0);
-	CHECK_EQ_U64(chain_height(c), 1); /* decided on its own precommit and two others */
-	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3);
-	send_vote(&n, VOTE_PRECOMMIT, h1, peer[2]); /* the last one, after the decision */
 	send_vote(&n, VOTE_PRECOMMIT, h1, peer[2]); /* again: kept once */
 	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3); /* until the node builds on the tip */
 	/* a wider commit with a signature that does not verify is refused */
@@ -619,6 +640,7 @@ static void test_late_precommits_widen_the_commit(void)
 	}
 	commit_free(&bad);
 	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 3);
+	struct consensus_info info;
 	consensus_info(&n, &info);
 	CHECK(info.height == 2 && key_index(info.proposer) == self_key);
 	for (int i = 0; i < 3; i++) /* the block time (0 here) has passed: the node builds block 2 */
@@ -629,6 +651,67 @@ static void test_late_precommits_widen_the_commit(void)
 	CHECK_EQ_U64(cm->nsigs, 4);
 	for (int i = 0; i < 3; i++)
 		CHECK(commit_has_key(cm, fx.pk[peer[i]]));
+	self_key = 3;
+	block_free(&b1);
+	close_node(&n);
+}
+
+/* The figure assay_consensus_missed_votes_total{validator} of key `who`,
+ * read from the node's /metrics text; -1 when it is not listed. */
+static long long missed_votes(struct node *n, int who)
+{
+	struct evbuffer *out = evbuffer_new();
+	CHECK(out != NULL);
+	if (!out)
+		return -1;
+	consensus_metrics(n, out);
+	size_t len = evbuffer_get_length(out);
+	char *text = calloc(len + 1, 1);
+	CHECK(text != NULL);
+	long long got = -1;
+	if (text) {
+		evbuffer_copyout(out, text, len);
+		char addr[ADDR_STR_MAX], want[200];
+		uint8_t a[ADDR_LEN];
+		address_from_pubkey(fx.pk[who], a);
+		address_encode(n->genesis.net, a, addr);
+		snprintf(want, sizeof(want), "assay_consensus_missed_votes_total{validator=\"%s\"} ", addr);
+		const char *at = strstr(text, want);
+		if (at)
+			got = strtoll(at + strlen(want), NULL, 10);
+	}
+	free(text);
+	evbuffer_free(out);
+	return got;
+}
+
+/* All four validators sign every height, one of them last, after the
+ * decision: the missed votes the node shows count what the chain records
+ * (block 2's last_commit, widened by the late precommit), so nobody missed
+ * height 1. The figure used to count the engine's commit, its first quorum,
+ * and showed the slowest validator missing every height it was last. */
+static void test_missed_votes_count_what_the_chain_records(void)
+{
+	struct node n;
+	int peer[3];
+	struct block b1;
+	chain_t *c = decide_with_one_late(&n, peer, &b1);
+	for (int i = 0; i < 3; i++) /* the node builds block 2 on the widened commit */
+		event_base_loop(n.base, EVLOOP_NONBLOCK);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	CHECK(info.height == 2 && info.has_proposal);
+	CHECK_EQ_U64(chain_tip_commit(c)->nsigs, 4);
+	uint8_t h2[HASH_LEN];
+	memcpy(h2, info.proposal, HASH_LEN);
+	for (int type = VOTE_PREVOTE; type <= VOTE_PRECOMMIT; type++)
+		for (int i = 0; i < 3; i++) {
+			int rc = send_vote_at(&n, 2, (uint8_t)type, h2, peer[i]);
+			CHECK(rc == 0 || rc == ASSAY_EEXISTS); /* the last precommit comes after the decision */
+		}
+	CHECK_EQ_U64(chain_height(c), 2); /* block 2 decided and connected */
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(missed_votes(&n, i), 0);
 	self_key = 3;
 	block_free(&b1);
 	close_node(&n);
@@ -745,6 +828,7 @@ static const struct test_case tests[] = {
 	TEST(test_replay_keeps_the_logged_verdict),
 	TEST(test_replay_judges_what_had_no_verdict),
 	TEST(test_late_precommits_widen_the_commit),
+	TEST(test_missed_votes_count_what_the_chain_records),
 	TEST(test_unwritable_signstate_stops_the_node),
 };
 

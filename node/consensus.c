@@ -88,8 +88,10 @@ struct consensus {
 	 * engine asks for a value's verdict only once a height */
 	struct pending_check unavail[CONSENSUS_MAX_CANDIDATES];
 	/* proposals the replay found no logged verdict for: judged once it is
-	 * over, as new inputs (logged after the records replayed) */
-	struct pending_check unjudged[CONSENSUS_MAX_CANDIDATES];
+	 * over, as new inputs (logged after the records replayed); every one,
+	 * so as many as the replayed log asks for (malloc()ed) */
+	struct pending_check *unjudged;
+	size_t nunjudged, capunjudged;
 	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
@@ -912,8 +914,7 @@ static void decide(struct consensus *cs, const struct bft_output *o)
  * chunks), and the engine would take another path than the one its
  * signatures followed, a lock it never had included (docs/consensus.md
  * §11). Without such a record (the crash came first) it is judged once the
- * replay is over, a new input logged after the replayed ones; it waits
- * only while there is room to note it. */
+ * replay is over, a new input logged after the replayed ones. */
 static void replay_validate(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
 {
 	for (size_t i = 0; i < cs->replay_rest_n; i++) {
@@ -921,16 +922,30 @@ static void replay_validate(struct consensus *cs, uint64_t height, const uint8_t
 		if (r->kind == CONSWAL_VALIDITY && r->height == height && memcmp(r->value, value, HASH_LEN) == 0)
 			return;
 	}
-	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
-		struct pending_check *p = &cs->unjudged[i];
-		if (!p->used || (p->height == height && memcmp(p->hash, value, HASH_LEN) == 0)) {
-			p->used = 1;
-			p->height = height;
-			memcpy(p->hash, value, HASH_LEN);
+	for (size_t i = 0; i < cs->nunjudged; i++)
+		if (cs->unjudged[i].height == height && memcmp(cs->unjudged[i].hash, value, HASH_LEN) == 0)
+			return;
+	/* Every one is noted, however many: one judged here, at once, would
+	 * reach the engine at another point among the inputs than any verdict
+	 * before the crash, and unlogged (nothing is logged while replaying).
+	 * The engine asks once per value, so their number is bounded by the
+	 * proposals in the log being replayed. */
+	if (cs->nunjudged == cs->capunjudged) {
+		size_t cap = cs->capunjudged ? cs->capunjudged * 2 : CONSENSUS_MAX_CANDIDATES;
+		struct pending_check *grown = realloc(cs->unjudged, cap * sizeof(*grown));
+		if (!grown) {
+			/* our failure, no verdict: the node stops rather than judge
+			 * the block out of place */
+			node_abort(cs->n, ASSAY_ENOMEM, "consensus: out of memory replaying DATADIR/consensus.wal");
 			return;
 		}
+		cs->unjudged = grown;
+		cs->capunjudged = cap;
 	}
-	validate_value(cs, height, value);
+	struct pending_check *p = &cs->unjudged[cs->nunjudged++];
+	p->used = 1;
+	p->height = height;
+	memcpy(p->hash, value, HASH_LEN);
 }
 
 static void handle_output(struct consensus *cs, const struct bft_output *o)
@@ -1110,16 +1125,20 @@ static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t 
 	cs->replaying = 0;
 	cs->replay_rest = NULL;
 	cs->replay_rest_n = 0;
-	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
-		struct pending_check *p = &cs->unjudged[i];
-		if (!p->used)
-			continue;
-		p->used = 0;
+	/* taken out first: judging one can start the engine afresh, which
+	 * empties the list */
+	struct pending_check *unjudged = cs->unjudged;
+	size_t nunjudged = cs->nunjudged;
+	cs->unjudged = NULL;
+	cs->nunjudged = cs->capunjudged = 0;
+	for (size_t i = 0; i < nunjudged; i++) {
+		const struct pending_check *p = &unjudged[i];
 		if (cs->e && !cs->halted && p->height == bft_height(cs->e)) {
 			validate_value(cs, p->height, p->hash);
 			pump(cs);
 		}
 	}
+	free(unjudged);
 }
 
 /* The engine for the chain's next height h, fresh. A validator's WAL for h
@@ -1138,7 +1157,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	cand_prune(cs, h - 1);
 	memset(cs->pending, 0, sizeof(cs->pending));
 	memset(cs->unavail, 0, sizeof(cs->unavail));
-	memset(cs->unjudged, 0, sizeof(cs->unjudged));
+	cs->nunjudged = 0;
 	int rc = valset_at(cs, h, err, errlen);
 	if (rc)
 		return rc;
@@ -1362,6 +1381,7 @@ void consensus_stop(struct node *n)
 	bft_valset_free(&cs->tip_vs);
 	commit_free(&cs->decided_commit);
 	free(cs->missed);
+	free(cs->unjudged);
 	free(cs);
 	n->consensus = NULL;
 }

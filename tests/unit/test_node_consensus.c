@@ -7,7 +7,8 @@
  * damaged under a running validator stops it at the next rotation instead
  * of being replaced; and a proposal found unavailable is judged once its
  * chunks arrive; and a restart replays the verdicts it logged instead of
- * judging the blocks again; and precommits that come after the decision
+ * judging the blocks again, and judges every proposal that had none once
+ * the replay is over; and precommits that come after the decision
  * join the commit of the node's next block, and the missed votes it shows
  * count that commit, not the engine's first quorum. Not for: the engine's
  * rules (test_bft), the log's format (test_consensus_wal). */
@@ -308,9 +309,9 @@ static int other_proposer(struct node *n)
  * not the job's worker: the block is invalid) names count chunks of
  * `tiles` tiles each from tile 0, hash[i] the i-th, of (job_id, root), each
  * of data_len bytes; the node holds none and keeps the proposal unjudged. */
-static void propose_naming(struct node *n, int prop, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
-			   uint8_t (*hash)[HASH_LEN], uint32_t count, uint32_t tiles, uint32_t data_len, struct tx *t,
-			   struct block *b1)
+static void block_naming(struct node *n, int prop, uint64_t time_ms, const uint8_t job_id[HASH_LEN],
+			 const uint8_t root[HASH_LEN], uint8_t (*hash)[HASH_LEN], uint32_t count, uint32_t tiles,
+			 uint32_t data_len, struct tx *t, struct block *b1)
 {
 	struct job_chunks_payload p;
 	memset(&p, 0, sizeof(p));
@@ -323,9 +324,18 @@ static void propose_naming(struct node *n, int prop, const uint8_t job_id[HASH_L
 	}
 	fixture_chunks_tx(&fx, t, fx.pk[5], fx.sk[5], 100000, &p);
 	char err[256];
-	CHECK(chain_build_block(n->chain, NULL, 0, node_now_ms(), fx.sk[prop], b1, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK(chain_build_block(n->chain, NULL, 0, time_ms, fx.sk[prop], b1, NULL, NULL, err, sizeof(err)) == 0);
 	CHECK(block_add_tx(b1, t) == 0);
 	block_tx_root(b1, b1->hdr.tx_root);
+}
+
+/* The same block, proposed by prop in round 0 of height 1, where the node
+ * keeps it unjudged. */
+static void propose_naming(struct node *n, int prop, const uint8_t job_id[HASH_LEN], const uint8_t root[HASH_LEN],
+			   uint8_t (*hash)[HASH_LEN], uint32_t count, uint32_t tiles, uint32_t data_len, struct tx *t,
+			   struct block *b1)
+{
+	block_naming(n, prop, node_now_ms(), job_id, root, hash, count, tiles, data_len, t, b1);
 	uint8_t h1[HASH_LEN];
 	block_hash(b1, h1);
 	CHECK_EQ_INT(send_proposal(n, 1, 0, b1, prop), 0);
@@ -568,6 +578,72 @@ static void test_replay_judges_what_had_no_verdict(void)
 	CHECK_EQ_INT(info.proposal_validity, -1);
 	CHECK_EQ_U64(info.prevotes.voters, 1);
 	made_up_free(&mu);
+	close_node(&n);
+}
+
+/* More proposals without a verdict at a crash than CONSENSUS_MAX_CANDIDATES
+ * (nine, each of its round's proposer, their blocks' chunks missing): the
+ * restart's replay notes every one and judges it once the replay is over,
+ * logging each verdict. The ninth used to find no room to be noted and was
+ * judged at once, in the middle of the replay, where the validator had no
+ * verdict before the crash, and its verdict was never logged. The first
+ * block, pushed out of the candidates by the ninth as the replay put them
+ * back, is judged when its proposer sends it again. */
+static void test_replay_judges_every_value_without_verdict(void)
+{
+	enum { NPROP = CONSENSUS_MAX_CANDIDATES + 1 };
+	struct node n;
+	char dir[300] = "";
+	chain_t *c = open_node_in(&n, 1, dir);
+	struct made_up mu;
+	uint8_t job_id[HASH_LEN], root[HASH_LEN];
+	chunk_made_up(0, &mu.enc[0], mu.hash[0]);
+	chunk_made_up(1, &mu.enc[1], mu.hash[1]);
+	memset(job_id, 0x42, HASH_LEN);
+	memset(root, 0x43, HASH_LEN);
+	struct block blk[NPROP];
+	uint32_t round_of[NPROP];
+	int who_of[NPROP], k = 0;
+	uint64_t now = node_now_ms();
+	for (uint32_t r = 0; r <= BFT_MAX_ROUNDS_AHEAD && k < NPROP; r++)
+		for (int who = 0; who < 3 && k < NPROP; who++)
+			for (uint32_t copy = 0; copy < BFT_MAX_PROPOSALS_PER_ROUND && k < NPROP; copy++) {
+				struct tx t;
+				block_naming(&n, who, now + (uint64_t)k, job_id, root, mu.hash, 2, 1, 64, &t, &blk[k]);
+				tx_free(&t);
+				int rc = send_proposal(&n, 1, r, &blk[k], who);
+				CHECK(rc == 0 || rc == ASSAY_EINVALID); /* another's round */
+				if (rc) {
+					block_free(&blk[k]);
+					break;
+				}
+				round_of[k] = r;
+				who_of[k++] = who;
+			}
+	CHECK_EQ_INT(k, NPROP);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.prevotes.voters, 0); /* no verdict yet: nothing signed */
+	chunk_store_put(c, &mu.enc[0], mu.hash[0]);
+	chunk_store_put(c, &mu.enc[1], mu.hash[1]);
+	close_node(&n); /* as kill -9 would */
+
+	open_node_in(&n, 1, dir);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.height, 1);
+	uint64_t replayed = info.replayed;
+	int rc = send_proposal(&n, 1, round_of[0], &blk[0], who_of[0]); /* sent again */
+	CHECK(rc == 0 || rc == ASSAY_EEXISTS);
+	close_node(&n);
+	/* every verdict was logged after the records replayed: the next restart
+	 * replays them all (and judges nothing anew) */
+	open_node_in(&n, 1, dir);
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.replayed, replayed + NPROP);
+	for (int i = 0; i < NPROP; i++)
+		block_free(&blk[i]);
+	buf_free(&mu.enc[0]);
+	buf_free(&mu.enc[1]);
 	close_node(&n);
 }
 
@@ -827,6 +903,7 @@ static const struct test_case tests[] = {
 	TEST(test_proposal_chunk_taken_past_cut_ones),
 	TEST(test_replay_keeps_the_logged_verdict),
 	TEST(test_replay_judges_what_had_no_verdict),
+	TEST(test_replay_judges_every_value_without_verdict),
 	TEST(test_late_precommits_widen_the_commit),
 	TEST(test_missed_votes_count_what_the_chain_records),
 	TEST(test_unwritable_signstate_stops_the_node),

@@ -42,6 +42,16 @@ struct candidate {
 	struct block blk;
 };
 
+/* Values of a height, in the order noted (malloc()ed, grown as needed). */
+struct value_at {
+	uint64_t height;
+	uint8_t hash[HASH_LEN];
+};
+struct value_list {
+	struct value_at *v;
+	size_t n, cap;
+};
+
 struct timer_arg {
 	struct consensus *cs;
 	enum bft_step step;
@@ -81,17 +91,12 @@ struct consensus {
 	uint64_t last_rebuild_ms;
 	int wal_full;                     /* this height's log reached CONSENSUS_WAL_MAX_BYTES */
 	int rebuild_pending;              /* ASSAY_ENOMEM seen: restart_ev rebuilds the engine */
-	/* proposals whose VALIDATE came before their block (after a replay) */
-	struct pending_check { int used; uint64_t height; uint8_t hash[HASH_LEN]; } pending[CONSENSUS_MAX_CANDIDATES];
-	/* proposals found unavailable (their block's chunks not all held):
-	 * judged again as chunks arrive (consensus_on_chunk), since the
-	 * engine asks for a value's verdict only once a height */
-	struct pending_check unavail[CONSENSUS_MAX_CANDIDATES];
-	/* proposals the replay found no logged verdict for: judged once it is
-	 * over, as new inputs (logged after the records replayed); every one,
-	 * so as many as the replayed log asks for (malloc()ed) */
-	struct pending_check *unjudged;
-	size_t nunjudged, capunjudged;
+	/* Proposals the engine waits for a verdict on, which the node gives
+	 * later. The engine asks for a value's verdict only once a height, so
+	 * none may be dropped: each list holds every one (value_note). */
+	struct value_list pending;        /* VALIDATE came before the block (after a replay): judged when it comes */
+	struct value_list unavail;        /* the block's chunks not all held: judged again as chunks arrive */
+	struct value_list unjudged;       /* no verdict in the log replayed: judged once the replay is over */
 	/* precommits for the tip gathered while the chain holds no commit for it (block sync) */
 	struct tip_sig { uint32_t round; uint8_t validator[PUBKEY_LEN]; uint8_t sig[SIG_LEN]; } *tip_sigs;
 	size_t ntip_sigs;
@@ -725,22 +730,42 @@ static void give_verdict(struct consensus *cs, uint64_t height, const uint8_t va
 	engine_result(cs, bft_on_validity(cs->e, height, value, valid));
 }
 
-/* Notes value (height) in set (CONSENSUS_MAX_CANDIDATES entries, the
- * lowest height giving way). */
-static void pending_put(struct pending_check *set, uint64_t height, const uint8_t value[HASH_LEN])
+/* Notes value (height) at the end of l, once; values of lower heights (over)
+ * are dropped. Every value is kept, however many: one dropped would never be
+ * judged, the engine asking once a height. They are bounded by the
+ * proposals the engine stores for the height. Out of memory stops the node:
+ * our failure is no verdict. */
+static void value_note(struct consensus *cs, struct value_list *l, uint64_t height, const uint8_t value[HASH_LEN])
 {
-	struct pending_check *slot = &set[0];
-	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
-		if (set[i].used && memcmp(set[i].hash, value, HASH_LEN) == 0)
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].height == height && memcmp(l->v[i].hash, value, HASH_LEN) == 0)
 			return;
-		if (!set[i].used || set[i].height < slot->height)
-			slot = &set[i];
-		if (!set[i].used)
-			break;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].height >= height)
+			l->v[k++] = l->v[i];
+	l->n = k;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : CONSENSUS_MAX_CANDIDATES;
+		struct value_at *grown = realloc(l->v, cap * sizeof(*grown));
+		if (!grown) {
+			node_abort(cs->n, ASSAY_ENOMEM, "consensus: out of memory noting a proposal to judge");
+			return;
+		}
+		l->v = grown;
+		l->cap = cap;
 	}
-	slot->used = 1;
-	slot->height = height;
-	memcpy(slot->hash, value, HASH_LEN);
+	l->v[l->n].height = height;
+	memcpy(l->v[l->n].hash, value, HASH_LEN);
+	l->n++;
+}
+
+/* The values of l, moved to the caller (who frees .v); l is left empty. */
+static struct value_list value_take_all(struct value_list *l)
+{
+	struct value_list all = *l;
+	memset(l, 0, sizeof(*l));
+	return all;
 }
 
 static void validate_value(struct consensus *cs, uint64_t height, const uint8_t value[HASH_LEN])
@@ -751,7 +776,7 @@ static void validate_value(struct consensus *cs, uint64_t height, const uint8_t 
 	if (!c) {
 		/* never seen its block (a proposal replayed from the WAL): no verdict
 		 * until a peer sends the block again (on_proposal_msg) */
-		pending_put(cs->pending, height, value);
+		value_note(cs, &cs->pending, height, value);
 		return;
 	}
 	if (c->blk.hdr.height != chain_height(n->chain) + 1) {
@@ -763,7 +788,7 @@ static void validate_value(struct consensus *cs, uint64_t height, const uint8_t 
 		log_info("consensus: proposed block %llu waits for its chunks: %s", (unsigned long long)height, err);
 		/* not yet judged: no verdict now; the engine does not ask again
 		 * this height, so the chunks' arrival does (consensus_on_chunk) */
-		pending_put(cs->unavail, height, value);
+		value_note(cs, &cs->unavail, height, value);
 		return;
 	}
 	if (!rc)
@@ -780,13 +805,16 @@ static void validate_value(struct consensus *cs, uint64_t height, const uint8_t 
 /* A block arrived for a proposal whose VALIDATE found none. */
 static void pending_take(struct consensus *cs, const uint8_t value[HASH_LEN])
 {
-	for (int i = 0; i < CONSENSUS_MAX_CANDIDATES; i++) {
-		struct pending_check *p = &cs->pending[i];
-		if (!p->used || memcmp(p->hash, value, HASH_LEN) != 0)
+	struct value_list *l = &cs->pending;
+	for (size_t i = 0; i < l->n; i++) {
+		if (memcmp(l->v[i].hash, value, HASH_LEN) != 0)
 			continue;
-		p->used = 0;
-		if (cs->e && p->height == bft_height(cs->e))
-			validate_value(cs, p->height, value);
+		uint64_t height = l->v[i].height; /* a block hash names one height: one entry */
+		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+		l->n--;
+		if (cs->e && height == bft_height(cs->e))
+			validate_value(cs, height, value); /* may note it again */
+		return;
 	}
 }
 
@@ -794,23 +822,25 @@ void consensus_on_chunk(struct node *n, const uint8_t chunk[HASH_LEN])
 {
 	struct consensus *cs = n->consensus;
 	int judged = 0;
-	for (int i = 0; cs && i < CONSENSUS_MAX_CANDIDATES; i++) {
-		struct pending_check *p = &cs->unavail[i];
-		if (!p->used)
-			continue;
-		if (!cs->e || cs->halted || p->height != bft_height(cs->e)) {
-			p->used = 0; /* the height is over */
-			continue;
-		}
+	if (!cs)
+		return;
+	/* taken out, as validate_value notes again what is still short */
+	struct value_list all = value_take_all(&cs->unavail);
+	for (size_t i = 0; i < all.n; i++) {
+		const struct value_at *p = &all.v[i];
+		if (!cs->e || cs->halted || p->height != bft_height(cs->e))
+			continue; /* the height is over */
 		const struct candidate *c = cand_find(cs, p->hash);
 		/* judged again once the chunk completes its block; a block no
 		 * longer held goes to validate_value, which waits for it */
-		if (c && node_chunks_completes(n, &c->blk, chunk) != 1)
+		if (c && node_chunks_completes(n, &c->blk, chunk) != 1) {
+			value_note(cs, &cs->unavail, p->height, p->hash);
 			continue;
-		p->used = 0;
+		}
 		validate_value(cs, p->height, p->hash); /* notes it again if still short */
 		judged = 1;
 	}
+	free(all.v);
 	/* the verdict's votes and timeouts are only queued by the engine: sent
 	 * and set now, as after every other input */
 	if (judged)
@@ -922,30 +952,10 @@ static void replay_validate(struct consensus *cs, uint64_t height, const uint8_t
 		if (r->kind == CONSWAL_VALIDITY && r->height == height && memcmp(r->value, value, HASH_LEN) == 0)
 			return;
 	}
-	for (size_t i = 0; i < cs->nunjudged; i++)
-		if (cs->unjudged[i].height == height && memcmp(cs->unjudged[i].hash, value, HASH_LEN) == 0)
-			return;
 	/* Every one is noted, however many: one judged here, at once, would
 	 * reach the engine at another point among the inputs than any verdict
-	 * before the crash, and unlogged (nothing is logged while replaying).
-	 * The engine asks once per value, so their number is bounded by the
-	 * proposals in the log being replayed. */
-	if (cs->nunjudged == cs->capunjudged) {
-		size_t cap = cs->capunjudged ? cs->capunjudged * 2 : CONSENSUS_MAX_CANDIDATES;
-		struct pending_check *grown = realloc(cs->unjudged, cap * sizeof(*grown));
-		if (!grown) {
-			/* our failure, no verdict: the node stops rather than judge
-			 * the block out of place */
-			node_abort(cs->n, ASSAY_ENOMEM, "consensus: out of memory replaying DATADIR/consensus.wal");
-			return;
-		}
-		cs->unjudged = grown;
-		cs->capunjudged = cap;
-	}
-	struct pending_check *p = &cs->unjudged[cs->nunjudged++];
-	p->used = 1;
-	p->height = height;
-	memcpy(p->hash, value, HASH_LEN);
+	 * before the crash, and unlogged (nothing is logged while replaying). */
+	value_note(cs, &cs->unjudged, height, value);
 }
 
 static void handle_output(struct consensus *cs, const struct bft_output *o)
@@ -1125,20 +1135,15 @@ static void replay(struct consensus *cs, const struct conswal_rec *recs, size_t 
 	cs->replaying = 0;
 	cs->replay_rest = NULL;
 	cs->replay_rest_n = 0;
-	/* taken out first: judging one can start the engine afresh, which
-	 * empties the list */
-	struct pending_check *unjudged = cs->unjudged;
-	size_t nunjudged = cs->nunjudged;
-	cs->unjudged = NULL;
-	cs->nunjudged = cs->capunjudged = 0;
-	for (size_t i = 0; i < nunjudged; i++) {
-		const struct pending_check *p = &unjudged[i];
+	struct value_list all = value_take_all(&cs->unjudged);
+	for (size_t i = 0; i < all.n; i++) {
+		const struct value_at *p = &all.v[i];
 		if (cs->e && !cs->halted && p->height == bft_height(cs->e)) {
 			validate_value(cs, p->height, p->hash);
 			pump(cs);
 		}
 	}
-	free(unjudged);
+	free(all.v);
 }
 
 /* The engine for the chain's next height h, fresh. A validator's WAL for h
@@ -1155,9 +1160,7 @@ static int engine_start(struct consensus *cs, char *err, size_t errlen)
 	cs->e = NULL;
 	cs->rebuild_pending = 0;
 	cand_prune(cs, h - 1);
-	memset(cs->pending, 0, sizeof(cs->pending));
-	memset(cs->unavail, 0, sizeof(cs->unavail));
-	cs->nunjudged = 0;
+	cs->pending.n = cs->unavail.n = cs->unjudged.n = 0;
 	int rc = valset_at(cs, h, err, errlen);
 	if (rc)
 		return rc;
@@ -1381,7 +1384,9 @@ void consensus_stop(struct node *n)
 	bft_valset_free(&cs->tip_vs);
 	commit_free(&cs->decided_commit);
 	free(cs->missed);
-	free(cs->unjudged);
+	free(cs->pending.v);
+	free(cs->unavail.v);
+	free(cs->unjudged.v);
 	free(cs);
 	n->consensus = NULL;
 }

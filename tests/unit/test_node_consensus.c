@@ -581,37 +581,29 @@ static void test_replay_judges_what_had_no_verdict(void)
 	close_node(&n);
 }
 
-/* More proposals without a verdict at a crash than CONSENSUS_MAX_CANDIDATES
- * (nine, each of its round's proposer, their blocks' chunks missing): the
- * restart's replay notes every one and judges it once the replay is over,
- * logging each verdict. The ninth used to find no room to be noted and was
- * judged at once, in the middle of the replay, where the validator had no
- * verdict before the crash, and its verdict was never logged. The first
- * block, pushed out of the candidates by the ninth as the replay put them
- * back, is judged when its proposer sends it again. */
-static void test_replay_judges_every_value_without_verdict(void)
+enum { NPROP = CONSENSUS_MAX_CANDIDATES + 1 };
+
+/* NPROP proposals at height 1, each of its round's proposer (the first
+ * rounds, up to BFT_MAX_PROPOSALS_PER_ROUND each), each a block naming the
+ * made-up chunks of mu (filled here), which the node does not hold: none is
+ * judged. blk[i] was proposed in round_of[i] by who_of[i]. */
+static void propose_unavailable(struct node *n, struct made_up *mu, struct block blk[NPROP], uint32_t round_of[NPROP],
+				int who_of[NPROP])
 {
-	enum { NPROP = CONSENSUS_MAX_CANDIDATES + 1 };
-	struct node n;
-	char dir[300] = "";
-	chain_t *c = open_node_in(&n, 1, dir);
-	struct made_up mu;
 	uint8_t job_id[HASH_LEN], root[HASH_LEN];
-	chunk_made_up(0, &mu.enc[0], mu.hash[0]);
-	chunk_made_up(1, &mu.enc[1], mu.hash[1]);
+	chunk_made_up(0, &mu->enc[0], mu->hash[0]);
+	chunk_made_up(1, &mu->enc[1], mu->hash[1]);
 	memset(job_id, 0x42, HASH_LEN);
 	memset(root, 0x43, HASH_LEN);
-	struct block blk[NPROP];
-	uint32_t round_of[NPROP];
-	int who_of[NPROP], k = 0;
+	int k = 0;
 	uint64_t now = node_now_ms();
 	for (uint32_t r = 0; r <= BFT_MAX_ROUNDS_AHEAD && k < NPROP; r++)
 		for (int who = 0; who < 3 && k < NPROP; who++)
 			for (uint32_t copy = 0; copy < BFT_MAX_PROPOSALS_PER_ROUND && k < NPROP; copy++) {
 				struct tx t;
-				block_naming(&n, who, now + (uint64_t)k, job_id, root, mu.hash, 2, 1, 64, &t, &blk[k]);
+				block_naming(n, who, now + (uint64_t)k, job_id, root, mu->hash, 2, 1, 64, &t, &blk[k]);
 				tx_free(&t);
-				int rc = send_proposal(&n, 1, r, &blk[k], who);
+				int rc = send_proposal(n, 1, r, &blk[k], who);
 				CHECK(rc == 0 || rc == ASSAY_EINVALID); /* another's round */
 				if (rc) {
 					block_free(&blk[k]);
@@ -622,13 +614,41 @@ static void test_replay_judges_every_value_without_verdict(void)
 			}
 	CHECK_EQ_INT(k, NPROP);
 	struct consensus_info info;
-	consensus_info(&n, &info);
+	consensus_info(n, &info);
 	CHECK_EQ_U64(info.prevotes.voters, 0); /* no verdict yet: nothing signed */
+}
+
+static void unavailable_free(struct made_up *mu, struct block blk[NPROP])
+{
+	for (int i = 0; i < NPROP; i++)
+		block_free(&blk[i]);
+	buf_free(&mu->enc[0]);
+	buf_free(&mu->enc[1]);
+}
+
+/* More proposals without a verdict at a crash than CONSENSUS_MAX_CANDIDATES:
+ * the restart's replay notes every one and judges it once the replay is
+ * over, logging each verdict. The ninth used to find no room to be noted
+ * and was judged at once, in the middle of the replay, where the validator
+ * had no verdict before the crash, and its verdict was never logged. The
+ * first block, pushed out of the candidates by the ninth as the replay put
+ * them back, is judged when its proposer sends it again. */
+static void test_replay_judges_every_value_without_verdict(void)
+{
+	struct node n;
+	char dir[300] = "";
+	chain_t *c = open_node_in(&n, 1, dir);
+	struct made_up mu;
+	struct block blk[NPROP];
+	uint32_t round_of[NPROP];
+	int who_of[NPROP];
+	propose_unavailable(&n, &mu, blk, round_of, who_of);
 	chunk_store_put(c, &mu.enc[0], mu.hash[0]);
 	chunk_store_put(c, &mu.enc[1], mu.hash[1]);
 	close_node(&n); /* as kill -9 would */
 
 	open_node_in(&n, 1, dir);
+	struct consensus_info info;
 	consensus_info(&n, &info);
 	CHECK_EQ_U64(info.height, 1);
 	uint64_t replayed = info.replayed;
@@ -640,10 +660,40 @@ static void test_replay_judges_every_value_without_verdict(void)
 	open_node_in(&n, 1, dir);
 	consensus_info(&n, &info);
 	CHECK_EQ_U64(info.replayed, replayed + NPROP);
-	for (int i = 0; i < NPROP; i++)
-		block_free(&blk[i]);
-	buf_free(&mu.enc[0]);
-	buf_free(&mu.enc[1]);
+	unavailable_free(&mu, blk);
+	close_node(&n);
+}
+
+/* More unavailable proposals at one height than CONSENSUS_MAX_CANDIDATES
+ * (a faulty proposer's among them): each is judged once its chunks arrive.
+ * The ninth used to push the first out of the node's list, so the first
+ * was never judged (the engine asks once a height) and the validator could
+ * not vote for it all height. Its block, pushed out of the candidates too,
+ * is judged when its proposer sends it again. */
+static void test_every_unavailable_proposal_judged(void)
+{
+	struct node n;
+	char dir[300] = "";
+	chain_t *c = open_node_in(&n, 1, dir);
+	struct made_up mu;
+	struct block blk[NPROP];
+	uint32_t round_of[NPROP];
+	int who_of[NPROP];
+	propose_unavailable(&n, &mu, blk, round_of, who_of);
+	chunk_store_put(c, &mu.enc[0], mu.hash[0]);
+	consensus_on_chunk(&n, mu.hash[0]);
+	chunk_store_put(c, &mu.enc[1], mu.hash[1]);
+	consensus_on_chunk(&n, mu.hash[1]);
+	int rc = send_proposal(&n, 1, round_of[0], &blk[0], who_of[0]); /* sent again */
+	CHECK(rc == 0 || rc == ASSAY_EEXISTS);
+	close_node(&n);
+	/* the log holds a verdict on each: HEIGHT aside, START, the proposals
+	 * and one VALIDITY record per proposal (SIGNED ones are not counted) */
+	open_node_in(&n, 1, dir);
+	struct consensus_info info;
+	consensus_info(&n, &info);
+	CHECK_EQ_U64(info.replayed, 1 + 2 * NPROP);
+	unavailable_free(&mu, blk);
 	close_node(&n);
 }
 
@@ -904,6 +954,7 @@ static const struct test_case tests[] = {
 	TEST(test_replay_keeps_the_logged_verdict),
 	TEST(test_replay_judges_what_had_no_verdict),
 	TEST(test_replay_judges_every_value_without_verdict),
+	TEST(test_every_unavailable_proposal_judged),
 	TEST(test_late_precommits_widen_the_commit),
 	TEST(test_missed_votes_count_what_the_chain_records),
 	TEST(test_unwritable_signstate_stops_the_node),

@@ -526,8 +526,10 @@ int compute_list_jobs(const struct ledger *l, int (*fn)(void *arg, const struct 
 }
 
 /* ---- the worker registry (compute.md §8) ----
- * Every registered address, once (an exited worker stays and rejoins in
- * place), in registration order, in pages of WORKERS_PAGE_SLOTS:
+ * Every registered address that has not exited, once, in pages of
+ * WORKERS_PAGE_SLOTS (registration order, but for an exit, which moves the
+ * last address into the place it leaves), with WORKERS_SLOT || address ->
+ * u64 its place, so that the exit costs a few values too:
  * WORKERS_COUNT = u64 count, and WORKERS_PAGE || u64 p -> the addresses
  * p x WORKERS_PAGE_SLOTS onwards, a full page but for the last. A new
  * registration reads the count and the last page (at most 300 bytes) and
@@ -554,6 +556,7 @@ static const char WORKERS_LEGACY[] = "compute/workers";      /* absent once move
 static const char WORKERS_COUNT[] = "compute/workers/count"; /* absent with the legacy form or none */
 static const char WORKERS_PAGE[] = "compute/workers/page";   /* followed by u64 page */
 static const char WORKERS_DUE[] = "compute/workers/due";     /* followed by u64 height [|| u64 i] */
+static const char WORKERS_SLOT[] = "compute/workers/slot";   /* followed by address: u64 place in the pages */
 
 static int get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v)
 {
@@ -575,6 +578,11 @@ static void workers_page_key(uint64_t page, uint8_t key[HASH_LEN])
 	uint8_t s[8];
 	le64_put(s, page);
 	meta_key(WORKERS_PAGE, s, sizeof(s), key);
+}
+
+static void workers_slot_key(const uint8_t addr[ADDR_LEN], uint8_t key[HASH_LEN])
+{
+	meta_key(WORKERS_SLOT, addr, ADDR_LEN, key);
 }
 
 /* Page p of a registry of count addresses: addresses (its length exactly
@@ -640,15 +648,16 @@ static int by_addr(const void *a, const void *b)
 }
 
 /* The legacy value into pages, in its order, which must be strictly
- * ascending, and deleted; every unbonding worker filed as due at its
- * unbond height, or this block's if that is past (the due list did not
- * exist before). Once: its cost, a record read per worker, is that of
- * one end of block before the pages existed. *count = n. */
+ * ascending, and deleted, leaving out the workers that exited (the
+ * registry no longer holds them); every unbonding worker filed as due at
+ * its unbond height, or this block's if that is past (the due list did
+ * not exist before). Once: its cost, a record read per worker, is that of
+ * one end of block before the pages existed. *count: the addresses kept. */
 static int workers_migrate(const struct compute_env *env, uint64_t *count)
 {
 	const struct ledger *l = env->ledger;
 	uint8_t *addrs, key[HASH_LEN];
-	size_t n;
+	size_t n, kept = 0;
 	*count = 0;
 	int err = index_get(l, WORKERS_LEGACY, ADDR_LEN, &addrs, &n);
 	if (!err && n > COMPUTE_WORKERS_CAP)
@@ -656,24 +665,35 @@ static int workers_migrate(const struct compute_env *env, uint64_t *count)
 	for (size_t i = 0; i < n && !err; i++) {
 		const uint8_t *a = addrs + i * ADDR_LEN;
 		struct worker_record w;
-		if (i && memcmp(a - ADDR_LEN, a, ADDR_LEN) >= 0)
+		if (i && memcmp(a - ADDR_LEN, a, ADDR_LEN) >= 0) {
 			err = ASSAY_ECORRUPT; /* not as a registration writes it */
-		else if (!(err = named_record(compute_get_worker(l, a, &w))) && w.status == WORKER_UNBONDING)
-			err = workers_due_add(l, w.unbond_height > env->height ? w.unbond_height : env->height, a);
+			break;
+		}
+		if ((err = named_record(compute_get_worker(l, a, &w))) || w.status == WORKER_EXITED)
+			continue;
+		if (w.status == WORKER_UNBONDING &&
+		    (err = workers_due_add(l, w.unbond_height > env->height ? w.unbond_height : env->height, a)))
+			break;
+		workers_slot_key(a, key);
+		if ((err = put_u64(l, key, kept)))
+			break;
+		/* kept <= i: moved down in place; a - ADDR_LEN, read next, is
+		 * then still the legacy order's previous address or itself */
+		memmove(addrs + kept++ * ADDR_LEN, a, ADDR_LEN);
 	}
-	for (size_t i = 0; i < n && !err; i += WORKERS_PAGE_SLOTS) {
+	for (size_t i = 0; i < kept && !err; i += WORKERS_PAGE_SLOTS) {
 		workers_page_key(i / WORKERS_PAGE_SLOTS, key);
 		err = ledger_put(l, key, addrs + i * ADDR_LEN,
-				 (n - i < WORKERS_PAGE_SLOTS ? n - i : WORKERS_PAGE_SLOTS) * ADDR_LEN);
+				 (kept - i < WORKERS_PAGE_SLOTS ? kept - i : WORKERS_PAGE_SLOTS) * ADDR_LEN);
 	}
 	free(addrs);
 	if (err || !n)
 		return err;
 	meta_key(WORKERS_COUNT, NULL, 0, key);
-	if ((err = put_u64(l, key, n)))
+	if ((err = put_u64(l, key, kept)))
 		return err;
 	meta_key(WORKERS_LEGACY, NULL, 0, key);
-	*count = n;
+	*count = kept;
 	return ledger_del(l, key);
 }
 
@@ -695,8 +715,55 @@ static int workers_add(const struct ledger *l, uint64_t count, const uint8_t add
 	workers_page_key(count / WORKERS_PAGE_SLOTS, key);
 	if (!err)
 		err = ledger_put(l, key, page, (at + 1) * ADDR_LEN);
+	workers_slot_key(addr, key);
+	if (!err)
+		err = put_u64(l, key, count);
 	meta_key(WORKERS_COUNT, NULL, 0, key);
 	return err ? err : put_u64(l, key, count + 1);
+}
+
+/* Takes addr, which exits, out of the paged registry: the last address
+ * moves into its place and the count shrinks, a few values whatever the
+ * registry's size. Its place must name it, or the state is damaged. */
+static int workers_remove(const struct ledger *l, const uint8_t addr[ADDR_LEN])
+{
+	uint8_t key[HASH_LEN], last_page[WORKERS_PAGE_SLOTS * ADDR_LEN], page[WORKERS_PAGE_SLOTS * ADDR_LEN];
+	uint64_t count, at;
+	int err = workers_count_get(l, &count);
+	workers_slot_key(addr, key);
+	if (!err)
+		err = named_record(get_u64(l, key, &at));
+	if (!err && (count == 0 || at >= count))
+		err = ASSAY_ECORRUPT;
+	if (err)
+		return err;
+	uint64_t last = count - 1, lp = last / WORKERS_PAGE_SLOTS, ap = at / WORKERS_PAGE_SLOTS;
+	if ((err = workers_page_get(l, count, lp, last_page)))
+		return err;
+	uint8_t *here = ap == lp ? last_page : page;
+	if (ap != lp && (err = workers_page_get(l, count, ap, page)))
+		return err;
+	if (memcmp(here + (at % WORKERS_PAGE_SLOTS) * ADDR_LEN, addr, ADDR_LEN) != 0)
+		return ASSAY_ECORRUPT; /* its place names another address */
+	if (at != last) {
+		const uint8_t *moved = last_page + (last % WORKERS_PAGE_SLOTS) * ADDR_LEN;
+		memcpy(here + (at % WORKERS_PAGE_SLOTS) * ADDR_LEN, moved, ADDR_LEN);
+		workers_slot_key(moved, key);
+		if ((err = put_u64(l, key, at)))
+			return err;
+		workers_page_key(ap, key);
+		if (ap != lp && (err = ledger_put(l, key, page, WORKERS_PAGE_SLOTS * ADDR_LEN)))
+			return err;
+	}
+	/* the last page loses its last address (and goes with its only one) */
+	workers_page_key(lp, key);
+	size_t left = (size_t)(last % WORKERS_PAGE_SLOTS);
+	err = left ? ledger_put(l, key, last_page, left * ADDR_LEN) : ledger_del(l, key);
+	workers_slot_key(addr, key);
+	if (!err)
+		err = ledger_del(l, key);
+	meta_key(WORKERS_COUNT, NULL, 0, key);
+	return err ? err : put_u64(l, key, last);
 }
 
 /* Every registered address, ascending, from either form, reading only: an
@@ -766,7 +833,9 @@ static int worker_exit_if_due(const struct compute_env *env, const uint8_t addr[
 		return err;
 	w.bond = 0;
 	w.status = WORKER_EXITED;
-	return put_worker(env->ledger, &w);
+	if ((err = put_worker(env->ledger, &w)))
+		return err;
+	return workers_remove(env->ledger, addr); /* its place is free for another (compute.md §8) */
 }
 
 /* The end of block env->height: reads and deletes its due entries. */
@@ -799,7 +868,7 @@ int compute_list_workers(const struct ledger *l, int (*fn)(void *arg, const stru
 	for (size_t i = 0; i < n && !err; i++) {
 		struct worker_record w;
 		err = named_record(compute_get_worker(l, addrs + i * ADDR_LEN, &w));
-		if (!err)
+		if (!err && w.status != WORKER_EXITED) /* the legacy form still lists them */
 			err = fn(arg, &w);
 	}
 	free(addrs);
@@ -1296,14 +1365,16 @@ int compute_apply_register(const struct compute_env *env, const struct worker_re
 	if (joining && bond < env->params->min_bond)
 		return reject(res, ASSAY_EINVALID, "bond %llu below min_bond %llu",
 			      (unsigned long long)bond, (unsigned long long)env->params->min_bond);
-	if (fresh) {
+	if (joining) { /* an exited worker left the registry: it joins again */
 		uint64_t n;
 		if ((err = workers_load(env, &n)))
 			return err;
 		if (n >= env->params->max_workers)
 			return reject(res, ASSAY_EFULL, "worker registry full (%llu)", (unsigned long long)n);
-		memset(&w, 0, sizeof(w));
-		memcpy(w.addr, sender, ADDR_LEN);
+		if (fresh) {
+			memset(&w, 0, sizeof(w));
+			memcpy(w.addr, sender, ADDR_LEN);
+		}
 		if ((err = workers_add(env->ledger, n, sender)))
 			return err;
 	}

@@ -2797,8 +2797,9 @@ static void test_registry_cost_flat(void)
 }
 
 #define POOL 40
-/* The outcome of test_registry_order's sequence under the legacy index. */
-#define REGISTRY_OUTCOME "4a05bfaf404fa5d79fa0de752e386e1b0e7200c12a5663605a387570681ccfb9"
+/* The outcome of test_registry_order's sequence, exited workers leaving
+ * the registry (compute.md §8): a pin against unintended change. */
+#define REGISTRY_OUTCOME "045fcb8c162d0db3525fe7b7d678c513927e246fc7563c74c90ef1f4dc3cd5eb"
 #define REG_JOBS 256
 
 /* The key of the registry's name || suffix (compute.md §8). */
@@ -2813,8 +2814,9 @@ static void registry_key(const char *name, const uint8_t *suffix, size_t n, uint
 }
 
 /* Puts c's registry into the legacy form (compute.md §8): one value of the
- * n addresses, ascending, and no pages, count or due list, as a chain
- * before the pages had it (its unbonding workers in no due list). On a
+ * n addresses (every one that ever registered, exited ones too),
+ * ascending, and no pages, places, count or due list, as a chain before
+ * the pages had it (its unbonding workers in no due list). On a
  * chain in the legacy form already this rewrites the same value. */
 static void registry_to_legacy(struct chain *c, const uint8_t (*addrs)[ADDR_LEN], size_t n)
 {
@@ -2822,6 +2824,10 @@ static void registry_to_legacy(struct chain *c, const uint8_t (*addrs)[ADDR_LEN]
 	for (uint64_t p = 0; p * 16 < n; p++) {
 		le64_put(s, p);
 		registry_key("compute/workers/page", s, 8, key);
+		ledger_del(&c->l, key);
+	}
+	for (size_t i = 0; i < n; i++) {
+		registry_key("compute/workers/slot", addrs[i], ADDR_LEN, key);
 		ledger_del(&c->l, key);
 	}
 	registry_key("compute/workers/count", NULL, 0, key);
@@ -2861,7 +2867,7 @@ struct registry_run {
 static void registry_run_init(struct registry_run *r)
 {
 	chain_init(&r->c);
-	r->c.p.max_workers = POOL - 8; /* some registrations find the registry full */
+	r->c.p.max_workers = POOL / 2; /* some registrations find the registry full */
 	r->c.p.unbond_delay = 3;
 	r->nids = 0;
 	uint64_t rs = 4242;
@@ -2972,7 +2978,7 @@ static void test_registry_order(void)
 	static struct registry_run a, b;
 	registry_run_init(&a);
 	registry_run_init(&b);
-	static struct addr_list got, want;
+	static struct addr_list got, want, all;
 	int ok = 1, migrations = 0, waited = 0, exits = 0, full = 0;
 	int was_unbonding[POOL] = {0};
 	uint64_t rs = 9001;
@@ -2984,18 +2990,22 @@ static void test_registry_order(void)
 		registry_outcome(&a, da);
 		registry_outcome(&b, db);
 		ok &= memcmp(da, db, HASH_LEN) == 0 && a.nids == b.nids;
-		/* the reference: the pool's registered addresses, ascending */
-		want.n = 0;
+		/* the reference: the pool's registered addresses that have not
+		 * exited, ascending (all: with those that exited, as the legacy
+		 * form kept them) */
+		want.n = all.n = 0;
 		for (unsigned i = 0; i < POOL; i++) {
 			struct worker_record w;
 			if (compute_get_worker(&a.c.l, a.pool[i], &w) != 0)
 				continue;
-			size_t at = want.n++;
-			while (at && memcmp(want.a[at - 1], w.addr, ADDR_LEN) > 0) {
-				memcpy(want.a[at], want.a[at - 1], ADDR_LEN);
-				at--;
+			for (struct addr_list *l = &all; l; l = l == &all && w.status != WORKER_EXITED ? &want : NULL) {
+				size_t at = l->n++;
+				while (at && memcmp(l->a[at - 1], w.addr, ADDR_LEN) > 0) {
+					memcpy(l->a[at], l->a[at - 1], ADDR_LEN);
+					at--;
+				}
+				memcpy(l->a[at], w.addr, ADDR_LEN);
 			}
-			memcpy(want.a[at], w.addr, ADDR_LEN);
 			waited += w.status == WORKER_UNBONDING && a.c.h > w.unbond_height;
 			exits += was_unbonding[i] && w.status == WORKER_EXITED;
 			was_unbonding[i] = w.status == WORKER_UNBONDING;
@@ -3007,8 +3017,8 @@ static void test_registry_order(void)
 		got.n = 0;
 		CHECK(compute_list_workers(&b.c.l, collect_addr, &got) == 0); /* either form */
 		ok &= got.n == want.n && memcmp(got.a, want.a, want.n * ADDR_LEN) == 0;
-		if (want.n && (rs >> 30) % 16 == 0) {
-			registry_to_legacy(&b.c, (const uint8_t(*)[ADDR_LEN])want.a, want.n);
+		if (all.n && (rs >> 30) % 16 == 0) {
+			registry_to_legacy(&b.c, (const uint8_t(*)[ADDR_LEN])all.a, all.n);
 			migrations++;
 		}
 	}
@@ -3079,6 +3089,60 @@ static void test_registry_damage(void)
 	}
 }
 
+/* A worker whose bond came back leaves the registry (compute.md §8): its
+ * place takes another worker, so max_workers bounds the workers bonded at
+ * once, not every address that ever registered; before, a full registry
+ * of exited workers refused every new one for good. The one that left
+ * rejoins as a new registration would, and finds the registry full. */
+static void test_exit_frees_registry_place(void)
+{
+	struct chain c;
+	chain_init(&c);
+	c.p.max_workers = 2;
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(reg(&c, W2, 200 * UNIT) == 0);
+	CHECK_EQ_INT(reg(&c, W3, 200 * UNIT), ASSAY_EFULL);
+	CHECK(unbond(&c, W1) == 0);
+	for (unsigned i = 0; i <= c.p.unbond_delay; i++)
+		CHECK(end_block(&c) == 0);
+	struct worker_record w;
+	CHECK(compute_get_worker(&c.l, W1, &w) == 0 && w.status == WORKER_EXITED && w.bond == 0);
+	CHECK(balance(&c, W1) == START_BALANCE);
+	CHECK(reg(&c, W3, 200 * UNIT) == 0);
+	CHECK_EQ_INT(reg(&c, W1, 200 * UNIT), ASSAY_EFULL);
+	struct addr_list listed = {.n = 0};
+	CHECK(compute_list_workers(&c.l, collect_addr, &listed) == 0);
+	CHECK(listed.n == 2 && memcmp(listed.a[0], W2, ADDR_LEN) == 0 && memcmp(listed.a[1], W3, ADDR_LEN) == 0);
+	/* W2 leaves too: W1 rejoins, keeping its record's history */
+	CHECK(unbond(&c, W2) == 0);
+	for (unsigned i = 0; i <= c.p.unbond_delay; i++)
+		CHECK(end_block(&c) == 0);
+	CHECK(reg(&c, W1, 200 * UNIT) == 0);
+	CHECK(compute_get_worker(&c.l, W1, &w) == 0 && w.status == WORKER_ACTIVE && w.bond == 200 * UNIT);
+	listed.n = 0;
+	CHECK(compute_list_workers(&c.l, collect_addr, &listed) == 0);
+	CHECK(listed.n == 2 && memcmp(listed.a[0], W1, ADDR_LEN) == 0 && memcmp(listed.a[1], W3, ADDR_LEN) == 0);
+	ledger_mem_free(c.mem);
+
+	/* a place that names another address, or none, is damage when the
+	 * worker exits: ours (protocol §5.4), not a verdict */
+	for (int what = 0; what < 2; what++) {
+		chain_init(&c);
+		CHECK(reg(&c, W1, 200 * UNIT) == 0);
+		CHECK(reg(&c, W2, 200 * UNIT) == 0);
+		uint8_t key[HASH_LEN], at[8];
+		registry_key("compute/workers/slot", W1, ADDR_LEN, key);
+		le64_put(at, 1); /* W2's */
+		CHECK((what ? ledger_del(&c.l, key) : ledger_put(&c.l, key, at, sizeof(at))) == 0);
+		CHECK(unbond(&c, W1) == 0);
+		int rc = 0;
+		for (unsigned i = 0; i <= c.p.unbond_delay && !rc; i++)
+			rc = end_block(&c);
+		CHECK_EQ_INT(rc, ASSAY_ECORRUPT);
+		ledger_mem_free(c.mem);
+	}
+}
+
 int main(void)
 {
 	keys_init();
@@ -3121,5 +3185,6 @@ int main(void)
 	RUN(test_registry_cost_flat);
 	RUN(test_registry_order);
 	RUN(test_registry_damage);
+	RUN(test_exit_frees_registry_place);
 	return test_report("test_compute");
 }

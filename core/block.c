@@ -303,6 +303,14 @@ void block_hash(const struct block *blk, uint8_t out[HASH_LEN])
 	block_header_hash(&blk->hdr, out);
 }
 
+int block_hash_encoded(const uint8_t *p, size_t n, uint8_t out[HASH_LEN])
+{
+	if (n < HEADER_BYTES)
+		return ASSAY_EDECODE;
+	hash_tagged("assay/block", p, HEADER_BYTES, out);
+	return 0;
+}
+
 void vote_sighash(const uint8_t chain_id[HASH_LEN], uint8_t type, uint64_t height, uint32_t round,
 		  const uint8_t block_hash[HASH_LEN], uint8_t out[HASH_LEN])
 {

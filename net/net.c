@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/block.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "net/book.h"
@@ -987,10 +988,30 @@ static void sync_deliver(struct net *n)
 	n->delivering = 0;
 }
 
+/* c answered a getdata with a block of a hash it was not asked for: the
+ * oldest gossip request still asked of it (getdata is answered in order)
+ * goes to its next announcer now, as after a notfound. Waiting for the
+ * deadline let a peer that announces first and answers with other blocks
+ * delay every block by NET_BLOCK_REQ_TIMEOUT_MS at 10 points a time. The
+ * hash stays in c's table: the right block from c after all is still an
+ * answer, never unsolicited. */
+static void block_request_answered_wrong(struct net *n, struct conn *c)
+{
+	struct net_req_move mv;
+	for (size_t k = 0; k < c->block_reqs.count; k++)
+		if (net_req_notfound(n->blocks, c->block_reqs.hash[k], c->id, mono_ms(), &mv)) {
+			block_request_moved(n, &mv);
+			return;
+		}
+}
+
 static void handle_block(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
 	uint64_t h = m->u.block.height;
+	uint8_t hash[32];
+	/* shorter than a header: no hash, so it answers no getdata */
+	int hashed = block_hash_encoded(m->u.block.data, m->u.block.len, hash) == 0;
 	int rc = net_sync_on_block(n->sync, c->id, h, m->u.block.data, m->u.block.len, mono_ms());
 	if (rc == 1) {
 		sync_step(n); /* deliver, and ask again as soon as a range is done */
@@ -1006,8 +1027,10 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 		return; /* not kept; its range is asked again later */
 	if (h >= c->asked_from && h < c->asked_end)
 		return; /* late answer to a range that timed out and moved on */
-	if (!net_block_reqs_delivered(&c->block_reqs)) {
+	if (!hashed || !net_block_reqs_answered(&c->block_reqs, hash)) {
 		conn_misbehave(c, NET_FAULT_UNSOLICITED);
+		if (!c->dead)
+			block_request_answered_wrong(n, c);
 		return;
 	}
 	/* a block we asked for by getdata: its height is a claim (counted for
@@ -1161,7 +1184,7 @@ static void on_msg(void *ctx, net_peer_t *p, const struct net_msg *m)
 			const struct net_inv *it = &m->u.inv.items[i];
 			/* frees a slot only for a block we asked it for */
 			if (it->type == NET_INV_BLOCK) {
-				net_block_reqs_notfound(&c->block_reqs, it->hash);
+				net_block_reqs_answered(&c->block_reqs, it->hash);
 				if (net_req_notfound(c->n->blocks, it->hash, c->id, now, &mv))
 					block_request_moved(c->n, &mv); /* the next announcer, now */
 			}

@@ -344,7 +344,7 @@ static int block_reqs_index(const struct net_block_reqs *q, const uint8_t hash[3
 	return -1;
 }
 
-int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32])
+int net_block_reqs_answered(struct net_block_reqs *q, const uint8_t hash[32])
 {
 	int k = block_reqs_index(q, hash);
 	if (k < 0)
@@ -356,12 +356,4 @@ int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32])
 int net_block_reqs_holds(const struct net_block_reqs *q, const uint8_t hash[32])
 {
 	return block_reqs_index(q, hash) >= 0;
-}
-
-int net_block_reqs_delivered(struct net_block_reqs *q)
-{
-	if (!q->count)
-		return 0;
-	block_reqs_remove(q, 0);
-	return 1;
 }

@@ -75,8 +75,8 @@ uint64_t net_req_visited(const net_req_t *r);
 size_t net_req_peer_count(const net_req_t *r, uint64_t peer);
 size_t net_req_group_count(const net_req_t *r, uint64_t group);
 
-/* Gossip blocks asked of one peer by getdata, oldest first: a notfound frees
- * a slot only for a hash that was asked (docs/p2p.md §6). */
+/* Gossip blocks asked of one peer by getdata, oldest first: a notfound or a
+ * block frees a slot only for a hash that was asked (docs/p2p.md §6). */
 struct net_block_reqs {
 	uint8_t hash[NET_MAX_BLOCK_REQUESTS][32];
 	size_t count;
@@ -85,14 +85,12 @@ struct net_block_reqs {
 /* Records a block hash asked of the peer: 0, or ASSAY_EFULL at
  * NET_MAX_BLOCK_REQUESTS (the caller does not ask). */
 int net_block_reqs_add(struct net_block_reqs *q, const uint8_t hash[32]);
-/* The peer answered notfound for hash: 1 if it was asked (its slot is free),
- * 0 if it was never asked (nothing changes). */
-int net_block_reqs_notfound(struct net_block_reqs *q, const uint8_t hash[32]);
+/* The peer answered for hash, with notfound or with a block of that hash:
+ * 1 if it was asked (the oldest slot asked for it is free), 0 if it was
+ * never asked (nothing changes: a block that answers no request of its own
+ * hash is unsolicited, whatever else is outstanding). */
+int net_block_reqs_answered(struct net_block_reqs *q, const uint8_t hash[32]);
 /* 1 if hash was asked of the peer and it has answered nothing for it yet. */
 int net_block_reqs_holds(const struct net_block_reqs *q, const uint8_t hash[32]);
-/* A gossip block arrived from the peer: the oldest request is answered
- * (getdata is answered in order; the layer does not hash blocks). 1, or 0 if
- * none was outstanding (the block was unsolicited). */
-int net_block_reqs_delivered(struct net_block_reqs *q);
 
 #endif

@@ -5,8 +5,8 @@
  * the ban survives a restart through banlist.dat. Hostile peers driven by a
  * bare net_peer_t over a socket: a getdata flood that never reads, notfounds
  * for blocks never asked, silent connections holding every inbound slot, a
- * first announcer that withholds a block, inv/notfound pairs against a full
- * tx request table. */
+ * first announcer that withholds a block or answers with another one,
+ * inv/notfound pairs against a full tx request table. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/block.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -30,6 +31,7 @@
 #define BLOCK_BYTES 600
 #define MEMPOOL_MAX 16
 #define FORK_MARK 299 /* byte flipped in a block "on another parent" */
+_Static_assert(BLOCK_BYTES > HEADER_BYTES && FORK_MARK < HEADER_BYTES, "a fake block holds a header, and a fork changes its hash");
 
 struct fake_node {
 	uint64_t tip;
@@ -61,11 +63,13 @@ static void make_block(uint64_t h, uint8_t out[BLOCK_BYTES])
 		out[i] = i < 300 ? seed[i % 32] : (uint8_t)(i * 13);
 }
 
+/* A block's hash is its first HEADER_BYTES' (block_hash_encoded), as the
+ * layer takes it to match a block to the getdata it answers. */
 static void block_hash_at(uint64_t h, uint8_t hash[32])
 {
 	uint8_t b[BLOCK_BYTES];
 	make_block(h, b);
-	sha256(b, BLOCK_BYTES, hash);
+	CHECK(block_hash_encoded(b, BLOCK_BYTES, hash) == 0);
 }
 
 static void fn_get_tip(void *ctx, uint64_t *height, uint8_t hash[32])
@@ -173,7 +177,7 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t 
 	/* what a node does after applying: tell the network */
 	if (fn->net) {
 		uint8_t hash[32];
-		sha256(enc, len, hash);
+		block_hash_encoded(enc, len, hash);
 		net_announce_block(fn->net, hash, h);
 	}
 	return 0;
@@ -1103,6 +1107,63 @@ static int two_ready(void *p)
 	return ready_peers(p) == 2;
 }
 
+/* The node under test at tip 5 with two peers: a rogue and an honest node h
+ * (tip 5, not listening). Must not move once open. */
+struct announcers {
+	struct lone l;
+	struct rogue r;
+	struct fake_node h;
+	struct net_node_ops ops_h;
+	net_t *nh;
+};
+
+/* 0 when all three are up and ready; -1 (a failed CHECK) when not. */
+static int announcers_open(struct announcers *a)
+{
+	if (lone_open(&a->l, 5, 0) != 0)
+		return -1;
+	CHECK(rogue_open_height(&a->r, a->l.net, 0, 5) == 0);
+	CHECK(run_until(a->l.base, rogue_ready, &a->r, 5000));
+	memset(&a->h, 0, sizeof(a->h));
+	a->h.tip = 5;
+	a->ops_h = ops_for(&a->h);
+	char addr[64], err[256] = "";
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(a->l.net));
+	const char *targets[1] = {addr};
+	struct net_config cfg_h = config(NULL, targets, 1);
+	cfg_h.listen = 0;
+	a->nh = net_new(a->l.base, &cfg_h, &a->ops_h, err, sizeof(err));
+	CHECK(a->nh != NULL);
+	if (!a->nh) {
+		rogue_close(&a->r);
+		lone_close(&a->l);
+		return -1;
+	}
+	a->h.net = a->nh;
+	CHECK(run_until(a->l.base, two_ready, a->l.net, 5000));
+	return 0;
+}
+
+static void announcers_close(struct announcers *a)
+{
+	net_free(a->nh);
+	rogue_close(&a->r);
+	lone_close(&a->l);
+}
+
+/* The rogue announces block 6 first and is asked for it; then h applies
+ * block 6 and announces it: h waits as the next announcer. */
+static void announcers_race_block6(struct announcers *a, uint8_t hash6[32])
+{
+	block_hash_at(6, hash6);
+	rogue_send_item(&a->r, NET_CMD_INV, NET_INV_BLOCK, hash6);
+	CHECK(run_until(a->l.base, rogue_got_getdata, &a->r, 5000));
+	CHECK(memcmp(a->r.last_getdata, hash6, 32) == 0);
+	a->h.tip = 6;
+	net_announce_block(a->nh, hash6, 6);
+	run_until(a->l.base, never, NULL, 300);
+}
+
 /* A rogue announces block 6 first and then never delivers it (variant 0)
  * or answers notfound (variant 1); an honest node that applied block 6
  * announces it next. A block used to be asked of its first announcer only,
@@ -1114,50 +1175,81 @@ static int two_ready(void *p)
 static void test_block_withheld_by_first_announcer(void)
 {
 	for (int variant = 0; variant < 2; variant++) {
-		struct lone l;
-		if (lone_open(&l, 5, 0) != 0)
+		struct announcers a;
+		if (announcers_open(&a) != 0)
 			return;
-		struct rogue r;
-		CHECK(rogue_open_height(&r, l.net, 0, 5) == 0);
-		CHECK(run_until(l.base, rogue_ready, &r, 5000));
-		struct fake_node h = {.tip = 5};
-		struct net_node_ops ops_h = ops_for(&h);
-		char addr[64], err[256] = "";
-		snprintf(addr, sizeof(addr), "127.0.0.1:%u", net_listen_port(l.net));
-		const char *targets[1] = {addr};
-		struct net_config cfg_h = config(NULL, targets, 1);
-		cfg_h.listen = 0;
-		net_t *nh = net_new(l.base, &cfg_h, &ops_h, err, sizeof(err));
-		CHECK(nh != NULL);
-		if (!nh) {
-			rogue_close(&r);
-			lone_close(&l);
-			return;
-		}
-		h.net = nh;
-		CHECK(run_until(l.base, two_ready, l.net, 5000));
-
 		uint8_t hash6[32];
-		block_hash_at(6, hash6);
-		rogue_send_item(&r, NET_CMD_INV, NET_INV_BLOCK, hash6);
-		CHECK(run_until(l.base, rogue_got_getdata, &r, 5000));
-		CHECK(memcmp(r.last_getdata, hash6, 32) == 0);
-		h.tip = 6; /* the honest node applied block 6: it tells its peers */
-		net_announce_block(nh, hash6, 6);
-		run_until(l.base, never, NULL, 300);
+		announcers_race_block6(&a, hash6);
 		if (variant == 1)
-			rogue_send_item(&r, NET_CMD_NOTFOUND, NET_INV_BLOCK, hash6);
+			rogue_send_item(&a.r, NET_CMD_NOTFOUND, NET_INV_BLOCK, hash6);
 		int wait_ms = variant == 0 ? NET_BLOCK_REQ_TIMEOUT_MS + 3000 : 2000;
-		CHECK(run_until(l.base, tip_is_6, &l.fn, wait_ms));
-		CHECK_EQ_U64(l.fn.tip, 6);
+		CHECK(run_until(a.l.base, tip_is_6, &a.l.fn, wait_ms));
+		CHECK_EQ_U64(a.l.fn.tip, 6);
 		if (variant == 0)
-			CHECK(run_until(l.base, rogue_closed, &r, 2000)); /* it stalled the download */
+			CHECK(run_until(a.l.base, rogue_closed, &a.r, 2000)); /* it stalled the download */
 		else
-			CHECK(!rogue_closed(&r)); /* notfound is an answer */
-		CHECK_EQ_U64(ban_count(l.net), 0);
-		net_free(nh);
-		rogue_close(&r);
-		lone_close(&l);
+			CHECK(!rogue_closed(&a.r)); /* notfound is an answer */
+		CHECK_EQ_U64(ban_count(a.l.net), 0);
+		announcers_close(&a);
+	}
+}
+
+/* The score the node gives its peer of user agent "/rogue/"; -1 if none. */
+static int rogue_score(net_t *n)
+{
+	struct net_peer_info *peers = NULL;
+	size_t count = 0;
+	int score = -1;
+	if (net_peers(n, &peers, &count) != 0)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(peers[i].user_agent, "/rogue/") == 0)
+			score = peers[i].score;
+	free(peers);
+	return score;
+}
+
+static void rogue_send_block(struct rogue *r, uint64_t height, const uint8_t *data, size_t len)
+{
+	struct net_msg m = {.cmd = NET_CMD_BLOCK};
+	m.u.block.height = height;
+	m.u.block.data = data;
+	m.u.block.len = len;
+	CHECK(net_peer_send(r->peer, &m) == 0);
+	rogue_pump(r);
+}
+
+/* The rogue, asked for block 6, answers with another block: an old one
+ * (variant 0) or one further ahead (variant 1). A gossip block used to
+ * answer the oldest getdata whatever it was: block 6 counted as delivered,
+ * the rogue kept its connection and its points, and the honest announcer
+ * was asked only at the deadline, NET_BLOCK_REQ_TIMEOUT_MS later, for each
+ * block the rogue announced first. Now a block answers only the request for
+ * its own hash: the other block is unsolicited (10 points) and the request
+ * moves to the honest announcer at once. Block 6 from the rogue after all
+ * is an answer, not a second fault (docs/p2p.md §6). */
+static void test_block_answered_with_another_block(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct announcers a;
+		if (announcers_open(&a) != 0)
+			return;
+		uint8_t hash6[32], other[BLOCK_BYTES];
+		announcers_race_block6(&a, hash6);
+		uint64_t other_height = variant == 0 ? 3 : 7;
+		make_block(other_height, other);
+		rogue_send_block(&a.r, other_height, other, sizeof(other));
+		CHECK(run_until(a.l.base, tip_is_6, &a.l.fn, 3000)); /* not after the 10 s deadline */
+		CHECK_EQ_U64(a.l.fn.tip, 6);
+		CHECK(rogue_score(a.l.net) == 10);
+		uint8_t block6[BLOCK_BYTES];
+		make_block(6, block6);
+		rogue_send_block(&a.r, 6, block6, sizeof(block6));
+		run_until(a.l.base, never, NULL, 300);
+		CHECK(rogue_score(a.l.net) == 10);
+		CHECK(!rogue_closed(&a.r));
+		CHECK_EQ_U64(ban_count(a.l.net), 0);
+		announcers_close(&a);
 	}
 }
 
@@ -1580,6 +1672,7 @@ int main(void)
 	RUN(test_sync_tracks_every_peer);
 	RUN(test_empty_notfound_costs_nothing);
 	RUN(test_block_withheld_by_first_announcer);
+	RUN(test_block_answered_with_another_block);
 	RUN(test_notfound_moves_only_what_it_names);
 	return test_report("test_net_loop");
 }

@@ -247,15 +247,15 @@ static void test_block_reqs(void)
 		}
 		for (uint32_t i = 0; i < NET_MAX_BLOCK_REQUESTS; i++) {
 			hash_of(0xB0000000u + round * 1000 + i, h);
-			CHECK(net_block_reqs_notfound(&q, h) == 0);
+			CHECK(net_block_reqs_answered(&q, h) == 0);
 		}
 	}
 	CHECK(drawn == NET_MAX_BLOCK_REQUESTS);
 	CHECK(q.count == NET_MAX_BLOCK_REQUESTS);
 	/* a notfound for one that was asked frees exactly its slot */
 	hash_of(5, h);
-	CHECK(net_block_reqs_notfound(&q, h) == 1);
-	CHECK(net_block_reqs_notfound(&q, h) == 0);
+	CHECK(net_block_reqs_answered(&q, h) == 1);
+	CHECK(net_block_reqs_answered(&q, h) == 0);
 	CHECK(q.count == NET_MAX_BLOCK_REQUESTS - 1);
 	hash_of(9999, h);
 	CHECK(net_block_reqs_add(&q, h) == 0);
@@ -266,11 +266,18 @@ static void test_block_reqs(void)
 	CHECK(net_block_reqs_holds(&q, h) == 0);
 	hash_of(0, h);
 	CHECK(net_block_reqs_holds(&q, h) == 1);
-	/* delivered blocks answer the oldest requests; with none, unsolicited */
-	for (uint32_t i = 0; i < NET_MAX_BLOCK_REQUESTS; i++)
-		CHECK(net_block_reqs_delivered(&q) == 1);
-	CHECK(net_block_reqs_delivered(&q) == 0);
+	/* a block answers the request for its own hash only: one of a hash
+	 * never asked frees nothing, however many are outstanding */
+	hash_of(0xC0000000u, h);
+	CHECK(net_block_reqs_answered(&q, h) == 0);
+	CHECK(q.count == NET_MAX_BLOCK_REQUESTS);
+	hash_of(0, h);
+	CHECK(net_block_reqs_holds(&q, h) == 1);
+	hash_of(40, h);
+	CHECK(net_block_reqs_answered(&q, h) == 1);
 	CHECK(net_block_reqs_holds(&q, h) == 0);
+	hash_of(0, h);
+	CHECK(net_block_reqs_holds(&q, h) == 1); /* the oldest still waits */
 }
 
 /* Each table keeps the timeout it was made with: the block table's

@@ -2,7 +2,9 @@
  * expiry scans only what is in flight, plus an open-addressing index keyed by
  * SipHash (as net/hashset.c, for the same reason: hashes come from peers)
  * of twice NET_REQ_MAX slots holding entry position + 1; counts of requests
- * per asked peer and per its net group; and the per-peer block requests. */
+ * per asked peer and per its net group; per peer, a list through the places
+ * it holds in entries (asked or alternative), so that a disconnect visits
+ * those and nothing else; and the per-peer block requests. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,13 @@
 #include "net/request.h"
 
 #define REQ_SLOTS (2 * NET_REQ_MAX) /* a power of two: the index stays at most half full */
+/* Places a peer can hold in one entry: 0 is the peer asked, 1 + k its
+ * alternative k. A peer holds at most one place per entry. */
+#define REQ_PLACES (1 + NET_REQ_ALTS)
+/* Peers with a place: at most one per place in the table, NET_REQ_MAX *
+ * REQ_PLACES = 40960, so a power of two over that keeps the open-addressing
+ * map of peers under two thirds full. */
+#define REQ_PEER_SLOTS 65536
 
 struct req_entry {
 	uint8_t hash[32];
@@ -21,6 +30,9 @@ struct req_entry {
 	uint64_t alts[NET_REQ_ALTS];   /* other announcers, in order of arrival */
 	uint64_t alt_groups[NET_REQ_ALTS]; /* their net groups */
 	size_t nalts;
+	/* the holder's list of places, for each place held: the next and the
+	 * previous place (a link, below), 0 at either end */
+	uint32_t next[REQ_PLACES], prev[REQ_PLACES];
 };
 
 /* Requests in flight per key (a peer or a group). Each key counted has at
@@ -43,7 +55,109 @@ struct net_req {
 	uint64_t visited;              /* entries the walks have looked at (net_req_visited) */
 	uint32_t slots[REQ_SLOTS];     /* entry position + 1, or 0 for empty */
 	uint8_t sip_key[crypto_shorthash_KEYBYTES];
+	/* peers holding a place (0: an empty slot), by linear probing on their
+	 * id (ours, not a peer's choice), and the first link of each one's list */
+	uint64_t peer_ids[REQ_PEER_SLOTS];
+	uint32_t peer_heads[REQ_PEER_SLOTS];
 };
+
+/* A link names one place: entry position * REQ_PLACES + place, + 1 (0 is
+ * no link). Links of an entry are renamed when it moves (remove_at) and
+ * when its alternatives shift (alt_remove). */
+static uint32_t link_of(size_t pos, size_t place)
+{
+	return (uint32_t)(pos * REQ_PLACES + place) + 1;
+}
+
+static struct req_entry *link_entry(net_req_t *r, uint32_t link)
+{
+	return &r->entries[(link - 1) / REQ_PLACES];
+}
+
+static size_t link_place(uint32_t link)
+{
+	return (link - 1) % REQ_PLACES;
+}
+
+static size_t peer_home(uint64_t peer)
+{
+	return (size_t)((peer * 0x9e3779b97f4a7c15ull) >> 48) & (REQ_PEER_SLOTS - 1);
+}
+
+/* Slot of peer in the map of peers, or the empty slot where it would go. */
+static size_t peer_find(const net_req_t *r, uint64_t peer)
+{
+	size_t i = peer_home(peer);
+	while (r->peer_ids[i] && r->peer_ids[i] != peer)
+		i = (i + 1) & (REQ_PEER_SLOTS - 1);
+	return i;
+}
+
+/* Empties slot i with a backward shift, as remove_at does for hashes. */
+static void peer_slot_clear(net_req_t *r, size_t i)
+{
+	r->peer_ids[i] = 0;
+	for (size_t j = (i + 1) & (REQ_PEER_SLOTS - 1); r->peer_ids[j]; j = (j + 1) & (REQ_PEER_SLOTS - 1)) {
+		size_t h = peer_home(r->peer_ids[j]);
+		if (((j - h) & (REQ_PEER_SLOTS - 1)) >= ((j - i) & (REQ_PEER_SLOTS - 1))) {
+			r->peer_ids[i] = r->peer_ids[j];
+			r->peer_heads[i] = r->peer_heads[j];
+			r->peer_ids[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* Puts link at the head of peer's list (the place is peer's now). */
+static void link_add(net_req_t *r, uint32_t link, uint64_t peer)
+{
+	size_t i = peer_find(r, peer);
+	if (!r->peer_ids[i]) {
+		r->peer_ids[i] = peer;
+		r->peer_heads[i] = 0;
+	}
+	struct req_entry *e = link_entry(r, link);
+	size_t place = link_place(link);
+	uint32_t head = r->peer_heads[i];
+	e->next[place] = head;
+	e->prev[place] = 0;
+	if (head)
+		link_entry(r, head)->prev[link_place(head)] = link;
+	r->peer_heads[i] = link;
+}
+
+/* Takes link out of peer's list; a peer left with no place leaves the map. */
+static void link_del(net_req_t *r, uint32_t link, uint64_t peer)
+{
+	struct req_entry *e = link_entry(r, link);
+	size_t place = link_place(link);
+	uint32_t next = e->next[place], prev = e->prev[place];
+	if (prev) {
+		link_entry(r, prev)->next[link_place(prev)] = next;
+	} else {
+		size_t i = peer_find(r, peer);
+		r->peer_heads[i] = next;
+		if (!next)
+			peer_slot_clear(r, i);
+	}
+	if (next)
+		link_entry(r, next)->prev[link_place(next)] = prev;
+}
+
+/* peer's place at link `from` is now at link `to` (a place not held). */
+static void link_move(net_req_t *r, uint32_t from, uint32_t to, uint64_t peer)
+{
+	struct req_entry *ef = link_entry(r, from), *et = link_entry(r, to);
+	uint32_t next = ef->next[link_place(from)], prev = ef->prev[link_place(from)];
+	et->next[link_place(to)] = next;
+	et->prev[link_place(to)] = prev;
+	if (prev)
+		link_entry(r, prev)->next[link_place(prev)] = to;
+	else
+		r->peer_heads[peer_find(r, peer)] = to;
+	if (next)
+		link_entry(r, next)->prev[link_place(next)] = to;
+}
 
 net_req_t *net_req_new(uint64_t timeout_ms)
 {
@@ -88,18 +202,22 @@ static void counts_add(struct req_counts *c, uint64_t key, int delta)
 		c->items[i] = c->items[--c->n];
 }
 
-/* Points the entry's request at peer (0: nobody), keeping the counts. */
+/* Points the entry's request at peer (0: nobody), keeping the counts and
+ * the peers' lists. */
 static void set_asked(net_req_t *r, struct req_entry *e, uint64_t peer, uint64_t group)
 {
+	uint32_t link = link_of((size_t)(e - r->entries), 0);
 	if (e->peer) {
 		counts_add(&r->per_peer, e->peer, -1);
 		counts_add(&r->per_group, e->group, -1);
+		link_del(r, link, e->peer);
 	}
 	e->peer = peer;
 	e->group = group;
 	if (peer) {
 		counts_add(&r->per_peer, peer, 1);
 		counts_add(&r->per_group, group, 1);
+		link_add(r, link, peer);
 	}
 }
 
@@ -129,7 +247,10 @@ static struct req_entry *lookup(net_req_t *r, const uint8_t hash[32])
  * probe runs stay whole), and the last entry moves into its place. */
 static void remove_at(net_req_t *r, size_t pos)
 {
-	set_asked(r, &r->entries[pos], 0, 0);
+	struct req_entry *e = &r->entries[pos];
+	set_asked(r, e, 0, 0);
+	for (size_t k = 0; k < e->nalts; k++)
+		link_del(r, link_of(pos, 1 + k), e->alts[k]);
 	size_t i = find(r, r->entries[pos].hash);
 	r->slots[i] = 0;
 	for (size_t j = (i + 1) & (REQ_SLOTS - 1); r->slots[j]; j = (j + 1) & (REQ_SLOTS - 1)) {
@@ -144,6 +265,11 @@ static void remove_at(net_req_t *r, size_t pos)
 	if (pos != last) {
 		r->entries[pos] = r->entries[last];
 		r->slots[find(r, r->entries[pos].hash)] = (uint32_t)pos + 1;
+		struct req_entry *moved = &r->entries[pos];
+		if (moved->peer)
+			link_move(r, link_of(last, 0), link_of(pos, 0), moved->peer);
+		for (size_t k = 0; k < moved->nalts; k++)
+			link_move(r, link_of(last, 1 + k), link_of(pos, 1 + k), moved->alts[k]);
 	}
 }
 
@@ -155,8 +281,12 @@ static int alt_index(const struct req_entry *e, uint64_t peer)
 	return -1;
 }
 
-static void alt_remove(struct req_entry *e, int k)
+static void alt_remove(net_req_t *r, struct req_entry *e, int k)
 {
+	size_t pos = (size_t)(e - r->entries);
+	link_del(r, link_of(pos, 1 + (size_t)k), e->alts[k]);
+	for (size_t j = (size_t)k + 1; j < e->nalts; j++)
+		link_move(r, link_of(pos, 1 + j), link_of(pos, j), e->alts[j]);
 	size_t tail = e->nalts - (size_t)k - 1;
 	memmove(&e->alts[k], &e->alts[k + 1], tail * sizeof(e->alts[0]));
 	memmove(&e->alt_groups[k], &e->alt_groups[k + 1], tail * sizeof(e->alt_groups[0]));
@@ -178,11 +308,13 @@ static size_t group_uses(const struct req_entry *e, uint64_t group)
  * connections of one address could fill every place first and answer
  * notfound in turn, and the hash be forgotten before any other announcer
  * was asked. */
-static void alt_add(struct req_entry *e, uint64_t peer, uint64_t group)
+static void alt_add(net_req_t *r, struct req_entry *e, uint64_t peer, uint64_t group)
 {
+	size_t pos = (size_t)(e - r->entries);
 	if (e->peer == peer || alt_index(e, peer) >= 0)
 		return;
 	if (e->nalts < NET_REQ_ALTS) {
+		link_add(r, link_of(pos, 1 + e->nalts), peer);
 		e->alt_groups[e->nalts] = group;
 		e->alts[e->nalts++] = peer;
 		return;
@@ -191,6 +323,8 @@ static void alt_add(struct req_entry *e, uint64_t peer, uint64_t group)
 		return;
 	for (size_t k = e->nalts; k-- > 0;)
 		if (group_uses(e, e->alt_groups[k]) >= 2) {
+			link_del(r, link_of(pos, 1 + k), e->alts[k]);
+			link_add(r, link_of(pos, 1 + k), peer);
 			e->alts[k] = peer;
 			e->alt_groups[k] = group;
 			return;
@@ -202,7 +336,7 @@ int net_req_announce(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
 {
 	size_t i = find(r, hash);
 	if (r->slots[i]) {
-		alt_add(&r->entries[r->slots[i] - 1], peer, group);
+		alt_add(r, &r->entries[r->slots[i] - 1], peer, group);
 		return 0;
 	}
 	/* Bounds on new requests only: what is in flight stays, whoever
@@ -247,9 +381,10 @@ static int move_on(net_req_t *r, size_t pos, uint64_t now_ms, struct net_req_mov
 	/* an alternative takes the request even over its own bound: it was
 	 * announced while in flight, and the alternatives per hash are bounded
 	 * themselves */
-	mv->to = e->alts[0];
-	set_asked(r, e, e->alts[0], e->alt_groups[0]);
-	alt_remove(e, 0);
+	uint64_t to = e->alts[0], to_group = e->alt_groups[0];
+	alt_remove(r, e, 0); /* first: a peer holds one place per entry */
+	mv->to = to;
+	set_asked(r, e, to, to_group);
 	e->deadline_ms = now_ms + r->timeout_ms;
 	return 1;
 }
@@ -266,22 +401,28 @@ int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
 	}
 	int k = alt_index(e, peer);
 	if (k >= 0)
-		alt_remove(e, k);
+		alt_remove(r, e, k);
 	return 0;
 }
 
 void net_req_peer_gone(net_req_t *r, uint64_t peer)
 {
-	r->visited += r->count;
-	for (size_t pos = 0; pos < r->count; pos++) {
-		struct req_entry *e = &r->entries[pos];
-		if (e->peer == peer) {
+	size_t i = peer_find(r, peer);
+	uint32_t link = r->peer_ids[i] ? r->peer_heads[i] : 0;
+	/* each step takes this peer's place out of its list, and may rename
+	 * other peers' places in the same entry, never this peer's next one
+	 * (in another entry) */
+	while (link) {
+		struct req_entry *e = link_entry(r, link);
+		size_t place = link_place(link);
+		link = e->next[place];
+		r->visited++;
+		if (place == 0) {
 			set_asked(r, e, 0, 0); /* nothing to take back from a peer that left */
 			e->deadline_ms = 0;
+		} else {
+			alt_remove(r, e, (int)place - 1);
 		}
-		int k = alt_index(e, peer);
-		if (k >= 0)
-			alt_remove(e, k);
 	}
 }
 

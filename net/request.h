@@ -60,7 +60,10 @@ int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked);
  * looked at, so a peer cannot make us walk the table per notfound. */
 int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t now_ms,
 		     struct net_req_move *mv);
-/* Peer disconnected: what was asked of it is due; it is no one's alternative. */
+/* Peer disconnected: what was asked of it is due; it is no one's alternative.
+ * Looks at the places the peer holds (asked or alternative) and nothing else
+ * in flight: with a full table, connections that come and go would
+ * otherwise cost a walk of it each. */
 void net_req_peer_gone(net_req_t *r, uint64_t peer);
 /* The next request that timed out or was made due: moved to its next
  * announcer (with a new deadline) or, with none left, forgotten. Returns 1
@@ -68,8 +71,9 @@ void net_req_peer_gone(net_req_t *r, uint64_t peer);
 int net_req_next_due(net_req_t *r, uint64_t now_ms, struct net_req_move *mv);
 /* Hashes in flight. */
 size_t net_req_count(const net_req_t *r);
-/* Entries the walks (net_req_next_due, net_req_peer_gone) have looked at
- * since the table was made: what tests weigh a peer's traffic against. */
+/* Entries the walks have looked at since the table was made (each entry
+ * net_req_next_due steps over, each place net_req_peer_gone takes back):
+ * what tests weigh a peer's traffic against. */
 uint64_t net_req_visited(const net_req_t *r);
 /* Requests in flight asked of peer, and of peers of group. */
 size_t net_req_peer_count(const net_req_t *r, uint64_t peer);

@@ -6,7 +6,8 @@
  * bare net_peer_t over a socket: a getdata flood that never reads, notfounds
  * for blocks never asked, silent connections holding every inbound slot, a
  * first announcer that withholds a block or answers with another one,
- * inv/notfound pairs against a full tx request table. */
+ * inv/notfound pairs and connections that come and go against a full tx
+ * request table. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -1653,6 +1654,77 @@ static void test_notfound_moves_only_what_it_names(void)
 	CHECK(visited < (int64_t)PAIRS * 100);
 }
 
+struct peers_wait {
+	net_t *net;
+	size_t ready;
+};
+
+static int ready_peers_are(void *p)
+{
+	struct peers_wait *w = p;
+	return ready_peers(w->net) == w->ready;
+}
+
+struct batch_wait {
+	struct rogue *rogues;
+	int count;
+};
+
+static int batch_ready(void *p)
+{
+	struct batch_wait *w = p;
+	int ready = 1;
+	for (int i = 0; i < w->count; i++)
+		ready &= rogue_ready(&w->rogues[i]); /* each is pumped */
+	return ready;
+}
+
+/* Connections that come and go while 8000 tx requests of others are in
+ * flight: each disconnect walked the whole table (twice: the block table
+ * too), CHURN x 8000 entries looked at for CHURN connections of a few bytes
+ * each. Now a disconnect looks at the places the peer held (here one
+ * alternative each): the timer's walks (8000 entries each 250 ms) are all
+ * that look at the other peers' requests (counted, not timed). */
+static void test_disconnects_touch_own_requests(void)
+{
+	enum { BATCH = 20, BATCHES = 10, CHURN = BATCH * BATCHES };
+	struct lone l;
+	if (lone_open(&l, 5, 40) != 0) /* 32 inbound slots: the fillers and a batch */
+		return;
+	struct rogue fill[FILLERS], batch[BATCH];
+	fill_requests(&l, fill);
+	uint64_t v0 = net_tx_requests_visited(l.net);
+	int churned = 0;
+	for (int b = 0; b < BATCHES; b++) {
+		for (int i = 0; i < BATCH; i++)
+			CHECK(rogue_open_as(&batch[i], l.net, 0, 5, 0, 0x7f000040u + (uint32_t)i) == 0);
+		struct batch_wait bw = {batch, BATCH};
+		CHECK(run_until(l.base, batch_ready, &bw, 5000));
+		for (int i = 0; i < BATCH; i++) {
+			uint8_t txid[32] = {0};
+			le32_put(txid, (uint32_t)(b * BATCH + i)); /* a filler's tx: an alternative */
+			txid[31] = 0xa5;
+			rogue_send_inv(&batch[i], NET_CMD_INV, txid);
+		}
+		struct peers_wait w = {l.net, FILLERS + BATCH};
+		CHECK(run_until(l.base, ready_peers_are, &w, 5000));
+		run_until(l.base, never, NULL, 50); /* the invs are read */
+		for (int i = 0; i < BATCH; i++)
+			rogue_close(&batch[i]);
+		w.ready = FILLERS;
+		churned += run_until(l.base, ready_peers_are, &w, 5000) ? BATCH : 0;
+	}
+	uint64_t visited = net_tx_requests_visited(l.net) - v0;
+	printf("%d disconnects with 8000 tx requests in flight: %llu entries looked at\n", churned,
+	       (unsigned long long)visited);
+	CHECK(churned == CHURN);
+	/* the timer's walks only; one walk a disconnect was 200 x 8000 */
+	CHECK(visited < (uint64_t)CHURN * 8000 / 4);
+	for (int k = 0; k < FILLERS; k++)
+		rogue_close(&fill[k]);
+	lone_close(&l);
+}
+
 int main(void)
 {
 	log_set_level(getenv("NET_TEST_LOG") ? LOG_DEBUG : LOG_WARN);
@@ -1674,5 +1746,6 @@ int main(void)
 	RUN(test_block_withheld_by_first_announcer);
 	RUN(test_block_answered_with_another_block);
 	RUN(test_notfound_moves_only_what_it_names);
+	RUN(test_disconnects_touch_own_requests);
 	return test_report("test_net_loop");
 }

@@ -2,8 +2,10 @@
  * moves to the next announcer on timeout, notfound and disconnect, is
  * forgotten when nobody is left or the tx arrives, the table's bounds hold
  * (per peer, per net group, in all), a notfound moves what it names at once,
- * each table keeps its own timeout, and block requests count only what was
- * asked. */
+ * each table keeps its own timeout, block requests count only what was
+ * asked, a disconnect looks only at the peer's own places, and random
+ * operations agree with a model of the table. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -301,6 +303,197 @@ static void test_table_timeout(void)
 	net_req_free(r);
 }
 
+/* Peers that connect, announce a few hashes and leave while 8000 requests
+ * of others are in flight: a disconnect used to walk every entry of the
+ * table (8000 a peer, CHURN x 8000 in all: quadratic in connections made
+ * while the table is full, on the event thread). Now it looks at the
+ * places the peer itself holds, asked or alternative, and nothing else
+ * (counted with net_req_visited, not timed). What it held still moves:
+ * its requests to their next announcers, and it is no one's alternative. */
+static void test_peer_gone_touches_own(void)
+{
+	enum { FILL_PEERS = 8, CHURN = 2000, OWN = 3, ALT = 2 };
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
+	uint8_t h[32];
+	struct net_req_move mv;
+	for (uint32_t p = 1; p <= FILL_PEERS; p++)
+		for (uint32_t k = 0; k < NET_REQ_PER_PEER; k++) {
+			hash_of(p * 100000 + k, h);
+			CHECK(net_req_announce(r, h, p, p, 0) == 1);
+		}
+	CHECK(net_req_count(r) == FILL_PEERS * NET_REQ_PER_PEER);
+	uint64_t gone_visits = 0;
+	size_t moved_to_fill = 0;
+	for (uint32_t i = 0; i < CHURN; i++) {
+		uint64_t peer = 1000 + i, now = 1 + i;
+		for (uint32_t k = 0; k < OWN; k++) {
+			hash_of(0xA0000000u + i * OWN + k, h);
+			CHECK(net_req_announce(r, h, peer, peer, now) == 1);
+			CHECK(net_req_announce(r, h, 1, 1, now) == 0); /* peer 1 waits behind it */
+		}
+		for (uint32_t k = 0; k < ALT; k++) {
+			hash_of(2 * 100000 + (i * ALT + k) % NET_REQ_PER_PEER, h);
+			CHECK(net_req_announce(r, h, peer, peer, now) == 0);
+		}
+		uint64_t v0 = net_req_visited(r);
+		net_req_peer_gone(r, peer);
+		gone_visits += net_req_visited(r) - v0;
+		CHECK(net_req_peer_count(r, peer) == 0 && net_req_group_count(r, peer) == 0);
+		uint8_t moved[OWN][32];
+		size_t nmoved = 0;
+		while (net_req_next_due(r, now, &mv)) {
+			CHECK(mv.from == 0 && mv.to == 1 && nmoved < OWN);
+			if (nmoved < OWN)
+				memcpy(moved[nmoved++], mv.hash, 32);
+		}
+		moved_to_fill += nmoved;
+		for (size_t k = 0; k < nmoved; k++) { /* peer 1 delivers them */
+			uint64_t asked = 0;
+			CHECK(net_req_received(r, moved[k], &asked) == 1 && asked == 1);
+		}
+	}
+	printf("%d disconnects with %d requests in flight: %llu entries looked at\n", CHURN,
+	       FILL_PEERS * NET_REQ_PER_PEER, (unsigned long long)gone_visits);
+	CHECK(moved_to_fill == (size_t)CHURN * OWN);
+	CHECK_EQ_U64(gone_visits, (uint64_t)CHURN * (OWN + ALT));
+	/* the peers that left are no one's alternative: peer 2's requests
+	 * that they waited behind are forgotten at its notfound */
+	for (uint32_t k = 0; k < NET_REQ_PER_PEER; k++) {
+		hash_of(2 * 100000 + k, h);
+		CHECK(net_req_notfound(r, h, 2, CHURN + 1, &mv) == 1 && mv.to == 0);
+	}
+	CHECK(net_req_count(r) == (FILL_PEERS - 1) * NET_REQ_PER_PEER);
+	net_req_free(r);
+}
+
+/* A model of the table for test_random_ops: per hash, the peer asked (0:
+ * due, left by its peer) and the alternatives in order; each peer of its
+ * own group, so an alternative is never displaced. */
+enum { MODEL_HASHES = 64, MODEL_PEERS = 12 };
+struct model {
+	int live[MODEL_HASHES];
+	uint64_t asked[MODEL_HASHES];
+	uint64_t alts[MODEL_HASHES][NET_REQ_ALTS];
+	size_t nalts[MODEL_HASHES];
+};
+
+static void model_alt_remove(struct model *m, int h, size_t k)
+{
+	memmove(&m->alts[h][k], &m->alts[h][k + 1], (m->nalts[h] - k - 1) * sizeof(m->alts[h][0]));
+	m->nalts[h]--;
+}
+
+static void model_move_on(struct model *m, int h)
+{
+	if (!m->nalts[h]) {
+		m->live[h] = 0;
+		return;
+	}
+	m->asked[h] = m->alts[h][0];
+	model_alt_remove(m, h, 0);
+}
+
+/* Random announcements, notfounds, arrivals, disconnects and steps over a
+ * few hashes and peers, checked against the model after each: the per-peer
+ * lists a disconnect walks must follow every entry that moves and every
+ * alternative that shifts. At the end each hash is walked to its end by
+ * notfounds, which shows its alternatives in order. */
+static void test_random_ops(void)
+{
+	net_req_t *r = net_req_new(NET_REQ_TIMEOUT_MS);
+	struct model m;
+	memset(&m, 0, sizeof(m));
+	uint32_t seed = 12345;
+	uint8_t h[32];
+	struct net_req_move mv;
+	for (int step = 0; step < 200000; step++) {
+		seed = seed * 1103515245u + 12345u;
+		int op = (int)((seed >> 16) % 10);
+		int k = (int)((seed >> 8) % MODEL_HASHES);
+		uint64_t p = 1 + (seed >> 24) % MODEL_PEERS;
+		hash_of((uint32_t)k, h);
+		if (op < 5) {
+			int rc = net_req_announce(r, h, p, p, 0);
+			if (!m.live[k]) {
+				CHECK(rc == 1);
+				m.live[k] = 1;
+				m.asked[k] = p;
+				m.nalts[k] = 0;
+			} else {
+				CHECK(rc == 0);
+				int known = m.asked[k] == p;
+				for (size_t a = 0; a < m.nalts[k]; a++)
+					known |= m.alts[k][a] == p;
+				if (!known && m.nalts[k] < NET_REQ_ALTS)
+					m.alts[k][m.nalts[k]++] = p;
+			}
+		} else if (op < 7) {
+			int rc = net_req_notfound(r, h, p, 0, &mv);
+			int want = m.live[k] && m.asked[k] == p;
+			CHECK(rc == want);
+			if (want) {
+				model_move_on(&m, k);
+				CHECK(mv.from == p && mv.to == (m.live[k] ? m.asked[k] : 0));
+			} else if (m.live[k]) {
+				for (size_t a = 0; a < m.nalts[k]; a++)
+					if (m.alts[k][a] == p) {
+						model_alt_remove(&m, k, a);
+						break;
+					}
+			}
+		} else if (op == 7) {
+			uint64_t asked = 0;
+			CHECK(net_req_received(r, h, &asked) == m.live[k]);
+			if (m.live[k])
+				CHECK(asked == m.asked[k]);
+			m.live[k] = 0;
+		} else if (op == 8) {
+			net_req_peer_gone(r, p);
+			for (int j = 0; j < MODEL_HASHES; j++) {
+				if (!m.live[j])
+					continue;
+				if (m.asked[j] == p)
+					m.asked[j] = 0;
+				for (size_t a = 0; a < m.nalts[j]; a++)
+					if (m.alts[j][a] == p) {
+						model_alt_remove(&m, j, a);
+						break;
+					}
+			}
+		} else {
+			while (net_req_next_due(r, 0, &mv)) {
+				int j = (int)le32_get(mv.hash + 28);
+				CHECK(m.live[j] && m.asked[j] == 0 && mv.from == 0);
+				model_move_on(&m, j);
+				CHECK(mv.to == (m.live[j] ? m.asked[j] : 0));
+			}
+		}
+		size_t live = 0;
+		for (int j = 0; j < MODEL_HASHES; j++)
+			live += (size_t)m.live[j];
+		CHECK(net_req_count(r) == live);
+		size_t asked_of_p = 0;
+		for (int j = 0; j < MODEL_HASHES; j++)
+			asked_of_p += m.live[j] && m.asked[j] == p;
+		CHECK(net_req_peer_count(r, p) == asked_of_p);
+	}
+	while (net_req_next_due(r, 0, &mv)) {
+		int j = (int)le32_get(mv.hash + 28);
+		model_move_on(&m, j);
+	}
+	for (int j = 0; j < MODEL_HASHES; j++) {
+		hash_of((uint32_t)j, h);
+		while (m.live[j]) {
+			uint64_t from = m.asked[j];
+			CHECK(net_req_notfound(r, h, from, 0, &mv) == 1);
+			model_move_on(&m, j);
+			CHECK(mv.to == (m.live[j] ? m.asked[j] : 0));
+		}
+	}
+	CHECK(net_req_count(r) == 0);
+	net_req_free(r);
+}
+
 int main(void)
 {
 	RUN(test_first_asked_then_received);
@@ -312,5 +505,7 @@ int main(void)
 	RUN(test_per_peer_bound);
 	RUN(test_block_reqs);
 	RUN(test_table_timeout);
+	RUN(test_peer_gone_touches_own);
+	RUN(test_random_ops);
 	return test_report("test_net_request");
 }

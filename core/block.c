@@ -303,11 +303,13 @@ void block_hash(const struct block *blk, uint8_t out[HASH_LEN])
 	block_header_hash(&blk->hdr, out);
 }
 
-int block_hash_encoded(const uint8_t *p, size_t n, uint8_t out[HASH_LEN])
+int block_header_peek(const uint8_t *p, size_t n, uint8_t hash[HASH_LEN], uint64_t *height)
 {
 	if (n < HEADER_BYTES)
 		return ASSAY_EDECODE;
-	hash_tagged("assay/block", p, HEADER_BYTES, out);
+	hash_tagged("assay/block", p, HEADER_BYTES, hash);
+	if (height)
+		*height = le64_get(p + 4 + HASH_LEN); /* after version and chain_id */
 	return 0;
 }
 

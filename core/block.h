@@ -97,13 +97,14 @@ int block_add_tx(struct block *blk, const struct tx *t);
 /* Merkle root over leaf(encoding of each tx) in order. */
 void block_tx_root(const struct block *blk, uint8_t out[HASH_LEN]);
 void block_hash(const struct block *blk, uint8_t out[HASH_LEN]);
-/* block_hash of an encoded block, taken from the header's bytes without
- * decoding anything: the header's encoding is fixed-length and comes first,
- * so these are the bytes block_header_hash hashes. 0, or ASSAY_EDECODE if p
- * is shorter than a header (nothing is written). What the p2p layer matches
- * a block against the hash it asked for; whether the rest decodes and holds
- * is judged when the block is applied. */
-int block_hash_encoded(const uint8_t *p, size_t n, uint8_t out[HASH_LEN]);
+/* The block_hash and the header height of an encoded block, taken from the
+ * header's bytes without decoding anything: the header's encoding is
+ * fixed-length and comes first, so these are the bytes block_header_hash
+ * hashes. 0, or ASSAY_EDECODE if p is shorter than a header (nothing is
+ * written). What the p2p layer matches a block against the hash it asked
+ * for, and its claimed height against; whether the rest decodes and holds
+ * is judged when the block is applied. height may be NULL. */
+int block_header_peek(const uint8_t *p, size_t n, uint8_t hash[HASH_LEN], uint64_t *height);
 
 /* What a validator signs for a vote (docs/protocol.md §4.3):
  * H_tag("assay/vote", chain_id || u8 type || u64 height || u32 round || block_hash). */

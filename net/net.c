@@ -1009,9 +1009,6 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 {
 	struct net *n = c->n;
 	uint64_t h = m->u.block.height;
-	uint8_t hash[32];
-	/* shorter than a header: no hash, so it answers no getdata */
-	int hashed = block_hash_encoded(m->u.block.data, m->u.block.len, hash) == 0;
 	int rc = net_sync_on_block(n->sync, c->id, h, m->u.block.data, m->u.block.len, mono_ms());
 	if (rc == 1) {
 		sync_step(n); /* deliver, and ask again as soon as a range is done */
@@ -1025,12 +1022,25 @@ static void handle_block(struct conn *c, const struct net_msg *m)
 	}
 	if (rc == ASSAY_EFULL || rc == ASSAY_ENOMEM)
 		return; /* not kept; its range is asked again later */
-	if (h >= c->asked_from && h < c->asked_end)
-		return; /* late answer to a range that timed out and moved on */
-	if (!hashed || !net_block_reqs_answered(&c->block_reqs, hash)) {
-		conn_misbehave(c, NET_FAULT_UNSOLICITED);
+	uint8_t hash[32];
+	uint64_t header_height = 0;
+	/* shorter than a header: no hash, so it answers no getdata */
+	if (block_header_peek(m->u.block.data, m->u.block.len, hash, &header_height) != 0 ||
+	    !net_block_reqs_answered(&c->block_reqs, hash)) {
+		/* a late answer to a range that timed out and moved on is no
+		 * fault; either way it answers no getdata, and c is not waited on */
+		if (h < c->asked_from || h >= c->asked_end)
+			conn_misbehave(c, NET_FAULT_UNSOLICITED);
 		if (!c->dead)
 			block_request_answered_wrong(n, c);
+		return;
+	}
+	if (header_height != h) {
+		/* the block asked for, sent as another height: not applied, it
+		 * would hold the request until its deadline */
+		log_info("net: peer %llu sent block %llu as height %llu", (unsigned long long)c->id,
+			 (unsigned long long)header_height, (unsigned long long)h);
+		conn_misbehave(c, NET_FAULT_INVALID_BLOCK);
 		return;
 	}
 	/* a block we asked for by getdata: its height is a claim (counted for

@@ -106,14 +106,16 @@ static void test_hashes(void)
 	block_header_hash(&blk.hdr, got);
 	CHECK_EQ_MEM(want, got, HASH_LEN);
 	buf_free(&b);
-	/* The hash read off a whole encoded block is its header's; a buffer
-	 * shorter than a header has none. */
+	/* The hash and height read off a whole encoded block are its
+	 * header's; a buffer shorter than a header has none. */
 	buf_init(&b);
 	block_encode(&blk, &b);
 	memset(got, 0, sizeof(got));
-	CHECK(block_hash_encoded(b.data, b.len, got) == 0);
+	uint64_t height = 0;
+	CHECK(block_header_peek(b.data, b.len, got, &height) == 0);
 	CHECK_EQ_MEM(want, got, HASH_LEN);
-	CHECK(block_hash_encoded(b.data, HEADER_BYTES - 1, got) == ASSAY_EDECODE);
+	CHECK_EQ_U64(height, blk.hdr.height);
+	CHECK(block_header_peek(b.data, HEADER_BYTES - 1, got, &height) == ASSAY_EDECODE);
 	buf_free(&b);
 	/* The tx root is the RFC 6962 root over leaf(encoding of each tx). */
 	uint8_t leaves[5][HASH_LEN];

@@ -32,6 +32,7 @@
 #define BLOCK_BYTES 600
 #define MEMPOOL_MAX 16
 #define FORK_MARK 299 /* byte flipped in a block "on another parent" */
+#define FAKE_HEIGHT_AT (4 + 32) /* a header's height: after version and chain_id */
 _Static_assert(BLOCK_BYTES > HEADER_BYTES && FORK_MARK < HEADER_BYTES, "a fake block holds a header, and a fork changes its hash");
 
 struct fake_node {
@@ -51,7 +52,8 @@ struct fake_node {
 };
 
 /* Block h: its height, then bytes derived from h with a repeated part, so
- * that the zstd stream has something to find across blocks. */
+ * that the zstd stream has something to find across blocks; the height
+ * again where a real header has it (FAKE_HEIGHT_AT), for the layer to read. */
 static void make_block(uint64_t h, uint8_t out[BLOCK_BYTES])
 {
 	uint8_t seed[32];
@@ -62,15 +64,16 @@ static void make_block(uint64_t h, uint8_t out[BLOCK_BYTES])
 	le64_put(out, h);
 	for (size_t i = 8; i < BLOCK_BYTES; i++)
 		out[i] = i < 300 ? seed[i % 32] : (uint8_t)(i * 13);
+	le64_put(out + FAKE_HEIGHT_AT, h);
 }
 
-/* A block's hash is its first HEADER_BYTES' (block_hash_encoded), as the
+/* A block's hash is its first HEADER_BYTES' (block_header_peek), as the
  * layer takes it to match a block to the getdata it answers. */
 static void block_hash_at(uint64_t h, uint8_t hash[32])
 {
 	uint8_t b[BLOCK_BYTES];
 	make_block(h, b);
-	CHECK(block_hash_encoded(b, BLOCK_BYTES, hash) == 0);
+	CHECK(block_header_peek(b, BLOCK_BYTES, hash, NULL) == 0);
 }
 
 static void fn_get_tip(void *ctx, uint64_t *height, uint8_t hash[32])
@@ -178,7 +181,7 @@ static int fn_on_block(void *ctx, const uint8_t *enc, size_t len, const uint8_t 
 	/* what a node does after applying: tell the network */
 	if (fn->net) {
 		uint8_t hash[32];
-		block_hash_encoded(enc, len, hash);
+		block_header_peek(enc, len, hash, NULL);
 		net_announce_block(fn->net, hash, h);
 	}
 	return 0;
@@ -1118,12 +1121,13 @@ struct announcers {
 	net_t *nh;
 };
 
-/* 0 when all three are up and ready; -1 (a failed CHECK) when not. */
-static int announcers_open(struct announcers *a)
+/* 0 when all three are up and ready; -1 (a failed CHECK) when not. The
+ * rogue claims rogue_height in its version. */
+static int announcers_open_at(struct announcers *a, uint64_t rogue_height)
 {
 	if (lone_open(&a->l, 5, 0) != 0)
 		return -1;
-	CHECK(rogue_open_height(&a->r, a->l.net, 0, 5) == 0);
+	CHECK(rogue_open_height(&a->r, a->l.net, 0, rogue_height) == 0);
 	CHECK(run_until(a->l.base, rogue_ready, &a->r, 5000));
 	memset(&a->h, 0, sizeof(a->h));
 	a->h.tip = 5;
@@ -1143,6 +1147,11 @@ static int announcers_open(struct announcers *a)
 	a->h.net = a->nh;
 	CHECK(run_until(a->l.base, two_ready, a->l.net, 5000));
 	return 0;
+}
+
+static int announcers_open(struct announcers *a)
+{
+	return announcers_open_at(a, 5);
 }
 
 static void announcers_close(struct announcers *a)
@@ -1252,6 +1261,80 @@ static void test_block_answered_with_another_block(void)
 		CHECK_EQ_U64(ban_count(a.l.net), 0);
 		announcers_close(&a);
 	}
+}
+
+/* The rogue, asked for block 6, answers with block 6 itself sent under
+ * another height, further ahead (variant 0) or behind (variant 1). The
+ * block answered the getdata but was not applied (a gossip block is applied
+ * only at tip + 1, by the height it was sent under): the request stayed with
+ * the rogue until its deadline, as with another block. Now the height the
+ * block was sent under must be its header's: a block sent under another
+ * height is invalid (100 points, a ban) and block 6 comes from the honest
+ * announcer at once (docs/p2p.md §6, §9). */
+static void test_block_sent_under_another_height(void)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		struct announcers a;
+		if (announcers_open(&a) != 0)
+			return;
+		uint8_t hash6[32], block6[BLOCK_BYTES];
+		announcers_race_block6(&a, hash6);
+		make_block(6, block6);
+		rogue_send_block(&a.r, variant == 0 ? 9 : 3, block6, sizeof(block6));
+		CHECK(run_until(a.l.base, tip_is_6, &a.l.fn, 3000)); /* not after the 10 s deadline */
+		CHECK_EQ_U64(a.l.fn.tip, 6);
+		CHECK(run_until(a.l.base, rogue_closed, &a.r, 2000));
+		CHECK_EQ_U64(ban_count(a.l.net), 1);
+		announcers_close(&a);
+	}
+}
+
+static int tip_is_7(void *p)
+{
+	return ((struct fake_node *)p)->tip == 7;
+}
+
+static int tip_is_8(void *p)
+{
+	return ((struct fake_node *)p)->tip == 8;
+}
+
+/* The rogue serves a sync range (blocks 6 and 7), then announces block 8
+ * first and answers its getdata with another block sent under a height of
+ * that range. A late answer to a range is no fault (§7), so it used to end
+ * there: the request for block 8 stayed with the rogue, which had answered,
+ * until its deadline. Now the block answers no getdata all the same, and
+ * the request moves to the honest announcer at once, still without points
+ * (docs/p2p.md §6). */
+static void test_block_answered_under_an_old_range(void)
+{
+	struct announcers a;
+	if (announcers_open_at(&a, 7) != 0)
+		return;
+	CHECK(run_until(a.l.base, rogue_asked, &a.r, 5000));
+	CHECK(a.r.asked_from == 6 && a.r.asked_count == 2);
+	for (uint64_t h = 6; h <= 7; h++) {
+		uint8_t blk[BLOCK_BYTES];
+		make_block(h, blk);
+		rogue_send_block(&a.r, h, blk, sizeof(blk));
+	}
+	struct fake_node *node = &a.l.fn;
+	CHECK(run_until(a.l.base, tip_is_7, node, 5000));
+	uint8_t hash8[32], old[BLOCK_BYTES];
+	block_hash_at(8, hash8);
+	rogue_send_item(&a.r, NET_CMD_INV, NET_INV_BLOCK, hash8);
+	CHECK(run_until(a.l.base, rogue_got_getdata, &a.r, 5000));
+	CHECK(memcmp(a.r.last_getdata, hash8, 32) == 0);
+	a.h.tip = 8;
+	net_announce_block(a.nh, hash8, 8);
+	run_until(a.l.base, never, NULL, 300);
+	make_block(2, old);
+	rogue_send_block(&a.r, 6, old, sizeof(old));
+	CHECK(run_until(a.l.base, tip_is_8, node, 3000)); /* not after the 10 s deadline */
+	CHECK_EQ_U64(node->tip, 8);
+	CHECK(rogue_score(a.l.net) == 0);
+	CHECK_EQ_U64(ban_count(a.l.net), 0);
+	announcers_close(&a);
 }
 
 /* Sends inv or notfound of count block hashes numbered from first. */
@@ -1745,6 +1828,8 @@ int main(void)
 	RUN(test_empty_notfound_costs_nothing);
 	RUN(test_block_withheld_by_first_announcer);
 	RUN(test_block_answered_with_another_block);
+	RUN(test_block_sent_under_another_height);
+	RUN(test_block_answered_under_an_old_range);
 	RUN(test_notfound_moves_only_what_it_names);
 	RUN(test_disconnects_touch_own_requests);
 	return test_report("test_net_loop");

@@ -988,21 +988,24 @@ static void sync_deliver(struct net *n)
 	n->delivering = 0;
 }
 
-/* c answered a getdata with a block of a hash it was not asked for: the
- * oldest gossip request still asked of it (getdata is answered in order)
- * goes to its next announcer now, as after a notfound. Waiting for the
- * deadline let a peer that announces first and answers with other blocks
- * delay every block by NET_BLOCK_REQ_TIMEOUT_MS at 10 points a time. The
- * hash stays in c's table: the right block from c after all is still an
- * answer, never unsolicited. */
+/* c sent a block that answers no getdata of it (another block, or a late
+ * one of its last range): the oldest gossip request still asked of it
+ * (getdata is answered in order) goes to its next announcer now, as after
+ * a notfound. Waiting for the deadline let a peer that announces first and
+ * answers with other blocks delay every block by NET_BLOCK_REQ_TIMEOUT_MS.
+ * The hash stays in c's table: the right block from c after all is still
+ * an answer, never unsolicited. At most NET_MAX_BLOCK_REQUESTS lookups. */
 static void block_request_answered_wrong(struct net *n, struct conn *c)
 {
 	struct net_req_move mv;
-	for (size_t k = 0; k < c->block_reqs.count; k++)
-		if (net_req_notfound(n->blocks, c->block_reqs.hash[k], c->id, mono_ms(), &mv)) {
+	for (size_t k = 0; k < c->block_reqs.count; k++) {
+		const uint8_t *hash = c->block_reqs.hash[k];
+		if (net_req_asked_of(n->blocks, hash) == c->id &&
+		    net_req_notfound(n->blocks, hash, c->id, mono_ms(), &mv)) {
 			block_request_moved(n, &mv);
 			return;
 		}
+	}
 }
 
 static void handle_block(struct conn *c, const struct net_msg *m)

@@ -405,6 +405,12 @@ int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64
 	return 0;
 }
 
+uint64_t net_req_asked_of(net_req_t *r, const uint8_t hash[32])
+{
+	const struct req_entry *e = lookup(r, hash);
+	return e ? e->peer : 0;
+}
+
 void net_req_peer_gone(net_req_t *r, uint64_t peer)
 {
 	size_t i = peer_find(r, peer);

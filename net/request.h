@@ -60,6 +60,9 @@ int net_req_received(net_req_t *r, const uint8_t hash[32], uint64_t *asked);
  * looked at, so a peer cannot make us walk the table per notfound. */
 int net_req_notfound(net_req_t *r, const uint8_t hash[32], uint64_t peer, uint64_t now_ms,
 		     struct net_req_move *mv);
+/* The peer a hash in flight is asked of: 0 if it is not in flight, or its
+ * peer left and it waits for the next step. One lookup. */
+uint64_t net_req_asked_of(net_req_t *r, const uint8_t hash[32]);
 /* Peer disconnected: what was asked of it is due; it is no one's alternative.
  * Looks at the places the peer holds (asked or alternative) and nothing else
  * in flight: with a full table, connections that come and go would

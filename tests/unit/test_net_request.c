@@ -77,8 +77,10 @@ static void test_notfound_and_gone(void)
 	uint8_t none[32];
 	hash_of(99, none);
 	CHECK(net_req_notfound(r, none, 1, 1, &mv) == 0); /* not in flight */
+	CHECK(net_req_asked_of(r, h) == 1 && net_req_asked_of(r, none) == 0);
 	CHECK(net_req_notfound(r, h, 1, 1, &mv) == 1);
 	CHECK(memcmp(mv.hash, h, 32) == 0 && mv.from == 1 && mv.to == 3);
+	CHECK(net_req_asked_of(r, h) == 3);
 	CHECK(net_req_next_due(r, 1, &mv) == 0); /* nothing is left due */
 	CHECK(net_req_peer_count(r, 1) == 0 && net_req_peer_count(r, 3) == 2);
 	/* peer 3 leaves: both hashes asked of it move, to 2 for g, to nobody for h */

@@ -5,7 +5,8 @@ output look wrong (and so lead its user into a dispute that forfeits the
 dispute bond). Through a HostileNode that gives the job another seed in
 getjob: without --verify the CLI checks the output against the lie and
 calls it WRONG; with --verify it checks it against the proven record and
-writes it; `job status --verify` refuses the lie. A getproof answer the
+writes it; `job status --verify` refuses the lie, and `job dispute --verify`
+finds nothing to dispute and sends nothing. A getproof answer the
 hostile node alters, a --header-hash of
 no block, and one of a block whose state is not the tip's, are refused."""
 
@@ -79,6 +80,13 @@ def test(tmpdir, nodes):
         assert "full Freivalds test passed" in res.stdout, res.stdout
         assert os.path.exists(out), "the output was written"
         assert hostile.calls.get("getproof"), "the CLI went through the hostile node"
+
+        # a dispute checks the proven record's output too: nothing to
+        # dispute, no transaction, no dispute bond forfeited to the lie
+        res = node.cli(via, "job", "dispute", job_id, "--from", "alice", "--verify", check=False)
+        fw.assert_eq(res.returncode, 1, "job dispute --verify of an honest output")
+        assert "every committed output checks out: nothing to dispute" in res.stderr, res.stderr
+        assert not [m for m, _ in hostile.requests if m == "sendrawtransaction"], "a dispute was sent"
 
         lie.proofs = True  # now the proven value is altered as well
         res = node.cli(via, "job", "output", job_id, "-o", out, "--verify", check=False)

@@ -729,7 +729,7 @@ int cli_cmd_job_status(struct cli_ctx *ctx)
 {
 	json_t *job = NULL;
 	struct job_record *rec = malloc(sizeof(*rec));
-	struct cli_proven proven_buf, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
+	struct cli_proven proven_buf = {0}, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
 	char line[400];
 	uint8_t id[HASH_LEN];
 	int rc = rec ? cli_verify_opts(ctx) : cli_fail(CLI_EFAIL, "out of memory");
@@ -1053,7 +1053,7 @@ int cli_cmd_job_output(struct cli_ctx *ctx)
 {
 	const char *file = cli_opt(ctx, "o") ? cli_opt(ctx, "o") : cli_opt(ctx, "output");
 	struct job_record *j = malloc(sizeof(*j));
-	struct cli_proven proven_buf, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
+	struct cli_proven proven_buf = {0}, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
 	char line[400];
 	json_t *job = NULL;
 	uint8_t *output = NULL, (*leaves)[HASH_LEN] = NULL, (*digests)[HASH_LEN] = NULL, *in[KERNEL_MAX_INPUTS] = {0};
@@ -1135,7 +1135,7 @@ int cli_cmd_job_dispute(struct cli_ctx *ctx)
 		return cli_fail(CLI_EUSAGE, "job dispute needs --from NAME (who pays and holds the dispute bond)");
 	struct job_record *j = malloc(sizeof(*j));
 	struct party *pt = calloc(2, sizeof(*pt));
-	struct cli_proven proven_buf, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
+	struct cli_proven proven_buf = {0}, *proven = cli_flag(ctx, "verify") ? &proven_buf : NULL;
 	char line[400];
 	json_t *job = NULL, *tx = NULL;
 	uint8_t *in[KERNEL_MAX_INPUTS] = {0};

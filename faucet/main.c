@@ -98,23 +98,38 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Calls method (params stolen; NULL = []). 0 with *result, or -1 with the
- * reason in fail. A node restarted since (a new cookie) is retried once. */
+/* Calls method (params stolen; NULL = []). 0 with *result, or an ASSAY_E*
+ * code of rpc_client_call with the reason in fail. A node restarted since
+ * (a new cookie) is retried once. */
 static int call(struct faucet *f, const char *method, json_t *params, json_t **result,
 		struct rpc_failure *fail)
 {
 	int rc = client_app_call(&f->rpc, method, params, result, fail);
 	if (rc)
 		log_warn("rpc %s: %s", method, fail->message);
-	return rc ? -1 : 0;
+	return rc;
+}
+
+/* Whether a failed sendrawtransaction may still have reached the node: only
+ * an answer of the node's (an error object, a refused login) or a failure
+ * before anything was sent says it did not. A timeout or a connection
+ * broken before the whole reply leaves the transaction perhaps in the
+ * mempool, so the request counts as served: asked again, the faucet would
+ * sign a second transfer with the next nonce and pay twice. */
+static int send_in_doubt(int rc)
+{
+	return rc != ASSAY_EINVALID && rc != ASSAY_EAUTH && rc != ASSAY_ENOMEM && rc != ASSAY_EARG;
 }
 
 /* ---- sending ---- */
 
-/* Sends cfg.amount to `to`; the txid into txid. 0, or -1 with why. */
+/* Sends cfg.amount to `to`; the txid into txid. 0, or -1 with why and
+ * *in_doubt set when the transaction may have reached the node all the
+ * same (send_in_doubt). */
 static int send_coins(struct faucet *f, const uint8_t to[ADDR_LEN], char txid[2 * HASH_LEN + 1], char *why,
-		      size_t whylen)
+		      size_t whylen, int *in_doubt)
 {
+	*in_doubt = 0;
 	struct rpc_failure fail;
 	json_t *acct;
 	if (call(f, "getaccount", json_pack("[s]", f->address), &acct, &fail) < 0) {
@@ -171,12 +186,20 @@ static int send_coins(struct faucet *f, const uint8_t to[ADDR_LEN], char txid[2 
 	json_t *sent;
 	rc = call(f, "sendrawtransaction", json_pack("[s]", hex), &sent, &fail);
 	free(hex);
+	hex_encode(id, HASH_LEN, txid);
+	if (rc < 0 && send_in_doubt(rc)) {
+		*in_doubt = 1;
+		snprintf(why, whylen,
+			 "the node did not confirm transaction %s (%s); it may still arrive, so this "
+			 "request counts as served",
+			 txid, fail.message);
+		return -1;
+	}
 	if (rc < 0) {
 		snprintf(why, whylen, "the node refused the transaction: %s", fail.message);
 		return -1;
 	}
 	json_decref(sent);
-	hex_encode(id, HASH_LEN, txid);
 	return 0;
 }
 
@@ -427,15 +450,19 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	char txid[2 * HASH_LEN + 1];
-	if (send_coins(f, to, txid, why, sizeof(why)) < 0) {
+	int in_doubt;
+	int sent = send_coins(f, to, txid, why, sizeof(why), &in_doubt);
+	if (sent == 0 || in_doubt) {
+		faucet_limits_record(f->by_address, canonical, now);
+		faucet_limits_record(f->by_ip, ip, now);
+		if (net6[0])
+			faucet_limits_record(f->by_net6, net6, now);
+	}
+	if (sent < 0) {
 		log_warn("cannot serve %s from %s: %s", canonical, ip, why);
 		reply_error(req, 503, "Service Unavailable", why);
 		return;
 	}
-	faucet_limits_record(f->by_address, canonical, now);
-	faucet_limits_record(f->by_ip, ip, now);
-	if (net6[0])
-		faucet_limits_record(f->by_net6, net6, now);
 	f->served++;
 	char amount[AMOUNT_STR_MAX];
 	amount_format(f->cfg.amount, amount);

@@ -583,6 +583,7 @@ class Worker(Process):
 
 
 RPC_REFUSED = object()  # what a HostileNode's lie returns to answer with a JSON-RPC error
+RPC_DROPPED = object()  # ... to close the connection unanswered, the call done at the node
 
 
 class HostileNode:
@@ -595,7 +596,7 @@ class HostileNode:
     another). Threads serve each connection, so a long poll holds only
     its own. Standard library only."""
 
-    def __init__(self, node, lie, offset=30, refuse_chunk=None):
+    def __init__(self, node, lie, offset=30, refuse_chunk=None, refuse_call=None):
         import http.server
         import threading
         self.node = node
@@ -603,6 +604,9 @@ class HostileNode:
         # refuse_chunk(encoded chunk bytes) -> True: a POST /chunk answered
         # as the node refuses a chunk (HTTP 400, a JSON error), not forwarded
         self.refuse_chunk = refuse_chunk
+        # refuse_call(method, params) -> True: that JSON-RPC call answered with
+        # a JSON-RPC error without reaching the node
+        self.refuse_call = refuse_call
         self.requests = []  # (method, params) of every JSON-RPC call forwarded, in order
         self.calls = {}  # method -> count
         self.port = unused_port(offset)
@@ -637,6 +641,17 @@ class HostileNode:
                         call = json.loads(body)
                         if isinstance(call, dict):
                             proxy.requests.append((call.get("method"), call.get("params")))
+                            if proxy.refuse_call and proxy.refuse_call(call.get("method"), call.get("params")):
+                                data = json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "error": {
+                                    "code": -26, "message": "refused by the test's hostile node"}}).encode()
+                                self.send_response(200)
+                                self.send_header("Content-Type", "application/json")
+                                self.send_header("Content-Length", str(len(data)))
+                                self.send_header("Connection", "close")
+                                self.end_headers()
+                                self.wfile.write(data)
+                                self.close_connection = True
+                                return
                     except ValueError:
                         pass
                 try:
@@ -647,6 +662,9 @@ class HostileNode:
                     conn.close()
                 if self.command == "POST" and self.path == "/" and status == 200 and body:
                     data = proxy.rewrite(body, data)
+                    if data is None:  # RPC_DROPPED: the node took the call, its answer is lost
+                        self.close_connection = True
+                        return
                 self.send_response(status)
                 if ctype:
                     self.send_header("Content-Type", ctype)
@@ -673,6 +691,8 @@ class HostileNode:
         method = call.get("method")
         self.calls[method] = self.calls.get(method, 0) + 1
         result = self.lie(method, call.get("params") or [], reply.get("result"))
+        if result is RPC_DROPPED:
+            return None
         if result is RPC_REFUSED:  # the node as if it failed: a JSON-RPC error
             reply.pop("result", None)
             reply["error"] = {"code": -32603, "message": "refused by the test's hostile node"}

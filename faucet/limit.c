@@ -121,6 +121,7 @@ struct conn_entry {
 	int id; /* descriptor; -1: free */
 	char key[FAUCET_KEY_MAX];
 	char peer[FAUCET_PEER_MAX];
+	uint64_t since_ms; /* its accept, or its last answer (faucet_conns_mark); 0: not timed */
 };
 
 struct faucet_conns {
@@ -178,7 +179,7 @@ int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *p
 	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
 		if (c->e[i].id == id)
 			c->e[i].id = -1;
-	if (faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT) {
+	if (key[0] && faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT) {
 		conns_prune(c, key, still_open, arg);
 		if (faucet_conns_count(c, key) >= FAUCET_CONNS_PER_CLIENT)
 			return ASSAY_EFULL;
@@ -196,5 +197,30 @@ int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *p
 	slot->id = id;
 	snprintf(slot->key, sizeof(slot->key), "%s", key);
 	snprintf(slot->peer, sizeof(slot->peer), "%s", peer);
+	slot->since_ms = 0;
 	return 0;
+}
+
+void faucet_conns_mark(faucet_conns_t *c, int id, uint64_t now_ms)
+{
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++)
+		if (c->e[i].id == id)
+			c->e[i].since_ms = now_ms;
+}
+
+size_t faucet_conns_expire(faucet_conns_t *c, uint64_t before_ms, faucet_conn_open_fn still_open,
+			   faucet_conn_close_fn close, void *arg)
+{
+	size_t closed = 0;
+	for (size_t i = 0; i < FAUCET_CONNS_TRACKED_MAX; i++) {
+		struct conn_entry *e = &c->e[i];
+		if (e->id < 0 || e->since_ms == 0 || e->since_ms >= before_ms)
+			continue;
+		if (still_open(e->id, e->peer, arg)) {
+			close(e->id, arg);
+			closed++;
+		}
+		e->id = -1;
+	}
+	return closed;
 }

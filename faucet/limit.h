@@ -75,10 +75,24 @@ typedef int (*faucet_conn_open_fn)(int id, const char *peer, void *arg);
  * checked with still_open only when they would refuse: key's own at its
  * cap, every one when the table is full (on one refusal in
  * FAUCET_CONNS_FULL_LOOK_EVERY), so an accept under no pressure costs no
- * system call, and one from a client at its cap costs eight. */
+ * system call, and one from a client at its cap costs eight. An empty key
+ * (-ip-interval=0, behind a proxy) has no per-client cap: such
+ * connections are tracked only for the table's bound and their deadline. */
 int faucet_conns_admit(faucet_conns_t *c, int id, const char *key, const char *peer,
 		       faucet_conn_open_fn still_open, void *arg);
 /* Connections of key tracked now. */
 size_t faucet_conns_count(const faucet_conns_t *c, const char *key);
+/* Starts connection id's clock for its next request at now_ms (> 0): at
+ * its admission, and again after each answer. An id not tracked is
+ * ignored; one never marked is not timed. */
+void faucet_conns_mark(faucet_conns_t *c, int id, uint64_t now_ms);
+/* Closes a connection still open by its descriptor and peer. */
+typedef void (*faucet_conn_close_fn)(int id, void *arg);
+/* Forgets every tracked connection marked before before_ms, calling close
+ * on those still_open says are open: a client that has not sent a whole
+ * request within its deadline (a slow sender's one byte a second keeps an
+ * idle timeout from ever firing). Returns how many it closed. */
+size_t faucet_conns_expire(faucet_conns_t *c, uint64_t before_ms, faucet_conn_open_fn still_open,
+			   faucet_conn_close_fn close, void *arg);
 
 #endif

@@ -53,6 +53,11 @@
 #define FAUCET_MAX_INTERVAL_S (10ull * 365 * 86400)    /* ten years: ms of it stay far from 2^64 */
 #define FAUCET_MAX_AMOUNT (1000000ull * 1000000000ull) /* 10^6 ASY per request: a typo, not a faucet */
 #define FAUCET_CONN_LOG_INTERVAL_MS 60000u             /* one "closed a connection" line a minute at most */
+/* A connection must deliver each whole request (head and body) within this
+ * long of its accept or of its previous answer, however steadily it sends:
+ * the idle timeout alone never fires on a client sending a byte a second. */
+#define FAUCET_REQUEST_DEADLINE_S 20
+#define FAUCET_DEADLINE_SWEEP_MS 1000 /* how often connections are held to it */
 
 /* A connection evhttp has accepted, until its address is looked at in the
  * same turn of the loop (on_admit). */
@@ -83,6 +88,7 @@ struct faucet {
 	faucet_conns_t *conns;        /* open connections per client (FAUCET_CONNS_PER_CLIENT) */
 	struct pending_conn *pending; /* accepted, not yet admitted */
 	struct event *admit_ev;
+	struct event *sweep_ev; /* every FAUCET_DEADLINE_SWEEP_MS: closes connections past their deadline */
 	struct log_rate conn_log;
 	struct event_base *base;
 	struct evhttp *http;
@@ -322,6 +328,38 @@ static int conn_still_open(int id, const char *peer, void *arg)
 	return socket_peer(id, ip, now_peer) == 0 && strcmp(now_peer, peer) == 0;
 }
 
+static void conn_shutdown(int id, void *arg)
+{
+	(void)arg;
+	shutdown(id, SHUT_RDWR); /* evhttp reads the end and frees the connection */
+}
+
+/* Closes the connections that have not sent a whole request within
+ * FAUCET_REQUEST_DEADLINE_S of their accept or their last answer. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct faucet *f = arg;
+	uint64_t now = wall_ms(), deadline_ms = FAUCET_REQUEST_DEADLINE_S * 1000ull;
+	if (now <= deadline_ms)
+		return;
+	size_t closed = faucet_conns_expire(f->conns, now - deadline_ms, conn_still_open, conn_shutdown, NULL);
+	unsigned dropped;
+	if (closed && log_rate_allow(&f->conn_log, now, FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
+		log_warn("closed %zu connection(s) that sent no whole request within %d s "
+			 "(FAUCET_REQUEST_DEADLINE_S) (%u more closed since the last such line)",
+			 closed, FAUCET_REQUEST_DEADLINE_S, dropped);
+}
+
+/* The descriptor of req's connection, or -1. */
+static int request_fd(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	return bev ? (int)bufferevent_getfd(bev) : -1;
+}
+
 /* evhttp's bufferevent for each accepted connection (evhttp_set_bevcb); it
  * gives it the socket once this returns, so the address is looked at by
  * on_admit, made active here to run in this same turn of the loop, before
@@ -372,13 +410,19 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 		int sock = bufferevent_getfd(p->bev);
 		char ip[INET6_ADDRSTRLEN], peer[FAUCET_PEER_MAX], key[FAUCET_KEY_MAX];
 		/* ecb NULL: evhttp has freed it already; -ip-interval=0: behind a
-		 * proxy, every connection is the proxy's, which limits clients */
-		if (ecb && sock >= 0 && f->cfg.ip_interval_s && socket_peer(sock, ip, peer) == 0) {
-			faucet_client_key(ip, key);
+		 * proxy, every connection is the proxy's, which limits clients, so
+		 * the key is empty (no per-client cap; the deadline still holds) */
+		if (ecb && sock >= 0 && socket_peer(sock, ip, peer) == 0) {
+			if (f->cfg.ip_interval_s)
+				faucet_client_key(ip, key);
+			else
+				key[0] = 0;
 			if (faucet_conns_admit(f->conns, sock, key, peer, conn_still_open, NULL) != 0) {
-				int at_cap = faucet_conns_count(f->conns, key) >= FAUCET_CONNS_PER_CLIENT;
+				int at_cap = key[0] && faucet_conns_count(f->conns, key) >= FAUCET_CONNS_PER_CLIENT;
 				conn_refused(f, peer, at_cap);
 				shutdown(sock, SHUT_RDWR);
+			} else {
+				faucet_conns_mark(f->conns, sock, wall_ms());
 			}
 		}
 		bufferevent_decref(p->bev);
@@ -389,7 +433,7 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 /* POST /request {"address": ...} or GET /request?address=...: sends the
  * amount, or says why not (400 bad request or address, 429 too soon, 503
  * the node or the faucet's funds failed). */
-static void on_request(struct evhttp_request *req, void *arg)
+static void answer_request(struct evhttp_request *req, void *arg)
 {
 	struct faucet *f = arg;
 	char text[ADDR_STR_MAX], why[600], ip[FAUCET_KEY_MAX];
@@ -473,7 +517,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 /* GET /status: the faucet's address, funds and limits, as JSON. */
-static void on_status(struct evhttp_request *req, void *arg)
+static void answer_status(struct evhttp_request *req, void *arg)
 {
 	struct faucet *f = arg;
 	struct rpc_failure fail;
@@ -493,7 +537,7 @@ static void on_status(struct evhttp_request *req, void *arg)
 }
 
 /* GET /: a page with a form that posts to /request. */
-static void on_page(struct evhttp_request *req, void *arg)
+static void answer_page(struct evhttp_request *req, void *arg)
 {
 	struct faucet *f = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
@@ -518,6 +562,34 @@ static void on_page(struct evhttp_request *req, void *arg)
 		f->chain.network->name, f->chain.network->name, amount, (unsigned long long)f->cfg.interval_s,
 		(unsigned long long)f->cfg.ip_interval_s, f->chain.network->hrp);
 	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+/* Answers req with answer, then restarts its connection's deadline
+ * (FAUCET_REQUEST_DEADLINE_S) for the next request on it: the clock starts
+ * once the answer is made, however long the node took. The descriptor is
+ * taken before answering: a sent reply may free req. */
+static void answer_then_mark(struct evhttp_request *req, struct faucet *f,
+			     void (*answer)(struct evhttp_request *, void *))
+{
+	int fd = request_fd(req);
+	answer(req, f);
+	if (fd >= 0)
+		faucet_conns_mark(f->conns, fd, wall_ms());
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	answer_then_mark(req, arg, answer_request);
+}
+
+static void on_status(struct evhttp_request *req, void *arg)
+{
+	answer_then_mark(req, arg, answer_status);
+}
+
+static void on_page(struct evhttp_request *req, void *arg)
+{
+	answer_then_mark(req, arg, answer_page);
 }
 
 static int start_http(struct faucet *f)
@@ -703,7 +775,10 @@ static int start(struct faucet *f)
 	f->conns = faucet_conns_new();
 	f->base = event_base_new();
 	f->admit_ev = f->base ? event_new(f->base, -1, 0, on_admit, f) : NULL;
-	if (!f->by_address || !f->by_ip || !f->by_net6 || !f->conns || !f->admit_ev || start_http(f) < 0)
+	f->sweep_ev = f->base ? event_new(f->base, -1, EV_PERSIST, on_sweep, f) : NULL;
+	struct timeval sweep = {FAUCET_DEADLINE_SWEEP_MS / 1000, (FAUCET_DEADLINE_SWEEP_MS % 1000) * 1000};
+	if (!f->by_address || !f->by_ip || !f->by_net6 || !f->conns || !f->admit_ev || !f->sweep_ev ||
+	    event_add(f->sweep_ev, &sweep) != 0 || start_http(f) < 0)
 		return -1;
 	return client_app_signals(f->base, &f->sigint_ev, &f->sigterm_ev);
 }
@@ -714,6 +789,8 @@ static void stop(struct faucet *f)
 		event_free(f->resume_ev);
 	if (f->admit_ev)
 		event_free(f->admit_ev);
+	if (f->sweep_ev)
+		event_free(f->sweep_ev);
 	while (f->pending) { /* the loop stopped between an accept and its admission */
 		struct pending_conn *p = f->pending;
 		f->pending = p->next;

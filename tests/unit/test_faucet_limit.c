@@ -199,6 +199,48 @@ static void test_conns(void)
 	faucet_conns_free(c);
 }
 
+static int closed_ids[8]; /* calls of id_close per id */
+static void id_close(int id, void *arg)
+{
+	(void)arg;
+	closed_ids[id]++;
+}
+
+/* A connection marked before the deadline's start is closed (if still
+ * open) and forgotten; one marked since, or never marked, stays; a mark
+ * after an answer restarts the clock; an empty key has no per-client cap. */
+static void test_conns_deadline(void)
+{
+	faucet_conns_t *c = faucet_conns_new();
+	for (int i = 0; i < 4; i++) {
+		open_ids[i] = 1;
+		CHECK_EQ_INT(faucet_conns_admit(c, i, "192.0.2.9", "192.0.2.9:1", id_open, NULL), 0);
+	}
+	faucet_conns_mark(c, 0, 1000);  /* slow: never answered */
+	faucet_conns_mark(c, 1, 1000);  /* answered at 9000 */
+	faucet_conns_mark(c, 1, 9000);
+	faucet_conns_mark(c, 2, 1000);  /* closed by evhttp meanwhile */
+	open_ids[2] = 0;
+	faucet_conns_mark(c, 99, 1000); /* not tracked: ignored */
+	CHECK_EQ_U64(faucet_conns_expire(c, 5000, id_open, id_close, NULL), 1);
+	CHECK_EQ_INT(closed_ids[0], 1);
+	CHECK_EQ_INT(closed_ids[1], 0);
+	CHECK_EQ_INT(closed_ids[2], 0);
+	CHECK_EQ_INT(closed_ids[3], 0);
+	CHECK_EQ_U64(faucet_conns_count(c, "192.0.2.9"), 2); /* 1, and 3 (never marked) */
+	CHECK_EQ_U64(faucet_conns_expire(c, 5000, id_open, id_close, NULL), 0);
+	CHECK_EQ_U64(faucet_conns_expire(c, 9001, id_open, id_close, NULL), 1);
+	CHECK_EQ_INT(closed_ids[1], 1);
+	faucet_conns_free(c);
+	for (int i = 0; i < 4; i++)
+		open_ids[i] = 0;
+
+	c = faucet_conns_new();
+	for (int i = 0; i < FAUCET_CONNS_PER_CLIENT + 2; i++)
+		CHECK_EQ_INT(faucet_conns_admit(c, 200 + i, "", "198.51.100.1:1", id_open, NULL), 0);
+	faucet_conns_free(c);
+}
+
 int main(void)
 {
 	RUN(test_interval);
@@ -207,5 +249,6 @@ int main(void)
 	RUN(test_budget);
 	RUN(test_net_key);
 	RUN(test_conns);
+	RUN(test_conns_deadline);
 	return test_report("test_faucet_limit");
 }

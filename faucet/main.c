@@ -58,6 +58,10 @@
  * the idle timeout alone never fires on a client sending a byte a second. */
 #define FAUCET_REQUEST_DEADLINE_S 20
 #define FAUCET_DEADLINE_SWEEP_MS 1000 /* how often connections are held to it */
+/* Each call to the node once serving, instead of RPC_CLIENT_TIMEOUT_MS: the
+ * calls block the one HTTP loop, so a hung node would otherwise hold every
+ * client for 30 s a call, three calls a request. */
+#define FAUCET_RPC_TIMEOUT_MS 5000
 
 /* A connection evhttp has accepted, until its address is looked at in the
  * same turn of the loop (on_admit). */
@@ -769,6 +773,7 @@ static int start(struct faucet *f)
 		return -1;
 	}
 	address_encode(f->chain.network->family, f->addr, f->address);
+	f->rpc.ep.timeout_ms = FAUCET_RPC_TIMEOUT_MS;
 	f->by_address = faucet_limits_new(f->cfg.interval_s * 1000, 1);
 	f->by_ip = faucet_limits_new(f->cfg.ip_interval_s * 1000, 1);
 	f->by_net6 = faucet_limits_new(f->cfg.ip_interval_s * 1000, FAUCET_NET6_GRANTS);

@@ -170,6 +170,37 @@ static int mkdir_private(const char *path, char *err, size_t errlen)
 		    strerror(errno));
 }
 
+/* The wallet directory, made if absent, and private: one that exists with
+ * bits for group or others (made by hand, or under umask 000 by an older
+ * tool) is set back to 0700 when it is ours, and refused when it is not
+ * and others may write into it, since they could swap a key file. */
+static int wallet_dir_private(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = mkdir_private(dir, err, errlen);
+	if (rc)
+		return rc;
+	if (stat(dir, &st) != 0)
+		return assay_fail(err, errlen, ASSAY_EIO, "cannot look at directory %s: %s", dir,
+				  strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return assay_fail(err, errlen, ASSAY_EIO, "%s is not a directory", dir);
+	if ((st.st_mode & 077) == 0)
+		return 0;
+	if (st.st_uid == geteuid()) {
+		if (chmod(dir, 0700) != 0)
+			return assay_fail(err, errlen, ASSAY_EIO, "cannot make %s private (mode 0700): %s",
+					  dir, strerror(errno));
+		return 0;
+	}
+	if (st.st_mode & 022)
+		return assay_fail(err, errlen, ASSAY_EAUTH,
+				  "wallet directory %s has mode %04o and another owner: others may "
+				  "replace its key files; refused",
+				  dir, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 static void hex_set(json_t *obj, const char *key, const uint8_t *p, size_t n)
 {
 	char hex[2 * 64 + 1];
@@ -375,7 +406,7 @@ int keystore_create(const char *datadir, const char *name, enum network net,
 	if ((rc = scrypt_n_for_create(&n, err, errlen)) != 0)
 		return rc;
 	snprintf(dir, sizeof(dir), "%s/%s", datadir, KEYSTORE_DIR);
-	if ((rc = mkdir_private(datadir, err, errlen)) || (rc = mkdir_private(dir, err, errlen)))
+	if ((rc = mkdir_private(datadir, err, errlen)) || (rc = wallet_dir_private(dir, err, errlen)))
 		return rc;
 	if (keystore_exists(datadir, name))
 		return assay_fail(err, errlen, ASSAY_EEXISTS, "wallet '%s' already exists (%s)", name,
@@ -694,6 +725,8 @@ int keystore_change_passphrase(const char *datadir, const struct keystore_key *k
 		return assay_fail(err, errlen, ASSAY_ELIMIT, "data directory path too long");
 	if (!keystore_exists(datadir, name))
 		return assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name);
+	if ((rc = wallet_dir_private(dir, err, errlen)))
+		return rc;
 	/* The seed is the first half of libsodium's secret key. */
 	rc = seal_text(name, key->info.address, key->seckey, key->info.pubkey, new_passphrase, n,
 		       &text, err, errlen);

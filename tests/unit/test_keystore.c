@@ -662,6 +662,38 @@ static void test_new_passphrase_source(void)
 	unsetenv(PASSPHRASE_ENV);
 }
 
+/* DATADIR/wallet is 0700 and each key file 0600 whatever the umask, and a
+ * wallet directory that others may enter or write (made by hand, or by an
+ * older tool under umask 000) is made private again before a key is
+ * written into it or re-sealed in it: the docs promise a 0700 folder. */
+static void test_loose_wallet_dir(void)
+{
+	char saved[sizeof(root)], dir[600], path[600];
+	struct stat st;
+	uint8_t seed[SEED_LEN] = {7};
+	memcpy(saved, root, sizeof(root));
+	snprintf(root, sizeof(root), "%s-loose", saved);
+	snprintf(dir, sizeof(dir), "%s/wallet", root);
+	mode_t old_mask = umask(0);
+	CHECK(mkdir(root, 0777) == 0);
+	CHECK(mkdir(dir, 0777) == 0);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0777);
+	CHECK_EQ_INT(create("loose", seed, "pw"), 0);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	path_of("loose", path, sizeof(path));
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	/* loosened again by hand: a passphrase change tightens it too */
+	CHECK(chmod(dir, 0755) == 0);
+	struct keystore_key key;
+	CHECK_EQ_INT(keystore_load(root, "loose", "pw", &key, err, sizeof(err)), 0);
+	CHECK_EQ_INT(keystore_change_passphrase(root, &key, "pw2", NULL, err, sizeof(err)), 0);
+	keystore_key_wipe(&key);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	umask(old_mask);
+	memcpy(root, saved, sizeof(root));
+}
+
 int main(void)
 {
 	char tmpl[64];
@@ -690,6 +722,7 @@ int main(void)
 	RUN(test_change_passphrase_after_recreate);
 	RUN(test_lock_between_processes);
 	RUN(test_key_memory_locked);
+	RUN(test_loose_wallet_dir);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)

@@ -476,8 +476,8 @@ struct sealed {
 	uint8_t tag[KEYSTORE_TAG_LEN];
 };
 
-/* Reads a key file (at most KEYSTORE_FILE_MAX bytes, not through a symlink)
- * and parses it. With raw set, *raw is the file's bytes, NUL-ended and
+/* Reads a key file (a regular file of at most KEYSTORE_FILE_MAX bytes, not
+ * through a symlink) and parses it. With raw set, *raw is the file's bytes, NUL-ended and
  * malloc()ed (the caller frees it), *raw_len their count. */
 static json_t *load_json(const char *path, const char *name, char **raw, size_t *raw_len, int *rc,
 			 char *err, size_t errlen)
@@ -486,7 +486,9 @@ static json_t *load_json(const char *path, const char *name, char **raw, size_t 
 	json_error_t jerr;
 	char *text = NULL;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO in the file's place is refused below as not a
+	 * regular file, instead of open() waiting for a writer */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*rc = errno == ENOENT ? assay_fail(err, errlen, ASSAY_ENOTFOUND, "unknown wallet '%s'", name)
 				      : assay_fail(err, errlen, ASSAY_EIO, "cannot open %s: %s", path,

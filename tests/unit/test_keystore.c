@@ -300,6 +300,27 @@ static void test_garbage_and_missing(void)
 	CHECK(keystore_load(root, "../x", "pw", &key, err, sizeof(err)) == ASSAY_EARG);
 }
 
+/* A FIFO (or a device) in a key file's place is refused as not a regular
+ * file at once: opening it must not wait for a writer that never comes.
+ * Run in a child with an alarm, so a hang fails the test, not the suite. */
+static void test_fifo_in_place_of_a_key(void)
+{
+	char path[512];
+	path_of("fifo", path, sizeof(path));
+	CHECK(mkfifo(path, 0600) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct keystore_info info;
+		alarm(5);
+		int rc = keystore_read_info(root, "fifo", &info, err, sizeof(err));
+		_exit(rc == ASSAY_EDECODE && strstr(err, "not a regular file") ? 0 : 1);
+	}
+	int status = 0;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(path);
+}
+
 static void test_names_and_list(void)
 {
 	char long_name[KEYSTORE_NAME_MAX + 2];
@@ -710,6 +731,7 @@ int main(void)
 	RUN(test_tampering);
 	RUN(test_untampered_copy_loads);
 	RUN(test_garbage_and_missing);
+	RUN(test_fifo_in_place_of_a_key);
 	RUN(test_names_and_list);
 	RUN(test_scrypt_env);
 	RUN(test_kdf_bounds);

@@ -348,7 +348,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = wall_ms(), deadline_ms = FAUCET_REQUEST_DEADLINE_S * 1000ull;
 	if (now <= deadline_ms)
 		return;
-	size_t closed = faucet_conns_expire(f->conns, now - deadline_ms, conn_still_open, conn_shutdown, NULL);
+	size_t closed =
+		faucet_conns_expire(f->conns, now - deadline_ms, conn_still_open, conn_shutdown, NULL);
 	unsigned dropped;
 	if (closed && log_rate_allow(&f->conn_log, now, FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
 		log_warn("closed %zu connection(s) that sent no whole request within %d s "
@@ -422,7 +423,8 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 			else
 				key[0] = 0;
 			if (faucet_conns_admit(f->conns, sock, key, peer, conn_still_open, NULL) != 0) {
-				int at_cap = key[0] && faucet_conns_count(f->conns, key) >= FAUCET_CONNS_PER_CLIENT;
+				int at_cap = key[0] &&
+					     faucet_conns_count(f->conns, key) >= FAUCET_CONNS_PER_CLIENT;
 				conn_refused(f, peer, at_cap);
 				shutdown(sock, SHUT_RDWR);
 			} else {

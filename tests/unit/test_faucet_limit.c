@@ -216,10 +216,10 @@ static void test_conns_deadline(void)
 		open_ids[i] = 1;
 		CHECK_EQ_INT(faucet_conns_admit(c, i, "192.0.2.9", "192.0.2.9:1", id_open, NULL), 0);
 	}
-	faucet_conns_mark(c, 0, 1000);  /* slow: never answered */
-	faucet_conns_mark(c, 1, 1000);  /* answered at 9000 */
+	faucet_conns_mark(c, 0, 1000); /* slow: never answered */
+	faucet_conns_mark(c, 1, 1000); /* answered at 9000 */
 	faucet_conns_mark(c, 1, 9000);
-	faucet_conns_mark(c, 2, 1000);  /* closed by evhttp meanwhile */
+	faucet_conns_mark(c, 2, 1000); /* closed by evhttp meanwhile */
 	open_ids[2] = 0;
 	faucet_conns_mark(c, 99, 1000); /* not tracked: ignored */
 	CHECK_EQ_U64(faucet_conns_expire(c, 5000, id_open, id_close, NULL), 1);

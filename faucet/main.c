@@ -108,6 +108,15 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* For connection deadlines: a wall-clock step must not close every
+ * connection at once, nor keep a slow one open. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Calls method (params stolen; NULL = []). 0 with *result, or an ASSAY_E*
  * code of rpc_client_call with the reason in fail. A node restarted since
  * (a new cookie) is retried once. */
@@ -345,13 +354,13 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct faucet *f = arg;
-	uint64_t now = wall_ms(), deadline_ms = FAUCET_REQUEST_DEADLINE_S * 1000ull;
+	uint64_t now = mono_ms(), deadline_ms = FAUCET_REQUEST_DEADLINE_S * 1000ull;
 	if (now <= deadline_ms)
 		return;
 	size_t closed =
 		faucet_conns_expire(f->conns, now - deadline_ms, conn_still_open, conn_shutdown, NULL);
 	unsigned dropped;
-	if (closed && log_rate_allow(&f->conn_log, now, FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
+	if (closed && log_rate_allow(&f->conn_log, wall_ms(), FAUCET_CONN_LOG_INTERVAL_MS, &dropped))
 		log_warn("closed %zu connection(s) that sent no whole request within %d s "
 			 "(FAUCET_REQUEST_DEADLINE_S) (%u more closed since the last such line)",
 			 closed, FAUCET_REQUEST_DEADLINE_S, dropped);
@@ -428,7 +437,7 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 				conn_refused(f, peer, at_cap);
 				shutdown(sock, SHUT_RDWR);
 			} else {
-				faucet_conns_mark(f->conns, sock, wall_ms());
+				faucet_conns_mark(f->conns, sock, mono_ms());
 			}
 		}
 		bufferevent_decref(p->bev);
@@ -580,7 +589,7 @@ static void answer_then_mark(struct evhttp_request *req, struct faucet *f,
 	int fd = request_fd(req);
 	answer(req, f);
 	if (fd >= 0)
-		faucet_conns_mark(f->conns, fd, wall_ms());
+		faucet_conns_mark(f->conns, fd, mono_ms());
 }
 
 static void on_request(struct evhttp_request *req, void *arg)

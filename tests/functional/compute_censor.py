@@ -2,7 +2,8 @@
 (docs/compute.md §6.4, §10). The submitter censors, through an account of
 its own (so that the censoring deploys and the salt that `job submit
 --wait` posts never race for one account's next nonce): from the submit on
-it keeps one high-fee deploy in the mempool for every block, each with a gas
+(once mined: a job_submit pays gas for its record, so it would compete for
+the block gas as well) it keeps one high-fee deploy in the mempool for every block, each with a gas
 limit of the whole block (max_block_gas here is 2,000,000, a deploy's
 default gas), so no block has ordinary gas left for anything that needs
 some. Reveals do not compete for that gas: they have their own per-block
@@ -38,7 +39,13 @@ def test(tmpdir, nodes):
     stop = threading.Event()
     sent = []
 
+    n0 = node.rpc("getaccount", addr["alice"])["nonce"]
+
     def censor():
+        # from the job's submit on: a job_submit pays gas for its record
+        # (protocol.md §5.2), so it would compete for the block gas too
+        while not stop.is_set() and node.rpc("getaccount", addr["alice"])["nonce"] == n0:
+            fw.time.sleep(0.02)
         while not stop.is_set():
             pending = node.rpc("getmempoolinfo")["size"]
             if pending >= 3:

@@ -626,15 +626,8 @@ class HostileNode:
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 if (self.command == "POST" and self.path == "/chunk" and proxy.refuse_chunk and body
                         and proxy.refuse_chunk(body)):
-                    data = json.dumps({"error": {"code": -26, "message": "chunk refused: held back by the test's "
-                                                 "hostile node"}}).encode()
-                    self.send_response(400)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.send_header("Connection", "close")
-                    self.end_headers()
-                    self.wfile.write(data)
-                    self.close_connection = True
+                    self.reply(400, json.dumps({"error": {"code": -26, "message": "chunk refused: held back by "
+                                                          "the test's hostile node"}}).encode())
                     return
                 if self.command == "POST" and self.path == "/" and body:
                     try:
@@ -642,15 +635,8 @@ class HostileNode:
                         if isinstance(call, dict):
                             proxy.requests.append((call.get("method"), call.get("params")))
                             if proxy.refuse_call and proxy.refuse_call(call.get("method"), call.get("params")):
-                                data = json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "error": {
-                                    "code": -26, "message": "refused by the test's hostile node"}}).encode()
-                                self.send_response(200)
-                                self.send_header("Content-Type", "application/json")
-                                self.send_header("Content-Length", str(len(data)))
-                                self.send_header("Connection", "close")
-                                self.end_headers()
-                                self.wfile.write(data)
-                                self.close_connection = True
+                                self.reply(200, json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "error": {
+                                    "code": -26, "message": "refused by the test's hostile node"}}).encode())
                                 return
                     except ValueError:
                         pass
@@ -665,6 +651,10 @@ class HostileNode:
                     if data is None:  # RPC_DROPPED: the node took the call, its answer is lost
                         self.close_connection = True
                         return
+                self.reply(status, data, ctype)
+
+            def reply(self, status, data, ctype="application/json"):
+                """Answers with data and closes the connection."""
                 self.send_response(status)
                 if ctype:
                     self.send_header("Content-Type", ctype)

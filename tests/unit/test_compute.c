@@ -2579,6 +2579,36 @@ static int collect_id(void *arg, const struct job_record *j)
 	return 0;
 }
 
+/* A random step's work: from a job picked by rs on, the first with a slot
+ * assigned or challenged has its worker commit or reveal (wrong for some
+ * pairs of job and worker), unless rs says it keeps quiet (one time in
+ * quiet_one_in). */
+static void work_some_slot(struct chain *c, const uint8_t (*ids)[HASH_LEN], int nids, uint64_t rs,
+			   unsigned quiet_one_in)
+{
+	const uint8_t *jid = NULL;
+	struct job_record j;
+	struct job_slot *s = NULL;
+	struct compute_result res;
+	for (int k = 0, first = (int)((rs >> 20) % nids); k < nids && !s; k++) {
+		jid = ids[(first + k) % nids];
+		j = job(c, jid);
+		for (unsigned i = 0; i < j.spec.redundancy && j.state < JOB_PAID; i++)
+			if (j.slots[i].state == SLOT_ASSIGNED || j.slots[i].state == SLOT_CHALLENGED)
+				s = &j.slots[i];
+	}
+	if (!s || (rs >> 58) % quiet_one_in == 0)
+		return;
+	struct work w;
+	uint64_t bad = (jid[0] ^ s->worker[0]) % 4 == 0 ? 0x5555ull << (jid[1] % 8) : 0;
+	work_do(c, jid, bad, &w);
+	if (s->state == SLOT_ASSIGNED)
+		commit(c, s->worker, jid, &w);
+	else
+		reveal(c, s->worker, jid, &w, REVEAL_OK, REVEAL_GAS, &res);
+	work_free(&w);
+}
+
 /* One step of a random sequence on c; ids[] the jobs submitted so far. */
 static void order_step(struct chain *c, uint64_t rs, uint8_t (*ids)[HASH_LEN], int *nids)
 {
@@ -2595,26 +2625,7 @@ static void order_step(struct chain *c, uint64_t rs, uint8_t (*ids)[HASH_LEN], i
 			(*nids)++;
 	} else if (op <= 6 && *nids) {
 		/* a worker does an assigned job, honestly or not, or keeps quiet */
-		const uint8_t *jid = NULL;
-		struct job_record j;
-		struct job_slot *s = NULL;
-		for (int k = 0, first = (int)((rs >> 20) % *nids); k < *nids && !s; k++) {
-			jid = ids[(first + k) % *nids];
-			j = job(c, jid);
-			for (unsigned i = 0; i < j.spec.redundancy && j.state < JOB_PAID; i++)
-				if (j.slots[i].state == SLOT_ASSIGNED || j.slots[i].state == SLOT_CHALLENGED)
-					s = &j.slots[i];
-		}
-		if (s && (rs >> 58) % 8) {
-			struct work w;
-			uint64_t bad = (jid[0] ^ s->worker[0]) % 4 == 0 ? 0x5555ull << (jid[1] % 8) : 0;
-			work_do(c, jid, bad, &w);
-			if (s->state == SLOT_ASSIGNED)
-				commit(c, s->worker, jid, &w);
-			else
-				reveal(c, s->worker, jid, &w, REVEAL_OK, REVEAL_GAS, &res);
-			work_free(&w);
-		}
+		work_some_slot(c, (const uint8_t(*)[HASH_LEN])ids, *nids, rs, 8);
 	} else if (op == 7 && *nids) {
 		post_salt(c, SUB, ids[(rs >> 20) % *nids], SALT, &res);
 	} else {
@@ -2898,26 +2909,7 @@ static void registry_step(struct registry_run *r, uint64_t rs)
 		if (submit(c, &spec, r->ids[r->nids], &res) == 0)
 			r->nids++;
 	} else if (op <= 6 && r->nids) {
-		const uint8_t *jid = NULL;
-		struct job_record j;
-		struct job_slot *s = NULL;
-		for (int k = 0, first = (int)((rs >> 20) % r->nids); k < r->nids && !s; k++) {
-			jid = r->ids[(first + k) % r->nids];
-			j = job(c, jid);
-			for (unsigned i = 0; i < j.spec.redundancy && j.state < JOB_PAID; i++)
-				if (j.slots[i].state == SLOT_ASSIGNED || j.slots[i].state == SLOT_CHALLENGED)
-					s = &j.slots[i];
-		}
-		if (s && (rs >> 58) % 4) {
-			struct work w;
-			uint64_t bad = (jid[0] ^ s->worker[0]) % 4 == 0 ? 0x5555ull << (jid[1] % 8) : 0;
-			work_do(c, jid, bad, &w);
-			if (s->state == SLOT_ASSIGNED)
-				commit(c, s->worker, jid, &w);
-			else
-				reveal(c, s->worker, jid, &w, REVEAL_OK, REVEAL_GAS, &res);
-			work_free(&w);
-		}
+		work_some_slot(c, (const uint8_t(*)[HASH_LEN])r->ids, r->nids, rs, 4);
 	} else if (op == 7 && r->nids) {
 		post_salt(c, SUB, r->ids[(rs >> 20) % r->nids], SALT, &res);
 	} else {

@@ -4,9 +4,11 @@
  * that makes a wallet checks the name is free before asking a passphrase.
  * Not for: storing keys (keystore.c) or other command groups. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -168,14 +170,29 @@ int cli_wallet_create(struct cli_ctx *ctx)
 
 /* Reads a small file holding a secret (backup words or seed hex) into out
  * (cap bytes, NUL-ended). The caller wipes out. */
+/* Reads a backup or seed file into out (cap bytes, NUL-ended) with read(2),
+ * not stdio, whose buffer would keep a copy of the secret after fclose. */
 static int read_secret_file(const char *file, char *out, size_t cap)
 {
-	FILE *f = fopen(file, "rb");
-	if (!f)
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return cli_fail(CLI_EFAIL, "cannot read %s: %s", file, strerror(errno));
-	size_t n = fread(out, 1, cap - 1, f);
-	int too_long = n == cap - 1 && fgetc(f) != EOF, bad = ferror(f);
-	fclose(f);
+	size_t n = 0;
+	int bad = 0;
+	while (n < cap) { /* one byte past cap - 1 says it is too long */
+		ssize_t got = read(fd, out + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			bad = got < 0;
+			break;
+		}
+		n += (size_t)got;
+	}
+	close(fd);
+	int too_long = n == cap;
+	if (too_long)
+		n = cap - 1;
 	out[n] = 0;
 	if (bad)
 		return cli_fail(CLI_EFAIL, "cannot read %s", file);

@@ -166,6 +166,19 @@ def test(tmpdir, nodes):
         assert res.returncode == 1 and why in res.stderr, (why, res.stderr)
         assert "notaword" not in res.stderr, "a typed word reached the error"
         assert not os.path.exists(wallet_file(node, "carol"))
+    # a file too long (4096 bytes and more) or with a NUL byte is no backup
+    for data, why in ((b"abandon " * 512, "is longer than 4095 bytes"), (b"abandon\0 about", "holds a NUL byte")):
+        with open(bad, "wb") as f:
+            f.write(data)
+        res = node.cli("wallet", "restore", "carol", "--mnemonic-file", bad, check=False)
+        assert res.returncode == 1 and why in res.stderr, (why, res.stderr)
+        assert not os.path.exists(wallet_file(node, "carol"))
+    # the words through a pipe: read to its end
+    cmd = [fw.binary("assay-cli"), f"-datadir={node.datadir}", f"-rpcport={node.rpcport}", "wallet", "restore",
+           "dora", "--mnemonic-file", "/dev/stdin"]
+    piped = subprocess.run(cmd, input=phrase + "\n", capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert piped.returncode == 0, piped.stderr
+    fw.assert_eq(node.cli("wallet", "address", "dora").stdout.strip(), made["address"], "restore from a pipe")
 
     # The same words typed on a terminal, with the passphrase asked there too.
     rc, out, err, shown = cli_tty(node, ["wallet", "restore", "carol"],

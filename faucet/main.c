@@ -62,6 +62,11 @@
  * calls block the one HTTP loop, so a hung node would otherwise hold every
  * client for 30 s a call, three calls a request. */
 #define FAUCET_RPC_TIMEOUT_MS 5000
+/* GET /status shows the balance as the node gave it at most this long
+ * ago: anyone may ask, and each call to the node blocks the one loop (up
+ * to FAUCET_RPC_TIMEOUT_MS with a hung node), so a flood of /status makes
+ * at most one call a second, whatever its answer was. */
+#define FAUCET_STATUS_CACHE_MS 1000
 
 /* A connection evhttp has accepted, until its address is looked at in the
  * same turn of the loop (on_admit). */
@@ -93,6 +98,8 @@ struct faucet {
 	struct pending_conn *pending; /* accepted, not yet admitted */
 	struct event *admit_ev;
 	struct event *sweep_ev; /* every FAUCET_DEADLINE_SWEEP_MS: closes connections past their deadline */
+	char status_balance[AMOUNT_STR_MAX]; /* /status's balance, asked at status_at_ms ("unknown": failed) */
+	uint64_t status_at_ms;               /* mono_ms of that call; 0: never */
 	struct log_rate conn_log;
 	struct event_base *base;
 	struct evhttp *http;
@@ -537,13 +544,19 @@ static void answer_status(struct evhttp_request *req, void *arg)
 	struct faucet *f = arg;
 	struct rpc_failure fail;
 	json_t *acct = NULL;
-	char amount[AMOUNT_STR_MAX], balance[AMOUNT_STR_MAX] = "unknown";
+	char amount[AMOUNT_STR_MAX];
 	amount_format(f->cfg.amount, amount);
-	if (call(f, "getaccount", json_pack("[s]", f->address), &acct, &fail) == 0) {
-		json_t *b = json_object_get(acct, "balance");
-		amount_format(json_is_integer(b) ? (uint64_t)json_integer_value(b) : 0, balance);
-		json_decref(acct);
+	uint64_t now = mono_ms();
+	if (!f->status_at_ms || now - f->status_at_ms >= FAUCET_STATUS_CACHE_MS) {
+		snprintf(f->status_balance, sizeof(f->status_balance), "unknown");
+		if (call(f, "getaccount", json_pack("[s]", f->address), &acct, &fail) == 0) {
+			json_t *b = json_object_get(acct, "balance");
+			amount_format(json_is_integer(b) ? (uint64_t)json_integer_value(b) : 0, f->status_balance);
+			json_decref(acct);
+		}
+		f->status_at_ms = mono_ms(); /* after the call: a slow one is not asked again at once */
 	}
+	const char *balance = f->status_balance;
 	reply_json(req, 200, "OK",
 		   json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "network", f->chain.network->name, "address",
 			     f->address, "balance", balance, "amount", amount, "interval_s",

@@ -21,7 +21,9 @@ AMOUNT_UNITS = 7 * 10**9  # -amount=7
 
 
 class Faucet(fw.Process):
-    def __init__(self, node, wallet, extra_args):
+    def __init__(self, node, wallet, extra_args, rpcport=None):
+        """rpcport: where it reaches the node (default node's own; a
+        HostileNode's port puts one between them)."""
         self.node = node
         self.name = "assay-faucet"
         self.index = 100
@@ -29,7 +31,7 @@ class Faucet(fw.Process):
         self.url = f"http://127.0.0.1:{self.port}"
         self.logpath = os.path.join(node.datadir, "faucet.log")
         self.args = [fw.binary("assay-faucet"), f"-datadir={node.datadir}", "-network=dev",
-                     f"-rpcport={node.rpcport}", f"-wallet={wallet}", f"-listen=127.0.0.1:{self.port}"] + extra_args
+                     f"-rpcport={rpcport or node.rpcport}", f"-wallet={wallet}", f"-listen=127.0.0.1:{self.port}"] + extra_args
 
     def log_path(self):
         return self.logpath

@@ -31,8 +31,7 @@ def test(tmpdir, nodes):
 
     hostile = fw.HostileNode(node, lie, refuse_call=refuse).start()
     try:
-        faucet = Faucet(node, "dev", ["-amount=7", "-interval=3600", "-ip-interval=0"])
-        faucet.args = [a for a in faucet.args if not a.startswith("-rpcport=")] + [f"-rpcport={hostile.port}"]
+        faucet = Faucet(node, "dev", ["-amount=7", "-interval=3600", "-ip-interval=0"], rpcport=hostile.port)
         faucet.start()
         nodes.append(faucet)
 

@@ -24,8 +24,7 @@ def test(tmpdir, nodes):
 
     hostile = fw.HostileNode(node, lie).start()
     try:
-        faucet = Faucet(node, "dev", ["-amount=7"])
-        faucet.args = [a for a in faucet.args if not a.startswith("-rpcport=")] + [f"-rpcport={hostile.port}"]
+        faucet = Faucet(node, "dev", ["-amount=7"], rpcport=hostile.port)
         faucet.start()
         nodes.append(faucet)
 

@@ -131,49 +131,16 @@ static size_t index_pos(const uint8_t *pks, size_t n, const uint8_t pk[PUBKEY_LE
 	return lo;
 }
 
-/* NS_META name || suffix (at most PUBKEY_LEN bytes). */
-static void meta_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN])
-{
-	uint8_t id[32 + PUBKEY_LEN];
-	size_t len = strlen(name);
-	memcpy(id, name, len);
-	if (n)
-		memcpy(id + len, suffix, n);
-	state_key(NS_META, id, len + n, key);
-}
-
 static void list_key(uint64_t slot, uint8_t key[HASH_LEN])
 {
 	uint8_t s[8];
 	le64_put(s, slot);
-	meta_key(LIST_PREFIX, s, sizeof(s), key);
+	state_meta_key(LIST_PREFIX, s, sizeof(s), key);
 }
 
 static void slot_key(const uint8_t pk[PUBKEY_LEN], uint8_t key[HASH_LEN])
 {
-	meta_key(SLOT_PREFIX, pk, PUBKEY_LEN, key);
-}
-
-/* A stored u64: 0, ASSAY_ENOTFOUND (*v = 0), or ECORRUPT for a value that
- * is not one. */
-static int get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v)
-{
-	uint8_t val[8];
-	size_t len;
-	*v = 0;
-	int rc = ledger_get_into(l, key, val, sizeof(val), &len);
-	if (rc == ASSAY_ELIMIT || (!rc && len != sizeof(val)))
-		return ASSAY_ECORRUPT;
-	if (!rc)
-		*v = le64_get(val);
-	return rc;
-}
-
-static int put_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t v)
-{
-	uint8_t val[8];
-	le64_put(val, v);
-	return ledger_put(l, key, val, sizeof(val));
+	state_meta_key(SLOT_PREFIX, pk, PUBKEY_LEN, key);
 }
 
 /* The legacy list; ECORRUPT unless strictly ascending. *pks is malloc()ed
@@ -184,7 +151,7 @@ static int legacy_get(const struct ledger *l, uint8_t **pks, size_t *n)
 	size_t len = 0;
 	*pks = NULL;
 	*n = 0;
-	meta_key(IDX_LEGACY, NULL, 0, key);
+	state_meta_key(IDX_LEGACY, NULL, 0, key);
 	int rc = ledger_get(l, key, &val, &len);
 	if (rc == ASSAY_ENOTFOUND)
 		return 0;
@@ -216,8 +183,8 @@ static int legacy_get(const struct ledger *l, uint8_t **pks, size_t *n)
 static int records_count(const struct ledger *l, uint64_t *count)
 {
 	uint8_t key[HASH_LEN];
-	meta_key(RECORDS_KEY, NULL, 0, key);
-	int rc = get_u64(l, key, count);
+	state_meta_key(RECORDS_KEY, NULL, 0, key);
+	int rc = ledger_get_u64(l, key, count);
 	return !rc && *count > VALIDATORS_MAX_RECORDS ? ASSAY_ECORRUPT : rc;
 }
 
@@ -273,7 +240,7 @@ static int slot_put(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], uint64
 	if (rc)
 		return rc;
 	slot_key(pk, key);
-	return put_u64(l, key, slot);
+	return ledger_put_u64(l, key, slot);
 }
 
 /* pk out of its slot, the key of slot last (the highest) moved into it. */
@@ -305,7 +272,7 @@ static int index_migrate(const struct ledger *l, uint64_t *count)
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = slot_put(l, pks + i * PUBKEY_LEN, i);
 	free(pks);
-	meta_key(IDX_LEGACY, NULL, 0, key);
+	state_meta_key(IDX_LEGACY, NULL, 0, key);
 	if (!rc && n)
 		rc = ledger_del(l, key);
 	*count = n;
@@ -323,7 +290,7 @@ static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int p
 	if (rc)
 		return rc;
 	slot_key(pk, key);
-	rc = get_u64(l, key, &slot);
+	rc = ledger_get_u64(l, key, &slot);
 	if (rc && rc != ASSAY_ENOTFOUND)
 		return rc;
 	int found = rc == 0;
@@ -337,8 +304,8 @@ static int index_set(const struct ledger *l, const uint8_t pk[PUBKEY_LEN], int p
 	} else if (!present && found) {
 		rc = slot_take(l, pk, slot, --count);
 	}
-	meta_key(RECORDS_KEY, NULL, 0, key);
-	return rc ? rc : put_u64(l, key, count);
+	state_meta_key(RECORDS_KEY, NULL, 0, key);
+	return rc ? rc : ledger_put_u64(l, key, count);
 }
 
 /* Nothing left in r: no bond, nothing unbonding, not jailed. */
@@ -391,7 +358,7 @@ static int active_count(const struct ledger *l, uint64_t *count)
 {
 	uint8_t key[HASH_LEN];
 	active_key(key);
-	int rc = get_u64(l, key, count);
+	int rc = ledger_get_u64(l, key, count);
 	if (rc == ASSAY_ENOTFOUND) {
 		uint8_t *pks;
 		size_t n;
@@ -406,7 +373,7 @@ static int active_count_put(const struct ledger *l, uint64_t count)
 {
 	uint8_t key[HASH_LEN];
 	active_key(key);
-	return put_u64(l, key, count);
+	return ledger_put_u64(l, key, count);
 }
 
 /* ---- the due-height index ---- */
@@ -435,7 +402,7 @@ static int due_count(const struct ledger *l, uint64_t height, uint64_t *count)
 {
 	uint8_t key[HASH_LEN];
 	due_key(height, NULL, key);
-	int rc = get_u64(l, key, count);
+	int rc = ledger_get_u64(l, key, count);
 	return rc == ASSAY_ENOTFOUND ? 0 : rc;
 }
 
@@ -450,7 +417,7 @@ static int due_add(const struct ledger *l, uint64_t height, const uint8_t pk[PUB
 	if ((rc = ledger_put(l, key, pk, PUBKEY_LEN)) != 0)
 		return rc;
 	due_key(height, NULL, key);
-	return put_u64(l, key, count + 1);
+	return ledger_put_u64(l, key, count + 1);
 }
 
 /* The records due at height, ascending and each once; the entries are
@@ -678,7 +645,7 @@ int validators_genesis(const struct ledger *l, const struct bft_validator *vals,
 		/* the index in its legacy form (s1 is ascending, each key once),
 		 * written whole once: the slots come with the first change */
 		uint8_t key[HASH_LEN];
-		meta_key(IDX_LEGACY, NULL, 0, key);
+		state_meta_key(IDX_LEGACY, NULL, 0, key);
 		rc = put_buf(l, key, &index);
 	}
 	buf_free(&index);

@@ -26,6 +26,17 @@ void state_key(uint8_t ns, const void *id, size_t n, uint8_t key[HASH_LEN])
 	sha256_2(&ns, 1, id, n, key);
 }
 
+void state_meta_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN])
+{
+	uint8_t id[128];
+	size_t len = strlen(name);
+	assert(len <= 64 && n <= 64);
+	memcpy(id, name, len);
+	if (n)
+		memcpy(id + len, suffix, n);
+	state_key(NS_META, id, len + n, key);
+}
+
 void account_encode(const struct account *a, uint8_t out[ACCOUNT_BYTES])
 {
 	le64_put(out, a->balance);
@@ -55,6 +66,30 @@ int ledger_get_into(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t
 		memcpy(buf, val, *len);
 	free(val);
 	return *len <= cap ? 0 : ASSAY_ELIMIT;
+}
+
+int ledger_get_exact(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *val, size_t n)
+{
+	size_t len;
+	int err = ledger_get_into(l, key, val, n, &len);
+	if (err == ASSAY_ELIMIT || (!err && len != n))
+		return ASSAY_ECORRUPT;
+	return err;
+}
+
+int ledger_get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v)
+{
+	uint8_t val[8];
+	int err = ledger_get_exact(l, key, val, sizeof(val));
+	*v = err ? 0 : le64_get(val);
+	return err;
+}
+
+int ledger_put_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t v)
+{
+	uint8_t val[8];
+	le64_put(val, v);
+	return ledger_put(l, key, val, sizeof(val));
 }
 
 int ledger_get_account_at(const struct ledger *l, const uint8_t key[HASH_LEN], struct account *a)

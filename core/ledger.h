@@ -30,6 +30,9 @@ enum state_ns {
 #define LEDGER_VALUE_MAX (1u << 20)
 
 void state_key(uint8_t ns, const void *id, size_t n, uint8_t key[HASH_LEN]);
+/* state_key(NS_META, name || suffix): a module's named value, or one of a
+ * family of them (suffix at most 64 bytes; name at most 64). */
+void state_meta_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN]);
 
 struct ledger_ops {
 	/* *val is malloc()ed; the caller frees. ASSAY_ENOTFOUND if absent. */
@@ -57,6 +60,13 @@ static inline int ledger_get(const struct ledger *l, const uint8_t key[HASH_LEN]
 	return l->ops->get(l->ctx, key, val, len);
 }
 int ledger_get_into(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *buf, size_t cap, size_t *len);
+/* A stored value of exactly n bytes into val: 0, ASSAY_ENOTFOUND, or
+ * ASSAY_ECORRUPT for one of another length (damage: the rules write each
+ * such value at its size), or another local failure. */
+int ledger_get_exact(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *val, size_t n);
+/* A stored u64 (8 bytes LE), as ledger_get_exact; *v = 0 on failure. */
+int ledger_get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v);
+int ledger_put_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t v);
 static inline int ledger_put(const struct ledger *l, const uint8_t key[HASH_LEN], const uint8_t *val,
 			     size_t len)
 {

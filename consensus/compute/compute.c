@@ -294,36 +294,14 @@ struct jobs_list {
 	uint8_t tail[HASH_LEN]; /* last submitted */
 };
 
-/* NS_META name || suffix (at most 32 bytes): the keys of the list and of
- * the worker registry. */
-static void meta_key(const char *name, const uint8_t *suffix, size_t n, uint8_t key[HASH_LEN])
-{
-	uint8_t id[32 + HASH_LEN];
-	size_t len = strlen(name);
-	memcpy(id, name, len);
-	if (n)
-		memcpy(id + len, suffix, n);
-	state_key(NS_META, id, len + n, key);
-}
-
 static void jobs_list_key(uint8_t key[HASH_LEN])
 {
-	meta_key(JOBS_LIST, NULL, 0, key);
+	state_meta_key(JOBS_LIST, NULL, 0, key);
 }
 
 static void jobs_link_key(const uint8_t id[HASH_LEN], uint8_t key[HASH_LEN])
 {
-	meta_key(JOBS_LINK, id, HASH_LEN, key);
-}
-
-/* A stored value of exactly n bytes; of another length it is damaged. */
-static int get_exact(const struct ledger *l, const uint8_t key[HASH_LEN], uint8_t *val, size_t n)
-{
-	size_t len;
-	int err = ledger_get_into(l, key, val, n, &len);
-	if (err == ASSAY_ELIMIT || (!err && len != n))
-		return ASSAY_ECORRUPT;
-	return err;
+	state_meta_key(JOBS_LINK, id, HASH_LEN, key);
 }
 
 /* ASSAY_ENOTFOUND when absent (empty, or the legacy form). */
@@ -332,7 +310,7 @@ static int jobs_list_get(const struct ledger *l, struct jobs_list *list)
 	uint8_t key[HASH_LEN], val[JOBS_LIST_BYTES];
 	jobs_list_key(key);
 	memset(list, 0, sizeof(*list));
-	int err = get_exact(l, key, val, sizeof(val));
+	int err = ledger_get_exact(l, key, val, sizeof(val));
 	if (err)
 		return err;
 	list->count = le64_get(val);
@@ -359,7 +337,7 @@ static int jobs_link_get(const struct ledger *l, const uint8_t id[HASH_LEN], uin
 {
 	uint8_t key[HASH_LEN], val[JOBS_LINK_BYTES];
 	jobs_link_key(id, key);
-	int err = named_record(get_exact(l, key, val, sizeof(val)));
+	int err = named_record(ledger_get_exact(l, key, val, sizeof(val)));
 	if (err)
 		return err;
 	memcpy(prev, val, HASH_LEN);
@@ -389,7 +367,7 @@ static int jobs_migrate(const struct ledger *l, struct jobs_list *list)
 	for (size_t i = 0; i < n && !err; i++) {
 		const uint8_t *id = ids + i * HASH_LEN;
 		jobs_link_key(id, key);
-		err = get_exact(l, key, val, sizeof(val));
+		err = ledger_get_exact(l, key, val, sizeof(val));
 		if (err == 0)
 			err = ASSAY_ECORRUPT;
 		else if (err == ASSAY_ENOTFOUND)
@@ -558,31 +536,16 @@ static const char WORKERS_PAGE[] = "compute/workers/page";   /* followed by u64 
 static const char WORKERS_DUE[] = "compute/workers/due";     /* followed by u64 height [|| u64 i] */
 static const char WORKERS_SLOT[] = "compute/workers/slot";   /* followed by address: u64 place in the pages */
 
-static int get_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t *v)
-{
-	uint8_t val[8];
-	int err = get_exact(l, key, val, sizeof(val));
-	*v = err ? 0 : le64_get(val);
-	return err;
-}
-
-static int put_u64(const struct ledger *l, const uint8_t key[HASH_LEN], uint64_t v)
-{
-	uint8_t val[8];
-	le64_put(val, v);
-	return ledger_put(l, key, val, sizeof(val));
-}
-
 static void workers_page_key(uint64_t page, uint8_t key[HASH_LEN])
 {
 	uint8_t s[8];
 	le64_put(s, page);
-	meta_key(WORKERS_PAGE, s, sizeof(s), key);
+	state_meta_key(WORKERS_PAGE, s, sizeof(s), key);
 }
 
 static void workers_slot_key(const uint8_t addr[ADDR_LEN], uint8_t key[HASH_LEN])
 {
-	meta_key(WORKERS_SLOT, addr, ADDR_LEN, key);
+	state_meta_key(WORKERS_SLOT, addr, ADDR_LEN, key);
 }
 
 /* Page p of a registry of count addresses: addresses (its length exactly
@@ -592,7 +555,7 @@ static int workers_page_get(const struct ledger *l, uint64_t count, uint64_t p, 
 	uint8_t key[HASH_LEN];
 	uint64_t first = p * WORKERS_PAGE_SLOTS, n = count - first;
 	workers_page_key(p, key);
-	return named_record(get_exact(l, key, addrs, (n < WORKERS_PAGE_SLOTS ? n : WORKERS_PAGE_SLOTS) * ADDR_LEN));
+	return named_record(ledger_get_exact(l, key, addrs, (n < WORKERS_PAGE_SLOTS ? n : WORKERS_PAGE_SLOTS) * ADDR_LEN));
 }
 
 /* The entries' count of height (i NULL), or entry *i of height. */
@@ -602,7 +565,7 @@ static void workers_due_key(uint64_t height, const uint64_t *i, uint8_t key[HASH
 	le64_put(s, height);
 	if (i)
 		le64_put(s + 8, *i);
-	meta_key(WORKERS_DUE, s, i ? 16 : 8, key);
+	state_meta_key(WORKERS_DUE, s, i ? 16 : 8, key);
 }
 
 /* The paged form's count: ASSAY_ENOTFOUND while it is not in force, and
@@ -610,8 +573,8 @@ static void workers_due_key(uint64_t height, const uint64_t *i, uint8_t key[HASH
 static int workers_count_get(const struct ledger *l, uint64_t *count)
 {
 	uint8_t key[HASH_LEN];
-	meta_key(WORKERS_COUNT, NULL, 0, key);
-	int err = get_u64(l, key, count);
+	state_meta_key(WORKERS_COUNT, NULL, 0, key);
+	int err = ledger_get_u64(l, key, count);
 	return !err && *count > COMPUTE_WORKERS_CAP ? ASSAY_ECORRUPT : err;
 }
 
@@ -621,14 +584,14 @@ static int workers_due_add(const struct ledger *l, uint64_t height, const uint8_
 	uint8_t key[HASH_LEN];
 	uint64_t count;
 	workers_due_key(height, NULL, key);
-	int err = get_u64(l, key, &count);
+	int err = ledger_get_u64(l, key, &count);
 	if (err && err != ASSAY_ENOTFOUND)
 		return err;
 	workers_due_key(height, &count, key);
 	if ((err = ledger_put(l, key, addr, ADDR_LEN)))
 		return err;
 	workers_due_key(height, NULL, key);
-	return put_u64(l, key, count + 1);
+	return ledger_put_u64(l, key, count + 1);
 }
 
 /* An unbonding worker whose last job in flight has just ended, in block
@@ -675,7 +638,7 @@ static int workers_migrate(const struct compute_env *env, uint64_t *count)
 		    (err = workers_due_add(l, w.unbond_height > env->height ? w.unbond_height : env->height, a)))
 			break;
 		workers_slot_key(a, key);
-		if ((err = put_u64(l, key, kept)))
+		if ((err = ledger_put_u64(l, key, kept)))
 			break;
 		/* kept <= i: moved down in place; a - ADDR_LEN, read next, is
 		 * then still the legacy order's previous address or itself */
@@ -689,10 +652,10 @@ static int workers_migrate(const struct compute_env *env, uint64_t *count)
 	free(addrs);
 	if (err || !n)
 		return err;
-	meta_key(WORKERS_COUNT, NULL, 0, key);
-	if ((err = put_u64(l, key, kept)))
+	state_meta_key(WORKERS_COUNT, NULL, 0, key);
+	if ((err = ledger_put_u64(l, key, kept)))
 		return err;
-	meta_key(WORKERS_LEGACY, NULL, 0, key);
+	state_meta_key(WORKERS_LEGACY, NULL, 0, key);
 	*count = kept;
 	return ledger_del(l, key);
 }
@@ -717,9 +680,9 @@ static int workers_add(const struct ledger *l, uint64_t count, const uint8_t add
 		err = ledger_put(l, key, page, (at + 1) * ADDR_LEN);
 	workers_slot_key(addr, key);
 	if (!err)
-		err = put_u64(l, key, count);
-	meta_key(WORKERS_COUNT, NULL, 0, key);
-	return err ? err : put_u64(l, key, count + 1);
+		err = ledger_put_u64(l, key, count);
+	state_meta_key(WORKERS_COUNT, NULL, 0, key);
+	return err ? err : ledger_put_u64(l, key, count + 1);
 }
 
 /* Takes addr, which exits, out of the paged registry: the last address
@@ -732,7 +695,7 @@ static int workers_remove(const struct ledger *l, const uint8_t addr[ADDR_LEN])
 	int err = workers_count_get(l, &count);
 	workers_slot_key(addr, key);
 	if (!err)
-		err = named_record(get_u64(l, key, &at));
+		err = named_record(ledger_get_u64(l, key, &at));
 	if (!err && (count == 0 || at >= count))
 		err = ASSAY_ECORRUPT;
 	if (err)
@@ -749,7 +712,7 @@ static int workers_remove(const struct ledger *l, const uint8_t addr[ADDR_LEN])
 		const uint8_t *moved = last_page + (last % WORKERS_PAGE_SLOTS) * ADDR_LEN;
 		memcpy(here + (at % WORKERS_PAGE_SLOTS) * ADDR_LEN, moved, ADDR_LEN);
 		workers_slot_key(moved, key);
-		if ((err = put_u64(l, key, at)))
+		if ((err = ledger_put_u64(l, key, at)))
 			return err;
 		workers_page_key(ap, key);
 		if (ap != lp && (err = ledger_put(l, key, page, WORKERS_PAGE_SLOTS * ADDR_LEN)))
@@ -762,8 +725,8 @@ static int workers_remove(const struct ledger *l, const uint8_t addr[ADDR_LEN])
 	workers_slot_key(addr, key);
 	if (!err)
 		err = ledger_del(l, key);
-	meta_key(WORKERS_COUNT, NULL, 0, key);
-	return err ? err : put_u64(l, key, last);
+	state_meta_key(WORKERS_COUNT, NULL, 0, key);
+	return err ? err : ledger_put_u64(l, key, last);
 }
 
 /* Every registered address, ascending, from either form, reading only: an
@@ -845,14 +808,14 @@ static int workers_release_due(const struct compute_env *env)
 	uint8_t key[HASH_LEN], addr[ADDR_LEN];
 	uint64_t count;
 	workers_due_key(env->height, NULL, key);
-	int err = get_u64(l, key, &count);
+	int err = ledger_get_u64(l, key, &count);
 	if (err == ASSAY_ENOTFOUND)
 		return 0;
 	if (!err)
 		err = ledger_del(l, key);
 	for (uint64_t i = 0; i < count && !err; i++) {
 		workers_due_key(env->height, &i, key);
-		if (!(err = named_record(get_exact(l, key, addr, ADDR_LEN))) && !(err = ledger_del(l, key)))
+		if (!(err = named_record(ledger_get_exact(l, key, addr, ADDR_LEN))) && !(err = ledger_del(l, key)))
 			err = worker_exit_if_due(env, addr);
 	}
 	return err;
